@@ -1,0 +1,42 @@
+"""chainrule: error backpropagation you can read, over NumPy (and CuPy).
+
+>>> import chainrule as cr
+>>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+>>> (x * x).sum().backward()
+>>> x.grad.tolist()
+[2.0, 4.0, 6.0]
+"""
+
+from . import functional, ops
+from . import functional as F  # noqa: N812 - the conventional alias
+from .autograd import (
+    Function,
+    Tensor,
+    enable_grad,
+    grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+    tensor,
+    value_and_grad,
+)
+from .autograd.gradcheck import gradcheck, gradgradcheck
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "F",
+    "Function",
+    "Tensor",
+    "enable_grad",
+    "functional",
+    "grad",
+    "gradcheck",
+    "gradgradcheck",
+    "is_grad_enabled",
+    "no_grad",
+    "ops",
+    "set_grad_enabled",
+    "tensor",
+    "value_and_grad",
+]

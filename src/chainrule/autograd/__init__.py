@@ -1,0 +1,20 @@
+"""The autodiff engine: Tensor, Function, the backward walk, grad modes and gradient checking."""
+
+from .function import Function
+from .grad import grad, value_and_grad
+from .graph import backward
+from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .tensor import Tensor, tensor
+
+__all__ = [
+    "Function",
+    "Tensor",
+    "backward",
+    "enable_grad",
+    "grad",
+    "is_grad_enabled",
+    "no_grad",
+    "set_grad_enabled",
+    "tensor",
+    "value_and_grad",
+]

@@ -1,0 +1,109 @@
+"""The Function node: one differentiable primitive, its forward and backward side by side.
+
+``forward`` works on raw arrays (NumPy or CuPy) and returns the output array(s). ``backward`` receives the
+gradient(s) of the loss with respect to the output(s) as Tensors and returns one gradient per input, written
+with chainrule ops so that the backward pass is itself differentiable (``create_graph=True``). In backward,
+``self.inputs`` are the input Tensors and ``self.output`` is the output Tensor, both still attached to the
+graph, so a rule like ``g * self.output`` for ``exp`` is correct to any order.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+from ..backend import device_of, ensure_array, get_array_module
+from .mode import _grad_enabled
+from .tensor import Tensor
+
+__all__ = ["Function"]
+
+
+class Function:
+    """Base class of every differentiable op. Subclass it and call ``MyOp.apply(*inputs, **params)``.
+
+    Keyword ``params`` (axis, stride, ...) become attributes of the node before ``forward`` runs.
+    """
+
+    inputs: tuple[Tensor, ...] | None
+    needs_input_grad: tuple[bool, ...]
+
+    def __init__(self, **params):
+        self.__dict__.update(params)
+
+    def forward(self, *arrays):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
+
+    def backward(self, *grad_outputs):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} is not differentiable")
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the op on ``inputs`` (Tensors, arrays or Python scalars) and record it when needed."""
+        fn = cls(**params)
+        tensors = _as_tensors(cls.__name__, inputs)
+        raw = fn.forward(*[t.data for t in tensors])
+        record = _grad_enabled.get() and any(t.requires_grad for t in tensors)
+        if isinstance(raw, tuple):
+            outs = tuple(Tensor(ensure_array(a)) for a in raw)
+        else:
+            outs = (Tensor(ensure_array(raw)),)
+        if record:
+            fn.inputs = tensors
+            fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
+            fn._outputs = tuple(weakref.ref(o) for o in outs)
+            fn._out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
+            for i, o in enumerate(outs):
+                o.requires_grad = True
+                o._ctx = fn
+                o._out_idx = i
+        return outs if isinstance(raw, tuple) else outs[0]
+
+    @property
+    def output(self) -> Tensor:
+        """The (first) output Tensor, attached to the graph; valid inside ``backward``."""
+        out = self._outputs[0]()
+        if out is None:
+            raise RuntimeError(f"{type(self).__name__}: its output is no longer alive")
+        return out
+
+    def outputs(self) -> tuple[Tensor | None, ...]:
+        """All output Tensors of a multi-output node (None for those already garbage-collected)."""
+        return tuple(r() for r in self._outputs)
+
+    def release(self) -> None:
+        """Free everything saved for backward; a later backward through this node raises an error."""
+        self.__dict__.clear()
+        self.inputs = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+
+def _as_tensors(op: str, inputs) -> tuple[Tensor, ...]:
+    """Wrap non-Tensor inputs as constants, casting Python scalars to the first float Tensor's dtype."""
+    ref = None
+    device = None
+    for x in inputs:
+        if isinstance(x, Tensor):
+            if ref is None and x.data.dtype.kind == "f":
+                ref = x.data
+            d = device_of(x.data)
+            if device is None:
+                device = d
+            elif d != device:
+                raise RuntimeError(
+                    f"{op}: inputs are on different devices ({device} and {d}); "
+                    "move them with .to(device) first"
+                )
+    out = []
+    for x in inputs:
+        if isinstance(x, Tensor):
+            out.append(x)
+            continue
+        if isinstance(x, (bool, int, float)) and not isinstance(x, bool) and ref is not None:
+            xp = get_array_module(ref)
+            out.append(Tensor(xp.asarray(x, dtype=ref.dtype)))
+        else:
+            xp = get_array_module(ref) if ref is not None else get_array_module(x)
+            out.append(Tensor(xp.asarray(x)))
+    return tuple(out)

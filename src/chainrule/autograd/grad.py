@@ -1,0 +1,94 @@
+"""Functional gradients: ``grad(outputs, inputs)`` and ``value_and_grad(fn)``.
+
+These return gradients instead of accumulating them into ``.grad``, which is what attacks, explanations and
+gradient penalties want: they never disturb a model's parameter gradients.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from .graph import _prepare_roots, run_backward
+from .tensor import Tensor
+
+__all__ = ["grad", "value_and_grad"]
+
+
+def grad(outputs, inputs, grad_outputs=None, *, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple (``.grad`` is untouched).
+
+    Args:
+        outputs: a Tensor or a sequence of Tensors to differentiate.
+        inputs: a Tensor or a sequence of Tensors to differentiate with respect to.
+        grad_outputs: weights for each output (the vector in a vector-Jacobian product); may be omitted for
+            one-element outputs.
+        retain_graph: keep the graph for another backward pass; defaults to ``create_graph``.
+        create_graph: record the gradient computation so the result can be differentiated again.
+        allow_unused: return None for an input the outputs do not depend on, instead of raising.
+
+    Returns:
+        A tuple with one gradient Tensor per input.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(3.0, requires_grad=True)
+    >>> (dx,) = cr.grad(x ** 3, x, create_graph=True)
+    >>> (ddx,) = cr.grad(dx, x)
+    >>> float(dx.item()), float(ddx.item())
+    (27.0, 18.0)
+    """
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    single = isinstance(inputs, Tensor)
+    inputs = [inputs] if single else list(inputs)
+    if isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    for i, x in enumerate(inputs):
+        if not isinstance(x, Tensor):
+            raise TypeError(f"grad: inputs[{i}] must be a Tensor, got {type(x).__name__}")
+        if not x.requires_grad:
+            raise RuntimeError(f"grad: inputs[{i}] (shape {x.shape}) does not require grad")
+    roots, grads = _prepare_roots("grad", outputs, grad_outputs)
+    targets = {id(x): x for x in inputs}
+    if retain_graph is None:
+        retain_graph = create_graph
+    captured = run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph,
+                            targets=targets)
+    result = []
+    for i, x in enumerate(inputs):
+        g = captured.get(id(x))
+        if g is None and not allow_unused:
+            raise RuntimeError(
+                f"grad: inputs[{i}] (shape {x.shape}) was not used to compute the outputs; "
+                "pass allow_unused=True to get None for it"
+            )
+        result.append(g)
+    return tuple(result)
+
+
+def value_and_grad(fn, argnums=0, *, has_aux=False):
+    """Turn ``fn(*args) -> scalar Tensor`` into ``f(*args) -> (value, gradient(s))``.
+
+    Args:
+        fn: a function returning a one-element Tensor (or ``(value, aux)`` when ``has_aux``).
+        argnums: index, or tuple of indices, of the arguments to differentiate with respect to. Those
+            arguments must be Tensors that require grad.
+        has_aux: ``fn`` returns ``(value, aux)``; the wrapper then returns ``((value, aux), grads)``.
+
+    >>> import chainrule as cr
+    >>> f = cr.value_and_grad(lambda x: (x * x).sum())
+    >>> value, g = f(cr.tensor([1.0, 2.0], requires_grad=True))
+    >>> g.tolist()
+    [2.0, 4.0]
+    """
+    many = isinstance(argnums, (tuple, list))
+    nums = tuple(argnums) if many else (argnums,)
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        value = out[0] if has_aux else out
+        grads = grad(value, [args[i] for i in nums])
+        g = grads if many else grads[0]
+        return (out, g)
+
+    return wrapper

@@ -1,0 +1,165 @@
+"""Numerical gradient checking: compare backpropagation with central finite differences in float64.
+
+The scalar that is differentiated is ``s = sum_k <u_k, f(x)_k>`` with seeded random weights ``u_k``, so one
+backward pass checks every output at once. Small inputs are checked element by element; large ones along
+seeded random directions (a directional derivative per direction).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+from ..backend import asnumpy, get_array_module, numpy
+from .grad import grad
+from .mode import enable_grad, no_grad
+from .tensor import Tensor
+
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
+
+
+class GradcheckError(AssertionError):
+    """Backpropagated and numerical gradients disagree; the message names the worst element."""
+
+
+def _outputs(fn, inputs):
+    out = fn(*inputs)
+    outs = (out,) if isinstance(out, Tensor) else tuple(out)
+    for i, o in enumerate(outs):
+        if not isinstance(o, Tensor):
+            raise TypeError(f"gradcheck: fn must return Tensors, output {i} is {type(o).__name__}")
+    return outs
+
+
+def _weights(outs, rng):
+    return [
+        get_array_module(o.data).asarray(rng.standard_normal(o.shape)).astype(o.dtype)
+        for o in outs
+    ]
+
+
+def _scalar(fn, inputs, weights) -> float:
+    with no_grad():
+        outs = _outputs(fn, inputs)
+    return float(sum(float((o.data * u).sum()) for o, u in zip(outs, weights)))
+
+
+def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
+              seed: int = 0, max_elements: int = 512, n_directions: int = 6,
+              raise_exception: bool = True) -> bool:
+    """Check the gradients of ``fn`` at ``inputs`` against central finite differences.
+
+    Args:
+        fn: function of Tensors returning a Tensor or a tuple of Tensors.
+        inputs: a Tensor or a sequence of Tensors (those with ``requires_grad`` are checked). Use float64:
+            float32 rounding swamps finite differences, so float32 inputs trigger a warning.
+        eps: finite-difference step.
+        atol, rtol: an element passes when ``|analytical - numerical| <= atol + rtol * |numerical|``.
+        seed: seeds the random output weights and directions.
+        max_elements: inputs with at most this many elements are checked element by element; larger
+            ones along ``n_directions`` random directions.
+        raise_exception: raise ``GradcheckError`` on failure (else return False).
+
+    Returns:
+        True when every checked gradient agrees.
+    """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input requires grad; pass tensors with requires_grad=True")
+    for i in checked:
+        if inputs[i].dtype != numpy.float64:
+            warnings.warn(
+                f"gradcheck: input {i} has dtype {inputs[i].dtype}; finite differences need float64 "
+                "to be reliable",
+                UserWarning,
+                stacklevel=2,
+            )
+    rng = numpy.random.default_rng(seed)
+    outs = _outputs(fn, inputs)
+    weights = _weights(outs, rng)
+    live = [(o, u) for o, u in zip(outs, weights) if o.requires_grad]
+    if live:
+        analytical = grad([o for o, _ in live], [inputs[i] for i in checked],
+                          [Tensor(u) for _, u in live], allow_unused=True)
+    else:
+        analytical = [None] * len(checked)
+    worst = None
+    for i, g in zip(checked, analytical):
+        x = inputs[i]
+        g = numpy.zeros(x.shape) if g is None else numpy.asarray(asnumpy(g.data), dtype=numpy.float64)
+        for where, num, ana in _compare(fn, inputs, weights, x, g, eps, max_elements,
+                                        n_directions, rng):
+            excess = abs(ana - num) - (atol + rtol * abs(num))
+            if excess > 0 and (worst is None or excess > worst[0]):
+                worst = (excess, i, where, num, ana)
+    if worst is None:
+        return True
+    _, i, where, num, ana = worst
+    msg = (
+        f"gradcheck failed for input {i} (shape {inputs[i].shape}) at {where}: numerical {num:.6g}, "
+        f"analytical {ana:.6g}, |difference| {abs(num - ana):.3g} > atol + rtol*|numerical| = "
+        f"{atol + rtol * abs(num):.3g}"
+    )
+    if raise_exception:
+        raise GradcheckError(msg)
+    return False
+
+
+def _compare(fn, inputs, weights, x, g, eps, max_elements, n_directions, rng):
+    """Yield (where, numerical, analytical) for each element or random direction of input ``x``."""
+    data = x.data
+    original = data.copy()
+    try:
+        if data.size <= max_elements:
+            flat = data.reshape(-1)  # a view: perturbing it perturbs x
+            for k in range(data.size):
+                flat[k] = original.reshape(-1)[k] + eps
+                plus = _scalar(fn, inputs, weights)
+                flat[k] = original.reshape(-1)[k] - eps
+                minus = _scalar(fn, inputs, weights)
+                flat[k] = original.reshape(-1)[k]
+                where = "element " + str(tuple(int(c) for c in numpy.unravel_index(k, data.shape)))
+                yield where, (plus - minus) / (2 * eps), float(g.reshape(-1)[k])
+        else:
+            xp = get_array_module(data)
+            for d in range(n_directions):
+                v = rng.standard_normal(data.shape)
+                v /= numpy.linalg.norm(v)
+                x.data = original + xp.asarray(eps * v, dtype=data.dtype)
+                plus = _scalar(fn, inputs, weights)
+                x.data = original - xp.asarray(eps * v, dtype=data.dtype)
+                minus = _scalar(fn, inputs, weights)
+                x.data = data
+                yield f"random direction {d}", (plus - minus) / (2 * eps), float((g * v).sum())
+    finally:
+        data[...] = original
+        x.data = data
+
+
+def gradgradcheck(fn, inputs, *, seed: int = 0, **kwargs) -> bool:
+    """Check second derivatives: gradcheck of ``x -> d<u, fn(x)>/dx`` for a seeded random ``u``.
+
+    The backward pass of ``fn`` is recorded with ``create_graph=True`` and differentiated again, so this
+    verifies that every backward rule is itself differentiable and correct. Keyword arguments go to
+    ``gradcheck``.
+    """
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    checked = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
+    rng = numpy.random.default_rng(seed + 1)
+    weights = _weights(_outputs(fn, inputs), rng)
+
+    def first_derivative(*xs):
+        with enable_grad():  # gradcheck evaluates this under no_grad; the inner graph is still needed
+            outs = _outputs(fn, xs)
+            pairs = [(o, Tensor(u)) for o, u in zip(outs, weights) if o.requires_grad]
+            grads = grad([o for o, _ in pairs], [x for x in xs if x.requires_grad],
+                         [u for _, u in pairs], create_graph=True, allow_unused=True)
+        xs_checked = [x for x in xs if x.requires_grad]
+        return tuple(
+            Tensor(get_array_module(x.data).zeros_like(x.data)) if g is None else g
+            for g, x in zip(grads, xs_checked)
+        )
+
+    if not checked:
+        raise ValueError("gradgradcheck: no input requires grad")
+    return gradcheck(first_derivative, inputs, seed=seed, **kwargs)

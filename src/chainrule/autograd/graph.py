@@ -1,0 +1,188 @@
+"""The backward pass: walk the recorded graph from the outputs back to the leaves, applying the chain rule.
+
+The walk is iterative (no recursion limit), orders the nodes topologically once, visits each node once with
+the sum of all gradients that reached it, and frees saved values behind it unless ``retain_graph`` is set.
+"""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+from .mode import set_grad_enabled
+from .tensor import Tensor
+
+__all__ = ["backward", "run_backward"]
+
+_FREED = (
+    "backward: the graph's saved values were already freed by an earlier backward(); "
+    "pass retain_graph=True to the first backward() to go through the same graph twice"
+)
+
+
+def backward(tensors, grad_tensors=None, *, retain_graph=False, create_graph=False) -> None:
+    """Accumulate d(sum of tensors * grad_tensors)/d(leaf) into every leaf's ``.grad``."""
+    roots, grads = _prepare_roots("backward", tensors, grad_tensors)
+    run_backward(roots, grads, retain_graph=retain_graph or create_graph, create_graph=create_graph)
+
+
+def _prepare_roots(who, tensors, grad_tensors):
+    tensors = list(tensors)
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    grad_tensors = list(grad_tensors)
+    if len(grad_tensors) != len(tensors):
+        raise ValueError(
+            f"{who}: got {len(tensors)} outputs but {len(grad_tensors)} grad_outputs"
+        )
+    roots, grads = [], []
+    for t, g in zip(tensors, grad_tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{who}: outputs must be Tensors, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"{who}: output of shape {t.shape} does not require grad (no input that requires grad "
+                "was used to compute it, or it was computed under no_grad())"
+            )
+        if g is None:
+            if t.data.size != 1:
+                raise RuntimeError(
+                    f"{who}: gradient can be implicitly created only for a one-element output, got "
+                    f"shape {t.shape}; pass grad (a tensor of shape {t.shape}) or reduce it first, "
+                    "e.g. loss.sum().backward()"
+                )
+            g = Tensor(get_array_module(t.data).ones_like(t.data))
+        elif not isinstance(g, Tensor):
+            xp = get_array_module(t.data)
+            g = Tensor(xp.asarray(g, dtype=t.data.dtype))
+        if g.shape != t.shape:
+            raise ValueError(f"{who}: grad has shape {g.shape} but the output has shape {t.shape}")
+        roots.append(t)
+        grads.append(g)
+    return roots, grads
+
+
+def _topological_order(roots):
+    """Nodes reachable from ``roots``, each after every node that feeds it (iterative post-order DFS)."""
+    order, visited = [], set()
+    stack = [(t._ctx, False) for t in roots if t._ctx is not None]
+    while stack:
+        fn, expanded = stack.pop()
+        if expanded:
+            order.append(fn)
+            continue
+        if id(fn) in visited:
+            continue
+        visited.add(id(fn))
+        if fn.inputs is None:
+            raise RuntimeError(_FREED)
+        stack.append((fn, True))
+        for t in fn.inputs:
+            ctx = t._ctx
+            if ctx is not None and id(ctx) not in visited:
+                stack.append((ctx, False))
+    return order
+
+
+def _needed_nodes(order, targets):
+    """Ids of the nodes through which some target is reachable (the rest need no backward call)."""
+    needed = set()
+    for fn in order:  # inputs come before the nodes they feed
+        for t in fn.inputs:
+            if id(t) in targets or (t._ctx is not None and id(t._ctx) in needed):
+                needed.add(id(fn))
+                break
+    return needed
+
+
+def _add(a, b):
+    return b if a is None else a + b
+
+
+def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None):
+    """Propagate ``root_grads`` from ``roots`` through the graph.
+
+    With ``targets`` (a dict id -> Tensor) the gradients reaching those tensors are returned as a dict
+    id -> grad and no ``.grad`` is touched; without it they accumulate into the leaves' ``.grad``.
+    """
+    order = _topological_order(roots)
+    pending: dict[int, list] = {}
+    # Strong references to output tensors whose node has not run yet: releasing a consumer drops its
+    # inputs, but the producer's backward may still need its output (``self.output``).
+    keep: dict[int, list] = {}
+    captured: dict[int, Tensor] = {}
+    needed = None if targets is None else _needed_nodes(order, targets)
+    assigned: set[int] = set()
+    with set_grad_enabled(create_graph):
+        for t, g in zip(roots, root_grads):
+            if targets is not None and id(t) in targets:
+                captured[id(t)] = _add(captured.get(id(t)), g)
+            if t._ctx is None:
+                if targets is None:
+                    _accumulate_leaf(t, g, assigned)
+                continue
+            slot = pending.setdefault(id(t._ctx), [None] * len(t._ctx._out_meta))
+            slot[t._out_idx] = _add(slot[t._out_idx], g)
+        for fn in reversed(order):
+            gouts = pending.pop(id(fn), None)
+            if gouts is None or (needed is not None and id(fn) not in needed):
+                continue
+            _retain_outputs(fn, gouts)
+            grads = fn.backward(*_fill_missing(fn, gouts))
+            if not isinstance(grads, tuple):
+                grads = (grads,)
+            for inp, need, g in zip(fn.inputs, fn.needs_input_grad, grads):
+                if not need or g is None:
+                    continue
+                if g.shape != inp.shape:
+                    raise RuntimeError(
+                        f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} for an "
+                        f"input of shape {inp.shape}"
+                    )
+                if targets is not None and id(inp) in targets:
+                    captured[id(inp)] = _add(captured.get(id(inp)), g)
+                if inp._ctx is None:
+                    if targets is None:
+                        _accumulate_leaf(inp, g, assigned)
+                else:
+                    slot = pending.setdefault(id(inp._ctx), [None] * len(inp._ctx._out_meta))
+                    slot[inp._out_idx] = _add(slot[inp._out_idx], g)
+                    keep.setdefault(id(inp._ctx), []).append(inp)
+            if not retain_graph:
+                fn.release()
+            keep.pop(id(fn), None)
+    if not retain_graph:
+        for fn in order:
+            if fn.inputs is not None:
+                fn.release()
+    return captured
+
+
+def _fill_missing(fn, gouts):
+    """Zeros for outputs of a multi-output node that received no gradient."""
+    if len(gouts) == 1:
+        return gouts
+    xp = get_array_module(*[g.data for g in gouts if g is not None])
+    return [
+        Tensor(xp.zeros(shape, dtype=dtype)) if g is None else g
+        for g, (shape, dtype) in zip(gouts, fn._out_meta)
+    ]
+
+
+def _retain_outputs(fn, gouts):
+    for ref, g in zip(fn._outputs, gouts):
+        out = ref()
+        if out is not None and out._retains_grad and g is not None:
+            out.grad = g if out.grad is None else out.grad + g.detach()
+
+
+def _accumulate_leaf(t, g, assigned):
+    if not t.requires_grad:
+        return
+    if t.grad is None:
+        # One array may be handed to several leaves (x + y gives both the same gradient): copy repeats
+        # so that in-place updates of one leaf's .grad never change another's.
+        if id(g.data) in assigned:
+            g = Tensor(g.data.copy())
+        assigned.add(id(g.data))
+        t.grad = g
+    else:
+        t.grad = t.grad + g

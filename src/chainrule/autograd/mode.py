@@ -1,0 +1,61 @@
+"""Grad mode: the one piece of global state, kept in a ContextVar and always restored on exit."""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+
+__all__ = ["enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled"]
+
+_grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabled", default=True)
+
+
+def is_grad_enabled() -> bool:
+    """True when new operations are recorded for backpropagation."""
+    return _grad_enabled.get()
+
+
+class set_grad_enabled:  # noqa: N801 - named like torch.set_grad_enabled, used as a context manager
+    """Context manager (and decorator) that switches recording on or off, restoring the old mode on exit."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self._tokens: list[contextvars.Token] = []
+
+    def __enter__(self):
+        self._tokens.append(_grad_enabled.set(self.mode))
+        return self
+
+    def __exit__(self, *exc):
+        _grad_enabled.reset(self._tokens.pop())
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(self.mode):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class no_grad(set_grad_enabled):  # noqa: N801
+    """Record nothing inside this block: for evaluation, inference and parameter updates.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0], requires_grad=True)
+    >>> with cr.no_grad():
+    ...     y = x * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):  # noqa: N801
+    """Record operations inside this block even where an outer ``no_grad`` switched recording off."""
+
+    def __init__(self):
+        super().__init__(True)

@@ -1,0 +1,94 @@
+"""Array backends: NumPy on the CPU, CuPy on NVIDIA GPUs (optional).
+
+This is the only package of chainrule that names NumPy or CuPy for array code; everything above it asks
+``get_array_module(x)`` for the module that owns an array, so the same op runs on either device.
+"""
+
+from __future__ import annotations
+
+import numpy
+
+try:  # CuPy is optional: chainrule runs on the CPU without it.
+    import cupy  # type: ignore[import-not-found]
+except ImportError:  # pragma: no cover - depends on the machine
+    cupy = None
+
+__all__ = [
+    "DEVICES",
+    "asnumpy",
+    "cuda_available",
+    "device_of",
+    "ensure_array",
+    "get_array_module",
+    "numpy",
+    "to_device",
+    "validate_device",
+]
+
+DEVICES = ("cpu", "cuda")
+
+
+def cuda_available() -> bool:
+    """True when CuPy is importable and sees at least one GPU."""
+    if cupy is None:
+        return False
+    try:
+        return cupy.cuda.runtime.getDeviceCount() > 0
+    except Exception:  # noqa: BLE001 - CUDA runtime errors vary by driver
+        return False
+
+
+def get_array_module(*arrays):
+    """Return the array module (numpy or cupy) that owns ``arrays``.
+
+    Non-array arguments (Python scalars, None) are ignored; with no CuPy array among them it is NumPy.
+    """
+    if cupy is not None:
+        for a in arrays:
+            if isinstance(a, cupy.ndarray):
+                return cupy
+    return numpy
+
+
+def device_of(array) -> str:
+    """The device name ("cpu" or "cuda") an array lives on."""
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return "cuda"
+    return "cpu"
+
+
+def validate_device(device: str) -> str:
+    """Normalize a device name ("cpu", "cuda", "cuda:0") and check that it is usable."""
+    if not isinstance(device, str):
+        raise TypeError(f"device must be a string such as 'cpu' or 'cuda', got {device!r}")
+    name = device.split(":", 1)[0].lower()
+    if name not in DEVICES:
+        raise ValueError(f"unknown device {device!r}; expected one of {DEVICES}")
+    if name == "cuda" and not cuda_available():
+        raise RuntimeError(
+            "device 'cuda' was requested but CuPy with a visible GPU is not available; "
+            "install chainrule[cuda] on a machine with an NVIDIA GPU"
+        )
+    return name
+
+
+def to_device(array, device: str):
+    """Return ``array`` on ``device`` (a no-op when it is already there)."""
+    name = validate_device(device)
+    if name == "cpu":
+        return asnumpy(array)
+    return cupy.asarray(array)
+
+
+def ensure_array(a):
+    """``a`` as an ndarray: NumPy turns 0-d results into scalars (numpy.float32), which we do not keep."""
+    if isinstance(a, numpy.generic):
+        return numpy.asarray(a)
+    return a
+
+
+def asnumpy(array):
+    """Return a NumPy array with the contents of ``array`` (copying from the GPU if needed)."""
+    if cupy is not None and isinstance(array, cupy.ndarray):
+        return cupy.asnumpy(array)
+    return numpy.asarray(array)

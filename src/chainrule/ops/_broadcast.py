@@ -1,0 +1,56 @@
+"""Undoing broadcasting: the one place where a gradient is summed back to its input's shape."""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..backend import get_array_module
+
+__all__ = ["BroadcastTo", "SumTo", "broadcast_to", "sum_to"]
+
+
+def _reduced_axes(big: tuple[int, ...], small: tuple[int, ...]) -> tuple[int, ...]:
+    """Axes of ``big`` that broadcasting from ``small`` created or stretched."""
+    lead = len(big) - len(small)
+    axes = list(range(lead))
+    axes += [lead + i for i, n in enumerate(small) if n == 1 and big[lead + i] != 1]
+    return tuple(axes)
+
+
+class SumTo(Function):
+    """Sum a broadcast gradient back down to ``shape`` (the adjoint of broadcasting)."""
+
+    def forward(self, x):
+        axes = _reduced_axes(x.shape, self.shape)
+        y = x.sum(axis=axes, keepdims=True) if axes else x
+        return y.reshape(self.shape)
+
+    def backward(self, g):
+        return broadcast_to(g, self.inputs[0].shape)
+
+
+class BroadcastTo(Function):
+    def forward(self, x):
+        return get_array_module(x).broadcast_to(x, self.shape)
+
+    def backward(self, g):
+        return sum_to(g, self.inputs[0].shape)
+
+
+def sum_to(x, shape):
+    """Sum ``x`` over its broadcast axes so that it has ``shape`` (identity when it already has)."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    return SumTo.apply(x, shape=shape)
+
+
+def broadcast_to(x, shape):
+    """Broadcast ``x`` to ``shape`` as NumPy would (a read-only view); the gradient is summed back."""
+    shape = tuple(shape)
+    if x.shape == shape:
+        return x
+    try:
+        get_array_module(x.data).broadcast_shapes(x.shape, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+    return BroadcastTo.apply(x, shape=shape)

@@ -1,0 +1,345 @@
+"""Elementwise arithmetic with NumPy broadcasting: each op's forward and backward side by side.
+
+Backward rules are written with chainrule ops on ``self.inputs`` / ``self.output`` so that they can be
+differentiated again. ``sum_to`` undoes broadcasting.
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module, to_device, validate_device
+from ._broadcast import sum_to
+
+__all__ = [
+    "abs", "add", "cast", "clip", "div", "exp", "log", "maximum", "minimum", "mul", "neg", "pow",
+    "sign", "sqrt", "sub", "to_device_op", "where",
+]
+
+
+def _check_broadcast(op, a, b):
+    """Raise a message naming the op and both shapes when NumPy could not broadcast them."""
+    sa = getattr(a, "shape", ())
+    sb = getattr(b, "shape", ())
+    if sa == sb:
+        return
+    for m, n in zip(reversed(sa), reversed(sb)):
+        if m != n and m != 1 and n != 1:
+            raise ValueError(f"{op}: shapes {tuple(sa)} and {tuple(sb)} cannot be broadcast together")
+
+
+class Add(Function):
+    def forward(self, a, b):
+        return a + b
+
+    def backward(self, g):
+        a, b = self.inputs
+        return sum_to(g, a.shape), sum_to(g, b.shape)
+
+
+class Sub(Function):
+    def forward(self, a, b):
+        return a - b
+
+    def backward(self, g):
+        a, b = self.inputs
+        return sum_to(g, a.shape), sum_to(-g, b.shape) if self.needs_input_grad[1] else None
+
+
+class Mul(Function):
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):
+        a, b = self.inputs
+        ga = sum_to(g * b, a.shape) if self.needs_input_grad[0] else None
+        gb = sum_to(g * a, b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Div(Function):
+    def forward(self, a, b):
+        return a / b
+
+    def backward(self, g):
+        a, b = self.inputs
+        ga = sum_to(g / b, a.shape) if self.needs_input_grad[0] else None
+        gb = sum_to(-g * self.output / b, b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Neg(Function):
+    def forward(self, x):
+        return -x
+
+    def backward(self, g):
+        return -g
+
+
+class Pow(Function):
+    """x ** p; the exponent may be a constant or a tensor that requires grad (then d/dp = x**p log x)."""
+
+    def forward(self, x, p):
+        return x**p
+
+    def backward(self, g):
+        x, p = self.inputs
+        gx = sum_to(g * p * x ** (p - 1), x.shape) if self.needs_input_grad[0] else None
+        gp = sum_to(g * self.output * log(x), p.shape) if self.needs_input_grad[1] else None
+        return gx, gp
+
+
+class Exp(Function):
+    def forward(self, x):
+        return get_array_module(x).exp(x)
+
+    def backward(self, g):
+        return g * self.output
+
+
+class Log(Function):
+    def forward(self, x):
+        return get_array_module(x).log(x)
+
+    def backward(self, g):
+        return g / self.inputs[0]
+
+
+class Sqrt(Function):
+    def forward(self, x):
+        return get_array_module(x).sqrt(x)
+
+    def backward(self, g):
+        return g / (2 * self.output)
+
+
+class Abs(Function):
+    """|x|; its derivative sign(x) is taken as 0 at x = 0 (as in PyTorch)."""
+
+    def forward(self, x):
+        return get_array_module(x).abs(x)
+
+    def backward(self, g):
+        x = self.inputs[0].data
+        return g * get_array_module(x).sign(x)
+
+
+class Clip(Function):
+    """Clamp to [low, high]; the gradient passes where the input was inside the interval (ends included)."""
+
+    def forward(self, x):
+        return get_array_module(x).clip(x, self.low, self.high)
+
+    def backward(self, g):
+        x = self.inputs[0].data
+        mask = get_array_module(x).ones(x.shape, dtype=bool)
+        if self.low is not None:
+            mask &= x >= self.low
+        if self.high is not None:
+            mask &= x <= self.high
+        return g * mask.astype(x.dtype)
+
+
+class Where(Function):
+    def forward(self, cond, a, b):
+        return get_array_module(a, b).where(cond, a, b)
+
+    def backward(self, g):
+        cond, a, b = self.inputs
+        c = cond.data.astype(g.dtype)
+        ga = sum_to(g * c, a.shape) if self.needs_input_grad[1] else None
+        gb = sum_to(g * (1 - c), b.shape) if self.needs_input_grad[2] else None
+        return None, ga, gb
+
+
+class _Extremum(Function):
+    """maximum/minimum; at ties the gradient is split evenly between both inputs (as in PyTorch)."""
+
+    def forward(self, a, b):
+        xp = get_array_module(a, b)
+        return xp.maximum(a, b) if self.largest else xp.minimum(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs
+        xp = get_array_module(a.data, b.data)
+        wins = (a.data > b.data) if self.largest else (a.data < b.data)
+        wa = wins + 0.5 * (a.data == b.data)
+        wa = xp.asarray(wa, dtype=g.dtype)
+        ga = sum_to(g * wa, a.shape) if self.needs_input_grad[0] else None
+        gb = sum_to(g * (1 - wa), b.shape) if self.needs_input_grad[1] else None
+        return ga, gb
+
+
+class Cast(Function):
+    def forward(self, x):
+        return x.astype(self.dtype, copy=False)
+
+    def backward(self, g):
+        return cast(g, self.inputs[0].dtype)
+
+
+class ToDevice(Function):
+    def forward(self, x):
+        return to_device(x, self.device)
+
+    def backward(self, g):
+        return to_device_op(g, self.inputs[0].device)
+
+
+def add(a, b):
+    """a + b with broadcasting."""
+    _check_broadcast("add", a, b)
+    return Add.apply(a, b)
+
+
+def sub(a, b):
+    """a - b with broadcasting."""
+    _check_broadcast("sub", a, b)
+    return Sub.apply(a, b)
+
+
+def mul(a, b):
+    """a * b (elementwise) with broadcasting."""
+    _check_broadcast("mul", a, b)
+    return Mul.apply(a, b)
+
+
+def div(a, b):
+    """a / b (true division) with broadcasting."""
+    _check_broadcast("div", a, b)
+    return Div.apply(a, b)
+
+
+def neg(x):
+    """-x."""
+    return Neg.apply(x)
+
+
+def pow(x, p):  # noqa: A001 - mirrors the operator and torch.pow
+    """x ** p with broadcasting; ``p`` may be a number or a tensor."""
+    _check_broadcast("pow", x, p)
+    return Pow.apply(x, p)
+
+
+def exp(x):
+    """e ** x."""
+    return Exp.apply(x)
+
+
+def log(x):
+    """Natural logarithm."""
+    return Log.apply(x)
+
+
+def sqrt(x):
+    """Square root."""
+    return Sqrt.apply(x)
+
+
+def abs(x):  # noqa: A001
+    """|x|."""
+    return Abs.apply(x)
+
+
+def sign(x):
+    """Sign of x (-1, 0 or 1); not differentiable (a constant tensor)."""
+    return Tensor(get_array_module(x.data).sign(x.data))
+
+
+def clip(x, low=None, high=None):
+    """Clamp ``x`` to ``[low, high]`` (either bound may be None)."""
+    if low is None and high is None:
+        raise ValueError("clip: give at least one of low and high")
+    if low is not None and high is not None and low > high:
+        raise ValueError(f"clip: low={low} is greater than high={high}")
+    return Clip.apply(x, low=low, high=high)
+
+
+def where(cond, a, b):
+    """Elementwise ``a if cond else b`` with broadcasting; ``cond`` is not differentiated."""
+    if isinstance(cond, Tensor):
+        cond = cond.data
+    xp = get_array_module(cond, getattr(a, "data", None), getattr(b, "data", None))
+    cond = xp.asarray(cond)
+    if cond.dtype != bool:
+        raise TypeError(f"where: cond must be boolean, got dtype {cond.dtype}")
+    _check_broadcast("where", a, b)
+    return Where.apply(cond, a, b)
+
+
+def maximum(a, b):
+    """Elementwise maximum with broadcasting."""
+    _check_broadcast("maximum", a, b)
+    return _Extremum.apply(a, b, largest=True)
+
+
+def minimum(a, b):
+    """Elementwise minimum with broadcasting."""
+    _check_broadcast("minimum", a, b)
+    return _Extremum.apply(a, b, largest=False)
+
+
+def cast(x, dtype):
+    """``x`` converted to ``dtype`` (differentiable between float dtypes)."""
+    xp = get_array_module(x.data)
+    dtype = xp.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    if x.requires_grad and dtype.kind != "f":
+        return Tensor(x.data.astype(dtype))
+    return Cast.apply(x, dtype=dtype)
+
+
+def to_device_op(x, device):
+    """``x`` copied to ``device``; gradients are copied back."""
+    return ToDevice.apply(x, device=device)
+
+
+def _reflected(op):
+    return lambda self, other: op(other, self)
+
+
+def _compare(name):
+    def method(self, other):
+        other = other.data if isinstance(other, Tensor) else other
+        return Tensor(getattr(self.data, name)(other))
+
+    method.__name__ = name
+    return method
+
+
+Tensor.__add__ = add
+Tensor.__radd__ = _reflected(add)
+Tensor.__sub__ = sub
+Tensor.__rsub__ = _reflected(sub)
+Tensor.__mul__ = mul
+Tensor.__rmul__ = _reflected(mul)
+Tensor.__truediv__ = div
+Tensor.__rtruediv__ = _reflected(div)
+Tensor.__pow__ = pow
+Tensor.__rpow__ = _reflected(pow)
+Tensor.__neg__ = neg
+Tensor.__abs__ = abs
+for _name in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
+    setattr(Tensor, _name, _compare(_name))
+Tensor.exp = exp
+Tensor.log = log
+Tensor.sqrt = sqrt
+Tensor.abs = abs
+Tensor.sign = sign
+Tensor.clip = clip
+Tensor.clamp = clip
+Tensor.astype = cast
+Tensor.float = lambda self: cast(self, "float32")
+Tensor.double = lambda self: cast(self, "float64")
+
+
+def _to(self, device):
+    """This tensor on ``device`` ("cpu" or "cuda"); the copy is recorded so gradients flow back."""
+    name = validate_device(device)
+    return self if name == self.device else to_device_op(self, name)
+
+
+Tensor.to = _to
+Tensor.cpu = lambda self: _to(self, "cpu")
+Tensor.cuda = lambda self: _to(self, "cuda")
