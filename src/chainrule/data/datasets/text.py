@@ -1,0 +1,79 @@
+"""Text classification corpora for character-level models: AG News and the SMS Spam Collection."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+
+from ..download import RemoteFile, fetch
+
+__all__ = ["AG_NEWS_CLASSES", "ag_news", "read_labelled_csv", "sms_spam"]
+
+AG_NEWS_CLASSES = ("World", "Sports", "Business", "Sci/Tech")
+_AG_MIRRORS = ("https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/master/data/ag_news_csv/",)
+_AG_TEST = RemoteFile("test.csv", "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
+                      _AG_MIRRORS)
+_SMS = RemoteFile("SMSSpamCollection",
+                  "7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d")
+
+
+def read_labelled_csv(path, *, label_column: int = 0, text_columns=(1, 2), delimiter: str = ",",
+                      label_map=None, label_offset: int = 0, quoting: int = csv.QUOTE_MINIMAL):
+    """Read a CSV of labelled texts into ``(texts, labels)`` (a list of str and an int64 array).
+
+    Text columns are joined with a space. ``label_map`` maps label strings to ints (else labels are parsed
+    as ints and ``label_offset`` is subtracted, e.g. 1 for AG News's 1-based classes). Use
+    ``quoting=csv.QUOTE_NONE`` for tab-separated files whose texts contain stray quote characters.
+
+    Raises:
+        ValueError: a row has too few columns or an unknown label; the message names the file and line.
+    """
+    texts, labels = [], []
+    with open(path, newline="", encoding="utf-8") as f:
+        for line, row in enumerate(csv.reader(f, delimiter=delimiter, quoting=quoting), start=1):
+            if not row:
+                continue
+            need = max(label_column, *text_columns) + 1
+            if len(row) < need:
+                raise ValueError(f"{path}:{line}: expected at least {need} columns, got {len(row)}")
+            raw = row[label_column]
+            try:
+                label = label_map[raw] if label_map is not None else int(raw) - label_offset
+            except (KeyError, ValueError):
+                raise ValueError(f"{path}:{line}: unknown label {raw!r}") from None
+            labels.append(label)
+            texts.append(" ".join(row[c] for c in text_columns))
+    return texts, np.asarray(labels, dtype=np.int64)
+
+
+def ag_news(data_dir=None, *, download: bool = True, splits=("train", "test")):
+    """AG News (Zhang, Zhao & LeCun 2015): 4 classes of news, title + description, as {split: (texts, y)}.
+
+    Only the splits whose files are present (or downloadable) are needed; ask for ``splits=("test",)``
+    where only test.csv is available. Labels are 0-based indices into ``AG_NEWS_CLASSES``.
+    """
+    out = {}
+    for split in splits:
+        if split == "test":
+            remote = _AG_TEST
+        elif split == "train":
+            # The 120,000-row train.csv; its digest is not pinned here (no copy was available to hash).
+            remote = RemoteFile("train.csv", (), _AG_MIRRORS)
+        else:
+            raise ValueError(f"ag_news: unknown split {split!r}; expected 'train' or 'test'")
+        path = fetch("ag_news", [remote], data_dir, download_missing=download)[remote.name]
+        out[split] = read_labelled_csv(path, label_offset=1)
+    return out
+
+
+def sms_spam(data_dir=None):
+    """The SMS Spam Collection v.1 (Almeida & Gomez Hidalgo 2011) as ``(texts, y)``, y = 1 for spam.
+
+    The corpus has no official split. It is distributed as a zip archive, so it is not downloaded
+    automatically: put the file ``SMSSpamCollection`` in ``data_dir/sms_spam`` (or $CHAINRULE_DATA).
+    """
+    path = fetch("sms_spam", [_SMS], data_dir, download_missing=False)[_SMS.name]
+    texts, labels = read_labelled_csv(path, text_columns=(1,), delimiter="\t",
+                                      label_map={"ham": 0, "spam": 1}, quoting=csv.QUOTE_NONE)
+    return texts, labels

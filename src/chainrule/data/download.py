@@ -1,0 +1,132 @@
+"""Finding dataset files: an explicit folder, $CHAINRULE_DATA, or a user cache, downloading when missing.
+
+Downloads are checksum-verified (SHA-256) and written atomically, so an interrupted download never leaves a
+half file under the final name. ``file://`` URLs work too (the tests use a local mirror).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+__all__ = ["RemoteFile", "data_home", "download", "fetch", "sha256_of"]
+
+ENV_VAR = "CHAINRULE_DATA"
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """A file a dataset needs: its name, accepted SHA-256 digest(s) and the mirrors (base URLs) serving it.
+
+    Several digests are accepted where the same content is distributed with different gzip framing (the
+    canonical Fashion-MNIST files and Debian's dataset-fashion-mnist package, for example).
+    """
+
+    name: str
+    sha256: str | tuple[str, ...]
+    mirrors: Sequence[str] = ()
+
+    @property
+    def digests(self) -> tuple[str, ...]:
+        return (self.sha256,) if isinstance(self.sha256, str) else tuple(self.sha256)
+
+
+def data_home(data_dir=None) -> str:
+    """The data folder: ``data_dir``, else $CHAINRULE_DATA, else ~/.cache/chainrule (XDG_CACHE_HOME)."""
+    if data_dir is not None:
+        return os.path.expanduser(os.fspath(data_dir))
+    if os.environ.get(ENV_VAR):
+        return os.path.expanduser(os.environ[ENV_VAR])
+    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "chainrule")
+
+
+def sha256_of(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def download(url: str, path: str, sha256=None, *, timeout: float = 30.0) -> str:
+    """Download ``url`` to ``path`` atomically, verifying its SHA-256 when given; returns ``path``.
+
+    ``sha256`` is a hex digest or a tuple of accepted digests.
+    """
+    accepted = (sha256,) if isinstance(sha256, str) else sha256
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".download-")
+    h = hashlib.sha256()
+    try:
+        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=timeout) as resp:
+            for chunk in iter(lambda: resp.read(1 << 20), b""):
+                h.update(chunk)
+                out.write(chunk)
+        if accepted is not None and h.hexdigest() not in accepted:
+            raise ValueError(
+                f"download: checksum mismatch for {url}: got sha256 {h.hexdigest()}, "
+                f"expected {' or '.join(accepted)}"
+            )
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def fetch(dataset: str, files: Sequence[RemoteFile], data_dir=None, *, download_missing: bool = True,
+          extra_dirs: Sequence[str] = ()) -> dict[str, str]:
+    """Paths of ``files`` for ``dataset``, downloading the missing ones when allowed and possible.
+
+    Looks in ``data_dir`` itself, then ``data_dir/<dataset>``, then each of ``extra_dirs`` (e.g. where a
+    system package installs the data). Files found locally are checked against their SHA-256.
+
+    Raises:
+        FileNotFoundError: files are missing and could not be downloaded; the message lists them and the
+            folder to put them in.
+        ValueError: a local file's checksum does not match (a corrupt or different file).
+    """
+    root = data_home(data_dir)
+    candidates = [root, os.path.join(root, dataset), *extra_dirs]
+    for folder in candidates:
+        if all(os.path.isfile(os.path.join(folder, f.name)) for f in files):
+            return {f.name: _verified(os.path.join(folder, f.name), f.digests) for f in files}
+    target = os.path.join(root, dataset)
+    paths, errors = {}, []
+    for f in files:
+        path = os.path.join(target, f.name)
+        if os.path.isfile(path):
+            paths[f.name] = _verified(path, f.digests)
+            continue
+        if download_missing:
+            for base in f.mirrors:
+                try:
+                    paths[f.name] = download(base + f.name, path, f.digests)
+                    break
+                except (urllib.error.URLError, OSError, ValueError) as e:
+                    errors.append(f"{base + f.name}: {e}")
+        if f.name not in paths:
+            missing = [g.name for g in files if g.name not in paths]
+            hint = "" if not errors else " Download attempts failed: " + "; ".join(errors[-3:])
+            raise FileNotFoundError(
+                f"{dataset}: missing files {missing}. Put them in {target} (or point --data-dir / "
+                f"${ENV_VAR} at the folder that holds them).{hint}"
+            )
+    return paths
+
+
+def _verified(path: str, digests: tuple[str, ...]) -> str:
+    actual = sha256_of(path)
+    if digests and actual not in digests:
+        raise ValueError(
+            f"{path}: checksum mismatch (sha256 {actual}, expected {' or '.join(digests)}); the file is "
+            "corrupt or not the expected one: delete it to download it again"
+        )
+    return path

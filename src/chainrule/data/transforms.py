@@ -1,0 +1,170 @@
+"""Host-side data transforms: the lecture's normalization to [0, 1], one-hot codes, noise and augmentation.
+
+They work on whole NumPy batches (no per-image Python loop), take an explicit ``rng`` when random, and return
+float32. Images are (N, H, W) or (N, C, H, W).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = [
+    "add_gaussian_noise",
+    "elastic_distortion",
+    "mask_noise",
+    "one_hot",
+    "random_affine",
+    "random_shift",
+    "scale",
+    "standardize",
+]
+
+
+def scale(x, max_value=None) -> np.ndarray:
+    """Scale to [0, 1]: divide by ``max_value`` (255 for uint8 input, else the data's maximum)."""
+    x = np.asarray(x)
+    if max_value is None:
+        max_value = 255.0 if x.dtype == np.uint8 else float(x.max()) or 1.0
+    if max_value <= 0:
+        raise ValueError(f"scale: max_value must be positive, got {max_value}")
+    return (x.astype(np.float32) / np.float32(max_value)).astype(np.float32)
+
+
+def standardize(x, mean=None, std=None, *, eps: float = 1e-8):
+    """Zero mean, unit variance: ``(x - mean) / std``; statistics default to the data's own (scalars).
+
+    Returns ``(x_standardized, mean, std)`` so that the training set's statistics can be reused on the
+    test set.
+    """
+    x = np.asarray(x, dtype=np.float32)
+    mean = float(x.mean()) if mean is None else mean
+    std = float(x.std()) if std is None else std
+    return ((x - mean) / (std + eps)).astype(np.float32), mean, std
+
+
+def one_hot(labels, num_classes: int, *, dtype=np.float32) -> np.ndarray:
+    """One-hot codes: row i has a 1 in column ``labels[i]`` (the lecture's one output unit per class)."""
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: labels must be integers, got dtype {labels.dtype}")
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = labels.max() if labels.max() >= num_classes else labels.min()
+        raise ValueError(f"one_hot: label {bad} is outside [0, {num_classes})")
+    out = np.zeros(labels.shape + (num_classes,), dtype=dtype)
+    np.put_along_axis(out, labels[..., None], 1, axis=-1)
+    return out
+
+
+def add_gaussian_noise(x, sigma: float, *, rng, clip=(0.0, 1.0)) -> np.ndarray:
+    """``x + N(0, sigma^2)`` noise, clipped to ``clip`` (None for no clipping); for denoising inputs."""
+    if sigma < 0:
+        raise ValueError(f"add_gaussian_noise: sigma must be >= 0, got {sigma}")
+    x = np.asarray(x, dtype=np.float32)
+    noisy = x + rng.standard_normal(x.shape, dtype=np.float32) * np.float32(sigma)
+    return noisy if clip is None else np.clip(noisy, *clip)
+
+
+def mask_noise(x, fraction: float, *, rng, value: float = 0.0) -> np.ndarray:
+    """Set a random ``fraction`` of the entries to ``value`` (masking noise for denoising autoencoders)."""
+    if not 0.0 <= fraction <= 1.0:
+        raise ValueError(f"mask_noise: fraction must be in [0, 1], got {fraction}")
+    x = np.array(x, dtype=np.float32)
+    x[rng.random(x.shape) < fraction] = value
+    return x
+
+
+def _as_nhw(images):
+    images = np.asarray(images, dtype=np.float32)
+    if images.ndim == 3:
+        return images, None
+    if images.ndim == 4:
+        n, c, h, w = images.shape
+        return images.reshape(n * c, h, w), (n, c)
+    raise ValueError(f"expected images of shape (N, H, W) or (N, C, H, W), got shape {images.shape}")
+
+
+def _restore(images, nc):
+    return images if nc is None else images.reshape(nc + images.shape[1:])
+
+
+def random_shift(images, max_shift: int = 2, *, rng) -> np.ndarray:
+    """Shift each image by a random whole number of pixels in [-max_shift, max_shift], filling with 0."""
+    imgs, nc = _as_nhw(images)
+    n, h, w = imgs.shape
+    k = int(max_shift)
+    padded = np.pad(imgs, ((0, 0), (k, k), (k, k)))
+    dy = rng.integers(-k, k + 1, size=n)
+    dx = rng.integers(-k, k + 1, size=n)
+    rows = (np.arange(h)[None, :] + k - dy[:, None])[:, :, None]
+    cols = (np.arange(w)[None, :] + k - dx[:, None])[:, None, :]
+    out = padded[np.arange(n)[:, None, None], rows, cols]
+    return _restore(out, nc)
+
+
+def _bilinear(imgs, ys, xs):
+    """Sample each image at fractional coordinates (ys, xs) of shape (N, H, W); outside is 0."""
+    n, h, w = imgs.shape
+    y0 = np.floor(ys).astype(np.int64)
+    x0 = np.floor(xs).astype(np.int64)
+    wy = (ys - y0).astype(np.float32)
+    wx = (xs - x0).astype(np.float32)
+    padded = np.pad(imgs, ((0, 0), (1, 2), (1, 2)))
+    batch = np.arange(n)[:, None, None]
+
+    def at(yy, xx):
+        yy = np.clip(yy + 1, 0, h + 2)
+        xx = np.clip(xx + 1, 0, w + 2)
+        return padded[batch, yy, xx]
+
+    top = at(y0, x0) * (1 - wx) + at(y0, x0 + 1) * wx
+    bottom = at(y0 + 1, x0) * (1 - wx) + at(y0 + 1, x0 + 1) * wx
+    return (top * (1 - wy) + bottom * wy).astype(np.float32)
+
+
+def random_affine(images, *, rng, degrees: float = 10.0, translate: float = 0.1,
+                  scale_range=(0.9, 1.1)) -> np.ndarray:
+    """Random rotation (+-degrees), translation (fraction of size) and scaling about the image centre."""
+    imgs, nc = _as_nhw(images)
+    n, h, w = imgs.shape
+    theta = np.deg2rad(rng.uniform(-degrees, degrees, size=n))
+    s = rng.uniform(scale_range[0], scale_range[1], size=n)
+    ty = rng.uniform(-translate, translate, size=n) * h
+    tx = rng.uniform(-translate, translate, size=n) * w
+    cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
+    yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    # Inverse map: for each output pixel, where in the input it comes from.
+    y = (yy[None] - cy - ty[:, None, None]) / s[:, None, None]
+    x = (xx[None] - cx - tx[:, None, None]) / s[:, None, None]
+    cos, sin = np.cos(theta)[:, None, None], np.sin(theta)[:, None, None]
+    src_y = cos * y - sin * x + cy
+    src_x = sin * y + cos * x + cx
+    return _restore(_bilinear(imgs, src_y, src_x), nc)
+
+
+def _gaussian_blur(fields, sigma):
+    """Separable Gaussian blur over the last two axes (zero padding)."""
+    radius = max(1, int(3 * sigma))
+    t = np.arange(-radius, radius + 1)
+    kernel = np.exp(-0.5 * (t / sigma) ** 2)
+    kernel /= kernel.sum()
+    out = fields
+    for axis in (-2, -1):
+        pad = [(0, 0)] * out.ndim
+        pad[axis] = (radius, radius)
+        windows = np.lib.stride_tricks.sliding_window_view(np.pad(out, pad), len(kernel), axis=axis)
+        out = windows @ kernel
+    return out
+
+
+def elastic_distortion(images, *, rng, alpha: float = 34.0, sigma: float = 4.0) -> np.ndarray:
+    """Simard et al. (2003) elastic distortion: a random displacement field smoothed by a Gaussian.
+
+    ``alpha`` scales the displacement (pixels), ``sigma`` its smoothness; LeCun et al. (1998) used such
+    distortions for their best LeNet-5 result.
+    """
+    imgs, nc = _as_nhw(images)
+    n, h, w = imgs.shape
+    fields = rng.uniform(-1.0, 1.0, size=(2, n, h, w))
+    dy, dx = alpha * _gaussian_blur(fields, sigma)
+    yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
+    return _restore(_bilinear(imgs, yy[None] + dy, xx[None] + dx), nc)

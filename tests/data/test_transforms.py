@@ -1,0 +1,57 @@
+import numpy as np
+import pytest
+
+from chainrule.data import transforms as T
+
+
+def test_scale_uint8_to_unit_interval():
+    x = np.array([[0, 128, 255]], dtype=np.uint8)
+    np.testing.assert_allclose(T.scale(x), [[0.0, 128 / 255, 1.0]], rtol=1e-6)
+    assert T.scale(x).dtype == np.float32
+
+
+def test_standardize_reuses_training_statistics(rng):
+    train = rng.normal(3.0, 2.0, size=(1000,))
+    z, mean, std = T.standardize(train)
+    assert abs(z.mean()) < 1e-5 and abs(z.std() - 1) < 1e-4
+    z2, _, _ = T.standardize(np.array([mean]), mean, std)
+    assert abs(z2[0]) < 1e-6
+
+
+def test_one_hot():
+    np.testing.assert_array_equal(T.one_hot(np.array([2, 0]), 3), [[0, 0, 1], [1, 0, 0]])
+    with pytest.raises(ValueError, match="label 3 is outside"):
+        T.one_hot(np.array([3]), 3)
+    with pytest.raises(TypeError, match="labels must be integers"):
+        T.one_hot(np.array([1.0]), 3)
+
+
+def test_noise_is_deterministic_under_a_seed():
+    x = np.full((4, 5), 0.5, np.float32)
+    a = T.add_gaussian_noise(x, 0.3, rng=np.random.default_rng(7))
+    b = T.add_gaussian_noise(x, 0.3, rng=np.random.default_rng(7))
+    np.testing.assert_array_equal(a, b)
+    assert a.min() >= 0 and a.max() <= 1 and not np.array_equal(a, x)
+    m = T.mask_noise(np.ones((100, 100)), 0.25, rng=np.random.default_rng(0))
+    assert abs((m == 0).mean() - 0.25) < 0.02
+
+
+def test_random_shift_moves_whole_pixels():
+    img = np.zeros((1, 7, 7), np.float32)
+    img[0, 3, 3] = 1.0
+    out = T.random_shift(np.repeat(img, 50, 0), 2, rng=np.random.default_rng(0))
+    assert out.shape == (50, 7, 7) and np.all(out.sum(axis=(1, 2)) == 1.0)
+    ys, xs = np.nonzero(out.sum(axis=0))
+    assert ys.min() >= 1 and ys.max() <= 5 and xs.min() >= 1 and xs.max() <= 5
+
+
+def test_affine_identity_and_elastic_shapes(rng):
+    imgs = rng.random((3, 2, 9, 9)).astype(np.float32)
+    same = T.random_affine(imgs, rng=rng, degrees=0, translate=0, scale_range=(1, 1))
+    np.testing.assert_allclose(same, imgs, atol=1e-6)
+    e = T.elastic_distortion(imgs, rng=np.random.default_rng(1), alpha=0.0)
+    np.testing.assert_allclose(e, imgs, atol=1e-6)
+    e = T.elastic_distortion(imgs, rng=np.random.default_rng(1))
+    assert e.shape == imgs.shape and e.dtype == np.float32 and not np.allclose(e, imgs)
+    with pytest.raises(ValueError, match="expected images of shape"):
+        T.random_affine(np.zeros(5), rng=rng)
