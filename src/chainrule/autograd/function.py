@@ -1,10 +1,11 @@
 """The Function node: one differentiable primitive, its forward and backward side by side.
 
-``forward`` works on raw arrays (NumPy or CuPy) and returns the output array(s). ``backward`` receives the
-gradient(s) of the loss with respect to the output(s) as Tensors and returns one gradient per input, written
-with chainrule ops so that the backward pass is itself differentiable (``create_graph=True``). In backward,
-``self.inputs`` are the input Tensors and ``self.output`` is the output Tensor, both still attached to the
-graph, so a rule like ``g * self.output`` for ``exp`` is correct to any order.
+``forward`` works on raw arrays (NumPy or CuPy) and returns the output array(s). ``backward``
+receives the gradient(s) of the loss with respect to the output(s) as Tensors and returns one
+gradient per input, written with chainrule ops so that the backward pass is itself differentiable
+(``create_graph=True``). In backward, ``self.inputs`` are the input Tensors and ``self.output`` is
+the output Tensor, both still attached to the graph, so a rule like ``g * self.output`` for ``exp``
+is correct to any order.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ __all__ = ["Function"]
 
 
 class Function:
-    """Base class of every differentiable op. Subclass it and call ``MyOp.apply(*inputs, **params)``.
+    """Base class of all differentiable ops. Subclass it and call ``MyOp.apply(*inputs, **params)``.
 
     Keyword ``params`` (axis, stride, ...) become attributes of the node before ``forward`` runs.
     """
@@ -38,7 +39,7 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **params):
-        """Run the op on ``inputs`` (Tensors, arrays or Python scalars) and record it when needed."""
+        """Run the op on ``inputs`` (Tensors, arrays or Python scalars) and record it if needed."""
         fn = cls(**params)
         tensors = _as_tensors(cls.__name__, inputs)
         raw = fn.forward(*[t.data for t in tensors])
@@ -71,7 +72,7 @@ class Function:
         return tuple(r() for r in self._outputs)
 
     def release(self) -> None:
-        """Free everything saved for backward; a later backward through this node raises an error."""
+        """Free everything saved for backward; a later backward through the node raises an error."""
         self.__dict__.clear()
         self.inputs = None
 
@@ -80,7 +81,7 @@ class Function:
 
 
 def _as_tensors(op: str, inputs) -> tuple[Tensor, ...]:
-    """Wrap non-Tensor inputs as constants, casting Python scalars to the first float Tensor's dtype."""
+    """Wrap non-Tensors as constants, casting Python scalars to the first float Tensor's dtype."""
     ref = None
     device = None
     for x in inputs:

@@ -1,7 +1,7 @@
 """Functional gradients: ``grad(outputs, inputs)`` and ``value_and_grad(fn)``.
 
-These return gradients instead of accumulating them into ``.grad``, which is what attacks, explanations and
-gradient penalties want: they never disturb a model's parameter gradients.
+These return gradients instead of accumulating them into ``.grad``, which is what attacks,
+explanations and gradient penalties want: they never disturb a model's parameter gradients.
 """
 
 from __future__ import annotations
@@ -16,13 +16,13 @@ __all__ = ["grad", "value_and_grad"]
 
 def grad(outputs, inputs, grad_outputs=None, *, retain_graph=None, create_graph=False,
          allow_unused=False):
-    """Gradients of ``outputs`` with respect to ``inputs``, returned as a tuple (``.grad`` is untouched).
+    """Gradients of ``outputs`` with respect to ``inputs`` as a tuple (``.grad`` is untouched).
 
     Args:
         outputs: a Tensor or a sequence of Tensors to differentiate.
         inputs: a Tensor or a sequence of Tensors to differentiate with respect to.
-        grad_outputs: weights for each output (the vector in a vector-Jacobian product); may be omitted for
-            one-element outputs.
+        grad_outputs: weights for each output (the vector in a vector-Jacobian product); may be
+            omitted for one-element outputs.
         retain_graph: keep the graph for another backward pass; defaults to ``create_graph``.
         create_graph: record the gradient computation so the result can be differentiated again.
         allow_unused: return None for an input the outputs do not depend on, instead of raising.
@@ -40,8 +40,8 @@ def grad(outputs, inputs, grad_outputs=None, *, retain_graph=None, create_graph=
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
-    if isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs]
+    if isinstance(grad_outputs, Tensor) or hasattr(grad_outputs, "shape"):
+        grad_outputs = [grad_outputs]  # one array or Tensor for a single output
     for i, x in enumerate(inputs):
         if not isinstance(x, Tensor):
             raise TypeError(f"grad: inputs[{i}] must be a Tensor, got {type(x).__name__}")
@@ -70,9 +70,10 @@ def value_and_grad(fn, argnums=0, *, has_aux=False):
 
     Args:
         fn: a function returning a one-element Tensor (or ``(value, aux)`` when ``has_aux``).
-        argnums: index, or tuple of indices, of the arguments to differentiate with respect to. Those
-            arguments must be Tensors that require grad.
-        has_aux: ``fn`` returns ``(value, aux)``; the wrapper then returns ``((value, aux), grads)``.
+        argnums: index, or tuple of indices, of the arguments to differentiate with respect to.
+            Those arguments must be Tensors that require grad.
+        has_aux: ``fn`` returns ``(value, aux)``; the wrapper then returns
+            ``((value, aux), grads)``.
 
     >>> import chainrule as cr
     >>> f = cr.value_and_grad(lambda x: (x * x).sum())

@@ -1,8 +1,8 @@
 """Numerical gradient checking: compare backpropagation with central finite differences in float64.
 
-The scalar that is differentiated is ``s = sum_k <u_k, f(x)_k>`` with seeded random weights ``u_k``, so one
-backward pass checks every output at once. Small inputs are checked element by element; large ones along
-seeded random directions (a directional derivative per direction).
+The scalar that is differentiated is ``s = sum_k <u_k, f(x)_k>`` with seeded random weights ``u_k``,
+so one backward pass checks every output at once. Small inputs are checked element by element; large
+ones along seeded random directions (a directional derivative per direction).
 """
 
 from __future__ import annotations
@@ -50,10 +50,12 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
 
     Args:
         fn: function of Tensors returning a Tensor or a tuple of Tensors.
-        inputs: a Tensor or a sequence of Tensors (those with ``requires_grad`` are checked). Use float64:
-            float32 rounding swamps finite differences, so float32 inputs trigger a warning.
+        inputs: a Tensor or a sequence of Tensors (those with ``requires_grad`` are checked). Use
+            float64: float32 rounding swamps finite differences, so float32 inputs trigger a
+            warning.
         eps: finite-difference step.
-        atol, rtol: an element passes when ``|analytical - numerical| <= atol + rtol * |numerical|``.
+        atol, rtol: an element passes when
+            ``|analytical - numerical| <= atol + rtol * |numerical|``.
         seed: seeds the random output weights and directions.
         max_elements: inputs with at most this many elements are checked element by element; larger
             ones along ``n_directions`` random directions.
@@ -69,8 +71,8 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     for i in checked:
         if inputs[i].dtype != numpy.float64:
             warnings.warn(
-                f"gradcheck: input {i} has dtype {inputs[i].dtype}; finite differences need float64 "
-                "to be reliable",
+                f"gradcheck: input {i} has dtype {inputs[i].dtype}; finite differences need "
+                "float64 to be reliable",
                 UserWarning,
                 stacklevel=2,
             )
@@ -86,7 +88,10 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     worst = None
     for i, g in zip(checked, analytical):
         x = inputs[i]
-        g = numpy.zeros(x.shape) if g is None else numpy.asarray(asnumpy(g.data), dtype=numpy.float64)
+        if g is None:
+            g = numpy.zeros(x.shape)
+        else:
+            g = numpy.asarray(asnumpy(g.data), dtype=numpy.float64)
         for where, num, ana in _compare(fn, inputs, weights, x, g, eps, max_elements,
                                         n_directions, rng):
             excess = abs(ana - num) - (atol + rtol * abs(num))
@@ -96,9 +101,9 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
         return True
     _, i, where, num, ana = worst
     msg = (
-        f"gradcheck failed for input {i} (shape {inputs[i].shape}) at {where}: numerical {num:.6g}, "
-        f"analytical {ana:.6g}, |difference| {abs(num - ana):.3g} > atol + rtol*|numerical| = "
-        f"{atol + rtol * abs(num):.3g}"
+        f"gradcheck failed for input {i} (shape {inputs[i].shape}) at {where}: "
+        f"numerical {num:.6g}, analytical {ana:.6g}, |difference| {abs(num - ana):.3g} > "
+        f"atol + rtol*|numerical| = {atol + rtol * abs(num):.3g}"
     )
     if raise_exception:
         raise GradcheckError(msg)
@@ -139,9 +144,9 @@ def _compare(fn, inputs, weights, x, g, eps, max_elements, n_directions, rng):
 def gradgradcheck(fn, inputs, *, seed: int = 0, **kwargs) -> bool:
     """Check second derivatives: gradcheck of ``x -> d<u, fn(x)>/dx`` for a seeded random ``u``.
 
-    The backward pass of ``fn`` is recorded with ``create_graph=True`` and differentiated again, so this
-    verifies that every backward rule is itself differentiable and correct. Keyword arguments go to
-    ``gradcheck``.
+    The backward pass of ``fn`` is recorded with ``create_graph=True`` and differentiated again, so
+    this verifies that every backward rule is itself differentiable and correct. Keyword arguments
+    go to ``gradcheck``.
     """
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     checked = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
@@ -149,7 +154,8 @@ def gradgradcheck(fn, inputs, *, seed: int = 0, **kwargs) -> bool:
     weights = _weights(_outputs(fn, inputs), rng)
 
     def first_derivative(*xs):
-        with enable_grad():  # gradcheck evaluates this under no_grad; the inner graph is still needed
+        # gradcheck evaluates this under no_grad; the inner graph is still needed
+        with enable_grad():
             outs = _outputs(fn, xs)
             pairs = [(o, Tensor(u)) for o, u in zip(outs, weights) if o.requires_grad]
             grads = grad([o for o, _ in pairs], [x for x in xs if x.requires_grad],

@@ -1,7 +1,8 @@
-"""The backward pass: walk the recorded graph from the outputs back to the leaves, applying the chain rule.
+"""The backward pass: walk the recorded graph from outputs back to leaves, applying the chain rule.
 
-The walk is iterative (no recursion limit), orders the nodes topologically once, visits each node once with
-the sum of all gradients that reached it, and frees saved values behind it unless ``retain_graph`` is set.
+The walk is iterative (no recursion limit), orders the nodes topologically once, visits each node
+once with the sum of all gradients that reached it, and frees saved values behind it unless
+``retain_graph`` is set.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def _prepare_roots(who, tensors, grad_tensors):
             raise TypeError(f"{who}: outputs must be Tensors, got {type(t).__name__}")
         if not t.requires_grad:
             raise RuntimeError(
-                f"{who}: output of shape {t.shape} does not require grad (no input that requires grad "
-                "was used to compute it, or it was computed under no_grad())"
+                f"{who}: output of shape {t.shape} does not require grad (no input that requires "
+                "grad was used to compute it, or it was computed under no_grad())"
             )
         if g is None:
             if t.data.size != 1:
@@ -61,7 +62,7 @@ def _prepare_roots(who, tensors, grad_tensors):
 
 
 def _topological_order(roots):
-    """Nodes reachable from ``roots``, each after every node that feeds it (iterative post-order DFS)."""
+    """Nodes reachable from ``roots``, each after every node that feeds it (iterative DFS)."""
     order, visited = [], set()
     stack = [(t._ctx, False) for t in roots if t._ctx is not None]
     while stack:
@@ -100,8 +101,9 @@ def _add(a, b):
 def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None):
     """Propagate ``root_grads`` from ``roots`` through the graph.
 
-    With ``targets`` (a dict id -> Tensor) the gradients reaching those tensors are returned as a dict
-    id -> grad and no ``.grad`` is touched; without it they accumulate into the leaves' ``.grad``.
+    With ``targets`` (a dict id -> Tensor) the gradients reaching those tensors are returned as a
+    dict id -> grad and no ``.grad`` is touched; without it they accumulate into the leaves'
+    ``.grad``.
     """
     order = _topological_order(roots)
     pending: dict[int, list] = {}
@@ -134,9 +136,12 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
                     continue
                 if g.shape != inp.shape:
                     raise RuntimeError(
-                        f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} for an "
-                        f"input of shape {inp.shape}"
+                        f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} "
+                        f"for an input of shape {inp.shape}"
                     )
+                # mixed precision promoted g: the gradient keeps x's dtype
+                if g.dtype != inp.dtype:
+                    g = g.astype(inp.dtype)
                 if targets is not None and id(inp) in targets:
                     captured[id(inp)] = _add(captured.get(id(inp)), g)
                 if inp._ctx is None:
@@ -178,8 +183,8 @@ def _accumulate_leaf(t, g, assigned):
     if not t.requires_grad:
         return
     if t.grad is None:
-        # One array may be handed to several leaves (x + y gives both the same gradient): copy repeats
-        # so that in-place updates of one leaf's .grad never change another's.
+        # One array may be handed to several leaves (x + y gives both the same gradient): copy
+        # repeats so that in-place updates of one leaf's .grad never change another's.
         if id(g.data) in assigned:
             g = Tensor(g.data.copy())
         assigned.add(id(g.data))

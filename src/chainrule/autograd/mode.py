@@ -16,7 +16,7 @@ def is_grad_enabled() -> bool:
 
 
 class set_grad_enabled:  # noqa: N801 - named like torch.set_grad_enabled, used as a context manager
-    """Context manager (and decorator) that switches recording on or off, restoring the old mode on exit."""
+    """Context manager and decorator turning recording on or off; restores the old mode on exit."""
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
@@ -55,7 +55,7 @@ class no_grad(set_grad_enabled):  # noqa: N801
 
 
 class enable_grad(set_grad_enabled):  # noqa: N801
-    """Record operations inside this block even where an outer ``no_grad`` switched recording off."""
+    """Record operations inside this block even where an outer ``no_grad`` turned recording off."""
 
     def __init__(self):
         super().__init__(True)

@@ -1,7 +1,8 @@
 """Tensor: an array, its gradient, and the Function node that made it.
 
-Operators and most methods (``+``, ``@``, ``.sum()``, ``.relu()`` ...) are attached by ``chainrule.ops``,
-which is where every differentiable op lives; this file holds only the bookkeeping.
+Operators and most methods (``+``, ``@``, ``.sum()``, ``.relu()`` ...) are attached by
+``chainrule.ops``, which is where every differentiable op lives; this file holds only the
+bookkeeping.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ class Tensor:
         requires_grad: whether operations on this tensor are recorded.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad", "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",
+                 "__weakref__")
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
@@ -59,7 +61,7 @@ class Tensor:
 
     @property
     def is_leaf(self) -> bool:
-        """True for tensors made by the user (not by a recorded op); gradients accumulate only here."""
+        """True for user-made tensors (not from a recorded op); gradients accumulate only here."""
         return self._ctx is None
 
     @property
@@ -102,17 +104,19 @@ class Tensor:
     def item(self):
         """The single value of a one-element tensor as a Python number."""
         if self.data.size != 1:
-            raise ValueError(f"item(): tensor has {self.data.size} elements (shape {self.shape}), expected 1")
+            raise ValueError(
+                f"item(): tensor has {self.data.size} elements (shape {self.shape}), expected 1"
+            )
         return self.data.item()
 
     def tolist(self):
         return asnumpy(self.data).tolist()
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A tensor sharing this data, cut from the graph (it does not require grad)."""
         return Tensor(self.data)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (leaf tensors of a float dtype only); returns self."""
         if requires_grad and self.data.dtype.kind not in _FLOAT_KINDS:
             raise TypeError(
@@ -123,19 +127,20 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
-    def retain_grad(self) -> "Tensor":
+    def retain_grad(self) -> Tensor:
         """Keep ``.grad`` on this non-leaf tensor after backward (e.g. for sensitivity analysis)."""
         if not self.requires_grad:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         self._retains_grad = True
         return self
 
-    def backward(self, grad=None, *, retain_graph: bool = False, create_graph: bool = False) -> None:
-        """Backpropagate from this tensor, accumulating gradients into the ``.grad`` of leaf tensors.
+    def backward(self, grad=None, *, retain_graph: bool = False,
+                 create_graph: bool = False) -> None:
+        """Backpropagate from this tensor, accumulating gradients into leaf tensors' ``.grad``.
 
         Args:
-            grad: gradient of the final objective with respect to this tensor; may be omitted only for a
-                one-element tensor (it is then 1).
+            grad: gradient of the final objective with respect to this tensor; may be omitted only
+                for a one-element tensor (it is then 1).
             retain_graph: keep the graph's saved values so that backward can run through it again.
             create_graph: record the backward pass itself, for higher-order derivatives.
         """
@@ -148,8 +153,8 @@ class Tensor:
 def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None = None) -> Tensor:
     """Make a leaf Tensor from a Python number, nested list, NumPy/CuPy array or Tensor (copied).
 
-    Python floats become float32 (the default dtype), Python ints int64; arrays keep their dtype unless
-    ``dtype`` is given.
+    Python floats become float32 (the default dtype), Python ints int64; arrays keep their dtype
+    unless ``dtype`` is given.
 
     >>> import chainrule as cr
     >>> cr.tensor([1.0, 2.0], requires_grad=True)
@@ -167,7 +172,9 @@ def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None 
         if arr.dtype.kind == "f":
             arr = arr.astype(numpy.float32)
         elif arr.dtype.kind == "O":
-            raise TypeError(f"tensor(): cannot make a numeric tensor from {type(data).__name__} data")
+            raise TypeError(
+                f"tensor(): cannot make a numeric tensor from {type(data).__name__} data"
+            )
     if device is not None:
         arr = to_device(arr, device)
     if requires_grad and arr.dtype.kind not in _FLOAT_KINDS:

@@ -1,5 +1,397 @@
-"""(being written)"""
+"""Activation functions: each a Function with a fused array forward and a backward in chainrule ops.
+
+Backward rules use ``self.output`` where the derivative is a function of the output (sigmoid,
+tanh, elu, softmax) and recorded ops of the input otherwise, so every smooth activation can be
+differentiated again. Masks of piecewise activations are constants: their second derivative is zero
+almost everywhere.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import math
+import numbers
+
+from ..autograd.function import Function
+from ..autograd.mode import is_grad_enabled
+from ..autograd.tensor import Tensor, tensor
+from ..backend import get_array_module
+from ._special import ndtr
+from .elementwise import abs as _abs
+from .elementwise import exp, where
+from .reduce import sum as _sum
+
+__all__ = [
+    "elu", "gelu", "hardtanh", "leaky_relu", "log_softmax", "logsigmoid", "relu", "relu6", "selu",
+    "sigmoid", "silu", "softmax", "softplus", "softsign", "step", "tanh",
+]
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_GELU_C = math.sqrt(2.0 / math.pi)
+_GELU_K = 0.044715
+
+
+def _float_input(op, x):
+    """``x`` as a floating-point Tensor (arrays and lists are wrapped), else a TypeError."""
+    if not isinstance(x, Tensor):
+        x = tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must have a floating-point dtype, got {x.dtype}")
+    return x
+
+
+def _normalize_axis(op, axis, ndim, shape):
+    if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for input of shape {shape}")
+    return int(axis) % ndim
+
+
+def _saved(fn, name, rebuild):
+    """A value backward needs: rebuilt by recorded ops under create_graph, else saved by forward."""
+    return rebuild() if is_grad_enabled() else Tensor(getattr(fn, name))
+
+
+class Step(Function):
+    def forward(self, x):
+        return (x > 0).astype(x.dtype)
+
+    def backward(self, g):
+        if self.straight_through:
+            return g
+        return Tensor(get_array_module(g.data).zeros_like(g.data))
+
+
+def _sigmoid_array(x):
+    xp = get_array_module(x)
+    e = xp.exp(-xp.abs(x))  # never overflows: exp of a non-positive number
+    d = 1 / (1 + e)
+    return xp.where(x >= 0, d, e * d)
+
+
+class Sigmoid(Function):
+    def forward(self, x):
+        return _sigmoid_array(x)
+
+    def backward(self, g):
+        y = self.output
+        return g * (y * (1 - y))
+
+
+class Tanh(Function):
+    def forward(self, x):
+        return get_array_module(x).tanh(x)
+
+    def backward(self, g):
+        y = self.output
+        return g * (1 - y * y)
+
+
+class LeakyReLU(Function):
+    """ReLU when ``negative_slope`` is 0; the slope at 0 is that of the left side, as in PyTorch."""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.positive = x > 0
+        if self.negative_slope == 0:
+            return xp.maximum(x, 0)
+        return xp.where(self.positive, x, x * self.negative_slope)
+
+    def backward(self, g):
+        xp = get_array_module(g.data)
+        return g * xp.where(self.positive, 1, self.negative_slope).astype(g.dtype)
+
+
+class Softplus(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        bx = x * self.beta
+        self.linear = bx > self.threshold
+        soft = (xp.maximum(bx, 0) + xp.log1p(xp.exp(-xp.abs(bx)))) / self.beta
+        return xp.where(self.linear, x, soft)
+
+    def backward(self, g):
+        return where(self.linear, g, g * sigmoid(self.inputs[0] * self.beta))
+
+
+class ELU(Function):
+    """scale * (x if x > 0 else alpha * (exp(x) - 1)); ELU has scale 1, SELU fixed constants."""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        self.positive = x > 0
+        neg = self.alpha * xp.expm1(xp.minimum(x, 0))  # minimum: no overflow for large positive x
+        return self.scale * xp.where(self.positive, x, neg)
+
+    def backward(self, g):
+        # For x <= 0 the derivative scale * alpha * exp(x) equals y + scale * alpha.
+        return where(self.positive, g * self.scale, g * (self.output + self.scale * self.alpha))
+
+
+class NormalCDF(Function):
+    """Phi(x), the standard normal distribution function; its derivative is the normal density."""
+
+    def forward(self, x):
+        return ndtr(x)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        return g * (exp(x * x * -0.5) * _INV_SQRT_2PI)
+
+
+class GELU(Function):
+    """x * Phi(x), or with ``approximate == "tanh"`` the tanh approximation of Phi."""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        if self.approximate == "tanh":
+            self.t = xp.tanh(_GELU_C * (x + _GELU_K * x * x * x))
+            return 0.5 * x * (1 + self.t)
+        self.cdf = ndtr(x)
+        return x * self.cdf
+
+    def backward(self, g):
+        x = self.inputs[0]
+        if self.approximate == "tanh":
+            t = _saved(self, "t", lambda: tanh(_GELU_C * (x + _GELU_K * x * x * x)))
+            du = _GELU_C * (1 + 3 * _GELU_K * x * x)
+            return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
+        cdf = _saved(self, "cdf", lambda: NormalCDF.apply(x))
+        return g * (cdf + x * exp(x * x * -0.5) * _INV_SQRT_2PI)
+
+
+class SiLU(Function):
+    def forward(self, x):
+        self.s = _sigmoid_array(x)
+        return x * self.s
+
+    def backward(self, g):
+        x = self.inputs[0]
+        s = _saved(self, "s", lambda: sigmoid(x))
+        return g * (s * (1 + x * (1 - s)))
+
+
+class Softsign(Function):
+    def forward(self, x):
+        return x / (1 + get_array_module(x).abs(x))
+
+    def backward(self, g):
+        d = 1 + _abs(self.inputs[0])
+        return g / (d * d)
+
+
+class Hardtanh(Function):
+    def forward(self, x):
+        self.inside = (x > self.min_val) & (x < self.max_val)
+        return get_array_module(x).clip(x, self.min_val, self.max_val)
+
+    def backward(self, g):
+        return g * self.inside.astype(g.dtype)
+
+
+class LogSigmoid(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        return xp.minimum(x, 0) - xp.log1p(xp.exp(-xp.abs(x)))
+
+    def backward(self, g):
+        return g * sigmoid(-self.inputs[0])
+
+
+class Softmax(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        e = x - x.max(axis=self.axis, keepdims=True)  # shift: exp never overflows
+        xp.exp(e, out=e)
+        e /= e.sum(axis=self.axis, keepdims=True)
+        return e
+
+    def backward(self, g):
+        y = self.output
+        return y * (g - _sum(g * y, axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, g):
+        return g - exp(self.output) * _sum(g, axis=self.axis, keepdims=True)
+
+
+def step(x, *, straight_through: bool = False) -> Tensor:
+    """Heaviside step, the perceptron's activation: 1 where x > 0, else 0.
+
+    Its derivative is zero almost everywhere (and undefined at 0), so by default the gradient
+    through it is zero. With ``straight_through=True`` the backward pass lets the gradient pass
+    unchanged, as if the step were the identity: the straight-through estimator, which makes binary
+    units trainable.
+
+    Args:
+        x: input Tensor.
+        straight_through: use the straight-through estimator for the gradient.
+
+    Shape:
+        any -> same
+
+    >>> import chainrule as cr
+    >>> cr.F.step(cr.tensor([-1.0, 0.0, 2.0])).tolist()
+    [0.0, 0.0, 1.0]
+    """
+    return Step.apply(_float_input("step", x), straight_through=bool(straight_through))
+
+
+def sigmoid(x) -> Tensor:
+    """Logistic sigmoid 1 / (1 + exp(-x)), stable for large |x| (exp only sees -|x|)."""
+    return Sigmoid.apply(_float_input("sigmoid", x))
+
+
+def tanh(x) -> Tensor:
+    """Hyperbolic tangent; its derivative 1 - tanh(x)^2 is computed from the output."""
+    return Tanh.apply(_float_input("tanh", x))
+
+
+def relu(x) -> Tensor:
+    """Rectified linear unit max(x, 0); the gradient at 0 is 0, as in PyTorch."""
+    return LeakyReLU.apply(_float_input("relu", x), negative_slope=0.0)
+
+
+def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+    """Leaky ReLU: x where x > 0, else ``negative_slope * x``."""
+    _check_number("leaky_relu", "negative_slope", negative_slope)
+    return LeakyReLU.apply(_float_input("leaky_relu", x), negative_slope=float(negative_slope))
+
+
+def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+    """Softplus log(1 + exp(beta * x)) / beta, the smooth ReLU, with PyTorch's semantics.
+
+    Where ``beta * x > threshold`` it returns ``x`` (the two agree to float precision there). The
+    other branch is computed as ``max(bx, 0) + log1p(exp(-|bx|))``, which never overflows.
+
+    Args:
+        x: input Tensor.
+        beta: sharpness (> 0); large beta approaches ReLU.
+        threshold: above this value of ``beta * x`` the function is linear.
+
+    Shape:
+        any -> same
+    """
+    _check_number("softplus", "beta", beta, positive=True)
+    _check_number("softplus", "threshold", threshold)
+    return Softplus.apply(_float_input("softplus", x), beta=float(beta), threshold=float(threshold))
+
+
+def elu(x, alpha: float = 1.0) -> Tensor:
+    """Exponential linear unit: x where x > 0, else alpha * (exp(x) - 1)."""
+    _check_number("elu", "alpha", alpha)
+    return ELU.apply(_float_input("elu", x), alpha=float(alpha), scale=1.0)
+
+
+def selu(x) -> Tensor:
+    """Scaled ELU with the self-normalizing constants (alpha ~ 1.6733, scale ~ 1.0507)."""
+    return ELU.apply(_float_input("selu", x), alpha=_SELU_ALPHA, scale=_SELU_SCALE)
+
+
+def gelu(x, approximate: str = "none") -> Tensor:
+    """Gaussian error linear unit x * Phi(x), Phi the standard normal distribution function.
+
+    Args:
+        x: input Tensor.
+        approximate: "none" for the exact Phi (through erf), or "tanh" for
+            ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))``, as in PyTorch.
+
+    Shape:
+        any -> same
+    """
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return GELU.apply(_float_input("gelu", x), approximate=approximate)
+
+
+def silu(x) -> Tensor:
+    """Sigmoid linear unit (swish) x * sigmoid(x)."""
+    return SiLU.apply(_float_input("silu", x))
+
+
+def softsign(x) -> Tensor:
+    """Softsign x / (1 + |x|)."""
+    return Softsign.apply(_float_input("softsign", x))
+
+
+def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+    """Clamp to [min_val, max_val]; the gradient flows strictly inside the interval (as PyTorch)."""
+    _check_number("hardtanh", "min_val", min_val)
+    _check_number("hardtanh", "max_val", max_val)
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val={min_val} is greater than max_val={max_val}")
+    return Hardtanh.apply(_float_input("hardtanh", x), min_val=float(min_val),
+                          max_val=float(max_val))
+
+
+def relu6(x) -> Tensor:
+    """min(max(x, 0), 6), i.e. ``hardtanh(x, 0, 6)``."""
+    return Hardtanh.apply(_float_input("relu6", x), min_val=0.0, max_val=6.0)
+
+
+def logsigmoid(x) -> Tensor:
+    """log(sigmoid(x)) = -softplus(-x), computed without overflow or log(0)."""
+    return LogSigmoid.apply(_float_input("logsigmoid", x))
+
+
+def softmax(x, axis: int = -1) -> Tensor:
+    """Softmax exp(x) / sum(exp(x)) along ``axis``, stable (the maximum is subtracted first).
+
+    The backward pass uses the output y: ``g_in = y * (g - sum(g * y, axis))``.
+
+    Args:
+        x: input Tensor (logits).
+        axis: the axis that sums to 1.
+
+    Shape:
+        any -> same
+
+    >>> import chainrule as cr
+    >>> cr.F.softmax(cr.tensor([0.0, 0.0, 1000.0])).tolist()
+    [0.0, 0.0, 1.0]
+    """
+    x = _float_input("softmax", x)
+    return Softmax.apply(x, axis=_normalize_axis("softmax", axis, x.ndim, x.shape))
+
+
+def log_softmax(x, axis: int = -1) -> Tensor:
+    """log(softmax(x)) along ``axis``, computed stably as ``x - max - log(sum(exp(x - max)))``.
+
+    The backward pass uses the output y: ``g_in = g - exp(y) * sum(g, axis)``.
+
+    Args:
+        x: input Tensor (logits).
+        axis: the axis over which the probabilities sum to 1.
+
+    Shape:
+        any -> same
+    """
+    x = _float_input("log_softmax", x)
+    return LogSoftmax.apply(x, axis=_normalize_axis("log_softmax", axis, x.ndim, x.shape))
+
+
+def _check_number(op, name, value, positive=False):
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{op}: {name} must be a real number, got {value!r}")
+    if math.isnan(value):
+        raise ValueError(f"{op}: {name} must not be NaN")
+    if positive and value <= 0:
+        raise ValueError(f"{op}: {name} must be positive, got {value!r}")
+
+
+Tensor.relu = relu
+Tensor.sigmoid = sigmoid
+Tensor.tanh = tanh
+Tensor.softmax = softmax
+Tensor.log_softmax = log_softmax
+Tensor.softplus = softplus
+Tensor.elu = elu
+Tensor.gelu = gelu

@@ -1,5 +1,136 @@
-"""(being written)"""
+"""Matrix products: ``matmul`` (NumPy semantics, batched, broadcasting) and the fused ``linear``.
+
+Both backwards are written with ``matmul`` itself, so they can be differentiated again.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._broadcast import sum_to
+from .reduce import sum as _sum
+from .shape import reshape, transpose
+
+__all__ = ["linear", "matmul"]
+
+
+class MatMul(Function):
+    def forward(self, a, b):
+        if a.ndim > 2 and b.ndim == 2 and a.flags.c_contiguous:
+            # One large GEMM instead of a loop of small ones over the batch.
+            return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + (b.shape[1],))
+        return get_array_module(a, b).matmul(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs
+        # A 1-D operand is a row (a) or a column (b) whose unit axis was dropped from the output.
+        a2 = reshape(a, 1, a.shape[0]) if a.ndim == 1 else a
+        b2 = reshape(b, b.shape[0], 1) if b.ndim == 1 else b
+        gshape = list(g.shape)
+        if b.ndim == 1:
+            gshape.append(1)
+        if a.ndim == 1:
+            gshape.insert(len(gshape) - 1, 1)
+        g2 = reshape(g, gshape)
+        ga = gb = None
+        if self.needs_input_grad[0]:
+            ga = reshape(sum_to(matmul(g2, transpose(b2, -1, -2)), a2.shape), a.shape)
+        if self.needs_input_grad[1]:
+            if b2.ndim == 2 and a2.ndim > 2:
+                k, m = b2.shape
+                gb = matmul(transpose(reshape(a2, -1, k), 0, 1), reshape(g2, -1, m))
+            else:
+                gb = sum_to(matmul(transpose(a2, -1, -2), g2), b2.shape)
+            gb = reshape(gb, b.shape)
+        return ga, gb
+
+
+def _shape_of(op, name, x):
+    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
+        raise TypeError(f"{op}: {name} must be a Tensor or an array, got {type(x).__name__}")
+    return tuple(x.shape)
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's rules: 1-D operands are vectors, leading (batch) axes broadcast.
+
+    Shape:
+        ``(..., n, k) @ (..., k, m) -> (..., n, m)``; ``(k,) @ (k, m) -> (m,)``;
+        ``(n, k) @ (k,) -> (n,)``
+
+    >>> import chainrule as cr
+    >>> (cr.tensor([[1.0, 2.0]]) @ cr.tensor([[3.0], [4.0]])).tolist()
+    [[11.0]]
+    """
+    sa, sb = _shape_of("matmul", "a", a), _shape_of("matmul", "b", b)
+    if not sa or not sb:
+        raise ValueError(f"matmul: both operands must be at least 1-D, got shapes {sa} and {sb}")
+    ka = sa[-1]
+    kb = sb[-2] if len(sb) > 1 else sb[0]
+    if ka != kb:
+        raise ValueError(
+            f"matmul: shapes {sa} and {sb} are not aligned: the last axis of a has size {ka} but "
+            f"the {'second-to-last' if len(sb) > 1 else 'only'} axis of b has size {kb}"
+        )
+    for m, n in zip(reversed(sa[:-2]), reversed(sb[:-2]), strict=False):
+        if m != n and m != 1 and n != 1:
+            raise ValueError(
+                f"matmul: batch axes of shapes {sa} and {sb} cannot be broadcast together "
+                f"({sa[:-2]} and {sb[:-2]})"
+            )
+    return MatMul.apply(a, b)
+
+
+class Linear(Function):
+    def forward(self, x, w, b=None):
+        y = x.reshape(-1, x.shape[-1]) @ w.T
+        if b is not None:
+            y += b
+        return y.reshape(x.shape[:-1] + (w.shape[0],))
+
+    def backward(self, g):
+        x, w = self.inputs[:2]
+        out_features, in_features = w.shape
+        g2 = reshape(g, -1, out_features)
+        need = self.needs_input_grad
+        gx = reshape(matmul(g2, w), x.shape) if need[0] else None
+        gw = matmul(transpose(g2, 0, 1), reshape(x, -1, in_features)) if need[1] else None
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, _sum(g2, axis=0) if need[2] else None
+
+
+def linear(x, weight, bias=None):
+    """``x @ weight.T + bias`` in one op; ``weight`` is (out_features, in_features) as in PyTorch.
+
+    Args:
+        x: input of shape ``(..., in_features)``.
+        weight: ``(out_features, in_features)``.
+        bias: ``(out_features,)`` or None.
+
+    Shape:
+        ``(..., in_features) -> (..., out_features)``
+    """
+    sx = _shape_of("linear", "input", x)
+    sw = _shape_of("linear", "weight", weight)
+    if len(sw) != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape {sw}")
+    if not sx:
+        raise ValueError(f"linear: input must be at least 1-D (..., {sw[1]}), got shape {sx}")
+    if sx[-1] != sw[1]:
+        raise ValueError(
+            f"linear: input has {sx[-1]} features (shape {sx}) but weight expects {sw[1]} "
+            f"(shape {sw})"
+        )
+    if bias is None:
+        return Linear.apply(x, weight)
+    sb = _shape_of("linear", "bias", bias)
+    if sb != (sw[0],):
+        raise ValueError(f"linear: bias must have shape ({sw[0]},) to match weight {sw}, got {sb}")
+    return Linear.apply(x, weight, bias)
+
+
+Tensor.__matmul__ = matmul
+Tensor.__rmatmul__ = lambda self, other: matmul(other, self)
+Tensor.matmul = matmul

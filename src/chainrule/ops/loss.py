@@ -1,5 +1,224 @@
-"""(being written)"""
+"""Loss functions: regression (mse, l1, huber) and classification (cross entropy, nll, binary ce).
+
+The regression losses are compositions of elementwise ops and reductions. The classification losses
+are fused Functions: a numerically stable forward pass over raw arrays and a backward written with
+chainrule ops, so that every loss can be differentiated twice. Targets receive a gradient where
+PyTorch gives one (regression and binary targets, class probabilities); class weights do not. The
+class-label losses live in ``_classification.py`` and are exported from here.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import numbers
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._classification import (
+    _check_reduction,
+    _const,
+    _float_target,
+    _float_tensor,
+    _reduce_array,
+    cross_entropy,
+    nll_loss,
+)
+from .activation import logsigmoid, sigmoid
+from .elementwise import abs as _abs
+from .elementwise import clip, log, maximum, where
+from .reduce import mean as _mean
+from .reduce import sum as _sum
+
+__all__ = [
+    "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss",
+    "l1_loss", "mse_loss", "nll_loss",
+]
+
+
+def _reduce(loss, reduction):
+    if reduction == "none":
+        return loss
+    return _sum(loss) if reduction == "sum" else _mean(loss)
+
+
+def mse_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - torch's name
+    """Mean squared error: the mean (or sum) of ``(input - target) ** 2``.
+
+    The lecture's quadratic cost 1/2 sum (y - f)^2 is ``0.5 * mse_loss(y, f, reduction="sum")``.
+    The target may require grad (both get a gradient).
+
+    Args:
+        input, target: Tensors of the same shape.
+        reduction: "mean", "sum" or "none" (the elementwise squared errors).
+
+    Returns:
+        A 0-d Tensor, or a Tensor of the input's shape for ``reduction="none"``.
+
+    >>> import chainrule as cr
+    >>> y, f = cr.tensor([1.0, 2.0]), cr.tensor([0.0, 4.0])
+    >>> (0.5 * cr.F.mse_loss(y, f, reduction="sum")).item()
+    2.5
+    """
+    _check_reduction("mse_loss", reduction)
+    x = _float_tensor("mse_loss", "input", input)
+    d = x - _float_target("mse_loss", x, target)
+    return _reduce(d * d, reduction)
+
+
+def l1_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - torch's name
+    """Mean (or sum) absolute error ``|input - target|``; its gradient at 0 is 0, as in PyTorch.
+
+    Args:
+        input, target: Tensors of the same shape (the target may require grad).
+        reduction: "mean", "sum" or "none".
+    """
+    _check_reduction("l1_loss", reduction)
+    x = _float_tensor("l1_loss", "input", input)
+    return _reduce(_abs(x - _float_target("l1_loss", x, target)), reduction)
+
+
+def huber_loss(input, target, reduction: str = "mean",  # noqa: A002 - torch's name
+               delta: float = 1.0) -> Tensor:
+    """Huber loss: quadratic near 0 and linear in the tails, so outliers pull with bounded force.
+
+    With d = input - target it is ``d^2 / 2`` where ``|d| < delta``, else
+    ``delta (|d| - delta / 2)``.
+
+    Args:
+        input, target: Tensors of the same shape (the target may require grad).
+        reduction: "mean", "sum" or "none".
+        delta: where the quadratic part turns linear (> 0).
+    """
+    _check_reduction("huber_loss", reduction)
+    if not isinstance(delta, numbers.Real) or isinstance(delta, bool) or not delta > 0:
+        raise ValueError(f"huber_loss: delta must be a positive number, got {delta!r}")
+    x = _float_tensor("huber_loss", "input", input)
+    d = x - _float_target("huber_loss", x, target)
+    ad = _abs(d)
+    loss = where(ad.data < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+    return _reduce(loss, reduction)
+
+
+def _clamped_log_array(x):
+    """log(x) clamped to >= -100 as PyTorch's binary cross entropy does (no warning at x = 0)."""
+    xp = get_array_module(x)
+    return xp.maximum(xp.log(xp.maximum(x, xp.finfo(x.dtype).smallest_subnormal)), -100)
+
+
+def _clamped_log(x):
+    """The same with recorded ops (the clamps are constant where they bind)."""
+    tiny = float(get_array_module(x.data).finfo(x.dtype).smallest_subnormal)
+    return clip(log(clip(x, low=tiny)), low=-100.0)
+
+
+class _BinaryLoss(Function):
+    """Shared plumbing of the elementwise binary losses: reduction and per-element weights."""
+
+    def _finish(self, loss):
+        if self.weight is not None:
+            loss = loss * self.weight
+        return _reduce_array(loss, self.reduction, loss.size)
+
+    def _scaled(self, g):
+        if self.reduction == "mean":
+            g = g / self.inputs[0].size
+        return g if self.weight is None else g * self.weight
+
+
+class BinaryCrossEntropy(_BinaryLoss):
+    """-(t log p + (1 - t) log(1 - p)) for probabilities p, with the logs clamped to >= -100."""
+
+    def forward(self, p, t):
+        logp, log1mp = _clamped_log_array(p), _clamped_log_array(1 - p)
+        return self._finish((t - 1) * log1mp - t * logp)
+
+    def backward(self, g):
+        p, t = self.inputs
+        g = self._scaled(g)
+        gp = gt = None
+        if self.needs_input_grad[0]:
+            # PyTorch's guard: the derivative is finite even at p = 0 or 1.
+            gp = g * (p - t) / maximum(p * (1 - p), 1e-12)
+        if self.needs_input_grad[1]:
+            gt = g * (_clamped_log(1 - p) - _clamped_log(p))
+        return gp, gt
+
+
+class BinaryCrossEntropyWithLogits(_BinaryLoss):
+    """Binary cross entropy of sigmoid(z), computed from the logits without forming sigmoid(z).
+
+    The loss is ``(1 - t) z + l softplus(-z)`` with ``l = 1 + (pos_weight - 1) t``; without
+    pos_weight that is ``max(z, 0) - z t + log(1 + exp(-|z|))``, which never overflows.
+    """
+
+    def forward(self, z, t):
+        xp = get_array_module(z)
+        log_term = xp.log1p(xp.exp(-xp.abs(z)))
+        if self.pos_weight is None:
+            return self._finish(xp.maximum(z, 0) - z * t + log_term)
+        softplus_neg = xp.maximum(-z, 0) + log_term
+        return self._finish((1 - t) * z + (1 + (self.pos_weight - 1) * t) * softplus_neg)
+
+    def backward(self, g):
+        z, t = self.inputs
+        g = self._scaled(g)
+        pw = self.pos_weight
+        gz = gt = None
+        if self.needs_input_grad[0]:
+            if pw is None:
+                gz = g * (sigmoid(z) - t)
+            else:
+                gz = g * ((1 - t) - (1 + t * (pw - 1)) * sigmoid(-z))
+        if self.needs_input_grad[1]:
+            gt = -(g * z) if pw is None else g * (logsigmoid(z) * (1 - pw) - z)
+        return gz, gt
+
+
+def binary_cross_entropy(input, target, reduction: str = "mean", *,  # noqa: A002 - torch's name
+                         weight=None) -> Tensor:
+    """Binary cross entropy ``-(t log p + (1 - t) log(1 - p))`` of probabilities p = input.
+
+    Each log is clamped to >= -100, as in PyTorch, so p = 0 or 1 gives a finite loss. Prefer
+    ``binary_cross_entropy_with_logits`` on logits: it is stable without clamping.
+
+    Args:
+        input: probabilities in [0, 1].
+        target: Tensor of the same shape, values in [0, 1] (it may require grad).
+        reduction: "mean", "sum" or "none".
+        weight: optional rescaling weight broadcastable to the input's shape (not differentiated).
+    """
+    op = "binary_cross_entropy"
+    _check_reduction(op, reduction)
+    p = _float_tensor(op, "input", input)
+    target = _float_target(op, p, target)
+    if bool(((p.data < 0) | (p.data > 1)).any()):
+        raise ValueError(f"{op}: input must hold probabilities in [0, 1], got values in "
+                         f"[{float(p.data.min())}, {float(p.data.max())}]; "
+                         "for logits use binary_cross_entropy_with_logits")
+    weight = _const(op, "weight", weight, p, p.shape)
+    return BinaryCrossEntropy.apply(p, target, reduction=reduction, weight=weight)
+
+
+def binary_cross_entropy_with_logits(input, target,  # noqa: A002 - torch's name
+                                     reduction: str = "mean", pos_weight=None, *,
+                                     weight=None) -> Tensor:
+    """Binary cross entropy of ``sigmoid(input)``, computed stably from the logits.
+
+    Uses ``max(z, 0) - z t + log(1 + exp(-|z|))``, which neither overflows nor takes log(0).
+
+    Args:
+        input: logits z.
+        target: Tensor of the same shape, values in [0, 1] (it may require grad).
+        reduction: "mean", "sum" or "none".
+        pos_weight: optional weight of the positive term, broadcastable to the input (e.g. one per
+            class along the last axis); > 1 raises recall. Not differentiated.
+        weight: optional rescaling weight broadcastable to the input (not differentiated).
+    """
+    op = "binary_cross_entropy_with_logits"
+    _check_reduction(op, reduction)
+    z = _float_tensor(op, "input", input)
+    target = _float_target(op, z, target)
+    weight = _const(op, "weight", weight, z, z.shape)
+    pos_weight = _const(op, "pos_weight", pos_weight, z, z.shape)
+    return BinaryCrossEntropyWithLogits.apply(z, target, reduction=reduction, weight=weight,
+                                              pos_weight=pos_weight)

@@ -1,5 +1,230 @@
-"""(being written)"""
+"""Reductions: sum, mean, max/min, logsumexp, var/std, and the non-differentiable argmax/argmin.
+
+``axis`` is None (every axis), an int or a tuple of ints, negative counting from the end, as in
+NumPy. A gradient flows back by reshaping it to the kept-dims shape and broadcasting it over the
+reduced axes.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import contextlib
+import math
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._broadcast import broadcast_to
+from .elementwise import exp, sqrt
+from .shape import normalize_axis, reshape
+
+__all__ = ["argmax", "argmin", "logsumexp", "max", "mean", "min", "std", "sum", "var"]
+
+
+def _kept_shape(shape, axes):
+    return tuple(1 if i in axes else n for i, n in enumerate(shape))
+
+
+def _unreduce(g, shape, axes, keepdims):
+    """Spread a reduced gradient ``g`` back over ``shape`` (the adjoint of summing ``axes``)."""
+    if not keepdims:
+        g = reshape(g, _kept_shape(shape, axes))
+    return broadcast_to(g, shape)
+
+
+def _count(shape, axes):
+    return math.prod(shape[a] for a in axes)
+
+
+def _check_nonempty(op, x, axes):
+    if any(x.shape[a] == 0 for a in axes):
+        raise ValueError(
+            f"{op}: cannot reduce over an axis of size 0 (shape {x.shape}, axis {axes})"
+        )
+
+
+class Sum(Function):
+    def forward(self, x):
+        return x.sum(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, g):
+        return _unreduce(g, self.inputs[0].shape, self.axes, self.keepdims)
+
+
+class Mean(Function):
+    def forward(self, x):
+        return x.mean(axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, g):
+        shape = self.inputs[0].shape
+        return _unreduce(g, shape, self.axes, self.keepdims) / _count(shape, self.axes)
+
+
+class Extreme(Function):
+    """max/min over axes; tied maxima share the gradient evenly (as ``torch.amax`` does)."""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        return (xp.max if self.largest else xp.min)(x, axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, g):
+        x = self.inputs[0].data
+        xp = get_array_module(x)
+        y = self.output.data.reshape(_kept_shape(x.shape, self.axes))
+        winners = (x == y).astype(g.dtype)
+        # A slice holding NaN has no winner; its gradient is 0 rather than 0/0.
+        winners /= xp.maximum(winners.sum(axis=self.axes, keepdims=True), 1)
+        return _unreduce(g, x.shape, self.axes, self.keepdims) * winners
+
+
+def _errstate(xp):
+    """Silence log(0) for an all -inf slice (its logsumexp is -inf); CuPy has no errstate."""
+    return xp.errstate(divide="ignore") if hasattr(xp, "errstate") else contextlib.nullcontext()
+
+
+class LogSumExp(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        m = x.max(axis=self.axes, keepdims=True)
+        # Shifting by the maximum keeps exp from overflowing; an infinite maximum is not shifted by.
+        m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype, copy=False)
+        with _errstate(xp):
+            y = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+        if self.keepdims:
+            return y
+        return y.reshape([n for i, n in enumerate(y.shape) if i not in self.axes])
+
+    def backward(self, g):
+        x = self.inputs[0]
+        y = _unreduce(self.output, x.shape, self.axes, self.keepdims)
+        return _unreduce(g, x.shape, self.axes, self.keepdims) * exp(x - y)
+
+
+class Var(Function):
+    def forward(self, x):
+        return x.var(axis=self.axes, ddof=self.ddof, keepdims=self.keepdims)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        centered = x - mean(x, axis=self.axes, keepdims=True)
+        scale = 2.0 / (_count(x.shape, self.axes) - self.ddof)
+        return _unreduce(g, x.shape, self.axes, self.keepdims) * centered * scale
+
+
+def sum(x, axis=None, keepdims: bool = False):  # noqa: A001 - mirrors numpy.sum and torch.sum
+    """Sum of the elements over ``axis`` (all axes when None).
+
+    Args:
+        x: a Tensor.
+        axis: None, an int or a tuple of ints (negative counts from the end).
+        keepdims: keep the reduced axes with size 1.
+
+    >>> import chainrule as cr
+    >>> cr.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(axis=0).tolist()
+    [4.0, 6.0]
+    """
+    axes = normalize_axis("sum", axis, x.ndim)
+    return Sum.apply(x, axes=axes, keepdims=bool(keepdims))
+
+
+def mean(x, axis=None, keepdims: bool = False):
+    """Arithmetic mean over ``axis`` (all axes when None); arguments as in ``sum``."""
+    axes = normalize_axis("mean", axis, x.ndim)
+    if _count(x.shape, axes) == 0:
+        raise ValueError(
+            f"mean: cannot average over zero elements (shape {x.shape}, axis {axis!r})"
+        )
+    return Mean.apply(x, axes=axes, keepdims=bool(keepdims))
+
+
+def max(x, axis=None, keepdims: bool = False):  # noqa: A001 - mirrors numpy.max
+    """Largest element over ``axis`` (values only, like ``torch.amax``); ties share the grad."""
+    axes = normalize_axis("max", axis, x.ndim)
+    _check_nonempty("max", x, axes)
+    return Extreme.apply(x, axes=axes, keepdims=bool(keepdims), largest=True)
+
+
+def min(x, axis=None, keepdims: bool = False):  # noqa: A001 - mirrors numpy.min
+    """Smallest element over ``axis`` (values only, like ``torch.amin``); ties share the grad."""
+    axes = normalize_axis("min", axis, x.ndim)
+    _check_nonempty("min", x, axes)
+    return Extreme.apply(x, axes=axes, keepdims=bool(keepdims), largest=False)
+
+
+def logsumexp(x, axis=None, keepdims: bool = False):
+    """``log(sum(exp(x)))`` over ``axis``, computed without overflow; its gradient is the softmax.
+
+    >>> import chainrule as cr
+    >>> round(cr.tensor([1000.0, 1000.0]).logsumexp().item(), 3)
+    1000.693
+    """
+    axes = normalize_axis("logsumexp", axis, x.ndim)
+    _check_nonempty("logsumexp", x, axes)
+    return LogSumExp.apply(x, axes=axes, keepdims=bool(keepdims))
+
+
+def var(x, axis=None, keepdims: bool = False, ddof: int = 0):
+    """Variance over ``axis``: the mean squared deviation, divided by ``n - ddof`` instead of ``n``.
+
+    Args:
+        x: a Tensor.
+        axis: None, an int or a tuple of ints.
+        keepdims: keep the reduced axes with size 1.
+        ddof: delta degrees of freedom; 0 gives the population variance, 1 the unbiased estimate.
+    """
+    axes = normalize_axis("var", axis, x.ndim)
+    n = _count(x.shape, axes)
+    if isinstance(ddof, bool) or not isinstance(ddof, (int, float)) or ddof < 0:
+        raise ValueError(f"var: ddof must be a non-negative number, got {ddof!r}")
+    if n - ddof <= 0:
+        raise ValueError(
+            f"var: ddof={ddof} leaves no degrees of freedom for {n} elements (shape {x.shape}, "
+            f"axis {axis!r})"
+        )
+    return Var.apply(x, axes=axes, keepdims=bool(keepdims), ddof=ddof)
+
+
+def std(x, axis=None, keepdims: bool = False, ddof: int = 0):
+    """Standard deviation over ``axis``: ``sqrt(var(x, axis, keepdims, ddof))``.
+
+    Its gradient is infinite where every element of a slice is equal (the deviation is 0).
+    """
+    return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof))
+
+
+def _arg(op, x, axis, keepdims):
+    if axis is not None:
+        axis = normalize_axis(op, axis, x.ndim)
+        if len(axis) != 1:
+            raise TypeError(f"{op}: axis must be an int or None, got a tuple of {len(axis)} axes")
+        axis = axis[0]
+    _check_nonempty(op, x, normalize_axis(op, axis, x.ndim))
+    xp = get_array_module(x.data)
+    fn = xp.argmax if op == "argmax" else xp.argmin
+    return Tensor(xp.asarray(fn(x.data, axis=axis, keepdims=bool(keepdims))))
+
+
+def argmax(x, axis=None, keepdims: bool = False):
+    """Index (an int Tensor) of the largest element along ``axis``; into the flat tensor if None.
+
+    Not differentiable. At ties the first index wins.
+    """
+    return _arg("argmax", x, axis, keepdims)
+
+
+def argmin(x, axis=None, keepdims: bool = False):
+    """Index (an int Tensor) of the smallest element along ``axis``; into the flat tensor if None.
+
+    Not differentiable. At ties the first index wins.
+    """
+    return _arg("argmin", x, axis, keepdims)
+
+
+Tensor.sum = sum
+Tensor.mean = mean
+Tensor.max = max
+Tensor.min = min
+Tensor.logsumexp = logsumexp
+Tensor.var = var
+Tensor.std = std
+Tensor.argmax = argmax
+Tensor.argmin = argmin

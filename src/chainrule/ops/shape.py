@@ -1,5 +1,442 @@
-"""(being written)"""
+"""Shape and indexing ops: reshape, permute, getitem, concat/stack/split, pad, squeeze.
+
+Forwards return NumPy views wherever NumPy does (reshape of contiguous data, transposes, basic
+slicing), so they cost no copy. Backwards are written with these same ops, so they can be
+differentiated again.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+import itertools
+import math
+import operator
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._broadcast import broadcast_to
+
+__all__ = [
+    "broadcast_to", "cat", "concat", "flatten", "getitem", "pad", "permute", "reshape", "split",
+    "squeeze", "stack", "transpose", "unsqueeze",
+]
+
+
+def _as_int(op, name, value):
+    """``value`` as a Python int (NumPy integers too), or a TypeError naming ``op`` and ``name``."""
+    if isinstance(value, bool):
+        raise TypeError(f"{op}: {name} must be an int, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{op}: {name} must be an int, got {value!r}") from None
+
+
+def _int_tuple(op, name, values):
+    """Ints given as varargs or as one sequence: ``f(x, 2, 3)`` or ``f(x, (2, 3))``."""
+    if len(values) == 1 and isinstance(values[0], (tuple, list)):
+        values = values[0]
+    return tuple(_as_int(op, name, v) for v in values)
+
+
+def normalize_axis(op: str, axis, ndim: int) -> tuple[int, ...]:
+    """Sorted non-negative axes for an ``axis`` given as None (all), an int or a tuple of ints."""
+    if axis is None:
+        return tuple(range(ndim))
+    axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
+    out = []
+    for a in axes:
+        if isinstance(a, bool) or not hasattr(a, "__index__"):
+            raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
+        a = operator.index(a)
+        if not -ndim <= a < ndim:
+            valid = f"valid: {-ndim} to {ndim - 1}" if ndim else "it has no axes; use axis=None"
+            raise ValueError(f"{op}: axis {a} is out of range for a {ndim}-D tensor ({valid})")
+        out.append(a % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: repeated axis in {axis!r}")
+    return tuple(sorted(out))
+
+
+def _one_axis(op: str, axis, ndim: int) -> int:
+    if axis is None or isinstance(axis, (tuple, list)):
+        raise TypeError(f"{op}: axis must be a single int, got {axis!r}")
+    return normalize_axis(op, axis, ndim)[0]
+
+
+class Reshape(Function):
+    def forward(self, x):
+        return x.reshape(self.shape)
+
+    def backward(self, g):
+        return reshape(g, self.inputs[0].shape)
+
+
+class Permute(Function):
+    def forward(self, x):
+        return x.transpose(self.axes)
+
+    def backward(self, g):
+        inverse = [0] * len(self.axes)
+        for i, a in enumerate(self.axes):
+            inverse[a] = i
+        return permute(g, inverse)
+
+
+def reshape(x, *shape):
+    """``x`` with a new shape and the same elements (a view when NumPy can make one).
+
+    Args:
+        x: a Tensor.
+        shape: the new shape as varargs or one tuple; one entry may be -1 (inferred).
+
+    >>> import chainrule as cr
+    >>> cr.tensor([1.0, 2.0, 3.0, 4.0]).reshape(2, -1).shape
+    (2, 2)
+    """
+    shape = _int_tuple("reshape", "each shape entry", shape)
+    if shape.count(-1) > 1 or any(s < -1 for s in shape):
+        raise ValueError(f"reshape: invalid shape {shape}: sizes must be >= 0 with at most one -1")
+    known = math.prod(s for s in shape if s != -1)
+    unknown = -1 in shape
+    if (known == 0 or x.size % known) if unknown else known != x.size:
+        raise ValueError(f"reshape: cannot reshape shape {x.shape} ({x.size} elements) to {shape}")
+    shape = tuple(x.size // known if s == -1 else s for s in shape)
+    if shape == x.shape:
+        return x
+    return Reshape.apply(x, shape=shape)
+
+
+def permute(x, *axes):
+    """``x`` with its axes reordered: output axis i is input axis ``axes[i]`` (a view).
+
+    Shape:
+        ``(d_0, ..., d_{n-1}) -> (d_axes[0], ..., d_axes[n-1])``
+    """
+    axes = _int_tuple("permute", "each axis", axes)
+    n = x.ndim
+    if len(axes) != n or not all(-n <= a < n for a in axes) or len({a % n for a in axes}) != n:
+        raise ValueError(
+            f"permute: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}"
+        )
+    axes = tuple(a % x.ndim for a in axes)
+    if axes == tuple(range(x.ndim)):
+        return x
+    return Permute.apply(x, axes=axes)
+
+
+def transpose(x, axis0: int, axis1: int):
+    """``x`` with axes ``axis0`` and ``axis1`` swapped (a view), like ``torch.transpose``."""
+    a = _one_axis("transpose", axis0, x.ndim)
+    b = _one_axis("transpose", axis1, x.ndim)
+    axes = list(range(x.ndim))
+    axes[a], axes[b] = axes[b], axes[a]
+    return permute(x, axes)
+
+
+def flatten(x, start_axis: int = 0, end_axis: int = -1):
+    """Merge axes ``start_axis`` to ``end_axis`` (both included) into one, like ``torch.flatten``.
+
+    Shape:
+        ``(2, 3, 4, 5)`` with ``start_axis=1`` -> ``(2, 60)``; a 0-d tensor becomes shape ``(1,)``.
+    """
+    if x.ndim == 0:
+        return reshape(x, 1)
+    s = _one_axis("flatten", start_axis, x.ndim)
+    e = _one_axis("flatten", end_axis, x.ndim)
+    if s > e:
+        raise ValueError(
+            f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for shape {x.shape}"
+        )
+    return reshape(x, x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:])
+
+
+def squeeze(x, axis=None):
+    """Remove axes of size 1: all of them (``axis=None``) or the given ones (which must be 1)."""
+    axes = normalize_axis("squeeze", axis, x.ndim)
+    if axis is None:
+        axes = tuple(a for a in axes if x.shape[a] == 1)
+    for a in axes:
+        if x.shape[a] != 1:
+            raise ValueError(f"squeeze: axis {a} of shape {x.shape} has size {x.shape[a]}, not 1")
+    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+
+
+def unsqueeze(x, axis):
+    """Insert axes of size 1 so that they sit at ``axis`` (an int or tuple) of the result."""
+    new = len(axis) if isinstance(axis, (tuple, list)) else 1
+    axes = normalize_axis("unsqueeze", axis, x.ndim + new)
+    dims = iter(x.shape)
+    return reshape(x, tuple(1 if i in axes else next(dims) for i in range(x.ndim + len(axes))))
+
+
+def _convert_index(index, xp):
+    """Turn Tensors and lists inside an index into arrays of ``xp``; note whether any is integer."""
+    items = index if isinstance(index, tuple) else (index,)
+    out, has_int_array = [], False
+    for i in items:
+        if isinstance(i, Tensor):
+            i = i.data
+        if isinstance(i, list):
+            i = xp.asarray(i) if i else xp.zeros(0, dtype=xp.intp)
+        elif getattr(i, "shape", None) == () and i.dtype.kind in "iu":
+            i = int(i)  # a 0-d integer array indexes like an int: basic indexing, a view
+        elif hasattr(i, "dtype") and hasattr(i, "shape"):
+            i = xp.asarray(i)
+        if getattr(i, "ndim", 0) > 0 and i.dtype.kind in "iu":
+            has_int_array = True
+        out.append(i)
+    return (tuple(out) if isinstance(index, tuple) else out[0]), has_int_array
+
+
+class GetItem(Function):
+    def forward(self, x):
+        return x[self.index]
+
+    def backward(self, g):
+        x = self.inputs[0]
+        return ScatterAdd.apply(g, index=self.index, shape=x.shape, accumulate=self.accumulate)
+
+
+class ScatterAdd(Function):
+    """The adjoint of indexing: zeros of ``shape`` with ``g`` added at ``index``."""
+
+    def forward(self, g):
+        xp = get_array_module(g)
+        out = xp.zeros(self.shape, dtype=g.dtype)
+        if self.accumulate:
+            # An integer-array index may repeat a position; plain assignment would keep only one.
+            xp.add.at(out, self.index, g)
+        else:
+            out[self.index] = g
+        return out
+
+    def backward(self, gg):
+        return GetItem.apply(gg, index=self.index, accumulate=self.accumulate)
+
+
+def getitem(x, index):
+    """``x[index]`` as in NumPy: ints, slices, None, Ellipsis, integer arrays, boolean masks.
+
+    Basic indexing returns a view. Integer arrays (Tensors, arrays or lists) may repeat positions:
+    their gradients add up.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> x[[0, 0, 2]].sum().backward()
+    >>> x.grad.tolist()
+    [2.0, 0.0, 1.0]
+    """
+    xp = get_array_module(x.data)
+    index, accumulate = _convert_index(index, xp)
+    try:
+        return GetItem.apply(x, index=index, accumulate=accumulate)
+    except IndexError as e:
+        shown = repr(index) if len(repr(index)) <= 80 else repr(index)[:77] + "..."
+        raise IndexError(f"getitem: {e} (tensor shape {x.shape}, index {shown})") from None
+
+
+def _check_same_shapes(op, tensors, axis):
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    first = tensors[0].shape
+    for t in tensors[1:]:
+        if len(t.shape) != len(first) or any(
+            m != n for i, (m, n) in enumerate(zip(t.shape, first, strict=True)) if i != axis
+        ):
+            where = "" if axis is None else f" except along axis {axis}"
+            raise ValueError(f"{op}: shapes must match{where}, got {first} and {t.shape}")
+
+
+class Concat(Function):
+    def forward(self, *xs):
+        return get_array_module(*xs).concatenate(xs, axis=self.axis)
+
+    def backward(self, g):
+        return split(g, [x.shape[self.axis] for x in self.inputs], self.axis)
+
+
+class Stack(Function):
+    def forward(self, *xs):
+        return get_array_module(*xs).stack(xs, axis=self.axis)
+
+    def backward(self, g):
+        pieces = split(g, 1, self.axis)
+        return tuple(reshape(p, x.shape) for p, x in zip(pieces, self.inputs, strict=True))
+
+
+class Split(Function):
+    def forward(self, x):
+        return tuple(get_array_module(x).split(x, self.cuts, axis=self.axis))
+
+    def backward(self, *gs):
+        return concat(gs, self.axis)
+
+
+def _tensor_list(op, tensors):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
+    return [t if isinstance(t, Tensor) else Tensor(get_array_module(t).asarray(t)) for t in tensors]
+
+
+def concat(tensors, axis: int = 0):
+    """Join tensors along an existing axis; their shapes must agree on every other axis.
+
+    Shape:
+        ``(2, 3)`` and ``(4, 3)`` with ``axis=0`` -> ``(6, 3)``
+    """
+    tensors = _tensor_list("concat", tensors)
+    if tensors and tensors[0].ndim == 0:
+        raise ValueError("concat: zero-dimensional tensors cannot be concatenated; use stack")
+    ax = _one_axis("concat", axis, tensors[0].ndim) if tensors else 0
+    _check_same_shapes("concat", tensors, ax)
+    return Concat.apply(*tensors, axis=ax)
+
+
+cat = concat
+
+
+def stack(tensors, axis: int = 0):
+    """Join tensors of one shape along a new axis ``axis``.
+
+    Shape:
+        n tensors of shape ``(2, 3)`` with ``axis=1`` -> ``(2, n, 3)``
+    """
+    tensors = _tensor_list("stack", tensors)
+    _check_same_shapes("stack", tensors, None)
+    ax = _one_axis("stack", axis, tensors[0].ndim + 1)
+    return Stack.apply(*tensors, axis=ax)
+
+
+def split(x, split_size_or_sections, axis: int = 0):
+    """Split ``x`` along ``axis`` into views, like ``torch.split``.
+
+    Args:
+        x: a Tensor of at least one dimension.
+        split_size_or_sections: an int chunk size (the last chunk may be smaller) or a list of
+            sizes that add up to ``x.shape[axis]``.
+        axis: the axis to split.
+
+    Returns:
+        A tuple of Tensors.
+    """
+    ax = _one_axis("split", axis, x.ndim)
+    n = x.shape[ax]
+    if isinstance(split_size_or_sections, (list, tuple)):
+        sizes = [_as_int("split", "each section", s) for s in split_size_or_sections]
+        if not sizes or any(s < 0 for s in sizes) or sum(sizes) != n:
+            raise ValueError(
+                f"split: sections {sizes} must be non-negative and add up to {n}, the size of axis "
+                f"{ax} of shape {x.shape}"
+            )
+    else:
+        size = _as_int("split", "split_size_or_sections", split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: split size must be positive, got {size}")
+        sizes = [min(size, n - start) for start in range(0, n, size)] or [0]
+    cuts = list(itertools.accumulate(sizes[:-1]))
+    return Split.apply(x, cuts=cuts, axis=ax)
+
+
+def _pad_pairs(pad_width, ndim):
+    """NumPy's pad_width forms (n, (b, a), ((b0, a0), ...)) as one (before, after) pair per axis."""
+    bad = ValueError(
+        f"pad: pad_width must be an int, a (before, after) pair or one pair per axis ({ndim}), "
+        f"with non-negative ints, got {pad_width!r}"
+    )
+    if hasattr(pad_width, "tolist"):
+        pad_width = pad_width.tolist()
+    if not isinstance(pad_width, (tuple, list)):
+        pad_width = (pad_width,)
+    if pad_width and all(not isinstance(p, (tuple, list)) for p in pad_width):
+        pad_width = (tuple(pad_width),)
+    pairs = [tuple(p) if isinstance(p, (tuple, list)) else () for p in pad_width]
+    if len(pairs) == 1:
+        pairs = pairs * ndim
+    pairs = [p * 2 if len(p) == 1 else p for p in pairs]
+    if len(pairs) != ndim or any(len(p) != 2 for p in pairs):
+        raise bad
+    try:
+        pairs = [(_as_int("pad", "pad_width", b), _as_int("pad", "pad_width", a)) for b, a in pairs]
+    except TypeError:
+        raise bad from None
+    if any(b < 0 or a < 0 for b, a in pairs):
+        raise bad
+    return pairs
+
+
+class ConstantPad(Function):
+    def forward(self, x):
+        return get_array_module(x).pad(x, self.pairs, mode="constant", constant_values=self.value)
+
+    def backward(self, g):
+        shape = self.inputs[0].shape
+        return g[tuple(slice(b, b + n) for (b, _), n in zip(self.pairs, shape, strict=True))]
+
+
+def _source_positions(xp, n, before, after, mode):
+    """For each output position along one axis, the input position that reflect/edge mode copies."""
+    p = xp.arange(-before, n + after)
+    if mode == "edge" or n == 1:
+        return xp.clip(p, 0, n - 1)
+    period = 2 * (n - 1)
+    p = p % period
+    return xp.where(p >= n, period - p, p)
+
+
+def pad(x, pad_width, mode: str = "constant", value: float = 0.0):
+    """Pad ``x`` with NumPy's ``pad_width`` convention.
+
+    Args:
+        x: a Tensor.
+        pad_width: an int, a (before, after) pair for every axis, or one pair per axis.
+        mode: "constant" (fill with ``value``), "reflect" (mirror, not repeating the edge) or
+            "edge" (repeat the edge).
+        value: the fill value of constant mode.
+
+    Shape:
+        ``(d_0, ...) -> (b_0 + d_0 + a_0, ...)``
+    """
+    if mode not in ("constant", "reflect", "edge"):
+        raise ValueError(f"pad: mode must be 'constant', 'reflect' or 'edge', got {mode!r}")
+    pairs = _pad_pairs(pad_width, x.ndim)
+    if mode == "constant":
+        return ConstantPad.apply(x, pairs=pairs, value=value)
+    xp = get_array_module(x.data)
+    for ax, (b, a) in enumerate(pairs):
+        if b == a == 0:
+            continue
+        if x.shape[ax] == 0:
+            raise ValueError(f"pad: {mode} mode cannot pad axis {ax} of size 0 (shape {x.shape})")
+        src = _source_positions(xp, x.shape[ax], b, a, mode)
+        x = getitem(x, (slice(None),) * ax + (src,))
+    return x
+
+
+def _iter(self):
+    for i in range(len(self)):
+        yield getitem(self, i)
+
+
+Tensor.reshape = reshape
+Tensor.view = reshape
+Tensor.permute = permute
+Tensor.transpose = transpose
+Tensor.flatten = flatten
+Tensor.squeeze = squeeze
+Tensor.unsqueeze = unsqueeze
+Tensor.broadcast_to = broadcast_to
+Tensor.__getitem__ = getitem
+Tensor.__iter__ = _iter
+Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))),
+                    doc="This tensor with all axes reversed (a view).")
+
+
+def _mT(self):  # noqa: N802 - named like torch.Tensor.mT
+    """This tensor with its last two axes swapped (a view); needs at least 2 dimensions."""
+    if self.ndim < 2:
+        raise ValueError(f"mT: needs a tensor with at least 2 dimensions, got shape {self.shape}")
+    return transpose(self, -2, -1)
+
+
+Tensor.mT = property(_mT)

@@ -1,0 +1,128 @@
+"""Embedding: a lookup table from integer ids to learned vectors (one row of ``weight`` per id)."""
+
+from __future__ import annotations
+
+import numbers
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ..ops.elementwise import where
+from ..ops.shape import getitem
+from . import init
+from ._checks import float_dtype, positive_int, resolve_rng
+from .module import Module, Parameter
+
+__all__ = ["Embedding"]
+
+
+class Embedding(Module):
+    """A table of ``num_embeddings`` vectors of size ``embedding_dim``, looked up by integer id.
+
+    The lookup is indexing, so the weight's gradient is the output gradient scattered (and summed)
+    into the rows that were used. The row ``padding_idx`` starts at zero and receives no gradient,
+    so it stays what it is during training (as in PyTorch).
+
+    Args:
+        num_embeddings: size of the vocabulary (valid ids are 0 .. num_embeddings - 1).
+        embedding_dim: size of each vector.
+        padding_idx: an id whose row is zero-initialized and never updated (negative counts from
+            the end), or None.
+        rng: numpy Generator for the N(0, 1) initial weights (None: a fresh, unseeded one).
+        dtype: floating-point dtype of the weight.
+
+    Shape:
+        ids of any shape ``(*)`` (integer dtype) -> ``(*, embedding_dim)``; ``weight`` is
+        ``(num_embeddings, embedding_dim)``.
+
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> from chainrule.nn.embedding import Embedding
+    >>> emb = Embedding(10, 3, padding_idx=0, rng=np.random.default_rng(0))
+    >>> emb(cr.tensor([[0, 4], [7, 7]])).shape
+    (2, 2, 3)
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
+                 *, rng=None, dtype="float32"):
+        super().__init__()
+        self.num_embeddings = positive_int("Embedding", "num_embeddings", num_embeddings)
+        self.embedding_dim = positive_int("Embedding", "embedding_dim", embedding_dim)
+        self.padding_idx = _padding_index(padding_idx, self.num_embeddings)
+        dt = float_dtype(dtype, "Embedding")
+        self.weight = Parameter(get_array_module().empty((num_embeddings, embedding_dim), dtype=dt))
+        self.reset_parameters(rng=resolve_rng(rng, "Embedding"))
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None):
+        """An Embedding whose weight is a copy of ``embeddings`` (a 2-D float Tensor or array).
+
+        Args:
+            embeddings: the table, shape (num_embeddings, embedding_dim).
+            freeze: keep the weight fixed (``requires_grad=False``).
+            padding_idx: as in the constructor; the given row is kept as it is (not zeroed).
+        """
+        data = embeddings.data if isinstance(embeddings, Tensor) else embeddings
+        if getattr(data, "ndim", None) != 2:
+            raise ValueError(
+                "Embedding.from_pretrained: embeddings must be 2-D "
+                f"(num_embeddings, embedding_dim), got shape {getattr(data, 'shape', None)}"
+            )
+        module = cls(data.shape[0], data.shape[1], padding_idx, dtype=data.dtype,
+                     rng=get_array_module().random.default_rng(0))
+        module.weight.data[...] = data
+        module.weight.requires_grad = not freeze
+        return module
+
+    def reset_parameters(self, *, rng) -> None:
+        """Draw the weight from N(0, 1) and zero the padding row."""
+        init.normal_(self.weight, rng=rng)
+        if self.padding_idx is not None:
+            self.weight.data[self.padding_idx] = 0
+
+    def forward(self, ids):
+        """Look up the vectors of ``ids`` (an integer Tensor, array or nested list)."""
+        index = self._check_ids(ids)
+        out = getitem(self.weight, index)
+        if self.padding_idx is not None and out.requires_grad:
+            keep = (index != self.padding_idx)[..., None]
+            if not bool(keep.all()):
+                # Same values, but the padding positions read a detached copy: no gradient reaches
+                # the padding row.
+                out = where(keep, out, out.detach())
+        return out
+
+    def _check_ids(self, ids):
+        data = ids.data if isinstance(ids, Tensor) else ids
+        xp = get_array_module(self.weight.data, data)
+        if isinstance(data, (list, tuple, numbers.Integral)):
+            data = xp.asarray(data)
+        if not hasattr(data, "dtype") or data.dtype.kind not in "iu":
+            got = getattr(data, "dtype", type(ids).__name__)
+            raise TypeError(f"Embedding: ids must be integers (e.g. dtype int64), got {got}")
+        data = xp.asarray(data)
+        if data.size:
+            low, high = int(data.min()), int(data.max())
+            if low < 0 or high >= self.num_embeddings:
+                bad = low if low < 0 else high
+                raise IndexError(
+                    f"Embedding: id {bad} is out of range for {self.num_embeddings} embeddings "
+                    f"(valid ids are 0 to {self.num_embeddings - 1}); ids of shape {data.shape}"
+                )
+        return data
+
+    def extra_repr(self) -> str:
+        pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
+
+
+def _padding_index(padding_idx, num_embeddings):
+    if padding_idx is None:
+        return None
+    if isinstance(padding_idx, bool) or not isinstance(padding_idx, numbers.Integral):
+        raise TypeError(f"Embedding: padding_idx must be an int or None, got {padding_idx!r}")
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(
+            f"Embedding: padding_idx must be within [-{num_embeddings}, {num_embeddings - 1}] "
+            f"(num_embeddings={num_embeddings}), got {padding_idx}"
+        )
+    return int(padding_idx) % num_embeddings

@@ -1,0 +1,420 @@
+"""Recurrent layers: Elman RNN, LSTM and GRU, as one-step cells and as multi-layer sequence models.
+
+A sequence model is unrolled in time over the same weights, so backpropagation through time is the
+engine walking back through the unrolled graph. The input projection of every time step is one
+matrix product before the loop; only the hidden-to-hidden product runs step by step. Parameter
+names, shapes, gate order and initialization follow PyTorch, so state dicts load unchanged either
+way: LSTM gates are (i, f, g, o), GRU gates (r, z, n) with
+``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ..ops.activation import relu, sigmoid, tanh
+from ..ops.linalg import linear
+from ..ops.shape import concat, getitem, reshape, split, stack, transpose, unsqueeze
+from . import init
+from ._checks import float_dtype, positive_int, resolve_rng
+from .module import Module, Parameter
+
+__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _elman_step(act):
+    def step(xw, state, w_hh, b_hh):
+        return (act(xw + linear(state[0], w_hh, b_hh)),)
+
+    return step
+
+
+def _lstm_step(xw, state, w_hh, b_hh):
+    h, c = state
+    i, f, g, o = split(xw + linear(h, w_hh, b_hh), h.shape[-1], axis=-1)
+    c = sigmoid(f) * c + sigmoid(i) * tanh(g)
+    return sigmoid(o) * tanh(c), c
+
+
+def _gru_step(xw, state, w_hh, b_hh):
+    (h,) = state
+    x_r, x_z, x_n = split(xw, h.shape[-1], axis=-1)
+    h_r, h_z, h_n = split(linear(h, w_hh, b_hh), h.shape[-1], axis=-1)
+    r = sigmoid(x_r + h_r)
+    z = sigmoid(x_z + h_z)
+    n = tanh(x_n + r * h_n)
+    return (n + z * (h - n),)  # = (1 - z) * n + z * h
+
+
+# Each step maps (input projection, state tuple, W_hh, b_hh) to the new state tuple, whose first
+# entry is the output h: (h,) for the RNN and GRU, (h, c) for the LSTM.
+_STEPS = {"RNN_TANH": _elman_step(tanh), "RNN_RELU": _elman_step(relu), "LSTM": _lstm_step,
+          "GRU": _gru_step}
+
+
+def _project(mode, x, w_ih, b_ih, b_hh):
+    """The input projection of ``x`` (rows of inputs) and the bias the recurrent step adds itself.
+
+    Except for the GRU, whose hidden bias sits inside ``r * (W_hn h + b_hn)``, both biases are
+    added to the input projection once instead of at every step.
+    """
+    if mode == "GRU" or b_ih is None:
+        return linear(x, w_ih, b_ih), b_hh
+    return linear(x, w_ih, b_ih + b_hh), None
+
+
+def _check_input(who, x, size, dtype, ranks, layout):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{who}: input must be a Tensor, got {type(x).__name__}")
+    if x.ndim not in ranks or x.shape[-1] != size:
+        raise ValueError(f"{who}: expected input of shape {layout} with H_in={size}, "
+                         f"got shape {x.shape}")
+    if x.dtype != dtype:
+        raise TypeError(f"{who}: input has dtype {x.dtype} but the parameters have {dtype}; "
+                        f"cast one of them (e.g. .astype('{dtype}'))")
+
+
+def _initial_state(who, mode, hx, shape, dtype):
+    """``hx`` as a checked tuple (h,) or, for the LSTM, (h, c), each of ``shape``."""
+    lstm = mode == "LSTM"
+    if lstm and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+        raise TypeError(f"{who}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
+    states = tuple(hx) if lstm else (hx,)
+    for name, t in zip(("h_0", "c_0") if lstm else ("hx",), states, strict=True):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{who}: {name} must be a Tensor, got {type(t).__name__}")
+        if t.shape != shape:
+            raise ValueError(f"{who}: expected {name} of shape {shape}, got shape {t.shape}")
+        if t.dtype != dtype:
+            raise TypeError(f"{who}: {name} has dtype {t.dtype} but the parameters have {dtype}")
+    return states
+
+
+def _zero_state(mode, x, shape):
+    zeros = Tensor(get_array_module(x.data).zeros(shape, dtype=x.dtype))
+    return (zeros, zeros) if mode == "LSTM" else (zeros,)
+
+
+class _Recurrent(Module):
+    """Shared hyperparameters, parameter creation and PyTorch's initialization."""
+
+    _kind = ""
+
+    def __init__(self, input_size, hidden_size, bias, nonlinearity, dtype):
+        super().__init__()
+        who = type(self).__name__
+        self.input_size = positive_int(who, "input_size", input_size)
+        self.hidden_size = positive_int(who, "hidden_size", hidden_size)
+        self.bias = bool(bias)
+        if self._kind == "RNN" and nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"{who}: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        if self._kind == "RNN":
+            self.nonlinearity = nonlinearity
+        self._mode = f"RNN_{nonlinearity.upper()}" if self._kind == "RNN" else self._kind
+        self._dtype = float_dtype(dtype, who)
+
+    def _add_weights(self, suffix, input_size):
+        xp = get_array_module()
+        rows = _GATES[self._mode] * self.hidden_size
+        shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, self.hidden_size)}
+        if self.bias:
+            shapes.update(bias_ih=(rows,), bias_hh=(rows,))
+        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+            if name in shapes:
+                setattr(self, name + suffix, Parameter(xp.empty(shapes[name], dtype=self._dtype)))
+            else:
+                self.register_parameter(name + suffix, None)
+
+    def reset_parameters(self, *, rng) -> None:
+        """Draw every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+        for p in self.parameters():
+            init.uniform_(p, -bound, bound, rng=rng)
+
+    def _repr_flags(self) -> str:
+        return (", bias=False" if not self.bias else "") + (
+            ", nonlinearity='relu'" if self._mode == "RNN_RELU" else "")
+
+
+class _Cell(_Recurrent):
+    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", *, rng, dtype):
+        super().__init__(input_size, hidden_size, bias, nonlinearity, dtype)
+        self._add_weights("", self.input_size)
+        self.reset_parameters(rng=resolve_rng(rng, type(self).__name__))
+
+    def forward(self, x, hx=None):
+        """One time step: the new hidden state (for LSTMCell the pair (h', c')).
+
+        Args:
+            x: input of shape (N, input_size) or, unbatched, (input_size,).
+            hx: the previous state, shaped (N, hidden_size) or (hidden_size,); for LSTMCell a pair
+                (h, c). None means zeros.
+        """
+        who = type(self).__name__
+        _check_input(who, x, self.input_size, self._dtype, (1, 2), "(N, H_in) or (H_in,)")
+        batched = x.ndim == 2
+        shape = x.shape[:-1] + (self.hidden_size,)
+        if hx is None:
+            state = _zero_state(self._mode, x, shape)
+        else:
+            state = _initial_state(who, self._mode, hx, shape, self._dtype)
+        if not batched:
+            x, state = unsqueeze(x, 0), tuple(unsqueeze(t, 0) for t in state)
+        xw, b_hh = _project(self._mode, x, self.weight_ih, self.bias_ih, self.bias_hh)
+        state = _STEPS[self._mode](xw, state, self.weight_hh, b_hh)
+        if not batched:
+            state = tuple(t[0] for t in state)
+        return state if self._mode == "LSTM" else state[0]
+
+    def extra_repr(self) -> str:
+        return f"{self.input_size}, {self.hidden_size}" + self._repr_flags()
+
+
+class RNNCell(_Cell):
+    """One step of an Elman RNN: ``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act tanh or relu.
+
+    Args:
+        input_size: features of the input.
+        hidden_size: features of the hidden state.
+        bias: learn ``bias_ih`` and ``bias_hh``.
+        nonlinearity: "tanh" or "relu".
+        rng: numpy Generator for the initial weights (None: a fresh, unseeded one).
+        dtype: floating-point dtype of the parameters.
+
+    Shape:
+        input (N, H_in), hx (N, H) -> h' (N, H); unbatched (H_in,), (H,) -> (H,).
+    """
+
+    _kind = "RNN"
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
+                 nonlinearity: str = "tanh", *, rng=None, dtype="float32"):
+        super().__init__(input_size, hidden_size, bias, nonlinearity, rng=rng, dtype=dtype)
+
+
+class LSTMCell(_Cell):
+    """One step of an LSTM: gates (i, f, g, o) from ``W_ih x + b_ih + W_hh h + b_hh``.
+
+    ``c' = sigmoid(f) * c + sigmoid(i) * tanh(g)`` and ``h' = sigmoid(o) * tanh(c')``.
+
+    Args:
+        input_size, hidden_size, bias, rng, dtype: as for RNNCell.
+
+    Shape:
+        input (N, H_in), hx a pair of (N, H) -> the pair (h', c'), each (N, H).
+
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> from chainrule.nn.recurrent import LSTMCell
+    >>> cell = LSTMCell(3, 5, rng=np.random.default_rng(0))
+    >>> h, c = cell(cr.tensor(np.ones((2, 3), dtype="float32")))
+    >>> h.shape, cell.weight_ih.shape
+    ((2, 5), (20, 3))
+    """
+
+    _kind = "LSTM"
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, rng=None,
+                 dtype="float32"):
+        super().__init__(input_size, hidden_size, bias, rng=rng, dtype=dtype)
+
+
+class GRUCell(_Cell):
+    """One step of a GRU, gates (r, z, n) as in PyTorch.
+
+    ``r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)``, ``z`` likewise, ``n = tanh(W_in x + b_in +
+    r * (W_hn h + b_hn))`` and ``h' = (1 - z) * n + z * h``.
+
+    Args:
+        input_size, hidden_size, bias, rng, dtype: as for RNNCell.
+
+    Shape:
+        input (N, H_in), hx (N, H) -> h' (N, H).
+    """
+
+    _kind = "GRU"
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, rng=None,
+                 dtype="float32"):
+        super().__init__(input_size, hidden_size, bias, rng=rng, dtype=dtype)
+
+
+class _Sequence(_Recurrent):
+    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
+                 batch_first=False, dropout=0.0, bidirectional=False, *, rng, dtype):
+        super().__init__(input_size, hidden_size, bias, nonlinearity, dtype)
+        who = type(self).__name__
+        self.num_layers = positive_int(who, "num_layers", num_layers)
+        if (isinstance(dropout, bool) or not isinstance(dropout, numbers.Real)
+                or not 0 <= dropout < 1):
+            raise ValueError(f"{who}: dropout must be a number in [0, 1), got {dropout!r}")
+        if dropout > 0 and self.num_layers == 1:
+            warnings.warn(
+                f"{who}: dropout is applied between stacked layers only (not after the last), so "
+                f"dropout={dropout} has no effect with num_layers=1",
+                UserWarning, stacklevel=3,
+            )
+        self.batch_first = bool(batch_first)
+        self.dropout = float(dropout)
+        self.bidirectional = bool(bidirectional)
+        directions = 2 if self.bidirectional else 1
+        for layer in range(self.num_layers):
+            for d in range(directions):
+                size = self.input_size if layer == 0 else self.hidden_size * directions
+                self._add_weights(f"_l{layer}" + ("_reverse" if d else ""), size)
+        self._rng = resolve_rng(rng, who)  # also draws the dropout masks during training
+        self.reset_parameters(rng=self._rng)
+
+    def forward(self, x, hx=None):
+        """Run the whole sequence.
+
+        Args:
+            x: input (L, N, H_in), or (N, L, H_in) with ``batch_first``, or unbatched (L, H_in).
+            hx: initial hidden state (D * num_layers, N, H) (unbatched: (D * num_layers, H)), for
+                the LSTM a pair (h_0, c_0); None means zeros. D is 2 when bidirectional, else 1.
+
+        Returns:
+            ``(output, h_n)``, for the LSTM ``(output, (h_n, c_n))``: output is (L, N, D * H)
+            (batch first: (N, L, D * H)) and holds the last layer's hidden state at every step;
+            h_n and c_n hold every layer's final state, shaped like hx.
+        """
+        who = type(self).__name__
+        layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
+        _check_input(who, x, self.input_size, self._dtype, (2, 3), f"{layout} or (L, H_in)")
+        batched = x.ndim == 3
+        if batched and self.batch_first:
+            x = transpose(x, 0, 1)
+        if x.shape[0] == 0:
+            raise ValueError(f"{who}: the input sequence is empty (L=0)")
+        directions = 2 if self.bidirectional else 1
+        shape = (directions * self.num_layers,) + x.shape[1:-1] + (self.hidden_size,)
+        initial = None if hx is None else _initial_state(who, self._mode, hx, shape, self._dtype)
+        if not batched:
+            x = unsqueeze(x, 1)
+            initial = None if initial is None else tuple(unsqueeze(t, 1) for t in initial)
+        finals = []
+        for layer in range(self.num_layers):
+            outputs = []
+            for d in range(directions):
+                k = layer * directions + d
+                state = (_zero_state(self._mode, x, x.shape[1:-1] + (self.hidden_size,))
+                         if initial is None else tuple(getitem(t, k) for t in initial))
+                out, state = self._run(x, state, f"_l{layer}" + ("_reverse" if d else ""), d)
+                outputs.append(out)
+                finals.append(state)
+            x = outputs[0] if directions == 1 else concat(outputs, axis=-1)
+            if self.dropout and self.training and layer < self.num_layers - 1:
+                x = self._drop(x)
+        h_n = tuple(stack(list(parts), axis=0) for parts in zip(*finals, strict=True))
+        if batched and self.batch_first:
+            x = transpose(x, 0, 1)
+        if not batched:
+            x, h_n = x[:, 0], tuple(t[:, 0] for t in h_n)
+        return x, (h_n if self._mode == "LSTM" else h_n[0])
+
+    def _run(self, x, state, suffix, reverse):
+        """One direction of one layer over all steps: (outputs (L, N, H), final state)."""
+        steps, batch = x.shape[:2]
+        w_hh = getattr(self, "weight_hh" + suffix)
+        xw, b_hh = _project(self._mode, reshape(x, steps * batch, x.shape[2]),
+                            getattr(self, "weight_ih" + suffix), getattr(self, "bias_ih" + suffix),
+                            getattr(self, "bias_hh" + suffix))
+        # One split node for all steps: its backward joins the step gradients in one concat.
+        xs = split(xw, batch, axis=0)
+        step = _STEPS[self._mode]
+        outputs = [None] * steps
+        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+            state = step(xs[t], state, w_hh, b_hh)
+            outputs[t] = state[0]
+        return stack(outputs, axis=0), state
+
+    def _drop(self, x):
+        """Inverted dropout between layers, with masks drawn from the module's generator."""
+        keep = 1.0 - self.dropout
+        mask = (self._rng.random(x.shape) < keep) / keep
+        return x * Tensor(get_array_module(x.data).asarray(mask, dtype=x.dtype))
+
+    def extra_repr(self) -> str:
+        s = f"{self.input_size}, {self.hidden_size}"
+        if self.num_layers != 1:
+            s += f", num_layers={self.num_layers}"
+        s += self._repr_flags()
+        if self.batch_first:
+            s += ", batch_first=True"
+        if self.dropout:
+            s += f", dropout={self.dropout}"
+        if self.bidirectional:
+            s += ", bidirectional=True"
+        return s
+
+
+_SEQUENCE_ARGS = """
+    Args:
+        input_size: features of the input at each step (H_in).
+        hidden_size: features of the hidden state (H).
+        num_layers: stacked layers; each layer after the first reads the previous one's outputs.
+        bias: learn ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+        batch_first: input and output are (N, L, features) instead of (L, N, features).
+        dropout: drop probability applied to the outputs of every layer but the last, in training.
+        bidirectional: add a second direction per layer that reads the sequence backwards (its
+            parameters end in ``_reverse``); outputs of both directions are concatenated.
+        rng: numpy Generator for the initial weights and the dropout masks (None: a fresh one).
+        dtype: floating-point dtype of the parameters.
+"""
+
+
+class RNN(_Sequence):
+    """A multi-layer Elman RNN: ``h_t = act(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh)``.
+
+    ``nonlinearity`` is "tanh" or "relu"; the other arguments are described below.
+    """
+
+    __doc__ += _SEQUENCE_ARGS
+    _kind = "RNN"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
+                 nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
+                 dropout: float = 0.0, bidirectional: bool = False, *, rng=None, dtype="float32"):
+        super().__init__(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first,
+                         dropout, bidirectional, rng=rng, dtype=dtype)
+
+
+class LSTM(_Sequence):
+    """A multi-layer LSTM, each step as in ``LSTMCell``; ``forward`` returns (output, (h_n, c_n)).
+
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> from chainrule.nn.recurrent import LSTM
+    >>> lstm = LSTM(8, 16, num_layers=2, batch_first=True, rng=np.random.default_rng(0))
+    >>> out, (h, c) = lstm(cr.tensor(np.zeros((4, 10, 8), dtype="float32")))
+    >>> out.shape, h.shape
+    ((4, 10, 16), (2, 4, 16))
+    """
+
+    __doc__ += _SEQUENCE_ARGS
+    _kind = "LSTM"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
+                 rng=None, dtype="float32"):
+        super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout,
+                         bidirectional, rng=rng, dtype=dtype)
+
+
+class GRU(_Sequence):
+    """A multi-layer GRU, each step as in ``GRUCell``; ``forward`` returns (output, h_n)."""
+
+    __doc__ += _SEQUENCE_ARGS
+    _kind = "GRU"
+
+    def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
+                 rng=None, dtype="float32"):
+        super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout,
+                         bidirectional, rng=rng, dtype=dtype)

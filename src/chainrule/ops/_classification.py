@@ -1,0 +1,328 @@
+"""Class-label losses (cross entropy, negative log-likelihood) and argument checks for all losses.
+
+Both are fused Functions: one numerically stable pass over raw arrays forward, and a backward
+written with chainrule ops (the softmax of the saved logits is recomputed by the softmax op when
+the backward pass is recorded), so that they can be differentiated twice. ``chainrule.ops.loss``
+re-exports them.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from ..autograd.function import Function
+from ..autograd.mode import is_grad_enabled
+from ..autograd.tensor import Tensor, tensor
+from ..backend import get_array_module
+from .activation import _normalize_axis as _class_axis
+from .activation import log_softmax, softmax
+from .reduce import sum as _sum
+from .shape import unsqueeze
+
+__all__ = ["cross_entropy", "nll_loss"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+def _reduce_array(loss, reduction, denom):
+    """Reduce a per-element loss on raw arrays; ``denom`` divides the sum for "mean"."""
+    if reduction == "none":
+        return loss
+    total = loss.sum()
+    return total if reduction == "sum" else total / denom
+
+
+def _check_reduction(op, reduction):
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
+
+
+def _float_tensor(op, name, x):
+    if not isinstance(x, Tensor):
+        x = tensor(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must have a floating-point dtype, got {x.dtype}")
+    return x
+
+
+def _float_target(op, x, target):
+    """A float target of the shape and dtype of ``x``; arrays and lists are converted to it."""
+    if not isinstance(target, Tensor):
+        target = Tensor(get_array_module(x.data).asarray(target, dtype=x.dtype))
+    elif target.dtype.kind != "f":
+        raise TypeError(f"{op}: target must have a floating-point dtype, got {target.dtype}")
+    elif target.dtype != x.dtype:
+        raise TypeError(
+            f"{op}: target has dtype {target.dtype} but input has dtype {x.dtype}; "
+            f"convert one of them, e.g. target.astype('{x.dtype}')"
+        )
+    if target.shape != x.shape:
+        raise ValueError(
+            f"{op}: input shape {x.shape} and target shape {target.shape} differ "
+            "(they are not broadcast: that would silently change the loss)"
+        )
+    return target
+
+
+def _const(op, name, value, x, shape):
+    """A non-differentiated float array (class weights, pos_weight) broadcastable to ``shape``."""
+    if value is None:
+        return None
+    xp = get_array_module(x.data)
+    data = value.data if isinstance(value, Tensor) else xp.asarray(value)
+    if data.dtype.kind not in "fiu":
+        raise TypeError(f"{op}: {name} must be numeric, got dtype {data.dtype}")
+    try:
+        ok = xp.broadcast_shapes(data.shape, shape) == tuple(shape)
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"{op}: {name} of shape {data.shape} does not broadcast to shape {shape}")
+    return xp.asarray(data, dtype=x.dtype)
+
+
+def _labels_picked(xp, labels, axis, ignore_index, weight, dtype):
+    """Labels with the class axis kept (ignored ones set to 0), a 0/1 mask of the kept samples and
+    the weight of each sample: ``weight[label]`` (1 without class weights), 0 where ignored.
+    """
+    lab = xp.expand_dims(labels, axis)
+    keep = (lab != ignore_index).astype(dtype)
+    idx = xp.where(keep > 0, lab, 0)
+    wk = keep if weight is None else keep * weight[idx]
+    return idx, keep, wk
+
+
+def _one_hot(xp, idx, n_classes, axis, dtype):
+    shape = [1] * idx.ndim
+    shape[axis] = n_classes
+    return (xp.arange(n_classes).reshape(shape) == idx).astype(dtype)
+
+
+def _mean_denominators(xp, wk):
+    """Sum of the sample weights; nan forward and 1 backward when all are ignored, as in PyTorch."""
+    d = wk.sum()
+    return xp.where(d > 0, d, xp.nan).astype(wk.dtype), xp.where(d > 0, d, 1).astype(wk.dtype)
+
+
+class _ClassLoss(Function):
+    """Shared backward plumbing: the incoming gradient spread over the class axis and scaled."""
+
+    def _scaled(self, g):
+        if self.reduction == "none":
+            return unsqueeze(g, self.axis)
+        return g / self.denom_backward if self.reduction == "mean" else g
+
+    def _weighted_labels(self, xp, dtype):
+        """The constant ``w_c q_c`` per sample: its smoothed one-hot target times class weights."""
+        n = self.n_classes
+        wq = _one_hot(xp, self.idx, n, self.axis, dtype) * self.wk
+        eps = self.smoothing
+        if eps:
+            spread = self.keep * (eps / n)
+            wq = wq * (1 - eps) + (spread if self.weight is None else spread * self.weight_b)
+        return wq
+
+
+class CrossEntropy(_ClassLoss):
+    """Fused log-softmax and negative log-likelihood over the class axis; inputs (logits, target).
+
+    With class labels, the target distribution q of a sample is its one-hot vector, smoothed to
+    ``(1 - eps) q + eps / C``; with probabilities it is the target itself (smoothed the same way).
+    The per-sample loss is ``-sum_c w_c q_c log p_c`` and its gradient ``(sum_c w_c q_c) p - w q``:
+    ``p - t`` for one-hot targets without class weights.
+    """
+
+    def forward(self, z, t):
+        xp = get_array_module(z)
+        a, eps, n = self.axis, self.smoothing, z.shape[self.axis]
+        self.n_classes = n
+        shifted = z - z.max(axis=a, keepdims=True)
+        logp = shifted - xp.log(xp.exp(shifted).sum(axis=a, keepdims=True))
+        self.logp = logp
+        if self.weight is not None:
+            self.weight_b = self.weight.reshape([n if i == a else 1 for i in range(z.ndim)])
+        if self.labels:
+            self.idx, self.keep, self.wk = _labels_picked(xp, t, a, self.ignore_index, self.weight,
+                                                          z.dtype)
+            # Gather the target's log-probability rather than multiply by a one-hot: a logit of -inf
+            # in another class must not turn 0 * -inf into nan.
+            loss = -xp.take_along_axis(logp, self.idx, axis=a) * self.wk
+            if eps:
+                wlogp = logp if self.weight is None else logp * self.weight_b
+                smooth = -wlogp.sum(axis=a, keepdims=True) * self.keep
+                loss = loss * (1 - eps) + smooth * (eps / n)
+            loss = loss.squeeze(a)
+            self.denom, self.denom_backward = _mean_denominators(xp, self.wk)
+        else:
+            q = t * (1 - eps) + eps / n if eps else t
+            wq = q if self.weight is None else q * self.weight_b
+            loss = -(wq * logp).sum(axis=a)
+            self.denom = self.denom_backward = z.size // n
+        return _reduce_array(loss, self.reduction, self.denom)
+
+    def _target_weights(self, t):
+        """w q with recorded ops from the probability target, so its gradient reaches ``t``."""
+        eps, n = self.smoothing, self.n_classes
+        q = t * (1 - eps) + eps / n if eps else t
+        return q if self.weight is None else q * self.weight_b
+
+    def backward(self, g):
+        z, t = self.inputs
+        a = self.axis
+        g = self._scaled(g)
+        recording = is_grad_enabled()
+        xp = get_array_module(z.data)
+        gz = gt = None
+        if self.needs_input_grad[0]:
+            p = softmax(z, axis=a) if recording else Tensor(xp.exp(self.logp))
+            if self.labels:
+                wq = self._weighted_labels(xp, z.dtype)
+                s = wq.sum(axis=a, keepdims=True)
+                gz = (p * s - wq) * g
+            else:
+                wq = self._target_weights(t)
+                gz = (p * _sum(wq, axis=a, keepdims=True) - wq) * g
+        if not self.labels and self.needs_input_grad[1]:
+            logp = log_softmax(z, axis=a) if recording else Tensor(self.logp)
+            scale = 1 - self.smoothing
+            wlogp = logp if self.weight is None else logp * self.weight_b
+            gt = wlogp * g * -scale
+        return gz, gt
+
+
+class NLLLoss(_ClassLoss):
+    """Negative log-likelihood of class labels given log-probabilities; linear in its input."""
+
+    def forward(self, logp, t):
+        xp = get_array_module(logp)
+        self.n_classes = logp.shape[self.axis]
+        self.idx, _, self.wk = _labels_picked(xp, t, self.axis, self.ignore_index, self.weight,
+                                              logp.dtype)
+        loss = (-xp.take_along_axis(logp, self.idx, axis=self.axis) * self.wk).squeeze(self.axis)
+        self.denom, self.denom_backward = _mean_denominators(xp, self.wk)
+        return _reduce_array(loss, self.reduction, self.denom)
+
+    def backward(self, g):
+        xp = get_array_module(g.data)
+        return self._scaled(g) * -self._weighted_labels(xp, g.dtype), None
+
+
+def _class_args(op, x, target, weight, ignore_index, axis, allow_probs):
+    """Validate logits/log-probabilities and their target; returns what the class losses need."""
+    x = _float_tensor(op, "input", x)
+    if x.ndim == 0:
+        raise ValueError(f"{op}: input must have a class axis, (C,), (N, C) or (N, C, d1, ...), "
+                         "got a 0-d tensor")
+    a = 0 if x.ndim == 1 and axis == 1 else _class_axis(op, axis, x.ndim, x.shape)
+    n = x.shape[a]
+    label_shape = x.shape[:a] + x.shape[a + 1:]
+    xp = get_array_module(x.data)
+    data = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    expected = f"class labels of shape {label_shape}"
+    if allow_probs:
+        expected += f" or class probabilities of shape {x.shape}"
+    if data.dtype.kind not in "fiu":
+        raise TypeError(f"{op}: target must hold integer {expected}, got dtype {data.dtype}")
+    if data.shape not in (label_shape, x.shape):
+        raise ValueError(f"{op}: target of shape {data.shape} does not match input of shape "
+                         f"{x.shape}: expected {expected}")
+    if data.dtype.kind == "f":
+        if data.shape != x.shape or not allow_probs:
+            raise TypeError(f"{op}: target has floating-point dtype {data.dtype} and shape "
+                            f"{data.shape}; pass integer class labels (e.g. target.astype('int64'))"
+                            + (f" or class probabilities of shape {x.shape}" if allow_probs
+                               else ""))
+        target, labels = _float_target(op, x, target), False
+    else:
+        if data.shape != label_shape:
+            raise ValueError(f"{op}: integer target of shape {data.shape} must hold {expected}; "
+                             "pass class probabilities with a floating-point dtype")
+        if not isinstance(ignore_index, numbers.Integral) or isinstance(ignore_index, bool):
+            raise TypeError(f"{op}: ignore_index must be an int, got {ignore_index!r}")
+        target, labels = data.astype(xp.int64, copy=False), True
+        bad = (target != ignore_index) & ((target < 0) | (target >= n))
+        if bool(bad.any()):
+            raise ValueError(f"{op}: target contains class {int(target[bad][0])} but input has {n} "
+                             f"classes (labels lie in [0, {n - 1}] or equal ignore_index="
+                             f"{ignore_index})")
+    if weight is not None:
+        weight = _const(op, "weight", weight, x, (n,))
+        if weight.shape != (n,):
+            raise ValueError(f"{op}: weight must have shape ({n},), one per class, got shape "
+                             f"{weight.shape}")
+    return x, target, a, labels, weight
+
+
+def cross_entropy(input, target, *, weight=None, ignore_index: int = -100,  # noqa: A002 - torch's name
+                  reduction: str = "mean", label_smoothing: float = 0.0, axis: int = 1) -> Tensor:
+    """Cross entropy between softmax(input) and the target, fused and numerically stable.
+
+    One node computes log-softmax and the negative log-likelihood. Its gradient with respect to the
+    logits is the lecture's ``y - t`` (softmax output minus one-hot target), divided by N for the
+    mean; with class weights it is ``(sum_c w_c t_c) y - w t``. The backward pass is written with
+    chainrule ops, so the loss can be differentiated twice (e.g. for gradient penalties).
+
+    Args:
+        input: logits of shape (N, C) or (N, C, d1, ...) (the class axis is ``axis``), or (C,) for
+            one unbatched sample.
+        target: integer class labels of shape (N,) / (N, d1, ...), or class probabilities of the
+            input's shape (these receive a gradient too).
+        weight: optional class weights of shape (C,) (not differentiated).
+        ignore_index: samples whose label equals this contribute nothing (labels only).
+        reduction: "mean" (over samples, weighted by the target's class weight as in PyTorch),
+            "sum" or "none" (one loss per sample, the labels' shape).
+        label_smoothing: eps in [0, 1]: the target becomes ``(1 - eps) t + eps / C``.
+        axis: the class axis of ``input`` (default 1, as in PyTorch).
+
+    Returns:
+        A 0-d Tensor, or per-sample losses for ``reduction="none"``.
+
+    Shape:
+        input (N, C, *), target (N, *) or (N, C, *) -> () or (N, *)
+
+    >>> import chainrule as cr
+    >>> z = cr.tensor([[0.0, 0.0]], requires_grad=True)
+    >>> loss = cr.F.cross_entropy(z, cr.tensor([1]))
+    >>> round(loss.item(), 4)
+    0.6931
+    >>> loss.backward()
+    >>> z.grad.tolist()
+    [[0.5, -0.5]]
+    """
+    op = "cross_entropy"
+    _check_reduction(op, reduction)
+    if (not isinstance(label_smoothing, numbers.Real) or isinstance(label_smoothing, bool)
+            or not 0.0 <= label_smoothing <= 1.0):
+        raise ValueError(
+            f"{op}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}"
+        )
+    z, target, a, labels, weight = _class_args(op, input, target, weight, ignore_index, axis,
+                                               allow_probs=True)
+    return CrossEntropy.apply(z, target, axis=a, labels=labels, weight=weight,
+                              ignore_index=int(ignore_index), reduction=reduction,
+                              smoothing=float(label_smoothing))
+
+
+def nll_loss(log_probs, target, reduction: str = "mean", *, weight=None, ignore_index: int = -100,
+             axis: int = 1) -> Tensor:
+    """Negative log-likelihood ``-log_probs[n, target[n]]`` of integer class labels.
+
+    ``nll_loss(log_softmax(z, axis=1), t)`` equals ``cross_entropy(z, t)``; the fused
+    ``cross_entropy`` is faster.
+
+    Args:
+        log_probs: log-probabilities of shape (N, C) or (N, C, d1, ...), or (C,).
+        target: integer class labels of shape (N,) or (N, d1, ...).
+        reduction: "mean" (weighted as in ``cross_entropy``), "sum" or "none".
+        weight: optional class weights of shape (C,).
+        ignore_index: label of samples that contribute nothing.
+        axis: the class axis of ``log_probs``.
+    """
+    op = "nll_loss"
+    _check_reduction(op, reduction)
+    log_probs, target, a, _, weight = _class_args(op, log_probs, target, weight, ignore_index, axis,
+                                                  allow_probs=False)
+    return NLLLoss.apply(log_probs, target, axis=a, weight=weight, ignore_index=int(ignore_index),
+                         reduction=reduction, smoothing=0.0)
+
+
