@@ -27,7 +27,8 @@ def test_truncated_file_is_a_clear_error(tmp_path):
     path = tmp_path / "x.idx"
     write_idx(path, np.zeros((10, 28, 28), np.uint8))
     path.write_bytes(path.read_bytes()[:-100])
-    with pytest.raises(ValueError, match=r"x\.idx: IDX file truncated: header says shape \(10, 28, 28\)"):
+    with pytest.raises(ValueError,
+                       match=r"x\.idx: IDX file truncated: header says shape \(10, 28, 28\)"):
         read_idx(path)
 
 

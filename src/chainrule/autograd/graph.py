@@ -112,7 +112,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
     keep: dict[int, list] = {}
     captured: dict[int, Tensor] = {}
     needed = None if targets is None else _needed_nodes(order, targets)
-    assigned: set[int] = set()
+    assigned: set[int] = {id(g.data) for g in root_grads}
     with set_grad_enabled(create_graph):
         for t, g in zip(roots, root_grads):
             if targets is not None and id(t) in targets:
@@ -183,10 +183,12 @@ def _accumulate_leaf(t, g, assigned):
     if not t.requires_grad:
         return
     if t.grad is None:
-        # One array may be handed to several leaves (x + y gives both the same gradient): copy
-        # repeats so that in-place updates of one leaf's .grad never change another's.
-        if id(g.data) in assigned:
-            g = Tensor(g.data.copy())
+        # A leaf's .grad must own its memory, so that in-place updates (clipping, optimizers) never
+        # change another leaf's gradient or the caller's array: copy an array already handed out
+        # (x + y gives both the same one), a view (reshape, broadcast) or the caller's root grad.
+        data = g.data
+        if id(data) in assigned or data.base is not None or not getattr(data.flags, "writeable", 1):
+            g = Tensor(data.copy()) if g._ctx is None else g
         assigned.add(id(g.data))
         t.grad = g
     else:

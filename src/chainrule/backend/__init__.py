@@ -1,7 +1,8 @@
 """Array backends: NumPy on the CPU, CuPy on NVIDIA GPUs (optional).
 
-This is the only package of chainrule that names NumPy or CuPy for array code; everything above it asks
-``get_array_module(x)`` for the module that owns an array, so the same op runs on either device.
+This is the only package of chainrule that names NumPy or CuPy for array code; everything above it
+asks ``get_array_module(x)`` for the module that owns an array, so the same op runs on either
+device.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ def cuda_available() -> bool:
 def get_array_module(*arrays):
     """Return the array module (numpy or cupy) that owns ``arrays``.
 
-    Non-array arguments (Python scalars, None) are ignored; with no CuPy array among them it is NumPy.
+    Non-array arguments (Python scalars, None) are ignored; with no CuPy array among them it is
+    NumPy.
     """
     if cupy is not None:
         for a in arrays:
@@ -81,7 +83,10 @@ def to_device(array, device: str):
 
 
 def ensure_array(a):
-    """``a`` as an ndarray: NumPy turns 0-d results into scalars (numpy.float32), which we do not keep."""
+    """``a`` as an ndarray.
+
+    NumPy turns 0-d results into scalars (numpy.float32), which we do not keep.
+    """
     if isinstance(a, numpy.generic):
         return numpy.asarray(a)
     return a

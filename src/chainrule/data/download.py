@@ -1,7 +1,7 @@
-"""Finding dataset files: an explicit folder, $CHAINRULE_DATA, or a user cache, downloading when missing.
+"""Finding dataset files: a given folder, $CHAINRULE_DATA, or a user cache, downloading if missing.
 
-Downloads are checksum-verified (SHA-256) and written atomically, so an interrupted download never leaves a
-half file under the final name. ``file://`` URLs work too (the tests use a local mirror).
+Downloads are checksum-verified (SHA-256) and written atomically, so an interrupted download never
+leaves a half file under the final name. ``file://`` URLs work too (the tests use a local mirror).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ ENV_VAR = "CHAINRULE_DATA"
 
 @dataclass(frozen=True)
 class RemoteFile:
-    """A file a dataset needs: its name, accepted SHA-256 digest(s) and the mirrors (base URLs) serving it.
+    """A file a dataset needs: name, accepted SHA-256 digest(s) and mirrors (base URLs) serving it.
 
-    Several digests are accepted where the same content is distributed with different gzip framing (the
-    canonical Fashion-MNIST files and Debian's dataset-fashion-mnist package, for example).
+    Several digests are accepted where the same content is distributed with different gzip framing
+    (the canonical Fashion-MNIST files and Debian's dataset-fashion-mnist package, for example).
     """
 
     name: str
@@ -37,7 +37,7 @@ class RemoteFile:
 
 
 def data_home(data_dir=None) -> str:
-    """The data folder: ``data_dir``, else $CHAINRULE_DATA, else ~/.cache/chainrule (XDG_CACHE_HOME)."""
+    """Data folder: ``data_dir``, else $CHAINRULE_DATA, else ~/.cache/chainrule (XDG_CACHE_HOME)."""
     if data_dir is not None:
         return os.path.expanduser(os.fspath(data_dir))
     if os.environ.get(ENV_VAR):
@@ -81,16 +81,17 @@ def download(url: str, path: str, sha256=None, *, timeout: float = 30.0) -> str:
     return path
 
 
-def fetch(dataset: str, files: Sequence[RemoteFile], data_dir=None, *, download_missing: bool = True,
-          extra_dirs: Sequence[str] = ()) -> dict[str, str]:
+def fetch(dataset: str, files: Sequence[RemoteFile], data_dir=None, *,
+          download_missing: bool = True, extra_dirs: Sequence[str] = ()) -> dict[str, str]:
     """Paths of ``files`` for ``dataset``, downloading the missing ones when allowed and possible.
 
-    Looks in ``data_dir`` itself, then ``data_dir/<dataset>``, then each of ``extra_dirs`` (e.g. where a
-    system package installs the data). Files found locally are checked against their SHA-256.
+    Looks in ``data_dir`` itself, then ``data_dir/<dataset>``, then each of ``extra_dirs`` (e.g.
+    where a system package installs the data). Files found locally are checked against their
+    SHA-256.
 
     Raises:
-        FileNotFoundError: files are missing and could not be downloaded; the message lists them and the
-            folder to put them in.
+        FileNotFoundError: files are missing and could not be downloaded; the message lists them and
+            the folder to put them in.
         ValueError: a local file's checksum does not match (a corrupt or different file).
     """
     root = data_home(data_dir)
@@ -126,7 +127,7 @@ def _verified(path: str, digests: tuple[str, ...]) -> str:
     actual = sha256_of(path)
     if digests and actual not in digests:
         raise ValueError(
-            f"{path}: checksum mismatch (sha256 {actual}, expected {' or '.join(digests)}); the file is "
-            "corrupt or not the expected one: delete it to download it again"
+            f"{path}: checksum mismatch (sha256 {actual}, expected {' or '.join(digests)}); "
+            "the file is corrupt or not the expected one: delete it to download it again"
         )
     return path

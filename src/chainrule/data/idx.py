@@ -1,7 +1,7 @@
 """Reading and writing IDX files, the format of MNIST and Fashion-MNIST (gzipped or raw).
 
-An IDX file is a 4-byte magic number (two zero bytes, a type code, the number of dimensions), one big-endian
-uint32 per dimension, then the data in C order, big-endian.
+An IDX file is a 4-byte magic number (two zero bytes, a type code, the number of dimensions), one
+big-endian uint32 per dimension, then the data in C order, big-endian.
 """
 
 from __future__ import annotations
@@ -43,8 +43,8 @@ def read_idx(path) -> np.ndarray:
     """Read an IDX file (``.gz`` or raw) into a NumPy array in native byte order.
 
     Raises:
-        ValueError: the file is not IDX (bad magic number), has an unknown type code, or its length does not
-            match its header (e.g. a truncated download); the message names the file.
+        ValueError: the file is not IDX (bad magic number), has an unknown type code, or its length
+            does not match its header (e.g. a truncated download); the message names the file.
     """
     path = os.fspath(path)
     raw = _read_bytes(path)
@@ -55,22 +55,24 @@ def read_idx(path) -> np.ndarray:
         raise ValueError(f"{path}: unknown IDX type code 0x{code:02x}")
     header = 4 + 4 * ndim
     if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header ({len(raw)} bytes, expected at least {header})")
+        raise ValueError(
+            f"{path}: truncated IDX header ({len(raw)} bytes, expected at least {header})"
+        )
     shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
     dtype = _TYPES[code]
     expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(raw) != expected:
         what = "truncated" if len(raw) < expected else "has trailing bytes"
         raise ValueError(
-            f"{path}: IDX file {what}: header says shape {shape} ({expected} bytes) but the file has "
-            f"{len(raw)} bytes"
+            f"{path}: IDX file {what}: header says shape {shape} ({expected} bytes) but the file "
+            f"has {len(raw)} bytes"
         )
     data = np.frombuffer(raw, dtype, offset=header).reshape(shape)
     return data.astype(dtype.newbyteorder("="))
 
 
 def write_idx(path, array, *, compress: bool | None = None) -> None:
-    """Write ``array`` as an IDX file, atomically (gzip when ``path`` ends in .gz or ``compress``)."""
+    """Write ``array`` as an IDX file atomically (gzip if ``path`` ends in .gz or ``compress``)."""
     path = os.fspath(path)
     array = np.asarray(array)
     native = array.dtype.newbyteorder("=")
@@ -85,7 +87,7 @@ def write_idx(path, array, *, compress: bool | None = None) -> None:
 
 
 def atomic_write_bytes(path: str, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and an atomic rename."""
+    """Write ``data`` to ``path`` via a temporary file in the same folder and an atomic rename."""
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-", suffix=os.path.basename(path))

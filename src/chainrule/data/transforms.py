@@ -1,7 +1,7 @@
-"""Host-side data transforms: the lecture's normalization to [0, 1], one-hot codes, noise and augmentation.
+"""Host-side transforms: the lecture's [0, 1] normalization, one-hot codes, noise and augmentation.
 
-They work on whole NumPy batches (no per-image Python loop), take an explicit ``rng`` when random, and return
-float32. Images are (N, H, W) or (N, C, H, W).
+They work on whole NumPy batches (no per-image Python loop), take an explicit ``rng`` when random,
+and return float32. Images are (N, H, W) or (N, C, H, W).
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ def scale(x, max_value=None) -> np.ndarray:
 
 
 def standardize(x, mean=None, std=None, *, eps: float = 1e-8):
-    """Zero mean, unit variance: ``(x - mean) / std``; statistics default to the data's own (scalars).
+    """Zero mean, unit variance: ``(x - mean) / std``; mean/std default to the data's own (scalars).
 
-    Returns ``(x_standardized, mean, std)`` so that the training set's statistics can be reused on the
-    test set.
+    Returns ``(x_standardized, mean, std)`` so that the training set's statistics can be reused on
+    the test set.
     """
     x = np.asarray(x, dtype=np.float32)
     mean = float(x.mean()) if mean is None else mean
@@ -43,7 +43,7 @@ def standardize(x, mean=None, std=None, *, eps: float = 1e-8):
 
 
 def one_hot(labels, num_classes: int, *, dtype=np.float32) -> np.ndarray:
-    """One-hot codes: row i has a 1 in column ``labels[i]`` (the lecture's one output unit per class)."""
+    """One-hot codes: row i has a 1 in column ``labels[i]`` (the lecture's one output per class)."""
     labels = np.asarray(labels)
     if labels.dtype.kind not in "iu":
         raise TypeError(f"one_hot: labels must be integers, got dtype {labels.dtype}")
@@ -56,7 +56,7 @@ def one_hot(labels, num_classes: int, *, dtype=np.float32) -> np.ndarray:
 
 
 def add_gaussian_noise(x, sigma: float, *, rng, clip=(0.0, 1.0)) -> np.ndarray:
-    """``x + N(0, sigma^2)`` noise, clipped to ``clip`` (None for no clipping); for denoising inputs."""
+    """``x + N(0, sigma^2)`` noise, clipped to ``clip`` unless it is None; for denoising inputs."""
     if sigma < 0:
         raise ValueError(f"add_gaussian_noise: sigma must be >= 0, got {sigma}")
     x = np.asarray(x, dtype=np.float32)
@@ -65,7 +65,7 @@ def add_gaussian_noise(x, sigma: float, *, rng, clip=(0.0, 1.0)) -> np.ndarray:
 
 
 def mask_noise(x, fraction: float, *, rng, value: float = 0.0) -> np.ndarray:
-    """Set a random ``fraction`` of the entries to ``value`` (masking noise for denoising autoencoders)."""
+    """Set a random ``fraction`` of entries to ``value``: denoising autoencoders' masking noise."""
     if not 0.0 <= fraction <= 1.0:
         raise ValueError(f"mask_noise: fraction must be in [0, 1], got {fraction}")
     x = np.array(x, dtype=np.float32)
@@ -80,7 +80,9 @@ def _as_nhw(images):
     if images.ndim == 4:
         n, c, h, w = images.shape
         return images.reshape(n * c, h, w), (n, c)
-    raise ValueError(f"expected images of shape (N, H, W) or (N, C, H, W), got shape {images.shape}")
+    raise ValueError(
+        f"expected images of shape (N, H, W) or (N, C, H, W), got shape {images.shape}"
+    )
 
 
 def _restore(images, nc):
@@ -88,7 +90,7 @@ def _restore(images, nc):
 
 
 def random_shift(images, max_shift: int = 2, *, rng) -> np.ndarray:
-    """Shift each image by a random whole number of pixels in [-max_shift, max_shift], filling with 0."""
+    """Shift each image by random whole-pixel offsets in [-max_shift, max_shift], filling with 0."""
     imgs, nc = _as_nhw(images)
     n, h, w = imgs.shape
     k = int(max_shift)
@@ -123,7 +125,7 @@ def _bilinear(imgs, ys, xs):
 
 def random_affine(images, *, rng, degrees: float = 10.0, translate: float = 0.1,
                   scale_range=(0.9, 1.1)) -> np.ndarray:
-    """Random rotation (+-degrees), translation (fraction of size) and scaling about the image centre."""
+    """Random rotation (+-degrees), translation (fraction of size) and scaling about the centre."""
     imgs, nc = _as_nhw(images)
     n, h, w = imgs.shape
     theta = np.deg2rad(rng.uniform(-degrees, degrees, size=n))
@@ -159,8 +161,8 @@ def _gaussian_blur(fields, sigma):
 def elastic_distortion(images, *, rng, alpha: float = 34.0, sigma: float = 4.0) -> np.ndarray:
     """Simard et al. (2003) elastic distortion: a random displacement field smoothed by a Gaussian.
 
-    ``alpha`` scales the displacement (pixels), ``sigma`` its smoothness; LeCun et al. (1998) used such
-    distortions for their best LeNet-5 result.
+    ``alpha`` scales the displacement (pixels), ``sigma`` its smoothness; LeCun et al. (1998) used
+    such distortions for their best LeNet-5 result.
     """
     imgs, nc = _as_nhw(images)
     n, h, w = imgs.shape

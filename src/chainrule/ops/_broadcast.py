@@ -45,7 +45,7 @@ def sum_to(x, shape):
 
 
 def broadcast_to(x, shape):
-    """Broadcast ``x`` to ``shape`` as NumPy would (a read-only view); the gradient is summed back."""
+    """Broadcast ``x`` to ``shape`` like NumPy (a read-only view); the gradient is summed back."""
     shape = tuple(shape)
     if x.shape == shape:
         return x

@@ -1,7 +1,7 @@
 """Elementwise arithmetic with NumPy broadcasting: each op's forward and backward side by side.
 
-Backward rules are written with chainrule ops on ``self.inputs`` / ``self.output`` so that they can be
-differentiated again. ``sum_to`` undoes broadcasting.
+Backward rules are written with chainrule ops on ``self.inputs`` / ``self.output`` so that they can
+be differentiated again. ``sum_to`` undoes broadcasting.
 """
 
 from __future__ import annotations
@@ -25,7 +25,9 @@ def _check_broadcast(op, a, b):
         return
     for m, n in zip(reversed(sa), reversed(sb)):
         if m != n and m != 1 and n != 1:
-            raise ValueError(f"{op}: shapes {tuple(sa)} and {tuple(sb)} cannot be broadcast together")
+            raise ValueError(
+                f"{op}: shapes {tuple(sa)} and {tuple(sb)} cannot be broadcast together"
+            )
 
 
 class Add(Function):
@@ -77,7 +79,7 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """x ** p; the exponent may be a constant or a tensor that requires grad (then d/dp = x**p log x)."""
+    """x ** p; p may be a constant or a tensor that requires grad (then d/dp = x**p log x)."""
 
     def forward(self, x, p):
         return x**p
@@ -125,7 +127,7 @@ class Abs(Function):
 
 
 class Clip(Function):
-    """Clamp to [low, high]; the gradient passes where the input was inside the interval (ends included)."""
+    """Clamp to [low, high]; the gradient passes where the input was inside it (ends included)."""
 
     def forward(self, x):
         return get_array_module(x).clip(x, self.low, self.high)

@@ -12,7 +12,8 @@ __all__ = ["AG_NEWS_CLASSES", "ag_news", "read_labelled_csv", "sms_spam"]
 
 AG_NEWS_CLASSES = ("World", "Sports", "Business", "Sci/Tech")
 _AG_MIRRORS = ("https://raw.githubusercontent.com/mhjabreel/CharCnn_Keras/master/data/ag_news_csv/",)
-_AG_TEST = RemoteFile("test.csv", "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
+_AG_TEST = RemoteFile("test.csv",
+                      "521465c2428ed7f02f8d6db6ffdd4b5447c1c701962353eb2c40d548c3c85699",
                       _AG_MIRRORS)
 _SMS = RemoteFile("SMSSpamCollection",
                   "7d039a24a6083ed9ef0f806ebad56bbb976e3aeb8de05669173bfdc4996c239d")
@@ -22,12 +23,13 @@ def read_labelled_csv(path, *, label_column: int = 0, text_columns=(1, 2), delim
                       label_map=None, label_offset: int = 0, quoting: int = csv.QUOTE_MINIMAL):
     """Read a CSV of labelled texts into ``(texts, labels)`` (a list of str and an int64 array).
 
-    Text columns are joined with a space. ``label_map`` maps label strings to ints (else labels are parsed
-    as ints and ``label_offset`` is subtracted, e.g. 1 for AG News's 1-based classes). Use
+    Text columns are joined with a space. ``label_map`` maps label strings to ints (else labels are
+    parsed as ints and ``label_offset`` is subtracted, e.g. 1 for AG News's 1-based classes). Use
     ``quoting=csv.QUOTE_NONE`` for tab-separated files whose texts contain stray quote characters.
 
     Raises:
-        ValueError: a row has too few columns or an unknown label; the message names the file and line.
+        ValueError: a row has too few columns or an unknown label; the message names the file and
+            line.
     """
     texts, labels = [], []
     with open(path, newline="", encoding="utf-8") as f:
@@ -48,17 +50,18 @@ def read_labelled_csv(path, *, label_column: int = 0, text_columns=(1, 2), delim
 
 
 def ag_news(data_dir=None, *, download: bool = True, splits=("train", "test")):
-    """AG News (Zhang, Zhao & LeCun 2015): 4 classes of news, title + description, as {split: (texts, y)}.
+    """AG News (Zhang, Zhao & LeCun 2015): 4 classes of news, texts are title + description.
 
-    Only the splits whose files are present (or downloadable) are needed; ask for ``splits=("test",)``
-    where only test.csv is available. Labels are 0-based indices into ``AG_NEWS_CLASSES``.
+    Returns {split: (texts, y)}. Only the splits whose files are present (or downloadable) are
+    needed; ask for ``splits=("test",)`` where only test.csv is available. Labels are 0-based
+    indices into ``AG_NEWS_CLASSES``.
     """
     out = {}
     for split in splits:
         if split == "test":
             remote = _AG_TEST
         elif split == "train":
-            # The 120,000-row train.csv; its digest is not pinned here (no copy was available to hash).
+            # The 120,000-row train.csv; its digest is not pinned (no copy was available to hash).
             remote = RemoteFile("train.csv", (), _AG_MIRRORS)
         else:
             raise ValueError(f"ag_news: unknown split {split!r}; expected 'train' or 'test'")

@@ -1,0 +1,54 @@
+"""Optimizers, gradient clipping, learning-rate schedules and weight averaging.
+
+>>> import chainrule as cr
+>>> from chainrule import optim
+>>> w = cr.tensor([1.0, -1.0], requires_grad=True)
+>>> opt = optim.SGD([w], lr=0.5)
+>>> (w * w).backward(cr.tensor([1.0, 1.0]))   # d(w^2)/dw = 2w
+>>> opt.step()
+>>> opt.zero_grad()
+>>> w.tolist(), w.grad
+([0.0, 0.0], None)
+"""
+
+from . import lr_scheduler
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .averaging import EMA, AveragedModel, swa_average
+from .clip import clip_grad_norm_, clip_grad_value_
+from .lr_scheduler import (
+    CosineAnnealingLR,
+    ExponentialLR,
+    LambdaLR,
+    LRScheduler,
+    MultiStepLR,
+    ReduceLROnPlateau,
+    StepLR,
+    WarmupCosine,
+)
+from .optimizer import Optimizer
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = [
+    "EMA",
+    "SGD",
+    "Adagrad",
+    "Adam",
+    "AdamW",
+    "AveragedModel",
+    "CosineAnnealingLR",
+    "ExponentialLR",
+    "LRScheduler",
+    "LambdaLR",
+    "MultiStepLR",
+    "Optimizer",
+    "RMSprop",
+    "ReduceLROnPlateau",
+    "StepLR",
+    "WarmupCosine",
+    "clip_grad_norm_",
+    "clip_grad_value_",
+    "lr_scheduler",
+    "swa_average",
+]

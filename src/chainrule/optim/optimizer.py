@@ -1,0 +1,295 @@
+"""The optimizer base: parameter groups, per-parameter state, ``step()`` and state dicts.
+
+A subclass states its hyperparameters (``defaults``), checks them in ``_check_hyperparameters``
+and writes its update rule in ``_update(param, grad, group, state)`` on raw arrays: ``param`` is
+updated in place, ``grad`` is read only (gradient arrays may be shared between tensors).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from collections import defaultdict
+from collections.abc import Iterable
+
+from ..autograd import Tensor, enable_grad, no_grad
+from ..backend import device_of, get_array_module, to_device
+
+__all__ = ["Optimizer"]
+
+
+class Optimizer:
+    """Base class of the optimizers: holds parameter groups and the state of each parameter.
+
+    Args:
+        params: an iterable of Tensors, or of dicts (parameter groups) each with a ``"params"``
+            entry and optional hyperparameters that override ``defaults`` for that group, e.g.
+            ``[{"params": body.parameters()}, {"params": head.parameters(), "lr": 1e-3}]``.
+        defaults: the hyperparameters of groups that do not set their own.
+
+    Attributes:
+        param_groups: list of dicts: ``"params"`` (a list of Tensors) and the hyperparameters.
+        state: dict Tensor -> dict of that parameter's state (moment arrays, step count); a
+            defaultdict, empty for a parameter that has not been updated yet.
+    """
+
+    def __init__(self, params, defaults: dict):
+        self.defaults = dict(defaults)
+        self.state: defaultdict[Tensor, dict] = defaultdict(dict)
+        self.param_groups: list[dict] = []
+        self._check_hyperparameters(self.defaults, "")
+        name = type(self).__name__
+        if isinstance(params, Tensor):
+            params = [params]
+        if isinstance(params, (set, frozenset, dict)) or not isinstance(params, Iterable):
+            why = " (a set has no fixed order)" if isinstance(params, (set, frozenset)) else ""
+            raise TypeError(
+                f"{name}: params must be an iterable (list, generator) of Tensors or of dicts, got "
+                f"{type(params).__name__}{why}"
+            )
+        params = list(params)
+        if not params:
+            raise ValueError(f"{name}: got an empty parameter list")
+        n_dicts = sum(isinstance(p, dict) for p in params)
+        if n_dicts == 0:
+            self._add_group({"params": params}, "")
+        elif n_dicts == len(params):
+            for group in params:
+                self.add_param_group(group)
+        else:
+            raise TypeError(
+                f"{name}: params mixes Tensors and dicts (parameter groups); use one kind"
+            )
+
+    def _check_hyperparameters(self, hyper: dict, where: str) -> None:
+        """Raise ValueError naming the optimizer, the hyperparameter and its bad value."""
+
+    def _update(self, param, grad, group: dict, state: dict) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__}._update is not implemented")
+
+    def add_param_group(self, param_group: dict) -> None:
+        """Add a group of parameters with its own hyperparameters (the rest from ``defaults``).
+
+        Typical use: unfreeze a part of a model during fine-tuning and train it with a smaller lr.
+        """
+        if not isinstance(param_group, dict):
+            raise TypeError(
+                f"{type(self).__name__}.add_param_group: expected a dict with a 'params' entry, "
+                f"got {type(param_group).__name__}"
+            )
+        self._add_group(param_group, f" (param group {len(self.param_groups)})")
+
+    def _add_group(self, param_group: dict, where: str) -> None:
+        name = type(self).__name__
+        if "params" not in param_group:
+            raise ValueError(f"{name}: a parameter group needs a 'params' entry{where}")
+        params = param_group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, (set, frozenset)) or not isinstance(params, Iterable):
+            raise TypeError(
+                f"{name}: 'params' must be a Tensor or an ordered iterable of Tensors, got "
+                f"{type(params).__name__}{where}"
+            )
+        params = list(params)
+        seen = {id(p) for group in self.param_groups for p in group["params"]}
+        mine: set[int] = set()
+        for i, p in enumerate(params):
+            _check_param(name, p, f"params[{i}]{where}")
+            if id(p) in mine:
+                raise ValueError(f"{name}: params[{i}]{where} appears twice in the same group")
+            if id(p) in seen:
+                raise ValueError(
+                    f"{name}: params[{i}]{where} is already in another parameter group; "
+                    "a parameter can belong to one group only"
+                )
+            mine.add(id(p))
+        group = dict(param_group)
+        group["params"] = params
+        for key, value in self.defaults.items():
+            group.setdefault(key, value)
+        self._check_hyperparameters(group, where)
+        self.param_groups.append(group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget the gradients: every ``p.grad`` becomes None (fresh zeros if not set_to_none)."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad = Tensor(get_array_module(p.grad.data).zeros_like(p.grad.data))
+
+    def step(self, closure=None):
+        """Update every parameter that has a gradient (those whose ``.grad`` is None are skipped).
+
+        Args:
+            closure: optional function that recomputes the loss (zero_grad, forward, backward)
+                and returns it; it runs with gradient recording on.
+
+        Returns:
+            The closure's loss, or None.
+        """
+        loss = None
+        if closure is not None:
+            with enable_grad():
+                loss = closure()
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.grad is None:
+                        continue
+                    g = p.grad.data
+                    if g.shape != p.data.shape:
+                        raise RuntimeError(
+                            f"{type(self).__name__}.step: a parameter of shape {p.data.shape} "
+                            f"has a gradient of shape {g.shape}"
+                        )
+                    self._update(p.data, g, group, self.state[p])
+        return loss
+
+    def state_dict(self) -> dict:
+        """The optimizer's state in PyTorch's layout; arrays are copied (later steps leave it be).
+
+        Returns:
+            ``{"state": {index: {name: array or number}}, "param_groups": [{hyperparameters...,
+            "params": [index, ...]}]}`` where parameters are numbered in group order from 0.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: _copy(v) for k, v in group.items() if k != "params"}
+            packed["params"] = []
+            for p in group["params"]:
+                index[id(p)] = len(index)
+                packed["params"].append(index[id(p)])
+            groups.append(packed)
+        state = {}
+        for p, s in self.state.items():
+            if id(p) in index:
+                state[index[id(p)]] = {k: _copy(v) for k, v in s.items()}
+        return {"state": dict(sorted(state.items())), "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the state saved by ``state_dict()`` into an optimizer over the same parameters.
+
+        Arrays are copied onto each parameter's device and cast to its float dtype, so a resumed run
+        continues exactly as the original would have.
+        """
+        name = f"{type(self).__name__}.load_state_dict"
+        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+            keys = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
+            raise ValueError(
+                f"{name}: expected a dict with keys 'param_groups' and 'state', got {keys}"
+            )
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError(
+                f"{name}: the state has {len(saved_groups)} parameter groups, the optimizer "
+                f"{len(self.param_groups)}"
+            )
+        by_index: dict[int, Tensor] = {}
+        new_groups = []
+        for i, (group, saved) in enumerate(zip(self.param_groups, saved_groups, strict=True)):
+            if len(saved["params"]) != len(group["params"]):
+                raise ValueError(
+                    f"{name}: parameter group {i} has {len(group['params'])} parameters, the saved "
+                    f"group {len(saved['params'])}"
+                )
+            for k, p in zip(saved["params"], group["params"], strict=True):
+                by_index[int(k)] = p
+            merged = dict(group)
+            merged.update({k: _copy(v) for k, v in saved.items() if k != "params"})
+            self._check_hyperparameters(merged, f" (saved param group {i})")
+            new_groups.append(merged)
+        state: defaultdict[Tensor, dict] = defaultdict(dict)
+        for k, saved in state_dict["state"].items():
+            p = by_index.get(int(k))
+            if p is None:
+                raise ValueError(f"{name}: the state names parameter {k}, which no group holds")
+            state[p] = {key: _restore(name, key, v, p) for key, v in saved.items()}
+        self.param_groups = new_groups
+        self.state = state
+
+    def __repr__(self) -> str:
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(k for k in group if k != "params"):
+                lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _check_param(name: str, p, where: str) -> None:
+    if not isinstance(p, Tensor):
+        raise TypeError(f"{name}: {where} must be a Tensor, got {type(p).__name__}")
+    if not p.is_leaf:
+        raise ValueError(
+            f"{name}: {where} is not a leaf tensor (it was computed by "
+            f"{type(p.grad_fn).__name__}); optimize the leaf tensors it was computed from"
+        )
+    if p.data.dtype.kind != "f":
+        raise TypeError(f"{name}: {where} must have a floating-point dtype, got {p.data.dtype}")
+
+
+def _copy(value):
+    """A copy of arrays and lists (so the saved state does not change under later steps)."""
+    if hasattr(value, "copy") and hasattr(value, "dtype"):
+        return value.copy()
+    if isinstance(value, list):
+        return [_copy(v) for v in value]
+    return value
+
+
+def _restore(name: str, key: str, value, p: Tensor):
+    """A saved state entry made ready for ``p``: arrays on its device, float arrays in its dtype."""
+    if key == "step":
+        return int(value)
+    if not hasattr(value, "dtype") or not hasattr(value, "shape"):
+        return value
+    arr = to_device(value, device_of(p.data))
+    if arr.shape != p.data.shape:
+        raise ValueError(
+            f"{name}: state '{key}' has shape {tuple(arr.shape)} but its parameter has shape "
+            f"{p.data.shape}"
+        )
+    dtype = p.data.dtype if arr.dtype.kind == "f" else arr.dtype
+    return arr.astype(dtype, copy=True)
+
+
+def check_number(opt: str, name: str, value, where: str = "", *, low: float = 0.0,
+                 high: float = math.inf, high_open: bool = False) -> None:
+    """Raise unless ``value`` is a finite real number in ``[low, high]`` (or ``[low, high)``)."""
+    if high == math.inf:
+        want = f">= {low:g}"
+    else:
+        want = f"in [{low:g}, {high:g}{')' if high_open else ']'}"
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{opt}: {name} must be a number {want}, got {value!r}{where}")
+    ok = math.isfinite(value) and low <= value and (value < high if high_open else value <= high)
+    if not ok:
+        raise ValueError(f"{opt}: {name} must be a number {want}, got {value!r}{where}")
+
+
+def check_bool(opt: str, name: str, value, where: str = "") -> None:
+    """Raise TypeError unless ``value`` is a bool."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{opt}: {name} must be True or False, got {value!r}{where}")
+
+
+def effective_grad(param, grad, weight_decay: float, maximize: bool):
+    """``±grad + weight_decay * param`` as (array, owned); an owned array is fresh (may change)."""
+    if weight_decay != 0:
+        xp = get_array_module(param)
+        d = xp.multiply(param, weight_decay)
+        if maximize:
+            d -= grad
+        else:
+            d += grad
+        return d, True
+    if maximize:
+        return -grad, True
+    return grad, False

@@ -1,0 +1,81 @@
+"""Stochastic gradient descent with optional (Nesterov) momentum, as in PyTorch."""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+from .optimizer import Optimizer, check_bool, check_number, effective_grad
+
+__all__ = ["SGD"]
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, optionally with (Nesterov) momentum and L2 weight decay.
+
+    With ``g = grad + weight_decay * p``: ``b = momentum * b + (1 - dampening) * g`` (``b = g`` on
+    the first step), ``d = g + momentum * b`` if nesterov else ``b`` (``d = g`` without momentum),
+    and ``p <- p - lr * d``. This is PyTorch's rule (lr multiplies the buffer, not the gradient).
+
+    Args:
+        params: Tensors or parameter groups (see ``Optimizer``).
+        lr: learning rate (PyTorch's default, 1e-3).
+        momentum: momentum factor (0 turns momentum off).
+        dampening: how much less each new gradient counts in the momentum buffer.
+        weight_decay: L2 penalty coefficient, added to the gradient.
+        nesterov: use Nesterov's look-ahead momentum (needs momentum > 0 and dampening = 0).
+        maximize: ascend the objective instead of descending it.
+
+    >>> import chainrule as cr
+    >>> p = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> p.grad = cr.tensor([0.5, -1.0])
+    >>> SGD([p], lr=0.1).step()
+    >>> p.tolist()
+    [0.949999988079071, 2.0999999046325684]
+    """
+
+    def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False):
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, h: dict, where: str) -> None:
+        check_number("SGD", "lr", h["lr"], where)
+        check_number("SGD", "momentum", h["momentum"], where)
+        check_number("SGD", "dampening", h["dampening"], where, low=-float("inf"))
+        check_number("SGD", "weight_decay", h["weight_decay"], where)
+        check_bool("SGD", "nesterov", h["nesterov"], where)
+        check_bool("SGD", "maximize", h["maximize"], where)
+        if h["nesterov"] and (h["momentum"] <= 0 or h["dampening"] != 0):
+            raise ValueError(
+                "SGD: nesterov=True needs momentum > 0 and dampening = 0, got "
+                f"momentum={h['momentum']!r}, dampening={h['dampening']!r}{where}"
+            )
+
+    def _update(self, param, grad, group, state):
+        lr, momentum = float(group["lr"]), float(group["momentum"])
+        d, owned = effective_grad(param, grad, float(group["weight_decay"]), group["maximize"])
+        if momentum == 0:
+            if owned:
+                d *= lr
+                param -= d
+            else:
+                param -= lr * d
+            return
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            # The buffer must own its memory: ``d`` may be the (shared) gradient array itself.
+            buf = state["momentum_buffer"] = d if owned else d.copy()
+        else:
+            buf *= momentum
+            dampening = float(group["dampening"])
+            if dampening == 0:
+                buf += d
+            else:
+                buf += (1 - dampening) * d
+        if group["nesterov"]:
+            step = get_array_module(buf).multiply(buf, momentum)
+            step += d
+            step *= lr
+            param -= step
+        else:
+            param -= lr * buf

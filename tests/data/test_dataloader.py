@@ -1,0 +1,132 @@
+import numpy as np
+import pytest
+
+from chainrule.data import ArrayDataset, DataLoader, Dataset, as_generator, collate
+
+
+class Squares(Dataset):
+    """A map-style dataset that is not an ArrayDataset, so the loader must collate samples."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, i):
+        return np.array([i, i * i], dtype=np.float32), i % 3
+
+
+def test_array_dataset_holds_arrays_and_indexes_samples():
+    x, y = np.arange(12.0).reshape(6, 2), np.arange(6)
+    ds = ArrayDataset(x, y)
+    assert len(ds) == 6
+    xi, yi = ds[4]
+    np.testing.assert_array_equal(xi, [8.0, 9.0])
+    assert yi == 4
+    assert ds.arrays[0] is x  # no copy of the data
+
+
+def test_array_dataset_validates_lengths_and_input():
+    with pytest.raises(ValueError, match=r"equal first dimensions.*\(3, 2\), \(4,\)"):
+        ArrayDataset(np.zeros((3, 2)), np.zeros(4))
+    with pytest.raises(ValueError, match="at least one array"):
+        ArrayDataset()
+    with pytest.raises(ValueError, match="at least one dimension"):
+        ArrayDataset(np.float32(3.0))
+    with pytest.raises(TypeError, match="dtype object"):
+        ArrayDataset([object(), object()])
+
+
+@pytest.mark.parametrize("n,batch,drop_last,sizes", [
+    (10, 3, False, [3, 3, 3, 1]),
+    (10, 3, True, [3, 3, 3]),
+    (9, 3, True, [3, 3, 3]),
+    (10, 10, False, [10]),
+    (10, 32, False, [10]),
+    (10, 32, True, []),
+    (4, 1, False, [1, 1, 1, 1]),
+])
+def test_batch_sizes_and_drop_last(n, batch, drop_last, sizes):
+    x = np.arange(n * 2, dtype=np.float32).reshape(n, 2)
+    y = np.arange(n)
+    loader = DataLoader(ArrayDataset(x, y), batch, drop_last=drop_last)
+    batches = list(loader)
+    assert len(loader) == len(sizes)
+    assert [len(b[1]) for b in batches] == sizes
+    for xb, yb in batches:
+        assert isinstance(xb, np.ndarray) and xb.shape == (len(yb), 2) and xb.dtype == np.float32
+    if not drop_last:
+        np.testing.assert_array_equal(np.concatenate([b[1] for b in batches]), y)
+
+
+def test_shuffle_is_a_permutation_and_reproducible_from_a_seed():
+    x = np.arange(50, dtype=np.float32)[:, None]
+    y = np.arange(50)
+
+    def epoch_orders(seed):
+        loader = DataLoader(ArrayDataset(x, y), 8, shuffle=True, rng=seed)
+        return [np.concatenate([yb for _, yb in loader]) for _ in range(3)]
+
+    first, again, other = epoch_orders(7), epoch_orders(7), epoch_orders(8)
+    for a, b in zip(first, again):
+        np.testing.assert_array_equal(a, b)
+    assert not all(np.array_equal(a, b) for a, b in zip(first, other))
+    assert not np.array_equal(first[0], first[1])  # a new order every epoch
+    for order in first:
+        np.testing.assert_array_equal(np.sort(order), y)
+    # inputs stay paired with their targets
+    loader = DataLoader(ArrayDataset(x, y), 8, shuffle=True, rng=3)
+    for xb, yb in loader:
+        np.testing.assert_array_equal(xb[:, 0], yb)
+
+
+def test_shuffle_with_a_generator_uses_and_advances_it():
+    g = np.random.default_rng(5)
+    loader = DataLoader(ArrayDataset(np.arange(20)), 20, shuffle=True, rng=g)
+    assert loader.rng is g
+    (batch,) = next(iter(loader))
+    np.testing.assert_array_equal(batch, np.random.default_rng(5).permutation(20))
+
+
+def test_shuffle_needs_an_explicit_rng():
+    with pytest.raises(ValueError, match="shuffle=True needs an explicit rng"):
+        DataLoader(ArrayDataset(np.zeros(3)), 2, shuffle=True)
+
+
+@pytest.mark.parametrize("bad", [0, -1, 2.5, True, None])
+def test_batch_size_is_validated(bad):
+    with pytest.raises(ValueError, match="batch_size must be a positive int"):
+        DataLoader(ArrayDataset(np.zeros(3)), bad)
+
+
+def test_dataset_type_is_validated():
+    with pytest.raises(TypeError, match="__len__ and __getitem__"):
+        DataLoader(42)
+
+
+def test_generic_dataset_is_collated():
+    loader = DataLoader(Squares(7), 3)
+    batches = list(loader)
+    assert [b[0].shape for b in batches] == [(3, 2), (3, 2), (1, 2)]
+    np.testing.assert_array_equal(batches[1][0], [[3, 9], [4, 16], [5, 25]])
+    np.testing.assert_array_equal(batches[1][1], [0, 1, 2])
+    shuffled = np.concatenate([b[0][:, 0] for b in DataLoader(Squares(7), 3, shuffle=True, rng=1)])
+    np.testing.assert_array_equal(np.sort(shuffled), np.arange(7))
+    assert not np.array_equal(shuffled, np.arange(7))
+
+
+def test_collate_single_field_and_mismatch():
+    (batch,) = collate([np.zeros(2), np.ones(2)])
+    assert batch.shape == (2, 2)
+    with pytest.raises(ValueError, match="sample 1 has 1"):
+        collate([(1, 2), (3,)])
+
+
+def test_as_generator():
+    g = np.random.default_rng(0)
+    assert as_generator(g) is g
+    assert as_generator(3).integers(100) == np.random.default_rng(3).integers(100)
+    assert isinstance(as_generator(None), np.random.Generator)
+    with pytest.raises(TypeError, match="rng must be"):
+        as_generator("seed")

@@ -1,0 +1,230 @@
+"""Learning-rate schedules: closed forms, state dicts, and parity with torch.optim.lr_scheduler."""
+
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import optim
+from chainrule.optim import lr_scheduler as sched
+
+
+def _opt(lrs=(0.1,)):
+    groups = [{"params": [cr.tensor([0.0], requires_grad=True)], "lr": lr} for lr in lrs]
+    return optim.SGD(groups, lr=lrs[0])
+
+
+def _lrs(scheduler, steps):
+    """The lr of every group for steps 0 .. steps-1 (the lr in force during each step)."""
+    out = []
+    for _ in range(steps):
+        out.append([g["lr"] for g in scheduler.optimizer.param_groups])
+        assert out[-1] == scheduler.get_last_lr()
+        scheduler.optimizer.step()
+        scheduler.step()
+    return np.array(out)
+
+
+def test_step_lr_halves_every_three_epochs():
+    got = _lrs(sched.StepLR(_opt(), 3, 0.5), 8)[:, 0]
+    np.testing.assert_allclose(got, [0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025, 0.025], rtol=1e-15)
+
+
+def test_multistep_and_exponential():
+    got = _lrs(sched.MultiStepLR(_opt(), [4, 2, 4], gamma=0.5), 6)[:, 0]
+    np.testing.assert_allclose(got, [0.1, 0.1, 0.05, 0.05, 0.0125, 0.0125], rtol=1e-15)
+    got = _lrs(sched.ExponentialLR(_opt(), 0.9), 4)[:, 0]
+    np.testing.assert_allclose(got, 0.1 * 0.9 ** np.arange(4), rtol=1e-15)
+
+
+def test_cosine_annealing_closed_form():
+    got = _lrs(sched.CosineAnnealingLR(_opt(), T_max=10, eta_min=0.01), 11)[:, 0]
+    t = np.arange(11)
+    np.testing.assert_allclose(got, 0.01 + 0.09 * (1 + np.cos(np.pi * t / 10)) / 2, rtol=1e-14)
+    assert got[0] == 0.1 and got[-1] == pytest.approx(0.01)
+
+
+def test_warmup_cosine_shape():
+    got = _lrs(sched.WarmupCosine(_opt(), warmup_steps=4, total_steps=12, min_lr=0.01), 15)[:, 0]
+    np.testing.assert_allclose(got[:4], [0.025, 0.05, 0.075, 0.1], rtol=1e-15)
+    assert got[4] == 0.1
+    assert np.all(np.diff(got[4:13]) < 0)
+    np.testing.assert_allclose(got[8], 0.01 + 0.09 / 2, rtol=1e-14)
+    np.testing.assert_allclose(got[12:], 0.01, rtol=1e-14)
+
+
+def test_warmup_cosine_without_warmup_is_cosine_annealing():
+    a = _lrs(sched.WarmupCosine(_opt(), 0, 10), 11)
+    b = _lrs(sched.CosineAnnealingLR(_opt(), 10), 11)
+    np.testing.assert_allclose(a, b, rtol=1e-15, atol=1e-18)
+
+
+def test_lambda_lr_per_group():
+    opt = _opt((0.1, 1.0))
+    got = _lrs(sched.LambdaLR(opt, [lambda t: 1 / (t + 1), lambda t: 0.5**t]), 3)
+    np.testing.assert_allclose(got, [[0.1, 1.0], [0.05, 0.5], [0.1 / 3, 0.25]], rtol=1e-15)
+
+
+def test_groups_keep_their_ratio_and_initial_lr():
+    opt = _opt((0.1, 0.02))
+    s = sched.StepLR(opt, 1, 0.5)
+    _lrs(s, 3)
+    assert [g["initial_lr"] for g in opt.param_groups] == [0.1, 0.02]
+    assert s.get_last_lr() == pytest.approx([0.0125, 0.0025])
+
+
+def test_reduce_on_plateau_patience_cooldown_and_min_lr():
+    opt = _opt()
+    s = sched.ReduceLROnPlateau(opt, factor=0.5, patience=1, cooldown=1, min_lr=0.03)
+    seen = []
+    for metric in [1.0, 0.9, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95, 0.95]:
+        s.step(cr.tensor(metric))
+        seen.append(opt.param_groups[0]["lr"])
+    assert seen == pytest.approx([0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.03, 0.03, 0.03])
+    assert s.get_last_lr() == [0.03]
+
+
+@pytest.mark.parametrize(("mode", "threshold_mode", "metrics", "expected_bad"), [
+    ("min", "rel", [1.0, 0.99995], 1),   # within the relative threshold: not an improvement
+    ("min", "abs", [1.0, 0.5], 0),
+    ("max", "rel", [1.0, 1.00005], 1),
+    ("max", "abs", [1.0, 0.9], 1),
+])
+def test_reduce_on_plateau_improvement_rule(mode, threshold_mode, metrics, expected_bad):
+    s = sched.ReduceLROnPlateau(_opt(), mode=mode, threshold_mode=threshold_mode, threshold=1e-4)
+    for m in metrics:
+        s.step(m)
+    assert s.num_bad_epochs == expected_bad
+
+
+def test_resume_from_state_dict():
+    opt = _opt((0.1, 0.3))
+    s = sched.CosineAnnealingLR(opt, T_max=20, eta_min=0.001)
+    _lrs(s, 5)
+    saved_opt, saved = opt.state_dict(), s.state_dict()
+    rest = _lrs(s, 6)
+
+    opt2 = _opt((0.5, 0.5))
+    opt2.load_state_dict(saved_opt)
+    s2 = sched.CosineAnnealingLR(opt2, T_max=20, eta_min=0.001, last_epoch=4)
+    s2.load_state_dict(saved)
+    np.testing.assert_array_equal(_lrs(s2, 6), rest)
+
+
+def test_scheduler_state_dict_roundtrip_for_plateau():
+    s = sched.ReduceLROnPlateau(_opt(), patience=0)
+    for m in [1.0, 2.0, 3.0]:
+        s.step(m)
+    saved = s.state_dict()
+    assert "optimizer" not in saved
+    s2 = sched.ReduceLROnPlateau(_opt(), patience=0)
+    s2.load_state_dict(saved)
+    assert (s2.best, s2.num_bad_epochs, s2.last_epoch) == (1.0, 0, 3)
+    with pytest.raises(ValueError, match="unexpected keys"):
+        sched.StepLR(_opt(), 2).load_state_dict(saved)
+
+
+@pytest.mark.parametrize(("make", "error", "match"), [
+    (lambda o: sched.StepLR(o, 0), ValueError, "StepLR: step_size must be an int >= 1, got 0"),
+    (lambda o: sched.StepLR(o, 2, gamma=-0.5), ValueError, "StepLR: gamma must be a number >= 0"),
+    (lambda o: sched.StepLR("opt", 2), TypeError, "optimizer must be a chainrule Optimizer"),
+    (lambda o: sched.MultiStepLR(o, [2, -1]), ValueError, r"milestones\[1\] must be an int >= 0"),
+    (lambda o: sched.CosineAnnealingLR(o, 0), ValueError, "T_max must be an int >= 1"),
+    (lambda o: sched.WarmupCosine(o, 5, 5), ValueError,
+     r"total_steps must be an int >= 6 \(more than warmup_steps=5\), got 5"),
+    (lambda o: sched.LambdaLR(o, [abs, abs]), ValueError, "expected 1 lr_lambdas"),
+    (lambda o: sched.LambdaLR(o, 0.5), TypeError, r"lr_lambda\[0\] must be callable"),
+    (lambda o: sched.ExponentialLR(o, 0.9, last_epoch=3), ValueError, "has no 'initial_lr'"),
+    (lambda o: sched.ReduceLROnPlateau(o, mode="best"), ValueError, "mode must be 'min' or 'max'"),
+    (lambda o: sched.ReduceLROnPlateau(o, factor=1.0), ValueError,
+     r"factor must be a number in \[0, 1\), got 1.0"),
+    (lambda o: sched.ReduceLROnPlateau(o, min_lr=[0.0, 0.1]), ValueError, "expected 1 min_lr"),
+    (lambda o: sched.ReduceLROnPlateau(o, threshold_mode="x"), ValueError, "threshold_mode"),
+])
+def test_invalid_arguments(make, error, match):
+    with pytest.raises(error, match=match):
+        make(_opt())
+
+
+def test_adding_a_group_after_the_scheduler_is_reported():
+    opt = _opt()
+    s = sched.StepLR(opt, 2)
+    opt.add_param_group({"params": [cr.tensor([1.0], requires_grad=True)]})
+    with pytest.raises(RuntimeError, match="has 2 parameter groups but had 1"):
+        s.step()
+
+
+def _torch_lrs(torch, make, lrs, steps, metrics=None):
+    params = [torch.zeros(1, requires_grad=True) for _ in lrs]
+    opt = torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, lrs, strict=True)])
+    s = make(torch.optim.lr_scheduler, opt)
+    out = []
+    for t in range(steps):
+        out.append([g["lr"] for g in opt.param_groups])
+        opt.step()
+        s.step() if metrics is None else s.step(metrics[t])
+    return np.array(out)
+
+
+def _our_lrs(make, lrs, steps, metrics=None):
+    opt = _opt(lrs)
+    s = make(sched, opt)
+    out = []
+    for t in range(steps):
+        out.append([g["lr"] for g in opt.param_groups])
+        opt.step()
+        s.step() if metrics is None else s.step(metrics[t])
+    return np.array(out)
+
+
+PARITY = {
+    "StepLR": lambda m, o: m.StepLR(o, 3, 0.5),
+    "MultiStepLR": lambda m, o: m.MultiStepLR(o, [2, 5, 5, 9], 0.3),
+    "ExponentialLR": lambda m, o: m.ExponentialLR(o, 0.87),
+    "CosineAnnealingLR": lambda m, o: m.CosineAnnealingLR(o, 7, 0.001),
+    "LambdaLR": lambda m, o: m.LambdaLR(o, lambda t: 1.0 / math.sqrt(t + 1)),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", list(PARITY))
+def test_schedules_match_torch(name):
+    torch = pytest.importorskip("torch")
+    steps = 25  # past T_max for the cosine, which then rises again in both
+    ours = _our_lrs(PARITY[name], (0.1, 0.02), steps)
+    theirs = _torch_lrs(torch, PARITY[name], (0.1, 0.02), steps)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-17)
+
+
+@pytest.mark.torch
+def test_warmup_cosine_matches_torch_linear_then_cosine():
+    torch = pytest.importorskip("torch")
+    w, total = 4, 15
+
+    def torch_make(m, o):
+        return m.SequentialLR(o, [m.LinearLR(o, 1 / w, 1.0, w - 1),
+                                  m.CosineAnnealingLR(o, total - w, 0.005)], [w])
+
+    ours = _our_lrs(lambda m, o: m.WarmupCosine(o, w, total, 0.005), (0.1, 0.02), total + 1)
+    theirs = _torch_lrs(torch, torch_make, (0.1, 0.02), total + 1)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("kwargs", [
+    {"factor": 0.5, "patience": 2},
+    {"mode": "max", "factor": 0.3, "patience": 1, "threshold": 0.05, "threshold_mode": "abs",
+     "cooldown": 2, "min_lr": [0.005, 0.004]},
+])
+def test_reduce_on_plateau_matches_torch(rng, kwargs):
+    torch = pytest.importorskip("torch")
+    metrics = list(np.round(rng.uniform(0.0, 1.0, 40), 2))
+
+    def make(m, o):
+        return m.ReduceLROnPlateau(o, **kwargs)
+
+    ours = _our_lrs(make, (0.1, 0.02), 40, metrics)
+    theirs = _torch_lrs(torch, make, (0.1, 0.02), 40, metrics)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-15)
+    assert len(np.unique(ours[:, 0])) > 2  # the test did see several reductions
