@@ -1,0 +1,9 @@
+"""Host-side data: datasets, the DataLoader that batches and shuffles them, loaders and transforms.
+
+``Dataset``, ``ArrayDataset`` and ``DataLoader`` are here; file formats, the lecture's data sets and
+transforms live in the submodules ``idx``, ``datasets`` and ``transforms``.
+"""
+
+from .dataset import ArrayDataset, DataLoader, Dataset, as_generator, collate
+
+__all__ = ["ArrayDataset", "DataLoader", "Dataset", "as_generator", "collate"]

@@ -1,0 +1,163 @@
+"""Datasets and the DataLoader: host-side NumPy batches, shuffled only by an explicit ``rng``.
+
+An ``ArrayDataset`` over whole arrays is batched by fancy indexing (one gather per array per batch,
+no per-sample Python loop); any other ``Dataset`` is batched by collating its samples.
+
+>>> import numpy as np
+>>> x, y = np.arange(10.0).reshape(5, 2), np.array([0, 1, 0, 1, 1])
+>>> [xb.shape for xb, yb in DataLoader(ArrayDataset(x, y), batch_size=2)]
+[(2, 2), (2, 2), (1, 2)]
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+__all__ = ["ArrayDataset", "DataLoader", "Dataset", "as_generator", "collate"]
+
+
+def as_generator(rng) -> np.random.Generator:
+    """A ``numpy.random.Generator`` from a Generator (returned as is), an int seed, or None.
+
+    None draws a fresh seed from the operating system, so what it drives is not reproducible; pass a
+    seed or a Generator for a run that can be repeated.
+    """
+    if rng is None or isinstance(rng, np.random.Generator):
+        return np.random.default_rng(rng)
+    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
+        return np.random.default_rng(int(rng))
+    raise TypeError(
+        f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}"
+    )
+
+
+class Dataset:
+    """A sized collection of samples: subclass it and define ``__len__`` and ``__getitem__(index)``.
+
+    ``__getitem__`` takes an int and returns one sample, usually a tuple such as ``(x, y)`` of
+    arrays or numbers; the DataLoader stacks the samples of a batch field by field.
+    """
+
+    def __len__(self) -> int:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must define __len__")
+
+    def __getitem__(self, index):  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
+
+
+class ArrayDataset(Dataset):
+    """Samples along the first axis of one or more arrays of equal length (inputs, targets...).
+
+    Args:
+        *arrays: array-likes with the same first dimension; kept as NumPy arrays without copying.
+
+    >>> ds = ArrayDataset(np.zeros((3, 2)), np.array([1, 2, 3]))
+    >>> len(ds), ds[2][1]
+    (3, np.int64(3))
+    """
+
+    def __init__(self, *arrays):
+        if not arrays:
+            raise ValueError("ArrayDataset: expected at least one array, got none")
+        converted = []
+        for i, a in enumerate(arrays):
+            arr = np.asarray(a)
+            if arr.dtype == object:
+                raise TypeError(
+                    f"ArrayDataset: array {i} must be numeric, got {type(a).__name__} that NumPy "
+                    "reads as dtype object (pass NumPy arrays; use tensor.numpy() for a Tensor)"
+                )
+            if arr.ndim == 0:
+                raise ValueError(
+                    f"ArrayDataset: array {i} must have at least one dimension, got a scalar"
+                )
+            converted.append(arr)
+        lengths = [len(a) for a in converted]
+        if len(set(lengths)) > 1:
+            shapes = ", ".join(str(a.shape) for a in converted)
+            raise ValueError(
+                f"ArrayDataset: arrays must have equal first dimensions, got shapes {shapes}"
+            )
+        self.arrays = tuple(converted)
+
+    def __len__(self) -> int:
+        return len(self.arrays[0])
+
+    def __getitem__(self, index):
+        return tuple(a[index] for a in self.arrays)
+
+
+class DataLoader:
+    """Iterate over a dataset in batches: tuples of NumPy arrays with the batch on the first axis.
+
+    Args:
+        dataset: a ``Dataset`` (anything with ``__len__`` and ``__getitem__``).
+        batch_size: samples per batch (the last batch may be smaller unless ``drop_last``).
+        shuffle: visit the samples in a new random order on every pass.
+        rng: a ``numpy.random.Generator`` or an int seed; required when ``shuffle`` is True. A
+            Generator is used (and advanced) as is, so that a caller can save and restore its state.
+        drop_last: skip the final batch when it has fewer than ``batch_size`` samples.
+
+    Attributes:
+        rng: the Generator that orders the samples (None when not shuffling and none was given).
+    """
+
+    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, *, rng=None,
+                 drop_last: bool = False):
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(
+                "DataLoader: dataset must define __len__ and __getitem__, got "
+                f"{type(dataset).__name__}"
+            )
+        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
+                or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        if shuffle and rng is None:
+            raise ValueError(
+                "DataLoader: shuffle=True needs an explicit rng (a numpy.random.Generator or an "
+                "int seed), e.g. DataLoader(ds, 32, shuffle=True, rng=0)"
+            )
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = bool(shuffle)
+        self.drop_last = bool(drop_last)
+        self.rng = None if rng is None else as_generator(rng)
+
+    def __len__(self) -> int:
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        n = len(self.dataset)
+        order = self.rng.permutation(n) if self.shuffle else None
+        arrays = self.dataset.arrays if isinstance(self.dataset, ArrayDataset) else None
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            stop = min(start + self.batch_size, n)
+            index = slice(start, stop) if order is None else order[start:stop]
+            if arrays is not None:
+                yield tuple(a[index] for a in arrays)
+            else:
+                positions = range(start, stop) if order is None else index.tolist()
+                yield collate([self.dataset[i] for i in positions])
+
+
+def collate(samples: list) -> tuple:
+    """Stack a list of samples into a batch: a tuple with one array per field of the samples.
+
+    A sample that is not a tuple or list counts as a single field.
+
+    >>> [b.shape for b in collate([(np.zeros(3), 1), (np.ones(3), 0)])]
+    [(2, 3), (2,)]
+    """
+    if not isinstance(samples[0], (tuple, list)):
+        return (np.stack([np.asarray(s) for s in samples]),)
+    width = len(samples[0])
+    for i, s in enumerate(samples):
+        if not isinstance(s, (tuple, list)) or len(s) != width:
+            got = f"{len(s)}" if isinstance(s, (tuple, list)) else type(s).__name__
+            raise ValueError(
+                f"collate: every sample needs {width} fields like the first, sample {i} has {got}"
+            )
+    return tuple(np.stack([np.asarray(s[j]) for s in samples]) for j in range(width))

@@ -1,0 +1,329 @@
+"""Checkpoints in safetensors files: model weights, and the training state a run resumes from.
+
+Weights files hold the state dict under its dotted keys, in PyTorch's names and layouts, so
+``safetensors.torch.load_file`` plus ``load_state_dict`` reads them into the same model built in
+PyTorch. The model's architecture config (a JSON-serializable dict chosen by the caller) rides along
+as JSON in the file's metadata. A training-state file stores every array as a tensor and everything
+else (numbers, strings, structure) as JSON in the metadata. Nothing is ever pickled, and every write
+goes to a temporary file in the same folder that then replaces the target, so a crash never leaves
+half a file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..autograd.tensor import Tensor
+from ..backend import asnumpy, numpy
+
+__all__ = [
+    "load_training_state",
+    "load_weights",
+    "read_config",
+    "save_training_state",
+    "save_weights",
+]
+
+_CONFIG = "chainrule.config"
+_KIND = "chainrule.kind"
+_STATE = "chainrule.state"
+
+
+def _safetensors():
+    try:
+        import safetensors
+        import safetensors.numpy
+    except ImportError as err:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "chainrule.io needs the safetensors package for checkpoints: pip install safetensors"
+        ) from err
+    return safetensors
+
+
+def _host(value):
+    """A Tensor or array as a C-contiguous NumPy array (copied only from a GPU or a view)."""
+    if isinstance(value, Tensor):
+        value = value.data
+    array = asnumpy(value)
+    # not ascontiguousarray: it turns 0-d arrays (scalar buffers) into shape (1,)
+    return array if array.flags.c_contiguous else array.copy(order="C")
+
+
+def _json(who: str, what: str, value) -> str:
+    try:
+        return json.dumps(value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(
+            f"{who}: {what} must be JSON-serializable, got {type(value).__name__}: {err}"
+        ) from err
+
+
+def _write(path, arrays: dict, metadata: dict) -> Path:
+    """Write a safetensors file atomically: a temporary file beside ``path``, then os.replace."""
+    st = _safetensors()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        st.numpy.save_file(arrays, str(tmp), metadata=metadata)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())  # the data must be on disk before the rename makes it visible
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _open(who: str, path):
+    st = _safetensors()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{who}: no such file: '{path}'")
+    try:
+        return st.safe_open(str(path), framework="numpy")
+    except st.SafetensorError as err:
+        raise ValueError(
+            f"{who}: '{path}' is not a readable safetensors file (truncated or corrupt?): {err}"
+        ) from err
+
+
+def _read(who: str, path) -> tuple[dict, dict]:
+    """All arrays and the metadata of a safetensors file; a damaged file raises ValueError."""
+    st = _safetensors()
+    with _open(who, path) as f:
+        try:
+            metadata = f.metadata() or {}
+            arrays = {key: f.get_tensor(key) for key in f.keys()}
+        except st.SafetensorError as err:
+            raise ValueError(
+                f"{who}: '{path}' could not be read (truncated or corrupt?): {err}"
+            ) from err
+    return arrays, metadata
+
+
+def save_weights(model, path, *, config: dict | None = None) -> Path:
+    """Save ``model.state_dict()`` to a safetensors file, with ``config`` as JSON in its metadata.
+
+    Args:
+        model: a Module.
+        path: the file to write (``.safetensors`` by convention); its folder is created if needed.
+        config: a JSON-serializable description of the architecture, e.g.
+            ``{"name": "mlp", "kwargs": {"sizes": [784, 100, 10]}}``, read back by ``read_config``.
+
+    Returns:
+        The path written.
+    """
+    metadata = {"format": "pt"}  # the layout is PyTorch's, which tools reading the file check for
+    if config is not None:
+        metadata[_CONFIG] = _json("save_weights", "config", config)
+    arrays = {key: _host(value) for key, value in model.state_dict().items()}
+    return _write(path, arrays, metadata)
+
+
+def load_weights(model, path, strict: bool = True):
+    """Load weights saved by ``save_weights`` (or by PyTorch's safetensors) into ``model``.
+
+    Args:
+        model: a Module with the architecture the weights were saved from.
+        path: a safetensors weights file.
+        strict: when True, missing and unexpected keys are errors.
+
+    Returns:
+        ``model.load_state_dict``'s result: the missing and unexpected keys.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: the file is truncated, corrupt, or a training-state file.
+    """
+    arrays, metadata = _read("load_weights", path)
+    if metadata.get(_KIND) == "training_state":
+        raise ValueError(
+            f"load_weights: '{path}' is a training-state file; use load_training_state(path, "
+            "model=...) or Trainer.fit(resume_from=...)"
+        )
+    return model.load_state_dict(arrays, strict=strict)
+
+
+def read_config(path) -> dict | None:
+    """The architecture config stored by ``save_weights`` or ``save_training_state``, else None."""
+    with _open("read_config", path) as f:
+        text = (f.metadata() or {}).get(_CONFIG)
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ValueError(f"read_config: '{path}' has a damaged config entry: {err}") from err
+
+
+def _encode(value, path: str, arrays: dict):
+    """``value`` as JSON-ready data; arrays go into ``arrays`` under ``path``, leaving a ref."""
+    if isinstance(value, Tensor):
+        value = value.data
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, numpy.generic):
+        return {"__scalar__": value.dtype.name, "value": value.item()}
+    if hasattr(value, "__array_interface__") or hasattr(value, "__cuda_array_interface__"):
+        key = path
+        while key in arrays:
+            key += "'"
+        arrays[key] = _host(value)
+        return {"__tensor__": key}
+    if isinstance(value, tuple):
+        return {"__tuple__": [_encode(v, f"{path}/{i}", arrays) for i, v in enumerate(value)]}
+    if isinstance(value, list):
+        return [_encode(v, f"{path}/{i}", arrays) for i, v in enumerate(value)]
+    if isinstance(value, Mapping):
+        if all(isinstance(k, str) and not k.startswith("__") for k in value):
+            return {k: _encode(v, f"{path}/{k}", arrays) for k, v in value.items()}
+        return {"__items__": [
+            [_encode(k, f"{path}/{k}#key", arrays), _encode(v, f"{path}/{k}", arrays)]
+            for k, v in value.items()
+        ]}
+    raise TypeError(
+        f"save_training_state: cannot store {path!r} of type {type(value).__name__}; expected "
+        "arrays, numbers, strings, None, lists, tuples or dicts of these"
+    )
+
+
+def _decode(value, arrays: dict):
+    if isinstance(value, list):
+        return [_decode(v, arrays) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__tensor__" in value:
+        return arrays[value["__tensor__"]]
+    if "__scalar__" in value:
+        return numpy.dtype(value["__scalar__"]).type(value["value"])
+    if "__tuple__" in value:
+        return tuple(_decode(v, arrays) for v in value["__tuple__"])
+    if "__items__" in value:
+        return {_decode(k, arrays): _decode(v, arrays) for k, v in value["__items__"]}
+    return {k: _decode(v, arrays) for k, v in value.items()}
+
+
+def _rng_state(rng):
+    """The bit-generator state of a Generator, or a dict name -> state for a dict of Generators."""
+    if rng is None:
+        return None
+    if isinstance(rng, numpy.random.Generator):
+        return rng.bit_generator.state
+    generator = numpy.random.Generator
+    if isinstance(rng, Mapping) and all(isinstance(g, generator) for g in rng.values()):
+        return {str(name): g.bit_generator.state for name, g in rng.items()}
+    raise TypeError(
+        "save_training_state: rng must be a numpy.random.Generator or a dict of them, got "
+        f"{type(rng).__name__}"
+    )
+
+
+def save_training_state(path, *, optimizer, epoch: int, scheduler=None, rng=None, extra=None,
+                        model=None, config: dict | None = None) -> Path:
+    """Save what a run needs to resume: optimizer and scheduler state, epoch, random state, extras.
+
+    Args:
+        path: the file to write (``.safetensors``); its folder is created if needed.
+        optimizer: an optimizer with ``state_dict()`` (or None).
+        epoch: the last completed epoch.
+        scheduler: a learning-rate scheduler with ``state_dict()`` (or None).
+        rng: a ``numpy.random.Generator`` or a dict name -> Generator (their bit-generator states).
+        extra: more state of the caller: dicts, lists, numbers, strings, arrays (e.g. the history).
+        model: a Module whose weights to include, so that this one file restores the whole run.
+        config: the model's architecture config, as for ``save_weights``.
+
+    Returns:
+        The path written.
+    """
+    if isinstance(epoch, bool) or not isinstance(epoch, (int, numpy.integer)):
+        raise TypeError(f"save_training_state: epoch must be an int, got {epoch!r}")
+    arrays: dict = {}
+    if model is not None:
+        arrays.update({f"model/{k}": _host(v) for k, v in model.state_dict().items()})
+    state = {
+        "epoch": int(epoch),
+        "optimizer": _encode(None if optimizer is None else optimizer.state_dict(), "optimizer",
+                             arrays),
+        "scheduler": _encode(None if scheduler is None else scheduler.state_dict(), "scheduler",
+                             arrays),
+        "rng": _encode(_rng_state(rng), "rng", arrays),
+        "extra": _encode(extra, "extra", arrays),
+        "has_model": model is not None,
+    }
+    metadata = {_KIND: "training_state", _STATE: json.dumps(state)}
+    if config is not None:
+        metadata[_CONFIG] = _json("save_training_state", "config", config)
+    return _write(path, arrays, metadata)
+
+
+def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng=None,
+                        strict: bool = True) -> dict:
+    """Read a file written by ``save_training_state`` and restore it into the objects given.
+
+    Args:
+        path: the training-state file.
+        model: a Module to load the included weights into (the file must hold them).
+        optimizer: an optimizer to ``load_state_dict`` the saved optimizer state into.
+        scheduler: a scheduler to ``load_state_dict`` the saved scheduler state into.
+        rng: a Generator, or a dict name -> Generator, whose states are set from the file; with a
+            dict, only the names the file holds are set.
+        strict: passed to ``model.load_state_dict``.
+
+    Returns:
+        A dict with "epoch", "optimizer", "scheduler", "rng", "extra" (as saved) and "model" (the
+        weights as a dict of arrays, or None).
+
+    Raises:
+        ValueError: the file is truncated, corrupt, not a training-state file, or lacks a part
+            asked for.
+    """
+    who = "load_training_state"
+    arrays, metadata = _read(who, path)
+    if metadata.get(_KIND) != "training_state" or _STATE not in metadata:
+        raise ValueError(
+            f"{who}: '{path}' is not a training-state file (no '{_STATE}' metadata); weights files "
+            "are read with load_weights"
+        )
+    try:
+        saved = json.loads(metadata[_STATE])
+        parts = ("optimizer", "scheduler", "rng", "extra")
+        state = {key: _decode(saved[key], arrays) for key in parts}
+        state["epoch"] = saved["epoch"]
+    except (json.JSONDecodeError, KeyError, TypeError) as err:
+        raise ValueError(f"{who}: '{path}' has damaged training-state metadata: {err!r}") from err
+    weights = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
+    state["model"] = weights if saved.get("has_model") else None
+    for name, target in (("model", model), ("optimizer", optimizer), ("scheduler", scheduler),
+                         ("rng", rng)):
+        if target is not None and state[name] is None:
+            raise ValueError(f"{who}: '{path}' holds no {name} state to restore")
+    if model is not None:
+        model.load_state_dict(weights, strict=strict)
+    if optimizer is not None:
+        optimizer.load_state_dict(state["optimizer"])
+    if scheduler is not None:
+        scheduler.load_state_dict(state["scheduler"])
+    if rng is not None:
+        _set_rng(who, rng, state["rng"])
+    return state
+
+
+def _set_rng(who: str, rng, saved) -> None:
+    single = isinstance(saved, dict) and "bit_generator" in saved
+    if isinstance(rng, numpy.random.Generator):
+        if not single:
+            raise ValueError(
+                f"{who}: the file holds several named random states, got one Generator"
+            )
+        rng.bit_generator.state = saved
+        return
+    if single:
+        raise ValueError(f"{who}: the file holds one random state, got a dict of Generators")
+    for name, g in rng.items():
+        if name in saved:
+            g.bit_generator.state = saved[name]

@@ -1,0 +1,60 @@
+"""Training: the Trainer (fit / evaluate / predict), callbacks, metrics and the History of a run.
+
+>>> import numpy as np
+>>> import chainrule as cr
+>>> from chainrule import nn, optim
+>>> from chainrule.train import Trainer
+>>> rng = np.random.default_rng(0)
+>>> x = rng.normal(size=(64, 2)).astype("float32")
+>>> y = (x[:, 0] > 0).astype("int64")
+>>> model = nn.Sequential(nn.Linear(2, 8, rng=rng), nn.ReLU(), nn.Linear(8, 2, rng=rng))
+>>> trainer = Trainer(model, cr.ops.cross_entropy, optim.Adam(model.parameters(), lr=0.05),
+...                   metrics=["accuracy"])
+>>> history = trainer.fit((x, y), epochs=30, batch_size=16, rng=0, verbose=0)
+>>> history.history["accuracy"][-1] > 0.9
+True
+"""
+
+from .callbacks import (
+    Callback,
+    CallbackList,
+    CSVLogger,
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ProgressBar,
+    TerminateOnNaN,
+)
+from .history import History
+from .metrics import (
+    Mean,
+    MeanTracker,
+    accuracy,
+    confusion_matrix,
+    get_metric,
+    mae,
+    mse,
+    top_k_accuracy,
+)
+from .trainer import Trainer
+
+__all__ = [
+    "CSVLogger",
+    "Callback",
+    "CallbackList",
+    "EarlyStopping",
+    "History",
+    "LearningRateScheduler",
+    "Mean",
+    "MeanTracker",
+    "ModelCheckpoint",
+    "ProgressBar",
+    "TerminateOnNaN",
+    "Trainer",
+    "accuracy",
+    "confusion_matrix",
+    "get_metric",
+    "mae",
+    "mse",
+    "top_k_accuracy",
+]

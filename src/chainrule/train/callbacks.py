@@ -1,0 +1,353 @@
+"""Callbacks: code that runs at fixed points of ``Trainer.fit`` (Keras-style hooks).
+
+A callback sees the trainer as ``self.trainer`` and may set ``trainer.stop_training = True``. Hooks
+run in ascending ``order`` (0 by default), ties in the order given: learning-rate schedulers step
+first (-10), so that checkpoints (10) save the stepped schedule, and the progress bar (100) reports
+last.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import sys
+import time
+from pathlib import Path
+
+from ..io import save_weights
+from ..optim.lr_scheduler import ReduceLROnPlateau
+from .metrics import MeanTracker
+
+__all__ = [
+    "BEST_WEIGHTS",
+    "LAST_STATE",
+    "LAST_WEIGHTS",
+    "Callback",
+    "CallbackList",
+    "CSVLogger",
+    "EarlyStopping",
+    "LearningRateScheduler",
+    "ModelCheckpoint",
+    "ProgressBar",
+    "TerminateOnNaN",
+]
+
+BEST_WEIGHTS = "best.safetensors"
+LAST_WEIGHTS = "last.safetensors"
+LAST_STATE = "last.state.safetensors"
+
+
+class Callback:
+    """Base class: override the hooks you need; ``logs`` is a dict name -> float."""
+
+    order = 0
+    trainer = None
+
+    def set_trainer(self, trainer) -> None:
+        self.trainer = trainer
+
+    def on_train_begin(self, logs=None): ...
+
+    def on_train_end(self, logs=None): ...
+
+    def on_epoch_begin(self, epoch: int, logs=None): ...
+
+    def on_epoch_end(self, epoch: int, logs=None): ...
+
+    def on_batch_begin(self, batch: int, logs=None): ...
+
+    def on_batch_end(self, batch: int, logs=None): ...
+
+
+class CallbackList:
+    """The callbacks of one ``fit``, sorted by ``order``; each hook calls all of them in turn."""
+
+    def __init__(self, callbacks, trainer):
+        self.callbacks = sorted(callbacks, key=lambda c: c.order)
+        for c in self.callbacks:
+            c.set_trainer(trainer)
+
+    def on_train_begin(self, logs=None):
+        for c in self.callbacks:
+            c.on_train_begin(logs)
+
+    def on_train_end(self, logs=None):
+        for c in self.callbacks:
+            c.on_train_end(logs)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        for c in self.callbacks:
+            c.on_epoch_begin(epoch, logs)
+
+    def on_epoch_end(self, epoch, logs=None):
+        for c in self.callbacks:
+            c.on_epoch_end(epoch, logs)
+
+    def on_batch_begin(self, batch, logs=None):
+        for c in self.callbacks:
+            c.on_batch_begin(batch, logs)
+
+    def on_batch_end(self, batch, logs=None):
+        for c in self.callbacks:
+            c.on_batch_end(batch, logs)
+
+
+class _Monitor:
+    """The value a callback watches in the epoch logs, and when a new value counts as better."""
+
+    def __init__(self, who: str, monitor: str, mode: str, min_delta: float = 0.0):
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{who}: mode must be 'auto', 'min' or 'max', got {mode!r}")
+        if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
+            raise ValueError(f"{who}: min_delta must be a number >= 0, got {min_delta!r}")
+        self.who, self.name, self.min_delta = who, monitor, float(min_delta)
+        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
+
+    def value(self, logs) -> float:
+        if not logs or self.name not in logs:
+            hint = "; pass validation_data to fit" if self.name.startswith("val_") else ""
+            raise ValueError(
+                f"{self.who}: monitored quantity {self.name!r} is not in the epoch logs "
+                f"{sorted(logs or {})}{hint}"
+            )
+        return float(logs[self.name])
+
+    def better(self, current: float, best: float | None) -> bool:
+        if best is None:
+            return not math.isnan(current)
+        if self.mode == "min":
+            return current < best - self.min_delta
+        return current > best + self.min_delta
+
+    def best_of(self, values) -> float | None:
+        values = [v for v in values if not math.isnan(v)]
+        if not values:
+            return None
+        return min(values) if self.mode == "min" else max(values)
+
+
+class EarlyStopping(Callback):
+    """Stop training when a monitored quantity has stopped improving; keep the best weights.
+
+    Args:
+        monitor: the log to watch ("val_loss", "val_accuracy", "loss"...).
+        patience: epochs without improvement after which training stops.
+        min_delta: the least change that counts as an improvement.
+        mode: "min", "max", or "auto" (max for names containing "acc", else min).
+        restore_best_weights: load the weights of the best epoch when training ends, whether by
+            this callback, by running out of epochs, or by another callback stopping it.
+
+    Attributes:
+        best, best_epoch: the best value seen and its epoch; stopped_epoch: the epoch it stopped at.
+
+    Its count starts afresh in each ``fit``, a resumed one included.
+    """
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
+                 mode: str = "auto", restore_best_weights: bool = True):
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
+        self._monitor = _Monitor("EarlyStopping", monitor, mode, min_delta)
+        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
+        self.mode, self.restore_best_weights = mode, restore_best_weights
+
+    def on_train_begin(self, logs=None):
+        self.best = self.best_epoch = self.stopped_epoch = self.best_weights = None
+        self.wait = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = self._monitor.value(logs)
+        if self._monitor.better(current, self.best):
+            self.best, self.best_epoch, self.wait = current, epoch, 0
+            if self.restore_best_weights:
+                # state_dict shares memory with the model: copy, or later steps change the snapshot.
+                self.best_weights = {k: v.data.copy()
+                                     for k, v in self.trainer.model.state_dict().items()}
+            return
+        self.wait += 1
+        if self.wait >= self.patience:
+            self.stopped_epoch = epoch
+            self.trainer.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.best_weights is not None:
+            self.trainer.model.load_state_dict(self.best_weights)
+
+
+class ModelCheckpoint(Callback):
+    """Save weights into a folder after epochs: the best so far, or the last with a resumable state.
+
+    Args:
+        directory: the folder to write into (created if needed).
+        monitor, mode: what "best" means, as for EarlyStopping.
+        save_best_only: True writes ``best.safetensors`` whenever the monitored value improves.
+            False writes ``last.safetensors`` (weights) and ``last.state.safetensors`` (weights,
+            optimizer, scheduler, epoch, history, random states) after every epoch: what
+            ``fit(..., resume_from=directory)`` needs.
+        config: the model's architecture config, stored in the files (see ``io.save_weights``).
+    """
+
+    order = 10
+
+    def __init__(self, directory, *, monitor: str = "val_loss", mode: str = "auto",
+                 save_best_only: bool = True, config: dict | None = None):
+        self._monitor = _Monitor("ModelCheckpoint", monitor, mode)
+        self.directory = Path(directory)
+        self.monitor, self.mode, self.save_best_only, self.config = (
+            monitor, mode, save_best_only, config)
+
+    def on_train_begin(self, logs=None):
+        self.directory.mkdir(parents=True, exist_ok=True)
+        # A resumed run starts from the best value of the epochs before it.
+        self.best = self._monitor.best_of(self.trainer.history.history.get(self.monitor, []))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.save_best_only:
+            save_weights(self.trainer.model, self.directory / LAST_WEIGHTS, config=self.config)
+            self.trainer.save_checkpoint(self.directory / LAST_STATE, config=self.config)
+            return
+        current = self._monitor.value(logs)
+        if self._monitor.better(current, self.best):
+            self.best = current
+            save_weights(self.trainer.model, self.directory / BEST_WEIGHTS, config=self.config)
+
+
+class CSVLogger(Callback):
+    """Append one row per epoch (epoch, then the logs) to a CSV file, writing the header once.
+
+    Each row is written and the file closed at the end of its epoch, so the file is complete up to
+    the last finished epoch even if the run is killed. The first row (or the header of the file
+    appended to) fixes the columns: names that appear only later are left out.
+
+    Args:
+        path: the CSV file.
+        separator: the field separator.
+        append: continue an existing file (e.g. when resuming) instead of starting it afresh.
+    """
+
+    def __init__(self, path, *, separator: str = ",", append: bool = False):
+        self.path, self.separator, self.append = Path(path), separator, append
+
+    def on_train_begin(self, logs=None):
+        self.columns = None
+        if self.append and self.path.is_file() and self.path.stat().st_size > 0:
+            with open(self.path, newline="") as f:
+                self.columns = next(csv.reader(f, delimiter=self.separator))
+        else:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def on_epoch_end(self, epoch, logs=None):
+        row = {"epoch": epoch, **(logs or {})}
+        fresh = self.columns is None
+        if fresh:
+            self.columns = list(row)
+        with open(self.path, "w" if fresh else "a", newline="") as f:
+            writer = csv.DictWriter(f, self.columns, delimiter=self.separator, restval="",
+                                    extrasaction="ignore")
+            if fresh:
+                writer.writeheader()
+            writer.writerow(row)
+
+
+class ProgressBar(Callback):
+    """Report progress: a tqdm bar per epoch on a terminal, else one plain line per epoch.
+
+    Args:
+        verbose: 0 prints nothing; 1 shows a bar when stdout is a terminal (tqdm) and one line
+            per epoch otherwise; 2 prints one line per epoch.
+        file: where to write (default: ``sys.stdout`` at the start of training).
+    """
+
+    order = 100
+
+    def __init__(self, verbose: int = 1, *, file=None):
+        if verbose not in (0, 1, 2):
+            raise ValueError(f"ProgressBar: verbose must be 0, 1 or 2, got {verbose!r}")
+        self.verbose, self.file = verbose, file
+        self._bar = None
+
+    def on_train_begin(self, logs=None):
+        self._out = self.file or sys.stdout
+        tty = bool(getattr(self._out, "isatty", lambda: False)())
+        self._use_bar = self.verbose == 1 and tty and _tqdm() is not None
+        self._epochs = self.trainer.params.get("epochs")
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._start = time.perf_counter()
+        self._running = MeanTracker()
+        if self._use_bar:
+            self._bar = _tqdm()(total=self.trainer.params.get("steps"), file=self._out,
+                                desc=f"Epoch {epoch + 1}/{self._epochs}", unit="batch",
+                                dynamic_ncols=True)
+
+    def on_batch_end(self, batch, logs=None):
+        if self._bar is not None:
+            self._running.update(logs or {})
+            self._bar.set_postfix_str(_format(self._running.result()), refresh=False)
+            self._bar.update(1)
+
+    def on_epoch_end(self, epoch, logs=None):
+        text = _format(logs or {})
+        if self._bar is not None:
+            self._bar.set_postfix_str(text)
+            self._bar.close()
+            self._bar = None
+        elif self.verbose:
+            seconds = time.perf_counter() - self._start
+            print(f"Epoch {epoch + 1}/{self._epochs} - {seconds:.1f}s - {text}", file=self._out,
+                  flush=True)
+
+    def on_train_end(self, logs=None):
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+
+def _tqdm():
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:  # pragma: no cover - tqdm is optional: fall back to plain lines
+        return None
+    return tqdm
+
+
+def _format(logs: dict) -> str:
+    return " - ".join(f"{k}: {v:.4g}" for k, v in logs.items())
+
+
+class LearningRateScheduler(Callback):
+    """Step a ``chainrule.optim`` learning-rate scheduler once per epoch.
+
+    ``ReduceLROnPlateau`` is stepped with the monitored value; the others with no argument.
+
+    Args:
+        scheduler: the scheduler.
+        monitor: the log passed to ``ReduceLROnPlateau.step``.
+    """
+
+    order = -10
+
+    def __init__(self, scheduler, *, monitor: str = "val_loss"):
+        if not hasattr(scheduler, "step"):
+            raise TypeError(
+                "LearningRateScheduler: expected a scheduler with step(), got "
+                f"{type(scheduler).__name__}"
+            )
+        self.scheduler, self.monitor = scheduler, monitor
+        self._monitor = _Monitor("LearningRateScheduler", monitor, "auto")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if isinstance(self.scheduler, ReduceLROnPlateau):
+            self.scheduler.step(self._monitor.value(logs))
+        else:
+            self.scheduler.step()
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch's loss is NaN or infinite."""
+
+    def on_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"TerminateOnNaN: batch {batch} has loss {loss}; stopping training", flush=True)
+            self.trainer.stop_training = True

@@ -1,0 +1,250 @@
+"""Metrics on arrays (accuracy, top-k accuracy, confusion matrix, MSE, MAE) and streaming means.
+
+The metric functions take ``(y_true, y_pred)`` in scikit-learn's order, as NumPy or CuPy arrays (or
+Tensors), and return Python floats. Class predictions may be given as labels or as scores (logits or
+probabilities) with the classes on the last axis, which are then reduced with argmax.
+
+>>> import numpy as np
+>>> accuracy(np.array([0, 1, 1]), np.array([[2.0, 1.0], [0.0, 3.0], [4.0, 1.0]]))
+0.6666666666666666
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+
+__all__ = [
+    "Mean",
+    "MeanTracker",
+    "accuracy",
+    "confusion_matrix",
+    "get_metric",
+    "mae",
+    "mse",
+    "top_k_accuracy",
+]
+
+
+def _raw(x):
+    return x.data if isinstance(x, Tensor) else x
+
+
+def _labels(who: str, y_true, y_pred, threshold: float):
+    """``y_true`` and ``y_pred`` as label arrays of one shape (scores reduced or thresholded)."""
+    y_true, y_pred = _raw(y_true), _raw(y_pred)
+    xp = get_array_module(y_true, y_pred)
+    y_true, y_pred = xp.asarray(y_true), xp.asarray(y_pred)
+    shape = tuple(y_pred.shape)
+    if y_pred.ndim == y_true.ndim + 1:
+        y_pred = y_pred[..., 0] if y_pred.shape[-1] == 1 else y_pred.argmax(axis=-1)
+    if y_pred.shape != y_true.shape:
+        raise ValueError(
+            f"{who}: y_pred must be labels shaped like y_true {tuple(y_true.shape)} or scores with "
+            f"one more (class) axis, got shape {shape}"
+        )
+    if y_pred.dtype.kind == "f":
+        y_pred = y_pred > threshold
+    return xp, y_true, y_pred
+
+
+def accuracy(y_true, y_pred, *, threshold: float = 0.5) -> float:
+    """Fraction of correct class predictions.
+
+    Args:
+        y_true: integer class labels (or 0/1 targets for a binary problem).
+        y_pred: predicted labels of the same shape, class scores with the classes on an extra last
+            axis (reduced by argmax), or one float score per sample (binary: positive when above
+            ``threshold``; use 0 for logits).
+
+    Returns:
+        The accuracy in [0, 1].
+    """
+    xp, y_true, y_pred = _labels("accuracy", y_true, y_pred, threshold)
+    if y_true.size == 0:
+        raise ValueError("accuracy: got empty arrays")
+    return float(xp.mean(y_true == y_pred))
+
+
+def top_k_accuracy(y_true, y_score, k: int = 5) -> float:
+    """Fraction of samples whose true class is among the ``k`` highest scores.
+
+    Args:
+        y_true: integer class labels, shape (N,) (or any batch shape).
+        y_score: class scores, shape (N, C): y_true's shape plus a class axis.
+        k: how many of the top scores count as a hit, 1 <= k <= C.
+
+    >>> import numpy as np
+    >>> top_k_accuracy(np.array([2, 0]), np.array([[0.1, 0.5, 0.4], [0.2, 0.3, 0.5]]), k=2)
+    0.5
+    """
+    y_true, y_score = _raw(y_true), _raw(y_score)
+    xp = get_array_module(y_true, y_score)
+    y_true, y_score = xp.asarray(y_true), xp.asarray(y_score)
+    if y_score.ndim != y_true.ndim + 1 or y_score.shape[:-1] != y_true.shape:
+        raise ValueError(
+            f"top_k_accuracy: y_score must have y_true's shape {tuple(y_true.shape)} plus a class "
+            f"axis, got shape {tuple(y_score.shape)}"
+        )
+    classes = y_score.shape[-1]
+    if isinstance(k, bool) or not isinstance(k, int) or not 1 <= k <= classes:
+        raise ValueError(f"top_k_accuracy: k must be an int in [1, {classes}], got {k!r}")
+    if y_true.size == 0:
+        raise ValueError("top_k_accuracy: got empty arrays")
+    top = xp.argsort(-y_score, axis=-1)[..., :k]
+    return float(xp.mean((top == y_true[..., None]).any(axis=-1)))
+
+
+def confusion_matrix(y_true, y_pred, num_classes: int):
+    """Counts of (true class, predicted class) pairs: rows are true classes, columns predictions.
+
+    Args:
+        y_true: integer labels in [0, num_classes).
+        y_pred: predicted labels, or class scores with the classes on an extra last axis.
+        num_classes: the number of classes C.
+
+    Returns:
+        An int64 array of shape (C, C) on the arrays' device.
+
+    >>> import numpy as np
+    >>> confusion_matrix(np.array([0, 1, 1]), np.array([0, 0, 1]), 2).tolist()
+    [[1, 0], [1, 1]]
+    """
+    if isinstance(num_classes, bool) or not isinstance(num_classes, int) or num_classes < 1:
+        raise ValueError(
+            f"confusion_matrix: num_classes must be a positive int, got {num_classes!r}"
+        )
+    xp, y_true, y_pred = _labels("confusion_matrix", y_true, y_pred, 0.5)
+    y_true, y_pred = y_true.ravel(), y_pred.ravel()
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if y.dtype.kind == "f" or (y.size and (int(y.min()) < 0 or int(y.max()) >= num_classes)):
+            raise ValueError(
+                f"confusion_matrix: {name} must hold integer labels in [0, {num_classes}), got "
+                f"dtype {y.dtype}" + (f" with values in [{y.min()}, {y.max()}]" if y.size else "")
+            )
+    pairs = y_true.astype("int64") * num_classes + y_pred.astype("int64")
+    counts = xp.bincount(pairs, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes).astype("int64")
+
+
+def _regression(who: str, y_true, y_pred):
+    y_true, y_pred = _raw(y_true), _raw(y_pred)
+    xp = get_array_module(y_true, y_pred)
+    y_true, y_pred = xp.asarray(y_true), xp.asarray(y_pred)
+    # Equal shapes are required: (N,) against (N, 1) would broadcast to (N, N) and give nonsense.
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"{who}: y_true and y_pred must have the same shape, got {tuple(y_true.shape)} and "
+            f"{tuple(y_pred.shape)}"
+        )
+    if y_true.size == 0:
+        raise ValueError(f"{who}: got empty arrays")
+    return xp, y_pred.astype("float64") - y_true.astype("float64")
+
+
+def mse(y_true, y_pred) -> float:
+    """Mean squared error over all elements.
+
+    >>> import numpy as np
+    >>> mse(np.array([1.0, 2.0]), np.array([1.0, 4.0]))
+    2.0
+    """
+    xp, diff = _regression("mse", y_true, y_pred)
+    return float(xp.mean(diff * diff))
+
+
+def mae(y_true, y_pred) -> float:
+    """Mean absolute error over all elements.
+
+    >>> import numpy as np
+    >>> mae(np.array([1.0, 2.0]), np.array([1.0, 4.0]))
+    1.0
+    """
+    xp, diff = _regression("mae", y_true, y_pred)
+    return float(xp.mean(xp.abs(diff)))
+
+
+_NAMED = {"accuracy": accuracy, "acc": accuracy, "mse": mse, "mae": mae}
+_TOP_K = re.compile(r"top_?(\d+)_accuracy")
+
+
+def get_metric(spec):
+    """Resolve a Trainer metric into ``(name, fn)`` with ``fn(y_true, y_pred) -> float``.
+
+    Args:
+        spec: a name ("accuracy", "mse", "mae", "top_5_accuracy" for any k), a function (named by
+            its ``__name__``), or a ``(name, fn)`` pair.
+
+    >>> get_metric("top_3_accuracy")[0]
+    'top_3_accuracy'
+    """
+    if isinstance(spec, str):
+        if spec in _NAMED:
+            return spec, _NAMED[spec]
+        match = _TOP_K.fullmatch(spec)
+        if match:
+            k = int(match.group(1))
+            return spec, lambda y_true, y_pred: top_k_accuracy(y_true, y_pred, k)
+        raise ValueError(
+            f"get_metric: unknown metric {spec!r}; expected one of {sorted(_NAMED)}, "
+            "'top_<k>_accuracy', a function or a (name, function) pair"
+        )
+    if isinstance(spec, tuple) and len(spec) == 2 and isinstance(spec[0], str) \
+            and callable(spec[1]):
+        return spec
+    if callable(spec):
+        name = getattr(spec, "__name__", None)
+        if not name or name == "<lambda>":
+            raise ValueError(
+                "get_metric: a metric function without a name (lambda, partial) must be given as a "
+                "(name, function) pair"
+            )
+        return name, spec
+    raise TypeError(f"get_metric: expected a metric name or function, got {type(spec).__name__}")
+
+
+class Mean:
+    """A running weighted mean of scalars, e.g. of per-batch losses weighted by batch size.
+
+    >>> m = Mean()
+    >>> m.update(1.0, weight=3); m.update(2.0, weight=1)
+    >>> m.result()
+    1.25
+    """
+
+    def __init__(self):
+        self.reset()
+
+    def reset(self) -> None:
+        self.total = 0.0
+        self.weight = 0.0
+
+    def update(self, value: float, weight: float = 1.0) -> None:
+        self.total += float(value) * weight
+        self.weight += weight
+
+    def result(self) -> float:
+        return self.total / self.weight if self.weight else math.nan
+
+
+class MeanTracker:
+    """One ``Mean`` per name of the logs dicts it is fed: the epoch averages of per-batch results.
+
+    >>> t = MeanTracker()
+    >>> t.update({"loss": 1.0}, weight=2); t.update({"loss": 4.0}, weight=1)
+    >>> t.result()
+    {'loss': 2.0}
+    """
+
+    def __init__(self):
+        self.means: dict[str, Mean] = {}
+
+    def update(self, logs: dict, weight: float = 1.0) -> None:
+        for name, value in logs.items():
+            self.means.setdefault(name, Mean()).update(value, weight)
+
+    def result(self) -> dict:
+        return {name: m.result() for name, m in self.means.items()}

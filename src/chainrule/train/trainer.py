@@ -1,0 +1,282 @@
+"""The Trainer: ``fit`` / ``evaluate`` / ``predict`` for a model, a loss and an optimizer.
+
+``train_step(batch)`` is the one place that says what a training step is (forward, loss, backward,
+optimizer step); a trainer for another kind of model (a GAN, say) overrides it and keeps the loop.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+
+from .. import ops
+from ..autograd import Tensor, no_grad
+from ..backend import asnumpy, numpy, to_device, validate_device
+from ..data import ArrayDataset, DataLoader, Dataset, as_generator
+from ..io import load_training_state, save_training_state
+from ..nn import Module
+from .callbacks import LAST_STATE, Callback, CallbackList, LearningRateScheduler, ProgressBar
+from .history import History
+from .metrics import MeanTracker, get_metric
+
+__all__ = ["Trainer"]
+
+
+class Trainer:
+    """Train and evaluate ``model`` with ``loss`` and ``optimizer``, Keras-style.
+
+    Args:
+        model: a Module; ``model(*inputs)`` gives the output the loss compares with the target.
+        loss: ``loss(output, target) -> scalar Tensor``, e.g. ``chainrule.ops.cross_entropy``, or
+            the name of such a function in ``chainrule.ops`` ("cross_entropy", "mse_loss"...).
+        optimizer: a ``chainrule.optim`` optimizer over the model's parameters (None only when an
+            overridden ``train_step`` brings its own).
+        metrics: names or functions ``fn(y_true, y_pred) -> float`` (see ``metrics.get_metric``),
+            averaged over each epoch like the loss.
+        callbacks: ``Callback`` objects (``EarlyStopping``, ``ModelCheckpoint``, ``CSVLogger``...).
+        scheduler: a learning-rate scheduler stepped once per epoch (a ``LearningRateScheduler``
+            callback is added for it).
+        device: "cpu" or "cuda"; the model is moved there and so is every batch.
+
+    Batches are tuples ``(*inputs, target)``; float inputs are cast to the model's float dtype.
+
+    Attributes:
+        history: the History of the last ``fit``; epoch: the last completed epoch (-1 before any);
+        stop_training: set it to True (from a callback) to end ``fit`` after the current batch.
+    """
+
+    def __init__(self, model, loss, optimizer, *, metrics=(), callbacks=(), scheduler=None,
+                 device: str = "cpu"):
+        if not isinstance(model, Module):
+            raise TypeError(
+                f"Trainer: model must be a chainrule nn.Module, got {type(model).__name__}"
+            )
+        for i, c in enumerate(callbacks):
+            if not isinstance(c, Callback):
+                raise TypeError(
+                    f"Trainer: callbacks[{i}] must be a Callback, got {type(c).__name__}"
+                )
+        self.model, self.loss, self.optimizer = model, _resolve_loss(loss), optimizer
+        self.metrics = [get_metric(m) for m in ([metrics] if isinstance(metrics, str) else metrics)]
+        self.callbacks = list(callbacks)
+        if scheduler is not None:
+            self.callbacks.insert(0, LearningRateScheduler(scheduler))
+        self.device = validate_device(device)
+        model.to(self.device)
+        self.history, self.epoch, self.stop_training, self.params = History(), -1, False, {}
+        self._train_loader = None
+
+    @property
+    def scheduler(self):
+        """The scheduler of the first LearningRateScheduler callback (saved with checkpoints)."""
+        for c in self.callbacks:
+            if isinstance(c, LearningRateScheduler):
+                return c.scheduler
+        return None
+
+    def fit(self, train_data, validation_data=None, *, epochs: int = 1, batch_size: int | None = 32,
+            shuffle: bool = True, rng=None, verbose: int = 1, resume_from=None) -> History:
+        """Train for ``epochs`` epochs (counted from 0, so a resumed run continues to the same end).
+
+        Args:
+            train_data: a DataLoader, a Dataset, or a tuple of arrays ``(x, y)`` (or
+                ``(*inputs, y)``).
+            validation_data: the same kinds; evaluated after each epoch into "val_..." logs.
+            epochs: the index of the epoch to stop before.
+            batch_size: for arrays and Datasets; None puts all samples in one batch (full batch).
+            shuffle: reshuffle arrays and Datasets every epoch.
+            rng: Generator or seed for the shuffling (None: a fresh, unseeded one). A DataLoader
+                brings its own.
+            verbose: 0 silent, 1 progress bar (one line per epoch when stdout is not a terminal),
+                2 one line per epoch.
+            resume_from: a checkpoint folder (ModelCheckpoint with ``save_best_only=False``) or a
+                file from ``save_checkpoint``: restores weights, optimizer, scheduler, epoch,
+                history and random states, so the run continues exactly as if never stopped.
+
+        Returns:
+            The History, with one entry per epoch of this run (and of the run it resumed).
+        """
+        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+            raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+        loader = self._train_loader = self._loader("fit", train_data, batch_size, shuffle, rng)
+        if len(loader) == 0:
+            raise ValueError("fit: train_data yields no batches (is it empty, or drop_last with "
+                             "fewer samples than batch_size?)")
+        val_loader = None if validation_data is None else self._loader(
+            "fit", validation_data, batch_size, False, None)
+        self.history, self.epoch = History(), -1
+        if resume_from is not None:
+            self.load_checkpoint(resume_from)
+        callbacks = self.callbacks
+        if not any(isinstance(c, ProgressBar) for c in callbacks):
+            callbacks = [*callbacks, ProgressBar(verbose)]
+        callbacks = CallbackList(callbacks, self)
+        self.params = {"epochs": epochs, "steps": len(loader), "verbose": verbose}
+        self.stop_training, logs = False, {}
+        callbacks.on_train_begin()
+        try:
+            for epoch in range(self.epoch + 1, epochs):
+                callbacks.on_epoch_begin(epoch)
+                self.model.train()
+                tracker = MeanTracker()
+                for step, batch in enumerate(loader):
+                    callbacks.on_batch_begin(step)
+                    batch = self._to_tensors(batch)
+                    results = self.train_step(batch)
+                    tracker.update(results, weight=len(batch[0]))
+                    callbacks.on_batch_end(step, results)
+                    if self.stop_training:
+                        break
+                logs = tracker.result()
+                if val_loader is not None:
+                    logs.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
+                self.epoch = epoch
+                self.history.append(epoch, logs)
+                callbacks.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+        finally:
+            callbacks.on_train_end(logs)
+        return self.history
+
+    def train_step(self, batch) -> dict:
+        """One optimization step on ``batch`` (a tuple of Tensors ``(*inputs, target)``).
+
+        Returns:
+            Floats to average over the epoch: "loss" and the metrics, computed on this batch.
+        """
+        inputs, target = _split("train_step", batch)
+        output = self.model(*inputs)
+        loss = self.loss(output, target)
+        self.optimizer.zero_grad()
+        loss.backward()
+        self.optimizer.step()
+        return {"loss": loss.item(), **self.compute_metrics(target, output)}
+
+    def eval_step(self, batch) -> dict:
+        """Loss and metrics of ``batch`` without training (runs under no_grad, in eval mode)."""
+        inputs, target = _split("eval_step", batch)
+        output = self.model(*inputs)
+        return {"loss": self.loss(output, target).item(), **self.compute_metrics(target, output)}
+
+    def compute_metrics(self, target, output) -> dict:
+        """The metrics of one batch, as floats."""
+        return {name: float(fn(target.data, output.data)) for name, fn in self.metrics}
+
+    def evaluate(self, data, *, batch_size: int | None = 32) -> dict:
+        """Average loss and metrics over ``data`` (a DataLoader, Dataset or tuple of arrays)."""
+        loader = self._loader("evaluate", data, batch_size, False, None)
+        tracker = MeanTracker()
+        with no_grad(), _eval_mode(self.model):
+            for batch in loader:
+                batch = self._to_tensors(batch)
+                tracker.update(self.eval_step(batch), weight=len(batch[0]))
+        return tracker.result()
+
+    def predict(self, x, *, batch_size: int | None = 32):
+        """The model's outputs for ``x`` as one NumPy array, computed batch by batch.
+
+        Args:
+            x: an array, a tuple of arrays (the inputs of a multi-input model), or a Dataset or
+                DataLoader (whose batches' last field, the target, is dropped when there are
+                several).
+        """
+        drop_target = isinstance(x, (Dataset, DataLoader))
+        loader = self._loader("predict", x, batch_size, False, None)
+        outputs = []
+        with no_grad(), _eval_mode(self.model):
+            for batch in loader:
+                batch = self._to_tensors(batch)
+                inputs = batch[:-1] if drop_target and len(batch) > 1 else batch
+                outputs.append(asnumpy(self.model(*inputs).data))
+        return numpy.concatenate(outputs) if outputs else numpy.empty((0,), "float32")
+
+    def save_checkpoint(self, path, *, config: dict | None = None) -> Path:
+        """Write everything ``fit(resume_from=path)`` needs into one safetensors file."""
+        return save_training_state(
+            path, model=self.model, optimizer=self.optimizer, epoch=self.epoch,
+            scheduler=self.scheduler, rng=self._generators(), config=config,
+            extra={"history": self.history.state_dict()},
+        )
+
+    def load_checkpoint(self, path) -> None:
+        """Restore what ``save_checkpoint`` wrote (``path`` may be a ModelCheckpoint folder)."""
+        path = Path(path)
+        if path.is_dir():
+            path = path / LAST_STATE
+        state = load_training_state(path, model=self.model, optimizer=self.optimizer,
+                                    scheduler=self.scheduler, rng=self._generators())
+        self.epoch = state["epoch"]
+        self.history.load_state_dict(state["extra"]["history"])
+
+    def _generators(self) -> dict:
+        """Every random Generator the run draws from: the shuffling one and those of the layers."""
+        found, seen = {}, set()
+        candidates = [("data", getattr(self._train_loader, "rng", None))]
+        for path, module in self.model.named_modules():
+            prefix = f"model.{path}." if path else "model."
+            candidates += [(prefix + k, v) for k, v in vars(module).items()]
+        for name, value in candidates:
+            if isinstance(value, numpy.random.Generator) and id(value) not in seen:
+                seen.add(id(value))
+                found[name] = value
+        return found
+
+    def _loader(self, who: str, data, batch_size, shuffle: bool, rng) -> DataLoader:
+        if isinstance(data, DataLoader):
+            if rng is not None:
+                raise ValueError(f"{who}: rng applies to arrays or a Dataset; a DataLoader "
+                                 "shuffles with its own rng")
+            return data
+        if isinstance(data, (tuple, list)):
+            data = ArrayDataset(*[asnumpy(a.data) if isinstance(a, Tensor) else a for a in data])
+        elif isinstance(data, Tensor):
+            data = ArrayDataset(asnumpy(data.data))
+        elif not isinstance(data, Dataset):
+            if not hasattr(data, "shape"):
+                raise TypeError(f"{who}: expected a DataLoader, a Dataset, an array or a tuple of "
+                                f"arrays, got {type(data).__name__}")
+            data = ArrayDataset(data)
+        if batch_size is None:
+            batch_size = max(len(data), 1)
+        return DataLoader(data, batch_size, shuffle, rng=as_generator(rng) if shuffle else None)
+
+    def _to_tensors(self, batch) -> tuple:
+        """A batch of arrays as Tensors on the trainer's device, floats in the model's dtype."""
+        dtype = next((p.dtype for p in self.model.parameters()), None)
+        out = []
+        for a in batch:
+            a = a.data if isinstance(a, Tensor) else a
+            if dtype is not None and a.dtype.kind == "f" and a.dtype != dtype:
+                a = a.astype(dtype)
+            out.append(Tensor(to_device(a, self.device)))
+        return tuple(out)
+
+
+def _resolve_loss(loss):
+    if isinstance(loss, str):
+        if not callable(getattr(ops, loss, None)):
+            raise ValueError(f"Trainer: chainrule.ops has no loss function named {loss!r}")
+        return getattr(ops, loss)
+    if loss is not None and not callable(loss):
+        raise TypeError(f"Trainer: loss must be callable or a name, got {type(loss).__name__}")
+    return loss
+
+
+def _split(who: str, batch):
+    if len(batch) < 2:
+        raise ValueError(
+            f"{who}: a batch must hold the inputs and a target, got {len(batch)} field(s); "
+            "pass (x, y), or (x, x) to reconstruct the input"
+        )
+    return batch[:-1], batch[-1]
+
+
+@contextlib.contextmanager
+def _eval_mode(model):
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)

@@ -1,0 +1,105 @@
+"""A run killed after epoch k and resumed ends with exactly the weights of an uninterrupted run."""
+
+import csv
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import optim
+from chainrule.data import ArrayDataset, DataLoader
+from chainrule.train import CSVLogger, ModelCheckpoint, Trainer
+
+from .conftest import make_blobs, make_mlp
+
+
+def _setup(seed=0, callbacks=()):
+    """Everything a script builds before fit: model (with a noise layer), Adam, a step schedule."""
+    model = make_mlp(seed=seed, noise=0.3)
+    opt = optim.Adam(model.parameters(), lr=0.02)
+    return Trainer(model, cr.ops.cross_entropy, opt, metrics=["accuracy"], callbacks=callbacks,
+                   scheduler=optim.StepLR(opt, step_size=1, gamma=0.7))
+
+
+def _assert_same_run(a, b):
+    wa, wb = a.model.state_dict(), b.model.state_dict()
+    assert list(wa) == list(wb)
+    for k in wa:
+        np.testing.assert_array_equal(wa[k].numpy(), wb[k].numpy(), err_msg=k)
+    assert a.history.epoch == b.history.epoch
+    assert a.history.history == b.history.history
+    sa, sb = a.optimizer.state_dict(), b.optimizer.state_dict()
+    assert sa["param_groups"] == sb["param_groups"]
+    for i in sa["state"]:
+        assert sa["state"][i]["step"] == sb["state"][i]["step"]
+        np.testing.assert_array_equal(sa["state"][i]["exp_avg_sq"], sb["state"][i]["exp_avg_sq"])
+    assert a.scheduler.state_dict() == b.scheduler.state_dict()
+
+
+@pytest.fixture
+def data():
+    return make_blobs(120, seed=5), make_blobs(40, seed=6)
+
+
+def test_resume_from_a_checkpoint_folder_is_bit_for_bit(tmp_path, data):
+    train, val = data
+    full = _setup()
+    full.fit(train, val, epochs=4, batch_size=16, rng=123, verbose=0)
+
+    first = _setup(callbacks=[ModelCheckpoint(tmp_path / "run", save_best_only=False)])
+    first.fit(train, val, epochs=2, batch_size=16, rng=123, verbose=0)
+    assert (tmp_path / "run" / "last.safetensors").is_file()
+    assert (tmp_path / "run" / "last.state.safetensors").is_file()
+
+    # a new process: everything rebuilt, even from other seeds; the checkpoint must restore it all
+    resumed = _setup(seed=42, callbacks=[ModelCheckpoint(tmp_path / "run", save_best_only=False)])
+    history = resumed.fit(train, val, epochs=4, batch_size=16, rng=999, verbose=0,
+                          resume_from=tmp_path / "run")
+    assert history.epoch == [0, 1, 2, 3]
+    _assert_same_run(full, resumed)
+
+
+def test_resume_from_a_file_with_a_dataloader(tmp_path, data):
+    (x, y), _ = data
+
+    def loader():
+        return DataLoader(ArrayDataset(x, y), 10, shuffle=True, rng=7)
+
+    full = _setup()
+    full.fit(loader(), epochs=3, verbose=0)
+
+    first = _setup()
+    first.fit(loader(), epochs=1, verbose=0)
+    path = first.save_checkpoint(tmp_path / "state.safetensors", config={"name": "mlp"})
+    first.fit(loader(), epochs=2, verbose=0)  # the file is a snapshot: later training leaves it
+
+    resumed = _setup(seed=3)
+    resumed.fit(loader(), epochs=3, verbose=0, resume_from=path)
+    _assert_same_run(full, resumed)
+
+
+def test_resume_past_the_last_epoch_trains_nothing(tmp_path, data):
+    train, _ = data
+    first = _setup(callbacks=[ModelCheckpoint(tmp_path, save_best_only=False)])
+    first.fit(train, epochs=2, rng=0, verbose=0)
+    again = _setup(seed=1)
+    history = again.fit(train, epochs=2, rng=0, verbose=0, resume_from=tmp_path)
+    assert history.epoch == [0, 1]
+    _assert_same_run(first, again)
+
+
+def test_csv_log_continues_on_resume(tmp_path, data):
+    train, _ = data
+    log = tmp_path / "log.csv"
+    _setup(callbacks=[CSVLogger(log), ModelCheckpoint(tmp_path, save_best_only=False)]).fit(
+        train, epochs=2, rng=0, verbose=0)
+    _setup(callbacks=[CSVLogger(log, append=True)]).fit(
+        train, epochs=4, rng=0, verbose=0, resume_from=tmp_path)
+    with open(log, newline="") as f:
+        assert [row[0] for row in csv.reader(f)] == ["epoch", "0", "1", "2", "3"]
+
+
+def test_resume_from_a_missing_checkpoint_is_a_clear_error(tmp_path, data):
+    train, _ = data
+    with pytest.raises(FileNotFoundError, match="last.state.safetensors"):
+        _setup().fit(train, epochs=2, verbose=0, resume_from=tmp_path)
