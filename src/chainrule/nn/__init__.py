@@ -1,0 +1,78 @@
+"""Neural-network layers: Module, Parameter, containers, initializers and one file per layer family.
+
+>>> import numpy as np
+>>> from chainrule import nn
+>>> rng = np.random.default_rng(0)
+>>> model = nn.Sequential(nn.Linear(784, 256, rng=rng), nn.ReLU(), nn.Linear(256, 10, rng=rng))
+>>> model
+Sequential(
+  (0): Linear(in_features=784, out_features=256, bias=True)
+  (1): ReLU()
+  (2): Linear(in_features=256, out_features=10, bias=True)
+)
+>>> model.num_parameters()
+203530
+"""
+
+from . import init
+from .activation import (
+    ELU,
+    GELU,
+    SELU,
+    Hardtanh,
+    LeakyReLU,
+    LogSigmoid,
+    LogSoftmax,
+    ReLU,
+    ReLU6,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Softsign,
+    Step,
+    Tanh,
+)
+from .containers import ModuleDict, ModuleList, Sequential
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .dropout import Dropout, Dropout1d, Dropout2d
+from .embedding import Embedding
+from .flatten import Flatten, Unflatten
+from .linear import Identity, Linear
+from .module import IncompatibleKeys, Module, RemovableHandle
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .parameter import Buffer, Parameter
+from .pool import (
+    AdaptiveAvgPool1d,
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool1d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    MaxPool1d,
+    MaxPool2d,
+    MinPool1d,
+    MinPool2d,
+)
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .summary import ModelSummary, SummaryRow
+
+__all__ = [
+    # core
+    "Buffer", "IncompatibleKeys", "ModelSummary", "Module", "Parameter", "RemovableHandle",
+    "SummaryRow", "init",
+    # containers, shape and dropout layers
+    "Dropout", "Dropout1d", "Dropout2d", "Flatten", "Identity", "ModuleDict", "ModuleList",
+    "Sequential", "Unflatten",
+    # layers with parameters
+    "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Linear",
+    # pooling
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d",
+    "AvgPool2d", "MaxPool1d", "MaxPool2d", "MinPool1d", "MinPool2d",
+    # activations
+    "ELU", "GELU", "SELU", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "ReLU", "ReLU6",
+    "SiLU", "Sigmoid", "Softmax", "Softplus", "Softsign", "Step", "Tanh",
+    # normalization, embedding, recurrent
+    "BatchNorm1d", "BatchNorm2d", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "LayerNorm",
+    "RNN", "RNNCell",
+]

@@ -1,0 +1,82 @@
+"""Validation of layer hyperparameters and inputs; messages name the layer and the value."""
+
+from __future__ import annotations
+
+import numbers
+
+from ..backend import get_array_module
+
+__all__ = [
+    "check_input", "float_dtype", "int_tuple", "positive_int", "probability", "resolve_rng",
+]
+
+
+def _host():
+    """The host array module (NumPy): random numbers are drawn and parameters made there."""
+    return get_array_module()
+
+
+def resolve_rng(rng, who: str):
+    """``rng`` itself, or a fresh unseeded ``numpy.random.Generator`` when it is None."""
+    generator = _host().random.Generator
+    if rng is None:
+        return _host().random.default_rng()
+    if not isinstance(rng, generator):
+        raise TypeError(
+            f"{who}: rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)) "
+            f"or None, "
+            f"got {type(rng).__name__}"
+        )
+    return rng
+
+
+def float_dtype(dtype, who: str):
+    """``dtype`` as a dtype object, which must be floating-point."""
+    try:
+        dt = _host().dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{who}: dtype {dtype!r} is not a dtype") from None
+    if dt.kind != "f":
+        raise TypeError(f"{who}: dtype must be floating-point (e.g. 'float32'), got {dt}")
+    return dt
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def positive_int(who: str, name: str, value, minimum: int = 1) -> int:
+    """``value`` as an int that is at least ``minimum``."""
+    if not _is_int(value):
+        raise TypeError(f"{who}: {name} must be an int, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{who}: {name} must be at least {minimum}, got {value}")
+    return int(value)
+
+
+def int_tuple(who: str, name: str, value, n: int, minimum: int) -> tuple[int, ...]:
+    """An int or a sequence of ``n`` ints (each at least ``minimum``) as an ``n``-tuple."""
+    values = (value,) * n if _is_int(value) else value
+    if not isinstance(values, (tuple, list)) or len(values) != n or not all(map(_is_int, values)):
+        raise TypeError(f"{who}: {name} must be an int or a tuple of {n} ints, got {value!r}")
+    if any(v < minimum for v in values):
+        raise ValueError(f"{who}: {name} must be at least {minimum}, got {value!r}")
+    return tuple(int(v) for v in values)
+
+
+def probability(who: str, p) -> float:
+    """A drop probability in [0, 1)."""
+    if not isinstance(p, numbers.Real) or isinstance(p, bool):
+        raise TypeError(f"{who}: p must be a number in [0, 1), got {p!r}")
+    if not 0.0 <= p < 1.0:
+        raise ValueError(f"{who}: p must be in [0, 1), got {p}")
+    return float(p)
+
+
+def check_input(who: str, x, ndims: tuple[int, ...], layout: str) -> None:
+    """Raise unless ``x`` has a shape and one of the dimension counts ``ndims``."""
+    shape = getattr(x, "shape", None)
+    if shape is None:
+        raise TypeError(f"{who}: input must be a Tensor, got {type(x).__name__}")
+    if len(shape) not in ndims:
+        raise ValueError(f"{who}: expected a {layout} input, got shape {tuple(shape)}")

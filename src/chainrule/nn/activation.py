@@ -1,0 +1,220 @@
+"""Activation layers: a Module for each activation op of ``chainrule.ops.activation``.
+
+Hyperparameters are checked when the layer is built, so a bad value fails at construction rather
+than on the first batch. Names and defaults follow PyTorch (``Softmax`` takes ``axis``).
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from ..ops import activation as A  # noqa: N812 - short alias for the op family
+from .module import Module
+
+__all__ = [
+    "ELU", "GELU", "SELU", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "ReLU", "ReLU6",
+    "SiLU", "Sigmoid", "Softmax", "Softplus", "Softsign", "Step", "Tanh",
+]
+
+
+def _real(who: str, name: str, value, *, positive: bool = False) -> float:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{who}: {name} must be a number, got {value!r}")
+    if positive and not value > 0:
+        raise ValueError(f"{who}: {name} must be positive, got {value}")
+    return float(value)
+
+
+def _axis(who: str, axis) -> int:
+    if not isinstance(axis, numbers.Integral) or isinstance(axis, bool):
+        raise TypeError(f"{who}: axis must be an int, got {axis!r}")
+    return int(axis)
+
+
+class _Elementwise(Module):
+    """An activation without hyperparameters: ``forward`` applies the class's ``fn``."""
+
+    fn = None
+
+    def forward(self, x):
+        return type(self).fn(x)
+
+
+class ReLU(_Elementwise):
+    """Rectified linear unit max(x, 0), elementwise."""
+
+    fn = staticmethod(A.relu)
+
+
+class Sigmoid(_Elementwise):
+    """Logistic sigmoid 1 / (1 + exp(-x)), elementwise."""
+
+    fn = staticmethod(A.sigmoid)
+
+
+class Tanh(_Elementwise):
+    """Hyperbolic tangent, elementwise."""
+
+    fn = staticmethod(A.tanh)
+
+
+class SELU(_Elementwise):
+    """Scaled exponential linear unit (self-normalizing constants), elementwise."""
+
+    fn = staticmethod(A.selu)
+
+
+class SiLU(_Elementwise):
+    """Sigmoid linear unit (swish) x * sigmoid(x), elementwise."""
+
+    fn = staticmethod(A.silu)
+
+
+class Softsign(_Elementwise):
+    """Softsign x / (1 + |x|), elementwise."""
+
+    fn = staticmethod(A.softsign)
+
+
+class ReLU6(_Elementwise):
+    """min(max(x, 0), 6), elementwise."""
+
+    fn = staticmethod(A.relu6)
+
+
+class LogSigmoid(_Elementwise):
+    """log(sigmoid(x)), elementwise and without overflow."""
+
+    fn = staticmethod(A.logsigmoid)
+
+
+class LeakyReLU(Module):
+    """x where x > 0, else ``negative_slope * x``.
+
+    >>> LeakyReLU(0.2)
+    LeakyReLU(negative_slope=0.2)
+    """
+
+    def __init__(self, negative_slope: float = 0.01):
+        super().__init__()
+        self.negative_slope = _real("LeakyReLU", "negative_slope", negative_slope)
+
+    def forward(self, x):
+        return A.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self) -> str:
+        return f"negative_slope={self.negative_slope}"
+
+
+class Softplus(Module):
+    """log(1 + exp(beta * x)) / beta, linear where ``beta * x > threshold``."""
+
+    def __init__(self, beta: float = 1.0, threshold: float = 20.0):
+        super().__init__()
+        self.beta = _real("Softplus", "beta", beta, positive=True)
+        self.threshold = _real("Softplus", "threshold", threshold)
+
+    def forward(self, x):
+        return A.softplus(x, self.beta, self.threshold)
+
+    def extra_repr(self) -> str:
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class ELU(Module):
+    """x where x > 0, else ``alpha * (exp(x) - 1)``."""
+
+    def __init__(self, alpha: float = 1.0):
+        super().__init__()
+        self.alpha = _real("ELU", "alpha", alpha)
+
+    def forward(self, x):
+        return A.elu(x, self.alpha)
+
+    def extra_repr(self) -> str:
+        return f"alpha={self.alpha}"
+
+
+class GELU(Module):
+    """x * Phi(x) (Phi the standard normal CDF), or its tanh approximation."""
+
+    def __init__(self, approximate: str = "none"):
+        super().__init__()
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
+        self.approximate = approximate
+
+    def forward(self, x):
+        return A.gelu(x, self.approximate)
+
+    def extra_repr(self) -> str:
+        return f"approximate={self.approximate!r}"
+
+
+class Hardtanh(Module):
+    """Clamp to [min_val, max_val]."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0):
+        super().__init__()
+        self.min_val = _real("Hardtanh", "min_val", min_val)
+        self.max_val = _real("Hardtanh", "max_val", max_val)
+        if self.min_val >= self.max_val:
+            raise ValueError(
+                f"Hardtanh: min_val must be less than max_val, got min_val={min_val}, "
+                f"max_val={max_val}"
+            )
+
+    def forward(self, x):
+        return A.hardtanh(x, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class Softmax(Module):
+    """exp(x) / sum(exp(x)) along ``axis``: class probabilities from scores."""
+
+    def __init__(self, axis: int = -1):
+        super().__init__()
+        self.axis = _axis("Softmax", axis)
+
+    def forward(self, x):
+        return A.softmax(x, self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class LogSoftmax(Module):
+    """log(softmax(x)) along ``axis``, computed stably."""
+
+    def __init__(self, axis: int = -1):
+        super().__init__()
+        self.axis = _axis("LogSoftmax", axis)
+
+    def forward(self, x):
+        return A.log_softmax(x, self.axis)
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}"
+
+
+class Step(Module):
+    """Heaviside step (the perceptron's activation): 1 where x > 0, else 0.
+
+    Args:
+        straight_through: pass the gradient through unchanged (the straight-through estimator)
+            instead of the true derivative, which is zero almost everywhere.
+    """
+
+    def __init__(self, straight_through: bool = False):
+        super().__init__()
+        if not isinstance(straight_through, bool):
+            raise TypeError(f"Step: straight_through must be a bool, got {straight_through!r}")
+        self.straight_through = straight_through
+
+    def forward(self, x):
+        return A.step(x, straight_through=self.straight_through)
+
+    def extra_repr(self) -> str:
+        return f"straight_through={self.straight_through}"

@@ -1,0 +1,192 @@
+"""Containers: Sequential (a chain of layers), ModuleList and ModuleDict (registered groups)."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator, Mapping
+
+from .module import Module
+
+__all__ = ["ModuleDict", "ModuleList", "Sequential"]
+
+
+def _check_module(who: str, module) -> Module:
+    if not isinstance(module, Module):
+        raise TypeError(f"{who}: expected a Module, got {type(module).__name__}")
+    return module
+
+
+def _position(who: str, index, n: int) -> int:
+    """``index`` (negative counts from the end) as a position in ``range(n)``."""
+    if not isinstance(index, int) or isinstance(index, bool):
+        raise TypeError(f"{who}: index must be an int or a slice, got {type(index).__name__}")
+    if not -n <= index < n:
+        raise IndexError(f"{who}: index {index} is out of range for {n} modules")
+    return index % n
+
+
+class _IndexedModules(Module):
+    """Modules registered under the keys "0", "1", ...: what Sequential and ModuleList share."""
+
+    def __init__(self, modules: Iterable[Module] = ()):
+        super().__init__()
+        self.extend(modules)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        items = list(self._modules.items())
+        if isinstance(index, slice):
+            return type(self)._from_items(items[index])
+        return items[_position(type(self).__name__, index, len(items))][1]
+
+    def __setitem__(self, index, module: Module) -> None:
+        who = type(self).__name__
+        key = list(self._modules)[_position(who, index, len(self))]
+        self._modules[key] = _check_module(who, module)  # in place: the order must not change
+
+    def __delitem__(self, index) -> None:
+        keys = list(self._modules)
+        targets = keys[index] if isinstance(index, slice) else [
+            keys[_position(type(self).__name__, index, len(keys))]]
+        for key in targets:
+            del self._modules[key]
+        self._renumber()
+
+    def _renumber(self) -> None:
+        # Keep the keys "0".."n-1" (state-dict names) after a deletion or insertion, as in PyTorch.
+        if all(k.isdigit() for k in self._modules):
+            modules = list(self._modules.values())
+            self._modules.clear()
+            self._modules.update((str(i), m) for i, m in enumerate(modules))
+
+    @classmethod
+    def _from_items(cls, items):
+        return cls(m for _, m in items)
+
+    def append(self, module: Module):
+        """Add ``module`` at the end; returns self."""
+        self.add_module(str(len(self)), _check_module(type(self).__name__, module))
+        return self
+
+    def extend(self, modules: Iterable[Module]):
+        """Append every module of ``modules``; returns self."""
+        for m in modules:
+            self.append(m)
+        return self
+
+    def insert(self, index: int, module: Module) -> None:
+        """Insert ``module`` before position ``index``."""
+        who = type(self).__name__
+        if not isinstance(index, int) or isinstance(index, bool):
+            raise TypeError(f"{who}.insert: index must be an int, got {type(index).__name__}")
+        items = list(self._modules.items())
+        key = str(len(items))
+        while key in self._modules:  # named (OrderedDict) layers keep their names: avoid a clash
+            key = "_" + key
+        items.insert(index, (key, _check_module(who, module)))
+        self._modules.clear()
+        self._modules.update(items)
+        self._renumber()
+
+
+class Sequential(_IndexedModules):
+    """Layers applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
+
+    Layers are named "0", "1", ... (or by the keys of an OrderedDict passed as the only argument),
+    which become their state-dict prefixes, as in PyTorch.
+
+    >>> from chainrule import nn
+    >>> model = nn.Sequential(nn.Identity(), nn.Identity())
+    >>> len(model), model[-1]
+    (2, Identity())
+    """
+
+    def __init__(self, *modules):
+        if len(modules) == 1 and isinstance(modules[0], Mapping):
+            super().__init__()
+            for name, m in modules[0].items():
+                self.add_module(name, _check_module("Sequential", m))
+        else:
+            super().__init__(modules)
+
+    @classmethod
+    def _from_items(cls, items):
+        return cls(OrderedDict(items))
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+
+class ModuleList(_IndexedModules):
+    """A list of modules whose parameters belong to the parent (a plain list would hide them).
+
+    >>> from chainrule import nn
+    >>> layers = nn.ModuleList([nn.Identity() for _ in range(3)])
+    >>> len(layers)
+    3
+    """
+
+
+class ModuleDict(Module):
+    """A dict of modules (string keys, insertion order) whose parameters belong to the parent.
+
+    >>> from chainrule import nn
+    >>> heads = nn.ModuleDict({"a": nn.Identity()})
+    >>> "a" in heads, list(heads)
+    (True, ['a'])
+    """
+
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None):
+        super().__init__()
+        if modules is not None:
+            self.update(modules)
+
+    def __getitem__(self, key: str) -> Module:
+        if key not in self._modules:
+            raise KeyError(f"ModuleDict: no module {key!r}; keys are {list(self._modules)}")
+        return self._modules[key]
+
+    def __setitem__(self, key: str, module: Module) -> None:
+        if key in self._modules:
+            self._modules[key] = _check_module("ModuleDict", module)
+        else:
+            self.add_module(key, _check_module("ModuleDict", module))
+
+    def __delitem__(self, key: str) -> None:
+        self.pop(key)
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._modules)
+
+    def __contains__(self, key) -> bool:
+        return key in self._modules
+
+    def keys(self):
+        return self._modules.keys()
+
+    def values(self):
+        return self._modules.values()
+
+    def items(self):
+        return self._modules.items()
+
+    def update(self, modules) -> None:
+        """Add or replace modules from a mapping or an iterable of (key, module) pairs."""
+        items = modules.items() if isinstance(modules, Mapping) else modules
+        for key, m in items:
+            self[key] = m
+
+    def pop(self, key: str) -> Module:
+        module = self[key]
+        del self._modules[key]
+        return module

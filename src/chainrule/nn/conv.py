@@ -1,0 +1,218 @@
+"""Convolution layers: Conv1d, Conv2d and their transposes, with PyTorch's arguments and layouts.
+
+Weights are (out_channels, in_channels / groups, *kernel) for a convolution and (in_channels,
+out_channels / groups, *kernel) for a transposed one, exactly as in PyTorch, so state dicts move
+between the two libraries unchanged. Both are initialized as PyTorch does:
+kaiming_uniform_(a=sqrt(5)) for the weight and U(-1/sqrt(fan_in), 1/sqrt(fan_in)) for the bias.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..backend import get_array_module
+from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from . import init
+from ._checks import check_input, float_dtype, int_tuple, positive_int, resolve_rng
+from .module import Module, Parameter
+
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+
+_LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
+
+
+class _ConvNd(Module):
+    """What convolutions and transposed convolutions share: checks, parameters, init and repr."""
+
+    _nd = 0
+    _transposed = False
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                 bias, output_padding, rng, dtype):
+        super().__init__()
+        who, nd = type(self).__name__, self._nd
+        self.in_channels = positive_int(who, "in_channels", in_channels)
+        self.out_channels = positive_int(who, "out_channels", out_channels)
+        self.groups = positive_int(who, "groups", groups)
+        for name, n in (("in_channels", in_channels), ("out_channels", out_channels)):
+            if n % groups:
+                raise ValueError(f"{who}: {name}={n} must be divisible by groups={groups}")
+        self.kernel_size = int_tuple(who, "kernel_size", kernel_size, nd, 1)
+        self.stride = int_tuple(who, "stride", stride, nd, 1)
+        self.dilation = int_tuple(who, "dilation", dilation, nd, 1)
+        self.padding = self._check_padding(padding)
+        self.output_padding = int_tuple(who, "output_padding", output_padding, nd, 0)
+        for op, s, d in zip(self.output_padding, self.stride, self.dilation, strict=True):
+            if op >= max(s, d):
+                raise ValueError(
+                    f"{who}: output_padding {self.output_padding} must be smaller than stride "
+                    f"{self.stride} or dilation {self.dilation} on every axis"
+                )
+        dt = float_dtype(dtype, who)
+        xp = get_array_module()
+        pair = (in_channels, out_channels // groups) if self._transposed else (
+            out_channels, in_channels // groups)
+        self.weight = Parameter(xp.empty(pair + self.kernel_size, dtype=dt))
+        if bias:
+            self.bias = Parameter(xp.empty((out_channels,), dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters(rng=resolve_rng(rng, who))
+
+    def _check_padding(self, padding):
+        who = type(self).__name__
+        if isinstance(padding, str) and not self._transposed:
+            if padding not in ("same", "valid"):
+                raise ValueError(f"{who}: padding must be an int, a tuple, 'same' or 'valid', "
+                                 f"got {padding!r}")
+            if padding == "same" and any(s != 1 for s in self.stride):
+                raise ValueError(f"{who}: padding='same' needs stride 1, got stride {self.stride}")
+            return padding
+        return int_tuple(who, "padding", padding, self._nd, 0)
+
+    def reset_parameters(self, *, rng) -> None:
+        """Draw fresh weights with PyTorch's default initialization."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
+        if self.bias is not None:
+            fan_in, _ = init._calculate_fan_in_and_fan_out(self.weight)
+            bound = 1 / math.sqrt(fan_in)
+            init.uniform_(self.bias, -bound, bound, rng=rng)
+
+    def _check(self, x) -> None:
+        who, nd = type(self).__name__, self._nd
+        layout = _LAYOUT[nd]
+        check_input(who, x, (nd + 2,), f"{nd + 2}-D {layout}")
+        if x.shape[1] != self.in_channels:
+            raise ValueError(
+                f"{who}: expected input with {self.in_channels} channels, shape "
+                f"{layout.replace('C', str(self.in_channels))}, got shape {tuple(x.shape)}"
+            )
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        if self.padding != (0,) * self._nd:
+            s += f", padding={self.padding}"
+        if self.dilation != (1,) * self._nd:
+            s += f", dilation={self.dilation}"
+        if self.output_padding != (0,) * self._nd:
+            s += f", output_padding={self.output_padding}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+
+class _Conv(_ConvNd):
+    _op = None
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 dilation=1, groups: int = 1, bias: bool = True, *, rng=None, dtype="float32"):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                         bias, 0, rng, dtype)
+
+    def forward(self, x):
+        self._check(x)
+        return type(self)._op(x, self.weight, self.bias, self.stride, self.padding,
+                              self.dilation, self.groups)
+
+
+class _ConvTranspose(_ConvNd):
+    _op = None
+    _transposed = True
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1, *, rng=None,
+                 dtype="float32"):
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
+                         bias, output_padding, rng, dtype)
+
+    def forward(self, x):
+        self._check(x)
+        return type(self)._op(x, self.weight, self.bias, self.stride, self.padding,
+                              self.output_padding, self.groups, self.dilation)
+
+
+class Conv1d(_Conv):
+    """1-D convolution over (N, C, L) sequences, as ``torch.nn.Conv1d``.
+
+    Args:
+        in_channels, out_channels: channels of the input and output.
+        kernel_size, stride, dilation: an int or a 1-tuple.
+        padding: an int, a 1-tuple, "valid" or "same" (stride 1 only).
+        groups: split the channels into independent groups (both counts must divide by it).
+        bias: learn an additive per-channel bias.
+        rng: numpy Generator for the initial weights (None: a fresh, unseeded one).
+        dtype: floating-point dtype of the parameters.
+
+    Shape:
+        (N, in_channels, L) -> (N, out_channels, L_out); weight (out_channels,
+        in_channels / groups, k).
+    """
+
+    _nd = 1
+    _op = staticmethod(conv1d)
+
+
+class Conv2d(_Conv):
+    """2-D convolution over (N, C, H, W) images, as ``torch.nn.Conv2d``.
+
+    Args:
+        in_channels, out_channels: channels of the input and output.
+        kernel_size, stride, dilation: an int or an (h, w) tuple.
+        padding: an int, an (h, w) tuple, "valid" or "same" (stride 1 only).
+        groups: split the channels into independent groups (groups = in_channels is depthwise).
+        bias: learn an additive per-channel bias.
+        rng: numpy Generator for the initial weights (None: a fresh, unseeded one).
+        dtype: floating-point dtype of the parameters.
+
+    Shape:
+        (N, in_channels, H, W) -> (N, out_channels, H_out, W_out); weight (out_channels,
+        in_channels / groups, kh, kw).
+
+    >>> import numpy as np
+    >>> from chainrule import nn
+    >>> nn.Conv2d(1, 6, 5, rng=np.random.default_rng(0))
+    Conv2d(1, 6, kernel_size=(5, 5), stride=(1, 1))
+    """
+
+    _nd = 2
+    _op = staticmethod(conv2d)
+
+
+class ConvTranspose1d(_ConvTranspose):
+    """1-D transposed convolution (the adjoint of Conv1d), as ``torch.nn.ConvTranspose1d``.
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias: as for the
+            convolution this is the adjoint of (padding is an int or a 1-tuple).
+        output_padding: extra length at the end (smaller than stride or dilation).
+        rng, dtype: as for Conv1d.
+
+    Shape:
+        (N, in_channels, L) -> (N, out_channels, L_out), L_out = (L - 1) * stride - 2 * padding
+        + dilation * (k - 1) + output_padding + 1; weight (in_channels, out_channels / groups, k).
+    """
+
+    _nd = 1
+    _op = staticmethod(conv_transpose1d)
+
+
+class ConvTranspose2d(_ConvTranspose):
+    """2-D transposed convolution (upsampling in decoders, GANs), as ``torch.nn.ConvTranspose2d``.
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias: as for the
+            convolution this is the adjoint of (ints or (h, w) tuples).
+        output_padding: extra rows/columns at the bottom/right (smaller than stride or dilation).
+        rng, dtype: as for Conv2d.
+
+    Shape:
+        (N, in_channels, H, W) -> (N, out_channels, H_out, W_out), H_out = (H - 1) * stride
+        - 2 * padding + dilation * (kh - 1) + output_padding + 1; weight (in_channels,
+        out_channels / groups, kh, kw).
+    """
+
+    _nd = 2
+    _op = staticmethod(conv_transpose2d)

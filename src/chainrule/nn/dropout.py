@@ -1,0 +1,84 @@
+"""Dropout layers: zero random units (or whole channels) while training, the identity in eval mode.
+
+Both are "inverted" dropout: kept values are scaled by 1 / (1 - p) during training, so nothing
+changes at evaluation time. Each layer owns a random generator (``rng``), so a seeded model drops
+the same units on every run.
+"""
+
+from __future__ import annotations
+
+from ..ops.dropout import dropout, dropout1d, dropout2d
+from ._checks import check_input, probability, resolve_rng
+from .module import Module
+
+__all__ = ["Dropout", "Dropout1d", "Dropout2d"]
+
+
+class _Dropout(Module):
+    """A drop probability and the generator that draws the masks."""
+
+    def __init__(self, p: float = 0.5, *, rng=None):
+        super().__init__()
+        who = type(self).__name__
+        self.p = probability(who, p)
+        self.rng = resolve_rng(rng, who)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
+
+
+class Dropout(_Dropout):
+    """Zero each element with probability ``p`` in training mode and scale the rest by 1 / (1 - p).
+
+    Args:
+        p: drop probability, in [0, 1).
+        rng: numpy Generator for the masks (None: a fresh, unseeded one).
+
+    Shape:
+        any -> same.
+
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> layer = Dropout(0.5, rng=np.random.default_rng(0)).eval()
+    >>> layer(cr.tensor([1.0, 2.0])).tolist()
+    [1.0, 2.0]
+    """
+
+    def forward(self, x):
+        return dropout(x, self.p, self.training, rng=self.rng)
+
+
+class Dropout1d(_Dropout):
+    """Zero whole channels of (N, C, L) sequences with probability ``p`` in training mode.
+
+    Args:
+        p: drop probability, in [0, 1).
+        rng: numpy Generator for the masks (None: a fresh, unseeded one).
+
+    Shape:
+        (N, C, L) -> same.
+    """
+
+    def forward(self, x):
+        check_input("Dropout1d", x, (3,), "3-D (N, C, L)")
+        return dropout1d(x, self.p, self.training, rng=self.rng)
+
+
+class Dropout2d(_Dropout):
+    """Zero whole channels of (N, C, H, W) feature maps with probability ``p`` in training mode.
+
+    Neighbouring pixels are strongly correlated, so dropping single pixels barely regularizes a
+    convolutional layer; dropping a channel for an example does. Kept channels are scaled by
+    1 / (1 - p).
+
+    Args:
+        p: drop probability, in [0, 1).
+        rng: numpy Generator for the masks (None: a fresh, unseeded one).
+
+    Shape:
+        (N, C, H, W) -> same.
+    """
+
+    def forward(self, x):
+        check_input("Dropout2d", x, (4,), "4-D (N, C, H, W)")
+        return dropout2d(x, self.p, self.training, rng=self.rng)

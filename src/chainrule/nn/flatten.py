@@ -1,0 +1,95 @@
+"""Shape layers: Flatten (feature maps to a vector, between conv and dense layers) and Unflatten."""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from ..ops.shape import flatten, reshape
+from .module import Module
+
+__all__ = ["Flatten", "Unflatten"]
+
+
+def _int(who: str, name: str, value) -> int:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{who}: {name} must be an int, got {value!r}")
+    return int(value)
+
+
+def _axis_index(who: str, axis: int, shape) -> int:
+    ndim = len(shape)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{who}: axis {axis} is out of range for input of shape {tuple(shape)}")
+    return axis % ndim
+
+
+class Flatten(Module):
+    """Merge axes ``start_axis`` .. ``end_axis`` into one (by default all but the batch axis).
+
+    Shape:
+        ``(N, C, H, W) -> (N, C*H*W)`` with the defaults.
+
+    >>> import chainrule as cr
+    >>> Flatten()(cr.tensor([[[1.0, 2.0], [3.0, 4.0]]])).shape
+    (1, 4)
+    """
+
+    def __init__(self, start_axis: int = 1, end_axis: int = -1):
+        super().__init__()
+        self.start_axis = _int("Flatten", "start_axis", start_axis)
+        self.end_axis = _int("Flatten", "end_axis", end_axis)
+
+    def forward(self, x):
+        shape = getattr(x, "shape", None)
+        if shape is None:
+            raise TypeError(f"Flatten: input must be a Tensor, got {type(x).__name__}")
+        s = _axis_index("Flatten", self.start_axis, shape)
+        e = _axis_index("Flatten", self.end_axis, shape)
+        if s > e:
+            raise ValueError(
+                f"Flatten: start_axis {self.start_axis} comes after end_axis {self.end_axis} "
+                f"for input of shape {tuple(shape)}"
+            )
+        return flatten(x, s, e)
+
+    def extra_repr(self) -> str:
+        return f"start_axis={self.start_axis}, end_axis={self.end_axis}"
+
+
+class Unflatten(Module):
+    """Split axis ``axis`` into ``sizes`` (one entry may be -1), the inverse of Flatten.
+
+    Shape:
+        ``(N, 784) -> (N, 1, 28, 28)`` with ``Unflatten(1, (1, 28, 28))``.
+    """
+
+    def __init__(self, axis: int, sizes):
+        super().__init__()
+        self.axis = _int("Unflatten", "axis", axis)
+        if not isinstance(sizes, (tuple, list)) or not sizes:
+            raise TypeError(f"Unflatten: sizes must be a non-empty tuple of ints, got {sizes!r}")
+        self.sizes = tuple(_int("Unflatten", "sizes", s) for s in sizes)
+        if self.sizes.count(-1) > 1 or any(s < -1 or s == 0 for s in self.sizes):
+            raise ValueError(
+                f"Unflatten: sizes must be positive with at most one -1, got {self.sizes}"
+            )
+
+    def forward(self, x):
+        shape = tuple(getattr(x, "shape", ()))
+        if not hasattr(x, "shape"):
+            raise TypeError(f"Unflatten: input must be a Tensor, got {type(x).__name__}")
+        a = _axis_index("Unflatten", self.axis, shape)
+        known = math.prod(s for s in self.sizes if s != -1)
+        n = shape[a]
+        fits = n % known == 0 if -1 in self.sizes else n == known
+        if not fits:
+            raise ValueError(
+                f"Unflatten: axis {self.axis} of size {n} (input shape {shape}) cannot be split "
+                f"into {self.sizes}"
+            )
+        sizes = tuple(n // known if s == -1 else s for s in self.sizes)
+        return reshape(x, shape[:a] + sizes + shape[a + 1:])
+
+    def extra_repr(self) -> str:
+        return f"axis={self.axis}, sizes={self.sizes}"

@@ -1,0 +1,231 @@
+"""Weight initialization: fill a Parameter in place, drawing from an explicit random generator.
+
+Every random initializer takes ``rng`` (a ``numpy.random.Generator``) as a required keyword, so a
+seeded model is reproducible and nothing touches a global seed. Formulas and names follow
+``torch.nn.init``. Values are drawn on the host in float64, then cast to the tensor's dtype
+and moved to its device.
+
+>>> import numpy as np
+>>> from chainrule import nn
+>>> w = nn.Parameter(np.empty((256, 784), dtype="float32"))
+>>> _ = nn.init.kaiming_uniform_(w, nonlinearity="relu", rng=np.random.default_rng(0))
+>>> bool(abs(w.data).max() <= (6 / 784) ** 0.5)
+True
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+
+__all__ = [
+    "calculate_gain", "constant_", "kaiming_normal_", "kaiming_uniform_", "lecun_normal_",
+    "lecun_uniform_", "normal_", "ones_", "orthogonal_", "small_random_", "uniform_",
+    "xavier_normal_", "xavier_uniform_", "zeros_",
+]
+
+_LINEAR_FNS = (
+    "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+    "conv_transpose3d", "sigmoid",
+)
+
+
+def _target(who: str, t) -> Tensor:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{who}: expected a Parameter or Tensor, got {type(t).__name__}")
+    if t.dtype.kind != "f":
+        raise TypeError(f"{who}: tensor must be floating-point, got dtype {t.dtype}")
+    return t
+
+
+def _rng(who: str, rng):
+    if not isinstance(rng, get_array_module().random.Generator):
+        raise TypeError(
+            f"{who}: rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)), "
+            f"got {type(rng).__name__}"
+        )
+    return rng
+
+
+def _number(who: str, name: str, value, *, nonnegative: bool = False) -> float:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{who}: {name} must be a number, got {value!r}")
+    if nonnegative and value < 0:
+        raise ValueError(f"{who}: {name} must be non-negative, got {value}")
+    return float(value)
+
+
+def _fill(t: Tensor, values) -> Tensor:
+    xp = get_array_module(t.data)
+    t.data[...] = xp.asarray(values, dtype=t.dtype)
+    return t
+
+
+def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, rng) -> Tensor:
+    """Fill ``t`` with samples of U(a, b); returns ``t``."""
+    who = "uniform_"
+    a, b = _number(who, "a", a), _number(who, "b", b)
+    if a > b:
+        raise ValueError(f"{who}: a must not exceed b, got a={a}, b={b}")
+    return _fill(_target(who, t), _rng(who, rng).uniform(a, b, size=t.shape))
+
+
+def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *, rng) -> Tensor:
+    """Fill ``t`` with samples of N(mean, std^2); returns ``t``."""
+    who = "normal_"
+    mean, std = _number(who, "mean", mean), _number(who, "std", std, nonnegative=True)
+    return _fill(_target(who, t), _rng(who, rng).normal(mean, std, size=t.shape))
+
+
+def small_random_(t: Tensor, scale: float = 0.01, *, rng) -> Tensor:
+    """The lecture's "small random numbers": N(0, scale^2), i.e. ``scale * standard normal``."""
+    return normal_(t, 0.0, _number("small_random_", "scale", scale, nonnegative=True), rng=rng)
+
+
+def constant_(t: Tensor, val: float) -> Tensor:
+    """Fill ``t`` with ``val``; returns ``t``."""
+    _target("constant_", t).data[...] = _number("constant_", "val", val)
+    return t
+
+
+def zeros_(t: Tensor) -> Tensor:
+    """Fill ``t`` with 0; returns ``t``."""
+    return constant_(t, 0.0)
+
+
+def ones_(t: Tensor) -> Tensor:
+    """Fill ``t`` with 1; returns ``t``."""
+    return constant_(t, 1.0)
+
+
+def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
+    """The recommended gain for a nonlinearity (as ``torch.nn.init.calculate_gain``).
+
+    linear, conv and sigmoid: 1; tanh: 5/3; relu: sqrt(2); leaky_relu with slope ``param`` (default
+    0.01): sqrt(2 / (1 + slope^2)); selu: 3/4.
+
+    >>> round(calculate_gain("relu"), 4)
+    1.4142
+    """
+    if nonlinearity in _LINEAR_FNS:
+        return 1.0
+    if nonlinearity == "tanh":
+        return 5.0 / 3
+    if nonlinearity == "relu":
+        return math.sqrt(2.0)
+    if nonlinearity == "leaky_relu":
+        slope = 0.01 if param is None else _number("calculate_gain", "param", param)
+        return math.sqrt(2.0 / (1 + slope**2))
+    if nonlinearity == "selu":
+        return 3.0 / 4
+    raise ValueError(
+        f"calculate_gain: unsupported nonlinearity {nonlinearity!r}; expected one of "
+        f"{list(_LINEAR_FNS) + ['tanh', 'relu', 'leaky_relu', 'selu']}"
+    )
+
+
+def _calculate_fan_in_and_fan_out(t) -> tuple[int, int]:
+    """(fan_in, fan_out) of a weight laid out as (out, in, *kernel), as PyTorch computes them.
+
+    Raises:
+        ValueError: for tensors with fewer than 2 dimensions.
+    """
+    shape = tuple(t.shape)
+    if len(shape) < 2:
+        raise ValueError(
+            f"fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions, "
+            f"got shape {shape}"
+        )
+    receptive = math.prod(shape[2:])
+    return shape[1] * receptive, shape[0] * receptive
+
+
+def _fan(who: str, t, mode: str) -> int:
+    if mode not in ("fan_in", "fan_out"):
+        raise ValueError(f"{who}: mode must be 'fan_in' or 'fan_out', got {mode!r}")
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(t)
+    return fan_in if mode == "fan_in" else fan_out
+
+
+def xavier_uniform_(t: Tensor, gain: float = 1.0, *, rng) -> Tensor:
+    """Glorot/Xavier uniform: U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)); returns ``t``."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(_target("xavier_uniform_", t))
+    if t.size == 0:
+        return t
+    bound = _number("xavier_uniform_", "gain", gain) * math.sqrt(6.0 / (fan_in + fan_out))
+    return uniform_(t, -bound, bound, rng=rng)
+
+
+def xavier_normal_(t: Tensor, gain: float = 1.0, *, rng) -> Tensor:
+    """Glorot/Xavier normal: N(0, s^2), s = gain * sqrt(2 / (fan_in + fan_out)); returns ``t``."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(_target("xavier_normal_", t))
+    if t.size == 0:
+        return t
+    std = _number("xavier_normal_", "gain", gain) * math.sqrt(2.0 / (fan_in + fan_out))
+    return normal_(t, 0.0, abs(std), rng=rng)
+
+
+def kaiming_uniform_(t: Tensor, a: float = 0, mode: str = "fan_in",
+                     nonlinearity: str = "leaky_relu", *, rng) -> Tensor:
+    """He/Kaiming uniform: U(-b, b) with b = gain * sqrt(3 / fan); returns ``t``.
+
+    Args:
+        t: weight of layout (out, in, *kernel).
+        a: negative slope of the leaky ReLU that follows (used when ``nonlinearity="leaky_relu"``).
+        mode: "fan_in" preserves the forward variance, "fan_out" the backward one.
+        nonlinearity: name passed to ``calculate_gain``.
+        rng: the random generator.
+    """
+    fan = _fan("kaiming_uniform_", _target("kaiming_uniform_", t), mode)
+    if t.size == 0:
+        return t
+    bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
+    return uniform_(t, -bound, bound, rng=rng)
+
+
+def kaiming_normal_(t: Tensor, a: float = 0, mode: str = "fan_in",
+                    nonlinearity: str = "leaky_relu", *, rng) -> Tensor:
+    """He/Kaiming normal: N(0, s^2) with s = gain / sqrt(fan); arguments as ``kaiming_uniform_``."""
+    fan = _fan("kaiming_normal_", _target("kaiming_normal_", t), mode)
+    if t.size == 0:
+        return t
+    return normal_(t, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), rng=rng)
+
+
+def lecun_uniform_(t: Tensor, *, rng) -> Tensor:
+    """LeCun uniform: U(-b, b) with b = sqrt(3 / fan_in) (unit variance for a linear unit)."""
+    return kaiming_uniform_(t, mode="fan_in", nonlinearity="linear", rng=rng)
+
+
+def lecun_normal_(t: Tensor, *, rng) -> Tensor:
+    """LeCun normal: N(0, 1 / fan_in), the initialization SELU networks assume (not truncated)."""
+    return kaiming_normal_(t, mode="fan_in", nonlinearity="linear", rng=rng)
+
+
+def orthogonal_(t: Tensor, gain: float = 1, *, rng) -> Tensor:
+    """Fill ``t`` with a (semi-)orthogonal matrix times ``gain`` (Saxe et al.), as PyTorch does.
+
+    The tensor is viewed as (shape[0], rest); its rows (or columns, whichever are fewer) come out
+    orthonormal. The QR factorization of a Gaussian matrix, sign-corrected, gives a uniform draw.
+    """
+    who = "orthogonal_"
+    _target(who, t)
+    if t.ndim < 2:
+        raise ValueError(f"{who}: needs a tensor with at least 2 dimensions, got shape {t.shape}")
+    gain = _number(who, "gain", gain)
+    if t.size == 0:
+        return t
+    rows = t.shape[0]
+    cols = t.size // rows
+    flat = _rng(who, rng).standard_normal((rows, cols))
+    if rows < cols:
+        flat = flat.T
+    host = get_array_module(flat)
+    q, r = host.linalg.qr(flat)
+    q = q * host.sign(host.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(t, (gain * q).reshape(t.shape))

@@ -1,0 +1,89 @@
+"""Fully connected layers: Linear (an affine map, the perceptron's weighted sum) and Identity."""
+
+from __future__ import annotations
+
+import math
+
+from ..backend import get_array_module
+from ..ops.linalg import linear
+from . import init
+from ._checks import float_dtype, positive_int, resolve_rng
+from .module import Module, Parameter
+
+__all__ = ["Identity", "Linear"]
+
+
+class Identity(Module):
+    """Returns its input unchanged (a placeholder, e.g. for a removed head); ignores arguments."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Linear(Module):
+    """Affine map ``y = x @ weight.T + bias``, with PyTorch's layout and default initialization.
+
+    Args:
+        in_features: size of the last input axis.
+        out_features: size of the last output axis.
+        bias: whether to learn an additive bias.
+        rng: numpy Generator for the initial weights (None: a fresh, unseeded one).
+        dtype: floating-point dtype of the parameters.
+
+    Shape:
+        ``(..., in_features) -> (..., out_features)``; ``weight`` is (out_features, in_features),
+        ``bias`` is (out_features,).
+
+    The weight is drawn from kaiming_uniform_(a=sqrt(5)), i.e. U(-1/sqrt(in), 1/sqrt(in)), and so is
+    the bias, as in PyTorch.
+
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> layer = nn.Linear(784, 256, rng=np.random.default_rng(0))
+    >>> layer
+    Linear(in_features=784, out_features=256, bias=True)
+    >>> layer(cr.tensor(np.zeros((32, 784), dtype="float32"))).shape
+    (32, 256)
+    """
+
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng=None,
+                 dtype="float32"):
+        super().__init__()
+        self.in_features = positive_int("Linear", "in_features", in_features)
+        self.out_features = positive_int("Linear", "out_features", out_features)
+        dt = float_dtype(dtype, "Linear")
+        xp = get_array_module()
+        self.weight = Parameter(xp.empty((out_features, in_features), dtype=dt))
+        if bias:
+            self.bias = Parameter(xp.empty((out_features,), dtype=dt))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters(rng=resolve_rng(rng, "Linear"))
+
+    def reset_parameters(self, *, rng) -> None:
+        """Draw fresh weights with PyTorch's default initialization."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
+        if self.bias is not None:
+            bound = 1 / math.sqrt(self.in_features)
+            init.uniform_(self.bias, -bound, bound, rng=rng)
+
+    def forward(self, x):
+        shape = getattr(x, "shape", None)
+        if shape is None:
+            raise TypeError(f"Linear: input must be a Tensor, got {type(x).__name__}")
+        if not shape or shape[-1] != self.in_features:
+            raise ValueError(
+                f"Linear: expected input with last dimension {self.in_features}, "
+                f"got shape {tuple(shape)}"
+            )
+        return linear(x, self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        return (
+            f"in_features={self.in_features}, out_features={self.out_features}, "
+            f"bias={self.bias is not None}"
+        )

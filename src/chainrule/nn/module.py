@@ -1,0 +1,406 @@
+"""Module, Parameter and Buffer: the bookkeeping that turns a function with weights into a layer.
+
+A ``Module`` registers every ``Parameter``, ``Buffer`` and sub-``Module`` assigned to one of its
+attributes, in assignment order, so that ``parameters()``, ``state_dict()``, ``train()``/``eval()``
+and ``to(device)`` reach all of them. Keys and orders follow PyTorch, so a model built the same
+way in both libraries exchanges state dicts unchanged.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module, validate_device
+from .parameter import Buffer, Parameter
+from .state import IncompatibleKeys, check_state, convert
+from .summary import summarize
+
+__all__ = ["Buffer", "IncompatibleKeys", "Module", "Parameter", "RemovableHandle"]
+
+class RemovableHandle:
+    """Returned by ``register_forward_hook``: ``remove()`` (or leaving a ``with``) unregisters."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict):
+        self._hooks = hooks
+        self.id = next(self._ids)
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def _check_name(who: str, name) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"{who}: name must be a string, got {type(name).__name__}")
+    if not name or "." in name:
+        raise ValueError(f"{who}: name must be non-empty and contain no '.', got {name!r}")
+
+
+class Module:
+    """Base class of every layer and model: subclass it, assign layers, define forward.
+
+    >>> import chainrule as cr
+    >>> class Scale(Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.factor = Parameter(cr.tensor([2.0]))
+    ...     def forward(self, x):
+    ...         return x * self.factor
+    >>> m = Scale()
+    >>> m(cr.tensor([1.0, 3.0])).tolist()
+    [2.0, 6.0]
+    >>> [name for name, _ in m.named_parameters()]
+    ['factor']
+    """
+
+    training: bool
+
+    def __init__(self):
+        # object.__setattr__ because our own __setattr__ needs these dictionaries to exist.
+        object.__setattr__(self, "training", True)
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_forward_pre_hooks", {})
+        object.__setattr__(self, "_forward_hooks", {})
+
+    def _stores(self, name: str):
+        stores = self.__dict__.get("_parameters"), self.__dict__.get("_buffers")
+        if stores[0] is None:
+            raise AttributeError(
+                f"cannot assign {name!r} before Module.__init__() has run; call super().__init__() "
+                f"first in {type(self).__name__}.__init__"
+            )
+        return stores[0], stores[1], self.__dict__["_modules"]
+
+    def _forget(self, name: str) -> None:
+        self.__dict__.pop(name, None)
+        for store in self._stores(name):
+            store.pop(name, None)
+
+    def __setattr__(self, name: str, value) -> None:
+        d = self.__dict__
+        params, buffers, modules = (d.get(k) or {} for k in ("_parameters", "_buffers", "_modules"))
+        kind = type(self).__name__
+        if isinstance(value, (Parameter, Buffer, Module)):
+            params, buffers, modules = self._stores(name)
+            self._forget(name)
+            if isinstance(value, Parameter):
+                params[name] = value
+            elif isinstance(value, Buffer):
+                buffers[name] = value
+            else:
+                modules[name] = value
+        elif name in params:
+            if value is not None:
+                raise TypeError(
+                    f"{kind}: cannot assign {type(value).__name__} to parameter {name!r}; "
+                    "expected a Parameter or None (wrap the value in nn.Parameter)"
+                )
+            params[name] = None
+        elif name in buffers:
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"{kind}: cannot assign {type(value).__name__} to buffer {name!r}; "
+                    "expected a Tensor or None"
+                )
+            old = buffers[name]
+            persistent = True if old is None else old.persistent
+            buffers[name] = None if value is None else Buffer(value, persistent=persistent)
+        elif name in modules:
+            if value is not None:
+                raise TypeError(
+                    f"{kind}: cannot assign {type(value).__name__} to submodule {name!r}; "
+                    "expected a Module or None"
+                )
+            modules[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name: str):
+        d = self.__dict__  # never self._parameters here: that would recurse before __init__ has run
+        for key in ("_parameters", "_buffers", "_modules"):
+            store = d.get(key)
+            if store is not None and name in store:
+                return store[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        for key in ("_parameters", "_buffers", "_modules"):
+            store = self.__dict__.get(key)
+            if store is not None and name in store:
+                del store[name]
+                return
+        object.__delattr__(self, name)
+
+    def __dir__(self):
+        extra = itertools.chain(self._parameters, self._buffers, self._modules)
+        return sorted(set(super().__dir__()) | set(extra))
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Register ``param`` (or None, a declared but absent parameter such as ``bias=False``)."""
+        _check_name("register_parameter", name)
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"register_parameter: {name!r} must be a Parameter or None, "
+                f"got {type(param).__name__}"
+            )
+        self._forget(name)
+        self._stores(name)[0][name] = param
+
+    def register_buffer(self, name: str, value, persistent: bool = True) -> None:
+        """Register ``value`` (Tensor, array or None) as a buffer; ``persistent=False``: unsaved."""
+        _check_name("register_buffer", name)
+        self._forget(name)
+        buffer = None if value is None else Buffer(value, persistent=persistent)
+        self._stores(name)[1][name] = buffer
+
+    def add_module(self, name: str, module: Module | None) -> None:
+        """Register ``module`` under ``name`` (the same as assigning it to an attribute)."""
+        _check_name("add_module", name)
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(
+                f"add_module: {name!r} must be a Module or None, got {type(module).__name__}"
+            )
+        self._forget(name)
+        self._stores(name)[2][name] = module
+
+    register_module = add_module
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        for hook in list(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, inputs, output)`` after forward; a non-None result replaces it."""
+        handle = RemovableHandle(self._forward_hooks)
+        self._forward_hooks[handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, inputs)`` before each forward; a non-None result replaces inputs."""
+        handle = RemovableHandle(self._forward_pre_hooks)
+        self._forward_pre_hooks[handle.id] = hook
+        return handle
+
+    def named_modules(self, prefix: str = "", *, remove_duplicate: bool = True,
+                      _memo: set | None = None) -> Iterator[tuple[str, Module]]:
+        """This module and all below it as (dotted name, module), depth first; shared ones once."""
+        memo = set() if _memo is None else _memo
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, child in self._modules.items():
+            if child is not None:
+                path = f"{prefix}.{name}" if prefix else name
+                yield from child.named_modules(path, remove_duplicate=remove_duplicate, _memo=memo)
+
+    def modules(self) -> Iterator[Module]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        seen = set()
+        for name, child in self._modules.items():
+            if child is not None and id(child) not in seen:
+                seen.add(id(child))
+                yield name, child
+
+    def children(self) -> Iterator[Module]:
+        for _, child in self.named_children():
+            yield child
+
+    def _named_members(self, store: str, prefix: str, recurse: bool, remove_duplicate: bool):
+        memo = set()
+        mods = self.named_modules(prefix, remove_duplicate=remove_duplicate) if recurse else [
+            (prefix, self)]
+        for path, m in mods:
+            for name, t in getattr(m, store).items():
+                if t is None or (remove_duplicate and id(t) in memo):
+                    continue
+                memo.add(id(t))
+                yield (f"{path}.{name}" if path else name), t
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True, *,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, Parameter) pairs: each module's own in assignment order, then children's.
+
+        A Parameter reachable under several names (weight sharing) comes once, under its first name.
+        """
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        """Every Parameter of this module (and below it with ``recurse``), each shared one once."""
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True, *,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Buffer]]:
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Buffer]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    def apply(self, fn) -> Module:
+        """Call ``fn(module)`` on each submodule (children first), then on self; returns self."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def train(self, mode: bool = True) -> Module:
+        """Set training (``mode=True``) or evaluation mode here and below; returns self."""
+        if not isinstance(mode, bool):
+            raise TypeError(f"train: mode must be a bool, got {mode!r}")
+        self.training = mode
+        for child in self.children():
+            child.train(mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode (dropout off, normalization uses running statistics); returns self."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (False) or unfreeze every parameter; returns self."""
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self) -> None:
+        """Forget every parameter's gradient (``.grad = None``)."""
+        for p in self.parameters():
+            p.grad = None
+
+    def num_parameters(self, *, trainable_only: bool = False) -> int:
+        """Number of parameter elements (shared parameters counted once)."""
+        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
+        """Dotted name -> Tensor: each module's parameters, then its persistent buffers, children's.
+
+        The Tensors are detached but share memory with the model (as in PyTorch): copy them to keep
+        a snapshot that later training steps do not change. ``keep_vars=True`` returns the
+        Parameters and Buffers themselves.
+        """
+        out = OrderedDict()
+        for key, t in self._state_items(prefix):
+            out[key] = t if keep_vars else t.detach()
+        return out
+
+    def _state_items(self, prefix: str):
+        for name, p in self._parameters.items():
+            if p is not None:
+                yield prefix + name, p
+        for name, b in self._buffers.items():
+            if b is not None and b.persistent:
+                yield prefix + name, b
+        for name, child in self._modules.items():
+            if child is not None:
+                yield from child._state_items(f"{prefix}{name}.")
+
+    def load_state_dict(self, state: Mapping, strict: bool = True) -> IncompatibleKeys:
+        """Copy ``state`` (dotted name -> Tensor or array) into this module's parameters/buffers.
+
+        Values are copied into the existing arrays, cast to their dtype and moved to their device,
+        so optimizers that hold the Parameters keep working. Nothing is copied unless every check
+        passes.
+
+        Args:
+            state: a mapping such as the result of ``state_dict()`` (ours or PyTorch's).
+            strict: when True, missing and unexpected keys are errors; shape mismatches always are.
+
+        Returns:
+            ``(missing_keys, unexpected_keys)`` as lists.
+
+        Raises:
+            ValueError: listing every missing key, unexpected key and shape mismatch at once.
+        """
+        if not isinstance(state, Mapping):
+            raise TypeError(f"load_state_dict: state must be a mapping, got {type(state).__name__}")
+        own = OrderedDict(self._state_items(""))
+        values, missing, unexpected = check_state(own, state, strict, type(self).__name__)
+        for key, value in values.items():
+            own[key].data[...] = value
+        return IncompatibleKeys(missing, unexpected)
+
+    def to(self, device: str | None = None, *, dtype=None) -> Module:
+        """Move parameters, buffers and gradients to ``device`` and/or cast floats to ``dtype``.
+
+        The Parameters keep their identity; returns self.
+        """
+        name = None if device is None else validate_device(device)
+        if dtype is not None:
+            dtype = get_array_module().dtype(dtype)
+            if dtype.kind != "f":
+                raise TypeError(f"Module.to: dtype must be floating-point, got {dtype}")
+        memo = set()
+        for m in self.modules():
+            for t in itertools.chain(m._parameters.values(), m._buffers.values()):
+                if t is None or id(t) in memo:
+                    continue
+                memo.add(id(t))
+                t.data = convert(t.data, name, dtype)
+                if t.grad is not None:
+                    t.grad = Tensor(convert(t.grad.data, name, dtype))
+        return self
+
+    def cpu(self) -> Module:
+        return self.to("cpu")
+
+    def cuda(self) -> Module:
+        return self.to("cuda")
+
+    def extra_repr(self) -> str:
+        """The text inside this module's parentheses in ``repr`` (its hyperparameters)."""
+        return ""
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        children = [
+            f"({name}): " + repr(m).replace("\n", "\n  ") for name, m in self._modules.items()
+        ]
+        if not children and len(lines) <= 1:
+            return f"{type(self).__name__}({extra})"
+        return type(self).__name__ + "(\n  " + "\n  ".join(lines + children) + "\n)"
+
+    def summary(self, input_shape, *, dtype="float32"):
+        """Run a zero input through the model and tabulate each layer's output shape and parameters.
+
+        The forward pass runs under ``no_grad`` in evaluation mode (running statistics are left
+        alone), and the training flags are restored afterwards.
+
+        Args:
+            input_shape: shape of one input batch, batch axis included, e.g. ``(1, 784)``.
+            dtype: dtype of the zero input ("int64" for models that start with an Embedding).
+
+        Returns:
+            A ``ModelSummary``; its text is the table (``print(model.summary((1, 784)))``).
+        """
+        return summarize(self, input_shape, dtype)
+

@@ -1,0 +1,198 @@
+"""Pooling layers: max, min (the lecture's) and average pooling over windows, and adaptive pooling.
+
+Arguments follow PyTorch (``stride`` defaults to ``kernel_size``); ``count_include_pad`` is
+keyword-only because PyTorch's positional slot for it holds ``ceil_mode``, which chainrule does not
+offer. Pooling layers have no parameters.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from ..ops import pool as P  # noqa: N812 - short alias for the op family
+from ._checks import check_input, int_tuple
+from .module import Module
+
+__all__ = [
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d",
+    "AvgPool2d", "MaxPool1d", "MaxPool2d", "MinPool1d", "MinPool2d",
+]
+
+_LAYOUT = {1: "3-D (N, C, L)", 2: "4-D (N, C, H, W)"}
+
+
+class _Pool(Module):
+    """Sliding-window pooling: validates the window once and calls the class's op."""
+
+    _nd = 0
+    _op = None
+
+    def __init__(self, kernel_size, stride=None, padding=0):
+        super().__init__()
+        who, nd = type(self).__name__, self._nd
+        kernel = int_tuple(who, "kernel_size", kernel_size, nd, 1)
+        if stride is not None:
+            int_tuple(who, "stride", stride, nd, 1)
+        pad = int_tuple(who, "padding", padding, nd, 0)
+        if any(2 * p > k for p, k in zip(pad, kernel, strict=True)):
+            raise ValueError(
+                f"{who}: padding {padding!r} must be at most half the kernel size {kernel_size!r}"
+            )
+        self.kernel_size = kernel_size
+        self.stride = kernel_size if stride is None else stride
+        self.padding = padding
+
+    def _check(self, x) -> None:
+        check_input(type(self).__name__, x, (self._nd + 2,), _LAYOUT[self._nd])
+
+    def forward(self, x):
+        self._check(x)
+        return type(self)._op(x, self.kernel_size, self.stride, self.padding)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class _AvgPool(_Pool):
+    def __init__(self, kernel_size, stride=None, padding=0, *, count_include_pad: bool = True):
+        super().__init__(kernel_size, stride, padding)
+        if not isinstance(count_include_pad, bool):
+            raise TypeError(
+                f"{type(self).__name__}: count_include_pad must be a bool, "
+                f"got {count_include_pad!r}"
+            )
+        self.count_include_pad = count_include_pad
+
+    def forward(self, x):
+        self._check(x)
+        return type(self)._op(x, self.kernel_size, self.stride, self.padding,
+                              self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        extra = "" if self.count_include_pad else ", count_include_pad=False"
+        return super().extra_repr() + extra
+
+
+class _AdaptivePool(Module):
+    """Pooling to a fixed output size whatever the input size (e.g. 1 for global pooling)."""
+
+    _nd = 0
+    _op = None
+
+    def __init__(self, output_size):
+        super().__init__()
+        who, nd = type(self).__name__, self._nd
+        sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * nd
+        ok = len(sizes) == nd and all(
+            s is None or (isinstance(s, numbers.Integral) and not isinstance(s, bool) and s >= 1)
+            for s in sizes
+        )
+        if not ok:
+            raise ValueError(
+                f"{who}: output_size must be a positive int or a tuple of {nd} positive ints (None "
+                f"keeps that input size), got {output_size!r}"
+            )
+        self.output_size = output_size
+
+    def forward(self, x):
+        check_input(type(self).__name__, x, (self._nd + 2,), _LAYOUT[self._nd])
+        return type(self)._op(x, self.output_size)
+
+    def extra_repr(self) -> str:
+        return f"output_size={self.output_size}"
+
+
+class MaxPool1d(_Pool):
+    """Max over sliding windows of (N, C, L) sequences (-inf padding); stride defaults to kernel."""
+
+    _nd = 1
+    _op = staticmethod(P.max_pool1d)
+
+
+class MaxPool2d(_Pool):
+    """Max over sliding windows of (N, C, H, W) images; stride defaults to kernel_size.
+
+    Args:
+        kernel_size: window size, an int or (kh, kw).
+        stride: step between windows (default: ``kernel_size``).
+        padding: -inf border, at most half the kernel.
+
+    Shape:
+        (N, C, H, W) -> (N, C, H_out, W_out), H_out = (H + 2 * padding - kh) // stride + 1.
+
+    >>> MaxPool2d(2)
+    MaxPool2d(kernel_size=2, stride=2, padding=0)
+    """
+
+    _nd = 2
+    _op = staticmethod(P.max_pool2d)
+
+
+class MinPool1d(_Pool):
+    """Min over sliding windows of (N, C, L) sequences (+inf padding)."""
+
+    _nd = 1
+    _op = staticmethod(P.min_pool1d)
+
+
+class MinPool2d(_Pool):
+    """Min pooling (the lecture's) over windows of (N, C, H, W); arguments as MaxPool2d."""
+
+    _nd = 2
+    _op = staticmethod(P.min_pool2d)
+
+
+class AvgPool1d(_AvgPool):
+    """Mean over sliding windows of (N, C, L) sequences (zero padding).
+
+    Args:
+        kernel_size, stride, padding: as for MaxPool1d.
+        count_include_pad: divide by the kernel size (True) or by the non-padding count.
+    """
+
+    _nd = 1
+    _op = staticmethod(P.avg_pool1d)
+
+
+class AvgPool2d(_AvgPool):
+    """Mean over sliding windows of (N, C, H, W) images (zero padding).
+
+    Args:
+        kernel_size, stride, padding: as for MaxPool2d.
+        count_include_pad: divide by kh * kw (True) or by the non-padding count.
+    """
+
+    _nd = 2
+    _op = staticmethod(P.avg_pool2d)
+
+
+class AdaptiveAvgPool1d(_AdaptivePool):
+    """Average (N, C, L) down to (N, C, output_size) over PyTorch's adaptive windows."""
+
+    _nd = 1
+    _op = staticmethod(P.adaptive_avg_pool1d)
+
+
+class AdaptiveAvgPool2d(_AdaptivePool):
+    """Average (N, C, H, W) down to (N, C, *output_size); output_size 1 is global average pooling.
+
+    Args:
+        output_size: an int or (h, w); None in the tuple keeps that input size.
+    """
+
+    _nd = 2
+    _op = staticmethod(P.adaptive_avg_pool2d)
+
+
+class AdaptiveMaxPool1d(_AdaptivePool):
+    """Max of (N, C, L) over ``output_size`` adaptive windows."""
+
+    _nd = 1
+    _op = staticmethod(P.adaptive_max_pool1d)
+
+
+class AdaptiveMaxPool2d(_AdaptivePool):
+    """Max of (N, C, H, W) over adaptive windows -> (N, C, *output_size)."""
+
+    _nd = 2
+    _op = staticmethod(P.adaptive_max_pool2d)

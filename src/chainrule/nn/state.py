@@ -1,0 +1,68 @@
+"""Checking a state dict against a module before anything is copied, and moving/casting arrays."""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+from ..autograd.tensor import Tensor
+from ..backend import device_of, to_device
+
+__all__ = ["IncompatibleKeys", "check_state", "convert"]
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+def check_state(own, state, strict: bool, owner: str):
+    """Match ``state`` against ``own`` (key -> Parameter/Buffer); one error lists every problem.
+
+    Returns:
+        ``(values, missing, unexpected)``: the arrays ready to copy (key -> array of the target's
+        dtype on its device), and the lists of missing and unexpected keys.
+    """
+    missing = [k for k in own if k not in state]
+    unexpected = [k for k in state if k not in own]
+    bad, values = [], {}
+    for key, target in own.items():
+        if key not in state:
+            continue
+        value = _load_value(state[key], target)
+        if isinstance(value, str):
+            bad.append(f"{key}: {value}")
+        elif value.shape != target.shape:
+            bad.append(f"{key}: state has shape {tuple(value.shape)}, model has {target.shape}")
+        else:
+            values[key] = value
+    problems = []
+    if strict and missing:
+        problems.append("missing keys (in the model, not in the state): " + ", ".join(missing))
+    if strict and unexpected:
+        problems.append(
+            "unexpected keys (in the state, not in the model): " + ", ".join(unexpected)
+        )
+    if bad:
+        problems.append("mismatched values:\n    " + "\n    ".join(bad))
+    if problems:
+        raise ValueError(
+            f"load_state_dict: the state does not fit {owner} (nothing was loaded):\n  "
+            + "\n  ".join(problems)
+        )
+    return values, missing, unexpected
+
+
+def _load_value(value, target):
+    """``value`` as an array on ``target``'s device and of its dtype, or what is wrong."""
+    try:
+        raw = value.data if isinstance(value, Tensor) else value
+        arr = to_device(raw, device_of(target.data))
+    except (TypeError, ValueError, RuntimeError) as err:
+        return f"cannot use a value of type {type(value).__name__} ({err})"
+    if arr.dtype.kind not in "biuf":
+        return f"value of type {type(value).__name__} has non-numeric dtype {arr.dtype}"
+    return arr.astype(target.dtype, copy=False)
+
+
+def convert(data, device: str | None, dtype):
+    """``data`` cast to ``dtype`` (floats only) and moved to ``device``; None keeps either."""
+    if dtype is not None and data.dtype.kind == "f":
+        data = data.astype(dtype, copy=False)
+    return data if device is None else to_device(data, device)

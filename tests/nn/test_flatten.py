@@ -1,0 +1,71 @@
+"""Flatten and Unflatten: shapes, round trip, gradients, validation, PyTorch parity."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+
+
+def _x(rng, *shape, dtype="float32", requires_grad=False):
+    return cr.tensor(rng.standard_normal(shape).astype(dtype), requires_grad=requires_grad)
+
+
+@pytest.mark.parametrize("start, end, expected", [
+    (1, -1, (2, 60)), (0, -1, (120,)), (1, 2, (2, 12, 5)), (-2, -1, (2, 3, 20)),
+    (2, 2, (2, 3, 4, 5)),
+])
+def test_flatten_shapes(rng, start, end, expected):
+    x = _x(rng, 2, 3, 4, 5)
+    y = nn.Flatten(start, end)(x)
+    assert y.shape == expected
+    np.testing.assert_array_equal(y.data, x.data.reshape(expected))
+
+
+def test_unflatten_inverts_flatten(rng):
+    x = _x(rng, 2, 1, 28, 28)
+    flat = nn.Flatten()(x)
+    assert flat.shape == (2, 784)
+    back = nn.Unflatten(1, (1, 28, 28))(flat)
+    np.testing.assert_array_equal(back.data, x.data)
+    assert nn.Unflatten(-1, (-1, 28))(flat).shape == (2, 28, 28)
+
+
+def test_gradients(rng):
+    x = _x(rng, 2, 3, 4, dtype="float64", requires_grad=True)
+    assert cr.gradcheck(nn.Flatten(), x)
+    assert cr.gradcheck(nn.Unflatten(2, (2, 2)), x)
+
+
+def test_reprs():
+    assert repr(nn.Flatten()) == "Flatten(start_axis=1, end_axis=-1)"
+    assert repr(nn.Unflatten(1, (1, 28, 28))) == "Unflatten(axis=1, sizes=(1, 28, 28))"
+
+
+def test_validation(rng):
+    x = _x(rng, 2, 3, 4)
+    with pytest.raises(ValueError, match=r"Flatten: axis 3 is out of range for input of shape"):
+        nn.Flatten(3)(x)
+    with pytest.raises(ValueError, match="Flatten: start_axis 2 comes after end_axis 1"):
+        nn.Flatten(2, 1)(x)
+    with pytest.raises(TypeError, match="Flatten: start_axis must be an int, got 1.0"):
+        nn.Flatten(1.0)
+    with pytest.raises(ValueError, match=r"Unflatten: axis 1 of size 3 \(input shape \(2, 3, 4\)\) "
+                                         r"cannot be split into \(2, 2\)"):
+        nn.Unflatten(1, (2, 2))(x)
+    with pytest.raises(ValueError, match="sizes must be positive with at most one -1"):
+        nn.Unflatten(1, (-1, -1))
+    with pytest.raises(TypeError, match="sizes must be a non-empty tuple of ints"):
+        nn.Unflatten(1, 4)
+
+
+@pytest.mark.torch
+def test_matches_torch(rng):
+    torch = pytest.importorskip("torch")
+    x = _x(rng, 2, 3, 4, 5)
+    tx = torch.from_numpy(x.numpy().copy())
+    pairs = [(nn.Flatten(), torch.nn.Flatten()), (nn.Flatten(0, 2), torch.nn.Flatten(0, 2))]
+    for ours, theirs in pairs:
+        np.testing.assert_array_equal(ours(x).data, theirs(tx).numpy())
+    np.testing.assert_array_equal(nn.Unflatten(2, (2, 2))(x).data,
+                                  torch.nn.Unflatten(2, (2, 2))(tx).numpy())
