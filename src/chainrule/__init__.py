@@ -7,7 +7,7 @@
 [2.0, 4.0, 6.0]
 """
 
-from . import functional, ops
+from . import data, functional, io, models, nn, ops, optim, train
 from . import functional as F  # noqa: N812 - the conventional alias
 from .autograd import (
     Function,
@@ -29,7 +29,13 @@ __all__ = [
     "Function",
     "Tensor",
     "enable_grad",
+    "data",
     "functional",
+    "io",
+    "models",
+    "nn",
+    "optim",
+    "train",
     "grad",
     "gradcheck",
     "gradgradcheck",

@@ -1,0 +1,23 @@
+"""End-to-end runs behind the command line: train a classifier into a run folder, evaluate, predict."""
+
+from .catalog import DATASETS, ImageData, load_image_dataset
+from .classify import (
+    AUGMENTATIONS,
+    OPTIMIZERS,
+    evaluate_checkpoint,
+    load_model,
+    predict_images,
+    train_classifier,
+)
+
+__all__ = [
+    "AUGMENTATIONS",
+    "DATASETS",
+    "OPTIMIZERS",
+    "ImageData",
+    "evaluate_checkpoint",
+    "load_image_dataset",
+    "load_model",
+    "predict_images",
+    "train_classifier",
+]

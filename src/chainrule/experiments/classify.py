@@ -1,0 +1,208 @@
+"""Train, evaluate and use an image classifier end to end: what ``chainrule train/evaluate/predict`` run.
+
+A training run writes one folder: ``config.json``, ``metrics.csv``, ``model.safetensors`` (weights with
+the architecture config, loadable by any safetensors reader), ``checkpoint/`` (what ``--resume`` needs),
+``results.json`` and ``figures/`` (loss and accuracy curves, the confusion matrix, and the misclassified
+test images labelled "true->predicted").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+from .. import optim
+from ..backend import get_array_module
+from ..data import DataLoader, as_generator
+from ..data import transforms as T
+from ..data.images import read_image
+from ..io import read_config, save_weights
+from ..io.checkpoint import load_weights
+from ..models import build, build_from_config
+from ..ops import cross_entropy
+from ..train import CSVLogger, ModelCheckpoint, Trainer, confusion_matrix
+from ..viz import image_grid, plot_confusion_matrix, plot_history
+from .catalog import load_image_dataset
+
+__all__ = ["AUGMENTATIONS", "OPTIMIZERS", "evaluate_checkpoint", "load_model", "predict_images",
+           "train_classifier"]
+
+OPTIMIZERS = {
+    "sgd": (optim.SGD, {"lr": 0.05, "momentum": 0.9}),
+    "adam": (optim.Adam, {"lr": 1e-3}),
+    "adamw": (optim.AdamW, {"lr": 1e-3}),
+    "rmsprop": (optim.RMSprop, {"lr": 1e-3}),
+    "adagrad": (optim.Adagrad, {"lr": 1e-2}),
+}
+AUGMENTATIONS = {
+    "none": None,
+    "shift": lambda x, rng: T.random_shift(x, 2, rng=rng),
+    "affine": lambda x, rng: T.random_affine(x, rng=rng, degrees=10, translate=0.08),
+    "elastic": lambda x, rng: T.elastic_distortion(
+        T.random_affine(x, rng=rng, degrees=8, translate=0.06), rng=rng, alpha=8.0, sigma=3.0),
+}
+SCHEDULES = ("constant", "cosine", "step")
+
+
+class _AugmentingLoader(DataLoader):
+    """A DataLoader that distorts each training batch with its own rng (saved and restored on resume)."""
+
+    def __init__(self, x, y, batch_size, *, rng, augment):
+        from ..data import ArrayDataset
+
+        super().__init__(ArrayDataset(x, y), batch_size, shuffle=True, rng=rng)
+        self.augment = augment
+
+    def __iter__(self):
+        for xb, yb in super().__iter__():
+            yield self.augment(xb, self.rng), yb
+
+
+def _model_kwargs(name: str, input_shape, num_classes: int, overrides: dict) -> dict:
+    c, h, _ = input_shape
+    defaults = {
+        "mlp": {"sizes": (c * h * h, 800, num_classes)},
+        "lenet5": {"in_channels": c, "num_classes": num_classes, "input_size": h},
+        "small_cnn": {"in_channels": c, "num_classes": num_classes, "input_size": h},
+    }.get(name, {})
+    return {**defaults, **overrides}
+
+
+def _write_json(path: Path, obj) -> None:
+    tmp = path.with_name(f".tmp-{path.name}")
+    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
+    os.replace(tmp, path)
+
+
+def _schedule(name: str, opt, epochs: int):
+    if name == "constant":
+        return None
+    if name == "cosine":
+        return optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1))
+    if name == "step":
+        return optim.lr_scheduler.StepLR(opt, step_size=max(epochs // 3, 1), gamma=0.3)
+    raise ValueError(f"unknown schedule {name!r}; expected one of {SCHEDULES}")
+
+
+def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epochs: int = 10,
+                     batch_size: int = 64, optimizer: str = "adam", lr: float | None = None,
+                     weight_decay: float = 0.0, schedule: str = "constant", augment: str = "none",
+                     seed: int = 0, data_dir=None, download: bool = True, out=None,
+                     resume: bool = False,
+                     model_kwargs: dict | None = None, verbose: int = 1) -> dict:
+    """Train ``model`` on ``dataset`` and write a run folder; returns the results dict.
+
+    The test set is evaluated after every epoch (reported as "val_" in the logs and curves) to show
+    progress; no choice is made on it: the weights saved are those of the last epoch.
+    """
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; known optimizers: {', '.join(OPTIMIZERS)}")
+    if augment not in AUGMENTATIONS:
+        raise ValueError(f"unknown augmentation {augment!r}; expected one of {list(AUGMENTATIONS)}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
+    data = load_image_dataset(dataset, data_dir, download=download)
+    out = Path(out or f"runs/{model}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if out.exists() and any(out.iterdir()) and not resume:
+        raise FileExistsError(f"output folder {out} is not empty; pass --resume to continue it "
+                              "or choose another --out")
+    (out / "figures").mkdir(parents=True, exist_ok=True)
+    rng = as_generator(seed)
+    kwargs = _model_kwargs(model, data.input_shape, len(data.classes), model_kwargs or {})
+    net = build(model, **kwargs, rng=rng)
+    config = {"model": net.config, "dataset": dataset, "classes": list(data.classes),
+              "input_shape": list(data.input_shape)}
+    opt_cls, opt_defaults = OPTIMIZERS[optimizer]
+    opt_kwargs = {**opt_defaults, **({} if lr is None else {"lr": lr})}
+    if weight_decay:
+        opt_kwargs["weight_decay"] = weight_decay
+    opt = opt_cls(net.parameters(), **opt_kwargs)
+    run_args = {"model": model, "dataset": dataset, "epochs": epochs, "batch_size": batch_size,
+                "optimizer": optimizer, "optimizer_kwargs": opt_kwargs, "schedule": schedule,
+                "augment": augment, "seed": seed, **config}
+    _write_json(out / "config.json", run_args)
+    trainer = Trainer(net, cross_entropy, opt, metrics=["accuracy"],
+                      scheduler=_schedule(schedule, opt, epochs),
+                      callbacks=[CSVLogger(out / "metrics.csv", append=resume),
+                                 ModelCheckpoint(out / "checkpoint", save_best_only=False,
+                                                 config=config)])
+    aug = AUGMENTATIONS[augment]
+    train_data = ((data.x_train, data.y_train) if aug is None else
+                  _AugmentingLoader(data.x_train, data.y_train, batch_size, rng=rng, augment=aug))
+    resume_from = out / "checkpoint" if resume and (out / "checkpoint").exists() else None
+    start = time.perf_counter()
+    history = trainer.fit(train_data, (data.x_test, data.y_test), epochs=epochs,
+                          batch_size=batch_size, rng=None if aug else rng, verbose=verbose,
+                          resume_from=resume_from)
+    wall = time.perf_counter() - start
+    save_weights(net, out / "model.safetensors", config=config)
+    results = _report(trainer, data, out, history.history)
+    results.update({"epochs": epochs, "train_seconds": round(wall, 1), "out": str(out)})
+    _write_json(out / "results.json", results)
+    return results
+
+
+def _report(trainer, data, out: Path, history: dict) -> dict:
+    """Test accuracy, errors and the figures of a trained classifier."""
+    logits = trainer.predict(data.x_test, batch_size=500)
+    pred = logits.argmax(axis=1)
+    wrong = (pred != data.y_test).nonzero()[0]
+    cm = confusion_matrix(data.y_test, pred, len(data.classes))
+    figures = out / "figures"
+    plot_history(history, figures / "curves.png", title=f"{data.name}")
+    plot_confusion_matrix(cm, figures / "confusion_matrix.png", class_names=data.classes)
+    shown = wrong[:100]
+    titles = [f"{data.classes[data.y_test[i]]}->{data.classes[pred[i]]}" for i in shown]
+    image_grid(data.x_test[shown], figures / "misclassified.png", titles=titles,
+               suptitle=f"{len(wrong)} misclassified of {len(pred)} test images")
+    return {"test_accuracy": float(1 - len(wrong) / len(pred)), "test_errors": int(len(wrong)),
+            "n_test": int(len(pred)), "figures": sorted(str(p) for p in figures.iterdir())}
+
+
+def load_model(checkpoint):
+    """Rebuild the model saved in ``checkpoint`` (a model.safetensors or a run folder) with its weights."""
+    path = Path(checkpoint)
+    if path.is_dir():
+        path = path / "model.safetensors"
+    config = read_config(path)
+    if not config or "model" not in config:
+        raise ValueError(f"{path}: no chainrule model config in the file's metadata")
+    net = build_from_config(config["model"])
+    load_weights(net, path)
+    return net.eval(), config
+
+
+def evaluate_checkpoint(checkpoint, dataset: str | None = None, *, data_dir=None,
+                        download: bool = True) -> dict:
+    """Test accuracy of a saved classifier on ``dataset`` (by default the one it was trained on)."""
+    net, config = load_model(checkpoint)
+    data = load_image_dataset(dataset or config["dataset"], data_dir, download=download)
+    if list(data.input_shape) != list(config["input_shape"]):
+        raise ValueError(
+            f"checkpoint expects inputs of shape {tuple(config['input_shape'])} but dataset "
+            f"{data.name!r} has shape {data.input_shape}"
+        )
+    trainer = Trainer(net, cross_entropy, None, metrics=["accuracy"])
+    logits = trainer.predict(data.x_test, batch_size=500)
+    pred = logits.argmax(axis=1)
+    errors = int((pred != data.y_test).sum())
+    return {"dataset": data.name, "test_accuracy": 1 - errors / len(pred), "test_errors": errors,
+            "n_test": len(pred)}
+
+
+def predict_images(checkpoint, paths) -> list[dict]:
+    """Class and probabilities for each image file (PNG/JPEG greyscale, or .npy) under a saved model."""
+    net, config = load_model(checkpoint)
+    shape = tuple(config["input_shape"])
+    batch = [read_image(p, shape) for p in paths]
+    trainer = Trainer(net, cross_entropy, None)
+    xp = get_array_module(batch[0])
+    logits = trainer.predict(xp.stack(batch), batch_size=256)
+    z = logits - logits.max(axis=1, keepdims=True)
+    probs = xp.exp(z) / xp.exp(z).sum(axis=1, keepdims=True)
+    classes = config["classes"]
+    return [{"file": str(p), "class": classes[int(pr.argmax())],
+             "probabilities": {c: round(float(v), 4) for c, v in zip(classes, pr)}}
+            for p, pr in zip(paths, probs)]
