@@ -1,4 +1,4 @@
-"""The ``chainrule`` command line: each subcommand parses its arguments and calls one library function."""
+"""The ``chainrule`` command line: each subcommand parses arguments and calls one function."""
 
 from .main import main
 

@@ -1,4 +1,4 @@
-"""``chainrule train | evaluate | predict | models | datasets``; tests drive ``main([...])`` in-process."""
+"""``chainrule train | evaluate | predict | models | datasets``; tests call ``main([...])``."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""End-to-end runs behind the command line: train a classifier into a run folder, evaluate, predict."""
+"""End-to-end runs behind the command line: train a classifier into a run folder, evaluate it."""
 
 from .catalog import DATASETS, ImageData, load_image_dataset
 from .classify import (

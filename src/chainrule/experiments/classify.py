@@ -1,9 +1,9 @@
-"""Train, evaluate and use an image classifier end to end: what ``chainrule train/evaluate/predict`` run.
+"""Train, evaluate and use an image classifier: what ``chainrule train/evaluate/predict`` run.
 
-A training run writes one folder: ``config.json``, ``metrics.csv``, ``model.safetensors`` (weights with
-the architecture config, loadable by any safetensors reader), ``checkpoint/`` (what ``--resume`` needs),
-``results.json`` and ``figures/`` (loss and accuracy curves, the confusion matrix, and the misclassified
-test images labelled "true->predicted").
+A training run writes one folder: ``config.json``, ``metrics.csv``, ``model.safetensors`` (weights
+with the architecture config, loadable by any safetensors reader), ``checkpoint/`` (what
+``--resume`` needs), ``results.json`` and ``figures/`` (loss and accuracy curves, the confusion
+matrix, and the misclassified test images labelled "true->predicted").
 """
 
 from __future__ import annotations
@@ -15,8 +15,7 @@ from pathlib import Path
 
 from .. import optim
 from ..backend import get_array_module
-from ..data import DataLoader, as_generator
-from ..data import transforms as T
+from ..data import DataLoader, as_generator, transforms
 from ..data.images import read_image
 from ..io import read_config, save_weights
 from ..io.checkpoint import load_weights
@@ -38,16 +37,17 @@ OPTIMIZERS = {
 }
 AUGMENTATIONS = {
     "none": None,
-    "shift": lambda x, rng: T.random_shift(x, 2, rng=rng),
-    "affine": lambda x, rng: T.random_affine(x, rng=rng, degrees=10, translate=0.08),
-    "elastic": lambda x, rng: T.elastic_distortion(
-        T.random_affine(x, rng=rng, degrees=8, translate=0.06), rng=rng, alpha=8.0, sigma=3.0),
+    "shift": lambda x, rng: transforms.random_shift(x, 2, rng=rng),
+    "affine": lambda x, rng: transforms.random_affine(x, rng=rng, degrees=10, translate=0.08),
+    "elastic": lambda x, rng: transforms.elastic_distortion(
+        transforms.random_affine(x, rng=rng, degrees=8, translate=0.06),
+        rng=rng, alpha=8.0, sigma=3.0),
 }
 SCHEDULES = ("constant", "cosine", "step")
 
 
 class _AugmentingLoader(DataLoader):
-    """A DataLoader that distorts each training batch with its own rng (saved and restored on resume)."""
+    """A DataLoader that distorts each training batch with its rng (restored on resume)."""
 
     def __init__(self, x, y, batch_size, *, rng, augment):
         from ..data import ArrayDataset
@@ -98,7 +98,9 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     progress; no choice is made on it: the weights saved are those of the last epoch.
     """
     if optimizer not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; known optimizers: {', '.join(OPTIMIZERS)}")
+        raise ValueError(
+            f"unknown optimizer {optimizer!r}; known optimizers: {', '.join(OPTIMIZERS)}"
+        )
     if augment not in AUGMENTATIONS:
         raise ValueError(f"unknown augmentation {augment!r}; expected one of {list(AUGMENTATIONS)}")
     if schedule not in SCHEDULES:
@@ -162,7 +164,7 @@ def _report(trainer, data, out: Path, history: dict) -> dict:
 
 
 def load_model(checkpoint):
-    """Rebuild the model saved in ``checkpoint`` (a model.safetensors or a run folder) with its weights."""
+    """Rebuild the model saved in ``checkpoint`` (a run folder or its model.safetensors)."""
     path = Path(checkpoint)
     if path.is_dir():
         path = path / "model.safetensors"
@@ -193,7 +195,7 @@ def evaluate_checkpoint(checkpoint, dataset: str | None = None, *, data_dir=None
 
 
 def predict_images(checkpoint, paths) -> list[dict]:
-    """Class and probabilities for each image file (PNG/JPEG greyscale, or .npy) under a saved model."""
+    """Class and probabilities for each image file (greyscale PNG/JPEG, or .npy)."""
     net, config = load_model(checkpoint)
     shape = tuple(config["input_shape"])
     batch = [read_image(p, shape) for p in paths]
