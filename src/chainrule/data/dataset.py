@@ -12,6 +12,8 @@ no per-sample Python loop); any other ``Dataset`` is batched by collating its sa
 from __future__ import annotations
 
 import numbers
+import queue
+import threading
 
 import numpy as np
 
@@ -99,13 +101,19 @@ class DataLoader:
         rng: a ``numpy.random.Generator`` or an int seed; required when ``shuffle`` is True. A
             Generator is used (and advanced) as is, so that a caller can save and restore its state.
         drop_last: skip the final batch when it has fewer than ``batch_size`` samples.
+        transform: ``transform(batch, rng) -> batch`` applied to each batch (a tuple of arrays),
+            e.g. random distortions of the images for augmentation; it draws from ``rng``, so a
+            seeded run is reproducible and a resumed one continues the same random sequence.
+        prefetch: batches prepared ahead in a background thread (0: none). Gathering and
+            transforming the next batches then overlaps the training step (NumPy releases the GIL
+            in its heavy loops); the order and the random numbers drawn are unchanged.
 
     Attributes:
         rng: the Generator that orders the samples (None when not shuffling and none was given).
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, *, rng=None,
-                 drop_last: bool = False):
+                 drop_last: bool = False, transform=None, prefetch: int = 0):
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
                 "DataLoader: dataset must define __len__ and __getitem__, got "
@@ -119,7 +127,18 @@ class DataLoader:
                 "DataLoader: shuffle=True needs an explicit rng (a numpy.random.Generator or an "
                 "int seed), e.g. DataLoader(ds, 32, shuffle=True, rng=0)"
             )
+        if transform is not None and not callable(transform):
+            raise TypeError(
+                f"DataLoader: transform must be callable, got {type(transform).__name__}"
+            )
+        if transform is not None and rng is None:
+            raise ValueError("DataLoader: a transform needs an explicit rng (Generator or int seed)")
+        if isinstance(prefetch, bool) or not isinstance(prefetch, numbers.Integral) \
+                or prefetch < 0:
+            raise ValueError(f"DataLoader: prefetch must be an int >= 0, got {prefetch!r}")
         self.dataset = dataset
+        self.transform = transform
+        self.prefetch = int(prefetch)
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
@@ -130,6 +149,12 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
+        batches = self._batches()
+        if self.transform is not None:
+            batches = (tuple(self.transform(b, self.rng)) for b in batches)
+        return _prefetched(batches, self.prefetch) if self.prefetch else batches
+
+    def _batches(self):
         n = len(self.dataset)
         order = self.rng.permutation(n) if self.shuffle else None
         arrays = self.dataset.arrays if isinstance(self.dataset, ArrayDataset) else None
@@ -141,6 +166,42 @@ class DataLoader:
             else:
                 positions = range(start, stop) if order is None else index.tolist()
                 yield collate([self.dataset[i] for i in positions])
+
+
+def _prefetched(batches, depth: int):
+    """Yield from ``batches`` while a background thread keeps up to ``depth`` batches ready."""
+    buffer: queue.Queue = queue.Queue(maxsize=depth)
+    done = object()
+    stop = threading.Event()
+
+    def produce():
+        try:
+            for b in batches:
+                while not stop.is_set():
+                    try:
+                        buffer.put(b, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            buffer.put(done)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
+            buffer.put(e)
+
+    worker = threading.Thread(target=produce, daemon=True, name="chainrule-prefetch")
+    worker.start()
+    try:
+        while True:
+            item = buffer.get()
+            if item is done:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+    finally:
+        stop.set()
+        worker.join()
 
 
 def collate(samples: list) -> tuple:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .. import optim
 from ..backend import get_array_module
-from ..data import DataLoader, as_generator, transforms
+from ..data import ArrayDataset, DataLoader, as_generator, transforms
 from ..data.images import read_image
 from ..io import read_config, save_weights
 from ..io.checkpoint import load_weights
@@ -43,21 +43,12 @@ AUGMENTATIONS = {
         transforms.random_affine(x, rng=rng, degrees=8, translate=0.06),
         rng=rng, alpha=8.0, sigma=3.0),
 }
+
+
+def _augmenting(distort):
+    """A DataLoader transform that distorts the images of a batch and keeps its labels."""
+    return lambda batch, rng: (distort(batch[0], rng), batch[1])
 SCHEDULES = ("constant", "cosine", "step")
-
-
-class _AugmentingLoader(DataLoader):
-    """A DataLoader that distorts each training batch with its rng (restored on resume)."""
-
-    def __init__(self, x, y, batch_size, *, rng, augment):
-        from ..data import ArrayDataset
-
-        super().__init__(ArrayDataset(x, y), batch_size, shuffle=True, rng=rng)
-        self.augment = augment
-
-    def __iter__(self):
-        for xb, yb in super().__iter__():
-            yield self.augment(xb, self.rng), yb
 
 
 def _model_kwargs(name: str, input_shape, num_classes: int, overrides: dict) -> dict:
@@ -131,12 +122,13 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                                  ModelCheckpoint(out / "checkpoint", save_best_only=False,
                                                  config=config)])
     aug = AUGMENTATIONS[augment]
-    train_data = ((data.x_train, data.y_train) if aug is None else
-                  _AugmentingLoader(data.x_train, data.y_train, batch_size, rng=rng, augment=aug))
+    train_data = DataLoader(ArrayDataset(data.x_train, data.y_train), batch_size, shuffle=True,
+                            rng=rng, transform=None if aug is None else _augmenting(aug),
+                            prefetch=2)
     resume_from = out / "checkpoint" if resume and (out / "checkpoint").exists() else None
     start = time.perf_counter()
     history = trainer.fit(train_data, (data.x_test, data.y_test), epochs=epochs,
-                          batch_size=batch_size, rng=None if aug else rng, verbose=verbose,
+                          batch_size=batch_size, verbose=verbose,
                           resume_from=resume_from)
     wall = time.perf_counter() - start
     save_weights(net, out / "model.safetensors", config=config)
