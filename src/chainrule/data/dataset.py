@@ -132,7 +132,7 @@ class DataLoader:
                 f"DataLoader: transform must be callable, got {type(transform).__name__}"
             )
         if transform is not None and rng is None:
-            raise ValueError("DataLoader: a transform needs an explicit rng (a Generator or a seed)")
+            raise ValueError("DataLoader: a transform needs an explicit rng (Generator or seed)")
         if isinstance(prefetch, bool) or not isinstance(prefetch, numbers.Integral) \
                 or prefetch < 0:
             raise ValueError(f"DataLoader: prefetch must be an int >= 0, got {prefetch!r}")
