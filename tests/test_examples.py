@@ -78,3 +78,16 @@ def test_engine_overhead_benchmark_smoke(capsys):
         assert row["chainrule_ms"] > 0
     out = capsys.readouterr().out
     assert "ratio" in out
+
+
+def test_perceptron_xor_example():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "examples" / "perceptron_xor.py"
+    spec = importlib.util.spec_from_file_location("perceptron_xor", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    results = module.main([])
+    assert results["AND"]["perceptron"] == 1.0 and results["OR"]["perceptron"] == 1.0
+    assert results["XOR"]["perceptron"] < 1.0 and results["XOR"]["mlp"] == 1.0
