@@ -4,23 +4,40 @@ Importing this package also attaches the operators and methods of ``Tensor`` (``
 ``.sum()``, ``.relu()`` ...); each family's module ends with the block that attaches its own.
 """
 
-from . import activation, elementwise, linalg, loss, normalization, reduce, shape
+from . import (
+    activation,
+    conv,
+    elementwise,
+    linalg,
+    loss,
+    normalization,
+    pool,
+    reduce,
+    shape,
+)
+from . import dropout as _dropout  # the module; `dropout` below is the function
 from ._broadcast import broadcast_to, sum_to
 from .activation import *  # noqa: F403
+from .conv import *  # noqa: F403
+from .dropout import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .loss import *  # noqa: F403
 from .normalization import *  # noqa: F403
+from .pool import *  # noqa: F403
 from .reduce import *  # noqa: F403
 from .shape import *  # noqa: F403
 
 __all__ = (
     ["broadcast_to", "sum_to"]
     + activation.__all__
+    + conv.__all__
+    + _dropout.__all__
     + elementwise.__all__
     + linalg.__all__
     + loss.__all__
     + normalization.__all__
+    + pool.__all__
     + reduce.__all__
     + shape.__all__
 )

@@ -1,0 +1,94 @@
+"""Dropout: zero random units while training and scale the rest so the expected value is unchanged.
+
+The mask is drawn on the host from an explicit ``numpy.random.Generator`` (so a seeded run is
+reproducible on any device) and moved to the input's device. Dropout is ``mul`` by a constant mask:
+its gradient is the same mask, and it is differentiable again.
+"""
+
+from __future__ import annotations
+
+from .. import backend
+from ..autograd.tensor import Tensor
+from ..backend import device_of, to_device
+from .elementwise import mul
+
+__all__ = ["dropout", "dropout1d", "dropout2d"]
+
+
+def _check(op, p, rng):
+    if isinstance(p, bool) or not isinstance(p, (int, float)):
+        raise TypeError(f"{op}: p must be a number in [0, 1], got {p!r}")
+    if not 0 <= p <= 1:
+        raise ValueError(f"{op}: p must be in [0, 1] (the probability of dropping), got {p!r}")
+    if rng is not None and not isinstance(rng, backend.numpy.random.Generator):
+        raise TypeError(
+            f"{op}: rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(seed)), "
+            f"got {type(rng).__name__}"
+        )
+
+
+def _masked(x, p, mask_shape, rng):
+    """``x`` times a {0, 1/(1-p)} mask of ``mask_shape`` (broadcast against x) from ``rng``."""
+    data = x.data if isinstance(x, Tensor) else x
+    if data.dtype.kind != "f":
+        raise TypeError(f"dropout: input must be floating point, got dtype {data.dtype}")
+    if rng is None:
+        rng = backend.numpy.random.default_rng()
+    draw_dtype = data.dtype if data.dtype.itemsize >= 4 else "float32"  # Generator.random: f32/f64
+    keep = rng.random(mask_shape, dtype=draw_dtype) >= p
+    mask = keep.astype(data.dtype)
+    if p < 1:
+        mask *= 1 / (1 - p)
+    return mul(x, Tensor(to_device(mask, device_of(data))))
+
+
+def dropout(x, p=0.5, training=True, *, rng=None):
+    """Inverted dropout: zero each element with probability ``p`` and scale the rest by 1 / (1 - p).
+
+    Args:
+        x: input Tensor of any shape (floating point).
+        p: probability of zeroing an element, in [0, 1]; ``p = 1`` gives all zeros.
+        training: when False (evaluation) the input is returned unchanged, as it is for ``p = 0``.
+        rng: the ``numpy.random.Generator`` that draws the mask; None draws from a fresh, unseeded
+            ``numpy.random.default_rng()`` (not reproducible: pass a seeded Generator for that).
+
+    Returns:
+        Tensor of the shape of ``x``; the gradient is masked and scaled the same way.
+
+    >>> import chainrule as cr
+    >>> import numpy as np
+    >>> y = dropout(cr.tensor([1.0, 1.0, 1.0, 1.0]), p=0.5, rng=np.random.default_rng(0))
+    >>> sorted(set(y.tolist()))
+    [0.0, 2.0]
+    """
+    _check("dropout", p, rng)
+    if not training or p == 0:
+        return x
+    return _masked(x, p, tuple(x.shape), rng)
+
+
+def _channel_dropout(op, nd, x, p, training, rng):
+    _check(op, p, rng)
+    if x.ndim != nd + 2:
+        layout = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
+        raise ValueError(f"{op}: input must be {nd + 2}-D {layout}, got shape {tuple(x.shape)}")
+    if not training or p == 0:
+        return x
+    return _masked(x, p, tuple(x.shape[:2]) + (1,) * nd, rng)
+
+
+def dropout1d(x, p=0.5, training=True, *, rng=None):
+    """Channel dropout for sequences: zero whole channels of (N, C, L) with probability ``p``.
+
+    Args and Returns as in ``dropout``; one draw per (sample, channel), shared along the sequence.
+    """
+    return _channel_dropout("dropout1d", 1, x, p, training, rng)
+
+
+def dropout2d(x, p=0.5, training=True, *, rng=None):
+    """Channel dropout (spatial dropout) for images: zero whole feature maps of (N, C, H, W).
+
+    Args and Returns as in ``dropout``; one draw per (sample, channel), shared over the image,
+    because neighbouring pixels are so correlated that dropping single pixels regularizes little.
+    """
+    return _channel_dropout("dropout2d", 2, x, p, training, rng)
