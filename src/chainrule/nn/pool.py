@@ -66,7 +66,7 @@ class _AvgPool(_Pool):
     def forward(self, x):
         self._check(x)
         return type(self)._op(x, self.kernel_size, self.stride, self.padding,
-                              self.count_include_pad)
+                              count_include_pad=self.count_include_pad)
 
     def extra_repr(self) -> str:
         extra = "" if self.count_include_pad else ", count_include_pad=False"
