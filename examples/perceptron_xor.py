@@ -1,4 +1,4 @@
-"""Why nonlinear hidden layers? A perceptron learns AND and OR but never XOR; a 2-layer MLP learns all three.
+"""Why nonlinear hidden layers? A perceptron learns AND and OR but never XOR; an MLP learns all three.
 
 Run: python examples/perceptron_xor.py [--seed 0]
 """
@@ -13,7 +13,11 @@ import chainrule as cr
 from chainrule.models import MLP, Perceptron
 
 X = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=np.float32)
-TARGETS = {"AND": np.array([0, 0, 0, 1]), "OR": np.array([0, 1, 1, 1]), "XOR": np.array([0, 1, 1, 0])}
+TARGETS = {
+    "AND": np.array([0, 0, 0, 1]),
+    "OR": np.array([0, 1, 1, 1]),
+    "XOR": np.array([0, 1, 1, 0]),
+}
 
 
 def train_mlp(x, t, *, seed: int, steps: int = 500):
