@@ -1,4 +1,4 @@
-"""Why nonlinear hidden layers? A perceptron learns AND and OR but never XOR; an MLP learns all three.
+"""Why hidden layers? A perceptron learns AND and OR but never XOR; an MLP learns all three.
 
 Run: python examples/perceptron_xor.py [--seed 0]
 """
