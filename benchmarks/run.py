@@ -1,0 +1,316 @@
+"""Benchmark runner: chainrule vs PyTorch vs a hand-written NumPy step, each in its own process.
+
+    python benchmarks/run.py                                  # light workloads, 5 rounds, 2 threads
+    python benchmarks/run.py --workloads charcnn --repeats 3  # the heavy one is opt-in
+    python benchmarks/run.py --repeats 1 --warmup 0 --steps 1 --batch 8 --out /tmp/smoke.md
+
+For each workload, first a correctness check: one process runs two steps of every framework from
+the same init and batch, and a WARNING line is printed if chainrule's losses differ from PyTorch's
+(or the NumPy reference's) by more than --rtol relative, so that wrong code is never timed
+unnoticed. Then --repeats rounds: in each round every framework runs in a fresh subprocess, in
+turn (chainrule, torch, numpy, chainrule, ...), with the same thread count (OMP, OpenBLAS and MKL
+variables, and torch.set_num_threads); each does --warmup untimed steps and then the timed ones.
+The table gives the median ms per step over all timed steps of all rounds, the ratios, and the
+peak RSS of the worker processes (resource.getrusage in the worker).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import importlib.util
+import json
+import os
+import platform
+import shlex
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))  # the workload modules sit next to this script
+
+from workloads import (  # noqa: E402
+    FRAMEWORKS,
+    LIGHT,
+    WORKLOADS,
+    check_outputs,
+    make_runner,
+    max_relative_error,
+)
+
+MARKER = "BENCHMARK-RESULT "
+THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+               "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+
+
+# -- inside a worker process ---------------------------------------------------------------------
+
+def _peak_rss_mib() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _import_framework(framework: str, threads: int) -> dict:
+    """Import what ``framework`` needs, set its threads, and return the versions in use."""
+    import numpy as np
+
+    versions = {"numpy": np.__version__}
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        versions["blas"] = f"{blas['name']} {blas.get('version', '')}".strip()
+    except (AttributeError, KeyError, TypeError):
+        versions["blas"] = "unknown"
+    if framework in ("torch", "check") and importlib.util.find_spec("torch") is not None:
+        import torch
+
+        torch.set_num_threads(threads)
+        versions["torch"] = torch.__version__
+    if framework in ("chainrule", "check"):
+        import chainrule
+
+        versions["chainrule"] = chainrule.__version__
+    return versions
+
+
+def _worker(args) -> dict:
+    if args.worker == "check":
+        frameworks = [f for f in args.frameworks if f != "torch" or _has_torch()]
+        _import_framework("check", args.threads)
+        outs = check_outputs(args.workload, frameworks, batch=args.batch, seed=args.seed)
+        errors = {}
+        if "chainrule" in outs:
+            for other in ("torch", "numpy"):
+                if other in outs:
+                    errors[f"chainrule vs {other}"] = max_relative_error(outs["chainrule"],
+                                                                         outs[other])
+        losses = {fw: [[float(a.ravel()[0]) for a in step] for step in steps]
+                  for fw, steps in outs.items()}
+        return {"errors": errors, "first_values": losses}
+    versions = _import_framework(args.worker, args.threads)
+    import_rss = _peak_rss_mib()
+    runner = make_runner(args.worker, args.workload, batch=args.batch, seed=args.seed)
+    for _ in range(args.warmup):
+        runner.step()
+    times = []
+    for _ in range(args.steps):
+        start = time.perf_counter()
+        runner.step()
+        times.append((time.perf_counter() - start) * 1e3)
+    return {"times_ms": times, "peak_rss_mib": _peak_rss_mib(), "import_rss_mib": import_rss,
+            "versions": versions}
+
+
+# -- in the parent -------------------------------------------------------------------------------
+
+def _has_torch() -> bool:
+    return importlib.util.find_spec("torch") is not None
+
+
+def _spawn(role, name, args, batch, steps):
+    """Run one worker; its result dict, or {"error": message}."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", role, "--workload", name,
+           "--batch", str(batch), "--steps", str(steps), "--warmup", str(args.warmup),
+           "--threads", str(args.threads), "--seed", str(args.seed),
+           "--frameworks", ",".join(args.frameworks)]
+    env = {**os.environ, **{var: str(args.threads) for var in THREAD_VARS}}
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"timed out after {args.timeout} s"}
+    for line in reversed(done.stdout.splitlines()):
+        if line.startswith(MARKER):
+            return json.loads(line[len(MARKER):])
+    tail = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+    return {"error": f"exit status {done.returncode}: {tail}"}
+
+
+def _check(name, args, batch) -> str:
+    res = _spawn("check", name, args, batch, 1)
+    if "error" in res:
+        print(f"WARNING: {name}: the correctness check failed to run ({res['error']})")
+        return "error"
+    bad = {pair: e for pair, e in res["errors"].items() if not e <= args.rtol}
+    summary = ", ".join(f"{pair} {e:.1e}" for pair, e in res["errors"].items())
+    if bad:
+        for pair, e in bad.items():
+            print(f"WARNING: {name}: {pair} differ by {e:.2e} relative (> {args.rtol:g}) in the "
+                  f"first two steps' outputs {res['first_values']}: timings may be of wrong code")
+        return "MISMATCH"
+    print(f"check {name}: max relative difference {summary or 'n/a'} (<= {args.rtol:g}): ok")
+    return "ok"
+
+
+def _measure(name, args) -> dict:
+    w = WORKLOADS[name]
+    batch = args.batch or w.batch
+    steps = args.steps or w.steps
+    row = {"workload": name, "title": w.title, "batch": batch, "steps": steps,
+           "check": "skipped", "ms": {}, "rss": {}, "import_rss": {}, "errors": []}
+    if not args.no_check:
+        row["check"] = _check(name, args, batch)
+    times = {fw: [] for fw in args.frameworks}
+    for r in range(args.repeats):
+        for fw in args.frameworks:
+            res = _spawn(fw, name, args, batch, steps)
+            if "error" in res:
+                row["errors"].append(f"{fw} round {r + 1}: {res['error']}")
+                print(f"ERROR: {name} {fw} round {r + 1}: {res['error']}")
+                continue
+            times[fw] += res["times_ms"]
+            row["rss"][fw] = max(row["rss"].get(fw, 0.0), res["peak_rss_mib"])
+            row["import_rss"][fw] = max(row["import_rss"].get(fw, 0.0), res["import_rss_mib"])
+            args.versions.update(res["versions"])
+    row["ms"] = {fw: statistics.median(ts) for fw, ts in times.items() if ts}
+    ms = row["ms"]
+    print(f"{name} (batch {batch}): " + ", ".join(f"{fw} {_ms(ms.get(fw))} ms"
+                                                  for fw in FRAMEWORKS))
+    return row
+
+
+def _ms(value) -> str:
+    if value is None:
+        return "n/a"
+    return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.3f}"
+
+
+def _ratio(a, b) -> str:
+    return "n/a" if a is None or b is None else f"{a / b:.2f}"
+
+
+def _machine() -> str:
+    model, logical = platform.processor() or "unknown CPU", os.cpu_count()
+    try:
+        lines = Path("/proc/cpuinfo").read_text().splitlines()
+        names = [ln.split(":", 1)[1].strip() for ln in lines if ln.startswith("model name")]
+        model, logical = (names[0], len(names)) if names else (model, logical)
+    except OSError:
+        pass
+    usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else logical
+    return f"{model}, {logical} logical cores ({usable} usable), {platform.platform()}"
+
+
+def _git() -> str:
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=HERE, text=True,
+                              capture_output=True, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain"], cwd=HERE, text=True,
+                               capture_output=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    return head + (" (with uncommitted changes)" if dirty else "")
+
+
+def report(rows, args, command) -> str:
+    """The Markdown results: setup, one line per workload, memory."""
+    v = args.versions
+    torch_version = v.get("torch") or ("not installed" if not _has_torch() else "not run")
+    lines = [
+        "# chainrule benchmark results", "",
+        f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
+        f"- command: `{command}`",
+        f"- machine: {_machine()}",
+        f"- Python {platform.python_version()}, NumPy {v.get('numpy', '?')} "
+        f"(BLAS: {v.get('blas', '?')}), torch {torch_version}, "
+        f"chainrule {v.get('chainrule', '?')} at commit {_git()}",
+        f"- threads: {args.threads} ({', '.join(THREAD_VARS[:3])}, torch.set_num_threads)",
+        f"- protocol: rounds: {args.repeats}; in each, every framework runs in a fresh process "
+        f"(interleaved {', '.join(args.frameworks)}): warm-up steps: {args.warmup}, then the timed "
+        "steps; median over all timed steps; float32",
+        "",
+        "| workload | batch | timed steps | chainrule ms | torch ms | numpy ms | chainrule / torch "
+        "| chainrule / numpy | check |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|---|",
+    ]
+    for row in rows:
+        ms = row["ms"]
+        cr, th, nu = (ms.get(fw) for fw in FRAMEWORKS)
+        n = len(row["errors"])
+        check = row["check"] + (f", {n} failed runs" if n else "")
+        lines.append(
+            f"| {row['workload']}: {row['title']} | {row['batch']} | "
+            f"{row['steps'] * args.repeats} | {_ms(cr)} | {_ms(th)} | {_ms(nu)} | "
+            f"{_ratio(cr, th)} | {_ratio(cr, nu)} | {check} |"
+        )
+    lines += ["", "Peak RSS of the worker process in MiB (in parentheses: after imports, before "
+              "building the workload):", "", "| workload | chainrule | torch | numpy |",
+              "|---|--:|--:|--:|"]
+    for row in rows:
+        cells = [f"{row['rss'][fw]:.0f} ({row['import_rss'][fw]:.0f})" if fw in row["rss"]
+                 else "n/a" for fw in FRAMEWORKS]
+        lines.append(f"| {row['workload']} | " + " | ".join(cells) + " |")
+    lines += ["", "What the workloads are and how to read the numbers: benchmarks/README.md.", ""]
+    return "\n".join(lines)
+
+
+def _names(text, allowed, what, parser):
+    names = [s.strip() for s in text.split(",") if s.strip()]
+    unknown = [n for n in names if n not in allowed]
+    if unknown or not names:
+        parser.error(f"--{what}: unknown {unknown or text!r}; choose from {', '.join(allowed)}")
+    return names
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    heavy = ", ".join(n for n in WORKLOADS if n not in LIGHT)
+    parser.add_argument("--workloads", default=",".join(LIGHT),
+                        help="comma-separated names, or 'all' (default: every light workload; "
+                             f"opt-in: {heavy})")
+    parser.add_argument("--frameworks", default=",".join(FRAMEWORKS))
+    parser.add_argument("--repeats", type=int, default=5, help="rounds (fresh processes each)")
+    parser.add_argument("--warmup", type=int, default=3, help="untimed steps per process")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="timed steps per process (default: the workload's own)")
+    parser.add_argument("--batch", type=int, default=None,
+                        help="override every workload's batch size (for quick checks)")
+    parser.add_argument("--threads", type=int, default=2, help="threads for every framework")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--rtol", type=float, default=1e-4, help="tolerance of the check")
+    parser.add_argument("--no-check", action="store_true", help="skip the correctness check")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per process")
+    parser.add_argument("--out", default=str(HERE / "RESULTS.md"),
+                        help="Markdown file to write ('-': print only)")
+    parser.add_argument("--worker", choices=[*FRAMEWORKS, "check"], help=argparse.SUPPRESS)
+    parser.add_argument("--workload", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    for name in ("repeats", "threads", "steps", "batch"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name} must be >= 1, got {value}")
+    if args.warmup < 0:
+        parser.error(f"--warmup must be >= 0, got {args.warmup}")
+    workloads = ",".join(WORKLOADS) if args.workloads == "all" else args.workloads
+    args.workloads = _names(workloads, list(WORKLOADS), "workloads", parser)
+    args.frameworks = _names(args.frameworks, FRAMEWORKS, "frameworks", parser)
+    return args
+
+
+def main(argv=None) -> list[dict]:
+    """Run the benchmarks (or, with the hidden --worker, one worker); returns the table's rows."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = parse_args(argv)
+    if args.worker:
+        print(MARKER + json.dumps(_worker(args)), flush=True)
+        return []
+    if "torch" in args.frameworks and not _has_torch():
+        print("torch is not installed: its column is n/a")
+        args.frameworks.remove("torch")
+    command = shlex.join(["python", os.path.relpath(__file__), *argv])
+    args.versions = {}
+    rows = [_measure(name, args) for name in args.workloads]
+    text = report(rows, args, command)
+    print("\n" + text)
+    if args.out != "-":
+        Path(args.out).write_text(text)
+        print(f"written to {args.out}")
+    return rows
+
+
+if __name__ == "__main__":
+    results = main()
+    failed = any(r["errors"] or r["check"] in ("MISMATCH", "error") for r in results)
+    sys.exit(1 if failed else 0)

@@ -1,0 +1,151 @@
+"""The benchmark suite stays runnable and its NumPy reference stays correct.
+
+Each workload's chainrule step and hand-written NumPy step run at a tiny batch, in-process, from the
+same init and batch: the losses, every gradient and the loss after one update must agree, so the
+reference that the timings are compared with computes the same step as chainrule.
+"""
+
+import contextlib
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parents[1] / "benchmarks"
+RTOL = 1e-4  # float32 with different summation orders: observed differences are ~1e-7
+TRAINING = ["mlp", "lenet5", "conv_ae", "gan"]
+INFERENCE = ["lenet5_infer_b1", "lenet5_infer_b1000"]
+
+
+def _one_blas_thread():
+    """Tiny matrices gain nothing from BLAS threads, which only spin on a busy machine."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
+@pytest.fixture(scope="module")
+def bench():
+    """The benchmarks' modules (they are scripts, not a package), imported from their folder."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        with _one_blas_thread():
+            yield importlib.import_module("workloads"), importlib.import_module("run")
+    finally:
+        sys.path[:] = [p for p in sys.path if p != str(BENCH)]
+        for name in ("workloads", "chainrule_steps", "torch_steps", "numpy_reference",
+                     "numpy_kernels", "run"):
+            sys.modules.pop(name, None)
+
+
+def _compare_step(W, name, batch):
+    ours = W.make_runner("chainrule", name, batch=batch, seed=3)
+    ref = W.make_runner("numpy", name, batch=batch, seed=3)
+    first = ours.outputs(ours.step()), ref.outputs(ref.step())
+    for a, b in zip(*first):
+        assert W.relative_error(b, a) <= RTOL, (name, a, b)
+    if not W.WORKLOADS[name].train:
+        assert first[0][0].shape == (batch, 10)
+        return
+    grads, ref_grads = ours.grads(), ref.grads()
+    assert set(grads) == set(ref_grads) == set(W.WORKLOADS[name].params)
+    for key, g in grads.items():
+        assert ref_grads[key].shape == g.shape, key
+        assert np.abs(g).max() > 0, key  # a zero gradient would make the comparison vacuous
+        assert W.relative_error(ref_grads[key], g) <= RTOL, key
+    # the update: the loss after one optimizer step agrees too
+    for a, b in zip(ours.outputs(ours.step()), ref.outputs(ref.step())):
+        assert W.relative_error(b, a) <= RTOL, (name, a, b)
+
+
+@pytest.mark.parametrize("name", TRAINING)
+def test_reference_step_matches_chainrule(bench, name):
+    _compare_step(bench[0], name, batch=3)
+
+
+@pytest.mark.parametrize("name, batch", [("lenet5_infer_b1", 1), ("lenet5_infer_b1000", 5)])
+def test_reference_inference_matches_chainrule(bench, name, batch):
+    _compare_step(bench[0], name, batch)
+
+
+@pytest.mark.slow
+def test_charcnn_reference_matches_chainrule(bench):
+    _compare_step(bench[0], "charcnn", batch=2)
+
+
+def test_training_steps_lower_the_loss(bench):
+    W = bench[0]
+    for name in ("mlp", "conv_ae"):
+        runner = W.make_runner("chainrule", name, batch=8)
+        losses = [float(runner.outputs(runner.step())[0]) for _ in range(5)]
+        assert losses[-1] < losses[0], (name, losses)
+
+
+def test_init_params_follow_pytorch_default_bounds(bench):
+    W = bench[0]
+    params = W.init_params(W.WORKLOADS["conv_ae"].params, seed=0)
+    assert all(v.dtype == np.float32 for v in params.values())
+    # Conv2d(1, 16, 3): fan_in 9; ConvTranspose2d(32, 16, 3): fan_in = 16 * 9 (PyTorch's rule)
+    assert np.abs(params["0.weight"]).max() <= 1 / 3
+    assert 1 / 12 * 0.9 < np.abs(params["4.weight"]).max() <= 1 / 12
+    again = W.init_params(W.WORKLOADS["conv_ae"].params, seed=0)
+    assert all(np.array_equal(params[k], again[k]) for k in params)
+
+
+def test_make_runner_rejects_unknown_names(bench):
+    W = bench[0]
+    with pytest.raises(ValueError, match="framework must be one of"):
+        W.make_runner("jax", "mlp")
+    with pytest.raises(ValueError, match="unknown workload 'resnet'"):
+        W.make_runner("numpy", "resnet")
+
+
+@pytest.mark.torch
+def test_torch_steps_match_chainrule(bench):
+    torch = pytest.importorskip("torch")
+    W = bench[0]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        for name, batch in [(n, 3) for n in TRAINING] + [("lenet5_infer_b1", 1)]:
+            outs = W.check_outputs(name, ["chainrule", "torch"], batch=batch, seed=5)
+            assert W.max_relative_error(outs["chainrule"], outs["torch"]) <= RTOL, name
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.slow
+def test_runner_end_to_end_without_torch(bench, tmp_path, capsys, monkeypatch):
+    run = bench[1]
+    monkeypatch.setattr(run, "_has_torch", lambda: False)  # as if torch were not installed
+    out = tmp_path / "results.md"
+    rows = run.main(["--workloads", "mlp", "--repeats", "1", "--warmup", "0", "--steps", "2",
+                     "--batch", "4", "--threads", "1", "--out", str(out)])
+    assert [row["workload"] for row in rows] == ["mlp"]
+    row = rows[0]
+    assert row["check"] == "ok" and not row["errors"]
+    assert set(row["ms"]) == {"chainrule", "numpy"}
+    assert row["ms"]["chainrule"] > 0 and row["ms"]["numpy"] > 0
+    assert row["rss"]["chainrule"] >= row["import_rss"]["chainrule"] > 10
+    text = out.read_text()
+    line = next(ln for ln in text.splitlines() if ln.startswith("| mlp: MLP 784-256-256-10"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[1:3] == ["4", "2"] and cells[4] == "n/a" and cells[6] == "n/a"  # torch column
+    assert cells[-1] == "ok"
+    assert "torch not installed" in text and "--repeats 1" in text and "threads: 1" in text
+    printed = capsys.readouterr().out
+    assert "torch is not installed" in printed and "check mlp:" in printed
+
+
+def test_runner_rejects_bad_arguments(bench, capsys):
+    run = bench[1]
+    for argv in (["--workloads", "resnet"], ["--frameworks", "jax"], ["--repeats", "0"],
+                 ["--warmup", "-1"]):
+        with pytest.raises(SystemExit):
+            run.parse_args(argv)
+    assert "resnet" in capsys.readouterr().err
+    assert run.parse_args(["--workloads", "all"]).workloads == list(bench[0].WORKLOADS)
