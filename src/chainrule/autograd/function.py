@@ -26,6 +26,9 @@ class Function:
     """
 
     inputs: tuple[Tensor, ...] | None
+    # Set before ``forward`` runs: whether this call is recorded, and which inputs need a gradient
+    # (all False when not recording), so that forward can skip saving what backward won't use.
+    recording: bool
     needs_input_grad: tuple[bool, ...]
 
     def __init__(self, **params):
@@ -42,15 +45,16 @@ class Function:
         """Run the op on ``inputs`` (Tensors, arrays or Python scalars) and record it if needed."""
         fn = cls(**params)
         tensors = _as_tensors(cls.__name__, inputs)
+        # Known before forward runs, so that forward saves for backward only what will be needed.
+        fn.recording = record = _grad_enabled.get() and any(t.requires_grad for t in tensors)
+        fn.needs_input_grad = tuple(record and t.requires_grad for t in tensors)
         raw = fn.forward(*[t.data for t in tensors])
-        record = _grad_enabled.get() and any(t.requires_grad for t in tensors)
         if isinstance(raw, tuple):
             outs = tuple(Tensor(ensure_array(a)) for a in raw)
         else:
             outs = (Tensor(ensure_array(raw)),)
         if record:
             fn.inputs = tensors
-            fn.needs_input_grad = tuple(t.requires_grad for t in tensors)
             fn._outputs = tuple(weakref.ref(o) for o in outs)
             fn._out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
             for i, o in enumerate(outs):

@@ -94,14 +94,19 @@ class LeakyReLU(Function):
 
     def forward(self, x):
         xp = get_array_module(x)
-        self.positive = x > 0
+        positive = x > 0
+        if self.recording:
+            self.positive = positive
         if self.negative_slope == 0:
             return xp.maximum(x, 0)
-        return xp.where(self.positive, x, x * self.negative_slope)
+        return xp.where(positive, x, x * self.negative_slope)
 
     def backward(self, g):
+        if self.negative_slope == 0:
+            return g * self.positive  # a bool mask multiplies without a float temporary
         xp = get_array_module(g.data)
-        return g * xp.where(self.positive, 1, self.negative_slope).astype(g.dtype)
+        slope = xp.asarray(self.negative_slope, dtype=g.dtype)
+        return g * xp.where(self.positive, xp.asarray(1, dtype=g.dtype), slope)
 
 
 class Softplus(Function):

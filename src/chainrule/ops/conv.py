@@ -172,8 +172,8 @@ class ConvNd(Function):
         else:
             out_size = _size2d(out_size, nd)
         y, cols = _conv(x2, w2, out_size, geom)
-        # Kept only while this node is recorded (training): the weight gradient reuses the columns.
-        self.cols = cols
+        # Kept only when the filter gradient will be computed: that GEMM reuses the columns.
+        self.cols = cols if self.needs_input_grad[1] else None
         return _from2d(_add_bias(y, b), nd)
 
     def backward(self, g):
