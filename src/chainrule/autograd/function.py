@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import weakref
 
-from ..backend import device_of, ensure_array, get_array_module
+from ..backend import GPU_POSSIBLE, device_of, ensure_array, get_array_module
 from .mode import _grad_enabled
 from .tensor import Tensor
 
@@ -87,28 +87,32 @@ class Function:
 def _as_tensors(op: str, inputs) -> tuple[Tensor, ...]:
     """Wrap non-Tensors as constants, casting Python scalars to the first float Tensor's dtype."""
     ref = None
-    device = None
+    constants = False
     for x in inputs:
-        if isinstance(x, Tensor):
-            if ref is None and x.data.dtype.kind == "f":
-                ref = x.data
-            d = device_of(x.data)
-            if device is None:
-                device = d
-            elif d != device:
-                raise RuntimeError(
-                    f"{op}: inputs are on different devices ({device} and {d}); "
-                    "move them with .to(device) first"
-                )
+        if not isinstance(x, Tensor):
+            constants = True
+        elif ref is None and x.data.dtype.kind == "f":
+            ref = x.data
+    if GPU_POSSIBLE:
+        _check_devices(op, inputs)
+    if not constants:
+        return inputs
     out = []
     for x in inputs:
         if isinstance(x, Tensor):
             out.append(x)
-            continue
-        if isinstance(x, (bool, int, float)) and not isinstance(x, bool) and ref is not None:
-            xp = get_array_module(ref)
-            out.append(Tensor(xp.asarray(x, dtype=ref.dtype)))
+        elif isinstance(x, (int, float)) and not isinstance(x, bool) and ref is not None:
+            out.append(Tensor(get_array_module(ref).asarray(x, dtype=ref.dtype)))
         else:
             xp = get_array_module(ref) if ref is not None else get_array_module(x)
             out.append(Tensor(xp.asarray(x)))
     return tuple(out)
+
+
+def _check_devices(op: str, inputs) -> None:
+    devices = {device_of(x.data) for x in inputs if isinstance(x, Tensor)}
+    if len(devices) > 1:
+        raise RuntimeError(
+            f"{op}: inputs are on different devices ({' and '.join(sorted(devices))}); "
+            "move them with .to(device) first"
+        )

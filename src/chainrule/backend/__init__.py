@@ -16,6 +16,7 @@ except ImportError:  # pragma: no cover - depends on the machine
 
 __all__ = [
     "DEVICES",
+    "GPU_POSSIBLE",
     "asnumpy",
     "cuda_available",
     "device_of",
@@ -27,6 +28,8 @@ __all__ = [
 ]
 
 DEVICES = ("cpu", "cuda")
+# Without CuPy every array is a NumPy array, so device checks can be skipped on hot paths.
+GPU_POSSIBLE = cupy is not None
 
 
 def cuda_available() -> bool:
