@@ -29,7 +29,7 @@ from .reduce import *  # noqa: F403
 from .shape import *  # noqa: F403
 
 __all__ = (
-    ["broadcast_to", "sum_to"]
+    ["sum_to"]  # broadcast_to comes with shape.__all__
     + activation.__all__
     + conv.__all__
     + _dropout.__all__
