@@ -1,0 +1,198 @@
+"""The lecture-topic examples and user guides run: tiny settings, in-process, numbers checked."""
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+EXAMPLES = ["train_digits_mlp", "regularization", "rnn_sequences", "optimizers",
+            "save_load_torch"]
+
+
+def load_example(name: str):
+    """Import ``examples/<name>.py`` by path (examples/ is not a package)."""
+    path = REPO / "examples" / f"{name}.py"
+    module_name = "_example_" + name
+    spec = importlib.util.spec_from_file_location(module_name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[module_name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[module_name]
+    return module
+
+
+def test_train_digits_mlp(tmp_path, capsys):
+    example = load_example("train_digits_mlp")
+    out = tmp_path / "run"
+    result = example.main(["--epochs", "6", "--patience", "2", "--extra-epochs", "2",
+                           "--compare-epochs", "4", "--train-size", "300", "--hidden", "32",
+                           "--out", str(out)])
+    cb = result["callbacks"]
+    assert 1 <= cb["epochs_run"] <= 6
+    assert cb["stopped_early"] == (cb["epochs_run"] < 6)
+    assert cb["resumed_epochs"] == cb["epochs_run"] + 2  # the history continues across the resume
+    assert cb["csv_rows"] == cb["epochs_run"] + 2  # CSVLogger(append=True) continued the file
+    for f in ("best/best.safetensors", "last/last.safetensors", "last/last.state.safetensors"):
+        assert (out / f).is_file(), f
+    for acc in (cb["test_accuracy"], cb["best_val_accuracy_checkpoint_test_accuracy"],
+                cb["resumed_test_accuracy"]):
+        assert 0.6 < acc <= 1.0  # 6 epochs of SGD + momentum: far above chance (0.1)
+
+    norm = result["normalization"]
+    assert set(norm) == {"raw pixels 0..255", "scaled to [0, 1]", "standardized"}
+    # With lr 0.5, inputs of size 255 saturate the sigmoid units: no better than chance.
+    assert norm["raw pixels 0..255"]["test_accuracy"] < 0.2
+    assert norm["standardized"]["test_accuracy"] > 0.5
+    assert all(0.0 <= r["test_accuracy"] <= 1.0 for r in norm.values())
+
+    coding = result["output_coding"]
+    assert set(coding) == {"softmax + cross-entropy", "linear + squared error"}
+    assert all(0.0 <= r["test_accuracy"] <= 1.0 for r in coding.values())
+
+    modes = result["batch_modes"]
+    assert [modes[m]["updates"] for m in ("full batch", "minibatch 32", "stochastic")] == \
+        [4, 4 * 10, 4 * 300]
+    assert modes["stochastic"]["train_loss"] < modes["full batch"]["train_loss"]
+    assert modes["stochastic"]["test_accuracy"] > modes["full batch"]["test_accuracy"]
+    assert "4. gradient descent modes" in capsys.readouterr().out
+
+
+def test_train_digits_mlp_rejects_bad_arguments(capsys):
+    example = load_example("train_digits_mlp")
+    with pytest.raises(SystemExit):
+        example.main(["--epochs", "0"])
+    assert "--epochs must be at least 1" in capsys.readouterr().err
+
+
+def test_regularization(capsys):
+    example = load_example("regularization")
+    table = example.main(["--train-size", "50", "--val-size", "40", "--hidden", "64",
+                          "--epochs", "15", "--batch-size", "10", "--lr", "0.05",
+                          "--patience", "2", "--ensemble", "2", "--seeds", "1"])
+    assert list(table) == ["none", "weight decay 0.001", "dropout 0.5", "early stopping",
+                           "weight average (EMA)", "weight average (SWA)",
+                           "dropout + weight decay", "ensemble of 2"]
+    for name, row in table.items():
+        assert 0.0 <= row["train_accuracy"] <= 1.0 and len(row["test_accuracies"]) == 1, name
+        assert row["test_accuracy"] > 0.4, name  # 50 images, 15 epochs: well above chance
+    assert table["none"]["train_accuracy"] > table["none"]["test_accuracy"]  # overfitting
+    assert table["early stopping"]["epochs"] <= 15
+    assert table["none"]["epochs"] == 15
+    assert "regularization" in capsys.readouterr().out
+
+
+def test_regularization_averaging_callbacks():
+    """The EMA and SWA callbacks of the example average what the optimizer produced."""
+    import numpy as np
+
+    import chainrule as cr
+    from chainrule import nn, optim
+    from chainrule.train import Trainer
+
+    example = load_example("regularization")
+    model = nn.Linear(3, 2, rng=np.random.default_rng(0))
+    ema = optim.EMA(model, decay=0.0)  # decay 0: the "average" is the latest weights
+    swa = optim.AveragedModel(model)
+    trainer = Trainer(model, cr.F.cross_entropy, optim.SGD(model.parameters(), lr=0.1),
+                      callbacks=[example.UpdateEMA(ema), example.UpdateSWA(swa, start=1)])
+    x = np.random.default_rng(1).normal(size=(8, 3)).astype(np.float32)
+    trainer.fit((x, np.arange(8) % 2), epochs=3, batch_size=4, rng=0, verbose=0)
+    assert ema.num_updates == 3 * 2
+    assert np.array_equal(ema.shadow[0], model.weight.numpy())
+    assert swa.n_averaged == 2  # epochs 1 and 2
+
+
+def test_rnn_sequences(capsys):
+    example = load_example("rnn_sequences")
+    result = example.main(["--hidden", "16", "--epochs", "3", "--train-size", "500"])
+    assert result["unroll_max_diff"] < 1e-6  # the layer is its cell unrolled over the rows
+    per_gate = 8 * 16 + 16 * 16 + 2 * 16  # W_ih, W_hh, b_ih, b_hh of one gate, hidden size 16
+    for cell, gates in (("RNN", 1), ("LSTM", 4), ("GRU", 3)):
+        assert result[cell]["recurrent_weights"] == gates * per_gate
+        assert 0.35 < result[cell]["test_accuracy"] <= 1.0, cell
+    assert "GRU" in capsys.readouterr().out
+
+
+def test_optimizers_curves_and_plot(tmp_path):
+    example = load_example("optimizers")
+    png = tmp_path / "curves.png"
+    result = example.main(["--epochs", "2", "--train-size", "300", "--hidden", "16",
+                           "--plot", str(png)])
+    curves = result["curves"]
+    assert list(curves) == list(example.RUNS)
+    for name, c in curves.items():
+        assert len(c["loss"]) == len(c["test_accuracy"]) == len(c["lr"]) == 2, name
+        assert c["loss"][1] < c["loss"][0], name  # every optimizer makes progress
+    assert curves["SGD + momentum"]["loss"][-1] < curves["SGD"]["loss"][-1]
+    pytest.importorskip("matplotlib")
+    assert result["plot"] == str(png) and png.stat().st_size > 0
+
+
+def test_optimizers_step_schedule_halves_every_three_epochs():
+    example = load_example("optimizers")
+    result = example.main(["--epochs", "7", "--train-size", "64", "--hidden", "8",
+                           "--runs", "SGD + momentum, StepLR", "--plot", ""])
+    assert result["plot"] is None
+    lrs = result["curves"]["SGD + momentum, StepLR"]["lr"]
+    assert lrs == pytest.approx([0.05] * 3 + [0.025] * 3 + [0.0125])
+
+
+def test_save_load_without_torch(tmp_path):
+    example = load_example("save_load_torch")
+    result = example.main(["--epochs", "0", "--no-torch", "--out", str(tmp_path / "w.safetensors")])
+    assert result["backend"] == "safetensors"
+    assert result["max_abs_diff"] == 0.0 and result["prediction_agreement"] == 1.0
+
+
+@pytest.mark.torch
+def test_save_load_into_torch(tmp_path):
+    pytest.importorskip("torch")
+    example = load_example("save_load_torch")
+    result = example.main(["--epochs", "1", "--out", str(tmp_path / "w.safetensors")])
+    assert result["backend"] == "torch"
+    assert result["max_abs_diff"] < 1e-4 and result["prediction_agreement"] == 1.0
+    assert result["torch_to_chainrule_max_abs_diff"] < 1e-4
+    assert result["test_accuracy"] > 0.3
+
+
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_runs_as_a_script(name):
+    done = subprocess.run([sys.executable, str(REPO / "examples" / f"{name}.py"), "--help"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage:")
+
+
+def _python_blocks(markdown: str) -> list[str]:
+    return re.findall(r"^```python\n(.*?)^```", markdown, flags=re.S | re.M)
+
+
+def _run_guide(relative: str, min_blocks: int) -> None:
+    blocks = _python_blocks((REPO / relative).read_text())
+    assert len(blocks) >= min_blocks
+    namespace: dict = {"__name__": relative.replace("/", "_")}
+    for i, block in enumerate(blocks):
+        try:
+            exec(compile(block, f"{relative} block {i}", "exec"), namespace)
+        except Exception as error:  # noqa: BLE001 - report which block failed
+            pytest.fail(f"{relative} python block {i} failed: {error!r}\n{block}")
+
+
+def test_user_guide_snippets_run(capsys):
+    _run_guide("docs/guide.md", min_blocks=20)
+    out = capsys.readouterr().out
+    assert "[0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025]" in out  # the StepLR snippet
+    assert "(4, 8, 16) (1, 4, 16)" in out  # the LSTM snippet
+
+
+def test_training_guide_snippets_run(capsys):
+    _run_guide("docs/training.md", min_blocks=8)
+    out = capsys.readouterr().out
+    assert "4 True" in out  # the resumed run equals the uninterrupted one
+    assert "mnist: missing files" in out
