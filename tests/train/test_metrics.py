@@ -103,3 +103,13 @@ def test_get_metric_resolves_names_functions_and_pairs(rng):
         get_metric(lambda t, p: 0.0)
     with pytest.raises(TypeError, match="expected a metric name or function"):
         get_metric(3)
+
+
+def test_accuracy_with_one_hot_targets_compares_classes():
+    import numpy as np
+
+    from chainrule.train.metrics import accuracy
+
+    y_true = np.eye(3, dtype=np.float32)[[0, 1, 2, 2]]
+    scores = np.array([[2.0, 0.1, 0.3], [0.2, 0.1, 0.05], [0.0, 0.0, 1.0], [0.9, 0.2, 0.6]])
+    assert accuracy(y_true, scores) == 0.5  # rows 0 and 2 right; elementwise thresholds: 0.83

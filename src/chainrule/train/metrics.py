@@ -33,12 +33,22 @@ def _raw(x):
     return x.data if isinstance(x, Tensor) else x
 
 
+def _is_one_hot(xp, y):
+    """True for float targets with a class axis whose rows sum to 1 (one-hot or probabilities)."""
+    return (y.ndim >= 2 and y.shape[-1] > 1 and y.dtype.kind == "f"
+            and bool(xp.allclose(y.sum(axis=-1), 1.0)))
+
+
 def _labels(who: str, y_true, y_pred, threshold: float):
     """``y_true`` and ``y_pred`` as label arrays of one shape (scores reduced or thresholded)."""
     y_true, y_pred = _raw(y_true), _raw(y_pred)
     xp = get_array_module(y_true, y_pred)
     y_true, y_pred = xp.asarray(y_true), xp.asarray(y_pred)
     shape = tuple(y_pred.shape)
+    if _is_one_hot(xp, y_true) and y_pred.shape == y_true.shape:
+        # One-hot (or probability) targets: compare classes, not elementwise thresholds.
+        y_true, y_pred = y_true.argmax(axis=-1), y_pred.argmax(axis=-1)
+        return xp, y_true, y_pred
     if y_pred.ndim == y_true.ndim + 1:
         y_pred = y_pred[..., 0] if y_pred.shape[-1] == 1 else y_pred.argmax(axis=-1)
     if y_pred.shape != y_true.shape:
@@ -55,7 +65,8 @@ def accuracy(y_true, y_pred, *, threshold: float = 0.5) -> float:
     """Fraction of correct class predictions.
 
     Args:
-        y_true: integer class labels (or 0/1 targets for a binary problem).
+        y_true: integer class labels, one-hot (or probability) rows over the last axis, or 0/1
+            targets for a binary problem.
         y_pred: predicted labels of the same shape, class scores with the classes on an extra last
             axis (reduced by argmax), or one float score per sample (binary: positive when above
             ``threshold``; use 0 for logits).
