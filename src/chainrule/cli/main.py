@@ -1,4 +1,4 @@
-"""``chainrule train | evaluate | predict | models | datasets``; tests call ``main([...])``."""
+"""``chainrule train | evaluate | predict | generate | models | datasets``; tests call main()."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import json
 import sys
 
 from .. import experiments, models
+from ..experiments import generative
 
 __all__ = ["main"]
 
@@ -17,8 +18,10 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model on a dataset into a run folder")
-    t.add_argument("model", help="a model name (see `chainrule models`)")
-    t.add_argument("--dataset", default="digits", help="a dataset name (see `chainrule datasets`)")
+    t.add_argument("model", help="a model name (see `chainrule models`), or a generative task: "
+                   + ", ".join(generative.GENERATIVE_TASKS))
+    t.add_argument("--dataset", default=None, help="a dataset name (see `chainrule datasets`; "
+                   "default: digits for classifiers, mnist for generative tasks)")
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--batch-size", type=int, default=64)
     t.add_argument("--optimizer", default="adam", choices=sorted(experiments.OPTIMIZERS))
@@ -36,6 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--model-arg", action="append", default=[], metavar="KEY=JSON",
                    help="extra model constructor argument, e.g. --model-arg 'sizes=[784,300,10]'")
     t.add_argument("--quiet", action="store_true", help="no progress output")
+    _generative_arguments(t)
 
     e = sub.add_parser("evaluate", help="test accuracy of a saved model")
     e.add_argument("checkpoint", help="a run folder or its model.safetensors")
@@ -47,9 +51,74 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("checkpoint")
     r.add_argument("images", nargs="+")
 
+    g = sub.add_parser("generate", help="draw images from a trained GAN into a PNG grid")
+    g.add_argument("checkpoint", help="a GAN run folder or its model.safetensors")
+    g.add_argument("--n", type=int, default=64, help="how many images")
+    g.add_argument("--label", type=int, default=None, help="the class to draw (cgan only)")
+    g.add_argument("--out", default="grid.png", help="the PNG to write")
+    g.add_argument("--seed", type=int, default=0)
+
     sub.add_parser("models", help="list the models")
     sub.add_parser("datasets", help="list the datasets")
     return p
+
+
+def _generative_arguments(t) -> None:
+    a = t.add_argument_group("autoencoders (autoencoder, denoising, colorization, watermark)")
+    a.add_argument("--arch", choices=["dense", "conv"], default=None,
+                   help="default: dense for autoencoder/denoising, conv for the others")
+    a.add_argument("--bottleneck", type=int, default=32, help="code size (2: latent scatter)")
+    a.add_argument("--tied", action="store_true", help="tie decoder weights to the encoder's")
+    a.add_argument("--noise", default="mixed", help="denoising noise: 'mixed' or specs like "
+                   "gaussian:0.3,mask:0.5")
+    g = t.add_argument_group("GANs (gan, dcgan, cgan)")
+    g.add_argument("--loss", default="non_saturating",
+                   choices=["non_saturating", "minimax", "wgan-gp"])
+    g.add_argument("--label-smoothing", type=float, default=0.0)
+    g.add_argument("--n-critic", type=int, default=None, help="D steps per G step "
+                   "(default 1, WGAN-GP 5)")
+    g.add_argument("--gp-weight", type=float, default=10.0)
+    g.add_argument("--prior", choices=["normal", "uniform"], default="normal")
+    g.add_argument("--latent-dim", type=int, default=64)
+    g.add_argument("--judge", default=None, help="a classifier run folder (e.g. lenet5 on "
+                   "mnist) for the LeNet Frechet distance and class histogram")
+    t.add_argument("--n-train", type=int, default=None,
+                   help="generative tasks: train on the first N training images only")
+
+
+def _train_generative(args) -> dict:
+    common = {"epochs": args.epochs, "seed": args.seed, "n_train": args.n_train,
+              "data_dir": args.data_dir, "download": not args.no_download, "out": args.out,
+              "resume": args.resume, "model_kwargs": _model_args(args.model_arg),
+              "verbose": 0 if args.quiet else 1}
+    dataset = args.dataset or "mnist"
+    if args.model in generative.AUTOENCODER_TASKS:
+        noise = args.noise if args.noise == "mixed" else args.noise.split(",")
+        res = generative.train_autoencoder(
+            args.model, dataset, arch=args.arch, bottleneck=args.bottleneck, tied=args.tied,
+            noise=noise, batch_size=args.batch_size, lr=args.lr or 1e-3, **common)
+        if "noise_levels" in res:
+            for spec, r in res["noise_levels"].items():
+                print(f"{spec:13s} input PSNR {r['input_psnr']:6.2f} dB -> reconstruction "
+                      f"{r['psnr']:6.2f} dB (MSE {r['mse']:.4f})")
+        else:
+            print(f"test reconstruction MSE {res['test_mse']:.4f}, PSNR {res['test_psnr']:.2f} dB "
+                  f"(input: {res['input_psnr']:.2f} dB)")
+    else:
+        res = generative.train_gan(
+            args.model, dataset, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
+            label_smoothing=args.label_smoothing, n_critic=args.n_critic,
+            gp_weight=args.gp_weight, prior=args.prior, latent_dim=args.latent_dim,
+            judge=args.judge, **common)
+        print("final epoch: " + ", ".join(f"{k} {v:.4f}" for k, v in res["final"].items()))
+        ev = res.get("evaluation")
+        if ev:
+            print(f"LeNet Frechet distance {ev['lenet_frechet_distance']:.2f} (real vs real "
+                  f"{ev['real_vs_real_frechet_distance']:.2f}), confidence "
+                  f"{ev['confidence']:.3f}, classes covered {ev['classes_covered']}")
+    print(f"trained in {res['train_seconds']} s; run folder: {res['out']} "
+          f"(figures in {res['out']}/figures)")
+    return res
 
 
 def _model_args(pairs) -> dict:
@@ -69,9 +138,12 @@ def main(argv=None) -> int:
     """Run the command line with ``argv`` (default: sys.argv[1:]); returns the exit status."""
     args = _parser().parse_args(argv)
     try:
-        if args.command == "train":
+        if args.command == "train" and args.model in generative.GENERATIVE_TASKS:
+            _train_generative(args)
+        elif args.command == "train":
             res = experiments.train_classifier(
-                args.model, args.dataset, epochs=args.epochs, batch_size=args.batch_size,
+                args.model, args.dataset or "digits", epochs=args.epochs,
+                batch_size=args.batch_size,
                 optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
                 schedule=args.schedule, augment=args.augment, seed=args.seed,
                 data_dir=args.data_dir, download=not args.no_download, out=args.out,
@@ -91,6 +163,10 @@ def main(argv=None) -> int:
                 top = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:3]
                 print(f"{r['file']}: {r['class']}  (" +
                       ", ".join(f"{c}: {p:.3f}" for c, p in top) + ")")
+        elif args.command == "generate":
+            res = generative.generate_images(args.checkpoint, n=args.n, label=args.label,
+                                             out=args.out, seed=args.seed)
+            print(f"wrote {res['n']} images from {res['model']} to {res['out']}")
         elif args.command == "models":
             for info in models.available():
                 print(f"{info.name:12s} {info.summary}\n{'':12s} source: {info.source}")

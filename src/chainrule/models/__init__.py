@@ -1,11 +1,33 @@
 """The lecture's models, each citing its source, and the registry the CLI and checkpoints use."""
 
+from .autoencoder import Autoencoder, ConvAutoencoder, TiedLinear
+from .gan import (
+    DCGAN,
+    GAN,
+    MLPGAN,
+    ConditionalGAN,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+)
 from .lenet import LeNet5, SmallCNN
 from .mlp import MLP
 from .perceptron import Perceptron
 from .registry import ModelInfo, available, build, build_from_config, config_of, register
 
 __all__ = [
+    "Autoencoder",
+    "ConditionalGAN",
+    "ConvAutoencoder",
+    "DCGAN",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "GAN",
+    "MLPDiscriminator",
+    "MLPGAN",
+    "MLPGenerator",
+    "TiedLinear",
     "MLP",
     "LeNet5",
     "ModelInfo",

@@ -1,0 +1,190 @@
+"""Judging generated and reconstructed images with a trained classifier and with pixel errors.
+
+* ``penultimate_features``: a classifier's representation just before its output layer (for
+  LeNet-5 the 84 units of F6), the feature space of the LeNet Frechet distance.
+* ``evaluate_samples``: LeNet Frechet distance of generated vs real images, the classifier's mean
+  confidence on the samples and the histogram of the classes it sees in them (mode collapse shows
+  as empty classes).
+* ``reconstruction_report``: MSE and PSNR of a (denoising) autoencoder per corruption level, next to
+  those of the corrupted input itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import nn
+from ..autograd import Tensor, no_grad
+from ..backend import asnumpy, get_array_module, to_device
+from ..data import as_generator
+from ..data.corruptions import NOISE_LEVELS, corrupt
+from .metrics import feature_moments, frechet_distance_from_moments, mse_per_image, psnr
+
+__all__ = ["classify", "evaluate_samples", "lenet_frechet_distance", "penultimate_features",
+           "reconstruct", "reconstruction_report"]
+
+
+def _last_linear(who: str, classifier):
+    last = None
+    for m in classifier.modules():
+        if isinstance(m, nn.Linear):
+            last = m
+    if last is None:
+        raise ValueError(f"{who}: the classifier has no nn.Linear output layer whose input could "
+                         "serve as features")
+    return last
+
+
+def _device(model) -> str:
+    p = next(model.parameters(), None)
+    return "cpu" if p is None else p.device
+
+
+def _batches(model, images, batch_size: int):
+    dtype = next(model.parameters()).dtype
+    device = _device(model)
+    for start in range(0, len(images), batch_size):
+        chunk = images[start:start + batch_size]
+        chunk = chunk.data if isinstance(chunk, Tensor) else chunk
+        yield Tensor(to_device(chunk.astype(dtype), device))
+
+
+def _run(model, fn):
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            return fn()
+    finally:
+        model.train(was_training)
+
+
+def penultimate_features(classifier, images, *, batch_size: int = 500):
+    """The inputs of the classifier's last ``nn.Linear`` layer for ``images``, as a host array.
+
+    Args:
+        classifier: a Module ending in an ``nn.Linear`` (LeNet5, MLP, SmallCNN...).
+        images: (N, C, H, W) in the range the classifier was trained on ([0, 1] for chainrule's
+            datasets).
+        batch_size: images per forward pass.
+
+    Returns:
+        A NumPy array (N, D): for LeNet-5, the 84 activations of F6.
+    """
+    captured = []
+    handle = _last_linear("penultimate_features", classifier).register_forward_pre_hook(
+        lambda module, args: captured.append(asnumpy(args[0].data)))
+
+    def go():
+        for x in _batches(classifier, images, batch_size):
+            classifier(x)
+
+    try:
+        _run(classifier, go)
+    finally:
+        handle.remove()
+    xp = get_array_module(captured[0])
+    return xp.concatenate([c.reshape(len(c), -1) for c in captured])
+
+
+def classify(classifier, images, *, batch_size: int = 500):
+    """Softmax probabilities (N, classes) of the classifier for ``images``, as a host array."""
+    def go():
+        return [asnumpy(classifier(x).data) for x in _batches(classifier, images, batch_size)]
+
+    logits = _run(classifier, go)
+    xp = get_array_module(logits[0])
+    z = xp.concatenate(logits).astype("float64")
+    z = xp.exp(z - z.max(axis=1, keepdims=True))
+    return z / z.sum(axis=1, keepdims=True)
+
+
+def lenet_frechet_distance(classifier, real, fake, *, batch_size: int = 500) -> float:
+    """Frechet distance between ``real`` and ``fake`` images in the classifier's feature space.
+
+    Called "LeNet Frechet distance" (not FID, which uses an Inception network on natural images):
+    lower is closer; compare only numbers computed with the same classifier and sample sizes.
+    """
+    a = penultimate_features(classifier, real, batch_size=batch_size)
+    b = penultimate_features(classifier, fake, batch_size=batch_size)
+    return frechet_distance_from_moments(*feature_moments(a), *feature_moments(b))
+
+
+def evaluate_samples(classifier, real, fake, *, labels=None, batch_size: int = 500) -> dict:
+    """How a classifier sees generated images ``fake`` next to ``real`` ones (both in [0, 1]).
+
+    Args:
+        classifier: a trained classifier ending in ``nn.Linear`` (e.g. LeNet-5 on MNIST).
+        real: real images (N, C, H, W), e.g. the test set.
+        fake: generated images (M, C, H, W).
+        labels: for a conditional generator, the classes asked for (M,): adds "label_accuracy",
+            how often the classifier agrees with the requested class.
+        batch_size: images per forward pass.
+
+    Returns:
+        A dict: "lenet_frechet_distance", "confidence" (mean top softmax probability on the
+        samples), "real_confidence" (the same on real images), "class_histogram" (counts of the
+        predicted classes of the samples), "classes_covered" (classes predicted at least once),
+        "class_entropy" (entropy of the predicted-class distribution, in nats; log 10 = 2.303 is
+        uniform over 10 classes).
+    """
+    probs = classify(classifier, fake, batch_size=batch_size)
+    real_probs = classify(classifier, real, batch_size=batch_size)
+    xp = get_array_module(probs)
+    pred = probs.argmax(axis=1)
+    counts = xp.bincount(pred, minlength=probs.shape[1])
+    p = counts / counts.sum()
+    entropy = -float(sum(float(q) * math.log(float(q)) for q in p if q > 0))
+    out = {
+        "lenet_frechet_distance": lenet_frechet_distance(classifier, real, fake,
+                                                         batch_size=batch_size),
+        "confidence": float(probs.max(axis=1).mean()),
+        "real_confidence": float(real_probs.max(axis=1).mean()),
+        "class_histogram": [int(c) for c in counts],
+        "classes_covered": int((counts > 0).sum()),
+        "class_entropy": entropy,
+        "n_real": int(len(real)),
+        "n_fake": int(len(fake)),
+    }
+    if labels is not None:
+        out["label_accuracy"] = float((pred == asnumpy(labels)).mean())
+    return out
+
+
+def reconstruct(model, images, *, batch_size: int = 500):
+    """The model's outputs for ``images`` (a host array), computed in eval mode without a graph."""
+    def go():
+        return [asnumpy(model(x).data) for x in _batches(model, images, batch_size)]
+
+    outs = _run(model, go)
+    return get_array_module(outs[0]).concatenate(outs)
+
+
+def reconstruction_report(model, clean, *, noise_levels=NOISE_LEVELS, rng=0,
+                          batch_size: int = 500) -> dict:
+    """MSE and PSNR of ``model``'s reconstructions of corrupted ``clean`` images, per noise level.
+
+    Args:
+        model: an autoencoder (input and output of the same shape, values in [0, 1]).
+        clean: clean images in [0, 1] (e.g. the test set).
+        noise_levels: corruption specs (see ``data.corruptions.corrupt``); "none" for the clean
+            input itself.
+        rng: Generator or seed for the noise (a seed makes the report reproducible).
+        batch_size: images per forward pass.
+
+    Returns:
+        ``{spec: {"input_mse", "input_psnr", "mse", "psnr"}}``: the corrupted input's errors and
+        the reconstruction's, both against the clean images.
+    """
+    rng = as_generator(rng)
+    report = {}
+    for spec in noise_levels:
+        noisy = clean if spec == "none" else corrupt(clean, spec, rng=rng)
+        recon = reconstruct(model, noisy, batch_size=batch_size)
+        report[spec] = {
+            "input_mse": float(mse_per_image(clean, noisy).mean()),
+            "input_psnr": psnr(clean, noisy),
+            "mse": float(mse_per_image(clean, recon).mean()),
+            "psnr": psnr(clean, recon),
+        }
+    return report
