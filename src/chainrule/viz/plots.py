@@ -79,23 +79,45 @@ def plot_confusion_matrix(cm, path, *, class_names=None, title: str = "confusion
     return save_figure(fig, path)
 
 
+def _mosaic(images, ncols: int, pad: int, fill: float):
+    """Images (N, H, W) or (N, H, W, 3) tiled into one array, ``pad`` pixels apart."""
+    n, h, w = images.shape[:3]
+    nrows = -(-n // ncols)
+    shape = (nrows * (h + pad) + pad, ncols * (w + pad) + pad) + images.shape[3:]
+    out = np.full(shape, fill, dtype=np.float32)
+    for k in range(n):
+        r, c = divmod(k, ncols)
+        y, x = pad + r * (h + pad), pad + c * (w + pad)
+        out[y:y + h, x:x + w] = images[k]
+    return out, nrows
+
+
 def image_grid(images, path, *, titles=None, ncols: int = 10, cmap: str = "gray",
                suptitle: str = "") -> str:
-    """A grid of images (N, H, W), (N, 1, H, W) or (N, 3, H, W) with optional per-image titles."""
+    """A grid of images (N, H, W), (N, 1, H, W) or (N, 3, H, W) with optional per-image titles.
+
+    The grid is drawn as one image (one ``imshow``), so even hundreds of digits take well under
+    a second; titles are text placed above each cell.
+    """
     plt = _pyplot()
-    images = np.asarray(images)
+    images = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
     if images.ndim == 4:
         images = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
-    n = max(len(images), 1)
-    ncols = min(ncols, n)
-    nrows = (n + ncols - 1) // ncols
-    fig, axes = plt.subplots(nrows, ncols, figsize=(1.2 * ncols, 1.35 * nrows), squeeze=False)
-    for k, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if k < len(images):
-            ax.imshow(np.clip(images[k], 0, 1), cmap=cmap, vmin=0, vmax=1)
-            if titles is not None:
-                ax.set_title(titles[k], fontsize=8)
+    if len(images) == 0:
+        images = np.zeros((1, 8, 8), np.float32)
+    h, w = images.shape[1:3]
+    ncols = max(1, min(ncols, len(images)))
+    pad = max(2, h // 4) if titles is None else max(2, h // 2)
+    mosaic, nrows = _mosaic(images, ncols, pad, 1.0)
+    cell = 1.2 if titles is None else 1.35
+    fig, ax = plt.subplots(figsize=(cell * ncols, cell * nrows + (0.4 if suptitle else 0)))
+    ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
+    ax.axis("off")
+    if titles is not None:
+        for k, title in enumerate(titles[:len(images)]):
+            r, c = divmod(k, ncols)
+            ax.text(pad + c * (w + pad) + w / 2, pad + r * (h + pad) - 0.5, str(title),
+                    ha="center", va="bottom", fontsize=8)
     if suptitle:
         fig.suptitle(suptitle)
     return save_figure(fig, path)
