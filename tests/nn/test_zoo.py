@@ -1,4 +1,4 @@
-"""Model-zoo smoke tests: small networks overfit 64 samples, and min pooling is max pooling mirrored."""
+"""Model-zoo smoke tests: small networks overfit 64 samples; min pooling is max pooling mirrored."""
 
 import numpy as np
 import pytest

@@ -43,24 +43,44 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on ``inputs`` (Tensors, arrays or Python scalars) and record it if needed."""
-        fn = cls(**params)
-        tensors = _as_tensors(cls.__name__, inputs)
-        # Known before forward runs, so that forward saves for backward only what will be needed.
-        fn.recording = record = _grad_enabled.get() and any(t.requires_grad for t in tensors)
-        fn.needs_input_grad = tuple(record and t.requires_grad for t in tensors)
-        raw = fn.forward(*[t.data for t in tensors])
-        if isinstance(raw, tuple):
-            outs = tuple(Tensor(ensure_array(a)) for a in raw)
+        if cls.__init__ is _base_init:  # skip a Python-level __init__ call: every op pays for it
+            fn = object.__new__(cls)
+            if params:
+                fn.__dict__.update(params)
         else:
-            outs = (Tensor(ensure_array(raw)),)
+            fn = cls(**params)
+        if GPU_POSSIBLE:
+            _check_devices(cls.__name__, inputs)
+        needs, arrays = [], []
+        for t in inputs:
+            if not isinstance(t, Tensor):
+                inputs = _as_tensors(inputs)
+                needs, arrays = [t.requires_grad for t in inputs], [t.data for t in inputs]
+                break
+            needs.append(t.requires_grad)
+            arrays.append(t.data)
+        # Known before forward runs, so that forward saves for backward only what will be needed.
+        record = True in needs and _grad_enabled.get()
+        fn.recording = record
+        fn.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
+        raw = fn.forward(*arrays)
+        if not isinstance(raw, tuple):
+            out = Tensor(ensure_array(raw))
+            if not record:
+                return out
+            outs = (out,)
+        else:
+            outs = tuple([Tensor(ensure_array(a)) for a in raw])
         if record:
-            fn.inputs = tensors
-            fn._outputs = tuple(weakref.ref(o) for o in outs)
-            fn._out_meta = tuple((o.data.shape, o.data.dtype) for o in outs)
+            fn.inputs = inputs
+            refs, meta = [], []
             for i, o in enumerate(outs):
                 o.requires_grad = True
                 o._ctx = fn
                 o._out_idx = i
+                refs.append(weakref.ref(o))
+                meta.append((o.data.shape, o.data.dtype))
+            fn._outputs, fn._out_meta = tuple(refs), tuple(meta)
         return outs if isinstance(raw, tuple) else outs[0]
 
     @property
@@ -84,19 +104,16 @@ class Function:
         return f"<{type(self).__name__}>"
 
 
-def _as_tensors(op: str, inputs) -> tuple[Tensor, ...]:
+_base_init = Function.__init__
+
+
+def _as_tensors(inputs) -> tuple[Tensor, ...]:
     """Wrap non-Tensors as constants, casting Python scalars to the first float Tensor's dtype."""
     ref = None
-    constants = False
     for x in inputs:
-        if not isinstance(x, Tensor):
-            constants = True
-        elif ref is None and x.data.dtype.kind == "f":
+        if isinstance(x, Tensor) and x.data.dtype.kind == "f":
             ref = x.data
-    if GPU_POSSIBLE:
-        _check_devices(op, inputs)
-    if not constants:
-        return inputs
+            break
     out = []
     for x in inputs:
         if isinstance(x, Tensor):

@@ -106,27 +106,38 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
     ``.grad``.
     """
     order = _topological_order(roots)
-    pending: dict[int, list] = {}
-    # Strong references to output tensors whose node has not run yet: releasing a consumer drops its
-    # inputs, but the producer's backward may still need its output (``self.output``).
-    keep: dict[int, list] = {}
+    # id(node) -> (the gradients of its outputs, the output tensors that received them). Holding
+    # the tensors keeps them alive: releasing a consumer drops its inputs, but the producer's
+    # backward may still need its output (``self.output``).
+    pending: dict[int, tuple[list, list]] = {}
     captured: dict[int, Tensor] = {}
     needed = None if targets is None else _needed_nodes(order, targets)
     assigned: set[int] = {id(g.data) for g in root_grads}
+
+    def send(t, g):
+        if targets is not None and id(t) in targets:
+            captured[id(t)] = _add(captured.get(id(t)), g)
+        ctx = t._ctx
+        if ctx is None:
+            if targets is None:
+                _accumulate_leaf(t, g, assigned)
+            return
+        entry = pending.get(id(ctx))
+        if entry is None:
+            entry = pending[id(ctx)] = ([None] * len(ctx._out_meta), [])
+        slot, held = entry
+        i = t._out_idx
+        slot[i] = g if slot[i] is None else slot[i] + g
+        held.append(t)
+
     with set_grad_enabled(create_graph):
         for t, g in zip(roots, root_grads):
-            if targets is not None and id(t) in targets:
-                captured[id(t)] = _add(captured.get(id(t)), g)
-            if t._ctx is None:
-                if targets is None:
-                    _accumulate_leaf(t, g, assigned)
-                continue
-            slot = pending.setdefault(id(t._ctx), [None] * len(t._ctx._out_meta))
-            slot[t._out_idx] = _add(slot[t._out_idx], g)
+            send(t, g)
         for fn in reversed(order):
-            gouts = pending.pop(id(fn), None)
-            if gouts is None or (needed is not None and id(fn) not in needed):
+            entry = pending.pop(id(fn), None)
+            if entry is None or (needed is not None and id(fn) not in needed):
                 continue
+            gouts = entry[0]
             _retain_outputs(fn, gouts)
             grads = fn.backward(*_fill_missing(fn, gouts))
             if not isinstance(grads, tuple):
@@ -134,26 +145,17 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
             for inp, need, g in zip(fn.inputs, fn.needs_input_grad, grads):
                 if not need or g is None:
                     continue
-                if g.shape != inp.shape:
+                if g.data.shape != inp.data.shape:
                     raise RuntimeError(
                         f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} "
                         f"for an input of shape {inp.shape}"
                     )
                 # mixed precision promoted g: the gradient keeps x's dtype
-                if g.dtype != inp.dtype:
+                if g.data.dtype != inp.data.dtype:
                     g = g.astype(inp.dtype)
-                if targets is not None and id(inp) in targets:
-                    captured[id(inp)] = _add(captured.get(id(inp)), g)
-                if inp._ctx is None:
-                    if targets is None:
-                        _accumulate_leaf(inp, g, assigned)
-                else:
-                    slot = pending.setdefault(id(inp._ctx), [None] * len(inp._ctx._out_meta))
-                    slot[inp._out_idx] = _add(slot[inp._out_idx], g)
-                    keep.setdefault(id(inp._ctx), []).append(inp)
+                send(inp, g)
             if not retain_graph:
                 fn.release()
-            keep.pop(id(fn), None)
     if not retain_graph:
         for fn in order:
             if fn.inputs is not None:

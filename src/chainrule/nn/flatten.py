@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from ..ops.shape import flatten, reshape
+from ..ops.shape import reshape
 from .module import Module
 
 __all__ = ["Flatten", "Unflatten"]
@@ -51,7 +51,8 @@ class Flatten(Module):
                 f"Flatten: start_axis {self.start_axis} comes after end_axis {self.end_axis} "
                 f"for input of shape {tuple(shape)}"
             )
-        return flatten(x, s, e)
+        # reshape directly: the axes are checked already (a view where NumPy can make one)
+        return reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
     def extra_repr(self) -> str:
         return f"start_axis={self.start_axis}, end_axis={self.end_axis}"

@@ -16,7 +16,7 @@ from . import (
     shape,
 )
 from . import dropout as _dropout  # the module; `dropout` below is the function
-from ._broadcast import broadcast_to, sum_to
+from ._broadcast import sum_to
 from .activation import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .dropout import *  # noqa: F403

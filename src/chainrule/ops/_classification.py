@@ -138,12 +138,18 @@ class CrossEntropy(_ClassLoss):
         self.n_classes = n
         shifted = z - z.max(axis=a, keepdims=True)
         logp = shifted - xp.log(xp.exp(shifted).sum(axis=a, keepdims=True))
-        self.logp = logp
+        if self.recording:
+            self.logp = logp
         if self.weight is not None:
             self.weight_b = self.weight.reshape([n if i == a else 1 for i in range(z.ndim)])
         if self.labels:
-            self.idx, self.keep, self.wk = _labels_picked(xp, t, a, self.ignore_index, self.weight,
-                                                          z.dtype)
+            self.plain = (self.weight is None and not eps and z.ndim == 2 and a == 1
+                          and not (t == self.ignore_index).any())
+            if self.plain:  # the usual case: every sample counts once, as its label's -log p
+                loss = -logp[xp.arange(len(t)), t]
+                self.denom = self.denom_backward = len(t)
+                return _reduce_array(loss, self.reduction, self.denom)
+            self._label_stats(xp, t, z.dtype)
             # Gather the target's log-probability rather than multiply by a one-hot: a logit of -inf
             # in another class must not turn 0 * -inf into nan.
             loss = -xp.take_along_axis(logp, self.idx, axis=a) * self.wk
@@ -160,6 +166,10 @@ class CrossEntropy(_ClassLoss):
             self.denom = self.denom_backward = z.size // n
         return _reduce_array(loss, self.reduction, self.denom)
 
+    def _label_stats(self, xp, t, dtype):
+        self.idx, self.keep, self.wk = _labels_picked(xp, t, self.axis, self.ignore_index,
+                                                      self.weight, dtype)
+
     def _target_weights(self, t):
         """w q with recorded ops from the probability target, so its gradient reaches ``t``."""
         eps, n = self.smoothing, self.n_classes
@@ -169,11 +179,22 @@ class CrossEntropy(_ClassLoss):
     def backward(self, g):
         z, t = self.inputs
         a = self.axis
-        g = self._scaled(g)
         recording = is_grad_enabled()
         xp = get_array_module(z.data)
+        if self.labels and self.plain and not recording:
+            # softmax - one_hot(t), scaled: the lecture's y - t, computed in place
+            p = xp.exp(self.logp)
+            p[xp.arange(len(t.data)), t.data] -= 1
+            if self.reduction == "none":
+                p *= g.data[:, None]
+            else:
+                p *= g.data / self.denom_backward if self.reduction == "mean" else g.data
+            return Tensor(p), None
+        g = self._scaled(g)
         gz = gt = None
         if self.needs_input_grad[0]:
+            if self.labels and self.plain:
+                self._label_stats(xp, t.data, z.dtype)
             p = softmax(z, axis=a) if recording else Tensor(xp.exp(self.logp))
             if self.labels:
                 wq = self._weighted_labels(xp, z.dtype)
@@ -218,14 +239,16 @@ def _class_args(op, x, target, weight, ignore_index, axis, allow_probs):
     label_shape = x.shape[:a] + x.shape[a + 1:]
     xp = get_array_module(x.data)
     data = target.data if isinstance(target, Tensor) else xp.asarray(target)
-    expected = f"class labels of shape {label_shape}"
-    if allow_probs:
-        expected += f" or class probabilities of shape {x.shape}"
+
+    def expected():  # built only for an error message: formatting shapes takes time on every call
+        probs = f" or class probabilities of shape {x.shape}" if allow_probs else ""
+        return f"class labels of shape {label_shape}{probs}"
+
     if data.dtype.kind not in "fiu":
-        raise TypeError(f"{op}: target must hold integer {expected}, got dtype {data.dtype}")
+        raise TypeError(f"{op}: target must hold integer {expected()}, got dtype {data.dtype}")
     if data.shape not in (label_shape, x.shape):
         raise ValueError(f"{op}: target of shape {data.shape} does not match input of shape "
-                         f"{x.shape}: expected {expected}")
+                         f"{x.shape}: expected {expected()}")
     if data.dtype.kind == "f":
         if data.shape != x.shape or not allow_probs:
             raise TypeError(f"{op}: target has floating-point dtype {data.dtype} and shape "
@@ -235,13 +258,16 @@ def _class_args(op, x, target, weight, ignore_index, axis, allow_probs):
         target, labels = _float_target(op, x, target), False
     else:
         if data.shape != label_shape:
-            raise ValueError(f"{op}: integer target of shape {data.shape} must hold {expected}; "
+            raise ValueError(f"{op}: integer target of shape {data.shape} must hold {expected()}; "
                              "pass class probabilities with a floating-point dtype")
-        if not isinstance(ignore_index, numbers.Integral) or isinstance(ignore_index, bool):
+        if type(ignore_index) is not int and (not isinstance(ignore_index, numbers.Integral)
+                                              or isinstance(ignore_index, bool)):
             raise TypeError(f"{op}: ignore_index must be an int, got {ignore_index!r}")
         target, labels = data.astype(xp.int64, copy=False), True
-        bad = (target != ignore_index) & ((target < 0) | (target >= n))
-        if bool(bad.any()):
+        bad = None
+        if target.size and not (0 <= int(target.min()) and int(target.max()) < n):
+            bad = (target != ignore_index) & ((target < 0) | (target >= n))
+        if bad is not None and bool(bad.any()):
             raise ValueError(f"{op}: target contains class {int(target[bad][0])} but input has {n} "
                              f"classes (labels lie in [0, {n - 1}] or equal ignore_index="
                              f"{ignore_index})")
@@ -291,7 +317,8 @@ def cross_entropy(input, target, *, weight=None, ignore_index: int = -100,  # no
     """
     op = "cross_entropy"
     _check_reduction(op, reduction)
-    if (not isinstance(label_smoothing, numbers.Real) or isinstance(label_smoothing, bool)
+    if (type(label_smoothing) is not float and (not isinstance(label_smoothing, numbers.Real)
+                                                or isinstance(label_smoothing, bool))
             or not 0.0 <= label_smoothing <= 1.0):
         raise ValueError(
             f"{op}: label_smoothing must be a number in [0, 1], got {label_smoothing!r}"

@@ -10,27 +10,23 @@ Three Functions close under differentiation: the input-gradient of ``ConvNd`` is
 ``ConvWeightGrad``, and its own gradients are again a convolution and a transposed convolution; so
 derivatives of every order are convolutions. 1-D arrays run through the 2-D kernels with a unit
 height axis.
+
+Speed: outputs and gradients are (N, C, H, W) views of batch-last (C, H, W, N) memory (see
+``_batch_last``), the transposed convolution's backward builds the columns of its gradient once
+for both of its GEMMs, and the large arrays (columns, padded copies, outputs) are recycled from
+step to step (``autograd._scratch``). docs/performance.md tells the whole story.
 """
 
 from __future__ import annotations
 
-import operator
-from typing import NamedTuple
-
+from ..autograd import _scratch
 from ..autograd.function import Function
 from ..backend import get_array_module
+from ._windows import conv_setup, conv_transpose_setup
+from ._windows import size2d as _size2d
+from ._windows import window as _window
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
-
-
-class _Geom(NamedTuple):
-    """Convolution geometry in 2-D form; ``nd``: spatial axes of the caller's arrays (1 or 2)."""
-
-    stride: tuple[int, int]
-    padding: tuple[tuple[int, int], tuple[int, int]]  # (before, after) for each spatial axis
-    dilation: tuple[int, int]
-    groups: int
-    nd: int
 
 
 def _as2d(a, nd):
@@ -42,26 +38,37 @@ def _from2d(a, nd):
     return a[:, :, 0] if nd == 1 else a
 
 
-def _size2d(size, nd):
-    return (1,) * (2 - nd) + tuple(size)
+def _batch_last(a):
+    """A (C, H, W, N) array as the (N, C, H, W) view that Tensors show.
+
+    Convolution, pooling and col2im keep image batches in (C, H, W, N) memory. That is the layout a
+    convolution's GEMM, W (O, C*k*k) @ columns (C*k*k, Ho*Wo*N), writes, so the output needs no
+    transpose copy; the bias add runs over long rows; and the strided windows of im2col, col2im and
+    pooling step over whole batches of N contiguous values instead of single ones. NumPy arrays
+    carry their strides, so the logical shape stays PyTorch's (N, C, H, W).
+    """
+    return a.transpose(3, 0, 1, 2)
+
+
+def _memory_order(a):
+    """The (C, H, W, N) view of a logical (N, C, H, W) array: a free view when batch-last."""
+    return a.transpose(1, 2, 3, 0)
 
 
 def _pad(x, padding, value=0):
-    """``x`` (N, C, H, W) with ``padding`` ((top, bottom), (left, right)) filled with ``value``."""
+    """``x`` (N, C, H, W) with ``padding`` ((top, bottom), (left, right)) filled with ``value``.
+
+    The padded copy is stored batch-last (see ``_batch_last``).
+    """
     (pt, pb), (pl, pr) = padding
     if not (pt or pb or pl or pr):
         return x
     xp = get_array_module(x)
     n, c, h, w = x.shape
-    out = xp.full((n, c, h + pt + pb, w + pl + pr), value, dtype=x.dtype)
-    out[:, :, pt:pt + h, pl:pl + w] = x
-    return out
-
-
-def _window(start, out_size, stride):
-    """Index of the strided slice (last two axes) holding offset ``start`` of every window."""
-    (i, j), (ho, wo), (sh, sw) = start, out_size, stride
-    return (..., slice(i, i + sh * (ho - 1) + 1, sh), slice(j, j + sw * (wo - 1) + 1, sw))
+    out = _scratch.empty(xp, (c, h + pt + pb, w + pl + pr, n), x.dtype)
+    out.fill(value)
+    out[:, pt:pt + h, pl:pl + w] = _memory_order(x)
+    return _batch_last(out)
 
 
 def _out_len(size, k, stride, pad, dilation):
@@ -69,7 +76,7 @@ def _out_len(size, k, stride, pad, dilation):
 
 
 def _im2col(x, ksize, out_size, geom):
-    """Every receptive field of ``x`` (N, C, H, W) as a column: (G, C/G * kh * kw, N * Ho * Wo)."""
+    """Every receptive field of ``x`` (N, C, H, W) as a column: (G, C/G * kh * kw, Ho * Wo * N)."""
     xp = get_array_module(x)
     n, c = x.shape[:2]
     xpad = _pad(x, geom.padding)
@@ -77,68 +84,83 @@ def _im2col(x, ksize, out_size, geom):
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
     s = xpad.strides
     view = xp.lib.stride_tricks.as_strided(
-        xpad, (c, kh, kw, n, ho, wo), (s[1], s[2] * dh, s[3] * dw, s[0], s[2] * sh, s[3] * sw)
+        xpad, (c, kh, kw, ho, wo, n), (s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw, s[0])
     )
-    return view.reshape(geom.groups, c // geom.groups * kh * kw, n * ho * wo)  # the one copy
+    cols = _scratch.empty(xp, (geom.groups, c // geom.groups * kh * kw, ho * wo * n), x.dtype)
+    cols.reshape(view.shape)[...] = view  # the one copy
+    return cols
 
 
 def _col2im(cols, size, geom):
-    """Adjoint of ``_im2col``: add columns (C, kh, kw, N, Ho, Wo) back into (N, C, H, W)."""
+    """Adjoint of ``_im2col``: add columns (C, kh, kw, Ho, Wo, N) back into (N, C, H, W)."""
     xp = get_array_module(cols)
-    c, kh, kw, n, ho, wo = cols.shape
+    c, kh, kw, ho, wo, n = cols.shape
     (pt, pb), (pl, pr) = geom.padding
-    # Channels first, like the columns, so that every slice-add below runs over matching layouts.
-    out = xp.zeros((c, n, size[0] + pt + pb, size[1] + pl + pr), dtype=cols.dtype)
+    # Batch-last, like the columns, so that every slice-add below runs over matching layouts.
+    out = _scratch.empty(xp, (c, size[0] + pt + pb, size[1] + pl + pr, n), cols.dtype)
+    out.fill(0)
+    image = _batch_last(out)
     (dh, dw) = geom.dilation
     for i in range(kh):
         for j in range(kw):
-            view = out[_window((i * dh, j * dw), (ho, wo), geom.stride)]
-            view += cols[:, i, j]
-    out = out[:, :, pt:pt + size[0], pl:pl + size[1]]
-    return xp.ascontiguousarray(out.transpose(1, 0, 2, 3))
+            view = image[_window((i * dh, j * dw), (ho, wo), geom.stride)]
+            view += _batch_last(cols[:, i, j])
+    return image[:, :, pt:pt + size[0], pl:pl + size[1]]
 
 
 def _gemm_layout(g, groups):
-    """(N, O, Ho, Wo) -> (groups, O/groups, N*Ho*Wo), the layout the GEMMs use."""
-    n, o = g.shape[:2]
-    return g.transpose(1, 0, 2, 3).reshape(groups, o // groups, -1)
+    """(N, O, Ho, Wo) -> (groups, O/groups, Ho*Wo*N) for the GEMMs: a free view when batch-last."""
+    o = g.shape[1]
+    return _memory_order(g).reshape(groups, o // groups, -1)
 
 
-def _conv(x, w, out_size, geom):
-    """The convolution and the columns it used (kept for the weight gradient)."""
+def _conv(x, w, b, out_size, geom, cols=None):
+    """The convolution plus bias (batch-last, see ``_batch_last``) and the columns it used."""
     xp = get_array_module(x, w)
     o, g = w.shape[0], geom.groups
-    cols = _im2col(x, w.shape[2:], out_size, geom)
-    y = xp.matmul(w.reshape(g, o // g, -1), cols)
-    y = y.reshape(o, x.shape[0], *out_size).transpose(1, 0, 2, 3)
-    return xp.ascontiguousarray(y), cols
+    if cols is None:
+        cols = _im2col(x, w.shape[2:], out_size, geom)
+    if g == 1:
+        y = _scratch.matmul(w.reshape(o, -1), cols[0])
+    else:
+        y = _scratch.empty(xp, (g, o // g, cols.shape[2]), x.dtype)
+        y = xp.matmul(w.reshape(g, o // g, -1), cols, out=y).reshape(o, -1)
+    if b is not None:
+        y += b[:, None]
+    return _batch_last(y.reshape(o, *out_size, x.shape[0])), cols
 
 
-def _conv_transpose(g, w, size, geom):
+def _conv_transpose(g, w, b, size, geom):
     xp = get_array_module(g, w)
     n, o, ho, wo = g.shape
     groups = geom.groups
-    cols = xp.matmul(w.reshape(groups, o // groups, -1).transpose(0, 2, 1), _gemm_layout(g, groups))
-    return _col2im(cols.reshape(w.shape[1] * groups, *w.shape[2:], n, ho, wo), size, geom)
+    wt = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)
+    cols = _scratch.empty(xp, (groups, wt.shape[1], ho * wo * n), g.dtype)
+    xp.matmul(wt, _gemm_layout(g, groups), out=cols)
+    y = _col2im(cols.reshape(w.shape[1] * groups, *w.shape[2:], ho, wo, n), size, geom)
+    if b is not None:
+        y += b.reshape(-1, 1, 1)
+    return y
 
 
 _CHUNK = 4096
 
 
 def _gemm_nt(a, b):
-    """``a @ b.T`` for 2-D a (M, L), b (K, L); a long inner dimension L is split into chunks.
+    """``a @ b.T`` for 2-D a (M, L), b (K, L): a filter gradient summed over L = N * Ho * Wo.
 
-    The filter gradient of an early layer is such a degenerate product (LeNet's C1: 6 x 25 outputs
-    summed over 100,352 positions); BLAS runs it far faster as a sum of cache-sized pieces.
+    Computed as ``(b @ a.T).T``, which OpenBLAS runs faster for these shapes (few outputs, a long
+    inner dimension). A tiny M x K product over a very long L (LeNet's C1: 6 x 25 outputs summed
+    over 100,352 positions) is faster still as a sum over cache-sized chunks of L.
     """
     m, length = a.shape
     k = b.shape[0]
-    if length <= 2 * _CHUNK or m * k > 4096:
-        return a @ b.T
-    out = a[:, :_CHUNK] @ b[:, :_CHUNK].T
+    if length <= 2 * _CHUNK or m * k > 1024:
+        return (b @ a.T).T
+    out = b[:, :_CHUNK] @ a[:, :_CHUNK].T
     for s in range(_CHUNK, length, _CHUNK):
-        out += a[:, s:s + _CHUNK] @ b[:, s:s + _CHUNK].T
-    return out
+        out += b[:, s:s + _CHUNK] @ a[:, s:s + _CHUNK].T
+    return out.T
 
 
 def _conv_weight_grad(x, g, ksize, geom, cols=None):
@@ -146,18 +168,20 @@ def _conv_weight_grad(x, g, ksize, geom, cols=None):
     if cols is None:
         cols = _im2col(x, ksize, g.shape[2:], geom)
     gl = _gemm_layout(g, geom.groups)
-    gw = xp.stack([_gemm_nt(gl[i], cols[i]) for i in range(geom.groups)])
+    if geom.groups == 1:
+        gw = _gemm_nt(gl[0], cols[0])
+    else:
+        gw = xp.stack([_gemm_nt(gl[i], cols[i]) for i in range(geom.groups)])
     return gw.reshape(g.shape[1], -1, *ksize)
 
 
-def _add_bias(y, b):
-    if b is not None:
-        y += b.reshape(-1, 1, 1)
-    return y
-
-
 class ConvNd(Function):
-    """Convolution of x (N, C, *s) with w (O, C/groups, *k), plus an optional bias (O,)."""
+    """Convolution of x (N, C, *s) with w (O, C/groups, *k), plus an optional bias (O,).
+
+    ``cols``: the im2col columns of x when the caller has them already.
+    """
+
+    cols = None
 
     def forward(self, x, w, b=None):
         nd = self.geom.nd
@@ -171,10 +195,10 @@ class ConvNd(Function):
             )
         else:
             out_size = _size2d(out_size, nd)
-        y, cols = _conv(x2, w2, out_size, geom)
+        y, cols = _conv(x2, w2, b, out_size, geom, self.cols)
         # Kept only when the filter gradient will be computed: that GEMM reuses the columns.
         self.cols = cols if self.needs_input_grad[1] else None
-        return _from2d(_add_bias(y, b), nd)
+        return _from2d(y, nd)
 
     def backward(self, g):
         x, w = self.inputs[:2]
@@ -191,16 +215,21 @@ class ConvTransposeNd(Function):
 
     def forward(self, g, w, b=None):
         nd = self.geom.nd
-        y = _conv_transpose(_as2d(g, nd), _as2d(w, nd), _size2d(self.size, nd), self.geom)
-        return _from2d(_add_bias(y, b), nd)
+        y = _conv_transpose(_as2d(g, nd), _as2d(w, nd), b, _size2d(self.size, nd), self.geom)
+        return _from2d(y, nd)
 
     def backward(self, gy):
         g, w = self.inputs[:2]
         need = self.needs_input_grad
-        gg = ConvNd.apply(gy, w, geom=self.geom, out_size=g.shape[2:]) if need[0] else None
+        geom, nd = self.geom, self.geom.nd
+        cols = None
+        if need[0] and need[1]:  # both gradients multiply the same columns of gy: build them once
+            cols = _im2col(_as2d(gy.data, nd), _size2d(w.shape[2:], nd), _size2d(g.shape[2:], nd),
+                           geom)
+        gg = ConvNd.apply(gy, w, geom=geom, out_size=g.shape[2:], cols=cols) if need[0] else None
         gw = None
         if need[1]:
-            gw = ConvWeightGrad.apply(gy, g, geom=self.geom, ksize=w.shape[2:], cols=None)
+            gw = ConvWeightGrad.apply(gy, g, geom=geom, ksize=w.shape[2:], cols=cols)
         return (gg, gw) + _bias_grad(self, gy)
 
 
@@ -226,6 +255,9 @@ class _ChannelSum(Function):
     """Sum of (N, C, *s) over every axis but the channels: the gradient of a per-channel bias."""
 
     def forward(self, g):
+        rows = g.transpose((1,) + tuple(range(2, g.ndim)) + (0,))
+        if rows.flags.c_contiguous:  # batch-last: one contiguous row per channel
+            return rows.reshape(rows.shape[0], -1).sum(axis=1)
         return g.sum(axis=(0,) + tuple(range(2, g.ndim)))
 
     def backward(self, gb):
@@ -247,141 +279,23 @@ def _bias_grad(fn, g):
     return (_ChannelSum.apply(g) if fn.needs_input_grad[2] else None,)
 
 
-def _ints(op, name, value, nd, minimum):
-    """``value`` (an int or ``nd`` ints, each >= ``minimum``) as a tuple of ``nd`` ints."""
-    items = value if isinstance(value, (tuple, list)) else (value,) * nd
-    try:
-        if isinstance(value, bool) or any(isinstance(v, bool) for v in items):
-            raise TypeError
-        out = tuple(operator.index(v) for v in items)
-    except TypeError:
-        raise TypeError(
-            f"{op}: {name} must be an int or a tuple of {nd} ints, got {value!r}"
-        ) from None
-    if len(out) != nd:
-        raise ValueError(f"{op}: {name} must have {nd} entries, got {value!r}")
-    if any(v < minimum for v in out):
-        what = "positive" if minimum == 1 else "non-negative"
-        raise ValueError(f"{op}: {name} must be {what}, got {value!r}")
-    return out
-
-
-_LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
-_KLAYOUT = {1: "kL", 2: "kH, kW"}
-
-
-def _check_input(op, x, nd):
-    if x.ndim != nd + 2:
-        raise ValueError(
-            f"{op}: input must be {nd + 2}-D {_LAYOUT[nd]}, got shape {tuple(x.shape)}"
-        )
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got dtype {x.dtype}")
-
-
-def _check_weight(op, x, w, b, nd, groups, transposed):
-    """Validate weight and bias against the input."""
-    if groups is True or groups is False or not isinstance(groups, int) or groups < 1:
-        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
-    io = "in_channels, out_channels/groups" if transposed else "out_channels, in_channels/groups"
-    if w.ndim != nd + 2:
-        raise ValueError(
-            f"{op}: weight must be {nd + 2}-D ({io}, {_KLAYOUT[nd]}), got shape {tuple(w.shape)}"
-        )
-    if w.dtype != x.dtype:
-        raise TypeError(f"{op}: input dtype {x.dtype} and weight dtype {w.dtype} differ")
-    c = x.shape[1]
-    if c % groups:
-        raise ValueError(f"{op}: groups={groups} does not divide in_channels={c}")
-    if transposed:
-        if w.shape[0] != c:
-            raise ValueError(
-                f"{op}: input has {c} channels but weight expects {w.shape[0]} (input shape "
-                f"{tuple(x.shape)}, weight shape {tuple(w.shape)})"
-            )
-        out = w.shape[1] * groups
-    else:
-        out = w.shape[0]
-        if out % groups:
-            raise ValueError(f"{op}: groups={groups} does not divide out_channels={out}")
-        if w.shape[1] * groups != c:
-            raise ValueError(
-                f"{op}: input has {c} channels but weight expects {w.shape[1] * groups} = "
-                f"groups {groups} x {w.shape[1]} (input shape {tuple(x.shape)}, weight shape "
-                f"{tuple(w.shape)})"
-            )
-    if b is not None:
-        if b.shape != (out,):
-            raise ValueError(f"{op}: bias must have shape ({out},), got {tuple(b.shape)}")
-        if b.dtype != x.dtype:
-            raise TypeError(f"{op}: input dtype {x.dtype} and bias dtype {b.dtype} differ")
-
-
-def _conv_padding(op, padding, ksize, stride, dilation, nd):
-    """Padding as ((before, after), ...) per axis; "same" puts an odd extra one after (PyTorch)."""
-    if isinstance(padding, str):
-        if padding == "valid":
-            return ((0, 0),) * nd
-        if padding == "same":
-            if any(s != 1 for s in stride):
-                raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
-            total = [d * (k - 1) for k, d in zip(ksize, dilation)]
-            return tuple((t // 2, t - t // 2) for t in total)
-        raise ValueError(
-            f"{op}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}"
-        )
-    return tuple((p, p) for p in _ints(op, "padding", padding, nd, 0))
+def _meta(t):
+    return None if t is None else (tuple(t.shape), t.dtype)
 
 
 def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups):
-    _check_input(op, x, nd)
-    _check_weight(op, x, weight, bias, nd, groups, transposed=False)
-    stride = _ints(op, "stride", stride, nd, 1)
-    dilation = _ints(op, "dilation", dilation, nd, 1)
-    ksize = tuple(weight.shape[2:])
-    pads = _conv_padding(op, padding, ksize, stride, dilation, nd)
-    for a in range(nd):
-        span = dilation[a] * (ksize[a] - 1) + 1
-        padded = x.shape[2 + a] + sum(pads[a])
-        if span > padded:
-            raise ValueError(
-                f"{op}: kernel size {ksize} (dilation {dilation}) spans {span} but the padded "
-                f"input is only {padded} wide on spatial axis {a} (input shape "
-                f"{tuple(x.shape)}, padding {padding!r})"
-            )
-    pads = ((0, 0),) * (2 - nd) + pads
-    geom = _Geom(_size2d(stride, nd), pads, _size2d(dilation, nd), groups, nd)
+    geom, out_size = conv_setup(op, nd, tuple(x.shape), x.dtype, tuple(weight.shape),
+                                weight.dtype, _meta(bias), stride, padding, dilation, groups)
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return ConvNd.apply(*inputs, geom=geom, out_size=None)
+    return ConvNd.apply(*inputs, geom=geom, out_size=out_size)
 
 
 def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding, groups, dilation):
-    _check_input(op, x, nd)
-    _check_weight(op, x, weight, bias, nd, groups, transposed=True)
-    stride = _ints(op, "stride", stride, nd, 1)
-    dilation = _ints(op, "dilation", dilation, nd, 1)
-    pad = _ints(op, "padding", padding, nd, 0)
-    extra = _ints(op, "output_padding", output_padding, nd, 0)
-    ksize = tuple(weight.shape[2:])
-    size = []
-    for a in range(nd):
-        if extra[a] >= max(stride[a], dilation[a]):
-            raise ValueError(
-                f"{op}: output_padding {output_padding!r} must be smaller than stride {stride} or "
-                f"dilation {dilation} on every axis"
-            )
-        n = (x.shape[2 + a] - 1) * stride[a] - 2 * pad[a] + dilation[a] * (ksize[a] - 1)
-        n += extra[a] + 1
-        if n < 1:
-            raise ValueError(
-                f"{op}: the output would be {n} wide on spatial axis {a} (input shape "
-                f"{tuple(x.shape)}, kernel {ksize}, stride {stride}, padding {padding!r})"
-            )
-        size.append(n)
-    pads = ((0, 0),) * (2 - nd) + tuple((p, p) for p in pad)
-    geom = _Geom(_size2d(stride, nd), pads, _size2d(dilation, nd), groups, nd)
+    geom, size = conv_transpose_setup(op, nd, tuple(x.shape), x.dtype, tuple(weight.shape),
+                                      weight.dtype, _meta(bias), stride, padding, output_padding,
+                                      groups, dilation)
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return ConvTransposeNd.apply(*inputs, geom=geom, size=tuple(size))
+    return ConvTransposeNd.apply(*inputs, geom=geom, size=size)
 
 
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

@@ -5,7 +5,9 @@ Both backwards are written with ``matmul`` itself, so they can be differentiated
 
 from __future__ import annotations
 
+from ..autograd import _scratch
 from ..autograd.function import Function
+from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._broadcast import sum_to
@@ -47,9 +49,13 @@ class MatMul(Function):
 
 
 def _shape_of(op, name, x):
-    if not hasattr(x, "shape") or not hasattr(x, "dtype"):
-        raise TypeError(f"{op}: {name} must be a Tensor or an array, got {type(x).__name__}")
-    return tuple(x.shape)
+    try:
+        shape, _ = x.shape, x.dtype
+    except AttributeError:
+        raise TypeError(
+            f"{op}: {name} must be a Tensor or an array, got {type(x).__name__}"
+        ) from None
+    return shape if type(shape) is tuple else tuple(shape)
 
 
 def matmul(a, b):
@@ -84,21 +90,34 @@ def matmul(a, b):
 
 class Linear(Function):
     def forward(self, x, w, b=None):
-        y = x.reshape(-1, x.shape[-1]) @ w.T
+        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
+        y = _scratch.matmul(x2, w.T)
         if b is not None:
             y += b
-        return y.reshape(x.shape[:-1] + (w.shape[0],))
+        return y if x.ndim == 2 else y.reshape(x.shape[:-1] + (w.shape[0],))
 
     def backward(self, g):
         x, w = self.inputs[:2]
         out_features, in_features = w.shape
-        g2 = reshape(g, -1, out_features)
         need = self.needs_input_grad
+        if not is_grad_enabled():
+            return _linear_grads(g.data, x.data, w.data, need, len(self.inputs) == 3)
+        g2 = reshape(g, -1, out_features)
         gx = reshape(matmul(g2, w), x.shape) if need[0] else None
         gw = matmul(transpose(g2, 0, 1), reshape(x, -1, in_features)) if need[1] else None
         if len(self.inputs) == 2:
             return gx, gw
         return gx, gw, _sum(g2, axis=0) if need[2] else None
+
+
+def _linear_grads(g, x, w, need, has_bias):
+    """Linear's gradients on raw arrays: a first-order backward records nothing, needs no nodes."""
+    g2 = g.reshape(-1, w.shape[0])
+    gx = Tensor(_scratch.matmul(g2, w).reshape(x.shape)) if need[0] else None
+    gw = Tensor(_scratch.matmul(g2.T, x.reshape(-1, w.shape[1]))) if need[1] else None
+    if not has_bias:
+        return gx, gw
+    return gx, gw, Tensor(g2.sum(axis=0)) if need[2] else None
 
 
 def linear(x, weight, bias=None):

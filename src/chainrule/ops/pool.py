@@ -2,57 +2,26 @@
 
 Fixed-window pools loop over the kernel offsets, each a strided slice holding that offset of every
 window (kh * kw vectorized passes, no loop over pixels); large tiling windows are reshaped into one
-axis instead. Max/min pooling remembers which offset won each window (the first on ties, as
-PyTorch) and routes the gradient back with one mask per offset, summing where windows overlap.
-Every backward is a Function whose own backward is the matching gather, so the gradients are
-differentiable again. Adaptive average pooling multiplies by two small averaging matrices; adaptive
-max pooling gathers its unequal windows by index and scatters back with ``bincount``.
+axis instead. Max/min pooling is the running extremum of those slices and saves nothing: its
+backward compares each offset's slice with the output to find the winner (the first on ties, as
+PyTorch) and routes the gradient there, summing where windows overlap. Outputs and gradients are
+stored batch-last, like the convolutions' (see ``conv._batch_last``). Every backward is a Function
+whose own backward is the matching gather, so the gradients are differentiable again. The adaptive
+pools live in ``adaptive_pool`` and are re-exported here.
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
+from ..autograd import _scratch
 from ..autograd.function import Function
-from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from .conv import _LAYOUT, _as2d, _from2d, _ints, _pad, _size2d, _window
+from ._windows import pool_setup
+from .conv import _as2d, _batch_last, _from2d, _pad
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
     "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d", "min_pool1d", "min_pool2d",
 ]
-
-
-class _Pool(NamedTuple):
-    """Pooling geometry in 2-D form; ``size`` is the unpadded input's (H, W)."""
-
-    kernel: tuple[int, int]
-    stride: tuple[int, int]
-    padding: tuple[int, int]
-    size: tuple[int, int]
-    nd: int
-
-    @property
-    def pads(self):
-        return tuple((p, p) for p in self.padding)
-
-    @property
-    def out_size(self):
-        return tuple((n + 2 * p - k) // s + 1
-                     for n, k, s, p in zip(self.size, self.kernel, self.stride, self.padding))
-
-    def offsets(self):
-        return [(i, j) for i in range(self.kernel[0]) for j in range(self.kernel[1])]
-
-    def window(self, offset):
-        return _window(offset, self.out_size, self.stride)
-
-    @property
-    def tiled(self):
-        """Windows tile the input and are large: one reshape beats a loop over many offsets."""
-        k = self.kernel
-        return self.stride == k and not any(self.padding) and k[0] * k[1] >= 16
 
 
 def _tiles(x, geom):
@@ -82,60 +51,121 @@ def _fill(xp, dtype, largest):
     return int(info.min if largest else info.max)
 
 
+def _zeros_padded(xp, g, geom):
+    """Zeros of the padded input's shape, batch-last (see ``conv._batch_last``), and its view."""
+    (h, w), (pt, pl) = geom.size, geom.padding
+    n, c = g.shape[:2]
+    out = _scratch.empty(xp, (c, h + 2 * pt, w + 2 * pl, n), g.dtype)
+    out.fill(0)
+    return _batch_last(out)
+
+
+def _crop(out, geom):
+    (h, w), (pt, pl) = geom.size, geom.padding
+    return out[:, :, pt:pt + h, pl:pl + w]
+
+
 def _scatter_windows(g, geom, part):
     """Add ``part(k)`` into offset k of every window: the adjoint of reading the windows."""
-    xp = get_array_module(g)
-    (h, w), (pt, pl) = geom.size, geom.padding
-    out = xp.zeros(g.shape[:2] + (h + 2 * pt, w + 2 * pl), dtype=g.dtype)
+    out = _zeros_padded(get_array_module(g), g, geom)
     for k, offset in enumerate(geom.offsets()):
         view = out[geom.window(offset)]
         view += part(k)
-    return xp.ascontiguousarray(out[:, :, pt:pt + h, pl:pl + w])
+    return _crop(out, geom)
+
+
+def _empty_out(xp, x, geom):
+    """An uninitialized pooling output for ``x``, batch-last."""
+    n, c = x.shape[:2]
+    return _batch_last(_scratch.empty(xp, (c, *geom.out_size, n), x.dtype))
 
 
 class _ExtremumPool(Function):
-    """Max (``largest``) or min pooling; ``self.arg`` is the winning kernel offset per window."""
+    """Max (``largest``) or min pooling: the extremum over the strided slices of each offset.
+
+    Nothing is saved: backward finds each window's winner by comparing the input with the output.
+    """
 
     def forward(self, x):
         xp = get_array_module(x)
         geom = self.geom
         if geom.tiled:
             t = _tiles(_as2d(x, geom.nd), geom)
+            if not self.recording:
+                return _from2d(t.max(axis=-1) if self.largest else t.min(axis=-1), geom.nd)
             self.arg = t.argmax(axis=-1) if self.largest else t.argmin(axis=-1)
             best = xp.take_along_axis(t, self.arg[..., None], axis=-1)[..., 0]
             return _from2d(best, geom.nd)
         xpad = _pad(_as2d(x, geom.nd), geom.pads, _fill(xp, x.dtype, self.largest))
-        better = xp.greater if self.largest else xp.less
         pick = xp.maximum if self.largest else xp.minimum
         offsets = geom.offsets()
-        best = xpad[geom.window(offsets[0])].copy()
-        arg = xp.zeros(best.shape, dtype=xp.uint8 if len(offsets) < 256 else xp.int32)
-        # Reused buffers: fresh large temporaries per offset would cost more than the arithmetic.
-        v, won, step = xp.empty_like(best), xp.empty(best.shape, dtype=bool), xp.empty_like(arg)
-        for k, offset in enumerate(offsets[1:], start=1):
-            v[...] = xpad[geom.window(offset)]  # contiguous: the comparisons below run ~10x faster
-            better(v, best, out=won)  # strict: the first extremum keeps its window
-            step[...] = won
-            step *= k
-            xp.maximum(arg, step, out=arg)  # k grows, so this sets arg = k exactly where v won
-            pick(best, v, out=best)  # (propagates NaN, as PyTorch does)
-        self.arg = arg
+        best = _empty_out(xp, xpad, geom)
+        best[...] = xpad[geom.window(offsets[0])]
+        for offset in offsets[1:]:
+            pick(best, xpad[geom.window(offset)], out=best)  # propagates NaN, as PyTorch does
         return _from2d(best, geom.nd)
 
     def backward(self, g):
-        return _WindowScatter.apply(g, geom=self.geom, arg=self.arg)
+        if self.geom.tiled:
+            return _WindowScatter.apply(g, geom=self.geom, arg=self.arg, winners=None)
+        xp = get_array_module(g.data)
+        x, y = self.inputs[0].data, self.output.data
+        xpad = _pad(_as2d(x, self.geom.nd), self.geom.pads, _fill(xp, x.dtype, self.largest))
+        return _WindowScatter.apply(g, geom=self.geom, arg=None,
+                                    winners=(xpad, _as2d(y, self.geom.nd)))
+
+
+def _route_to_winners(g2, geom, winners, arg):
+    """Send each window's gradient to the first offset whose input equals the window's output.
+
+    Fills ``arg`` (the winning offset per window) when it is not None, for a recorded backward.
+    """
+    xp = get_array_module(g2)
+    xpad, y = winners
+    out = _zeros_padded(xp, g2, geom)
+    # *_like keeps y's memory layout, so that every pass below runs over matching strides.
+    free = xp.ones_like(y, dtype=bool)  # windows whose winner is still to be found
+    won = xp.empty_like(y, dtype=bool)
+    nan = bool(xp.isnan(y).any()) if y.dtype.kind == "f" else False
+    part = None if geom.disjoint else xp.empty_like(g2)
+    for k, offset in enumerate(geom.offsets()):
+        window = geom.window(offset)
+        xp.equal(xpad[window], y, out=won)
+        if nan:  # a NaN output came from the window's first NaN, which gets the gradient
+            won |= xp.isnan(xpad[window])
+        won &= free
+        free ^= won
+        if arg is not None:
+            xp.copyto(arg, k, where=won)
+        if geom.disjoint:  # each input element lies in one window at most: write, no add
+            xp.multiply(g2, won, out=out[window])
+        else:
+            out[window] += xp.multiply(g2, won, out=part)
+    return _crop(out, geom)
 
 
 class _WindowScatter(Function):
-    """Send each window's gradient to its winning offset (``arg``), summed over overlaps."""
+    """Send each window's gradient to its winning offset, summed over overlaps.
+
+    The winners are given as ``arg`` (winning offset per window) or as ``winners`` (the padded
+    input and the output, compared here; ``arg`` is then filled only when this node is recorded,
+    for its own backward).
+    """
 
     def forward(self, g):
         xp = get_array_module(g)
         geom, g2 = self.geom, _as2d(g, self.geom.nd)
+        if self.arg is None:
+            if self.recording:
+                self.arg = xp.zeros_like(g2, dtype=xp.uint8 if len(geom.offsets()) < 256
+                                         else xp.int32)
+            out = _route_to_winners(g2, geom, self.winners, self.arg)
+            self.winners = None
+            return _from2d(out, geom.nd)
         if geom.tiled:
             k = xp.arange(geom.kernel[0] * geom.kernel[1])
             return _from2d(_untile((self.arg[..., None] == k) * g2[..., None], geom), geom.nd)
-        won, part = xp.empty(self.arg.shape, dtype=bool), xp.empty_like(g2)
+        won, part = xp.empty_like(self.arg, dtype=bool), xp.empty_like(g2)
 
         def routed(k):
             xp.equal(self.arg, k, out=won)
@@ -157,7 +187,7 @@ class _WindowGather(Function):
             t = _tiles(_as2d(x, geom.nd), geom)
             return _from2d(xp.take_along_axis(t, self.arg[..., None], axis=-1)[..., 0], geom.nd)
         xpad = _pad(_as2d(x, geom.nd), geom.pads)
-        out = xp.zeros(self.arg.shape, dtype=x.dtype)
+        out = xp.zeros_like(self.arg, dtype=x.dtype)
         for k, offset in enumerate(geom.offsets()):
             xp.copyto(out, xpad[geom.window(offset)], where=self.arg == k)
         return _from2d(out, geom.nd)
@@ -209,115 +239,8 @@ class _AvgPoolAdjoint(Function):
         return _AvgPool.apply(gg, geom=self.geom, count_include_pad=self.count_include_pad)
 
 
-class _Separable(Function):
-    """``A_h @ x @ A_w.T`` over the last two axes (``A_h`` None: last axis only); linear."""
-
-    def forward(self, x):
-        a_h, a_w = self.mats
-        y = (x.reshape(-1, x.shape[-1]) @ a_w.T).reshape(x.shape[:-1] + (a_w.shape[0],))
-        if a_h is None:
-            return y
-        y = y.swapaxes(-1, -2)
-        y = (y.reshape(-1, y.shape[-1]) @ a_h.T).reshape(y.shape[:-1] + (a_h.shape[0],))
-        return get_array_module(y).ascontiguousarray(y.swapaxes(-1, -2))
-
-    def backward(self, g):
-        return _Separable.apply(g, mats=tuple(None if a is None else a.T for a in self.mats))
-
-
-def _adaptive_bounds(xp, n, m):
-    """Start and end of the ``m`` adaptive windows over ``n`` elements (PyTorch's formula)."""
-    i = xp.arange(m)
-    return (i * n) // m, ((i + 1) * n + m - 1) // m
-
-
-def _averaging_matrix(xp, n, m, dtype):
-    start, end = _adaptive_bounds(xp, n, m)
-    pos = xp.arange(n)
-    inside = (pos >= start[:, None]) & (pos < end[:, None])
-    return (inside / (end - start)[:, None]).astype(dtype)
-
-
-class _AdaptiveExtremum(Function):
-    """Adaptive max pooling; ``self.flat`` is each window's winner as an index of ``x.ravel()``."""
-
-    def forward(self, x):
-        xp = get_array_module(x)
-        x2 = _as2d(x, self.nd)
-        n, c, h, w = x2.shape
-        (sh, eh), (sw, ew) = (_adaptive_bounds(xp, n_, m) for n_, m in zip((h, w), self.out_size))
-        kh, kw = int((eh - sh).max()), int((ew - sw).max())
-        best = arg = None
-        for k in range(kh * kw):
-            # Offset k of every window; short windows repeat their last element, which never wins.
-            rows = xp.minimum(sh + k // kw, eh - 1)[:, None]
-            cols = xp.minimum(sw + k % kw, ew - 1)[None, :]
-            v = x2[:, :, rows, cols]
-            if best is None:
-                best, arg = v, xp.zeros(v.shape, dtype=xp.int64)
-                continue
-            step = (v > best).astype(arg.dtype)
-            step *= k
-            xp.maximum(arg, step, out=arg)  # k grows, so this sets arg = k where v won
-            xp.maximum(best, v, out=best)
-        rows = xp.minimum(sh[:, None] + arg // kw, eh[:, None] - 1)
-        cols = xp.minimum(sw + arg % kw, ew - 1)
-        self.flat = rows * w + cols + (xp.arange(n * c) * (h * w)).reshape(n, c, 1, 1)
-        return _from2d(best, self.nd)
-
-    def backward(self, g):
-        return _IndexScatter.apply(g, flat=self.flat, shape=self.inputs[0].shape)
-
-
-class _IndexScatter(Function):
-    """Sum ``g`` into a zero array of ``shape`` at the flat positions ``flat`` (repeats add up)."""
-
-    def forward(self, g):
-        xp = get_array_module(g)
-        size = 1
-        for s in self.shape:
-            size *= s
-        out = xp.bincount(self.flat.ravel(), weights=g.ravel(), minlength=size)
-        return out.astype(g.dtype).reshape(self.shape)
-
-    def backward(self, gg):
-        return _IndexGather.apply(gg, flat=self.flat, shape=self.inputs[0].shape)
-
-
-class _IndexGather(Function):
-    def forward(self, x):
-        return x.ravel()[self.flat].reshape(self.shape)
-
-    def backward(self, g):
-        return _IndexScatter.apply(g, flat=self.flat, shape=self.inputs[0].shape)
-
-
-def _check_rank(op, x, nd, floating=False):
-    if x.ndim != nd + 2:
-        raise ValueError(
-            f"{op}: input must be {nd + 2}-D {_LAYOUT[nd]}, got shape {tuple(x.shape)}"
-        )
-    if floating and x.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got dtype {x.dtype}")
-
-
 def _pool_geom(op, x, nd, kernel_size, stride, padding, floating=False):
-    _check_rank(op, x, nd, floating)
-    kernel = _ints(op, "kernel_size", kernel_size, nd, 1)
-    stride = kernel if stride is None else _ints(op, "stride", stride, nd, 1)
-    padding = _ints(op, "padding", padding, nd, 0)
-    for a in range(nd):
-        if 2 * padding[a] > kernel[a]:
-            raise ValueError(
-                f"{op}: padding {padding} must be at most half the kernel size {kernel}"
-            )
-        if kernel[a] > x.shape[2 + a] + 2 * padding[a]:
-            raise ValueError(
-                f"{op}: kernel size {kernel} is larger than the padded input on spatial axis {a} "
-                f"(input shape {tuple(x.shape)}, padding {padding})"
-            )
-    return _Pool(_size2d(kernel, nd), _size2d(stride, nd), ((0,) * (2 - nd)) + padding,
-                 _size2d(x.shape[2:], nd), nd)
+    return pool_setup(op, nd, floating, tuple(x.shape), x.dtype, kernel_size, stride, padding)
 
 
 def _extremum_pool(op, nd, x, kernel_size, stride, padding, largest):
@@ -414,64 +337,10 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, *, count_include_pad=True
     return _avg_pool("avg_pool2d", 2, x, kernel_size, stride, padding, count_include_pad)
 
 
-def _adaptive_size(op, x, nd, output_size, floating=False):
-    _check_rank(op, x, nd, floating)
-    if isinstance(output_size, (tuple, list)):
-        given = tuple(x.shape[2 + a] if v is None else v for a, v in enumerate(output_size))
-    else:
-        given = output_size
-    return _ints(op, "output_size", given, nd, 1)
-
-
-def _adaptive_avg(op, nd, x, output_size):
-    out = _adaptive_size(op, x, nd, output_size, floating=True)
-    xp = get_array_module(x.data if isinstance(x, Tensor) else x)
-    mats = [_averaging_matrix(xp, n, m, x.dtype) for n, m in zip(x.shape[2:], out)]
-    return _Separable.apply(x, mats=(None, mats[0]) if nd == 1 else tuple(mats))
-
-
-def adaptive_avg_pool1d(x, output_size):
-    """Average (N, C, L) down to (N, C, output_size) over PyTorch's adaptive windows."""
-    return _adaptive_avg("adaptive_avg_pool1d", 1, x, output_size)
-
-
-def adaptive_avg_pool2d(x, output_size):
-    """Average (N, C, H, W) down to (N, C, *output_size) (``1`` gives global average pooling).
-
-    Args:
-        x: input of shape (N, C, H, W).
-        output_size: an int or (h, w); None in the tuple keeps that input size. Window i of m
-            along an axis of n elements covers [floor(i * n / m), ceil((i + 1) * n / m)), as in
-            PyTorch.
-
-    Returns:
-        Tensor of shape (N, C, h, w).
-    """
-    return _adaptive_avg("adaptive_avg_pool2d", 2, x, output_size)
-
-
-def _adaptive_max(op, nd, x, output_size):
-    out = _adaptive_size(op, x, nd, output_size)
-    if all(n % m == 0 for n, m in zip(x.shape[2:], out)):
-        kernel = tuple(n // m for n, m in zip(x.shape[2:], out))
-        geom = _Pool(_size2d(kernel, nd), _size2d(kernel, nd), (0, 0), _size2d(x.shape[2:], nd), nd)
-        return _ExtremumPool.apply(x, geom=geom, largest=True)
-    return _AdaptiveExtremum.apply(x, out_size=_size2d(out, nd), nd=nd)
-
-
-def adaptive_max_pool1d(x, output_size):
-    """Max of (N, C, L) over ``output_size`` adaptive windows; gradient to the first maximum."""
-    return _adaptive_max("adaptive_max_pool1d", 1, x, output_size)
-
-
-def adaptive_max_pool2d(x, output_size):
-    """Max of (N, C, H, W) over adaptive windows (as ``adaptive_avg_pool2d``): (N, C, h, w).
-
-    Args:
-        x: input of shape (N, C, H, W).
-        output_size: an int or (h, w); None keeps that input size.
-
-    Returns:
-        Tensor of shape (N, C, h, w); the gradient goes to the first maximum of each window.
-    """
-    return _adaptive_max("adaptive_max_pool2d", 2, x, output_size)
+# Re-exported so that the whole pooling family is reachable from here (``nn.pool`` uses them).
+from .adaptive_pool import (  # noqa: E402 - adaptive_pool imports _ExtremumPool from this module
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+)

@@ -94,15 +94,23 @@ def reshape(x, *shape):
     >>> cr.tensor([1.0, 2.0, 3.0, 4.0]).reshape(2, -1).shape
     (2, 2)
     """
-    shape = _int_tuple("reshape", "each shape entry", shape)
-    if shape.count(-1) > 1 or any(s < -1 for s in shape):
-        raise ValueError(f"reshape: invalid shape {shape}: sizes must be >= 0 with at most one -1")
-    known = math.prod(s for s in shape if s != -1)
-    unknown = -1 in shape
-    if (known == 0 or x.size % known) if unknown else known != x.size:
-        raise ValueError(f"reshape: cannot reshape shape {x.shape} ({x.size} elements) to {shape}")
-    shape = tuple(x.size // known if s == -1 else s for s in shape)
-    if shape == x.shape:
+    if len(shape) == 1 and type(shape[0]) is tuple:
+        shape = shape[0]
+    size, old = x.size, x.shape
+    if all([type(s) is int and s >= 0 for s in shape]) and math.prod(shape) == size:
+        shape = tuple(shape)  # the common case: already valid
+    else:
+        shape = _int_tuple("reshape", "each shape entry", shape)
+        if shape.count(-1) > 1 or any(s < -1 for s in shape):
+            raise ValueError(
+                f"reshape: invalid shape {shape}: sizes must be >= 0 with at most one -1"
+            )
+        known = math.prod(s for s in shape if s != -1)
+        unknown = -1 in shape
+        if (known == 0 or size % known) if unknown else known != size:
+            raise ValueError(f"reshape: cannot reshape shape {old} ({size} elements) to {shape}")
+        shape = tuple(size // known if s == -1 else s for s in shape)
+    if shape == old:
         return x
     return Reshape.apply(x, shape=shape)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_bool, check_number, effective_grad
+from .optimizer import Optimizer, check_bool, check_number, effective_grad, scratch_like
 
 __all__ = ["Adagrad"]
 
@@ -47,7 +47,7 @@ class Adagrad(Optimizer):
         lr = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
         g, _ = effective_grad(param, grad, float(group["weight_decay"]), group["maximize"])
         s = state["sum"]
-        tmp = xp.multiply(g, g)
+        tmp = xp.multiply(g, g, out=scratch_like(param))
         s += tmp
         xp.sqrt(s, out=tmp)
         tmp += float(group["eps"])

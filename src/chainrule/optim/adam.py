@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_bool, check_number, effective_grad
+from .optimizer import Optimizer, check_bool, check_number, effective_grad, scratch_like
 
 __all__ = ["Adam", "AdamW"]
 
@@ -70,7 +70,7 @@ class Adam(Optimizer):
             g, _ = effective_grad(param, grad, wd, group["maximize"])
         m, v = state["exp_avg"], state["exp_avg_sq"]
         # One scratch array serves every intermediate below (out= keeps the rest in place).
-        tmp = xp.subtract(g, m)
+        tmp = xp.subtract(g, m, out=scratch_like(param))
         tmp *= 1 - beta1
         m += tmp
         xp.multiply(g, g, out=tmp)

@@ -12,7 +12,7 @@ import numbers
 from collections import defaultdict
 from collections.abc import Iterable
 
-from ..autograd import Tensor, enable_grad, no_grad
+from ..autograd import Tensor, _scratch, enable_grad, no_grad
 from ..backend import device_of, get_array_module, to_device
 
 __all__ = ["Optimizer"]
@@ -278,6 +278,11 @@ def check_bool(opt: str, name: str, value, where: str = "") -> None:
     """Raise TypeError unless ``value`` is a bool."""
     if not isinstance(value, bool):
         raise TypeError(f"{opt}: {name} must be True or False, got {value!r}{where}")
+
+
+def scratch_like(param):
+    """A temporary the shape of ``param``, recycled from step to step (no fresh memory per step)."""
+    return _scratch.empty_like(param)
 
 
 def effective_grad(param, grad, weight_decay: float, maximize: bool):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_bool, check_number, effective_grad
+from .optimizer import Optimizer, check_bool, check_number, effective_grad, scratch_like
 
 __all__ = ["RMSprop"]
 
@@ -52,7 +52,7 @@ class RMSprop(Optimizer):
         state["step"] += 1
         g, _ = effective_grad(param, grad, float(group["weight_decay"]), group["maximize"])
         v = state["square_avg"]
-        tmp = xp.multiply(g, g)
+        tmp = xp.multiply(g, g, out=scratch_like(param))
         tmp *= 1 - alpha
         v *= alpha
         v += tmp

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_bool, check_number, effective_grad
+from .optimizer import Optimizer, check_bool, check_number, effective_grad, scratch_like
 
 __all__ = ["SGD"]
 
@@ -55,11 +55,11 @@ class SGD(Optimizer):
         lr, momentum = float(group["lr"]), float(group["momentum"])
         d, owned = effective_grad(param, grad, float(group["weight_decay"]), group["maximize"])
         if momentum == 0:
-            if owned:
-                d *= lr
-                param -= d
+            if not owned:
+                d = get_array_module(d).multiply(d, lr, out=scratch_like(param))
             else:
-                param -= lr * d
+                d *= lr
+            param -= d
             return
         buf = state.get("momentum_buffer")
         if buf is None:
@@ -78,4 +78,4 @@ class SGD(Optimizer):
             step *= lr
             param -= step
         else:
-            param -= lr * buf
+            param -= get_array_module(buf).multiply(buf, lr, out=scratch_like(param))

@@ -1,0 +1,259 @@
+"""Window geometry of convolutions and pools: argument checks, cached per layer configuration.
+
+A layer calls its op with the same hyperparameters and shapes on every batch, so the checks and the
+geometry they produce are memoized: a repeated call costs one dictionary lookup. Only "plain"
+hyperparameters (ints, strings, None and tuples of ints) are cached, so that a bool or a NumPy
+integer never shares an entry with the int it compares equal to; anything else is checked afresh.
+"""
+
+from __future__ import annotations
+
+import functools
+import operator
+from typing import NamedTuple
+
+__all__ = [
+    "Geom", "PoolGeom", "check_rank", "conv_setup", "conv_transpose_setup", "ints", "memoized",
+    "pool_setup", "size2d", "window",
+]
+
+LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
+_KLAYOUT = {1: "kL", 2: "kH, kW"}
+
+
+class Geom(NamedTuple):
+    """Convolution geometry in 2-D form; ``nd``: spatial axes of the caller's arrays (1 or 2)."""
+
+    stride: tuple[int, int]
+    padding: tuple[tuple[int, int], tuple[int, int]]  # (before, after) for each spatial axis
+    dilation: tuple[int, int]
+    groups: int
+    nd: int
+
+
+class PoolGeom:
+    """Pooling geometry in 2-D form; ``size`` is the unpadded input's (H, W)."""
+
+    def __init__(self, kernel, stride, padding, size, nd):
+        self.kernel, self.stride, self.padding, self.size, self.nd = (
+            kernel, stride, padding, size, nd)
+        self.pads = tuple((p, p) for p in padding)
+        self.out_size = tuple((n + 2 * p - k) // s + 1
+                              for n, k, s, p in zip(size, kernel, stride, padding))
+        self._offsets = [(i, j) for i in range(kernel[0]) for j in range(kernel[1])]
+        # Windows tile the input and are large: one reshape beats a loop over many offsets.
+        self.tiled = stride == kernel and not any(padding) and kernel[0] * kernel[1] >= 16
+        # Each input element lies in one window at most.
+        self.disjoint = all(s >= k for s, k in zip(stride, kernel))
+
+    def offsets(self):
+        """The kernel offsets (i, j) in row-major order: the order in which ties are broken."""
+        return self._offsets
+
+    def window(self, offset):
+        return window(offset, self.out_size, self.stride)
+
+
+def size2d(size, nd):
+    return (1,) * (2 - nd) + tuple(size)
+
+
+def window(start, out_size, stride):
+    """Index of the strided slice (last two axes) holding offset ``start`` of every window."""
+    (i, j), (ho, wo), (sh, sw) = start, out_size, stride
+    return (..., slice(i, i + sh * (ho - 1) + 1, sh), slice(j, j + sw * (wo - 1) + 1, sw))
+
+
+def _plain(value) -> bool:
+    """Ints (not bools), strings, None and tuples of ints: safe and exact cache keys."""
+    t = type(value)
+    return (t is int or t is str or value is None
+            or (t is tuple and all(type(v) is int for v in value)))
+
+
+def memoized(n_user):
+    """Cache a setup function for the calls whose hyperparameters are all plain.
+
+    ``n_user``: how many trailing arguments are hyperparameters passed through from the caller;
+    the shapes and dtypes before them are always plain.
+    """
+
+    def decorate(fn):
+        cached = functools.lru_cache(maxsize=512)(fn)
+
+        @functools.wraps(fn)
+        def wrapper(*args):
+            for value in args[-n_user:]:
+                if not _plain(value):
+                    return fn(*args)
+            return cached(*args)
+
+        return wrapper
+
+    return decorate
+
+
+def ints(op, name, value, nd, minimum):
+    """``value`` (an int or ``nd`` ints, each >= ``minimum``) as a tuple of ``nd`` ints."""
+    items = value if isinstance(value, (tuple, list)) else (value,) * nd
+    try:
+        if isinstance(value, bool) or any(isinstance(v, bool) for v in items):
+            raise TypeError
+        out = tuple(operator.index(v) for v in items)
+    except TypeError:
+        raise TypeError(
+            f"{op}: {name} must be an int or a tuple of {nd} ints, got {value!r}"
+        ) from None
+    if len(out) != nd:
+        raise ValueError(f"{op}: {name} must have {nd} entries, got {value!r}")
+    if any(v < minimum for v in out):
+        what = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: {name} must be {what}, got {value!r}")
+    return out
+
+
+def _check_input(op, shape, dtype, nd):
+    if len(shape) != nd + 2:
+        raise ValueError(f"{op}: input must be {nd + 2}-D {LAYOUT[nd]}, got shape {shape}")
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got dtype {dtype}")
+
+
+def _check_weight(op, x_shape, x_dtype, w_shape, w_dtype, bias, nd, groups, transposed):
+    """Validate weight and bias (given as (shape, dtype) or None) against the input."""
+    if groups is True or groups is False or not isinstance(groups, int) or groups < 1:
+        raise ValueError(f"{op}: groups must be a positive int, got {groups!r}")
+    io = "in_channels, out_channels/groups" if transposed else "out_channels, in_channels/groups"
+    if len(w_shape) != nd + 2:
+        raise ValueError(
+            f"{op}: weight must be {nd + 2}-D ({io}, {_KLAYOUT[nd]}), got shape {w_shape}"
+        )
+    if w_dtype != x_dtype:
+        raise TypeError(f"{op}: input dtype {x_dtype} and weight dtype {w_dtype} differ")
+    c = x_shape[1]
+    if c % groups:
+        raise ValueError(f"{op}: groups={groups} does not divide in_channels={c}")
+    if transposed:
+        if w_shape[0] != c:
+            raise ValueError(
+                f"{op}: input has {c} channels but weight expects {w_shape[0]} (input shape "
+                f"{x_shape}, weight shape {w_shape})"
+            )
+        out = w_shape[1] * groups
+    else:
+        out = w_shape[0]
+        if out % groups:
+            raise ValueError(f"{op}: groups={groups} does not divide out_channels={out}")
+        if w_shape[1] * groups != c:
+            raise ValueError(
+                f"{op}: input has {c} channels but weight expects {w_shape[1] * groups} = "
+                f"groups {groups} x {w_shape[1]} (input shape {x_shape}, weight shape "
+                f"{w_shape})"
+            )
+    if bias is not None:
+        b_shape, b_dtype = bias
+        if b_shape != (out,):
+            raise ValueError(f"{op}: bias must have shape ({out},), got {b_shape}")
+        if b_dtype != x_dtype:
+            raise TypeError(f"{op}: input dtype {x_dtype} and bias dtype {b_dtype} differ")
+
+
+def _conv_padding(op, padding, ksize, stride, dilation, nd):
+    """Padding as ((before, after), ...) per axis; "same" puts an odd extra one after (PyTorch)."""
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * nd
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(f"{op}: padding='same' needs stride 1, got stride {stride}")
+            total = [d * (k - 1) for k, d in zip(ksize, dilation)]
+            return tuple((t // 2, t - t // 2) for t in total)
+        raise ValueError(
+            f"{op}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}"
+        )
+    return tuple((p, p) for p in ints(op, "padding", padding, nd, 0))
+
+
+@memoized(4)
+def conv_setup(op, nd, x_shape, x_dtype, w_shape, w_dtype, bias, stride, padding, dilation,
+               groups):
+    """Check a convolution's arguments; returns its ``Geom`` and output size."""
+    _check_input(op, x_shape, x_dtype, nd)
+    _check_weight(op, x_shape, x_dtype, w_shape, w_dtype, bias, nd, groups, transposed=False)
+    stride = ints(op, "stride", stride, nd, 1)
+    dilation = ints(op, "dilation", dilation, nd, 1)
+    ksize = w_shape[2:]
+    pads = _conv_padding(op, padding, ksize, stride, dilation, nd)
+    out_size = []
+    for a in range(nd):
+        span = dilation[a] * (ksize[a] - 1) + 1
+        padded = x_shape[2 + a] + sum(pads[a])
+        if span > padded:
+            raise ValueError(
+                f"{op}: kernel size {ksize} (dilation {dilation}) spans {span} but the padded "
+                f"input is only {padded} wide on spatial axis {a} (input shape "
+                f"{x_shape}, padding {padding!r})"
+            )
+        out_size.append((padded - span) // stride[a] + 1)
+    pads = ((0, 0),) * (2 - nd) + pads
+    geom = Geom(size2d(stride, nd), pads, size2d(dilation, nd), groups, nd)
+    return geom, tuple(out_size)
+
+
+@memoized(5)
+def conv_transpose_setup(op, nd, x_shape, x_dtype, w_shape, w_dtype, bias, stride, padding,
+                         output_padding, groups, dilation):
+    """Check a transposed convolution's arguments; returns its ``Geom`` and output size."""
+    _check_input(op, x_shape, x_dtype, nd)
+    _check_weight(op, x_shape, x_dtype, w_shape, w_dtype, bias, nd, groups, transposed=True)
+    stride = ints(op, "stride", stride, nd, 1)
+    dilation = ints(op, "dilation", dilation, nd, 1)
+    pad = ints(op, "padding", padding, nd, 0)
+    extra = ints(op, "output_padding", output_padding, nd, 0)
+    ksize = w_shape[2:]
+    size = []
+    for a in range(nd):
+        if extra[a] >= max(stride[a], dilation[a]):
+            raise ValueError(
+                f"{op}: output_padding {output_padding!r} must be smaller than stride {stride} or "
+                f"dilation {dilation} on every axis"
+            )
+        n = (x_shape[2 + a] - 1) * stride[a] - 2 * pad[a] + dilation[a] * (ksize[a] - 1)
+        n += extra[a] + 1
+        if n < 1:
+            raise ValueError(
+                f"{op}: the output would be {n} wide on spatial axis {a} (input shape "
+                f"{x_shape}, kernel {ksize}, stride {stride}, padding {padding!r})"
+            )
+        size.append(n)
+    pads = ((0, 0),) * (2 - nd) + tuple((p, p) for p in pad)
+    geom = Geom(size2d(stride, nd), pads, size2d(dilation, nd), groups, nd)
+    return geom, tuple(size)
+
+
+def check_rank(op, shape, dtype, nd, floating=False):
+    if len(shape) != nd + 2:
+        raise ValueError(f"{op}: input must be {nd + 2}-D {LAYOUT[nd]}, got shape {shape}")
+    if floating and dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got dtype {dtype}")
+
+
+@memoized(3)
+def pool_setup(op, nd, floating, x_shape, x_dtype, kernel_size, stride, padding):
+    """Check a pool's arguments against an input of ``x_shape``; returns its ``PoolGeom``."""
+    check_rank(op, x_shape, x_dtype, nd, floating)
+    kernel = ints(op, "kernel_size", kernel_size, nd, 1)
+    stride = kernel if stride is None else ints(op, "stride", stride, nd, 1)
+    padding = ints(op, "padding", padding, nd, 0)
+    for a in range(nd):
+        if 2 * padding[a] > kernel[a]:
+            raise ValueError(
+                f"{op}: padding {padding} must be at most half the kernel size {kernel}"
+            )
+        if kernel[a] > x_shape[2 + a] + 2 * padding[a]:
+            raise ValueError(
+                f"{op}: kernel size {kernel} is larger than the padded input on spatial axis {a} "
+                f"(input shape {x_shape}, padding {padding})"
+            )
+    return PoolGeom(size2d(kernel, nd), size2d(stride, nd), ((0,) * (2 - nd)) + padding,
+                    size2d(x_shape[2:], nd), nd)

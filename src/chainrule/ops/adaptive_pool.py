@@ -1,0 +1,167 @@
+"""Adaptive pooling: average or max over PyTorch's adaptive windows, to a fixed output size.
+
+Adaptive average pooling multiplies by two small averaging matrices; adaptive max pooling reuses
+max pooling when the windows tile the input, and otherwise gathers its unequal windows by index
+and scatters back with ``bincount``.
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._windows import PoolGeom, check_rank
+from ._windows import ints as _ints
+from ._windows import size2d as _size2d
+from .conv import _as2d, _from2d
+from .pool import _ExtremumPool
+
+__all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
+           "adaptive_max_pool2d"]
+
+
+class _Separable(Function):
+    """``A_h @ x @ A_w.T`` over the last two axes (``A_h`` None: last axis only); linear."""
+
+    def forward(self, x):
+        a_h, a_w = self.mats
+        y = (x.reshape(-1, x.shape[-1]) @ a_w.T).reshape(x.shape[:-1] + (a_w.shape[0],))
+        if a_h is None:
+            return y
+        y = y.swapaxes(-1, -2)
+        y = (y.reshape(-1, y.shape[-1]) @ a_h.T).reshape(y.shape[:-1] + (a_h.shape[0],))
+        return get_array_module(y).ascontiguousarray(y.swapaxes(-1, -2))
+
+    def backward(self, g):
+        return _Separable.apply(g, mats=tuple(None if a is None else a.T for a in self.mats))
+
+
+def _adaptive_bounds(xp, n, m):
+    """Start and end of the ``m`` adaptive windows over ``n`` elements (PyTorch's formula)."""
+    i = xp.arange(m)
+    return (i * n) // m, ((i + 1) * n + m - 1) // m
+
+
+def _averaging_matrix(xp, n, m, dtype):
+    start, end = _adaptive_bounds(xp, n, m)
+    pos = xp.arange(n)
+    inside = (pos >= start[:, None]) & (pos < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+class _AdaptiveExtremum(Function):
+    """Adaptive max pooling; ``self.flat`` is each window's winner as an index of ``x.ravel()``."""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        x2 = _as2d(x, self.nd)
+        n, c, h, w = x2.shape
+        (sh, eh), (sw, ew) = (_adaptive_bounds(xp, n_, m) for n_, m in zip((h, w), self.out_size))
+        kh, kw = int((eh - sh).max()), int((ew - sw).max())
+        best = arg = None
+        for k in range(kh * kw):
+            # Offset k of every window; short windows repeat their last element, which never wins.
+            rows = xp.minimum(sh + k // kw, eh - 1)[:, None]
+            cols = xp.minimum(sw + k % kw, ew - 1)[None, :]
+            v = x2[:, :, rows, cols]
+            if best is None:
+                best, arg = v, xp.zeros(v.shape, dtype=xp.int64)
+                continue
+            step = (v > best).astype(arg.dtype)
+            step *= k
+            xp.maximum(arg, step, out=arg)  # k grows, so this sets arg = k where v won
+            xp.maximum(best, v, out=best)
+        rows = xp.minimum(sh[:, None] + arg // kw, eh[:, None] - 1)
+        cols = xp.minimum(sw + arg % kw, ew - 1)
+        self.flat = rows * w + cols + (xp.arange(n * c) * (h * w)).reshape(n, c, 1, 1)
+        return _from2d(best, self.nd)
+
+    def backward(self, g):
+        return _IndexScatter.apply(g, flat=self.flat, shape=self.inputs[0].shape)
+
+
+class _IndexScatter(Function):
+    """Sum ``g`` into a zero array of ``shape`` at the flat positions ``flat`` (repeats add up)."""
+
+    def forward(self, g):
+        xp = get_array_module(g)
+        size = 1
+        for s in self.shape:
+            size *= s
+        out = xp.bincount(self.flat.ravel(), weights=g.ravel(), minlength=size)
+        return out.astype(g.dtype).reshape(self.shape)
+
+    def backward(self, gg):
+        return _IndexGather.apply(gg, flat=self.flat, shape=self.inputs[0].shape)
+
+
+class _IndexGather(Function):
+    def forward(self, x):
+        return x.ravel()[self.flat].reshape(self.shape)
+
+    def backward(self, g):
+        return _IndexScatter.apply(g, flat=self.flat, shape=self.inputs[0].shape)
+
+
+def _adaptive_size(op, x, nd, output_size, floating=False):
+    check_rank(op, tuple(x.shape), x.dtype, nd, floating)
+    if isinstance(output_size, (tuple, list)):
+        given = tuple(x.shape[2 + a] if v is None else v for a, v in enumerate(output_size))
+    else:
+        given = output_size
+    return _ints(op, "output_size", given, nd, 1)
+
+
+def _adaptive_avg(op, nd, x, output_size):
+    out = _adaptive_size(op, x, nd, output_size, floating=True)
+    xp = get_array_module(x.data if isinstance(x, Tensor) else x)
+    mats = [_averaging_matrix(xp, n, m, x.dtype) for n, m in zip(x.shape[2:], out)]
+    return _Separable.apply(x, mats=(None, mats[0]) if nd == 1 else tuple(mats))
+
+
+def adaptive_avg_pool1d(x, output_size):
+    """Average (N, C, L) down to (N, C, output_size) over PyTorch's adaptive windows."""
+    return _adaptive_avg("adaptive_avg_pool1d", 1, x, output_size)
+
+
+def adaptive_avg_pool2d(x, output_size):
+    """Average (N, C, H, W) down to (N, C, *output_size) (``1`` gives global average pooling).
+
+    Args:
+        x: input of shape (N, C, H, W).
+        output_size: an int or (h, w); None in the tuple keeps that input size. Window i of m
+            along an axis of n elements covers [floor(i * n / m), ceil((i + 1) * n / m)), as in
+            PyTorch.
+
+    Returns:
+        Tensor of shape (N, C, h, w).
+    """
+    return _adaptive_avg("adaptive_avg_pool2d", 2, x, output_size)
+
+
+def _adaptive_max(op, nd, x, output_size):
+    out = _adaptive_size(op, x, nd, output_size)
+    if all(n % m == 0 for n, m in zip(x.shape[2:], out)):
+        kernel = tuple(n // m for n, m in zip(x.shape[2:], out))
+        geom = PoolGeom(_size2d(kernel, nd), _size2d(kernel, nd), (0, 0), _size2d(x.shape[2:], nd),
+                        nd)
+        return _ExtremumPool.apply(x, geom=geom, largest=True)
+    return _AdaptiveExtremum.apply(x, out_size=_size2d(out, nd), nd=nd)
+
+
+def adaptive_max_pool1d(x, output_size):
+    """Max of (N, C, L) over ``output_size`` adaptive windows; gradient to the first maximum."""
+    return _adaptive_max("adaptive_max_pool1d", 1, x, output_size)
+
+
+def adaptive_max_pool2d(x, output_size):
+    """Max of (N, C, H, W) over adaptive windows (as ``adaptive_avg_pool2d``): (N, C, h, w).
+
+    Args:
+        x: input of shape (N, C, H, W).
+        output_size: an int or (h, w); None keeps that input size.
+
+    Returns:
+        Tensor of shape (N, C, h, w); the gradient goes to the first maximum of each window.
+    """
+    return _adaptive_max("adaptive_max_pool2d", 2, x, output_size)
