@@ -127,7 +127,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
             entry = pending[id(ctx)] = ([None] * len(ctx._out_meta), [])
         slot, held = entry
         i = t._out_idx
-        slot[i] = g if slot[i] is None else slot[i] + g
+        slot[i] = _add(slot[i], g)
         held.append(t)
 
     with set_grad_enabled(create_graph):

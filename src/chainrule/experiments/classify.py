@@ -9,13 +9,13 @@ matrix, and the misclassified test images labelled "true->predicted").
 from __future__ import annotations
 
 import json
-import os
 import time
 from pathlib import Path
 
 from .. import optim
 from ..backend import get_array_module
 from ..data import ArrayDataset, DataLoader, as_generator, transforms
+from ..data.idx import atomic_write_bytes
 from ..data.images import read_image
 from ..io import read_config, save_weights
 from ..io.checkpoint import load_weights
@@ -62,9 +62,7 @@ def _model_kwargs(name: str, input_shape, num_classes: int, overrides: dict) -> 
 
 
 def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
+    atomic_write_bytes(str(path), (json.dumps(obj, indent=2, default=str) + "\n").encode())
 
 
 def _schedule(name: str, opt, epochs: int):

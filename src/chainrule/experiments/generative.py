@@ -11,8 +11,6 @@ classifier (``judge``), the LeNet Frechet distance, classifier confidence and cl
 
 from __future__ import annotations
 
-import json
-import os
 import time
 from pathlib import Path
 
@@ -27,7 +25,7 @@ from ..ops import mse_loss
 from ..train import CSVLogger, ModelCheckpoint, Trainer
 from ..viz import plot_history
 from .catalog import load_image_dataset
-from .classify import load_model
+from .classify import _write_json, load_model
 
 __all__ = ["AUTOENCODER_TASKS", "GAN_MODELS", "GENERATIVE_TASKS", "generate_images",
            "train_autoencoder", "train_gan"]
@@ -41,12 +39,6 @@ AUTOENCODER_TASKS = {
 GAN_MODELS = {"gan": "MLP GAN", "dcgan": "DCGAN", "cgan": "conditional GAN (ask for a digit)"}
 GENERATIVE_TASKS = tuple(AUTOENCODER_TASKS) + tuple(GAN_MODELS)
 _ARCHS = ("dense", "conv")
-
-
-def _write_json(path: Path, obj) -> None:
-    tmp = path.with_name(f".tmp-{path.name}")
-    tmp.write_text(json.dumps(obj, indent=2, default=str) + "\n")
-    os.replace(tmp, path)
 
 
 def _run_folder(out, name: str, dataset: str, resume: bool) -> Path:
