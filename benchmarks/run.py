@@ -1,17 +1,19 @@
-"""Benchmark runner: chainrule vs PyTorch vs a hand-written NumPy step, each in its own process.
+"""Benchmark runner: chainrule vs PyTorch, NumPy by hand, JAX and tinygrad, each in its own process.
 
     python benchmarks/run.py                                  # light workloads, 5 rounds, 2 threads
     python benchmarks/run.py --workloads charcnn --repeats 3  # the heavy one is opt-in
     python benchmarks/run.py --repeats 1 --warmup 0 --steps 1 --batch 8 --out /tmp/smoke.md
 
 For each workload, first a correctness check: one process runs two steps of every framework from
-the same init and batch, and a WARNING line is printed if chainrule's losses differ from PyTorch's
-(or the NumPy reference's) by more than --rtol relative, so that wrong code is never timed
-unnoticed. Then --repeats rounds: in each round every framework runs in a fresh subprocess, in
-turn (chainrule, torch, numpy, chainrule, ...), with the same thread count (OMP, OpenBLAS and MKL
-variables, and torch.set_num_threads); each does --warmup untimed steps and then the timed ones.
-The table gives the median ms per step over all timed steps of all rounds, the ratios, and the
-peak RSS of the worker processes (resource.getrusage in the worker).
+the same init and batch, and a WARNING line is printed if chainrule's losses differ from another
+framework's by more than --rtol relative, so that wrong code is never timed unnoticed. Then
+--repeats rounds: in each round every framework runs in a fresh subprocess, in turn (chainrule,
+torch, numpy, jax, tinygrad, chainrule, ...), with the same thread count (OMP, OpenBLAS and MKL
+variables, torch.set_num_threads, XLA's and tinygrad's CPU settings); each does --warmup untimed
+steps and then the timed ones. PyTorch, JAX and tinygrad are measured where they are installed.
+The table gives the median ms per step over all timed steps of all rounds, the ratios (the median
+over rounds of each round's ratio, so that the machine's slow drifts cancel), and the peak RSS of
+the worker processes (resource.getrusage in the worker).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import os
 import platform
 import shlex
+import shutil
 import statistics
 import subprocess
 import sys
@@ -44,6 +47,7 @@ from workloads import (  # noqa: E402
 MARKER = "BENCHMARK-RESULT "
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
+RATIOS = ("torch", "numpy", "jax")  # the table's chainrule / X columns
 
 
 # -- inside a worker process ---------------------------------------------------------------------
@@ -54,8 +58,8 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
-def _import_framework(framework: str, threads: int) -> dict:
-    """Import what ``framework`` needs, set its threads, and return the versions in use."""
+def _import_frameworks(frameworks, threads: int) -> dict:
+    """Import what ``frameworks`` need, set their threads, and return the versions in use."""
     import numpy as np
 
     versions = {"numpy": np.__version__}
@@ -64,12 +68,22 @@ def _import_framework(framework: str, threads: int) -> dict:
         versions["blas"] = f"{blas['name']} {blas.get('version', '')}".strip()
     except (AttributeError, KeyError, TypeError):
         versions["blas"] = "unknown"
-    if framework in ("torch", "check") and importlib.util.find_spec("torch") is not None:
+    if "torch" in frameworks:
         import torch
 
         torch.set_num_threads(threads)
         versions["torch"] = torch.__version__
-    if framework in ("chainrule", "check"):
+    if "jax" in frameworks:
+        import jax  # its threads come from the environment (_worker_env)
+
+        versions["jax"] = jax.__version__
+    if "tinygrad" in frameworks:
+        from importlib.metadata import version
+
+        from tinygrad import Device
+
+        versions["tinygrad"] = f"{version('tinygrad')} ({Device.DEFAULT} device)"
+    if "chainrule" in frameworks:
         import chainrule
 
         versions["chainrule"] = chainrule.__version__
@@ -78,19 +92,19 @@ def _import_framework(framework: str, threads: int) -> dict:
 
 def _worker(args) -> dict:
     if args.worker == "check":
-        frameworks = [f for f in args.frameworks if f != "torch" or _has_torch()]
-        _import_framework("check", args.threads)
+        frameworks = [f for f in args.frameworks if not _missing(f)]
+        _import_frameworks(frameworks, args.threads)
         outs = check_outputs(args.workload, frameworks, batch=args.batch, seed=args.seed)
         errors = {}
         if "chainrule" in outs:
-            for other in ("torch", "numpy"):
+            for other in FRAMEWORKS[1:]:
                 if other in outs:
                     errors[f"chainrule vs {other}"] = max_relative_error(outs["chainrule"],
                                                                          outs[other])
         losses = {fw: [[float(a.ravel()[0]) for a in step] for step in steps]
                   for fw, steps in outs.items()}
         return {"errors": errors, "first_values": losses}
-    versions = _import_framework(args.worker, args.threads)
+    versions = _import_frameworks([args.worker], args.threads)
     import_rss = _peak_rss_mib()
     runner = make_runner(args.worker, args.workload, batch=args.batch, seed=args.seed)
     for _ in range(args.warmup):
@@ -106,8 +120,31 @@ def _worker(args) -> dict:
 
 # -- in the parent -------------------------------------------------------------------------------
 
-def _has_torch() -> bool:
-    return importlib.util.find_spec("torch") is not None
+def _installed(framework: str) -> bool:
+    return framework in ("chainrule", "numpy") or importlib.util.find_spec(framework) is not None
+
+
+def _missing(framework: str) -> str:
+    """Why ``framework`` cannot be measured here ('' when it can)."""
+    if not _installed(framework):
+        return f"{framework} is not installed"
+    if framework == "tinygrad" and shutil.which(os.environ.get("CC", "clang")) is None:
+        return "tinygrad's CPU backend compiles its kernels with clang, which is not on PATH"
+    return ""
+
+
+def _worker_env(threads: int) -> dict:
+    """The environment of a worker: every framework's thread settings, which are read at import."""
+    env = {**os.environ, **{var: str(threads) for var in THREAD_VARS}}
+    # JAX: XLA's CPU client sizes its thread pool from PJRT_NPROC; with one thread, Eigen's
+    # matmuls and convolutions are also compiled single-threaded (the flag last given wins)
+    multi = "true" if threads > 1 else "false"
+    env["PJRT_NPROC"] = str(threads)
+    env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} --xla_cpu_multi_thread_eigen={multi}".strip()
+    # tinygrad: its CPU kernels are split into NUM_CPU_THREADS parts; PARALLEL=0 compiles them in
+    # the worker itself instead of a pool of processes whose memory the worker's RSS would miss
+    env["NUM_CPU_THREADS"], env["PARALLEL"] = str(threads), "0"
+    return env
 
 
 def _spawn(role, name, args, batch, steps):
@@ -116,7 +153,7 @@ def _spawn(role, name, args, batch, steps):
            "--batch", str(batch), "--steps", str(steps), "--warmup", str(args.warmup),
            "--threads", str(args.threads), "--seed", str(args.seed),
            "--frameworks", ",".join(args.frameworks)]
-    env = {**os.environ, **{var: str(args.threads) for var in THREAD_VARS}}
+    env = _worker_env(args.threads)
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
     except subprocess.TimeoutExpired:
@@ -153,6 +190,7 @@ def _measure(name, args) -> dict:
     if not args.no_check:
         row["check"] = _check(name, args, batch)
     times = {fw: [] for fw in args.frameworks}
+    rounds = {fw: {} for fw in args.frameworks}  # round -> that process's median
     for r in range(args.repeats):
         for fw in args.frameworks:
             res = _spawn(fw, name, args, batch, steps)
@@ -161,10 +199,19 @@ def _measure(name, args) -> dict:
                 print(f"ERROR: {name} {fw} round {r + 1}: {res['error']}")
                 continue
             times[fw] += res["times_ms"]
+            rounds[fw][r] = statistics.median(res["times_ms"])
             row["rss"][fw] = max(row["rss"].get(fw, 0.0), res["peak_rss_mib"])
             row["import_rss"][fw] = max(row["import_rss"].get(fw, 0.0), res["import_rss_mib"])
             args.versions.update(res["versions"])
     row["ms"] = {fw: statistics.median(ts) for fw, ts in times.items() if ts}
+    # Ratios within a round (processes run back to back), then their median over rounds: the
+    # machine's speed drifts by up to 1.5x over minutes, and a drift between rounds cancels here.
+    row["ratio"] = {}
+    for fw in RATIOS:
+        both = [r for r in rounds.get("chainrule", {}) if r in rounds.get(fw, {})]
+        if both:
+            row["ratio"][fw] = statistics.median(rounds["chainrule"][r] / rounds[fw][r]
+                                                 for r in both)
     ms = row["ms"]
     print(f"{name} (batch {batch}): " + ", ".join(f"{fw} {_ms(ms.get(fw))} ms"
                                                   for fw in FRAMEWORKS))
@@ -177,8 +224,8 @@ def _ms(value) -> str:
     return f"{value:.0f}" if value >= 100 else f"{value:.1f}" if value >= 10 else f"{value:.3f}"
 
 
-def _ratio(a, b) -> str:
-    return "n/a" if a is None or b is None else f"{a / b:.2f}"
+def _ratio(value) -> str:
+    return "n/a" if value is None else f"{value:.2f}"
 
 
 def _machine() -> str:
@@ -204,40 +251,47 @@ def _git() -> str:
     return head + (" (with uncommitted changes)" if dirty else "")
 
 
+def _version(versions, framework) -> str:
+    if framework in versions:
+        return versions[framework]
+    return "not run" if _installed(framework) else "not installed"
+
+
 def report(rows, args, command) -> str:
     """The Markdown results: setup, one line per workload, memory."""
     v = args.versions
-    torch_version = v.get("torch") or ("not installed" if not _has_torch() else "not run")
+    header = ["workload", "batch", "timed steps", *(f"{fw} ms" for fw in FRAMEWORKS),
+              *(f"chainrule / {fw}" for fw in RATIOS), "check"]
     lines = [
         "# chainrule benchmark results", "",
         f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
         f"- command: `{command}`",
         f"- machine: {_machine()}",
         f"- Python {platform.python_version()}, NumPy {v.get('numpy', '?')} "
-        f"(BLAS: {v.get('blas', '?')}), torch {torch_version}, "
-        f"chainrule {v.get('chainrule', '?')} at commit {_git()}",
-        f"- threads: {args.threads} ({', '.join(THREAD_VARS[:3])}, torch.set_num_threads)",
+        f"(BLAS: {v.get('blas', '?')}), torch {_version(v, 'torch')}, JAX {_version(v, 'jax')}, "
+        f"tinygrad {_version(v, 'tinygrad')}, chainrule {v.get('chainrule', '?')} at commit "
+        f"{_git()}",
+        f"- threads: {args.threads} ({', '.join(THREAD_VARS[:3])}, torch.set_num_threads; "
+        "JAX: PJRT_NPROC, --xla_cpu_multi_thread_eigen; tinygrad: NUM_CPU_THREADS)",
         f"- protocol: rounds: {args.repeats}; in each, every framework runs in a fresh process "
         f"(interleaved {', '.join(args.frameworks)}): warm-up steps: {args.warmup}, then the timed "
-        "steps; median over all timed steps; float32",
+        "steps; ms: median over all timed steps; chainrule / X: median over rounds of the ratio "
+        "of the two processes' medians in that round; float32",
         "",
-        "| workload | batch | timed steps | chainrule ms | torch ms | numpy ms | chainrule / torch "
-        "| chainrule / numpy | check |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|---|",
+        "| " + " | ".join(header) + " |",
+        "|---|--:|--:|" + "--:|" * (len(FRAMEWORKS) + len(RATIOS)) + "---|",
     ]
     for row in rows:
         ms = row["ms"]
-        cr, th, nu = (ms.get(fw) for fw in FRAMEWORKS)
         n = len(row["errors"])
-        check = row["check"] + (f", {n} failed runs" if n else "")
-        lines.append(
-            f"| {row['workload']}: {row['title']} | {row['batch']} | "
-            f"{row['steps'] * args.repeats} | {_ms(cr)} | {_ms(th)} | {_ms(nu)} | "
-            f"{_ratio(cr, th)} | {_ratio(cr, nu)} | {check} |"
-        )
+        cells = [f"{row['workload']}: {row['title']}", row["batch"], row["steps"] * args.repeats,
+                 *(_ms(ms.get(fw)) for fw in FRAMEWORKS),
+                 *(_ratio(row["ratio"].get(fw)) for fw in RATIOS),
+                 row["check"] + (f", {n} failed runs" if n else "")]
+        lines.append("| " + " | ".join(map(str, cells)) + " |")
     lines += ["", "Peak RSS of the worker process in MiB (in parentheses: after imports, before "
-              "building the workload):", "", "| workload | chainrule | torch | numpy |",
-              "|---|--:|--:|--:|"]
+              "building the workload):", "", "| workload | " + " | ".join(FRAMEWORKS) + " |",
+              "|---|" + "--:|" * len(FRAMEWORKS)]
     for row in rows:
         cells = [f"{row['rss'][fw]:.0f} ({row['import_rss'][fw]:.0f})" if fw in row["rss"]
                  else "n/a" for fw in FRAMEWORKS]
@@ -296,9 +350,11 @@ def main(argv=None) -> list[dict]:
     if args.worker:
         print(MARKER + json.dumps(_worker(args)), flush=True)
         return []
-    if "torch" in args.frameworks and not _has_torch():
-        print("torch is not installed: its column is n/a")
-        args.frameworks.remove("torch")
+    for fw in [fw for fw in args.frameworks if _missing(fw)]:
+        print(f"{_missing(fw)}: its column is n/a")
+        args.frameworks.remove(fw)
+    if not args.frameworks:
+        raise SystemExit("run.py: none of the frameworks in --frameworks can run here")
     command = shlex.join(["python", os.path.relpath(__file__), *argv])
     args.versions = {}
     rows = [_measure(name, args) for name in args.workloads]

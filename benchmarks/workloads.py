@@ -1,13 +1,13 @@
 """The benchmark workloads: what each one is, its data and initial weights, and the comparison.
 
 Every workload is defined once here: its parameters (names and shapes: the state-dict keys that
-chainrule and PyTorch share) and its synthetic batch. All three frameworks start from the same
-initial weights (``init_params``: PyTorch's default initialization, drawn with NumPy from a seed and
-loaded into each model through its state dict) and see the same batch, so their losses agree step
-for step. The steps themselves live in ``chainrule_steps`` (forward, loss, backward and optimizer
-step through chainrule's public API), ``torch_steps`` (the same in PyTorch) and ``numpy_reference``
-(by hand). ``make_runner`` imports only the one it needs, so a worker process imports only the
-framework it measures.
+chainrule and PyTorch share) and its synthetic batch. All frameworks start from the same initial
+weights (``init_params``: PyTorch's default initialization, drawn with NumPy from a seed and loaded
+into each model through its state dict) and see the same batch, so their losses agree step for
+step. The steps themselves live in ``chainrule_steps`` (forward, loss, backward and optimizer step
+through chainrule's public API), ``torch_steps``, ``jax_steps`` and ``tinygrad_steps`` (the same
+in PyTorch, JAX and tinygrad) and ``numpy_reference`` (by hand). ``make_runner`` imports only the
+one it needs, so a worker process imports only the framework it measures.
 
 >>> sorted(WORKLOADS)[:3]
 ['charcnn', 'conv_ae', 'gan']
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-FRAMEWORKS = ("chainrule", "torch", "numpy")
+FRAMEWORKS = ("chainrule", "torch", "numpy", "jax", "tinygrad")
 F32 = np.float32
 DROPOUT_P = 0.5
 
@@ -155,11 +155,12 @@ def make_runner(framework: str, name: str, *, batch: int | None = None, seed: in
     """Build workload ``name`` in ``framework`` from the seeded init and batch.
 
     Args:
-        framework: "chainrule", "torch" or "numpy".
+        framework: one of ``FRAMEWORKS``.
         name: a key of ``WORKLOADS``.
         batch: batch size (None: the workload's default).
         seed: seeds the weights (``seed``), the data (``seed + 1``) and the dropout masks.
-        replay_dropout: make PyTorch draw its dropout masks as chainrule does (for the check).
+        replay_dropout: make PyTorch, JAX and tinygrad draw their dropout masks as chainrule does
+            (for the check).
     """
     if framework not in FRAMEWORKS:
         raise ValueError(f"make_runner: framework must be one of {FRAMEWORKS}, got {framework!r}")
@@ -173,7 +174,7 @@ def make_runner(framework: str, name: str, *, batch: int | None = None, seed: in
         import numpy_reference
 
         return numpy_reference.REFERENCES[name](params, data, seed)
-    steps = importlib.import_module(f"{framework}_steps")  # imports chainrule or torch lazily
+    steps = importlib.import_module(f"{framework}_steps")  # imports the framework lazily
     return steps.BUILDERS[name](params, data, seed, replay_dropout)
 
 

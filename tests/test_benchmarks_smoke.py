@@ -7,6 +7,7 @@ reference that the timings are compared with computes the same step as chainrule
 
 import contextlib
 import importlib
+import shutil
 import sys
 from pathlib import Path
 
@@ -37,8 +38,8 @@ def bench():
             yield importlib.import_module("workloads"), importlib.import_module("run")
     finally:
         sys.path[:] = [p for p in sys.path if p != str(BENCH)]
-        for name in ("workloads", "chainrule_steps", "torch_steps", "numpy_reference",
-                     "numpy_kernels", "run"):
+        for name in ("workloads", "chainrule_steps", "torch_steps", "jax_steps", "tinygrad_steps",
+                     "numpy_reference", "numpy_kernels", "run"):
             sys.modules.pop(name, None)
 
 
@@ -99,7 +100,7 @@ def test_init_params_follow_pytorch_default_bounds(bench):
 def test_make_runner_rejects_unknown_names(bench):
     W = bench[0]
     with pytest.raises(ValueError, match="framework must be one of"):
-        W.make_runner("jax", "mlp")
+        W.make_runner("mxnet", "mlp")
     with pytest.raises(ValueError, match="unknown workload 'resnet'"):
         W.make_runner("numpy", "resnet")
 
@@ -118,10 +119,34 @@ def test_torch_steps_match_chainrule(bench):
         torch.set_num_threads(threads)
 
 
+def _other_framework_matches_chainrule(W, framework):
+    for name, batch in [(n, 3) for n in TRAINING] + [("lenet5_infer_b1", 1)]:
+        outs = W.check_outputs(name, ["chainrule", framework], batch=batch, seed=5)
+        assert W.max_relative_error(outs["chainrule"], outs[framework]) <= RTOL, name
+
+
+def test_jax_steps_match_chainrule(bench, monkeypatch):
+    monkeypatch.setenv("PJRT_NPROC", "1")  # XLA's CPU threads, read when JAX starts its client
+    pytest.importorskip("jax")
+    _other_framework_matches_chainrule(bench[0], "jax")
+
+
+@pytest.mark.slow
+def test_tinygrad_steps_match_chainrule(bench, monkeypatch):
+    # read when tinygrad is imported: one part per kernel, compile in this process
+    monkeypatch.setenv("NUM_CPU_THREADS", "1")
+    monkeypatch.setenv("PARALLEL", "0")
+    pytest.importorskip("tinygrad")
+    if shutil.which("clang") is None:
+        pytest.skip("tinygrad's CPU backend needs clang (apt-get install clang)")
+    _other_framework_matches_chainrule(bench[0], "tinygrad")
+
+
 @pytest.mark.slow
 def test_runner_end_to_end_without_torch(bench, tmp_path, capsys, monkeypatch):
     run = bench[1]
-    monkeypatch.setattr(run, "_has_torch", lambda: False)  # as if torch were not installed
+    # as if none of the optional frameworks were installed
+    monkeypatch.setattr(run, "_installed", lambda fw: fw in ("chainrule", "numpy"))
     out = tmp_path / "results.md"
     rows = run.main(["--workloads", "mlp", "--repeats", "1", "--warmup", "0", "--steps", "2",
                      "--batch", "4", "--threads", "1", "--out", str(out)])
@@ -134,16 +159,18 @@ def test_runner_end_to_end_without_torch(bench, tmp_path, capsys, monkeypatch):
     text = out.read_text()
     line = next(ln for ln in text.splitlines() if ln.startswith("| mlp: MLP 784-256-256-10"))
     cells = [c.strip() for c in line.strip("|").split("|")]
-    assert cells[1:3] == ["4", "2"] and cells[4] == "n/a" and cells[6] == "n/a"  # torch column
+    assert cells[1:3] == ["4", "2"] and cells[4] == "n/a" and cells[8] == "n/a"  # torch column
+    assert cells[6:8] == ["n/a", "n/a"] and cells[10] == "n/a"  # jax and tinygrad columns
     assert cells[-1] == "ok"
-    assert "torch not installed" in text and "--repeats 1" in text and "threads: 1" in text
+    assert "torch not installed" in text and "JAX not installed" in text
+    assert "tinygrad not installed" in text and "--repeats 1" in text and "threads: 1" in text
     printed = capsys.readouterr().out
     assert "torch is not installed" in printed and "check mlp:" in printed
 
 
 def test_runner_rejects_bad_arguments(bench, capsys):
     run = bench[1]
-    for argv in (["--workloads", "resnet"], ["--frameworks", "jax"], ["--repeats", "0"],
+    for argv in (["--workloads", "resnet"], ["--frameworks", "mxnet"], ["--repeats", "0"],
                  ["--warmup", "-1"]):
         with pytest.raises(SystemExit):
             run.parse_args(argv)

@@ -67,7 +67,7 @@ class Step(Function):
 
 def _sigmoid_array(x):
     xp = get_array_module(x)
-    e = xp.abs(x)
+    e = xp.abs(x, out=_scratch.empty_like(x))
     xp.negative(e, out=e)
     xp.exp(e, out=e)  # exp(-|x|) never overflows
     y = xp.add(e, 1, out=_scratch.empty_like(x))
@@ -84,16 +84,30 @@ class Sigmoid(Function):
 
     def backward(self, g):
         y = self.output
-        return g * (y * (1 - y))
+        if is_grad_enabled():
+            return g * (y * (1 - y))
+        # First order: g * y * (1 - y) in one recycled array, no temporaries, nothing recorded.
+        xp, y = get_array_module(g.data), y.data
+        out = xp.subtract(1, y, out=_scratch.empty_like(g.data))
+        out *= y
+        out *= g.data
+        return Tensor(out)
 
 
 class Tanh(Function):
     def forward(self, x):
-        return get_array_module(x).tanh(x)
+        xp = get_array_module(x)
+        return xp.tanh(x, out=_scratch.empty_like(x))
 
     def backward(self, g):
         y = self.output
-        return g * (1 - y * y)
+        if is_grad_enabled():
+            return g * (1 - y * y)
+        xp, y = get_array_module(g.data), y.data
+        out = xp.multiply(y, y, out=_scratch.empty_like(g.data))  # g * (1 - y^2), as for sigmoid
+        xp.subtract(1, out, out=out)
+        out *= g.data
+        return Tensor(out)
 
 
 class LeakyReLU(Function):
@@ -110,23 +124,32 @@ class LeakyReLU(Function):
         if slope == 0:
             return _scratch.relu(x)
         if self.recording:
-            self.positive = x > 0
+            self.positive = xp.greater(x, 0, out=_scratch.empty_like(x, dtype=bool))
         if 0 < slope <= 1:
-            y = xp.multiply(x, slope, dtype=x.dtype)
+            y = xp.multiply(x, slope, out=_scratch.empty_like(x))
             return xp.maximum(x, y, out=y)
         return xp.where(x > 0, x, x * slope)
 
     def backward(self, g):
-        if self.negative_slope == 0:
+        slope = self.negative_slope
+        xp = get_array_module(g.data)
+        if slope == 0:
             y = self.output.data  # a bool mask multiplies without a float temporary
-            d = get_array_module(y).greater(y, 0, out=_scratch.empty_like(y, dtype=bool))
-        else:
+            d = xp.greater(y, 0, out=_scratch.empty_like(y, dtype=bool))
+        elif is_grad_enabled():
             d = self.positive.astype(g.dtype)  # the derivative: 1 where x > 0, else the slope
-            d *= 1 - self.negative_slope
-            d += self.negative_slope
+            d *= 1 - slope
+            d += slope
+        else:  # first order: g * (slope + (1 - slope) [x > 0]) in one recycled array
+            out = _scratch.empty_like(g.data)
+            xp.copyto(out, self.positive)
+            out *= 1 - slope
+            out += slope
+            out *= g.data
+            return Tensor(out)
         if is_grad_enabled():
             return g * d
-        return Tensor(get_array_module(d).multiply(g.data, d, out=_scratch.empty_like(g.data)))
+        return Tensor(xp.multiply(g.data, d, out=_scratch.empty_like(g.data)))
 
 
 class Softplus(Function):

@@ -22,11 +22,14 @@ from __future__ import annotations
 from ..autograd import _scratch
 from ..autograd.function import Function
 from ..backend import get_array_module
+from . import _jit
 from ._windows import conv_setup, conv_transpose_setup
 from ._windows import size2d as _size2d
 from ._windows import window as _window
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+
+_HOST = get_array_module()
 
 
 def _as2d(a, nd):
@@ -98,9 +101,12 @@ def _col2im(cols, size, geom):
     (pt, pb), (pl, pr) = geom.padding
     # Batch-last, like the columns, so that every slice-add below runs over matching layouts.
     out = _scratch.empty(xp, (c, size[0] + pt + pb, size[1] + pl + pr, n), cols.dtype)
+    (dh, dw) = geom.dilation
+    if _jit.col2im is not None and xp is _HOST:
+        _jit.col2im(cols, out, *geom.stride, dh, dw)
+        return _batch_last(out)[:, :, pt:pt + size[0], pl:pl + size[1]]
     out.fill(0)
     image = _batch_last(out)
-    (dh, dw) = geom.dilation
     for i in range(kh):
         for j in range(kw):
             view = image[_window((i * dh, j * dw), (ho, wo), geom.stride)]

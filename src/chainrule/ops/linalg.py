@@ -90,8 +90,13 @@ def matmul(a, b):
 
 class Linear(Function):
     def forward(self, x, w, b=None):
-        x2 = x if x.ndim == 2 else x.reshape(-1, x.shape[-1])
-        y = _scratch.matmul(x2, w.T)
+        if x.ndim == 2:
+            # Batch-last: (out, batch) in memory behind the (batch, out) view. BLAS runs this
+            # orientation of the product 1.2-1.5x faster with 2 threads (docs/performance.md),
+            # and the next layer's input and the gradients then come batch-last too.
+            y = _scratch.matmul(w, x.T).T
+        else:
+            y = _scratch.matmul(x.reshape(-1, x.shape[-1]), w.T)
         if b is not None:
             y += b
         return y if x.ndim == 2 else y.reshape(x.shape[:-1] + (w.shape[0],))
@@ -113,7 +118,10 @@ class Linear(Function):
 def _linear_grads(g, x, w, need, has_bias):
     """Linear's gradients on raw arrays: a first-order backward records nothing, needs no nodes."""
     g2 = g.reshape(-1, w.shape[0])
-    gx = Tensor(_scratch.matmul(g2, w).reshape(x.shape)) if need[0] else None
+    gx = None
+    if need[0]:  # batch-last like the forward's output, when the input is a plain matrix
+        gx = _scratch.matmul(w.T, g2.T).T if x.ndim == 2 else _scratch.matmul(g2, w)
+        gx = Tensor(gx.reshape(x.shape))
     gw = Tensor(_scratch.matmul(g2.T, x.reshape(-1, w.shape[1]))) if need[1] else None
     if not has_bias:
         return gx, gw

@@ -15,8 +15,11 @@ from __future__ import annotations
 from ..autograd import _scratch
 from ..autograd.function import Function
 from ..backend import get_array_module
+from . import _jit
 from ._windows import pool_setup
-from .conv import _as2d, _batch_last, _from2d, _pad
+from .conv import _as2d, _batch_last, _from2d, _memory_order, _pad
+
+_HOST = get_array_module()
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -122,6 +125,13 @@ def _route_to_winners(g2, geom, winners, arg):
     """
     xp = get_array_module(g2)
     xpad, y = winners
+    if arg is None and _jit.route_to_winners is not None and xp is _HOST:
+        (h, w), (pt, pl) = geom.size, geom.padding
+        n, c = g2.shape[:2]
+        out = _scratch.empty(xp, (c, h + 2 * pt, w + 2 * pl, n), g2.dtype)
+        _jit.route_to_winners(_memory_order(xpad), _memory_order(y), _memory_order(g2), out,
+                              *geom.kernel, *geom.stride)
+        return _crop(_batch_last(out), geom)
     out = _zeros_padded(xp, g2, geom)
     # *_like keeps y's memory layout, so that every pass below runs over matching strides.
     free = xp.ones_like(y, dtype=bool)  # windows whose winner is still to be found

@@ -1,0 +1,82 @@
+"""Optional compiled kernels (numba) for the memory passes NumPy cannot do in one sweep.
+
+Pooling's backward and col2im are, in NumPy, one pass over the whole image per kernel offset
+(``pool._route_to_winners``, ``conv._col2im``): LeNet-5's 2x2 max-pool backward reads and writes
+its arrays 16 times. Compiled, each is one sweep with the batch as the contiguous inner loop, and
+the LeNet-5 and autoencoder steps get faster (docs/performance.md has the measurements).
+
+numba is optional (``pip install chainrule[fast]``): without it, or with the environment variable
+``CHAINRULE_JIT=0``, these names are None and every op takes its NumPy path, which is the
+reference the compiled kernels are tested against. Kernels compile on first use (about a second
+each) and are cached on disk. They take arrays in batch-last memory order, (C, H, W, N), the
+layout of every convolution and pooling array (see ``conv._batch_last``).
+"""
+
+from __future__ import annotations
+
+import os
+
+from ..backend import numpy as np
+
+__all__ = ["col2im", "enabled", "route_to_winners"]
+
+col2im = route_to_winners = None
+
+
+def enabled() -> bool:
+    """True when the compiled kernels are in use (each op checks its own kernel is not None)."""
+    return col2im is not None and route_to_winners is not None
+
+
+def _build():  # noqa: C901 - the kernels are defined together, behind one import
+    import numba
+
+    jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
+
+    @jit
+    def _col2im(cols, out, sh, sw, dh, dw):
+        """out (C, Hp, Wp, N) = 0, then += cols (C, kh, kw, Ho, Wo, N) at every offset."""
+        c_, kh, kw, ho, wo, n = cols.shape
+        out[...] = 0
+        for c in range(c_):
+            for i in range(kh):
+                for j in range(kw):
+                    for a in range(ho):
+                        r = i * dh + a * sh
+                        for b in range(wo):
+                            q = j * dw + b * sw
+                            for m in range(n):
+                                out[c, r, q, m] += cols[c, i, j, a, b, m]
+
+    @jit
+    def _route(xpad, y, g, out, kh, kw, sh, sw):
+        """out (C, Hp, Wp, N) = g routed to each window's first input equal to its output y.
+
+        A NaN output routes to the window's first NaN (NaN never equals itself). The loop over
+        the batch is innermost and branch-free, so it compiles to vector instructions.
+        """
+        c_, ho, wo, n = y.shape
+        out[...] = 0
+        free = np.empty(n, dtype=np.bool_)  # windows whose winner is still to be found
+        for c in range(c_):
+            for a in range(ho):
+                for b in range(wo):
+                    free[:] = True
+                    for i in range(kh):
+                        r = a * sh + i
+                        for j in range(kw):
+                            q = b * sw + j
+                            for m in range(n):
+                                v, best = xpad[c, r, q, m], y[c, a, b, m]
+                                won = free[m] & ((v == best) | ((v != v) & (best != best)))
+                                out[c, r, q, m] += g[c, a, b, m] * won
+                                free[m] = free[m] & ~won
+
+    return _col2im, _route
+
+
+if os.environ.get("CHAINRULE_JIT", "1").strip() not in ("0", "false", "no", "off"):
+    try:
+        col2im, route_to_winners = _build()
+    except ImportError:  # numba is not installed: the NumPy paths run
+        pass

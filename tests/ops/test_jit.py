@@ -1,0 +1,106 @@
+"""The optional compiled kernels (ops._jit) give exactly what the NumPy paths give."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.ops import _jit
+
+pytest.importorskip("numba")
+pytestmark = pytest.mark.skipif(not _jit.enabled(), reason="CHAINRULE_JIT=0")
+
+
+@pytest.fixture
+def numpy_path(monkeypatch):
+    """A function that runs ``fn()`` with the compiled kernels switched off."""
+
+    def run(fn):
+        with monkeypatch.context() as m:
+            m.setattr(_jit, "col2im", None)
+            m.setattr(_jit, "route_to_winners", None)
+            return fn()
+
+    return run
+
+
+def _pool_grads(fn, x, g):
+    t = cr.tensor(x, requires_grad=True)
+    y = fn(t)
+    y.backward(cr.tensor(g))
+    return y.numpy().copy(), t.grad.numpy().copy()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kind,kernel,stride,padding", [
+    ("max", 2, 2, 0),   # LeNet's: disjoint windows
+    ("max", 3, 2, 1),   # overlapping and padded
+    ("min", 3, 1, 1),
+    ("max", (2, 3), (1, 2), (1, 0)),
+])
+def test_compiled_pool_backward_equals_numpy(rng, numpy_path, dtype, kind, kernel, stride,
+                                             padding):
+    # Rounded values make ties, which must go to the first offset, as on the NumPy path.
+    x = np.round(rng.standard_normal((5, 3, 9, 10)) * 2).astype(dtype)
+    x[0, 0, 0, 0] = x[1, 2, 3, 4] = np.nan  # a NaN output routes to its window's first NaN
+    pool = cr.F.max_pool2d if kind == "max" else cr.F.min_pool2d
+
+    def fn(t):
+        return pool(t, kernel, stride=stride, padding=padding)
+
+    g = rng.standard_normal(fn(cr.tensor(x)).shape).astype(dtype)
+    compiled = _pool_grads(fn, x, g)
+    reference = numpy_path(lambda: _pool_grads(fn, x, g))
+    np.testing.assert_array_equal(compiled[0], reference[0])
+    if kernel == stride:
+        np.testing.assert_array_equal(compiled[1], reference[1])
+    else:  # overlapping windows add into one input in another order: rounding differs only
+        eps = np.finfo(dtype).eps
+        np.testing.assert_allclose(compiled[1], reference[1], rtol=4 * eps, atol=4 * eps)
+
+
+def test_compiled_pool_backward_batch_last_and_1d(rng, numpy_path):
+    memory = rng.standard_normal((6, 31, 4)).astype(np.float32)  # (C, L, N): batch-last
+    x = memory.transpose(2, 0, 1)  # the (N, C, L) view
+    g = rng.standard_normal((4, 6, 15)).astype(np.float32)
+
+    def fn(t):
+        return cr.F.max_pool1d(t, 3, stride=2)
+
+    compiled = _pool_grads(fn, x, g)
+    reference = numpy_path(lambda: _pool_grads(fn, x, g))
+    np.testing.assert_array_equal(compiled[0], reference[0])
+    np.testing.assert_allclose(compiled[1], reference[1], rtol=1e-6, atol=1e-6)  # overlaps
+
+
+def _conv_grads(x, w, transpose, **kw):
+    t, k = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
+    y = (cr.F.conv_transpose2d if transpose else cr.F.conv2d)(t, k, **kw)
+    y.backward(cr.tensor(np.cos(np.arange(y.size)).reshape(y.shape).astype(x.dtype)))
+    return y.numpy().copy(), t.grad.numpy().copy(), k.grad.numpy().copy()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("transpose,kw", [
+    (False, {"padding": 2}),                                   # col2im in the input gradient
+    (False, {"stride": 2, "padding": 1, "dilation": 2}),
+    (True, {"stride": 2, "padding": 1, "output_padding": 1}),  # col2im in the forward
+    (True, {"stride": 3, "dilation": 2, "groups": 2}),
+])
+def test_compiled_col2im_equals_numpy(rng, numpy_path, dtype, transpose, kw):
+    x = rng.standard_normal((3, 4, 9, 8)).astype(dtype)
+    groups = kw.get("groups", 1)
+    w = rng.standard_normal((4, 6 // groups, 3, 3) if transpose else (6, 4, 3, 3)).astype(dtype)
+    compiled = _conv_grads(x, w, transpose, **kw)
+    reference = numpy_path(lambda: _conv_grads(x, w, transpose, **kw))
+    for a, b in zip(compiled, reference):
+        np.testing.assert_allclose(a, b, rtol=0, atol=0)
+
+
+def test_compiled_kernels_are_differentiable_twice(rng):
+    """Second-order gradients still pass gradcheck with the compiled first-order paths."""
+    x = cr.tensor(rng.standard_normal((2, 2, 6, 6)), requires_grad=True)
+    w = cr.tensor(rng.standard_normal((2, 3, 3, 3)), requires_grad=True)
+    assert cr.gradgradcheck(lambda a, b: cr.F.conv_transpose2d(a, b, stride=2), (x, w))
+    assert cr.gradgradcheck(lambda a: cr.F.max_pool2d(a, 2), (x,))
