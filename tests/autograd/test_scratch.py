@@ -134,3 +134,28 @@ def test_a_training_step_reuses_its_buffers(rng):
     losses = [step() for _ in range(3)]
     assert addresses() == kept
     assert losses[-1] < losses[0]
+
+
+HUGE = (2560, 1024)  # 10 MiB of float32: big enough to be shared across shapes (8 MiB and up)
+
+
+def test_a_free_big_buffer_serves_another_shape_of_about_its_size():
+    a = _scratch.empty(np, HUGE, np.float32)
+    address = a.ctypes.data
+    del a
+    b = _scratch.empty(np, (2400, 1000), np.float32)  # 9.6 MB: within 1.25x
+    assert b.ctypes.data == address and b.shape == (2400, 1000) and b.flags.c_contiguous
+    c = _scratch.empty(np, (2400, 1000), np.float32)  # b holds the block: a fresh one
+    assert c.ctypes.data != address
+    del b, c
+    d = _scratch.empty(np, (1200, 1000), np.float64)  # another dtype, same bytes: shared
+    assert d.ctypes.data == address and d.dtype == np.float64
+
+
+def test_a_much_bigger_free_buffer_is_not_wasted_on_a_small_request():
+    a = _scratch.empty(np, (3072, 1024), np.float32)  # 12 MiB
+    address = a.ctypes.data
+    del a
+    b = _scratch.empty(np, (1024, 1024), np.float32)  # 4 MiB: below the sharing size
+    c = _scratch.empty(np, (2048, 1024), np.float32)  # 8 MiB: the 12 MiB block is > 1.25x
+    assert address not in (b.ctypes.data, c.ctypes.data)

@@ -104,3 +104,25 @@ def test_compiled_kernels_are_differentiable_twice(rng):
     w = cr.tensor(rng.standard_normal((2, 3, 3, 3)), requires_grad=True)
     assert cr.gradgradcheck(lambda a, b: cr.F.conv_transpose2d(a, b, stride=2), (x, w))
     assert cr.gradgradcheck(lambda a: cr.F.max_pool2d(a, 2), (x,))
+
+
+def test_chainrule_jit_0_switches_the_kernels_off():
+    import subprocess
+    import sys
+
+    code = "from chainrule.ops import _jit; print(_jit.enabled(), _jit.col2im)"
+    env = {**__import__("os").environ, "CHAINRULE_JIT": "0"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["False", "None"]
+
+
+def test_a_broken_numba_gives_a_clear_error(monkeypatch):
+    def broken():
+        raise ImportError("libllvmlite.so: cannot open shared object file")
+
+    monkeypatch.setattr(_jit, "_kernels", {})
+    monkeypatch.setattr(_jit, "_build", broken)
+    with pytest.raises(ImportError, match="numba is installed but does not import.*JIT=0"):
+        _jit.col2im(np.zeros((1, 1, 1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), 1, 1, 1, 1)
+

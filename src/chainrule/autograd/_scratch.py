@@ -25,6 +25,7 @@ _HOST = get_array_module()
 _LIMIT = 256 * 2**20  # bytes kept in all; the least recently used buffers go first
 # Smaller arrays come from the allocator's free lists (glibc maps blocks from 128 KiB up afresh).
 _MIN = 2**17
+_SHARE_MIN = 2**23  # from 8 MiB, a free buffer of another shape may serve (_free_big_buffer)
 _getrefcount = getattr(sys, "getrefcount", None)
 
 
@@ -63,6 +64,10 @@ def empty(xp, shape, dtype):
         for a in kept:
             if _getrefcount(a) == _FREE:  # only the list, the loop variable and the argument
                 return a
+    if size >= _SHARE_MIN:
+        shared = _free_big_buffer(size)
+        if shared is not None:
+            return shared.reshape(-1).view(xp.uint8)[:size].view(dtype).reshape(shape)
     a = xp.empty(shape, dtype=dtype)
     _buffers.setdefault(key, []).append(a)
     _held[0] += size
@@ -70,6 +75,19 @@ def empty(xp, shape, dtype):
         _, old = _buffers.popitem(last=False)
         _held[0] -= sum(b.nbytes for b in old)
     return a
+
+
+def _free_big_buffer(size):
+    """A free kept buffer of ``size`` to 1.25 * ``size`` bytes, whatever its shape, or None.
+
+    Big temporaries of different shapes that are never alive at once (the im2col columns of
+    successive layers) then share one block of memory instead of each keeping its own.
+    """
+    for kept in _buffers.values():
+        for a in kept:
+            if size <= a.nbytes <= size * 1.25 and _getrefcount(a) == _FREE:
+                return a
+    return None
 
 
 def empty_like(a, dtype=None):

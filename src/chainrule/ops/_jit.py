@@ -14,18 +14,41 @@ layout of every convolution and pooling array (see ``conv._batch_last``).
 
 from __future__ import annotations
 
+import importlib.util
 import os
 
 from ..backend import numpy as np
 
 __all__ = ["col2im", "enabled", "route_to_winners"]
 
-col2im = route_to_winners = None
+_kernels: dict = {}
 
 
 def enabled() -> bool:
     """True when the compiled kernels are in use (each op checks its own kernel is not None)."""
     return col2im is not None and route_to_winners is not None
+
+
+def _lazy(name):
+    """A stand-in that compiles (or loads from the cache) every kernel on its first call.
+
+    numba and LLVM take ~0.3 s and ~100 MiB to import, so only a model that pools or runs a
+    transposed convolution pays for them.
+    """
+
+    def call(*args):
+        if not _kernels:
+            try:
+                _kernels.update(_build())
+            except ImportError as e:
+                raise ImportError(
+                    f"chainrule: numba is installed but does not import ({e}); set the "
+                    "environment variable CHAINRULE_JIT=0 to use the NumPy kernels"
+                ) from e
+        return _kernels[name](*args)
+
+    call.__name__ = name
+    return call
 
 
 def _build():  # noqa: C901 - the kernels are defined together, behind one import
@@ -72,11 +95,10 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                                 out[c, r, q, m] += g[c, a, b, m] * won
                                 free[m] = free[m] & ~won
 
-    return _col2im, _route
+    return {"col2im": _col2im, "route_to_winners": _route}
 
 
-if os.environ.get("CHAINRULE_JIT", "1").strip() not in ("0", "false", "no", "off"):
-    try:
-        col2im, route_to_winners = _build()
-    except ImportError:  # numba is not installed: the NumPy paths run
-        pass
+col2im = route_to_winners = None
+if (os.environ.get("CHAINRULE_JIT", "1").strip().lower() not in ("0", "false", "no", "off")
+        and importlib.util.find_spec("numba") is not None):
+    col2im, route_to_winners = _lazy("col2im"), _lazy("route_to_winners")

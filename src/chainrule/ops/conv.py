@@ -19,6 +19,8 @@ step to step (``autograd._scratch``). docs/performance.md tells the whole story.
 
 from __future__ import annotations
 
+import os
+
 from ..autograd import _scratch
 from ..autograd.function import Function
 from ..backend import get_array_module
@@ -149,6 +151,11 @@ def _conv_transpose(g, w, b, size, geom):
     return y
 
 
+# Columns larger than this are not held from the forward to the backward but rebuilt there: the
+# copy costs about 1 ms per 10 MiB, while holding them adds their size to the peak memory of the
+# whole step (the char-CNN's first two layers: 140 MiB, k = 7 times their inputs).
+_KEEP_COLUMNS = int(os.environ.get("CHAINRULE_KEEP_COLUMNS_MIB", "32")) * 2**20
+
 _CHUNK = 4096
 
 
@@ -203,7 +210,9 @@ class ConvNd(Function):
             out_size = _size2d(out_size, nd)
         y, cols = _conv(x2, w2, b, out_size, geom, self.cols)
         # Kept only when the filter gradient will be computed: that GEMM reuses the columns.
-        self.cols = cols if self.needs_input_grad[1] else None
+        # Big ones are rebuilt in the backward instead (see _KEEP_COLUMNS).
+        keep = self.needs_input_grad[1] and cols.nbytes <= _KEEP_COLUMNS
+        self.cols = cols if keep else None
         return _from2d(y, nd)
 
     def backward(self, g):
