@@ -67,8 +67,14 @@ def window(start, out_size, stride):
 def _plain(value) -> bool:
     """Ints (not bools), strings, None and tuples of ints: safe and exact cache keys."""
     t = type(value)
-    return (t is int or t is str or value is None
-            or (t is tuple and all(type(v) is int for v in value)))
+    if t is int or t is str or value is None:
+        return True
+    if t is not tuple:
+        return False
+    for v in value:  # a loop, not all(...): this runs for every op call
+        if type(v) is not int:
+            return False
+    return True
 
 
 def memoized(n_user):

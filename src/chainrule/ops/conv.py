@@ -24,7 +24,7 @@ import os
 from ..autograd import _scratch
 from ..autograd.function import Function
 from ..backend import get_array_module
-from . import _jit
+from ..backend import jit as _jit
 from ._windows import conv_setup, conv_transpose_setup
 from ._windows import size2d as _size2d
 from ._windows import window as _window
@@ -88,9 +88,15 @@ def _im2col(x, ksize, out_size, geom):
     (kh, kw), (ho, wo) = ksize, out_size
     (sh, sw), (dh, dw) = geom.stride, geom.dilation
     s = xpad.strides
-    view = xp.lib.stride_tricks.as_strided(
-        xpad, (c, kh, kw, ho, wo, n), (s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw, s[0])
-    )
+    shape = (c, kh, kw, ho, wo, n)
+    strides = (s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw, s[0])
+    memory = _memory_order(xpad)
+    if xp is _HOST and memory.flags.c_contiguous:
+        # The same view as as_strided's, built directly on the buffer: 0.6 us instead of 3 us,
+        # which counts at batch 1.
+        view = xp.ndarray(shape, xpad.dtype, buffer=memory, strides=strides)
+    else:
+        view = xp.lib.stride_tricks.as_strided(xpad, shape, strides)
     cols = _scratch.empty(xp, (geom.groups, c // geom.groups * kh * kw, ho * wo * n), x.dtype)
     cols.reshape(view.shape)[...] = view  # the one copy
     return cols

@@ -15,7 +15,7 @@ from __future__ import annotations
 from ..autograd import _scratch
 from ..autograd.function import Function
 from ..backend import get_array_module
-from . import _jit
+from ..backend import jit as _jit
 from ._windows import pool_setup
 from .conv import _as2d, _batch_last, _from2d, _memory_order, _pad
 
@@ -100,9 +100,14 @@ class _ExtremumPool(Function):
             best = xp.take_along_axis(t, self.arg[..., None], axis=-1)[..., 0]
             return _from2d(best, geom.nd)
         xpad = _pad(_as2d(x, geom.nd), geom.pads, _fill(xp, x.dtype, self.largest))
+        best = _empty_out(xp, xpad, geom)
+        # The kernel vectorizes over the batch (its innermost loop): small batches stay in NumPy.
+        if _jit.pool is not None and xp is _HOST and x.dtype.kind == "f" and x.shape[0] >= 16:
+            _jit.pool(_memory_order(xpad), _memory_order(best), *geom.kernel, *geom.stride,
+                      self.largest)
+            return _from2d(best, geom.nd)
         pick = xp.maximum if self.largest else xp.minimum
         offsets = geom.offsets()
-        best = _empty_out(xp, xpad, geom)
         best[...] = xpad[geom.window(offsets[0])]
         for offset in offsets[1:]:
             pick(best, xpad[geom.window(offset)], out=best)  # propagates NaN, as PyTorch does

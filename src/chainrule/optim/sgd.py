@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend import get_array_module, jit
 from .optimizer import Optimizer, check_bool, check_number, effective_grad, scratch_like
 
 __all__ = ["SGD"]
@@ -38,6 +38,24 @@ class SGD(Optimizer):
                     "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
         super().__init__(params, defaults)
 
+    def _compiled(self, param, d, owned, lr, momentum, group, state) -> bool:
+        """The update in one compiled sweep (backend.jit); False when the arrays do not allow it."""
+        buf = state.get("momentum_buffer")
+        first = momentum != 0 and buf is None
+        if first:  # the buffer must own its memory: ``d`` may be the gradient array itself
+            buf = d if owned else d.copy()
+        arrays = jit.flat(param, d) if momentum == 0 else jit.flat(param, d, buf)
+        if arrays is None:
+            return False
+        if first:
+            state["momentum_buffer"] = buf
+        if momentum == 0:
+            arrays.append(param.reshape(-1)[:0])  # no buffer
+        dt, dampening = param.dtype.type, float(group["dampening"])
+        jit.sgd(*arrays, dt(lr), dt(momentum), dampening != 0, dt(1 - dampening),
+                bool(group["nesterov"]), first)
+        return True
+
     def _check_hyperparameters(self, h: dict, where: str) -> None:
         check_number("SGD", "lr", h["lr"], where)
         check_number("SGD", "momentum", h["momentum"], where)
@@ -54,6 +72,8 @@ class SGD(Optimizer):
     def _update(self, param, grad, group, state):
         lr, momentum = float(group["lr"]), float(group["momentum"])
         d, owned = effective_grad(param, grad, float(group["weight_decay"]), group["maximize"])
+        if jit.sgd is not None and self._compiled(param, d, owned, lr, momentum, group, state):
+            return
         if momentum == 0:
             if not owned:
                 d = get_array_module(d).multiply(d, lr, out=scratch_like(param))

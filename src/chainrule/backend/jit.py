@@ -17,16 +17,16 @@ from __future__ import annotations
 import importlib.util
 import os
 
-from ..backend import numpy as np
+import numpy as np
 
-__all__ = ["col2im", "enabled", "route_to_winners"]
+__all__ = ["adam", "col2im", "enabled", "flat", "pool", "route_to_winners", "sgd"]
 
 _kernels: dict = {}
 
 
 def enabled() -> bool:
     """True when the compiled kernels are in use (each op checks its own kernel is not None)."""
-    return col2im is not None and route_to_winners is not None
+    return None not in (col2im, route_to_winners, pool, adam, sgd)
 
 
 def _lazy(name):
@@ -95,10 +95,77 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                                 out[c, r, q, m] += g[c, a, b, m] * won
                                 free[m] = free[m] & ~won
 
-    return {"col2im": _col2im, "route_to_winners": _route}
+    @jit
+    def _pool(xpad, out, kh, kw, sh, sw, largest):
+        """out (C, Ho, Wo, N) = the max (or min) of each window of xpad; a NaN wins, as np.maximum.
+
+        The batch loop is innermost and branch-free (selects), so it compiles to vector code.
+        """
+        c_, ho, wo, n = out.shape
+        for c in range(c_):
+            for a in range(ho):
+                for b in range(wo):
+                    for m in range(n):
+                        out[c, a, b, m] = xpad[c, a * sh, b * sw, m]
+                    for i in range(kh):
+                        for j in range(kw):
+                            if i == 0 and j == 0:
+                                continue
+                            for m in range(n):
+                                v, best = xpad[c, a * sh + i, b * sw + j, m], out[c, a, b, m]
+                                better = (v > best) if largest else (v < best)
+                                if (better or v != v) and best == best:
+                                    out[c, a, b, m] = v
+
+    @jit
+    def _adam(p, g, m, v, vmax, one_minus_b1, b2, one_minus_b2, root_c2, eps, step_size):
+        """One Adam step in one sweep, with the NumPy path's float operations in its order."""
+        amsgrad = vmax.size > 0
+        for i in range(p.size):
+            gi = g[i]
+            mi = m[i] + (gi - m[i]) * one_minus_b1
+            vi = v[i] * b2 + gi * gi * one_minus_b2
+            m[i], v[i] = mi, vi
+            if amsgrad:
+                vi = max(vmax[i], vi)
+                vmax[i] = vi
+            p[i] -= mi / (np.sqrt(vi) / root_c2 + eps) * step_size
+
+    @jit
+    def _sgd(p, d, buf, lr, momentum, damped, keep, nesterov, first):
+        """One SGD step (with momentum when buf is not empty) in one sweep, as the NumPy path.
+
+        ``keep`` is 1 - dampening, used when ``damped``.
+        """
+        heavy_ball = buf.size > 0
+        for i in range(p.size):
+            di = d[i]
+            if not heavy_ball:
+                p[i] -= di * lr
+                continue
+            b = buf[i]
+            if not first:
+                b = b * momentum + (keep * di if damped else di)
+                buf[i] = b
+            p[i] -= (b * momentum + di) * lr if nesterov else b * lr
+
+    return {"col2im": _col2im, "route_to_winners": _route, "pool": _pool, "adam": _adam,
+            "sgd": _sgd}
 
 
-col2im = route_to_winners = None
+def flat(*arrays):
+    """1-D views of ``arrays`` for a kernel, or None unless all are C-contiguous NumPy arrays of
+    one shape and dtype (a kernel writing into a copy would lose its results)."""
+    first = arrays[0]
+    for a in arrays:
+        if (type(a) is not np.ndarray or not a.flags.c_contiguous or a.shape != first.shape
+                or a.dtype != first.dtype):
+            return None
+    return [a.reshape(-1) for a in arrays]
+
+
+col2im = route_to_winners = pool = adam = sgd = None
 if (os.environ.get("CHAINRULE_JIT", "1").strip().lower() not in ("0", "false", "no", "off")
         and importlib.util.find_spec("numba") is not None):
-    col2im, route_to_winners = _lazy("col2im"), _lazy("route_to_winners")
+    col2im, route_to_winners, pool = _lazy("col2im"), _lazy("route_to_winners"), _lazy("pool")
+    adam, sgd = _lazy("adam"), _lazy("sgd")
