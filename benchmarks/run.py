@@ -40,6 +40,7 @@ from workloads import (  # noqa: E402
     LIGHT,
     WORKLOADS,
     check_outputs,
+    gemm_flops,
     make_runner,
     max_relative_error,
 )
@@ -90,7 +91,26 @@ def _import_frameworks(frameworks, threads: int) -> dict:
     return versions
 
 
+def _sgemm_peak(n: int = 2048, repeats: int = 7) -> float:
+    """NumPy's float32 matrix product at its best here, in GFLOP/s (n x n x n, best of repeats)."""
+    import numpy as np
+
+    a = np.random.default_rng(0).random((n, n), dtype=np.float32)
+    b, out = a.copy(), np.empty_like(a)
+    np.matmul(a, b, out=out)  # warm up: threads started, pages touched
+    best = min(_timed(lambda: np.matmul(a, b, out=out)) for _ in range(repeats))
+    return 2 * n**3 / best / 1e9
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
 def _worker(args) -> dict:
+    if args.worker == "peak":
+        return {"sgemm_gflops": _sgemm_peak()}
     if args.worker == "check":
         frameworks = [f for f in args.frameworks if not _missing(f)]
         _import_frameworks(frameworks, args.threads)
@@ -206,6 +226,7 @@ def _measure(name, args) -> dict:
     row["ms"] = {fw: statistics.median(ts) for fw, ts in times.items() if ts}
     # Ratios within a round (processes run back to back), then their median over rounds: the
     # machine's speed drifts by up to 1.5x over minutes, and a drift between rounds cancels here.
+    row["gflop"] = gemm_flops(name, batch) / 1e9
     row["ratio"] = {}
     for fw in RATIOS:
         both = [r for r in rounds.get("chainrule", {}) if r in rounds.get(fw, {})]
@@ -296,6 +317,17 @@ def report(rows, args, command) -> str:
         cells = [f"{row['rss'][fw]:.0f} ({row['import_rss'][fw]:.0f})" if fw in row["rss"]
                  else "n/a" for fw in FRAMEWORKS]
         lines.append(f"| {row['workload']} | " + " | ".join(cells) + " |")
+    peak = getattr(args, "peak", None)
+    if peak:
+        lines += ["", f"Arithmetic: the matrix products' GFLOP per step (`workloads.gemm_flops`) "
+                  f"and the share of NumPy's float32 sgemm peak here ({peak:.0f} GFLOP/s: "
+                  f"2048 x 2048 x 2048, {args.threads} threads, best of 7) that each step "
+                  "reaches:", "", "| workload | GFLOP | " + " | ".join(FRAMEWORKS) + " |",
+                  "|---|--:|" + "--:|" * len(FRAMEWORKS)]
+        for row in rows:
+            cells = [f"{100 * row['gflop'] / (row['ms'][fw] / 1e3) / peak:.0f}%"
+                     if fw in row["ms"] else "n/a" for fw in FRAMEWORKS]
+            lines.append(f"| {row['workload']} | {row['gflop']:.3g} | " + " | ".join(cells) + " |")
     lines += ["", "What the workloads are and how to read the numbers: benchmarks/README.md.", ""]
     return "\n".join(lines)
 
@@ -328,7 +360,7 @@ def parse_args(argv=None):
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per process")
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"),
                         help="Markdown file to write ('-': print only)")
-    parser.add_argument("--worker", choices=[*FRAMEWORKS, "check"], help=argparse.SUPPRESS)
+    parser.add_argument("--worker", choices=[*FRAMEWORKS, "check", "peak"], help=argparse.SUPPRESS)
     parser.add_argument("--workload", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     for name in ("repeats", "threads", "steps", "batch"):
@@ -357,6 +389,10 @@ def main(argv=None) -> list[dict]:
         raise SystemExit("run.py: none of the frameworks in --frameworks can run here")
     command = shlex.join(["python", os.path.relpath(__file__), *argv])
     args.versions = {}
+    peak = _spawn("peak", args.workloads[0], args, 1, 1)
+    args.peak = peak.get("sgemm_gflops")
+    if args.peak:
+        print(f"sgemm peak with {args.threads} threads: {args.peak:.0f} GFLOP/s")
     rows = [_measure(name, args) for name in args.workloads]
     text = report(rows, args, command)
     print("\n" + text)

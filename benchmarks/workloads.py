@@ -150,6 +150,50 @@ WORKLOADS = {w.name: w for w in [
 LIGHT = tuple(name for name, w in WORKLOADS.items() if not w.heavy)
 
 
+# -- arithmetic: GEMM flops per step, for the fraction of sgemm peak -------------------------
+
+def _gemm(out, inner, positions):
+    """One layer as a GEMM (out x inner) @ (inner x positions * batch): its flops per sample."""
+    return 2 * out * inner * positions
+
+
+_LAYERS = {  # flops per sample of each layer's forward GEMM, input to output
+    "mlp": [_gemm(256, 784, 1), _gemm(256, 256, 1), _gemm(10, 256, 1)],
+    "lenet5": [_gemm(6, 25, 28 * 28), _gemm(16, 150, 10 * 10), _gemm(120, 400, 1),
+               _gemm(84, 120, 1), _gemm(10, 84, 1)],
+    # a transposed convolution is the GEMM (C_out k k x C_in) @ columns of its input pixels
+    "conv_ae": [_gemm(16, 9, 14 * 14), _gemm(32, 144, 7 * 7), _gemm(16 * 9, 32, 7 * 7),
+                _gemm(9, 16, 14 * 14)],
+    "charcnn": [_gemm(256, 70 * 7, 1008), _gemm(256, 256 * 7, 330),
+                *[_gemm(256, 256 * 3, n) for n in (108, 106, 104, 102)],
+                _gemm(1024, 256 * 34, 1), _gemm(1024, 1024, 1), _gemm(4, 1024, 1)],
+}
+_G = [_gemm(256, 100, 1), _gemm(512, 256, 1), _gemm(784, 512, 1)]
+_D = [_gemm(512, 784, 1), _gemm(256, 512, 1), _gemm(1, 256, 1)]
+
+
+def _train(layers):
+    """Forward, filter gradients, and input gradients for every layer but the first."""
+    return 3 * sum(layers) - layers[0]
+
+
+def gemm_flops(name: str, batch: int) -> float:
+    """Floating-point operations per step in the workload's matrix products (2 per multiply-add).
+
+    Elementwise work, im2col and pooling are not counted: this is the arithmetic a perfect
+    implementation could not avoid, to set against the machine's sgemm peak.
+    """
+    if name == "gan":
+        d_step = sum(_G) + 2 * _train(_D)  # G forward once (its output is reused), D on both
+        g_step = 2 * sum(_D) + _train(_G)  # D forward and input gradients, then G's backward
+        per_sample = d_step + g_step
+    elif name.startswith("lenet5_infer"):
+        per_sample = sum(_LAYERS["lenet5"])
+    else:
+        per_sample = _train(_LAYERS[name])
+    return float(per_sample * batch)
+
+
 def make_runner(framework: str, name: str, *, batch: int | None = None, seed: int = 0,
                 replay_dropout: bool = False) -> Runner:
     """Build workload ``name`` in ``framework`` from the seeded init and batch.

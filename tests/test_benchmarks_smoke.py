@@ -166,6 +166,19 @@ def test_runner_end_to_end_without_torch(bench, tmp_path, capsys, monkeypatch):
     assert "tinygrad not installed" in text and "--repeats 1" in text and "threads: 1" in text
     printed = capsys.readouterr().out
     assert "torch is not installed" in printed and "check mlp:" in printed
+    assert row["gflop"] == pytest.approx(bench[0].gemm_flops("mlp", 4) / 1e9)
+    share = next(ln for ln in text.splitlines() if ln.startswith("| mlp | "))
+    assert share.split("|")[3].strip().endswith("%")  # chainrule's share of the sgemm peak
+
+
+def test_gemm_flops_count_forward_and_backward_products(bench):
+    W = bench[0]
+    layers = [2 * 784 * 256, 2 * 256 * 256, 2 * 256 * 10]  # one sample, forward
+    # forward + filter gradients + input gradients of every layer but the first
+    assert W.gemm_flops("mlp", 3) == 3 * (3 * sum(layers) - layers[0])
+    lenet_forward = 2 * (6 * 25 * 784 + 16 * 150 * 100 + 120 * 400 + 84 * 120 + 10 * 84)
+    assert W.gemm_flops("lenet5_infer_b1000", 1000) == 1000 * lenet_forward
+    assert W.gemm_flops("gan", 1) > 0 and W.gemm_flops("charcnn", 32) > 6e10
 
 
 def test_runner_rejects_bad_arguments(bench, capsys):

@@ -102,7 +102,10 @@ class _ExtremumPool(Function):
         xpad = _pad(_as2d(x, geom.nd), geom.pads, _fill(xp, x.dtype, self.largest))
         best = _empty_out(xp, xpad, geom)
         # The kernel vectorizes over the batch (its innermost loop): small batches stay in NumPy.
-        if _jit.pool is not None and xp is _HOST and x.dtype.kind == "f" and x.shape[0] >= 16:
+        # Inference stays in NumPy too: loading numba costs ~110 MiB of memory, which training
+        # pays anyway (its backward kernels) but a model only predicting should not.
+        if (_jit.pool is not None and self.recording and xp is _HOST and x.dtype.kind == "f"
+                and x.shape[0] >= 16):
             _jit.pool(_memory_order(xpad), _memory_order(best), *geom.kernel, *geom.stride,
                       self.largest)
             return _from2d(best, geom.nd)
