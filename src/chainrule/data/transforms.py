@@ -27,7 +27,9 @@ def scale(x, max_value=None) -> np.ndarray:
         max_value = 255.0 if x.dtype == np.uint8 else float(x.max()) or 1.0
     if max_value <= 0:
         raise ValueError(f"scale: max_value must be positive, got {max_value}")
-    return (x.astype(np.float32) / np.float32(max_value)).astype(np.float32)
+    out = x.astype(np.float32)  # one copy, divided in place: MNIST's 180 MiB once, not thrice
+    out /= np.float32(max_value)
+    return out
 
 
 def standardize(x, mean=None, std=None, *, eps: float = 1e-8):
