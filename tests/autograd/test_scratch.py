@@ -159,3 +159,16 @@ def test_a_much_bigger_free_buffer_is_not_wasted_on_a_small_request():
     b = _scratch.empty(np, (1024, 1024), np.float32)  # 4 MiB: below the sharing size
     c = _scratch.empty(np, (2048, 1024), np.float32)  # 8 MiB: the 12 MiB block is > 1.25x
     assert address not in (b.ctypes.data, c.ctypes.data)
+
+
+@pytest.mark.parametrize("shape", [(256, 1, 784), (3, 1, 5), (1, 1, 1)])
+def test_matmul_with_inner_dimension_one_is_the_outer_product(rng, shape):
+    m, k, n = shape
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    out = _scratch.matmul(a, b)
+    np.testing.assert_array_equal(out, a @ b)
+    assert out.dtype == np.float32 and out.shape == (m, n)
+    mixed = _scratch.matmul(a, b.astype(np.float64))  # promotes, like a @ b
+    assert mixed.dtype == np.float64
+    np.testing.assert_allclose(mixed, a @ b.astype(np.float64))
