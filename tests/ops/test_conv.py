@@ -376,3 +376,32 @@ def _grads(x, w):
     y = cr.F.conv2d(t, k, padding=1)
     y.backward(cr.tensor(np.cos(np.arange(y.size)).reshape(y.shape).astype(np.float32)))
     return y.numpy().copy(), t.grad.numpy().copy(), k.grad.numpy().copy()
+
+
+@pytest.mark.parametrize("stride,padding,dilation", [(1, 2, 1), (2, 1, 1), (1, 0, 2)])
+def test_blocked_columns_give_the_whole_columns_result(rng, monkeypatch, stride, padding,
+                                                       dilation):
+    """Skinny convolutions multiply their columns a few output rows at a time (conv._row_blocks):
+    the same output and gradients as the columns built whole, to rounding (blocks add up the
+    filter gradient in another order)."""
+    from chainrule.ops import conv
+
+    x = rng.standard_normal((5, 2, 13, 12)).astype(np.float32)
+    w = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
+
+    def grads():
+        t, k = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
+        y = F.conv2d(t, k, stride=stride, padding=padding, dilation=dilation)
+        y.backward(cr.tensor(np.cos(np.arange(y.size)).reshape(y.shape).astype(np.float32)))
+        return y.numpy().copy(), t.grad.numpy().copy(), k.grad.numpy().copy()
+
+    whole = grads()
+    monkeypatch.setattr(conv, "_BLOCK_FROM", 0)
+    monkeypatch.setattr(conv, "_SMALL_GEMM", 3 * 2 * 9 * 12 * 5 * 2)  # about two rows a block
+    view = conv._im2col_view(cr.tensor(x).data, (3, 3), whole[0].shape[2:],
+                             conv.conv_setup("conv2d", 2, x.shape, x.dtype, w.shape, w.dtype, None,
+                                             stride, padding, dilation, 1)[0])
+    assert 1 <= conv._row_blocks(view, 3) < whole[0].shape[2]  # really blocked
+    blocked = grads()
+    for a, b in zip(whole, blocked):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)

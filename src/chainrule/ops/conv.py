@@ -83,6 +83,16 @@ def _out_len(size, k, stride, pad, dilation):
 def _im2col(x, ksize, out_size, geom):
     """Every receptive field of ``x`` (N, C, H, W) as a column: (G, C/G * kh * kw, Ho * Wo * N)."""
     xp = get_array_module(x)
+    view = _im2col_view(x, ksize, out_size, geom)
+    c, kh, kw, ho, wo, n = view.shape
+    cols = _scratch.empty(xp, (geom.groups, c // geom.groups * kh * kw, ho * wo * n), x.dtype)
+    cols.reshape(view.shape)[...] = view  # the one copy
+    return cols
+
+
+def _im2col_view(x, ksize, out_size, geom):
+    """The receptive fields of ``x`` as a strided view (C, kh, kw, Ho, Wo, N), nothing copied."""
+    xp = get_array_module(x)
     n, c = x.shape[:2]
     xpad = _pad(x, geom.padding)
     (kh, kw), (ho, wo) = ksize, out_size
@@ -97,9 +107,42 @@ def _im2col(x, ksize, out_size, geom):
         view = xp.ndarray(shape, xpad.dtype, buffer=memory, strides=strides)
     else:
         view = xp.lib.stride_tricks.as_strided(xpad, shape, strides)
-    cols = _scratch.empty(xp, (geom.groups, c // geom.groups * kh * kw, ho * wo * n), x.dtype)
-    cols.reshape(view.shape)[...] = view  # the one copy
-    return cols
+    return view
+
+
+# A skinny product (few filters times few inputs per filter, over many positions: LeNet-5's C1
+# is 6 x 25 over 100,352) runs badly on OpenBLAS's threaded path but well on its single-threaded
+# small-matrix kernel, which takes products of up to about 2**20 multiply-adds. So big columns of
+# such a product are built and multiplied a few output rows at a time, each block in that range:
+# LeNet-5's C1 forward and filter gradient take 2.5 ms instead of 3.7 (docs/performance.md). The
+# columns are then not kept; the filter gradient rebuilds them block by block.
+_SMALL_GEMM = 2**20
+_BLOCK_FROM = 2 * 2**20  # bytes of columns below which they are built whole
+
+
+def _row_blocks(view, o):
+    """Output rows per block for the columns of ``view`` times ``o`` filters; 0: build whole."""
+    c, kh, kw, ho, wo, n = view.shape
+    inner, width = c * kh * kw, wo * n
+    if ho < 2 or o * inner > 1024 or inner * ho * width * view.itemsize < _BLOCK_FROM:
+        return 0
+    rows = _SMALL_GEMM // (o * inner * width)
+    return rows if 1 <= rows < ho else 0
+
+
+def _column_blocks(view, rows):
+    """(first output row, columns of that block as a 2-D array) for each block, reusing one buffer.
+
+    The buffer is recycled: a block's columns are valid until the next block is built.
+    """
+    xp = get_array_module(view)
+    c, kh, kw, ho, wo, n = view.shape
+    buf = _scratch.empty(xp, (c * kh * kw, rows * wo * n), view.dtype)
+    for r0 in range(0, ho, rows):
+        r = min(rows, ho - r0)
+        part = buf[:, :r * wo * n]
+        part.reshape(c, kh, kw, r, wo, n)[...] = view[:, :, :, r0:r0 + r]
+        yield r0, r, part
 
 
 def _col2im(cols, size, geom):
@@ -129,12 +172,25 @@ def _gemm_layout(g, groups):
 
 
 def _conv(x, w, b, out_size, geom, cols=None):
-    """The convolution plus bias (batch-last, see ``_batch_last``) and the columns it used."""
+    """The convolution plus bias (batch-last, see ``_batch_last``) and the columns it used.
+
+    The columns are None when they were built block by block (``_row_blocks``).
+    """
     xp = get_array_module(x, w)
     o, g = w.shape[0], geom.groups
-    if cols is None:
+    view = _im2col_view(x, w.shape[2:], out_size, geom) if cols is None and g == 1 else None
+    rows = _row_blocks(view, o) if view is not None else 0
+    if rows:
+        width = out_size[1] * x.shape[0]  # columns per output row
+        y = _scratch.empty(xp, (o, out_size[0] * width), x.dtype)
+        wm = w.reshape(o, -1)
+        for r0, r, part in _column_blocks(view, rows):
+            xp.matmul(wm, part, out=y[:, r0 * width:(r0 + r) * width])
+    elif cols is None:
         cols = _im2col(x, w.shape[2:], out_size, geom)
-    if g == 1:
+    if rows:
+        pass  # y is done
+    elif g == 1:
         y = _scratch.matmul(w.reshape(o, -1), cols[0])
     else:
         y = _scratch.empty(xp, (g, o // g, cols.shape[2]), x.dtype)
@@ -184,9 +240,19 @@ def _gemm_nt(a, b):
 
 def _conv_weight_grad(x, g, ksize, geom, cols=None):
     xp = get_array_module(x, g)
+    gl = _gemm_layout(g, geom.groups)
+    if cols is None and geom.groups == 1:
+        view = _im2col_view(x, ksize, g.shape[2:], geom)
+        rows = _row_blocks(view, g.shape[1])
+        if rows:  # the columns again, block by block, each multiplied while it is in the cache
+            width = g.shape[3] * g.shape[0]
+            gw = None
+            for r0, r, part in _column_blocks(view, rows):
+                p = _gemm_nt(gl[0][:, r0 * width:(r0 + r) * width], part)
+                gw = p if gw is None else xp.add(gw, p, out=gw)
+            return gw.reshape(g.shape[1], -1, *ksize)
     if cols is None:
         cols = _im2col(x, ksize, g.shape[2:], geom)
-    gl = _gemm_layout(g, geom.groups)
     if geom.groups == 1:
         gw = _gemm_nt(gl[0], cols[0])
     else:
@@ -217,7 +283,7 @@ class ConvNd(Function):
         y, cols = _conv(x2, w2, b, out_size, geom, self.cols)
         # Kept only when the filter gradient will be computed: that GEMM reuses the columns.
         # Big ones are rebuilt in the backward instead (see _KEEP_COLUMNS).
-        keep = self.needs_input_grad[1] and cols.nbytes <= _KEEP_COLUMNS
+        keep = self.needs_input_grad[1] and cols is not None and cols.nbytes <= _KEEP_COLUMNS
         self.cols = cols if keep else None
         return _from2d(y, nd)
 
