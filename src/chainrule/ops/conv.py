@@ -80,10 +80,14 @@ def _out_len(size, k, stride, pad, dilation):
     return (size + pad[0] + pad[1] - dilation * (k - 1) - 1) // stride + 1
 
 
-def _im2col(x, ksize, out_size, geom):
-    """Every receptive field of ``x`` (N, C, H, W) as a column: (G, C/G * kh * kw, Ho * Wo * N)."""
+def _im2col(x, ksize, out_size, geom, view=None):
+    """Every receptive field of ``x`` (N, C, H, W) as a column: (G, C/G * kh * kw, Ho * Wo * N).
+
+    ``view``: the ``_im2col_view`` of ``x`` when the caller has it already.
+    """
     xp = get_array_module(x)
-    view = _im2col_view(x, ksize, out_size, geom)
+    if view is None:
+        view = _im2col_view(x, ksize, out_size, geom)
     c, kh, kw, ho, wo, n = view.shape
     cols = _scratch.empty(xp, (geom.groups, c // geom.groups * kh * kw, ho * wo * n), x.dtype)
     cols.reshape(view.shape)[...] = view  # the one copy
@@ -187,7 +191,7 @@ def _conv(x, w, b, out_size, geom, cols=None):
         for r0, r, part in _column_blocks(view, rows):
             xp.matmul(wm, part, out=y[:, r0 * width:(r0 + r) * width])
     elif cols is None:
-        cols = _im2col(x, w.shape[2:], out_size, geom)
+        cols = _im2col(x, w.shape[2:], out_size, geom, view)
     if rows:
         pass  # y is done
     elif g == 1:
@@ -251,7 +255,8 @@ def _conv_weight_grad(x, g, ksize, geom, cols=None):
                 p = _gemm_nt(gl[0][:, r0 * width:(r0 + r) * width], part)
                 gw = p if gw is None else xp.add(gw, p, out=gw)
             return gw.reshape(g.shape[1], -1, *ksize)
-    if cols is None:
+        cols = _im2col(x, ksize, g.shape[2:], geom, view)
+    elif cols is None:
         cols = _im2col(x, ksize, g.shape[2:], geom)
     if geom.groups == 1:
         gw = _gemm_nt(gl[0], cols[0])
