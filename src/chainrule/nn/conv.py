@@ -79,6 +79,9 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -bound, bound, rng=rng)
 
     def _check(self, x) -> None:
+        shape = getattr(x, "shape", None)
+        if shape is not None and len(shape) == self._nd + 2 and shape[1] == self.in_channels:
+            return  # the usual case, checked before any message is formatted (batch 1 feels it)
         who, nd = type(self).__name__, self._nd
         layout = _LAYOUT[nd]
         check_input(who, x, (nd + 2,), f"{nd + 2}-D {layout}")
@@ -114,7 +117,8 @@ class _Conv(_ConvNd):
 
     def forward(self, x):
         self._check(x)
-        return type(self)._op(x, self.weight, self.bias, self.stride, self.padding,
+        p = self._parameters  # one dict instead of two trips through Module.__getattr__
+        return type(self)._op(x, p["weight"], p["bias"], self.stride, self.padding,
                               self.dilation, self.groups)
 
 

@@ -80,7 +80,8 @@ class Linear(Module):
                 f"Linear: expected input with last dimension {self.in_features}, "
                 f"got shape {tuple(shape)}"
             )
-        return linear(x, self.weight, self.bias)
+        p = self._parameters  # one dict instead of two trips through Module.__getattr__
+        return linear(x, p["weight"], p["bias"])
 
     def extra_repr(self) -> str:
         return (

@@ -41,6 +41,7 @@ class PoolGeom:
         self.out_size = tuple((n + 2 * p - k) // s + 1
                               for n, k, s, p in zip(size, kernel, stride, padding))
         self._offsets = [(i, j) for i in range(kernel[0]) for j in range(kernel[1])]
+        self._windows = {}
         # Windows tile the input and are large: one reshape beats a loop over many offsets.
         self.tiled = stride == kernel and not any(padding) and kernel[0] * kernel[1] >= 16
         # Each input element lies in one window at most.
@@ -51,7 +52,11 @@ class PoolGeom:
         return self._offsets
 
     def window(self, offset):
-        return window(offset, self.out_size, self.stride)
+        """The index of ``offset``'s strided slice (built once per geometry: pools are memoized)."""
+        index = self._windows.get(offset)
+        if index is None:
+            index = self._windows[offset] = window(offset, self.out_size, self.stride)
+        return index
 
 
 def size2d(size, nd):

@@ -111,9 +111,12 @@ class _ExtremumPool(Function):
             return _from2d(best, geom.nd)
         pick = xp.maximum if self.largest else xp.minimum
         offsets = geom.offsets()
-        best[...] = xpad[geom.window(offsets[0])]
-        for offset in offsets[1:]:
-            pick(best, xpad[geom.window(offset)], out=best)  # propagates NaN, as PyTorch does
+        if len(offsets) == 1:
+            best[...] = xpad[geom.window(offsets[0])]
+        else:  # propagates NaN, as PyTorch does
+            pick(xpad[geom.window(offsets[0])], xpad[geom.window(offsets[1])], out=best)
+        for offset in offsets[2:]:
+            pick(best, xpad[geom.window(offset)], out=best)
         return _from2d(best, geom.nd)
 
     def backward(self, g):
