@@ -172,3 +172,14 @@ def test_gradgradcheck_with_a_constant_second_derivative(rng):
     x = leaf(rng, (3,))
     c = cr.tensor(rng.standard_normal(3))
     assert cr.gradgradcheck(lambda x: x * c, x)
+
+
+@pytest.mark.parametrize("layout", ["C", "F"])
+def test_gradcheck_perturbs_inputs_in_any_memory_order(rng, layout):
+    """Perturbing through reshape(-1) would perturb a copy of a non-C-contiguous input."""
+    base = rng.standard_normal((6, 8))
+    data = base if layout == "C" else np.asfortranarray(base)
+    w = cr.tensor(data, requires_grad=True)
+    assert w.data.flags.f_contiguous == (layout == "F")
+    assert cr.gradcheck(lambda a: (a * a * a).sum(), (w,))
+    assert np.array_equal(w.numpy(), data)  # restored exactly

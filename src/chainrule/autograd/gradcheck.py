@@ -116,15 +116,16 @@ def _compare(fn, inputs, weights, x, g, eps, max_elements, n_directions, rng):
     original = data.copy()
     try:
         if data.size <= max_elements:
-            flat = data.reshape(-1)  # a view: perturbing it perturbs x
             for k in range(data.size):
-                flat[k] = original.reshape(-1)[k] + eps
+                # Index by position, not through a flat view: x may be stored in any memory
+                # order (a transposed array, a strided view), where reshape(-1) is a copy.
+                i = tuple(int(c) for c in numpy.unravel_index(k, data.shape))
+                data[i] = original[i] + eps
                 plus = _scalar(fn, inputs, weights)
-                flat[k] = original.reshape(-1)[k] - eps
+                data[i] = original[i] - eps
                 minus = _scalar(fn, inputs, weights)
-                flat[k] = original.reshape(-1)[k]
-                where = "element " + str(tuple(int(c) for c in numpy.unravel_index(k, data.shape)))
-                yield where, (plus - minus) / (2 * eps), float(g.reshape(-1)[k])
+                data[i] = original[i]
+                yield f"element {i}", (plus - minus) / (2 * eps), float(g[i])
         else:
             xp = get_array_module(data)
             for d in range(n_directions):

@@ -43,14 +43,14 @@ class SGD(Optimizer):
         buf = state.get("momentum_buffer")
         first = momentum != 0 and buf is None
         if first:  # the buffer must own its memory: ``d`` may be the gradient array itself
-            buf = d if owned else d.copy()
+            buf = d if owned else d.copy(order="K")
         arrays = jit.flat(param, d) if momentum == 0 else jit.flat(param, d, buf)
         if arrays is None:
             return False
         if first:
             state["momentum_buffer"] = buf
         if momentum == 0:
-            arrays.append(param.reshape(-1)[:0])  # no buffer
+            arrays.append(arrays[0][:0])  # no buffer
         dt, dampening = param.dtype.type, float(group["dampening"])
         jit.sgd(*arrays, dt(lr), dt(momentum), dampening != 0, dt(1 - dampening),
                 bool(group["nesterov"]), first)
@@ -84,7 +84,7 @@ class SGD(Optimizer):
         buf = state.get("momentum_buffer")
         if buf is None:
             # The buffer must own its memory: ``d`` may be the (shared) gradient array itself.
-            buf = state["momentum_buffer"] = d if owned else d.copy()
+            buf = state["momentum_buffer"] = d if owned else d.copy(order="K")
         else:
             buf *= momentum
             dampening = float(group["dampening"])
