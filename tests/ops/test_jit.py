@@ -179,3 +179,21 @@ def _fallback_reference():
     w.grad = cr.tensor(np.ascontiguousarray(np.arange(24, dtype=np.float32).reshape(6, 4).T))
     opt.step()
     return w.numpy().copy()
+
+
+def test_float16_takes_the_numpy_paths(rng):
+    """numba has no float16: such arrays must not reach a kernel (it would fail to compile)."""
+    x = cr.tensor(rng.random((32, 3, 8, 8)).astype(np.float16), requires_grad=True)
+    y = cr.F.max_pool2d(x, 2)
+    y.sum().backward()
+    assert x.grad.dtype == np.float16 and float(x.grad.numpy().sum()) == 32 * 3 * 16
+    w = cr.tensor(rng.random((3, 2, 3, 3)).astype(np.float16), requires_grad=True)
+    out = cr.F.conv_transpose2d(x, w, stride=2)  # col2im in the forward
+    assert out.dtype == np.float16
+    out.sum().backward()
+    assert w.grad.dtype == np.float16
+    p = cr.tensor(rng.random(40).astype(np.float16), requires_grad=True)
+    for opt in (cr.optim.Adam([p], lr=0.1), cr.optim.SGD([p], lr=0.1, momentum=0.9)):
+        p.grad = cr.tensor(np.ones(40, np.float16))
+        opt.step()
+    assert p.dtype == np.float16

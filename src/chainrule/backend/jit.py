@@ -19,7 +19,7 @@ import os
 
 import numpy as np
 
-__all__ = ["adam", "col2im", "enabled", "flat", "pool", "route_to_winners", "sgd"]
+__all__ = ["adam", "col2im", "enabled", "flat", "handles", "pool", "route_to_winners", "sgd"]
 
 _kernels: dict = {}
 
@@ -153,13 +153,18 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
             "sgd": _sgd}
 
 
+def handles(dtype) -> bool:
+    """Whether the kernels take arrays of ``dtype``: float32 and float64 (numba has no float16)."""
+    return dtype == np.float32 or dtype == np.float64
+
+
 def flat(*arrays):
     """1-D views of ``arrays`` for a kernel, or None unless all are C-contiguous NumPy arrays of
     one shape and dtype (a kernel writing into a copy would lose its results)."""
     first = arrays[0]
     for a in arrays:
         if (type(a) is not np.ndarray or not a.flags.c_contiguous or a.shape != first.shape
-                or a.dtype != first.dtype):
+                or a.dtype != first.dtype or not handles(a.dtype)):
             return None
     return [a.reshape(-1) for a in arrays]
 

@@ -157,7 +157,7 @@ def _col2im(cols, size, geom):
     # Batch-last, like the columns, so that every slice-add below runs over matching layouts.
     out = _scratch.empty(xp, (c, size[0] + pt + pb, size[1] + pl + pr, n), cols.dtype)
     (dh, dw) = geom.dilation
-    if _jit.col2im is not None and xp is _HOST:
+    if _jit.col2im is not None and xp is _HOST and _jit.handles(cols.dtype):
         _jit.col2im(cols, out, *geom.stride, dh, dw)
         return _batch_last(out)[:, :, pt:pt + size[0], pl:pl + size[1]]
     out.fill(0)

@@ -104,7 +104,7 @@ class _ExtremumPool(Function):
         # The kernel vectorizes over the batch (its innermost loop): small batches stay in NumPy.
         # Inference stays in NumPy too: loading numba costs ~110 MiB of memory, which training
         # pays anyway (its backward kernels) but a model only predicting should not.
-        if (_jit.pool is not None and self.recording and xp is _HOST and x.dtype.kind == "f"
+        if (_jit.pool is not None and self.recording and xp is _HOST and _jit.handles(x.dtype)
                 and x.shape[0] >= 16):
             _jit.pool(_memory_order(xpad), _memory_order(best), *geom.kernel, *geom.stride,
                       self.largest)
@@ -136,7 +136,8 @@ def _route_to_winners(g2, geom, winners, arg):
     """
     xp = get_array_module(g2)
     xpad, y = winners
-    if arg is None and _jit.route_to_winners is not None and xp is _HOST:
+    if (arg is None and _jit.route_to_winners is not None and xp is _HOST
+            and _jit.handles(g2.dtype) and xpad.dtype == y.dtype == g2.dtype):
         (h, w), (pt, pl) = geom.size, geom.padding
         n, c = g2.shape[:2]
         out = _scratch.empty(xp, (c, h + 2 * pt, w + 2 * pl, n), g2.dtype)
