@@ -405,3 +405,14 @@ def test_blocked_columns_give_the_whole_columns_result(rng, monkeypatch, stride,
     blocked = grads()
     for a, b in zip(whole, blocked):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_keep_columns_environment_variable_is_validated(monkeypatch):
+    from chainrule.ops import conv
+
+    monkeypatch.setenv("CHAINRULE_KEEP_COLUMNS_MIB", "8")
+    assert conv._keep_columns_bytes() == 8 * 2**20
+    monkeypatch.setenv("CHAINRULE_KEEP_COLUMNS_MIB", "lots")
+    with pytest.raises(ValueError, match="CHAINRULE_KEEP_COLUMNS_MIB must be a whole number of "
+                                         "MiB.*'lots'"):
+        conv._keep_columns_bytes()

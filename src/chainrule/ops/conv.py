@@ -220,7 +220,15 @@ def _conv_transpose(g, w, b, size, geom):
 # Columns larger than this are not held from the forward to the backward but rebuilt there: the
 # copy costs about 1 ms per 10 MiB, while holding them adds their size to the peak memory of the
 # whole step (the char-CNN's first two layers: 140 MiB, k = 7 times their inputs).
-_KEEP_COLUMNS = int(os.environ.get("CHAINRULE_KEEP_COLUMNS_MIB", "32")) * 2**20
+def _keep_columns_bytes() -> int:
+    value = os.environ.get("CHAINRULE_KEEP_COLUMNS_MIB", "32").strip()
+    if not value.isdigit():
+        raise ValueError("chainrule: the environment variable CHAINRULE_KEEP_COLUMNS_MIB must be a "
+                         f"whole number of MiB (e.g. 32), got {value!r}")
+    return int(value) * 2**20
+
+
+_KEEP_COLUMNS = _keep_columns_bytes()
 
 _CHUNK = 4096
 
