@@ -190,15 +190,14 @@ def _conv(x, w, b, out_size, geom, cols=None):
         wm = w.reshape(o, -1)
         for r0, r, part in _column_blocks(view, rows):
             xp.matmul(wm, part, out=y[:, r0 * width:(r0 + r) * width])
-    elif cols is None:
-        cols = _im2col(x, w.shape[2:], out_size, geom, view)
-    if rows:
-        pass  # y is done
-    elif g == 1:
-        y = _scratch.matmul(w.reshape(o, -1), cols[0])
     else:
-        y = _scratch.empty(xp, (g, o // g, cols.shape[2]), x.dtype)
-        y = xp.matmul(w.reshape(g, o // g, -1), cols, out=y).reshape(o, -1)
+        if cols is None:
+            cols = _im2col(x, w.shape[2:], out_size, geom, view)
+        if g == 1:
+            y = _scratch.matmul(w.reshape(o, -1), cols[0])
+        else:
+            y = _scratch.empty(xp, (g, o // g, cols.shape[2]), x.dtype)
+            y = xp.matmul(w.reshape(g, o // g, -1), cols, out=y).reshape(o, -1)
     if b is not None:
         y += b[:, None]
     return _batch_last(y.reshape(o, *out_size, x.shape[0])), cols
@@ -256,7 +255,7 @@ def _conv_weight_grad(x, g, ksize, geom, cols=None):
     if cols is None and geom.groups == 1:
         view = _im2col_view(x, ksize, g.shape[2:], geom)
         rows = _row_blocks(view, g.shape[1])
-        if rows:  # the columns again, block by block, each multiplied while it is in the cache
+        if rows:  # the columns again, block by block: each product small (see _row_blocks)
             width = g.shape[3] * g.shape[0]
             gw = None
             for r0, r, part in _column_blocks(view, rows):
