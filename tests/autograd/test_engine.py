@@ -484,3 +484,21 @@ def test_mixing_real_devices_is_refused():
     b = leaf([2.0]).to("cuda")
     with pytest.raises(RuntimeError, match="different devices"):
         a * b
+
+
+def test_leaf_gradients_accumulate_in_place_like_pytorch(rng):
+    """A second gradient into a leaf is added into its .grad array; recorded sums stay nodes."""
+    w = cr.tensor(rng.standard_normal((300, 200)), requires_grad=True)
+    x1, x2 = rng.standard_normal((300, 200)), rng.standard_normal((300, 200))
+    ((w * x1).sum() + (w * x2).sum()).backward()  # two paths into w in one backward
+    first = w.grad
+    array = first.data
+    np.testing.assert_allclose(first.numpy(), x1 + x2)
+    (w * x1).sum().backward()  # and a second backward accumulates too
+    assert w.grad is first and w.grad.data is array
+    np.testing.assert_allclose(w.grad.numpy(), 2 * x1 + x2)
+
+    v = cr.tensor(rng.standard_normal(5), requires_grad=True)
+    ((v * v).sum() + (v * v * v).sum()).backward(create_graph=True)
+    assert v.grad.requires_grad  # the accumulated gradient is a node, differentiable again
+    np.testing.assert_allclose(v.grad.numpy(), 2 * v.numpy() + 3 * v.numpy() ** 2)

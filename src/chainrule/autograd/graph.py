@@ -8,7 +8,7 @@ once with the sum of all gradients that reached it, and frees saved values behin
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .mode import set_grad_enabled
+from .mode import _grad_enabled, set_grad_enabled
 from .tensor import Tensor
 
 __all__ = ["backward", "run_backward"]
@@ -193,5 +193,12 @@ def _accumulate_leaf(t, g, assigned):
             g = Tensor(data.copy()) if g._ctx is None else g
         assigned.add(id(g.data))
         t.grad = g
+    elif (_grad_enabled.get() or t.grad._ctx is not None or t.grad.requires_grad
+          or not getattr(t.grad.data.flags, "writeable", True)):
+        t.grad = t.grad + g  # recorded (create_graph): the sum is a node of the graph
     else:
-        t.grad = t.grad + g
+        # In place, as PyTorch accumulates .grad: the leaf owns that memory (see above), and a
+        # second path into the same weights (a GAN's critic on real and fake batches) then costs
+        # one pass instead of a new array.
+        data = t.grad.data
+        data += g.data
