@@ -1,7 +1,5 @@
 """The lecture-topic examples and user guides run: tiny settings, in-process, numbers checked."""
 
-import importlib.util
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,22 +11,8 @@ EXAMPLES = ["train_digits_mlp", "regularization", "rnn_sequences", "optimizers",
             "save_load_torch"]
 
 
-def load_example(name: str):
-    """Import ``examples/<name>.py`` by path (examples/ is not a package)."""
-    path = REPO / "examples" / f"{name}.py"
-    module_name = "_example_" + name
-    spec = importlib.util.spec_from_file_location(module_name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[module_name]
-    return module
-
-
-def test_train_digits_mlp(tmp_path, capsys):
-    example = load_example("train_digits_mlp")
+def test_train_digits_mlp(tmp_path, capsys, load_script):
+    example = load_script("examples/train_digits_mlp.py")
     out = tmp_path / "run"
     result = example.main(["--epochs", "6", "--patience", "2", "--extra-epochs", "2",
                            "--compare-epochs", "4", "--train-size", "300", "--hidden", "32",
@@ -63,15 +47,15 @@ def test_train_digits_mlp(tmp_path, capsys):
     assert "4. gradient descent modes" in capsys.readouterr().out
 
 
-def test_train_digits_mlp_rejects_bad_arguments(capsys):
-    example = load_example("train_digits_mlp")
+def test_train_digits_mlp_rejects_bad_arguments(capsys, load_script):
+    example = load_script("examples/train_digits_mlp.py")
     with pytest.raises(SystemExit):
         example.main(["--epochs", "0"])
     assert "--epochs must be at least 1" in capsys.readouterr().err
 
 
-def test_regularization(capsys):
-    example = load_example("regularization")
+def test_regularization(capsys, load_script):
+    example = load_script("examples/regularization.py")
     table = example.main(["--train-size", "50", "--val-size", "40", "--hidden", "64",
                           "--epochs", "15", "--batch-size", "10", "--lr", "0.05",
                           "--patience", "2", "--ensemble", "2", "--seeds", "1"])
@@ -87,7 +71,7 @@ def test_regularization(capsys):
     assert "regularization" in capsys.readouterr().out
 
 
-def test_regularization_averaging_callbacks():
+def test_regularization_averaging_callbacks(load_script):
     """The EMA and SWA callbacks of the example average what the optimizer produced."""
     import numpy as np
 
@@ -95,7 +79,7 @@ def test_regularization_averaging_callbacks():
     from chainrule import nn, optim
     from chainrule.train import Trainer
 
-    example = load_example("regularization")
+    example = load_script("examples/regularization.py")
     model = nn.Linear(3, 2, rng=np.random.default_rng(0))
     ema = optim.EMA(model, decay=0.0)  # decay 0: the "average" is the latest weights
     swa = optim.AveragedModel(model)
@@ -108,8 +92,8 @@ def test_regularization_averaging_callbacks():
     assert swa.n_averaged == 2  # epochs 1 and 2
 
 
-def test_rnn_sequences(capsys):
-    example = load_example("rnn_sequences")
+def test_rnn_sequences(capsys, load_script):
+    example = load_script("examples/rnn_sequences.py")
     result = example.main(["--hidden", "16", "--epochs", "3", "--train-size", "500"])
     assert result["unroll_max_diff"] < 1e-6  # the layer is its cell unrolled over the rows
     per_gate = 8 * 16 + 16 * 16 + 2 * 16  # W_ih, W_hh, b_ih, b_hh of one gate, hidden size 16
@@ -119,8 +103,8 @@ def test_rnn_sequences(capsys):
     assert "GRU" in capsys.readouterr().out
 
 
-def test_optimizers_curves_and_plot(tmp_path):
-    example = load_example("optimizers")
+def test_optimizers_curves_and_plot(tmp_path, load_script):
+    example = load_script("examples/optimizers.py")
     png = tmp_path / "curves.png"
     result = example.main(["--epochs", "2", "--train-size", "300", "--hidden", "16",
                            "--plot", str(png)])
@@ -134,8 +118,8 @@ def test_optimizers_curves_and_plot(tmp_path):
     assert result["plot"] == str(png) and png.stat().st_size > 0
 
 
-def test_optimizers_step_schedule_halves_every_three_epochs():
-    example = load_example("optimizers")
+def test_optimizers_step_schedule_halves_every_three_epochs(load_script):
+    example = load_script("examples/optimizers.py")
     result = example.main(["--epochs", "7", "--train-size", "64", "--hidden", "8",
                            "--runs", "SGD + momentum, StepLR", "--plot", ""])
     assert result["plot"] is None
@@ -143,17 +127,17 @@ def test_optimizers_step_schedule_halves_every_three_epochs():
     assert lrs == pytest.approx([0.05] * 3 + [0.025] * 3 + [0.0125])
 
 
-def test_save_load_without_torch(tmp_path):
-    example = load_example("save_load_torch")
+def test_save_load_without_torch(tmp_path, load_script):
+    example = load_script("examples/save_load_torch.py")
     result = example.main(["--epochs", "0", "--no-torch", "--out", str(tmp_path / "w.safetensors")])
     assert result["backend"] == "safetensors"
     assert result["max_abs_diff"] == 0.0 and result["prediction_agreement"] == 1.0
 
 
 @pytest.mark.torch
-def test_save_load_into_torch(tmp_path):
+def test_save_load_into_torch(tmp_path, load_script):
     pytest.importorskip("torch")
-    example = load_example("save_load_torch")
+    example = load_script("examples/save_load_torch.py")
     result = example.main(["--epochs", "1", "--out", str(tmp_path / "w.safetensors")])
     assert result["backend"] == "torch"
     assert result["max_abs_diff"] < 1e-4 and result["prediction_agreement"] == 1.0
@@ -169,30 +153,15 @@ def test_example_runs_as_a_script(name):
     assert done.stdout.startswith("usage:")
 
 
-def _python_blocks(markdown: str) -> list[str]:
-    return re.findall(r"^```python\n(.*?)^```", markdown, flags=re.S | re.M)
-
-
-def _run_guide(relative: str, min_blocks: int) -> None:
-    blocks = _python_blocks((REPO / relative).read_text())
-    assert len(blocks) >= min_blocks
-    namespace: dict = {"__name__": relative.replace("/", "_")}
-    for i, block in enumerate(blocks):
-        try:
-            exec(compile(block, f"{relative} block {i}", "exec"), namespace)
-        except Exception as error:  # noqa: BLE001 - report which block failed
-            pytest.fail(f"{relative} python block {i} failed: {error!r}\n{block}")
-
-
-def test_user_guide_snippets_run(capsys):
-    _run_guide("docs/guide.md", min_blocks=20)
+def test_user_guide_snippets_run(capsys, run_guide):
+    run_guide("docs/guide.md", min_blocks=20)
     out = capsys.readouterr().out
     assert "[0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025]" in out  # the StepLR snippet
     assert "(4, 8, 16) (1, 4, 16)" in out  # the LSTM snippet
 
 
-def test_training_guide_snippets_run(capsys):
-    _run_guide("docs/training.md", min_blocks=8)
+def test_training_guide_snippets_run(capsys, run_guide):
+    run_guide("docs/training.md", min_blocks=8)
     out = capsys.readouterr().out
     assert "4 True" in out  # the resumed run equals the uninterrupted one
     assert "mnist: missing files" in out

@@ -1,8 +1,6 @@
 """The command line's generative runs and the two examples, on the offline 8x8 digits."""
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -128,20 +126,8 @@ def test_generate_rejects_a_classifier(judge, tmp_path, capsys):
     assert "not a generator" in capsys.readouterr().err
 
 
-def _load_example(name):
-    path = REPO / "examples" / name
-    spec = importlib.util.spec_from_file_location("_example_" + path.stem, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[spec.name]
-    return module
-
-
-def test_autoencoder_example(tmp_path, capsys):
-    example = _load_example("autoencoder_denoising.py")
+def test_autoencoder_example(tmp_path, capsys, load_script):
+    example = load_script("examples/autoencoder_denoising.py")
     result = example.main(["--dataset", "digits", "--epochs", "2", "--hidden", "32",
                            "--bottleneck", "16", "--out", str(tmp_path)])
     assert list(result["noise_levels"]) == list(NOISE_LEVELS)
@@ -151,8 +137,8 @@ def test_autoencoder_example(tmp_path, capsys):
     assert 0 <= pre["pretrained_accuracy"] <= 1 and 0 <= pre["random_init_accuracy"] <= 1
 
 
-def test_gan_example(tmp_path, judge, capsys):
-    example = _load_example("gan_mnist.py")
+def test_gan_example(tmp_path, judge, capsys, load_script):
+    example = load_script("examples/gan_mnist.py")
     result = example.main(["--dataset", "digits", "--model", "cgan", "--epochs", "1",
                            "--width", "16", "--n-train", "256", "--out", str(tmp_path),
                            "--judge", str(judge), "--n-eval", "100"])
