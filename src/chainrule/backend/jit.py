@@ -3,13 +3,16 @@
 Pooling's backward and col2im are, in NumPy, one pass over the whole image per kernel offset
 (``pool._route_to_winners``, ``conv._col2im``): LeNet-5's 2x2 max-pool backward reads and writes
 its arrays 16 times. Compiled, each is one sweep with the batch as the contiguous inner loop, and
-the LeNet-5 and autoencoder steps get faster (docs/performance.md has the measurements).
+the LeNet-5 and autoencoder steps get faster. The max-pooling forward (when training) and the Adam
+and SGD updates (13 and 2-4 NumPy passes) are one sweep each too (docs/performance.md has the
+measurements).
 
 numba is optional (``pip install chainrule[fast]``): without it, or with the environment variable
 ``CHAINRULE_JIT=0``, these names are None and every op takes its NumPy path, which is the
 reference the compiled kernels are tested against. Kernels compile on first use (about a second
-each) and are cached on disk. They take arrays in batch-last memory order, (C, H, W, N), the
-layout of every convolution and pooling array (see ``conv._batch_last``).
+each) and are cached on disk. The image kernels take arrays in batch-last memory order,
+(C, H, W, N), the layout of every convolution and pooling array (see ``conv._batch_last``); the
+optimizer kernels take flat views (``flat``). Only float32 and float64 arrays are handled.
 """
 
 from __future__ import annotations
@@ -32,8 +35,8 @@ def enabled() -> bool:
 def _lazy(name):
     """A stand-in that compiles (or loads from the cache) every kernel on its first call.
 
-    numba and LLVM take ~0.3 s and ~100 MiB to import, so only a model that pools or runs a
-    transposed convolution pays for them.
+    numba and LLVM take ~0.3 s and ~100 MiB to import, so only what calls a kernel (a training
+    step's optimizer or pooling backward, a transposed convolution) pays for them.
     """
 
     def call(*args):

@@ -17,9 +17,7 @@ from ..autograd.function import Function
 from ..backend import get_array_module
 from ..backend import jit as _jit
 from ._windows import pool_setup
-from .conv import _as2d, _batch_last, _from2d, _memory_order, _pad
-
-_HOST = get_array_module()
+from .conv import _HOST, _as2d, _batch_last, _from2d, _memory_order, _pad
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
