@@ -151,6 +151,17 @@ def test_default_state_is_zeros(rng):
     assert h.dtype == np.float32 and c.shape == (2, 4)
 
 
+@pytest.mark.parametrize("cls", [RNN, LSTM, GRU, RNNCell, LSTMCell, GRUCell])
+def test_cast_with_to_takes_float64_inputs(rng, cls):
+    """Module.to(dtype=...) casts the weights, and the layer then checks inputs against that."""
+    layer = cls(3, 4, rng=rng).to(dtype="float64")
+    out = layer(cr.tensor(rng.standard_normal((2, 3))))
+    first = out[0] if isinstance(out, tuple) else out
+    assert first.dtype == np.float64
+    with pytest.raises(TypeError, match="input has dtype float32 but the parameters have float64"):
+        layer(cr.tensor(np.ones((2, 3), "float32")))
+
+
 @pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
 def test_gradcheck_through_time(rng, name):
     kwargs = {"nonlinearity": "tanh"} if name == "RNN" else {}

@@ -117,7 +117,12 @@ class _Recurrent(Module):
         if self._kind == "RNN":
             self.nonlinearity = nonlinearity
         self._mode = f"RNN_{nonlinearity.upper()}" if self._kind == "RNN" else self._kind
-        self._dtype = float_dtype(dtype, who)
+        self._new_dtype = float_dtype(dtype, who)
+
+    @property
+    def _dtype(self):
+        """The parameters' dtype, which ``Module.to(dtype=...)`` may have changed since."""
+        return self.weight_ih.dtype if isinstance(self, _Cell) else self.weight_ih_l0.dtype
 
     def _add_weights(self, suffix, input_size):
         xp = get_array_module()
@@ -127,7 +132,8 @@ class _Recurrent(Module):
             shapes.update(bias_ih=(rows,), bias_hh=(rows,))
         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
             if name in shapes:
-                setattr(self, name + suffix, Parameter(xp.empty(shapes[name], dtype=self._dtype)))
+                empty = xp.empty(shapes[name], dtype=self._new_dtype)
+                setattr(self, name + suffix, Parameter(empty))
             else:
                 self.register_parameter(name + suffix, None)
 
