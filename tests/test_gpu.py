@@ -447,3 +447,44 @@ def test_gan_trainer_runs_on_the_device():
     for values in history.history.values():
         assert np.all(np.isfinite(values))
     assert all(p.device == DEVICE for p in gan.parameters())
+
+
+# ----------------------------------------------------------------------- the command line
+
+
+def test_cli_trains_a_classifier_on_the_device_like_on_the_cpu(tmp_path):
+    import json
+
+    from chainrule.cli import main
+
+    results = []
+    for device in ("cpu", DEVICE):
+        out = tmp_path / f"cnn-{len(results)}"
+        assert main(["train", "small_cnn", "--epochs", "2", "--out", str(out), "--quiet",
+                     "--device", device, "--seed", "3"]) == 0
+        results.append(json.loads((out / "results.json").read_text()))
+        assert (out / "model.safetensors").is_file()
+    # float32 on two devices: sums in other orders, then the same decisions almost everywhere
+    assert results[0]["test_accuracy"] > 0.7
+    assert abs(results[1]["test_accuracy"] - results[0]["test_accuracy"]) <= 0.02
+    assert main(["evaluate", str(tmp_path / "cnn-1")]) == 0
+
+
+@pytest.mark.parametrize("argv", [
+    ["denoising", "--model-arg", "sizes=[64,32,16]"],
+    ["colorization", "--n-train", "64"],
+    ["dcgan", "--loss", "wgan-gp", "--n-train", "64", "--batch-size", "32",
+     "--model-arg", "g_channels=[8,4]", "--model-arg", "d_channels=[4,8]"],
+    ["cgan", "--n-train", "64", "--batch-size", "32", "--model-arg", "arch=mlp",
+     "--model-arg", "g_hidden=[32]", "--model-arg", "d_hidden=[32]"],
+])
+def test_cli_generative_runs_on_the_device(tmp_path, argv):
+    import json
+
+    from chainrule.cli import main
+
+    out = tmp_path / "run"
+    assert main(["train", *argv, "--dataset", "digits", "--epochs", "1", "--out", str(out),
+                 "--quiet", "--device", DEVICE]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert (out / "model.safetensors").is_file() and results

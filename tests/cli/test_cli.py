@@ -4,6 +4,7 @@ import os
 import numpy as np
 import pytest
 
+from chainrule.backend import cuda_available
 from chainrule.cli import main
 from chainrule.data.idx import write_idx
 
@@ -78,6 +79,17 @@ def test_lists_and_unknown_names(capsys):
     assert "unknown model 'resnet'; known models:" in capsys.readouterr().err
     assert main(["train", "mlp", "--dataset", "cifar", "--quiet"]) == 2
     assert "unknown dataset 'cifar'; known datasets: digits, mnist" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(cuda_available(), reason="checks the message shown without a GPU")
+def test_device_is_checked_before_anything_runs(tmp_path, capsys):
+    for device, message in (("tpu", "unknown device 'tpu'; expected one of ('cpu', 'cuda')"),
+                            ("cuda", "device 'cuda' was requested but CuPy with a visible GPU")):
+        with pytest.raises(SystemExit) as exit_info:
+            main(["train", "small_cnn", "--device", device, "--out", str(tmp_path / "x")])
+        assert exit_info.value.code == 2
+        assert f"argument --device: {message}" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()
 
 
 def test_missing_and_corrupt_dataset_files(tmp_path, capsys):

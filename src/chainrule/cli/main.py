@@ -7,6 +7,7 @@ import json
 import sys
 
 from .. import experiments, models
+from ..backend import validate_device
 from ..experiments import generative
 
 __all__ = ["main"]
@@ -39,6 +40,9 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--model-arg", action="append", default=[], metavar="KEY=JSON",
                    help="extra model constructor argument, e.g. --model-arg 'sizes=[784,300,10]'")
     t.add_argument("--quiet", action="store_true", help="no progress output")
+    t.add_argument("--device", default="cpu", type=_device,
+                   help="where to train: 'cpu' or 'cuda' (needs CuPy and an NVIDIA GPU: "
+                   "pip install chainrule[cuda])")
     _generative_arguments(t)
 
     e = sub.add_parser("evaluate", help="test accuracy of a saved model")
@@ -86,11 +90,19 @@ def _generative_arguments(t) -> None:
                    help="generative tasks: train on the first N training images only")
 
 
+def _device(name: str) -> str:
+    """argparse type of --device: a usable device name, or a usage error that says why not."""
+    try:
+        return validate_device(name)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def _train_generative(args) -> dict:
     common = {"epochs": args.epochs, "seed": args.seed, "n_train": args.n_train,
               "data_dir": args.data_dir, "download": not args.no_download, "out": args.out,
               "resume": args.resume, "model_kwargs": _model_args(args.model_arg),
-              "verbose": 0 if args.quiet else 1}
+              "verbose": 0 if args.quiet else 1, "device": args.device}
     dataset = args.dataset or "mnist"
     if args.model in generative.AUTOENCODER_TASKS:
         noise = args.noise if args.noise == "mixed" else args.noise.split(",")
@@ -148,7 +160,8 @@ def main(argv=None) -> int:
                 schedule=args.schedule, augment=args.augment, seed=args.seed,
                 data_dir=args.data_dir, download=not args.no_download, out=args.out,
                 resume=args.resume,
-                model_kwargs=_model_args(args.model_arg), verbose=0 if args.quiet else 1)
+                model_kwargs=_model_args(args.model_arg), verbose=0 if args.quiet else 1,
+                device=args.device)
             print(f"test accuracy {res['test_accuracy']:.4f} ({res['test_errors']} errors in "
                   f"{res['n_test']} test images), trained in {res['train_seconds']} s")
             print(f"run folder: {res['out']} (figures in {res['out']}/figures)")

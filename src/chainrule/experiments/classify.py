@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from .. import optim
-from ..backend import get_array_module
+from ..backend import get_array_module, validate_device
 from ..data import ArrayDataset, DataLoader, as_generator, transforms
 from ..data.idx import atomic_write_bytes
 from ..data.images import read_image
@@ -79,13 +79,15 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                      batch_size: int = 64, optimizer: str = "adam", lr: float | None = None,
                      weight_decay: float = 0.0, schedule: str = "constant", augment: str = "none",
                      seed: int = 0, data_dir=None, download: bool = True, out=None,
-                     resume: bool = False,
-                     model_kwargs: dict | None = None, verbose: int = 1) -> dict:
+                     resume: bool = False, model_kwargs: dict | None = None,
+                     verbose: int = 1, device: str = "cpu") -> dict:
     """Train ``model`` on ``dataset`` and write a run folder; returns the results dict.
 
     The test set is evaluated after every epoch (reported as "val_" in the logs and curves) to show
-    progress; no choice is made on it: the weights saved are those of the last epoch.
+    progress; no choice is made on it: the weights saved are those of the last epoch. ``device``
+    ("cpu" or "cuda") is where training runs; the report afterwards runs on the CPU.
     """
+    device = validate_device(device)
     if optimizer not in OPTIMIZERS:
         raise ValueError(
             f"unknown optimizer {optimizer!r}; known optimizers: {', '.join(OPTIMIZERS)}"
@@ -114,7 +116,7 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                 "optimizer": optimizer, "optimizer_kwargs": opt_kwargs, "schedule": schedule,
                 "augment": augment, "seed": seed, **config}
     _write_json(out / "config.json", run_args)
-    trainer = Trainer(net, cross_entropy, opt, metrics=["accuracy"],
+    trainer = Trainer(net, cross_entropy, opt, metrics=["accuracy"], device=device,
                       scheduler=_schedule(schedule, opt, epochs),
                       callbacks=[CSVLogger(out / "metrics.csv", append=resume),
                                  ModelCheckpoint(out / "checkpoint", save_best_only=False,
@@ -129,6 +131,8 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                           batch_size=batch_size, verbose=verbose,
                           resume_from=resume_from)
     wall = time.perf_counter() - start
+    net.to("cpu")  # the report and the saved weights are made on the host
+    trainer.device = "cpu"
     save_weights(net, out / "model.safetensors", config=config)
     results = _report(trainer, data, out, history.history)
     results.update({"epochs": epochs, "train_seconds": round(wall, 1), "out": str(out)})

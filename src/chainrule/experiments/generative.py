@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .. import generative as gen
 from .. import optim
-from ..backend import asnumpy, get_array_module
+from ..backend import asnumpy, get_array_module, validate_device
 from ..data import ArrayDataset, DataLoader, as_generator
 from ..data import corruptions as cor
 from ..io import save_weights
@@ -87,7 +87,8 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
                       epochs: int = 5, batch_size: int = 128, lr: float = 1e-3, seed: int = 0,
                       n_train: int | None = None, n_eval: int = 2000, data_dir=None,
                       download: bool = True, out=None, resume: bool = False,
-                      model_kwargs: dict | None = None, verbose: int = 1) -> dict:
+                      model_kwargs: dict | None = None, verbose: int = 1,
+                      device: str = "cpu") -> dict:
     """Train an autoencoder for ``task`` on ``dataset`` and write a run folder; returns results.
 
     Args:
@@ -106,7 +107,9 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
         out: the run folder; resume: continue the run in ``out``.
         model_kwargs: overrides of the model's constructor arguments.
         verbose: progress output (0, 1 or 2).
+        device: "cpu" or "cuda", where training runs (the report afterwards runs on the CPU).
     """
+    device = validate_device(device)
     if task not in AUTOENCODER_TASKS:
         raise ValueError(f"unknown autoencoder task {task!r}; expected one of "
                          f"{list(AUTOENCODER_TASKS)}")
@@ -136,13 +139,14 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
                         transform=lambda batch, r: make(batch[0], r, **options))
     val = make(x_test, as_generator(seed + 1), **options)
     trainer = Trainer(net, mse_loss, optim.Adam(net.parameters(), lr=lr), metrics=[gen.psnr],
-                      callbacks=[CSVLogger(out / "metrics.csv", append=resume),
+                      device=device, callbacks=[CSVLogger(out / "metrics.csv", append=resume),
                                  ModelCheckpoint(out / "checkpoint", save_best_only=False,
                                                  config=config)])
     resume_from = out / "checkpoint" if resume and (out / "checkpoint").exists() else None
     start = time.perf_counter()
     history = trainer.fit(loader, val, epochs=epochs, verbose=verbose, resume_from=resume_from)
     wall = time.perf_counter() - start
+    net.to("cpu")  # the report and the saved weights are made on the host
     save_weights(net, out / "model.safetensors", config=config)
     results = _autoencoder_report(net, task, x_test, y_test, val, out, seed, arch)
     plot_history(history.history, out / "figures" / "curves.png", title=f"{task} ({dataset})")
@@ -206,14 +210,17 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
               n_critic: int | None = None, gp_weight: float = 10.0, prior: str = "normal",
               latent_dim: int = 64, seed: int = 0, n_train: int | None = None, judge=None,
               n_eval: int = 1000, data_dir=None, download: bool = True, out=None,
-              resume: bool = False, model_kwargs: dict | None = None, verbose: int = 1) -> dict:
+              resume: bool = False, model_kwargs: dict | None = None, verbose: int = 1,
+              device: str = "cpu") -> dict:
     """Train a GAN ("gan", "dcgan" or "cgan") on ``dataset`` and write a run folder.
 
     Images are scaled to [-1, 1] for the generator's tanh. ``lr`` defaults to 2e-4 (1e-4 for
     WGAN-GP, with Adam betas (0.5, 0.9) and ``n_critic`` 5, as in Gulrajani et al.); ``judge`` is
     a classifier run folder (e.g. ``chainrule train lenet5 --dataset mnist``) used to compute the
-    LeNet Frechet distance, confidence and class histogram of ``n_eval`` samples.
+    LeNet Frechet distance, confidence and class histogram of ``n_eval`` samples. ``device``
+    ("cpu" or "cuda") is where training runs; the evaluation afterwards runs on the CPU.
     """
+    device = validate_device(device)
     if model not in GAN_MODELS:
         raise ValueError(f"unknown GAN {model!r}; expected one of {list(GAN_MODELS)}")
     if loss not in gen.GAN_LOSSES:
@@ -239,7 +246,7 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
         net, optim.Adam(net.generator.parameters(), lr=lr, betas=betas),
         optim.Adam(net.discriminator.parameters(), lr=lr, betas=betas), loss=loss,
         label_smoothing=label_smoothing, gp_weight=gp_weight, n_critic=n_critic, rng=seed + 1,
-        callbacks=[CSVLogger(out / "metrics.csv", append=resume),
+        device=device, callbacks=[CSVLogger(out / "metrics.csv", append=resume),
                    ModelCheckpoint(out / "checkpoint", save_best_only=False, config=config),
                    gen.GANMonitor(out / "figures", seed=seed + 2)])
     resume_from = out / "checkpoint" if resume and (out / "checkpoint").exists() else None
@@ -248,6 +255,7 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
                            drop_last=True), epochs=epochs, verbose=verbose,
                 resume_from=resume_from)
     wall = time.perf_counter() - start
+    net.to("cpu")  # the evaluation and the saved weights are made on the host
     save_weights(net, out / "model.safetensors", config=config)
     results = {"model": model, **settings, "train_seconds": round(wall, 1), "out": str(out),
                "generator_parameters": net.generator.num_parameters(),
