@@ -255,3 +255,14 @@ def test_with_nn_modules_and_parameter_groups(rng):
 def test_repr_lists_groups():
     text = repr(optim.SGD([_leaf([1.0])], lr=0.1))
     assert text.startswith("SGD (") and "Parameter Group 0" in text and "lr: 0.1" in text
+
+
+def test_gpu_kernels_leave_host_arrays_to_the_other_paths(monkeypatch):
+    """backend.gpu.adam takes CuPy arrays only; on NumPy arrays it does nothing and says so."""
+    from chainrule.backend import gpu
+
+    p, g, m, v = (np.ones(4, np.float32) for _ in range(4))
+    assert gpu.adam(p, g, m, v, None, 0.1, 0.999, 0.001, 1.0, 1e-8, 0.01) is False
+    np.testing.assert_array_equal(p, np.ones(4, np.float32))
+    monkeypatch.setenv("CHAINRULE_GPU_KERNELS", "0")
+    assert not gpu.enabled()

@@ -125,7 +125,12 @@ _BLOCK_FROM = 2 * 2**20  # bytes of columns below which they are built whole
 
 
 def _row_blocks(view, o):
-    """Output rows per block for the columns of ``view`` times ``o`` filters; 0: build whole."""
+    """Output rows per block for the columns of ``view`` times ``o`` filters; 0: build whole.
+
+    Only on the CPU: a GPU runs one big product best, and every block would be a kernel launch.
+    """
+    if get_array_module(view) is not _HOST:
+        return 0
     c, kh, kw, ho, wo, n = view.shape
     inner, width = c * kh * kw, wo * n
     if ho < 2 or o * inner > 1024 or inner * ho * width * view.itemsize < _BLOCK_FROM:
@@ -237,10 +242,13 @@ def _gemm_nt(a, b):
 
     Computed as ``(b @ a.T).T``, which OpenBLAS runs faster for these shapes (few outputs, a long
     inner dimension). A tiny M x K product over a very long L (LeNet's C1: 6 x 25 outputs summed
-    over 100,352 positions) is faster still as a sum over cache-sized chunks of L.
+    over 100,352 positions) is faster still as a sum over cache-sized chunks of L. On a GPU it is
+    one product: cuBLAS splits the long dimension itself, and each chunk would be a kernel launch.
     """
     m, length = a.shape
     k = b.shape[0]
+    if get_array_module(a) is not _HOST:
+        return a @ b.T
     if length <= 2 * _CHUNK or m * k > 1024:
         return (b @ a.T).T
     out = b[:, :_CHUNK] @ a[:, :_CHUNK].T

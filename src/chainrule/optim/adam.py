@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-from ..backend import get_array_module, jit
+from ..backend import GPU_POSSIBLE, get_array_module, gpu, jit
 from .optimizer import Optimizer, check_bool, check_number, effective_grad, scratch_like
 
 __all__ = ["Adam", "AdamW"]
@@ -69,18 +69,22 @@ class Adam(Optimizer):
         else:
             g, _ = effective_grad(param, grad, wd, group["maximize"])
         m, v = state["exp_avg"], state["exp_avg_sq"]
-        if jit.adam is not None:
-            vmax = state.get("max_exp_avg_sq") if group["amsgrad"] else None
-            if group["amsgrad"] and vmax is None:
+        vmax = None
+        if group["amsgrad"]:
+            vmax = state.get("max_exp_avg_sq")
+            if vmax is None:
                 vmax = state["max_exp_avg_sq"] = xp.zeros_like(param)
+        scalars = (1 - beta1, beta2, 1 - beta2, math.sqrt(1 - beta2**t), eps, lr / (1 - beta1**t))
+        if jit.adam is not None:
             arrays = jit.flat(param, g, m, v, param if vmax is None else vmax)
             if arrays is not None:  # one compiled sweep, the same float operations as below
                 if vmax is None:
                     arrays[4] = arrays[4][:0]
                 dt = param.dtype.type
-                jit.adam(*arrays, dt(1 - beta1), dt(beta2), dt(1 - beta2),
-                         dt(math.sqrt(1 - beta2**t)), dt(eps), dt(lr / (1 - beta1**t)))
+                jit.adam(*arrays, *(dt(s) for s in scalars))
                 return
+        if GPU_POSSIBLE and gpu.adam(param, g, m, v, vmax, *scalars):  # one launch on a GPU
+            return
         # One scratch array serves every intermediate below (out= keeps the rest in place).
         tmp = xp.subtract(g, m, out=scratch_like(param))
         tmp *= 1 - beta1
@@ -89,10 +93,7 @@ class Adam(Optimizer):
         tmp *= 1 - beta2
         v *= beta2
         v += tmp
-        if group["amsgrad"]:
-            vmax = state.get("max_exp_avg_sq")
-            if vmax is None:
-                vmax = state["max_exp_avg_sq"] = xp.zeros_like(param)
+        if vmax is not None:
             xp.maximum(vmax, v, out=vmax)
             v = vmax
         xp.sqrt(v, out=tmp)
