@@ -131,6 +131,8 @@ CASES = {
     "matvec": (F.matmul, [N(3, 4), N(4)]),
     "outer_product": (F.matmul, [N(6, 1), N(1, 5)]),
     "linear": (F.linear, [N(7, 4), N(3, 4), N(3)]),
+    "linear_relu": (F.linear_relu, [N(7, 4), N(3, 4), N(3)]),
+    "linear_relu_3d": (lambda x, w: F.linear_relu(x, w), [N(2, 7, 4), N(3, 4)]),
     # convolutions
     "conv1d": (lambda x, w, b: F.conv1d(x, w, b, stride=2, padding=1),
                [N(2, 3, 9), N(4, 3, 3), N(4)]),

@@ -19,7 +19,7 @@ from collections import OrderedDict
 
 from ..backend import get_array_module
 
-__all__ = ["binary", "clear", "dense_flat", "empty", "empty_like", "matmul", "relu"]
+__all__ = ["binary", "clear", "column_sums", "dense_flat", "empty", "empty_like", "matmul", "relu"]
 
 _HOST = get_array_module()
 _LIMIT = 256 * 2**20  # bytes kept in all; the least recently used buffers go first
@@ -146,16 +146,16 @@ def dense_flat(a, order=None):
 _zeros: dict = {}  # dtype -> a read-only 1-D array of zeros, grown on demand
 
 
-def relu(x):
-    """max(x, 0) into a recycled array laid out like ``x``.
+def relu(x, *, inplace=False):
+    """max(x, 0) into a recycled array laid out like ``x`` (into ``x`` itself when ``inplace``).
 
     NumPy's ``maximum`` with the scalar 0 misses its vectorized loop and runs ~3x slower than with
     an array of zeros, so dense host arrays are compared, flat, with a shared zero buffer.
     """
     xp = get_array_module(x)
     if xp is not _HOST or x.size < 8192:  # small: the faster loop would not pay for the set-up
-        return xp.maximum(x, 0)
-    y = empty_like(x)
+        return xp.maximum(x, 0, out=x if inplace else None)
+    y = x if inplace else empty_like(x)
     order = sorted(range(x.ndim), key=lambda i: -x.strides[i])
     xf = dense_flat(x, order)
     if xf is None:
@@ -169,8 +169,29 @@ def relu(x):
     return y
 
 
+_ones: dict = {}  # dtype -> a read-only 1-D array of ones, grown on demand
+
+
+def column_sums(a):
+    """``a.sum(axis=0)`` of a 2-D float array (a bias gradient) as a product with ones.
+
+    NumPy reduces each of the columns with a pairwise sum of its own: 10 us for a (128, 256)
+    gradient here, where the matrix-vector product takes 2.4 us.
+    """
+    xp = get_array_module(a)
+    if xp is not _HOST or a.dtype not in (_HOST.float32, _HOST.float64) or a.size < 1024:
+        return a.sum(axis=0)
+    ones = _ones.get(a.dtype)
+    if ones is None or ones.size < a.shape[0]:
+        ones = xp.ones(max(a.shape[0], 1024), dtype=a.dtype)
+        ones.flags.writeable = False
+        _ones[a.dtype] = ones
+    return ones[:a.shape[0]] @ a
+
+
 def clear() -> None:
     """Forget every kept buffer (their memory is freed once nothing else uses it)."""
     _buffers.clear()
     _zeros.clear()
+    _ones.clear()
     _held[0] = 0

@@ -138,22 +138,32 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
             if entry is None or (needed is not None and id(fn) not in needed):
                 continue
             gouts = entry[0]
-            _retain_outputs(fn, gouts)
-            grads = fn.backward(*_fill_missing(fn, gouts))
-            if not isinstance(grads, tuple):
+            if len(gouts) == 1:  # the usual single-output node, without the helpers' calls
+                out = fn._outputs[0]()
+                if out is not None and out._retains_grad:
+                    _retain_outputs(fn, gouts)
+                grads = fn.backward(gouts[0])
+            else:
+                _retain_outputs(fn, gouts)
+                grads = fn.backward(*_fill_missing(fn, gouts))
+            if type(grads) is not tuple:
                 grads = (grads,)
             for inp, need, g in zip(fn.inputs, fn.needs_input_grad, grads):
                 if not need or g is None:
                     continue
-                if g.data.shape != inp.data.shape:
+                gd, d = g.data, inp.data
+                if gd.shape != d.shape:
                     raise RuntimeError(
                         f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} "
                         f"for an input of shape {inp.shape}"
                     )
                 # mixed precision promoted g: the gradient keeps x's dtype
-                if g.data.dtype != inp.data.dtype:
+                if gd.dtype != d.dtype:
                     g = g.astype(inp.dtype)
-                send(inp, g)
+                if targets is None and inp._ctx is None:
+                    _accumulate_leaf(inp, g, assigned)  # a leaf: what send would do
+                else:
+                    send(inp, g)
             if not retain_graph:
                 fn.release()
     if not retain_graph:

@@ -5,7 +5,9 @@ Pooling's backward and col2im are, in NumPy, one pass over the whole image per k
 its arrays 16 times. Compiled, each is one sweep with the batch as the contiguous inner loop, and
 the LeNet-5 and autoencoder steps get faster. The max-pooling forward (when training) and the Adam
 and SGD updates (13 and 2-4 NumPy passes) are one sweep each too (docs/performance.md has the
-measurements).
+measurements). A fused Linear + ReLU layer (``ops.linalg.LinearReLU``) adds its bias and
+rectifies in one sweep (``bias_relu``, instead of NumPy's add and maximum) and masks its incoming
+gradient in one (``relu_grad``, instead of a comparison and a multiply).
 
 numba is optional (``pip install chainrule[fast]``): without it, or with the environment variable
 ``CHAINRULE_JIT=0``, these names are None and every op takes its NumPy path, which is the
@@ -22,14 +24,15 @@ import os
 
 import numpy as np
 
-__all__ = ["adam", "col2im", "enabled", "flat", "handles", "pool", "route_to_winners", "sgd"]
+__all__ = ["adam", "bias_relu", "col2im", "enabled", "flat", "handles", "pool", "relu_grad",
+           "route_to_winners", "sgd"]
 
 _kernels: dict = {}
 
 
 def enabled() -> bool:
     """True when the compiled kernels are in use (each op checks its own kernel is not None)."""
-    return None not in (col2im, route_to_winners, pool, adam, sgd)
+    return None not in (col2im, route_to_winners, pool, adam, sgd, bias_relu, relu_grad)
 
 
 def _lazy(name):
@@ -152,8 +155,24 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                 buf[i] = b
             p[i] -= (b * momentum + di) * lr if nesterov else b * lr
 
+    @jit
+    def _bias_relu(y, b):
+        """y (F, N) = max(y + b[:, None], 0) in place, as NumPy's add and maximum (NaN stays)."""
+        f_, n = y.shape
+        for i in range(f_):
+            bi = b[i]
+            for m in range(n):
+                v = y[i, m] + bi
+                y[i, m] = 0 if v <= 0 else v
+
+    @jit
+    def _relu_grad(g, y, out):
+        """out = g * (y > 0), flat, as NumPy's multiply by the mask (inf * 0 is nan there too)."""
+        for i in range(out.size):
+            out[i] = g[i] * (y[i] > 0)
+
     return {"col2im": _col2im, "route_to_winners": _route, "pool": _pool, "adam": _adam,
-            "sgd": _sgd}
+            "sgd": _sgd, "bias_relu": _bias_relu, "relu_grad": _relu_grad}
 
 
 def handles(dtype) -> bool:
@@ -172,8 +191,9 @@ def flat(*arrays):
     return [a.reshape(-1) for a in arrays]
 
 
-col2im = route_to_winners = pool = adam = sgd = None
+col2im = route_to_winners = pool = adam = sgd = bias_relu = relu_grad = None
 if (os.environ.get("CHAINRULE_JIT", "1").strip().lower() not in ("0", "false", "no", "off")
         and importlib.util.find_spec("numba") is not None):
     col2im, route_to_winners, pool = _lazy("col2im"), _lazy("route_to_winners"), _lazy("pool")
     adam, sgd = _lazy("adam"), _lazy("sgd")
+    bias_relu, relu_grad = _lazy("bias_relu"), _lazy("relu_grad")

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
+from .activation import ReLU
+from .linear import Linear
 from .module import Module
 
 __all__ = ["ModuleDict", "ModuleList", "Sequential"]
@@ -94,11 +96,18 @@ class _IndexedModules(Module):
         self._renumber()
 
 
+def _plain(module: Module) -> bool:
+    """No hooks and no replaced ``forward``: nothing can observe the output inside a fused pair."""
+    return not (module._forward_pre_hooks or module._forward_hooks or "forward" in module.__dict__)
+
+
 class Sequential(_IndexedModules):
     """Layers applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     Layers are named "0", "1", ... (or by the keys of an OrderedDict passed as the only argument),
-    which become their state-dict prefixes, as in PyTorch.
+    which become their state-dict prefixes, as in PyTorch. A ``Linear`` followed by a ``ReLU``
+    runs as one op (``F.linear_relu``: the same values and gradients, one graph node fewer),
+    unless either has hooks.
 
     >>> from chainrule import nn
     >>> model = nn.Sequential(nn.Identity(), nn.Identity())
@@ -119,9 +128,18 @@ class Sequential(_IndexedModules):
         return cls(OrderedDict(items))
 
     def forward(self, x):
+        pending = None  # a Linear whose output is not computed yet: a ReLU may follow
         for module in self._modules.values():
-            x = module(x)
-        return x
+            if pending is not None:
+                if type(module) is ReLU and _plain(module):
+                    x, pending = pending.forward_relu(x), None
+                    continue
+                x, pending = pending(x), None
+            if type(module) is Linear and _plain(module):
+                pending = module
+            else:
+                x = module(x)
+        return x if pending is None else pending(x)
 
 
 class ModuleList(_IndexedModules):

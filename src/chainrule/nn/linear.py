@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
-from ..ops.linalg import linear
+from ..ops.linalg import linear, linear_relu
 from . import init
 from ._checks import float_dtype, positive_int, resolve_rng
 from .module import Module, Parameter
@@ -72,6 +72,17 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, rng=rng)
 
     def forward(self, x):
+        self._check_input(x)
+        p = self._parameters  # one dict instead of two trips through Module.__getattr__
+        return linear(x, p["weight"], p["bias"])
+
+    def forward_relu(self, x):
+        """``relu(self(x))`` in one op (``F.linear_relu``), as ``Sequential`` runs the pair."""
+        self._check_input(x)
+        p = self._parameters
+        return linear_relu(x, p["weight"], p["bias"])
+
+    def _check_input(self, x) -> None:
         shape = getattr(x, "shape", None)
         if shape is None:
             raise TypeError(f"Linear: input must be a Tensor, got {type(x).__name__}")
@@ -80,8 +91,6 @@ class Linear(Module):
                 f"Linear: expected input with last dimension {self.in_features}, "
                 f"got shape {tuple(shape)}"
             )
-        p = self._parameters  # one dict instead of two trips through Module.__getattr__
-        return linear(x, p["weight"], p["bias"])
 
     def extra_repr(self) -> str:
         return (

@@ -1,0 +1,171 @@
+"""The fused ``linear_relu`` op and the Linear + ReLU fusion inside ``nn.Sequential``.
+
+The fused op must give exactly what ``relu(linear(...))`` gives, forward and backward, with and
+without the compiled kernels, and agree with PyTorch.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import F, nn
+from chainrule.autograd import _scratch
+from chainrule.backend import jit as _jit
+from chainrule.ops.linalg import LinearReLU
+
+
+def _numpy_kernels(monkeypatch):
+    for name in ("bias_relu", "relu_grad"):
+        monkeypatch.setattr(_jit, name, None)
+
+
+def _data(rng, n, n_in, n_out, dtype, *, batch_last=False, bias=True):
+    x = rng.standard_normal((n, n_in)).astype(dtype)
+    if batch_last:  # a Linear's output: (in, N) in memory behind the (N, in) view
+        x = np.ascontiguousarray(x.T).T
+    w = (rng.standard_normal((n_out, n_in)) / np.sqrt(n_in)).astype(dtype)
+    b = rng.standard_normal(n_out).astype(dtype) if bias else None
+    return x, w, b
+
+
+def _run(fn, x, w, b, g):
+    """Output and input/weight/bias gradients of ``fn`` for the upstream gradient ``g``."""
+    leaves = [cr.tensor(a, requires_grad=True) for a in (x, w, b) if a is not None]
+    y = fn(*leaves)
+    y.backward(cr.tensor(g))
+    return [y.numpy().copy()] + [t.grad.numpy().copy() for t in leaves]
+
+
+def _unfused(x, w, b=None):
+    return F.relu(F.linear(x, w, b))
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("batch_last", [False, True])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("n", [5, 128])  # 128 x 96 goes through the recycled-array paths
+def test_linear_relu_equals_linear_then_relu_exactly(rng, monkeypatch, compiled, dtype,
+                                                     batch_last, bias, n):
+    if not compiled:
+        _numpy_kernels(monkeypatch)
+    x, w, b = _data(rng, n, 40, 96, dtype, batch_last=batch_last, bias=bias)
+    g = rng.standard_normal((n, 96)).astype(dtype)
+    g = np.ascontiguousarray(g.T).T if batch_last else g
+    fused = _run(F.linear_relu, x, w, b, g)
+    reference = _run(_unfused, x, w, b, g)
+    assert fused[0].dtype == dtype
+    assert (fused[0] == 0).any() and (fused[0] > 0).any()
+    for a, r in zip(fused, reference, strict=True):
+        np.testing.assert_array_equal(a, r)
+
+
+@pytest.mark.skipif(_jit.bias_relu is None, reason="numba not installed or CHAINRULE_JIT=0")
+def test_compiled_kernels_equal_numpy_path_with_nan_and_inf(rng, monkeypatch):
+    x, w, b = _data(rng, 64, 30, 50, np.float32, batch_last=True)
+    x[3, 4] = np.nan  # NaN pre-activations stay NaN, as np.maximum keeps them
+    g = np.ascontiguousarray(rng.standard_normal((50, 64)).astype(np.float32)).T
+    g[0, 0] = np.inf  # masked: inf * 0 is nan, on both paths
+    compiled = _run(F.linear_relu, x, w, b, g)
+    _numpy_kernels(monkeypatch)
+    with np.errstate(invalid="ignore"):
+        reference = _run(F.linear_relu, x, w, b, g)
+    assert np.isnan(compiled[0]).any()
+    for a, r in zip(compiled, reference, strict=True):
+        np.testing.assert_array_equal(a, r)
+
+
+def test_linear_relu_on_batched_input(rng):
+    x, w, b = _data(rng, 6, 8, 5, np.float64)
+    x3 = x.reshape(2, 3, 8)
+    g = rng.standard_normal((2, 3, 5))
+    fused = _run(F.linear_relu, x3, w, b, g)
+    reference = _run(_unfused, x3, w, b, g)
+    for a, r in zip(fused, reference, strict=True):
+        np.testing.assert_array_equal(a, r)
+
+
+def test_linear_relu_forward_values(rng):
+    x, w, b = _data(rng, 7, 4, 3, np.float64)
+    out = F.linear_relu(cr.tensor(x), cr.tensor(w), cr.tensor(b))
+    np.testing.assert_allclose(out.numpy(), np.maximum(x @ w.T + b, 0), rtol=1e-12)
+
+
+def test_linear_relu_checks_shapes():
+    with pytest.raises(ValueError, match="linear_relu: input has 3 features"):
+        F.linear_relu(cr.tensor(np.zeros((2, 3))), cr.tensor(np.zeros((4, 5))))
+    with pytest.raises(ValueError, match="linear_relu: bias must have shape"):
+        F.linear_relu(cr.tensor(np.zeros((2, 5))), cr.tensor(np.zeros((4, 5))),
+                      cr.tensor(np.zeros(3)))
+
+
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_relu_gradcheck_and_gradgradcheck(rng, bias):
+    x, w, b = _data(rng, 5, 4, 6, np.float64, bias=bias)
+    # keep pre-activations away from the kink at 0
+    pre = x @ w.T + (0 if b is None else b)
+    if b is not None:
+        b = b + np.where(np.abs(pre) < 0.05, 0.2, 0.0).max(axis=0)
+    inputs = [cr.tensor(a, requires_grad=True) for a in (x, w, b) if a is not None]
+    assert np.abs(F.linear(*inputs).numpy()).min() > 1e-3
+    assert cr.gradcheck(F.linear_relu, inputs)
+    assert cr.gradgradcheck(F.linear_relu, inputs)
+
+
+def test_linear_relu_matches_pytorch(rng):
+    torch = pytest.importorskip("torch")
+    x, w, b = _data(rng, 32, 20, 16, np.float32, batch_last=True)
+    g = rng.standard_normal((32, 16)).astype(np.float32)
+    ours = _run(F.linear_relu, x, w, b, g)
+    tx, tw, tb = (torch.tensor(np.ascontiguousarray(a), requires_grad=True) for a in (x, w, b))
+    ty = torch.relu(torch.nn.functional.linear(tx, tw, tb))
+    ty.backward(torch.tensor(g))
+    theirs = [ty.detach().numpy()] + [t.grad.numpy() for t in (tx, tw, tb)]
+    for a, r in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, r, rtol=1e-5, atol=1e-5)
+
+
+def _mlp(rng):
+    return nn.Sequential(nn.Linear(12, 16, rng=rng), nn.ReLU(), nn.Linear(16, 16, rng=rng),
+                         nn.ReLU(), nn.Linear(16, 3, rng=rng))
+
+
+def _grads(model, x, t):
+    for p in model.parameters():
+        p.grad = None
+    out = model(cr.tensor(x))
+    F.cross_entropy(out, cr.tensor(t)).backward()
+    return [out.numpy().copy()] + [p.grad.numpy().copy() for p in model.parameters()]
+
+
+def test_sequential_fuses_linear_and_relu_with_the_same_results(rng):
+    model = _mlp(rng)
+    x = rng.standard_normal((9, 12)).astype(np.float32)
+    t = rng.integers(0, 3, 9)
+    fused = _grads(model, x, t)
+    seen = []
+    model[1].register_forward_hook(lambda m, inputs, out: seen.append(out._ctx))
+    model[3].register_forward_pre_hook(lambda m, inputs: seen.append(inputs[0]._ctx))
+    hooked = _grads(model, x, t)  # hooks must see the ReLUs: no fusion there
+    assert [type(c).__name__ for c in seen] == ["LeakyReLU", "Linear"]
+    for a, r in zip(fused, hooked, strict=True):
+        np.testing.assert_array_equal(a, r)
+
+
+def test_sequential_runs_linear_relu_as_one_node(rng):
+    model = nn.Sequential(nn.Linear(4, 5, rng=rng), nn.ReLU())
+    x = cr.tensor(rng.standard_normal((3, 4)))
+    assert isinstance(model(x)._ctx, LinearReLU)
+    lone = nn.Sequential(nn.ReLU(), nn.Linear(4, 5, rng=rng))  # no pair: the plain Linear
+    assert type(lone(x)._ctx).__name__ == "Linear"
+
+
+def test_column_sums_is_the_column_sum(rng):
+    for shape, dtype in [((128, 96), np.float32), ((300, 7), np.float64), ((3, 4), np.float32)]:
+        a = rng.standard_normal(shape).astype(dtype)
+        for view in (a, np.ascontiguousarray(a.T).T):
+            s = _scratch.column_sums(view)
+            assert s.dtype == dtype and s.shape == (shape[1],)
+            np.testing.assert_allclose(s, a.sum(axis=0, dtype=np.float64), rtol=1e-5, atol=1e-4)
