@@ -172,3 +172,20 @@ def test_matmul_with_inner_dimension_one_is_the_outer_product(rng, shape):
     mixed = _scratch.matmul(a, b.astype(np.float64))  # promotes, like a @ b
     assert mixed.dtype == np.float64
     np.testing.assert_allclose(mixed, a @ b.astype(np.float64))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(10, 128, 256), (256, 128, 10), (4, 64, 512), (3, 40, 5),
+                                   (100, 100, 100), (40, 16, 64)])
+def test_matmul_of_mixed_memory_orders_is_the_product(rng, dtype, shape):
+    # a row-major by a column-major operand: small ones are copied to one order first
+    m, k, n = shape
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = np.asfortranarray(rng.standard_normal((k, n)).astype(dtype))
+    a_before, b_before = a.copy(), b.copy()
+    out = _scratch.matmul(a, b)
+    assert out.dtype == dtype and out.shape == (m, n)
+    np.testing.assert_allclose(out, a @ b, rtol=1e-5, atol=1e-4)
+    np.testing.assert_array_equal(a, a_before)  # the operands are left as they were
+    np.testing.assert_array_equal(b, b_before)
+    assert b.flags.f_contiguous and a.flags.c_contiguous

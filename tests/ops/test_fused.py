@@ -169,3 +169,160 @@ def test_column_sums_is_the_column_sum(rng):
             s = _scratch.column_sums(view)
             assert s.dtype == dtype and s.shape == (shape[1],)
             np.testing.assert_allclose(s, a.sum(axis=0, dtype=np.float64), rtol=1e-5, atol=1e-4)
+
+
+def _conv_data(rng, nd, n, c, o, size, dtype, *, groups=1, bias=True, batch_last=False):
+    x = rng.standard_normal((n, c) + (size,) * nd).astype(dtype)
+    if batch_last:  # a convolution's or pooling's output: (C, *spatial, N) in memory
+        x = np.moveaxis(np.ascontiguousarray(np.moveaxis(x, 0, -1)), -1, 0)
+    w = (rng.standard_normal((o, c // groups) + (3,) * nd) / np.sqrt(3 * c)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype) if bias else None
+    return x, w, b
+
+
+def _unfused_conv(nd, **kw):
+    conv = F.conv1d if nd == 1 else F.conv2d
+    return lambda x, w, b=None: F.relu(conv(x, w, b, **kw))
+
+
+def _fused_conv(nd, **kw):
+    conv = F.conv1d_relu if nd == 1 else F.conv2d_relu
+    return lambda x, w, b=None: conv(x, w, b, **kw)
+
+
+def _upstream(rng, shape, dtype, batch_last):
+    g = rng.standard_normal(shape).astype(dtype)
+    return np.moveaxis(np.ascontiguousarray(np.moveaxis(g, 0, -1)), -1, 0) if batch_last else g
+
+
+@pytest.mark.parametrize("compiled", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("nd", [1, 2])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("n, kw", [(3, {}), (2, {"stride": 2, "padding": 1}), (2, {"groups": 2}),
+                                   (64, {"padding": 1})])  # 64: the recycled-array paths
+def test_conv_relu_equals_conv_then_relu_exactly(rng, monkeypatch, compiled, dtype, nd, bias, n,
+                                                 kw):
+    if not compiled:
+        _numpy_kernels(monkeypatch)
+    x, w, b = _conv_data(rng, nd, n, 4, 6, 12, dtype, groups=kw.get("groups", 1), bias=bias,
+                         batch_last=n > 3)
+    shape = _fused_conv(nd, **kw)(*(cr.tensor(a) for a in (x, w, b) if a is not None)).shape
+    for batch_last in (False, True):  # a gradient from pooling is batch-last, a loss's is not
+        g = _upstream(rng, shape, dtype, batch_last)
+        fused = _run(_fused_conv(nd, **kw), x, w, b, g)
+        reference = _run(_unfused_conv(nd, **kw), x, w, b, g)
+        assert fused[0].dtype == dtype
+        assert (fused[0] == 0).any() and (fused[0] > 0).any()
+        for a, r in zip(fused, reference, strict=True):
+            np.testing.assert_array_equal(a, r)
+
+
+def test_conv_relu_equals_conv_then_relu_in_row_blocks(rng):
+    # LeNet-5's C1 at batch 64: big skinny columns, built and multiplied a few rows at a time
+    x, w, b = _conv_data(rng, 2, 64, 1, 6, 28, np.float32)
+    w = np.repeat(w, 2, axis=-1)[..., :5].repeat(2, axis=-2)[..., :5, :]  # 5 x 5 filters
+    g = _upstream(rng, (64, 6, 28, 28), np.float32, True)
+    fused = _run(_fused_conv(2, padding=2), x, w, b, g)
+    reference = _run(_unfused_conv(2, padding=2), x, w, b, g)
+    for a, r in zip(fused, reference, strict=True):
+        np.testing.assert_array_equal(a, r)
+
+
+@pytest.mark.skipif(_jit.bias_relu is None, reason="numba not installed or CHAINRULE_JIT=0")
+def test_conv_relu_compiled_equals_numpy_path_with_nan_and_inf(rng, monkeypatch):
+    x, w, b = _conv_data(rng, 2, 16, 3, 5, 9, np.float32, batch_last=True)
+    x[2, 1, 4, 4] = np.nan  # NaN pre-activations stay NaN
+    g = _upstream(rng, (16, 5, 7, 7), np.float32, True)
+    g[0, 0, 0, 0] = np.inf
+    compiled = _run(_fused_conv(2), x, w, b, g)
+    _numpy_kernels(monkeypatch)
+    with np.errstate(invalid="ignore"):
+        reference = _run(_fused_conv(2), x, w, b, g)
+    assert np.isnan(compiled[0]).any()
+    for a, r in zip(compiled, reference, strict=True):
+        np.testing.assert_array_equal(a, r)
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_conv_relu_gradcheck_and_gradgradcheck(rng, nd):
+    x, w, b = _conv_data(rng, nd, 2, 2, 3, 5, np.float64)
+    conv = F.conv1d if nd == 1 else F.conv2d
+    # keep pre-activations away from the kink at 0
+    pre = conv(cr.tensor(x), cr.tensor(w), cr.tensor(b)).numpy()
+    while np.abs(pre).min() < 0.05:
+        x = x + 0.01 * rng.standard_normal(x.shape)
+        pre = conv(cr.tensor(x), cr.tensor(w), cr.tensor(b)).numpy()
+    inputs = [cr.tensor(a, requires_grad=True) for a in (x, w, b)]
+    fused = _fused_conv(nd)
+    assert cr.gradcheck(fused, inputs)
+    assert cr.gradgradcheck(fused, inputs)
+
+
+def test_conv_relu_checks_its_arguments():
+    with pytest.raises(ValueError, match="conv2d_relu: "):
+        F.conv2d_relu(cr.tensor(np.zeros((2, 3, 5, 5))), cr.tensor(np.zeros((4, 2, 3, 3))))
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_conv_relu_matches_pytorch(rng, nd):
+    torch = pytest.importorskip("torch")
+    x, w, b = _conv_data(rng, nd, 8, 4, 6, 10, np.float32, batch_last=True)
+    shape = (8, 6) + (10,) * nd
+    g = rng.standard_normal(shape).astype(np.float32)
+    ours = _run(_fused_conv(nd, padding=1), x, w, b, g)
+    tx, tw, tb = (torch.tensor(np.ascontiguousarray(a), requires_grad=True) for a in (x, w, b))
+    conv = torch.nn.functional.conv1d if nd == 1 else torch.nn.functional.conv2d
+    ty = torch.relu(conv(tx, tw, tb, padding=1))
+    ty.backward(torch.tensor(g))
+    theirs = [ty.detach().numpy()] + [t.grad.numpy() for t in (tx, tw, tb)]
+    for a, r in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, r, rtol=1e-4, atol=1e-5)
+
+
+def _cnn(rng):
+    return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(4, 5, 3, rng=rng), nn.ReLU(), nn.Flatten(),
+                         nn.Linear(5 * 2 * 2, 3, rng=rng))
+
+
+def test_sequential_fuses_conv_and_relu_with_the_same_results(rng):
+    model = _cnn(rng)
+    x = rng.standard_normal((6, 2, 8, 8)).astype(np.float32)
+    t = rng.integers(0, 3, 6)
+    fused = _grads(model, x, t)
+    seen = []
+    model[1].register_forward_hook(lambda m, inputs, out: seen.append(out._ctx))
+    model[4].register_forward_pre_hook(lambda m, inputs: seen.append(inputs[0]._ctx))
+    hooked = _grads(model, x, t)  # hooks must see the ReLUs: no fusion there
+    assert [type(c).__name__ for c in seen] == ["LeakyReLU", "ConvNd"]
+    for a, r in zip(fused, hooked, strict=True):
+        np.testing.assert_array_equal(a, r)
+
+
+def test_sequential_runs_conv_relu_as_one_node(rng):
+    x = cr.tensor(rng.standard_normal((2, 3, 6)))
+    model = nn.Sequential(nn.Conv1d(3, 4, 3, rng=rng).to(dtype="float64"), nn.ReLU())
+    assert type(model(x)._ctx).__name__ == "ConvReLUNd"
+
+    class Shifted(nn.Conv1d):  # a new forward: relu(forward(x)) is no longer forward_relu's
+        def forward(self, x):
+            return super().forward(x) + 1.0
+
+    shifted = nn.Sequential(Shifted(3, 4, 3, rng=rng).to(dtype="float64"), nn.ReLU())
+    assert type(shifted(x)._ctx).__name__ == "LeakyReLU"
+    np.testing.assert_array_equal(
+        shifted(x).numpy(), F.relu(F.conv1d(x, shifted[0].weight, shifted[0].bias) + 1.0).numpy())
+
+
+def test_lenet5_runs_every_conv_and_dense_layer_fused(rng):
+    model = cr.models.LeNet5("modern", rng=rng)
+    kinds = []
+    out = model(cr.tensor(rng.standard_normal((2, 1, 28, 28)).astype(np.float32)))
+    stack = [out._ctx]
+    while stack:
+        fn = stack.pop()
+        kinds.append(type(fn).__name__)
+        stack += [t._ctx for t in fn.inputs if t._ctx is not None]
+    assert kinds.count("ConvReLUNd") == 3 and kinds.count("LinearReLU") == 1
+    assert "LeakyReLU" not in kinds

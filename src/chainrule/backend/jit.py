@@ -85,7 +85,15 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
         the batch is innermost and branch-free, so it compiles to vector instructions.
         """
         c_, ho, wo, n = y.shape
-        out[...] = 0
+        # Windows that tile the input (stride = kernel, as in LeNet's 2 x 2 pooling) write each
+        # covered value once: only the uncovered edge is zeroed first, not the whole array.
+        # 0.0 + the product keeps the value bit-identical to the accumulation (-0.0 turns +0.0).
+        tiled = sh == kh and sw == kw
+        if tiled:
+            out[:, ho * kh:] = 0
+            out[:, :, wo * kw:] = 0
+        else:
+            out[...] = 0
         free = np.empty(n, dtype=np.bool_)  # windows whose winner is still to be found
         for c in range(c_):
             for a in range(ho):
@@ -95,11 +103,18 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                         r = a * sh + i
                         for j in range(kw):
                             q = b * sw + j
-                            for m in range(n):
-                                v, best = xpad[c, r, q, m], y[c, a, b, m]
-                                won = free[m] & ((v == best) | ((v != v) & (best != best)))
-                                out[c, r, q, m] += g[c, a, b, m] * won
-                                free[m] = free[m] & ~won
+                            if tiled:  # two copies of the loop: each stays branch-free
+                                for m in range(n):
+                                    v, best = xpad[c, r, q, m], y[c, a, b, m]
+                                    won = free[m] & ((v == best) | ((v != v) & (best != best)))
+                                    out[c, r, q, m] = 0.0 + g[c, a, b, m] * won
+                                    free[m] = free[m] & ~won
+                            else:
+                                for m in range(n):
+                                    v, best = xpad[c, r, q, m], y[c, a, b, m]
+                                    won = free[m] & ((v == best) | ((v != v) & (best != best)))
+                                    out[c, r, q, m] += g[c, a, b, m] * won
+                                    free[m] = free[m] & ~won
 
     @jit
     def _pool(xpad, out, kh, kw, sh, sw, largest):

@@ -6,7 +6,6 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
 from .activation import ReLU
-from .linear import Linear
 from .module import Module
 
 __all__ = ["ModuleDict", "ModuleList", "Sequential"]
@@ -101,13 +100,33 @@ def _plain(module: Module) -> bool:
     return not (module._forward_pre_hooks or module._forward_hooks or "forward" in module.__dict__)
 
 
+_fuses: dict = {}  # class -> whether its forward_relu(x) is relu(forward(x))
+
+
+def _fuses_relu(cls) -> bool:
+    """The class has a ``forward_relu`` (Linear, Conv1d, Conv2d) and it belongs to its ``forward``.
+
+    A subclass that overrides ``forward`` does not inherit the fusion: ``forward_relu`` would
+    skip the new ``forward``.
+    """
+    known = _fuses.get(cls)
+    if known is None:
+        def owner(name):
+            return next((c for c in cls.__mro__ if name in c.__dict__), None)
+
+        fused = owner("forward_relu")
+        known = _fuses[cls] = fused is not None and fused is owner("forward")
+    return known
+
+
 class Sequential(_IndexedModules):
     """Layers applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     Layers are named "0", "1", ... (or by the keys of an OrderedDict passed as the only argument),
-    which become their state-dict prefixes, as in PyTorch. A ``Linear`` followed by a ``ReLU``
-    runs as one op (``F.linear_relu``: the same values and gradients, one graph node fewer),
-    unless either has hooks.
+    which become their state-dict prefixes, as in PyTorch. A ``Linear``, ``Conv1d`` or ``Conv2d``
+    followed by a ``ReLU`` runs as one op (``F.linear_relu``, ``F.conv2d_relu``...: the same
+    values and gradients, one graph node and one pass fewer), unless either has hooks; any module
+    with a ``forward_relu(x)`` method that computes ``relu(forward(x))`` takes part.
 
     >>> from chainrule import nn
     >>> model = nn.Sequential(nn.Identity(), nn.Identity())
@@ -128,14 +147,14 @@ class Sequential(_IndexedModules):
         return cls(OrderedDict(items))
 
     def forward(self, x):
-        pending = None  # a Linear whose output is not computed yet: a ReLU may follow
+        pending = None  # a module whose output is not computed yet: a ReLU may follow
         for module in self._modules.values():
             if pending is not None:
                 if type(module) is ReLU and _plain(module):
                     x, pending = pending.forward_relu(x), None
                     continue
                 x, pending = pending(x), None
-            if type(module) is Linear and _plain(module):
+            if _fuses_relu(type(module)) and _plain(module):
                 pending = module
             else:
                 x = module(x)

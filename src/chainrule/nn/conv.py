@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
-from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d
+from ..ops.conv import conv1d, conv1d_relu, conv2d, conv2d_relu, conv_transpose1d, conv_transpose2d
 from . import init
 from ._checks import check_input, float_dtype, int_tuple, positive_int, resolve_rng
 from .module import Module, Parameter
@@ -108,7 +108,7 @@ class _ConvNd(Module):
 
 
 class _Conv(_ConvNd):
-    _op = None
+    _op = _op_relu = None
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, *, rng=None, dtype="float32"):
@@ -120,6 +120,13 @@ class _Conv(_ConvNd):
         p = self._parameters  # one dict instead of two trips through Module.__getattr__
         return type(self)._op(x, p["weight"], p["bias"], self.stride, self.padding,
                               self.dilation, self.groups)
+
+    def forward_relu(self, x):
+        """``relu(self(x))`` in one op (``F.conv2d_relu``), as ``Sequential`` runs the pair."""
+        self._check(x)
+        p = self._parameters
+        return type(self)._op_relu(x, p["weight"], p["bias"], self.stride, self.padding,
+                                   self.dilation, self.groups)
 
 
 class _ConvTranspose(_ConvNd):
@@ -157,6 +164,7 @@ class Conv1d(_Conv):
 
     _nd = 1
     _op = staticmethod(conv1d)
+    _op_relu = staticmethod(conv1d_relu)
 
 
 class Conv2d(_Conv):
@@ -183,6 +191,7 @@ class Conv2d(_Conv):
 
     _nd = 2
     _op = staticmethod(conv2d)
+    _op_relu = staticmethod(conv2d_relu)
 
 
 class ConvTranspose1d(_ConvTranspose):

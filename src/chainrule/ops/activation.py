@@ -16,10 +16,13 @@ from ..autograd.function import Function
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor, tensor
 from ..backend import get_array_module
+from ..backend import jit as _jit
 from ._special import ndtr
 from .elementwise import abs as _abs
 from .elementwise import exp, where
 from .reduce import sum as _sum
+
+_HOST = get_array_module()
 
 __all__ = [
     "elu", "gelu", "hardtanh", "leaky_relu", "log_softmax", "logsigmoid", "relu", "relu6", "selu",
@@ -150,6 +153,32 @@ class LeakyReLU(Function):
         if is_grad_enabled():
             return g * d
         return Tensor(xp.multiply(g.data, d, out=_scratch.empty_like(g.data)))
+
+
+def relu_masked(g, y):
+    """The gradient ``g`` (a Tensor) of a ReLU's output ``y`` (an array) passed back through it.
+
+    ``g * (y > 0)``, for ops that end in a ReLU applied in place (``linear_relu``,
+    ``conv2d_relu``) and keep only their output: it is positive exactly where the pre-activation
+    is. Unrecorded, one compiled sweep into a recycled array when ``g`` and ``y`` share a dense
+    memory order (the batch-last layouts of a layer's output and of its gradient); recorded, the
+    mask is a constant (ReLU's second derivative is 0).
+    """
+    xp = get_array_module(y)
+    if is_grad_enabled():
+        return g * xp.greater(y, 0, out=_scratch.empty_like(y, dtype=bool))
+    gd = g.data
+    if (_jit.relu_grad is not None and xp is _HOST and type(gd) is type(y) is xp.ndarray
+            and gd.dtype == y.dtype and _jit.handles(gd.dtype) and gd.strides == y.strides
+            and gd.shape == y.shape):
+        order = sorted(range(y.ndim), key=lambda i: -y.strides[i])
+        gf, yf = _scratch.dense_flat(gd, order), _scratch.dense_flat(y, order)
+        if gf is not None and yf is not None:
+            out = _scratch.empty_like(gd)  # the same memory order: its flat view is dense too
+            _jit.relu_grad(gf, yf, _scratch.dense_flat(out, order))
+            return Tensor(out)
+    positive = xp.greater(y, 0, out=_scratch.empty_like(y, dtype=bool))
+    return Tensor(xp.multiply(gd, positive, out=_scratch.empty_like(gd)))
 
 
 class Softplus(Function):

@@ -19,17 +19,21 @@ step to step (``autograd._scratch``). docs/performance.md tells the whole story.
 
 from __future__ import annotations
 
+import math
 import os
 
 from ..autograd import _scratch
 from ..autograd.function import Function
 from ..backend import get_array_module
+from ..backend import gpu as _gpu
 from ..backend import jit as _jit
 from ._windows import conv_setup, conv_transpose_setup
 from ._windows import size2d as _size2d
 from ._windows import window as _window
+from .activation import relu_masked
 
-__all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
+__all__ = ["conv1d", "conv1d_relu", "conv2d", "conv2d_relu", "conv_transpose1d",
+           "conv_transpose2d"]
 
 _HOST = get_array_module()
 
@@ -165,6 +169,8 @@ def _col2im(cols, size, geom):
     if _jit.col2im is not None and xp is _HOST and _jit.handles(cols.dtype):
         _jit.col2im(cols, out, *geom.stride, dh, dw)
         return _batch_last(out)[:, :, pt:pt + size[0], pl:pl + size[1]]
+    if xp is not _HOST and _gpu.col2im(xp.ascontiguousarray(cols), out, *geom.stride, dh, dw):
+        return _batch_last(out)[:, :, pt:pt + size[0], pl:pl + size[1]]  # one launch on a GPU
     out.fill(0)
     image = _batch_last(out)
     for i in range(kh):
@@ -180,10 +186,11 @@ def _gemm_layout(g, groups):
     return _memory_order(g).reshape(groups, o // groups, -1)
 
 
-def _conv(x, w, b, out_size, geom, cols=None):
+def _conv(x, w, b, out_size, geom, cols=None, relu=False):
     """The convolution plus bias (batch-last, see ``_batch_last``) and the columns it used.
 
-    The columns are None when they were built block by block (``_row_blocks``).
+    ``relu``: rectified in place as well. The columns are None when they were built block by
+    block (``_row_blocks``).
     """
     xp = get_array_module(x, w)
     o, g = w.shape[0], geom.groups
@@ -203,9 +210,22 @@ def _conv(x, w, b, out_size, geom, cols=None):
         else:
             y = _scratch.empty(xp, (g, o // g, cols.shape[2]), x.dtype)
             y = xp.matmul(w.reshape(g, o // g, -1), cols, out=y).reshape(o, -1)
-    if b is not None:
+    if relu:
+        _bias_relu(y, b)
+    elif b is not None:
         y += b[:, None]
     return _batch_last(y.reshape(o, *out_size, x.shape[0])), cols
+
+
+def _bias_relu(y, b):
+    """``y = max(y + b[:, None], 0)`` in place on an (O, positions) output: one sweep on the CPU."""
+    if (b is not None and _jit.bias_relu is not None and type(y) is _HOST.ndarray
+            and _jit.handles(y.dtype) and y.dtype == b.dtype and y.flags.c_contiguous):
+        _jit.bias_relu(y, b)  # NumPy's add and maximum in one pass, with the same results
+        return
+    if b is not None:
+        y += b[:, None]
+    _scratch.relu(y, inplace=True)
 
 
 def _conv_transpose(g, w, b, size, geom):
@@ -250,7 +270,7 @@ def _gemm_nt(a, b):
     if get_array_module(a) is not _HOST:
         return a @ b.T
     if length <= 2 * _CHUNK or m * k > 1024:
-        return (b @ a.T).T
+        return _scratch.matmul(b, a.T).T
     out = b[:, :_CHUNK] @ a[:, :_CHUNK].T
     for s in range(_CHUNK, length, _CHUNK):
         out += b[:, s:s + _CHUNK] @ a[:, s:s + _CHUNK].T
@@ -258,6 +278,7 @@ def _gemm_nt(a, b):
 
 
 def _conv_weight_grad(x, g, ksize, geom, cols=None):
+    """The filter gradient as an (O, C/groups * kh * kw) matrix, in whatever memory order."""
     xp = get_array_module(x, g)
     gl = _gemm_layout(g, geom.groups)
     if cols is None and geom.groups == 1:
@@ -269,15 +290,13 @@ def _conv_weight_grad(x, g, ksize, geom, cols=None):
             for r0, r, part in _column_blocks(view, rows):
                 p = _gemm_nt(gl[0][:, r0 * width:(r0 + r) * width], part)
                 gw = p if gw is None else xp.add(gw, p, out=gw)
-            return gw.reshape(g.shape[1], -1, *ksize)
+            return gw
         cols = _im2col(x, ksize, g.shape[2:], geom, view)
     elif cols is None:
         cols = _im2col(x, ksize, g.shape[2:], geom)
     if geom.groups == 1:
-        gw = _gemm_nt(gl[0], cols[0])
-    else:
-        gw = xp.stack([_gemm_nt(gl[i], cols[i]) for i in range(geom.groups)])
-    return gw.reshape(g.shape[1], -1, *ksize)
+        return _gemm_nt(gl[0], cols[0])
+    return xp.stack([_gemm_nt(gl[i], cols[i]) for i in range(geom.groups)]).reshape(g.shape[1], -1)
 
 
 class ConvNd(Function):
@@ -287,6 +306,7 @@ class ConvNd(Function):
     """
 
     cols = None
+    _relu = False
 
     def forward(self, x, w, b=None):
         nd = self.geom.nd
@@ -300,7 +320,7 @@ class ConvNd(Function):
             )
         else:
             out_size = _size2d(out_size, nd)
-        y, cols = _conv(x2, w2, b, out_size, geom, self.cols)
+        y, cols = _conv(x2, w2, b, out_size, geom, self.cols, self._relu)
         # Kept only when the filter gradient will be computed: that GEMM reuses the columns.
         # Big ones are rebuilt in the backward instead (see _KEEP_COLUMNS).
         keep = self.needs_input_grad[1] and cols is not None and cols.nbytes <= _KEEP_COLUMNS
@@ -315,6 +335,20 @@ class ConvNd(Function):
         if need[1]:
             gw = ConvWeightGrad.apply(x, g, geom=self.geom, ksize=w.shape[2:], cols=self.cols)
         return (gx, gw) + _bias_grad(self, g)
+
+
+class ConvReLUNd(ConvNd):
+    """``relu(conv(x, w, b))`` as one node: the bias add and the ReLU in one sweep, in place.
+
+    The same array operations as ConvNd followed by ReLU, so the same values and gradients; it
+    saves the ReLU's node, Tensor and output array, and keeps no pre-activation alive: as for
+    ReLU, backward masks the gradient by output > 0 before the convolution's own backward.
+    """
+
+    _relu = True
+
+    def backward(self, g):
+        return ConvNd.backward(self, relu_masked(g, self.output.data))
 
 
 class ConvTransposeNd(Function):
@@ -348,7 +382,13 @@ class ConvWeightGrad(Function):
         gw = _conv_weight_grad(_as2d(x, nd), _as2d(g, nd), _size2d(self.ksize, nd), self.geom,
                                self.cols)
         self.cols = None  # not needed for higher derivatives
-        return _from2d(gw, nd)
+        # Written into an array of the filters' shape that owns its memory (a recycled one): a
+        # view or a reshaped copy would be copied again to become a parameter's .grad.
+        o, ksize = gw.shape[0], tuple(self.ksize)
+        out = _scratch.empty(get_array_module(gw), (o, gw.shape[1] // math.prod(ksize), *ksize),
+                             gw.dtype)
+        out.reshape(gw.shape)[...] = gw
+        return out
 
     def backward(self, gw):
         x, g = self.inputs
@@ -390,11 +430,11 @@ def _meta(t):
     return None if t is None else (tuple(t.shape), t.dtype)
 
 
-def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups):
+def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=ConvNd):
     geom, out_size = conv_setup(op, nd, tuple(x.shape), x.dtype, tuple(weight.shape),
                                 weight.dtype, _meta(bias), stride, padding, dilation, groups)
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return ConvNd.apply(*inputs, geom=geom, out_size=out_size)
+    return fn.apply(*inputs, geom=geom, out_size=out_size)
 
 
 def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding, groups, dilation):
@@ -424,6 +464,16 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convolve("conv1d", 1, x, weight, bias, stride, padding, dilation, groups)
 
 
+def conv1d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """``relu(conv1d(...))`` in one op: the same values and gradients, one pass and node fewer.
+
+    ``nn.Sequential`` uses it for every ``Conv1d`` followed by ``ReLU`` (neither with hooks).
+    The arguments are those of ``conv1d``.
+    """
+    return _convolve("conv1d_relu", 1, x, weight, bias, stride, padding, dilation, groups,
+                     ConvReLUNd)
+
+
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation, as in PyTorch) of a batch of images, one GEMM per group.
 
@@ -446,6 +496,21 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     [[[[3.0, 5.0], [9.0, 11.0]]]]
     """
     return _convolve("conv2d", 2, x, weight, bias, stride, padding, dilation, groups)
+
+
+def conv2d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+    """``relu(conv2d(...))`` in one op: the same values and gradients, one pass and node fewer.
+
+    ``nn.Sequential`` uses it for every ``Conv2d`` followed by ``ReLU`` (neither with hooks).
+    The arguments are those of ``conv2d``.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([[[[1.0, -2.0, 3.0]]]])
+    >>> conv2d_relu(x, cr.tensor([[[[1.0, 1.0]]]])).tolist()
+    [[[[0.0, 1.0]]]]
+    """
+    return _convolve("conv2d_relu", 2, x, weight, bias, stride, padding, dilation, groups,
+                     ConvReLUNd)
 
 
 def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,

@@ -12,6 +12,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backend import jit as _jit
 from ._broadcast import sum_to
+from .activation import relu_masked
 from .reduce import sum as _sum
 from .shape import reshape, transpose
 
@@ -146,27 +147,7 @@ class LinearReLU(Function):
         return _scratch.relu(_affine(x, w, b), inplace=True)
 
     def backward(self, g):
-        y = self.output.data
-        if not is_grad_enabled():
-            return _linear_backward(self, Tensor(_relu_grad(g.data, y)))
-        xp = get_array_module(y)
-        positive = xp.greater(y, 0, out=_scratch.empty_like(y, dtype=bool))
-        return _linear_backward(self, g * positive)  # the mask is a constant: relu'' = 0
-
-
-def _relu_grad(g, y):
-    """``g * (y > 0)`` into a recycled array: one compiled sweep when both are dense row-major or
-    both batch-last (the layout of a Linear's output and of its input gradient)."""
-    if (_jit.relu_grad is not None and type(g) is _HOST.ndarray and type(y) is _HOST.ndarray
-            and g.dtype == y.dtype and _jit.handles(g.dtype)):
-        for gm, ym in ((g, y), (g.T, y.T)):
-            if gm.flags.c_contiguous and ym.flags.c_contiguous and gm.shape == ym.shape:
-                out = _scratch.empty(_HOST, gm.shape, g.dtype)
-                _jit.relu_grad(gm.reshape(-1), ym.reshape(-1), out.reshape(-1))
-                return out if gm is g else out.T
-    xp = get_array_module(y)
-    positive = xp.greater(y, 0, out=_scratch.empty_like(y, dtype=bool))
-    return xp.multiply(g, positive, out=_scratch.empty_like(g))
+        return _linear_backward(self, relu_masked(g, self.output.data))
 
 
 def _linear_grads(g, x, w, need, has_bias):
