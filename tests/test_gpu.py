@@ -141,6 +141,12 @@ CASES = {
                                [N(2, 2, 9, 8), N(3, 2, 3, 3)]),
     "conv2d_groups": (lambda x, w: F.conv2d(x, w, groups=2), [N(2, 4, 5, 5), N(6, 2, 3, 3)]),
     "conv2d_lenet_c1": (F.conv2d, [N(20, 1, 28, 28), N(6, 1, 5, 5)]),
+    "conv2d_relu": (lambda x, w, b: F.conv2d_relu(x, w, b, padding=1),
+                    [N(2, 3, 6, 5), N(4, 3, 3, 3), N(4)]),
+    "conv2d_relu_strided_groups": (lambda x, w: F.conv2d_relu(x, w, stride=2, groups=2),
+                                   [N(2, 4, 7, 7), N(6, 2, 3, 3)]),
+    "conv1d_relu": (lambda x, w, b: F.conv1d_relu(x, w, b, padding=3),
+                    [N(3, 5, 20), N(8, 5, 7), N(8)]),
     "conv_transpose1d": (lambda x, w, b: F.conv_transpose1d(x, w, b, stride=2, output_padding=1),
                          [N(2, 3, 5), N(3, 2, 3), N(2)]),
     "conv_transpose2d": (lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1,
@@ -225,7 +231,8 @@ def test_op_matches_the_cpu(name):
 
 
 @pytest.mark.parametrize("name", ["relu", "conv2d", "max_pool2d", "linear", "cross_entropy",
-                                  "batch_norm_train", "sigmoid", "avg_pool2d"])
+                                  "batch_norm_train", "sigmoid", "avg_pool2d", "linear_relu",
+                                  "conv2d_relu", "conv1d_relu"])
 def test_float32_stays_float32_on_the_device(name):
     fn, specs = CASES[name]
     rng = np.random.default_rng(0)
@@ -380,6 +387,76 @@ def test_fused_adam_kernel_matches_the_array_path(monkeypatch, amsgrad, dtype):
         final[flag] = p.numpy()
     tol = 1e-6 if dtype == "float32" else 1e-14
     np.testing.assert_allclose(final["1"], final["0"], rtol=tol, atol=tol)
+
+
+def _with_and_without_kernels(monkeypatch, run):
+    results = {}
+    for flag in ("1", "0"):
+        monkeypatch.setenv("CHAINRULE_GPU_KERNELS", flag)
+        results[flag] = run()
+    return results["1"], results["0"]
+
+
+POOLS = {
+    "max_2x2": lambda x: F.max_pool2d(x, 2),
+    "max_overlapping_padded": lambda x: F.max_pool2d(x, 3, 2, 1),
+    "min_overlapping": lambda x: F.min_pool2d(x, 3, 1),
+    "max_1d": lambda x: F.max_pool1d(x, 3, 2),
+}
+
+
+@pytest.mark.parametrize("name", POOLS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_pooling_backward_kernel_matches_the_array_path_with_ties_and_nan(monkeypatch, name,
+                                                                          dtype):
+    """backend.gpu.route_to_winners: the first of tied inputs wins, a NaN output goes to the
+    first NaN, overlapping windows add up, as in the array path (and on the CPU)."""
+    rng = np.random.default_rng(0)
+    shape = (5, 3, 9) if name == "max_1d" else (5, 3, 8, 7)
+    x = rng.integers(0, 3, shape).astype(dtype)  # many ties
+    x.reshape(-1)[::17] = np.nan
+    g = rng.standard_normal(POOLS[name](cr.tensor(x)).shape).astype(dtype)
+
+    def run():
+        t = cr.tensor(x, requires_grad=True, device=DEVICE)
+        out = POOLS[name](t)
+        (out * cr.tensor(g, device=DEVICE)).sum().backward()
+        return out.numpy(), t.grad.numpy()
+
+    fused, plain = _with_and_without_kernels(monkeypatch, run)
+    cpu = cr.tensor(x, requires_grad=True)
+    POOLS[name](cpu).backward(cr.tensor(g))
+    for result in (fused, plain):
+        np.testing.assert_array_equal(result[0], fused[0])
+        np.testing.assert_allclose(result[1], cpu.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+COL2IM = {
+    "conv2d_backward": (lambda x, w: F.conv2d(x, w, stride=2, padding=2, dilation=2),
+                        (4, 3, 11, 10), (5, 3, 3, 3)),
+    "conv_transpose2d": (lambda x, w: F.conv_transpose2d(x, w, stride=3, padding=1,
+                                                         output_padding=2),
+                         (4, 3, 5, 6), (3, 2, 4, 4)),
+    "conv1d_backward": (lambda x, w: F.conv1d(x, w, padding=3), (4, 6, 20), (8, 6, 7)),
+}
+
+
+@pytest.mark.parametrize("name", COL2IM)
+def test_col2im_kernel_matches_the_array_path(monkeypatch, name):
+    fn, xs, ws = COL2IM[name]
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal(xs), rng.standard_normal(ws)
+
+    def run():
+        tx = cr.tensor(x, requires_grad=True, device=DEVICE)
+        tw = cr.tensor(w, requires_grad=True, device=DEVICE)
+        out = fn(tx, tw)
+        (out * out).sum().backward()
+        return out.numpy(), tx.grad.numpy(), tw.grad.numpy()
+
+    fused, plain = _with_and_without_kernels(monkeypatch, run)
+    for a, b in zip(fused, plain):
+        np.testing.assert_allclose(a, b, rtol=RTOL, atol=ATOL)
 
 
 # ------------------------------------------------------------------------------------ models

@@ -15,6 +15,7 @@ from __future__ import annotations
 from ..autograd import _scratch
 from ..autograd.function import Function
 from ..backend import get_array_module
+from ..backend import gpu as _gpu
 from ..backend import jit as _jit
 from ._windows import pool_setup
 from .conv import _HOST, _as2d, _batch_last, _from2d, _memory_order, _pad
@@ -142,6 +143,13 @@ def _route_to_winners(g2, geom, winners, arg):
         _jit.route_to_winners(_memory_order(xpad), _memory_order(y), _memory_order(g2), out,
                               *geom.kernel, *geom.stride)
         return _crop(_batch_last(out), geom)
+    if arg is None and xp is not _HOST and xpad.dtype == y.dtype == g2.dtype:  # one GPU launch
+        (h, w), (pt, pl) = geom.size, geom.padding
+        n, c = g2.shape[:2]
+        out = _scratch.empty(xp, (c, h + 2 * pt, w + 2 * pl, n), g2.dtype)
+        dense = [xp.ascontiguousarray(_memory_order(a)) for a in (xpad, y, g2)]
+        if _gpu.route_to_winners(*dense, out, *geom.kernel, *geom.stride):
+            return _crop(_batch_last(out), geom)
     out = _zeros_padded(xp, g2, geom)
     # *_like keeps y's memory layout, so that every pass below runs over matching strides.
     free = xp.ones_like(y, dtype=bool)  # windows whose winner is still to be found
