@@ -120,6 +120,27 @@ def test_chainrule_jit_0_switches_the_kernels_off():
     assert out.split() == ["False", "None"]
 
 
+def test_inference_never_loads_numba_and_training_does():
+    """numba costs ~110 MiB once imported: a model only predicting (no_grad) must not pay it,
+    fused layers included (Sequential runs LeNet-5's conv/linear + ReLU pairs fused)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np, chainrule as cr\n"
+        "model = cr.models.LeNet5(rng=np.random.default_rng(0)).eval()\n"
+        "x = cr.tensor(np.zeros((32, 1, 28, 28), np.float32))\n"
+        "with cr.no_grad():\n"
+        "    model(x)\n"
+        "print('numba' in sys.modules)\n"
+        "cr.F.cross_entropy(model.train()(x), cr.tensor(np.zeros(32, np.int64))).backward()\n"
+        "print('numba' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.split() == ["False", "True"]
+
+
 def test_a_broken_numba_gives_a_clear_error(monkeypatch):
     def broken():
         raise ImportError("libllvmlite.so: cannot open shared object file")

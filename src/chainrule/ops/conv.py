@@ -186,7 +186,7 @@ def _gemm_layout(g, groups):
     return _memory_order(g).reshape(groups, o // groups, -1)
 
 
-def _conv(x, w, b, out_size, geom, cols=None, relu=False):
+def _conv(x, w, b, out_size, geom, cols=None, relu=False, compiled=False):
     """The convolution plus bias (batch-last, see ``_batch_last``) and the columns it used.
 
     ``relu``: rectified in place as well. The columns are None when they were built block by
@@ -211,15 +211,16 @@ def _conv(x, w, b, out_size, geom, cols=None, relu=False):
             y = _scratch.empty(xp, (g, o // g, cols.shape[2]), x.dtype)
             y = xp.matmul(w.reshape(g, o // g, -1), cols, out=y).reshape(o, -1)
     if relu:
-        _bias_relu(y, b)
+        _bias_relu(y, b, compiled)
     elif b is not None:
         y += b[:, None]
     return _batch_last(y.reshape(o, *out_size, x.shape[0])), cols
 
 
-def _bias_relu(y, b):
-    """``y = max(y + b[:, None], 0)`` in place on an (O, positions) output: one sweep on the CPU."""
-    if (b is not None and _jit.bias_relu is not None and type(y) is _HOST.ndarray
+def _bias_relu(y, b, compiled):
+    """``y = max(y + b[:, None], 0)`` in place on an (O, positions) output: one sweep on the CPU
+    when ``compiled`` (when training: a model only predicting should not load numba, ~110 MiB)."""
+    if (compiled and b is not None and _jit.bias_relu is not None and type(y) is _HOST.ndarray
             and _jit.handles(y.dtype) and y.dtype == b.dtype and y.flags.c_contiguous):
         _jit.bias_relu(y, b)  # NumPy's add and maximum in one pass, with the same results
         return
@@ -320,7 +321,7 @@ class ConvNd(Function):
             )
         else:
             out_size = _size2d(out_size, nd)
-        y, cols = _conv(x2, w2, b, out_size, geom, self.cols, self._relu)
+        y, cols = _conv(x2, w2, b, out_size, geom, self.cols, self._relu, self.recording)
         # Kept only when the filter gradient will be computed: that GEMM reuses the columns.
         # Big ones are rebuilt in the backward instead (see _KEEP_COLUMNS).
         keep = self.needs_input_grad[1] and cols is not None and cols.nbytes <= _KEEP_COLUMNS

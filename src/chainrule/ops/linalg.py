@@ -138,7 +138,9 @@ class LinearReLU(Function):
     """
 
     def forward(self, x, w, b=None):
-        if (b is not None and x.ndim == 2 and _jit.bias_relu is not None
+        # The compiled sweep only when training: loading numba costs ~110 MiB of memory, which a
+        # training step pays anyway but a model only predicting should not (as pooling's forward).
+        if (self.recording and b is not None and x.ndim == 2 and _jit.bias_relu is not None
                 and type(x) is _HOST.ndarray and _jit.handles(x.dtype)
                 and x.dtype == w.dtype == b.dtype):
             y = _scratch.matmul(w, x.T)  # batch-last, as in _affine: (out, batch) in memory
