@@ -190,3 +190,21 @@ def test_runner_rejects_bad_arguments(bench, capsys):
             run.parse_args(argv)
     assert "resnet" in capsys.readouterr().err
     assert run.parse_args(["--workloads", "all"]).workloads == list(bench[0].WORKLOADS)
+
+
+@pytest.mark.torch
+def test_gpu_benchmark_dry_run_on_the_cpu(tmp_path, capsys):
+    """benchmarks/gpu.py builds the same models in both frameworks (their first losses must agree)
+    and writes its table; --device cpu runs it without a GPU."""
+    sys.path.insert(0, str(BENCH))
+    try:
+        gpu = importlib.import_module("gpu")
+        with _one_blas_thread():
+            gpu.main(["--device", "cpu", "--batches", "4", "--steps", "1", "--repeats", "1",
+                      "--out", str(tmp_path / "GPU.md")])
+    finally:
+        sys.path[:] = [p for p in sys.path if p != str(BENCH)]
+    table = (tmp_path / "GPU.md").read_text()
+    for name in ("mlp", "lenet", "conv_ae"):
+        assert f"| {name} | 4 |" in table
+    assert "CPU (dry run)" in table
