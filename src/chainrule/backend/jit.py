@@ -5,9 +5,10 @@ Pooling's backward and col2im are, in NumPy, one pass over the whole image per k
 its arrays 16 times. Compiled, each is one sweep with the batch as the contiguous inner loop, and
 the LeNet-5 and autoencoder steps get faster. The max-pooling forward (when training) and the Adam
 and SGD updates (13 and 2-4 NumPy passes) are one sweep each too (docs/performance.md has the
-measurements). A fused Linear + ReLU layer (``ops.linalg.LinearReLU``) adds its bias and
-rectifies in one sweep (``bias_relu``, instead of NumPy's add and maximum) and masks its incoming
-gradient in one (``relu_grad``, instead of a comparison and a multiply).
+measurements). A fused layer + ReLU (``ops.linalg.LinearReLU``, ``ops.conv.ConvReLUNd``) adds
+its bias and rectifies in one sweep when training (``bias_relu``, instead of NumPy's add and
+maximum) and masks its incoming gradient in one (``relu_grad``, instead of a comparison and a
+multiply).
 
 numba is optional (``pip install chainrule[fast]``): without it, or with the environment variable
 ``CHAINRULE_JIT=0``, these names are None and every op takes its NumPy path, which is the
