@@ -18,7 +18,7 @@ def numpy_path(monkeypatch):
 
     def run(fn):
         with monkeypatch.context() as m:
-            for name in ("col2im", "route_to_winners", "pool", "adam", "sgd"):
+            for name in ("col2im", "route_to_winners", "pool", "adam", "sgd", "cross_entropy"):
                 m.setattr(_jit, name, None)
             return fn()
 
@@ -218,3 +218,132 @@ def test_float16_takes_the_numpy_paths(rng):
         p.grad = cr.tensor(np.ones(40, np.float16))
         opt.step()
     assert p.dtype == np.float16
+
+
+def _group_run(make, grads_of):
+    """Steps of an optimizer over three parameters whose gradients ``grads_of(step)`` gives."""
+    rng = np.random.default_rng(1)
+    params = [cr.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+              for s in ((5, 7), (7,), (3, 5))]
+    opt = make(params)
+    for step in range(4):
+        for p, g in zip(params, grads_of(step, rng)):
+            p.grad = None if g is None else cr.tensor(g)
+        opt.step()
+    return [p.numpy().copy() for p in params]
+
+
+@pytest.mark.parametrize("make", [
+    lambda p: cr.optim.SGD(p, lr=0.1),
+    lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
+    lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.3, maximize=True),
+    lambda p: cr.optim.SGD([{"params": p[:1], "momentum": 0.5}, {"params": p[1:]}], lr=0.1),
+    lambda p: cr.optim.Adam(p, lr=0.01, weight_decay=0.1),
+    lambda p: cr.optim.Adam([{"params": p[:2], "amsgrad": True}, {"params": p[2:]}], lr=0.01),
+    lambda p: cr.optim.AdamW(p, lr=0.01, maximize=True),
+])
+def test_group_step_with_missing_and_non_contiguous_gradients(numpy_path, make):
+    """A group mixes parameters the kernel takes, one without a gradient on some steps (its
+    momentum buffer starts later, its Adam step count lags) and one whose gradient is a
+    transposed view."""
+    def grads(step, rng):
+        return [rng.standard_normal((5, 7)).astype(np.float32),
+                None if step % 2 == 0 else rng.standard_normal(7).astype(np.float32),
+                rng.standard_normal((5, 3)).astype(np.float32).T]
+
+    compiled = _group_run(make, grads)
+    for a, b in zip(compiled, numpy_path(lambda: _group_run(make, grads))):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("make", [lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9),
+                                  lambda p: cr.optim.Adam(p, lr=0.1)], ids=["sgd", "adam"])
+def test_a_group_mixes_float16_float32_and_float64(numpy_path, make):
+    def run():
+        p16 = cr.tensor(np.linspace(-1, 1, 6, dtype=np.float16), requires_grad=True)
+        p32 = cr.tensor(np.linspace(-1, 1, 6, dtype=np.float32), requires_grad=True)
+        p64 = cr.tensor(np.linspace(-1, 1, 6, dtype=np.float64), requires_grad=True)
+        opt = make([p16, p32, p64])
+        for _ in range(3):
+            for p in (p16, p32, p64):
+                p.grad = cr.tensor(p.numpy() * 2 + 0.1)
+            opt.step()
+        return p16.numpy().copy(), p32.numpy().copy(), p64.numpy().copy()
+
+    compiled = run()
+    assert [a.dtype for a in compiled] == [np.float16, np.float32, np.float64]
+    for a, b in zip(compiled, numpy_path(run)):
+        np.testing.assert_array_equal(a, b)
+
+
+def _ce_run(z, labels, reduction="mean", **opts):
+    x = cr.tensor(z, requires_grad=True)
+    loss = cr.F.cross_entropy(x, labels, reduction=reduction, **opts)
+    u = np.linspace(0.5, 1.5, loss.numpy().size).reshape(loss.shape).astype(z.dtype)
+    loss.backward(cr.tensor(u), retain_graph=True)
+    first = x.grad.numpy().copy()
+    x.grad = None
+    loss.backward(cr.tensor(u))  # the second backward recomputes what the first used up
+    np.testing.assert_array_equal(x.grad.numpy(), first)
+    with cr.no_grad():
+        np.testing.assert_array_equal(
+            cr.F.cross_entropy(cr.tensor(z), labels, reduction=reduction, **opts).numpy(),
+            loss.numpy())
+    return loss.numpy().copy(), first
+
+
+@pytest.mark.parametrize("dtype,rtol", [(np.float32, 2e-6), (np.float64, 1e-13)])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_compiled_cross_entropy_matches_numpy(numpy_path, dtype, rtol, reduction):
+    rng = np.random.default_rng(2)
+    z = (rng.standard_normal((64, 10)) * 4).astype(dtype)
+    z[3, 4], z[5] = -np.inf, 1e4  # a class ruled out; a row of huge equal logits
+    labels = rng.integers(0, 10, 64)
+    labels[3] = 0
+    compiled = _ce_run(z, labels, reduction)
+    for a, b in zip(compiled, numpy_path(lambda: _ce_run(z, labels, reduction))):
+        # atol: p - 1 for p near 1 cancels, in both paths
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * 0.1)
+
+
+@pytest.mark.parametrize("opts", [dict(ignore_index=3), dict(ignore_index=-1)])
+def test_compiled_cross_entropy_leaves_ignored_labels_to_numpy(numpy_path, opts):
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((8, 5))
+    labels = rng.integers(0, 5, 8)
+    labels[[2, 6]] = opts["ignore_index"]
+    compiled = _ce_run(z, labels, **opts)
+    for a, b in zip(compiled, numpy_path(lambda: _ce_run(z, labels, **opts))):
+        np.testing.assert_array_equal(a, b)
+    assert compiled[1][2].tolist() == [0.0] * 5
+
+
+def test_compiled_cross_entropy_nan_and_fallbacks(numpy_path):
+    z = np.array([[0.0, np.nan, 1.0], [np.inf, 0.0, 1.0], [1.0, 2.0, 3.0]])
+    compiled = _ce_run(z, np.array([0, 1, 2]), "none")
+    with np.errstate(invalid="ignore"):  # NumPy warns of inf - inf, the kernel does not
+        reference = numpy_path(lambda: _ce_run(z, np.array([0, 1, 2]), "none"))
+    for a, b in zip(compiled, reference):
+        np.testing.assert_allclose(a, b, rtol=1e-14)
+    np.testing.assert_array_equal(np.isnan(compiled[1]), [[1] * 3, [1] * 3, [0] * 3])
+    # A Linear's logits are batch-last (F-order): the kernel takes them, and its gradient keeps
+    # their memory order. float16 takes the NumPy path.
+    zt = np.random.default_rng(4).standard_normal((3, 6)).T
+    for z in (zt, zt[::2]):
+        labels = np.arange(len(z)) % 3
+        a, b = _ce_run(z, labels), numpy_path(lambda: _ce_run(z, labels))
+        np.testing.assert_allclose(a[1], b[1], rtol=1e-14, atol=1e-16)
+        np.testing.assert_allclose(a[0], b[0], rtol=1e-14)
+    x = cr.tensor(zt, requires_grad=True)
+    cr.F.cross_entropy(x, np.arange(6) % 3).backward()
+    assert x.grad.numpy().flags.f_contiguous
+    loss, grad = _ce_run(zt.astype(np.float16), np.arange(6) % 3)
+    assert loss.dtype == grad.dtype == np.float16
+
+
+def test_compiled_cross_entropy_gradgradcheck():
+    rng = np.random.default_rng(5)
+    z = cr.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    labels = np.array([0, 2, 1, 2])
+    assert cr.gradcheck(lambda x: cr.F.cross_entropy(x, labels), [z])
+    assert cr.gradgradcheck(lambda x: cr.F.cross_entropy(x, labels, reduction="sum"), [z])

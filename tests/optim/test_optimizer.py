@@ -266,3 +266,23 @@ def test_gpu_kernels_leave_host_arrays_to_the_other_paths(monkeypatch):
     np.testing.assert_array_equal(p, np.ones(4, np.float32))
     monkeypatch.setenv("CHAINRULE_GPU_KERNELS", "0")
     assert not gpu.enabled()
+
+
+def test_optimizer_rejects_a_wrong_gradient_shape_before_updating_the_group():
+    a = cr.tensor(np.ones(3, np.float32), requires_grad=True)
+    b = cr.tensor(np.ones(4, np.float32), requires_grad=True)
+    a.grad, b.grad = cr.tensor(np.ones(3, np.float32)), cr.tensor(np.ones(5, np.float32))
+    with pytest.raises(RuntimeError, match="shape \\(4,\\) has a gradient of shape \\(5,\\)"):
+        cr.optim.SGD([a, b], lr=0.1).step()
+    assert a.tolist() == [1.0, 1.0, 1.0]
+
+
+def test_a_subclass_overriding_update_keeps_its_rule():
+    class Halving(cr.optim.SGD):
+        def _update(self, param, grad, group, state):
+            param *= 0.5
+
+    p = cr.tensor(np.ones(3, np.float32), requires_grad=True)
+    p.grad = cr.tensor(np.ones(3, np.float32))
+    Halving([p], lr=0.1).step()
+    assert p.tolist() == [0.5, 0.5, 0.5]

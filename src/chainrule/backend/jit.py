@@ -8,7 +8,10 @@ and SGD updates (13 and 2-4 NumPy passes) are one sweep each too (docs/performan
 measurements). A fused layer + ReLU (``ops.linalg.LinearReLU``, ``ops.conv.ConvReLUNd``) adds
 its bias and rectifies in one sweep when training (``bias_relu``, instead of NumPy's add and
 maximum) and masks its incoming gradient in one (``relu_grad``, instead of a comparison and a
-multiply).
+multiply). Cross entropy over class labels (``cross_entropy``, 2-D logits in either memory
+order) computes the loss and, when training, softmax - one_hot in one sweep per row instead of
+about ten small NumPy calls over forward and backward; it matches the NumPy path to rounding (its
+exp and log are libm's, not NumPy's), not bit for bit.
 
 numba is optional (``pip install chainrule[fast]``): without it, or with the environment variable
 ``CHAINRULE_JIT=0``, these names are None and every op takes its NumPy path, which is the
@@ -25,15 +28,16 @@ import os
 
 import numpy as np
 
-__all__ = ["adam", "bias_relu", "col2im", "enabled", "flat", "handles", "pool", "relu_grad",
-           "route_to_winners", "sgd"]
+__all__ = ["adam", "bias_relu", "col2im", "cross_entropy", "enabled", "flat", "handles", "pool",
+           "relu_grad", "route_to_winners", "sgd"]
 
 _kernels: dict = {}
 
 
 def enabled() -> bool:
     """True when the compiled kernels are in use (each op checks its own kernel is not None)."""
-    return None not in (col2im, route_to_winners, pool, adam, sgd, bias_relu, relu_grad)
+    return None not in (col2im, route_to_winners, pool, adam, sgd, bias_relu, relu_grad,
+                        cross_entropy)
 
 
 def _lazy(name):
@@ -187,8 +191,41 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
         for i in range(out.size):
             out[i] = g[i] * (y[i] > 0)
 
+    @jit
+    def _cross_entropy(z, labels, ignore_index, loss, grad):
+        """loss[i] = -log softmax(z[i])[labels[i]] and, when grad is not empty, grad[i] =
+        softmax(z[i]) - one_hot(labels[i]), one row at a time; a row of z is shifted by its
+        maximum (a NaN one propagates, as in NumPy). Returns the first row whose label is
+        ignore_index (the caller's general path handles those), or -1.
+        """
+        n, c = z.shape
+        for i in range(n):
+            if labels[i] == ignore_index:
+                return i
+        with_grad = grad.size > 0
+        for i in range(n):
+            m = z[i, 0]
+            for j in range(1, c):
+                v = z[i, j]
+                if (v > m or v != v) and m == m:
+                    m = v
+            s = 0.0  # float64 accumulation
+            for j in range(c):
+                e = np.exp(z[i, j] - m)
+                s += e
+                if with_grad:
+                    grad[i, j] = e
+            label = labels[i]
+            loss[i] = np.log(s) - (z[i, label] - m)
+            if with_grad:
+                for j in range(c):
+                    grad[i, j] = grad[i, j] / s
+                grad[i, label] -= 1
+        return -1
+
     return {"col2im": _col2im, "route_to_winners": _route, "pool": _pool, "adam": _adam,
-            "sgd": _sgd, "bias_relu": _bias_relu, "relu_grad": _relu_grad}
+            "sgd": _sgd, "bias_relu": _bias_relu, "relu_grad": _relu_grad,
+            "cross_entropy": _cross_entropy}
 
 
 def handles(dtype) -> bool:
@@ -199,17 +236,23 @@ def handles(dtype) -> bool:
 def flat(*arrays):
     """1-D views of ``arrays`` for a kernel, or None unless all are C-contiguous NumPy arrays of
     one shape and dtype (a kernel writing into a copy would lose its results)."""
-    first = arrays[0]
+    shape, dtype = arrays[0].shape, arrays[0].dtype
+    if dtype != _F32 and dtype != _F64:
+        return None
     for a in arrays:
-        if (type(a) is not np.ndarray or not a.flags.c_contiguous or a.shape != first.shape
-                or a.dtype != first.dtype or not handles(a.dtype)):
+        if (type(a) is not np.ndarray or a.shape != shape or a.dtype != dtype
+                or not a.flags.c_contiguous):
             return None
-    return [a.reshape(-1) for a in arrays]
+    return [a.ravel() for a in arrays]
 
 
-col2im = route_to_winners = pool = adam = sgd = bias_relu = relu_grad = None
+_F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
+
+
+col2im = route_to_winners = pool = adam = sgd = bias_relu = relu_grad = cross_entropy = None
 if (os.environ.get("CHAINRULE_JIT", "1").strip().lower() not in ("0", "false", "no", "off")
         and importlib.util.find_spec("numba") is not None):
     col2im, route_to_winners, pool = _lazy("col2im"), _lazy("route_to_winners"), _lazy("pool")
     adam, sgd = _lazy("adam"), _lazy("sgd")
     bias_relu, relu_grad = _lazy("bias_relu"), _lazy("relu_grad")
+    cross_entropy = _lazy("cross_entropy")

@@ -3,7 +3,9 @@
 Both are fused Functions: one numerically stable pass over raw arrays forward, and a backward
 written with chainrule ops (the softmax of the saved logits is recomputed by the softmax op when
 the backward pass is recorded), so that they can be differentiated twice. ``chainrule.ops.loss``
-re-exports them.
+re-exports them. With numba, cross entropy's usual case (2-D logits, labels, no class weights or
+smoothing) is one compiled sweep (``backend.jit.cross_entropy``) that, when training, also leaves
+``softmax - one_hot`` for backward to scale in place.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import numbers
 from ..autograd.function import Function
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor, tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, jit
 from .activation import _normalize_axis as _class_axis
 from .activation import log_softmax, softmax
 from .reduce import sum as _sum
@@ -22,6 +24,7 @@ from .shape import unsqueeze
 __all__ = ["cross_entropy", "nll_loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
+_HOST = get_array_module()
 
 
 def _reduce_array(loss, reduction, denom):
@@ -136,6 +139,13 @@ class CrossEntropy(_ClassLoss):
         xp = get_array_module(z)
         a, eps, n = self.axis, self.smoothing, z.shape[self.axis]
         self.n_classes = n
+        self.gz = None
+        if (self.labels and self.weight is None and not eps and a == 1 and z.ndim == 2
+                and jit.cross_entropy is not None and type(z) is _HOST.ndarray
+                and jit.handles(z.dtype)):
+            loss = self._compiled(z, t)
+            if loss is not None:
+                return loss
         shifted = z - z.max(axis=a, keepdims=True)
         logp = shifted - xp.log(xp.exp(shifted).sum(axis=a, keepdims=True))
         if self.recording:
@@ -166,6 +176,21 @@ class CrossEntropy(_ClassLoss):
             self.denom = self.denom_backward = z.size // n
         return _reduce_array(loss, self.reduction, self.denom)
 
+    def _compiled(self, z, t):
+        """The usual case in one compiled sweep, None when a label is ignored (general path).
+
+        When recording, the sweep also writes ``softmax - one_hot`` for backward to scale.
+        """
+        loss = _HOST.empty(len(t), z.dtype)
+        # In the logits' memory order: a Linear's are batch-last, (C, N) in memory.
+        gz = _HOST.empty_like(z) if self.needs_input_grad[0] else _HOST.empty((0, 0), z.dtype)
+        if jit.cross_entropy(z, t, self.ignore_index, loss, gz) >= 0:
+            return None
+        self.plain = True
+        self.gz = gz if self.needs_input_grad[0] else None
+        self.denom = self.denom_backward = len(t)
+        return _reduce_array(loss, self.reduction, self.denom)
+
     def _label_stats(self, xp, t, dtype):
         self.idx, self.keep, self.wk = _labels_picked(xp, t, self.axis, self.ignore_index,
                                                       self.weight, dtype)
@@ -182,9 +207,15 @@ class CrossEntropy(_ClassLoss):
         recording = is_grad_enabled()
         xp = get_array_module(z.data)
         if self.labels and self.plain and not recording:
-            # softmax - one_hot(t), scaled: the lecture's y - t, computed in place
-            p = xp.exp(self.logp)
-            p[xp.arange(len(t.data)), t.data] -= 1
+            # softmax - one_hot(t), scaled: the lecture's y - t, computed in place (once: a
+            # second backward through the graph computes it again)
+            p, self.gz = self.gz, None
+            if p is None and not hasattr(self, "logp"):  # the compiled forward saved no logp
+                p, loss = _HOST.empty_like(z.data), _HOST.empty(len(t.data), z.dtype)
+                jit.cross_entropy(z.data, t.data, self.ignore_index, loss, p)
+            elif p is None:
+                p = xp.exp(self.logp)
+                p[xp.arange(len(t.data)), t.data] -= 1
             if self.reduction == "none":
                 p *= g.data[:, None]
             else:

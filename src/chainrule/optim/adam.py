@@ -50,40 +50,53 @@ class Adam(Optimizer):
         check_bool(name, "amsgrad", h["amsgrad"], where)
         check_bool(name, "maximize", h["maximize"], where)
 
+    def _update_group(self, group, params):
+        if type(self)._update is not Adam._update:  # a subclass with its own rule
+            return super()._update_group(group, params)
+        h, state, scalars = _hyper(group), self.state, {}
+        for p in params:
+            self._step(p.data, p.grad.data, h, state[p], scalars)
+
     def _update(self, param, grad, group, state):
+        self._step(param, grad, _hyper(group), state, {})
+
+    def _step(self, param, grad, h, state, scalars):
+        """One parameter's update; ``scalars`` caches the step's constants by (step, dtype)."""
+        lr, beta1, beta2, eps, wd, amsgrad, maximize = h
         xp = get_array_module(param)
-        lr, eps, wd = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
-        beta1, beta2 = (float(b) for b in group["betas"])
         if not state:
             state["step"] = 0
             state["exp_avg"] = xp.zeros_like(param)
             state["exp_avg_sq"] = xp.zeros_like(param)
-            if group["amsgrad"]:
+            if amsgrad:
                 state["max_exp_avg_sq"] = xp.zeros_like(param)
         state["step"] += 1
         t = state["step"]
         if self._decoupled:
             if wd != 0:
                 param *= 1 - lr * wd
-            g = -grad if group["maximize"] else grad
+            g = -grad if maximize else grad
         else:
-            g, _ = effective_grad(param, grad, wd, group["maximize"])
+            g, _ = effective_grad(param, grad, wd, maximize)
         m, v = state["exp_avg"], state["exp_avg_sq"]
         vmax = None
-        if group["amsgrad"]:
+        if amsgrad:
             vmax = state.get("max_exp_avg_sq")
             if vmax is None:
                 vmax = state["max_exp_avg_sq"] = xp.zeros_like(param)
-        scalars = (1 - beta1, beta2, 1 - beta2, math.sqrt(1 - beta2**t), eps, lr / (1 - beta1**t))
+        key = (t, param.dtype)
+        typed = scalars.get(key)
+        if typed is None:
+            py = (1 - beta1, beta2, 1 - beta2, math.sqrt(1 - beta2**t), eps, lr / (1 - beta1**t))
+            typed = scalars[key] = (py, tuple(param.dtype.type(s) for s in py))
         if jit.adam is not None:
             arrays = jit.flat(param, g, m, v, param if vmax is None else vmax)
             if arrays is not None:  # one compiled sweep, the same float operations as below
                 if vmax is None:
                     arrays[4] = arrays[4][:0]
-                dt = param.dtype.type
-                jit.adam(*arrays, *(dt(s) for s in scalars))
+                jit.adam(*arrays, *typed[1])
                 return
-        if GPU_POSSIBLE and gpu.adam(param, g, m, v, vmax, *scalars):  # one launch on a GPU
+        if GPU_POSSIBLE and gpu.adam(param, g, m, v, vmax, *typed[0]):  # one launch on a GPU
             return
         # One scratch array serves every intermediate below (out= keeps the rest in place).
         tmp = xp.subtract(g, m, out=scratch_like(param))
@@ -102,6 +115,13 @@ class Adam(Optimizer):
         xp.divide(m, tmp, out=tmp)
         tmp *= lr / (1 - beta1**t)
         param -= tmp
+
+
+def _hyper(group: dict) -> tuple:
+    """The group's hyperparameters, read once per step."""
+    beta1, beta2 = (float(b) for b in group["betas"])
+    return (float(group["lr"]), beta1, beta2, float(group["eps"]), float(group["weight_decay"]),
+            bool(group["amsgrad"]), bool(group["maximize"]))
 
 
 class AdamW(Adam):

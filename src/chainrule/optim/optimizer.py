@@ -3,6 +3,7 @@
 A subclass states its hyperparameters (``defaults``), checks them in ``_check_hyperparameters``
 and writes its update rule in ``_update(param, grad, group, state)`` on raw arrays: ``param`` is
 updated in place, ``grad`` is read only (gradient arrays may be shared between tensors).
+``_update_group`` may update a whole group at once instead.
 """
 
 from __future__ import annotations
@@ -66,6 +67,15 @@ class Optimizer:
 
     def _update(self, param, grad, group: dict, state: dict) -> None:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__}._update is not implemented")
+
+    def _update_group(self, group: dict, params: list) -> None:
+        """Update ``params``, the parameters of ``group`` that have a gradient of their shape.
+
+        A rule overrides this to read its hyperparameters once per group rather than once per
+        parameter (a step of a small model is mostly such per-parameter overhead).
+        """
+        for p in params:
+            self._update(p.data, p.grad.data, group, self.state[p])
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters with its own hyperparameters (the rest from ``defaults``).
@@ -138,16 +148,17 @@ class Optimizer:
                 loss = closure()
         with no_grad():
             for group in self.param_groups:
+                params = []
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    g = p.grad.data
-                    if g.shape != p.data.shape:
+                    if p.grad.data.shape != p.data.shape:
                         raise RuntimeError(
                             f"{type(self).__name__}.step: a parameter of shape {p.data.shape} "
-                            f"has a gradient of shape {g.shape}"
+                            f"has a gradient of shape {p.grad.data.shape}"
                         )
-                    self._update(p.data, g, group, self.state[p])
+                    params.append(p)
+                self._update_group(group, params)
         return loss
 
     def state_dict(self) -> dict:

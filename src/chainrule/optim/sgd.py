@@ -38,24 +38,6 @@ class SGD(Optimizer):
                     "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
         super().__init__(params, defaults)
 
-    def _compiled(self, param, d, owned, lr, momentum, group, state) -> bool:
-        """The update in one compiled sweep (backend.jit); False when the arrays do not allow it."""
-        buf = state.get("momentum_buffer")
-        first = momentum != 0 and buf is None
-        if first:  # the buffer must own its memory: ``d`` may be the gradient array itself
-            buf = d if owned else d.copy(order="K")
-        arrays = jit.flat(param, d) if momentum == 0 else jit.flat(param, d, buf)
-        if arrays is None:
-            return False
-        if first:
-            state["momentum_buffer"] = buf
-        if momentum == 0:
-            arrays.append(arrays[0][:0])  # no buffer
-        dt, dampening = param.dtype.type, float(group["dampening"])
-        jit.sgd(*arrays, dt(lr), dt(momentum), dampening != 0, dt(1 - dampening),
-                bool(group["nesterov"]), first)
-        return True
-
     def _check_hyperparameters(self, h: dict, where: str) -> None:
         check_number("SGD", "lr", h["lr"], where)
         check_number("SGD", "momentum", h["momentum"], where)
@@ -69,33 +51,75 @@ class SGD(Optimizer):
                 f"momentum={h['momentum']!r}, dampening={h['dampening']!r}{where}"
             )
 
+    def _update_group(self, group, params):
+        if type(self)._update is not SGD._update:  # a subclass with its own rule
+            return super()._update_group(group, params)
+        h, state = _hyper(group), self.state
+        for p in params:
+            _step(p.data, p.grad.data, h, state[p])
+
     def _update(self, param, grad, group, state):
-        lr, momentum = float(group["lr"]), float(group["momentum"])
-        d, owned = effective_grad(param, grad, float(group["weight_decay"]), group["maximize"])
-        if jit.sgd is not None and self._compiled(param, d, owned, lr, momentum, group, state):
-            return
-        if momentum == 0:
-            if not owned:
-                d = get_array_module(d).multiply(d, lr, out=scratch_like(param))
-            else:
-                d *= lr
-            param -= d
-            return
-        buf = state.get("momentum_buffer")
-        if buf is None:
-            # The buffer must own its memory: ``d`` may be the (shared) gradient array itself.
-            buf = state["momentum_buffer"] = d if owned else d.copy(order="K")
+        _step(param, grad, _hyper(group), state)
+
+
+def _hyper(group: dict) -> tuple:
+    """The group's hyperparameters, read once per step: lr, momentum, dampening, weight_decay,
+    nesterov, maximize."""
+    return (float(group["lr"]), float(group["momentum"]), float(group["dampening"]),
+            float(group["weight_decay"]), bool(group["nesterov"]), bool(group["maximize"]))
+
+
+def _step(param, grad, h, state) -> None:
+    lr, momentum, dampening, weight_decay, nesterov, maximize = h
+    d, owned = effective_grad(param, grad, weight_decay, maximize)
+    if jit.sgd is not None and _compiled(param, d, owned, h, state):
+        return
+    if momentum == 0:
+        if not owned:
+            d = get_array_module(d).multiply(d, lr, out=scratch_like(param))
         else:
-            buf *= momentum
-            dampening = float(group["dampening"])
-            if dampening == 0:
-                buf += d
-            else:
-                buf += (1 - dampening) * d
-        if group["nesterov"]:
-            step = get_array_module(buf).multiply(buf, momentum)
-            step += d
-            step *= lr
-            param -= step
+            d *= lr
+        param -= d
+        return
+    buf = state.get("momentum_buffer")
+    if buf is None:
+        # The buffer must own its memory: ``d`` may be the (shared) gradient array itself.
+        buf = state["momentum_buffer"] = d if owned else d.copy(order="K")
+    else:
+        buf *= momentum
+        if dampening == 0:
+            buf += d
         else:
-            param -= get_array_module(buf).multiply(buf, lr, out=scratch_like(param))
+            buf += (1 - dampening) * d
+    if nesterov:
+        step = get_array_module(buf).multiply(buf, momentum)
+        step += d
+        step *= lr
+        param -= step
+    else:
+        param -= get_array_module(buf).multiply(buf, lr, out=scratch_like(param))
+
+
+def _compiled(param, d, owned, h, state) -> bool:
+    """The update in one compiled sweep (backend.jit); False when the arrays do not allow it."""
+    lr, momentum, dampening, _, nesterov, _ = h
+    if momentum == 0:
+        arrays = jit.flat(param, d)
+        if arrays is None:
+            return False
+        p, d = arrays
+        dt = param.dtype.type
+        jit.sgd(p, d, p[:0], dt(lr), dt(0), False, dt(1), False, False)
+        return True
+    buf = state.get("momentum_buffer")
+    first = buf is None
+    if first:  # the buffer must own its memory: ``d`` may be the gradient array itself
+        buf = d if owned else d.copy(order="K")
+    arrays = jit.flat(param, d, buf)
+    if arrays is None:
+        return False
+    if first:
+        state["momentum_buffer"] = buf
+    dt = param.dtype.type
+    jit.sgd(*arrays, dt(lr), dt(momentum), dampening != 0, dt(1 - dampening), nesterov, first)
+    return True
