@@ -73,6 +73,18 @@ def _data(name, batch, rng):
     return x, (x if name == "conv_ae" else t)
 
 
+def _training_step(model, loss_fn, x, t, opt, zero_grad):
+    """One training step of either framework (they share these method names)."""
+    def step():
+        zero_grad()
+        loss = loss_fn(model(x), t)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step
+
+
 def _chainrule_step(name, state, x, t, seed, device):
     import chainrule as cr
 
@@ -82,14 +94,7 @@ def _chainrule_step(name, state, x, t, seed, device):
     xs, ts = cr.tensor(x, device=device), cr.tensor(t, device=device)
     loss_fn = cr.F.mse_loss if name == "conv_ae" else cr.F.cross_entropy
     opt = cr.optim.Adam(model.parameters(), lr=1e-3)
-
-    def step():
-        opt.zero_grad()
-        loss = loss_fn(model(xs), ts)
-        loss.backward()
-        opt.step()
-        return loss
-
+    step = _training_step(model, loss_fn, xs, ts, opt, opt.zero_grad)
     if device == "cpu":
         return step, lambda loss: loss.item(), lambda: None, lambda: float("nan")
     import cupy
@@ -109,14 +114,7 @@ def _torch_step(name, state, x, t, device):
     loss_fn = torch.nn.functional.mse_loss if name == "conv_ae" else \
         torch.nn.functional.cross_entropy
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        loss = loss_fn(model(xs), ts)
-        loss.backward()
-        opt.step()
-        return loss
-
+    step = _training_step(model, loss_fn, xs, ts, opt, lambda: opt.zero_grad(set_to_none=True))
     if device == "cpu":
         return step, lambda loss: loss.item(), lambda: None, lambda: float("nan")
     return step, lambda loss: loss.item(), torch.cuda.synchronize, torch.cuda.max_memory_allocated
