@@ -187,11 +187,9 @@ def main(argv=None):
                          f"{r['chainrule'] / r['torch']:.2f} | {r['chainrule_mib']:.0f} | "
                          f"{r['torch_mib']:.0f} |")
             print(lines[-1], flush=True)
-    text = "\n".join(lines) + "\n"
-    print(text)
-    if args.out:
-        with open(args.out, "w") as f:
-            f.write(text)
+    from run import publish  # this folder is on sys.path when the script runs
+
+    publish("\n".join(lines) + "\n", args.out)
 
 
 if __name__ == "__main__":

@@ -296,7 +296,5 @@ BUILDERS = {
     "lenet5": _lenet,
     "conv_ae": _conv_ae,
     "gan": _gan,
-    "lenet5_infer_b1": _lenet,
-    "lenet5_infer_b1000": _lenet,
     "charcnn": _charcnn,
 }

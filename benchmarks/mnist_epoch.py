@@ -273,7 +273,7 @@ def main(argv=None) -> dict:
         return {}
     sys.path.insert(0, str(HERE))  # run.py's helpers, imported by report()
     folder = _data_folder(args.data_dir)
-    from run import THREAD_VARS
+    from run import THREAD_VARS, publish
 
     env = {**os.environ, **{var: str(args.threads) for var in THREAD_VARS}}
     rounds = {"chainrule": [], "torch": []}
@@ -285,11 +285,7 @@ def main(argv=None) -> dict:
                   f"{r['epoch_s']:6.2f} s, peak RSS {r['rss_mib']:4.0f} MiB, test accuracy "
                   f"{r['test_accuracy']:.4f}", flush=True)
     command = shlex.join(["python", os.path.relpath(__file__), *argv])
-    text = report(rounds, args, command)
-    print("\n" + text)
-    if args.out != "-":
-        Path(args.out).write_text(text)
-        print(f"written to {args.out}")
+    publish(report(rounds, args, command), args.out)
     return rounds
 
 

@@ -315,7 +315,5 @@ REFERENCES = {
     "lenet5": LeNet5Reference,
     "conv_ae": ConvAEReference,
     "gan": GANReference,
-    "lenet5_infer_b1": LeNet5Reference,
-    "lenet5_infer_b1000": LeNet5Reference,
     "charcnn": CharCNNReference,
 }

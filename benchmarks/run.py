@@ -278,6 +278,17 @@ def _version(versions, framework) -> str:
     return "not run" if _installed(framework) else "not installed"
 
 
+def publish(text: str, out) -> None:
+    """Print a results table and, unless ``out`` is "-" or None, write it to ``out`` atomically
+    (a temporary file and a rename: an interrupted run never leaves half a table)."""
+    from chainrule.data.idx import atomic_write_bytes
+
+    print("\n" + text)
+    if out not in ("-", None):
+        atomic_write_bytes(str(out), text.encode())
+        print(f"written to {out}")
+
+
 def report(rows, args, command) -> str:
     """The Markdown results: setup, one line per workload, memory."""
     v = args.versions
@@ -394,11 +405,7 @@ def main(argv=None) -> list[dict]:
     if args.peak:
         print(f"sgemm peak with {args.threads} threads: {args.peak:.0f} GFLOP/s")
     rows = [_measure(name, args) for name in args.workloads]
-    text = report(rows, args, command)
-    print("\n" + text)
-    if args.out != "-":
-        Path(args.out).write_text(text)
-        print(f"written to {args.out}")
+    publish(report(rows, args, command), args.out)
     return rows
 
 

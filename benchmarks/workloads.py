@@ -38,6 +38,11 @@ class Workload:
     data: object          # (batch, rng) -> dict of NumPy arrays
     train: bool = True    # False: an inference step (eval mode, no_grad); it returns the logits
     heavy: bool = False   # opt-in: only run when named in --workloads
+    model: str = ""       # the builder (a key of each framework's BUILDERS); "": the name
+
+    @property
+    def builder(self) -> str:
+        return self.model or self.name
 
 
 class Runner:
@@ -141,9 +146,9 @@ WORKLOADS = {w.name: w for w in [
     Workload("gan", "GAN step (D then G), G 100-256-512-784, D 784-512-256-1, BCE, Adam", 128, 20,
              _GAN, _gan_data),
     Workload("lenet5_infer_b1", "LeNet-5 inference (eval, no_grad)", 1, 200, _LENET,
-             _images, train=False),
+             _images, train=False, model="lenet5"),
     Workload("lenet5_infer_b1000", "LeNet-5 inference (eval, no_grad)", 1000, 10,
-             _LENET, _images, train=False),
+             _LENET, _images, train=False, model="lenet5"),
     Workload("charcnn", "char-CNN small (Zhang et al. 2015), 70x1014, SGD momentum", 32, 5,
              _CHARCNN, _char_data, heavy=True),
 ]}
@@ -217,9 +222,9 @@ def make_runner(framework: str, name: str, *, batch: int | None = None, seed: in
     if framework == "numpy":
         import numpy_reference
 
-        return numpy_reference.REFERENCES[name](params, data, seed)
+        return numpy_reference.REFERENCES[w.builder](params, data, seed)
     steps = importlib.import_module(f"{framework}_steps")  # imports the framework lazily
-    return steps.BUILDERS[name](params, data, seed, replay_dropout)
+    return steps.BUILDERS[w.builder](params, data, seed, replay_dropout)
 
 
 def relative_error(a, b) -> float:
