@@ -8,6 +8,8 @@ training step (or an inference step, when the batch has no labels).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from workloads import CHAR_CLASSES, CHARS, DROPOUT_P, F32, Runner, dropout_seeds
 
@@ -40,7 +42,7 @@ def _mlp(params, data, seed, replay_dropout):
     return _train(model, lambda m: cr.F.cross_entropy(m(x), t), opt)
 
 
-def _lenet(params, data, seed, replay_dropout):
+def _lenet(params, data, seed, replay_dropout, traced=False):
     import chainrule as cr
 
     model = cr.models.LeNet5("modern", rng=np.random.default_rng(seed))
@@ -48,6 +50,9 @@ def _lenet(params, data, seed, replay_dropout):
     x = cr.tensor(data["x"])
     if "t" not in data:
         model.eval()
+        if traced:
+            fast = cr.trace(model, x)
+            return _runner(model, lambda: fast(x))
 
         def infer():
             with cr.no_grad():
@@ -142,3 +147,4 @@ BUILDERS = {
     "gan": _gan,
     "charcnn": _charcnn,
 }
+TRACED = {"lenet5": functools.partial(_lenet, traced=True)}

@@ -33,6 +33,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 STEPS = {"mlp": 60, "lenet5": 15, "conv_ae": 15, "gan": 15, "lenet5_infer_b1": 400,
+         "lenet5_infer_b1_traced": 400,
          "lenet5_infer_b1000": 6, "charcnn": 3}
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")

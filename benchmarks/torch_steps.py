@@ -6,6 +6,8 @@ imported inside the builders only.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 from workloads import CHAR_CLASSES, CHARS, DROPOUT_P, F32, Runner, dropout_seeds
 
@@ -47,7 +49,7 @@ def _mlp(params, data, seed, replay_dropout):
     return _train(model, lambda m: nn.functional.cross_entropy(m.layers(x), t), opt)
 
 
-def _lenet(params, data, seed, replay_dropout):
+def _lenet(params, data, seed, replay_dropout, traced=False):
     import torch
     from torch import nn
 
@@ -65,6 +67,16 @@ def _lenet(params, data, seed, replay_dropout):
 
     if "t" not in data:
         model.eval()
+        if traced:  # TorchScript, frozen: PyTorch's own way to take Python out of inference
+            with torch.no_grad():
+                whole = nn.Sequential(model.features, model.classifier).eval()
+                fast = torch.jit.freeze(torch.jit.trace(whole, x))
+
+            def infer_traced():
+                with torch.no_grad():
+                    return fast(x)
+
+            return _runner(model, infer_traced)
 
         def infer():
             with torch.no_grad():
@@ -174,3 +186,4 @@ BUILDERS = {
     "gan": _gan,
     "charcnn": _charcnn,
 }
+TRACED = {"lenet5": functools.partial(_lenet, traced=True)}

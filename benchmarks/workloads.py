@@ -39,6 +39,7 @@ class Workload:
     train: bool = True    # False: an inference step (eval mode, no_grad); it returns the logits
     heavy: bool = False   # opt-in: only run when named in --workloads
     model: str = ""       # the builder (a key of each framework's BUILDERS); "": the name
+    traced: bool = False  # inference through the framework's tracer: its TRACED builder if any
 
     @property
     def builder(self) -> str:
@@ -147,6 +148,8 @@ WORKLOADS = {w.name: w for w in [
              _GAN, _gan_data),
     Workload("lenet5_infer_b1", "LeNet-5 inference (eval, no_grad)", 1, 200, _LENET,
              _images, train=False, model="lenet5"),
+    Workload("lenet5_infer_b1_traced", "LeNet-5 inference, traced (cr.trace, torch.jit.trace)",
+             1, 200, _LENET, _images, train=False, model="lenet5", traced=True),
     Workload("lenet5_infer_b1000", "LeNet-5 inference (eval, no_grad)", 1000, 10,
              _LENET, _images, train=False, model="lenet5"),
     Workload("charcnn", "char-CNN small (Zhang et al. 2015), 70x1014, SGD momentum", 32, 5,
@@ -224,7 +227,10 @@ def make_runner(framework: str, name: str, *, batch: int | None = None, seed: in
 
         return numpy_reference.REFERENCES[w.builder](params, data, seed)
     steps = importlib.import_module(f"{framework}_steps")  # imports the framework lazily
-    return steps.BUILDERS[w.builder](params, data, seed, replay_dropout)
+    builders = steps.BUILDERS
+    if w.traced:  # JAX (jit) and tinygrad (TinyJit) always trace: they have no TRACED table
+        builders = {**builders, **getattr(steps, "TRACED", {})}
+    return builders[w.builder](params, data, seed, replay_dropout)
 
 
 def relative_error(a, b) -> float:

@@ -588,3 +588,16 @@ def test_cli_generative_runs_on_the_device(tmp_path, argv):
                  "--quiet", "--device", DEVICE]) == 0
     results = json.loads((out / "results.json").read_text())
     assert (out / "model.safetensors").is_file() and results
+
+
+def test_a_trace_replays_the_same_arrays_on_the_device():
+    model = cr.models.LeNet5("modern", rng=_g(0)).to(DEVICE).eval()
+    traced = cr.trace(model, cr.tensor(_g(1).random((2, 1, 28, 28)), dtype="float32",
+                                       device=DEVICE))
+    x = cr.tensor(_g(2).random((2, 1, 28, 28)), dtype="float32", device=DEVICE)
+    with cr.no_grad():
+        want = model(x)
+    got = traced(x)
+    assert device_of(got.data) == device_of(want.data) and got.dtype == np.float32
+    np.testing.assert_array_equal(cr.backend.asnumpy(got.data), cr.backend.asnumpy(want.data))
+    assert traced.signatures[0][0][2] == device_of(x.data)

@@ -18,6 +18,7 @@ from .autograd import (
     no_grad,
     set_grad_enabled,
     tensor,
+    trace,
     value_and_grad,
 )
 from .autograd.gradcheck import gradcheck, gradgradcheck
@@ -44,5 +45,6 @@ __all__ = [
     "ops",
     "set_grad_enabled",
     "tensor",
+    "trace",
     "value_and_grad",
 ]

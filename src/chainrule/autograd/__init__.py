@@ -5,10 +5,13 @@ from .grad import grad, value_and_grad
 from .graph import backward
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import Tensor, tensor
+from .tracing import Traced, TraceError, trace
 
 __all__ = [
     "Function",
     "Tensor",
+    "TraceError",
+    "Traced",
     "backward",
     "enable_grad",
     "grad",
@@ -16,5 +19,6 @@ __all__ = [
     "no_grad",
     "set_grad_enabled",
     "tensor",
+    "trace",
     "value_and_grad",
 ]

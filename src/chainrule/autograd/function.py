@@ -51,7 +51,7 @@ class Function:
             fn = cls(**params)
         if GPU_POSSIBLE:
             _check_devices(cls.__name__, inputs)
-        needs, arrays = [], []
+        needs, arrays, given = [], [], inputs
         for t in inputs:
             if not isinstance(t, Tensor):
                 inputs = _as_tensors(inputs)
@@ -66,11 +66,15 @@ class Function:
         raw = fn.forward(*arrays)
         if not isinstance(raw, tuple):
             out = Tensor(ensure_array(raw))
+            if _tracer is not None:  # chainrule.trace is recording the ops of a model
+                _tracer(cls, params, given, inputs, (out,), False)
             if not record:
                 return out
             outs = (out,)
         else:
             outs = tuple([Tensor(ensure_array(a)) for a in raw])
+            if _tracer is not None:
+                _tracer(cls, params, given, inputs, outs, True)
         if record:
             fn.inputs = inputs
             refs, meta = [], []
@@ -105,6 +109,9 @@ class Function:
 
 
 _base_init = Function.__init__
+
+# While ``chainrule.trace`` records a model: called with every op that runs (see tracing.py).
+_tracer = None
 
 
 def _as_tensors(inputs) -> tuple[Tensor, ...]:
