@@ -57,3 +57,12 @@ def test_perceptron_xor_example(load_script):
     results = load_script("examples/perceptron_xor.py").main([])
     assert results["AND"]["perceptron"] == 1.0 and results["OR"]["perceptron"] == 1.0
     assert results["XOR"]["perceptron"] < 1.0 and results["XOR"]["mlp"] == 1.0
+
+
+def test_fast_inference_example_traces_bit_for_bit(capsys, load_script):
+    result = load_script("examples/fast_inference.py").main(
+        ["--epochs", "1", "--calls", "5", "--repeats", "1"])
+    assert result["mismatches"] == 0 and result["images"] == 359
+    assert result["eager_us"] > 0 and result["traced_us"] > 0
+    assert "net.0.weight" in result["code"]
+    assert "differs from the model on 0" in capsys.readouterr().out
