@@ -245,6 +245,23 @@ def test_a_detached_tensor_inside_the_model_is_refused():
         cr.trace(f, cr.tensor([1.0, 2.0]))
 
 
+def test_an_input_array_used_as_a_constant_is_refused():
+    def f(x):
+        return x * 2 + x.data  # x.data enters the op as a plain array
+
+    with pytest.raises(TraceError, match="takes an array that shares memory"):
+        cr.trace(f, cr.tensor([1.0, 2.0]))
+
+
+def test_lstm_outputs_keep_their_nesting():
+    lstm = nn.LSTM(3, 4, rng=_rng()).eval()
+    x = cr.tensor(_rng(1).standard_normal((2, 5, 3)).astype(np.float32))
+    out, (h, c) = cr.trace(lstm, x)(x)
+    want, (wh, wc) = _eager(lstm, x)
+    for a, b in ((out, want), (h, wh), (c, wc)):
+        _same(a, b)
+
+
 def test_an_index_taken_from_an_input_is_refused():
     emb = nn.Embedding(10, 3, rng=_rng()).eval()
     with pytest.raises(TraceError, match="setting 'index'"):

@@ -251,6 +251,8 @@ class _Recorder:
             return n
         n = self._new_slot(t)
         if not isinstance(given, Tensor):  # a Python number or array the op wrapped itself
+            if hasattr(given, "shape"):
+                self._refuse_shared(cls.__name__, "an array", given)
             self.consts.append((n, t.data))
             return n
         self._refuse_shared(cls.__name__, "an input", t.data)
