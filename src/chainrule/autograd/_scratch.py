@@ -19,7 +19,8 @@ from collections import OrderedDict
 
 from ..backend import get_array_module
 
-__all__ = ["binary", "clear", "column_sums", "dense_flat", "empty", "empty_like", "matmul", "relu"]
+__all__ = ["binary", "clear", "column_sums", "dense_flat", "empty", "empty_like", "full", "matmul",
+           "relu"]
 
 _HOST = get_array_module()
 _LIMIT = 256 * 2**20  # bytes kept in all; the least recently used buffers go first
@@ -77,6 +78,19 @@ def empty(xp, shape, dtype):
     return a
 
 
+def full(xp, shape, value, dtype):
+    """``empty`` filled with ``value``.
+
+    Small zeros come from ``xp.zeros`` (calloc): 0.25 us instead of 0.85 for an empty array and a
+    fill, which counts at batch 1 (LeNet-5's padded input).
+    """
+    if value == 0 and math.prod(shape) * xp.dtype(dtype).itemsize < _MIN:
+        return xp.zeros(shape, dtype)
+    out = empty(xp, shape, dtype)
+    out.fill(value)
+    return out
+
+
 def _free_big_buffer(size):
     """A free kept buffer of ``size`` to 1.25 * ``size`` bytes, whatever its shape, or None.
 
@@ -131,8 +145,9 @@ _MIXED_COPY = 4096
 def _small_mixed(a, b, m, n):
     """``a`` and ``b``, one of them copied into the other's memory order where BLAS runs faster."""
     k = a.shape[1]
-    if (k < _MIXED_MIN_INNER or m * n * k > _SMALL_GEMM or not a.flags.c_contiguous
-            or not b.flags.f_contiguous or b.flags.c_contiguous):
+    # b's order first: it settles the usual case (both row-major) with one test, 0.1 us sooner.
+    if (not b.flags.f_contiguous or b.flags.c_contiguous or k < _MIXED_MIN_INNER
+            or m * n * k > _SMALL_GEMM or not a.flags.c_contiguous):
         return a, b
     if a.size <= b.size:
         return (_HOST.asfortranarray(a), b) if a.size <= _MIXED_COPY else (a, b)
@@ -179,19 +194,28 @@ def relu(x, *, inplace=False):
     an array of zeros, so dense host arrays are compared, flat, with a shared zero buffer.
     """
     xp = get_array_module(x)
-    if xp is not _HOST or x.size < 8192:  # small: the faster loop would not pay for the set-up
+    if xp is not _HOST or x.size < 1024:  # small: the faster loop would not pay for the set-up
         return xp.maximum(x, 0, out=x if inplace else None)
-    y = x if inplace else empty_like(x)
-    order = sorted(range(x.ndim), key=lambda i: -x.strides[i])
-    xf = dense_flat(x, order)
-    if xf is None:
-        return xp.maximum(x, 0, out=y)
+    if inplace and x.flags.c_contiguous:
+        # A GEMM's output, rectified in place: a flat view needs no strides sorted, so the faster
+        # loop pays from 1024 elements (1.6 us instead of 2.8 for LeNet-5's C1 at batch 1).
+        y = x
+        xf = yf = x.reshape(-1)
+    elif x.size < 8192:  # the general set-up below pays from here
+        return xp.maximum(x, 0, out=x if inplace else None)
+    else:
+        y = x if inplace else empty_like(x)
+        order = sorted(range(x.ndim), key=lambda i: -x.strides[i])
+        xf = dense_flat(x, order)
+        if xf is None:
+            return xp.maximum(x, 0, out=y)
+        yf = dense_flat(y, order)
     zeros = _zeros.get(x.dtype)
     if zeros is None or zeros.size < xf.size:
         zeros = xp.zeros(max(xf.size, 2**16), dtype=x.dtype)
         zeros.flags.writeable = False
         _zeros[x.dtype] = zeros
-    xp.maximum(xf, zeros[:xf.size], out=dense_flat(y, order))
+    xp.maximum(xf, zeros[:xf.size], out=yf)
     return y
 
 

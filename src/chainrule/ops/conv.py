@@ -74,8 +74,7 @@ def _pad(x, padding, value=0):
         return x
     xp = get_array_module(x)
     n, c, h, w = x.shape
-    out = _scratch.empty(xp, (c, h + pt + pb, w + pl + pr, n), x.dtype)
-    out.fill(value)
+    out = _scratch.full(xp, (c, h + pt + pb, w + pl + pr, n), value, x.dtype)
     out[:, pt:pt + h, pl:pl + w] = _memory_order(x)
     return _batch_last(out)
 
@@ -133,6 +132,8 @@ def _row_blocks(view, o):
 
     Only on the CPU: a GPU runs one big product best, and every block would be a kernel launch.
     """
+    if view.nbytes < _BLOCK_FROM:  # the cheapest test first: 0.07 us instead of 0.19 at batch 1
+        return 0
     if get_array_module(view) is not _HOST:
         return 0
     c, kh, kw, ho, wo, n = view.shape
@@ -310,23 +311,23 @@ class ConvNd(Function):
     _relu = False
 
     def forward(self, x, w, b=None):
-        nd = self.geom.nd
-        x2, w2 = _as2d(x, nd), _as2d(w, nd)
         geom, out_size = self.geom, self.out_size
+        if geom.nd == 1:  # 2-D arrays need no view: two calls fewer per convolution
+            x, w = _as2d(x, 1), _as2d(w, 1)
         if out_size is None:
             out_size = tuple(
-                _out_len(x2.shape[2 + a], w2.shape[2 + a], geom.stride[a], geom.padding[a],
+                _out_len(x.shape[2 + a], w.shape[2 + a], geom.stride[a], geom.padding[a],
                          geom.dilation[a])
                 for a in range(2)
             )
-        else:
-            out_size = _size2d(out_size, nd)
-        y, cols = _conv(x2, w2, b, out_size, geom, self.cols, self._relu, self.recording)
+        elif geom.nd == 1:
+            out_size = _size2d(out_size, 1)
+        y, cols = _conv(x, w, b, out_size, geom, self.cols, self._relu, self.recording)
         # Kept only when the filter gradient will be computed: that GEMM reuses the columns.
         # Big ones are rebuilt in the backward instead (see _KEEP_COLUMNS).
         keep = self.needs_input_grad[1] and cols is not None and cols.nbytes <= _KEEP_COLUMNS
         self.cols = cols if keep else None
-        return _from2d(y, nd)
+        return _from2d(y, geom.nd)
 
     def backward(self, g):
         x, w = self.inputs[:2]
@@ -434,8 +435,9 @@ def _meta(t):
 def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=ConvNd):
     geom, out_size = conv_setup(op, nd, tuple(x.shape), x.dtype, tuple(weight.shape),
                                 weight.dtype, _meta(bias), stride, padding, dilation, groups)
-    inputs = (x, weight) if bias is None else (x, weight, bias)
-    return fn.apply(*inputs, geom=geom, out_size=out_size)
+    if bias is None:
+        return fn.apply(x, weight, geom=geom, out_size=out_size)
+    return fn.apply(x, weight, bias, geom=geom, out_size=out_size)
 
 
 def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding, groups, dilation):

@@ -98,24 +98,26 @@ class _ExtremumPool(Function):
             self.arg = t.argmax(axis=-1) if self.largest else t.argmin(axis=-1)
             best = xp.take_along_axis(t, self.arg[..., None], axis=-1)[..., 0]
             return _from2d(best, geom.nd)
-        xpad = _pad(_as2d(x, geom.nd), geom.pads, _fill(xp, x.dtype, self.largest))
+        xpad = _as2d(x, geom.nd)
+        if geom.padded:
+            xpad = _pad(xpad, geom.pads, _fill(xp, x.dtype, self.largest))
         best = _empty_out(xp, xpad, geom)
         # The kernel vectorizes over the batch (its innermost loop): small batches stay in NumPy.
         # Inference stays in NumPy too: loading numba costs ~110 MiB of memory, which training
         # pays anyway (its backward kernels) but a model only predicting should not.
-        if (_jit.pool is not None and self.recording and xp is _HOST and _jit.handles(x.dtype)
-                and x.shape[0] >= 16):
+        if (self.recording and x.shape[0] >= 16 and _jit.pool is not None and xp is _HOST
+                and _jit.handles(x.dtype)):
             _jit.pool(_memory_order(xpad), _memory_order(best), *geom.kernel, *geom.stride,
                       self.largest)
             return _from2d(best, geom.nd)
         pick = xp.maximum if self.largest else xp.minimum
-        offsets = geom.offsets()
-        if len(offsets) == 1:
-            best[...] = xpad[geom.window(offsets[0])]
+        windows = geom.windows()  # built once per geometry: 0.7 us less at batch 1 (LeNet's S2)
+        if len(windows) == 1:
+            best[...] = xpad[windows[0]]
         else:  # propagates NaN, as PyTorch does
-            pick(xpad[geom.window(offsets[0])], xpad[geom.window(offsets[1])], out=best)
-        for offset in offsets[2:]:
-            pick(best, xpad[geom.window(offset)], out=best)
+            pick(xpad[windows[0]], xpad[windows[1]], out=best)
+        for index in windows[2:]:
+            pick(best, xpad[index], out=best)
         return _from2d(best, geom.nd)
 
     def backward(self, g):

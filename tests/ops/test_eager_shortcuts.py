@@ -1,0 +1,82 @@
+"""The eager path's shortcuts (small-batch inference) give the results of the general code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import F, nn
+from chainrule.autograd import _scratch
+from chainrule.ops import _windows, conv
+
+
+def test_setup_cache_is_skipped_for_hyperparameters_that_are_not_plain():
+    """A bool equals the int 1 (and hashes alike), so it must not reach the cached int entry."""
+    x = cr.tensor(np.ones((1, 1, 4, 4), np.float32))
+    w = cr.tensor(np.ones((1, 1, 2, 2), np.float32))
+    F.conv2d(x, w, stride=1)  # cached
+    for stride in (True, (1, True), 1.0):
+        with pytest.raises(TypeError, match="stride must be an int"):
+            F.conv2d(x, w, stride=stride)
+    np.testing.assert_array_equal(F.conv2d(x, w, stride=np.int64(1)).data, F.conv2d(x, w).data)
+    F.max_pool2d(x, 2)  # cached
+    with pytest.raises(TypeError, match="kernel_size must be an int"):
+        F.max_pool2d(x, True)
+
+
+@pytest.mark.parametrize("shape,value", [((1, 4, 4, 1), 0), ((1, 4, 4, 1), -np.inf),
+                                         ((64, 32, 32, 1), 0), ((64, 32, 32, 1), 2.5)])
+def test_full_small_and_recycled(shape, value):
+    a = _scratch.full(np, shape, value, np.float32)
+    assert a.shape == shape and a.dtype == np.float32
+    np.testing.assert_array_equal(a, np.full(shape, value, np.float32))
+
+
+@pytest.mark.parametrize("shape", [(1, 1000), (6, 784), (3, 4000), (16, 100)])
+def test_relu_in_place_on_a_contiguous_array_matches_maximum(rng, shape):
+    x = rng.standard_normal(shape).astype(np.float32)
+    x.flat[:3] = [np.nan, -0.0, 0.0]
+    expected = np.maximum(x, 0)
+    y = _scratch.relu(x, inplace=True)
+    assert y is x
+    np.testing.assert_array_equal(y, expected)
+    assert np.array_equal(np.signbit(y), np.signbit(expected))
+
+
+def test_pool_windows_are_those_of_each_offset():
+    geom = _windows.pool_setup("max_pool2d", 2, False, (1, 2, 7, 7), np.dtype(np.float32), 3, 2,
+                               1)
+    assert geom.windows() == [geom.window(o) for o in geom.offsets()]
+    assert geom.padded
+
+
+def test_lenet_inference_without_recording_equals_the_recorded_forward(rng):
+    """No-grad shortcuts (pad, relu, pool windows) give bit-identical outputs at batch 1 and 16."""
+    model = cr.models.LeNet5("modern", rng=np.random.default_rng(0)).eval()
+    for n in (1, 16):
+        x = cr.tensor(rng.standard_normal((n, 1, 28, 28)).astype(np.float32), requires_grad=True)
+        recorded = model(x)
+        assert recorded.requires_grad
+        with cr.no_grad():
+            plain = model(x)
+        np.testing.assert_array_equal(plain.data, recorded.data)
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (2, 3), (1, 120, 1, 1)])
+def test_flatten_default_matches_explicit_axes(rng, shape):
+    x = cr.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
+    fast, general = nn.Flatten()(x), nn.Flatten(1, len(shape) - 1)(x)
+    assert fast.shape == general.shape == (shape[0], int(np.prod(shape[1:])))
+    np.testing.assert_array_equal(fast.data, general.data)
+    if len(shape) == 2:
+        assert fast is x  # nothing to merge: the input itself, as reshape returns it
+    fast.sum().backward()
+    np.testing.assert_array_equal(x.grad.data, np.ones(shape, np.float32))
+
+
+def test_padded_input_of_a_convolution_is_zero_outside(rng):
+    x = rng.standard_normal((1, 2, 5, 5)).astype(np.float32)
+    padded = conv._pad(x, ((2, 1), (0, 3)))
+    expected = np.pad(x, ((0, 0), (0, 0), (2, 1), (0, 3)))
+    np.testing.assert_array_equal(padded, expected)
