@@ -263,9 +263,22 @@ def test_lstm_outputs_keep_their_nesting():
 
 
 def test_an_index_taken_from_an_input_is_refused():
-    emb = nn.Embedding(10, 3, rng=_rng()).eval()
+    table = cr.tensor(_rng().standard_normal((10, 3)))
+
+    def lookup(ids):
+        return table[ids.data]  # the array, not the Tensor: a setting of the node
+
     with pytest.raises(TraceError, match="setting 'index'"):
-        cr.trace(emb, cr.tensor(np.array([1, 2, 3])))
+        cr.trace(lookup, cr.tensor(np.array([1, 2, 3])))
+
+
+def test_embedding_ids_are_inputs_of_the_lookup_so_it_traces():
+    model = nn.Sequential(nn.Embedding(10, 4, rng=_rng()), nn.Flatten(),
+                          nn.Linear(12, 2, rng=_rng(1))).eval()
+    traced = cr.trace(model, cr.tensor(np.array([[1, 2, 3], [4, 5, 6]])))
+    for ids in ([[0, 9, 9], [3, 3, 1]], [[7, 8, 2], [5, 0, 4]]):
+        ids = cr.tensor(np.array(ids))
+        _same(traced(ids), _eager(model, ids))
 
 
 def test_check_inputs_catch_python_that_depends_on_values():

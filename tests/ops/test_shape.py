@@ -173,6 +173,20 @@ def test_index_given_as_tensor_or_mask_tensor(rng):
     assert x[k].shape == (2,)
 
 
+def test_an_integer_tensor_index_is_an_input_of_the_node(rng):
+    """An integer Tensor index (an embedding's ids) enters GetItem as an input, not a setting."""
+    x = leaf(rng, (5, 3))
+    idx = cr.tensor(np.array([[4, 0], [4, 2]]))
+    out = x[idx]
+    assert out.grad_fn.inputs[1] is idx
+    np.testing.assert_array_equal(out.numpy(), x.numpy()[idx.numpy()])
+    g = np.random.default_rng(7).standard_normal(out.shape)
+    expected = np.zeros(x.shape)
+    np.add.at(expected, idx.numpy(), g)
+    np.testing.assert_allclose(grad_of(lambda x: x[idx], x, g), expected, rtol=1e-12)
+    check_grads(lambda x: x[idx], x)  # first and second order
+
+
 def test_indexing_errors_name_the_shape():
     x = cr.tensor(np.ones((3, 2)))
     with pytest.raises(IndexError, match=r"getitem: index 5 is out of bounds .* \(tensor shape"):

@@ -12,10 +12,11 @@ What a trace keeps and what it does not (the same contract as ``torch.jit.trace`
 
 * Only ops are recorded. Python that runs between them is run once, while tracing: ``if``
   statements on tensor values, loops over ``x.shape``, NumPy computations on ``.data`` and values
-  turned into Python numbers are frozen as they were for the example inputs. A tensor that is not
-  an op's output but shares memory with one (``x.detach()``, ``Tensor(x.data)``) is refused,
-  since the replay could not follow it; pass ``check_inputs`` to compare the trace with the model
-  on other inputs.
+  turned into Python numbers are frozen as they were for the example inputs. A tensor or array
+  that is not an op's output but shares memory with one (``x.detach()``, ``Tensor(x.data)``,
+  ``table[ids.data]``) is refused, since the replay could not follow it; pass ``check_inputs`` to
+  compare the trace with the model on other inputs. (``table[ids]`` with an integer Tensor, as in
+  ``nn.Embedding``, makes ``ids`` an input of the lookup: it traces.)
 * Parameters and buffers are read again at every call, so a trace follows training, in-place
   updates and ``load_state_dict``.
 * Every distinct input signature (shapes, dtypes, devices) gets its own trace, made on its first

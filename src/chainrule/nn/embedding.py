@@ -82,7 +82,9 @@ class Embedding(Module):
     def forward(self, ids):
         """Look up the vectors of ``ids`` (an integer Tensor, array or nested list)."""
         index = self._check_ids(ids)
-        out = getitem(self.weight, index)
+        # The ids Tensor itself when it holds the index: an input of the lookup, which a trace
+        # (cr.trace) then reads at every call.
+        out = getitem(self.weight, ids if isinstance(ids, Tensor) and ids.data is index else index)
         if self.padding_idx is not None and out.requires_grad:
             keep = (index != self.padding_idx)[..., None]
             if not bool(keep.all()):

@@ -206,12 +206,18 @@ def _convert_index(index, xp):
 
 
 class GetItem(Function):
-    def forward(self, x):
+    """``x[index]``. An integer Tensor used as the whole index (an embedding's ids) is the node's
+    second input rather than a setting, so that ``cr.trace`` reads it again at every call."""
+
+    def forward(self, x, ids=None):
+        if ids is not None:
+            self.index = ids
         return x[self.index]
 
     def backward(self, g):
         x = self.inputs[0]
-        return ScatterAdd.apply(g, index=self.index, shape=x.shape, accumulate=self.accumulate)
+        gx = ScatterAdd.apply(g, index=self.index, shape=x.shape, accumulate=self.accumulate)
+        return gx if len(self.inputs) == 1 else (gx, None)
 
 
 class ScatterAdd(Function):
@@ -244,8 +250,13 @@ def getitem(x, index):
     [2.0, 0.0, 1.0]
     """
     xp = get_array_module(x.data)
+    ids = None
+    if isinstance(index, Tensor) and index.ndim > 0 and index.data.dtype.kind in "iu":
+        ids = index
     index, accumulate = _convert_index(index, xp)
     try:
+        if ids is not None and get_array_module(ids.data) is xp:
+            return GetItem.apply(x, ids, index=None, accumulate=accumulate)
         return GetItem.apply(x, index=index, accumulate=accumulate)
     except IndexError as e:
         shown = repr(index) if len(repr(index)) <= 80 else repr(index)[:77] + "..."
