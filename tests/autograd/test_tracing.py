@@ -291,6 +291,13 @@ def test_check_inputs_catch_python_that_depends_on_values():
         cr.trace(f, positive, check_inputs=[(negative,)])
 
 
+def test_check_compares_on_demand():
+    traced = cr.trace(lambda x: x * 2 if x.sum().item() > 0 else x * 3, cr.tensor([1.0]))
+    traced.check(cr.tensor([2.0]))
+    with pytest.raises(TraceError, match=r"check: output 0 of the trace differs"):
+        traced.check(cr.tensor([-2.0]))
+
+
 def test_nested_traces_are_refused_and_the_recorder_is_removed():
     inner = cr.trace(lambda x: x * 2, cr.tensor([1.0]))
 

@@ -60,8 +60,8 @@ def trace(fn, *example_inputs, check_inputs=()):
     """Trace ``fn`` (a Module or a function of Tensors) on ``example_inputs`` for fast inference.
 
     Args:
-        fn: a callable taking Tensors and returning a Tensor or a tuple/list of Tensors; a Module
-            must be in eval mode (``model.eval()``).
+        fn: a callable taking Tensors and returning a Tensor or (nested) tuples/lists of
+            Tensors; a Module must be in eval mode (``model.eval()``).
         example_inputs: Tensors (or arrays) to trace with; later calls with the same shapes,
             dtypes and devices replay this trace, others are traced on first use.
         check_inputs: optional list of input tuples (or single Tensors) on which the trace is
@@ -80,7 +80,7 @@ def trace(fn, *example_inputs, check_inputs=()):
     traced._plan(_as_inputs("trace", example_inputs))
     for k, extra in enumerate(check_inputs):
         extra = extra if isinstance(extra, (tuple, list)) else (extra,)
-        traced.check(*extra, _where=f"check_inputs[{k}]")
+        traced._compare(extra, f"check_inputs[{k}]", 1e-6, 0.0)
     return traced
 
 
@@ -103,22 +103,25 @@ class Traced:
             plan = self._plan(_as_inputs("Traced", inputs))
         return plan.run(arrays)
 
-    def check(self, *inputs, _where="check", rtol=1e-6, atol=0.0):
+    def check(self, *inputs, rtol: float = 1e-6, atol: float = 0.0) -> None:
         """Compare the trace with ``fn`` on ``inputs``; raise ``TraceError`` if they differ."""
-        inputs = _as_inputs("Traced.check", inputs)
+        self._compare(inputs, "check", rtol, atol)
+
+    def _compare(self, inputs, where, rtol, atol) -> None:
+        inputs = _as_inputs(f"Traced.{where}", inputs)
         replayed = self(*inputs)
         with no_grad():
             eager = self.fn(*inputs)
         got, want = _flatten_outputs(replayed), _flatten_outputs(eager)
         if len(got) != len(want):
-            raise TraceError(f"trace: {_where}: the trace gives {len(got)} outputs, the model "
+            raise TraceError(f"trace: {where}: the trace gives {len(got)} outputs, the model "
                              f"{len(want)}: its Python depends on the input values")
         for i, (a, b) in enumerate(zip(got, want)):
             xp = get_array_module(a.data)
             if a.shape != b.shape or not xp.allclose(a.data, b.data, rtol=rtol, atol=atol,
                                                      equal_nan=True):
                 raise TraceError(
-                    f"trace: {_where}: output {i} of the trace differs from the model's "
+                    f"trace: {where}: output {i} of the trace differs from the model's "
                     f"(shapes {a.shape} and {b.shape}); the model's Python depends on the input "
                     "values, so it cannot be traced"
                 )
