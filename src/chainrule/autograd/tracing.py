@@ -18,7 +18,8 @@ What a trace keeps and what it does not (the same contract as ``torch.jit.trace`
   compare the trace with the model on other inputs. (``table[ids]`` with an integer Tensor, as in
   ``nn.Embedding``, makes ``ids`` an input of the lookup: it traces.)
 * Parameters and buffers are read again at every call, so a trace follows training, in-place
-  updates and ``load_state_dict``.
+  updates and ``load_state_dict``. It keeps the Parameter objects it saw, though: after replacing
+  a layer or a Parameter (not its values), trace again.
 * Every distinct input signature (shapes, dtypes, devices) gets its own trace, made on its first
   call, so a new batch size is traced once and then replayed.
 * Outputs are never recorded for backpropagation: a trace is for inference. A Module must be in
