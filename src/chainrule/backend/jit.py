@@ -83,11 +83,13 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                                 out[c, r, q, m] += cols[c, i, j, a, b, m]
 
     @jit
-    def _route(xpad, y, g, out, kh, kw, sh, sw):
+    def _route(xpad, y, g, out, kh, kw, sh, sw, relu):
         """out (C, Hp, Wp, N) = g routed to each window's first input equal to its output y.
 
         A NaN output routes to the window's first NaN (NaN never equals itself). The loop over
-        the batch is innermost and branch-free, so it compiles to vector instructions.
+        the batch is innermost and branch-free, so it compiles to vector instructions. ``relu``:
+        out is then multiplied by (xpad > 0), the mask of a ReLU whose output is xpad, as
+        ``relu_grad`` would in a sweep of its own (the same operations, so the same bits).
         """
         c_, ho, wo, n = y.shape
         # Windows that tile the input (stride = kernel, as in LeNet's 2 x 2 pooling) write each
@@ -108,7 +110,13 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                         r = a * sh + i
                         for j in range(kw):
                             q = b * sw + j
-                            if tiled:  # two copies of the loop: each stays branch-free
+                            if tiled and relu:  # copies of the loop: each stays branch-free
+                                for m in range(n):
+                                    v, best = xpad[c, r, q, m], y[c, a, b, m]
+                                    won = free[m] & ((v == best) | ((v != v) & (best != best)))
+                                    out[c, r, q, m] = (0.0 + g[c, a, b, m] * won) * (v > 0)
+                                    free[m] = free[m] & ~won
+                            elif tiled:
                                 for m in range(n):
                                     v, best = xpad[c, r, q, m], y[c, a, b, m]
                                     won = free[m] & ((v == best) | ((v != v) & (best != best)))
@@ -120,6 +128,11 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                                     won = free[m] & ((v == best) | ((v != v) & (best != best)))
                                     out[c, r, q, m] += g[c, a, b, m] * won
                                     free[m] = free[m] & ~won
+            if relu and not tiled:  # overlapping windows: mask the channel once it is summed
+                for r in range(out.shape[1]):
+                    for q in range(out.shape[2]):
+                        for m in range(n):
+                            out[c, r, q, m] = out[c, r, q, m] * (xpad[c, r, q, m] > 0)
 
     @jit
     def _pool(xpad, out, kh, kw, sh, sw, largest):

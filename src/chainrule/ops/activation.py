@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import weakref
 
 from ..autograd import _scratch
 from ..autograd.function import Function
@@ -155,6 +156,18 @@ class LeakyReLU(Function):
         return Tensor(xp.multiply(g.data, d, out=_scratch.empty_like(g.data)))
 
 
+# The gradient array that its producer has already multiplied by (y > 0), and that y, both as
+# weak references (set by max pooling's compiled backward over a fused layer's output): relu_masked
+# hands it back unchanged. A gradient summed from several consumers is a new array and is masked
+# as usual; masking twice would give the same bits anyway.
+_premasked = [None, None]
+
+
+def mark_relu_masked(g, y):
+    """Record that the array ``g`` equals ``g * (y > 0)`` for the ReLU output ``y``."""
+    _premasked[0], _premasked[1] = weakref.ref(g), weakref.ref(y)
+
+
 def relu_masked(g, y):
     """The gradient ``g`` (a Tensor) of a ReLU's output ``y`` (an array) passed back through it.
 
@@ -168,6 +181,9 @@ def relu_masked(g, y):
     if is_grad_enabled():
         return g * xp.greater(y, 0, out=_scratch.empty_like(y, dtype=bool))
     gd = g.data
+    masked, of = _premasked
+    if masked is not None and masked() is gd and of() is y:
+        return g
     if (_jit.relu_grad is not None and xp is _HOST and type(gd) is type(y) is xp.ndarray
             and gd.dtype == y.dtype and _jit.handles(gd.dtype) and gd.strides == y.strides
             and gd.shape == y.shape):

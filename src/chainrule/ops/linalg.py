@@ -139,6 +139,8 @@ class LinearReLU(Function):
     the output, which is positive exactly where the pre-activation is.
     """
 
+    relu_output = True  # backward masks by output > 0 (see pool._relu_output)
+
     def forward(self, x, w, b=None):
         # The compiled sweep only when training: loading numba costs ~110 MiB of memory, which a
         # training step pays anyway but a model only predicting should not (as pooling's forward).
