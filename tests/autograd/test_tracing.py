@@ -72,6 +72,15 @@ def test_trace_replays_the_models_own_results(name):
     assert len(traced.signatures) == 1
 
 
+def test_the_same_tensor_twice_is_traced_as_two_inputs():
+    def f(a, b):
+        return a * 2 - b
+
+    x = cr.tensor([1.0, 2.0])
+    traced = cr.trace(f, x, x)
+    assert traced(cr.tensor([3.0, 4.0]), cr.tensor([1.0, 1.0])).tolist() == [5.0, 7.0]
+
+
 def test_float64_traces_stay_float64():
     model = cr.models.MLP((6, 5, 2), rng=_rng()).to(dtype="float64").eval()
     x = cr.tensor(_rng(2).standard_normal((3, 6)))

@@ -141,6 +141,9 @@ class Traced:
 
     def _plan(self, inputs):
         _check_eval(self.fn)
+        # One Tensor per position, even where the caller passed the same one twice: the ops must
+        # be recorded against the position they read, which later calls may fill differently.
+        inputs = tuple(Tensor(t.data) for t in inputs)
         plan = _Recorder(inputs).record(self.fn, _names(self.fn))
         if len(self._plans) >= _MAX_SIGNATURES:
             self._plans.pop(next(iter(self._plans)))
