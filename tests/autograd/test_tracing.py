@@ -290,6 +290,53 @@ def test_embedding_ids_are_inputs_of_the_lookup_so_it_traces():
         _same(traced(ids), _eager(model, ids))
 
 
+def test_a_traced_embedding_still_checks_its_ids():
+    model = nn.Embedding(10, 4, rng=_rng()).eval()
+    traced = cr.trace(model, cr.tensor(np.array([1, 2, 3])))
+    for bad in (10, -1):
+        with pytest.raises(IndexError, match=f"Embedding: id {bad} is out of range for 10"):
+            traced(cr.tensor(np.array([1, bad, 3])))
+
+
+def test_a_scalar_index_made_by_an_op_is_read_at_every_call():
+    def f(x):
+        return x[F.argmax(x[:, 0])]  # the row with the largest first entry
+
+    x = cr.tensor([[1.0, 5.0], [3.0, 6.0], [2.0, 7.0]])
+    traced = cr.trace(f, x)
+    y = cr.tensor([[9.0, 1.0], [3.0, 2.0], [2.0, 3.0]])
+    assert traced(y).tolist() == [9.0, 1.0]
+    _same(traced(y), _eager(f, y))
+
+
+def test_comparisons_signs_and_integer_casts_are_computed_at_every_call():
+    w = cr.tensor([1.0, -2.0, 3.0], requires_grad=True)  # the integer cast's input needs a grad
+
+    def f(x):
+        mask = x > 0
+        return F.where(mask, x, x * 0.1) + F.sign(x) + (x == w) + (x * w).astype("int64")
+
+    x = cr.tensor([1.0, -2.0, 0.5])
+    traced = cr.trace(f, x)
+    for values in ([-3.0, 4.0, 0.0], [1.0, -2.0, 3.0]):
+        y = cr.tensor(values)
+        _same(traced(y), _eager(f, y))
+
+
+def test_batch_norm_statistics_are_read_at_every_call():
+    model = nn.Sequential(nn.Linear(3, 4, rng=_rng()), nn.BatchNorm1d(4)).eval()
+    x = cr.tensor(_rng(1).standard_normal((5, 3)).astype(np.float32))
+    traced = cr.trace(model, x)
+    model.train()
+    model(cr.tensor(_rng(2).standard_normal((8, 3)).astype(np.float32)))  # updates them in place
+    model.eval()
+    _same(traced(x), _eager(model, x))
+    state = model.state_dict()
+    state["1.running_var"] = state["1.running_var"] * 4  # new arrays
+    model.load_state_dict(state)
+    _same(traced(x), _eager(model, x))
+
+
 def test_check_inputs_catch_python_that_depends_on_values():
     def f(x):
         return x * 2 if x.sum().item() > 0 else x * 3

@@ -16,7 +16,7 @@ from ..backend import GPU_POSSIBLE, device_of, ensure_array, get_array_module
 from .mode import _grad_enabled
 from .tensor import Tensor
 
-__all__ = ["Function"]
+__all__ = ["Function", "NonDifferentiable", "nondiff"]
 
 
 class Function:
@@ -112,6 +112,29 @@ _base_init = Function.__init__
 
 # While ``chainrule.trace`` records a model: called with every op that runs (see tracing.py).
 _tracer = None
+
+
+class NonDifferentiable(Function):
+    """``fn`` of the inputs' arrays, a result that carries no gradient (made by ``nondiff``)."""
+
+    def forward(self, *arrays):
+        return self.fn(*arrays)
+
+    def backward(self, *grad_outputs):  # pragma: no cover - never recorded
+        raise RuntimeError("a non-differentiable op has no backward")
+
+
+def nondiff(fn, *inputs: Tensor) -> Tensor:
+    """``fn`` (arrays -> array) applied to Tensors: comparisons, sign, argmax, integer casts.
+
+    The result is a constant for backpropagation (no node, no gradient), but a trace
+    (``chainrule.trace``) records the call like any op, so that it is computed again from each
+    call's inputs rather than frozen at its first value.
+    """
+    out = Tensor(ensure_array(fn(*[t.data for t in inputs])))
+    if _tracer is not None:
+        _tracer(NonDifferentiable, {"fn": fn}, inputs, inputs, (out,), False)
+    return out
 
 
 def _as_tensors(inputs) -> tuple[Tensor, ...]:

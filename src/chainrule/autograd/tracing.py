@@ -10,9 +10,12 @@ op's output, a parameter, a constant). Calling the result replays that list: eac
 
 What a trace keeps and what it does not (the same contract as ``torch.jit.trace``):
 
-* Only ops are recorded. Python that runs between them is run once, while tracing: ``if``
-  statements on tensor values, loops over ``x.shape``, NumPy computations on ``.data`` and values
-  turned into Python numbers are frozen as they were for the example inputs. A tensor or array
+* Only ops are recorded: differentiable ones (``Function.apply``) and the non-differentiable ones
+  made with ``function.nondiff`` (comparisons, ``sign``, ``argmax``, integer casts, batch-norm
+  statistics of the running buffers). Python that runs between them is run once, while tracing:
+  ``if`` statements on tensor values, loops over ``x.shape``, NumPy computations on ``.data``
+  and values turned into Python numbers are frozen as they were for the example inputs. A tensor
+  or array
   that is not an op's output but shares memory with one (``x.detach()``, ``Tensor(x.data)``,
   ``table[ids.data]``) is refused, since the replay could not follow it; pass ``check_inputs`` to
   compare the trace with the model on other inputs. (``table[ids]`` with an integer Tensor, as in

@@ -82,9 +82,10 @@ class Embedding(Module):
     def forward(self, ids):
         """Look up the vectors of ``ids`` (an integer Tensor, array or nested list)."""
         index = self._check_ids(ids)
-        # The ids Tensor itself when it holds the index: an input of the lookup, which a trace
-        # (cr.trace) then reads at every call.
-        out = getitem(self.weight, ids if isinstance(ids, Tensor) and ids.data is index else index)
+        # The ids as a Tensor: an input of the lookup, which checks their range itself, so that a
+        # trace (cr.trace) reads and checks them at every call.
+        ids = ids if isinstance(ids, Tensor) and ids.data is index else Tensor(index)
+        out = getitem(self.weight, ids, rows=("Embedding", self.num_embeddings))
         if self.padding_idx is not None and out.requires_grad:
             keep = (index != self.padding_idx)[..., None]
             if not bool(keep.all()):
@@ -101,16 +102,7 @@ class Embedding(Module):
         if not hasattr(data, "dtype") or data.dtype.kind not in "iu":
             got = getattr(data, "dtype", type(ids).__name__)
             raise TypeError(f"Embedding: ids must be integers (e.g. dtype int64), got {got}")
-        data = xp.asarray(data)
-        if data.size:
-            low, high = int(data.min()), int(data.max())
-            if low < 0 or high >= self.num_embeddings:
-                bad = low if low < 0 else high
-                raise IndexError(
-                    f"Embedding: id {bad} is out of range for {self.num_embeddings} embeddings "
-                    f"(valid ids are 0 to {self.num_embeddings - 1}); ids of shape {data.shape}"
-                )
-        return data
+        return xp.asarray(data)  # the range is checked by the lookup (ops.shape.GetItem)
 
     def extra_repr(self) -> str:
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"

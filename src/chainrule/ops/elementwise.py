@@ -7,7 +7,7 @@ be differentiated again. ``sum_to`` undoes broadcasting.
 from __future__ import annotations
 
 from ..autograd import _scratch
-from ..autograd.function import Function
+from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device, validate_device
 from ._broadcast import sum_to
@@ -246,7 +246,7 @@ def abs(x):  # noqa: A001
 
 def sign(x):
     """Sign of x (-1, 0 or 1); not differentiable (a constant tensor)."""
-    return Tensor(get_array_module(x.data).sign(x.data))
+    return nondiff(get_array_module(x.data).sign, x)
 
 
 def clip(x, low=None, high=None):
@@ -260,6 +260,7 @@ def clip(x, low=None, high=None):
 
 def where(cond, a, b):
     """Elementwise ``a if cond else b`` with broadcasting; ``cond`` is not differentiated."""
+    given = cond
     if isinstance(cond, Tensor):
         cond = cond.data
     xp = get_array_module(cond, getattr(a, "data", None), getattr(b, "data", None))
@@ -267,6 +268,8 @@ def where(cond, a, b):
     if cond.dtype != bool:
         raise TypeError(f"where: cond must be boolean, got dtype {cond.dtype}")
     _check_broadcast("where", a, b)
+    if isinstance(given, Tensor) and given.data is cond:
+        cond = given  # the Tensor itself: a trace (cr.trace) follows where it came from
     return Where.apply(cond, a, b)
 
 
@@ -289,7 +292,7 @@ def cast(x, dtype):
     if x.dtype == dtype:
         return x
     if x.requires_grad and dtype.kind != "f":
-        return Tensor(x.data.astype(dtype))
+        return nondiff(lambda a: a.astype(dtype), x)
     return Cast.apply(x, dtype=dtype)
 
 
@@ -304,8 +307,9 @@ def _reflected(op):
 
 def _compare(name):
     def method(self, other):
-        other = other.data if isinstance(other, Tensor) else other
-        return Tensor(getattr(self.data, name)(other))
+        if isinstance(other, Tensor):
+            return nondiff(lambda a, b: getattr(a, name)(b), self, other)
+        return nondiff(lambda a: getattr(a, name)(other), self)
 
     method.__name__ = name
     return method

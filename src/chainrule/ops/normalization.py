@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numbers
 
-from ..autograd.function import Function
+from ..autograd.function import Function, nondiff
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -226,15 +226,22 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
         raise ValueError(f"{op}: running_mean and running_var are required when training=False")
     mean = _buffer_array(op, "running_mean", running_mean, channels)
     var = _buffer_array(op, "running_var", running_var, channels)
+    # The statistics as Tensors (the buffers themselves when given so): a trace reads them anew.
+    mean = running_mean if isinstance(running_mean, Tensor) else Tensor(mean)
+    var = running_var if isinstance(running_var, Tensor) else Tensor(var)
     return _batch_norm_eval(x, mean, var, weight, bias, eps)
 
 
 def _batch_norm_eval(x, mean, var, weight, bias, eps):
-    """x * scale + shift with per-channel constants: two passes forward, as fast as a fused node."""
+    """x * scale + shift with per-channel constants: two passes forward, as fast as a fused node.
+
+    ``mean`` and ``var``: the running statistics, Tensors.
+    """
     xp = get_array_module(x.data)
     stat_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-    rstd = Tensor(xp.asarray(1 / xp.sqrt(var + eps), dtype=x.dtype))
-    mean = Tensor(xp.asarray(mean, dtype=x.dtype))
+    dtype = x.dtype
+    rstd = nondiff(lambda v: xp.asarray(1 / xp.sqrt(v + eps), dtype=dtype), var)
+    mean = nondiff(lambda m: xp.asarray(m, dtype=dtype), mean)
     scale = rstd if weight is None else weight * rstd
     shift = -mean * scale if bias is None else bias - mean * scale
     return x * reshape(scale, stat_shape) + reshape(shift, stat_shape)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import math
 
-from ..autograd.function import Function
+from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._broadcast import broadcast_to
@@ -200,7 +200,8 @@ def _arg(op, x, axis, keepdims):
     _check_nonempty(op, x, normalize_axis(op, axis, x.ndim))
     xp = get_array_module(x.data)
     fn = xp.argmax if op == "argmax" else xp.argmin
-    return Tensor(xp.asarray(fn(x.data, axis=axis, keepdims=bool(keepdims))))
+    keepdims = bool(keepdims)
+    return nondiff(lambda a: xp.asarray(fn(a, axis=axis, keepdims=keepdims)), x)
 
 
 def argmax(x, axis=None, keepdims: bool = False):

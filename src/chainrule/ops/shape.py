@@ -206,11 +206,17 @@ def _convert_index(index, xp):
 
 
 class GetItem(Function):
-    """``x[index]``. An integer Tensor used as the whole index (an embedding's ids) is the node's
-    second input rather than a setting, so that ``cr.trace`` reads it again at every call."""
+    """``x[index]``. An integer Tensor used as the whole index (an embedding's ids, an argmax) is
+    the node's second input rather than a setting, so that ``cr.trace`` reads it again at every
+    call. ``rows``: (who, n) to check such ids against ``0 <= id < n`` here, in the op, where a
+    trace runs it too (``nn.Embedding``)."""
+
+    rows = None
 
     def forward(self, x, ids=None):
         if ids is not None:
+            if self.rows is not None:
+                _check_rows(ids, *self.rows)
             self.index = ids
         return x[self.index]
 
@@ -218,6 +224,15 @@ class GetItem(Function):
         x = self.inputs[0]
         gx = ScatterAdd.apply(g, index=self.index, shape=x.shape, accumulate=self.accumulate)
         return gx if len(self.inputs) == 1 else (gx, None)
+
+
+def _check_rows(ids, who, n):
+    if ids.size:
+        low, high = int(ids.min()), int(ids.max())
+        if low < 0 or high >= n:
+            bad = low if low < 0 else high
+            raise IndexError(f"{who}: id {bad} is out of range for {n} embeddings (valid ids are "
+                             f"0 to {n - 1}); ids of shape {ids.shape}")
 
 
 class ScatterAdd(Function):
@@ -237,7 +252,7 @@ class ScatterAdd(Function):
         return GetItem.apply(gg, index=self.index, accumulate=self.accumulate)
 
 
-def getitem(x, index):
+def getitem(x, index, *, rows=None):
     """``x[index]`` as in NumPy: ints, slices, None, Ellipsis, integer arrays, boolean masks.
 
     Basic indexing returns a view. Integer arrays (Tensors, arrays or lists) may repeat positions:
@@ -248,15 +263,16 @@ def getitem(x, index):
     >>> x[[0, 0, 2]].sum().backward()
     >>> x.grad.tolist()
     [2.0, 0.0, 1.0]
+
+    ``rows=(who, n)``: an integer Tensor index must lie in [0, n), checked by the op itself, so
+    that a traced model checks it too (``nn.Embedding``'s ids); the error names ``who``.
     """
     xp = get_array_module(x.data)
-    ids = None
-    if isinstance(index, Tensor) and index.ndim > 0 and index.data.dtype.kind in "iu":
-        ids = index
+    ids = index if isinstance(index, Tensor) and index.data.dtype.kind in "iu" else None
     index, accumulate = _convert_index(index, xp)
     try:
         if ids is not None and get_array_module(ids.data) is xp:
-            return GetItem.apply(x, ids, index=None, accumulate=accumulate)
+            return GetItem.apply(x, ids, index=None, accumulate=accumulate, rows=rows)
         return GetItem.apply(x, index=index, accumulate=accumulate)
     except IndexError as e:
         shown = repr(index) if len(repr(index)) <= 80 else repr(index)[:77] + "..."
