@@ -148,6 +148,14 @@ def test_python_numbers_become_constants_and_functions_trace_too():
         _same(a, b)
 
 
+def test_a_namedtuple_output_stays_one():
+    from collections import namedtuple
+
+    Pair = namedtuple("Pair", "double half")
+    got = cr.trace(lambda x: Pair(x * 2, x / 2), cr.tensor([1.0]))(cr.tensor([4.0]))
+    assert isinstance(got, Pair) and got.double.tolist() == [8.0] and got.half.tolist() == [2.0]
+
+
 def test_outputs_keep_their_container_and_may_be_inputs_or_parameters():
     p = cr.tensor([1.0, 2.0], requires_grad=True)
 

@@ -224,7 +224,8 @@ def _rebuild(structure, tensors):
     if structure is None:
         return next(tensors)
     kind, items = structure
-    return kind(_rebuild(item, tensors) for item in items)
+    values = [_rebuild(item, tensors) for item in items]
+    return kind(*values) if hasattr(kind, "_fields") else kind(values)  # a namedtuple, or not
 
 
 def _arrays_in(value, depth=0):
