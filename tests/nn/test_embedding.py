@@ -87,10 +87,10 @@ def test_matches_torch_including_padding(rng):
 
 def test_errors(rng):
     emb = Embedding(5, 2, rng=rng)
-    with pytest.raises(IndexError, match=r"Embedding: id 5 is out of range for 5 embeddings "
+    with pytest.raises(IndexError, match=r"^Embedding: id 5 is out of range for 5 embeddings "
                                          r"\(valid ids are 0 to 4\)"):
         emb(np.array([[0, 5]]))
-    with pytest.raises(IndexError, match="Embedding: id -1 is out of range"):
+    with pytest.raises(IndexError, match="^Embedding: id -1 is out of range"):
         emb(np.array([-1, 2]))
     with pytest.raises(TypeError, match="Embedding: ids must be integers .* got float32"):
         emb(cr.tensor([1.0, 2.0]))

@@ -15,11 +15,10 @@ What a trace keeps and what it does not (the same contract as ``torch.jit.trace`
   statistics of the running buffers). Python that runs between them is run once, while tracing:
   ``if`` statements on tensor values, loops over ``x.shape``, NumPy computations on ``.data``
   and values turned into Python numbers are frozen as they were for the example inputs. A tensor
-  or array
-  that is not an op's output but shares memory with one (``x.detach()``, ``Tensor(x.data)``,
-  ``table[ids.data]``) is refused, since the replay could not follow it; pass ``check_inputs`` to
-  compare the trace with the model on other inputs. (``table[ids]`` with an integer Tensor, as in
-  ``nn.Embedding``, makes ``ids`` an input of the lookup: it traces.)
+  or array that is not an op's output but shares memory with one (``x.detach()``,
+  ``Tensor(x.data)``, ``table[ids.data]``) is refused, since the replay could not follow it; pass
+  ``check_inputs`` to compare the trace with the model on other inputs. (``table[ids]`` with an
+  integer Tensor, as in ``nn.Embedding``, makes ``ids`` an input of the lookup: it traces.)
 * Parameters and buffers are read again at every call, so a trace follows training, in-place
   updates and ``load_state_dict``. It keeps the Parameter objects it saw, though: after replacing
   a layer or a Parameter (not its values), trace again.
@@ -104,7 +103,7 @@ class Traced:
             arrays = [t.data for t in inputs]
         plan = self._plans.get(_signature(arrays))
         if plan is None:
-            plan = self._plan(_as_inputs("Traced", inputs))
+            plan = self._plan(inputs)
         return plan.run(arrays)
 
     def check(self, *inputs, rtol: float = 1e-6, atol: float = 0.0) -> None:

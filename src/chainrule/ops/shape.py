@@ -226,13 +226,17 @@ class GetItem(Function):
         return gx if len(self.inputs) == 1 else (gx, None)
 
 
+class _IdRangeError(IndexError):
+    """An id outside ``rows``: its message is complete, ``getitem`` passes it on as it is."""
+
+
 def _check_rows(ids, who, n):
     if ids.size:
         low, high = int(ids.min()), int(ids.max())
         if low < 0 or high >= n:
             bad = low if low < 0 else high
-            raise IndexError(f"{who}: id {bad} is out of range for {n} embeddings (valid ids are "
-                             f"0 to {n - 1}); ids of shape {ids.shape}")
+            raise _IdRangeError(f"{who}: id {bad} is out of range for {n} embeddings (valid ids "
+                                f"are 0 to {n - 1}); ids of shape {ids.shape}")
 
 
 class ScatterAdd(Function):
@@ -273,7 +277,11 @@ def getitem(x, index, *, rows=None):
     try:
         if ids is not None and get_array_module(ids.data) is xp:
             return GetItem.apply(x, ids, index=None, accumulate=accumulate, rows=rows)
+        if rows is not None:  # not the ids path (another device): check them here instead
+            _check_rows(xp.asarray(index), *rows)
         return GetItem.apply(x, index=index, accumulate=accumulate)
+    except _IdRangeError:
+        raise
     except IndexError as e:
         shown = repr(index) if len(repr(index)) <= 80 else repr(index)[:77] + "..."
         raise IndexError(f"getitem: {e} (tensor shape {x.shape}, index {shown})") from None
