@@ -316,3 +316,38 @@ def test_lenet5_runs_every_conv_and_dense_layer_fused(rng):
         stack += [t._ctx for t in fn.inputs if t._ctx is not None]
     assert kinds.count("ConvReLUNd") == 3 and kinds.count("LinearReLU") == 1
     assert "LeakyReLU" not in kinds
+
+
+@pytest.mark.skipif(_jit.relu_grad is None, reason="numba not installed or CHAINRULE_JIT=0")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(128, 256), (5, 3)])  # recycled and small arrays
+def test_relu_masked_batch_last_shortcut_equals_the_mask_product(rng, monkeypatch, dtype, shape):
+    """A Linear's batch-last gradient and output take relu_masked's 2-D shortcut, which must give
+    ``g * (y > 0)`` bit for bit (NaN and inf included) in the same batch-last memory order."""
+    from chainrule.ops.activation import relu_masked
+
+    def no_general_path(*args):  # the general path sorts axes and takes flat views
+        raise AssertionError("relu_masked took the general path")
+
+    y = np.ascontiguousarray(rng.standard_normal(shape[::-1]).astype(dtype)).T
+    g = np.ascontiguousarray(rng.standard_normal(shape[::-1]).astype(dtype)).T
+    y[0, :3] = [np.nan, -0.0, 1.0]
+    g[0, :3] = [1.0, np.inf, -0.0]
+    g[1, 0], y[1, 0] = np.inf, -1.0  # inf * 0 is nan, as in NumPy
+    monkeypatch.setattr(_scratch, "dense_flat", no_general_path)
+    with cr.no_grad(), np.errstate(invalid="ignore"):
+        expected = g * (y > 0)
+        out = relu_masked(cr.tensor(g), y).numpy()
+    np.testing.assert_array_equal(out, expected)
+    assert np.array_equal(np.signbit(out), np.signbit(expected))
+    assert out.T.flags.c_contiguous  # batch-last, as the Linear's own arrays
+
+
+def test_relu_masked_mixed_orders_take_the_general_path(rng):
+    from chainrule.ops.activation import relu_masked
+
+    y = np.ascontiguousarray(rng.standard_normal((96, 64)).astype(np.float32)).T  # batch-last
+    g = rng.standard_normal((64, 96)).astype(np.float32)  # row-major
+    with cr.no_grad():
+        out = relu_masked(cr.tensor(g), y).numpy()
+    np.testing.assert_array_equal(out, g * (y > 0))

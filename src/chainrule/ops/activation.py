@@ -184,6 +184,15 @@ def relu_masked(g, y):
     masked, of = _premasked
     if masked is not None and masked() is gd and of() is y:
         return g
+    if (y.ndim == 2 and _jit.relu_grad is not None and type(gd) is type(y) is _HOST.ndarray
+            and gd.dtype == y.dtype and gd.shape == y.shape and _jit.handles(gd.dtype)):
+        # A Linear's output and gradient, both batch-last: (features, N) in memory. Their flat
+        # views need no axis sort; 5 us less per layer of the MLP's backward (21.6 -> 16 us).
+        gt, yt = gd.T, y.T
+        if gt.flags.c_contiguous and yt.flags.c_contiguous:
+            out = _scratch.empty(_HOST, gt.shape, gd.dtype)
+            _jit.relu_grad(gt.ravel(), yt.ravel(), out.ravel())
+            return Tensor(out.T)
     if (_jit.relu_grad is not None and xp is _HOST and type(gd) is type(y) is xp.ndarray
             and gd.dtype == y.dtype and _jit.handles(gd.dtype) and gd.strides == y.strides
             and gd.shape == y.shape):
