@@ -227,12 +227,13 @@ def _measure(name, args) -> dict:
     # Ratios within a round (processes run back to back), then their median over rounds: the
     # machine's speed drifts by up to 1.5x over minutes, and a drift between rounds cancels here.
     row["gflop"] = gemm_flops(name, batch) / 1e9
-    row["ratio"] = {}
+    row["ratio"], row["ratio_range"] = {}, {}
     for fw in RATIOS:
         both = [r for r in rounds.get("chainrule", {}) if r in rounds.get(fw, {})]
         if both:
-            row["ratio"][fw] = statistics.median(rounds["chainrule"][r] / rounds[fw][r]
-                                                 for r in both)
+            per_round = [rounds["chainrule"][r] / rounds[fw][r] for r in both]
+            row["ratio"][fw] = statistics.median(per_round)
+            row["ratio_range"][fw] = (min(per_round), max(per_round))
     ms = row["ms"]
     print(f"{name} (batch {batch}): " + ", ".join(f"{fw} {_ms(ms.get(fw))} ms"
                                                   for fw in FRAMEWORKS))
@@ -321,6 +322,15 @@ def report(rows, args, command) -> str:
                  *(_ratio(row["ratio"].get(fw)) for fw in RATIOS),
                  row["check"] + (f", {n} failed runs" if n else "")]
         lines.append("| " + " | ".join(map(str, cells)) + " |")
+    lines += ["", "The ratios' spread: the lowest and highest chainrule / X over the rounds (how "
+              "far one round's pair of processes can be from the median):", "",
+              "| workload | " + " | ".join(f"chainrule / {fw}" for fw in RATIOS) + " |",
+              "|---|" + "--:|" * len(RATIOS)]
+    for row in rows:
+        spread = row.get("ratio_range", {})
+        cells = [f"{spread[fw][0]:.2f}-{spread[fw][1]:.2f}" if fw in spread else "n/a"
+                 for fw in RATIOS]
+        lines.append(f"| {row['workload']} | " + " | ".join(cells) + " |")
     lines += ["", "Peak RSS of the worker process in MiB (in parentheses: after imports, before "
               "building the workload):", "", "| workload | " + " | ".join(FRAMEWORKS) + " |",
               "|---|" + "--:|" * len(FRAMEWORKS)]

@@ -167,6 +167,12 @@ def test_runner_end_to_end_without_torch(bench, tmp_path, capsys, monkeypatch):
     printed = capsys.readouterr().out
     assert "torch is not installed" in printed and "check mlp:" in printed
     assert row["gflop"] == pytest.approx(bench[0].gemm_flops("mlp", 4) / 1e9)
+    ratio = row["ratio"]["numpy"]
+    assert row["ratio_range"]["numpy"] == (ratio, ratio)  # one round: its ratio is the range
+    spread = text[text.index("The ratios' spread"):].splitlines()
+    spread = next(ln for ln in spread if ln.startswith("| mlp | "))
+    assert [c.strip() for c in spread.strip("|").split("|")][1:] == [
+        "n/a", f"{ratio:.2f}-{ratio:.2f}", "n/a"]
     share = text[text.index("Arithmetic:"):].splitlines()
     share = next(ln for ln in share if ln.startswith("| mlp | "))
     assert share.split("|")[3].strip().endswith("%")  # chainrule's share of the sgemm peak
