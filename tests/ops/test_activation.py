@@ -254,3 +254,51 @@ def test_special_functions_match_math_module():
     ndtr = [0.5 * math.erfc(-v / math.sqrt(2)) for v in x]
     np.testing.assert_allclose(_special.ndtr(x), ndtr, rtol=2e-13, atol=0)
     assert _special.ndtr(np.float32([-3.0, 0.0, 3.0])).dtype == np.float32
+
+
+@pytest.mark.skipif(cr.backend.jit.leaky_relu is None, reason="numba not installed or CHAINRULE_JIT=0")
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("slope", [0.01, 0.2, 1.0, 1.5, -0.5])
+@pytest.mark.parametrize("layout", ["row-major", "batch-last", "3-d"])
+def test_leaky_relu_compiled_sweeps_equal_numpy_path(rng, monkeypatch, dtype, slope, layout):
+    """Training's compiled forward and backward give NumPy's bits (NaN, inf, -0.0 included)."""
+    from chainrule.backend import jit
+
+    shape = (2, 3, 40) if layout == "3-d" else (64, 48)
+
+    def sample():
+        a = rng.standard_normal(shape).astype(dtype)
+        return np.ascontiguousarray(a.T).T if layout == "batch-last" else a
+
+    x, g = sample(), sample()
+    x.flat[:6] = [np.nan, -0.0, 0.0, np.inf, -np.inf, 1e-40]
+    g.flat[6:9] = [np.inf, -0.0, np.nan]
+    calls = []
+
+    def run():
+        xt = cr.tensor(x, requires_grad=True)
+        with np.errstate(all="ignore"):
+            y = F.leaky_relu(xt, slope)
+            y.backward(cr.tensor(g))
+        return y.numpy().copy(), xt.grad.numpy().copy()
+
+    kernels = {name: getattr(jit, name) for name in ("leaky_relu", "leaky_relu_grad")}
+    for name, kernel in kernels.items():
+        monkeypatch.setattr(jit, name, lambda *a, _k=kernel, _n=name: (calls.append(_n), _k(*a)))
+    compiled = run()
+    assert calls == (["leaky_relu", "leaky_relu_grad"] if slope > 0 else [])
+    for name in kernels:
+        monkeypatch.setattr(jit, name, None)
+    reference = run()
+    for a, b in zip(compiled, reference, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert np.array_equal(np.signbit(a), np.signbit(b))
+
+
+def test_leaky_relu_second_order_after_the_compiled_forward(rng):
+    """No mask is saved by the compiled forward; a recorded backward rebuilds it from the output."""
+    x = cr.tensor(_away_from(0.0)(rng, (6, 5)), requires_grad=True)
+    assert cr.gradgradcheck(lambda t: F.leaky_relu(t, 0.2), [x])
+    y = F.leaky_relu(x, 0.2)
+    (gx,) = cr.grad(y.sum(), [x], create_graph=True)
+    np.testing.assert_array_equal(gx.numpy(), np.where(x.numpy() > 0, 1.0, 0.2))
