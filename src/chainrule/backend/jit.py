@@ -28,8 +28,8 @@ import os
 
 import numpy as np
 
-__all__ = ["adam", "bias_relu", "col2im", "cross_entropy", "enabled", "flat", "handles",
-           "leaky_relu", "leaky_relu_grad", "pool", "relu_grad", "route_to_winners", "sgd"]
+__all__ = ["adam", "bias_relu", "col2im", "cross_entropy", "enabled", "flat", "handles", "pool",
+           "relu_grad", "route_to_winners", "sgd"]
 
 _kernels: dict = {}
 
@@ -37,7 +37,7 @@ _kernels: dict = {}
 def enabled() -> bool:
     """True when the compiled kernels are in use (each op checks its own kernel is not None)."""
     return None not in (col2im, route_to_winners, pool, adam, sgd, bias_relu, relu_grad,
-                        leaky_relu, leaky_relu_grad, cross_entropy)
+                        cross_entropy)
 
 
 def _lazy(name):
@@ -205,24 +205,6 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
             out[i] = g[i] * (y[i] > 0)
 
     @jit
-    def _leaky_relu(x, y, slope):
-        """y = x where x > 0, else x * slope, flat: NumPy's maximum(x, x * slope) (0 < slope
-        <= 1) or where(x > 0, x, x * slope), with the same results (NaN and -0.0 included)."""
-        for i in range(y.size):
-            v = x[i]
-            y[i] = v if v > 0 else v * slope
-
-    @jit
-    def _leaky_relu_grad(g, y, out, one_minus_slope, slope):
-        """out = ((y > 0) * (1 - slope) + slope) * g, flat, in the order NumPy's path computes it
-        (so with its rounding); y > 0 exactly where x > 0 when the slope is positive."""
-        both = one_minus_slope + slope  # NumPy's 1 * (1 - slope) + slope, rounded alike
-        for i in range(out.size):
-            # 0 * (1 - slope) + slope is slope exactly: a branch, not a bool times a float
-            # (numba would promote that product to float64, and round differently).
-            out[i] = (both if y[i] > 0 else slope) * g[i]
-
-    @jit
     def _cross_entropy(z, labels, ignore_index, loss, grad):
         """loss[i] = -log softmax(z[i])[labels[i]] and, when grad is not empty, grad[i] =
         softmax(z[i]) - one_hot(labels[i]), one row at a time; a row of z is shifted by its
@@ -256,7 +238,6 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
 
     return {"col2im": _col2im, "route_to_winners": _route, "pool": _pool, "adam": _adam,
             "sgd": _sgd, "bias_relu": _bias_relu, "relu_grad": _relu_grad,
-            "leaky_relu": _leaky_relu, "leaky_relu_grad": _leaky_relu_grad,
             "cross_entropy": _cross_entropy}
 
 
@@ -282,11 +263,9 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 col2im = route_to_winners = pool = adam = sgd = bias_relu = relu_grad = cross_entropy = None
-leaky_relu = leaky_relu_grad = None
 if (os.environ.get("CHAINRULE_JIT", "1").strip().lower() not in ("0", "false", "no", "off")
         and importlib.util.find_spec("numba") is not None):
     col2im, route_to_winners, pool = _lazy("col2im"), _lazy("route_to_winners"), _lazy("pool")
     adam, sgd = _lazy("adam"), _lazy("sgd")
     bias_relu, relu_grad = _lazy("bias_relu"), _lazy("relu_grad")
-    leaky_relu, leaky_relu_grad = _lazy("leaky_relu"), _lazy("leaky_relu_grad")
     cross_entropy = _lazy("cross_entropy")

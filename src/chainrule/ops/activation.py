@@ -118,10 +118,8 @@ class LeakyReLU(Function):
     """ReLU when ``negative_slope`` is 0; the slope at 0 is that of the left side, as in PyTorch.
 
     ReLU saves nothing: its output is positive exactly where its input is. The leaky form saves
-    the sign mask when recorded, except after the compiled forward (training, positive slope):
-    its output too is positive exactly where its input is. All avoid ``where`` and masked copies,
-    which NumPy runs element by element (several times slower than arithmetic) when the mask is
-    irregular.
+    the sign mask when recorded. Both avoid ``where`` and masked copies, which NumPy runs element by
+    element (several times slower than arithmetic) when the mask is irregular.
     """
 
     def forward(self, x):
@@ -129,13 +127,6 @@ class LeakyReLU(Function):
         slope = self.negative_slope
         if slope == 0:
             return _scratch.relu(x)
-        if self.recording and slope > 0 and _jit.leaky_relu is not None:
-            # Training (inference never loads numba): one sweep instead of NumPy's three passes
-            # (the mask, the product, the maximum), and no mask saved: with a positive slope the
-            # output is positive exactly where the input is, so backward reads the output.
-            y = _compiled_elementwise(_jit.leaky_relu, (x,), x.dtype.type(slope))
-            if y is not None:
-                return y
         if self.recording:
             self.positive = xp.greater(x, 0, out=_scratch.empty_like(x, dtype=bool))
         if 0 < slope <= 1:
@@ -149,52 +140,20 @@ class LeakyReLU(Function):
         if slope == 0:
             y = self.output.data  # a bool mask multiplies without a float temporary
             d = xp.greater(y, 0, out=_scratch.empty_like(y, dtype=bool))
-            if is_grad_enabled():
-                return g * d
-            return Tensor(xp.multiply(g.data, d, out=_scratch.empty_like(g.data)))
-        positive = getattr(self, "positive", None)
-        if positive is None:  # the compiled forward saved no mask: y > 0 exactly where x > 0
-            y = self.output.data
-            if not is_grad_enabled() and _jit.leaky_relu_grad is not None:
-                dt = g.dtype.type
-                out = _compiled_elementwise(_jit.leaky_relu_grad, (g.data, y), dt(1 - slope),
-                                            dt(slope))
-                if out is not None:
-                    return Tensor(out)
-            positive = xp.greater(y, 0)
-        if is_grad_enabled():
-            d = positive.astype(g.dtype)  # the derivative: 1 where x > 0, else the slope
+        elif is_grad_enabled():
+            d = self.positive.astype(g.dtype)  # the derivative: 1 where x > 0, else the slope
             d *= 1 - slope
             d += slope
+        else:  # first order: g * (slope + (1 - slope) [x > 0]) in one recycled array
+            out = _scratch.empty_like(g.data)
+            xp.copyto(out, self.positive)
+            out *= 1 - slope
+            out += slope
+            out *= g.data
+            return Tensor(out)
+        if is_grad_enabled():
             return g * d
-        # first order: g * (slope + (1 - slope) [x > 0]) in one recycled array
-        out = _scratch.empty_like(g.data)
-        xp.copyto(out, positive)
-        out *= 1 - slope
-        out += slope
-        out *= g.data
-        return Tensor(out)
-
-
-def _compiled_elementwise(kernel, arrays, *scalars):
-    """``kernel(*arrays, out, *scalars)`` on flat views, ``out`` a recycled array laid out like
-    ``arrays[0]``; None unless the arrays are host arrays of one shape and float dtype, each one
-    dense block in the same memory order (the caller's NumPy path then runs)."""
-    first = arrays[0]
-    if type(first) is not _HOST.ndarray or not _jit.handles(first.dtype):
-        return None
-    order = sorted(range(first.ndim), key=lambda i: -first.strides[i])
-    flats = []
-    for a in arrays:
-        if type(a) is not _HOST.ndarray or a.shape != first.shape or a.dtype != first.dtype:
-            return None
-        flat = _scratch.dense_flat(a, order)
-        if flat is None:
-            return None
-        flats.append(flat)
-    out = _scratch.empty_like(first)  # the same memory order: its flat view is dense too
-    kernel(*flats, _scratch.dense_flat(out, order), *scalars)
-    return out
+        return Tensor(xp.multiply(g.data, d, out=_scratch.empty_like(g.data)))
 
 
 # The gradient array that its producer has already multiplied by (y > 0), and that y, both as
@@ -234,9 +193,14 @@ def relu_masked(g, y):
             out = _scratch.empty(_HOST, gt.shape, gd.dtype)
             _jit.relu_grad(gt.ravel(), yt.ravel(), out.ravel())
             return Tensor(out.T)
-    if _jit.relu_grad is not None:
-        out = _compiled_elementwise(_jit.relu_grad, (gd, y))
-        if out is not None:
+    if (_jit.relu_grad is not None and xp is _HOST and type(gd) is type(y) is xp.ndarray
+            and gd.dtype == y.dtype and _jit.handles(gd.dtype) and gd.strides == y.strides
+            and gd.shape == y.shape):
+        order = sorted(range(y.ndim), key=lambda i: -y.strides[i])
+        gf, yf = _scratch.dense_flat(gd, order), _scratch.dense_flat(y, order)
+        if gf is not None and yf is not None:
+            out = _scratch.empty_like(gd)  # the same memory order: its flat view is dense too
+            _jit.relu_grad(gf, yf, _scratch.dense_flat(out, order))
             return Tensor(out)
     positive = xp.greater(y, 0, out=_scratch.empty_like(y, dtype=bool))
     return Tensor(xp.multiply(gd, positive, out=_scratch.empty_like(gd)))
