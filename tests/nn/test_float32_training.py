@@ -44,7 +44,15 @@ def _conv_ae(rng):
     return net, (16, 1, 28, 28)
 
 
-@pytest.mark.parametrize("build", [_mlp, _lenet, _conv_ae], ids=["mlp", "lenet5", "conv_ae"])
+def _gan_critic(rng):  # the GAN's discriminator: leaky ReLUs, one logit, BCE on logits
+    nn = cr.nn
+    net = nn.Sequential(nn.Linear(784, 32, rng=rng), nn.LeakyReLU(0.2),
+                        nn.Linear(32, 16, rng=rng), nn.LeakyReLU(0.2), nn.Linear(16, 1, rng=rng))
+    return net, (16, 784)
+
+
+@pytest.mark.parametrize("build", [_mlp, _lenet, _conv_ae, _gan_critic],
+                         ids=["mlp", "lenet5", "conv_ae", "gan_critic"])
 @pytest.mark.parametrize("optimizer", ["sgd", "adam"])
 def test_one_training_step_creates_no_float64_array(rng, float_dtypes, build, optimizer):
     net, shape = build(rng)
@@ -56,6 +64,9 @@ def test_one_training_step_creates_no_float64_array(rng, float_dtypes, build, op
         out = net(x)
         if out.shape == x.shape:
             loss = cr.F.mse_loss(out, x)
+        elif out.shape[1] == 1:
+            target = cr.tensor(np.ones(out.shape, np.float32))
+            loss = cr.F.binary_cross_entropy_with_logits(out, target)
         else:
             loss = cr.F.cross_entropy(out, cr.tensor(rng.integers(0, 10, shape[0])))
         loss.backward()
