@@ -80,3 +80,51 @@ def test_padded_input_of_a_convolution_is_zero_outside(rng):
     padded = conv._pad(x, ((2, 1), (0, 3)))
     expected = np.pad(x, ((0, 0), (0, 0), (2, 1), (0, 3)))
     np.testing.assert_array_equal(padded, expected)
+
+
+def _bits_equal(a, b):
+    return a.dtype == b.dtype and a.shape == b.shape and a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n,c,size,o,kernel,kwargs", [
+    (1, 1, (28, 28), 6, 5, {"padding": 2}),                   # LeNet-5's C1
+    (1, 6, (14, 14), 16, 5, {}),                              # C3
+    (1, 16, (5, 5), 120, 5, {}),                              # C5: the columns are the input
+    (1, 8, (6, 7), 4, 1, {}),                                 # 1 x 1: no copy either
+    (1, 1, (5, 5), 3, 1, {}),                                 # one input per output: no GEMM
+    (2, 3, (9, 8), 5, (3, 2), {"stride": (2, 1), "padding": (1, 2), "dilation": (1, 2)}),
+    (3, 4, (6, 6), 4, 3, {"padding": "same", "bias": False}),
+    (2, 4, (7, 7), 6, 3, {"groups": 2}),                       # the general path
+    (64, 16, (12, 12), 32, 3, {}),                            # too big: the general path
+])
+@pytest.mark.parametrize("fused", [False, True])
+def test_small_unrecorded_convolution_equals_the_recorded_one(rng, dtype, n, c, size, o, kernel,
+                                                               kwargs, fused):
+    """``conv._small_conv`` (no_grad, small arrays) gives the general path's bits."""
+    kwargs = dict(kwargs)
+    groups = kwargs.get("groups", 1)
+    k = kernel if isinstance(kernel, tuple) else (kernel, kernel)
+    x = rng.standard_normal((n, c, *size)).astype(dtype)
+    x.flat[:4] = [np.nan, -0.0, 0.0, np.inf]
+    w = cr.tensor(rng.standard_normal((o, c // groups, *k)).astype(dtype), requires_grad=True)
+    b = None if kwargs.pop("bias", True) is False else cr.tensor(
+        rng.standard_normal(o).astype(dtype), requires_grad=True)
+    op = F.conv2d_relu if fused else F.conv2d
+    recorded = op(cr.tensor(x, requires_grad=True), w, b, **kwargs)
+    assert recorded.requires_grad
+    with cr.no_grad():
+        plain = op(cr.tensor(x), w, b, **kwargs)
+    assert _bits_equal(plain.data, recorded.data)
+
+
+def test_small_convolution_of_an_input_not_batch_last_and_of_sequences(rng):
+    x = rng.standard_normal((3, 4, 6, 5)).astype(np.float32)  # (N, C, H, W) in memory
+    w = cr.tensor(rng.standard_normal((5, 4, 2, 2)).astype(np.float32), requires_grad=True)
+    seq = rng.standard_normal((1, 4, 9)).astype(np.float64)
+    w1 = cr.tensor(rng.standard_normal((3, 4, 3)), requires_grad=True)
+    recorded = F.conv2d(cr.tensor(x, requires_grad=True), w)
+    recorded1 = F.conv1d_relu(cr.tensor(seq, requires_grad=True), w1, padding=1)
+    with cr.no_grad():
+        assert _bits_equal(F.conv2d(cr.tensor(x), w).data, recorded.data)
+        assert _bits_equal(F.conv1d_relu(cr.tensor(seq), w1, padding=1).data, recorded1.data)

@@ -25,7 +25,7 @@ __all__ = ["binary", "clear", "column_sums", "dense_flat", "empty", "empty_like"
 _HOST = get_array_module()
 _LIMIT = 256 * 2**20  # bytes kept in all; the least recently used buffers go first
 # Smaller arrays come from the allocator's free lists (glibc maps blocks from 128 KiB up afresh).
-_MIN = 2**17
+_MIN = RECYCLE_FROM = 2**17
 _SHARE_MIN = 2**23  # from 8 MiB, a free buffer of another shape may serve (_free_big_buffer)
 _getrefcount = getattr(sys, "getrefcount", None)
 

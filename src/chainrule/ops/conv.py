@@ -240,6 +240,50 @@ def _conv(x, w, b, out_size, geom, cols=None, relu=False, compiled=False):
     return _batch_last(y.reshape(o, *out_size, x.shape[0])), cols
 
 
+def _small_conv(x, w, b, out_size, geom, relu):
+    """``_conv``'s output for an unrecorded convolution on small host arrays, or None.
+
+    A batch of one is bookkeeping more than arithmetic, so this does ``_conv``'s NumPy operations,
+    in the same order and with the same results, without its helpers' set-up (array-module
+    look-ups, recycled-buffer bookkeeping, block planning): LeNet-5's three convolutions at batch 1
+    take 16.5, 19.7 and 7.8 us instead of 19.3, 22.4 and 10.9. Columns that are the input's own
+    memory (its C5, whose kernel covers the whole 5 x 5 image, or a 1 x 1 kernel) are not copied.
+    Small: columns and output under ``_scratch``'s recycling size, so it would not keep them.
+    """
+    n, c, h, wd = x.shape
+    o, _, kh, kw = w.shape
+    ho, wo = out_size
+    positions, inner = ho * wo * n, c * kh * kw
+    if (type(x) is not _HOST.ndarray or geom.groups != 1
+            or max(inner, o) * positions * x.itemsize >= _scratch.RECYCLE_FROM):
+        return None
+    (pt, pb), (pl, pr) = geom.padding
+    memory = _memory_order(x)
+    if pt or pb or pl or pr:
+        padded = _scratch.full(_HOST, (c, h + pt + pb, wd + pl + pr, n), 0, x.dtype)
+        padded[:, pt:pt + h, pl:pl + wd] = memory
+        memory = padded
+    elif not memory.flags.c_contiguous:  # batch-last, or any batch of one, always is
+        return None
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    s = memory.strides
+    shape = (c, kh, kw, ho, wo, n)
+    view = _HOST.ndarray(shape, x.dtype, buffer=memory,
+                         strides=(s[0], s[1] * dh, s[2] * dw, s[1] * sh, s[2] * sw, s[3]))
+    if view.flags.c_contiguous:
+        cols = view.reshape(inner, positions)  # the windows are the input itself: no copy
+    else:
+        cols = _HOST.empty((inner, positions), x.dtype)
+        cols.reshape(shape)[...] = view
+    wm = w.reshape(o, inner)
+    y = wm @ cols if inner > 1 else _scratch.matmul(wm, cols)
+    if relu:
+        _bias_relu(y, b, False)
+    elif b is not None:
+        y += b[:, None]
+    return _batch_last(y.reshape(o, ho, wo, n))
+
+
 def _bias_relu(y, b, compiled):
     """``y = max(y + b[:, None], 0)`` in place on an (O, positions) output: one sweep on the CPU
     when ``compiled`` (when training: a model only predicting should not load numba, ~110 MiB)."""
@@ -344,6 +388,10 @@ class ConvNd(Function):
             )
         elif geom.nd == 1:
             out_size = _size2d(out_size, 1)
+        if not self.recording and self.cols is None:  # nothing to keep for a backward
+            y = _small_conv(x, w, b, out_size, geom, self._relu)
+            if y is not None:
+                return _from2d(y, geom.nd)
         dense = x if self.cols is not None else _batch_last_input(x, w.shape[2:], geom)
         y, cols = _conv(dense, w, b, out_size, geom, self.cols, self._relu, self.recording)
         # Kept only when the filter gradient will be computed: that GEMM reuses the columns.
