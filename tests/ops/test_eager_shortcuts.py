@@ -87,20 +87,20 @@ def _bits_equal(a, b):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n,c,size,o,kernel,kwargs", [
-    (1, 1, (28, 28), 6, 5, {"padding": 2}),                   # LeNet-5's C1
-    (1, 6, (14, 14), 16, 5, {}),                              # C3
-    (1, 16, (5, 5), 120, 5, {}),                              # C5: the columns are the input
-    (1, 8, (6, 7), 4, 1, {}),                                 # 1 x 1: no copy either
-    (1, 1, (5, 5), 3, 1, {}),                                 # one input per output: no GEMM
-    (2, 3, (9, 8), 5, (3, 2), {"stride": (2, 1), "padding": (1, 2), "dilation": (1, 2)}),
-    (3, 4, (6, 6), 4, 3, {"padding": "same", "bias": False}),
-    (2, 4, (7, 7), 6, 3, {"groups": 2}),                       # the general path
-    (64, 16, (12, 12), 32, 3, {}),                            # too big: the general path
+@pytest.mark.parametrize("n,c,size,o,kernel,kwargs,small", [
+    (1, 1, (28, 28), 6, 5, {"padding": 2}, np.float32),  # LeNet-5's C1 (float64: 156 KiB columns)
+    (1, 6, (14, 14), 16, 5, {}, True),                               # C3
+    (1, 16, (5, 5), 120, 5, {}, True),                               # C5: the columns are the input
+    (1, 8, (6, 7), 4, 1, {}, True),                                  # 1 x 1: no copy either
+    (1, 1, (5, 5), 3, 1, {}, True),                                  # one input per output: no GEMM
+    (2, 3, (9, 8), 5, (3, 2), {"stride": (2, 1), "padding": (1, 2), "dilation": (1, 2)}, True),
+    (3, 4, (6, 6), 4, 3, {"padding": "same", "bias": False}, True),
+    (2, 4, (7, 7), 6, 3, {"groups": 2}, False),                       # the general path
+    (64, 16, (12, 12), 32, 3, {}, False),                            # too big: the general path
 ])
 @pytest.mark.parametrize("fused", [False, True])
-def test_small_unrecorded_convolution_equals_the_recorded_one(rng, dtype, n, c, size, o, kernel,
-                                                               kwargs, fused):
+def test_small_unrecorded_convolution_equals_the_recorded_one(rng, monkeypatch, dtype, n, c, size,
+                                                               o, kernel, kwargs, small, fused):
     """``conv._small_conv`` (no_grad, small arrays) gives the general path's bits."""
     kwargs = dict(kwargs)
     groups = kwargs.get("groups", 1)
@@ -113,8 +113,14 @@ def test_small_unrecorded_convolution_equals_the_recorded_one(rng, dtype, n, c, 
     op = F.conv2d_relu if fused else F.conv2d
     recorded = op(cr.tensor(x, requires_grad=True), w, b, **kwargs)
     assert recorded.requires_grad
+    taken = []
+    small_conv = conv._small_conv
+    monkeypatch.setattr(conv, "_small_conv",
+                        lambda *a: taken.append(small_conv(*a) is not None) or small_conv(*a))
     with cr.no_grad():
         plain = op(cr.tensor(x), w, b, **kwargs)
+    small = small is True or small is dtype
+    assert taken == [small]  # the lean path ran where it should, and only there
     assert _bits_equal(plain.data, recorded.data)
 
 
