@@ -63,6 +63,6 @@ def test_fast_inference_example_traces_bit_for_bit(capsys, load_script):
     result = load_script("examples/fast_inference.py").main(
         ["--epochs", "1", "--calls", "5", "--repeats", "1"])
     assert result["mismatches"] == 0 and result["images"] == 359
-    assert result["eager_us"] > 0 and result["traced_us"] > 0
+    assert result["layers_us"] > 0 and result["eager_us"] > 0 and result["traced_us"] > 0
     assert "net.0.weight" in result["code"]
-    assert "differs from the model on 0" in capsys.readouterr().out
+    assert "differ from the layers on 0" in capsys.readouterr().out

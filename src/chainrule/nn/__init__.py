@@ -14,7 +14,7 @@ Sequential(
 203530
 """
 
-from . import init
+from . import init, plans
 from .activation import (
     ELU,
     GELU,
@@ -42,6 +42,7 @@ from .linear import Identity, Linear
 from .module import IncompatibleKeys, Module, RemovableHandle
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Buffer, Parameter
+from .plans import set_inference_plans, static_forward
 from .pool import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -56,6 +57,19 @@ from .pool import (
 )
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .summary import ModelSummary, SummaryRow
+
+# The layers whose forward is a fixed sequence of ops for a given input shape: a model built of
+# them alone replays a recorded plan of those ops when called under no_grad (see nn.plans).
+# Embedding checks its indices' values, and recurrent layers loop in Python: they are not listed.
+plans._leaf(
+    ELU, GELU, SELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU,
+    Softmax, Softplus, Softsign, Step, Tanh,
+    Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Linear, Identity, Flatten, Unflatten,
+    Dropout, Dropout1d, Dropout2d, BatchNorm1d, BatchNorm2d, LayerNorm, ModuleList, ModuleDict,
+    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
+    AvgPool2d, MaxPool1d, MaxPool2d, MinPool1d, MinPool2d,
+)
+static_forward(Sequential)
 
 __all__ = [
     # core
@@ -75,4 +89,6 @@ __all__ = [
     # normalization, embedding, recurrent
     "BatchNorm1d", "BatchNorm2d", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "LayerNorm",
     "RNN", "RNNCell",
+    # inference plans
+    "set_inference_plans", "static_forward",
 ]

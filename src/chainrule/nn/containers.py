@@ -49,6 +49,7 @@ class _IndexedModules(Module):
         who = type(self).__name__
         key = list(self._modules)[_position(who, index, len(self))]
         self._modules[key] = _check_module(who, module)  # in place: the order must not change
+        self._changed()
 
     def __delitem__(self, index) -> None:
         keys = list(self._modules)
@@ -56,6 +57,7 @@ class _IndexedModules(Module):
             keys[_position(type(self).__name__, index, len(keys))]]
         for key in targets:
             del self._modules[key]
+        self._changed()
         self._renumber()
 
     def _renumber(self) -> None:
@@ -90,6 +92,7 @@ class _IndexedModules(Module):
         while key in self._modules:  # named (OrderedDict) layers keep their names: avoid a clash
             key = "_" + key
         items.insert(index, (key, _check_module(who, module)))
+        self._changed()
         self._modules.clear()
         self._modules.update(items)
         self._renumber()
@@ -193,6 +196,7 @@ class ModuleDict(Module):
     def __setitem__(self, key: str, module: Module) -> None:
         if key in self._modules:
             self._modules[key] = _check_module("ModuleDict", module)
+            self._changed()
         else:
             self.add_module(key, _check_module("ModuleDict", module))
 
@@ -226,4 +230,5 @@ class ModuleDict(Module):
     def pop(self, key: str) -> Module:
         module = self[key]
         del self._modules[key]
+        self._changed()
         return module
