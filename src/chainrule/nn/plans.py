@@ -34,7 +34,7 @@ import os
 
 from ..autograd import function as _function
 from ..autograd.tensor import Tensor
-from ..autograd.tracing import Traced, TraceError, _signature
+from ..autograd.tracing import Traced, TraceError
 
 __all__ = ["set_inference_plans", "static_forward"]
 
@@ -85,11 +85,11 @@ def _leaf(*classes) -> None:
 class _State:
     """One module's plans, valid while it and every module below it keep their ``_version``.
 
-    It holds the modules below the root but not the root itself, and its ``Traced`` holds the
-    root only while recording: no reference cycle keeps a deleted model's arrays alive.
+    It holds the modules below the root but not the root itself, and a plan holds no module:
+    no reference cycle keeps a deleted model's arrays alive.
     """
 
-    __slots__ = ("version", "modules", "versions", "eligible", "traced", "seen")
+    __slots__ = ("version", "modules", "versions", "eligible", "plans", "seen")
 
     def __init__(self, root):
         below = tuple(root.modules())[1:]
@@ -97,9 +97,8 @@ class _State:
         self.modules = below
         self.versions = [m._version for m in below]
         self.eligible = _plannable(root) and all(_plannable(m) for m in below)
-        self.traced = Traced(root)
-        self.traced.fn = None
-        self.seen: dict = {}
+        self.plans: dict = {}  # input signature -> the trace's _Plan
+        self.seen: dict = {}  # input signature -> calls that ran the layers
 
 
 def _plannable(m) -> bool:
@@ -123,24 +122,23 @@ def call(module, args):
         if type(x) is not Tensor:
             return None
     arrays = [x.data for x in args]
-    key = _signature(arrays)
-    plans = state.traced._plans
-    plan = plans.get(key)
+    # The trace's signature (shapes, dtypes, devices) and the memory layout: the layers' Python
+    # reads only shapes, but a plan per layout needs no proof of that.
+    key = tuple([(a.shape, a.strides, a.dtype, type(a)) for a in arrays])
+    plan = state.plans.get(key)
     if plan is None:
         seen = state.seen.get(key, 0)
-        if seen == 0 or len(plans) >= _MAX_PLANS:  # a first call runs the layers, with checks
+        if seen == 0 or len(state.plans) >= _MAX_PLANS:  # a first call runs the layers, with checks
             if len(state.seen) < _MAX_SEEN:
                 state.seen[key] = seen + 1
             return None
-        state.traced.fn = module
         try:
-            plan = state.traced._plan(tuple(Tensor(a) for a in arrays))
+            plan = Traced(module)._plan(tuple(Tensor(a) for a in arrays))
         except TraceError:
             # Another thread began recording: run the layers this time. Otherwise the ops could
             # not be replayed (not expected of the listed layers): run the layers from now on.
             if _function._tracer is None:
                 state.eligible = False
             return None
-        finally:
-            state.traced.fn = None
+        state.plans[key] = plan
     return plan.run(arrays)
