@@ -79,6 +79,8 @@ def _models():
         "lenet5_classic": (cr.models.LeNet5("classic", rng=rng), (3, 1, 28, 28)),
         "small_cnn": (cr.models.SmallCNN(input_size=8, rng=rng), (5, 1, 8, 8)),
         "mlp": (cr.models.MLP((64, 32, 10), rng=rng), (7, 64)),
+        "autoencoder": (cr.models.Autoencoder((16, 8, 3), rng=rng), (5, 1, 4, 4)),
+        "conv_autoencoder": (cr.models.ConvAutoencoder(rng=rng), (2, 1, 28, 28)),
         "norm_dropout_pool": (nn.Sequential(
             nn.Conv2d(2, 4, 3, padding=1, rng=rng), nn.BatchNorm2d(4), nn.ReLU(), nn.Dropout(0.5),
             nn.MinPool2d(2), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16, 6, rng=rng),
@@ -385,3 +387,11 @@ def test_each_memory_layout_gets_its_own_plan():
         _same(_planned(model, x), _layers(model, x))
         assert _has_plan(model, x)
     assert len(model._plans.plans) == 2
+
+
+def test_a_tied_autoencoder_runs_its_layers():
+    # TiedLinear reads another module's weight, which its own subtree cannot watch: not listed.
+    model = cr.models.Autoencoder((16, 8, 3), tied=True, rng=_rng()).eval()
+    x = _x((5, 16))
+    _same(_planned(model, x), _layers(model, x))
+    assert not model._plans.eligible
