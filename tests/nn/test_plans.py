@@ -351,6 +351,8 @@ def test_switch_and_marker_check_their_arguments():
         nn.set_inference_plans(1)
     with pytest.raises(TypeError, match="expected a Module class"):
         nn.static_forward(lambda x: x)
+    with pytest.raises(TypeError, match="expected a Module class, got <class 'int'>"):
+        nn.static_forward(int)
     assert nn.set_inference_plans(False) is True
     model = nn.Sequential(nn.Linear(3, 2, rng=_rng())).eval()
     x = _x((2, 3))

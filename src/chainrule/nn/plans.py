@@ -72,7 +72,9 @@ def static_forward(cls):
     mode replays a recorded plan of its ops (see this module). Only ``cls`` itself is marked, not
     its subclasses, which may override ``forward``.
     """
-    if not (isinstance(cls, type) and hasattr(cls, "forward")):
+    from .module import Module  # here: module.py imports this file
+
+    if not (isinstance(cls, type) and issubclass(cls, Module)):
         raise TypeError(f"static_forward: expected a Module class, got {cls!r}")
     ROOTS.add(cls)
     return cls
