@@ -300,6 +300,14 @@ def test_signatures_are_planned_up_to_a_bound():
     assert len(model._plans.plans) == plans._MAX_PLANS
 
 
+@nn.static_forward
+class _OwnState(nn.Sequential):
+    """A subclass whose ``__getstate__`` keeps every attribute, plans included."""
+
+    def __getstate__(self):
+        return self.__dict__.copy()
+
+
 def test_copies_and_pickles_do_not_share_plans():
     model = cr.models.MLP((6, 5, 3), rng=_rng()).eval()
     x = _x((4, 6))
@@ -311,6 +319,16 @@ def test_copies_and_pickles_do_not_share_plans():
     assert _planned(model, x).numpy().any()
     restored = pickle.loads(pickle.dumps(model))  # noqa: S301 - our own object
     _same(_planned(restored, x), _layers(model, x))
+
+    own = _OwnState(nn.Linear(6, 3, rng=_rng())).eval()
+    _planned(own, x)
+    assert own._plans.plans
+    for twin in (copy.deepcopy(own), pickle.loads(pickle.dumps(own))):  # noqa: S301
+        assert twin.__dict__["_plans"] is None
+        for p in twin.parameters():
+            p.data[...] = 0
+        assert not _planned(twin, x).numpy().any() and _planned(own, x).numpy().any()
+        assert _has_plan(twin, x)
 
 
 def test_an_explicit_trace_of_a_planned_model():
@@ -397,3 +415,15 @@ def test_a_tied_autoencoder_runs_its_layers():
     x = _x((5, 16))
     _same(_planned(model, x), _layers(model, x))
     assert not model._plans.eligible
+
+
+def test_a_module_without_its_own_version_counts_from_zero():
+    # e.g. restored by a custom __setstate__ that skipped Module.__init__'s attributes
+    layer = nn.Linear(3, 2, rng=_rng())
+    del layer.__dict__["_version"]
+    model = nn.Sequential(layer).eval()
+    x = _x((4, 3))
+    _same(_planned(model, x), _layers(model, x))
+    assert _has_plan(model, x)
+    layer.bias = None  # counted from the class's 0
+    _same(_planned(model, x), _layers(model, x))

@@ -69,6 +69,7 @@ class Module:
     """
 
     training: bool
+    _version = 0  # for instances made without Module.__init__ (e.g. by a custom __setstate__)
 
     def __init__(self):
         # object.__setattr__ because our own __setattr__ needs these dictionaries to exist.

@@ -102,6 +102,11 @@ class _State:
         self.plans: dict = {}  # input signature -> the trace's _Plan
         self.seen: dict = {}  # input signature -> calls that ran the layers
 
+    def __reduce__(self):
+        # A copy or pickle that still reaches a state (a subclass's own __getstate__) gets None:
+        # the copied model makes its own plans, which read its own Parameters.
+        return type(None), ()
+
 
 def _plannable(m) -> bool:
     cls = type(m)
