@@ -13,16 +13,16 @@ replay computes exactly what the layers would:
 * the whole tree is in eval mode, and no module in it has hooks or an instance-level ``forward``;
 * every argument is a Tensor, passed by position.
 
-The first call with a given input signature (shapes, dtypes, devices) runs the layers as usual,
-with all their checks; the second traces them (``chainrule.trace``'s recorder) and keeps the plan,
-and later calls with that signature replay it. Values are bit for bit the layers' own: the replay
-runs the same ``Function.forward`` methods with the same settings. Parameters are read at every
-call, so optimizer steps and ``load_state_dict`` show at once. Anything that changes what the
-layers would run (assigning an attribute or a layer, ``train()``/``eval()``, hooks, ``to()``,
-adding or removing layers of a container) bumps the changed module's ``_version``, and a plan
-checks every version of its tree before it runs. Not seen: replacing a parameter's array with
-one of another shape, dtype or device through ``param.data = ...`` (``to()`` and
-``load_state_dict`` are seen, or keep the shape).
+The first call with a given input signature (shapes, dtypes, devices, memory layouts) runs the
+layers as usual, with all their checks; the second traces them (``chainrule.trace``'s recorder) and
+keeps the plan, and later calls with that signature replay it. Values are bit for bit the layers'
+own: the replay runs the same ``Function.forward`` methods with the same settings. Parameters are
+read at every call, so optimizer steps and ``load_state_dict`` show at once. Anything that changes
+what the layers would run (assigning an attribute or a layer, ``train()``/``eval()``, hooks,
+``to()``, adding or removing layers of a container) bumps the changed module's ``_version``, and a
+plan checks every version of its tree before it runs. Not seen: replacing a parameter's array with
+one of another shape, dtype or device through ``param.data = ...`` (``to()`` is seen, and
+``load_state_dict`` copies into the arrays there are).
 
 ``set_inference_plans(False)`` (or ``CHAINRULE_INFERENCE_PLANS=0`` in the environment) turns plans
 off, e.g. to compare both paths.
