@@ -282,6 +282,18 @@ def test_bad_input_gets_the_layers_error_after_a_plan():
         model(_x((1, 3, 28, 28)))  # the second call with a signature records: the same error
 
 
+@nn.static_forward
+class _Scaled(nn.Module):
+    """A marked model with a keyword argument."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 2, rng=_rng())
+
+    def forward(self, x, scale=1.0):
+        return self.fc(x) * scale
+
+
 def test_non_tensor_and_keyword_arguments_run_the_layers():
     model = nn.Sequential(nn.Linear(3, 2, rng=_rng())).eval()
     array = _rng().random((2, 3)).astype(np.float32)
@@ -290,6 +302,14 @@ def test_non_tensor_and_keyword_arguments_run_the_layers():
             out = model(array)
     assert model.__dict__.get("_plans") is None or not model._plans.plans
     _same(out, _layers(model, cr.tensor(array)))
+
+    scaled = _Scaled().eval()
+    x = _x((2, 3))
+    with cr.no_grad():
+        for k in range(3):  # a keyword the plan would not see: each call runs the layers
+            out = scaled(x, scale=float(k + 1))
+    assert scaled.__dict__.get("_plans") is None
+    _same(out, _layers(scaled, x) * 3.0)
 
 
 def test_signatures_are_planned_up_to_a_bound():
