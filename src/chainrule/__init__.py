@@ -22,6 +22,7 @@ from .autograd import (
     value_and_grad,
 )
 from .autograd.gradcheck import gradcheck, gradgradcheck
+from .backend import config, get_num_threads, set_num_threads
 
 __version__ = "0.1.0"
 
@@ -29,9 +30,11 @@ __all__ = [
     "F",
     "Function",
     "Tensor",
+    "config",
     "enable_grad",
     "data",
     "functional",
+    "get_num_threads",
     "io",
     "models",
     "nn",
@@ -44,6 +47,7 @@ __all__ = [
     "no_grad",
     "ops",
     "set_grad_enabled",
+    "set_num_threads",
     "tensor",
     "trace",
     "value_and_grad",

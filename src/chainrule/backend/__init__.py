@@ -3,6 +3,9 @@
 This is the only package of chainrule that names NumPy or CuPy for array code; everything above it
 asks ``get_array_module(x)`` for the module that owns an array, so the same op runs on either
 device.
+
+It also holds chainrule's configuration (``settings.py``: ``chainrule.config``, the one reader of
+the environment) and the choice of BLAS threads (``threads.py``: ``chainrule.set_num_threads``).
 """
 
 from __future__ import annotations
@@ -14,15 +17,24 @@ try:  # CuPy is optional: chainrule runs on the CPU without it.
 except ImportError:  # pragma: no cover - depends on the machine
     cupy = None
 
+from .settings import config
+from .threads import apply_configured_threads, get_num_threads, set_num_threads
+
+# The one thing importing chainrule changes outside it: BLAS threads for the machine as it is.
+apply_configured_threads()
+
 __all__ = [
     "DEVICES",
     "GPU_POSSIBLE",
     "asnumpy",
+    "config",
     "cuda_available",
     "device_of",
     "ensure_array",
     "get_array_module",
+    "get_num_threads",
     "numpy",
+    "set_num_threads",
     "to_device",
     "validate_device",
 ]

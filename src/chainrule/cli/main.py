@@ -7,7 +7,9 @@ import json
 import sys
 
 from .. import experiments, models
-from ..backend import validate_device
+from ..backend import set_num_threads, validate_device
+from ..backend.settings import parse_threads
+from ..backend.threads import oversubscription_hint
 from ..experiments import generative
 
 __all__ = ["main"]
@@ -43,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--device", default="cpu", type=_device,
                    help="where to train: 'cpu' or 'cuda' (needs CuPy and an NVIDIA GPU: "
                    "pip install chainrule[cuda])")
+    _threads_option(t)
     _generative_arguments(t)
 
     e = sub.add_parser("evaluate", help="test accuracy of a saved model")
@@ -50,10 +53,12 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--dataset", default=None, help="default: the dataset it was trained on")
     e.add_argument("--data-dir", default=None)
     e.add_argument("--no-download", action="store_true")
+    _threads_option(e)
 
     r = sub.add_parser("predict", help="classify image files (greyscale PNG/JPEG or .npy)")
     r.add_argument("checkpoint")
     r.add_argument("images", nargs="+")
+    _threads_option(r)
 
     g = sub.add_parser("generate", help="draw images from a trained GAN into a PNG grid")
     g.add_argument("checkpoint", help="a GAN run folder or its model.safetensors")
@@ -95,6 +100,20 @@ def _device(name: str) -> str:
     try:
         return validate_device(name)
     except (TypeError, ValueError, RuntimeError) as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _threads_option(parser) -> None:
+    parser.add_argument("--threads", type=_threads, default=None, metavar="N",
+                        help="threads for matrix products: a number or 'auto' (default: "
+                        "$CHAINRULE_NUM_THREADS, else 'auto': the CPUs other processes leave free)")
+
+
+def _threads(value: str):
+    """argparse type of --threads: a positive integer or 'auto'."""
+    try:
+        return parse_threads(value)
+    except ValueError as e:
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
@@ -149,6 +168,10 @@ def _model_args(pairs) -> dict:
 def main(argv=None) -> int:
     """Run the command line with ``argv`` (default: sys.argv[1:]); returns the exit status."""
     args = _parser().parse_args(argv)
+    if getattr(args, "threads", None) is not None:
+        set_num_threads(args.threads)
+    elif args.command == "train" and (hint := oversubscription_hint()):
+        print(hint, file=sys.stderr)
     try:
         if args.command == "train" and args.model in generative.GENERATIVE_TASKS:
             _train_generative(args)
