@@ -143,12 +143,22 @@ def set_num_threads(n: int | str) -> None:
     config.threads = threads
 
 
+def _blas_libraries() -> list:
+    return [] if threadpoolctl is None else [
+        lib for lib in threadpoolctl.threadpool_info() if lib["user_api"] == "blas"]
+
+
+# NumPy's BLAS is among the libraries loaded before this module (``backend`` imports NumPy first).
+# Others that load later, such as SciPy's own OpenBLAS that numba brings in when it compiles
+# chainrule's kernels, start with a thread per CPU whatever was set before; chainrule never calls
+# them, so they do not count in get_num_threads.
+_NUMPY_BLAS = frozenset(lib["filepath"] for lib in _blas_libraries())
+
+
 def get_num_threads() -> int:
     """How many threads the BLAS library under NumPy uses now (1 if none is found)."""
-    if threadpoolctl is None:
-        return 1
-    counts = [lib["num_threads"] for lib in threadpoolctl.threadpool_info()
-              if lib["user_api"] == "blas"]
+    counts = [lib["num_threads"] for lib in _blas_libraries()
+              if lib["filepath"] in _NUMPY_BLAS or not _NUMPY_BLAS]
     return max(counts, default=1)
 
 
