@@ -1,5 +1,4 @@
 import csv
-import math
 
 import numpy as np
 import pytest
@@ -244,17 +243,21 @@ def test_reduce_lr_on_plateau_gets_the_monitored_value(blobs):
     assert opt.param_groups[0]["lr"] == pytest.approx(0.025)
 
 
-def test_terminate_on_nan_stops_at_the_first_bad_batch(blobs, capsys):
+def test_terminate_on_nan_stops_at_the_first_bad_batch(blobs):
     x, y = blobs
     x = x.copy()
     x[45] = np.nan  # in the third batch of 20
     events = []
     trainer = _trainer(make_mlp(), callbacks=[TerminateOnNaN(), Recorder(events)])
-    history = trainer.fit((x, y), epochs=50, batch_size=20, shuffle=False, verbose=0)
-    assert history.epoch == [0]
+    with pytest.warns(RuntimeWarning, match="loss is nan at epoch 1, batch 3"):
+        history = trainer.fit((x, y), epochs=50, batch_size=20, shuffle=False, verbose=0)
     assert [e[2] for e in events if e[1] == "batch_end"] == [0, 1, 2]
-    assert "TerminateOnNaN: batch 2 has loss nan" in capsys.readouterr().out
-    assert math.isnan(history.history["loss"][0])
+    # the diverged epoch is not a completed one: no epoch_end hooks, nothing recorded
+    assert not [e for e in events if e[1] == "epoch_end"]
+    assert ("rec", "train_end") in events
+    assert history.epoch == [] and trainer.epoch == -1
+    assert trainer.diverged is True
+    assert trainer.stop_reason == "training diverged: loss is nan at epoch 1, batch 3"
 
 
 def test_model_checkpoint_saves_the_best_weights(blobs, tmp_path):

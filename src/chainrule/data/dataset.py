@@ -102,11 +102,17 @@ class DataLoader:
             Generator is used (and advanced) as is, so that a caller can save and restore its state.
         drop_last: skip the final batch when it has fewer than ``batch_size`` samples.
         transform: ``transform(batch, rng) -> batch`` applied to each batch (a tuple of arrays),
-            e.g. random distortions of the images for augmentation; it draws from ``rng``, so a
-            seeded run is reproducible and a resumed one continues the same random sequence.
+            e.g. random distortions of the images for augmentation. Its ``rng`` is a stream of
+            the pass, seeded from ``rng`` when the pass starts, so a seeded run is reproducible
+            and a resumed one continues the same random sequence.
         prefetch: batches prepared ahead in a background thread (0: none). Gathering and
             transforming the next batches then overlaps the training step (NumPy releases the GIL
-            in its heavy loops); the order and the random numbers drawn are unchanged.
+            in its heavy loops); the batches are identical with and without it.
+
+    Every random number of a pass comes from ``rng`` when the pass starts (``iter(loader)``), in
+    the caller's thread and in a fixed order: the permutation, then the seed of the transform's
+    stream. So the batches do not depend on thread timing, even when something else (a dropout
+    layer) also draws from ``rng`` while the pass runs.
 
     Attributes:
         rng: the Generator that orders the samples (None when not shuffling and none was given).
@@ -149,14 +155,18 @@ class DataLoader:
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
-        batches = self._batches()
-        if self.transform is not None:
-            batches = (tuple(self.transform(b, self.rng)) for b in batches)
-        return _prefetched(batches, self.prefetch) if self.prefetch else batches
-
-    def _batches(self):
         n = len(self.dataset)
         order = self.rng.permutation(n) if self.shuffle else None
+        batches = self._batches(order)
+        if self.transform is not None:
+            # Seeded by numbers drawn from rng (not Generator.spawn, whose count of children is
+            # not part of the state a checkpoint saves), so the stream follows from rng's state.
+            stream = np.random.default_rng(self.rng.integers(0, 2**63, size=4).tolist())
+            batches = (tuple(self.transform(b, stream)) for b in batches)
+        return _prefetched(batches, self.prefetch) if self.prefetch else batches
+
+    def _batches(self, order):
+        n = len(self.dataset)
         arrays = self.dataset.arrays if isinstance(self.dataset, ArrayDataset) else None
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             stop = min(start + self.batch_size, n)

@@ -102,9 +102,9 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
         raise FileExistsError(f"output folder {out} is not empty; pass --resume to continue it "
                               "or choose another --out")
     (out / "figures").mkdir(parents=True, exist_ok=True)
-    rng = as_generator(seed)
+    model_rng, data_rng = as_generator(seed).spawn(2)  # one stream per consumer: dropout, loader
     kwargs = _model_kwargs(model, data.input_shape, len(data.classes), model_kwargs or {})
-    net = build(model, **kwargs, rng=rng)
+    net = build(model, **kwargs, rng=model_rng)
     config = {"model": net.config, "dataset": dataset, "classes": list(data.classes),
               "input_shape": list(data.input_shape)}
     opt_cls, opt_defaults = OPTIMIZERS[optimizer]
@@ -123,7 +123,7 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                                                  config=config)])
     aug = AUGMENTATIONS[augment]
     train_data = DataLoader(ArrayDataset(data.x_train, data.y_train), batch_size, shuffle=True,
-                            rng=rng, transform=None if aug is None else _augmenting(aug),
+                            rng=data_rng, transform=None if aug is None else _augmenting(aug),
                             prefetch=2)
     resume_from = out / "checkpoint" if resume and (out / "checkpoint").exists() else None
     start = time.perf_counter()

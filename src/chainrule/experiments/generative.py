@@ -124,7 +124,7 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
         raise ValueError(f"autoencoder tasks expect grey images, {dataset!r} has shape "
                          f"{data.input_shape}")
     out = _run_folder(out, task, dataset, resume)
-    rng = as_generator(seed)
+    rng, data_rng = as_generator(seed).spawn(2)  # one stream per consumer: the model, the loader
     net = _autoencoder(task, arch, data.input_shape, bottleneck, tied, model_kwargs or {}, rng)
     config = {"model": net.config, "task": task, "dataset": dataset,
               "input_shape": list(data.input_shape)}
@@ -135,7 +135,7 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
     x_train, _ = _subset(data.x_train, data.y_train, n_train)
     x_test, y_test = data.x_test[:n_eval], data.y_test[:n_eval]
     make, options = _pairs(task, noise)
-    loader = DataLoader(ArrayDataset(x_train), batch_size, shuffle=True, rng=rng,
+    loader = DataLoader(ArrayDataset(x_train), batch_size, shuffle=True, rng=data_rng,
                         transform=lambda batch, r: make(batch[0], r, **options))
     val = make(x_test, as_generator(seed + 1), **options)
     trainer = Trainer(net, mse_loss, optim.Adam(net.parameters(), lr=lr), metrics=[gen.psnr],
@@ -231,7 +231,7 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
     betas = (beta1, 0.9 if wgan else 0.999)
     data = load_image_dataset(dataset, data_dir, download=download)
     out = _run_folder(out, model, dataset, resume)
-    rng = as_generator(seed)
+    rng, data_rng = as_generator(seed).spawn(2)  # one stream per consumer: the model, the loader
     kwargs = _gan_kwargs(model, data.input_shape, latent_dim, prior, loss, model_kwargs or {})
     net = build(model, **kwargs, rng=rng)
     config = {"model": net.config, "dataset": dataset, "classes": list(data.classes),
@@ -251,7 +251,7 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
                    gen.GANMonitor(out / "figures", seed=seed + 2)])
     resume_from = out / "checkpoint" if resume and (out / "checkpoint").exists() else None
     start = time.perf_counter()
-    trainer.fit(DataLoader(ArrayDataset(*arrays), batch_size, shuffle=True, rng=rng,
+    trainer.fit(DataLoader(ArrayDataset(*arrays), batch_size, shuffle=True, rng=data_rng,
                            drop_last=True), epochs=epochs, verbose=verbose,
                 resume_from=resume_from)
     wall = time.perf_counter() - start

@@ -429,7 +429,9 @@ class Module:
         alone), and the training flags are restored afterwards.
 
         Args:
-            input_shape: shape of one input batch, batch axis included, e.g. ``(1, 784)``.
+            input_shape: shape of one input batch, e.g. ``(1, 784)``, or of one sample, e.g.
+                ``(1, 28, 28)`` for a LeNet: a shape the model rejects is retried with a batch
+                axis of 1 in front (as Keras and torchinfo take it).
             dtype: dtype of the zero input ("int64" for models that start with an Embedding).
 
         Returns:

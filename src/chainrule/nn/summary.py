@@ -85,17 +85,44 @@ def _check_shape(input_shape) -> tuple:
     )
     if not ok or not input_shape:
         raise ValueError(
-            "summary: input_shape must be a tuple of positive ints with the batch axis first, "
-            f"e.g. (1, 784), got {input_shape!r}"
+            "summary: input_shape must be a tuple of positive ints, with or without the batch "
+            f"axis, e.g. (1, 784) or (784,), got {input_shape!r}"
         )
     return tuple(input_shape)
 
 
 def summarize(model, input_shape, dtype) -> ModelSummary:
-    """The ``ModelSummary`` of ``model`` for a zero input (see Module.summary)."""
+    """The ``ModelSummary`` of ``model`` for a zero input (see Module.summary).
+
+    ``input_shape`` is tried as given; when the model rejects it (a ValueError, as a Conv2d does
+    for a 3-D input), it is tried again with a batch axis of 1 in front, so the shape of one
+    sample works as in Keras and torchinfo: ``summary((1, 28, 28))`` for a LeNet runs (1, 1, 28,
+    28). The summary's ``input_shape`` is the shape that ran.
+    """
     input_shape = _check_shape(input_shape)
     named = list(model.named_modules())
     params = list(model.parameters())
+    try:
+        shapes = _output_shapes(model, named, params, input_shape, dtype)
+    except ValueError as err:
+        try:
+            shapes = _output_shapes(model, named, params, (1, *input_shape), dtype)
+        except ValueError:
+            raise err from None
+        input_shape = (1, *input_shape)
+    rows, seen = [], set()
+    for name, m in named:
+        own = [p for p in m._parameters.values() if p is not None and id(p) not in seen]
+        seen.update(id(p) for p in own)
+        rows.append(SummaryRow(name, type(m).__name__, shapes.get(id(m)), sum(p.size for p in own)))
+    trainable = sum(p.size for p in params if p.requires_grad)
+    total = sum(p.size for p in params)
+    buffers = sum(b.size for b in model.buffers())
+    return ModelSummary(input_shape, rows, total, trainable, total - trainable, buffers)
+
+
+def _output_shapes(model, named, params, input_shape, dtype) -> dict:
+    """id(module) -> the shape of its output, from one forward pass of a zero batch."""
     xp = get_array_module(*[p.data for p in params[:1]])
     x = Tensor(xp.zeros(input_shape, dtype=xp.dtype(dtype)))
     shapes = {}
@@ -114,12 +141,4 @@ def summarize(model, input_shape, dtype) -> ModelSummary:
             h.remove()
         for m, mode in modes:
             m.training = mode
-    rows, seen = [], set()
-    for name, m in named:
-        own = [p for p in m._parameters.values() if p is not None and id(p) not in seen]
-        seen.update(id(p) for p in own)
-        rows.append(SummaryRow(name, type(m).__name__, shapes.get(id(m)), sum(p.size for p in own)))
-    trainable = sum(p.size for p in params if p.requires_grad)
-    total = sum(p.size for p in params)
-    buffers = sum(b.size for b in model.buffers())
-    return ModelSummary(input_shape, rows, total, trainable, total - trainable, buffers)
+    return shapes

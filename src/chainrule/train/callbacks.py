@@ -12,6 +12,7 @@ import csv
 import math
 import sys
 import time
+import warnings
 from pathlib import Path
 
 from ..io import save_weights
@@ -344,10 +345,48 @@ class LearningRateScheduler(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training as soon as a batch's loss is NaN or infinite."""
+    """Stop training at the first NaN or infinite loss (or other logged value): the run diverged.
+
+    After every batch it checks the values the step logged (the loss, the metrics, a GAN's
+    ``d_loss`` and ``g_loss``), and after an epoch's last batch the model's weights too (a step
+    can turn them NaN while the loss it logged was still finite). At the first non-finite one it
+    warns (a RuntimeWarning naming the epoch, the batch and the value) and sets the trainer's
+    ``diverged`` (True), ``stop_reason`` (that line) and ``stop_training``. ``Trainer.fit`` then
+    ends at once: the diverged epoch is not validated, not recorded in the History and its
+    ``on_epoch_end`` hooks do not run, so ModelCheckpoint keeps the last finite epoch's files and
+    CSVLogger writes no NaN row. The model keeps the diverged weights; reload the checkpoint.
+
+    ``Trainer.fit`` adds one by default (``terminate_on_nan=False`` leaves it out).
+
+    Args:
+        monitor: the names of the batch logs to check (a name or a list); None checks them all.
+    """
+
+    order = -100
+
+    def __init__(self, monitor=None):
+        self.monitor = [monitor] if isinstance(monitor, str) else monitor
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
 
     def on_batch_end(self, batch, logs=None):
-        loss = (logs or {}).get("loss")
-        if loss is not None and not math.isfinite(loss):
-            print(f"TerminateOnNaN: batch {batch} has loss {loss}; stopping training", flush=True)
-            self.trainer.stop_training = True
+        logs = logs or {}
+        names = logs if self.monitor is None else [n for n in self.monitor if n in logs]
+        for name in names:
+            if not math.isfinite(logs[name]):
+                return self._diverge(f"{name} is {logs[name]}", batch)
+        last = batch + 1 >= self.trainer.params.get("steps", 0) or self.trainer.stop_training
+        weights = getattr(self.trainer, "non_finite_weights", None)
+        bad = weights() if last and weights is not None else {}
+        if bad:
+            name, count = next(iter(bad.items()))
+            self._diverge(f"{count} value(s) of weight {name} are not finite after the step", batch)
+
+    def _diverge(self, what: str, batch: int) -> None:
+        epoch = getattr(self, "_epoch", 0)
+        message = f"training diverged: {what} at epoch {epoch + 1}, batch {batch + 1}"
+        warnings.warn(f"TerminateOnNaN: {message}; training stopped, and the diverged epoch is "
+                      "not recorded or checkpointed", RuntimeWarning, stacklevel=2)
+        self.trainer.stop_training = self.trainer.diverged = True
+        self.trainer.stop_reason = message

@@ -15,7 +15,21 @@ from ..backend import asnumpy, numpy, to_device, validate_device
 from ..data import ArrayDataset, DataLoader, Dataset, as_generator
 from ..io import load_training_state, save_training_state
 from ..nn import Module
-from .callbacks import LAST_STATE, Callback, CallbackList, LearningRateScheduler, ProgressBar
+from ._checks import (
+    check_batch,
+    check_coverage,
+    check_weights,
+    keras_arguments,
+    non_finite_weights,
+)
+from .callbacks import (
+    LAST_STATE,
+    Callback,
+    CallbackList,
+    LearningRateScheduler,
+    ProgressBar,
+    TerminateOnNaN,
+)
 from .history import History
 from .metrics import MeanTracker, get_metric
 
@@ -30,7 +44,10 @@ class Trainer:
         loss: ``loss(output, target) -> scalar Tensor``, e.g. ``chainrule.ops.cross_entropy``, or
             the name of such a function in ``chainrule.ops`` ("cross_entropy", "mse_loss"...).
         optimizer: a ``chainrule.optim`` optimizer over the model's parameters (None only when an
-            overridden ``train_step`` brings its own).
+            overridden ``train_step`` brings its own, or for ``evaluate``/``predict`` alone). It
+            is checked here against the model: one that holds none of the model's parameters is a
+            ValueError; one that leaves some trainable parameters out gets a UserWarning naming
+            them (leaving a parameter out is a legitimate way to freeze it, so not an error).
         metrics: names or functions ``fn(y_true, y_pred) -> float`` (see ``metrics.get_metric``),
             averaged over each epoch like the loss.
         callbacks: ``Callback`` objects (``EarlyStopping``, ``ModelCheckpoint``, ``CSVLogger``...).
@@ -43,6 +60,11 @@ class Trainer:
     Attributes:
         history: the History of the last ``fit``; epoch: the last completed epoch (-1 before any);
         stop_training: set it to True (from a callback) to end ``fit`` after the current batch.
+        diverged: True when the last ``fit`` stopped because a logged value (or, at an epoch's
+            end, a weight) was NaN or infinite (see ``TerminateOnNaN``); the diverged epoch is not
+            recorded, so checkpoints hold the last finite epoch.
+        stop_reason: None, or one line saying why the last ``fit`` diverged ("training diverged:
+            loss is nan at epoch 3, batch 17"), for a caller to print.
     """
 
     def __init__(self, model, loss, optimizer, *, metrics=(), callbacks=(), scheduler=None,
@@ -63,7 +85,9 @@ class Trainer:
             self.callbacks.insert(0, LearningRateScheduler(scheduler))
         self.device = validate_device(device)
         model.to(self.device)
+        check_coverage(model, optimizer)
         self.history, self.epoch, self.stop_training, self.params = History(), -1, False, {}
+        self.diverged, self.stop_reason = False, None
         self._train_loader = None
 
     @property
@@ -74,34 +98,51 @@ class Trainer:
                 return c.scheduler
         return None
 
-    def fit(self, train_data, validation_data=None, *, epochs: int = 1, batch_size: int | None = 32,
-            shuffle: bool = True, rng=None, verbose: int = 1, resume_from=None) -> History:
+    def fit(self, train_data, y=None, validation_data=None, *, epochs: int = 1,
+            batch_size: int | None = 32, shuffle: bool = True, rng=None, verbose: int = 1,
+            resume_from=None, terminate_on_nan: bool = True) -> History:
         """Train for ``epochs`` epochs (counted from 0, so a resumed run continues to the same end).
+
+        Both ``fit((x, y), ...)`` and Keras' ``fit(x, y, ...)`` work: a second positional
+        argument that is an array (or a Tensor, or a list of numbers) is the targets; one that is
+        a tuple of arrays, a Dataset or a DataLoader is the validation data (``fit(train, val)``).
 
         Args:
             train_data: a DataLoader, a Dataset, or a tuple of arrays ``(x, y)`` (or
-                ``(*inputs, y)``).
-            validation_data: the same kinds; evaluated after each epoch into "val_..." logs.
+                ``(*inputs, y)``); or the inputs ``x`` (an array, or a tuple of arrays for a
+                multi-input model) when ``y`` is given.
+            y: the targets of array inputs ``x``.
+            validation_data: the same kinds as ``train_data`` (with targets); evaluated after
+                each epoch into "val_..." logs.
             epochs: the index of the epoch to stop before.
             batch_size: for arrays and Datasets; None puts all samples in one batch (full batch).
             shuffle: reshuffle arrays and Datasets every epoch.
             rng: Generator or seed for the shuffling (None: a fresh, unseeded one). A DataLoader
-                brings its own.
+                brings its own. When the loader's Generator is the very one a layer of the model
+                draws from (its dropout, say), the loader is given its own stream, derived
+                deterministically from that Generator, so the two consumers never interleave.
             verbose: 0 silent, 1 progress bar (one line per epoch when stdout is not a terminal),
                 2 one line per epoch.
             resume_from: a checkpoint folder (ModelCheckpoint with ``save_best_only=False``) or a
                 file from ``save_checkpoint``: restores weights, optimizer, scheduler, epoch,
                 history and random states, so the run continues exactly as if never stopped.
+            terminate_on_nan: add a ``TerminateOnNaN`` callback (unless the callbacks hold one):
+                the first non-finite loss or logged value stops training with a RuntimeWarning
+                and sets ``diverged``. False trains on whatever the numbers become.
 
         Returns:
-            The History, with one entry per epoch of this run (and of the run it resumed).
+            The History, with one entry per completed epoch of this run (and of the run it
+            resumed).
         """
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+        train_data, validation_data = keras_arguments("fit", train_data, y, validation_data)
+        self._check_steps("fit")
         loader = self._train_loader = self._loader("fit", train_data, batch_size, shuffle, rng)
         if len(loader) == 0:
             raise ValueError("fit: train_data yields no batches (is it empty, or drop_last with "
                              "fewer samples than batch_size?)")
+        self._own_data_stream(loader)
         val_loader = None if validation_data is None else self._loader(
             "fit", validation_data, batch_size, False, None)
         self.history, self.epoch = History(), -1
@@ -110,9 +151,11 @@ class Trainer:
         callbacks = self.callbacks
         if not any(isinstance(c, ProgressBar) for c in callbacks):
             callbacks = [*callbacks, ProgressBar(verbose)]
+        if terminate_on_nan and not any(isinstance(c, TerminateOnNaN) for c in callbacks):
+            callbacks = [*callbacks, TerminateOnNaN()]
         callbacks = CallbackList(callbacks, self)
         self.params = {"epochs": epochs, "steps": len(loader), "verbose": verbose}
-        self.stop_training, logs = False, {}
+        self.stop_training, self.diverged, self.stop_reason, logs = False, False, None, {}
         callbacks.on_train_begin()
         try:
             for epoch in range(self.epoch + 1, epochs):
@@ -127,9 +170,13 @@ class Trainer:
                     callbacks.on_batch_end(step, results)
                     if self.stop_training:
                         break
+                if self.diverged:  # not a completed epoch: no validation, no record, no saving
+                    break
                 logs = tracker.result()
                 if val_loader is not None:
-                    logs.update({f"val_{k}": v for k, v in self.evaluate(val_loader).items()})
+                    # TerminateOnNaN checked the weights (or, turned off, lets NaN through)
+                    val = self._evaluate(val_loader, weights_checked=True)
+                    logs.update({f"val_{k}": v for k, v in val.items()})
                 self.epoch = epoch
                 self.history.append(epoch, logs)
                 callbacks.on_epoch_end(epoch, logs)
@@ -145,6 +192,7 @@ class Trainer:
         Returns:
             Floats to average over the epoch: "loss" and the metrics, computed on this batch.
         """
+        self._check_steps("train_step")
         inputs, target = _split("train_step", batch)
         output = self.model(*inputs)
         loss = self.loss(output, target)
@@ -163,18 +211,34 @@ class Trainer:
         """The metrics of one batch, as floats."""
         return {name: float(fn(target.data, output.data)) for name, fn in self.metrics}
 
-    def evaluate(self, data, *, batch_size: int | None = 32) -> dict:
-        """Average loss and metrics over ``data`` (a DataLoader, Dataset or tuple of arrays)."""
-        loader = self._loader("evaluate", data, batch_size, False, None)
+    def evaluate(self, data, y=None, *, batch_size: int | None = 32) -> dict:
+        """Average loss and metrics over ``data`` (a DataLoader, Dataset or tuple of arrays).
+
+        ``evaluate(x, y)`` works as ``evaluate((x, y))``. Non-finite weights or inputs are a
+        ValueError naming the parameter or the batch and field, and how many values are bad.
+        """
+        data, _ = keras_arguments("evaluate", data, y, None)
+        return self._evaluate(self._loader("evaluate", data, batch_size, False, None))
+
+    def _evaluate(self, loader, *, weights_checked: bool = False) -> dict:
+        if self.loss is None and type(self).eval_step is Trainer.eval_step:
+            raise ValueError("evaluate: this Trainer has no loss (Trainer(model, None, ...)); "
+                             "pass one, e.g. 'cross_entropy'")
+        if not weights_checked:
+            check_weights("evaluate", self.model)
         tracker = MeanTracker()
         with no_grad(), _eval_mode(self.model):
-            for batch in loader:
+            for i, batch in enumerate(loader):
                 batch = self._to_tensors(batch)
+                check_batch("evaluate", batch, i, ("input",) * (len(batch) - 1) + ("target",))
                 tracker.update(self.eval_step(batch), weight=len(batch[0]))
         return tracker.result()
 
     def predict(self, x, *, batch_size: int | None = 32):
         """The model's outputs for ``x`` as one NumPy array, computed batch by batch.
+
+        Non-finite weights or inputs are a ValueError naming the parameter or the batch and
+        input, and how many values are bad: a NaN pixel gives no meaningful answer.
 
         Args:
             x: an array, a tuple of arrays (the inputs of a multi-input model), or a Dataset or
@@ -183,13 +247,19 @@ class Trainer:
         """
         drop_target = isinstance(x, (Dataset, DataLoader))
         loader = self._loader("predict", x, batch_size, False, None)
+        check_weights("predict", self.model)
         outputs = []
         with no_grad(), _eval_mode(self.model):
-            for batch in loader:
+            for i, batch in enumerate(loader):
                 batch = self._to_tensors(batch)
                 inputs = batch[:-1] if drop_target and len(batch) > 1 else batch
+                check_batch("predict", inputs, i, ("input",) * len(inputs))
                 outputs.append(asnumpy(self.model(*inputs).data))
         return numpy.concatenate(outputs) if outputs else numpy.empty((0,), "float32")
+
+    def non_finite_weights(self) -> dict:
+        """Parameter and float buffer names -> how many of their values are NaN or infinite."""
+        return non_finite_weights(self.model)
 
     def save_checkpoint(self, path, *, config: dict | None = None) -> Path:
         """Write everything ``fit(resume_from=path)`` needs into one safetensors file."""
@@ -213,14 +283,47 @@ class Trainer:
         """Every random Generator the run draws from: the shuffling one and those of the layers."""
         found, seen = {}, set()
         candidates = [("data", getattr(self._train_loader, "rng", None))]
-        for path, module in self.model.named_modules():
-            prefix = f"model.{path}." if path else "model."
-            candidates += [(prefix + k, v) for k, v in vars(module).items()]
+        candidates += self._layer_generators()
         for name, value in candidates:
             if isinstance(value, numpy.random.Generator) and id(value) not in seen:
                 seen.add(id(value))
                 found[name] = value
         return found
+
+    def _layer_generators(self) -> list:
+        found = []
+        for path, module in self.model.named_modules():
+            prefix = f"model.{path}." if path else "model."
+            found += [(prefix + k, v) for k, v in vars(module).items()
+                      if isinstance(v, numpy.random.Generator)]
+        return found
+
+    def _own_data_stream(self, loader) -> None:
+        """Give the loader a stream of its own when it shares its Generator with a layer.
+
+        One Generator drawn by the loader (maybe in a prefetch thread) and by a dropout layer
+        would make a run depend on the order of their draws. The loader's new stream is seeded
+        by numbers drawn from the shared Generator, so it follows from its state: a rebuilt run
+        derives the same stream, and a resumed one restores both from the checkpoint.
+        """
+        shared = getattr(loader, "rng", None)
+        if shared is None or not any(g is shared for _, g in self._layer_generators()):
+            return
+        loader.rng = numpy.random.default_rng(shared.integers(0, 2**63, size=4).tolist())
+
+    def _check_steps(self, who: str) -> None:
+        """The default train_step needs an optimizer and a loss: say so before anything runs."""
+        if type(self).train_step is not Trainer.train_step:
+            return
+        if self.optimizer is None:
+            raise ValueError(
+                f"{who}: this Trainer has no optimizer (Trainer(model, loss, None) can only "
+                "evaluate and predict); pass one, e.g. optim.Adam(model.parameters()), or "
+                "override train_step"
+            )
+        if self.loss is None:
+            raise ValueError(f"{who}: this Trainer has no loss (Trainer(model, None, ...)); "
+                             "pass one, e.g. 'cross_entropy'")
 
     def _loader(self, who: str, data, batch_size, shuffle: bool, rng) -> DataLoader:
         if isinstance(data, DataLoader):

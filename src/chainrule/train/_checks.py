@@ -1,0 +1,100 @@
+"""The Trainer's checks at its public boundary: Keras' argument forms, finite numbers, coverage."""
+
+from __future__ import annotations
+
+import warnings
+
+from ..autograd import Tensor
+from ..backend import get_array_module
+from ..data import DataLoader, Dataset
+
+__all__ = ["check_batch", "check_coverage", "check_weights", "keras_arguments",
+           "non_finite_weights"]
+
+
+def non_finite_weights(model) -> dict:
+    """Parameter and float buffer names -> how many of their values are NaN or infinite."""
+    bad = {}
+    for name, t in [*model.named_parameters(), *model.named_buffers()]:
+        a = t.data
+        if a.dtype.kind in "fc":
+            xp = get_array_module(a)
+            finite = xp.isfinite(a)
+            if not bool(finite.all()):
+                bad[name] = int(a.size - xp.count_nonzero(finite))
+    return bad
+
+
+def check_weights(who: str, model) -> None:
+    """Refuse a model with NaN or infinite weights, naming them and how many values are bad."""
+    bad = non_finite_weights(model)
+    if bad:
+        sizes = {name: t.size for name, t in [*model.named_parameters(), *model.named_buffers()]}
+        listed = ", ".join(f"{name} ({n} of {sizes[name]})" for name, n in list(bad.items())[:5])
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise ValueError(f"{who}: the model has non-finite weights (NaN or inf) in "
+                         f"{listed}{more}; did training diverge? Load finite weights first")
+
+
+def _is_array(value) -> bool:
+    """An array or Tensor with a sample axis (NumPy scalars have a shape too, but no axis)."""
+    return isinstance(value, Tensor) or len(getattr(value, "shape", ())) > 0
+
+
+def keras_arguments(who: str, data, y, validation_data):
+    """``(data, validation_data)`` from ``fit(x, y)``, ``fit((x, y))`` or ``fit(train, val)``."""
+    if y is None:
+        return data, validation_data
+    is_validation = isinstance(y, (Dataset, DataLoader)) or (
+        isinstance(y, (tuple, list)) and len(y) > 0 and all(_is_array(v) for v in y))
+    if is_validation:
+        if validation_data is not None:
+            raise TypeError(f"{who}: validation data given twice (the second positional "
+                            "argument and validation_data=); pass targets y as an array")
+        return data, y
+    if isinstance(data, (Dataset, DataLoader)):
+        raise TypeError(f"{who}: targets y go with array inputs x; a {type(data).__name__} "
+                        "brings its own targets")
+    inputs = tuple(data) if isinstance(data, (tuple, list)) else (data,)
+    return (*inputs, y), validation_data
+
+
+def check_batch(who: str, batch, index: int, names) -> None:
+    """Refuse NaN or infinite values in a batch's float fields, naming the field and the count.
+
+    Batches are counted from 1 in the message, as the progress bar counts epochs.
+    """
+    for i, (t, name) in enumerate(zip(batch, names, strict=True)):
+        a = t.data
+        if a.dtype.kind in "fc":
+            xp = get_array_module(a)
+            finite = xp.isfinite(a)
+            if not bool(finite.all()):
+                bad = int(a.size - xp.count_nonzero(finite))
+                field = f"{name} {i}" if name == "input" else name
+                raise ValueError(f"{who}: {field} of batch {index + 1} holds {bad} non-finite "
+                                 f"value(s) (NaN or inf) among {a.size}; clean or impute the "
+                                 "data first")
+
+
+def check_coverage(model, optimizer) -> None:
+    """The optimizer must update this model: none of its parameters is an error, some a warning."""
+    groups = getattr(optimizer, "param_groups", None)
+    if optimizer is None or not isinstance(groups, list):
+        return  # no optimizer, or a composite one (a GAN's) that an own train_step drives
+    named = list(model.named_parameters())
+    held = {id(p) for group in groups for p in group.get("params", ())}
+    if named and not any(id(p) in held for _, p in named):
+        raise ValueError(
+            f"Trainer: the optimizer holds none of the model's {len(named)} parameters (it "
+            "was built for another model?); build it from this one, e.g. "
+            "optim.Adam(model.parameters())"
+        )
+    missing = [name for name, p in named if p.requires_grad and id(p) not in held]
+    if missing:
+        listed = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more"
+                                            if len(missing) > 10 else "")
+        warnings.warn(
+            f"Trainer: the optimizer leaves out {len(missing)} trainable parameter(s) of the "
+            f"model: {listed}; they will not change (fine to freeze them; set requires_grad=False "
+            "to say so and silence this)", UserWarning, stacklevel=3)
