@@ -107,7 +107,7 @@ def _torch_step(name, state, x, t, device):
     import torch
 
     model = _torch_model(name)
-    model.load_state_dict({k: torch.from_numpy(np.asarray(v)) for k, v in state.items()})
+    model.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in state.items()})  # copies
     model.to(device)
     xs = torch.from_numpy(x).to(device)
     ts = xs if name == "conv_ae" else torch.from_numpy(t).to(device)

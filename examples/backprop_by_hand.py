@@ -143,9 +143,10 @@ def main(argv=None) -> dict:
                     f"losses {loss_hand:.12g} vs {loss_auto:.12g})"
                 )
             worst_gap = max(worst_gap, gap)
-            for k in hand:  # w <- w - eta dR/dw, once per copy
-                hand[k] -= args.lr * g_hand[k]
-                auto[k].data -= args.lr * g_auto[k]
+            with cr.no_grad():  # an update is an in-place change, not part of the graph
+                for k in hand:  # w <- w - eta dR/dw, once per copy
+                    hand[k] -= args.lr * g_hand[k]
+                    auto[k].sub_(args.lr * g_auto[k])
             losses.append(loss_hand)
             steps += 1
         acc = (predict_hand(hand, x_test) == t_test).mean()

@@ -44,7 +44,7 @@ def test_tensor_copies_its_data():
     a[0] = 100.0
     assert t.tolist() == [1.0, 2.0]
     u = cr.tensor(t)
-    u.data[1] = -1.0
+    u[1] = -1.0
     assert t.tolist() == [1.0, 2.0]
 
 

@@ -106,7 +106,8 @@ def test_the_trace_reads_parameters_at_every_call():
     model.eval()
     x = cr.tensor(_rng(2).standard_normal((5, 4)).astype(np.float32))
     traced = cr.trace(model, x)
-    model[0].weight.data *= -2  # in place, as an optimizer step does
+    with cr.no_grad():
+        model[0].weight.mul_(-2)  # in place, as an optimizer step does
     _same(traced(x), _eager(model, x))
     state = {k: v * 3 for k, v in model.state_dict().items()}
     model.load_state_dict(state)  # new arrays

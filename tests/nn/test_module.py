@@ -88,7 +88,11 @@ def test_parameter_and_buffer():
     assert p.requires_grad and p.is_leaf and p.dtype == np.float32
     assert repr(p).startswith("Parameter containing:\ntensor([1., 2.]")
     arr = np.zeros(3)
-    assert nn.Parameter(arr).data is arr  # shares memory, like torch.nn.Parameter
+    shared = nn.Parameter(arr)
+    assert np.shares_memory(shared.data, arr)  # shares memory, like torch.nn.Parameter
+    assert not shared.data.flags.writeable and arr.flags.writeable  # a read-only view of it
+    arr[0] = 5.0
+    assert shared.data[0] == 5.0
     assert not nn.Parameter(arr, requires_grad=False).requires_grad
     with pytest.raises(TypeError, match="Parameter: data must be floating-point, got dtype int64"):
         nn.Parameter(np.arange(3))
@@ -295,7 +299,7 @@ def test_summary_runs_in_eval_mode_and_lists_tuple_outputs():
 
 def test_summary_leaves_running_statistics_alone(rng):
     model = nn.Sequential(nn.Linear(3, 4, rng=rng), nn.BatchNorm1d(4))
-    model[1].running_mean.data[...] = 0.5
+    model[1].running_mean.fill_(0.5)
     s = model.summary((2, 3))
     np.testing.assert_array_equal(model[1].running_mean.data, 0.5)
     assert model[1].num_batches_tracked.item() == 0 and model.training
@@ -307,7 +311,11 @@ def test_deepcopy_is_independent(rng):
     clone = copy.deepcopy(net)
     assert clone.fc1.weight is not net.fc1.weight
     np.testing.assert_array_equal(clone.fc1.weight.data, net.fc1.weight.data)
-    clone.fc1.weight.data[...] = 0
+    with pytest.raises(ValueError, match="read-only"):  # the copy's values stay protected
+        clone.fc1.weight.data[...] = 0
+    with cr.no_grad():
+        clone.fc1.weight.zero_()
+    assert not clone.fc1.weight.data.any()  # the protected view and the written array are one
     assert net.fc1.weight.data.any()
     assert [n for n, _ in clone.named_parameters()] == [n for n, _ in net.named_parameters()]
 

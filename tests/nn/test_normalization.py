@@ -9,11 +9,12 @@ from chainrule.nn.normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 
 def _randomize(module, rng):
     """Random weights and running statistics, so that parity tests do not pass by symmetry."""
-    for p in module.parameters():
-        p.data[...] = rng.standard_normal(p.shape)
-    if getattr(module, "running_mean", None) is not None:
-        module.running_mean.data[...] = rng.standard_normal(module.running_mean.shape)
-        module.running_var.data[...] = rng.uniform(0.5, 2.0, module.running_var.shape)
+    with cr.no_grad():
+        for p in module.parameters():
+            p.copy_(rng.standard_normal(p.shape))
+        if getattr(module, "running_mean", None) is not None:
+            module.running_mean.copy_(rng.standard_normal(module.running_mean.shape))
+            module.running_var.copy_(rng.uniform(0.5, 2.0, module.running_var.shape))
 
 
 def test_batchnorm_registers_torch_named_state():

@@ -142,7 +142,7 @@ def _grads(model, x, t):
 
 def test_sequential_runs_linear_relu_as_one_node(rng):
     model = nn.Sequential(nn.Linear(4, 5, rng=rng), nn.ReLU())
-    x = cr.tensor(rng.standard_normal((3, 4)))
+    x = cr.tensor(rng.standard_normal((3, 4)).astype(np.float32))
     assert isinstance(model(x)._ctx, LinearReLU)
     lone = nn.Sequential(nn.ReLU(), nn.Linear(4, 5, rng=rng))  # no pair: the plain Linear
     assert type(lone(x)._ctx).__name__ == "Linear"

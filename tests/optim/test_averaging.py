@@ -26,12 +26,18 @@ def _snapshots(rng, n=5):
             for _ in range(n)]
 
 
+def _assign(model, w, b):
+    with cr.no_grad():
+        model.w.copy_(w)
+        model.b.copy_(b)
+
+
 def test_ema_follows_the_recurrence(rng):
     model = TinyModel([1.0, 2.0, 3.0], [0.5])
     ema = EMA(model, decay=0.9)
     expected = [model.w.data.astype(np.float64), model.b.data.astype(np.float64)]
     for w, b in _snapshots(rng):
-        model.w.data[...], model.b.data[...] = w, b
+        _assign(model, w, b)
         ema.update()
         expected = [0.9 * e + 0.1 * v for e, v in zip(expected, (w, b), strict=True)]
     for s, e in zip(ema.shadow, expected, strict=True):
@@ -43,7 +49,8 @@ def test_ema_follows_the_recurrence(rng):
 def test_ema_store_copy_restore(rng):
     model = TinyModel([1.0, 2.0, 3.0], [0.5])
     ema = EMA(model.parameters(), decay=0.5)
-    model.w.data[...] = 3.0
+    with cr.no_grad():
+        model.w.fill_(3.0)
     ema.update()
     live = model.w.data
     ema.store()
@@ -60,7 +67,7 @@ def test_ema_state_dict_roundtrip(rng):
     model = TinyModel([1.0, 2.0, 3.0], [0.5])
     ema = EMA(model, decay=0.8)
     for w, b in _snapshots(rng, 3):
-        model.w.data[...], model.b.data[...] = w, b
+        _assign(model, w, b)
         ema.update()
     saved = ema.state_dict()
     other = EMA(TinyModel([0.0, 0.0, 0.0], [0.0]), decay=0.1)
@@ -78,7 +85,7 @@ def test_swa_is_the_mean_of_the_snapshots(rng):
     swa = AveragedModel(model)
     shots = _snapshots(rng, 6)
     for w, b in shots:
-        model.w.data[...], model.b.data[...] = w, b
+        _assign(model, w, b)
         swa.update_parameters(model)
     avg_w = np.mean([w for w, _ in shots], axis=0)
     avg_b = np.mean([b for _, b in shots], axis=0)
@@ -95,7 +102,8 @@ def test_averaged_model_from_tensors_and_state_dict(rng):
     params = [cr.tensor(np.ones(3, dtype="float32"), requires_grad=True)]
     swa = AveragedModel(params)
     swa.update_parameters(params)
-    params[0].data[...] = 3.0
+    with cr.no_grad():
+        params[0].fill_(3.0)
     swa.update_parameters(params)
     np.testing.assert_allclose(swa.params[0].data, 2.0)
     with pytest.raises(TypeError, match="no model to call"):
@@ -151,7 +159,7 @@ def test_swa_and_ema_match_torch(rng):
     t_ema.update_parameters(lin)  # torch's EMA starts from its first update; ours at construction
     swa, ema = AveragedModel(model), EMA(model, decay=0.7)
     for w, b in _snapshots(rng, 6):
-        model.w.data[...], model.b.data[...] = w, b
+        _assign(model, w, b)
         with torch.no_grad():
             lin.weight.copy_(torch.from_numpy(w[None]))
             lin.bias.copy_(torch.from_numpy(b))

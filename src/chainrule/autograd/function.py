@@ -55,10 +55,10 @@ class Function:
         for t in inputs:
             if not isinstance(t, Tensor):
                 inputs = _as_tensors(inputs)
-                needs, arrays = [t.requires_grad for t in inputs], [t.data for t in inputs]
+                needs, arrays = [t.requires_grad for t in inputs], [t._data for t in inputs]
                 break
             needs.append(t.requires_grad)
-            arrays.append(t.data)
+            arrays.append(t._data)
         # Known before forward runs, so that forward saves for backward only what will be needed.
         record = True in needs and _grad_enabled.get()
         fn.recording = record
@@ -77,13 +77,15 @@ class Function:
                 _tracer(cls, params, given, inputs, outs, True)
         if record:
             fn.inputs = inputs
+            # What backward will read: checked against the inputs' versions then (graph.py).
+            fn._versions = [t._version for t in inputs]
             refs, meta = [], []
             for i, o in enumerate(outs):
                 o.requires_grad = True
                 o._ctx = fn
                 o._out_idx = i
                 refs.append(weakref.ref(o))
-                meta.append((o.data.shape, o.data.dtype))
+                meta.append((o._data.shape, o._data.dtype))
             fn._outputs, fn._out_meta = tuple(refs), tuple(meta)
         return outs if isinstance(raw, tuple) else outs[0]
 
@@ -131,7 +133,7 @@ def nondiff(fn, *inputs: Tensor) -> Tensor:
     (``chainrule.trace``) records the call like any op, so that it is computed again from each
     call's inputs rather than frozen at its first value.
     """
-    out = Tensor(ensure_array(fn(*[t.data for t in inputs])))
+    out = Tensor(ensure_array(fn(*[t._data for t in inputs])))
     if _tracer is not None:
         _tracer(NonDifferentiable, {"fn": fn}, inputs, inputs, (out,), False)
     return out
@@ -141,8 +143,8 @@ def _as_tensors(inputs) -> tuple[Tensor, ...]:
     """Wrap non-Tensors as constants, casting Python scalars to the first float Tensor's dtype."""
     ref = None
     for x in inputs:
-        if isinstance(x, Tensor) and x.data.dtype.kind == "f":
-            ref = x.data
+        if isinstance(x, Tensor) and x._data.dtype.kind == "f":
+            ref = x._data
             break
     out = []
     for x in inputs:
@@ -157,7 +159,7 @@ def _as_tensors(inputs) -> tuple[Tensor, ...]:
 
 
 def _check_devices(op: str, inputs) -> None:
-    devices = {device_of(x.data) for x in inputs if isinstance(x, Tensor)}
+    devices = {device_of(x._data) for x in inputs if isinstance(x, Tensor)}
     if len(devices) > 1:
         raise RuntimeError(
             f"{op}: inputs are on different devices ({' and '.join(sorted(devices))}); "

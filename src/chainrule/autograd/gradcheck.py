@@ -111,8 +111,11 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
 
 
 def _compare(fn, inputs, weights, x, g, eps, max_elements, n_directions, rng):
-    """Yield (where, numerical, analytical) for each element or random direction of input ``x``."""
-    data = x.data
+    """Yield (where, numerical, analytical) for each element or random direction of input ``x``.
+
+    ``x``'s values are perturbed in place and restored; no graph that reads them is alive then.
+    """
+    data = x._writable()  # a Parameter's data is a read-only view of this array
     original = data.copy()
     try:
         if data.size <= max_elements:
@@ -131,15 +134,14 @@ def _compare(fn, inputs, weights, x, g, eps, max_elements, n_directions, rng):
             for d in range(n_directions):
                 v = rng.standard_normal(data.shape)
                 v /= numpy.linalg.norm(v)
-                x.data = original + xp.asarray(eps * v, dtype=data.dtype)
+                data[...] = original + xp.asarray(eps * v, dtype=data.dtype)
                 plus = _scalar(fn, inputs, weights)
-                x.data = original - xp.asarray(eps * v, dtype=data.dtype)
+                data[...] = original - xp.asarray(eps * v, dtype=data.dtype)
                 minus = _scalar(fn, inputs, weights)
-                x.data = data
+                data[...] = original
                 yield f"random direction {d}", (plus - minus) / (2 * eps), float((g * v).sum())
     finally:
         data[...] = original
-        x.data = data
 
 
 def gradgradcheck(fn, inputs, *, seed: int = 0, **kwargs) -> bool:

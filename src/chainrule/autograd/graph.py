@@ -46,16 +46,16 @@ def _prepare_roots(who, tensors, grad_tensors):
                 "grad was used to compute it, or it was computed under no_grad())"
             )
         if g is None:
-            if t.data.size != 1:
+            if t._data.size != 1:
                 raise RuntimeError(
                     f"{who}: gradient can be implicitly created only for a one-element output, got "
                     f"shape {t.shape}; pass grad (a tensor of shape {t.shape}) or reduce it first, "
                     "e.g. loss.sum().backward()"
                 )
-            g = Tensor(get_array_module(t.data).ones_like(t.data))
+            g = Tensor(get_array_module(t._data).ones_like(t._data))
         elif not isinstance(g, Tensor):
-            xp = get_array_module(t.data)
-            g = Tensor(xp.asarray(g, dtype=t.data.dtype))
+            xp = get_array_module(t._data)
+            g = Tensor(xp.asarray(g, dtype=t._data.dtype))
         if g.shape != t.shape:
             raise ValueError(f"{who}: grad has shape {g.shape} but the output has shape {t.shape}")
         roots.append(t)
@@ -126,7 +126,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
     pending: dict[int, tuple[list, list]] = {}
     captured: dict[int, Tensor] = {}
     needed = None if targets is None else _needed_nodes(order, targets)
-    assigned: set[int] = {id(g.data) for g in root_grads}
+    assigned: set[int] = {id(g._data) for g in root_grads}
 
     def send(t, g):
         if targets is not None and id(t) in targets:
@@ -154,12 +154,22 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
                 if entry is None or (needed is not None and id(fn) not in needed):
                     continue
                 gouts = entry[0]
+                # Values changed in place since the node ran would give a wrong gradient.
+                for t, v in zip(fn.inputs, fn._versions):
+                    if t._version != v:
+                        _modified(fn, t, v)
                 if len(gouts) == 1:  # the usual single-output node, without the helpers' calls
                     out = fn._outputs[0]()
-                    if out is not None and out._retains_grad:
-                        _retain_outputs(fn, gouts)
+                    if out is not None:
+                        if out._version:
+                            _modified(fn, out, 0, output=True)
+                        if out._retains_grad:
+                            _retain_outputs(fn, gouts)
                     grads = fn.backward(gouts[0])
                 else:
+                    for t in fn.outputs():
+                        if t is not None and t._version:
+                            _modified(fn, t, 0, output=True)
                     _retain_outputs(fn, gouts)
                     grads = fn.backward(*_fill_missing(fn, gouts))
                 if type(grads) is not tuple:
@@ -167,7 +177,7 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
                 for inp, need, g in zip(fn.inputs, fn.needs_input_grad, grads):
                     if not need or g is None:
                         continue
-                    gd, d = g.data, inp.data
+                    gd, d = g._data, inp._data
                     if gd.shape != d.shape:
                         raise RuntimeError(
                             f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} "
@@ -191,11 +201,23 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
     return captured
 
 
+def _modified(fn, t, expected, output=False):
+    kind = type(t).__name__ if t._ctx is None else f"output of {type(t._ctx).__name__}"
+    role = "its output" if output else "an input"
+    raise RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: {kind} of shape {t.shape} is at version {t._version}; expected version "
+        f"{expected} ({role} of {type(fn).__name__}). Change weights under `with cr.no_grad():` "
+        "and only between backward() and the next forward pass (an optimizer step after "
+        "backward, not before it)"
+    )
+
+
 def _fill_missing(fn, gouts):
     """Zeros for outputs of a multi-output node that received no gradient."""
     if len(gouts) == 1:
         return gouts
-    xp = get_array_module(*[g.data for g in gouts if g is not None])
+    xp = get_array_module(*[g._data for g in gouts if g is not None])
     return [
         Tensor(xp.zeros(shape, dtype=dtype)) if g is None else g
         for g, (shape, dtype) in zip(gouts, fn._out_meta)
@@ -216,17 +238,18 @@ def _accumulate_leaf(t, g, assigned):
         # A leaf's .grad must own its memory, so that in-place updates (clipping, optimizers) never
         # change another leaf's gradient or the caller's array: copy an array already handed out
         # (x + y gives both the same one), a view (reshape, broadcast) or the caller's root grad.
-        data = g.data
+        data = g._data
         if id(data) in assigned or data.base is not None or not getattr(data.flags, "writeable", 1):
             g = Tensor(data.copy()) if g._ctx is None else g
-        assigned.add(id(g.data))
+        assigned.add(id(g._data))
         t.grad = g
     elif (_grad_enabled.get() or t.grad._ctx is not None or t.grad.requires_grad
-          or not getattr(t.grad.data.flags, "writeable", True)):
+          or not getattr(t.grad._data.flags, "writeable", True)):
         t.grad = t.grad + g  # recorded (create_graph): the sum is a node of the graph
     else:
         # In place, as PyTorch accumulates .grad: the leaf owns that memory (see above), and a
         # second path into the same weights (a GAN's critic on real and fake batches) then costs
         # one pass instead of a new array.
-        data = t.grad.data
-        data += g.data
+        data = t.grad._data
+        data += g._data
+        t.grad._version += 1

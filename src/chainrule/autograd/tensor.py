@@ -7,57 +7,107 @@ bookkeeping.
 
 from __future__ import annotations
 
+import weakref
+
 from ..backend import asnumpy, device_of, get_array_module, numpy, to_device
 
 __all__ = ["Tensor", "tensor"]
 
 _FLOAT_KINDS = "f"
+_NOT_STATE = frozenset({"_data", "_wdata", "_base", "__weakref__"})
 
 
 class Tensor:
     """A multi-dimensional array that remembers how it was computed, for reverse-mode autodiff.
 
     Attributes:
-        data: the underlying NumPy (or CuPy) array.
+        data: the underlying NumPy (or CuPy) array. Assigning a new array counts as an in-place
+            change (see ``_version``); so do the in-place methods (``add_``, ``copy_``...).
         grad: the accumulated gradient (a Tensor) after ``backward()``, else None.
         requires_grad: whether operations on this tensor are recorded.
+        _version: how many times the values were changed in place. A recorded op notes the
+            versions of its inputs, and backward refuses to use values changed since then.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",
-                 "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",
+                 "_version", "_base", "__weakref__")
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
-        self.data = data
+        if requires_grad and getattr(data, "dtype", numpy.dtype(object)).kind not in _FLOAT_KINDS:
+            raise TypeError(
+                "Tensor: only floating-point tensors can require gradients, got dtype "
+                f"{getattr(data, 'dtype', type(data).__name__)}; use float data or "
+                "cr.tensor(data, dtype='float32', requires_grad=True)"
+            )
+        self._data = data
         self.grad = None
         self.requires_grad = requires_grad
         self._ctx = None
         self._out_idx = 0
         self._retains_grad = False
+        self._version = 0
+
+    @property
+    def data(self):
+        return self._data
+
+    @data.setter
+    def data(self, array):
+        if array is not self._data:
+            self._set_array(array)
+            self._version += 1
+
+    def _set_array(self, array) -> None:
+        """Hold ``array`` as the values (Parameter overrides this to protect them)."""
+        self._data = array
+
+    def _writable(self):
+        """The array that sanctioned in-place writers (optimizers, ``copy_``...) write into."""
+        return self._data
+
+    def __getstate__(self):
+        # One entry for the values, so that a copy or pickle keeps a Parameter's protected view
+        # and its writable array one memory (see Parameter).
+        state = {"data": self._writable()}
+        for cls in type(self).__mro__:
+            for name in getattr(cls, "__slots__", ()):
+                if name not in _NOT_STATE and hasattr(self, name):
+                    state[name] = getattr(self, name)
+        return state
+
+    def __setstate__(self, state):
+        if isinstance(state, tuple):  # the default (dict, slots) form of older pickles
+            state = {**(state[0] or {}), **state[1]}
+        state = dict(state)
+        self._set_array(state.pop("data"))
+        self._version = 0
+        for name, value in state.items():
+            setattr(self, name, value)
 
     @property
     def shape(self) -> tuple[int, ...]:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self):
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def size(self) -> int:
-        return self.data.size
+        return self._data.size
 
     def numel(self) -> int:
         """Number of elements."""
-        return self.data.size
+        return self._data.size
 
     @property
     def device(self) -> str:
-        return device_of(self.data)
+        return device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:
@@ -70,25 +120,25 @@ class Tensor:
         return self._ctx
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"the truth value of a tensor with {self.data.size} elements is ambiguous; "
+                f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
-        return bool(self.data)
+        return bool(self._data)
 
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = numpy.array2string(asnumpy(self.data), separator=", ", prefix="tensor(")
+        body = numpy.array2string(asnumpy(self._data), separator=", ", prefix="tensor(")
         extra = []
-        if self.data.dtype != numpy.float32:
-            extra.append(f"dtype={self.data.dtype}")
+        if self._data.dtype != numpy.float32:
+            extra.append(f"dtype={self._data.dtype}")
         if self.device != "cpu":
             extra.append(f"device='{self.device}'")
         if self._ctx is not None:
@@ -99,28 +149,33 @@ class Tensor:
 
     def numpy(self):
         """The data as a NumPy array (shares memory on the CPU; copies from a GPU)."""
-        return asnumpy(self.data)
+        return asnumpy(self._data)
 
     def item(self):
         """The single value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"item(): tensor has {self.data.size} elements (shape {self.shape}), expected 1"
+                f"item(): tensor has {self._data.size} elements (shape {self.shape}), expected 1"
             )
-        return self.data.item()
+        return self._data.item()
 
     def tolist(self):
-        return asnumpy(self.data).tolist()
+        return asnumpy(self._data).tolist()
 
     def detach(self) -> Tensor:
-        """A tensor sharing this data, cut from the graph (it does not require grad)."""
-        return Tensor(self.data)
+        """A tensor sharing this data, cut from the graph (it does not require grad).
+
+        An in-place change through the detached tensor counts as a change of this one too.
+        """
+        out = Tensor(self._data)
+        out._base = weakref.ref(self)
+        return out
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (leaf tensors of a float dtype only); returns self."""
-        if requires_grad and self.data.dtype.kind not in _FLOAT_KINDS:
+        if requires_grad and self._data.dtype.kind not in _FLOAT_KINDS:
             raise TypeError(
-                f"only floating-point tensors can require gradients, got dtype {self.data.dtype}"
+                f"only floating-point tensors can require gradients, got dtype {self._data.dtype}"
             )
         if not requires_grad and self._ctx is not None:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach() instead")

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 
 from .. import nn, optim
+from ..autograd import no_grad
 from ..data import ArrayDataset, DataLoader, as_generator
 from ..data.corruptions import pair_transform
 from ..models import MLP
@@ -81,8 +82,9 @@ def pretrain_layerwise(mlp: MLP, x, *, epochs: int = 3, batch_size: int = 64, lr
         trainer = Trainer(ae, mse_loss, optim.Adam(ae.parameters(), lr=lr))
         history = trainer.fit(loader, epochs=epochs, verbose=verbose)
         losses.append(history.history["loss"][-1])
-        layer.weight.data[...] = ae.encoder[0].weight.data
-        layer.bias.data[...] = ae.encoder[0].bias.data
+        with no_grad():
+            layer.weight.copy_(ae.encoder[0].weight)
+            layer.bias.copy_(ae.encoder[0].bias)
         h = reconstruct(ae.encoder, h)  # the codes: the next autoencoder's data
     return losses
 

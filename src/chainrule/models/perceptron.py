@@ -58,8 +58,8 @@ class Perceptron(Module):
                     delta = ti - yi
                     if xp.any(delta != 0):
                         errors += 1
-                        w += lr * xp.outer(delta, xi)
-                        b += lr * delta
+                        self.linear.weight.add_(xp.outer(delta, xi), alpha=lr)
+                        self.linear.bias.add_(delta, alpha=lr)
                 mistakes.append(errors)
                 if errors == 0:
                     break

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 
+from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.elementwise import where
@@ -69,7 +70,8 @@ class Embedding(Module):
             )
         module = cls(data.shape[0], data.shape[1], padding_idx, dtype=data.dtype,
                      rng=get_array_module().random.default_rng(0))
-        module.weight.data[...] = data
+        with no_grad():
+            module.weight.copy_(data)
         module.weight.requires_grad = not freeze
         return module
 
@@ -77,7 +79,8 @@ class Embedding(Module):
         """Draw the weight from N(0, 1) and zero the padding row."""
         init.normal_(self.weight, rng=rng)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            with no_grad():
+                self.weight[self.padding_idx] = 0
 
     def forward(self, ids):
         """Look up the vectors of ``ids`` (an integer Tensor, array or nested list)."""

@@ -12,7 +12,7 @@ import itertools
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 
-from ..autograd.mode import _grad_enabled
+from ..autograd.mode import _grad_enabled, no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, validate_device
 from . import plans as _plans
@@ -376,8 +376,9 @@ class Module:
             raise TypeError(f"load_state_dict: state must be a mapping, got {type(state).__name__}")
         own = OrderedDict(self._state_items(""))
         values, missing, unexpected = check_state(own, state, strict, type(self).__name__)
-        for key, value in values.items():
-            own[key].data[...] = value
+        with no_grad():  # counted in-place changes: a graph recorded before cannot use them
+            for key, value in values.items():
+                own[key].copy_(value)
         return IncompatibleKeys(missing, unexpected)
 
     def to(self, device: str | None = None, *, dtype=None) -> Module:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 
+from ..autograd.mode import no_grad
 from ..backend import get_array_module
 from ..ops.normalization import _normalized_shape, batch_norm, layer_norm
 from ._checks import float_dtype, positive_int
@@ -65,16 +66,18 @@ class _BatchNorm(Module):
     def reset_running_stats(self) -> None:
         """Running mean 0, running variance 1, no batches tracked (in place)."""
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            with no_grad():
+                self.running_mean.fill_(0)
+                self.running_var.fill_(1)
+                self.num_batches_tracked.fill_(0)
 
     def reset_parameters(self) -> None:
         """Reset the running statistics and set the weight to 1 and the bias to 0 (in place)."""
         self.reset_running_stats()
         if self.affine:
-            self.weight.data[...] = 1
-            self.bias.data[...] = 0
+            with no_grad():
+                self.weight.fill_(1)
+                self.bias.fill_(0)
 
     def forward(self, x):
         """Normalize ``x`` per channel (axis 1).
@@ -95,7 +98,8 @@ class _BatchNorm(Module):
             )
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked.data += 1
+            with no_grad():
+                self.num_batches_tracked.add_(1)
             if self.momentum is None:  # a cumulative average of every batch seen so far
                 factor = 1.0 / float(self.num_batches_tracked.data)
         use_batch_stats = self.training or self.running_mean is None
@@ -207,10 +211,11 @@ class LayerNorm(Module):
 
     def reset_parameters(self) -> None:
         """Weight 1 and bias 0 (in place)."""
-        if self.weight is not None:
-            self.weight.data[...] = 1
-        if self.bias is not None:
-            self.bias.data[...] = 0
+        with no_grad():
+            if self.weight is not None:
+                self.weight.fill_(1)
+            if self.bias is not None:
+                self.bias.fill_(0)
 
     def forward(self, x):
         """Normalize ``x`` over its trailing ``normalized_shape`` axes."""

@@ -11,7 +11,7 @@ __all__ = ["Buffer", "Parameter"]
 def _as_array(data):
     """An ndarray for ``data``, sharing memory with an array or Tensor (lists are copied)."""
     if isinstance(data, Tensor):
-        return data.data
+        return data._writable()
     if hasattr(data, "shape") and hasattr(data, "dtype"):
         return ensure_array(data)
     return tensor(data).data
@@ -19,6 +19,14 @@ def _as_array(data):
 
 class Parameter(Tensor):
     """A trainable tensor of a Module: a floating-point leaf that requires grad.
+
+    ``param.data`` is a read-only view of the values (on the CPU), so that a raw write such as
+    ``param.data[...] = 0`` fails at once instead of silently changing what a recorded forward
+    pass saved for backward. Change a parameter with its in-place methods under ``no_grad``
+    (``param.copy_(v)``, ``param.add_(d, alpha=-lr)``...), by assigning a new array
+    (``param.data = array``), or through an optimizer or ``load_state_dict``: each of these
+    counts the change (``_version``), and backward refuses to use a changed value. CuPy arrays
+    have no read-only flag: on a GPU the version count alone guards them.
 
     Args:
         data: an array, Tensor (memory is shared) or nested list of floats.
@@ -30,7 +38,8 @@ class Parameter(Tensor):
     (True, True)
     """
 
-    __slots__ = ()
+    # The writable array whose read-only view ``data`` is (the same array on a GPU).
+    __slots__ = ("_wdata",)
 
     def __init__(self, data, requires_grad: bool = True):
         data = _as_array(data)
@@ -40,6 +49,19 @@ class Parameter(Tensor):
                 "convert it with .astype('float32')"
             )
         super().__init__(data, requires_grad=bool(requires_grad))
+        self._set_array(data)
+
+    def _set_array(self, array) -> None:
+        self._wdata = array
+        flags = getattr(array, "flags", None)
+        if flags is not None and getattr(flags, "writeable", False):
+            view = array.view()
+            view.flags.writeable = False
+            array = view
+        self._data = array
+
+    def _writable(self):
+        return self._wdata
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()

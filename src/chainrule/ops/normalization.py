@@ -221,7 +221,11 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
                 raise ValueError(f"{op}: momentum must be a number in [0, 1], got {momentum!r}")
             running = (_buffer_array(op, "running_mean", running_mean, channels),
                        _buffer_array(op, "running_var", running_var, channels), momentum)
-        return BatchNorm.apply(x, *affine, running=running, **flags)
+        out = BatchNorm.apply(x, *affine, running=running, **flags)
+        for r in (running_mean, running_var) if running is not None else ():
+            if isinstance(r, Tensor):
+                r._version += 1  # updated in place (a graph that read it must notice)
+        return out
     if running_mean is None:
         raise ValueError(f"{op}: running_mean and running_var are required when training=False")
     mean = _buffer_array(op, "running_mean", running_mean, channels)

@@ -55,7 +55,7 @@ class Adam(Optimizer):
             return super()._update_group(group, params)
         h, state, scalars = _hyper(group), self.state, {}
         for p in params:
-            self._step(p.data, p.grad.data, h, state[p], scalars)
+            self._step(p._writable(), p.grad._data, h, state[p], scalars)
 
     def _update(self, param, grad, group, state):
         self._step(param, grad, _hyper(group), state, {})

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import copy
 
-from ..autograd import Tensor
+from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
 from .optimizer import check_number
 
@@ -38,6 +38,12 @@ def _tensors(who: str, source) -> list[Tensor]:
     return params
 
 
+def _assign(p: Tensor, value) -> None:
+    """Write ``value`` into ``p`` in place, as a counted change (see ``Tensor.copy_``)."""
+    with no_grad():
+        p.copy_(value)
+
+
 def _check_like(who: str, arrays, params, what: str = "parameter") -> None:
     """Raise ValueError unless ``params`` match ``arrays`` one to one in shape."""
     if len(params) != len(arrays):
@@ -63,7 +69,7 @@ class EMA:
     >>> import chainrule as cr
     >>> p = cr.tensor([0.0])
     >>> ema = EMA([p], decay=0.5)
-    >>> p.data[...] = 4.0
+    >>> _ = p.fill_(4.0)
     >>> ema.update()
     >>> ema.shadow[0].tolist()
     [2.0]
@@ -92,7 +98,7 @@ class EMA:
             params = _tensors("EMA.copy_to", model_or_params)
         _check_like("EMA.copy_to", self.shadow, params)
         for s, p in zip(self.shadow, params, strict=True):
-            p.data[...] = s
+            _assign(p, s)
 
     def store(self) -> None:
         """Keep a copy of the tracked parameters' current values, for ``restore()``."""
@@ -103,7 +109,7 @@ class EMA:
         if self._backup is None:
             raise RuntimeError("EMA.restore: nothing to restore; call store() before copy_to()")
         for b, p in zip(self._backup, self.params, strict=True):
-            p.data[...] = b
+            _assign(p, b)
         self._backup = None
 
     def state_dict(self) -> dict:
@@ -155,11 +161,12 @@ class AveragedModel:
         _check_like("AveragedModel.update_parameters", [a.data for a in self.params], params)
         for a, p in zip(self.params, params, strict=True):
             if self.n_averaged == 0:
-                a.data[...] = p.data
+                _assign(a, p.data)
             else:
                 tmp = get_array_module(a.data).subtract(p.data, a.data)
                 tmp /= self.n_averaged + 1
-                a.data += tmp
+                with no_grad():
+                    a.add_(tmp)
         self.n_averaged += 1
 
     def copy_to(self, model_or_params) -> None:
@@ -167,7 +174,7 @@ class AveragedModel:
         params = _tensors("AveragedModel.copy_to", model_or_params)
         _check_like("AveragedModel.copy_to", [a.data for a in self.params], params)
         for a, p in zip(self.params, params, strict=True):
-            p.data[...] = a.data
+            _assign(p, a.data)
 
     def __call__(self, *args, **kwargs):
         if self.module is None:
@@ -184,7 +191,7 @@ class AveragedModel:
         _check_like("AveragedModel.load_state_dict", [a.data for a in self.params], saved,
                     "saved array")
         for a, s in zip(self.params, saved, strict=True):
-            a.data[...] = s
+            _assign(a, s)
         self.n_averaged = int(state_dict["n_averaged"])
 
 
@@ -218,5 +225,5 @@ def swa_average(sources, into=None) -> list[Tensor]:
     targets = _tensors("swa_average: into", into)
     _check_like("swa_average: into", acc, targets)
     for a, p in zip(acc, targets, strict=True):
-        p.data[...] = a
+        _assign(p, a)
     return targets

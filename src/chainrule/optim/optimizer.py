@@ -3,6 +3,8 @@
 A subclass states its hyperparameters (``defaults``), checks them in ``_check_hyperparameters``
 and writes its update rule in ``_update(param, grad, group, state)`` on raw arrays: ``param`` is
 updated in place, ``grad`` is read only (gradient arrays may be shared between tensors).
+``param`` is the parameter's writable array (``Parameter.data`` is a read-only view of it), and
+``step`` counts the change in each parameter's ``_version``.
 ``_update_group`` may update a whole group at once instead.
 """
 
@@ -75,7 +77,7 @@ class Optimizer:
         parameter (a step of a small model is mostly such per-parameter overhead).
         """
         for p in params:
-            self._update(p.data, p.grad.data, group, self.state[p])
+            self._update(p._writable(), p.grad._data, group, self.state[p])
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters with its own hyperparameters (the rest from ``defaults``).
@@ -152,13 +154,17 @@ class Optimizer:
                 for p in group["params"]:
                     if p.grad is None:
                         continue
-                    if p.grad.data.shape != p.data.shape:
+                    if p.grad._data.shape != p._data.shape:
                         raise RuntimeError(
-                            f"{type(self).__name__}.step: a parameter of shape {p.data.shape} "
-                            f"has a gradient of shape {p.grad.data.shape}"
+                            f"{type(self).__name__}.step: a parameter of shape {p._data.shape} "
+                            f"has a gradient of shape {p.grad._data.shape}"
                         )
                     params.append(p)
                 self._update_group(group, params)
+                # Each parameter changed in place: a graph recorded before this step can no
+                # longer give a right gradient, and backward through it refuses (graph.py).
+                for p in params:
+                    p._version += 1
         return loss
 
     def state_dict(self) -> dict:

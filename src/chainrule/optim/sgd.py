@@ -56,7 +56,7 @@ class SGD(Optimizer):
             return super()._update_group(group, params)
         h, state = _hyper(group), self.state
         for p in params:
-            _step(p.data, p.grad.data, h, state[p])
+            _step(p._writable(), p.grad._data, h, state[p])
 
     def _update(self, param, grad, group, state):
         _step(param, grad, _hyper(group), state)

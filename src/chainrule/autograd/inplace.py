@@ -1,0 +1,171 @@
+"""In-place changes of a Tensor's values: ``t[i] = v``, ``copy_``, ``fill_``, ``add_``...
+
+chainrule records no in-place op in the graph. A Function's backward reads the arrays its inputs
+had when it ran, so changing those arrays afterwards would silently give a wrong gradient. Every
+change made here therefore bumps the tensor's ``_version``, which backward compares with the
+versions the graph saw (see ``graph.run_backward``). And a tensor that requires grad may be
+changed in place only while nothing is recorded (``with cr.no_grad():``): its change could never
+be differentiated.
+
+The methods follow PyTorch's names; each returns the tensor itself. Python scalars keep the
+tensor's dtype; a Tensor or array value is cast to it (``same_kind``: a float into an integer
+tensor is refused, as NumPy's in-place operators do).
+"""
+
+from __future__ import annotations
+
+from ..backend import device_of, get_array_module, to_device
+from .mode import _grad_enabled
+from .tensor import Tensor
+
+__all__ = ["mark_changed", "writable_array"]
+
+
+def writable_array(t: Tensor, who: str = "in-place change"):
+    """The array to write ``t``'s new values into, checking that ``t`` may change now.
+
+    Raises RuntimeError for a tensor that requires grad while gradients are recorded, and for
+    memory that is read-only (a view of a Parameter's values made by an op).
+    """
+    if t.requires_grad and _grad_enabled.get():
+        kind = "a leaf tensor" if t._ctx is None else "a tensor computed by a recorded op"
+        raise RuntimeError(
+            f"{who}: {kind} that requires grad (shape {t.shape}) cannot be modified in place "
+            "while gradients are recorded; use `with cr.no_grad():` (e.g. to update weights "
+            "between backward() and the next forward)"
+        )
+    arr = t._writable()
+    flags = getattr(arr, "flags", None)
+    if flags is not None and not getattr(flags, "writeable", True):
+        base = _base_of(t)
+        if base is not None and base._data is arr:  # a detached Parameter: write through it
+            return base._writable()
+        raise RuntimeError(
+            f"{who}: the tensor of shape {t.shape} is read-only memory (a view of a Parameter's "
+            "values made by an op, or an array that was read-only when it was wrapped); change "
+            "the Parameter itself, e.g. `with cr.no_grad(): param.copy_(value)`"
+        )
+    return arr
+
+
+def mark_changed(t: Tensor) -> None:
+    """Count an in-place change of ``t`` (and of the tensor it was detached from)."""
+    t._version += 1
+    base = _base_of(t)
+    while base is not None:
+        base._version += 1
+        base = _base_of(base)
+
+
+def _base_of(t):
+    ref = getattr(t, "_base", None)
+    return None if ref is None else ref()
+
+
+def _value(arr, value):
+    """``value`` as something NumPy/CuPy can write into ``arr``: a Tensor becomes its array, and
+    an array on another device is moved to ``arr``'s."""
+    if isinstance(value, Tensor):
+        value = value._data
+    if hasattr(value, "shape") and get_array_module(value) is not get_array_module(arr):
+        value = to_device(value, device_of(arr))
+    return value
+
+
+def _apply(t: Tensor, who: str, write) -> Tensor:
+    arr = writable_array(t, who)
+    write(arr)
+    mark_changed(t)
+    return t
+
+
+def setitem(self, index, value) -> None:
+    """``t[index] = value`` with NumPy's indexing rules (see the module docstring)."""
+    if isinstance(index, Tensor):
+        index = index._data
+    elif isinstance(index, tuple):
+        index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
+
+    def write(arr):
+        arr[index] = _value(arr, value)
+
+    _apply(self, "__setitem__", write)
+
+
+def copy_(self, src) -> Tensor:
+    """Copy ``src`` (a Tensor, array or number, broadcast to this shape) into this tensor."""
+    def write(arr):
+        get_array_module(arr).copyto(arr, _value(arr, src), casting="same_kind")
+
+    return _apply(self, "copy_", write)
+
+
+def fill_(self, value) -> Tensor:
+    """Set every element to the number ``value``."""
+    return _apply(self, "fill_", lambda arr: arr.fill(value))
+
+
+def zero_(self) -> Tensor:
+    """Set every element to zero."""
+    return _apply(self, "zero_", lambda arr: arr.fill(0))
+
+
+def add_(self, other, *, alpha=1) -> Tensor:
+    """``self += alpha * other``."""
+    def write(arr):
+        value = _value(arr, other)
+        if alpha != 1:
+            value = value * alpha
+        arr += value
+
+    return _apply(self, "add_", write)
+
+
+def sub_(self, other, *, alpha=1) -> Tensor:
+    """``self -= alpha * other``."""
+    def write(arr):
+        value = _value(arr, other)
+        if alpha != 1:
+            value = value * alpha
+        arr -= value
+
+    return _apply(self, "sub_", write)
+
+
+def mul_(self, other) -> Tensor:
+    """``self *= other``."""
+    def write(arr):
+        arr *= _value(arr, other)
+
+    return _apply(self, "mul_", write)
+
+
+def div_(self, other) -> Tensor:
+    """``self /= other`` (true division: a float tensor)."""
+    def write(arr):
+        arr /= _value(arr, other)
+
+    return _apply(self, "div_", write)
+
+
+def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argument names
+    """Limit every element to ``[min, max]`` (either bound may be None)."""
+    if min is None and max is None:
+        raise ValueError("clamp_: give min, max or both")
+
+    def write(arr):
+        get_array_module(arr).clip(arr, _value(arr, min), _value(arr, max), out=arr)
+
+    return _apply(self, "clamp_", write)
+
+
+Tensor.__setitem__ = setitem
+Tensor.copy_ = copy_
+Tensor.fill_ = fill_
+Tensor.zero_ = zero_
+Tensor.add_ = add_
+Tensor.sub_ = sub_
+Tensor.mul_ = mul_
+Tensor.div_ = div_
+Tensor.clamp_ = clamp_
+Tensor.clip_ = clamp_
