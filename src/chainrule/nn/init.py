@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 import numbers
 
+from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
@@ -60,8 +61,8 @@ def _number(who: str, name: str, value, *, nonnegative: bool = False) -> float:
 
 def _fill(t: Tensor, values) -> Tensor:
     xp = get_array_module(t.data)
-    t.data[...] = xp.asarray(values, dtype=t.dtype)
-    return t
+    with no_grad():  # a counted in-place change (Parameter.data is read-only)
+        return t.copy_(xp.asarray(values, dtype=t.dtype))
 
 
 def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, rng) -> Tensor:
@@ -87,7 +88,9 @@ def small_random_(t: Tensor, scale: float = 0.01, *, rng) -> Tensor:
 
 def constant_(t: Tensor, val: float) -> Tensor:
     """Fill ``t`` with ``val``; returns ``t``."""
-    _target("constant_", t).data[...] = _number("constant_", "val", val)
+    val = _number("constant_", "val", val)
+    with no_grad():
+        _target("constant_", t).fill_(val)
     return t
 
 
