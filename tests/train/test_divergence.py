@@ -66,7 +66,7 @@ def test_weights_that_turn_nan_are_caught_before_the_epoch_is_saved(tmp_path):
             self.steps += 1
             if self.steps == 4:  # the last of epoch 2's two batches
                 with cr.no_grad():
-                    self.model[0].bias.data[1] = np.nan
+                    self.model[0].bias[1] = np.nan
             return logs
 
     model = make_mlp()
@@ -125,7 +125,7 @@ def test_evaluate_and_predict_refuse_non_finite_weights():
     trainer = _trainer()
     weight = trainer.model[2].weight
     with cr.no_grad():
-        weight.data[0, :3] = np.nan
+        weight[0, :3] = np.nan
     for call in (lambda: trainer.evaluate((x, y)), lambda: trainer.predict(x)):
         with pytest.raises(ValueError, match=r"non-finite weights .* 2\.weight \(3 of 32\)"):
             call()
