@@ -9,6 +9,7 @@ matrix, and the misclassified test images labelled "true->predicted").
 from __future__ import annotations
 
 import json
+import math
 import time
 from pathlib import Path
 
@@ -17,9 +18,10 @@ from ..backend import get_array_module, validate_device
 from ..data import ArrayDataset, DataLoader, as_generator, transforms
 from ..data.idx import atomic_write_bytes
 from ..data.images import read_image
-from ..io import read_config, save_weights
+from ..io import read_config, read_shapes, save_weights
 from ..io.checkpoint import load_weights
 from ..models import build, build_from_config
+from ..nn import init
 from ..ops import cross_entropy
 from ..train import CSVLogger, ModelCheckpoint, Trainer, confusion_matrix
 from ..viz import image_grid, plot_confusion_matrix, plot_history
@@ -163,16 +165,76 @@ def _report(trainer, data, out: Path, history: dict) -> dict:
             "n_test": int(len(pred)), "figures": sorted(str(p) for p in figures.iterdir())}
 
 
+def _short(value, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def _run_config(path: Path, config, *need: str) -> dict:
+    """The run config stored in ``path``, checked for the entries ``need`` ("model" always)."""
+    if not isinstance(config, dict) or not isinstance(config.get("model"), dict):
+        raise ValueError(f"{path}: no chainrule model config in the file's metadata")
+    shape = config.get("input_shape")
+    checks = {
+        "dataset": (isinstance(config.get("dataset"), str), "a dataset name"),
+        "classes": (isinstance(config.get("classes"), list) and len(config["classes"]) > 0
+                    and all(isinstance(c, str) for c in config["classes"]),
+                    "a non-empty list of class names"),
+        "input_shape": (isinstance(shape, list) and len(shape) == 3
+                        and all(isinstance(d, int) and not isinstance(d, bool) and d > 0
+                                for d in shape), "[channels, height, width] (positive ints)"),
+    }
+    for key in need:
+        ok, expected = checks[key]
+        if not ok:
+            raise ValueError(f"{path}: the config's {key!r} entry is "
+                             f"{_short(config.get(key, 'missing'))}, expected {expected}")
+    return config
+
+
 def load_model(checkpoint):
-    """Rebuild the model saved in ``checkpoint`` (a run folder or its model.safetensors)."""
+    """Rebuild the model saved in ``checkpoint`` (a run folder or its model.safetensors).
+
+    The file is checked before the model is built: its safetensors header first (bounded, every
+    tensor's dtype, shape and place in the file); then the model is built from the stored config
+    with initialization deferred (``nn.init.deferred``: parameters stay untouched ``empty``
+    arrays) and a budget of the file's own tensor count and elements, so a config asking for
+    more than the file holds (``sizes=[64, 4000000, 10]`` beside a small checkpoint) fails before
+    that memory is used; the model's shapes are compared with the header's before any weight is
+    read, and each weight's SHA-256 is verified as it is read. Every skipped tensor is then
+    overwritten by the file's, and non-finite weights are refused.
+
+    Raises:
+        ValueError: a damaged file, a config that cannot be built or does not match the weights,
+            or weights with NaN or infinite entries; the message names the file.
+    """
     path = Path(checkpoint)
     if path.is_dir():
         path = path / "model.safetensors"
-    config = read_config(path)
-    if not config or "model" not in config:
-        raise ValueError(f"{path}: no chainrule model config in the file's metadata")
-    net = build_from_config(config["model"])
+    shapes = read_shapes(path)
+    config = _run_config(path, read_config(path))
+    spec = config["model"]
+    name = _short(spec.get("name"))
+    try:
+        with init.deferred(max_elements=sum(math.prod(s) for s in shapes.values()),
+                           max_tensors=len(shapes)) as skipped:
+            net = build_from_config(spec)
+    except MemoryError:
+        raise ValueError(f"{path}: the config builds a model {name} too large to allocate; the "
+                         "file's weights cannot fill it") from None
+    except (TypeError, ValueError, OverflowError) as err:
+        raise ValueError(f"{path}: the config's model {name} with kwargs "
+                         f"{_short(spec.get('kwargs'))} cannot be rebuilt: {err}") from None
     load_weights(net, path)
+    state = net.state_dict(keep_vars=True)
+    loaded = {id(t) for t in state.values()}
+    if any(id(t) not in loaded for t in skipped):
+        raise ValueError(f"{path}: model {name} has initialized tensors outside its state dict, "
+                         "which the file cannot restore")
+    for key, t in state.items():
+        if t.dtype.kind == "f" and not get_array_module(t.data).isfinite(t.data).all():
+            raise ValueError(f"{path}: weight {key!r} holds NaN or infinite values (did the run "
+                             "diverge?); retrain, or use an earlier checkpoint")
     return net.eval(), config
 
 
@@ -180,6 +242,8 @@ def evaluate_checkpoint(checkpoint, dataset: str | None = None, *, data_dir=None
                         download: bool = True) -> dict:
     """Test accuracy of a saved classifier on ``dataset`` (by default the one it was trained on)."""
     net, config = load_model(checkpoint)
+    path = Path(checkpoint)
+    _run_config(path, config, "input_shape", *(() if dataset else ("dataset",)))
     data = load_image_dataset(dataset or config["dataset"], data_dir, download=download)
     if list(data.input_shape) != list(config["input_shape"]):
         raise ValueError(
@@ -197,11 +261,15 @@ def evaluate_checkpoint(checkpoint, dataset: str | None = None, *, data_dir=None
 def predict_images(checkpoint, paths) -> list[dict]:
     """Class and probabilities for each image file (greyscale PNG/JPEG, or .npy)."""
     net, config = load_model(checkpoint)
+    _run_config(Path(checkpoint), config, "input_shape", "classes")
     shape = tuple(config["input_shape"])
-    batch = [read_image(p, shape) for p in paths]
+    batch = [read_image(p, shape) for p in paths]  # each checked: size, bit depth, [0, 1]
     trainer = Trainer(net, cross_entropy, None)
     xp = get_array_module(batch[0])
     logits = trainer.predict(xp.stack(batch), batch_size=256)
+    if logits.ndim != 2 or logits.shape[1] != len(config["classes"]):
+        raise ValueError(f"{checkpoint}: the model gives {logits.shape[1:]} outputs per image but "
+                         f"the config names {len(config['classes'])} classes")
     z = logits - logits.max(axis=1, keepdims=True)
     probs = xp.exp(z) / xp.exp(z).sum(axis=1, keepdims=True)
     classes = config["classes"]

@@ -4,6 +4,7 @@ from .checkpoint import (
     load_training_state,
     load_weights,
     read_config,
+    read_shapes,
     save_training_state,
     save_weights,
 )
@@ -12,6 +13,7 @@ __all__ = [
     "load_training_state",
     "load_weights",
     "read_config",
+    "read_shapes",
     "save_training_state",
     "save_weights",
 ]

@@ -19,11 +19,14 @@ from pathlib import Path
 
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, numpy
+from .safetensors_file import DIGESTS, digests, read_header, read_tensors
+from .state_checks import check_training_state
 
 __all__ = [
     "load_training_state",
     "load_weights",
     "read_config",
+    "read_shapes",
     "save_training_state",
     "save_weights",
 ]
@@ -49,6 +52,8 @@ def _host(value):
     if isinstance(value, Tensor):
         value = value.data
     array = asnumpy(value)
+    if array.dtype.byteorder == ">":  # safetensors is little-endian, and so are the checksums
+        array = array.astype(array.dtype.newbyteorder("<"))
     # not ascontiguousarray: it turns 0-d arrays (scalar buffers) into shape (1,)
     return array if array.flags.c_contiguous else array.copy(order="C")
 
@@ -68,42 +73,51 @@ def _write(path, arrays: dict, metadata: dict) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    metadata = {**metadata, DIGESTS: digests(arrays, metadata)}
     try:
+        # safetensors writes 0600; created here first, the file shows the mode the umask gives.
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        mode = tmp.stat().st_mode & 0o777
         st.numpy.save_file(arrays, str(tmp), metadata=metadata)
+        os.chmod(tmp, mode)
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())  # the data must be on disk before the rename makes it visible
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as err:
         tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError) and err.strerror and err.filename is None:
+            err.filename = str(path)  # a full disk says which file it could not write
         raise
     return path
 
 
-def _open(who: str, path):
-    st = _safetensors()
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{who}: no such file: '{path}'")
-    try:
-        return st.safe_open(str(path), framework="numpy")
-    except st.SafetensorError as err:
-        raise ValueError(
-            f"{who}: '{path}' is not a readable safetensors file (truncated or corrupt?): {err}"
-        ) from err
+def _read(who: str, path, model=None, strict: bool = True) -> tuple[dict, dict]:
+    """The arrays and metadata of a safetensors file, header checked first, checksums verified.
+
+    With ``model``, the shapes of its state dict are compared with the header's (the model's
+    tensors under "model/" for a training-state file) before any tensor is read.
+    """
+    header = read_header(who, path)
+    if model is not None:
+        prefix = "model/" if header.metadata.get(_KIND) == "training_state" else ""
+        _check_shapes(who, header, model, prefix, strict)
+    return read_tensors(who, header), header.metadata
 
 
-def _read(who: str, path) -> tuple[dict, dict]:
-    """All arrays and the metadata of a safetensors file; a damaged file raises ValueError."""
-    st = _safetensors()
-    with _open(who, path) as f:
-        try:
-            metadata = f.metadata() or {}
-            arrays = {key: f.get_tensor(key) for key in f.keys()}
-        except st.SafetensorError as err:
-            raise ValueError(
-                f"{who}: '{path}' could not be read (truncated or corrupt?): {err}"
-            ) from err
-    return arrays, metadata
+def _check_shapes(who: str, header, model, prefix: str, strict: bool) -> None:
+    """Raise ValueError listing every key and shape of ``model`` that the file cannot fill."""
+    saved = {k[len(prefix):]: v for k, v in header.tensors.items() if k.startswith(prefix)}
+    own = {k: tuple(t.shape) for k, t in model.state_dict().items()}
+    problems = [f"{k}: the file has shape {saved[k].shape}, the model {own[k]}"
+                for k in own if k in saved and saved[k].shape != own[k]]
+    if strict:
+        problems += [f"{k}: in the model, not in the file" for k in own if k not in saved]
+        problems += [f"{k}: in the file, not in the model" for k in saved if k not in own]
+    if problems:
+        shown = "\n  ".join(problems[:20]) + (
+            f"\n  ... and {len(problems) - 20} more" if len(problems) > 20 else "")
+        raise ValueError(f"{who}: the weights in '{header.path}' do not fit the model "
+                         f"(nothing was loaded):\n  {shown}")
 
 
 def save_weights(model, path, *, config: dict | None = None) -> Path:
@@ -140,19 +154,24 @@ def load_weights(model, path, strict: bool = True):
         FileNotFoundError: no file at ``path``.
         ValueError: the file is truncated, corrupt, or a training-state file.
     """
-    arrays, metadata = _read("load_weights", path)
-    if metadata.get(_KIND) == "training_state":
+    header = read_header("load_weights", path)
+    if header.metadata.get(_KIND) == "training_state":
         raise ValueError(
             f"load_weights: '{path}' is a training-state file; use load_training_state(path, "
             "model=...) or Trainer.fit(resume_from=...)"
         )
-    return model.load_state_dict(arrays, strict=strict)
+    _check_shapes("load_weights", header, model, "", strict)
+    return model.load_state_dict(read_tensors("load_weights", header), strict=strict)
+
+
+def read_shapes(path) -> dict:
+    """Name -> shape of every tensor in a safetensors file, from its checked header alone."""
+    return {k: v.shape for k, v in read_header("read_shapes", path).tensors.items()}
 
 
 def read_config(path) -> dict | None:
     """The architecture config stored by ``save_weights`` or ``save_training_state``, else None."""
-    with _open("read_config", path) as f:
-        text = (f.metadata() or {}).get(_CONFIG)
+    text = read_header("read_config", path).metadata.get(_CONFIG)
     if text is None:
         return None
     try:
@@ -200,7 +219,10 @@ def _decode(value, arrays: dict):
     if "__tensor__" in value:
         return arrays[value["__tensor__"]]
     if "__scalar__" in value:
-        return numpy.dtype(value["__scalar__"]).type(value["value"])
+        dtype = numpy.dtype(value["__scalar__"])
+        if dtype.kind not in "biuf":
+            raise TypeError(f"a stored scalar of dtype {dtype} (expected a number)")
+        return dtype.type(value["value"])
     if "__tuple__" in value:
         return tuple(_decode(v, arrays) for v in value["__tuple__"])
     if "__items__" in value:
@@ -262,7 +284,7 @@ def save_training_state(path, *, optimizer, epoch: int, scheduler=None, rng=None
 
 
 def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng=None,
-                        strict: bool = True) -> dict:
+                        history=None, strict: bool = True) -> dict:
     """Read a file written by ``save_training_state`` and restore it into the objects given.
 
     Args:
@@ -272,18 +294,25 @@ def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng
         scheduler: a scheduler to ``load_state_dict`` the saved scheduler state into.
         rng: a Generator, or a dict name -> Generator, whose states are set from the file; with a
             dict, only the names the file holds are set.
+        history: a ``train.History`` to restore ``extra["history"]`` into (the Trainer's).
         strict: passed to ``model.load_state_dict``.
 
     Returns:
         A dict with "epoch", "optimizer", "scheduler", "rng", "extra" (as saved) and "model" (the
         weights as a dict of arrays, or None).
 
+    Everything read is checked before anything is restored: the header and checksums, the
+    model's shapes, and the type and range of the epoch, optimizer, scheduler, random and history
+    states (against the objects given), so a damaged file changes nothing.
+
     Raises:
-        ValueError: the file is truncated, corrupt, not a training-state file, or lacks a part
-            asked for.
+        ValueError: the file is truncated, corrupt (a checksum differs), not a training-state
+            file, lacks a part asked for, or holds a value of the wrong type or range; the
+            message names the file, the field, the value and what was expected.
     """
     who = "load_training_state"
-    arrays, metadata = _read(who, path)
+    header = read_header(who, path)
+    metadata = header.metadata
     if metadata.get(_KIND) != "training_state" or _STATE not in metadata:
         raise ValueError(
             f"{who}: '{path}' is not a training-state file (no '{_STATE}' metadata); weights files "
@@ -291,25 +320,42 @@ def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng
         )
     try:
         saved = json.loads(metadata[_STATE])
-        parts = ("optimizer", "scheduler", "rng", "extra")
-        state = {key: _decode(saved[key], arrays) for key in parts}
-        state["epoch"] = saved["epoch"]
-    except (json.JSONDecodeError, KeyError, TypeError) as err:
-        raise ValueError(f"{who}: '{path}' has damaged training-state metadata: {err!r}") from err
-    weights = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
-    state["model"] = weights if saved.get("has_model") else None
+        present = {key: saved[key] is not None for key in ("optimizer", "scheduler", "rng")}
+        present["model"] = saved.get("has_model") is True
+        epoch = saved["epoch"]
+    except (ValueError, KeyError, TypeError, RecursionError) as err:
+        raise ValueError(f"{who}: '{path}' has damaged training-state metadata: {err!r}") from None
     for name, target in (("model", model), ("optimizer", optimizer), ("scheduler", scheduler),
                          ("rng", rng)):
-        if target is not None and state[name] is None:
+        if target is not None and not present[name]:
             raise ValueError(f"{who}: '{path}' holds no {name} state to restore")
     if model is not None:
-        model.load_state_dict(weights, strict=strict)
-    if optimizer is not None:
-        optimizer.load_state_dict(state["optimizer"])
-    if scheduler is not None:
-        scheduler.load_state_dict(state["scheduler"])
-    if rng is not None:
-        _set_rng(who, rng, state["rng"])
+        _check_shapes(who, header, model, "model/", strict)
+    arrays = read_tensors(who, header)
+    try:
+        state = {key: _decode(saved[key], arrays)
+                 for key in ("optimizer", "scheduler", "rng", "extra")}
+    except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
+        raise ValueError(f"{who}: '{path}' has damaged training-state metadata: {err!r}") from None
+    state["epoch"] = epoch
+    weights = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
+    state["model"] = weights if present["model"] else None
+    check_training_state(who, path, state, optimizer=optimizer, scheduler=scheduler, rng=rng,
+                         history=history is not None)
+    try:
+        if model is not None:
+            model.load_state_dict(weights, strict=strict)
+        if optimizer is not None:
+            optimizer.load_state_dict(state["optimizer"])
+        if scheduler is not None:
+            scheduler.load_state_dict(state["scheduler"])
+        if rng is not None:
+            _set_rng(who, rng, state["rng"])
+        if history is not None:
+            history.load_state_dict(state["extra"]["history"])
+    except (TypeError, KeyError, ValueError) as err:  # what the checks above missed
+        raise ValueError(f"{who}: '{path}' holds a training state that does not fit: "
+                         f"{err}") from None
     return state
 
 

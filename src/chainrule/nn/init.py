@@ -17,21 +17,84 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
 __all__ = [
-    "calculate_gain", "constant_", "kaiming_normal_", "kaiming_uniform_", "lecun_normal_",
-    "lecun_uniform_", "normal_", "ones_", "orthogonal_", "small_random_", "uniform_",
-    "xavier_normal_", "xavier_uniform_", "zeros_",
+    "calculate_gain", "constant_", "deferred", "kaiming_normal_", "kaiming_uniform_",
+    "lecun_normal_", "lecun_uniform_", "normal_", "ones_", "orthogonal_", "small_random_",
+    "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
 ]
 
 _LINEAR_FNS = (
     "linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
     "conv_transpose3d", "sigmoid",
 )
+
+
+class _Deferral:
+    """What ``deferred`` counts: the tensors whose initialization it skipped, against a budget."""
+
+    def __init__(self, max_elements, max_tensors):
+        self.max_elements, self.max_tensors = max_elements, max_tensors
+        self.skipped: list[Tensor] = []
+        self._seen: set[int] = set()
+        self.elements = 0
+
+    def skip(self, t: Tensor) -> None:
+        if id(t) in self._seen:  # a tied weight initialized twice is one tensor
+            return
+        self._seen.add(id(t))
+        self.skipped.append(t)
+        self.elements += t.size
+        if self.max_tensors is not None and len(self.skipped) > self.max_tensors:
+            raise ValueError(
+                f"the model being built has more than {self.max_tensors} initialized tensors, "
+                "more than its weights hold"
+            )
+        if self.max_elements is not None and self.elements > self.max_elements:
+            raise ValueError(
+                f"the model being built needs more than {self.max_elements} parameter elements "
+                f"(at least {self.elements} so far), more than its weights hold"
+            )
+
+
+# Set only inside ``deferred`` (a ContextVar, restored on exit like the grad mode).
+_DEFERRAL: ContextVar[_Deferral | None] = ContextVar("chainrule_init_deferral", default=None)
+
+
+@contextmanager
+def deferred(*, max_elements: int | None = None,
+             max_tensors: int | None = None) -> Iterator[list[Tensor]]:
+    """Build models without initializing them, e.g. to load weights into them next.
+
+    Inside the block every initializer of this module leaves its tensor as it is (layers allocate
+    parameters with ``empty``, whose untouched pages cost no memory) and counts it instead; the
+    block yields the list of the tensors skipped, which the caller must overwrite (e.g. with
+    ``load_state_dict``). With ``max_elements`` / ``max_tensors``, initializing more elements or
+    tensors than that raises ValueError at once: a model rebuilt from a file's config must not
+    need more than the file's weights, so an impossible config fails before the next layer is
+    allocated.
+    """
+    token = _DEFERRAL.set(_Deferral(max_elements, max_tensors))
+    try:
+        yield _DEFERRAL.get().skipped
+    finally:
+        _DEFERRAL.reset(token)
+
+
+def _skipped(t: Tensor) -> bool:
+    """True (and ``t`` counted) when a ``deferred`` block is active: leave ``t`` uninitialized."""
+    deferral = _DEFERRAL.get()
+    if deferral is None:
+        return False
+    deferral.skip(t)
+    return True
 
 
 def _target(who: str, t) -> Tensor:
@@ -71,6 +134,8 @@ def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, rng) -> Tensor:
     a, b = _number(who, "a", a), _number(who, "b", b)
     if a > b:
         raise ValueError(f"{who}: a must not exceed b, got a={a}, b={b}")
+    if _skipped(_target(who, t)):
+        return t
     return _fill(_target(who, t), _rng(who, rng).uniform(a, b, size=t.shape))
 
 
@@ -78,6 +143,8 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *, rng) -> Tensor:
     """Fill ``t`` with samples of N(mean, std^2); returns ``t``."""
     who = "normal_"
     mean, std = _number(who, "mean", mean), _number(who, "std", std, nonnegative=True)
+    if _skipped(_target(who, t)):
+        return t
     return _fill(_target(who, t), _rng(who, rng).normal(mean, std, size=t.shape))
 
 
@@ -89,8 +156,9 @@ def small_random_(t: Tensor, scale: float = 0.01, *, rng) -> Tensor:
 def constant_(t: Tensor, val: float) -> Tensor:
     """Fill ``t`` with ``val``; returns ``t``."""
     val = _number("constant_", "val", val)
-    with no_grad():
-        _target("constant_", t).fill_(val)
+    if not _skipped(_target("constant_", t)):
+        with no_grad():
+            t.fill_(val)
     return t
 
 
@@ -219,7 +287,7 @@ def orthogonal_(t: Tensor, gain: float = 1, *, rng) -> Tensor:
     if t.ndim < 2:
         raise ValueError(f"{who}: needs a tensor with at least 2 dimensions, got shape {t.shape}")
     gain = _number(who, "gain", gain)
-    if t.size == 0:
+    if t.size == 0 or _skipped(t):
         return t
     rows = t.shape[0]
     cols = t.size // rows

@@ -49,12 +49,16 @@ FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", 
                          "Sneaker", "Bag", "Ankle boot")
 
 
+# The largest of the four files (the training images) holds 60000 * 28 * 28 bytes: a file that
+# declares more is not MNIST, and is refused before it is decompressed.
+_MAX_BYTES = 60000 * 28 * 28
+
+
 def _load(name, files, data_dir, download, extra_dirs=()):
     paths = fetch(name, files, data_dir, download_missing=download, extra_dirs=extra_dirs)
-    x_train = read_idx(paths[files[0].name])
-    y_train = read_idx(paths[files[1].name]).astype(np.int64)
-    x_test = read_idx(paths[files[2].name])
-    y_test = read_idx(paths[files[3].name]).astype(np.int64)
+    x_train, y_train, x_test, y_test = (read_idx(paths[f.name], max_bytes=_MAX_BYTES)
+                                        for f in files)
+    y_train, y_test = y_train.astype(np.int64), y_test.astype(np.int64)
     for x, y, split in ((x_train, y_train, "train"), (x_test, y_test, "test")):
         if x.ndim != 3 or len(x) != len(y):
             raise ValueError(

@@ -1,0 +1,225 @@
+"""The safetensors format read by hand: a header checked before any tensor is read, and checksums.
+
+A safetensors file is an 8-byte little-endian header length N, N bytes of JSON (per tensor its
+dtype, shape and ``data_offsets`` [begin, end) into the data that follows; ``__metadata__`` a
+str -> str map), then the tensors' bytes, little-endian and in C order. ``read_header`` checks all
+of it against the file's size (bounded header, known dtypes, sizes that match the shapes, data
+that tile the rest of the file without gaps or overlaps) before any tensor is read, so a caller
+can compare shapes with what it expects and allocate nothing for a file that cannot fit.
+
+Checksums: the files chainrule writes carry a SHA-256 of each tensor's bytes, and one of the other
+metadata entries, in the metadata entry ``chainrule.sha256``; ``read_tensors`` verifies each
+tensor as it reads it (one tensor in memory at a time beyond those returned). Files without it
+(written by other tools or older versions) load with a warning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..backend import numpy
+
+__all__ = ["MAX_HEADER_BYTES", "Header", "TensorInfo", "digests", "read_header", "read_tensors"]
+
+# Ours are a few KB (a training state with a long history some 100 KB); PyTorch's largest models
+# stay under 1 MB. 16 MiB keeps parsing a hostile header to a few hundred MB at worst.
+MAX_HEADER_BYTES = 16 * 2**20
+DIGESTS = "chainrule.sha256"
+_METADATA_DIGEST = "__metadata__"
+
+_DTYPES = {
+    "F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2",
+    "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?",
+}
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One tensor of a header: its NumPy dtype (little-endian), shape and byte range."""
+
+    dtype: object
+    shape: tuple
+    begin: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Header:
+    """A checked safetensors header: the tensors by name, the metadata, where the data start."""
+
+    path: Path
+    tensors: dict
+    metadata: dict
+    data_start: int
+
+    @property
+    def elements(self) -> int:
+        return sum(math.prod(t.shape) for t in self.tensors.values())
+
+
+def _corrupt(who: str, path, why: str) -> ValueError:
+    return ValueError(
+        f"{who}: '{path}' is not a readable safetensors file (truncated or corrupt?): {why}"
+    )
+
+
+def _no_duplicates(pairs):
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate key {next(k for k in keys if keys.count(k) > 1)!r}")
+    return dict(pairs)
+
+
+def _is_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _tensor_info(name: str, entry) -> TensorInfo:
+    """One header entry checked for form; raises ValueError saying what is wrong."""
+    if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+        got = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
+        raise ValueError(f"tensor {name!r}: expected keys dtype, shape, data_offsets, got {got}")
+    dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if dtype not in _DTYPES:
+        raise ValueError(f"tensor {name!r}: unsupported dtype {dtype!r}; NumPy reads "
+                         f"{', '.join(_DTYPES)}")
+    if not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape):
+        raise ValueError(f"tensor {name!r}: shape must be a list of ints >= 0, got {shape!r}")
+    if (not isinstance(offsets, list) or len(offsets) != 2
+            or not all(_is_int(o) and o >= 0 for o in offsets) or offsets[0] > offsets[1]):
+        raise ValueError(f"tensor {name!r}: data_offsets must be [begin, end] with "
+                         f"0 <= begin <= end, got {offsets!r}")
+    dt = numpy.dtype(_DTYPES[dtype])
+    nbytes = math.prod(shape) * dt.itemsize
+    if offsets[1] - offsets[0] != nbytes:
+        raise ValueError(f"tensor {name!r}: {dtype} of shape {tuple(shape)} is {nbytes} bytes, "
+                         f"its data_offsets {offsets} span {offsets[1] - offsets[0]}")
+    return TensorInfo(dt, tuple(shape), offsets[0], offsets[1])
+
+
+def read_header(who: str, path) -> Header:
+    """Read and check the header of the safetensors file at ``path``; reads no tensor data.
+
+    Raises:
+        FileNotFoundError: no file at ``path``.
+        ValueError: anything wrong with the header, naming the file and the problem.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{who}: no such file: '{path}'")
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(8)
+        if len(head) < 8:
+            raise _corrupt(who, path, f"the file has {size} bytes, less than the 8 of the "
+                                      "header length")
+        n = int.from_bytes(head, "little")
+        if n > MAX_HEADER_BYTES:
+            raise _corrupt(who, path, f"header length {n} exceeds the {MAX_HEADER_BYTES}-byte "
+                                      "limit")
+        if 8 + n > size:
+            raise _corrupt(who, path, f"header length {n} runs past the end of the "
+                                      f"{size}-byte file")
+        raw = f.read(n)
+    try:
+        header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
+    except (UnicodeDecodeError, ValueError, RecursionError) as err:
+        raise _corrupt(who, path, f"the header is not valid JSON ({err})") from None
+    if not isinstance(header, dict):
+        raise _corrupt(who, path, f"the header is a JSON {type(header).__name__}, not an object")
+    metadata = header.pop("__metadata__", None) or {}
+    if not isinstance(metadata, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in metadata.items()):
+        raise _corrupt(who, path, "__metadata__ must map strings to strings")
+    tensors = {}
+    try:
+        for name, entry in header.items():
+            tensors[name] = _tensor_info(name, entry)
+    except ValueError as err:
+        raise _corrupt(who, path, str(err)) from None
+    end = 0
+    for name, info in sorted(tensors.items(), key=lambda item: (item[1].begin, item[1].end)):
+        if info.begin != end:
+            what = "overlaps the previous one" if info.begin < end else "leaves a gap before it"
+            raise _corrupt(who, path, f"tensor {name!r} at bytes {info.begin}..{info.end} {what}")
+        end = info.end
+    if 8 + n + end != size:
+        raise _corrupt(who, path, f"the header describes {end} bytes of tensor data, the file "
+                                  f"holds {size - 8 - n}")
+    return Header(path, tensors, metadata, 8 + n)
+
+
+def _metadata_digest(metadata: dict) -> str:
+    body = json.dumps({k: v for k, v in metadata.items() if k != DIGESTS}, sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _bytes_of(array):
+    return memoryview(array.reshape(-1).view(numpy.uint8)) if array.size else b""
+
+
+def digests(arrays: dict, metadata: dict) -> str:
+    """The ``chainrule.sha256`` entry for a file of ``arrays`` (C-contiguous, little-endian)."""
+    table = {name: hashlib.sha256(_bytes_of(a)).hexdigest() for name, a in arrays.items()}
+    table[_METADATA_DIGEST] = _metadata_digest(metadata)
+    return json.dumps(table, sort_keys=True)
+
+
+def _expected_digests(who: str, header: Header) -> dict | None:
+    text = header.metadata.get(DIGESTS)
+    if text is None:
+        warnings.warn(
+            f"{who}: '{header.path}' has no SHA-256 checksums (written by another tool or an "
+            "older chainrule), so damage to it cannot be detected; save it again to add them",
+            UserWarning, stacklevel=4)
+        return None
+    try:
+        table = json.loads(text)
+    except ValueError:
+        table = None
+    if not isinstance(table, dict) or set(table) != set(header.tensors) | {_METADATA_DIGEST}:
+        raise ValueError(f"{who}: '{header.path}' is damaged: its checksum table does not list "
+                         "exactly its tensors")
+    if table[_METADATA_DIGEST] != _metadata_digest(header.metadata):
+        raise ValueError(f"{who}: '{header.path}' is damaged: its metadata (config or training "
+                         "state) does not match its SHA-256 checksum")
+    return table
+
+
+def read_tensors(who: str, header: Header, names=None) -> dict:
+    """Read the tensors ``names`` (default: all) of a checked header, verifying checksums.
+
+    Returns arrays in native byte order. Every tensor's checksum is verified (a tensor not asked
+    for is hashed and dropped), so a damaged file is never half-trusted.
+
+    Raises:
+        ValueError: a tensor whose bytes do not match its SHA-256, or a file that changed since
+            its header was read; the message names the file and the tensor.
+    """
+    expected = _expected_digests(who, header)
+    wanted = set(header.tensors) if names is None else set(names)
+    out = {}
+    with open(header.path, "rb") as f:
+        for name, info in header.tensors.items():
+            if name not in wanted and expected is None:
+                continue
+            array = numpy.empty(info.shape, info.dtype)
+            buffer = _bytes_of(array)
+            f.seek(header.data_start + info.begin)
+            if len(buffer) and f.readinto(buffer) != len(buffer):
+                raise _corrupt(who, header.path, f"tensor {name!r} is cut short (the file "
+                                                 "shrank while it was read)")
+            if expected is not None and hashlib.sha256(buffer).hexdigest() != expected[name]:
+                raise ValueError(
+                    f"{who}: '{header.path}' is damaged: tensor {name!r} does not match its "
+                    "SHA-256 checksum (a changed byte or bit); restore the file from a copy"
+                )
+            if name in wanted:
+                out[name] = array if info.dtype.isnative else array.astype(
+                    info.dtype.newbyteorder("="))
+    return out
