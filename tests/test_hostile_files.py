@@ -275,3 +275,22 @@ def test_predict_refuses_a_damaged_run_config(tmp_path, change, message):
     with pytest.raises(ValueError) as err:
         predict_images(tmp_path, [tmp_path / "x.npy"])
     assert message in str(err.value) and str(tmp_path) in str(err.value), str(err.value)
+
+
+def test_generate_from_a_run_whose_config_is_forged(tmp_path):
+    from chainrule.experiments.generative import generate_images
+    from chainrule.io import save_weights
+    from chainrule.models import build
+
+    net = build("cgan", latent_dim=4, num_classes=3, arch="mlp", image_shape=(1, 8, 8),
+                rng=np.random.default_rng(0))
+    config = {"model": net.config, "dataset": "digits", "classes": ["a"],
+              "input_shape": [1, 8, 8]}
+    save_weights(net, tmp_path / "model.safetensors", config=config)
+    result = generate_images(tmp_path, n=2, label=2, out=tmp_path / "g.png")
+    assert result["label"] == 2  # a class list shorter than the model's classes: the number
+    huge = {**config, "model": {**net.config, "kwargs": {**net.config["kwargs"],
+                                                        "latent_dim": 10**7}}}
+    save_weights(net, tmp_path / "model.safetensors", config=huge)
+    with pytest.raises(ValueError, match="more than its weights hold"):
+        generate_images(tmp_path, n=2, label=2, out=tmp_path / "g.png")

@@ -312,7 +312,8 @@ def generate_images(checkpoint, *, n: int = 64, label: int | None = None, out="g
         raise ValueError(f"--n must be at least 1, got {n}")
     images = net.sample(n, rng=as_generator(seed), labels=label)
     classes = config.get("classes")
-    what = f"class {classes[label] if classes else label}" if label is not None else "samples"
+    named = isinstance(classes, list) and label is not None and label < len(classes)
+    what = f"class {classes[label] if named else label}" if label is not None else "samples"
     path = gen.sample_grid(images.data, out, ncols=ncols,
                            title=f"{config['model']['name']}: {n} {what}")
     return {"out": str(path), "n": n, "label": label, "model": config["model"]["name"]}
