@@ -70,15 +70,31 @@ def _usable_cpus() -> int:
     return max(1, n)
 
 
+def _own_runnable() -> int:
+    """This process's threads that are running or ready to run (this one at least)."""
+    count = 0
+    for task in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{task}/stat") as f:
+                count += f.read().rsplit(")", 1)[1].split()[0] == "R"
+        except (OSError, IndexError):
+            continue  # a thread that ended meanwhile
+    return max(count, 1)
+
+
 def _runnable_now() -> float | None:
-    """Threads on the whole machine ready to run right now, less this one (Linux), else None."""
+    """Other processes' threads ready to run right now, over the whole machine (Linux), else None.
+
+    This process's own threads (BLAS threads still spinning after a product, say) do not count.
+    """
     try:
         samples = []
         for i in range(3):
             if i:
                 time.sleep(0.001)
             with open("/proc/loadavg") as f:
-                samples.append(int(f.read().split()[3].split("/")[0]) - 1)
+                running = int(f.read().split()[3].split("/")[0])
+            samples.append(max(0, running - _own_runnable()))
         return sum(samples) / len(samples)
     except (OSError, ValueError, IndexError):
         return None
