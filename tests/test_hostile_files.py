@@ -143,6 +143,13 @@ def _corrupt_case(tmp_path, kind):
     return path
 
 
+def _crowded_header(path):
+    """A header just under the 8 MiB limit: 127000 entries of empty tensors (a valid file)."""
+    entries = ",".join(f'"t{i}": {{"dtype": "F32", "shape": [0], "data_offsets": [0, 0]}}'
+                       for i in range(127000))
+    return _safetensors(path, {}, b"", raw_header=("{" + entries + "}").encode())
+
+
 _LOAD_LINEAR = ("from chainrule import nn; from chainrule.io import load_weights; "
                 "load_weights(nn.Linear(1, 1), {path!r})")
 
@@ -187,6 +194,9 @@ CASES = {
         "truncated or corrupt"),
     "safetensors-bf16": (
         lambda tmp: _corrupt_case(tmp, "bf16"), _LOAD_LINEAR, "unsupported dtype 'BF16'"),
+    "safetensors-127000-empty-tensors": (
+        lambda tmp: _crowded_header(tmp / "model.safetensors"), _LOAD_LINEAR,
+        "... and 126982 more"),
     "safetensors-duplicate-key": (
         lambda tmp: _corrupt_case(tmp, "duplicate"), _LOAD_LINEAR, "duplicate key 'bias'"),
 }

@@ -124,6 +124,8 @@ def test_npy_of_the_right_shape_but_short_payload(tmp_path):
     (b"\x89PNG\r\n\x1a\n" + b"\0" * 40, "broken.png", ""),
     (b"not numpy at all", "text.npy", "not a readable .npy file"),
     (b"\x93NUMPY\x01\x00\x10\x00{'descr': 'O'}", "pickle.npy", ""),
+    (b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 5 6\nshowpage\n", "eps.png",
+     "not an image file Pillow can read"),
 ])
 def test_non_images_are_one_line_errors(tmp_path, content, name, message):
     (tmp_path / name).write_bytes(content)

@@ -8,7 +8,13 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn, optim
-from chainrule.io import load_training_state, load_weights, save_training_state, save_weights
+from chainrule.io import (
+    load_training_state,
+    load_weights,
+    read_config,
+    save_training_state,
+    save_weights,
+)
 from chainrule.io.checkpoint import _write
 from chainrule.train.history import History
 
@@ -82,6 +88,8 @@ def test_changed_metadata_is_caught(tmp_path):
     path.write_bytes(raw)
     with pytest.raises(ValueError, match="metadata .* does not match its SHA-256"):
         load_weights(make_model(), path)
+    with pytest.raises(ValueError, match=r"read_config: .*m\.safetensors' is damaged"):
+        read_config(path)
 
 
 def test_files_without_checksums_load_with_a_warning(tmp_path):
@@ -111,7 +119,7 @@ def test_shapes_are_checked_before_any_tensor_is_read(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize("case,message", [
-    ("huge-header", "exceeds the 16777216-byte limit"),
+    ("huge-header", "exceeds the 8388608-byte limit"),
     ("header-past-end", "runs past the end"),
     ("not-json", "not valid JSON"),
     ("list", "not an object"),

@@ -25,6 +25,9 @@ __all__ = ["read_image"]
 
 _SCALES = {"1": 1, "L": 255, "I;16": 65535, "I;16L": 65535, "I;16B": 65535, "I;16N": 65535,
            "F": 1}
+# Raster formats whose decoders are plain code: no others are tried (EPS, for one, would run
+# Ghostscript on the file).
+_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "PPM", "WEBP")
 # What a damaged file makes Pillow's decoders raise besides OSError.
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error,
                   IndexError, TypeError)
@@ -127,7 +130,7 @@ def _read_picture(path: Path, shape) -> np.ndarray:
             # Pillow warns about images of over MAX_IMAGE_PIXELS and refuses those of twice that;
             # the size check below refuses a wrong size either way before anything is decoded
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
-            img = Image.open(path)
+            img = Image.open(path, formats=_FORMATS)
     except Image.DecompressionBombError as err:
         raise ValueError(f"{path}: the image is far too large ({err}); the model expects "
                          f"{w}x{h} pixels") from None

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, numpy
-from .safetensors_file import DIGESTS, digests, read_header, read_tensors
+from .safetensors_file import DIGESTS, check_metadata, digests, read_header, read_tensors
 from .state_checks import check_training_state
 
 __all__ = [
@@ -171,7 +171,9 @@ def read_shapes(path) -> dict:
 
 def read_config(path) -> dict | None:
     """The architecture config stored by ``save_weights`` or ``save_training_state``, else None."""
-    text = read_header("read_config", path).metadata.get(_CONFIG)
+    header = read_header("read_config", path)
+    check_metadata("read_config", header)
+    text = header.metadata.get(_CONFIG)
     if text is None:
         return None
     try:

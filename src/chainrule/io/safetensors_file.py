@@ -24,11 +24,13 @@ from pathlib import Path
 
 from ..backend import numpy
 
-__all__ = ["MAX_HEADER_BYTES", "Header", "TensorInfo", "digests", "read_header", "read_tensors"]
+__all__ = ["MAX_HEADER_BYTES", "Header", "TensorInfo", "check_metadata", "digests", "read_header",
+           "read_tensors"]
 
 # Ours are a few KB (a training state with a long history some 100 KB); PyTorch's largest models
-# stay under 1 MB. 16 MiB keeps parsing a hostile header to a few hundred MB at worst.
-MAX_HEADER_BYTES = 16 * 2**20
+# stay under 1 MB. 8 MiB bounds what parsing a hostile header costs: some 150 MB of Python
+# objects for a header of 8 MiB of tiny tensor entries.
+MAX_HEADER_BYTES = 8 * 2**20
 DIGESTS = "chainrule.sha256"
 _METADATA_DIGEST = "__metadata__"
 
@@ -168,6 +170,12 @@ def digests(arrays: dict, metadata: dict) -> str:
     table = {name: hashlib.sha256(_bytes_of(a)).hexdigest() for name, a in arrays.items()}
     table[_METADATA_DIGEST] = _metadata_digest(metadata)
     return json.dumps(table, sort_keys=True)
+
+
+def check_metadata(who: str, header: Header) -> None:
+    """Verify the metadata (config, training state) against its checksum, where there is one."""
+    if DIGESTS in header.metadata:
+        _expected_digests(who, header)
 
 
 def _expected_digests(who: str, header: Header) -> dict | None:
