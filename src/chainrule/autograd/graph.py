@@ -11,7 +11,7 @@ import contextvars
 
 from ..backend import get_array_module
 from .mode import _grad_enabled, set_grad_enabled
-from .tensor import Tensor
+from .tensor import Tensor, clock
 
 __all__ = ["backward", "run_backward"]
 
@@ -154,22 +154,14 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
                 if entry is None or (needed is not None and id(fn) not in needed):
                     continue
                 gouts = entry[0]
-                # Values changed in place since the node ran would give a wrong gradient.
-                for t, v in zip(fn.inputs, fn._versions):
-                    if t._version != v:
-                        _modified(fn, t, v)
+                if fn._time != clock[0]:  # something changed in place since the node ran
+                    _check_unchanged(fn)
                 if len(gouts) == 1:  # the usual single-output node, without the helpers' calls
                     out = fn._outputs[0]()
-                    if out is not None:
-                        if out._version:
-                            _modified(fn, out, 0, output=True)
-                        if out._retains_grad:
-                            _retain_outputs(fn, gouts)
+                    if out is not None and out._retains_grad:
+                        _retain_outputs(fn, gouts)
                     grads = fn.backward(gouts[0])
                 else:
-                    for t in fn.outputs():
-                        if t is not None and t._version:
-                            _modified(fn, t, 0, output=True)
                     _retain_outputs(fn, gouts)
                     grads = fn.backward(*_fill_missing(fn, gouts))
                 if type(grads) is not tuple:
@@ -201,15 +193,23 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
     return captured
 
 
-def _modified(fn, t, expected, output=False):
+def _check_unchanged(fn):
+    """Raise if an input or output of ``fn`` changed in place after ``fn`` ran (it read them)."""
+    for t in fn.inputs:
+        if t._stamp > fn._time:
+            _modified(fn, t, f"after {type(fn).__name__} used it as an input")
+    for t in fn.outputs():
+        if t is not None and t._stamp > fn._time:
+            _modified(fn, t, f"after {type(fn).__name__} computed it")
+
+
+def _modified(fn, t, when):
     kind = type(t).__name__ if t._ctx is None else f"output of {type(t._ctx).__name__}"
-    role = "its output" if output else "an input"
     raise RuntimeError(
         "one of the variables needed for gradient computation has been modified by an inplace "
-        f"operation: {kind} of shape {t.shape} is at version {t._version}; expected version "
-        f"{expected} ({role} of {type(fn).__name__}). Change weights under `with cr.no_grad():` "
-        "and only between backward() and the next forward pass (an optimizer step after "
-        "backward, not before it)"
+        f"operation: {kind} of shape {t.shape} is at version {t._version}, changed in place "
+        f"{when}. Change weights under `with cr.no_grad():` and only between backward() and the "
+        "next forward pass (an optimizer step after backward, not before it)"
     )
 
 
@@ -252,4 +252,4 @@ def _accumulate_leaf(t, g, assigned):
         # one pass instead of a new array.
         data = t.grad._data
         data += g._data
-        t.grad._version += 1
+        t.grad._mark_changed()

@@ -2,10 +2,10 @@
 
 chainrule records no in-place op in the graph. A Function's backward reads the arrays its inputs
 had when it ran, so changing those arrays afterwards would silently give a wrong gradient. Every
-change made here therefore bumps the tensor's ``_version``, which backward compares with the
-versions the graph saw (see ``graph.run_backward``). And a tensor that requires grad may be
-changed in place only while nothing is recorded (``with cr.no_grad():``): its change could never
-be differentiated.
+change made here is counted (the tensor's ``_version`` and ``_stamp``, see ``tensor.clock``),
+and backward refuses values changed after a recorded op read them (``graph.run_backward``). And
+a tensor that requires grad may be changed in place only while nothing is recorded
+(``with cr.no_grad():``): its change could never be differentiated.
 
 The methods follow PyTorch's names; each returns the tensor itself. Python scalars keep the
 tensor's dtype; a Tensor or array value is cast to it (``same_kind``: a float into an integer
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..backend import device_of, get_array_module, to_device
 from .mode import _grad_enabled
-from .tensor import Tensor
+from .tensor import Tensor, tick
 
 __all__ = ["mark_changed", "writable_array"]
 
@@ -50,10 +50,11 @@ def writable_array(t: Tensor, who: str = "in-place change"):
 
 def mark_changed(t: Tensor) -> None:
     """Count an in-place change of ``t`` (and of the tensor it was detached from)."""
-    t._version += 1
+    stamp = tick()
+    t._mark_changed(stamp)
     base = _base_of(t)
     while base is not None:
-        base._version += 1
+        base._mark_changed(stamp)
         base = _base_of(base)
 
 

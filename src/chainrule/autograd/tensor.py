@@ -7,6 +7,7 @@ bookkeeping.
 
 from __future__ import annotations
 
+import threading
 import weakref
 
 from ..backend import asnumpy, device_of, get_array_module, numpy, to_device
@@ -14,7 +15,21 @@ from ..backend import asnumpy, device_of, get_array_module, numpy, to_device
 __all__ = ["Tensor", "tensor"]
 
 _FLOAT_KINDS = "f"
-_NOT_STATE = frozenset({"_data", "_wdata", "_base", "__weakref__"})
+_NOT_STATE = frozenset({"_data", "_wdata", "_base", "_stamp", "__weakref__"})
+
+# The clock of in-place changes: a count of all of them, in every tensor. A recorded node notes
+# the time it ran; a tensor notes the time of its last change (``_stamp``). Backward then needs
+# one comparison per node while nothing changed since the node ran (the usual case), and compares
+# the stamps of its inputs and outputs only when something did.
+clock = [0]
+_clock_lock = threading.Lock()
+
+
+def tick() -> int:
+    """Advance the clock of in-place changes; returns the new time (the stamp of the change)."""
+    with _clock_lock:
+        clock[0] += 1
+        return clock[0]
 
 
 class Tensor:
@@ -25,12 +40,12 @@ class Tensor:
             change (see ``_version``); so do the in-place methods (``add_``, ``copy_``...).
         grad: the accumulated gradient (a Tensor) after ``backward()``, else None.
         requires_grad: whether operations on this tensor are recorded.
-        _version: how many times the values were changed in place. A recorded op notes the
-            versions of its inputs, and backward refuses to use values changed since then.
+        _version: how many times the values were changed in place (``_mark_changed``).
+            Backward refuses to use values changed after a recorded op read them.
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",
-                 "_version", "_base", "__weakref__")
+                 "_version", "_stamp", "_base", "__weakref__")
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
@@ -47,6 +62,7 @@ class Tensor:
         self._out_idx = 0
         self._retains_grad = False
         self._version = 0
+        self._stamp = 0
 
     @property
     def data(self):
@@ -56,7 +72,12 @@ class Tensor:
     def data(self, array):
         if array is not self._data:
             self._set_array(array)
-            self._version += 1
+            self._mark_changed()
+
+    def _mark_changed(self, stamp: int | None = None) -> None:
+        """Count one in-place change of the values (at time ``stamp`` of the clock, or now)."""
+        self._version += 1
+        self._stamp = tick() if stamp is None else stamp
 
     def _set_array(self, array) -> None:
         """Hold ``array`` as the values (Parameter overrides this to protect them)."""
@@ -81,7 +102,7 @@ class Tensor:
             state = {**(state[0] or {}), **state[1]}
         state = dict(state)
         self._set_array(state.pop("data"))
-        self._version = 0
+        self._version = self._stamp = 0
         for name, value in state.items():
             setattr(self, name, value)
 

@@ -224,7 +224,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
         out = BatchNorm.apply(x, *affine, running=running, **flags)
         for r in (running_mean, running_var) if running is not None else ():
             if isinstance(r, Tensor):
-                r._version += 1  # updated in place (a graph that read it must notice)
+                r._mark_changed()  # updated in place (a graph that read it must notice)
         return out
     if running_mean is None:
         raise ValueError(f"{op}: running_mean and running_var are required when training=False")

@@ -16,6 +16,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from ..autograd import Tensor, _scratch, enable_grad, no_grad
+from ..autograd.tensor import tick
 from ..backend import device_of, get_array_module, to_device
 
 __all__ = ["Optimizer"]
@@ -163,8 +164,9 @@ class Optimizer:
                 self._update_group(group, params)
                 # Each parameter changed in place: a graph recorded before this step can no
                 # longer give a right gradient, and backward through it refuses (graph.py).
+                stamp = tick()
                 for p in params:
-                    p._version += 1
+                    p._mark_changed(stamp)
         return loss
 
     def state_dict(self) -> dict:
