@@ -253,6 +253,16 @@ def test_copies_and_pickles_keep_one_memory_and_the_protection():
         np.testing.assert_allclose(w.numpy(), model.weight.numpy() - 1)  # the step is seen
 
 
+def test_state_of_an_older_pickle_still_loads():
+    arr = np.array([1.0, 2.0], dtype=np.float32)
+    p = Parameter.__new__(Parameter)  # the default (None, slots) state pickles had before
+    p.__setstate__((None, {"data": arr, "grad": None, "requires_grad": True, "_ctx": None,
+                           "_out_idx": 0, "_retains_grad": False}))
+    assert p._version == 0 and not p.data.flags.writeable and p._writable() is arr
+    (p * p).sum().backward()
+    np.testing.assert_allclose(p.grad.numpy(), [2.0, 4.0])
+
+
 def test_module_to_dtype_keeps_parameters_protected():
     model = nn.Linear(3, 2, rng=np.random.default_rng(0)).to(dtype="float64")
     assert model.weight.dtype == np.float64 and not model.weight.data.flags.writeable
