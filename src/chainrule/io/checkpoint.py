@@ -91,19 +91,6 @@ def _write(path, arrays: dict, metadata: dict) -> Path:
     return path
 
 
-def _read(who: str, path, model=None, strict: bool = True) -> tuple[dict, dict]:
-    """The arrays and metadata of a safetensors file, header checked first, checksums verified.
-
-    With ``model``, the shapes of its state dict are compared with the header's (the model's
-    tensors under "model/" for a training-state file) before any tensor is read.
-    """
-    header = read_header(who, path)
-    if model is not None:
-        prefix = "model/" if header.metadata.get(_KIND) == "training_state" else ""
-        _check_shapes(who, header, model, prefix, strict)
-    return read_tensors(who, header), header.metadata
-
-
 def _check_shapes(who: str, header, model, prefix: str, strict: bool) -> None:
     """Raise ValueError listing every key and shape of ``model`` that the file cannot fill."""
     saved = {k[len(prefix):]: v for k, v in header.tensors.items() if k.startswith(prefix)}
