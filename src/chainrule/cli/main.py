@@ -1,46 +1,72 @@
-"""``chainrule train | evaluate | predict | generate | models | datasets``; tests call main()."""
+"""``chainrule train | evaluate | predict | generate | models | datasets``; tests call main().
+
+Exit status: 0 done; 2 a usage error or a refused input (one line on stderr, ``chainrule: error:
+...``, naming the argument or file, what it received and what it expected); 3 training diverged
+(the last finite checkpoint is kept); 1 an unexpected error, which is a bug (``--traceback`` shows
+where); 130 interrupted.
+"""
 
 from __future__ import annotations
 
 import argparse
-import json
+import math
 import sys
 
 from .. import experiments, models
 from ..backend import set_num_threads, validate_device
 from ..backend.settings import parse_threads
 from ..backend.threads import oversubscription_hint
+from ..data import corruptions
 from ..experiments import generative
+from ..experiments.runs import RunFolderInUseError, TrainingDivergedError, parse_model_arg
 
 __all__ = ["main"]
 
+EXIT_ERROR, EXIT_DIVERGED, EXIT_BUG, EXIT_INTERRUPTED = 2, 3, 1, 130
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line, ``chainrule: error: ...``, and exit status 2."""
+
+    def error(self, message):
+        self.exit(EXIT_ERROR, f"chainrule: error: {message} (see '{self.prog} --help')\n")
+
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="chainrule", description="Train, evaluate and use the "
-                                "lecture's neural networks with chainrule.")
+    p = _Parser(prog="chainrule", description="Train, evaluate and use the lecture's neural "
+                "networks with chainrule.")
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument("--traceback", action="store_true", default=argparse.SUPPRESS,
+                       help="on an error, show Python's traceback instead of one line")
+    p.add_argument("--traceback", action="store_true",
+                   help="on an error, show Python's traceback instead of one line")
     sub = p.add_subparsers(dest="command", required=True)
 
-    t = sub.add_parser("train", help="train a model on a dataset into a run folder")
+    t = sub.add_parser("train", help="train a model on a dataset into a run folder",
+                       parents=[debug])
     t.add_argument("model", help="a model name (see `chainrule models`), or a generative task: "
                    + ", ".join(generative.GENERATIVE_TASKS))
     t.add_argument("--dataset", default=None, help="a dataset name (see `chainrule datasets`; "
                    "default: digits for classifiers, mnist for generative tasks)")
-    t.add_argument("--epochs", type=int, default=10)
-    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--epochs", type=_int(1), default=10, help="epochs to train (>= 1)")
+    t.add_argument("--batch-size", type=_int(1), default=64)
     t.add_argument("--optimizer", default="adam", choices=sorted(experiments.OPTIMIZERS))
-    t.add_argument("--lr", type=float, default=None, help="learning rate (default: per optimizer)")
-    t.add_argument("--weight-decay", type=float, default=0.0)
+    t.add_argument("--lr", type=_float(0, low_ok=False), default=None,
+                   help="learning rate, > 0 (default: per optimizer)")
+    t.add_argument("--weight-decay", type=_float(0), default=0.0)
     t.add_argument("--schedule", default="constant", choices=["constant", "cosine", "step"])
     t.add_argument("--augment", default="none", choices=list(experiments.AUGMENTATIONS))
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--seed", type=_int(0), default=0)
     t.add_argument("--data-dir", default=None, help="folder with the dataset files "
                    "(default: $CHAINRULE_DATA or the user cache)")
     t.add_argument("--no-download", action="store_true",
                    help="fail instead of downloading missing dataset files")
     t.add_argument("--out", default=None, help="run folder (default: runs/MODEL-DATASET-TIME)")
-    t.add_argument("--resume", action="store_true", help="continue the run in --out")
+    t.add_argument("--resume", action="store_true", help="continue the run in --out, with the "
+                   "settings it recorded (only --epochs may grow)")
     t.add_argument("--model-arg", action="append", default=[], metavar="KEY=JSON",
-                   help="extra model constructor argument, e.g. --model-arg 'sizes=[784,300,10]'")
+                   type=_model_arg, help="extra model constructor argument, e.g. --model-arg "
+                   "'sizes=[784,300,10]' (a bare word such as arch=mlp is a string)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.add_argument("--device", default="cpu", type=_device,
                    help="where to train: 'cpu' or 'cuda' (needs CuPy and an NVIDIA GPU: "
@@ -48,27 +74,29 @@ def _parser() -> argparse.ArgumentParser:
     _threads_option(t)
     _generative_arguments(t)
 
-    e = sub.add_parser("evaluate", help="test accuracy of a saved model")
+    e = sub.add_parser("evaluate", help="test accuracy of a saved model", parents=[debug])
     e.add_argument("checkpoint", help="a run folder or its model.safetensors")
     e.add_argument("--dataset", default=None, help="default: the dataset it was trained on")
     e.add_argument("--data-dir", default=None)
     e.add_argument("--no-download", action="store_true")
     _threads_option(e)
 
-    r = sub.add_parser("predict", help="classify image files (greyscale PNG/JPEG or .npy)")
+    r = sub.add_parser("predict", help="classify image files (greyscale PNG/JPEG or .npy)",
+                       parents=[debug])
     r.add_argument("checkpoint")
     r.add_argument("images", nargs="+")
     _threads_option(r)
 
-    g = sub.add_parser("generate", help="draw images from a trained GAN into a PNG grid")
+    g = sub.add_parser("generate", help="draw images from a trained GAN into a PNG grid",
+                       parents=[debug])
     g.add_argument("checkpoint", help="a GAN run folder or its model.safetensors")
-    g.add_argument("--n", type=int, default=64, help="how many images")
-    g.add_argument("--label", type=int, default=None, help="the class to draw (cgan only)")
+    g.add_argument("--n", type=_int(1), default=64, help="how many images")
+    g.add_argument("--label", type=_int(0), default=None, help="the class to draw (cgan only)")
     g.add_argument("--out", default="grid.png", help="the PNG to write")
-    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--seed", type=_int(0), default=0)
 
-    sub.add_parser("models", help="list the models")
-    sub.add_parser("datasets", help="list the datasets")
+    sub.add_parser("models", help="list the models", parents=[debug])
+    sub.add_parser("datasets", help="list the datasets", parents=[debug])
     return p
 
 
@@ -76,23 +104,73 @@ def _generative_arguments(t) -> None:
     a = t.add_argument_group("autoencoders (autoencoder, denoising, colorization, watermark)")
     a.add_argument("--arch", choices=["dense", "conv"], default=None,
                    help="default: dense for autoencoder/denoising, conv for the others")
-    a.add_argument("--bottleneck", type=int, default=32, help="code size (2: latent scatter)")
+    a.add_argument("--bottleneck", type=_int(1), default=32, help="code size (2: latent scatter)")
     a.add_argument("--tied", action="store_true", help="tie decoder weights to the encoder's")
-    a.add_argument("--noise", default="mixed", help="denoising noise: 'mixed' or specs like "
-                   "gaussian:0.3,mask:0.5")
+    a.add_argument("--noise", default="mixed", type=_noise, help="denoising noise: 'mixed' or "
+                   "specs like gaussian:0.3,mask:0.5")
     g = t.add_argument_group("GANs (gan, dcgan, cgan)")
     g.add_argument("--loss", default="non_saturating",
                    choices=["non_saturating", "minimax", "wgan-gp"])
-    g.add_argument("--label-smoothing", type=float, default=0.0)
-    g.add_argument("--n-critic", type=int, default=None, help="D steps per G step "
+    g.add_argument("--label-smoothing", type=_float(0, high=1), default=0.0)
+    g.add_argument("--n-critic", type=_int(1), default=None, help="D steps per G step "
                    "(default 1, WGAN-GP 5)")
-    g.add_argument("--gp-weight", type=float, default=10.0)
+    g.add_argument("--gp-weight", type=_float(0), default=10.0)
     g.add_argument("--prior", choices=["normal", "uniform"], default="normal")
-    g.add_argument("--latent-dim", type=int, default=64)
+    g.add_argument("--latent-dim", type=_int(1), default=64)
     g.add_argument("--judge", default=None, help="a classifier run folder (e.g. lenet5 on "
                    "mnist) for the LeNet Frechet distance and class histogram")
-    t.add_argument("--n-train", type=int, default=None,
+    t.add_argument("--n-train", type=_int(1), default=None,
                    help="generative tasks: train on the first N training images only")
+
+
+def _int(low: int):
+    """argparse type: an integer >= ``low``."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _float(low: float, *, low_ok: bool = True, high: float | None = None):
+    """argparse type: a finite number >= ``low`` (> without ``low_ok``), below ``high``."""
+    bound = f"{'>=' if low_ok else '>'} {low:g}" + ("" if high is None else f" and < {high:g}")
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and (value >= low if low_ok else value > low)
+                and (high is None or value < high)):
+            raise argparse.ArgumentTypeError(f"expected a finite number {bound}, got {text!r}")
+        return value
+
+    return parse
+
+
+def _model_arg(text: str) -> tuple:
+    """argparse type of --model-arg: KEY=JSON as (key, value)."""
+    try:
+        return parse_model_arg(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _noise(text: str) -> str:
+    """argparse type of --noise: 'mixed' or comma-separated corruption specs."""
+    if text != "mixed":
+        for spec in text.split(","):
+            try:
+                corruptions.parse_corruption(spec)
+            except ValueError as err:
+                raise argparse.ArgumentTypeError(str(err)) from None
+    return text
 
 
 def _device(name: str) -> str:
@@ -104,12 +182,12 @@ def _device(name: str) -> str:
 
 
 def _threads_option(parser) -> None:
-    parser.add_argument("--threads", type=_threads, default=None, metavar="N",
+    parser.add_argument("--threads", type=_thread_count, default=None, metavar="N",
                         help="threads for matrix products: a number or 'auto' (default: "
                         "$CHAINRULE_NUM_THREADS, else 'auto': the CPUs other processes leave free)")
 
 
-def _threads(value: str):
+def _thread_count(value: str):
     """argparse type of --threads: a positive integer or 'auto'."""
     try:
         return parse_threads(value)
@@ -117,7 +195,40 @@ def _threads(value: str):
         raise argparse.ArgumentTypeError(str(e)) from None
 
 
-def _train_generative(args) -> dict:
+def _use_threads(args) -> None:
+    """Apply --threads; without it, a one-line hint on stderr when training on a busy machine."""
+    if getattr(args, "threads", None) is not None:
+        set_num_threads(args.threads)
+    elif args.command == "train" and (hint := oversubscription_hint()):
+        print(hint, file=sys.stderr)
+
+
+def _model_args(pairs) -> dict:
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"--model-arg {key} is given twice ({out[key]!r} and {value!r})")
+        out[key] = value
+    return out
+
+
+def _train(args) -> None:
+    if args.model in generative.GENERATIVE_TASKS:
+        _train_generative(args)
+        return
+    res = experiments.train_classifier(
+        args.model, args.dataset or "digits", epochs=args.epochs, batch_size=args.batch_size,
+        optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
+        schedule=args.schedule, augment=args.augment, seed=args.seed, data_dir=args.data_dir,
+        download=not args.no_download, out=args.out, resume=args.resume,
+        model_kwargs=_model_args(args.model_arg), verbose=0 if args.quiet else 1,
+        device=args.device)
+    print(f"test accuracy {res['test_accuracy']:.4f} ({res['test_errors']} errors in "
+          f"{res['n_test']} test images), trained in {res['train_seconds']} s")
+    print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
+
+
+def _train_generative(args) -> None:
     common = {"epochs": args.epochs, "seed": args.seed, "n_train": args.n_train,
               "data_dir": args.data_dir, "download": not args.no_download, "out": args.out,
               "resume": args.resume, "model_kwargs": _model_args(args.model_arg),
@@ -149,67 +260,85 @@ def _train_generative(args) -> dict:
                   f"{ev['confidence']:.3f}, classes covered {ev['classes_covered']}")
     print(f"trained in {res['train_seconds']} s; run folder: {res['out']} "
           f"(figures in {res['out']}/figures)")
-    return res
 
 
-def _model_args(pairs) -> dict:
-    out = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise SystemExit(f"chainrule: --model-arg expects KEY=JSON, got {pair!r}")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
+def _evaluate(args) -> None:
+    res = experiments.evaluate_checkpoint(args.checkpoint, args.dataset, data_dir=args.data_dir,
+                                          download=not args.no_download)
+    print(f"{res['dataset']}: test accuracy {res['test_accuracy']:.4f} "
+          f"({res['test_errors']} errors in {res['n_test']})")
+
+
+def _predict(args) -> None:
+    for r in experiments.predict_images(args.checkpoint, args.images):
+        top = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:3]
+        print(f"{r['file']}: {r['class']}  (" +
+              ", ".join(f"{c}: {p:.3f}" for c, p in top) + ")")
+
+
+def _generate(args) -> None:
+    res = generative.generate_images(args.checkpoint, n=args.n, label=args.label, out=args.out,
+                                     seed=args.seed)
+    print(f"wrote {res['n']} images from {res['model']} to {res['out']}")
+
+
+def _models(args) -> None:
+    for info in models.available():
+        print(f"{info.name:12s} {info.summary}\n{'':12s} source: {info.source}")
+
+
+def _datasets(args) -> None:
+    for name, (summary, _) in experiments.DATASETS.items():
+        print(f"{name:14s} {summary}")
+
+
+_COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "generate": _generate,
+             "models": _models, "datasets": _datasets}
+
+
+def _user_error(err: BaseException) -> bool:
+    """Errors of the input, not of chainrule: bad values, files, folders, memory, a busy run."""
+    if isinstance(err, (ValueError, OSError, ImportError, MemoryError, RunFolderInUseError)):
+        return True
+    return any(c.__name__ == "DecompressionBombError" for c in type(err).__mro__)  # PIL's
+
+
+def _one_line(err: BaseException) -> str:
+    """An exception as one line: an OSError as 'file: reason', other messages' lines joined."""
+    if isinstance(err, OSError) and err.filename is not None and err.strerror:
+        files = f"{err.filename}" + (f" -> {err.filename2}" if err.filename2 else "")
+        return f"{files}: {err.strerror}"
+    if isinstance(err, MemoryError):
+        return f"out of memory{': ' + str(err) if str(err) else ''}"
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    if not lines:
+        return type(err).__name__
+    return lines[0] + ("" if len(lines) == 1 else " " + "; ".join(lines[1:]))
 
 
 def main(argv=None) -> int:
-    """Run the command line with ``argv`` (default: sys.argv[1:]); returns the exit status."""
+    """Run the command line with ``argv`` (default: sys.argv[1:]); returns the exit status.
+
+    A usage error exits (SystemExit with status 2) like any argparse program; every other
+    failure returns its status after one line on stderr, unless ``--traceback`` was given.
+    """
     args = _parser().parse_args(argv)
-    if getattr(args, "threads", None) is not None:
-        set_num_threads(args.threads)
-    elif args.command == "train" and (hint := oversubscription_hint()):
-        print(hint, file=sys.stderr)
     try:
-        if args.command == "train" and args.model in generative.GENERATIVE_TASKS:
-            _train_generative(args)
-        elif args.command == "train":
-            res = experiments.train_classifier(
-                args.model, args.dataset or "digits", epochs=args.epochs,
-                batch_size=args.batch_size,
-                optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
-                schedule=args.schedule, augment=args.augment, seed=args.seed,
-                data_dir=args.data_dir, download=not args.no_download, out=args.out,
-                resume=args.resume,
-                model_kwargs=_model_args(args.model_arg), verbose=0 if args.quiet else 1,
-                device=args.device)
-            print(f"test accuracy {res['test_accuracy']:.4f} ({res['test_errors']} errors in "
-                  f"{res['n_test']} test images), trained in {res['train_seconds']} s")
-            print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
-        elif args.command == "evaluate":
-            res = experiments.evaluate_checkpoint(args.checkpoint, args.dataset,
-                                                  data_dir=args.data_dir,
-                                                  download=not args.no_download)
-            print(f"{res['dataset']}: test accuracy {res['test_accuracy']:.4f} "
-                  f"({res['test_errors']} errors in {res['n_test']})")
-        elif args.command == "predict":
-            for r in experiments.predict_images(args.checkpoint, args.images):
-                top = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:3]
-                print(f"{r['file']}: {r['class']}  (" +
-                      ", ".join(f"{c}: {p:.3f}" for c, p in top) + ")")
-        elif args.command == "generate":
-            res = generative.generate_images(args.checkpoint, n=args.n, label=args.label,
-                                             out=args.out, seed=args.seed)
-            print(f"wrote {res['n']} images from {res['model']} to {res['out']}")
-        elif args.command == "models":
-            for info in models.available():
-                print(f"{info.name:12s} {info.summary}\n{'':12s} source: {info.source}")
-        elif args.command == "datasets":
-            for name, (summary, _) in experiments.DATASETS.items():
-                print(f"{name:14s} {summary}")
-    except (ValueError, FileNotFoundError, FileExistsError, ImportError) as e:
-        print(f"chainrule: error: {e}", file=sys.stderr)
-        return 2
+        _use_threads(args)
+        _COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("chainrule: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception as err:
+        if getattr(args, "traceback", False):
+            raise
+        if isinstance(err, TrainingDivergedError):
+            print(f"chainrule: error: {_one_line(err)}", file=sys.stderr)
+            return EXIT_DIVERGED
+        if _user_error(err):
+            print(f"chainrule: error: {_one_line(err)}", file=sys.stderr)
+            return EXIT_ERROR
+        print(f"chainrule: internal error: {type(err).__name__}: {_one_line(err)} (a bug in "
+              "chainrule; rerun with --traceback to see where, and report it)", file=sys.stderr)
+        return EXIT_BUG
     return 0

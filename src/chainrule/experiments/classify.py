@@ -20,12 +20,23 @@ from ..data.idx import atomic_write_bytes
 from ..data.images import read_image
 from ..io import read_config, read_shapes, save_weights
 from ..io.checkpoint import load_weights
-from ..models import build, build_from_config
+from ..models import build_from_config
 from ..nn import init
 from ..ops import cross_entropy
 from ..train import CSVLogger, ModelCheckpoint, Trainer, confusion_matrix
 from ..viz import image_grid, plot_confusion_matrix, plot_history
 from .catalog import load_image_dataset
+from .runs import (
+    RunFolder,
+    StopOnNonFinite,
+    build_model,
+    check_float,
+    check_int,
+    check_model_kwargs,
+    check_outputs,
+    fit_watched,
+    run_path,
+)
 
 __all__ = ["AUGMENTATIONS", "OPTIMIZERS", "evaluate_checkpoint", "load_model", "predict_images",
            "train_classifier"]
@@ -90,6 +101,8 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     ("cpu" or "cuda") is where training runs; the report afterwards runs on the CPU.
     """
     device = validate_device(device)
+    _check_run_settings("train_classifier", epochs, batch_size, lr, seed)
+    check_float("train_classifier", "weight_decay", weight_decay)
     if optimizer not in OPTIMIZERS:
         raise ValueError(
             f"unknown optimizer {optimizer!r}; known optimizers: {', '.join(OPTIMIZERS)}"
@@ -98,15 +111,14 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
         raise ValueError(f"unknown augmentation {augment!r}; expected one of {list(AUGMENTATIONS)}")
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
+    check_model_kwargs(model, model_kwargs or {})  # before the data: a typo fails at once
+    out = run_path(out, f"{model}-{dataset}", resume)
     data = load_image_dataset(dataset, data_dir, download=download)
-    out = Path(out or f"runs/{model}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if out.exists() and any(out.iterdir()) and not resume:
-        raise FileExistsError(f"output folder {out} is not empty; pass --resume to continue it "
-                              "or choose another --out")
-    (out / "figures").mkdir(parents=True, exist_ok=True)
     model_rng, data_rng = as_generator(seed).spawn(2)  # one stream per consumer: dropout, loader
     kwargs = _model_kwargs(model, data.input_shape, len(data.classes), model_kwargs or {})
-    net = build(model, **kwargs, rng=model_rng)
+    net = build_model(model, kwargs, model_rng)
+    check_outputs(net, data.x_train[:2], (len(data.classes),), model, f"{dataset} images",
+                  " (one logit per class)")
     config = {"model": net.config, "dataset": dataset, "classes": list(data.classes),
               "input_shape": list(data.input_shape)}
     opt_cls, opt_defaults = OPTIMIZERS[optimizer]
@@ -117,29 +129,44 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     run_args = {"model": model, "dataset": dataset, "epochs": epochs, "batch_size": batch_size,
                 "optimizer": optimizer, "optimizer_kwargs": opt_kwargs, "schedule": schedule,
                 "augment": augment, "seed": seed, **config}
-    _write_json(out / "config.json", run_args)
-    trainer = Trainer(net, cross_entropy, opt, metrics=["accuracy"], device=device,
-                      scheduler=_schedule(schedule, opt, epochs),
-                      callbacks=[CSVLogger(out / "metrics.csv", append=resume),
-                                 ModelCheckpoint(out / "checkpoint", save_best_only=False,
-                                                 config=config)])
-    aug = AUGMENTATIONS[augment]
-    train_data = DataLoader(ArrayDataset(data.x_train, data.y_train), batch_size, shuffle=True,
-                            rng=data_rng, transform=None if aug is None else _augmenting(aug),
-                            prefetch=2)
-    resume_from = out / "checkpoint" if resume and (out / "checkpoint").exists() else None
-    start = time.perf_counter()
-    history = trainer.fit(train_data, (data.x_test, data.y_test), epochs=epochs,
-                          batch_size=batch_size, verbose=verbose,
-                          resume_from=resume_from)
-    wall = time.perf_counter() - start
-    net.to("cpu")  # the report and the saved weights are made on the host
-    trainer.device = "cpu"
-    save_weights(net, out / "model.safetensors", config=config)
-    results = _report(trainer, data, out, history.history)
-    results.update({"epochs": epochs, "train_seconds": round(wall, 1), "out": str(out)})
-    _write_json(out / "results.json", results)
+    # Everything above only checks and builds in memory; the folder is created and locked here.
+    with RunFolder(out, run_args, resume=resume, epochs_fixed=schedule != "constant") as run:
+        _write_json(out / "config.json", run.record)
+        watcher = StopOnNonFinite(out / "checkpoint", _lr_hint(opt_kwargs["lr"]))
+        trainer = Trainer(net, cross_entropy, opt, metrics=["accuracy"], device=device,
+                          scheduler=_schedule(schedule, opt, epochs),
+                          callbacks=[watcher, CSVLogger(out / "metrics.csv", append=run.resumes),
+                                     ModelCheckpoint(out / "checkpoint", save_best_only=False,
+                                                     config=config)])
+        aug = AUGMENTATIONS[augment]
+        train_data = DataLoader(ArrayDataset(data.x_train, data.y_train), batch_size,
+                                shuffle=True, rng=data_rng,
+                                transform=None if aug is None else _augmenting(aug), prefetch=2)
+        start = time.perf_counter()
+        history = fit_watched(trainer, watcher, train_data, (data.x_test, data.y_test),
+                              epochs=epochs, batch_size=batch_size, verbose=verbose,
+                              resume_from=run.resume_from)
+        wall = time.perf_counter() - start
+        net.to("cpu")  # the report and the saved weights are made on the host
+        trainer.device = "cpu"
+        save_weights(net, out / "model.safetensors", config=config)
+        results = _report(trainer, data, out, history.history)
+        results.update({"epochs": epochs, "train_seconds": round(wall, 1), "out": str(out)})
+        _write_json(out / "results.json", results)
     return results
+
+
+def _check_run_settings(who: str, epochs, batch_size, lr, seed) -> None:
+    """The settings every training run shares: at least one epoch and one sample per batch."""
+    check_int(who, "epochs", epochs)
+    check_int(who, "batch_size", batch_size)
+    if lr is not None:
+        check_float(who, "lr", lr, low_ok=False)
+    check_int(who, "seed", seed, low=0)
+
+
+def _lr_hint(lr: float) -> str:
+    return f"lower the learning rate (--lr, it was {lr:g}) and train again into a new --out"
 
 
 # Test-set predictions in batches of 128: LeNet-5 on MNIST's 10,000 test images takes 0.18 s and

@@ -12,7 +12,6 @@ classifier (``judge``), the LeNet Frechet distance, classifier confidence and cl
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from .. import generative as gen
 from .. import optim
@@ -20,12 +19,21 @@ from ..backend import asnumpy, get_array_module, validate_device
 from ..data import ArrayDataset, DataLoader, as_generator
 from ..data import corruptions as cor
 from ..io import save_weights
-from ..models import build
 from ..ops import mse_loss
 from ..train import CSVLogger, ModelCheckpoint, Trainer
 from ..viz import plot_history
 from .catalog import load_image_dataset
 from .classify import _write_json, load_model
+from .runs import (
+    RunFolder,
+    StopOnNonFinite,
+    build_model,
+    check_float,
+    check_int,
+    check_model_kwargs,
+    fit_watched,
+    run_path,
+)
 
 __all__ = ["AUTOENCODER_TASKS", "GAN_MODELS", "GENERATIVE_TASKS", "generate_images",
            "train_autoencoder", "train_gan"]
@@ -41,13 +49,15 @@ GENERATIVE_TASKS = tuple(AUTOENCODER_TASKS) + tuple(GAN_MODELS)
 _ARCHS = ("dense", "conv")
 
 
-def _run_folder(out, name: str, dataset: str, resume: bool) -> Path:
-    out = Path(out or f"runs/{name}-{dataset}-{time.strftime('%Y%m%d-%H%M%S')}")
-    if out.exists() and any(out.iterdir()) and not resume:
-        raise FileExistsError(f"output folder {out} is not empty; pass --resume to continue it "
-                              "or choose another --out")
-    (out / "figures").mkdir(parents=True, exist_ok=True)
-    return out
+def _check_common(who: str, epochs, batch_size, lr, seed, n_train, n_eval) -> None:
+    check_int(who, "epochs", epochs)
+    check_int(who, "batch_size", batch_size)
+    if lr is not None:
+        check_float(who, "lr", lr, low_ok=False)
+    check_int(who, "seed", seed, low=0)
+    if n_train is not None:
+        check_int(who, "n_train", n_train)
+    check_int(who, "n_eval", n_eval)
 
 
 def _subset(x, y, n):
@@ -61,14 +71,14 @@ def _autoencoder(task, arch, shape, bottleneck, tied, overrides, rng):
         if task == "colorization":
             raise ValueError("colorization maps 1 channel to 3: use --arch conv")
         kwargs = {"sizes": (c * h * w, 256, bottleneck), "tied": tied}
-        return build("autoencoder", **{**kwargs, **overrides}, rng=rng)
+        return build_model("autoencoder", {**kwargs, **overrides}, rng)
     if tied:
         raise ValueError("tied weights are for the dense autoencoder (--arch dense)")
     kwargs = {"in_channels": c, "channels": (32, 64), "input_size": h,
               "out_channels": 3 if task == "colorization" else c}
     if bottleneck is not None and task == "autoencoder":
         kwargs["latent_dim"] = bottleneck
-    return build("conv_autoencoder", **{**kwargs, **overrides}, rng=rng)
+    return build_model("conv_autoencoder", {**kwargs, **overrides}, rng)
 
 
 def _pairs(task, noise):
@@ -113,47 +123,56 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
     if task not in AUTOENCODER_TASKS:
         raise ValueError(f"unknown autoencoder task {task!r}; expected one of "
                          f"{list(AUTOENCODER_TASKS)}")
+    _check_common("train_autoencoder", epochs, batch_size, lr, seed, n_train, n_eval)
+    if bottleneck is not None:
+        check_int("train_autoencoder", "bottleneck", bottleneck)
     arch = arch or ("dense" if task in ("autoencoder", "denoising") else "conv")
     if arch not in _ARCHS:
         raise ValueError(f"unknown arch {arch!r}; expected one of {_ARCHS}")
     noise = list(cor.NOISE_LEVELS) if noise == "mixed" else noise
     for spec in [noise] if isinstance(noise, str) else noise:
         cor.parse_corruption(spec)
+    check_model_kwargs("autoencoder" if arch == "dense" else "conv_autoencoder",
+                       model_kwargs or {})
+    out = run_path(out, f"{task}-{dataset}", resume)
     data = load_image_dataset(dataset, data_dir, download=download)
     if data.input_shape[0] != 1:
         raise ValueError(f"autoencoder tasks expect grey images, {dataset!r} has shape "
                          f"{data.input_shape}")
-    out = _run_folder(out, task, dataset, resume)
     rng, data_rng = as_generator(seed).spawn(2)  # one stream per consumer: the model, the loader
     net = _autoencoder(task, arch, data.input_shape, bottleneck, tied, model_kwargs or {}, rng)
     config = {"model": net.config, "task": task, "dataset": dataset,
               "input_shape": list(data.input_shape)}
-    _write_json(out / "config.json", {**config, "arch": arch, "epochs": epochs,
-                                      "batch_size": batch_size, "lr": lr, "seed": seed,
-                                      "n_train": n_train,
-                                      **({"noise": noise} if task == "denoising" else {})})
+    settings = {**config, "arch": arch, "epochs": epochs, "batch_size": batch_size, "lr": lr,
+                "seed": seed, "n_train": n_train,
+                **({"noise": noise} if task == "denoising" else {})}
     x_train, _ = _subset(data.x_train, data.y_train, n_train)
     x_test, y_test = data.x_test[:n_eval], data.y_test[:n_eval]
     make, options = _pairs(task, noise)
     loader = DataLoader(ArrayDataset(x_train), batch_size, shuffle=True, rng=data_rng,
                         transform=lambda batch, r: make(batch[0], r, **options))
     val = make(x_test, as_generator(seed + 1), **options)
-    trainer = Trainer(net, mse_loss, optim.Adam(net.parameters(), lr=lr), metrics=[gen.psnr],
-                      device=device, callbacks=[CSVLogger(out / "metrics.csv", append=resume),
-                                 ModelCheckpoint(out / "checkpoint", save_best_only=False,
-                                                 config=config)])
-    resume_from = out / "checkpoint" if resume and (out / "checkpoint").exists() else None
-    start = time.perf_counter()
-    history = trainer.fit(loader, val, epochs=epochs, verbose=verbose, resume_from=resume_from)
-    wall = time.perf_counter() - start
-    net.to("cpu")  # the report and the saved weights are made on the host
-    save_weights(net, out / "model.safetensors", config=config)
-    results = _autoencoder_report(net, task, x_test, y_test, val, out, seed, arch)
-    plot_history(history.history, out / "figures" / "curves.png", title=f"{task} ({dataset})")
-    results.update({"task": task, "arch": arch, "epochs": epochs, "n_train": len(x_train),
-                    "n_eval": len(x_test), "train_seconds": round(wall, 1), "out": str(out),
-                    "parameters": net.num_parameters()})
-    _write_json(out / "results.json", results)
+    with RunFolder(out, settings, resume=resume) as run:
+        _write_json(out / "config.json", run.record)
+        watcher = StopOnNonFinite(out / "checkpoint", _lr_hint(lr))
+        trainer = Trainer(net, mse_loss, optim.Adam(net.parameters(), lr=lr), metrics=[gen.psnr],
+                          device=device,
+                          callbacks=[watcher, CSVLogger(out / "metrics.csv", append=run.resumes),
+                                     ModelCheckpoint(out / "checkpoint", save_best_only=False,
+                                                     config=config)])
+        start = time.perf_counter()
+        history = fit_watched(trainer, watcher, loader, val, epochs=epochs, verbose=verbose,
+                              resume_from=run.resume_from)
+        wall = time.perf_counter() - start
+        net.to("cpu")  # the report and the saved weights are made on the host
+        save_weights(net, out / "model.safetensors", config=config)
+        results = _autoencoder_report(net, task, x_test, y_test, val, out, seed, arch)
+        plot_history(history.history, out / "figures" / "curves.png",
+                     title=f"{task} ({dataset})")
+        results.update({"task": task, "arch": arch, "epochs": epochs, "n_train": len(x_train),
+                        "n_eval": len(x_test), "train_seconds": round(wall, 1), "out": str(out),
+                        "parameters": net.num_parameters()})
+        _write_json(out / "results.json", results)
     return results
 
 
@@ -225,50 +244,68 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
         raise ValueError(f"unknown GAN {model!r}; expected one of {list(GAN_MODELS)}")
     if loss not in gen.GAN_LOSSES:
         raise ValueError(f"unknown GAN loss {loss!r}; expected one of {gen.GAN_LOSSES}")
+    who = "train_gan"
+    _check_common(who, epochs, batch_size, lr, seed, n_train, n_eval)
+    check_float(who, "beta1", beta1, high=1.0)
+    check_float(who, "label_smoothing", label_smoothing, high=1.0)
+    check_float(who, "gp_weight", gp_weight)
+    check_int(who, "latent_dim", latent_dim)
+    if n_critic is not None:
+        check_int(who, "n_critic", n_critic)
+    if n_train is not None and n_train < batch_size:
+        raise ValueError(f"{who}: n_train {n_train} is fewer than one batch of {batch_size} "
+                         "(GAN batches are always full); lower batch_size or raise n_train")
+    check_model_kwargs(model, model_kwargs or {})
+    classifier = None if judge is None else load_model(judge)[0]  # a wrong judge fails now
     wgan = loss == "wgan-gp"
     lr = lr if lr is not None else (1e-4 if wgan else 2e-4)
     n_critic = n_critic if n_critic is not None else (5 if wgan else 1)
     betas = (beta1, 0.9 if wgan else 0.999)
+    out = run_path(out, f"{model}-{dataset}", resume)
     data = load_image_dataset(dataset, data_dir, download=download)
-    out = _run_folder(out, model, dataset, resume)
     rng, data_rng = as_generator(seed).spawn(2)  # one stream per consumer: the model, the loader
     kwargs = _gan_kwargs(model, data.input_shape, latent_dim, prior, loss, model_kwargs or {})
-    net = build(model, **kwargs, rng=rng)
+    net = build_model(model, kwargs, rng)
     config = {"model": net.config, "dataset": dataset, "classes": list(data.classes),
               "input_shape": list(data.input_shape)}
     settings = {"loss": loss, "lr": lr, "betas": betas, "n_critic": n_critic,
                 "label_smoothing": label_smoothing, "gp_weight": gp_weight, "epochs": epochs,
                 "batch_size": batch_size, "seed": seed, "n_train": n_train}
-    _write_json(out / "config.json", {**config, **settings})
     x_train, y_train = _subset(data.x_train, data.y_train, n_train)
     arrays = (x_train * 2 - 1,) + ((y_train,) if net.conditional else ())
-    trainer = gen.GANTrainer(
-        net, optim.Adam(net.generator.parameters(), lr=lr, betas=betas),
-        optim.Adam(net.discriminator.parameters(), lr=lr, betas=betas), loss=loss,
-        label_smoothing=label_smoothing, gp_weight=gp_weight, n_critic=n_critic, rng=seed + 1,
-        device=device, callbacks=[CSVLogger(out / "metrics.csv", append=resume),
-                   ModelCheckpoint(out / "checkpoint", save_best_only=False, config=config),
-                   gen.GANMonitor(out / "figures", seed=seed + 2)])
-    resume_from = out / "checkpoint" if resume and (out / "checkpoint").exists() else None
-    start = time.perf_counter()
-    trainer.fit(DataLoader(ArrayDataset(*arrays), batch_size, shuffle=True, rng=data_rng,
-                           drop_last=True), epochs=epochs, verbose=verbose,
-                resume_from=resume_from)
-    wall = time.perf_counter() - start
-    net.to("cpu")  # the evaluation and the saved weights are made on the host
-    save_weights(net, out / "model.safetensors", config=config)
-    results = {"model": model, **settings, "train_seconds": round(wall, 1), "out": str(out),
-               "generator_parameters": net.generator.num_parameters(),
-               "discriminator_parameters": net.discriminator.num_parameters(),
-               "final": {k: v[-1] for k, v in trainer.history.history.items()}}
-    if judge is not None:
-        results["evaluation"] = _judge(net, judge, data, n_eval, seed, out)
-    _write_json(out / "results.json", results)
+    with RunFolder(out, {**config, **settings}, resume=resume) as run:
+        _write_json(out / "config.json", run.record)
+        watcher = StopOnNonFinite(out / "checkpoint", _lr_hint(lr))
+        trainer = gen.GANTrainer(
+            net, optim.Adam(net.generator.parameters(), lr=lr, betas=betas),
+            optim.Adam(net.discriminator.parameters(), lr=lr, betas=betas), loss=loss,
+            label_smoothing=label_smoothing, gp_weight=gp_weight, n_critic=n_critic,
+            rng=seed + 1, device=device,
+            callbacks=[watcher, CSVLogger(out / "metrics.csv", append=run.resumes),
+                       ModelCheckpoint(out / "checkpoint", save_best_only=False, config=config),
+                       gen.GANMonitor(out / "figures", seed=seed + 2)])
+        start = time.perf_counter()
+        fit_watched(trainer, watcher, DataLoader(ArrayDataset(*arrays), batch_size, shuffle=True,
+                                                 rng=data_rng, drop_last=True),
+                    epochs=epochs, verbose=verbose, resume_from=run.resume_from)
+        wall = time.perf_counter() - start
+        net.to("cpu")  # the evaluation and the saved weights are made on the host
+        save_weights(net, out / "model.safetensors", config=config)
+        results = {"model": model, **settings, "train_seconds": round(wall, 1), "out": str(out),
+                   "generator_parameters": net.generator.num_parameters(),
+                   "discriminator_parameters": net.discriminator.num_parameters(),
+                   "final": {k: v[-1] for k, v in trainer.history.history.items()}}
+        if classifier is not None:
+            results["evaluation"] = _judge(net, classifier, judge, data, n_eval, seed, out)
+        _write_json(out / "results.json", results)
     return results
 
 
-def _judge(net, judge, data, n_eval, seed, out) -> dict:
-    classifier, _ = load_model(judge)
+def _lr_hint(lr: float) -> str:
+    return f"lower the learning rate (--lr, it was {lr:g}) and train again into a new --out"
+
+
+def _judge(net, classifier, judge, data, n_eval, seed, out) -> dict:
     rng = as_generator(seed + 3)
     n_eval = min(n_eval, len(data.x_test), len(data.x_train))
     xp = get_array_module(data.x_test)
@@ -296,6 +333,10 @@ def generate_images(checkpoint, *, n: int = 64, label: int | None = None, out="g
         seed: seed of the noise.
         ncols: columns of the grid.
     """
+    check_int("generate_images", "n", n)
+    check_int("generate_images", "seed", seed, low=0)
+    if label is not None:
+        check_int("generate_images", "label", label, low=0)
     net, config = load_model(checkpoint)
     if not hasattr(net, "sample"):
         raise ValueError(f"{checkpoint}: model {config['model'].get('name')!r} is not a generator "
@@ -308,8 +349,6 @@ def generate_images(checkpoint, *, n: int = 64, label: int | None = None, out="g
             f"{checkpoint}: a conditional GAN needs --label (0..{net.num_classes - 1})")
     if label is not None and not 0 <= label < net.num_classes:
         raise ValueError(f"--label must be in [0, {net.num_classes}), got {label}")
-    if n < 1:
-        raise ValueError(f"--n must be at least 1, got {n}")
     images = net.sample(n, rng=as_generator(seed), labels=label)
     classes = config.get("classes")
     named = isinstance(classes, list) and label is not None and label < len(classes)

@@ -9,12 +9,14 @@ last.
 from __future__ import annotations
 
 import csv
+import io
 import math
 import sys
 import time
 import warnings
 from pathlib import Path
 
+from ..data.idx import atomic_write_bytes
 from ..io import save_weights
 from ..optim.lr_scheduler import ReduceLROnPlateau
 from .metrics import MeanTracker
@@ -224,6 +226,8 @@ class CSVLogger(Callback):
         path: the CSV file.
         separator: the field separator.
         append: continue an existing file (e.g. when resuming) instead of starting it afresh.
+            Partial rows are dropped first and, when ``fit`` resumes a checkpoint, so are the
+            rows after its epoch (logged by a run that crashed before saving them).
     """
 
     def __init__(self, path, *, separator: str = ",", append: bool = False):
@@ -233,21 +237,51 @@ class CSVLogger(Callback):
         self.columns = None
         if self.append and self.path.is_file() and self.path.stat().st_size > 0:
             with open(self.path, newline="") as f:
-                self.columns = next(csv.reader(f, delimiter=self.separator))
+                rows = list(csv.reader(f, delimiter=self.separator))
+            self.columns = rows[0] if rows and rows[0] else None
+            if self.columns is not None:
+                last = getattr(self.trainer, "epoch", -1)  # >= 0: fit resumed a checkpoint
+                self._keep_until(rows, last if isinstance(last, int) and last >= 0 else None)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+
+    def _keep_until(self, rows: list, last) -> None:
+        """Drop the rows after epoch ``last`` (None: none) and any partial row.
+
+        A run killed after logging an epoch but before saving its checkpoint logged rows that the
+        resumed run logs again; a kill mid-write leaves a partial row.
+        """
+        kept = [r for r in rows[1:] if len(r) == len(self.columns)
+                and (last is None or _row_epoch(r) is not None and _row_epoch(r) <= last)]
+        if len(kept) == len(rows) - 1:
+            return
+        text = io.StringIO()
+        csv.writer(text, delimiter=self.separator).writerows([self.columns, *kept])
+        atomic_write_bytes(str(self.path), text.getvalue().encode())
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch, **(logs or {})}
         fresh = self.columns is None
         if fresh:
             self.columns = list(row)
-        with open(self.path, "w" if fresh else "a", newline="") as f:
-            writer = csv.DictWriter(f, self.columns, delimiter=self.separator, restval="",
-                                    extrasaction="ignore")
-            if fresh:
-                writer.writeheader()
-            writer.writerow(row)
+        try:
+            with open(self.path, "w" if fresh else "a", newline="") as f:
+                writer = csv.DictWriter(f, self.columns, delimiter=self.separator, restval="",
+                                        extrasaction="ignore")
+                if fresh:
+                    writer.writeheader()
+                writer.writerow(row)
+        except OSError as err:  # a full disk says which file
+            if err.strerror and err.filename is None:
+                err.filename = str(self.path)
+            raise
+
+
+def _row_epoch(row: list):
+    try:
+        return int(row[0])
+    except ValueError:
+        return None
 
 
 class ProgressBar(Callback):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-import tempfile
+import secrets
 
 import numpy as np
 
@@ -26,12 +26,17 @@ def save_figure(fig, path) -> str:
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".tmp-",
-                               suffix=os.path.splitext(path)[1] or ".png")
-    os.close(fd)
+    # Not mkstemp, which makes 0600 files: 0o666 lets the umask give the file its usual mode.
+    suffix = os.path.splitext(path)[1] or ".png"
+    tmp = os.path.join(folder, f".tmp-{secrets.token_hex(4)}{suffix}")
+    os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
         fig.savefig(tmp, dpi=110, bbox_inches="tight")
         os.replace(tmp, path)
+    except OSError as err:
+        if err.strerror and err.filename is None:
+            err.filename = path  # a full disk says which file it could not write
+        raise
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
