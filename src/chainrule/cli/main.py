@@ -18,7 +18,8 @@ from ..backend.settings import parse_threads
 from ..backend.threads import oversubscription_hint
 from ..data import corruptions
 from ..experiments import generative
-from ..experiments.runs import RunFolderInUseError, TrainingDivergedError, parse_model_arg
+from ..experiments.checks import TrainingDivergedError, parse_model_arg
+from ..experiments.runs import RunFolderInUseError
 
 __all__ = ["main"]
 

@@ -26,17 +26,16 @@ from ..ops import cross_entropy
 from ..train import CSVLogger, ModelCheckpoint, Trainer, confusion_matrix
 from ..viz import image_grid, plot_confusion_matrix, plot_history
 from .catalog import load_image_dataset
-from .runs import (
-    RunFolder,
-    StopOnNonFinite,
+from .checks import (
     build_model,
     check_float,
     check_int,
     check_model_kwargs,
     check_outputs,
     fit_watched,
-    run_path,
+    lr_hint,
 )
+from .runs import RunFolder, run_path
 
 __all__ = ["AUGMENTATIONS", "OPTIMIZERS", "evaluate_checkpoint", "load_model", "predict_images",
            "train_classifier"]
@@ -132,10 +131,9 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     # Everything above only checks and builds in memory; the folder is created and locked here.
     with RunFolder(out, run_args, resume=resume, epochs_fixed=schedule != "constant") as run:
         _write_json(out / "config.json", run.record)
-        watcher = StopOnNonFinite(out / "checkpoint", _lr_hint(opt_kwargs["lr"]))
         trainer = Trainer(net, cross_entropy, opt, metrics=["accuracy"], device=device,
                           scheduler=_schedule(schedule, opt, epochs),
-                          callbacks=[watcher, CSVLogger(out / "metrics.csv", append=run.resumes),
+                          callbacks=[CSVLogger(out / "metrics.csv", append=run.resumes),
                                      ModelCheckpoint(out / "checkpoint", save_best_only=False,
                                                      config=config)])
         aug = AUGMENTATIONS[augment]
@@ -143,9 +141,10 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                                 shuffle=True, rng=data_rng,
                                 transform=None if aug is None else _augmenting(aug), prefetch=2)
         start = time.perf_counter()
-        history = fit_watched(trainer, watcher, train_data, (data.x_test, data.y_test),
-                              epochs=epochs, batch_size=batch_size, verbose=verbose,
-                              resume_from=run.resume_from)
+        history = fit_watched(trainer, train_data, (data.x_test, data.y_test), epochs=epochs,
+                              batch_size=batch_size, verbose=verbose,
+                              resume_from=run.resume_from, checkpoint=out / "checkpoint",
+                              hint=lr_hint(opt_kwargs["lr"]))
         wall = time.perf_counter() - start
         net.to("cpu")  # the report and the saved weights are made on the host
         trainer.device = "cpu"
@@ -163,10 +162,6 @@ def _check_run_settings(who: str, epochs, batch_size, lr, seed) -> None:
     if lr is not None:
         check_float(who, "lr", lr, low_ok=False)
     check_int(who, "seed", seed, low=0)
-
-
-def _lr_hint(lr: float) -> str:
-    return f"lower the learning rate (--lr, it was {lr:g}) and train again into a new --out"
 
 
 # Test-set predictions in batches of 128: LeNet-5 on MNIST's 10,000 test images takes 0.18 s and

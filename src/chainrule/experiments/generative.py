@@ -23,17 +23,16 @@ from ..ops import mse_loss
 from ..train import CSVLogger, ModelCheckpoint, Trainer
 from ..viz import plot_history
 from .catalog import load_image_dataset
-from .classify import _write_json, load_model
-from .runs import (
-    RunFolder,
-    StopOnNonFinite,
+from .checks import (
     build_model,
     check_float,
     check_int,
     check_model_kwargs,
     fit_watched,
-    run_path,
+    lr_hint,
 )
+from .classify import _write_json, load_model
+from .runs import RunFolder, run_path
 
 __all__ = ["AUTOENCODER_TASKS", "GAN_MODELS", "GENERATIVE_TASKS", "generate_images",
            "train_autoencoder", "train_gan"]
@@ -154,15 +153,15 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
     val = make(x_test, as_generator(seed + 1), **options)
     with RunFolder(out, settings, resume=resume) as run:
         _write_json(out / "config.json", run.record)
-        watcher = StopOnNonFinite(out / "checkpoint", _lr_hint(lr))
         trainer = Trainer(net, mse_loss, optim.Adam(net.parameters(), lr=lr), metrics=[gen.psnr],
                           device=device,
-                          callbacks=[watcher, CSVLogger(out / "metrics.csv", append=run.resumes),
+                          callbacks=[CSVLogger(out / "metrics.csv", append=run.resumes),
                                      ModelCheckpoint(out / "checkpoint", save_best_only=False,
                                                      config=config)])
         start = time.perf_counter()
-        history = fit_watched(trainer, watcher, loader, val, epochs=epochs, verbose=verbose,
-                              resume_from=run.resume_from)
+        history = fit_watched(trainer, loader, val, epochs=epochs, verbose=verbose,
+                              resume_from=run.resume_from, checkpoint=out / "checkpoint",
+                              hint=lr_hint(lr))
         wall = time.perf_counter() - start
         net.to("cpu")  # the report and the saved weights are made on the host
         save_weights(net, out / "model.safetensors", config=config)
@@ -275,19 +274,19 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
     arrays = (x_train * 2 - 1,) + ((y_train,) if net.conditional else ())
     with RunFolder(out, {**config, **settings}, resume=resume) as run:
         _write_json(out / "config.json", run.record)
-        watcher = StopOnNonFinite(out / "checkpoint", _lr_hint(lr))
         trainer = gen.GANTrainer(
             net, optim.Adam(net.generator.parameters(), lr=lr, betas=betas),
             optim.Adam(net.discriminator.parameters(), lr=lr, betas=betas), loss=loss,
             label_smoothing=label_smoothing, gp_weight=gp_weight, n_critic=n_critic,
             rng=seed + 1, device=device,
-            callbacks=[watcher, CSVLogger(out / "metrics.csv", append=run.resumes),
+            callbacks=[CSVLogger(out / "metrics.csv", append=run.resumes),
                        ModelCheckpoint(out / "checkpoint", save_best_only=False, config=config),
                        gen.GANMonitor(out / "figures", seed=seed + 2)])
         start = time.perf_counter()
-        fit_watched(trainer, watcher, DataLoader(ArrayDataset(*arrays), batch_size, shuffle=True,
-                                                 rng=data_rng, drop_last=True),
-                    epochs=epochs, verbose=verbose, resume_from=run.resume_from)
+        fit_watched(trainer, DataLoader(ArrayDataset(*arrays), batch_size, shuffle=True,
+                                        rng=data_rng, drop_last=True),
+                    epochs=epochs, verbose=verbose, resume_from=run.resume_from,
+                    checkpoint=out / "checkpoint", hint=lr_hint(lr))
         wall = time.perf_counter() - start
         net.to("cpu")  # the evaluation and the saved weights are made on the host
         save_weights(net, out / "model.safetensors", config=config)
@@ -299,10 +298,6 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
             results["evaluation"] = _judge(net, classifier, judge, data, n_eval, seed, out)
         _write_json(out / "results.json", results)
     return results
-
-
-def _lr_hint(lr: float) -> str:
-    return f"lower the learning rate (--lr, it was {lr:g}) and train again into a new --out"
 
 
 def _judge(net, classifier, judge, data, n_eval, seed, out) -> dict:

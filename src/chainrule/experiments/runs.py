@@ -1,42 +1,26 @@
-"""Run folders: settings checked before anything is written, one writer at a time, honest resume.
+"""Run folders: checked before anything is written, one writer at a time, resumed honestly.
 
 A run folder (``chainrule train ... --out DIR``) holds ``config.json`` (the settings applied),
-``metrics.csv``, ``checkpoint/``, ``model.safetensors``, ``results.json`` and ``figures/``. The
-helpers here let a run
-
-- check its settings and model arguments before anything is created (``check_int``,
-  ``check_float``, ``parse_model_arg``, ``build_model``);
-- refuse an output that is a file, a folder holding something else, or, when resuming, a folder
-  that is missing or holds no run (``run_path``);
-- take an exclusive lock on the folder for as long as it runs, remove the temporaries an
-  interrupted atomic write left, and compare a resumed run's settings with those recorded
-  (``RunFolder``);
-- stop at the first non-finite loss, before a diverged epoch is logged or saved
-  (``StopOnNonFinite``, which raises ``TrainingDivergedError``).
+``metrics.csv``, ``checkpoint/``, ``model.safetensors``, ``results.json`` and ``figures/``.
+``run_path`` refuses, without creating anything, an output that is a file, a folder holding
+something else, or, when resuming, a folder that is missing or holds no run. ``RunFolder`` then
+locks the folder for as long as the run lasts, removes the temporaries an interrupted atomic write
+left, and compares a resumed run's settings with those recorded before anything is written.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
-import math
 import os
 import re
 import time
-import warnings
 from pathlib import Path
 
-from ..autograd import Tensor, no_grad
-from ..backend import get_array_module
 from ..io import load_training_state
-from ..models import available, build
-from ..train import Callback
 from ..train.callbacks import LAST_STATE
 
-__all__ = ["RunFolder", "RunFolderInUseError", "StopOnNonFinite", "TrainingDivergedError",
-           "build_model", "check_float", "check_int", "check_outputs", "clean_temporaries",
-           "fit_watched",
-           "parse_model_arg", "run_path"]
+__all__ = ["CONFIG_FILE", "LOCK_FILE", "RunFolder", "RunFolderInUseError", "clean_temporaries",
+           "run_path"]
 
 LOCK_FILE = ".chainrule.lock"
 CONFIG_FILE = "config.json"
@@ -49,142 +33,6 @@ _BOOKKEEPING = ("epochs", "resumes")
 
 class RunFolderInUseError(RuntimeError):
     """Another process holds the run folder's lock."""
-
-
-class TrainingDivergedError(RuntimeError):
-    """Training met a non-finite loss (or weights); the last finite checkpoint was kept.
-
-    Attributes:
-        epoch: the epoch it happened in (0-based); batch: the batch (None: at the epoch's end);
-        name, value: the loss (or weight) and its value; last_epoch: the last finite epoch saved
-        (-1: none).
-    """
-
-    def __init__(self, message: str, *, epoch: int, batch, name: str, value: float,
-                 last_epoch: int):
-        super().__init__(message)
-        self.epoch, self.batch, self.name, self.value = epoch, batch, name, value
-        self.last_epoch = last_epoch
-
-
-def check_int(who: str, name: str, value, *, low: int = 1) -> int:
-    """``value`` as an int >= ``low``, or ValueError naming ``name`` and the value received."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{who}: {name} must be an integer >= {low}, got {value!r}")
-    return value
-
-
-def check_float(who: str, name: str, value, *, low: float = 0.0, low_ok: bool = True,
-                high: float | None = None) -> float:
-    """``value`` as a finite float in [low, high) (or (low, high) without ``low_ok``)."""
-    above = value >= low if low_ok else value > low
-    ok = (isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-          and above and (high is None or value < high))
-    if not ok:
-        bound = f"{'>=' if low_ok else '>'} {low:g}" + ("" if high is None else f" and < {high:g}")
-        raise ValueError(f"{who}: {name} must be a finite number {bound}, got {value!r}")
-    return float(value)
-
-
-def _no_constant(text):
-    raise ValueError(f"{text} is not a JSON number")
-
-
-_BARE_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
-
-
-def parse_model_arg(text: str) -> tuple[str, object]:
-    """``KEY=JSON`` as (key, value): the value must be JSON, or a bare word taken as a string.
-
-    ``sizes=[64,32,10]`` gives a list, ``dropout=0.2`` a float, ``variant='"classic"'`` and
-    ``variant=classic`` the string "classic". A value that is neither valid JSON nor a bare word
-    (letters, digits, ``_ . -``, starting with a letter or ``_``) is an error that shows the JSON
-    parser's complaint, so a typo such as ``sizes=[64,32,`` is never taken as a string. NaN and
-    Infinity are refused.
-    """
-    key, sep, value = text.partition("=")
-    if not sep or not key.isidentifier():
-        raise ValueError(f"expected KEY=JSON with KEY a Python name, got {text!r}")
-    try:
-        return key, json.loads(value, parse_constant=_no_constant)
-    except ValueError as err:
-        if _BARE_WORD.fullmatch(value) and value not in ("NaN", "Infinity", "-Infinity"):
-            return key, value
-        raise ValueError(f"{key}: {value!r} is not valid JSON ({err}); quote strings, e.g. "
-                         f"{key}='\"text\"'") from None
-
-
-def _model_class(name: str):
-    for info in available():
-        if info.name == name:
-            return info.cls
-    build(name)  # raises the registry's "unknown model" error, which lists the known ones
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
-def accepted_arguments(name: str) -> list[str] | None:
-    """The constructor arguments model ``name`` accepts (None when it takes ``**kwargs``)."""
-    params = list(inspect.signature(_model_class(name).__init__).parameters.values())[1:]
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return [p.name for p in params if p.kind is not p.VAR_POSITIONAL and p.name != "rng"]
-
-
-def check_model_kwargs(name: str, kwargs: dict, where: str = "--model-arg") -> None:
-    """Refuse arguments the model's constructor does not take, listing the ones it does."""
-    accepted = accepted_arguments(name)
-    if "rng" in kwargs:
-        raise ValueError(f"{where}: rng is not a model argument here (the run's --seed sets it)")
-    unknown = [] if accepted is None else [k for k in kwargs if k not in accepted]
-    if unknown:
-        raise ValueError(f"{where}: model {name!r} has no argument {', '.join(map(repr, unknown))}"
-                         f"; it accepts {', '.join(accepted)}")
-
-
-def build_model(name: str, kwargs: dict, rng, where: str = "--model-arg"):
-    """``models.build(name, **kwargs, rng=rng)`` with every refusal turned into one ValueError."""
-    check_model_kwargs(name, kwargs, where)
-    try:
-        return build(name, **kwargs, rng=rng)
-    except (TypeError, ValueError, OverflowError) as err:
-        shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items()) or "no arguments"
-        raise ValueError(f"model {name!r} cannot be built with {shown}: "
-                         f"{_first_line(err)}") from None
-    except MemoryError:
-        raise ValueError(f"not enough memory to build model {name!r} with {kwargs}; choose "
-                         "smaller sizes") from None
-
-
-def check_outputs(net, inputs, expected: tuple, name: str, what: str, why: str = "") -> None:
-    """Run ``net`` on a few ``inputs`` (eval mode, no gradients) and check its output shape.
-
-    A model that cannot take the data, or answers in another shape than training needs, is a
-    ValueError now, before a run folder exists, rather than a failure in the first step.
-
-    Args:
-        net, inputs: the model and a couple of samples; expected: the output shape per sample.
-        name, what, why: the model's name, the inputs ("digits images") and, optionally, why the
-            expected shape (" (one logit per class)"), for the message.
-    """
-    was_training = net.training
-    net.eval()
-    given = tuple(inputs.shape[1:])
-    try:
-        with no_grad():
-            shape = tuple(net(Tensor(inputs)).shape[1:])
-    except (ValueError, TypeError, IndexError) as err:
-        raise ValueError(f"model {name!r} cannot take {what} of shape {given}: "
-                         f"{_first_line(err)}") from None
-    finally:
-        net.train(was_training)
-    if shape != tuple(expected):
-        raise ValueError(f"model {name!r} gives outputs of shape {shape} for {what} of shape "
-                         f"{given}; training needs {tuple(expected)}{why}")
-
-
-def _first_line(err: BaseException) -> str:
-    text = str(err).strip()
-    return text.splitlines()[0] if text else type(err).__name__
 
 
 def run_path(out, default_name: str, resume: bool) -> Path:
@@ -446,73 +294,3 @@ class RunFolder:
             raise ValueError(f"--resume: --epochs {epochs} is fewer than the {self.completed} "
                              f"epochs {self.path} has already trained; pass --epochs "
                              f"{self.completed} or more")
-
-
-def _finite(array) -> bool:
-    return array.dtype.kind != "f" or bool(get_array_module(array).isfinite(array).all())
-
-
-class StopOnNonFinite(Callback):
-    """Raise ``TrainingDivergedError`` at the first non-finite loss, before the epoch is logged.
-
-    It watches every batch's losses (logs whose name contains "loss") and, at the end of each
-    epoch, the weights, so that neither a CSV row nor a checkpoint of a diverged epoch is written:
-    the last checkpoint stays the last finite one. It runs before every other callback. Run
-    ``fit`` through ``fit_watched`` to also catch a divergence the trainer itself reported.
-
-    Args:
-        checkpoint: the checkpoint folder named in the message (None: none is written).
-        hint: advice appended to the message, e.g. "lower the learning rate".
-    """
-
-    order = -200
-
-    def __init__(self, checkpoint=None, hint: str = ""):
-        self.checkpoint, self.hint, self.epoch = checkpoint, hint, 0
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
-
-    def on_batch_end(self, batch, logs=None):
-        for name, value in (logs or {}).items():
-            if "loss" in name and not math.isfinite(value):
-                where = f"epoch {self.epoch + 1}, batch {batch + 1}"
-                raise self.error(f"{name} is {value} at {where}", self.epoch, batch, name, value)
-
-    def on_epoch_end(self, epoch, logs=None):
-        for name, array in self.trainer.model.state_dict().items():
-            if not _finite(getattr(array, "data", array)):
-                raise self.error(f"weight {name} is not finite after epoch {epoch + 1}", epoch,
-                                 None, name, math.nan)
-
-    def error(self, what: str, epoch: int, batch=None, name: str = "loss",
-              value: float = math.nan) -> TrainingDivergedError:
-        """The exception for a divergence in ``epoch`` (0-based): what, what was kept, the hint."""
-        last = epoch - 1
-        kept = "" if self.checkpoint is None else (
-            f"; the checkpoint of epoch {last + 1} is kept in {self.checkpoint}" if last >= 0
-            else "; no checkpoint was written")
-        hint = f"; {self.hint}" if self.hint else ""
-        prefix = "" if what.startswith("training diverged") else "training diverged: "
-        return TrainingDivergedError(f"{prefix}{what}{kept}{hint}", epoch=epoch, batch=batch,
-                                name=name, value=value, last_epoch=last)
-
-
-# What NumPy says along the way when weights blow up; the divergence itself is reported once.
-_NUMERIC_WARNINGS = r"(overflow|invalid value|divide by zero) encountered|TerminateOnNaN"
-
-
-def fit_watched(trainer, watcher: StopOnNonFinite, *args, **kwargs):
-    """``trainer.fit(*args, **kwargs)`` that raises ``TrainingDivergedError`` if training diverged.
-
-    ``watcher`` must be among the trainer's callbacks. A divergence the trainer reports itself
-    (its ``diverged`` and ``stop_reason``) raises too; NumPy's overflow warnings on the way there
-    are silenced, so the one message says what happened.
-    """
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", _NUMERIC_WARNINGS, RuntimeWarning)
-        history = trainer.fit(*args, **kwargs)
-    if getattr(trainer, "diverged", False):
-        reason = getattr(trainer, "stop_reason", None) or "a loss or weight is not finite"
-        raise watcher.error(reason, trainer.epoch + 1)
-    return history
