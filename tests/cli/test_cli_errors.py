@@ -108,6 +108,7 @@ REFUSED = [
      "model 'mlp' cannot take digits images of shape (1, 8, 8): Linear: expected input with "
      "last dimension 100"),
     (["train", "mlp", "--resume"], "--resume needs --out, the run folder to continue"),
+    (["train", "mlp", "--out", ""], "--out is empty; expected the path of a run folder"),
     (["train", "mlp", "--resume", "--out", "{tmp}/missing"],
      "--resume: run folder '{tmp}/missing' does not exist"),
     (["train", "autoencoder", "--epochs", "0"], "argument --epochs: expected an integer >= 1"),
@@ -500,3 +501,4 @@ def test_divergence_in_a_later_epoch_keeps_the_last_finite_checkpoint(tmp_path, 
     assert [r.split(",")[0] for r in (out / "metrics.csv").read_text().splitlines()] == [
         "epoch", "0"]
     assert not (out / "model.safetensors").exists() and not list(out.rglob("*.png"))
+    assert not (out / ".chainrule.lock").exists()  # released on the way out

@@ -47,6 +47,8 @@ def run_path(out, default_name: str, resume: bool) -> Path:
         if resume:
             raise ValueError("--resume needs --out, the run folder to continue")
         return Path(f"runs/{default_name}-{time.strftime('%Y%m%d-%H%M%S')}")
+    if not str(out).strip():
+        raise ValueError("--out is empty; expected the path of a run folder")
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {str(out)!r} is a file; expected a run folder")
