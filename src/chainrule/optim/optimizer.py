@@ -165,8 +165,9 @@ class Optimizer:
                 # Each parameter changed in place: a graph recorded before this step can no
                 # longer give a right gradient, and backward through it refuses (graph.py).
                 stamp = tick()
-                for p in params:
-                    p._mark_changed(stamp)
+                for p in params:  # p._mark_changed(stamp), inline: a step of a small model is
+                    p._version += 1  # mostly such per-parameter overhead
+                    p._stamp = stamp
         return loss
 
     def state_dict(self) -> dict:
