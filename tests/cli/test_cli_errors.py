@@ -102,7 +102,7 @@ REFUSED = [
     (["train", "lenet5"], "model 'lenet5' cannot be built with in_channels=1, num_classes=10, "
                           "input_size=8: LeNet5: input_size must be 28 or 32, got 8"),
     (["train", "conv_autoencoder"], "model 'conv_autoencoder' gives outputs of shape (1, 8, 8) "
-                                    "for digits images of shape (1, 8, 8); training needs (10,)"),
+                                    "for digits images of shape (1, 8, 8); expected (10,)"),
     (["train", "mlp", "--model-arg", "sizes=[64,32,5]"], "gives outputs of shape (5,)"),
     (["train", "mlp", "--model-arg", "sizes=[100,32,10]"],
      "model 'mlp' cannot take digits images of shape (1, 8, 8): Linear: expected input with "
@@ -213,6 +213,26 @@ def test_evaluate_and_predict_with_a_config_that_lacks_entries(run, tmp_path, ca
     code, err = _run(["predict", str(tmp_path / "few.safetensors"), str(tmp_path / "x.npy")],
                      capsys)
     assert code == 2 and "few.safetensors" in err
+
+
+def test_a_model_that_is_no_classifier_is_refused_as_one(tmp_path, capsys):
+    from chainrule.io import save_weights
+    from chainrule.models import build
+
+    net = build("autoencoder", sizes=[64, 16, 4])
+    ae = tmp_path / "ae.safetensors"
+    save_weights(net, ae, config={"model": net.config, "dataset": "digits",
+                                  "input_shape": [1, 8, 8], "classes": list("0123456789")})
+    np.save(tmp_path / "x.npy", np.zeros((8, 8), np.float32))
+    code, err = _run(["evaluate", str(ae)], capsys)
+    assert code == 2 and ("model 'autoencoder' gives outputs of shape (1, 8, 8) for digits images "
+                          "of shape (1, 8, 8); expected (10,)") in err
+    code, err = _run(["predict", str(ae), str(tmp_path / "x.npy")], capsys)
+    assert code == 2 and "the model gives (1, 8, 8) outputs per image" in err
+    code, err = _run(["train", "gan", "--dataset", "digits", "--judge", str(ae), "--out",
+                      str(tmp_path / "gan"), "--quiet"], capsys)
+    assert code == 2 and "(--judge must be a classifier of its classes)" in err
+    assert not (tmp_path / "gan").exists()
 
 
 # Resume

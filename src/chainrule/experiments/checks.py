@@ -124,14 +124,16 @@ def build_model(name: str, kwargs: dict, rng, where: str = "--model-arg"):
                          "smaller sizes") from None
 
 
-def check_outputs(net, inputs, expected: tuple, name: str, what: str, why: str = "") -> None:
+def check_outputs(net, inputs, expected: tuple | None, name: str, what: str,
+                  why: str = "") -> None:
     """Run ``net`` on a few ``inputs`` (eval mode, no gradients) and check its output shape.
 
     A model that cannot take the data, or answers in another shape than training needs, is a
     ValueError now, before a run folder exists, rather than a failure in the first step.
 
     Args:
-        net, inputs: the model and a couple of samples; expected: the output shape per sample.
+        net, inputs: the model and a couple of samples; expected: the output shape per sample
+            (None: any).
         name, what, why: the model's name, the inputs ("digits images") and, optionally, why the
             expected shape (" (one logit per class)"), for the message.
     """
@@ -143,12 +145,12 @@ def check_outputs(net, inputs, expected: tuple, name: str, what: str, why: str =
             shape = tuple(net(Tensor(inputs)).shape[1:])
     except (ValueError, TypeError, IndexError) as err:
         raise ValueError(f"model {name!r} cannot take {what} of shape {given}: "
-                         f"{_first_line(err)}") from None
+                         f"{_first_line(err)}{why}") from None
     finally:
         net.train(was_training)
-    if shape != tuple(expected):
+    if expected is not None and shape != tuple(expected):
         raise ValueError(f"model {name!r} gives outputs of shape {shape} for {what} of shape "
-                         f"{given}; training needs {tuple(expected)}{why}")
+                         f"{given}; expected {tuple(expected)}{why}")
 
 
 def _first_line(err: BaseException) -> str:

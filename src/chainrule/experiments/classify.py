@@ -272,6 +272,8 @@ def evaluate_checkpoint(checkpoint, dataset: str | None = None, *, data_dir=None
             f"checkpoint expects inputs of shape {tuple(config['input_shape'])} but dataset "
             f"{data.name!r} has shape {data.input_shape}"
         )
+    check_outputs(net, data.x_test[:2], (len(data.classes),), config["model"].get("name"),
+                  f"{data.name} images", f" (one logit per class; is {path} a classifier?)")
     trainer = Trainer(net, cross_entropy, None, metrics=["accuracy"])
     logits = trainer.predict(data.x_test, batch_size=_PREDICT_BATCH)
     pred = logits.argmax(axis=1)
@@ -286,8 +288,10 @@ def predict_images(checkpoint, paths) -> list[dict]:
     _run_config(Path(checkpoint), config, "input_shape", "classes")
     shape = tuple(config["input_shape"])
     batch = [read_image(p, shape) for p in paths]  # each checked: size, bit depth, [0, 1]
-    trainer = Trainer(net, cross_entropy, None)
     xp = get_array_module(batch[0])
+    check_outputs(net, xp.stack(batch[:2]), None, config["model"].get("name"), "images",
+                  f" (is {checkpoint} a classifier?)")
+    trainer = Trainer(net, cross_entropy, None)
     logits = trainer.predict(xp.stack(batch), batch_size=256)
     if logits.ndim != 2 or logits.shape[1] != len(config["classes"]):
         raise ValueError(f"{checkpoint}: the model gives {logits.shape[1:]} outputs per image but "

@@ -28,6 +28,7 @@ from .checks import (
     check_float,
     check_int,
     check_model_kwargs,
+    check_outputs,
     fit_watched,
     lr_hint,
 )
@@ -262,6 +263,9 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
     betas = (beta1, 0.9 if wgan else 0.999)
     out = run_path(out, f"{model}-{dataset}", resume)
     data = load_image_dataset(dataset, data_dir, download=download)
+    if classifier is not None:
+        check_outputs(classifier, data.x_test[:2], (len(data.classes),), str(judge),
+                      f"{dataset} images", " (--judge must be a classifier of its classes)")
     rng, data_rng = as_generator(seed).spawn(2)  # one stream per consumer: the model, the loader
     kwargs = _gan_kwargs(model, data.input_shape, latent_dim, prior, loss, model_kwargs or {})
     net = build_model(model, kwargs, rng)
