@@ -178,6 +178,8 @@ def test_change_through_a_detached_tensor_counts():
     loss = (p * p).sum()
     p.detach().zero_()  # a detached Parameter writes through the Parameter (as in PyTorch)
     assert p.tolist() == [0.0, 0.0] and p._version == 1
+    p.detach().detach().fill_(cr.tensor(2.0))
+    assert p.tolist() == [2.0, 2.0] and p._version == 2
     with pytest.raises(RuntimeError, match=MODIFIED):
         loss.backward()
 

@@ -38,8 +38,10 @@ def writable_array(t: Tensor, who: str = "in-place change"):
     flags = getattr(arr, "flags", None)
     if flags is not None and not getattr(flags, "writeable", True):
         base = _base_of(t)
-        if base is not None and base._data is arr:  # a detached Parameter: write through it
-            return base._writable()
+        while base is not None and base._data is arr:  # a detached Parameter: write through it
+            if base._writable() is not arr:
+                return base._writable()
+            base = _base_of(base)
         raise RuntimeError(
             f"{who}: the tensor of shape {t.shape} is read-only memory (a view of a Parameter's "
             "values made by an op, or an array that was read-only when it was wrapped); change "
@@ -103,7 +105,7 @@ def copy_(self, src) -> Tensor:
 
 def fill_(self, value) -> Tensor:
     """Set every element to the number ``value``."""
-    return _apply(self, "fill_", lambda arr: arr.fill(value))
+    return _apply(self, "fill_", lambda arr: arr.fill(_value(arr, value)))
 
 
 def zero_(self) -> Tensor:

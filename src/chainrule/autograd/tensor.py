@@ -188,7 +188,8 @@ class Tensor:
         An in-place change through the detached tensor counts as a change of this one too.
         """
         out = Tensor(self._data)
-        out._base = weakref.ref(self)
+        base = getattr(self, "_base", None)  # a detached tensor's detach: the original's alias
+        out._base = base if base is not None and base() is not None else weakref.ref(self)
         return out
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
