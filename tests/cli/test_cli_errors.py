@@ -301,13 +301,27 @@ def test_resume_of_a_folder_that_is_no_run(tmp_path, capsys):
 @pytest.mark.parametrize("text, message", [
     ("{not json", "config.json is damaged"),
     ("[1, 2]", "config.json holds list, expected a JSON object"),
-])
+    ("[" * 100_000 + "]" * 100_000, "config.json is damaged"),
+    (" " * (1 << 21), "more than a run's settings take"),
+    ("\udcff", "config.json is damaged"),
+], ids=["not-json", "a-list", "deep", "huge", "not-utf8"])
 def test_resume_with_a_damaged_config(run_copy, text, message, capsys):
-    (run_copy / "config.json").write_text(text)
+    data = text.encode("utf-8", "surrogateescape")
+    (run_copy / "config.json").write_bytes(data)
     code, err = _run(["train", "mlp", "--epochs", "3", "--out", str(run_copy), "--resume",
                       *SMALL], capsys)
     assert code == 2 and message in err
-    assert (run_copy / "config.json").read_text() == text
+    assert (run_copy / "config.json").read_bytes() == data
+
+
+@pytest.mark.parametrize("log", [b"\xff\xfe\x00garbage\n", b'epoch\n"' + b"x" * 200_000 + b'"\n'],
+                         ids=["not-utf8", "huge-field"])
+def test_resume_with_a_damaged_metrics_log(run_copy, log, capsys):
+    (run_copy / "metrics.csv").write_bytes(log)
+    code, err = _run(["train", "mlp", "--epochs", "3", "--out", str(run_copy), "--resume",
+                      *SMALL], capsys)
+    assert code == 2 and "metrics.csv is not a CSV log to append to" in err
+    assert (run_copy / "metrics.csv").read_bytes() == log
 
 
 def test_resume_with_a_config_missing_a_setting(run_copy, capsys):

@@ -27,6 +27,7 @@ CONFIG_FILE = "config.json"
 # What our atomic writers leave when killed mid-write: ``.NAME.<12 hex>.tmp`` (io's safetensors
 # writer) and ``.tmp-<8 characters>NAME`` (data.idx.atomic_write_bytes, viz.save_figure).
 _TEMPORARY = re.compile(r"\..+\.[0-9a-f]{12}\.tmp|\.tmp-[a-z0-9_]{8}.+")
+_CONFIG_LIMIT = 1 << 20  # config.json holds a few KB of settings; anything far bigger is not ours
 # config.json entries that record the run's history rather than a setting to compare on resume.
 _BOOKKEEPING = ("epochs", "resumes")
 
@@ -252,9 +253,13 @@ class RunFolder:
 
     def _resume_checked(self) -> dict:
         config_path = self.path / CONFIG_FILE
+        size = config_path.stat().st_size
+        if size > _CONFIG_LIMIT:
+            raise ValueError(f"--resume: {config_path} is {size} bytes, more than a run's settings "
+                             f"take (at most {_CONFIG_LIMIT}); it is not the config.json we wrote")
         try:
             old = json.loads(config_path.read_text(encoding="utf-8"))
-        except (ValueError, UnicodeDecodeError) as err:
+        except (ValueError, RecursionError) as err:
             raise ValueError(f"--resume: {config_path} is damaged ({err}); cannot tell which "
                              "settings the run used") from None
         if not isinstance(old, dict):

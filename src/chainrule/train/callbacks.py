@@ -236,8 +236,12 @@ class CSVLogger(Callback):
     def on_train_begin(self, logs=None):
         self.columns = None
         if self.append and self.path.is_file() and self.path.stat().st_size > 0:
-            with open(self.path, newline="") as f:
-                rows = list(csv.reader(f, delimiter=self.separator))
+            try:
+                with open(self.path, newline="") as f:
+                    rows = list(csv.reader(f, delimiter=self.separator))
+            except (csv.Error, UnicodeDecodeError) as err:
+                raise ValueError(f"CSVLogger: {self.path} is not a CSV log to append to: "
+                                 f"{err}") from None
             self.columns = rows[0] if rows and rows[0] else None
             if self.columns is not None:
                 last = getattr(self.trainer, "epoch", -1)  # >= 0: fit resumed a checkpoint
