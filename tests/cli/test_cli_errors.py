@@ -134,6 +134,7 @@ REFUSED = [
     (["train", "gan", "--dataset", "digits", "--resume", "--out", "{tmp}/missing"],
      "does not exist"),
     (["generate", "{tmp}/nogan"], "nogan"),
+    (["generate", "{tmp}/nogan", "--out", "{tmp}"], "is a folder; expected the path of the PNG"),
     (["generate", "{tmp}/nogan", "--n", "0"], "argument --n: expected an integer >= 1, got '0'"),
     (["generate", "{tmp}/nogan", "--label", "-1"], "argument --label: expected an integer >= 0"),
     (["evaluate", "{tmp}/nothing"], "nothing"),

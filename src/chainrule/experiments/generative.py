@@ -12,6 +12,7 @@ classifier (``judge``), the LeNet Frechet distance, classifier confidence and cl
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from .. import generative as gen
 from .. import optim
@@ -336,6 +337,8 @@ def generate_images(checkpoint, *, n: int = 64, label: int | None = None, out="g
     check_int("generate_images", "seed", seed, low=0)
     if label is not None:
         check_int("generate_images", "label", label, low=0)
+    if Path(out).is_dir():
+        raise ValueError(f"--out {str(out)!r} is a folder; expected the path of the PNG to write")
     net, config = load_model(checkpoint)
     if not hasattr(net, "sample"):
         raise ValueError(f"{checkpoint}: model {config['model'].get('name')!r} is not a generator "
