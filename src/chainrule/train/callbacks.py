@@ -3,7 +3,7 @@
 A callback sees the trainer as ``self.trainer`` and may set ``trainer.stop_training = True``. Hooks
 run in ascending ``order`` (0 by default), ties in the order given: learning-rate schedulers step
 first (-10), so that checkpoints (10) save the stepped schedule, and the progress bar (100) reports
-last.
+last. A callback prints through ``self.report(text)``: a line of the run's progress output.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ import csv
 import io
 import math
 import sys
-import time
 import warnings
 from pathlib import Path
 
@@ -20,6 +19,7 @@ from ..data.idx import atomic_write_bytes
 from ..io import save_weights
 from ..optim.lr_scheduler import ReduceLROnPlateau
 from .metrics import MeanTracker
+from .progress import ProgressPrinter
 
 __all__ = [
     "BEST_WEIGHTS",
@@ -45,9 +45,19 @@ class Callback:
 
     order = 0
     trainer = None
+    _say = None  # the ProgressBar's write, set by CallbackList
 
     def set_trainer(self, trainer) -> None:
         self.trainer = trainer
+
+    def report(self, text: str) -> None:
+        """Print ``text`` as a line of the run's progress output (the ProgressBar's).
+
+        Nothing is printed when the run is silent (verbose=0) or the callback runs outside
+        ``fit``. A bar on the screen is redrawn below the line.
+        """
+        if self._say is not None:
+            self._say(text)
 
     def on_train_begin(self, logs=None): ...
 
@@ -67,8 +77,10 @@ class CallbackList:
 
     def __init__(self, callbacks, trainer):
         self.callbacks = sorted(callbacks, key=lambda c: c.order)
+        bars = [c for c in self.callbacks if isinstance(c, ProgressBar)]
         for c in self.callbacks:
             c.set_trainer(trainer)
+            c._say = bars[-1].write if bars else None
 
     def on_train_begin(self, logs=None):
         for c in self.callbacks:
@@ -139,6 +151,9 @@ class EarlyStopping(Callback):
         mode: "min", "max", or "auto" (max for names containing "acc", else min).
         restore_best_weights: load the weights of the best epoch when training ends, whether by
             this callback, by running out of epochs, or by another callback stopping it.
+        verbose: 1 says, through the progress output, when it stops training and when it
+            restores the weights of an earlier epoch; 0 says nothing. A silent run (``fit``'s
+            verbose=0) prints nothing either way.
 
     Attributes:
         best, best_epoch: the best value seen and its epoch; stopped_epoch: the epoch it stopped at.
@@ -147,18 +162,21 @@ class EarlyStopping(Callback):
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
-                 mode: str = "auto", restore_best_weights: bool = True):
+                 mode: str = "auto", restore_best_weights: bool = True, verbose: int = 1):
         if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
             raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
+        if verbose not in (0, 1):
+            raise ValueError(f"EarlyStopping: verbose must be 0 or 1, got {verbose!r}")
         self._monitor = _Monitor("EarlyStopping", monitor, mode, min_delta)
         self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
-        self.mode, self.restore_best_weights = mode, restore_best_weights
+        self.mode, self.restore_best_weights, self.verbose = mode, restore_best_weights, verbose
 
     def on_train_begin(self, logs=None):
         self.best = self.best_epoch = self.stopped_epoch = self.best_weights = None
-        self.wait = 0
+        self.wait, self._last_epoch = 0, None
 
     def on_epoch_end(self, epoch, logs=None):
+        self._last_epoch = epoch
         current = self._monitor.value(logs)
         if self._monitor.better(current, self.best):
             self.best, self.best_epoch, self.wait = current, epoch, 0
@@ -173,8 +191,19 @@ class EarlyStopping(Callback):
             self.trainer.stop_training = True
 
     def on_train_end(self, logs=None):
+        # Said here, not when deciding to stop, so that it follows the last epoch's summary line.
+        if self.stopped_epoch is not None and self.verbose:
+            by = f" by more than {self.min_delta:g}" if self.min_delta else ""
+            best = ("no finite value" if self.best is None
+                    else f"best {self.best:.4g} at epoch {self.best_epoch + 1}")
+            self.report(f"EarlyStopping: {self.monitor} did not improve{by} for {self.wait} "
+                        f"epoch{'s' if self.wait != 1 else ''} ({best}); stopping after epoch "
+                        f"{self.stopped_epoch + 1}")
         if self.best_weights is not None:
             self.trainer.model.load_state_dict(self.best_weights)
+            if self.verbose and self.best_epoch != self._last_epoch:
+                self.report(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
+                            f"({self.monitor}: {self.best:.4g})")
 
 
 class ModelCheckpoint(Callback):
@@ -289,69 +318,73 @@ def _row_epoch(row: list):
 
 
 class ProgressBar(Callback):
-    """Report progress: a tqdm bar per epoch on a terminal, else one plain line per epoch.
+    """Report progress: a bar fitted to the terminal's width, else plain lines.
+
+    On a terminal (verbose=1) one line is redrawn while an epoch runs, its numbers fitted to the
+    width; each epoch ends with all of its logs (``val_*`` included) on their own line(s),
+    wrapped at the width, never cut. Elsewhere (a pipe, a file, a CI log) each epoch ends with
+    one line, and verbose=1 adds a line every ``interval`` seconds during the epoch:
+    ``Epoch 3/10 - batch 120/469 - 12.3s, ETA 36.0s - loss: 0.3412 - accuracy: 0.9012``.
+    Other callbacks print through it with ``report`` (see ``chainrule.train.progress``).
 
     Args:
-        verbose: 0 prints nothing; 1 shows a bar when stdout is a terminal (tqdm) and one line
-            per epoch otherwise; 2 prints one line per epoch.
+        verbose: 0 prints nothing; 1 a bar on a terminal, plain lines elsewhere; 2 one line per
+            epoch and nothing else.
         file: where to write (default: ``sys.stdout`` at the start of training).
+        interval: seconds between the lines printed during an epoch when not on a terminal
+            (None: none).
+        width: the terminal's width in columns (None: ``shutil.get_terminal_size()``, measured
+            as the bar is redrawn).
     """
 
     order = 100
 
-    def __init__(self, verbose: int = 1, *, file=None):
+    def __init__(self, verbose: int = 1, *, file=None, interval: float | None = 15.0,
+                 width: int | None = None):
         if verbose not in (0, 1, 2):
             raise ValueError(f"ProgressBar: verbose must be 0, 1 or 2, got {verbose!r}")
-        self.verbose, self.file = verbose, file
-        self._bar = None
+        if interval is not None and (isinstance(interval, bool) or not isinstance(
+                interval, (int, float)) or not interval >= 0):
+            raise ValueError(f"ProgressBar: interval must be a number of seconds >= 0 or None, "
+                             f"got {interval!r}")
+        if width is not None and (isinstance(width, bool) or not isinstance(width, int)
+                                  or width < 1):
+            raise ValueError(f"ProgressBar: width must be a positive int or None, got {width!r}")
+        self.verbose, self.file, self.interval, self.width = verbose, file, interval, width
+        self._printer = None
 
     def on_train_begin(self, logs=None):
-        self._out = self.file or sys.stdout
-        tty = bool(getattr(self._out, "isatty", lambda: False)())
-        self._use_bar = self.verbose == 1 and tty and _tqdm() is not None
+        self._printer = None
+        if self.verbose:
+            out = self.file or sys.stdout
+            tty = bool(getattr(out, "isatty", lambda: False)())
+            self._printer = ProgressPrinter(
+                out, bar=self.verbose == 1 and tty, width=self.width,
+                interval=self.interval if self.verbose == 1 else None)
         self._epochs = self.trainer.params.get("epochs")
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._start = time.perf_counter()
         self._running = MeanTracker()
-        if self._use_bar:
-            self._bar = _tqdm()(total=self.trainer.params.get("steps"), file=self._out,
-                                desc=f"Epoch {epoch + 1}/{self._epochs}", unit="batch",
-                                dynamic_ncols=True)
+        if self._printer is not None:
+            self._printer.begin_epoch(epoch, self._epochs, self.trainer.params.get("steps"))
 
     def on_batch_end(self, batch, logs=None):
-        if self._bar is not None:
+        if self._printer is not None:
             self._running.update(logs or {})
-            self._bar.set_postfix_str(_format(self._running.result()), refresh=False)
-            self._bar.update(1)
+            self._printer.batch_done(batch + 1, self._running)
 
     def on_epoch_end(self, epoch, logs=None):
-        text = _format(logs or {})
-        if self._bar is not None:
-            self._bar.set_postfix_str(text)
-            self._bar.close()
-            self._bar = None
-        elif self.verbose:
-            seconds = time.perf_counter() - self._start
-            print(f"Epoch {epoch + 1}/{self._epochs} - {seconds:.1f}s - {text}", file=self._out,
-                  flush=True)
+        if self._printer is not None:
+            self._printer.end_epoch(logs or {})
 
     def on_train_end(self, logs=None):
-        if self._bar is not None:
-            self._bar.close()
-            self._bar = None
+        if self._printer is not None:
+            self._printer.close()
 
-
-def _tqdm():
-    try:
-        from tqdm.auto import tqdm
-    except ImportError:  # pragma: no cover - tqdm is optional: fall back to plain lines
-        return None
-    return tqdm
-
-
-def _format(logs: dict) -> str:
-    return " - ".join(f"{k}: {v:.4g}" for k, v in logs.items())
+    def write(self, text: str) -> None:
+        """Print a line of text through the progress output (nothing when verbose=0)."""
+        if self._printer is not None:
+            self._printer.write(text)
 
 
 class LearningRateScheduler(Callback):
