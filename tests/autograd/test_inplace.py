@@ -132,7 +132,7 @@ def test_a_change_elsewhere_is_no_error():
     p, loss = _cube_loss()
     other = Parameter([0.0])
     with cr.no_grad():
-        other.add_(1.0)  # the clock moved, but not for p or the graph's outputs
+        other.add_(1.0)  # another tensor changed: not one the graph read
     loss.backward()
     np.testing.assert_allclose(p.grad.numpy(), [3.0, 12.0])
 

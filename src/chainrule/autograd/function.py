@@ -15,7 +15,6 @@ import weakref
 from ..backend import GPU_POSSIBLE, device_of, ensure_array, get_array_module
 from .mode import _grad_enabled
 from .tensor import Tensor
-from .tensor import clock as _clock
 
 __all__ = ["Function", "NonDifferentiable", "nondiff"]
 
@@ -78,8 +77,8 @@ class Function:
                 _tracer(cls, params, given, inputs, outs, True)
         if record:
             fn.inputs = inputs
-            # When the node read its inputs: backward refuses those changed in place since then.
-            fn._time = _clock[0]
+            # The versions of the values the node read: backward refuses those changed since.
+            fn._versions = [t._version for t in inputs]
             refs, meta = [], []
             for i, o in enumerate(outs):
                 o.requires_grad = True

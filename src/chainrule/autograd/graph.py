@@ -11,7 +11,7 @@ import contextvars
 
 from ..backend import get_array_module
 from .mode import _grad_enabled, set_grad_enabled
-from .tensor import Tensor, clock
+from .tensor import Tensor
 
 __all__ = ["backward", "run_backward"]
 
@@ -154,14 +154,21 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
                 if entry is None or (needed is not None and id(fn) not in needed):
                     continue
                 gouts = entry[0]
-                if fn._time != clock[0]:  # something changed in place since the node ran
-                    _check_unchanged(fn)
+                for t, v in zip(fn.inputs, fn._versions):
+                    if t._version != v:  # changed in place after the node read it
+                        _modified(fn, t, f"after {type(fn).__name__} used it as an input")
                 if len(gouts) == 1:  # the usual single-output node, without the helpers' calls
                     out = fn._outputs[0]()
-                    if out is not None and out._retains_grad:
-                        _retain_outputs(fn, gouts)
+                    if out is not None:
+                        if out._version:  # outputs are made at version 0
+                            _modified(fn, out, f"after {type(fn).__name__} computed it")
+                        if out._retains_grad:
+                            _retain_outputs(fn, gouts)
                     grads = fn.backward(gouts[0])
                 else:
+                    for t in fn.outputs():
+                        if t is not None and t._version:
+                            _modified(fn, t, f"after {type(fn).__name__} computed it")
                     _retain_outputs(fn, gouts)
                     grads = fn.backward(*_fill_missing(fn, gouts))
                 if type(grads) is not tuple:
@@ -191,16 +198,6 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
     finally:
         _capturing.reset(token)
     return captured
-
-
-def _check_unchanged(fn):
-    """Raise if an input or output of ``fn`` changed in place after ``fn`` ran (it read them)."""
-    for t in fn.inputs:
-        if t._stamp > fn._time:
-            _modified(fn, t, f"after {type(fn).__name__} used it as an input")
-    for t in fn.outputs():
-        if t is not None and t._stamp > fn._time:
-            _modified(fn, t, f"after {type(fn).__name__} computed it")
 
 
 def _modified(fn, t, when):
@@ -252,6 +249,4 @@ def _accumulate_leaf(t, g, assigned):
         # one pass instead of a new array.
         data = t.grad._data
         data += g._data
-        clock[0] += 1  # t.grad._mark_changed(), inline: a weight used many times comes here often
-        t.grad._version += 1
-        t.grad._stamp = clock[0]
+        t.grad._version += 1  # t.grad._mark_changed(), inline: a weight used many times comes here

@@ -2,7 +2,7 @@
 
 chainrule records no in-place op in the graph. A Function's backward reads the arrays its inputs
 had when it ran, so changing those arrays afterwards would silently give a wrong gradient. Every
-change made here is counted (the tensor's ``_version`` and ``_stamp``, see ``tensor.clock``),
+change made here is counted (the tensor's ``_version``; a recorded node notes its inputs' versions),
 and backward refuses values changed after a recorded op read them (``graph.run_backward``). And
 a tensor that requires grad may be changed in place only while nothing is recorded
 (``with cr.no_grad():``): its change could never be differentiated.
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from ..backend import device_of, get_array_module, to_device
 from .mode import _grad_enabled
-from .tensor import Tensor, tick
+from .tensor import Tensor
 
 __all__ = ["mark_changed", "writable_array"]
 
@@ -52,11 +52,10 @@ def writable_array(t: Tensor, who: str = "in-place change"):
 
 def mark_changed(t: Tensor) -> None:
     """Count an in-place change of ``t`` (and of the tensor it was detached from)."""
-    stamp = tick()
-    t._mark_changed(stamp)
+    t._mark_changed()
     base = _base_of(t)
     while base is not None:
-        base._mark_changed(stamp)
+        base._mark_changed()
         base = _base_of(base)
 
 

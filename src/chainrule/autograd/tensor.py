@@ -14,21 +14,7 @@ from ..backend import asnumpy, device_of, get_array_module, numpy, to_device
 __all__ = ["Tensor", "tensor"]
 
 _FLOAT_KINDS = "f"
-_NOT_STATE = frozenset({"_data", "_wdata", "_base", "_stamp", "__weakref__"})
-
-# The clock of in-place changes: a count of all of them, in every tensor. A recorded node notes
-# the time it ran; a tensor notes the time of its last change (``_stamp``). Backward then needs
-# one comparison per node while nothing changed since the node ran (the usual case), and compares
-# the stamps of its inputs and outputs only when something did. The clock takes no lock: a change
-# made while another thread runs a forward pass over the same tensor is a race on the values
-# themselves, which no count could order.
-clock = [0]
-
-
-def tick() -> int:
-    """Advance the clock of in-place changes; returns the new time (the stamp of the change)."""
-    clock[0] += 1
-    return clock[0]
+_NOT_STATE = frozenset({"_data", "_wdata", "_base", "__weakref__"})
 
 
 class Tensor:
@@ -44,7 +30,7 @@ class Tensor:
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",
-                 "_version", "_stamp", "_base", "__weakref__")
+                 "_version", "_base", "__weakref__")
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
@@ -61,7 +47,6 @@ class Tensor:
         self._out_idx = 0
         self._retains_grad = False
         self._version = 0
-        self._stamp = 0
 
     @property
     def data(self):
@@ -73,10 +58,9 @@ class Tensor:
             self._set_array(array)
             self._mark_changed()
 
-    def _mark_changed(self, stamp: int | None = None) -> None:
-        """Count one in-place change of the values (at time ``stamp`` of the clock, or now)."""
+    def _mark_changed(self) -> None:
+        """Count one in-place change of the values."""
         self._version += 1
-        self._stamp = tick() if stamp is None else stamp
 
     def _set_array(self, array) -> None:
         """Hold ``array`` as the values (Parameter overrides this to protect them)."""
@@ -101,7 +85,7 @@ class Tensor:
             state = {**(state[0] or {}), **state[1]}
         state = dict(state)
         self._set_array(state.pop("data"))
-        self._version = self._stamp = 0
+        self._version = 0
         for name, value in state.items():
             setattr(self, name, value)
 

@@ -16,7 +16,6 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from ..autograd import Tensor, _scratch, enable_grad, no_grad
-from ..autograd.tensor import tick
 from ..backend import device_of, get_array_module, to_device
 
 __all__ = ["Optimizer"]
@@ -164,10 +163,8 @@ class Optimizer:
                 self._update_group(group, params)
                 # Each parameter changed in place: a graph recorded before this step can no
                 # longer give a right gradient, and backward through it refuses (graph.py).
-                stamp = tick()
-                for p in params:  # p._mark_changed(stamp), inline: a step of a small model is
+                for p in params:  # p._mark_changed(), inline: a step of a small model is
                     p._version += 1  # mostly such per-parameter overhead
-                    p._stamp = stamp
         return loss
 
     def state_dict(self) -> dict:
