@@ -103,3 +103,21 @@ def test_resume_from_a_missing_checkpoint_is_a_clear_error(tmp_path, data):
     train, _ = data
     with pytest.raises(FileNotFoundError, match="last.state.safetensors"):
         _setup().fit(train, epochs=2, verbose=0, resume_from=tmp_path)
+
+
+def test_resume_from_a_checkpoint_with_a_damaged_history_is_a_clear_error(tmp_path):
+    from chainrule import nn
+    from chainrule.io import save_training_state
+
+    net = nn.Linear(3, 2, rng=np.random.default_rng(0))
+    opt = optim.SGD(net.parameters(), lr=0.1)
+    path = save_training_state(tmp_path / "state.safetensors", model=net, optimizer=opt, epoch=0,
+                               rng={"data": np.random.default_rng(1)},
+                               extra={"history": {"epoch": [0], "history": {"loss": ["a"]}}})
+    trainer = Trainer(net, "mse_loss", opt)
+    before = net.weight.numpy().copy()
+    x = np.ones((4, 3), np.float32)
+    with pytest.raises(ValueError, match=r"history.*'loss'.*\['a'\]"):
+        trainer.fit((x, np.zeros((4, 2), np.float32)), epochs=2, verbose=0, resume_from=path)
+    assert trainer.epoch == -1 and len(trainer.history) == 0
+    np.testing.assert_array_equal(net.weight.numpy(), before)

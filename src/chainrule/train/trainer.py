@@ -275,9 +275,9 @@ class Trainer:
         if path.is_dir():
             path = path / LAST_STATE
         state = load_training_state(path, model=self.model, optimizer=self.optimizer,
-                                    scheduler=self.scheduler, rng=self._generators())
+                                    scheduler=self.scheduler, rng=self._generators(),
+                                    history=self.history)
         self.epoch = state["epoch"]
-        self.history.load_state_dict(state["extra"]["history"])
 
     def _generators(self) -> dict:
         """Every random Generator the run draws from: the shuffling one and those of the layers."""
