@@ -254,7 +254,8 @@ def test_resume_with_another_architecture_refuses_before_writing(run_copy, capsy
 
 
 def test_resume_lists_every_differing_setting(run_copy, capsys):
-    before = _files(run_copy)
+    (run_copy / "checkpoint" / ".last.safetensors.0123456789ab.tmp").write_bytes(b"stale")
+    before = _files(run_copy)  # a refused resume removes nothing either
     code, err = _run(["train", "mlp", "--epochs", "3", "--out", str(run_copy), "--resume",
                       "--optimizer", "sgd", "--lr", "0.01", "--batch-size", "32",
                       "--augment", "shift", *SMALL], capsys)

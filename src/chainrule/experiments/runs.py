@@ -193,18 +193,17 @@ class RunFolder:
     """The run folder of one training run, locked while the ``with`` block runs.
 
     Entering creates the folder if needed, takes its lock (``RunFolderInUseError`` if another
-    process holds it), checks again that a new run's folder is empty, removes stale temporaries
-    and, when resuming, reads the recorded ``config.json`` and the checkpoint's epoch and compares
-    them with ``settings``:
+    process holds it), checks again that a new run's folder is empty and, when resuming, reads the
+    recorded ``config.json`` and the checkpoint's epoch and compares them with ``settings``:
 
     - with a checkpoint, every setting must be the same as recorded, except ``epochs``, which may
       grow (not below the epochs already trained, and not at all when ``epochs_fixed``, e.g. a
       learning-rate schedule laid out over the epochs); a ValueError lists every difference;
     - without a checkpoint nothing was trained yet, so the run starts afresh with ``settings``.
 
-    Nothing but the lock file is written until these checks pass. ``record`` is then what to write
-    as config.json: ``settings``, with the resumes so far under "resumes". A refused start leaves
-    no folder it created behind.
+    Nothing but the lock file is written (or removed) until these checks pass; then the stale
+    temporaries of our writers go. ``record`` is what to write as config.json: ``settings``, with
+    the resumes so far under "resumes". A refused start leaves no folder it created behind.
 
     Args:
         path: from ``run_path``.
@@ -233,8 +232,8 @@ class RunFolder:
             if not self.resume and _contents(self.path):  # someone got here first
                 raise FileExistsError(f"output folder {self.path} is not empty; pass --resume "
                                       "to continue it or choose another --out")
-            clean_temporaries(self.path)
             self.record = self._resume_checked() if self.resume else _json_ready(self.settings)
+            clean_temporaries(self.path)
         except BaseException:
             self._exit()
             raise
