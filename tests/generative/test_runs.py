@@ -71,7 +71,7 @@ def test_image_to_image_tasks(tmp_path, task):
     assert main(["train", task, "--dataset", "digits", "--epochs", "1", "--n-train", "256",
                  "--model-arg", "channels=[4,8]", "--out", str(out), "--quiet"]) == 0
     results = json.loads((out / "results.json").read_text())
-    assert results["arch"] == "conv" and results["n_train"] == 256
+    assert results["arch"] == "conv" and results["n_train"] + results["n_val"] == 256
     assert results["test_mse"] >= 0 and results["input_psnr"] > 0
     assert (out / "figures" / f"{task}.png").is_file()
 

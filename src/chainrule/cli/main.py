@@ -58,6 +58,10 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--schedule", default="constant", choices=["constant", "cosine", "step"])
     t.add_argument("--augment", default="none", choices=list(experiments.AUGMENTATIONS))
     t.add_argument("--seed", type=_int(0), default=0)
+    t.add_argument("--val-split", type=_float(0, high=1), default=None, metavar="F",
+                   help="share of the training images held out for validation, the same of "
+                   "every class, drawn by --seed (0 <= F < 1; default 0.1 for classifiers and "
+                   "autoencoders; 0: no validation); the test set is used once, at the end")
     t.add_argument("--data-dir", default=None, help="folder with the dataset files "
                    "(default: $CHAINRULE_DATA or the user cache)")
     t.add_argument("--no-download", action="store_true",
@@ -223,23 +227,38 @@ def _train(args) -> None:
         schedule=args.schedule, augment=args.augment, seed=args.seed, data_dir=args.data_dir,
         download=not args.no_download, out=args.out, resume=args.resume,
         model_kwargs=_model_args(args.model_arg), verbose=0 if args.quiet else 1,
-        device=args.device)
+        device=args.device, val_split=_val_split(args), threads=args.threads)
+    if "val_accuracy" in res:
+        print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} training images "
+              "held out)")
     print(f"test accuracy {res['test_accuracy']:.4f} ({res['test_errors']} errors in "
           f"{res['n_test']} test images), trained in {res['train_seconds']} s")
     print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
+
+
+def _val_split(args) -> float:
+    """--val-split, 0.1 when not given; refused for GANs, which validate nothing."""
+    if args.model in generative.GAN_MODELS:
+        if args.val_split is not None:
+            raise ValueError(f"--val-split {args.val_split:g}: GAN training is not validated "
+                             "(its losses are no measure of quality), so nothing is held out")
+        return 0.0
+    return 0.1 if args.val_split is None else args.val_split
 
 
 def _train_generative(args) -> None:
     common = {"epochs": args.epochs, "seed": args.seed, "n_train": args.n_train,
               "data_dir": args.data_dir, "download": not args.no_download, "out": args.out,
               "resume": args.resume, "model_kwargs": _model_args(args.model_arg),
-              "verbose": 0 if args.quiet else 1, "device": args.device}
+              "verbose": 0 if args.quiet else 1, "device": args.device,
+              "threads": args.threads}
     dataset = args.dataset or "mnist"
     if args.model in generative.AUTOENCODER_TASKS:
         noise = args.noise if args.noise == "mixed" else args.noise.split(",")
         res = generative.train_autoencoder(
             args.model, dataset, arch=args.arch, bottleneck=args.bottleneck, tied=args.tied,
-            noise=noise, batch_size=args.batch_size, lr=args.lr or 1e-3, **common)
+            noise=noise, batch_size=args.batch_size, lr=args.lr or 1e-3,
+            val_split=_val_split(args), **common)
         if "noise_levels" in res:
             for spec, r in res["noise_levels"].items():
                 print(f"{spec:13s} input PSNR {r['input_psnr']:6.2f} dB -> reconstruction "
@@ -248,6 +267,7 @@ def _train_generative(args) -> None:
             print(f"test reconstruction MSE {res['test_mse']:.4f}, PSNR {res['test_psnr']:.2f} dB "
                   f"(input: {res['input_psnr']:.2f} dB)")
     else:
+        _val_split(args)
         res = generative.train_gan(
             args.model, dataset, batch_size=args.batch_size, lr=args.lr, loss=args.loss,
             label_smoothing=args.label_smoothing, n_critic=args.n_critic,

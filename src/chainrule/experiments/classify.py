@@ -3,13 +3,15 @@
 A training run writes one folder: ``config.json``, ``metrics.csv``, ``model.safetensors`` (weights
 with the architecture config, loadable by any safetensors reader), ``checkpoint/`` (what
 ``--resume`` needs), ``results.json`` and ``figures/`` (loss and accuracy curves, the confusion
-matrix, and the misclassified test images labelled "true->predicted").
+matrix, and the misclassified test images labelled "true->predicted"). Training is validated on
+images held out from the training set (``val_split``); the test set is used once, at the end.
 """
 
 from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
 
@@ -35,6 +37,7 @@ from .checks import (
     fit_watched,
     lr_hint,
 )
+from .repeat import run_threads, validation_split
 from .runs import RunFolder, run_path
 
 __all__ = ["AUGMENTATIONS", "OPTIMIZERS", "evaluate_checkpoint", "load_model", "predict_images",
@@ -92,16 +95,23 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                      weight_decay: float = 0.0, schedule: str = "constant", augment: str = "none",
                      seed: int = 0, data_dir=None, download: bool = True, out=None,
                      resume: bool = False, model_kwargs: dict | None = None,
-                     verbose: int = 1, device: str = "cpu") -> dict:
+                     verbose: int = 1, device: str = "cpu", val_split: float = 0.1,
+                     threads: int | str | None = None) -> dict:
     """Train ``model`` on ``dataset`` and write a run folder; returns the results dict.
 
-    The test set is evaluated after every epoch (reported as "val_" in the logs and curves) to show
-    progress; no choice is made on it: the weights saved are those of the last epoch. ``device``
-    ("cpu" or "cuda") is where training runs; the report afterwards runs on the CPU.
+    ``val_split`` (0 <= f < 1) of the training images, the same share of every class, drawn by a
+    stream of ``seed``, are held out and evaluated after every epoch ("val_" in the logs, the
+    curves and results.json's ``val_accuracy``); 0 trains on all of them without validation. The
+    test set is evaluated once, after training, for ``test_accuracy``, the confusion matrix and
+    the misclassified images; the weights saved are those of the last epoch. ``threads`` fixes
+    the BLAS threads (a count or "auto"); None keeps the count in use, or, on resume, applies the
+    one config.json recorded. ``device`` ("cpu" or "cuda") is where training runs; the report
+    afterwards runs on the CPU.
     """
     device = validate_device(device)
     _check_run_settings("train_classifier", epochs, batch_size, lr, seed)
     check_float("train_classifier", "weight_decay", weight_decay)
+    check_float("train_classifier", "val_split", val_split, high=1.0)
     if optimizer not in OPTIMIZERS:
         raise ValueError(
             f"unknown optimizer {optimizer!r}; known optimizers: {', '.join(OPTIMIZERS)}"
@@ -113,10 +123,15 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     check_model_kwargs(model, model_kwargs or {})  # before the data: a typo fails at once
     out = run_path(out, f"{model}-{dataset}", resume)
     data = load_image_dataset(dataset, data_dir, download=download)
-    model_rng, data_rng = as_generator(seed).spawn(2)  # one stream per consumer: dropout, loader
+    # One stream per consumer: the model (initialization, dropout), the loader, the split.
+    model_rng, data_rng, split_rng = as_generator(seed).spawn(3)
+    fit_idx, val_idx, split = validation_split("train_classifier", data.y_train, val_split,
+                                               split_rng)
+    x_fit, y_fit = data.x_train[fit_idx], data.y_train[fit_idx]
+    validation = (data.x_train[val_idx], data.y_train[val_idx]) if len(val_idx) else None
     kwargs = _model_kwargs(model, data.input_shape, len(data.classes), model_kwargs or {})
     net = build_model(model, kwargs, model_rng)
-    check_outputs(net, data.x_train[:2], (len(data.classes),), model, f"{dataset} images",
+    check_outputs(net, x_fit[:2], (len(data.classes),), model, f"{dataset} images",
                   " (one logit per class)")
     config = {"model": net.config, "dataset": dataset, "classes": list(data.classes),
               "input_shape": list(data.input_shape)}
@@ -127,21 +142,25 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     opt = opt_cls(net.parameters(), **opt_kwargs)
     run_args = {"model": model, "dataset": dataset, "epochs": epochs, "batch_size": batch_size,
                 "optimizer": optimizer, "optimizer_kwargs": opt_kwargs, "schedule": schedule,
-                "augment": augment, "seed": seed, **config}
+                "augment": augment, "seed": seed, "val_split": val_split, "split": split,
+                **config}
     # Everything above only checks and builds in memory; the folder is created and locked here.
     with RunFolder(out, run_args, resume=resume, epochs_fixed=schedule != "constant") as run:
-        _write_json(out / "config.json", run.record)
+        n_threads, note = run_threads(run, threads)
+        if note:
+            print(note, file=sys.stderr)
+        _write_json(out / "config.json", {**run.record, "threads": n_threads})
         trainer = Trainer(net, cross_entropy, opt, metrics=["accuracy"], device=device,
                           scheduler=_schedule(schedule, opt, epochs),
                           callbacks=[CSVLogger(out / "metrics.csv", append=run.resumes),
                                      ModelCheckpoint(out / "checkpoint", save_best_only=False,
                                                      config=config)])
         aug = AUGMENTATIONS[augment]
-        train_data = DataLoader(ArrayDataset(data.x_train, data.y_train), batch_size,
+        train_data = DataLoader(ArrayDataset(x_fit, y_fit), batch_size,
                                 shuffle=True, rng=data_rng,
                                 transform=None if aug is None else _augmenting(aug), prefetch=2)
         start = time.perf_counter()
-        history = fit_watched(trainer, train_data, (data.x_test, data.y_test), epochs=epochs,
+        history = fit_watched(trainer, train_data, validation, epochs=epochs,
                               batch_size=batch_size, verbose=verbose,
                               resume_from=run.resume_from, checkpoint=out / "checkpoint",
                               hint=lr_hint(opt_kwargs["lr"]))
@@ -149,8 +168,11 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
         net.to("cpu")  # the report and the saved weights are made on the host
         trainer.device = "cpu"
         save_weights(net, out / "model.safetensors", config=config)
-        results = _report(trainer, data, out, history.history)
-        results.update({"epochs": epochs, "train_seconds": round(wall, 1), "out": str(out)})
+        final = {k: v[-1] for k, v in history.history.items() if k.startswith("val_")}
+        results = {**final, **_report(trainer, data, out, history.history)}
+        results.update({"n_train": len(fit_idx), "n_val": len(val_idx), "val_split": val_split,
+                        "epochs": epochs, "threads": n_threads, "train_seconds": round(wall, 1),
+                        "out": str(out)})
         _write_json(out / "results.json", results)
     return results
 
@@ -171,7 +193,7 @@ _PREDICT_BATCH = 128
 
 
 def _report(trainer, data, out: Path, history: dict) -> dict:
-    """Test accuracy, errors and the figures of a trained classifier."""
+    """Test accuracy, errors and the figures of a trained classifier: the test set's one use."""
     logits = trainer.predict(data.x_test, batch_size=_PREDICT_BATCH)
     pred = logits.argmax(axis=1)
     wrong = (pred != data.y_test).nonzero()[0]

@@ -3,14 +3,17 @@
 What ``chainrule train autoencoder|denoising|colorization|watermark|gan|dcgan|cgan`` and
 ``chainrule generate`` run. A run folder holds ``config.json``, ``metrics.csv``,
 ``model.safetensors`` (weights with the architecture config), ``checkpoint/`` (for ``--resume``),
-``results.json`` and ``figures/``. Autoencoder runs report reconstruction MSE and PSNR on the test
-set (per noise level for denoising) with input / corrupted / reconstruction rows; GAN runs write a
+``results.json`` and ``figures/``. Autoencoder runs are validated after every epoch on training
+images held out (``val_split``) and report reconstruction MSE and PSNR on the test set, used once
+at the end (per noise level for denoising), with input / corrupted / reconstruction rows; GAN runs
+write a
 sample grid per epoch, a fixed-noise progress strip, both players' loss curves and, given a trained
 classifier (``judge``), the LeNet Frechet distance, classifier confidence and class histogram.
 """
 
 from __future__ import annotations
 
+import sys
 import time
 from pathlib import Path
 
@@ -34,6 +37,7 @@ from .checks import (
     lr_hint,
 )
 from .classify import _write_json, load_model
+from .repeat import run_threads, validation_split
 from .runs import RunFolder, run_path
 
 __all__ = ["AUTOENCODER_TASKS", "GAN_MODELS", "GENERATIVE_TASKS", "generate_images",
@@ -99,7 +103,8 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
                       n_train: int | None = None, n_eval: int = 2000, data_dir=None,
                       download: bool = True, out=None, resume: bool = False,
                       model_kwargs: dict | None = None, verbose: int = 1,
-                      device: str = "cpu") -> dict:
+                      device: str = "cpu", val_split: float = 0.1,
+                      threads: int | str | None = None) -> dict:
     """Train an autoencoder for ``task`` on ``dataset`` and write a run folder; returns results.
 
     Args:
@@ -113,7 +118,12 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
             "mixed" (each batch draws one of ``data.corruptions.NOISE_LEVELS``).
         epochs, batch_size, lr: Adam training.
         seed: seeds the weights, shuffling and corruptions.
-        n_train: use the first n training images (None: all); n_eval: test images evaluated.
+        n_train: use the first n training images (None: all); n_eval: test images evaluated,
+            once, after training.
+        val_split: share of those training images (0 <= f < 1, the same of every class, drawn by
+            a stream of ``seed``) held out and evaluated after every epoch ("val_" logs); 0: none.
+        threads: BLAS threads (a count or "auto"); None keeps the count in use, or, on resume,
+            applies the one config.json recorded.
         data_dir, download: where the dataset is, and whether to download it if missing.
         out: the run folder; resume: continue the run in ``out``.
         model_kwargs: overrides of the model's constructor arguments.
@@ -125,6 +135,7 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
         raise ValueError(f"unknown autoencoder task {task!r}; expected one of "
                          f"{list(AUTOENCODER_TASKS)}")
     _check_common("train_autoencoder", epochs, batch_size, lr, seed, n_train, n_eval)
+    check_float("train_autoencoder", "val_split", val_split, high=1.0)
     if bottleneck is not None:
         check_int("train_autoencoder", "bottleneck", bottleneck)
     arch = arch or ("dense" if task in ("autoencoder", "denoising") else "conv")
@@ -140,21 +151,27 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
     if data.input_shape[0] != 1:
         raise ValueError(f"autoencoder tasks expect grey images, {dataset!r} has shape "
                          f"{data.input_shape}")
-    rng, data_rng = as_generator(seed).spawn(2)  # one stream per consumer: the model, the loader
+    # One stream per consumer: the model, the loader, the validation split.
+    rng, data_rng, split_rng = as_generator(seed).spawn(3)
+    x_all, y_all = _subset(data.x_train, data.y_train, n_train)
+    fit_idx, val_idx, split = validation_split("train_autoencoder", y_all, val_split, split_rng)
     net = _autoencoder(task, arch, data.input_shape, bottleneck, tied, model_kwargs or {}, rng)
     config = {"model": net.config, "task": task, "dataset": dataset,
               "input_shape": list(data.input_shape)}
     settings = {**config, "arch": arch, "epochs": epochs, "batch_size": batch_size, "lr": lr,
-                "seed": seed, "n_train": n_train,
+                "seed": seed, "n_train": n_train, "val_split": val_split, "split": split,
                 **({"noise": noise} if task == "denoising" else {})}
-    x_train, _ = _subset(data.x_train, data.y_train, n_train)
+    x_train, x_val = x_all[fit_idx], x_all[val_idx]
     x_test, y_test = data.x_test[:n_eval], data.y_test[:n_eval]
     make, options = _pairs(task, noise)
     loader = DataLoader(ArrayDataset(x_train), batch_size, shuffle=True, rng=data_rng,
                         transform=lambda batch, r: make(batch[0], r, **options))
-    val = make(x_test, as_generator(seed + 1), **options)
+    val = make(x_val, as_generator(seed + 1), **options) if len(x_val) else None
     with RunFolder(out, settings, resume=resume) as run:
-        _write_json(out / "config.json", run.record)
+        n_threads, note = run_threads(run, threads)
+        if note:
+            print(note, file=sys.stderr)
+        _write_json(out / "config.json", {**run.record, "threads": n_threads})
         trainer = Trainer(net, mse_loss, optim.Adam(net.parameters(), lr=lr), metrics=[gen.psnr],
                           device=device,
                           callbacks=[CSVLogger(out / "metrics.csv", append=run.resumes),
@@ -167,17 +184,21 @@ def train_autoencoder(task: str = "denoising", dataset: str = "mnist", *, arch: 
         wall = time.perf_counter() - start
         net.to("cpu")  # the report and the saved weights are made on the host
         save_weights(net, out / "model.safetensors", config=config)
-        results = _autoencoder_report(net, task, x_test, y_test, val, out, seed, arch)
+        test = make(x_test, as_generator(seed + 1), **options)
+        results = _autoencoder_report(net, task, x_test, y_test, test, out, seed, arch)
         plot_history(history.history, out / "figures" / "curves.png",
                      title=f"{task} ({dataset})")
+        final = {k: v[-1] for k, v in history.history.items() if k.startswith("val_")}
         results.update({"task": task, "arch": arch, "epochs": epochs, "n_train": len(x_train),
-                        "n_eval": len(x_test), "train_seconds": round(wall, 1), "out": str(out),
-                        "parameters": net.num_parameters()})
+                        "n_val": len(x_val), "n_eval": len(x_test), "val_split": val_split,
+                        **final, "threads": n_threads, "train_seconds": round(wall, 1),
+                        "out": str(out), "parameters": net.num_parameters()})
         _write_json(out / "results.json", results)
     return results
 
 
-def _autoencoder_report(net, task, x_test, y_test, val, out, seed, arch) -> dict:
+def _autoencoder_report(net, task, x_test, y_test, test, out, seed, arch) -> dict:
+    """Reconstruction errors and figures on the test set (``test``: its input/target pairs)."""
     figures = out / "figures"
     if task == "denoising":
         report = gen.reconstruction_report(net, x_test, rng=seed + 2)
@@ -187,7 +208,7 @@ def _autoencoder_report(net, task, x_test, y_test, val, out, seed, arch) -> dict
                                     figures / f"denoising_{spec.replace(':', '-')}.png",
                                     title=f"{spec}: input / corrupted / reconstruction")
         return {"noise_levels": report}
-    inputs, targets = val
+    inputs, targets = test
     recon = gen.reconstruct(net, inputs)
     results = {"test_mse": float(gen.mse_per_image(targets, recon).mean()),
                "test_psnr": gen.psnr(targets, recon),
@@ -231,7 +252,7 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
               latent_dim: int = 64, seed: int = 0, n_train: int | None = None, judge=None,
               n_eval: int = 1000, data_dir=None, download: bool = True, out=None,
               resume: bool = False, model_kwargs: dict | None = None, verbose: int = 1,
-              device: str = "cpu") -> dict:
+              device: str = "cpu", threads: int | str | None = None) -> dict:
     """Train a GAN ("gan", "dcgan" or "cgan") on ``dataset`` and write a run folder.
 
     Images are scaled to [-1, 1] for the generator's tanh. ``lr`` defaults to 2e-4 (1e-4 for
@@ -239,6 +260,8 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
     a classifier run folder (e.g. ``chainrule train lenet5 --dataset mnist``) used to compute the
     LeNet Frechet distance, confidence and class histogram of ``n_eval`` samples. ``device``
     ("cpu" or "cuda") is where training runs; the evaluation afterwards runs on the CPU.
+    ``threads``: BLAS threads (a count or "auto"); None keeps the count in use, or, on resume,
+    applies the one config.json recorded.
     """
     device = validate_device(device)
     if model not in GAN_MODELS:
@@ -278,7 +301,10 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
     x_train, y_train = _subset(data.x_train, data.y_train, n_train)
     arrays = (x_train * 2 - 1,) + ((y_train,) if net.conditional else ())
     with RunFolder(out, {**config, **settings}, resume=resume) as run:
-        _write_json(out / "config.json", run.record)
+        n_threads, note = run_threads(run, threads)
+        if note:
+            print(note, file=sys.stderr)
+        _write_json(out / "config.json", {**run.record, "threads": n_threads})
         trainer = gen.GANTrainer(
             net, optim.Adam(net.generator.parameters(), lr=lr, betas=betas),
             optim.Adam(net.discriminator.parameters(), lr=lr, betas=betas), loss=loss,
@@ -295,7 +321,8 @@ def train_gan(model: str = "dcgan", dataset: str = "mnist", *, epochs: int = 5,
         wall = time.perf_counter() - start
         net.to("cpu")  # the evaluation and the saved weights are made on the host
         save_weights(net, out / "model.safetensors", config=config)
-        results = {"model": model, **settings, "train_seconds": round(wall, 1), "out": str(out),
+        results = {"model": model, **settings, "threads": n_threads,
+                   "train_seconds": round(wall, 1), "out": str(out),
                    "generator_parameters": net.generator.num_parameters(),
                    "discriminator_parameters": net.discriminator.num_parameters(),
                    "final": {k: v[-1] for k, v in trainer.history.history.items()}}

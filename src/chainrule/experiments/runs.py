@@ -28,8 +28,9 @@ CONFIG_FILE = "config.json"
 # writer) and ``.tmp-<8 characters>NAME`` (data.idx.atomic_write_bytes, viz.save_figure).
 _TEMPORARY = re.compile(r"\..+\.[0-9a-f]{12}\.tmp|\.tmp-[a-z0-9_]{8}.+")
 _CONFIG_LIMIT = 1 << 20  # config.json holds a few KB of settings; anything far bigger is not ours
-# config.json entries that record the run's history rather than a setting to compare on resume.
-_BOOKKEEPING = ("epochs", "resumes")
+# config.json entries that record the run's history rather than a setting to compare on resume
+# (the BLAS thread count is applied on resume by experiments.repeat.run_threads, not compared).
+_BOOKKEEPING = ("epochs", "resumes", "threads")
 
 
 class RunFolderInUseError(RuntimeError):
