@@ -156,3 +156,89 @@ def test_colour_images_are_still_refused(tmp_path):
     Image.new("RGB", (5, 6)).save(tmp_path / "c.png")
     with pytest.raises(ValueError, match="expected a greyscale image, got colour mode 'RGB'"):
         read_image(tmp_path / "c.png", SHAPE)
+
+
+# resize: fitting other sizes, with the pixel count still bounded from the header
+
+
+def _page(h, w, box, value=0, background=255):
+    a = np.full((h, w), background, np.uint8)
+    a[box] = value
+    return a
+
+
+def test_resize_content_crops_fits_the_extent_and_centres(tmp_path):
+    # a dark 30x50 bar off-centre on a light 60x100 page, fitted as MNIST's digits were: its
+    # larger side fills 20 of 28 pixels, its mass at the centre, on the page's own level
+    Image.fromarray(_page(60, 100, np.s_[5:35, 40:90]), mode="L").save(tmp_path / "p.png")
+    x = read_image(tmp_path / "p.png", (1, 28, 28), resize="content", extent=20 / 28)
+    assert x.shape == (1, 28, 28) and x.dtype == np.float32
+    dark = np.argwhere(x[0] < 0.5)
+    assert (dark.max(0) - dark.min(0) + 1).tolist() == [12, 20]
+    np.testing.assert_allclose(dark.mean(0), [13.5, 13.5])
+    assert x[0, 0, 0] == 1.0 and x.min() == 0.0
+
+
+def test_resize_whole_keeps_the_margins_and_the_aspect_ratio(tmp_path):
+    a = np.zeros((8, 16), np.float32)
+    a[:, 4:8] = 1.0
+    np.save(tmp_path / "a.npy", a)
+    x = read_image(tmp_path / "a.npy", (1, 8, 8), resize="whole")[0]
+    np.testing.assert_array_equal(x[[0, 1, 6, 7]], 0)  # padded with the background, 0
+    np.testing.assert_array_equal(x[2:6], np.tile([0, 0, 1, 1, 0, 0, 0, 0], (4, 1)))
+
+
+def test_resize_of_the_right_size_changes_nothing_for_a_framed_image(tmp_path):
+    a = _ramp(np.uint8, 255)
+    Image.fromarray(a, mode="L").save(tmp_path / "a.png")
+    np.testing.assert_array_equal(read_image(tmp_path / "a.png", SHAPE, resize="whole"),
+                                  read_image(tmp_path / "a.png", SHAPE))
+
+
+@pytest.mark.parametrize("size,mode,message", [
+    ((9000, 8000), "L", "9000x8000 = 72,000,000 pixels; resizing reads at most 64,000,000"),
+    ((6000, 6000), "I;16", "6000x6000 = 36,000,000 pixels (2 bytes each: at most 32,000,000)"),
+    ((4100, 4000), "F", "4100x4000 = 16,400,000 pixels (4 bytes each: at most 16,000,000)"),
+])
+def test_resize_bounds_the_pixels_from_the_header(tmp_path, monkeypatch, size, mode, message):
+    Image.new(mode, size).save(tmp_path / ("big.tiff" if mode == "F" else "big.png"))
+    path = next(tmp_path.iterdir())
+    monkeypatch.setattr(Image.Image, "load", None)  # decoding would fail the test
+    with pytest.raises(ValueError, match=r"big\.(png|tiff): the image has ") as err:
+        read_image(path, SHAPE, resize="content")
+    assert message in str(err.value)
+
+
+def test_resize_bounds_npy_arrays_from_the_header(tmp_path, monkeypatch):
+    path = tmp_path / "x.npy"
+    path.write_bytes(_npy_header((10**5, 10**5)) + b"\0" * 64)
+    monkeypatch.setattr(np, "empty", None)
+    with pytest.raises(ValueError, match=r"x\.npy: the image has 100000x100000 = "
+                                         r"10,000,000,000 pixels \(4 bytes each"):
+        read_image(path, SHAPE, resize="whole")
+    path.write_bytes(_npy_header((3, 6, 5)) + b"\0" * 360)
+    with pytest.raises(ValueError, match=r"resizing reads a greyscale image of shape \(H, W\) "
+                                         r"or \(1, H, W\), got shape \(3, 6, 5\)"):
+        read_image(path, SHAPE, resize="whole")
+
+
+def test_resize_keeps_the_value_checks(tmp_path):
+    a = np.full((12, 10), 0.5, np.float32)
+    a[3, 3] = np.nan
+    np.save(tmp_path / "x.npy", a)
+    with pytest.raises(ValueError, match="NaN or infinite"):
+        read_image(tmp_path / "x.npy", SHAPE, resize="content")
+    with pytest.raises(ValueError, match="resize must be None or one of"):
+        read_image(tmp_path / "x.npy", SHAPE, resize="stretch")
+
+
+def test_image_statistics_of_training_images():
+    from chainrule.data.datasets import digits
+    from chainrule.data.images import image_statistics
+
+    (x, _), _ = digits()
+    assert image_statistics(x[:, None]) == {"background": 0.0, "extent": 1.0}
+    mnist_like = np.zeros((4, 28, 28), np.float32)
+    mnist_like[:, 4:24, 9:19] = 1.0  # 20 high, 10 wide
+    assert image_statistics(mnist_like) == {"background": 0.0, "extent": 0.7143}
+    assert image_statistics(1 - mnist_like)["background"] == 1.0

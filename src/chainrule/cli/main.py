@@ -9,6 +9,7 @@ where); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import sys
 
@@ -87,9 +88,35 @@ def _parser() -> argparse.ArgumentParser:
     _threads_option(e)
 
     r = sub.add_parser("predict", help="classify image files (greyscale PNG/JPEG or .npy)",
-                       parents=[debug])
-    r.add_argument("checkpoint")
-    r.add_argument("images", nargs="+")
+                       parents=[debug], description="Classify each image with a trained "
+                       "classifier. A file that cannot be read gets a one-line error and the "
+                       "others are still classified; the exit status is then 2.")
+    r.add_argument("checkpoint", help="a classifier's run folder (from `chainrule train`) or its "
+                   "model.safetensors")
+    r.add_argument("images", nargs="+", metavar="IMAGE", help="greyscale PNG/JPEG images or .npy "
+                   "arrays (floats in [0, 1], uint8 or uint16) of the model's input size, or any "
+                   "size with --resize")
+    inv = r.add_mutually_exclusive_group()
+    inv.add_argument("--invert", action="store_const", const=True, default=False,
+                     help="invert every image (1 - x), e.g. dark digits on white paper for a "
+                     "model trained on light digits on black (default: classify as they are and "
+                     "warn about images whose background disagrees with the training images')")
+    inv.add_argument("--auto-invert", action="store_const", const="auto", dest="invert",
+                     help="invert only the images whose background (the median of the border) "
+                     "disagrees with the training images'")
+    size = r.add_mutually_exclusive_group()
+    size.add_argument("--resize", action="store_const", const="content", default=None,
+                      help="fit images of another size as the training images were made: crop to "
+                      "the content, scale it to the training images' typical extent (MNIST: "
+                      "20x20 of 28x28), centre its mass, pad with the image's background "
+                      "(at most 64 megapixels)")
+    size.add_argument("--resize-whole", action="store_const", const="whole", dest="resize",
+                      help="fit the whole image, margins included, into the model's size, "
+                      "keeping its aspect ratio and padding with its background")
+    r.add_argument("--top", type=_int(1), default=3, metavar="K",
+                   help="how many of the most probable classes to show")
+    r.add_argument("--json", action="store_true", help="print the results as JSON (a list with "
+                   "one object per image, errors included)")
     _threads_option(r)
 
     g = sub.add_parser("generate", help="draw images from a trained GAN into a PNG grid",
@@ -290,11 +317,27 @@ def _evaluate(args) -> None:
           f"({res['test_errors']} errors in {res['n_test']})")
 
 
-def _predict(args) -> None:
-    for r in experiments.predict_images(args.checkpoint, args.images):
-        top = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:3]
-        print(f"{r['file']}: {r['class']}  (" +
-              ", ".join(f"{c}: {p:.3f}" for c, p in top) + ")")
+def _predict(args) -> int:
+    results = experiments.predict_images(args.checkpoint, args.images, invert=args.invert,
+                                         resize=args.resize)
+    failed = [r for r in results if "error" in r]
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return EXIT_ERROR if failed else 0
+    for r in results:
+        if "error" in r:
+            print(f"chainrule: error: {r['file']}: {r['error']}", file=sys.stderr)
+            continue
+        top = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:args.top]
+        print(f"{r['file']}: {r['class']}  (" + ", ".join(f"{c}: {p:.3f}" for c, p in top) + ")"
+              + ("  [inverted]" if r["inverted"] else ""))
+        if "warning" in r:
+            hint = ": pass --invert (or --auto-invert)" if r.get("looks_inverted") else ""
+            print(f"chainrule: warning: {r['file']} {r['warning']}{hint}", file=sys.stderr)
+    if failed:
+        print(f"chainrule: error: {len(failed)} of {len(results)} images could not be read",
+              file=sys.stderr)
+    return EXIT_ERROR if failed else 0
 
 
 def _generate(args) -> None:
@@ -346,7 +389,7 @@ def main(argv=None) -> int:
     args = _parser().parse_args(argv)
     try:
         _use_threads(args)
-        _COMMANDS[args.command](args)
+        status = _COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -362,4 +405,4 @@ def main(argv=None) -> int:
         print(f"chainrule: internal error: {type(err).__name__}: {_one_line(err)} (a bug in "
               "chainrule; rerun with --traceback to see where, and report it)", file=sys.stderr)
         return EXIT_BUG
-    return 0
+    return status or 0

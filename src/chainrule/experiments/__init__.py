@@ -6,9 +6,9 @@ from .classify import (
     OPTIMIZERS,
     evaluate_checkpoint,
     load_model,
-    predict_images,
     train_classifier,
 )
+from .predict import predict_images, training_images
 
 __all__ = [
     "AUGMENTATIONS",
@@ -20,4 +20,5 @@ __all__ = [
     "load_model",
     "predict_images",
     "train_classifier",
+    "training_images",
 ]

@@ -19,7 +19,7 @@ from .. import optim
 from ..backend import get_array_module, validate_device
 from ..data import ArrayDataset, DataLoader, as_generator, transforms
 from ..data.idx import atomic_write_bytes
-from ..data.images import read_image
+from ..data.images import image_statistics
 from ..io import read_config, read_shapes, save_weights
 from ..io.checkpoint import load_weights
 from ..models import build_from_config
@@ -40,8 +40,7 @@ from .checks import (
 from .repeat import run_threads, validation_split
 from .runs import RunFolder, run_path
 
-__all__ = ["AUGMENTATIONS", "OPTIMIZERS", "evaluate_checkpoint", "load_model", "predict_images",
-           "train_classifier"]
+__all__ = ["AUGMENTATIONS", "OPTIMIZERS", "evaluate_checkpoint", "load_model", "train_classifier"]
 
 OPTIMIZERS = {
     "sgd": (optim.SGD, {"lr": 0.05, "momentum": 0.9}),
@@ -144,6 +143,7 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                 "optimizer": optimizer, "optimizer_kwargs": opt_kwargs, "schedule": schedule,
                 "augment": augment, "seed": seed, "val_split": val_split, "split": split,
                 **config}
+    config["images"] = image_statistics(data.x_train)  # for predict; in the weights' metadata
     # Everything above only checks and builds in memory; the folder is created and locked here.
     with RunFolder(out, run_args, resume=resume, epochs_fixed=schedule != "constant") as run:
         n_threads, note = run_threads(run, threads)
@@ -302,25 +302,3 @@ def evaluate_checkpoint(checkpoint, dataset: str | None = None, *, data_dir=None
     errors = int((pred != data.y_test).sum())
     return {"dataset": data.name, "test_accuracy": 1 - errors / len(pred), "test_errors": errors,
             "n_test": len(pred)}
-
-
-def predict_images(checkpoint, paths) -> list[dict]:
-    """Class and probabilities for each image file (greyscale PNG/JPEG, or .npy)."""
-    net, config = load_model(checkpoint)
-    _run_config(Path(checkpoint), config, "input_shape", "classes")
-    shape = tuple(config["input_shape"])
-    batch = [read_image(p, shape) for p in paths]  # each checked: size, bit depth, [0, 1]
-    xp = get_array_module(batch[0])
-    check_outputs(net, xp.stack(batch[:2]), None, config["model"].get("name"), "images",
-                  f" (is {checkpoint} a classifier?)")
-    trainer = Trainer(net, cross_entropy, None)
-    logits = trainer.predict(xp.stack(batch), batch_size=256)
-    if logits.ndim != 2 or logits.shape[1] != len(config["classes"]):
-        raise ValueError(f"{checkpoint}: the model gives {logits.shape[1:]} outputs per image but "
-                         f"the config names {len(config['classes'])} classes")
-    z = logits - logits.max(axis=1, keepdims=True)
-    probs = xp.exp(z) / xp.exp(z).sum(axis=1, keepdims=True)
-    classes = config["classes"]
-    return [{"file": str(p), "class": classes[int(pr.argmax())],
-             "probabilities": {c: round(float(v), 4) for c, v in zip(classes, pr)}}
-            for p, pr in zip(paths, probs)]
