@@ -7,12 +7,14 @@ batch) and then one generator step through the frozen discriminator, with the no
 same fixed noise after every epoch. With the conditional GAN (cgan, a conditional DCGAN) you
 choose the digit.
 
-    python examples/gan_mnist.py --data-dir ../shared/data --model gan --epochs 5 --out gan-run
+    python examples/gan_mnist.py --data-dir ../shared/data --model gan --epochs 5
     python examples/gan_mnist.py --data-dir ../shared/data --model cgan --n-train 20000 \
-        --epochs 5 --out cgan-run
+        --epochs 5
     python examples/gan_mnist.py --data-dir ../shared/data --model dcgan --loss wgan-gp \
-        --n-train 6400 --epochs 3 --out wgan-run
-    python examples/gan_mnist.py --dataset digits --model gan --epochs 50 --out digits-gan
+        --n-train 6400 --epochs 3 --out runs/wgan
+    python examples/gan_mnist.py --dataset digits --model gan --epochs 50 --out runs/digits-gan
+
+The figures go to ``--out`` (default: ``runs/gan_mnist-MODEL`` in the current folder).
 
 ``--judge RUN`` (a classifier run folder, e.g. from ``chainrule train lenet5 --dataset mnist``)
 adds the LeNet Frechet distance, the classifier's confidence and the class histogram of samples.
@@ -69,7 +71,8 @@ def main(argv=None) -> dict:
     p.add_argument("--label-smoothing", type=float, default=0.0)
     p.add_argument("--n-train", type=int, default=None)
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default="gan-run", help="folder for the figures")
+    p.add_argument("--out", default=None,
+                   help="folder for the figures (default: runs/gan_mnist-MODEL here)")
     p.add_argument("--judge", default=None, help="classifier run folder for the evaluation")
     p.add_argument("--n-eval", type=int, default=1000)
     args = p.parse_args(argv)
@@ -81,7 +84,8 @@ def main(argv=None) -> dict:
     gan = build(args.model, x.shape[1:], args.latent_dim, args.width, args.loss, rng)
     wgan = args.loss == "wgan-gp"
     lr, betas = (1e-4, (0.5, 0.9)) if wgan else (2e-4, (0.5, 0.999))
-    out = Path(args.out)
+    out = Path(args.out or f"runs/gan_mnist-{args.model}")
+    print(f"figures go to {out}")
     monitor = generative.GANMonitor(out, seed=args.seed + 1)
     trainer = generative.GANTrainer(
         gan, optim.Adam(gan.generator.parameters(), lr=lr, betas=betas),

@@ -114,10 +114,16 @@ def main(argv=None) -> dict:
           f"{len(model.state_dict())} tensors to {path} with config {io.read_config(path)}")
 
     logits = predict(model, x_test)
-    use_torch = not args.no_torch and importlib.util.find_spec("torch") is not None
+    installed = importlib.util.find_spec("torch") is not None
+    use_torch = not args.no_torch and installed
     if use_torch:
         result = with_torch(path, x_test, logits, args.seed)
     else:
+        why = "--no-torch was given" if args.no_torch else (
+            "PyTorch is not installed (pip install torch==2.13.0, or pip install "
+            "'chainrule[oracle]')")
+        print(f"{why}: skipped loading the file into PyTorch and PyTorch's weights into "
+              "chainrule; checking the file with chainrule alone")
         result = without_torch(path, x_test, logits)
     result.update({"test_accuracy": test_acc, "path": str(path)})
     reader = "PyTorch" if use_torch else "chainrule (rebuilt from the stored config)"

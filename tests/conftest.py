@@ -1,8 +1,14 @@
 """Shared fixtures: ``xp`` (NumPy, and CuPy when a GPU is present), a seeded ``rng``, and the
-loaders that run the repository's scripts (``load_script``) and guides (``run_guide``)."""
+loaders that run the repository's scripts (``load_script``) and guides (``run_guide``).
+
+A session-wide guard fails the run if the tests leave anything in the clone: a new entry in its
+root or in ``runs/`` (where the command line and the examples write by default), or a new
+untracked file that git does not ignore. Tests write into ``tmp_path`` or chdir there."""
 
 import importlib.util
 import re
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -69,6 +75,41 @@ def load_script():
 def run_guide():
     """``run_guide("docs/x.md", min_blocks)``: every python block of the guide run in order."""
     return _run_guide
+
+
+# Made by the test tools themselves, not by the code under test.
+_TOOL_FOLDERS = {".pytest_cache", ".hypothesis", ".ruff_cache", "__pycache__"}
+# New source files may appear while the suite runs in a tree someone is editing; outputs are the
+# other kinds of file.
+_SOURCE_SUFFIXES = {".py", ".md"}
+
+
+def _outputs(root: Path) -> set:
+    """What a test could leave in the clone at ``root``: root entries, runs/ entries, and
+    untracked files git does not ignore (sources excepted)."""
+    found = {p.name for p in root.iterdir() if p.name not in _TOOL_FOLDERS}
+    if (root / "runs").is_dir():
+        found |= {f"runs/{p.name}" for p in (root / "runs").iterdir()}
+    if (root / ".git").exists() and shutil.which("git"):
+        listed = subprocess.run(["git", "ls-files", "--others", "--exclude-standard"], cwd=root,
+                                capture_output=True, text=True, check=False).stdout
+        found |= {line for line in listed.splitlines()
+                  if Path(line).suffix not in _SOURCE_SUFFIXES}
+    return found
+
+
+def _left_behind(before: set, root: Path) -> list:
+    return sorted(_outputs(root) - before)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _clone_stays_clean():
+    before = _outputs(REPO)
+    yield
+    new = _left_behind(before, REPO)
+    if new:
+        pytest.fail(f"the tests left files in the repository: {', '.join(new)} (write into "
+                    "tmp_path, pass --out, or monkeypatch.chdir(tmp_path))", pytrace=False)
 
 
 def pytest_collection_modifyitems(config, items):

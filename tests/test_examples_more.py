@@ -1,5 +1,6 @@
 """The lecture-topic examples and user guides run: tiny settings, in-process, numbers checked."""
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -134,6 +135,18 @@ def test_save_load_without_torch(tmp_path, load_script):
     assert result["max_abs_diff"] == 0.0 and result["prediction_agreement"] == 1.0
 
 
+def test_save_load_says_when_pytorch_is_missing(tmp_path, load_script, monkeypatch, capsys):
+    example = load_script("examples/save_load_torch.py")
+    find_spec = example.importlib.util.find_spec
+    monkeypatch.setattr(example.importlib.util, "find_spec",
+                        lambda name, *args: None if name == "torch" else find_spec(name, *args))
+    result = example.main(["--epochs", "0", "--out", str(tmp_path / "w.safetensors")])
+    assert result["backend"] == "safetensors"
+    printed = capsys.readouterr().out
+    assert ("PyTorch is not installed (pip install torch==2.13.0, or pip install "
+            "'chainrule[oracle]'): skipped loading the file into PyTorch") in printed
+
+
 @pytest.mark.torch
 def test_save_load_into_torch(tmp_path, load_script):
     pytest.importorskip("torch")
@@ -159,6 +172,20 @@ def test_user_guide_snippets_run(capsys, run_guide):
     out = capsys.readouterr().out
     assert "[0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025]" in out  # the StepLR snippet
     assert "(4, 8, 16) (1, 4, 16)" in out  # the LSTM snippet
+
+
+def test_user_guide_names_every_registered_model():
+    from chainrule import models
+
+    text = " ".join((REPO / "docs" / "guide.md").read_text().split())
+    sentence = re.search(r"`chainrule models` lists (.*?) by name\.", text).group(1)
+    names = [info.name for info in models.available()]
+    assert sentence.startswith(f"the {NUMBERS[len(names)]} registered models"), sentence
+    assert sorted(re.findall(r"`(\w+)`", sentence)) == sorted(names)
+
+
+NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+           "eleven", "twelve"]
 
 
 def test_training_guide_snippets_run(capsys, run_guide):

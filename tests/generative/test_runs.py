@@ -102,9 +102,31 @@ def test_generate_a_seven(cgan_run, tmp_path, capsys):
     out = tmp_path / "sevens.png"
     assert main(["generate", str(cgan_run), "--n", "8", "--label", "7", "--out", str(out)]) == 0
     assert out.is_file() and "wrote 8 images from cgan" in capsys.readouterr().out
-    assert main(["generate", str(cgan_run), "--n", "8", "--out", str(out)]) == 2
-    assert "needs --label" in capsys.readouterr().err
     assert main(["generate", str(cgan_run), "--label", "12", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "--label 12 is out of range; this conditional GAN draws the classes 0..9" in err
+
+
+def test_generate_without_a_label_draws_every_class(cgan_run, tmp_path, capsys, monkeypatch):
+    from chainrule import generative
+
+    drawn = {}
+    original = generative.sample_grid
+
+    def spy(images, path, **kwargs):
+        drawn.update(kwargs, n=len(images))
+        return original(images, path, **kwargs)
+
+    monkeypatch.setattr(generative, "sample_grid", spy)
+    out = tmp_path / "every.png"
+    assert main(["generate", str(cgan_run), "--n", "16", "--out", str(out)]) == 0
+    assert out.is_file()
+    assert (f"wrote 20 images (2 of each class, one row per class) from cgan to {out}"
+            in capsys.readouterr().out)
+    assert drawn["n"] == 20 and drawn["ncols"] == 2
+    assert drawn["row_labels"] == [str(c) for c in range(10)]
+    assert "one row per class" in drawn["title"]
 
 
 def test_dcgan_wgan_gp_run_and_generate(tmp_path, capsys):
@@ -135,6 +157,18 @@ def test_autoencoder_example(tmp_path, capsys, load_script):
     pre = example.main(["--dataset", "digits", "--pretraining", "--epochs", "1", "--labels",
                         "200", "--finetune-epochs", "2", "--hidden", "32", "--bottleneck", "16"])
     assert 0 <= pre["pretrained_accuracy"] <= 1 and 0 <= pre["random_init_accuracy"] <= 1
+
+
+def test_gan_example_writes_into_runs_of_the_current_folder(tmp_path, monkeypatch, capsys,
+                                                            load_script):
+    monkeypatch.chdir(tmp_path)
+    example = load_script("examples/gan_mnist.py")
+    result = example.main(["--dataset", "digits", "--epochs", "1", "--width", "16",
+                           "--n-train", "128"])
+    out = Path("runs") / "gan_mnist-gan"
+    assert result["out"] == str(out) and (tmp_path / out / "progress.png").is_file()
+    assert [p.name for p in tmp_path.iterdir()] == ["runs"]
+    assert f"figures go to {out}" in capsys.readouterr().out
 
 
 def test_gan_example(tmp_path, judge, capsys, load_script):

@@ -12,6 +12,7 @@ import argparse
 import json
 import math
 import sys
+from importlib import metadata
 
 from .. import experiments, models
 from ..backend import set_num_threads, validate_device
@@ -27,8 +28,25 @@ __all__ = ["main"]
 EXIT_ERROR, EXIT_DIVERGED, EXIT_BUG, EXIT_INTERRUPTED = 2, 3, 1, 130
 
 
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's help, with each option's default appended where its help does not name one."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        default = action.default
+        if ("default" in text or default is None or default is False or default == []
+                or default is argparse.SUPPRESS or not action.option_strings):
+            return text
+        return f"{text} (default: %(default)s)" if text else "default: %(default)s"
+
+
 class _Parser(argparse.ArgumentParser):
-    """argparse whose usage errors are one line, ``chainrule: error: ...``, and exit status 2."""
+    """argparse whose usage errors are one line, ``chainrule: error: ...``, and exit status 2;
+    its help shows every option's default."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(EXIT_ERROR, f"chainrule: error: {message} (see '{self.prog} --help')\n")
@@ -42,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
                        help="on an error, show Python's traceback instead of one line")
     p.add_argument("--traceback", action="store_true",
                    help="on an error, show Python's traceback instead of one line")
+    p.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = p.add_subparsers(dest="command", required=True)
 
     t = sub.add_parser("train", help="train a model on a dataset into a run folder",
@@ -50,15 +69,20 @@ def _parser() -> argparse.ArgumentParser:
                    + ", ".join(generative.GENERATIVE_TASKS))
     t.add_argument("--dataset", default=None, help="a dataset name (see `chainrule datasets`; "
                    "default: digits for classifiers, mnist for generative tasks)")
-    t.add_argument("--epochs", type=_int(1), default=10, help="epochs to train (>= 1)")
-    t.add_argument("--batch-size", type=_int(1), default=64)
-    t.add_argument("--optimizer", default="adam", choices=sorted(experiments.OPTIMIZERS))
+    t.add_argument("--epochs", type=_int(1), default=10, help="epochs to train, >= 1")
+    t.add_argument("--batch-size", type=_int(1), default=64, help="images per training step")
+    t.add_argument("--optimizer", default="adam", choices=sorted(experiments.OPTIMIZERS),
+                   help="the update rule")
     t.add_argument("--lr", type=_float(0, low_ok=False), default=None,
                    help="learning rate, > 0 (default: per optimizer)")
-    t.add_argument("--weight-decay", type=_float(0), default=0.0)
-    t.add_argument("--schedule", default="constant", choices=["constant", "cosine", "step"])
-    t.add_argument("--augment", default="none", choices=list(experiments.AUGMENTATIONS))
-    t.add_argument("--seed", type=_int(0), default=0)
+    t.add_argument("--weight-decay", type=_float(0), default=0.0,
+                   help="L2 penalty on the weights, >= 0")
+    t.add_argument("--schedule", default="constant", choices=["constant", "cosine", "step"],
+                   help="learning rate over the epochs")
+    t.add_argument("--augment", default="none", choices=list(experiments.AUGMENTATIONS),
+                   help="random distortion of the training images")
+    t.add_argument("--seed", type=_int(0), default=0,
+                   help="seeds the weights, the shuffling and the augmentation, >= 0")
     t.add_argument("--val-split", type=_float(0, high=1), default=None, metavar="F",
                    help="share of the training images held out for validation, the same of "
                    "every class, drawn by --seed (0 <= F < 1; default 0.1 for classifiers and "
@@ -72,7 +96,8 @@ def _parser() -> argparse.ArgumentParser:
                    "settings it recorded (only --epochs may grow)")
     t.add_argument("--model-arg", action="append", default=[], metavar="KEY=JSON",
                    type=_model_arg, help="extra model constructor argument, e.g. --model-arg "
-                   "'sizes=[784,300,10]' (a bare word such as arch=mlp is a string)")
+                   "'sizes=[784,300,10]' (a bare word such as arch=mlp is a string); repeatable "
+                   "(default: none, the model's defaults for the dataset)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
     t.add_argument("--device", default="cpu", type=_device,
                    help="where to train: 'cpu' or 'cuda' (needs CuPy and an NVIDIA GPU: "
@@ -83,8 +108,10 @@ def _parser() -> argparse.ArgumentParser:
     e = sub.add_parser("evaluate", help="test accuracy of a saved model", parents=[debug])
     e.add_argument("checkpoint", help="a run folder or its model.safetensors")
     e.add_argument("--dataset", default=None, help="default: the dataset it was trained on")
-    e.add_argument("--data-dir", default=None)
-    e.add_argument("--no-download", action="store_true")
+    e.add_argument("--data-dir", default=None, help="folder with the dataset files "
+                   "(default: $CHAINRULE_DATA or the user cache)")
+    e.add_argument("--no-download", action="store_true",
+                   help="fail instead of downloading missing dataset files")
     _threads_option(e)
 
     r = sub.add_parser("predict", help="classify image files (greyscale PNG/JPEG or .npy)",
@@ -122,10 +149,12 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="draw images from a trained GAN into a PNG grid",
                        parents=[debug])
     g.add_argument("checkpoint", help="a GAN run folder or its model.safetensors")
-    g.add_argument("--n", type=_int(1), default=64, help="how many images")
-    g.add_argument("--label", type=_int(0), default=None, help="the class to draw (cgan only)")
+    g.add_argument("--n", type=_int(1), default=64, help="how many images (a conditional GAN "
+                   "without --label: rounded up to the same number of every class)")
+    g.add_argument("--label", type=_int(0), default=None, help="the class to draw (cgan only; "
+                   "default: every class, one row each)")
     g.add_argument("--out", default="grid.png", help="the PNG to write")
-    g.add_argument("--seed", type=_int(0), default=0)
+    g.add_argument("--seed", type=_int(0), default=0, help="seeds the generator's noise")
 
     sub.add_parser("models", help="list the models", parents=[debug])
     sub.add_parser("datasets", help="list the datasets", parents=[debug])
@@ -142,17 +171,21 @@ def _generative_arguments(t) -> None:
                    "specs like gaussian:0.3,mask:0.5")
     g = t.add_argument_group("GANs (gan, dcgan, cgan)")
     g.add_argument("--loss", default="non_saturating",
-                   choices=["non_saturating", "minimax", "wgan-gp"])
-    g.add_argument("--label-smoothing", type=_float(0, high=1), default=0.0)
+                   choices=["non_saturating", "minimax", "wgan-gp"], help="the GAN objective")
+    g.add_argument("--label-smoothing", type=_float(0, high=1), default=0.0,
+                   help="D's target for real images is 1 minus this (0 <= s < 1)")
     g.add_argument("--n-critic", type=_int(1), default=None, help="D steps per G step "
                    "(default 1, WGAN-GP 5)")
-    g.add_argument("--gp-weight", type=_float(0), default=10.0)
-    g.add_argument("--prior", choices=["normal", "uniform"], default="normal")
-    g.add_argument("--latent-dim", type=_int(1), default=64)
+    g.add_argument("--gp-weight", type=_float(0), default=10.0,
+                   help="weight of WGAN-GP's gradient penalty")
+    g.add_argument("--prior", choices=["normal", "uniform"], default="normal",
+                   help="distribution of the generator's noise")
+    g.add_argument("--latent-dim", type=_int(1), default=64, help="size of the noise vector")
     g.add_argument("--judge", default=None, help="a classifier run folder (e.g. lenet5 on "
-                   "mnist) for the LeNet Frechet distance and class histogram")
+                   "mnist) for the LeNet Frechet distance and class histogram (default: none)")
     t.add_argument("--n-train", type=_int(1), default=None,
-                   help="generative tasks: train on the first N training images only")
+                   help="generative tasks: train on the first N training images only "
+                   "(default: all)")
 
 
 def _int(low: int):
@@ -343,17 +376,32 @@ def _predict(args) -> int:
 def _generate(args) -> None:
     res = generative.generate_images(args.checkpoint, n=args.n, label=args.label, out=args.out,
                                      seed=args.seed)
-    print(f"wrote {res['n']} images from {res['model']} to {res['out']}")
+    every = (f" ({res['per_class']} of each class, one row per class)"
+             if "per_class" in res else "")
+    print(f"wrote {res['n']} images{every} from {res['model']} to {res['out']}")
 
 
 def _models(args) -> None:
-    for info in models.available():
-        print(f"{info.name:12s} {info.summary}\n{'':12s} source: {info.source}")
+    infos = models.available()
+    width = max(len(info.name) for info in infos)
+    for info in infos:
+        print(f"{info.name:{width}s}  {info.summary}\n{'':{width}s}  source: {info.source}")
 
 
 def _datasets(args) -> None:
+    width = max(len(name) for name in experiments.DATASETS)
     for name, (summary, _) in experiments.DATASETS.items():
-        print(f"{name:14s} {summary}")
+        print(f"{name:{width}s}  {summary}")
+
+
+def _version() -> str:
+    """The installed distribution's version; a source tree that is not installed has its own."""
+    try:
+        return metadata.version("chainrule")
+    except metadata.PackageNotFoundError:
+        from .. import __version__
+
+        return __version__
 
 
 _COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "generate": _generate,

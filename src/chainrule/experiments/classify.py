@@ -204,7 +204,8 @@ def _report(trainer, data, out: Path, history: dict) -> dict:
     shown = wrong[:100]
     titles = [f"{data.classes[data.y_test[i]]}->{data.classes[pred[i]]}" for i in shown]
     image_grid(data.x_test[shown], figures / "misclassified.png", titles=titles,
-               suptitle=f"{len(wrong)} misclassified of {len(pred)} test images")
+               suptitle=f"{len(wrong)} misclassified of {len(pred)} test images "
+               "(titles: true->predicted)")
     return {"test_accuracy": float(1 - len(wrong) / len(pred)), "test_errors": int(len(wrong)),
             "n_test": int(len(pred)), "figures": sorted(str(p) for p in figures.iterdir())}
 

@@ -352,13 +352,16 @@ def generate_images(checkpoint, *, n: int = 64, label: int | None = None, out="g
                     seed: int = 0, ncols: int = 8) -> dict:
     """Draw ``n`` images from a saved generator into a PNG grid; returns what was written.
 
+    A conditional GAN given no ``label`` draws every class: one row per class, labelled with
+    its name, ``ceil(n / classes)`` images each (so at least ``n`` in all).
+
     Args:
         checkpoint: a GAN run folder or its model.safetensors.
         n: how many images.
-        label: the class to generate (conditional GANs only), e.g. 7.
+        label: the class to generate (conditional GANs only), e.g. 7; None: every class.
         out: the PNG file to write.
         seed: seed of the noise.
-        ncols: columns of the grid.
+        ncols: columns of the grid (of one label or an unconditional GAN).
     """
     check_int("generate_images", "n", n)
     check_int("generate_images", "seed", seed, low=0)
@@ -373,15 +376,27 @@ def generate_images(checkpoint, *, n: int = 64, label: int | None = None, out="g
     if label is not None and not net.conditional:
         raise ValueError(f"{checkpoint}: --label needs a conditional GAN (cgan); this one is "
                          "unconditional")
-    if net.conditional and label is None:
-        raise ValueError(
-            f"{checkpoint}: a conditional GAN needs --label (0..{net.num_classes - 1})")
     if label is not None and not 0 <= label < net.num_classes:
-        raise ValueError(f"--label must be in [0, {net.num_classes}), got {label}")
-    images = net.sample(n, rng=as_generator(seed), labels=label)
+        raise ValueError(f"{checkpoint}: --label {label} is out of range; this conditional GAN "
+                         f"draws the classes 0..{net.num_classes - 1}")
+    name = config["model"]["name"]
     classes = config.get("classes")
-    named = isinstance(classes, list) and label is not None and label < len(classes)
-    what = f"class {classes[label] if named else label}" if label is not None else "samples"
-    path = gen.sample_grid(images.data, out, ncols=ncols,
-                           title=f"{config['model']['name']}: {n} {what}")
-    return {"out": str(path), "n": n, "label": label, "model": config["model"]["name"]}
+    if not (isinstance(classes, list) and len(classes) == net.num_classes):
+        classes = [str(c) for c in range(net.num_classes)]
+    if net.conditional and label is None:
+        return _every_class(net, n, classes, out, seed, name)
+    images = net.sample(n, rng=as_generator(seed), labels=label)
+    what = f"class {classes[label]}" if label is not None else "samples"
+    path = gen.sample_grid(images.data, out, ncols=ncols, title=f"{name}: {n} {what}")
+    return {"out": str(path), "n": n, "label": label, "model": name}
+
+
+def _every_class(net, n, classes, out, seed, name) -> dict:
+    """Every class of a conditional GAN, one labelled row each, ceil(n / classes) per row."""
+    per_class = -(-n // net.num_classes)
+    labels = [c for c in range(net.num_classes) for _ in range(per_class)]
+    images = net.sample(len(labels), rng=as_generator(seed), labels=labels)
+    path = gen.sample_grid(images.data, out, ncols=per_class, row_labels=list(classes),
+                           title=f"{name}: {per_class} of each class, one row per class")
+    return {"out": str(path), "n": len(labels), "label": None, "model": name,
+            "per_class": per_class}

@@ -70,7 +70,8 @@ def _draw_mosaic(rows, path, *, row_labels=None, col_labels=None, title: str = "
     return save_figure(fig, path)
 
 
-def sample_grid(images, path, *, ncols: int = 10, col_labels=None, title: str = "") -> str:
+def sample_grid(images, path, *, ncols: int = 10, col_labels=None, row_labels=None,
+                title: str = "") -> str:
     """Images (N, C, H, W) in [0, 1] as one mosaic of ``ncols`` columns (one imshow: fast).
 
     Args:
@@ -78,11 +79,13 @@ def sample_grid(images, path, *, ncols: int = 10, col_labels=None, title: str = 
         path: the PNG to write.
         ncols: images per row.
         col_labels: a label above each column (e.g. the class a conditional GAN was asked for).
+        row_labels: a label left of each row (e.g. one class per row).
         title: the figure's title.
     """
     images = asnumpy(images)
     rows = [images[i:i + ncols] for i in range(0, len(images), ncols)]
-    return _draw_mosaic(rows, path, col_labels=col_labels, title=title, scale=0.03)
+    return _draw_mosaic(rows, path, col_labels=col_labels, row_labels=row_labels, title=title,
+                        scale=0.03)
 
 
 def reconstruction_rows(rows, path, *, labels=("input", "corrupted", "reconstruction"),
