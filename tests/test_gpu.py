@@ -378,7 +378,7 @@ def test_fused_adam_kernel_matches_the_array_path(monkeypatch, amsgrad, dtype):
     grads = [rng.standard_normal((50, 20)).astype(dtype) for _ in range(5)]
     final = {}
     for flag in ("1", "0"):
-        monkeypatch.setenv("CHAINRULE_GPU_KERNELS", flag)
+        monkeypatch.setattr(cr.config, "gpu_kernels", flag == "1")
         p = nn.Parameter(cr.tensor(start, device=DEVICE).data)
         opt = optim.Adam([p], lr=0.01, weight_decay=0.1, amsgrad=amsgrad)
         for g in grads:
@@ -392,7 +392,7 @@ def test_fused_adam_kernel_matches_the_array_path(monkeypatch, amsgrad, dtype):
 def _with_and_without_kernels(monkeypatch, run):
     results = {}
     for flag in ("1", "0"):
-        monkeypatch.setenv("CHAINRULE_GPU_KERNELS", flag)
+        monkeypatch.setattr(cr.config, "gpu_kernels", flag == "1")
         results[flag] = run()
     return results["1"], results["0"]
 

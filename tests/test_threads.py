@@ -88,8 +88,8 @@ def test_import_sets_what_the_setting_asks_and_leaves_user_choices_alone(monkeyp
     monkeypatch.setattr(threads, "_limit", calls.append)
     monkeypatch.setattr(threads, "machine", lambda: Machine(cpus=8, busy=2.0))
     for setting, expected in [(None, []), ("auto", [6]), (3, [3])]:
-        calls.clear()
         monkeypatch.setattr(config, "threads", setting)
+        calls.clear()
         threads.apply_configured_threads()
         assert calls == expected
 
@@ -111,6 +111,7 @@ def test_the_environment_reaches_a_fresh_process():
 
 
 def test_oversubscription_hint(monkeypatch):
+    monkeypatch.setattr(threads, "_limit", lambda count: None)  # the setting alone, not applied
     monkeypatch.setattr(threads, "get_num_threads", lambda: 2)
     monkeypatch.setattr(config, "threads", None)
     monkeypatch.setattr(threads, "machine", lambda: Machine(cpus=2, busy=2.0))

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+import chainrule as cr
+from chainrule.backend.settings import from_environment
 from chainrule.data.download import RemoteFile, data_home, download, fetch
 
 
@@ -71,9 +73,11 @@ def test_corrupt_local_file_is_reported(tmp_path):
 
 
 def test_data_home_precedence(tmp_path, monkeypatch):
-    monkeypatch.setenv("CHAINRULE_DATA", str(tmp_path / "env"))
+    monkeypatch.setattr(cr.config, "data_dir", tmp_path / "configured")
     assert data_home(tmp_path / "explicit") == str(tmp_path / "explicit")
-    assert data_home() == str(tmp_path / "env")
-    monkeypatch.delenv("CHAINRULE_DATA")
-    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert data_home() == str(tmp_path / "cache" / "chainrule")
+    assert data_home() == str(tmp_path / "configured")
+    env = from_environment({"CHAINRULE_DATA": str(tmp_path / "env"),
+                            "XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert env.data_dir == str(tmp_path / "env")
+    env = from_environment({"XDG_CACHE_HOME": str(tmp_path / "cache")})
+    assert env.data_dir == str(tmp_path / "cache" / "chainrule")

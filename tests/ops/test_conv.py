@@ -359,13 +359,12 @@ def test_errors_name_the_function_and_show_the_values(call, message):
 
 
 def test_rebuilt_columns_give_the_same_filter_gradient(rng, monkeypatch):
-    """Columns too big to keep (conv._KEEP_COLUMNS) are rebuilt in the backward: same result."""
-    from chainrule.ops import conv
-
+    """Columns too big to keep (over config.keep_columns_mib) are rebuilt in the backward: same
+    result."""
     x = rng.standard_normal((4, 3, 12, 11)).astype(np.float32)
     w = rng.standard_normal((5, 3, 3, 3)).astype(np.float32)
     kept = _grads(x, w)
-    monkeypatch.setattr(conv, "_KEEP_COLUMNS", 0)
+    monkeypatch.setattr(cr.config, "keep_columns_mib", 0)
     rebuilt = _grads(x, w)
     for a, b in zip(kept, rebuilt):
         np.testing.assert_array_equal(a, b)
@@ -407,12 +406,10 @@ def test_blocked_columns_give_the_whole_columns_result(rng, monkeypatch, stride,
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
-def test_keep_columns_environment_variable_is_validated(monkeypatch):
-    from chainrule.ops import conv
-
-    monkeypatch.setenv("CHAINRULE_KEEP_COLUMNS_MIB", "8")
-    assert conv._keep_columns_bytes() == 8 * 2**20
-    monkeypatch.setenv("CHAINRULE_KEEP_COLUMNS_MIB", "lots")
-    with pytest.raises(ValueError, match="CHAINRULE_KEEP_COLUMNS_MIB must be a whole number of "
-                                         "MiB.*'lots'"):
-        conv._keep_columns_bytes()
+def test_keep_columns_setting_decides_what_the_forward_keeps(monkeypatch, rng):
+    """config.keep_columns_mib is read at each call: columns over it are not kept."""
+    x = cr.tensor(rng.standard_normal((8, 3, 12, 12)).astype(np.float32))
+    w = cr.tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
+    assert F.conv2d(x, w)._ctx.cols is not None
+    monkeypatch.setattr(cr.config, "keep_columns_mib", 0)
+    assert F.conv2d(x, w)._ctx.cols is None

@@ -5,7 +5,8 @@ is eleven in-place operations per parameter costs more in launches than in arith
 here do such a step in one elementwise launch per parameter, with the array path's float
 operations in its order (the CUDA compiler may contract a multiply and an add into one rounding,
 so results agree to rounding, not bit for bit). They are compiled by CuPy on first use and cached
-on disk by it. ``CHAINRULE_GPU_KERNELS=0`` turns them off (the array path then runs on the GPU).
+on disk by it. ``chainrule.config.gpu_kernels = False`` (``CHAINRULE_GPU_KERNELS=0`` in the
+environment) turns them off: the array path then runs on the GPU.
 
 Each function returns False, having done nothing, when its arrays are not CuPy arrays of the
 layout and dtype (float32 or float64) it takes; the caller then runs its array path.
@@ -22,16 +23,15 @@ another order. It replaces about five passes per kernel offset.
 
 from __future__ import annotations
 
-import os
-
 from . import cupy
+from .settings import config
 
 __all__ = ["adam", "col2im", "enabled", "route_to_winners"]
 
 
 def enabled() -> bool:
-    """Whether the fused kernels are used: CuPy is installed and CHAINRULE_GPU_KERNELS is not 0."""
-    return cupy is not None and os.environ.get("CHAINRULE_GPU_KERNELS", "1").strip() != "0"
+    """Whether the fused kernels are used: CuPy is installed and ``config.gpu_kernels`` is True."""
+    return cupy is not None and config.gpu_kernels
 
 
 _ADAM_BODY = """

@@ -13,20 +13,22 @@ order) computes the loss and, when training, softmax - one_hot in one sweep per 
 about ten small NumPy calls over forward and backward; it matches the NumPy path to rounding (its
 exp and log are libm's, not NumPy's), not bit for bit.
 
-numba is optional (``pip install chainrule[fast]``): without it, or with the environment variable
-``CHAINRULE_JIT=0``, these names are None and every op takes its NumPy path, which is the
-reference the compiled kernels are tested against. Kernels compile on first use (about a second
-each) and are cached on disk. The image kernels take arrays in batch-last memory order,
-(C, H, W, N), the layout of every convolution and pooling array (see ``conv._batch_last``); the
-optimizer kernels take flat views (``flat``). Only float32 and float64 arrays are handled.
+numba is optional (``pip install chainrule[fast]``): without it, or with ``chainrule.config.jit``
+False (``CHAINRULE_JIT=0`` in the environment), these names are None and every op takes its NumPy
+path, which is the reference the compiled kernels are tested against; assigning the setting
+switches at once. Kernels compile on first use (about a second each) and are cached on disk. The
+image kernels take arrays in batch-last memory order, (C, H, W, N), the layout of every
+convolution and pooling array (see ``conv._batch_last``); the optimizer kernels take flat views
+(``flat``). Only float32 and float64 arrays are handled.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
 
 import numpy as np
+
+from .settings import config
 
 __all__ = ["adam", "bias_relu", "col2im", "cross_entropy", "enabled", "flat", "handles", "pool",
            "relu_grad", "route_to_winners", "sgd"]
@@ -53,8 +55,9 @@ def _lazy(name):
                 _kernels.update(_build())
             except ImportError as e:
                 raise ImportError(
-                    f"chainrule: numba is installed but does not import ({e}); set the "
-                    "environment variable CHAINRULE_JIT=0 to use the NumPy kernels"
+                    f"chainrule: numba is installed but does not import ({e}); set "
+                    "chainrule.config.jit = False (or the environment variable CHAINRULE_JIT=0) "
+                    "to use the NumPy kernels"
                 ) from e
         return _kernels[name](*args)
 
@@ -262,10 +265,22 @@ def flat(*arrays):
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
+_KERNELS = ("col2im", "route_to_winners", "pool", "adam", "sgd", "bias_relu", "relu_grad",
+            "cross_entropy")
+_NUMBA = importlib.util.find_spec("numba") is not None
 col2im = route_to_winners = pool = adam = sgd = bias_relu = relu_grad = cross_entropy = None
-if (os.environ.get("CHAINRULE_JIT", "1").strip().lower() not in ("0", "false", "no", "off")
-        and importlib.util.find_spec("numba") is not None):
-    col2im, route_to_winners, pool = _lazy("col2im"), _lazy("route_to_winners"), _lazy("pool")
-    adam, sgd = _lazy("adam"), _lazy("sgd")
-    bias_relu, relu_grad = _lazy("bias_relu"), _lazy("relu_grad")
-    cross_entropy = _lazy("cross_entropy")
+
+
+def _bind(use: bool) -> None:
+    """Point the kernel names at numba's kernels (``use`` and numba installed) or at None.
+
+    Run at import and on every assignment to ``config.jit``, so an op reads one module
+    attribute to choose its path.
+    """
+    names = globals()
+    for name in _KERNELS:
+        names[name] = _lazy(name) if use and _NUMBA else None
+
+
+config._on_change("jit", _bind)
+_bind(config.jit)

@@ -1,22 +1,41 @@
 """chainrule's configuration: one object, ``chainrule.config``, and the one place that reads the
 environment.
 
-The environment is read once, when chainrule is imported (``from_environment``). A value that
-cannot be parsed never makes the import fail: it is reported with a warning that names the
-variable and the value, and the default is used instead.
+Every setting is an attribute of ``chainrule.config``. Its starting value comes from an
+environment variable, read once, here, when chainrule is imported (``from_environment``); a value
+that cannot be parsed never makes the import fail: a ``RuntimeWarning`` names the variable, the
+value and what was expected, and the default is used instead. Assigning an attribute changes the
+setting for the whole process from then on; the value is checked first, and a bad one raises
+``ValueError`` naming the setting. The modules that use a setting read ``config.<name>`` when they
+need it, so an assignment takes effect at once. docs/configuration.md has the same table.
 
-Settings:
-
-``threads`` (``CHAINRULE_NUM_THREADS``)
+``threads`` (``CHAINRULE_NUM_THREADS``; ``"auto"``, a positive int, or None; default ``"auto"``)
     Threads of the BLAS library under NumPy (OpenBLAS, MKL), which does every matrix product,
-    and of OpenMP. ``"auto"`` (the default) picks, at import, the CPUs this process may use less
-    the CPUs that other processes keep busy, at least 1 (``backend.threads``); a positive integer
-    fixes it. Change it later with ``chainrule.set_num_threads``. When the environment sets one
-    of ``BLAS_THREAD_VARIABLES`` (``OPENBLAS_NUM_THREADS=1`` and the like) and not
-    ``CHAINRULE_NUM_THREADS``, the setting is ``None``: the BLAS library's own choice is left alone.
+    and of OpenMP. ``"auto"`` picks the CPUs this process may use less the CPUs that other
+    processes keep busy, at least 1 (``backend.threads``); a positive integer fixes it. Assigning
+    it applies it, as ``chainrule.set_num_threads`` does. When the environment sets one of
+    ``BLAS_THREAD_VARIABLES`` (``OPENBLAS_NUM_THREADS=1`` and the like) and not
+    ``CHAINRULE_NUM_THREADS``, it starts as None: the BLAS library's own choice is left alone.
+``jit`` (``CHAINRULE_JIT``; bool; default True)
+    Use the compiled numba kernels (``backend.jit``) when numba is installed; False runs every op
+    on its NumPy path, the reference those kernels are tested against.
+``gpu_kernels`` (``CHAINRULE_GPU_KERNELS``; bool; default True)
+    Use the fused CuPy kernels (``backend.gpu``) on a GPU; False runs the array path there.
+``inference_plans`` (``CHAINRULE_INFERENCE_PLANS``; bool; default True)
+    Let a model called under ``no_grad`` in eval mode replay a recorded plan of its ops
+    (``nn.plans``); ``chainrule.nn.set_inference_plans`` sets it too.
+``keep_columns_mib`` (``CHAINRULE_KEEP_COLUMNS_MIB``; int >= 0; default 32)
+    A convolution keeps its im2col columns from the forward for the filter gradient when they
+    take at most this many MiB; bigger ones are rebuilt in the backward (less peak memory).
+``data_dir`` (``CHAINRULE_DATA``; a folder; default ``$XDG_CACHE_HOME/chainrule``, else
+    ``~/.cache/chainrule``)
+    Where datasets are looked for and downloaded when no ``data_dir`` is passed.
+
+Environment variables take the text a shell gives: booleans are 1/0, true/false, yes/no or on/off
+(any case); an empty variable counts as unset.
 
 >>> from chainrule.backend.settings import from_environment
->>> from_environment({"CHAINRULE_NUM_THREADS": "2"}).threads
+>>> from_environment({"CHAINRULE_NUM_THREADS": "2", "CHAINRULE_JIT": "off"}).threads
 2
 >>> from_environment({"OMP_NUM_THREADS": "1"}).threads is None
 True
@@ -26,30 +45,17 @@ from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["BLAS_THREAD_VARIABLES", "Config", "config", "from_environment", "parse_threads"]
+__all__ = ["BLAS_THREAD_VARIABLES", "SETTINGS", "Config", "Setting", "config", "from_environment",
+           "parse_threads"]
 
 # Read by the BLAS and OpenMP libraries themselves when they load: a user who sets one has chosen.
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS",
                          "MKL_NUM_THREADS", "BLIS_NUM_THREADS", "VECLIB_MAXIMUM_THREADS")
-
-
-class Config:
-    """The settings of this chainrule process; ``chainrule.config`` is the one instance.
-
-    Attributes:
-        threads: "auto", a positive int, or None (BLAS's own choice, from its variables).
-            ``chainrule.set_num_threads`` changes it; assigning it here changes nothing by itself.
-        environment: the variables read at import that concern chainrule, name -> value.
-    """
-
-    def __init__(self, *, threads: int | str | None = "auto", environment=None):
-        self.threads = threads
-        self.environment = dict(environment or {})
-
-    def __repr__(self) -> str:
-        return f"Config(threads={self.threads!r}, environment={self.environment!r})"
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def parse_threads(value) -> int | str:
@@ -72,20 +78,161 @@ def parse_threads(value) -> int | str:
     return value
 
 
+def _threads(value):
+    return None if value is None else parse_threads(value)
+
+
+def _bool(value) -> bool:
+    if not isinstance(value, bool):
+        raise ValueError(f"expected True or False, got {value!r}")
+    return value
+
+
+def _bool_text(text: str) -> bool:
+    if text.strip().lower() in _TRUE:
+        return True
+    if text.strip().lower() in _FALSE:
+        return False
+    raise ValueError(f"expected 1/0, true/false, yes/no or on/off, got {text!r}")
+
+
+def _mib(value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError(f"expected a whole number of MiB (an int >= 0, e.g. 32), got {value!r}")
+    return value
+
+
+def _mib_text(text: str) -> int:
+    if not text.strip().isdigit():
+        raise ValueError(f"expected a whole number of MiB (e.g. 32), got {text!r}")
+    return int(text.strip())
+
+
+def _folder(value) -> str:
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        raise ValueError(f"expected a folder (a non-empty str or path), got {value!r}")
+    return os.path.expanduser(os.fspath(value))
+
+
+def _default_data_dir(environ: Mapping[str, str]) -> str:
+    cache = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(cache, "chainrule")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its attribute, the variable that sets it at import, its default, its checks.
+
+    ``check`` takes a value assigned from Python and ``parse`` the variable's text; both return
+    the value to store or raise ValueError saying what was expected and what was received.
+    """
+
+    name: str
+    variable: str
+    kind: str
+    default: Any
+    check: Callable[[Any], Any]
+    parse: Callable[[str], Any]
+
+
+SETTINGS: dict[str, Setting] = {s.name: s for s in (
+    Setting("threads", "CHAINRULE_NUM_THREADS", "'auto', int >= 1 or None", "auto", _threads,
+            parse_threads),
+    Setting("jit", "CHAINRULE_JIT", "bool", True, _bool, _bool_text),
+    Setting("gpu_kernels", "CHAINRULE_GPU_KERNELS", "bool", True, _bool, _bool_text),
+    Setting("inference_plans", "CHAINRULE_INFERENCE_PLANS", "bool", True, _bool, _bool_text),
+    Setting("keep_columns_mib", "CHAINRULE_KEEP_COLUMNS_MIB", "int >= 0", 32, _mib, _mib_text),
+    Setting("data_dir", "CHAINRULE_DATA", "folder", None, _folder, _folder),
+)}
+
+
+class Config:
+    """The settings of this chainrule process; ``chainrule.config`` is the one instance.
+
+    Each setting in ``SETTINGS`` is a plain attribute (reading one is a dictionary lookup, cheap
+    enough for a hot path). Assigning one checks the value (``ValueError`` naming the setting),
+    then runs the callbacks that apply it (``threads`` and ``jit``: see ``_on_change``), then
+    stores it. Other attribute names raise ``AttributeError``, so a misspelt setting is not
+    silently ignored.
+
+    Attributes:
+        threads, jit, gpu_kernels, inference_plans, keep_columns_mib, data_dir: the settings (see
+            this module's docstring).
+        environment: the variables read at import that concern chainrule, name -> value.
+    """
+
+    def __init__(self, *, environment: Mapping[str, str] | None = None, **values):
+        unknown = set(values) - set(SETTINGS)
+        if unknown:
+            raise TypeError(f"Config: unknown settings {sorted(unknown)}; the settings are "
+                            f"{list(SETTINGS)}")
+        # object.__setattr__, not self.__dict__: the attributes stay in the instance's inline
+        # values, which CPython reads fastest.
+        object.__setattr__(self, "environment", dict(environment or {}))
+        object.__setattr__(self, "_callbacks", {})
+        for name, setting in SETTINGS.items():
+            value = values.get(name, setting.default)
+            if name == "data_dir" and value is None:
+                value = _default_data_dir({})
+            object.__setattr__(self, name, self._checked(name, value))
+
+    @staticmethod
+    def _checked(name: str, value):
+        try:
+            return SETTINGS[name].check(value)
+        except ValueError as e:
+            raise ValueError(f"chainrule.config.{name}: {e}") from None
+
+    def __setattr__(self, name: str, value) -> None:
+        if name not in SETTINGS:
+            raise AttributeError(f"chainrule.config has no setting {name!r}; the settings are "
+                                 f"{', '.join(SETTINGS)}")
+        value = self._checked(name, value)
+        for callback in self._callbacks.get(name, ()):
+            callback(value)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"chainrule.config: settings cannot be deleted, got {name!r}")
+
+    def _on_change(self, name: str, callback: Callable[[Any], None]) -> None:
+        """Run ``callback(value)`` whenever ``name`` is assigned, before the value is stored.
+
+        For the backend's own settings whose value must be applied somewhere, not just read:
+        ``threads`` (BLAS thread pools) and ``jit`` (which kernels ``backend.jit`` exposes). If
+        the callback raises, the setting keeps its old value.
+        """
+        self._callbacks.setdefault(name, []).append(callback)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings, name -> value."""
+        return {name: getattr(self, name) for name in SETTINGS}
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.as_dict().items())
+        return f"Config({inner})"
+
+
 def from_environment(environ: Mapping[str, str] = os.environ) -> Config:
     """The configuration that ``environ`` asks for; bad values warn and fall back to the default."""
-    names = ("CHAINRULE_NUM_THREADS", *BLAS_THREAD_VARIABLES)
-    seen = {name: environ[name] for name in names if environ.get(name, "").strip()}
+    watched = (*(s.variable for s in SETTINGS.values()), *BLAS_THREAD_VARIABLES, "XDG_CACHE_HOME")
+    seen = {name: environ[name] for name in watched if environ.get(name, "").strip()}
     blas_set = any(name in seen for name in BLAS_THREAD_VARIABLES)
-    threads: int | str | None = None if blas_set else "auto"
-    if "CHAINRULE_NUM_THREADS" in seen:
+    values: dict[str, Any] = {"threads": None if blas_set else "auto",
+                              "data_dir": _default_data_dir(seen)}
+    for setting in SETTINGS.values():
+        if setting.variable not in seen:
+            continue
+        text = seen[setting.variable]
         try:
-            threads = parse_threads(seen["CHAINRULE_NUM_THREADS"])
+            values[setting.name] = setting.parse(text)
         except ValueError as e:
-            default = "the BLAS library's own choice" if blas_set else "'auto'"
-            warnings.warn(f"chainrule: ignoring the environment variable CHAINRULE_NUM_THREADS: "
-                          f"{e}; using {default}", RuntimeWarning, stacklevel=2)
-    return Config(threads=threads, environment=seen)
+            default = values.get(setting.name, setting.default)
+            shown = ("the BLAS library's own choice" if setting.name == "threads" and blas_set
+                     else repr(default))
+            warnings.warn(f"chainrule: ignoring the environment variable {setting.variable}: "
+                          f"{e}; using {shown}", RuntimeWarning, stacklevel=2)
+    return Config(environment=seen, **values)
 
 
 config = from_environment()

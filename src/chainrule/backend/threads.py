@@ -144,6 +144,8 @@ def _limit(count: int) -> None:
 def set_num_threads(n: int | str) -> None:
     """Set how many threads matrix products use (BLAS, OpenMP, numba's pool if started).
 
+    The same as assigning ``chainrule.config.threads``.
+
     Args:
         n: a positive integer, or "auto" to choose again for the machine as it is now
             (``auto_threads``).
@@ -155,8 +157,13 @@ def set_num_threads(n: int | str) -> None:
         threads = parse_threads(n)
     except ValueError as e:
         raise ValueError(f"set_num_threads: {e}") from None
-    _limit(auto_threads() if threads == "auto" else threads)
-    config.threads = threads
+    config.threads = threads  # applied by _apply
+
+
+def _apply(threads: int | str | None) -> None:
+    """Set the threads an assignment to ``config.threads`` asks for (None: leave them alone)."""
+    if threads is not None:
+        _limit(auto_threads() if threads == "auto" else threads)
 
 
 def _blas_libraries() -> list:
@@ -205,3 +212,6 @@ def apply_configured_threads() -> None:
     except Exception as e:  # noqa: BLE001 - importing chainrule must not fail over threads
         warnings.warn(f"chainrule: could not set the number of threads ({e}); the BLAS library "
                       "keeps its own", RuntimeWarning, stacklevel=2)
+
+
+config._on_change("threads", _apply)

@@ -1,4 +1,7 @@
-"""Finding dataset files: a given folder, $CHAINRULE_DATA, or a user cache, downloading if missing.
+"""Finding dataset files: a given folder or ``chainrule.config.data_dir``, downloading if missing.
+
+``config.data_dir`` is $CHAINRULE_DATA when the environment sets it, else the user cache
+(``$XDG_CACHE_HOME/chainrule``, else ``~/.cache/chainrule``).
 
 Downloads are checksum-verified (SHA-256) and written atomically, so an interrupted download never
 leaves a half file under the final name. ``file://`` URLs work too (the tests use a local mirror).
@@ -13,6 +16,8 @@ import urllib.error
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from ..backend import config
 
 __all__ = ["RemoteFile", "data_home", "download", "fetch", "sha256_of"]
 
@@ -37,13 +42,10 @@ class RemoteFile:
 
 
 def data_home(data_dir=None) -> str:
-    """Data folder: ``data_dir``, else $CHAINRULE_DATA, else ~/.cache/chainrule (XDG_CACHE_HOME)."""
+    """Data folder: ``data_dir``, else ``config.data_dir`` ($CHAINRULE_DATA, else the cache)."""
     if data_dir is not None:
         return os.path.expanduser(os.fspath(data_dir))
-    if os.environ.get(ENV_VAR):
-        return os.path.expanduser(os.environ[ENV_VAR])
-    cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(cache, "chainrule")
+    return config.data_dir
 
 
 def sha256_of(path: str) -> str:
@@ -117,8 +119,8 @@ def fetch(dataset: str, files: Sequence[RemoteFile], data_dir=None, *,
             missing = [g.name for g in files if g.name not in paths]
             hint = "" if not errors else " Download attempts failed: " + "; ".join(errors[-3:])
             raise FileNotFoundError(
-                f"{dataset}: missing files {missing}. Put them in {target} (or point --data-dir / "
-                f"${ENV_VAR} at the folder that holds them).{hint}"
+                f"{dataset}: missing files {missing}. Put them in {target} (or point --data-dir, "
+                f"${ENV_VAR} or chainrule.config.data_dir at the folder that holds them).{hint}"
             )
     return paths
 

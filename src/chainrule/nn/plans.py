@@ -24,17 +24,16 @@ plan checks every version of its tree before it runs. Not seen: replacing a para
 one of another shape, dtype or device through ``param.data = ...`` (``to()`` is seen, and
 ``load_state_dict`` copies into the arrays there are).
 
-``set_inference_plans(False)`` (or ``CHAINRULE_INFERENCE_PLANS=0`` in the environment) turns plans
-off, e.g. to compare both paths.
+``chainrule.config.inference_plans = False`` (or ``set_inference_plans(False)``, or
+``CHAINRULE_INFERENCE_PLANS=0`` in the environment) turns plans off, e.g. to compare both paths.
 """
 
 from __future__ import annotations
 
-import os
-
 from ..autograd import function as _function
 from ..autograd.tensor import Tensor
 from ..autograd.tracing import Traced, TraceError
+from ..backend import config
 
 __all__ = ["set_inference_plans", "static_forward"]
 
@@ -47,11 +46,11 @@ _LEAVES: set = set()
 # Exact classes that plan a call: containers and models marked with ``static_forward``.
 ROOTS: set = set()
 
-_enabled = [os.environ.get("CHAINRULE_INFERENCE_PLANS", "1") != "0"]
-
 
 def set_inference_plans(enabled: bool) -> bool:
     """Turn inference plans on or off for every model; returns the previous setting.
+
+    The same as assigning ``chainrule.config.inference_plans``.
 
     >>> import chainrule as cr
     >>> previous = cr.nn.set_inference_plans(False)  # run every layer, as before
@@ -60,7 +59,8 @@ def set_inference_plans(enabled: bool) -> bool:
     """
     if not isinstance(enabled, bool):
         raise TypeError(f"set_inference_plans: enabled must be a bool, got {enabled!r}")
-    previous, _enabled[0] = _enabled[0], enabled
+    previous = config.inference_plans
+    config.inference_plans = enabled
     return previous
 
 
@@ -116,7 +116,7 @@ def _plannable(m) -> bool:
 
 def call(module, args):
     """``module(*args)`` from its plan, or None where the layers must run (see this module)."""
-    if not _enabled[0] or _function._tracer is not None or not args:
+    if not config.inference_plans or _function._tracer is not None or not args:
         return None
     state = module.__dict__.get("_plans")
     if (state is None or state.version != module._version

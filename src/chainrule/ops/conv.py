@@ -20,11 +20,10 @@ step to step (``autograd._scratch``). docs/performance.md tells the whole story.
 from __future__ import annotations
 
 import math
-import os
 
 from ..autograd import _scratch
 from ..autograd.function import Function
-from ..backend import get_array_module
+from ..backend import config, get_array_module
 from ..backend import gpu as _gpu
 from ..backend import jit as _jit
 from ._windows import conv_setup, conv_transpose_setup
@@ -309,19 +308,6 @@ def _conv_transpose(g, w, b, size, geom):
     return y
 
 
-# Columns larger than this are not held from the forward to the backward but rebuilt there: the
-# copy costs about 1 ms per 10 MiB, while holding them adds their size to the peak memory of the
-# whole step (the char-CNN's first two layers: 140 MiB, k = 7 times their inputs).
-def _keep_columns_bytes() -> int:
-    value = os.environ.get("CHAINRULE_KEEP_COLUMNS_MIB", "32").strip()
-    if not value.isdigit():
-        raise ValueError("chainrule: the environment variable CHAINRULE_KEEP_COLUMNS_MIB must be a "
-                         f"whole number of MiB (e.g. 32), got {value!r}")
-    return int(value) * 2**20
-
-
-_KEEP_COLUMNS = _keep_columns_bytes()
-
 _CHUNK = 4096
 
 
@@ -395,9 +381,12 @@ class ConvNd(Function):
         dense = x if self.cols is not None else _batch_last_input(x, w.shape[2:], geom)
         y, cols = _conv(dense, w, b, out_size, geom, self.cols, self._relu, self.recording)
         # Kept only when the filter gradient will be computed: that GEMM reuses the columns.
-        # Big ones are rebuilt in the backward instead (see _KEEP_COLUMNS), from the batch-last
-        # copy of the input if one was made (the char-CNN's first layer: 9 MiB kept, 1.9 ms less).
-        keep = self.needs_input_grad[1] and cols is not None and cols.nbytes <= _KEEP_COLUMNS
+        # Big ones (over config.keep_columns_mib) are rebuilt in the backward instead, from the
+        # batch-last copy of the input if one was made: copying them is cheaper than holding
+        # them, which adds their size to the peak memory of the whole step (the char-CNN's first
+        # two layers: k = 7 times their inputs; docs/performance.md).
+        keep = (self.needs_input_grad[1] and cols is not None
+                and cols.nbytes <= config.keep_columns_mib * 2**20)
         self.cols = cols if keep else None
         if self.needs_input_grad[1] and not keep and dense is not x:
             self.dense = dense
