@@ -18,6 +18,11 @@ OMP/OPENBLAS/MKL thread variables (and torch.set_num_threads). Measured per chil
 from spawn to exit, its peak RSS (``os.wait4``), the epoch (training + test evaluation: for
 chainrule the seconds of the CLI's "Epoch 1/1 - N.Ns" line, which also include writing the epoch's
 checkpoint and CSV row) and the test accuracy. The table gives medians and chainrule / torch.
+
+Both train on all 60,000 training images (``--val-split 0``: the CLI holds out no validation
+images) and evaluate the 10,000 test images once. The CLI evaluates them after its epoch line, so
+the "epoch" row compares the training pass of both (PyTorch's ``train_s``), and the test
+evaluation falls in the "rest" row for both.
 """
 
 from __future__ import annotations
@@ -169,7 +174,7 @@ def _chainrule_round(folder: Path, env, args) -> dict:
                "--model-arg", "variant=modern", "--epochs", "1", "--batch-size", str(BATCH),
                "--optimizer", "adam", "--lr", str(LR), "--schedule", "constant",
                "--augment", "none", "--seed", str(SEED), "--data-dir", str(folder),
-               "--no-download", "--out", str(out)]
+               "--val-split", "0", "--no-download", "--out", str(out)]
         run = _spawn(cmd, env, args.timeout, Path(tmp) / "output.txt")
         if run["status"] != 0:
             raise SystemExit(_failure("chainrule", run, args.timeout))
@@ -210,11 +215,11 @@ def report(rounds: dict, args, command: str) -> str:
     rows = [
         ("whole process: spawn to exit (s)", _median(cr, "wall_s"), _median(th, "wall_s"),
          "{:.2f}"),
-        ("epoch: training + test evaluation (s)", _median(cr, "epoch_s"), _median(th, "epoch_s"),
+        ("epoch: the training pass (s)", _median(cr, "epoch_s"), _median(th, "train_s"),
          "{:.2f}"),
-        ("rest: start-up, imports, data, after-training work (s)",
+        ("rest: start-up, imports, data, test evaluation, after-training work (s)",
          statistics.median(r["wall_s"] - r["epoch_s"] for r in cr),
-         statistics.median(r["wall_s"] - r["epoch_s"] for r in th), "{:.2f}"),
+         statistics.median(r["wall_s"] - r["train_s"] for r in th), "{:.2f}"),
         ("peak RSS, max over rounds (MiB)", max(r["rss_mib"] for r in cr),
          max(r["rss_mib"] for r in th), "{:.0f}"),
     ]
@@ -239,8 +244,8 @@ def report(rounds: dict, args, command: str) -> str:
               "", f"torch's epoch split: training {_median(th, 'train_s'):.2f} s, test evaluation "
               f"{_median(th, 'epoch_s') - _median(th, 'train_s'):.2f} s (median). chainrule's "
               "epoch comes from its progress line (0.1 s resolution) and includes writing the "
-              "epoch checkpoint and CSV row; its whole process also saves the weights, predicts "
-              "the test set again and draws three figures (the CLI's run folder).", ""]
+              "epoch checkpoint and CSV row; its whole process also saves the weights, evaluates "
+              "the test set once and draws three figures (the CLI's run folder).", ""]
     return "\n".join(lines)
 
 
