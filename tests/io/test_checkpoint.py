@@ -8,6 +8,7 @@ import pytest
 import chainrule as cr
 from chainrule import nn, optim
 from chainrule.io import (
+    checkpoint,
     load_training_state,
     load_weights,
     read_config,
@@ -102,12 +103,11 @@ def test_a_failed_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
     path = save_weights(model, tmp_path / "m.safetensors")
     before = path.read_bytes()
 
-    def broken_save(arrays, filename, metadata=None):
-        with open(filename, "wb") as f:
-            f.write(b"half a fi")
+    def broken_save(f, arrays, metadata):
+        f.write(b"half a fi")
         raise OSError("disk full")
 
-    monkeypatch.setattr(safetensors_numpy, "save_file", broken_save)
+    monkeypatch.setattr(checkpoint, "write_file", broken_save)
     with pytest.raises(OSError, match="disk full"):
         save_weights(make_model(1), path)
     assert path.read_bytes() == before
@@ -244,3 +244,23 @@ def test_scalar_and_integer_buffers_round_trip(tmp_path):
     fresh.register_buffer("scale", np.array(0.0, dtype=np.float32))
     load_weights(fresh, path)
     _assert_same_weights(model, fresh)
+
+
+def test_the_same_weights_and_config_give_the_same_bytes(tmp_path):
+    """Names and metadata keys are written in sorted order: a seeded run repeats its files too."""
+    config = {"b": 1, "a": [1, 2], "name": "mlp"}
+    paths = [save_weights(make_model(0), tmp_path / f"{i}.safetensors", config=config)
+             for i in range(3)]
+    assert len({p.read_bytes() for p in paths}) == 1
+
+
+def test_files_we_write_are_read_by_the_safetensors_library(tmp_path):
+    model = make_model(0)
+    path = save_weights(model, tmp_path / "m.safetensors", config={"k": "v"})
+    arrays = safetensors_numpy.load_file(str(path))
+    assert set(arrays) == set(model.state_dict())
+    for key, tensor in model.state_dict().items():
+        np.testing.assert_array_equal(arrays[key], tensor.numpy())
+    with open(path, "rb") as f:
+        n = int.from_bytes(f.read(8), "little")
+    assert (8 + n) % 8 == 0

@@ -19,7 +19,14 @@ from pathlib import Path
 
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, numpy
-from .safetensors_file import DIGESTS, check_metadata, digests, read_header, read_tensors
+from .safetensors_file import (
+    DIGESTS,
+    check_metadata,
+    digests,
+    read_header,
+    read_tensors,
+    write_file,
+)
 from .state_checks import check_training_state
 
 __all__ = [
@@ -34,17 +41,6 @@ __all__ = [
 _CONFIG = "chainrule.config"
 _KIND = "chainrule.kind"
 _STATE = "chainrule.state"
-
-
-def _safetensors():
-    try:
-        import safetensors
-        import safetensors.numpy
-    except ImportError as err:  # pragma: no cover - depends on the environment
-        raise ImportError(
-            "chainrule.io needs the safetensors package for checkpoints: pip install safetensors"
-        ) from err
-    return safetensors
 
 
 def _host(value):
@@ -69,18 +65,14 @@ def _json(who: str, what: str, value) -> str:
 
 def _write(path, arrays: dict, metadata: dict) -> Path:
     """Write a safetensors file atomically: a temporary file beside ``path``, then os.replace."""
-    st = _safetensors()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
     metadata = {**metadata, DIGESTS: digests(arrays, metadata)}
     try:
-        # safetensors writes 0600; created here first, the file shows the mode the umask gives.
-        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
-        mode = tmp.stat().st_mode & 0o777
-        st.numpy.save_file(arrays, str(tmp), metadata=metadata)
-        os.chmod(tmp, mode)
-        with open(tmp, "rb") as f:
+        with open(tmp, "xb") as f:  # mode 0o666 less the umask, as any file the user writes
+            write_file(f, arrays, metadata)
+            f.flush()
             os.fsync(f.fileno())  # the data must be on disk before the rename makes it visible
         os.replace(tmp, path)
     except BaseException as err:

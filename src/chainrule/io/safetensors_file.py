@@ -1,4 +1,4 @@
-"""The safetensors format read by hand: a header checked before any tensor is read, and checksums.
+"""The safetensors format by hand: a header checked before any tensor is read, checksums, writing.
 
 A safetensors file is an 8-byte little-endian header length N, N bytes of JSON (per tensor its
 dtype, shape and ``data_offsets`` [begin, end) into the data that follows; ``__metadata__`` a
@@ -11,6 +11,10 @@ Checksums: the files chainrule writes carry a SHA-256 of each tensor's bytes, an
 metadata entries, in the metadata entry ``chainrule.sha256``; ``read_tensors`` verifies each
 tensor as it reads it (one tensor in memory at a time beyond those returned). Files without it
 (written by other tools or older versions) load with a warning.
+
+Writing (``write_file``) puts the tensors in name order and the metadata keys in sorted order, so
+the same weights and settings always give the same bytes: two runs of a seeded training write
+identical files (the safetensors library orders its metadata at random).
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import struct
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +30,7 @@ from pathlib import Path
 from ..backend import numpy
 
 __all__ = ["MAX_HEADER_BYTES", "Header", "TensorInfo", "check_metadata", "digests", "read_header",
-           "read_tensors"]
+           "read_tensors", "write_file"]
 
 # Ours are a few KB (a training state with a long history some 100 KB); PyTorch's largest models
 # stay under 1 MB. 8 MiB bounds what parsing a hostile header costs: some 150 MB of Python
@@ -38,6 +43,7 @@ _DTYPES = {
     "F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2",
     "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?",
 }
+_NAMES = {numpy.dtype(code): name for name, code in _DTYPES.items()}
 
 
 @dataclass(frozen=True)
@@ -231,3 +237,41 @@ def read_tensors(who: str, header: Header, names=None) -> dict:
                 out[name] = array if info.dtype.isnative else array.astype(
                     info.dtype.newbyteorder("="))
     return out
+
+
+def write_file(f, arrays: dict, metadata: dict) -> None:
+    """Write ``arrays`` and ``metadata`` to the binary file object ``f`` in the safetensors format.
+
+    Args:
+        f: a file open for writing bytes.
+        arrays: name -> NumPy array, C-contiguous and little-endian (``checkpoint._host`` makes
+            them so), of a dtype the format knows.
+        metadata: str -> str.
+
+    The header lists the tensors in name order, each one's bytes following the previous one's,
+    and the metadata keys sorted; it is padded with spaces to a multiple of 8 bytes, as the
+    safetensors library pads it, so that the data start aligned.
+    """
+    header, offset = {}, 0
+    if metadata:
+        for key, value in metadata.items():
+            if not isinstance(key, str) or not isinstance(value, str):
+                raise TypeError(f"safetensors metadata must map str to str, got {key!r}: "
+                                f"{type(value).__name__}")
+        header["__metadata__"] = dict(sorted(metadata.items()))
+    names = sorted(arrays)
+    for name in names:
+        array = arrays[name]
+        kind = _NAMES.get(array.dtype)
+        if kind is None or not array.flags.c_contiguous:
+            raise TypeError(f"safetensors: tensor {name!r} must be a C-contiguous little-endian "
+                            f"array of {', '.join(_DTYPES)}, got dtype {array.dtype}")
+        header[name] = {"dtype": kind, "shape": list(array.shape),
+                        "data_offsets": [offset, offset + array.nbytes]}
+        offset += array.nbytes
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    f.write(struct.pack("<Q", len(text)))
+    f.write(text)
+    for name in names:
+        f.write(_bytes_of(arrays[name]))
