@@ -16,6 +16,7 @@ from chainrule import F, nn
 from chainrule.backend import jit as _jit
 from chainrule.ops import conv as conv_ops
 from chainrule.ops import pool as pool_ops
+from chainrule.ops.conv import _columns, convolution
 
 needs_jit = pytest.mark.skipif(_jit.route_to_winners is None, reason="no compiled kernels")
 
@@ -23,14 +24,14 @@ needs_jit = pytest.mark.skipif(_jit.route_to_winners is None, reason="no compile
 def _count_masking(monkeypatch):
     """How often a fused layer's backward masked its gradient itself (not handed it back)."""
     calls = [0]
-    mask = conv_ops.relu_masked
+    mask = convolution.relu_masked
 
     def counted(g, y):
         out = mask(g, y)
         calls[0] += out is not g
         return out
 
-    monkeypatch.setattr(conv_ops, "relu_masked", counted)
+    monkeypatch.setattr(convolution, "relu_masked", counted)
     return calls
 
 
@@ -203,7 +204,7 @@ def test_a_batch_last_copy_of_the_input_changes_nothing(monkeypatch, rng, dtype,
         return _conv_grads(lambda *a: op(*a, padding=padding), x, w, b, g, x_grad)
 
     copied = run()
-    monkeypatch.setattr(conv_ops, "_DENSE_FROM", float("inf"))
+    monkeypatch.setattr(_columns, "_DENSE_FROM", float("inf"))
     assert copied == run()
 
 

@@ -384,6 +384,7 @@ def test_blocked_columns_give_the_whole_columns_result(rng, monkeypatch, stride,
     the same output and gradients as the columns built whole, to rounding (blocks add up the
     filter gradient in another order)."""
     from chainrule.ops import conv
+    from chainrule.ops.conv import _columns
 
     x = rng.standard_normal((5, 2, 13, 12)).astype(np.float32)
     w = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
@@ -395,8 +396,8 @@ def test_blocked_columns_give_the_whole_columns_result(rng, monkeypatch, stride,
         return y.numpy().copy(), t.grad.numpy().copy(), k.grad.numpy().copy()
 
     whole = grads()
-    monkeypatch.setattr(conv, "_BLOCK_FROM", 0)
-    monkeypatch.setattr(conv, "_SMALL_GEMM", 3 * 2 * 9 * 12 * 5 * 2)  # about two rows a block
+    monkeypatch.setattr(_columns, "_BLOCK_FROM", 0)
+    monkeypatch.setattr(_columns, "_SMALL_GEMM", 3 * 2 * 9 * 12 * 5 * 2)  # about two rows a block
     view = conv._im2col_view(cr.tensor(x).data, (3, 3), whole[0].shape[2:],
                              conv.conv_setup("conv2d", 2, x.shape, x.dtype, w.shape, w.dtype, None,
                                              stride, padding, dilation, 1)[0])
