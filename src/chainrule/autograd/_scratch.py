@@ -81,8 +81,8 @@ def empty(xp, shape, dtype):
 def full(xp, shape, value, dtype):
     """``empty`` filled with ``value``.
 
-    Small zeros come from ``xp.zeros`` (calloc): 0.25 us instead of 0.85 for an empty array and a
-    fill, which counts at batch 1 (LeNet-5's padded input).
+    Small zeros come from ``xp.zeros`` (calloc), cheaper than an empty array and a fill, which
+    counts at batch 1 (LeNet-5's padded input).
     """
     if value == 0 and math.prod(shape) * xp.dtype(dtype).itemsize < _MIN:
         return xp.zeros(shape, dtype)
@@ -132,8 +132,8 @@ def binary(ufunc, a, b):
 
 # OpenBLAS runs products of up to 100**3 multiply-adds in a single-threaded small-matrix kernel,
 # but not those of a row-major ``a`` by a column-major ``b`` (its "TN" case) with more than 1200
-# outputs: these take its general path, 2-3x slower at these sizes (the 10 x 128 by 128 x 256
-# weight gradient of a batch-last input: 24 us, 11 us with ``a`` copied to column-major first).
+# outputs: these take its general path, several times slower at these sizes (e.g. the weight
+# gradient of a batch-last input; figures in docs/performance.md).
 # A small operand is copied so that both have one order; an inner dimension under 32 is as fast
 # either way, and copying an operand over 4096 elements costs about what it saves.
 _SMALL_GEMM = 100**3
@@ -145,7 +145,7 @@ _MIXED_COPY = 4096
 def _small_mixed(a, b, m, n):
     """``a`` and ``b``, one of them copied into the other's memory order where BLAS runs faster."""
     k = a.shape[1]
-    # b's order first: it settles the usual case (both row-major) with one test, 0.1 us sooner.
+    # b's order first: it settles the usual case (both row-major) with one test.
     if (not b.flags.f_contiguous or b.flags.c_contiguous or k < _MIXED_MIN_INNER
             or m * n * k > _SMALL_GEMM or not a.flags.c_contiguous):
         return a, b
@@ -158,7 +158,7 @@ def matmul(a, b):
     """``a @ b`` for 2-D arrays, written into a recycled array.
 
     An inner dimension of 1 (an outer product: a one-output layer's input gradient, a batch of
-    one's weight gradient) is a broadcast multiply: NumPy's matmul runs those ~15x slower. A small
+    one's weight gradient) is a broadcast multiply: NumPy's matmul runs those far slower. A small
     product of a row-major by a column-major matrix copies the smaller one (see ``_small_mixed``).
     """
     m, n = a.shape[0], b.shape[1]
@@ -190,7 +190,7 @@ _zeros: dict = {}  # dtype -> a read-only 1-D array of zeros, grown on demand
 def relu(x, *, inplace=False):
     """max(x, 0) into a recycled array laid out like ``x`` (into ``x`` itself when ``inplace``).
 
-    NumPy's ``maximum`` with the scalar 0 misses its vectorized loop and runs ~3x slower than with
+    NumPy's ``maximum`` with the scalar 0 misses its vectorized loop and runs far slower than with
     an array of zeros, so dense host arrays are compared, flat, with a shared zero buffer.
     """
     xp = get_array_module(x)
@@ -198,7 +198,7 @@ def relu(x, *, inplace=False):
         return xp.maximum(x, 0, out=x if inplace else None)
     if inplace and x.flags.c_contiguous:
         # A GEMM's output, rectified in place: a flat view needs no strides sorted, so the faster
-        # loop pays from 1024 elements (1.6 us instead of 2.8 for LeNet-5's C1 at batch 1).
+        # loop pays from 1024 elements (LeNet-5's C1 at batch 1 already gains).
         y = x
         xf = yf = x.reshape(-1)
     elif x.size < 8192:  # the general set-up below pays from here
@@ -225,8 +225,8 @@ _ones: dict = {}  # dtype -> a read-only 1-D array of ones, grown on demand
 def column_sums(a):
     """``a.sum(axis=0)`` of a 2-D float array (a bias gradient) as a product with ones.
 
-    NumPy reduces each of the columns with a pairwise sum of its own: 10 us for a (128, 256)
-    gradient here, where the matrix-vector product takes 2.4 us.
+    NumPy reduces each of the columns with a pairwise sum of its own, several times slower for a
+    bias gradient than one matrix-vector product (docs/performance.md).
     """
     xp = get_array_module(a)
     if xp is not _HOST or a.dtype not in (_HOST.float32, _HOST.float64) or a.size < 1024:

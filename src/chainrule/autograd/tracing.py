@@ -1,8 +1,8 @@
 """Tracing for inference: run a model once, record its ops, then replay only their kernels.
 
 Calling a model eagerly walks Python at every layer: ``Module.__call__``, argument checks, shape
-arithmetic, ``Function.apply`` and a new Tensor per output. At batch 1 that walk costs more than
-the arithmetic (LeNet-5: ~45 of ~125 us). ``trace(model, x)`` runs the model once with a recorder
+arithmetic, ``Function.apply`` and a new Tensor per output. At batch 1 that walk is a large share
+of the call (docs/performance.md). ``trace(model, x)`` runs the model once with a recorder
 in ``Function.apply`` and keeps the list of ops it ran: which ``Function`` class with which
 settings (stride, padding...), and where each input came from (an input of the call, an earlier
 op's output, a parameter, a constant). Calling the result replays that list: each op's
@@ -335,7 +335,8 @@ class _Plan:
             ...
             n = new(ConvReLUNd); n.__dict__ = state[0].copy(); v3 = n.forward(x0, p0, p1)
 
-    Straight-line code, rather than a loop over a list of ops, saves ~1 us per op at batch 1.
+    Straight-line code, rather than a loop over a list of ops, saves the loop's cost per op,
+    which counts at batch 1.
     """
 
     def __init__(self, rec: _Recorder, out_slots, structure, names):
@@ -354,7 +355,7 @@ class _Plan:
             name[n], scope[f"c{k}"] = f"c{k}", array  # fixed values, e.g. the 2 of x * 2
         # Free each big intermediate after its last use, as eager code does when a layer's input
         # goes out of scope: the scratch allocator can then recycle its memory within the call.
-        # Small ones stay to the end of the call (a del costs ~0.1 us at batch 1).
+        # Small ones stay to the end of the call: a del costs time and frees nothing to recycle.
         last = {}
         for k, step in enumerate(rec.steps):
             for n in step[4]:

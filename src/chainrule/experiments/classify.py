@@ -186,9 +186,9 @@ def _check_run_settings(who: str, epochs, batch_size, lr, seed) -> None:
     check_int(who, "seed", seed, low=0)
 
 
-# Test-set predictions in batches of 128: LeNet-5 on MNIST's 10,000 test images takes 0.18 s and
-# no memory beyond the model's, against 0.30 s and 26 MiB of recycled buffers in batches of 500
-# (which, after training, came on top of the training step's buffers: the CLI's peak RSS).
+# Test-set predictions in batches of 128: faster than bigger batches, and they hold no recycled
+# buffers beyond the model's (bigger ones, after training, came on top of the training step's
+# buffers: the CLI's peak RSS). Figures in docs/performance.md.
 _PREDICT_BATCH = 128
 
 

@@ -33,8 +33,8 @@ __all__ = ["MAX_HEADER_BYTES", "Header", "TensorInfo", "check_metadata", "digest
            "read_tensors", "write_file"]
 
 # Ours are a few KB (a training state with a long history some 100 KB); PyTorch's largest models
-# stay under 1 MB. 8 MiB bounds what parsing a hostile header costs: some 150 MB of Python
-# objects for a header of 8 MiB of tiny tensor entries.
+# stay under 1 MB. 8 MiB bounds what parsing a hostile header costs: its Python objects take many
+# times the header's size when it lists many tiny tensors (docs/performance.md).
 MAX_HEADER_BYTES = 8 * 2**20
 DIGESTS = "chainrule.sha256"
 _METADATA_DIGEST = "__metadata__"

@@ -2,7 +2,7 @@
 
 Calling a model walks Python at every layer: ``Module.__call__``, the layer's input checks, the
 functional wrapper's argument checks, ``Function.apply`` and a new Tensor per output. At batch 1
-that walk costs as much as the arithmetic (LeNet-5: ~35 of ~110 us). ``chainrule.trace`` removes
+that walk is a large share of the call (docs/performance.md). ``chainrule.trace`` removes
 it for a model you trace yourself; this module does the same, unasked, where it can prove that the
 replay computes exactly what the layers would:
 

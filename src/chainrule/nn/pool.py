@@ -45,7 +45,7 @@ class _Pool(Module):
     def _check(self, x) -> None:
         shape = getattr(x, "shape", None)
         if shape is not None and len(shape) == self._nd + 2:
-            return  # the usual case, before any argument is built: 0.2 us instead of 0.35
+            return  # the usual case, settled before any argument is built
         check_input(type(self).__name__, x, (self._nd + 2,), _LAYOUT[self._nd])
 
     def forward(self, x):

@@ -4,8 +4,9 @@ Each training-mode normalization is one fused node: its forward makes a few pass
 with raw arrays, and its backward is written with chainrule ops (elementwise ops and ``sum_to``), so
 it can be differentiated again. Without ``create_graph`` the backward reuses the standardized input
 saved by forward; with it, the statistics are rebuilt from the input with recorded ops so that the
-second derivative reaches the input through them too. (Measured: the fused node runs forward and
-backward about 5x faster than the same formula composed of ops for batch norm, 1.5x for layer norm.)
+second derivative reaches the input through them too. (The fused node runs forward and backward
+faster than the same formula composed of ops, each of which would be a node and a pass of its own;
+figures in docs/performance.md.)
 """
 
 from __future__ import annotations

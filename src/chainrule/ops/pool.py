@@ -106,15 +106,16 @@ class _ExtremumPool(Function):
             xpad = _pad(xpad, geom.pads, _fill(xp, x.dtype, self.largest))
         best = _empty_out(xp, xpad, geom)
         # The kernel vectorizes over the batch (its innermost loop): small batches stay in NumPy.
-        # Inference stays in NumPy too: loading numba costs ~110 MiB of memory, which training
-        # pays anyway (its backward kernels) but a model only predicting should not.
+        # Inference stays in NumPy too: loading numba costs a large fixed amount of memory,
+        # which training pays anyway (its backward kernels) but a model only predicting should not.
+        # (Figures behind the code: docs/performance.md.)
         if (self.recording and x.shape[0] >= 16 and _jit.pool is not None and xp is _HOST
                 and _jit.handles(x.dtype)):
             _jit.pool(_memory_order(xpad), _memory_order(best), *geom.kernel, *geom.stride,
                       self.largest)
             return _from2d(best, geom.nd)
         pick = xp.maximum if self.largest else xp.minimum
-        windows = geom.windows()  # built once per geometry: 0.7 us less at batch 1 (LeNet's S2)
+        windows = geom.windows()  # built once per geometry: it counts at batch 1
         if len(windows) == 1:
             best[...] = xpad[windows[0]]
         else:  # propagates NaN, as PyTorch does
@@ -162,8 +163,8 @@ def _route_to_winners(g2, geom, winners, arg, relu=None):
         (h, w), (pt, pl) = geom.size, geom.padding
         n, c = g2.shape[:2]
         out = _scratch.empty(xp, (c, h + 2 * pt, w + 2 * pl, n), g2.dtype)
-        # The ReLU mask in this sweep instead of relu_grad's own: over the char-CNN's first layer
-        # (8.3 M floats) that pass took 6.0 ms, the mask here adds 0.9 ms (3.6 -> 4.5 ms).
+        # The ReLU mask in this sweep instead of relu_grad's own pass: this sweep reads the
+        # values anyway, so the mask costs a fraction of a pass of its own (docs/performance.md).
         _jit.route_to_winners(_memory_order(xpad), _memory_order(y), _memory_order(g2), out,
                               *geom.kernel, *geom.stride, relu is not None)
         return _crop(_batch_last(out), geom), relu is not None

@@ -84,7 +84,7 @@ class Permute(Function):
 
 
 def _sizes(shape) -> bool:
-    """Whether every entry is a non-negative int (a loop: a comprehension costs 0.2 us more)."""
+    """Whether every entry is a non-negative int (a loop: cheaper than a comprehension here)."""
     for s in shape:
         if type(s) is not int or s < 0:
             return False

@@ -118,7 +118,7 @@ def image_grid(images, path, *, titles=None, ncols: int = 10, cmap: str = "gray"
     fig, ax = plt.subplots(figsize=(cell * ncols, cell * nrows + (0.4 if suptitle else 0)))
     if mosaic.ndim == 2:
         # Colored here, as 8-bit RGBA, rather than by imshow: matplotlib then resamples bytes to
-        # the saved image's size, not floats. The same pixels; 100 digits: 130 -> 79 MiB peak.
+        # the saved image's size, not floats. The same pixels, at a much lower peak memory.
         mosaic = plt.get_cmap(cmap)(mosaic, bytes=True)
     ax.imshow(mosaic, cmap=cmap, vmin=0, vmax=1, interpolation="nearest")
     ax.axis("off")

@@ -38,8 +38,9 @@ def _batch_last_input(x, ksize, geom):
     """``x`` (N, C, H, W), or a batch-last copy of it where im2col would read single floats.
 
     An unpadded input that is not batch-last (the data itself, (N, C, L) in memory) is copied
-    once, so that the im2col copy moves runs of N floats: the char-CNN's first layer took 8.8 ms
-    per im2col, now 3.8 ms and the copy. A padded input gets a batch-last copy in ``_pad``.
+    once, so that the im2col copy moves runs of N floats instead of single ones, which saves more
+    than the copy costs (the char-CNN's first layer: docs/performance.md, "Convolution kernels").
+    A padded input gets a batch-last copy in ``_pad``.
     """
     n = x.shape[0]
     if (n < 2 or x.strides[0] == x.itemsize or ksize[0] * ksize[1] < 2
@@ -65,8 +66,8 @@ def _im2col_view(x, ksize, out_size, geom):
     shape = (c, kh, kw, ho, wo, n)
     strides = (s[1], s[2] * dh, s[3] * dw, s[2] * sh, s[3] * sw, s[0])
     if xp is _HOST and memory.flags.c_contiguous:
-        # The same view as as_strided's, built directly on the buffer: 0.6 us instead of 3 us,
-        # which counts at batch 1.
+        # The same view as as_strided's, built directly on the buffer: as_strided's own set-up
+        # costs several times more, which counts at batch 1.
         view = xp.ndarray(shape, xpad.dtype, buffer=memory, strides=strides)
     else:
         view = xp.lib.stride_tricks.as_strided(xpad, shape, strides)
@@ -76,9 +77,9 @@ def _im2col_view(x, ksize, out_size, geom):
 # A skinny product (few filters times few inputs per filter, over many positions: LeNet-5's C1
 # is 6 x 25 over 100,352) runs badly on OpenBLAS's threaded path but well on its single-threaded
 # small-matrix kernel, which takes products of up to about 2**20 multiply-adds. So big columns of
-# such a product are built and multiplied a few output rows at a time, each block in that range:
-# LeNet-5's C1 forward and filter gradient take 2.5 ms instead of 3.7 (docs/performance.md). The
-# columns are then not kept; the filter gradient rebuilds them block by block.
+# such a product are built and multiplied a few output rows at a time, each block in that range
+# (LeNet-5's C1: docs/performance.md, "Convolution kernels"). The columns are then not kept; the
+# filter gradient rebuilds them block by block.
 _SMALL_GEMM = 2**20
 _BLOCK_FROM = 2 * 2**20  # bytes of columns below which they are built whole
 
@@ -88,7 +89,7 @@ def _row_blocks(view, o):
 
     Only on the CPU: a GPU runs one big product best, and every block would be a kernel launch.
     """
-    if view.nbytes < _BLOCK_FROM:  # the cheapest test first: 0.07 us instead of 0.19 at batch 1
+    if view.nbytes < _BLOCK_FROM:  # the cheapest test first: it settles batch 1 at once
         return 0
     if get_array_module(view) is not _HOST:
         return 0

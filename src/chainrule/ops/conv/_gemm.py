@@ -53,7 +53,7 @@ def _conv(x, w, b, out_size, geom, cols=None, relu=False, compiled=False):
 
 def _bias_relu(y, b, compiled):
     """``y = max(y + b[:, None], 0)`` in place on an (O, positions) output: one sweep on the CPU
-    when ``compiled`` (when training: a model only predicting should not load numba, ~110 MiB)."""
+    when ``compiled`` (when training: a model only predicting should not pay numba's memory)."""
     if (compiled and b is not None and _jit.bias_relu is not None and type(y) is _HOST.ndarray
             and _jit.handles(y.dtype) and y.dtype == b.dtype and y.flags.c_contiguous):
         _jit.bias_relu(y, b)  # NumPy's add and maximum in one pass, with the same results

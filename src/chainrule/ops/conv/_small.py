@@ -12,8 +12,8 @@ def _small_conv(x, w, b, out_size, geom, relu):
 
     A batch of one is bookkeeping more than arithmetic, so this does ``_conv``'s NumPy operations,
     in the same order and with the same results, without its helpers' set-up (array-module
-    look-ups, recycled-buffer bookkeeping, block planning): LeNet-5's three convolutions at batch 1
-    take 16.5, 19.7 and 7.8 us instead of 19.3, 22.4 and 10.9. Columns that are the input's own
+    look-ups, recycled-buffer bookkeeping, block planning), a sizeable share of a call at batch 1
+    (LeNet-5's: docs/performance.md, "Convolution kernels"). Columns that are the input's own
     memory (its C5, whose kernel covers the whole 5 x 5 image, or a 1 x 1 kernel) are not copied.
     Small: columns and output under ``_scratch``'s recycling size, so it would not keep them.
     """
