@@ -1,7 +1,8 @@
 """Two shortcuts of the char-CNN's step give exactly what the general paths give.
 
 * Max pooling's compiled backward over the output of a layer fused with its ReLU applies the
-  ReLU's mask in its own sweep (``pool._relu_output``), and the layer's backward then skips it.
+  ReLU's mask in its own sweep (``pool._fused_relu_output``), and the layer's backward then skips
+  it.
 * A convolution whose input is not batch-last (the data itself) copies it to batch-last once
   before im2col (``conv._batch_last_input``) and keeps that copy for the filter gradient.
 """
@@ -82,7 +83,7 @@ def test_pool_backward_masks_the_relu_exactly_as_the_layer_would(monkeypatch, dt
     calls = _count_masking(monkeypatch)
     fused = _grads(model, x, t)
     assert calls[0] == 0  # the layer's own mask was skipped
-    monkeypatch.setattr(pool_ops, "_relu_output", lambda x: None)
+    monkeypatch.setattr(pool_ops, "_fused_relu_output", lambda x: None)
     general = _grads(model, x, t)
     assert calls[0] == 1
     assert fused == general  # bit for bit, signed zeros included
@@ -92,7 +93,7 @@ def test_pool_backward_masks_the_relu_exactly_as_the_layer_would(monkeypatch, dt
 def test_a_retained_relu_output_gradient_is_not_masked_by_the_pool(monkeypatch):
     model, x, t = _pool_model(1, 3, 3, 0, np.float32)
     fused = _grads(model, x, t, retain=True)
-    monkeypatch.setattr(pool_ops, "_relu_output", lambda x: None)
+    monkeypatch.setattr(pool_ops, "_fused_relu_output", lambda x: None)
     assert fused == _grads(model, x, t, retain=True)
 
 
@@ -113,7 +114,7 @@ def test_grad_with_respect_to_a_relu_output_is_not_masked_by_the_pool(monkeypatc
         return h.numpy(), gh.numpy(), gw.numpy()
 
     h, fused_h, fused_w = grads()
-    monkeypatch.setattr(pool_ops, "_relu_output", lambda x: None)
+    monkeypatch.setattr(pool_ops, "_fused_relu_output", lambda x: None)
     _, plain_h, plain_w = grads()
     assert ((h == 0) & (plain_h != 0)).any()  # the case that matters occurs
     np.testing.assert_array_equal(fused_h, plain_h)
@@ -133,7 +134,7 @@ def test_a_relu_output_used_twice_sums_and_masks_as_usual(monkeypatch, rng):
         return w.grad.numpy().tobytes()
 
     fused = grad()
-    monkeypatch.setattr(pool_ops, "_relu_output", lambda x: None)
+    monkeypatch.setattr(pool_ops, "_fused_relu_output", lambda x: None)
     assert fused == grad()
 
 
@@ -149,7 +150,7 @@ def test_second_order_gradients_through_pool_and_relu_are_unchanged(monkeypatch,
         return gw.numpy().tobytes(), ggw.numpy().tobytes()
 
     fused = grads()
-    monkeypatch.setattr(pool_ops, "_relu_output", lambda x: None)
+    monkeypatch.setattr(pool_ops, "_fused_relu_output", lambda x: None)
     assert fused == grads()
 
 

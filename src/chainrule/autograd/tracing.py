@@ -245,15 +245,15 @@ class _Recorder:
     def __init__(self, inputs):
         self.inputs = inputs
         self.slot = {id(t): i for i, t in enumerate(inputs)}  # Tensor id -> slot number
-        self.keep = list(inputs)  # every Tensor seen stays alive, so that no id is reused
+        self.seen = list(inputs)  # every Tensor seen stays alive, so that no id is reused
         self.consts: list = []  # (slot, array): fixed values (Python numbers turned into arrays)
         self.live: list = []  # (slot, Tensor): parameters and other tensors, read at every call
         self.steps: list = []
         self.thread = threading.get_ident()
 
     def _new_slot(self, t) -> int:
-        self.keep.append(t)
-        self.slot[id(t)] = n = len(self.keep) - 1
+        self.seen.append(t)
+        self.slot[id(t)] = n = len(self.seen) - 1
         return n
 
     def _source(self, cls, given, t) -> int:
@@ -284,7 +284,7 @@ class _Recorder:
             yield t.data
         for step in self.steps:
             for n in step[3]:
-                yield self.keep[n].data
+                yield self.seen[n].data
 
     def __call__(self, cls, params, given, inputs, outs, multi):
         if threading.get_ident() != self.thread:
@@ -378,11 +378,11 @@ class _Plan:
                 node = f"n = {op}(**state[{k}][0]); n.__dict__.update(state[{k}][1])"
             lines.append(f"    {node}; {outs} = n.forward({args})")
             for n in dests:
-                if rec.keep[n].data.ndim == 0:  # NumPy may give a scalar: keep arrays only
+                if rec.seen[n].data.ndim == 0:  # NumPy may give a scalar: keep arrays only
                     lines.append(f"    {name[n]} = as_array({name[n]})")
             done = [n for n in sources if last.get(n) == k and n not in keep]
             done += [n for n in dests if n not in last and n not in keep]
-            big = sorted({name[n] for n in done if rec.keep[n].data.nbytes >= _DROP_BYTES})
+            big = sorted({name[n] for n in done if rec.seen[n].data.nbytes >= _DROP_BYTES})
             if big:
                 lines.append(f"    del {', '.join(big)}")
         lines.append(f"    return ({', '.join(f'Tensor({name[n]})' for n in out_slots)},)")

@@ -206,7 +206,7 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks):
-            if type(self) in _plans.ROOTS and not kwargs and not _grad_enabled.get():
+            if type(self) in _plans.PLANNING_CLASSES and not kwargs and not _grad_enabled.get():
                 out = _plans.call(self, args)  # a recorded plan of the layers' ops (nn.plans)
                 if out is not None:
                     return out

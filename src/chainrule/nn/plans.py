@@ -44,7 +44,7 @@ _MAX_SEEN = 64  # signatures counted per module before it stops planning new one
 # layer modules (``_leaf``), so that this file need not import them all.
 _LEAVES: set = set()
 # Exact classes that plan a call: containers and models marked with ``static_forward``.
-ROOTS: set = set()
+PLANNING_CLASSES: set = set()
 
 
 def set_inference_plans(enabled: bool) -> bool:
@@ -76,7 +76,7 @@ def static_forward(cls):
 
     if not (isinstance(cls, type) and issubclass(cls, Module)):
         raise TypeError(f"static_forward: expected a Module class, got {cls!r}")
-    ROOTS.add(cls)
+    PLANNING_CLASSES.add(cls)
     return cls
 
 
@@ -110,7 +110,7 @@ class _State:
 
 def _plannable(m) -> bool:
     cls = type(m)
-    return ((cls in _LEAVES or cls in ROOTS) and not m.training and not m._forward_hooks
+    return ((cls in _LEAVES or cls in PLANNING_CLASSES) and not m.training and not m._forward_hooks
             and not m._forward_pre_hooks and "forward" not in m.__dict__)
 
 

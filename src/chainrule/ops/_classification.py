@@ -85,14 +85,14 @@ def _const(op, name, value, x, shape):
 
 
 def _labels_picked(xp, labels, axis, ignore_index, weight, dtype):
-    """Labels with the class axis kept (ignored ones set to 0), a 0/1 mask of the kept samples and
-    the weight of each sample: ``weight[label]`` (1 without class weights), 0 where ignored.
+    """Labels with the class axis kept (ignored ones set to 0), a 0/1 mask of the counted samples
+    and the weight of each sample: ``weight[label]`` (1 without class weights), 0 where ignored.
     """
     lab = xp.expand_dims(labels, axis)
-    keep = (lab != ignore_index).astype(dtype)
-    idx = xp.where(keep > 0, lab, 0)
-    wk = keep if weight is None else keep * weight[idx]
-    return idx, keep, wk
+    counted = (lab != ignore_index).astype(dtype)
+    idx = xp.where(counted > 0, lab, 0)
+    wk = counted if weight is None else counted * weight[idx]
+    return idx, counted, wk
 
 
 def _one_hot(xp, idx, n_classes, axis, dtype):
@@ -121,7 +121,7 @@ class _ClassLoss(Function):
         wq = _one_hot(xp, self.idx, n, self.axis, dtype) * self.wk
         eps = self.smoothing
         if eps:
-            spread = self.keep * (eps / n)
+            spread = self.counted * (eps / n)
             wq = wq * (1 - eps) + (spread if self.weight is None else spread * self.weight_b)
         return wq
 
@@ -153,9 +153,10 @@ class CrossEntropy(_ClassLoss):
         if self.weight is not None:
             self.weight_b = self.weight.reshape([n if i == a else 1 for i in range(z.ndim)])
         if self.labels:
-            self.plain = (self.weight is None and not eps and z.ndim == 2 and a == 1
-                          and not (t == self.ignore_index).any())
-            if self.plain:  # the usual case: every sample counts once, as its label's -log p
+            # The usual case: every sample counts once, as its label's -log p.
+            self.one_hot_unweighted = (self.weight is None and not eps and z.ndim == 2 and a == 1
+                                       and not (t == self.ignore_index).any())
+            if self.one_hot_unweighted:
                 loss = -logp[xp.arange(len(t)), t]
                 self.denom = self.denom_backward = len(t)
                 return _reduce_array(loss, self.reduction, self.denom)
@@ -165,7 +166,7 @@ class CrossEntropy(_ClassLoss):
             loss = -xp.take_along_axis(logp, self.idx, axis=a) * self.wk
             if eps:
                 wlogp = logp if self.weight is None else logp * self.weight_b
-                smooth = -wlogp.sum(axis=a, keepdims=True) * self.keep
+                smooth = -wlogp.sum(axis=a, keepdims=True) * self.counted
                 loss = loss * (1 - eps) + smooth * (eps / n)
             loss = loss.squeeze(a)
             self.denom, self.denom_backward = _mean_denominators(xp, self.wk)
@@ -186,13 +187,13 @@ class CrossEntropy(_ClassLoss):
         gz = _HOST.empty_like(z) if self.needs_input_grad[0] else _HOST.empty((0, 0), z.dtype)
         if jit.cross_entropy(z, t, self.ignore_index, loss, gz) >= 0:
             return None
-        self.plain = True
+        self.one_hot_unweighted = True
         self.gz = gz if self.needs_input_grad[0] else None
         self.denom = self.denom_backward = len(t)
         return _reduce_array(loss, self.reduction, self.denom)
 
     def _label_stats(self, xp, t, dtype):
-        self.idx, self.keep, self.wk = _labels_picked(xp, t, self.axis, self.ignore_index,
+        self.idx, self.counted, self.wk = _labels_picked(xp, t, self.axis, self.ignore_index,
                                                       self.weight, dtype)
 
     def _target_weights(self, t):
@@ -206,7 +207,7 @@ class CrossEntropy(_ClassLoss):
         a = self.axis
         recording = is_grad_enabled()
         xp = get_array_module(z.data)
-        if self.labels and self.plain and not recording:
+        if self.labels and self.one_hot_unweighted and not recording:
             # softmax - one_hot(t), scaled: the lecture's y - t, computed in place (once: a
             # second backward through the graph computes it again)
             p, self.gz = self.gz, None
@@ -224,7 +225,7 @@ class CrossEntropy(_ClassLoss):
         g = self._scaled(g)
         gz = gt = None
         if self.needs_input_grad[0]:
-            if self.labels and self.plain:
+            if self.labels and self.one_hot_unweighted:
                 self._label_stats(xp, t.data, z.dtype)
             p = softmax(z, axis=a) if recording else Tensor(xp.exp(self.logp))
             if self.labels:

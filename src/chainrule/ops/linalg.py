@@ -168,7 +168,7 @@ class LinearReLU(Function):
     the output, which is positive exactly where the pre-activation is.
     """
 
-    relu_output = True  # backward masks by output > 0 (see pool._relu_output)
+    fused_relu = True  # backward masks by output > 0 (see pool._fused_relu_output)
 
     def forward(self, x, w, b=None):
         # The compiled sweep only when training: loading numba costs a large fixed amount of

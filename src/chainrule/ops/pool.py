@@ -132,10 +132,10 @@ class _ExtremumPool(Function):
         xpad = _pad(_as2d(x, self.geom.nd), self.geom.pads, _fill(xp, x.dtype, self.largest))
         return _WindowScatter.apply(g, geom=self.geom, arg=None,
                                     winners=(xpad, _as2d(y, self.geom.nd)),
-                                    relu=_relu_output(self.inputs[0]))
+                                    relu=_fused_relu_output(self.inputs[0]))
 
 
-def _relu_output(x):
+def _fused_relu_output(x):
     """``x``'s array when ``x`` (a Tensor) is the output of a layer fused with its ReLU, whose
     backward masks the gradient by ``x > 0`` (``activation.relu_masked``); else None.
 
@@ -143,7 +143,7 @@ def _relu_output(x):
     own gradient is wanted (``retain_grad()``, or ``cr.grad`` with respect to ``x``): that is the
     unmasked one; nor when the backward is recorded.
     """
-    if (getattr(x._ctx, "relu_output", False) and not x._retains_grad
+    if (getattr(x._ctx, "fused_relu", False) and not x._retains_grad
             and not is_grad_enabled() and not is_captured(x)):
         return x.data
     return None
@@ -153,7 +153,7 @@ def _route_to_winners(g2, geom, winners, arg, relu=None):
     """Send each window's gradient to the first offset whose input equals the window's output.
 
     Fills ``arg`` (the winning offset per window) when it is not None, for a recorded backward.
-    ``relu``: the input's array when it is a fused layer's ReLU output (see ``_relu_output``);
+    ``relu``: the input's array when it is a fused layer's ReLU output (see ``_fused_relu_output``);
     the compiled kernel then also masks the gradient by it and marks the result as masked.
     """
     xp = get_array_module(g2)

@@ -59,10 +59,10 @@ class ConvNd(Function):
         # batch-last copy of the input if one was made: copying them is cheaper than holding
         # them, which adds their size to the peak memory of the whole step (the char-CNN's first
         # two layers: k = 7 times their inputs; docs/performance.md).
-        keep = (self.needs_input_grad[1] and cols is not None
+        keep_columns = (self.needs_input_grad[1] and cols is not None
                 and cols.nbytes <= config.keep_columns_mib * 2**20)
-        self.cols = cols if keep else None
-        if self.needs_input_grad[1] and not keep and dense is not x:
+        self.cols = cols if keep_columns else None
+        if self.needs_input_grad[1] and not keep_columns and dense is not x:
             self.dense = dense
         return _from2d(y, geom.nd)
 
@@ -86,7 +86,7 @@ class ConvReLUNd(ConvNd):
     """
 
     _relu = True
-    relu_output = True  # backward masks by output > 0 (see pool._relu_output)
+    fused_relu = True  # backward masks by output > 0 (see pool._fused_relu_output)
 
     def backward(self, g):
         return ConvNd.backward(self, relu_masked(g, self.output.data))
