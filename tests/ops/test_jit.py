@@ -151,55 +151,7 @@ def test_a_broken_numba_gives_a_clear_error(monkeypatch):
         _jit.col2im(np.zeros((1, 1, 1, 1, 1, 1)), np.zeros((1, 1, 1, 1)), 1, 1, 1, 1)
 
 
-
-def _optimizer_run(make, dtype):
-    rng = np.random.default_rng(0)
-    w = cr.tensor(rng.standard_normal((30, 40)).astype(dtype), requires_grad=True)
-    b = cr.tensor(rng.standard_normal(40).astype(dtype), requires_grad=True)
-    opt = make([w, b])
-    for _ in range(4):
-        opt.zero_grad()
-        x = cr.tensor(rng.standard_normal((30, 40)).astype(dtype))
-        ((x * w).sum() + (b * b).sum()).backward()
-        opt.step()
-    return w.numpy().copy(), b.numpy().copy()
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("make", [
-    lambda p: cr.optim.SGD(p, lr=0.1),
-    lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9),
-    lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
-    lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.3, maximize=True),
-    lambda p: cr.optim.Adam(p, lr=0.01),
-    lambda p: cr.optim.Adam(p, lr=0.01, betas=(0.5, 0.999), weight_decay=0.1, maximize=True),
-    lambda p: cr.optim.Adam(p, lr=0.01, amsgrad=True),
-    lambda p: cr.optim.AdamW(p, lr=0.01, weight_decay=0.1),
-], ids=["sgd", "momentum", "nesterov-decay", "dampening-maximize", "adam", "adam-decay",
-        "amsgrad", "adamw"])
-def test_compiled_optimizer_steps_equal_numpy(numpy_path, make, dtype):
-    """Bit for bit: the kernels do the NumPy path's float operations in its order."""
-    compiled = _optimizer_run(make, dtype)
-    reference = numpy_path(lambda: _optimizer_run(make, dtype))
-    for a, b in zip(compiled, reference):
-        np.testing.assert_array_equal(a, b)
-
-
-def test_optimizers_fall_back_for_non_contiguous_gradients(numpy_path):
-    w = cr.tensor(np.ones((4, 6), np.float32), requires_grad=True)
-    opt = cr.optim.Adam([w], lr=0.1)
-    w.grad = cr.tensor(np.arange(24, dtype=np.float32).reshape(6, 4).T)  # F-order
-    opt.step()
-    reference = numpy_path(lambda: _fallback_reference())
-    np.testing.assert_array_equal(w.numpy(), reference)
-
-
-def _fallback_reference():
-    w = cr.tensor(np.ones((4, 6), np.float32), requires_grad=True)
-    opt = cr.optim.Adam([w], lr=0.1)
-    w.grad = cr.tensor(np.ascontiguousarray(np.arange(24, dtype=np.float32).reshape(6, 4).T))
-    opt.step()
-    return w.numpy().copy()
+# The optimizer kernels are held equal to the rules of optim/ in tests/optim/test_fused.py.
 
 
 def test_float16_takes_the_numpy_paths(rng):
@@ -218,62 +170,6 @@ def test_float16_takes_the_numpy_paths(rng):
         p.grad = cr.tensor(np.ones(40, np.float16))
         opt.step()
     assert p.dtype == np.float16
-
-
-def _group_run(make, grads_of):
-    """Steps of an optimizer over three parameters whose gradients ``grads_of(step)`` gives."""
-    rng = np.random.default_rng(1)
-    params = [cr.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
-              for s in ((5, 7), (7,), (3, 5))]
-    opt = make(params)
-    for step in range(4):
-        for p, g in zip(params, grads_of(step, rng)):
-            p.grad = None if g is None else cr.tensor(g)
-        opt.step()
-    return [p.numpy().copy() for p in params]
-
-
-@pytest.mark.parametrize("make", [
-    lambda p: cr.optim.SGD(p, lr=0.1),
-    lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
-    lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9, dampening=0.3, maximize=True),
-    lambda p: cr.optim.SGD([{"params": p[:1], "momentum": 0.5}, {"params": p[1:]}], lr=0.1),
-    lambda p: cr.optim.Adam(p, lr=0.01, weight_decay=0.1),
-    lambda p: cr.optim.Adam([{"params": p[:2], "amsgrad": True}, {"params": p[2:]}], lr=0.01),
-    lambda p: cr.optim.AdamW(p, lr=0.01, maximize=True),
-])
-def test_group_step_with_missing_and_non_contiguous_gradients(numpy_path, make):
-    """A group mixes parameters the kernel takes, one without a gradient on some steps (its
-    momentum buffer starts later, its Adam step count lags) and one whose gradient is a
-    transposed view."""
-    def grads(step, rng):
-        return [rng.standard_normal((5, 7)).astype(np.float32),
-                None if step % 2 == 0 else rng.standard_normal(7).astype(np.float32),
-                rng.standard_normal((5, 3)).astype(np.float32).T]
-
-    compiled = _group_run(make, grads)
-    for a, b in zip(compiled, numpy_path(lambda: _group_run(make, grads))):
-        np.testing.assert_array_equal(a, b)
-
-
-@pytest.mark.parametrize("make", [lambda p: cr.optim.SGD(p, lr=0.1, momentum=0.9),
-                                  lambda p: cr.optim.Adam(p, lr=0.1)], ids=["sgd", "adam"])
-def test_a_group_mixes_float16_float32_and_float64(numpy_path, make):
-    def run():
-        p16 = cr.tensor(np.linspace(-1, 1, 6, dtype=np.float16), requires_grad=True)
-        p32 = cr.tensor(np.linspace(-1, 1, 6, dtype=np.float32), requires_grad=True)
-        p64 = cr.tensor(np.linspace(-1, 1, 6, dtype=np.float64), requires_grad=True)
-        opt = make([p16, p32, p64])
-        for _ in range(3):
-            for p in (p16, p32, p64):
-                p.grad = cr.tensor(p.numpy() * 2 + 0.1)
-            opt.step()
-        return p16.numpy().copy(), p32.numpy().copy(), p64.numpy().copy()
-
-    compiled = run()
-    assert [a.dtype for a in compiled] == [np.float16, np.float32, np.float64]
-    for a, b in zip(compiled, numpy_path(run)):
-        np.testing.assert_array_equal(a, b)
 
 
 def _ce_run(z, labels, reduction="mean", **opts):

@@ -262,6 +262,7 @@ def test_gpu_kernels_leave_host_arrays_to_the_other_paths(monkeypatch):
     from chainrule.backend import gpu
 
     p, g, m, v = (np.ones(4, np.float32) for _ in range(4))
+    assert not gpu.adam_takes(p, g, m, v, None)
     assert gpu.adam(p, g, m, v, None, 0.1, 0.999, 0.001, 1.0, 1e-8, 0.01) is False
     np.testing.assert_array_equal(p, np.ones(4, np.float32))
     monkeypatch.setattr(cr.config, "gpu_kernels", False)

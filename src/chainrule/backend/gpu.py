@@ -1,17 +1,20 @@
 """Fused CuPy kernels: one GPU launch where the array path takes many.
 
-On a GPU each array operation is a kernel launch of a few microseconds, so an optimizer step that
-is eleven in-place operations per parameter costs more in launches than in arithmetic. The kernels
-here do such a step in one elementwise launch per parameter, with the array path's float
-operations in its order (the CUDA compiler may contract a multiply and an add into one rounding,
-so results agree to rounding, not bit for bit). They are compiled by CuPy on first use and cached
-on disk by it. ``chainrule.config.gpu_kernels = False`` (``CHAINRULE_GPU_KERNELS=0`` in the
-environment) turns them off: the array path then runs on the GPU.
+On a GPU each array operation is a kernel launch, so an optimizer step written as a dozen array
+operations per parameter costs more in launches than in arithmetic. The Adam kernel here does the
+rule of optim/adam.py in one elementwise launch per parameter, its float operations in PyTorch's
+implementation's order (fewer than the rule's; the CUDA compiler may also contract a multiply and
+an add into one rounding), so results agree with the rule to rounding, not bit for bit;
+optim/fused.py chooses it. The kernels are compiled by CuPy
+on first use and cached on disk by it. ``chainrule.config.gpu_kernels = False``
+(``CHAINRULE_GPU_KERNELS=0`` in the environment) turns them off: the array path then runs on the
+GPU.
 
 Each function returns False, having done nothing, when its arrays are not CuPy arrays of the
 layout and dtype (float32 or float64) it takes; the caller then runs its array path.
 
-``adam(p, g, m, v, vmax, ...)``: one Adam step in place.
+``adam(p, g, m, v, vmax, ...)``: one Adam step in place (``adam_takes``: whether it takes the
+arrays).
 ``col2im(cols, out, sh, sw, dh, dw)``: out (C, Hp, Wp, N) = the columns (C, kh, kw, Ho, Wo, N)
 added back at every kernel offset, one thread per output element (a gather: no atomics, and the
 offsets summed in the array path's order). It replaces kh * kw slice-adds.
@@ -26,7 +29,7 @@ from __future__ import annotations
 from . import cupy
 from .settings import config
 
-__all__ = ["adam", "col2im", "enabled", "route_to_winners"]
+__all__ = ["adam", "adam_takes", "col2im", "enabled", "route_to_winners"]
 
 
 def enabled() -> bool:
@@ -34,6 +37,8 @@ def enabled() -> bool:
     return cupy is not None and config.gpu_kernels
 
 
+# optim/adam.py's rule after the gradient's sign and L2 term (which the caller applies first, as
+# the rule does), in PyTorch's implementation's order (backend/jit.py's Adam kernel has the same).
 _ADAM_BODY = """
     T mi = m + (g - m) * one_minus_b1;
     T vi = v * b2 + g * g * one_minus_b2;
@@ -56,12 +61,22 @@ def _adam_kernel(amsgrad: bool):
     return _kernels[amsgrad]
 
 
-def adam(p, g, m, v, vmax, one_minus_b1, b2, one_minus_b2, root_c2, eps, step_size) -> bool:
-    """One Adam step in one launch (see the module docstring); ``vmax`` None without AMSGrad."""
+def adam_takes(p, g, m, v, vmax) -> bool:
+    """Whether ``adam`` takes these arrays: CuPy arrays of one shape and dtype (float32 or
+    float64), with the kernels on."""
     arrays = (p, g, m, v) if vmax is None else (p, g, m, v, vmax)
     if cupy is None or not all(isinstance(a, cupy.ndarray) for a in arrays) or not enabled():
         return False
-    if any(a.shape != p.shape or a.dtype != p.dtype for a in arrays) or p.dtype.char not in "fd":
+    return p.dtype.char in "fd" and all(a.shape == p.shape and a.dtype == p.dtype for a in arrays)
+
+
+def adam(p, g, m, v, vmax, one_minus_b1, b2, one_minus_b2, root_c2, eps, step_size) -> bool:
+    """One Adam step in one launch (see the module docstring); ``vmax`` None without AMSGrad.
+
+    ``g`` is the gradient with the rule's sign and L2 term applied; ``root_c2`` is
+    ``sqrt(1 - b2**t)`` and ``step_size`` ``lr / (1 - b1**t)``.
+    """
+    if not adam_takes(p, g, m, v, vmax):
         return False
     dt = p.dtype.type
     scalars = [dt(s) for s in (one_minus_b1, b2, one_minus_b2, root_c2, eps, step_size)]

@@ -3,8 +3,9 @@
 Pooling's backward and col2im are, in NumPy, one pass over the whole image per kernel offset
 (``pool._route_to_winners``, ``conv._col2im``): LeNet-5's 2x2 max-pool backward reads and writes
 its arrays 16 times. Compiled, each is one sweep with the batch as the contiguous inner loop, and
-the LeNet-5 and autoencoder steps get faster. The max-pooling forward (when training) and the Adam
-and SGD updates (13 and 2-4 NumPy passes) are one sweep each too (docs/performance.md has the
+the LeNet-5 and autoencoder steps get faster. The max-pooling forward (when training) is one
+sweep too, and so is each optimizer's update (``sgd``, ``adam``, ``rmsprop``, ``adagrad``: the
+rule of optim/ in one pass instead of an array pass per operation; docs/performance.md has the
 measurements). A fused layer + ReLU (``ops.linalg.LinearReLU``, ``ops.conv.ConvReLUNd``) adds
 its bias and rectifies in one sweep when training (``bias_relu``, instead of NumPy's add and
 maximum) and masks its incoming gradient in one (``relu_grad``, instead of a comparison and a
@@ -30,16 +31,16 @@ import numpy as np
 
 from .settings import config
 
-__all__ = ["adam", "bias_relu", "col2im", "cross_entropy", "enabled", "flat", "handles", "pool",
-           "relu_grad", "route_to_winners", "sgd"]
+__all__ = ["adagrad", "adam", "bias_relu", "col2im", "cross_entropy", "enabled", "flat", "handles",
+           "pool", "relu_grad", "rmsprop", "route_to_winners", "sgd"]
 
 _kernels: dict = {}
 
 
 def enabled() -> bool:
     """True when the compiled kernels are in use (each op checks its own kernel is not None)."""
-    return None not in (col2im, route_to_winners, pool, adam, sgd, bias_relu, relu_grad,
-                        cross_entropy)
+    return None not in (col2im, route_to_winners, pool, adam, sgd, rmsprop, adagrad, bias_relu,
+                        relu_grad, cross_entropy)
 
 
 def _lazy(name):
@@ -159,37 +160,91 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                                 if (better or v != v) and best == best:
                                     out[c, a, b, m] = v
 
+    # The optimizer kernels do, per element, the float operations of the rules as optim/ writes
+    # them (optim/sgd.py, adam.py, rmsprop.py, adagrad.py), in the same order and with scalars
+    # of the arrays' dtype, so they give the same bits (Adam: to rounding, see its docstring);
+    # ``decay``, ``maximize`` and the like are the rules' own branches.
+
     @jit
-    def _adam(p, g, m, v, vmax, one_minus_b1, b2, one_minus_b2, root_c2, eps, step_size):
-        """One Adam step in one sweep, with the NumPy path's float operations in its order."""
-        amsgrad = vmax.size > 0
+    def _sgd(p, grad, buf, lr, momentum, one_minus_dampening, weight_decay, maximize, nesterov,
+             first):
+        """SGD in one sweep; ``buf`` is the momentum buffer (empty without momentum), which
+        ``first`` sets to the gradient."""
+        with_momentum = buf.size > 0
+        decay = weight_decay != 0
         for i in range(p.size):
-            gi = g[i]
-            mi = m[i] + (gi - m[i]) * one_minus_b1
-            vi = v[i] * b2 + gi * gi * one_minus_b2
+            g = -grad[i] if maximize else grad[i]
+            if decay:
+                g = g + weight_decay * p[i]
+            d = g
+            if with_momentum:
+                b = g if first else momentum * buf[i] + one_minus_dampening * g
+                buf[i] = b
+                d = g + momentum * b if nesterov else b
+            p[i] = p[i] - lr * d
+
+    @jit
+    def _adam(p, grad, m, v, vmax, decay, decoupled, maximize, one_minus_beta1, beta2,
+              one_minus_beta2, root_correction2, eps, step_size):
+        """Adam in one sweep (AMSGrad when vmax is not empty). ``decay`` is lr * weight_decay
+        when ``decoupled`` (AdamW), else weight_decay (0: none).
+
+        The moments and the step are in PyTorch's implementation's order, not the rule's:
+        ``m + (g - m) (1 - beta1)``, and ``lr / (1 - beta1**t) * m / (sqrt(v) /
+        sqrt(1 - beta2**t) + eps)``, two divisions per element instead of the rule's three (the
+        sweep is bound by its divisions). It agrees with the rule to rounding, not bit for bit.
+        """
+        amsgrad = vmax.size > 0
+        l2 = decay != 0 and not decoupled
+        for i in range(p.size):
+            pi = p[i]
+            if decoupled:
+                pi = pi - decay * pi
+            g = -grad[i] if maximize else grad[i]
+            if l2:
+                g = g + decay * pi
+            mi = m[i] + (g - m[i]) * one_minus_beta1
+            vi = v[i] * beta2 + g * g * one_minus_beta2
             m[i], v[i] = mi, vi
             if amsgrad:
                 vi = max(vmax[i], vi)
                 vmax[i] = vi
-            p[i] -= mi / (np.sqrt(vi) / root_c2 + eps) * step_size
+            p[i] = pi - mi / (np.sqrt(vi) / root_correction2 + eps) * step_size
 
     @jit
-    def _sgd(p, d, buf, lr, momentum, damped, keep, nesterov, first):
-        """One SGD step (with momentum when buf is not empty) in one sweep, as the NumPy path.
-
-        ``keep`` is 1 - dampening, used when ``damped``.
-        """
-        heavy_ball = buf.size > 0
+    def _rmsprop(p, grad, v, g_avg, buf, lr, alpha, one_minus_alpha, eps, weight_decay,
+                 momentum, maximize):
+        """RMSprop in one sweep: centered when g_avg is not empty, with momentum when buf is not."""
+        centered, with_momentum = g_avg.size > 0, buf.size > 0
+        decay = weight_decay != 0
         for i in range(p.size):
-            di = d[i]
-            if not heavy_ball:
-                p[i] -= di * lr
-                continue
-            b = buf[i]
-            if not first:
-                b = b * momentum + (keep * di if damped else di)
+            g = -grad[i] if maximize else grad[i]
+            if decay:
+                g = g + weight_decay * p[i]
+            vi = alpha * v[i] + one_minus_alpha * (g * g)
+            v[i] = vi
+            if centered:
+                a = alpha * g_avg[i] + one_minus_alpha * g
+                g_avg[i] = a
+                vi = vi - a * a
+            if with_momentum:
+                b = momentum * buf[i] + g / (np.sqrt(vi) + eps)
                 buf[i] = b
-            p[i] -= (b * momentum + di) * lr if nesterov else b * lr
+                p[i] = p[i] - lr * b
+            else:
+                p[i] = p[i] - lr * g / (np.sqrt(vi) + eps)
+
+    @jit
+    def _adagrad(p, grad, total, lr, eps, weight_decay, maximize):
+        """Adagrad in one sweep; ``lr`` is the step's decayed learning rate."""
+        decay = weight_decay != 0
+        for i in range(p.size):
+            g = -grad[i] if maximize else grad[i]
+            if decay:
+                g = g + weight_decay * p[i]
+            s = total[i] + g * g
+            total[i] = s
+            p[i] = p[i] - lr * g / (np.sqrt(s) + eps)
 
     @jit
     def _bias_relu(y, b):
@@ -240,8 +295,8 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
         return -1
 
     return {"col2im": _col2im, "route_to_winners": _route, "pool": _pool, "adam": _adam,
-            "sgd": _sgd, "bias_relu": _bias_relu, "relu_grad": _relu_grad,
-            "cross_entropy": _cross_entropy}
+            "sgd": _sgd, "rmsprop": _rmsprop, "adagrad": _adagrad, "bias_relu": _bias_relu,
+            "relu_grad": _relu_grad, "cross_entropy": _cross_entropy}
 
 
 def handles(dtype) -> bool:
@@ -265,10 +320,11 @@ def flat(*arrays):
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
-_KERNELS = ("col2im", "route_to_winners", "pool", "adam", "sgd", "bias_relu", "relu_grad",
-            "cross_entropy")
+_KERNELS = ("col2im", "route_to_winners", "pool", "adam", "sgd", "rmsprop", "adagrad",
+            "bias_relu", "relu_grad", "cross_entropy")
 _NUMBA = importlib.util.find_spec("numba") is not None
-col2im = route_to_winners = pool = adam = sgd = bias_relu = relu_grad = cross_entropy = None
+col2im = route_to_winners = pool = adam = sgd = rmsprop = adagrad = None
+bias_relu = relu_grad = cross_entropy = None
 
 
 def _bind(use: bool) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_bool, check_number, effective_grad, scratch_like
+from . import fused
+from .optimizer import Optimizer, check_bool, check_number
 
 __all__ = ["Adagrad"]
 
@@ -11,9 +12,16 @@ __all__ = ["Adagrad"]
 class Adagrad(Optimizer):
     r"""Adagrad: each coordinate's step is divided by the root of its accumulated squared gradients.
 
-    ``s = s + g^2`` and ``p <- p - lr_t g / (sqrt(s) + eps)``, with
-    ``lr_t = lr / (1 + (t - 1) lr_decay)`` at step t, ``g = grad + weight_decay p`` and ``s``
-    starting at ``initial_accumulator_value``.
+    Step t (from 1), as PyTorch's documentation writes it::
+
+        lr_t = lr / (1 + (t - 1) * lr_decay)
+        g = grad                                   (g = -grad with maximize)
+        g = g + weight_decay * p                   (if weight_decay != 0)
+        s = s + g**2                               (s starts at initial_accumulator_value)
+        p = p - lr_t * g / (sqrt(s) + eps)
+
+    ``_update`` is this rule, line for line; ``fused.adagrad`` does it in one compiled sweep when
+    it can (see ``_update_group``).
 
     Args:
         params: Tensors or parameter groups (see ``Optimizer``).
@@ -39,18 +47,35 @@ class Adagrad(Optimizer):
         check_bool("Adagrad", "maximize", h["maximize"], where)
 
     def _update(self, param, grad, group, state):
+        """The rule of the class docstring on one parameter (``param`` changes in place)."""
+        lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize = _hyper(group)
         xp = get_array_module(param)
         if not state:
             state["step"] = 0
-            state["sum"] = xp.full_like(param, float(group["initial_accumulator_value"]))
+            state["sum"] = xp.full_like(param, initial_accumulator_value)
         state["step"] += 1
-        lr = float(group["lr"]) / (1 + (state["step"] - 1) * float(group["lr_decay"]))
-        g, _ = effective_grad(param, grad, float(group["weight_decay"]), group["maximize"])
-        s = state["sum"]
-        tmp = xp.multiply(g, g, out=scratch_like(param))
-        s += tmp
-        xp.sqrt(s, out=tmp)
-        tmp += float(group["eps"])
-        xp.divide(g, tmp, out=tmp)
-        tmp *= lr
-        param -= tmp
+        t, s = state["step"], state["sum"]
+
+        lr_t = lr / (1 + (t - 1) * lr_decay)
+        g = -grad if maximize else grad
+        if weight_decay != 0:
+            g = g + weight_decay * param
+        s[...] = s + g**2  # [...] =: into the state's array
+        param -= lr_t * g / (xp.sqrt(s) + eps)
+
+    def _update_group(self, group, params):
+        """Each parameter's step: the fused kernel when it takes the arrays, else the rule."""
+        h, state, cache = _hyper(group), self.state, {}
+        kernel = fused.adagrad if type(self)._update is Adagrad._update else None
+        for p in params:
+            param, grad = p._writable(), p.grad._data
+            if kernel is None or not kernel(param, grad, state[p], h, cache):
+                self._update(param, grad, group, state[p])
+
+
+def _hyper(group: dict) -> tuple:
+    """The group's hyperparameters, read once per step: lr, lr_decay, weight_decay,
+    initial_accumulator_value, eps, maximize."""
+    return (float(group["lr"]), float(group["lr_decay"]), float(group["weight_decay"]),
+            float(group["initial_accumulator_value"]), float(group["eps"]),
+            bool(group["maximize"]))

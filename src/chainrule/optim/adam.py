@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
-from ..backend import GPU_POSSIBLE, get_array_module, gpu, jit
-from .optimizer import Optimizer, check_bool, check_number, effective_grad, scratch_like
+from ..backend import get_array_module
+from . import fused
+from .optimizer import Optimizer, check_bool, check_number
 
 __all__ = ["Adam", "AdamW"]
 
@@ -13,10 +12,19 @@ __all__ = ["Adam", "AdamW"]
 class Adam(Optimizer):
     r"""Adam: steps scaled by running estimates of the gradient's first and second moments.
 
-    ``m = b1 m + (1 - b1) g``, ``v = b2 v + (1 - b2) g^2``, and
-    ``p <- p - lr / (1 - b1^t) * m / (sqrt(v / (1 - b2^t)) + eps)``, with
-    ``g = grad + weight_decay p`` (L2 regularization folded into the gradient; see ``AdamW`` for
-    decoupled decay). With amsgrad the running maximum of ``v`` replaces ``v`` in the denominator.
+    Step t (from 1), as the paper (Algorithm 1) and PyTorch's documentation write it::
+
+        g = grad                                   (g = -grad with maximize)
+        g = g + weight_decay * p                   (if weight_decay != 0: L2, see AdamW)
+        m = beta1 * m + (1 - beta1) * g            (m, v start at 0)
+        v = beta2 * v + (1 - beta2) * g**2
+        m_hat = m / (1 - beta1**t)
+        v_hat = v / (1 - beta2**t)                 (amsgrad: v_max = max(v_max, v) in place of v)
+        p = p - lr * m_hat / (sqrt(v_hat) + eps)
+
+    ``_update`` is this rule, line for line; ``fused.adam`` does it in one compiled sweep when it
+    can (see ``_update_group``), in PyTorch's implementation's order (the bias corrections folded
+    into the step size): the same to float rounding.
 
     Args:
         params: Tensors or parameter groups (see ``Optimizer``).
@@ -50,19 +58,9 @@ class Adam(Optimizer):
         check_bool(name, "amsgrad", h["amsgrad"], where)
         check_bool(name, "maximize", h["maximize"], where)
 
-    def _update_group(self, group, params):
-        if type(self)._update is not Adam._update:  # a subclass with its own rule
-            return super()._update_group(group, params)
-        h, state, scalars = _hyper(group), self.state, {}
-        for p in params:
-            self._step(p._writable(), p.grad._data, h, state[p], scalars)
-
     def _update(self, param, grad, group, state):
-        self._step(param, grad, _hyper(group), state, {})
-
-    def _step(self, param, grad, h, state, scalars):
-        """One parameter's update; ``scalars`` caches the step's constants by (step, dtype)."""
-        lr, beta1, beta2, eps, wd, amsgrad, maximize = h
+        """The rule of the class docstring on one parameter (``param`` changes in place)."""
+        lr, beta1, beta2, eps, weight_decay, amsgrad, maximize = _hyper(group)
         xp = get_array_module(param)
         if not state:
             state["step"] = 0
@@ -71,50 +69,34 @@ class Adam(Optimizer):
             if amsgrad:
                 state["max_exp_avg_sq"] = xp.zeros_like(param)
         state["step"] += 1
-        t = state["step"]
-        if self._decoupled:
-            if wd != 0:
-                param *= 1 - lr * wd
-            g = -grad if maximize else grad
-        else:
-            g, _ = effective_grad(param, grad, wd, maximize)
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        vmax = None
+        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+
+        if self._decoupled and weight_decay != 0:  # AdamW
+            param -= lr * weight_decay * param
+        g = -grad if maximize else grad
+        if not self._decoupled and weight_decay != 0:
+            g = g + weight_decay * param
+        m[...] = beta1 * m + (1 - beta1) * g  # [...] =: into the state's arrays
+        v[...] = beta2 * v + (1 - beta2) * g**2
+        m_hat = m / (1 - beta1**t)
         if amsgrad:
-            vmax = state.get("max_exp_avg_sq")
-            if vmax is None:
-                vmax = state["max_exp_avg_sq"] = xp.zeros_like(param)
-        key = (t, param.dtype)
-        typed = scalars.get(key)
-        if typed is None:
-            py = (1 - beta1, beta2, 1 - beta2, math.sqrt(1 - beta2**t), eps, lr / (1 - beta1**t))
-            typed = scalars[key] = (py, tuple(param.dtype.type(s) for s in py))
-        if jit.adam is not None:
-            arrays = jit.flat(param, g, m, v, param if vmax is None else vmax)
-            if arrays is not None:  # one compiled sweep, the same float operations as below
-                if vmax is None:
-                    arrays[4] = arrays[4][:0]
-                jit.adam(*arrays, *typed[1])
-                return
-        if GPU_POSSIBLE and gpu.adam(param, g, m, v, vmax, *typed[0]):  # one launch on a GPU
-            return
-        # One scratch array serves every intermediate below (out= keeps the rest in place).
-        tmp = xp.subtract(g, m, out=scratch_like(param))
-        tmp *= 1 - beta1
-        m += tmp
-        xp.multiply(g, g, out=tmp)
-        tmp *= 1 - beta2
-        v *= beta2
-        v += tmp
-        if vmax is not None:
-            xp.maximum(vmax, v, out=vmax)
-            v = vmax
-        xp.sqrt(v, out=tmp)
-        tmp /= math.sqrt(1 - beta2**t)
-        tmp += eps
-        xp.divide(m, tmp, out=tmp)
-        tmp *= lr / (1 - beta1**t)
-        param -= tmp
+            v_max = state.get("max_exp_avg_sq")
+            if v_max is None:  # amsgrad switched on after the first step
+                v_max = state["max_exp_avg_sq"] = xp.zeros_like(param)
+            v_max[...] = xp.maximum(v_max, v)
+            v_hat = v_max / (1 - beta2**t)
+        else:
+            v_hat = v / (1 - beta2**t)
+        param -= lr * m_hat / (xp.sqrt(v_hat) + eps)
+
+    def _update_group(self, group, params):
+        """Each parameter's step: the fused kernel when it takes the arrays, else the rule."""
+        h, state, cache, decoupled = _hyper(group), self.state, {}, self._decoupled
+        kernel = fused.adam if type(self)._update is Adam._update else None  # a subclass: its rule
+        for p in params:
+            param, grad = p._writable(), p.grad._data
+            if kernel is None or not kernel(param, grad, state[p], h, cache, decoupled):
+                self._update(param, grad, group, state[p])
 
 
 def _hyper(group: dict) -> tuple:
@@ -127,8 +109,12 @@ def _hyper(group: dict) -> tuple:
 class AdamW(Adam):
     r"""Adam with decoupled weight decay: parameters shrink directly, not through the gradient.
 
-    ``p <- p (1 - lr weight_decay)``, then the Adam step with ``g = grad`` (the decay never enters
-    the moment estimates, so it acts the same on every parameter whatever its gradient scale).
+    As Loshchilov & Hutter and PyTorch's documentation write it: first ::
+
+        p = p - lr * weight_decay * p
+
+    then Adam's step (``Adam``'s docstring) with ``g = grad``: the decay never enters the moment
+    estimates, so it acts the same on every parameter whatever its gradient scale.
 
     Args:
         params: Tensors or parameter groups (see ``Optimizer``).

@@ -1,11 +1,12 @@
 """The optimizer base: parameter groups, per-parameter state, ``step()`` and state dicts.
 
 A subclass states its hyperparameters (``defaults``), checks them in ``_check_hyperparameters``
-and writes its update rule in ``_update(param, grad, group, state)`` on raw arrays: ``param`` is
-updated in place, ``grad`` is read only (gradient arrays may be shared between tensors).
-``param`` is the parameter's writable array (``Parameter.data`` is a read-only view of it), and
-``step`` counts the change in each parameter's ``_version``.
-``_update_group`` may update a whole group at once instead.
+and writes its update rule in ``_update(param, grad, group, state)`` on raw arrays, as the paper
+writes it: ``param`` is updated in place, ``grad`` is read only (gradient arrays may be shared
+between tensors). ``param`` is the parameter's writable array (``Parameter.data`` is a read-only
+view of it), and ``step`` counts the change in each parameter's ``_version``.
+``_update_group`` may update a whole group at once instead; the built-in optimizers use it to
+try a fused kernel (``fused.py``) per parameter before their ``_update``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import numbers
 from collections import defaultdict
 from collections.abc import Iterable
 
-from ..autograd import Tensor, _scratch, enable_grad, no_grad
+from ..autograd import Tensor, enable_grad, no_grad
 from ..backend import device_of, get_array_module, to_device
 
 __all__ = ["Optimizer"]
@@ -296,22 +297,3 @@ def check_bool(opt: str, name: str, value, where: str = "") -> None:
     if not isinstance(value, bool):
         raise TypeError(f"{opt}: {name} must be True or False, got {value!r}{where}")
 
-
-def scratch_like(param):
-    """A temporary the shape of ``param``, recycled from step to step (no fresh memory per step)."""
-    return _scratch.empty_like(param)
-
-
-def effective_grad(param, grad, weight_decay: float, maximize: bool):
-    """``±grad + weight_decay * param`` as (array, owned); an owned array is fresh (may change)."""
-    if weight_decay != 0:
-        xp = get_array_module(param)
-        d = xp.multiply(param, weight_decay)
-        if maximize:
-            d -= grad
-        else:
-            d += grad
-        return d, True
-    if maximize:
-        return -grad, True
-    return grad, False

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_bool, check_number, effective_grad, scratch_like
+from . import fused
+from .optimizer import Optimizer, check_bool, check_number
 
 __all__ = ["RMSprop"]
 
@@ -11,9 +12,23 @@ __all__ = ["RMSprop"]
 class RMSprop(Optimizer):
     r"""RMSprop: divide each step by a running root mean square of recent gradients.
 
-    ``v = alpha v + (1 - alpha) g^2``; ``s = sqrt(v - a^2) + eps`` when centered (``a`` the
-    running mean of ``g``) else ``sqrt(v) + eps``; ``p <- p - lr g / s``, or with momentum
-    ``b = momentum b + g / s`` and ``p <- p - lr b``. Here ``g = grad + weight_decay p``.
+    One step, as PyTorch's documentation writes it::
+
+        g = grad                                   (g = -grad with maximize)
+        g = g + weight_decay * p                   (if weight_decay != 0)
+        v = alpha * v + (1 - alpha) * g**2         (v, g_avg, b start at 0)
+        v_tilde = v
+        if centered:
+            g_avg = alpha * g_avg + (1 - alpha) * g
+            v_tilde = v_tilde - g_avg**2
+        if momentum > 0:
+            b = momentum * b + g / (sqrt(v_tilde) + eps)
+            p = p - lr * b
+        else:
+            p = p - lr * g / (sqrt(v_tilde) + eps)
+
+    ``_update`` is this rule, line for line; ``fused.rmsprop`` does it in one compiled sweep when
+    it can (see ``_update_group``).
 
     Args:
         params: Tensors or parameter groups (see ``Optimizer``).
@@ -43,44 +58,48 @@ class RMSprop(Optimizer):
         check_bool("RMSprop", "maximize", h["maximize"], where)
 
     def _update(self, param, grad, group, state):
+        """The rule of the class docstring on one parameter (``param`` changes in place)."""
+        lr, alpha, eps, weight_decay, momentum, centered, maximize = _hyper(group)
         xp = get_array_module(param)
-        lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
-        momentum = float(group["momentum"])
         if not state:
             state["step"] = 0
             state["square_avg"] = xp.zeros_like(param)
+        if centered and "grad_avg" not in state:
+            state["grad_avg"] = xp.zeros_like(param)
+        if momentum > 0 and "momentum_buffer" not in state:
+            state["momentum_buffer"] = xp.zeros_like(param)
         state["step"] += 1
-        g, _ = effective_grad(param, grad, float(group["weight_decay"]), group["maximize"])
         v = state["square_avg"]
-        tmp = xp.multiply(g, g, out=scratch_like(param))
-        tmp *= 1 - alpha
-        v *= alpha
-        v += tmp
-        if group["centered"]:
-            a = _buffer(state, "grad_avg", param)
-            xp.subtract(g, a, out=tmp)
-            tmp *= 1 - alpha
-            a += tmp
-            xp.multiply(a, a, out=tmp)
-            xp.subtract(v, tmp, out=tmp)
-            xp.sqrt(tmp, out=tmp)
-        else:
-            xp.sqrt(v, out=tmp)
-        tmp += eps
-        xp.divide(g, tmp, out=tmp)
+
+        g = -grad if maximize else grad
+        if weight_decay != 0:
+            g = g + weight_decay * param
+        v[...] = alpha * v + (1 - alpha) * g**2  # [...] =: into the state's arrays
+        v_tilde = v
+        if centered:
+            g_avg = state["grad_avg"]
+            g_avg[...] = alpha * g_avg + (1 - alpha) * g
+            v_tilde = v_tilde - g_avg**2
         if momentum > 0:
-            buf = _buffer(state, "momentum_buffer", param)
-            buf *= momentum
-            buf += tmp
-            xp.multiply(buf, lr, out=tmp)
+            b = state["momentum_buffer"]
+            b[...] = momentum * b + g / (xp.sqrt(v_tilde) + eps)
+            param -= lr * b
         else:
-            tmp *= lr
-        param -= tmp
+            param -= lr * g / (xp.sqrt(v_tilde) + eps)
+
+    def _update_group(self, group, params):
+        """Each parameter's step: the fused kernel when it takes the arrays, else the rule."""
+        h, state, cache = _hyper(group), self.state, {}
+        kernel = fused.rmsprop if type(self)._update is RMSprop._update else None
+        for p in params:
+            param, grad = p._writable(), p.grad._data
+            if kernel is None or not kernel(param, grad, state[p], h, cache):
+                self._update(param, grad, group, state[p])
 
 
-def _buffer(state: dict, key: str, param):
-    """The state array ``key``, created as zeros the first time it is needed."""
-    buf = state.get(key)
-    if buf is None:
-        buf = state[key] = get_array_module(param).zeros_like(param)
-    return buf
+def _hyper(group: dict) -> tuple:
+    """The group's hyperparameters, read once per step: lr, alpha, eps, weight_decay, momentum,
+    centered, maximize."""
+    return (float(group["lr"]), float(group["alpha"]), float(group["eps"]),
+            float(group["weight_decay"]), float(group["momentum"]), bool(group["centered"]),
+            bool(group["maximize"]))

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from ..backend import get_array_module, jit
-from .optimizer import Optimizer, check_bool, check_number, effective_grad, scratch_like
+from ..backend import get_array_module
+from . import fused
+from .optimizer import Optimizer, check_bool, check_number
 
 __all__ = ["SGD"]
 
@@ -11,9 +12,16 @@ __all__ = ["SGD"]
 class SGD(Optimizer):
     r"""Stochastic gradient descent, optionally with (Nesterov) momentum and L2 weight decay.
 
-    With ``g = grad + weight_decay * p``: ``b = momentum * b + (1 - dampening) * g`` (``b = g`` on
-    the first step), ``d = g + momentum * b`` if nesterov else ``b`` (``d = g`` without momentum),
-    and ``p <- p - lr * d``. This is PyTorch's rule (lr multiplies the buffer, not the gradient).
+    One step, as PyTorch's documentation writes it (lr multiplies the buffer, not the gradient)::
+
+        g = grad                                  (g = -grad with maximize)
+        g = g + weight_decay * p                  (if weight_decay != 0)
+        b = momentum * b + (1 - dampening) * g    (b = g on the first step; if momentum != 0)
+        d = g + momentum * b  if nesterov else b  (d = g without momentum)
+        p = p - lr * d
+
+    ``_update`` is this rule, line for line; ``fused.sgd`` does it in one compiled sweep when it
+    can (see ``_update_group``).
 
     Args:
         params: Tensors or parameter groups (see ``Optimizer``).
@@ -51,15 +59,30 @@ class SGD(Optimizer):
                 f"momentum={h['momentum']!r}, dampening={h['dampening']!r}{where}"
             )
 
-    def _update_group(self, group, params):
-        if type(self)._update is not SGD._update:  # a subclass with its own rule
-            return super()._update_group(group, params)
-        h, state = _hyper(group), self.state
-        for p in params:
-            _step(p._writable(), p.grad._data, h, state[p])
-
     def _update(self, param, grad, group, state):
-        _step(param, grad, _hyper(group), state)
+        """The rule of the class docstring on one parameter (``param`` changes in place)."""
+        lr, momentum, dampening, weight_decay, nesterov, maximize = _hyper(group)
+        g = -grad if maximize else grad
+        if weight_decay != 0:
+            g = g + weight_decay * param
+        d = g
+        if momentum != 0:
+            b = state.get("momentum_buffer")
+            if b is None:  # b = g, a copy (an array also when g is a 0-d NumPy scalar)
+                b = state["momentum_buffer"] = get_array_module(param).array(g)
+            else:
+                b[...] = momentum * b + (1 - dampening) * g  # [...] =: into the state's array
+            d = g + momentum * b if nesterov else b
+        param -= lr * d
+
+    def _update_group(self, group, params):
+        """Each parameter's step: the fused kernel when it takes the arrays, else the rule."""
+        h, state, cache = _hyper(group), self.state, {}
+        kernel = fused.sgd if type(self)._update is SGD._update else None  # a subclass: its rule
+        for p in params:
+            param, grad = p._writable(), p.grad._data
+            if kernel is None or not kernel(param, grad, state[p], h, cache):
+                self._update(param, grad, group, state[p])
 
 
 def _hyper(group: dict) -> tuple:
@@ -67,59 +90,3 @@ def _hyper(group: dict) -> tuple:
     nesterov, maximize."""
     return (float(group["lr"]), float(group["momentum"]), float(group["dampening"]),
             float(group["weight_decay"]), bool(group["nesterov"]), bool(group["maximize"]))
-
-
-def _step(param, grad, h, state) -> None:
-    lr, momentum, dampening, weight_decay, nesterov, maximize = h
-    d, owned = effective_grad(param, grad, weight_decay, maximize)
-    if jit.sgd is not None and _compiled(param, d, owned, h, state):
-        return
-    if momentum == 0:
-        if not owned:
-            d = get_array_module(d).multiply(d, lr, out=scratch_like(param))
-        else:
-            d *= lr
-        param -= d
-        return
-    buf = state.get("momentum_buffer")
-    if buf is None:
-        # The buffer must own its memory: ``d`` may be the (shared) gradient array itself.
-        buf = state["momentum_buffer"] = d if owned else d.copy(order="K")
-    else:
-        buf *= momentum
-        if dampening == 0:
-            buf += d
-        else:
-            buf += (1 - dampening) * d
-    if nesterov:
-        step = get_array_module(buf).multiply(buf, momentum)
-        step += d
-        step *= lr
-        param -= step
-    else:
-        param -= get_array_module(buf).multiply(buf, lr, out=scratch_like(param))
-
-
-def _compiled(param, d, owned, h, state) -> bool:
-    """The update in one compiled sweep (backend.jit); False when the arrays do not allow it."""
-    lr, momentum, dampening, _, nesterov, _ = h
-    if momentum == 0:
-        arrays = jit.flat(param, d)
-        if arrays is None:
-            return False
-        p, d = arrays
-        dt = param.dtype.type
-        jit.sgd(p, d, p[:0], dt(lr), dt(0), False, dt(1), False, False)
-        return True
-    buf = state.get("momentum_buffer")
-    first = buf is None
-    if first:  # the buffer must own its memory: ``d`` may be the gradient array itself
-        buf = d if owned else d.copy(order="K")
-    arrays = jit.flat(param, d, buf)
-    if arrays is None:
-        return False
-    if first:
-        state["momentum_buffer"] = buf
-    dt = param.dtype.type
-    jit.sgd(*arrays, dt(lr), dt(momentum), dampening != 0, dt(1 - dampening), nesterov, first)
-    return True

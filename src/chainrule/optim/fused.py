@@ -1,0 +1,162 @@
+"""Optional accelerations of the update rules: each rule in one sweep per parameter.
+
+sgd.py, adam.py, rmsprop.py and adagrad.py write their updates as the papers and PyTorch's
+documentation do, in array operations: that is the rule, and the reference. An array operation is
+one pass over the parameter, so a rule of a dozen operations reads and writes memory a dozen
+times. The functions here do the same update in one sweep: a numba kernel (``backend.jit``) on
+NumPy arrays, and for Adam a CuPy elementwise kernel (``backend.gpu``) on a GPU.
+
+Each function returns False, having changed nothing, when it does not take the arrays: no kernel
+(numba not installed, ``chainrule.config.jit`` or ``config.gpu_kernels`` False, a device without
+one), float16, a gradient or state array of another memory layout. The optimizer then runs its
+rule. The numba kernels of SGD, RMSprop and Adagrad do the rule's float operations in its order
+with scalars of the arrays' dtype, so they give the same bits; Adam's kernels (numba and CuPy)
+take PyTorch's implementation's order, with one division per element fewer than the rule, and
+agree with it to rounding. tests/optim/test_fused.py holds each equal to its rule. A parameter's
+state (step count, moment arrays) is created here as the rule creates it.
+
+``h`` is the group's hyperparameters as the optimizer's ``_hyper`` reads them (once per group and
+step); ``cache`` holds the step's scalars in the arrays' dtype, shared by a group's parameters.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..backend import GPU_POSSIBLE, device_of, get_array_module, gpu, jit
+
+__all__ = ["adagrad", "adam", "rmsprop", "sgd"]
+
+
+def sgd(param, grad, state: dict, h: tuple, cache: dict) -> bool:
+    """SGD's rule (sgd.py) in one sweep, or False."""
+    if jit.sgd is None:
+        return False
+    lr, momentum, dampening, weight_decay, nesterov, maximize = h
+    buf = state.get("momentum_buffer") if momentum != 0 else None
+    first = momentum != 0 and buf is None
+    arrays = jit.flat(param, grad) if buf is None else jit.flat(param, grad, buf)
+    if arrays is None:
+        return False
+    if first:  # b = g on the first step: the kernel writes it
+        buf = state["momentum_buffer"] = get_array_module(param).empty_like(param)
+        arrays.append(buf.ravel())
+    elif buf is None:
+        arrays.append(arrays[0][:0])
+    scalars = _typed(cache, param.dtype, (lr, momentum, 1 - dampening, weight_decay))
+    jit.sgd(*arrays, *scalars, maximize, nesterov, first)
+    return True
+
+
+def adam(param, grad, state: dict, h: tuple, cache: dict, decoupled: bool) -> bool:
+    """Adam's rule (adam.py; AdamW's when ``decoupled``) in one sweep, or False."""
+    lr, beta1, beta2, eps, weight_decay, amsgrad, maximize = h
+    on_cpu = not GPU_POSSIBLE or device_of(param) == "cpu"
+    if on_cpu and jit.adam is None:
+        return False
+    if not on_cpu and not (GPU_POSSIBLE and gpu.adam_takes(param, grad, param, param, None)):
+        return False
+    xp = get_array_module(param)
+    if not state:
+        state["step"] = 0
+        state["exp_avg"] = xp.zeros_like(param)
+        state["exp_avg_sq"] = xp.zeros_like(param)
+        if amsgrad:
+            state["max_exp_avg_sq"] = xp.zeros_like(param)
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    v_max = None
+    if amsgrad:
+        v_max = state.get("max_exp_avg_sq")
+        if v_max is None:
+            v_max = state["max_exp_avg_sq"] = xp.zeros_like(param)
+    t = state["step"] + 1
+    if on_cpu:
+        arrays = jit.flat(param, grad, m, v, param if v_max is None else v_max)
+        if arrays is None:
+            return False
+        if v_max is None:
+            arrays[4] = arrays[4][:0]
+        scalars = cache.get((t, param.dtype))
+        if scalars is None:
+            decay = lr * weight_decay if decoupled else weight_decay
+            scalars = _typed(cache, (t, param.dtype), (decay, *_adam_constants(h, t)))
+        state["step"] = t
+        jit.adam(*arrays, scalars[0], decoupled and weight_decay != 0, maximize, *scalars[1:])
+        return True
+    if not gpu.adam_takes(param, grad, m, v, v_max):
+        return False
+    state["step"] = t
+    # The sign and the weight decay as the rule applies them, then the rest in one launch.
+    if decoupled and weight_decay != 0:
+        param -= lr * weight_decay * param
+    g = -grad if maximize else grad
+    if not decoupled and weight_decay != 0:
+        g = g + weight_decay * param
+    return gpu.adam(param, g, m, v, v_max, *_adam_constants(h, t))
+
+
+def _adam_constants(h: tuple, t: int) -> tuple:
+    """The Adam kernels' scalars at step t, in PyTorch's implementation's order: 1 - beta1,
+    beta2, 1 - beta2, sqrt(1 - beta2**t), eps, lr / (1 - beta1**t)."""
+    lr, beta1, beta2, eps = h[:4]
+    return (1 - beta1, beta2, 1 - beta2, math.sqrt(1 - beta2**t), eps, lr / (1 - beta1**t))
+
+
+def rmsprop(param, grad, state: dict, h: tuple, cache: dict) -> bool:
+    """RMSprop's rule (rmsprop.py) in one sweep, or False."""
+    if jit.rmsprop is None or jit.flat(param, grad) is None:
+        return False
+    lr, alpha, eps, weight_decay, momentum, centered, maximize = h
+    xp = get_array_module(param)
+    if not state:
+        state["step"] = 0
+        state["square_avg"] = xp.zeros_like(param)
+    if centered and "grad_avg" not in state:
+        state["grad_avg"] = xp.zeros_like(param)
+    if momentum > 0 and "momentum_buffer" not in state:
+        state["momentum_buffer"] = xp.zeros_like(param)
+    empty = param.ravel()[:0]
+    arrays = jit.flat(param, grad, state["square_avg"],
+                      state["grad_avg"] if centered else param,
+                      state["momentum_buffer"] if momentum > 0 else param)
+    if arrays is None:
+        return False
+    if not centered:
+        arrays[3] = empty
+    if momentum <= 0:
+        arrays[4] = empty
+    state["step"] += 1
+    scalars = _typed(cache, param.dtype, (lr, alpha, 1 - alpha, eps, weight_decay, momentum))
+    jit.rmsprop(*arrays, *scalars, maximize)
+    return True
+
+
+def adagrad(param, grad, state: dict, h: tuple, cache: dict) -> bool:
+    """Adagrad's rule (adagrad.py) in one sweep, or False."""
+    if jit.adagrad is None or jit.flat(param, grad) is None:
+        return False
+    lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize = h
+    if not state:
+        state["step"] = 0
+        state["sum"] = get_array_module(param).full_like(param, initial_accumulator_value)
+    arrays = jit.flat(param, grad, state["sum"])
+    if arrays is None:
+        return False
+    state["step"] += 1
+    lr_t = lr / (1 + (state["step"] - 1) * lr_decay)
+    scalars = _typed(cache, (state["step"], param.dtype), (lr_t, eps, weight_decay))
+    jit.adagrad(*arrays, *scalars, maximize)
+    return True
+
+
+def _typed(cache: dict, key, values: tuple) -> tuple:
+    """``values`` as scalars of the dtype in ``key`` (a dtype, or a (step, dtype) pair), cached.
+
+    The rule's array operations turn a Python float into the array's dtype before using it (NumPy
+    casts a Python scalar to the array's type), so the kernels take the same rounded values.
+    """
+    typed = cache.get(key)
+    if typed is None:
+        dtype = key[1] if isinstance(key, tuple) else key
+        typed = cache[key] = tuple(dtype.type(x) for x in values)
+    return typed
