@@ -92,10 +92,11 @@ class Adam(Optimizer):
     def _update_group(self, group, params):
         """Each parameter's step: the fused kernel when it takes the arrays, else the rule."""
         h, state, cache, decoupled = _hyper(group), self.state, {}, self._decoupled
+        work = self._work
         kernel = fused.adam if type(self)._update is Adam._update else None  # a subclass: its rule
         for p in params:
             param, grad = p._writable(), p.grad._data
-            if kernel is None or not kernel(param, grad, state[p], h, cache, decoupled):
+            if kernel is None or not kernel(param, grad, state[p], h, cache, decoupled, work):
                 self._update(param, grad, group, state[p])
 
 

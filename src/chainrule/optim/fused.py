@@ -6,32 +6,36 @@ one pass over the parameter, so a rule of a dozen operations reads and writes me
 times. The functions here do the same update in one sweep: a numba kernel (``backend.jit``) on
 NumPy arrays, and for Adam a CuPy elementwise kernel (``backend.gpu``) on a GPU.
 
+Without numba (``config.jit`` on), SGD and Adam run their rule in NumPy in place instead, in the
+rule's order, into work arrays the optimizer owns (``_sgd_numpy``, ``_adam_numpy``).
+
 Each function returns False, having changed nothing, when it does not take the arrays: no kernel
-(numba not installed, ``chainrule.config.jit`` or ``config.gpu_kernels`` False, a device without
-one), float16, a gradient or state array of another memory layout. The optimizer then runs its
-rule. The numba kernels of SGD, RMSprop and Adagrad do the rule's float operations in its order
-with scalars of the arrays' dtype, so they give the same bits; Adam's kernels (numba and CuPy)
-take PyTorch's implementation's order, with one division per element fewer than the rule, and
-agree with it to rounding. tests/optim/test_fused.py holds each equal to its rule. A parameter's
-state (step count, moment arrays) is created here as the rule creates it.
+(``chainrule.config.jit`` or ``config.gpu_kernels`` False, no numba for RMSprop and Adagrad, a
+device without one), float16, a gradient or state array of another memory layout. The optimizer
+then runs its rule. The numba kernels of SGD, RMSprop and Adagrad do the rule's float operations
+in its order with scalars of the arrays' dtype, so they give the same bits; Adam's kernels (numba
+and CuPy) take PyTorch's implementation's order, with one division per element fewer than the
+rule, and agree with it to rounding. tests/optim/test_fused.py holds each equal to its rule. A
+parameter's state (step count, moment arrays) is created here as the rule creates it.
 
 ``h`` is the group's hyperparameters as the optimizer's ``_hyper`` reads them (once per group and
-step); ``cache`` holds the step's scalars in the arrays' dtype, shared by a group's parameters.
+step); ``cache`` holds the step's scalars in the arrays' dtype, shared by a group's parameters;
+``work`` is the optimizer's own dict of work buffers (``Optimizer._work``).
 """
 
 from __future__ import annotations
 
 import math
 
-from ..backend import GPU_POSSIBLE, device_of, get_array_module, gpu, jit
+from ..backend import GPU_POSSIBLE, config, device_of, get_array_module, gpu, jit
 
 __all__ = ["adagrad", "adam", "rmsprop", "sgd"]
 
 
-def sgd(param, grad, state: dict, h: tuple, cache: dict) -> bool:
+def sgd(param, grad, state: dict, h: tuple, cache: dict, work: dict) -> bool:
     """SGD's rule (sgd.py) in one sweep, or False."""
-    if jit.sgd is None:
-        return False
+    if jit.sgd is None:  # numba missing (the NumPy version below) or config.jit off (the rule)
+        return config.jit and _sgd_numpy(param, grad, state, h, work)
     lr, momentum, dampening, weight_decay, nesterov, maximize = h
     buf = state.get("momentum_buffer") if momentum != 0 else None
     first = momentum != 0 and buf is None
@@ -48,12 +52,12 @@ def sgd(param, grad, state: dict, h: tuple, cache: dict) -> bool:
     return True
 
 
-def adam(param, grad, state: dict, h: tuple, cache: dict, decoupled: bool) -> bool:
+def adam(param, grad, state: dict, h: tuple, cache: dict, decoupled: bool, work: dict) -> bool:
     """Adam's rule (adam.py; AdamW's when ``decoupled``) in one sweep, or False."""
     lr, beta1, beta2, eps, weight_decay, amsgrad, maximize = h
     on_cpu = not GPU_POSSIBLE or device_of(param) == "cpu"
-    if on_cpu and jit.adam is None:
-        return False
+    if on_cpu and jit.adam is None:  # numba missing (the NumPy version below) or config.jit off
+        return config.jit and _adam_numpy(param, grad, state, h, decoupled, work)
     if not on_cpu and not (GPU_POSSIBLE and gpu.adam_takes(param, grad, param, param, None)):
         return False
     xp = get_array_module(param)
@@ -147,6 +151,88 @@ def adagrad(param, grad, state: dict, h: tuple, cache: dict) -> bool:
     scalars = _typed(cache, (state["step"], param.dtype), (lr_t, eps, weight_decay))
     jit.adagrad(*arrays, *scalars, maximize)
     return True
+
+
+# Without numba (and config.jit on), SGD and Adam, the optimizers of the benchmarks and the CLI,
+# run their rule in NumPy in the rule's order, the same bits, but writing every intermediate into
+# work arrays the optimizer owns instead of fresh arrays: fresh arrays of a parameter's size cost
+# more in page faults than the arithmetic (docs/performance.md).
+
+
+def _sgd_numpy(param, grad, state, h, work) -> bool:
+    """SGD's rule in place: NumPy operations into two work arrays, in the rule's order."""
+    if device_of(param) != "cpu":
+        return False
+    lr, momentum, dampening, weight_decay, nesterov, maximize = h
+    xp = get_array_module(param)
+    w0, w1 = _work_arrays(work, param, 2)
+    g = grad
+    if maximize:
+        g = xp.negative(grad, out=w0)
+    if weight_decay != 0:
+        g = xp.add(g, xp.multiply(weight_decay, param, out=w1), out=w0)  # g + weight_decay * p
+    d = g
+    if momentum != 0:
+        b = state.get("momentum_buffer")
+        if b is None:
+            b = state["momentum_buffer"] = xp.array(g)
+        else:
+            b *= momentum
+            if dampening == 0:
+                b += g  # (1 - 0) * g is g exactly
+            else:
+                b += xp.multiply(1 - dampening, g, out=w1)
+        d = xp.add(g, xp.multiply(momentum, b, out=w1), out=w1) if nesterov else b
+    param -= xp.multiply(lr, d, out=w1)
+    return True
+
+
+def _adam_numpy(param, grad, state, h, decoupled, work) -> bool:
+    """Adam's rule in place: NumPy operations into two work arrays, in the rule's order."""
+    if device_of(param) != "cpu":
+        return False
+    lr, beta1, beta2, eps, weight_decay, amsgrad, maximize = h
+    xp = get_array_module(param)
+    if not state:
+        state["step"] = 0
+        state["exp_avg"] = xp.zeros_like(param)
+        state["exp_avg_sq"] = xp.zeros_like(param)
+        if amsgrad:
+            state["max_exp_avg_sq"] = xp.zeros_like(param)
+    state["step"] += 1
+    t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+    w0, w1 = _work_arrays(work, param, 2)
+
+    if decoupled and weight_decay != 0:
+        param -= xp.multiply(lr * weight_decay, param, out=w0)
+    g = xp.negative(grad, out=w1) if maximize else grad
+    if not decoupled and weight_decay != 0:
+        g = xp.add(g, xp.multiply(weight_decay, param, out=w0), out=w1)
+    m *= beta1
+    m += xp.multiply(1 - beta1, g, out=w0)
+    v *= beta2
+    v += xp.multiply(1 - beta2, xp.square(g, out=w0), out=w0)
+    m_hat = xp.divide(m, 1 - beta1**t, out=w0)
+    if amsgrad:
+        v_max = state.get("max_exp_avg_sq")
+        if v_max is None:
+            v_max = state["max_exp_avg_sq"] = xp.zeros_like(param)
+        xp.maximum(v_max, v, out=v_max)
+        v = v_max
+    v_hat = xp.divide(v, 1 - beta2**t, out=w1)
+    denominator = xp.add(xp.sqrt(v_hat, out=w1), eps, out=w1)
+    param -= xp.divide(xp.multiply(lr, m_hat, out=w0), denominator, out=w0)
+    return True
+
+
+def _work_arrays(work: dict, param, n: int) -> list:
+    """``n`` arrays of ``param``'s shape, views of the optimizer's work buffer for its dtype (as
+    large as n times its largest parameter so far)."""
+    size = param.size
+    buf = work.get(param.dtype)
+    if buf is None or buf.size < n * size:
+        buf = work[param.dtype] = get_array_module(param).empty(n * size, param.dtype)
+    return [buf[i * size:(i + 1) * size].reshape(param.shape) for i in range(n)]
 
 
 def _typed(cache: dict, key, values: tuple) -> tuple:

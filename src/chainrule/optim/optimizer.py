@@ -41,6 +41,8 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.state: defaultdict[Tensor, dict] = defaultdict(dict)
         self.param_groups: list[dict] = []
+        # Work buffers of the fused updates without numba (fused.py), one per dtype; not state.
+        self._work: dict = {}
         self._check_hyperparameters(self.defaults, "")
         name = type(self).__name__
         if isinstance(params, Tensor):

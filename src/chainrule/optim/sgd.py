@@ -81,7 +81,7 @@ class SGD(Optimizer):
         kernel = fused.sgd if type(self)._update is SGD._update else None  # a subclass: its rule
         for p in params:
             param, grad = p._writable(), p.grad._data
-            if kernel is None or not kernel(param, grad, state[p], h, cache):
+            if kernel is None or not kernel(param, grad, state[p], h, cache, self._work):
                 self._update(param, grad, group, state[p])
 
 
