@@ -1,26 +1,27 @@
 """Optional compiled kernels (numba) for the memory passes NumPy cannot do in one sweep.
 
 Pooling's backward and col2im are, in NumPy, one pass over the whole image per kernel offset
-(``pool._route_to_winners``, ``conv._col2im``): LeNet-5's 2x2 max-pool backward reads and writes
-its arrays 16 times. Compiled, each is one sweep with the batch as the contiguous inner loop, and
-the LeNet-5 and autoencoder steps get faster. The max-pooling forward (when training) is one
-sweep too, and so is each optimizer's update (``sgd``, ``adam``, ``rmsprop``, ``adagrad``: the
-rule of optim/ in one pass instead of an array pass per operation; docs/performance.md has the
-measurements). A fused layer + ReLU (``ops.linalg.LinearReLU``, ``ops.conv.ConvReLUNd``) adds
-its bias and rectifies in one sweep when training (``bias_relu``, instead of NumPy's add and
-maximum) and masks its incoming gradient in one (``relu_grad``, instead of a comparison and a
-multiply). Cross entropy over class labels (``cross_entropy``, 2-D logits in either memory
-order) computes the loss and, when training, softmax - one_hot in one sweep per row instead of
-about ten small NumPy calls over forward and backward; it matches the NumPy path to rounding (its
-exp and log are libm's, not NumPy's), not bit for bit.
+(``ops.pool._route_to_winners``, ``ops.conv._columns._col2im``): LeNet-5's 2x2 max-pool backward
+reads and writes its arrays 16 times. Compiled, each is one sweep with the batch as the contiguous
+inner loop, and the LeNet-5 and autoencoder steps get faster. The max-pooling forward (when
+training) is one sweep too, and so is each optimizer's update (``sgd``, ``adam``, ``rmsprop``,
+``adagrad``: the rule of optim/ in one pass instead of an array pass per operation;
+docs/performance.md has the measurements). A fused layer + ReLU (``ops.linalg.LinearReLU``,
+``ops.conv.ConvReLUNd``) adds its bias and rectifies in one sweep when training (``bias_relu``,
+instead of NumPy's add and maximum) and masks its incoming gradient in one (``relu_grad``, instead
+of a comparison and a multiply). Cross entropy over class labels (``cross_entropy``, 2-D logits in
+either memory order) computes the loss and, when training, softmax - one_hot in one sweep per row
+instead of about ten small NumPy calls over forward and backward; it matches the NumPy path to
+rounding (its exp and log are libm's, not NumPy's), not bit for bit.
 
 numba is optional (``pip install chainrule[fast]``): without it, or with ``chainrule.config.jit``
 False (``CHAINRULE_JIT=0`` in the environment), these names are None and every op takes its NumPy
-path, which is the reference the compiled kernels are tested against; assigning the setting
-switches at once. Kernels compile on first use (about a second each) and are cached on disk. The
-image kernels take arrays in batch-last memory order, (C, H, W, N), the layout of every
-convolution and pooling array (see ``conv._batch_last``); the optimizer kernels take flat views
-(``flat``). Only float32 and float64 arrays are handled.
+path, which is the reference the compiled kernels are tested against (an optimizer runs its rule;
+without numba, SGD and Adam run it in place, see optim/fused.py); assigning the setting switches
+at once. Kernels compile on first use and are cached on disk. The image kernels take arrays in
+batch-last memory order, (C, H, W, N), the layout of every convolution and pooling array (see
+``ops.conv._layout._batch_last``); the optimizer kernels take flat views (``flat``). Only float32
+and float64 arrays are handled.
 """
 
 from __future__ import annotations
@@ -46,8 +47,8 @@ def enabled() -> bool:
 def _lazy(name):
     """A stand-in that compiles (or loads from the cache) every kernel on its first call.
 
-    numba and LLVM take ~0.3 s and ~100 MiB to import, so only what calls a kernel (a training
-    step's optimizer or pooling backward, a transposed convolution) pays for them.
+    Importing numba and LLVM takes noticeable time and memory, so only what calls a kernel (a
+    training step's optimizer or pooling backward, a transposed convolution) pays for them.
     """
 
     def call(*args):
