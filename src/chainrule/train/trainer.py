@@ -121,8 +121,9 @@ class Trainer:
                 brings its own. When the loader's Generator is the very one a layer of the model
                 draws from (its dropout, say), the loader is given its own stream, derived
                 deterministically from that Generator, so the two consumers never interleave.
-            verbose: 0 silent, 1 progress bar (one line per epoch when stdout is not a terminal),
-                2 one line per epoch.
+            verbose: 0 silent; 1 a progress bar fitted to the terminal, with the epoch's full
+                logs below it (when stdout is not a terminal: a line every 15 s during an epoch
+                and one per epoch, see ``ProgressBar``); 2 one line per epoch.
             resume_from: a checkpoint folder (ModelCheckpoint with ``save_best_only=False``) or a
                 file from ``save_checkpoint``: restores weights, optimizer, scheduler, epoch,
                 history and random states, so the run continues exactly as if never stopped.
