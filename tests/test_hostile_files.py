@@ -304,3 +304,11 @@ def test_generate_from_a_run_whose_config_is_forged(tmp_path):
     save_weights(net, tmp_path / "model.safetensors", config=huge)
     with pytest.raises(ValueError, match="more than its weights hold"):
         generate_images(tmp_path, n=2, label=2, out=tmp_path / "g.png")
+
+
+def test_generate_refuses_a_huge_count_before_loading_anything(tmp_path):
+    from chainrule.experiments.generative import MAX_GRID_IMAGES, generate_images
+
+    with pytest.raises(ValueError, match=r"n must be an integer from 1 to 4096, got 100000000"):
+        generate_images(tmp_path / "no-run-here", n=10**8, out=tmp_path / "g.png")
+    assert MAX_GRID_IMAGES == 4096 and not (tmp_path / "g.png").exists()

@@ -149,8 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     g = sub.add_parser("generate", help="draw images from a trained GAN into a PNG grid",
                        parents=[debug])
     g.add_argument("checkpoint", help="a GAN run folder or its model.safetensors")
-    g.add_argument("--n", type=_int(1), default=64, help="how many images (a conditional GAN "
-                   "without --label: rounded up to the same number of every class)")
+    g.add_argument("--n", type=_int(1, generative.MAX_GRID_IMAGES), default=64,
+                   help="how many images (a conditional GAN without --label: rounded up to the "
+                   "same number of every class)")
     g.add_argument("--label", type=_int(0), default=None, help="the class to draw (cgan only; "
                    "default: every class, one row each)")
     g.add_argument("--out", default="grid.png", help="the PNG to write")
@@ -188,15 +189,17 @@ def _generative_arguments(t) -> None:
                    "(default: all)")
 
 
-def _int(low: int):
-    """argparse type: an integer >= ``low``."""
+def _int(low: int, high: int | None = None):
+    """argparse type: an integer >= ``low`` (and <= ``high``)."""
+    bound = f">= {low}" if high is None else f"from {low} to {high}"
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
             value = None
-        if value is None or value < low:
-            raise argparse.ArgumentTypeError(f"expected an integer >= {low}, got {text!r}")
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected an integer {bound}, got {text!r}")
         return value
 
     return parse

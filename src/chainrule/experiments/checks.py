@@ -36,10 +36,12 @@ class TrainingDivergedError(RuntimeError):
         self.epoch, self.last_epoch = epoch, last_epoch
 
 
-def check_int(who: str, name: str, value, *, low: int = 1) -> int:
-    """``value`` as an int >= ``low``, or ValueError naming ``name`` and the value received."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{who}: {name} must be an integer >= {low}, got {value!r}")
+def check_int(who: str, name: str, value, *, low: int = 1, high: int | None = None) -> int:
+    """``value`` as an int in [low, high], or ValueError naming ``name`` and the value received."""
+    if (isinstance(value, bool) or not isinstance(value, int) or value < low
+            or (high is not None and value > high)):
+        bound = f">= {low}" if high is None else f"from {low} to {high}"
+        raise ValueError(f"{who}: {name} must be an integer {bound}, got {value!r}")
     return value
 
 

@@ -348,6 +348,9 @@ def _judge(net, classifier, judge, data, n_eval, seed, out) -> dict:
     return report
 
 
+MAX_GRID_IMAGES = 4096
+
+
 def generate_images(checkpoint, *, n: int = 64, label: int | None = None, out="grid.png",
                     seed: int = 0, ncols: int = 8) -> dict:
     """Draw ``n`` images from a saved generator into a PNG grid; returns what was written.
@@ -363,7 +366,8 @@ def generate_images(checkpoint, *, n: int = 64, label: int | None = None, out="g
         seed: seed of the noise.
         ncols: columns of the grid (of one label or an unconditional GAN).
     """
-    check_int("generate_images", "n", n)
+    # A grid is for looking at: more images than this would only fill memory (a hostile --n).
+    check_int("generate_images", "n", n, high=MAX_GRID_IMAGES)
     check_int("generate_images", "seed", seed, low=0)
     if label is not None:
         check_int("generate_images", "label", label, low=0)
