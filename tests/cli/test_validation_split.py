@@ -188,6 +188,9 @@ def test_resume_refuses_a_damaged_thread_record(run, tmp_path, capsys):
     assert _run(["train", "mlp", "--epochs", "1", "--out", str(out), *SMALL], capsys)[0] == 0
     config = _json(out / "config.json")
     (out / "config.json").write_text(json.dumps({**config, "threads": "many"}))
+    stale = out / "checkpoint" / ".last.state.safetensors.0123456789ab.tmp"
+    stale.write_bytes(b"half a file")  # a crash's leftover: a refused resume changes nothing
     code, err = _run(["train", "mlp", "--epochs", "2", "--out", str(out), "--resume", *SMALL],
                      capsys)
     assert code == 2 and "records threads 'many'; expected a positive integer" in err
+    assert stale.exists()

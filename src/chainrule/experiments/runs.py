@@ -265,6 +265,11 @@ class RunFolder:
         if not isinstance(old, dict):
             raise ValueError(f"--resume: {config_path} holds {type(old).__name__}, expected a "
                              "JSON object of settings")
+        threads = old.get("threads")  # checked here too, so a refused resume removes nothing
+        if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
+                                    or threads < 1):
+            raise ValueError(f"--resume: {config_path} records threads {threads!r}; expected a "
+                             "positive integer (the BLAS thread count of the run)")
         new = _json_ready(self.settings)
         state = self.checkpoint / LAST_STATE
         if not state.is_file():
