@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from . import fused
+from ._state import adam_state
 from .optimizer import Optimizer, check_bool, check_number
 
 __all__ = ["Adam", "AdamW"]
@@ -62,14 +63,9 @@ class Adam(Optimizer):
         """The rule of the class docstring on one parameter (``param`` changes in place)."""
         lr, beta1, beta2, eps, weight_decay, amsgrad, maximize = _hyper(group)
         xp = get_array_module(param)
-        if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(param)
-            state["exp_avg_sq"] = xp.zeros_like(param)
-            if amsgrad:
-                state["max_exp_avg_sq"] = xp.zeros_like(param)
+        m, v, v_max = adam_state(state, param, amsgrad)
         state["step"] += 1
-        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+        t = state["step"]
 
         if self._decoupled and weight_decay != 0:  # AdamW
             param -= lr * weight_decay * param
@@ -80,9 +76,6 @@ class Adam(Optimizer):
         v[...] = beta2 * v + (1 - beta2) * g**2
         m_hat = m / (1 - beta1**t)
         if amsgrad:
-            v_max = state.get("max_exp_avg_sq")
-            if v_max is None:  # amsgrad switched on after the first step
-                v_max = state["max_exp_avg_sq"] = xp.zeros_like(param)
             v_max[...] = xp.maximum(v_max, v)
             v_hat = v_max / (1 - beta2**t)
         else:

@@ -28,6 +28,7 @@ from __future__ import annotations
 import math
 
 from ..backend import GPU_POSSIBLE, config, device_of, get_array_module, gpu, jit
+from ._state import adam_state, rmsprop_state
 
 __all__ = ["adagrad", "adam", "rmsprop", "sgd"]
 
@@ -60,19 +61,7 @@ def adam(param, grad, state: dict, h: tuple, cache: dict, decoupled: bool, work:
         return config.jit and _adam_numpy(param, grad, state, h, decoupled, work)
     if not on_cpu and not (GPU_POSSIBLE and gpu.adam_takes(param, grad, param, param, None)):
         return False
-    xp = get_array_module(param)
-    if not state:
-        state["step"] = 0
-        state["exp_avg"] = xp.zeros_like(param)
-        state["exp_avg_sq"] = xp.zeros_like(param)
-        if amsgrad:
-            state["max_exp_avg_sq"] = xp.zeros_like(param)
-    m, v = state["exp_avg"], state["exp_avg_sq"]
-    v_max = None
-    if amsgrad:
-        v_max = state.get("max_exp_avg_sq")
-        if v_max is None:
-            v_max = state["max_exp_avg_sq"] = xp.zeros_like(param)
+    m, v, v_max = adam_state(state, param, amsgrad)
     t = state["step"] + 1
     if on_cpu:
         arrays = jit.flat(param, grad, m, v, param if v_max is None else v_max)
@@ -111,14 +100,7 @@ def rmsprop(param, grad, state: dict, h: tuple, cache: dict) -> bool:
     if jit.rmsprop is None or jit.flat(param, grad) is None:
         return False
     lr, alpha, eps, weight_decay, momentum, centered, maximize = h
-    xp = get_array_module(param)
-    if not state:
-        state["step"] = 0
-        state["square_avg"] = xp.zeros_like(param)
-    if centered and "grad_avg" not in state:
-        state["grad_avg"] = xp.zeros_like(param)
-    if momentum > 0 and "momentum_buffer" not in state:
-        state["momentum_buffer"] = xp.zeros_like(param)
+    rmsprop_state(state, param, centered, momentum)
     empty = param.ravel()[:0]
     arrays = jit.flat(param, grad, state["square_avg"],
                       state["grad_avg"] if centered else param,
@@ -193,14 +175,9 @@ def _adam_numpy(param, grad, state, h, decoupled, work) -> bool:
         return False
     lr, beta1, beta2, eps, weight_decay, amsgrad, maximize = h
     xp = get_array_module(param)
-    if not state:
-        state["step"] = 0
-        state["exp_avg"] = xp.zeros_like(param)
-        state["exp_avg_sq"] = xp.zeros_like(param)
-        if amsgrad:
-            state["max_exp_avg_sq"] = xp.zeros_like(param)
+    m, v, v_max = adam_state(state, param, amsgrad)
     state["step"] += 1
-    t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
+    t = state["step"]
     w0, w1 = _work_arrays(work, param, 2)
 
     if decoupled and weight_decay != 0:
@@ -214,9 +191,6 @@ def _adam_numpy(param, grad, state, h, decoupled, work) -> bool:
     v += xp.multiply(1 - beta2, xp.square(g, out=w0), out=w0)
     m_hat = xp.divide(m, 1 - beta1**t, out=w0)
     if amsgrad:
-        v_max = state.get("max_exp_avg_sq")
-        if v_max is None:
-            v_max = state["max_exp_avg_sq"] = xp.zeros_like(param)
         xp.maximum(v_max, v, out=v_max)
         v = v_max
     v_hat = xp.divide(v, 1 - beta2**t, out=w1)

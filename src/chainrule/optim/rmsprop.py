@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from . import fused
+from ._state import rmsprop_state
 from .optimizer import Optimizer, check_bool, check_number
 
 __all__ = ["RMSprop"]
@@ -61,13 +62,7 @@ class RMSprop(Optimizer):
         """The rule of the class docstring on one parameter (``param`` changes in place)."""
         lr, alpha, eps, weight_decay, momentum, centered, maximize = _hyper(group)
         xp = get_array_module(param)
-        if not state:
-            state["step"] = 0
-            state["square_avg"] = xp.zeros_like(param)
-        if centered and "grad_avg" not in state:
-            state["grad_avg"] = xp.zeros_like(param)
-        if momentum > 0 and "momentum_buffer" not in state:
-            state["momentum_buffer"] = xp.zeros_like(param)
+        rmsprop_state(state, param, centered, momentum)
         state["step"] += 1
         v = state["square_avg"]
 
