@@ -1,6 +1,4 @@
-import json
 import math
-import struct
 
 import numpy as np
 import pytest
@@ -16,19 +14,14 @@ from chainrule.io import (
     save_weights,
 )
 
+from .conftest import make_model, read_header
+
 safetensors_numpy = pytest.importorskip("safetensors.numpy")
-
-
-def make_model(seed=0):
-    rng = np.random.default_rng(seed)
-    return nn.Sequential(nn.Linear(4, 8, rng=rng), nn.Tanh(), nn.Linear(8, 3, rng=rng))
 
 
 def _header(path):
     """The JSON header of a safetensors file, parsed by hand: proof of the format (no pickle)."""
-    raw = path.read_bytes()
-    (n,) = struct.unpack("<Q", raw[:8])
-    return json.loads(raw[8:8 + n])
+    return read_header(path)[1]
 
 
 def _assert_same_weights(a, b):

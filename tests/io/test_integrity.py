@@ -18,23 +18,16 @@ from chainrule.io import (
 from chainrule.io.checkpoint import _write
 from chainrule.train.history import History
 
+from .conftest import make_model, read_header
+
 pytest.importorskip("safetensors")
 
 
-def make_model(seed=0):
-    rng = np.random.default_rng(seed)
-    return nn.Sequential(nn.Linear(4, 8, rng=rng), nn.Tanh(), nn.Linear(8, 3, rng=rng))
-
-
-def _header(path):
-    raw = path.read_bytes()
-    (n,) = struct.unpack("<Q", raw[:8])
-    return n, json.loads(raw[8:8 + n])
 
 
 def _flip(path, key, byte, bit):
     """Flip one bit of tensor ``key``'s bytes in the file."""
-    n, header = _header(path)
+    n, header = read_header(path)
     raw = bytearray(path.read_bytes())
     raw[8 + n + header[key]["data_offsets"][0] + byte] ^= 1 << bit
     path.write_bytes(bytes(raw))
@@ -49,12 +42,12 @@ def _write_raw(path, header: dict, data: bytes, raw_header: bytes | None = None)
 
 def test_saved_files_carry_a_checksum_per_tensor(tmp_path):
     path = save_weights(make_model(), tmp_path / "m.safetensors", config={"name": "x"})
-    _, header = _header(path)
+    _, header = read_header(path)
     table = json.loads(header["__metadata__"]["chainrule.sha256"])
     assert set(table) == {"0.weight", "0.bias", "2.weight", "2.bias", "__metadata__"}
     state = save_training_state(tmp_path / "s.safetensors", optimizer=None, epoch=0,
                                 model=make_model())
-    assert "chainrule.sha256" in _header(state)[1]["__metadata__"]
+    assert "chainrule.sha256" in read_header(state)[1]["__metadata__"]
 
 
 @pytest.mark.parametrize("byte,bit", [(3, 6), (0, 0), (2, 7)])
