@@ -16,6 +16,8 @@ from chainrule.io import (
     save_weights,
 )
 from chainrule.io.checkpoint import _write
+from chainrule.io.safetensors_file import read_header as read_header_checked
+from chainrule.io.safetensors_file import read_tensors
 from chainrule.train.history import History
 
 from .conftest import make_model, read_header
@@ -72,6 +74,18 @@ def test_a_flipped_bit_in_a_training_state_is_caught(tmp_path):
     _flip(path, "optimizer/state/0/exp_avg", 3, 6)
     with pytest.raises(ValueError, match=r"tensor 'optimizer/state/0/exp_avg' does not match"):
         load_training_state(path, model=make_model(), optimizer=opt)
+
+
+def test_a_changed_dtype_or_shape_in_the_header_is_caught(tmp_path):
+    """Same byte count, other meaning: F32 read as I32, or (3, 8) read as (8, 3)."""
+    for old, new in ((b'"2.weight":{"dtype":"F32"', b'"2.weight":{"dtype":"I32"'),
+                     (b'"shape":[3,8]', b'"shape":[8,3]')):
+        path = save_weights(make_model(), tmp_path / "m.safetensors")
+        raw = path.read_bytes()
+        assert raw.count(old) == 1
+        path.write_bytes(raw.replace(old, new))
+        with pytest.raises(ValueError, match=r"tensor '2\.weight' does not match its SHA-256"):
+            read_tensors("test", read_header_checked("test", path))
 
 
 def test_changed_metadata_is_caught(tmp_path):

@@ -134,6 +134,7 @@ def load_weights(model, path, strict: bool = True):
         ValueError: the file is truncated, corrupt, or a training-state file.
     """
     header = read_header("load_weights", path)
+    check_metadata("load_weights", header)  # before its kind is trusted
     if header.metadata.get(_KIND) == "training_state":
         raise ValueError(
             f"load_weights: '{path}' is a training-state file; use load_training_state(path, "
@@ -293,6 +294,7 @@ def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng
     """
     who = "load_training_state"
     header = read_header(who, path)
+    check_metadata(who, header)  # before the state it describes is trusted
     metadata = header.metadata
     if metadata.get(_KIND) != "training_state" or _STATE not in metadata:
         raise ValueError(

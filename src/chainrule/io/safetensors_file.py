@@ -7,7 +7,8 @@ of it against the file's size (bounded header, known dtypes, sizes that match th
 that tile the rest of the file without gaps or overlaps) before any tensor is read, so a caller
 can compare shapes with what it expects and allocate nothing for a file that cannot fit.
 
-Checksums: the files chainrule writes carry a SHA-256 of each tensor's bytes, and one of the other
+Checksums: the files chainrule writes carry a SHA-256 of each tensor (its dtype, shape and
+bytes), and one of the other
 metadata entries, in the metadata entry ``chainrule.sha256``; ``read_tensors`` verifies each
 tensor as it reads it (one tensor in memory at a time beyond those returned). Files without it
 (written by other tools or older versions) load with a warning.
@@ -171,9 +172,17 @@ def _bytes_of(array):
     return memoryview(array.reshape(-1).view(numpy.uint8)) if array.size else b""
 
 
+def _tensor_digest(dtype, shape, buffer) -> str:
+    """SHA-256 of a tensor's dtype and shape, then its bytes: a header whose "F32" became "I32",
+    or whose shape changed with the byte count kept, fails the check as a changed byte does."""
+    h = hashlib.sha256(f"{_NAMES.get(dtype, str(dtype))}{json.dumps(list(shape))}".encode())
+    h.update(buffer)
+    return h.hexdigest()
+
+
 def digests(arrays: dict, metadata: dict) -> str:
     """The ``chainrule.sha256`` entry for a file of ``arrays`` (C-contiguous, little-endian)."""
-    table = {name: hashlib.sha256(_bytes_of(a)).hexdigest() for name, a in arrays.items()}
+    table = {name: _tensor_digest(a.dtype, a.shape, _bytes_of(a)) for name, a in arrays.items()}
     table[_METADATA_DIGEST] = _metadata_digest(metadata)
     return json.dumps(table, sort_keys=True)
 
@@ -228,10 +237,12 @@ def read_tensors(who: str, header: Header, names=None) -> dict:
             if len(buffer) and f.readinto(buffer) != len(buffer):
                 raise _corrupt(who, header.path, f"tensor {name!r} is cut short (the file "
                                                  "shrank while it was read)")
-            if expected is not None and hashlib.sha256(buffer).hexdigest() != expected[name]:
+            if (expected is not None
+                    and _tensor_digest(info.dtype, info.shape, buffer) != expected[name]):
                 raise ValueError(
                     f"{who}: '{header.path}' is damaged: tensor {name!r} does not match its "
-                    "SHA-256 checksum (a changed byte or bit); restore the file from a copy"
+                    "SHA-256 checksum (a changed byte or bit, dtype or shape); restore the file "
+                    "from a copy"
                 )
             if name in wanted:
                 out[name] = array if info.dtype.isnative else array.astype(
