@@ -355,3 +355,27 @@ def test_gradients_match_torch_when_nothing_changes_in_place():
         tp.mul_(2)
     with pytest.raises(RuntimeError, match=MODIFIED):  # the error both libraries raise
         tloss.backward()
+
+
+def test_a_change_of_the_original_is_seen_through_a_detached_alias():
+    """detach() shares the count: a graph that read the alias refuses the original's change."""
+    p = Parameter([1.0, 2.0, 3.0])
+    w = cr.tensor([1.0, 1.0, 1.0], requires_grad=True)
+    y = (p.detach() * w).sum()
+    with cr.no_grad():
+        p.copy_(np.zeros(3, np.float32))
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+
+
+def test_copies_count_their_own_changes():
+    import copy
+
+    p = Parameter([1.0, 2.0])
+    with cr.no_grad():
+        p.add_(1.0)
+    q = copy.deepcopy(p)
+    assert (p._version, q._version) == (1, 0)
+    with cr.no_grad():
+        q.add_(1.0)
+    assert p._version == 1

@@ -51,12 +51,8 @@ def writable_array(t: Tensor, who: str = "in-place change"):
 
 
 def mark_changed(t: Tensor) -> None:
-    """Count an in-place change of ``t`` (and of the tensor it was detached from)."""
+    """Count an in-place change of ``t`` (and so of the tensors it shares its count with)."""
     t._mark_changed()
-    base = _base_of(t)
-    while base is not None:
-        base._mark_changed()
-        base = _base_of(base)
 
 
 def _base_of(t):

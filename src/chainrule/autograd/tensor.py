@@ -14,7 +14,7 @@ from ..backend import asnumpy, device_of, get_array_module, numpy, to_device
 __all__ = ["Tensor", "tensor"]
 
 _FLOAT_KINDS = "f"
-_NOT_STATE = frozenset({"_data", "_wdata", "_base", "__weakref__"})
+_NOT_STATE = frozenset({"_data", "_wdata", "_base", "_counter", "__weakref__"})
 
 
 class Tensor:
@@ -26,11 +26,12 @@ class Tensor:
         grad: the accumulated gradient (a Tensor) after ``backward()``, else None.
         requires_grad: whether operations on this tensor are recorded.
         _version: how many times the values were changed in place (``_mark_changed``).
-            Backward refuses to use values changed after a recorded op read them.
+            Backward refuses to use values changed after a recorded op read them. A tensor and
+            the tensors detached from it share one count (their memory is one), as in PyTorch.
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",
-                 "_version", "_base", "__weakref__")
+                 "_counter", "_base", "__weakref__")
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
@@ -46,7 +47,15 @@ class Tensor:
         self._ctx = None
         self._out_idx = 0
         self._retains_grad = False
-        self._version = 0
+        self._counter = [0]  # shared with detached aliases (detach)
+
+    @property
+    def _version(self) -> int:
+        return self._counter[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        self._counter[0] = value
 
     @property
     def data(self):
@@ -84,8 +93,9 @@ class Tensor:
         if isinstance(state, tuple):  # the default (dict, slots) form of older pickles
             state = {**(state[0] or {}), **state[1]}
         state = dict(state)
+        self._counter = [0]  # a copy starts its own count
         self._set_array(state.pop("data"))
-        self._version = 0
+        state.pop("_version", None)  # a count kept by an older pickle
         for name, value in state.items():
             setattr(self, name, value)
 
@@ -169,9 +179,11 @@ class Tensor:
     def detach(self) -> Tensor:
         """A tensor sharing this data, cut from the graph (it does not require grad).
 
-        An in-place change through the detached tensor counts as a change of this one too.
+        The two share their count of in-place changes: a change through either is seen by a
+        graph that read the other.
         """
         out = Tensor(self._data)
+        out._counter = self._counter
         base = getattr(self, "_base", None)  # a detached tensor's detach: the original's alias
         out._base = base if base is not None and base() is not None else weakref.ref(self)
         return out
