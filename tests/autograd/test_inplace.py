@@ -379,3 +379,20 @@ def test_copies_count_their_own_changes():
     with cr.no_grad():
         q.add_(1.0)
     assert p._version == 1
+
+
+def test_assigning_another_parameters_data_ties_them_and_stays_trainable():
+    p, q = Parameter([1.0, 2.0]), Parameter([5.0, 6.0])
+    p.data = q.data  # q's read-only view: p now shares q's memory, and can still be stepped
+    p.grad = cr.tensor([1.0, 1.0])
+    cr.optim.SGD([p], lr=0.5).step()
+    np.testing.assert_array_equal(q.numpy(), [4.5, 5.5])
+    with pytest.raises(ValueError, match="read-only"):
+        p.data[0] = 0.0
+
+
+def test_a_read_only_array_is_refused_when_assigned():
+    frozen = np.zeros(3, np.float32)
+    frozen.flags.writeable = False
+    with pytest.raises(ValueError, match=r"Parameter: the array of shape \(3,\) is read-only"):
+        Parameter(frozen)

@@ -52,9 +52,20 @@ class Parameter(Tensor):
         self._set_array(data)
 
     def _set_array(self, array) -> None:
-        self._wdata = array
         flags = getattr(array, "flags", None)
-        if flags is not None and getattr(flags, "writeable", False):
+        if flags is not None and not getattr(flags, "writeable", True):
+            base = array.base  # another Parameter's protected view (``p.data = q.data``): tie
+            full_view = (hasattr(base, "flags") and base.flags.writeable
+                         and (base.shape, base.dtype, base.strides)
+                         == (array.shape, array.dtype, array.strides))
+            if not full_view:
+                raise ValueError(
+                    f"Parameter: the array of shape {array.shape} is read-only, so no optimizer "
+                    "or in-place method could change it; pass a writable array (e.g. a .copy())"
+                )
+            array, flags = base, base.flags
+        self._wdata = array
+        if flags is not None and getattr(flags, "writeable", False):  # CuPy has no such flag
             view = array.view()
             view.flags.writeable = False
             array = view
