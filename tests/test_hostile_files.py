@@ -15,7 +15,6 @@ import zlib
 import numpy as np
 import pytest
 
-pytest.importorskip("safetensors")
 Image = pytest.importorskip("PIL.Image")
 
 LIMIT_MB = 300

@@ -22,10 +22,6 @@ from chainrule.train.history import History
 
 from .conftest import make_model, read_header
 
-pytest.importorskip("safetensors")
-
-
-
 
 def _flip(path, key, byte, bit):
     """Flip one bit of tensor ``key``'s bytes in the file."""
@@ -100,12 +96,12 @@ def test_changed_metadata_is_caught(tmp_path):
 
 
 def test_files_without_checksums_load_with_a_warning(tmp_path):
-    import safetensors.numpy
+    save_file = pytest.importorskip("safetensors.numpy").save_file
 
     model = make_model()
     arrays = {k: v.numpy() for k, v in model.state_dict().items()}
     path = tmp_path / "plain.safetensors"
-    safetensors.numpy.save_file(arrays, str(path))
+    save_file(arrays, str(path))
     target = make_model(1)
     with pytest.warns(UserWarning, match=r"plain\.safetensors' has no SHA-256 checksums"):
         load_weights(target, path)
@@ -204,7 +200,7 @@ def _forge(path, *, change, model=None):
     The file is rewritten through the same writer (with valid checksums), so only the field's
     validation can catch it.
     """
-    from safetensors import safe_open
+    safe_open = pytest.importorskip("safetensors").safe_open
 
     from chainrule.io.checkpoint import _STATE
 

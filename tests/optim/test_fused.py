@@ -220,7 +220,10 @@ def test_a_group_mixes_float16_float32_and_float64(name):
     assert [a.dtype for a in fast] == [np.float16, np.float32, np.float64]
     np.testing.assert_array_equal(fast[0], reference[0])
     for a, b in zip(fast[1:], reference[1:], strict=True):
-        np.testing.assert_allclose(a, b, **ADAM_TOL[a.dtype.type])
+        if KERNEL[name] == "adam":  # Adam's kernels take PyTorch's order: equal to rounding
+            np.testing.assert_allclose(a, b, **ADAM_TOL[a.dtype.type])
+        else:  # the others do the rule's operations in its order: the same bits
+            np.testing.assert_array_equal(a, b)
 
 
 def test_jit_off_selects_the_rule(counted, monkeypatch):
