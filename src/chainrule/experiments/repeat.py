@@ -11,12 +11,10 @@
 from __future__ import annotations
 
 import hashlib
-import json
 
 from ..backend import get_num_threads, set_num_threads
 from ..data.split import holdout_split
 from .checks import check_float
-from .runs import CONFIG_FILE
 
 __all__ = ["run_threads", "validation_split"]
 
@@ -37,17 +35,6 @@ def validation_split(who: str, labels, fraction, rng) -> tuple:
     return train, val, {"n_train": len(train), "n_val": len(val), "val_indices_sha256": digest}
 
 
-def _recorded_threads(run):
-    """The thread count the resumed run's config.json records (None: not recorded)."""
-    path = run.path / CONFIG_FILE  # RunFolder checked it (size, JSON object) under its lock
-    recorded = json.loads(path.read_text(encoding="utf-8")).get("threads")
-    if recorded is not None and (isinstance(recorded, bool) or not isinstance(recorded, int)
-                                 or recorded < 1):
-        raise ValueError(f"--resume: {path} records threads {recorded!r}; expected a positive "
-                         "integer (the BLAS thread count of the run)")
-    return recorded
-
-
 def run_threads(run, threads=None) -> tuple[int, str]:
     """Set the BLAS threads of the run in ``run`` (an entered RunFolder); ``(count, note)``.
 
@@ -60,7 +47,7 @@ def run_threads(run, threads=None) -> tuple[int, str]:
         uses another count than it recorded: its results may then differ in the last bits from
         those of a run that was never stopped.
     """
-    recorded = _recorded_threads(run) if run.resumes else None
+    recorded = run.recorded_threads if run.resumes else None
     if threads is not None:
         set_num_threads(threads)
     elif recorded is not None:

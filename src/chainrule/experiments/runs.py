@@ -218,6 +218,7 @@ class RunFolder:
         self.epochs_fixed = epochs_fixed
         self.checkpoint = self.path / "checkpoint"
         self.resume_from, self.record, self.completed = None, None, 0
+        self.recorded_threads = None  # the BLAS thread count config.json records (a resume)
         self._lock, self._created = _Lock(self.path), []
 
     @property
@@ -265,11 +266,12 @@ class RunFolder:
         if not isinstance(old, dict):
             raise ValueError(f"--resume: {config_path} holds {type(old).__name__}, expected a "
                              "JSON object of settings")
-        threads = old.get("threads")  # checked here too, so a refused resume removes nothing
+        threads = old.get("threads")  # checked with the rest: a refused resume removes nothing
         if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
                                     or threads < 1):
             raise ValueError(f"--resume: {config_path} records threads {threads!r}; expected a "
                              "positive integer (the BLAS thread count of the run)")
+        self.recorded_threads = threads
         new = _json_ready(self.settings)
         state = self.checkpoint / LAST_STATE
         if not state.is_file():
