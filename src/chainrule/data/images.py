@@ -130,7 +130,7 @@ def image_statistics(images) -> dict:
     x = np.asarray(images)
     x = x.reshape(len(x), *x.shape[-2:])[:: max(1, len(x) // 2000)]
     n, h, w = x.shape
-    bg = np.median(np.concatenate([x[:, 0], x[:, -1], x[:, :, 0], x[:, :, -1]], axis=1), axis=1)
+    bg = np.median(_border(x), axis=-1)  # the ring background_level reads at predict time
     ink = np.abs(x - bg[:, None, None]) > _INK
 
     def span(m):
@@ -257,7 +257,9 @@ def _read_picture(path: Path, check):
 
 
 def _border(x: np.ndarray) -> np.ndarray:
-    return np.concatenate([x[0], x[-1], x[1:-1, 0], x[1:-1, -1]])
+    """The outermost ring of pixels of an (..., H, W) image, each pixel once, on the last axis."""
+    return np.concatenate([x[..., 0, :], x[..., -1, :], x[..., 1:-1, 0], x[..., 1:-1, -1]],
+                          axis=-1)
 
 
 def _content_box(raw: np.ndarray, level: float, ink: float):
