@@ -140,6 +140,8 @@ def atomic_write_bytes(path: str, data: bytes) -> None:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
+            f.flush()
+            os.fsync(f.fileno())  # on disk before the rename makes it visible, as checkpoints
         os.replace(tmp, path)
     except BaseException as err:
         if os.path.exists(tmp):
