@@ -59,8 +59,7 @@ def adam(param, grad, state: dict, h: tuple, cache: dict, decoupled: bool, work:
     on_cpu = not GPU_POSSIBLE or device_of(param) == "cpu"
     if on_cpu and jit.adam is None:  # numba missing (the NumPy version below) or config.jit off
         return config.jit and _adam_numpy(param, grad, state, h, decoupled, work)
-    if not on_cpu and not (GPU_POSSIBLE and gpu.adam_takes(param, grad, param, param, None)):
-        return False
+    # The state as the rule creates it, so that the rule can take over if no kernel takes it.
     m, v, v_max = adam_state(state, param, amsgrad)
     t = state["step"] + 1
     if on_cpu:
@@ -97,10 +96,10 @@ def _adam_constants(h: tuple, t: int) -> tuple:
 
 def rmsprop(param, grad, state: dict, h: tuple, cache: dict) -> bool:
     """RMSprop's rule (rmsprop.py) in one sweep, or False."""
-    if jit.rmsprop is None or jit.flat(param, grad) is None:
+    if jit.rmsprop is None:
         return False
     lr, alpha, eps, weight_decay, momentum, centered, maximize = h
-    rmsprop_state(state, param, centered, momentum)
+    rmsprop_state(state, param, centered, momentum)  # as the rule creates it (it may take over)
     empty = param.ravel()[:0]
     arrays = jit.flat(param, grad, state["square_avg"],
                       state["grad_avg"] if centered else param,
@@ -119,7 +118,7 @@ def rmsprop(param, grad, state: dict, h: tuple, cache: dict) -> bool:
 
 def adagrad(param, grad, state: dict, h: tuple, cache: dict) -> bool:
     """Adagrad's rule (adagrad.py) in one sweep, or False."""
-    if jit.adagrad is None or jit.flat(param, grad) is None:
+    if jit.adagrad is None:
         return False
     lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize = h
     if not state:
