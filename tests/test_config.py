@@ -53,6 +53,7 @@ def test_defaults_and_unset_or_empty_variables():
     defaults = from_environment({})
     assert defaults.as_dict() == {
         "threads": "auto", "jit": True, "gpu_kernels": True, "inference_plans": True,
+        "reference_mode": False, "malloc_tuning": True,
         "keep_columns_mib": 32, "data_dir": os.path.join(os.path.expanduser("~"), ".cache",
                                                          "chainrule")}
     empty = from_environment({s.variable: "" for s in SETTINGS.values()})

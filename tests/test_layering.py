@@ -8,10 +8,11 @@ import is a violation. Imports inside functions count too.
     -------------  --------------------------------------------------------------------
     backend        nothing of ours
     autograd       backend
-    ops            autograd, backend
+    ops            autograd, kernels, backend
+    kernels        backend   (array-level kernels: plain references beside fast versions)
     functional     ops
     nn             ops, autograd, backend
-    optim          nn, autograd, backend
+    optim          nn, autograd, kernels, backend
     data           backend
     train          optim, nn, ops, autograd, data, io, backend   (io: resumable checkpoints)
     models         nn, ops, autograd, backend
@@ -40,15 +41,16 @@ PACKAGE = "chainrule"
 SRC = Path(__file__).resolve().parents[1] / "src" / PACKAGE
 ROOT = "<root>"
 
-_BELOW_TRAIN = {"optim", "nn", "ops", "autograd", "data", "backend"}
+_BELOW_TRAIN = {"optim", "nn", "ops", "kernels", "autograd", "data", "backend"}
 _APPS_MAY_IMPORT = {"train", "models", "functional", "io", "viz"} | _BELOW_TRAIN
 ALLOWED: dict[str, set[str]] = {
     "backend": set(),
     "autograd": {"backend"},
-    "ops": {"autograd", "backend"},
+    "ops": {"autograd", "kernels", "backend"},
+    "kernels": {"backend"},
     "functional": {"ops"},
     "nn": {"ops", "autograd", "backend"},
-    "optim": {"nn", "autograd", "backend"},
+    "optim": {"nn", "autograd", "kernels", "backend"},
     "data": {"backend"},
     "train": _BELOW_TRAIN | {"io"},
     "models": {"nn", "ops", "autograd", "backend"},

@@ -22,7 +22,7 @@ from .autograd import (
     value_and_grad,
 )
 from .autograd.gradcheck import gradcheck, gradgradcheck
-from .backend import config, get_num_threads, set_num_threads
+from .backend import config, get_num_threads, reference_mode, set_num_threads, set_reference_mode
 
 __version__ = "0.1.0"
 
@@ -46,8 +46,10 @@ __all__ = [
     "is_grad_enabled",
     "no_grad",
     "ops",
+    "reference_mode",
     "set_grad_enabled",
     "set_num_threads",
+    "set_reference_mode",
     "tensor",
     "trace",
     "value_and_grad",

@@ -1,8 +1,6 @@
-"""Two shortcuts of the char-CNN's step give exactly what the general paths give.
+"""Shortcuts of the char-CNN's step give exactly what the general paths give.
 
-* Max pooling's compiled backward over the output of a layer fused with its ReLU applies the
-  ReLU's mask in its own sweep (``pool._fused_relu_output``), and the layer's backward then skips
-  it.
+* The compiled max-pooling backward with its ReLU mask equals routing, then masking.
 * A convolution whose input is not batch-last (the data itself) copies it to batch-last once
   before im2col (``conv._batch_last_input``) and keeps that copy for the filter gradient.
 """
@@ -13,145 +11,12 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import F, nn
+from chainrule import F
 from chainrule.backend import jit as _jit
 from chainrule.ops import conv as conv_ops
-from chainrule.ops import pool as pool_ops
-from chainrule.ops.conv import _columns, convolution
+from chainrule.ops.conv import _columns
 
 needs_jit = pytest.mark.skipif(_jit.route_to_winners is None, reason="no compiled kernels")
-
-
-def _count_masking(monkeypatch):
-    """How often a fused layer's backward masked its gradient itself (not handed it back)."""
-    calls = [0]
-    mask = convolution.relu_masked
-
-    def counted(g, y):
-        out = mask(g, y)
-        calls[0] += out is not g
-        return out
-
-    monkeypatch.setattr(convolution, "relu_masked", counted)
-    return calls
-
-
-def _grads(model, x, target, *, retain=False):
-    out = model(cr.tensor(x))
-    kept = []
-    if retain:  # the ReLU output's own gradient must stay the unmasked one
-        hidden = model[0](cr.tensor(x))
-        hidden.retain_grad()
-        out = model[1:](hidden)
-        kept = [hidden]
-    loss = F.cross_entropy(out, cr.tensor(target))
-    model.zero_grad()
-    loss.backward()
-    grads = [p.grad.numpy().tobytes() for p in model.parameters()]
-    return grads + [t.grad.numpy().tobytes() for t in kept]
-
-
-def _pool_model(nd, kernel, stride, padding, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    conv, pool = (nn.Conv1d, nn.MaxPool1d) if nd == 1 else (nn.Conv2d, nn.MaxPool2d)
-    layers = [conv(3, 8, 3, rng=rng), nn.ReLU(), pool(kernel, stride=stride, padding=padding),
-              nn.Flatten()]
-    model = nn.Sequential(*layers)
-    shape = (32, 3, 40) if nd == 1 else (32, 3, 12, 12)
-    with cr.no_grad():
-        width = model(cr.tensor(np.zeros(shape, np.float32))).shape[1]
-    model = nn.Sequential(*layers, nn.Linear(width, 5, rng=rng))
-    for p in model.parameters():
-        p.data = p.data.astype(dtype)
-    x = rng.standard_normal(shape).astype(dtype)
-    x[:, :, :4] = -5  # whole windows of ReLU zeros: ties at 0, which the mask must zero
-    return model, x, np.arange(32) % 5
-
-
-@needs_jit
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("nd,kernel,stride,padding", [
-    (1, 3, 3, 0),   # the char-CNN's: tiling windows
-    (1, 3, 1, 1),   # overlapping and padded: the mask goes on after the sums
-    (1, 2, 2, 1),
-    (2, 2, 2, 0),
-    (2, 3, 2, 1),
-])
-def test_pool_backward_masks_the_relu_exactly_as_the_layer_would(monkeypatch, dtype, nd, kernel,
-                                                                  stride, padding):
-    model, x, t = _pool_model(nd, kernel, stride, padding, dtype)
-    calls = _count_masking(monkeypatch)
-    fused = _grads(model, x, t)
-    assert calls[0] == 0  # the layer's own mask was skipped
-    monkeypatch.setattr(pool_ops, "_fused_relu_output", lambda x: None)
-    general = _grads(model, x, t)
-    assert calls[0] == 1
-    assert fused == general  # bit for bit, signed zeros included
-
-
-@needs_jit
-def test_a_retained_relu_output_gradient_is_not_masked_by_the_pool(monkeypatch):
-    model, x, t = _pool_model(1, 3, 3, 0, np.float32)
-    fused = _grads(model, x, t, retain=True)
-    monkeypatch.setattr(pool_ops, "_fused_relu_output", lambda x: None)
-    assert fused == _grads(model, x, t, retain=True)
-
-
-@needs_jit
-@pytest.mark.parametrize("nd", [1, 2])
-def test_grad_with_respect_to_a_relu_output_is_not_masked_by_the_pool(monkeypatch, rng, nd):
-    """cr.grad(loss, h) for a fused layer's ReLU output h: pooling routes gradient to zeros of h
-    (windows with nothing positive), which the ReLU mask would wrongly clear."""
-    shape, wshape = ((32, 3, 30), (8, 3, 3)) if nd == 1 else ((32, 3, 10, 10), (8, 3, 3, 3))
-    w = cr.tensor(rng.standard_normal(wshape).astype(np.float32), requires_grad=True)
-    x = cr.tensor(rng.standard_normal(shape).astype(np.float32) - 1.0)  # many windows all <= 0
-    conv_relu, pool = (F.conv1d_relu, F.max_pool1d) if nd == 1 else (F.conv2d_relu, F.max_pool2d)
-
-    def grads():
-        h = conv_relu(x, w)
-        loss = (pool(h, 2) ** 2).sum() + pool(h, 2).sum()
-        gh, gw = cr.grad(loss, [h, w])
-        return h.numpy(), gh.numpy(), gw.numpy()
-
-    h, fused_h, fused_w = grads()
-    monkeypatch.setattr(pool_ops, "_fused_relu_output", lambda x: None)
-    _, plain_h, plain_w = grads()
-    assert ((h == 0) & (plain_h != 0)).any()  # the case that matters occurs
-    np.testing.assert_array_equal(fused_h, plain_h)
-    np.testing.assert_array_equal(fused_w, plain_w)
-
-
-@needs_jit
-def test_a_relu_output_used_twice_sums_and_masks_as_usual(monkeypatch, rng):
-    w = cr.tensor(rng.standard_normal((8, 3, 3)).astype(np.float32), requires_grad=True)
-    x = cr.tensor(rng.standard_normal((32, 3, 30)).astype(np.float32))
-
-    def grad():
-        h = F.conv1d_relu(x, w)
-        loss = (F.max_pool1d(h, 3) ** 2).sum() + (h * 0.5).sum()
-        w.grad = None
-        loss.backward()
-        return w.grad.numpy().tobytes()
-
-    fused = grad()
-    monkeypatch.setattr(pool_ops, "_fused_relu_output", lambda x: None)
-    assert fused == grad()
-
-
-@needs_jit
-def test_second_order_gradients_through_pool_and_relu_are_unchanged(monkeypatch, rng):
-    w = cr.tensor(rng.standard_normal((8, 3, 3)), requires_grad=True)
-    x = cr.tensor(rng.standard_normal((32, 3, 30)))
-
-    def grads():
-        y = F.max_pool1d(F.conv1d_relu(x, w), 3)
-        (gw,) = cr.grad((y ** 2).sum(), [w], create_graph=True)
-        (ggw,) = cr.grad((gw ** 2).sum(), [w])
-        return gw.numpy().tobytes(), ggw.numpy().tobytes()
-
-    fused = grads()
-    monkeypatch.setattr(pool_ops, "_fused_relu_output", lambda x: None)
-    assert fused == grads()
 
 
 def test_route_kernel_with_mask_equals_route_then_mask(rng):

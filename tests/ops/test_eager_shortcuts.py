@@ -7,7 +7,6 @@ import pytest
 
 import chainrule as cr
 from chainrule import F, nn
-from chainrule.autograd import _scratch
 from chainrule.ops import _windows, conv
 from chainrule.ops.conv import convolution
 
@@ -24,25 +23,6 @@ def test_setup_cache_is_skipped_for_hyperparameters_that_are_not_plain():
     F.max_pool2d(x, 2)  # cached
     with pytest.raises(TypeError, match="kernel_size must be an int"):
         F.max_pool2d(x, True)
-
-
-@pytest.mark.parametrize("shape,value", [((1, 4, 4, 1), 0), ((1, 4, 4, 1), -np.inf),
-                                         ((64, 32, 32, 1), 0), ((64, 32, 32, 1), 2.5)])
-def test_full_small_and_recycled(shape, value):
-    a = _scratch.full(np, shape, value, np.float32)
-    assert a.shape == shape and a.dtype == np.float32
-    np.testing.assert_array_equal(a, np.full(shape, value, np.float32))
-
-
-@pytest.mark.parametrize("shape", [(1, 1000), (6, 784), (3, 4000), (16, 100)])
-def test_relu_in_place_on_a_contiguous_array_matches_maximum(rng, shape):
-    x = rng.standard_normal(shape).astype(np.float32)
-    x.flat[:3] = [np.nan, -0.0, 0.0]
-    expected = np.maximum(x, 0)
-    y = _scratch.relu(x, inplace=True)
-    assert y is x
-    np.testing.assert_array_equal(y, expected)
-    assert np.array_equal(np.signbit(y), np.signbit(expected))
 
 
 def test_pool_windows_are_those_of_each_offset():

@@ -11,7 +11,8 @@ import pytest
 
 import chainrule as cr
 from chainrule import F, nn
-from chainrule.autograd import _scratch
+from chainrule.kernels import gemm
+from chainrule.kernels import relu as relu_kernel
 from chainrule.backend import jit as _jit
 from chainrule.ops.linalg import LinearReLU
 
@@ -152,7 +153,7 @@ def test_column_sums_is_the_column_sum(rng):
     for shape, dtype in [((128, 96), np.float32), ((300, 7), np.float64), ((3, 4), np.float32)]:
         a = rng.standard_normal(shape).astype(dtype)
         for view in (a, np.ascontiguousarray(a.T).T):
-            s = _scratch.column_sums(view)
+            s = gemm.column_sums(view)
             assert s.dtype == dtype and s.shape == (shape[1],)
             np.testing.assert_allclose(s, a.sum(axis=0, dtype=np.float64), rtol=1e-5, atol=1e-4)
 
@@ -273,8 +274,8 @@ def _cnn(rng):
 
 
 @pytest.mark.parametrize("make, shape, hooked, unfused", [
-    (_mlp, (9, 12), (1, 3), ["LeakyReLU", "Linear"]),
-    (_cnn, (6, 2, 8, 8), (1, 4), ["LeakyReLU", "ConvNd"]),
+    (_mlp, (9, 12), (1, 3), ["ReLU", "Linear"]),
+    (_cnn, (6, 2, 8, 8), (1, 4), ["ReLU", "ConvNd"]),
 ])
 def test_sequential_fuses_layer_and_relu_with_the_same_results(rng, make, shape, hooked, unfused):
     model = make(rng)
@@ -300,7 +301,7 @@ def test_sequential_runs_conv_relu_as_one_node(rng):
             return super().forward(x) + 1.0
 
     shifted = nn.Sequential(Shifted(3, 4, 3, rng=rng).to(dtype="float64"), nn.ReLU())
-    assert type(shifted(x)._ctx).__name__ == "LeakyReLU"
+    assert type(shifted(x)._ctx).__name__ == "ReLU"
     np.testing.assert_array_equal(
         shifted(x).numpy(), F.relu(F.conv1d(x, shifted[0].weight, shifted[0].bias) + 1.0).numpy())
 
@@ -315,39 +316,39 @@ def test_lenet5_runs_every_conv_and_dense_layer_fused(rng):
         kinds.append(type(fn).__name__)
         stack += [t._ctx for t in fn.inputs if t._ctx is not None]
     assert kinds.count("ConvReLUNd") == 3 and kinds.count("LinearReLU") == 1
-    assert "LeakyReLU" not in kinds
+    assert "ReLU" not in kinds
 
 
 @pytest.mark.skipif(_jit.relu_grad is None, reason="numba not installed or CHAINRULE_JIT=0")
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("shape", [(128, 256), (5, 3)])  # recycled and small arrays
-def test_relu_masked_batch_last_shortcut_equals_the_mask_product(rng, monkeypatch, dtype, shape):
-    """A Linear's batch-last gradient and output take relu_masked's 2-D shortcut, which must give
+def test_relu_mask_batch_last_shortcut_equals_the_mask_product(rng, monkeypatch, dtype, shape):
+    """A Linear's batch-last gradient and output take relu_mask's 2-D shortcut, which must give
     ``g * (y > 0)`` bit for bit (NaN and inf included) in the same batch-last memory order."""
-    from chainrule.ops.activation import relu_masked
+    from chainrule.ops.activation import relu_mask
 
     def no_general_path(*args):  # the general path sorts axes and takes flat views
-        raise AssertionError("relu_masked took the general path")
+        raise AssertionError("relu_mask took the general path")
 
     y = np.ascontiguousarray(rng.standard_normal(shape[::-1]).astype(dtype)).T
     g = np.ascontiguousarray(rng.standard_normal(shape[::-1]).astype(dtype)).T
     y[0, :3] = [np.nan, -0.0, 1.0]
     g[0, :3] = [1.0, np.inf, -0.0]
     g[1, 0], y[1, 0] = np.inf, -1.0  # inf * 0 is nan, as in NumPy
-    monkeypatch.setattr(_scratch, "dense_flat", no_general_path)
+    monkeypatch.setattr(relu_kernel, "dense_flat", no_general_path)
     with cr.no_grad(), np.errstate(invalid="ignore"):
         expected = g * (y > 0)
-        out = relu_masked(cr.tensor(g), y).numpy()
+        out = relu_mask(cr.tensor(g), y).numpy()
     np.testing.assert_array_equal(out, expected)
     assert np.array_equal(np.signbit(out), np.signbit(expected))
     assert out.T.flags.c_contiguous  # batch-last, as the Linear's own arrays
 
 
-def test_relu_masked_mixed_orders_take_the_general_path(rng):
-    from chainrule.ops.activation import relu_masked
+def test_relu_mask_mixed_orders_take_the_general_path(rng):
+    from chainrule.ops.activation import relu_mask
 
     y = np.ascontiguousarray(rng.standard_normal((96, 64)).astype(np.float32)).T  # batch-last
     g = rng.standard_normal((64, 96)).astype(np.float32)  # row-major
     with cr.no_grad():
-        out = relu_masked(cr.tensor(g), y).numpy()
+        out = relu_mask(cr.tensor(g), y).numpy()
     np.testing.assert_array_equal(out, g * (y > 0))

@@ -7,8 +7,6 @@ once with the sum of all gradients that reached it, and frees saved values behin
 
 from __future__ import annotations
 
-import contextvars
-
 from ..backend import get_array_module
 from .mode import _grad_enabled, set_grad_enabled
 from .tensor import Tensor
@@ -100,18 +98,6 @@ def _add(a, b):
     return b if a is None else a + b
 
 
-# The tensors whose gradients the running backward hands back (``grad(outputs, inputs)``): a
-# backward rule that would pass a gradient on already transformed (max pooling, which applies the
-# ReLU mask of the fused layer before it) must not do so for them. id -> Tensor, or None.
-_capturing: contextvars.ContextVar = contextvars.ContextVar("capturing", default=None)
-
-
-def is_captured(t) -> bool:
-    """Whether the backward now running returns the gradient of ``t`` itself (``cr.grad``)."""
-    targets = _capturing.get()
-    return targets is not None and id(t) in targets
-
-
 def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None):
     """Propagate ``root_grads`` from ``roots`` through the graph.
 
@@ -144,59 +130,55 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
         slot[i] = _add(slot[i], g)
         held.append(t)
 
-    token = _capturing.set(targets)
-    try:
-        with set_grad_enabled(create_graph):
-            for t, g in zip(roots, root_grads):
-                send(t, g)
-            for fn in reversed(order):
-                entry = pending.pop(id(fn), None)
-                if entry is None or (needed is not None and id(fn) not in needed):
+    with set_grad_enabled(create_graph):
+        for t, g in zip(roots, root_grads):
+            send(t, g)
+        for fn in reversed(order):
+            entry = pending.pop(id(fn), None)
+            if entry is None or (needed is not None and id(fn) not in needed):
+                continue
+            gouts = entry[0]
+            for t, v in zip(fn.inputs, fn._versions):
+                if t._version != v:  # changed in place after the node read it
+                    _modified(fn, t, f"after {type(fn).__name__} used it as an input")
+            if len(gouts) == 1:  # the usual single-output node, without the helpers' calls
+                out = fn._outputs[0]()
+                if out is not None:
+                    if out._version:  # outputs are made at version 0
+                        _modified(fn, out, f"after {type(fn).__name__} computed it")
+                    if out._retains_grad:
+                        _retain_outputs(fn, gouts)
+                grads = fn.backward(gouts[0])
+            else:
+                for t in fn.outputs():
+                    if t is not None and t._version:
+                        _modified(fn, t, f"after {type(fn).__name__} computed it")
+                _retain_outputs(fn, gouts)
+                grads = fn.backward(*_fill_missing(fn, gouts))
+            if type(grads) is not tuple:
+                grads = (grads,)
+            for inp, need, g in zip(fn.inputs, fn.needs_input_grad, grads):
+                if not need or g is None:
                     continue
-                gouts = entry[0]
-                for t, v in zip(fn.inputs, fn._versions):
-                    if t._version != v:  # changed in place after the node read it
-                        _modified(fn, t, f"after {type(fn).__name__} used it as an input")
-                if len(gouts) == 1:  # the usual single-output node, without the helpers' calls
-                    out = fn._outputs[0]()
-                    if out is not None:
-                        if out._version:  # outputs are made at version 0
-                            _modified(fn, out, f"after {type(fn).__name__} computed it")
-                        if out._retains_grad:
-                            _retain_outputs(fn, gouts)
-                    grads = fn.backward(gouts[0])
+                gd, d = g._data, inp._data
+                if gd.shape != d.shape:
+                    raise RuntimeError(
+                        f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} "
+                        f"for an input of shape {inp.shape}"
+                    )
+                # mixed precision promoted g: the gradient keeps x's dtype
+                if gd.dtype != d.dtype:
+                    g = g.astype(inp.dtype)
+                if targets is None and inp._ctx is None:
+                    _accumulate_leaf(inp, g, assigned)  # a leaf: what send would do
                 else:
-                    for t in fn.outputs():
-                        if t is not None and t._version:
-                            _modified(fn, t, f"after {type(fn).__name__} computed it")
-                    _retain_outputs(fn, gouts)
-                    grads = fn.backward(*_fill_missing(fn, gouts))
-                if type(grads) is not tuple:
-                    grads = (grads,)
-                for inp, need, g in zip(fn.inputs, fn.needs_input_grad, grads):
-                    if not need or g is None:
-                        continue
-                    gd, d = g._data, inp._data
-                    if gd.shape != d.shape:
-                        raise RuntimeError(
-                            f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} "
-                            f"for an input of shape {inp.shape}"
-                        )
-                    # mixed precision promoted g: the gradient keeps x's dtype
-                    if gd.dtype != d.dtype:
-                        g = g.astype(inp.dtype)
-                    if targets is None and inp._ctx is None:
-                        _accumulate_leaf(inp, g, assigned)  # a leaf: what send would do
-                    else:
-                        send(inp, g)
-                if not retain_graph:
-                    fn.release()
-        if not retain_graph:
-            for fn in order:
-                if fn.inputs is not None:
-                    fn.release()
-    finally:
-        _capturing.reset(token)
+                    send(inp, g)
+            if not retain_graph:
+                fn.release()
+    if not retain_graph:
+        for fn in order:
+            if fn.inputs is not None:
+                fn.release()
     return captured
 
 

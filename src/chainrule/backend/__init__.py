@@ -17,11 +17,16 @@ try:  # CuPy is optional: chainrule runs on the CPU without it.
 except ImportError:  # pragma: no cover - depends on the machine
     cupy = None
 
-from .settings import config
+from .memory import apply_malloc_tuning
+from .settings import config, reference_mode, set_reference_mode
 from .threads import apply_configured_threads, get_num_threads, set_num_threads
 
-# The one thing importing chainrule changes outside it: BLAS threads for the machine as it is.
+# The two things importing chainrule changes outside it: BLAS threads for the machine as it is,
+# and glibc's malloc thresholds (backend/memory.py), each a documented setting.
 apply_configured_threads()
+if config.malloc_tuning:
+    apply_malloc_tuning(True)
+config._on_change("malloc_tuning", apply_malloc_tuning)
 
 __all__ = [
     "DEVICES",
@@ -34,7 +39,9 @@ __all__ = [
     "get_array_module",
     "get_num_threads",
     "numpy",
+    "reference_mode",
     "set_num_threads",
+    "set_reference_mode",
     "to_device",
     "validate_device",
 ]

@@ -24,6 +24,14 @@ need it, so an assignment takes effect at once. docs/configuration.md has the sa
 ``inference_plans`` (``CHAINRULE_INFERENCE_PLANS``; bool; default True)
     Let a model called under ``no_grad`` in eval mode replay a recorded plan of its ops
     (``nn.plans``); ``chainrule.nn.set_inference_plans`` sets it too.
+``reference_mode`` (``CHAINRULE_REFERENCE_MODE``; bool; default False)
+    Run every op through the plain NumPy references of its kernels (``chainrule.kernels``):
+    contiguous NCHW arrays, no compiled or reordered routes. ``chainrule.reference_mode()`` sets
+    it for a ``with`` block. For reading the code that runs, and for testing the fast routes.
+``malloc_tuning`` (``CHAINRULE_MALLOC_TUNING``; bool; default True)
+    Ask glibc's malloc to keep freed blocks up to 64 MiB for reuse instead of returning them to
+    the operating system (``backend.memory``): training steps then touch no new memory. Assigning
+    it applies it; on other C libraries it does nothing.
 ``keep_columns_mib`` (``CHAINRULE_KEEP_COLUMNS_MIB``; int >= 0; default 32)
     A convolution keeps its im2col columns from the forward for the filter gradient when they
     take at most this many MiB; bigger ones are rebuilt in the backward (less peak memory).
@@ -46,11 +54,12 @@ from __future__ import annotations
 import os
 import warnings
 from collections.abc import Callable, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["BLAS_THREAD_VARIABLES", "SETTINGS", "Config", "Setting", "config", "from_environment",
-           "parse_threads"]
+           "parse_threads", "reference_mode", "set_reference_mode"]
 
 # Read by the BLAS and OpenMP libraries themselves when they load: a user who sets one has chosen.
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS",
@@ -141,6 +150,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("jit", "CHAINRULE_JIT", "bool", True, _bool, _bool_text),
     Setting("gpu_kernels", "CHAINRULE_GPU_KERNELS", "bool", True, _bool, _bool_text),
     Setting("inference_plans", "CHAINRULE_INFERENCE_PLANS", "bool", True, _bool, _bool_text),
+    Setting("reference_mode", "CHAINRULE_REFERENCE_MODE", "bool", False, _bool, _bool_text),
+    Setting("malloc_tuning", "CHAINRULE_MALLOC_TUNING", "bool", True, _bool, _bool_text),
     Setting("keep_columns_mib", "CHAINRULE_KEEP_COLUMNS_MIB", "int >= 0", 32, _mib, _mib_text),
     Setting("data_dir", "CHAINRULE_DATA", "folder", None, _folder, _folder),
 )}
@@ -156,7 +167,8 @@ class Config:
     silently ignored.
 
     Attributes:
-        threads, jit, gpu_kernels, inference_plans, keep_columns_mib, data_dir: the settings (see
+        threads, jit, gpu_kernels, inference_plans, reference_mode, malloc_tuning,
+            keep_columns_mib, data_dir: the settings (see
             this module's docstring).
         environment: the variables read at import that concern chainrule, name -> value.
     """
@@ -236,3 +248,29 @@ def from_environment(environ: Mapping[str, str] = os.environ) -> Config:
 
 
 config = from_environment()
+
+
+def set_reference_mode(enabled: bool) -> None:
+    """Run every op through its plain reference kernels from now on (True), or not (False)."""
+    config.reference_mode = enabled
+
+
+@contextmanager
+def reference_mode(enabled: bool = True):
+    """Run the ops inside the ``with`` block through their plain reference kernels.
+
+    The same values as the fast routes (to float rounding where the order of a sum differs), by
+    the code a reader can follow: contiguous NCHW arrays, plain NumPy, no fused or compiled
+    sweeps. The previous setting comes back on exit.
+
+    >>> import chainrule as cr
+    >>> with cr.reference_mode():
+    ...     cr.config.reference_mode
+    True
+    """
+    old = config.reference_mode
+    config.reference_mode = enabled
+    try:
+        yield
+    finally:
+        config.reference_mode = old

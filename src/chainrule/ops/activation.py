@@ -10,20 +10,15 @@ from __future__ import annotations
 
 import math
 import numbers
-import weakref
 
-from ..autograd import _scratch
 from ..autograd.function import Function
-from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor, tensor
 from ..backend import get_array_module
-from ..backend import jit as _jit
+from ..kernels import relu as relu_kernel
 from ._special import ndtr
 from .elementwise import abs as _abs
 from .elementwise import exp, where
 from .reduce import sum as _sum
-
-_HOST = get_array_module()
 
 __all__ = [
     "elu", "gelu", "hardtanh", "leaky_relu", "log_softmax", "logsigmoid", "relu", "relu6", "selu",
@@ -54,11 +49,6 @@ def _normalize_axis(op, axis, ndim, shape):
     return int(axis) % ndim
 
 
-def _saved(fn, name, rebuild):
-    """A value backward needs: rebuilt by recorded ops under create_graph, else saved by forward."""
-    return rebuild() if is_grad_enabled() else Tensor(getattr(fn, name))
-
-
 class Step(Function):
     def forward(self, x):
         return (x > 0).astype(x.dtype)
@@ -70,12 +60,10 @@ class Step(Function):
 
 
 def _sigmoid_array(x):
+    """1 / (1 + exp(-x)), computed from exp(-|x|), which never overflows."""
     xp = get_array_module(x)
-    e = xp.abs(x, out=_scratch.empty_like(x))
-    xp.negative(e, out=e)
-    xp.exp(e, out=e)  # exp(-|x|) never overflows
-    y = xp.add(e, 1, out=_scratch.empty_like(x))
-    xp.reciprocal(y, out=y)
+    e = xp.exp(-xp.abs(x))
+    y = 1 / (1 + e)
     # sigmoid(x) is y = 1 / (1 + e) for x >= 0 and e * y below; e <= 1, so max(e, [x >= 0]) is the
     # factor, without a ``where`` (which NumPy runs element by element on irregular masks).
     y *= xp.maximum(e, x >= 0, out=e)
@@ -88,121 +76,72 @@ class Sigmoid(Function):
 
     def backward(self, g):
         y = self.output
-        if is_grad_enabled():
-            return g * (y * (1 - y))
-        # First order: g * y * (1 - y) in one recycled array, no temporaries, nothing recorded.
-        xp, y = get_array_module(g.data), y.data
-        out = xp.subtract(1, y, out=_scratch.empty_like(g.data))
-        out *= y
-        out *= g.data
-        return Tensor(out)
+        return g * (y * (1 - y))
 
 
 class Tanh(Function):
     def forward(self, x):
-        xp = get_array_module(x)
-        return xp.tanh(x, out=_scratch.empty_like(x))
+        return get_array_module(x).tanh(x)
 
     def backward(self, g):
         y = self.output
-        if is_grad_enabled():
-            return g * (1 - y * y)
-        xp, y = get_array_module(g.data), y.data
-        out = xp.multiply(y, y, out=_scratch.empty_like(g.data))  # g * (1 - y^2), as for sigmoid
-        xp.subtract(1, out, out=out)
-        out *= g.data
-        return Tensor(out)
+        return g * (1 - y * y)
+
+
+class ReLU(Function):
+    """max(x, 0). It saves nothing: its output is positive exactly where its input is."""
+
+    def forward(self, x):
+        return relu_kernel.relu(x)
+
+    def backward(self, g):
+        return relu_mask(g, self.output)
+
+
+class ReLUMask(Function):
+    """g * (y > 0): a gradient ``g`` passed back through a ReLU whose output is ``y``.
+
+    An op of its own so that the mask is one kernel call (``kernels.relu.relu_grad``), shared by
+    ReLU and the fused layers that end in one (``linear_relu``, ``conv2d_relu``). It is linear in
+    ``g`` and the mask is a constant (ReLU's second derivative is 0 almost everywhere), so its
+    backward is itself and ``y`` gets no gradient through it.
+    """
+
+    def forward(self, g, y):
+        return relu_kernel.relu_grad(g, y)
+
+    def backward(self, gg):
+        return ReLUMask.apply(gg, self.inputs[1]), None
+
+
+def relu_mask(g, y) -> Tensor:
+    """``g * (y > 0)`` for the gradient ``g`` of a ReLU's output ``y`` (Tensors or arrays)."""
+    return ReLUMask.apply(g, y)
 
 
 class LeakyReLU(Function):
-    """ReLU when ``negative_slope`` is 0; the slope at 0 is that of the left side, as in PyTorch.
+    """x where x > 0, else ``negative_slope * x``; the slope at 0 is the left side's, as in PyTorch.
 
-    ReLU saves nothing: its output is positive exactly where its input is. The leaky form saves
-    the sign mask when recorded. Both avoid ``where`` and masked copies, which NumPy runs element by
-    element (several times slower than arithmetic) when the mask is irregular.
+    Both avoid ``where`` and masked copies, which NumPy runs element by element (several times
+    slower than arithmetic) when the mask is irregular.
     """
 
     def forward(self, x):
         xp = get_array_module(x)
         slope = self.negative_slope
-        if slope == 0:
-            return _scratch.relu(x)
         if self.recording:
-            self.positive = xp.greater(x, 0, out=_scratch.empty_like(x, dtype=bool))
+            self.positive = x > 0
         if 0 < slope <= 1:
-            y = xp.multiply(x, slope, out=_scratch.empty_like(x))
-            return xp.maximum(x, y, out=y)
+            return xp.maximum(x, x * slope)
         return xp.where(x > 0, x, x * slope)
 
     def backward(self, g):
+        # The derivative, a constant array: 1 where x > 0, else the slope.
         slope = self.negative_slope
-        xp = get_array_module(g.data)
-        if slope == 0:
-            y = self.output.data  # a bool mask multiplies without a float temporary
-            d = xp.greater(y, 0, out=_scratch.empty_like(y, dtype=bool))
-        elif is_grad_enabled():
-            d = self.positive.astype(g.dtype)  # the derivative: 1 where x > 0, else the slope
-            d *= 1 - slope
-            d += slope
-        else:  # first order: g * (slope + (1 - slope) [x > 0]) in one recycled array
-            out = _scratch.empty_like(g.data)
-            xp.copyto(out, self.positive)
-            out *= 1 - slope
-            out += slope
-            out *= g.data
-            return Tensor(out)
-        if is_grad_enabled():
-            return g * d
-        return Tensor(xp.multiply(g.data, d, out=_scratch.empty_like(g.data)))
-
-
-# The gradient array that its producer has already multiplied by (y > 0), and that y, both as
-# weak references (set by max pooling's compiled backward over a fused layer's output): relu_masked
-# hands it back unchanged. A gradient summed from several consumers is a new array and is masked
-# as usual; masking twice would give the same bits anyway.
-_premasked = [None, None]
-
-
-def mark_relu_masked(g, y):
-    """Record that the array ``g`` equals ``g * (y > 0)`` for the ReLU output ``y``."""
-    _premasked[0], _premasked[1] = weakref.ref(g), weakref.ref(y)
-
-
-def relu_masked(g, y):
-    """The gradient ``g`` (a Tensor) of a ReLU's output ``y`` (an array) passed back through it.
-
-    ``g * (y > 0)``, for ops that end in a ReLU applied in place (``linear_relu``,
-    ``conv2d_relu``) and keep only their output: it is positive exactly where the pre-activation
-    is. Unrecorded, one compiled sweep into a recycled array when ``g`` and ``y`` share a dense
-    memory order (the batch-last layouts of a layer's output and of its gradient); recorded, the
-    mask is a constant (ReLU's second derivative is 0).
-    """
-    xp = get_array_module(y)
-    if is_grad_enabled():
-        return g * xp.greater(y, 0, out=_scratch.empty_like(y, dtype=bool))
-    gd = g.data
-    masked, of = _premasked
-    if masked is not None and masked() is gd and of() is y:
-        return g
-    if (_jit.relu_grad is not None and type(gd) is type(y) is _HOST.ndarray and gd.dtype == y.dtype
-            and gd.shape == y.shape and _jit.handles(gd.dtype)):
-        # Both row-major, or both with all axes reversed in memory (a Linear's batch-last output
-        # and gradient: (features, N) behind (N, features)): flat views as they are, no axis sort
-        # (the general path's sort and flat views are a sizeable share at the MLP's sizes).
-        for gm, ym in ((gd, y), (gd.T, y.T)):
-            if gm.flags.c_contiguous and ym.flags.c_contiguous:
-                out = _scratch.empty(_HOST, gm.shape, gd.dtype)
-                _jit.relu_grad(gm.ravel(), ym.ravel(), out.ravel())
-                return Tensor(out if gm is gd else out.T)
-        if gd.strides == y.strides:  # another shared dense order (a convolution's batch-last)
-            order = sorted(range(y.ndim), key=lambda i: -y.strides[i])
-            gf, yf = _scratch.dense_flat(gd, order), _scratch.dense_flat(y, order)
-            if gf is not None and yf is not None:
-                out = _scratch.empty_like(gd)  # the same memory order: its flat view is dense too
-                _jit.relu_grad(gf, yf, _scratch.dense_flat(out, order))
-                return Tensor(out)
-    positive = xp.greater(y, 0, out=_scratch.empty_like(y, dtype=bool))
-    return Tensor(xp.multiply(gd, positive, out=_scratch.empty_like(gd)))
+        d = self.positive.astype(g.dtype)
+        d *= 1 - slope
+        d += slope
+        return g * d
 
 
 class Softplus(Function):
@@ -248,29 +187,26 @@ class GELU(Function):
     def forward(self, x):
         xp = get_array_module(x)
         if self.approximate == "tanh":
-            self.t = xp.tanh(_GELU_C * (x + _GELU_K * x * x * x))
-            return 0.5 * x * (1 + self.t)
-        self.cdf = ndtr(x)
-        return x * self.cdf
+            return 0.5 * x * (1 + xp.tanh(_GELU_C * (x + _GELU_K * x * x * x)))
+        return x * ndtr(x)
 
     def backward(self, g):
         x = self.inputs[0]
         if self.approximate == "tanh":
-            t = _saved(self, "t", lambda: tanh(_GELU_C * (x + _GELU_K * x * x * x)))
+            t = tanh(_GELU_C * (x + _GELU_K * x * x * x))
             du = _GELU_C * (1 + 3 * _GELU_K * x * x)
             return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du)
-        cdf = _saved(self, "cdf", lambda: NormalCDF.apply(x))
+        cdf = NormalCDF.apply(x)
         return g * (cdf + x * exp(x * x * -0.5) * _INV_SQRT_2PI)
 
 
 class SiLU(Function):
     def forward(self, x):
-        self.s = _sigmoid_array(x)
-        return x * self.s
+        return x * _sigmoid_array(x)
 
     def backward(self, g):
         x = self.inputs[0]
-        s = _saved(self, "s", lambda: sigmoid(x))
+        s = sigmoid(x)
         return g * (s * (1 + x * (1 - s)))
 
 
@@ -358,12 +294,14 @@ def tanh(x) -> Tensor:
 
 def relu(x) -> Tensor:
     """Rectified linear unit max(x, 0); the gradient at 0 is 0, as in PyTorch."""
-    return LeakyReLU.apply(_float_input("relu", x), negative_slope=0.0)
+    return ReLU.apply(_float_input("relu", x))
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
     """Leaky ReLU: x where x > 0, else ``negative_slope * x``."""
     _check_number("leaky_relu", "negative_slope", negative_slope)
+    if negative_slope == 0:
+        return ReLU.apply(_float_input("leaky_relu", x))
     return LeakyReLU.apply(_float_input("leaky_relu", x), negative_slope=float(negative_slope))
 
 

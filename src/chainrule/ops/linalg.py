@@ -5,24 +5,25 @@ Both backwards are written with ``matmul`` itself, so they can be differentiated
 
 from __future__ import annotations
 
-from ..autograd import _scratch
+from .. import kernels
 from ..autograd.function import Function
-from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..backend import jit as _jit
+from ..kernels import gemm
+from ..kernels import relu as relu_kernel
 from ._broadcast import sum_to
-from .activation import relu_masked
+from .activation import relu_mask
 from .reduce import sum as _sum
 from .shape import reshape, transpose
 
 __all__ = ["linear", "linear_relu", "matmul"]
 
-_HOST = get_array_module()
 
 
 class MatMul(Function):
     def forward(self, a, b):
+        if a.ndim == 2 and b.ndim == 2:
+            return gemm.matmul(a, b)
         if a.ndim > 2 and b.ndim == 2 and a.flags.c_contiguous:
             # One large GEMM instead of a loop of small ones over the batch.
             return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + (b.shape[1],))
@@ -123,27 +124,15 @@ def matmul(a, b):
     return MatMul.apply(a, b)
 
 
-def _affine(x, w, b):
-    """``x @ w.T + b`` on arrays, into a recycled array that the caller may overwrite."""
-    if x.ndim == 2:
-        # Batch-last: (out, batch) in memory behind the (batch, out) view. BLAS runs this
-        # orientation of the product faster with several threads (docs/performance.md),
-        # and the next layer's input and the gradients then come batch-last too.
-        y = _scratch.matmul(w, x.T).T
-    else:
-        y = _scratch.matmul(x.reshape(-1, x.shape[-1]), w.T)
-    if b is not None:
-        y += b
-    return y if x.ndim == 2 else y.reshape(x.shape[:-1] + (w.shape[0],))
-
-
 def _linear_backward(fn, g):
-    """Linear's gradients for the incoming gradient ``g`` of its (pre-activation) output."""
+    """The gradients of ``y = x @ w.T + b`` for the incoming gradient ``g`` of ``y``.
+
+    With the batch folded into rows (``g2``, ``x2``): dL/dx = g2 @ w, dL/dw = g2.T @ x2 and
+    dL/db = the column sums of g2, the lecture's "error times input".
+    """
     x, w = fn.inputs[:2]
     out_features, in_features = w.shape
     need = fn.needs_input_grad
-    if not is_grad_enabled():
-        return _linear_grads(g._data, x._data, w._data, need, len(fn.inputs) == 3)
     g2 = reshape(g, -1, out_features)
     gx = reshape(matmul(g2, w), x.shape) if need[0] else None
     gw = matmul(transpose(g2, 0, 1), reshape(x, -1, in_features)) if need[1] else None
@@ -154,7 +143,7 @@ def _linear_backward(fn, g):
 
 class Linear(Function):
     def forward(self, x, w, b=None):
-        return _affine(x, w, b)
+        return gemm.affine(x, w, b)
 
     def backward(self, g):
         return _linear_backward(self, g)
@@ -168,35 +157,16 @@ class LinearReLU(Function):
     the output, which is positive exactly where the pre-activation is.
     """
 
-    fused_relu = True  # backward masks by output > 0 (see pool._fused_relu_output)
-
     def forward(self, x, w, b=None):
         # The compiled sweep only when training: loading numba costs a large fixed amount of
-        # memory, which a training step pays anyway but a model only predicting should not (as
-        # pooling's forward).
-        if (self.recording and b is not None and x.ndim == 2 and _jit.bias_relu is not None
-                and type(x) is _HOST.ndarray and _jit.handles(x.dtype)
-                and x.dtype == w.dtype == b.dtype):
-            y = _scratch.matmul(w, x.T)  # batch-last, as in _affine: (out, batch) in memory
-            _jit.bias_relu(y, b)  # one sweep instead of NumPy's two passes
-            return y.T
-        return _scratch.relu(_affine(x, w, b), inplace=True)
+        # memory, which a training step pays anyway but a model only predicting should not.
+        if self.recording and b is not None and x.ndim == 2 and kernels.fast():
+            y = gemm.matmul(w, x.T)  # batch-last, as in gemm.affine: (out, batch) in memory
+            return relu_kernel.bias_relu_columns(y, b).T
+        return relu_kernel.relu(gemm.affine(x, w, b), inplace=True)
 
     def backward(self, g):
-        return _linear_backward(self, relu_masked(g, self.output._data))
-
-
-def _linear_grads(g, x, w, need, has_bias):
-    """Linear's gradients on raw arrays: a first-order backward records nothing, needs no nodes."""
-    g2 = g.reshape(-1, w.shape[0])
-    gx = None
-    if need[0]:  # batch-last like the forward's output, when the input is a plain matrix
-        gx = _scratch.matmul(w.T, g2.T).T if x.ndim == 2 else _scratch.matmul(g2, w)
-        gx = Tensor(gx.reshape(x.shape))
-    gw = Tensor(_scratch.matmul(g2.T, x.reshape(-1, w.shape[1]))) if need[1] else None
-    if not has_bias:
-        return gx, gw
-    return gx, gw, Tensor(_scratch.column_sums(g2)) if need[2] else None
+        return _linear_backward(self, relu_mask(g, self.output))
 
 
 def linear(x, weight, bias=None):

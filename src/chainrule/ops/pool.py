@@ -12,15 +12,11 @@ pools live in ``adaptive_pool`` and are re-exported here.
 
 from __future__ import annotations
 
-from ..autograd import _scratch
 from ..autograd.function import Function
-from ..autograd.graph import is_captured
-from ..autograd.mode import is_grad_enabled
 from ..backend import get_array_module
 from ..backend import gpu as _gpu
 from ..backend import jit as _jit
 from ._windows import pool_setup
-from .activation import mark_relu_masked
 from .conv import _HOST, _as2d, _batch_last, _from2d, _memory_order, _pad
 
 __all__ = [
@@ -60,7 +56,7 @@ def _zeros_padded(xp, g, geom):
     """Zeros of the padded input's shape, batch-last (see ``conv._batch_last``), and its view."""
     (h, w), (pt, pl) = geom.size, geom.padding
     n, c = g.shape[:2]
-    out = _scratch.empty(xp, (c, h + 2 * pt, w + 2 * pl, n), g.dtype)
+    out = xp.empty((c, h + 2 * pt, w + 2 * pl, n), g.dtype)
     out.fill(0)
     return _batch_last(out)
 
@@ -82,7 +78,7 @@ def _scatter_windows(g, geom, part):
 def _empty_out(xp, x, geom):
     """An uninitialized pooling output for ``x``, batch-last."""
     n, c = x.shape[:2]
-    return _batch_last(_scratch.empty(xp, (c, *geom.out_size, n), x.dtype))
+    return _batch_last(xp.empty((c, *geom.out_size, n), x.dtype))
 
 
 class _ExtremumPool(Function):
@@ -131,30 +127,13 @@ class _ExtremumPool(Function):
         x, y = self.inputs[0].data, self.output.data
         xpad = _pad(_as2d(x, self.geom.nd), self.geom.pads, _fill(xp, x.dtype, self.largest))
         return _WindowScatter.apply(g, geom=self.geom, arg=None,
-                                    winners=(xpad, _as2d(y, self.geom.nd)),
-                                    relu=_fused_relu_output(self.inputs[0]))
+                                    winners=(xpad, _as2d(y, self.geom.nd)))
 
 
-def _fused_relu_output(x):
-    """``x``'s array when ``x`` (a Tensor) is the output of a layer fused with its ReLU, whose
-    backward masks the gradient by ``x > 0`` (``activation.relu_masked``); else None.
-
-    Max pooling's compiled backward can then apply that mask in its own sweep. Not when ``x``'s
-    own gradient is wanted (``retain_grad()``, or ``cr.grad`` with respect to ``x``): that is the
-    unmasked one; nor when the backward is recorded.
-    """
-    if (getattr(x._ctx, "fused_relu", False) and not x._retains_grad
-            and not is_grad_enabled() and not is_captured(x)):
-        return x.data
-    return None
-
-
-def _route_to_winners(g2, geom, winners, arg, relu=None):
+def _route_to_winners(g2, geom, winners, arg):
     """Send each window's gradient to the first offset whose input equals the window's output.
 
     Fills ``arg`` (the winning offset per window) when it is not None, for a recorded backward.
-    ``relu``: the input's array when it is a fused layer's ReLU output (see ``_fused_relu_output``);
-    the compiled kernel then also masks the gradient by it and marks the result as masked.
     """
     xp = get_array_module(g2)
     xpad, y = winners
@@ -162,19 +141,17 @@ def _route_to_winners(g2, geom, winners, arg, relu=None):
             and _jit.handles(g2.dtype) and xpad.dtype == y.dtype == g2.dtype):
         (h, w), (pt, pl) = geom.size, geom.padding
         n, c = g2.shape[:2]
-        out = _scratch.empty(xp, (c, h + 2 * pt, w + 2 * pl, n), g2.dtype)
-        # The ReLU mask in this sweep instead of relu_grad's own pass: this sweep reads the
-        # values anyway, so the mask costs a fraction of a pass of its own (docs/performance.md).
+        out = xp.empty((c, h + 2 * pt, w + 2 * pl, n), g2.dtype)
         _jit.route_to_winners(_memory_order(xpad), _memory_order(y), _memory_order(g2), out,
-                              *geom.kernel, *geom.stride, relu is not None)
-        return _crop(_batch_last(out), geom), relu is not None
+                              *geom.kernel, *geom.stride, False)
+        return _crop(_batch_last(out), geom)
     if arg is None and xp is not _HOST and xpad.dtype == y.dtype == g2.dtype:  # one GPU launch
         (h, w), (pt, pl) = geom.size, geom.padding
         n, c = g2.shape[:2]
-        out = _scratch.empty(xp, (c, h + 2 * pt, w + 2 * pl, n), g2.dtype)
+        out = xp.empty((c, h + 2 * pt, w + 2 * pl, n), g2.dtype)
         dense = [xp.ascontiguousarray(_memory_order(a)) for a in (xpad, y, g2)]
         if _gpu.route_to_winners(*dense, out, *geom.kernel, *geom.stride):
-            return _crop(_batch_last(out), geom), False
+            return _crop(_batch_last(out), geom)
     out = _zeros_padded(xp, g2, geom)
     # *_like keeps y's memory layout, so that every pass below runs over matching strides.
     free = xp.ones_like(y, dtype=bool)  # windows whose winner is still to be found
@@ -194,7 +171,7 @@ def _route_to_winners(g2, geom, winners, arg, relu=None):
             xp.multiply(g2, won, out=out[window])
         else:
             out[window] += xp.multiply(g2, won, out=part)
-    return _crop(out, geom), False
+    return _crop(out, geom)
 
 
 class _WindowScatter(Function):
@@ -202,10 +179,8 @@ class _WindowScatter(Function):
 
     The winners are given as ``arg`` (winning offset per window) or as ``winners`` (the padded
     input and the output, compared here; ``arg`` is then filled only when this node is recorded,
-    for its own backward). ``relu``: see ``_route_to_winners``.
+    for its own backward).
     """
-
-    relu = None
 
     def forward(self, g):
         xp = get_array_module(g)
@@ -214,13 +189,9 @@ class _WindowScatter(Function):
             if self.recording:
                 self.arg = xp.zeros_like(g2, dtype=xp.uint8 if len(geom.offsets()) < 256
                                          else xp.int32)
-            relu = None if self.recording else self.relu
-            out, masked = _route_to_winners(g2, geom, self.winners, self.arg, relu)
-            self.winners = self.relu = None
-            out = _from2d(out, geom.nd)
-            if masked:
-                mark_relu_masked(out, relu)
-            return out
+            out = _route_to_winners(g2, geom, self.winners, self.arg)
+            self.winners = None
+            return _from2d(out, geom.nd)
         if geom.tiled:
             k = xp.arange(geom.kernel[0] * geom.kernel[1])
             return _from2d(_untile((self.arg[..., None] == k) * g2[..., None], geom), geom.nd)

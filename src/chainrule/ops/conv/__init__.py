@@ -13,8 +13,9 @@ height axis.
 
 Speed: outputs and gradients are (N, C, H, W) views of batch-last (C, H, W, N) memory (see
 ``_batch_last``), the transposed convolution's backward builds the columns of its gradient once
-for both of its GEMMs, and the large arrays (columns, padded copies, outputs) are recycled from
-step to step (``autograd._scratch``). docs/performance.md tells the whole story.
+for both of its GEMMs, and the large arrays (columns, padded copies, outputs) come from the C
+allocator, which chainrule asks to keep freed memory for reuse (``backend.memory``).
+docs/performance.md tells the whole story.
 
 The package, by what each file is about:
 

@@ -9,7 +9,6 @@ batch-last first (``_batch_last_input``).
 
 from __future__ import annotations
 
-from ...autograd import _scratch
 from ...backend import get_array_module
 from ...backend import gpu as _gpu
 from ...backend import jit as _jit
@@ -26,7 +25,7 @@ def _im2col(x, ksize, out_size, geom, view=None):
     if view is None:
         view = _im2col_view(x, ksize, out_size, geom)
     c, kh, kw, ho, wo, n = view.shape
-    cols = _scratch.empty(xp, (geom.groups, c // geom.groups * kh * kw, ho * wo * n), x.dtype)
+    cols = xp.empty((geom.groups, c // geom.groups * kh * kw, ho * wo * n), x.dtype)
     cols.reshape(view.shape)[...] = view  # the one copy
     return cols
 
@@ -49,7 +48,7 @@ def _batch_last_input(x, ksize, geom):
     xp = get_array_module(x)
     if xp is not _HOST:
         return x
-    dense = _scratch.empty(xp, _memory_order(x).shape, x.dtype)
+    dense = xp.empty(_memory_order(x).shape, x.dtype)
     dense[...] = _memory_order(x)
     return _batch_last(dense)
 
@@ -108,7 +107,7 @@ def _column_blocks(view, rows):
     """
     xp = get_array_module(view)
     c, kh, kw, ho, wo, n = view.shape
-    buf = _scratch.empty(xp, (c * kh * kw, rows * wo * n), view.dtype)
+    buf = xp.empty((c * kh * kw, rows * wo * n), view.dtype)
     for r0 in range(0, ho, rows):
         r = min(rows, ho - r0)
         part = buf[:, :r * wo * n]
@@ -122,7 +121,7 @@ def _col2im(cols, size, geom):
     c, kh, kw, ho, wo, n = cols.shape
     (pt, pb), (pl, pr) = geom.padding
     # Batch-last, like the columns, so that every slice-add below runs over matching layouts.
-    out = _scratch.empty(xp, (c, size[0] + pt + pb, size[1] + pl + pr, n), cols.dtype)
+    out = xp.empty((c, size[0] + pt + pb, size[1] + pl + pr, n), cols.dtype)
     (dh, dw) = geom.dilation
     if _jit.col2im is not None and xp is _HOST and _jit.handles(cols.dtype):
         _jit.col2im(cols, out, *geom.stride, dh, dw)

@@ -7,9 +7,9 @@ Each is a matrix product over the columns of ``_columns``, written for batch-las
 
 from __future__ import annotations
 
-from ...autograd import _scratch
 from ...backend import get_array_module
-from ...backend import jit as _jit
+from ...kernels import gemm
+from ...kernels import relu as relu_kernel
 from ._columns import _col2im, _column_blocks, _im2col, _im2col_view, _row_blocks
 from ._layout import _HOST, _batch_last, _memory_order
 
@@ -32,7 +32,7 @@ def _conv(x, w, b, out_size, geom, cols=None, relu=False, compiled=False):
     rows = _row_blocks(view, o) if view is not None else 0
     if rows:
         width = out_size[1] * x.shape[0]  # columns per output row
-        y = _scratch.empty(xp, (o, out_size[0] * width), x.dtype)
+        y = xp.empty((o, out_size[0] * width), x.dtype)
         wm = w.reshape(o, -1)
         for r0, r, part in _column_blocks(view, rows):
             xp.matmul(wm, part, out=y[:, r0 * width:(r0 + r) * width])
@@ -40,9 +40,9 @@ def _conv(x, w, b, out_size, geom, cols=None, relu=False, compiled=False):
         if cols is None:
             cols = _im2col(x, w.shape[2:], out_size, geom, view)
         if g == 1:
-            y = _scratch.matmul(w.reshape(o, -1), cols[0])
+            y = gemm.matmul(w.reshape(o, -1), cols[0])
         else:
-            y = _scratch.empty(xp, (g, o // g, cols.shape[2]), x.dtype)
+            y = xp.empty((g, o // g, cols.shape[2]), x.dtype)
             y = xp.matmul(w.reshape(g, o // g, -1), cols, out=y).reshape(o, -1)
     if relu:
         _bias_relu(y, b, compiled)
@@ -54,13 +54,12 @@ def _conv(x, w, b, out_size, geom, cols=None, relu=False, compiled=False):
 def _bias_relu(y, b, compiled):
     """``y = max(y + b[:, None], 0)`` in place on an (O, positions) output: one sweep on the CPU
     when ``compiled`` (when training: a model only predicting should not pay numba's memory)."""
-    if (compiled and b is not None and _jit.bias_relu is not None and type(y) is _HOST.ndarray
-            and _jit.handles(y.dtype) and y.dtype == b.dtype and y.flags.c_contiguous):
-        _jit.bias_relu(y, b)  # NumPy's add and maximum in one pass, with the same results
+    if compiled and b is not None:
+        relu_kernel.bias_relu_columns(y, b)  # NumPy's add and maximum in one pass
         return
     if b is not None:
         y += b[:, None]
-    _scratch.relu(y, inplace=True)
+    relu_kernel.relu(y, inplace=True)
 
 
 def _conv_transpose(g, w, b, size, geom):
@@ -68,7 +67,7 @@ def _conv_transpose(g, w, b, size, geom):
     n, o, ho, wo = g.shape
     groups = geom.groups
     wt = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)
-    cols = _scratch.empty(xp, (groups, wt.shape[1], ho * wo * n), g.dtype)
+    cols = xp.empty((groups, wt.shape[1], ho * wo * n), g.dtype)
     xp.matmul(wt, _gemm_layout(g, groups), out=cols)
     y = _col2im(cols.reshape(w.shape[1] * groups, *w.shape[2:], ho, wo, n), size, geom)
     if b is not None:
@@ -92,7 +91,7 @@ def _gemm_nt(a, b):
     if get_array_module(a) is not _HOST:
         return a @ b.T
     if length <= 2 * _CHUNK or m * k > 1024:
-        return _scratch.matmul(b, a.T).T
+        return gemm.matmul(b, a.T).T
     out = b[:, :_CHUNK] @ a[:, :_CHUNK].T
     for s in range(_CHUNK, length, _CHUNK):
         out += b[:, s:s + _CHUNK] @ a[:, s:s + _CHUNK].T

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from ...autograd import _scratch
+from ...kernels import gemm
 from ._gemm import _bias_relu
 from ._layout import _HOST, _batch_last, _memory_order
+
+_SMALL_BYTES = 2**17
 
 
 def _small_conv(x, w, b, out_size, geom, relu):
@@ -15,19 +17,19 @@ def _small_conv(x, w, b, out_size, geom, relu):
     look-ups, recycled-buffer bookkeeping, block planning), a sizeable share of a call at batch 1
     (LeNet-5's: docs/performance.md, "Convolution kernels"). Columns that are the input's own
     memory (its C5, whose kernel covers the whole 5 x 5 image, or a 1 x 1 kernel) are not copied.
-    Small: columns and output under ``_scratch``'s recycling size, so it would not keep them.
+    Small: columns and output under 128 KiB (where the set-up is a large share of the call).
     """
     n, c, h, wd = x.shape
     o, _, kh, kw = w.shape
     ho, wo = out_size
     positions, inner = ho * wo * n, c * kh * kw
     if (type(x) is not _HOST.ndarray or geom.groups != 1
-            or max(inner, o) * positions * x.itemsize >= _scratch.RECYCLE_FROM):
+            or max(inner, o) * positions * x.itemsize >= _SMALL_BYTES):
         return None
     (pt, pb), (pl, pr) = geom.padding
     memory = _memory_order(x)
     if pt or pb or pl or pr:
-        padded = _scratch.full(_HOST, (c, h + pt + pb, wd + pl + pr, n), 0, x.dtype)
+        padded = _HOST.zeros((c, h + pt + pb, wd + pl + pr, n), x.dtype)
         padded[:, pt:pt + h, pl:pl + wd] = memory
         memory = padded
     elif not memory.flags.c_contiguous:  # batch-last, or any batch of one, always is
@@ -43,7 +45,7 @@ def _small_conv(x, w, b, out_size, geom, relu):
         cols = _HOST.empty((inner, positions), x.dtype)
         cols.reshape(shape)[...] = view
     wm = w.reshape(o, inner)
-    y = wm @ cols if inner > 1 else _scratch.matmul(wm, cols)
+    y = wm @ cols if inner > 1 else gemm.matmul(wm, cols)
     if relu:
         _bias_relu(y, b, False)
     elif b is not None:

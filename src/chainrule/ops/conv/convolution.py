@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import math
 
-from ...autograd import _scratch
 from ...autograd.function import Function
 from ...backend import config, get_array_module
 from .._windows import conv_setup, conv_transpose_setup
 from .._windows import size2d as _size2d
-from ..activation import relu_masked
+from ..activation import relu_mask
 from ._columns import _batch_last_input, _im2col
 from ._gemm import _conv, _conv_transpose, _conv_weight_grad
 from ._layout import _as2d, _from2d
@@ -86,10 +85,9 @@ class ConvReLUNd(ConvNd):
     """
 
     _relu = True
-    fused_relu = True  # backward masks by output > 0 (see pool._fused_relu_output)
 
     def backward(self, g):
-        return ConvNd.backward(self, relu_masked(g, self.output.data))
+        return ConvNd.backward(self, relu_mask(g, self.output))
 
 
 class ConvTransposeNd(Function):
@@ -132,8 +130,7 @@ class ConvWeightGrad(Function):
         # Written into an array of the filters' shape that owns its memory (a recycled one): a
         # view or a reshaped copy would be copied again to become a parameter's .grad.
         o, ksize = gw.shape[0], tuple(self.ksize)
-        out = _scratch.empty(get_array_module(gw), (o, gw.shape[1] // math.prod(ksize), *ksize),
-                             gw.dtype)
+        out = get_array_module(gw).empty((o, gw.shape[1] // math.prod(ksize), *ksize), gw.dtype)
         out.reshape(gw.shape)[...] = gw
         return out
 
