@@ -28,13 +28,14 @@ def test_matmul_routes_equal_the_reference(rng, m, k, n, dtype):
             np.testing.assert_allclose(out, gemm.matmul_reference(a, b), rtol=tol, atol=tol * k)
 
 
-def test_matmul_keeps_a_batch_last_operand_batch_last(rng):
+def test_matmul_batch_last_is_the_product_laid_out_batch_last(rng):
     g = np.asfortranarray(rng.standard_normal((128, 10)).astype(np.float32))  # (N, out) batch-last
     w = rng.standard_normal((10, 84)).astype(np.float32)
-    out = gemm.matmul(g, w)
+    out = gemm.matmul_batch_last(g, w)
     assert out.flags.f_contiguous and not out.flags.c_contiguous
+    np.testing.assert_allclose(out, g @ w, rtol=1e-5, atol=1e-5)
     with cr.reference_mode():
-        assert gemm.matmul(g, w).flags.c_contiguous  # plain a @ b
+        assert gemm.matmul_batch_last(g, w).flags.c_contiguous  # plain a @ b
 
 
 @pytest.mark.parametrize("shape", [(128, 256), (3, 5), (1000, 2)])

@@ -11,9 +11,9 @@ import pytest
 
 import chainrule as cr
 from chainrule import F, nn
+from chainrule.backend import jit as _jit
 from chainrule.kernels import gemm
 from chainrule.kernels import relu as relu_kernel
-from chainrule.backend import jit as _jit
 from chainrule.ops.linalg import LinearReLU
 
 

@@ -10,7 +10,7 @@ from ..backend import get_array_module
 from . import fast
 
 __all__ = ["affine", "affine_reference", "column_sums", "column_sums_reference", "matmul",
-           "matmul_reference"]
+           "matmul_batch_last", "matmul_reference"]
 
 _HOST = get_array_module()
 
@@ -37,17 +37,9 @@ def matmul(a, b):
     An inner dimension of 1 (an outer product: a one-output layer's input gradient, a batch of
     one's weight gradient) is a broadcast multiply: NumPy's matmul runs those far slower. A small
     product of a row-major by a column-major matrix copies the smaller one (see ``_small_mixed``).
-    When ``a`` is column-major (a batch-last view), the product is computed as ``(b.T @ a.T).T``,
-    so that it is batch-last too and the arrays of a layer's backward keep one memory order.
     """
     if not fast():
         return matmul_reference(a, b)
-    if a.flags.f_contiguous and not a.flags.c_contiguous and get_array_module(a, b) is _HOST:
-        return _routed(b.T, a.T).T
-    return _routed(a, b)
-
-
-def _routed(a, b):
     xp = get_array_module(a, b)
     if a.shape[1] == 1 and xp.result_type(a, b) == a.dtype == b.dtype:
         return xp.multiply(a, b)
@@ -67,6 +59,17 @@ def _small_mixed(a, b, m, n):
     if a.size <= b.size:
         return (_HOST.asfortranarray(a), b) if a.size <= _MIXED_COPY else (a, b)
     return (a, _HOST.ascontiguousarray(b)) if b.size <= _MIXED_COPY else (a, b)
+
+
+def matmul_batch_last(a, b):
+    """``a @ b`` laid out batch-last, (n, m) in memory: computed as ``(b.T @ a.T).T``.
+
+    For a layer's input gradient: it then has the memory order of the layer's batch-last input,
+    and the next elementwise passes (a ReLU's mask) run over matching strides.
+    """
+    if not fast():
+        return matmul_reference(a, b)
+    return matmul(b.T, a.T).T
 
 
 def column_sums_reference(a):

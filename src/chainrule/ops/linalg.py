@@ -21,9 +21,11 @@ __all__ = ["linear", "linear_relu", "matmul"]
 
 
 class MatMul(Function):
+    batch_last = False  # see _matmul_batch_last
+
     def forward(self, a, b):
         if a.ndim == 2 and b.ndim == 2:
-            return gemm.matmul(a, b)
+            return gemm.matmul_batch_last(a, b) if self.batch_last else gemm.matmul(a, b)
         if a.ndim > 2 and b.ndim == 2 and a.flags.c_contiguous:
             # One large GEMM instead of a loop of small ones over the batch.
             return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + (b.shape[1],))
@@ -134,11 +136,18 @@ def _linear_backward(fn, g):
     out_features, in_features = w.shape
     need = fn.needs_input_grad
     g2 = reshape(g, -1, out_features)
-    gx = reshape(matmul(g2, w), x.shape) if need[0] else None
+    gx = None
+    if need[0]:
+        gx = _matmul_batch_last(g2, w) if x.ndim == 2 else reshape(matmul(g2, w), x.shape)
     gw = matmul(transpose(g2, 0, 1), reshape(x, -1, in_features)) if need[1] else None
     if len(fn.inputs) == 2:
         return gx, gw
     return gx, gw, _sum(g2, axis=0) if need[2] else None
+
+
+def _matmul_batch_last(a, b):
+    """``a @ b`` of 2-D arrays, laid out batch-last like a layer's input (kernels.gemm)."""
+    return MatMul.apply(a, b, batch_last=True)
 
 
 class Linear(Function):
