@@ -3,19 +3,18 @@
 A model's layers walk Python at every call (module calls, argument checks, shape arithmetic, one
 graph node per op). For one image at a time that walk costs more than the arithmetic.
 ``cr.trace(model, x)`` runs the model once, records the ops it ran and generates a straight-line
-Python function that calls only their kernels; ``traced.code`` shows it. A model built of
-chainrule's own layers does the same by itself when called under ``no_grad`` in eval mode (an
-inference plan, ``chainrule.nn.plans``), from its second call with an input shape on;
-``cr.nn.set_inference_plans(False)`` runs the layers instead.
+Python function that calls only their kernels; ``traced.code`` shows it. Nothing else replays
+recorded ops: calling the model always runs its layers, and tracing is this explicit call.
 
 This script:
 
 1. trains a small CNN on the bundled 8x8 digits for a few epochs (or builds LeNet-5 for 28x28
    images with ``--model lenet5``, untrained: only the speed is of interest there);
-2. traces it on one image and checks, bit for bit, that the trace and the model's own call (with
-   its inference plan) give the layers' outputs on every test image, one at a time;
-3. times the layers (plans off), the model's call and the trace, one image per call (median of
-   several repetitions), and prints the generated code.
+2. fuses each convolution with its ReLU (``nn.fuse``), traces the model on one image and checks,
+   bit for bit, that the trace and the fused model give the unfused layers' outputs on every test
+   image, one at a time;
+3. times the layers, the fused layers and the trace, one image per call (median of several
+   repetitions), and prints the generated code.
 
     python examples/fast_inference.py
     python examples/fast_inference.py --model lenet5 --repeats 7
@@ -24,6 +23,7 @@ This script:
 from __future__ import annotations
 
 import argparse
+import copy
 import statistics
 import time
 
@@ -86,18 +86,16 @@ def main(argv=None) -> dict:
         images = np.random.default_rng(args.seed + 1).random((100, 1, 28, 28), dtype=np.float32)
 
     one = cr.tensor(images[:1])
-    traced = cr.trace(model, one)
+    fused = cr.nn.fuse(copy.deepcopy(model))
+    traced = cr.trace(fused, one)
 
-    def eager(x):
+    def layers(x):
         with cr.no_grad():
             return model(x)
 
-    def layers(x):
-        previous = cr.nn.set_inference_plans(False)
-        try:
-            return eager(x)
-        finally:
-            cr.nn.set_inference_plans(previous)
+    def eager(x):
+        with cr.no_grad():
+            return fused(x)
 
     mismatches = 0
     for i in range(len(images)):
@@ -105,14 +103,14 @@ def main(argv=None) -> dict:
         want = layers(x).numpy()
         mismatches += not np.array_equal(traced(x).numpy(), want)
         mismatches += not np.array_equal(eager(x).numpy(), want)
-    print(f"{len(images)} test images, one at a time: the trace and the planned call differ from "
+    print(f"{len(images)} test images, one at a time: the trace and the fused model differ from "
           f"the layers on {mismatches}")
 
     layers_us = _per_call_us(layers, one, args.calls, args.repeats)
     eager_us = _per_call_us(eager, one, args.calls, args.repeats)
     traced_us = _per_call_us(traced, one, args.calls, args.repeats)
-    print(f"one image per call: layers {layers_us:.1f} us, model(x) under no_grad (planned) "
-          f"{eager_us:.1f} us, traced {traced_us:.1f} us "
+    print(f"one image per call: layers {layers_us:.1f} us, fused layers {eager_us:.1f} us, "
+          f"traced {traced_us:.1f} us "
           f"({layers_us / traced_us:.2f}x faster than the layers)")
     print("the generated code (traced.code):")
     print(traced.code)

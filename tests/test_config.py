@@ -2,7 +2,7 @@
 
 Every variable is parsed (good values, bad values: a warning and the default, never an import
 failure); assignments from Python are checked and take effect at once; the older functions
-(set_inference_plans, set_num_threads) are thin wrappers over it; and no other module reads the
+(set_reference_mode, set_num_threads) are thin wrappers over it; and no other module reads the
 environment (the house rule of DESIGN.md, enforced here by reading the source).
 """
 
@@ -19,7 +19,6 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import nn
 from chainrule.backend import gpu, jit, threads
 from chainrule.backend.settings import SETTINGS, Config, from_environment
 from chainrule.data.download import data_home
@@ -36,8 +35,9 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
     ("CHAINRULE_JIT", "YES", "jit", True),
     ("CHAINRULE_GPU_KERNELS", "false", "gpu_kernels", False),
     ("CHAINRULE_GPU_KERNELS", "1", "gpu_kernels", True),
-    ("CHAINRULE_INFERENCE_PLANS", "no", "inference_plans", False),
-    ("CHAINRULE_INFERENCE_PLANS", "on", "inference_plans", True),
+    ("CHAINRULE_REFERENCE_MODE", "no", "reference_mode", False),
+    ("CHAINRULE_REFERENCE_MODE", "on", "reference_mode", True),
+    ("CHAINRULE_MALLOC_TUNING", "off", "malloc_tuning", False),
     ("CHAINRULE_KEEP_COLUMNS_MIB", "8", "keep_columns_mib", 8),
     ("CHAINRULE_KEEP_COLUMNS_MIB", " 0 ", "keep_columns_mib", 0),
     ("CHAINRULE_DATA", "/data/sets", "data_dir", "/data/sets"),
@@ -52,7 +52,7 @@ def test_every_variable_is_parsed(variable, text, name, expected):
 def test_defaults_and_unset_or_empty_variables():
     defaults = from_environment({})
     assert defaults.as_dict() == {
-        "threads": "auto", "jit": True, "gpu_kernels": True, "inference_plans": True,
+        "threads": "auto", "jit": True, "gpu_kernels": True,
         "reference_mode": False, "malloc_tuning": True,
         "keep_columns_mib": 32, "data_dir": os.path.join(os.path.expanduser("~"), ".cache",
                                                          "chainrule")}
@@ -66,7 +66,7 @@ def test_defaults_and_unset_or_empty_variables():
     ("CHAINRULE_NUM_THREADS", "lots", "threads", "auto", "a positive integer or 'auto'"),
     ("CHAINRULE_JIT", "maybe", "jit", True, "1/0, true/false, yes/no or on/off"),
     ("CHAINRULE_GPU_KERNELS", "2", "gpu_kernels", True, "1/0, true/false, yes/no or on/off"),
-    ("CHAINRULE_INFERENCE_PLANS", "nope", "inference_plans", True, "1/0, true/false"),
+    ("CHAINRULE_REFERENCE_MODE", "nope", "reference_mode", False, "1/0, true/false"),
     ("CHAINRULE_KEEP_COLUMNS_MIB", "abc", "keep_columns_mib", 32, "a whole number of MiB"),
     ("CHAINRULE_KEEP_COLUMNS_MIB", "-4", "keep_columns_mib", 32, "a whole number of MiB"),
     ("CHAINRULE_KEEP_COLUMNS_MIB", "1.5", "keep_columns_mib", 32, "a whole number of MiB"),
@@ -93,13 +93,13 @@ def _run(code: str, **env) -> subprocess.CompletedProcess:
 
 def test_import_with_bad_values_succeeds_and_warns():
     code = ("import chainrule as cr; c = cr.config; "
-            "print(c.keep_columns_mib, c.jit, c.inference_plans, c.gpu_kernels)")
+            "print(c.keep_columns_mib, c.jit, c.reference_mode, c.gpu_kernels)")
     bad = _run(code, CHAINRULE_KEEP_COLUMNS_MIB="abc", CHAINRULE_JIT="maybe",
-               CHAINRULE_INFERENCE_PLANS="x", CHAINRULE_GPU_KERNELS="?")
+               CHAINRULE_REFERENCE_MODE="x", CHAINRULE_GPU_KERNELS="?")
     assert bad.returncode == 0, bad.stderr
-    assert bad.stdout.split() == ["32", "True", "True", "True"]
+    assert bad.stdout.split() == ["32", "True", "False", "True"]
     for variable, value in [("CHAINRULE_KEEP_COLUMNS_MIB", "abc"), ("CHAINRULE_JIT", "maybe"),
-                            ("CHAINRULE_INFERENCE_PLANS", "x"), ("CHAINRULE_GPU_KERNELS", "?")]:
+                            ("CHAINRULE_REFERENCE_MODE", "x"), ("CHAINRULE_GPU_KERNELS", "?")]:
         assert f"RuntimeWarning: chainrule: ignoring the environment variable {variable}" in \
             bad.stderr
         assert repr(value) in bad.stderr
@@ -111,10 +111,10 @@ def test_good_values_reach_a_fresh_process_and_the_modules_that_use_them(tmp_pat
             "from chainrule.data.download import data_home\n"
             "c = cr.config\n"
             "print(c.jit, jit.enabled(), jit.col2im, c.gpu_kernels, gpu.enabled(),\n"
-            "      c.inference_plans, c.keep_columns_mib, data_home() == c.data_dir)\n"
+            "      c.reference_mode, c.keep_columns_mib, data_home() == c.data_dir)\n"
             "print(c.data_dir)\n")
     out = _run(code, CHAINRULE_JIT="0", CHAINRULE_GPU_KERNELS="0",
-               CHAINRULE_INFERENCE_PLANS="0", CHAINRULE_KEEP_COLUMNS_MIB="8",
+               CHAINRULE_REFERENCE_MODE="0", CHAINRULE_KEEP_COLUMNS_MIB="8",
                CHAINRULE_DATA=str(tmp_path))
     assert out.returncode == 0, out.stderr
     first, second = out.stdout.splitlines()
@@ -127,7 +127,8 @@ def test_good_values_reach_a_fresh_process_and_the_modules_that_use_them(tmp_pat
     ("threads", "many", "a positive integer or 'auto'"),
     ("jit", 1, "expected True or False, got 1"),
     ("gpu_kernels", "0", "expected True or False, got '0'"),
-    ("inference_plans", None, "expected True or False, got None"),
+    ("reference_mode", None, "expected True or False, got None"),
+    ("malloc_tuning", "yes", "expected True or False, got 'yes'"),
     ("keep_columns_mib", -1, "an int >= 0"),
     ("keep_columns_mib", 2.5, "an int >= 0"),
     ("keep_columns_mib", True, "an int >= 0"),
@@ -142,33 +143,14 @@ def test_setting_from_python_checks_the_value_and_names_the_setting(name, bad, e
 
 
 def test_unknown_settings_are_refused():
-    with pytest.raises(AttributeError, match="no setting 'inference_plan'; the settings are "
+    with pytest.raises(AttributeError, match="no setting 'inference_plans'; the settings are "
                                              "threads, jit"):
-        cr.config.inference_plan = False
+        cr.config.inference_plans = False
     with pytest.raises(AttributeError, match="cannot be deleted"):
         del cr.config.jit
     with pytest.raises(TypeError, match=r"unknown settings \['speed'\]"):
         Config(speed=2)
-    assert "inference_plans=True" in repr(Config())
-
-
-def test_inference_plans_follow_the_config_and_the_old_switch(monkeypatch):
-    from chainrule.nn import plans
-
-    model = nn.Sequential(nn.Linear(3, 2, rng=np.random.default_rng(0))).eval()
-    x = cr.tensor(np.ones((1, 3), np.float32))
-    monkeypatch.setattr(cr.config, "inference_plans", True)
-    with cr.no_grad():
-        for _ in range(3):
-            model(x)
-        assert plans.call(model, (x,)) is not None
-        cr.config.inference_plans = False
-        assert plans.call(model, (x,)) is None
-        assert nn.set_inference_plans(True) is False and cr.config.inference_plans is True
-        assert plans.call(model, (x,)) is not None
-        assert nn.set_inference_plans(False) is True and cr.config.inference_plans is False
-    with pytest.raises(TypeError, match="enabled must be a bool, got 1"):
-        nn.set_inference_plans(1)
+    assert "reference_mode=False" in repr(Config())
 
 
 @pytest.mark.skipif(jit._NUMBA is False, reason="numba not installed")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import weakref
 
 from ..backend import GPU_POSSIBLE, device_of, ensure_array, get_array_module
-from .mode import _grad_enabled
+from .mode import _grad_enabled, _trace_recorder
 from .tensor import Tensor
 
 __all__ = ["Function", "NonDifferentiable", "nondiff"]
@@ -64,17 +64,18 @@ class Function:
         fn.recording = record
         fn.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         raw = fn.forward(*arrays)
+        tracer = _trace_recorder.get()  # chainrule.trace is recording the ops of a model
         if not isinstance(raw, tuple):
             out = Tensor(ensure_array(raw))
-            if _tracer is not None:  # chainrule.trace is recording the ops of a model
-                _tracer(cls, params, given, inputs, (out,), False)
+            if tracer is not None:
+                tracer(cls, params, given, inputs, (out,), False)
             if not record:
                 return out
             outs = (out,)
         else:
             outs = tuple([Tensor(ensure_array(a)) for a in raw])
-            if _tracer is not None:
-                _tracer(cls, params, given, inputs, outs, True)
+            if tracer is not None:
+                tracer(cls, params, given, inputs, outs, True)
         if record:
             fn.inputs = inputs
             # The versions of the values the node read: backward refuses those changed since.
@@ -112,9 +113,6 @@ class Function:
 
 _base_init = Function.__init__
 
-# While ``chainrule.trace`` records a model: called with every op that runs (see tracing.py).
-_tracer = None
-
 
 class NonDifferentiable(Function):
     """``fn`` of the inputs' arrays, a result that carries no gradient (made by ``nondiff``)."""
@@ -134,8 +132,9 @@ def nondiff(fn, *inputs: Tensor) -> Tensor:
     call's inputs rather than frozen at its first value.
     """
     out = Tensor(ensure_array(fn(*[t._data for t in inputs])))
-    if _tracer is not None:
-        _tracer(NonDifferentiable, {"fn": fn}, inputs, inputs, (out,), False)
+    tracer = _trace_recorder.get()
+    if tracer is not None:
+        tracer(NonDifferentiable, {"fn": fn}, inputs, inputs, (out,), False)
     return out
 
 

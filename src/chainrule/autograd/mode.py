@@ -1,4 +1,5 @@
-"""Grad mode: the one piece of global state, kept in a ContextVar and always restored on exit."""
+"""The engine's modes, kept in ContextVars and always restored on exit: grad mode (whether ops are
+recorded for backpropagation) and, while ``chainrule.trace`` runs a model, its recorder."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import functools
 __all__ = ["enable_grad", "is_grad_enabled", "no_grad", "set_grad_enabled"]
 
 _grad_enabled: contextvars.ContextVar[bool] = contextvars.ContextVar("grad_enabled", default=True)
+# While ``chainrule.trace`` records a model: called with every op that runs (see tracing.py).
+_trace_recorder: contextvars.ContextVar = contextvars.ContextVar("trace_recorder", default=None)
 
 
 def is_grad_enabled() -> bool:

@@ -46,7 +46,7 @@ import threading
 
 from ..backend import device_of, ensure_array, get_array_module
 from . import function as _function
-from .mode import no_grad
+from .mode import _trace_recorder, no_grad
 from .tensor import Tensor
 
 __all__ = ["Traced", "TraceError", "trace"]
@@ -298,14 +298,14 @@ class _Recorder:
         self.steps.append((cls, make, dict(params), dests, sources, multi))
 
     def record(self, fn, names) -> _Plan:
-        if _function._tracer is not None:
+        if _trace_recorder.get() is not None:
             raise TraceError("trace: a trace is already being recorded (nested trace calls)")
-        _function._tracer = self
+        token = _trace_recorder.set(self)
         try:
             with no_grad():
                 out = fn(*self.inputs)
         finally:
-            _function._tracer = None
+            _trace_recorder.reset(token)
         outputs = _flatten_outputs(out)
         out_slots = []
         for t in outputs:

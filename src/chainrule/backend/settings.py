@@ -21,9 +21,6 @@ need it, so an assignment takes effect at once. docs/configuration.md has the sa
     on its NumPy path, the reference those kernels are tested against.
 ``gpu_kernels`` (``CHAINRULE_GPU_KERNELS``; bool; default True)
     Use the fused CuPy kernels (``backend.gpu``) on a GPU; False runs the array path there.
-``inference_plans`` (``CHAINRULE_INFERENCE_PLANS``; bool; default True)
-    Let a model called under ``no_grad`` in eval mode replay a recorded plan of its ops
-    (``nn.plans``); ``chainrule.nn.set_inference_plans`` sets it too.
 ``reference_mode`` (``CHAINRULE_REFERENCE_MODE``; bool; default False)
     Run every op through the plain NumPy references of its kernels (``chainrule.kernels``):
     contiguous NCHW arrays, no compiled or reordered routes. ``chainrule.reference_mode()`` sets
@@ -149,7 +146,6 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             parse_threads),
     Setting("jit", "CHAINRULE_JIT", "bool", True, _bool, _bool_text),
     Setting("gpu_kernels", "CHAINRULE_GPU_KERNELS", "bool", True, _bool, _bool_text),
-    Setting("inference_plans", "CHAINRULE_INFERENCE_PLANS", "bool", True, _bool, _bool_text),
     Setting("reference_mode", "CHAINRULE_REFERENCE_MODE", "bool", False, _bool, _bool_text),
     Setting("malloc_tuning", "CHAINRULE_MALLOC_TUNING", "bool", True, _bool, _bool_text),
     Setting("keep_columns_mib", "CHAINRULE_KEEP_COLUMNS_MIB", "int >= 0", 32, _mib, _mib_text),
@@ -167,7 +163,7 @@ class Config:
     silently ignored.
 
     Attributes:
-        threads, jit, gpu_kernels, inference_plans, reference_mode, malloc_tuning,
+        threads, jit, gpu_kernels, reference_mode, malloc_tuning,
             keep_columns_mib, data_dir: the settings (see
             this module's docstring).
         environment: the variables read at import that concern chainrule, name -> value.

@@ -79,7 +79,6 @@ class TiedLinear(nn.Module):
 
 @register("autoencoder", summary="dense undercomplete autoencoder, e.g. 784-256-32-256-784",
           source="Hinton & Salakhutdinov, Reducing the dimensionality of data, Science 2006")
-@nn.static_forward  # forward calls its layers in a fixed order: see nn.plans
 class Autoencoder(nn.Module):
     """A fully connected autoencoder ``sizes[0] -> ... -> sizes[-1] -> ... -> sizes[0]``.
 
@@ -149,7 +148,6 @@ class Autoencoder(nn.Module):
 @register("conv_autoencoder",
           summary="convolutional autoencoder: strided convs down, transposed convs up",
           source="Masci et al., Stacked convolutional auto-encoders, ICANN 2011")
-@nn.static_forward  # forward calls its layers in a fixed order: see nn.plans
 class ConvAutoencoder(nn.Module):
     """Strided 3x3 convolutions halve the image per level; transposed convolutions double it back.
 

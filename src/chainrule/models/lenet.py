@@ -10,7 +10,6 @@ __all__ = ["LeNet5", "SmallCNN"]
 
 @register("lenet5", summary="LeNet-5: C1 6@5x5, S2, C3 16@5x5, S4, C5 120, F6 84, 10 outputs",
           source="LeCun et al., Gradient-based learning applied to document recognition, 1998")
-@nn.static_forward  # forward calls its layers in a fixed order: see nn.plans
 class LeNet5(nn.Module):
     """LeNet-5 for 28x28 (MNIST) or 32x32 grey images.
 
@@ -60,7 +59,6 @@ class LeNet5(nn.Module):
 @register("small_cnn",
           summary="two 3x3 conv layers + max pooling: a fast CNN for 8x8 or 28x28 digits",
           source="chainrule (the README's offline demo model)")
-@nn.static_forward  # forward calls its layers in a fixed order: see nn.plans
 class SmallCNN(nn.Module):
     """conv3x3(16) - ReLU - maxpool - conv3x3(32) - ReLU - maxpool - linear(64) - ReLU - linear.
 

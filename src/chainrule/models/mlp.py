@@ -15,7 +15,6 @@ _ACTIVATIONS = {
 
 @register("mlp", summary="fully connected network of any topology, e.g. 784-800-10",
           source="Simard, Steinkraus & Platt, ICDAR 2003 (784-800-10 on MNIST: 1.6% error)")
-@nn.static_forward  # forward calls its layers in a fixed order: see nn.plans
 class MLP(nn.Module):
     """Fully connected layers ``sizes[0] -> sizes[1] -> ... -> sizes[-1]`` with activations between.
 

@@ -14,7 +14,7 @@ Sequential(
 203530
 """
 
-from . import init, plans
+from . import init
 from .activation import (
     ELU,
     GELU,
@@ -38,11 +38,11 @@ from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout, Dropout1d, Dropout2d
 from .embedding import Embedding
 from .flatten import Flatten, Unflatten
+from .fuse import Conv1dReLU, Conv2dReLU, LinearReLU, fuse
 from .linear import Identity, Linear
 from .module import IncompatibleKeys, Module, RemovableHandle
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Buffer, Parameter
-from .plans import set_inference_plans, static_forward
 from .pool import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
@@ -57,19 +57,6 @@ from .pool import (
 )
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .summary import ModelSummary, SummaryRow
-
-# The layers whose forward is a fixed sequence of ops for a given input shape: a model built of
-# them alone replays a recorded plan of those ops when called under no_grad (see nn.plans).
-# Embedding checks its indices' values, and recurrent layers loop in Python: they are not listed.
-plans._leaf(
-    ELU, GELU, SELU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU,
-    Softmax, Softplus, Softsign, Step, Tanh,
-    Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Linear, Identity, Flatten, Unflatten,
-    Dropout, Dropout1d, Dropout2d, BatchNorm1d, BatchNorm2d, LayerNorm, ModuleList, ModuleDict,
-    AdaptiveAvgPool1d, AdaptiveAvgPool2d, AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
-    AvgPool2d, MaxPool1d, MaxPool2d, MinPool1d, MinPool2d,
-)
-static_forward(Sequential)
 
 __all__ = [
     # core
@@ -89,6 +76,6 @@ __all__ = [
     # normalization, embedding, recurrent
     "BatchNorm1d", "BatchNorm2d", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "LayerNorm",
     "RNN", "RNNCell",
-    # inference plans
-    "set_inference_plans", "static_forward",
+    # explicit fusion
+    "Conv1dReLU", "Conv2dReLU", "LinearReLU", "fuse",
 ]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 
-from .activation import ReLU
 from .module import Module
 
 __all__ = ["ModuleDict", "ModuleList", "Sequential"]
@@ -49,7 +48,6 @@ class _IndexedModules(Module):
         who = type(self).__name__
         key = list(self._modules)[_position(who, index, len(self))]
         self._modules[key] = _check_module(who, module)  # in place: the order must not change
-        self._changed()
 
     def __delitem__(self, index) -> None:
         keys = list(self._modules)
@@ -57,7 +55,6 @@ class _IndexedModules(Module):
             keys[_position(type(self).__name__, index, len(keys))]]
         for key in targets:
             del self._modules[key]
-        self._changed()
         self._renumber()
 
     def _renumber(self) -> None:
@@ -92,44 +89,17 @@ class _IndexedModules(Module):
         while key in self._modules:  # named (OrderedDict) layers keep their names: avoid a clash
             key = "_" + key
         items.insert(index, (key, _check_module(who, module)))
-        self._changed()
         self._modules.clear()
         self._modules.update(items)
         self._renumber()
-
-
-def _plain(module: Module) -> bool:
-    """No hooks and no replaced ``forward``: nothing can observe the output inside a fused pair."""
-    return not (module._forward_pre_hooks or module._forward_hooks or "forward" in module.__dict__)
-
-
-_fuses: dict = {}  # class -> whether its forward_relu(x) is relu(forward(x))
-
-
-def _fuses_relu(cls) -> bool:
-    """The class has a ``forward_relu`` (Linear, Conv1d, Conv2d) and it belongs to its ``forward``.
-
-    A subclass that overrides ``forward`` does not inherit the fusion: ``forward_relu`` would
-    skip the new ``forward``.
-    """
-    known = _fuses.get(cls)
-    if known is None:
-        def owner(name):
-            return next((c for c in cls.__mro__ if name in c.__dict__), None)
-
-        fused = owner("forward_relu")
-        known = _fuses[cls] = fused is not None and fused is owner("forward")
-    return known
 
 
 class Sequential(_IndexedModules):
     """Layers applied one after another: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     Layers are named "0", "1", ... (or by the keys of an OrderedDict passed as the only argument),
-    which become their state-dict prefixes, as in PyTorch. A ``Linear``, ``Conv1d`` or ``Conv2d``
-    followed by a ``ReLU`` runs as one op (``F.linear_relu``, ``F.conv2d_relu``...: the same
-    values and gradients, one graph node and one pass fewer), unless either has hooks; any module
-    with a ``forward_relu(x)`` method that computes ``relu(forward(x))`` takes part.
+    which become their state-dict prefixes, as in PyTorch. Each layer runs as it is:
+    ``nn.fuse(model)`` is the explicit call that fuses a layer with the ReLU after it.
 
     >>> from chainrule import nn
     >>> model = nn.Sequential(nn.Identity(), nn.Identity())
@@ -150,18 +120,9 @@ class Sequential(_IndexedModules):
         return cls(OrderedDict(items))
 
     def forward(self, x):
-        pending = None  # a module whose output is not computed yet: a ReLU may follow
         for module in self._modules.values():
-            if pending is not None:
-                if type(module) is ReLU and _plain(module):
-                    x, pending = pending.forward_relu(x), None
-                    continue
-                x, pending = pending(x), None
-            if _fuses_relu(type(module)) and _plain(module):
-                pending = module
-            else:
-                x = module(x)
-        return x if pending is None else pending(x)
+            x = module(x)
+        return x
 
 
 class ModuleList(_IndexedModules):
@@ -196,7 +157,6 @@ class ModuleDict(Module):
     def __setitem__(self, key: str, module: Module) -> None:
         if key in self._modules:
             self._modules[key] = _check_module("ModuleDict", module)
-            self._changed()
         else:
             self.add_module(key, _check_module("ModuleDict", module))
 
@@ -230,5 +190,4 @@ class ModuleDict(Module):
     def pop(self, key: str) -> Module:
         module = self[key]
         del self._modules[key]
-        self._changed()
         return module

@@ -12,10 +12,9 @@ import itertools
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 
-from ..autograd.mode import _grad_enabled, no_grad
+from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, validate_device
-from . import plans as _plans
 from .parameter import Buffer, Parameter
 from .state import IncompatibleKeys, check_state, convert
 from .summary import summarize
@@ -34,8 +33,6 @@ class RemovableHandle:
 
     def remove(self) -> None:
         self._hooks.pop(self.id, None)
-        if self._module is not None:
-            self._module._changed()
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -69,8 +66,6 @@ class Module:
     """
 
     training: bool
-    _version = 0  # for instances made without Module.__init__ (e.g. by a custom __setstate__)
-
     def __init__(self):
         # object.__setattr__ because our own __setattr__ needs these dictionaries to exist.
         object.__setattr__(self, "training", True)
@@ -79,9 +74,6 @@ class Module:
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_forward_pre_hooks", {})
         object.__setattr__(self, "_forward_hooks", {})
-        # Counts the changes that alter what forward runs (attributes, layers, hooks, mode,
-        # device): an inference plan (nn.plans) replays only while its modules keep theirs.
-        object.__setattr__(self, "_version", 0)
 
     def _stores(self, name: str):
         stores = self.__dict__.get("_parameters"), self.__dict__.get("_buffers")
@@ -92,19 +84,12 @@ class Module:
             )
         return stores[0], stores[1], self.__dict__["_modules"]
 
-    def _changed(self) -> None:
-        """Note a change of this module for the inference plans that include it (``nn.plans``)."""
-        d = self.__dict__
-        d["_version"] = d.get("_version", 0) + 1
-
     def _forget(self, name: str) -> None:
-        self._changed()
         self.__dict__.pop(name, None)
         for store in self._stores(name):
             store.pop(name, None)
 
     def __setattr__(self, name: str, value) -> None:
-        self._changed()
         d = self.__dict__
         params, buffers, modules = (d.get(k) or {} for k in ("_parameters", "_buffers", "_modules"))
         kind = type(self).__name__
@@ -143,13 +128,6 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def __getstate__(self):
-        # Copies and pickles leave out the inference plans: they replay this module's own
-        # Parameters, which a copy must not read (nn.plans).
-        state = self.__dict__.copy()
-        state.pop("_plans", None)
-        return state
-
     def __getattr__(self, name: str):
         d = self.__dict__  # never self._parameters here: that would recurse before __init__ has run
         for key in ("_parameters", "_buffers", "_modules"):
@@ -159,7 +137,6 @@ class Module:
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name: str) -> None:
-        self._changed()
         for key in ("_parameters", "_buffers", "_modules"):
             store = self.__dict__.get(key)
             if store is not None and name in store:
@@ -206,10 +183,6 @@ class Module:
 
     def __call__(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks):
-            if type(self) in _plans.PLANNING_CLASSES and not kwargs and not _grad_enabled.get():
-                out = _plans.call(self, args)  # a recorded plan of the layers' ops (nn.plans)
-                if out is not None:
-                    return out
             return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
             result = hook(self, args)
@@ -225,14 +198,12 @@ class Module:
     def register_forward_hook(self, hook) -> RemovableHandle:
         """Call ``hook(module, inputs, output)`` after forward; a non-None result replaces it."""
         handle = RemovableHandle(self._forward_hooks, self)
-        self._changed()
         self._forward_hooks[handle.id] = hook
         return handle
 
     def register_forward_pre_hook(self, hook) -> RemovableHandle:
         """Call ``hook(module, inputs)`` before each forward; a non-None result replaces inputs."""
         handle = RemovableHandle(self._forward_pre_hooks, self)
-        self._changed()
         self._forward_pre_hooks[handle.id] = hook
         return handle
 
@@ -393,7 +364,6 @@ class Module:
                 raise TypeError(f"Module.to: dtype must be floating-point, got {dtype}")
         memo = set()
         for m in self.modules():
-            m._changed()  # new arrays: a plan made for the old device or dtype must not replay
             for t in itertools.chain(m._parameters.values(), m._buffers.values()):
                 if t is None or id(t) in memo:
                     continue

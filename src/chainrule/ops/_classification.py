@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numbers
 
+from .. import kernels
 from ..autograd.function import Function
-from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor, tensor
 from ..backend import get_array_module, jit
 from .activation import _normalize_axis as _class_axis
@@ -141,15 +141,13 @@ class CrossEntropy(_ClassLoss):
         self.n_classes = n
         self.gz = None
         if (self.labels and self.weight is None and not eps and a == 1 and z.ndim == 2
-                and jit.cross_entropy is not None and type(z) is _HOST.ndarray
-                and jit.handles(z.dtype)):
+                and kernels.fast() and jit.cross_entropy is not None
+                and type(z) is _HOST.ndarray and jit.handles(z.dtype)):
             loss = self._compiled(z, t)
             if loss is not None:
                 return loss
         shifted = z - z.max(axis=a, keepdims=True)
         logp = shifted - xp.log(xp.exp(shifted).sum(axis=a, keepdims=True))
-        if self.recording:
-            self.logp = logp
         if self.weight is not None:
             self.weight_b = self.weight.reshape([n if i == a else 1 for i in range(z.ndim)])
         if self.labels:
@@ -205,42 +203,51 @@ class CrossEntropy(_ClassLoss):
     def backward(self, g):
         z, t = self.inputs
         a = self.axis
-        recording = is_grad_enabled()
         xp = get_array_module(z.data)
-        if self.labels and self.one_hot_unweighted and not recording:
-            # softmax - one_hot(t), scaled: the lecture's y - t, computed in place (once: a
-            # second backward through the graph computes it again)
-            p, self.gz = self.gz, None
-            if p is None and not hasattr(self, "logp"):  # the compiled forward saved no logp
-                p, loss = _HOST.empty_like(z.data), _HOST.empty(len(t.data), z.dtype)
-                jit.cross_entropy(z.data, t.data, self.ignore_index, loss, p)
-            elif p is None:
-                p = xp.exp(self.logp)
-                p[xp.arange(len(t.data)), t.data] -= 1
-            if self.reduction == "none":
-                p *= g.data[:, None]
-            else:
-                p *= g.data / self.denom_backward if self.reduction == "mean" else g.data
-            return Tensor(p), None
         g = self._scaled(g)
         gz = gt = None
         if self.needs_input_grad[0]:
             if self.labels and self.one_hot_unweighted:
-                self._label_stats(xp, t.data, z.dtype)
-            p = softmax(z, axis=a) if recording else Tensor(xp.exp(self.logp))
-            if self.labels:
-                wq = self._weighted_labels(xp, z.dtype)
-                s = wq.sum(axis=a, keepdims=True)
-                gz = (p * s - wq) * g
+                # The lecture's dC/dz = y - t: the softmax output minus the one-hot target.
+                y_minus_t = SoftmaxMinusOneHot.apply(z, labels=t.data, known=self.gz)
+                gz = y_minus_t * g
             else:
-                wq = self._target_weights(t)
-                gz = (p * _sum(wq, axis=a, keepdims=True) - wq) * g
+                if self.labels:
+                    wq = self._weighted_labels(xp, z.dtype)
+                    s = wq.sum(axis=a, keepdims=True)
+                else:
+                    wq = self._target_weights(t)
+                    s = _sum(wq, axis=a, keepdims=True)
+                gz = (softmax(z, axis=a) * s - wq) * g
         if not self.labels and self.needs_input_grad[1]:
-            logp = log_softmax(z, axis=a) if recording else Tensor(self.logp)
+            logp = log_softmax(z, axis=a)
             scale = 1 - self.smoothing
             wlogp = logp if self.weight is None else logp * self.weight_b
             gt = wlogp * g * -scale
         return gz, gt
+
+
+class SoftmaxMinusOneHot(Function):
+    """softmax(z) - one_hot(labels) for 2-D logits z (N, C): cross entropy's gradient y - t.
+
+    ``known``: the same array when the loss's forward already computed it (the compiled sweep of
+    ``backend.jit.cross_entropy`` writes it beside the loss), else None. Its own op so that this
+    array is used as it is in a first-order backward, while a recorded one (``create_graph``)
+    differentiates it again: its derivative is the softmax's Jacobian, ``p * (gg - sum(gg p))``.
+    """
+
+    def forward(self, z):
+        if self.known is not None:
+            return self.known
+        xp = get_array_module(z)
+        e = xp.exp(z - z.max(axis=1, keepdims=True))
+        p = e / e.sum(axis=1, keepdims=True)
+        p[xp.arange(len(self.labels)), self.labels] -= 1
+        return p
+
+    def backward(self, gg):
+        p = softmax(self.inputs[0], axis=1)
+        return p * (gg - _sum(gg * p, axis=1, keepdims=True))
 
 
 class NLLLoss(_ClassLoss):

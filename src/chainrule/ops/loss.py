@@ -12,7 +12,6 @@ from __future__ import annotations
 import numbers
 
 from ..autograd.function import Function
-from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._classification import (
@@ -24,7 +23,7 @@ from ._classification import (
     cross_entropy,
     nll_loss,
 )
-from .activation import _sigmoid_array, logsigmoid, sigmoid
+from .activation import logsigmoid, sigmoid
 from .elementwise import abs as _abs
 from .elementwise import clip, log, maximum, where
 from .reduce import mean as _mean
@@ -162,8 +161,6 @@ class BinaryCrossEntropyWithLogits(_BinaryLoss):
 
     def backward(self, g):
         z, t = self.inputs
-        if self.pos_weight is None and not is_grad_enabled():
-            return self._first_order(g.data, z.data, t.data)
         g = self._scaled(g)
         pw = self.pos_weight
         gz = gt = None
@@ -174,18 +171,6 @@ class BinaryCrossEntropyWithLogits(_BinaryLoss):
                 gz = g * ((1 - t) - (1 + t * (pw - 1)) * sigmoid(-z))
         if self.needs_input_grad[1]:
             gt = -(g * z) if pw is None else g * (logsigmoid(z) * (1 - pw) - z)
-        return gz, gt
-
-    def _first_order(self, g, z, t):
-        """The backward above for an unrecorded pass without pos_weight, on arrays: the same
-        operations, so the same bits, without their five nodes, which cost more than the
-        arithmetic on a GAN's (128, 1) logits (docs/performance.md)."""
-        if self.reduction == "mean":
-            g = g / get_array_module(z).asarray(z.size, dtype=g.dtype)
-        if self.weight is not None:
-            g = g * self.weight
-        gz = Tensor(g * (_sigmoid_array(z) - t)) if self.needs_input_grad[0] else None
-        gt = Tensor(-(g * z)) if self.needs_input_grad[1] else None
         return gz, gt
 
 

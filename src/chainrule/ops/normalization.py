@@ -14,7 +14,6 @@ from __future__ import annotations
 import numbers
 
 from ..autograd.function import Function, nondiff
-from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._broadcast import sum_to
@@ -41,13 +40,6 @@ def _standardize_arrays(x, axes, eps):
     return xc, rstd, mean, var
 
 
-def _saved_or_rebuilt(fn, x):
-    """xhat and rstd as Tensors: rebuilt from ``x`` when recording (create_graph), else saved."""
-    if is_grad_enabled():
-        return _standardize(x, fn.stat_shape, fn.count, fn.eps)
-    return Tensor(fn.xhat), Tensor(fn.rstd)
-
-
 class BatchNorm(Function):
     """Batch normalization with the statistics of the batch, over every axis but the channel axis 1.
 
@@ -61,7 +53,6 @@ class BatchNorm(Function):
         self.stat_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
         self.count = x.size // x.shape[1]
         xhat, rstd, mean, var = _standardize_arrays(x, axes, self.eps)
-        self.xhat, self.rstd = xhat, rstd
         if self.running is not None:
             running_mean, running_var, momentum = self.running
             unbiased = var * (self.count / (self.count - 1))
@@ -82,7 +73,9 @@ class BatchNorm(Function):
     def backward(self, g):
         x = self.inputs[0]
         weight = self.inputs[1] if self.has_weight else None
-        xhat, rstd = _saved_or_rebuilt(self, x)
+        # Rebuilt from x with recorded ops rather than saved by forward: one backward serves
+        # first and higher order, and the node keeps no normalized copy of its input alive.
+        xhat, rstd = _standardize(x, self.stat_shape, self.count, self.eps)
         # The weight is constant within a channel, so the sums over the batch that the input
         # gradient needs are the same two sums that give the weight and bias gradients.
         sum_g = sum_to(g, self.stat_shape)
@@ -111,7 +104,6 @@ class LayerNorm(Function):
         for n in self.normalized_shape:
             self.count *= n
         xhat, rstd, _, _ = _standardize_arrays(x, axes, self.eps)
-        self.xhat, self.rstd = xhat, rstd
         weight = affine[0] if self.has_weight else None
         bias = affine[-1] if self.has_bias else None
         if weight is None and bias is None:
@@ -124,7 +116,9 @@ class LayerNorm(Function):
     def backward(self, g):
         x = self.inputs[0]
         weight = self.inputs[1] if self.has_weight else None
-        xhat, rstd = _saved_or_rebuilt(self, x)
+        # Rebuilt from x with recorded ops rather than saved by forward: one backward serves
+        # first and higher order, and the node keeps no normalized copy of its input alive.
+        xhat, rstd = _standardize(x, self.stat_shape, self.count, self.eps)
         grads = [None]
         if self.needs_input_grad[0]:
             gxhat = g if weight is None else g * weight

@@ -15,6 +15,7 @@ from ..backend import asnumpy, numpy, to_device, validate_device
 from ..data import ArrayDataset, DataLoader, Dataset, as_generator
 from ..io import load_training_state, save_training_state
 from ..nn import Module
+from ..nn import fuse as nn_fuse
 from ._checks import (
     check_batch,
     check_coverage,
@@ -54,6 +55,9 @@ class Trainer:
         scheduler: a learning-rate scheduler stepped once per epoch (a ``LearningRateScheduler``
             callback is added for it).
         device: "cpu" or "cuda"; the model is moved there and so is every batch.
+        fuse: fuse each Linear / Conv1d / Conv2d followed by a ReLU into one layer first
+            (``nn.fuse``, in place: the same Parameters, values and state dict, and ``repr``
+            shows it); False keeps the model's layers as they are.
 
     Batches are tuples ``(*inputs, target)``; float inputs are cast to the model's float dtype.
 
@@ -68,7 +72,7 @@ class Trainer:
     """
 
     def __init__(self, model, loss, optimizer, *, metrics=(), callbacks=(), scheduler=None,
-                 device: str = "cpu"):
+                 device: str = "cpu", fuse: bool = True):
         if not isinstance(model, Module):
             raise TypeError(
                 f"Trainer: model must be a chainrule nn.Module, got {type(model).__name__}"
@@ -78,6 +82,10 @@ class Trainer:
                 raise TypeError(
                     f"Trainer: callbacks[{i}] must be a Callback, got {type(c).__name__}"
                 )
+        if not isinstance(fuse, bool):
+            raise TypeError(f"Trainer: fuse must be True or False, got {fuse!r}")
+        if fuse:  # in place, the same Parameters: visible in repr(model) (nn.fuse)
+            nn_fuse(model)
         self.model, self.loss, self.optimizer = model, _resolve_loss(loss), optimizer
         self.metrics = [get_metric(m) for m in ([metrics] if isinstance(metrics, str) else metrics)]
         self.callbacks = list(callbacks)
