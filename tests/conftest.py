@@ -1,5 +1,6 @@
-"""Shared fixtures: ``xp`` (NumPy, and CuPy when a GPU is present), a seeded ``rng``, and the
-loaders that run the repository's scripts (``load_script``) and guides (``run_guide``).
+"""Shared fixtures: ``xp`` (NumPy, and CuPy when a GPU is present), a seeded ``rng``,
+``kernel_mode`` (each test of tests/ops, tests/nn and tests/models runs twice: with the fast
+kernels and in ``cr.reference_mode()``; those folders' conftest.py ask for it), and the loaders that run the repository's scripts (``load_script``) and guides (``run_guide``).
 
 A session-wide guard fails the run if the tests leave anything in the clone: a new entry in its
 root or in ``runs/`` (where the command line and the examples write by default), or a new
@@ -32,6 +33,21 @@ def xp(request):
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+@pytest.fixture(params=["fast", "reference"])
+def kernel_mode(request):
+    """Run the test with the fast kernels, then in ``cr.reference_mode()`` (their plain references).
+
+    A test of a fast route itself (its memory layout, a compiled kernel being called) is marked
+    ``@pytest.mark.fast_kernels`` and runs in the fast mode only.
+    """
+    import chainrule as cr
+
+    if request.param == "reference" and request.node.get_closest_marker("fast_kernels"):
+        pytest.skip("tests a fast kernel route, which reference mode does not take")
+    with cr.reference_mode(request.param == "reference"):
+        yield request.param
 
 
 REPO = Path(__file__).resolve().parents[1]

@@ -63,6 +63,7 @@ def test_linear_relu_equals_linear_then_relu_exactly(rng, monkeypatch, compiled,
 
 
 @pytest.mark.skipif(_jit.bias_relu is None, reason="numba not installed or CHAINRULE_JIT=0")
+@pytest.mark.fast_kernels
 def test_compiled_kernels_equal_numpy_path_with_nan_and_inf(rng, monkeypatch):
     x, w, b = _data(rng, 64, 30, 50, np.float32, batch_last=True)
     x[3, 4] = np.nan  # NaN pre-activations stay NaN, as np.maximum keeps them
