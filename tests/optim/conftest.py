@@ -60,3 +60,9 @@ def mlp(rng):
 @pytest.fixture(params=["quadratic", "mlp"])
 def problem(request, rng):
     return {"quadratic": quadratic, "mlp": mlp}[request.param](rng)
+
+
+@pytest.fixture(autouse=True)
+def _in_both_kernel_modes(kernel_mode):
+    """Every test here runs with the fused kernels and in reference mode (their rules)."""
+    yield

@@ -49,6 +49,9 @@ KERNEL = {"SGD": "sgd", "Adam": "adam", "AdamW": "adam", "RMSprop": "rmsprop",
 # Adam's kernel is in another order than its rule: equal to float rounding, not bit for bit.
 ADAM_TOL = {np.float32: {"rtol": 2e-6, "atol": 5e-7}, np.float64: {"rtol": 1e-14, "atol": 1e-15}}
 
+# Tests of the fused routes themselves: reference mode does not take them.
+pytestmark = pytest.mark.fast_kernels
+
 
 @pytest.fixture
 def counted(monkeypatch):

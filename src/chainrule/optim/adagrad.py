@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ..kernels import fast
 from . import fused
 from .optimizer import Optimizer, check_bool, check_number
 
@@ -66,7 +67,7 @@ class Adagrad(Optimizer):
     def _update_group(self, group, params):
         """Each parameter's step: the fused kernel when it takes the arrays, else the rule."""
         h, state, cache = _hyper(group), self.state, {}
-        kernel = fused.adagrad if type(self)._update is Adagrad._update else None
+        kernel = fused.adagrad if type(self)._update is Adagrad._update and fast() else None
         for p in params:
             param, grad = p._writable(), p.grad._data
             if kernel is None or not kernel(param, grad, state[p], h, cache):

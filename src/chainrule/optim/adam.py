@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ..kernels import fast
 from . import fused
 from ._state import adam_state
 from .optimizer import Optimizer, check_bool, check_number
@@ -86,7 +87,8 @@ class Adam(Optimizer):
         """Each parameter's step: the fused kernel when it takes the arrays, else the rule."""
         h, state, cache, decoupled = _hyper(group), self.state, {}, self._decoupled
         work = self._work
-        kernel = fused.adam if type(self)._update is Adam._update else None  # a subclass: its rule
+        # A subclass runs its own rule; reference mode runs the rule (kernels.fast).
+        kernel = fused.adam if type(self)._update is Adam._update and fast() else None
         for p in params:
             param, grad = p._writable(), p.grad._data
             if kernel is None or not kernel(param, grad, state[p], h, cache, decoupled, work):
