@@ -48,12 +48,9 @@ def test_table_has_a_row_per_path(trace_path):
     assert len(lenet.files) == rows[ROWS[-1]][0]
 
 
-def test_reference_flag(trace_path, capsys):
-    if hasattr(cr, "reference_mode"):
-        assert trace_path.main(["--paths", "exp", "--reference", "--markdown"]) == 0
-        assert "reference mode" in capsys.readouterr().out
-        return
-    with pytest.raises(SystemExit) as exit_info:
-        trace_path.main(["--paths", "exp", "--reference"])
-    assert exit_info.value.code == 2
-    assert "reference_mode() is not built yet" in capsys.readouterr().err
+def test_reference_flag_traces_the_plain_kernels(trace_path, capsys):
+    assert trace_path.main(["--paths", "linear", "--reference", "--list"]) == 0
+    out = capsys.readouterr().out
+    assert "reference mode" in out
+    assert "kernels/gemm.py:affine_reference" in out and "kernels/gemm.py:_routed" not in out
+    assert not cr.config.reference_mode  # restored

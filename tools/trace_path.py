@@ -7,8 +7,7 @@ one call executes: the measure of issue 16 (item 3), whose table it reproduces.
 How it measures:
 
 - numba off: ``chainrule.config.jit = False`` while measuring (restored afterwards), so every op
-  takes its NumPy path. Inference plans do not apply: every path trains (grad mode on, train
-  mode), and plans only replay under ``no_grad`` in eval mode.
+  takes its NumPy path. The models are not fused (``nn.fuse``): each layer runs as written.
 - Each path is built, then called once untraced (the warm-up: one-time imports, caches and an
   optimizer's state allocation do not count), then called exactly once under ``sys.settrace``.
   Building the inputs and resetting gradients between calls happen outside the trace. A layer's
@@ -20,8 +19,8 @@ How it measures:
   Functions in C (NumPy, BLAS) are not Python frames and are not seen.
 - The garbage collector is paused during the traced call, so a finalizer that happens to run
   cannot add to the count.
-- ``--reference`` traces inside ``chainrule.reference_mode()`` (issue 16, item 3), where every op
-  runs its plain kernels; it is an error while chainrule has no reference mode.
+- ``--reference`` traces inside ``chainrule.reference_mode()``, where every op runs its plain
+  reference kernels (``chainrule.kernels``): the code docs/autograd.md walks through.
 
 Usage::
 
@@ -215,9 +214,6 @@ def _measuring(reference: bool):
 
 def measure(names=None, *, reference: bool = False, seed: int = 0) -> list[Result]:
     """Trace one warmed-up call of each named path (all of them by default)."""
-    if reference and not hasattr(cr, "reference_mode"):
-        raise RuntimeError("chainrule.reference_mode() is not built yet (issue 16, item 3); "
-                           "trace the default mode (reference=False)")
     results = []
     with _measuring(reference):
         for name in names or PATHS:
@@ -275,9 +271,6 @@ def main(argv=None) -> int:
     parser.add_argument("--reference", action="store_true",
                         help="trace inside chainrule.reference_mode() (issue 16, item 3)")
     args = parser.parse_args(argv)
-    if args.reference and not hasattr(cr, "reference_mode"):
-        parser.error("--reference: chainrule.reference_mode() is not built yet (issue 16, "
-                     "item 3); run without --reference to trace the default mode")
     results = measure(args.paths, reference=args.reference)
     print(_setting(args.reference))
     print()

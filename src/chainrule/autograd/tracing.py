@@ -354,8 +354,8 @@ class _Plan:
         for k, (n, array) in enumerate(rec.consts):
             name[n], scope[f"c{k}"] = f"c{k}", array  # fixed values, e.g. the 2 of x * 2
         # Free each big intermediate after its last use, as eager code does when a layer's input
-        # goes out of scope: the scratch allocator can then recycle its memory within the call.
-        # Small ones stay to the end of the call: a del costs time and frees nothing to recycle.
+        # goes out of scope: malloc can then reuse its memory within the call. Small ones stay
+        # to the end of the call: a del costs time and frees little.
         last = {}
         for k, step in enumerate(rec.steps):
             for n in step[4]:

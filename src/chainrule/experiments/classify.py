@@ -186,9 +186,9 @@ def _check_run_settings(who: str, epochs, batch_size, lr, seed) -> None:
     check_int(who, "seed", seed, low=0)
 
 
-# Test-set predictions in batches of 128: faster than bigger batches, and they hold no recycled
-# buffers beyond the model's (bigger ones, after training, came on top of the training step's
-# buffers: the CLI's peak RSS). Figures in docs/performance.md.
+# Test-set predictions in batches of 128: faster than bigger batches, and their arrays stay
+# within what the training step already used (bigger ones came on top of it: the CLI's peak RSS).
+# Figures in docs/performance.md.
 _PREDICT_BATCH = 128
 
 

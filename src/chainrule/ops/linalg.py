@@ -13,7 +13,7 @@ from ..kernels import gemm
 from ..kernels import relu as relu_kernel
 from ._broadcast import sum_to
 from .activation import relu_mask
-from .reduce import sum as _sum
+from .reduce import Sum
 from .shape import reshape, transpose
 
 __all__ = ["linear", "linear_relu", "matmul"]
@@ -133,16 +133,19 @@ def _linear_backward(fn, g):
     dL/db = the column sums of g2, the lecture's "error times input".
     """
     x, w = fn.inputs[:2]
-    out_features, in_features = w.shape
     need = fn.needs_input_grad
-    g2 = reshape(g, -1, out_features)
-    gx = None
+    g2 = g if g.ndim == 2 else reshape(g, -1, w.shape[0])
+    x2 = x if x.ndim == 2 else reshape(x, -1, w.shape[1])
+    gx = gw = gb = None
     if need[0]:
-        gx = _matmul_batch_last(g2, w) if x.ndim == 2 else reshape(matmul(g2, w), x.shape)
-    gw = matmul(transpose(g2, 0, 1), reshape(x, -1, in_features)) if need[1] else None
+        gx = _matmul_batch_last(g2, w) if x.ndim == 2 else reshape(MatMul.apply(g2, w), x.shape)
+    if need[1]:
+        gw = MatMul.apply(g2.T, x2)
     if len(fn.inputs) == 2:
         return gx, gw
-    return gx, gw, _sum(g2, axis=0) if need[2] else None
+    if need[2]:
+        gb = Sum.apply(g2, axes=(0,), keepdims=False)
+    return gx, gw, gb
 
 
 def _matmul_batch_last(a, b):

@@ -80,7 +80,7 @@ class Permute(Function):
         inverse = [0] * len(self.axes)
         for i, a in enumerate(self.axes):
             inverse[a] = i
-        return permute(g, inverse)
+        return Permute.apply(g, axes=tuple(inverse))
 
 
 def _sizes(shape) -> bool:
@@ -479,7 +479,7 @@ Tensor.unsqueeze = unsqueeze
 Tensor.broadcast_to = broadcast_to
 Tensor.__getitem__ = getitem
 Tensor.__iter__ = _iter
-Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))),
+Tensor.T = property(lambda self: Permute.apply(self, axes=tuple(range(self.ndim - 1, -1, -1))),
                     doc="This tensor with all axes reversed (a view).")
 
 
