@@ -14,6 +14,15 @@ import numpy as np
 from workloads import CHAR_CLASSES, CHARS, DROPOUT_P, F32, Runner, dropout_seeds
 
 
+def _fuse(cr, model):
+    """Each layer + ReLU as one op (``nn.fuse``), as ``Trainer`` does and docs/performance.md
+    recommends. Versions before ``nn.fuse`` fused inside ``Sequential`` by themselves, so
+    comparing with them (``process_time.py --src``) needs no call."""
+    fuse = getattr(cr.nn, "fuse", None)
+    if fuse is not None:
+        fuse(model)
+
+
 def _runner(model, step):
     def grads():
         return {k: p.grad.numpy().copy() for k, p in model.named_parameters() if p.grad is not None}
@@ -37,7 +46,7 @@ def _mlp(params, data, seed, replay_dropout):
 
     model = cr.models.MLP((784, 256, 256, 10), rng=np.random.default_rng(seed))
     model.load_state_dict(params)
-    cr.nn.fuse(model)  # each layer + ReLU as one op, as Trainer does (docs/performance.md)
+    _fuse(cr, model)
     x, t = cr.tensor(data["x"]), cr.tensor(data["t"])
     opt = cr.optim.SGD(model.parameters(), lr=0.01)
     return _train(model, lambda m: cr.F.cross_entropy(m(x), t), opt)
@@ -48,7 +57,7 @@ def _lenet(params, data, seed, replay_dropout, traced=False):
 
     model = cr.models.LeNet5("modern", rng=np.random.default_rng(seed))
     model.load_state_dict(params)
-    cr.nn.fuse(model)  # each layer + ReLU as one op, as Trainer does (docs/performance.md)
+    _fuse(cr, model)
     x = cr.tensor(data["x"])
     if "t" not in data:
         model.eval()
@@ -78,7 +87,7 @@ def _conv_ae(params, data, seed, replay_dropout):
         nn.ConvTranspose2d(16, 1, 3, stride=2, padding=1, output_padding=1, rng=rng), nn.Sigmoid(),
     )
     model.load_state_dict(params)
-    cr.nn.fuse(model)  # each layer + ReLU as one op, as Trainer does (docs/performance.md)
+    _fuse(cr, model)
     x = cr.tensor(data["x"])
     opt = cr.optim.Adam(model.parameters(), lr=1e-3)
     return _train(model, lambda m: cr.F.mse_loss(m(x), x), opt)
@@ -96,7 +105,7 @@ def _gan(params, data, seed, replay_dropout):
                          nn.Linear(256, 1, rng=rng))
     both = nn.ModuleDict({"G": gen, "D": disc})
     both.load_state_dict(params)
-    cr.nn.fuse(both)  # each layer + ReLU as one op, as Trainer does (docs/performance.md)
+    _fuse(cr, both)
     real, z = cr.tensor(data["real"]), cr.tensor(data["z"])
     n = real.shape[0]
     ones, zeros = cr.tensor(np.ones((n, 1), F32)), cr.tensor(np.zeros((n, 1), F32))
@@ -139,7 +148,7 @@ def _charcnn(params, data, seed, replay_dropout):
                nn.Linear(1024, CHAR_CLASSES, rng=rng)]
     model = nn.Sequential(*layers)
     model.load_state_dict(params)
-    cr.nn.fuse(model)  # each layer + ReLU as one op, as Trainer does (docs/performance.md)
+    _fuse(cr, model)
     x, t = cr.tensor(data["x"]), cr.tensor(data["t"])
     opt = cr.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     return _train(model, lambda m: cr.F.cross_entropy(m(x), t), opt)

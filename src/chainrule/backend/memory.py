@@ -4,8 +4,8 @@ A training step allocates the same large arrays every time (im2col columns, padd
 activations, gradients) and frees them again. glibc's malloc serves blocks from 128 KiB up (its
 threshold rises as blocks are freed, to at most 32 MiB) with fresh ``mmap`` memory and returns it
 to the operating system on free, so every step touches new pages: a page fault per 4 KiB, which
-was a third of a LeNet-5 step. With the mmap threshold at 64 MiB and the trim threshold at
-256 MiB, freed blocks stay in malloc's heap and the next step reuses them, as PyTorch's
+was a third of a LeNet-5 step. With the mmap threshold at 256 MiB and the trim threshold at
+512 MiB, freed blocks stay in malloc's heap and the next step reuses them, as PyTorch's
 performance guide gets from jemalloc or tcmalloc. This costs memory that a process keeps after
 it is freed (at most the trim threshold above what it uses) and affects every allocation of the
 process, so it is a setting: ``chainrule.config.malloc_tuning = False`` (or
@@ -21,8 +21,8 @@ import sys
 
 __all__ = ["MMAP_THRESHOLD", "TRIM_THRESHOLD", "apply_malloc_tuning"]
 
-MMAP_THRESHOLD = 64 * 2**20
-TRIM_THRESHOLD = 256 * 2**20
+MMAP_THRESHOLD = 256 * 2**20
+TRIM_THRESHOLD = 512 * 2**20
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3  # mallopt's parameter numbers (malloc.h)
 _GLIBC_DEFAULT = 128 * 2**10
 

@@ -26,7 +26,7 @@ need it, so an assignment takes effect at once. docs/configuration.md has the sa
     contiguous NCHW arrays, no compiled or reordered routes. ``chainrule.reference_mode()`` sets
     it for a ``with`` block. For reading the code that runs, and for testing the fast routes.
 ``malloc_tuning`` (``CHAINRULE_MALLOC_TUNING``; bool; default True)
-    Ask glibc's malloc to keep freed blocks up to 64 MiB for reuse instead of returning them to
+    Ask glibc's malloc to keep freed blocks up to 256 MiB for reuse instead of returning them to
     the operating system (``backend.memory``): training steps then touch no new memory. Assigning
     it applies it; on other C libraries it does nothing.
 ``keep_columns_mib`` (``CHAINRULE_KEEP_COLUMNS_MIB``; int >= 0; default 32)
