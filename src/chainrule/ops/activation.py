@@ -131,9 +131,10 @@ class LeakyReLU(Function):
         slope = self.negative_slope
         if self.recording:
             self.positive = x > 0
+        y = x * slope
         if 0 < slope <= 1:
-            return xp.maximum(x, x * slope)
-        return xp.where(x > 0, x, x * slope)
+            return xp.maximum(x, y, out=y)
+        return xp.where(x > 0, x, y)
 
     def backward(self, g):
         # The derivative, a constant array: 1 where x > 0, else the slope.
