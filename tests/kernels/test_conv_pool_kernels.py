@@ -219,3 +219,28 @@ def test_reference_mode_takes_only_the_references(rng, monkeypatch):
                 pooled, pooling.route_to_winners(np.ones_like(pooled), xp, pooled, pgeom, True)]
         assert reuse is None and convolution.columns_of(x, w.shape[2:], out_size, geom) is None
     assert all(a.flags.c_contiguous for a in outs)
+
+
+def test_device_routes_equal_the_host_references(xp, rng):
+    """On a GPU: the fast routes (CuPy's col2im and routing launches) against the NumPy
+    references, given the same values."""
+    if xp is np:
+        pytest.skip("the host routes are tested above")
+    x, w, geom, out_size = _conv(CONVS[1], rng)
+    n, c = x.shape[:2]
+    k = w.shape[2:]
+    cols = rng.standard_normal(im2col.im2col_reference(x, k, out_size, geom).shape).astype(F32)
+    fast_cols = np.ascontiguousarray(
+        cols.reshape(c, *k, n, *out_size).transpose(0, 1, 2, 4, 5, 3)).reshape(cols.shape)
+    got = im2col.col2im(xp.asarray(fast_cols), x.shape[2:], k, out_size, geom)
+    np.testing.assert_array_equal(xp.asnumpy(got),
+                                  im2col.col2im_reference(cols, x.shape[2:], k, out_size, geom))
+    xpool, pgeom = _pool(POOLS[1], rng, F32)
+    y = pooling.extremum_pool_reference(xpool, pgeom, True)
+    g = rng.standard_normal(y.shape).astype(F32)
+    np.testing.assert_array_equal(xp.asnumpy(pooling.extremum_pool(xp.asarray(xpool), pgeom, True)),
+                                  y)
+    got = pooling.route_to_winners(xp.asarray(g), xp.asarray(xpool), xp.asarray(y), pgeom, True)
+    np.testing.assert_allclose(xp.asnumpy(got),
+                               pooling.route_to_winners_reference(g, xpool, y, pgeom, True),
+                               rtol=1e-6, atol=1e-6)  # overlapping windows add atomically
