@@ -1,6 +1,7 @@
 """Shared fixtures: ``xp`` (NumPy, and CuPy when a GPU is present), a seeded ``rng``,
-``kernel_mode`` (each test of tests/ops, tests/nn and tests/models runs twice: with the fast
-kernels and in ``cr.reference_mode()``; those folders' conftest.py ask for it), and the loaders that run the repository's scripts (``load_script``) and guides (``run_guide``).
+``kernel_mode`` (each test of tests/ops, tests/nn, tests/models and tests/optim runs twice: with
+the fast kernels and in ``cr.reference_mode()``; those folders' conftest.py ask for it), and the
+loaders that run the repository's scripts (``load_script``) and guides (``run_guide``).
 
 A session-wide guard fails the run if the tests leave anything in the clone: a new entry in its
 root or in ``runs/`` (where the command line and the examples write by default), or a new

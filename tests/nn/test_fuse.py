@@ -49,18 +49,20 @@ def test_fuse_replaces_pairs_visibly_and_keeps_parameters_and_state_dict(rng):
     opt = cr.optim.SGD(model.parameters(), lr=0.1)
     assert nn.fuse(model) is model
     assert [type(m).__name__ for m in model] == [
-        "Conv2dReLU", "Identity", "MaxPool2d", "Conv2dReLU", "Identity", "Flatten", "LinearReLU",
+        "Conv2d", "Identity", "MaxPool2dReLU", "Conv2dReLU", "Identity", "Flatten", "LinearReLU",
         "Identity", "Linear"]
-    assert "(0): Conv2dReLU(2, 4, kernel_size=(3, 3)" in repr(model)
-    assert isinstance(model[0], nn.Conv2d) and isinstance(model[6], nn.Linear)
+    assert "(2): MaxPool2dReLU(kernel_size=2" in repr(model)
+    assert "(3): Conv2dReLU(4, 5, kernel_size=(3, 3)" in repr(model)
+    assert isinstance(model[3], nn.Conv2d) and isinstance(model[6], nn.Linear)
+    assert isinstance(model[2], nn.MaxPool2d)
     assert all(a is b for a, b in zip(model.parameters(), params, strict=True))
     assert list(model.state_dict()) == keys
-    assert opt.param_groups[0]["params"][0] is model[0].weight
+    assert opt.param_groups[0]["params"][2] is model[3].weight
     assert [type(m).__name__ for m in nn.fuse(model)] == [type(m).__name__ for m in model]
     out = model(cr.tensor(rng.standard_normal((2, 2, 8, 8)).astype(np.float32)))
     kinds = _node_kinds(out)
-    assert kinds.count("ConvReLUNd") == 2 and kinds.count("LinearReLU") == 1
-    assert "ReLU" not in kinds
+    assert kinds.count("ConvReLUNd") == 1 and kinds.count("LinearReLU") == 1
+    assert kinds.count("_MaxPoolReLU") == 1 and "ReLU" not in kinds
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -80,6 +82,14 @@ def test_fused_state_dict_loads_into_an_unfused_model(rng):
     x = cr.tensor(rng.standard_normal((2, 2, 8, 8)).astype(np.float32))
     with cr.no_grad():
         np.testing.assert_array_equal(plain(x).numpy(), fused(x).numpy())
+
+
+def test_a_relu_between_a_layer_and_a_max_pool_goes_to_the_pool(rng):
+    model = nn.fuse(nn.Sequential(nn.Conv1d(2, 3, 3, rng=rng), nn.ReLU(), nn.MaxPool1d(2)))
+    assert [type(m).__name__ for m in model] == ["Conv1d", "Identity", "MaxPool1dReLU"]
+    x = cr.tensor(rng.standard_normal((4, 2, 12)).astype(np.float32))
+    plain = F.max_pool1d(F.relu(F.conv1d(x, model[0].weight, model[0].bias)), 2)
+    np.testing.assert_array_equal(model(x).numpy(), plain.numpy())
 
 
 def test_hooks_and_overridden_forward_are_left_alone(rng):
@@ -104,7 +114,8 @@ def test_fuse_reaches_nested_sequentials_and_models(rng):
     nn.fuse(model)
     out = model(cr.tensor(rng.standard_normal((2, 1, 28, 28)).astype(np.float32)))
     kinds = _node_kinds(out)
-    assert kinds.count("ConvReLUNd") == 3 and kinds.count("LinearReLU") == 1
+    assert kinds.count("ConvReLUNd") == 1 and kinds.count("_MaxPoolReLU") == 2
+    assert kinds.count("LinearReLU") == 1 and "ReLU" not in kinds
     with pytest.raises(TypeError, match="fuse: model must be a chainrule nn.Module, got list"):
         nn.fuse([model])
 

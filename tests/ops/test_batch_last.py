@@ -47,6 +47,7 @@ def test_outputs_and_gradients_do_not_depend_on_the_input_layout(rng, name):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.fast_kernels
 @pytest.mark.parametrize("name", ["conv2d", "conv2d_stride", "conv_transpose2d", "max_pool2d"])
 def test_image_outputs_are_stored_batch_last(rng, name):
     x = cr.tensor(rng.standard_normal((5, 3, 8, 8)).astype(np.float32))

@@ -1,8 +1,7 @@
 """Shortcuts of the char-CNN's step give exactly what the general paths give.
 
-* The compiled max-pooling backward with its ReLU mask equals routing, then masking.
-* A convolution whose input is not batch-last (the data itself) copies it to batch-last once
-  before im2col (``conv._batch_last_input``) and keeps that copy for the filter gradient.
+A convolution whose input is not batch-last (the data itself) copies it to batch-last once before
+im2col (``kernels.im2col.batch_last_input``) and keeps that copy for the filter gradient.
 """
 
 from __future__ import annotations
@@ -12,32 +11,8 @@ import pytest
 
 import chainrule as cr
 from chainrule import F
-from chainrule.backend import jit as _jit
-from chainrule.ops import conv as conv_ops
-from chainrule.ops.conv import _columns
-
-needs_jit = pytest.mark.skipif(_jit.route_to_winners is None, reason="no compiled kernels")
-
-
-def test_route_kernel_with_mask_equals_route_then_mask(rng):
-    if _jit.route_to_winners is None:
-        pytest.skip("no compiled kernels")
-    for dtype in (np.float32, np.float64):
-        for kh, kw, sh, sw in ((1, 3, 1, 3), (2, 2, 2, 2), (3, 3, 1, 1), (2, 3, 2, 2)):
-            xpad = np.maximum(rng.standard_normal((4, 9, 10, 16)), 0).astype(dtype)
-            xpad[0, :3] = 0  # ties at zero
-            xpad[1, 2, 3, 5] = np.nan
-            ho, wo = (9 - kh) // sh + 1, (10 - kw) // sw + 1
-            y = np.full((4, ho, wo, 16), -np.inf, dtype)
-            for i in range(kh):
-                for j in range(kw):
-                    part = xpad[:, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
-                    y = np.where(np.isnan(part) | (part > y), part, y)
-            g = rng.standard_normal(y.shape).astype(dtype)
-            plain, masked = np.empty_like(xpad), np.empty_like(xpad)
-            _jit.route_to_winners(xpad, y, g, plain, kh, kw, sh, sw, False)
-            _jit.route_to_winners(xpad, y, g, masked, kh, kw, sh, sw, True)
-            assert masked.tobytes() == (plain * (xpad > 0)).tobytes()
+from chainrule.kernels import im2col
+from chainrule.ops import _windows
 
 
 def _conv_grads(fn, x, w, b, g, x_grad):
@@ -53,7 +28,7 @@ def _conv_grads(fn, x, w, b, g, x_grad):
 @pytest.mark.parametrize("op,shape,wshape,padding", [
     (F.conv1d, (32, 20, 300), (16, 20, 7), 0),        # the char-CNN's first layer, smaller
     (F.conv1d_relu, (32, 20, 300), (16, 20, 5), 0),
-    (F.conv1d, (32, 20, 300), (16, 20, 7), 2),        # padded: _pad makes the batch-last copy
+    (F.conv1d, (32, 20, 300), (16, 20, 7), 2),        # padded: pad makes the batch-last copy
     (F.conv2d_relu, (16, 6, 24, 24), (8, 6, 3, 3), 0),
 ])
 @pytest.mark.parametrize("x_grad", [False, True])
@@ -70,19 +45,20 @@ def test_a_batch_last_copy_of_the_input_changes_nothing(monkeypatch, rng, dtype,
         return _conv_grads(lambda *a: op(*a, padding=padding), x, w, b, g, x_grad)
 
     copied = run()
-    monkeypatch.setattr(_columns, "_DENSE_FROM", float("inf"))
+    monkeypatch.setattr(im2col, "_DENSE_FROM", float("inf"))
     assert copied == run()
 
 
+@pytest.mark.fast_kernels
 def test_the_batch_last_copy_is_made_only_where_im2col_would_read_single_floats(rng):
-    geom = conv_ops.conv_setup("conv1d", 1, (32, 20, 300), np.dtype(np.float32), (16, 20, 7),
+    geom = _windows.conv_setup("conv1d", 1, (32, 20, 300), np.dtype(np.float32), (16, 20, 7),
                                np.dtype(np.float32), None, 1, 0, 1, 1)[0]
     x = rng.standard_normal((32, 20, 1, 300)).astype(np.float32)
-    dense = conv_ops._batch_last_input(x, (1, 7), geom)
+    dense = im2col.batch_last_input(x, (1, 7), geom)
     assert dense is not x and np.array_equal(dense, x) and dense.strides[0] == 4
-    assert conv_ops._batch_last_input(dense, (1, 7), geom) is dense  # already batch-last
-    assert conv_ops._batch_last_input(x, (1, 1), geom) is x  # 1 x 1: im2col is one copy anyway
+    assert im2col.batch_last_input(dense, (1, 7), geom) is dense  # already batch-last
+    assert im2col.batch_last_input(x, (1, 1), geom) is x  # 1 x 1: im2col is one copy anyway
     one = x[:1]
-    assert conv_ops._batch_last_input(one, (1, 7), geom) is one  # one sample: nothing to gain
+    assert im2col.batch_last_input(one, (1, 7), geom) is one  # one sample: nothing to gain
     small = x[:, :2, :, :100]
-    assert conv_ops._batch_last_input(small, (1, 7), geom) is small  # under 128 KiB
+    assert im2col.batch_last_input(small, (1, 7), geom) is small  # under 128 KiB

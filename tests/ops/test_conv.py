@@ -380,11 +380,11 @@ def _grads(x, w):
 @pytest.mark.parametrize("stride,padding,dilation", [(1, 2, 1), (2, 1, 1), (1, 0, 2)])
 def test_blocked_columns_give_the_whole_columns_result(rng, monkeypatch, stride, padding,
                                                        dilation):
-    """Skinny convolutions multiply their columns a few output rows at a time (conv._row_blocks):
+    """Skinny convolutions multiply their columns a few output rows at a time (_row_blocks):
     the same output and gradients as the columns built whole, to rounding (blocks add up the
     filter gradient in another order)."""
-    from chainrule.ops import conv
-    from chainrule.ops.conv import _columns
+    from chainrule.kernels import convolution, im2col
+    from chainrule.ops import _windows
 
     x = rng.standard_normal((5, 2, 13, 12)).astype(np.float32)
     w = rng.standard_normal((3, 2, 3, 3)).astype(np.float32)
@@ -396,21 +396,22 @@ def test_blocked_columns_give_the_whole_columns_result(rng, monkeypatch, stride,
         return y.numpy().copy(), t.grad.numpy().copy(), k.grad.numpy().copy()
 
     whole = grads()
-    monkeypatch.setattr(_columns, "_BLOCK_FROM", 0)
-    monkeypatch.setattr(_columns, "_SMALL_GEMM", 3 * 2 * 9 * 12 * 5 * 2)  # about two rows a block
-    view = conv._im2col_view(cr.tensor(x).data, (3, 3), whole[0].shape[2:],
-                             conv.conv_setup("conv2d", 2, x.shape, x.dtype, w.shape, w.dtype, None,
-                                             stride, padding, dilation, 1)[0])
-    assert 1 <= conv._row_blocks(view, 3) < whole[0].shape[2]  # really blocked
+    monkeypatch.setattr(convolution, "_BLOCK_FROM", 0)
+    monkeypatch.setattr(convolution, "_SMALL_GEMM", 3 * 2 * 9 * 12 * 5 * 2)  # two rows a block
+    view = im2col.im2col_view(cr.tensor(x).data, (3, 3), whole[0].shape[2:],
+                              _windows.conv_setup("conv2d", 2, x.shape, x.dtype, w.shape, w.dtype,
+                                                  None, stride, padding, dilation, 1)[0])
+    assert 1 <= convolution._row_blocks(view, 3) < whole[0].shape[2]  # really blocked
     blocked = grads()
     for a, b in zip(whole, blocked):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.fast_kernels
 def test_keep_columns_setting_decides_what_the_forward_keeps(monkeypatch, rng):
     """config.keep_columns_mib is read at each call: columns over it are not kept."""
     x = cr.tensor(rng.standard_normal((8, 3, 12, 12)).astype(np.float32))
     w = cr.tensor(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), requires_grad=True)
-    assert F.conv2d(x, w)._ctx.cols is not None
+    assert F.conv2d(x, w)._ctx.reuse.cols is not None
     monkeypatch.setattr(cr.config, "keep_columns_mib", 0)
-    assert F.conv2d(x, w)._ctx.cols is None
+    assert F.conv2d(x, w)._ctx.reuse is None

@@ -7,8 +7,8 @@ import pytest
 
 import chainrule as cr
 from chainrule import F, nn
-from chainrule.ops import _windows, conv
-from chainrule.ops.conv import convolution
+from chainrule.kernels import convolution, layout
+from chainrule.ops import _windows
 
 
 def test_setup_cache_is_skipped_for_hyperparameters_that_are_not_plain():
@@ -58,9 +58,9 @@ def test_flatten_default_matches_explicit_axes(rng, shape):
 
 def test_padded_input_of_a_convolution_is_zero_outside(rng):
     x = rng.standard_normal((1, 2, 5, 5)).astype(np.float32)
-    padded = conv._pad(x, ((2, 1), (0, 3)))
     expected = np.pad(x, ((0, 0), (0, 0), (2, 1), (0, 3)))
-    np.testing.assert_array_equal(padded, expected)
+    np.testing.assert_array_equal(layout.pad(x, ((2, 1), (0, 3))), expected)
+    np.testing.assert_array_equal(layout.pad_reference(x, ((2, 1), (0, 3))), expected)
 
 
 def _bits_equal(a, b):
@@ -79,10 +79,11 @@ def _bits_equal(a, b):
     (2, 4, (7, 7), 6, 3, {"groups": 2}, False),                       # the general path
     (64, 16, (12, 12), 32, 3, {}, False),                            # too big: the general path
 ])
+@pytest.mark.fast_kernels
 @pytest.mark.parametrize("fused", [False, True])
 def test_small_unrecorded_convolution_equals_the_recorded_one(rng, monkeypatch, dtype, n, c, size,
                                                                o, kernel, kwargs, small, fused):
-    """``conv._small_conv`` (no_grad, small arrays) gives the general path's bits."""
+    """``convolution._small_convolve`` (no_grad, small arrays) gives the general path's bits."""
     kwargs = dict(kwargs)
     groups = kwargs.get("groups", 1)
     k = kernel if isinstance(kernel, tuple) else (kernel, kernel)
@@ -95,8 +96,8 @@ def test_small_unrecorded_convolution_equals_the_recorded_one(rng, monkeypatch, 
     recorded = op(cr.tensor(x, requires_grad=True), w, b, **kwargs)
     assert recorded.requires_grad
     taken = []
-    small_conv = conv._small_conv
-    monkeypatch.setattr(convolution, "_small_conv",
+    small_conv = convolution._small_convolve
+    monkeypatch.setattr(convolution, "_small_convolve",
                         lambda *a: taken.append(small_conv(*a) is not None) or small_conv(*a))
     with cr.no_grad():
         plain = op(cr.tensor(x), w, b, **kwargs)

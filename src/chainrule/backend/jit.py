@@ -1,7 +1,7 @@
 """Optional compiled kernels (numba) for the memory passes NumPy cannot do in one sweep.
 
 Pooling's backward and col2im are, in NumPy, one pass over the whole image per kernel offset
-(``ops.pool._route_to_winners``, ``ops.conv._columns._col2im``): LeNet-5's 2x2 max-pool backward
+(``kernels.pooling.route_to_winners``, ``kernels.im2col.col2im``): LeNet-5's 2x2 max-pool backward
 reads and writes its arrays 16 times. Compiled, each is one sweep with the batch as the contiguous
 inner loop, and the LeNet-5 and autoencoder steps get faster. The max-pooling forward (when
 training) is one sweep too, and so is each optimizer's update (``sgd``, ``adam``, ``rmsprop``,
@@ -20,7 +20,7 @@ path, which is the reference the compiled kernels are tested against (an optimiz
 without numba, SGD and Adam run it in place, see optim/fused.py); assigning the setting switches
 at once. Kernels compile on first use and are cached on disk. The image kernels take arrays in
 batch-last memory order, (C, H, W, N), the layout of every convolution and pooling array (see
-``ops.conv._layout._batch_last``); the optimizer kernels take flat views (``flat``). Only float32
+``kernels.layout``); the optimizer kernels take flat views (``flat``). Only float32
 and float64 arrays are handled.
 """
 
@@ -88,13 +88,11 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                                 out[c, r, q, m] += cols[c, i, j, a, b, m]
 
     @jit
-    def _route(xpad, y, g, out, kh, kw, sh, sw, relu):
+    def _route(xpad, y, g, out, kh, kw, sh, sw):
         """out (C, Hp, Wp, N) = g routed to each window's first input equal to its output y.
 
         A NaN output routes to the window's first NaN (NaN never equals itself). The loop over
-        the batch is innermost and branch-free, so it compiles to vector instructions. ``relu``:
-        out is then multiplied by (xpad > 0), the mask of a ReLU whose output is xpad, as
-        ``relu_grad`` would in a sweep of its own (the same operations, so the same bits).
+        the batch is innermost and branch-free, so it compiles to vector instructions.
         """
         c_, ho, wo, n = y.shape
         # Windows that tile the input (stride = kernel, as in LeNet's 2 x 2 pooling) write each
@@ -115,13 +113,7 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                         r = a * sh + i
                         for j in range(kw):
                             q = b * sw + j
-                            if tiled and relu:  # copies of the loop: each stays branch-free
-                                for m in range(n):
-                                    v, best = xpad[c, r, q, m], y[c, a, b, m]
-                                    won = free[m] & ((v == best) | ((v != v) & (best != best)))
-                                    out[c, r, q, m] = (0.0 + g[c, a, b, m] * won) * (v > 0)
-                                    free[m] = free[m] & ~won
-                            elif tiled:
+                            if tiled:  # two copies of the loop: each stays branch-free
                                 for m in range(n):
                                     v, best = xpad[c, r, q, m], y[c, a, b, m]
                                     won = free[m] & ((v == best) | ((v != v) & (best != best)))
@@ -133,11 +125,6 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                                     won = free[m] & ((v == best) | ((v != v) & (best != best)))
                                     out[c, r, q, m] += g[c, a, b, m] * won
                                     free[m] = free[m] & ~won
-            if relu and not tiled:  # overlapping windows: mask the channel once it is summed
-                for r in range(out.shape[1]):
-                    for q in range(out.shape[2]):
-                        for m in range(n):
-                            out[c, r, q, m] = out[c, r, q, m] * (xpad[c, r, q, m] > 0)
 
     @jit
     def _pool(xpad, out, kh, kw, sh, sw, largest):

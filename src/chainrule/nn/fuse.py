@@ -1,11 +1,13 @@
-"""Explicit layer fusion: ``nn.fuse(model)`` turns a layer followed by a ReLU into one fused layer.
+"""Explicit layer fusion: ``nn.fuse(model)`` runs a ReLU together with its neighbour as one op.
 
-A ``Linear``, ``Conv1d`` or ``Conv2d`` followed by a ``ReLU`` computes ``relu(layer(x))``. Run as
-one op (``F.linear_relu``, ``F.conv2d_relu``), the bias add and the ReLU are one pass, the node
-saves nothing but its output, and the backward masks the gradient once: the same values and
-gradients, less time (docs/performance.md). Nothing does this behind your back: ``fuse`` does it
-when you call it (``Trainer`` and the command line call it for you, ``Trainer(fuse=False)`` keeps
-your layers as they are), and ``repr(model)`` shows the fused layers:
+A ``ReLU`` followed by a ``MaxPool1d``/``MaxPool2d`` becomes one max pooling op that rectifies its
+pooled output (``F.max_pool2d_relu``: the two commute, and the pooled array is kh * kw times
+smaller). A ``Linear``, ``Conv1d`` or ``Conv2d`` followed by a ``ReLU`` (not then pooled) becomes
+one op too (``F.linear_relu``, ``F.conv2d_relu``): the bias add and the ReLU in one pass, the node
+saving nothing but its output. The same values and gradients, less time (docs/performance.md).
+Nothing does this behind your back: ``fuse`` does it when you call it (``Trainer`` and the command
+line call it for you, ``Trainer(fuse=False)`` keeps your layers as they are), and ``repr(model)``
+shows the fused layers:
 
 >>> import numpy as np
 >>> from chainrule import nn
@@ -25,13 +27,15 @@ subclass with its own ``forward``, is left alone (its exact class must be one of
 
 from __future__ import annotations
 
+from ..ops.pool import max_pool1d_relu, max_pool2d_relu
 from .activation import ReLU
 from .containers import Sequential
 from .conv import Conv1d, Conv2d
 from .linear import Identity, Linear
 from .module import Module
+from .pool import MaxPool1d, MaxPool2d
 
-__all__ = ["Conv1dReLU", "Conv2dReLU", "LinearReLU", "fuse"]
+__all__ = ["Conv1dReLU", "Conv2dReLU", "LinearReLU", "MaxPool1dReLU", "MaxPool2dReLU", "fuse"]
 
 
 class LinearReLU(Linear):
@@ -55,7 +59,23 @@ class Conv2dReLU(Conv2d):
         return self.forward_relu(x)
 
 
-_FUSED = {Linear: LinearReLU, Conv1d: Conv1dReLU, Conv2d: Conv2dReLU}
+class MaxPool1dReLU(MaxPool1d):
+    """``max_pool1d(relu(x))`` as one op (``F.max_pool1d_relu``); made by ``nn.fuse``."""
+
+    _op = staticmethod(max_pool1d_relu)
+
+
+class MaxPool2dReLU(MaxPool2d):
+    """``max_pool2d(relu(x))`` as one op (``F.max_pool2d_relu``): the ReLU runs on the pooled,
+    smaller output (the two commute); made by ``nn.fuse``."""
+
+    _op = staticmethod(max_pool2d_relu)
+
+
+# A layer followed by a ReLU: the layer takes the ReLU in.
+_LAYER_RELU = {Linear: LinearReLU, Conv1d: Conv1dReLU, Conv2d: Conv2dReLU}
+# A ReLU followed by max pooling: the pool takes the ReLU in, and pools first.
+_RELU_POOL = {MaxPool1d: MaxPool1dReLU, MaxPool2d: MaxPool2dReLU}
 
 
 def _plain(module: Module) -> bool:
@@ -73,8 +93,9 @@ def _fused_copy(layer: Module, cls: type) -> Module:
 
 
 def fuse(model: Module) -> Module:
-    """Fuse, in place, each Linear / Conv1d / Conv2d followed by a ReLU inside ``model``'s
-    ``Sequential`` containers into one fused layer (``LinearReLU``...), and return ``model``.
+    """Fuse, in place, each ReLU inside ``model``'s ``Sequential`` containers with the max pooling
+    after it (``MaxPool2dReLU``...) or else with the Linear / Conv1d / Conv2d before it
+    (``LinearReLU``...), and return ``model``.
 
     Values, gradients and the state dict stay the same; fusing twice changes nothing more.
 
@@ -88,9 +109,17 @@ def fuse(model: Module) -> Module:
         raise TypeError(f"fuse: model must be a chainrule nn.Module, got {type(model).__name__}")
     for seq in [m for m in model.modules() if isinstance(m, Sequential)]:
         names = list(seq._modules)
+        # Pool pairs first: ReLU -> max pool, fused into the pool, leaves the layer before
+        # them plain, and the rectifier then runs over the pooled (smaller) array.
+        for act_name, pool_name in zip(names, names[1:]):
+            act, pool = seq._modules[act_name], seq._modules[pool_name]
+            cls = _RELU_POOL.get(type(pool))
+            if cls is not None and type(act) is ReLU and _plain(act) and _plain(pool):
+                seq._modules[pool_name] = _fused_copy(pool, cls)
+                seq._modules[act_name] = Identity().train(act.training)
         for first, second in zip(names, names[1:]):
             layer, act = seq._modules[first], seq._modules[second]
-            cls = _FUSED.get(type(layer))
+            cls = _LAYER_RELU.get(type(layer))
             if cls is not None and type(act) is ReLU and _plain(layer) and _plain(act):
                 seq._modules[first] = _fused_copy(layer, cls)
                 seq._modules[second] = Identity().train(act.training)

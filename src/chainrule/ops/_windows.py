@@ -12,6 +12,8 @@ import functools
 import operator
 from typing import NamedTuple
 
+from ..kernels.layout import window
+
 __all__ = [
     "Geom", "PoolGeom", "check_rank", "conv_setup", "conv_transpose_setup", "ints", "memoized",
     "pool_setup", "size2d", "window",
@@ -69,12 +71,6 @@ class PoolGeom:
 
 def size2d(size, nd):
     return (1,) * (2 - nd) + tuple(size)
-
-
-def window(start, out_size, stride):
-    """Index of the strided slice (last two axes) holding offset ``start`` of every window."""
-    (i, j), (ho, wo), (sh, sw) = start, out_size, stride
-    return (..., slice(i, i + sh * (ho - 1) + 1, sh), slice(j, j + sw * (wo - 1) + 1, sw))
 
 
 def memoized(n_user):

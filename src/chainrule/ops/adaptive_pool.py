@@ -10,10 +10,11 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..kernels.layout import as2d as _as2d
+from ..kernels.layout import from2d as _from2d
 from ._windows import PoolGeom, check_rank
 from ._windows import ints as _ints
 from ._windows import size2d as _size2d
-from .conv import _as2d, _from2d
 from .pool import _ExtremumPool
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",

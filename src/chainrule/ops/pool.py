@@ -1,252 +1,97 @@
 """Pooling (1-D and 2-D): max, min (the lecture's min pooling), average and their adaptive forms.
 
-Fixed-window pools loop over the kernel offsets, each a strided slice holding that offset of every
-window (kh * kw vectorized passes, no loop over pixels); large tiling windows are reshaped into one
-axis instead. Max/min pooling is the running extremum of those slices and saves nothing: its
-backward compares each offset's slice with the output to find the winner (the first on ties, as
-PyTorch) and routes the gradient there, summing where windows overlap. Outputs and gradients are
-stored batch-last, like the convolutions' (see ``conv._batch_last``). Every backward is a Function
-whose own backward is the matching gather, so the gradients are differentiable again. The adaptive
-pools live in ``adaptive_pool`` and are re-exported here.
+Max (min) pooling takes the extremum of every window, ``y[n, c, a, b] = max_{i, j} x[n, c,
+a * sh + i, b * sw + j]`` (-inf padding; +inf for min), and saves nothing: its gradient goes to
+each window's winner, the first input in row-major order equal to the output (PyTorch's rule),
+summed where windows overlap. Average pooling takes the mean; its gradient is spread evenly over
+the window. Each gradient is a Function whose own backward is its adjoint (routing and gathering
+at the winners; spreading and averaging), so the gradients are differentiable again.
+
+``max_pool2d_relu`` is ReLU then max pooling as one explicit op. The array work is in
+``kernels.pooling``, with its plain references (run in ``chainrule.reference_mode()``). The
+adaptive pools live in ``adaptive_pool`` and are re-exported here.
 """
 
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import get_array_module
-from ..backend import gpu as _gpu
-from ..backend import jit as _jit
+from ..kernels import pooling as kernel
+from ..kernels import relu as relu_kernel
+from ..kernels.layout import as2d, from2d
 from ._windows import pool_setup
-from .conv import _HOST, _as2d, _batch_last, _from2d, _memory_order, _pad
+from .activation import relu_mask
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
-    "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool2d", "min_pool1d", "min_pool2d",
+    "avg_pool1d", "avg_pool2d", "max_pool1d", "max_pool1d_relu", "max_pool2d", "max_pool2d_relu",
+    "min_pool1d", "min_pool2d",
 ]
 
 
-def _tiles(x, geom):
-    """The windows of a tiled pool as the last axis: (N, C, Ho, Wo, kh * kw), row-major."""
-    (ho, wo), (kh, kw) = geom.out_size, geom.kernel
-    n, c = x.shape[:2]
-    t = x[:, :, :ho * kh, :wo * kw].reshape(n, c, ho, kh, wo, kw)
-    return t.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, kh * kw)
-
-
-def _untile(t, geom):
-    """Adjoint of ``_tiles``: (N, C, Ho, Wo, kh * kw) back to (N, C, H, W), zero outside."""
-    xp = get_array_module(t)
-    (ho, wo), (kh, kw) = geom.out_size, geom.kernel
-    n, c = t.shape[:2]
-    out = xp.zeros((n, c) + geom.size, dtype=t.dtype)
-    t = t.reshape(n, c, ho, wo, kh, kw).transpose(0, 1, 2, 4, 3, 5)
-    out[:, :, :ho * kh, :wo * kw] = t.reshape(n, c, ho * kh, wo * kw)
-    return out
-
-
-def _fill(xp, dtype, largest):
-    """The padding value that never wins a max (or min) comparison."""
-    if dtype.kind == "f":
-        return -float("inf") if largest else float("inf")
-    info = xp.iinfo(dtype)
-    return int(info.min if largest else info.max)
-
-
-def _zeros_padded(xp, g, geom):
-    """Zeros of the padded input's shape, batch-last (see ``conv._batch_last``), and its view."""
-    (h, w), (pt, pl) = geom.size, geom.padding
-    n, c = g.shape[:2]
-    out = xp.empty((c, h + 2 * pt, w + 2 * pl, n), g.dtype)
-    out.fill(0)
-    return _batch_last(out)
-
-
-def _crop(out, geom):
-    (h, w), (pt, pl) = geom.size, geom.padding
-    return out[:, :, pt:pt + h, pl:pl + w]
-
-
-def _scatter_windows(g, geom, part):
-    """Add ``part(k)`` into offset k of every window: the adjoint of reading the windows."""
-    out = _zeros_padded(get_array_module(g), g, geom)
-    for k, offset in enumerate(geom.offsets()):
-        view = out[geom.window(offset)]
-        view += part(k)
-    return _crop(out, geom)
-
-
-def _empty_out(xp, x, geom):
-    """An uninitialized pooling output for ``x``, batch-last."""
-    n, c = x.shape[:2]
-    return _batch_last(xp.empty((c, *geom.out_size, n), x.dtype))
-
-
 class _ExtremumPool(Function):
-    """Max (``largest``) or min pooling: the extremum over the strided slices of each offset.
-
-    Nothing is saved: backward finds each window's winner by comparing the input with the output.
-    """
+    """Max (``largest``) or min pooling; backward routes the gradient to each window's winner."""
 
     def forward(self, x):
-        xp = get_array_module(x)
-        geom = self.geom
-        if geom.tiled:
-            t = _tiles(_as2d(x, geom.nd), geom)
-            if not self.recording:
-                return _from2d(t.max(axis=-1) if self.largest else t.min(axis=-1), geom.nd)
-            self.arg = t.argmax(axis=-1) if self.largest else t.argmin(axis=-1)
-            best = xp.take_along_axis(t, self.arg[..., None], axis=-1)[..., 0]
-            return _from2d(best, geom.nd)
-        xpad = _as2d(x, geom.nd)
-        if geom.padded:
-            xpad = _pad(xpad, geom.pads, _fill(xp, x.dtype, self.largest))
-        best = _empty_out(xp, xpad, geom)
-        # The kernel vectorizes over the batch (its innermost loop): small batches stay in NumPy.
-        # Inference stays in NumPy too: loading numba costs a large fixed amount of memory,
-        # which training pays anyway (its backward kernels) but a model only predicting should not.
-        # (Figures behind the code: docs/performance.md.)
-        if (self.recording and x.shape[0] >= 16 and _jit.pool is not None and xp is _HOST
-                and _jit.handles(x.dtype)):
-            _jit.pool(_memory_order(xpad), _memory_order(best), *geom.kernel, *geom.stride,
-                      self.largest)
-            return _from2d(best, geom.nd)
-        pick = xp.maximum if self.largest else xp.minimum
-        windows = geom.windows()  # built once per geometry: it counts at batch 1
-        if len(windows) == 1:
-            best[...] = xpad[windows[0]]
-        else:  # propagates NaN, as PyTorch does
-            pick(xpad[windows[0]], xpad[windows[1]], out=best)
-        for index in windows[2:]:
-            pick(best, xpad[index], out=best)
-        return _from2d(best, geom.nd)
+        nd = self.geom.nd
+        y = kernel.extremum_pool(as2d(x, nd), self.geom, self.largest, compiled=self.recording)
+        return from2d(y, nd)
 
     def backward(self, g):
-        if self.geom.tiled:
-            return _WindowScatter.apply(g, geom=self.geom, arg=self.arg, winners=None)
-        xp = get_array_module(g.data)
-        x, y = self.inputs[0].data, self.output.data
-        xpad = _pad(_as2d(x, self.geom.nd), self.geom.pads, _fill(xp, x.dtype, self.largest))
-        return _WindowScatter.apply(g, geom=self.geom, arg=None,
-                                    winners=(xpad, _as2d(y, self.geom.nd)))
+        return _RouteToWinners.apply(g, x=self.inputs[0].data, y=self.output.data, geom=self.geom,
+                                     largest=self.largest)
 
 
-def _route_to_winners(g2, geom, winners, arg):
-    """Send each window's gradient to the first offset whose input equals the window's output.
+class _MaxPoolReLU(_ExtremumPool):
+    """``relu(max_pool(x))``, which equals max pooling of ``relu(x)``: the two commute, and the
+    ReLU then runs over the pooled (smaller) array.
 
-    Fills ``arg`` (the winning offset per window) when it is not None, for a recorded backward.
+    Backward masks the gradient by output > 0, as ReLU's does, then routes it to the winners.
+    The winners are found by comparing x with this op's output: where the output is positive it
+    is the window's maximum; elsewhere the masked gradient is zero, so no winner is needed.
     """
-    xp = get_array_module(g2)
-    xpad, y = winners
-    if (arg is None and _jit.route_to_winners is not None and xp is _HOST
-            and _jit.handles(g2.dtype) and xpad.dtype == y.dtype == g2.dtype):
-        (h, w), (pt, pl) = geom.size, geom.padding
-        n, c = g2.shape[:2]
-        out = xp.empty((c, h + 2 * pt, w + 2 * pl, n), g2.dtype)
-        _jit.route_to_winners(_memory_order(xpad), _memory_order(y), _memory_order(g2), out,
-                              *geom.kernel, *geom.stride, False)
-        return _crop(_batch_last(out), geom)
-    if arg is None and xp is not _HOST and xpad.dtype == y.dtype == g2.dtype:  # one GPU launch
-        (h, w), (pt, pl) = geom.size, geom.padding
-        n, c = g2.shape[:2]
-        out = xp.empty((c, h + 2 * pt, w + 2 * pl, n), g2.dtype)
-        dense = [xp.ascontiguousarray(_memory_order(a)) for a in (xpad, y, g2)]
-        if _gpu.route_to_winners(*dense, out, *geom.kernel, *geom.stride):
-            return _crop(_batch_last(out), geom)
-    out = _zeros_padded(xp, g2, geom)
-    # *_like keeps y's memory layout, so that every pass below runs over matching strides.
-    free = xp.ones_like(y, dtype=bool)  # windows whose winner is still to be found
-    won = xp.empty_like(y, dtype=bool)
-    nan = bool(xp.isnan(y).any()) if y.dtype.kind == "f" else False
-    part = None if geom.disjoint else xp.empty_like(g2)
-    for k, offset in enumerate(geom.offsets()):
-        window = geom.window(offset)
-        xp.equal(xpad[window], y, out=won)
-        if nan:  # a NaN output came from the window's first NaN, which gets the gradient
-            won |= xp.isnan(xpad[window])
-        won &= free
-        free ^= won
-        if arg is not None:
-            xp.copyto(arg, k, where=won)
-        if geom.disjoint:  # each input element lies in one window at most: write, no add
-            xp.multiply(g2, won, out=out[window])
-        else:
-            out[window] += xp.multiply(g2, won, out=part)
-    return _crop(out, geom)
+
+    largest = True
+
+    def forward(self, x):
+        return relu_kernel.relu(_ExtremumPool.forward(self, x), inplace=True)
+
+    def backward(self, g):
+        return _ExtremumPool.backward(self, relu_mask(g, self.output))
 
 
-class _WindowScatter(Function):
-    """Send each window's gradient to its winning offset, summed over overlaps.
-
-    The winners are given as ``arg`` (winning offset per window) or as ``winners`` (the padded
-    input and the output, compared here; ``arg`` is then filled only when this node is recorded,
-    for its own backward).
-    """
+class _RouteToWinners(Function):
+    """Each window's gradient sent to its winner in ``x`` (given ``y``, the pool's output)."""
 
     def forward(self, g):
-        xp = get_array_module(g)
-        geom, g2 = self.geom, _as2d(g, self.geom.nd)
-        if self.arg is None:
-            if self.recording:
-                self.arg = xp.zeros_like(g2, dtype=xp.uint8 if len(geom.offsets()) < 256
-                                         else xp.int32)
-            out = _route_to_winners(g2, geom, self.winners, self.arg)
-            self.winners = None
-            return _from2d(out, geom.nd)
-        if geom.tiled:
-            k = xp.arange(geom.kernel[0] * geom.kernel[1])
-            return _from2d(_untile((self.arg[..., None] == k) * g2[..., None], geom), geom.nd)
-        won, part = xp.empty_like(self.arg, dtype=bool), xp.empty_like(g2)
-
-        def routed(k):
-            xp.equal(self.arg, k, out=won)
-            return xp.multiply(won, g2, out=part)
-
-        return _from2d(_scatter_windows(g2, geom, routed), geom.nd)
+        nd = self.geom.nd
+        out = kernel.route_to_winners(as2d(g, nd), as2d(self.x, nd), as2d(self.y, nd), self.geom,
+                                      self.largest)
+        return from2d(out, nd)
 
     def backward(self, gg):
-        return _WindowGather.apply(gg, geom=self.geom, arg=self.arg)
+        return _GatherAtWinners.apply(gg, x=self.x, y=self.y, geom=self.geom,
+                                      largest=self.largest)
 
 
-class _WindowGather(Function):
-    """Read each window's value at its winning offset (``arg``): max pooling, winners fixed."""
+class _GatherAtWinners(Function):
+    """The value at each window's winner: max pooling with its winners fixed (the adjoint)."""
 
-    def forward(self, x):
-        xp = get_array_module(x)
-        geom = self.geom
-        if geom.tiled:
-            t = _tiles(_as2d(x, geom.nd), geom)
-            return _from2d(xp.take_along_axis(t, self.arg[..., None], axis=-1)[..., 0], geom.nd)
-        xpad = _pad(_as2d(x, geom.nd), geom.pads)
-        out = xp.zeros_like(self.arg, dtype=x.dtype)
-        for k, offset in enumerate(geom.offsets()):
-            xp.copyto(out, xpad[geom.window(offset)], where=self.arg == k)
-        return _from2d(out, geom.nd)
+    def forward(self, v):
+        nd = self.geom.nd
+        out = kernel.gather_at_winners(as2d(v, nd), as2d(self.x, nd), as2d(self.y, nd),
+                                       self.geom, self.largest)
+        return from2d(out, nd)
 
     def backward(self, g):
-        return _WindowScatter.apply(g, geom=self.geom, arg=self.arg)
-
-
-def _avg_divisor(xp, dtype, geom, count_include_pad):
-    """Elements per window: kh * kw, or (Ho, Wo) counts of the non-padding elements."""
-    if count_include_pad or not any(geom.padding):
-        return geom.kernel[0] * geom.kernel[1]
-    ones = _pad(xp.ones((1, 1) + geom.size, dtype=dtype), geom.pads)
-    return sum(ones[geom.window(offset)] for offset in geom.offsets())[0, 0]
+        return _RouteToWinners.apply(g, x=self.x, y=self.y, geom=self.geom, largest=self.largest)
 
 
 class _AvgPool(Function):
+    """Average pooling; backward spreads each window's gradient evenly over it."""
+
     def forward(self, x):
-        xp = get_array_module(x)
-        geom = self.geom
-        if geom.tiled:
-            return _from2d(_tiles(_as2d(x, geom.nd), geom).mean(axis=-1), geom.nd)
-        xpad = _pad(_as2d(x, geom.nd), geom.pads)
-        offsets = geom.offsets()
-        acc = xpad[geom.window(offsets[0])].copy()
-        for offset in offsets[1:]:
-            acc += xpad[geom.window(offset)]
-        acc /= _avg_divisor(xp, x.dtype, geom, self.count_include_pad)
-        return _from2d(acc, geom.nd)
+        nd = self.geom.nd
+        return from2d(kernel.average_pool(as2d(x, nd), self.geom, self.count_include_pad), nd)
 
     def backward(self, g):
         return _AvgPoolAdjoint.apply(g, geom=self.geom, count_include_pad=self.count_include_pad)
@@ -256,14 +101,9 @@ class _AvgPoolAdjoint(Function):
     """Spread each window's gradient evenly over it: the adjoint (and gradient) of avg pooling."""
 
     def forward(self, g):
-        xp = get_array_module(g)
-        geom, g2 = self.geom, _as2d(g, self.geom.nd)
-        share = g2 / _avg_divisor(xp, g.dtype, geom, self.count_include_pad)
-        if geom.tiled:
-            k = geom.kernel[0] * geom.kernel[1]
-            return _from2d(_untile(xp.broadcast_to(share[..., None], share.shape + (k,)), geom),
-                           geom.nd)
-        return _from2d(_scatter_windows(share, geom, lambda k: share), geom.nd)
+        nd = self.geom.nd
+        out = kernel.spread_over_windows(as2d(g, nd), self.geom, self.count_include_pad)
+        return from2d(out, nd)
 
     def backward(self, gg):
         return _AvgPool.apply(gg, geom=self.geom, count_include_pad=self.count_include_pad)
@@ -273,9 +113,9 @@ def _pool_geom(op, x, nd, kernel_size, stride, padding, floating=False):
     return pool_setup(op, nd, floating, tuple(x.shape), x.dtype, kernel_size, stride, padding)
 
 
-def _extremum_pool(op, nd, x, kernel_size, stride, padding, largest):
+def _extremum_pool(op, nd, x, kernel_size, stride, padding, largest, fn=_ExtremumPool):
     geom = _pool_geom(op, x, nd, kernel_size, stride, padding)
-    return _ExtremumPool.apply(x, geom=geom, largest=largest)
+    return fn.apply(x, geom=geom, largest=largest)
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0):
@@ -313,6 +153,40 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     [[[[4.0]]]]
     """
     return _extremum_pool("max_pool2d", 2, x, kernel_size, stride, padding, True)
+
+
+def max_pool1d_relu(x, kernel_size, stride=None, padding=0):
+    """``relu(max_pool1d(x, ...))`` as one op, equal to ``max_pool1d(relu(x), ...)``.
+
+    The arguments are those of ``max_pool1d``; values and gradients are those of ReLU followed
+    by ``max_pool1d``, the ReLU run over the pooled output.
+    """
+    return _extremum_pool("max_pool1d_relu", 1, x, kernel_size, stride, padding, True,
+                          _MaxPoolReLU)
+
+
+def max_pool2d_relu(x, kernel_size, stride=None, padding=0):
+    """``relu(max_pool2d(x, ...))`` as one op, equal to ``max_pool2d(relu(x), ...)``.
+
+    ReLU and max pooling commute (both are monotone, and max(max(a, b), 0) = max(max(a, 0),
+    max(b, 0))), so a ReLU before a pool may run after it, over an array kh * kw times smaller.
+    Values and gradients are those of ``relu`` then ``max_pool2d`` (the same winners get the
+    gradient); this is the fused op a model uses for that pair (e.g. through ``nn.fuse``).
+
+    Args:
+        x: input of shape (N, C, H, W).
+        kernel_size, stride, padding: as in ``max_pool2d``.
+
+    Returns:
+        Tensor of shape (N, C, H_out, W_out), all entries >= 0.
+
+    >>> import chainrule as cr
+    >>> max_pool2d_relu(cr.tensor([[[[-1.0, -2.0], [4.0, 3.0]], [[-1.0, -2.0], [-4.0, -3.0]]]]),
+    ...                 2).tolist()
+    [[[[4.0]], [[0.0]]]]
+    """
+    return _extremum_pool("max_pool2d_relu", 2, x, kernel_size, stride, padding, True,
+                          _MaxPoolReLU)
 
 
 def min_pool1d(x, kernel_size, stride=None, padding=0):

@@ -1,78 +1,65 @@
-"""The convolution Functions and their backward, and the public ``conv*`` functions.
+"""Convolution and transposed convolution (1-D and 2-D), each one matrix product over columns.
 
-The array work is in the sibling modules: ``_gemm`` (the three products), ``_columns``
-(im2col/col2im), ``_small`` (the lean unrecorded forward) and ``_layout`` (batch-last memory).
+Convolution is PyTorch's: a cross-correlation of an (N, C, *spatial) batch with (O, C/groups, *k)
+filters (groups = 1 here),
+
+    y[n, o, a, b] = b[o] + sum over c, i, j of w[o, c, i, j] x[n, c, a*s + i*d, b*s + j*d]
+
+(zero padding around x, stride s, dilation d). Every receptive field of x becomes a column
+(im2col), and the forward is one GEMM of the filters with those columns. Its gradients are again
+products with the same columns:
+
+    dL/dx = conv_transpose(g, w)          the adjoint of the forward in x (col2im of w.T @ g)
+    dL/dw = g @ columns(x).T              summed over every output position
+    dL/db = g summed over all but the channel axis
+
+Three Functions close under differentiation: the input gradient of ``ConvNd`` is a
+``ConvTransposeNd``, that of ``ConvTransposeNd`` is a ``ConvNd``, both filter gradients are a
+``ConvWeightGrad``, whose own gradients are again a convolution and a transposed convolution;
+so derivatives of every order are convolutions. 1-D arrays run through the 2-D kernels with a
+unit height axis.
+
+The array work is in ``kernels.convolution`` (the three products) and ``kernels.im2col``; each
+kernel has a plain reference, which ``chainrule.reference_mode()`` runs, beside the fast routes
+that run otherwise (batch-last memory, blocked GEMMs: docs/performance.md).
 """
 
 from __future__ import annotations
 
-import math
-
-from ...autograd.function import Function
-from ...backend import config, get_array_module
-from .._windows import conv_setup, conv_transpose_setup
-from .._windows import size2d as _size2d
-from ..activation import relu_mask
-from ._columns import _batch_last_input, _im2col
-from ._gemm import _conv, _conv_transpose, _conv_weight_grad
-from ._layout import _as2d, _from2d
-from ._small import _small_conv
+from ..autograd.function import Function
+from ..backend import get_array_module
+from ..kernels import convolution as kernel
+from ..kernels.layout import as2d, from2d
+from ._windows import conv_setup, conv_transpose_setup, size2d
+from .activation import relu_mask
 
 __all__ = ["conv1d", "conv1d_relu", "conv2d", "conv2d_relu", "conv_transpose1d",
            "conv_transpose2d"]
 
 
-def _out_len(size, k, stride, pad, dilation):
-    return (size + pad[0] + pad[1] - dilation * (k - 1) - 1) // stride + 1
-
-
 class ConvNd(Function):
     """Convolution of x (N, C, *s) with w (O, C/groups, *k), plus an optional bias (O,).
 
-    ``cols``: the im2col columns of x when the caller has them already.
+    ``reuse``: the columns of x when the caller has built them (``kernel.columns_of``); after
+    the forward, what the filter gradient reuses (the columns, or a batch-last copy of x).
     """
 
-    cols = dense = None
-    _relu = False
+    reuse = None
+    relu = False
 
     def forward(self, x, w, b=None):
-        geom, out_size = self.geom, self.out_size
-        if geom.nd == 1:  # 2-D arrays need no view: two calls fewer per convolution
-            x, w = _as2d(x, 1), _as2d(w, 1)
-        if out_size is None:
-            out_size = tuple(
-                _out_len(x.shape[2 + a], w.shape[2 + a], geom.stride[a], geom.padding[a],
-                         geom.dilation[a])
-                for a in range(2)
-            )
-        elif geom.nd == 1:
-            out_size = _size2d(out_size, 1)
-        if not self.recording and self.cols is None:  # nothing to keep for a backward
-            y = _small_conv(x, w, b, out_size, geom, self._relu)
-            if y is not None:
-                return _from2d(y, geom.nd)
-        dense = x if self.cols is not None else _batch_last_input(x, w.shape[2:], geom)
-        y, cols = _conv(dense, w, b, out_size, geom, self.cols, self._relu, self.recording)
-        # Kept only when the filter gradient will be computed: that GEMM reuses the columns.
-        # Big ones (over config.keep_columns_mib) are rebuilt in the backward instead, from the
-        # batch-last copy of the input if one was made: copying them is cheaper than holding
-        # them, which adds their size to the peak memory of the whole step (the char-CNN's first
-        # two layers: k = 7 times their inputs; docs/performance.md).
-        keep_columns = (self.needs_input_grad[1] and cols is not None
-                and cols.nbytes <= config.keep_columns_mib * 2**20)
-        self.cols = cols if keep_columns else None
-        if self.needs_input_grad[1] and not keep_columns and dense is not x:
-            self.dense = dense
-        return _from2d(y, geom.nd)
+        nd = self.geom.nd
+        y, self.reuse = kernel.convolve(
+            as2d(x, nd), as2d(w, nd), b, size2d(self.out_size, nd), self.geom, relu=self.relu,
+            reuse=self.reuse, keep=self.needs_input_grad[1], recording=self.recording)
+        return from2d(y, nd)
 
     def backward(self, g):
         x, w = self.inputs[:2]
         need = self.needs_input_grad
         gx = ConvTransposeNd.apply(g, w, geom=self.geom, size=x.shape[2:]) if need[0] else None
-        gw = None
-        if need[1]:
-            gw = ConvWeightGrad.apply(x, g, geom=self.geom, ksize=w.shape[2:], cols=self.cols,
-                                      dense=self.dense)
+        gw = ConvWeightGrad.apply(x, g, geom=self.geom, wshape=w.shape,
+                                  reuse=self.reuse) if need[1] else None
         return (gx, gw) + _bias_grad(self, g)
 
 
@@ -84,55 +71,51 @@ class ConvReLUNd(ConvNd):
     ReLU, backward masks the gradient by output > 0 before the convolution's own backward.
     """
 
-    _relu = True
+    relu = True
 
     def backward(self, g):
         return ConvNd.backward(self, relu_mask(g, self.output))
 
 
 class ConvTransposeNd(Function):
-    """Transposed convolution of g (N, O, *s) with w (O, C/groups, *k) to ``size``; bias (C,)."""
+    """Transposed convolution of g (N, O, *s) with w (O, C/groups, *k) to ``size``; bias (C,).
+
+    The adjoint of ``ConvNd`` in its input: its input gradient is that convolution.
+    """
 
     def forward(self, g, w, b=None):
         nd = self.geom.nd
-        y = _conv_transpose(_as2d(g, nd), _as2d(w, nd), b, _size2d(self.size, nd), self.geom)
-        return _from2d(y, nd)
+        y = kernel.convolve_transpose(as2d(g, nd), as2d(w, nd), b, size2d(self.size, nd),
+                                      self.geom)
+        return from2d(y, nd)
 
     def backward(self, gy):
         g, w = self.inputs[:2]
         need = self.needs_input_grad
         geom, nd = self.geom, self.geom.nd
-        cols = None
-        if need[0] and need[1]:  # both gradients multiply the same columns of gy: build them once
-            cols = _im2col(_as2d(gy.data, nd), _size2d(w.shape[2:], nd), _size2d(g.shape[2:], nd),
-                           geom)
-        gg = ConvNd.apply(gy, w, geom=geom, out_size=g.shape[2:], cols=cols) if need[0] else None
-        gw = None
-        if need[1]:
-            gw = ConvWeightGrad.apply(gy, g, geom=geom, ksize=w.shape[2:], cols=cols)
+        reuse = None
+        if need[0] and need[1]:  # both gradients multiply the columns of gy: build them once
+            reuse = kernel.columns_of(as2d(gy.data, nd), size2d(w.shape[2:], nd),
+                                      size2d(g.shape[2:], nd), geom)
+        gg = ConvNd.apply(gy, w, geom=geom, out_size=g.shape[2:], reuse=reuse) if need[0] else None
+        gw = ConvWeightGrad.apply(gy, g, geom=geom, wshape=w.shape,
+                                  reuse=reuse) if need[1] else None
         return (gg, gw) + _bias_grad(self, gy)
 
 
 class ConvWeightGrad(Function):
-    """Gradient of a convolution with respect to its filters: g times the columns of x, summed.
+    """The gradient of a convolution's filters (shape ``wshape``): g times the columns of x.
 
-    ``cols``: the columns of x, or ``dense``: a batch-last copy of x (in 2-D form), when the
-    caller has them.
+    ``reuse``: what the convolution's forward kept to rebuild the columns faster, or None.
     """
 
-    cols = dense = None
+    reuse = None
 
     def forward(self, x, g):
         nd = self.geom.nd
-        x = _as2d(x, nd) if self.dense is None else self.dense
-        gw = _conv_weight_grad(x, _as2d(g, nd), _size2d(self.ksize, nd), self.geom, self.cols)
-        self.cols = self.dense = None  # not needed for higher derivatives
-        # Written into an array of the filters' shape that owns its memory (a recycled one): a
-        # view or a reshaped copy would be copied again to become a parameter's .grad.
-        o, ksize = gw.shape[0], tuple(self.ksize)
-        out = get_array_module(gw).empty((o, gw.shape[1] // math.prod(ksize), *ksize), gw.dtype)
-        out.reshape(gw.shape)[...] = gw
-        return out
+        gw = kernel.filter_gradient(as2d(x, nd), as2d(g, nd), self.geom, self.wshape, self.reuse)
+        self.reuse = None  # not needed for higher derivatives
+        return gw
 
     def backward(self, gw):
         x, g = self.inputs
@@ -146,10 +129,7 @@ class _ChannelSum(Function):
     """Sum of (N, C, *s) over every axis but the channels: the gradient of a per-channel bias."""
 
     def forward(self, g):
-        rows = g.transpose((1,) + tuple(range(2, g.ndim)) + (0,))
-        if rows.flags.c_contiguous:  # batch-last: one contiguous row per channel
-            return rows.reshape(rows.shape[0], -1).sum(axis=1)
-        return g.sum(axis=(0,) + tuple(range(2, g.ndim)))
+        return kernel.channel_sums(as2d(g, g.ndim - 2))
 
     def backward(self, gb):
         return _ChannelBroadcast.apply(gb, shape=self.inputs[0].shape)

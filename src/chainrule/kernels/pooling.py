@@ -1,0 +1,258 @@
+"""Pooling's array work: the max (or min) and mean of every window, and their adjoints.
+
+A pool reads its windows one kernel offset at a time: ``layout.window(offset)`` is the strided
+slice holding that offset of every window, so a pool is kh * kw vectorized passes, no loop over
+pixels. Max (min) pooling keeps nothing for its backward: the winner of a window is the first
+offset, in row-major order, whose input equals the window's output (a NaN output: the first NaN),
+as in PyTorch; ``route_to_winners`` sends each window's gradient there, summed where windows
+overlap, and ``gather_at_winners`` is its adjoint (the values at the winners).
+
+References (``*_reference``): those loops over the offsets on contiguous (N, C, H, W) arrays. Fast
+routes: batch-last memory (``layout``); one compiled sweep (numba) for the max pool of a training
+batch and for the routing; one CuPy launch for the routing on a GPU; windows that tile the input
+and are large reshaped into one axis instead of a loop over many offsets. Max, min and routing
+give the references' bits; the means may differ by float rounding (order of summation).
+"""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+from ..backend import gpu as _gpu
+from ..backend import jit as _jit
+from . import fast
+from .layout import batch_last, memory_order, pad, pad_reference
+
+__all__ = ["average_pool", "average_pool_reference", "extremum_pool", "extremum_pool_reference",
+           "fill_value", "gather_at_winners", "route_to_winners", "route_to_winners_reference",
+           "spread_over_windows", "spread_over_windows_reference"]
+
+_HOST = get_array_module()
+
+
+def fill_value(xp, dtype, largest):
+    """The padding value that never wins a max (``largest``) or min comparison."""
+    if dtype.kind == "f":
+        return -float("inf") if largest else float("inf")
+    info = xp.iinfo(dtype)
+    return int(info.min if largest else info.max)
+
+
+def _crop(a, geom):
+    (h, w), (pt, pl) = geom.size, geom.padding
+    return a[:, :, pt:pt + h, pl:pl + w]
+
+
+def extremum_pool_reference(x, geom, largest):
+    """The max (``largest``) or min of every window of x (N, C, H, W): (N, C, Ho, Wo)."""
+    xp = get_array_module(x)
+    xpad = pad_reference(x, geom.pads, fill_value(xp, x.dtype, largest))
+    pick = xp.maximum if largest else xp.minimum  # both propagate NaN, as PyTorch does
+    windows = geom.windows()
+    y = xpad[windows[0]].copy()
+    for index in windows[1:]:
+        pick(y, xpad[index], out=y)
+    return y
+
+
+def _winners(xpad, y, index, free):
+    """Windows whose winner is at the offset of ``index``: its input equals the output (or both
+    are NaN), and no earlier offset won; marks them no longer ``free``."""
+    xp = get_array_module(y)
+    won = xpad[index] == y
+    if y.dtype.kind == "f":
+        won |= xp.isnan(xpad[index]) & xp.isnan(y)
+    won &= free
+    free &= ~won
+    return won
+
+
+def route_to_winners_reference(g, x, y, geom, largest):
+    """Each window's gradient ``g`` (N, C, Ho, Wo) sent to its winner in x (N, C, H, W), summed
+    where windows overlap; ``y`` is the pool's output."""
+    xp = get_array_module(g)
+    xpad = pad_reference(x, geom.pads, fill_value(xp, x.dtype, largest))
+    out = xp.zeros(xpad.shape, g.dtype)
+    free = xp.ones(y.shape, dtype=bool)
+    for index in geom.windows():
+        out[index] += g * _winners(xpad, y, index, free)
+    return xp.ascontiguousarray(_crop(out, geom))
+
+
+def gather_at_winners(v, x, y, geom, largest):
+    """The value of ``v`` (shaped like x) at each window's winner: the adjoint of
+    ``route_to_winners`` (a max pool with its winners fixed). One plain version: it serves only
+    second derivatives."""
+    xp = get_array_module(v)
+    xpad = pad_reference(x, geom.pads, fill_value(xp, x.dtype, largest))
+    vpad = pad_reference(v, geom.pads)
+    out = xp.zeros(y.shape, v.dtype)
+    free = xp.ones(y.shape, dtype=bool)
+    for index in geom.windows():
+        xp.copyto(out, vpad[index], where=_winners(xpad, y, index, free))
+    return out
+
+
+def _tiles(x, geom):
+    """The windows of a tiled pool as the last axis: (N, C, Ho, Wo, kh * kw), row-major."""
+    (ho, wo), (kh, kw) = geom.out_size, geom.kernel
+    n, c = x.shape[:2]
+    t = x[:, :, :ho * kh, :wo * kw].reshape(n, c, ho, kh, wo, kw)
+    return t.transpose(0, 1, 2, 4, 3, 5).reshape(n, c, ho, wo, kh * kw)
+
+
+def _untile(t, geom):
+    """Adjoint of ``_tiles``: (N, C, Ho, Wo, kh * kw) back to (N, C, H, W), zero outside."""
+    xp = get_array_module(t)
+    (ho, wo), (kh, kw) = geom.out_size, geom.kernel
+    n, c = t.shape[:2]
+    out = xp.zeros((n, c) + geom.size, dtype=t.dtype)
+    t = t.reshape(n, c, ho, wo, kh, kw).transpose(0, 1, 2, 4, 3, 5)
+    out[:, :, :ho * kh, :wo * kw] = t.reshape(n, c, ho * kh, wo * kw)
+    return out
+
+
+def _empty_padded(xp, g, geom):
+    """An uninitialized array of the padded input's shape, batch-last, as (C, Hp, Wp, N)."""
+    (h, w), (pt, pl) = geom.size, geom.padding
+    n, c = g.shape[:2]
+    return xp.empty((c, h + 2 * pt, w + 2 * pl, n), g.dtype)
+
+
+def extremum_pool(x, geom, largest, compiled=False):
+    """``extremum_pool_reference``'s values, batch-last.
+
+    ``compiled``: a batch of 16 or more may take the numba sweep (when training: loading numba
+    costs a large fixed amount of memory, which training pays anyway for its backward kernels but
+    a model only predicting should not).
+    """
+    if not fast():
+        return extremum_pool_reference(x, geom, largest)
+    xp = get_array_module(x)
+    if geom.tiled:
+        t = _tiles(x, geom)
+        return t.max(axis=-1) if largest else t.min(axis=-1)
+    xpad = pad(x, geom.pads, fill_value(xp, x.dtype, largest)) if geom.padded else x
+    n, c = x.shape[:2]
+    best = batch_last(xp.empty((c, *geom.out_size, n), x.dtype))
+    # The kernel vectorizes over the batch (its innermost loop): small batches stay in NumPy.
+    if (compiled and n >= 16 and _jit.pool is not None and xp is _HOST
+            and _jit.handles(x.dtype)):
+        _jit.pool(memory_order(xpad), memory_order(best), *geom.kernel, *geom.stride, largest)
+        return best
+    pick = xp.maximum if largest else xp.minimum
+    windows = geom.windows()  # built once per geometry: it counts at batch 1
+    if len(windows) == 1:
+        best[...] = xpad[windows[0]]
+    else:
+        pick(xpad[windows[0]], xpad[windows[1]], out=best)
+    for index in windows[2:]:
+        pick(best, xpad[index], out=best)
+    return best
+
+
+def route_to_winners(g, x, y, geom, largest):
+    """``route_to_winners_reference``'s values: one numba sweep or CuPy launch where available,
+    else NumPy passes over batch-last memory."""
+    if not fast():
+        return route_to_winners_reference(g, x, y, geom, largest)
+    xp = get_array_module(g)
+    xpad = pad(x, geom.pads, fill_value(xp, x.dtype, largest)) if geom.padded else x
+    if xpad.dtype == y.dtype == g.dtype:
+        if xp is _HOST and _jit.route_to_winners is not None and _jit.handles(g.dtype):
+            out = _empty_padded(xp, g, geom)
+            _jit.route_to_winners(memory_order(xpad), memory_order(y), memory_order(g), out,
+                                  *geom.kernel, *geom.stride)
+            return _crop(batch_last(out), geom)
+        if xp is not _HOST:  # one GPU launch
+            out = _empty_padded(xp, g, geom)
+            dense = [xp.ascontiguousarray(memory_order(a)) for a in (xpad, y, g)]
+            if _gpu.route_to_winners(*dense, out, *geom.kernel, *geom.stride):
+                return _crop(batch_last(out), geom)
+    if geom.tiled:
+        t = _tiles(x, geom)
+        won = t == y[..., None]
+        if y.dtype.kind == "f":
+            won |= xp.isnan(t) & xp.isnan(y)[..., None]
+        first = won.argmax(axis=-1)[..., None]  # the first winning offset of each window
+        return _untile((first == xp.arange(t.shape[-1])) * g[..., None], geom)
+    out = batch_last(_empty_padded(xp, g, geom))
+    out[...] = 0
+    # *_like keeps y's memory layout, so that every pass below runs over matching strides.
+    free = xp.ones_like(y, dtype=bool)  # windows whose winner is still to be found
+    won = xp.empty_like(y, dtype=bool)
+    nan = bool(xp.isnan(y).any()) if y.dtype.kind == "f" else False
+    part = None if geom.disjoint else xp.empty_like(g)
+    for index in geom.windows():
+        xp.equal(xpad[index], y, out=won)
+        if nan:  # a NaN output came from the window's first NaN, which gets the gradient
+            won |= xp.isnan(xpad[index])
+        won &= free
+        free ^= won
+        if geom.disjoint:  # each input element lies in one window at most: write, no add
+            xp.multiply(g, won, out=out[index])
+        else:
+            out[index] += xp.multiply(g, won, out=part)
+    return _crop(out, geom)
+
+
+def _divisor(xp, dtype, geom, count_include_pad):
+    """Elements per window: kh * kw, or (Ho, Wo) counts of the non-padding elements."""
+    if count_include_pad or not any(geom.padding):
+        return geom.kernel[0] * geom.kernel[1]
+    ones = pad_reference(xp.ones((1, 1) + geom.size, dtype=dtype), geom.pads)
+    return sum(ones[index] for index in geom.windows())[0, 0]
+
+
+def average_pool_reference(x, geom, count_include_pad):
+    """The mean of every window of x (N, C, H, W), zero padding counted or not: (N, C, Ho, Wo)."""
+    xp = get_array_module(x)
+    xpad = pad_reference(x, geom.pads)
+    windows = geom.windows()
+    acc = xpad[windows[0]].copy()
+    for index in windows[1:]:
+        acc += xpad[index]
+    acc /= _divisor(xp, x.dtype, geom, count_include_pad)
+    return acc
+
+
+def spread_over_windows_reference(g, geom, count_include_pad):
+    """Each window's gradient shared evenly over its elements: the adjoint of average pooling."""
+    xp = get_array_module(g)
+    share = g / _divisor(xp, g.dtype, geom, count_include_pad)
+    (h, w), (pt, pl) = geom.size, geom.padding
+    out = xp.zeros(g.shape[:2] + (h + 2 * pt, w + 2 * pl), g.dtype)
+    for index in geom.windows():
+        out[index] += share
+    return xp.ascontiguousarray(_crop(out, geom))
+
+
+def average_pool(x, geom, count_include_pad):
+    """``average_pool_reference``'s values; large tiling windows are reshaped into one axis."""
+    if not fast():
+        return average_pool_reference(x, geom, count_include_pad)
+    if geom.tiled:
+        return _tiles(x, geom).mean(axis=-1)
+    xp = get_array_module(x)
+    xpad = pad(x, geom.pads)
+    windows = geom.windows()
+    acc = xpad[windows[0]].copy()
+    for index in windows[1:]:
+        acc += xpad[index]
+    acc /= _divisor(xp, x.dtype, geom, count_include_pad)
+    return acc
+
+
+def spread_over_windows(g, geom, count_include_pad):
+    """``spread_over_windows_reference``'s values, batch-last; tiling windows in one reshape."""
+    if not fast():
+        return spread_over_windows_reference(g, geom, count_include_pad)
+    xp = get_array_module(g)
+    share = g / _divisor(xp, g.dtype, geom, count_include_pad)
+    if geom.tiled:
+        k = geom.kernel[0] * geom.kernel[1]
+        return _untile(xp.broadcast_to(share[..., None], share.shape + (k,)), geom)
+    out = batch_last(_empty_padded(xp, g, geom))
+    out[...] = 0
+    for index in geom.windows():
+        out[index] += share
+    return _crop(out, geom)
