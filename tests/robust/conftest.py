@@ -33,7 +33,7 @@ def binary_linear(rng):
 
 @pytest.fixture(scope="session")
 def digits_mlp():
-    """An MLP trained for a few seconds on the 8x8 digits (about 95% test accuracy), in eval mode."""
+    """An MLP trained for a second on the 8x8 digits (about 95% test accuracy), in eval mode."""
     (xtr, ytr), (xte, yte) = digits()
     rng = np.random.default_rng(0)
     model = nn.Sequential(nn.Flatten(), nn.Linear(64, 64, rng=rng), nn.ReLU(),

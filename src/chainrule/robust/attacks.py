@@ -1,4 +1,4 @@
-"""Gradient attacks inside an epsilon ball: FGSM (Goodfellow et al. 2014) and PGD (Madry et al. 2017).
+"""Gradient attacks in an epsilon ball: FGSM (Goodfellow et al. 2014), PGD (Madry et al. 2017).
 
 Each attack takes a classifier (a Module giving logits), a batch ``x`` inside ``bounds`` and the
 true labels ``y`` (untargeted: leave the true class) or a ``target`` (targeted: reach it), and
