@@ -71,6 +71,7 @@ def _model_kwargs(name: str, input_shape, num_classes: int, overrides: dict) -> 
         "mlp": {"sizes": (c * h * h, 800, num_classes)},
         "lenet5": {"in_channels": c, "num_classes": num_classes, "input_size": h},
         "small_cnn": {"in_channels": c, "num_classes": num_classes, "input_size": h},
+        "madry_cnn": {"in_channels": c, "num_classes": num_classes, "input_size": h},
     }.get(name, {})
     return {**defaults, **overrides}
 

@@ -10,9 +10,12 @@ from .apgd import apgd, apgd_checkpoints
 from .attacks import NORMS, fgsm, pgd, project
 from .evaluate import ATTACKS, accuracy_curve, get_attack, robust_accuracy
 from .minimal import cw_l2, deepfool
+from .training import ADVERSARIAL_METHODS, AdversarialTraining
 
 __all__ = [
+    "ADVERSARIAL_METHODS",
     "ATTACKS",
+    "AdversarialTraining",
     "NORMS",
     "AttackResult",
     "accuracy_curve",

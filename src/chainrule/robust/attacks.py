@@ -102,17 +102,22 @@ def fgsm(model, x, y=None, *, eps: float, target=None, bounds=(0.0, 1.0),
     """
     who = "fgsm"
     eps = check_eps(who, eps)
-    x, labels, targeted, bounds = prepare(who, model, x, y, target, bounds)
-    start = x
     if random_start:
-        start = project(x + _random_start(x, eps, "linf", resolve_rng(rng)), x, eps, "linf",
-                        bounds)
         alpha = 1.25 * eps if alpha is None else check_eps(who, alpha, name="alpha")
-    else:
-        alpha = eps
-    _, g, _ = input_gradient(model, start, labels, targeted=targeted)
-    adv = project(start + alpha * _step(g, "linf"), x, eps, "linf", bounds)
+    x, labels, targeted, bounds = prepare(who, model, x, y, target, bounds)
+    adv = fgsm_points(model, x, labels, targeted, eps, bounds,
+                      resolve_rng(rng) if random_start else None, alpha)
     return result(model, x, adv, labels, targeted=targeted, norm="linf")
+
+
+def fgsm_points(model, x, labels, targeted, eps, bounds, rng=None, alpha=None):
+    """FGSM's adversarial inputs alone, for checked arrays (a random start when ``rng``)."""
+    start = x
+    if rng is not None:
+        start = project(x + _random_start(x, eps, "linf", rng), x, eps, "linf", bounds)
+    _, g, _ = input_gradient(model, start, labels, targeted=targeted)
+    step = eps if rng is None else alpha
+    return project(start + step * _step(g, "linf"), x, eps, "linf", bounds)
 
 
 def pgd(model, x, y=None, *, eps: float, norm: str = "linf", steps: int = 40,
@@ -152,8 +157,14 @@ def pgd(model, x, y=None, *, eps: float, norm: str = "linf", steps: int = 40,
                          "restart would be the same run)")
     alpha = 2.5 * eps / steps if alpha is None else check_eps(who, alpha, name="alpha")
     x, labels, targeted, bounds = prepare(who, model, x, y, target, bounds)
-    xp = get_array_module(x)
     rng = resolve_rng(rng) if random_start else None
+    best = pgd_points(model, x, labels, targeted, eps, norm, steps, alpha, restarts, bounds, rng)
+    return result(model, x, best, labels, targeted=targeted, norm=norm)
+
+
+def pgd_points(model, x, labels, targeted, eps, norm, steps, alpha, restarts, bounds, rng):
+    """PGD's adversarial inputs alone, for checked arrays (random starts when ``rng``)."""
+    xp = get_array_module(x)
     best, best_loss, best_success = x.copy(), None, xp.zeros(x.shape[0], dtype=bool)
     for _ in range(restarts):
         adv = x if rng is None else project(x + _random_start(x, eps, norm, rng), x, eps, norm,
@@ -161,6 +172,8 @@ def pgd(model, x, y=None, *, eps: float, norm: str = "linf", steps: int = 40,
         for _ in range(steps):
             _, g, _ = input_gradient(model, adv, labels, targeted=targeted)
             adv = project(adv + alpha * _step(g, norm), x, eps, norm, bounds)
+        if restarts == 1:
+            return adv
         loss, logits = loss_and_logits(model, adv, labels, targeted=targeted)
         success = success_of(logits.argmax(axis=1), labels, targeted)
         if best_loss is None:
@@ -170,4 +183,4 @@ def pgd(model, x, y=None, *, eps: float, norm: str = "linf", steps: int = 40,
         best[take] = adv[take]
         best_loss = loss if best_loss is None else xp.where(take, loss, best_loss)
         best_success = best_success | success
-    return result(model, x, best, labels, targeted=targeted, norm=norm)
+    return best
