@@ -10,6 +10,7 @@ from .apgd import apgd, apgd_checkpoints
 from .attacks import NORMS, fgsm, pgd, project
 from .evaluate import ATTACKS, accuracy_curve, get_attack, robust_accuracy
 from .minimal import cw_l2, deepfool
+from .patch import apply_patch, patch_side, patch_success, train_patch
 from .training import ADVERSARIAL_METHODS, AdversarialTraining
 
 __all__ = [
@@ -21,11 +22,15 @@ __all__ = [
     "accuracy_curve",
     "apgd",
     "apgd_checkpoints",
+    "apply_patch",
     "cw_l2",
     "deepfool",
     "fgsm",
     "get_attack",
+    "patch_side",
+    "patch_success",
     "pgd",
     "project",
     "robust_accuracy",
+    "train_patch",
 ]
