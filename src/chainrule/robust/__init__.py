@@ -10,27 +10,40 @@ from .apgd import apgd, apgd_checkpoints
 from .attacks import NORMS, fgsm, pgd, project
 from .evaluate import ATTACKS, accuracy_curve, get_attack, robust_accuracy
 from .minimal import cw_l2, deepfool
+from .ood import SCORES, auroc, energy_score, fpr_at_tpr, msp_score, ood_scores
 from .patch import apply_patch, patch_side, patch_success, train_patch
+from .shift import POSES, confident_mistakes, pose_curves, transform_images, warp
 from .training import ADVERSARIAL_METHODS, AdversarialTraining
 
 __all__ = [
     "ADVERSARIAL_METHODS",
     "ATTACKS",
     "AdversarialTraining",
-    "NORMS",
     "AttackResult",
+    "NORMS",
+    "POSES",
+    "SCORES",
     "accuracy_curve",
     "apgd",
     "apgd_checkpoints",
     "apply_patch",
+    "auroc",
+    "confident_mistakes",
     "cw_l2",
     "deepfool",
+    "energy_score",
     "fgsm",
+    "fpr_at_tpr",
     "get_attack",
+    "msp_score",
+    "ood_scores",
     "patch_side",
     "patch_success",
     "pgd",
+    "pose_curves",
     "project",
     "robust_accuracy",
     "train_patch",
+    "transform_images",
+    "warp",
 ]
