@@ -25,6 +25,7 @@ from ..io.checkpoint import load_weights
 from ..models import build_from_config
 from ..nn import init
 from ..ops import cross_entropy
+from ..robust import AdversarialTraining
 from ..train import CSVLogger, ModelCheckpoint, Trainer, confusion_matrix
 from ..viz import image_grid, plot_confusion_matrix, plot_history
 from .catalog import load_image_dataset
@@ -38,7 +39,6 @@ from .checks import (
     lr_hint,
 )
 from .repeat import run_threads, validation_split
-from .robustness import adversarial_training
 from .runs import RunFolder, run_path
 
 __all__ = ["AUGMENTATIONS", "OPTIMIZERS", "evaluate_checkpoint", "load_model", "train_classifier"]
@@ -127,7 +127,7 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     data = load_image_dataset(dataset, data_dir, download=download)
     # One stream per consumer: the model (initialization, dropout), the loader, the split.
     model_rng, data_rng, split_rng, *adv_rng = as_generator(seed).spawn(4 if adversarial else 3)
-    perturb = adversarial_training(adversarial, adv_rng)
+    perturb = AdversarialTraining(**adversarial, rng=adv_rng[0]) if adversarial else None
     fit_idx, val_idx, split = validation_split("train_classifier", data.y_train, val_split,
                                                split_rng)
     x_fit, y_fit = data.x_train[fit_idx], data.y_train[fit_idx]
