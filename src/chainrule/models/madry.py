@@ -14,7 +14,7 @@ __all__ = ["MadryCNN"]
           "2017")
 @nn.static_forward  # forward calls its layers in a fixed order: see nn.plans
 class MadryCNN(nn.Module):
-    """conv5x5(32) - ReLU - maxpool 2 - conv5x5(64) - ReLU - maxpool 2 - linear(1024) - ReLU - linear.
+    """conv5x5(32) - ReLU - pool - conv5x5(64) - ReLU - pool - linear(1024) - ReLU - linear.
 
     The convolutions are padded ("same"), as in the MNIST challenge's model, so a 28x28 image
     gives 7x7x64 features.
