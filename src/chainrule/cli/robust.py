@@ -92,7 +92,7 @@ def add_parsers(sub, debug, int_type, float_type) -> None:
     p.add_argument("--n-train", type=int_type(1), default=10000,
                    help="training images the patch is learned on")
     p.add_argument("--lr", type=float_type(0, low_ok=False), default=0.05,
-                   help="the signed-gradient step on each patch pixel")
+                   help="Adam's learning rate for the patch")
 
     s = sub.add_parser("shift", parents=[debug], help="accuracy and confidence of a classifier "
                        "under rotation, scale, translation and elastic distortion")

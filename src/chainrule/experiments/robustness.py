@@ -194,7 +194,7 @@ def shift_run(checkpoint, *, n: int | None = 2000, seed: int = 0, out=None, data
         mistakes = robust.confident_mistakes(net, x, y, robust.POSES["rotation"], k=30)
         image_grid([m["image"] for m in mistakes], out / "figures" / "mistakes.png",
                            titles=[f"{data.classes[m['label']]}->{data.classes[m['predicted']]}"
-                                   f" {m['confidence']:.2f}" for m in mistakes], ncols=10,
+                                   f" {m['confidence']:.3f}" for m in mistakes], ncols=10,
                            suptitle="most confident wrong answers on rotated test images "
                            "(true->answer confidence)")
         return {"dataset": data.name, "curves": curves,

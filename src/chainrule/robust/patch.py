@@ -106,9 +106,10 @@ def train_patch(model, x, target: int, *, area: float = 0.09, epochs: int = 1,
                 scale=(0.9, 1.1), rng=None, callback=None):
     """Learn a universal targeted patch over the images ``x`` (N, C, H, W) in [0, 1].
 
-    Each step pastes the patch onto a batch at random placements and takes a signed-gradient
-    step of ``lr`` down the target's mean cross-entropy (the expectation over transformation,
-    estimated by the batch), then clips the patch to [0, 1].
+    Each step pastes the patch onto a batch at random placements and takes an Adam step of
+    about ``lr`` per pixel down the target's mean cross-entropy (the expectation over
+    transformation, estimated by the batch), then clips the patch to [0, 1]. It starts grey
+    (0.5 everywhere).
 
     Args:
         model: a classifier (Module) giving logits; put it in eval mode first.
@@ -117,9 +118,9 @@ def train_patch(model, x, target: int, *, area: float = 0.09, epochs: int = 1,
         area: the patch's share of the image (0 < area < 1).
         epochs: passes over ``x``.
         batch_size: images per step.
-        lr: the step on each pixel, > 0.
+        lr: Adam's learning rate (about the step on each pixel), > 0.
         max_rotation, scale: the range of the random placements.
-        rng: Generator or seed (the order of the images, the start, the placements).
+        rng: Generator or seed (the order of the images and the placements).
         callback: called as ``callback(step, loss)`` after each step (None: nothing).
 
     Returns:
@@ -133,8 +134,8 @@ def train_patch(model, x, target: int, *, area: float = 0.09, epochs: int = 1,
     xp = get_array_module(x)
     n, c, h, w = x.shape
     side = patch_side(area, min(h, w))
-    patch = xp.asarray(rng.uniform(0, 1, size=(c, side, side)), dtype=x.dtype)
-    step = 0
+    patch = xp.full((c, side, side), 0.5, dtype=x.dtype)
+    m, v, step = xp.zeros_like(patch), xp.zeros_like(patch), 0
     for _ in range(epochs):
         order = rng.permutation(n)
         for start in range(0, n, batch_size):
@@ -146,8 +147,11 @@ def train_patch(model, x, target: int, *, area: float = 0.09, epochs: int = 1,
             labels = Tensor(xp.full(len(batch), target, dtype="int64"))
             loss = cross_entropy(model(apply_patch(batch, p, mats)), labels)
             (g,) = grad(loss, p)
-            patch = xp.clip(patch - lr * xp.sign(g.data), 0, 1)
             step += 1
+            m = 0.9 * m + 0.1 * g.data
+            v = 0.999 * v + 0.001 * g.data ** 2
+            update = (m / (1 - 0.9 ** step)) / (xp.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
+            patch = xp.clip(patch - lr * update, 0, 1).astype(x.dtype)
             if callback is not None:
                 callback(step, float(loss.item()))
     return patch

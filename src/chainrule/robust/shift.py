@@ -17,7 +17,7 @@ POSES = {
     "rotation": [float(a) for a in range(-180, 181, 15)],
     "scale": [0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5],
     "translation": [float(t) for t in range(-8, 9, 2)],
-    "elastic": [0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0],
+    "elastic": [0.0, 8.0, 16.0, 24.0, 34.0, 48.0, 64.0],
 }
 
 
