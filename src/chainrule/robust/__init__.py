@@ -3,6 +3,9 @@
 Attacks (each returns an ``AttackResult``: adversarial inputs, per-example success and norms):
 ``fgsm``, ``pgd`` (L-infinity and L2, random start, restarts), ``apgd`` (APGD-CE), ``cw_l2`` and
 ``deepfool``; ``robust_accuracy`` scores one over a dataset with a progress bar.
+Adversarial training: ``AdversarialTraining``, the Trainer's ``perturb`` hook. The sticker:
+``train_patch``, ``patch_success``. Strange inputs: ``pose_curves``, ``confident_mistakes``,
+``msp_score``, ``energy_score``, ``auroc``, ``fpr_at_tpr``. See docs/robustness.md.
 """
 
 from ._core import AttackResult
