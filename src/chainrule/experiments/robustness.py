@@ -27,7 +27,7 @@ from .runs import RunFolder, run_path
 __all__ = ["OOD_SETS", "attack_run", "ood_run", "patch_run",
            "shift_run"]
 
-DEFAULT_CURVE = (0.0, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5)
+DEFAULT_CURVE = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 OOD_SETS = ("fashion_mnist", "mnist", "noise", "inverted")
 
 
@@ -142,7 +142,8 @@ def patch_run(checkpoint, *, target: int = 0, areas=(0.04, 0.09, 0.16), epochs: 
                                        rng=rng)
             score = robust.patch_success(net, x, y, patch, target, rng=rng)
             pixels = side * side / (data.input_shape[-1] * data.input_shape[-2])
-            rows.append({"area": area, "side": side, "pixel_share": pixels, **score})
+            rows.append({"area": area, "side": side, "pixel_share": pixels, **score,
+                         "patch": asnumpy(patch).round(4).tolist()})
             patches.append(patch)
         _patch_figures(net, data, x, y, patches, rows, target, out, rng)
         return {"dataset": data.name, "target": data.classes[target], "results": rows}
@@ -164,9 +165,10 @@ def _patch_figures(net, data, x, y, patches, rows, target, out, rng):
     patched = apply_patch(x[keep], patches[big], mats).data
     logits = logits_of(net, patched)
     conf, pred = robust.msp_score(logits), logits.argmax(axis=1)
-    titles = [f"{data.classes[int(y[i])]}->{data.classes[int(p)]} {float(c):.2f}"
-              for i, p, c in zip(keep, pred, conf)]
-    image_grid(patched, out / "figures" / "patched.png", titles=titles, ncols=8,
+    wide = max(len(c) for c in data.classes) > 3  # long class names get two lines
+    titles = [f"{data.classes[int(y[i])]}{chr(10) if wide else ''}->{data.classes[int(p)]} "
+              f"{float(c):.2f}" for i, p, c in zip(keep, pred, conf)]
+    image_grid(patched, out / "figures" / "patched.png", titles=titles, ncols=4 if wide else 8,
                        suptitle=f"patched test images (true->answer confidence), area "
                        f"{rows[big]['pixel_share']:.0%}")
 
