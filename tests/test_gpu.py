@@ -603,30 +603,19 @@ def test_a_trace_replays_the_same_arrays_on_the_device():
     assert traced.signatures[0][0][2] == device_of(x.data)
 
 
-def test_an_inference_plan_replays_the_layers_arrays_on_the_device():
-    """A planned call (nn.plans) on the device gives the layers' arrays; moving the model back
-    to the CPU makes the next call run the layers there."""
+def test_a_fused_model_and_reference_mode_give_the_layers_values_on_the_device():
+    """nn.fuse and cr.reference_mode() on the device: the plain layers' values, on the device."""
+    import copy
+
     model = cr.models.LeNet5("modern", rng=_g(0)).to(DEVICE).eval()
     x = cr.tensor(_g(2).random((2, 1, 28, 28)), dtype="float32", device=DEVICE)
-    previous = nn.set_inference_plans(False)
-    try:
-        with cr.no_grad():
-            want = model(x)
-    finally:
-        nn.set_inference_plans(previous)
-    nn.set_inference_plans(True)
-    try:
-        with cr.no_grad():
-            for _ in range(3):
-                got = model(x)
-        assert model._plans.eligible and len(model._plans.plans) == 1
-        assert device_of(got.data) == device_of(x.data) and got.dtype == np.float32
-        np.testing.assert_array_equal(cr.backend.asnumpy(got.data), cr.backend.asnumpy(want.data))
-        model.to("cpu")
-        with cr.no_grad():
-            on_cpu = model(cr.tensor(cr.backend.asnumpy(x.data)))
-        assert device_of(on_cpu.data) == "cpu" and not model._plans.plans
-        np.testing.assert_allclose(on_cpu.numpy(), cr.backend.asnumpy(want.data), rtol=1e-5,
-                                   atol=1e-6)
-    finally:
-        nn.set_inference_plans(previous)
+    fused = nn.fuse(copy.deepcopy(model))
+    with cr.no_grad():
+        want = model(x)
+        got = fused(x)
+        with cr.reference_mode():
+            ref = model(x)
+    for out in (got, ref):
+        assert device_of(out.data) == device_of(x.data) and out.dtype == np.float32
+        np.testing.assert_allclose(cr.backend.asnumpy(out.data), cr.backend.asnumpy(want.data),
+                                   rtol=1e-5, atol=1e-6)

@@ -22,6 +22,7 @@ from ..data import corruptions
 from ..experiments import generative
 from ..experiments.checks import TrainingDivergedError, parse_model_arg
 from ..experiments.runs import RunFolderInUseError
+from . import robust as robust_cli
 
 __all__ = ["main"]
 
@@ -104,6 +105,7 @@ def _parser() -> argparse.ArgumentParser:
                    "pip install chainrule[cuda])")
     _threads_option(t)
     _generative_arguments(t)
+    robust_cli.add_train_arguments(t, _int, _float)
 
     e = sub.add_parser("evaluate", help="test accuracy of a saved model", parents=[debug])
     e.add_argument("checkpoint", help="a run folder or its model.safetensors")
@@ -159,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("models", help="list the models", parents=[debug])
     sub.add_parser("datasets", help="list the datasets", parents=[debug])
+    robust_cli.add_parsers(sub, debug, _int, _float)
     return p
 
 
@@ -281,6 +284,7 @@ def _model_args(pairs) -> dict:
 
 
 def _train(args) -> None:
+    adversarial = robust_cli.adversarial_settings(args, generative.GENERATIVE_TASKS)
     if args.model in generative.GENERATIVE_TASKS:
         _train_generative(args)
         return
@@ -290,7 +294,8 @@ def _train(args) -> None:
         schedule=args.schedule, augment=args.augment, seed=args.seed, data_dir=args.data_dir,
         download=not args.no_download, out=args.out, resume=args.resume,
         model_kwargs=_model_args(args.model_arg), verbose=0 if args.quiet else 1,
-        device=args.device, val_split=_val_split(args), threads=args.threads)
+        device=args.device, val_split=_val_split(args), threads=args.threads,
+        adversarial=adversarial)
     if "val_accuracy" in res:
         print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} training images "
               "held out)")
@@ -408,7 +413,7 @@ def _version() -> str:
 
 
 _COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "generate": _generate,
-             "models": _models, "datasets": _datasets}
+             "models": _models, "datasets": _datasets, **robust_cli.COMMANDS}
 
 
 def _user_error(err: BaseException) -> bool:

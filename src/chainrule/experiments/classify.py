@@ -25,6 +25,7 @@ from ..io.checkpoint import load_weights
 from ..models import build_from_config
 from ..nn import init
 from ..ops import cross_entropy
+from ..robust import AdversarialTraining
 from ..train import CSVLogger, ModelCheckpoint, Trainer, confusion_matrix
 from ..viz import image_grid, plot_confusion_matrix, plot_history
 from .catalog import load_image_dataset
@@ -71,6 +72,7 @@ def _model_kwargs(name: str, input_shape, num_classes: int, overrides: dict) -> 
         "mlp": {"sizes": (c * h * h, 800, num_classes)},
         "lenet5": {"in_channels": c, "num_classes": num_classes, "input_size": h},
         "small_cnn": {"in_channels": c, "num_classes": num_classes, "input_size": h},
+        "madry_cnn": {"in_channels": c, "num_classes": num_classes, "input_size": h},
     }.get(name, {})
     return {**defaults, **overrides}
 
@@ -95,7 +97,7 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                      seed: int = 0, data_dir=None, download: bool = True, out=None,
                      resume: bool = False, model_kwargs: dict | None = None,
                      verbose: int = 1, device: str = "cpu", val_split: float = 0.1,
-                     threads: int | str | None = None) -> dict:
+                     threads: int | str | None = None, adversarial: dict | None = None) -> dict:
     """Train ``model`` on ``dataset`` and write a run folder; returns the results dict.
 
     ``val_split`` (0 <= f < 1) of the training images, the same share of every class, drawn by a
@@ -105,7 +107,8 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     the misclassified images; the weights saved are those of the last epoch. ``threads`` fixes
     the BLAS threads (a count or "auto"); None keeps the count in use, or, on resume, applies the
     one config.json recorded. ``device`` ("cpu" or "cuda") is where training runs; the report
-    afterwards runs on the CPU.
+    afterwards runs on the CPU. ``adversarial`` (``{"method": "fgsm", "eps": 0.3, ...}``, the
+    arguments of ``robust.AdversarialTraining``) trains on adversarial examples instead.
     """
     device = validate_device(device)
     _check_run_settings("train_classifier", epochs, batch_size, lr, seed)
@@ -123,7 +126,8 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     out = run_path(out, f"{model}-{dataset}", resume)
     data = load_image_dataset(dataset, data_dir, download=download)
     # One stream per consumer: the model (initialization, dropout), the loader, the split.
-    model_rng, data_rng, split_rng = as_generator(seed).spawn(3)
+    model_rng, data_rng, split_rng, *adv_rng = as_generator(seed).spawn(4 if adversarial else 3)
+    perturb = AdversarialTraining(**adversarial, rng=adv_rng[0]) if adversarial else None
     fit_idx, val_idx, split = validation_split("train_classifier", data.y_train, val_split,
                                                split_rng)
     x_fit, y_fit = data.x_train[fit_idx], data.y_train[fit_idx]
@@ -142,7 +146,7 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     run_args = {"model": model, "dataset": dataset, "epochs": epochs, "batch_size": batch_size,
                 "optimizer": optimizer, "optimizer_kwargs": opt_kwargs, "schedule": schedule,
                 "augment": augment, "seed": seed, "val_split": val_split, "split": split,
-                **config}
+                **config, **({"adversarial": perturb.config()} if perturb else {})}
     config["images"] = image_statistics(data.x_train)  # for predict; in the weights' metadata
     # Everything above only checks and builds in memory; the folder is created and locked here.
     with RunFolder(out, run_args, resume=resume, epochs_fixed=schedule != "constant") as run:
@@ -151,6 +155,7 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
             print(note, file=sys.stderr)
         _write_json(out / "config.json", {**run.record, "threads": n_threads})
         trainer = Trainer(net, cross_entropy, opt, metrics=["accuracy"], device=device,
+                          perturb=perturb,
                           scheduler=_schedule(schedule, opt, epochs),
                           callbacks=[CSVLogger(out / "metrics.csv", append=run.resumes),
                                      ModelCheckpoint(out / "checkpoint", save_best_only=False,

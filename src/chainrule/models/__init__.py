@@ -12,6 +12,7 @@ from .gan import (
     MLPGenerator,
 )
 from .lenet import LeNet5, SmallCNN
+from .madry import MadryCNN
 from .mlp import MLP
 from .perceptron import Perceptron
 from .registry import ModelInfo, available, build, build_from_config, config_of, register
@@ -30,6 +31,7 @@ __all__ = [
     "TiedLinear",
     "MLP",
     "LeNet5",
+    "MadryCNN",
     "ModelInfo",
     "Perceptron",
     "SmallCNN",

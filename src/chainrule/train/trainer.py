@@ -55,9 +55,12 @@ class Trainer:
         scheduler: a learning-rate scheduler stepped once per epoch (a ``LearningRateScheduler``
             callback is added for it).
         device: "cpu" or "cuda"; the model is moved there and so is every batch.
-        fuse: fuse each Linear / Conv1d / Conv2d followed by a ReLU into one layer first
+        fuse: fuse each ReLU with the max pooling after it or the layer before it first
             (``nn.fuse``, in place: the same Parameters, values and state dict, and ``repr``
             shows it); False keeps the model's layers as they are.
+        perturb: None, or ``perturb(model, inputs, target) -> inputs`` applied to the inputs
+            of every training batch before its step (adversarial training:
+            ``chainrule.robust.AdversarialTraining``); its ``rng``, if any, is checkpointed.
 
     Batches are tuples ``(*inputs, target)``; float inputs are cast to the model's float dtype.
 
@@ -72,7 +75,7 @@ class Trainer:
     """
 
     def __init__(self, model, loss, optimizer, *, metrics=(), callbacks=(), scheduler=None,
-                 device: str = "cpu", fuse: bool = True):
+                 device: str = "cpu", fuse: bool = True, perturb=None):
         if not isinstance(model, Module):
             raise TypeError(
                 f"Trainer: model must be a chainrule nn.Module, got {type(model).__name__}"
@@ -91,6 +94,9 @@ class Trainer:
         self.callbacks = list(callbacks)
         if scheduler is not None:
             self.callbacks.insert(0, LearningRateScheduler(scheduler))
+        if perturb is not None and not callable(perturb):
+            raise TypeError(f"Trainer: perturb must be callable, got {type(perturb).__name__}")
+        self.perturb = perturb
         self.device = validate_device(device)
         model.to(self.device)
         check_coverage(model, optimizer)
@@ -203,6 +209,8 @@ class Trainer:
         """
         self._check_steps("train_step")
         inputs, target = _split("train_step", batch)
+        if self.perturb is not None:
+            inputs = tuple(self.perturb(self.model, inputs, target))
         output = self.model(*inputs)
         loss = self.loss(output, target)
         self.optimizer.zero_grad()
@@ -291,7 +299,8 @@ class Trainer:
     def _generators(self) -> dict:
         """Every random Generator the run draws from: the shuffling one and those of the layers."""
         found, seen = {}, set()
-        candidates = [("data", getattr(self._train_loader, "rng", None))]
+        candidates = [("data", getattr(self._train_loader, "rng", None)),
+                      ("perturb", getattr(self.perturb, "rng", None))]
         candidates += self._layer_generators()
         for name, value in candidates:
             if isinstance(value, numpy.random.Generator) and id(value) not in seen:

@@ -1,0 +1,159 @@
+"""The robustness subcommands (``attack``, ``patch``, ``shift``, ``ood``) and ``train``'s
+adversarial-training options; ``cli.main`` registers them."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..experiments import robustness
+from ..robust import ADVERSARIAL_METHODS
+
+__all__ = ["COMMANDS", "add_parsers", "add_train_arguments", "adversarial_settings"]
+
+
+def add_train_arguments(t, int_type, float_type) -> None:
+    """``train``'s options for adversarial training."""
+    a = t.add_argument_group("adversarial training (classifiers)")
+    a.add_argument("--adversarial", choices=ADVERSARIAL_METHODS, default=None,
+                   help="train on adversarial examples: fgsm (one step from a random start, "
+                   "Wong et al. 2020) or pgd (Madry et al. 2017) (default: plain training)")
+    a.add_argument("--eps", type=float_type(0, low_ok=False), default=0.3,
+                   help="L-infinity radius of the training attack, > 0")
+    a.add_argument("--adv-alpha", type=float_type(0, low_ok=False), default=None,
+                   help="its step (default: 1.25 eps for fgsm, 2.5 eps / steps for pgd)")
+    a.add_argument("--adv-steps", type=int_type(1), default=10, help="pgd's steps, >= 1")
+
+
+def adversarial_settings(args, generative_tasks) -> dict | None:
+    """``train_classifier``'s ``adversarial`` argument from the options (None: plain training)."""
+    if args.adversarial is None:
+        return None
+    if args.model in generative_tasks:
+        raise ValueError(f"--adversarial {args.adversarial}: adversarial training is for "
+                         f"classifiers, not the generative task {args.model!r}")
+    return {"method": args.adversarial, "eps": args.eps, "alpha": args.adv_alpha,
+            "steps": args.adv_steps}
+
+
+def _common(parser, int_type, n_default) -> None:
+    parser.add_argument("checkpoint", help="a classifier's run folder (from `chainrule train`) "
+                        "or its model.safetensors")
+    parser.add_argument("--n", type=int_type(1), default=n_default,
+                        help="use the first N test images (default: all)" if n_default is None
+                        else "use the first N test images")
+    parser.add_argument("--seed", type=int_type(0), default=0,
+                        help="seeds the random starts and placements, >= 0")
+    parser.add_argument("--out", default=None, help="run folder (default: runs/NAME-TIME)")
+    parser.add_argument("--data-dir", default=None, help="folder with the dataset files "
+                        "(default: $CHAINRULE_DATA or the user cache)")
+    parser.add_argument("--no-download", action="store_true",
+                        help="fail instead of downloading missing dataset files")
+
+
+def _floats(text: str) -> list:
+    """argparse type: comma-separated finite numbers >= 0."""
+    try:
+        values = [float(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        values = None
+    if values is None or any(not (v >= 0 and v < float("inf")) for v in values):
+        raise argparse.ArgumentTypeError(f"expected comma-separated numbers >= 0, got {text!r}")
+    return values
+
+
+def add_parsers(sub, debug, int_type, float_type) -> None:
+    """Add the ``attack``, ``patch``, ``shift`` and ``ood`` subcommands to ``sub``."""
+    a = sub.add_parser("attack", parents=[debug], help="attack a trained classifier: robust "
+                       "accuracy, accuracy against epsilon, adversarial examples")
+    _common(a, int_type, None)
+    a.add_argument("--method", default="pgd", choices=["fgsm", "pgd", "apgd", "cw",
+                                                      "deepfool"], help="the attack")
+    a.add_argument("--eps", type=float_type(0), default=0.3,
+                   help="the perturbation budget (fgsm, pgd, apgd)")
+    a.add_argument("--norm", choices=["linf", "l2"], default="linf", help="pgd's norm")
+    a.add_argument("--steps", type=int_type(1), default=None,
+                   help="iterations (default: pgd 40, apgd 100, cw 100, deepfool 50)")
+    a.add_argument("--restarts", type=int_type(1), default=1, help="random restarts (pgd, apgd)")
+    a.add_argument("--alpha", type=float_type(0, low_ok=False), default=None,
+                   help="pgd's step (default 2.5 eps / steps)")
+    a.add_argument("--target", type=int_type(0), default=None,
+                   help="a class to reach (default: untargeted)")
+    a.add_argument("--curve", type=_floats, default=list(robustness.DEFAULT_CURVE),
+                   metavar="E1,E2,...", help="epsilons of the accuracy curve ('' for none)")
+    a.add_argument("--quiet", action="store_true", help="no progress output")
+
+    p = sub.add_parser("patch", parents=[debug], help="learn a universal adversarial patch "
+                       "(the sticker) and its targeted success on test images")
+    _common(p, int_type, None)
+    p.add_argument("--target", type=int_type(0), default=0, help="the class the patch forces")
+    p.add_argument("--area", type=_floats, default=[0.04, 0.09, 0.16], metavar="A1,A2,...",
+                   help="patch areas as shares of the image (each 0 < a < 1)")
+    p.add_argument("--epochs", type=int_type(1), default=1, help="passes over the images")
+    p.add_argument("--n-train", type=int_type(1), default=10000,
+                   help="training images the patch is learned on")
+    p.add_argument("--lr", type=float_type(0, low_ok=False), default=0.05,
+                   help="Adam's learning rate for the patch")
+
+    s = sub.add_parser("shift", parents=[debug], help="accuracy and confidence of a classifier "
+                       "under rotation, scale, translation and elastic distortion")
+    _common(s, int_type, 2000)
+
+    o = sub.add_parser("ood", parents=[debug], help="confidence on out-of-distribution inputs "
+                       "and its detection (MSP, energy: AUROC, FPR at 95%% TPR)")
+    _common(o, int_type, 5000)
+    o.add_argument("--against", action="append", choices=list(robustness.OOD_SETS),
+                   default=None, help="out-of-distribution inputs, repeatable (default: "
+                   "fashion_mnist, noise and inverted)")
+
+
+def _data(args) -> dict:
+    return {"n": args.n, "seed": args.seed, "out": args.out, "data_dir": args.data_dir,
+            "download": not args.no_download}
+
+
+def _attack(args) -> None:
+    res = robustness.attack_run(
+        args.checkpoint, args.method, eps=args.eps, norm=args.norm, steps=args.steps,
+        restarts=args.restarts, alpha=args.alpha, target=args.target, curve=args.curve,
+        verbose=0 if args.quiet else 1, **_data(args))
+    print(f"{args.method}: clean accuracy {res['clean_accuracy']:.4f}, robust accuracy "
+          f"{res['robust_accuracy']:.4f} on {res['n']} {res['dataset']} test images; median "
+          f"perturbation norm {res['median_norm']:.4f}")
+    for row in res.get("curve", []):
+        print(f"  eps {row['eps']:<5g} robust accuracy {row['robust_accuracy']:.4f}")
+    print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
+
+
+def _patch(args) -> None:
+    for a in args.area:
+        if not 0 < a < 1:
+            raise ValueError(f"--area {a:g}: expected a share of the image, 0 < area < 1")
+    res = robustness.patch_run(args.checkpoint, target=args.target, areas=args.area,
+                               epochs=args.epochs, n_train=args.n_train, lr=args.lr,
+                               **_data(args))
+    for row in res["results"]:
+        print(f"patch {row['side']}x{row['side']} ({row['pixel_share']:.1%} of the image): "
+              f"{row['success_rate']:.1%} of {row['n']} test images become "
+              f"'{res['target']}' (unpatched: {row['clean_target_rate']:.1%})")
+    print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
+
+
+def _shift(args) -> None:
+    res = robustness.shift_run(args.checkpoint, **_data(args))
+    for kind, rows in res["curves"].items():
+        print(f"{kind:11s} " + "  ".join(f"{r['value']:g}: {r['accuracy']:.2f}" for r in rows))
+    print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
+
+
+def _ood(args) -> None:
+    against = args.against or ["fashion_mnist", "noise", "inverted"]
+    res = robustness.ood_run(args.checkpoint, against=against, **_data(args))
+    for name, r in res["sets"].items():
+        print(f"{name:13s} mean confidence {r['mean_confidence_out']:.3f} (in-distribution "
+              f"{r['mean_confidence_in']:.3f}); AUROC msp {r['msp']['auroc']:.4f}, energy "
+              f"{r['energy']['auroc']:.4f}; FPR@95TPR msp {r['msp']['fpr_at_95tpr']:.4f}, "
+              f"energy {r['energy']['fpr_at_95tpr']:.4f}")
+    print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
+
+
+COMMANDS = {"attack": _attack, "patch": _patch, "shift": _shift, "ood": _ood}

@@ -1,0 +1,169 @@
+"""What every attack shares: checked arguments, the loss gradient with respect to the input, and
+the result (adversarial inputs, per-example success, perturbation norms)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from ..autograd import Tensor, grad, no_grad
+from ..backend import asnumpy, get_array_module
+from ..data import as_generator
+from ..nn import Module
+from ..ops import cross_entropy
+
+__all__ = ["AttackResult", "check_bounds", "check_eps", "check_int", "input_gradient",
+           "loss_and_logits", "predict_labels", "prepare", "resolve_rng"]
+
+
+@dataclass
+class AttackResult:
+    """What an attack returns, one entry per example.
+
+    Attributes:
+        adversarial: the adversarial inputs, the input's shape, inside the bounds.
+        success: bool (N,): untargeted, the model's label differs from the true one; targeted, it
+            is the target.
+        norms: (N,) the perturbation's size ``||adversarial - x||`` in the attack's norm.
+        norm: "linf" or "l2", the norm of ``norms``.
+        predictions: (N,) the model's labels for the adversarial inputs.
+    """
+
+    adversarial: Any
+    success: Any
+    norms: Any
+    norm: str
+    predictions: Any
+
+    @property
+    def success_rate(self) -> float:
+        """The share of examples the attack succeeded on."""
+        return float(asnumpy(self.success).mean()) if len(self.success) else 0.0
+
+
+def check_eps(who: str, eps, *, name: str = "eps", positive: bool = False) -> float:
+    """``eps`` as a float: finite and >= 0 (> 0 with ``positive``)."""
+    ok = isinstance(eps, (int, float)) and not isinstance(eps, bool) and math.isfinite(eps)
+    if not ok or eps < 0 or (positive and eps == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ValueError(f"{who}: {name} must be a finite number {bound}, got {eps!r}")
+    return float(eps)
+
+
+def check_int(who: str, name: str, value, *, low: int = 1) -> int:
+    """``value`` as an int >= ``low``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+        raise ValueError(f"{who}: {name} must be an int >= {low}, got {value!r}")
+    return value
+
+
+def check_bounds(who: str, bounds) -> tuple[float, float]:
+    """``bounds`` as ``(low, high)`` finite floats with low < high."""
+    try:
+        low, high = (float(b) for b in bounds)
+    except (TypeError, ValueError):
+        raise ValueError(f"{who}: bounds must be a pair (low, high), got {bounds!r}") from None
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise ValueError(f"{who}: bounds must be finite with low < high, got {bounds!r}")
+    return low, high
+
+
+def resolve_rng(rng):
+    """A Generator from a Generator, a seed, or None (a fresh, unseeded one)."""
+    return as_generator(rng)
+
+
+def _dtype_of(model: Module):
+    return next((p.dtype for p in model.parameters()), None)
+
+
+def prepare(who: str, model, x, y, target, bounds):
+    """Check an attack's arguments; returns ``(x, labels, targeted, (low, high))``.
+
+    ``x`` becomes an array of the model's float dtype (a Tensor gives its data); ``labels`` is an
+    int64 array of one label per example: ``target`` (an int or one per example) when given, and
+    the attack is targeted, else the true labels ``y``.
+    """
+    targeted = target is not None
+    labels, name = (target, "target") if targeted else (y, "y")
+    if labels is None:
+        raise ValueError(f"{who}: pass the true labels y (untargeted) or a target (targeted)")
+    if not isinstance(model, Module):
+        raise TypeError(f"{who}: model must be a chainrule nn.Module, got {type(model).__name__}")
+    x = x.data if isinstance(x, Tensor) else x
+    if not hasattr(x, "shape") or x.ndim < 2 or x.shape[0] == 0:
+        raise ValueError(f"{who}: x must be a batch of inputs (N, ...) with N >= 1, got "
+                         f"{getattr(x, 'shape', type(x).__name__)}")
+    xp = get_array_module(x)
+    dtype = _dtype_of(model) or x.dtype
+    if x.dtype.kind != "f" or x.dtype != dtype:
+        x = x.astype(dtype)
+    low, high = check_bounds(who, bounds)
+    if not bool(xp.isfinite(x).all()):
+        raise ValueError(f"{who}: x holds NaN or infinite values")
+    if bool((x < low).any()) or bool((x > high).any()):
+        raise ValueError(f"{who}: x must lie inside bounds {(low, high)}, got values from "
+                         f"{float(x.min()):g} to {float(x.max()):g}")
+    labels = labels.data if isinstance(labels, Tensor) else labels
+    labels = xp.asarray(labels)
+    if labels.ndim == 0:
+        labels = xp.full(x.shape[0], int(labels))
+    if labels.shape != (x.shape[0],) or labels.dtype.kind not in "iu":
+        raise ValueError(f"{who}: {name} must be {x.shape[0]} integer class labels (one per "
+                         f"example), got shape {labels.shape} of {labels.dtype}")
+    return x, labels.astype("int64"), targeted, (low, high)
+
+
+def predict_labels(model, x):
+    """The model's labels for the array ``x`` (no graph is recorded)."""
+    with no_grad():
+        return model(Tensor(x)).data.argmax(axis=1)
+
+
+def input_gradient(model, x, labels, *, targeted: bool):
+    """Per-example loss and its gradient with respect to the input ``x`` (arrays).
+
+    Untargeted attacks climb the cross-entropy of the true label; targeted ones climb the
+    negative cross-entropy of the target, that is, they descend towards the target. The summed
+    loss is differentiated, so each example's gradient is that of its own loss.
+
+    Returns:
+        ``(loss (N,), gradient like x, logits (N, C))``, arrays.
+    """
+    xt = Tensor(x, requires_grad=True)
+    logits = model(xt)
+    losses = cross_entropy(logits, Tensor(labels), reduction="none")
+    if targeted:
+        losses = -losses
+    (g,) = grad(losses.sum(), xt)
+    return losses.data, g.data, logits.data
+
+
+def loss_and_logits(model, x, labels, *, targeted: bool):
+    """The per-example loss the attacks climb, and the logits, without recording a graph."""
+    with no_grad():
+        logits = model(Tensor(x))
+        losses = cross_entropy(logits, Tensor(labels), reduction="none").data
+    return (-losses if targeted else losses), logits.data
+
+
+def success_of(predictions, labels, targeted: bool):
+    """Success per example: the target reached, or the true label left."""
+    return predictions == labels if targeted else predictions != labels
+
+
+def per_example_norm(delta, norm: str):
+    """``||delta_i||`` over all but the first axis, "linf" or "l2"."""
+    xp = get_array_module(delta)
+    flat = delta.reshape(delta.shape[0], -1)
+    if norm == "linf":
+        return xp.abs(flat).max(axis=1)
+    return xp.sqrt((flat.astype("float64") ** 2).sum(axis=1)).astype(delta.dtype)
+
+
+def result(model, x, adversarial, labels, *, targeted: bool, norm: str) -> AttackResult:
+    """Score ``adversarial`` against ``x``: the model's labels, success and norms."""
+    predictions = predict_labels(model, adversarial)
+    return AttackResult(adversarial, success_of(predictions, labels, targeted),
+                        per_example_norm(adversarial - x, norm), norm, predictions)

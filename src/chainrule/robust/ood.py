@@ -1,0 +1,112 @@
+"""Out-of-distribution inputs: scores that should be lower for them, and how well they separate.
+
+A classifier trained on digits still answers, often confidently, when shown a shirt or noise. Two
+scores from its logits try to flag such inputs: the maximum softmax probability (Hendrycks &
+Gimpel 2017) and the negative free energy ``T logsumexp(z / T)`` (Liu et al. 2020). Both are
+higher for in-distribution inputs; ``auroc`` and ``fpr_at_tpr`` measure the separation.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd import Tensor, no_grad
+from ..backend import get_array_module
+from ..ops import logsumexp, softmax
+from ._core import check_eps
+
+__all__ = ["auroc", "energy_score", "fpr_at_tpr", "logits_of", "msp_score", "ood_scores",
+           "SCORES"]
+
+
+def msp_score(logits):
+    """Maximum softmax probability per row of ``logits`` (N, C) (an array)."""
+    with no_grad():
+        return softmax(Tensor(logits), axis=1).data.max(axis=1)
+
+
+def energy_score(logits, temperature: float = 1.0):
+    """Negative free energy ``T logsumexp(z / T)`` per row: high for in-distribution inputs."""
+    temperature = check_eps("energy_score", temperature, name="temperature", positive=True)
+    with no_grad():
+        return temperature * logsumexp(Tensor(logits) / temperature, axis=1).data
+
+
+SCORES = {"msp": msp_score, "energy": energy_score}
+
+
+def _ranks(values):
+    """1-based ranks, ties given the mean of the ranks they span (as in the Mann-Whitney U)."""
+    xp = get_array_module(values)
+    order = xp.argsort(values, kind="stable")
+    sorted_values = values[order]
+    # the first and last position of each run of equal values
+    starts = xp.concatenate([xp.ones(1, dtype=bool), sorted_values[1:] != sorted_values[:-1]])
+    run = xp.cumsum(starts) - 1
+    first = xp.nonzero(starts)[0]
+    last = xp.concatenate([first[1:], xp.asarray([len(values)])]) - 1
+    mean_rank = (first + last) / 2 + 1
+    ranks = xp.empty(len(values), dtype="float64")
+    ranks[order] = mean_rank[run]
+    return ranks
+
+
+def auroc(scores_in, scores_out) -> float:
+    """Area under the ROC curve for telling ``scores_in`` (positives) from ``scores_out``.
+
+    It is the probability that a random in-distribution score exceeds a random OOD one (ties
+    count one half): the Mann-Whitney U statistic over the product of the two counts.
+
+    >>> auroc([0.9, 0.8, 0.7], [0.1, 0.75])
+    0.8333333333333334
+    """
+    xp = get_array_module(scores_in)
+    a = xp.asarray(scores_in, dtype="float64").ravel()
+    b = xp.asarray(scores_out, dtype="float64").ravel()
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError(f"auroc: both score sets must be non-empty, got {len(a)} and {len(b)}")
+    ranks = _ranks(xp.concatenate([a, b]))
+    u = ranks[:len(a)].sum() - len(a) * (len(a) + 1) / 2
+    return float(u / (len(a) * len(b)))
+
+
+def fpr_at_tpr(scores_in, scores_out, tpr: float = 0.95) -> float:
+    """The share of OOD inputs accepted when the threshold keeps ``tpr`` of in-distribution ones.
+
+    The threshold is the largest one that accepts (score >= threshold) at least ``tpr`` of
+    ``scores_in``; the result is the share of ``scores_out`` it accepts too.
+
+    >>> fpr_at_tpr([1.0, 2.0, 3.0, 4.0], [0.5, 1.5, 2.5], tpr=0.75)
+    0.3333333333333333
+    """
+    xp = get_array_module(scores_in)
+    if not (isinstance(tpr, (int, float)) and 0 < tpr <= 1):
+        raise ValueError(f"fpr_at_tpr: tpr must be in (0, 1], got {tpr!r}")
+    a = xp.sort(xp.asarray(scores_in, dtype="float64").ravel())[::-1]
+    b = xp.asarray(scores_out, dtype="float64").ravel()
+    if len(a) == 0 or len(b) == 0:
+        raise ValueError("fpr_at_tpr: both score sets must be non-empty")
+    keep = math.ceil(round(tpr * len(a), 9))  # accept at least this many positives
+    threshold = a[max(keep, 1) - 1]
+    return float((b >= threshold).mean())
+
+
+def logits_of(model, x, *, batch_size: int = 500):
+    """The model's logits for ``x``, batch by batch, without a graph."""
+    xp = get_array_module(x)
+    with no_grad():
+        return xp.concatenate([model(Tensor(x[i:i + batch_size])).data
+                               for i in range(0, len(x), batch_size)])
+
+
+def ood_scores(logits_in, logits_out, *, tpr: float = 0.95) -> dict:
+    """AUROC and FPR at ``tpr`` of each score in ``SCORES`` for in- against out-of-distribution
+    logits, with the mean maximum softmax probability of each set."""
+    out = {}
+    for name, score in SCORES.items():
+        s_in, s_out = score(logits_in), score(logits_out)
+        out[name] = {"auroc": auroc(s_in, s_out), f"fpr_at_{round(tpr * 100)}tpr":
+                     fpr_at_tpr(s_in, s_out, tpr)}
+    out["mean_confidence_in"] = float(msp_score(logits_in).mean())
+    out["mean_confidence_out"] = float(msp_score(logits_out).mean())
+    return out

@@ -1,0 +1,135 @@
+"""Strange poses: accuracy and confidence of a classifier as its inputs are rotated, scaled,
+shifted and distorted, and the most confident mistakes ("a 6 upside down is a 9 with 0.99")."""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd import Tensor, no_grad
+from ..backend import get_array_module
+from ..data.transforms import elastic_distortion
+from ..ops import softmax
+from ._core import resolve_rng
+
+__all__ = ["POSES", "confident_mistakes", "pose_curves", "transform_images", "warp"]
+
+POSES = {
+    "rotation": [float(a) for a in range(-180, 181, 15)],
+    "scale": [0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.3, 1.5],
+    "translation": [float(t) for t in range(-8, 9, 2)],
+    "elastic": [0.0, 8.0, 16.0, 24.0, 34.0, 48.0, 64.0],
+}
+
+
+def warp(images, *, angle: float = 0.0, scale: float = 1.0, shift=(0.0, 0.0)):
+    """Rotate by ``angle`` degrees (counterclockwise), scale and shift (rows, columns) images.
+
+    About the image's centre, with bilinear sampling; what comes from outside is 0 (the MNIST
+    background).
+
+    Args:
+        images: (N, C, H, W) array.
+
+    Returns:
+        An array of the same shape and dtype.
+    """
+    xp = get_array_module(images)
+    n, c, h, w = images.shape
+    cy, cx = (h - 1) / 2, (w - 1) / 2
+    ii, jj = xp.meshgrid(xp.arange(h, dtype="float64"), xp.arange(w, dtype="float64"),
+                         indexing="ij")
+    a = math.radians(angle)
+    dy, dx = (ii - cy - shift[0]) / scale, (jj - cx - shift[1]) / scale
+    # inverse map: the source of each output pixel, turned back by -angle (rows point down,
+    # so this sign turns the picture counterclockwise as it is shown)
+    sy = math.cos(a) * dy + math.sin(a) * dx + cy
+    sx = -math.sin(a) * dy + math.cos(a) * dx + cx
+    y0, x0 = xp.floor(sy).astype("int64"), xp.floor(sx).astype("int64")
+    out = xp.zeros(images.shape, dtype="float64")
+    for oy in (0, 1):
+        for ox in (0, 1):
+            r, col = y0 + oy, x0 + ox
+            weight = (1 - xp.abs(sy - r)) * (1 - xp.abs(sx - col))
+            inside = (r >= 0) & (r < h) & (col >= 0) & (col < w)
+            taken = images[:, :, xp.clip(r, 0, h - 1), xp.clip(col, 0, w - 1)]
+            out += taken * xp.where(inside, weight, 0.0)
+    return out.astype(images.dtype)
+
+
+def transform_images(images, kind: str, value: float, *, rng=None):
+    """``images`` under one pose change: rotation (degrees), scale, translation (pixels, along
+    the diagonal) or elastic (distortion strength alpha, Simard et al.'s sigma = 4)."""
+    if kind == "rotation":
+        return warp(images, angle=value)
+    if kind == "scale":
+        return warp(images, scale=value)
+    if kind == "translation":
+        return warp(images, shift=(value, value))
+    if kind == "elastic":
+        if value == 0:
+            return images
+        return elastic_distortion(images, rng=resolve_rng(rng), alpha=value, sigma=4.0)
+    raise ValueError(f"pose: kind must be one of {', '.join(POSES)}, got {kind!r}")
+
+
+def _probabilities(model, x, batch_size: int):
+    xp = get_array_module(x)
+    with no_grad():
+        parts = [softmax(model(Tensor(x[i:i + batch_size])), axis=1).data
+                 for i in range(0, len(x), batch_size)]
+    return xp.concatenate(parts)
+
+
+def pose_curves(model, x, y, poses=None, *, rng=None, batch_size: int = 500) -> dict:
+    """Accuracy and mean confidence (top softmax probability) at each pose of each kind.
+
+    Args:
+        model: a classifier in eval mode.
+        x, y: images (N, C, H, W) and labels.
+        poses: ``{kind: [values]}`` (default ``POSES``).
+        rng: Generator or seed for the elastic distortions.
+
+    Returns:
+        ``{kind: [{"value", "accuracy", "confidence", "confidence_wrong"}, ...]}``;
+        ``confidence_wrong`` is the mean confidence of the wrong answers (NaN when none).
+    """
+    rng = resolve_rng(rng)
+    curves = {}
+    for kind, values in (poses or POSES).items():
+        rows = []
+        for value in values:
+            p = _probabilities(model, transform_images(x, kind, value, rng=rng), batch_size)
+            pred, conf = p.argmax(axis=1), p.max(axis=1)
+            wrong = pred != y
+            rows.append({"value": float(value), "accuracy": float(1 - wrong.mean()),
+                         "confidence": float(conf.mean()),
+                         "confidence_wrong": float(conf[wrong].mean()) if wrong.any()
+                         else float("nan")})
+        curves[kind] = rows
+    return curves
+
+
+def confident_mistakes(model, x, y, angles, *, k: int = 20, batch_size: int = 500) -> list:
+    """The ``k`` most confident wrong answers over rotations by ``angles``.
+
+    Returns:
+        A list of dicts, most confident first: ``index`` (into x), ``angle``, ``label``,
+        ``predicted``, ``confidence`` and ``image`` (the rotated image).
+    """
+    found = []
+    for angle in angles:
+        p = _probabilities(model, warp(x, angle=angle), batch_size)
+        pred, conf = p.argmax(axis=1), p.max(axis=1)
+        found += [(float(conf[i]), int(i), float(angle), int(pred[i]))
+                  for i in (pred != y).nonzero()[0]]
+    found.sort(key=lambda t: (-t[0], t[1], t[2]))
+    out, seen = [], set()
+    for conf, i, angle, predicted in found:
+        if i in seen:  # one pose per image: its most confident mistake
+            continue
+        seen.add(i)
+        out.append({"index": i, "angle": angle, "label": int(y[i]), "predicted": predicted,
+                    "confidence": conf, "image": warp(x[i:i + 1], angle=angle)[0]})
+        if len(out) == k:
+            break
+    return out

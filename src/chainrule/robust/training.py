@@ -1,0 +1,74 @@
+"""Adversarial training: train on the attack's images instead of the clean ones.
+
+Madry et al. (2017) train on PGD's adversarial examples, the inner maximization of
+``min_theta E max_{||delta|| <= eps} loss(x + delta, y)``. Wong, Rice & Kolter (2020) showed
+that one FGSM step from a random start, with a step of 1.25 eps, does nearly as well at a
+fraction of the cost ("fast is better than free"). Both plug into the Trainer unchanged:
+``Trainer(..., perturb=AdversarialTraining("fgsm", eps=0.3))`` replaces each training batch's
+inputs by their adversarial version before the step.
+"""
+
+from __future__ import annotations
+
+from ..autograd import Tensor
+from ._core import check_bounds, check_eps, check_int, prepare, resolve_rng
+from .attacks import fgsm_points, pgd_points
+
+__all__ = ["ADVERSARIAL_METHODS", "AdversarialTraining"]
+
+ADVERSARIAL_METHODS = ("fgsm", "pgd")
+
+
+class AdversarialTraining:
+    """The Trainer's ``perturb`` hook for adversarial training with FGSM or PGD.
+
+    Args:
+        method: "fgsm" (fast: one step of ``alpha`` from a uniform random start in the ball,
+            Wong et al. 2020) or "pgd" (``steps`` steps of ``alpha`` from a random start,
+            Madry et al. 2017).
+        eps: the L-infinity radius, > 0.
+        alpha: the step (default: 1.25 eps for FGSM, 2.5 eps / steps for PGD).
+        steps: PGD's steps, >= 1 (FGSM ignores it).
+        bounds: the valid input box.
+        rng: Generator or seed of the random starts (the Trainer checkpoints it).
+
+    The model stays in training mode while the attack runs, as in both papers; its parameter
+    gradients are untouched (the attack differentiates with ``grad``, not ``backward``).
+    """
+
+    def __init__(self, method: str = "fgsm", *, eps: float = 0.3, alpha: float | None = None,
+                 steps: int = 10, bounds=(0.0, 1.0), rng=None):
+        who = "AdversarialTraining"
+        if method not in ADVERSARIAL_METHODS:
+            raise ValueError(f"{who}: method must be one of {ADVERSARIAL_METHODS}, got "
+                             f"{method!r}")
+        self.method, self.eps = method, check_eps(who, eps, positive=True)
+        self.steps = check_int(who, "steps", steps)
+        self.alpha = None if alpha is None else check_eps(who, alpha, name="alpha",
+                                                          positive=True)
+        self.bounds = check_bounds(who, bounds)
+        self.rng = resolve_rng(rng)
+
+    def __call__(self, model, inputs, target):
+        """The adversarial version of ``inputs`` (a tuple holding one Tensor) for ``target``."""
+        if len(inputs) != 1:
+            raise ValueError(f"AdversarialTraining: the model must take one input, got "
+                             f"{len(inputs)}")
+        x, labels, _, _ = prepare("AdversarialTraining", model, inputs[0], target.data, None,
+                                  self.bounds)
+        if self.method == "fgsm":
+            alpha = 1.25 * self.eps if self.alpha is None else self.alpha
+            adv = fgsm_points(model, x, labels, False, self.eps, self.bounds, self.rng, alpha)
+        else:
+            alpha = 2.5 * self.eps / self.steps if self.alpha is None else self.alpha
+            adv = pgd_points(model, x, labels, False, self.eps, "linf", self.steps, alpha, 1,
+                             self.bounds, self.rng)
+        return (Tensor(adv),)
+
+    def config(self) -> dict:
+        """The settings, for a run's config.json."""
+        return {"method": self.method, "eps": self.eps, "alpha": self.alpha,
+                "steps": self.steps, "bounds": list(self.bounds)}
+
+    def __repr__(self) -> str:
+        return f"AdversarialTraining({self.method!r}, eps={self.eps:g}, alpha={self.alpha})"
