@@ -3,6 +3,7 @@
     python benchmarks/run.py                                  # light workloads, 5 rounds, 2 threads
     python benchmarks/run.py --workloads charcnn --repeats 3  # the heavy one is opt-in
     python benchmarks/run.py --repeats 1 --warmup 0 --steps 1 --batch 8 --out /tmp/smoke.md
+    python benchmarks/run.py --tuned torch,chainrule --steady   # each at its best, and default
 
 For each workload, first a correctness check: one process runs two steps of every framework from
 the same init and batch, and a WARNING line is printed if chainrule's losses differ from another
@@ -14,6 +15,13 @@ steps and then the timed ones. PyTorch, JAX and tinygrad are measured where they
 The table gives the median ms per step over all timed steps of all rounds, the ratios (the median
 over rounds of each round's ratio, so that the machine's slow drifts cancel), and the peak RSS of
 the worker processes (resource.getrusage in the worker).
+
+Each framework at its best, beside its default: ``--tuned torch`` adds a column "torch+tcmalloc"
+whose processes run with a faster C allocator preloaded (``--allocator tcmalloc`` or ``jemalloc``,
+Debian's libtcmalloc-minimal4 / libjemalloc2: what PyTorch's performance-tuning guide advises), and
+``--steady`` warms every process up until its step time is steady: blocks of steps are timed until
+the medians of two successive blocks agree within 3% (at most --max-warmup seconds); the table then
+says how many warm-up steps each column needed.
 """
 
 from __future__ import annotations
@@ -49,6 +57,9 @@ MARKER = "BENCHMARK-RESULT "
 THREAD_VARS = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
                "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")
 RATIOS = ("torch", "numpy", "jax")  # the table's chainrule / X columns
+ALLOCATORS = {"tcmalloc": "libtcmalloc_minimal.so.4", "jemalloc": "libjemalloc.so.2"}
+_LIBRARY_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64",
+                 "/usr/lib", "/usr/local/lib")
 
 
 # -- inside a worker process ---------------------------------------------------------------------
@@ -129,13 +140,35 @@ def _worker(args) -> dict:
     runner = make_runner(args.worker, args.workload, batch=args.batch, seed=args.seed)
     for _ in range(args.warmup):
         runner.step()
+    warmed = args.warmup + (_warm_until_steady(runner, args.steps, args.max_warmup)
+                            if args.steady else 0)
     times = []
     for _ in range(args.steps):
         start = time.perf_counter()
         runner.step()
         times.append((time.perf_counter() - start) * 1e3)
     return {"times_ms": times, "peak_rss_mib": _peak_rss_mib(), "import_rss_mib": import_rss,
-            "versions": versions}
+            "versions": versions, "warmup_steps": warmed}
+
+
+def _warm_until_steady(runner, steps: int, max_seconds: float, tol: float = 0.03) -> int:
+    """Run untimed blocks of steps until the medians of two successive blocks agree within
+    ``tol`` (relative), or ``max_seconds`` pass; returns the number of steps run."""
+    block = max(5, steps // 4)
+    start, previous, done = time.perf_counter(), None, 0
+    while True:
+        times = []
+        for _ in range(block):
+            t0 = time.perf_counter()
+            runner.step()
+            times.append(time.perf_counter() - t0)
+        done += block
+        median = statistics.median(times)
+        if previous is not None and abs(median - previous) <= tol * previous:
+            return done
+        if time.perf_counter() - start > max_seconds:
+            return done
+        previous = median
 
 
 # -- in the parent -------------------------------------------------------------------------------
@@ -167,13 +200,37 @@ def _worker_env(threads: int) -> dict:
     return env
 
 
+def allocator_library(name: str) -> str:
+    """The path of allocator ``name``'s shared library (for LD_PRELOAD), or a SystemExit saying
+    how to install it."""
+    for folder in _LIBRARY_DIRS:
+        path = Path(folder) / ALLOCATORS[name]
+        if path.exists():
+            return str(path)
+    package = {"tcmalloc": "libtcmalloc-minimal4", "jemalloc": "libjemalloc2"}[name]
+    raise SystemExit(f"run.py: --allocator {name}: {ALLOCATORS[name]} not found in "
+                     f"{', '.join(_LIBRARY_DIRS)}; install it (apt-get install {package})")
+
+
+def _column(name: str) -> tuple[str, str | None]:
+    """A table column's framework and preloaded allocator: "torch+tcmalloc" -> (torch, tcmalloc)."""
+    framework, _, allocator = name.partition("+")
+    return framework, allocator or None
+
+
 def _spawn(role, name, args, batch, steps):
-    """Run one worker; its result dict, or {"error": message}."""
+    """Run one worker (``role`` a column, "check" or "peak"); its result dict, or {"error": ...}."""
+    role, allocator = _column(role)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", role, "--workload", name,
            "--batch", str(batch), "--steps", str(steps), "--warmup", str(args.warmup),
            "--threads", str(args.threads), "--seed", str(args.seed),
            "--frameworks", ",".join(args.frameworks)]
+    if args.steady and role in FRAMEWORKS:
+        cmd += ["--steady", "--max-warmup", str(args.max_warmup)]
     env = _worker_env(args.threads)
+    if allocator is not None:
+        env["LD_PRELOAD"] = " ".join(filter(None, [allocator_library(allocator),
+                                                   env.get("LD_PRELOAD", "")]))
     try:
         done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=args.timeout)
     except subprocess.TimeoutExpired:
@@ -209,10 +266,11 @@ def _measure(name, args) -> dict:
            "check": "skipped", "ms": {}, "rss": {}, "import_rss": {}, "errors": []}
     if not args.no_check:
         row["check"] = _check(name, args, batch)
-    times = {fw: [] for fw in args.frameworks}
-    rounds = {fw: {} for fw in args.frameworks}  # round -> that process's median
+    times = {fw: [] for fw in args.columns}
+    rounds = {fw: {} for fw in args.columns}  # round -> that process's median
+    row["warmup"] = {}
     for r in range(args.repeats):
-        for fw in args.frameworks:
+        for fw in args.columns:
             res = _spawn(fw, name, args, batch, steps)
             if "error" in res:
                 row["errors"].append(f"{fw} round {r + 1}: {res['error']}")
@@ -222,13 +280,14 @@ def _measure(name, args) -> dict:
             rounds[fw][r] = statistics.median(res["times_ms"])
             row["rss"][fw] = max(row["rss"].get(fw, 0.0), res["peak_rss_mib"])
             row["import_rss"][fw] = max(row["import_rss"].get(fw, 0.0), res["import_rss_mib"])
+            row["warmup"][fw] = max(row["warmup"].get(fw, 0), res.get("warmup_steps", 0))
             args.versions.update(res["versions"])
     row["ms"] = {fw: statistics.median(ts) for fw, ts in times.items() if ts}
     # Ratios within a round (processes run back to back), then their median over rounds: the
     # machine's speed drifts by up to 1.5x over minutes, and a drift between rounds cancels here.
     row["gflop"] = gemm_flops(name, batch) / 1e9
     row["ratio"], row["ratio_range"] = {}, {}
-    for fw in RATIOS:
+    for fw in _ratio_columns(args):
         both = [r for r in rounds.get("chainrule", {}) if r in rounds.get(fw, {})]
         if both:
             per_round = [rounds["chainrule"][r] / rounds[fw][r] for r in both]
@@ -236,8 +295,19 @@ def _measure(name, args) -> dict:
             row["ratio_range"][fw] = (min(per_round), max(per_round))
     ms = row["ms"]
     print(f"{name} (batch {batch}): " + ", ".join(f"{fw} {_ms(ms.get(fw))} ms"
-                                                  for fw in FRAMEWORKS))
+                                                  for fw in _table_columns(args)))
     return row
+
+
+def _table_columns(args) -> list[str]:
+    """Every framework (n/a where not run), then the tuned columns."""
+    return [*FRAMEWORKS, *(c for c in args.columns if c not in FRAMEWORKS)]
+
+
+def _ratio_columns(args) -> list[str]:
+    """The chainrule / X columns: PyTorch, NumPy and JAX, then each tuned column but chainrule's
+    own (chainrule+tcmalloc / chainrule reads as chainrule / that column: inverted below)."""
+    return [*RATIOS, *(c for c in args.columns if c not in FRAMEWORKS)]
 
 
 def _ms(value) -> str:
@@ -293,8 +363,9 @@ def publish(text: str, out) -> None:
 def report(rows, args, command) -> str:
     """The Markdown results: setup, one line per workload, memory."""
     v = args.versions
-    header = ["workload", "batch", "timed steps", *(f"{fw} ms" for fw in FRAMEWORKS),
-              *(f"chainrule / {fw}" for fw in RATIOS), "check"]
+    columns, ratios = _table_columns(args), _ratio_columns(args)
+    header = ["workload", "batch", "timed steps", *(f"{fw} ms" for fw in columns),
+              *(f"chainrule / {fw}" for fw in ratios), "check"]
     lines = [
         "# chainrule benchmark results", "",
         f"- date: {datetime.datetime.now().astimezone().isoformat(timespec='seconds')}",
@@ -306,48 +377,59 @@ def report(rows, args, command) -> str:
         f"{_git()}",
         f"- threads: {args.threads} ({', '.join(THREAD_VARS[:3])}, torch.set_num_threads; "
         "JAX: PJRT_NPROC, --xla_cpu_multi_thread_eigen; tinygrad: NUM_CPU_THREADS)",
-        f"- protocol: rounds: {args.repeats}; in each, every framework runs in a fresh process "
-        f"(interleaved {', '.join(args.frameworks)}): warm-up steps: {args.warmup}, then the timed "
-        "steps; ms: median over all timed steps; chainrule / X: median over rounds of the ratio "
-        "of the two processes' medians in that round; float32",
+        f"- protocol: rounds: {args.repeats}; in each, every column runs in a fresh process "
+        f"(interleaved {', '.join(args.columns)}): warm-up steps: {args.warmup}"
+        + (f", then until steady (two successive blocks' medians within 3%, at most "
+           f"{args.max_warmup:g} s)" if args.steady else "")
+        + ", then the timed steps; ms: median over all timed steps; chainrule / X: median over "
+        "rounds of the ratio of the two processes' medians in that round; float32"
+        + (f"; X+{args.allocator}: X with {ALLOCATORS[args.allocator]} preloaded (LD_PRELOAD)"
+           if args.tuned else ""),
         "",
         "| " + " | ".join(header) + " |",
-        "|---|--:|--:|" + "--:|" * (len(FRAMEWORKS) + len(RATIOS)) + "---|",
+        "|---|--:|--:|" + "--:|" * (len(columns) + len(ratios)) + "---|",
     ]
     for row in rows:
         ms = row["ms"]
         n = len(row["errors"])
         cells = [f"{row['workload']}: {row['title']}", row["batch"], row["steps"] * args.repeats,
-                 *(_ms(ms.get(fw)) for fw in FRAMEWORKS),
-                 *(_ratio(row["ratio"].get(fw)) for fw in RATIOS),
+                 *(_ms(ms.get(fw)) for fw in columns),
+                 *(_ratio(row["ratio"].get(fw)) for fw in ratios),
                  row["check"] + (f", {n} failed runs" if n else "")]
         lines.append("| " + " | ".join(map(str, cells)) + " |")
     lines += ["", "The ratios' spread: the lowest and highest chainrule / X over the rounds (how "
               "far one round's pair of processes can be from the median):", "",
-              "| workload | " + " | ".join(f"chainrule / {fw}" for fw in RATIOS) + " |",
-              "|---|" + "--:|" * len(RATIOS)]
+              "| workload | " + " | ".join(f"chainrule / {fw}" for fw in ratios) + " |",
+              "|---|" + "--:|" * len(ratios)]
     for row in rows:
         spread = row.get("ratio_range", {})
         cells = [f"{spread[fw][0]:.2f}-{spread[fw][1]:.2f}" if fw in spread else "n/a"
-                 for fw in RATIOS]
+                 for fw in ratios]
         lines.append(f"| {row['workload']} | " + " | ".join(cells) + " |")
     lines += ["", "Peak RSS of the worker process in MiB (in parentheses: after imports, before "
-              "building the workload):", "", "| workload | " + " | ".join(FRAMEWORKS) + " |",
-              "|---|" + "--:|" * len(FRAMEWORKS)]
+              "building the workload):", "", "| workload | " + " | ".join(columns) + " |",
+              "|---|" + "--:|" * len(columns)]
     for row in rows:
         cells = [f"{row['rss'][fw]:.0f} ({row['import_rss'][fw]:.0f})" if fw in row["rss"]
-                 else "n/a" for fw in FRAMEWORKS]
+                 else "n/a" for fw in columns]
         lines.append(f"| {row['workload']} | " + " | ".join(cells) + " |")
+    if args.steady:
+        lines += ["", "Warm-up steps each column needed to be steady (the most over its rounds):",
+                  "", "| workload | " + " | ".join(columns) + " |", "|---|" + "--:|" * len(columns)]
+        for row in rows:
+            cells = [str(row["warmup"][fw]) if fw in row.get("warmup", {}) else "n/a"
+                     for fw in columns]
+            lines.append(f"| {row['workload']} | " + " | ".join(cells) + " |")
     peak = getattr(args, "peak", None)
     if peak:
         lines += ["", f"Arithmetic: the matrix products' GFLOP per step (`workloads.gemm_flops`) "
                   f"and the share of NumPy's float32 sgemm peak here ({peak:.0f} GFLOP/s: "
                   f"2048 x 2048 x 2048, {args.threads} threads, best of 7) that each step "
-                  "reaches:", "", "| workload | GFLOP | " + " | ".join(FRAMEWORKS) + " |",
-                  "|---|--:|" + "--:|" * len(FRAMEWORKS)]
+                  "reaches:", "", "| workload | GFLOP | " + " | ".join(columns) + " |",
+                  "|---|--:|" + "--:|" * len(columns)]
         for row in rows:
             cells = [f"{100 * row['gflop'] / (row['ms'][fw] / 1e3) / peak:.0f}%"
-                     if fw in row["ms"] else "n/a" for fw in FRAMEWORKS]
+                     if fw in row["ms"] else "n/a" for fw in columns]
             lines.append(f"| {row['workload']} | {row['gflop']:.3g} | " + " | ".join(cells) + " |")
     lines += ["", "What the workloads are and how to read the numbers: benchmarks/README.md.", ""]
     return "\n".join(lines)
@@ -381,6 +463,15 @@ def parse_args(argv=None):
     parser.add_argument("--timeout", type=float, default=3600, help="seconds per process")
     parser.add_argument("--out", default=str(HERE / "RESULTS.md"),
                         help="Markdown file to write ('-': print only)")
+    parser.add_argument("--tuned", default="",
+                        help="frameworks to run a second time at their best: with --allocator "
+                             "preloaded (e.g. torch,chainrule)")
+    parser.add_argument("--allocator", choices=sorted(ALLOCATORS), default="tcmalloc",
+                        help="the C allocator of the --tuned columns (default: tcmalloc)")
+    parser.add_argument("--steady", action="store_true",
+                        help="warm every process up until its step time is steady")
+    parser.add_argument("--max-warmup", type=float, default=60.0,
+                        help="seconds of steady-state warm-up at most (with --steady)")
     parser.add_argument("--worker", choices=[*FRAMEWORKS, "check", "peak"], help=argparse.SUPPRESS)
     parser.add_argument("--workload", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -393,6 +484,9 @@ def parse_args(argv=None):
     workloads = ",".join(WORKLOADS) if args.workloads == "all" else args.workloads
     args.workloads = _names(workloads, list(WORKLOADS), "workloads", parser)
     args.frameworks = _names(args.frameworks, FRAMEWORKS, "frameworks", parser)
+    args.tuned = _names(args.tuned, FRAMEWORKS, "tuned", parser) if args.tuned else []
+    if args.max_warmup <= 0:
+        parser.error(f"--max-warmup must be > 0, got {args.max_warmup}")
     return args
 
 
@@ -408,6 +502,10 @@ def main(argv=None) -> list[dict]:
         args.frameworks.remove(fw)
     if not args.frameworks:
         raise SystemExit("run.py: none of the frameworks in --frameworks can run here")
+    if args.tuned:
+        allocator_library(args.allocator)  # installed? (a clear error before anything runs)
+    args.columns = [*args.frameworks,
+                    *(f"{fw}+{args.allocator}" for fw in args.tuned if fw in args.frameworks)]
     command = shlex.join(["python", os.path.relpath(__file__), *argv])
     args.versions = {}
     peak = _spawn("peak", args.workloads[0], args, 1, 1)

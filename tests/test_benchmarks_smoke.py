@@ -214,3 +214,47 @@ def test_gpu_benchmark_dry_run_on_the_cpu(tmp_path, capsys):
     for name in ("mlp", "lenet", "conv_ae"):
         assert f"| {name} | 4 |" in table
     assert "CPU (dry run)" in table
+
+
+def test_tuned_columns_and_allocator_lookup(bench, tmp_path, monkeypatch):
+    run = bench[1]
+    args = run.parse_args(["--tuned", "torch,chainrule", "--allocator", "jemalloc", "--steady"])
+    assert args.tuned == ["torch", "chainrule"] and args.steady and args.max_warmup == 60.0
+    assert run._column("torch+jemalloc") == ("torch", "jemalloc")
+    assert run._column("numpy") == ("numpy", None)
+    args.columns = ["chainrule", "torch", "torch+jemalloc", "chainrule+jemalloc"]
+    assert run._table_columns(args) == [*bench[0].FRAMEWORKS, "torch+jemalloc",
+                                        "chainrule+jemalloc"]
+    assert run._ratio_columns(args) == ["torch", "numpy", "jax", "torch+jemalloc",
+                                        "chainrule+jemalloc"]
+    (tmp_path / "libjemalloc.so.2").write_bytes(b"")
+    monkeypatch.setattr(run, "_LIBRARY_DIRS", (str(tmp_path / "none"), str(tmp_path)))
+    assert run.allocator_library("jemalloc") == str(tmp_path / "libjemalloc.so.2")
+    with pytest.raises(SystemExit, match="apt-get install libtcmalloc-minimal4"):
+        run.allocator_library("tcmalloc")
+    with pytest.raises(SystemExit):
+        run.parse_args(["--tuned", "mxnet"])
+
+
+def test_steady_warm_up_stops_when_two_blocks_agree(bench, monkeypatch):
+    run = bench[1]
+    clock = [0.0]
+    durations = [4.0] * 5 + [2.0] * 5 + [1.0] * 100  # blocks of 5: 4, 2, then steady at 1
+
+    class FakeTime:
+        @staticmethod
+        def perf_counter():
+            return clock[0]
+
+    class Runner:
+        steps = 0
+
+        def step(self):
+            clock[0] += durations[self.steps]
+            self.steps += 1
+
+    monkeypatch.setattr(run, "time", FakeTime)
+    runner = Runner()
+    assert run._warm_until_steady(runner, steps=20, max_seconds=1e9) == 20 == runner.steps
+    runner, clock[0] = Runner(), 0.0
+    assert run._warm_until_steady(runner, steps=20, max_seconds=25.0) == 10  # out of time
