@@ -258,3 +258,16 @@ def test_steady_warm_up_stops_when_two_blocks_agree(bench, monkeypatch):
     assert run._warm_until_steady(runner, steps=20, max_seconds=1e9) == 20 == runner.steps
     runner, clock[0] = Runner(), 0.0
     assert run._warm_until_steady(runner, steps=20, max_seconds=25.0) == 10  # out of time
+
+
+def test_epoch_cost_plumbing(tmp_path, load_script):
+    """The epoch-cost sweep runs at tiny sizes, fits slopes and writes its table and figure."""
+    ec = load_script("benchmarks/epoch_cost.py")
+    assert ec.weights(256) == 784 * 256 + 256 + 256 * 256 + 256 + 2570
+    assert ec.slope([1, 2, 4], [3.0, 6.0, 12.0]) == pytest.approx(1.0)
+    assert ec.slope([1, 10, 100], [5.0, 5.0, 5.0]) == pytest.approx(0.0, abs=1e-12)
+    out, png = tmp_path / "cost.md", tmp_path / "cost.png"
+    result = ec.main(["--quick", "--repeats", "1", "--out", str(out), "--figure", str(png)])
+    assert len(result["examples"]) == 3 and len(result["widths"]) == 3
+    assert all(s > 0 for _, _, s in result["examples"] + result["widths"])
+    assert "Fitted slopes" in out.read_text() and png.stat().st_size > 1000
