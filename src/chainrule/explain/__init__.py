@@ -1,0 +1,48 @@
+"""Explaining a trained network: attributions, feature visualization, pruning and rule extraction.
+
+The lecture names three remedies for a network's poor interpretability, and this package has
+all three, for any chainrule model:
+
+* sensitivity analysis: per-sample attributions (``saliency``, ``gradient_x_input``,
+  ``smoothgrad``, ``integrated_gradients``, ``occlusion``, ``guided_backprop``, ``deconvnet``)
+  and global sensitivity over a dataset (``mean_abs_gradient``, ``permutation_importance``,
+  ``sensitivity_rules``);
+* feature visualization of convolutional nets (``first_layer_filters``, ``top_activating_patches``,
+  ``activation_maximization``);
+* pruning (``prune_magnitude``, ``prune_units``, ``obd_saliency``, ``prune_by_saliency``, with
+  masks that survive training and checkpoints) and rule extraction by pruning, NeuroRule
+  (``extract_rules``).
+
+>>> import numpy as np
+>>> import chainrule as cr
+>>> from chainrule import nn
+>>> from chainrule.explain import saliency
+>>> model = nn.Linear(3, 2)
+>>> with cr.no_grad():
+...     _ = model.weight.copy_(np.array([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]], dtype=np.float32))
+>>> saliency(model, np.ones((1, 3), dtype=np.float32), target=0).tolist()
+[[1.0, 2.0, 3.0]]
+"""
+
+from .attribution import (
+    IntegratedGradients,
+    gradient_x_input,
+    integrated_gradients,
+    occlusion,
+    saliency,
+    smoothgrad,
+)
+from .guided import GuidedReLU, deconvnet, guided_backprop, relu_rule
+
+__all__ = [
+    "GuidedReLU",
+    "IntegratedGradients",
+    "deconvnet",
+    "gradient_x_input",
+    "guided_backprop",
+    "integrated_gradients",
+    "occlusion",
+    "relu_rule",
+    "saliency",
+    "smoothgrad",
+]
