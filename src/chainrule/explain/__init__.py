@@ -33,16 +33,52 @@ from .attribution import (
     smoothgrad,
 )
 from .guided import GuidedReLU, deconvnet, guided_backprop, relu_rule
+from .prune import (
+    KeepPruned,
+    apply_mask,
+    masks,
+    obd_saliency,
+    prunable,
+    prune_by_saliency,
+    prune_magnitude,
+    prune_units,
+    reapply_masks,
+    remove_masks,
+    restore_masks,
+    sparsity,
+)
+from .sensitivity import (
+    SensitivityRule,
+    mean_abs_gradient,
+    permutation_importance,
+    sensitivity_rules,
+)
 
 __all__ = [
     "GuidedReLU",
     "IntegratedGradients",
+    "KeepPruned",
+    "SensitivityRule",
+    "apply_mask",
     "deconvnet",
     "gradient_x_input",
     "guided_backprop",
     "integrated_gradients",
+    "masks",
+    "mean_abs_gradient",
+    "obd_saliency",
     "occlusion",
+    "permutation_importance",
+    "prunable",
+    "prune_by_saliency",
+    "prune_magnitude",
+    "prune_units",
+    "reapply_masks",
     "relu_rule",
+    "remove_masks",
+    "restore_masks",
     "saliency",
+    "sensitivity_rules",
     "smoothgrad",
+    "sparsity",
 ]
