@@ -32,6 +32,15 @@ from .attribution import (
     saliency,
     smoothgrad,
 )
+from .extraction import NeuroRuleResult, compare_decision_tree, neurorule
+from .features import (
+    activation_maximization,
+    first_layer_filters,
+    layer_activations,
+    project_activation,
+    receptive_field,
+    top_activating_patches,
+)
 from .guided import GuidedReLU, deconvnet, guided_backprop, relu_rule
 from .prune import (
     KeepPruned,
@@ -47,33 +56,51 @@ from .prune import (
     restore_masks,
     sparsity,
 )
+from .rules import Rule, RuleSet, induce_rules
 from .sensitivity import (
     SensitivityRule,
     mean_abs_gradient,
     permutation_importance,
     sensitivity_rules,
 )
+from .tabular import Attribute, Encoding, TabularData, load_tabular, monk
 
 __all__ = [
+    "Attribute",
+    "Encoding",
     "GuidedReLU",
     "IntegratedGradients",
     "KeepPruned",
+    "NeuroRuleResult",
+    "Rule",
+    "RuleSet",
     "SensitivityRule",
+    "TabularData",
+    "activation_maximization",
     "apply_mask",
+    "compare_decision_tree",
     "deconvnet",
+    "first_layer_filters",
     "gradient_x_input",
+    "induce_rules",
     "guided_backprop",
     "integrated_gradients",
+    "layer_activations",
+    "load_tabular",
     "masks",
     "mean_abs_gradient",
+    "monk",
+    "neurorule",
     "obd_saliency",
     "occlusion",
     "permutation_importance",
+    "project_activation",
     "prunable",
     "prune_by_saliency",
     "prune_magnitude",
     "prune_units",
     "reapply_masks",
+    "receptive_field",
     "relu_rule",
     "remove_masks",
     "restore_masks",
@@ -81,4 +108,5 @@ __all__ = [
     "sensitivity_rules",
     "smoothgrad",
     "sparsity",
+    "top_activating_patches",
 ]

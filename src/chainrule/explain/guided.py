@@ -22,8 +22,15 @@ import contextlib
 from ..autograd import Function, Tensor
 from ..backend import get_array_module, numpy
 from ..nn import ReLU
-from ._common import as_batch, check_output, check_positive_int, eval_mode, resolve_targets
-from ._common import batches, score_gradients
+from ._common import (
+    as_batch,
+    batches,
+    check_output,
+    check_positive_int,
+    eval_mode,
+    resolve_targets,
+    score_gradients,
+)
 
 __all__ = ["RULES", "GuidedReLU", "deconvnet", "guided_backprop", "relu_rule"]
 

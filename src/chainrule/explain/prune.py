@@ -210,7 +210,7 @@ def prune_by_saliency(model, scores: dict, amount: float, *, scope: str = "globa
         keep = _lowest(flat_scores.astype(numpy.float64), flat_alive,
                        int(round(amount * flat_alive.size)) - int((~flat_alive).sum()))
         start = 0
-        for n, m in layers.items():
+        for m in layers.values():
             size = m.weight.size
             apply_mask(m, keep[start:start + size].reshape(m.weight.shape))
             start += size

@@ -125,7 +125,7 @@ class SensitivityRule:
 def sensitivity_rules(model, x, *, feature_names=None, class_names=None, delta=None,
                       threshold: float = 0.2, coverage: float = 0.9,
                       batch_size: int = 256) -> list[SensitivityRule]:
-    """Rules of the form "if x_j rises by delta, P(c) rises by at least t" that hold for most samples.
+    """Rules "if x_j rises by delta, P(c) rises by at least t" that hold for most samples.
 
     For each input column ``j`` of ``x`` (N, D), every sample's ``x_j`` is raised by ``delta_j``
     and the change of each class probability recorded. A rule is kept when the change is at
