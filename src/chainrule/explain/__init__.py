@@ -63,9 +63,10 @@ from .sensitivity import (
     permutation_importance,
     sensitivity_rules,
 )
-from .tabular import Attribute, Encoding, TabularData, load_tabular, monk
+from .tabular import TABULAR_DATASETS, Attribute, Encoding, TabularData, load_tabular, monk
 
 __all__ = [
+    "TABULAR_DATASETS",
     "Attribute",
     "Encoding",
     "GuidedReLU",
