@@ -46,10 +46,12 @@ def test_sensitivity_rules_state_the_probability_change(rng):
     text = [str(r) for r in rules]
     assert {(r.feature, r.class_name, r.change > 0) for r in rules} == {
         ("a", "B", True), ("a", "A", False), ("b", "B", False), ("b", "A", True)}
-    assert text[0].startswith("if ") and "at least" in text[0] and "90% of the samples" in text[0]
+    assert text[0].startswith("if ") and "at least" in text[0] and "90% of 300 samples" in text[0]
     p0 = 1 / (1 + np.exp(-(x @ [4.0, -4.0, 0.05])))
     p1 = 1 / (1 + np.exp(-((x + [0.5, 0, 0]) @ [4.0, -4.0, 0.05])))
     rule = next(r for r in rules if r.feature == "a" and r.class_name == "B")
     assert rule.change == pytest.approx(np.quantile(p1 - p0, 0.1), rel=1e-9)
+    near = sensitivity_rules(model, x, delta=0.5, max_confidence=0.6)
+    assert 0 < near[0].n_samples < 300
     with pytest.raises(ValueError, match="coverage must be in"):
         sensitivity_rules(model, x, coverage=0)

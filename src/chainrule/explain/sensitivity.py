@@ -106,7 +106,7 @@ def permutation_importance(model, x, y, *, metric=None, n_repeats: int = 5,
 @dataclass
 class SensitivityRule:
     """"If ``feature`` rises by ``delta``, P(``class_name``) rises (or falls) by at least
-    ``change`` for ``coverage`` of the samples"."""
+    ``change`` for ``coverage`` of the ``n_samples`` samples considered"."""
 
     feature: str
     class_name: str
@@ -114,16 +114,18 @@ class SensitivityRule:
     change: float
     coverage: float
     mean_change: float
+    n_samples: int
 
     def __str__(self) -> str:
         way = "rises" if self.change > 0 else "falls"
         return (f"if {self.feature} rises by {self.delta:.3g}, P({self.class_name}) {way} by "
-                f"at least {abs(self.change):.2f} (for {self.coverage:.0%} of the samples; "
-                f"mean {self.mean_change:+.2f})")
+                f"at least {abs(self.change):.2f} (for {self.coverage:.0%} of {self.n_samples} "
+                f"samples; mean {self.mean_change:+.2f})")
 
 
 def sensitivity_rules(model, x, *, feature_names=None, class_names=None, delta=None,
                       threshold: float = 0.2, coverage: float = 0.9,
+                      max_confidence: float | None = None,
                       batch_size: int = 256) -> list[SensitivityRule]:
     """Rules "if x_j rises by delta, P(c) rises by at least t" that hold for most samples.
 
@@ -139,6 +141,9 @@ def sensitivity_rules(model, x, *, feature_names=None, class_names=None, delta=N
             deviation over ``x``).
         threshold: the smallest probability change a rule states.
         coverage: the share of samples a rule must hold for, in (0, 1].
+        max_confidence: only the samples whose most probable class has a probability below
+            this are considered (None: all): a confident network moves little anywhere else,
+            so rules over all samples say little about the decision boundary.
 
     Returns:
         SensitivityRules, the largest changes first.
@@ -156,6 +161,12 @@ def sensitivity_rules(model, x, *, feature_names=None, class_names=None, delta=N
     steps = x.std(axis=0) if delta is None else numpy.broadcast_to(
         numpy.asarray(delta, dtype=numpy.float64), (d,))
     p0 = predict_scores(model, x, output="probability", batch_size=batch_size)
+    if max_confidence is not None:
+        keep = p0.max(axis=1) < max_confidence
+        if not keep.any():
+            raise ValueError(f"{who}: no sample has a top probability below max_confidence="
+                             f"{max_confidence!r}")
+        x, p0 = x[keep], p0[keep]
     class_names = ([f"class{c}" for c in range(p0.shape[1])] if class_names is None
                    else list(class_names))
     rules = []
@@ -170,5 +181,5 @@ def sensitivity_rules(model, x, *, feature_names=None, class_names=None, delta=N
             if bound is not None:
                 rules.append(SensitivityRule(feature_names[j], str(class_names[c]),
                                              float(steps[j]), float(bound), float(coverage),
-                                             float(change[:, c].mean())))
+                                             float(change[:, c].mean()), len(x)))
     return sorted(rules, key=lambda r: -abs(r.change))
