@@ -186,6 +186,16 @@ def test_hutchinson_estimates_the_exact_diagonal():
     np.testing.assert_array_equal(again[""], estimate)
 
 
+def test_fisher_diagonal_is_the_mean_squared_per_sample_gradient():
+    model, x, y = _linear_regression(4)
+    s = obd_saliency(model, cr.F.mse_loss, x[:10], y[:10], method="fisher")[""]
+    w = model.weight.numpy()
+    per = [cr.grad(cr.F.mse_loss(model(cr.tensor(x[i:i + 1])), cr.tensor(y[i:i + 1])),
+                   model.weight)[0].numpy() for i in range(10)]
+    np.testing.assert_allclose(s, 0.5 * np.mean(np.square(per), axis=0) * w ** 2, rtol=1e-10)
+    assert (s >= 0).all()
+
+
 def test_pruning_by_obd_saliency_keeps_the_important_links():
     model, x, y = _linear_regression(2)
     s = obd_saliency(model, cr.F.mse_loss, x, y)
@@ -201,5 +211,5 @@ def test_bad_amounts_and_scopes_are_named():
         prune_magnitude(net, 1.5)
     with pytest.raises(ValueError, match="scope must be"):
         prune_magnitude(net, 0.5, scope="net")
-    with pytest.raises(ValueError, match="method must be"):
-        obd_saliency(net, cr.F.cross_entropy, *_data(), method="fisher")
+    with pytest.raises(ValueError, match="method must be 'exact', 'hutchinson' or 'fisher'"):
+        obd_saliency(net, cr.F.cross_entropy, *_data(), method="gauss-newton")
