@@ -28,3 +28,20 @@ def test_explain_rules(capsys, load_script):
     assert m["fidelity_test"] == 1.0 and m["rules_test_accuracy"] == 1.0
     assert "IF a5 = 1 THEN 1" in capsys.readouterr().out
     assert all(abs(r.change) >= 0.1 for r in res["sensitivity"])
+
+
+def test_explain_pruning_curves(tmp_path, load_script):
+    import json
+
+    example = load_script("examples/explain_pruning_curves.py")
+    paths = []
+    for i, iterative in enumerate((False, True)):
+        res = {"iterative": iterative, "criterion": "magnitude", "scope": "global",
+               "curve": [{"sparsity": 0.0, "test_accuracy": 0.9},
+                         {"sparsity": 0.5, "test_accuracy": 0.8 + 0.1 * i}]}
+        paths.append(tmp_path / f"r{i}.json")
+        paths[-1].write_text(json.dumps(res))
+    curves = example.main([str(tmp_path / "c.png"), *map(str, paths)])
+    assert list(curves) == ["one-shot, magnitude, global",
+                            "iterative + fine-tuning, magnitude, global"]
+    assert (tmp_path / "c.png").is_file()

@@ -99,7 +99,7 @@ def explain_images(run, images, *, method: str = "saliency", out=None, target=No
     _run_config(Path(run), config, "input_shape", "classes", "dataset")
     x, names, labels = _inputs(run, config, images, data_dir, download)
     out = Path(out) if out else Path(run) / f"explain-{method}"
-    scores = explain._common.predict_scores(model, x, output="probability")
+    scores = explain.predict_scores(model, x, output="probability")
     pred = scores.argmax(axis=1)
     t = pred if target is None else numpy.full(len(x), int(target))
     maps, extra, seconds = {}, {}, {}

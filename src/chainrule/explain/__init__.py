@@ -24,6 +24,7 @@ all three, for any chainrule model:
 [[1.0, 2.0, 3.0]]
 """
 
+from ._common import predict_scores
 from .attribution import (
     IntegratedGradients,
     gradient_x_input,
@@ -95,6 +96,7 @@ __all__ = [
     "obd_saliency",
     "occlusion",
     "permutation_importance",
+    "predict_scores",
     "project_activation",
     "prunable",
     "prune_by_saliency",
