@@ -213,3 +213,26 @@ def test_bad_amounts_and_scopes_are_named():
         prune_magnitude(net, 0.5, scope="net")
     with pytest.raises(ValueError, match="method must be 'exact', 'hutchinson' or 'fisher'"):
         obd_saliency(net, cr.F.cross_entropy, *_data(), method="gauss-newton")
+
+
+def test_iterative_pruning_fine_tunes_after_every_step():
+    from chainrule.explain import prune_iteratively, sparsity_schedule
+
+    assert np.allclose(sparsity_schedule(0.96, 2), [0.8, 0.96])
+    net = _net()
+    x, y = _data()
+    trainer = Trainer(net, cr.F.cross_entropy, optim.Adam(net.parameters(), lr=0.02),
+                      metrics=["accuracy"], callbacks=[KeepPruned()])
+    calls = []
+
+    def fine_tune(model, step):
+        calls.append((step, sparsity(model)["global"]))
+        trainer.fit((x, y), epochs=2 * (step + 1), batch_size=16, rng=0, verbose=0)
+        return {"accuracy": trainer.evaluate((x, y))["accuracy"]}
+
+    log = prune_iteratively(net, 0.75, 3, fine_tune)
+    assert [c[0] for c in calls] == [0, 1, 2]
+    assert [round(e["sparsity"], 2) for e in log] == [0.37, 0.6, 0.76]
+    assert all(e["accuracy"] > 0.5 for e in log) and trainer.epoch == 5
+    with pytest.raises(ValueError, match="steps must be an integer >= 1"):
+        sparsity_schedule(0.5, 0)

@@ -197,11 +197,6 @@ def explain_grid(images, path, ncols, title):
     return image_grid(images, path, ncols=ncols, suptitle=title)
 
 
-def _schedule(final: float, steps: int) -> list[float]:
-    """Sparsities whose remaining shares fall geometrically to ``1 - final``."""
-    return [1 - (1 - final) ** ((i + 1) / steps) for i in range(steps)]
-
-
 def prune_run(run, *, sparsity: float = 0.9, iterative: bool = False, steps: int = 5,
               criterion: str = "magnitude", scope: str = "global", finetune_epochs: int = 1,
               batch_size: int = 64, lr: float = 1e-3, out=None, seed: int = 0, data_dir=None,
@@ -228,28 +223,33 @@ def prune_run(run, *, sparsity: float = 0.9, iterative: bool = False, steps: int
         logits = Trainer(net, cross_entropy, None).predict(data.x_test, batch_size=256)
         return float((logits.argmax(axis=1) == data.y_test).mean())
 
+    def obd_scores(net):
+        idx = rng.choice(len(data.x_train), min(1000, len(data.x_train)), replace=False)
+        return explain.obd_saliency(net, cross_entropy, data.x_train[idx], data.y_train[idx],
+                                    method="fisher")
+
     def prune_to(net, s):
         if criterion == "magnitude":
             return explain.prune_magnitude(net, s, scope=scope)
-        idx = rng.choice(len(data.x_train), min(1000, len(data.x_train)), replace=False)
-        scores = explain.obd_saliency(net, cross_entropy, data.x_train[idx], data.y_train[idx],
-                                      method="fisher")
-        return explain.prune_by_saliency(net, scores, s, scope=scope)
+        return explain.prune_by_saliency(net, obd_scores(net), s, scope=scope)
 
     base = accuracy(model)
-    schedule = _schedule(sparsity, steps)
+    schedule = explain.sparsity_schedule(sparsity, steps)
     curve = [{"sparsity": 0.0, "test_accuracy": base}]
     start = time.perf_counter()
     if iterative:
         opt = optim.Adam(model.parameters(), lr=lr)
         trainer = Trainer(model, cross_entropy, opt, callbacks=[explain.KeepPruned()])
-        for s in schedule:
-            achieved = prune_to(model, s)["global"]
-            before = accuracy(model)
-            trainer.fit((data.x_train, data.y_train), epochs=trainer.epoch + 1 + finetune_epochs,
+
+        def fine_tune(net, step):
+            before = accuracy(net)
+            trainer.fit((data.x_train, data.y_train), epochs=(step + 1) * finetune_epochs,
                         batch_size=batch_size, rng=rng, verbose=verbose)
-            curve.append({"sparsity": achieved, "test_accuracy_before_finetuning": before,
-                          "test_accuracy": accuracy(model)})
+            return {"test_accuracy_before_finetuning": before, "test_accuracy": accuracy(net)}
+
+        scores = None if criterion == "magnitude" else obd_scores
+        curve += explain.prune_iteratively(model, sparsity, steps, fine_tune, scores=scores,
+                                           scope=scope)
     else:
         for s in schedule:
             achieved = prune_to(model, s)["global"]

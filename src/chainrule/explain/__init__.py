@@ -9,9 +9,9 @@ all three, for any chainrule model:
   ``sensitivity_rules``);
 * feature visualization of convolutional nets (``first_layer_filters``, ``top_activating_patches``,
   ``activation_maximization``);
-* pruning (``prune_magnitude``, ``prune_units``, ``obd_saliency``, ``prune_by_saliency``, with
-  masks that survive training and checkpoints) and rule extraction by pruning, NeuroRule
-  (``extract_rules``).
+* pruning (``prune_magnitude``, ``prune_units``, ``obd_saliency``, ``prune_by_saliency``,
+  ``prune_iteratively``, with masks that survive training and checkpoints) and rule extraction
+  by pruning, NeuroRule (``neurorule``, ``induce_rules``).
 
 >>> import numpy as np
 >>> import chainrule as cr
@@ -50,12 +50,14 @@ from .prune import (
     obd_saliency,
     prunable,
     prune_by_saliency,
+    prune_iteratively,
     prune_magnitude,
     prune_units,
     reapply_masks,
     remove_masks,
     restore_masks,
     sparsity,
+    sparsity_schedule,
 )
 from .rules import Rule, RuleSet, induce_rules
 from .sensitivity import (
@@ -100,6 +102,7 @@ __all__ = [
     "project_activation",
     "prunable",
     "prune_by_saliency",
+    "prune_iteratively",
     "prune_magnitude",
     "prune_units",
     "reapply_masks",
@@ -111,5 +114,6 @@ __all__ = [
     "sensitivity_rules",
     "smoothgrad",
     "sparsity",
+    "sparsity_schedule",
     "top_activating_patches",
 ]

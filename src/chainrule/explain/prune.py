@@ -349,3 +349,41 @@ def _split(mods, sizes, diag, first, include_gradient):
         out[name] = s[start:start + size].reshape(m.weight.shape)
         start += size
     return out
+
+
+def sparsity_schedule(final: float, steps: int) -> list[float]:
+    """Sparsities whose remaining shares fall geometrically from 1 to ``1 - final``.
+
+    >>> [round(s, 3) for s in sparsity_schedule(0.9, 2)]
+    [0.684, 0.9]
+    """
+    final = _check_amount("sparsity_schedule", final)
+    steps = check_positive_int("sparsity_schedule", "steps", steps)
+    return [1 - (1 - final) ** ((i + 1) / steps) for i in range(steps)]
+
+
+def prune_iteratively(model, final: float, steps: int, fine_tune, *, scores=None,
+                      scope: str = "global") -> list[dict]:
+    """Prune to ``final`` in ``steps`` steps, calling ``fine_tune(model, step)`` after each.
+
+    Args:
+        final: the share of weights pruned at the end; the steps follow ``sparsity_schedule``.
+        fine_tune: retrains the model for a while (e.g. ``trainer.fit`` with a ``KeepPruned``
+            callback) and returns a dict to record (e.g. its validation accuracy), or None.
+        scores: ``scores(model) -> {layer: saliency}`` recomputed at every step (default:
+            magnitude, ``|w|``), e.g. ``lambda m: obd_saliency(m, loss, x, y, method="fisher")``.
+        scope: "global" or "layer".
+
+    Returns:
+        One dict per step: "sparsity" reached and what ``fine_tune`` returned.
+    """
+    log = []
+    for step, amount in enumerate(sparsity_schedule(final, steps)):
+        if scores is None:
+            reached = prune_magnitude(model, amount, scope=scope)
+        else:
+            reached = prune_by_saliency(model, scores(model), amount, scope=scope)
+        record = fine_tune(model, step)
+        reapply_masks(model)
+        log.append({"sparsity": reached["global"], **(record or {})})
+    return log
