@@ -116,3 +116,23 @@ def test_activation_maximization_raises_the_chosen_activation(rng):
     np.testing.assert_array_equal(again["image"],
                                   activation_maximization(net, "3", 0, (1, 8, 8), steps=5,
                                                           rng=1)["image"])
+
+
+def test_the_guided_rule_is_itself_differentiable(rng):
+    from chainrule.explain.guided import guided_relu
+
+    x = cr.tensor(rng.normal(size=(3, 4)), requires_grad=True)
+    w1 = cr.tensor(rng.normal(size=(5, 4)))
+    c = cr.tensor(rng.normal(size=(3, 4)))
+    w2 = rng.normal(size=(2, 5))
+    w2 += np.sign(w2) * 0.2                          # away from relu(g)'s kink at g = 0
+
+    def guided_input_gradient(w):
+        with cr.enable_grad():                       # gradcheck's probes run without recording
+            out = guided_relu(x @ w1.T, "guided") @ w.T
+            (g,) = cr.grad(out[:, 1].sum(), x, create_graph=True)
+            return (g * c).sum()
+
+    assert cr.gradcheck(guided_input_gradient, cr.tensor(w2, requires_grad=True))
+    z = cr.tensor(rng.normal(size=(6,)))
+    np.testing.assert_array_equal(guided_relu(z, "deconvnet").numpy(), np.maximum(z.numpy(), 0))
