@@ -19,7 +19,7 @@ import is a violation. Imports inside functions count too.
     io             nn, autograd, backend
     viz            backend
     robust         train and everything below it: optim, nn, models, functional, ops, autograd,
-    interpret        data, io, viz, backend (not each other)
+    explain          data, io, viz, backend (not each other)
     generative
     experiments    the apps' runner for the command line: train, models, io, viz and below
     distributed    train and everything below it
@@ -57,9 +57,9 @@ ALLOWED: dict[str, set[str]] = {
     "io": {"nn", "autograd", "backend"},
     "viz": {"backend"},
     "robust": set(_APPS_MAY_IMPORT),
-    "interpret": set(_APPS_MAY_IMPORT),
+    "explain": set(_APPS_MAY_IMPORT),
     "generative": set(_APPS_MAY_IMPORT),
-    "experiments": _APPS_MAY_IMPORT | {"robust", "interpret", "generative"},
+    "experiments": _APPS_MAY_IMPORT | {"robust", "explain", "generative"},
     "distributed": {"train", "io"} | _BELOW_TRAIN,
 }
 ALL_LAYERS = set(ALLOWED) | {"cli"}

@@ -129,3 +129,21 @@ def test_trainer_fuses_by_default_and_not_when_asked(rng):
     assert type(kept[0]) is nn.Linear and type(kept[1]) is nn.ReLU
     with pytest.raises(TypeError, match="fuse must be True or False, got 1"):
         Trainer(kept, "cross_entropy", cr.optim.SGD(kept.parameters(), lr=0.1), fuse=1)
+
+
+def test_unfuse_gives_the_layers_back(rng):
+    model = _cnn(rng)
+    names = [type(m).__name__ for m in model]
+    keys, params = list(model.state_dict()), list(model.parameters())
+    x = cr.tensor(rng.standard_normal((2, 2, 8, 8)).astype(np.float32))
+    with cr.no_grad():
+        before = model(x).numpy()
+    nn.unfuse(nn.fuse(model))
+    assert [type(m).__name__ for m in model] == names
+    assert list(model.state_dict()) == keys
+    assert all(a is b for a, b in zip(model.parameters(), params, strict=True))
+    with cr.no_grad():
+        np.testing.assert_array_equal(model(x).numpy(), before)
+    lone = nn.Sequential(nn.LinearReLU(3, 2, rng=rng))  # no Identity beside it
+    with pytest.raises(ValueError, match="no Identity holding its ReLU's place"):
+        nn.unfuse(lone)

@@ -1,4 +1,5 @@
-"""``chainrule train | evaluate | predict | generate | models | datasets``; tests call main().
+"""``chainrule train | evaluate | predict | generate | models | datasets`` and the explanation
+commands ``explain | visualize | prune | rules`` (cli/explain.py); tests call main().
 
 Exit status: 0 done; 2 a usage error or a refused input (one line on stderr, ``chainrule: error:
 ...``, naming the argument or file, what it received and what it expected); 3 training diverged
@@ -22,6 +23,7 @@ from ..data import corruptions
 from ..experiments import generative
 from ..experiments.checks import TrainingDivergedError, parse_model_arg
 from ..experiments.runs import RunFolderInUseError
+from . import explain as explain_cli
 from . import robust as robust_cli
 
 __all__ = ["main"]
@@ -159,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--out", default="grid.png", help="the PNG to write")
     g.add_argument("--seed", type=_int(0), default=0, help="seeds the generator's noise")
 
+    explain_cli.add_parsers(sub, debug, _threads_option)
     sub.add_parser("models", help="list the models", parents=[debug])
     sub.add_parser("datasets", help="list the datasets", parents=[debug])
     robust_cli.add_parsers(sub, debug, _int, _float)
@@ -413,7 +416,8 @@ def _version() -> str:
 
 
 _COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "generate": _generate,
-             "models": _models, "datasets": _datasets, **robust_cli.COMMANDS}
+             "models": _models, "datasets": _datasets, **robust_cli.COMMANDS,
+             **explain_cli.COMMANDS}
 
 
 def _user_error(err: BaseException) -> bool:

@@ -35,7 +35,8 @@ from .linear import Identity, Linear
 from .module import Module
 from .pool import MaxPool1d, MaxPool2d
 
-__all__ = ["Conv1dReLU", "Conv2dReLU", "LinearReLU", "MaxPool1dReLU", "MaxPool2dReLU", "fuse"]
+__all__ = ["Conv1dReLU", "Conv2dReLU", "LinearReLU", "MaxPool1dReLU", "MaxPool2dReLU", "fuse",
+           "unfuse"]
 
 
 class LinearReLU(Linear):
@@ -123,4 +124,37 @@ def fuse(model: Module) -> Module:
             if cls is not None and type(act) is ReLU and _plain(layer) and _plain(act):
                 seq._modules[first] = _fused_copy(layer, cls)
                 seq._modules[second] = Identity().train(act.training)
+    return model
+
+
+_PLAIN = {**{fused: layer for layer, fused in _LAYER_RELU.items()},
+          **{fused: pool for pool, fused in _RELU_POOL.items()}}
+
+
+def unfuse(model: Module) -> Module:
+    """Undo ``fuse`` in place: each fused layer back to its plain class, its ReLU back in the
+    ``Identity`` that kept its place (after a layer, before a pool); returns ``model``.
+
+    For code that needs the ReLU layers themselves (e.g. ``explain``'s guided backpropagation,
+    which changes their gradient rule). The Parameters, values and state dict stay the same.
+
+    Raises:
+        ValueError: a fused layer whose ReLU's place holds something else than an ``Identity``.
+    """
+    if not isinstance(model, Module):
+        raise TypeError(f"unfuse: model must be a chainrule nn.Module, got {type(model).__name__}")
+    for seq in [m for m in model.modules() if isinstance(m, Sequential)]:
+        names = list(seq._modules)
+        for k, name in enumerate(names):
+            layer = seq._modules[name]
+            plain = _PLAIN.get(type(layer))
+            if plain is None:
+                continue
+            k_relu = k + 1 if plain in _LAYER_RELU else k - 1
+            place = names[k_relu] if 0 <= k_relu < len(names) else None
+            if place is None or type(seq._modules[place]) is not Identity:
+                raise ValueError(f"unfuse: {type(layer).__name__} at {name!r} has no Identity "
+                                 "holding its ReLU's place beside it (was it made by nn.fuse?)")
+            seq._modules[place] = ReLU().train(layer.training)
+            seq._modules[name] = _fused_copy(layer, plain)
     return model

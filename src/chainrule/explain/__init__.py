@@ -1,0 +1,119 @@
+"""Explaining a trained network: attributions, feature visualization, pruning and rule extraction.
+
+The lecture names three remedies for a network's poor interpretability, and this package has
+all three, for any chainrule model:
+
+* sensitivity analysis: per-sample attributions (``saliency``, ``gradient_x_input``,
+  ``smoothgrad``, ``integrated_gradients``, ``occlusion``, ``guided_backprop``, ``deconvnet``)
+  and global sensitivity over a dataset (``mean_abs_gradient``, ``permutation_importance``,
+  ``sensitivity_rules``);
+* feature visualization of convolutional nets (``first_layer_filters``, ``top_activating_patches``,
+  ``activation_maximization``);
+* pruning (``prune_magnitude``, ``prune_units``, ``obd_saliency``, ``prune_by_saliency``,
+  ``prune_iteratively``, with masks that survive training and checkpoints) and rule extraction
+  by pruning, NeuroRule (``neurorule``, ``induce_rules``).
+
+>>> import numpy as np
+>>> import chainrule as cr
+>>> from chainrule import nn
+>>> from chainrule.explain import saliency
+>>> model = nn.Linear(3, 2)
+>>> with cr.no_grad():
+...     _ = model.weight.copy_(np.array([[1.0, 2.0, 3.0], [0.5, 0.0, -1.0]], dtype=np.float32))
+>>> saliency(model, np.ones((1, 3), dtype=np.float32), target=0).tolist()
+[[1.0, 2.0, 3.0]]
+"""
+
+from ._common import predict_scores
+from .attribution import (
+    IntegratedGradients,
+    gradient_x_input,
+    integrated_gradients,
+    occlusion,
+    saliency,
+    smoothgrad,
+)
+from .extraction import NeuroRuleResult, compare_decision_tree, neurorule
+from .features import (
+    activation_maximization,
+    first_layer_filters,
+    layer_activations,
+    project_activation,
+    receptive_field,
+    top_activating_patches,
+)
+from .guided import GuidedReLU, deconvnet, guided_backprop, relu_rule
+from .prune import (
+    KeepPruned,
+    apply_mask,
+    masks,
+    obd_saliency,
+    prunable,
+    prune_by_saliency,
+    prune_iteratively,
+    prune_magnitude,
+    prune_units,
+    reapply_masks,
+    remove_masks,
+    restore_masks,
+    sparsity,
+    sparsity_schedule,
+)
+from .rules import Rule, RuleSet, induce_rules
+from .sensitivity import (
+    SensitivityRule,
+    mean_abs_gradient,
+    permutation_importance,
+    sensitivity_rules,
+)
+from .tabular import TABULAR_DATASETS, Attribute, Encoding, TabularData, load_tabular, monk
+
+__all__ = [
+    "TABULAR_DATASETS",
+    "Attribute",
+    "Encoding",
+    "GuidedReLU",
+    "IntegratedGradients",
+    "KeepPruned",
+    "NeuroRuleResult",
+    "Rule",
+    "RuleSet",
+    "SensitivityRule",
+    "TabularData",
+    "activation_maximization",
+    "apply_mask",
+    "compare_decision_tree",
+    "deconvnet",
+    "first_layer_filters",
+    "gradient_x_input",
+    "induce_rules",
+    "guided_backprop",
+    "integrated_gradients",
+    "layer_activations",
+    "load_tabular",
+    "masks",
+    "mean_abs_gradient",
+    "monk",
+    "neurorule",
+    "obd_saliency",
+    "occlusion",
+    "permutation_importance",
+    "predict_scores",
+    "project_activation",
+    "prunable",
+    "prune_by_saliency",
+    "prune_iteratively",
+    "prune_magnitude",
+    "prune_units",
+    "reapply_masks",
+    "receptive_field",
+    "relu_rule",
+    "remove_masks",
+    "restore_masks",
+    "saliency",
+    "sensitivity_rules",
+    "smoothgrad",
+    "sparsity",
+    "sparsity_schedule",
+    "top_activating_patches",
+]

@@ -1,0 +1,161 @@
+"""What every explanation shares: checked inputs, the explained score, batches and a progress bar.
+
+An explanation asks how a model's *score* for one class, ``f(x) = model(x)[:, target]`` (a logit
+by default, or a softmax probability), depends on the input. ``score_gradients`` evaluates the
+scores of a batch and their input gradients in one backward pass: the samples of a batch are
+independent in eval mode, so the gradient of the summed scores holds each sample's own gradient.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import time
+
+from ..autograd import Tensor, grad, no_grad
+from ..backend import asnumpy, numpy
+from ..ops import softmax
+from ..train.progress import bar_line
+
+__all__ = ["Progress", "as_batch", "batches", "check_positive_int", "eval_mode", "model_dtype",
+           "predict_scores", "resolve_targets", "score_gradients"]
+
+OUTPUTS = ("logit", "probability")
+
+
+def check_positive_int(who: str, name: str, value, *, low: int = 1) -> int:
+    """``value`` as an int >= ``low``, or a ValueError naming the argument and the value."""
+    if isinstance(value, bool) or not isinstance(value, (int, numpy.integer)) or value < low:
+        raise ValueError(f"{who}: {name} must be an integer >= {low}, got {value!r}")
+    return int(value)
+
+
+def model_dtype(model):
+    """The float dtype of the model's parameters (None when it has none)."""
+    for p in model.parameters():
+        return p.dtype
+    return None
+
+
+def as_batch(who: str, model, x, *, min_ndim: int = 2):
+    """``x`` (array or Tensor) as a float NumPy array in the model's dtype, checked finite."""
+    if isinstance(x, Tensor):
+        x = asnumpy(x.data)
+    x = numpy.asarray(x)
+    if x.ndim < min_ndim:
+        raise ValueError(f"{who}: x must be a batch with at least {min_ndim} axes (N, ...), "
+                         f"got shape {x.shape}; add a batch axis with x[None]")
+    if x.shape[0] == 0:
+        raise ValueError(f"{who}: x is an empty batch (shape {x.shape})")
+    if x.dtype.kind not in "fiub":
+        raise ValueError(f"{who}: x must hold numbers, got dtype {x.dtype}")
+    dtype = model_dtype(model) or (x.dtype if x.dtype.kind == "f" else numpy.float32)
+    x = x.astype(dtype, copy=False)
+    if not numpy.isfinite(x).all():
+        raise ValueError(f"{who}: x holds {int((~numpy.isfinite(x)).sum())} NaN or infinite "
+                         "values")
+    return x
+
+
+@contextlib.contextmanager
+def eval_mode(model):
+    """Run ``model`` in eval mode (dropout off, batch-norm statistics fixed), then restore it."""
+    was = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was)
+
+
+def _scores(who: str, model, xb, output: str):
+    out = model(xb)
+    if out.ndim == 1:
+        out = out.reshape(out.shape[0], 1)
+    if out.ndim != 2:
+        raise ValueError(f"{who}: the model must return (N, classes) scores, got shape "
+                         f"{out.shape}")
+    return softmax(out, axis=1) if output == "probability" else out
+
+
+def predict_scores(model, x, *, output: str = "logit", batch_size: int = 256):
+    """The model's (N, classes) scores for ``x`` as a NumPy array, without recording."""
+    check_output("predict_scores", output)
+    parts = []
+    with no_grad(), eval_mode(model):
+        for sl in batches(len(x), batch_size):
+            parts.append(asnumpy(_scores("predict_scores", model, Tensor(x[sl]), output).data))
+    return numpy.concatenate(parts)
+
+
+def check_output(who: str, output: str) -> None:
+    if output not in OUTPUTS:
+        raise ValueError(f"{who}: output must be one of {OUTPUTS}, got {output!r}")
+
+
+def resolve_targets(who: str, model, x, target, *, output: str = "logit", batch_size: int = 256):
+    """One class index per sample: ``target`` broadcast, or the predicted class when None."""
+    if target is None:
+        return predict_scores(model, x, output=output, batch_size=batch_size).argmax(axis=1)
+    t = numpy.asarray(target)
+    if t.dtype.kind not in "iu" or t.ndim > 1 or (t.ndim == 1 and len(t) != len(x)):
+        raise ValueError(f"{who}: target must be None, a class index or one index per sample "
+                         f"({len(x)}), got {target!r}")
+    t = numpy.broadcast_to(t, (len(x),)).astype(numpy.int64)
+    if (t < 0).any():
+        raise ValueError(f"{who}: target holds negative class indices: {sorted(set(t[t < 0]))}")
+    return t
+
+
+def score_gradients(model, x, targets, *, output: str = "logit"):
+    """Scores ``f(x)[i, targets[i]]`` (N,) and their gradients with respect to ``x``, as arrays."""
+    xt = Tensor(x, requires_grad=True)
+    out = _scores("score_gradients", model, xt, output)
+    if targets.max() >= out.shape[1]:
+        raise ValueError(f"score_gradients: target {int(targets.max())} is out of range for a "
+                         f"model with {out.shape[1]} outputs")
+    pick = numpy.zeros(out.shape, dtype=x.dtype)
+    pick[numpy.arange(len(x)), targets] = 1
+    chosen = (out * Tensor(pick)).sum(axis=1)
+    (g,) = grad(chosen.sum(), xt)
+    return asnumpy(chosen.data), asnumpy(g.data)
+
+
+def batches(n: int, size: int):
+    """Slices ``[0, size), [size, 2 size), ...`` covering ``range(n)``."""
+    for start in range(0, n, size):
+        yield slice(start, min(start + size, n))
+
+
+class Progress:
+    """A one-line progress bar on stderr (train.progress's format), or nothing when off.
+
+    Args:
+        title: what is being computed ("integrated gradients").
+        steps: how many units of work in all.
+        enabled: draw it (False: every call does nothing).
+        out: the stream (default sys.stderr).
+    """
+
+    def __init__(self, title: str, steps: int, *, enabled: bool = True, out=None):
+        self.title, self.steps, self.enabled = title, max(int(steps), 1), enabled
+        self.out = sys.stderr if out is None else out
+        self.done, self.start, self._last = 0, time.perf_counter(), 0.0
+
+    def update(self, n: int = 1) -> None:
+        """Count ``n`` more units done, and redraw at most ten times a second (and at the end)."""
+        self.done += n
+        if not self.enabled:
+            return
+        now = time.perf_counter()
+        if now - self._last >= 0.1 or self.done >= self.steps:
+            self._last = now
+            self.out.write("\r" + bar_line(self.title, self.done, self.steps,
+                                           now - self.start, {}, 79))
+            self.out.flush()
+
+    def close(self) -> None:
+        """End the bar's line."""
+        if self.enabled and self.done:
+            self.out.write("\n")
+            self.out.flush()

@@ -1,0 +1,94 @@
+"""The explanation commands, driven in-process on a small CNN trained on the bundled digits."""
+
+import json
+import re
+
+import pytest
+
+from chainrule.cli import main
+
+
+def _help(capsys, *argv) -> str:
+    with pytest.raises(SystemExit) as exit_info:
+        main([*argv, "--help"])
+    assert exit_info.value.code == 0
+    return capsys.readouterr().out
+
+
+def _options(text: str) -> dict:
+    """``{invocation: help}`` of every option in argparse's help ('' where it has none)."""
+    found = {}
+    for block in re.findall(r"^  (-.*(?:\n {6,}\S.*)*)", text, flags=re.M):
+        first, *rest = block.split("\n")
+        invocation, _, head = first.partition("  ")
+        found[invocation] = " ".join([head.strip(), *(line.strip() for line in rest)]).strip()
+    return found
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("runs") / "digits"
+    assert main(["train", "small_cnn", "--epochs", "2", "--out", str(out), "--quiet",
+                 "--seed", "1"]) == 0
+    return out
+
+
+def test_explain_writes_a_figure_and_the_completeness_error(run, tmp_path, capsys):
+    out = tmp_path / "ex"
+    assert main(["explain", str(run), "test:0", "test:5", "--method", "all", "--steps", "16",
+                 "--samples", "4", "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert (out / "all.png").is_file() and res["methods"][3] == "ig"
+    gaps = res["ig_details"]["f_x_minus_f_baseline"]
+    errors = res["ig_details"]["completeness_error"]
+    assert all(abs(e) < 0.05 * abs(g) for e, g in zip(errors, gaps))
+    assert "completeness error at most" in capsys.readouterr().out
+    assert main(["explain", str(run), "test:99999"]) == 2
+    assert "expected test:I" in capsys.readouterr().err
+
+
+def test_visualize_writes_its_figures(run, tmp_path, capsys):
+    out = tmp_path / "vis"
+    assert main(["visualize", str(run), "--layer", "net.3", "--channels", "0", "1",
+                 "--images", "60", "--steps", "10", "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    for name in ("first_layer_filters", "top_patches", "deconvnet", "activation_maximization"):
+        assert (out / f"{name}.png").is_file()
+    for ch in res["channels"].values():
+        assert ch["maximization_end"] > ch["maximization_start"]
+    assert main(["visualize", str(run), "--layer", "net.99"]) == 2
+    assert "model has no layer 'net.99'" in capsys.readouterr().err
+
+
+def test_prune_reports_accuracy_against_sparsity(run, tmp_path, capsys):
+    out = tmp_path / "pr"
+    assert main(["prune", str(run), "--sparsity", "0.6", "--steps", "2", "--iterative",
+                 "--out", str(out)]) == 0
+    res = json.loads((out / "results.json").read_text())
+    assert [round(c["sparsity"], 2) for c in res["curve"]] == [0.0, 0.37, 0.6]
+    assert abs(res["final_sparsity"]["global"] - 0.6) < 1e-3
+    assert main(["evaluate", str(out)]) == 0      # the pruned weights load anywhere
+    with pytest.raises(SystemExit) as usage:
+        main(["prune", str(run), "--sparsity", "1.5"])
+    assert usage.value.code == 2
+    assert "--sparsity: expected a share in (0, 1), got '1.5'" in capsys.readouterr().err
+
+
+def test_rules_prints_and_writes_the_rule_set(tmp_path, capsys):
+    out = tmp_path / "rules"
+    assert main(["rules", "monk3", "--max-accuracy-drop", "0", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "fidelity 1.0000" in text and "decision tree with" in text
+    data = json.loads((out / "rules.json").read_text())
+    assert data["rules"]["default"] in ("0", "1")
+    assert (out / "rules.txt").read_text().startswith("# NeuroRule on monk3")
+
+
+@pytest.mark.parametrize("command", ["explain", "visualize", "prune", "rules"])
+def test_every_option_is_explained_with_its_default(command, capsys):
+    for invocation, text in _options(_help(capsys, command)).items():
+        if invocation.startswith("-h"):
+            continue
+        assert text, f"{command} {invocation} has no help text"
+        if " " in invocation.split(", ")[-1]:
+            assert "default" in text, f"{command} {invocation}: {text!r} names no default"

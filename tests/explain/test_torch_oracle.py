@@ -1,0 +1,82 @@
+"""Attributions against PyTorch on the same weights (plain torch.autograd as the oracle).
+
+Captum is not installed here, so the oracle is PyTorch's autograd with the methods written out
+in a few lines: the gradient, integrated gradients on the same quadrature nodes, and guided
+backpropagation / the deconvnet as a torch.autograd.Function.
+"""
+
+import numpy as np
+import pytest
+
+from chainrule import nn
+from chainrule.explain import deconvnet, guided_backprop, integrated_gradients, saliency
+from chainrule.explain.attribution import _quadrature
+
+torch = pytest.importorskip("torch")
+
+
+def _models(rng):
+    ours = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(48, 4, rng=rng), nn.ReLU(),
+                         nn.Linear(4, 3, rng=rng)).to(dtype="float64")
+    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3, padding=1), torch.nn.ReLU(),
+                                 torch.nn.MaxPool2d(2), torch.nn.Flatten(),
+                                 torch.nn.Linear(48, 4), torch.nn.ReLU(),
+                                 torch.nn.Linear(4, 3)).double()
+    state = {k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()}
+    theirs.load_state_dict(state)
+    return ours, theirs
+
+
+def _torch_grad(model, x, target):
+    xt = torch.tensor(x, requires_grad=True)
+    out = model(xt)
+    out[torch.arange(len(x)), torch.tensor(target)].sum().backward()
+    return xt.grad.numpy()
+
+
+def test_saliency_and_integrated_gradients_match_torch(rng):
+    ours, theirs = _models(rng)
+    x = rng.uniform(size=(3, 1, 8, 8))
+    target = np.array([0, 2, 1])
+    np.testing.assert_allclose(saliency(ours, x, target), _torch_grad(theirs, x, target),
+                               rtol=1e-10, atol=1e-12)
+    alphas, weights = _quadrature("gausslegendre", 16)
+    expected = sum(w * _torch_grad(theirs, a * x, target) for a, w in zip(alphas, weights)) * x
+    res = integrated_gradients(ours, x, target, steps=16)
+    np.testing.assert_allclose(res.attributions, expected, rtol=1e-9, atol=1e-12)
+
+
+class _RuleReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, z, guided):
+        ctx.save_for_backward(z)
+        ctx.guided = guided
+        return z.clamp(min=0)
+
+    @staticmethod
+    def backward(ctx, g):
+        (z,) = ctx.saved_tensors
+        out = g.clamp(min=0)
+        return (out * (z > 0) if ctx.guided else out), None
+
+
+class _Rule(torch.nn.Module):
+    def __init__(self, guided):
+        super().__init__()
+        self.guided = guided
+
+    def forward(self, z):
+        return _RuleReLU.apply(z, self.guided)
+
+
+@pytest.mark.parametrize("guided", [True, False])
+def test_guided_backprop_and_deconvnet_match_torch(rng, guided):
+    ours, theirs = _models(rng)
+    for i in (1, 5):
+        theirs[i] = _Rule(guided)
+    x = rng.uniform(size=(2, 1, 8, 8))
+    target = np.array([1, 0])
+    fn = guided_backprop if guided else deconvnet
+    np.testing.assert_allclose(fn(ours, x, target), _torch_grad(theirs, x, target),
+                               rtol=1e-10, atol=1e-12)
