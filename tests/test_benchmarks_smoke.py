@@ -271,3 +271,16 @@ def test_epoch_cost_plumbing(tmp_path, load_script):
     assert len(result["examples"]) == 3 and len(result["widths"]) == 3
     assert all(s > 0 for _, _, s in result["examples"] + result["widths"])
     assert "Fitted slopes" in out.read_text() and png.stat().st_size > 1000
+
+
+@pytest.mark.slow
+def test_apps_benchmark_checks_both_loops_agree(tmp_path, load_script):
+    """PGD-40 and integrated gradients in chainrule and in plain PyTorch give the same results
+    on the same weights (the check that runs before any timing)."""
+    pytest.importorskip("torch")
+    apps = load_script("benchmarks/apps.py")
+    out = tmp_path / "apps.md"
+    rows = apps.main(["--n", "4", "--repeats", "1", "--out", str(out)])
+    assert [r["task"] for r in rows] == ["pgd40", "ig50"]
+    assert all(r["check"] == "ok" and r["chainrule_s"] > 0 and r["torch_s"] > 0 for r in rows)
+    assert "| pgd40 | 4 |" in out.read_text()
