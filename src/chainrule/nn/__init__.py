@@ -14,7 +14,7 @@ Sequential(
 203530
 """
 
-from . import init
+from . import functional, init, utils
 from .activation import (
     ELU,
     GELU,
@@ -40,6 +40,16 @@ from .embedding import Embedding
 from .flatten import Flatten, Unflatten
 from .fuse import Conv1dReLU, Conv2dReLU, LinearReLU, MaxPool1dReLU, MaxPool2dReLU, fuse
 from .linear import Identity, Linear
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import IncompatibleKeys, Module, RemovableHandle
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Buffer, Parameter
@@ -61,7 +71,10 @@ from .summary import ModelSummary, SummaryRow
 __all__ = [
     # core
     "Buffer", "IncompatibleKeys", "ModelSummary", "Module", "Parameter", "RemovableHandle",
-    "SummaryRow", "init",
+    "SummaryRow", "functional", "init", "utils",
+    # losses
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss",
+    "NLLLoss", "SmoothL1Loss",
     # containers, shape and dropout layers
     "Dropout", "Dropout1d", "Dropout2d", "Flatten", "Identity", "ModuleDict", "ModuleList",
     "Sequential", "Unflatten",

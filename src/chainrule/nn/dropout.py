@@ -17,7 +17,7 @@ __all__ = ["Dropout", "Dropout1d", "Dropout2d"]
 class _Dropout(Module):
     """A drop probability and the generator that draws the masks."""
 
-    def __init__(self, p: float = 0.5, *, rng=None):
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, rng=None):
         super().__init__()
         who = type(self).__name__
         self.p = probability(who, p)

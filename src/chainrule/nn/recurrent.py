@@ -252,6 +252,8 @@ class GRUCell(_Cell):
 
 
 class _Sequence(_Recurrent):
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch compacts cuDNN's weight memory here; chainrule has none."""
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, *, rng, dtype):
         super().__init__(input_size, hidden_size, bias, nonlinearity, dtype)
