@@ -181,3 +181,48 @@ def train_char_lstm(torch, model, ids, bptt=5, batch_size=4, lr=2.0, clip=0.25, 
                     p.add_(p.grad, alpha=-lr)
             losses.append(loss.item())
     return losses
+
+
+def char_transformer(torch, vocab, d_model=16, nhead=2, block=8):
+    """A GPT-style character model: token and position embeddings, causal encoder layers, head."""
+    nn = torch.nn
+
+    class CharGPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tok = nn.Embedding(vocab, d_model)
+            self.pos = nn.Embedding(block, d_model)
+            layer = nn.TransformerEncoderLayer(d_model, nhead, 4 * d_model, dropout=0.0,
+                                               batch_first=True, norm_first=True)
+            self.blocks = nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+            self.ln_f = nn.LayerNorm(d_model)
+            self.head = nn.Linear(d_model, vocab)
+
+        def forward(self, idx):
+            t = idx.size(1)
+            x = self.tok(idx) + self.pos(torch.arange(t))
+            mask = nn.Transformer.generate_square_subsequent_mask(t)
+            x = self.blocks(x, mask=mask, is_causal=True)
+            return self.head(self.ln_f(x))
+
+    return CharGPT()
+
+
+def train_char_transformer(torch, model, ids, block=8, batch_size=4, steps=6):
+    """Next-character prediction with AdamW and cross entropy over (B, T, V) logits."""
+    F = torch.nn.functional  # noqa: N806
+    data = torch.tensor(ids, dtype=torch.long)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    losses = []
+    for _ in range(steps):
+        starts = [(7 + 13 * i) % (len(data) - block - 1) for i in range(batch_size)]
+        x = torch.stack([data[s:s + block] for s in starts])
+        y = torch.stack([data[s + 1:s + 1 + block] for s in starts])
+        logits = model(x)
+        B, T, C = logits.shape
+        loss = F.cross_entropy(logits.view(B * T, C), y.view(B * T))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses

@@ -111,3 +111,14 @@ def test_word_language_model_style_lstm():
     assert len(losses) == 8 and all(np.isfinite(losses))
     if "torch" in results:
         np.testing.assert_allclose(losses, results["torch"], rtol=1e-4, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # torch's notes on nested tensors and masks
+def test_gpt_style_char_transformer():
+    ids = np.random.default_rng(4).integers(0, 11, 120).tolist()
+    results = _run_both(lambda lib: programs.char_transformer(lib, 11),
+                        lambda lib, m: programs.train_char_transformer(lib, m, ids))
+    losses = results["chainrule"]
+    assert len(losses) == 6 and losses[-1] < losses[0]
+    if "torch" in results:
+        np.testing.assert_allclose(losses, results["torch"], rtol=1e-4, atol=1e-6)

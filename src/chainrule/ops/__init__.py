@@ -6,6 +6,7 @@ Importing this package also attaches the operators and methods of ``Tensor`` (``
 
 from . import (
     activation,
+    attention,
     conv,
     creation,
     elementwise,
@@ -21,6 +22,7 @@ from . import (
 from . import dropout as _dropout  # the module; `dropout` below is the function
 from ._broadcast import sum_to
 from .activation import *  # noqa: F403
+from .attention import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .creation import *  # noqa: F403
 from .dropout import *  # noqa: F403
@@ -37,6 +39,7 @@ from .shape import *  # noqa: F403
 __all__ = (
     ["sum_to"]  # broadcast_to comes with shape.__all__
     + activation.__all__
+    + attention.__all__
     + conv.__all__
     + creation.__all__
     + _dropout.__all__
