@@ -24,6 +24,7 @@ import is a violation. Imports inside functions count too.
     experiments    the apps' runner for the command line: train, models, io, viz and below
     distributed    train and everything below it
     utils          data   (PyTorch's module path chainrule.utils.data)
+    vision         data, autograd, backend   (torchvision's datasets and transforms; host-side)
     cli            anything; nothing imports cli
 
 The package root (chainrule/__init__.py) is the public facade and may import any layer but cli; no
@@ -63,13 +64,14 @@ ALLOWED: dict[str, set[str]] = {
     "experiments": _APPS_MAY_IMPORT | {"robust", "interpret", "generative"},
     "distributed": {"train", "io"} | _BELOW_TRAIN,
     "utils": {"data"},  # PyTorch's module path torch.utils.data
+    "vision": {"data", "autograd", "backend"},  # torchvision's datasets and transforms
 }
 ALL_LAYERS = set(ALLOWED) | {"cli"}
 ALLOWED["cli"] = ALL_LAYERS | {ROOT}
 ALLOWED[ROOT] = ALL_LAYERS - {"cli"}
 
 ARRAY_LIBRARIES = {"numpy", "cupy"}
-MAY_IMPORT_ARRAY_LIBRARIES = {"backend", "data", "viz"}
+MAY_IMPORT_ARRAY_LIBRARIES = {"backend", "data", "viz", "vision"}
 
 
 def module_name(path: Path, src: Path = SRC) -> str:

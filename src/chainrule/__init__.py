@@ -7,7 +7,7 @@
 [2.0, 4.0, 6.0]
 """
 
-from . import data, functional, io, models, nn, ops, optim, train, utils
+from . import data, functional, io, models, nn, ops, optim, train, utils, vision
 from . import functional as F  # noqa: N812 - the conventional alias
 from .autograd import (
     Function,
@@ -173,6 +173,7 @@ __all__ = [
     "optim",
     "train",
     "utils",
+    "vision",
     "grad",
     "gradcheck",
     "gradgradcheck",
