@@ -32,7 +32,7 @@ class Dropout(_Dropout):
 
     Args:
         p: drop probability, in [0, 1).
-        rng: numpy Generator for the masks (None: a fresh, unseeded one).
+        rng: numpy Generator for the masks (None: the default generator).
 
     Shape:
         any -> same.
@@ -53,7 +53,7 @@ class Dropout1d(_Dropout):
 
     Args:
         p: drop probability, in [0, 1).
-        rng: numpy Generator for the masks (None: a fresh, unseeded one).
+        rng: numpy Generator for the masks (None: the default generator).
 
     Shape:
         (N, C, L) -> same.
@@ -73,7 +73,7 @@ class Dropout2d(_Dropout):
 
     Args:
         p: drop probability, in [0, 1).
-        rng: numpy Generator for the masks (None: a fresh, unseeded one).
+        rng: numpy Generator for the masks (None: the default generator).
 
     Shape:
         (N, C, H, W) -> same.

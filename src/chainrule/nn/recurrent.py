@@ -190,7 +190,7 @@ class RNNCell(_Cell):
         hidden_size: features of the hidden state.
         bias: learn ``bias_ih`` and ``bias_hh``.
         nonlinearity: "tanh" or "relu".
-        rng: numpy Generator for the initial weights (None: a fresh, unseeded one).
+        rng: numpy Generator for the initial weights (None: the default generator).
         dtype: floating-point dtype of the parameters.
 
     Shape:

@@ -50,8 +50,8 @@ def dropout(x, p=0.5, training=True, *, rng=None):
         x: input Tensor of any shape (floating point).
         p: probability of zeroing an element, in [0, 1]; ``p = 1`` gives all zeros.
         training: when False (evaluation) the input is returned unchanged, as it is for ``p = 0``.
-        rng: the ``numpy.random.Generator`` that draws the mask; None draws from a fresh, unseeded
-            ``numpy.random.default_rng()`` (not reproducible: pass a seeded Generator for that).
+        rng: the ``numpy.random.Generator`` that draws the mask; None draws from the default
+            generator (reproducible after ``chainrule.manual_seed``).
 
     Returns:
         Tensor of the shape of ``x``; the gradient is masked and scaled the same way.
