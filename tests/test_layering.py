@@ -13,7 +13,7 @@ import is a violation. Imports inside functions count too.
     functional     ops
     nn             ops, autograd, backend
     optim          nn, autograd, kernels, backend
-    data           backend
+    data           autograd, backend   (autograd: the DataLoader yields Tensors)
     train          optim, nn, ops, autograd, data, io, backend   (io: resumable checkpoints)
     models         nn, ops, autograd, backend
     io             nn, autograd, backend
@@ -23,6 +23,8 @@ import is a violation. Imports inside functions count too.
     generative
     experiments    the apps' runner for the command line: train, models, io, viz and below
     distributed    train and everything below it
+    utils          data   (PyTorch's module path chainrule.utils.data)
+    vision         data, autograd, backend   (torchvision's datasets and transforms; host-side)
     cli            anything; nothing imports cli
 
 The package root (chainrule/__init__.py) is the public facade and may import any layer but cli; no
@@ -51,7 +53,7 @@ ALLOWED: dict[str, set[str]] = {
     "functional": {"ops"},
     "nn": {"ops", "autograd", "backend"},
     "optim": {"nn", "autograd", "kernels", "backend"},
-    "data": {"backend"},
+    "data": {"autograd", "backend"},
     "train": _BELOW_TRAIN | {"io"},
     "models": {"nn", "ops", "autograd", "backend"},
     "io": {"nn", "autograd", "backend"},
@@ -61,13 +63,15 @@ ALLOWED: dict[str, set[str]] = {
     "generative": set(_APPS_MAY_IMPORT),
     "experiments": _APPS_MAY_IMPORT | {"robust", "explain", "generative"},
     "distributed": {"train", "io"} | _BELOW_TRAIN,
+    "utils": {"data"},  # PyTorch's module path torch.utils.data
+    "vision": {"data", "autograd", "backend"},  # torchvision's datasets and transforms
 }
 ALL_LAYERS = set(ALLOWED) | {"cli"}
 ALLOWED["cli"] = ALL_LAYERS | {ROOT}
 ALLOWED[ROOT] = ALL_LAYERS - {"cli"}
 
 ARRAY_LIBRARIES = {"numpy", "cupy"}
-MAY_IMPORT_ARRAY_LIBRARIES = {"backend", "data", "viz"}
+MAY_IMPORT_ARRAY_LIBRARIES = {"backend", "data", "viz", "vision"}
 
 
 def module_name(path: Path, src: Path = SRC) -> str:
@@ -239,6 +243,6 @@ def test_allowed_imports_pass(fake):
 
 
 def test_unknown_layers_must_be_declared(fake):
-    stray = _write(fake, "utils/helpers.py", "")
+    stray = _write(fake, "misc/helpers.py", "")
     (problem,) = violations(stray, fake)
-    assert "layer 'utils' is not in the table" in problem
+    assert "layer 'misc' is not in the table" in problem

@@ -7,7 +7,7 @@
 [2.0, 4.0, 6.0]
 """
 
-from . import data, functional, io, models, nn, ops, optim, train
+from . import data, functional, io, models, nn, ops, optim, train, utils, vision
 from . import functional as F  # noqa: N812 - the conventional alias
 from .autograd import (
     Function,
@@ -22,11 +22,143 @@ from .autograd import (
     value_and_grad,
 )
 from .autograd.gradcheck import gradcheck, gradgradcheck
+from .autograd.tensor import Size
 from .backend import config, get_num_threads, reference_mode, set_num_threads, set_reference_mode
+from .backend.device import accelerator, cuda, device
+from .backend.dtypes import (
+    bool,  # noqa: A004 - PyTorch's dtype name, shadowed here only
+    double,
+    float,  # noqa: A004 - PyTorch's dtype name, shadowed here only
+    float16,
+    float32,
+    float64,
+    half,
+    int,  # noqa: A004 - PyTorch's dtype name, shadowed here only
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    short,
+    uint8,
+)
+from .backend.random import default_generator, initial_seed, manual_seed, seed
+from .io.serialize import load, save
+from .ops import (
+    abs,  # noqa: A004 - PyTorch's top-level name
+    add,
+    arange,
+    argmax,
+    argmin,
+    argsort,
+    cat,
+    chunk,
+    clamp,
+    clip,
+    clone,
+    concat,
+    cos,
+    div,
+    empty,
+    empty_like,
+    exp,
+    eye,
+    flatten,
+    from_numpy,
+    full,
+    full_like,
+    gather,
+    linspace,
+    log,
+    log_softmax,
+    logsumexp,
+    masked_fill,
+    matmul,
+    max,  # noqa: A004 - PyTorch's top-level name
+    maximum,
+    mean,
+    min,  # noqa: A004 - PyTorch's top-level name
+    minimum,
+    mul,
+    multinomial,
+    narrow,
+    neg,
+    ones,
+    ones_like,
+    permute,
+    pow,  # noqa: A004 - PyTorch's top-level name
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    relu,
+    reshape,
+    sigmoid,
+    sign,
+    sin,
+    softmax,
+    sort,
+    split,
+    sqrt,
+    squeeze,
+    stack,
+    std,
+    sub,
+    sum,  # noqa: A004 - PyTorch's top-level name
+    tanh,
+    topk,
+    transpose,
+    tril,
+    triu,
+    unsqueeze,
+    var,
+    where,
+    zeros,
+    zeros_like,
+)
+
+mm = bmm = matmul
+
+
+def is_tensor(obj) -> bool:  # noqa: A001
+    """True for a chainrule Tensor."""
+    return isinstance(obj, Tensor)
+
+
+def numel(t) -> int:
+    """The number of elements of a Tensor."""
+    return t.numel()
+
+
+def FloatTensor(data) -> Tensor:  # noqa: N802 - PyTorch's legacy constructor
+    """``tensor(data, dtype=float32)``."""
+    return tensor(data, dtype=float32)
+
+
+def LongTensor(data) -> Tensor:  # noqa: N802 - PyTorch's legacy constructor
+    """``tensor(data, dtype=int64)``."""
+    return tensor(data, dtype=int64)
 
 __version__ = "0.1.0"
 
+
 __all__ = [
+    # PyTorch's names (docs/pytorch.md)
+    "FloatTensor", "LongTensor", "Size", "abs", "accelerator", "add", "arange", "argmax", "argmin",
+    "argsort", "bmm", "bool", "cat", "chunk", "clamp", "clip", "clone", "concat", "cos", "cuda",
+    "default_generator", "device", "div", "double", "empty", "empty_like", "exp", "eye",
+    "flatten", "float", "float16", "float32", "float64", "from_numpy", "full", "full_like",
+    "gather", "half", "initial_seed", "int", "int8", "int16", "int32", "int64", "is_tensor",
+    "linspace", "load", "log", "log_softmax", "logsumexp", "long", "manual_seed", "masked_fill",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "multinomial", "narrow",
+    "neg", "numel", "ones", "ones_like", "permute", "pow", "rand", "rand_like", "randint",
+    "randn", "randn_like", "randperm", "relu", "reshape", "save", "seed", "short", "sigmoid",
+    "sign", "sin", "softmax", "sort", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum",
+    "tanh", "topk", "transpose", "tril", "triu", "uint8", "unsqueeze", "var", "where", "zeros",
+    "zeros_like",
+    # chainrule's
     "F",
     "Function",
     "Tensor",
@@ -40,6 +172,8 @@ __all__ = [
     "nn",
     "optim",
     "train",
+    "utils",
+    "vision",
     "grad",
     "gradcheck",
     "gradgradcheck",

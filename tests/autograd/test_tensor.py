@@ -65,7 +65,7 @@ def test_properties():
     t = cr.tensor(np.zeros((2, 3, 4)))
     assert t.shape == (2, 3, 4)
     assert t.ndim == 3
-    assert t.size == 24 and t.numel() == 24
+    assert t.size() == (2, 3, 4) and t.size(1) == 3 and t.size(-1) == 4 and t.numel() == 24
     assert t.dtype == np.float64
     assert t.device == "cpu"
     assert len(t) == 2

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule.data import ArrayDataset, DataLoader, Dataset, as_generator, collate
 
 
@@ -55,7 +56,7 @@ def test_batch_sizes_and_drop_last(n, batch, drop_last, sizes):
     assert len(loader) == len(sizes)
     assert [len(b[1]) for b in batches] == sizes
     for xb, yb in batches:
-        assert isinstance(xb, np.ndarray) and xb.shape == (len(yb), 2) and xb.dtype == np.float32
+        assert isinstance(xb, cr.Tensor) and xb.shape == (len(yb), 2) and xb.dtype == np.float32
     if not drop_last:
         np.testing.assert_array_equal(np.concatenate([b[1] for b in batches]), y)
 
@@ -89,9 +90,14 @@ def test_shuffle_with_a_generator_uses_and_advances_it():
     np.testing.assert_array_equal(batch, np.random.default_rng(5).permutation(20))
 
 
-def test_shuffle_needs_an_explicit_rng():
-    with pytest.raises(ValueError, match="shuffle=True needs an explicit rng"):
-        DataLoader(ArrayDataset(np.zeros(3)), 2, shuffle=True)
+def test_shuffle_without_rng_draws_from_the_default_generator():
+    ds = ArrayDataset(np.arange(20))
+    cr.manual_seed(3)
+    first = [b.tolist() for (b,) in DataLoader(ds, 5, shuffle=True)]
+    cr.manual_seed(3)
+    again = [b.tolist() for (b,) in DataLoader(ds, 5, shuffle=True)]
+    assert first == again and sorted(sum(first, [])) == list(range(20))
+    assert sum(first, []) != list(range(20))
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True, None])

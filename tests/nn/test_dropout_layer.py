@@ -19,7 +19,7 @@ def test_dropout_training_statistics(rng, p):
     x = _x(rng, 200, 100)
     y = nn.Dropout(p, rng=rng)(x)
     dropped = y.data == 0
-    n = x.size
+    n = x.numel()
     assert abs(dropped.mean() - p) < 5 * np.sqrt(p * (1 - p) / n)
     np.testing.assert_allclose(y.data[~dropped], x.data[~dropped] / (1 - p), rtol=1e-6)
     assert y.dtype == np.float32

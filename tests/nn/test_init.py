@@ -130,7 +130,7 @@ def test_float64_and_zero_size(rng):
 
 def test_validation(rng):
     with pytest.raises(TypeError, match="normal_: rng must be a numpy.random.Generator"):
-        init.normal_(_param(2), rng=None)
+        init.normal_(_param(2), rng=0)
     with pytest.raises(TypeError, match="rng must be a numpy.random.Generator"):
         init.uniform_(_param(2), rng=np.random.RandomState(0))
     with pytest.raises(ValueError, match="normal_: std must be non-negative, got -1"):

@@ -373,7 +373,7 @@ def test_rebuilt_columns_give_the_same_filter_gradient(rng, monkeypatch):
 def _grads(x, w):
     t, k = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
     y = cr.F.conv2d(t, k, padding=1)
-    y.backward(cr.tensor(np.cos(np.arange(y.size)).reshape(y.shape).astype(np.float32)))
+    y.backward(cr.tensor(np.cos(np.arange(y.numel())).reshape(y.shape).astype(np.float32)))
     return y.numpy().copy(), t.grad.numpy().copy(), k.grad.numpy().copy()
 
 
@@ -392,7 +392,7 @@ def test_blocked_columns_give_the_whole_columns_result(rng, monkeypatch, stride,
     def grads():
         t, k = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
         y = F.conv2d(t, k, stride=stride, padding=padding, dilation=dilation)
-        y.backward(cr.tensor(np.cos(np.arange(y.size)).reshape(y.shape).astype(np.float32)))
+        y.backward(cr.tensor(np.cos(np.arange(y.numel())).reshape(y.shape).astype(np.float32)))
         return y.numpy().copy(), t.grad.numpy().copy(), k.grad.numpy().copy()
 
     whole = grads()

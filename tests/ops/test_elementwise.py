@@ -193,8 +193,11 @@ def test_clip_bounds_are_inclusive():
     F.clip(x, -0.5, 0.5).backward(np.ones(5))
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 1.0, 1.0, 0.0])
     y = leaf([-1.0, -0.5, 1.0])
-    y.clamp(low=-0.5).backward(np.ones(3))
+    y.clip(low=-0.5).backward(np.ones(3))
     np.testing.assert_array_equal(y.grad.numpy(), [0.0, 1.0, 1.0])
+    z = leaf([-1.0, -0.5, 1.0])
+    z.clamp(min=-0.5).backward(np.ones(3))  # PyTorch's names
+    np.testing.assert_array_equal(z.grad.numpy(), [0.0, 1.0, 1.0])
 
 
 def test_clip_validates_its_bounds():

@@ -80,7 +80,7 @@ def test_compiled_pool_backward_batch_last_and_1d(rng, numpy_path):
 def _conv_grads(x, w, transpose, **kw):
     t, k = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
     y = (cr.F.conv_transpose2d if transpose else cr.F.conv2d)(t, k, **kw)
-    y.backward(cr.tensor(np.cos(np.arange(y.size)).reshape(y.shape).astype(x.dtype)))
+    y.backward(cr.tensor(np.cos(np.arange(y.numel())).reshape(y.shape).astype(x.dtype)))
     return y.numpy().copy(), t.grad.numpy().copy(), k.grad.numpy().copy()
 
 

@@ -81,7 +81,7 @@ def test_sum_and_mean_over_random_axes(shape, data, keepdims):
     axes = data.draw(st.lists(st.integers(-ndim, ndim - 1), unique_by=lambda a: a % ndim))
     axis = data.draw(st.sampled_from([tuple(axes), None] + ([axes[0]] if axes else [])))
     x = leaf(np.random.default_rng(0), shape)
-    n = x.size if axis is None else int(np.prod([shape[a] for a in np.atleast_1d(axis)]))
+    n = x.numel() if axis is None else int(np.prod([shape[a] for a in np.atleast_1d(axis)]))
     for op, scale in ((F.sum, 1.0), (F.mean, 1.0 / n)):
         out = op(x, axis=axis, keepdims=keepdims)
         expected = (np.sum if op is F.sum else np.mean)(x.numpy(), axis=axis, keepdims=keepdims)

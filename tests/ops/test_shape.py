@@ -250,7 +250,7 @@ def test_split_sizes_views_and_gradients(rng, size, axis, expected):
     assert isinstance(pieces, tuple)
     assert [p.shape[axis] for p in pieces] == expected
     np.testing.assert_array_equal(F.concat(pieces, axis).numpy(), x.numpy())
-    assert all(np.shares_memory(p.data, x.data) for p in pieces if p.size)
+    assert all(np.shares_memory(p.data, x.data) for p in pieces if p.numel())
     check_grads(lambda x: F.split(x, size, axis), x)
 
 
@@ -337,8 +337,7 @@ def test_squeeze_and_unsqueeze(rng):
     np.testing.assert_array_equal(x.unsqueeze(2).numpy(), np.expand_dims(x.numpy(), 2))
     assert np.shares_memory(x.squeeze().data, x.data)
     check_grads(lambda x: x.squeeze(2).unsqueeze(0), x)
-    with pytest.raises(ValueError, match=r"squeeze: axis 1 of shape \(1, 3, 1, 2\) has size 3"):
-        x.squeeze(1)
+    assert x.squeeze(1) is x and x.squeeze(dim=(0, 1)).shape == (3, 1, 2)  # PyTorch: no error
     with pytest.raises(ValueError, match="unsqueeze: axis 5 is out of range for a 5-D tensor"):
         x.unsqueeze(5)
 

@@ -24,6 +24,9 @@ CONFIGS = [
     ("Adagrad", {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.1,
                  "initial_accumulator_value": 0.1}),
     ("Adagrad", {"lr": 0.1, "eps": 1e-6, "maximize": True}),
+    ("Adadelta", {"lr": 1.0}),
+    ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-4, "weight_decay": 0.1}),
+    ("Adadelta", {"lr": 1.0, "maximize": True}),
 ]
 
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(CONFIGS)]

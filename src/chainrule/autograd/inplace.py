@@ -15,6 +15,7 @@ tensor is refused, as NumPy's in-place operators do).
 from __future__ import annotations
 
 from ..backend import device_of, get_array_module, to_device
+from ..backend.random import resolve_rng
 from .mode import _grad_enabled
 from .tensor import Tensor
 
@@ -157,6 +158,55 @@ def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argume
     return _apply(self, "clamp_", write)
 
 
+def masked_fill_(self, mask, value) -> Tensor:
+    """Set the elements where the boolean ``mask`` (broadcast to this shape) is True."""
+    m = mask._data if isinstance(mask, Tensor) else mask
+    if getattr(m, "dtype", None) is None or m.dtype.kind != "b":
+        raise TypeError("masked_fill_: mask must be a boolean Tensor")
+
+    def write(arr):
+        xp = get_array_module(arr)
+        xp.copyto(arr, xp.asarray(_value(arr, value), dtype=arr.dtype), where=m)
+
+    return _apply(self, "masked_fill_", write)
+
+
+def normal_(self, mean: float = 0.0, std: float = 1.0, *, rng=None) -> Tensor:
+    """Fill with samples of N(mean, std^2) from ``rng`` or the default generator."""
+    draw = resolve_rng(rng, "normal_").normal(mean, std, size=self.shape)
+
+    def write(arr):
+        arr[...] = _value(arr, draw.astype(arr.dtype))
+
+    return _apply(self, "normal_", write)
+
+
+def uniform_(self, a: float = 0.0, b: float = 1.0, *, rng=None) -> Tensor:
+    """Fill with samples of U(a, b) from ``rng`` or the default generator."""
+    draw = resolve_rng(rng, "uniform_").uniform(a, b, size=self.shape)
+
+    def write(arr):
+        arr[...] = _value(arr, draw.astype(arr.dtype))
+
+    return _apply(self, "uniform_", write)
+
+
+def _augmented(name, method):
+    """``t += v`` and friends: in place, as in PyTorch, where an in-place change is allowed.
+
+    A tensor that requires grad while gradients are recorded is not changed: the statement
+    rebinds the name to the recorded out-of-place result (``t = t + v``), so a graph is never
+    left with values changed under it. Under ``no_grad`` (weight updates), it changes in place
+    and keeps its identity and ``.grad``.
+    """
+    def inplace(self, other):
+        if self.requires_grad and _grad_enabled.get():
+            return getattr(Tensor, name)(self, other)
+        return method(self, other)
+
+    return inplace
+
+
 Tensor.__setitem__ = setitem
 Tensor.copy_ = copy_
 Tensor.fill_ = fill_
@@ -167,3 +217,10 @@ Tensor.mul_ = mul_
 Tensor.div_ = div_
 Tensor.clamp_ = clamp_
 Tensor.clip_ = clamp_
+Tensor.masked_fill_ = masked_fill_
+Tensor.normal_ = normal_
+Tensor.uniform_ = uniform_
+Tensor.__iadd__ = _augmented("__add__", add_)
+Tensor.__isub__ = _augmented("__sub__", sub_)
+Tensor.__imul__ = _augmented("__mul__", mul_)
+Tensor.__itruediv__ = _augmented("__truediv__", div_)

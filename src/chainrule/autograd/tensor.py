@@ -11,7 +11,21 @@ import weakref
 
 from ..backend import asnumpy, device_of, get_array_module, numpy, to_device
 
-__all__ = ["Tensor", "tensor"]
+__all__ = ["Size", "Tensor", "tensor"]
+
+
+class Size(tuple):
+    """A tensor's shape, a tuple of ints (PyTorch's ``torch.Size``)."""
+
+    def numel(self) -> int:
+        """The number of elements of a tensor of this shape."""
+        n = 1
+        for d in self:
+            n *= d
+        return n
+
+    def __repr__(self) -> str:
+        return f"Size({list(self)})"
 
 _FLOAT_KINDS = "f"
 _NOT_STATE = frozenset({"_data", "_wdata", "_base", "_counter", "__weakref__"})
@@ -111,17 +125,45 @@ class Tensor:
     def ndim(self) -> int:
         return self._data.ndim
 
-    @property
-    def size(self) -> int:
-        return self._data.size
+    def size(self, dim: int | None = None):
+        """The shape as a ``Size`` (a tuple), or the length of dimension ``dim``, as in PyTorch.
+
+        The number of elements is ``numel()`` (NumPy's ``.size`` is not a Tensor attribute).
+        """
+        if dim is None:
+            return Size(self._data.shape)
+        nd = self._data.ndim
+        if isinstance(dim, bool) or not isinstance(dim, int) or not -max(nd, 1) <= dim < max(nd, 1):
+            raise IndexError(f"size(): dim {dim!r} is out of range for a tensor of shape "
+                             f"{self.shape} (expected an int in [{-nd}, {nd - 1}])")
+        return self._data.shape[dim]
 
     def numel(self) -> int:
         """Number of elements."""
         return self._data.size
 
+    def dim(self) -> int:
+        """Number of dimensions (``ndim``)."""
+        return self._data.ndim
+
     @property
     def device(self) -> str:
         return device_of(self._data)
+
+    @property
+    def is_cuda(self) -> bool:
+        """True when the values live on a GPU (a CuPy array)."""
+        return device_of(self._data) == "cuda"
+
+    def __index__(self) -> int:
+        if self._data.size != 1 or self._data.dtype.kind not in "iub":
+            raise TypeError(f"only integer tensors of a single element can be converted to an "
+                            f"index, got dtype {self._data.dtype}, shape {self.shape}")
+        return int(self._data.item())
+
+    def __array__(self, dtype=None, copy=None):
+        arr = asnumpy(self._data)
+        return arr if dtype is None else arr.astype(dtype, copy=False)
 
     @property
     def is_leaf(self) -> bool:
@@ -145,6 +187,12 @@ class Tensor:
                 "use .any() or .all()"
             )
         return bool(self._data)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
 
     __hash__ = object.__hash__
 

@@ -17,6 +17,7 @@ try:  # CuPy is optional: chainrule runs on the CPU without it.
 except ImportError:  # pragma: no cover - depends on the machine
     cupy = None
 
+from .device import device as _device
 from .memory import apply_malloc_tuning
 from .settings import config, reference_mode, set_reference_mode
 from .threads import apply_configured_threads, get_num_threads, set_num_threads
@@ -83,6 +84,8 @@ def device_of(array) -> str:
 
 def validate_device(device: str) -> str:
     """Normalize a device name ("cpu", "cuda", "cuda:0") and check that it is usable."""
+    if isinstance(device, _device):
+        device = str(device)
     if not isinstance(device, str):
         raise TypeError(f"device must be a string such as 'cpu' or 'cuda', got {device!r}")
     name = device.split(":", 1)[0].lower()

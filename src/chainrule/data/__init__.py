@@ -4,6 +4,6 @@
 transforms live in the submodules ``idx``, ``datasets`` and ``transforms``.
 """
 
-from .dataset import ArrayDataset, DataLoader, Dataset, as_generator, collate
+from .dataset import ArrayDataset, DataLoader, Dataset, TensorDataset, as_generator, collate
 
-__all__ = ["ArrayDataset", "DataLoader", "Dataset", "as_generator", "collate"]
+__all__ = ["ArrayDataset", "DataLoader", "Dataset", "TensorDataset", "as_generator", "collate"]

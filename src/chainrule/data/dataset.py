@@ -1,4 +1,7 @@
-"""Datasets and the DataLoader: host-side NumPy batches, shuffled only by an explicit ``rng``.
+"""Datasets and the DataLoader: batches gathered on the host, yielded as Tensors.
+
+Shuffling draws from ``rng``, or from the default generator (``chainrule.manual_seed``) when none
+is given.
 
 An ``ArrayDataset`` over whole arrays is batched by fancy indexing (one gather per array per batch,
 no per-sample Python loop); any other ``Dataset`` is batched by collating its samples.
@@ -17,7 +20,10 @@ import threading
 
 import numpy as np
 
-__all__ = ["ArrayDataset", "DataLoader", "Dataset", "as_generator", "collate"]
+from ..autograd.tensor import Tensor
+from ..backend.random import default_generator
+
+__all__ = ["ArrayDataset", "DataLoader", "Dataset", "TensorDataset", "as_generator", "collate"]
 
 
 def as_generator(rng) -> np.random.Generator:
@@ -26,8 +32,10 @@ def as_generator(rng) -> np.random.Generator:
     None draws a fresh seed from the operating system, so what it drives is not reproducible; pass a
     seed or a Generator for a run that can be repeated.
     """
-    if rng is None or isinstance(rng, np.random.Generator):
-        return np.random.default_rng(rng)
+    if rng is None:
+        return default_generator()
+    if isinstance(rng, np.random.Generator):
+        return rng
     if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
         return np.random.default_rng(int(rng))
     raise TypeError(
@@ -91,15 +99,25 @@ class ArrayDataset(Dataset):
         return tuple(a[index] for a in self.arrays)
 
 
+class TensorDataset(ArrayDataset):
+    """PyTorch's name: samples along the first axis of Tensors (or arrays) of equal length.
+
+    >>> import chainrule as cr
+    >>> len(TensorDataset(cr.zeros(4, 2), cr.ones(4)))
+    4
+    """
+
+
 class DataLoader:
-    """Iterate over a dataset in batches: tuples of NumPy arrays with the batch on the first axis.
+    """Iterate over a dataset in batches: tuples of Tensors with the batch on the first axis.
 
     Args:
         dataset: a ``Dataset`` (anything with ``__len__`` and ``__getitem__``).
         batch_size: samples per batch (the last batch may be smaller unless ``drop_last``).
         shuffle: visit the samples in a new random order on every pass.
-        rng: a ``numpy.random.Generator`` or an int seed; required when ``shuffle`` is True. A
-            Generator is used (and advanced) as is, so that a caller can save and restore its state.
+        rng: a ``numpy.random.Generator`` or an int seed. A Generator is used (and advanced) as
+            is, so that a caller can save and restore its state. None with ``shuffle`` or a
+            ``transform``: the default generator (seeded by ``chainrule.manual_seed``).
         drop_last: skip the final batch when it has fewer than ``batch_size`` samples.
         transform: ``transform(batch, rng) -> batch`` applied to each batch (a tuple of arrays),
             e.g. random distortions of the images for augmentation. Its ``rng`` is a stream of
@@ -108,6 +126,13 @@ class DataLoader:
         prefetch: batches prepared ahead in a background thread (0: none). Gathering and
             transforming the next batches then overlaps the training step (NumPy releases the GIL
             in its heavy loops); the batches are identical with and without it.
+        num_workers: PyTorch's name for background preparation: batches prepared ahead by one
+            background thread (``prefetch`` wins when both are given). Not processes: the
+            batches are NumPy gathers that release the GIL.
+        tensors: yield Tensors (PyTorch's behaviour, the default) or, when False, NumPy arrays.
+        **torch_options: PyTorch-only options accepted for compatibility and ignored:
+            ``pin_memory``, ``persistent_workers``, ``prefetch_factor``, ``worker_init_fn``,
+            ``timeout``; any other name is a TypeError.
 
     Every random number of a pass comes from ``rng`` when the pass starts (``iter(loader)``), in
     the caller's thread and in a fixed order: the permutation, then the seed of the transform's
@@ -119,7 +144,9 @@ class DataLoader:
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, *, rng=None,
-                 drop_last: bool = False, transform=None, prefetch: int = 0):
+                 drop_last: bool = False, transform=None, prefetch: int = 0,
+                 num_workers: int = 0, tensors: bool = True, **torch_options):
+        _check_torch_options(torch_options)
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
                 "DataLoader: dataset must define __len__ and __getitem__, got "
@@ -128,17 +155,10 @@ class DataLoader:
         if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
                 or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
-        if shuffle and rng is None:
-            raise ValueError(
-                "DataLoader: shuffle=True needs an explicit rng (a numpy.random.Generator or an "
-                "int seed), e.g. DataLoader(ds, 32, shuffle=True, rng=0)"
-            )
         if transform is not None and not callable(transform):
             raise TypeError(
                 f"DataLoader: transform must be callable, got {type(transform).__name__}"
             )
-        if transform is not None and rng is None:
-            raise ValueError("DataLoader: a transform needs an explicit rng (Generator or seed)")
         if isinstance(prefetch, bool) or not isinstance(prefetch, numbers.Integral) \
                 or prefetch < 0:
             raise ValueError(f"DataLoader: prefetch must be an int >= 0, got {prefetch!r}")
@@ -148,7 +168,9 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.rng = None if rng is None else as_generator(rng)
+        self.rng = as_generator(rng) if rng is not None or shuffle or transform else None
+        self.num_workers = _num_workers(num_workers)
+        self.tensors = bool(tensors)
 
     def __len__(self) -> int:
         n = len(self.dataset)
@@ -163,7 +185,10 @@ class DataLoader:
             # not part of the state a checkpoint saves), so the stream follows from rng's state.
             stream = np.random.default_rng(self.rng.integers(0, 2**63, size=4).tolist())
             batches = (tuple(self.transform(b, stream)) for b in batches)
-        return _prefetched(batches, self.prefetch) if self.prefetch else batches
+        if self.tensors:
+            batches = (tuple(Tensor(a) for a in b) for b in batches)
+        depth = self.prefetch or self.num_workers
+        return _prefetched(batches, depth) if depth else batches
 
     def _batches(self, order):
         n = len(self.dataset)
@@ -176,6 +201,25 @@ class DataLoader:
             else:
                 positions = range(start, stop) if order is None else index.tolist()
                 yield collate([self.dataset[i] for i in positions])
+
+
+_IGNORED_TORCH_OPTIONS = {"pin_memory", "persistent_workers", "prefetch_factor",
+                          "worker_init_fn", "timeout", "multiprocessing_context", "generator"}
+
+
+def _check_torch_options(options: dict) -> None:
+    unknown = sorted(set(options) - _IGNORED_TORCH_OPTIONS)
+    if unknown:
+        raise TypeError(f"DataLoader: unexpected keyword argument(s) {unknown}")
+    if options.get("generator") is not None:
+        raise TypeError("DataLoader: generator= is PyTorch's; pass rng= (a numpy.random.Generator "
+                        "or an int seed) instead")
+
+
+def _num_workers(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {n!r}")
+    return int(n)
 
 
 def _prefetched(batches, depth: int):

@@ -14,7 +14,7 @@ Sequential(
 203530
 """
 
-from . import init
+from . import functional, init, utils
 from .activation import (
     ELU,
     GELU,
@@ -33,6 +33,7 @@ from .activation import (
     Step,
     Tanh,
 )
+from .attention import MultiheadAttention
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout, Dropout1d, Dropout2d
@@ -40,6 +41,16 @@ from .embedding import Embedding
 from .flatten import Flatten, Unflatten
 from .fuse import Conv1dReLU, Conv2dReLU, LinearReLU, MaxPool1dReLU, MaxPool2dReLU, fuse, unfuse
 from .linear import Identity, Linear
+from .loss import (
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    HuberLoss,
+    L1Loss,
+    MSELoss,
+    NLLLoss,
+    SmoothL1Loss,
+)
 from .module import IncompatibleKeys, Module, RemovableHandle
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .parameter import Buffer, Parameter
@@ -57,11 +68,24 @@ from .pool import (
 )
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .summary import ModelSummary, SummaryRow
+from .transformer import (
+    Transformer,
+    TransformerDecoder,
+    TransformerDecoderLayer,
+    TransformerEncoder,
+    TransformerEncoderLayer,
+)
 
 __all__ = [
     # core
     "Buffer", "IncompatibleKeys", "ModelSummary", "Module", "Parameter", "RemovableHandle",
-    "SummaryRow", "init",
+    "SummaryRow", "functional", "init", "utils",
+    # attention
+    "MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer",
+    "TransformerEncoder", "TransformerEncoderLayer",
+    # losses
+    "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss",
+    "NLLLoss", "SmoothL1Loss",
     # containers, shape and dropout layers
     "Dropout", "Dropout1d", "Dropout2d", "Flatten", "Identity", "ModuleDict", "ModuleList",
     "Sequential", "Unflatten",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numbers
 
 from ..backend import get_array_module
+from ..backend import random as _random
 
 __all__ = [
     "check_input", "float_dtype", "int_tuple", "positive_int", "probability", "resolve_rng",
@@ -17,17 +18,8 @@ def _host():
 
 
 def resolve_rng(rng, who: str):
-    """``rng`` itself, or a fresh unseeded ``numpy.random.Generator`` when it is None."""
-    generator = _host().random.Generator
-    if rng is None:
-        return _host().random.default_rng()
-    if not isinstance(rng, generator):
-        raise TypeError(
-            f"{who}: rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)) "
-            f"or None, "
-            f"got {type(rng).__name__}"
-        )
-    return rng
+    """``rng`` itself, or the default generator (``chainrule.manual_seed``) when it is None."""
+    return _random.resolve_rng(rng, who)
 
 
 def float_dtype(dtype, who: str):

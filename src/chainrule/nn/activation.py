@@ -36,6 +36,10 @@ class _Elementwise(Module):
 
     fn = None
 
+    def __init__(self, inplace: bool = False):
+        # PyTorch's inplace= is accepted; the result is computed out of place, with equal values.
+        super().__init__()
+
     def forward(self, x):
         return type(self).fn(x)
 
@@ -95,7 +99,7 @@ class LeakyReLU(Module):
     LeakyReLU(negative_slope=0.2)
     """
 
-    def __init__(self, negative_slope: float = 0.01):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
         self.negative_slope = _real("LeakyReLU", "negative_slope", negative_slope)
 
@@ -124,7 +128,7 @@ class Softplus(Module):
 class ELU(Module):
     """x where x > 0, else ``alpha * (exp(x) - 1)``."""
 
-    def __init__(self, alpha: float = 1.0):
+    def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__()
         self.alpha = _real("ELU", "alpha", alpha)
 
@@ -154,7 +158,7 @@ class GELU(Module):
 class Hardtanh(Module):
     """Clamp to [min_val, max_val]."""
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0):
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False):
         super().__init__()
         self.min_val = _real("Hardtanh", "min_val", min_val)
         self.max_val = _real("Hardtanh", "max_val", max_val)
@@ -174,9 +178,13 @@ class Hardtanh(Module):
 class Softmax(Module):
     """exp(x) / sum(exp(x)) along ``axis``: class probabilities from scores."""
 
-    def __init__(self, axis: int = -1):
+    def __init__(self, axis: int | None = None, *, dim: int | None = None):
         super().__init__()
-        self.axis = _axis("Softmax", axis)
+        if axis is not None and dim is not None:
+            raise TypeError(f"Softmax: give dim or axis, not both (got dim={dim!r}, "
+                            f"axis={axis!r})")
+        self.axis = _axis("Softmax", -1 if axis is None and dim is None else
+                          (axis if dim is None else dim))
 
     def forward(self, x):
         return A.softmax(x, self.axis)
@@ -188,9 +196,13 @@ class Softmax(Module):
 class LogSoftmax(Module):
     """log(softmax(x)) along ``axis``, computed stably."""
 
-    def __init__(self, axis: int = -1):
+    def __init__(self, axis: int | None = None, *, dim: int | None = None):
         super().__init__()
-        self.axis = _axis("LogSoftmax", axis)
+        if axis is not None and dim is not None:
+            raise TypeError(f"LogSoftmax: give dim or axis, not both (got dim={dim!r}, "
+                            f"axis={axis!r})")
+        self.axis = _axis("LogSoftmax", -1 if axis is None and dim is None else
+                          (axis if dim is None else dim))
 
     def forward(self, x):
         return A.log_softmax(x, self.axis)

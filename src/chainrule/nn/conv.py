@@ -154,7 +154,7 @@ class Conv1d(_Conv):
         padding: an int, a 1-tuple, "valid" or "same" (stride 1 only).
         groups: split the channels into independent groups (both counts must divide by it).
         bias: learn an additive per-channel bias.
-        rng: numpy Generator for the initial weights (None: a fresh, unseeded one).
+        rng: numpy Generator for the initial weights (None: the default generator).
         dtype: floating-point dtype of the parameters.
 
     Shape:
@@ -176,7 +176,7 @@ class Conv2d(_Conv):
         padding: an int, an (h, w) tuple, "valid" or "same" (stride 1 only).
         groups: split the channels into independent groups (groups = in_channels is depthwise).
         bias: learn an additive per-channel bias.
-        rng: numpy Generator for the initial weights (None: a fresh, unseeded one).
+        rng: numpy Generator for the initial weights (None: the default generator).
         dtype: floating-point dtype of the parameters.
 
     Shape:

@@ -17,7 +17,7 @@ __all__ = ["Dropout", "Dropout1d", "Dropout2d"]
 class _Dropout(Module):
     """A drop probability and the generator that draws the masks."""
 
-    def __init__(self, p: float = 0.5, *, rng=None):
+    def __init__(self, p: float = 0.5, inplace: bool = False, *, rng=None):
         super().__init__()
         who = type(self).__name__
         self.p = probability(who, p)
@@ -32,7 +32,7 @@ class Dropout(_Dropout):
 
     Args:
         p: drop probability, in [0, 1).
-        rng: numpy Generator for the masks (None: a fresh, unseeded one).
+        rng: numpy Generator for the masks (None: the default generator).
 
     Shape:
         any -> same.
@@ -53,7 +53,7 @@ class Dropout1d(_Dropout):
 
     Args:
         p: drop probability, in [0, 1).
-        rng: numpy Generator for the masks (None: a fresh, unseeded one).
+        rng: numpy Generator for the masks (None: the default generator).
 
     Shape:
         (N, C, L) -> same.
@@ -73,7 +73,7 @@ class Dropout2d(_Dropout):
 
     Args:
         p: drop probability, in [0, 1).
-        rng: numpy Generator for the masks (None: a fresh, unseeded one).
+        rng: numpy Generator for the masks (None: the default generator).
 
     Shape:
         (N, C, H, W) -> same.

@@ -28,7 +28,7 @@ class Embedding(Module):
         embedding_dim: size of each vector.
         padding_idx: an id whose row is zero-initialized and never updated (negative counts from
             the end), or None.
-        rng: numpy Generator for the N(0, 1) initial weights (None: a fresh, unseeded one).
+        rng: numpy Generator for the N(0, 1) initial weights (None: the default generator).
         dtype: floating-point dtype of the weight.
 
     Shape:

@@ -24,6 +24,7 @@ from contextvars import ContextVar
 from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..backend.random import resolve_rng
 
 __all__ = [
     "calculate_gain", "constant_", "deferred", "kaiming_normal_", "kaiming_uniform_",
@@ -51,7 +52,7 @@ class _Deferral:
             return
         self._seen.add(id(t))
         self.skipped.append(t)
-        self.elements += t.size
+        self.elements += t.numel()
         if self.max_tensors is not None and len(self.skipped) > self.max_tensors:
             raise ValueError(
                 f"the model being built has more than {self.max_tensors} initialized tensors, "
@@ -106,12 +107,7 @@ def _target(who: str, t) -> Tensor:
 
 
 def _rng(who: str, rng):
-    if not isinstance(rng, get_array_module().random.Generator):
-        raise TypeError(
-            f"{who}: rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)), "
-            f"got {type(rng).__name__}"
-        )
-    return rng
+    return resolve_rng(rng, who)
 
 
 def _number(who: str, name: str, value, *, nonnegative: bool = False) -> float:
@@ -128,7 +124,7 @@ def _fill(t: Tensor, values) -> Tensor:
         return t.copy_(xp.asarray(values, dtype=t.dtype))
 
 
-def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, rng) -> Tensor:
+def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, rng=None) -> Tensor:
     """Fill ``t`` with samples of U(a, b); returns ``t``."""
     who = "uniform_"
     a, b = _number(who, "a", a), _number(who, "b", b)
@@ -139,7 +135,7 @@ def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, rng) -> Tensor:
     return _fill(_target(who, t), _rng(who, rng).uniform(a, b, size=t.shape))
 
 
-def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *, rng) -> Tensor:
+def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *, rng=None) -> Tensor:
     """Fill ``t`` with samples of N(mean, std^2); returns ``t``."""
     who = "normal_"
     mean, std = _number(who, "mean", mean), _number(who, "std", std, nonnegative=True)
@@ -148,7 +144,7 @@ def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *, rng) -> Tensor:
     return _fill(_target(who, t), _rng(who, rng).normal(mean, std, size=t.shape))
 
 
-def small_random_(t: Tensor, scale: float = 0.01, *, rng) -> Tensor:
+def small_random_(t: Tensor, scale: float = 0.01, *, rng=None) -> Tensor:
     """The lecture's "small random numbers": N(0, scale^2), i.e. ``scale * standard normal``."""
     return normal_(t, 0.0, _number("small_random_", "scale", scale, nonnegative=True), rng=rng)
 
@@ -221,26 +217,26 @@ def _fan(who: str, t, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def xavier_uniform_(t: Tensor, gain: float = 1.0, *, rng) -> Tensor:
+def xavier_uniform_(t: Tensor, gain: float = 1.0, *, rng=None) -> Tensor:
     """Glorot/Xavier uniform: U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)); returns ``t``."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(_target("xavier_uniform_", t))
-    if t.size == 0:
+    if t.numel() == 0:
         return t
     bound = _number("xavier_uniform_", "gain", gain) * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(t, -bound, bound, rng=rng)
 
 
-def xavier_normal_(t: Tensor, gain: float = 1.0, *, rng) -> Tensor:
+def xavier_normal_(t: Tensor, gain: float = 1.0, *, rng=None) -> Tensor:
     """Glorot/Xavier normal: N(0, s^2), s = gain * sqrt(2 / (fan_in + fan_out)); returns ``t``."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(_target("xavier_normal_", t))
-    if t.size == 0:
+    if t.numel() == 0:
         return t
     std = _number("xavier_normal_", "gain", gain) * math.sqrt(2.0 / (fan_in + fan_out))
     return normal_(t, 0.0, abs(std), rng=rng)
 
 
 def kaiming_uniform_(t: Tensor, a: float = 0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu", *, rng) -> Tensor:
+                     nonlinearity: str = "leaky_relu", *, rng=None) -> Tensor:
     """He/Kaiming uniform: U(-b, b) with b = gain * sqrt(3 / fan); returns ``t``.
 
     Args:
@@ -251,32 +247,32 @@ def kaiming_uniform_(t: Tensor, a: float = 0, mode: str = "fan_in",
         rng: the random generator.
     """
     fan = _fan("kaiming_uniform_", _target("kaiming_uniform_", t), mode)
-    if t.size == 0:
+    if t.numel() == 0:
         return t
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
     return uniform_(t, -bound, bound, rng=rng)
 
 
 def kaiming_normal_(t: Tensor, a: float = 0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", *, rng) -> Tensor:
+                    nonlinearity: str = "leaky_relu", *, rng=None) -> Tensor:
     """He/Kaiming normal: N(0, s^2) with s = gain / sqrt(fan); arguments as ``kaiming_uniform_``."""
     fan = _fan("kaiming_normal_", _target("kaiming_normal_", t), mode)
-    if t.size == 0:
+    if t.numel() == 0:
         return t
     return normal_(t, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), rng=rng)
 
 
-def lecun_uniform_(t: Tensor, *, rng) -> Tensor:
+def lecun_uniform_(t: Tensor, *, rng=None) -> Tensor:
     """LeCun uniform: U(-b, b) with b = sqrt(3 / fan_in) (unit variance for a linear unit)."""
     return kaiming_uniform_(t, mode="fan_in", nonlinearity="linear", rng=rng)
 
 
-def lecun_normal_(t: Tensor, *, rng) -> Tensor:
+def lecun_normal_(t: Tensor, *, rng=None) -> Tensor:
     """LeCun normal: N(0, 1 / fan_in), the initialization SELU networks assume (not truncated)."""
     return kaiming_normal_(t, mode="fan_in", nonlinearity="linear", rng=rng)
 
 
-def orthogonal_(t: Tensor, gain: float = 1, *, rng) -> Tensor:
+def orthogonal_(t: Tensor, gain: float = 1, *, rng=None) -> Tensor:
     """Fill ``t`` with a (semi-)orthogonal matrix times ``gain`` (Saxe et al.), as PyTorch does.
 
     The tensor is viewed as (shape[0], rest); its rows (or columns, whichever are fewer) come out
@@ -287,10 +283,10 @@ def orthogonal_(t: Tensor, gain: float = 1, *, rng) -> Tensor:
     if t.ndim < 2:
         raise ValueError(f"{who}: needs a tensor with at least 2 dimensions, got shape {t.shape}")
     gain = _number(who, "gain", gain)
-    if t.size == 0 or _skipped(t):
+    if t.numel() == 0 or _skipped(t):
         return t
     rows = t.shape[0]
-    cols = t.size // rows
+    cols = t.numel() // rows
     flat = _rng(who, rng).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T

@@ -30,7 +30,7 @@ class Linear(Module):
         in_features: size of the last input axis.
         out_features: size of the last output axis.
         bias: whether to learn an additive bias.
-        rng: numpy Generator for the initial weights (None: a fresh, unseeded one).
+        rng: numpy Generator for the initial weights (None: the default generator).
         dtype: floating-point dtype of the parameters.
 
     Shape:

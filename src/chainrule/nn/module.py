@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, validate_device
+from ..backend.device import device as _device_type
 from .parameter import Buffer, Parameter
 from .state import IncompatibleKeys, check_state, convert
 from .summary import summarize
@@ -301,7 +302,7 @@ class Module:
 
     def num_parameters(self, *, trainable_only: bool = False) -> int:
         """Number of parameter elements (shared parameters counted once)."""
-        return sum(p.size for p in self.parameters() if p.requires_grad or not trainable_only)
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
     def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
         """Dotted name -> Tensor: each module's parameters, then its persistent buffers, children's.
@@ -352,11 +353,13 @@ class Module:
                 own[key].copy_(value)
         return IncompatibleKeys(missing, unexpected)
 
-    def to(self, device: str | None = None, *, dtype=None) -> Module:
+    def to(self, device=None, *, dtype=None) -> Module:
         """Move parameters, buffers and gradients to ``device`` and/or cast floats to ``dtype``.
 
         The Parameters keep their identity; returns self.
         """
+        if device is not None and not isinstance(device, (str, _device_type)):
+            device, dtype = None, device  # model.to(chainrule.float64), as in PyTorch
         name = None if device is None else validate_device(device)
         if dtype is not None:
             dtype = get_array_module().dtype(dtype)
@@ -376,8 +379,16 @@ class Module:
     def cpu(self) -> Module:
         return self.to("cpu")
 
-    def cuda(self) -> Module:
+    def cuda(self, device=None) -> Module:
         return self.to("cuda")
+
+    def double(self) -> Module:
+        """Cast floating-point parameters and buffers to float64; returns self."""
+        return self.to(dtype="float64")
+
+    def float(self) -> Module:
+        """Cast floating-point parameters and buffers to float32; returns self."""
+        return self.to(dtype="float32")
 
     def extra_repr(self) -> str:
         """The text inside this module's parentheses in ``repr`` (its hyperparameters)."""

@@ -190,7 +190,7 @@ class RNNCell(_Cell):
         hidden_size: features of the hidden state.
         bias: learn ``bias_ih`` and ``bias_hh``.
         nonlinearity: "tanh" or "relu".
-        rng: numpy Generator for the initial weights (None: a fresh, unseeded one).
+        rng: numpy Generator for the initial weights (None: the default generator).
         dtype: floating-point dtype of the parameters.
 
     Shape:
@@ -252,6 +252,8 @@ class GRUCell(_Cell):
 
 
 class _Sequence(_Recurrent):
+    def flatten_parameters(self) -> None:
+        """Nothing to do: PyTorch compacts cuDNN's weight memory here; chainrule has none."""
     def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
                  batch_first=False, dropout=0.0, bidirectional=False, *, rng, dtype):
         super().__init__(input_size, hidden_size, bias, nonlinearity, dtype)

@@ -114,10 +114,11 @@ def summarize(model, input_shape, dtype) -> ModelSummary:
     for name, m in named:
         own = [p for p in m._parameters.values() if p is not None and id(p) not in seen]
         seen.update(id(p) for p in own)
-        rows.append(SummaryRow(name, type(m).__name__, shapes.get(id(m)), sum(p.size for p in own)))
-    trainable = sum(p.size for p in params if p.requires_grad)
-    total = sum(p.size for p in params)
-    buffers = sum(b.size for b in model.buffers())
+        rows.append(SummaryRow(name, type(m).__name__, shapes.get(id(m)),
+                               sum(p.numel() for p in own)))
+    trainable = sum(p.numel() for p in params if p.requires_grad)
+    total = sum(p.numel() for p in params)
+    buffers = sum(b.numel() for b in model.buffers())
     return ModelSummary(input_shape, rows, total, trainable, total - trainable, buffers)
 
 

@@ -6,10 +6,14 @@ Importing this package also attaches the operators and methods of ``Tensor`` (``
 
 from . import (
     activation,
+    attention,
     conv,
+    creation,
     elementwise,
+    indexing,
     linalg,
     loss,
+    methods,
     normalization,
     pool,
     reduce,
@@ -18,11 +22,15 @@ from . import (
 from . import dropout as _dropout  # the module; `dropout` below is the function
 from ._broadcast import sum_to
 from .activation import *  # noqa: F403
+from .attention import *  # noqa: F403
 from .conv import *  # noqa: F403
+from .creation import *  # noqa: F403
 from .dropout import *  # noqa: F403
 from .elementwise import *  # noqa: F403
+from .indexing import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .loss import *  # noqa: F403
+from .methods import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .pool import *  # noqa: F403
 from .reduce import *  # noqa: F403
@@ -31,11 +39,15 @@ from .shape import *  # noqa: F403
 __all__ = (
     ["sum_to"]  # broadcast_to comes with shape.__all__
     + activation.__all__
+    + attention.__all__
     + conv.__all__
+    + creation.__all__
     + _dropout.__all__
     + elementwise.__all__
+    + indexing.__all__
     + linalg.__all__
     + loss.__all__
+    + methods.__all__
     + normalization.__all__
     + pool.__all__
     + reduce.__all__

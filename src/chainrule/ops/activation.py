@@ -15,9 +15,10 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor, tensor
 from ..backend import get_array_module
 from ..kernels import relu as relu_kernel
+from ._args import dim_or_axis
 from ._special import ndtr
 from .elementwise import abs as _abs
-from .elementwise import exp, where
+from .elementwise import cast, exp, where
 from .reduce import sum as _sum
 
 __all__ = [
@@ -382,14 +383,15 @@ def logsigmoid(x) -> Tensor:
     return LogSigmoid.apply(_float_input("logsigmoid", x))
 
 
-def softmax(x, axis: int = -1) -> Tensor:
+def softmax(x, axis: int = None, *, dim=None, dtype=None) -> Tensor:
     """Softmax exp(x) / sum(exp(x)) along ``axis``, stable (the maximum is subtracted first).
 
     The backward pass uses the output y: ``g_in = y * (g - sum(g * y, axis))``.
 
     Args:
         x: input Tensor (logits).
-        axis: the axis that sums to 1.
+        axis: the axis that sums to 1 (default -1; ``dim`` is PyTorch's name for it).
+        dtype: cast ``x`` to this dtype first (PyTorch's option).
 
     Shape:
         any -> same
@@ -398,23 +400,30 @@ def softmax(x, axis: int = -1) -> Tensor:
     >>> cr.F.softmax(cr.tensor([0.0, 0.0, 1000.0])).tolist()
     [0.0, 0.0, 1.0]
     """
+    axis = dim_or_axis("softmax", axis, dim, -1)
     x = _float_input("softmax", x)
+    if dtype is not None:
+        x = cast(x, dtype)
     return Softmax.apply(x, axis=_normalize_axis("softmax", axis, x.ndim, x.shape))
 
 
-def log_softmax(x, axis: int = -1) -> Tensor:
+def log_softmax(x, axis: int = None, *, dim=None, dtype=None) -> Tensor:
     """log(softmax(x)) along ``axis``, computed stably as ``x - max - log(sum(exp(x - max)))``.
 
     The backward pass uses the output y: ``g_in = g - exp(y) * sum(g, axis)``.
 
     Args:
         x: input Tensor (logits).
-        axis: the axis over which the probabilities sum to 1.
+        axis: the axis over which the probabilities sum to 1 (default -1; or ``dim``).
+        dtype: cast ``x`` to this dtype first (PyTorch's option).
 
     Shape:
         any -> same
     """
+    axis = dim_or_axis("log_softmax", axis, dim, -1)
     x = _float_input("log_softmax", x)
+    if dtype is not None:
+        x = cast(x, dtype)
     return LogSoftmax.apply(x, axis=_normalize_axis("log_softmax", axis, x.ndim, x.shape))
 
 

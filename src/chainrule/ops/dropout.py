@@ -10,6 +10,7 @@ from __future__ import annotations
 from .. import backend
 from ..autograd.tensor import Tensor
 from ..backend import device_of, to_device
+from ..backend.random import default_generator
 from .elementwise import mul
 
 __all__ = ["dropout", "dropout1d", "dropout2d"]
@@ -33,7 +34,7 @@ def _masked(x, p, mask_shape, rng):
     if data.dtype.kind != "f":
         raise TypeError(f"dropout: input must be floating point, got dtype {data.dtype}")
     if rng is None:
-        rng = backend.numpy.random.default_rng()
+        rng = default_generator()
     draw_dtype = data.dtype if data.dtype.itemsize >= 4 else "float32"  # Generator.random: f32/f64
     keep = rng.random(mask_shape, dtype=draw_dtype) >= p
     mask = keep.astype(data.dtype)
@@ -49,8 +50,8 @@ def dropout(x, p=0.5, training=True, *, rng=None):
         x: input Tensor of any shape (floating point).
         p: probability of zeroing an element, in [0, 1]; ``p = 1`` gives all zeros.
         training: when False (evaluation) the input is returned unchanged, as it is for ``p = 0``.
-        rng: the ``numpy.random.Generator`` that draws the mask; None draws from a fresh, unseeded
-            ``numpy.random.default_rng()`` (not reproducible: pass a seeded Generator for that).
+        rng: the ``numpy.random.Generator`` that draws the mask; None draws from the default
+            generator (reproducible after ``chainrule.manual_seed``).
 
     Returns:
         Tensor of the shape of ``x``; the gradient is masked and scaled the same way.

@@ -13,7 +13,7 @@ from ._broadcast import sum_to
 
 __all__ = [
     "abs", "add", "cast", "clip", "div", "exp", "log", "maximum", "minimum", "mul", "neg", "pow",
-    "sign", "sqrt", "sub", "to_device_op", "where",
+    "cos", "sign", "sin", "sqrt", "sub", "to_device_op", "where",
 ]
 
 
@@ -105,6 +105,22 @@ class Log(Function):
 
     def backward(self, g):
         return g / self.inputs[0]
+
+
+class Sin(Function):
+    def forward(self, x):
+        return get_array_module(x).sin(x)
+
+    def backward(self, g):
+        return g * cos(self.inputs[0])
+
+
+class Cos(Function):
+    def forward(self, x):
+        return get_array_module(x).cos(x)
+
+    def backward(self, g):
+        return -(g * sin(self.inputs[0]))
 
 
 class Sqrt(Function):
@@ -233,6 +249,16 @@ def log(x):
     return Log.apply(x)
 
 
+def sin(x):
+    """Elementwise sine (radians)."""
+    return Sin.apply(x)
+
+
+def cos(x):
+    """Elementwise cosine (radians)."""
+    return Cos.apply(x)
+
+
 def sqrt(x):
     """Square root."""
     return Sqrt.apply(x)
@@ -331,6 +357,8 @@ for _name in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
 Tensor.exp = exp
 Tensor.log = log
 Tensor.sqrt = sqrt
+Tensor.sin = sin
+Tensor.cos = cos
 Tensor.abs = abs
 Tensor.sign = sign
 Tensor.clip = clip
@@ -340,12 +368,11 @@ Tensor.float = lambda self: cast(self, "float32")
 Tensor.double = lambda self: cast(self, "float64")
 
 
-def _to(self, device):
+def _move(self, device):
     """This tensor on ``device`` ("cpu" or "cuda"); the copy is recorded so gradients flow back."""
     name = validate_device(device)
     return self if name == self.device else to_device_op(self, name)
 
 
-Tensor.to = _to
-Tensor.cpu = lambda self: _to(self, "cpu")
-Tensor.cuda = lambda self: _to(self, "cuda")
+Tensor.cpu = lambda self: _move(self, "cpu")
+Tensor.cuda = lambda self, device=None: _move(self, "cuda")

@@ -121,7 +121,7 @@ class _BinaryLoss(Function):
 
     def _scaled(self, g):
         if self.reduction == "mean":
-            g = g / self.inputs[0].size
+            g = g / self.inputs[0].numel()
         return g if self.weight is None else g * self.weight
 
 

@@ -11,6 +11,7 @@ figures in docs/performance.md.)
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from ..autograd.function import Function, nondiff
@@ -204,7 +205,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
     affine = [t for t in (weight, bias) if t is not None]
     flags = {"has_weight": weight is not None, "has_bias": bias is not None, "eps": eps}
     if training:
-        count = x.size // channels
+        count = math.prod(x.shape) // channels
         if count <= 1:
             raise ValueError(
                 f"{op}: expected more than 1 value per channel when training, "

@@ -9,16 +9,25 @@ from __future__ import annotations
 
 import contextlib
 import math
+from typing import NamedTuple
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..kernels import gemm
+from ._args import dim_or_axis, keep_flag
 from ._broadcast import broadcast_to
-from .elementwise import exp, sqrt
+from .elementwise import exp, maximum, minimum, sqrt
 from .shape import normalize_axis, reshape
 
-__all__ = ["argmax", "argmin", "logsumexp", "max", "mean", "min", "std", "sum", "var"]
+__all__ = ["MinMax", "argmax", "argmin", "logsumexp", "max", "mean", "min", "std", "sum", "var"]
+
+
+class MinMax(NamedTuple):
+    """``max(x, dim)`` and ``min(x, dim)``: the values and their indices along ``dim``."""
+
+    values: Tensor
+    indices: Tensor
 
 
 def _kept_shape(shape, axes):
@@ -113,24 +122,27 @@ class Var(Function):
         return _unreduce(g, x.shape, self.axes, self.keepdims) * centered * scale
 
 
-def sum(x, axis=None, keepdims: bool = False):  # noqa: A001 - mirrors numpy.sum and torch.sum
+def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A001 - mirrors numpy.sum and torch.sum
     """Sum of the elements over ``axis`` (all axes when None).
 
     Args:
         x: a Tensor.
-        axis: None, an int or a tuple of ints (negative counts from the end).
-        keepdims: keep the reduced axes with size 1.
+        axis: None, an int or a tuple of ints (negative counts from the end); ``dim`` is
+            PyTorch's name for it (give one of the two).
+        keepdims: keep the reduced axes with size 1 (``keepdim`` in PyTorch).
 
     >>> import chainrule as cr
     >>> cr.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(axis=0).tolist()
     [4.0, 6.0]
     """
+    axis, keepdims = dim_or_axis("sum", axis, dim), keep_flag("sum", keepdims, keepdim)
     axes = normalize_axis("sum", axis, x.ndim)
     return Sum.apply(x, axes=axes, keepdims=bool(keepdims))
 
 
-def mean(x, axis=None, keepdims: bool = False):
+def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
     """Arithmetic mean over ``axis`` (all axes when None); arguments as in ``sum``."""
+    axis, keepdims = dim_or_axis("mean", axis, dim), keep_flag("mean", keepdims, keepdim)
     axes = normalize_axis("mean", axis, x.ndim)
     if _count(x.shape, axes) == 0:
         raise ValueError(
@@ -139,33 +151,71 @@ def mean(x, axis=None, keepdims: bool = False):
     return Mean.apply(x, axes=axes, keepdims=bool(keepdims))
 
 
-def max(x, axis=None, keepdims: bool = False):  # noqa: A001 - mirrors numpy.max
-    """Largest element over ``axis`` (values only, like ``torch.amax``); ties share the grad."""
-    axes = normalize_axis("max", axis, x.ndim)
-    _check_nonempty("max", x, axes)
-    return Extreme.apply(x, axes=axes, keepdims=bool(keepdims), largest=True)
+def max(x, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
+    """Largest element: overall, along ``dim`` as PyTorch does, or over ``axis`` as NumPy does.
+
+    - ``max(x)``: the largest value (a 0-d Tensor).
+    - ``max(x, dim)`` (PyTorch): a named tuple ``(values, indices)`` along the int ``dim``.
+    - ``max(x, axis=...)`` (NumPy, like ``torch.amax``): the values only, over an int or
+      a tuple of axes.
+    - ``max(x, other)`` with a Tensor ``other``: the elementwise maximum.
+
+    Ties share the gradient of the values evenly.
+    """
+    if isinstance(dim, Tensor):
+        return maximum(x, dim)
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"max: give dim or axis, not both (got dim={dim!r}, axis={axis!r})")
+        keep = keep_flag("max", keepdims, keepdim)
+        values = _extreme("max", x, dim, keep, True)
+        return MinMax(values, _arg("argmax", x, dim, keep))
+    return _extreme("max", x, axis, keep_flag("max", keepdims, keepdim), True)
 
 
-def min(x, axis=None, keepdims: bool = False):  # noqa: A001 - mirrors numpy.min
-    """Smallest element over ``axis`` (values only, like ``torch.amin``); ties share the grad."""
-    axes = normalize_axis("min", axis, x.ndim)
-    _check_nonempty("min", x, axes)
-    return Extreme.apply(x, axes=axes, keepdims=bool(keepdims), largest=False)
+def min(x, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
+    """Smallest element: overall, along ``dim`` as PyTorch does, or over ``axis`` as NumPy does.
+
+    - ``min(x)``: the smallest value (a 0-d Tensor).
+    - ``min(x, dim)`` (PyTorch): a named tuple ``(values, indices)`` along the int ``dim``.
+    - ``min(x, axis=...)`` (NumPy, like ``torch.amin``): the values only, over an int or
+      a tuple of axes.
+    - ``min(x, other)`` with a Tensor ``other``: the elementwise minimum.
+
+    Ties share the gradient of the values evenly.
+    """
+    if isinstance(dim, Tensor):
+        return minimum(x, dim)
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"min: give dim or axis, not both (got dim={dim!r}, axis={axis!r})")
+        keep = keep_flag("min", keepdims, keepdim)
+        values = _extreme("min", x, dim, keep, False)
+        return MinMax(values, _arg("argmin", x, dim, keep))
+    return _extreme("min", x, axis, keep_flag("min", keepdims, keepdim), False)
 
 
-def logsumexp(x, axis=None, keepdims: bool = False):
+def _extreme(op, x, axis, keepdims, largest):
+    axes = normalize_axis(op, axis, x.ndim)
+    _check_nonempty(op, x, axes)
+    return Extreme.apply(x, axes=axes, keepdims=keepdims, largest=largest)
+
+
+def logsumexp(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
     """``log(sum(exp(x)))`` over ``axis``, computed without overflow; its gradient is the softmax.
 
     >>> import chainrule as cr
     >>> round(cr.tensor([1000.0, 1000.0]).logsumexp().item(), 3)
     1000.693
     """
+    axis, keepdims = dim_or_axis("logsumexp", axis, dim), keep_flag("logsumexp", keepdims, keepdim)
     axes = normalize_axis("logsumexp", axis, x.ndim)
     _check_nonempty("logsumexp", x, axes)
     return LogSumExp.apply(x, axes=axes, keepdims=bool(keepdims))
 
 
-def var(x, axis=None, keepdims: bool = False, ddof: int = 0):
+def var(x, axis=None, keepdims: bool = False, ddof: int = 0, *, dim=None, keepdim=None,
+        unbiased=None, correction=None):
     """Variance over ``axis``: the mean squared deviation, divided by ``n - ddof`` instead of ``n``.
 
     Args:
@@ -173,7 +223,15 @@ def var(x, axis=None, keepdims: bool = False, ddof: int = 0):
         axis: None, an int or a tuple of ints.
         keepdims: keep the reduced axes with size 1.
         ddof: delta degrees of freedom; 0 gives the population variance, 1 the unbiased estimate.
+        dim, keepdim: PyTorch's names for ``axis`` and ``keepdims``.
+        unbiased, correction: PyTorch's names for ``ddof`` (``unbiased=True`` is ``ddof=1``).
+            Unlike PyTorch, the default is NumPy's ``ddof=0``.
     """
+    axis, keepdims = dim_or_axis("var", axis, dim), keep_flag("var", keepdims, keepdim)
+    if unbiased is not None or correction is not None:
+        if ddof or (unbiased is not None and correction is not None):
+            raise TypeError("var: give one of ddof, unbiased and correction")
+        ddof = int(bool(unbiased)) if correction is None else correction
     axes = normalize_axis("var", axis, x.ndim)
     n = _count(x.shape, axes)
     if isinstance(ddof, bool) or not isinstance(ddof, (int, float)) or ddof < 0:
@@ -186,12 +244,14 @@ def var(x, axis=None, keepdims: bool = False, ddof: int = 0):
     return Var.apply(x, axes=axes, keepdims=bool(keepdims), ddof=ddof)
 
 
-def std(x, axis=None, keepdims: bool = False, ddof: int = 0):
+def std(x, axis=None, keepdims: bool = False, ddof: int = 0, *, dim=None, keepdim=None,
+        unbiased=None, correction=None):
     """Standard deviation over ``axis``: ``sqrt(var(x, axis, keepdims, ddof))``.
 
     Its gradient is infinite where every element of a slice is equal (the deviation is 0).
     """
-    return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof))
+    return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof, dim=dim, keepdim=keepdim,
+                    unbiased=unbiased, correction=correction))
 
 
 def _arg(op, x, axis, keepdims):
@@ -207,20 +267,22 @@ def _arg(op, x, axis, keepdims):
     return nondiff(lambda a: xp.asarray(fn(a, axis=axis, keepdims=keepdims)), x)
 
 
-def argmax(x, axis=None, keepdims: bool = False):
+def argmax(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
     """Index (an int Tensor) of the largest element along ``axis``; into the flat tensor if None.
 
     Not differentiable. At ties the first index wins.
     """
-    return _arg("argmax", x, axis, keepdims)
+    return _arg("argmax", x, dim_or_axis("argmax", axis, dim),
+                keep_flag("argmax", keepdims, keepdim))
 
 
-def argmin(x, axis=None, keepdims: bool = False):
+def argmin(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
     """Index (an int Tensor) of the smallest element along ``axis``; into the flat tensor if None.
 
     Not differentiable. At ties the first index wins.
     """
-    return _arg("argmin", x, axis, keepdims)
+    return _arg("argmin", x, dim_or_axis("argmin", axis, dim),
+                keep_flag("argmin", keepdims, keepdim))
 
 
 Tensor.sum = sum

@@ -14,6 +14,7 @@ import operator
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._args import dim_or_axis
 from ._broadcast import broadcast_to
 
 __all__ = [
@@ -102,9 +103,10 @@ def reshape(x, *shape):
     >>> cr.tensor([1.0, 2.0, 3.0, 4.0]).reshape(2, -1).shape
     (2, 2)
     """
-    if len(shape) == 1 and type(shape[0]) is tuple:
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    size, old = x.size, x.shape
+    old = x.shape
+    size = math.prod(old)
     if _sizes(shape) and math.prod(shape) == size:
         shape = tuple(shape)  # the common case: already valid
     else:
@@ -141,8 +143,13 @@ def permute(x, *axes):
     return Permute.apply(x, axes=axes)
 
 
-def transpose(x, axis0: int, axis1: int):
-    """``x`` with axes ``axis0`` and ``axis1`` swapped (a view), like ``torch.transpose``."""
+def transpose(x, axis0: int = None, axis1: int = None, *, dim0=None, dim1=None):
+    """``x`` with axes ``axis0`` and ``axis1`` swapped (a view), like ``torch.transpose``.
+
+    ``dim0``/``dim1`` are PyTorch's names for the two axes.
+    """
+    axis0 = dim_or_axis("transpose", axis0, dim0)
+    axis1 = dim_or_axis("transpose", axis1, dim1)
     a = _one_axis("transpose", axis0, x.ndim)
     b = _one_axis("transpose", axis1, x.ndim)
     axes = list(range(x.ndim))
@@ -150,12 +157,16 @@ def transpose(x, axis0: int, axis1: int):
     return permute(x, axes)
 
 
-def flatten(x, start_axis: int = 0, end_axis: int = -1):
+def flatten(x, start_axis: int = None, end_axis: int = None, *, start_dim=None, end_dim=None):
     """Merge axes ``start_axis`` to ``end_axis`` (both included) into one, like ``torch.flatten``.
+
+    ``start_dim``/``end_dim`` are PyTorch's names for the two (defaults 0 and -1).
 
     Shape:
         ``(2, 3, 4, 5)`` with ``start_axis=1`` -> ``(2, 60)``; a 0-d tensor becomes shape ``(1,)``.
     """
+    start_axis = dim_or_axis("flatten", start_axis, start_dim, 0)
+    end_axis = dim_or_axis("flatten", end_axis, end_dim, -1)
     if x.ndim == 0:
         return reshape(x, 1)
     s = _one_axis("flatten", start_axis, x.ndim)
@@ -167,19 +178,27 @@ def flatten(x, start_axis: int = 0, end_axis: int = -1):
     return reshape(x, x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:])
 
 
-def squeeze(x, axis=None):
-    """Remove axes of size 1: all of them (``axis=None``) or the given ones (which must be 1)."""
+def squeeze(x, axis=None, *, dim=None):
+    """Remove axes of size 1: all of them (``axis=None``) or those of the given ones that are 1.
+
+    A given axis whose size is not 1 is left as it is, as in PyTorch (NumPy would raise).
+    """
+    axis = dim_or_axis("squeeze", axis, dim)
     axes = normalize_axis("squeeze", axis, x.ndim)
-    if axis is None:
-        axes = tuple(a for a in axes if x.shape[a] == 1)
-    for a in axes:
-        if x.shape[a] != 1:
-            raise ValueError(f"squeeze: axis {a} of shape {x.shape} has size {x.shape[a]}, not 1")
+    axes = tuple(a for a in axes if x.shape[a] == 1)
+    if not axes:
+        return x
     return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
 
 
-def unsqueeze(x, axis):
-    """Insert axes of size 1 so that they sit at ``axis`` (an int or tuple) of the result."""
+def unsqueeze(x, axis=None, *, dim=None):
+    """Insert axes of size 1 so that they sit at ``axis`` (an int or tuple) of the result.
+
+    ``dim`` is PyTorch's name for ``axis``.
+    """
+    axis = dim_or_axis("unsqueeze", axis, dim)
+    if axis is None:
+        raise TypeError("unsqueeze: give the axis (dim) at which to insert, e.g. unsqueeze(x, 0)")
     new = len(axis) if isinstance(axis, (tuple, list)) else 1
     axes = normalize_axis("unsqueeze", axis, x.ndim + new)
     dims = iter(x.shape)
@@ -330,12 +349,15 @@ def _tensor_list(op, tensors):
     return [t if isinstance(t, Tensor) else Tensor(get_array_module(t).asarray(t)) for t in tensors]
 
 
-def concat(tensors, axis: int = 0):
-    """Join tensors along an existing axis; their shapes must agree on every other axis.
+def concat(tensors, axis: int = None, *, dim=None):
+    """Join tensors along an existing axis (default 0; ``dim`` is PyTorch's name for it).
+
+    Their shapes must agree on every other axis.
 
     Shape:
         ``(2, 3)`` and ``(4, 3)`` with ``axis=0`` -> ``(6, 3)``
     """
+    axis = dim_or_axis("concat", axis, dim, 0)
     tensors = _tensor_list("concat", tensors)
     if tensors and tensors[0].ndim == 0:
         raise ValueError("concat: zero-dimensional tensors cannot be concatenated; use stack")
@@ -347,30 +369,32 @@ def concat(tensors, axis: int = 0):
 cat = concat
 
 
-def stack(tensors, axis: int = 0):
-    """Join tensors of one shape along a new axis ``axis``.
+def stack(tensors, axis: int = None, *, dim=None):
+    """Join tensors of one shape along a new axis ``axis`` (default 0; or PyTorch's ``dim``).
 
     Shape:
         n tensors of shape ``(2, 3)`` with ``axis=1`` -> ``(2, n, 3)``
     """
+    axis = dim_or_axis("stack", axis, dim, 0)
     tensors = _tensor_list("stack", tensors)
     _check_same_shapes("stack", tensors, None)
     ax = _one_axis("stack", axis, tensors[0].ndim + 1)
     return Stack.apply(*tensors, axis=ax)
 
 
-def split(x, split_size_or_sections, axis: int = 0):
+def split(x, split_size_or_sections, axis: int = None, *, dim=None):
     """Split ``x`` along ``axis`` into views, like ``torch.split``.
 
     Args:
         x: a Tensor of at least one dimension.
         split_size_or_sections: an int chunk size (the last chunk may be smaller) or a list of
             sizes that add up to ``x.shape[axis]``.
-        axis: the axis to split.
+        axis: the axis to split (default 0; ``dim`` is PyTorch's name for it).
 
     Returns:
         A tuple of Tensors.
     """
+    axis = dim_or_axis("split", axis, dim, 0)
     ax = _one_axis("split", axis, x.ndim)
     n = x.shape[ax]
     if isinstance(split_size_or_sections, (list, tuple)):

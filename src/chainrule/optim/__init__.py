@@ -12,6 +12,7 @@
 """
 
 from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .averaging import EMA, AveragedModel, swa_average
@@ -31,6 +32,7 @@ from .rmsprop import RMSprop
 from .sgd import SGD
 
 __all__ = [
+    "Adadelta",
     "EMA",
     "SGD",
     "Adagrad",

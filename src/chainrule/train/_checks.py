@@ -29,7 +29,7 @@ def check_weights(who: str, model) -> None:
     """Refuse a model with NaN or infinite weights, naming them and how many values are bad."""
     bad = non_finite_weights(model)
     if bad:
-        sizes = {name: t.size for name, t in [*model.named_parameters(), *model.named_buffers()]}
+        sizes = {name: t.numel() for name, t in [*model.named_parameters(), *model.named_buffers()]}
         listed = ", ".join(f"{name} ({n} of {sizes[name]})" for name, n in list(bad.items())[:5])
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         raise ValueError(f"{who}: the model has non-finite weights (NaN or inf) in "

@@ -1,0 +1,86 @@
+"""PyTorch's device vocabulary over chainrule's backends: ``device``, ``cuda``, ``accelerator``.
+
+A ``chainrule.device("cuda")`` names CuPy arrays on the GPU, ``device("cpu")`` NumPy arrays. The
+``cuda`` and ``accelerator`` namespaces answer what PyTorch programs ask before choosing one.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+__all__ = ["accelerator", "cuda", "device"]
+
+
+class device:  # noqa: N801 - PyTorch's name
+    """A device: ``device("cpu")``, ``device("cuda")``, ``device("cuda", 0)``, ``device("cuda:0")``.
+
+    Compares equal to another device of the same type and index, and to its string.
+    """
+
+    __slots__ = ("type", "index")
+
+    def __init__(self, type, index=None):  # noqa: A002 - PyTorch's argument name
+        spec = type
+        if isinstance(spec, device):
+            spec, index = spec.type, spec.index if index is None else index
+        if not isinstance(spec, str):
+            raise TypeError(f"device: expected a string such as 'cpu' or 'cuda', got {spec!r}")
+        name, _, idx = spec.partition(":")
+        name = name.lower()
+        if name not in ("cpu", "cuda"):
+            raise ValueError(f"device: unknown device type {spec!r}; expected 'cpu' or 'cuda'")
+        if idx:
+            if index is not None:
+                raise ValueError(f"device: index given twice ({spec!r} and {index!r})")
+            if not idx.isdigit():
+                raise ValueError(f"device: invalid index in {spec!r}")
+            index = int(idx)
+        self.type = name
+        self.index = index
+
+    def __str__(self) -> str:
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self) -> str:
+        extra = "" if self.index is None else f", index={self.index}"
+        return f"device(type='{self.type}'{extra})"
+
+    def __eq__(self, other) -> bool:
+        if isinstance(other, str):
+            other = device(other)
+        if not isinstance(other, device):
+            return NotImplemented
+        return (self.type, self.index) == (other.type, other.index)
+
+    def __hash__(self) -> int:
+        return hash((self.type, self.index))
+
+
+def _cuda_available() -> bool:
+    from . import cuda_available
+
+    return cuda_available()
+
+
+def _device_count() -> int:
+    return 1 if _cuda_available() else 0
+
+
+def _current_accelerator():
+    return device("cuda") if _cuda_available() else None
+
+
+cuda = SimpleNamespace(
+    is_available=_cuda_available,
+    device_count=_device_count,
+    manual_seed=lambda seed: None,  # one generator serves every device (backend/random.py)
+    manual_seed_all=lambda seed: None,
+)
+cuda.__doc__ = "``cuda.is_available()``: True when CuPy sees a GPU; ``device_count()``."
+
+accelerator = SimpleNamespace(
+    is_available=_cuda_available,
+    current_accelerator=_current_accelerator,
+    device_count=_device_count,
+)
+accelerator.__doc__ = "``accelerator.is_available()`` / ``current_accelerator()``: the GPU, if any."

@@ -1,0 +1,68 @@
+"""The default random generator: what every ``rng=None`` draws from, seeded by ``manual_seed``.
+
+chainrule passes ``numpy.random.Generator`` objects explicitly (``rng=``), and an explicit one
+always wins. Where none is passed (layer initialisation, dropout, DataLoader shuffling,
+``randn``...), the draw comes from this one process-wide generator, as PyTorch's global
+generator does: after
+``chainrule.manual_seed(s)`` a program that passes no ``rng`` repeats bit for bit. Without a call it
+is seeded from the operating system, so such runs differ.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy
+
+__all__ = ["default_generator", "initial_seed", "manual_seed", "resolve_rng", "seed"]
+
+_state = {"generator": numpy.random.default_rng(), "seed": None}
+
+
+def manual_seed(seed: int) -> numpy.random.Generator:
+    """Seed the default generator (what every ``rng=None`` draws from); returns it.
+
+    Args:
+        seed: a non-negative int.
+    """
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
+    # Reseeded in place (the state of ``default_rng(seed)``), so that a layer or loader that
+    # already holds the default generator follows the new seed.
+    _state["generator"].bit_generator.state = numpy.random.PCG64(int(seed)).state
+    _state["seed"] = int(seed)
+    return _state["generator"]
+
+
+def seed() -> int:
+    """Seed the default generator from the operating system's entropy; returns the seed used."""
+    s = int(numpy.random.SeedSequence().entropy % 2**63)
+    manual_seed(s)
+    return s
+
+
+def initial_seed() -> int | None:
+    """The seed last given to ``manual_seed`` (None if the generator was never seeded)."""
+    return _state["seed"]
+
+
+def default_generator() -> numpy.random.Generator:
+    """The process-wide generator that ``rng=None`` falls back to."""
+    return _state["generator"]
+
+
+def resolve_rng(rng, who: str) -> numpy.random.Generator:
+    """``rng`` itself, or the default generator when it is None.
+
+    Raises:
+        TypeError: naming ``who`` when ``rng`` is neither None nor a ``numpy.random.Generator``.
+    """
+    if rng is None:
+        return _state["generator"]
+    if not isinstance(rng, numpy.random.Generator):
+        raise TypeError(
+            f"{who}: rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)) "
+            f"or None (the default generator, seeded by chainrule.manual_seed), "
+            f"got {type(rng).__name__}"
+        )
+    return rng

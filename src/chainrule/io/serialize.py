@@ -1,0 +1,130 @@
+"""``save(obj, path)`` / ``load(path)``: PyTorch's ``torch.save``/``torch.load`` without pickle.
+
+The object is a state dict, or any nesting of dicts, lists and tuples of Tensors, NumPy arrays
+and plain values (None, bool, int, float, str), such as an optimizer's state dict or a
+checkpoint ``{"model": ..., "optimizer": ..., "epoch": 3}``. Its arrays go into one safetensors
+file (checksummed, as every file chainrule writes) and its structure into the file's metadata as
+JSON. Nothing is executed when a file is loaded; anything else (a Module, a function, an object
+of a class of one's own) is refused when saving, naming where it sits in the object.
+"""
+
+from __future__ import annotations
+
+import json
+import numbers
+import os
+from pathlib import Path
+
+from ..autograd.tensor import Tensor
+from ..backend import numpy, to_device
+from .checkpoint import _host
+from .safetensors_file import (
+    DIGESTS,
+    check_metadata,
+    digests,
+    read_header,
+    read_tensors,
+    write_file,
+)
+
+__all__ = ["load", "save"]
+
+_STRUCTURE = "chainrule.object"
+_FORMAT = "chainrule.save"
+
+
+def _encode(value, where: str, arrays: dict):
+    if isinstance(value, (Tensor, numpy.ndarray)):
+        key = f"t{len(arrays)}"
+        arrays[key] = _host(value)
+        kind = "tensor" if isinstance(value, Tensor) else "ndarray"
+        return {"__array__": key, "kind": kind}
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        return float(value)
+    if isinstance(value, dict):
+        items = [[_encode(k, f"{where} key", arrays) if not isinstance(k, str) else k,
+                  _encode(v, f"{where}[{k!r}]", arrays)] for k, v in value.items()]
+        for k, _ in items:
+            if isinstance(k, dict):
+                raise TypeError(f"save: {where} has a key of type {type(k).__name__}; keys must "
+                                "be str, int, float, bool or None")
+        return {"__dict__": items}
+    if isinstance(value, (list, tuple)):
+        encoded = [_encode(v, f"{where}[{i}]", arrays) for i, v in enumerate(value)]
+        return {"__tuple__": encoded} if isinstance(value, tuple) else encoded
+    raise TypeError(
+        f"save: {where} is a {type(value).__name__}, which chainrule does not save (it writes "
+        "safetensors + JSON, never pickle): save Tensors, arrays, numbers, strings, None and "
+        "dicts/lists/tuples of them, e.g. model.state_dict() rather than the model"
+    )
+
+
+def save(obj, path) -> None:
+    """Write ``obj`` (a state dict or a nesting of dicts/lists/tuples of Tensors, arrays and
+    plain values) to ``path`` as safetensors + JSON.
+
+    Args:
+        obj: what to save.
+        path: a file path (str or ``os.PathLike``); written whole, then moved into place.
+
+    Raises:
+        TypeError: naming the first value that is not one of the types above.
+    """
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"save: path must be a file path (str or PathLike), got "
+                        f"{type(path).__name__}")
+    arrays: dict = {}
+    structure = json.dumps(_encode(obj, "obj", arrays), allow_nan=True)
+    metadata = {_STRUCTURE: structure, "format": _FORMAT}
+    metadata[DIGESTS] = digests(arrays, metadata)
+    path = Path(path)
+    partial = path.with_name(path.name + ".partial")
+    with open(partial, "wb") as f:
+        write_file(f, arrays, metadata)
+    os.replace(partial, path)
+
+
+def _decode(value, arrays: dict, device):
+    if isinstance(value, list):
+        return [_decode(v, arrays, device) for v in value]
+    if not isinstance(value, dict):
+        return value
+    if "__array__" in value:
+        array = arrays[value["__array__"]]
+        if value.get("kind") == "ndarray":
+            return array
+        return Tensor(array if device is None else to_device(array, device))
+    if "__tuple__" in value:
+        return tuple(_decode(v, arrays, device) for v in value["__tuple__"])
+    return {_decode(k, arrays, device) if isinstance(k, dict) else k: _decode(v, arrays, device)
+            for k, v in value["__dict__"]}
+
+
+def load(path, map_location=None, *, weights_only=True):
+    """Read what ``save`` wrote: the same nesting, with Tensors (arrays stay arrays).
+
+    Args:
+        path: the file.
+        map_location: None, "cpu" or "cuda" (or a ``chainrule.device``): where the Tensors go.
+        weights_only: accepted for PyTorch's signature; loading never runs code either way.
+
+    Raises:
+        ValueError: the file is not one ``save`` wrote (e.g. a PyTorch pickle), or is damaged.
+    """
+    refusal = (f"load: '{path}' was not written by chainrule.save; a PyTorch .pt/.pth pickle "
+               "cannot be read (unpickling runs code): save its state dict with safetensors "
+               "and load it with chainrule.io.load_weights")
+    try:
+        header = read_header("load", path)
+    except ValueError as err:
+        raise ValueError(f"{refusal} ({err})") from None
+    if header.metadata.get("format") != _FORMAT or _STRUCTURE not in header.metadata:
+        raise ValueError(refusal)
+    check_metadata("load", header)
+    arrays = read_tensors("load", header)
+    device = None if map_location is None else str(map_location)
+    return _decode(json.loads(header.metadata[_STRUCTURE]), arrays, device)

@@ -1,0 +1,120 @@
+"""Loss modules (PyTorch's ``nn.CrossEntropyLoss``...): each holds its options, calls its function.
+
+``criterion = nn.CrossEntropyLoss(); loss = criterion(logits, target)`` is
+``F.cross_entropy(logits, target)``; the options are stored unchanged and shown by ``repr``.
+"""
+
+from __future__ import annotations
+
+from ..ops import loss as L  # noqa: N812 - short alias for the op family
+from .module import Module
+
+__all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss",
+           "NLLLoss", "SmoothL1Loss"]
+
+_REDUCTIONS = ("mean", "sum", "none")
+
+
+class _Loss(Module):
+    def __init__(self, reduction: str = "mean", size_average=None, reduce=None):
+        super().__init__()
+        if size_average is not None or reduce is not None:
+            raise TypeError(f"{type(self).__name__}: size_average and reduce were removed from "
+                            "PyTorch; use reduction='mean', 'sum' or 'none'")
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, "
+                             f"got {reduction!r}")
+        self.reduction = reduction
+
+    def extra_repr(self) -> str:
+        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
+
+
+class MSELoss(_Loss):
+    """Mean squared error ``mean((input - target)^2)`` (``F.mse_loss``)."""
+
+    def forward(self, input, target):  # noqa: A002 - PyTorch's name
+        return L.mse_loss(input, target, self.reduction)
+
+
+class L1Loss(_Loss):
+    """Mean absolute error ``mean(|input - target|)`` (``F.l1_loss``)."""
+
+    def forward(self, input, target):  # noqa: A002
+        return L.l1_loss(input, target, self.reduction)
+
+
+class HuberLoss(_Loss):
+    """Huber loss: squared below ``delta``, linear above (``F.huber_loss``)."""
+
+    def __init__(self, reduction: str = "mean", delta: float = 1.0):
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input, target):  # noqa: A002
+        return L.huber_loss(input, target, self.reduction, delta=self.delta)
+
+
+class SmoothL1Loss(_Loss):
+    """Smooth L1: ``huber_loss / beta`` (equal to Huber loss at ``beta=1``)."""
+
+    def __init__(self, reduction: str = "mean", beta: float = 1.0):
+        super().__init__(reduction)
+        if not beta > 0:
+            raise ValueError(f"SmoothL1Loss: beta must be positive, got {beta!r}")
+        self.beta = beta
+
+    def forward(self, input, target):  # noqa: A002
+        return L.huber_loss(input, target, self.reduction, delta=self.beta) / self.beta
+
+
+class BCELoss(_Loss):
+    """Binary cross entropy of probabilities in [0, 1] (``F.binary_cross_entropy``)."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
+        super().__init__(reduction, size_average, reduce)
+        self.weight = weight
+
+    def forward(self, input, target):  # noqa: A002
+        return L.binary_cross_entropy(input, target, self.reduction, weight=self.weight)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """Binary cross entropy of logits, computed stably (``F.binary_cross_entropy_with_logits``)."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean",
+                 pos_weight=None):
+        super().__init__(reduction, size_average, reduce)
+        self.weight, self.pos_weight = weight, pos_weight
+
+    def forward(self, input, target):  # noqa: A002
+        return L.binary_cross_entropy_with_logits(input, target, self.reduction,
+                                                  self.pos_weight, weight=self.weight)
+
+
+class CrossEntropyLoss(_Loss):
+    """Cross entropy of logits and class indices or probabilities (``F.cross_entropy``)."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                 reduction: str = "mean", label_smoothing: float = 0.0):
+        super().__init__(reduction, size_average, reduce)
+        self.weight, self.ignore_index = weight, ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input, target):  # noqa: A002
+        return L.cross_entropy(input, target, weight=self.weight,
+                               ignore_index=self.ignore_index, reduction=self.reduction,
+                               label_smoothing=self.label_smoothing)
+
+
+class NLLLoss(_Loss):
+    """Negative log-likelihood of log-probabilities and class indices (``F.nll_loss``)."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
+                 reduction: str = "mean"):
+        super().__init__(reduction, size_average, reduce)
+        self.weight, self.ignore_index = weight, ignore_index
+
+    def forward(self, input, target):  # noqa: A002
+        return L.nll_loss(input, target, self.reduction, weight=self.weight,
+                          ignore_index=self.ignore_index)

@@ -1,0 +1,207 @@
+"""Transformer encoder and decoder layers and stacks, with PyTorch's names and layouts.
+
+``TransformerEncoderLayer`` is self-attention then a two-layer feed-forward net, each a residual
+branch with dropout and layer normalization (after the branch, or before it with
+``norm_first``); the decoder layer adds attention to the encoder's output between the two. The
+children are named as in PyTorch (``self_attn``, ``linear1``, ``norm1``...), so state dicts load
+strictly both ways.
+"""
+
+from __future__ import annotations
+
+import copy
+
+from ..backend.random import default_generator
+from ..ops import activation as A  # noqa: N812 - short alias for the op family
+from ..ops.creation import full, triu
+from .attention import MultiheadAttention
+from .containers import ModuleList
+from .dropout import Dropout
+from .linear import Linear
+from .module import Module
+from .normalization import LayerNorm
+
+__all__ = ["Transformer", "TransformerDecoder", "TransformerDecoderLayer", "TransformerEncoder",
+           "TransformerEncoderLayer"]
+
+_ACTIVATIONS = {"relu": A.relu, "gelu": A.gelu}
+
+
+def _activation(who, activation):
+    if callable(activation):
+        return activation
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"{who}: activation must be 'relu', 'gelu' or a function, "
+                         f"got {activation!r}")
+    return _ACTIVATIONS[activation]
+
+
+class _Layer(Module):
+    def _common(self, who, d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
+                batch_first, norm_first, bias, rng, dtype, norms):
+        self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias,
+                                            batch_first=batch_first, rng=rng, dtype=dtype)
+        self.linear1 = Linear(d_model, dim_feedforward, bias, rng=rng, dtype=dtype)
+        self.dropout = Dropout(dropout, rng=rng)
+        self.linear2 = Linear(dim_feedforward, d_model, bias, rng=rng, dtype=dtype)
+        for i in range(1, norms + 1):
+            setattr(self, f"norm{i}", LayerNorm(d_model, layer_norm_eps, bias=bias, dtype=dtype))
+        for i in range(1, norms + 1):
+            setattr(self, f"dropout{i}", Dropout(dropout, rng=rng))
+        self.norm_first = bool(norm_first)
+        self.activation = _activation(who, activation)
+
+    def _sa_block(self, x, mask, padding, is_causal):
+        x = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding,
+                           need_weights=False, is_causal=is_causal and mask is None)[0]
+        return self.dropout1(x)
+
+    def _ff_block(self, x, drop):
+        return drop(self.linear2(self.dropout(self.activation(self.linear1(x)))))
+
+
+class TransformerEncoderLayer(_Layer):
+    """Self-attention and feed-forward, each a residual branch (Vaswani et al., 2017).
+
+    Args:
+        d_model: features per position.
+        nhead: attention heads.
+        dim_feedforward: hidden width of the feed-forward net.
+        dropout: dropout probability (attention weights and both branches).
+        activation: "relu", "gelu" or a function.
+        layer_norm_eps: the layer norms' eps.
+        batch_first: inputs are (N, S, E) rather than (S, N, E).
+        norm_first: normalize before each branch (pre-LN) rather than after the residual sum.
+        bias: learn the biases of the linear maps and layer norms.
+        rng: numpy Generator for initialization and dropout (None: the default generator).
+    """
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation="relu", layer_norm_eps: float = 1e-5,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True, *,
+                 rng=None, dtype="float32"):
+        super().__init__()
+        self._common("TransformerEncoderLayer", d_model, nhead, dim_feedforward, dropout,
+                     activation, layer_norm_eps, batch_first, norm_first, bias, rng, dtype, 2)
+
+    def forward(self, src, src_mask=None, src_key_padding_mask=None, is_causal: bool = False):
+        x = src
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            return x + self._ff_block(self.norm2(x), self.dropout2)
+        x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
+        return self.norm2(x + self._ff_block(x, self.dropout2))
+
+
+class TransformerDecoderLayer(_Layer):
+    """Self-attention, attention to the encoder's output (``memory``) and feed-forward.
+
+    Arguments as ``TransformerEncoderLayer``; the cross-attention is ``multihead_attn``.
+    """
+
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation="relu", layer_norm_eps: float = 1e-5,
+                 batch_first: bool = False, norm_first: bool = False, bias: bool = True, *,
+                 rng=None, dtype="float32"):
+        super().__init__()
+        self._common("TransformerDecoderLayer", d_model, nhead, dim_feedforward, dropout,
+                     activation, layer_norm_eps, batch_first, norm_first, bias, rng, dtype, 3)
+        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout, bias,
+                                                 batch_first=batch_first, rng=rng, dtype=dtype)
+
+    def _mha_block(self, x, memory, mask, padding, is_causal):
+        x = self.multihead_attn(x, memory, memory, attn_mask=mask, key_padding_mask=padding,
+                                need_weights=False, is_causal=is_causal and mask is None)[0]
+        return self.dropout2(x)
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, tgt_is_causal: bool = False,
+                memory_is_causal: bool = False):
+        x = tgt
+        if self.norm_first:
+            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask, tgt_is_causal)
+            x = x + self._mha_block(self.norm2(x), memory, memory_mask, memory_key_padding_mask,
+                                    memory_is_causal)
+            return x + self._ff_block(self.norm3(x), self.dropout3)
+        x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask, tgt_is_causal))
+        x = self.norm2(x + self._mha_block(x, memory, memory_mask, memory_key_padding_mask,
+                                           memory_is_causal))
+        return self.norm3(x + self._ff_block(x, self.dropout3))
+
+
+def _clones(layer, n):
+    # The copies share the default generator rather than each getting a frozen copy of it, so
+    # that manual_seed still governs their dropout.
+    shared = default_generator()
+    return ModuleList([copy.deepcopy(layer, {id(shared): shared}) for _ in range(n)])
+
+
+class TransformerEncoder(Module):
+    """``num_layers`` copies of ``encoder_layer`` (``layers.0``, ``layers.1``...) and an optional
+    final ``norm``."""
+
+    def __init__(self, encoder_layer, num_layers: int, norm=None, enable_nested_tensor=True,
+                 mask_check=True):
+        super().__init__()
+        self.layers = _clones(encoder_layer, num_layers)
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
+        x = src
+        for layer in self.layers:
+            x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
+                      is_causal=bool(is_causal))
+        return x if self.norm is None else self.norm(x)
+
+
+class TransformerDecoder(Module):
+    """``num_layers`` copies of ``decoder_layer`` and an optional final ``norm``."""
+
+    def __init__(self, decoder_layer, num_layers: int, norm=None):
+        super().__init__()
+        self.layers = _clones(decoder_layer, num_layers)
+        self.num_layers = num_layers
+        self.norm = norm
+
+    def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
+        x = tgt
+        for layer in self.layers:
+            x = layer(x, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
+                      memory_key_padding_mask, bool(tgt_is_causal), memory_is_causal)
+        return x if self.norm is None else self.norm(x)
+
+
+class Transformer(Module):
+    """The encoder-decoder Transformer: ``encoder`` and ``decoder`` stacks with final norms."""
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
+                 num_decoder_layers: int = 6, dim_feedforward: int = 2048, dropout: float = 0.1,
+                 activation="relu", custom_encoder=None, custom_decoder=None,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, *, rng=None, dtype="float32"):
+        super().__init__()
+        options = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
+                       layer_norm_eps=layer_norm_eps, batch_first=batch_first,
+                       norm_first=norm_first, bias=bias, rng=rng, dtype=dtype)
+        self.encoder = custom_encoder or TransformerEncoder(
+            TransformerEncoderLayer(d_model, nhead, **options), num_encoder_layers,
+            LayerNorm(d_model, layer_norm_eps, bias=bias, dtype=dtype))
+        self.decoder = custom_decoder or TransformerDecoder(
+            TransformerDecoderLayer(d_model, nhead, **options), num_decoder_layers,
+            LayerNorm(d_model, layer_norm_eps, bias=bias, dtype=dtype))
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+
+    def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
+                src_key_padding_mask=None, tgt_key_padding_mask=None,
+                memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
+                memory_is_causal=False):
+        memory = self.encoder(src, src_mask, src_key_padding_mask, src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
+                            memory_key_padding_mask, tgt_is_causal, memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device=None, dtype=None):
+        """A float (sz, sz) mask: 0 on and below the diagonal, -inf above (causal attention)."""
+        return triu(full((sz, sz), float("-inf"), dtype=dtype, device=device), 1)

@@ -1,0 +1,82 @@
+"""Scaled dot-product attention, composed of ops (its gradient is theirs; no backward of its own).
+
+``softmax(q @ k^T * scale + mask) @ v``: each query position takes a weighted average of the
+values, weighted by how well its query matches each key (Vaswani et al., 2017).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .activation import softmax
+from .dropout import dropout
+from .elementwise import add, where
+from .linalg import matmul
+from .shape import transpose
+
+__all__ = ["scaled_dot_product_attention"]
+
+
+def attention_mask_bias(scores, attn_mask, is_causal, allowed_when_true=True):
+    """``scores`` with a mask applied: -inf where a query may not attend, or a float mask added.
+
+    Args:
+        scores: (..., L, S) Tensor.
+        attn_mask: None, a boolean mask broadcastable to scores (True = may attend when
+            ``allowed_when_true``, else True = masked out, as ``nn.MultiheadAttention`` reads it),
+            or a float mask added to the scores.
+        is_causal: mask out keys after each query (the upper triangle).
+    """
+    xp = get_array_module(scores.data)
+    L, S = scores.shape[-2], scores.shape[-1]
+    if is_causal:
+        causal = Tensor(xp.tril(xp.ones((L, S), dtype=bool)))
+        scores = where(causal, scores, Tensor(xp.asarray(-math.inf, dtype=scores.dtype)))
+    if attn_mask is None:
+        return scores
+    mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(xp.asarray(attn_mask))
+    if mask.dtype.kind == "b":
+        allowed = mask if allowed_when_true else Tensor(~mask.data)
+        return where(allowed, scores, Tensor(xp.asarray(-math.inf, dtype=scores.dtype)))
+    if mask.dtype.kind != "f":
+        raise TypeError(f"attention: attn_mask must be boolean or floating-point, got {mask.dtype}")
+    return add(scores, mask)
+
+
+def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
+                                 is_causal: bool = False, scale=None, *, rng=None) -> Tensor:
+    """``softmax(query @ key^T * scale + mask) @ value``, as ``torch.nn.functional`` computes it.
+
+    Args:
+        query: (..., L, E) Tensor.
+        key: (..., S, E) Tensor.
+        value: (..., S, Ev) Tensor.
+        attn_mask: boolean (True: may attend) or float (added to the scores), broadcastable to
+            (..., L, S).
+        dropout_p: dropout probability of the attention weights.
+        is_causal: each query attends only to keys at or before its position; not together with
+            ``attn_mask``.
+        scale: the factor of the scores (default ``1 / sqrt(E)``).
+        rng: numpy Generator for the dropout (None: the default generator).
+
+    Returns:
+        (..., L, Ev) Tensor.
+    """
+    for name, t in (("query", query), ("key", key), ("value", value)):
+        if not isinstance(t, Tensor) or t.ndim < 2:
+            raise ValueError(f"scaled_dot_product_attention: {name} must be a Tensor of at least "
+                             f"2 dimensions, got {getattr(t, 'shape', type(t).__name__)}")
+    if is_causal and attn_mask is not None:
+        raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
+    if scale is None:
+        scale = 1.0 / math.sqrt(query.shape[-1])
+    elif not isinstance(scale, numbers.Real):
+        raise TypeError(f"scaled_dot_product_attention: scale must be a number, got {scale!r}")
+    scores = matmul(query, transpose(key, -2, -1)) * float(scale)
+    weights = softmax(attention_mask_bias(scores, attn_mask, is_causal), dim=-1)
+    if dropout_p > 0.0:
+        weights = dropout(weights, dropout_p, True, rng=rng)
+    return matmul(weights, value)

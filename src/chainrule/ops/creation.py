@@ -1,0 +1,269 @@
+"""Tensor factories in PyTorch's names: ``zeros``, ``ones``, ``full``, ``arange``, ``randn``...
+
+Each makes a leaf Tensor (float32 unless ``dtype`` says otherwise; ``arange`` of ints gives int64,
+as in PyTorch). Random factories draw from ``rng``, or from the default generator that
+``chainrule.manual_seed`` seeds. ``tril``/``triu`` are ops: their gradient is the same mask.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module, numpy, to_device, validate_device
+from ..backend.random import resolve_rng
+
+__all__ = [
+    "arange", "empty", "empty_like", "eye", "from_numpy", "full", "full_like", "linspace",
+    "multinomial", "ones", "ones_like", "rand", "rand_like", "randint", "randn", "randn_like",
+    "randperm", "tril", "triu", "zeros", "zeros_like",
+]
+
+FLOAT = numpy.dtype("float32")
+
+
+def _size(op, size) -> tuple[int, ...]:
+    """``zeros(2, 3)``, ``zeros((2, 3))`` and ``zeros([2, 3])`` all mean shape (2, 3)."""
+    if len(size) == 1 and isinstance(size[0], (tuple, list)):
+        size = tuple(size[0])
+    if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 0
+               for n in size):
+        raise TypeError(f"{op}: size must be non-negative ints or one tuple of them, got {size!r}")
+    return tuple(int(n) for n in size)
+
+
+def _dtype(op, dtype, default=FLOAT):
+    if dtype is None:
+        return default
+    try:
+        return numpy.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"{op}: dtype {dtype!r} is not a dtype (e.g. chainrule.float32)") from None
+
+
+def _leaf(op, array, device, requires_grad) -> Tensor:
+    if device is not None:
+        array = to_device(array, validate_device(device))
+    if requires_grad and array.dtype.kind != "f":
+        raise TypeError(f"{op}: only floating-point tensors can require gradients, "
+                        f"got dtype {array.dtype}")
+    return Tensor(array, requires_grad=bool(requires_grad))
+
+
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros of shape ``size`` (ints, or one tuple)."""
+    return _leaf("zeros", numpy.zeros(_size("zeros", size), _dtype("zeros", dtype)), device,
+                 requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones of shape ``size`` (ints, or one tuple)."""
+    return _leaf("ones", numpy.ones(_size("ones", size), _dtype("ones", dtype)), device,
+                 requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of shape ``size``; chainrule fills it with zeros (never uninitialized memory)."""
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of shape ``size`` holding ``fill_value`` everywhere.
+
+    The dtype follows the value when not given: float32 for a float, int64 for an int, bool for
+    a bool (as in PyTorch).
+    """
+    if not isinstance(fill_value, (numbers.Number, numpy.generic)):
+        raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__}")
+    default = FLOAT if isinstance(fill_value, float) else numpy.asarray(fill_value).dtype
+    size = _size("full", size if isinstance(size, (tuple, list)) else (size,))
+    arr = numpy.full(size, fill_value, _dtype("full", dtype, default))
+    return _leaf("full", arr, device, requires_grad)
+
+
+def _like(x, dtype):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"expected a Tensor, got {type(x).__name__}")
+    return x.shape, (x.dtype if dtype is None else dtype), (x.device if x.device != "cpu" else None)
+
+
+def zeros_like(x, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Zeros of ``x``'s shape, dtype and device."""
+    shape, dtype, dev = _like(x, dtype)
+    return zeros(shape, dtype=dtype, device=device or dev, requires_grad=requires_grad)
+
+
+def ones_like(x, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Ones of ``x``'s shape, dtype and device."""
+    shape, dtype, dev = _like(x, dtype)
+    return ones(shape, dtype=dtype, device=device or dev, requires_grad=requires_grad)
+
+
+def empty_like(x, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``zeros_like`` (chainrule never hands out uninitialized memory)."""
+    return zeros_like(x, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def full_like(x, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``fill_value`` in ``x``'s shape, dtype and device."""
+    shape, dtype, dev = _like(x, dtype)
+    return full(shape, fill_value, dtype=dtype, device=device or dev,
+                requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
+    """``start, start + step, ...`` up to (not including) ``end``; ``arange(n)`` is 0..n-1.
+
+    int64 when every bound is an int, else float32 (as in PyTorch).
+    """
+    if end is None:
+        start, end = 0, start
+    bounds = (start, end, step)
+    if not all(isinstance(b, numbers.Real) and not isinstance(b, bool) for b in bounds):
+        raise TypeError(f"arange: start, end and step must be numbers, got {bounds!r}")
+    if step == 0:
+        raise ValueError("arange: step must not be zero")
+    ints = all(isinstance(b, numbers.Integral) for b in bounds)
+    default = numpy.dtype("int64") if ints else FLOAT
+    arr = numpy.arange(start, end, step, dtype="int64" if ints else "float64")
+    return _leaf("arange", arr.astype(_dtype("arange", dtype, default)), device, requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    """``steps`` evenly spaced values from ``start`` to ``end`` (both included), float32."""
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
+        raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
+    arr = numpy.linspace(start, end, int(steps)).astype(_dtype("linspace", dtype))
+    return _leaf("linspace", arr, device, requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, device=None,
+        requires_grad: bool = False) -> Tensor:
+    """The ``n`` x ``m`` identity matrix (``m`` defaults to ``n``)."""
+    n, m = _size("eye", (n, n if m is None else m))
+    return _leaf("eye", numpy.eye(n, m, dtype=_dtype("eye", dtype)), device, requires_grad)
+
+
+def from_numpy(array) -> Tensor:
+    """A Tensor sharing ``array``'s memory (a change to one shows in the other)."""
+    if not isinstance(array, numpy.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor(array)
+
+
+def _random(op, size, rng, dtype, device, requires_grad, draw) -> Tensor:
+    size = _size(op, size)
+    dtype = _dtype(op, dtype)
+    if dtype.kind != "f":
+        raise TypeError(f"{op}: dtype must be floating-point, got {dtype}")
+    values = draw(resolve_rng(rng, op), size).astype(dtype, copy=False)
+    return _leaf(op, values, device, requires_grad)
+
+
+def randn(*size, rng=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples of shape ``size``, from ``rng`` or the default generator."""
+    return _random("randn", size, rng, dtype, device, requires_grad,
+                   lambda g, s: g.standard_normal(s))
+
+
+def rand(*size, rng=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) of shape ``size``, from ``rng`` or the default generator."""
+    return _random("rand", size, rng, dtype, device, requires_grad, lambda g, s: g.random(s))
+
+
+def randn_like(x, *, rng=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``randn`` of ``x``'s shape, dtype and device."""
+    shape, dtype, dev = _like(x, dtype)
+    return randn(shape, rng=rng, dtype=dtype, device=device or dev, requires_grad=requires_grad)
+
+
+def rand_like(x, *, rng=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """``rand`` of ``x``'s shape, dtype and device."""
+    shape, dtype, dev = _like(x, dtype)
+    return rand(shape, rng=rng, dtype=dtype, device=device or dev, requires_grad=requires_grad)
+
+
+def randint(low, high=None, size=(), *, rng=None, dtype=None, device=None) -> Tensor:
+    """Random ints in ``[low, high)`` (``randint(high, size)`` starts at 0), int64."""
+    if high is None or isinstance(high, (tuple, list)):
+        low, high, size = 0, low, (size if high is None else high)
+    size = _size("randint", size if isinstance(size, (tuple, list)) else (size,))
+    if not high > low:
+        raise ValueError(f"randint: high must exceed low, got low={low}, high={high}")
+    arr = resolve_rng(rng, "randint").integers(low, high, size)
+    return _leaf("randint", arr.astype(_dtype("randint", dtype, numpy.dtype("int64"))), device,
+                 False)
+
+
+def randperm(n: int, *, rng=None, dtype=None, device=None) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64)."""
+    (n,) = _size("randperm", (n,))
+    arr = resolve_rng(rng, "randperm").permutation(n)
+    return _leaf("randperm", arr.astype(_dtype("randperm", dtype, numpy.dtype("int64"))), device,
+                 False)
+
+
+def multinomial(probs, num_samples: int, replacement: bool = False, *, rng=None) -> Tensor:
+    """Indices drawn with the (unnormalized, non-negative) weights ``probs``, int64.
+
+    Args:
+        probs: a 1-D or 2-D Tensor of weights (each row its own distribution).
+        num_samples: how many indices per row.
+        replacement: draw with replacement; without it ``num_samples`` may not exceed the
+            number of non-zero weights.
+        rng: numpy Generator (None: the default generator).
+    """
+    p = numpy.asarray(probs.numpy() if isinstance(probs, Tensor) else probs, dtype="float64")
+    if p.ndim not in (1, 2):
+        raise ValueError(f"multinomial: probs must be 1-D or 2-D, got shape {p.shape}")
+    if (p < 0).any() or not numpy.isfinite(p).all():
+        raise ValueError("multinomial: probs must be finite and non-negative")
+    rows = p.reshape(-1, p.shape[-1])
+    total = rows.sum(axis=1, keepdims=True)
+    if (total <= 0).any():
+        raise ValueError("multinomial: every row of probs needs a positive sum")
+    if not replacement and num_samples > int((rows > 0).sum(axis=1).min()):
+        raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement "
+                         "from fewer non-zero weights")
+    g = resolve_rng(rng, "multinomial")
+    out = numpy.stack([g.choice(rows.shape[1], num_samples, replace=bool(replacement), p=r / t)
+                       for r, t in zip(rows, total[:, 0], strict=True)])
+    out = out.reshape(p.shape[:-1] + (num_samples,)).astype("int64")
+    device = probs.device if isinstance(probs, Tensor) and probs.device != "cpu" else None
+    return _leaf("multinomial", out, device, False)
+
+
+class _Triangle(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        return (xp.tril if self.lower else xp.triu)(x, self.diagonal)
+
+    def backward(self, g):
+        return _Triangle.apply(g, lower=self.lower, diagonal=self.diagonal)
+
+
+def _triangle(op, x, diagonal, lower):
+    if not isinstance(x, Tensor):
+        x = Tensor(get_array_module(x).asarray(x))
+    if x.ndim < 2:
+        raise ValueError(f"{op}: needs at least 2 dimensions, got shape {x.shape}")
+    if isinstance(diagonal, bool) or not isinstance(diagonal, numbers.Integral):
+        raise TypeError(f"{op}: diagonal must be an int, got {diagonal!r}")
+    return _Triangle.apply(x, lower=lower, diagonal=int(diagonal))
+
+
+def tril(x, diagonal: int = 0) -> Tensor:
+    """The lower triangle of the last two axes (the rest zero); ``diagonal`` shifts the edge."""
+    return _triangle("tril", x, diagonal, True)
+
+
+def triu(x, diagonal: int = 0) -> Tensor:
+    """The upper triangle of the last two axes (the rest zero); ``diagonal`` shifts the edge."""
+    return _triangle("triu", x, diagonal, False)
+
+
+Tensor.tril = tril
+Tensor.triu = triu

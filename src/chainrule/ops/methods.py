@@ -1,0 +1,211 @@
+"""Tensor methods PyTorch programs call that are thin spellings of other ops.
+
+``eq``/``ne``/``lt``..., ``view_as``, ``t``, ``type``, ``new_zeros``..., ``masked_fill``,
+``narrow``, ``chunk``, ``contiguous``, ``clone``, ``expand``, ``to(device or dtype)``, ``long``...
+Each is a few lines over the op it names; no method here has a backward of its own.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from ..autograd.function import Function, nondiff
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module, numpy, validate_device
+from . import creation
+from ._args import dim_or_axis
+from .elementwise import add, cast, clip, div, mul, sub, to_device_op, where
+from .elementwise import pow as _pow
+from .shape import _one_axis, broadcast_to, getitem, reshape, split, transpose
+
+__all__ = ["chunk", "clamp", "clone", "masked_fill", "narrow"]
+
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+
+class Clone(Function):
+    def forward(self, x):
+        return x.copy()
+
+    def backward(self, g):
+        return g
+
+
+def clone(x) -> Tensor:
+    """A copy of ``x`` with its own memory; gradients flow through it."""
+    return Clone.apply(x)
+
+
+def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argument names
+    """Limit every element to ``[min, max]`` (either may be None), like ``torch.clamp``."""
+    return clip(x, min, max)
+
+
+def masked_fill(x, mask, value) -> Tensor:
+    """``x`` with ``value`` where the boolean ``mask`` (broadcast to ``x``) is True."""
+    m = mask.data if isinstance(mask, Tensor) else mask
+    if getattr(m, "dtype", None) is None or m.dtype.kind != "b":
+        raise TypeError(f"masked_fill: mask must be a boolean Tensor, got "
+                        f"{getattr(m, 'dtype', type(mask).__name__)}")
+    if isinstance(value, Tensor):
+        value = value.item() if value.ndim == 0 and not value.requires_grad else value
+    if not isinstance(value, Tensor):
+        value = Tensor(get_array_module(x.data).asarray(value, dtype=x.dtype))
+    return where(Tensor(m), value, x)
+
+
+def narrow(x, dim: int, start: int, length: int) -> Tensor:
+    """The view ``x[..., start:start + length, ...]`` along ``dim``."""
+    axis = _one_axis("narrow", dim, x.ndim)
+    n = x.shape[axis]
+    start = start + n if start < 0 else start
+    if not (0 <= start <= n and 0 <= length and start + length <= n):
+        raise IndexError(f"narrow: start {start} and length {length} fall outside axis {axis} "
+                         f"of size {n}")
+    return getitem(x, (slice(None),) * axis + (slice(start, start + length),))
+
+
+def chunk(x, chunks: int, dim: int = 0) -> tuple:
+    """Split ``x`` into ``chunks`` pieces along ``dim`` (the last may be smaller)."""
+    if isinstance(chunks, bool) or not isinstance(chunks, numbers.Integral) or chunks < 1:
+        raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
+    n = x.shape[_one_axis("chunk", dim, x.ndim)]
+    return split(x, max(-(-n // chunks), 1), dim)
+
+
+def _is_dtype(value) -> bool:
+    if isinstance(value, (numpy.dtype, type)):
+        return True
+    if isinstance(value, str):
+        try:
+            numpy.dtype(value)
+        except TypeError:
+            return False
+        return True
+    return False
+
+
+def _to(self, *args, device=None, dtype=None, non_blocking=False, copy=False):
+    """This tensor on a device and/or of a dtype: ``to("cuda")``, ``to(cr.float64)``,
+    ``to(device, dtype)``, ``to(other_tensor)``; recorded, so gradients flow back."""
+    for a in args:
+        if isinstance(a, Tensor):
+            device, dtype = a.device, a.dtype
+        elif _is_dtype(a):
+            dtype = a
+        elif device is None:
+            device = a
+        else:
+            raise TypeError(f"to: unexpected argument {a!r}")
+    out = self
+    if dtype is not None:
+        out = cast(out, dtype)
+    if device is not None:
+        name = validate_device(device)
+        out = out if name == out.device else to_device_op(out, name)
+    return clone(out) if copy and out is self else out
+
+
+def _type(self, dtype=None):
+    """The type name (``"chainrule.FloatTensor"``) without an argument, else ``to(dtype)``."""
+    if dtype is None:
+        return "chainrule." + _TYPE_NAMES.get(str(self.dtype), f"Tensor[{self.dtype}]")
+    if isinstance(dtype, str) and dtype.rsplit(".", 1)[-1] in _TYPE_NAMES.values():
+        name = dtype.rsplit(".", 1)[-1]
+        dtype = next(k for k, v in _TYPE_NAMES.items() if v == name)
+    return cast(self, dtype)
+
+
+def _new(factory):
+    def method(self, *size, dtype=None, device=None, requires_grad=False):
+        return factory(*size, dtype=self.dtype if dtype is None else dtype,
+                       device=device or (None if self.device == "cpu" else self.device),
+                       requires_grad=requires_grad)
+
+    return method
+
+
+def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+    return creation.full(size, fill_value, dtype=self.dtype if dtype is None else dtype,
+                         device=device or (None if self.device == "cpu" else self.device),
+                         requires_grad=requires_grad)
+
+
+def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
+    xp = get_array_module(self.data)
+    arr = xp.array(data.data if isinstance(data, Tensor) else data,
+                   dtype=self.dtype if dtype is None else dtype)
+    return creation._leaf("new_tensor", arr, device, requires_grad)
+
+
+def _expand(self, *sizes):
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    lead = len(sizes) - self.ndim
+    if lead < 0:
+        raise ValueError(f"expand: {len(sizes)} sizes for a tensor of shape {self.shape}")
+    shape = tuple(self.shape[i - lead] if s == -1 and i >= lead else s
+                  for i, s in enumerate(sizes))
+    return broadcast_to(self, shape)
+
+
+def _t(self):
+    if self.ndim > 2:
+        raise ValueError(f"t: expects a tensor with at most 2 dimensions, got shape {self.shape}")
+    return self if self.ndim < 2 else transpose(self, 0, 1)
+
+
+def _compare(name):
+    op = getattr(Tensor, name)
+    return lambda self, other: op(self, other)
+
+
+def _reduce_bool(fn_name):
+    def method(self, dim=None, keepdim=False, *, axis=None):
+        axis = dim_or_axis(fn_name, axis, dim)
+        xp = get_array_module(self.data)
+        return nondiff(lambda a: xp.asarray(getattr(xp, fn_name)(a, axis=axis, keepdims=keepdim)),
+                       self)
+
+    method.__name__ = fn_name
+    return method
+
+
+for _name, _dunder in (("eq", "__eq__"), ("ne", "__ne__"), ("lt", "__lt__"), ("le", "__le__"),
+                       ("gt", "__gt__"), ("ge", "__ge__")):
+    setattr(Tensor, _name, _compare(_dunder))
+Tensor.any = _reduce_bool("any")
+Tensor.all = _reduce_bool("all")
+Tensor.add = lambda self, other, *, alpha=1: add(self, other if alpha == 1 else other * alpha)
+Tensor.sub = lambda self, other, *, alpha=1: sub(self, other if alpha == 1 else other * alpha)
+Tensor.mul = mul
+Tensor.div = div
+Tensor.pow = _pow
+Tensor.clamp = clamp
+Tensor.clone = clone
+Tensor.masked_fill = masked_fill
+Tensor.narrow = narrow
+Tensor.chunk = chunk
+Tensor.split = split
+Tensor.to = _to
+Tensor.type = _type
+Tensor.t = _t
+Tensor.expand = _expand
+Tensor.expand_as = lambda self, other: broadcast_to(self, other.shape)
+Tensor.view_as = lambda self, other: reshape(self, other.shape)
+Tensor.reshape_as = lambda self, other: reshape(self, other.shape)
+Tensor.contiguous = lambda self: self
+Tensor.is_contiguous = lambda self: True
+Tensor.is_floating_point = lambda self: self.dtype.kind == "f"
+Tensor.long = lambda self: cast(self, "int64")
+Tensor.int = lambda self: cast(self, "int32")
+Tensor.bool = lambda self: cast(self, "bool")
+Tensor.half = lambda self: cast(self, "float16")
+Tensor.new_zeros = _new(creation.zeros)
+Tensor.new_ones = _new(creation.ones)
+Tensor.new_empty = _new(creation.empty)
+Tensor.new_full = _new_full
+Tensor.new_tensor = _new_tensor
+Tensor.element_size = lambda self: self.dtype.itemsize

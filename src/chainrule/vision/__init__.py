@@ -1,0 +1,11 @@
+"""torchvision's shape for the lecture's image data: ``datasets.MNIST`` and ``transforms``.
+
+``from chainrule.vision import datasets, transforms`` stands in for
+``from torchvision import datasets, transforms``: a dataset yields ``(transform(image), label)``
+with the image an (H, W) uint8 NumPy array (where torchvision gives a PIL image), and
+``transforms.ToTensor`` turns it into a float (1, H, W) Tensor in [0, 1].
+"""
+
+from . import datasets, transforms
+
+__all__ = ["datasets", "transforms"]

@@ -1,0 +1,60 @@
+"""``MNIST`` and ``FashionMNIST`` as torchvision makes them: ``(root, train, transform...)``."""
+
+from __future__ import annotations
+
+from ..autograd.tensor import Tensor
+from ..data.dataset import Dataset
+from ..data.datasets import fashion_mnist, mnist
+
+__all__ = ["MNIST", "FashionMNIST"]
+
+
+class MNIST(Dataset):
+    """The MNIST digits, one ``(image, label)`` at a time, like ``torchvision.datasets.MNIST``.
+
+    Args:
+        root: the data folder (the files are looked up there, in ``root/mnist``, in
+            $CHAINRULE_DATA and the user cache, as ``chainrule.data.datasets.mnist`` does).
+        train: the 60000 training images, else the 10000 test images.
+        transform: applied to each image, an (H, W) uint8 NumPy array (e.g. ``ToTensor()``).
+        target_transform: applied to each label (an int).
+        download: fetch the files (SHA-256 verified) when they are missing.
+
+    Attributes:
+        data: the images, a uint8 Tensor (N, 28, 28); targets: the labels, an int64 Tensor (N,).
+    """
+
+    _load = staticmethod(mnist)
+    classes = tuple(f"{d} - {w}" for d, w in enumerate(
+        ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")))
+
+    def __init__(self, root=None, train: bool = True, transform=None, target_transform=None,
+                 download: bool = False):
+        for name, fn in (("transform", transform), ("target_transform", target_transform)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"{type(self).__name__}: {name} must be callable, "
+                                f"got {type(fn).__name__}")
+        split = type(self)._load(root, download=download)[0 if train else 1]
+        self.train = bool(train)
+        self.transform, self.target_transform = transform, target_transform
+        self._images, self._labels = split
+        self.data, self.targets = Tensor(self._images), Tensor(self._labels)
+
+    def __len__(self) -> int:
+        return len(self._labels)
+
+    def __getitem__(self, index):
+        image, target = self._images[index], int(self._labels[index])
+        if self.transform is not None:
+            image = self.transform(image)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return image, target
+
+
+class FashionMNIST(MNIST):
+    """Fashion-MNIST (Xiao et al. 2017), one ``(image, label)`` at a time, like ``MNIST``."""
+
+    _load = staticmethod(fashion_mnist)
+    classes = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+               "Sneaker", "Bag", "Ankle boot")

@@ -1,0 +1,56 @@
+"""chainrule.vision: torchvision-shaped datasets and transforms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.vision import datasets, transforms
+
+MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
+
+
+def test_to_tensor_and_normalize():
+    image = np.arange(12, dtype=np.uint8).reshape(3, 4) * 20
+    t = transforms.ToTensor()(image)
+    assert isinstance(t, cr.Tensor) and t.shape == (1, 3, 4) and t.dtype == cr.float32
+    np.testing.assert_allclose(t.numpy()[0], image / 255.0, rtol=1e-6)
+    rgb = np.zeros((2, 2, 3), np.float32)
+    rgb[..., 1] = 0.5
+    out = transforms.Compose([transforms.ToTensor(),
+                              transforms.Normalize((0.0, 0.5, 1.0), (1.0, 0.5, 2.0))])(rgb)
+    np.testing.assert_allclose(out.numpy()[:, 0, 0], [0.0, 0.0, -0.5])
+    with pytest.raises(ValueError, match="Normalize: expected a \\(C, H, W\\) image with 2"):
+        transforms.Normalize((0, 0), (1, 1))(t)
+
+
+def test_random_affine_geometry():
+    x = cr.tensor(np.random.default_rng(0).random((2, 5, 5)).astype(np.float32))
+    np.testing.assert_array_equal(transforms.RandomAffine(0)(x).numpy(), x.numpy())
+    turned = transforms.RandomAffine((90, 90))(x).numpy()
+    np.testing.assert_array_equal(turned, np.rot90(x.numpy(), k=-1, axes=(1, 2)))  # clockwise
+    shifted = transforms.RandomAffine(0, translate=(0.2, 0.0), rng=np.random.default_rng(1))(x)
+    moved = [np.array_equal(shifted.numpy()[:, :, k:], x.numpy()[:, :, :5 - k]) or
+             np.array_equal(shifted.numpy()[:, :, :5 - k], x.numpy()[:, :, k:]) for k in (0, 1)]
+    assert any(moved)
+    cr.manual_seed(0)
+    a = transforms.RandomAffine(30, scale=(0.8, 1.2))(x).numpy()
+    cr.manual_seed(0)
+    np.testing.assert_array_equal(transforms.RandomAffine(30, scale=(0.8, 1.2))(x).numpy(), a)
+
+
+@pytest.mark.skipif(not MNIST_DIR.is_dir(), reason="no MNIST files in ../shared/data/mnist")
+def test_mnist_as_torchvision_gives_it():
+    tf = transforms.Compose([transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))])
+    test = datasets.MNIST(str(MNIST_DIR), train=False, transform=tf)
+    assert len(test) == 10000 and test.data.shape == (10000, 28, 28)
+    image, label = test[0]
+    assert image.shape == (1, 28, 28) and isinstance(label, int) and 0 <= label <= 9
+    np.testing.assert_allclose(image.numpy()[0],
+                               (test.data.numpy()[0] / 255.0 - 0.1307) / 0.3081, rtol=1e-5)
+    loader = cr.utils.data.DataLoader(test, batch_size=64, shuffle=True)
+    x, y = next(iter(loader))
+    assert x.shape == (64, 1, 28, 28) and y.dtype == cr.int64 and x.dtype == cr.float32
