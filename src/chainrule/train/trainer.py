@@ -131,7 +131,8 @@ class Trainer:
             epochs: the index of the epoch to stop before.
             batch_size: for arrays and Datasets; None puts all samples in one batch (full batch).
             shuffle: reshuffle arrays and Datasets every epoch.
-            rng: Generator or seed for the shuffling (None: a fresh, unseeded one). A DataLoader
+            rng: Generator or seed for the shuffling (None: chainrule's default generator, which
+                ``cr.manual_seed`` seeds). A DataLoader
                 brings its own. When the loader's Generator is the very one a layer of the model
                 draws from (its dropout, say), the loader is given its own stream, derived
                 deterministically from that Generator, so the two consumers never interleave.
