@@ -210,7 +210,7 @@ def prune_by_saliency(model, scores: dict, amount: float, *, scope: str = "globa
                        int(round(amount * flat_alive.size)) - int((~flat_alive).sum()))
         start = 0
         for m in layers.values():
-            size = m.weight.size
+            size = m.weight.numel()
             apply_mask(m, keep[start:start + size].reshape(m.weight.shape))
             start += size
     return sparsity(model, list(layers))
@@ -286,7 +286,7 @@ def obd_saliency(model, loss_fn, x, y, *, method: str = "exact", n_samples: int 
     mods = prunable(model, layers)
     params = [m.weight for m in mods.values()]
     rng = numpy.random.default_rng(rng)
-    sizes = [p.size for p in params]
+    sizes = [p.numel() for p in params]
     total = sum(sizes)
     if method == "exact" and total > 5000:
         raise ValueError(f"obd_saliency: method='exact' needs one Hessian-vector product per "
@@ -322,7 +322,7 @@ def obd_saliency(model, loss_fn, x, y, *, method: str = "exact", n_samples: int 
 
 def _fisher(model, loss_fn, x, y, params):
     """The empirical Fisher diagonal, mean of squared per-sample gradients, and the gradient."""
-    diag = numpy.zeros(sum(p.size for p in params))
+    diag = numpy.zeros(sum(p.numel() for p in params))
     first = numpy.zeros_like(diag)
     was = model.training
     model.eval()
