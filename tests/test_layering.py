@@ -21,6 +21,7 @@ import is a violation. Imports inside functions count too.
     robust         train and everything below it: optim, nn, models, functional, ops, autograd,
     interpret        data, io, viz, backend (not each other)
     generative
+    bayes
     experiments    the apps' runner for the command line: train, models, io, viz and below
     distributed    train and everything below it
     cli            anything; nothing imports cli
@@ -59,7 +60,8 @@ ALLOWED: dict[str, set[str]] = {
     "robust": set(_APPS_MAY_IMPORT),
     "interpret": set(_APPS_MAY_IMPORT),
     "generative": set(_APPS_MAY_IMPORT),
-    "experiments": _APPS_MAY_IMPORT | {"robust", "interpret", "generative"},
+    "bayes": set(_APPS_MAY_IMPORT),
+    "experiments": _APPS_MAY_IMPORT | {"robust", "interpret", "generative", "bayes"},
     "distributed": {"train", "io"} | _BELOW_TRAIN,
 }
 ALL_LAYERS = set(ALLOWED) | {"cli"}
