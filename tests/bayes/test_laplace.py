@@ -1,0 +1,105 @@
+"""Laplace: the GGN against chainrule's exact Hessian, the Hessian against finite differences, and
+the linear-Gaussian case against Bayesian linear regression's closed form."""
+
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import F, nn
+from chainrule.bayes import LastLayerLaplace, hessian, linear_evidence, split_last_layer
+from chainrule.models import MLP
+
+
+def tanh_net(rng, sizes=(3, 4, 3)):
+    return MLP(sizes, activation="tanh", rng=rng).to(dtype="float64")
+
+
+def test_last_layer_ggn_is_the_exact_hessian_for_cross_entropy(rng):
+    model = tanh_net(rng)
+    x, y = rng.standard_normal((20, 3)), rng.integers(0, 3, 20)
+    la = LastLayerLaplace(model, prior_precision=0.5).fit(x, y)
+    head = model.layers[-1]
+    exact = hessian(lambda: F.cross_entropy(model(cr.Tensor(x)), cr.Tensor(y)) * 20,
+                    [head.weight, head.bias])
+    # hessian orders W (3 x 4) then b (3); the Laplace orders each output's weights, then its bias
+    order = [i for c in range(3) for i in [*range(4 * c, 4 * c + 4), 12 + c]]
+    assert np.allclose(exact[np.ix_(order, order)], la.ggn, atol=1e-12)
+    assert np.allclose(la.precision, la.ggn + 0.5 * np.eye(15))
+
+
+def test_hessian_matches_finite_differences_of_the_gradient(rng):
+    model = tanh_net(rng, (2, 3, 1))
+    x, y = rng.standard_normal((8, 2)), rng.standard_normal((8, 1))
+    params = list(model.parameters())
+
+    def loss():
+        return F.mse_loss(model(cr.Tensor(x)), cr.Tensor(y))
+
+    def flat_grad():
+        return np.concatenate([g.data.ravel() for g in cr.grad(loss(), params)])
+    h = hessian(loss, params)
+    assert np.allclose(h, h.T, atol=1e-12)
+    eps, fd = 1e-6, []
+    def set_element(p, i, value):
+        changed = p.data.copy()
+        changed.flat[i] = value
+        with cr.no_grad():
+            p.copy_(changed)
+    for p in params:
+        for i in range(p.data.size):
+            old = float(p.data.flat[i])
+            set_element(p, i, old + eps)
+            up = flat_grad()
+            set_element(p, i, old - eps)
+            down = flat_grad()
+            set_element(p, i, old)
+            fd.append((up - down) / (2 * eps))
+    assert np.allclose(h, np.array(fd), atol=1e-7)
+
+
+def test_regression_laplace_is_bayesian_linear_regression(rng):
+    # A net that is just a Linear layer: the Laplace posterior is exact and has a closed form.
+    n, d, alpha, sigma = 30, 3, 2.0, 0.3
+    x = rng.standard_normal((n, d))
+    y = x @ np.array([1.0, -2.0, 0.5]) + 0.3 + sigma * rng.standard_normal(n)
+    phi = np.concatenate([x, np.ones((n, 1))], axis=1)
+    post = linear_evidence(phi, y, alpha, 1 / sigma ** 2)
+    model = nn.Sequential(nn.Linear(d, 1)).to(dtype="float64")
+    w = post["mean"]
+    model.load_state_dict({"0.weight": w[None, :d], "0.bias": w[d:]})
+    la = LastLayerLaplace(model, likelihood="regression", prior_precision=alpha,
+                          sigma_noise=sigma).fit(x, y[:, None])
+    assert np.allclose(la.covariance, post["covariance"], atol=1e-12)
+    x_new = rng.standard_normal((5, d))
+    mean, var = la.predict(x_new)
+    phi_new = np.concatenate([x_new, np.ones((5, 1))], axis=1)
+    assert np.allclose(mean[:, 0], phi_new @ w)
+    assert np.allclose(var[:, 0], np.einsum("nd,de,ne->n", phi_new, post["covariance"], phi_new)
+                       + sigma ** 2)
+    assert la.log_marginal_likelihood(x, y[:, None]) == pytest.approx(post["log_evidence"])
+
+
+def test_probit_and_monte_carlo_predictives_agree(rng):
+    model = tanh_net(rng, (3, 6, 4))
+    x, y = rng.standard_normal((40, 3)), rng.integers(0, 4, 40)
+    la = LastLayerLaplace(model, prior_precision=1.0).fit(x, y)
+    probit = la.predict(x[:10])
+    mc = la.predict(x[:10], link="mc", samples=4000, rng=0)
+    assert np.allclose(probit.sum(1), 1) and np.abs(probit - mc).max() < 0.03
+    with cr.no_grad():
+        map_probs = F.softmax(model(cr.Tensor(x[:10])), axis=-1).data
+    # the predictive is less confident than the MAP net
+    assert (probit.max(1) <= map_probs.max(1) + 1e-12).all()
+    assert np.array_equal(mc, la.predict(x[:10], link="mc", samples=4000, rng=0))
+
+
+def test_bad_models_and_arguments_are_refused():
+    with pytest.raises(ValueError, match="ending in an nn.Linear"):
+        split_last_layer(nn.Sequential(nn.Linear(2, 2), nn.ReLU()))
+    with pytest.raises(ValueError, match="likelihood must be one of"):
+        LastLayerLaplace(MLP((2, 2)), likelihood="poisson")
+    with pytest.raises(ValueError, match="prior_precision must be a finite number > 0, got 0"):
+        LastLayerLaplace(MLP((2, 2)), prior_precision=0)
+    with pytest.raises(RuntimeError, match="call fit"):
+        LastLayerLaplace(MLP((2, 2))).predict(np.zeros((1, 2)))
