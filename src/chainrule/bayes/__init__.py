@@ -7,6 +7,7 @@ Which curve is more plausible (``plausibility_study``), model averaging (``Ensem
 ``nn.BayesianLinear``) and soft weight sharing (``MixturePrior``). See docs/regularization.md.
 """
 
+from . import figures
 from .bbb import bayesian_mlp, elbo_loss, kl_divergence, sample_predict
 from .calibration import (
     TemperatureScaling,
@@ -33,6 +34,7 @@ from .laplace import LastLayerLaplace, hessian, split_last_layer
 from .soft_sharing import MixturePrior, sharing_loss
 
 __all__ = [
+    "figures",
     "Ensemble",
     "LastLayerLaplace",
     "MixturePrior",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..autograd import Tensor, no_grad
 from ..backend import asnumpy, get_array_module
-from ..nn import BayesianLinear, Flatten, ReLU, Sequential
+from ..nn import BayesianLinear, Flatten, ReLU, Sequential, Tanh
 from ..ops import cross_entropy, softmax
 from ._checks import check_int
 
@@ -19,18 +19,21 @@ __all__ = ["bayesian_mlp", "kl_divergence", "elbo_loss", "sample_predict"]
 
 
 def bayesian_mlp(sizes, *, prior_sigma: float = 1.0, prior_mixture=None, init_rho: float = -5.0,
-                 local_reparameterization: bool = False, rng=None) -> Sequential:
-    """Flatten, then ``BayesianLinear`` layers of widths ``sizes`` with ReLU between them."""
+                 local_reparameterization: bool = False, activation: str = "relu",
+                 rng=None) -> Sequential:
+    """Flatten, then ``BayesianLinear`` layers of widths ``sizes`` with ReLU (or tanh) between."""
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"bayesian_mlp: sizes must list at least two positive widths, got {sizes}")
+    if activation not in ("relu", "tanh"):
+        raise ValueError(f"bayesian_mlp: activation must be 'relu' or 'tanh', got {activation!r}")
     layers = [Flatten()]
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(BayesianLinear(a, b, prior_sigma=prior_sigma, prior_mixture=prior_mixture,
                                      init_rho=init_rho, rng=rng,
                                      local_reparameterization=local_reparameterization))
         if i < len(sizes) - 2:
-            layers.append(ReLU())
+            layers.append(ReLU() if activation == "relu" else Tanh())
     return Sequential(*layers)
 
 

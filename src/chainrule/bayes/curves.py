@@ -80,7 +80,7 @@ def fit_curve(sizes, train, val, *, weight_decay: float = 0.0, early_stopping: b
             "stopped_epoch": None if stopper is None else stopper.stopped_epoch}
 
 
-def plausibility_study(*, n_train: int = 20, n_val: int = 20, n_test: int = 500,
+def plausibility_study(*, n_train: int = 15, n_val: int = 20, n_test: int = 500,
                        noise: float = 0.25, weight_decay: float = 1e-3, epochs: int = 2000,
                        patience: int = 200, seed: int = 0) -> dict:
     """Fit every size of ``SIZES`` with every regularizer of ``REGULARIZERS`` on the same data.
