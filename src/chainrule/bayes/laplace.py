@@ -115,8 +115,14 @@ class LastLayerLaplace:
         c, d = w.shape[0], phi.shape[1]
         if self.likelihood == "classification":
             p = softmax_probs(phi @ self.mean.reshape(c, d).T)
-            lam = xp.einsum("nc,ce->nce", p, xp.eye(c)) - p[:, :, None] * p[:, None, :]
-            ggn = xp.einsum("nce,nd,nf->cdef", lam, phi, phi).reshape(c * d, c * d)
+            # block (c, e) of the GGN is phi^T diag(Lambda_ce) phi, Lambda = diag(p) - p p^T
+            ggn = xp.empty((c, d, c, d))
+            for i in range(c):
+                for j in range(i, c):
+                    lam = (i == j) * p[:, i] - p[:, i] * p[:, j]
+                    ggn[i, :, j, :] = (phi * lam[:, None]).T @ phi
+                    ggn[j, :, i, :] = ggn[i, :, j, :].T
+            ggn = ggn.reshape(c * d, c * d)
         else:
             ggn = xp.kron(xp.eye(c), phi.T @ phi) / self.sigma_noise ** 2
         self.ggn = ggn
@@ -137,8 +143,13 @@ class LastLayerLaplace:
         xp = get_array_module(phi)
         c, d = self._shape
         mean = phi @ self.mean.reshape(c, d).T
-        cov = self.covariance.reshape(c, d, c, d)
-        return mean, xp.einsum("nd,cdef,nf->nce", phi, cov, phi)
+        # cov_n[c, e] = phi_n^T Sigma_ce phi_n, in chunks of examples to bound the memory
+        by_d = self.covariance.reshape(c, d, c, d).transpose(1, 0, 2, 3).reshape(d, c * c * d)
+        cov = xp.empty((len(phi), c, c))
+        for i in range(0, len(phi), 256):
+            part = phi[i:i + 256]
+            cov[i:i + 256] = ((part @ by_d).reshape(-1, c, c, d) * part[:, None, None, :]).sum(-1)
+        return mean, cov
 
     def predict(self, x, *, link: str = "probit", samples: int = 100, rng=None):
         """The predictive distribution.
