@@ -46,7 +46,7 @@ def test_linear_evidence_is_the_normalized_marginal_likelihood(rng):
 
 def test_network_evidence_of_a_linear_net_is_the_closed_form(rng):
     phi, t = linear_gaussian(rng, 60, 4, alpha=2.0, beta=16.0)
-    net = nn.Linear(4, 1, bias=False).to(dtype="float64")
+    net = nn.Linear(4, 1, bias=False, rng=np.random.default_rng(0)).to(dtype="float64")
     fit_map(net, phi, t, alpha=2.0, beta=16.0, steps=2000, lr=0.02)
     closed = linear_evidence(phi, t, 2.0, 16.0)
     assert np.allclose(net.weight.data[0], closed["mean"], atol=1e-6)
@@ -59,7 +59,8 @@ def test_choose_weight_decay_finds_the_closed_form_optimum(rng):
     phi, t = linear_gaussian(rng, 40, 5, alpha=3.0, beta=10.0)
     alphas = [0.1, 0.3, 1.0, 3.0, 10.0, 30.0]
     closed = [linear_evidence(phi, t, a, 10.0)["log_evidence"] for a in alphas]
-    chosen = choose_weight_decay(lambda: nn.Linear(5, 1, bias=False).to(dtype="float64"),
+    chosen = choose_weight_decay(lambda: nn.Linear(5, 1, bias=False, rng=np.random.default_rng(0))
+                                 .to(dtype="float64"),
                                  phi, t, alphas, beta=10.0, steps=1500, lr=0.03)
     assert np.allclose(chosen["log_evidence"], closed, rtol=1e-6)
     assert chosen["best_alpha"] == alphas[int(np.argmax(closed))]

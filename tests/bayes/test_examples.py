@@ -1,0 +1,30 @@
+"""The bayes examples run end to end with small settings and write their figures."""
+
+import pytest
+
+
+def test_bayes_curves_example(tmp_path, load_script, capsys):
+    table = load_script("examples/bayes_curves.py").main(
+        ["--epochs", "150", "--patience", "20", "--out", str(tmp_path)])
+    assert set(table) >= {("over", "none"), ("right", "early stopping")}
+    assert table[("over", "none")]["train_mse"] < table[("under", "none")]["train_mse"]
+    for name in ("bayes-curves.png", "bayes-losses.png", "bayes-bands.png"):
+        assert (tmp_path / name).stat().st_size > 0
+    assert "test MSE" in capsys.readouterr().out
+
+
+def test_bayes_digits_example(tmp_path, load_script, capsys):
+    table = load_script("examples/bayes_digits.py").main(
+        ["--epochs", "3", "--train-size", "100", "--val-size", "100", "--hidden", "16",
+         "--members", "2", "--samples", "3", "--out", str(tmp_path)])
+    assert len(table) == 9
+    for row in table.values():
+        assert 0 <= row["ece"] <= 1 and row["nll"] > 0
+    assert (tmp_path / "bayes-reliability-digits-100.png").stat().st_size > 0
+    assert "ECE %" in capsys.readouterr().out
+
+
+def test_bayes_digits_rejects_bad_arguments(load_script, capsys):
+    with pytest.raises(SystemExit):
+        load_script("examples/bayes_digits.py").main(["--members", "0"])
+    assert "--members must be at least 1" in capsys.readouterr().err
