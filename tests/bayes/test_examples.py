@@ -28,3 +28,12 @@ def test_bayes_digits_rejects_bad_arguments(load_script, capsys):
     with pytest.raises(SystemExit):
         load_script("examples/bayes_digits.py").main(["--members", "0"])
     assert "--members must be at least 1" in capsys.readouterr().err
+
+
+def test_bayes_soft_sharing_example(tmp_path, load_script, capsys):
+    result = load_script("examples/bayes_soft_sharing.py").main(
+        ["--epochs", "3", "--sharing-epochs", "3", "--components", "5", "--out", str(tmp_path)])
+    assert result["distinct"] <= 5 and result["weights"] == 64 * 100 + 100 * 10
+    assert result["accuracy_quantized"] > 0.5
+    assert (tmp_path / "bayes-soft-sharing.png").stat().st_size > 0
+    assert "distinct values" in capsys.readouterr().out
