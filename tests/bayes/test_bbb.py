@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule import nn, optim
+from chainrule import F, nn, optim
 from chainrule.bayes import bayesian_mlp, elbo_loss, kl_divergence, sample_predict
 from chainrule.data.datasets import digits
 from chainrule.train import Trainer
@@ -98,7 +98,7 @@ def test_bayes_by_backprop_learns_digits_and_predicts_with_samples():
     probs = sample_predict(model, xt, samples=10)
     assert probs.shape == (10, len(yt), 10) and not np.allclose(probs[0], probs[1])
     assert (probs.mean(0).argmax(1) == yt).mean() > 0.9
-    with pytest.raises(ValueError, match="no BayesianLinear layer"):
+    with pytest.raises(ValueError, match="no BayesianLinear or BayesianConv2d layer"):
         elbo_loss(nn.Linear(2, 2), 10)
 
 
@@ -107,3 +107,27 @@ def test_bad_priors_are_refused():
         nn.BayesianLinear(2, 2, prior_sigma=0)
     with pytest.raises(ValueError, match="prior_mixture must be"):
         nn.BayesianLinear(2, 2, prior_mixture=(1.5, 1.0, 0.1))
+
+
+@pytest.mark.parametrize("local", [False, True])
+def test_bayesian_conv2d_gradcheck_and_moments(local):
+    layer = nn.BayesianConv2d(2, 3, 3, padding=1, rng=np.random.default_rng(0), dtype="float64",
+                              init_rho=-1.0, local_reparameterization=local)
+    x = cr.tensor(np.random.default_rng(1).standard_normal((2, 2, 4, 4)))
+    params = [layer.weight_mu, layer.weight_rho, layer.bias_mu, layer.bias_rho]
+
+    def sampled(*_):
+        layer.rng = np.random.default_rng(9)
+        return layer(x)
+    assert cr.gradcheck(sampled, params)
+    assert cr.gradcheck(lambda *_: layer.kl(), params)
+    layer.eval()
+    with cr.no_grad():
+        mean = layer(x).data
+        layer.sampling = True
+        draws = np.stack([layer(x).data for _ in range(3000)])
+    assert np.allclose(draws.mean(0), mean, atol=0.08)
+    s2w, s2b = softplus(-1.0) ** 2, softplus(-1.0) ** 2
+    var = F.conv2d(x * x, cr.tensor(np.full((3, 2, 3, 3), s2w)), cr.tensor(np.full(3, s2b)),
+                   padding=1).data
+    assert np.allclose(draws.var(0), var, rtol=0.15)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..autograd import Tensor, no_grad
 from ..backend import asnumpy, get_array_module
-from ..nn import BayesianLinear, Flatten, ReLU, Sequential, Tanh
+from ..nn import BayesianConv2d, BayesianLinear, Flatten, ReLU, Sequential, Tanh
 from ..ops import cross_entropy, softmax
 from ._checks import check_int
 
@@ -38,14 +38,14 @@ def bayesian_mlp(sizes, *, prior_sigma: float = 1.0, prior_mixture=None, init_rh
 
 
 def _bayesian_layers(model):
-    return [m for m in model.modules() if isinstance(m, BayesianLinear)]
+    return [m for m in model.modules() if isinstance(m, (BayesianLinear, BayesianConv2d))]
 
 
 def kl_divergence(model):
-    """The sum of ``kl()`` over the model's ``BayesianLinear`` layers (a scalar Tensor)."""
+    """The sum of ``kl()`` over the model's Bayesian layers (a scalar Tensor)."""
     layers = _bayesian_layers(model)
     if not layers:
-        raise ValueError("kl_divergence: the model has no BayesianLinear layer")
+        raise ValueError("kl_divergence: the model has no BayesianLinear or BayesianConv2d layer")
     out = layers[0].kl()
     for m in layers[1:]:
         out = out + m.kl()
@@ -70,7 +70,7 @@ def sample_predict(model, x, *, samples: int = 10, batch_size: int = 512):
     check_int("sample_predict", "samples", samples)
     layers = _bayesian_layers(model)
     if not layers:
-        raise ValueError("sample_predict: the model has no BayesianLinear layer")
+        raise ValueError("sample_predict: the model has no BayesianLinear or BayesianConv2d layer")
     was = model.training
     model.eval()
     for m in layers:

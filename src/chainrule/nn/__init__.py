@@ -33,7 +33,7 @@ from .activation import (
     Step,
     Tanh,
 )
-from .bayesian import BayesianLinear
+from .bayesian import BayesianConv2d, BayesianLinear
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout, Dropout1d, Dropout2d
@@ -67,7 +67,7 @@ __all__ = [
     "Dropout", "Dropout1d", "Dropout2d", "Flatten", "Identity", "ModuleDict", "ModuleList",
     "Sequential", "Unflatten",
     # layers with parameters
-    "BayesianLinear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Linear",
+    "BayesianConv2d", "BayesianLinear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Linear",
     # pooling
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d",
     "AvgPool2d", "MaxPool1d", "MaxPool2d", "MinPool1d", "MinPool2d",
