@@ -14,7 +14,8 @@ Laplace's prior choice); the test set is only used for the final table. Methods:
 * Bayes by Backprop: a ``bayesian_mlp`` of the same widths, ``--samples`` weight draws averaged.
 
     python examples/bayes_digits.py                       # sklearn digits, 300 labels
-    python examples/bayes_digits.py --dataset mnist --data-dir ../shared/data --train-size 1000
+    python examples/bayes_digits.py --dataset mnist --data-dir ../shared/data --train-size 1000 \
+        --ood-dir /usr/share/datasets
 """
 
 from __future__ import annotations
@@ -36,13 +37,15 @@ from chainrule.bayes import (
     figures,
     mc_dropout_predict,
     nll,
+    predictive_entropy,
     reliability,
     sample_predict,
     softmax_probs,
     train_ensemble,
 )
-from chainrule.data.datasets import digits, mnist
+from chainrule.data.datasets import digits, fashion_mnist, mnist
 from chainrule.models import MLP
+from chainrule.robust import auroc
 from chainrule.train import EarlyStopping, Trainer
 
 
@@ -62,6 +65,18 @@ def load(args):
     return (x[train], y[train]), (x[rest], y[rest]), (xt, yt)
 
 
+def load_ood(args):
+    """Fashion-MNIST's test images for an MNIST model (None for digits or when not installed)."""
+    if args.dataset != "mnist" or args.ood_dir is None:
+        return None
+    try:
+        _, (xo, _) = fashion_mnist(args.ood_dir, download=False)
+    except (OSError, FileNotFoundError) as err:
+        print(f"no Fashion-MNIST for the OOD columns: {err}")
+        return None
+    return (xo.reshape(len(xo), -1) / np.float32(255)).astype(np.float32)
+
+
 def fit(model, train, val, args, *, weight_decay=0.0, early_stopping=False, rng=0):
     opt = optim.Adam(model.parameters(), lr=args.lr, weight_decay=weight_decay)
     callbacks = [EarlyStopping("val_loss", patience=10, verbose=0)] if early_stopping else []
@@ -79,6 +94,9 @@ def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", choices=("digits", "mnist"), default="digits")
     parser.add_argument("--data-dir", default=None, help="folder holding mnist/ (for mnist)")
+    parser.add_argument("--ood-dir", default=None,
+                        help="folder holding fashion-mnist/ (mnist only): adds the AUROC of "
+                             "telling MNIST from Fashion-MNIST by max probability and entropy")
     parser.add_argument("--train-size", type=int, default=300)
     parser.add_argument("--val-size", type=int, default=300)
     parser.add_argument("--hidden", type=int, default=128)
@@ -100,24 +118,24 @@ def main(argv=None) -> dict:
 
     def build(rng, dropout=0.0):
         return MLP(sizes, dropout=dropout, rng=rng)
-    probs = {}
+    predict = {}  # method -> function from images to predicted probabilities
     plain = fit(build(np.random.default_rng(args.seed)), train, val, args)
-    probs["none"] = probs_of(plain, xt)
-    probs["weight decay 1e-2"] = probs_of(fit(build(np.random.default_rng(args.seed)), train,
-                                              val, args, weight_decay=1e-2), xt)
-    probs["early stopping"] = probs_of(fit(build(np.random.default_rng(args.seed)), train, val,
-                                           args, early_stopping=True), xt)
+    predict["none"] = lambda x: probs_of(plain, x)
+    decayed = fit(build(np.random.default_rng(args.seed)), train, val, args, weight_decay=1e-2)
+    predict["weight decay 1e-2"] = lambda x: probs_of(decayed, x)
+    stopped = fit(build(np.random.default_rng(args.seed)), train, val, args, early_stopping=True)
+    predict["early stopping"] = lambda x: probs_of(stopped, x)
     drop = fit(build(np.random.default_rng(args.seed), 0.5), train, val, args)
-    probs["dropout 0.5"] = probs_of(drop, xt)
+    predict["dropout 0.5"] = lambda x: probs_of(drop, x)
     ts = TemperatureScaling().fit(Trainer(plain, "cross_entropy", None).predict(val[0]), val[1])
-    probs[f"temperature scaling (T={ts.temperature:.2f})"] = ts.probs(
-        Trainer(plain, "cross_entropy", None).predict(xt))
+    predict[f"temperature scaling (T={ts.temperature:.2f})"] = lambda x: ts.probs(
+        Trainer(plain, "cross_entropy", None).predict(x))
     ens = train_ensemble(build, train, members=args.members, epochs=args.epochs, lr=args.lr,
                          rng=args.seed)
-    probs[f"deep ensemble ({args.members})"] = np.exp(
-        Trainer(ens, "cross_entropy", None).predict(xt, batch_size=1000))
-    probs[f"MC dropout ({args.samples})"] = mc_dropout_predict(
-        drop, xt, samples=args.samples).mean(0)
+    predict[f"deep ensemble ({args.members})"] = lambda x: np.exp(
+        Trainer(ens, "cross_entropy", None).predict(x, batch_size=1000))
+    predict[f"MC dropout ({args.samples})"] = lambda x: mc_dropout_predict(
+        drop, x, samples=args.samples).mean(0)
     # Laplace's prior precision: by the validation NLL (the evidence of a net trained without
     # that prior tends to pick too weak a prior; both are printed)
     grid = [0.1, 1.0, 10.0, 100.0, 1000.0]
@@ -127,23 +145,33 @@ def main(argv=None) -> dict:
     best = int(np.argmin(val_nll))
     print("Laplace prior precision " + ", ".join(
         f"{a:g}: evidence {e:.1f}, val NLL {v:.4f}" for a, e, v in zip(grid, evidence, val_nll)))
-    probs[f"last-layer Laplace (prior {grid[best]:g})"] = fits[best].predict(xt)
+    predict[f"last-layer Laplace (prior {grid[best]:g})"] = fits[best].predict
     bbb = bayesian_mlp(sizes, prior_sigma=1.0, rng=np.random.default_rng(args.seed))
     Trainer(bbb, elbo_loss(bbb, len(train[1])), optim.Adam(bbb.parameters(), lr=args.bbb_lr)).fit(
         train, epochs=args.epochs, batch_size=32, rng=args.seed, verbose=0)
-    probs[f"Bayes by Backprop ({args.samples})"] = sample_predict(
-        bbb, xt, samples=args.samples).mean(0)
+    predict[f"Bayes by Backprop ({args.samples})"] = lambda x: sample_predict(
+        bbb, x, samples=args.samples).mean(0)
+    probs = {name: fn(xt) for name, fn in predict.items()}
+    ood = load_ood(args)
+    ood_probs = {name: fn(ood) for name, fn in predict.items()} if ood is not None else {}
 
     print(f"{args.dataset}: {len(train[1])} training, {len(val[1])} validation, {len(yt)} test "
           f"images; MLP {'-'.join(map(str, sizes))}, {args.epochs} epochs of Adam")
-    print(f"{'method':36s} {'error %':>8s} {'NLL':>7s} {'ECE %':>6s} {'Brier':>6s}")
+    ood_head = " AUROC MSP / entropy" if ood_probs else ""
+    print(f"{'method':36s} {'error %':>8s} {'NLL':>7s} {'ECE %':>6s} {'Brier':>6s}{ood_head}")
     table = {}
     for name, p in probs.items():
         row = {"error": float((p.argmax(1) != yt).mean()), "nll": nll(p, yt),
                "ece": expected_calibration_error(p, yt), "brier": brier(p, yt)}
+        extra = ""
+        if ood_probs:
+            q = ood_probs[name]
+            row["auroc_msp"] = auroc(p.max(1), q.max(1))
+            row["auroc_entropy"] = auroc(-predictive_entropy(p), -predictive_entropy(q))
+            extra = f" {row['auroc_msp']:.4f} / {row['auroc_entropy']:.4f}"
         table[name] = row
         print(f"{name:36s} {100 * row['error']:8.2f} {row['nll']:7.4f} {100 * row['ece']:6.2f} "
-              f"{row['brier']:6.4f}")
+              f"{row['brier']:6.4f}{extra}")
     shown = [n for n in probs if n.startswith(("none", "temperature", "deep", "last-layer"))]
     curves = {n.split(" (")[0]: {**reliability(probs[n], yt), "ece": table[n]["ece"]}
               for n in shown}
