@@ -1,5 +1,7 @@
 """The bayes examples run end to end with small settings and write their figures."""
 
+from pathlib import Path
+
 import pytest
 
 
@@ -37,3 +39,15 @@ def test_bayes_soft_sharing_example(tmp_path, load_script, capsys):
     assert result["accuracy_quantized"] > 0.5
     assert (tmp_path / "bayes-soft-sharing.png").stat().st_size > 0
     assert "distinct values" in capsys.readouterr().out
+
+
+MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (MNIST_DIR / "mnist").is_dir(), reason="MNIST is not at ../shared/data")
+def test_bayes_mnist_bbb_example(load_script, capsys):
+    result = load_script("examples/bayes_mnist_bbb.py").main(
+        ["--data-dir", str(MNIST_DIR), "--epochs", "1", "--train-size", "600", "--hidden", "16",
+         "--samples", "2"])
+    assert result["error_sampled"] < 0.9 and result["nll_sampled"] > 0
+    assert "test error" in capsys.readouterr().out
