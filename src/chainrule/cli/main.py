@@ -22,6 +22,7 @@ from ..data import corruptions
 from ..experiments import generative
 from ..experiments.checks import TrainingDivergedError, parse_model_arg
 from ..experiments.runs import RunFolderInUseError
+from . import bayes as bayes_cli
 from . import robust as robust_cli
 
 __all__ = ["main"]
@@ -162,6 +163,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the models", parents=[debug])
     sub.add_parser("datasets", help="list the datasets", parents=[debug])
     robust_cli.add_parsers(sub, debug, _int, _float)
+    bayes_cli.add_parsers(sub, debug, _int)
     return p
 
 
@@ -413,7 +415,8 @@ def _version() -> str:
 
 
 _COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "generate": _generate,
-             "models": _models, "datasets": _datasets, **robust_cli.COMMANDS}
+             "models": _models, "datasets": _datasets, **robust_cli.COMMANDS,
+             **bayes_cli.COMMANDS}
 
 
 def _user_error(err: BaseException) -> bool:

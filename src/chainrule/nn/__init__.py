@@ -67,7 +67,8 @@ __all__ = [
     "Dropout", "Dropout1d", "Dropout2d", "Flatten", "Identity", "ModuleDict", "ModuleList",
     "Sequential", "Unflatten",
     # layers with parameters
-    "BayesianConv2d", "BayesianLinear", "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Linear",
+    "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Linear",
+    "BayesianConv2d", "BayesianLinear",
     # pooling
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d",
     "AvgPool2d", "MaxPool1d", "MaxPool2d", "MinPool1d", "MinPool2d",
