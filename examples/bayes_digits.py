@@ -9,8 +9,8 @@ Laplace's prior choice); the test set is only used for the final table. Methods:
 * temperature scaling of the plain net, T fitted on the validation split (Guo et al. 2017);
 * deep ensemble of ``--members`` nets (Lakshminarayanan et al. 2017);
 * MC dropout: the dropout net with dropout left on, ``--samples`` passes averaged;
-* last-layer Laplace of the plain net (GGN, probit predictive), prior precision chosen by the
-  Laplace evidence on the training set;
+* last-layer Laplace of the plain net (GGN, probit predictive) and diagonal Laplace of all its
+  weights (GGN diagonal, sampled predictive), prior precisions chosen by the validation NLL;
 * Bayes by Backprop: a ``bayesian_mlp`` of the same widths, ``--samples`` weight draws averaged.
 
     python examples/bayes_digits.py                       # sklearn digits, 300 labels
@@ -28,6 +28,7 @@ import numpy as np
 
 from chainrule import optim
 from chainrule.bayes import (
+    DiagonalLaplace,
     LastLayerLaplace,
     TemperatureScaling,
     bayesian_mlp,
@@ -146,6 +147,13 @@ def main(argv=None) -> dict:
     print("Laplace prior precision " + ", ".join(
         f"{a:g}: evidence {e:.1f}, val NLL {v:.4f}" for a, e, v in zip(grid, evidence, val_nll)))
     predict[f"last-layer Laplace (prior {grid[best]:g})"] = fits[best].predict
+    diag = DiagonalLaplace(plain).fit(train[0])
+    diag_grid = [10.0, 100.0, 1000.0, 10000.0]
+    diag_nll = [nll(diag.set_prior_precision(a).predict(val[0], samples=args.samples, rng=0),
+                    val[1]) for a in diag_grid]
+    diag.set_prior_precision(diag_grid[int(np.argmin(diag_nll))])
+    predict[f"diagonal Laplace (prior {diag.prior_precision:g})"] = lambda x: diag.predict(
+        x, samples=args.samples, rng=args.seed)
     bbb = bayesian_mlp(sizes, prior_sigma=1.0, rng=np.random.default_rng(args.seed))
     Trainer(bbb, elbo_loss(bbb, len(train[1])), optim.Adam(bbb.parameters(), lr=args.bbb_lr)).fit(
         train, epochs=args.epochs, batch_size=32, rng=args.seed, verbose=0)

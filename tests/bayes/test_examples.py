@@ -19,7 +19,7 @@ def test_bayes_digits_example(tmp_path, load_script, capsys):
     table = load_script("examples/bayes_digits.py").main(
         ["--epochs", "3", "--train-size", "100", "--val-size", "100", "--hidden", "16",
          "--members", "2", "--samples", "3", "--out", str(tmp_path)])
-    assert len(table) == 9
+    assert len(table) == 10
     for row in table.values():
         assert 0 <= row["ece"] <= 1 and row["nll"] > 0
     assert (tmp_path / "bayes-reliability-digits-100.png").stat().st_size > 0

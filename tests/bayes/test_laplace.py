@@ -7,7 +7,13 @@ import pytest
 
 import chainrule as cr
 from chainrule import F, nn
-from chainrule.bayes import LastLayerLaplace, hessian, linear_evidence, split_last_layer
+from chainrule.bayes import (
+    DiagonalLaplace,
+    LastLayerLaplace,
+    hessian,
+    linear_evidence,
+    split_last_layer,
+)
 from chainrule.models import MLP
 
 
@@ -103,3 +109,42 @@ def test_bad_models_and_arguments_are_refused():
         LastLayerLaplace(MLP((2, 2)), prior_precision=0)
     with pytest.raises(RuntimeError, match="call fit"):
         LastLayerLaplace(MLP((2, 2))).predict(np.zeros((1, 2)))
+
+
+def test_diagonal_laplace_is_the_ggn_diagonal(rng):
+    model = tanh_net(rng, (3, 4, 3))
+    x, y = rng.standard_normal((15, 3)), rng.integers(0, 3, 15)
+    diag = DiagonalLaplace(model, prior_precision=0.5).fit(x)
+    full = LastLayerLaplace(model, prior_precision=0.5).fit(x, y)
+    # the last layer's entries equal the full last-layer GGN's diagonal (reordered: W, then b)
+    order = [i for c in range(3) for i in [*range(4 * c, 4 * c + 4), 12 + c]]
+    last = np.concatenate([diag.ggn[-2].ravel(), diag.ggn[-1].ravel()])
+    assert np.allclose(last[order], np.diag(full.ggn), atol=1e-12)
+    # and every layer's entries equal the diagonal of the GGN built from the full Jacobian
+    params = list(model.parameters())
+    logits = model(cr.Tensor(x))
+    p = F.softmax(logits, axis=-1).data
+    ggn = 0
+    for n in range(15):
+        jac = np.stack([np.concatenate([g.data.ravel() for g in cr.grad(
+            logits[n, c], params, retain_graph=True)]) for c in range(3)])
+        ggn = ggn + jac.T @ (np.diag(p[n]) - np.outer(p[n], p[n])) @ jac
+    ours = np.concatenate([g.ravel() for g in diag.ggn])
+    assert np.allclose(ours, np.diag(ggn), atol=1e-12)
+
+
+def test_diagonal_laplace_predicts_and_restores_the_weights(rng):
+    model = tanh_net(rng, (3, 6, 4))
+    x = rng.standard_normal((20, 3))
+    before = [p.data.copy() for p in model.parameters()]
+    la = DiagonalLaplace(model, prior_precision=1.0).fit(x)
+    probs = la.predict(x, samples=50, rng=0)
+    assert probs.shape == (20, 4) and np.allclose(probs.sum(1), 1)
+    assert np.array_equal(probs, la.predict(x, samples=50, rng=0))
+    assert all(np.array_equal(a, p.data) for a, p in zip(before, model.parameters()))
+    with cr.no_grad():
+        map_probs = F.softmax(model(cr.Tensor(x)), axis=-1).data
+    assert not np.allclose(probs, map_probs)  # the draws spread the prediction
+    reg = DiagonalLaplace(tanh_net(rng, (3, 5, 1)), likelihood="regression", sigma_noise=0.5)
+    mean, var = reg.fit(x).predict(x, samples=20, rng=1)
+    assert mean.shape == (20, 1) and (var >= 0.25).all()

@@ -21,6 +21,7 @@ from .calibration import (
     softmax_probs,
 )
 from .curves import REGULARIZERS, SIZES, fit_curve, noisy_curve, plausibility_study, true_curve
+from .diag_laplace import DiagonalLaplace
 from .ensemble import Ensemble, Snapshots, snapshot_ensemble, train_ensemble
 from .evidence import (
     choose_weight_decay,
@@ -34,6 +35,7 @@ from .laplace import LastLayerLaplace, hessian, split_last_layer
 from .soft_sharing import MixturePrior, sharing_loss
 
 __all__ = [
+    "DiagonalLaplace",
     "figures",
     "Ensemble",
     "LastLayerLaplace",
