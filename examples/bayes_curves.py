@@ -21,6 +21,7 @@ from chainrule import optim
 from chainrule.bayes import (
     LastLayerLaplace,
     bayesian_mlp,
+    choose_weight_decay,
     elbo_loss,
     figures,
     plausibility_study,
@@ -30,6 +31,7 @@ from chainrule.bayes.calibration import _dropout_layers
 from chainrule.models import MLP
 from chainrule.ops import mse_loss
 from chainrule.train import Trainer
+from chainrule.viz import save_figure
 
 
 def mc_outputs(model, grid, samples, *, bayesian=False):
@@ -85,6 +87,39 @@ def bands(study, args) -> dict:
     return grid, out
 
 
+def evidence_curve(study, args, out) -> dict:
+    """MacKay: the log evidence of the 1-16-1 net against the prior precision alpha, beside the
+    test MSE of the same fits; beta is the true noise precision 1 / noise^2."""
+    train, test = study["data"]["train"], study["data"]["test"]
+    x, y = (a.astype(np.float64) for a in train)
+    alphas = [float(a) for a in np.logspace(-3, 2, 11)]
+    beta = 1.0 / args.noise ** 2
+    chosen = choose_weight_decay(
+        lambda: MLP((1, 16, 1), activation="tanh", rng=np.random.default_rng(args.seed + 1)).to(
+            dtype="float64"), x, y, alphas, beta=beta, steps=args.epochs, lr=0.01)
+    test_mse = [Trainer(m, mse_loss, None, fuse=False).evaluate(
+        tuple(a.astype(np.float64) for a in test), batch_size=None)["loss"]
+        for m in chosen["models"]]
+    print(f"{'alpha':>8s} {'log evidence':>13s} {'gamma':>6s} {'test MSE':>9s}")
+    for a, e, g, t in zip(alphas, chosen["log_evidence"], chosen["gamma"], test_mse):
+        print(f"{a:8.3g} {e:13.2f} {g:6.2f} {t:9.4f}")
+    print(f"evidence picks alpha {chosen['best_alpha']:.3g} (weight_decay "
+          f"{chosen['weight_decay']:.3g} with mse_loss); lowest test MSE at alpha "
+          f"{alphas[int(np.argmin(test_mse))]:.3g}")
+    plt = figures._pyplot()
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    ax.semilogx(alphas, chosen["log_evidence"], marker="o", color="tab:blue")
+    ax.set_xlabel("prior precision alpha")
+    ax.set_ylabel("log evidence", color="tab:blue")
+    other = ax.twinx()
+    other.semilogx(alphas, test_mse, marker="s", color="tab:red")
+    other.set_ylabel("test MSE", color="tab:red")
+    ax.set_title("MacKay's evidence, 1-16-1 tanh net, 15 samples")
+    save_figure(fig, out / "bayes-evidence.png")
+    return {"alphas": alphas, "log_evidence": chosen["log_evidence"], "test_mse": test_mse,
+            "best_alpha": chosen["best_alpha"]}
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=2000, help="full-batch Adam steps")
@@ -94,6 +129,7 @@ def main(argv=None) -> dict:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="runs/bayes", help="folder for the figures")
     parser.add_argument("--no-bands", action="store_true", help="skip the uncertainty bands")
+    parser.add_argument("--no-evidence", action="store_true", help="skip the evidence curve")
     args = parser.parse_args(argv)
     if args.epochs < 1 or args.patience < 1:
         parser.error("--epochs and --patience must be at least 1")
@@ -113,6 +149,8 @@ def main(argv=None) -> dict:
     if not args.no_bands:
         grid, b = bands(study, args)
         figures.plot_bands(grid, b, study["data"]["train"], out / "bayes-bands.png")
+    if not args.no_evidence:
+        table["evidence"] = evidence_curve(study, args, out)
     print(f"figures in {out}/ ({time.process_time() - start:.0f} s of CPU)")
     return table
 

@@ -12,7 +12,8 @@ def test_bayes_curves_example(tmp_path, load_script, capsys):
     assert table[("over", "none")]["train_mse"] < table[("under", "none")]["train_mse"]
     for name in ("bayes-curves.png", "bayes-losses.png", "bayes-bands.png"):
         assert (tmp_path / name).stat().st_size > 0
-    assert "test MSE" in capsys.readouterr().out
+    assert "evidence picks alpha" in capsys.readouterr().out
+    assert (tmp_path / "bayes-evidence.png").stat().st_size > 0
 
 
 def test_bayes_digits_example(tmp_path, load_script, capsys):
