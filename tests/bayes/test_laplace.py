@@ -148,3 +148,12 @@ def test_diagonal_laplace_predicts_and_restores_the_weights(rng):
     reg = DiagonalLaplace(tanh_net(rng, (3, 5, 1)), likelihood="regression", sigma_noise=0.5)
     mean, var = reg.fit(x).predict(x, samples=20, rng=1)
     assert mean.shape == (20, 1) and (var >= 0.25).all()
+
+
+def test_split_last_layer_of_lenet5(rng):
+    from chainrule.models import LeNet5
+    model = LeNet5(rng=np.random.default_rng(0)).eval()
+    features, head = split_last_layer(model)
+    x = cr.tensor(rng.standard_normal((2, 1, 28, 28)).astype(np.float32))
+    with cr.no_grad():
+        assert np.allclose(head(features(x)).data, model(x).data, atol=1e-6)

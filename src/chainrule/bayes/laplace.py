@@ -47,18 +47,30 @@ def hessian(fn, params) -> object:
 def split_last_layer(model: Module):
     """``(features, head)``: a callable for everything before the last Linear, and that Linear.
 
-    The model must be a ``Sequential`` or have one as ``model.layers`` (as ``models.MLP`` has),
+    The model must be a ``Sequential``, have one as ``model.layers`` (as ``models.MLP`` has), or
+    compute ``model.classifier(model.features(x))`` (as ``models.LeNet5`` does), the Sequential
     ending in an ``nn.Linear``.
     """
-    seq = model if isinstance(model, Sequential) else getattr(model, "layers", None)
-    if not isinstance(seq, Sequential) or not len(seq) or not isinstance(seq[-1], Linear):
+    prefix = None
+    if isinstance(model, Sequential):
+        seq = model
+    elif isinstance(getattr(model, "layers", None), Sequential):
+        seq = model.layers
+    elif isinstance(getattr(model, "classifier", None), Sequential) and isinstance(
+            getattr(model, "features", None), Module):
+        seq, prefix = model.classifier, model.features
+    else:
+        seq = None
+    if seq is None or not len(seq) or not isinstance(seq[-1], Linear):
         raise ValueError("split_last_layer: the model must be a Sequential (or have one as "
-                         ".layers) ending in an nn.Linear; got "
+                         ".layers, or .features and .classifier) ending in an nn.Linear; got "
                          f"{type(model).__name__} ending in "
-                         f"{type(seq[-1]).__name__ if isinstance(seq, Sequential) else '?'}")
+                         f"{type(seq[-1]).__name__ if seq is not None and len(seq) else '?'}")
     body = list(seq)[:-1]
 
     def features(x):
+        if prefix is not None:
+            x = prefix(x)
         for layer in body:
             x = layer(x)
         return x

@@ -20,7 +20,9 @@ from .catalog import load_image_dataset
 from .classify import load_model
 from .robustness import _run
 
-__all__ = ["calibrate_run"]
+__all__ = ["LAPLACE_PRIORS", "calibrate_run"]
+
+LAPLACE_PRIORS = (0.1, 1.0, 10.0, 100.0, 1000.0)
 
 
 def _validation_images(folder: Path, data):
@@ -35,13 +37,13 @@ def _validation_images(folder: Path, data):
         raise ValueError(f"calibrate: the run in {folder} was trained without a validation split "
                          f"(val_split={fraction!r}); temperature scaling needs held-out images")
     streams = as_generator(seed).spawn(4 if config.get("adversarial") else 3)
-    _, val = holdout_split(data.y_train, fraction, streams[2])
+    fit, val = holdout_split(data.y_train, fraction, streams[2])
     digest = hashlib.sha256(val.astype("<i8").tobytes()).hexdigest()[:16]
     recorded = (config.get("split") or {}).get("val_indices_sha256")
     if recorded != digest:
         raise ValueError(f"calibrate: the validation split drawn again for {folder} does not "
                          f"match the one recorded (sha256 {recorded!r}, drawn {digest!r})")
-    return data.x_train[val], data.y_train[val]
+    return (data.x_train[fit], data.y_train[fit]), (data.x_train[val], data.y_train[val])
 
 
 def _scores(probs, y, bins) -> dict:
@@ -50,14 +52,16 @@ def _scores(probs, y, bins) -> dict:
             "ece": bayes.expected_calibration_error(probs, y, n_bins=bins)}
 
 
-def calibrate_run(checkpoint, *, bins: int = 15, mc_dropout: int = 0, seed: int = 0, out=None,
-                  data_dir=None, download: bool = True) -> dict:
+def calibrate_run(checkpoint, *, bins: int = 15, mc_dropout: int = 0, laplace: bool = False,
+                  seed: int = 0, out=None, data_dir=None, download: bool = True) -> dict:
     """Fit a temperature on the run's validation images; score the test set before and after.
 
     Args:
         checkpoint: a run folder of ``chainrule train`` (with a validation split).
         bins: confidence bins of the ECE and the reliability diagram.
         mc_dropout: 0, or the number of MC-dropout samples to score as well (needs dropout).
+        laplace: also score last-layer Laplace (GGN on the training images, probit
+            predictive), its prior precision chosen from ``LAPLACE_PRIORS`` by validation NLL.
         out: the run folder to write (default runs/calibrate-TIME).
 
     Returns:
@@ -69,9 +73,9 @@ def calibrate_run(checkpoint, *, bins: int = 15, mc_dropout: int = 0, seed: int 
     net, config = load_model(folder)
     net.eval()
     data = load_image_dataset(config["dataset"], data_dir, download=download)
-    x_val, y_val = _validation_images(folder, data)
+    (x_fit, y_fit), (x_val, y_val) = _validation_images(folder, data)
     settings = {"checkpoint": str(checkpoint), "bins": bins, "mc_dropout": mc_dropout,
-                "seed": seed}
+                "laplace": laplace, "seed": seed}
 
     def work(run_out):
         val_logits = logits_of(net, x_val)
@@ -91,6 +95,15 @@ def calibrate_run(checkpoint, *, bins: int = 15, mc_dropout: int = 0, seed: int 
             mc = bayes.mc_dropout_predict(net, data.x_test, samples=mc_dropout).mean(0)
             results["mc_dropout"] = _scores(mc, data.y_test, bins)
             curves[f"MC dropout ({mc_dropout})"] = mc
+        if laplace:
+            fits = [bayes.LastLayerLaplace(net, prior_precision=a).fit(x_fit, y_fit)
+                    for a in LAPLACE_PRIORS]
+            val_nll = [bayes.nll(la.predict(x_val), y_val) for la in fits]
+            best = min(range(len(fits)), key=val_nll.__getitem__)
+            lp = fits[best].predict(data.x_test)
+            results["laplace"] = {**_scores(lp, data.y_test, bins),
+                                  "prior_precision": LAPLACE_PRIORS[best]}
+            curves[f"last-layer Laplace ({LAPLACE_PRIORS[best]:g})"] = lp
         diagram = {k: {**bayes.reliability(p, data.y_test, n_bins=bins),
                        "ece": bayes.expected_calibration_error(p, data.y_test, n_bins=bins)}
                    for k, p in curves.items()}
