@@ -15,7 +15,7 @@ def _in_tmp_path(tmp_path, monkeypatch):
 
 def test_calibrate_a_trained_run(capsys):
     assert main(["train", "mlp", "--dataset", "digits", "--epochs", "3", "--quiet", "--out",
-                 "run", "--model-arg", "dropout=0.3"]) == 0
+                 "run", "--model-arg", "dropout=0.3", "--model-arg", "sizes=[64,32,10]"]) == 0
     capsys.readouterr()
     assert main(["calibrate", "run", "--mc-dropout", "3", "--laplace", "--out", "cal"]) == 0
     out = capsys.readouterr().out

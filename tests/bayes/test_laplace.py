@@ -157,3 +157,13 @@ def test_split_last_layer_of_lenet5(rng):
     x = cr.tensor(rng.standard_normal((2, 1, 28, 28)).astype(np.float32))
     with cr.no_grad():
         assert np.allclose(head(features(x)).data, model(x).data, atol=1e-6)
+
+
+def test_changing_the_prior_equals_fitting_with_it(rng):
+    model = tanh_net(rng, (3, 5, 3))
+    x, y = rng.standard_normal((30, 3)), rng.integers(0, 3, 30)
+    refit = LastLayerLaplace(model, prior_precision=7.0).fit(x, y)
+    changed = LastLayerLaplace(model, prior_precision=0.3).fit(x, y).set_prior_precision(7.0)
+    assert np.allclose(changed.covariance, np.linalg.inv(refit.precision), atol=1e-12)
+    assert changed.log_marginal_likelihood(x, y) == pytest.approx(
+        refit.log_marginal_likelihood(x, y))

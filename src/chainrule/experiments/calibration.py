@@ -96,11 +96,11 @@ def calibrate_run(checkpoint, *, bins: int = 15, mc_dropout: int = 0, laplace: b
             results["mc_dropout"] = _scores(mc, data.y_test, bins)
             curves[f"MC dropout ({mc_dropout})"] = mc
         if laplace:
-            fits = [bayes.LastLayerLaplace(net, prior_precision=a).fit(x_fit, y_fit)
-                    for a in LAPLACE_PRIORS]
-            val_nll = [bayes.nll(la.predict(x_val), y_val) for la in fits]
-            best = min(range(len(fits)), key=val_nll.__getitem__)
-            lp = fits[best].predict(data.x_test)
+            la = bayes.LastLayerLaplace(net).fit(x_fit, y_fit)
+            val_nll = [bayes.nll(la.set_prior_precision(a).predict(x_val), y_val)
+                       for a in LAPLACE_PRIORS]
+            best = min(range(len(LAPLACE_PRIORS)), key=val_nll.__getitem__)
+            lp = la.set_prior_precision(LAPLACE_PRIORS[best]).predict(data.x_test)
             results["laplace"] = {**_scores(lp, data.y_test, bins),
                                   "prior_precision": LAPLACE_PRIORS[best]}
             curves[f"last-layer Laplace ({LAPLACE_PRIORS[best]:g})"] = lp
