@@ -21,6 +21,7 @@ import is a violation. Imports inside functions count too.
     robust         train and everything below it: optim, nn, models, functional, ops, autograd,
     explain          data, io, viz, backend (not each other)
     generative
+    bayes
     experiments    the apps' runner for the command line: train, models, io, viz and below
     distributed    train and everything below it
     utils          data   (PyTorch's module path chainrule.utils.data)
@@ -61,7 +62,8 @@ ALLOWED: dict[str, set[str]] = {
     "robust": set(_APPS_MAY_IMPORT),
     "explain": set(_APPS_MAY_IMPORT),
     "generative": set(_APPS_MAY_IMPORT),
-    "experiments": _APPS_MAY_IMPORT | {"robust", "explain", "generative"},
+    "bayes": set(_APPS_MAY_IMPORT),
+    "experiments": _APPS_MAY_IMPORT | {"robust", "explain", "generative", "bayes"},
     "distributed": {"train", "io"} | _BELOW_TRAIN,
     "utils": {"data"},  # PyTorch's module path torch.utils.data
     "vision": {"data", "autograd", "backend"},  # torchvision's datasets and transforms

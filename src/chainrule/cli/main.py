@@ -23,6 +23,7 @@ from ..data import corruptions
 from ..experiments import generative
 from ..experiments.checks import TrainingDivergedError, parse_model_arg
 from ..experiments.runs import RunFolderInUseError
+from . import bayes as bayes_cli
 from . import explain as explain_cli
 from . import robust as robust_cli
 
@@ -165,6 +166,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("models", help="list the models", parents=[debug])
     sub.add_parser("datasets", help="list the datasets", parents=[debug])
     robust_cli.add_parsers(sub, debug, _int, _float)
+    bayes_cli.add_parsers(sub, debug, _int)
     return p
 
 
@@ -417,7 +419,7 @@ def _version() -> str:
 
 _COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "generate": _generate,
              "models": _models, "datasets": _datasets, **robust_cli.COMMANDS,
-             **explain_cli.COMMANDS}
+             **explain_cli.COMMANDS, **bayes_cli.COMMANDS}
 
 
 def _user_error(err: BaseException) -> bool:

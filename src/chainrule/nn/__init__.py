@@ -34,6 +34,7 @@ from .activation import (
     Tanh,
 )
 from .attention import MultiheadAttention
+from .bayesian import BayesianConv2d, BayesianLinear
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout, Dropout1d, Dropout2d
@@ -91,6 +92,7 @@ __all__ = [
     "Sequential", "Unflatten",
     # layers with parameters
     "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Linear",
+    "BayesianConv2d", "BayesianLinear",
     # pooling
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d",
     "AvgPool2d", "MaxPool1d", "MaxPool2d", "MinPool1d", "MinPool2d",

@@ -1,0 +1,89 @@
+"""Bayes by Backprop: train a distribution over the weights by maximizing the ELBO.
+
+The loss per example is ``loss(output, target) + kl_weight * KL(q || prior) / n_train``: the data
+term of the ELBO estimated with one weight sample per batch (the layers sample in training mode),
+and the KL spread over the ``n_train`` examples, so that one epoch adds up to the negative ELBO
+(Blundell et al., 2015, with the KL weighted uniformly across minibatches). ``elbo_loss`` makes
+such a loss for ``Trainer``; ``sample_predict`` averages sampled predictions at test time.
+"""
+
+from __future__ import annotations
+
+from ..autograd import Tensor, no_grad
+from ..backend import asnumpy, get_array_module
+from ..nn import BayesianConv2d, BayesianLinear, Flatten, ReLU, Sequential, Tanh
+from ..ops import cross_entropy, softmax
+from ._checks import check_int
+
+__all__ = ["bayesian_mlp", "kl_divergence", "elbo_loss", "sample_predict"]
+
+
+def bayesian_mlp(sizes, *, prior_sigma: float = 1.0, prior_mixture=None, init_rho: float = -5.0,
+                 local_reparameterization: bool = False, activation: str = "relu",
+                 rng=None) -> Sequential:
+    """Flatten, then ``BayesianLinear`` layers of widths ``sizes`` with ReLU (or tanh) between."""
+    sizes = [int(s) for s in sizes]
+    if len(sizes) < 2 or min(sizes) < 1:
+        raise ValueError(f"bayesian_mlp: sizes must list at least two positive widths, got {sizes}")
+    if activation not in ("relu", "tanh"):
+        raise ValueError(f"bayesian_mlp: activation must be 'relu' or 'tanh', got {activation!r}")
+    layers = [Flatten()]
+    for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
+        layers.append(BayesianLinear(a, b, prior_sigma=prior_sigma, prior_mixture=prior_mixture,
+                                     init_rho=init_rho, rng=rng,
+                                     local_reparameterization=local_reparameterization))
+        if i < len(sizes) - 2:
+            layers.append(ReLU() if activation == "relu" else Tanh())
+    return Sequential(*layers)
+
+
+def _bayesian_layers(model):
+    return [m for m in model.modules() if isinstance(m, (BayesianLinear, BayesianConv2d))]
+
+
+def kl_divergence(model):
+    """The sum of ``kl()`` over the model's Bayesian layers (a scalar Tensor)."""
+    layers = _bayesian_layers(model)
+    if not layers:
+        raise ValueError("kl_divergence: the model has no BayesianLinear or BayesianConv2d layer")
+    out = layers[0].kl()
+    for m in layers[1:]:
+        out = out + m.kl()
+    return out
+
+
+def elbo_loss(model, n_train: int, *, loss=cross_entropy, kl_weight: float = 1.0):
+    """A ``Trainer`` loss: ``loss(output, target) + kl_weight * KL / n_train`` (negative ELBO/N)."""
+    check_int("elbo_loss", "n_train", n_train)
+    _ = kl_divergence(model)  # fail here, not in the first step, when there is nothing Bayesian
+
+    def negative_elbo(output, target):
+        data = loss(output, target)
+        if not model.training:  # evaluation reports the data term of the mean network
+            return data
+        return data + kl_divergence(model) * (kl_weight / n_train)
+    return negative_elbo
+
+
+def sample_predict(model, x, *, samples: int = 10, batch_size: int = 512):
+    """Softmax outputs of ``samples`` forward passes with sampled weights: an array (S, N, C)."""
+    check_int("sample_predict", "samples", samples)
+    layers = _bayesian_layers(model)
+    if not layers:
+        raise ValueError("sample_predict: the model has no BayesianLinear or BayesianConv2d layer")
+    was = model.training
+    model.eval()
+    for m in layers:
+        m.sampling = True
+    xs, out = asnumpy(x), []
+    try:
+        with no_grad():
+            for _ in range(samples):
+                parts = [softmax(model(Tensor(xs[i:i + batch_size])), axis=-1).data
+                         for i in range(0, len(xs), batch_size)]
+                out.append(get_array_module(parts[0]).concatenate(parts))
+    finally:
+        for m in layers:
+            m.sampling = False
+        model.train(was)
+    return get_array_module(out[0]).stack(out)

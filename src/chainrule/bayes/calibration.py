@@ -1,0 +1,188 @@
+"""How sure is the network, and is it right to be? Calibration metrics and temperature scaling.
+
+A classifier is calibrated when, of the inputs it gives confidence 0.8, 80% are right.
+``expected_calibration_error`` bins the predictions by confidence and averages
+``|accuracy - confidence|`` weighted by the bin sizes (Guo et al., 2017). ``nll`` and ``brier`` are
+proper scoring rules. ``TemperatureScaling`` divides the logits by one scalar T fitted on
+validation data, which changes confidence but never the predicted class. ``mc_dropout_predict``
+keeps dropout switched on at test time and averages the sampled predictions (Gal & Ghahramani,
+2016); ``predictive_entropy`` and ``mutual_information`` split the uncertainty of such samples.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd import Tensor, grad, no_grad
+from ..backend import asnumpy, get_array_module
+from ..nn import Dropout, Dropout1d, Dropout2d
+from ..ops import cross_entropy, softmax
+from ._checks import check_int, check_probs
+
+__all__ = ["nll", "brier", "reliability", "expected_calibration_error", "softmax_probs",
+           "TemperatureScaling", "predictive_entropy", "mutual_information", "mc_dropout_predict"]
+
+
+def softmax_probs(logits):
+    """Row-wise softmax of an array of logits (N, C), computed stably, as an array."""
+    logits = asnumpy(logits)
+    xp = get_array_module(logits)
+    e = xp.exp(logits - logits.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def nll(probs, labels) -> float:
+    """Mean negative log-likelihood ``-log p(label)`` of predicted probabilities (N, C)."""
+    probs, labels = check_probs("nll", probs, labels)
+    xp = get_array_module(probs)
+    p = probs[xp.arange(len(labels)), labels]
+    return float(-xp.log(xp.maximum(p, 1e-300)).mean())
+
+
+def brier(probs, labels) -> float:
+    """Mean over examples of ``sum_c (p_c - [c == label])^2`` (0 is perfect, 2 the worst)."""
+    probs, labels = check_probs("brier", probs, labels)
+    xp = get_array_module(probs)
+    onehot = xp.zeros_like(probs)
+    onehot[xp.arange(len(labels)), labels] = 1.0
+    return float(((probs - onehot) ** 2).sum(axis=1).mean())
+
+
+def reliability(probs, labels, *, n_bins: int = 15) -> dict:
+    """Bin predictions by confidence (max probability) into ``n_bins`` equal-width bins of [0, 1].
+
+    A confidence exactly on an inner edge goes to the bin below it (bins are ``(lo, hi]``, the
+    first ``[0, hi]``), as in Guo et al.
+
+    Returns:
+        ``{"edges" (n_bins + 1,), "confidence", "accuracy" (mean per bin, NaN where empty),
+        "count" (examples per bin)}`` as arrays.
+    """
+    probs, labels = check_probs("reliability", probs, labels)
+    check_int("reliability", "n_bins", n_bins)
+    xp = get_array_module(probs)
+    conf = probs.max(axis=1)
+    correct = (probs.argmax(axis=1) == labels).astype(float)
+    edges = xp.linspace(0.0, 1.0, n_bins + 1)
+    which = xp.clip(xp.searchsorted(edges, conf, side="left") - 1, 0, n_bins - 1)
+    count = xp.bincount(which, minlength=n_bins)
+    with_any = xp.maximum(count, 1)
+    mean_conf = xp.where(count > 0, xp.bincount(which, conf, n_bins) / with_any, xp.nan)
+    mean_acc = xp.where(count > 0, xp.bincount(which, correct, n_bins) / with_any, xp.nan)
+    return {"edges": edges, "confidence": mean_conf, "accuracy": mean_acc, "count": count}
+
+
+def expected_calibration_error(probs, labels, *, n_bins: int = 15) -> float:
+    """ECE: ``sum_b (n_b / N) |accuracy_b - confidence_b|`` over confidence bins (Guo et al.)."""
+    r = reliability(probs, labels, n_bins=n_bins)
+    xp = get_array_module(r["count"])
+    gap = xp.abs(xp.nan_to_num(r["accuracy"]) - xp.nan_to_num(r["confidence"]))
+    return float((r["count"] * gap).sum() / max(int(r["count"].sum()), 1))
+
+
+class TemperatureScaling:
+    """Divide logits by one temperature T, fitted by minimizing the NLL on validation data.
+
+    The NLL of ``softmax(z / T)`` is convex in ``1 / T``; ``fit`` finds the zero of its derivative
+    (computed by chainrule's autograd) by bisection, so the answer is the exact minimizer to
+    ``tol``. T > 1 softens an over-confident model; argmax, hence accuracy, is unchanged.
+
+    >>> ts = TemperatureScaling().fit(val_logits, val_labels)    # doctest: +SKIP
+    >>> probs = ts.probs(test_logits)                             # doctest: +SKIP
+    """
+
+    def __init__(self, temperature: float = 1.0):
+        if not (isinstance(temperature, (int, float)) and temperature > 0):
+            raise ValueError(f"TemperatureScaling: temperature must be > 0, got {temperature!r}")
+        self.temperature = float(temperature)
+
+    @staticmethod
+    def _slope(logits, labels, inv_t: float) -> float:
+        beta = Tensor(logits.dtype.type(inv_t), requires_grad=True)
+        (g,) = grad(cross_entropy(Tensor(logits) * beta, Tensor(labels)), [beta])
+        return float(g.data)
+
+    def fit(self, logits, labels, *, low: float = 1e-3, high: float = 1e3,
+            tol: float = 1e-7) -> TemperatureScaling:
+        """Fit T on validation ``logits`` (N, C) and ``labels`` (N,); returns self."""
+        logits = asnumpy(logits).astype("float64")
+        _, labels = check_probs("TemperatureScaling.fit", softmax_probs(logits), labels)
+        lo, hi = math.log(1.0 / high), math.log(1.0 / low)  # bisect on log(1/T)
+        if self._slope(logits, labels, math.exp(lo)) >= 0:
+            self.temperature = high
+            return self
+        if self._slope(logits, labels, math.exp(hi)) <= 0:
+            self.temperature = low  # separable data: sharper is always better
+            return self
+        while hi - lo > tol:
+            mid = 0.5 * (lo + hi)
+            if self._slope(logits, labels, math.exp(mid)) < 0:
+                lo = mid
+            else:
+                hi = mid
+        self.temperature = math.exp(-0.5 * (lo + hi))
+        return self
+
+    def logits(self, logits):
+        """The scaled logits ``logits / T`` (an array)."""
+        return asnumpy(logits) / self.temperature
+
+    def probs(self, logits):
+        """Calibrated probabilities ``softmax(logits / T)``."""
+        return softmax_probs(self.logits(logits))
+
+
+def predictive_entropy(probs) -> object:
+    """Entropy ``-sum_c p_c log p_c`` of each row of averaged probabilities (N, C), in nats."""
+    probs = asnumpy(probs)
+    xp = get_array_module(probs)
+    return -(probs * xp.log(xp.maximum(probs, 1e-300))).sum(axis=-1)
+
+
+def mutual_information(sample_probs) -> object:
+    """BALD's mutual information of sampled probabilities (S, N, C): H[mean] - mean H (nats).
+
+    The total uncertainty (entropy of the mean) minus the expected entropy of each sample: what
+    the samples disagree about, the part a larger training set would remove.
+    """
+    sample_probs = asnumpy(sample_probs)
+    if sample_probs.ndim != 3:
+        raise ValueError("mutual_information: sample_probs must be 3-D (samples, N, C), got "
+                         f"shape {sample_probs.shape}")
+    return predictive_entropy(sample_probs.mean(axis=0)) - predictive_entropy(sample_probs).mean(0)
+
+
+def _dropout_layers(model):
+    return [m for m in model.modules() if isinstance(m, (Dropout, Dropout1d, Dropout2d))]
+
+
+def mc_dropout_predict(model, x, *, samples: int = 20, batch_size: int = 512) -> object:
+    """Softmax outputs of ``samples`` forward passes with dropout on: an array (S, N, C).
+
+    Everything else runs in eval mode (batch norm uses its running statistics); the dropout
+    layers draw from their own generators, so a model built with ``rng=`` repeats bit for bit.
+    Average over axis 0 for the predictive distribution.
+
+    Raises:
+        ValueError: the model has no dropout layer (every sample would be the same).
+    """
+    check_int("mc_dropout_predict", "samples", samples)
+    layers = _dropout_layers(model)
+    if not layers or all(m.p == 0 for m in layers):
+        raise ValueError("mc_dropout_predict: the model has no dropout layer with p > 0; MC "
+                         "dropout needs one (e.g. MLP(..., dropout=0.5))")
+    was_training = model.training
+    model.eval()
+    for m in layers:
+        m.train()
+    xs = asnumpy(x)
+    out = []
+    try:
+        with no_grad():
+            for _ in range(samples):
+                parts = [softmax(model(Tensor(xs[i:i + batch_size])), axis=-1).data
+                         for i in range(0, len(xs), batch_size)]
+                out.append(get_array_module(parts[0]).concatenate(parts))
+    finally:
+        model.train(was_training)
+    return get_array_module(out[0]).stack(out)

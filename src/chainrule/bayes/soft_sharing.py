@@ -1,0 +1,120 @@
+"""Soft weight sharing (Nowlan & Hinton, 1992): a learned mixture-of-Gaussians prior on the weights.
+
+Hard sharing ties weights to be equal; soft sharing only asks them to cluster. The penalty is the
+negative log density of the weights under ``sum_k pi_k N(mu_k, sigma_k^2)``, whose means,
+variances and mixing proportions are Parameters trained with the net. Weights are pulled towards
+the nearest centre; after training, ``quantize`` replaces each by the mean of its most
+responsible component, which compresses the net to ``K`` distinct values (Ullrich et al., 2017).
+The penalty is composed of chainrule ops (``logsumexp`` over components), so its gradient, and the
+gradient of that gradient, come from the ops' own backward rules.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd import no_grad
+from ..backend import asnumpy, get_array_module
+from ..nn import Module, Parameter
+from ..ops import exp, log_softmax, logsumexp, reshape
+from ..ops import sum as total
+from ._checks import check_int, check_positive
+
+__all__ = ["MixturePrior", "sharing_loss"]
+
+
+class MixturePrior(Module):
+    """A mixture of ``K`` Gaussians over scalar weights; ``penalty(weights)`` is ``-log p(w)``.
+
+    Args:
+        means: initial centres, a sequence of K floats (e.g. evenly spread over the weights'
+            range, one of them 0 for pruning).
+        sigma: the initial standard deviation of every component.
+        fixed_zero: keep component 0's mean at zero (it still learns its width and weight),
+            as Ullrich et al. do for pruning.
+        dtype: float dtype of the mixture's parameters.
+
+    Parameters: ``means`` (K,), ``log_sigmas`` (K,), ``logits`` (K,; ``pi = softmax(logits)``).
+    """
+
+    def __init__(self, means, *, sigma: float = 0.1, fixed_zero: bool = False,
+                 dtype="float32"):
+        super().__init__()
+        means = [float(m) for m in means]
+        if not means:
+            raise ValueError("MixturePrior: means must list at least one centre, got []")
+        check_positive("MixturePrior", "sigma", sigma)
+        xp = get_array_module()
+        self.fixed_zero = bool(fixed_zero)
+        self.means = Parameter(xp.asarray(means, dtype=dtype))
+        self.log_sigmas = Parameter(xp.full(len(means), math.log(sigma), dtype=dtype))
+        self.logits = Parameter(xp.zeros(len(means), dtype=dtype))
+
+    def _means(self):
+        if not self.fixed_zero:
+            return self.means
+        mask = self.means.data * 0 + 1
+        mask[0] = 0
+        return self.means * mask
+
+    def log_components(self, weights):
+        """``log pi_k + log N(w_i | mu_k, sigma_k^2)`` for every weight and component: (P, K)."""
+        w = reshape(weights, (-1, 1))
+        var = exp(2.0 * self.log_sigmas)
+        return (log_softmax(self.logits, axis=0) - self.log_sigmas - 0.5 * math.log(2 * math.pi)
+                - (w - self._means()) ** 2 / (2.0 * var))
+
+    def penalty(self, *weights):
+        """``-sum_i log sum_k pi_k N(w_i | mu_k, sigma_k^2)`` over every element of ``weights``."""
+        if not weights:
+            raise ValueError("MixturePrior.penalty: pass at least one weight Tensor")
+        out = -total(logsumexp(self.log_components(weights[0]), axis=1))
+        for w in weights[1:]:
+            out = out - total(logsumexp(self.log_components(w), axis=1))
+        return out
+
+    def responsibilities(self, weights):
+        """Posterior probability of each component for each weight, an array (P, K)."""
+        with no_grad():
+            logc = asnumpy(self.log_components(weights).data)
+        xp = get_array_module(logc)
+        r = xp.exp(logc - logc.max(axis=1, keepdims=True))
+        return r / r.sum(axis=1, keepdims=True)
+
+    def quantize(self, *weights) -> list:
+        """Set each weight (in place) to the mean of its most responsible component.
+
+        Returns:
+            The component index of every weight, one int array per Tensor.
+        """
+        centres = asnumpy(self._means().data)
+        out = []
+        for w in weights:
+            k = self.responsibilities(w).argmax(axis=1)
+            with no_grad():
+                w.copy_(centres[k].reshape(w.shape).astype(w.data.dtype))
+            out.append(k.reshape(w.shape))
+        return out
+
+    def extra_repr(self) -> str:
+        return f"components={self.means.shape[0]}, fixed_zero={self.fixed_zero}"
+
+
+def sharing_loss(model, prior: MixturePrior, n_train: int, *, loss, strength: float = 1.0,
+                 params=None):
+    """A ``Trainer`` loss: ``loss(output, target) + strength * prior.penalty(weights) / n_train``.
+
+    ``params`` are the weights to share (default: every Parameter of ``model`` named ``weight``);
+    the prior's own Parameters must be given to the optimizer too.
+    """
+    check_int("sharing_loss", "n_train", n_train)
+    if params is None:
+        params = [p for name, p in model.named_parameters() if name.endswith("weight")]
+    params = list(params)
+
+    def penalized(output, target):
+        data = loss(output, target)
+        if not model.training:
+            return data
+        return data + prior.penalty(*params) * (strength / n_train)
+    return penalized
