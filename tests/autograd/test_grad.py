@@ -182,3 +182,30 @@ def test_value_and_grad_keeps_the_function_name():
         return total(x)
 
     assert cr.value_and_grad(loss).__name__ == "loss"
+
+
+def test_grad_asks_each_node_only_for_the_gradients_it_returns():
+    """``cr.grad(loss, x)`` does not make a layer compute its weight gradient; a later backward
+    through the same graph still gets every gradient."""
+    import numpy as np
+
+    seen = []
+
+    class Scale(cr.Function):
+        def forward(self, x, w):
+            return x * w
+
+        def backward(self, g):
+            seen.append(self.needs_input_grad)
+            x, w = self.inputs
+            gx = g * w if self.needs_input_grad[0] else None
+            gw = (g * x).sum() if self.needs_input_grad[1] else None
+            return gx, gw
+
+    x = cr.tensor(np.array([1.0, 2.0]), requires_grad=True)
+    w = cr.tensor(np.array(3.0), requires_grad=True)
+    loss = Scale.apply(x, w).sum()
+    (gx,) = cr.grad(loss, [x], retain_graph=True)
+    assert seen == [(True, False)] and gx.tolist() == [3.0, 3.0]
+    loss.backward()
+    assert seen[-1] == (True, True) and w.grad.item() == 3.0 and x.grad.tolist() == [3.0, 3.0]

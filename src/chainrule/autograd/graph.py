@@ -148,13 +148,13 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
                         _modified(fn, out, f"after {type(fn).__name__} computed it")
                     if out._retains_grad:
                         _retain_outputs(fn, gouts)
-                grads = fn.backward(gouts[0])
+                grads = _call_backward(fn, (gouts[0],), targets, needed)
             else:
                 for t in fn.outputs():
                     if t is not None and t._version:
                         _modified(fn, t, f"after {type(fn).__name__} computed it")
                 _retain_outputs(fn, gouts)
-                grads = fn.backward(*_fill_missing(fn, gouts))
+                grads = _call_backward(fn, _fill_missing(fn, gouts), targets, needed)
             if type(grads) is not tuple:
                 grads = (grads,)
             for inp, need, g in zip(fn.inputs, fn.needs_input_grad, grads):
@@ -180,6 +180,23 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
             if fn.inputs is not None:
                 fn.release()
     return captured
+
+
+def _call_backward(fn, gouts, targets, needed):
+    """``fn.backward(*gouts)``; for ``grad(outputs, inputs)``, asking only for the gradients that
+    lead to ``inputs``: ``needs_input_grad`` is narrowed for the call, so that, say, a layer's
+    weight gradient is not computed when only the input's is returned (an attack, a saliency
+    map). It is put back after, for a later backward through the same graph."""
+    if needed is None:
+        return fn.backward(*gouts)
+    recorded = fn.needs_input_grad
+    fn.needs_input_grad = tuple(
+        need and (id(t) in targets or (t._ctx is not None and id(t._ctx) in needed))
+        for need, t in zip(recorded, fn.inputs))
+    try:
+        return fn.backward(*gouts)
+    finally:
+        fn.needs_input_grad = recorded
 
 
 def _modified(fn, t, when):
