@@ -212,7 +212,11 @@ def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50
             a = alphas[ks].astype(x.dtype).reshape(shape)
             rows = base[idx] + a * (x[idx] - base[idx])
             g = score_gradients(model, rows, t[idx], output=output)[1]
-            numpy.add.at(total, idx, weights[ks].reshape(shape) * g)
+            weighted = weights[ks].reshape(shape) * g
+            # idx is sorted (sample-major rows): sum each sample's run of rows at once, which
+            # numpy.add.at does one row at a time and several times slower.
+            starts = numpy.flatnonzero(numpy.r_[True, idx[1:] != idx[:-1]])
+            total[idx[starts]] += numpy.add.reduceat(weighted, starts, axis=0)
             bar.update(len(idx))
     bar.close()
     attributions = ((x - base) * total).astype(x.dtype)
