@@ -1,8 +1,8 @@
 """Attributions against PyTorch on the same weights (plain torch.autograd as the oracle).
 
-Captum is not installed here, so the oracle is PyTorch's autograd with the methods written out
-in a few lines: the gradient, integrated gradients on the same quadrature nodes, and guided
-backpropagation / the deconvnet as a torch.autograd.Function.
+The oracle is PyTorch's autograd with the methods written out in a few lines, in float64: the
+gradient, integrated gradients on the same quadrature nodes, and guided backpropagation / the
+deconvnet as a torch.autograd.Function. test_captum_oracle.py compares with Captum itself.
 """
 
 import numpy as np
