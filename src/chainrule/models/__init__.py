@@ -1,6 +1,7 @@
 """The lecture's models, each citing its source, and the registry the CLI and checkpoints use."""
 
 from .autoencoder import Autoencoder, ConvAutoencoder, TiedLinear
+from .charcnn import CharCNN
 from .gan import (
     DCGAN,
     GAN,
@@ -18,6 +19,7 @@ from .perceptron import Perceptron
 from .registry import ModelInfo, available, build, build_from_config, config_of, register
 
 __all__ = [
+    "CharCNN",
     "Autoencoder",
     "ConditionalGAN",
     "ConvAutoencoder",
