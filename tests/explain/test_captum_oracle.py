@@ -7,7 +7,6 @@ the PyTorch oracle (``pip install captum``), and these tests skip without it.
 import numpy as np
 import pytest
 
-from chainrule import nn
 from chainrule.explain import (
     deconvnet,
     gradient_x_input,
@@ -23,18 +22,6 @@ captum_attr = pytest.importorskip("captum.attr")
 pytestmark = pytest.mark.torch
 
 
-def _models(rng):
-    ours = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Linear(48, 4, rng=rng), nn.ReLU(),
-                         nn.Linear(4, 3, rng=rng)).to(dtype="float64")
-    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3, padding=1), torch.nn.ReLU(),
-                                 torch.nn.MaxPool2d(2), torch.nn.Flatten(),
-                                 torch.nn.Linear(48, 4), torch.nn.ReLU(),
-                                 torch.nn.Linear(4, 3)).double()
-    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
-    return ours, theirs.eval()
-
-
 def _captum(cls, model, x, target, **kwargs):
     xt = torch.tensor(x, requires_grad=True)
     out = cls(model).attribute(xt, target=torch.tensor(target), **kwargs)
@@ -45,8 +32,8 @@ def _data(rng, n=3):
     return rng.uniform(size=(n, 1, 8, 8)), rng.integers(0, 3, n)
 
 
-def test_saliency_and_gradient_x_input_agree_with_captum(rng):
-    ours, theirs = _models(rng)
+def test_saliency_and_gradient_x_input_agree_with_captum(twin_models, rng):
+    ours, theirs = twin_models
     x, target = _data(rng)
     np.testing.assert_allclose(saliency(ours, x, target),
                                _captum(captum_attr.Saliency, theirs, x, target, abs=False),
@@ -56,11 +43,11 @@ def test_saliency_and_gradient_x_input_agree_with_captum(rng):
                                rtol=1e-10, atol=1e-12)
 
 
-def test_integrated_gradients_agree_with_captum(rng):
+def test_integrated_gradients_agree_with_captum(twin_models, rng):
     """Captum multiplies the gradients by its quadrature weights in float32
     (``torch.tensor(step_sizes).float()``), so it agrees to float32 rounding; the same quadrature
     written out in float64 PyTorch agrees to 1e-9 (test_torch_oracle.py)."""
-    ours, theirs = _models(rng)
+    ours, theirs = twin_models
     x, target = _data(rng)
     want = _captum(captum_attr.IntegratedGradients, theirs, x, target, baselines=0.0, n_steps=50,
                    method="gausslegendre")
@@ -71,18 +58,18 @@ def test_integrated_gradients_agree_with_captum(rng):
 @pytest.mark.filterwarnings("ignore:Setting backward hooks on ReLU activations:UserWarning")
 @pytest.mark.parametrize("ours_fn, theirs_cls", [(guided_backprop, "GuidedBackprop"),
                                                  (deconvnet, "Deconvolution")])
-def test_guided_backprop_and_deconvnet_agree_with_captum(rng, ours_fn, theirs_cls):
-    ours, theirs = _models(rng)
+def test_guided_backprop_and_deconvnet_agree_with_captum(twin_models, rng, ours_fn, theirs_cls):
+    ours, theirs = twin_models
     x, target = _data(rng)
     np.testing.assert_allclose(ours_fn(ours, x, target),
                                _captum(getattr(captum_attr, theirs_cls), theirs, x, target),
                                rtol=1e-10, atol=1e-12)
 
 
-def test_occlusion_agrees_with_captum(rng):
+def test_occlusion_agrees_with_captum(twin_models, rng):
     """Ours equals the float64 sweep written out here to 1e-15; Captum's Occlusion is off that
     same sweep by about 1e-9 (float32 somewhere inside it), so it is compared to that rounding."""
-    ours, theirs = _models(rng)
+    ours, theirs = twin_models
     x, target = _data(rng)
     got = occlusion(ours, x, target, window=4, stride=2, fill=0.0)
     with torch.no_grad():

@@ -8,24 +8,10 @@ deconvnet as a torch.autograd.Function. test_captum_oracle.py compares with Capt
 import numpy as np
 import pytest
 
-from chainrule import nn
 from chainrule.explain import deconvnet, guided_backprop, integrated_gradients, saliency
 from chainrule.explain.attribution import _quadrature
 
 torch = pytest.importorskip("torch")
-
-
-def _models(rng):
-    ours = nn.Sequential(nn.Conv2d(1, 3, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Flatten(), nn.Linear(48, 4, rng=rng), nn.ReLU(),
-                         nn.Linear(4, 3, rng=rng)).to(dtype="float64")
-    theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 3, 3, padding=1), torch.nn.ReLU(),
-                                 torch.nn.MaxPool2d(2), torch.nn.Flatten(),
-                                 torch.nn.Linear(48, 4), torch.nn.ReLU(),
-                                 torch.nn.Linear(4, 3)).double()
-    state = {k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()}
-    theirs.load_state_dict(state)
-    return ours, theirs
 
 
 def _torch_grad(model, x, target):
@@ -35,8 +21,8 @@ def _torch_grad(model, x, target):
     return xt.grad.numpy()
 
 
-def test_saliency_and_integrated_gradients_match_torch(rng):
-    ours, theirs = _models(rng)
+def test_saliency_and_integrated_gradients_match_torch(twin_models, rng):
+    ours, theirs = twin_models
     x = rng.uniform(size=(3, 1, 8, 8))
     target = np.array([0, 2, 1])
     np.testing.assert_allclose(saliency(ours, x, target), _torch_grad(theirs, x, target),
@@ -71,8 +57,8 @@ class _Rule(torch.nn.Module):
 
 
 @pytest.mark.parametrize("guided", [True, False])
-def test_guided_backprop_and_deconvnet_match_torch(rng, guided):
-    ours, theirs = _models(rng)
+def test_guided_backprop_and_deconvnet_match_torch(twin_models, rng, guided):
+    ours, theirs = twin_models
     for i in (1, 5):
         theirs[i] = _Rule(guided)
     x = rng.uniform(size=(2, 1, 8, 8))

@@ -36,7 +36,7 @@ def test_image_grid_pixels_equal_matplotlib_coloring_the_float_mosaic(tmp_path, 
     images[0, 0, 0, :4] = [-1.0, 2.0, 0.0, 1.0]  # clipped to [0, 1]
     names = [f"{i}->{i + 1}" for i in range(23)] if titles else None
     ours = plots.image_grid(images, tmp_path / "ours.png", titles=names, ncols=6, suptitle="s")
-    monkeypatch.setattr(plots, "_pyplot", _MatplotlibColors)
+    monkeypatch.setattr(plots, "pyplot", _MatplotlibColors)
     reference = plots.image_grid(images, tmp_path / "reference.png", titles=names, ncols=6,
                                  suptitle="s")
     a, b = _pixels(ours), _pixels(reference)

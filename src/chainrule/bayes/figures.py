@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..autograd import Tensor, no_grad
 from ..backend import asnumpy, get_array_module
-from ..viz import save_figure
+from ..viz import pyplot, save_figure
 from .curves import REGULARIZERS, SIZES, true_curve
 
 __all__ = ["plot_fits", "plot_losses", "plot_reliability", "plot_bands"]
@@ -15,16 +15,9 @@ __all__ = ["plot_fits", "plot_losses", "plot_reliability", "plot_bands"]
 _COLOURS = {"none": "tab:red", "weight decay": "tab:blue", "early stopping": "tab:green"}
 
 
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise ImportError("chainrule.bayes's figures need matplotlib: pip install "
-                          "'chainrule[viz]'") from None
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
 
-    return plt
+def _pyplot():
+    return pyplot("chainrule.bayes's figures")
 
 
 def _grid(train, n: int = 300):

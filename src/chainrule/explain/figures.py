@@ -6,21 +6,14 @@ matplotlib is imported only when a figure is drawn; files are written by ``viz.s
 from __future__ import annotations
 
 from ..backend import numpy
-from ..viz import image_grid, save_figure
+from ..viz import image_grid, pyplot, save_figure
 
 __all__ = ["plot_attributions", "plot_filters", "plot_sparsity_curves", "plot_traces"]
 
 
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise ImportError("chainrule.explain figures need matplotlib: pip install "
-                          "'chainrule[viz]'") from None
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
 
-    return plt
+def _pyplot():
+    return pyplot("chainrule.explain's figures")
 
 
 def plot_attributions(images, maps: dict, path, *, titles=None, suptitle: str = "") -> str:

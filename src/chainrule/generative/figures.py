@@ -8,22 +8,15 @@ figure is made, and figures are saved atomically by ``viz.save_figure``.
 from __future__ import annotations
 
 from ..backend import asnumpy, get_array_module
-from ..viz import save_figure
+from ..viz import pyplot, save_figure
 
 __all__ = ["class_histogram", "latent_scatter", "plot_gan_losses", "progress_strip",
            "reconstruction_rows", "sample_grid"]
 
 
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise ImportError("chainrule.generative figures need matplotlib: "
-                          "pip install 'chainrule[viz]'") from None
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
 
-    return plt
+def _pyplot():
+    return pyplot("chainrule.generative's figures")
 
 
 def _mosaic(rows, pad: int = 1):

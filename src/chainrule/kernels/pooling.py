@@ -205,13 +205,16 @@ def _divisor(xp, dtype, geom, count_include_pad):
 
 def average_pool_reference(x, geom, count_include_pad):
     """The mean of every window of x (N, C, H, W), zero padding counted or not: (N, C, Ho, Wo)."""
-    xp = get_array_module(x)
-    xpad = pad_reference(x, geom.pads)
+    return _window_means(pad_reference(x, geom.pads), geom, count_include_pad)
+
+
+def _window_means(xpad, geom, count_include_pad):
+    """The mean of every window of the padded ``xpad``: a sum over the kernel offsets."""
     windows = geom.windows()
     acc = xpad[windows[0]].copy()
     for index in windows[1:]:
         acc += xpad[index]
-    acc /= _divisor(xp, x.dtype, geom, count_include_pad)
+    acc /= _divisor(get_array_module(xpad), xpad.dtype, geom, count_include_pad)
     return acc
 
 
@@ -232,14 +235,7 @@ def average_pool(x, geom, count_include_pad):
         return average_pool_reference(x, geom, count_include_pad)
     if geom.tiled:
         return _tiles(x, geom).mean(axis=-1)
-    xp = get_array_module(x)
-    xpad = pad(x, geom.pads)
-    windows = geom.windows()
-    acc = xpad[windows[0]].copy()
-    for index in windows[1:]:
-        acc += xpad[index]
-    acc /= _divisor(xp, x.dtype, geom, count_include_pad)
-    return acc
+    return _window_means(pad(x, geom.pads), geom, count_include_pad)
 
 
 def spread_over_windows(g, geom, count_include_pad):

@@ -164,13 +164,7 @@ def max(x, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
     """
     if isinstance(dim, Tensor):
         return maximum(x, dim)
-    if dim is not None:
-        if axis is not None:
-            raise TypeError(f"max: give dim or axis, not both (got dim={dim!r}, axis={axis!r})")
-        keep = keep_flag("max", keepdims, keepdim)
-        values = _extreme("max", x, dim, keep, True)
-        return MinMax(values, _arg("argmax", x, dim, keep))
-    return _extreme("max", x, axis, keep_flag("max", keepdims, keepdim), True)
+    return _max_or_min("max", True, x, dim, keepdim, axis, keepdims)
 
 
 def min(x, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
@@ -186,13 +180,19 @@ def min(x, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
     """
     if isinstance(dim, Tensor):
         return minimum(x, dim)
-    if dim is not None:
-        if axis is not None:
-            raise TypeError(f"min: give dim or axis, not both (got dim={dim!r}, axis={axis!r})")
-        keep = keep_flag("min", keepdims, keepdim)
-        values = _extreme("min", x, dim, keep, False)
-        return MinMax(values, _arg("argmin", x, dim, keep))
-    return _extreme("min", x, axis, keep_flag("min", keepdims, keepdim), False)
+    return _max_or_min("min", False, x, dim, keepdim, axis, keepdims)
+
+
+def _max_or_min(op, largest, x, dim, keepdim, axis, keepdims):
+    """``max``/``min`` after the elementwise case: (values, indices) along ``dim``, else the
+    values over ``axis``."""
+    keep = keep_flag(op, keepdims, keepdim)
+    if dim is None:
+        return _extreme(op, x, axis, keep, largest)
+    if axis is not None:
+        raise TypeError(f"{op}: give dim or axis, not both (got dim={dim!r}, axis={axis!r})")
+    values = _extreme(op, x, dim, keep, largest)
+    return MinMax(values, _arg("arg" + op, x, dim, keep))
 
 
 def _extreme(op, x, axis, keepdims, largest):

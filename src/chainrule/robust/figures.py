@@ -6,21 +6,14 @@ matplotlib is imported when a figure is drawn, never on ``import chainrule.robus
 from __future__ import annotations
 
 from ..backend import asnumpy
-from ..viz import image_grid, save_figure
+from ..viz import image_grid, pyplot, save_figure
 
 __all__ = ["plot_attack_grid", "plot_confidence_histograms", "plot_curve", "plot_pose_curves"]
 
 
-def _pyplot():
-    try:
-        import matplotlib
-    except ImportError:
-        raise ImportError("chainrule.robust's figures need matplotlib: pip install "
-                          "'chainrule[viz]'") from None
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
 
-    return plt
+def _pyplot():
+    return pyplot("chainrule.robust's figures")
 
 
 def plot_curve(xs, curves: dict, path, *, xlabel: str, ylabel: str = "accuracy",

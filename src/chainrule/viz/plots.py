@@ -7,18 +7,22 @@ import secrets
 
 import numpy as np
 
-__all__ = ["image_grid", "plot_confusion_matrix", "plot_history", "save_figure"]
+__all__ = ["image_grid", "plot_confusion_matrix", "plot_history", "pyplot", "save_figure"]
 
 
-def _pyplot():
+def pyplot(who: str = "chainrule.viz"):
+    """matplotlib's pyplot on the Agg backend, imported on first use; ``who`` names the package
+    that draws, for the error when matplotlib is missing."""
     try:
         import matplotlib
     except ImportError:
-        raise ImportError("chainrule.viz needs matplotlib: pip install 'chainrule[viz]'") from None
+        raise ImportError(f"{who} needs matplotlib: pip install 'chainrule[viz]'") from None
     matplotlib.use("Agg", force=False)
     import matplotlib.pyplot as plt
 
     return plt
+
+
 
 
 def save_figure(fig, path) -> str:
@@ -40,13 +44,13 @@ def save_figure(fig, path) -> str:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
-        _pyplot().close(fig)
+        pyplot().close(fig)
     return path
 
 
 def plot_history(history: dict, path, *, title: str = "") -> str:
     """Loss (and, when present, accuracy) curves per epoch, training and validation side by side."""
-    plt = _pyplot()
+    plt = pyplot()
     metrics = [m for m in ("loss", "accuracy") if m in history]
     fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.5), squeeze=False)
     for ax, m in zip(axes[0], metrics):
@@ -65,7 +69,7 @@ def plot_history(history: dict, path, *, title: str = "") -> str:
 
 def plot_confusion_matrix(cm, path, *, class_names=None, title: str = "confusion matrix") -> str:
     """A confusion matrix (rows: true class, columns: predicted) with counts in the cells."""
-    plt = _pyplot()
+    plt = pyplot()
     cm = np.asarray(cm)
     k = cm.shape[0]
     names = [str(i) for i in range(k)] if class_names is None else list(class_names)
@@ -104,7 +108,7 @@ def image_grid(images, path, *, titles=None, ncols: int = 10, cmap: str = "gray"
     The grid is drawn as one image (one ``imshow``), so even hundreds of digits take well under
     a second; titles are text placed above each cell.
     """
-    plt = _pyplot()
+    plt = pyplot()
     images = np.clip(np.asarray(images, dtype=np.float32), 0, 1)
     if images.ndim == 4:
         images = images[:, 0] if images.shape[1] == 1 else images.transpose(0, 2, 3, 1)
