@@ -62,7 +62,7 @@ class EmbeddingBag(Module):
             with no_grad():
                 self.weight[self.padding_idx] = 0
 
-    def forward(self, input, offsets=None, per_sample_weights=None):
+    def forward(self, input, offsets=None, per_sample_weights=None):  # noqa: A002 - torch
         """The reduced vectors of each bag; see ``ops.embedding_bag`` for the arguments."""
         return embedding_bag(input, self.weight, offsets, mode=self.mode,
                              per_sample_weights=per_sample_weights,

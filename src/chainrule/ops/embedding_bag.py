@@ -76,7 +76,8 @@ class SegmentMax(Function):
         return ScatterAdd.apply(routed, index=self.where, shape=self.rows, accumulate=False)
 
 
-def embedding_bag(input, weight, offsets=None, *, mode: str = "mean", per_sample_weights=None,
+def embedding_bag(input, weight, offsets=None, *, mode: str = "mean",  # noqa: A002 - torch
+                  per_sample_weights=None,
                   include_last_offset: bool = False, padding_idx: int | None = None):
     """Reduce bags of rows of ``weight``: PyTorch's ``F.embedding_bag`` (dense gradient).
 
