@@ -231,10 +231,8 @@ class TfidfFeatures:
             total += len(ids)
             indices.append(ids)
             weights.append(w)
-        cat = (lambda parts, dt: np.concatenate(parts).astype(dt) if parts
-               else np.zeros(0, dtype=dt))
-        return Bags(cat(indices, np.int64), np.asarray(offsets, dtype=np.int64),
-                    cat(weights, np.float32))
+        return Bags(_concat(indices, np.int64), np.asarray(offsets, dtype=np.int64),
+                    _concat(weights, np.float32))
 
     def fit_transform(self, texts: Sequence[str]) -> Bags:
         return self.fit(texts).transform(texts)
@@ -276,6 +274,10 @@ class TfidfFeatures:
     def _check_fitted(self) -> None:
         if self.vocabulary is None:
             raise ValueError("TfidfFeatures: not fitted; call fit(texts) first")
+
+
+def _concat(parts, dtype) -> np.ndarray:
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
 
 
 def _texts(who: str, texts) -> Sequence[str]:
