@@ -331,16 +331,16 @@ def _train(args) -> None:
 def _train_text(args) -> None:
     for flag, value, default in (("--val-split", args.val_split, None),
                                  ("--augment", args.augment, "none"),
-                                 ("--schedule", args.schedule, "constant"),
                                  ("--resume", args.resume, False),
                                  ("--device", args.device, "cpu")):
         if value != default:
             raise ValueError(f"{flag} {value}: text models train on the CPU with a fixed "
-                             "70/10/20 split, no augmentation, schedule or resume")
+                             "70/10/20 split, no augmentation and no resume")
     res = experiments.train_text_classifier(
         args.model, args.dataset or "sms_spam", epochs=args.epochs, batch_size=args.batch_size,
-        optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay, seed=args.seed,
-        data_dir=args.data_dir, out=args.out, ngram_range=args.ngram, min_count=args.min_count,
+        optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
+        schedule=args.schedule, seed=args.seed, data_dir=args.data_dir, out=args.out,
+        ngram_range=args.ngram, min_count=args.min_count,
         max_features=args.max_features, model_kwargs=_model_args(args.model_arg),
         verbose=0 if args.quiet else 1)
     print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} texts); test accuracy "

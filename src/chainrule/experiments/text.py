@@ -29,7 +29,7 @@ from ..ops import cat, cross_entropy
 from ..train import confusion_matrix
 from ..viz import plot_confusion_matrix, plot_history
 from .checks import build_model, check_model_kwargs
-from .classify import OPTIMIZERS, _check_run_settings, load_model
+from .classify import OPTIMIZERS, _check_run_settings, _schedule, load_model
 from .runs import RunFolder, run_path
 
 __all__ = ["TEXT_DATASETS", "TEXT_MODELS", "evaluate_text_run", "fit_text_model",
@@ -45,11 +45,13 @@ _host = get_array_module()  # the features, labels and batch indices live on the
 def fit_text_model(model: str, texts, y, num_classes: int, *, ngram_range: int = 2,
                    min_count: int = 1, max_features: int | None = None, epochs: int = 10,
                    batch_size: int = 64, optimizer: str = "adam", lr: float | None = None,
-                   weight_decay: float = 0.0, seed: int = 0, model_kwargs: dict | None = None,
-                   validation=None, on_epoch=None):
+                   weight_decay: float = 0.0, schedule: str = "constant", seed: int = 0,
+                   model_kwargs: dict | None = None, validation=None, on_epoch=None):
     """Fit the features on ``texts`` and train ``model`` (``"ngram"`` or ``"fasttext"``).
 
     Args:
+        schedule: the learning rate over the epochs, as ``chainrule train``'s (``"constant"``,
+            ``"cosine"`` to 0, ``"step"``).
         validation: ``(texts, y)`` evaluated after every epoch (``val_loss``, ``val_accuracy``).
         on_epoch: called as ``on_epoch(epoch, row)`` after each epoch (row: that epoch's metrics
             and the cumulative ``seconds`` of training, which exclude the evaluation).
@@ -74,6 +76,7 @@ def fit_text_model(model: str, texts, y, num_classes: int, *, ngram_range: int =
     net = build_model(model, kwargs, model_rng)
     opt_cls, defaults = OPTIMIZERS[optimizer]
     opt = opt_cls(net.parameters(), **{**defaults, "lr": lr or TEXT_MODELS[model]["lr"]})
+    scheduler = _schedule(schedule, opt, epochs)
     val = None if validation is None else (features.transform(validation[0]),
                                            _host.asarray(validation[1]))
     featurize = time.process_time() - start
@@ -94,6 +97,8 @@ def fit_text_model(model: str, texts, y, num_classes: int, *, ngram_range: int =
             opt.step()
             total += float(loss.data) * len(batch)
             correct += int((logits.data.argmax(1) == y[batch]).sum())
+        if scheduler is not None:
+            scheduler.step()
         elapsed += time.process_time() - t0
         row = {"loss": total / len(y), "accuracy": correct / len(y), "seconds": elapsed}
         if val is not None:
@@ -123,7 +128,8 @@ def predict_logits(net, bags, batch_size: int = 4096):
 
 def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, epochs: int = 10,
                           batch_size: int = 64, optimizer: str = "adam", lr: float | None = None,
-                          weight_decay: float = 0.0, seed: int = 0, data_dir=None, out=None,
+                          weight_decay: float = 0.0, schedule: str = "constant", seed: int = 0,
+                          data_dir=None, out=None,
                           ngram_range: int = 2, min_count: int = 1,
                           max_features: int | None = None, model_kwargs: dict | None = None,
                           verbose: int = 1) -> dict:
@@ -144,7 +150,8 @@ def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, ep
     parts, classes = load_text_splits(dataset, data_dir)
     settings = {"model": model, "dataset": dataset, "epochs": epochs, "batch_size": batch_size,
                 "optimizer": optimizer, "lr": lr or TEXT_MODELS[model]["lr"],
-                "weight_decay": weight_decay, "seed": seed, "ngram_range": ngram_range,
+                "weight_decay": weight_decay, "schedule": schedule, "seed": seed,
+                "ngram_range": ngram_range,
                 "min_count": min_count, "max_features": max_features,
                 "model_kwargs": model_kwargs or {}, "split": SPLIT, "classes": list(classes)}
     with RunFolder(out, settings, resume=False) as run:
@@ -161,7 +168,8 @@ def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, ep
         net, features, history = fit_text_model(
             model, *parts["train"], len(classes), ngram_range=ngram_range, min_count=min_count,
             max_features=max_features, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
-            lr=lr, weight_decay=weight_decay, seed=seed, model_kwargs=model_kwargs,
+            lr=lr, weight_decay=weight_decay, schedule=schedule, seed=seed,
+            model_kwargs=model_kwargs,
             validation=parts["val"], on_epoch=report)
         wall = time.perf_counter() - wall
         features.save(out / FEATURES_FILE)
