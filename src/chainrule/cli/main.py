@@ -26,6 +26,7 @@ from ..experiments.runs import RunFolderInUseError
 from . import bayes as bayes_cli
 from . import explain as explain_cli
 from . import robust as robust_cli
+from . import text as text_cli
 
 __all__ = ["main"]
 
@@ -107,7 +108,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="where to train: 'cpu' or 'cuda' (needs CuPy and an NVIDIA GPU: "
                    "pip install chainrule[cuda])")
     _threads_option(t)
-    _text_arguments(t)
+    text_cli.add_train_arguments(t, _int)
     _generative_arguments(t)
     robust_cli.add_train_arguments(t, _int, _float)
 
@@ -174,16 +175,6 @@ def _parser() -> argparse.ArgumentParser:
     robust_cli.add_parsers(sub, debug, _int, _float)
     bayes_cli.add_parsers(sub, debug, _int)
     return p
-
-
-def _text_arguments(t) -> None:
-    x = t.add_argument_group("text models (ngram, fasttext; datasets ag_news, sms_spam)")
-    x.add_argument("--ngram", type=_int(1), default=2, metavar="N",
-                   help="use word 1-grams to N-grams as features")
-    x.add_argument("--min-count", type=_int(1), default=1,
-                   help="keep n-grams seen at least this often in the training texts")
-    x.add_argument("--max-features", type=_int(1), default=None,
-                   help="keep at most this many n-grams, the most frequent (default: all)")
 
 
 def _generative_arguments(t) -> None:
@@ -310,7 +301,7 @@ def _train(args) -> None:
         _train_generative(args)
         return
     if args.model in experiments.TEXT_MODELS:
-        _train_text(args)
+        text_cli.train(args, _model_args(args.model_arg))
         return
     res = experiments.train_classifier(
         args.model, args.dataset or "digits", epochs=args.epochs, batch_size=args.batch_size,
@@ -325,28 +316,6 @@ def _train(args) -> None:
               "held out)")
     print(f"test accuracy {res['test_accuracy']:.4f} ({res['test_errors']} errors in "
           f"{res['n_test']} test images), trained in {res['train_seconds']} s")
-    print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
-
-
-def _train_text(args) -> None:
-    for flag, value, default in (("--val-split", args.val_split, None),
-                                 ("--augment", args.augment, "none"),
-                                 ("--resume", args.resume, False),
-                                 ("--device", args.device, "cpu")):
-        if value != default:
-            raise ValueError(f"{flag} {value}: text models train on the CPU with a fixed "
-                             "70/10/20 split, no augmentation and no resume")
-    res = experiments.train_text_classifier(
-        args.model, args.dataset or "sms_spam", epochs=args.epochs, batch_size=args.batch_size,
-        optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
-        schedule=args.schedule, seed=args.seed, data_dir=args.data_dir, out=args.out,
-        ngram_range=args.ngram, min_count=args.min_count,
-        max_features=args.max_features, model_kwargs=_model_args(args.model_arg),
-        verbose=0 if args.quiet else 1)
-    print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} texts); test accuracy "
-          f"{res['test_accuracy']:.4f} ({res['test_errors']} errors in {res['n_test']} texts; "
-          f"split {res['split']}); {res['n_features']} features; trained in "
-          f"{res['train_seconds']} s CPU ({res['wall_seconds']} s wall)")
     print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
 
 
@@ -399,9 +368,7 @@ def _train_generative(args) -> None:
 
 def _evaluate(args) -> None:
     if experiments.is_text_run(args.checkpoint):
-        res = experiments.evaluate_text_run(args.checkpoint, args.data_dir)
-        print(f"{res['dataset']} (fixed test split): test accuracy {res['test_accuracy']:.4f} "
-              f"({res['test_errors']} errors in {res['n_test']})")
+        text_cli.evaluate(args)
         return
     res = experiments.evaluate_checkpoint(args.checkpoint, args.dataset, data_dir=args.data_dir,
                                           download=not args.no_download)
@@ -409,27 +376,9 @@ def _evaluate(args) -> None:
           f"({res['test_errors']} errors in {res['n_test']})")
 
 
-def _predict_texts(args) -> int:
-    texts = args.images
-    if args.text_files:
-        texts = []
-        for name in args.images:
-            with open(name, encoding="utf-8") as f:
-                texts.extend(line.rstrip("\n") for line in f if line.strip())
-    results = experiments.predict_texts(args.checkpoint, texts)
-    if args.json:
-        print(json.dumps(results, indent=2))
-        return 0
-    for r in results:
-        top = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:args.top]
-        shown = r["text"] if len(r["text"]) <= 60 else r["text"][:57] + "..."
-        print(f"{shown!r}: {r['class']}  (" + ", ".join(f"{c}: {p:.3f}" for c, p in top) + ")")
-    return 0
-
-
 def _predict(args) -> int:
     if experiments.is_text_run(args.checkpoint):
-        return _predict_texts(args)
+        return text_cli.predict(args)
     if args.text_files:
         raise ValueError(f"--text-files: {args.checkpoint} is not a text model's run")
     results = experiments.predict_images(args.checkpoint, args.images, invert=args.invert,

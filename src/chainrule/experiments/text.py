@@ -242,9 +242,13 @@ def predict_texts(checkpoint, texts) -> list[dict]:
 
     Returns one dict per text: ``text``, ``class`` and ``probabilities`` (class name -> p).
     """
+    texts = list(texts)
+    if not texts or not all(isinstance(t, str) for t in texts):
+        raise ValueError(f"predict_texts: expected a non-empty list of strings, got "
+                         f"{str(texts)[:80]}")
     net, config, features = _load_text_run(checkpoint)
     classes = config["classes"]
-    logits = predict_logits(net, features.transform(list(texts))).data
+    logits = predict_logits(net, features.transform(texts)).data
     z = _host.exp(logits - logits.max(axis=1, keepdims=True))
     probs = z / z.sum(axis=1, keepdims=True)
     return [{"text": t, "class": classes[int(p.argmax())],
