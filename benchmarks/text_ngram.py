@@ -87,6 +87,7 @@ def _dataset(name, args, clock) -> dict:
     (xtr, ytr), (xte, yte) = parts["train"], parts["test"]
     out = {"n_train": len(ytr), "n_test": len(yte), "classes": len(classes)}
     out.update(_race(xtr, ytr, xte, yte, len(classes), args, clock))
+    out["step_ms"] = _steps(xtr, ytr, len(classes), args, clock)
     rng = np.random.default_rng(0)
     curve = []
     for frac in (float(f) for f in args.fractions.split(",")):
@@ -204,6 +205,63 @@ def _ours_per_epoch(feats, tr, ytr, te, yte, k, args, clock) -> list:
     return rows
 
 
+def _steps(xtr, ytr, k, args, clock, steps: int = 60) -> dict:
+    """Median ms of one training step (batch 64: EmbeddingBag sum + bias, cross-entropy, Adam)
+    in chainrule and, when it is installed, PyTorch, on the same batches and features."""
+    import numpy as np
+
+    import chainrule as cr
+    from chainrule.models import NGramLogistic
+
+    feats, tr, _, _ = _features(xtr, xtr[:1], clock)
+    rng = np.random.default_rng(0)
+    batches = [rng.choice(len(ytr), 64, replace=False) for _ in range(steps)]
+    net = NGramLogistic(feats.n_features, k)
+    opt = cr.optim.Adam(net.parameters(), lr=0.05)
+
+    def ours(b):
+        loss = cr.ops.cross_entropy(net(tr.take(b)), ytr[b])
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+
+    out = {"chainrule": _median_ms(ours, batches, clock)}
+    try:
+        import torch
+    except ImportError:
+        return out
+    torch.set_num_threads(args.threads)
+    bag = torch.nn.EmbeddingBag(feats.n_features, k, mode="sum")
+    torch.nn.init.zeros_(bag.weight)
+    bias = torch.nn.Parameter(torch.zeros(k))
+    topt = torch.optim.Adam([bag.weight, bias], lr=0.05)
+
+    def theirs(b):
+        sub = tr.take(b)
+        logits = bag(torch.from_numpy(sub.indices), torch.from_numpy(sub.offsets),
+                     per_sample_weights=torch.from_numpy(sub.weights)) + bias
+        loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(ytr[b]))
+        topt.zero_grad()
+        loss.backward()
+        topt.step()
+
+    out["torch"] = _median_ms(theirs, batches, clock)
+    return out
+
+
+def _median_ms(step, batches, clock) -> float:
+    import statistics
+
+    for b in batches[:5]:  # warm-up: first calls compile and allocate
+        step(b)
+    times = []
+    for b in batches:
+        start = clock()
+        step(b)
+        times.append((clock() - start) * 1e3)
+    return statistics.median(times)
+
+
 def _train_ours(xtr, ytr, xte, yte, k, args, clock):
     feats, tr, te, featurize = _features(xtr, xte, clock)
     rows = _ours_per_epoch(feats, tr, ytr, te, yte, k, args, clock)
@@ -230,6 +288,11 @@ def _markdown(report) -> str:
         for r in d["sklearn"]:
             lines.append(f"| sklearn lbfgs | max_iter {r['max_iter']} ({r['iterations']} run) | "
                          f"{r['seconds']:.3f} | {r['test_accuracy']:.4f} | {r['objective']:.5f} |")
+        steps = d["step_ms"]
+        lines += ["", "One training step, batch 64 (EmbeddingBag sum + bias, cross-entropy, Adam; "
+                  f"median ms): chainrule {steps['chainrule']:.2f}"
+                  + (f", PyTorch {steps['torch']:.2f}" if "torch" in steps else "")
+                  + ". Both include selecting the batch's bags (Bags.take)."]
         lines += ["", "Learning curve (chainrule ngram, same settings; seconds include the "
                   "featurization):", "", "| training texts | fraction | test accuracy | seconds |",
                   "|---:|---:|---:|---:|"]
