@@ -52,6 +52,8 @@ def test_train_predict_evaluate_sms_spam(tmp_path, capsys, model):
     assert main(["evaluate", str(run), "--data-dir", SHARED]) == 0
     out = capsys.readouterr().out
     assert f"test accuracy {results['test_accuracy']:.4f}" in out
+    assert main(["evaluate", str(run), "--dataset", "ag_news", "--data-dir", SHARED]) == 2
+    assert "trained on 'sms_spam'" in capsys.readouterr().err
 
 
 def test_text_training_refuses_image_options_and_datasets(capsys):

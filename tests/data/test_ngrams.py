@@ -80,6 +80,12 @@ def test_features_save_and_load_reproduce_the_transform(tmp_path):
     bad["idf"] = bad["idf"][:-1]
     with pytest.raises(ValueError, match="idf must be 21 finite numbers"):
         TfidfFeatures.from_dict(bad)
+    del bad["weighting"]
+    with pytest.raises(ValueError, match="a saved entry is missing"):
+        TfidfFeatures.from_dict(bad)
+    (tmp_path / "broken.json").write_text("{not json")
+    with pytest.raises(ValueError, match="broken.json: "):
+        TfidfFeatures.load(tmp_path / "broken.json")
     with pytest.raises(ValueError, match="not fitted"):
         TfidfFeatures().transform(["a"])
     with pytest.raises(TypeError, match="single str"):

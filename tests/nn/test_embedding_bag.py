@@ -170,5 +170,13 @@ def test_errors(rng):
         F.embedding_bag([0, 1], w, [0], mode="sum", per_sample_weights=[1.0])
     with pytest.raises(ValueError, match="weight must be a 2-D Tensor"):
         F.embedding_bag([0, 1], w.data, [0])
+    with pytest.raises(TypeError, match="per_sample_weights must have the weight's dtype float64"):
+        F.embedding_bag([0, 1], w, [0], mode="sum", per_sample_weights=cr.tensor([1.0, 2.0],
+                                                                                  dtype="float32"))
+    with pytest.raises(TypeError, match="per_sample_weights must be floats, got int"):
+        F.embedding_bag([0, 1], w, [0], mode="sum", per_sample_weights=[1, 2])
+    assert F.embedding_bag([], w, [0], mode="sum").shape == (1, 2)  # one empty bag
+    with pytest.raises(ValueError, match=r"input must be 1-D \(with offsets\) or 2-D"):
+        F.embedding_bag(3, w, [0])
     with pytest.raises(ValueError, match="EmbeddingBag: mode must be one of"):
         EmbeddingBag(3, 2, "avg")

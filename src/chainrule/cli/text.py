@@ -62,6 +62,6 @@ def predict(args) -> int:
 
 
 def evaluate(args) -> None:
-    res = text.evaluate_text_run(args.checkpoint, args.data_dir)
+    res = text.evaluate_text_run(args.checkpoint, args.data_dir, args.dataset)
     print(f"{res['dataset']} (fixed test split): test accuracy {res['test_accuracy']:.4f} "
           f"({res['test_errors']} errors in {res['n_test']})")

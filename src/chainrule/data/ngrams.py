@@ -253,10 +253,14 @@ class TfidfFeatures:
         if d.get("token_pattern") != TOKEN_PATTERN:
             raise ValueError(f"TfidfFeatures.from_dict: saved with token pattern "
                              f"{d.get('token_pattern')!r}, this version uses {TOKEN_PATTERN!r}")
-        f = cls(d["ngram_range"], min_count=d["min_count"], max_size=d["max_size"],
-                weighting=d["weighting"])
-        f.vocabulary = Vocabulary.from_dict(d["vocabulary"])
-        f.idf = np.asarray(d["idf"], dtype=np.float64)
+        try:
+            f = cls(d["ngram_range"], min_count=d["min_count"], max_size=d["max_size"],
+                    weighting=d["weighting"])
+            f.vocabulary = Vocabulary.from_dict(d["vocabulary"])
+            f.idf = np.asarray(d["idf"], dtype=np.float64)
+        except (KeyError, TypeError) as err:
+            raise ValueError(f"TfidfFeatures.from_dict: a saved entry is missing or of the wrong "
+                             f"type ({type(err).__name__}: {err})") from None
         if f.idf.shape != (len(f.vocabulary),) or not np.isfinite(f.idf).all():
             raise ValueError(f"TfidfFeatures.from_dict: idf must be {len(f.vocabulary)} finite "
                              f"numbers (one per vocabulary entry), got shape {f.idf.shape}")
@@ -268,8 +272,12 @@ class TfidfFeatures:
 
     @classmethod
     def load(cls, path) -> TfidfFeatures:
-        with open(path, encoding="utf-8") as f:
-            return cls.from_dict(json.load(f))
+        """Read fitted features saved by ``save``; a damaged file is a ValueError naming it."""
+        try:
+            with open(path, encoding="utf-8") as f:
+                return cls.from_dict(json.load(f))
+        except ValueError as err:  # json's errors are ValueErrors too
+            raise ValueError(f"{path}: {err}") from None
 
     def _check_fitted(self) -> None:
         if self.vocabulary is None:

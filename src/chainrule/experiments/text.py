@@ -256,9 +256,17 @@ def predict_texts(checkpoint, texts) -> list[dict]:
             for t, p in zip(texts, probs)]
 
 
-def evaluate_text_run(checkpoint, data_dir=None) -> dict:
-    """Test accuracy of a trained text model on its dataset's fixed test split."""
+def evaluate_text_run(checkpoint, data_dir=None, dataset: str | None = None) -> dict:
+    """Test accuracy of a trained text model on its dataset's fixed test split.
+
+    Raises:
+        ValueError: ``dataset`` names another corpus than the model was trained on (its classes
+            would differ).
+    """
     net, config, features = _load_text_run(checkpoint)
+    if dataset is not None and dataset != config["dataset"]:
+        raise ValueError(f"{checkpoint} was trained on {config['dataset']!r}; a text model is "
+                         f"evaluated on its own corpus's test part, not on {dataset!r}")
     parts, _ = load_text_splits(config["dataset"], data_dir)
     texts, y = parts["test"]
     pred = predict_logits(net, features.transform(texts)).data.argmax(1)

@@ -188,9 +188,13 @@ def _sample_weights(psw, shape, mode, weight, xp):
         raise ValueError(f"embedding_bag: per_sample_weights need mode='sum', got mode={mode!r} "
                          "(as in PyTorch)")
     if not isinstance(psw, Tensor):
-        psw = Tensor(xp.asarray(psw))
-    if psw.dtype.kind != "f":
-        raise TypeError(f"embedding_bag: per_sample_weights must be floats, got {psw.dtype}")
+        psw = xp.asarray(psw)
+        if psw.dtype.kind != "f":
+            raise TypeError(f"embedding_bag: per_sample_weights must be floats, got {psw.dtype}")
+        psw = Tensor(psw.astype(weight.dtype, copy=False))
+    if psw.dtype != weight.dtype:
+        raise TypeError(f"embedding_bag: per_sample_weights must have the weight's dtype "
+                        f"{weight.dtype}, got {psw.dtype}")
     if psw.shape != tuple(shape):
         raise ValueError(f"embedding_bag: per_sample_weights must have input's shape "
                          f"{tuple(shape)}, got {psw.shape}")
@@ -199,8 +203,10 @@ def _sample_weights(psw, shape, mode, weight, xp):
 
 def _int_array(value, name, xp):
     data = value.data if isinstance(value, Tensor) else value
-    if isinstance(data, (list, tuple, numbers.Integral)):
-        data = xp.asarray(data, dtype=xp.int64) if len(data) == 0 else xp.asarray(data)
+    if isinstance(data, (list, tuple)) and len(data) == 0:
+        data = xp.zeros(0, dtype=xp.int64)
+    elif isinstance(data, (list, tuple, numbers.Integral)):
+        data = xp.asarray(data)
     if not hasattr(data, "dtype") or data.dtype.kind not in "iu":
         got = getattr(data, "dtype", type(value).__name__)
         raise TypeError(f"embedding_bag: {name} must be integers (e.g. dtype int64), got {got}")
