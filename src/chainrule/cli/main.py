@@ -73,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("model", help="a model name (see `chainrule models`), or a generative task: "
                    + ", ".join(generative.GENERATIVE_TASKS))
     t.add_argument("--dataset", default=None, help="a dataset name (see `chainrule datasets`; "
-                   "default: digits for classifiers, mnist for generative tasks)")
+                   "default: digits for classifiers, sms_spam for text models, mnist for "
+                   "generative tasks)")
     t.add_argument("--epochs", type=_int(1), default=10, help="epochs to train, >= 1")
     t.add_argument("--batch-size", type=_int(1), default=64, help="images per training step")
     t.add_argument("--optimizer", default="adam", choices=sorted(experiments.OPTIMIZERS),

@@ -32,7 +32,8 @@ def train(args, model_kwargs: dict) -> None:
     res = text.train_text_classifier(
         args.model, args.dataset or "sms_spam", epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
-        schedule=args.schedule, seed=args.seed, data_dir=args.data_dir, out=args.out,
+        schedule=args.schedule, seed=args.seed, data_dir=args.data_dir,
+        download=not args.no_download, out=args.out,
         ngram_range=args.ngram, min_count=args.min_count, max_features=args.max_features,
         model_kwargs=model_kwargs, verbose=0 if args.quiet else 1)
     print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} texts); test accuracy "

@@ -96,8 +96,11 @@ def split_indices(labels, *, val: float = SPLIT["val"], test: float = SPLIT["tes
     return {"train": rest[fit], "val": rest[val_idx], "test": test_idx}
 
 
-def load_text_splits(name: str, data_dir=None) -> tuple[dict, tuple]:
+def load_text_splits(name: str, data_dir=None, *, download: bool = True) -> tuple[dict, tuple]:
     """A local text corpus (``TEXT_DATASETS``) in its fixed split (``SPLIT``).
+
+    ``download``: fetch AG News's test.csv (checksum-verified) when it is missing; the SMS
+    collection is never downloaded (see ``datasets.sms_spam``).
 
     Returns:
         ``({"train": (texts, y), "val": ..., "test": ...}, class_names)``.
@@ -105,7 +108,7 @@ def load_text_splits(name: str, data_dir=None) -> tuple[dict, tuple]:
     from .datasets import AG_NEWS_CLASSES, ag_news, sms_spam
 
     if name == "ag_news":
-        texts, y = ag_news(data_dir, download=True, splits=("test",))["test"]
+        texts, y = ag_news(data_dir, download=download, splits=("test",))["test"]
         classes = AG_NEWS_CLASSES
     elif name == "sms_spam":
         texts, y = sms_spam(data_dir)

@@ -129,7 +129,7 @@ def predict_logits(net, bags, batch_size: int = 4096):
 def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, epochs: int = 10,
                           batch_size: int = 64, optimizer: str = "adam", lr: float | None = None,
                           weight_decay: float = 0.0, schedule: str = "constant", seed: int = 0,
-                          data_dir=None, out=None,
+                          data_dir=None, download: bool = True, out=None,
                           ngram_range: int = 2, min_count: int = 1,
                           max_features: int | None = None, model_kwargs: dict | None = None,
                           verbose: int = 1) -> dict:
@@ -147,7 +147,7 @@ def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, ep
     check_model_kwargs(model, model_kwargs or {})
     _check_run_settings("train_text_classifier", epochs, batch_size, lr, seed)
     out = run_path(out, f"{model}-{dataset}", False)
-    parts, classes = load_text_splits(dataset, data_dir)
+    parts, classes = load_text_splits(dataset, data_dir, download=download)
     settings = {"model": model, "dataset": dataset, "epochs": epochs, "batch_size": batch_size,
                 "optimizer": optimizer, "lr": lr or TEXT_MODELS[model]["lr"],
                 "weight_decay": weight_decay, "schedule": schedule, "seed": seed,
