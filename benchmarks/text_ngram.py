@@ -51,7 +51,8 @@ def _args(argv=None):
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--clock", choices=["cpu", "wall"], default="cpu")
     p.add_argument("--data-dir", default=None)
-    p.add_argument("--quick", action="store_true", help="sms_spam, 3 epochs, 2 curve points")
+    p.add_argument("--quick", action="store_true",
+                   help="sms_spam, 3 epochs, 2 curve points, 15 timed steps")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "TEXT_NGRAM.md"),
                    help="Markdown report ('-': print only); the JSON goes beside it")
     return p.parse_args(argv)
@@ -87,7 +88,7 @@ def _dataset(name, args, clock) -> dict:
     (xtr, ytr), (xte, yte) = parts["train"], parts["test"]
     out = {"n_train": len(ytr), "n_test": len(yte), "classes": len(classes)}
     out.update(_race(xtr, ytr, xte, yte, len(classes), args, clock))
-    out["step_ms"] = _steps(xtr, ytr, len(classes), args, clock)
+    out["step_ms"] = _steps(xtr, ytr, len(classes), args, clock, 15 if args.quick else 60)
     rng = np.random.default_rng(0)
     curve = []
     for frac in (float(f) for f in args.fractions.split(",")):
