@@ -176,6 +176,8 @@ def test_errors(rng):
     with pytest.raises(TypeError, match="per_sample_weights must be floats, got int"):
         F.embedding_bag([0, 1], w, [0], mode="sum", per_sample_weights=[1, 2])
     assert F.embedding_bag([], w, [0], mode="sum").shape == (1, 2)  # one empty bag
+    for mode in ("sum", "mean", "max"):  # no bags at all
+        assert F.embedding_bag([], w, [0], mode=mode, include_last_offset=True).shape == (0, 2)
     with pytest.raises(ValueError, match=r"input must be 1-D \(with offsets\) or 2-D"):
         F.embedding_bag(3, w, [0])
     with pytest.raises(ValueError, match="EmbeddingBag: mode must be one of"):

@@ -144,7 +144,7 @@ def embedding_bag(input, weight, offsets=None, *, mode: str = "mean",  # noqa: A
         keep = flat[pos] != padding_idx
         pos, bag = pos[keep], bag[keep]
     counts = xp.bincount(bag, minlength=len(starts)).astype(xp.int64)
-    new_starts = xp.concatenate([xp.zeros(1, dtype=xp.int64), xp.cumsum(counts)[:-1]])
+    new_starts = xp.cumsum(counts) - counts
     rows = getitem(weight, Tensor(flat[pos]), rows=("embedding_bag", n_rows))
     if psw is not None:
         rows = rows * reshape(getitem(reshape(psw, (-1,)), pos), (-1, 1))
