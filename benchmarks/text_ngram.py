@@ -23,8 +23,9 @@ converged test accuracy minus ``--slack`` (0.5 percentage points). The featuriza
 timed apart. The default clock is ``time.process_time`` with one BLAS/OpenMP thread (a shared
 machine's fair measure); ``--clock wall`` uses ``time.perf_counter``.
 
-The learning curve trains the same model on stratified subsets of the training part (features
-refitted on each subset) and reports the test accuracy on the fixed test part.
+The learning curve trains the same model on stratified, nested subsets of the training part
+(``data.text.training_subset``, seed 0; features refitted on each subset) and reports the test
+accuracy on the fixed test part.
 """
 
 from __future__ import annotations
@@ -80,19 +81,16 @@ def main(argv=None) -> int:
 
 
 def _dataset(name, args, clock) -> dict:
-    import numpy as np
-
-    from chainrule.data.text import load_text_splits
+    from chainrule.data.text import load_text_splits, training_subset
 
     parts, classes = load_text_splits(name, args.data_dir)
     (xtr, ytr), (xte, yte) = parts["train"], parts["test"]
     out = {"n_train": len(ytr), "n_test": len(yte), "classes": len(classes)}
     out.update(_race(xtr, ytr, xte, yte, len(classes), args, clock))
     out["step_ms"] = _steps(xtr, ytr, len(classes), args, clock, 15 if args.quick else 60)
-    rng = np.random.default_rng(0)
     curve = []
     for frac in (float(f) for f in args.fractions.split(",")):
-        keep = _subset(ytr, frac, rng)
+        keep = training_subset(ytr, frac, seed=0)
         acc, seconds = _train_ours([xtr[i] for i in keep], ytr[keep], xte, yte, len(classes),
                                    args, clock)
         curve.append({"fraction": frac, "n_train": len(keep), "test_accuracy": acc,
@@ -101,17 +99,6 @@ def _dataset(name, args, clock) -> dict:
               file=sys.stderr)
     out["learning_curve"] = curve
     return out
-
-
-def _subset(y, frac, rng):
-    """A stratified subset: ``frac`` of every class's training texts (at least one each)."""
-    import numpy as np
-
-    if frac >= 1:
-        return np.arange(len(y))
-    keep = [rng.permutation(np.flatnonzero(y == c))[:max(1, round(frac * (y == c).sum()))]
-            for c in np.unique(y)]
-    return np.sort(np.concatenate(keep))
 
 
 def _features(xtr, xte, clock):

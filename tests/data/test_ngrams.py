@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from chainrule.data.ngrams import Bags, TfidfFeatures, Vocabulary, ngrams, tokenize
-from chainrule.data.text import load_text_splits, split_indices
+from chainrule.data.text import load_text_splits, split_indices, training_subset
 
 CORPUS = [
     "The cat sat on the mat.",
@@ -110,6 +110,16 @@ def test_split_is_stratified_seeded_and_disjoint():
     assert np.bincount(y[a["test"]]).tolist() == [100, 60, 40]
     assert np.bincount(y[a["val"]]).tolist() == [50, 30, 20]
     assert not np.array_equal(split_indices(y, seed=1)["test"], a["test"])
+
+
+def test_training_subsets_are_stratified_and_nested():
+    y = np.repeat([0, 1], [90, 10])
+    small, large = training_subset(y, 0.1), training_subset(y, 0.5)
+    assert np.bincount(y[small]).tolist() == [9, 1] and np.bincount(y[large]).tolist() == [45, 5]
+    assert set(small) <= set(large)
+    np.testing.assert_array_equal(training_subset(y, 1.0), np.arange(100))
+    with pytest.raises(ValueError, match="fraction must be in"):
+        training_subset(y, 0)
 
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data")

@@ -22,7 +22,7 @@ import numpy as np
 from .split import holdout_split
 
 __all__ = ["ALPHABET", "PAPER_LENGTH", "SPLIT", "TEXT_DATASETS", "character_indices",
-           "load_text_splits", "quantize", "split_indices"]
+           "load_text_splits", "quantize", "split_indices", "training_subset"]
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-,;.!?:'\"/\\|_@#$%^&*~`+-=<>()[]{}\n"
 PAPER_LENGTH = 1014
@@ -94,6 +94,24 @@ def split_indices(labels, *, val: float = SPLIT["val"], test: float = SPLIT["tes
     rest, test_idx = holdout_split(labels, test, test_rng)
     fit, val_idx = holdout_split(labels[rest], val / (1 - test), val_rng)
     return {"train": rest[fit], "val": rest[val_idx], "test": test_idx}
+
+
+def training_subset(labels, fraction: float, *, seed: int = 0):
+    """Sorted indices of ``fraction`` of every class (at least one each): a learning curve's subset.
+
+    Each class's samples are put in one seeded order and the first ``round(fraction * count)``
+    are taken, so the subsets of one ``seed`` are nested (the 10 % subset holds the 5 % one) and
+    every model of a learning curve sees the same texts.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"training_subset: fraction must be in (0, 1], got {fraction!r}")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        keep.append(members[:max(1, round(fraction * len(members)))])
+    return np.sort(np.concatenate(keep))
 
 
 def load_text_splits(name: str, data_dir=None, *, download: bool = True) -> tuple[dict, tuple]:
