@@ -26,6 +26,7 @@ from ..experiments.runs import RunFolderInUseError
 from . import bayes as bayes_cli
 from . import explain as explain_cli
 from . import robust as robust_cli
+from . import text as text_cli
 
 __all__ = ["main"]
 
@@ -72,7 +73,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("model", help="a model name (see `chainrule models`), or a generative task: "
                    + ", ".join(generative.GENERATIVE_TASKS))
     t.add_argument("--dataset", default=None, help="a dataset name (see `chainrule datasets`; "
-                   "default: digits for classifiers, mnist for generative tasks)")
+                   "default: digits for classifiers, sms_spam for text models, mnist for "
+                   "generative tasks)")
     t.add_argument("--epochs", type=_int(1), default=10, help="epochs to train, >= 1")
     t.add_argument("--batch-size", type=_int(1), default=64, help="images per training step")
     t.add_argument("--optimizer", default="adam", choices=sorted(experiments.OPTIMIZERS),
@@ -107,6 +109,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="where to train: 'cpu' or 'cuda' (needs CuPy and an NVIDIA GPU: "
                    "pip install chainrule[cuda])")
     _threads_option(t)
+    text_cli.add_train_arguments(t, _int)
     _generative_arguments(t)
     robust_cli.add_train_arguments(t, _int, _float)
 
@@ -119,15 +122,20 @@ def _parser() -> argparse.ArgumentParser:
                    help="fail instead of downloading missing dataset files")
     _threads_option(e)
 
-    r = sub.add_parser("predict", help="classify image files (greyscale PNG/JPEG or .npy)",
-                       parents=[debug], description="Classify each image with a trained "
-                       "classifier. A file that cannot be read gets a one-line error and the "
-                       "others are still classified; the exit status is then 2.")
+    r = sub.add_parser("predict", help="classify image files (greyscale PNG/JPEG or .npy), or "
+                       "texts with a text model", parents=[debug],
+                       description="Classify each image with a trained classifier. A file that "
+                       "cannot be read gets a one-line error and the others are still "
+                       "classified; the exit status is then 2. With a text model (ngram, "
+                       "fasttext) each argument is a text to classify, or with --text-files a "
+                       "file of texts, one per line.")
     r.add_argument("checkpoint", help="a classifier's run folder (from `chainrule train`) or its "
                    "model.safetensors")
     r.add_argument("images", nargs="+", metavar="IMAGE", help="greyscale PNG/JPEG images or .npy "
                    "arrays (floats in [0, 1], uint8 or uint16) of the model's input size, or any "
-                   "size with --resize")
+                   "size with --resize; for a text model, texts")
+    r.add_argument("--text-files", action="store_true", help="text models: each argument is a "
+                   "UTF-8 file holding one text per line")
     inv = r.add_mutually_exclusive_group()
     inv.add_argument("--invert", action="store_const", const=True, default=False,
                      help="invert every image (1 - x), e.g. dark digits on white paper for a "
@@ -293,6 +301,9 @@ def _train(args) -> None:
     if args.model in generative.GENERATIVE_TASKS:
         _train_generative(args)
         return
+    if args.model in experiments.TEXT_MODELS:
+        text_cli.train(args, _model_args(args.model_arg))
+        return
     res = experiments.train_classifier(
         args.model, args.dataset or "digits", epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
@@ -357,6 +368,9 @@ def _train_generative(args) -> None:
 
 
 def _evaluate(args) -> None:
+    if experiments.is_text_run(args.checkpoint):
+        text_cli.evaluate(args)
+        return
     res = experiments.evaluate_checkpoint(args.checkpoint, args.dataset, data_dir=args.data_dir,
                                           download=not args.no_download)
     print(f"{res['dataset']}: test accuracy {res['test_accuracy']:.4f} "
@@ -364,6 +378,10 @@ def _evaluate(args) -> None:
 
 
 def _predict(args) -> int:
+    if experiments.is_text_run(args.checkpoint):
+        return text_cli.predict(args)
+    if args.text_files:
+        raise ValueError(f"--text-files: {args.checkpoint} is not a text model's run")
     results = experiments.predict_images(args.checkpoint, args.images, invert=args.invert,
                                          resize=args.resize)
     failed = [r for r in results if "error" in r]
@@ -402,8 +420,10 @@ def _models(args) -> None:
 
 
 def _datasets(args) -> None:
-    width = max(len(name) for name in experiments.DATASETS)
+    width = max(len(name) for name in [*experiments.DATASETS, *experiments.TEXT_DATASETS])
     for name, (summary, _) in experiments.DATASETS.items():
+        print(f"{name:{width}s}  {summary}")
+    for name, summary in experiments.TEXT_DATASETS.items():
         print(f"{name:{width}s}  {summary}")
 
 

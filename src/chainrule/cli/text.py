@@ -1,0 +1,68 @@
+"""The text models' side of `chainrule train | predict | evaluate` (ngram, fasttext): thin shells
+over experiments.text."""
+
+from __future__ import annotations
+
+import json
+
+from ..experiments import text
+
+__all__ = ["add_train_arguments", "evaluate", "predict", "train"]
+
+
+def add_train_arguments(t, int_type) -> None:
+    """The options of `chainrule train` that only text models read."""
+    x = t.add_argument_group("text models (ngram, fasttext; datasets ag_news, sms_spam)")
+    x.add_argument("--ngram", type=int_type(1), default=2, metavar="N",
+                   help="use word 1-grams to N-grams as features")
+    x.add_argument("--min-count", type=int_type(1), default=1,
+                   help="keep n-grams seen at least this often in the training texts")
+    x.add_argument("--max-features", type=int_type(1), default=None,
+                   help="keep at most this many n-grams, the most frequent (default: all)")
+
+
+def train(args, model_kwargs: dict) -> None:
+    for flag, value, default in (("--val-split", args.val_split, None),
+                                 ("--augment", args.augment, "none"),
+                                 ("--resume", args.resume, False),
+                                 ("--device", args.device, "cpu")):
+        if value != default:
+            raise ValueError(f"{flag} {value}: text models train on the CPU with a fixed "
+                             "70/10/20 split, no augmentation and no resume")
+    res = text.train_text_classifier(
+        args.model, args.dataset or "sms_spam", epochs=args.epochs, batch_size=args.batch_size,
+        optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
+        schedule=args.schedule, seed=args.seed, data_dir=args.data_dir,
+        download=not args.no_download, out=args.out,
+        ngram_range=args.ngram, min_count=args.min_count, max_features=args.max_features,
+        model_kwargs=model_kwargs, verbose=0 if args.quiet else 1)
+    print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} texts); test accuracy "
+          f"{res['test_accuracy']:.4f} ({res['test_errors']} errors in {res['n_test']} texts; "
+          f"split {res['split']}); {res['n_features']} features; trained in "
+          f"{res['train_seconds']} s CPU ({res['wall_seconds']} s wall)")
+    print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
+
+
+def predict(args) -> int:
+    """Classify the arguments (texts, or with --text-files files of one text per line)."""
+    texts = args.images
+    if args.text_files:
+        texts = []
+        for name in args.images:
+            with open(name, encoding="utf-8") as f:
+                texts.extend(line.rstrip("\n") for line in f if line.strip())
+    results = text.predict_texts(args.checkpoint, texts)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    for r in results:
+        top = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:args.top]
+        shown = r["text"] if len(r["text"]) <= 60 else r["text"][:57] + "..."
+        print(f"{shown!r}: {r['class']}  (" + ", ".join(f"{c}: {p:.3f}" for c, p in top) + ")")
+    return 0
+
+
+def evaluate(args) -> None:
+    res = text.evaluate_text_run(args.checkpoint, args.data_dir, args.dataset)
+    print(f"{res['dataset']} (fixed test split): test accuracy {res['test_accuracy']:.4f} "
+          f"({res['test_errors']} errors in {res['n_test']})")
