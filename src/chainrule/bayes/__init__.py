@@ -4,7 +4,8 @@ Which curve is more plausible (``plausibility_study``), model averaging (``Ensem
 ``train_ensemble``, ``Snapshots``), calibration (``expected_calibration_error``, ``nll``,
 ``brier``, ``TemperatureScaling``, ``mc_dropout_predict``), Bayesian fitting (``LastLayerLaplace``,
 ``log_evidence``, MacKay's ``evidence_fixed_point``, Bayes by Backprop's ``elbo_loss`` over
-``nn.BayesianLinear``) and soft weight sharing (``MixturePrior``). See docs/regularization.md.
+``nn.BayesianLinear``; ``to_bayesian`` converts any model) and soft weight sharing
+(``MixturePrior``). See docs/regularization.md.
 """
 
 from . import figures
@@ -20,6 +21,7 @@ from .calibration import (
     reliability,
     softmax_probs,
 )
+from .convert import to_bayesian
 from .curves import REGULARIZERS, SIZES, fit_curve, noisy_curve, plausibility_study, true_curve
 from .diag_laplace import DiagonalLaplace
 from .ensemble import Ensemble, Snapshots, snapshot_ensemble, train_ensemble
@@ -70,5 +72,6 @@ __all__ = [
     "softmax_probs",
     "split_last_layer",
     "train_ensemble",
+    "to_bayesian",
     "true_curve",
 ]

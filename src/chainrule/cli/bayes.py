@@ -4,7 +4,45 @@ from __future__ import annotations
 
 from ..experiments.calibration import calibrate_run
 
-__all__ = ["COMMANDS", "add_parsers"]
+__all__ = ["COMMANDS", "add_parsers", "add_train_arguments", "bayes_settings"]
+
+
+def add_train_arguments(t, int_type, float_type) -> None:
+    """``train``'s options for ensembles, Bayes by Backprop and soft weight sharing."""
+    b = t.add_argument_group("model averaging and Bayesian fitting (classifiers)")
+    b.add_argument("--ensemble", type=int_type(2), default=None, metavar="M",
+                   help="train a deep ensemble of M members (each its own initialization and "
+                   "data order), saved and evaluated as one model (default: one network)")
+    b.add_argument("--bayes-by-backprop", action="store_true",
+                   help="make every Linear/Conv2d layer Bayesian (a Gaussian per weight) and "
+                   "train by the ELBO: cross-entropy + KL / training images")
+    b.add_argument("--prior-sigma", type=float_type(0, low_ok=False), default=1.0,
+                   help="Bayes by Backprop: standard deviation of the N(0, s^2) prior, > 0")
+    b.add_argument("--soft-sharing", type=int_type(2), default=None, metavar="K",
+                   help="soft weight sharing: a learned K-component mixture prior on the "
+                   "weights (one fixed at 0); afterwards the weights are quantized to its "
+                   "centres (default: off)")
+    b.add_argument("--sharing-strength", type=float_type(0, low_ok=False), default=1.0,
+                   help="soft sharing: weight of the mixture penalty (per training image), > 0")
+    b.add_argument("--sharing-warmup", type=int_type(0), default=0, metavar="E",
+                   help="soft sharing: epochs of plain training before the penalty starts")
+
+
+def bayes_settings(args, generative_tasks) -> dict | None:
+    """``train_classifier``'s ``bayes`` argument from the options (None: none given)."""
+    options = {}
+    if args.ensemble is not None:
+        options["ensemble"] = args.ensemble
+    if args.bayes_by_backprop:
+        options["bayes_by_backprop"] = {"prior_sigma": args.prior_sigma}
+    if args.soft_sharing is not None:
+        options["soft_sharing"] = {"components": args.soft_sharing,
+                                   "strength": args.sharing_strength,
+                                   "warmup": args.sharing_warmup}
+    if options and args.model in generative_tasks:
+        raise ValueError(f"--{next(iter(options)).replace('_', '-')} is for classifiers, not "
+                         f"the generative task {args.model!r}")
+    return options or None
 
 
 def add_parsers(sub, debug, int_type) -> None:
@@ -40,6 +78,13 @@ def _calibrate(args) -> None:
         print(f"{name:20s} accuracy {r['accuracy']:.4f}  NLL {r['nll']:.4f}  Brier "
               f"{r['brier']:.4f}  ECE {100 * r['ece']:.2f}%  ({res['n_test']} test images)")
     print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
+
+
+def print_sharing(r: dict) -> None:
+    """The soft-sharing lines of ``chainrule train``'s output."""
+    print(f"soft sharing: {r['weights']} weights -> {r['distinct_weights']} distinct values "
+          f"({r['bits_per_weight']} bits each, {100 * r['zero_share']:.1f}% zero); test accuracy "
+          f"{r['accuracy_before']:.4f} before quantizing, {r['accuracy_quantized']:.4f} after")
 
 
 COMMANDS = {"calibrate": _calibrate}
