@@ -143,3 +143,54 @@ def test_bayes_options_are_refused_for_generative_tasks_and_combinations(capsys)
     assert "cannot be combined" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "mlp", "--ensemble", "1"])
+
+
+def test_evaluate_uncertainty_writes_the_runs_results(capsys):
+    assert main(["train", "mlp", *SMALL, "--epochs", "4", "--lr", "0.01", "--model-arg",
+                 "dropout=0.3", "--out", "drop"]) == 0
+    trained = json.loads(Path("drop/results.json").read_text())
+    capsys.readouterr()
+    assert main(["evaluate", "drop", "--uncertainty", "mc-dropout", "--samples", "5"]) == 0
+    assert "mc-dropout" in capsys.readouterr().out
+    assert main(["evaluate", "drop", "--uncertainty", "laplace", "--samples", "5",
+                 "--fit-size", "200"]) == 0
+    res = json.loads(Path("drop/results.json").read_text())
+    assert res["test_accuracy"] == trained["test_accuracy"]  # the training results are kept
+    mc, la = res["uncertainty"]["mc-dropout"], res["uncertainty"]["laplace-last-layer"]
+    assert mc["plain"]["accuracy"] == pytest.approx(trained["test_accuracy"])
+    assert mc["plain"]["mean_mutual_information"] == 0.0  # one deterministic prediction
+    for r in (mc["mc-dropout"], la["laplace"]):
+        assert r["samples"] == 5 and r["mean_mutual_information"] > 0
+        assert r["mean_entropy"] >= r["mean_mutual_information"]  # H[mean] = MI + E[H]
+        assert 0 <= r["ece"] <= 1 and r["nll"] > 0 and 0 <= r["brier"] <= 2
+        assert r["mean_entropy_wrong"] > r["mean_entropy_right"]
+    assert la["prior_precision"] in (0.1, 1.0, 10.0, 100.0, 1000.0, 10000.0)
+    assert la["fit_size"] == 200 and la["structure"] == "last-layer"
+    # the chosen prior is the one with the lowest validation NLL
+    assert min(la["val_nll_by_prior"].values()) == la["val_nll_by_prior"][
+        str(la["prior_precision"])]
+
+
+def test_evaluate_uncertainty_refusals(capsys):
+    assert main(["train", "mlp", *SMALL, "--epochs", "1", "--out", "plain"]) == 0
+    capsys.readouterr()
+    assert main(["evaluate", "plain", "--uncertainty", "ensemble"]) == 2
+    assert "not an ensemble" in capsys.readouterr().err
+    assert main(["evaluate", "plain", "--uncertainty", "mc-dropout"]) == 2
+    assert "no dropout layer" in capsys.readouterr().err
+    assert main(["evaluate", "plain/model.safetensors", "--uncertainty", "laplace"]) == 2
+    assert "needs a run folder" in capsys.readouterr().err
+
+
+def test_uncertainty_summary_splits_entropy():
+    from chainrule.experiments.uncertainty import summary
+
+    y = np.array([0, 1])
+    same = np.tile(np.array([[[0.9, 0.1], [0.5, 0.5]]]), (3, 1, 1))
+    s = summary(same, y)
+    assert s["mean_mutual_information"] == pytest.approx(0.0, abs=1e-12)
+    h = -(0.9 * np.log(0.9) + 0.1 * np.log(0.1))
+    assert s["mean_entropy"] == pytest.approx((h + np.log(2)) / 2)
+    split = np.array([[[1.0, 0.0]], [[0.0, 1.0]]])  # two sure samples that disagree: all epistemic
+    s = summary(split, np.array([0]))
+    assert s["mean_mutual_information"] == pytest.approx(np.log(2))

@@ -2,9 +2,45 @@
 
 from __future__ import annotations
 
+from ..experiments import uncertainty
 from ..experiments.calibration import calibrate_run
 
-__all__ = ["COMMANDS", "add_parsers", "add_train_arguments", "bayes_settings"]
+__all__ = ["COMMANDS", "add_evaluate_arguments", "add_parsers", "add_train_arguments",
+           "bayes_settings", "evaluate_uncertainty"]
+
+
+def add_evaluate_arguments(e, int_type) -> None:
+    """``evaluate``'s options for the predictive uncertainty of a run."""
+    u = e.add_argument_group("predictive uncertainty (a run folder of `chainrule train`)")
+    u.add_argument("--uncertainty", choices=uncertainty.METHODS, default=None,
+                   help="score a Bayesian predictive on the test set: NLL, Brier, ECE, "
+                   "accuracy, predictive entropy and mutual information, beside the plain "
+                   "network's; stored in the run's results.json (default: accuracy only)")
+    u.add_argument("--samples", type=int_type(1), default=30,
+                   help="draws averaged (MC dropout, Laplace, Bayes by Backprop)")
+    u.add_argument("--laplace-structure", choices=uncertainty.LAPLACE_STRUCTURES,
+                   default="last-layer", help="Laplace: the last layer's full GGN, the "
+                   "diagonal GGN of every weight, or Kronecker factors per layer (KFAC)")
+    u.add_argument("--fit-size", type=int_type(1), default=1000, metavar="N",
+                   help="Laplace: fit on the first N training images")
+    u.add_argument("--bins", type=int_type(1), default=15, help="confidence bins of the ECE")
+    u.add_argument("--seed", type=int_type(0), default=0, help="seeds the draws, >= 0")
+
+
+def evaluate_uncertainty(args) -> None:
+    """``chainrule evaluate RUN --uncertainty METHOD``: a table of the plain and Bayesian scores."""
+    res = uncertainty.evaluate_uncertainty(
+        args.checkpoint, args.uncertainty, samples=args.samples,
+        structure=args.laplace_structure, fit_size=args.fit_size, bins=args.bins,
+        seed=args.seed, data_dir=args.data_dir, download=not args.no_download)
+    name = args.uncertainty + (f" ({res['structure']}, prior {res['prior_precision']:g})"
+                               if "structure" in res else "")
+    print(f"{res['dataset']}, {res['n_test']} test images:")
+    for label, r in (("plain network", res["plain"]), (name, res[args.uncertainty])):
+        print(f"  {label:34s} accuracy {r['accuracy']:.4f}  NLL {r['nll']:.4f}  Brier "
+              f"{r['brier']:.4f}  ECE {100 * r['ece']:.2f}%  entropy {r['mean_entropy']:.4f}  "
+              f"mutual information {r['mean_mutual_information']:.4f}")
+    print(f"written to {res['results']} (uncertainty)")
 
 
 def add_train_arguments(t, int_type, float_type) -> None:

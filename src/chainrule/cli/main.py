@@ -119,6 +119,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--no-download", action="store_true",
                    help="fail instead of downloading missing dataset files")
     _threads_option(e)
+    bayes_cli.add_evaluate_arguments(e, _int)
 
     r = sub.add_parser("predict", help="classify image files (greyscale PNG/JPEG or .npy)",
                        parents=[debug], description="Classify each image with a trained "
@@ -361,6 +362,11 @@ def _train_generative(args) -> None:
 
 
 def _evaluate(args) -> None:
+    if args.uncertainty is not None:
+        if args.dataset is not None:
+            raise ValueError("--uncertainty scores the run on its own dataset; drop --dataset")
+        bayes_cli.evaluate_uncertainty(args)
+        return
     res = experiments.evaluate_checkpoint(args.checkpoint, args.dataset, data_dir=args.data_dir,
                                           download=not args.no_download)
     print(f"{res['dataset']}: test accuracy {res['test_accuracy']:.4f} "
