@@ -154,9 +154,13 @@ def test_evaluate_uncertainty_writes_the_runs_results(capsys):
     assert "mc-dropout" in capsys.readouterr().out
     assert main(["evaluate", "drop", "--uncertainty", "laplace", "--samples", "5",
                  "--fit-size", "200"]) == 0
+    assert main(["evaluate", "drop", "--uncertainty", "laplace", "--laplace-structure", "kfac",
+                 "--samples", "5", "--fit-size", "200"]) == 0
     res = json.loads(Path("drop/results.json").read_text())
     assert res["test_accuracy"] == trained["test_accuracy"]  # the training results are kept
     mc, la = res["uncertainty"]["mc-dropout"], res["uncertainty"]["laplace-last-layer"]
+    kfac = res["uncertainty"]["laplace-kfac"]
+    assert kfac["structure"] == "kfac" and kfac["laplace"]["mean_mutual_information"] > 0
     assert mc["plain"]["accuracy"] == pytest.approx(trained["test_accuracy"])
     assert mc["plain"]["mean_mutual_information"] == 0.0  # one deterministic prediction
     for r in (mc["mc-dropout"], la["laplace"]):

@@ -52,8 +52,15 @@ def summary(samples, y, *, bins: int = 15) -> dict:
 
 def _laplace_samples(net, structure, fit, val, x, samples, rng):
     """(S, N, C) Laplace predictive samples for ``x`` and the chosen prior precision."""
-    if structure == "last-layer":
-        la = bayes.LastLayerLaplace(net).fit(*fit)
+    if structure == "diag":
+        la = bayes.DiagonalLaplace(net).fit(*fit)
+
+        def draw(inputs, prior):
+            la.set_prior_precision(prior)
+            return xp_softmax(la.sample_outputs(inputs, samples=samples, rng=rng))
+    else:  # the linearized (GLM) predictive: logits drawn from their Gaussian
+        cls = bayes.LastLayerLaplace if structure == "last-layer" else bayes.KFACLaplace
+        la = cls(net).fit(*fit)
 
         def draw(inputs, prior):
             la.set_prior_precision(prior)
@@ -63,14 +70,6 @@ def _laplace_samples(net, structure, fit, val, x, samples, rng):
             eps = as_generator(rng).standard_normal((samples, *mean.shape))
             return xp.stack([bayes.softmax_probs(mean + xp.einsum("nce,ne->nc", chol, e))
                              for e in eps])
-    else:
-        cls = bayes.DiagonalLaplace if structure == "diag" else bayes.KFACLaplace
-        la = cls(net).fit(*fit)
-
-        def draw(inputs, prior):
-            la.set_prior_precision(prior)
-            outs = la.sample_outputs(inputs, samples=samples, rng=rng)
-            return xp_softmax(outs)
     val_nll = [bayes.nll(draw(val[0], a).mean(0), val[1]) for a in PRIORS]
     best = PRIORS[min(range(len(PRIORS)), key=val_nll.__getitem__)]
     return draw(x, best), best, dict(zip(map(str, PRIORS), val_nll))
