@@ -127,3 +127,23 @@ def test_kfac_predictive_on_digits():
         assert (probs.argmax(1) == yt).mean() > (plain.argmax(1) == yt).mean() - 0.02
         assert predictive_entropy(probs).mean() > predictive_entropy(plain).mean()
     assert nll(probit, yt) < nll(plain, yt)  # the over-fitted net is over-confident
+
+
+def test_kfac_is_exact_for_linear_regression():
+    # one Linear layer and a Gaussian likelihood: B_n = I / sigma^2 for every example, so the
+    # product of sums is the sum of products and the posterior is Bayesian linear regression's
+    rng = np.random.default_rng(4)
+    net = nn.Sequential(nn.Linear(3, 2, rng=rng, dtype="float64"))
+    x = rng.standard_normal((25, 3))
+    la = KFACLaplace(net, likelihood="regression", sigma_noise=0.5, prior_precision=2.0).fit(x)
+    phi = np.concatenate([x, np.ones((25, 1))], axis=1)
+    precision = np.kron(np.eye(2), phi.T @ phi / 0.25) + 2.0 * np.eye(8)
+    np.testing.assert_allclose(la.covariance(0), np.linalg.inv(precision), rtol=1e-9, atol=1e-12)
+    xt = rng.standard_normal((5, 3))
+    mean, var = la.predict(xt)
+    phit = np.concatenate([xt, np.ones((5, 1))], axis=1)
+    cov = np.linalg.inv(precision)
+    exact = [phit[n] @ cov[k * 4:(k + 1) * 4, k * 4:(k + 1) * 4] @ phit[n] + 0.25
+             for n in range(5) for k in range(2)]
+    np.testing.assert_allclose(var.reshape(-1), exact, rtol=1e-9)
+    np.testing.assert_allclose(mean, net(cr.tensor(xt)).data, rtol=1e-12)
