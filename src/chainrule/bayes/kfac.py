@@ -58,34 +58,50 @@ class KFACLaplace:
             raise ValueError(f"KFACLaplace: model must be a chainrule Module, got "
                              f"{type(model).__name__}")
         self.model, self.likelihood = unfuse(model), likelihood
-        self.layers = [m for m in model.modules() if isinstance(m, Linear)]
-        if not self.layers:
+        layers = [m for m in model.modules() if isinstance(m, Linear)]
+        if not layers:
             raise ValueError(f"KFACLaplace: {type(model).__name__} has no nn.Linear layer")
+        self._weights = [m.weight for m in layers]
+        self._bias = [m.bias is not None for m in layers]
         self.prior_precision = check_positive("KFACLaplace", "prior_precision", prior_precision)
         self.sigma_noise = check_positive("KFACLaplace", "sigma_noise", sigma_noise)
 
+    @property
+    def layers(self) -> list:
+        """The model's Linear layers, unfused (a ``Trainer`` made since may have fused them again:
+        a fused layer holds the same Parameters, so each is found by its weight)."""
+        unfuse(self.model)
+        by_weight = {id(m.weight): m for m in self.model.modules() if isinstance(m, Linear)}
+        if any(id(w) not in by_weight for w in self._weights):
+            raise ValueError("KFACLaplace: the model's Linear layers changed since it was made")
+        return [by_weight[id(w)] for w in self._weights]
+
     def _capture(self, x):
         """Logits of ``x`` with each Linear's (input, output) Tensors, recorded for ``grad``."""
-        seen = []
-        hooks = [m.register_forward_hook(lambda mod, args, out: seen.append((args[0], out)))
-                 for m in self.layers]
+        seen: dict = {}
+        layers = self.layers
+
+        def keep(index):
+            return lambda mod, args, out: seen.setdefault(index, []).append((args[0], out))
+        hooks = [m.register_forward_hook(keep(i)) for i, m in enumerate(layers)]
         try:
             out = self.model(Tensor(x))
         finally:
             for h in hooks:
                 h.remove()
-        if len(seen) != len(self.layers):
-            raise ValueError(f"KFACLaplace: {len(self.layers)} Linear layers but {len(seen)} "
-                             "calls in one forward pass; each layer must be used exactly once")
+        if sorted(len(v) for v in seen.values()) != [1] * len(layers):
+            raise ValueError(f"KFACLaplace: each of the {len(layers)} Linear layers must be "
+                             "called exactly once per forward pass (a layer used twice, or not "
+                             "at all, has no Kronecker-factored block)")
         if out.ndim != 2:
             raise ValueError(f"KFACLaplace: the model's output must be 2-D (N, outputs), got "
                              f"shape {out.shape}")
-        return out, seen
+        return out, [seen[i][0] for i in range(len(layers))]
 
-    def _augmented(self, layer, a):
+    def _augmented(self, l, a):
         a = asnumpy(a.data).astype("float64")
         xp = get_array_module(a)
-        return a if layer.bias is None else xp.concatenate([a, xp.ones((len(a), 1))], axis=1)
+        return a if not self._bias[l] else xp.concatenate([a, xp.ones((len(a), 1))], axis=1)
 
     def _output_grads(self, out, seen):
         """``g[l]``: (C, N, out_l) arrays, the gradient of logit c w.r.t. layer l's output."""
@@ -125,7 +141,7 @@ class KFACLaplace:
                     else:
                         gp = xp.einsum("nc,cno->no", p, g)
                         b_sums[l] = b_sums[l] + xp.einsum("nc,cno,cnp->op", p, g, g) - gp.T @ gp
-                    a_aug = self._augmented(self.layers[l], a)
+                    a_aug = self._augmented(l, a)
                     a_sums[l] = a_sums[l] + a_aug.T @ a_aug
         finally:
             self.model.train(was)
@@ -179,7 +195,7 @@ class KFACLaplace:
                 for l, (g, (a, _)) in enumerate(zip(grads, seen)):
                     xp = get_array_module(g)
                     (_, ub), (_, ua) = self._eig[l]
-                    a_rot = self._augmented(self.layers[l], a) @ ua          # (N, in+1)
+                    a_rot = self._augmented(l, a) @ ua          # (N, in+1)
                     g_rot = xp.einsum("cno,oi->cni", g, ub)                   # (C, N, out)
                     w = (a_rot ** 2) @ self._scale[l].T                      # (N, out)
                     cov = cov + xp.einsum("cni,ni,dni->ncd", g_rot, w, g_rot)
@@ -201,20 +217,21 @@ class KFACLaplace:
         check_int("KFACLaplace.sample_outputs", "samples", samples)
         rng = resolve_rng("KFACLaplace.sample_outputs", rng)
         xt = Tensor(asnumpy(x))
+        layers = self.layers
         was = self.model.training
         self.model.eval()
         outs = []
         try:
             with no_grad():
                 for _ in range(samples):
-                    for layer, m, ((_, ub), (_, ua)), s in zip(self.layers, self.mean, self._eig,
+                    for layer, m, ((_, ub), (_, ua)), s in zip(layers, self.mean, self._eig,
                                                                 self._scale):
                         eps = rng.standard_normal(m.shape)
                         self._set(layer, m + ub @ (eps * s ** 0.5) @ ua.T)
                     outs.append(asnumpy(self.model(xt).data))
         finally:
             with no_grad():
-                for layer, m in zip(self.layers, self.mean):
+                for layer, m in zip(layers, self.mean):
                     self._set(layer, m)
             self.model.train(was)
         return get_array_module(outs[0]).stack(outs)
