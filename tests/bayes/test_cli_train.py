@@ -49,6 +49,12 @@ def test_ensemble_run_folder_reloads_and_evaluates(capsys):
     average = np.mean([bayes.softmax_probs(m(x).data) for m in net.members], axis=0)
     np.testing.assert_allclose(np.exp(net(x).data), average, rtol=1e-5, atol=1e-6)
     assert _evaluated_errors(capsys, "ens") == res["test_errors"]
+    assert main(["evaluate", "ens", "--uncertainty", "ensemble"]) == 0
+    capsys.readouterr()
+    u = json.loads(Path("ens/results.json").read_text())["uncertainty"]["ensemble"]
+    assert u["plain_label"] == "member 0 alone" and u["ensemble"]["samples"] == 3
+    assert u["ensemble"]["accuracy"] == pytest.approx(res["test_accuracy"])
+    assert u["ensemble"]["mean_mutual_information"] > 0  # the members disagree somewhere
     np.save("img.npy", np.zeros((8, 8), dtype=np.float32))
     assert main(["predict", "ens", "img.npy", "--json"]) == 0
     probs = json.loads(capsys.readouterr().out)[0]["probabilities"]

@@ -36,7 +36,7 @@ def evaluate_uncertainty(args) -> None:
     name = args.uncertainty + (f" ({res['structure']}, prior {res['prior_precision']:g})"
                                if "structure" in res else "")
     print(f"{res['dataset']}, {res['n_test']} test images:")
-    for label, r in (("plain network", res["plain"]), (name, res[args.uncertainty])):
+    for label, r in ((res["plain_label"], res["plain"]), (name, res[args.uncertainty])):
         print(f"  {label:34s} accuracy {r['accuracy']:.4f}  NLL {r['nll']:.4f}  Brier "
               f"{r['brier']:.4f}  ECE {100 * r['ece']:.2f}%  entropy {r['mean_entropy']:.4f}  "
               f"mutual information {r['mean_mutual_information']:.4f}")

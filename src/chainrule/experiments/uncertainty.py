@@ -98,7 +98,9 @@ def evaluate_uncertainty(checkpoint, method: str, *, samples: int = 30,
         seed: seeds the draws.
 
     Returns:
-        ``{"method", "plain": {...}, METHOD: {...}, ...}``, also stored in results.json.
+        ``{"method", "plain": {...}, "plain_label", METHOD: {...}, ...}``, also stored in
+        results.json; "plain" is one network's deterministic prediction ("plain_label" says
+        which: the network, an ensemble's first member alone, or Bayes by Backprop's means).
     """
     if method not in METHODS:
         raise ValueError(f"--uncertainty {method!r}: expected one of {', '.join(METHODS)}")
@@ -114,10 +116,16 @@ def evaluate_uncertainty(checkpoint, method: str, *, samples: int = 30,
     data = load_image_dataset(config["dataset"], data_dir, download=download)
     x, y = data.x_test, data.y_test
     start = time.perf_counter()
-    plain = bayes.softmax_probs(logits_of(net, x))[None]
     if method == "laplace" and isinstance(net, bayes.Ensemble):
         raise ValueError("--uncertainty laplace: the run is an ensemble; Laplace needs one network")
-    result = {"method": method, "plain": summary(plain, y, bins=bins)}
+    # the baseline: one network's deterministic prediction (an ensemble's first member alone,
+    # a Bayes-by-Backprop net's mean weights)
+    one = net.members[0] if isinstance(net, bayes.Ensemble) else net
+    plain = bayes.softmax_probs(logits_of(one, x))[None]
+    label = ("member 0 alone" if one is not net else "mean weights"
+             if any(isinstance(m, (BayesianLinear, BayesianConv2d)) for m in net.modules())
+             else "plain network")
+    result = {"method": method, "plain": summary(plain, y, bins=bins), "plain_label": label}
     if method == "mc-dropout":
         for m in net.modules():  # the dropout layers draw from a seeded stream
             if hasattr(m, "rng") and hasattr(m, "p"):
