@@ -147,6 +147,9 @@ def test_bayes_options_are_refused_for_generative_tasks_and_combinations(capsys)
     assert "is for classifiers" in capsys.readouterr().err
     assert main(["train", "mlp", *SMALL, "--soft-sharing", "4", "--bayes-by-backprop"]) == 2
     assert "cannot be combined" in capsys.readouterr().err
+    assert main(["train", "mlp", *SMALL, "--soft-sharing", "4", "--sharing-warmup", "2",
+                 "--epochs", "2"]) == 2
+    assert "--sharing-warmup 2 must be less than --epochs 2" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "mlp", "--ensemble", "1"])
 

@@ -114,10 +114,11 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     ``bayes`` (``{"ensemble": 5}``, ``{"bayes_by_backprop": {"prior_sigma": 1.0}}``,
     ``{"soft_sharing": {"components": 16, "strength": 1.0, "warmup": 0}}``; see
     ``experiments.bayes_runs``) trains a deep ensemble (members one after another, each with its
-    own initialization and data order, ``metrics-member{i}.csv``), a Bayes-by-Backprop version of
-    the model (loss: cross-entropy plus KL / training images) or the model under a learned
-    mixture prior (results.json then holds ``soft_sharing``: accuracy after quantizing to the
-    mixture's centres, distinct weights and bits; ``quantized.safetensors`` the quantized model).
+    own initialization and data order, ``metrics-member{i}.csv``; figures/curves.png shows the last
+    member's), a Bayes-by-Backprop version of the model (loss: cross-entropy plus KL / training
+    images) or the model under a learned mixture prior (results.json then holds
+    ``soft_sharing``: accuracy after quantizing to the mixture's centres, distinct weights and
+    bits; ``quantized.safetensors`` the quantized model).
     """
     device = validate_device(device)
     _check_run_settings("train_classifier", epochs, batch_size, lr, seed)
@@ -133,6 +134,9 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
         raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
     check_model_kwargs(model, model_kwargs or {})  # before the data: a typo fails at once
     bayes = bayes_runs.check_options(bayes)
+    if "soft_sharing" in bayes and bayes["soft_sharing"]["warmup"] >= epochs:
+        raise ValueError(f"--sharing-warmup {bayes['soft_sharing']['warmup']} must be less than "
+                         f"--epochs {epochs}: the mixture prior would never be trained")
     if resume and "ensemble" in bayes:
         raise ValueError("--resume is not supported for an ensemble run (its members are "
                          "trained one after another); train it again")
