@@ -11,6 +11,7 @@ the plain models built from ``name``/``kwargs`` into that model, for training an
 
 from __future__ import annotations
 
+import copy
 import math
 
 from .. import bayes
@@ -163,8 +164,6 @@ def quantize_report(net, accuracy_of) -> dict:
     and after, the number of weights, of distinct weight values after, the bits an index into
     them needs, the centres and mixing proportions, and the quantized copy (key ``model``).
     """
-    import copy
-
     quantized = copy.deepcopy(net)
     weights = shared_weights(quantized)
     quantized.sharing_prior.quantize(*weights)
