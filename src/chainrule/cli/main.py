@@ -112,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
     text_cli.add_train_arguments(t, _int)
     _generative_arguments(t)
     robust_cli.add_train_arguments(t, _int, _float)
+    bayes_cli.add_train_arguments(t, _int, _float)
 
     e = sub.add_parser("evaluate", help="test accuracy of a saved model", parents=[debug])
     e.add_argument("checkpoint", help="a run folder or its model.safetensors")
@@ -121,6 +122,7 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--no-download", action="store_true",
                    help="fail instead of downloading missing dataset files")
     _threads_option(e)
+    bayes_cli.add_evaluate_arguments(e, _int)
 
     r = sub.add_parser("predict", help="classify image files (greyscale PNG/JPEG or .npy), or "
                        "texts with a text model", parents=[debug],
@@ -298,6 +300,7 @@ def _model_args(pairs) -> dict:
 
 def _train(args) -> None:
     adversarial = robust_cli.adversarial_settings(args, generative.GENERATIVE_TASKS)
+    bayes = bayes_cli.bayes_settings(args, generative.GENERATIVE_TASKS)
     if args.model in generative.GENERATIVE_TASKS:
         _train_generative(args)
         return
@@ -311,12 +314,14 @@ def _train(args) -> None:
         download=not args.no_download, out=args.out, resume=args.resume,
         model_kwargs=_model_args(args.model_arg), verbose=0 if args.quiet else 1,
         device=args.device, val_split=_val_split(args), threads=args.threads,
-        adversarial=adversarial)
+        adversarial=adversarial, bayes=bayes)
     if "val_accuracy" in res:
         print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} training images "
               "held out)")
     print(f"test accuracy {res['test_accuracy']:.4f} ({res['test_errors']} errors in "
           f"{res['n_test']} test images), trained in {res['train_seconds']} s")
+    if "soft_sharing" in res:
+        bayes_cli.print_sharing(res["soft_sharing"])
     print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
 
 
@@ -369,7 +374,14 @@ def _train_generative(args) -> None:
 
 def _evaluate(args) -> None:
     if experiments.is_text_run(args.checkpoint):
+        if args.uncertainty is not None:
+            raise ValueError("--uncertainty is for image classifiers; a text run has none")
         text_cli.evaluate(args)
+        return
+    if args.uncertainty is not None:
+        if args.dataset is not None:
+            raise ValueError("--uncertainty scores the run on its own dataset; drop --dataset")
+        bayes_cli.evaluate_uncertainty(args)
         return
     res = experiments.evaluate_checkpoint(args.checkpoint, args.dataset, data_dir=args.data_dir,
                                           download=not args.no_download)
