@@ -24,6 +24,9 @@ from .autograd import (
 from .autograd.gradcheck import gradcheck, gradgradcheck
 from .autograd.tensor import Size
 from .backend import config, get_num_threads, reference_mode, set_num_threads, set_reference_mode
+from .backend.defaults import (
+    get_default_device, get_default_dtype, set_default_device, set_default_dtype,
+)
 from .backend.device import accelerator, cuda, device
 from .backend.dtypes import (
     bool,  # noqa: A004 - PyTorch's dtype name, shadowed here only
@@ -157,7 +160,8 @@ __all__ = [
     "randn", "randn_like", "randperm", "relu", "reshape", "save", "seed", "short", "sigmoid",
     "sign", "sin", "softmax", "sort", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum",
     "tanh", "topk", "transpose", "tril", "triu", "uint8", "unsqueeze", "var", "where", "zeros",
-    "zeros_like",
+    "zeros_like", "get_default_device", "get_default_dtype", "set_default_device",
+    "set_default_dtype",
     # chainrule's
     "F",
     "Function",

@@ -47,7 +47,7 @@ class MultiheadAttention(Module):
 
     def __init__(self, embed_dim: int, num_heads: int, dropout: float = 0.0, bias: bool = True,
                  add_bias_kv: bool = False, add_zero_attn: bool = False, kdim=None, vdim=None,
-                 batch_first: bool = False, *, rng=None, dtype="float32"):
+                 batch_first: bool = False, *, rng=None, dtype=None):
         super().__init__()
         who = "MultiheadAttention"
         self.embed_dim = positive_int(who, "embed_dim", embed_dim)
