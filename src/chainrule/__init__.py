@@ -25,7 +25,10 @@ from .autograd.gradcheck import gradcheck, gradgradcheck
 from .autograd.tensor import Size
 from .backend import config, get_num_threads, reference_mode, set_num_threads, set_reference_mode
 from .backend.defaults import (
-    get_default_device, get_default_dtype, set_default_device, set_default_dtype,
+    get_default_device,
+    get_default_dtype,
+    set_default_device,
+    set_default_dtype,
 )
 from .backend.device import accelerator, cuda, device
 from .backend.dtypes import (
