@@ -13,10 +13,10 @@ import math
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops import activation as A  # noqa: N812 - short alias for the op family
+from ..ops._broadcast import broadcast_to
 from ..ops.attention import attention_mask_bias
 from ..ops.dropout import dropout
 from ..ops.linalg import linear, matmul
-from ..ops._broadcast import broadcast_to
 from ..ops.shape import concat, permute, reshape, squeeze, transpose, unsqueeze
 from . import init
 from ._checks import float_dtype, positive_int, probability, resolve_rng
