@@ -14,14 +14,16 @@ no per-sample Python loop); any other ``Dataset`` is batched by collating its sa
 
 from __future__ import annotations
 
+import collections
 import numbers
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from ..backend.random import default_generator
+from ..backend.random import default_generator, generator_scope
 
 __all__ = ["ArrayDataset", "DataLoader", "Dataset", "TensorDataset", "as_generator", "collate"]
 
@@ -126,9 +128,13 @@ class DataLoader:
         prefetch: batches prepared ahead in a background thread (0: none). Gathering and
             transforming the next batches then overlaps the training step (NumPy releases the GIL
             in its heavy loops); the batches are identical with and without it.
-        num_workers: PyTorch's name for background preparation: batches prepared ahead by one
-            background thread (``prefetch`` wins when both are given). Not processes: the
-            batches are NumPy gathers that release the GIL.
+        num_workers: threads that prepare batches ahead (0: the caller's thread does it). For an
+            ``ArrayDataset`` one background thread gathers and transforms the next batches (as
+            ``prefetch``, which wins when both are given). For any other dataset each of
+            ``num_workers`` threads builds whole batches (``dataset[i]`` for each sample, then
+            ``collate``), up to ``2 * num_workers`` batches ahead, yielded in order. Not
+            processes: nothing is pickled, and NumPy releases the GIL in its heavy loops (see
+            docs/pytorch.md for what the threads buy).
         tensors: yield Tensors (PyTorch's behaviour, the default) or, when False, NumPy arrays.
         **torch_options: PyTorch-only options accepted for compatibility and ignored:
             ``pin_memory``, ``persistent_workers``, ``prefetch_factor``, ``worker_init_fn``,
@@ -136,8 +142,14 @@ class DataLoader:
 
     Every random number of a pass comes from ``rng`` when the pass starts (``iter(loader)``), in
     the caller's thread and in a fixed order: the permutation, then the seed of the transform's
-    stream. So the batches do not depend on thread timing, even when something else (a dropout
-    layer) also draws from ``rng`` while the pass runs.
+    stream, then (for a dataset that is not an ``ArrayDataset``) the seed of the samples'
+    streams. Each sample of the pass gets its own stream, derived from that seed and its
+    position in the pass, as the default generator while ``dataset[i]`` runs
+    (``backend.random.generator_scope``): a random transform inside the dataset (torchvision
+    style) draws from it. So the batches do not depend on thread timing or ``num_workers``,
+    even when something else (a dropout layer) also draws from ``rng`` while the pass runs; as
+    in PyTorch, a pass of such a dataset draws its seed from the default generator when no
+    ``rng`` is given.
 
     Attributes:
         rng: the Generator that orders the samples (None when not shuffling and none was given).
@@ -179,28 +191,50 @@ class DataLoader:
     def __iter__(self):
         n = len(self.dataset)
         order = self.rng.permutation(n) if self.shuffle else None
-        batches = self._batches(order)
+        stream = None
         if self.transform is not None:
             # Seeded by numbers drawn from rng (not Generator.spawn, whose count of children is
             # not part of the state a checkpoint saves), so the stream follows from rng's state.
             stream = np.random.default_rng(self.rng.integers(0, 2**63, size=4).tolist())
+        if isinstance(self.dataset, ArrayDataset):
+            batches = self._gathered(order)
+        else:
+            seeder = self.rng if self.rng is not None else default_generator()
+            base = seeder.integers(0, 2**63, size=4).tolist()
+            plans = self._plans(order)
+            if self.num_workers and not self.prefetch:
+                batches = _in_threads(self._collated, plans, base, self.num_workers)
+            else:
+                batches = (self._collated(plan, base) for plan in plans)
+        if stream is not None:
             batches = (tuple(self.transform(b, stream)) for b in batches)
         if self.tensors:
             batches = (tuple(Tensor(a) for a in b) for b in batches)
-        depth = self.prefetch or self.num_workers
+        depth = self.prefetch or (self.num_workers if isinstance(self.dataset, ArrayDataset)
+                                  else 0)
         return _prefetched(batches, depth) if depth else batches
 
-    def _batches(self, order):
+    def _plans(self, order):
+        """Per batch: (position in the pass of its first sample, the samples' indices)."""
         n = len(self.dataset)
-        arrays = self.dataset.arrays if isinstance(self.dataset, ArrayDataset) else None
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             stop = min(start + self.batch_size, n)
-            index = slice(start, stop) if order is None else order[start:stop]
-            if arrays is not None:
-                yield tuple(a[index] for a in arrays)
-            else:
-                positions = range(start, stop) if order is None else index.tolist()
-                yield collate([self.dataset[i] for i in positions])
+            yield start, (range(start, stop) if order is None else order[start:stop].tolist())
+
+    def _gathered(self, order):
+        arrays = self.dataset.arrays
+        for start, indices in self._plans(order):
+            index = slice(start, start + len(indices)) if order is None else np.asarray(indices)
+            yield tuple(a[index] for a in arrays)
+
+    def _collated(self, plan, base):
+        """One batch of samples, each read inside its own stream (``generator_scope``)."""
+        start, indices = plan
+        samples = []
+        for offset, i in enumerate(indices):
+            with generator_scope([*base, start + offset]):
+                samples.append(self.dataset[i])
+        return collate(samples)
 
 
 _IGNORED_TORCH_OPTIONS = {"pin_memory", "persistent_workers", "prefetch_factor",
@@ -220,6 +254,24 @@ def _num_workers(n) -> int:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {n!r}")
     return int(n)
+
+
+def _in_threads(build, plans, base, workers: int):
+    """Yield ``build(plan, base)`` for each plan, in order, from a pool of ``workers`` threads
+    that keeps up to ``2 * workers`` batches in flight (PyTorch's ``prefetch_factor`` of 2)."""
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="chainrule-loader")
+    pending: collections.deque = collections.deque()
+    try:
+        for plan in plans:
+            pending.append(pool.submit(build, plan, base))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
 
 
 def _prefetched(batches, depth: int):

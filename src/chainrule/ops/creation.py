@@ -3,7 +3,8 @@
 Each makes a leaf Tensor of the default dtype (float32 unless ``chainrule.set_default_dtype``
 changed it, or ``dtype``; ``arange`` of ints gives int64, as in PyTorch) on the default device
 (``chainrule.set_default_device``, or ``device``). Random factories draw from ``rng``, or from
-the default generator that ``chainrule.manual_seed`` seeds. ``tril``/``triu`` are ops: their gradient is the same mask.
+the default generator that ``chainrule.manual_seed`` seeds. ``tril``/``triu`` are ops: their
+gradient is the same mask.
 """
 
 from __future__ import annotations

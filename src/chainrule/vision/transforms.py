@@ -1,8 +1,11 @@
 """torchvision's common image transforms for one image: ``Compose``, ``ToTensor``, ``Normalize``...
 
-Images are NumPy arrays, (H, W) or (H, W, C), uint8 in 0..255 or float; ``ToTensor`` makes a
-float32 (C, H, W) Tensor in [0, 1], and the transforms after it take and return Tensors. The
-random ones draw from ``rng``, or from the default generator (``chainrule.manual_seed``).
+Images are NumPy arrays, (H, W) or (H, W, C), uint8 in 0..255 or float, or PIL images when
+Pillow is installed; ``ToTensor`` makes a (C, H, W) Tensor of the default dtype (float32) in
+[0, 1]. ``Normalize`` and ``RandomAffine`` take Tensors (after ``ToTensor``); the crops, flips
+and ``ColorJitter`` take either, and give back the kind they were given (an array in its layout,
+a PIL image, a Tensor). The random ones draw from ``rng``, or from the default generator
+(``chainrule.manual_seed``; inside a DataLoader pass, each sample's own stream).
 """
 
 from __future__ import annotations
@@ -13,9 +16,11 @@ import numbers
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..backend.defaults import get_default_dtype
 from ..backend.random import resolve_rng
 
-__all__ = ["Compose", "Lambda", "Normalize", "RandomAffine", "ToTensor"]
+__all__ = ["CenterCrop", "ColorJitter", "Compose", "Lambda", "Normalize", "RandomAffine",
+           "RandomCrop", "RandomHorizontalFlip", "RandomVerticalFlip", "ToTensor"]
 
 
 class Compose:
@@ -49,8 +54,14 @@ class Lambda:
         return self.fn(image)
 
 
+def _is_pil(image) -> bool:
+    """A PIL image (recognised without importing Pillow, which chainrule does not need)."""
+    return type(image).__module__.startswith("PIL.") and hasattr(image, "getbands")
+
+
 class ToTensor:
-    """An (H, W) or (H, W, C) image as a float32 (C, H, W) Tensor; uint8 is divided by 255."""
+    """An (H, W) or (H, W, C) image (array or PIL image) as a (C, H, W) Tensor of the default
+    dtype; uint8 is divided by 255."""
 
     def __call__(self, image):
         a = np.asarray(image)
@@ -60,7 +71,8 @@ class ToTensor:
             raise ValueError(f"ToTensor: expected an (H, W) or (H, W, C) image, got shape "
                              f"{a.shape}")
         scale = 255.0 if a.dtype == np.uint8 else 1.0
-        return Tensor(np.ascontiguousarray(a.transpose(2, 0, 1), dtype=np.float32) / scale)
+        dtype = get_default_dtype()
+        return Tensor(np.ascontiguousarray(a.transpose(2, 0, 1), dtype=dtype) / dtype.type(scale))
 
     def __repr__(self) -> str:
         return "ToTensor()"
@@ -136,3 +148,236 @@ class RandomAffine:
     def __repr__(self) -> str:
         return (f"RandomAffine(degrees={self.degrees}, translate={self.translate}, "
                 f"scale={self.scale})")
+
+
+class _Image:
+    """An image as an array with its height, width and channel axes, and a way to give it back
+    as the kind it came in (Tensor (..., C, H, W); array (H, W) or (H, W, C); PIL image)."""
+
+    def __init__(self, image, who: str):
+        self.kind = "tensor" if isinstance(image, Tensor) else "pil" if _is_pil(image) \
+            else "array"
+        self.array = image.data if self.kind == "tensor" else np.asarray(image)
+        if self.kind == "tensor":
+            if self.array.ndim < 2:
+                raise ValueError(f"{who}: expected a (..., H, W) Tensor, got shape "
+                                 f"{self.array.shape}")
+            self.h_axis, self.w_axis, self.c_axis = self.array.ndim - 2, self.array.ndim - 1, \
+                (self.array.ndim - 3 if self.array.ndim >= 3 else None)
+        else:
+            if self.array.ndim not in (2, 3):
+                raise ValueError(f"{who}: expected an (H, W) or (H, W, C) image, got shape "
+                                 f"{self.array.shape}")
+            self.h_axis, self.w_axis, self.c_axis = 0, 1, (2 if self.array.ndim == 3 else None)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.array.shape[self.h_axis], self.array.shape[self.w_axis]
+
+    def back(self, array):
+        array = np.ascontiguousarray(array)
+        if self.kind == "tensor":
+            return Tensor(array)
+        if self.kind == "pil":
+            import sys
+
+            return sys.modules["PIL.Image"].fromarray(array)
+        return array
+
+    def window(self, top: int, left: int, height: int, width: int):
+        index = [slice(None)] * self.array.ndim
+        index[self.h_axis] = slice(top, top + height)
+        index[self.w_axis] = slice(left, left + width)
+        return self.array[tuple(index)]
+
+    def flipped(self, axis):
+        return np.flip(self.array, axis=axis)
+
+
+def _pair(who: str, name: str, value) -> tuple[int, int]:
+    values = (value, value) if isinstance(value, numbers.Integral) else tuple(value)
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2 or not all(isinstance(v, numbers.Integral) and v > 0 for v in values):
+        raise ValueError(f"{who}: {name} must be a positive int or (height, width), got {value!r}")
+    return int(values[0]), int(values[1])
+
+
+_PAD_MODES = {"constant": "constant", "edge": "edge", "reflect": "reflect",
+              "symmetric": "symmetric"}
+
+
+class RandomCrop:
+    """A random ``size`` window of the image, after optional padding (torchvision's semantics).
+
+    Args:
+        size: (height, width) of the crop, or one int for a square.
+        padding: added on each border first: an int (all), (left/right, top/bottom) or
+            (left, top, right, bottom).
+        pad_if_needed: pad an image smaller than ``size`` up to it.
+        fill: the value of constant padding.
+        padding_mode: "constant", "edge", "reflect" or "symmetric".
+        rng: numpy Generator (None: the default generator).
+    """
+
+    def __init__(self, size, padding=None, pad_if_needed: bool = False, fill=0,
+                 padding_mode: str = "constant", *, rng=None):
+        self.size = _pair("RandomCrop", "size", size)
+        if padding is not None:
+            pads = (padding,) * 4 if isinstance(padding, numbers.Integral) else tuple(padding)
+            if len(pads) == 2:
+                pads = (pads[0], pads[1], pads[0], pads[1])
+            if len(pads) != 4 or not all(isinstance(p, numbers.Integral) and p >= 0
+                                         for p in pads):
+                raise ValueError(f"RandomCrop: padding must be an int >= 0 or a tuple of 2 or 4 "
+                                 f"of them, got {padding!r}")
+            padding = tuple(int(p) for p in pads)
+        if padding_mode not in _PAD_MODES:
+            raise ValueError(f"RandomCrop: padding_mode must be one of {sorted(_PAD_MODES)}, got "
+                             f"{padding_mode!r}")
+        self.padding, self.pad_if_needed, self.fill = padding, bool(pad_if_needed), fill
+        self.padding_mode, self.rng = padding_mode, rng
+
+    def _pad(self, img: _Image, left, top, right, bottom):
+        widths = [(0, 0)] * img.array.ndim
+        widths[img.h_axis], widths[img.w_axis] = (top, bottom), (left, right)
+        kwargs = {"constant_values": self.fill} if self.padding_mode == "constant" else {}
+        img.array = np.pad(img.array, widths, mode=_PAD_MODES[self.padding_mode], **kwargs)
+
+    def __call__(self, image):
+        img = _Image(image, "RandomCrop")
+        if self.padding is not None:
+            self._pad(img, *self.padding)
+        th, tw = self.size
+        h, w = img.size
+        if self.pad_if_needed and h < th:
+            self._pad(img, 0, th - h, 0, th - h)
+        if self.pad_if_needed and w < tw:
+            self._pad(img, tw - w, 0, tw - w, 0)
+        h, w = img.size
+        if h < th or w < tw:
+            raise ValueError(f"RandomCrop: crop size {(th, tw)} is larger than the (padded) "
+                             f"image {(h, w)}; pass padding= or pad_if_needed=True")
+        rng = resolve_rng(self.rng, "RandomCrop")
+        top, left = int(rng.integers(0, h - th + 1)), int(rng.integers(0, w - tw + 1))
+        return img.back(img.window(top, left, th, tw))
+
+    def __repr__(self) -> str:
+        return f"RandomCrop(size={self.size}, padding={self.padding})"
+
+
+class CenterCrop:
+    """The central ``size`` window of the image (rounded as torchvision rounds)."""
+
+    def __init__(self, size):
+        self.size = _pair("CenterCrop", "size", size)
+
+    def __call__(self, image):
+        img = _Image(image, "CenterCrop")
+        (h, w), (th, tw) = img.size, self.size
+        if h < th or w < tw:
+            raise ValueError(f"CenterCrop: crop size {(th, tw)} is larger than the image {(h, w)}")
+        return img.back(img.window(int(round((h - th) / 2.0)), int(round((w - tw) / 2.0)), th, tw))
+
+    def __repr__(self) -> str:
+        return f"CenterCrop(size={self.size})"
+
+
+class _RandomFlip:
+    _axis = "w_axis"
+
+    def __init__(self, p: float = 0.5, *, rng=None):
+        if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"{type(self).__name__}: p must be a probability in [0, 1], got {p!r}")
+        self.p, self.rng = float(p), rng
+
+    def __call__(self, image):
+        img = _Image(image, type(self).__name__)
+        if resolve_rng(self.rng, type(self).__name__).random() < self.p:
+            return img.back(img.flipped(getattr(img, self._axis)))
+        return image
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(p={self.p})"
+
+
+class RandomHorizontalFlip(_RandomFlip):
+    """Mirror the image left to right with probability ``p``."""
+
+
+class RandomVerticalFlip(_RandomFlip):
+    """Turn the image upside down with probability ``p``."""
+
+    _axis = "h_axis"
+
+
+def _factor_range(name, value, centre=1.0):
+    if isinstance(value, numbers.Real):
+        if value < 0:
+            raise ValueError(f"ColorJitter: {name} must be non-negative, got {value!r}")
+        return None if value == 0 else (max(0.0, centre - value), centre + value)
+    lo, hi = value
+    if not 0 <= lo <= hi:
+        raise ValueError(f"ColorJitter: {name} range must satisfy 0 <= min <= max, got {value!r}")
+    return float(lo), float(hi)
+
+
+class ColorJitter:
+    """Random changes of brightness, contrast and saturation, in a random order.
+
+    Each of ``brightness``, ``contrast``, ``saturation`` is a number v (a factor drawn from
+    [max(0, 1 - v), 1 + v]) or a (min, max) range; 0 leaves that property alone. The factor
+    blends the image with black (brightness), with its mean grey level (contrast) or with its
+    grey version (saturation), clipped to the image's range, as torchvision does on tensors.
+    ``hue`` is not supported (a ValueError).
+    """
+
+    def __init__(self, brightness=0, contrast=0, saturation=0, hue=0, *, rng=None):
+        if hue:
+            raise ValueError("ColorJitter: hue is not supported (brightness, contrast and "
+                             "saturation are)")
+        self.ranges = {"brightness": _factor_range("brightness", brightness),
+                       "contrast": _factor_range("contrast", contrast),
+                       "saturation": _factor_range("saturation", saturation)}
+        self.rng = rng
+
+    @staticmethod
+    def _grey(a, c_axis):
+        if c_axis is None or a.shape[c_axis] == 1:
+            return a
+        if a.shape[c_axis] != 3:
+            raise ValueError(f"ColorJitter: expected 1 or 3 channels, got {a.shape[c_axis]}")
+        r, g, b = (np.take(a, i, axis=c_axis) for i in range(3))
+        return np.expand_dims(0.2989 * r + 0.587 * g + 0.114 * b, c_axis)
+
+    def __call__(self, image):
+        img = _Image(image, "ColorJitter")
+        a = img.array
+        integer = a.dtype.kind in "ui"
+        bound = 255.0 if integer else 1.0
+        work = a.astype(np.float64) if integer else a
+        rng = resolve_rng(self.rng, "ColorJitter")
+        order = rng.permutation(3)
+        factors = {name: (None if r is None else rng.uniform(*r))
+                   for name, r in self.ranges.items()}
+        names = list(self.ranges)
+        for k in order:
+            f = factors[names[k]]
+            if f is None:
+                continue
+            if names[k] == "brightness":
+                other = 0.0
+            elif names[k] == "contrast":
+                grey = self._grey(work, img.c_axis)
+                other = (np.floor(grey) if integer else grey).mean()
+            else:
+                grey = self._grey(work, img.c_axis)
+                other = np.floor(grey) if integer else grey
+            work = np.clip(f * work + (1.0 - f) * other, 0.0, bound)
+            if integer:
+                work = np.floor(work)
+        return img.back(work.astype(a.dtype, copy=False))
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v}" for k, v in self.ranges.items() if v is not None)
+        return f"ColorJitter({inner})"

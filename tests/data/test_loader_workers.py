@@ -1,0 +1,102 @@
+"""``DataLoader(num_workers=k)``: threads build the batches, and the batches equal k=0's."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.data import DataLoader, Dataset
+from chainrule.vision import transforms
+
+
+class Noisy(Dataset):
+    """Samples with a random transform drawing from the default generator (torchvision style)."""
+
+    def __init__(self, n=23, *, sleep=False):
+        self.images = np.random.default_rng(0).integers(0, 256, (n, 6, 6), dtype=np.uint8)
+        self.transform = transforms.Compose([
+            transforms.ToTensor(), transforms.RandomAffine(30, translate=(0.2, 0.2)),
+            transforms.Lambda(lambda t: t + cr.randn(*t.shape) * 0.1)])
+        self.sleep = sleep
+        self.threads = set()
+
+    def __len__(self):
+        return len(self.images)
+
+    def __getitem__(self, i):
+        self.threads.add(threading.current_thread().name)
+        if self.sleep:  # later samples finish first: the order must not follow timing
+            time.sleep(0.002 * (len(self) - i) / len(self))
+        return self.transform(self.images[i]).numpy(), i
+
+
+def _passes(loader, passes=2):
+    return [[tuple(t.numpy() for t in batch) for batch in loader] for _ in range(passes)]
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_workers_give_the_batches_of_the_caller_thread(shuffle):
+    results = {}
+    for workers in (0, 1, 3):
+        cr.manual_seed(7)
+        dataset = Noisy(sleep=True)
+        results[workers] = _passes(DataLoader(dataset, batch_size=4, shuffle=shuffle,
+                                              num_workers=workers))
+        if workers:
+            assert any(name.startswith("chainrule-loader") for name in dataset.threads)
+            assert threading.current_thread().name not in dataset.threads
+    for workers in (1, 3):
+        for a, b in zip(results[0], results[workers], strict=True):
+            for x, y in zip(a, b, strict=True):
+                np.testing.assert_array_equal(x[0], y[0])
+                np.testing.assert_array_equal(x[1], y[1])
+    first, second = results[0]
+    assert not np.array_equal(first[0][0], second[0][0])  # each pass draws new numbers
+    if not shuffle:
+        assert [b[1].tolist() for b in first] == [list(range(s, min(s + 4, 23)))
+                                                   for s in range(0, 23, 4)]
+
+
+def test_an_explicit_rng_seeds_the_samples_and_leaves_the_default_generator_alone():
+    cr.manual_seed(1)
+    untouched = cr.default_generator().bit_generator.state
+    a = _passes(DataLoader(Noisy(), batch_size=5, rng=3, num_workers=2), 1)
+    assert cr.default_generator().bit_generator.state == untouched
+    b = _passes(DataLoader(Noisy(), batch_size=5, rng=3), 1)
+    for x, y in zip(a[0], b[0], strict=True):
+        np.testing.assert_array_equal(x[0], y[0])
+
+
+def test_a_failing_sample_raises_in_the_caller_and_stops_the_threads():
+    class Broken(Dataset):
+        def __len__(self):
+            return 40
+
+        def __getitem__(self, i):
+            if i == 13:
+                raise KeyError(f"sample {i} is missing")
+            return np.zeros(2)
+
+    before = threading.active_count()
+    with pytest.raises(KeyError, match="sample 13 is missing"):
+        list(DataLoader(Broken(), batch_size=4, num_workers=2))
+    assert threading.active_count() == before
+
+
+def test_stopping_early_shuts_the_pool():
+    before = threading.active_count()
+    loader = DataLoader(Noisy(n=64), batch_size=2, num_workers=3)
+    it = iter(loader)
+    next(it)
+    it.close()
+    assert threading.active_count() == before
+    assert len(list(loader)) == 32
+
+
+def test_num_workers_is_checked():
+    with pytest.raises(ValueError, match="num_workers must be an int >= 0, got -1"):
+        DataLoader(Noisy(), num_workers=-1)
