@@ -100,3 +100,22 @@ def test_stopping_early_shuts_the_pool():
 def test_num_workers_is_checked():
     with pytest.raises(ValueError, match="num_workers must be an int >= 0, got -1"):
         DataLoader(Noisy(), num_workers=-1)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_collate_fn_makes_the_batches_as_in_pytorch(workers):
+    dataset = [([1, 2, 3], 0), ([4], 1), ([5, 6], 1)]
+
+    def collate(batch):
+        longest = max(len(ids) for ids, _ in batch)
+        ids = cr.tensor([ids + [0] * (longest - len(ids)) for ids, _ in batch])
+        return {"ids": ids, "labels": cr.tensor([y for _, y in batch])}
+
+    batches = list(DataLoader(dataset, batch_size=2, collate_fn=collate, num_workers=workers))
+    assert [b["ids"].tolist() for b in batches] == [[[1, 2, 3], [4, 0, 0]], [[5, 6]]]
+    assert [b["labels"].tolist() for b in batches] == [[0, 1], [1]]
+    arrays = cr.data.TensorDataset(cr.arange(5), cr.arange(5) * 2)
+    sums = [b for b in DataLoader(arrays, batch_size=2, collate_fn=lambda s: sum(a for a, _ in s))]
+    assert [int(s) for s in sums] == [1, 5, 4]
+    with pytest.raises(TypeError, match="collate_fn must be callable, got int"):
+        DataLoader(dataset, collate_fn=3)

@@ -136,6 +136,9 @@ class DataLoader:
             processes: nothing is pickled, and NumPy releases the GIL in its heavy loops (see
             docs/pytorch.md for what the threads buy).
         tensors: yield Tensors (PyTorch's behaviour, the default) or, when False, NumPy arrays.
+        collate_fn: ``collate_fn(samples) -> batch`` makes each batch from the list of its
+            samples (``dataset[i]``), as in PyTorch; its batches are yielded as it returns them
+            (``tensors`` does not convert them; a ``transform`` gets them as they are).
         **torch_options: PyTorch-only options accepted for compatibility and ignored:
             ``pin_memory``, ``persistent_workers``, ``prefetch_factor``, ``worker_init_fn``,
             ``timeout``; any other name is a TypeError.
@@ -157,8 +160,13 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, *, rng=None,
                  drop_last: bool = False, transform=None, prefetch: int = 0,
-                 num_workers: int = 0, tensors: bool = True, **torch_options):
+                 num_workers: int = 0, tensors: bool = True, collate_fn=None,
+                 **torch_options):
         _check_torch_options(torch_options)
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be callable, got "
+                            f"{type(collate_fn).__name__}")
+        self.collate_fn = collate_fn
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
                 "DataLoader: dataset must define __len__ and __getitem__, got "
@@ -196,7 +204,8 @@ class DataLoader:
             # Seeded by numbers drawn from rng (not Generator.spawn, whose count of children is
             # not part of the state a checkpoint saves), so the stream follows from rng's state.
             stream = np.random.default_rng(self.rng.integers(0, 2**63, size=4).tolist())
-        if isinstance(self.dataset, ArrayDataset):
+        gathered = isinstance(self.dataset, ArrayDataset) and self.collate_fn is None
+        if gathered:
             batches = self._gathered(order)
         else:
             seeder = self.rng if self.rng is not None else default_generator()
@@ -207,11 +216,13 @@ class DataLoader:
             else:
                 batches = (self._collated(plan, base) for plan in plans)
         if stream is not None:
-            batches = (tuple(self.transform(b, stream)) for b in batches)
-        if self.tensors:
+            if self.collate_fn is None:
+                batches = (tuple(self.transform(b, stream)) for b in batches)
+            else:
+                batches = (self.transform(b, stream) for b in batches)
+        if self.tensors and self.collate_fn is None:
             batches = (tuple(Tensor(a) for a in b) for b in batches)
-        depth = self.prefetch or (self.num_workers if isinstance(self.dataset, ArrayDataset)
-                                  else 0)
+        depth = self.prefetch or (self.num_workers if gathered else 0)
         return _prefetched(batches, depth) if depth else batches
 
     def _plans(self, order):
@@ -234,7 +245,7 @@ class DataLoader:
         for offset, i in enumerate(indices):
             with generator_scope([*base, start + offset]):
                 samples.append(self.dataset[i])
-        return collate(samples)
+        return collate(samples) if self.collate_fn is None else self.collate_fn(samples)
 
 
 _IGNORED_TORCH_OPTIONS = {"pin_memory", "persistent_workers", "prefetch_factor",

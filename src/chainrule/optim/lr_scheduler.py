@@ -4,6 +4,12 @@ The schedules are written in closed form (the lr at step t from the initial lr),
 against a formula; their values agree with ``torch.optim.lr_scheduler``. Call ``scheduler.step()``
 after ``optimizer.step()``, once per epoch or once per batch as the schedule intends. One scheduler
 drives an optimizer at a time (a second one would overwrite the first's lr).
+
+As in PyTorch, constructing ``StepLR``, ``MultiStepLR``, ``ExponentialLR`` or
+``CosineAnnealingLR`` leaves the optimizer's current lr as it is (their value at step 0 is the
+initial lr, which the current lr is unless another scheduler already changed it): a program that
+builds a warm-up ``LambdaLR`` and then a ``CosineAnnealingLR``, and steps the first during the
+warm-up, gets PyTorch's learning rates.
 """
 
 from __future__ import annotations
@@ -28,6 +34,10 @@ class LRScheduler:
         last_epoch: the index of the last step taken; -1 starts a new schedule (each group's lr
             becomes its ``initial_lr``). Constructing the scheduler takes step 0 and sets its lr.
     """
+
+    # True where PyTorch's schedule is "chainable" (computed from the current lr): its step 0
+    # keeps the current lr instead of setting the closed form's initial lr.
+    _keeps_lr_at_start = False
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         name = type(self).__name__
@@ -57,7 +67,10 @@ class LRScheduler:
         """Advance one step (an epoch or a batch) and set the optimizer's learning rates for it."""
         _check_group_count(self, len(self.base_lrs))
         self.last_epoch += 1
-        lrs = self.get_lr()
+        if self.last_epoch == 0 and self._keeps_lr_at_start:
+            lrs = [group["lr"] for group in self.optimizer.param_groups]
+        else:
+            lrs = self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
         self._last_lr = list(lrs)
@@ -96,6 +109,8 @@ class StepLR(LRScheduler):
         last_epoch: the last step taken (-1 for a new schedule).
     """
 
+    _keeps_lr_at_start = True
+
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1):
         _check_int("StepLR", "step_size", step_size, low=1)
@@ -118,6 +133,8 @@ class MultiStepLR(LRScheduler):
         gamma: the decay factor.
         last_epoch: the last step taken (-1 for a new schedule).
     """
+
+    _keeps_lr_at_start = True
 
     def __init__(self, optimizer: Optimizer, milestones, gamma: float = 0.1, last_epoch: int = -1):
         milestones = list(milestones)
@@ -142,6 +159,8 @@ class ExponentialLR(LRScheduler):
         last_epoch: the last step taken (-1 for a new schedule).
     """
 
+    _keeps_lr_at_start = True
+
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
         check_number("ExponentialLR", "gamma", gamma)
         self.gamma = gamma
@@ -163,6 +182,8 @@ class CosineAnnealingLR(LRScheduler):
         eta_min: the lowest learning rate.
         last_epoch: the last step taken (-1 for a new schedule).
     """
+
+    _keeps_lr_at_start = True
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1):
