@@ -77,6 +77,13 @@ def test_reads_the_archive_downloaded_with_its_checksum(tmp_path, mirror):
     assert xt[0, 0, 1, 0] == raw[1 + 1] and xt[0, 0, 0, 2] == raw[1 + 2 * 1024]
 
 
+def test_the_pickled_python_version_is_named_in_the_error(tmp_path, mirror):
+    (tmp_path / "cifar-10-batches-py").mkdir()
+    with pytest.raises(FileNotFoundError, match="CIFAR-10's python version: its batches are "
+                                                "pickles, which chainrule does not load"):
+        datasets.CIFAR10(str(tmp_path), download=False)
+
+
 def test_a_corrupt_archive_is_refused(tmp_path, mirror):
     root = tmp_path / "data"
     (root / "cifar10").mkdir(parents=True)

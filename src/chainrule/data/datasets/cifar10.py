@@ -100,8 +100,19 @@ def cifar10(data_dir=None, *, download: bool = True):
             raw = _from_folder(folder)
             break
     else:
-        path = fetch("cifar10", CIFAR10_FILES, data_dir,
-                     download_missing=download)[CIFAR10_FILES[0].name]
+        try:
+            path = fetch("cifar10", CIFAR10_FILES, data_dir,
+                         download_missing=download)[CIFAR10_FILES[0].name]
+        except FileNotFoundError as e:
+            pickled = [os.path.join(d, n) for d in (root, os.path.join(root, "cifar10"))
+                       for n in ("cifar-10-batches-py", "cifar-10-python.tar.gz")
+                       if os.path.exists(os.path.join(d, n))]
+            if pickled:
+                raise FileNotFoundError(
+                    f"{e} Found {pickled[0]}, CIFAR-10's python version: its batches are "
+                    "pickles, which chainrule does not load (unpickling runs code); get the "
+                    "binary version, cifar-10-binary.tar.gz, from the same page") from None
+            raise
         raw = _from_archive(path)
     splits = []
     for names in (TRAIN, TEST):
