@@ -21,8 +21,8 @@ import numbers
 from .optimizer import Optimizer, check_number
 
 __all__ = [
-    "CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "MultiStepLR",
-    "ReduceLROnPlateau", "StepLR", "WarmupCosine",
+    "CosineAnnealingLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "MultiStepLR",
+    "ReduceLROnPlateau", "SequentialLR", "StepLR", "WarmupCosine",
 ]
 
 
@@ -38,6 +38,12 @@ class LRScheduler:
     # True where PyTorch's schedule is "chainable" (computed from the current lr): its step 0
     # keeps the current lr instead of setting the closed form's initial lr.
     _keeps_lr_at_start = False
+
+    def _first_lrs(self) -> list[float]:
+        """The learning rates of step 0, which constructing the scheduler sets."""
+        if self._keeps_lr_at_start:
+            return [group["lr"] for group in self.optimizer.param_groups]
+        return self.get_lr()
 
     def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
         name = type(self).__name__
@@ -67,10 +73,7 @@ class LRScheduler:
         """Advance one step (an epoch or a batch) and set the optimizer's learning rates for it."""
         _check_group_count(self, len(self.base_lrs))
         self.last_epoch += 1
-        if self.last_epoch == 0 and self._keeps_lr_at_start:
-            lrs = [group["lr"] for group in self.optimizer.param_groups]
-        else:
-            lrs = self.get_lr()
+        lrs = self._first_lrs() if self.last_epoch == 0 else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
         self._last_lr = list(lrs)
@@ -261,6 +264,102 @@ class LambdaLR(LRScheduler):
     def get_lr(self) -> list[float]:
         return [base * fn(self.last_epoch) for base, fn in zip(self.base_lrs, self.lr_lambdas,
                                                                   strict=True)]
+
+
+class LinearLR(LRScheduler):
+    """Scale the initial lr by a factor moving linearly from ``start_factor`` to ``end_factor``
+    over ``total_iters`` steps, then constant (a warm-up when ``start_factor < end_factor``).
+
+    ``lr_t = lr_0 * (start + (end - start) * min(t, total_iters) / total_iters)``; as in PyTorch,
+    step 0 scales the current lr by ``start_factor``.
+    """
+
+    def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
+                 end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1):
+        if not isinstance(start_factor, numbers.Real) or not 0 < start_factor <= 1:
+            raise ValueError(f"LinearLR: start_factor must be in (0, 1], got {start_factor!r}")
+        if not isinstance(end_factor, numbers.Real) or not 0 <= end_factor <= 1:
+            raise ValueError(f"LinearLR: end_factor must be in [0, 1], got {end_factor!r}")
+        _check_int("LinearLR", "total_iters", total_iters, low=1)
+        self.start_factor, self.end_factor = float(start_factor), float(end_factor)
+        self.total_iters = total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def _first_lrs(self) -> list[float]:
+        return [group["lr"] * self.start_factor for group in self.optimizer.param_groups]
+
+    def get_lr(self) -> list[float]:
+        done = min(self.last_epoch, self.total_iters) / self.total_iters
+        factor = self.start_factor + (self.end_factor - self.start_factor) * done
+        return [base * factor for base in self.base_lrs]
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers`` one after another, switching at the steps in ``milestones``.
+
+    As in PyTorch: the optimizer's lr goes back to its initial value, the first scheduler drives
+    steps ``0 .. milestones[0] - 1``, and at each milestone the next scheduler starts from its
+    own step 0 (its closed form there, e.g. the initial lr for a cosine). ``SequentialLR(opt,
+    [LinearLR(opt, 0.1, total_iters=4), CosineAnnealingLR(opt, T_max=96)], milestones=[4])`` is
+    a warm-up then a cosine decay.
+    """
+
+    def __init__(self, optimizer: Optimizer, schedulers, milestones, last_epoch: int = -1):
+        who = "SequentialLR"
+        schedulers, milestones = list(schedulers), list(milestones)
+        if not schedulers or not all(isinstance(s, LRScheduler) for s in schedulers):
+            raise TypeError(f"{who}: schedulers must be a non-empty list of schedulers, got "
+                            f"{[type(s).__name__ for s in schedulers]}")
+        if any(s.optimizer is not optimizer for s in schedulers):
+            raise ValueError(f"{who}: every scheduler must drive the optimizer given")
+        if any(isinstance(s, (ReduceLROnPlateau, SequentialLR)) for s in schedulers):
+            raise TypeError(f"{who}: ReduceLROnPlateau and SequentialLR cannot be chained")
+        if len(milestones) != len(schedulers) - 1 or milestones != sorted(milestones):
+            raise ValueError(f"{who}: expected {len(schedulers) - 1} increasing milestones "
+                             f"(one per switch), got {milestones!r}")
+        if last_epoch != -1:
+            raise ValueError(f"{who}: resume by load_state_dict, not last_epoch={last_epoch}")
+        self.optimizer = optimizer
+        self._schedulers, self._milestones = schedulers, milestones
+        self.base_lrs = [float(g["initial_lr"]) for g in optimizer.param_groups]
+        self.last_epoch = 0
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for s in schedulers:
+            s.last_epoch -= 1  # undo the step each took when it was made
+        first = schedulers[0]
+        first.step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        index = bisect.bisect_right(self._milestones, self.last_epoch)
+        scheduler = self._schedulers[index]
+        if index > 0 and self._milestones[index - 1] == self.last_epoch:
+            scheduler.last_epoch = 0  # its step 0 in closed form, as PyTorch's step(0)
+            lrs = scheduler.get_lr()
+            for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+                group["lr"] = lr
+            scheduler._last_lr = list(lrs)
+        else:
+            scheduler.step()
+        self._last_lr = scheduler.get_last_lr()
+
+    def state_dict(self) -> dict:
+        return {"last_epoch": self.last_epoch, "_milestones": list(self._milestones),
+                "_last_lr": list(self._last_lr),
+                "_schedulers": [s.state_dict() for s in self._schedulers]}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        inner = state_dict["_schedulers"]
+        if len(inner) != len(self._schedulers):
+            raise ValueError(f"SequentialLR.load_state_dict: {len(inner)} schedulers saved, "
+                             f"{len(self._schedulers)} here")
+        for s, d in zip(self._schedulers, inner, strict=True):
+            s.load_state_dict(d)
+        self.last_epoch = state_dict["last_epoch"]
+        self._milestones = list(state_dict["_milestones"])
+        self._last_lr = list(state_dict["_last_lr"])
 
 
 class ReduceLROnPlateau(LRScheduler):
