@@ -1,11 +1,13 @@
 """What ``DataLoader(num_workers=k)`` buys: one pass of a CIFAR-shaped dataset with torchvision's
-augmentation pipeline, alone and beside a small CNN's training steps, for several ``k``.
+augmentation pipeline, alone and beside a small CNN's training steps, for several ``k``, with
+worker threads (the default) and worker processes (``multiprocessing_context="fork"``).
 
     OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 \\
         python benchmarks/loader_workers.py --samples 2048 --workers 0,1,2,4 --rounds 3
 
 Each configuration runs ``--rounds`` times, interleaved; the table gives the median wall time and
-the median CPU time of the process (``time.process_time``, all its threads) per pass, and checks
+the median CPU time of the process (``time.process_time``, all its threads, not the worker
+processes' own) per pass, and checks
 that every ``k`` gives the batches of ``k = 0`` (their sum). Wall time is what workers can save:
 they overlap sample preparation with the training step and with each other wherever NumPy
 releases the GIL; CPU time shows what that costs. On a shared machine both are noisy: label them.
@@ -54,11 +56,11 @@ def model():
                          nn.Flatten(), nn.Linear(16 * 8 * 8, 10))
 
 
-def one_pass(samples: int, workers: int, batch: int, train: bool):
+def one_pass(samples: int, workers: int, batch: int, train: bool, context=None):
     """(wall seconds, CPU seconds, checksum of the batches) of one pass."""
     cr.manual_seed(0)
     loader = DataLoader(SyntheticCIFAR(samples, pipeline()), batch_size=batch, shuffle=True,
-                        num_workers=workers)
+                        num_workers=workers, multiprocessing_context=context)
     net = model()
     opt = cr.optim.SGD(net.parameters(), lr=0.01)
     total = 0.0
@@ -80,22 +82,24 @@ def main(argv=None) -> str:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     workers = [int(k) for k in args.workers.split(",")]
+    configs = [(k, None) for k in workers] + [(k, "fork") for k in workers if k]
     times: dict = {}
     sums: dict = {}
     for _ in range(args.rounds):
         for train in (False, True):
-            for k in workers:
-                wall, cpu, total = one_pass(args.samples, k, args.batch, train)
-                times.setdefault((train, k), []).append((wall, cpu))
-                sums[(train, k)] = total
-    lines = ["| work per batch | num_workers | wall s/pass | CPU s/pass | same batches as 0 |",
-             "| --- | ---: | ---: | ---: | --- |"]
+            for k, context in configs:
+                wall, cpu, total = one_pass(args.samples, k, args.batch, train, context)
+                times.setdefault((train, k, context), []).append((wall, cpu))
+                sums[(train, k, context)] = total
+    lines = ["| work per batch | num_workers | workers | wall s/pass | CPU s/pass (main process) "
+             "| same batches as 0 |", "| --- | ---: | --- | ---: | ---: | --- |"]
     for train in (False, True):
-        for k in workers:
-            walls, cpus = zip(*times[(train, k)], strict=True)
-            lines.append(f"| {'load + train step' if train else 'load only'} | {k} | "
+        for k, context in configs:
+            walls, cpus = zip(*times[(train, k, context)], strict=True)
+            kind = "-" if not k else "processes" if context else "threads"
+            lines.append(f"| {'load + train step' if train else 'load only'} | {k} | {kind} | "
                          f"{statistics.median(walls):.2f} | {statistics.median(cpus):.2f} | "
-                         f"{sums[(train, k)] == sums[(train, workers[0])]} |")
+                         f"{sums[(train, k, context)] == sums[(train, workers[0], None)]} |")
     table = "\n".join(lines)
     print(table)
     return table

@@ -119,3 +119,44 @@ def test_collate_fn_makes_the_batches_as_in_pytorch(workers):
     assert [int(s) for s in sums] == [1, 5, 4]
     with pytest.raises(TypeError, match="collate_fn must be callable, got int"):
         DataLoader(dataset, collate_fn=3)
+
+
+@pytest.mark.parametrize("shuffle", [False, True])
+def test_worker_processes_give_the_batches_of_the_caller(shuffle):
+    cr.manual_seed(11)
+    alone = _passes(DataLoader(Noisy(), batch_size=4, shuffle=shuffle), 2)
+    cr.manual_seed(11)
+    forked = _passes(DataLoader(Noisy(), batch_size=4, shuffle=shuffle, num_workers=3,
+                                multiprocessing_context="fork"), 2)
+    for a, b in zip(alone, forked, strict=True):
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x[0], y[0])
+            np.testing.assert_array_equal(x[1], y[1])
+            assert x[0].dtype == y[0].dtype and x[1].dtype == y[1].dtype
+
+
+def test_worker_processes_report_a_failure_and_stop():
+    import multiprocessing
+
+    class Broken(Dataset):
+        def __len__(self):
+            return 12
+
+        def __getitem__(self, i):
+            if i == 7:
+                raise KeyError(f"sample {i} is missing")
+            return np.full(2, i), i
+
+    loader = DataLoader(Broken(), batch_size=2, num_workers=2, multiprocessing_context="fork")
+    with pytest.raises(RuntimeError, match="worker process 1 failed on a batch: KeyError: "
+                                           "'sample 7 is missing'"):
+        list(loader)
+    it = iter(DataLoader(Noisy(n=40), batch_size=2, num_workers=2,
+                         multiprocessing_context="fork"))
+    next(it)
+    it.close()
+    assert not multiprocessing.active_children()
+    with pytest.raises(ValueError, match="multiprocessing_context must be 'fork'"):
+        DataLoader(Broken(), num_workers=2, multiprocessing_context="spawn")
+    with pytest.raises(TypeError, match="with a collate_fn, leave multiprocessing_context unset"):
+        DataLoader(Broken(), num_workers=2, multiprocessing_context="fork", collate_fn=list)

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend.random import default_generator, generator_scope
+from .workers import check_context, in_processes
 
 __all__ = ["ArrayDataset", "DataLoader", "Dataset", "TensorDataset", "as_generator", "collate"]
 
@@ -134,14 +135,17 @@ class DataLoader:
             ``num_workers`` threads builds whole batches (``dataset[i]`` for each sample, then
             ``collate``), up to ``2 * num_workers`` batches ahead, yielded in order. Not
             processes: nothing is pickled, and NumPy releases the GIL in its heavy loops (see
-            docs/pytorch.md for what the threads buy).
+            docs/pytorch.md for what the threads buy). With ``multiprocessing_context="fork"``
+            they are forked processes instead (``data.workers``; the default collate only):
+            Python-heavy transforms then run in parallel; the batches are the same.
         tensors: yield Tensors (PyTorch's behaviour, the default) or, when False, NumPy arrays.
         collate_fn: ``collate_fn(samples) -> batch`` makes each batch from the list of its
             samples (``dataset[i]``), as in PyTorch; its batches are yielded as it returns them
             (``tensors`` does not convert them; a ``transform`` gets them as they are).
         **torch_options: PyTorch-only options accepted for compatibility and ignored:
             ``pin_memory``, ``persistent_workers``, ``prefetch_factor``, ``worker_init_fn``,
-            ``timeout``; any other name is a TypeError.
+            ``timeout``; ``multiprocessing_context`` ("fork" or None) picks processes or
+            threads; any other name is a TypeError.
 
     Every random number of a pass comes from ``rng`` when the pass starts (``iter(loader)``), in
     the caller's thread and in a fixed order: the permutation, then the seed of the transform's
@@ -167,6 +171,11 @@ class DataLoader:
             raise TypeError(f"DataLoader: collate_fn must be callable, got "
                             f"{type(collate_fn).__name__}")
         self.collate_fn = collate_fn
+        self.processes = check_context(torch_options.get("multiprocessing_context"))
+        if self.processes and collate_fn is not None:
+            raise TypeError("DataLoader: worker processes send NumPy batches made by the default "
+                            "collate; with a collate_fn, leave multiprocessing_context unset "
+                            "(worker threads)")
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
                 "DataLoader: dataset must define __len__ and __getitem__, got "
@@ -211,7 +220,9 @@ class DataLoader:
             seeder = self.rng if self.rng is not None else default_generator()
             base = seeder.integers(0, 2**63, size=4).tolist()
             plans = self._plans(order)
-            if self.num_workers and not self.prefetch:
+            if self.num_workers and self.processes:
+                batches = in_processes(self._collated, plans, base, self.num_workers)
+            elif self.num_workers and not self.prefetch:
                 batches = _in_threads(self._collated, plans, base, self.num_workers)
             else:
                 batches = (self._collated(plan, base) for plan in plans)
