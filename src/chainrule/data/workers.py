@@ -69,7 +69,8 @@ def _receive(conn, worker: int) -> tuple:
 
 
 def in_processes(build, plans, base, workers: int):
-    """Yield ``build(plan, base)`` for each plan, in order, built by ``workers`` forked processes."""
+    """Yield ``build(plan, base)`` for each plan, in order, built by ``workers`` forked processes.
+    """
     context = multiprocessing.get_context("fork")
     pipes, processes = [], []
     for w in range(workers):
