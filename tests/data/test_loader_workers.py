@@ -160,3 +160,26 @@ def test_worker_processes_report_a_failure_and_stop():
         DataLoader(Broken(), num_workers=2, multiprocessing_context="spawn")
     with pytest.raises(TypeError, match="with a collate_fn, leave multiprocessing_context unset"):
         DataLoader(Broken(), num_workers=2, multiprocessing_context="fork", collate_fn=list)
+
+
+def test_subset_and_random_split_as_in_pytorch():
+    data = cr.utils.data.TensorDataset(cr.arange(10), cr.arange(10) * 10)
+    part = cr.utils.data.Subset(data, [4, 1, 7])
+    assert len(part) == 3 and int(part[0][1]) == 40 and part.indices == [4, 1, 7]
+    cr.manual_seed(2)
+    a, b, c = cr.utils.data.random_split(data, [0.5, 0.3, 0.2])
+    assert (len(a), len(b), len(c)) == (5, 3, 2)
+    assert sorted(a.indices + b.indices + c.indices) == list(range(10))
+    again = cr.utils.data.random_split(data, [5, 3, 2], rng=np.random.default_rng(0))
+    assert again[0].indices == cr.utils.data.random_split(
+        data, [5, 3, 2], rng=np.random.default_rng(0))[0].indices
+    assert [len(p) for p in cr.utils.data.random_split(range(7), [0.5, 0.5])] == [4, 3]
+    x, y = next(iter(DataLoader(part, batch_size=3)))
+    assert x.tolist() == [4, 1, 7] and y.tolist() == [40, 10, 70]
+    torch = pytest.importorskip("torch")
+    assert [len(p) for p in torch.utils.data.random_split(range(7), [0.5, 0.5])] == [4, 3]
+    with pytest.raises(ValueError, match="lengths must be non-negative ints summing to the "
+                                         "dataset's 10 samples"):
+        cr.utils.data.random_split(data, [3, 3])
+    with pytest.raises(TypeError, match="generator= is PyTorch's; pass rng="):
+        cr.utils.data.random_split(data, [5, 5], generator=object())

@@ -5,5 +5,7 @@ transforms live in the submodules ``idx``, ``datasets`` and ``transforms``.
 """
 
 from .dataset import ArrayDataset, DataLoader, Dataset, TensorDataset, as_generator, collate
+from .subsets import Subset, random_split
 
-__all__ = ["ArrayDataset", "DataLoader", "Dataset", "TensorDataset", "as_generator", "collate"]
+__all__ = ["ArrayDataset", "DataLoader", "Dataset", "Subset", "TensorDataset", "as_generator",
+           "collate", "random_split"]
