@@ -181,5 +181,5 @@ def test_subset_and_random_split_as_in_pytorch():
     with pytest.raises(ValueError, match="lengths must be non-negative ints summing to the "
                                          "dataset's 10 samples"):
         cr.utils.data.random_split(data, [3, 3])
-    with pytest.raises(TypeError, match="generator= is PyTorch's; pass rng="):
+    with pytest.raises(TypeError, match="generator= takes a chainrule.Generator"):
         cr.utils.data.random_split(data, [5, 5], generator=object())

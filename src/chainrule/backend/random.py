@@ -20,8 +20,8 @@ from contextvars import ContextVar
 
 import numpy
 
-__all__ = ["default_generator", "generator_scope", "initial_seed", "manual_seed", "resolve_rng",
-           "seed"]
+__all__ = ["Generator", "default_generator", "generator_scope", "initial_seed", "manual_seed",
+           "resolve_rng", "seed"]
 
 _state = {"generator": numpy.random.default_rng(), "seed": None}
 
@@ -57,6 +57,34 @@ def generator_scope(entropy):
         yield
     finally:
         _scoped.reset(token)
+
+
+class Generator(numpy.random.Generator):
+    """PyTorch's ``torch.Generator`` spelling of a ``numpy.random.Generator`` (PCG64).
+
+    ``Generator().manual_seed(42)`` returns the generator, seeded, so that
+    ``random_split(data, [0.8, 0.2], generator=torch.Generator().manual_seed(42))`` runs as
+    written; it is a ``numpy.random.Generator``, so it serves every ``rng=`` too. Its numbers
+    are NumPy's, not PyTorch's.
+    """
+
+    def __init__(self, device="cpu"):
+        super().__init__(numpy.random.PCG64())
+        self.device = device
+        self._seed = None
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Seed this generator with a non-negative int; returns it."""
+        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"Generator.manual_seed: seed must be a non-negative int, got "
+                             f"{seed!r}")
+        self.bit_generator.state = numpy.random.PCG64(int(seed)).state
+        self._seed = int(seed)
+        return self
+
+    def initial_seed(self) -> int | None:
+        """The seed last given to ``manual_seed`` (None before one was)."""
+        return self._seed
 
 
 def manual_seed(seed: int) -> numpy.random.Generator:

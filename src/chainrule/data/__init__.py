@@ -5,7 +5,7 @@ transforms live in the submodules ``idx``, ``datasets`` and ``transforms``.
 """
 
 from .dataset import ArrayDataset, DataLoader, Dataset, TensorDataset, as_generator, collate
-from .subsets import Subset, random_split
+from .subsets import ConcatDataset, Subset, random_split
 
-__all__ = ["ArrayDataset", "DataLoader", "Dataset", "Subset", "TensorDataset", "as_generator",
-           "collate", "random_split"]
+__all__ = ["ArrayDataset", "ConcatDataset", "DataLoader", "Dataset", "Subset", "TensorDataset",
+           "as_generator", "collate", "random_split"]

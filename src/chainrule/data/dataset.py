@@ -145,7 +145,8 @@ class DataLoader:
         **torch_options: PyTorch-only options accepted for compatibility and ignored:
             ``pin_memory``, ``persistent_workers``, ``prefetch_factor``, ``worker_init_fn``,
             ``timeout``; ``multiprocessing_context`` ("fork" or None) picks processes or
-            threads; any other name is a TypeError.
+            threads; ``generator`` (a ``chainrule.Generator``) is ``rng``; any other name is a
+            TypeError.
 
     Every random number of a pass comes from ``rng`` when the pass starts (``iter(loader)``), in
     the caller's thread and in a fixed order: the permutation, then the seed of the transform's
@@ -197,6 +198,8 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        if rng is None:
+            rng = torch_options.get("generator")  # a numpy Generator, checked above
         self.rng = as_generator(rng) if rng is not None or shuffle or transform else None
         self.num_workers = _num_workers(num_workers)
         self.tensors = bool(tensors)
@@ -267,9 +270,11 @@ def _check_torch_options(options: dict) -> None:
     unknown = sorted(set(options) - _IGNORED_TORCH_OPTIONS)
     if unknown:
         raise TypeError(f"DataLoader: unexpected keyword argument(s) {unknown}")
-    if options.get("generator") is not None:
-        raise TypeError("DataLoader: generator= is PyTorch's; pass rng= (a numpy.random.Generator "
-                        "or an int seed) instead")
+    generator = options.get("generator")
+    if generator is not None and not isinstance(generator, np.random.Generator):
+        raise TypeError("DataLoader: generator= takes a chainrule.Generator (a "
+                        "numpy.random.Generator), or pass rng= (a Generator or an int seed); got "
+                        f"{type(generator).__name__}")
 
 
 def _num_workers(n) -> int:

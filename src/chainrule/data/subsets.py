@@ -1,13 +1,16 @@
-"""PyTorch's ``Subset`` and ``random_split``: views of a dataset at chosen indices."""
+"""PyTorch's ``Subset``, ``random_split`` and ``ConcatDataset``: views of datasets."""
 
 from __future__ import annotations
 
+import bisect
 import math
 import numbers
 
+import numpy as np
+
 from .dataset import Dataset, as_generator
 
-__all__ = ["Subset", "random_split"]
+__all__ = ["ConcatDataset", "Subset", "random_split"]
 
 
 class Subset(Dataset):
@@ -31,6 +34,35 @@ class Subset(Dataset):
         return self.dataset[self.indices[i]]
 
 
+class ConcatDataset(Dataset):
+    """The samples of ``datasets`` one after another (``ConcatDataset([a, b])[len(a)]`` is
+    ``b[0]``).
+
+    Attributes:
+        datasets: as given; cumulative_sizes: the running totals of their lengths.
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        self.cumulative_sizes, total = [], 0
+        for d in self.datasets:
+            total += len(d)
+            self.cumulative_sizes.append(total)
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, i):
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"ConcatDataset: index {i} is out of range for {n} samples")
+        i %= n
+        k = bisect.bisect_right(self.cumulative_sizes, i)
+        return self.datasets[k][i - (self.cumulative_sizes[k - 1] if k else 0)]
+
+
 def random_split(dataset, lengths, generator=None, *, rng=None) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random ``Subset``s of the given lengths.
 
@@ -39,13 +71,16 @@ def random_split(dataset, lengths, generator=None, *, rng=None) -> list[Subset]:
         lengths: ints that sum to ``len(dataset)``, or fractions that sum to 1 (each part gets
             ``floor(fraction * n)`` samples and the remainder goes one by one to the first
             parts, as in PyTorch).
-        generator: PyTorch's; not accepted (pass ``rng``).
+        generator: PyTorch's name for ``rng`` (a ``chainrule.Generator``).
         rng: a ``numpy.random.Generator`` or int seed; None draws from the default generator
             (``chainrule.manual_seed``).
     """
     if generator is not None:
-        raise TypeError("random_split: generator= is PyTorch's; pass rng= (a "
-                        "numpy.random.Generator or an int seed) instead")
+        if not isinstance(generator, np.random.Generator) or rng is not None:
+            raise TypeError(f"random_split: generator= takes a chainrule.Generator (a "
+                            f"numpy.random.Generator) and not with rng=; got "
+                            f"{type(generator).__name__}")
+        rng = generator
     n = len(dataset)
     lengths = list(lengths)
     if lengths and all(isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral)
