@@ -288,3 +288,47 @@ def test_sequential_state_dict_resumes_and_bad_arguments():
         sched.SequentialLR(opt, [sched.LinearLR(opt), sched.StepLR(opt, 2)], [3, 4])
     with pytest.raises(ValueError, match=r"start_factor must be in \(0, 1\], got 0"):
         sched.LinearLR(opt, start_factor=0)
+
+
+RESTARTS_AND_CYCLES = {
+    "warm restarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, 3, 1, 0.001),
+    "warm restarts, T_mult 2": lambda m, o: m.CosineAnnealingWarmRestarts(o, 2, 2),
+    "one cycle": lambda m, o: m.OneCycleLR(o, [0.5, 0.1], total_steps=19),
+    "one cycle, linear, three phases": lambda m, o: m.OneCycleLR(
+        o, 0.3, epochs=4, steps_per_epoch=5, anneal_strategy="linear", three_phase=True,
+        pct_start=0.25),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", list(RESTARTS_AND_CYCLES))
+def test_restarts_and_one_cycle_match_torch(name):
+    torch = pytest.importorskip("torch")
+    ours = _our_lrs(RESTARTS_AND_CYCLES[name], (0.1, 0.02), 19)
+    theirs = _torch_lrs(torch, RESTARTS_AND_CYCLES[name], (0.1, 0.02), 19)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-17)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_one_cycle_moves_the_momentum_as_torch_does(optimizer):
+    torch = pytest.importorskip("torch")
+    seen = {}
+    for lib in (cr, torch):
+        p = lib.zeros(1, requires_grad=True)
+        opt = (lib.optim.SGD([p], lr=0.1, momentum=0.9) if optimizer == "SGD"
+               else lib.optim.Adam([p], lr=0.1))
+        s = lib.optim.lr_scheduler.OneCycleLR(opt, 0.4, total_steps=10)
+        key = "momentum" if optimizer == "SGD" else "betas"
+        values = []
+        for _ in range(10):
+            g = opt.param_groups[0]
+            values.append((g["lr"], g[key] if key == "momentum" else g[key][0]))
+            opt.step()
+            s.step()
+        seen[lib.__name__] = values
+    np.testing.assert_allclose(seen["chainrule"], seen["torch"], rtol=1e-12)
+    with pytest.raises(ValueError, match="tried to step 11 times"):
+        s2 = sched.OneCycleLR(_opt(), 0.1, total_steps=10, cycle_momentum=False)
+        for _ in range(11):
+            s2.step()
