@@ -183,3 +183,29 @@ def test_subset_and_random_split_as_in_pytorch():
         cr.utils.data.random_split(data, [3, 3])
     with pytest.raises(TypeError, match="generator= takes a chainrule.Generator"):
         cr.utils.data.random_split(data, [5, 5], generator=object())
+
+
+def test_samplers_choose_the_indices_of_a_pass():
+    data = cr.utils.data.TensorDataset(cr.arange(10))
+    D = cr.utils.data  # noqa: N806 - PyTorch's module, as programs alias it
+    loader = DataLoader(data, batch_size=3,
+                        sampler=D.SubsetRandomSampler([1, 3, 5, 7], generator=cr.Generator()
+                                                      .manual_seed(0)))
+    first = [x.tolist() for (x,) in loader]
+    assert len(loader) == 2 and sorted(sum(first, [])) == [1, 3, 5, 7]
+    assert [len(b) for b in first] == [3, 1]
+    second = sum([x.tolist() for (x,) in loader], [])
+    assert sorted(second) == [1, 3, 5, 7]  # a new order each pass, from the same generator
+    assert [x.tolist() for (x,) in DataLoader(data, batch_size=4,
+                                              sampler=D.SequentialSampler(range(6)))] \
+        == [[0, 1, 2, 3], [4, 5]]
+    heavy = D.WeightedRandomSampler([0.0] * 9 + [1.0], num_samples=5)
+    assert [x.tolist() for (x,) in DataLoader(data, batch_size=5, sampler=heavy)] == [[9] * 5]
+    cr.manual_seed(3)
+    drawn = list(D.RandomSampler(range(4), num_samples=6))
+    assert len(drawn) == 6 and sorted(drawn[:4]) == [0, 1, 2, 3]
+    assert all(0 <= i < 4 for i in D.RandomSampler(range(4), replacement=True, num_samples=9))
+    with pytest.raises(ValueError, match="sampler and shuffle=True are mutually exclusive"):
+        DataLoader(data, shuffle=True, sampler=heavy)
+    with pytest.raises(ValueError, match="cannot draw 3 samples without replacement from 1"):
+        D.WeightedRandomSampler([0, 0, 1], 3, replacement=False)

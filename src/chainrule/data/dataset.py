@@ -139,6 +139,9 @@ class DataLoader:
             they are forked processes instead (``data.workers``; the default collate only):
             Python-heavy transforms then run in parallel; the batches are the same.
         tensors: yield Tensors (PyTorch's behaviour, the default) or, when False, NumPy arrays.
+        sampler: the indices of a pass, in order, from ``iter(sampler)`` when the pass starts
+            (``data.samplers``: ``SubsetRandomSampler``, ``WeightedRandomSampler``...); not
+            with ``shuffle``.
         collate_fn: ``collate_fn(samples) -> batch`` makes each batch from the list of its
             samples (``dataset[i]``), as in PyTorch; its batches are yielded as it returns them
             (``tensors`` does not convert them; a ``transform`` gets them as they are).
@@ -165,13 +168,21 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, *, rng=None,
                  drop_last: bool = False, transform=None, prefetch: int = 0,
-                 num_workers: int = 0, tensors: bool = True, collate_fn=None,
+                 num_workers: int = 0, tensors: bool = True, collate_fn=None, sampler=None,
                  **torch_options):
         _check_torch_options(torch_options)
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got "
                             f"{type(collate_fn).__name__}")
         self.collate_fn = collate_fn
+        if sampler is not None:
+            if shuffle:
+                raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive "
+                                 "(the sampler chooses the order)")
+            if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+                raise TypeError(f"DataLoader: sampler must define __iter__ and __len__, got "
+                                f"{type(sampler).__name__}")
+        self.sampler = sampler
         self.processes = check_context(torch_options.get("multiprocessing_context"))
         if self.processes and collate_fn is not None:
             raise TypeError("DataLoader: worker processes send NumPy batches made by the default "
@@ -205,12 +216,15 @@ class DataLoader:
         self.tensors = bool(tensors)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
         n = len(self.dataset)
-        order = self.rng.permutation(n) if self.shuffle else None
+        if self.sampler is not None:
+            order = np.fromiter((int(i) for i in self.sampler), np.int64)
+        else:
+            order = self.rng.permutation(n) if self.shuffle else None
         stream = None
         if self.transform is not None:
             # Seeded by numbers drawn from rng (not Generator.spawn, whose count of children is
@@ -241,7 +255,7 @@ class DataLoader:
 
     def _plans(self, order):
         """Per batch: (position in the pass of its first sample, the samples' indices)."""
-        n = len(self.dataset)
+        n = len(self.dataset) if order is None else len(order)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             stop = min(start + self.batch_size, n)
             yield start, (range(start, stop) if order is None else order[start:stop].tolist())

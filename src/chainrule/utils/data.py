@@ -5,10 +5,16 @@ from ..data import (
     ConcatDataset,
     DataLoader,
     Dataset,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
     Subset,
+    SubsetRandomSampler,
     TensorDataset,
+    WeightedRandomSampler,
     random_split,
 )
 
-__all__ = ["ArrayDataset", "ConcatDataset", "DataLoader", "Dataset", "Subset", "TensorDataset",
-           "random_split"]
+__all__ = ["ArrayDataset", "ConcatDataset", "DataLoader", "Dataset", "RandomSampler", "Sampler",
+           "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
+           "WeightedRandomSampler", "random_split"]
