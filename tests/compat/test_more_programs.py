@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+
+import chainrule
 
 from . import more_programs as programs
 from . import test_programs
@@ -75,3 +78,30 @@ def test_schedules_clipping_and_in_place_ema(monkeypatch):
         np.testing.assert_allclose(ema_loss, t_ema, rtol=1e-4)
 
 
+
+
+def test_a_program_under_set_default_dtype_float64_matches_torch_closely(monkeypatch):
+    """``set_default_dtype(float64)`` in both libraries: layers, losses and schedules in
+    float64, so the runs agree to rounding of float64 rather than float32."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    y = rng.integers(0, 3, 40)
+    x = rng.normal(0, 1, (40, 5)) + np.eye(3, 5)[y] * 1.5
+    state = {k: v.astype(np.float64) if v.dtype == np.float32 else v
+             for k, v in _weights(programs.mlp_classifier(chainrule, 5, 3),
+                                  np.random.default_rng(0)).items()}
+    results = {}
+    for lib in (chainrule, torch):
+        old = lib.get_default_dtype()
+        lib.set_default_dtype(lib.float64)
+        try:
+            model = programs.mlp_classifier(lib, 5, 3)
+            assert model[0].weight.dtype == lib.float64
+            model.load_state_dict({k: lib.tensor(v) for k, v in state.items()}, strict=True)
+            results[lib.__name__] = programs.train_with_schedule(lib, _utils_data(lib), model,
+                                                                 x, y)
+        finally:
+            lib.set_default_dtype(old)
+    ours, theirs = results["chainrule"], results["torch"]
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
