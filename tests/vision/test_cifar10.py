@@ -193,8 +193,33 @@ def test_color_jitter_factors(rng):
     first = transforms.ColorJitter(0.4, 0.4, 0.4)(t).numpy()
     cr.manual_seed(3)
     np.testing.assert_array_equal(transforms.ColorJitter(0.4, 0.4, 0.4)(t).numpy(), first)
-    with pytest.raises(ValueError, match="hue is not supported"):
-        transforms.ColorJitter(hue=0.1)
+    with pytest.raises(ValueError, match=r"hue must be a number in \[0, 0.5\]"):
+        transforms.ColorJitter(hue=0.7)
+
+
+def test_color_jitter_hue(rng):
+    import colorsys
+
+    from chainrule.vision._color import hsv_to_rgb, rgb_to_hsv
+
+    rgb = rng.random((3, 5, 4))
+    rgb[:, 0, 0] = 0.4  # a grey pixel: no hue
+    hsv = rgb_to_hsv(rgb)
+    expected = np.array([colorsys.rgb_to_hsv(*rgb[:, i, j]) for i in range(5)
+                         for j in range(4)]).T.reshape(3, 5, 4)
+    np.testing.assert_allclose(hsv, expected, atol=1e-12)
+    np.testing.assert_allclose(hsv_to_rgb(hsv), rgb, atol=1e-12)
+    red = cr.tensor(np.array([1.0, 0.0, 0.0], np.float32).reshape(3, 1, 1))
+    green = transforms.ColorJitter(hue=(1 / 3, 1 / 3))(red).numpy().ravel()
+    np.testing.assert_allclose(green, [0.0, 1.0, 0.0], atol=1e-6)
+    t = cr.tensor(rgb.astype(np.float32))
+    turned = transforms.ColorJitter(hue=(0.2, 0.2))(t).numpy()
+    np.testing.assert_allclose(rgb_to_hsv(turned.astype(np.float64))[1:], hsv[1:], atol=1e-5)
+    u8 = (rgb.transpose(1, 2, 0) * 255).astype(np.uint8)
+    same = transforms.ColorJitter(hue=(1e-9, 1e-9))(u8)
+    assert same.dtype == np.uint8 and np.abs(same.astype(int) - u8).max() <= 1
+    grey = np.full((4, 4), 90, np.uint8)
+    np.testing.assert_array_equal(transforms.ColorJitter(hue=0.5)(grey), grey)
 
 
 def test_pil_images_where_pillow_is_installed(rng):
