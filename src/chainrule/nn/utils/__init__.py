@@ -1,4 +1,5 @@
-"""Gradient clipping: rescale (by the total norm) or clamp (elementwise) gradients before a step.
+"""Gradient clipping: rescale (by the total norm) or clamp (elementwise) gradients before a step;
+``rnn`` holds ``pad_sequence``.
 
 Both functions give each parameter a new ``.grad`` Tensor instead of scaling its array in place,
 because one gradient array may be shared by several tensors.
@@ -10,10 +11,11 @@ import math
 import numbers
 from collections.abc import Iterable
 
-from ..autograd import Tensor
-from ..backend import ensure_array, get_array_module
+from ...autograd import Tensor
+from ...backend import ensure_array, get_array_module
+from . import rnn
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "rnn"]
 
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
