@@ -127,8 +127,8 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("predict", help="classify image files (greyscale PNG/JPEG or .npy), or "
                        "texts with a text model", parents=[debug],
                        description="Classify each image (a file that cannot be read gets a "
-                       "one-line error, the others are classified, the exit status is 2), or "
-                       "with a text model each argument (--text-files: each line of a file).")
+                       "one-line error, the others are classified; the exit status is then 2), "
+                       "or with a text model each argument (--text-files: each line of a file).")
     r.add_argument("checkpoint", help="a classifier's run folder (from `chainrule train`) or its "
                    "model.safetensors")
     r.add_argument("images", nargs="+", metavar="IMAGE", help="greyscale PNG/JPEG images or .npy "
