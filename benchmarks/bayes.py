@@ -99,7 +99,7 @@ class ChainruleBBB:
         out = []
         for m in self.model.modules():
             if isinstance(m, BayesianLinear):
-                out += [m.weight_mu.data, m.weight_rho.data, m.bias_mu.data, m.bias_rho.data]
+                out += [p.numpy() for p in (m.weight_mu, m.weight_rho, m.bias_mu, m.bias_rho)]
         return [p.copy() for p in out]
 
     def step(self, x, y):

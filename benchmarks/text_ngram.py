@@ -184,10 +184,10 @@ def _ours_per_epoch(feats, tr, ytr, te, yte, k, args, clock) -> list:
             opt.step()
         sched.step()
         elapsed += clock() - start
-        logits = predict_logits(net, te).data
+        logits = predict_logits(net, te).numpy()
         full = predict_logits(net, tr)
-        obj = float((cr.ops.cross_entropy(full, ytr)).data
-                    + 0.5 * lam * float((net.bag.weight.data.astype(np.float64) ** 2).sum()))
+        obj = float((cr.ops.cross_entropy(full, ytr)).numpy()
+                    + 0.5 * lam * float((net.bag.weight.numpy().astype(np.float64) ** 2).sum()))
         rows.append({"epoch": epoch, "seconds": elapsed,
                      "test_accuracy": float((logits.argmax(1) == yte).mean()), "objective": obj})
     return rows

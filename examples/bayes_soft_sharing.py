@@ -51,7 +51,7 @@ def main(argv=None) -> dict:
     model = MLP((64, 100, 10), rng=np.random.default_rng(args.seed))
     Trainer(model, "cross_entropy", optim.Adam(model.parameters(), lr=1e-3)).fit(
         train, epochs=args.epochs, rng=args.seed, verbose=0)
-    before = np.concatenate([w.data.ravel() for w in weights_of(model)])
+    before = np.concatenate([w.numpy().ravel() for w in weights_of(model)])
     acc_before = test_accuracy(model, test)
     span = float(np.abs(before).max())
     # zero, then the other centres evenly over [-span, span] without zero
@@ -63,9 +63,9 @@ def main(argv=None) -> dict:
                       {"params": list(prior.parameters()), "lr": 3e-3}])
     Trainer(model, loss, opt).fit(train, epochs=args.sharing_epochs, rng=args.seed, verbose=0)
     acc_shared = test_accuracy(model, test)
-    after = np.concatenate([w.data.ravel() for w in weights_of(model)])
+    after = np.concatenate([w.numpy().ravel() for w in weights_of(model)])
     prior.quantize(*weights_of(model))
-    quantized = np.concatenate([w.data.ravel() for w in weights_of(model)])
+    quantized = np.concatenate([w.numpy().ravel() for w in weights_of(model)])
     acc_quantized = test_accuracy(model, test)
     result = {"accuracy": acc_before, "accuracy_shared": acc_shared,
               "accuracy_quantized": acc_quantized, "distinct": int(len(np.unique(quantized))),
@@ -82,7 +82,7 @@ def main(argv=None) -> dict:
     axes[0].hist(before, bins=bins, color="0.4")
     axes[0].set_title(f"after ordinary training (acc {acc_before:.3f})")
     axes[1].hist(after, bins=bins, color="tab:blue")
-    m = prior.means.data.copy()
+    m = prior.means.numpy().copy()
     m[0] = 0.0
     for c in m:
         axes[1].axvline(c, color="tab:red", lw=0.6, ls=":")

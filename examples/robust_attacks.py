@@ -73,7 +73,7 @@ def main(argv=None) -> dict:
     if args.surrogate is not None:
         source, _ = load_model(args.surrogate)
         moved = robust.pgd(source, x, y, eps=args.eps, steps=args.steps, rng=args.seed)
-        transfer = float((model(Tensor(moved.adversarial)).data.argmax(1) == y).mean())
+        transfer = float((model(Tensor(moved.adversarial)).numpy().argmax(1) == y).mean())
         results["transfer"] = {"robust_accuracy": transfer}
         print(f"transfer (PGD on the surrogate, shown to the model): accuracy {transfer:.3f} "
               f"(white-box PGD: {results['pgd']['robust_accuracy']:.3f})")

@@ -358,7 +358,7 @@ def test_optimizer_steps_match_the_cpu(name, dtype):
     grads = [rng.standard_normal((40, 30)).astype(dtype) for _ in range(4)]
     final = {}
     for device in ("cpu", DEVICE):
-        p = nn.Parameter(cr.tensor(start, device=device).data)
+        p = nn.Parameter(cr.tensor(start, device=device)._data)
         opt = OPTIMIZERS[name]([p])
         for g in grads:
             p.grad = cr.tensor(g, device=device)
@@ -379,7 +379,7 @@ def test_fused_adam_kernel_matches_the_array_path(monkeypatch, amsgrad, dtype):
     final = {}
     for flag in ("1", "0"):
         monkeypatch.setattr(cr.config, "gpu_kernels", flag == "1")
-        p = nn.Parameter(cr.tensor(start, device=DEVICE).data)
+        p = nn.Parameter(cr.tensor(start, device=DEVICE)._data)
         opt = optim.Adam([p], lr=0.01, weight_decay=0.1, amsgrad=amsgrad)
         for g in grads:
             p.grad = cr.tensor(g, device=DEVICE)
@@ -517,7 +517,7 @@ def test_float32_lenet_training_step_creates_no_float64_on_the_device():
     assert loss.dtype == np.float32
     for p in model.parameters():
         assert p.dtype == np.float32 and p.grad.dtype == np.float32 and p.device == DEVICE
-        assert device_of(p.data) == DEVICE
+        assert device_of(p._data) == DEVICE
 
 
 def test_weights_saved_from_the_device_load_on_the_cpu(tmp_path):
@@ -598,9 +598,9 @@ def test_a_trace_replays_the_same_arrays_on_the_device():
     with cr.no_grad():
         want = model(x)
     got = traced(x)
-    assert device_of(got.data) == device_of(want.data) and got.dtype == np.float32
-    np.testing.assert_array_equal(cr.backend.asnumpy(got.data), cr.backend.asnumpy(want.data))
-    assert traced.signatures[0][0][2] == device_of(x.data)
+    assert device_of(got._data) == device_of(want._data) and got.dtype == np.float32
+    np.testing.assert_array_equal(cr.backend.asnumpy(got._data), cr.backend.asnumpy(want._data))
+    assert traced.signatures[0][0][2] == device_of(x._data)
 
 
 def test_a_fused_model_and_reference_mode_give_the_layers_values_on_the_device():
@@ -616,6 +616,6 @@ def test_a_fused_model_and_reference_mode_give_the_layers_values_on_the_device()
         with cr.reference_mode():
             ref = model(x)
     for out in (got, ref):
-        assert device_of(out.data) == device_of(x.data) and out.dtype == np.float32
-        np.testing.assert_allclose(cr.backend.asnumpy(out.data), cr.backend.asnumpy(want.data),
+        assert device_of(out._data) == device_of(x._data) and out.dtype == np.float32
+        np.testing.assert_allclose(cr.backend.asnumpy(out._data), cr.backend.asnumpy(want._data),
                                    rtol=1e-5, atol=1e-6)

@@ -37,7 +37,7 @@ class SquareViaData(Function):
         return x * x
 
     def backward(self, g):
-        return g * Tensor(2 * self.inputs[0].data)
+        return g * Tensor(2 * self.inputs[0]._data)
 
 
 class Square(Function):
@@ -180,6 +180,6 @@ def test_gradcheck_perturbs_inputs_in_any_memory_order(rng, layout):
     base = rng.standard_normal((6, 8))
     data = base if layout == "C" else np.asfortranarray(base)
     w = cr.tensor(data, requires_grad=True)
-    assert w.data.flags.f_contiguous == (layout == "F")
+    assert w._data.flags.f_contiguous == (layout == "F")
     assert cr.gradcheck(lambda a: (a * a * a).sum(), (w,))
     assert np.array_equal(w.numpy(), data)  # restored exactly

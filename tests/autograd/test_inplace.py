@@ -45,12 +45,12 @@ def test_every_optimizer_counts_its_step(opt):
 def test_raw_write_into_parameter_data_fails():
     p, loss = _cube_loss()
     with pytest.raises(ValueError, match="read-only"):
-        p.data[...] = 10
+        p._data[...] = 10
     w = nn.Linear(2, 2, rng=np.random.default_rng(0)).weight
     with pytest.raises(ValueError, match="read-only"):
-        w.data[...] = 10
+        w._data[...] = 10
     with pytest.raises(ValueError, match="read-only"):
-        w.data += 1
+        w._data += 1
     loss.backward()  # nothing changed: the gradient is right
     np.testing.assert_allclose(p.grad.numpy(), [3.0, 12.0])
 
@@ -58,14 +58,14 @@ def test_raw_write_into_parameter_data_fails():
 def test_assigning_data_after_forward_raises():
     p, loss = _cube_loss()
     p.data = np.array([5.0, 5.0], dtype=np.float32)
-    assert p._version == 1 and not p.data.flags.writeable  # the new array is protected too
+    assert p._version == 1 and not p._data.flags.writeable  # the new array is protected too
     with pytest.raises(RuntimeError, match=MODIFIED):
         loss.backward()
 
 
 def test_assigning_the_same_array_is_no_change():
     p, loss = _cube_loss()
-    p.data = p.data
+    p.data = p._data
     assert p._version == 0
     loss.backward()
     np.testing.assert_allclose(p.grad.numpy(), [3.0, 12.0])
@@ -224,7 +224,7 @@ def test_gradcheck_on_parameters_leaves_them_protected():
     before = layer.weight.numpy().copy()
     assert cr.gradcheck(lambda x, w, b: cr.F.linear(x, w, b), [x, layer.weight, layer.bias])
     np.testing.assert_array_equal(layer.weight.numpy(), before)
-    assert not layer.weight.data.flags.writeable
+    assert not layer.weight._data.flags.writeable
 
 
 def test_load_state_dict_counts_as_a_change():
@@ -248,7 +248,7 @@ def test_copies_and_pickles_keep_one_memory_and_the_protection():
     model = nn.Linear(3, 2, rng=np.random.default_rng(0))
     for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):  # noqa: S301
         w = twin.weight
-        assert not w.data.flags.writeable and np.shares_memory(w.data, w._writable())
+        assert not w._data.flags.writeable and np.shares_memory(w._data, w._writable())
         np.testing.assert_array_equal(w.numpy(), model.weight.numpy())
         w.grad = cr.tensor(np.ones((2, 3), dtype=np.float32))
         optim.SGD([w], lr=1.0).step()
@@ -260,14 +260,14 @@ def test_state_of_an_older_pickle_still_loads():
     p = Parameter.__new__(Parameter)  # the default (None, slots) state pickles had before
     p.__setstate__((None, {"data": arr, "grad": None, "requires_grad": True, "_ctx": None,
                            "_out_idx": 0, "_retains_grad": False}))
-    assert p._version == 0 and not p.data.flags.writeable and p._writable() is arr
+    assert p._version == 0 and not p._data.flags.writeable and p._writable() is arr
     (p * p).sum().backward()
     np.testing.assert_allclose(p.grad.numpy(), [2.0, 4.0])
 
 
 def test_module_to_dtype_keeps_parameters_protected():
     model = nn.Linear(3, 2, rng=np.random.default_rng(0)).to(dtype="float64")
-    assert model.weight.dtype == np.float64 and not model.weight.data.flags.writeable
+    assert model.weight.dtype == np.float64 and not model.weight._data.flags.writeable
     x = cr.tensor(np.ones((1, 3)))
     model(x).sum().backward()
     optim.SGD(model.parameters(), lr=0.1).step()  # the writable array follows the new one
@@ -383,12 +383,12 @@ def test_copies_count_their_own_changes():
 
 def test_assigning_another_parameters_data_ties_them_and_stays_trainable():
     p, q = Parameter([1.0, 2.0]), Parameter([5.0, 6.0])
-    p.data = q.data  # q's read-only view: p now shares q's memory, and can still be stepped
+    p.data = q._data  # q's read-only view: p now shares q's memory, and can still be stepped
     p.grad = cr.tensor([1.0, 1.0])
     cr.optim.SGD([p], lr=0.5).step()
     np.testing.assert_array_equal(q.numpy(), [4.5, 5.5])
     with pytest.raises(ValueError, match="read-only"):
-        p.data[0] = 0.0
+        p._data[0] = 0.0
 
 
 def test_a_read_only_array_is_refused_when_assigned():

@@ -101,7 +101,7 @@ def test_detach_shares_data_and_cuts_the_graph():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     y = x * 3.0
     d = y.detach()
-    assert d.data is y.data
+    assert d._data is y._data
     assert not d.requires_grad and d.is_leaf and d.grad_fn is None
     z = d * x
     total(z).backward()

@@ -29,8 +29,8 @@ def softplus(x):
 
 def test_gaussian_kl_is_the_analytic_formula_and_its_monte_carlo_estimate():
     layer = layer64(prior_sigma=0.7)
-    mu = np.concatenate([layer.weight_mu.data.ravel(), layer.bias_mu.data])
-    s = softplus(np.concatenate([layer.weight_rho.data.ravel(), layer.bias_rho.data]))
+    mu = np.concatenate([layer.weight_mu._data.ravel(), layer.bias_mu._data])
+    s = softplus(np.concatenate([layer.weight_rho._data.ravel(), layer.bias_rho._data]))
     analytic = np.sum(np.log(0.7 / s) + (s ** 2 + mu ** 2) / (2 * 0.49) - 0.5)
     assert layer.kl().item() == pytest.approx(analytic, rel=1e-12)
     w = mu + s * np.random.default_rng(2).standard_normal((200000, mu.size))
@@ -43,8 +43,8 @@ def test_scale_mixture_kl_estimate_is_unbiased():
     prior = (0.25, 1.0, 0.05)
     layer = layer64(prior_mixture=prior)
     estimates = [layer.kl().item() for _ in range(4000)]
-    mu = np.concatenate([layer.weight_mu.data.ravel(), layer.bias_mu.data])
-    s = softplus(np.concatenate([layer.weight_rho.data.ravel(), layer.bias_rho.data]))
+    mu = np.concatenate([layer.weight_mu._data.ravel(), layer.bias_mu._data])
+    s = softplus(np.concatenate([layer.weight_rho._data.ravel(), layer.bias_rho._data]))
     w = mu + s * np.random.default_rng(3).standard_normal((400000, mu.size))
     log_q = -0.5 * ((w - mu) / s) ** 2 - np.log(s) - 0.5 * np.log(2 * np.pi)
     dens = sum(p / (sd * math.sqrt(2 * math.pi)) * np.exp(-0.5 * (w / sd) ** 2)
@@ -73,7 +73,7 @@ def test_local_reparameterization_has_the_moments_of_weight_sampling():
         layer = layer64(local_reparameterization=local)
         layer.rng = np.random.default_rng(6)
         with cr.no_grad():
-            outs[local] = np.stack([layer(x).data for _ in range(20000)])
+            outs[local] = np.stack([layer(x)._data for _ in range(20000)])
     assert np.allclose(outs[False].mean(0), outs[True].mean(0), atol=0.03)
     assert np.allclose(outs[False].std(0), outs[True].std(0), rtol=0.05)
 
@@ -81,10 +81,10 @@ def test_local_reparameterization_has_the_moments_of_weight_sampling():
 def test_eval_uses_the_means_and_sampling_can_be_switched_on():
     layer = layer64().eval()
     x = cr.tensor(np.ones((1, 3)))
-    expected = layer.weight_mu.data.sum(1) + layer.bias_mu.data
-    assert np.allclose(layer(x).data[0], expected)
+    expected = layer.weight_mu._data.sum(1) + layer.bias_mu._data
+    assert np.allclose(layer(x)._data[0], expected)
     layer.sampling = True
-    assert not np.allclose(layer(x).data[0], expected)
+    assert not np.allclose(layer(x)._data[0], expected)
 
 
 def test_bayes_by_backprop_learns_digits_and_predicts_with_samples():
@@ -123,11 +123,11 @@ def test_bayesian_conv2d_gradcheck_and_moments(local):
     assert cr.gradcheck(lambda *_: layer.kl(), params)
     layer.eval()
     with cr.no_grad():
-        mean = layer(x).data
+        mean = layer(x)._data
         layer.sampling = True
-        draws = np.stack([layer(x).data for _ in range(3000)])
+        draws = np.stack([layer(x)._data for _ in range(3000)])
     assert np.allclose(draws.mean(0), mean, atol=0.08)
     s2w, s2b = softplus(-1.0) ** 2, softplus(-1.0) ** 2
     var = F.conv2d(x * x, cr.tensor(np.full((3, 2, 3, 3), s2w)), cr.tensor(np.full(3, s2b)),
-                   padding=1).data
+                   padding=1)._data
     assert np.allclose(draws.var(0), var, rtol=0.15)

@@ -42,12 +42,12 @@ def test_ensemble_run_folder_reloads_and_evaluates(capsys):
     assert {k.split(".")[1] for k in keys if k.startswith("members.")} == {"0", "1", "2"}
     net, _ = load_model("ens")
     assert isinstance(net, bayes.Ensemble) and len(net.members) == 3
-    w = [m.layers[1].weight.data for m in net.members]
+    w = [m.layers[1].weight._data for m in net.members]
     assert not np.allclose(w[0], w[1])  # independently initialized and trained
     # the output is the log of the members' averaged probabilities
     x = cr.tensor(np.random.default_rng(0).random((4, 64), dtype=np.float32))
-    average = np.mean([bayes.softmax_probs(m(x).data) for m in net.members], axis=0)
-    np.testing.assert_allclose(np.exp(net(x).data), average, rtol=1e-5, atol=1e-6)
+    average = np.mean([bayes.softmax_probs(m(x)._data) for m in net.members], axis=0)
+    np.testing.assert_allclose(np.exp(net(x)._data), average, rtol=1e-5, atol=1e-6)
     assert _evaluated_errors(capsys, "ens") == res["test_errors"]
     assert main(["evaluate", "ens", "--uncertainty", "ensemble"]) == 0
     capsys.readouterr()
@@ -102,13 +102,13 @@ def test_to_bayesian_keeps_the_function_at_its_means():
     model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, rng=rng), nn.ReLU(), nn.Flatten(),
                           nn.Linear(3 * 5 * 5, 4, rng=rng))
     x = cr.tensor(rng.random((2, 2, 5, 5), dtype=np.float32))
-    before = model(x).data.copy()
+    before = model(x)._data.copy()
     bayes.to_bayesian(model, prior_sigma=0.3, rng=1)
     assert isinstance(model[0], nn.BayesianConv2d) and isinstance(model[3], nn.BayesianLinear)
     model.eval()
-    np.testing.assert_allclose(model(x).data, before, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(model(x)._data, before, rtol=1e-5, atol=1e-6)
     model.train()
-    assert not np.allclose(model(x).data, before)  # training mode samples weights
+    assert not np.allclose(model(x)._data, before)  # training mode samples weights
 
 
 def test_to_bayesian_refusals():
@@ -132,11 +132,11 @@ def test_soft_sharing_run_quantizes(capsys):
     assert res["centres"][0] == 0.0 and len(res["centres"]) == 5
     assert abs(sum(res["mixing"]) - 1) < 1e-4
     net, _ = load_model("soft")  # the prior is saved with the weights, trained from its start
-    centres = net.sharing_prior.means.data[1:]
+    centres = net.sharing_prior.means._data[1:]
     np.testing.assert_allclose(centres, res["centres"][1:], atol=1e-5)
     assert len(set(np.round(centres, 6))) == 4
     quantized, _ = load_model("soft/quantized.safetensors")
-    values = np.concatenate([w.data.ravel() for w in bayes_runs.shared_weights(quantized)])
+    values = np.concatenate([w._data.ravel() for w in bayes_runs.shared_weights(quantized)])
     assert len(np.unique(values)) == res["distinct_weights"]
     errors = _evaluated_errors(capsys, "soft/quantized.safetensors")
     assert errors == round((1 - res["accuracy_quantized"]) * 359)

@@ -41,7 +41,7 @@ def test_early_stopping_stops_after_the_minimum_and_restores_it(data):
 
 def test_weight_decay_shrinks_the_weights(data):
     train, val = data
-    norms = [sum(float((p.data ** 2).sum()) for p in fit_curve(
+    norms = [sum(float((p._data ** 2).sum()) for p in fit_curve(
         SIZES["right"], train, val, epochs=400, weight_decay=wd, rng=1)["model"].parameters())
         for wd in (0.0, 0.1)]
     assert norms[1] < 0.8 * norms[0]

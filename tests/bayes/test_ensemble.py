@@ -22,20 +22,20 @@ def members(k=3, sizes=(5, 8, 4)):
 def test_output_is_the_log_of_the_averaged_probabilities(rng):
     ms = members()
     x = rng.standard_normal((6, 5))
-    out = Ensemble(ms)(cr.Tensor(x)).data
-    expected = np.mean([softmax_probs(m(cr.Tensor(x)).data) for m in ms], axis=0)
+    out = Ensemble(ms)(cr.Tensor(x))._data
+    expected = np.mean([softmax_probs(m(cr.Tensor(x))._data) for m in ms], axis=0)
     assert np.allclose(np.exp(out), expected, atol=1e-12)
     assert np.allclose(softmax_probs(out), expected, atol=1e-12)  # softmax of it is itself
-    mean = Ensemble(ms, output="mean")(cr.Tensor(x)).data
-    assert np.allclose(mean, np.mean([m(cr.Tensor(x)).data for m in ms], axis=0))
+    mean = Ensemble(ms, output="mean")(cr.Tensor(x))._data
+    assert np.allclose(mean, np.mean([m(cr.Tensor(x))._data for m in ms], axis=0))
 
 
 def test_an_ensemble_of_identical_members_is_that_member(rng):
     one = members(1)[0]
     x = rng.standard_normal((6, 5))
     ens = Ensemble([copy.deepcopy(one) for _ in range(4)])
-    assert np.allclose(softmax_probs(ens(cr.Tensor(x)).data),
-                       softmax_probs(one(cr.Tensor(x)).data), atol=1e-12)
+    assert np.allclose(softmax_probs(ens(cr.Tensor(x))._data),
+                       softmax_probs(one(cr.Tensor(x))._data), atol=1e-12)
 
 
 def test_trainer_evaluates_the_nll_of_the_average_and_saves_as_one(rng, tmp_path):
@@ -43,12 +43,12 @@ def test_trainer_evaluates_the_nll_of_the_average_and_saves_as_one(rng, tmp_path
     ens = Ensemble(ms)
     x, y = rng.standard_normal((10, 5)), rng.integers(0, 4, 10)
     loss = Trainer(ens, "cross_entropy", None).evaluate((x, y), batch_size=4)["loss"]
-    assert loss == pytest.approx(nll_of(np.exp(ens(cr.Tensor(x)).data), y), rel=1e-9)
+    assert loss == pytest.approx(nll_of(np.exp(ens(cr.Tensor(x))._data), y), rel=1e-9)
     assert sorted(ens.state_dict())[0] == "members.0.layers.1.bias"
     path = save_weights(ens, tmp_path / "ensemble.safetensors")
     other = Ensemble(members(3)[::-1])  # different weights, same shapes
     load_weights(other, path)
-    assert np.array_equal(other(cr.Tensor(x)).data, ens(cr.Tensor(x)).data)
+    assert np.array_equal(other(cr.Tensor(x))._data, ens(cr.Tensor(x))._data)
 
 
 def test_bad_members_are_refused():
@@ -85,7 +85,7 @@ def test_train_ensemble_repeats_and_beats_its_average_member_on_nll(small_digits
 def test_bagging_gives_members_different_data(small_digits):
     train, _ = small_digits
     ens = train_ensemble(build, train, members=2, bagging=True, epochs=1, rng=3)
-    w0, w1 = (m.layers[1].weight.data for m in ens.members)
+    w0, w1 = (m.layers[1].weight._data for m in ens.members)
     assert not np.allclose(w0, w1)
 
 
@@ -97,8 +97,8 @@ def test_snapshots_become_an_ensemble(small_digits):
             callbacks=[snaps]).fit(train, epochs=6, rng=0, verbose=0)
     assert len(snaps.states) == 3  # after the 2nd, 4th and 6th epochs
     ens = snapshot_ensemble(model, snaps.states)
-    assert np.array_equal(ens.members[-1].layers[1].weight.data, model.layers[1].weight.data)
-    assert not np.array_equal(ens.members[0].layers[1].weight.data, model.layers[1].weight.data)
+    assert np.array_equal(ens.members[-1].layers[1].weight._data, model.layers[1].weight._data)
+    assert not np.array_equal(ens.members[0].layers[1].weight._data, model.layers[1].weight._data)
     with pytest.raises(ValueError, match="states is empty"):
         snapshot_ensemble(model, [])
     assert isinstance(ens.members[0], nn.Module)

@@ -35,13 +35,13 @@ def _explicit_ggn_blocks(net, x):
     blocks = [0.0] * len(linears)
     for n in range(len(x)):
         out = net(cr.tensor(x[n:n + 1]))
-        p = softmax_probs(out.data)[0]
+        p = softmax_probs(out._data)[0]
         lam = np.diag(p) - np.outer(p, p)
         for l, layer in enumerate(linears):
             rows = []
             for c in range(out.shape[1]):
                 gw, gb = grad(out[0, c], [layer.weight, layer.bias], retain_graph=True)
-                rows.append(np.concatenate([gw.data, gb.data[:, None]], axis=1).reshape(-1))
+                rows.append(np.concatenate([gw._data, gb._data[:, None]], axis=1).reshape(-1))
             jac = np.stack(rows)  # (C, P_l)
             blocks[l] = blocks[l] + jac.T @ lam @ jac
     return blocks
@@ -62,7 +62,7 @@ def test_kfac_factors_against_the_explicit_ggn_for_many_examples():
     x = rng.standard_normal((7, 3))
     la = KFACLaplace(net).fit(x, batch_size=3)  # batches must not matter
     exact = _explicit_ggn_blocks(net, x)
-    hidden = np.tanh(x @ net[0].weight.data.T + net[0].bias.data)
+    hidden = np.tanh(x @ net[0].weight._data.T + net[0].bias._data)
     for (b, a), block, inputs in zip(la.factors, exact, (x, hidden)):
         d = inputs.shape[1] + 1
         bias = block[d - 1::d, d - 1::d]  # the bias-by-bias entries: A_n = 1 there
@@ -89,9 +89,9 @@ def test_linearized_logit_covariance_matches_sampled_weights():
     # a strong prior: small weight perturbations, where the net is nearly linear in them
     la = KFACLaplace(net, prior_precision=1e4).fit(rng.standard_normal((20, 3)))
     mean, cov = la.logits_distribution(x)
-    np.testing.assert_allclose(mean, net(cr.tensor(x)).data, rtol=1e-12)
+    np.testing.assert_allclose(mean, net(cr.tensor(x))._data, rtol=1e-12)
     draws = la.sample_outputs(x, samples=4000, rng=0)
-    np.testing.assert_allclose(net[0].weight.data, la.mean[0][:, :-1])  # weights restored
+    np.testing.assert_allclose(net[0].weight._data, la.mean[0][:, :-1])  # weights restored
     for n in range(len(x)):
         empirical = np.cov(draws[:, n, :].T)
         np.testing.assert_allclose(empirical, cov[n], rtol=0.1,
@@ -146,4 +146,4 @@ def test_kfac_is_exact_for_linear_regression():
     exact = [phit[n] @ cov[k * 4:(k + 1) * 4, k * 4:(k + 1) * 4] @ phit[n] + 0.25
              for n in range(5) for k in range(2)]
     np.testing.assert_allclose(var.reshape(-1), exact, rtol=1e-9)
-    np.testing.assert_allclose(mean, net(cr.tensor(xt)).data, rtol=1e-12)
+    np.testing.assert_allclose(mean, net(cr.tensor(xt))._data, rtol=1e-12)

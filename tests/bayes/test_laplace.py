@@ -43,18 +43,18 @@ def test_hessian_matches_finite_differences_of_the_gradient(rng):
         return F.mse_loss(model(cr.Tensor(x)), cr.Tensor(y))
 
     def flat_grad():
-        return np.concatenate([g.data.ravel() for g in cr.grad(loss(), params)])
+        return np.concatenate([g._data.ravel() for g in cr.grad(loss(), params)])
     h = hessian(loss, params)
     assert np.allclose(h, h.T, atol=1e-12)
     eps, fd = 1e-6, []
     def set_element(p, i, value):
-        changed = p.data.copy()
+        changed = p._data.copy()
         changed.flat[i] = value
         with cr.no_grad():
             p.copy_(changed)
     for p in params:
-        for i in range(p.data.size):
-            old = float(p.data.flat[i])
+        for i in range(p._data.size):
+            old = float(p._data.flat[i])
             set_element(p, i, old + eps)
             up = flat_grad()
             set_element(p, i, old - eps)
@@ -94,7 +94,7 @@ def test_probit_and_monte_carlo_predictives_agree(rng):
     mc = la.predict(x[:10], link="mc", samples=4000, rng=0)
     assert np.allclose(probit.sum(1), 1) and np.abs(probit - mc).max() < 0.03
     with cr.no_grad():
-        map_probs = F.softmax(model(cr.Tensor(x[:10])), axis=-1).data
+        map_probs = F.softmax(model(cr.Tensor(x[:10])), axis=-1)._data
     # the predictive is less confident than the MAP net
     assert (probit.max(1) <= map_probs.max(1) + 1e-12).all()
     assert np.array_equal(mc, la.predict(x[:10], link="mc", samples=4000, rng=0))
@@ -123,10 +123,10 @@ def test_diagonal_laplace_is_the_ggn_diagonal(rng):
     # and every layer's entries equal the diagonal of the GGN built from the full Jacobian
     params = list(model.parameters())
     logits = model(cr.Tensor(x))
-    p = F.softmax(logits, axis=-1).data
+    p = F.softmax(logits, axis=-1)._data
     ggn = 0
     for n in range(15):
-        jac = np.stack([np.concatenate([g.data.ravel() for g in cr.grad(
+        jac = np.stack([np.concatenate([g._data.ravel() for g in cr.grad(
             logits[n, c], params, retain_graph=True)]) for c in range(3)])
         ggn = ggn + jac.T @ (np.diag(p[n]) - np.outer(p[n], p[n])) @ jac
     ours = np.concatenate([g.ravel() for g in diag.ggn])
@@ -136,14 +136,14 @@ def test_diagonal_laplace_is_the_ggn_diagonal(rng):
 def test_diagonal_laplace_predicts_and_restores_the_weights(rng):
     model = tanh_net(rng, (3, 6, 4))
     x = rng.standard_normal((20, 3))
-    before = [p.data.copy() for p in model.parameters()]
+    before = [p._data.copy() for p in model.parameters()]
     la = DiagonalLaplace(model, prior_precision=1.0).fit(x)
     probs = la.predict(x, samples=50, rng=0)
     assert probs.shape == (20, 4) and np.allclose(probs.sum(1), 1)
     assert np.array_equal(probs, la.predict(x, samples=50, rng=0))
-    assert all(np.array_equal(a, p.data) for a, p in zip(before, model.parameters()))
+    assert all(np.array_equal(a, p._data) for a, p in zip(before, model.parameters()))
     with cr.no_grad():
-        map_probs = F.softmax(model(cr.Tensor(x)), axis=-1).data
+        map_probs = F.softmax(model(cr.Tensor(x)), axis=-1)._data
     assert not np.allclose(probs, map_probs)  # the draws spread the prediction
     reg = DiagonalLaplace(tanh_net(rng, (3, 5, 1)), likelihood="regression", sigma_noise=0.5)
     mean, var = reg.fit(x).predict(x, samples=20, rng=1)
@@ -156,7 +156,7 @@ def test_split_last_layer_of_lenet5(rng):
     features, head = split_last_layer(model)
     x = cr.tensor(rng.standard_normal((2, 1, 28, 28)).astype(np.float32))
     with cr.no_grad():
-        assert np.allclose(head(features(x)).data, model(x).data, atol=1e-6)
+        assert np.allclose(head(features(x))._data, model(x)._data, atol=1e-6)
 
 
 def test_changing_the_prior_equals_fitting_with_it(rng):

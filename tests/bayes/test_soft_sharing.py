@@ -40,7 +40,7 @@ def test_penalty_gradients_pass_gradcheck(rng, fixed_zero):
     assert cr.gradgradcheck(lambda *_: prior.penalty(w), inputs)
     if fixed_zero:
         (g,) = cr.grad(prior.penalty(w), [prior.means])
-        assert g.data[0] == 0
+        assert g._data[0] == 0
 
 
 def nearest_distance(w, centres):
@@ -63,11 +63,11 @@ def test_weights_collapse_onto_the_centres_and_quantize():
         return model, prior
     plain, _ = train(0.0)
     shared, prior = train(1.0)
-    centres = prior.means.data.copy()
+    centres = prior.means._data.copy()
     centres[0] = 0.0
-    assert nearest_distance(shared.weight.data, centres) < 0.3 * nearest_distance(
-        plain.weight.data, centres)
+    assert nearest_distance(shared.weight._data, centres) < 0.3 * nearest_distance(
+        plain.weight._data, centres)
     assert np.allclose(np.sort(centres), [-1, 0, 1], atol=0.1)  # the centres found the values
     prior.quantize(shared.weight)
-    assert len(np.unique(shared.weight.data)) <= 3
-    assert np.array_equal(np.sign(np.round(shared.weight.data)), true)
+    assert len(np.unique(shared.weight._data)) <= 3
+    assert np.array_equal(np.sign(np.round(shared.weight._data)), true)

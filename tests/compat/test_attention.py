@@ -16,7 +16,7 @@ def test_sdpa_gradients_with_masks(rng):
     q, k, v = (cr.tensor(rng.standard_normal(s), requires_grad=True)
                for s in ((2, 3, 4), (2, 5, 4), (2, 5, 3)))
     keep = cr.tensor(rng.random((3, 5)) < 0.7)
-    keep.data[:, 0] = True  # every query keeps a key
+    keep._data[:, 0] = True  # every query keeps a key
     bias = cr.tensor(rng.standard_normal((3, 5)))
     for kwargs in ({}, {"attn_mask": keep}, {"attn_mask": bias}, {"scale": 0.3}):
         def f(a, b, c, kwargs=kwargs):

@@ -30,7 +30,7 @@ def _data(n=32, seed=0):
 
 
 def _snapshot(module):
-    return {k: v.data.copy() for k, v in module.state_dict().items()}
+    return {k: v._data.copy() for k, v in module.state_dict().items()}
 
 
 def _changed(before, module):
@@ -190,7 +190,7 @@ def test_resume_continues_exactly(tmp_path):
     _fit(tmp_path / "b", 1)
     resumed, t2 = _fit(tmp_path / "b", 3, resume=True)
     for (k, a), (_, b) in zip(straight.state_dict().items(), resumed.state_dict().items()):
-        np.testing.assert_array_equal(a.data, b.data, err_msg=k)
+        np.testing.assert_array_equal(a._data, b._data, err_msg=k)
     assert t1.history.history == t2.history.history
     assert t2.optimizer.d_steps == 12
 
@@ -243,7 +243,7 @@ def test_gradient_penalty_matches_pytorch():
     # the penalty depends on the biases only through LeakyReLU's slope: no gradient path
     grads = cr.grad(gp, params, allow_unused=True)
 
-    w1, b1, w2, b2 = (torch.tensor(p.data, requires_grad=True) for p in params)
+    w1, b1, w2, b2 = (torch.tensor(p._data, requires_grad=True) for p in params)
     a = torch.tensor(alpha)[:, None]
     x_hat = (a * torch.tensor(real) + (1 - a) * torch.tensor(fake)).requires_grad_(True)
     out = torch.nn.functional.linear(
@@ -256,5 +256,5 @@ def test_gradient_penalty_matches_pytorch():
         if ours is None:
             assert theirs.grad is None or not theirs.grad.abs().max().item()
         else:
-            np.testing.assert_allclose(ours.data, theirs.grad.numpy(), rtol=1e-8, atol=1e-12)
+            np.testing.assert_allclose(ours._data, theirs.grad.numpy(), rtol=1e-8, atol=1e-12)
     assert grads[0] is not None and grads[2] is not None

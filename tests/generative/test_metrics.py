@@ -84,7 +84,7 @@ def test_penultimate_features_are_lenets_f6(lenet):
     assert feats.shape == (7, 84)
     with cr.no_grad():
         expected = lenet.classifier[2](lenet.classifier[1](lenet.classifier[0](
-            lenet.features(cr.tensor(x))))).data
+            lenet.features(cr.tensor(x)))))._data
     np.testing.assert_allclose(feats, expected, rtol=1e-5, atol=1e-6)
     assert not lenet._modules["classifier"][3]._forward_pre_hooks  # the hook is removed
     with pytest.raises(ValueError, match="no nn.Linear"):

@@ -21,11 +21,11 @@ def _linears(mlp):
 def test_pretraining_sets_hidden_layers_only(data, corruption):
     x = data[0][:300]
     mlp = MLP((64, 32, 16, 10), activation="sigmoid", rng=np.random.default_rng(0))
-    before = [lin.weight.data.copy() for lin in _linears(mlp)]
+    before = [lin.weight._data.copy() for lin in _linears(mlp)]
     losses = pretrain_layerwise(mlp, x, epochs=3, batch_size=32, lr=3e-3,
                                 corruption=corruption, rng=0)
     assert len(losses) == 2 and all(np.isfinite(losses))
-    after = [lin.weight.data for lin in _linears(mlp)]
+    after = [lin.weight._data for lin in _linears(mlp)]
     assert not np.array_equal(before[0], after[0]) and not np.array_equal(before[1], after[1])
     np.testing.assert_array_equal(before[2], after[2])  # the output layer is left alone
     assert pretrain_layerwise(MLP((64, 10), rng=np.random.default_rng(0)), x) == []

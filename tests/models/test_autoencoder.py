@@ -20,7 +20,7 @@ def test_dense_autoencoder_shapes_and_code():
     y = ae(x)
     assert y.shape == (5, 1, 28, 28)
     assert ae.encode(x).shape == (5, 8) and ae.decode(ae.encode(x)).shape == (5, 784)
-    assert float(y.data.min()) >= 0 and float(y.data.max()) <= 1  # sigmoid output
+    assert float(y._data.min()) >= 0 and float(y._data.max()) <= 1  # sigmoid output
     assert ae.latent_dim == 8
     assert Autoencoder((10, 4), output_activation="none", rng=np.random.default_rng(0))(
         cr.tensor(np.ones((2, 10), np.float32))).shape == (2, 10)
@@ -58,13 +58,13 @@ def test_tied_gradient_sums_both_uses():
     with cr.no_grad():
         untied.encoder[1].weight.copy_(tied.encoder[1].weight)
         untied.encoder[1].bias.copy_(tied.encoder[1].bias)
-        untied.decoder[0].weight.copy_(tied.encoder[1].weight.data.T)
+        untied.decoder[0].weight.copy_(tied.encoder[1].weight._data.T)
         untied.decoder[0].bias.copy_(tied.decoder[0].bias)
     x = cr.tensor(rng.random((3, 6)))
     cr.F.mse_loss(tied(x), x).backward()
     cr.F.mse_loss(untied(x), x).backward()
-    expected = untied.encoder[1].weight.grad.data + untied.decoder[0].weight.grad.data.T
-    np.testing.assert_allclose(tied.encoder[1].weight.grad.data, expected, rtol=1e-12)
+    expected = untied.encoder[1].weight.grad._data + untied.decoder[0].weight.grad._data.T
+    np.testing.assert_allclose(tied.encoder[1].weight.grad._data, expected, rtol=1e-12)
 
 
 def test_tied_linear_gradcheck():
@@ -75,7 +75,7 @@ def test_tied_linear_gradcheck():
         layer.bias.copy_(rng.normal(size=5))
     x = cr.tensor(rng.normal(size=(4, 3)), requires_grad=True)
     assert cr.gradcheck(lambda x, w, b: layer(x), [x, source.weight, layer.bias])
-    np.testing.assert_allclose(layer(x).data, x.data @ source.weight.data + layer.bias.data)
+    np.testing.assert_allclose(layer(x)._data, x._data @ source.weight._data + layer.bias._data)
     with pytest.raises(TypeError, match="nn.Linear"):
         TiedLinear(nn.Tanh())
     with pytest.raises(ValueError, match="last dimension 3"):
@@ -88,7 +88,7 @@ def test_tied_autoencoder_saves_and_loads(tmp_path):
     other = models.build_from_config(ae.config, rng=np.random.default_rng(9))
     load_weights(other, path)
     x = cr.tensor(np.random.default_rng(1).random((3, 12), dtype=np.float32))
-    np.testing.assert_array_equal(other(x).data, ae(x).data)
+    np.testing.assert_array_equal(other(x)._data, ae(x)._data)
     assert other.decoder[0].weight is other.encoder[3].weight
 
 

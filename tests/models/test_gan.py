@@ -29,11 +29,11 @@ def test_unconditional_shapes(build):
     images = gan.generator(z)
     shape = images.shape
     assert shape[0] == 3 and shape[2] == shape[3] and shape[1] in (1, 3)
-    assert float(abs(images.data).max()) <= 1  # tanh
+    assert float(abs(images._data).max()) <= 1  # tanh
     assert gan.discriminator(images).shape == (3,)
     samples = gan.sample(4, rng=rng)
     assert samples.shape == (4,) + shape[1:] and not samples.requires_grad
-    assert 0 <= float(samples.data.min()) and float(samples.data.max()) <= 1
+    assert 0 <= float(samples._data.min()) and float(samples._data.max()) <= 1
     assert gan.training  # sample() restores the mode
 
 
@@ -51,8 +51,8 @@ def test_conditional_shapes_and_labels(arch):
     assert gan.discriminator(sevens, labels).shape == (5,)
     # the label changes what is generated from the same noise
     z = gan.sample_latent(2, rng=rng)
-    a = gan.sample(2, rng=None, labels=1, z=z).data
-    b = gan.sample(2, rng=None, labels=2, z=z).data
+    a = gan.sample(2, rng=None, labels=1, z=z)._data
+    b = gan.sample(2, rng=None, labels=2, z=z)._data
     assert not np.allclose(a, b)
     with pytest.raises(ValueError, match="pass labels"):
         gan.sample(2, rng=rng)
@@ -76,10 +76,10 @@ def test_unconditional_models_reject_labels():
 
 def test_priors():
     rng = np.random.default_rng(0)
-    uniform = MLPGAN(1000, (4,), (4,), prior="uniform", rng=rng).sample_latent(20, rng=rng).data
+    uniform = MLPGAN(1000, (4,), (4,), prior="uniform", rng=rng).sample_latent(20, rng=rng)._data
     assert uniform.min() >= -1 and uniform.max() <= 1 and uniform.std() == pytest.approx(
         1 / 3 ** 0.5, rel=0.02)
-    normal = MLPGAN(1000, (4,), (4,), rng=rng).sample_latent(20, rng=rng).data
+    normal = MLPGAN(1000, (4,), (4,), rng=rng).sample_latent(20, rng=rng)._data
     assert normal.std() == pytest.approx(1.0, rel=0.02) and normal.dtype == np.float32
     with pytest.raises(ValueError, match="prior"):
         MLPGAN(prior="cauchy", rng=rng)
@@ -97,8 +97,8 @@ def test_registry_config_roundtrip(tmp_path):
         load_weights(again, path)
         labels = 3 if gan.conditional else None
         np.testing.assert_array_equal(
-            gan.sample(3, rng=np.random.default_rng(1), labels=labels).data,
-            again.sample(3, rng=np.random.default_rng(1), labels=labels).data)
+            gan.sample(3, rng=np.random.default_rng(1), labels=labels)._data,
+            again.sample(3, rng=np.random.default_rng(1), labels=labels)._data)
 
 
 def test_bad_arguments():
@@ -146,10 +146,10 @@ def test_generator_learns_to_match_a_single_image():
     target = _pattern().astype(np.float32)
     data = np.repeat(target[None], 64, axis=0)
     gan = MLPGAN(8, (32,), (32,), image_shape=(1, 8, 8), rng=rng)
-    before = float(((gan.generator(gan.sample_latent(64, rng=rng)).data - target) ** 2).mean())
+    before = float(((gan.generator(gan.sample_latent(64, rng=rng))._data - target) ** 2).mean())
     trainer = GANTrainer(gan, optim.Adam(gan.generator.parameters(), lr=2e-3, betas=(0.5, 0.999)),
                          optim.Adam(gan.discriminator.parameters(), lr=2e-3, betas=(0.5, 0.999)),
                          rng=1)
     trainer.fit(data, epochs=40, batch_size=32, rng=2, verbose=0)
-    after = float(((gan.generator(gan.sample_latent(64, rng=rng)).data - target) ** 2).mean())
+    after = float(((gan.generator(gan.sample_latent(64, rng=rng))._data - target) ** 2).mean())
     assert after < 0.25 * before

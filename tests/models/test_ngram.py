@@ -50,7 +50,7 @@ def test_logistic_regression_reaches_scikit_learns_optimum(rng):
             p.grad = None
         loss = cross_entropy(model(bags), y) + (model.bag.weight ** 2).sum() / (2 * C * n)
         loss.backward()
-        return float(loss.data), np.concatenate([p.grad.data.ravel() for p in params])
+        return float(loss._data), np.concatenate([p.grad._data.ravel() for p in params])
 
     res = optimize.minimize(objective, np.zeros(sum(sizes)), jac=True, method="L-BFGS-B",
                             options={"gtol": 1e-12, "ftol": 1e-15, "maxiter": 5000})
@@ -61,12 +61,12 @@ def test_logistic_regression_reaches_scikit_learns_optimum(rng):
     sk.fit(dense, y)
     # The weight of the unknown-token column (never used) stays 0 in both.
     assert np.abs(sk.coef_).max() > 0.5  # a problem whose weights are far from 0
-    np.testing.assert_allclose(model.bag.weight.data.T, sk.coef_, atol=1e-6)
+    np.testing.assert_allclose(model.bag.weight._data.T, sk.coef_, atol=1e-6)
     # The intercept is defined up to a constant shift (softmax ignores it): compare centred.
-    b = model.bias.data
+    b = model.bias._data
     np.testing.assert_allclose(b - b.mean(), sk.intercept_ - sk.intercept_.mean(), atol=1e-6)
     with cr.no_grad():
-        ours = cr.softmax(model(bags), axis=1).data
+        ours = cr.softmax(model(bags), axis=1)._data
     np.testing.assert_allclose(ours, sk.predict_proba(dense), atol=1e-7)
 
 
@@ -78,24 +78,25 @@ def test_models_are_registered_and_take_bags_or_arrays(rng):
         net = build(name, num_features=feats.n_features, num_classes=3, rng=rng)
         out = net(bags)
         assert out.shape == (12, 3)
-        np.testing.assert_array_equal(out.data, net(bags.indices, bags.offsets, bags.weights).data)
+        again = net(bags.indices, bags.offsets, bags.weights)
+        np.testing.assert_array_equal(out.numpy(), again.numpy())
         cross_entropy(out, y).backward()
         assert net.bag.weight.grad.shape == (feats.n_features, net.bag.weight.shape[1])
     ngram = NGramLogistic(5, 2)
     assert set(ngram.state_dict()) == {"bias", "bag.weight"}
-    assert (ngram.bag.weight.data == 0).all()
+    assert (ngram.bag.weight._data == 0).all()
 
 
 def test_fasttext_is_the_mean_embedding_then_linear(rng):
     net = FastText(8, 3, embedding_dim=4, rng=rng, dtype="float64")
-    assert np.abs(net.bag.weight.data).max() <= 0.25 and (net.fc.weight.data == 0).all()
+    assert np.abs(net.bag.weight._data).max() <= 0.25 and (net.fc.weight._data == 0).all()
     cr.nn.init.normal_(net.fc.weight, rng=rng)
     ids, offsets = np.array([1, 2, 2, 5]), np.array([0, 3])
     w = np.array([1 / 3, 1 / 3, 1 / 3, 1.0])
-    expected = np.stack([net.bag.weight.data[[1, 2, 2]].mean(0), net.bag.weight.data[5]])
-    expected = expected @ net.fc.weight.data.T + net.fc.bias.data
-    np.testing.assert_allclose(net(ids, offsets, w).data, expected, rtol=1e-12)
-    np.testing.assert_allclose(net(ids, offsets).data, expected, rtol=1e-12)  # plain mean
+    expected = np.stack([net.bag.weight._data[[1, 2, 2]].mean(0), net.bag.weight._data[5]])
+    expected = expected @ net.fc.weight._data.T + net.fc.bias._data
+    np.testing.assert_allclose(net(ids, offsets, w)._data, expected, rtol=1e-12)
+    np.testing.assert_allclose(net(ids, offsets)._data, expected, rtol=1e-12)  # plain mean
     assert cr.gradcheck(lambda e: net(ids, offsets, w), [net.bag.weight])
 
 

@@ -46,7 +46,7 @@ def test_forward_equals_functional(rng, module, fn, smooth):
     x = _away_from_kinks(rng, (4, 5), "float32")
     y = module(x)
     assert y.shape == x.shape and y.dtype == np.float32
-    np.testing.assert_array_equal(y.data, fn(x).data)
+    np.testing.assert_array_equal(y._data, fn(x)._data)
     assert list(module.parameters()) == [] and module.state_dict() == {}
 
 
@@ -117,10 +117,10 @@ def test_matches_torch(rng, module, torch_expr):
     x = _away_from_kinks(rng, (4, 5), "float32")
     tx = torch.from_numpy(x.numpy().copy()).requires_grad_()
     y, ty = module(x), theirs(tx)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y._data, ty.detach().numpy(), rtol=1e-5, atol=1e-6)
     g = rng.standard_normal(y.shape).astype("float32")
     y.backward(g)
     ty.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-5, atol=1e-5)
     if "Softmax" not in torch_expr:  # torch says dim=, we say axis=
         assert repr(module) == repr(theirs)

@@ -45,7 +45,7 @@ def test_forward_equals_functional(rng, cls, args, kwargs, shape):
     layer = cls(*args, **kwargs, rng=rng)
     x = _x(rng, shape)
     y = layer(x)
-    np.testing.assert_array_equal(y.data, _functional(layer, x).data)
+    np.testing.assert_array_equal(y._data, _functional(layer, x)._data)
     assert y.shape[:2] == (shape[0], args[1]) and y.dtype == np.float32
     if kwargs.get("padding") == "same":
         assert y.shape[2:] == shape[2:]
@@ -68,7 +68,7 @@ def test_weight_layouts(rng):
 ])
 def test_default_init_is_torch_like(layer, fan_in):
     bound = 1 / math.sqrt(fan_in)
-    w, b = layer.weight.data, layer.bias.data
+    w, b = layer.weight._data, layer.bias._data
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.95 * bound
     assert w.std() == pytest.approx(bound / math.sqrt(3), rel=0.06)
     assert np.abs(b).max() <= bound
@@ -77,8 +77,8 @@ def test_default_init_is_torch_like(layer, fan_in):
 def test_init_is_deterministic_given_rng():
     a = nn.Conv2d(2, 3, 3, rng=np.random.default_rng(5))
     b = nn.Conv2d(2, 3, 3, rng=np.random.default_rng(5))
-    np.testing.assert_array_equal(a.weight.data, b.weight.data)
-    np.testing.assert_array_equal(a.bias.data, b.bias.data)
+    np.testing.assert_array_equal(a.weight._data, b.weight._data)
+    np.testing.assert_array_equal(a.bias._data, b.bias._data)
 
 
 def test_float64(rng):
@@ -151,11 +151,11 @@ def test_matches_torch_with_same_weights(rng, cls, args, kwargs, shape):
     x = _x(rng, shape, requires_grad=True)
     tx = torch.from_numpy(x.numpy().copy()).requires_grad_()
     y, ty = ours(x), theirs(tx)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(y._data, ty.detach().numpy(), rtol=1e-4, atol=1e-5)
     g = rng.standard_normal(y.shape).astype("float32")
     y.backward(g)
     ty.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-4, atol=1e-5)
     for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.data, getattr(theirs, name).grad.numpy(),
+        np.testing.assert_allclose(p.grad._data, getattr(theirs, name).grad.numpy(),
                                    rtol=1e-4, atol=1e-4)

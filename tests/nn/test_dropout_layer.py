@@ -18,10 +18,10 @@ def _x(rng, *shape, dtype="float32", requires_grad=False):
 def test_dropout_training_statistics(rng, p):
     x = _x(rng, 200, 100)
     y = nn.Dropout(p, rng=rng)(x)
-    dropped = y.data == 0
+    dropped = y._data == 0
     n = x.numel()
     assert abs(dropped.mean() - p) < 5 * np.sqrt(p * (1 - p) / n)
-    np.testing.assert_allclose(y.data[~dropped], x.data[~dropped] / (1 - p), rtol=1e-6)
+    np.testing.assert_allclose(y._data[~dropped], x._data[~dropped] / (1 - p), rtol=1e-6)
     assert y.dtype == np.float32
 
 
@@ -32,34 +32,34 @@ def test_forward_equals_functional_op(cls, fn, shape):
     x = _x(np.random.default_rng(0), *shape)
     y = cls(0.3, rng=np.random.default_rng(7))(x)
     z = fn(x, 0.3, True, rng=np.random.default_rng(7))
-    np.testing.assert_array_equal(y.data, z.data)
-    assert (y.data == 0).any() and (y.data != 0).any()
+    np.testing.assert_array_equal(y._data, z._data)
+    assert (y._data == 0).any() and (y._data != 0).any()
 
 
 def test_dropout_is_identity_in_eval_mode_and_for_p0(rng):
     x = _x(rng, 10, 10)
     layer = nn.Dropout(0.5, rng=rng)
     model = nn.Sequential(nn.Identity(), layer).eval()
-    np.testing.assert_array_equal(model(x).data, x.data)
-    np.testing.assert_array_equal(nn.Dropout(0.0, rng=rng)(x).data, x.data)
+    np.testing.assert_array_equal(model(x)._data, x._data)
+    np.testing.assert_array_equal(nn.Dropout(0.0, rng=rng)(x)._data, x._data)
     model.train()
-    assert (model(x).data == 0).any()
+    assert (model(x)._data == 0).any()
 
 
 def test_dropout_determinism_and_fresh_masks():
     x = _x(np.random.default_rng(0), 50)
     a = nn.Dropout(0.5, rng=np.random.default_rng(3))
     b = nn.Dropout(0.5, rng=np.random.default_rng(3))
-    first = a(x).data
-    np.testing.assert_array_equal(first, b(x).data)
-    assert not np.array_equal(first, a(x).data)  # the generator moves on: a new mask each call
+    first = a(x)._data
+    np.testing.assert_array_equal(first, b(x)._data)
+    assert not np.array_equal(first, a(x)._data)  # the generator moves on: a new mask each call
 
 
 def test_dropout_gradient_is_the_mask(rng):
     x = _x(rng, 6, 7, requires_grad=True)
     y = nn.Dropout(0.4, rng=rng)(x)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, (y.data != 0) / 0.6, rtol=1e-6)
+    np.testing.assert_allclose(x.grad._data, (y._data != 0) / 0.6, rtol=1e-6)
 
 
 @pytest.mark.parametrize("cls, shape", [(nn.Dropout, (3, 4)), (nn.Dropout1d, (2, 3, 4)),
@@ -76,20 +76,20 @@ def test_dropout2d_drops_whole_channels(rng):
     p = 0.3
     x = _x(rng, 40, 50, 3, 4)
     y = nn.Dropout2d(p, rng=rng)(x)
-    zero = (y.data == 0).reshape(40, 50, -1)
+    zero = (y._data == 0).reshape(40, 50, -1)
     channel_dropped = zero.all(axis=2)
     assert (zero.any(axis=2) == channel_dropped).all()  # all or nothing per channel
     n = channel_dropped.size
     assert abs(channel_dropped.mean() - p) < 5 * np.sqrt(p * (1 - p) / n)
     kept = ~channel_dropped
-    np.testing.assert_allclose(y.data.reshape(40, 50, -1)[kept],
-                               x.data.reshape(40, 50, -1)[kept] / (1 - p), rtol=1e-6)
+    np.testing.assert_allclose(y._data.reshape(40, 50, -1)[kept],
+                               x._data.reshape(40, 50, -1)[kept] / (1 - p), rtol=1e-6)
 
 
 def test_dropout1d_drops_whole_channels(rng):
     x = _x(rng, 30, 20, 6)
     y = nn.Dropout1d(0.5, rng=rng)(x)
-    zero = y.data == 0
+    zero = y._data == 0
     assert (zero.any(axis=2) == zero.all(axis=2)).all() and zero.any()
     with pytest.raises(ValueError, match=r"Dropout1d: expected a 3-D \(N, C, L\) input"):
         nn.Dropout1d(rng=rng)(_x(rng, 3, 4))
@@ -102,7 +102,7 @@ def test_dropout2d_eval_float64_and_determinism(rng):
     layer.train()
     y = layer(x)
     assert y.dtype == np.float64
-    np.testing.assert_array_equal(y.data, nn.Dropout2d(0.5, rng=np.random.default_rng(1))(x).data)
+    np.testing.assert_array_equal(y._data, nn.Dropout2d(0.5, rng=np.random.default_rng(1))(x)._data)
 
 
 def test_reprs_and_no_state():
@@ -138,12 +138,12 @@ def test_same_rules_as_torch(rng):
     tx = torch.from_numpy(x.numpy().copy())
     for ours, theirs in [(nn.Dropout(0.3, rng=rng), torch.nn.Dropout(0.3)),
                          (nn.Dropout2d(0.3, rng=rng), torch.nn.Dropout2d(0.3))]:
-        y, ty = ours(x).data, theirs(tx).numpy()
+        y, ty = ours(x)._data, theirs(tx).numpy()
         for out in (y, ty):
             kept = out != 0
-            np.testing.assert_allclose(out[kept], x.data[kept] / 0.7, rtol=1e-6)
+            np.testing.assert_allclose(out[kept], x._data[kept] / 0.7, rtol=1e-6)
         if isinstance(ours, nn.Dropout2d):
             for out in (y, ty):
                 zero = (out == 0).reshape(8, 6, -1)
                 assert (zero.any(axis=2) == zero.all(axis=2)).all()
-        np.testing.assert_array_equal(ours.eval()(x).data, theirs.eval()(tx).numpy())
+        np.testing.assert_array_equal(ours.eval()(x)._data, theirs.eval()(tx).numpy())

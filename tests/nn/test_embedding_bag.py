@@ -32,14 +32,14 @@ def test_forward_is_the_per_bag_reduction(rng, mode):
     w = rng.standard_normal((9, 4))
     ids, offsets = _bags(rng)
     out = F.embedding_bag(ids, cr.tensor(w), offsets, mode=mode)
-    np.testing.assert_allclose(out.data, _loop(ids, offsets, w, mode), rtol=1e-12)
+    np.testing.assert_allclose(out._data, _loop(ids, offsets, w, mode), rtol=1e-12)
     psw = rng.standard_normal(len(ids))
     if mode == "sum":
         out = F.embedding_bag(ids, cr.tensor(w), offsets, mode="sum", per_sample_weights=psw)
-        np.testing.assert_allclose(out.data, _loop(ids, offsets, w, "sum", psw), rtol=1e-12)
+        np.testing.assert_allclose(out._data, _loop(ids, offsets, w, "sum", psw), rtol=1e-12)
     # padding ids are left out: not summed, not counted in the mean
     out = F.embedding_bag(ids, cr.tensor(w), offsets, mode=mode, padding_idx=int(ids[0]))
-    np.testing.assert_allclose(out.data, _loop(ids, offsets, w, mode, padding_idx=ids[0]),
+    np.testing.assert_allclose(out._data, _loop(ids, offsets, w, mode, padding_idx=ids[0]),
                                rtol=1e-12)
 
 
@@ -48,8 +48,8 @@ def test_two_d_input_is_one_bag_per_row(rng):
     ids = rng.integers(0, 6, size=(4, 5))
     two_d = F.embedding_bag(ids, w, mode="mean")
     flat = F.embedding_bag(ids.reshape(-1), w, np.arange(0, 20, 5), mode="mean")
-    np.testing.assert_allclose(two_d.data, flat.data, rtol=1e-12)
-    np.testing.assert_allclose(two_d.data, w.data[ids].mean(1), rtol=1e-12)
+    np.testing.assert_allclose(two_d._data, flat._data, rtol=1e-12)
+    np.testing.assert_allclose(two_d._data, w._data[ids].mean(1), rtol=1e-12)
 
 
 def test_include_last_offset_ignores_ids_after_the_end(rng):
@@ -57,7 +57,7 @@ def test_include_last_offset_ignores_ids_after_the_end(rng):
     ids = np.array([1, 2, 3, 4, 5, 0])
     a = F.embedding_bag(ids, w, [0, 2, 5], mode="sum", include_last_offset=True)
     b = F.embedding_bag(ids[:5], w, [0, 2], mode="sum")
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a._data, b._data)
 
 
 @pytest.mark.parametrize("mode", ["sum", "mean", "max"])
@@ -88,7 +88,7 @@ def test_matches_torch(rng, mode, last):
                         dtype="float64")
     theirs = torch.nn.EmbeddingBag(11, 5, mode=mode, include_last_offset=last, padding_idx=4,
                                    dtype=torch.float64)
-    theirs.load_state_dict({k: torch.tensor(v.data) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v._data) for k, v in ours.state_dict().items()})
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
     ids, offsets = _bags(rng, 11, sizes=(5, 0, 2, 7, 1, 3))
     ids[[0, 6]] = 4
@@ -99,14 +99,14 @@ def test_matches_torch(rng, mode, last):
     p_theirs = None if psw is None else torch.tensor(psw, requires_grad=True)
     out = ours(ids, offsets, p_ours)
     tout = theirs(torch.tensor(ids), torch.tensor(offsets), per_sample_weights=p_theirs)
-    np.testing.assert_allclose(out.data, tout.detach().numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(out._data, tout.detach().numpy(), rtol=1e-12, atol=1e-15)
     g = rng.standard_normal(out.shape)
     out.backward(g)
     tout.backward(torch.tensor(g))
-    np.testing.assert_allclose(ours.weight.grad.data, theirs.weight.grad.numpy(), rtol=1e-12,
+    np.testing.assert_allclose(ours.weight.grad._data, theirs.weight.grad.numpy(), rtol=1e-12,
                                atol=1e-15)
     if psw is not None:
-        np.testing.assert_allclose(p_ours.grad.data, p_theirs.grad.numpy(), rtol=1e-12,
+        np.testing.assert_allclose(p_ours.grad._data, p_theirs.grad.numpy(), rtol=1e-12,
                                    atol=1e-15)
 
 
@@ -119,17 +119,17 @@ def test_two_d_input_matches_torch(rng):
     out = F.embedding_bag(ids, cr.tensor(w), mode="sum", per_sample_weights=psw)
     tout = torch.nn.functional.embedding_bag(torch.tensor(ids), torch.tensor(w), mode="sum",
                                              per_sample_weights=torch.tensor(psw))
-    np.testing.assert_allclose(out.data, tout.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(out._data, tout.numpy(), rtol=1e-12)
 
 
 def test_layer_init_repr_and_padding_row(rng):
     bag = EmbeddingBag(7, 2, "sum", padding_idx=-1, rng=rng)
     assert repr(bag) == "EmbeddingBag(7, 2, mode='sum', padding_idx=6)"
     assert bag.weight.dtype == np.float32 and list(bag.state_dict()) == ["weight"]
-    np.testing.assert_array_equal(bag.weight.data[6], 0)
+    np.testing.assert_array_equal(bag.weight._data[6], 0)
     bag([6, 1, 6], [0, 1]).sum().backward()
-    np.testing.assert_array_equal(bag.weight.grad.data[6], 0)
-    np.testing.assert_array_equal(bag.weight.grad.data[1], 1)
+    np.testing.assert_array_equal(bag.weight.grad._data[6], 0)
+    np.testing.assert_array_equal(bag.weight.grad._data[1], 1)
 
 
 def test_large_sparse_batch_stays_sparse(rng):
@@ -142,7 +142,7 @@ def test_large_sparse_batch_stays_sparse(rng):
     out.sum().backward()
     assert out.shape == (1000, 4)
     expected = np.bincount(ids, weights=psw, minlength=300_000)
-    for column in bag.weight.grad.data.T:
+    for column in bag.weight.grad._data.T:
         np.testing.assert_allclose(column, expected, rtol=1e-5, atol=1e-6)
 
 
@@ -169,7 +169,7 @@ def test_errors(rng):
     with pytest.raises(ValueError, match=r"per_sample_weights must have input's shape \(2,\)"):
         F.embedding_bag([0, 1], w, [0], mode="sum", per_sample_weights=[1.0])
     with pytest.raises(ValueError, match="weight must be a 2-D Tensor"):
-        F.embedding_bag([0, 1], w.data, [0])
+        F.embedding_bag([0, 1], w._data, [0])
     with pytest.raises(TypeError, match="per_sample_weights must have the weight's dtype float64"):
         F.embedding_bag([0, 1], w, [0], mode="sum", per_sample_weights=cr.tensor([1.0, 2.0],
                                                                                   dtype="float32"))

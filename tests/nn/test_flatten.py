@@ -19,7 +19,7 @@ def test_flatten_shapes(rng, start, end, expected):
     x = _x(rng, 2, 3, 4, 5)
     y = nn.Flatten(start, end)(x)
     assert y.shape == expected
-    np.testing.assert_array_equal(y.data, x.data.reshape(expected))
+    np.testing.assert_array_equal(y._data, x._data.reshape(expected))
 
 
 def test_unflatten_inverts_flatten(rng):
@@ -27,7 +27,7 @@ def test_unflatten_inverts_flatten(rng):
     flat = nn.Flatten()(x)
     assert flat.shape == (2, 784)
     back = nn.Unflatten(1, (1, 28, 28))(flat)
-    np.testing.assert_array_equal(back.data, x.data)
+    np.testing.assert_array_equal(back._data, x._data)
     assert nn.Unflatten(-1, (-1, 28))(flat).shape == (2, 28, 28)
 
 
@@ -66,6 +66,6 @@ def test_matches_torch(rng):
     tx = torch.from_numpy(x.numpy().copy())
     pairs = [(nn.Flatten(), torch.nn.Flatten()), (nn.Flatten(0, 2), torch.nn.Flatten(0, 2))]
     for ours, theirs in pairs:
-        np.testing.assert_array_equal(ours(x).data, theirs(tx).numpy())
-    np.testing.assert_array_equal(nn.Unflatten(2, (2, 2))(x).data,
+        np.testing.assert_array_equal(ours(x)._data, theirs(tx).numpy())
+    np.testing.assert_array_equal(nn.Unflatten(2, (2, 2))(x)._data,
                                   torch.nn.Unflatten(2, (2, 2))(tx).numpy())

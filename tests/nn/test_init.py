@@ -30,17 +30,17 @@ def _check_normal(data, mean, std):
 
 
 def test_uniform_and_normal(rng):
-    _check_uniform(init.uniform_(_param(200, 100), -2.0, 3.0, rng=rng).data, -2.0, 3.0)
-    _check_normal(init.normal_(_param(200, 100), 1.5, 0.5, rng=rng).data, 1.5, 0.5)
-    _check_normal(init.small_random_(_param(200, 100), rng=rng).data, 0.0, 0.01)
-    _check_normal(init.small_random_(_param(200, 100), 0.1, rng=rng).data, 0.0, 0.1)
+    _check_uniform(init.uniform_(_param(200, 100), -2.0, 3.0, rng=rng)._data, -2.0, 3.0)
+    _check_normal(init.normal_(_param(200, 100), 1.5, 0.5, rng=rng)._data, 1.5, 0.5)
+    _check_normal(init.small_random_(_param(200, 100), rng=rng)._data, 0.0, 0.01)
+    _check_normal(init.small_random_(_param(200, 100), 0.1, rng=rng)._data, 0.0, 0.1)
 
 
 def test_constants():
     p = _param(3, 2)
-    assert init.ones_(p) is p and (p.data == 1).all()
-    assert (init.zeros_(p).data == 0).all()
-    assert (init.constant_(p, -0.5).data == -0.5).all()
+    assert init.ones_(p) is p and (p._data == 1).all()
+    assert (init.zeros_(p)._data == 0).all()
+    assert (init.constant_(p, -0.5)._data == -0.5).all()
 
 
 def test_fans_like_torch():
@@ -66,9 +66,9 @@ def test_calculate_gain():
 def test_xavier(rng):
     fan_in, fan_out = 300, 200
     bound = 1.5 * math.sqrt(6 / (fan_in + fan_out))
-    _check_uniform(init.xavier_uniform_(_param(fan_out, fan_in), 1.5, rng=rng).data, -bound, bound)
+    _check_uniform(init.xavier_uniform_(_param(fan_out, fan_in), 1.5, rng=rng)._data, -bound, bound)
     std = math.sqrt(2 / (fan_in + fan_out))
-    _check_normal(init.xavier_normal_(_param(fan_out, fan_in), rng=rng).data, 0.0, std)
+    _check_normal(init.xavier_normal_(_param(fan_out, fan_in), rng=rng)._data, 0.0, std)
 
 
 @pytest.mark.parametrize("mode", ["fan_in", "fan_out"])
@@ -77,25 +77,25 @@ def test_kaiming(rng, mode):
     fan = 32 * 9 if mode == "fan_in" else 64 * 9
     bound = math.sqrt(2) * math.sqrt(3 / fan)
     w = init.kaiming_uniform_(_param(*shape), mode=mode, nonlinearity="relu", rng=rng)
-    _check_uniform(w.data, -bound, bound)
+    _check_uniform(w._data, -bound, bound)
     w = init.kaiming_normal_(_param(*shape), mode=mode, nonlinearity="relu", rng=rng)
-    _check_normal(w.data, 0.0, math.sqrt(2 / fan))
+    _check_normal(w._data, 0.0, math.sqrt(2 / fan))
 
 
 def test_kaiming_with_sqrt5_is_torch_linear_default(rng):
     w = init.kaiming_uniform_(_param(100, 400), a=math.sqrt(5), rng=rng)
-    _check_uniform(w.data, -1 / 20, 1 / 20)
+    _check_uniform(w._data, -1 / 20, 1 / 20)
 
 
 def test_lecun(rng):
-    _check_uniform(init.lecun_uniform_(_param(300, 150), rng=rng).data, -math.sqrt(3 / 150),
+    _check_uniform(init.lecun_uniform_(_param(300, 150), rng=rng)._data, -math.sqrt(3 / 150),
                    math.sqrt(3 / 150))
-    _check_normal(init.lecun_normal_(_param(300, 150), rng=rng).data, 0.0, math.sqrt(1 / 150))
+    _check_normal(init.lecun_normal_(_param(300, 150), rng=rng)._data, 0.0, math.sqrt(1 / 150))
 
 
 @pytest.mark.parametrize("shape", [(5, 5), (4, 9), (9, 4), (6, 2, 3, 3)])
 def test_orthogonal(rng, shape):
-    w = init.orthogonal_(_param(*shape, dtype="float64"), gain=2.0, rng=rng).data
+    w = init.orthogonal_(_param(*shape, dtype="float64"), gain=2.0, rng=rng)._data
     flat = w.reshape(shape[0], -1) / 2.0
     small = min(flat.shape)
     gram = flat @ flat.T if flat.shape[0] == small else flat.T @ flat
@@ -113,18 +113,18 @@ def test_orthogonal_rejects_vectors(rng):
                                 init.orthogonal_])
 def test_deterministic_given_seed_and_fills_in_place(fn):
     a = _param(7, 5)
-    data = a.data
+    data = a._data
     fn(a, rng=np.random.default_rng(3))
     b = fn(_param(7, 5), rng=np.random.default_rng(3))
     c = fn(_param(7, 5), rng=np.random.default_rng(4))
-    assert a.data is data
-    np.testing.assert_array_equal(a.data, b.data)
-    assert not np.array_equal(a.data, c.data)
+    assert a._data is data
+    np.testing.assert_array_equal(a._data, b._data)
+    assert not np.array_equal(a._data, c._data)
 
 
 def test_float64_and_zero_size(rng):
     w = init.kaiming_uniform_(_param(30, 20, dtype="float64"), rng=rng)
-    assert w.dtype == np.float64 and w.data.std() > 0
+    assert w.dtype == np.float64 and w._data.std() > 0
     assert init.kaiming_uniform_(_param(0, 3), rng=rng).shape == (0, 3)
 
 

@@ -20,10 +20,10 @@ def test_forward_matches_formula_and_functional(rng, shape, bias):
     layer = nn.Linear(4, 3, bias, rng=rng)
     x = _x(rng, *shape)
     y = layer(x)
-    expected = x.data @ layer.weight.data.T + (layer.bias.data if bias else 0)
+    expected = x._data @ layer.weight._data.T + (layer.bias._data if bias else 0)
     assert y.shape == shape[:-1] + (3,) and y.dtype == np.float32
-    np.testing.assert_allclose(y.data, expected, rtol=1e-5, atol=1e-6)
-    np.testing.assert_array_equal(y.data, linear(x, layer.weight, layer.bias).data)
+    np.testing.assert_allclose(y._data, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_array_equal(y._data, linear(x, layer.weight, layer.bias)._data)
 
 
 def test_layout_and_registration(rng):
@@ -39,19 +39,19 @@ def test_default_init_is_torch_like(rng):
     layer = nn.Linear(400, 300, rng=rng)
     bound = 1 / math.sqrt(400)
     for p in (layer.weight, layer.bias):
-        assert np.abs(p.data).max() <= bound and np.abs(p.data).max() > 0.95 * bound
+        assert np.abs(p._data).max() <= bound and np.abs(p._data).max() > 0.95 * bound
     # U(-b, b) has std b / sqrt(3); 120000 samples pin it to well under 1 %.
-    assert layer.weight.data.std() == pytest.approx(bound / math.sqrt(3), rel=0.01)
+    assert layer.weight._data.std() == pytest.approx(bound / math.sqrt(3), rel=0.01)
 
 
 def test_init_is_deterministic_given_rng():
     a = nn.Linear(5, 4, rng=np.random.default_rng(0))
     b = nn.Linear(5, 4, rng=np.random.default_rng(0))
     c = nn.Linear(5, 4, rng=np.random.default_rng(1))
-    np.testing.assert_array_equal(a.weight.data, b.weight.data)
-    np.testing.assert_array_equal(a.bias.data, b.bias.data)
-    assert not np.array_equal(a.weight.data, c.weight.data)
-    assert not np.array_equal(nn.Linear(5, 4).weight.data, nn.Linear(5, 4).weight.data)
+    np.testing.assert_array_equal(a.weight._data, b.weight._data)
+    np.testing.assert_array_equal(a.bias._data, b.bias._data)
+    assert not np.array_equal(a.weight._data, c.weight._data)
+    assert not np.array_equal(nn.Linear(5, 4).weight._data, nn.Linear(5, 4).weight._data)
 
 
 def test_float64(rng):
@@ -109,12 +109,12 @@ def test_matches_torch_with_same_weights(rng, bias):
     x = _x(rng, 3, 2, 6, requires_grad=True)
     tx = torch.from_numpy(x.numpy().copy()).requires_grad_()
     y, ty = ours(x), theirs(tx)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(y._data, ty.detach().numpy(), rtol=1e-5, atol=1e-6)
     g = rng.standard_normal(y.shape).astype("float32")
     y.backward(g)
     ty.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-5, atol=1e-5)
     for name, p in ours.named_parameters():
-        np.testing.assert_allclose(p.grad.data, getattr(theirs, name).grad.numpy(),
+        np.testing.assert_allclose(p.grad._data, getattr(theirs, name).grad.numpy(),
                                    rtol=1e-5, atol=1e-5)
     assert repr(ours) == repr(theirs)

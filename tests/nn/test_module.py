@@ -89,10 +89,10 @@ def test_parameter_and_buffer():
     assert repr(p).startswith("Parameter containing:\ntensor([1., 2.]")
     arr = np.zeros(3)
     shared = nn.Parameter(arr)
-    assert np.shares_memory(shared.data, arr)  # shares memory, like torch.nn.Parameter
-    assert not shared.data.flags.writeable and arr.flags.writeable  # a read-only view of it
+    assert np.shares_memory(shared._data, arr)  # shares memory, like torch.nn.Parameter
+    assert not shared._data.flags.writeable and arr.flags.writeable  # a read-only view of it
     arr[0] = 5.0
-    assert shared.data[0] == 5.0
+    assert shared._data[0] == 5.0
     assert not nn.Parameter(arr, requires_grad=False).requires_grad
     with pytest.raises(TypeError, match="Parameter: data must be floating-point, got dtype int64"):
         nn.Parameter(np.arange(3))
@@ -125,15 +125,15 @@ def test_zero_grad_and_requires_grad(rng):
 def test_state_dict_round_trip(rng):
     a, b = Net(np.random.default_rng(1)), Net(np.random.default_rng(2))
     x = _x(rng, 5, 4)
-    assert not np.allclose(a(x).data, b(x).data)
+    assert not np.allclose(a(x)._data, b(x)._data)
     weight = b.fc1.weight
     result = b.load_state_dict(a.state_dict())
     assert result == ([], []) and result.missing_keys == []
-    np.testing.assert_array_equal(a(x).data, b(x).data)
+    np.testing.assert_array_equal(a(x)._data, b(x)._data)
     assert b.fc1.weight is weight  # copied in place: optimizers holding it still see it
     state = a.state_dict()
     assert all(type(t) is cr.Tensor and not t.requires_grad for t in state.values())
-    assert np.shares_memory(state["fc1.weight"].data, a.fc1.weight.data)
+    assert np.shares_memory(state["fc1.weight"]._data, a.fc1.weight._data)
     assert isinstance(state, OrderedDict)
     assert state["count"].dtype == np.int64
 
@@ -144,7 +144,7 @@ def test_load_accepts_arrays_and_casts_dtype(rng):
     state["count"] = np.array(7)
     net.load_state_dict(state)
     assert net.fc1.weight.dtype == np.float32
-    np.testing.assert_allclose(net.fc1.weight.data, state["fc1.weight"], rtol=1e-6)
+    np.testing.assert_allclose(net.fc1.weight._data, state["fc1.weight"], rtol=1e-6)
     assert net.count.item() == 7
 
 
@@ -175,7 +175,7 @@ def test_load_non_strict_returns_keys_but_rejects_shapes(rng):
     state["extra"] = np.zeros(1)
     missing, unexpected = net.load_state_dict(state, strict=False)
     assert (missing, unexpected) == (["fc2.bias"], ["extra"])
-    np.testing.assert_array_equal(net.fc2.weight.data, state["fc2.weight"])
+    np.testing.assert_array_equal(net.fc2.weight._data, state["fc2.weight"])
     state["fc2.weight"] = np.zeros((1, 1))
     with pytest.raises(ValueError, match="fc2.weight: state has shape"):
         net.load_state_dict(state, strict=False)
@@ -192,12 +192,12 @@ def test_shared_module_gets_one_accumulated_gradient(rng):
     x = _x(rng, 4, 3)
     net(x).sum().backward()
     # By hand: y = W tanh(W x + b) + b, loss = sum(y).
-    W, b = lin.weight.data.astype("float64"), lin.bias.data.astype("float64")
-    h = np.tanh(x.data @ W.T + b)
+    W, b = lin.weight._data.astype("float64"), lin.bias._data.astype("float64")
+    h = np.tanh(x._data @ W.T + b)
     g_pre = (np.ones((4, 3)) @ W) * (1 - h**2)
-    np.testing.assert_allclose(lin.weight.grad.data, np.ones((4, 3)).T @ h + g_pre.T @ x.data,
+    np.testing.assert_allclose(lin.weight.grad._data, np.ones((4, 3)).T @ h + g_pre.T @ x._data,
                                rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(lin.bias.grad.data, 4 + g_pre.sum(0), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(lin.bias.grad._data, 4 + g_pre.sum(0), rtol=1e-5, atol=1e-6)
     assert net.num_parameters() == 12
     assert net.summary((4, 3)).total_params == 12
 
@@ -301,7 +301,7 @@ def test_summary_leaves_running_statistics_alone(rng):
     model = nn.Sequential(nn.Linear(3, 4, rng=rng), nn.BatchNorm1d(4))
     model[1].running_mean.fill_(0.5)
     s = model.summary((2, 3))
-    np.testing.assert_array_equal(model[1].running_mean.data, 0.5)
+    np.testing.assert_array_equal(model[1].running_mean._data, 0.5)
     assert model[1].num_batches_tracked.item() == 0 and model.training
     assert s.buffer_elements == 4 + 4 + 1 and s.total_params == 16 + 8
 
@@ -310,13 +310,13 @@ def test_deepcopy_is_independent(rng):
     net = Net(rng)
     clone = copy.deepcopy(net)
     assert clone.fc1.weight is not net.fc1.weight
-    np.testing.assert_array_equal(clone.fc1.weight.data, net.fc1.weight.data)
+    np.testing.assert_array_equal(clone.fc1.weight._data, net.fc1.weight._data)
     with pytest.raises(ValueError, match="read-only"):  # the copy's values stay protected
-        clone.fc1.weight.data[...] = 0
+        clone.fc1.weight._data[...] = 0
     with cr.no_grad():
         clone.fc1.weight.zero_()
-    assert not clone.fc1.weight.data.any()  # the protected view and the written array are one
-    assert net.fc1.weight.data.any()
+    assert not clone.fc1.weight._data.any()  # the protected view and the written array are one
+    assert net.fc1.weight._data.any()
     assert [n for n, _ in clone.named_parameters()] == [n for n, _ in net.named_parameters()]
 
 
@@ -342,7 +342,7 @@ def test_state_dict_keys_and_repr_match_torch(rng):
     theirs.load_state_dict({k: torch.from_numpy(v.numpy().copy())
                             for k, v in ours.state_dict().items()})
     x = _x(rng, 5, 4)
-    np.testing.assert_allclose(ours(x).data, theirs(torch.from_numpy(x.numpy())).detach().numpy(),
+    np.testing.assert_allclose(ours(x)._data, theirs(torch.from_numpy(x.numpy())).detach().numpy(),
                                rtol=1e-5, atol=1e-6)
     ours.load_state_dict(TorchNet().state_dict())  # torch tensors are accepted as values
     seq = nn.Sequential(nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10, bias=False))
@@ -366,7 +366,7 @@ def test_sequential_indexing_and_editing(rng):
     assert list(seq) == [a, b, c] and list(seq._modules) == ["0", "1", "2"]
     seq[1] = nn.Identity()
     x = cr.tensor([-1.0, 2.0])
-    np.testing.assert_allclose(seq(x).data, 1 / (1 + np.exp(-np.array([0.0, 2.0]))), rtol=1e-6)
+    np.testing.assert_allclose(seq(x)._data, 1 / (1 + np.exp(-np.array([0.0, 2.0]))), rtol=1e-6)
     with pytest.raises(IndexError, match="index 3 is out of range for 3 modules"):
         seq[3]
     with pytest.raises(TypeError, match="Sequential: expected a Module, got int"):

@@ -24,9 +24,9 @@ def test_batchnorm_registers_torch_named_state():
     ]
     assert [name for name, _ in bn.named_parameters()] == ["weight", "bias"]
     assert bn.weight.dtype == np.float32 and bn.running_var.dtype == np.float32
-    np.testing.assert_array_equal(bn.weight.data, np.ones(3))
-    np.testing.assert_array_equal(bn.running_var.data, np.ones(3))
-    assert bn.num_batches_tracked.data.dtype == np.int64 and bn.num_batches_tracked.item() == 0
+    np.testing.assert_array_equal(bn.weight._data, np.ones(3))
+    np.testing.assert_array_equal(bn.running_var._data, np.ones(3))
+    assert bn.num_batches_tracked._data.dtype == np.int64 and bn.num_batches_tracked.item() == 0
     bare = BatchNorm1d(3, affine=False, track_running_stats=False)
     assert list(bare.state_dict()) == [] and bare.weight is None and bare.running_mean is None
     assert repr(bn) == (
@@ -39,17 +39,17 @@ def test_batchnorm_train_updates_and_eval_uses_running_stats(rng):
     x = rng.standard_normal((16, 4, 3)) * 2 + 3
     y = bn(cr.tensor(x))
     mean, var = x.mean(axis=(0, 2)), x.var(axis=(0, 2))
-    np.testing.assert_allclose(bn.running_mean.data, 0.1 * mean, rtol=1e-12)
-    np.testing.assert_allclose(bn.running_var.data, 0.9 + 0.1 * var * 48 / 47, rtol=1e-12)
+    np.testing.assert_allclose(bn.running_mean._data, 0.1 * mean, rtol=1e-12)
+    np.testing.assert_allclose(bn.running_var._data, 0.9 + 0.1 * var * 48 / 47, rtol=1e-12)
     assert bn.num_batches_tracked.item() == 1
-    np.testing.assert_allclose(y.data.mean(axis=(0, 2)), 0, atol=1e-12)
+    np.testing.assert_allclose(y._data.mean(axis=(0, 2)), 0, atol=1e-12)
     bn.eval()
-    before = bn.running_mean.data.copy()
+    before = bn.running_mean._data.copy()
     y = bn(cr.tensor(x))
-    np.testing.assert_array_equal(bn.running_mean.data, before)
+    np.testing.assert_array_equal(bn.running_mean._data, before)
     assert bn.num_batches_tracked.item() == 1
-    expected = (x - before[:, None]) / np.sqrt(bn.running_var.data[:, None] + 1e-5)
-    np.testing.assert_allclose(y.data, expected, rtol=1e-12)
+    expected = (x - before[:, None]) / np.sqrt(bn.running_var._data[:, None] + 1e-5)
+    np.testing.assert_allclose(y._data, expected, rtol=1e-12)
 
 
 def test_batchnorm_momentum_none_is_a_cumulative_average(rng):
@@ -58,9 +58,9 @@ def test_batchnorm_momentum_none_is_a_cumulative_average(rng):
     with cr.no_grad():  # running statistics are updated in training mode even without recording
         for b in batches:
             bn(cr.tensor(b))
-    np.testing.assert_allclose(bn.running_mean.data, np.mean([b.mean(0) for b in batches], 0))
+    np.testing.assert_allclose(bn.running_mean._data, np.mean([b.mean(0) for b in batches], 0))
     np.testing.assert_allclose(
-        bn.running_var.data, np.mean([b.var(0, ddof=1) for b in batches], 0), rtol=1e-12
+        bn.running_var._data, np.mean([b.var(0, ddof=1) for b in batches], 0), rtol=1e-12
     )
 
 
@@ -69,7 +69,7 @@ def test_batchnorm_without_running_stats_uses_batch_stats_in_eval(rng):
     x = rng.standard_normal((2, 3, 4, 4))
     y = bn(cr.tensor(x))
     mean, var = x.mean(axis=(0, 2, 3), keepdims=True), x.var(axis=(0, 2, 3), keepdims=True)
-    np.testing.assert_allclose(y.data, (x - mean) / np.sqrt(var + 1e-5), rtol=1e-10)
+    np.testing.assert_allclose(y._data, (x - mean) / np.sqrt(var + 1e-5), rtol=1e-10)
 
 
 def test_batchnorm_float64_module_gradcheck(rng):
@@ -93,7 +93,7 @@ def test_batchnorm_matches_torch(rng, cls, momentum, affine, track):
     theirs = getattr(torch.nn, cls)(3, eps=1e-4, momentum=momentum, affine=affine,
                                     track_running_stats=track, dtype=torch.float64)
     _randomize(ours, rng)
-    theirs.load_state_dict({k: torch.tensor(v.data) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v._data) for k, v in ours.state_dict().items()})
     shapes = [(6, 3), (4, 3, 5)] if cls == "BatchNorm1d" else [(4, 3, 2, 3)]
     for step in range(4):
         if step == 3:
@@ -108,14 +108,14 @@ def test_batchnorm_matches_torch(rng, cls, momentum, affine, track):
         y, ty = ours(cx), theirs(tx)
         y.backward(g)
         ty.backward(torch.tensor(g))
-        np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
-        np.testing.assert_allclose(cx.grad.data, tx.grad.numpy(), rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(y._data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(cx.grad._data, tx.grad.numpy(), rtol=1e-9, atol=1e-10)
         for name, p in theirs.named_parameters():
-            np.testing.assert_allclose(getattr(ours, name).grad.data, p.grad.numpy(), rtol=1e-9,
+            np.testing.assert_allclose(getattr(ours, name).grad._data, p.grad.numpy(), rtol=1e-9,
                                        atol=1e-10)
         state = theirs.state_dict()
         for key, value in ours.state_dict().items():
-            np.testing.assert_allclose(value.data, state[key].numpy(), rtol=1e-12, atol=1e-14)
+            np.testing.assert_allclose(value._data, state[key].numpy(), rtol=1e-12, atol=1e-14)
         assert list(ours.state_dict()) == list(state)
 
 
@@ -124,15 +124,15 @@ def test_batchnorm_output_matches_torch_in_float32(rng):
     torch = pytest.importorskip("torch")
     ours, theirs = BatchNorm2d(4), torch.nn.BatchNorm2d(4)
     _randomize(ours, rng)
-    theirs.load_state_dict({k: torch.tensor(v.data) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v._data) for k, v in ours.state_dict().items()})
     x = rng.standard_normal((8, 4, 5, 5)).astype("float32")
     for _ in range(2):
-        np.testing.assert_allclose(ours(cr.tensor(x)).data,
+        np.testing.assert_allclose(ours(cr.tensor(x))._data,
                                    theirs(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
-    np.testing.assert_allclose(ours.running_var.data, theirs.running_var.numpy(), rtol=1e-5)
+    np.testing.assert_allclose(ours.running_var._data, theirs.running_var.numpy(), rtol=1e-5)
     ours.eval()
     theirs.eval()
-    np.testing.assert_allclose(ours(cr.tensor(x)).data, theirs(torch.tensor(x)).detach().numpy(),
+    np.testing.assert_allclose(ours(cr.tensor(x))._data, theirs(torch.tensor(x)).detach().numpy(),
                                rtol=1e-4, atol=1e-5)
 
 
@@ -147,7 +147,7 @@ def test_layernorm_state_and_defaults(rng):
     x = rng.standard_normal((5, 2, 3)).astype("float32")
     y = ln(cr.tensor(x))
     assert y.dtype == np.float32
-    np.testing.assert_allclose(y.data.reshape(5, -1).mean(1), 0, atol=1e-6)
+    np.testing.assert_allclose(y._data.reshape(5, -1).mean(1), 0, atol=1e-6)
 
 
 @pytest.mark.torch
@@ -158,17 +158,17 @@ def test_layernorm_matches_torch(rng, affine, bias):
     theirs = torch.nn.LayerNorm((3, 4), eps=1e-3, elementwise_affine=affine, bias=bias,
                                 dtype=torch.float64)
     _randomize(ours, rng)
-    theirs.load_state_dict({k: torch.tensor(v.data) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v._data) for k, v in ours.state_dict().items()})
     x = rng.standard_normal((2, 5, 3, 4))
     g = rng.standard_normal(x.shape)
     cx, tx = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     y, ty = ours(cx), theirs(tx)
     y.backward(g)
     ty.backward(torch.tensor(g))
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(cx.grad.data, tx.grad.numpy(), rtol=1e-9, atol=1e-10)
+    np.testing.assert_allclose(y._data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(cx.grad._data, tx.grad.numpy(), rtol=1e-9, atol=1e-10)
     for name, p in theirs.named_parameters():
-        np.testing.assert_allclose(getattr(ours, name).grad.data, p.grad.numpy(), rtol=1e-9,
+        np.testing.assert_allclose(getattr(ours, name).grad._data, p.grad.numpy(), rtol=1e-9,
                                    atol=1e-10)
 
 

@@ -34,7 +34,7 @@ def test_batch_norm_training_forward_and_running_stats(rng, shape, dtype):
     mean, var = x.mean(axis=axes), x.var(axis=axes)
     tol = 1e-5 if dtype == "float32" else 1e-12
     assert y.dtype == dtype
-    np.testing.assert_allclose(y.data, _bn_reference(x, mean, var, w, b, 1e-5), rtol=tol, atol=tol)
+    np.testing.assert_allclose(y._data, _bn_reference(x, mean, var, w, b, 1e-5), rtol=tol, atol=tol)
     n = x.size // c
     np.testing.assert_allclose(rm, 0.7 * rm0 + 0.3 * mean, rtol=tol, atol=tol)
     np.testing.assert_allclose(rv, 0.7 * rv0 + 0.3 * var * n / (n - 1), rtol=tol, atol=tol)
@@ -43,12 +43,12 @@ def test_batch_norm_training_forward_and_running_stats(rng, shape, dtype):
 def test_batch_norm_updates_buffer_tensors_in_place_even_without_grad(rng):
     x = cr.tensor(rng.standard_normal((8, 2)))
     rm, rv = cr.tensor(np.zeros(2)), cr.tensor(np.ones(2))
-    data_before = rm.data
+    data_before = rm._data
     with cr.no_grad():
         batch_norm(x, rm, rv, training=True, momentum=1.0)
-    assert rm.data is data_before
-    np.testing.assert_allclose(rm.data, x.data.mean(axis=0))
-    np.testing.assert_allclose(rv.data, x.data.var(axis=0, ddof=1))
+    assert rm._data is data_before
+    np.testing.assert_allclose(rm._data, x._data.mean(axis=0))
+    np.testing.assert_allclose(rv._data, x._data.var(axis=0, ddof=1))
 
 
 @pytest.mark.parametrize("shape", BN_SHAPES)
@@ -58,10 +58,10 @@ def test_batch_norm_eval_uses_running_stats(rng, shape):
     w, b, rm = rng.standard_normal(c), rng.standard_normal(c), rng.standard_normal(c)
     rv = rng.uniform(0.5, 2, c)
     y = batch_norm(cr.tensor(x), rm, rv, cr.tensor(w), cr.tensor(b), training=False, eps=1e-3)
-    np.testing.assert_allclose(y.data, _bn_reference(x, rm, rv, w, b, 1e-3), rtol=1e-12)
+    np.testing.assert_allclose(y._data, _bn_reference(x, rm, rv, w, b, 1e-3), rtol=1e-12)
     y = batch_norm(cr.tensor(x), rm, rv, eps=1e-3)
     ones, zeros = np.ones(c), np.zeros(c)
-    np.testing.assert_allclose(y.data, _bn_reference(x, rm, rv, ones, zeros, 1e-3), rtol=1e-12)
+    np.testing.assert_allclose(y._data, _bn_reference(x, rm, rv, ones, zeros, 1e-3), rtol=1e-12)
 
 
 @pytest.mark.parametrize("shape", BN_SHAPES)
@@ -113,7 +113,8 @@ def test_layer_norm_forward(rng, shape, normalized, dtype):
     mean, var = x.mean(axis=axes, keepdims=True), x.var(axis=axes, keepdims=True)
     tol = 1e-5 if dtype == "float32" else 1e-12
     assert y.dtype == dtype
-    np.testing.assert_allclose(y.data, (x - mean) / np.sqrt(var + 1e-5) * w + b, rtol=tol, atol=tol)
+    want = (x - mean) / np.sqrt(var + 1e-5) * w + b
+    np.testing.assert_allclose(y.numpy(), want, rtol=tol, atol=tol)
 
 
 @pytest.mark.parametrize(("shape", "normalized"), LN_CASES)
@@ -135,7 +136,7 @@ def test_layer_norm_gradcheck_and_gradgradcheck(rng, shape, normalized, affine):
 
 def test_layer_norm_accepts_int_normalized_shape(rng):
     x = cr.tensor(rng.standard_normal((3, 4)))
-    np.testing.assert_array_equal(layer_norm(x, 4).data, layer_norm(x, (4,)).data)
+    np.testing.assert_array_equal(layer_norm(x, 4)._data, layer_norm(x, (4,))._data)
 
 
 @pytest.mark.torch
@@ -147,7 +148,7 @@ def test_batch_norm_matches_torch(rng, shape):
     x, w, b = _param(rng, shape), _param(rng, c), _param(rng, c)
     rm, rv = rng.standard_normal(c), rng.uniform(0.5, 2, c)
     trm, trv = torch.tensor(rm), torch.tensor(rv)
-    tx, tw, tb = (torch.tensor(t.data, requires_grad=True) for t in (x, w, b))
+    tx, tw, tb = (torch.tensor(t._data, requires_grad=True) for t in (x, w, b))
     g = rng.standard_normal(shape)
     for training in (True, False, True):
         for t in (x, w, b):
@@ -158,11 +159,11 @@ def test_batch_norm_matches_torch(rng, shape):
         ty = tf.batch_norm(tx, trm, trv, tw, tb, training=training, momentum=0.2, eps=1e-4)
         y.backward(g)
         ty.backward(torch.tensor(g))
-        np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(y._data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(rm, trm.numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(rv, trv.numpy(), rtol=1e-10, atol=1e-12)
         for t, tt in ((x, tx), (w, tw), (b, tb)):
-            np.testing.assert_allclose(t.grad.data, tt.grad.numpy(), rtol=1e-9, atol=1e-10)
+            np.testing.assert_allclose(t.grad._data, tt.grad.numpy(), rtol=1e-9, atol=1e-10)
 
 
 @pytest.mark.torch
@@ -170,20 +171,20 @@ def test_batch_norm_matches_torch(rng, shape):
 def test_layer_norm_matches_torch_including_second_order(rng, shape, normalized):
     torch = pytest.importorskip("torch")
     x, w, b = _param(rng, shape), _param(rng, normalized), _param(rng, normalized)
-    tx, tw, tb = (torch.tensor(t.data, requires_grad=True) for t in (x, w, b))
+    tx, tw, tb = (torch.tensor(t._data, requires_grad=True) for t in (x, w, b))
     g = rng.standard_normal(shape)
     y = layer_norm(x, normalized, w, b, eps=1e-3)
     ty = torch.nn.functional.layer_norm(tx, normalized, tw, tb, eps=1e-3)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(y._data, ty.detach().numpy(), rtol=1e-10, atol=1e-12)
     grads = cr.grad(y, [x, w, b], cr.tensor(g), create_graph=True)
     tgrads = torch.autograd.grad(ty, [tx, tw, tb], torch.tensor(g), create_graph=True)
     for ours, theirs in zip(grads, tgrads, strict=True):
-        np.testing.assert_allclose(ours.data, theirs.detach().numpy(), rtol=1e-9, atol=1e-10)
+        np.testing.assert_allclose(ours._data, theirs.detach().numpy(), rtol=1e-9, atol=1e-10)
     # Second order: d/d(x, w) of the squared input gradient.
     sum((gi * gi).sum() for gi in grads[:2]).backward()
     sum((gi * gi).sum() for gi in tgrads[:2]).backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-8, atol=1e-10)
-    np.testing.assert_allclose(w.grad.data, tw.grad.numpy(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(w.grad._data, tw.grad.numpy(), rtol=1e-8, atol=1e-10)
 
 
 def test_batch_norm_errors(rng):

@@ -41,7 +41,7 @@ def _distinct(rng, shape, dtype):
 def test_forward_equals_functional(rng, layer, fn, shape):
     x = _distinct(rng, shape, "float32")
     y = layer(x)
-    np.testing.assert_array_equal(y.data, fn(x).data)
+    np.testing.assert_array_equal(y._data, fn(x)._data)
     assert y.shape[:2] == shape[:2] and y.dtype == np.float32
     assert list(layer.parameters()) == [] and layer.state_dict() == {}
 
@@ -53,11 +53,11 @@ def test_gradcheck(rng, layer, fn, shape):
 
 def test_output_shapes_and_values():
     x = cr.tensor(np.arange(16, dtype="float32").reshape(1, 1, 4, 4))
-    np.testing.assert_array_equal(nn.MaxPool2d(2)(x).data, [[[[5, 7], [13, 15]]]])
-    np.testing.assert_array_equal(nn.MinPool2d(2)(x).data, [[[[0, 2], [8, 10]]]])
-    np.testing.assert_array_equal(nn.AvgPool2d(2)(x).data, [[[[2.5, 4.5], [10.5, 12.5]]]])
+    np.testing.assert_array_equal(nn.MaxPool2d(2)(x)._data, [[[[5, 7], [13, 15]]]])
+    np.testing.assert_array_equal(nn.MinPool2d(2)(x)._data, [[[[0, 2], [8, 10]]]])
+    np.testing.assert_array_equal(nn.AvgPool2d(2)(x)._data, [[[[2.5, 4.5], [10.5, 12.5]]]])
     global_pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
-    np.testing.assert_array_equal(global_pool(x).data, [[7.5]])
+    np.testing.assert_array_equal(global_pool(x)._data, [[7.5]])
 
 
 def test_reprs():
@@ -121,8 +121,8 @@ def test_matches_torch(rng, layer, expr, shape):
     x = _distinct(rng, shape, "float32")
     tx = torch.from_numpy(x.numpy().copy()).requires_grad_()
     y, ty = layer(x), theirs(tx)
-    np.testing.assert_allclose(y.data, ty.detach().numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(y._data, ty.detach().numpy(), rtol=1e-6, atol=1e-6)
     g = rng.standard_normal(y.shape).astype("float32")
     y.backward(g)
     ty.backward(torch.from_numpy(g))
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-6, atol=1e-6)

@@ -12,7 +12,7 @@ CELLS = {"RNNCell": RNNCell, "LSTMCell": LSTMCell, "GRUCell": GRUCell}
 
 def _to_torch(torch, ours, name, **kwargs):
     theirs = getattr(torch.nn, name)(**kwargs, dtype=torch.float64)
-    theirs.load_state_dict({k: torch.tensor(v.data) for k, v in ours.state_dict().items()})
+    theirs.load_state_dict({k: torch.tensor(v._data) for k, v in ours.state_dict().items()})
     return theirs
 
 
@@ -34,9 +34,9 @@ def test_parameters_have_torch_names_shapes_and_init():
     bound = 1 / np.sqrt(5)
     for p in lstm.parameters():
         assert p.dtype == np.float32
-        assert np.abs(p.data).max() <= bound and np.abs(p.data).max() > 0.8 * bound
+        assert np.abs(p._data).max() <= bound and np.abs(p._data).max() > 0.8 * bound
     again = LSTM(3, 5, num_layers=2, bidirectional=True, rng=np.random.default_rng(0))
-    np.testing.assert_array_equal(again.weight_hh_l1.data, lstm.weight_hh_l1.data)
+    np.testing.assert_array_equal(again.weight_hh_l1._data, lstm.weight_hh_l1._data)
     assert list(GRU(2, 3, bias=False).state_dict()) == ["weight_ih_l0", "weight_hh_l0"]
     assert GRUCell(2, 3).weight_ih.shape == (9, 2)
     assert list(RNNCell(2, 3).state_dict()) == ["weight_ih", "weight_hh", "bias_ih", "bias_hh"]
@@ -69,29 +69,29 @@ def test_sequence_matches_torch(rng, name, config, given_state):
     assert list(ours.state_dict()) == list(theirs.state_dict())
     seq_shape = (2, 5, 3) if config.get("batch_first") else (5, 2, 3)
     x = cr.tensor(rng.standard_normal(seq_shape), requires_grad=True)
-    tx = torch.tensor(x.data, requires_grad=True)
+    tx = torch.tensor(x._data, requires_grad=True)
     args, targs = [x], [tx]
     if given_state:
         d = 2 if config.get("bidirectional") else 1
         shape = (d * config.get("num_layers", 1), 2, 4)
         states = [cr.tensor(rng.standard_normal(shape), requires_grad=True)
                   for _ in range(2 if name == "LSTM" else 1)]
-        tstates = [torch.tensor(s.data, requires_grad=True) for s in states]
+        tstates = [torch.tensor(s._data, requires_grad=True) for s in states]
         args.append(tuple(states) if name == "LSTM" else states[0])
         targs.append(tuple(tstates) if name == "LSTM" else tstates[0])
     outs, touts = _flat(ours(*args)), _flat(theirs(*targs))
     for o, t in zip(outs, touts, strict=True):
         assert o.shape == tuple(t.shape)
-        np.testing.assert_allclose(o.data, t.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(o._data, t.detach().numpy(), rtol=1e-10, atol=1e-12)
     grads = [rng.standard_normal(o.shape) for o in outs]
     cr.autograd.backward(outs, grads)
     torch.autograd.backward(touts, [torch.tensor(g) for g in grads])
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-9, atol=1e-11)
     if given_state:
         for s, ts in zip(states, tstates, strict=True):
-            np.testing.assert_allclose(s.grad.data, ts.grad.numpy(), rtol=1e-9, atol=1e-11)
+            np.testing.assert_allclose(s.grad._data, ts.grad.numpy(), rtol=1e-9, atol=1e-11)
     for key, p in theirs.named_parameters():
-        np.testing.assert_allclose(getattr(ours, key).grad.data, p.grad.numpy(), rtol=1e-9,
+        np.testing.assert_allclose(getattr(ours, key).grad._data, p.grad.numpy(), rtol=1e-9,
                                    atol=1e-11)
 
 
@@ -106,7 +106,7 @@ def test_unbatched_sequence_matches_torch(rng, name):
     outs, touts = _flat(ours(cr.tensor(x))), _flat(theirs(torch.tensor(x)))
     assert outs[0].shape == (4, 4) and outs[1].shape == (4, 2)
     for o, t in zip(outs, touts, strict=True):
-        np.testing.assert_allclose(o.data, t.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(o._data, t.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.torch
@@ -120,8 +120,8 @@ def test_cell_matches_torch(rng, name, batched):
     x = cr.tensor(rng.standard_normal(lead + (3,)), requires_grad=True)
     states = [cr.tensor(rng.standard_normal(lead + (4,)), requires_grad=True)
               for _ in range(2 if name == "LSTMCell" else 1)]
-    tx = torch.tensor(x.data, requires_grad=True)
-    tstates = [torch.tensor(s.data, requires_grad=True) for s in states]
+    tx = torch.tensor(x._data, requires_grad=True)
+    tstates = [torch.tensor(s._data, requires_grad=True) for s in states]
     hx = tuple(states) if name == "LSTMCell" else states[0]
     thx = tuple(tstates) if name == "LSTMCell" else tstates[0]
     out, tout = ours(x, hx), theirs(tx, thx)
@@ -129,13 +129,13 @@ def test_cell_matches_torch(rng, name, batched):
     touts = list(tout) if isinstance(tout, tuple) else [tout]
     grads = [rng.standard_normal(o.shape) for o in outs]
     for o, t in zip(outs, touts, strict=True):
-        np.testing.assert_allclose(o.data, t.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(o._data, t.detach().numpy(), rtol=1e-10, atol=1e-12)
     cr.autograd.backward(outs, grads)
     torch.autograd.backward(touts, [torch.tensor(g) for g in grads])
     for ours_t, theirs_t in zip([x, *states], [tx, *tstates], strict=True):
-        np.testing.assert_allclose(ours_t.grad.data, theirs_t.grad.numpy(), rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(ours_t.grad._data, theirs_t.grad.numpy(), rtol=1e-9, atol=1e-11)
     for key, p in theirs.named_parameters():
-        np.testing.assert_allclose(getattr(ours, key).grad.data, p.grad.numpy(), rtol=1e-9,
+        np.testing.assert_allclose(getattr(ours, key).grad._data, p.grad.numpy(), rtol=1e-9,
                                    atol=1e-11)
 
 
@@ -144,8 +144,8 @@ def test_default_state_is_zeros(rng):
     x = cr.tensor(rng.standard_normal((5, 2, 3)))
     out, h = gru(x)
     out0, h0 = gru(x, cr.tensor(np.zeros((1, 2, 4))))
-    np.testing.assert_array_equal(out.data, out0.data)
-    np.testing.assert_array_equal(h.data[0], out.data[-1])
+    np.testing.assert_array_equal(out._data, out0._data)
+    np.testing.assert_array_equal(h._data[0], out._data[-1])
     cell = LSTMCell(3, 4, rng=rng)
     h, c = cell(cr.tensor(np.ones((2, 3), "float32")))
     assert h.dtype == np.float32 and c.shape == (2, 4)
@@ -198,11 +198,11 @@ def test_dropout_between_layers(rng):
     plain = LSTM(**kwargs, rng=np.random.default_rng(5))
     dropped = LSTM(**kwargs, dropout=0.5, rng=np.random.default_rng(5))
     x = cr.tensor(rng.standard_normal((6, 2, 3)))
-    out_plain = plain(x)[0].data
-    out_train = dropped(x)[0].data
+    out_plain = plain(x)[0]._data
+    out_train = dropped(x)[0]._data
     assert not np.allclose(out_train, out_plain)
     dropped.eval()
-    np.testing.assert_array_equal(dropped(x)[0].data, out_plain)
+    np.testing.assert_array_equal(dropped(x)[0]._data, out_plain)
     with pytest.warns(UserWarning, match="dropout=0.5 has no effect with num_layers=1"):
         GRU(3, 4, dropout=0.5)
 

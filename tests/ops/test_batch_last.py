@@ -55,7 +55,7 @@ def test_image_outputs_are_stored_batch_last(rng, name):
     y = OPS[name](x, w)
     assert y.ndim == 4 and y.shape[0] == 5
     if name != "conv_transpose2d":  # a transposed convolution's output is a crop of its buffer
-        assert _is_batch_last(y.data)
+        assert _is_batch_last(y._data)
 
 
 def test_flatten_of_one_pixel_maps_is_a_free_view(rng):
@@ -63,7 +63,7 @@ def test_flatten_of_one_pixel_maps_is_a_free_view(rng):
     y = F.conv2d(x, cr.tensor(rng.standard_normal((12, 16, 5, 5)).astype(np.float32)))
     flat = cr.nn.Flatten()(y)
     assert flat.shape == (6, 12)
-    assert np.shares_memory(flat.data, y.data)
+    assert np.shares_memory(flat._data, y._data)
 
 
 def test_max_pool_sends_the_gradient_to_the_first_nan():

@@ -398,7 +398,7 @@ def test_blocked_columns_give_the_whole_columns_result(rng, monkeypatch, stride,
     whole = grads()
     monkeypatch.setattr(convolution, "_BLOCK_FROM", 0)
     monkeypatch.setattr(convolution, "_SMALL_GEMM", 3 * 2 * 9 * 12 * 5 * 2)  # two rows a block
-    view = im2col.im2col_view(cr.tensor(x).data, (3, 3), whole[0].shape[2:],
+    view = im2col.im2col_view(cr.tensor(x)._data, (3, 3), whole[0].shape[2:],
                               _windows.conv_setup("conv2d", 2, x.shape, x.dtype, w.shape, w.dtype,
                                                   None, stride, padding, dilation, 1)[0])
     assert 1 <= convolution._row_blocks(view, 3) < whole[0].shape[2]  # really blocked

@@ -53,7 +53,7 @@ def _run(fn, x, w, g):
     y = fn(xt, wt)
     y.backward(cr.tensor(g))
     grads = [xt.grad.numpy()] + ([] if w is None else [wt.grad.numpy()])
-    return y.numpy(), grads, y.data
+    return y.numpy(), grads, y._data
 
 
 @pytest.mark.parametrize("name", OPS)

@@ -19,7 +19,7 @@ def test_setup_cache_is_skipped_for_hyperparameters_that_are_not_plain():
     for stride in (True, (1, True), 1.0):
         with pytest.raises(TypeError, match="stride must be an int"):
             F.conv2d(x, w, stride=stride)
-    np.testing.assert_array_equal(F.conv2d(x, w, stride=np.int64(1)).data, F.conv2d(x, w).data)
+    np.testing.assert_array_equal(F.conv2d(x, w, stride=np.int64(1))._data, F.conv2d(x, w)._data)
     F.max_pool2d(x, 2)  # cached
     with pytest.raises(TypeError, match="kernel_size must be an int"):
         F.max_pool2d(x, True)
@@ -41,7 +41,7 @@ def test_lenet_inference_without_recording_equals_the_recorded_forward(rng):
         assert recorded.requires_grad
         with cr.no_grad():
             plain = model(x)
-        np.testing.assert_array_equal(plain.data, recorded.data)
+        np.testing.assert_array_equal(plain._data, recorded._data)
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 4, 5), (2, 3), (1, 120, 1, 1)])
@@ -49,11 +49,11 @@ def test_flatten_default_matches_explicit_axes(rng, shape):
     x = cr.tensor(rng.standard_normal(shape).astype(np.float32), requires_grad=True)
     fast, general = nn.Flatten()(x), nn.Flatten(1, len(shape) - 1)(x)
     assert fast.shape == general.shape == (shape[0], int(np.prod(shape[1:])))
-    np.testing.assert_array_equal(fast.data, general.data)
+    np.testing.assert_array_equal(fast._data, general._data)
     if len(shape) == 2:
         assert fast is x  # nothing to merge: the input itself, as reshape returns it
     fast.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, np.ones(shape, np.float32))
+    np.testing.assert_array_equal(x.grad._data, np.ones(shape, np.float32))
 
 
 def test_padded_input_of_a_convolution_is_zero_outside(rng):
@@ -103,7 +103,7 @@ def test_small_unrecorded_convolution_equals_the_recorded_one(rng, monkeypatch, 
         plain = op(cr.tensor(x), w, b, **kwargs)
     small = small is True or small is dtype
     assert taken == [small]  # the lean path ran where it should, and only there
-    assert _bits_equal(plain.data, recorded.data)
+    assert _bits_equal(plain._data, recorded._data)
 
 
 def test_small_convolution_of_an_input_not_batch_last_and_of_sequences(rng):
@@ -114,5 +114,5 @@ def test_small_convolution_of_an_input_not_batch_last_and_of_sequences(rng):
     recorded = F.conv2d(cr.tensor(x, requires_grad=True), w)
     recorded1 = F.conv1d_relu(cr.tensor(seq, requires_grad=True), w1, padding=1)
     with cr.no_grad():
-        assert _bits_equal(F.conv2d(cr.tensor(x), w).data, recorded.data)
-        assert _bits_equal(F.conv1d_relu(cr.tensor(seq), w1, padding=1).data, recorded1.data)
+        assert _bits_equal(F.conv2d(cr.tensor(x), w)._data, recorded._data)
+        assert _bits_equal(F.conv1d_relu(cr.tensor(seq), w1, padding=1)._data, recorded1._data)

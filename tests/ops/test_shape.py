@@ -44,8 +44,8 @@ def test_reshape_forms_and_gradients(rng, shape, args, expected):
 
 def test_reshape_and_view_return_views(rng):
     x = leaf(rng, (2, 3, 4))
-    assert np.shares_memory(x.reshape(6, 4).data, x.data)
-    assert np.shares_memory(x.view(-1).data, x.data)
+    assert np.shares_memory(x.reshape(6, 4)._data, x._data)
+    assert np.shares_memory(x.view(-1)._data, x._data)
     assert x.reshape(2, 3, 4) is x
 
 
@@ -78,7 +78,7 @@ def test_transpose_permute_T_mT_forward_and_views(rng):
     ]
     for out, expected in cases:
         np.testing.assert_array_equal(out.numpy(), expected)
-        assert np.shares_memory(out.data, x.data)
+        assert np.shares_memory(out._data, x._data)
 
 
 @pytest.mark.parametrize(
@@ -129,7 +129,7 @@ def test_basic_indexing_is_a_view_with_the_right_gradient(rng, index):
     out = x[index]
     np.testing.assert_array_equal(out.numpy(), x.numpy()[index])
     if out.ndim:
-        assert np.shares_memory(out.data, x.data)
+        assert np.shares_memory(out._data, x._data)
     g = np.random.default_rng(7).standard_normal(out.shape)
     expected = np.zeros(x.shape)
     expected[index] = g
@@ -250,7 +250,7 @@ def test_split_sizes_views_and_gradients(rng, size, axis, expected):
     assert isinstance(pieces, tuple)
     assert [p.shape[axis] for p in pieces] == expected
     np.testing.assert_array_equal(F.concat(pieces, axis).numpy(), x.numpy())
-    assert all(np.shares_memory(p.data, x.data) for p in pieces if p.numel())
+    assert all(np.shares_memory(p._data, x._data) for p in pieces if p.numel())
     check_grads(lambda x: F.split(x, size, axis), x)
 
 
@@ -335,7 +335,7 @@ def test_squeeze_and_unsqueeze(rng):
     assert x.unsqueeze(-1).shape == (1, 3, 1, 2, 1)
     assert F.unsqueeze(x, (1, -1)).shape == (1, 1, 3, 1, 2, 1)
     np.testing.assert_array_equal(x.unsqueeze(2).numpy(), np.expand_dims(x.numpy(), 2))
-    assert np.shares_memory(x.squeeze().data, x.data)
+    assert np.shares_memory(x.squeeze()._data, x._data)
     check_grads(lambda x: x.squeeze(2).unsqueeze(0), x)
     assert x.squeeze(1) is x and x.squeeze(dim=(0, 1)).shape == (3, 1, 2)  # PyTorch: no error
     with pytest.raises(ValueError, match="unsqueeze: axis 5 is out of range for a 5-D tensor"):

@@ -24,7 +24,7 @@ class Problem:
         return [g.astype(a.dtype) for g, a in zip(self.grad_fn(arrays), arrays, strict=True)]
 
     def set_grads(self, params):
-        for p, g in zip(params, self.grads([p.data for p in params]), strict=True):
+        for p, g in zip(params, self.grads([p._data for p in params]), strict=True):
             p.grad = cr.Tensor(g)
 
 

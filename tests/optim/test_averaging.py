@@ -35,7 +35,7 @@ def _assign(model, w, b):
 def test_ema_follows_the_recurrence(rng):
     model = TinyModel([1.0, 2.0, 3.0], [0.5])
     ema = EMA(model, decay=0.9)
-    expected = [model.w.data.astype(np.float64), model.b.data.astype(np.float64)]
+    expected = [model.w._data.astype(np.float64), model.b._data.astype(np.float64)]
     for w, b in _snapshots(rng):
         _assign(model, w, b)
         ema.update()
@@ -52,13 +52,13 @@ def test_ema_store_copy_restore(rng):
     with cr.no_grad():
         model.w.fill_(3.0)
     ema.update()
-    live = model.w.data
+    live = model.w._data
     ema.store()
     ema.copy_to()
-    assert model.w.data is live
-    np.testing.assert_allclose(model.w.data, [2.0, 2.5, 3.0])
+    assert model.w._data is live
+    np.testing.assert_allclose(model.w._data, [2.0, 2.5, 3.0])
     ema.restore()
-    np.testing.assert_allclose(model.w.data, 3.0)
+    np.testing.assert_allclose(model.w._data, 3.0)
     with pytest.raises(RuntimeError, match="call store"):
         ema.restore()
 
@@ -89,13 +89,13 @@ def test_swa_is_the_mean_of_the_snapshots(rng):
         swa.update_parameters(model)
     avg_w = np.mean([w for w, _ in shots], axis=0)
     avg_b = np.mean([b for _, b in shots], axis=0)
-    got = [p.data for p in swa.parameters()]
+    got = [p._data for p in swa.parameters()]
     np.testing.assert_allclose(got[0], avg_w, rtol=1e-5)
     np.testing.assert_allclose(got[1], avg_b, rtol=1e-5)
     assert swa.n_averaged == 6
     assert swa.module is not model and swa.module.w is not model.w
-    np.testing.assert_allclose(swa(cr.tensor([1.0, 1.0, 1.0])).data, avg_w + avg_b, rtol=1e-5)
-    np.testing.assert_array_equal(model.w.data, shots[-1][0])  # the live model is untouched
+    np.testing.assert_allclose(swa(cr.tensor([1.0, 1.0, 1.0]))._data, avg_w + avg_b, rtol=1e-5)
+    np.testing.assert_array_equal(model.w._data, shots[-1][0])  # the live model is untouched
 
 
 def test_averaged_model_from_tensors_and_state_dict(rng):
@@ -105,7 +105,7 @@ def test_averaged_model_from_tensors_and_state_dict(rng):
     with cr.no_grad():
         params[0].fill_(3.0)
     swa.update_parameters(params)
-    np.testing.assert_allclose(swa.params[0].data, 2.0)
+    np.testing.assert_allclose(swa.params[0]._data, 2.0)
     with pytest.raises(TypeError, match="no model to call"):
         swa(1.0)
     other = AveragedModel([cr.tensor(np.zeros(3, dtype="float32"))])
@@ -113,7 +113,7 @@ def test_averaged_model_from_tensors_and_state_dict(rng):
     assert other.n_averaged == 2
     target = [cr.tensor(np.zeros(3, dtype="float32"))]
     other.copy_to(target)
-    np.testing.assert_allclose(target[0].data, 2.0)
+    np.testing.assert_allclose(target[0]._data, 2.0)
     with pytest.raises(ValueError, match="update_parameters: expected 1 parameters, got 2"):
         swa.update_parameters(params * 2)
 
@@ -121,13 +121,13 @@ def test_averaged_model_from_tensors_and_state_dict(rng):
 def test_swa_average_of_checkpoints(rng):
     models = [TinyModel(w, b) for w, b in _snapshots(rng, 3)]
     mean = swa_average(models)
-    np.testing.assert_allclose(mean[0].data, np.mean([m.w.data for m in models], axis=0),
+    np.testing.assert_allclose(mean[0]._data, np.mean([m.w._data for m in models], axis=0),
                                rtol=1e-6)
     into = TinyModel([0.0, 0.0, 0.0], [0.0])
-    live = into.w.data
+    live = into.w._data
     out = swa_average(models, into=into)
-    assert out[0] is into.w and into.w.data is live
-    np.testing.assert_allclose(into.b.data, np.mean([m.b.data for m in models], axis=0),
+    assert out[0] is into.w and into.w._data is live
+    np.testing.assert_allclose(into.b._data, np.mean([m.b._data for m in models], axis=0),
                                rtol=1e-6)
 
 
@@ -170,6 +170,6 @@ def test_swa_and_ema_match_torch(rng):
     theirs_swa = [p.detach().numpy().reshape(-1) for p in t_swa.module.parameters()]
     theirs_ema = [p.detach().numpy().reshape(-1) for p in t_ema.module.parameters()]
     for ours, theirs in zip(swa.params, theirs_swa, strict=True):
-        np.testing.assert_allclose(ours.data, theirs, rtol=1e-6)
+        np.testing.assert_allclose(ours._data, theirs, rtol=1e-6)
     for ours, theirs in zip(ema.shadow, theirs_ema, strict=True):
         np.testing.assert_allclose(ours, theirs, rtol=1e-6)

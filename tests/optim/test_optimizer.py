@@ -61,7 +61,7 @@ def test_add_param_group():
         (lambda p: optim.SGD([p * 2]), ValueError, r"params\[0\] is not a leaf tensor .*Mul"),
         (lambda p: optim.SGD([cr.tensor([1, 2])]), TypeError,
          r"params\[0\] must have a floating-point dtype, got int64"),
-        (lambda p: optim.SGD([p.data]), TypeError, r"params\[0\] must be a Tensor, got ndarray"),
+        (lambda p: optim.SGD([p._data]), TypeError, r"params\[0\] must be a Tensor, got ndarray"),
         (lambda p: optim.SGD({p}), TypeError, "a set has no fixed order"),
         (lambda p: optim.SGD([]), ValueError, "SGD: got an empty parameter list"),
         (lambda p: optim.SGD([p, {"params": [p]}]), TypeError, "mixes Tensors and dicts"),
@@ -99,7 +99,7 @@ def test_zero_grad():
     opt.zero_grad()
     assert a.grad is None and b.grad is None
     a.grad = cr.tensor([3.0])
-    shared = a.grad.data
+    shared = a.grad._data
     opt.zero_grad(set_to_none=False)
     assert a.grad.tolist() == [0.0] and b.grad is None
     assert shared.tolist() == [3.0]  # a fresh array: the old one may be shared elsewhere
@@ -116,14 +116,14 @@ def test_step_updates_in_place_and_leaves_grads_alone(cls, kwargs, dtype, rng):
     p.grad = cr.Tensor(g)
     q.grad = cr.Tensor(g)
     before = g.copy()
-    arrays = (p.data, q.data, idle.data.copy())
+    arrays = (p._data, q._data, idle._data.copy())
     opt = cls([p, q, idle], **kwargs)
     for _ in range(3):
         opt.step()
-    assert p.data is arrays[0] and q.data is arrays[1]
-    assert p.data.dtype == dtype and p.is_leaf and p.grad_fn is None
+    assert p._data is arrays[0] and q._data is arrays[1]
+    assert p._data.dtype == dtype and p.is_leaf and p.grad_fn is None
     np.testing.assert_array_equal(g, before)
-    np.testing.assert_array_equal(idle.data, arrays[2])
+    np.testing.assert_array_equal(idle._data, arrays[2])
     assert idle not in opt.state
     for value in opt.state[p].values():
         assert not (hasattr(value, "shape") and np.shares_memory(value, g))
@@ -161,7 +161,7 @@ def test_training_through_autograd_reduces_the_loss():
         r = w - target
         (r * r).backward(cr.tensor([1.0, 1.0, 1.0]))
         opt.step()
-    np.testing.assert_allclose(w.data, target.data, atol=1e-2)
+    np.testing.assert_allclose(w._data, target._data, atol=1e-2)
 
 
 @pytest.mark.parametrize(("cls", "kwargs"), ALL, ids=IDS)
@@ -175,7 +175,7 @@ def test_resume_from_state_dict_is_bit_for_bit(cls, kwargs, problem):
     opt = cls([{"params": full[:1]}, {"params": full[1:], "lr": 0.003}], **kwargs)
     run(full, opt, 5)
     saved_opt = copy.deepcopy(opt.state_dict())
-    saved_params = [p.data.copy() for p in full]
+    saved_params = [p._data.copy() for p in full]
     run(full, opt, 7)
 
     resumed = [cr.tensor(a, requires_grad=True) for a in saved_params]
@@ -184,7 +184,7 @@ def test_resume_from_state_dict_is_bit_for_bit(cls, kwargs, problem):
     assert opt2.param_groups[1]["lr"] == 0.003
     run(resumed, opt2, 7)
     for a, b in zip(full, resumed, strict=True):
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a._data, b._data)
 
 
 def test_state_dict_is_a_snapshot_in_torch_layout():
@@ -243,12 +243,12 @@ def test_with_nn_modules_and_parameter_groups(rng):
     opt = optim.SGD([{"params": body.parameters()}, {"params": head.parameters(), "lr": 0.5}],
                     lr=0.1, momentum=0.9)
     x = cr.tensor(rng.standard_normal((5, 3)).astype("float32"))
-    w_before = head.weight.data.copy()
+    w_before = head.weight._data.copy()
     out = head(body(x))
     out.backward(cr.tensor(np.ones((5, 2), dtype="float32")))
-    g = head.weight.grad.data.copy()
+    g = head.weight.grad._data.copy()
     opt.step()
-    np.testing.assert_allclose(head.weight.data, w_before - 0.5 * g, rtol=1e-6)
+    np.testing.assert_allclose(head.weight._data, w_before - 0.5 * g, rtol=1e-6)
     assert [len(group["params"]) for group in opt.state_dict()["param_groups"]] == [2, 2]
 
 

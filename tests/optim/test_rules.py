@@ -15,7 +15,7 @@ def _steps(opt, p, grads):
     for g in grads:
         p.grad = cr.tensor(np.asarray(g, dtype=p.dtype))
         opt.step()
-        out.append(p.data.copy())
+        out.append(p._data.copy())
     return out
 
 

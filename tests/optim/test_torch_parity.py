@@ -49,7 +49,7 @@ def _run_both(torch, problem, name, kwargs, dtype, steps=20, groups=None):
             t.grad = torch.from_numpy(g)
         opt.step()
         topt.step()
-        yield [p.data for p in ours], [t.detach().numpy() for t in theirs]
+        yield [p._data for p in ours], [t.detach().numpy() for t in theirs]
 
 
 @pytest.mark.torch

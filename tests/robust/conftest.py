@@ -27,7 +27,7 @@ def binary_linear(rng):
     """A two-class linear model on 20 features and 16 inputs in [0.3, 0.7] (inside the box)."""
     model = linear_model(rng.normal(size=(2, 20)), rng.normal(size=2) * 0.1)
     x = rng.uniform(0.3, 0.7, size=(16, 20))
-    with_labels = model(Tensor(x)).data.argmax(axis=1)
+    with_labels = model(Tensor(x))._data.argmax(axis=1)
     return model, x, with_labels
 
 

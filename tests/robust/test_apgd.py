@@ -14,7 +14,7 @@ def test_checkpoints_follow_the_papers_schedule():
 
 def test_apgd_reaches_the_maximal_loss_of_a_linear_binary_classifier(binary_linear):
     model, x, y = binary_linear
-    w = model.weight.data
+    w = model.weight._data
     eps = 0.01  # too small to fool any of them: APGD must return the point of highest loss
     optimum = x + eps * np.sign(w[1 - y] - w[y])
     res = robust.apgd(model, x, y, eps=eps, steps=30, rng=0)
@@ -23,7 +23,7 @@ def test_apgd_reaches_the_maximal_loss_of_a_linear_binary_classifier(binary_line
 
 
 def _losses(model, x, y):
-    return cross_entropy(model(Tensor(x)), Tensor(y), reduction="none").data
+    return cross_entropy(model(Tensor(x)), Tensor(y), reduction="none")._data
 
 
 def test_apgd_raises_the_loss_at_least_as_much_as_fgsm(digits_mlp):

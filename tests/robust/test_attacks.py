@@ -8,12 +8,12 @@ from chainrule.ops import cross_entropy, softmax
 
 
 def _loss(model, x, y):
-    return cross_entropy(model(Tensor(x)), Tensor(y), reduction="none").data
+    return cross_entropy(model(Tensor(x)), Tensor(y), reduction="none")._data
 
 
 def test_fgsm_on_a_linear_classifier_is_eps_times_the_sign_of_the_weight_difference(binary_linear):
     model, x, y = binary_linear
-    w = model.weight.data
+    w = model.weight._data
     res = robust.fgsm(model, x, y, eps=0.1)
     # d CE / dx = sum_k (p_k - t_k) w_k = p_other (w_other - w_y): its sign is sign(w_other - w_y)
     expected = x + 0.1 * np.sign(w[1 - y] - w[y])
@@ -24,8 +24,8 @@ def test_fgsm_on_a_linear_classifier_is_eps_times_the_sign_of_the_weight_differe
 def test_fgsm_on_a_multiclass_linear_model_follows_the_gradient_sign(rng, make_linear):
     model = make_linear(rng.normal(size=(5, 12)), rng.normal(size=5))
     x, y = rng.uniform(0.2, 0.8, size=(8, 12)), rng.integers(0, 5, size=8)
-    w = model.weight.data
-    p = softmax(model(Tensor(x)), axis=1).data
+    w = model.weight._data
+    p = softmax(model(Tensor(x)), axis=1)._data
     g = (p - np.eye(5)[y]) @ w          # the gradient of CE with respect to x, by hand
     np.testing.assert_allclose(robust.fgsm(model, x, y, eps=0.05).adversarial,
                                x + 0.05 * np.sign(g), atol=1e-15)
@@ -39,7 +39,7 @@ def test_fgsm_on_a_multiclass_linear_model_follows_the_gradient_sign(rng, make_l
 def test_pgd_linf_reaches_the_optimal_corner_of_a_linear_binary_classifier(binary_linear,
                                                                           random_start):
     model, x, y = binary_linear
-    w = model.weight.data
+    w = model.weight._data
     res = robust.pgd(model, x, y, eps=0.1, steps=20, alpha=0.025, random_start=random_start,
                      rng=0)
     optimum = x + 0.1 * np.sign(w[1 - y] - w[y])  # the loss rises with the margin's loss
@@ -49,7 +49,7 @@ def test_pgd_linf_reaches_the_optimal_corner_of_a_linear_binary_classifier(binar
 
 def test_pgd_l2_reaches_eps_along_the_weight_difference(binary_linear):
     model, x, y = binary_linear
-    w = model.weight.data
+    w = model.weight._data
     d = w[1 - y] - w[y]
     optimum = x + 0.5 * d / np.linalg.norm(d, axis=1, keepdims=True)
     exact = robust.pgd(model, x, y, eps=0.5, norm="l2", steps=5, alpha=0.2, random_start=False)
@@ -80,7 +80,7 @@ def test_attacks_stay_in_the_box_and_the_ball(digits_mlp, method, kwargs, norm):
     assert res.norm == norm
     assert res.success.mean() > 0.5           # a real attack on an undefended model
     # success is what the model says about the returned inputs
-    pred = model(Tensor(res.adversarial)).data.argmax(1)
+    pred = model(Tensor(res.adversarial))._data.argmax(1)
     np.testing.assert_array_equal(res.predictions, pred)
     np.testing.assert_array_equal(res.success, pred != y)
 

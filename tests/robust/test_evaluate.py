@@ -12,7 +12,7 @@ from chainrule.data import ArrayDataset, DataLoader
 def test_robust_accuracy_counts_what_the_attack_does(digits_mlp):
     model, x, y = digits_mlp
     direct = robust.fgsm(model, x, y, eps=0.1)
-    right = model(Tensor(x)).data.argmax(1) == y
+    right = model(Tensor(x))._data.argmax(1) == y
     holds = right & ~direct.success
     out = io.StringIO()
     res = robust.robust_accuracy(model, DataLoader(ArrayDataset(x, y), 10), "fgsm", eps=0.1,

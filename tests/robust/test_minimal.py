@@ -7,13 +7,13 @@ from chainrule import Tensor, robust
 
 
 def _margins(model, x):
-    z = model(Tensor(x)).data
+    z = model(Tensor(x))._data
     return z[:, 1] - z[:, 0]
 
 
 def test_deepfool_steps_exactly_onto_a_binary_hyperplane(binary_linear):
     model, x, y = binary_linear
-    w = model.weight.data[1] - model.weight.data[0]
+    w = model.weight._data[1] - model.weight._data[0]
     f = _margins(model, x)
     res = robust.deepfool(model, x, y, overshoot=0.02)
     # one linearization of a linear model is the model: r = (|f| + 1e-4) / ||w||^2 w, then 1.02 r
@@ -26,7 +26,7 @@ def test_deepfool_steps_exactly_onto_a_binary_hyperplane(binary_linear):
 def test_deepfool_finds_the_nearest_of_several_linear_boundaries(rng, make_linear):
     model = make_linear(rng.normal(size=(4, 10)), rng.normal(size=4))
     x = rng.uniform(0.4, 0.6, size=(12, 10))
-    z, w = model(Tensor(x)).data, model.weight.data
+    z, w = model(Tensor(x))._data, model.weight._data
     k0 = z.argmax(1)
     # the distance to leave a linear region is the distance to its nearest face
     dist = np.array([min(abs(z[i, k] - z[i, k0[i]]) / np.linalg.norm(w[k] - w[k0[i]])
@@ -39,7 +39,7 @@ def test_deepfool_finds_the_nearest_of_several_linear_boundaries(rng, make_linea
 
 def test_cw_finds_nearly_the_minimal_perturbation_and_never_less(binary_linear):
     model, x, y = binary_linear
-    w = model.weight.data[1] - model.weight.data[0]
+    w = model.weight._data[1] - model.weight._data[0]
     exact = np.abs(_margins(model, x)) / np.linalg.norm(w)
     res = robust.cw_l2(model, x, y, steps=200, lr=0.05, binary_steps=8)
     assert res.success.all()

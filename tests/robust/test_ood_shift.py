@@ -70,7 +70,7 @@ def test_pose_curves_and_confident_mistakes(digits_mlp):
     model, x, y = digits_mlp
     curves = robust.pose_curves(model, x, y, {"rotation": [0.0, 90.0, 180.0],
                                               "elastic": [0.0, 3.0]}, rng=0)
-    clean = (model(Tensor(x)).data.argmax(1) == y).mean()
+    clean = (model(Tensor(x))._data.argmax(1) == y).mean()
     rot = {r["value"]: r for r in curves["rotation"]}
     assert rot[0.0]["accuracy"] == pytest.approx(clean)
     assert rot[180.0]["accuracy"] < clean - 0.3
@@ -80,6 +80,6 @@ def test_pose_curves_and_confident_mistakes(digits_mlp):
     assert confs == sorted(confs, reverse=True) and len(mistakes) == 5
     for m in mistakes:
         assert m["predicted"] != m["label"]
-        logits = model(Tensor(m["image"][None])).data
+        logits = model(Tensor(m["image"][None]))._data
         assert logits.argmax() == m["predicted"]
         assert robust.msp_score(logits)[0] == pytest.approx(m["confidence"], rel=1e-5)

@@ -14,7 +14,7 @@ def test_an_unrotated_unscaled_patch_is_copied_pixel_for_pixel(rng):
     x = rng.uniform(0, 1, (1, 2, 12, 12))
     patch = rng.uniform(0, 1, (2, 4, 4))
     mats = paste_matrices(4, (12, 12), [(0.0, 1.0, 5.5, 3.5)], xp=np, dtype="float64")
-    out = apply_patch(x, patch, mats).data
+    out = apply_patch(x, patch, mats)._data
     expected = x.copy()
     expected[0, :, 4:8, 2:6] = patch
     np.testing.assert_allclose(out, expected, atol=1e-15)
@@ -23,7 +23,7 @@ def test_an_unrotated_unscaled_patch_is_copied_pixel_for_pixel(rng):
 def test_a_quarter_turn_rotates_the_patch(rng):
     patch = rng.uniform(0, 1, (1, 5, 5))
     mats = paste_matrices(5, (9, 9), [(90.0, 1.0, 4.0, 4.0)], xp=np, dtype="float64")
-    out = apply_patch(np.zeros((1, 1, 9, 9)), patch, mats).data[0, 0, 2:7, 2:7]
+    out = apply_patch(np.zeros((1, 1, 9, 9)), patch, mats)._data[0, 0, 2:7, 2:7]
     # image (i, j) samples the patch at (j, 4 - i): numpy's quarter turn counterclockwise
     np.testing.assert_allclose(out, np.rot90(patch[0], k=1), atol=1e-12)
 
@@ -35,7 +35,7 @@ def test_coverage_is_a_convex_blend(rng):
     assert cover.min() >= 0 and cover.max() <= 1 + 1e-12
     assert (mats >= 0).all()
     # white patch on black images: the result is the coverage itself, inside [0, 1]
-    out = apply_patch(np.zeros((5, 1, 20, 20)), np.ones((1, 6, 6)), mats).data
+    out = apply_patch(np.zeros((5, 1, 20, 20)), np.ones((1, 6, 6)), mats)._data
     np.testing.assert_allclose(out.reshape(5, -1), cover, atol=1e-12)
 
 

@@ -13,7 +13,7 @@ def _models(torch, rng):
     theirs = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.ReLU(),
                                  torch.nn.Flatten(), torch.nn.Linear(256, 16), torch.nn.Tanh(),
                                  torch.nn.Linear(16, 10)).double()
-    theirs.load_state_dict({k: torch.from_numpy(np.array(v.data))
+    theirs.load_state_dict({k: torch.from_numpy(np.array(v._data))
                             for k, v in ours.state_dict().items()})
     return ours, theirs
 

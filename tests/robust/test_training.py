@@ -48,8 +48,8 @@ def test_the_hook_replaces_the_inputs_and_leaves_parameter_gradients_alone():
     hook = robust.AdversarialTraining("fgsm", eps=0.2, rng=0)
     (adv,) = hook(model, (cr.Tensor(x),), cr.Tensor(y))
     assert all(p.grad is None for p in model.parameters())
-    d = adv.data - x
-    assert 0 < np.abs(d).max() <= 0.2 + 1e-6 and adv.data.min() >= 0 and adv.data.max() <= 1
+    d = adv._data - x
+    assert 0 < np.abs(d).max() <= 0.2 + 1e-6 and adv._data.min() >= 0 and adv._data.max() <= 1
 
 
 def test_a_resumed_adversarial_run_repeats_the_uninterrupted_one(tmp_path):
@@ -63,7 +63,7 @@ def test_a_resumed_adversarial_run_repeats_the_uninterrupted_one(tmp_path):
         trainer.fit(data, epochs=epochs, verbose=0, resume_from=resume)
         if path is not None:
             trainer.save_checkpoint(path)
-        return [p.data.copy() for p in model.parameters()]
+        return [p._data.copy() for p in model.parameters()]
 
     straight = run(2)
     run(1, path=tmp_path / "state.safetensors")

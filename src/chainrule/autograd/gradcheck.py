@@ -32,7 +32,7 @@ def _outputs(fn, inputs):
 
 def _weights(outs, rng):
     return [
-        get_array_module(o.data).asarray(rng.standard_normal(o.shape)).astype(o.dtype)
+        get_array_module(o._data).asarray(rng.standard_normal(o.shape)).astype(o.dtype)
         for o in outs
     ]
 
@@ -40,7 +40,7 @@ def _weights(outs, rng):
 def _scalar(fn, inputs, weights) -> float:
     with no_grad():
         outs = _outputs(fn, inputs)
-    return float(sum(float((o.data * u).sum()) for o, u in zip(outs, weights)))
+    return float(sum(float((o._data * u).sum()) for o, u in zip(outs, weights)))
 
 
 def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
@@ -91,7 +91,7 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
         if g is None:
             g = numpy.zeros(x.shape)
         else:
-            g = numpy.asarray(asnumpy(g.data), dtype=numpy.float64)
+            g = numpy.asarray(asnumpy(g._data), dtype=numpy.float64)
         for where, num, ana in _compare(fn, inputs, weights, x, g, eps, max_elements,
                                         n_directions, rng):
             excess = abs(ana - num) - (atol + rtol * abs(num))
@@ -165,7 +165,7 @@ def gradgradcheck(fn, inputs, *, seed: int = 0, **kwargs) -> bool:
                          [u for _, u in pairs], create_graph=True, allow_unused=True)
         xs_checked = [x for x in xs if x.requires_grad]
         return tuple(
-            Tensor(get_array_module(x.data).zeros_like(x.data)) if g is None else g
+            Tensor(get_array_module(x._data).zeros_like(x._data)) if g is None else g
             for g, x in zip(grads, xs_checked)
         )
 

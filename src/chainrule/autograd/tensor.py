@@ -35,8 +35,10 @@ class Tensor:
     """A multi-dimensional array that remembers how it was computed, for reverse-mode autodiff.
 
     Attributes:
-        data: the underlying NumPy (or CuPy) array. Assigning a new array counts as an in-place
-            change (see ``_version``); so do the in-place methods (``add_``, ``copy_``...).
+        data: the values as a Tensor outside the graph that shares this one's memory (PyTorch's
+            ``.data``); the array itself is ``_data`` inside chainrule. Assigning a new array or
+            Tensor counts as an in-place change (see ``_version``); so do the in-place methods
+            (``add_``, ``copy_``...).
         grad: the accumulated gradient (a Tensor) after ``backward()``, else None.
         requires_grad: whether operations on this tensor are recorded.
         _version: how many times the values were changed in place (``_mark_changed``).
@@ -49,6 +51,8 @@ class Tensor:
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
+        if isinstance(data, Tensor):  # Tensor(t.data), Tensor(t): the values, never a nested Tensor
+            data = data._data
         if requires_grad and getattr(data, "dtype", numpy.dtype(object)).kind not in _FLOAT_KINDS:
             raise TypeError(
                 "Tensor: only floating-point tensors can require gradients, got dtype "
@@ -72,11 +76,22 @@ class Tensor:
         self._counter[0] = value
 
     @property
-    def data(self):
-        return self._data
+    def data(self) -> Tensor:
+        """The values as a Tensor outside the graph, sharing this tensor's memory (PyTorch's
+        ``.data``): ``p.data.add_(d)``, ``m.weight.data.normal_(0, 0.02)``, ``x.data.numpy()``.
+
+        Unlike PyTorch's, it shares the count of in-place changes (as ``detach()`` does), so a
+        change through it after a recorded op read the values still makes backward refuse, and
+        the memory it writes is a Parameter's own (not the read-only view that ops read). The
+        array itself is ``numpy()`` (a copy from a GPU) or ``numpy.asarray(t)``.
+        """
+        out = Tensor(self._writable())
+        out._counter = self._counter
+        return out
 
     @data.setter
-    def data(self, array):
+    def data(self, value):
+        array = value._writable() if isinstance(value, Tensor) else value
         if array is not self._data:
             self._set_array(array)
             self._mark_changed()
@@ -282,7 +297,7 @@ def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None 
     tensor([1., 2.], requires_grad=True)
     """
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     xp = get_array_module(data)
     if dtype is not None:
         arr = xp.array(data, dtype=dtype)

@@ -16,7 +16,7 @@ What a trace keeps and what it does not (the same contract as ``torch.jit.trace`
   ``if`` statements on tensor values, loops over ``x.shape``, NumPy computations on ``.data``
   and values turned into Python numbers are frozen as they were for the example inputs. A tensor
   or array that is not an op's output but shares memory with one (``x.detach()``,
-  ``Tensor(x.data)``, ``table[ids.data]``) is refused, since the replay could not follow it; pass
+  ``Tensor(x.numpy())``, ``table[ids.numpy()]``) is refused (the replay could not follow it); pass
   ``check_inputs`` to compare the trace with the model on other inputs. (``table[ids]`` with an
   integer Tensor, as in ``nn.Embedding``, makes ``ids`` an input of the lookup: it traces.)
 * Parameters and buffers are read again at every call, so a trace follows training, in-place
@@ -97,10 +97,10 @@ class Traced:
         self._plans: dict = {}
 
     def __call__(self, *inputs):
-        arrays = [x.data for x in inputs if type(x) is Tensor and not x.requires_grad]
+        arrays = [x._data for x in inputs if type(x) is Tensor and not x.requires_grad]
         if len(arrays) != len(inputs) or not inputs:  # the usual case above, the rest here
             inputs = _as_inputs("Traced", inputs)
-            arrays = [t.data for t in inputs]
+            arrays = [t._data for t in inputs]
         plan = self._plans.get(_signature(arrays))
         if plan is None:
             plan = self._plan(inputs)
@@ -120,8 +120,8 @@ class Traced:
             raise TraceError(f"trace: {where}: the trace gives {len(got)} outputs, the model "
                              f"{len(want)}: its Python depends on the input values")
         for i, (a, b) in enumerate(zip(got, want)):
-            xp = get_array_module(a.data)
-            if a.shape != b.shape or not xp.allclose(a.data, b.data, rtol=rtol, atol=atol,
+            xp = get_array_module(a._data)
+            if a.shape != b.shape or not xp.allclose(a._data, b._data, rtol=rtol, atol=atol,
                                                      equal_nan=True):
                 raise TraceError(
                     f"trace: {where}: output {i} of the trace differs from the model's "
@@ -145,12 +145,12 @@ class Traced:
         _check_eval(self.fn)
         # One Tensor per position, even where the caller passed the same one twice: the ops must
         # be recorded against the position they read, which later calls may fill differently.
-        inputs = tuple(Tensor(t.data) for t in inputs)
+        inputs = tuple(Tensor(t._data) for t in inputs)
         plan = _Recorder(inputs).record(self.fn, _names(self.fn))
         if len(self._plans) >= _MAX_SIGNATURES:
             self._plans.pop(next(iter(self._plans)))
-        self._plans[_signature([t.data for t in inputs])] = plan
-        plan.signature = tuple((t.shape, t.dtype, device_of(t.data)) for t in inputs)
+        self._plans[_signature([t._data for t in inputs])] = plan
+        plan.signature = tuple((t.shape, t.dtype, device_of(t._data)) for t in inputs)
         return plan
 
     def __repr__(self) -> str:
@@ -264,9 +264,9 @@ class _Recorder:
         if not isinstance(given, Tensor):  # a Python number or array the op wrapped itself
             if hasattr(given, "shape"):
                 self._refuse_shared(cls.__name__, "an array", given)
-            self.consts.append((n, t.data))
+            self.consts.append((n, t._data))
             return n
-        self._refuse_shared(cls.__name__, "an input", t.data)
+        self._refuse_shared(cls.__name__, "an input", t._data)
         self.live.append((n, t))
         return n
 
@@ -275,16 +275,16 @@ class _Recorder:
             if _may_share(array, a):
                 raise TraceError(
                     f"trace: {op} takes {what} that shares memory with the traced computation "
-                    "but was not made by an op (x.detach(), Tensor(x.data), an index taken from "
+                    "but was not made by an op (x.detach(), Tensor(x.numpy()), an index taken from "
                     "an input...); the replay could not follow it, so this model cannot be traced"
                 )
 
     def _outputs_so_far(self):
         for t in self.inputs:
-            yield t.data
+            yield t._data
         for step in self.steps:
             for n in step[3]:
-                yield self.seen[n].data
+                yield self.seen[n]._data
 
     def __call__(self, cls, params, given, inputs, outs, multi):
         if threading.get_ident() != self.thread:
@@ -312,7 +312,7 @@ class _Recorder:
             n = self.slot.get(id(t))
             if n is None:  # returned without any op: a fixed tensor, or one read at every call
                 n = self._new_slot(t)
-                self._refuse_shared("the model", "an output", t.data)
+                self._refuse_shared("the model", "an output", t._data)
                 self.live.append((n, t))
             out_slots.append(n)
         return _Plan(self, tuple(out_slots), _structure(out), names)
@@ -331,7 +331,7 @@ class _Plan:
     ``code`` is its source, e.g. for LeNet-5::
 
         def replay(x0):
-            p0 = live[0].data  # features.0.weight
+            p0 = live[0]._data  # features.0.weight
             ...
             n = new(ConvReLUNd); n.__dict__ = state[0].copy(); v3 = n.forward(x0, p0, p1)
 
@@ -350,7 +350,7 @@ class _Plan:
         for k, (n, t) in enumerate(rec.live):
             name[n] = f"p{k}"
             note = names.get(id(t))
-            lines.append(f"    p{k} = live[{k}].data" + (f"  # {note}" if note else ""))
+            lines.append(f"    p{k} = live[{k}]._data" + (f"  # {note}" if note else ""))
         for k, (n, array) in enumerate(rec.consts):
             name[n], scope[f"c{k}"] = f"c{k}", array  # fixed values, e.g. the 2 of x * 2
         # Free each big intermediate after its last use, as eager code does when a layer's input
@@ -378,11 +378,11 @@ class _Plan:
                 node = f"n = {op}(**state[{k}][0]); n.__dict__.update(state[{k}][1])"
             lines.append(f"    {node}; {outs} = n.forward({args})")
             for n in dests:
-                if rec.seen[n].data.ndim == 0:  # NumPy may give a scalar: keep arrays only
+                if rec.seen[n]._data.ndim == 0:  # NumPy may give a scalar: keep arrays only
                     lines.append(f"    {name[n]} = as_array({name[n]})")
             done = [n for n in sources if last.get(n) == k and n not in keep]
             done += [n for n in dests if n not in last and n not in keep]
-            big = sorted({name[n] for n in done if rec.seen[n].data.nbytes >= _DROP_BYTES})
+            big = sorted({name[n] for n in done if rec.seen[n]._data.nbytes >= _DROP_BYTES})
             if big:
                 lines.append(f"    del {', '.join(big)}")
         lines.append(f"    return ({', '.join(f'Tensor({name[n]})' for n in out_slots)},)")

@@ -79,7 +79,7 @@ def sample_predict(model, x, *, samples: int = 10, batch_size: int = 512):
     try:
         with no_grad():
             for _ in range(samples):
-                parts = [softmax(model(Tensor(xs[i:i + batch_size])), axis=-1).data
+                parts = [softmax(model(Tensor(xs[i:i + batch_size])), axis=-1)._data
                          for i in range(0, len(xs), batch_size)]
                 out.append(get_array_module(parts[0]).concatenate(parts))
     finally:

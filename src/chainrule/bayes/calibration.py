@@ -100,7 +100,7 @@ class TemperatureScaling:
     def _slope(logits, labels, inv_t: float) -> float:
         beta = Tensor(logits.dtype.type(inv_t), requires_grad=True)
         (g,) = grad(cross_entropy(Tensor(logits) * beta, Tensor(labels)), [beta])
-        return float(g.data)
+        return float(g._data)
 
     def fit(self, logits, labels, *, low: float = 1e-3, high: float = 1e3,
             tol: float = 1e-7) -> TemperatureScaling:
@@ -180,7 +180,7 @@ def mc_dropout_predict(model, x, *, samples: int = 20, batch_size: int = 512) ->
     try:
         with no_grad():
             for _ in range(samples):
-                parts = [softmax(model(Tensor(xs[i:i + batch_size])), axis=-1).data
+                parts = [softmax(model(Tensor(xs[i:i + batch_size])), axis=-1)._data
                          for i in range(0, len(xs), batch_size)]
                 out.append(get_array_module(parts[0]).concatenate(parts))
     finally:

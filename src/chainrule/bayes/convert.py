@@ -33,8 +33,8 @@ def _bayesian_twin(layer, opts, rng):
                               stride=layer.stride, padding=layer.padding, rng=rng,
                               dtype=layer.weight.dtype, **opts)
     with no_grad():
-        twin.weight_mu.copy_(layer.weight.data)
-        twin.bias_mu.copy_(layer.bias.data)
+        twin.weight_mu.copy_(layer.weight._data)
+        twin.bias_mu.copy_(layer.bias._data)
     return twin.train(layer.training)
 
 

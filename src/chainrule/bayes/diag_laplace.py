@@ -50,20 +50,20 @@ class DiagonalLaplace:
         x = asnumpy(x)
         was = self.model.training
         self.model.eval()
-        acc = [p.data.astype("float64") * 0 for p in self.params]
+        acc = [p._data.astype("float64") * 0 for p in self.params]
         try:
             for i in range(len(x)):
                 out = self.model(Tensor(x[i:i + 1]))
                 jac = []
                 for c in range(out.shape[1]):
                     g = grad(out[0, c], self.params, retain_graph=True, allow_unused=True)
-                    jac.append([(gi.data if gi is not None else 0 * p.data).astype("float64")
+                    jac.append([(gi._data if gi is not None else 0 * p._data).astype("float64")
                                 for gi, p in zip(g, self.params)])
                 if self.likelihood == "regression":
                     for k in range(len(acc)):
                         acc[k] += sum(j[k] ** 2 for j in jac) / self.sigma_noise ** 2
                     continue
-                p = asnumpy(softmax(out, axis=-1).data[0]).astype("float64")
+                p = asnumpy(softmax(out, axis=-1)._data[0]).astype("float64")
                 for k in range(len(acc)):
                     first = sum(p[c] * jac[c][k] for c in range(len(p)))
                     acc[k] += sum(p[c] * jac[c][k] ** 2 for c in range(len(p))) - first ** 2
@@ -71,7 +71,7 @@ class DiagonalLaplace:
             self.model.train(was)
         self.ggn = acc
         self.variance = [1.0 / (a + self.prior_precision) for a in acc]
-        self.mean = [p.data.copy() for p in self.params]
+        self.mean = [p._data.copy() for p in self.params]
         return self
 
     def set_prior_precision(self, alpha: float) -> DiagonalLaplace:
@@ -100,7 +100,7 @@ class DiagonalLaplace:
                     for p, m, v in zip(self.params, self.mean, self.variance):
                         eps = rng.standard_normal(m.shape)
                         p.copy_((m + eps * v ** 0.5).astype(m.dtype))
-                    outs.append(asnumpy(self.model(x).data))
+                    outs.append(asnumpy(self.model(x)._data))
         finally:
             with no_grad():
                 for p, m in zip(self.params, self.mean):

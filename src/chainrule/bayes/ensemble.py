@@ -110,7 +110,7 @@ class Snapshots(Callback):
 
     def on_epoch_end(self, epoch, logs=None):
         if epoch >= self.start and (epoch - self.start + 1) % self.every == 0:
-            self.states.append({k: v.data.copy()
+            self.states.append({k: v._data.copy()
                                 for k, v in self.trainer.model.state_dict().items()})
 
 

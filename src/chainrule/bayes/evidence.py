@@ -89,7 +89,7 @@ def jacobian(model, x) -> object:
     rows = []
     for i in range(out.shape[0]):
         g = grad(out[i], params, retain_graph=True, allow_unused=True)
-        rows.append([asnumpy(gi.data if gi is not None else 0 * p.data).reshape(-1)
+        rows.append([asnumpy(gi._data if gi is not None else 0 * p._data).reshape(-1)
                      for gi, p in zip(g, params)])
     xp = get_array_module(rows[0][0])
     return xp.stack([xp.concatenate(r) for r in rows])
@@ -114,12 +114,12 @@ def log_evidence(model, x, y, *, alpha: float, beta: float) -> dict:
     model.eval()
     try:
         jac = jacobian(model, x).astype("float64")
-        f = asnumpy(model(Tensor(asnumpy(x))).data).reshape(-1).astype("float64")
+        f = asnumpy(model(Tensor(asnumpy(x)))._data).reshape(-1).astype("float64")
     finally:
         model.train(was)
     xp = get_array_module(jac)
     y = asnumpy(y).astype("float64").reshape(-1)
-    w = xp.concatenate([asnumpy(p.data).reshape(-1) for p in model.parameters()])
+    w = xp.concatenate([asnumpy(p._data).reshape(-1) for p in model.parameters()])
     n, m = jac.shape
     e_d, e_w = 0.5 * float(((y - f) ** 2).sum()), 0.5 * float(w @ w)
     lam = xp.linalg.eigvalsh(beta * jac.T @ jac)

@@ -30,7 +30,7 @@ def _curve(model, grid):
     was = model.training
     model.eval()
     with no_grad():
-        out = asnumpy(model(Tensor(grid)).data)[:, 0]
+        out = asnumpy(model(Tensor(grid))._data)[:, 0]
     model.train(was)
     return out
 

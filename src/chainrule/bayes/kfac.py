@@ -99,7 +99,7 @@ class KFACLaplace:
         return out, [seen[i][0] for i in range(len(layers))]
 
     def _augmented(self, l, a):
-        a = asnumpy(a.data).astype("float64")
+        a = asnumpy(a._data).astype("float64")
         xp = get_array_module(a)
         return a if not self._bias[l] else xp.concatenate([a, xp.ones((len(a), 1))], axis=1)
 
@@ -109,8 +109,8 @@ class KFACLaplace:
         for c in range(out.shape[1]):
             g = grad(out[:, c].sum(), [s for _, s in seen], retain_graph=True,
                      allow_unused=True)
-            per_class.append([asnumpy(gi.data).astype("float64") if gi is not None
-                              else 0 * asnumpy(s.data).astype("float64")
+            per_class.append([asnumpy(gi._data).astype("float64") if gi is not None
+                              else 0 * asnumpy(s._data).astype("float64")
                               for gi, (_, s) in zip(g, seen)])
         xp = get_array_module(per_class[0][0])
         return [xp.stack([pc[l] for pc in per_class]) for l in range(len(seen))]
@@ -131,7 +131,7 @@ class KFACLaplace:
                 if b_sums is None:
                     b_sums = [0.0 * g[0, 0][:, None] * g[0, 0][None] for g in grads]
                     a_sums = [0.0 for _ in seen]
-                p = (asnumpy(softmax(out, axis=-1).data).astype("float64")
+                p = (asnumpy(softmax(out, axis=-1)._data).astype("float64")
                      if self.likelihood == "classification" else None)
                 for l, (g, (a, _)) in enumerate(zip(grads, seen)):
                     xp = get_array_module(g)
@@ -152,10 +152,10 @@ class KFACLaplace:
                      for b, a in self.factors]
         self.mean = []
         for layer in self.layers:
-            w = asnumpy(layer.weight.data).astype("float64")
+            w = asnumpy(layer.weight._data).astype("float64")
             xp = get_array_module(w)
             self.mean.append(w if layer.bias is None else xp.concatenate(
-                [w, asnumpy(layer.bias.data).astype("float64")[:, None]], axis=1))
+                [w, asnumpy(layer.bias._data).astype("float64")[:, None]], axis=1))
         return self.set_prior_precision(self.prior_precision)
 
     def set_prior_precision(self, alpha: float) -> KFACLaplace:
@@ -199,7 +199,7 @@ class KFACLaplace:
                     g_rot = xp.einsum("cno,oi->cni", g, ub)                   # (C, N, out)
                     w = (a_rot ** 2) @ self._scale[l].T                      # (N, out)
                     cov = cov + xp.einsum("cni,ni,dni->ncd", g_rot, w, g_rot)
-                means.append(asnumpy(out.data).astype("float64"))
+                means.append(asnumpy(out._data).astype("float64"))
                 covs.append(cov)
         finally:
             self.model.train(was)
@@ -228,7 +228,7 @@ class KFACLaplace:
                                                                 self._scale):
                         eps = rng.standard_normal(m.shape)
                         self._set(layer, m + ub @ (eps * s ** 0.5) @ ua.T)
-                    outs.append(asnumpy(self.model(xt).data))
+                    outs.append(asnumpy(self.model(xt)._data))
         finally:
             with no_grad():
                 for layer, m in zip(layers, self.mean):
@@ -238,7 +238,7 @@ class KFACLaplace:
 
     @staticmethod
     def _set(layer, wb):
-        dtype = layer.weight.data.dtype
+        dtype = layer.weight._data.dtype
         if layer.bias is None:
             layer.weight.copy_(wb.astype(dtype))
             return

@@ -39,9 +39,9 @@ def hessian(fn, params) -> object:
     rows = []
     for i in range(flat.shape[0]):
         row = grad(flat[i], params, retain_graph=True, allow_unused=True)
-        rows.append(get_array_module(flat.data).concatenate([
-            (r.data if r is not None else 0 * p.data).reshape(-1) for r, p in zip(row, params)]))
-    return get_array_module(flat.data).stack(rows)
+        rows.append(get_array_module(flat._data).concatenate([
+            (r._data if r is not None else 0 * p._data).reshape(-1) for r, p in zip(row, params)]))
+    return get_array_module(flat._data).stack(rows)
 
 
 def split_last_layer(model: Module):
@@ -110,7 +110,7 @@ class LastLayerLaplace:
         self.model.eval()
         try:
             with no_grad():
-                parts = [asnumpy(self.features(Tensor(x[i:i + batch_size])).data)
+                parts = [asnumpy(self.features(Tensor(x[i:i + batch_size]))._data)
                          for i in range(0, len(x), batch_size)]
         finally:
             self.model.train(was)
@@ -122,8 +122,8 @@ class LastLayerLaplace:
         x = asnumpy(x)
         phi = self._phi(x)
         xp = get_array_module(phi)
-        w = asnumpy(self.head.weight.data).astype("float64")
-        b = asnumpy(self.head.bias.data).astype("float64") if self.head.bias is not None else None
+        w = asnumpy(self.head.weight._data).astype("float64")
+        b = asnumpy(self.head.bias._data).astype("float64") if self.head.bias is not None else None
         if b is None:
             raise ValueError("LastLayerLaplace: the last Linear must have a bias")
         self.mean = xp.concatenate([w, b[:, None]], axis=1).reshape(-1)

@@ -53,7 +53,7 @@ class MixturePrior(Module):
     def _means(self):
         if not self.fixed_zero:
             return self.means
-        mask = self.means.data * 0 + 1
+        mask = self.means._data * 0 + 1
         mask[0] = 0
         return self.means * mask
 
@@ -76,7 +76,7 @@ class MixturePrior(Module):
     def responsibilities(self, weights):
         """Posterior probability of each component for each weight, an array (P, K)."""
         with no_grad():
-            logc = asnumpy(self.log_components(weights).data)
+            logc = asnumpy(self.log_components(weights)._data)
         xp = get_array_module(logc)
         r = xp.exp(logc - logc.max(axis=1, keepdims=True))
         return r / r.sum(axis=1, keepdims=True)
@@ -87,12 +87,12 @@ class MixturePrior(Module):
         Returns:
             The component index of every weight, one int array per Tensor.
         """
-        centres = asnumpy(self._means().data)
+        centres = asnumpy(self._means()._data)
         out = []
         for w in weights:
             k = self.responsibilities(w).argmax(axis=1)
             with no_grad():
-                w.copy_(centres[k].reshape(w.shape).astype(w.data.dtype))
+                w.copy_(centres[k].reshape(w.shape).astype(w._data.dtype))
             out.append(k.reshape(w.shape))
         return out
 

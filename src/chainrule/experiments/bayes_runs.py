@@ -131,9 +131,9 @@ class _StartSharing(Callback):
             return
         prior = self.net.sharing_prior
         k = prior.means.shape[0]
-        span = max(float(max(abs(asnumpy(w.data)).max() for w in shared_weights(self.net))),
+        span = max(float(max(abs(asnumpy(w._data)).max() for w in shared_weights(self.net))),
                    1e-3)
-        xp = get_array_module(prior.means.data)
+        xp = get_array_module(prior.means._data)
         grid = [v for v in xp.linspace(-span, span, k + (k % 2 == 0)) if abs(v) > 1e-9 * span]
         with no_grad():
             prior.means.copy_(xp.asarray([0.0, *grid[:k - 1]], dtype=prior.means.dtype))
@@ -167,13 +167,13 @@ def quantize_report(net, accuracy_of) -> dict:
     quantized = copy.deepcopy(net)
     weights = shared_weights(quantized)
     quantized.sharing_prior.quantize(*weights)
-    values = get_array_module(weights[0].data).concatenate(
-        [asnumpy(w.data).reshape(-1) for w in weights])
+    values = get_array_module(weights[0]._data).concatenate(
+        [asnumpy(w._data).reshape(-1) for w in weights])
     distinct = len(set(values.tolist()))
     prior = net.sharing_prior
-    logits = asnumpy(prior.logits.data).astype("float64")
+    logits = asnumpy(prior.logits._data).astype("float64")
     pis = get_array_module(logits).exp(logits - logits.max())
-    centres = asnumpy(prior.means.data).astype("float64")
+    centres = asnumpy(prior.means._data).astype("float64")
     centres[0] = 0.0
     return {"accuracy_before": accuracy_of(net), "accuracy_quantized": accuracy_of(quantized),
             "weights": int(values.size), "distinct_weights": distinct,

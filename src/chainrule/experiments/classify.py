@@ -323,7 +323,7 @@ def load_model(checkpoint):
         raise ValueError(f"{path}: model {name} has initialized tensors outside its state dict, "
                          "which the file cannot restore")
     for key, t in state.items():
-        if t.dtype.kind == "f" and not get_array_module(t.data).isfinite(t.data).all():
+        if t.dtype.kind == "f" and not get_array_module(t._data).isfinite(t._data).all():
             raise ValueError(f"{path}: weight {key!r} holds NaN or infinite values (did the run "
                              "diverge?); retrain, or use an earlier checkpoint")
     return net.eval(), config

@@ -337,7 +337,7 @@ def _judge(net, classifier, judge, data, n_eval, seed, out) -> dict:
     n_eval = min(n_eval, len(data.x_test), len(data.x_train))
     xp = get_array_module(data.x_test)
     labels = xp.arange(n_eval) % net.num_classes if net.conditional else None
-    fake = asnumpy(net.sample(n_eval, rng=rng, labels=labels).data)
+    fake = asnumpy(net.sample(n_eval, rng=rng, labels=labels)._data)
     real = data.x_test[:n_eval]
     report = gen.evaluate_samples(classifier, real, fake, labels=labels)
     report["real_vs_real_frechet_distance"] = gen.lenet_frechet_distance(
@@ -391,7 +391,7 @@ def generate_images(checkpoint, *, n: int = 64, label: int | None = None, out="g
         return _every_class(net, n, classes, out, seed, name)
     images = net.sample(n, rng=as_generator(seed), labels=label)
     what = f"class {classes[label]}" if label is not None else "samples"
-    path = gen.sample_grid(images.data, out, ncols=ncols, title=f"{name}: {n} {what}")
+    path = gen.sample_grid(images._data, out, ncols=ncols, title=f"{name}: {n} {what}")
     return {"out": str(path), "n": n, "label": label, "model": name}
 
 
@@ -400,7 +400,7 @@ def _every_class(net, n, classes, out, seed, name) -> dict:
     per_class = -(-n // net.num_classes)
     labels = [c for c in range(net.num_classes) for _ in range(per_class)]
     images = net.sample(len(labels), rng=as_generator(seed), labels=labels)
-    path = gen.sample_grid(images.data, out, ncols=per_class, row_labels=list(classes),
+    path = gen.sample_grid(images._data, out, ncols=per_class, row_labels=list(classes),
                            title=f"{name}: {per_class} of each class, one row per class")
     return {"out": str(path), "n": len(labels), "label": None, "model": name,
             "per_class": per_class}

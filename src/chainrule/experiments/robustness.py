@@ -162,7 +162,7 @@ def _patch_figures(net, data, x, y, patches, rows, target, out, rng):
     side = patches[big].shape[-1]
     mats = paste_matrices(side, x.shape[2:], random_placements(len(keep), side, x.shape[2:],
                                                                rng=rng), xp=xp, dtype=x.dtype)
-    patched = apply_patch(x[keep], patches[big], mats).data
+    patched = apply_patch(x[keep], patches[big], mats)._data
     logits = logits_of(net, patched)
     conf, pred = robust.msp_score(logits), logits.argmax(axis=1)
     wide = max(len(c) for c in data.classes) > 3  # long class names get two lines

@@ -95,8 +95,8 @@ def fit_text_model(model: str, texts, y, num_classes: int, *, ngram_range: int =
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss.data) * len(batch)
-            correct += int((logits.data.argmax(1) == y[batch]).sum())
+            total += float(loss._data) * len(batch)
+            correct += int((logits._data.argmax(1) == y[batch]).sum())
         if scheduler is not None:
             scheduler.step()
         elapsed += time.process_time() - t0
@@ -112,9 +112,9 @@ def fit_text_model(model: str, texts, y, num_classes: int, *, ngram_range: int =
 
 def _scores(net, bags, y, prefix=""):
     logits = predict_logits(net, bags)
-    loss = float(cross_entropy(logits, y).data)
+    loss = float(cross_entropy(logits, y)._data)
     return {f"{prefix}loss": loss,
-            f"{prefix}accuracy": float((logits.data.argmax(1) == y).mean())}
+            f"{prefix}accuracy": float((logits._data.argmax(1) == y).mean())}
 
 
 def predict_logits(net, bags, batch_size: int = 4096):
@@ -183,7 +183,7 @@ def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, ep
             writer.writerow([i + 1, *(f"{history[k][i]:.6g}" for k in keys)])
         atomic_write_bytes(str(out / "metrics.csv"), log.getvalue().encode())
         test_texts, y_test = parts["test"]
-        pred = predict_logits(net, features.transform(test_texts)).data.argmax(1)
+        pred = predict_logits(net, features.transform(test_texts))._data.argmax(1)
         errors = int((pred != y_test).sum())
         figures = out / "figures"
         plot_history({k: v for k, v in history.items() if k != "seconds"},
@@ -248,7 +248,7 @@ def predict_texts(checkpoint, texts) -> list[dict]:
                          f"{str(texts)[:80]}")
     net, config, features = _load_text_run(checkpoint)
     classes = config["classes"]
-    logits = predict_logits(net, features.transform(texts)).data
+    logits = predict_logits(net, features.transform(texts))._data
     z = _host.exp(logits - logits.max(axis=1, keepdims=True))
     probs = z / z.sum(axis=1, keepdims=True)
     return [{"text": t, "class": classes[int(p.argmax())],
@@ -269,7 +269,7 @@ def evaluate_text_run(checkpoint, data_dir=None, dataset: str | None = None) -> 
                          f"evaluated on its own corpus's test part, not on {dataset!r}")
     parts, _ = load_text_splits(config["dataset"], data_dir)
     texts, y = parts["test"]
-    pred = predict_logits(net, features.transform(texts)).data.argmax(1)
+    pred = predict_logits(net, features.transform(texts))._data.argmax(1)
     errors = int((pred != y).sum())
     return {"dataset": config["dataset"], "test_accuracy": 1 - errors / len(y),
             "test_errors": errors, "n_test": len(y)}

@@ -40,7 +40,7 @@ def model_dtype(model):
 def as_batch(who: str, model, x, *, min_ndim: int = 2):
     """``x`` (array or Tensor) as a float NumPy array in the model's dtype, checked finite."""
     if isinstance(x, Tensor):
-        x = asnumpy(x.data)
+        x = asnumpy(x._data)
     x = numpy.asarray(x)
     if x.ndim < min_ndim:
         raise ValueError(f"{who}: x must be a batch with at least {min_ndim} axes (N, ...), "
@@ -84,7 +84,7 @@ def predict_scores(model, x, *, output: str = "logit", batch_size: int = 256):
     parts = []
     with no_grad(), eval_mode(model):
         for sl in batches(len(x), batch_size):
-            parts.append(asnumpy(_scores("predict_scores", model, Tensor(x[sl]), output).data))
+            parts.append(asnumpy(_scores("predict_scores", model, Tensor(x[sl]), output)._data))
     return numpy.concatenate(parts)
 
 
@@ -118,7 +118,7 @@ def score_gradients(model, x, targets, *, output: str = "logit"):
     pick[numpy.arange(len(x)), targets] = 1
     chosen = (out * Tensor(pick)).sum(axis=1)
     (g,) = grad(chosen.sum(), xt)
-    return asnumpy(chosen.data), asnumpy(g.data)
+    return asnumpy(chosen._data), asnumpy(g._data)
 
 
 def batches(n: int, size: int):

@@ -67,7 +67,7 @@ def layer_activations(model, layer: str, x, *, batch_size: int = 256):
     parts = []
     with no_grad(), eval_mode(model):
         for sl in batches(len(x), batch_size):
-            parts.append(asnumpy(_run_to(model, module, Tensor(x[sl])).data))
+            parts.append(asnumpy(_run_to(model, module, Tensor(x[sl]))._data))
     return numpy.concatenate(parts)
 
 
@@ -178,10 +178,10 @@ def project_activation(model, layer: str, x, channel: int, *, position=None,
                     act = _run_to(model, module, xt)
             pos = position
             if pos is None and act.ndim == 4:
-                flat = asnumpy(act.data[0, channel]).argmax()
+                flat = asnumpy(act._data[0, channel]).argmax()
                 pos = divmod(int(flat), act.shape[-1])
             (g,) = grad(_channel_score(act, channel, pos), xt)
-            out[n] = asnumpy(g.data)[0]
+            out[n] = asnumpy(g._data)[0]
     return out
 
 
@@ -234,7 +234,7 @@ def activation_maximization(model, layer: str, channel: int, shape, *, steps: in
     def value(image):
         with no_grad():
             out = _run_to(model, module, Tensor(image))
-        a = asnumpy(out.data)[0, channel]
+        a = asnumpy(out._data)[0, channel]
         return float(a.mean())
 
     with eval_mode(model):
@@ -245,7 +245,7 @@ def activation_maximization(model, layer: str, channel: int, shape, *, steps: in
             xt = Tensor(moved, requires_grad=True)
             act = _run_to(model, module, xt)
             (g,) = grad(_channel_score(act, channel), xt)
-            g = numpy.roll(asnumpy(g.data), (-int(dy), -int(dx)), axis=(-2, -1))
+            g = numpy.roll(asnumpy(g._data), (-int(dy), -int(dx)), axis=(-2, -1))
             img = img + lr * (high - low) * g / (numpy.abs(g).mean() + 1e-12)
             if blur_every and (step + 1) % blur_every == 0:
                 img = _blur(img, blur_sigma)

@@ -55,7 +55,7 @@ class GuidedReLU(Function):
         return xp.maximum(z, 0)
 
     def backward(self, g):
-        passed = g * Tensor((g.data > 0).astype(g.dtype))  # relu(g), as a product: one node
+        passed = g * Tensor((g._data > 0).astype(g.dtype))  # relu(g), as a product: one node
         if self.rule == "deconvnet":
             return passed
         return passed * Tensor(self.mask)

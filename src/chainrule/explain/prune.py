@@ -55,8 +55,8 @@ def _zero_masked(module, inputs=None) -> None:
         mask = module._buffers.get(pname + MASK)
         if param is None or mask is None:
             continue
-        m = mask.data
-        if (param.data * (1 - m)).any():
+        m = mask._data
+        if (param._data * (1 - m)).any():
             with no_grad():
                 param.mul_(m)
 
@@ -71,7 +71,7 @@ def apply_mask(module, mask, name: str = "weight") -> None:
     param = module._parameters.get(name)
     if param is None:
         raise ValueError(f"apply_mask: {type(module).__name__} has no parameter {name!r}")
-    mask = numpy.asarray(asnumpy(mask.data) if isinstance(mask, Tensor) else mask)
+    mask = numpy.asarray(asnumpy(mask._data) if isinstance(mask, Tensor) else mask)
     if mask.shape != param.shape:
         raise ValueError(f"apply_mask: the mask of {name!r} must have shape {param.shape}, got "
                          f"{mask.shape}")
@@ -304,14 +304,14 @@ def obd_saliency(model, loss_fn, x, y, *, method: str = "exact", n_samples: int 
             share = (sl.stop - sl.start) / len(x)
             loss = loss_fn(model(Tensor(x[sl])), Tensor(y[sl]) if hasattr(y, "shape") else y)
             gs = grad(loss, params, create_graph=True)
-            first += share * numpy.concatenate([asnumpy(g.data).ravel() for g in gs])
+            first += share * numpy.concatenate([asnumpy(g._data).ravel() for g in gs])
             for k in vectors:
                 v = signs[k] if signs is not None else numpy.eye(1, total, k)[0]
                 parts = numpy.split(v, numpy.cumsum(sizes)[:-1])
                 dot = sum((g * Tensor(p.reshape(g.shape).astype(g.dtype))).sum()
                           for g, p in zip(gs, parts))
                 hv = grad(dot, params, retain_graph=True)
-                hv = numpy.concatenate([asnumpy(h.data).ravel() for h in hv])
+                hv = numpy.concatenate([asnumpy(h._data).ravel() for h in hv])
                 diag += share * v * hv  # e_i * Hv = h_ii exactly; E[v * Hv] = diag(H)
     finally:
         model.train(was)
@@ -330,7 +330,7 @@ def _fisher(model, loss_fn, x, y, params):
         for i in range(len(x)):
             target = Tensor(y[i:i + 1]) if hasattr(y, "shape") else y
             gs = grad(loss_fn(model(Tensor(x[i:i + 1])), target), params)
-            g = numpy.concatenate([asnumpy(t.data).ravel() for t in gs]).astype(numpy.float64)
+            g = numpy.concatenate([asnumpy(t._data).ravel() for t in gs]).astype(numpy.float64)
             diag += g * g / len(x)
             first += g / len(x)
     finally:

@@ -92,8 +92,8 @@ def gradient_penalty(critic, real, fake, *, labels=None, rng=None, alpha=None) -
     Returns:
         A 0-d Tensor.
     """
-    r = real.data if isinstance(real, Tensor) else real
-    f = fake.data if isinstance(fake, Tensor) else fake
+    r = real._data if isinstance(real, Tensor) else real
+    f = fake._data if isinstance(fake, Tensor) else fake
     if tuple(r.shape) != tuple(f.shape) or r.ndim < 2:
         raise ValueError(f"gradient_penalty: real and fake must be batches of one shape, got "
                          f"{tuple(r.shape)} and {tuple(f.shape)}")
@@ -187,7 +187,7 @@ class GANTrainer(Trainer):
             loss = -distance + self.gp_weight * gp
             logs = {"wasserstein": distance.item(), "gp": gp.item()}
         else:
-            xp = get_array_module(d_real.data)
+            xp = get_array_module(d_real._data)
             ones = xp.full(d_real.shape, 1.0 - self.label_smoothing, dtype=d_real.dtype)
             loss = (binary_cross_entropy_with_logits(d_real, Tensor(ones))
                     + binary_cross_entropy_with_logits(d_fake, Tensor(xp.zeros_like(ones))))
@@ -208,9 +208,9 @@ class GANTrainer(Trainer):
             if self.loss_name == "wgan-gp":
                 loss = -mean(d_fake)
             else:
-                xp = get_array_module(d_fake.data)
-                target = xp.ones_like(d_fake.data) if self.loss_name == "non_saturating" else \
-                    xp.zeros_like(d_fake.data)
+                xp = get_array_module(d_fake._data)
+                target = xp.ones_like(d_fake._data) if self.loss_name == "non_saturating" else \
+                    xp.zeros_like(d_fake._data)
                 loss = binary_cross_entropy_with_logits(d_fake, Tensor(target))
                 if self.loss_name == "minimax":
                     loss = -loss  # minimize log(1 - D(G(z))) = -BCE(d, 0)
@@ -232,5 +232,5 @@ class GANTrainer(Trainer):
 
 
 def _sigmoid_mean(logits):
-    xp = get_array_module(logits.data)
-    return (1 / (1 + xp.exp(-logits.data.astype("float64")))).mean()
+    xp = get_array_module(logits._data)
+    return (1 / (1 + xp.exp(-logits._data.astype("float64")))).mean()

@@ -59,7 +59,7 @@ class GANMonitor(Callback):
         """The fixed-noise samples now, a host array (n_samples, C, H, W) in [0, 1]."""
         gan = self.trainer.model
         images = gan.sample(self.n_samples, rng=None, labels=self._labels, z=self._z)
-        return asnumpy(images.data)
+        return asnumpy(images._data)
 
     def on_batch_end(self, batch, logs=None):
         for k in _STEP_KEYS:

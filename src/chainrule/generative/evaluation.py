@@ -45,7 +45,7 @@ def _batches(model, images, batch_size: int):
     device = _device(model)
     for start in range(0, len(images), batch_size):
         chunk = images[start:start + batch_size]
-        chunk = chunk.data if isinstance(chunk, Tensor) else chunk
+        chunk = chunk._data if isinstance(chunk, Tensor) else chunk
         yield Tensor(to_device(chunk.astype(dtype), device))
 
 
@@ -73,7 +73,7 @@ def penultimate_features(classifier, images, *, batch_size: int = 500):
     """
     captured = []
     handle = _last_linear("penultimate_features", classifier).register_forward_pre_hook(
-        lambda module, args: captured.append(asnumpy(args[0].data)))
+        lambda module, args: captured.append(asnumpy(args[0]._data)))
 
     def go():
         for x in _batches(classifier, images, batch_size):
@@ -90,7 +90,7 @@ def penultimate_features(classifier, images, *, batch_size: int = 500):
 def classify(classifier, images, *, batch_size: int = 500):
     """Softmax probabilities (N, classes) of the classifier for ``images``, as a host array."""
     def go():
-        return [asnumpy(classifier(x).data) for x in _batches(classifier, images, batch_size)]
+        return [asnumpy(classifier(x)._data) for x in _batches(classifier, images, batch_size)]
 
     logits = _run(classifier, go)
     xp = get_array_module(logits[0])
@@ -154,7 +154,7 @@ def evaluate_samples(classifier, real, fake, *, labels=None, batch_size: int = 5
 def reconstruct(model, images, *, batch_size: int = 500):
     """The model's outputs for ``images`` (a host array), computed in eval mode without a graph."""
     def go():
-        return [asnumpy(model(x).data) for x in _batches(model, images, batch_size)]
+        return [asnumpy(model(x)._data) for x in _batches(model, images, batch_size)]
 
     outs = _run(model, go)
     return get_array_module(outs[0]).concatenate(outs)

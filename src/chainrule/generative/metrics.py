@@ -25,7 +25,7 @@ __all__ = ["feature_moments", "frechet_distance", "frechet_distance_from_moments
 
 
 def _array(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _pair(who: str, y_true, y_pred):

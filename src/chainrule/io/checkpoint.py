@@ -46,7 +46,7 @@ _STATE = "chainrule.state"
 def _host(value):
     """A Tensor or array as a C-contiguous NumPy array (copied only from a GPU or a view)."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     array = asnumpy(value)
     if array.dtype.byteorder == ">":  # safetensors is little-endian, and so are the checksums
         array = array.astype(array.dtype.newbyteorder("<"))
@@ -165,7 +165,7 @@ def read_config(path) -> dict | None:
 def _encode(value, path: str, arrays: dict):
     """``value`` as JSON-ready data; arrays go into ``arrays`` under ``path``, leaving a ref."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     if isinstance(value, numpy.generic):

@@ -54,7 +54,7 @@ class TiedLinear(nn.Module):
         object.__setattr__(self, "_source", source)  # a plain reference: no second registration
         self.in_features, self.out_features = source.out_features, source.in_features
         if bias:
-            w = source.weight.data
+            w = source.weight._data
             self.bias = nn.Parameter(get_array_module(w).zeros(self.out_features, dtype=w.dtype))
         else:
             self.register_parameter("bias", None)

@@ -41,8 +41,8 @@ def _one_hot(who: str, labels, num_classes: int, like) -> Tensor:
     if labels is None:
         raise ValueError(f"{who}: this model is conditional (num_classes={num_classes}); pass the "
                          "class labels")
-    data = labels.data if isinstance(labels, Tensor) else labels
-    xp = get_array_module(like.data)
+    data = labels._data if isinstance(labels, Tensor) else labels
+    xp = get_array_module(like._data)
     idx = xp.asarray(data)
     if idx.dtype.kind not in "iu" or idx.ndim != 1 or len(idx) != like.shape[0]:
         raise ValueError(f"{who}: labels must be {like.shape[0]} ints (one per sample), got "
@@ -232,8 +232,8 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x, labels=None):
         if self.num_classes:
             code = _one_hot("DCGANDiscriminator", labels, self.num_classes, x)
-            xp = get_array_module(x.data)
-            maps = xp.broadcast_to(code.data[:, :, None, None],
+            xp = get_array_module(x._data)
+            maps = xp.broadcast_to(code._data[:, :, None, None],
                                    code.shape + tuple(x.shape[2:]))
             x = concat([x, Tensor(xp.ascontiguousarray(maps))], axis=1)
         else:
@@ -272,7 +272,7 @@ class GAN(nn.Module):
             raise ValueError(f"GAN.sample_latent: n must be a positive int, got {n!r}")
         shape = (n, self.latent_dim)
         z = rng.standard_normal(shape) if self.prior == "normal" else rng.uniform(-1, 1, shape)
-        ref = next(self.generator.parameters()).data
+        ref = next(self.generator.parameters())._data
         return Tensor(to_device(z.astype(ref.dtype), device_of(ref)))
 
     def sample(self, n: int, *, rng, labels=None, z=None):
@@ -294,8 +294,8 @@ class GAN(nn.Module):
             if labels is None:
                 raise ValueError(f"GAN.sample: the GAN is conditional; pass labels (ints in "
                                  f"[0, {self.num_classes}))")
-            xp = get_array_module(z.data)
-            labels = labels.data if isinstance(labels, Tensor) else labels
+            xp = get_array_module(z._data)
+            labels = labels._data if isinstance(labels, Tensor) else labels
             labels = xp.broadcast_to(xp.asarray(labels, dtype="int64"), (len(z),))
         was_training = self.training
         self.eval()

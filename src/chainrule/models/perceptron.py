@@ -43,12 +43,12 @@ class Perceptron(Module):
 
         Stops early after the first epoch without mistakes.
         """
-        x = x.data if isinstance(x, Tensor) else x
-        t = t.data if isinstance(t, Tensor) else t
-        xp = get_array_module(self.linear.weight.data)
+        x = x._data if isinstance(x, Tensor) else x
+        t = t._data if isinstance(t, Tensor) else t
+        xp = get_array_module(self.linear.weight._data)
         x = xp.asarray(x, dtype=self.linear.weight.dtype)
         t = xp.asarray(t, dtype=self.linear.weight.dtype).reshape(len(x), self.out_features)
-        w, b = self.linear.weight.data, self.linear.bias.data
+        w, b = self.linear.weight._data, self.linear.bias._data
         mistakes = []
         with no_grad():
             for _ in range(epochs):
@@ -68,6 +68,7 @@ class Perceptron(Module):
     def predict(self, x):
         """0/1 predictions as a NumPy array."""
         with no_grad():
-            return asnumpy(self.forward(x if isinstance(x, Tensor) else Tensor(
-                get_array_module(self.linear.weight.data).asarray(x, dtype=self.linear.weight.dtype)
-            )).data)
+            w = self.linear.weight._data
+            if not isinstance(x, Tensor):
+                x = Tensor(get_array_module(w).asarray(x, dtype=w.dtype))
+            return asnumpy(self.forward(x)._data)

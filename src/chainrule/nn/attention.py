@@ -162,7 +162,7 @@ class MultiheadAttention(Module):
             attn_mask, key_padding_mask = _pad(attn_mask), _pad(key_padding_mask)
         q, k, v = (self._heads(t, n) for t in (q, k, v))
         if self.add_zero_attn:
-            xp = get_array_module(k.data)
+            xp = get_array_module(k._data)
             zero = Tensor(xp.zeros((n, self.num_heads, 1, self.head_dim), dtype=k.dtype))
             k, v = concat([k, zero], dim=2), concat([v, zero], dim=2)
             attn_mask, key_padding_mask = _pad(attn_mask), _pad(key_padding_mask)
@@ -206,7 +206,7 @@ class MultiheadAttention(Module):
 def _as_mask(mask):
     """A mask's array (from a Tensor, an array or a nested list)."""
     if isinstance(mask, Tensor):
-        return mask.data
+        return mask._data
     return get_array_module(mask).asarray(mask)
 
 

@@ -67,9 +67,9 @@ class _Bayesian(Module):
         if self.local_reparameterization:
             mean = self._affine(x, self.weight_mu, self.bias_mu)
             var = self._affine(x * x, w_sigma * w_sigma, b_sigma * b_sigma)
-            return mean + sqrt(var) * self._noise(mean.shape, mean.data)
-        w = self.weight_mu + w_sigma * self._noise(self.weight_mu.shape, self.weight_mu.data)
-        b = self.bias_mu + b_sigma * self._noise(self.bias_mu.shape, self.bias_mu.data)
+            return mean + sqrt(var) * self._noise(mean.shape, mean._data)
+        w = self.weight_mu + w_sigma * self._noise(self.weight_mu.shape, self.weight_mu._data)
+        b = self.bias_mu + b_sigma * self._noise(self.bias_mu.shape, self.bias_mu._data)
         return self._affine(x, w, b)
 
     def _pairs(self):
@@ -89,7 +89,7 @@ class _Bayesian(Module):
                 out = out + total(math.log(self.prior_sigma) - log(sigma)
                                   + (sigma * sigma + mu * mu) / (2 * s2) - 0.5)
                 continue
-            eps = self._noise(mu.shape, mu.data)
+            eps = self._noise(mu.shape, mu._data)
             w = mu + sigma * eps
             log_q = total(-0.5 * math.log(2 * math.pi) - log(sigma) - 0.5 * eps * eps)
             pi, s1, s2 = self.prior_mixture

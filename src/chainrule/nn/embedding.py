@@ -62,7 +62,7 @@ class Embedding(Module):
             freeze: keep the weight fixed (``requires_grad=False``).
             padding_idx: as in the constructor; the given row is kept as it is (not zeroed).
         """
-        data = embeddings.data if isinstance(embeddings, Tensor) else embeddings
+        data = embeddings._data if isinstance(embeddings, Tensor) else embeddings
         if getattr(data, "ndim", None) != 2:
             raise ValueError(
                 "Embedding.from_pretrained: embeddings must be 2-D "
@@ -87,7 +87,7 @@ class Embedding(Module):
         index = self._check_ids(ids)
         # The ids as a Tensor: an input of the lookup, which checks their range itself, so that a
         # trace (cr.trace) reads and checks them at every call.
-        ids = ids if isinstance(ids, Tensor) and ids.data is index else Tensor(index)
+        ids = ids if isinstance(ids, Tensor) and ids._data is index else Tensor(index)
         out = getitem(self.weight, ids, rows=("Embedding", self.num_embeddings))
         if self.padding_idx is not None and out.requires_grad:
             keep = (index != self.padding_idx)[..., None]
@@ -98,8 +98,8 @@ class Embedding(Module):
         return out
 
     def _check_ids(self, ids):
-        data = ids.data if isinstance(ids, Tensor) else ids
-        xp = get_array_module(self.weight.data, data)
+        data = ids._data if isinstance(ids, Tensor) else ids
+        xp = get_array_module(self.weight._data, data)
         if isinstance(data, (list, tuple, numbers.Integral)):
             data = xp.asarray(data)
         if not hasattr(data, "dtype") or data.dtype.kind not in "iu":

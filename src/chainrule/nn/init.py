@@ -119,7 +119,7 @@ def _number(who: str, name: str, value, *, nonnegative: bool = False) -> float:
 
 
 def _fill(t: Tensor, values) -> Tensor:
-    xp = get_array_module(t.data)
+    xp = get_array_module(t._data)
     with no_grad():  # a counted in-place change (Parameter.data is read-only)
         return t.copy_(xp.asarray(values, dtype=t.dtype))
 

@@ -371,9 +371,9 @@ class Module:
                 if t is None or id(t) in memo:
                     continue
                 memo.add(id(t))
-                t.data = convert(t.data, name, dtype)
+                t.data = convert(t._data, name, dtype)
                 if t.grad is not None:
-                    t.grad = Tensor(convert(t.grad.data, name, dtype))
+                    t.grad = Tensor(convert(t.grad._data, name, dtype))
         return self
 
     def cpu(self) -> Module:

@@ -19,7 +19,7 @@ def _as_array(data):
     elif hasattr(data, "shape") and hasattr(data, "dtype"):
         data = ensure_array(data)
     else:
-        return tensor(data).data
+        return tensor(data)._data
     if config.default_device != "cpu" and device_of(data) == "cpu":
         data = to_device(data, config.default_device)
     return data

@@ -97,7 +97,7 @@ def _initial_state(who, mode, hx, shape, dtype):
 
 
 def _zero_state(mode, x, shape):
-    zeros = Tensor(get_array_module(x.data).zeros(shape, dtype=x.dtype))
+    zeros = Tensor(get_array_module(x._data).zeros(shape, dtype=x.dtype))
     return (zeros, zeros) if mode == "LSTM" else (zeros,)
 
 
@@ -346,7 +346,7 @@ class _Sequence(_Recurrent):
         """Inverted dropout between layers, with masks drawn from the module's generator."""
         keep = 1.0 - self.dropout
         mask = (self._rng.random(x.shape) < keep) / keep
-        return x * Tensor(get_array_module(x.data).asarray(mask, dtype=x.dtype))
+        return x * Tensor(get_array_module(x._data).asarray(mask, dtype=x.dtype))
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

@@ -52,8 +52,8 @@ def check_state(own, state, strict: bool, owner: str):
 def _load_value(value, target):
     """``value`` as an array on ``target``'s device and of its dtype, or what is wrong."""
     try:
-        raw = value.data if isinstance(value, Tensor) else value
-        arr = to_device(raw, device_of(target.data))
+        raw = value._data if isinstance(value, Tensor) else value
+        arr = to_device(raw, device_of(target._data))
     except (TypeError, ValueError, RuntimeError) as err:
         return f"cannot use a value of type {type(value).__name__} ({err})"
     if arr.dtype.kind not in "biuf":

@@ -124,7 +124,7 @@ def summarize(model, input_shape, dtype) -> ModelSummary:
 
 def _output_shapes(model, named, params, input_shape, dtype) -> dict:
     """id(module) -> the shape of its output, from one forward pass of a zero batch."""
-    xp = get_array_module(*[p.data for p in params[:1]])
+    xp = get_array_module(*[p._data for p in params[:1]])
     x = Tensor(xp.zeros(input_shape, dtype=xp.dtype(dtype)))
     shapes = {}
 

@@ -51,7 +51,7 @@ def _float_tensor(op, name, x):
 def _float_target(op, x, target):
     """A float target of the shape and dtype of ``x``; arrays and lists are converted to it."""
     if not isinstance(target, Tensor):
-        target = Tensor(get_array_module(x.data).asarray(target, dtype=x.dtype))
+        target = Tensor(get_array_module(x._data).asarray(target, dtype=x.dtype))
     elif target.dtype.kind != "f":
         raise TypeError(f"{op}: target must have a floating-point dtype, got {target.dtype}")
     elif target.dtype != x.dtype:
@@ -71,8 +71,8 @@ def _const(op, name, value, x, shape):
     """A non-differentiated float array (class weights, pos_weight) broadcastable to ``shape``."""
     if value is None:
         return None
-    xp = get_array_module(x.data)
-    data = value.data if isinstance(value, Tensor) else xp.asarray(value)
+    xp = get_array_module(x._data)
+    data = value._data if isinstance(value, Tensor) else xp.asarray(value)
     if data.dtype.kind not in "fiu":
         raise TypeError(f"{op}: {name} must be numeric, got dtype {data.dtype}")
     try:
@@ -203,13 +203,13 @@ class CrossEntropy(_ClassLoss):
     def backward(self, g):
         z, t = self.inputs
         a = self.axis
-        xp = get_array_module(z.data)
+        xp = get_array_module(z._data)
         g = self._scaled(g)
         gz = gt = None
         if self.needs_input_grad[0]:
             if self.labels and self.one_hot_unweighted:
                 # The lecture's dC/dz = y - t: the softmax output minus the one-hot target.
-                y_minus_t = SoftmaxMinusOneHot.apply(z, labels=t.data, known=self.gz)
+                y_minus_t = SoftmaxMinusOneHot.apply(z, labels=t._data, known=self.gz)
                 gz = y_minus_t * g
             else:
                 if self.labels:
@@ -263,7 +263,7 @@ class NLLLoss(_ClassLoss):
         return _reduce_array(loss, self.reduction, self.denom)
 
     def backward(self, g):
-        xp = get_array_module(g.data)
+        xp = get_array_module(g._data)
         return self._scaled(g) * -self._weighted_labels(xp, g.dtype), None
 
 
@@ -276,8 +276,8 @@ def _class_args(op, x, target, weight, ignore_index, axis, allow_probs):
     a = 0 if x.ndim == 1 and axis == 1 else _class_axis(op, axis, x.ndim, x.shape)
     n = x.shape[a]
     label_shape = x.shape[:a] + x.shape[a + 1:]
-    xp = get_array_module(x.data)
-    data = target.data if isinstance(target, Tensor) else xp.asarray(target)
+    xp = get_array_module(x._data)
+    data = target._data if isinstance(target, Tensor) else xp.asarray(target)
 
     def expected():  # built only for an error message: formatting shapes takes time on every call
         probs = f" or class probabilities of shape {x.shape}" if allow_probs else ""

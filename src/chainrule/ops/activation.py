@@ -57,7 +57,7 @@ class Step(Function):
     def backward(self, g):
         if self.straight_through:
             return g
-        return Tensor(get_array_module(g.data).zeros_like(g.data))
+        return Tensor(get_array_module(g._data).zeros_like(g._data))
 
 
 def _sigmoid_array(x):

@@ -115,7 +115,7 @@ def _adaptive_size(op, x, nd, output_size, floating=False):
 
 def _adaptive_avg(op, nd, x, output_size):
     out = _adaptive_size(op, x, nd, output_size, floating=True)
-    xp = get_array_module(x.data if isinstance(x, Tensor) else x)
+    xp = get_array_module(x._data if isinstance(x, Tensor) else x)
     mats = [_averaging_matrix(xp, n, m, x.dtype) for n, m in zip(x.shape[2:], out)]
     return _Separable.apply(x, mats=(None, mats[0]) if nd == 1 else tuple(mats))
 

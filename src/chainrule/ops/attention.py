@@ -30,7 +30,7 @@ def attention_mask_bias(scores, attn_mask, is_causal, allowed_when_true=True):
             or a float mask added to the scores.
         is_causal: mask out keys after each query (the upper triangle).
     """
-    xp = get_array_module(scores.data)
+    xp = get_array_module(scores._data)
     L, S = scores.shape[-2], scores.shape[-1]
     if is_causal:
         causal = Tensor(xp.tril(xp.ones((L, S), dtype=bool)))
@@ -39,7 +39,7 @@ def attention_mask_bias(scores, attn_mask, is_causal, allowed_when_true=True):
         return scores
     mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(xp.asarray(attn_mask))
     if mask.dtype.kind == "b":
-        allowed = mask if allowed_when_true else Tensor(~mask.data)
+        allowed = mask if allowed_when_true else Tensor(~mask._data)
         return where(allowed, scores, Tensor(xp.asarray(-math.inf, dtype=scores.dtype)))
     if mask.dtype.kind != "f":
         raise TypeError(f"attention: attn_mask must be boolean or floating-point, got {mask.dtype}")

@@ -95,7 +95,7 @@ class ConvTransposeNd(Function):
         geom, nd = self.geom, self.geom.nd
         reuse = None
         if need[0] and need[1]:  # both gradients multiply the columns of gy: build them once
-            reuse = kernel.columns_of(as2d(gy.data, nd), size2d(w.shape[2:], nd),
+            reuse = kernel.columns_of(as2d(gy._data, nd), size2d(w.shape[2:], nd),
                                       size2d(g.shape[2:], nd), geom)
         gg = ConvNd.apply(gy, w, geom=geom, out_size=g.shape[2:], reuse=reuse) if need[0] else None
         gw = ConvWeightGrad.apply(gy, g, geom=geom, wshape=w.shape,

@@ -30,7 +30,7 @@ def _check(op, p, rng):
 
 def _masked(x, p, mask_shape, rng):
     """``x`` times a {0, 1/(1-p)} mask of ``mask_shape`` (broadcast against x) from ``rng``."""
-    data = x.data if isinstance(x, Tensor) else x
+    data = x._data if isinstance(x, Tensor) else x
     if data.dtype.kind != "f":
         raise TypeError(f"dropout: input must be floating point, got dtype {data.dtype}")
     if rng is None:

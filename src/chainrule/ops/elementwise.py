@@ -138,7 +138,7 @@ class Abs(Function):
         return get_array_module(x).abs(x)
 
     def backward(self, g):
-        x = self.inputs[0].data
+        x = self.inputs[0]._data
         return g * get_array_module(x).sign(x)
 
 
@@ -149,7 +149,7 @@ class Clip(Function):
         return get_array_module(x).clip(x, self.low, self.high)
 
     def backward(self, g):
-        x = self.inputs[0].data
+        x = self.inputs[0]._data
         mask = get_array_module(x).ones(x.shape, dtype=bool)
         if self.low is not None:
             mask &= x >= self.low
@@ -164,7 +164,7 @@ class Where(Function):
 
     def backward(self, g):
         cond, a, b = self.inputs
-        c = cond.data.astype(g.dtype)
+        c = cond._data.astype(g.dtype)
         ga = sum_to(g * c, a.shape) if self.needs_input_grad[1] else None
         gb = sum_to(g * (1 - c), b.shape) if self.needs_input_grad[2] else None
         return None, ga, gb
@@ -179,9 +179,9 @@ class _Extremum(Function):
 
     def backward(self, g):
         a, b = self.inputs
-        xp = get_array_module(a.data, b.data)
-        wins = (a.data > b.data) if self.largest else (a.data < b.data)
-        wa = wins + 0.5 * (a.data == b.data)
+        xp = get_array_module(a._data, b._data)
+        wins = (a._data > b._data) if self.largest else (a._data < b._data)
+        wa = wins + 0.5 * (a._data == b._data)
         wa = xp.asarray(wa, dtype=g.dtype)
         ga = sum_to(g * wa, a.shape) if self.needs_input_grad[0] else None
         gb = sum_to(g * (1 - wa), b.shape) if self.needs_input_grad[1] else None
@@ -271,7 +271,7 @@ def abs(x):  # noqa: A001
 
 def sign(x):
     """Sign of x (-1, 0 or 1); not differentiable (a constant tensor)."""
-    return nondiff(get_array_module(x.data).sign, x)
+    return nondiff(get_array_module(x._data).sign, x)
 
 
 def clip(x, low=None, high=None):
@@ -287,13 +287,13 @@ def where(cond, a, b):
     """Elementwise ``a if cond else b`` with broadcasting; ``cond`` is not differentiated."""
     given = cond
     if isinstance(cond, Tensor):
-        cond = cond.data
+        cond = cond._data
     xp = get_array_module(cond, getattr(a, "data", None), getattr(b, "data", None))
     cond = xp.asarray(cond)
     if cond.dtype != bool:
         raise TypeError(f"where: cond must be boolean, got dtype {cond.dtype}")
     _check_broadcast("where", a, b)
-    if isinstance(given, Tensor) and given.data is cond:
+    if isinstance(given, Tensor) and given._data is cond:
         cond = given  # the Tensor itself: a trace (cr.trace) follows where it came from
     return Where.apply(cond, a, b)
 
@@ -312,7 +312,7 @@ def minimum(a, b):
 
 def cast(x, dtype):
     """``x`` converted to ``dtype`` (differentiable between float dtypes)."""
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     dtype = xp.dtype(dtype)
     if x.dtype == dtype:
         return x

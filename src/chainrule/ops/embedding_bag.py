@@ -71,7 +71,7 @@ class SegmentMax(Function):
 
     def backward(self, g):
         if self.where is None:  # no rows at all
-            return Tensor(get_array_module(g.data).zeros((0, g.shape[1]), dtype=g.dtype))
+            return Tensor(get_array_module(g._data).zeros((0, g.shape[1]), dtype=g.dtype))
         routed = getitem(g, self.full)
         return ScatterAdd.apply(routed, index=self.where, shape=self.rows, accumulate=False)
 
@@ -111,7 +111,7 @@ def embedding_bag(input, weight, offsets=None, *, mode: str = "mean",  # noqa: A
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         raise ValueError("embedding_bag: weight must be a 2-D Tensor (num_embeddings, "
                          f"embedding_dim), got {_describe(weight)}")
-    xp = get_array_module(weight.data)
+    xp = get_array_module(weight._data)
     ids = _int_array(input, "input", xp)
     n_rows = weight.shape[0]
     if ids.ndim == 2:
@@ -202,7 +202,7 @@ def _sample_weights(psw, shape, mode, weight, xp):
 
 
 def _int_array(value, name, xp):
-    data = value.data if isinstance(value, Tensor) else value
+    data = value._data if isinstance(value, Tensor) else value
     if isinstance(data, (list, tuple)) and len(data) == 0:
         data = xp.zeros(0, dtype=xp.int64)
     elif isinstance(data, (list, tuple, numbers.Integral)):

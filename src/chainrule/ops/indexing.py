@@ -41,7 +41,7 @@ class ScatterAddAlong(Function):
 
 
 def _index(op, x, axis, index):
-    idx = index.data if isinstance(index, Tensor) else get_array_module(x.data).asarray(index)
+    idx = index._data if isinstance(index, Tensor) else get_array_module(x._data).asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must hold integers, got dtype {idx.dtype}")
     if idx.ndim != x.ndim:
@@ -82,7 +82,7 @@ class ValuesIndices(NamedTuple):
 def argsort(x, dim: int | None = None, descending: bool = False, *, axis=None):
     """Indices that sort ``x`` along ``dim`` (stable), int64; not differentiable."""
     axis = _one_axis("argsort", dim_or_axis("argsort", axis, dim, -1), x.ndim)
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
 
     def order(a):
         key = -a if descending and a.dtype.kind != "b" else a
@@ -125,7 +125,7 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
     >>> one_hot(cr.tensor([0, 2]), 3).tolist()
     [[1, 0, 0], [0, 0, 1]]
     """
-    idx = tensor.data if isinstance(tensor, Tensor) else get_array_module(tensor).asarray(tensor)
+    idx = tensor._data if isinstance(tensor, Tensor) else get_array_module(tensor).asarray(tensor)
     xp = get_array_module(idx)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: tensor must hold integer class indices, got dtype {idx.dtype}")

@@ -95,7 +95,7 @@ def huber_loss(input, target, reduction: str = "mean",  # noqa: A002 - torch's n
     x = _float_tensor("huber_loss", "input", input)
     d = x - _float_target("huber_loss", x, target)
     ad = _abs(d)
-    loss = where(ad.data < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+    loss = where(ad._data < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
     return _reduce(loss, reduction)
 
 
@@ -107,7 +107,7 @@ def _clamped_log_array(x):
 
 def _clamped_log(x):
     """The same with recorded ops (the clamps are constant where they bind)."""
-    tiny = float(get_array_module(x.data).finfo(x.dtype).smallest_subnormal)
+    tiny = float(get_array_module(x._data).finfo(x.dtype).smallest_subnormal)
     return clip(log(clip(x, low=tiny)), low=-100.0)
 
 
@@ -191,9 +191,9 @@ def binary_cross_entropy(input, target, reduction: str = "mean", *,  # noqa: A00
     _check_reduction(op, reduction)
     p = _float_tensor(op, "input", input)
     target = _float_target(op, p, target)
-    if bool(((p.data < 0) | (p.data > 1)).any()):
+    if bool(((p._data < 0) | (p._data > 1)).any()):
         raise ValueError(f"{op}: input must hold probabilities in [0, 1], got values in "
-                         f"[{float(p.data.min())}, {float(p.data.max())}]; "
+                         f"[{float(p._data.min())}, {float(p._data.max())}]; "
                          "for logits use binary_cross_entropy_with_logits")
     weight = _const(op, "weight", weight, p, p.shape)
     return BinaryCrossEntropy.apply(p, target, reduction=reduction, weight=weight)

@@ -45,14 +45,14 @@ def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argument n
 
 def masked_fill(x, mask, value) -> Tensor:
     """``x`` with ``value`` where the boolean ``mask`` (broadcast to ``x``) is True."""
-    m = mask.data if isinstance(mask, Tensor) else mask
+    m = mask._data if isinstance(mask, Tensor) else mask
     if getattr(m, "dtype", None) is None or m.dtype.kind != "b":
         raise TypeError(f"masked_fill: mask must be a boolean Tensor, got "
                         f"{getattr(m, 'dtype', type(mask).__name__)}")
     if isinstance(value, Tensor):
         value = value.item() if value.ndim == 0 and not value.requires_grad else value
     if not isinstance(value, Tensor):
-        value = Tensor(get_array_module(x.data).asarray(value, dtype=x.dtype))
+        value = Tensor(get_array_module(x._data).asarray(value, dtype=x.dtype))
     return where(Tensor(m), value, x)
 
 
@@ -134,8 +134,8 @@ def _new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=
 
 
 def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
-    xp = get_array_module(self.data)
-    arr = xp.array(data.data if isinstance(data, Tensor) else data,
+    xp = get_array_module(self._data)
+    arr = xp.array(data._data if isinstance(data, Tensor) else data,
                    dtype=self.dtype if dtype is None else dtype)
     return creation._leaf("new_tensor", arr, device, requires_grad)
 
@@ -165,7 +165,7 @@ def _compare(name):
 def _reduce_bool(fn_name):
     def method(self, dim=None, keepdim=False, *, axis=None):
         axis = dim_or_axis(fn_name, axis, dim)
-        xp = get_array_module(self.data)
+        xp = get_array_module(self._data)
         return nondiff(lambda a: xp.asarray(getattr(xp, fn_name)(a, axis=axis, keepdims=keepdim)),
                        self)
 

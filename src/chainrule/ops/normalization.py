@@ -151,7 +151,7 @@ def _check_param(op, name, t, shape, dtype):
 
 def _buffer_array(op, name, r, channels):
     """The raw array of a running statistic (a Tensor or an array) of shape (C,)."""
-    data = r.data if isinstance(r, Tensor) else r
+    data = r._data if isinstance(r, Tensor) else r
     if not hasattr(data, "shape") or data.dtype.kind != "f":
         raise TypeError(
             f"{op}: {name} must be a floating-point Tensor or array, got {type(r).__name__}"
@@ -237,7 +237,7 @@ def _batch_norm_eval(x, mean, var, weight, bias, eps):
 
     ``mean`` and ``var``: the running statistics, Tensors.
     """
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     stat_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
     dtype = x.dtype
     rstd = nondiff(lambda v: xp.asarray(1 / xp.sqrt(v + eps), dtype=dtype), var)

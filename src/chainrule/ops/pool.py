@@ -37,7 +37,7 @@ class _ExtremumPool(Function):
         return from2d(y, nd)
 
     def backward(self, g):
-        return _RouteToWinners.apply(g, x=self.inputs[0].data, y=self.output.data, geom=self.geom,
+        return _RouteToWinners.apply(g, x=self.inputs[0]._data, y=self.output._data, geom=self.geom,
                                      largest=self.largest)
 
 

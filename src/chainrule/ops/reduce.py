@@ -79,9 +79,9 @@ class Extreme(Function):
         return (xp.max if self.largest else xp.min)(x, axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, g):
-        x = self.inputs[0].data
+        x = self.inputs[0]._data
         xp = get_array_module(x)
-        y = self.output.data.reshape(_kept_shape(x.shape, self.axes))
+        y = self.output._data.reshape(_kept_shape(x.shape, self.axes))
         winners = (x == y).astype(g.dtype)
         # A slice holding NaN has no winner; its gradient is 0 rather than 0/0.
         winners /= xp.maximum(winners.sum(axis=self.axes, keepdims=True), 1)
@@ -261,7 +261,7 @@ def _arg(op, x, axis, keepdims):
             raise TypeError(f"{op}: axis must be an int or None, got a tuple of {len(axis)} axes")
         axis = axis[0]
     _check_nonempty(op, x, normalize_axis(op, axis, x.ndim))
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     fn = xp.argmax if op == "argmax" else xp.argmin
     keepdims = bool(keepdims)
     return nondiff(lambda a: xp.asarray(fn(a, axis=axis, keepdims=keepdims)), x)

@@ -211,7 +211,7 @@ def _convert_index(index, xp):
     out, has_int_array = [], False
     for i in items:
         if isinstance(i, Tensor):
-            i = i.data
+            i = i._data
         if isinstance(i, list):
             i = xp.asarray(i) if i else xp.zeros(0, dtype=xp.intp)
         elif getattr(i, "shape", None) == () and i.dtype.kind in "iu":
@@ -290,11 +290,11 @@ def getitem(x, index, *, rows=None):
     ``rows=(who, n)``: an integer Tensor index must lie in [0, n), checked by the op itself, so
     that a traced model checks it too (``nn.Embedding``'s ids); the error names ``who``.
     """
-    xp = get_array_module(x.data)
-    ids = index if isinstance(index, Tensor) and index.data.dtype.kind in "iu" else None
+    xp = get_array_module(x._data)
+    ids = index if isinstance(index, Tensor) and index._data.dtype.kind in "iu" else None
     index, accumulate = _convert_index(index, xp)
     try:
-        if ids is not None and get_array_module(ids.data) is xp:
+        if ids is not None and get_array_module(ids._data) is xp:
             return GetItem.apply(x, ids, index=None, accumulate=accumulate, rows=rows)
         if rows is not None:  # not the ids path (another device): check them here instead
             _check_rows(xp.asarray(index), *rows)
@@ -477,7 +477,7 @@ def pad(x, pad_width, mode: str = "constant", value: float = 0.0):
     pairs = _pad_pairs(pad_width, x.ndim)
     if mode == "constant":
         return ConstantPad.apply(x, pairs=pairs, value=value)
-    xp = get_array_module(x.data)
+    xp = get_array_module(x._data)
     for ax, (b, a) in enumerate(pairs):
         if b == a == 0:
             continue

@@ -79,14 +79,14 @@ class EMA:
         check_number("EMA", "decay", decay, high=1.0)
         self.params = _tensors("EMA", model_or_params)
         self.decay = decay
-        self.shadow = [p.data.copy() for p in self.params]
+        self.shadow = [p._data.copy() for p in self.params]
         self.num_updates = 0
         self._backup = None
 
     def update(self) -> None:
         """Blend the parameters' current values into the average."""
         for s, p in zip(self.shadow, self.params, strict=True):
-            tmp = get_array_module(s).subtract(s, p.data)
+            tmp = get_array_module(s).subtract(s, p._data)
             tmp *= 1 - self.decay
             s -= tmp
         self.num_updates += 1
@@ -102,7 +102,7 @@ class EMA:
 
     def store(self) -> None:
         """Keep a copy of the tracked parameters' current values, for ``restore()``."""
-        self._backup = [p.data.copy() for p in self.params]
+        self._backup = [p._data.copy() for p in self.params]
 
     def restore(self) -> None:
         """Put back the values saved by ``store()`` (after evaluating with ``copy_to()``)."""
@@ -148,7 +148,7 @@ class AveragedModel:
         else:
             self.module = None
             source = _tensors("AveragedModel", model_or_params)
-            self.params = [Tensor(p.data.copy()) for p in source]
+            self.params = [Tensor(p._data.copy()) for p in source]
         self.n_averaged = 0
 
     def parameters(self):
@@ -158,12 +158,12 @@ class AveragedModel:
     def update_parameters(self, model_or_params) -> None:
         """Add one snapshot of the parameters to the average."""
         params = _tensors("AveragedModel.update_parameters", model_or_params)
-        _check_like("AveragedModel.update_parameters", [a.data for a in self.params], params)
+        _check_like("AveragedModel.update_parameters", [a._data for a in self.params], params)
         for a, p in zip(self.params, params, strict=True):
             if self.n_averaged == 0:
-                _assign(a, p.data)
+                _assign(a, p._data)
             else:
-                tmp = get_array_module(a.data).subtract(p.data, a.data)
+                tmp = get_array_module(a._data).subtract(p._data, a._data)
                 tmp /= self.n_averaged + 1
                 with no_grad():
                     a.add_(tmp)
@@ -172,9 +172,9 @@ class AveragedModel:
     def copy_to(self, model_or_params) -> None:
         """Write the averaged values into the given parameters in place."""
         params = _tensors("AveragedModel.copy_to", model_or_params)
-        _check_like("AveragedModel.copy_to", [a.data for a in self.params], params)
+        _check_like("AveragedModel.copy_to", [a._data for a in self.params], params)
         for a, p in zip(self.params, params, strict=True):
-            _assign(p, a.data)
+            _assign(p, a._data)
 
     def __call__(self, *args, **kwargs):
         if self.module is None:
@@ -183,12 +183,12 @@ class AveragedModel:
 
     def state_dict(self) -> dict:
         """``{"n_averaged", "params"}`` with copies of the averaged arrays."""
-        return {"n_averaged": self.n_averaged, "params": [a.data.copy() for a in self.params]}
+        return {"n_averaged": self.n_averaged, "params": [a._data.copy() for a in self.params]}
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore a state saved by ``state_dict()``."""
         saved = list(state_dict["params"])
-        _check_like("AveragedModel.load_state_dict", [a.data for a in self.params], saved,
+        _check_like("AveragedModel.load_state_dict", [a._data for a in self.params], saved,
                     "saved array")
         for a, s in zip(self.params, saved, strict=True):
             _assign(a, s)
@@ -213,11 +213,11 @@ def swa_average(sources, into=None) -> list[Tensor]:
     if not sources:
         raise ValueError("swa_average: got no models to average")
     lists = [_tensors(f"swa_average: sources[{i}]", s) for i, s in enumerate(sources)]
-    acc = [p.data.copy() for p in lists[0]]
+    acc = [p._data.copy() for p in lists[0]]
     for params in lists[1:]:
         _check_like("swa_average", acc, params)
         for a, p in zip(acc, params, strict=True):
-            a += p.data
+            a += p._data
     for a in acc:
         a /= len(lists)
     if into is None:

@@ -135,7 +135,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad = Tensor(get_array_module(p.grad.data).zeros_like(p.grad.data))
+                    p.grad = Tensor(get_array_module(p.grad._data).zeros_like(p.grad._data))
 
     def step(self, closure=None):
         """Update every parameter that has a gradient (those whose ``.grad`` is None are skipped).
@@ -251,8 +251,8 @@ def _check_param(name: str, p, where: str) -> None:
             f"{name}: {where} is not a leaf tensor (it was computed by "
             f"{type(p.grad_fn).__name__}); optimize the leaf tensors it was computed from"
         )
-    if p.data.dtype.kind != "f":
-        raise TypeError(f"{name}: {where} must have a floating-point dtype, got {p.data.dtype}")
+    if p._data.dtype.kind != "f":
+        raise TypeError(f"{name}: {where} must have a floating-point dtype, got {p._data.dtype}")
 
 
 def _copy(value):
@@ -270,13 +270,13 @@ def _restore(name: str, key: str, value, p: Tensor):
         return int(value)
     if not hasattr(value, "dtype") or not hasattr(value, "shape"):
         return value
-    arr = to_device(value, device_of(p.data))
-    if arr.shape != p.data.shape:
+    arr = to_device(value, device_of(p._data))
+    if arr.shape != p._data.shape:
         raise ValueError(
             f"{name}: state '{key}' has shape {tuple(arr.shape)} but its parameter has shape "
-            f"{p.data.shape}"
+            f"{p._data.shape}"
         )
-    dtype = p.data.dtype if arr.dtype.kind == "f" else arr.dtype
+    dtype = p._data.dtype if arr.dtype.kind == "f" else arr.dtype
     return arr.astype(dtype, copy=True)
 
 

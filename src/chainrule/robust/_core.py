@@ -91,7 +91,7 @@ def prepare(who: str, model, x, y, target, bounds):
         raise ValueError(f"{who}: pass the true labels y (untargeted) or a target (targeted)")
     if not isinstance(model, Module):
         raise TypeError(f"{who}: model must be a chainrule nn.Module, got {type(model).__name__}")
-    x = x.data if isinstance(x, Tensor) else x
+    x = x._data if isinstance(x, Tensor) else x
     if not hasattr(x, "shape") or x.ndim < 2 or x.shape[0] == 0:
         raise ValueError(f"{who}: x must be a batch of inputs (N, ...) with N >= 1, got "
                          f"{getattr(x, 'shape', type(x).__name__)}")
@@ -105,7 +105,7 @@ def prepare(who: str, model, x, y, target, bounds):
     if bool((x < low).any()) or bool((x > high).any()):
         raise ValueError(f"{who}: x must lie inside bounds {(low, high)}, got values from "
                          f"{float(x.min()):g} to {float(x.max()):g}")
-    labels = labels.data if isinstance(labels, Tensor) else labels
+    labels = labels._data if isinstance(labels, Tensor) else labels
     labels = xp.asarray(labels)
     if labels.ndim == 0:
         labels = xp.full(x.shape[0], int(labels))
@@ -118,7 +118,7 @@ def prepare(who: str, model, x, y, target, bounds):
 def predict_labels(model, x):
     """The model's labels for the array ``x`` (no graph is recorded)."""
     with no_grad():
-        return model(Tensor(x)).data.argmax(axis=1)
+        return model(Tensor(x))._data.argmax(axis=1)
 
 
 def input_gradient(model, x, labels, *, targeted: bool):
@@ -137,15 +137,15 @@ def input_gradient(model, x, labels, *, targeted: bool):
     if targeted:
         losses = -losses
     (g,) = grad(losses.sum(), xt)
-    return losses.data, g.data, logits.data
+    return losses._data, g._data, logits._data
 
 
 def loss_and_logits(model, x, labels, *, targeted: bool):
     """The per-example loss the attacks climb, and the logits, without recording a graph."""
     with no_grad():
         logits = model(Tensor(x))
-        losses = cross_entropy(logits, Tensor(labels), reduction="none").data
-    return (-losses if targeted else losses), logits.data
+        losses = cross_entropy(logits, Tensor(labels), reduction="none")._data
+    return (-losses if targeted else losses), logits._data
 
 
 def success_of(predictions, labels, targeted: bool):

@@ -49,7 +49,7 @@ def deepfool(model, x, y=None, *, steps: int = 50, overshoot: float = 0.02, cand
     xp = get_array_module(x)
     n, expand = x.shape[0], (-1,) + (1,) * (x.ndim - 1)
     xt = Tensor(x, requires_grad=True)
-    logits0 = model(xt).data
+    logits0 = model(xt)._data
     k0 = logits0.argmax(axis=1)
     order = xp.argsort(-logits0, axis=1)[:, :min(candidates, logits0.shape[1])]
     classes = labels[:, None] if targeted else order
@@ -66,11 +66,11 @@ def deepfool(model, x, y=None, *, steps: int = 50, overshoot: float = 0.02, cand
         for j in range(classes.shape[1]):  # one backward pass per candidate class
             onehot = xp.zeros(logits.shape, dtype=logits.dtype)
             onehot[rows, classes[:, j]] = 1
-            grads.append(grad(logits, xt, grad_outputs=onehot, retain_graph=True)[0].data)
+            grads.append(grad(logits, xt, grad_outputs=onehot, retain_graph=True)[0]._data)
         onehot = xp.zeros(logits.shape, dtype=logits.dtype)
         onehot[rows, k0] = 1
-        g0 = grad(logits, xt, grad_outputs=onehot)[0].data
-        z = logits.data
+        g0 = grad(logits, xt, grad_outputs=onehot)[0]._data
+        z = logits._data
         best_dist = xp.full(n, xp.inf, dtype="float64")
         best_r = xp.zeros_like(x)
         for j in range(classes.shape[1]):
@@ -87,7 +87,7 @@ def deepfool(model, x, y=None, *, steps: int = 50, overshoot: float = 0.02, cand
         r_total = r_total + xp.where(active.reshape(expand), best_r, 0)
         adv = xp.clip(x + (1 + overshoot) * r_total, bounds[0], bounds[1]).astype(x.dtype)
         now = Tensor(adv)
-        pred = model(now).data.argmax(axis=1)
+        pred = model(now)._data.argmax(axis=1)
         active = active & ((pred != labels) if targeted else (pred == labels))
     return result(model, x, adv, labels, targeted=targeted, norm="l2")
 
@@ -151,14 +151,14 @@ def cw_l2(model, x, y=None, *, c: float = 1.0, kappa: float = 0.0, steps: int = 
             term = relu(margin + kappa) - kappa  # max(margin, -kappa)
             dist = ((adv_t - Tensor(x)) ** 2).reshape(n, -1).sum(axis=1)
             (g,) = grad((dist + Tensor(c_now) * term).sum(), wt)
-            adv, d2 = adv_t.data, dist.data.astype("float64")
-            fooled = margin.data <= -kappa if kappa > 0 else margin.data < 0
+            adv, d2 = adv_t._data, dist._data.astype("float64")
+            fooled = margin._data <= -kappa if kappa > 0 else margin._data < 0
             improved = fooled & (d2 < best_norm ** 2)
             best[improved] = adv[improved]
             best_norm = xp.where(improved, xp.sqrt(d2), best_norm)
             succeeded |= fooled
-            m = 0.9 * m + 0.1 * g.data  # Adam, as Carlini & Wagner optimize w
-            v = 0.999 * v + 0.001 * g.data ** 2
+            m = 0.9 * m + 0.1 * g._data  # Adam, as Carlini & Wagner optimize w
+            v = 0.999 * v + 0.001 * g._data ** 2
             w = w - lr * (m / (1 - 0.9 ** t)) / (xp.sqrt(v / (1 - 0.999 ** t)) + 1e-8)
         c_high = xp.where(succeeded, xp.minimum(c_high, c_now), c_high)
         c_low = xp.where(succeeded, c_low, xp.maximum(c_low, c_now))

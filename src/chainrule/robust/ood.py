@@ -22,14 +22,14 @@ __all__ = ["auroc", "energy_score", "fpr_at_tpr", "logits_of", "msp_score", "ood
 def msp_score(logits):
     """Maximum softmax probability per row of ``logits`` (N, C) (an array)."""
     with no_grad():
-        return softmax(Tensor(logits), axis=1).data.max(axis=1)
+        return softmax(Tensor(logits), axis=1)._data.max(axis=1)
 
 
 def energy_score(logits, temperature: float = 1.0):
     """Negative free energy ``T logsumexp(z / T)`` per row: high for in-distribution inputs."""
     temperature = check_eps("energy_score", temperature, name="temperature", positive=True)
     with no_grad():
-        return temperature * logsumexp(Tensor(logits) / temperature, axis=1).data
+        return temperature * logsumexp(Tensor(logits) / temperature, axis=1)._data
 
 
 SCORES = {"msp": msp_score, "energy": energy_score}
@@ -95,7 +95,7 @@ def logits_of(model, x, *, batch_size: int = 500):
     """The model's logits for ``x``, batch by batch, without a graph."""
     xp = get_array_module(x)
     with no_grad():
-        return xp.concatenate([model(Tensor(x[i:i + batch_size])).data
+        return xp.concatenate([model(Tensor(x[i:i + batch_size]))._data
                                for i in range(0, len(x), batch_size)])
 
 

@@ -91,7 +91,7 @@ def apply_patch(x, patch, mats):
     Returns:
         A Tensor (N, C, H, W).
     """
-    x = x.data if isinstance(x, Tensor) else x
+    x = x._data if isinstance(x, Tensor) else x
     patch = patch if isinstance(patch, Tensor) else Tensor(patch)
     n, c, h, w = x.shape
     xp = get_array_module(x)
@@ -148,8 +148,8 @@ def train_patch(model, x, target: int, *, area: float = 0.09, epochs: int = 1,
             loss = cross_entropy(model(apply_patch(batch, p, mats)), labels)
             (g,) = grad(loss, p)
             step += 1
-            m = 0.9 * m + 0.1 * g.data
-            v = 0.999 * v + 0.001 * g.data ** 2
+            m = 0.9 * m + 0.1 * g._data
+            v = 0.999 * v + 0.001 * g._data ** 2
             update = (m / (1 - 0.9 ** step)) / (xp.sqrt(v / (1 - 0.999 ** step)) + 1e-8)
             patch = xp.clip(patch - lr * update, 0, 1).astype(x.dtype)
             if callback is not None:
@@ -176,8 +176,8 @@ def patch_success(model, x, y, patch, target: int, *, max_rotation: float = 45.0
             mats = paste_matrices(side, x.shape[2:], random_placements(
                 len(batch), side, x.shape[2:], rng=rng, max_rotation=max_rotation, scale=scale),
                 xp=xp, dtype=x.dtype)
-            hits += int((model(apply_patch(batch, patch, mats)).data.argmax(1) == target).sum())
-            clean_hits += int((model(Tensor(batch)).data.argmax(1) == target).sum())
+            hits += int((model(apply_patch(batch, patch, mats))._data.argmax(1) == target).sum())
+            clean_hits += int((model(Tensor(batch))._data.argmax(1) == target).sum())
     n = len(x)
     return {"success_rate": hits / n if n else float("nan"), "n": n,
             "clean_target_rate": clean_hits / n if n else float("nan")}

@@ -75,7 +75,7 @@ def transform_images(images, kind: str, value: float, *, rng=None):
 def _probabilities(model, x, batch_size: int):
     xp = get_array_module(x)
     with no_grad():
-        parts = [softmax(model(Tensor(x[i:i + batch_size])), axis=1).data
+        parts = [softmax(model(Tensor(x[i:i + batch_size])), axis=1)._data
                  for i in range(0, len(x), batch_size)]
     return xp.concatenate(parts)
 

@@ -54,7 +54,7 @@ class AdversarialTraining:
         if len(inputs) != 1:
             raise ValueError(f"AdversarialTraining: the model must take one input, got "
                              f"{len(inputs)}")
-        x, labels, _, _ = prepare("AdversarialTraining", model, inputs[0], target.data, None,
+        x, labels, _, _ = prepare("AdversarialTraining", model, inputs[0], target._data, None,
                                   self.bounds)
         if self.method == "fgsm":
             alpha = 1.25 * self.eps if self.alpha is None else self.alpha

@@ -16,7 +16,7 @@ def non_finite_weights(model) -> dict:
     """Parameter and float buffer names -> how many of their values are NaN or infinite."""
     bad = {}
     for name, t in [*model.named_parameters(), *model.named_buffers()]:
-        a = t.data
+        a = t._data
         if a.dtype.kind in "fc":
             xp = get_array_module(a)
             finite = xp.isfinite(a)
@@ -65,7 +65,7 @@ def check_batch(who: str, batch, index: int, names) -> None:
     Batches are counted from 1 in the message, as the progress bar counts epochs.
     """
     for i, (t, name) in enumerate(zip(batch, names, strict=True)):
-        a = t.data
+        a = t._data
         if a.dtype.kind in "fc":
             xp = get_array_module(a)
             finite = xp.isfinite(a)

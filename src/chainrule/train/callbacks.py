@@ -182,7 +182,7 @@ class EarlyStopping(Callback):
             self.best, self.best_epoch, self.wait = current, epoch, 0
             if self.restore_best_weights:
                 # state_dict shares memory with the model: copy, or later steps change the snapshot.
-                self.best_weights = {k: v.data.copy()
+                self.best_weights = {k: v._data.copy()
                                      for k, v in self.trainer.model.state_dict().items()}
             return
         self.wait += 1

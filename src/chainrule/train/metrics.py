@@ -30,7 +30,7 @@ __all__ = [
 
 
 def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def _is_one_hot(xp, y):

@@ -227,7 +227,7 @@ class Trainer:
 
     def compute_metrics(self, target, output) -> dict:
         """The metrics of one batch, as floats."""
-        return {name: float(fn(target.data, output.data)) for name, fn in self.metrics}
+        return {name: float(fn(target._data, output._data)) for name, fn in self.metrics}
 
     def evaluate(self, data, y=None, *, batch_size: int | None = 32) -> dict:
         """Average loss and metrics over ``data`` (a DataLoader, Dataset or tuple of arrays).
@@ -272,7 +272,7 @@ class Trainer:
                 batch = self._to_tensors(batch)
                 inputs = batch[:-1] if drop_target and len(batch) > 1 else batch
                 check_batch("predict", inputs, i, ("input",) * len(inputs))
-                outputs.append(asnumpy(self.model(*inputs).data))
+                outputs.append(asnumpy(self.model(*inputs)._data))
         return numpy.concatenate(outputs) if outputs else numpy.empty((0,), "float32")
 
     def non_finite_weights(self) -> dict:
@@ -351,9 +351,9 @@ class Trainer:
                                  "shuffles with its own rng")
             return data
         if isinstance(data, (tuple, list)):
-            data = ArrayDataset(*[asnumpy(a.data) if isinstance(a, Tensor) else a for a in data])
+            data = ArrayDataset(*[asnumpy(a._data) if isinstance(a, Tensor) else a for a in data])
         elif isinstance(data, Tensor):
-            data = ArrayDataset(asnumpy(data.data))
+            data = ArrayDataset(asnumpy(data._data))
         elif not isinstance(data, Dataset):
             if not hasattr(data, "shape"):
                 raise TypeError(f"{who}: expected a DataLoader, a Dataset, an array or a tuple of "
@@ -368,7 +368,7 @@ class Trainer:
         dtype = next((p.dtype for p in self.model.parameters()), None)
         out = []
         for a in batch:
-            a = a.data if isinstance(a, Tensor) else a
+            a = a._data if isinstance(a, Tensor) else a
             if dtype is not None and a.dtype.kind == "f" and a.dtype != dtype:
                 a = a.astype(dtype)
             out.append(Tensor(to_device(a, self.device)))

@@ -23,7 +23,7 @@ class _Image:
     def __init__(self, image, who: str):
         self.kind = "tensor" if isinstance(image, Tensor) else "pil" if _is_pil(image) \
             else "array"
-        self.array = image.data if self.kind == "tensor" else np.asarray(image)
+        self.array = image._data if self.kind == "tensor" else np.asarray(image)
         if self.kind == "tensor":
             if self.array.ndim < 2:
                 raise ValueError(f"{who}: expected a (..., H, W) Tensor, got shape "

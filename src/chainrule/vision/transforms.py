@@ -85,7 +85,7 @@ class Normalize:
                              f"stds, got mean={mean!r}, std={std!r}")
 
     def __call__(self, x):
-        a = x.data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float32)
+        a = x._data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float32)
         if a.ndim != 3 or len(self.mean) not in (1, a.shape[0]):
             raise ValueError(f"Normalize: expected a (C, H, W) image with {len(self.mean)} "
                              f"channel(s), got shape {a.shape}")
@@ -119,7 +119,7 @@ class RandomAffine:
         self.rng = rng
 
     def __call__(self, x):
-        a = x.data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float32)
+        a = x._data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float32)
         if a.ndim != 3:
             raise ValueError(f"RandomAffine: expected a (C, H, W) image, got shape {a.shape}")
         rng = resolve_rng(self.rng, "RandomAffine")

@@ -50,7 +50,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     p_norm = _norm_order(who, norm_type)
     if not params:
         return Tensor(get_array_module().zeros((), dtype="float32"))
-    norms = [_vector_norm(p.grad.data.reshape(-1), p_norm) for p in params]
+    norms = [_vector_norm(p.grad._data.reshape(-1), p_norm) for p in params]
     xp = get_array_module(norms[0])
     total = ensure_array(_vector_norm(xp.stack(norms), p_norm))
     if error_if_nonfinite and not math.isfinite(float(total)):
@@ -61,7 +61,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     coef = max_norm / (total + 1e-6)
     if not coef >= 1:  # also true for nan, which PyTorch propagates into the gradients
         for p in params:
-            g = p.grad.data
+            g = p.grad._data
             p.grad = Tensor(g * coef.astype(g.dtype))
     return Tensor(total)
 
@@ -84,7 +84,7 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
     params = _with_grads(who, parameters)
     _check_limit(who, "clip_value", clip_value)
     for p in params:
-        g = p.grad.data
+        g = p.grad._data
         p.grad = Tensor(get_array_module(g).clip(g, -clip_value, clip_value))
 
 

@@ -45,7 +45,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     for s in seqs:
         missing = longest - s.shape[0]
         if missing:
-            xp = get_array_module(s.data)
+            xp = get_array_module(s._data)
             fill = Tensor(xp.full((missing, *tail), padding_value, dtype=s.dtype))
             s = concat([s, fill] if padding_side == "right" else [fill, s], dim=0)
         padded.append(s)
