@@ -16,10 +16,13 @@ from .lenet import LeNet5, SmallCNN
 from .madry import MadryCNN
 from .mlp import MLP
 from .perceptron import Perceptron
+from .textrnn import CharLM, TextRNN
 from .registry import ModelInfo, available, build, build_from_config, config_of, register
 
 __all__ = [
     "CharCNN",
+    "CharLM",
+    "TextRNN",
     "Autoencoder",
     "ConditionalGAN",
     "ConvAutoencoder",

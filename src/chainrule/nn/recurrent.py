@@ -17,11 +17,14 @@ import warnings
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.activation import relu, sigmoid, tanh
+from ..ops.elementwise import where
 from ..ops.linalg import linear
 from ..ops.shape import concat, getitem, reshape, split, stack, transpose, unsqueeze
 from . import init
 from ._checks import float_dtype, positive_int, resolve_rng
 from .module import Module, Parameter
+from .packing import PackedSequence, pad_packed_sequence
+from .packing import _positions as packed_positions
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
 
@@ -283,15 +286,22 @@ class _Sequence(_Recurrent):
         """Run the whole sequence.
 
         Args:
-            x: input (L, N, H_in), or (N, L, H_in) with ``batch_first``, or unbatched (L, H_in).
+            x: input (L, N, H_in), or (N, L, H_in) with ``batch_first``, or unbatched (L, H_in);
+                or a ``PackedSequence`` (``nn.utils.rnn.pack_padded_sequence``) of sequences of
+                different lengths, each then run over its own steps only.
             hx: initial hidden state (D * num_layers, N, H) (unbatched: (D * num_layers, H)), for
                 the LSTM a pair (h_0, c_0); None means zeros. D is 2 when bidirectional, else 1.
 
         Returns:
             ``(output, h_n)``, for the LSTM ``(output, (h_n, c_n))``: output is (L, N, D * H)
             (batch first: (N, L, D * H)) and holds the last layer's hidden state at every step;
-            h_n and c_n hold every layer's final state, shaped like hx.
+            h_n and c_n hold every layer's final state, shaped like hx. For a packed input the
+            output is packed the same way, and h_n holds each sequence's state after its last
+            real step (the reverse direction's after reading it from that step back to the
+            first), in the batch's original order, as in PyTorch.
         """
+        if isinstance(x, PackedSequence):
+            return self._forward_packed(x, hx)
         who = type(self).__name__
         layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
         _check_input(who, x, self.input_size, self._dtype, (2, 3), f"{layout} or (L, H_in)")
@@ -300,12 +310,44 @@ class _Sequence(_Recurrent):
             x = transpose(x, 0, 1)
         if x.shape[0] == 0:
             raise ValueError(f"{who}: the input sequence is empty (L=0)")
-        directions = 2 if self.bidirectional else 1
-        shape = (directions * self.num_layers,) + x.shape[1:-1] + (self.hidden_size,)
-        initial = None if hx is None else _initial_state(who, self._mode, hx, shape, self._dtype)
+        initial = None if hx is None else _initial_state(who, self._mode, hx,
+                                                         self._state_shape(x), self._dtype)
         if not batched:
             x = unsqueeze(x, 1)
             initial = None if initial is None else tuple(unsqueeze(t, 1) for t in initial)
+        x, h_n = self._layers(x, initial, None)
+        if batched and self.batch_first:
+            x = transpose(x, 0, 1)
+        if not batched:
+            x, h_n = x[:, 0], tuple(t[:, 0] for t in h_n)
+        return x, (h_n if self._mode == "LSTM" else h_n[0])
+
+    def _state_shape(self, x):
+        directions = 2 if self.bidirectional else 1
+        return (directions * self.num_layers,) + x.shape[1:-1] + (self.hidden_size,)
+
+    def _forward_packed(self, packed, hx):
+        """Run a PackedSequence: padded in time-major order, masked, packed again."""
+        who = type(self).__name__
+        padded, lengths = pad_packed_sequence(packed)
+        _check_input(who, padded, self.input_size, self._dtype, (3,), "packed (L, N, H_in)")
+        initial = None if hx is None else _initial_state(who, self._mode, hx,
+                                                         self._state_shape(padded), self._dtype)
+        out, h_n = self._layers(padded, initial, lengths)
+        t_idx, b_idx, _ = packed_positions(lengths, packed.sorted_indices)
+        data = getitem(out, (t_idx, b_idx))
+        out = PackedSequence(data, packed.batch_sizes, packed.sorted_indices,
+                             packed.unsorted_indices)
+        return out, (h_n if self._mode == "LSTM" else h_n[0])
+
+    def _layers(self, x, initial, lengths):
+        """Every layer and direction over time-major ``x`` (L, N, H_in): (output, state tuple)."""
+        directions = 2 if self.bidirectional else 1
+        active = None
+        if lengths is not None:  # per step, which sequences still run: (N, 1) booleans
+            xp = get_array_module(x.data)
+            steps = xp.arange(x.shape[0])[:, None, None]
+            active = xp.asarray(lengths)[None, :, None] > steps
         finals = []
         for layer in range(self.num_layers):
             outputs = []
@@ -313,21 +355,22 @@ class _Sequence(_Recurrent):
                 k = layer * directions + d
                 state = (_zero_state(self._mode, x, x.shape[1:-1] + (self.hidden_size,))
                          if initial is None else tuple(getitem(t, k) for t in initial))
-                out, state = self._run(x, state, f"_l{layer}" + ("_reverse" if d else ""), d)
+                out, state = self._run(x, state, f"_l{layer}" + ("_reverse" if d else ""), d,
+                                       active)
                 outputs.append(out)
                 finals.append(state)
             x = outputs[0] if directions == 1 else concat(outputs, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = self._drop(x)
-        h_n = tuple(stack(list(parts), axis=0) for parts in zip(*finals, strict=True))
-        if batched and self.batch_first:
-            x = transpose(x, 0, 1)
-        if not batched:
-            x, h_n = x[:, 0], tuple(t[:, 0] for t in h_n)
-        return x, (h_n if self._mode == "LSTM" else h_n[0])
+        return x, tuple(stack(list(parts), axis=0) for parts in zip(*finals, strict=True))
 
-    def _run(self, x, state, suffix, reverse):
-        """One direction of one layer over all steps: (outputs (L, N, H), final state)."""
+    def _run(self, x, state, suffix, reverse, active=None):
+        """One direction of one layer over all steps: (outputs (L, N, H), final state).
+
+        ``active`` (L, N, 1) booleans, for sequences of different lengths: at a step where a
+        sequence has ended (or, read backward, not yet begun) its state passes through unchanged
+        and its output is zero, so the padding has no effect on anything.
+        """
         steps, batch = x.shape[:2]
         w_hh = getattr(self, "weight_hh" + suffix)
         xw, b_hh = _project(self._mode, reshape(x, steps * batch, x.shape[2]),
@@ -338,8 +381,14 @@ class _Sequence(_Recurrent):
         step = _STEPS[self._mode]
         outputs = [None] * steps
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-            state = step(xs[t], state, w_hh, b_hh)
-            outputs[t] = state[0]
+            new = step(xs[t], state, w_hh, b_hh)
+            if active is not None and not active[t].all():
+                keep = active[t]
+                new = tuple(where(keep, n, s) for n, s in zip(new, state, strict=True))
+                outputs[t] = new[0] * Tensor(keep.astype(x.dtype))
+            else:
+                outputs[t] = new[0]
+            state = new
         return stack(outputs, axis=0), state
 
     def _drop(self, x):

@@ -12,8 +12,9 @@ from collections.abc import Iterable
 
 from ..autograd import Tensor
 from ..backend import ensure_array, get_array_module
+from . import packing as rnn  # PyTorch's path: nn.utils.rnn.pack_padded_sequence
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "rnn"]
 
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
