@@ -26,6 +26,7 @@ from ..experiments.runs import RunFolderInUseError
 from . import bayes as bayes_cli
 from . import explain as explain_cli
 from . import robust as robust_cli
+from . import text as text_cli
 
 __all__ = ["main"]
 
@@ -109,6 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     _threads_option(t)
     _generative_arguments(t)
     robust_cli.add_train_arguments(t, _int, _float)
+    text_cli.add_train_arguments(t, _int, _float)
 
     e = sub.add_parser("evaluate", help="test accuracy of a saved model", parents=[debug])
     e.add_argument("checkpoint", help="a run folder or its model.safetensors")
@@ -167,6 +169,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("datasets", help="list the datasets", parents=[debug])
     robust_cli.add_parsers(sub, debug, _int, _float)
     bayes_cli.add_parsers(sub, debug, _int)
+    text_cli.add_parsers(sub, debug, _int, _float)
     return p
 
 
@@ -293,6 +296,9 @@ def _train(args) -> None:
     if args.model in generative.GENERATIVE_TASKS:
         _train_generative(args)
         return
+    if args.model in text_cli.TEXT_TASKS:
+        text_cli.train(args, _model_args(args.model_arg))
+        return
     res = experiments.train_classifier(
         args.model, args.dataset or "digits", epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
@@ -402,8 +408,9 @@ def _models(args) -> None:
 
 
 def _datasets(args) -> None:
-    width = max(len(name) for name in experiments.DATASETS)
-    for name, (summary, _) in experiments.DATASETS.items():
+    lines = [(n, s) for n, (s, _) in experiments.DATASETS.items()] + text_cli.dataset_lines()
+    width = max(len(name) for name, _ in lines)
+    for name, summary in lines:
         print(f"{name:{width}s}  {summary}")
 
 
@@ -419,7 +426,7 @@ def _version() -> str:
 
 _COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "generate": _generate,
              "models": _models, "datasets": _datasets, **robust_cli.COMMANDS,
-             **explain_cli.COMMANDS, **bayes_cli.COMMANDS}
+             **explain_cli.COMMANDS, **bayes_cli.COMMANDS, **text_cli.COMMANDS}
 
 
 def _user_error(err: BaseException) -> bool:

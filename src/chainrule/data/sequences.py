@@ -25,10 +25,11 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from .text import ALPHABET
+from .text import ALPHABET, character_indices
 
 __all__ = ["CHARACTER_VOCABULARY_SIZE", "PAD", "UNKNOWN", "CharVocabulary", "bptt_chunks",
-           "encode_characters", "lengths_of", "pad_batch", "trim_padding"]
+           "encode_characters", "lengths_of", "one_hot_frames", "pad_batch", "padded_characters",
+           "trim_padding", "zhang_positions"]
 
 PAD, UNKNOWN = 0, 1
 _IDS: dict[str, int] = {}
@@ -187,3 +188,25 @@ def bptt_chunks(ids, batch_size: int, bptt: int):
     streams = ids[:per * batch_size].reshape(batch_size, per)
     return [(streams[:, k:min(k + bptt, per - 1)], streams[:, k + 1:min(k + bptt, per - 1) + 1])
             for k in range(0, per - 1, bptt)]
+
+
+def padded_characters(texts: Sequence[str], max_length: int) -> np.ndarray:
+    """Character ids (``encode_characters``) of the first ``max_length`` characters of each
+    text, padded with 0 to the longest: an int8 array (N, <= max_length) (compact storage)."""
+    batch, _, _ = pad_batch(encode_characters(texts, max_length=max_length), dtype=np.int8)
+    return batch
+
+
+def zhang_positions(texts: Sequence[str], length: int) -> np.ndarray:
+    """``data.text.character_indices`` of every text as one int8 array (N, length): Zhang et
+    al.'s alphabet positions, last character first, -1 for none. 70 times smaller than the
+    one-hot frames it stands for (``one_hot_frames``)."""
+    return np.stack([character_indices(t, length) for t in texts]).astype(np.int8)
+
+
+def one_hot_frames(positions) -> np.ndarray:
+    """The one-hot frames (N, 70, L) float32 of ``zhang_positions``, as ``data.text.quantize``
+    makes them from the texts."""
+    positions = np.asarray(positions)
+    alphabet = np.arange(len(ALPHABET), dtype=positions.dtype)
+    return (positions[:, None, :] == alphabet[None, :, None]).astype(np.float32)
