@@ -78,9 +78,11 @@ class TextRNN(nn.Module):
             last = x.shape[1] - xp.argmax(real[:, ::-1], axis=1)
             lengths = xp.where(real.any(axis=1), last, 1)
             lengths = lengths.get() if hasattr(lengths, "get") else lengths
-        packed = nn.utils.rnn.pack_padded_sequence(self.embedding(x), lengths, batch_first=True,
-                                                   enforce_sorted=False)
-        _, h = self.rnn(packed)
+        if int(lengths.min()) == x.shape[1]:  # no padding: packing would change nothing
+            _, h = self.rnn(self.embedding(x))
+        else:
+            _, h = self.rnn(nn.utils.rnn.pack_padded_sequence(
+                self.embedding(x), lengths, batch_first=True, enforce_sorted=False))
         h = h[0] if self.cell == "lstm" else h
         last = concat([h[-2], h[-1]], axis=-1) if self.rnn.bidirectional else h[-1]
         return self.fc(self.dropout(last))
