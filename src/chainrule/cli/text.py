@@ -17,7 +17,8 @@ def add_train_arguments(t, int_type, float_type) -> None:
     """``train``'s options for the character language model."""
     a = t.add_argument_group("character language model (char_lm)")
     a.add_argument("--text", default=None, metavar="FILE", help="the UTF-8 text to learn "
-                   "(required for char_lm; docs/text_sequences.md names a public-domain one)")
+                   "(default: none; required for char_lm; docs/text_sequences.md names a "
+                   "public-domain one)")
     a.add_argument("--bptt", type=int_type(1), default=100,
                    help="characters per chunk of truncated backpropagation through time")
     a.add_argument("--clip", type=float_type(0, low_ok=False), default=5.0,

@@ -16,8 +16,8 @@ from .lenet import LeNet5, SmallCNN
 from .madry import MadryCNN
 from .mlp import MLP
 from .perceptron import Perceptron
-from .textrnn import CharLM, TextRNN
 from .registry import ModelInfo, available, build, build_from_config, config_of, register
+from .textrnn import CharLM, TextRNN
 
 __all__ = [
     "CharCNN",

@@ -113,8 +113,9 @@ class CharLM(nn.Module):
         super().__init__()
         if not isinstance(vocabulary, str) or not vocabulary or \
                 len(set(vocabulary)) != len(vocabulary):
+            shown = vocabulary[:40] if isinstance(vocabulary, str) else vocabulary
             raise ValueError("CharLM: vocabulary must be a non-empty str of distinct characters, "
-                             f"got {vocabulary[:40] if isinstance(vocabulary, str) else vocabulary!r}")
+                             f"got {shown!r}")
         self.vocabulary = vocabulary
         self.embedding = nn.Embedding(len(vocabulary), embedding_dim, rng=rng)
         self.lstm = nn.LSTM(embedding_dim, hidden_size, num_layers, batch_first=True,

@@ -77,7 +77,7 @@ def _positions(lengths, sorted_indices):
     return t_idx, b_idx, batch_sizes
 
 
-def pack_padded_sequence(input, lengths, batch_first: bool = False,
+def pack_padded_sequence(input, lengths, batch_first: bool = False,  # noqa: A002 - torch's name
                          enforce_sorted: bool = True) -> PackedSequence:
     """Pack a padded batch whose sequence ``i`` has ``lengths[i]`` real steps.
 
