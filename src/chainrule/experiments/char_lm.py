@@ -50,10 +50,6 @@ def read_text(path) -> str:
     return text
 
 
-def _detached(state):
-    return tuple(Tensor(s.data) for s in state)
-
-
 def _bits_per_character(net, chunks) -> float:
     """Mean cross-entropy in bits over ``chunks``, the state carried from chunk to chunk."""
     total, count, state = 0.0, 0, None
@@ -125,7 +121,7 @@ def train_char_lm(text_path, *, hidden_size: int = 256, num_layers: int = 2,
             state = None
             for x, y in chunks:
                 logits, state = net(Tensor(x), state)
-                state = _detached(state)
+                state = tuple(s.detach() for s in state)  # carried, not backpropagated
                 loss = cross_entropy(logits.reshape(-1, len(vocab)), Tensor(y.reshape(-1)))
                 opt.zero_grad()
                 loss.backward()
