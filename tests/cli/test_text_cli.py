@@ -42,6 +42,9 @@ def test_train_text_classifier_writes_a_run(tiny, tmp_path, capsys, model, args)
     assert (out / "model.safetensors").is_file() and (out / "metrics.csv").is_file()
     if model == "lstm_text":
         assert results["test_accuracy"] >= 0.9  # two vocabularies that share no word
+    assert main(["evaluate", str(out)]) == 0
+    line = capsys.readouterr().out
+    assert line.startswith(f"tiny: test accuracy {results['test_accuracy']:.4f}")
 
 
 def test_the_split_is_fixed_and_stratified(tiny):

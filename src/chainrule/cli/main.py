@@ -363,6 +363,8 @@ def _train_generative(args) -> None:
 
 
 def _evaluate(args) -> None:
+    if text_cli.evaluate(args):
+        return
     res = experiments.evaluate_checkpoint(args.checkpoint, args.dataset, data_dir=args.data_dir,
                                           download=not args.no_download)
     print(f"{res['dataset']}: test accuracy {res['test_accuracy']:.4f} "

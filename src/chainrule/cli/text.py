@@ -3,11 +3,19 @@ character language model (char_lm), and the ``sample`` subcommand; ``cli.main`` 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from ..experiments.char_lm import sample_text, train_char_lm
-from ..experiments.text_classify import TEXT_DATASETS, TEXT_MODELS, train_text_classifier
+from ..experiments.text_classify import (
+    TEXT_DATASETS,
+    TEXT_MODELS,
+    evaluate_text_checkpoint,
+    train_text_classifier,
+)
+from ..io import read_config
 
 __all__ = ["COMMANDS", "TEXT_TASKS", "add_parsers", "add_train_arguments", "dataset_lines",
-           "train"]
+           "evaluate", "train"]
 
 TEXT_TASKS = (*TEXT_MODELS, "char_lm")
 _LM_ARGS = ("hidden_size", "num_layers", "embedding_dim", "dropout")
@@ -87,6 +95,23 @@ def _train_lm(args, model_kwargs: dict) -> None:
 def _sample(args) -> None:
     print(args.prime + sample_text(args.run, length=args.length, temperature=args.temperature,
                                    prime=args.prime, seed=args.seed))
+
+
+def evaluate(args) -> bool:
+    """``chainrule evaluate`` of a text classifier's run; False when the run is not one."""
+    path = Path(args.checkpoint)
+    path = path / "model.safetensors" if path.is_dir() else path
+    try:
+        config = read_config(path)
+    except (OSError, ValueError):
+        return False  # the image path reports the problem with the file
+    if not isinstance(config, dict) or "text_encoding" not in config:
+        return False
+    res = evaluate_text_checkpoint(args.checkpoint, args.dataset, data_dir=args.data_dir,
+                                   download=not args.no_download)
+    print(f"{res['dataset']}: test accuracy {res['test_accuracy']:.4f} "
+          f"({res['test_errors']} errors in {res['n_test']})")
+    return True
 
 
 def dataset_lines() -> list[tuple[str, str]]:

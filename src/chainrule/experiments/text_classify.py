@@ -34,12 +34,12 @@ from ..io import save_weights
 from ..ops import cross_entropy
 from ..train import CSVLogger, ModelCheckpoint, Trainer
 from .checks import build_model, check_float, check_int, check_model_kwargs, fit_watched, lr_hint
-from .classify import OPTIMIZERS, _schedule
+from .classify import OPTIMIZERS, _schedule, load_model
 from .repeat import run_threads, validation_split
 from .runs import RunFolder, run_path
 
 __all__ = ["SPLIT_SEED", "TEXT_DATASETS", "TEXT_MODELS", "TextData", "encode_for",
-           "load_text_dataset", "train_text_classifier"]
+           "evaluate_text_checkpoint", "load_text_dataset", "train_text_classifier"]
 
 SPLIT_SEED, TEST_FRACTION = 0, 0.2
 TEXT_MODELS = ("char_cnn", "lstm_text")
@@ -201,3 +201,23 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
                         "train_cpu_seconds": round(cpu, 1), "out": str(out)})
         _write_json(out / "results.json", results)
     return results
+
+
+def evaluate_text_checkpoint(checkpoint, dataset: str | None = None, *, data_dir=None,
+                             download: bool = True) -> dict:
+    """Test accuracy of a saved text classifier on ``dataset``'s test split (by default the
+    corpus it was trained on), its texts encoded as in training."""
+    net, config = load_model(checkpoint)
+    name = config["model"].get("name")
+    if name not in TEXT_MODELS or not isinstance(config.get("max_length"), int):
+        raise ValueError(f"{checkpoint}: not a text classifier run (model {name!r})")
+    data = load_text_dataset(dataset or config.get("dataset"), data_dir, download=download)
+    if len(data.classes) != len(config.get("classes", [])):
+        raise ValueError(f"{checkpoint}: trained for {len(config.get('classes', []))} classes, "
+                         f"but {data.name} has {len(data.classes)}")
+    x = encode_for(name, data.texts_test, config["max_length"])
+    test = Trainer(net, cross_entropy, None, metrics=["accuracy"]).evaluate(
+        _loader(name, x, data.y_test, 256))
+    errors = int(round((1 - test["accuracy"]) * len(data.y_test)))
+    return {"dataset": data.name, "test_accuracy": float(test["accuracy"]),
+            "test_errors": errors, "n_test": len(data.y_test)}
