@@ -46,6 +46,9 @@ def test_text_rnn_reads_each_text_as_if_alone(cell, bidirectional):
             np.testing.assert_allclose(together[i], net(cr.tensor(alone)).numpy()[0],
                                        rtol=1e-5, atol=1e-6)
     np.testing.assert_array_equal(together, wider)
+    with cr.no_grad():
+        given = net(cr.tensor(batch), lengths=[len(t) for t in texts]).numpy()
+    np.testing.assert_array_equal(given, together)
     assert together.shape == (3, 3)
 
 

@@ -78,6 +78,8 @@ class TextRNN(nn.Module):
             last = x.shape[1] - xp.argmax(real[:, ::-1], axis=1)
             lengths = xp.where(real.any(axis=1), last, 1)
             lengths = lengths.get() if hasattr(lengths, "get") else lengths
+        else:
+            lengths = get_array_module().asarray(getattr(lengths, "data", lengths))
         if int(lengths.min()) == x.shape[1]:  # no padding: packing would change nothing
             _, h = self.rnn(self.embedding(x))
         else:
