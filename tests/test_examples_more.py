@@ -185,7 +185,8 @@ def test_user_guide_names_every_registered_model():
 
 
 NUMBERS = ["no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
-           "eleven", "twelve"]
+           "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+           "eighteen", "nineteen", "twenty"]
 
 
 def test_training_guide_snippets_run(capsys, run_guide):
