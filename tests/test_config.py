@@ -55,7 +55,8 @@ def test_defaults_and_unset_or_empty_variables():
         "threads": "auto", "jit": True, "gpu_kernels": True,
         "reference_mode": False, "malloc_tuning": True,
         "keep_columns_mib": 32, "data_dir": os.path.join(os.path.expanduser("~"), ".cache",
-                                                         "chainrule")}
+                                                         "chainrule"),
+        "default_dtype": np.dtype("float32"), "default_device": "cpu"}
     empty = from_environment({s.variable: "" for s in SETTINGS.values()})
     assert empty.as_dict() == defaults.as_dict()
     assert from_environment({"XDG_CACHE_HOME": "/xdg"}).data_dir == os.path.join("/xdg",

@@ -24,6 +24,12 @@ from .autograd import (
 from .autograd.gradcheck import gradcheck, gradgradcheck
 from .autograd.tensor import Size
 from .backend import config, get_num_threads, reference_mode, set_num_threads, set_reference_mode
+from .backend.defaults import (
+    get_default_device,
+    get_default_dtype,
+    set_default_device,
+    set_default_dtype,
+)
 from .backend.device import accelerator, cuda, device
 from .backend.dtypes import (
     bool,  # noqa: A004 - PyTorch's dtype name, shadowed here only
@@ -42,7 +48,7 @@ from .backend.dtypes import (
     short,
     uint8,
 )
-from .backend.random import default_generator, initial_seed, manual_seed, seed
+from .backend.random import Generator, default_generator, initial_seed, manual_seed, seed
 from .io.serialize import load, save
 from .ops import (
     abs,  # noqa: A004 - PyTorch's top-level name
@@ -83,6 +89,7 @@ from .ops import (
     multinomial,
     narrow,
     neg,
+    one_hot,
     ones,
     ones_like,
     permute,
@@ -141,6 +148,12 @@ def LongTensor(data) -> Tensor:  # noqa: N802 - PyTorch's legacy constructor
     """``tensor(data, dtype=int64)``."""
     return tensor(data, dtype=int64)
 
+
+def inference_mode(mode: bool = True):
+    """PyTorch's ``inference_mode``: ``no_grad()`` (``enable_grad()`` for ``mode=False``), as a
+    ``with`` block or a decorator."""
+    return no_grad() if mode else enable_grad()
+
 __version__ = "0.1.0"
 
 
@@ -157,7 +170,9 @@ __all__ = [
     "randn", "randn_like", "randperm", "relu", "reshape", "save", "seed", "short", "sigmoid",
     "sign", "sin", "softmax", "sort", "split", "sqrt", "squeeze", "stack", "std", "sub", "sum",
     "tanh", "topk", "transpose", "tril", "triu", "uint8", "unsqueeze", "var", "where", "zeros",
-    "zeros_like",
+    "zeros_like", "Generator", "inference_mode", "one_hot", "get_default_device",
+    "get_default_dtype", "set_default_device",
+    "set_default_dtype",
     # chainrule's
     "F",
     "Function",

@@ -19,10 +19,11 @@ def test_bayes_curves_example(tmp_path, load_script, capsys):
 def test_bayes_digits_example(tmp_path, load_script, capsys):
     table = load_script("examples/bayes_digits.py").main(
         ["--epochs", "3", "--train-size", "100", "--val-size", "100", "--hidden", "16",
-         "--members", "2", "--samples", "3", "--out", str(tmp_path)])
-    assert len(table) == 10
+         "--members", "2", "--samples", "3", "--seeds", "2", "--out", str(tmp_path)])
+    assert len(table) == 11 and "KFAC Laplace" in table
     for row in table.values():
         assert 0 <= row["ece"] <= 1 and row["nll"] > 0
+        assert row["nll_sd"] >= 0  # two seeds: a mean and a standard deviation
     assert (tmp_path / "bayes-reliability-digits-100.png").stat().st_size > 0
     assert "ECE %" in capsys.readouterr().out
 

@@ -130,3 +130,123 @@ def test_encoder_stack_loads_torch_weights(rng):
     out = ours(cr.tensor(x), src_key_padding_mask=cr.tensor(pad), is_causal=False)
     tout = theirs(torch.tensor(x), src_key_padding_mask=torch.tensor(pad))
     np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-9, atol=1e-12)
+
+
+_MHA_OPTIONS = [
+    {"kdim": 5, "vdim": 3},
+    {"add_bias_kv": True},
+    {"add_zero_attn": True},
+    {"kdim": 5, "vdim": 3, "add_bias_kv": True, "add_zero_attn": True, "batch_first": True},
+    {"add_bias_kv": True, "add_zero_attn": True, "bias": False},
+]
+
+
+def _mha_calls(rng, n, L, S, heads):
+    """Mask combinations: (kwargs for both libraries); masks leave every query a key."""
+    bool_mask = rng.random((L, S)) < 0.3
+    bool_mask[:, 0] = False
+    pad = np.zeros((n, S), bool)
+    pad[:, -1] = True
+    per_head = rng.random((n * heads, L, S)) < 0.3
+    per_head[:, :, 0] = False
+    return [{}, {"attn_mask": bool_mask, "key_padding_mask": pad},
+            {"attn_mask": rng.standard_normal((L, S)),
+             "key_padding_mask": np.where(pad, -1e9, 0.0)},
+            {"attn_mask": per_head, "average_attn_weights": False},
+            {"key_padding_mask": pad, "need_weights": False}]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("options", _MHA_OPTIONS)
+def test_multihead_attention_options_match_torch(rng, options):
+    torch = pytest.importorskip("torch")
+    E, H, n, L, S = 8, 2, 3, 4, 5
+    ours = cr.nn.MultiheadAttention(E, H, dtype="float64", **options)
+    theirs = torch.nn.MultiheadAttention(E, H, dtype=torch.float64, **options)
+    assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
+    assert {k: tuple(v.shape) for k, v in ours.state_dict().items()} \
+        == {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
+    theirs.load_state_dict(_torch_state(torch, ours), strict=True)
+    back = cr.nn.MultiheadAttention(E, H, dtype="float64", **options)
+    back.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()},
+                         strict=True)
+    for k, v in ours.state_dict().items():
+        np.testing.assert_array_equal(back.state_dict()[k].numpy(), v.numpy())
+    kdim, vdim = options.get("kdim", E), options.get("vdim", E)
+    first = options.get("batch_first", False)
+
+    def shape(t, d):
+        return (n, t, d) if first else (t, n, d)
+
+    arrays = [rng.standard_normal(shape(L, E)), rng.standard_normal(shape(S, kdim)),
+              rng.standard_normal(shape(S, vdim))]
+    for kwargs in _mha_calls(rng, n, L, S, H):
+        mine = [cr.tensor(a, requires_grad=True) for a in arrays]
+        yours = [torch.tensor(a, requires_grad=True) for a in arrays]
+        out, w = back(*mine, **{k: cr.tensor(v) if isinstance(v, np.ndarray) else v
+                                for k, v in kwargs.items()})
+        tout, tw = theirs(*yours, **{k: torch.tensor(v) if isinstance(v, np.ndarray) else v
+                                     for k, v in kwargs.items()})
+        np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+        loss, tloss = out.sum(), tout.sum()
+        if kwargs.get("need_weights", True):
+            np.testing.assert_allclose(w.numpy(), tw.detach().numpy(), rtol=1e-10, atol=1e-12)
+            loss, tloss = loss + (w * w).sum(), tloss + (tw * tw).sum()
+        else:
+            assert w is None and tw is None
+        loss.backward()
+        tloss.backward()
+        for a, b in zip(mine, yours, strict=True):
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-11)
+        theirs_grads = dict(theirs.named_parameters())
+        for name, p in back.named_parameters():
+            np.testing.assert_allclose(p.grad.numpy(), theirs_grads[name].grad.numpy(),
+                                       rtol=1e-9, atol=1e-11, err_msg=name)
+        back.zero_grad()
+        theirs.zero_grad()
+
+
+@pytest.mark.torch
+def test_multihead_attention_unbatched_matches_torch(rng):
+    torch = pytest.importorskip("torch")
+    ours = cr.nn.MultiheadAttention(6, 3, kdim=4, vdim=2, add_zero_attn=True, dtype="float64")
+    theirs = torch.nn.MultiheadAttention(6, 3, kdim=4, vdim=2, add_zero_attn=True,
+                                         dtype=torch.float64)
+    theirs.load_state_dict(_torch_state(torch, ours), strict=True)
+    q, k, v = rng.standard_normal((3, 6)), rng.standard_normal((5, 4)), rng.standard_normal((5, 2))
+    pad = np.array([False, False, True, False, True])
+    out, w = ours(cr.tensor(q), cr.tensor(k), cr.tensor(v), key_padding_mask=cr.tensor(pad),
+                  average_attn_weights=False)
+    tout, tw = theirs(torch.tensor(q), torch.tensor(k), torch.tensor(v),
+                      key_padding_mask=torch.tensor(pad), average_attn_weights=False)
+    assert out.shape == (3, 6) and w.shape == (3, 3, 6)
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(w.numpy(), tw.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+def test_multihead_attention_options_gradcheck(rng):
+    m = cr.nn.MultiheadAttention(4, 2, kdim=3, vdim=5, add_bias_kv=True, add_zero_attn=True,
+                                 dtype="float64", rng=np.random.default_rng(0))
+    q = cr.tensor(rng.standard_normal((2, 3, 4)), requires_grad=True)
+    k = cr.tensor(rng.standard_normal((4, 3, 3)), requires_grad=True)
+    v = cr.tensor(rng.standard_normal((4, 3, 5)), requires_grad=True)
+    pad = cr.tensor(np.array([[False] * 3 + [True]] * 3))
+
+    def f(a, b, c):
+        out, w = m(a, b, c, key_padding_mask=pad)
+        return out.sum() + (w * w).sum()
+
+    assert cr.gradcheck(f, (q, k, v))
+
+
+def test_multihead_attention_bad_inputs_name_the_argument():
+    m = cr.nn.MultiheadAttention(4, 2, kdim=3)
+    x = cr.zeros(2, 1, 4)
+    with pytest.raises(ValueError, match=r"key must have 3 features \(the last axis\), got "
+                                         r"shape \(2, 1, 4\)"):
+        m(x, x, x)
+    with pytest.raises(ValueError, match=r"key_padding_mask must have shape \(N, S\) = \(1, 2\), "
+                                         r"got \(2, 1\)"):
+        m(x, cr.zeros(2, 1, 3), x, key_padding_mask=cr.zeros(2, 1, dtype=cr.bool))
+    with pytest.raises(TypeError, match="kdim must be an int, got 2.5"):
+        cr.nn.MultiheadAttention(4, 2, kdim=2.5)

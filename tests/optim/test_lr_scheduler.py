@@ -228,3 +228,107 @@ def test_reduce_on_plateau_matches_torch(rng, kwargs):
     theirs = _torch_lrs(torch, make, (0.1, 0.02), 40, metrics)
     np.testing.assert_allclose(ours, theirs, rtol=1e-15)
     assert len(np.unique(ours[:, 0])) > 2  # the test did see several reductions
+
+
+CHAINS = {
+    "LinearLR": lambda m, o: m.LinearLR(o, 0.25, 0.9, 6),
+    "linear then cosine": lambda m, o: m.SequentialLR(
+        o, [m.LinearLR(o, 0.1, total_iters=4), m.CosineAnnealingLR(o, 12, 0.001)], [4]),
+    "lambda, step, exponential": lambda m, o: m.SequentialLR(
+        o, [m.LambdaLR(o, lambda t: (t + 1) / 3), m.StepLR(o, 2, 0.5), m.ExponentialLR(o, 0.9)],
+        [3, 9]),
+    "warm-up then cosine, both made on the optimizer": lambda m, o: _warmup_then_cosine(m, o),
+}
+
+
+def _warmup_then_cosine(m, o):
+    """A LambdaLR warm-up stepped for 3 steps, then a CosineAnnealingLR made before it ran."""
+    warmup = m.LambdaLR(o, lambda t: min(1.0, (t + 1) / 3))
+    cosine = m.CosineAnnealingLR(o, 10, 0.002)
+
+    class Switch:
+        t = 0
+
+        def step(self):
+            (warmup if self.t < 3 else cosine).step()
+            self.t += 1
+
+    return Switch()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", list(CHAINS))
+def test_linear_and_sequential_schedules_match_torch(name):
+    torch = pytest.importorskip("torch")
+    ours = _our_lrs(CHAINS[name], (0.1, 0.02), 20)
+    theirs = _torch_lrs(torch, CHAINS[name], (0.1, 0.02), 20)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-17)
+
+
+def test_sequential_state_dict_resumes_and_bad_arguments():
+    opt = _opt()
+    make = CHAINS["linear then cosine"]
+    first = make(sched, opt)
+    for _ in range(6):
+        first.step()
+    state = first.state_dict()
+    expected = [first.get_last_lr()]
+    for _ in range(3):
+        first.step()
+        expected.append(first.get_last_lr())
+    opt2 = _opt()
+    second = make(sched, opt2)
+    second.load_state_dict(state)
+    got = [second.get_last_lr()]
+    for _ in range(3):
+        second.step()
+        got.append(second.get_last_lr())
+    np.testing.assert_allclose(got, expected, rtol=1e-12)
+    with pytest.raises(ValueError, match="expected 1 increasing milestones"):
+        sched.SequentialLR(opt, [sched.LinearLR(opt), sched.StepLR(opt, 2)], [3, 4])
+    with pytest.raises(ValueError, match=r"start_factor must be in \(0, 1\], got 0"):
+        sched.LinearLR(opt, start_factor=0)
+
+
+RESTARTS_AND_CYCLES = {
+    "warm restarts": lambda m, o: m.CosineAnnealingWarmRestarts(o, 3, 1, 0.001),
+    "warm restarts, T_mult 2": lambda m, o: m.CosineAnnealingWarmRestarts(o, 2, 2),
+    "one cycle": lambda m, o: m.OneCycleLR(o, [0.5, 0.1], total_steps=19),
+    "one cycle, linear, three phases": lambda m, o: m.OneCycleLR(
+        o, 0.3, epochs=4, steps_per_epoch=5, anneal_strategy="linear", three_phase=True,
+        pct_start=0.25),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", list(RESTARTS_AND_CYCLES))
+def test_restarts_and_one_cycle_match_torch(name):
+    torch = pytest.importorskip("torch")
+    ours = _our_lrs(RESTARTS_AND_CYCLES[name], (0.1, 0.02), 19)
+    theirs = _torch_lrs(torch, RESTARTS_AND_CYCLES[name], (0.1, 0.02), 19)
+    np.testing.assert_allclose(ours, theirs, rtol=1e-12, atol=1e-17)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
+def test_one_cycle_moves_the_momentum_as_torch_does(optimizer):
+    torch = pytest.importorskip("torch")
+    seen = {}
+    for lib in (cr, torch):
+        p = lib.zeros(1, requires_grad=True)
+        opt = (lib.optim.SGD([p], lr=0.1, momentum=0.9) if optimizer == "SGD"
+               else lib.optim.Adam([p], lr=0.1))
+        s = lib.optim.lr_scheduler.OneCycleLR(opt, 0.4, total_steps=10)
+        key = "momentum" if optimizer == "SGD" else "betas"
+        values = []
+        for _ in range(10):
+            g = opt.param_groups[0]
+            values.append((g["lr"], g[key] if key == "momentum" else g[key][0]))
+            opt.step()
+            s.step()
+        seen[lib.__name__] = values
+    np.testing.assert_allclose(seen["chainrule"], seen["torch"], rtol=1e-12)
+    with pytest.raises(ValueError, match="tried to step 11 times"):
+        s2 = sched.OneCycleLR(_opt(), 0.1, total_steps=10, cycle_momentum=False)
+        for _ in range(11):
+            s2.step()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import weakref
 
-from ..backend import GPU_POSSIBLE, device_of, ensure_array, get_array_module
+from ..backend import GPU_POSSIBLE, device_of, ensure_array, get_array_module, numpy
 from .mode import _grad_enabled, _trace_recorder
 from .tensor import Tensor
 
@@ -51,14 +51,16 @@ class Function:
             fn = cls(**params)
         if GPU_POSSIBLE:
             _check_devices(cls.__name__, inputs)
-        needs, arrays, given = [], [], inputs
+        given = inputs
         for t in inputs:
-            if not isinstance(t, Tensor):
+            if not isinstance(t, Tensor):  # Python numbers or arrays: wrapped as constants
                 inputs = _as_tensors(inputs)
-                needs, arrays = [t.requires_grad for t in inputs], [t._data for t in inputs]
                 break
+        needs, arrays, versions = [], [], []
+        for t in inputs:
             needs.append(t.requires_grad)
             arrays.append(t._data)
+            versions.append(t._counter[0])  # t._version: backward checks the values are unchanged
         # Known before forward runs, so that forward saves for backward only what will be needed.
         record = True in needs and _grad_enabled.get()
         fn.recording = record
@@ -66,7 +68,9 @@ class Function:
         raw = fn.forward(*arrays)
         tracer = _trace_recorder.get()  # chainrule.trace is recording the ops of a model
         if not isinstance(raw, tuple):
-            out = Tensor(ensure_array(raw))
+            if isinstance(raw, numpy.generic):  # NumPy gives 0-d results as scalars: keep arrays
+                raw = numpy.asarray(raw)
+            out = Tensor(raw)
             if tracer is not None:
                 tracer(cls, params, given, inputs, (out,), False)
             if not record:
@@ -79,7 +83,7 @@ class Function:
         if record:
             fn.inputs = inputs
             # The versions of the values the node read: backward refuses those changed since.
-            fn._versions = [t._version for t in inputs]
+            fn._versions = versions
             refs, meta = [], []
             for i, o in enumerate(outs):
                 o.requires_grad = True

@@ -8,7 +8,7 @@ once with the sum of all gradients that reached it, and frees saved values behin
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .mode import _grad_enabled, set_grad_enabled
+from .mode import _grad_enabled
 from .tensor import Tensor
 
 __all__ = ["backward", "run_backward"]
@@ -63,8 +63,10 @@ def _prepare_roots(who, tensors, grad_tensors):
 
 def _topological_order(roots):
     """Nodes reachable from ``roots``, each after every node that feeds it (iterative DFS)."""
-    order, visited = [], set()
-    stack = [(t._ctx, False) for t in roots if t._ctx is not None]
+    order, visited, stack = [], set(), []
+    for t in roots:
+        if t._ctx is not None:
+            stack.append((t._ctx, False))
     while stack:
         fn, expanded = stack.pop()
         if expanded:
@@ -94,10 +96,6 @@ def _needed_nodes(order, targets):
     return needed
 
 
-def _add(a, b):
-    return b if a is None else a + b
-
-
 def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None):
     """Propagate ``root_grads`` from ``roots`` through the graph.
 
@@ -112,11 +110,14 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
     pending: dict[int, tuple[list, list]] = {}
     captured: dict[int, Tensor] = {}
     needed = None if targets is None else _needed_nodes(order, targets)
-    assigned: set[int] = {id(g._data) for g in root_grads}
+    assigned: set[int] = set()  # ids of the arrays handed to a leaf's .grad (see _accumulate_leaf)
+    for g in root_grads:
+        assigned.add(id(g._data))
 
     def send(t, g):
         if targets is not None and id(t) in targets:
-            captured[id(t)] = _add(captured.get(id(t)), g)
+            c = captured.get(id(t))
+            captured[id(t)] = g if c is None else c + g
         ctx = t._ctx
         if ctx is None:
             if targets is None:
@@ -127,10 +128,13 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
             entry = pending[id(ctx)] = ([None] * len(ctx._out_meta), [])
         slot, held = entry
         i = t._out_idx
-        slot[i] = _add(slot[i], g)
+        slot[i] = g if slot[i] is None else slot[i] + g
         held.append(t)
 
-    with set_grad_enabled(create_graph):
+    # The backward pass is recorded (a graph of its own, to differentiate again) only for
+    # create_graph; the mode is put back however the pass ends.
+    mode = _grad_enabled.set(create_graph)
+    try:
         for t, g in zip(roots, root_grads):
             send(t, g)
         for fn in reversed(order):
@@ -139,22 +143,25 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
                 continue
             gouts = entry[0]
             for t, v in zip(fn.inputs, fn._versions):
-                if t._version != v:  # changed in place after the node read it
+                if t._counter[0] != v:  # changed in place after the node read it
                     _modified(fn, t, f"after {type(fn).__name__} used it as an input")
             if len(gouts) == 1:  # the usual single-output node, without the helpers' calls
                 out = fn._outputs[0]()
                 if out is not None:
-                    if out._version:  # outputs are made at version 0
+                    if out._counter[0]:  # outputs are made at version 0
                         _modified(fn, out, f"after {type(fn).__name__} computed it")
                     if out._retains_grad:
                         _retain_outputs(fn, gouts)
-                grads = _call_backward(fn, (gouts[0],), targets, needed)
             else:
                 for t in fn.outputs():
-                    if t is not None and t._version:
+                    if t is not None and t._counter[0]:
                         _modified(fn, t, f"after {type(fn).__name__} computed it")
                 _retain_outputs(fn, gouts)
-                grads = _call_backward(fn, _fill_missing(fn, gouts), targets, needed)
+                gouts = _fill_missing(fn, gouts)
+            if needed is None:
+                grads = fn.backward(*gouts)  # the chain rule, one node
+            else:
+                grads = _backward_toward(fn, gouts, targets, needed)
             if type(grads) is not tuple:
                 grads = (grads,)
             for inp, need, g in zip(fn.inputs, fn.needs_input_grad, grads):
@@ -175,6 +182,8 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
                     send(inp, g)
             if not retain_graph:
                 fn.release()
+    finally:
+        _grad_enabled.reset(mode)
     if not retain_graph:
         for fn in order:
             if fn.inputs is not None:
@@ -182,13 +191,11 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
     return captured
 
 
-def _call_backward(fn, gouts, targets, needed):
-    """``fn.backward(*gouts)``; for ``grad(outputs, inputs)``, asking only for the gradients that
+def _backward_toward(fn, gouts, targets, needed):
+    """``fn.backward(*gouts)`` for ``grad(outputs, inputs)``, asking only for the gradients that
     lead to ``inputs``: ``needs_input_grad`` is narrowed for the call, so that, say, a layer's
     weight gradient is not computed when only the input's is returned (an attack, a saliency
     map). It is put back after, for a later backward through the same graph."""
-    if needed is None:
-        return fn.backward(*gouts)
     recorded = fn.needs_input_grad
     fn.needs_input_grad = tuple(
         need and (id(t) in targets or (t._ctx is not None and id(t._ctx) in needed))
@@ -248,4 +255,4 @@ def _accumulate_leaf(t, g, assigned):
         # one pass instead of a new array.
         data = t.grad._data
         data += g._data
-        t.grad._version += 1  # t.grad._mark_changed(), inline: a weight used many times comes here
+        t.grad._counter[0] += 1  # t.grad._mark_changed(), inline: weights used often come here

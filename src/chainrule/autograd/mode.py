@@ -53,8 +53,9 @@ class no_grad(set_grad_enabled):  # noqa: N801
     False
     """
 
-    def __init__(self):
-        super().__init__(False)
+    def __init__(self):  # set_grad_enabled(False), without a second call: every step pays for it
+        self.mode = False
+        self._tokens = []
 
 
 class enable_grad(set_grad_enabled):  # noqa: N801

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import weakref
 
-from ..backend import asnumpy, device_of, get_array_module, numpy, to_device
+from ..backend import asnumpy, config, device_of, get_array_module, numpy, to_device
 
 __all__ = ["Size", "Tensor", "tensor"]
 
@@ -273,8 +273,9 @@ class Tensor:
 def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None = None) -> Tensor:
     """Make a leaf Tensor from a Python number, nested list, NumPy/CuPy array or Tensor (copied).
 
-    Python floats become float32 (the default dtype), Python ints int64; arrays keep their dtype
-    unless ``dtype`` is given.
+    Python floats become the default dtype (float32 unless ``chainrule.set_default_dtype``
+    changed it), Python ints int64; arrays keep their dtype unless ``dtype`` is given. Without
+    ``device`` the tensor goes to the default device (``chainrule.set_default_device``).
 
     >>> import chainrule as cr
     >>> cr.tensor([1.0, 2.0], requires_grad=True)
@@ -290,11 +291,13 @@ def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None 
     else:
         arr = numpy.array(data)
         if arr.dtype.kind == "f":
-            arr = arr.astype(numpy.float32)
+            arr = arr.astype(config.default_dtype)
         elif arr.dtype.kind == "O":
             raise TypeError(
                 f"tensor(): cannot make a numeric tensor from {type(data).__name__} data"
             )
+    if device is None and config.default_device != "cpu":
+        device = config.default_device
     if device is not None:
         arr = to_device(arr, device)
     if requires_grad and arr.dtype.kind not in _FLOAT_KINDS:

@@ -6,17 +6,85 @@ always wins. Where none is passed (layer initialisation, dropout, DataLoader shu
 generator does: after
 ``chainrule.manual_seed(s)`` a program that passes no ``rng`` repeats bit for bit. Without a call it
 is seeded from the operating system, so such runs differ.
+
+``generator_scope(seed)`` stands one stream in for the default generator inside a ``with`` block,
+in the current thread only: the DataLoader gives each sample of a pass its own stream this way,
+so that random transforms draw the same numbers whether one thread or several prepare the batches.
 """
 
 from __future__ import annotations
 
 import numbers
+from contextlib import contextmanager
+from contextvars import ContextVar
 
 import numpy
 
-__all__ = ["default_generator", "initial_seed", "manual_seed", "resolve_rng", "seed"]
+__all__ = ["Generator", "default_generator", "generator_scope", "initial_seed", "manual_seed",
+           "resolve_rng", "seed"]
 
 _state = {"generator": numpy.random.default_rng(), "seed": None}
+
+
+class _Lazy:
+    """A generator made on first use (most samples of most datasets draw nothing)."""
+
+    __slots__ = ("entropy", "generator")
+
+    def __init__(self, entropy):
+        self.entropy = entropy
+        self.generator = None
+
+    def get(self) -> numpy.random.Generator:
+        if self.generator is None:
+            self.generator = numpy.random.default_rng(self.entropy)
+        return self.generator
+
+
+# A new thread starts with this unset, so a scope never leaks into another thread.
+_scoped: ContextVar[_Lazy | None] = ContextVar("chainrule_scoped_generator", default=None)
+
+
+@contextmanager
+def generator_scope(entropy):
+    """Inside the block, in this thread, ``rng=None`` draws from ``default_rng(entropy)``.
+
+    Args:
+        entropy: what ``numpy.random.default_rng`` takes: an int or a sequence of ints.
+    """
+    token = _scoped.set(_Lazy(entropy))
+    try:
+        yield
+    finally:
+        _scoped.reset(token)
+
+
+class Generator(numpy.random.Generator):
+    """PyTorch's ``torch.Generator`` spelling of a ``numpy.random.Generator`` (PCG64).
+
+    ``Generator().manual_seed(42)`` returns the generator, seeded, so that
+    ``random_split(data, [0.8, 0.2], generator=torch.Generator().manual_seed(42))`` runs as
+    written; it is a ``numpy.random.Generator``, so it serves every ``rng=`` too. Its numbers
+    are NumPy's, not PyTorch's.
+    """
+
+    def __init__(self, device="cpu"):
+        super().__init__(numpy.random.PCG64())
+        self.device = device
+        self._seed = None
+
+    def manual_seed(self, seed: int) -> Generator:
+        """Seed this generator with a non-negative int; returns it."""
+        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+            raise ValueError(f"Generator.manual_seed: seed must be a non-negative int, got "
+                             f"{seed!r}")
+        self.bit_generator.state = numpy.random.PCG64(int(seed)).state
+        self._seed = int(seed)
+        return self
+
+    def initial_seed(self) -> int | None:
+        """The seed last given to ``manual_seed`` (None before one was)."""
+        return self._seed
 
 
 def manual_seed(seed: int) -> numpy.random.Generator:
@@ -47,8 +115,10 @@ def initial_seed() -> int | None:
 
 
 def default_generator() -> numpy.random.Generator:
-    """The process-wide generator that ``rng=None`` falls back to."""
-    return _state["generator"]
+    """The generator that ``rng=None`` falls back to: the process-wide one, or inside a
+    ``generator_scope`` that scope's."""
+    scoped = _scoped.get()
+    return _state["generator"] if scoped is None else scoped.get()
 
 
 def resolve_rng(rng, who: str) -> numpy.random.Generator:
@@ -58,7 +128,8 @@ def resolve_rng(rng, who: str) -> numpy.random.Generator:
         TypeError: naming ``who`` when ``rng`` is neither None nor a ``numpy.random.Generator``.
     """
     if rng is None:
-        return _state["generator"]
+        scoped = _scoped.get()
+        return _state["generator"] if scoped is None else scoped.get()
     if not isinstance(rng, numpy.random.Generator):
         raise TypeError(
             f"{who}: rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)) "

@@ -35,6 +35,13 @@ need it, so an assignment takes effect at once. docs/configuration.md has the sa
 ``data_dir`` (``CHAINRULE_DATA``; a folder; default ``$XDG_CACHE_HOME/chainrule``, else
     ``~/.cache/chainrule``)
     Where datasets are looked for and downloaded when no ``data_dir`` is passed.
+``default_dtype`` (``CHAINRULE_DEFAULT_DTYPE``; ``"float32"`` or ``"float64"``; default float32)
+    The floating-point dtype of tensor factories (``zeros``, ``randn``...), of ``tensor()`` of
+    Python floats and of new layers' parameters when no ``dtype`` is passed.
+    ``chainrule.set_default_dtype`` sets it, as ``torch.set_default_dtype`` does.
+``default_device`` (``CHAINRULE_DEFAULT_DEVICE``; ``"cpu"`` or ``"cuda"``; default cpu)
+    Where tensor factories, ``tensor()`` and new layers put their arrays when no ``device`` is
+    passed. ``chainrule.set_default_device`` sets it after checking that the device is usable.
 
 Environment variables take the text a shell gives: booleans are 1/0, true/false, yes/no or on/off
 (any case); an empty variable counts as unset.
@@ -54,6 +61,10 @@ from collections.abc import Callable, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
+
+import numpy
+
+from .device import device as _device
 
 __all__ = ["BLAS_THREAD_VARIABLES", "SETTINGS", "Config", "Setting", "config", "from_environment",
            "parse_threads", "reference_mode", "set_reference_mode"]
@@ -120,6 +131,26 @@ def _folder(value) -> str:
     return os.path.expanduser(os.fspath(value))
 
 
+_DEFAULT_DTYPES = ("float32", "float64")
+
+
+def _default_dtype(value):
+    try:
+        dt = None if value is None else numpy.dtype(value)  # numpy.dtype(None) is float64
+    except TypeError:
+        dt = None
+    if dt is None or dt.name not in _DEFAULT_DTYPES:
+        raise ValueError(f"expected float32 or float64 as the default dtype, got {value!r}")
+    return dt
+
+
+def _default_device(value) -> str:
+    text = str(value) if isinstance(value, _device) else value
+    if not isinstance(text, str) or text.split(":", 1)[0].strip().lower() not in ("cpu", "cuda"):
+        raise ValueError(f"expected 'cpu' or 'cuda' as the default device, got {value!r}")
+    return text.split(":", 1)[0].strip().lower()
+
+
 def _default_data_dir(environ: Mapping[str, str]) -> str:
     cache = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(cache, "chainrule")
@@ -150,6 +181,10 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("malloc_tuning", "CHAINRULE_MALLOC_TUNING", "bool", True, _bool, _bool_text),
     Setting("keep_columns_mib", "CHAINRULE_KEEP_COLUMNS_MIB", "int >= 0", 32, _mib, _mib_text),
     Setting("data_dir", "CHAINRULE_DATA", "folder", None, _folder, _folder),
+    Setting("default_dtype", "CHAINRULE_DEFAULT_DTYPE", "float32 or float64", "float32",
+            _default_dtype, _default_dtype),
+    Setting("default_device", "CHAINRULE_DEFAULT_DEVICE", "'cpu' or 'cuda'", "cpu",
+            _default_device, _default_device),
 )}
 
 
@@ -164,7 +199,7 @@ class Config:
 
     Attributes:
         threads, jit, gpu_kernels, reference_mode, malloc_tuning,
-            keep_columns_mib, data_dir: the settings (see
+            keep_columns_mib, data_dir, default_dtype, default_device: the settings (see
             this module's docstring).
         environment: the variables read at import that concern chainrule, name -> value.
     """

@@ -2,9 +2,11 @@
 
 Which curve is more plausible (``plausibility_study``), model averaging (``Ensemble``,
 ``train_ensemble``, ``Snapshots``), calibration (``expected_calibration_error``, ``nll``,
-``brier``, ``TemperatureScaling``, ``mc_dropout_predict``), Bayesian fitting (``LastLayerLaplace``,
-``log_evidence``, MacKay's ``evidence_fixed_point``, Bayes by Backprop's ``elbo_loss`` over
-``nn.BayesianLinear``) and soft weight sharing (``MixturePrior``). See docs/regularization.md.
+``brier``, ``TemperatureScaling``, ``mc_dropout_predict``), Bayesian fitting
+(``LastLayerLaplace``, ``DiagonalLaplace``, ``KFACLaplace``, ``log_evidence``, MacKay's
+``evidence_fixed_point``, Bayes by Backprop's ``elbo_loss`` over ``nn.BayesianLinear``;
+``to_bayesian`` converts any model) and soft weight sharing (``MixturePrior``). See
+docs/regularization.md.
 """
 
 from . import figures
@@ -20,6 +22,7 @@ from .calibration import (
     reliability,
     softmax_probs,
 )
+from .convert import to_bayesian
 from .curves import REGULARIZERS, SIZES, fit_curve, noisy_curve, plausibility_study, true_curve
 from .diag_laplace import DiagonalLaplace
 from .ensemble import Ensemble, Snapshots, snapshot_ensemble, train_ensemble
@@ -31,6 +34,7 @@ from .evidence import (
     linear_evidence,
     log_evidence,
 )
+from .kfac import KFACLaplace
 from .laplace import LastLayerLaplace, hessian, split_last_layer
 from .soft_sharing import MixturePrior, sharing_loss
 
@@ -38,6 +42,7 @@ __all__ = [
     "DiagonalLaplace",
     "figures",
     "Ensemble",
+    "KFACLaplace",
     "LastLayerLaplace",
     "MixturePrior",
     "REGULARIZERS",
@@ -70,5 +75,6 @@ __all__ = [
     "softmax_probs",
     "split_last_layer",
     "train_ensemble",
+    "to_bayesian",
     "true_curve",
 ]

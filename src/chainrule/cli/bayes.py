@@ -2,9 +2,83 @@
 
 from __future__ import annotations
 
+from ..experiments import uncertainty
 from ..experiments.calibration import calibrate_run
 
-__all__ = ["COMMANDS", "add_parsers"]
+__all__ = ["COMMANDS", "add_evaluate_arguments", "add_parsers", "add_train_arguments",
+           "bayes_settings", "evaluate_uncertainty"]
+
+
+def add_evaluate_arguments(e, int_type) -> None:
+    """``evaluate``'s options for the predictive uncertainty of a run."""
+    u = e.add_argument_group("predictive uncertainty (a run folder of `chainrule train`)")
+    u.add_argument("--uncertainty", choices=uncertainty.METHODS, default=None,
+                   help="score a Bayesian predictive on the test set: NLL, Brier, ECE, "
+                   "accuracy, predictive entropy and mutual information, beside the plain "
+                   "network's; stored in the run's results.json (default: accuracy only)")
+    u.add_argument("--samples", type=int_type(1), default=30,
+                   help="draws averaged (MC dropout, Laplace, Bayes by Backprop)")
+    u.add_argument("--laplace-structure", choices=uncertainty.LAPLACE_STRUCTURES,
+                   default="last-layer", help="Laplace: the last layer's full GGN, the "
+                   "diagonal GGN of every weight, or Kronecker factors per layer (KFAC)")
+    u.add_argument("--fit-size", type=int_type(1), default=1000, metavar="N",
+                   help="Laplace: fit on the first N training images")
+    u.add_argument("--bins", type=int_type(1), default=15, help="confidence bins of the ECE")
+    u.add_argument("--seed", type=int_type(0), default=0, help="seeds the draws, >= 0")
+
+
+def evaluate_uncertainty(args) -> None:
+    """``chainrule evaluate RUN --uncertainty METHOD``: a table of the plain and Bayesian scores."""
+    res = uncertainty.evaluate_uncertainty(
+        args.checkpoint, args.uncertainty, samples=args.samples,
+        structure=args.laplace_structure, fit_size=args.fit_size, bins=args.bins,
+        seed=args.seed, data_dir=args.data_dir, download=not args.no_download)
+    name = args.uncertainty + (f" ({res['structure']}, prior {res['prior_precision']:g})"
+                               if "structure" in res else "")
+    print(f"{res['dataset']}, {res['n_test']} test images:")
+    for label, r in ((res["plain_label"], res["plain"]), (name, res[args.uncertainty])):
+        print(f"  {label:34s} accuracy {r['accuracy']:.4f}  NLL {r['nll']:.4f}  Brier "
+              f"{r['brier']:.4f}  ECE {100 * r['ece']:.2f}%  entropy {r['mean_entropy']:.4f}  "
+              f"mutual information {r['mean_mutual_information']:.4f}")
+    print(f"written to {res['results']} (uncertainty)")
+
+
+def add_train_arguments(t, int_type, float_type) -> None:
+    """``train``'s options for ensembles, Bayes by Backprop and soft weight sharing."""
+    b = t.add_argument_group("model averaging and Bayesian fitting (classifiers)")
+    b.add_argument("--ensemble", type=int_type(2), default=None, metavar="M",
+                   help="train a deep ensemble of M members (each its own initialization and "
+                   "data order), saved and evaluated as one model (default: one network)")
+    b.add_argument("--bayes-by-backprop", action="store_true",
+                   help="make every Linear/Conv2d layer Bayesian (a Gaussian per weight) and "
+                   "train by the ELBO: cross-entropy + KL / training images")
+    b.add_argument("--prior-sigma", type=float_type(0, low_ok=False), default=1.0,
+                   help="Bayes by Backprop: standard deviation of the N(0, s^2) prior, > 0")
+    b.add_argument("--soft-sharing", type=int_type(2), default=None, metavar="K",
+                   help="soft weight sharing: a learned K-component mixture prior on the "
+                   "weights (one fixed at 0); afterwards the weights are quantized to its "
+                   "centres (default: off)")
+    b.add_argument("--sharing-strength", type=float_type(0, low_ok=False), default=1.0,
+                   help="soft sharing: weight of the mixture penalty (per training image), > 0")
+    b.add_argument("--sharing-warmup", type=int_type(0), default=0, metavar="E",
+                   help="soft sharing: epochs of plain training before the penalty starts")
+
+
+def bayes_settings(args, generative_tasks) -> dict | None:
+    """``train_classifier``'s ``bayes`` argument from the options (None: none given)."""
+    options = {}
+    if args.ensemble is not None:
+        options["ensemble"] = args.ensemble
+    if args.bayes_by_backprop:
+        options["bayes_by_backprop"] = {"prior_sigma": args.prior_sigma}
+    if args.soft_sharing is not None:
+        options["soft_sharing"] = {"components": args.soft_sharing,
+                                   "strength": args.sharing_strength,
+                                   "warmup": args.sharing_warmup}
+    if options and args.model in generative_tasks:
+        raise ValueError(f"--{next(iter(options)).replace('_', '-')} is for classifiers, not "
+                         f"the generative task {args.model!r}")
+    return options or None
 
 
 def add_parsers(sub, debug, int_type) -> None:
@@ -40,6 +114,13 @@ def _calibrate(args) -> None:
         print(f"{name:20s} accuracy {r['accuracy']:.4f}  NLL {r['nll']:.4f}  Brier "
               f"{r['brier']:.4f}  ECE {100 * r['ece']:.2f}%  ({res['n_test']} test images)")
     print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
+
+
+def print_sharing(r: dict) -> None:
+    """The soft-sharing lines of ``chainrule train``'s output."""
+    print(f"soft sharing: {r['weights']} weights -> {r['distinct_weights']} distinct values "
+          f"({r['bits_per_weight']} bits each, {100 * r['zero_share']:.1f}% zero); test accuracy "
+          f"{r['accuracy_before']:.4f} before quantizing, {r['accuracy_quantized']:.4f} after")
 
 
 COMMANDS = {"calibrate": _calibrate}

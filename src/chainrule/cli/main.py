@@ -26,6 +26,7 @@ from ..experiments.runs import RunFolderInUseError
 from . import bayes as bayes_cli
 from . import explain as explain_cli
 from . import robust as robust_cli
+from . import sequences as seq_cli
 from . import text as text_cli
 
 __all__ = ["main"]
@@ -73,7 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("model", help="a model name (see `chainrule models`), or a generative task: "
                    + ", ".join(generative.GENERATIVE_TASKS))
     t.add_argument("--dataset", default=None, help="a dataset name (see `chainrule datasets`; "
-                   "default: digits for classifiers, mnist for generative tasks)")
+                   "default: digits for classifiers, sms_spam for text models, mnist for "
+                   "generative tasks)")
     t.add_argument("--epochs", type=_int(1), default=10, help="epochs to train, >= 1")
     t.add_argument("--batch-size", type=_int(1), default=64, help="images per training step")
     t.add_argument("--optimizer", default="adam", choices=sorted(experiments.OPTIMIZERS),
@@ -108,9 +110,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="where to train: 'cpu' or 'cuda' (needs CuPy and an NVIDIA GPU: "
                    "pip install chainrule[cuda])")
     _threads_option(t)
+    text_cli.add_train_arguments(t, _int)
     _generative_arguments(t)
     robust_cli.add_train_arguments(t, _int, _float)
-    text_cli.add_train_arguments(t, _int, _float)
+    bayes_cli.add_train_arguments(t, _int, _float)
 
     e = sub.add_parser("evaluate", help="test accuracy of a saved model", parents=[debug])
     e.add_argument("checkpoint", help="a run folder or its model.safetensors")
@@ -120,16 +123,20 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--no-download", action="store_true",
                    help="fail instead of downloading missing dataset files")
     _threads_option(e)
+    bayes_cli.add_evaluate_arguments(e, _int)
 
-    r = sub.add_parser("predict", help="classify image files (greyscale PNG/JPEG or .npy)",
-                       parents=[debug], description="Classify each image with a trained "
-                       "classifier. A file that cannot be read gets a one-line error and the "
-                       "others are still classified; the exit status is then 2.")
+    r = sub.add_parser("predict", help="classify image files (greyscale PNG/JPEG or .npy), or "
+                       "texts with a text model", parents=[debug],
+                       description="Classify each image (a file that cannot be read gets a "
+                       "one-line error, the others are classified; the exit status is then 2), "
+                       "or with a text model each argument (--text-files: each line of a file).")
     r.add_argument("checkpoint", help="a classifier's run folder (from `chainrule train`) or its "
                    "model.safetensors")
     r.add_argument("images", nargs="+", metavar="IMAGE", help="greyscale PNG/JPEG images or .npy "
                    "arrays (floats in [0, 1], uint8 or uint16) of the model's input size, or any "
-                   "size with --resize")
+                   "size with --resize; for a text model, texts")
+    r.add_argument("--text-files", action="store_true", help="text models: each argument is a "
+                   "UTF-8 file holding one text per line")
     inv = r.add_mutually_exclusive_group()
     inv.add_argument("--invert", action="store_const", const=True, default=False,
                      help="invert every image (1 - x), e.g. dark digits on white paper for a "
@@ -169,7 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("datasets", help="list the datasets", parents=[debug])
     robust_cli.add_parsers(sub, debug, _int, _float)
     bayes_cli.add_parsers(sub, debug, _int)
-    text_cli.add_parsers(sub, debug, _int, _float)
+    seq_cli.add_parsers(sub, t, debug, _int, _float)
     return p
 
 
@@ -293,12 +300,15 @@ def _model_args(pairs) -> dict:
 
 def _train(args) -> None:
     adversarial = robust_cli.adversarial_settings(args, generative.GENERATIVE_TASKS)
+    bayes = bayes_cli.bayes_settings(args, generative.GENERATIVE_TASKS)
     if args.model in generative.GENERATIVE_TASKS:
         _train_generative(args)
         return
-    if args.model in text_cli.TEXT_TASKS:
+    if args.model in experiments.TEXT_MODELS:
         text_cli.train(args, _model_args(args.model_arg))
         return
+    if args.model in seq_cli.TEXT_TASKS:
+        return seq_cli.train(args, _model_args(args.model_arg))
     res = experiments.train_classifier(
         args.model, args.dataset or "digits", epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
@@ -306,12 +316,14 @@ def _train(args) -> None:
         download=not args.no_download, out=args.out, resume=args.resume,
         model_kwargs=_model_args(args.model_arg), verbose=0 if args.quiet else 1,
         device=args.device, val_split=_val_split(args), threads=args.threads,
-        adversarial=adversarial)
+        adversarial=adversarial, bayes=bayes)
     if "val_accuracy" in res:
         print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} training images "
               "held out)")
     print(f"test accuracy {res['test_accuracy']:.4f} ({res['test_errors']} errors in "
           f"{res['n_test']} test images), trained in {res['train_seconds']} s")
+    if "soft_sharing" in res:
+        bayes_cli.print_sharing(res["soft_sharing"])
     print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
 
 
@@ -363,7 +375,17 @@ def _train_generative(args) -> None:
 
 
 def _evaluate(args) -> None:
-    if text_cli.evaluate(args):
+    if seq_cli.evaluate(args):
+        return
+    if experiments.is_text_run(args.checkpoint):
+        if args.uncertainty is not None:
+            raise ValueError("--uncertainty is for image classifiers; a text run has none")
+        text_cli.evaluate(args)
+        return
+    if args.uncertainty is not None:
+        if args.dataset is not None:
+            raise ValueError("--uncertainty scores the run on its own dataset; drop --dataset")
+        bayes_cli.evaluate_uncertainty(args)
         return
     res = experiments.evaluate_checkpoint(args.checkpoint, args.dataset, data_dir=args.data_dir,
                                           download=not args.no_download)
@@ -372,6 +394,10 @@ def _evaluate(args) -> None:
 
 
 def _predict(args) -> int:
+    if experiments.is_text_run(args.checkpoint):
+        return text_cli.predict(args)
+    if args.text_files:
+        raise ValueError(f"--text-files: {args.checkpoint} is not a text model's run")
     results = experiments.predict_images(args.checkpoint, args.images, invert=args.invert,
                                          resize=args.resize)
     failed = [r for r in results if "error" in r]
@@ -410,9 +436,10 @@ def _models(args) -> None:
 
 
 def _datasets(args) -> None:
-    lines = [(n, s) for n, (s, _) in experiments.DATASETS.items()] + text_cli.dataset_lines()
-    width = max(len(name) for name, _ in lines)
-    for name, summary in lines:
+    width = max(len(name) for name in [*experiments.DATASETS, *experiments.TEXT_DATASETS])
+    for name, (summary, _) in experiments.DATASETS.items():
+        print(f"{name:{width}s}  {summary}")
+    for name, summary in experiments.TEXT_DATASETS.items():
         print(f"{name:{width}s}  {summary}")
 
 
@@ -428,7 +455,7 @@ def _version() -> str:
 
 _COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "generate": _generate,
              "models": _models, "datasets": _datasets, **robust_cli.COMMANDS,
-             **explain_cli.COMMANDS, **bayes_cli.COMMANDS, **text_cli.COMMANDS}
+             **explain_cli.COMMANDS, **bayes_cli.COMMANDS, **seq_cli.COMMANDS}
 
 
 def _user_error(err: BaseException) -> bool:

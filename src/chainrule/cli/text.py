@@ -1,122 +1,68 @@
-"""Text on the command line: ``train`` of the text classifiers (char_cnn, lstm_text) and of the
-character language model (char_lm), and the ``sample`` subcommand; ``cli.main`` registers them."""
+"""The text models' side of `chainrule train | predict | evaluate` (ngram, fasttext): thin shells
+over experiments.text."""
 
 from __future__ import annotations
 
-from pathlib import Path
+import json
 
-from ..experiments.char_lm import sample_text, train_char_lm
-from ..experiments.text_classify import (
-    TEXT_DATASETS,
-    TEXT_MODELS,
-    evaluate_text_checkpoint,
-    train_text_classifier,
-)
-from ..io import read_config
+from ..experiments import text
 
-__all__ = ["COMMANDS", "TEXT_TASKS", "add_parsers", "add_train_arguments", "dataset_lines",
-           "evaluate", "train"]
-
-TEXT_TASKS = (*TEXT_MODELS, "char_lm")
-_LM_ARGS = ("hidden_size", "num_layers", "embedding_dim", "dropout")
+__all__ = ["add_train_arguments", "evaluate", "predict", "train"]
 
 
-def add_train_arguments(t, int_type, float_type) -> None:
-    """``train``'s options for the character language model."""
-    a = t.add_argument_group("character language model (char_lm)")
-    a.add_argument("--text", default=None, metavar="FILE", help="the UTF-8 text to learn "
-                   "(default: none; required for char_lm; docs/text_sequences.md names a "
-                   "public-domain one)")
-    a.add_argument("--bptt", type=int_type(1), default=100,
-                   help="characters per chunk of truncated backpropagation through time")
-    a.add_argument("--clip", type=float_type(0, low_ok=False), default=5.0,
-                   help="largest gradient norm; larger gradients are scaled down to it")
-    a.add_argument("--max-steps", type=int_type(1), default=None,
-                   help="stop after this many steps (default: all --epochs)")
-    a.add_argument("--temperature", type=float_type(0, low_ok=False), default=0.8,
-                   help="temperature of the sample written at the end")
-
-
-def add_parsers(sub, debug, int_type, float_type) -> None:
-    """Add the ``sample`` subcommand to ``sub``."""
-    s = sub.add_parser("sample", parents=[debug], help="generate text from a trained char_lm")
-    s.add_argument("run", help="a char_lm run folder (from `chainrule train char_lm`) or its "
-                   "model.safetensors")
-    s.add_argument("--length", type=int_type(1), default=500, help="characters to generate")
-    s.add_argument("--temperature", type=float_type(0, low_ok=False), default=1.0,
-                   help="below 1: likelier characters; above 1: more varied")
-    s.add_argument("--prime", default="", help="text to start from (default: one random "
-                   "character of the vocabulary)")
-    s.add_argument("--seed", type=int_type(0), default=0, help="seeds the sampling, >= 0")
+def add_train_arguments(t, int_type) -> None:
+    """The options of `chainrule train` that only text models read."""
+    x = t.add_argument_group("text models (ngram, fasttext; datasets ag_news, sms_spam)")
+    x.add_argument("--ngram", type=int_type(1), default=2, metavar="N",
+                   help="use word 1-grams to N-grams as features")
+    x.add_argument("--min-count", type=int_type(1), default=1,
+                   help="keep n-grams seen at least this often in the training texts")
+    x.add_argument("--max-features", type=int_type(1), default=None,
+                   help="keep at most this many n-grams, the most frequent (default: all)")
 
 
 def train(args, model_kwargs: dict) -> None:
-    """``chainrule train`` for a model of ``TEXT_TASKS``."""
-    if args.model == "char_lm":
-        _train_lm(args, model_kwargs)
-        return
-    if args.text is not None:
-        raise ValueError(f"--text {args.text}: {args.model} learns from --dataset "
-                         f"({', '.join(TEXT_DATASETS)}); --text is for char_lm")
-    res = train_text_classifier(
-        args.model, args.dataset or "ag_news", epochs=args.epochs, batch_size=args.batch_size,
+    for flag, value, default in (("--val-split", args.val_split, None),
+                                 ("--augment", args.augment, "none"),
+                                 ("--resume", args.resume, False),
+                                 ("--device", args.device, "cpu")):
+        if value != default:
+            raise ValueError(f"{flag} {value}: text models train on the CPU with a fixed "
+                             "70/10/20 split, no augmentation and no resume")
+    res = text.train_text_classifier(
+        args.model, args.dataset or "sms_spam", epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
-        schedule=args.schedule, seed=args.seed, val_split=0.1 if args.val_split is None
-        else args.val_split, data_dir=args.data_dir, download=not args.no_download, out=args.out,
-        resume=args.resume, model_kwargs=model_kwargs, verbose=0 if args.quiet else 1,
-        threads=args.threads, device=args.device)
-    if "val_accuracy" in res:
-        print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} training texts "
-              "held out)")
-    print(f"test accuracy {res['test_accuracy']:.4f} ({res['test_errors']} errors in "
-          f"{res['n_test']} test texts), trained in {res['train_seconds']} s")
-    print(f"run folder: {res['out']}")
+        schedule=args.schedule, seed=args.seed, data_dir=args.data_dir,
+        download=not args.no_download, out=args.out,
+        ngram_range=args.ngram, min_count=args.min_count, max_features=args.max_features,
+        model_kwargs=model_kwargs, verbose=0 if args.quiet else 1)
+    print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} texts); test accuracy "
+          f"{res['test_accuracy']:.4f} ({res['test_errors']} errors in {res['n_test']} texts; "
+          f"split {res['split']}); {res['n_features']} features; trained in "
+          f"{res['train_seconds']} s CPU ({res['wall_seconds']} s wall)")
+    print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
 
 
-def _train_lm(args, model_kwargs: dict) -> None:
-    if args.text is None:
-        raise ValueError("char_lm needs --text FILE (a UTF-8 text to learn)")
-    if args.dataset is not None:
-        raise ValueError(f"--dataset {args.dataset}: char_lm learns from --text FILE")
-    unknown = sorted(set(model_kwargs) - set(_LM_ARGS))
-    if unknown:
-        raise ValueError(f"--model-arg: char_lm has no argument {', '.join(unknown)}; it "
-                         f"accepts {', '.join(_LM_ARGS)}")
-    res = train_char_lm(args.text, batch_size=args.batch_size, bptt=args.bptt,
-                        epochs=args.epochs, max_steps=args.max_steps, lr=args.lr or 2e-3,
-                        clip=args.clip, seed=args.seed, out=args.out,
-                        verbose=0 if args.quiet else 1, temperature=args.temperature,
-                        **model_kwargs)
-    print(f"validation {res['val_bits_per_character']:.3f} bits per character after "
-          f"{res['steps']} steps, trained in {res['train_seconds']} s")
-    print(f"run folder: {res['out']} (a sample in {res['out']}/sample.txt)")
+def predict(args) -> int:
+    """Classify the arguments (texts, or with --text-files files of one text per line)."""
+    texts = args.images
+    if args.text_files:
+        texts = []
+        for name in args.images:
+            with open(name, encoding="utf-8") as f:
+                texts.extend(line.rstrip("\n") for line in f if line.strip())
+    results = text.predict_texts(args.checkpoint, texts)
+    if args.json:
+        print(json.dumps(results, indent=2))
+        return 0
+    for r in results:
+        top = sorted(r["probabilities"].items(), key=lambda kv: -kv[1])[:args.top]
+        shown = r["text"] if len(r["text"]) <= 60 else r["text"][:57] + "..."
+        print(f"{shown!r}: {r['class']}  (" + ", ".join(f"{c}: {p:.3f}" for c, p in top) + ")")
+    return 0
 
 
-def _sample(args) -> None:
-    print(args.prime + sample_text(args.run, length=args.length, temperature=args.temperature,
-                                   prime=args.prime, seed=args.seed))
-
-
-def evaluate(args) -> bool:
-    """``chainrule evaluate`` of a text classifier's run; False when the run is not one."""
-    path = Path(args.checkpoint)
-    path = path / "model.safetensors" if path.is_dir() else path
-    try:
-        config = read_config(path)
-    except (OSError, ValueError):
-        return False  # the image path reports the problem with the file
-    if not isinstance(config, dict) or "text_encoding" not in config:
-        return False
-    res = evaluate_text_checkpoint(args.checkpoint, args.dataset, data_dir=args.data_dir,
-                                   download=not args.no_download)
-    print(f"{res['dataset']}: test accuracy {res['test_accuracy']:.4f} "
+def evaluate(args) -> None:
+    res = text.evaluate_text_run(args.checkpoint, args.data_dir, args.dataset)
+    print(f"{res['dataset']} (fixed test split): test accuracy {res['test_accuracy']:.4f} "
           f"({res['test_errors']} errors in {res['n_test']})")
-    return True
-
-
-def dataset_lines() -> list[tuple[str, str]]:
-    """(name, summary) of the text datasets, for ``chainrule datasets``."""
-    return [(name, summary) for name, (summary, _) in TEXT_DATASETS.items()]
-
-
-COMMANDS = {"sample": _sample}

@@ -5,5 +5,15 @@ transforms live in the submodules ``idx``, ``datasets`` and ``transforms``.
 """
 
 from .dataset import ArrayDataset, DataLoader, Dataset, TensorDataset, as_generator, collate
+from .samplers import (
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    SubsetRandomSampler,
+    WeightedRandomSampler,
+)
+from .subsets import ConcatDataset, Subset, random_split
 
-__all__ = ["ArrayDataset", "DataLoader", "Dataset", "TensorDataset", "as_generator", "collate"]
+__all__ = ["ArrayDataset", "ConcatDataset", "DataLoader", "Dataset", "Subset", "TensorDataset",
+           "as_generator", "collate", "random_split", "RandomSampler", "Sampler",
+           "SequentialSampler", "SubsetRandomSampler", "WeightedRandomSampler"]

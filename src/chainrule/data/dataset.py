@@ -14,14 +14,17 @@ no per-sample Python loop); any other ``Dataset`` is batched by collating its sa
 
 from __future__ import annotations
 
+import collections
 import numbers
 import queue
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..autograd.tensor import Tensor
-from ..backend.random import default_generator
+from ..backend.random import default_generator, generator_scope
+from .workers import check_context, in_processes
 
 __all__ = ["ArrayDataset", "DataLoader", "Dataset", "TensorDataset", "as_generator", "collate"]
 
@@ -126,18 +129,38 @@ class DataLoader:
         prefetch: batches prepared ahead in a background thread (0: none). Gathering and
             transforming the next batches then overlaps the training step (NumPy releases the GIL
             in its heavy loops); the batches are identical with and without it.
-        num_workers: PyTorch's name for background preparation: batches prepared ahead by one
-            background thread (``prefetch`` wins when both are given). Not processes: the
-            batches are NumPy gathers that release the GIL.
+        num_workers: threads that prepare batches ahead (0: the caller's thread does it). For an
+            ``ArrayDataset`` one background thread gathers and transforms the next batches (as
+            ``prefetch``, which wins when both are given). For any other dataset each of
+            ``num_workers`` threads builds whole batches (``dataset[i]`` for each sample, then
+            ``collate``), up to ``2 * num_workers`` batches ahead, yielded in order. Not
+            processes: nothing is pickled, and NumPy releases the GIL in its heavy loops (see
+            docs/pytorch.md for what the threads buy). With ``multiprocessing_context="fork"``
+            they are forked processes instead (``data.workers``; the default collate only):
+            Python-heavy transforms then run in parallel; the batches are the same.
         tensors: yield Tensors (PyTorch's behaviour, the default) or, when False, NumPy arrays.
+        sampler: the indices of a pass, in order, from ``iter(sampler)`` when the pass starts
+            (``data.samplers``: ``SubsetRandomSampler``, ``WeightedRandomSampler``...); not
+            with ``shuffle``.
+        collate_fn: ``collate_fn(samples) -> batch`` makes each batch from the list of its
+            samples (``dataset[i]``), as in PyTorch; its batches are yielded as it returns them
+            (``tensors`` does not convert them; a ``transform`` gets them as they are).
         **torch_options: PyTorch-only options accepted for compatibility and ignored:
             ``pin_memory``, ``persistent_workers``, ``prefetch_factor``, ``worker_init_fn``,
-            ``timeout``; any other name is a TypeError.
+            ``timeout``; ``multiprocessing_context`` ("fork" or None) picks processes or
+            threads; ``generator`` (a ``chainrule.Generator``) is ``rng``; any other name is a
+            TypeError.
 
     Every random number of a pass comes from ``rng`` when the pass starts (``iter(loader)``), in
     the caller's thread and in a fixed order: the permutation, then the seed of the transform's
-    stream. So the batches do not depend on thread timing, even when something else (a dropout
-    layer) also draws from ``rng`` while the pass runs.
+    stream, then (for a dataset that is not an ``ArrayDataset``) the seed of the samples'
+    streams. Each sample of the pass gets its own stream, derived from that seed and its
+    position in the pass, as the default generator while ``dataset[i]`` runs
+    (``backend.random.generator_scope``): a random transform inside the dataset (torchvision
+    style) draws from it. So the batches do not depend on thread timing or ``num_workers``,
+    even when something else (a dropout layer) also draws from ``rng`` while the pass runs; as
+    in PyTorch, a pass of such a dataset draws its seed from the default generator when no
+    ``rng`` is given.
 
     Attributes:
         rng: the Generator that orders the samples (None when not shuffling and none was given).
@@ -145,8 +168,26 @@ class DataLoader:
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, *, rng=None,
                  drop_last: bool = False, transform=None, prefetch: int = 0,
-                 num_workers: int = 0, tensors: bool = True, **torch_options):
+                 num_workers: int = 0, tensors: bool = True, collate_fn=None, sampler=None,
+                 **torch_options):
         _check_torch_options(torch_options)
+        if collate_fn is not None and not callable(collate_fn):
+            raise TypeError(f"DataLoader: collate_fn must be callable, got "
+                            f"{type(collate_fn).__name__}")
+        self.collate_fn = collate_fn
+        if sampler is not None:
+            if shuffle:
+                raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive "
+                                 "(the sampler chooses the order)")
+            if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
+                raise TypeError(f"DataLoader: sampler must define __iter__ and __len__, got "
+                                f"{type(sampler).__name__}")
+        self.sampler = sampler
+        self.processes = check_context(torch_options.get("multiprocessing_context"))
+        if self.processes and collate_fn is not None:
+            raise TypeError("DataLoader: worker processes send NumPy batches made by the default "
+                            "collate; with a collate_fn, leave multiprocessing_context unset "
+                            "(worker threads)")
         if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
             raise TypeError(
                 "DataLoader: dataset must define __len__ and __getitem__, got "
@@ -168,39 +209,71 @@ class DataLoader:
         self.batch_size = int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
+        if rng is None:
+            rng = torch_options.get("generator")  # a numpy Generator, checked above
         self.rng = as_generator(rng) if rng is not None or shuffle or transform else None
         self.num_workers = _num_workers(num_workers)
         self.tensors = bool(tensors)
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
         n = len(self.dataset)
-        order = self.rng.permutation(n) if self.shuffle else None
-        batches = self._batches(order)
+        if self.sampler is not None:
+            order = np.fromiter((int(i) for i in self.sampler), np.int64)
+        else:
+            order = self.rng.permutation(n) if self.shuffle else None
+        stream = None
         if self.transform is not None:
             # Seeded by numbers drawn from rng (not Generator.spawn, whose count of children is
             # not part of the state a checkpoint saves), so the stream follows from rng's state.
             stream = np.random.default_rng(self.rng.integers(0, 2**63, size=4).tolist())
-            batches = (tuple(self.transform(b, stream)) for b in batches)
-        if self.tensors:
+        gathered = isinstance(self.dataset, ArrayDataset) and self.collate_fn is None
+        if gathered:
+            batches = self._gathered(order)
+        else:
+            seeder = self.rng if self.rng is not None else default_generator()
+            base = seeder.integers(0, 2**63, size=4).tolist()
+            plans = self._plans(order)
+            if self.num_workers and self.processes:
+                batches = in_processes(self._collated, plans, base, self.num_workers)
+            elif self.num_workers and not self.prefetch:
+                batches = _in_threads(self._collated, plans, base, self.num_workers)
+            else:
+                batches = (self._collated(plan, base) for plan in plans)
+        if stream is not None:
+            if self.collate_fn is None:
+                batches = (tuple(self.transform(b, stream)) for b in batches)
+            else:
+                batches = (self.transform(b, stream) for b in batches)
+        if self.tensors and self.collate_fn is None:
             batches = (tuple(Tensor(a) for a in b) for b in batches)
-        depth = self.prefetch or self.num_workers
+        depth = self.prefetch or (self.num_workers if gathered else 0)
         return _prefetched(batches, depth) if depth else batches
 
-    def _batches(self, order):
-        n = len(self.dataset)
-        arrays = self.dataset.arrays if isinstance(self.dataset, ArrayDataset) else None
+    def _plans(self, order):
+        """Per batch: (position in the pass of its first sample, the samples' indices)."""
+        n = len(self.dataset) if order is None else len(order)
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             stop = min(start + self.batch_size, n)
-            index = slice(start, stop) if order is None else order[start:stop]
-            if arrays is not None:
-                yield tuple(a[index] for a in arrays)
-            else:
-                positions = range(start, stop) if order is None else index.tolist()
-                yield collate([self.dataset[i] for i in positions])
+            yield start, (range(start, stop) if order is None else order[start:stop].tolist())
+
+    def _gathered(self, order):
+        arrays = self.dataset.arrays
+        for start, indices in self._plans(order):
+            index = slice(start, start + len(indices)) if order is None else np.asarray(indices)
+            yield tuple(a[index] for a in arrays)
+
+    def _collated(self, plan, base):
+        """One batch of samples, each read inside its own stream (``generator_scope``)."""
+        start, indices = plan
+        samples = []
+        for offset, i in enumerate(indices):
+            with generator_scope([*base, start + offset]):
+                samples.append(self.dataset[i])
+        return collate(samples) if self.collate_fn is None else self.collate_fn(samples)
 
 
 _IGNORED_TORCH_OPTIONS = {"pin_memory", "persistent_workers", "prefetch_factor",
@@ -211,15 +284,35 @@ def _check_torch_options(options: dict) -> None:
     unknown = sorted(set(options) - _IGNORED_TORCH_OPTIONS)
     if unknown:
         raise TypeError(f"DataLoader: unexpected keyword argument(s) {unknown}")
-    if options.get("generator") is not None:
-        raise TypeError("DataLoader: generator= is PyTorch's; pass rng= (a numpy.random.Generator "
-                        "or an int seed) instead")
+    generator = options.get("generator")
+    if generator is not None and not isinstance(generator, np.random.Generator):
+        raise TypeError("DataLoader: generator= takes a chainrule.Generator (a "
+                        "numpy.random.Generator), or pass rng= (a Generator or an int seed); got "
+                        f"{type(generator).__name__}")
 
 
 def _num_workers(n) -> int:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {n!r}")
     return int(n)
+
+
+def _in_threads(build, plans, base, workers: int):
+    """Yield ``build(plan, base)`` for each plan, in order, from a pool of ``workers`` threads
+    that keeps up to ``2 * workers`` batches in flight (PyTorch's ``prefetch_factor`` of 2)."""
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="chainrule-loader")
+    pending: collections.deque = collections.deque()
+    try:
+        for plan in plans:
+            pending.append(pool.submit(build, plan, base))
+            if len(pending) >= 2 * workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+    finally:
+        for future in pending:
+            future.cancel()
+        pool.shutdown(wait=True)
 
 
 def _prefetched(batches, depth: int):

@@ -19,7 +19,10 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["ALPHABET", "PAPER_LENGTH", "character_indices", "quantize"]
+from .split import holdout_split
+
+__all__ = ["ALPHABET", "PAPER_LENGTH", "SPLIT", "TEXT_DATASETS", "character_indices",
+           "load_text_splits", "quantize", "split_indices", "training_subset"]
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-,;.!?:'\"/\\|_@#$%^&*~`+-=<>()[]{}\n"
 PAPER_LENGTH = 1014
@@ -63,3 +66,72 @@ def quantize(texts: Sequence[str], *, length: int = PAPER_LENGTH, dtype=np.float
         pos = np.flatnonzero(idx >= 0)
         out[n, idx[pos], pos] = 1
     return out
+
+
+# The fixed split of the local text corpora (AG News's 7,600 official test articles, the 5,574 SMS
+# messages): 70 % train, 10 % validation, 20 % test, the same share of every class, seed 0.
+SPLIT = {"train": 0.7, "val": 0.1, "test": 0.2, "seed": 0}
+TEXT_DATASETS = {
+    "ag_news": "AG News, 4 classes of news; here only its official 7,600-article test split, "
+               "divided 70/10/20 (train/val/test, stratified, seed 0)",
+    "sms_spam": "SMS Spam Collection, 5,574 messages (13.4 % spam), divided 70/10/20 "
+                "(train/val/test, stratified, seed 0)",
+}
+
+
+def split_indices(labels, *, val: float = SPLIT["val"], test: float = SPLIT["test"],
+                  seed: int = SPLIT["seed"]) -> dict:
+    """Indices ``{"train", "val", "test"}`` of a stratified, seeded three-way split of ``labels``.
+
+    The test part (``test`` of every class) is drawn first, then the validation part (``val`` of
+    the whole, from what is left), each by ``data.split.holdout_split`` with a stream of ``seed``.
+    """
+    labels = np.asarray(labels)
+    if not (0 < test < 1 and 0 <= val < 1 and val + test < 1):
+        raise ValueError(f"split_indices: need 0 < test < 1, 0 <= val and val + test < 1, got "
+                         f"val={val!r}, test={test!r}")
+    test_rng, val_rng = np.random.default_rng(seed).spawn(2)
+    rest, test_idx = holdout_split(labels, test, test_rng)
+    fit, val_idx = holdout_split(labels[rest], val / (1 - test), val_rng)
+    return {"train": rest[fit], "val": rest[val_idx], "test": test_idx}
+
+
+def training_subset(labels, fraction: float, *, seed: int = 0):
+    """Sorted indices of ``fraction`` of every class (at least one each): a learning curve's subset.
+
+    Each class's samples are put in one seeded order and the first ``round(fraction * count)``
+    are taken, so the subsets of one ``seed`` are nested (the 10 % subset holds the 5 % one) and
+    every model of a learning curve sees the same texts.
+    """
+    if not 0 < fraction <= 1:
+        raise ValueError(f"training_subset: fraction must be in (0, 1], got {fraction!r}")
+    labels = np.asarray(labels)
+    rng = np.random.default_rng(seed)
+    keep = []
+    for c in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == c))
+        keep.append(members[:max(1, round(fraction * len(members)))])
+    return np.sort(np.concatenate(keep))
+
+
+def load_text_splits(name: str, data_dir=None, *, download: bool = True) -> tuple[dict, tuple]:
+    """A local text corpus (``TEXT_DATASETS``) in its fixed split (``SPLIT``).
+
+    ``download``: fetch AG News's test.csv (checksum-verified) when it is missing; the SMS
+    collection is never downloaded (see ``datasets.sms_spam``).
+
+    Returns:
+        ``({"train": (texts, y), "val": ..., "test": ...}, class_names)``.
+    """
+    from .datasets import AG_NEWS_CLASSES, ag_news, sms_spam
+
+    if name == "ag_news":
+        texts, y = ag_news(data_dir, download=download, splits=("test",))["test"]
+        classes = AG_NEWS_CLASSES
+    elif name == "sms_spam":
+        texts, y = sms_spam(data_dir)
+        classes = ("ham", "spam")
+    else:
+        raise ValueError(f"unknown text dataset {name!r}; known: {', '.join(TEXT_DATASETS)}")
+    parts = split_indices(y)
+    return {k: ([texts[i] for i in idx], y[idx]) for k, idx in parts.items()}, tuple(classes)

@@ -9,16 +9,30 @@ from .classify import (
     train_classifier,
 )
 from .predict import predict_images, training_images
+from .text import (
+    TEXT_DATASETS,
+    TEXT_MODELS,
+    evaluate_text_run,
+    is_text_run,
+    predict_texts,
+    train_text_classifier,
+)
 
 __all__ = [
     "AUGMENTATIONS",
     "DATASETS",
     "OPTIMIZERS",
+    "TEXT_DATASETS",
+    "TEXT_MODELS",
     "ImageData",
     "evaluate_checkpoint",
+    "evaluate_text_run",
+    "is_text_run",
     "load_image_dataset",
     "load_model",
     "predict_images",
+    "predict_texts",
     "train_classifier",
+    "train_text_classifier",
     "training_images",
 ]

@@ -28,6 +28,7 @@ from ..ops import cross_entropy
 from ..robust import AdversarialTraining
 from ..train import CSVLogger, ModelCheckpoint, Trainer, confusion_matrix
 from ..viz import image_grid, plot_confusion_matrix, plot_history
+from . import bayes_runs
 from .catalog import load_image_dataset
 from .checks import (
     build_model,
@@ -97,7 +98,8 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                      seed: int = 0, data_dir=None, download: bool = True, out=None,
                      resume: bool = False, model_kwargs: dict | None = None,
                      verbose: int = 1, device: str = "cpu", val_split: float = 0.1,
-                     threads: int | str | None = None, adversarial: dict | None = None) -> dict:
+                     threads: int | str | None = None, adversarial: dict | None = None,
+                     bayes: dict | None = None) -> dict:
     """Train ``model`` on ``dataset`` and write a run folder; returns the results dict.
 
     ``val_split`` (0 <= f < 1) of the training images, the same share of every class, drawn by a
@@ -109,6 +111,14 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     one config.json recorded. ``device`` ("cpu" or "cuda") is where training runs; the report
     afterwards runs on the CPU. ``adversarial`` (``{"method": "fgsm", "eps": 0.3, ...}``, the
     arguments of ``robust.AdversarialTraining``) trains on adversarial examples instead.
+    ``bayes`` (``{"ensemble": 5}``, ``{"bayes_by_backprop": {"prior_sigma": 1.0}}``,
+    ``{"soft_sharing": {"components": 16, "strength": 1.0, "warmup": 0}}``; see
+    ``experiments.bayes_runs``) trains a deep ensemble (members one after another, each with its
+    own initialization and data order, ``metrics-member{i}.csv``; figures/curves.png shows the last
+    member's), a Bayes-by-Backprop version of the model (loss: cross-entropy plus KL / training
+    images) or the model under a learned mixture prior (results.json then holds
+    ``soft_sharing``: accuracy after quantizing to the mixture's centres, distinct weights and
+    bits; ``quantized.safetensors`` the quantized model).
     """
     device = validate_device(device)
     _check_run_settings("train_classifier", epochs, batch_size, lr, seed)
@@ -123,6 +133,13 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     if schedule not in SCHEDULES:
         raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
     check_model_kwargs(model, model_kwargs or {})  # before the data: a typo fails at once
+    bayes = bayes_runs.check_options(bayes)
+    if "soft_sharing" in bayes and bayes["soft_sharing"]["warmup"] >= epochs:
+        raise ValueError(f"--sharing-warmup {bayes['soft_sharing']['warmup']} must be less than "
+                         f"--epochs {epochs}: the mixture prior would never be trained")
+    if resume and "ensemble" in bayes:
+        raise ValueError("--resume is not supported for an ensemble run (its members are "
+                         "trained one after another); train it again")
     out = run_path(out, f"{model}-{dataset}", resume)
     data = load_image_dataset(dataset, data_dir, download=download)
     # One stream per consumer: the model (initialization, dropout), the loader, the split.
@@ -133,20 +150,26 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     x_fit, y_fit = data.x_train[fit_idx], data.y_train[fit_idx]
     validation = (data.x_train[val_idx], data.y_train[val_idx]) if len(val_idx) else None
     kwargs = _model_kwargs(model, data.input_shape, len(data.classes), model_kwargs or {})
-    net = build_model(model, kwargs, model_rng)
+    spec_extra = bayes_runs.spec_of(bayes)
+    member_rngs = model_rng.spawn(bayes["ensemble"]) if "ensemble" in bayes else [model_rng]
+    plain = [build_model(model, kwargs, r) for r in member_rngs]
+    spec = {**plain[0].config, **spec_extra}
+    net = bayes_runs.assemble(plain, spec, member_rngs)
+    members = list(net.members) if "ensemble" in bayes else [net]
     check_outputs(net, x_fit[:2], (len(data.classes),), model, f"{dataset} images",
                   " (one logit per class)")
-    config = {"model": net.config, "dataset": dataset, "classes": list(data.classes),
+    config = {"model": spec, "dataset": dataset, "classes": list(data.classes),
               "input_shape": list(data.input_shape)}
     opt_cls, opt_defaults = OPTIMIZERS[optimizer]
     opt_kwargs = {**opt_defaults, **({} if lr is None else {"lr": lr})}
     if weight_decay:
         opt_kwargs["weight_decay"] = weight_decay
-    opt = opt_cls(net.parameters(), **opt_kwargs)
+    opts = [opt_cls(m.parameters(), **opt_kwargs) for m in members]
     run_args = {"model": model, "dataset": dataset, "epochs": epochs, "batch_size": batch_size,
                 "optimizer": optimizer, "optimizer_kwargs": opt_kwargs, "schedule": schedule,
                 "augment": augment, "seed": seed, "val_split": val_split, "split": split,
-                **config, **({"adversarial": perturb.config()} if perturb else {})}
+                **config, **({"adversarial": perturb.config()} if perturb else {}),
+                **({"bayes": bayes} if bayes else {})}
     config["images"] = image_statistics(data.x_train)  # for predict; in the weights' metadata
     # Everything above only checks and builds in memory; the folder is created and locked here.
     with RunFolder(out, run_args, resume=resume, epochs_fixed=schedule != "constant") as run:
@@ -154,32 +177,49 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
         if note:
             print(note, file=sys.stderr)
         _write_json(out / "config.json", {**run.record, "threads": n_threads})
-        trainer = Trainer(net, cross_entropy, opt, metrics=["accuracy"], device=device,
-                          perturb=perturb,
-                          scheduler=_schedule(schedule, opt, epochs),
-                          callbacks=[CSVLogger(out / "metrics.csv", append=run.resumes),
-                                     ModelCheckpoint(out / "checkpoint", save_best_only=False,
-                                                     config=config)])
         aug = AUGMENTATIONS[augment]
-        train_data = DataLoader(ArrayDataset(x_fit, y_fit), batch_size,
-                                shuffle=True, rng=data_rng,
-                                transform=None if aug is None else _augmenting(aug), prefetch=2)
+        data_rngs = data_rng.spawn(len(members)) if len(members) > 1 else [data_rng]
         start = time.perf_counter()
-        history = fit_watched(trainer, train_data, validation, epochs=epochs,
-                              batch_size=batch_size, verbose=verbose,
-                              resume_from=run.resume_from, checkpoint=out / "checkpoint",
-                              hint=lr_hint(opt_kwargs["lr"]))
+        for i, (member, opt, member_data_rng) in enumerate(zip(members, opts, data_rngs)):
+            suffix = f"-member{i}" if len(members) > 1 else ""
+            loss, extra = bayes_runs.member_loss(member, len(fit_idx), bayes)
+            keep = ([] if len(members) > 1 else
+                    [ModelCheckpoint(out / "checkpoint", save_best_only=False, config=config)])
+            trainer = Trainer(member, loss, opt, metrics=["accuracy"], device=device,
+                              perturb=perturb, scheduler=_schedule(schedule, opt, epochs),
+                              callbacks=[*extra, CSVLogger(out / f"metrics{suffix}.csv",
+                                                           append=run.resumes), *keep])
+            train_data = DataLoader(ArrayDataset(x_fit, y_fit), batch_size,
+                                    shuffle=True, rng=member_data_rng,
+                                    transform=None if aug is None else _augmenting(aug),
+                                    prefetch=2)
+            history = fit_watched(trainer, train_data, validation, epochs=epochs,
+                                  batch_size=batch_size, verbose=verbose,
+                                  resume_from=run.resume_from, checkpoint=out / "checkpoint",
+                                  hint=lr_hint(opt_kwargs["lr"]))
+            member.to("cpu")
         wall = time.perf_counter() - start
         net.to("cpu")  # the report and the saved weights are made on the host
-        trainer.device = "cpu"
+        trainer = Trainer(net, cross_entropy, None, metrics=["accuracy"])
         save_weights(net, out / "model.safetensors", config=config)
         final = {k: v[-1] for k, v in history.history.items() if k.startswith("val_")}
+        if len(members) > 1 and validation is not None:  # the ensemble's, not the last member's
+            final = {f"val_{k}": v for k, v in trainer.evaluate(validation).items()}
         results = {**final, **_report(trainer, data, out, history.history)}
+        if "soft_sharing" in bayes:
+            report = bayes_runs.quantize_report(net, lambda m: _test_accuracy(m, data))
+            save_weights(report.pop("model"), out / "quantized.safetensors", config=config)
+            results["soft_sharing"] = report
         results.update({"n_train": len(fit_idx), "n_val": len(val_idx), "val_split": val_split,
                         "epochs": epochs, "threads": n_threads, "train_seconds": round(wall, 1),
                         "out": str(out)})
         _write_json(out / "results.json", results)
     return results
+
+
+def _test_accuracy(net, data) -> float:
+    logits = Trainer(net, cross_entropy, None).predict(data.x_test, batch_size=_PREDICT_BATCH)
+    return float((logits.argmax(axis=1) == data.y_test).mean())
 
 
 def _check_run_settings(who: str, epochs, batch_size, lr, seed) -> None:
@@ -268,7 +308,9 @@ def load_model(checkpoint):
     try:
         with init.deferred(max_elements=sum(math.prod(s) for s in shapes.values()),
                            max_tensors=len(shapes)) as skipped:
-            net = build_from_config(spec)
+            plain = [build_from_config(spec) for _ in range(bayes_runs.members_of(spec))]
+        built = {id(t) for m in plain for t in m.state_dict(keep_vars=True).values()}
+        net = bayes_runs.assemble(plain, spec)
     except MemoryError:
         raise ValueError(f"{path}: the config builds a model {name} too large to allocate; the "
                          "file's weights cannot fill it") from None
@@ -277,8 +319,7 @@ def load_model(checkpoint):
                          f"{_short(spec.get('kwargs'))} cannot be rebuilt: {err}") from None
     load_weights(net, path)
     state = net.state_dict(keep_vars=True)
-    loaded = {id(t) for t in state.values()}
-    if any(id(t) not in loaded for t in skipped):
+    if any(id(t) not in built for t in skipped):
         raise ValueError(f"{path}: model {name} has initialized tensors outside its state dict, "
                          "which the file cannot restore")
     for key, t in state.items():

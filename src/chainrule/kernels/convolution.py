@@ -20,7 +20,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..backend import config, get_array_module
-from . import fast, gemm
+from . import gemm
 from . import relu as relu_kernel
 from .im2col import (
     batch_last_input,
@@ -105,7 +105,7 @@ def convolve(x, w, b, out_size, geom, *, relu=False, reuse=None, keep=False, rec
         recording: whether a backward will follow: a small forward that records nothing takes a
             lean route, and only training pays for loading the compiled bias + ReLU.
     """
-    if not fast():
+    if config.reference_mode:
         return convolve_reference(x, w, b, out_size, geom, relu), None
     if not recording and reuse is None:
         y = _small_convolve(x, w, b, out_size, geom, relu)
@@ -126,7 +126,7 @@ def convolve(x, w, b, out_size, geom, *, relu=False, reuse=None, keep=False, rec
 
 def columns_of(x, ksize, out_size, geom):
     """The ``Reuse`` that shares x's columns between two products (None in reference mode)."""
-    if not fast():
+    if config.reference_mode:
         return None
     return Reuse(cols=im2col(x, ksize, out_size, geom))
 
@@ -262,7 +262,7 @@ def _small_convolve(x, w, b, out_size, geom, relu):
 
 def convolve_transpose(g, w, b, size, geom):
     """``convolve_transpose_reference``'s values, batch-last (col2im's layout)."""
-    if not fast():
+    if config.reference_mode:
         return convolve_transpose_reference(g, w, b, size, geom)
     xp = get_array_module(g, w)
     n, o, ho, wo = g.shape
@@ -282,7 +282,7 @@ def filter_gradient(x, g, geom, wshape, reuse=None):
 
     ``reuse``: what the forward kept (its columns, or a batch-last copy of x), or None.
     """
-    if not fast():
+    if config.reference_mode:
         return filter_gradient_reference(x, g, geom, wshape)
     if reuse is not None and reuse.dense is not None:
         x = reuse.dense
@@ -344,7 +344,7 @@ def channel_sums_reference(g):
 
 def channel_sums(g):
     """``channel_sums_reference``'s values; batch-last memory sums one contiguous row a channel."""
-    if not fast():
+    if config.reference_mode:
         return channel_sums_reference(g)
     rows = memory_order(g)
     if not rows.flags.c_contiguous:

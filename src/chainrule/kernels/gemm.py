@@ -7,7 +7,7 @@ References: ``matmul_reference(a, b)`` is ``a @ b``; ``column_sums_reference(a)`
 from __future__ import annotations
 
 from ..backend import get_array_module
-from . import fast
+from ..backend.settings import config
 
 __all__ = ["affine", "affine_reference", "column_sums", "column_sums_reference", "matmul",
            "matmul_batch_last", "matmul_reference"]
@@ -38,7 +38,7 @@ def matmul(a, b):
     one's weight gradient) is a broadcast multiply: NumPy's matmul runs those far slower. A small
     product of a row-major by a column-major matrix copies the smaller one (see ``_small_mixed``).
     """
-    if not fast():
+    if config.reference_mode:
         return matmul_reference(a, b)
     xp = get_array_module(a, b)
     if a.shape[1] == 1 and xp.result_type(a, b) == a.dtype == b.dtype:
@@ -67,7 +67,7 @@ def matmul_batch_last(a, b):
     For a layer's input gradient: it then has the memory order of the layer's batch-last input,
     and the next elementwise passes (a ReLU's mask) run over matching strides.
     """
-    if not fast():
+    if config.reference_mode:
         return matmul_reference(a, b)
     return matmul(b.T, a.T).T
 
@@ -84,7 +84,7 @@ def column_sums(a):
     gradient than one BLAS product (docs/performance.md).
     """
     xp = get_array_module(a)
-    if (not fast() or xp is not _HOST or a.dtype not in (_HOST.float32, _HOST.float64)
+    if (config.reference_mode or xp is not _HOST or a.dtype not in (_HOST.float32, _HOST.float64)
             or a.size < 1024):
         return column_sums_reference(a)
     return xp.ones(a.shape[0], dtype=a.dtype) @ a
@@ -105,7 +105,7 @@ def affine(x, w, b=None):
     and the next layer's input and the gradients then come batch-last too. The caller may
     overwrite the result (a fused ReLU rectifies it in place).
     """
-    if not fast():
+    if config.reference_mode:
         return affine_reference(x, w, b)
     if x.ndim == 2:
         y = matmul(w, x.T).T

@@ -19,7 +19,7 @@ from __future__ import annotations
 from ..backend import get_array_module
 from ..backend import gpu as _gpu
 from ..backend import jit as _jit
-from . import fast
+from ..backend.settings import config
 from .layout import batch_last, memory_order, pad, pad_reference, window
 
 __all__ = ["batch_last_input", "col2im", "col2im_reference", "im2col", "im2col_reference",
@@ -70,7 +70,7 @@ def batch_last_input(x, ksize, geom):
     A padded input gets a batch-last copy in ``layout.pad``.
     """
     n = x.shape[0]
-    if (not fast() or n < 2 or x.strides[0] == x.itemsize or ksize[0] * ksize[1] < 2
+    if (config.reference_mode or n < 2 or x.strides[0] == x.itemsize or ksize[0] * ksize[1] < 2
             or x.nbytes < _DENSE_FROM or any(geom.padding[0] + geom.padding[1])):
         return x
     xp = get_array_module(x)
@@ -104,7 +104,7 @@ def im2col(x, ksize, out_size, geom, view=None):
 
     ``view``: the ``im2col_view`` of ``x`` when the caller has it already.
     """
-    if not fast():
+    if config.reference_mode:
         return im2col_reference(x, ksize, out_size, geom)
     xp = get_array_module(x)
     if view is None:
@@ -118,7 +118,7 @@ def im2col(x, ksize, out_size, geom, view=None):
 def col2im(cols, size, ksize, out_size, geom):
     """Adjoint of ``im2col``: its columns added back into an (N, C, H, W) view of batch-last
     memory (numba: one sweep; CuPy: one launch; NumPy: one slice-add per kernel offset)."""
-    if not fast():
+    if config.reference_mode:
         return col2im_reference(cols, size, ksize, out_size, geom)
     xp = get_array_module(cols)
     (kh, kw), (ho, wo) = ksize, out_size

@@ -19,7 +19,7 @@ from __future__ import annotations
 from ..backend import get_array_module
 from ..backend import gpu as _gpu
 from ..backend import jit as _jit
-from . import fast
+from ..backend.settings import config
 from .layout import batch_last, memory_order, pad, pad_reference
 
 __all__ = ["average_pool", "average_pool_reference", "extremum_pool", "extremum_pool_reference",
@@ -125,7 +125,7 @@ def extremum_pool(x, geom, largest, compiled=False):
     costs a large fixed amount of memory, which training pays anyway for its backward kernels but
     a model only predicting should not).
     """
-    if not fast():
+    if config.reference_mode:
         return extremum_pool_reference(x, geom, largest)
     xp = get_array_module(x)
     if geom.tiled:
@@ -153,7 +153,7 @@ def extremum_pool(x, geom, largest, compiled=False):
 def route_to_winners(g, x, y, geom, largest):
     """``route_to_winners_reference``'s values: one numba sweep or CuPy launch where available,
     else NumPy passes over batch-last memory."""
-    if not fast():
+    if config.reference_mode:
         return route_to_winners_reference(g, x, y, geom, largest)
     xp = get_array_module(g)
     xpad = pad(x, geom.pads, fill_value(xp, x.dtype, largest)) if geom.padded else x
@@ -231,7 +231,7 @@ def spread_over_windows_reference(g, geom, count_include_pad):
 
 def average_pool(x, geom, count_include_pad):
     """``average_pool_reference``'s values; large tiling windows are reshaped into one axis."""
-    if not fast():
+    if config.reference_mode:
         return average_pool_reference(x, geom, count_include_pad)
     if geom.tiled:
         return _tiles(x, geom).mean(axis=-1)
@@ -240,7 +240,7 @@ def average_pool(x, geom, count_include_pad):
 
 def spread_over_windows(g, geom, count_include_pad):
     """``spread_over_windows_reference``'s values, batch-last; tiling windows in one reshape."""
-    if not fast():
+    if config.reference_mode:
         return spread_over_windows_reference(g, geom, count_include_pad)
     xp = get_array_module(g)
     share = g / _divisor(xp, g.dtype, geom, count_include_pad)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..backend import jit as _jit
-from . import fast
+from ..backend.settings import config
 
 __all__ = ["bias_relu_columns", "bias_relu_reference", "dense_flat", "relu", "relu_grad",
            "relu_grad_reference", "relu_reference"]
@@ -42,7 +42,7 @@ def relu(x, *, inplace=False):
     an array of zeros, so dense host arrays are compared, flat, with a read-only zero vector.
     """
     xp = get_array_module(x)
-    if not fast() or xp is not _HOST or x.size < 1024:  # small: set-up would not pay
+    if config.reference_mode or xp is not _HOST or x.size < 1024:  # small: set-up would not pay
         return relu_reference(x, inplace=inplace)
     if inplace and x.flags.c_contiguous:
         # A GEMM's output, rectified in place: a flat view needs no strides sorted, so the faster
@@ -78,7 +78,7 @@ def bias_relu_columns(y, b):
 
     One compiled sweep when numba is on, instead of NumPy's add and maximum.
     """
-    if (fast() and _jit.bias_relu is not None and type(y) is _HOST.ndarray
+    if (not config.reference_mode and _jit.bias_relu is not None and type(y) is _HOST.ndarray
             and _jit.handles(y.dtype) and y.dtype == b.dtype and y.flags.c_contiguous):
         _jit.bias_relu(y, b)
         return y
@@ -97,7 +97,8 @@ def relu_grad(g, y):
     Both row-major, or both with all axes reversed (a Linear's batch-last output and gradient),
     or another shared dense order (a convolution's batch-last).
     """
-    if (fast() and _jit.relu_grad is not None and type(g) is type(y) is _HOST.ndarray
+    if (not config.reference_mode and _jit.relu_grad is not None
+            and type(g) is type(y) is _HOST.ndarray
             and g.dtype == y.dtype and g.shape == y.shape and _jit.handles(g.dtype)):
         for gm, ym in ((g, y), (g.T, y.T)):
             if gm.flags.c_contiguous and ym.flags.c_contiguous:
@@ -112,7 +113,7 @@ def relu_grad(g, y):
                 _jit.relu_grad(gf, yf, dense_flat(out, order))
                 return out
     xp = get_array_module(g, y)
-    if not fast():
+    if config.reference_mode:
         return relu_grad_reference(g, y)
     # A bool mask multiplies without a float temporary.
     return xp.multiply(g, xp.greater(y, 0, out=xp.empty_like(y, dtype=bool)),

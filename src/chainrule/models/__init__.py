@@ -15,6 +15,7 @@ from .gan import (
 from .lenet import LeNet5, SmallCNN
 from .madry import MadryCNN
 from .mlp import MLP
+from .ngram import FastText, NGramLogistic
 from .perceptron import Perceptron
 from .registry import ModelInfo, available, build, build_from_config, config_of, register
 from .textrnn import CharLM, TextRNN
@@ -35,6 +36,8 @@ __all__ = [
     "MLPGenerator",
     "TiedLinear",
     "MLP",
+    "FastText",
+    "NGramLogistic",
     "LeNet5",
     "MadryCNN",
     "ModelInfo",

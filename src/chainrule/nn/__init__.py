@@ -39,6 +39,7 @@ from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .dropout import Dropout, Dropout1d, Dropout2d
 from .embedding import Embedding
+from .embedding_bag import EmbeddingBag
 from .flatten import Flatten, Unflatten
 from .fuse import Conv1dReLU, Conv2dReLU, LinearReLU, MaxPool1dReLU, MaxPool2dReLU, fuse, unfuse
 from .linear import Identity, Linear
@@ -101,7 +102,7 @@ __all__ = [
     "SiLU", "Sigmoid", "Softmax", "Softplus", "Softsign", "Step", "Tanh",
     # normalization, embedding, recurrent
     "BatchNorm1d", "BatchNorm2d", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "LayerNorm",
-    "RNN", "RNNCell",
+    "RNN", "RNNCell", "EmbeddingBag",
     # explicit fusion
     "Conv1dReLU", "Conv2dReLU", "LinearReLU", "MaxPool1dReLU", "MaxPool2dReLU", "fuse", "unfuse",
 ]

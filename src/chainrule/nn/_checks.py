@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numbers
 
-from ..backend import get_array_module
+from ..backend import config, get_array_module
 from ..backend import random as _random
 
 __all__ = [
@@ -23,7 +23,9 @@ def resolve_rng(rng, who: str):
 
 
 def float_dtype(dtype, who: str):
-    """``dtype`` as a dtype object, which must be floating-point."""
+    """``dtype`` as a dtype object, which must be floating-point; None is the default dtype."""
+    if dtype is None:
+        return config.default_dtype
     try:
         dt = _host().dtype(dtype)
     except TypeError:

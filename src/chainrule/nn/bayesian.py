@@ -117,7 +117,7 @@ class BayesianLinear(_Bayesian):
 
     def __init__(self, in_features: int, out_features: int, *, prior_sigma: float = 1.0,
                  prior_mixture=None, init_rho: float = -5.0,
-                 local_reparameterization: bool = False, rng=None, dtype="float32"):
+                 local_reparameterization: bool = False, rng=None, dtype=None):
         super().__init__()
         self.in_features = positive_int("BayesianLinear", "in_features", in_features)
         self.out_features = positive_int("BayesianLinear", "out_features", out_features)
@@ -148,7 +148,7 @@ class BayesianConv2d(_Bayesian):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, *, stride=1, padding=0,
                  prior_sigma: float = 1.0, prior_mixture=None, init_rho: float = -5.0,
-                 local_reparameterization: bool = False, rng=None, dtype="float32"):
+                 local_reparameterization: bool = False, rng=None, dtype=None):
         super().__init__()
         self.in_channels = positive_int("BayesianConv2d", "in_channels", in_channels)
         self.out_channels = positive_int("BayesianConv2d", "out_channels", out_channels)

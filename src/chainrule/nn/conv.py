@@ -111,7 +111,7 @@ class _Conv(_ConvNd):
     _op = _op_relu = None
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, *, rng=None, dtype="float32"):
+                 dilation=1, groups: int = 1, bias: bool = True, *, rng=None, dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, 0, rng, dtype)
 
@@ -135,7 +135,7 @@ class _ConvTranspose(_ConvNd):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1, *, rng=None,
-                 dtype="float32"):
+                 dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, output_padding, rng, dtype)
 

@@ -31,7 +31,7 @@ class _BatchNorm(Module):
     _layout = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, *, dtype="float32"):
+                 affine: bool = True, track_running_stats: bool = True, *, dtype=None):
         super().__init__()
         who = type(self).__name__
         self.num_features = positive_int(who, "num_features", num_features)
@@ -192,7 +192,7 @@ class LayerNorm(Module):
     """
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, *, dtype="float32"):
+                 bias: bool = True, *, dtype=None):
         super().__init__()
         self.normalized_shape = _normalized_shape("LayerNorm", normalized_shape)
         _check_eps("LayerNorm", eps)

@@ -1,4 +1,5 @@
-"""Packed sequences: a batch of sequences of different lengths, as PyTorch's ``nn.utils.rnn``.
+"""Packed sequences: a batch of sequences of different lengths, as PyTorch's ``nn.utils.rnn``
+(which re-exports these beside ``pad_sequence`` and ``pack_sequence``).
 
 ``pack_padded_sequence`` keeps only the real steps of a padded batch, time step by time step: the
 steps at time 0 of every sequence (longest first), then those at time 1 of the sequences that
@@ -26,10 +27,9 @@ from typing import NamedTuple
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..ops.shape import concat, getitem, pad, stack
+from ..ops.shape import concat, getitem
 
-__all__ = ["PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
-           "pad_sequence"]
+__all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence"]
 
 
 class PackedSequence(NamedTuple):
@@ -161,23 +161,3 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     where[t_idx, b_idx] = xp.arange(data.shape[0])
     padded = getitem(concat([data, filler], axis=0), where.T if batch_first else where)
     return padded, lengths
-
-
-def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0) -> Tensor:
-    """Stack Tensors of shapes (L_i, *) into one (T, N, *) (batch first: (N, T, *)) Tensor, each
-    padded after its end with ``padding_value`` to the longest length T."""
-    sequences = list(sequences)
-    if not sequences or not all(isinstance(s, Tensor) and s.ndim >= 1 for s in sequences):
-        raise ValueError("pad_sequence: sequences must be a non-empty list of Tensors with a "
-                         "time axis first, (L_i, *)")
-    steps = max(s.shape[0] for s in sequences)
-    padded = [pad(s, [(0, steps - s.shape[0])] + [(0, 0)] * (s.ndim - 1), value=padding_value)
-              if s.shape[0] < steps else s for s in sequences]
-    return stack(padded, axis=0 if batch_first else 1)
-
-
-def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
-    """Pack a list of Tensors (L_i, *): ``pack_padded_sequence(pad_sequence(sequences), ...)``."""
-    sequences = list(sequences)
-    lengths = [s.shape[0] if isinstance(s, Tensor) and s.ndim else 0 for s in sequences]
-    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)

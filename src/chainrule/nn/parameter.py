@@ -3,18 +3,26 @@
 from __future__ import annotations
 
 from ..autograd.tensor import Tensor, tensor
-from ..backend import ensure_array
+from ..backend import config, device_of, ensure_array, to_device
 
 __all__ = ["Buffer", "Parameter"]
 
 
 def _as_array(data):
-    """An ndarray for ``data``, sharing memory with an array or Tensor (lists are copied)."""
+    """An ndarray for ``data``, sharing memory with an array or Tensor (lists are copied).
+
+    A host array goes to the default device (``chainrule.set_default_device``) when that is
+    not the CPU, so that layers built after ``set_default_device("cuda")`` live there.
+    """
     if isinstance(data, Tensor):
-        return data._writable()
-    if hasattr(data, "shape") and hasattr(data, "dtype"):
-        return ensure_array(data)
-    return tensor(data).data
+        data = data._writable()
+    elif hasattr(data, "shape") and hasattr(data, "dtype"):
+        data = ensure_array(data)
+    else:
+        return tensor(data).data
+    if config.default_device != "cpu" and device_of(data) == "cpu":
+        data = to_device(data, config.default_device)
+    return data
 
 
 class Parameter(Tensor):

@@ -133,7 +133,7 @@ class RNNCell(_Cell):
     _kind = "RNN"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
-                 nonlinearity: str = "tanh", *, rng=None, dtype="float32"):
+                 nonlinearity: str = "tanh", *, rng=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, nonlinearity, rng=rng, dtype=dtype)
 
 
@@ -160,7 +160,7 @@ class LSTMCell(_Cell):
     _kind = "LSTM"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, rng=None,
-                 dtype="float32"):
+                 dtype=None):
         super().__init__(input_size, hidden_size, bias, rng=rng, dtype=dtype)
 
 
@@ -180,7 +180,7 @@ class GRUCell(_Cell):
     _kind = "GRU"
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, rng=None,
-                 dtype="float32"):
+                 dtype=None):
         super().__init__(input_size, hidden_size, bias, rng=rng, dtype=dtype)
 
 
@@ -367,7 +367,7 @@ class RNN(_Sequence):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
-                 dropout: float = 0.0, bidirectional: bool = False, *, rng=None, dtype="float32"):
+                 dropout: float = 0.0, bidirectional: bool = False, *, rng=None, dtype=None):
         super().__init__(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first,
                          dropout, bidirectional, rng=rng, dtype=dtype)
 
@@ -389,7 +389,7 @@ class LSTM(_Sequence):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
-                 rng=None, dtype="float32"):
+                 rng=None, dtype=None):
         super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout,
                          bidirectional, rng=rng, dtype=dtype)
 
@@ -402,6 +402,6 @@ class GRU(_Sequence):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
-                 rng=None, dtype="float32"):
+                 rng=None, dtype=None):
         super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout,
                          bidirectional, rng=rng, dtype=dtype)

@@ -20,6 +20,7 @@ from . import (
     shape,
 )
 from . import dropout as _dropout  # the module; `dropout` below is the function
+from . import embedding_bag as _embedding_bag  # likewise
 from ._broadcast import sum_to
 from .activation import *  # noqa: F403
 from .attention import *  # noqa: F403
@@ -27,6 +28,7 @@ from .conv import *  # noqa: F403
 from .creation import *  # noqa: F403
 from .dropout import *  # noqa: F403
 from .elementwise import *  # noqa: F403
+from .embedding_bag import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .loss import *  # noqa: F403
@@ -44,6 +46,7 @@ __all__ = (
     + creation.__all__
     + _dropout.__all__
     + elementwise.__all__
+    + _embedding_bag.__all__
     + indexing.__all__
     + linalg.__all__
     + loss.__all__

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..backend import get_array_module
+from ..backend import get_array_module, numpy
 
 __all__ = ["BroadcastTo", "SumTo", "broadcast_to", "sum_to"]
 
@@ -50,7 +50,7 @@ def broadcast_to(x, shape):
     if x.shape == shape:
         return x
     try:
-        get_array_module(x.data).broadcast_shapes(x.shape, shape)
+        numpy.broadcast_shapes(x.shape, shape)  # shapes only: NumPy's rule serves every device
     except ValueError:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
     return BroadcastTo.apply(x, shape=shape)

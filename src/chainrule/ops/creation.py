@@ -1,8 +1,10 @@
 """Tensor factories in PyTorch's names: ``zeros``, ``ones``, ``full``, ``arange``, ``randn``...
 
-Each makes a leaf Tensor (float32 unless ``dtype`` says otherwise; ``arange`` of ints gives int64,
-as in PyTorch). Random factories draw from ``rng``, or from the default generator that
-``chainrule.manual_seed`` seeds. ``tril``/``triu`` are ops: their gradient is the same mask.
+Each makes a leaf Tensor of the default dtype (float32 unless ``chainrule.set_default_dtype``
+changed it, or ``dtype``; ``arange`` of ints gives int64, as in PyTorch) on the default device
+(``chainrule.set_default_device``, or ``device``). Random factories draw from ``rng``, or from
+the default generator that ``chainrule.manual_seed`` seeds. ``tril``/``triu`` are ops: their
+gradient is the same mask.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import numbers
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module, numpy, to_device, validate_device
+from ..backend import config, get_array_module, numpy, to_device, validate_device
 from ..backend.random import resolve_rng
 
 __all__ = [
@@ -20,7 +22,13 @@ __all__ = [
     "randperm", "tril", "triu", "zeros", "zeros_like",
 ]
 
-FLOAT = numpy.dtype("float32")
+
+
+class _DefaultFloat:
+    """Stands for ``config.default_dtype``, read when a tensor is made."""
+
+
+FLOAT = _DefaultFloat()
 
 
 def _size(op, size) -> tuple[int, ...]:
@@ -35,7 +43,7 @@ def _size(op, size) -> tuple[int, ...]:
 
 def _dtype(op, dtype, default=FLOAT):
     if dtype is None:
-        return default
+        return config.default_dtype if default is FLOAT else default
     try:
         return numpy.dtype(dtype)
     except TypeError:
@@ -43,7 +51,9 @@ def _dtype(op, dtype, default=FLOAT):
 
 
 def _leaf(op, array, device, requires_grad) -> Tensor:
-    if device is not None:
+    if device is None:
+        device = config.default_device
+    if device != "cpu":
         array = to_device(array, validate_device(device))
     if requires_grad and array.dtype.kind != "f":
         raise TypeError(f"{op}: only floating-point tensors can require gradients, "
@@ -85,7 +95,7 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
 def _like(x, dtype):
     if not isinstance(x, Tensor):
         raise TypeError(f"expected a Tensor, got {type(x).__name__}")
-    return x.shape, (x.dtype if dtype is None else dtype), (x.device if x.device != "cpu" else None)
+    return x.shape, (x.dtype if dtype is None else dtype), x.device
 
 
 def zeros_like(x, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -116,7 +126,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
            requires_grad: bool = False) -> Tensor:
     """``start, start + step, ...`` up to (not including) ``end``; ``arange(n)`` is 0..n-1.
 
-    int64 when every bound is an int, else float32 (as in PyTorch).
+    int64 when every bound is an int, else the default dtype (as in PyTorch).
     """
     if end is None:
         start, end = 0, start
@@ -133,7 +143,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
 
 def linspace(start, end, steps: int, *, dtype=None, device=None,
              requires_grad: bool = False) -> Tensor:
-    """``steps`` evenly spaced values from ``start`` to ``end`` (both included), float32."""
+    """``steps`` evenly spaced values from ``start`` to ``end`` (both included), default dtype."""
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
     arr = numpy.linspace(start, end, int(steps)).astype(_dtype("linspace", dtype))
@@ -232,7 +242,7 @@ def multinomial(probs, num_samples: int, replacement: bool = False, *, rng=None)
     out = numpy.stack([g.choice(rows.shape[1], num_samples, replace=bool(replacement), p=r / t)
                        for r, t in zip(rows, total[:, 0], strict=True)])
     out = out.reshape(p.shape[:-1] + (num_samples,)).astype("int64")
-    device = probs.device if isinstance(probs, Tensor) and probs.device != "cpu" else None
+    device = probs.device if isinstance(probs, Tensor) else None
     return _leaf("multinomial", out, device, False)
 
 

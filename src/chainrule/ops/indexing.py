@@ -1,4 +1,4 @@
-"""Picking values along an axis by index: ``gather``, ``topk``, ``sort``.
+"""Picking values along an axis by index: ``gather``, ``topk``, ``sort``; ``one_hot``.
 
 ``gather`` and its adjoint ``scatter_add_along`` are each other's gradient, so both differentiate
 to any order. ``topk`` and ``sort`` find their indices without a gradient and gather the values.
@@ -14,7 +14,7 @@ from ..backend import get_array_module
 from ._args import dim_or_axis
 from .shape import _one_axis
 
-__all__ = ["argsort", "gather", "scatter_add_along", "sort", "topk"]
+__all__ = ["argsort", "gather", "one_hot", "scatter_add_along", "sort", "topk"]
 
 
 class Gather(Function):
@@ -113,3 +113,29 @@ Tensor.gather = gather
 Tensor.sort = sort
 Tensor.argsort = argsort
 Tensor.topk = topk
+
+
+def one_hot(tensor, num_classes: int = -1) -> Tensor:
+    """Class indices (int64, any shape) as one-hot rows: shape (..., num_classes), int64.
+
+    ``num_classes=-1`` takes one more than the largest index (PyTorch's default). Not
+    differentiable (indices have no gradient).
+
+    >>> import chainrule as cr
+    >>> one_hot(cr.tensor([0, 2]), 3).tolist()
+    [[1, 0, 0], [0, 0, 1]]
+    """
+    idx = tensor.data if isinstance(tensor, Tensor) else get_array_module(tensor).asarray(tensor)
+    xp = get_array_module(idx)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: tensor must hold integer class indices, got dtype {idx.dtype}")
+    if idx.size and idx.min() < 0:
+        raise ValueError(f"one_hot: class indices must be >= 0, got {int(idx.min())}")
+    largest = int(idx.max()) + 1 if idx.size else 0
+    if num_classes == -1:
+        num_classes = largest
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < largest:
+        raise ValueError(f"one_hot: num_classes must be -1 or an int above every index "
+                         f"(largest {largest - 1}), got {num_classes!r}")
+    out = (idx[..., None] == xp.arange(num_classes)).astype(xp.int64)
+    return Tensor(out)

@@ -36,7 +36,7 @@ def _kept_shape(shape, axes):
 
 def _unreduce(g, shape, axes, keepdims):
     """Spread a reduced gradient ``g`` back over ``shape`` (the adjoint of summing ``axes``)."""
-    if not keepdims:
+    if not keepdims and g.ndim:  # put the reduced axes back as 1s (a 0-d g broadcasts as it is)
         g = reshape(g, _kept_shape(shape, axes))
     return broadcast_to(g, shape)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from ..kernels import fast
+from ..backend.settings import config
 from . import fused
 from ._state import adam_state
 from .optimizer import Optimizer, check_bool, check_number
@@ -88,7 +88,8 @@ class Adam(Optimizer):
         h, state, cache, decoupled = _hyper(group), self.state, {}, self._decoupled
         work = self._work
         # A subclass runs its own rule; reference mode runs the rule (kernels.fast).
-        kernel = fused.adam if type(self)._update is Adam._update and fast() else None
+        rule = type(self)._update is Adam._update
+        kernel = fused.adam if rule and not config.reference_mode else None
         for p in params:
             param, grad = p._writable(), p.grad._data
             if kernel is None or not kernel(param, grad, state[p], h, cache, decoupled, work):
@@ -97,8 +98,9 @@ class Adam(Optimizer):
 
 def _hyper(group: dict) -> tuple:
     """The group's hyperparameters, read once per step."""
-    beta1, beta2 = (float(b) for b in group["betas"])
-    return (float(group["lr"]), beta1, beta2, float(group["eps"]), float(group["weight_decay"]),
+    beta1, beta2 = group["betas"]
+    return (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
+            float(group["weight_decay"]),
             bool(group["amsgrad"]), bool(group["maximize"]))
 
 

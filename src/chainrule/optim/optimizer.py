@@ -167,7 +167,7 @@ class Optimizer:
                 # Each parameter changed in place: a graph recorded before this step can no
                 # longer give a right gradient, and backward through it refuses (graph.py).
                 for p in params:  # p._mark_changed(), inline: a step of a small model is
-                    p._version += 1  # mostly such per-parameter overhead
+                    p._counter[0] += 1  # mostly such per-parameter overhead
         return loss
 
     def state_dict(self) -> dict:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from ..kernels import fast
+from ..backend.settings import config
 from . import fused
 from ._state import rmsprop_state
 from .optimizer import Optimizer, check_bool, check_number
@@ -86,7 +86,8 @@ class RMSprop(Optimizer):
     def _update_group(self, group, params):
         """Each parameter's step: the fused kernel when it takes the arrays, else the rule."""
         h, state, cache = _hyper(group), self.state, {}
-        kernel = fused.rmsprop if type(self)._update is RMSprop._update and fast() else None
+        rule = type(self)._update is RMSprop._update
+        kernel = fused.rmsprop if rule and not config.reference_mode else None
         for p in params:
             param, grad = p._writable(), p.grad._data
             if kernel is None or not kernel(param, grad, state[p], h, cache):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from ..kernels import fast
+from ..backend.settings import config
 from . import fused
 from .optimizer import Optimizer, check_bool, check_number
 
@@ -80,7 +80,8 @@ class SGD(Optimizer):
         """Each parameter's step: the fused kernel when it takes the arrays, else the rule."""
         h, state, cache = _hyper(group), self.state, {}
         # A subclass runs its own rule; reference mode runs the rule (kernels.fast).
-        kernel = fused.sgd if type(self)._update is SGD._update and fast() else None
+        rule = type(self)._update is SGD._update
+        kernel = fused.sgd if rule and not config.reference_mode else None
         for p in params:
             param, grad = p._writable(), p.grad._data
             if kernel is None or not kernel(param, grad, state[p], h, cache, self._work):

@@ -1,5 +1,20 @@
 """``chainrule.utils.data``: the data loading names under PyTorch's module path."""
 
-from ..data import ArrayDataset, DataLoader, Dataset, TensorDataset
+from ..data import (
+    ArrayDataset,
+    ConcatDataset,
+    DataLoader,
+    Dataset,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    Subset,
+    SubsetRandomSampler,
+    TensorDataset,
+    WeightedRandomSampler,
+    random_split,
+)
 
-__all__ = ["ArrayDataset", "DataLoader", "Dataset", "TensorDataset"]
+__all__ = ["ArrayDataset", "ConcatDataset", "DataLoader", "Dataset", "RandomSampler", "Sampler",
+           "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
+           "WeightedRandomSampler", "random_split"]

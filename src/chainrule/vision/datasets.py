@@ -1,12 +1,12 @@
-"""``MNIST`` and ``FashionMNIST`` as torchvision makes them: ``(root, train, transform...)``."""
+"""``MNIST``, ``FashionMNIST``, ``CIFAR10`` as torchvision makes them: ``(root, train, ...)``."""
 
 from __future__ import annotations
 
 from ..autograd.tensor import Tensor
 from ..data.dataset import Dataset
-from ..data.datasets import fashion_mnist, mnist
+from ..data.datasets import CIFAR10_CLASSES, cifar10, fashion_mnist, mnist
 
-__all__ = ["MNIST", "FashionMNIST"]
+__all__ = ["CIFAR10", "MNIST", "FashionMNIST"]
 
 
 class MNIST(Dataset):
@@ -58,3 +58,33 @@ class FashionMNIST(MNIST):
     _load = staticmethod(fashion_mnist)
     classes = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
                "Sneaker", "Bag", "Ankle boot")
+
+
+class CIFAR10(MNIST):
+    """CIFAR-10, one ``(image, label)`` at a time, like ``torchvision.datasets.CIFAR10``.
+
+    Read from the dataset's binary version (``cifar-10-binary.tar.gz``, never the pickled
+    python version): see ``chainrule.data.datasets.cifar10`` for where the files are looked up.
+
+    Args:
+        root: the data folder (holding ``cifar-10-binary.tar.gz``, or the extracted
+            ``cifar-10-batches-bin`` folder, itself or in ``root/cifar10``).
+        train: the 50000 training images, else the 10000 test images.
+        transform: applied to each image, an (32, 32, 3) uint8 NumPy array (where torchvision
+            gives a PIL image; the transforms of ``chainrule.vision.transforms`` take both).
+        target_transform: applied to each label (an int).
+        download: fetch the archive (about 170 MB, SHA-256 verified) when it is missing.
+
+    Attributes:
+        data: the images, a uint8 NumPy array (N, 32, 32, 3), as torchvision's;
+        targets: the labels, a list of ints; classes, class_to_idx: the class names.
+    """
+
+    _load = staticmethod(cifar10)
+    classes = CIFAR10_CLASSES
+
+    def __init__(self, root=None, train: bool = True, transform=None, target_transform=None,
+                 download: bool = False):
+        super().__init__(root, train, transform, target_transform, download)
+        self.data, self.targets = self._images, self._labels.tolist()
+        self.class_to_idx = {name: i for i, name in enumerate(self.classes)}

@@ -1,8 +1,11 @@
 """torchvision's common image transforms for one image: ``Compose``, ``ToTensor``, ``Normalize``...
 
-Images are NumPy arrays, (H, W) or (H, W, C), uint8 in 0..255 or float; ``ToTensor`` makes a
-float32 (C, H, W) Tensor in [0, 1], and the transforms after it take and return Tensors. The
-random ones draw from ``rng``, or from the default generator (``chainrule.manual_seed``).
+Images are NumPy arrays, (H, W) or (H, W, C), uint8 in 0..255 or float, or PIL images when
+Pillow is installed; ``ToTensor`` makes a (C, H, W) Tensor of the default dtype (float32) in
+[0, 1]. ``Normalize`` and ``RandomAffine`` take Tensors (after ``ToTensor``); the crops, flips
+and ``ColorJitter`` take either, and give back the kind they were given (an array in its layout,
+a PIL image, a Tensor). The random ones draw from ``rng``, or from the default generator
+(``chainrule.manual_seed``; inside a DataLoader pass, each sample's own stream).
 """
 
 from __future__ import annotations
@@ -13,9 +16,13 @@ import numbers
 import numpy as np
 
 from ..autograd.tensor import Tensor
+from ..backend.defaults import get_default_dtype
 from ..backend.random import resolve_rng
+from ._color import ColorJitter
+from ._image import _Image
 
-__all__ = ["Compose", "Lambda", "Normalize", "RandomAffine", "ToTensor"]
+__all__ = ["CenterCrop", "ColorJitter", "Compose", "Lambda", "Normalize", "RandomAffine",
+           "RandomCrop", "RandomHorizontalFlip", "RandomVerticalFlip", "ToTensor"]
 
 
 class Compose:
@@ -50,7 +57,8 @@ class Lambda:
 
 
 class ToTensor:
-    """An (H, W) or (H, W, C) image as a float32 (C, H, W) Tensor; uint8 is divided by 255."""
+    """An (H, W) or (H, W, C) image (array or PIL image) as a (C, H, W) Tensor of the default
+    dtype; uint8 is divided by 255."""
 
     def __call__(self, image):
         a = np.asarray(image)
@@ -60,7 +68,8 @@ class ToTensor:
             raise ValueError(f"ToTensor: expected an (H, W) or (H, W, C) image, got shape "
                              f"{a.shape}")
         scale = 255.0 if a.dtype == np.uint8 else 1.0
-        return Tensor(np.ascontiguousarray(a.transpose(2, 0, 1), dtype=np.float32) / scale)
+        dtype = get_default_dtype()
+        return Tensor(np.ascontiguousarray(a.transpose(2, 0, 1), dtype=dtype) / dtype.type(scale))
 
     def __repr__(self) -> str:
         return "ToTensor()"
@@ -136,3 +145,120 @@ class RandomAffine:
     def __repr__(self) -> str:
         return (f"RandomAffine(degrees={self.degrees}, translate={self.translate}, "
                 f"scale={self.scale})")
+
+
+def _pair(who: str, name: str, value) -> tuple[int, int]:
+    values = (value, value) if isinstance(value, numbers.Integral) else tuple(value)
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2 or not all(isinstance(v, numbers.Integral) and v > 0 for v in values):
+        raise ValueError(f"{who}: {name} must be a positive int or (height, width), got {value!r}")
+    return int(values[0]), int(values[1])
+
+
+_PAD_MODES = {"constant": "constant", "edge": "edge", "reflect": "reflect",
+              "symmetric": "symmetric"}
+
+
+class RandomCrop:
+    """A random ``size`` window of the image, after optional padding (torchvision's semantics).
+
+    Args:
+        size: (height, width) of the crop, or one int for a square.
+        padding: added on each border first: an int (all), (left/right, top/bottom) or
+            (left, top, right, bottom).
+        pad_if_needed: pad an image smaller than ``size`` up to it.
+        fill: the value of constant padding.
+        padding_mode: "constant", "edge", "reflect" or "symmetric".
+        rng: numpy Generator (None: the default generator).
+    """
+
+    def __init__(self, size, padding=None, pad_if_needed: bool = False, fill=0,
+                 padding_mode: str = "constant", *, rng=None):
+        self.size = _pair("RandomCrop", "size", size)
+        if padding is not None:
+            pads = (padding,) * 4 if isinstance(padding, numbers.Integral) else tuple(padding)
+            if len(pads) == 2:
+                pads = (pads[0], pads[1], pads[0], pads[1])
+            if len(pads) != 4 or not all(isinstance(p, numbers.Integral) and p >= 0
+                                         for p in pads):
+                raise ValueError(f"RandomCrop: padding must be an int >= 0 or a tuple of 2 or 4 "
+                                 f"of them, got {padding!r}")
+            padding = tuple(int(p) for p in pads)
+        if padding_mode not in _PAD_MODES:
+            raise ValueError(f"RandomCrop: padding_mode must be one of {sorted(_PAD_MODES)}, got "
+                             f"{padding_mode!r}")
+        self.padding, self.pad_if_needed, self.fill = padding, bool(pad_if_needed), fill
+        self.padding_mode, self.rng = padding_mode, rng
+
+    def _pad(self, img: _Image, left, top, right, bottom):
+        widths = [(0, 0)] * img.array.ndim
+        widths[img.h_axis], widths[img.w_axis] = (top, bottom), (left, right)
+        kwargs = {"constant_values": self.fill} if self.padding_mode == "constant" else {}
+        img.array = np.pad(img.array, widths, mode=_PAD_MODES[self.padding_mode], **kwargs)
+
+    def __call__(self, image):
+        img = _Image(image, "RandomCrop")
+        if self.padding is not None:
+            self._pad(img, *self.padding)
+        th, tw = self.size
+        h, w = img.size
+        if self.pad_if_needed and h < th:
+            self._pad(img, 0, th - h, 0, th - h)
+        if self.pad_if_needed and w < tw:
+            self._pad(img, tw - w, 0, tw - w, 0)
+        h, w = img.size
+        if h < th or w < tw:
+            raise ValueError(f"RandomCrop: crop size {(th, tw)} is larger than the (padded) "
+                             f"image {(h, w)}; pass padding= or pad_if_needed=True")
+        rng = resolve_rng(self.rng, "RandomCrop")
+        top, left = int(rng.integers(0, h - th + 1)), int(rng.integers(0, w - tw + 1))
+        return img.back(img.window(top, left, th, tw))
+
+    def __repr__(self) -> str:
+        return f"RandomCrop(size={self.size}, padding={self.padding})"
+
+
+class CenterCrop:
+    """The central ``size`` window of the image (rounded as torchvision rounds)."""
+
+    def __init__(self, size):
+        self.size = _pair("CenterCrop", "size", size)
+
+    def __call__(self, image):
+        img = _Image(image, "CenterCrop")
+        (h, w), (th, tw) = img.size, self.size
+        if h < th or w < tw:
+            raise ValueError(f"CenterCrop: crop size {(th, tw)} is larger than the image {(h, w)}")
+        return img.back(img.window(int(round((h - th) / 2.0)), int(round((w - tw) / 2.0)), th, tw))
+
+    def __repr__(self) -> str:
+        return f"CenterCrop(size={self.size})"
+
+
+class _RandomFlip:
+    _axis = "w_axis"
+
+    def __init__(self, p: float = 0.5, *, rng=None):
+        if not isinstance(p, numbers.Real) or not 0.0 <= p <= 1.0:
+            raise ValueError(f"{type(self).__name__}: p must be a probability in [0, 1], got {p!r}")
+        self.p, self.rng = float(p), rng
+
+    def __call__(self, image):
+        img = _Image(image, type(self).__name__)
+        if resolve_rng(self.rng, type(self).__name__).random() < self.p:
+            return img.back(img.flipped(getattr(img, self._axis)))
+        return image
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(p={self.p})"
+
+
+class RandomHorizontalFlip(_RandomFlip):
+    """Mirror the image left to right with probability ``p``."""
+
+
+class RandomVerticalFlip(_RandomFlip):
+    """Turn the image upside down with probability ``p``."""
+
+    _axis = "h_axis"

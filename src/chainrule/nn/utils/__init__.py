@@ -1,4 +1,5 @@
-"""Gradient clipping: rescale (by the total norm) or clamp (elementwise) gradients before a step.
+"""Gradient clipping: rescale (by the total norm) or clamp (elementwise) gradients before a step;
+``rnn`` holds ``pad_sequence``.
 
 Both functions give each parameter a new ``.grad`` Tensor instead of scaling its array in place,
 because one gradient array may be shared by several tensors.
@@ -10,9 +11,9 @@ import math
 import numbers
 from collections.abc import Iterable
 
-from ..autograd import Tensor
-from ..backend import ensure_array, get_array_module
-from . import packing as rnn  # PyTorch's path: nn.utils.rnn.pack_padded_sequence
+from ...autograd import Tensor
+from ...backend import ensure_array, get_array_module
+from . import rnn
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "rnn"]
 

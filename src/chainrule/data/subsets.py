@@ -1,0 +1,104 @@
+"""PyTorch's ``Subset``, ``random_split`` and ``ConcatDataset``: views of datasets."""
+
+from __future__ import annotations
+
+import bisect
+import math
+import numbers
+
+import numpy as np
+
+from .dataset import Dataset, as_generator
+
+__all__ = ["ConcatDataset", "Subset", "random_split"]
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order (no copy).
+
+    Attributes:
+        dataset, indices: as given (``indices`` as a list of ints).
+    """
+
+    def __init__(self, dataset, indices):
+        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+            raise TypeError(f"Subset: dataset must define __len__ and __getitem__, got "
+                            f"{type(dataset).__name__}")
+        self.dataset = dataset
+        self.indices = [int(i) for i in indices]
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i):
+        return self.dataset[self.indices[i]]
+
+
+class ConcatDataset(Dataset):
+    """The samples of ``datasets`` one after another (``ConcatDataset([a, b])[len(a)]`` is
+    ``b[0]``).
+
+    Attributes:
+        datasets: as given; cumulative_sizes: the running totals of their lengths.
+    """
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        self.cumulative_sizes, total = [], 0
+        for d in self.datasets:
+            total += len(d)
+            self.cumulative_sizes.append(total)
+
+    def __len__(self) -> int:
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, i):
+        n = len(self)
+        if not -n <= i < n:
+            raise IndexError(f"ConcatDataset: index {i} is out of range for {n} samples")
+        i %= n
+        k = bisect.bisect_right(self.cumulative_sizes, i)
+        return self.datasets[k][i - (self.cumulative_sizes[k - 1] if k else 0)]
+
+
+def random_split(dataset, lengths, generator=None, *, rng=None) -> list[Subset]:
+    """Split ``dataset`` into non-overlapping random ``Subset``s of the given lengths.
+
+    Args:
+        dataset: anything with ``__len__`` and ``__getitem__``.
+        lengths: ints that sum to ``len(dataset)``, or fractions that sum to 1 (each part gets
+            ``floor(fraction * n)`` samples and the remainder goes one by one to the first
+            parts, as in PyTorch).
+        generator: PyTorch's name for ``rng`` (a ``chainrule.Generator``).
+        rng: a ``numpy.random.Generator`` or int seed; None draws from the default generator
+            (``chainrule.manual_seed``).
+    """
+    if generator is not None:
+        if not isinstance(generator, np.random.Generator) or rng is not None:
+            raise TypeError(f"random_split: generator= takes a chainrule.Generator (a "
+                            f"numpy.random.Generator) and not with rng=; got "
+                            f"{type(generator).__name__}")
+        rng = generator
+    n = len(dataset)
+    lengths = list(lengths)
+    if lengths and all(isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral)
+                       for v in lengths):
+        if any(v < 0 for v in lengths) or not math.isclose(sum(lengths), 1.0, abs_tol=1e-9):
+            raise ValueError(f"random_split: fractions must be non-negative and sum to 1, got "
+                             f"{lengths!r}")
+        counts = [int(math.floor(n * v)) for v in lengths]
+        for i in range(n - sum(counts)):
+            counts[i % len(counts)] += 1
+        lengths = counts
+    if not all(isinstance(v, numbers.Integral) and v >= 0 for v in lengths) \
+            or sum(lengths) != n:
+        raise ValueError(f"random_split: lengths must be non-negative ints summing to the "
+                         f"dataset's {n} samples (or fractions summing to 1), got {lengths!r}")
+    order = as_generator(rng).permutation(n).tolist()
+    parts, start = [], 0
+    for length in lengths:
+        parts.append(Subset(dataset, order[start:start + length]))
+        start += length
+    return parts

@@ -1,0 +1,116 @@
+"""Worker processes for the DataLoader (``num_workers=k, multiprocessing_context="fork"``).
+
+Each of ``k`` forked processes builds whole batches (``dataset[i]`` for each sample, then the
+collate) and sends them back through its own pipe, as raw bytes after a JSON header: nothing is
+pickled either way (the dataset reaches the workers by the fork itself). Batch ``i`` goes to
+worker ``i % k``, two batches per worker in flight, and the batches are read back in order, so
+they are those of ``num_workers=0``: every sample draws from its own stream
+(``backend.random.generator_scope``), whatever process reads it.
+"""
+
+from __future__ import annotations
+
+import collections
+import json
+import multiprocessing
+import traceback
+
+import numpy as np
+
+__all__ = ["check_context", "in_processes"]
+
+
+def check_context(context) -> bool:
+    """True for a fork context (processes), False for None (threads); anything else raises."""
+    if context is None:
+        return False
+    method = context if isinstance(context, str) else getattr(context, "get_start_method",
+                                                               lambda: None)()
+    if method != "fork":
+        raise ValueError(f"DataLoader: multiprocessing_context must be 'fork' (worker processes "
+                         f"that inherit the dataset, nothing pickled) or None (worker threads), "
+                         f"got {context!r}")
+    if "fork" not in multiprocessing.get_all_start_methods():
+        raise ValueError("DataLoader: this platform cannot fork; leave multiprocessing_context "
+                         "unset to prepare batches in threads")
+    return True
+
+
+def _serve(conn, build, base) -> None:
+    """A worker's loop: a JSON task in, a JSON header and one bytes message per array out."""
+    while True:
+        task = json.loads(conn.recv_bytes())
+        if task is None:
+            break
+        try:
+            arrays = [np.ascontiguousarray(a) for a in build((task[0], task[1]), base)]
+            for a in arrays:
+                if a.dtype.hasobject:
+                    raise TypeError(f"a batch field of dtype object (shape {a.shape}) cannot be "
+                                    "sent from a worker process; samples must be numbers")
+            header = {"arrays": [[a.dtype.str, list(a.shape)] for a in arrays]}
+        except Exception as e:  # noqa: BLE001 - sent to the loader, which raises it
+            conn.send_bytes(json.dumps({"error": f"{type(e).__name__}: {e}",
+                                        "traceback": traceback.format_exc()}).encode())
+            continue
+        conn.send_bytes(json.dumps(header).encode())
+        for a in arrays:
+            conn.send_bytes(a.tobytes())
+    conn.close()
+
+
+def _receive(conn, worker: int) -> tuple:
+    header = json.loads(conn.recv_bytes())
+    if "error" in header:
+        raise RuntimeError(f"DataLoader worker process {worker} failed on a batch: "
+                           f"{header['error']}\n{header['traceback']}")
+    return tuple(np.frombuffer(bytearray(conn.recv_bytes()), np.dtype(dtype)).reshape(shape)
+                 for dtype, shape in header["arrays"])
+
+
+def in_processes(build, plans, base, workers: int):
+    """Yield ``build(plan, base)`` for each plan, in order, built by ``workers`` forked processes.
+    """
+    context = multiprocessing.get_context("fork")
+    pipes, processes = [], []
+    for w in range(workers):
+        mine, theirs = context.Pipe()
+        process = context.Process(target=_serve, args=(theirs, build, base), daemon=True,
+                                  name=f"chainrule-loader-{w}")
+        process.start()
+        theirs.close()
+        pipes.append(mine)
+        processes.append(process)
+    in_flight: collections.deque = collections.deque()
+    sent = 0
+    plans = iter(plans)
+
+    def send_next() -> None:
+        nonlocal sent
+        plan = next(plans, None)
+        if plan is not None:
+            w = sent % workers
+            pipes[w].send_bytes(json.dumps([plan[0], list(plan[1])]).encode())
+            in_flight.append(w)
+            sent += 1
+
+    try:
+        for _ in range(2 * workers):
+            send_next()
+        while in_flight:
+            w = in_flight.popleft()
+            batch = _receive(pipes[w], w)
+            send_next()
+            yield batch
+    finally:
+        for conn, process in zip(pipes, processes, strict=True):
+            if in_flight:  # stopped early: a worker may be blocked sending a batch
+                process.terminate()
+            else:
+                conn.send_bytes(b"null")
+        for conn, process in zip(pipes, processes, strict=True):
+            process.join(timeout=10)
+            if process.is_alive():
+                process.terminate()
+                process.join()
+            conn.close()

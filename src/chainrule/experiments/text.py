@@ -1,0 +1,275 @@
+"""Train, evaluate and use the bag-of-n-grams text classifiers: ``chainrule train ngram|fasttext``.
+
+A run reads a local text corpus in its fixed split (``data.text.load_text_splits``: 70 % train,
+10 % validation, 20 % test, stratified, seed 0), fits the n-gram features on the training texts
+only, trains by minibatch steps on cross-entropy plus ``weight_decay / 2`` times the squared norm
+of the weights (``model.penalized()``: not the biases, as scikit-learn's LogisticRegression), and
+writes a run folder like the image classifiers': ``config.json``, ``features.json`` (the fitted
+pipeline: n-gram settings, vocabulary, idf), ``model.safetensors``, ``metrics.csv``,
+``results.json`` and ``figures/``. ``predict_texts`` reads ``features.json`` back, so a text is
+featurized exactly as the training texts were.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import time
+from pathlib import Path
+
+from ..autograd.mode import no_grad
+from ..backend import get_array_module
+from ..data import as_generator
+from ..data.idx import atomic_write_bytes
+from ..data.ngrams import TfidfFeatures
+from ..data.text import SPLIT, TEXT_DATASETS, load_text_splits
+from ..io import save_weights
+from ..ops import cat, cross_entropy
+from ..train import confusion_matrix
+from ..viz import plot_confusion_matrix, plot_history
+from .checks import build_model, check_model_kwargs
+from .classify import OPTIMIZERS, _check_run_settings, _schedule, load_model
+from .runs import RunFolder, run_path
+
+__all__ = ["TEXT_DATASETS", "TEXT_MODELS", "evaluate_text_run", "fit_text_model",
+           "is_text_run", "predict_texts", "train_text_classifier"]
+
+# Per model: how its features weigh the n-grams, and its default update rule.
+TEXT_MODELS = {"ngram": {"weighting": "tfidf", "lr": 0.05},
+               "fasttext": {"weighting": "mean", "lr": 0.05}}
+FEATURES_FILE = "features.json"
+_host = get_array_module()  # the features, labels and batch indices live on the host
+
+
+def fit_text_model(model: str, texts, y, num_classes: int, *, ngram_range: int = 2,
+                   min_count: int = 1, max_features: int | None = None, epochs: int = 10,
+                   batch_size: int = 64, optimizer: str = "adam", lr: float | None = None,
+                   weight_decay: float = 0.0, schedule: str = "constant", seed: int = 0,
+                   model_kwargs: dict | None = None, validation=None, on_epoch=None):
+    """Fit the features on ``texts`` and train ``model`` (``"ngram"`` or ``"fasttext"``).
+
+    Args:
+        schedule: the learning rate over the epochs, as ``chainrule train``'s (``"constant"``,
+            ``"cosine"`` to 0, ``"step"``).
+        validation: ``(texts, y)`` evaluated after every epoch (``val_loss``, ``val_accuracy``).
+        on_epoch: called as ``on_epoch(epoch, row)`` after each epoch (row: that epoch's metrics
+            and the cumulative ``seconds`` of training, which exclude the evaluation).
+
+    Returns:
+        ``(net, features, history)``: the trained model, the fitted ``TfidfFeatures`` and a dict
+        of per-epoch lists (``loss``, ``accuracy``, ``seconds`` and the ``val_`` ones).
+    """
+    if model not in TEXT_MODELS:
+        raise ValueError(f"unknown text model {model!r}; expected one of {list(TEXT_MODELS)}")
+    _check_run_settings("fit_text_model", epochs, batch_size, lr, seed)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+    model_rng, data_rng = as_generator(seed).spawn(2)
+    y = _host.asarray(y, dtype=_host.int64)
+    start = time.process_time()
+    features = TfidfFeatures(ngram_range, min_count=min_count, max_size=max_features,
+                             weighting=TEXT_MODELS[model]["weighting"]).fit(texts)
+    bags = features.transform(texts)
+    kwargs = {"num_features": features.n_features, "num_classes": num_classes,
+              **(model_kwargs or {})}
+    net = build_model(model, kwargs, model_rng)
+    opt_cls, defaults = OPTIMIZERS[optimizer]
+    opt = opt_cls(net.parameters(), **{**defaults, "lr": lr or TEXT_MODELS[model]["lr"]})
+    scheduler = _schedule(schedule, opt, epochs)
+    val = None if validation is None else (features.transform(validation[0]),
+                                           _host.asarray(validation[1]))
+    featurize = time.process_time() - start
+    history = {"loss": [], "accuracy": [], "seconds": []}
+    elapsed = featurize
+    for epoch in range(1, epochs + 1):
+        t0 = time.process_time()
+        net.train()
+        total, correct = 0.0, 0
+        for batch in _host.array_split(data_rng.permutation(len(y)),
+                                    max(1, -(-len(y) // batch_size))):
+            logits = net(bags.take(batch))
+            loss = cross_entropy(logits, y[batch])
+            if weight_decay:
+                loss = loss + 0.5 * weight_decay * sum((p ** 2).sum() for p in net.penalized())
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            total += float(loss.data) * len(batch)
+            correct += int((logits.data.argmax(1) == y[batch]).sum())
+        if scheduler is not None:
+            scheduler.step()
+        elapsed += time.process_time() - t0
+        row = {"loss": total / len(y), "accuracy": correct / len(y), "seconds": elapsed}
+        if val is not None:
+            row.update(_scores(net, *val, prefix="val_"))
+        for k, v in row.items():
+            history.setdefault(k, []).append(v)
+        if on_epoch is not None:
+            on_epoch(epoch, row)
+    return net.eval(), features, history
+
+
+def _scores(net, bags, y, prefix=""):
+    logits = predict_logits(net, bags)
+    loss = float(cross_entropy(logits, y).data)
+    return {f"{prefix}loss": loss,
+            f"{prefix}accuracy": float((logits.data.argmax(1) == y).mean())}
+
+
+def predict_logits(net, bags, batch_size: int = 4096):
+    """The model's logits for ``bags`` (a ``data.ngrams.Bags``), in batches, without gradients."""
+    with no_grad():
+        net.eval()
+        parts = [net(bags.take(_host.arange(i, min(i + batch_size, len(bags)))))
+                 for i in range(0, len(bags), batch_size)]
+    return cat(parts, axis=0)
+
+
+def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, epochs: int = 10,
+                          batch_size: int = 64, optimizer: str = "adam", lr: float | None = None,
+                          weight_decay: float = 0.0, schedule: str = "constant", seed: int = 0,
+                          data_dir=None, download: bool = True, out=None,
+                          ngram_range: int = 2, min_count: int = 1,
+                          max_features: int | None = None, model_kwargs: dict | None = None,
+                          verbose: int = 1) -> dict:
+    """Train a text model on a local corpus's fixed split and write a run folder.
+
+    Returns the results dict (also in results.json): ``val_accuracy``, ``test_accuracy``,
+    ``test_errors``, ``n_train``/``n_val``/``n_test``, ``n_features``, ``train_seconds`` (CPU
+    time of the features and the training, ``time.process_time``) and ``wall_seconds``.
+    """
+    if model not in TEXT_MODELS:
+        raise ValueError(f"unknown text model {model!r}; expected one of {list(TEXT_MODELS)}")
+    if dataset not in TEXT_DATASETS:
+        raise ValueError(f"{model} trains on a text dataset ({', '.join(TEXT_DATASETS)}), got "
+                         f"{dataset!r}")
+    check_model_kwargs(model, model_kwargs or {})
+    _check_run_settings("train_text_classifier", epochs, batch_size, lr, seed)
+    out = run_path(out, f"{model}-{dataset}", False)
+    parts, classes = load_text_splits(dataset, data_dir, download=download)
+    settings = {"model": model, "dataset": dataset, "epochs": epochs, "batch_size": batch_size,
+                "optimizer": optimizer, "lr": lr or TEXT_MODELS[model]["lr"],
+                "weight_decay": weight_decay, "schedule": schedule, "seed": seed,
+                "ngram_range": ngram_range,
+                "min_count": min_count, "max_features": max_features,
+                "model_kwargs": model_kwargs or {}, "split": SPLIT, "classes": list(classes)}
+    with RunFolder(out, settings, resume=False) as run:
+        _write(out / "config.json", run.record)
+        log = io.StringIO()
+
+        def report(epoch, row):
+            if verbose:
+                extra = "".join(f", {k} {v:.4f}" for k, v in row.items() if k.startswith("val_"))
+                print(f"epoch {epoch}/{epochs}: loss {row['loss']:.4f}, accuracy "
+                      f"{row['accuracy']:.4f}{extra} ({row['seconds']:.1f} s CPU)")
+
+        wall = time.perf_counter()
+        net, features, history = fit_text_model(
+            model, *parts["train"], len(classes), ngram_range=ngram_range, min_count=min_count,
+            max_features=max_features, epochs=epochs, batch_size=batch_size, optimizer=optimizer,
+            lr=lr, weight_decay=weight_decay, schedule=schedule, seed=seed,
+            model_kwargs=model_kwargs,
+            validation=parts["val"], on_epoch=report)
+        wall = time.perf_counter() - wall
+        features.save(out / FEATURES_FILE)
+        config = {"model": net.config, "dataset": dataset, "classes": list(classes),
+                  "input": "text", "features": FEATURES_FILE}
+        save_weights(net, out / "model.safetensors", config=config)
+        writer = csv.writer(log)
+        keys = list(history)
+        writer.writerow(["epoch", *keys])
+        for i in range(epochs):
+            writer.writerow([i + 1, *(f"{history[k][i]:.6g}" for k in keys)])
+        atomic_write_bytes(str(out / "metrics.csv"), log.getvalue().encode())
+        test_texts, y_test = parts["test"]
+        pred = predict_logits(net, features.transform(test_texts)).data.argmax(1)
+        errors = int((pred != y_test).sum())
+        figures = out / "figures"
+        plot_history({k: v for k, v in history.items() if k != "seconds"},
+                     figures / "curves.png", title=dataset)
+        plot_confusion_matrix(confusion_matrix(y_test, pred, len(classes)),
+                              figures / "confusion_matrix.png", class_names=classes)
+        results = {"val_accuracy": history["val_accuracy"][-1],
+                   "test_accuracy": 1 - errors / len(y_test), "test_errors": errors,
+                   "n_train": len(parts["train"][1]), "n_val": len(parts["val"][1]),
+                   "n_test": len(y_test), "n_features": features.n_features,
+                   "split": "70/10/20 train/val/test, stratified, seed 0", "epochs": epochs,
+                   "train_seconds": round(history["seconds"][-1], 1),
+                   "wall_seconds": round(wall, 1), "out": str(out)}
+        _write(out / "results.json", results)
+    return results
+
+
+def _write(path: Path, obj) -> None:
+    atomic_write_bytes(str(path), (json.dumps(obj, indent=2, default=str) + "\n").encode())
+
+
+def _run_file(checkpoint) -> Path:
+    path = Path(checkpoint)
+    return path / "model.safetensors" if path.is_dir() else path
+
+
+def is_text_run(checkpoint) -> bool:
+    """True when ``checkpoint`` (a run folder or its model.safetensors) holds a text model."""
+    from ..io import read_config
+
+    path = _run_file(checkpoint)
+    if not path.is_file():
+        return False
+    try:
+        config = read_config(path)
+    except ValueError:
+        return False
+    return isinstance(config, dict) and config.get("input") == "text"
+
+
+def _load_text_run(checkpoint):
+    net, config = load_model(checkpoint)
+    name = config.get("features")
+    if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
+        raise ValueError(f"{checkpoint}: the config's 'features' entry is {name!r}, expected "
+                         f"the name of the features file beside the weights ({FEATURES_FILE})")
+    features = TfidfFeatures.load(_run_file(checkpoint).parent / name)
+    if features.n_features != net.bag.weight.shape[0]:
+        raise ValueError(f"{checkpoint}: {name} has {features.n_features} features but the model "
+                         f"reads {net.bag.weight.shape[0]}")
+    return net, config, features
+
+
+def predict_texts(checkpoint, texts) -> list[dict]:
+    """Class and class probabilities of each text, with a trained text model's own features.
+
+    Returns one dict per text: ``text``, ``class`` and ``probabilities`` (class name -> p).
+    """
+    texts = list(texts)
+    if not texts or not all(isinstance(t, str) for t in texts):
+        raise ValueError(f"predict_texts: expected a non-empty list of strings, got "
+                         f"{str(texts)[:80]}")
+    net, config, features = _load_text_run(checkpoint)
+    classes = config["classes"]
+    logits = predict_logits(net, features.transform(texts)).data
+    z = _host.exp(logits - logits.max(axis=1, keepdims=True))
+    probs = z / z.sum(axis=1, keepdims=True)
+    return [{"text": t, "class": classes[int(p.argmax())],
+             "probabilities": {c: round(float(v), 4) for c, v in zip(classes, p)}}
+            for t, p in zip(texts, probs)]
+
+
+def evaluate_text_run(checkpoint, data_dir=None, dataset: str | None = None) -> dict:
+    """Test accuracy of a trained text model on its dataset's fixed test split.
+
+    Raises:
+        ValueError: ``dataset`` names another corpus than the model was trained on (its classes
+            would differ).
+    """
+    net, config, features = _load_text_run(checkpoint)
+    if dataset is not None and dataset != config["dataset"]:
+        raise ValueError(f"{checkpoint} was trained on {config['dataset']!r}; a text model is "
+                         f"evaluated on its own corpus's test part, not on {dataset!r}")
+    parts, _ = load_text_splits(config["dataset"], data_dir)
+    texts, y = parts["test"]
+    pred = predict_logits(net, features.transform(texts)).data.argmax(1)
+    errors = int((pred != y).sum())
+    return {"dataset": config["dataset"], "test_accuracy": 1 - errors / len(y),
+            "test_errors": errors, "n_test": len(y)}

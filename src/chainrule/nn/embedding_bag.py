@@ -1,0 +1,78 @@
+"""EmbeddingBag: one vector per bag of ids, the sum, mean or maximum of their rows (PyTorch's)."""
+
+from __future__ import annotations
+
+from ..autograd.mode import no_grad
+from ..backend import get_array_module
+from ..ops.embedding_bag import MODES, embedding_bag
+from . import init
+from ._checks import float_dtype, positive_int, resolve_rng
+from .embedding import _padding_index
+from .module import Module, Parameter
+
+__all__ = ["EmbeddingBag"]
+
+
+class EmbeddingBag(Module):
+    """A table of ``num_embeddings`` vectors reduced over bags of ids, never building one-hots.
+
+    The sparse input path of a bag-of-words or bag-of-n-grams model: ``mode="sum"`` with
+    ``per_sample_weights`` (e.g. TF-IDF values) is the product of a sparse document-feature
+    matrix with ``weight``; ``mode="mean"`` is fastText's averaged word vectors.
+
+    Args:
+        num_embeddings: how many ids (valid ids are 0 .. num_embeddings - 1).
+        embedding_dim: size of each vector.
+        mode: ``"sum"``, ``"mean"`` (the default, as PyTorch's) or ``"max"``.
+        include_last_offset: offsets carry the end of the last bag too (CSR ``indptr``).
+        padding_idx: an id left out of every bag; its row starts at zero and gets no gradient.
+        rng: numpy Generator for the N(0, 1) initial weights (None: the default generator).
+        dtype: floating-point dtype of the weight.
+
+    Shape:
+        ``input`` (B, N) with ``offsets=None``, or (L,) with ``offsets`` (B,) (B + 1 with
+        ``include_last_offset``) -> (B, embedding_dim). ``weight``: (num_embeddings,
+        embedding_dim), the state-dict key ``weight`` as in PyTorch.
+
+    >>> import numpy as np
+    >>> bag = EmbeddingBag(10, 3, mode="sum", rng=np.random.default_rng(0))
+    >>> bag([1, 2, 4, 5, 4], offsets=[0, 2]).shape
+    (2, 3)
+    """
+
+    def __init__(self, num_embeddings: int, embedding_dim: int, mode: str = "mean", *,
+                 include_last_offset: bool = False, padding_idx: int | None = None, rng=None,
+                 dtype="float32"):
+        super().__init__()
+        self.num_embeddings = positive_int("EmbeddingBag", "num_embeddings", num_embeddings)
+        self.embedding_dim = positive_int("EmbeddingBag", "embedding_dim", embedding_dim)
+        if mode not in MODES:
+            raise ValueError(f"EmbeddingBag: mode must be one of {MODES}, got {mode!r}")
+        self.mode = mode
+        self.include_last_offset = bool(include_last_offset)
+        self.padding_idx = _padding_index(padding_idx, self.num_embeddings)
+        dt = float_dtype(dtype, "EmbeddingBag")
+        self.weight = Parameter(get_array_module().empty((num_embeddings, embedding_dim), dtype=dt))
+        self.reset_parameters(rng=resolve_rng(rng, "EmbeddingBag"))
+
+    def reset_parameters(self, *, rng) -> None:
+        """Draw the weight from N(0, 1) and zero the padding row."""
+        init.normal_(self.weight, rng=rng)
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight[self.padding_idx] = 0
+
+    def forward(self, input, offsets=None, per_sample_weights=None):  # noqa: A002 - torch
+        """The reduced vectors of each bag; see ``ops.embedding_bag`` for the arguments."""
+        return embedding_bag(input, self.weight, offsets, mode=self.mode,
+                             per_sample_weights=per_sample_weights,
+                             include_last_offset=self.include_last_offset,
+                             padding_idx=self.padding_idx)
+
+    def extra_repr(self) -> str:
+        text = f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}"
+        if self.include_last_offset:
+            text += ", include_last_offset=True"
+        if self.padding_idx is not None:
+            text += f", padding_idx={self.padding_idx}"
+        return text

@@ -1,0 +1,97 @@
+"""The schedules' base class ``LRScheduler`` and the checks they share (``lr_scheduler``
+re-exports it; the schedules themselves live there and in ``lr_plateau``)."""
+
+from __future__ import annotations
+
+import numbers
+
+from .optimizer import Optimizer
+
+__all__ = ["LRScheduler"]
+
+
+class LRScheduler:
+    """Base class: ``get_lr()`` gives each group's lr for step ``last_epoch`` from its ``base_lrs``.
+
+    Args:
+        optimizer: the optimizer whose learning rates it sets.
+        last_epoch: the index of the last step taken; -1 starts a new schedule (each group's lr
+            becomes its ``initial_lr``). Constructing the scheduler takes step 0 and sets its lr.
+    """
+
+    # True where PyTorch's schedule is "chainable" (computed from the current lr): its step 0
+    # keeps the current lr instead of setting the closed form's initial lr.
+    _keeps_lr_at_start = False
+
+    def _first_lrs(self) -> list[float]:
+        """The learning rates of step 0, which constructing the scheduler sets."""
+        if self._keeps_lr_at_start:
+            return [group["lr"] for group in self.optimizer.param_groups]
+        return self.get_lr()
+
+    def __init__(self, optimizer: Optimizer, last_epoch: int = -1):
+        name = type(self).__name__
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{name}: optimizer must be a chainrule Optimizer, got "
+                            f"{type(optimizer).__name__}")
+        if not isinstance(last_epoch, int) or isinstance(last_epoch, bool) or last_epoch < -1:
+            raise ValueError(f"{name}: last_epoch must be an int >= -1, got {last_epoch!r}")
+        for i, group in enumerate(optimizer.param_groups):
+            if last_epoch == -1:
+                group.setdefault("initial_lr", group["lr"])
+            elif "initial_lr" not in group:
+                raise ValueError(
+                    f"{name}: param group {i} has no 'initial_lr', so last_epoch={last_epoch} "
+                    "cannot resume a schedule; load the optimizer's state first, or pass -1"
+                )
+        self.optimizer = optimizer
+        self.base_lrs = [float(group["initial_lr"]) for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self.step()
+
+    def get_lr(self) -> list[float]:  # pragma: no cover - abstract
+        """The lr of each group at step ``self.last_epoch``."""
+        raise NotImplementedError(f"{type(self).__name__}.get_lr is not implemented")
+
+    def step(self) -> None:
+        """Advance one step (an epoch or a batch) and set the optimizer's learning rates for it."""
+        _check_group_count(self, len(self.base_lrs))
+        self.last_epoch += 1
+        lrs = self._first_lrs() if self.last_epoch == 0 else self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            group["lr"] = lr
+        self._last_lr = list(lrs)
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rates the last ``step()`` set, one per parameter group."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict:
+        """The scheduler's state: every attribute but the optimizer (and lr functions)."""
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()
+                if k not in ("optimizer", "lr_lambdas")}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore a state saved by ``state_dict()`` of the same kind of scheduler."""
+        unknown = sorted(set(state_dict) - set(self.state_dict()))
+        if unknown:
+            raise ValueError(
+                f"{type(self).__name__}.load_state_dict: unexpected keys {unknown}; was the state "
+                "saved from another kind of scheduler?"
+            )
+        self.__dict__.update({k: (list(v) if isinstance(v, list) else v)
+                              for k, v in state_dict.items()})
+
+
+def _check_group_count(scheduler, n: int) -> None:
+    groups = len(scheduler.optimizer.param_groups)
+    if groups != n:
+        raise RuntimeError(
+            f"{type(scheduler).__name__}: the optimizer has {groups} parameter groups but had {n} "
+            "when the scheduler was made; make the scheduler after the last add_param_group()"
+        )
+
+
+def _check_int(who: str, name: str, value, *, low: int, why: str = "") -> None:
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
+        raise ValueError(f"{who}: {name} must be an int >= {low}{why}, got {value!r}")

@@ -1,0 +1,5 @@
+"""docs/text.md's python blocks run as written."""
+
+
+def test_text_guide_runs(run_guide):
+    run_guide("docs/text.md", min_blocks=1)
