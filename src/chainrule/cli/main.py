@@ -26,6 +26,7 @@ from ..experiments.runs import RunFolderInUseError
 from . import bayes as bayes_cli
 from . import explain as explain_cli
 from . import robust as robust_cli
+from . import sequences as seq_cli
 from . import text as text_cli
 
 __all__ = ["main"]
@@ -175,6 +176,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("datasets", help="list the datasets", parents=[debug])
     robust_cli.add_parsers(sub, debug, _int, _float)
     bayes_cli.add_parsers(sub, debug, _int)
+    seq_cli.add_parsers(sub, t, debug, _int, _float)
     return p
 
 
@@ -305,6 +307,8 @@ def _train(args) -> None:
     if args.model in experiments.TEXT_MODELS:
         text_cli.train(args, _model_args(args.model_arg))
         return
+    if args.model in seq_cli.TEXT_TASKS:
+        return seq_cli.train(args, _model_args(args.model_arg))
     res = experiments.train_classifier(
         args.model, args.dataset or "digits", epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
@@ -371,6 +375,8 @@ def _train_generative(args) -> None:
 
 
 def _evaluate(args) -> None:
+    if seq_cli.evaluate(args):
+        return
     if experiments.is_text_run(args.checkpoint):
         if args.uncertainty is not None:
             raise ValueError("--uncertainty is for image classifiers; a text run has none")
@@ -449,7 +455,7 @@ def _version() -> str:
 
 _COMMANDS = {"train": _train, "evaluate": _evaluate, "predict": _predict, "generate": _generate,
              "models": _models, "datasets": _datasets, **robust_cli.COMMANDS,
-             **explain_cli.COMMANDS, **bayes_cli.COMMANDS}
+             **explain_cli.COMMANDS, **bayes_cli.COMMANDS, **seq_cli.COMMANDS}
 
 
 def _user_error(err: BaseException) -> bool:

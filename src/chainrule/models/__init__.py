@@ -18,9 +18,12 @@ from .mlp import MLP
 from .ngram import FastText, NGramLogistic
 from .perceptron import Perceptron
 from .registry import ModelInfo, available, build, build_from_config, config_of, register
+from .textrnn import CharLM, TextRNN
 
 __all__ = [
     "CharCNN",
+    "CharLM",
+    "TextRNN",
     "Autoencoder",
     "ConditionalGAN",
     "ConvAutoencoder",

@@ -16,90 +16,23 @@ import warnings
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..ops.activation import relu, sigmoid, tanh
-from ..ops.linalg import linear
+from ..ops.elementwise import where
 from ..ops.shape import concat, getitem, reshape, split, stack, transpose, unsqueeze
 from . import init
 from ._checks import float_dtype, positive_int, resolve_rng
+from ._recurrent_steps import (
+    _GATES,
+    _STEPS,
+    _check_input,
+    _initial_state,
+    _project,
+    _zero_state,
+)
 from .module import Module, Parameter
+from .packing import PackedSequence, pad_packed_sequence
+from .packing import _positions as packed_positions
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
-
-_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
-
-
-def _elman_step(act):
-    def step(xw, state, w_hh, b_hh):
-        return (act(xw + linear(state[0], w_hh, b_hh)),)
-
-    return step
-
-
-def _lstm_step(xw, state, w_hh, b_hh):
-    h, c = state
-    i, f, g, o = split(xw + linear(h, w_hh, b_hh), h.shape[-1], axis=-1)
-    c = sigmoid(f) * c + sigmoid(i) * tanh(g)
-    return sigmoid(o) * tanh(c), c
-
-
-def _gru_step(xw, state, w_hh, b_hh):
-    (h,) = state
-    x_r, x_z, x_n = split(xw, h.shape[-1], axis=-1)
-    h_r, h_z, h_n = split(linear(h, w_hh, b_hh), h.shape[-1], axis=-1)
-    r = sigmoid(x_r + h_r)
-    z = sigmoid(x_z + h_z)
-    n = tanh(x_n + r * h_n)
-    return (n + z * (h - n),)  # = (1 - z) * n + z * h
-
-
-# Each step maps (input projection, state tuple, W_hh, b_hh) to the new state tuple, whose first
-# entry is the output h: (h,) for the RNN and GRU, (h, c) for the LSTM.
-_STEPS = {"RNN_TANH": _elman_step(tanh), "RNN_RELU": _elman_step(relu), "LSTM": _lstm_step,
-          "GRU": _gru_step}
-
-
-def _project(mode, x, w_ih, b_ih, b_hh):
-    """The input projection of ``x`` (rows of inputs) and the bias the recurrent step adds itself.
-
-    Except for the GRU, whose hidden bias sits inside ``r * (W_hn h + b_hn)``, both biases are
-    added to the input projection once instead of at every step.
-    """
-    if mode == "GRU" or b_ih is None:
-        return linear(x, w_ih, b_ih), b_hh
-    return linear(x, w_ih, b_ih + b_hh), None
-
-
-def _check_input(who, x, size, dtype, ranks, layout):
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{who}: input must be a Tensor, got {type(x).__name__}")
-    if x.ndim not in ranks or x.shape[-1] != size:
-        raise ValueError(f"{who}: expected input of shape {layout} with H_in={size}, "
-                         f"got shape {x.shape}")
-    if x.dtype != dtype:
-        raise TypeError(f"{who}: input has dtype {x.dtype} but the parameters have {dtype}; "
-                        f"cast one of them (e.g. .astype('{dtype}'))")
-
-
-def _initial_state(who, mode, hx, shape, dtype):
-    """``hx`` as a checked tuple (h,) or, for the LSTM, (h, c), each of ``shape``."""
-    lstm = mode == "LSTM"
-    if lstm and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
-        raise TypeError(f"{who}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
-    states = tuple(hx) if lstm else (hx,)
-    for name, t in zip(("h_0", "c_0") if lstm else ("hx",), states, strict=True):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{who}: {name} must be a Tensor, got {type(t).__name__}")
-        if t.shape != shape:
-            raise ValueError(f"{who}: expected {name} of shape {shape}, got shape {t.shape}")
-        if t.dtype != dtype:
-            raise TypeError(f"{who}: {name} has dtype {t.dtype} but the parameters have {dtype}")
-    return states
-
-
-def _zero_state(mode, x, shape):
-    zeros = Tensor(get_array_module(x._data).zeros(shape, dtype=x.dtype))
-    return (zeros, zeros) if mode == "LSTM" else (zeros,)
-
 
 class _Recurrent(Module):
     """Shared hyperparameters, parameter creation and PyTorch's initialization."""
@@ -283,15 +216,22 @@ class _Sequence(_Recurrent):
         """Run the whole sequence.
 
         Args:
-            x: input (L, N, H_in), or (N, L, H_in) with ``batch_first``, or unbatched (L, H_in).
+            x: input (L, N, H_in), or (N, L, H_in) with ``batch_first``, or unbatched (L, H_in);
+                or a ``PackedSequence`` (``nn.utils.rnn.pack_padded_sequence``) of sequences of
+                different lengths, each then run over its own steps only.
             hx: initial hidden state (D * num_layers, N, H) (unbatched: (D * num_layers, H)), for
                 the LSTM a pair (h_0, c_0); None means zeros. D is 2 when bidirectional, else 1.
 
         Returns:
             ``(output, h_n)``, for the LSTM ``(output, (h_n, c_n))``: output is (L, N, D * H)
             (batch first: (N, L, D * H)) and holds the last layer's hidden state at every step;
-            h_n and c_n hold every layer's final state, shaped like hx.
+            h_n and c_n hold every layer's final state, shaped like hx. For a packed input the
+            output is packed the same way, and h_n holds each sequence's state after its last
+            real step (the reverse direction's after reading it from that step back to the
+            first), in the batch's original order, as in PyTorch.
         """
+        if isinstance(x, PackedSequence):
+            return self._forward_packed(x, hx)
         who = type(self).__name__
         layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
         _check_input(who, x, self.input_size, self._dtype, (2, 3), f"{layout} or (L, H_in)")
@@ -300,12 +240,44 @@ class _Sequence(_Recurrent):
             x = transpose(x, 0, 1)
         if x.shape[0] == 0:
             raise ValueError(f"{who}: the input sequence is empty (L=0)")
-        directions = 2 if self.bidirectional else 1
-        shape = (directions * self.num_layers,) + x.shape[1:-1] + (self.hidden_size,)
-        initial = None if hx is None else _initial_state(who, self._mode, hx, shape, self._dtype)
+        initial = None if hx is None else _initial_state(who, self._mode, hx,
+                                                         self._state_shape(x), self._dtype)
         if not batched:
             x = unsqueeze(x, 1)
             initial = None if initial is None else tuple(unsqueeze(t, 1) for t in initial)
+        x, h_n = self._layers(x, initial, None)
+        if batched and self.batch_first:
+            x = transpose(x, 0, 1)
+        if not batched:
+            x, h_n = x[:, 0], tuple(t[:, 0] for t in h_n)
+        return x, (h_n if self._mode == "LSTM" else h_n[0])
+
+    def _state_shape(self, x):
+        directions = 2 if self.bidirectional else 1
+        return (directions * self.num_layers,) + x.shape[1:-1] + (self.hidden_size,)
+
+    def _forward_packed(self, packed, hx):
+        """Run a PackedSequence: padded in time-major order, masked, packed again."""
+        who = type(self).__name__
+        padded, lengths = pad_packed_sequence(packed)
+        _check_input(who, padded, self.input_size, self._dtype, (3,), "packed (L, N, H_in)")
+        initial = None if hx is None else _initial_state(who, self._mode, hx,
+                                                         self._state_shape(padded), self._dtype)
+        out, h_n = self._layers(padded, initial, lengths)
+        t_idx, b_idx, _ = packed_positions(lengths, packed.sorted_indices)
+        data = getitem(out, (t_idx, b_idx))
+        out = PackedSequence(data, packed.batch_sizes, packed.sorted_indices,
+                             packed.unsorted_indices)
+        return out, (h_n if self._mode == "LSTM" else h_n[0])
+
+    def _layers(self, x, initial, lengths):
+        """Every layer and direction over time-major ``x`` (L, N, H_in): (output, state tuple)."""
+        directions = 2 if self.bidirectional else 1
+        active = None
+        if lengths is not None:  # per step, which sequences still run: (N, 1) booleans
+            xp = get_array_module(x._data)
+            steps = xp.arange(x.shape[0])[:, None, None]
+            active = xp.asarray(lengths)[None, :, None] > steps
         finals = []
         for layer in range(self.num_layers):
             outputs = []
@@ -313,21 +285,22 @@ class _Sequence(_Recurrent):
                 k = layer * directions + d
                 state = (_zero_state(self._mode, x, x.shape[1:-1] + (self.hidden_size,))
                          if initial is None else tuple(getitem(t, k) for t in initial))
-                out, state = self._run(x, state, f"_l{layer}" + ("_reverse" if d else ""), d)
+                out, state = self._run(x, state, f"_l{layer}" + ("_reverse" if d else ""), d,
+                                       active)
                 outputs.append(out)
                 finals.append(state)
             x = outputs[0] if directions == 1 else concat(outputs, axis=-1)
             if self.dropout and self.training and layer < self.num_layers - 1:
                 x = self._drop(x)
-        h_n = tuple(stack(list(parts), axis=0) for parts in zip(*finals, strict=True))
-        if batched and self.batch_first:
-            x = transpose(x, 0, 1)
-        if not batched:
-            x, h_n = x[:, 0], tuple(t[:, 0] for t in h_n)
-        return x, (h_n if self._mode == "LSTM" else h_n[0])
+        return x, tuple(stack(list(parts), axis=0) for parts in zip(*finals, strict=True))
 
-    def _run(self, x, state, suffix, reverse):
-        """One direction of one layer over all steps: (outputs (L, N, H), final state)."""
+    def _run(self, x, state, suffix, reverse, active=None):
+        """One direction of one layer over all steps: (outputs (L, N, H), final state).
+
+        ``active`` (L, N, 1) booleans, for sequences of different lengths: at a step where a
+        sequence has ended (or, read backward, not yet begun) its state passes through unchanged
+        and its output is zero, so the padding has no effect on anything.
+        """
         steps, batch = x.shape[:2]
         w_hh = getattr(self, "weight_hh" + suffix)
         xw, b_hh = _project(self._mode, reshape(x, steps * batch, x.shape[2]),
@@ -338,8 +311,14 @@ class _Sequence(_Recurrent):
         step = _STEPS[self._mode]
         outputs = [None] * steps
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-            state = step(xs[t], state, w_hh, b_hh)
-            outputs[t] = state[0]
+            new = step(xs[t], state, w_hh, b_hh)
+            if active is not None and not active[t].all():
+                keep = active[t]
+                new = tuple(where(keep, n, s) for n, s in zip(new, state, strict=True))
+                outputs[t] = new[0] * Tensor(keep.astype(x.dtype))
+            else:
+                outputs[t] = new[0]
+            state = new
         return stack(outputs, axis=0), state
 
     def _drop(self, x):

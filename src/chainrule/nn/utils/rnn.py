@@ -1,4 +1,6 @@
-"""``nn.utils.rnn`` as in PyTorch: ``pad_sequence`` (packed sequences are not implemented).
+"""``nn.utils.rnn`` as in PyTorch: ``pad_sequence``, and packed sequences (``nn.packing``):
+``pack_padded_sequence``, ``pad_packed_sequence``, ``pack_sequence`` and ``PackedSequence``, which
+``nn.RNN``, ``nn.LSTM`` and ``nn.GRU`` run over each sequence's own steps only.
 
 Padding is composed of ``concat`` and ``stack``, so the gradient flows back to each sequence's
 own steps (the padding gets none).
@@ -9,8 +11,10 @@ from __future__ import annotations
 from ...autograd import Tensor
 from ...backend import get_array_module
 from ...ops.shape import concat, stack
+from ..packing import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-__all__ = ["pad_sequence"]
+__all__ = ["PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
+           "pad_sequence"]
 
 
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
@@ -50,3 +54,10 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
             s = concat([s, fill] if padding_side == "right" else [fill, s], dim=0)
         padded.append(s)
     return stack(padded, dim=0 if batch_first else 1)
+
+
+def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a list of Tensors (L_i, *): ``pack_padded_sequence(pad_sequence(sequences), ...)``."""
+    sequences = list(sequences)
+    lengths = [s.shape[0] if isinstance(s, Tensor) and s.ndim else 0 for s in sequences]
+    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)

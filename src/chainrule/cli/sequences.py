@@ -1,0 +1,118 @@
+"""Sequences on the command line: ``train`` and ``evaluate`` of the character-level classifiers
+(char_cnn, lstm_text), ``train`` of the character language model (char_lm), and the ``sample``
+subcommand; ``cli.main`` registers them (cli/text.py has the n-gram models)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..experiments.char_lm import sample_text, train_char_lm
+from ..experiments.text_classify import (
+    TEXT_DATASETS,
+    TEXT_MODELS,
+    evaluate_text_checkpoint,
+    train_text_classifier,
+)
+from ..io import read_config
+
+__all__ = ["COMMANDS", "TEXT_TASKS", "add_parsers", "add_train_arguments", "evaluate", "train"]
+
+TEXT_TASKS = (*TEXT_MODELS, "char_lm")
+_LM_ARGS = ("hidden_size", "num_layers", "embedding_dim", "dropout")
+
+
+def add_train_arguments(t, int_type, float_type) -> None:
+    """``train``'s options for the character language model."""
+    a = t.add_argument_group("character language model (char_lm)")
+    a.add_argument("--text", default=None, metavar="FILE", help="the UTF-8 text to learn "
+                   "(default: none; required for char_lm; docs/text_sequences.md names a "
+                   "public-domain one)")
+    a.add_argument("--bptt", type=int_type(1), default=100,
+                   help="characters per chunk of truncated backpropagation through time")
+    a.add_argument("--clip", type=float_type(0, low_ok=False), default=5.0,
+                   help="largest gradient norm; larger gradients are scaled down to it")
+    a.add_argument("--max-steps", type=int_type(1), default=None,
+                   help="stop after this many steps (default: all --epochs)")
+    a.add_argument("--temperature", type=float_type(0, low_ok=False), default=0.8,
+                   help="temperature of the sample written at the end")
+
+
+def add_parsers(sub, train_parser, debug, int_type, float_type) -> None:
+    """Add the ``sample`` subcommand to ``sub`` and char_lm's options to ``train``."""
+    add_train_arguments(train_parser, int_type, float_type)
+    s = sub.add_parser("sample", parents=[debug], help="generate text from a trained char_lm")
+    s.add_argument("run", help="a char_lm run folder (from `chainrule train char_lm`) or its "
+                   "model.safetensors")
+    s.add_argument("--length", type=int_type(1), default=500, help="characters to generate")
+    s.add_argument("--temperature", type=float_type(0, low_ok=False), default=1.0,
+                   help="below 1: likelier characters; above 1: more varied")
+    s.add_argument("--prime", default="", help="text to start from (default: one random "
+                   "character of the vocabulary)")
+    s.add_argument("--seed", type=int_type(0), default=0, help="seeds the sampling, >= 0")
+
+
+def train(args, model_kwargs: dict) -> None:
+    """``chainrule train`` for a model of ``TEXT_TASKS``."""
+    if args.model == "char_lm":
+        _train_lm(args, model_kwargs)
+        return
+    if args.text is not None:
+        raise ValueError(f"--text {args.text}: {args.model} learns from --dataset "
+                         f"({', '.join(TEXT_DATASETS)}); --text is for char_lm")
+    res = train_text_classifier(
+        args.model, args.dataset or "ag_news", epochs=args.epochs, batch_size=args.batch_size,
+        optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
+        schedule=args.schedule, seed=args.seed, val_split=0.1 if args.val_split is None
+        else args.val_split, data_dir=args.data_dir, download=not args.no_download, out=args.out,
+        resume=args.resume, model_kwargs=model_kwargs, verbose=0 if args.quiet else 1,
+        threads=args.threads, device=args.device)
+    if "val_accuracy" in res:
+        print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} training texts "
+              "held out)")
+    print(f"test accuracy {res['test_accuracy']:.4f} ({res['test_errors']} errors in "
+          f"{res['n_test']} test texts), trained in {res['train_seconds']} s")
+    print(f"run folder: {res['out']}")
+
+
+def _train_lm(args, model_kwargs: dict) -> None:
+    if args.text is None:
+        raise ValueError("char_lm needs --text FILE (a UTF-8 text to learn)")
+    if args.dataset is not None:
+        raise ValueError(f"--dataset {args.dataset}: char_lm learns from --text FILE")
+    unknown = sorted(set(model_kwargs) - set(_LM_ARGS))
+    if unknown:
+        raise ValueError(f"--model-arg: char_lm has no argument {', '.join(unknown)}; it "
+                         f"accepts {', '.join(_LM_ARGS)}")
+    res = train_char_lm(args.text, batch_size=args.batch_size, bptt=args.bptt,
+                        epochs=args.epochs, max_steps=args.max_steps, lr=args.lr or 2e-3,
+                        clip=args.clip, seed=args.seed, out=args.out,
+                        verbose=0 if args.quiet else 1, temperature=args.temperature,
+                        **model_kwargs)
+    print(f"validation {res['val_bits_per_character']:.3f} bits per character after "
+          f"{res['steps']} steps, trained in {res['train_seconds']} s")
+    print(f"run folder: {res['out']} (a sample in {res['out']}/sample.txt)")
+
+
+def _sample(args) -> None:
+    print(args.prime + sample_text(args.run, length=args.length, temperature=args.temperature,
+                                   prime=args.prime, seed=args.seed))
+
+
+def evaluate(args) -> bool:
+    """``chainrule evaluate`` of a text classifier's run; False when the run is not one."""
+    path = Path(args.checkpoint)
+    path = path / "model.safetensors" if path.is_dir() else path
+    try:
+        config = read_config(path)
+    except (OSError, ValueError):
+        return False  # the image path reports the problem with the file
+    if not isinstance(config, dict) or "text_encoding" not in config:
+        return False
+    res = evaluate_text_checkpoint(args.checkpoint, args.dataset, data_dir=args.data_dir,
+                                   download=not args.no_download)
+    print(f"{res['dataset']}: test accuracy {res['test_accuracy']:.4f} "
+          f"({res['test_errors']} errors in {res['n_test']})")
+    return True
+
+
+COMMANDS = {"sample": _sample}

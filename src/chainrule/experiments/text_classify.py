@@ -1,0 +1,223 @@
+"""Train a text classifier (``char_cnn``, ``lstm_text``) on AG News or the SMS Spam Collection.
+
+Neither corpus comes with a usable train/test split here (AG News's directory holds only its
+official test split of 7,600 articles; the SMS collection has none), so each is split once, the
+same way for every model and every ``--seed``: a fifth of each class, drawn by a generator of
+``SPLIT_SEED``, is the test set. ``val_split`` of the rest, drawn by the run's seed, validates.
+
+Texts are kept as small integer arrays and turned into the model's input one batch at a time:
+Zhang et al.'s one-hot frames (70 x 1,014) for ``char_cnn``, which would take 2 GB for AG News
+at once, and padded character ids (each batch padded to its longest text) for ``lstm_text``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..data import ArrayDataset, DataLoader, as_generator
+from ..data.datasets.text import AG_NEWS_CLASSES, ag_news, sms_spam
+from ..data.idx import atomic_write_bytes
+from ..data.sequences import (
+    CHARACTER_VOCABULARY_SIZE,
+    one_hot_frames,
+    padded_characters,
+    trim_padding,
+    zhang_positions,
+)
+from ..data.split import holdout_split
+from ..data.text import PAPER_LENGTH
+from ..io import save_weights
+from ..ops import cross_entropy
+from ..train import CSVLogger, ModelCheckpoint, Trainer
+from .checks import build_model, check_float, check_int, check_model_kwargs, fit_watched, lr_hint
+from .classify import OPTIMIZERS, _schedule, load_model
+from .repeat import run_threads, validation_split
+from .runs import RunFolder, run_path
+
+__all__ = ["SPLIT_SEED", "TEXT_DATASETS", "TEXT_MODELS", "TextData", "encode_for",
+           "evaluate_text_checkpoint", "load_text_dataset", "train_text_classifier"]
+
+SPLIT_SEED, TEST_FRACTION = 0, 0.2
+TEXT_MODELS = ("char_cnn", "lstm_text")
+LSTM_MAX_LENGTH = 300  # characters an LSTM reads per text (AG News averages about 240)
+
+
+@dataclass
+class TextData:
+    """Texts and int64 labels of a fixed stratified split, and the class names."""
+
+    name: str
+    texts_train: list
+    y_train: object
+    texts_test: list
+    y_test: object
+    classes: tuple
+
+
+def _ag_news(data_dir, download):
+    texts, labels = ag_news(data_dir, download=download, splits=("test",))["test"]
+    return texts, labels, AG_NEWS_CLASSES
+
+
+def _sms(data_dir, download):
+    texts, labels = sms_spam(data_dir)
+    return texts, labels, ("ham", "spam")
+
+
+TEXT_DATASETS = {
+    "ag_news": ("AG News's test split: 7,600 news articles in 4 classes (Zhang et al. 2015), "
+                "split 80/20 here", _ag_news),
+    "sms_spam": ("SMS Spam Collection: 5,574 messages, ham or spam (Almeida et al. 2011), "
+                 "split 80/20 here", _sms),
+}
+
+
+def load_text_dataset(name: str, data_dir=None, *, download: bool = True) -> TextData:
+    """The corpus ``name`` of ``TEXT_DATASETS``, split 80/20 by class with ``SPLIT_SEED``."""
+    if name not in TEXT_DATASETS:
+        raise ValueError(f"unknown text dataset {name!r}; known: {', '.join(TEXT_DATASETS)}")
+    texts, labels, classes = TEXT_DATASETS[name][1](data_dir, download)
+    train, test = holdout_split(labels, TEST_FRACTION, SPLIT_SEED)
+    return TextData(name, [texts[i] for i in train], labels[train], [texts[i] for i in test],
+                    labels[test], classes)
+
+
+def encode_for(model: str, texts, length: int):
+    """The compact form of ``texts`` that ``model``'s batches are made from.
+
+    ``char_cnn``: Zhang's alphabet positions, last character first, -1 for none (int8, (N, L)).
+    ``lstm_text``: character ids in reading order padded with 0 to the longest (int8, (N, <=L)).
+    """
+    return zhang_positions(texts, length) if model == "char_cnn" else padded_characters(texts,
+                                                                                        length)
+
+
+def _one_hot(batch):
+    """A DataLoader transform: (alphabet positions, labels) -> (one-hot frames, labels)."""
+    return one_hot_frames(batch[0]), batch[1]
+
+
+def _padded_to_longest(batch):
+    """A DataLoader transform: character ids cut to the batch's longest text, as int64."""
+    return trim_padding(batch[0]).astype("int64"), batch[1]
+
+
+def _loader(model, x, y, batch_size, *, shuffle=False, rng=None):
+    transform = _one_hot if model == "char_cnn" else _padded_to_longest
+    return DataLoader(ArrayDataset(x, y), batch_size, shuffle=shuffle, rng=rng,
+                      transform=lambda b, _rng: transform(b), prefetch=2 if shuffle else 0)
+
+
+def _write_json(path: Path, obj) -> None:
+    atomic_write_bytes(str(path), (json.dumps(obj, indent=2, default=str) + "\n").encode())
+
+
+def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, epochs: int = 5,
+                          batch_size: int = 128, optimizer: str = "adam", lr: float | None = None,
+                          weight_decay: float = 0.0, schedule: str = "constant", seed: int = 0,
+                          val_split: float = 0.1, data_dir=None, download: bool = True, out=None,
+                          resume: bool = False, model_kwargs: dict | None = None,
+                          verbose: int = 1, threads=None, device: str = "cpu") -> dict:
+    """Train ``model`` (``TEXT_MODELS``) on ``dataset`` (``TEXT_DATASETS``) into a run folder.
+
+    The run folder holds config.json, metrics.csv, checkpoint/ (for ``resume``),
+    model.safetensors and results.json with the test accuracy and the training time.
+    ``model_kwargs`` go to the model (``length`` of ``char_cnn`` is also the characters read;
+    ``lstm_text`` reads at most ``max_length``, default 300, which is not a model argument).
+
+    Raises:
+        ValueError: an unknown model, dataset or optimizer, or settings out of range.
+    """
+    who = "train_text_classifier"
+    if model not in TEXT_MODELS:
+        raise ValueError(f"{who}: model {model!r} does not read text; text models: "
+                         f"{', '.join(TEXT_MODELS)}")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):
+        check_int(who, name, value)
+    check_int(who, "seed", seed, low=0)
+    if lr is not None:
+        check_float(who, "lr", lr, low_ok=False)
+    if optimizer not in OPTIMIZERS:
+        raise ValueError(f"{who}: unknown optimizer {optimizer!r}; known: {', '.join(OPTIMIZERS)}")
+    kwargs = dict(model_kwargs or {})
+    max_length = kwargs.pop("max_length", LSTM_MAX_LENGTH) if model == "lstm_text" else None
+    if max_length is not None:
+        check_int(who, "max_length", max_length)
+    check_model_kwargs(model, kwargs)
+    out = run_path(out, f"{model}-{dataset}", resume)
+    data = load_text_dataset(dataset, data_dir, download=download)
+    model_rng, data_rng, split_rng = as_generator(seed).spawn(3)
+    fit_idx, val_idx, split = validation_split(who, data.y_train, val_split, split_rng)
+    kwargs.setdefault("num_classes", len(data.classes))
+    if model == "lstm_text":
+        kwargs.setdefault("vocab_size", CHARACTER_VOCABULARY_SIZE)
+    net = build_model(model, kwargs, model_rng)
+    length = kwargs.get("length", PAPER_LENGTH) if model == "char_cnn" else max_length
+    x_train = encode_for(model, data.texts_train, length)
+    x_test = encode_for(model, data.texts_test, length)
+    config = {"model": net.config, "dataset": dataset, "classes": list(data.classes),
+              "text_encoding": "zhang" if model == "char_cnn" else "characters",
+              "max_length": length, "split": {"seed": SPLIT_SEED, "test_fraction": TEST_FRACTION}}
+    opt_cls, opt_defaults = OPTIMIZERS[optimizer]
+    opt_kwargs = {**opt_defaults, **({} if lr is None else {"lr": lr})}
+    if weight_decay:
+        opt_kwargs["weight_decay"] = weight_decay
+    opt = opt_cls(net.parameters(), **opt_kwargs)
+    run_args = {"model": model, "dataset": dataset, "epochs": epochs, "batch_size": batch_size,
+                "optimizer": optimizer, "optimizer_kwargs": opt_kwargs, "schedule": schedule,
+                "seed": seed, "val_split": val_split, "split": split, **config}
+    with RunFolder(out, run_args, resume=resume, epochs_fixed=schedule != "constant") as run:
+        n_threads, note = run_threads(run, threads)
+        if note:
+            print(note, file=sys.stderr)
+        _write_json(out / "config.json", {**run.record, "threads": n_threads})
+        trainer = Trainer(net, cross_entropy, opt, metrics=["accuracy"], device=device,
+                          scheduler=_schedule(schedule, opt, epochs),
+                          callbacks=[CSVLogger(out / "metrics.csv", append=run.resumes),
+                                     ModelCheckpoint(out / "checkpoint", save_best_only=False,
+                                                     config=config)])
+        train_data = _loader(model, x_train[fit_idx], data.y_train[fit_idx], batch_size,
+                             shuffle=True, rng=data_rng)
+        validation = (_loader(model, x_train[val_idx], data.y_train[val_idx], batch_size)
+                      if len(val_idx) else None)
+        start = time.perf_counter()
+        cpu = time.process_time()
+        history = fit_watched(trainer, train_data, validation, epochs=epochs, verbose=verbose,
+                              resume_from=run.resume_from, checkpoint=out / "checkpoint",
+                              hint=lr_hint(opt_kwargs["lr"]))
+        wall, cpu = time.perf_counter() - start, time.process_time() - cpu
+        test = trainer.evaluate(_loader(model, x_test, data.y_test, 256))
+        net.to("cpu")
+        save_weights(net, out / "model.safetensors", config=config)
+        results = {k: v[-1] for k, v in history.history.items() if k.startswith("val_")}
+        results.update({"test_accuracy": float(test["accuracy"]),
+                        "test_errors": int(round((1 - test["accuracy"]) * len(data.y_test))),
+                        "n_test": len(data.y_test), "n_train": len(fit_idx), "n_val": len(val_idx),
+                        "epochs": epochs, "threads": n_threads, "train_seconds": round(wall, 1),
+                        "train_cpu_seconds": round(cpu, 1), "out": str(out)})
+        _write_json(out / "results.json", results)
+    return results
+
+
+def evaluate_text_checkpoint(checkpoint, dataset: str | None = None, *, data_dir=None,
+                             download: bool = True) -> dict:
+    """Test accuracy of a saved text classifier on ``dataset``'s test split (by default the
+    corpus it was trained on), its texts encoded as in training."""
+    net, config = load_model(checkpoint)
+    name = config["model"].get("name")
+    if name not in TEXT_MODELS or not isinstance(config.get("max_length"), int):
+        raise ValueError(f"{checkpoint}: not a text classifier run (model {name!r})")
+    data = load_text_dataset(dataset or config.get("dataset"), data_dir, download=download)
+    if len(data.classes) != len(config.get("classes", [])):
+        raise ValueError(f"{checkpoint}: trained for {len(config.get('classes', []))} classes, "
+                         f"but {data.name} has {len(data.classes)}")
+    x = encode_for(name, data.texts_test, config["max_length"])
+    test = Trainer(net, cross_entropy, None, metrics=["accuracy"]).evaluate(
+        _loader(name, x, data.y_test, 256))
+    errors = int(round((1 - test["accuracy"]) * len(data.y_test)))
+    return {"dataset": data.name, "test_accuracy": float(test["accuracy"]),
+            "test_errors": errors, "n_test": len(data.y_test)}

@@ -1,0 +1,86 @@
+"""The step mathematics of the recurrent layers (nn.recurrent): one time step of the Elman RNN,
+LSTM and GRU, the input projection done once for all steps, and the checks of inputs and states.
+"""
+
+from __future__ import annotations
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ..ops.activation import relu, sigmoid, tanh
+from ..ops.linalg import linear
+from ..ops.shape import split
+
+_GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
+
+
+def _elman_step(act):
+    def step(xw, state, w_hh, b_hh):
+        return (act(xw + linear(state[0], w_hh, b_hh)),)
+
+    return step
+
+
+def _lstm_step(xw, state, w_hh, b_hh):
+    h, c = state
+    i, f, g, o = split(xw + linear(h, w_hh, b_hh), h.shape[-1], axis=-1)
+    c = sigmoid(f) * c + sigmoid(i) * tanh(g)
+    return sigmoid(o) * tanh(c), c
+
+
+def _gru_step(xw, state, w_hh, b_hh):
+    (h,) = state
+    x_r, x_z, x_n = split(xw, h.shape[-1], axis=-1)
+    h_r, h_z, h_n = split(linear(h, w_hh, b_hh), h.shape[-1], axis=-1)
+    r = sigmoid(x_r + h_r)
+    z = sigmoid(x_z + h_z)
+    n = tanh(x_n + r * h_n)
+    return (n + z * (h - n),)  # = (1 - z) * n + z * h
+
+
+# Each step maps (input projection, state tuple, W_hh, b_hh) to the new state tuple, whose first
+# entry is the output h: (h,) for the RNN and GRU, (h, c) for the LSTM.
+_STEPS = {"RNN_TANH": _elman_step(tanh), "RNN_RELU": _elman_step(relu), "LSTM": _lstm_step,
+          "GRU": _gru_step}
+
+
+def _project(mode, x, w_ih, b_ih, b_hh):
+    """The input projection of ``x`` (rows of inputs) and the bias the recurrent step adds itself.
+
+    Except for the GRU, whose hidden bias sits inside ``r * (W_hn h + b_hn)``, both biases are
+    added to the input projection once instead of at every step.
+    """
+    if mode == "GRU" or b_ih is None:
+        return linear(x, w_ih, b_ih), b_hh
+    return linear(x, w_ih, b_ih + b_hh), None
+
+
+def _check_input(who, x, size, dtype, ranks, layout):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{who}: input must be a Tensor, got {type(x).__name__}")
+    if x.ndim not in ranks or x.shape[-1] != size:
+        raise ValueError(f"{who}: expected input of shape {layout} with H_in={size}, "
+                         f"got shape {x.shape}")
+    if x.dtype != dtype:
+        raise TypeError(f"{who}: input has dtype {x.dtype} but the parameters have {dtype}; "
+                        f"cast one of them (e.g. .astype('{dtype}'))")
+
+
+def _initial_state(who, mode, hx, shape, dtype):
+    """``hx`` as a checked tuple (h,) or, for the LSTM, (h, c), each of ``shape``."""
+    lstm = mode == "LSTM"
+    if lstm and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
+        raise TypeError(f"{who}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
+    states = tuple(hx) if lstm else (hx,)
+    for name, t in zip(("h_0", "c_0") if lstm else ("hx",), states, strict=True):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{who}: {name} must be a Tensor, got {type(t).__name__}")
+        if t.shape != shape:
+            raise ValueError(f"{who}: expected {name} of shape {shape}, got shape {t.shape}")
+        if t.dtype != dtype:
+            raise TypeError(f"{who}: {name} has dtype {t.dtype} but the parameters have {dtype}")
+    return states
+
+
+def _zero_state(mode, x, shape):
+    zeros = Tensor(get_array_module(x._data).zeros(shape, dtype=x.dtype))
+    return (zeros, zeros) if mode == "LSTM" else (zeros,)

@@ -1,0 +1,163 @@
+"""Packed sequences: a batch of sequences of different lengths, as PyTorch's ``nn.utils.rnn``
+(which re-exports these beside ``pad_sequence`` and ``pack_sequence``).
+
+``pack_padded_sequence`` keeps only the real steps of a padded batch, time step by time step: the
+steps at time 0 of every sequence (longest first), then those at time 1 of the sequences that
+still run, and so on; ``batch_sizes[t]`` counts the sequences that have a step t. A recurrent
+layer (``RNN``, ``LSTM``, ``GRU``) given a PackedSequence runs each sequence only over its own
+steps: its final state is the state after its last real step and its output is packed the same
+way. ``pad_packed_sequence`` turns such an output back into a padded batch. Packing and unpacking
+are gathers, so gradients flow through them to the padded input (and never to its padding).
+
+>>> import chainrule as cr
+>>> from chainrule.nn.utils import rnn
+>>> x = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 0.0]])      # batch first, lengths 3 and 2
+>>> packed = rnn.pack_padded_sequence(x, [3, 2], batch_first=True)
+>>> packed.data.tolist(), packed.batch_sizes.tolist()
+([1.0, 4.0, 2.0, 5.0, 3.0], [2, 2, 1])
+>>> padded, lengths = rnn.pad_packed_sequence(packed, batch_first=True)
+>>> padded.tolist(), lengths.tolist()
+([[1.0, 2.0, 3.0], [4.0, 5.0, 0.0]], [3, 2])
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ..ops.shape import concat, getitem
+
+__all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence"]
+
+
+class PackedSequence(NamedTuple):
+    """The real steps of a batch of sequences, time-major (see the module's description).
+
+    Attributes:
+        data: Tensor (sum of lengths, *): the steps, time step by time step.
+        batch_sizes: int64 array (max length,): how many sequences have a step t.
+        sorted_indices: int64 array (N,): the batch order of the packed sequences (longest
+            first), or None when the batch was already sorted.
+        unsorted_indices: its inverse permutation, or None.
+    """
+
+    data: Tensor
+    batch_sizes: object
+    sorted_indices: object = None
+    unsorted_indices: object = None
+
+
+def _host_lengths(lengths, n):
+    """``lengths`` (a list, array or Tensor of ints) as a host int64 array, checked."""
+    xp = get_array_module()
+    raw = lengths._data if isinstance(lengths, Tensor) else lengths
+    try:
+        arr = xp.asarray(getattr(raw, "get", lambda: raw)())
+    except (TypeError, ValueError):
+        arr = None
+    if arr is None or arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+        raise ValueError("pack_padded_sequence: lengths must be a 1-D list, array or Tensor of "
+                         f"ints, got {lengths!r}")
+    if len(arr) != n:
+        raise ValueError(f"pack_padded_sequence: expected {n} lengths (one per sequence of the "
+                         f"batch), got {len(arr)}")
+    return arr.astype(xp.int64)
+
+
+def _positions(lengths, sorted_indices):
+    """The (time, batch) index of every packed step and the batch sizes."""
+    xp = get_array_module()
+    steps = int(lengths.max())
+    batch_sizes = (lengths[None, :] > xp.arange(steps)[:, None]).sum(axis=1).astype(xp.int64)
+    order = xp.arange(len(lengths)) if sorted_indices is None else sorted_indices
+    t_idx = xp.repeat(xp.arange(steps), batch_sizes)
+    b_idx = xp.concatenate([order[:b] for b in batch_sizes.tolist()])
+    return t_idx, b_idx, batch_sizes
+
+
+def pack_padded_sequence(input, lengths, batch_first: bool = False,  # noqa: A002 - torch's name
+                         enforce_sorted: bool = True) -> PackedSequence:
+    """Pack a padded batch whose sequence ``i`` has ``lengths[i]`` real steps.
+
+    Args:
+        input: Tensor (T, N, *) or, with ``batch_first``, (N, T, *).
+        lengths: N ints, each in [1, T].
+        batch_first: the batch axis comes first.
+        enforce_sorted: require lengths in decreasing order (False sorts them and records the
+            permutation in ``sorted_indices``).
+
+    Raises:
+        ValueError: lengths of the wrong count, not decreasing with ``enforce_sorted``, below 1 or
+            beyond the padded length.
+    """
+    if not isinstance(input, Tensor) or input.ndim < 2:
+        raise ValueError("pack_padded_sequence: input must be a Tensor of shape (T, N, *) or, "
+                         f"batch first, (N, T, *), got {getattr(input, 'shape', input)!r}")
+    steps, n = (input.shape[1], input.shape[0]) if batch_first else input.shape[:2]
+    lengths = _host_lengths(lengths, n)
+    if n == 0:
+        raise ValueError("pack_padded_sequence: the batch is empty")
+    if lengths.min() < 1 or lengths.max() > steps:
+        raise ValueError(f"pack_padded_sequence: every length must be from 1 to the padded length "
+                         f"{steps}, got {lengths.tolist()}")
+    xp = get_array_module()
+    sorted_indices = unsorted_indices = None
+    if enforce_sorted:
+        if (lengths[1:] > lengths[:-1]).any():
+            raise ValueError("pack_padded_sequence: lengths must be in decreasing order with "
+                             f"enforce_sorted=True, got {lengths.tolist()}; pass "
+                             "enforce_sorted=False to sort them")
+    else:
+        sorted_indices = xp.argsort(-lengths, kind="stable").astype(xp.int64)
+        unsorted_indices = xp.empty_like(sorted_indices)
+        unsorted_indices[sorted_indices] = xp.arange(n, dtype=xp.int64)
+    t_idx, b_idx, batch_sizes = _positions(lengths, sorted_indices)
+    data = getitem(input, (b_idx, t_idx) if batch_first else (t_idx, b_idx))
+    return PackedSequence(data, batch_sizes, sorted_indices, unsorted_indices)
+
+
+def _lengths_of(sequence: PackedSequence):
+    """Each sequence's length, in the original batch order."""
+    xp = get_array_module()
+    batch_sizes = xp.asarray(sequence.batch_sizes)
+    n = int(batch_sizes[0])
+    lengths = (batch_sizes[None, :] > xp.arange(n)[:, None]).sum(axis=1).astype(xp.int64)
+    if sequence.unsorted_indices is not None:
+        lengths = lengths[xp.asarray(sequence.unsorted_indices)]
+    return lengths
+
+
+def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
+                        padding_value: float = 0.0, total_length: int | None = None):
+    """The padded batch of a PackedSequence and the lengths: ``(padded, lengths)``.
+
+    Args:
+        sequence: a PackedSequence.
+        batch_first: return (N, T, *) instead of (T, N, *).
+        padding_value: the value of the steps after each sequence's end.
+        total_length: pad to this many steps (at least the longest length); None: the longest.
+
+    Returns:
+        ``padded`` in the original batch order and ``lengths`` (an int64 array of N).
+    """
+    if not isinstance(sequence, PackedSequence):
+        raise TypeError("pad_packed_sequence: sequence must be a PackedSequence, got "
+                        f"{type(sequence).__name__}")
+    xp = get_array_module()
+    lengths = _lengths_of(sequence)
+    longest = len(sequence.batch_sizes)
+    steps = longest if total_length is None else total_length
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < longest:
+        raise ValueError("pad_packed_sequence: total_length must be an int at least the longest "
+                         f"length {longest}, got {total_length!r}")
+    t_idx, b_idx, _ = _positions(lengths, sequence.sorted_indices)
+    data = sequence.data
+    filler = Tensor(get_array_module(data._data).full((1,) + data.shape[1:], padding_value,
+                                                     dtype=data.dtype))
+    # Every (t, b) reads a row of data, or the filler row after the data for a padded step.
+    where = xp.full((steps, len(lengths)), data.shape[0], dtype=xp.int64)
+    where[t_idx, b_idx] = xp.arange(data.shape[0])
+    padded = getitem(concat([data, filler], axis=0), where.T if batch_first else where)
+    return padded, lengths

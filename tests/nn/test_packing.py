@@ -1,0 +1,141 @@
+"""Packed sequences (nn.utils.rnn) and recurrent layers over them: padding is inert, and the
+values, final states and gradients are PyTorch's."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.nn.recurrent import GRU, LSTM, RNN
+from chainrule.nn.utils import rnn
+
+SEQUENCES = {"RNN": RNN, "LSTM": LSTM, "GRU": GRU}
+
+
+def _final(h):
+    return h[0] if isinstance(h, tuple) else h
+
+
+def test_pack_and_pad_round_trip_in_the_original_order():
+    x = cr.tensor(np.arange(24, dtype=np.float64).reshape(4, 3, 2))  # (T=4, N=3, 2)
+    packed = rnn.pack_padded_sequence(x, [2, 4, 1], enforce_sorted=False)
+    assert packed.batch_sizes.tolist() == [3, 2, 1, 1]
+    assert packed.sorted_indices.tolist() == [1, 0, 2]
+    assert packed.unsorted_indices.tolist() == [1, 0, 2]
+    # time 0 of sequences 1, 0, 2; time 1 of 1, 0; times 2 and 3 of sequence 1
+    rows = [(0, 1), (0, 0), (0, 2), (1, 1), (1, 0), (2, 1), (3, 1)]
+    np.testing.assert_array_equal(packed.data.numpy(), np.stack([x.numpy()[t, b] for t, b in rows]))
+    padded, lengths = rnn.pad_packed_sequence(packed, padding_value=-1.0, total_length=5)
+    assert lengths.tolist() == [2, 4, 1] and padded.shape == (5, 3, 2)
+    want = np.full((5, 3, 2), -1.0)
+    for b, n in enumerate([2, 4, 1]):
+        want[:n, b] = x.numpy()[:n, b]
+    np.testing.assert_array_equal(padded.numpy(), want)
+
+
+def test_pad_sequence_and_pack_sequence():
+    seqs = [cr.tensor(np.ones((3, 2))), cr.tensor(2 * np.ones((1, 2)))]
+    out = rnn.pad_sequence(seqs, batch_first=True, padding_value=7.0)
+    assert out.shape == (2, 3, 2) and out.numpy()[1, 1:].tolist() == [[7.0, 7.0]] * 2
+    packed = rnn.pack_sequence(seqs)
+    assert packed.batch_sizes.tolist() == [2, 1, 1] and packed.sorted_indices is None
+
+
+def test_packing_refuses_bad_lengths():
+    x = cr.tensor(np.zeros((3, 2, 1)))
+    with pytest.raises(ValueError, match="decreasing order with enforce_sorted=True, got"):
+        rnn.pack_padded_sequence(x, [1, 3])
+    with pytest.raises(ValueError, match=r"from 1 to the padded length 3, got \[0, 3\]"):
+        rnn.pack_padded_sequence(x, [0, 3], enforce_sorted=False)
+    with pytest.raises(ValueError, match="expected 2 lengths"):
+        rnn.pack_padded_sequence(x, [3])
+    with pytest.raises(ValueError, match="total_length must be an int at least the longest"):
+        rnn.pad_packed_sequence(rnn.pack_padded_sequence(x, [3, 1]), total_length=2)
+
+
+@pytest.mark.parametrize("name", list(SEQUENCES))
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_padding_is_inert_and_each_sequence_runs_as_if_alone(rng, name, bidirectional):
+    net = SEQUENCES[name](3, 4, num_layers=2, bidirectional=bidirectional, batch_first=True,
+                          rng=rng, dtype="float64")
+    lengths = [5, 2, 4]
+    x = rng.normal(size=(3, 5, 3))
+
+    def run(values):
+        inp = cr.tensor(values, requires_grad=True)
+        out, h = net(rnn.pack_padded_sequence(inp, lengths, batch_first=True,
+                                              enforce_sorted=False))
+        padded, _ = rnn.pad_packed_sequence(out, batch_first=True)
+        net.zero_grad()
+        ((padded * padded).sum() + _final(h).sum()).backward()
+        return padded.numpy(), _final(h).numpy(), inp.grad.numpy(), [
+            p.grad.numpy().copy() for p in net.parameters()]
+
+    out, h, gx, gp = run(x)
+    noisy = x.copy()
+    for b, n in enumerate(lengths):
+        noisy[b, n:] = rng.normal(size=noisy[b, n:].shape) * 100
+    out2, h2, gx2, gp2 = run(noisy)
+    np.testing.assert_array_equal(out, out2)
+    np.testing.assert_array_equal(h, h2)
+    np.testing.assert_array_equal(gx, gx2)
+    for a, b in zip(gp, gp2, strict=True):
+        np.testing.assert_array_equal(a, b)
+    for b, n in enumerate(lengths):
+        assert not gx[b, n:].any() and not out[b, n:].any()
+        alone_out, alone_h = net(cr.tensor(x[b:b + 1, :n]))
+        np.testing.assert_allclose(out[b, :n], alone_out.numpy()[0], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(h[:, b], _final(alone_h).numpy()[:, 0], rtol=1e-12,
+                                   atol=1e-12)
+
+
+def test_packed_lstm_gradcheck(rng):
+    net = LSTM(2, 3, bidirectional=True, rng=rng, dtype="float64")
+    x = cr.tensor(rng.normal(size=(4, 3, 2)), requires_grad=True)
+
+    def f(x):
+        out, (h, c) = net(rnn.pack_padded_sequence(x, [4, 3, 1]))
+        return rnn.pad_packed_sequence(out)[0], h, c
+
+    assert cr.gradcheck(f, [x])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", list(SEQUENCES))
+@pytest.mark.parametrize("bidirectional, layers", [(False, 1), (True, 2)])
+def test_packed_sequences_match_torch(rng, name, bidirectional, layers):
+    torch = pytest.importorskip("torch")
+    ours = SEQUENCES[name](3, 4, num_layers=layers, bidirectional=bidirectional,
+                           batch_first=True, rng=rng, dtype="float64")
+    theirs = getattr(torch.nn, name)(3, 4, num_layers=layers, bidirectional=bidirectional,
+                                     batch_first=True, dtype=torch.float64)
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    x = rng.normal(size=(4, 6, 3))
+    lengths = [3, 6, 1, 4]
+    h0 = rng.normal(size=(layers * (2 if bidirectional else 1), 4, 4))
+    hx_ours = cr.tensor(h0)
+    hx_theirs = torch.tensor(h0)
+    if name == "LSTM":
+        hx_ours, hx_theirs = (hx_ours, cr.tensor(-h0)), (hx_theirs, torch.tensor(-h0))
+    xo, xt = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    po = rnn.pack_padded_sequence(xo, lengths, batch_first=True, enforce_sorted=False)
+    pt = torch.nn.utils.rnn.pack_padded_sequence(xt, torch.tensor(lengths), batch_first=True,
+                                                 enforce_sorted=False)
+    np.testing.assert_array_equal(po.batch_sizes, pt.batch_sizes.numpy())
+    np.testing.assert_array_equal(po.sorted_indices, pt.sorted_indices.numpy())
+    np.testing.assert_allclose(po.data.numpy(), pt.data.detach().numpy())
+    oo, ho = ours(po, hx_ours)
+    ot, ht = theirs(pt, hx_theirs)
+    np.testing.assert_allclose(oo.data.numpy(), ot.data.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for a, b in zip(ho if name == "LSTM" else (ho,), ht if name == "LSTM" else (ht,),
+                    strict=True):
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
+    pad_o, len_o = rnn.pad_packed_sequence(oo, batch_first=True)
+    pad_t, len_t = torch.nn.utils.rnn.pad_packed_sequence(ot, batch_first=True)
+    np.testing.assert_array_equal(len_o, len_t.numpy())
+    w, wh = rng.normal(size=pad_o.shape), rng.normal(size=_final(ho).shape)
+    ((pad_o * cr.tensor(w)).sum() + (_final(ho) * cr.tensor(wh)).sum()).backward()
+    ((pad_t * torch.tensor(w)).sum() + (_final(ht) * torch.tensor(wh)).sum()).backward()
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), rtol=1e-9, atol=1e-12)
+    for (k, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-9, atol=1e-12,
+                                   err_msg=k)
