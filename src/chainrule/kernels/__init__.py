@@ -8,8 +8,9 @@ kernel here is a pair (or more) of functions:
   BLAS prefers, a compiled numba sweep, a fused CuPy kernel) and otherwise, and always in
   reference mode (``chainrule.reference_mode()``), calls the reference.
 
-The tests hold each fast route equal to its reference (tests/kernels). ``fast()`` tells a kernel
-whether fast routes are allowed now.
+The tests hold each fast route equal to its reference (tests/kernels). A kernel reads
+``config.reference_mode`` to know whether fast routes are allowed now; ``fast()`` says the same
+for code outside the package.
 """
 
 from __future__ import annotations
