@@ -194,3 +194,12 @@ def test_training_guide_snippets_run(capsys, run_guide):
     out = capsys.readouterr().out
     assert "4 True" in out  # the resumed run equals the uninterrupted one
     assert "mnist: missing files" in out
+
+
+def test_char_gpt_learns_the_zen_of_python(load_script):
+    example = load_script("examples/char_gpt.py")
+    result = example.main(["--steps", "80", "--d-model", "32", "--batch", "16", "--sample", "40"])
+    assert result["vocab"] == 45
+    assert result["first_loss"] > 3.0  # about ln(45) = 3.8 at the start
+    assert result["last_loss"] < result["first_loss"] - 1.5
+    assert result["sample"].startswith("Beautiful") and len(result["sample"]) == 9 + 40
