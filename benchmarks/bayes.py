@@ -60,7 +60,7 @@ class TorchBBB:
 
     def _eps(self, shape):
         if self.noise is not None:  # the check: NumPy's draws, in chainrule's order
-            return self.torch.from_numpy(self.noise.standard_normal(shape).astype(np.float32))
+            return self.torch.from_numpy(self.noise.standard_normal(shape, dtype=np.float32))
         return self.torch.randn(shape)
 
     def step(self, x, y):

@@ -58,6 +58,9 @@ class _Bayesian(Module):
         raise NotImplementedError
 
     def _noise(self, shape, like):
+        # Drawn in the weights' dtype: NumPy's float32 draws cost 4/5 of float64's plus a cast.
+        if like.dtype.name in ("float32", "float64"):
+            return self.rng.standard_normal(shape, dtype=like.dtype)
         return self.rng.standard_normal(shape).astype(like.dtype)
 
     def forward(self, x):
