@@ -13,7 +13,7 @@ What a trace keeps and what it does not (the same contract as ``torch.jit.trace`
 * Only ops are recorded: differentiable ones (``Function.apply``) and the non-differentiable ones
   made with ``function.nondiff`` (comparisons, ``sign``, ``argmax``, integer casts, batch-norm
   statistics of the running buffers). Python that runs between them is run once, while tracing:
-  ``if`` statements on tensor values, loops over ``x.shape``, NumPy computations on ``.data``
+  ``if`` statements on tensor values, loops over ``x.shape``, NumPy computations on ``.numpy()``
   and values turned into Python numbers are frozen as they were for the example inputs. A tensor
   or array that is not an op's output but shares memory with one (``x.detach()``,
   ``Tensor(x.numpy())``, ``table[ids.numpy()]``) is refused (the replay could not follow it); pass

@@ -120,7 +120,7 @@ def _number(who: str, name: str, value, *, nonnegative: bool = False) -> float:
 
 def _fill(t: Tensor, values) -> Tensor:
     xp = get_array_module(t._data)
-    with no_grad():  # a counted in-place change (Parameter.data is read-only)
+    with no_grad():  # a counted in-place change (a Parameter's array is read-only)
         return t.copy_(xp.asarray(values, dtype=t.dtype))
 
 

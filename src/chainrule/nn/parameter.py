@@ -28,10 +28,11 @@ def _as_array(data):
 class Parameter(Tensor):
     """A trainable tensor of a Module: a floating-point leaf that requires grad.
 
-    ``param.data`` is a read-only view of the values (on the CPU), so that a raw write such as
-    ``param.data[...] = 0`` fails at once instead of silently changing what a recorded forward
-    pass saved for backward. Change a parameter with its in-place methods under ``no_grad``
-    (``param.copy_(v)``, ``param.add_(d, alpha=-lr)``...), by assigning a new array
+    The array the ops read (``param._data``) is a read-only view of the values (on the CPU), so
+    that a raw write such as ``numpy.asarray(param)[...] = 0`` fails at once instead of silently
+    changing what a recorded forward pass saved for backward. Change a parameter with its
+    in-place methods under ``no_grad`` (``param.copy_(v)``, ``param.add_(d, alpha=-lr)``..., or
+    the same on ``param.data``, a Tensor sharing the writable memory), by assigning a new array
     (``param.data = array``), or through an optimizer or ``load_state_dict``: each of these
     counts the change (``_version``), and backward refuses to use a changed value. CuPy arrays
     have no read-only flag: on a GPU the version count alone guards them.

@@ -3,8 +3,8 @@
 A subclass states its hyperparameters (``defaults``), checks them in ``_check_hyperparameters``
 and writes its update rule in ``_update(param, grad, group, state)`` on raw arrays, as the paper
 writes it: ``param`` is updated in place, ``grad`` is read only (gradient arrays may be shared
-between tensors). ``param`` is the parameter's writable array (``Parameter.data`` is a read-only
-view of it), and ``step`` counts the change in each parameter's ``_version``.
+between tensors). ``param`` is the parameter's writable array (the array the ops read is a
+read-only view of it), and ``step`` counts the change in each parameter's ``_version``.
 ``_update_group`` may update a whole group at once instead; the built-in optimizers use it to
 try a fused kernel (``fused.py``) per parameter before their ``_update``.
 """
