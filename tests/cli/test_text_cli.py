@@ -13,6 +13,7 @@ from chainrule.data.sequences import one_hot_frames
 from chainrule.data.text import load_text_splits, quantize
 from chainrule.experiments import predict_texts, text_classify
 from chainrule.experiments.classify import load_model
+from chainrule.io import save_weights
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data")
 
@@ -85,6 +86,20 @@ def test_predict_matches_the_models_own_forward_pass(tiny, tmp_path):
     for r, row in zip(res, p):
         assert [r["probabilities"][c] for c in ("sport", "money")] == pytest.approx(
             row.tolist(), abs=1e-4)
+
+
+def test_a_run_of_the_old_split_is_not_scored_on_the_new_test_part(tiny, tmp_path, capsys):
+    out = tmp_path / "lstm"
+    assert main(["train", "lstm_text", "--dataset", "tiny", "--epochs", "1", "--quiet",
+                 "--model-arg", "hidden_size=4", "--out", str(out)]) == 0
+    net, config = load_model(out)
+    config["split"] = {"seed": 0, "test_fraction": 0.2}  # as runs before the common split
+    save_weights(net, out / "model.safetensors", config=config)
+    capsys.readouterr()
+    assert main(["evaluate", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "trained on an earlier split of tiny" in err and "train it again" in err
+    assert main(["predict", str(out), "goal match"]) == 0  # predicting needs no split
 
 
 def test_the_split_is_fixed_and_stratified(tiny):

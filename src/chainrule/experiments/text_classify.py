@@ -211,7 +211,12 @@ def evaluate_text_checkpoint(checkpoint, dataset: str | None = None, *, data_dir
     name = config["model"].get("name")
     if name not in TEXT_MODELS or not isinstance(config.get("max_length"), int):
         raise ValueError(f"{checkpoint}: not a text classifier run (model {name!r})")
-    data = load_text_dataset(dataset or config.get("dataset"), data_dir, download=download)
+    dataset = dataset or config.get("dataset")
+    if dataset == config.get("dataset") and config.get("split") != SPLIT_NOTE:
+        raise ValueError(f"{checkpoint}: trained on an earlier split of {dataset} (split "
+                         f"{config.get('split')!r}), some of whose training texts are in the "
+                         f"test part of today's {SPLIT_NOTE} split; train it again to score it")
+    data = load_text_dataset(dataset, data_dir, download=download)
     if len(data.classes) != len(config.get("classes", [])):
         raise ValueError(f"{checkpoint}: trained for {len(config.get('classes', []))} classes, "
                          f"but {data.name} has {len(data.classes)}")
