@@ -7,8 +7,13 @@ import os
 import numpy as np
 import pytest
 
+from chainrule import tensor
 from chainrule.cli import main
-from chainrule.experiments import text_classify
+from chainrule.data.sequences import one_hot_frames
+from chainrule.data.text import load_text_splits, quantize
+from chainrule.experiments import predict_texts, text_classify
+from chainrule.experiments.classify import load_model
+from chainrule.io import save_weights
 
 SHARED = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data")
 
@@ -38,27 +43,86 @@ def test_train_text_classifier_writes_a_run(tiny, tmp_path, capsys, model, args)
                  str(out), *args]) == 0
     assert "test accuracy" in capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())
-    assert results["n_test"] == 12 and results["n_train"] + results["n_val"] == 48
+    assert (results["n_train"], results["n_val"], results["n_test"]) == (42, 6, 12)
+    assert results["split"] == "70/10/20 train/val/test, stratified, seed 0"
     assert (out / "model.safetensors").is_file() and (out / "metrics.csv").is_file()
     if model == "lstm_text":
         assert results["test_accuracy"] >= 0.9  # two vocabularies that share no word
     assert main(["evaluate", str(out)]) == 0
     line = capsys.readouterr().out
     assert line.startswith(f"tiny: test accuracy {results['test_accuracy']:.4f}")
+    texts = ["goal team win goal match score", "bank stock market price trade bank"]
+    assert main(["predict", str(out), *texts, "--json"]) == 0
+    res = json.loads(capsys.readouterr().out)
+    assert [r["text"] for r in res] == texts
+    for r in res:
+        assert set(r["probabilities"]) == {"sport", "money"}
+        assert sum(r["probabilities"].values()) == pytest.approx(1, abs=1e-3)
+        assert r["class"] == max(r["probabilities"], key=r["probabilities"].get)
+    if model == "lstm_text":
+        assert [r["class"] for r in res] == ["sport", "money"]
+    lines = tmp_path / "texts.txt"
+    lines.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    assert main(["predict", str(out / "model.safetensors"), str(lines), "--text-files"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert [line.split("': ")[1].split()[0] for line in shown] == [r["class"] for r in res]
+
+
+def test_predict_matches_the_models_own_forward_pass(tiny, tmp_path):
+    """predict encodes a text exactly as training did: its probabilities are the softmax of the
+    saved model applied to the training encoding of the text."""
+
+    out = tmp_path / "cnn"
+    assert main(["train", "char_cnn", "--dataset", "tiny", "--epochs", "1", "--quiet",
+                 "--model-arg", "length=123", "--batch-size", "16", "--out", str(out)]) == 0
+    texts = ["Goal! team wins", "stock prices fall at the bank"]
+    net, config = load_model(out)
+    x = text_classify.encode_for("char_cnn", texts, 123)
+    assert np.array_equal(one_hot_frames(x), quantize(texts, length=123))
+    logits = net.eval()(tensor(one_hot_frames(x))).numpy()
+    p = np.exp(logits - logits.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    res = predict_texts(out, texts)
+    for r, row in zip(res, p):
+        assert [r["probabilities"][c] for c in ("sport", "money")] == pytest.approx(
+            row.tolist(), abs=1e-4)
+
+
+def test_a_run_of_the_old_split_is_not_scored_on_the_new_test_part(tiny, tmp_path, capsys):
+    out = tmp_path / "lstm"
+    assert main(["train", "lstm_text", "--dataset", "tiny", "--epochs", "1", "--quiet",
+                 "--model-arg", "hidden_size=4", "--out", str(out)]) == 0
+    net, config = load_model(out)
+    config["split"] = {"seed": 0, "test_fraction": 0.2}  # as runs before the common split
+    save_weights(net, out / "model.safetensors", config=config)
+    capsys.readouterr()
+    assert main(["evaluate", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "trained on an earlier split of tiny" in err and "train it again" in err
+    assert main(["predict", str(out), "goal match"]) == 0  # predicting needs no split
 
 
 def test_the_split_is_fixed_and_stratified(tiny):
     a = text_classify.load_text_dataset("tiny")
     b = text_classify.load_text_dataset("tiny")
     assert a.texts_test == b.texts_test and np.bincount(a.y_test).tolist() == [6, 6]
+    assert a.texts_val == b.texts_val and np.bincount(a.y_val).tolist() == [3, 3]
+    assert np.bincount(a.y_train).tolist() == [21, 21]
 
 
 @pytest.mark.skipif(not os.path.isdir(SHARED), reason="../shared/data not present")
-def test_real_corpora_split_sizes():
-    ag = text_classify.load_text_dataset("ag_news", SHARED, download=False)
-    assert len(ag.y_test) == 1520 and np.bincount(ag.y_test).tolist() == [380] * 4
-    sms = text_classify.load_text_dataset("sms_spam", SHARED)
-    assert len(sms.y_train) + len(sms.y_test) == 5574 and int(sms.y_test.sum()) == 149
+@pytest.mark.parametrize("name", ["ag_news", "sms_spam"])
+def test_the_character_models_split_is_the_ngram_models(name):
+    """char_cnn and lstm_text train, validate and test on exactly the n-gram models' texts."""
+    data = text_classify.load_text_dataset(name, SHARED, download=False)
+    parts, classes = load_text_splits(name, SHARED, download=False)
+    assert data.classes == classes
+    for part in ("train", "val", "test"):
+        texts, y = parts[part]
+        assert getattr(data, f"texts_{part}") == texts
+        assert np.array_equal(getattr(data, f"y_{part}"), y)
+    sizes = len(data.y_train), len(data.y_val), len(data.y_test)
+    assert sizes == ((5320, 760, 1520) if name == "ag_news" else (3902, 558, 1114))
 
 
 def test_char_lm_trains_and_samples(tmp_path, capsys):
@@ -86,6 +150,8 @@ def test_text_errors_are_one_line(tmp_path, capsys, tiny):
     assert "char_lm needs --text FILE" in capsys.readouterr().err
     assert main(["train", "lstm_text", "--dataset", "tiny", "--text", "x.txt"]) == 2
     assert "--text is for char_lm" in capsys.readouterr().err
+    assert main(["train", "char_cnn", "--dataset", "tiny", "--val-split", "0.2"]) == 2
+    assert "--val-split 0.2: char_cnn validates on the fixed 10 %" in capsys.readouterr().err
     assert main(["train", "lstm_text", "--dataset", "nope"]) == 2
     assert "unknown text dataset 'nope'" in capsys.readouterr().err
     short = tmp_path / "s.txt"

@@ -80,7 +80,3 @@ def test_bptt_chunks_continue_each_stream_and_targets_are_the_next_characters():
     assert [x.shape[1] for x, _ in chunks] == [4, 4, 2]
     with pytest.raises(ValueError, match="each stream needs at least 2"):
         bptt_chunks(np.arange(3), batch_size=2, bptt=4)
-
-
-def test_text_sequences_page_snippets_run(run_guide):
-    run_guide("docs/text_sequences.md", min_blocks=1)

@@ -92,8 +92,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="seeds the weights, the shuffling and the augmentation, >= 0")
     t.add_argument("--val-split", type=_float(0, high=1), default=None, metavar="F",
                    help="share of the training images held out for validation, the same of "
-                   "every class, drawn by --seed (0 <= F < 1; default 0.1 for classifiers and "
-                   "autoencoders; 0: no validation); the test set is used once, at the end")
+                   "every class, drawn by --seed (0 <= F < 1; default 0.1; 0: none; text models "
+                   "keep their fixed 10 %%); the test set is used once, at the end")
     t.add_argument("--data-dir", default=None, help="folder with the dataset files "
                    "(default: $CHAINRULE_DATA or the user cache)")
     t.add_argument("--no-download", action="store_true",

@@ -1,6 +1,7 @@
 """Sequences on the command line: ``train`` and ``evaluate`` of the character-level classifiers
 (char_cnn, lstm_text), ``train`` of the character language model (char_lm), and the ``sample``
-subcommand; ``cli.main`` registers them (cli/text.py has the n-gram models)."""
+subcommand; ``cli.main`` registers them (cli/text.py has the n-gram models and ``predict`` of
+every text classifier)."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def add_train_arguments(t, int_type, float_type) -> None:
     """``train``'s options for the character language model."""
     a = t.add_argument_group("character language model (char_lm)")
     a.add_argument("--text", default=None, metavar="FILE", help="the UTF-8 text to learn "
-                   "(default: none; required for char_lm; docs/text_sequences.md names a "
+                   "(default: none; required for char_lm; docs/text.md names a "
                    "public-domain one)")
     a.add_argument("--bptt", type=int_type(1), default=100,
                    help="characters per chunk of truncated backpropagation through time")
@@ -59,18 +60,21 @@ def train(args, model_kwargs: dict) -> None:
     if args.text is not None:
         raise ValueError(f"--text {args.text}: {args.model} learns from --dataset "
                          f"({', '.join(TEXT_DATASETS)}); --text is for char_lm")
+    if args.val_split is not None:
+        raise ValueError(f"--val-split {args.val_split:g}: {args.model} validates on the fixed "
+                         "10 % of the 70/10/20 split that every text model shares")
     res = train_text_classifier(
         args.model, args.dataset or "ag_news", epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
-        schedule=args.schedule, seed=args.seed, val_split=0.1 if args.val_split is None
-        else args.val_split, data_dir=args.data_dir, download=not args.no_download, out=args.out,
+        schedule=args.schedule, seed=args.seed, data_dir=args.data_dir,
+        download=not args.no_download, out=args.out,
         resume=args.resume, model_kwargs=model_kwargs, verbose=0 if args.quiet else 1,
         threads=args.threads, device=args.device)
     if "val_accuracy" in res:
-        print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} training texts "
-              "held out)")
+        print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} texts)")
     print(f"test accuracy {res['test_accuracy']:.4f} ({res['test_errors']} errors in "
-          f"{res['n_test']} test texts), trained in {res['train_seconds']} s")
+          f"{res['n_test']} test texts; split {res['split']}), trained in "
+          f"{res['train_seconds']} s")
     print(f"run folder: {res['out']}")
 
 

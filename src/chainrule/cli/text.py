@@ -1,5 +1,6 @@
-"""The text models' side of `chainrule train | predict | evaluate` (ngram, fasttext): thin shells
-over experiments.text."""
+"""The text models' side of `chainrule train | predict | evaluate`: train and evaluate of the
+n-gram models (ngram, fasttext), predict of every text classifier (char_cnn and lstm_text too);
+thin shells over experiments.text."""
 
 from __future__ import annotations
 

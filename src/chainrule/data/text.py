@@ -22,7 +22,8 @@ import numpy as np
 from .split import holdout_split
 
 __all__ = ["ALPHABET", "PAPER_LENGTH", "SPLIT", "TEXT_DATASETS", "character_indices",
-           "load_text_splits", "quantize", "split_indices", "training_subset"]
+           "load_text_corpus", "load_text_splits", "quantize", "split_indices", "split_texts",
+           "training_subset"]
 
 ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789-,;.!?:'\"/\\|_@#$%^&*~`+-=<>()[]{}\n"
 PAPER_LENGTH = 1014
@@ -114,24 +115,37 @@ def training_subset(labels, fraction: float, *, seed: int = 0):
     return np.sort(np.concatenate(keep))
 
 
-def load_text_splits(name: str, data_dir=None, *, download: bool = True) -> tuple[dict, tuple]:
-    """A local text corpus (``TEXT_DATASETS``) in its fixed split (``SPLIT``).
+def load_text_corpus(name: str, data_dir=None, *, download: bool = True) -> tuple:
+    """A local text corpus of ``TEXT_DATASETS`` whole: ``(texts, y, class_names)``.
 
     ``download``: fetch AG News's test.csv (checksum-verified) when it is missing; the SMS
     collection is never downloaded (see ``datasets.sms_spam``).
-
-    Returns:
-        ``({"train": (texts, y), "val": ..., "test": ...}, class_names)``.
     """
     from .datasets import AG_NEWS_CLASSES, ag_news, sms_spam
 
     if name == "ag_news":
         texts, y = ag_news(data_dir, download=download, splits=("test",))["test"]
-        classes = AG_NEWS_CLASSES
-    elif name == "sms_spam":
+        return texts, y, tuple(AG_NEWS_CLASSES)
+    if name == "sms_spam":
         texts, y = sms_spam(data_dir)
-        classes = ("ham", "spam")
-    else:
-        raise ValueError(f"unknown text dataset {name!r}; known: {', '.join(TEXT_DATASETS)}")
-    parts = split_indices(y)
-    return {k: ([texts[i] for i in idx], y[idx]) for k, idx in parts.items()}, tuple(classes)
+        return texts, y, ("ham", "spam")
+    raise ValueError(f"unknown text dataset {name!r}; known: {', '.join(TEXT_DATASETS)}")
+
+
+def split_texts(texts, y) -> dict:
+    """``{"train": (texts, y), "val": ..., "test": ...}``: ``texts`` and ``y`` in the fixed split
+    (``SPLIT``, ``split_indices``), the one every text model of chainrule is scored on."""
+    y = np.asarray(y)
+    return {k: ([texts[i] for i in idx], y[idx]) for k, idx in split_indices(y).items()}
+
+
+def load_text_splits(name: str, data_dir=None, *, download: bool = True) -> tuple[dict, tuple]:
+    """A local text corpus (``TEXT_DATASETS``) in its fixed split (``SPLIT``).
+
+    ``download``: as ``load_text_corpus``'s.
+
+    Returns:
+        ``({"train": (texts, y), "val": ..., "test": ...}, class_names)``.
+    """
+    texts, y, classes = load_text_corpus(name, data_dir, download=download)
+    return split_texts(texts, y), classes

@@ -31,6 +31,7 @@ from ..viz import plot_confusion_matrix, plot_history
 from .checks import build_model, check_model_kwargs
 from .classify import OPTIMIZERS, _check_run_settings, _schedule, load_model
 from .runs import RunFolder, run_path
+from .text_classify import predict_text_logits
 
 __all__ = ["TEXT_DATASETS", "TEXT_MODELS", "evaluate_text_run", "fit_text_model",
            "is_text_run", "predict_texts", "train_text_classifier"]
@@ -211,7 +212,8 @@ def _run_file(checkpoint) -> Path:
 
 
 def is_text_run(checkpoint) -> bool:
-    """True when ``checkpoint`` (a run folder or its model.safetensors) holds a text model."""
+    """True when ``checkpoint`` (a run folder or its model.safetensors) holds a text model: an
+    n-gram one of this module or a character-level one of ``text_classify``."""
     from ..io import read_config
 
     path = _run_file(checkpoint)
@@ -221,11 +223,12 @@ def is_text_run(checkpoint) -> bool:
         config = read_config(path)
     except ValueError:
         return False
-    return isinstance(config, dict) and config.get("input") == "text"
+    return isinstance(config, dict) and (config.get("input") == "text"
+                                         or "text_encoding" in config)
 
 
-def _load_text_run(checkpoint):
-    net, config = load_model(checkpoint)
+def _load_text_run(checkpoint, loaded=None):
+    net, config = loaded or load_model(checkpoint)
     name = config.get("features")
     if not isinstance(name, str) or "/" in name or "\\" in name or name.startswith("."):
         raise ValueError(f"{checkpoint}: the config's 'features' entry is {name!r}, expected "
@@ -238,7 +241,9 @@ def _load_text_run(checkpoint):
 
 
 def predict_texts(checkpoint, texts) -> list[dict]:
-    """Class and class probabilities of each text, with a trained text model's own features.
+    """Class and class probabilities of each text, read by a trained text model as its training
+    texts were: the n-gram models through their saved features, ``char_cnn`` and ``lstm_text``
+    through their character encodings (``text_classify.predict_text_logits``).
 
     Returns one dict per text: ``text``, ``class`` and ``probabilities`` (class name -> p).
     """
@@ -246,9 +251,13 @@ def predict_texts(checkpoint, texts) -> list[dict]:
     if not texts or not all(isinstance(t, str) for t in texts):
         raise ValueError(f"predict_texts: expected a non-empty list of strings, got "
                          f"{str(texts)[:80]}")
-    net, config, features = _load_text_run(checkpoint)
+    net, config = load_model(checkpoint)
+    if "text_encoding" in config:
+        logits = predict_text_logits(net, config, texts)
+    else:
+        net, config, features = _load_text_run(checkpoint, (net, config))
+        logits = predict_logits(net, features.transform(texts))._data
     classes = config["classes"]
-    logits = predict_logits(net, features.transform(texts))._data
     z = _host.exp(logits - logits.max(axis=1, keepdims=True))
     probs = z / z.sum(axis=1, keepdims=True)
     return [{"text": t, "class": classes[int(p.argmax())],

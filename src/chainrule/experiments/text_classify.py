@@ -1,9 +1,10 @@
 """Train a text classifier (``char_cnn``, ``lstm_text``) on AG News or the SMS Spam Collection.
 
 Neither corpus comes with a usable train/test split here (AG News's directory holds only its
-official test split of 7,600 articles; the SMS collection has none), so each is split once, the
-same way for every model and every ``--seed``: a fifth of each class, drawn by a generator of
-``SPLIT_SEED``, is the test set. ``val_split`` of the rest, drawn by the run's seed, validates.
+official test split of 7,600 articles; the SMS collection has none), so each is read in the fixed
+split of ``data.text`` (``split_texts``: 70 % train, 10 % validation, 20 % test, stratified,
+seed 0): the same texts for every ``--seed`` and every text model, the n-gram ones included, so
+all their test accuracies are counted on one test set.
 
 Texts are kept as small integer arrays and turned into the model's input one batch at a time:
 Zhang et al.'s one-hot frames (70 x 1,014) for ``char_cnn``, which would take 2 GB for AG News
@@ -18,8 +19,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..backend import get_array_module
 from ..data import ArrayDataset, DataLoader, as_generator
-from ..data.datasets.text import AG_NEWS_CLASSES, ag_news, sms_spam
 from ..data.idx import atomic_write_bytes
 from ..data.sequences import (
     CHARACTER_VOCABULARY_SIZE,
@@ -28,62 +29,53 @@ from ..data.sequences import (
     trim_padding,
     zhang_positions,
 )
-from ..data.split import holdout_split
-from ..data.text import PAPER_LENGTH
+from ..data.text import PAPER_LENGTH, load_text_corpus, split_texts
+from ..data.text import TEXT_DATASETS as CORPORA
 from ..io import save_weights
 from ..ops import cross_entropy
 from ..train import CSVLogger, ModelCheckpoint, Trainer
 from .checks import build_model, check_float, check_int, check_model_kwargs, fit_watched, lr_hint
 from .classify import OPTIMIZERS, _schedule, load_model
-from .repeat import run_threads, validation_split
+from .repeat import run_threads
 from .runs import RunFolder, run_path
 
-__all__ = ["SPLIT_SEED", "TEXT_DATASETS", "TEXT_MODELS", "TextData", "encode_for",
-           "evaluate_text_checkpoint", "load_text_dataset", "train_text_classifier"]
+__all__ = ["TEXT_DATASETS", "TEXT_MODELS", "TextData", "encode_for", "evaluate_text_checkpoint",
+           "load_text_dataset", "predict_text_logits", "train_text_classifier"]
 
-SPLIT_SEED, TEST_FRACTION = 0, 0.2
 TEXT_MODELS = ("char_cnn", "lstm_text")
 LSTM_MAX_LENGTH = 300  # characters an LSTM reads per text (AG News averages about 240)
+SPLIT_NOTE = "70/10/20 train/val/test, stratified, seed 0"
 
 
 @dataclass
 class TextData:
-    """Texts and int64 labels of a fixed stratified split, and the class names."""
+    """Texts and int64 labels of the fixed stratified split, and the class names."""
 
     name: str
     texts_train: list
     y_train: object
+    texts_val: list
+    y_val: object
     texts_test: list
     y_test: object
     classes: tuple
 
 
-def _ag_news(data_dir, download):
-    texts, labels = ag_news(data_dir, download=download, splits=("test",))["test"]
-    return texts, labels, AG_NEWS_CLASSES
+def _corpus(name):
+    return lambda data_dir, download: load_text_corpus(name, data_dir, download=download)
 
 
-def _sms(data_dir, download):
-    texts, labels = sms_spam(data_dir)
-    return texts, labels, ("ham", "spam")
-
-
-TEXT_DATASETS = {
-    "ag_news": ("AG News's test split: 7,600 news articles in 4 classes (Zhang et al. 2015), "
-                "split 80/20 here", _ag_news),
-    "sms_spam": ("SMS Spam Collection: 5,574 messages, ham or spam (Almeida et al. 2011), "
-                 "split 80/20 here", _sms),
-}
+TEXT_DATASETS = {name: (description, _corpus(name))
+                 for name, description in CORPORA.items()}
 
 
 def load_text_dataset(name: str, data_dir=None, *, download: bool = True) -> TextData:
-    """The corpus ``name`` of ``TEXT_DATASETS``, split 80/20 by class with ``SPLIT_SEED``."""
+    """The corpus ``name`` of ``TEXT_DATASETS`` in the fixed split (``data.text.split_texts``)."""
     if name not in TEXT_DATASETS:
         raise ValueError(f"unknown text dataset {name!r}; known: {', '.join(TEXT_DATASETS)}")
     texts, labels, classes = TEXT_DATASETS[name][1](data_dir, download)
-    train, test = holdout_split(labels, TEST_FRACTION, SPLIT_SEED)
-    return TextData(name, [texts[i] for i in train], labels[train], [texts[i] for i in test],
-                    labels[test], classes)
+    parts = split_texts(texts, labels)
+    return TextData(name, *parts["train"], *parts["val"], *parts["test"], tuple(classes))
 
 
 def encode_for(model: str, texts, length: int):
@@ -119,7 +111,7 @@ def _write_json(path: Path, obj) -> None:
 def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, epochs: int = 5,
                           batch_size: int = 128, optimizer: str = "adam", lr: float | None = None,
                           weight_decay: float = 0.0, schedule: str = "constant", seed: int = 0,
-                          val_split: float = 0.1, data_dir=None, download: bool = True, out=None,
+                          data_dir=None, download: bool = True, out=None,
                           resume: bool = False, model_kwargs: dict | None = None,
                           verbose: int = 1, threads=None, device: str = "cpu") -> dict:
     """Train ``model`` (``TEXT_MODELS``) on ``dataset`` (``TEXT_DATASETS``) into a run folder.
@@ -150,18 +142,18 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
     check_model_kwargs(model, kwargs)
     out = run_path(out, f"{model}-{dataset}", resume)
     data = load_text_dataset(dataset, data_dir, download=download)
-    model_rng, data_rng, split_rng = as_generator(seed).spawn(3)
-    fit_idx, val_idx, split = validation_split(who, data.y_train, val_split, split_rng)
+    model_rng, data_rng = as_generator(seed).spawn(2)
     kwargs.setdefault("num_classes", len(data.classes))
     if model == "lstm_text":
         kwargs.setdefault("vocab_size", CHARACTER_VOCABULARY_SIZE)
     net = build_model(model, kwargs, model_rng)
     length = kwargs.get("length", PAPER_LENGTH) if model == "char_cnn" else max_length
     x_train = encode_for(model, data.texts_train, length)
+    x_val = encode_for(model, data.texts_val, length)
     x_test = encode_for(model, data.texts_test, length)
     config = {"model": net.config, "dataset": dataset, "classes": list(data.classes),
               "text_encoding": "zhang" if model == "char_cnn" else "characters",
-              "max_length": length, "split": {"seed": SPLIT_SEED, "test_fraction": TEST_FRACTION}}
+              "max_length": length, "input": "text", "split": SPLIT_NOTE}
     opt_cls, opt_defaults = OPTIMIZERS[optimizer]
     opt_kwargs = {**opt_defaults, **({} if lr is None else {"lr": lr})}
     if weight_decay:
@@ -169,7 +161,7 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
     opt = opt_cls(net.parameters(), **opt_kwargs)
     run_args = {"model": model, "dataset": dataset, "epochs": epochs, "batch_size": batch_size,
                 "optimizer": optimizer, "optimizer_kwargs": opt_kwargs, "schedule": schedule,
-                "seed": seed, "val_split": val_split, "split": split, **config}
+                "seed": seed, **config}
     with RunFolder(out, run_args, resume=resume, epochs_fixed=schedule != "constant") as run:
         n_threads, note = run_threads(run, threads)
         if note:
@@ -180,10 +172,9 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
                           callbacks=[CSVLogger(out / "metrics.csv", append=run.resumes),
                                      ModelCheckpoint(out / "checkpoint", save_best_only=False,
                                                      config=config)])
-        train_data = _loader(model, x_train[fit_idx], data.y_train[fit_idx], batch_size,
-                             shuffle=True, rng=data_rng)
-        validation = (_loader(model, x_train[val_idx], data.y_train[val_idx], batch_size)
-                      if len(val_idx) else None)
+        train_data = _loader(model, x_train, data.y_train, batch_size, shuffle=True,
+                             rng=data_rng)
+        validation = _loader(model, x_val, data.y_val, batch_size)
         start = time.perf_counter()
         cpu = time.process_time()
         history = fit_watched(trainer, train_data, validation, epochs=epochs, verbose=verbose,
@@ -196,11 +187,20 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
         results = {k: v[-1] for k, v in history.history.items() if k.startswith("val_")}
         results.update({"test_accuracy": float(test["accuracy"]),
                         "test_errors": int(round((1 - test["accuracy"]) * len(data.y_test))),
-                        "n_test": len(data.y_test), "n_train": len(fit_idx), "n_val": len(val_idx),
+                        "n_test": len(data.y_test), "n_train": len(data.y_train),
+                        "n_val": len(data.y_val), "split": SPLIT_NOTE,
                         "epochs": epochs, "threads": n_threads, "train_seconds": round(wall, 1),
                         "train_cpu_seconds": round(cpu, 1), "out": str(out)})
         _write_json(out / "results.json", results)
     return results
+
+
+def predict_text_logits(net, config: dict, texts) -> object:
+    """A trained ``char_cnn`` or ``lstm_text``'s logits (N, classes), a NumPy array, for
+    ``texts``, each encoded as its training texts were (``config``: the run's saved config)."""
+    x = encode_for(config["model"]["name"], list(texts), config["max_length"])
+    dummy = get_array_module().zeros(len(x), dtype="int64")  # the loader wants labels
+    return Trainer(net, None, None).predict(_loader(config["model"]["name"], x, dummy, 256))
 
 
 def evaluate_text_checkpoint(checkpoint, dataset: str | None = None, *, data_dir=None,
@@ -211,7 +211,12 @@ def evaluate_text_checkpoint(checkpoint, dataset: str | None = None, *, data_dir
     name = config["model"].get("name")
     if name not in TEXT_MODELS or not isinstance(config.get("max_length"), int):
         raise ValueError(f"{checkpoint}: not a text classifier run (model {name!r})")
-    data = load_text_dataset(dataset or config.get("dataset"), data_dir, download=download)
+    dataset = dataset or config.get("dataset")
+    if dataset == config.get("dataset") and config.get("split") != SPLIT_NOTE:
+        raise ValueError(f"{checkpoint}: trained on an earlier split of {dataset} (split "
+                         f"{config.get('split')!r}), some of whose training texts are in the "
+                         f"test part of today's {SPLIT_NOTE} split; train it again to score it")
+    data = load_text_dataset(dataset, data_dir, download=download)
     if len(data.classes) != len(config.get("classes", [])):
         raise ValueError(f"{checkpoint}: trained for {len(config.get('classes', []))} classes, "
                          f"but {data.name} has {len(data.classes)}")
