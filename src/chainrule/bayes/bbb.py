@@ -9,11 +9,10 @@ such a loss for ``Trainer``; ``sample_predict`` averages sampled predictions at 
 
 from __future__ import annotations
 
-from ..autograd import Tensor, no_grad
-from ..backend import asnumpy, get_array_module
 from ..nn import BayesianConv2d, BayesianLinear, Flatten, ReLU, Sequential, Tanh
-from ..ops import cross_entropy, softmax
+from ..ops import cross_entropy
 from ._checks import check_int
+from .calibration import probability_draws
 
 __all__ = ["bayesian_mlp", "kl_divergence", "elbo_loss", "sample_predict"]
 
@@ -75,15 +74,9 @@ def sample_predict(model, x, *, samples: int = 10, batch_size: int = 512):
     model.eval()
     for m in layers:
         m.sampling = True
-    xs, out = asnumpy(x), []
     try:
-        with no_grad():
-            for _ in range(samples):
-                parts = [softmax(model(Tensor(xs[i:i + batch_size])), axis=-1)._data
-                         for i in range(0, len(xs), batch_size)]
-                out.append(get_array_module(parts[0]).concatenate(parts))
+        return probability_draws(model, x, samples, batch_size)
     finally:
         for m in layers:
             m.sampling = False
         model.train(was)
-    return get_array_module(out[0]).stack(out)

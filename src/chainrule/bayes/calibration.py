@@ -175,14 +175,19 @@ def mc_dropout_predict(model, x, *, samples: int = 20, batch_size: int = 512) ->
     model.eval()
     for m in layers:
         m.train()
-    xs = asnumpy(x)
-    out = []
     try:
-        with no_grad():
-            for _ in range(samples):
-                parts = [softmax(model(Tensor(xs[i:i + batch_size])), axis=-1)._data
-                         for i in range(0, len(xs), batch_size)]
-                out.append(get_array_module(parts[0]).concatenate(parts))
+        return probability_draws(model, x, samples, batch_size)
     finally:
         model.train(was_training)
+
+
+def probability_draws(model, x, samples: int, batch_size: int):
+    """Softmax outputs of ``samples`` forward passes of ``model`` as it is set (its random
+    layers drawing), in batches, without recording: an array (S, N, C)."""
+    xs, out = asnumpy(x), []
+    with no_grad():
+        for _ in range(samples):
+            parts = [softmax(model(Tensor(xs[i:i + batch_size])), axis=-1)._data
+                     for i in range(0, len(xs), batch_size)]
+            out.append(get_array_module(parts[0]).concatenate(parts))
     return get_array_module(out[0]).stack(out)
