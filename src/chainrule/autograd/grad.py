@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import functools
 
-from .graph import _prepare_roots, run_backward
+from .graph import run_backward
 from .tensor import Tensor
 
 __all__ = ["grad", "value_and_grad"]
@@ -47,12 +47,11 @@ def grad(outputs, inputs, grad_outputs=None, *, retain_graph=None, create_graph=
             raise TypeError(f"grad: inputs[{i}] must be a Tensor, got {type(x).__name__}")
         if not x.requires_grad:
             raise RuntimeError(f"grad: inputs[{i}] (shape {x.shape}) does not require grad")
-    roots, grads = _prepare_roots("grad", outputs, grad_outputs)
     targets = {id(x): x for x in inputs}
     if retain_graph is None:
         retain_graph = create_graph
-    captured = run_backward(roots, grads, retain_graph=retain_graph, create_graph=create_graph,
-                            targets=targets)
+    captured = run_backward(outputs, grad_outputs, retain_graph=retain_graph,
+                            create_graph=create_graph, targets=targets, who="grad")
     result = []
     for i, x in enumerate(inputs):
         g = captured.get(id(x))

@@ -21,44 +21,8 @@ _FREED = (
 
 def backward(tensors, grad_tensors=None, *, retain_graph=False, create_graph=False) -> None:
     """Accumulate d(sum of tensors * grad_tensors)/d(leaf) into every leaf's ``.grad``."""
-    roots, grads = _prepare_roots("backward", tensors, grad_tensors)
-    run_backward(roots, grads, retain_graph=retain_graph or create_graph, create_graph=create_graph)
-
-
-def _prepare_roots(who, tensors, grad_tensors):
-    tensors = list(tensors)
-    if grad_tensors is None:
-        grad_tensors = [None] * len(tensors)
-    grad_tensors = list(grad_tensors)
-    if len(grad_tensors) != len(tensors):
-        raise ValueError(
-            f"{who}: got {len(tensors)} outputs but {len(grad_tensors)} grad_outputs"
-        )
-    roots, grads = [], []
-    for t, g in zip(tensors, grad_tensors):
-        if not isinstance(t, Tensor):
-            raise TypeError(f"{who}: outputs must be Tensors, got {type(t).__name__}")
-        if not t.requires_grad:
-            raise RuntimeError(
-                f"{who}: output of shape {t.shape} does not require grad (no input that requires "
-                "grad was used to compute it, or it was computed under no_grad())"
-            )
-        if g is None:
-            if t._data.size != 1:
-                raise RuntimeError(
-                    f"{who}: gradient can be implicitly created only for a one-element output, got "
-                    f"shape {t.shape}; pass grad (a tensor of shape {t.shape}) or reduce it first, "
-                    "e.g. loss.sum().backward()"
-                )
-            g = Tensor(get_array_module(t._data).ones_like(t._data))
-        elif not isinstance(g, Tensor):
-            xp = get_array_module(t._data)
-            g = Tensor(xp.asarray(g, dtype=t._data.dtype))
-        if g.shape != t.shape:
-            raise ValueError(f"{who}: grad has shape {g.shape} but the output has shape {t.shape}")
-        roots.append(t)
-        grads.append(g)
-    return roots, grads
+    run_backward(tensors, grad_tensors, retain_graph=retain_graph or create_graph,
+                 create_graph=create_graph)
 
 
 def _topological_order(roots):
@@ -96,13 +60,43 @@ def _needed_nodes(order, targets):
     return needed
 
 
-def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None):
-    """Propagate ``root_grads`` from ``roots`` through the graph.
+def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=None,
+                 who="backward"):
+    """Propagate ``grad_tensors`` (None: 1 for a one-element output) from ``tensors`` to the leaves.
 
     With ``targets`` (a dict id -> Tensor) the gradients reaching those tensors are returned as a
     dict id -> grad and no ``.grad`` is touched; without it they accumulate into the leaves'
-    ``.grad``.
+    ``.grad``. ``who`` names the caller in error messages.
     """
+    # 1. The roots and the gradients they start from: dLoss/dLoss = 1 for a scalar loss.
+    roots = list(tensors)
+    root_grads = [None] * len(roots) if grad_tensors is None else list(grad_tensors)
+    if len(root_grads) != len(roots):
+        raise ValueError(f"{who}: got {len(roots)} outputs but {len(root_grads)} grad_outputs")
+    for i, (t, g) in enumerate(zip(roots, root_grads)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{who}: outputs must be Tensors, got {type(t).__name__}")
+        if not t.requires_grad:
+            raise RuntimeError(
+                f"{who}: output of shape {t._data.shape} does not require grad (no input that "
+                "requires grad was used to compute it, or it was computed under no_grad())"
+            )
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError(
+                    f"{who}: gradient can be implicitly created only for a one-element output, "
+                    f"got shape {t._data.shape}; pass grad (a tensor of shape {t._data.shape}) or "
+                    "reduce it first, e.g. loss.sum().backward()"
+                )
+            g = Tensor(get_array_module(t._data).ones_like(t._data))
+        elif not isinstance(g, Tensor):
+            g = Tensor(get_array_module(t._data).asarray(g, dtype=t._data.dtype))
+        if g._data.shape != t._data.shape:
+            raise ValueError(
+                f"{who}: grad has shape {g._data.shape} but the output has shape {t._data.shape}")
+        root_grads[i] = g
+
+    # 2. Every node once, after all the nodes its outputs feed: its gradient is then complete.
     order = _topological_order(roots)
     # id(node) -> (the gradients of its outputs, the output tensors that received them). Holding
     # the tensors keeps them alive: releasing a consumer drops its inputs, but the producer's
@@ -110,34 +104,38 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
     pending: dict[int, tuple[list, list]] = {}
     captured: dict[int, Tensor] = {}
     needed = None if targets is None else _needed_nodes(order, targets)
-    assigned: set[int] = set()  # ids of the arrays handed to a leaf's .grad (see _accumulate_leaf)
+    assigned = set()  # ids of the arrays handed out to a leaf's .grad (see _accumulate_leaf)
     for g in root_grads:
         assigned.add(id(g._data))
 
-    def send(t, g):
-        if targets is not None and id(t) in targets:
-            c = captured.get(id(t))
-            captured[id(t)] = g if c is None else c + g
-        ctx = t._ctx
-        if ctx is None:
-            if targets is None:
-                _accumulate_leaf(t, g, assigned)
-            return
-        entry = pending.get(id(ctx))
-        if entry is None:
-            entry = pending[id(ctx)] = ([None] * len(ctx._out_meta), [])
-        slot, held = entry
-        i = t._out_idx
-        slot[i] = g if slot[i] is None else slot[i] + g
-        held.append(t)
-
-    # The backward pass is recorded (a graph of its own, to differentiate again) only for
-    # create_graph; the mode is put back however the pass ends.
+    # 3. The walk: deliver the roots' gradients, then run each node's backward (the chain rule)
+    # and deliver what it returns to its inputs. The backward pass is recorded (a graph of its
+    # own, to differentiate again) only for create_graph; the mode is put back however it ends.
     mode = _grad_enabled.set(create_graph)
     try:
-        for t, g in zip(roots, root_grads):
-            send(t, g)
-        for fn in reversed(order):
+        arrivals = zip(roots, root_grads)  # (tensor, its gradient) pairs to deliver
+        nodes = reversed(order)
+        while True:
+            for t, g in arrivals:
+                if targets is not None and id(t) in targets:
+                    c = captured.get(id(t))
+                    captured[id(t)] = g if c is None else c + g
+                ctx = t._ctx
+                if ctx is None:  # a leaf: its .grad (unless grad() asked for gradients instead)
+                    if targets is None:
+                        _accumulate_leaf(t, g, assigned)
+                    continue
+                entry = pending.get(id(ctx))
+                if entry is None:
+                    entry = pending[id(ctx)] = ([None] * len(ctx._out_meta), [])
+                slot, held = entry
+                i = t._out_idx
+                slot[i] = g if slot[i] is None else slot[i] + g  # a tensor used twice: sum
+                held.append(t)
+            fn = next(nodes, None)
+            if fn is None:
+                break
+            arrivals = ()
             entry = pending.pop(id(fn), None)
             if entry is None or (needed is not None and id(fn) not in needed):
                 continue
@@ -164,24 +162,22 @@ def run_backward(roots, root_grads, *, retain_graph, create_graph, targets=None)
                 grads = _backward_toward(fn, gouts, targets, needed)
             if type(grads) is not tuple:
                 grads = (grads,)
+            arrivals = []
             for inp, need, g in zip(fn.inputs, fn.needs_input_grad, grads):
                 if not need or g is None:
                     continue
                 gd, d = g._data, inp._data
                 if gd.shape != d.shape:
                     raise RuntimeError(
-                        f"{type(fn).__name__}.backward returned a gradient of shape {g.shape} "
-                        f"for an input of shape {inp.shape}"
+                        f"{type(fn).__name__}.backward returned a gradient of shape {gd.shape} "
+                        f"for an input of shape {d.shape}"
                     )
-                # mixed precision promoted g: the gradient keeps x's dtype
-                if gd.dtype != d.dtype:
-                    g = g.astype(inp.dtype)
-                if targets is None and inp._ctx is None:
-                    _accumulate_leaf(inp, g, assigned)  # a leaf: what send would do
-                else:
-                    send(inp, g)
-            if not retain_graph:
-                fn.release()
+                if gd.dtype != d.dtype:  # mixed precision promoted g: it keeps x's dtype
+                    g = g.astype(d.dtype)
+                arrivals.append((inp, g))
+            if not retain_graph:  # free what the node saved (fn.release())
+                fn.__dict__.clear()
+                fn.inputs = None
     finally:
         _grad_enabled.reset(mode)
     if not retain_graph:

@@ -279,10 +279,10 @@ class Tensor:
             retain_graph: keep the graph's saved values so that backward can run through it again.
             create_graph: record the backward pass itself, for higher-order derivatives.
         """
-        from .graph import backward
+        from .graph import run_backward
 
-        backward([self], None if grad is None else [grad], retain_graph=retain_graph,
-                 create_graph=create_graph)
+        run_backward([self], None if grad is None else [grad],
+                     retain_graph=retain_graph or create_graph, create_graph=create_graph)
 
 
 def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None = None) -> Tensor:

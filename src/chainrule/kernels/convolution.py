@@ -32,7 +32,7 @@ from .im2col import (
 )
 from .layout import batch_last, memory_order
 
-__all__ = ["Reuse", "channel_sums", "channel_sums_reference", "columns_of", "convolve",
+__all__ = ["Reuse", "channel_sums", "channel_sums_reference", "columns_of", "columns_of_reference", "convolve",
            "convolve_reference", "convolve_transpose", "convolve_transpose_reference",
            "filter_gradient", "filter_gradient_reference"]
 
@@ -52,23 +52,23 @@ def _positions_last(a, groups):
     return a.swapaxes(0, 1).reshape(groups, o // groups, -1)
 
 
-def _from_positions(y, n, out_size):
-    """(O, N * Ho * Wo) -> a contiguous (N, O, Ho, Wo)."""
-    xp = get_array_module(y)
-    return xp.ascontiguousarray(y.reshape(y.shape[0], n, *out_size).swapaxes(0, 1))
-
-
-def convolve_reference(x, w, b, out_size, geom, relu=False):
+def convolve_reference(x, w, b, out_size, geom, relu=False, *, reuse=None, keep=False,
+                       recording=False):
     """The convolution of x (N, C, H, W) with w (O, C/groups, kh, kw), plus b (O,) or None, then
-    max(., 0) when ``relu``: a contiguous (N, O, Ho, Wo) array."""
+    max(., 0) when ``relu``: ``(y, None)``, y a contiguous (N, O, Ho, Wo) array.
+
+    The None stands for what the fast ``convolve`` may keep for the filter gradient; the
+    reference keeps nothing (``reuse``, ``keep`` and ``recording`` steer only the fast routes).
+    """
     o, g = w.shape[0], geom.groups
-    cols = im2col_reference(x, w.shape[2:], out_size, geom)
-    y = (w.reshape(g, o // g, -1) @ cols).reshape(o, -1)
+    cols = im2col_reference(x, w.shape[2:], out_size, geom)  # (groups, C/groups * kh * kw, P)
+    y = (w.reshape(g, o // g, -1) @ cols).reshape(o, -1)  # (O, N * Ho * Wo)
     if b is not None:
         y += b[:, None]
     if relu:
         relu_kernel.relu_reference(y, inplace=True)
-    return _from_positions(y, x.shape[0], out_size)
+    y = y.reshape(o, x.shape[0], *out_size).swapaxes(0, 1)  # (N, O, Ho, Wo)
+    return get_array_module(y).ascontiguousarray(y), None
 
 
 def convolve_transpose_reference(g, w, b, size, geom):
@@ -87,10 +87,12 @@ def _ksize2d(wshape):
     return (1,) * (4 - len(wshape)) + tuple(wshape[2:])
 
 
-def filter_gradient_reference(x, g, geom, wshape):
+def filter_gradient_reference(x, g, geom, wshape, reuse=None):
     """The gradient of the filters (of shape ``wshape``) of a convolution of x with output
-    gradient g: g times the columns of x, summed over every position."""
-    cols = im2col_reference(x, _ksize2d(wshape), g.shape[2:], geom)
+    gradient g: g times the columns of x, summed over every position (``reuse``: the fast
+    version's)."""
+    ksize = (1,) * (4 - len(wshape)) + tuple(wshape[2:])
+    cols = im2col_reference(x, ksize, g.shape[2:], geom)
     gw = _positions_last(g, geom.groups) @ cols.swapaxes(1, 2)
     return gw.reshape(wshape)
 
@@ -106,7 +108,7 @@ def convolve(x, w, b, out_size, geom, *, relu=False, reuse=None, keep=False, rec
             lean route, and only training pays for loading the compiled bias + ReLU.
     """
     if config.reference_mode:
-        return convolve_reference(x, w, b, out_size, geom, relu), None
+        return convolve_reference(x, w, b, out_size, geom, relu)
     if not recording and reuse is None:
         y = _small_convolve(x, w, b, out_size, geom, relu)
         if y is not None:
@@ -122,6 +124,11 @@ def convolve(x, w, b, out_size, geom, *, relu=False, reuse=None, keep=False, rec
     if cols is not None and cols.nbytes <= config.keep_columns_mib * 2**20:
         return y, Reuse(cols=cols)
     return y, (Reuse(dense=dense) if dense is not x else None)
+
+
+def columns_of_reference(x, ksize, out_size, geom):
+    """None: the reference builds the columns afresh in each product."""
+    return None
 
 
 def columns_of(x, ksize, out_size, geom):

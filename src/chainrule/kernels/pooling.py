@@ -42,8 +42,10 @@ def _crop(a, geom):
     return a[:, :, pt:pt + h, pl:pl + w]
 
 
-def extremum_pool_reference(x, geom, largest):
-    """The max (``largest``) or min of every window of x (N, C, H, W): (N, C, Ho, Wo)."""
+def extremum_pool_reference(x, geom, largest, compiled=False):
+    """The max (``largest``) or min of every window of x (N, C, H, W): (N, C, Ho, Wo).
+
+    (``compiled`` steers only the fast version.)"""
     xp = get_array_module(x)
     xpad = pad_reference(x, geom.pads, fill_value(xp, x.dtype, largest))
     pick = xp.maximum if largest else xp.minimum  # both propagate NaN, as PyTorch does

@@ -14,7 +14,7 @@ import numbers
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, tensor
 from ..backend import get_array_module
-from ..kernels import relu as relu_kernel
+from ..kernels import K
 from ._args import dim_or_axis
 from ._special import ndtr
 from .elementwise import abs as _abs
@@ -93,7 +93,7 @@ class ReLU(Function):
     """max(x, 0). It saves nothing: its output is positive exactly where its input is."""
 
     def forward(self, x):
-        return relu_kernel.relu(x)
+        return K.relu(x)
 
     def backward(self, g):
         return relu_mask(g, self.output)
@@ -109,7 +109,7 @@ class ReLUMask(Function):
     """
 
     def forward(self, g, y):
-        return relu_kernel.relu_grad(g, y)
+        return K.relu_grad(g, y)
 
     def backward(self, gg):
         return ReLUMask.apply(gg, self.inputs[1]), None

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..backend import get_array_module
-from ..kernels import convolution as kernel
+from ..kernels import K
 from ..kernels.layout import as2d, from2d
 from ._windows import conv_setup, conv_transpose_setup, size2d
 from .activation import relu_mask
@@ -40,7 +40,7 @@ __all__ = ["conv1d", "conv1d_relu", "conv2d", "conv2d_relu", "conv_transpose1d",
 class ConvNd(Function):
     """Convolution of x (N, C, *s) with w (O, C/groups, *k), plus an optional bias (O,).
 
-    ``reuse``: the columns of x when the caller has built them (``kernel.columns_of``); after
+    ``reuse``: the columns of x when the caller has built them (``K.columns_of``); after
     the forward, what the filter gradient reuses (the columns, or a batch-last copy of x).
     """
 
@@ -49,7 +49,7 @@ class ConvNd(Function):
 
     def forward(self, x, w, b=None):
         nd = self.geom.nd
-        y, self.reuse = kernel.convolve(
+        y, self.reuse = K.convolve(
             as2d(x, nd), as2d(w, nd), b, size2d(self.out_size, nd), self.geom, relu=self.relu,
             reuse=self.reuse, keep=self.needs_input_grad[1], recording=self.recording)
         return from2d(y, nd)
@@ -85,7 +85,7 @@ class ConvTransposeNd(Function):
 
     def forward(self, g, w, b=None):
         nd = self.geom.nd
-        y = kernel.convolve_transpose(as2d(g, nd), as2d(w, nd), b, size2d(self.size, nd),
+        y = K.convolve_transpose(as2d(g, nd), as2d(w, nd), b, size2d(self.size, nd),
                                       self.geom)
         return from2d(y, nd)
 
@@ -95,7 +95,7 @@ class ConvTransposeNd(Function):
         geom, nd = self.geom, self.geom.nd
         reuse = None
         if need[0] and need[1]:  # both gradients multiply the columns of gy: build them once
-            reuse = kernel.columns_of(as2d(gy._data, nd), size2d(w.shape[2:], nd),
+            reuse = K.columns_of(as2d(gy._data, nd), size2d(w.shape[2:], nd),
                                       size2d(g.shape[2:], nd), geom)
         gg = ConvNd.apply(gy, w, geom=geom, out_size=g.shape[2:], reuse=reuse) if need[0] else None
         gw = ConvWeightGrad.apply(gy, g, geom=geom, wshape=w.shape,
@@ -113,7 +113,7 @@ class ConvWeightGrad(Function):
 
     def forward(self, x, g):
         nd = self.geom.nd
-        gw = kernel.filter_gradient(as2d(x, nd), as2d(g, nd), self.geom, self.wshape, self.reuse)
+        gw = K.filter_gradient(as2d(x, nd), as2d(g, nd), self.geom, self.wshape, self.reuse)
         self.reuse = None  # not needed for higher derivatives
         return gw
 
@@ -129,7 +129,7 @@ class _ChannelSum(Function):
     """Sum of (N, C, *s) over every axis but the channels: the gradient of a per-channel bias."""
 
     def forward(self, g):
-        return kernel.channel_sums(as2d(g, g.ndim - 2))
+        return K.channel_sums(as2d(g, g.ndim - 2))
 
     def backward(self, gb):
         return _ChannelBroadcast.apply(gb, shape=self.inputs[0].shape)

@@ -9,7 +9,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backend.settings import config
-from ..kernels import gemm
+from ..kernels import K
 from ..kernels import relu as relu_kernel
 from ._broadcast import sum_to
 from .activation import relu_mask
@@ -25,7 +25,7 @@ class MatMul(Function):
 
     def forward(self, a, b):
         if a.ndim == 2 and b.ndim == 2:
-            return gemm.matmul_batch_last(a, b) if self.batch_last else gemm.matmul(a, b)
+            return K.matmul_batch_last(a, b) if self.batch_last else K.matmul(a, b)
         if a.ndim > 2 and b.ndim == 2 and a.flags.c_contiguous:
             # One large GEMM instead of a loop of small ones over the batch.
             return (a.reshape(-1, a.shape[-1]) @ b).reshape(a.shape[:-1] + (b.shape[1],))
@@ -84,12 +84,6 @@ def _check_dtypes(op, *named):
             )
 
 
-def _one_dtype(x, w, b):
-    """The usual case of ``_check_dtypes``, quickly: three Tensors of one (native) dtype."""
-    return (type(x) is Tensor and isinstance(w, Tensor) and isinstance(b, Tensor)
-            and x._data.dtype is w._data.dtype is b._data.dtype)
-
-
 def _suggest(a, b):
     """The dtype to convert to: the floating-point one (the weights'), else the first."""
     return str(b) if a.kind != "f" and b.kind == "f" else str(a)
@@ -126,39 +120,36 @@ def matmul(a, b):
     return MatMul.apply(a, b)
 
 
-def _linear_backward(fn, g):
-    """The gradients of ``y = x @ w.T + b`` for the incoming gradient ``g`` of ``y``.
-
-    With the batch folded into rows (``g2``, ``x2``): dL/dx = g2 @ w, dL/dw = g2.T @ x2 and
-    dL/db = the column sums of g2, the lecture's "error times input".
-    """
-    x, w = fn.inputs[:2]
-    need = fn.needs_input_grad
-    g2 = g if g.ndim == 2 else reshape(g, -1, w.shape[0])
-    x2 = x if x.ndim == 2 else reshape(x, -1, w.shape[1])
-    gx = gw = gb = None
-    if need[0]:
-        gx = _matmul_batch_last(g2, w) if x.ndim == 2 else reshape(MatMul.apply(g2, w), x.shape)
-    if need[1]:
-        gw = MatMul.apply(g2.T, x2)
-    if len(fn.inputs) == 2:
-        return gx, gw
-    if need[2]:
-        gb = Sum.apply(g2, axes=(0,), keepdims=False)
-    return gx, gw, gb
-
-
 def _matmul_batch_last(a, b):
     """``a @ b`` of 2-D arrays, laid out batch-last like a layer's input (kernels.gemm)."""
     return MatMul.apply(a, b, batch_last=True)
 
 
 class Linear(Function):
+    """``y = x @ w.T + b``, a layer of neurons: each output is a weighted sum of the inputs."""
+
     def forward(self, x, w, b=None):
-        return gemm.affine(x, w, b)
+        return K.affine(x, w, b)
 
     def backward(self, g):
-        return _linear_backward(self, g)
+        """With the batch folded into rows (``g2``, ``x2``): dL/dx = g2 @ w, dL/dw = g2.T @ x2
+        and dL/db = the column sums of g2, the lecture's "error times input"."""
+        x, w = self.inputs[:2]
+        need = self.needs_input_grad
+        xd = x._data
+        g2 = g if g._data.ndim == 2 else reshape(g, -1, w._data.shape[0])
+        x2 = x if xd.ndim == 2 else reshape(x, -1, xd.shape[-1])
+        gx = gw = gb = None
+        if need[0]:
+            gx = (_matmul_batch_last(g2, w) if xd.ndim == 2
+                  else reshape(MatMul.apply(g2, w), xd.shape))
+        if need[1]:
+            gw = MatMul.apply(g2.T, x2)
+        if len(self.inputs) == 2:
+            return gx, gw
+        if need[2]:
+            gb = Sum.apply(g2, axes=(0,), keepdims=False)
+        return gx, gw, gb
 
 
 class LinearReLU(Function):
@@ -173,12 +164,12 @@ class LinearReLU(Function):
         # The compiled sweep only when training: loading numba costs a large fixed amount of
         # memory, which a training step pays anyway but a model only predicting should not.
         if self.recording and b is not None and x.ndim == 2 and not config.reference_mode:
-            y = gemm.matmul(w, x.T)  # batch-last, as in gemm.affine: (out, batch) in memory
+            y = K.matmul(w, x.T)  # batch-last, as in gemm.affine: (out, batch) in memory
             return relu_kernel.bias_relu_columns(y, b).T
-        return relu_kernel.relu(gemm.affine(x, w, b), inplace=True)
+        return K.relu(K.affine(x, w, b), inplace=True)
 
     def backward(self, g):
-        return _linear_backward(self, relu_mask(g, self.output))
+        return Linear.backward(self, relu_mask(g, self.output))
 
 
 def linear(x, weight, bias=None):
@@ -192,18 +183,17 @@ def linear(x, weight, bias=None):
     Shape:
         ``(..., in_features) -> (..., out_features)``
     """
-    sx = _shape_of("linear", "input", x)
-    sw = _shape_of("linear", "weight", weight)
-    _check_linear("linear", sx, sw, bias)
-    if bias is None:
-        _check_dtypes("linear", ("weight", weight), ("input", x))
-        return Linear.apply(x, weight)
-    if not _one_dtype(x, weight, bias):
-        _check_dtypes("linear", ("weight", weight), ("input", x), ("bias", bias))
-    return Linear.apply(x, weight, bias)
+    _check_linear("linear", x, weight, bias)
+    return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
 
 
-def _check_linear(op, sx, sw, bias):
+def _check_linear(op, x, w, b):
+    """Raise a clear error unless x (..., in), w (out, in) and b (out,) or None fit and share a
+    dtype."""
+    if isinstance(x, Tensor) and isinstance(w, Tensor):  # the usual case, quickly
+        sx, sw = x._data.shape, w._data.shape
+    else:
+        sx, sw = _shape_of(op, "input", x), _shape_of(op, "weight", w)
     if len(sw) != 2:
         raise ValueError(f"{op}: weight must be 2-D (out_features, in_features), got shape {sw}")
     if not sx:
@@ -213,12 +203,15 @@ def _check_linear(op, sx, sw, bias):
             f"{op}: input has {sx[-1]} features (shape {sx}) but weight expects {sw[1]} "
             f"(shape {sw})"
         )
-    if bias is not None:
-        sb = _shape_of(op, "bias", bias)
-        if sb != (sw[0],):
-            raise ValueError(
-                f"{op}: bias must have shape ({sw[0]},) to match weight {sw}, got {sb}"
-            )
+    if b is None:
+        _check_dtypes(op, ("weight", w), ("input", x))
+        return
+    sb = b._data.shape if isinstance(b, Tensor) else _shape_of(op, "bias", b)
+    if sb != (sw[0],):
+        raise ValueError(f"{op}: bias must have shape ({sw[0]},) to match weight {sw}, got {sb}")
+    if not (type(x) is Tensor and isinstance(w, Tensor) and isinstance(b, Tensor)
+            and x._data.dtype is w._data.dtype is b._data.dtype):
+        _check_dtypes(op, ("weight", w), ("input", x), ("bias", b))
 
 
 def linear_relu(x, weight, bias=None):
@@ -233,15 +226,8 @@ def linear_relu(x, weight, bias=None):
     >>> cr.F.linear_relu(cr.tensor([[1.0, -1.0]]), cr.tensor([[1.0, 0.0], [0.0, 1.0]])).tolist()
     [[1.0, 0.0]]
     """
-    sx = _shape_of("linear_relu", "input", x)
-    sw = _shape_of("linear_relu", "weight", weight)
-    _check_linear("linear_relu", sx, sw, bias)
-    if bias is None:
-        _check_dtypes("linear_relu", ("weight", weight), ("input", x))
-        return LinearReLU.apply(x, weight)
-    if not _one_dtype(x, weight, bias):
-        _check_dtypes("linear_relu", ("weight", weight), ("input", x), ("bias", bias))
-    return LinearReLU.apply(x, weight, bias)
+    _check_linear("linear_relu", x, weight, bias)
+    return LinearReLU.apply(x, weight) if bias is None else LinearReLU.apply(x, weight, bias)
 
 
 Tensor.__matmul__ = matmul

@@ -15,8 +15,7 @@ adaptive pools live in ``adaptive_pool`` and are re-exported here.
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..kernels import pooling as kernel
-from ..kernels import relu as relu_kernel
+from ..kernels import K
 from ..kernels.layout import as2d, from2d
 from ._windows import pool_setup
 from .activation import relu_mask
@@ -33,7 +32,7 @@ class _ExtremumPool(Function):
 
     def forward(self, x):
         nd = self.geom.nd
-        y = kernel.extremum_pool(as2d(x, nd), self.geom, self.largest, compiled=self.recording)
+        y = K.extremum_pool(as2d(x, nd), self.geom, self.largest, compiled=self.recording)
         return from2d(y, nd)
 
     def backward(self, g):
@@ -53,7 +52,7 @@ class _MaxPoolReLU(_ExtremumPool):
     largest = True
 
     def forward(self, x):
-        return relu_kernel.relu(_ExtremumPool.forward(self, x), inplace=True)
+        return K.relu(_ExtremumPool.forward(self, x), inplace=True)
 
     def backward(self, g):
         return _ExtremumPool.backward(self, relu_mask(g, self.output))
@@ -64,7 +63,7 @@ class _RouteToWinners(Function):
 
     def forward(self, g):
         nd = self.geom.nd
-        out = kernel.route_to_winners(as2d(g, nd), as2d(self.x, nd), as2d(self.y, nd), self.geom,
+        out = K.route_to_winners(as2d(g, nd), as2d(self.x, nd), as2d(self.y, nd), self.geom,
                                       self.largest)
         return from2d(out, nd)
 
@@ -78,7 +77,7 @@ class _GatherAtWinners(Function):
 
     def forward(self, v):
         nd = self.geom.nd
-        out = kernel.gather_at_winners(as2d(v, nd), as2d(self.x, nd), as2d(self.y, nd),
+        out = K.gather_at_winners(as2d(v, nd), as2d(self.x, nd), as2d(self.y, nd),
                                        self.geom, self.largest)
         return from2d(out, nd)
 
@@ -91,7 +90,7 @@ class _AvgPool(Function):
 
     def forward(self, x):
         nd = self.geom.nd
-        return from2d(kernel.average_pool(as2d(x, nd), self.geom, self.count_include_pad), nd)
+        return from2d(K.average_pool(as2d(x, nd), self.geom, self.count_include_pad), nd)
 
     def backward(self, g):
         return _AvgPoolAdjoint.apply(g, geom=self.geom, count_include_pad=self.count_include_pad)
@@ -102,7 +101,7 @@ class _AvgPoolAdjoint(Function):
 
     def forward(self, g):
         nd = self.geom.nd
-        out = kernel.spread_over_windows(as2d(g, nd), self.geom, self.count_include_pad)
+        out = K.spread_over_windows(as2d(g, nd), self.geom, self.count_include_pad)
         return from2d(out, nd)
 
     def backward(self, gg):

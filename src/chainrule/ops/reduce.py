@@ -14,7 +14,7 @@ from typing import NamedTuple
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..kernels import gemm
+from ..kernels import K
 from ._args import dim_or_axis, keep_flag
 from ._broadcast import broadcast_to
 from .elementwise import exp, maximum, minimum, sqrt
@@ -55,11 +55,16 @@ def _check_nonempty(op, x, axes):
 class Sum(Function):
     def forward(self, x):
         if self.axes == (0,) and x.ndim == 2 and not self.keepdims:
-            return gemm.column_sums(x)  # a bias gradient, as one BLAS product
+            return K.column_sums(x)  # a bias gradient, as one BLAS product
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, g):
-        return _unreduce(g, self.inputs[0].shape, self.axes, self.keepdims)
+        # Every element summed gets the sum's gradient: g broadcast back over the summed axes
+        # (put back as 1s first when they were dropped; a 0-d g broadcasts as it is).
+        shape = self.inputs[0]._data.shape
+        if not self.keepdims and g._data.ndim:
+            g = reshape(g, _kept_shape(shape, self.axes))
+        return broadcast_to(g, shape)
 
 
 class Mean(Function):
@@ -135,8 +140,10 @@ def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noq
     >>> cr.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(axis=0).tolist()
     [4.0, 6.0]
     """
-    axis, keepdims = dim_or_axis("sum", axis, dim), keep_flag("sum", keepdims, keepdim)
-    axes = normalize_axis("sum", axis, x.ndim)
+    if dim is not None or keepdim is not None:  # PyTorch's names for axis and keepdims
+        axis, keepdims = dim_or_axis("sum", axis, dim), keep_flag("sum", keepdims, keepdim)
+    nd = x._data.ndim if isinstance(x, Tensor) else x.ndim
+    axes = tuple(range(nd)) if axis is None else normalize_axis("sum", axis, nd)
     return Sum.apply(x, axes=axes, keepdims=bool(keepdims))
 
 
