@@ -14,6 +14,7 @@ from ..backend import get_array_module
 from ..ops.conv import conv1d, conv1d_relu, conv2d, conv2d_relu, conv_transpose1d, conv_transpose2d
 from . import init
 from ._checks import check_input, float_dtype, int_tuple, positive_int, resolve_rng
+from ..autograd.tensor import Tensor
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
@@ -79,7 +80,7 @@ class _ConvNd(Module):
             init.uniform_(self.bias, -bound, bound, rng=rng)
 
     def _check(self, x) -> None:
-        shape = getattr(x, "shape", None)
+        shape = x._data.shape if isinstance(x, Tensor) else getattr(x, "shape", None)
         if shape is not None and len(shape) == self._nd + 2 and shape[1] == self.in_channels:
             return  # the usual case, checked before any message is formatted (batch 1 feels it)
         who, nd = type(self).__name__, self._nd

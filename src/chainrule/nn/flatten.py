@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import numbers
 
+from ..autograd.tensor import Tensor
 from ..ops.shape import reshape
 from .module import Module
 
@@ -41,7 +42,7 @@ class Flatten(Module):
         self.end_axis = _int("Flatten", "end_axis", end_axis)
 
     def forward(self, x):
-        shape = getattr(x, "shape", None)
+        shape = x._data.shape if isinstance(x, Tensor) else getattr(x, "shape", None)
         if shape is None:
             raise TypeError(f"Flatten: input must be a Tensor, got {type(x).__name__}")
         s, e, n = self.start_axis, self.end_axis, len(shape)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
+from ..autograd.tensor import Tensor
 from ..ops.linalg import linear, linear_relu
 from . import init
 from ._checks import float_dtype, positive_int, resolve_rng
@@ -72,7 +73,8 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound, rng=rng)
 
     def forward(self, x):
-        self._check_input(x)
+        if not (isinstance(x, Tensor) and x._data.shape[-1:] == (self.in_features,)):
+            self._check_input(x)  # the layer's own message for a wrong input
         p = self._parameters  # one dict instead of two trips through Module.__getattr__
         return linear(x, p["weight"], p["bias"])
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numbers
 
+from ..autograd.tensor import Tensor
 from ..ops import pool as P  # noqa: N812 - short alias for the op family
 from ._checks import check_input, int_tuple
 from .module import Module
@@ -43,7 +44,7 @@ class _Pool(Module):
         self.padding = padding
 
     def _check(self, x) -> None:
-        shape = getattr(x, "shape", None)
+        shape = x._data.shape if isinstance(x, Tensor) else getattr(x, "shape", None)
         if shape is not None and len(shape) == self._nd + 2:
             return  # the usual case, settled before any argument is built
         check_input(type(self).__name__, x, (self._nd + 2,), _LAYOUT[self._nd])

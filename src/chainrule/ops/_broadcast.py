@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 
 __all__ = ["BroadcastTo", "SumTo", "broadcast_to", "sum_to"]
@@ -39,7 +40,7 @@ class BroadcastTo(Function):
 def sum_to(x, shape):
     """Sum ``x`` over its broadcast axes so that it has ``shape`` (identity when it already has)."""
     shape = tuple(shape)
-    if x.shape == shape:
+    if (x._data.shape if isinstance(x, Tensor) else x.shape) == shape:
         return x
     return SumTo.apply(x, shape=shape)
 
@@ -47,10 +48,11 @@ def sum_to(x, shape):
 def broadcast_to(x, shape):
     """Broadcast ``x`` to ``shape`` like NumPy (a read-only view); the gradient is summed back."""
     shape = tuple(shape)
-    if x.shape == shape:
+    have = x._data.shape if isinstance(x, Tensor) else x.shape
+    if have == shape:
         return x
     try:
-        numpy.broadcast_shapes(x.shape, shape)  # shapes only: NumPy's rule serves every device
+        numpy.broadcast_shapes(have, shape)  # shapes only: NumPy's rule serves every device
     except ValueError:
-        raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
+        raise ValueError(f"broadcast_to: cannot broadcast shape {have} to {shape}") from None
     return BroadcastTo.apply(x, shape=shape)

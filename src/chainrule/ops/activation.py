@@ -37,8 +37,8 @@ def _float_input(op, x):
     """``x`` as a floating-point Tensor (arrays and lists are wrapped), else a TypeError."""
     if not isinstance(x, Tensor):
         x = tensor(x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: input must have a floating-point dtype, got {x.dtype}")
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"{op}: input must have a floating-point dtype, got {x._data.dtype}")
     return x
 
 
@@ -96,7 +96,7 @@ class ReLU(Function):
         return K.relu(x)
 
     def backward(self, g):
-        return relu_mask(g, self.output)
+        return ReLUMask.apply(g, self.output)  # g where the output is positive, else 0
 
 
 class ReLUMask(Function):
@@ -296,7 +296,9 @@ def tanh(x) -> Tensor:
 
 def relu(x) -> Tensor:
     """Rectified linear unit max(x, 0); the gradient at 0 is 0, as in PyTorch."""
-    return ReLU.apply(_float_input("relu", x))
+    if not (isinstance(x, Tensor) and x._data.dtype.kind == "f"):
+        x = _float_input("relu", x)  # wraps arrays and lists; refuses integer dtypes
+    return ReLU.apply(x)
 
 
 def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:

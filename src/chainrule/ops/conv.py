@@ -27,11 +27,12 @@ that run otherwise (batch-last memory, blocked GEMMs: docs/performance.md).
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..kernels import K
 from ..kernels.layout import as2d, from2d
 from ._windows import conv_setup, conv_transpose_setup, size2d
-from .activation import relu_mask
+from .activation import ReLUMask
 
 __all__ = ["conv1d", "conv1d_relu", "conv2d", "conv2d_relu", "conv_transpose1d",
            "conv_transpose2d"]
@@ -57,10 +58,14 @@ class ConvNd(Function):
     def backward(self, g):
         x, w = self.inputs[:2]
         need = self.needs_input_grad
-        gx = ConvTransposeNd.apply(g, w, geom=self.geom, size=x.shape[2:]) if need[0] else None
-        gw = ConvWeightGrad.apply(x, g, geom=self.geom, wshape=w.shape,
-                                  reuse=self.reuse) if need[1] else None
-        return (gx, gw) + _bias_grad(self, g)
+        gx = gw = None
+        if need[0]:  # dL/dx: the transposed convolution of g with the same filters
+            gx = ConvTransposeNd.apply(g, w, geom=self.geom, size=x._data.shape[2:])
+        if need[1]:  # dL/dw: g times the columns of x
+            gw = ConvWeightGrad.apply(x, g, geom=self.geom, wshape=w._data.shape, reuse=self.reuse)
+        if len(self.inputs) == 2:
+            return gx, gw
+        return gx, gw, _ChannelSum.apply(g) if need[2] else None  # dL/db: g summed per channel
 
 
 class ConvReLUNd(ConvNd):
@@ -74,7 +79,7 @@ class ConvReLUNd(ConvNd):
     relu = True
 
     def backward(self, g):
-        return ConvNd.backward(self, relu_mask(g, self.output))
+        return ConvNd.backward(self, ReLUMask.apply(g, self.output))
 
 
 class ConvTransposeNd(Function):
@@ -151,21 +156,24 @@ def _bias_grad(fn, g):
 
 
 def _meta(t):
-    return None if t is None else (tuple(t.shape), t.dtype)
+    """(shape, dtype) of a Tensor or array (None for None): what the geometry checks read."""
+    if t is None:
+        return None
+    a = t._data if isinstance(t, Tensor) else t
+    return tuple(a.shape), a.dtype
 
 
 def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=ConvNd):
-    geom, out_size = conv_setup(op, nd, tuple(x.shape), x.dtype, tuple(weight.shape),
-                                weight.dtype, _meta(bias), stride, padding, dilation, groups)
+    geom, out_size = conv_setup(op, nd, *_meta(x), *_meta(weight), _meta(bias), stride, padding,
+                                dilation, groups)
     if bias is None:
         return fn.apply(x, weight, geom=geom, out_size=out_size)
     return fn.apply(x, weight, bias, geom=geom, out_size=out_size)
 
 
 def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding, groups, dilation):
-    geom, size = conv_transpose_setup(op, nd, tuple(x.shape), x.dtype, tuple(weight.shape),
-                                      weight.dtype, _meta(bias), stride, padding, output_padding,
-                                      groups, dilation)
+    geom, size = conv_transpose_setup(op, nd, *_meta(x), *_meta(weight), _meta(bias), stride,
+                                      padding, output_padding, groups, dilation)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     return ConvTransposeNd.apply(*inputs, geom=geom, size=size)
 

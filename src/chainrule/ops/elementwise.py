@@ -19,8 +19,8 @@ __all__ = [
 
 def _check_broadcast(op, a, b):
     """Raise a message naming the op and both shapes when NumPy could not broadcast them."""
-    sa = getattr(a, "shape", ())
-    sb = getattr(b, "shape", ())
+    sa = a._data.shape if isinstance(a, Tensor) else getattr(a, "shape", ())
+    sb = b._data.shape if isinstance(b, Tensor) else getattr(b, "shape", ())
     if sa == sb:
         return
     for m, n in zip(reversed(sa), reversed(sb)):
@@ -54,8 +54,8 @@ class Mul(Function):
 
     def backward(self, g):
         a, b = self.inputs
-        ga = sum_to(g * b, a.shape) if self.needs_input_grad[0] else None
-        gb = sum_to(g * a, b.shape) if self.needs_input_grad[1] else None
+        ga = sum_to(g * b, a._data.shape) if self.needs_input_grad[0] else None
+        gb = sum_to(g * a, b._data.shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 

@@ -12,7 +12,7 @@ from ..backend.settings import config
 from ..kernels import K
 from ..kernels import relu as relu_kernel
 from ._broadcast import sum_to
-from .activation import relu_mask
+from .activation import ReLUMask
 from .reduce import Sum
 from .shape import reshape, transpose
 
@@ -169,7 +169,7 @@ class LinearReLU(Function):
         return K.relu(K.affine(x, w, b), inplace=True)
 
     def backward(self, g):
-        return Linear.backward(self, relu_mask(g, self.output))
+        return Linear.backward(self, ReLUMask.apply(g, self.output))
 
 
 def linear(x, weight, bias=None):

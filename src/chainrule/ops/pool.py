@@ -15,10 +15,11 @@ adaptive pools live in ``adaptive_pool`` and are re-exported here.
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..autograd.tensor import Tensor
 from ..kernels import K
 from ..kernels.layout import as2d, from2d
 from ._windows import pool_setup
-from .activation import relu_mask
+from .activation import ReLUMask
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -55,7 +56,7 @@ class _MaxPoolReLU(_ExtremumPool):
         return K.relu(_ExtremumPool.forward(self, x), inplace=True)
 
     def backward(self, g):
-        return _ExtremumPool.backward(self, relu_mask(g, self.output))
+        return _ExtremumPool.backward(self, ReLUMask.apply(g, self.output))
 
 
 class _RouteToWinners(Function):
@@ -109,7 +110,8 @@ class _AvgPoolAdjoint(Function):
 
 
 def _pool_geom(op, x, nd, kernel_size, stride, padding, floating=False):
-    return pool_setup(op, nd, floating, tuple(x.shape), x.dtype, kernel_size, stride, padding)
+    a = x._data if isinstance(x, Tensor) else x
+    return pool_setup(op, nd, floating, tuple(a.shape), a.dtype, kernel_size, stride, padding)
 
 
 def _extremum_pool(op, nd, x, kernel_size, stride, padding, largest, fn=_ExtremumPool):

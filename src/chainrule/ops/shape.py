@@ -70,7 +70,7 @@ class Reshape(Function):
         return x.reshape(self.shape)
 
     def backward(self, g):
-        return reshape(g, self.inputs[0].shape)
+        return reshape(g, self.inputs[0]._data.shape)
 
 
 class Permute(Function):
@@ -82,14 +82,6 @@ class Permute(Function):
         for i, a in enumerate(self.axes):
             inverse[a] = i
         return Permute.apply(g, axes=tuple(inverse))
-
-
-def _sizes(shape) -> bool:
-    """Whether every entry is a non-negative int (a loop: cheaper than a comprehension here)."""
-    for s in shape:
-        if type(s) is not int or s < 0:
-            return False
-    return True
 
 
 def reshape(x, *shape):
@@ -105,10 +97,15 @@ def reshape(x, *shape):
     """
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    old = x.shape
+    old = x._data.shape if isinstance(x, Tensor) else x.shape
     size = math.prod(old)
-    if _sizes(shape) and math.prod(shape) == size:
-        shape = tuple(shape)  # the common case: already valid
+    plain = True  # the common case: non-negative ints (a loop: cheaper than a comprehension)
+    for s in shape:
+        if type(s) is not int or s < 0:
+            plain = False
+            break
+    if plain and math.prod(shape) == size:
+        shape = tuple(shape)
     else:
         shape = _int_tuple("reshape", "each shape entry", shape)
         if shape.count(-1) > 1 or any(s < -1 for s in shape):
@@ -503,7 +500,7 @@ Tensor.unsqueeze = unsqueeze
 Tensor.broadcast_to = broadcast_to
 Tensor.__getitem__ = getitem
 Tensor.__iter__ = _iter
-Tensor.T = property(lambda self: Permute.apply(self, axes=tuple(range(self.ndim - 1, -1, -1))),
+Tensor.T = property(lambda self: Permute.apply(self, axes=tuple(range(self._data.ndim))[::-1]),
                     doc="This tensor with all axes reversed (a view).")
 
 

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 
 from ..autograd import Tensor, enable_grad, no_grad
+from ..autograd.mode import _grad_enabled
 from ..backend import device_of, get_array_module, to_device
 
 __all__ = ["Optimizer"]
@@ -151,7 +152,8 @@ class Optimizer:
         if closure is not None:
             with enable_grad():
                 loss = closure()
-        with no_grad():
+        mode = _grad_enabled.set(False)  # as ``with no_grad():``, without its object per step
+        try:
             for group in self.param_groups:
                 params = []
                 for p in group["params"]:
@@ -168,6 +170,8 @@ class Optimizer:
                 # longer give a right gradient, and backward through it refuses (graph.py).
                 for p in params:  # p._mark_changed(), inline: a step of a small model is
                     p._counter[0] += 1  # mostly such per-parameter overhead
+        finally:
+            _grad_enabled.reset(mode)
         return loss
 
     def state_dict(self) -> dict:
