@@ -46,12 +46,6 @@ class Reuse(NamedTuple):
     dense: object = None
 
 
-def _positions_last(a, groups):
-    """(N, O, Ho, Wo) -> (groups, O/groups, N * Ho * Wo): the reference's GEMM layout."""
-    n, o = a.shape[:2]
-    return a.swapaxes(0, 1).reshape(groups, o // groups, -1)
-
-
 def convolve_reference(x, w, b, out_size, geom, relu=False, *, reuse=None, keep=False,
                        recording=False):
     """The convolution of x (N, C, H, W) with w (O, C/groups, kh, kw), plus b (O,) or None, then
@@ -76,7 +70,8 @@ def convolve_transpose_reference(g, w, b, size, geom):
     ``size``, plus b (C,) or None: a contiguous (N, C, H, W) array."""
     groups = geom.groups
     wt = w.reshape(groups, w.shape[0] // groups, -1).swapaxes(1, 2)
-    cols = wt @ _positions_last(g, groups)
+    g_rows = g.swapaxes(0, 1).reshape(groups, g.shape[1] // groups, -1)  # (groups, O/g, N*Ho*Wo)
+    cols = wt @ g_rows
     y = col2im_reference(cols, size, w.shape[2:], g.shape[2:], geom)
     if b is not None:
         y += b.reshape(-1, 1, 1)
@@ -93,7 +88,8 @@ def filter_gradient_reference(x, g, geom, wshape, reuse=None):
     version's)."""
     ksize = (1,) * (4 - len(wshape)) + tuple(wshape[2:])
     cols = im2col_reference(x, ksize, g.shape[2:], geom)
-    gw = _positions_last(g, geom.groups) @ cols.swapaxes(1, 2)
+    g_rows = g.swapaxes(0, 1).reshape(geom.groups, g.shape[1] // geom.groups, -1)
+    gw = g_rows @ cols.swapaxes(1, 2)
     return gw.reshape(wshape)
 
 

@@ -43,8 +43,8 @@ def _check_reduction(op, reduction):
 def _float_tensor(op, name, x):
     if not isinstance(x, Tensor):
         x = tensor(x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"{op}: {name} must have a floating-point dtype, got {x.dtype}")
+    if x._data.dtype.kind != "f":
+        raise TypeError(f"{op}: {name} must have a floating-point dtype, got {x._data.dtype}")
     return x
 
 
@@ -269,30 +269,36 @@ class NLLLoss(_ClassLoss):
 
 def _class_args(op, x, target, weight, ignore_index, axis, allow_probs):
     """Validate logits/log-probabilities and their target; returns what the class losses need."""
-    x = _float_tensor(op, "input", x)
-    if x.ndim == 0:
+    if not (isinstance(x, Tensor) and x._data.dtype.kind == "f"):
+        x = _float_tensor(op, "input", x)  # wraps arrays and lists; refuses integer dtypes
+    shape = x._data.shape
+    nd = len(shape)
+    if nd == 0:
         raise ValueError(f"{op}: input must have a class axis, (C,), (N, C) or (N, C, d1, ...), "
                          "got a 0-d tensor")
-    a = 0 if x.ndim == 1 and axis == 1 else _class_axis(op, axis, x.ndim, x.shape)
-    n = x.shape[a]
-    label_shape = x.shape[:a] + x.shape[a + 1:]
+    if axis == 1 and type(axis) is int and nd >= 2:  # the usual case: (N, C, ...)
+        a = 1
+    else:
+        a = 0 if nd == 1 and axis == 1 else _class_axis(op, axis, nd, shape)
+    n = shape[a]
+    label_shape = shape[:a] + shape[a + 1:]
     xp = get_array_module(x._data)
     data = target._data if isinstance(target, Tensor) else xp.asarray(target)
 
     def expected():  # built only for an error message: formatting shapes takes time on every call
-        probs = f" or class probabilities of shape {x.shape}" if allow_probs else ""
+        probs = f" or class probabilities of shape {shape}" if allow_probs else ""
         return f"class labels of shape {label_shape}{probs}"
 
     if data.dtype.kind not in "fiu":
         raise TypeError(f"{op}: target must hold integer {expected()}, got dtype {data.dtype}")
-    if data.shape not in (label_shape, x.shape):
+    if data.shape not in (label_shape, shape):
         raise ValueError(f"{op}: target of shape {data.shape} does not match input of shape "
-                         f"{x.shape}: expected {expected()}")
+                         f"{shape}: expected {expected()}")
     if data.dtype.kind == "f":
-        if data.shape != x.shape or not allow_probs:
+        if data.shape != shape or not allow_probs:
             raise TypeError(f"{op}: target has floating-point dtype {data.dtype} and shape "
                             f"{data.shape}; pass integer class labels (e.g. target.astype('int64'))"
-                            + (f" or class probabilities of shape {x.shape}" if allow_probs
+                            + (f" or class probabilities of shape {shape}" if allow_probs
                                else ""))
         target, labels = _float_target(op, x, target), False
     else:
@@ -355,7 +361,8 @@ def cross_entropy(input, target, *, weight=None, ignore_index: int = -100,  # no
     [[0.5, -0.5]]
     """
     op = "cross_entropy"
-    _check_reduction(op, reduction)
+    if reduction not in _REDUCTIONS:
+        raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     if (type(label_smoothing) is not float and (not isinstance(label_smoothing, numbers.Real)
                                                 or isinstance(label_smoothing, bool))
             or not 0.0 <= label_smoothing <= 1.0):

@@ -14,14 +14,14 @@ from ..kernels import relu as relu_kernel
 from ._broadcast import sum_to
 from .activation import ReLUMask
 from .reduce import Sum
-from .shape import reshape, transpose
+from .shape import Permute, reshape, transpose
 
 __all__ = ["linear", "linear_relu", "matmul"]
 
 
 
 class MatMul(Function):
-    batch_last = False  # see _matmul_batch_last
+    batch_last = False  # lay a 2-D product out batch-last, like a layer's input (kernels.gemm)
 
     def forward(self, a, b):
         if a.ndim == 2 and b.ndim == 2:
@@ -120,11 +120,6 @@ def matmul(a, b):
     return MatMul.apply(a, b)
 
 
-def _matmul_batch_last(a, b):
-    """``a @ b`` of 2-D arrays, laid out batch-last like a layer's input (kernels.gemm)."""
-    return MatMul.apply(a, b, batch_last=True)
-
-
 class Linear(Function):
     """``y = x @ w.T + b``, a layer of neurons: each output is a weighted sum of the inputs."""
 
@@ -141,10 +136,10 @@ class Linear(Function):
         x2 = x if xd.ndim == 2 else reshape(x, -1, xd.shape[-1])
         gx = gw = gb = None
         if need[0]:
-            gx = (_matmul_batch_last(g2, w) if xd.ndim == 2
+            gx = (MatMul.apply(g2, w, batch_last=True) if xd.ndim == 2  # laid out like x
                   else reshape(MatMul.apply(g2, w), xd.shape))
         if need[1]:
-            gw = MatMul.apply(g2.T, x2)
+            gw = MatMul.apply(Permute.apply(g2, axes=(1, 0)), x2)  # g2.T @ x2
         if len(self.inputs) == 2:
             return gx, gw
         if need[2]:
