@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..experiments.char_lm import sample_text, train_char_lm
+from ..experiments.char_lm import LANGUAGE_MODELS, sample_text, train_char_lm
 from ..experiments.text_classify import (
     TEXT_DATASETS,
     TEXT_MODELS,
@@ -18,13 +18,14 @@ from ..io import read_config
 
 __all__ = ["COMMANDS", "TEXT_TASKS", "add_parsers", "add_train_arguments", "evaluate", "train"]
 
-TEXT_TASKS = (*TEXT_MODELS, "char_lm")
-_LM_ARGS = ("hidden_size", "num_layers", "embedding_dim", "dropout")
+TEXT_TASKS = (*TEXT_MODELS, *LANGUAGE_MODELS)
+_LM_ARGS = {"char_lm": ("hidden_size", "num_layers", "embedding_dim", "dropout"),
+            "char_transformer": ("block", "d_model", "num_layers", "nhead", "dropout")}
 
 
 def add_train_arguments(t, int_type, float_type) -> None:
     """``train``'s options for the character language model."""
-    a = t.add_argument_group("character language model (char_lm)")
+    a = t.add_argument_group("character language models (char_lm, char_transformer)")
     a.add_argument("--text", default=None, metavar="FILE", help="the UTF-8 text to learn "
                    "(default: none; required for char_lm; docs/text.md names a "
                    "public-domain one)")
@@ -54,12 +55,13 @@ def add_parsers(sub, train_parser, debug, int_type, float_type) -> None:
 
 def train(args, model_kwargs: dict) -> None:
     """``chainrule train`` for a model of ``TEXT_TASKS``."""
-    if args.model == "char_lm":
+    if args.model in LANGUAGE_MODELS:
         _train_lm(args, model_kwargs)
         return
     if args.text is not None:
         raise ValueError(f"--text {args.text}: {args.model} learns from --dataset "
-                         f"({', '.join(TEXT_DATASETS)}); --text is for char_lm")
+                         f"({', '.join(TEXT_DATASETS)}); --text is for "
+                         f"{' and '.join(LANGUAGE_MODELS)}")
     if args.val_split is not None:
         raise ValueError(f"--val-split {args.val_split:g}: {args.model} validates on the fixed "
                          "10 % of the 70/10/20 split that every text model shares")
@@ -79,19 +81,23 @@ def train(args, model_kwargs: dict) -> None:
 
 
 def _train_lm(args, model_kwargs: dict) -> None:
+    name = args.model
     if args.text is None:
-        raise ValueError("char_lm needs --text FILE (a UTF-8 text to learn)")
+        raise ValueError(f"{name} needs --text FILE (a UTF-8 text to learn)")
     if args.dataset is not None:
-        raise ValueError(f"--dataset {args.dataset}: char_lm learns from --text FILE")
-    unknown = sorted(set(model_kwargs) - set(_LM_ARGS))
+        raise ValueError(f"--dataset {args.dataset}: {name} learns from --text FILE")
+    unknown = sorted(set(model_kwargs) - set(_LM_ARGS[name]))
     if unknown:
-        raise ValueError(f"--model-arg: char_lm has no argument {', '.join(unknown)}; it "
-                         f"accepts {', '.join(_LM_ARGS)}")
-    res = train_char_lm(args.text, batch_size=args.batch_size, bptt=args.bptt,
-                        epochs=args.epochs, max_steps=args.max_steps, lr=args.lr or 2e-3,
-                        clip=args.clip, seed=args.seed, out=args.out,
-                        verbose=0 if args.quiet else 1, temperature=args.temperature,
-                        **model_kwargs)
+        raise ValueError(f"--model-arg: {name} has no argument {', '.join(unknown)}; it "
+                         f"accepts {', '.join(_LM_ARGS[name])}")
+    common = {"batch_size": args.batch_size, "bptt": args.bptt, "epochs": args.epochs,
+              "max_steps": args.max_steps, "clip": args.clip, "seed": args.seed, "out": args.out,
+              "verbose": 0 if args.quiet else 1, "temperature": args.temperature}
+    if name == "char_lm":
+        res = train_char_lm(args.text, lr=args.lr or 2e-3, **common, **model_kwargs)
+    else:
+        res = train_char_lm(args.text, lr=args.lr or 1e-3, model=name, model_kwargs=model_kwargs,
+                            **common)
     print(f"validation {res['val_bits_per_character']:.3f} bits per character after "
           f"{res['steps']} steps, trained in {res['train_seconds']} s")
     print(f"run folder: {res['out']} (a sample in {res['out']}/sample.txt)")

@@ -1,9 +1,11 @@
-"""Train an LSTM character language model on a text file, and sample text from it.
+"""Train a character language model on a text file, and sample text from it.
 
 Training is truncated backpropagation through time: the text (less its last ``val_fraction``,
 kept for validation) is cut into ``batch_size`` parallel streams read ``bptt`` characters at a
-time (``data.sequences.bptt_chunks``). The LSTM's state at the end of one chunk starts the next,
-detached, so the gradient reaches back at most ``bptt`` steps while the state remembers further.
+time (``data.sequences.bptt_chunks``). The LSTM's (``char_lm``) state at the end of one chunk
+starts the next, detached, so the gradient reaches back at most ``bptt`` steps while the state
+remembers further; the causal-attention model (``char_transformer``) carries no state, each chunk
+being its whole context.
 The gradient's norm is clipped to ``clip`` before each Adam step. Validation reports bits per
 character (cross-entropy in base 2) over the held-out end of the text, read the same way.
 """
@@ -27,9 +29,10 @@ from .checks import build_model, check_float, check_int
 from .classify import load_model
 from .runs import RunFolder, run_path
 
-__all__ = ["MAX_TEXT_BYTES", "read_text", "sample_text", "train_char_lm"]
+__all__ = ["LANGUAGE_MODELS", "MAX_TEXT_BYTES", "read_text", "sample_text", "train_char_lm"]
 
 MAX_TEXT_BYTES = 64 * 2**20
+LANGUAGE_MODELS = ("char_lm", "char_transformer")
 
 
 def read_text(path) -> str:
@@ -72,8 +75,14 @@ def train_char_lm(text_path, *, hidden_size: int = 256, num_layers: int = 2,
                   bptt: int = 100, epochs: int = 1, max_steps: int | None = None,
                   lr: float = 2e-3, clip: float = 5.0, val_fraction: float = 0.05,
                   seed: int = 0, out=None, verbose: int = 1, sample_length: int = 500,
-                  temperature: float = 0.8) -> dict:
-    """Train ``char_lm`` on the text in ``text_path`` and write a run folder.
+                  temperature: float = 0.8, model: str = "char_lm",
+                  model_kwargs: dict | None = None) -> dict:
+    """Train ``model`` (``char_lm`` or ``char_transformer``) on the text in ``text_path`` and
+    write a run folder.
+
+    ``hidden_size``, ``num_layers``, ``embedding_dim`` and ``dropout`` are the LSTM's;
+    ``model_kwargs`` are the constructor arguments of ``char_transformer`` (``d_model``,
+    ``num_layers``, ``nhead``, ``dropout``; its ``block`` defaults to ``bptt``).
 
     The folder holds config.json, metrics.csv (step, loss in bits per character),
     model.safetensors (weights and vocabulary), results.json and sample.txt: a passage of the
@@ -93,22 +102,31 @@ def train_char_lm(text_path, *, hidden_size: int = 256, num_layers: int = 2,
     check_float(who, "val_fraction", val_fraction, low_ok=False, high=0.5)
     check_float(who, "dropout", dropout, high=1.0)
     check_float(who, "temperature", temperature, low_ok=False)
+    if model not in LANGUAGE_MODELS:
+        raise ValueError(f"{who}: model must be one of {', '.join(LANGUAGE_MODELS)}, got "
+                         f"{model!r}")
+    if model_kwargs and model == "char_lm":
+        raise ValueError(f"{who}: char_lm takes hidden_size, num_layers, embedding_dim and "
+                         f"dropout, not model_kwargs {sorted(model_kwargs)}")
     text = read_text(text_path)
-    out = run_path(out, f"char_lm-{Path(text_path).stem}", False)
+    out = run_path(out, f"{model}-{Path(text_path).stem}", False)
     vocab = CharVocabulary.of(text)
     ids = vocab.encode(text)
     cut = len(ids) - max(int(len(ids) * val_fraction), 2)
     chunks = bptt_chunks(ids[:cut], batch_size, bptt)
     val_chunks = bptt_chunks(ids[cut:], 1, bptt)
     model_rng, sample_rng = as_generator(seed).spawn(2)
-    net = build_model("char_lm", {"vocabulary": vocab.characters, "embedding_dim": embedding_dim,
-                                  "hidden_size": hidden_size, "num_layers": num_layers,
-                                  "dropout": dropout}, model_rng, where=who)
+    if model == "char_lm":
+        kwargs = {"embedding_dim": embedding_dim, "hidden_size": hidden_size,
+                  "num_layers": num_layers, "dropout": dropout}
+    else:
+        kwargs = {"block": bptt, **(model_kwargs or {})}
+    net = build_model(model, {"vocabulary": vocab.characters, **kwargs}, model_rng, where=who)
     opt = optim.Adam(net.parameters(), lr=lr)
-    settings = {"model": "char_lm", "text": str(text_path), "characters": len(text),
+    settings = {"model": model, "text": str(text_path), "characters": len(text),
                 "train_characters": int(cut), "val_characters": int(len(ids) - cut),
-                "vocabulary_size": len(vocab), "hidden_size": hidden_size,
-                "num_layers": num_layers, "embedding_dim": embedding_dim, "dropout": dropout,
+                "vocabulary_size": len(vocab), **kwargs,
+                "parameters": sum(p.numel() for p in net.parameters()),
                 "batch_size": batch_size, "bptt": bptt, "epochs": epochs,
                 "max_steps": max_steps, "lr": lr, "clip": clip, "seed": seed}
     config = {"model": net.config, "kind": "char_lm"}
@@ -121,7 +139,8 @@ def train_char_lm(text_path, *, hidden_size: int = 256, num_layers: int = 2,
             state = None
             for x, y in chunks:
                 logits, state = net(Tensor(x), state)
-                state = tuple(s.detach() for s in state)  # carried, not backpropagated
+                if state is not None:  # the LSTM's: carried, not backpropagated
+                    state = tuple(s.detach() for s in state)
                 loss = cross_entropy(logits.reshape(-1, len(vocab)), Tensor(y.reshape(-1)))
                 opt.zero_grad()
                 loss.backward()

@@ -18,11 +18,13 @@ from .mlp import MLP
 from .ngram import FastText, NGramLogistic
 from .perceptron import Perceptron
 from .registry import ModelInfo, available, build, build_from_config, config_of, register
+from .textattn import CharTransformer
 from .textrnn import CharLM, TextRNN
 
 __all__ = [
     "CharCNN",
     "CharLM",
+    "CharTransformer",
     "TextRNN",
     "Autoencoder",
     "ConditionalGAN",

@@ -14,7 +14,7 @@ from ..ops.activation import softmax
 from ..ops.shape import concat
 from .registry import register
 
-__all__ = ["CharLM", "TextRNN"]
+__all__ = ["CharLM", "TextRNN", "sample_characters"]
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU}
 
@@ -140,32 +140,47 @@ class CharLM(nn.Module):
             ValueError: a non-positive length or temperature, or a prime character outside the
                 vocabulary.
         """
-        if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < 1:
-            raise ValueError(f"CharLM.sample: length must be a positive int, got {length!r}")
-        if (isinstance(temperature, bool) or not isinstance(temperature, numbers.Real)
-                or not math.isfinite(temperature) or temperature <= 0):
-            raise ValueError(f"CharLM.sample: temperature must be a number > 0, got "
-                             f"{temperature!r}")
-        bad = [c for c in prime if c not in self.vocabulary]
-        if bad:
-            raise ValueError(f"CharLM.sample: prime character {bad[0]!r} is not in the model's "
-                             f"vocabulary of {len(self.vocabulary)} characters")
-        rng = resolve_rng(rng, "CharLM.sample")
+        def step(ids, new, state):  # the LSTM reads only the new characters, its state the rest
+            logits, state = self(Tensor(xp.asarray([ids[-new:]], dtype=xp.int64)), state)
+            return logits[0, -1], state
+
         xp = get_array_module(self.fc.weight._data)
-        index = {c: i for i, c in enumerate(self.vocabulary)}
-        ids = [index[c] for c in prime] or [int(rng.integers(len(self.vocabulary)))]
-        out, state = [], None
-        was_training = self.training
-        self.eval()
-        try:
-            with no_grad():
-                feed = ids
-                for _ in range(length):
-                    logits, state = self(Tensor(xp.asarray([feed], dtype=xp.int64)), state)
-                    p = softmax(logits[0, -1] / temperature, axis=-1).numpy().astype("float64")
-                    nxt = min(int((p.cumsum() < rng.random() * p.sum()).sum()), len(p) - 1)
-                    out.append(self.vocabulary[nxt])
-                    feed = [nxt]
-        finally:
-            self.train(was_training)
-        return "".join(out)
+        return sample_characters(self, "CharLM.sample", step, length, prime, temperature, rng)
+
+
+def sample_characters(model, who, step, length, prime, temperature, rng) -> str:
+    """``length`` characters after ``prime`` from a character model (``model.vocabulary``).
+
+    ``step(ids, new, state) -> (logits of the next character, state)`` runs the model after the
+    ids so far, of which the last ``new`` are not yet read (``state``: what the model carries
+    between calls, None at first). Each character is drawn from softmax(logits / temperature)
+    with ``rng``; an empty ``prime`` starts from a uniformly drawn character.
+    """
+    if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < 1:
+        raise ValueError(f"{who}: length must be a positive int, got {length!r}")
+    if (isinstance(temperature, bool) or not isinstance(temperature, numbers.Real)
+            or not math.isfinite(temperature) or temperature <= 0):
+        raise ValueError(f"{who}: temperature must be a number > 0, got {temperature!r}")
+    vocabulary = model.vocabulary
+    bad = [c for c in prime if c not in vocabulary]
+    if bad:
+        raise ValueError(f"{who}: prime character {bad[0]!r} is not in the model's vocabulary "
+                         f"of {len(vocabulary)} characters")
+    rng = resolve_rng(rng, who)
+    index = {c: i for i, c in enumerate(vocabulary)}
+    ids = [index[c] for c in prime] or [int(rng.integers(len(vocabulary)))]
+    out, state, new = [], None, len(ids)
+    was_training = model.training
+    model.eval()
+    try:
+        with no_grad():
+            for _ in range(length):
+                logits, state = step(ids, new, state)
+                p = softmax(logits / temperature, axis=-1).numpy().astype("float64")
+                nxt = min(int((p.cumsum() < rng.random() * p.sum()).sum()), len(p) - 1)
+                out.append(vocabulary[nxt])
+                ids.append(nxt)
+                new = 1
+    finally:
+        model.train(was_training)
+    return "".join(out)
