@@ -87,10 +87,10 @@ def _recorded_backward(fn, g_out, g_h, g_c):
     need = fn.needs_input_grad
     dz2 = reshape(stack(dz), steps * batch, 4 * hidden)
     grads = [reshape(matmul(dz2, w_ih), x.shape) if need[0] else None, dh, dc]
-    grads.append(matmul(transpose(dz2), reshape(x, steps * batch, x.shape[2])) if need[3]
+    grads.append(matmul(transpose(dz2, 0, 1), reshape(x, steps * batch, x.shape[2])) if need[3]
                  else None)
     h_in = reshape(stack([s[0] for s in saved]), steps * batch, hidden)
-    grads.append(matmul(transpose(dz2), h_in) if need[4] else None)
+    grads.append(matmul(transpose(dz2, 0, 1), h_in) if need[4] else None)
     if biases:
         db = _sum(dz2, axis=0)
         grads += [db, db]
