@@ -119,48 +119,55 @@ def _jit():
 
 
 def _half_scale(dtype, hidden):
-    """1/2 for the columns of the sigmoid gates (i, f, o), 1 for g's."""
+    """1/2 for the rows of the sigmoid gates (i, f, o), 1 for g's."""
     s = _HOST.full(4 * hidden, 0.5, dtype=dtype)
     s[2 * hidden:3 * hidden] = 1
     return s
 
 
-def _states(buffer, reverse):
-    """(state entering each step, state leaving it) as views of one (T+1, B, H) buffer."""
-    return (buffer[1:], buffer[:-1]) if reverse else (buffer[:-1], buffer[1:])
-
-
 def _cell_forward_numpy(g, c_in, c_out, hidden):
-    """Gates from their tanh (the i, f, o halves become sigmoids), then c_out = f c_in + i g."""
+    """Gates (4H, B) from their tanh (i, f, o halves become sigmoids), then c_out = f c_in + i g."""
     xp = _HOST
-    for s in (g[:, :2 * hidden], g[:, 3 * hidden:]):
+    for s in (g[:2 * hidden], g[3 * hidden:]):
         xp.multiply(s, 0.5, out=s)
         xp.add(s, 0.5, out=s)
-    xp.multiply(g[:, hidden:2 * hidden], c_in, out=c_out)
-    c_out += g[:, :hidden] * g[:, 2 * hidden:3 * hidden]
+    xp.multiply(g[hidden:2 * hidden], c_in, out=c_out)
+    c_out += g[:hidden] * g[2 * hidden:3 * hidden]
 
 
 def _cell_backward_numpy(g, tc, c_in, dh, d_out, dc, dz, m, hidden):
-    """One step's gate gradients into ``dz`` (B, 4H); ``dc`` becomes the gradient of c_in.
+    """One step's gate gradients into ``dz`` (4H, B); ``dc`` becomes the gradient of c_in.
 
-    ``dh`` and ``dc`` carry the gradients of the state leaving the step; ``m`` (B, 1) is the
-    step's mask or None. Rows of inactive sequences get zero gate gradients and keep ``dc``.
+    ``dh`` and ``dc`` (H, B) carry the gradients of the state leaving the step, ``d_out`` that
+    of its output (or None: zero); ``m`` (B,) is the step's mask or None. Columns of inactive
+    sequences get zero gate gradients and keep ``dc``.
     """
-    i, f = g[:, :hidden], g[:, hidden:2 * hidden]
-    gg, o = g[:, 2 * hidden:3 * hidden], g[:, 3 * hidden:]
-    dh_new = dh + d_out
+    i, f = g[:hidden], g[hidden:2 * hidden]
+    gg, o = g[2 * hidden:3 * hidden], g[3 * hidden:]
+    dh_new = dh if d_out is None else dh + d_out
     if m is not None:
-        dh_new *= m
+        dh_new = dh_new * m
     dc_new = dc + dh_new * o * (1 - tc * tc)
-    dz[:, 3 * hidden:] = dh_new * tc * o * (1 - o)
-    dz[:, :hidden] = dc_new * gg * i * (1 - i)
-    dz[:, hidden:2 * hidden] = dc_new * c_in * f * (1 - f)
-    dz[:, 2 * hidden:3 * hidden] = dc_new * i * (1 - gg * gg)
+    dz[3 * hidden:] = dh_new * tc * o * (1 - o)
+    dz[:hidden] = dc_new * gg * i * (1 - i)
+    dz[hidden:2 * hidden] = dc_new * c_in * f * (1 - f)
+    dz[2 * hidden:3 * hidden] = dc_new * i * (1 - gg * gg)
     if m is None:
         _HOST.multiply(dc_new, f, out=dc)
     else:
         dz *= m
         _HOST.copyto(dc, dc_new * f, where=m)
+
+
+# The fast routes keep every per-step array batch-last, (features, B): the per-step products
+# then run as W (4H, K) @ [x_t; h; 1] (K, B), which BLAS computes faster at these shapes than
+# the batch-first (B, K) @ (K, 4H), and the input, the previous state and a row of ones stacked
+# in one buffer ``xh`` (E + H + 1, T + 1, B) make the input projection, the recurrent product
+# and the bias one product per step. After the loop, all steps' gate gradients ``dz``
+# (4H, T*B) times ``xh`` give the gradients of W_ih, W_hh and the bias in one product. The
+# gates (T, 4H, B), cells and tanh(cells) keep each step contiguous for the per-step sweeps.
+# The compiled sweeps take whole buffers and a step index: numba vectorizes only over arrays it
+# knows to be contiguous, which the strided view of one step of ``dz`` is not.
 
 
 def lstm_forward(x, h0, c0, w_ih, w_hh, b=None, *, reverse=False, mask=None, keep=True):
@@ -169,46 +176,48 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b=None, *, reverse=False, mask=None, kee
         return lstm_forward_reference(x, h0, c0, w_ih, w_hh, b, reverse=reverse, mask=mask,
                                       keep=keep)
     xp, dtype = _HOST, x.dtype
-    steps, batch, _ = x.shape
+    steps, batch, features = x.shape
     hidden = h0.shape[-1]
-    scale = _half_scale(dtype, hidden)
-    x2 = xp.ascontiguousarray(x).reshape(steps * batch, -1)
-    gates = (x2 @ (w_ih.T * scale)).reshape(steps, batch, 4 * hidden)
+    e, k_rows = features, features + hidden + (b is not None)
+    parts = [w_ih, w_hh] + ([b[:, None]] if b is not None else [])
+    w = xp.concatenate(parts, axis=1) * _half_scale(dtype, hidden)[:, None]  # (4H, K)
+    xh = xp.empty((k_rows, steps + 1, batch), dtype)
+    xh[:e, :steps] = (x[::-1] if reverse else x).transpose(2, 0, 1)
+    xh[:e, steps] = 0
     if b is not None:
-        gates += b * scale
-    w = xp.ascontiguousarray(w_hh.T * scale)  # (H, 4H): the per-step product's preferred order
-    hs = xp.empty((steps + 1, batch, hidden), dtype)
-    cs = xp.empty_like(hs)
-    h_in, h_out = _states(hs, reverse)
-    c_in, c_out = _states(cs, reverse)
-    h_in[0 if not reverse else -1][...] = h0
-    c_in[0 if not reverse else -1][...] = c0
-    tcs = xp.empty((steps, batch, hidden), dtype) if keep else xp.empty((1, batch, hidden), dtype)
-    rec = xp.empty((batch, 4 * hidden), dtype)
+        xh[-1] = 1
+    xh[e:e + hidden, 0] = h0.T
+    cs = xp.empty((steps + 1, hidden, batch), dtype)
+    cs[0] = c0.T
+    gates = xp.empty((steps, 4 * hidden, batch), dtype)
+    tcs = xp.empty((steps if keep else 1, hidden, batch), dtype)
     jit = _jit()
-    sig_o = slice(3 * hidden, None)
-    for t in _order(steps, reverse):
-        g = gates[t]
-        xp.matmul(h_in[t], w, out=rec)
-        g += rec
+    half = dtype.type(0.5)
+    for k, t in enumerate(_order(steps, reverse)):
+        g = gates[k]
+        xp.matmul(w, xh[:, k], out=g)
         xp.tanh(g, out=g)
         if jit is not None:
-            jit["cell_forward"](g, c_in[t], c_out[t], hidden)
+            jit["cell_forward"](gates, cs, k, hidden, half)
         else:
-            _cell_forward_numpy(g, c_in[t], c_out[t], hidden)
-        tc = tcs[t if keep else 0]
-        xp.tanh(c_out[t], out=tc)
-        xp.multiply(g[:, sig_o], tc, out=h_out[t])
+            _cell_forward_numpy(g, cs[k], cs[k + 1], hidden)
+        tc = tcs[k if keep else 0]
+        xp.tanh(cs[k + 1], out=tc)
+        h_out = xh[e:e + hidden, k + 1]
+        xp.multiply(g[3 * hidden:], tc, out=h_out)
         if mask is not None and not mask[t].all():
-            off = ~mask[t][:, None]
-            xp.copyto(h_out[t], h_in[t], where=off)
-            xp.copyto(c_out[t], c_in[t], where=off)
-    last = 0 if reverse else steps - 1
-    out = h_out if mask is None else h_out * mask[:, :, None]
+            off = ~mask[t]
+            xp.copyto(h_out, xh[e:e + hidden, k], where=off)
+            xp.copyto(cs[k + 1], cs[k], where=off)
+    out = xh[e:e + hidden, 1:].transpose(1, 2, 0)  # (T, B, H) in the order of the steps run
+    if reverse:
+        out = out[::-1]
+    if mask is not None:
+        out = out * mask[:, :, None]
     saved = None
     if keep:
-        saved = ("fast", x2, w_ih, w_hh, gates, hs, cs, tcs, reverse, mask)
-    return out, h_out[last].copy(), c_out[last].copy(), saved
+        saved = ("fast", xh, w_ih, w_hh, gates, cs, tcs, reverse, mask)
+    return out, xh[e:e + hidden, steps].T.copy(), cs[steps].T.copy(), saved
 
 
 def lstm_backward(saved, d_out, d_hn, d_cn, *, need_x=True, need_h0=True, need_w=True):
@@ -219,43 +228,51 @@ def lstm_backward(saved, d_out, d_hn, d_cn, *, need_x=True, need_h0=True, need_w
     """
     if saved[0] == "reference":
         return lstm_backward_reference(saved, d_out, d_hn, d_cn)
-    _, x2, w_ih, w_hh, gates, hs, cs, tcs, reverse, mask = saved
-    xp, dtype = _HOST, x2.dtype
-    steps, batch, four_h = gates.shape
-    hidden = four_h // 4
-    h_in, _ = _states(hs, reverse)
-    c_in, _ = _states(cs, reverse)
-    dz = xp.empty_like(gates)
-    dh = xp.array(d_hn, dtype=dtype, order="C")
-    dc = xp.array(d_cn, dtype=dtype, order="C")
-    d_out = xp.ascontiguousarray(d_out, dtype=dtype)
-    w = xp.ascontiguousarray(w_hh)
-    rec = xp.empty_like(dh)
+    _, xh, w_ih, w_hh, gates, cs, tcs, reverse, mask = saved
+    xp, dtype = _HOST, xh.dtype
+    steps, four_h, batch = gates.shape
+    hidden, e = four_h // 4, w_ih.shape[1]
+    # A classifier reads only the final state: the outputs' gradient is then zeros, and skipped.
+    d_out = xp.ascontiguousarray((d_out[::-1] if reverse else d_out).transpose(0, 2, 1),
+                                 dtype=dtype) if d_out.any() else None
+    w_back = xp.ascontiguousarray((w_hh if not need_x else xp.concatenate([w_ih, w_hh], 1)).T)
+    rows = e * need_x  # where dh starts in a step's product
+    dxh = xp.empty((steps, w_back.shape[0], batch), dtype)
+    dz = xp.empty((four_h, steps, batch), dtype)
+    dh = xp.array(d_hn.T, dtype=dtype, order="C")
+    dc = xp.array(d_cn.T, dtype=dtype, order="C")
     jit = _jit()
-    order = list(_order(steps, not reverse))
-    for k, t in enumerate(order):
-        m = None
-        if mask is not None and not mask[t].all():
-            m = mask[t][:, None]
+    one = dtype.type(1)
+    ts = list(_order(steps, reverse))
+    for k in range(steps - 1, -1, -1):
+        t = ts[k]
+        m = None if mask is None or mask[t].all() else mask[t]
         if jit is not None:
-            jit["cell_backward"](gates[t], tcs[t], c_in[t], dh, d_out[t], dc, dz[t],
-                                 mask[t] if m is not None else _ALL_ON(batch), hidden)
+            jit["cell_backward"](gates, tcs, cs, dh, dz if d_out is None else d_out,
+                                 d_out is not None, dc, dz, k, _ALL_ON(batch) if m is None else m,
+                                 hidden, one)
         else:
-            _cell_backward_numpy(gates[t], tcs[t], c_in[t], dh, d_out[t], dc, dz[t], m, hidden)
-        if k == steps - 1 and not need_h0:
+            _cell_backward_numpy(gates[k], tcs[k], cs[k], dh, None if d_out is None else d_out[k],
+                                 dc, dz[:, k], m, hidden)
+        if k == 0 and not need_h0:
             dh = None
             break
-        xp.matmul(dz[t], w, out=rec)
-        if m is None:
-            dh, rec = rec, dh
-        else:  # an inactive sequence's state passed through: so does its gradient
-            xp.copyto(dh, rec, where=m)
-    dz2 = dz.reshape(steps * batch, four_h)
-    dx = (dz2 @ w_ih).reshape(steps, batch, -1) if need_x else None
+        xp.matmul(w_back, dz[:, k], out=dxh[k])
+        new_dh = dxh[k, rows:]
+        if m is not None:  # an inactive sequence's state passed through: so does its gradient
+            xp.copyto(new_dh, dh, where=~m)
+        dh = new_dh
+    dx = None
+    if need_x:
+        dx = dxh[:, :e].transpose(0, 2, 1)  # (T, B, E) in the order of the steps run
+        dx = dx[::-1] if reverse else dx
+    dh = None if dh is None else dh.T.copy()
     if not need_w:
-        return dx, dh, dc, None, None, None
-    dw_hh = dz2.T @ h_in.reshape(steps * batch, hidden)
-    return dx, dh, dc, dz2.T @ x2, dw_hh, dz2.sum(axis=0)
+        return dx, dh, dc.T.copy(), None, None, None
+    k_rows = xh.shape[0]
+    dw = dz.reshape(four_h, steps * batch) @ xh[:, :steps].reshape(k_rows, steps * batch).T
+    db = dw[:, e + hidden].copy() if k_rows > e + hidden else None
+    return dx, dh, dc.T.copy(), dw[:, :e].copy(), dw[:, e:e + hidden].copy(), db
 
 
 _ONES: dict = {}
@@ -275,37 +292,40 @@ def _build():
     jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
     @jit
-    def cell_forward(g, c_in, c_out, hidden):
-        """g (B, 4H) holds tanh of the halved i, f, o and of g: sigmoids, then the new cell."""
-        for r in range(g.shape[0]):
-            for j in range(hidden):
-                i = 0.5 * g[r, j] + 0.5
-                f = 0.5 * g[r, hidden + j] + 0.5
-                g[r, j] = i
-                g[r, hidden + j] = f
-                g[r, 3 * hidden + j] = 0.5 * g[r, 3 * hidden + j] + 0.5
-                c_out[r, j] = f * c_in[r, j] + i * g[r, 2 * hidden + j]
+    def cell_forward(gates, cs, k, hidden, half):
+        """Step k: gates[k] (4H, B) hold tanh of the halved i, f, o and of g; make the i, f, o
+        sigmoids, then the new cell cs[k + 1] = f cs[k] + i g."""
+        for j in range(hidden):
+            for r in range(gates.shape[2]):
+                i = half * gates[k, j, r] + half
+                f = half * gates[k, hidden + j, r] + half
+                gates[k, j, r] = i
+                gates[k, hidden + j, r] = f
+                gates[k, 3 * hidden + j, r] = half * gates[k, 3 * hidden + j, r] + half
+                cs[k + 1, j, r] = f * cs[k, j, r] + i * gates[k, 2 * hidden + j, r]
 
     @jit
-    def cell_backward(g, tc, c_in, dh, d_out, dc, dz, active, hidden):
-        """As ``_cell_backward_numpy``, one sweep; ``active`` (B,) the step's mask."""
-        for r in range(g.shape[0]):
-            if not active[r]:
-                for j in range(4 * hidden):
-                    dz[r, j] = 0.0
-                continue
-            for j in range(hidden):
-                i = g[r, j]
-                f = g[r, hidden + j]
-                gg = g[r, 2 * hidden + j]
-                o = g[r, 3 * hidden + j]
-                t = tc[r, j]
-                dh_new = dh[r, j] + d_out[r, j]
-                dc_new = dc[r, j] + dh_new * o * (1 - t * t)
-                dz[r, 3 * hidden + j] = dh_new * t * o * (1 - o)
-                dz[r, j] = dc_new * gg * i * (1 - i)
-                dz[r, hidden + j] = dc_new * c_in[r, j] * f * (1 - f)
-                dz[r, 2 * hidden + j] = dc_new * i * (1 - gg * gg)
-                dc[r, j] = dc_new * f
+    def cell_backward(gates, tcs, cs, dh, d_out, with_out, dc, dz, k, active, hidden, one):
+        """As ``_cell_backward_numpy`` for step k, one sweep; ``active`` (B,) the step's mask.
+
+        ``d_out`` is read only ``with_out`` (any array of the dtype otherwise)."""
+        for j in range(hidden):
+            for r in range(gates.shape[2]):
+                if not active[r]:
+                    dz[j, k, r] = dz[hidden + j, k, r] = 0
+                    dz[2 * hidden + j, k, r] = dz[3 * hidden + j, k, r] = 0
+                    continue
+                i = gates[k, j, r]
+                f = gates[k, hidden + j, r]
+                gg = gates[k, 2 * hidden + j, r]
+                o = gates[k, 3 * hidden + j, r]
+                t = tcs[k, j, r]
+                dh_new = dh[j, r] + d_out[k, j, r] if with_out else dh[j, r]
+                dc_new = dc[j, r] + dh_new * o * (one - t * t)
+                dz[3 * hidden + j, k, r] = dh_new * t * o * (one - o)
+                dz[j, k, r] = dc_new * gg * i * (one - i)
+                dz[hidden + j, k, r] = dc_new * cs[k, j, r] * f * (one - f)
+                dz[2 * hidden + j, k, r] = dc_new * i * (one - gg * gg)
+                dc[j, r] = dc_new * f
 
     return {"cell_forward": cell_forward, "cell_backward": cell_backward}
