@@ -254,7 +254,9 @@ def lstm_backward(saved, d_out, d_hn, d_cn, *, need_x=True, need_h0=True, need_w
         else:
             _cell_backward_numpy(gates[k], tcs[k], cs[k], dh, None if d_out is None else d_out[k],
                                  dc, dz[:, k], m, hidden)
-        if k == 0 and not need_h0:
+        if k == 0 and not need_h0:  # only the input's rows of the last product
+            if need_x:
+                xp.matmul(w_back[:e], dz[:, k], out=dxh[k, :e])
             dh = None
             break
         xp.matmul(w_back, dz[:, k], out=dxh[k])
