@@ -1,12 +1,12 @@
 """Recurrent layers: Elman RNN, LSTM and GRU, as one-step cells and as multi-layer sequence models.
 
-The RNN and GRU sequence models are unrolled in time over the same weights, so backpropagation
-through time is the engine walking back through the unrolled graph. The input projection of every
-time step is one matrix product before the loop; only the hidden-to-hidden product runs step by
-step. The LSTM runs each layer's direction as one node (``ops.lstm_sequence``): forward over all
-steps and backpropagation through time in one call each, with the same mathematics. Parameter
-names, shapes, gate order and initialization follow PyTorch, so state dicts load unchanged either
-way: LSTM gates are (i, f, g, o), GRU gates (r, z, n) with
+The Elman RNN is unrolled in time over the same weights, so backpropagation through time is the
+engine walking back through the unrolled graph. The input projection of every time step is one
+matrix product before the loop; only the hidden-to-hidden product runs step by step. The LSTM and
+the GRU run each layer's direction as one node (``ops.lstm_sequence``, ``ops.gru_sequence``):
+forward over all steps and backpropagation through time in one call each, the same mathematics.
+Parameter names, shapes, gate order and initialization follow PyTorch, so state dicts load
+unchanged either way: LSTM gates are (i, f, g, o), GRU gates (r, z, n) with
 ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``.
 """
 
@@ -19,6 +19,7 @@ import warnings
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.elementwise import where
+from ..ops.gru_sequence import gru_sequence
 from ..ops.lstm_sequence import lstm_sequence
 from ..ops.shape import concat, getitem, reshape, split, stack, transpose, unsqueeze
 from . import init
@@ -310,10 +311,14 @@ class _Sequence(_Recurrent):
             out, h, c = lstm_sequence(x, *state, *weights, reverse=bool(reverse),
                                       mask=None if active is None else active[:, :, 0])
             return out, (h, c)
+        if self._mode == "GRU":  # likewise (ops.gru_sequence)
+            out, h = gru_sequence(x, *state, *weights, reverse=bool(reverse),
+                                  mask=None if active is None else active[:, :, 0])
+            return out, (h,)
         return self._run_steps(x, state, weights, reverse, active)
 
     def _run_steps(self, x, state, weights, reverse, active):
-        """``_run`` unrolled: each step's ops recorded in the graph (the RNN's and GRU's way)."""
+        """``_run`` unrolled: each step's ops recorded in the graph (the Elman RNN's way)."""
         steps, batch = x.shape[:2]
         w_hh = weights[1]
         xw, b_hh = _project(self._mode, reshape(x, steps * batch, x.shape[2]), weights[0],

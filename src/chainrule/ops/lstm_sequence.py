@@ -119,7 +119,7 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False,
     if x.ndim != 3:
         raise ValueError(f"lstm_sequence: x must be (T, B, E), got shape {x.shape}")
     steps, batch, features = x.shape
-    hidden = w_hh.shape[-1]
+    hidden = h0.shape[-1]
     shapes = {"h0": (h0.shape, (batch, hidden)), "c0": (c0.shape, (batch, hidden)),
               "w_ih": (w_ih.shape, (4 * hidden, features)),
               "w_hh": (w_hh.shape, (4 * hidden, hidden))}
