@@ -10,17 +10,18 @@ References: ``lstm_forward_reference`` and ``lstm_backward_reference`` are the f
 at a time. The fast versions (``lstm_forward``, ``lstm_backward``) compute the same values up to
 rounding, shaped for BLAS and few array passes:
 
-- the input projection of all steps is one product (T*B, E) x (E, 4H), written into the one
-  (T, B, 4H) buffer that then holds every step's gates; only ``h @ W_hh^T`` runs per step;
-- ``sigmoid(z) = (1 + tanh(z / 2)) / 2``, and halving is exact in floating point: the weights of
-  the i, f, o rows are halved once, so a single ``tanh`` over each step's whole gate row serves
-  all four gates;
-- the gate gradients of all steps are kept, so the weight gradients, the bias gradient and the
-  input gradient are one product (or sum) each after the loop;
+- one matrix product per step, ``[W_ih | W_hh | b] @ [x_t; h; 1]``, batch-last (see the note
+  above ``lstm_forward``), gives all four gates' pre-activations, input projection and bias
+  included;
+- ``sigmoid(z) = (1 + tanh(z / 2)) / 2``, and halving is exact in floating point: the rows of the
+  i, f, o gates are halved once, so a single ``tanh`` over each step's gates serves all four;
+- the gate gradients of all steps are kept, so the gradients of W_ih, W_hh and the bias are one
+  product after the loop; the input's and the previous state's are one product per step;
 - the elementwise work of a step that has no transcendental function (the cell update in
   forward, all of a step's gate gradients in backward) is one compiled numba sweep when numba is
   on (``config.jit``), else a few NumPy calls (``_cell_forward_numpy``, ``_cell_backward_numpy``;
-  the tests hold all routes equal).
+  the tests hold all routes equal to the references);
+- an all-zero gradient of the outputs (a classifier reads only the final state) is skipped.
 
 Reference mode, other dtypes than float32/float64 and arrays off the host take the references.
 """
@@ -114,7 +115,13 @@ def _jit():
     if not (config.jit and _NUMBA):
         return None
     if not _compiled:
-        _compiled.update(_build())
+        try:
+            _compiled.update(_build())
+        except ImportError as e:
+            raise ImportError(
+                f"chainrule: numba is installed but does not import ({e}); set "
+                "chainrule.config.jit = False (or CHAINRULE_JIT=0) to use the NumPy kernels"
+            ) from e
     return _compiled
 
 
