@@ -255,7 +255,8 @@ def lstm_backward(saved, d_out, d_hn, d_cn, *, need_x=True, need_h0=True, need_w
         t = ts[k]
         m = None if mask is None or mask[t].all() else mask[t]
         if jit is not None:
-            jit["cell_backward"](gates, tcs, cs, dh, dz if d_out is None else d_out,
+            # without d_out, tcs stands in, unread (see cell_backward)
+            jit["cell_backward"](gates, tcs, cs, dh, tcs if d_out is None else d_out,
                                  d_out is not None, dc, dz, k, _ALL_ON(batch) if m is None else m,
                                  hidden, one)
         else:
@@ -317,24 +318,26 @@ def _build():
     def cell_backward(gates, tcs, cs, dh, d_out, with_out, dc, dz, k, active, hidden, one):
         """As ``_cell_backward_numpy`` for step k, one sweep; ``active`` (B,) the step's mask.
 
-        ``d_out`` is read only ``with_out`` (any array of the dtype otherwise)."""
+        ``d_out`` is read only ``with_out``; otherwise any array of the dtype that the sweep does
+        not write (one it writes would alias, and keep the loop from vectorizing). The mask selects
+        values rather than branching, so that the loop over the batch stays vectorized."""
+        zero = one - one
         for j in range(hidden):
             for r in range(gates.shape[2]):
-                if not active[r]:
-                    dz[j, k, r] = dz[hidden + j, k, r] = 0
-                    dz[2 * hidden + j, k, r] = dz[3 * hidden + j, k, r] = 0
-                    continue
+                on = active[r]
                 i = gates[k, j, r]
                 f = gates[k, hidden + j, r]
                 gg = gates[k, 2 * hidden + j, r]
                 o = gates[k, 3 * hidden + j, r]
                 t = tcs[k, j, r]
                 dh_new = dh[j, r] + d_out[k, j, r] if with_out else dh[j, r]
-                dc_new = dc[j, r] + dh_new * o * (one - t * t)
+                dh_new = dh_new if on else zero
+                dc_old = dc[j, r]
+                dc_new = dc_old + dh_new * o * (one - t * t)
                 dz[3 * hidden + j, k, r] = dh_new * t * o * (one - o)
-                dz[j, k, r] = dc_new * gg * i * (one - i)
-                dz[hidden + j, k, r] = dc_new * cs[k, j, r] * f * (one - f)
-                dz[2 * hidden + j, k, r] = dc_new * i * (one - gg * gg)
-                dc[j, r] = dc_new * f
+                dz[j, k, r] = dc_new * gg * i * (one - i) if on else zero
+                dz[hidden + j, k, r] = dc_new * cs[k, j, r] * f * (one - f) if on else zero
+                dz[2 * hidden + j, k, r] = dc_new * i * (one - gg * gg) if on else zero
+                dc[j, r] = dc_new * f if on else dc_old
 
     return {"cell_forward": cell_forward, "cell_backward": cell_backward}
