@@ -196,16 +196,17 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b=None, *, reverse=False, mask=None, kee
     xh[e:e + hidden, 0] = h0.T
     cs = xp.empty((steps + 1, hidden, batch), dtype)
     cs[0] = c0.T
-    gates = xp.empty((steps, 4 * hidden, batch), dtype)
+    gates = xp.empty((steps if keep else 1, 4 * hidden, batch), dtype)  # one step's when not kept
     tcs = xp.empty((steps if keep else 1, hidden, batch), dtype)
     jit = _jit()
     half = dtype.type(0.5)
     for k, t in enumerate(_order(steps, reverse)):
-        g = gates[k]
+        kg = k if keep else 0
+        g = gates[kg]
         xp.matmul(w, xh[:, k], out=g)
         xp.tanh(g, out=g)
         if jit is not None:
-            jit["cell_forward"](gates, cs, k, hidden, half)
+            jit["cell_forward"](gates, kg, cs, k, hidden, half)
         else:
             _cell_forward_numpy(g, cs[k], cs[k + 1], hidden)
         tc = tcs[k if keep else 0]
@@ -302,17 +303,17 @@ def _build():
     jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
 
     @jit
-    def cell_forward(gates, cs, k, hidden, half):
-        """Step k: gates[k] (4H, B) hold tanh of the halved i, f, o and of g; make the i, f, o
+    def cell_forward(gates, kg, cs, k, hidden, half):
+        """Step k: gates[kg] (4H, B) hold tanh of the halved i, f, o and of g; make the i, f, o
         sigmoids, then the new cell cs[k + 1] = f cs[k] + i g."""
         for j in range(hidden):
             for r in range(gates.shape[2]):
-                i = half * gates[k, j, r] + half
-                f = half * gates[k, hidden + j, r] + half
-                gates[k, j, r] = i
-                gates[k, hidden + j, r] = f
-                gates[k, 3 * hidden + j, r] = half * gates[k, 3 * hidden + j, r] + half
-                cs[k + 1, j, r] = f * cs[k, j, r] + i * gates[k, 2 * hidden + j, r]
+                i = half * gates[kg, j, r] + half
+                f = half * gates[kg, hidden + j, r] + half
+                gates[kg, j, r] = i
+                gates[kg, hidden + j, r] = f
+                gates[kg, 3 * hidden + j, r] = half * gates[kg, 3 * hidden + j, r] + half
+                cs[k + 1, j, r] = f * cs[k, j, r] + i * gates[kg, 2 * hidden + j, r]
 
     @jit
     def cell_backward(gates, tcs, cs, dh, d_out, with_out, dc, dz, k, active, hidden, one):
