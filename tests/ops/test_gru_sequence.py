@@ -83,3 +83,17 @@ def test_bad_arguments_are_named(rng):
         gru_sequence(x, h0, w_ih, w_hh[:, :2])
     with pytest.raises(ValueError, match=r"mask must have shape \(4, 3\), got \(4,\)"):
         gru_sequence(x, h0, w_ih, w_hh, mask=np.ones(4, bool))
+
+
+def test_bad_dtypes_and_bias_shapes_are_named(rng):
+    x, h0, w_ih, w_hh, b_ih, b_hh = _inputs(rng)
+    with pytest.raises(TypeError, match="h0 has dtype float32 but x has float64"):
+        gru_sequence(x, h0.astype("float32"), w_ih, w_hh)
+    with pytest.raises(ValueError, match=r"b_ih must have shape \(9,\), got \(8,\)"):
+        gru_sequence(x, h0, w_ih, w_hh, b_ih[:8], b_hh)
+
+
+def test_one_step_one_sequence_one_unit(rng):
+    shapes = [(1, 1, 1), (1, 1), (3, 1), (3, 1), (3,), (3,)]
+    inputs = [cr.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    assert cr.gradcheck(lambda *a: gru_sequence(*a, reverse=True), inputs)

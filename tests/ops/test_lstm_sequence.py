@@ -107,3 +107,17 @@ def test_bad_arguments_are_named(rng):
         lstm_sequence(x[:, 0], h0, c0, w_ih, w_hh)
     with pytest.raises(ValueError, match=r"mask must have shape \(4, 3\), got \(3, 4\)"):
         lstm_sequence(x, h0, c0, w_ih, w_hh, mask=np.ones((3, 4), bool))
+
+
+def test_bad_dtypes_and_bias_shapes_are_named(rng):
+    x, h0, c0, w_ih, w_hh, b_ih, b_hh = _inputs(rng)
+    with pytest.raises(TypeError, match="w_hh has dtype float32 but x has float64"):
+        lstm_sequence(x, h0, c0, w_ih, w_hh.astype("float32"))
+    with pytest.raises(ValueError, match=r"b_hh must have shape \(12,\), got \(11,\)"):
+        lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih, b_hh[:11])
+
+
+def test_one_step_one_sequence_one_unit(rng):
+    shapes = [(1, 1, 1), (1, 1), (1, 1), (4, 1), (4, 1), (4,), (4,)]
+    inputs = [cr.tensor(rng.standard_normal(s), requires_grad=True) for s in shapes]
+    assert cr.gradcheck(lambda *a: lstm_sequence(*a, reverse=True), inputs)

@@ -111,9 +111,15 @@ def gru_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False, mask
     hidden = h0.shape[-1]
     shapes = {"h0": (h0.shape, (batch, hidden)), "w_ih": (w_ih.shape, (3 * hidden, features)),
               "w_hh": (w_hh.shape, (3 * hidden, hidden))}
+    if b_ih is not None:
+        shapes.update(b_ih=(b_ih.shape, (3 * hidden,)), b_hh=(b_hh.shape, (3 * hidden,)))
     for name, (got, want) in shapes.items():
         if tuple(got) != want:
             raise ValueError(f"gru_sequence: {name} must have shape {want}, got {tuple(got)}")
+    for name, t in (("h0", h0), ("w_ih", w_ih), ("w_hh", w_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(f"gru_sequence: {name} has dtype {t.dtype} but x has {x.dtype}; cast "
+                            "one of them")
     if mask is not None:
         mask = get_array_module(x._data).ascontiguousarray(mask, dtype=bool)
         if mask.shape != (steps, batch):

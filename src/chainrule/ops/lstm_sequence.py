@@ -123,9 +123,16 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False,
     shapes = {"h0": (h0.shape, (batch, hidden)), "c0": (c0.shape, (batch, hidden)),
               "w_ih": (w_ih.shape, (4 * hidden, features)),
               "w_hh": (w_hh.shape, (4 * hidden, hidden))}
+    if b_ih is not None:
+        shapes.update(b_ih=(b_ih.shape, (4 * hidden,)), b_hh=(b_hh.shape, (4 * hidden,)))
     for name, (got, want) in shapes.items():
         if tuple(got) != want:
             raise ValueError(f"lstm_sequence: {name} must have shape {want}, got {tuple(got)}")
+    for name, t in (("h0", h0), ("c0", c0), ("w_ih", w_ih), ("w_hh", w_hh), ("b_ih", b_ih),
+                    ("b_hh", b_hh)):
+        if t is not None and t.dtype != x.dtype:
+            raise TypeError(f"lstm_sequence: {name} has dtype {t.dtype} but x has {x.dtype}; cast "
+                            "one of them")
     if mask is not None:
         mask = get_array_module(x._data).ascontiguousarray(mask, dtype=bool)
         if mask.shape != (steps, batch):
