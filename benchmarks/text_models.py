@@ -1,6 +1,6 @@
 """Training steps of the text models against PyTorch, in the same run: the char-CNN and an LSTM.
 
-    python benchmarks/text_models.py                       # both workloads, 20 timed steps each
+    python benchmarks/text_models.py                       # all workloads, 20 timed steps each
     python benchmarks/text_models.py --quick               # 2 timed steps: a check of the plumbing
     python benchmarks/text_models.py --threads 1 --clock process_time
 
@@ -12,7 +12,9 @@ second):
   the Trainer does, against the same layers in torch.nn);
 - ``lstm``: one Adam step of an LSTM text classifier, batch 64, length 100, hidden 256, 64-wide
   character embeddings over 72 ids, 4 classes (``models.TextRNN``), against an Embedding +
-  torch.nn.LSTM (PyTorch's fused kernel) + Linear on the final hidden state.
+  torch.nn.LSTM (PyTorch's fused kernel) + Linear on the final hidden state;
+- ``gru``: the same classifier with a GRU (``TextRNN(cell="gru")`` against torch.nn.GRU); no
+  target in the issue, measured beside the LSTM.
 
 Each (framework, workload) runs in its own fresh process with ``--threads`` BLAS/OpenMP threads:
 warm-up steps, then ``--repeats`` timed steps; the table gives the median seconds per step and the
@@ -40,7 +42,7 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 SRC = HERE.parent / "src"
 MARKER = "TEXT-BENCH "
-WORKLOADS = ("charcnn", "lstm")
+WORKLOADS = ("charcnn", "lstm", "gru")
 CHARS, LENGTH, CNN_BATCH, CLASSES = 70, 1014, 128, 4
 LSTM_BATCH, LSTM_STEPS, HIDDEN, EMBED, VOCAB = 64, 100, 256, 64, 72
 
@@ -63,7 +65,7 @@ def _chainrule(workload: str, dropout: float):
         cr.nn.fuse(model)
         opt = cr.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
     else:
-        model = cr.models.TextRNN(VOCAB, CLASSES, EMBED, HIDDEN, rng=rng)
+        model = cr.models.TextRNN(VOCAB, CLASSES, EMBED, HIDDEN, cell=workload, rng=rng)
         opt = cr.optim.Adam(model.parameters(), lr=1e-3)
 
     def step(x, y):
@@ -98,15 +100,15 @@ def _torch(workload: str, dropout: float, state=None):
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         forward = model
     else:
-        emb, lstm, fc = nn.Embedding(VOCAB, EMBED, 0), nn.LSTM(EMBED, HIDDEN, batch_first=True), \
-            nn.Linear(HIDDEN, CLASSES)
-        model = nn.ModuleDict({"embedding": emb, "rnn": lstm, "fc": fc})
+        rnn = (nn.LSTM if workload == "lstm" else nn.GRU)(EMBED, HIDDEN, batch_first=True)
+        emb, fc = nn.Embedding(VOCAB, EMBED, 0), nn.Linear(HIDDEN, CLASSES)
+        model = nn.ModuleDict({"embedding": emb, "rnn": rnn, "fc": fc})
         if state is not None:
             model.load_state_dict({k: torch.tensor(v) for k, v in state.items()})
 
         def forward(x):
-            _, (h, _) = lstm(emb(x))
-            return fc(h[-1])
+            _, h = rnn(emb(x))
+            return fc((h[0] if workload == "lstm" else h)[-1])
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
 
     def step(x, y):

@@ -1,10 +1,12 @@
 """Recurrent layers: Elman RNN, LSTM and GRU, as one-step cells and as multi-layer sequence models.
 
-A sequence model is unrolled in time over the same weights, so backpropagation through time is the
+The Elman RNN is unrolled in time over the same weights, so backpropagation through time is the
 engine walking back through the unrolled graph. The input projection of every time step is one
-matrix product before the loop; only the hidden-to-hidden product runs step by step. Parameter
-names, shapes, gate order and initialization follow PyTorch, so state dicts load unchanged either
-way: LSTM gates are (i, f, g, o), GRU gates (r, z, n) with
+matrix product before the loop; only the hidden-to-hidden product runs step by step. The LSTM and
+the GRU run each layer's direction as one node (``ops.lstm_sequence``, ``ops.gru_sequence``):
+forward over all steps and backpropagation through time in one call each, the same mathematics.
+Parameter names, shapes, gate order and initialization follow PyTorch, so state dicts load
+unchanged either way: LSTM gates are (i, f, g, o), GRU gates (r, z, n) with
 ``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``.
 """
 
@@ -17,6 +19,8 @@ import warnings
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.elementwise import where
+from ..ops.gru_sequence import gru_sequence
+from ..ops.lstm_sequence import lstm_sequence
 from ..ops.shape import concat, getitem, reshape, split, stack, transpose, unsqueeze
 from . import init
 from ._checks import float_dtype, positive_int, resolve_rng
@@ -301,11 +305,24 @@ class _Sequence(_Recurrent):
         sequence has ended (or, read backward, not yet begun) its state passes through unchanged
         and its output is zero, so the padding has no effect on anything.
         """
+        weights = [getattr(self, name + suffix)
+                   for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        if self._mode == "LSTM":  # the whole sequence as one node (ops.lstm_sequence)
+            out, h, c = lstm_sequence(x, *state, *weights, reverse=bool(reverse),
+                                      mask=None if active is None else active[:, :, 0])
+            return out, (h, c)
+        if self._mode == "GRU":  # likewise (ops.gru_sequence)
+            out, h = gru_sequence(x, *state, *weights, reverse=bool(reverse),
+                                  mask=None if active is None else active[:, :, 0])
+            return out, (h,)
+        return self._run_steps(x, state, weights, reverse, active)
+
+    def _run_steps(self, x, state, weights, reverse, active):
+        """``_run`` unrolled: each step's ops recorded in the graph (the Elman RNN's way)."""
         steps, batch = x.shape[:2]
-        w_hh = getattr(self, "weight_hh" + suffix)
-        xw, b_hh = _project(self._mode, reshape(x, steps * batch, x.shape[2]),
-                            getattr(self, "weight_ih" + suffix), getattr(self, "bias_ih" + suffix),
-                            getattr(self, "bias_hh" + suffix))
+        w_hh = weights[1]
+        xw, b_hh = _project(self._mode, reshape(x, steps * batch, x.shape[2]), weights[0],
+                            weights[2], weights[3])
         # One split node for all steps: its backward joins the step gradients in one concat.
         xs = split(xw, batch, axis=0)
         step = _STEPS[self._mode]
