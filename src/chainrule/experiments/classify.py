@@ -41,6 +41,8 @@ from .checks import (
 )
 from .repeat import run_threads, validation_split
 from .runs import RunFolder, run_path
+from .schedules import SCHEDULES, scheduler_callback
+from .schedules import epoch_scheduler as _schedule  # the text models' (epoch-wise)
 
 __all__ = ["AUGMENTATIONS", "OPTIMIZERS", "evaluate_checkpoint", "load_model", "train_classifier"]
 
@@ -64,7 +66,6 @@ AUGMENTATIONS = {
 def _augmenting(distort):
     """A DataLoader transform that distorts the images of a batch and keeps its labels."""
     return lambda batch, rng: (distort(batch[0], rng), batch[1])
-SCHEDULES = ("constant", "cosine", "step")
 
 
 def _model_kwargs(name: str, input_shape, num_classes: int, overrides: dict) -> dict:
@@ -74,22 +75,13 @@ def _model_kwargs(name: str, input_shape, num_classes: int, overrides: dict) -> 
         "lenet5": {"in_channels": c, "num_classes": num_classes, "input_size": h},
         "small_cnn": {"in_channels": c, "num_classes": num_classes, "input_size": h},
         "madry_cnn": {"in_channels": c, "num_classes": num_classes, "input_size": h},
+        "wong_cnn": {"in_channels": c, "num_classes": num_classes, "input_size": h},
     }.get(name, {})
     return {**defaults, **overrides}
 
 
 def _write_json(path: Path, obj) -> None:
     atomic_write_bytes(str(path), (json.dumps(obj, indent=2, default=str) + "\n").encode())
-
-
-def _schedule(name: str, opt, epochs: int):
-    if name == "constant":
-        return None
-    if name == "cosine":
-        return optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1))
-    if name == "step":
-        return optim.lr_scheduler.StepLR(opt, step_size=max(epochs // 3, 1), gamma=0.3)
-    raise ValueError(f"unknown schedule {name!r}; expected one of {SCHEDULES}")
 
 
 def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epochs: int = 10,
@@ -185,14 +177,15 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
             loss, extra = bayes_runs.member_loss(member, len(fit_idx), bayes)
             keep = ([] if len(members) > 1 else
                     [ModelCheckpoint(out / "checkpoint", save_best_only=False, config=config)])
-            trainer = Trainer(member, loss, opt, metrics=["accuracy"], device=device,
-                              perturb=perturb, scheduler=_schedule(schedule, opt, epochs),
-                              callbacks=[*extra, CSVLogger(out / f"metrics{suffix}.csv",
-                                                           append=run.resumes), *keep])
             train_data = DataLoader(ArrayDataset(x_fit, y_fit), batch_size,
                                     shuffle=True, rng=member_data_rng,
                                     transform=None if aug is None else _augmenting(aug),
                                     prefetch=2)
+            sched = scheduler_callback(schedule, opt, epochs, len(train_data))
+            trainer = Trainer(member, loss, opt, metrics=["accuracy"], device=device,
+                              perturb=perturb, callbacks=[*([sched] if sched else []), *extra,
+                                                          CSVLogger(out / f"metrics{suffix}.csv",
+                                                                    append=run.resumes), *keep])
             history = fit_watched(trainer, train_data, validation, epochs=epochs,
                                   batch_size=batch_size, verbose=verbose,
                                   resume_from=run.resume_from, checkpoint=out / "checkpoint",

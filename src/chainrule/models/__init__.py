@@ -19,6 +19,7 @@ from .ngram import FastText, NGramLogistic
 from .perceptron import Perceptron
 from .registry import ModelInfo, available, build, build_from_config, config_of, register
 from .textrnn import CharLM, TextRNN
+from .wong import WongCNN
 
 __all__ = [
     "CharCNN",
@@ -48,4 +49,5 @@ __all__ = [
     "build_from_config",
     "config_of",
     "register",
+    "WongCNN",
 ]

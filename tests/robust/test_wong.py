@@ -1,0 +1,125 @@
+"""Wong, Rice & Kolter's fast adversarial training: their MNIST CNN, the cyclic schedule and the
+CLI run that combines them (``chainrule train wong_cnn --schedule cyclic --adversarial fgsm``)."""
+
+import json
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import optim
+from chainrule.cli import main
+from chainrule.experiments.schedules import scheduler_callback, triangular_factor
+from chainrule.io.checkpoint import load_training_state
+from chainrule.models import WongCNN, build
+from chainrule.train import LearningRateScheduler, Trainer
+
+
+def test_wong_cnn_shapes_and_parameter_count():
+    net = build("wong_cnn", rng=np.random.default_rng(0))
+    assert isinstance(net, WongCNN)
+    conv1, conv2 = net.features[0], net.features[2]
+    assert conv1.weight.shape == (16, 1, 4, 4) and conv2.weight.shape == (32, 16, 4, 4)
+    assert net.classifier[1].weight.shape == (100, 32 * 7 * 7)
+    assert net.classifier[3].weight.shape == (10, 100)
+    x = cr.tensor(np.zeros((2, 1, 28, 28), np.float32))
+    assert net.features(x).shape == (2, 32, 7, 7) and net(x).shape == (2, 10)
+    assert net.num_parameters() == (1 * 16 * 16 + 16) + (16 * 32 * 16 + 32) \
+        + (1568 * 100 + 100) + (100 * 10 + 10)
+    with pytest.raises(ValueError, match="WongCNN: input_size must be a positive multiple of "
+                       "4, got 30"):
+        WongCNN(input_size=30)
+
+
+def test_wong_cnn_matches_the_same_network_in_pytorch():
+    torch = pytest.importorskip("torch")
+    ours = WongCNN(rng=np.random.default_rng(1)).to(dtype=np.float64).eval()
+    tnn = torch.nn
+    theirs = tnn.Sequential(tnn.Conv2d(1, 16, 4, stride=2, padding=1), tnn.ReLU(),
+                            tnn.Conv2d(16, 32, 4, stride=2, padding=1), tnn.ReLU(), tnn.Flatten(),
+                            tnn.Linear(32 * 7 * 7, 100), tnn.ReLU(), tnn.Linear(100, 10)).double()
+    names = {"0": "features.0", "2": "features.2", "5": "classifier.1", "7": "classifier.3"}
+    state = ours.state_dict()
+    theirs.load_state_dict({k: torch.from_numpy(np.array(state[f"{names[k.split('.')[0]]}."
+                                                             f"{k.split('.')[1]}"]._data))
+                            for k in theirs.state_dict()})
+    x = np.random.default_rng(2).uniform(0, 1, (3, 1, 28, 28))
+    expected = theirs(torch.from_numpy(x)).detach().numpy()
+    np.testing.assert_allclose(ours(cr.tensor(x))._data, expected, rtol=1e-10, atol=1e-12)
+
+
+def _wong_lr(i, total_steps, epochs, lr_max):
+    """Wong et al.'s schedule as their code writes it: np.interp over the epochs at step i + 1."""
+    t = epochs * (i + 1) / total_steps
+    return float(np.interp(t, [0, epochs * 2 / 5, epochs], [0, lr_max, 0]))
+
+
+@pytest.mark.parametrize("epochs, steps_per_epoch", [(10, 7), (5, 3), (1, 10)])
+def test_the_cyclic_schedule_is_wong_et_als_triangle(epochs, steps_per_epoch):
+    total = epochs * steps_per_epoch
+    model = WongCNN(input_size=8, rng=np.random.default_rng(0))
+    opt = optim.Adam(model.parameters(), lr=5e-3)
+    callback = scheduler_callback("cyclic", opt, epochs, steps_per_epoch)
+    assert callback.interval == "batch"
+    seen = []
+    for i in range(total):
+        seen.append(opt.param_groups[0]["lr"])  # the lr step i trains with
+        callback.on_batch_end(i)
+        callback.on_epoch_end(i // steps_per_epoch)  # a batch schedule ignores epochs
+    expected = [_wong_lr(i, total, epochs, 5e-3) for i in range(total)]
+    np.testing.assert_allclose(seen, expected, rtol=1e-12, atol=1e-15)
+    assert seen[-1] == 0 and max(seen) == pytest.approx(5e-3 * min(1, (int(0.4 * total)) /
+                                                                   (0.4 * total)))
+    assert triangular_factor(total, total) == 0 and triangular_factor(-1, total) == 0
+
+
+def test_epoch_schedules_and_refusals():
+    model = WongCNN(input_size=8, rng=np.random.default_rng(0))
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    assert scheduler_callback("constant", opt, 3, 5) is None
+    assert scheduler_callback("cosine", opt, 3, 5).interval == "epoch"
+    with pytest.raises(ValueError, match="unknown schedule 'linear'; expected one of"):
+        scheduler_callback("linear", opt, 3, 5)
+    with pytest.raises(ValueError, match="LearningRateScheduler: interval must be 'epoch' or "
+                       "'batch', got 'step'"):
+        LearningRateScheduler(optim.lr_scheduler.StepLR(opt, 1), interval="step")
+    with pytest.raises(ValueError, match="ReduceLROnPlateau needs interval='epoch'"):
+        LearningRateScheduler(optim.lr_scheduler.ReduceLROnPlateau(opt), interval="batch")
+
+
+def test_a_resumed_cyclic_run_repeats_the_uninterrupted_one(tmp_path):
+    from chainrule.data.datasets import digits
+    (xtr, ytr), _ = digits()
+
+    def run(epochs, resume=None, path=None):
+        model = WongCNN(input_size=8, rng=np.random.default_rng(0))
+        opt = optim.Adam(model.parameters(), lr=5e-3)
+        trainer = Trainer(model, "cross_entropy", opt,
+                          callbacks=[scheduler_callback("cyclic", opt, 2, 3)],
+                          perturb=cr.robust.AdversarialTraining("fgsm", eps=0.3, rng=1))
+        data = cr.data.DataLoader(cr.data.ArrayDataset(xtr[:96, None], ytr[:96]), 32,
+                                  shuffle=True, rng=2)
+        trainer.fit(data, epochs=epochs, verbose=0, resume_from=resume)
+        if path is not None:
+            trainer.save_checkpoint(path)
+        return [p._data.copy() for p in model.parameters()], opt.param_groups[0]["lr"]
+
+    straight, lr = run(2)
+    run(1, path=tmp_path / "state.safetensors")
+    resumed, lr_resumed = run(2, resume=tmp_path / "state.safetensors")
+    assert lr == lr_resumed == 0.0
+    assert all(np.array_equal(a, b) for a, b in zip(straight, resumed))
+
+
+def test_cli_trains_wong_cnn_adversarially_with_the_cyclic_schedule(tmp_path):
+    out = tmp_path / "wong"
+    assert main(["train", "wong_cnn", "--epochs", "1", "--batch-size", "512", "--quiet",
+                 "--lr", "5e-3", "--schedule", "cyclic", "--adversarial", "fgsm", "--eps", "0.3",
+                 "--adv-alpha", "0.375", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["schedule"] == "cyclic" and config["model"]["name"] == "wong_cnn"
+    assert config["adversarial"]["alpha"] == 0.375
+    steps = -(-config["split"]["n_train"] // 512)
+    state = load_training_state(out / "checkpoint" / "last.state.safetensors")
+    assert state["scheduler"]["last_epoch"] == steps  # stepped after every batch
+    assert state["scheduler"]["_last_lr"] == [0.0]  # the triangle ended at 0
