@@ -123,3 +123,39 @@ def test_cli_trains_wong_cnn_adversarially_with_the_cyclic_schedule(tmp_path):
     state = load_training_state(out / "checkpoint" / "last.state.safetensors")
     assert state["scheduler"]["last_epoch"] == steps  # stepped after every batch
     assert state["scheduler"]["_last_lr"] == [0.0]  # the triangle ended at 0
+
+
+@pytest.mark.parametrize("clip_start", [False, True])
+def test_fgsm_training_step_matches_wong_et_als_pytorch_code(clip_start):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    ours = WongCNN(input_size=8, rng=rng).to(dtype=np.float64)
+    tnn = torch.nn
+    theirs = tnn.Sequential(tnn.Conv2d(1, 16, 4, stride=2, padding=1), tnn.ReLU(),
+                            tnn.Conv2d(16, 32, 4, stride=2, padding=1), tnn.ReLU(), tnn.Flatten(),
+                            tnn.Linear(32 * 2 * 2, 100), tnn.ReLU(), tnn.Linear(100, 10)).double()
+    names = {"0": "features.0", "2": "features.2", "5": "classifier.1", "7": "classifier.3"}
+    state = ours.state_dict()
+    theirs.load_state_dict({k: torch.from_numpy(np.array(state[f"{names[k.split('.')[0]]}."
+                                                             f"{k.split('.')[1]}"]._data))
+                            for k in theirs.state_dict()})
+    x = rng.choice([0.0, 1.0, 0.5], size=(6, 1, 8, 8))  # MNIST-like: many pixels on the box
+    y = np.arange(6) % 10
+    eps, alpha = 0.3, 0.375
+    hook = cr.robust.AdversarialTraining("fgsm", eps=eps, alpha=alpha, rng=7,
+                                         clip_start=clip_start)
+    (adv,) = hook(ours, (cr.Tensor(x),), cr.Tensor(y))
+    # Their loop (train_mnist.py), with the same uniform draw of the start.
+    X = torch.from_numpy(x)
+    delta = torch.from_numpy(np.random.default_rng(7).uniform(-eps, eps, size=x.shape))
+    if clip_start:  # their CIFAR code's clamp of the start into the box
+        delta = torch.max(torch.min(1 - X, delta), 0 - X)
+    delta.requires_grad_(True)
+    torch.nn.functional.cross_entropy(theirs(X + delta), torch.from_numpy(y)).backward()
+    delta = torch.clamp(delta + alpha * torch.sign(delta.grad), -eps, eps)
+    delta = torch.max(torch.min(1 - X, delta), 0 - X).detach()
+    np.testing.assert_allclose(adv._data, (X + delta).numpy(), rtol=0, atol=1e-12)
+    assert hook.config()["clip_start"] is clip_start
+    with pytest.raises(TypeError, match="AdversarialTraining: clip_start must be True or False, "
+                       "got 1"):
+        cr.robust.AdversarialTraining("fgsm", clip_start=1)

@@ -22,6 +22,9 @@ def add_train_arguments(t, int_type, float_type) -> None:
     a.add_argument("--adv-alpha", type=float_type(0, low_ok=False), default=None,
                    help="its step (default: 1.25 eps for fgsm, 2.5 eps / steps for pgd)")
     a.add_argument("--adv-steps", type=int_type(1), default=10, help="pgd's steps, >= 1")
+    a.add_argument("--adv-clip-start", action="store_true", help="fgsm: clip the random start "
+                   "into [0, 1] before its gradient (default: Wong et al.'s unclipped start, "
+                   "which avoids catastrophic overfitting on MNIST)")
 
 
 def adversarial_settings(args, generative_tasks) -> dict | None:
@@ -32,7 +35,7 @@ def adversarial_settings(args, generative_tasks) -> dict | None:
         raise ValueError(f"--adversarial {args.adversarial}: adversarial training is for "
                          f"classifiers, not the generative task {args.model!r}")
     return {"method": args.adversarial, "eps": args.eps, "alpha": args.adv_alpha,
-            "steps": args.adv_steps}
+            "steps": args.adv_steps, "clip_start": args.adv_clip_start}
 
 
 def _common(parser, int_type, n_default) -> None:
