@@ -115,10 +115,17 @@ def test_cli_trains_wong_cnn_adversarially_with_the_cyclic_schedule(tmp_path):
     out = tmp_path / "wong"
     assert main(["train", "wong_cnn", "--epochs", "1", "--batch-size", "512", "--quiet",
                  "--lr", "5e-3", "--schedule", "cyclic", "--adversarial", "fgsm", "--eps", "0.3",
-                 "--adv-alpha", "0.375", "--out", str(out)]) == 0
+                 "--adv-alpha", "0.375", "--adv-check", "64", "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["schedule"] == "cyclic" and config["model"]["name"] == "wong_cnn"
-    assert config["adversarial"]["alpha"] == 0.375
+    assert config["adversarial"]["alpha"] == 0.375 and config["adversarial"]["check"] == 64
+    assert config["adversarial"]["clip_start"] is False
+    header, row = (out / "metrics.csv").read_text().splitlines()[:2]
+    pgd = float(row.split(",")[header.split(",").index("pgd_accuracy")])
+    assert 0 <= pgd <= 1
+    results = json.loads((out / "results.json").read_text())
+    assert results["overfitting_check"] == {"images": 64, "collapsed_at_epoch": None,
+                                            "kept_epoch": 0}
     steps = -(-config["split"]["n_train"] // 512)
     state = load_training_state(out / "checkpoint" / "last.state.safetensors")
     assert state["scheduler"]["last_epoch"] == steps  # stepped after every batch
@@ -159,3 +166,45 @@ def test_fgsm_training_step_matches_wong_et_als_pytorch_code(clip_start):
     with pytest.raises(TypeError, match="AdversarialTraining: clip_start must be True or False, "
                        "got 1"):
         cr.robust.AdversarialTraining("fgsm", clip_start=1)
+
+
+class _Scripted(cr.robust.OverfittingCheck):
+    """The check with PGD accuracies given in advance, to drive a collapse."""
+
+    def __init__(self, values, **kwargs):
+        super().__init__(np.zeros((1, 1, 8, 8)), np.zeros(1, int), eps=0.3, **kwargs)
+        self.values = list(values)
+
+    def accuracy(self, model):
+        return self.values.pop(0)
+
+
+@pytest.mark.parametrize("restore", [True, False])
+def test_the_overfitting_check_stops_at_a_collapse_and_keeps_the_best_weights(restore):
+    from chainrule.data.datasets import digits
+    (xtr, ytr), _ = digits()
+    model = WongCNN(input_size=8, rng=np.random.default_rng(0))
+    saved = {}
+
+    class Snapshot(cr.train.Callback):
+        order = -6  # just before the check: the weights each epoch ended with
+
+        def on_epoch_end(self, epoch, logs=None):
+            saved[epoch] = [p._data.copy() for p in model.parameters()]
+
+    check = _Scripted([0.5, 0.6, 0.45, 0.3, 0.9], restore=restore)
+    trainer = Trainer(model, "cross_entropy", optim.Adam(model.parameters(), lr=1e-2),
+                      callbacks=[Snapshot(), check])
+    history = trainer.fit((xtr[:64, None], ytr[:64]), epochs=5, batch_size=32, verbose=0)
+    # 0.45 is within 0.2 of the best (0.6): training goes on; 0.3 is a collapse at epoch 3.
+    assert history.history["pgd_accuracy"] == [0.5, 0.6, 0.45, 0.3]
+    assert check.collapsed_at == 3 and check.best_epoch == 1 and trainer.stop_training
+    kept = saved[1] if restore else saved[3]
+    assert all(np.array_equal(p._data, k) for p, k in zip(model.parameters(), kept))
+
+
+def test_the_overfitting_check_refuses_bad_settings():
+    with pytest.raises(ValueError, match="OverfittingCheck: x and y must hold the same number"):
+        cr.robust.OverfittingCheck(np.zeros((2, 4)), np.zeros(3), eps=0.3)
+    with pytest.raises(ValueError, match="OverfittingCheck: drop must be"):
+        cr.robust.OverfittingCheck(np.zeros((2, 4)), np.zeros(2), eps=0.3, drop=-1)
