@@ -9,7 +9,7 @@ import pytest
 import chainrule as cr
 from chainrule import optim
 from chainrule.cli import main
-from chainrule.experiments.schedules import scheduler_callback, triangular_factor
+from chainrule.experiments.schedules import epoch_scheduler, scheduler_callback, triangular_factor
 from chainrule.io.checkpoint import load_training_state
 from chainrule.models import WongCNN, build
 from chainrule.train import LearningRateScheduler, Trainer
@@ -80,6 +80,9 @@ def test_epoch_schedules_and_refusals():
     assert scheduler_callback("cosine", opt, 3, 5).interval == "epoch"
     with pytest.raises(ValueError, match="unknown schedule 'linear'; expected one of"):
         scheduler_callback("linear", opt, 3, 5)
+    with pytest.raises(ValueError, match="schedule 'cyclic' is laid out over the training steps; "
+                       "only image classifiers support it"):
+        epoch_scheduler("cyclic", opt, 3)  # the text models' epoch-wise schedules
     with pytest.raises(ValueError, match="LearningRateScheduler: interval must be 'epoch' or "
                        "'batch', got 'step'"):
         LearningRateScheduler(optim.lr_scheduler.StepLR(opt, 1), interval="step")

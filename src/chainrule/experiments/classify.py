@@ -42,7 +42,6 @@ from .checks import (
 from .repeat import run_threads, validation_split
 from .runs import RunFolder, run_path
 from .schedules import SCHEDULES, scheduler_callback
-from .schedules import epoch_scheduler as _schedule  # the text models' (epoch-wise)
 
 __all__ = ["AUGMENTATIONS", "OPTIMIZERS", "evaluate_checkpoint", "load_model", "train_classifier"]
 

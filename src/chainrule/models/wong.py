@@ -1,4 +1,4 @@
-"""The small MNIST CNN of Wong, Rice & Kolter (2020), the model of their fast adversarial training."""
+"""The MNIST CNN of Wong, Rice & Kolter (2020), the model of their fast adversarial training."""
 
 from __future__ import annotations
 

@@ -15,9 +15,9 @@ from .attacks import NORMS, fgsm, pgd, project
 from .evaluate import ATTACKS, accuracy_curve, get_attack, robust_accuracy
 from .minimal import cw_l2, deepfool
 from .ood import SCORES, auroc, energy_score, fpr_at_tpr, msp_score, ood_scores
+from .overfitting import OverfittingCheck
 from .patch import apply_patch, patch_side, patch_success, train_patch
 from .shift import POSES, confident_mistakes, pose_curves, transform_images, warp
-from .overfitting import OverfittingCheck
 from .training import ADVERSARIAL_METHODS, AdversarialTraining
 
 __all__ = [
