@@ -26,7 +26,7 @@ def add_train_arguments(t, int_type, float_type) -> None:
                    "into [0, 1] before its gradient (default: Wong et al.'s unclipped start, "
                    "which avoids catastrophic overfitting on MNIST)")
     a.add_argument("--adv-check", type=int_type(0), default=0, metavar="N",
-                   help="after every epoch, PGD-5 accuracy on the first N training images "
+                   help="after every epoch, PGD-10 accuracy on the first N training images "
                    "(metrics.csv: pgd_accuracy); a fall of more than 0.2 below the best stops "
                    "training and keeps the best epoch's weights, Wong et al.'s guard against "
                    "catastrophic overfitting (default 0: off)")
