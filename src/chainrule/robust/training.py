@@ -35,9 +35,9 @@ class AdversarialTraining:
             gradient is taken. False (the default) is Wong et al.'s MNIST code: the gradient is
             taken at ``x + delta`` even where that leaves the box, and only the final point is
             clipped to the ball and the box. On MNIST, whose pixels are mostly exactly 0 or 1,
-            clipping the start removes half of the noise on them, and FGSM training then overfits
-            catastrophically (docs/robustness.md: PGD accuracy 3 % instead of 89 %); de Jorge et al.
-            (2022) also find the unclipped noise to be what prevents it.
+            clipping the start removes half of the noise on them, and FGSM training overfitted
+            catastrophically where the same seed unclipped did not (docs/robustness.md; other
+            seeds overfit even unclipped); de Jorge et al. (2022) also find unclipped noise helps.
 
     The model stays in training mode while the attack runs, as in both papers; its parameter
     gradients are untouched (the attack differentiates with ``grad``, not ``backward``).
