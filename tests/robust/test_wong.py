@@ -211,3 +211,14 @@ def test_the_overfitting_check_refuses_bad_settings():
         cr.robust.OverfittingCheck(np.zeros((2, 4)), np.zeros(3), eps=0.3)
     with pytest.raises(ValueError, match="OverfittingCheck: drop must be"):
         cr.robust.OverfittingCheck(np.zeros((2, 4)), np.zeros(2), eps=0.3, drop=-1)
+
+
+def test_the_overfitting_check_measures_pgd_accuracy_in_eval_mode():
+    from chainrule.data.datasets import digits
+    (xtr, ytr), _ = digits()
+    model = WongCNN(input_size=8, rng=np.random.default_rng(0)).train()
+    check = cr.robust.OverfittingCheck(xtr[:40, None], ytr[:40], eps=0.1, steps=3, seed=4)
+    expected = cr.robust.robust_accuracy(model.eval(), (xtr[:40, None], ytr[:40]), "pgd",
+                                         eps=0.1, steps=3, rng=4, verbose=0)
+    model.train()
+    assert check.accuracy(model) == expected["robust_accuracy"] and model.training

@@ -58,9 +58,13 @@ class OverfittingCheck(Callback):
         self.best, self.best_epoch, self.collapsed_at, self._weights = -1.0, None, None, None
 
     def accuracy(self, model) -> float:
-        """The model's PGD accuracy on the check images."""
-        res = robust_accuracy(model, (self.x, self.y), "pgd", eps=self.eps, steps=self.steps,
-                              rng=self.seed, verbose=0)
+        """The model's PGD accuracy on the check images (in eval mode; its mode is kept)."""
+        training = model.training
+        try:
+            res = robust_accuracy(model.eval(), (self.x, self.y), "pgd", eps=self.eps,
+                                  steps=self.steps, rng=self.seed, verbose=0)
+        finally:
+            model.train(training)
         return res["robust_accuracy"]
 
     def on_epoch_end(self, epoch, logs=None):
