@@ -83,6 +83,6 @@ def test_train_adversarial_records_its_settings(tmp_path, capsys):
                  "--eps", "0.1", "--adv-steps", "2", "--out", str(out)]) == 0
     config = json.loads((out / "config.json").read_text())
     assert config["adversarial"] == {"method": "pgd", "eps": 0.1, "alpha": None, "steps": 2,
-                                     "bounds": [0.0, 1.0]}
+                                     "bounds": [0.0, 1.0], "clip_start": False}
     assert main(["train", "gan", "--adversarial", "fgsm", "--out", str(tmp_path / "g")]) == 2
     assert "adversarial training is for classifiers" in capsys.readouterr().err

@@ -84,8 +84,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="learning rate, > 0 (default: per optimizer)")
     t.add_argument("--weight-decay", type=_float(0), default=0.0,
                    help="L2 penalty on the weights, >= 0")
-    t.add_argument("--schedule", default="constant", choices=["constant", "cosine", "step"],
-                   help="learning rate over the epochs")
+    t.add_argument("--schedule", default="constant", choices=list(experiments.SCHEDULES),
+                   help="learning rate over the epochs (cyclic: per step, 0 up to --lr and down)")
     t.add_argument("--augment", default="none", choices=list(experiments.AUGMENTATIONS),
                    help="random distortion of the training images")
     t.add_argument("--seed", type=_int(0), default=0,

@@ -9,6 +9,7 @@ from .classify import (
     train_classifier,
 )
 from .predict import predict_images, training_images
+from .schedules import SCHEDULES
 from .text import (
     TEXT_DATASETS,
     TEXT_MODELS,
@@ -22,6 +23,7 @@ __all__ = [
     "AUGMENTATIONS",
     "DATASETS",
     "OPTIMIZERS",
+    "SCHEDULES",
     "TEXT_DATASETS",
     "TEXT_MODELS",
     "ImageData",

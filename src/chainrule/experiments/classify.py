@@ -25,7 +25,7 @@ from ..io.checkpoint import load_weights
 from ..models import build_from_config
 from ..nn import init
 from ..ops import cross_entropy
-from ..robust import AdversarialTraining
+from ..robust import AdversarialTraining, OverfittingCheck
 from ..train import CSVLogger, ModelCheckpoint, Trainer, confusion_matrix
 from ..viz import image_grid, plot_confusion_matrix, plot_history
 from . import bayes_runs
@@ -41,6 +41,7 @@ from .checks import (
 )
 from .repeat import run_threads, validation_split
 from .runs import RunFolder, run_path
+from .schedules import SCHEDULES, scheduler_callback
 
 __all__ = ["AUGMENTATIONS", "OPTIMIZERS", "evaluate_checkpoint", "load_model", "train_classifier"]
 
@@ -64,7 +65,6 @@ AUGMENTATIONS = {
 def _augmenting(distort):
     """A DataLoader transform that distorts the images of a batch and keeps its labels."""
     return lambda batch, rng: (distort(batch[0], rng), batch[1])
-SCHEDULES = ("constant", "cosine", "step")
 
 
 def _model_kwargs(name: str, input_shape, num_classes: int, overrides: dict) -> dict:
@@ -74,22 +74,13 @@ def _model_kwargs(name: str, input_shape, num_classes: int, overrides: dict) -> 
         "lenet5": {"in_channels": c, "num_classes": num_classes, "input_size": h},
         "small_cnn": {"in_channels": c, "num_classes": num_classes, "input_size": h},
         "madry_cnn": {"in_channels": c, "num_classes": num_classes, "input_size": h},
+        "wong_cnn": {"in_channels": c, "num_classes": num_classes, "input_size": h},
     }.get(name, {})
     return {**defaults, **overrides}
 
 
 def _write_json(path: Path, obj) -> None:
     atomic_write_bytes(str(path), (json.dumps(obj, indent=2, default=str) + "\n").encode())
-
-
-def _schedule(name: str, opt, epochs: int):
-    if name == "constant":
-        return None
-    if name == "cosine":
-        return optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1))
-    if name == "step":
-        return optim.lr_scheduler.StepLR(opt, step_size=max(epochs // 3, 1), gamma=0.3)
-    raise ValueError(f"unknown schedule {name!r}; expected one of {SCHEDULES}")
 
 
 def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epochs: int = 10,
@@ -110,7 +101,9 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     the BLAS threads (a count or "auto"); None keeps the count in use, or, on resume, applies the
     one config.json recorded. ``device`` ("cpu" or "cuda") is where training runs; the report
     afterwards runs on the CPU. ``adversarial`` (``{"method": "fgsm", "eps": 0.3, ...}``, the
-    arguments of ``robust.AdversarialTraining``) trains on adversarial examples instead.
+    arguments of ``robust.AdversarialTraining``) trains on adversarial examples instead; its
+    ``"check": n`` adds a ``robust.OverfittingCheck`` on the first n training images (PGD accuracy
+    after every epoch; a collapse stops training and keeps the best epoch's weights).
     ``bayes`` (``{"ensemble": 5}``, ``{"bayes_by_backprop": {"prior_sigma": 1.0}}``,
     ``{"soft_sharing": {"components": 16, "strength": 1.0, "warmup": 0}}``; see
     ``experiments.bayes_runs``) trains a deep ensemble (members one after another, each with its
@@ -144,7 +137,9 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     data = load_image_dataset(dataset, data_dir, download=download)
     # One stream per consumer: the model (initialization, dropout), the loader, the split.
     model_rng, data_rng, split_rng, *adv_rng = as_generator(seed).spawn(4 if adversarial else 3)
-    perturb = AdversarialTraining(**adversarial, rng=adv_rng[0]) if adversarial else None
+    adv_args = dict(adversarial or {})
+    check_n = check_int("train_classifier", "adversarial check", adv_args.pop("check", 0), low=0)
+    perturb = AdversarialTraining(**adv_args, rng=adv_rng[0]) if adversarial else None
     fit_idx, val_idx, split = validation_split("train_classifier", data.y_train, val_split,
                                                split_rng)
     x_fit, y_fit = data.x_train[fit_idx], data.y_train[fit_idx]
@@ -168,7 +163,8 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     run_args = {"model": model, "dataset": dataset, "epochs": epochs, "batch_size": batch_size,
                 "optimizer": optimizer, "optimizer_kwargs": opt_kwargs, "schedule": schedule,
                 "augment": augment, "seed": seed, "val_split": val_split, "split": split,
-                **config, **({"adversarial": perturb.config()} if perturb else {}),
+                **config, **({"adversarial": {**perturb.config(), **(
+                    {"check": check_n} if check_n else {})}} if perturb else {}),
                 **({"bayes": bayes} if bayes else {})}
     config["images"] = image_statistics(data.x_train)  # for predict; in the weights' metadata
     # Everything above only checks and builds in memory; the folder is created and locked here.
@@ -185,14 +181,18 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
             loss, extra = bayes_runs.member_loss(member, len(fit_idx), bayes)
             keep = ([] if len(members) > 1 else
                     [ModelCheckpoint(out / "checkpoint", save_best_only=False, config=config)])
-            trainer = Trainer(member, loss, opt, metrics=["accuracy"], device=device,
-                              perturb=perturb, scheduler=_schedule(schedule, opt, epochs),
-                              callbacks=[*extra, CSVLogger(out / f"metrics{suffix}.csv",
-                                                           append=run.resumes), *keep])
             train_data = DataLoader(ArrayDataset(x_fit, y_fit), batch_size,
                                     shuffle=True, rng=member_data_rng,
                                     transform=None if aug is None else _augmenting(aug),
                                     prefetch=2)
+            sched = scheduler_callback(schedule, opt, epochs, len(train_data))
+            if check_n:
+                watch = OverfittingCheck(x_fit[:check_n], y_fit[:check_n], eps=perturb.eps)
+                extra = [*extra, watch]
+            trainer = Trainer(member, loss, opt, metrics=["accuracy"], device=device,
+                              perturb=perturb, callbacks=[*([sched] if sched else []), *extra,
+                                                          CSVLogger(out / f"metrics{suffix}.csv",
+                                                                    append=run.resumes), *keep])
             history = fit_watched(trainer, train_data, validation, epochs=epochs,
                                   batch_size=batch_size, verbose=verbose,
                                   resume_from=run.resume_from, checkpoint=out / "checkpoint",
@@ -206,6 +206,10 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
         if len(members) > 1 and validation is not None:  # the ensemble's, not the last member's
             final = {f"val_{k}": v for k, v in trainer.evaluate(validation).items()}
         results = {**final, **_report(trainer, data, out, history.history)}
+        if check_n:
+            results["overfitting_check"] = {"images": min(check_n, len(fit_idx)),
+                                            "collapsed_at_epoch": watch.collapsed_at,
+                                            "kept_epoch": watch.best_epoch}
         if "soft_sharing" in bayes:
             report = bayes_runs.quantize_report(net, lambda m: _test_accuracy(m, data))
             save_weights(report.pop("model"), out / "quantized.safetensors", config=config)

@@ -29,8 +29,9 @@ from ..ops import cat, cross_entropy
 from ..train import confusion_matrix
 from ..viz import plot_confusion_matrix, plot_history
 from .checks import build_model, check_model_kwargs
-from .classify import OPTIMIZERS, _check_run_settings, _schedule, load_model
+from .classify import OPTIMIZERS, _check_run_settings, load_model
 from .runs import RunFolder, run_path
+from .schedules import epoch_scheduler as _schedule
 from .text_classify import predict_text_logits
 
 __all__ = ["TEXT_DATASETS", "TEXT_MODELS", "evaluate_text_run", "fit_text_model",

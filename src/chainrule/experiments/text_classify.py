@@ -35,9 +35,10 @@ from ..io import save_weights
 from ..ops import cross_entropy
 from ..train import CSVLogger, ModelCheckpoint, Trainer
 from .checks import build_model, check_float, check_int, check_model_kwargs, fit_watched, lr_hint
-from .classify import OPTIMIZERS, _schedule, load_model
+from .classify import OPTIMIZERS, load_model
 from .repeat import run_threads
 from .runs import RunFolder, run_path
+from .schedules import epoch_scheduler as _schedule
 
 __all__ = ["TEXT_DATASETS", "TEXT_MODELS", "TextData", "encode_for", "evaluate_text_checkpoint",
            "load_text_dataset", "predict_text_logits", "train_text_classifier"]

@@ -20,6 +20,7 @@ from .perceptron import Perceptron
 from .registry import ModelInfo, available, build, build_from_config, config_of, register
 from .textattn import CharTransformer
 from .textrnn import CharLM, TextRNN
+from .wong import WongCNN
 
 __all__ = [
     "CharCNN",
@@ -50,4 +51,5 @@ __all__ = [
     "build_from_config",
     "config_of",
     "register",
+    "WongCNN",
 ]

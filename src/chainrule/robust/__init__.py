@@ -3,7 +3,8 @@
 Attacks (each returns an ``AttackResult``: adversarial inputs, per-example success and norms):
 ``fgsm``, ``pgd`` (L-infinity and L2, random start, restarts), ``apgd`` (APGD-CE), ``cw_l2`` and
 ``deepfool``; ``robust_accuracy`` scores one over a dataset with a progress bar.
-Adversarial training: ``AdversarialTraining``, the Trainer's ``perturb`` hook. The sticker:
+Adversarial training: ``AdversarialTraining``, the Trainer's ``perturb`` hook;
+``OverfittingCheck``, the callback that watches it for catastrophic overfitting. The sticker:
 ``train_patch``, ``patch_success``. Strange inputs: ``pose_curves``, ``confident_mistakes``,
 ``msp_score``, ``energy_score``, ``auroc``, ``fpr_at_tpr``. See docs/robustness.md.
 """
@@ -14,6 +15,7 @@ from .attacks import NORMS, fgsm, pgd, project
 from .evaluate import ATTACKS, accuracy_curve, get_attack, robust_accuracy
 from .minimal import cw_l2, deepfool
 from .ood import SCORES, auroc, energy_score, fpr_at_tpr, msp_score, ood_scores
+from .overfitting import OverfittingCheck
 from .patch import apply_patch, patch_side, patch_success, train_patch
 from .shift import POSES, confident_mistakes, pose_curves, transform_images, warp
 from .training import ADVERSARIAL_METHODS, AdversarialTraining
@@ -24,6 +26,7 @@ __all__ = [
     "AdversarialTraining",
     "AttackResult",
     "NORMS",
+    "OverfittingCheck",
     "POSES",
     "SCORES",
     "accuracy_curve",

@@ -11,8 +11,8 @@ inputs by their adversarial version before the step.
 from __future__ import annotations
 
 from ..autograd import Tensor
-from ._core import check_bounds, check_eps, check_int, prepare, resolve_rng
-from .attacks import fgsm_points, pgd_points
+from ._core import check_bounds, check_eps, check_int, input_gradient, prepare, resolve_rng
+from .attacks import _random_start, _step, fgsm_points, pgd_points, project
 
 __all__ = ["ADVERSARIAL_METHODS", "AdversarialTraining"]
 
@@ -31,13 +31,20 @@ class AdversarialTraining:
         steps: PGD's steps, >= 1 (FGSM ignores it).
         bounds: the valid input box.
         rng: Generator or seed of the random starts (the Trainer checkpoints it).
+        clip_start: FGSM only: clip the random start ``x + delta`` into ``bounds`` before its
+            gradient is taken. False (the default) is Wong et al.'s MNIST code: the gradient is
+            taken at ``x + delta`` even where that leaves the box, and only the final point is
+            clipped to the ball and the box. On MNIST, whose pixels are mostly exactly 0 or 1,
+            clipping the start removes half of the noise on them, and FGSM training overfitted
+            catastrophically where the same seed unclipped did not (docs/robustness.md; other
+            seeds overfit even unclipped); de Jorge et al. (2022) also find unclipped noise helps.
 
     The model stays in training mode while the attack runs, as in both papers; its parameter
     gradients are untouched (the attack differentiates with ``grad``, not ``backward``).
     """
 
     def __init__(self, method: str = "fgsm", *, eps: float = 0.3, alpha: float | None = None,
-                 steps: int = 10, bounds=(0.0, 1.0), rng=None):
+                 steps: int = 10, bounds=(0.0, 1.0), rng=None, clip_start: bool = False):
         who = "AdversarialTraining"
         if method not in ADVERSARIAL_METHODS:
             raise ValueError(f"{who}: method must be one of {ADVERSARIAL_METHODS}, got "
@@ -47,6 +54,9 @@ class AdversarialTraining:
         self.alpha = None if alpha is None else check_eps(who, alpha, name="alpha",
                                                           positive=True)
         self.bounds = check_bounds(who, bounds)
+        if not isinstance(clip_start, bool):
+            raise TypeError(f"{who}: clip_start must be True or False, got {clip_start!r}")
+        self.clip_start = clip_start
         self.rng = resolve_rng(rng)
 
     def __call__(self, model, inputs, target):
@@ -58,7 +68,12 @@ class AdversarialTraining:
                                   self.bounds)
         if self.method == "fgsm":
             alpha = 1.25 * self.eps if self.alpha is None else self.alpha
-            adv = fgsm_points(model, x, labels, False, self.eps, self.bounds, self.rng, alpha)
+            if self.clip_start:
+                adv = fgsm_points(model, x, labels, False, self.eps, self.bounds, self.rng, alpha)
+            else:  # Wong et al.'s MNIST code: the gradient at x + delta, even outside the box
+                start = x + _random_start(x, self.eps, "linf", self.rng)
+                _, g, _ = input_gradient(model, start, labels, targeted=False)
+                adv = project(start + alpha * _step(g, "linf"), x, self.eps, "linf", self.bounds)
         else:
             alpha = 2.5 * self.eps / self.steps if self.alpha is None else self.alpha
             adv = pgd_points(model, x, labels, False, self.eps, "linf", self.steps, alpha, 1,
@@ -68,7 +83,8 @@ class AdversarialTraining:
     def config(self) -> dict:
         """The settings, for a run's config.json."""
         return {"method": self.method, "eps": self.eps, "alpha": self.alpha,
-                "steps": self.steps, "bounds": list(self.bounds)}
+                "steps": self.steps, "bounds": list(self.bounds), "clip_start": self.clip_start}
 
     def __repr__(self) -> str:
-        return f"AdversarialTraining({self.method!r}, eps={self.eps:g}, alpha={self.alpha})"
+        return (f"AdversarialTraining({self.method!r}, eps={self.eps:g}, alpha={self.alpha}, "
+                f"clip_start={self.clip_start})")

@@ -388,27 +388,41 @@ class ProgressBar(Callback):
 
 
 class LearningRateScheduler(Callback):
-    """Step a ``chainrule.optim`` learning-rate scheduler once per epoch.
+    """Step a ``chainrule.optim`` learning-rate scheduler once per epoch (or per batch).
 
     ``ReduceLROnPlateau`` is stepped with the monitored value; the others with no argument.
 
     Args:
         scheduler: the scheduler.
         monitor: the log passed to ``ReduceLROnPlateau.step``.
+        interval: "epoch" (after every epoch) or "batch" (after every training step, for
+            schedules laid out over the steps, such as ``OneCycleLR``; not ``ReduceLROnPlateau``).
     """
 
     order = -10
 
-    def __init__(self, scheduler, *, monitor: str = "val_loss"):
+    def __init__(self, scheduler, *, monitor: str = "val_loss", interval: str = "epoch"):
         if not hasattr(scheduler, "step"):
             raise TypeError(
                 "LearningRateScheduler: expected a scheduler with step(), got "
                 f"{type(scheduler).__name__}"
             )
-        self.scheduler, self.monitor = scheduler, monitor
+        if interval not in ("epoch", "batch"):
+            raise ValueError(f"LearningRateScheduler: interval must be 'epoch' or 'batch', got "
+                             f"{interval!r}")
+        if interval == "batch" and isinstance(scheduler, ReduceLROnPlateau):
+            raise ValueError("LearningRateScheduler: ReduceLROnPlateau needs interval='epoch' "
+                             "(it watches an epoch's logs)")
+        self.scheduler, self.monitor, self.interval = scheduler, monitor, interval
         self._monitor = _Monitor("LearningRateScheduler", monitor, "auto")
 
+    def on_batch_end(self, batch, logs=None):
+        if self.interval == "batch":
+            self.scheduler.step()
+
     def on_epoch_end(self, epoch, logs=None):
+        if self.interval == "batch":
+            return
         if isinstance(self.scheduler, ReduceLROnPlateau):
             self.scheduler.step(self._monitor.value(logs))
         else:
