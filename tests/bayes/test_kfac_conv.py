@@ -171,3 +171,30 @@ def test_grouped_convolutions_and_unknown_approximations_are_refused():
         KFACLaplace(grouped)
     with pytest.raises(ValueError, match="conv_approximation must be one of .*got 'mean'"):
         KFACLaplace(_conv_net(np.random.default_rng(0)), conv_approximation="mean")
+
+
+def test_a_trained_conv_net_on_digits():
+    from chainrule import optim
+    from chainrule.bayes import nll
+    from chainrule.data.datasets import digits
+    from chainrule.train import Trainer
+
+    (x, y), (xt, yt) = digits(seed=0)
+    x, xt = x.reshape(-1, 1, 8, 8), xt.reshape(-1, 1, 8, 8)
+    rng = np.random.default_rng(0)
+    net = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Flatten(), nn.Linear(128, 10, rng=rng))
+    Trainer(net, "cross_entropy", optim.Adam(net.parameters(), lr=3e-3)).fit(
+        (x[:200], y[:200]), epochs=80, batch_size=32, rng=0, verbose=0)  # fused, over-fitted
+    plain = softmax_probs(Trainer(net, "cross_entropy", None).predict(xt))
+    la = KFACLaplace(net).fit(x[:200])
+    assert any(type(m) is nn.ReLU for m in net.modules())  # unfused: the conv's output is s
+    assert [b.shape for b, _ in la.factors] == [(8, 8), (10, 10)]
+    assert [a.shape for _, a in la.factors] == [(10, 10), (129, 129)]
+    np.testing.assert_allclose(la.set_prior_precision(1e9).predict(xt), plain, atol=1e-4)
+    grid = (1.0, 10.0, 100.0, 1000.0)  # the prior by the NLL of held-out training images
+    val_nll = [nll(la.set_prior_precision(a).predict(x[200:500]), y[200:500]) for a in grid]
+    la.set_prior_precision(grid[int(np.argmin(val_nll))])
+    probs = la.predict(xt)
+    assert (probs.argmax(1) == yt).mean() > (plain.argmax(1) == yt).mean() - 0.02
+    assert nll(probs, yt) < nll(plain, yt)  # the over-fitted net is over-confident
