@@ -53,7 +53,6 @@ class GaussianSample(Function):
             dsigma = sigmoid(rho)
             kl_mu, kl_sigma = mu / s2, sigma / s2 - 1 / sigma
         else:
-            sigma = Tensor(self.sigma)
             dsigma = None if self.dsigma is None else Tensor(self.dsigma)
             kl_mu, kl_sigma = (Tensor(a) for a in
                                kernel.gaussian_kl_grads(mu._data, self.sigma, self.prior_sigma))
