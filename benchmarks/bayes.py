@@ -11,8 +11,8 @@ update of the means and rhos. chainrule runs ``bayes.bayesian_mlp`` + ``bayes.el
 ``optim.Adam`` (the path ``chainrule train --bayes-by-backprop`` takes); PyTorch the same
 mathematics written with ``torch.nn.functional``, its noise from ``torch.randn``.
 
-Before timing, both start from the same means and rhos and draw the same noise (NumPy's, handed to
-PyTorch) for three steps on the same batches; their losses must agree to 1e-4 relative, so a
+Before timing, both start from the same means and rhos and draw the same noise (chainrule's, handed
+to PyTorch) for three steps on the same batches; their losses must agree to 1e-4 relative, so a
 faster wrong step is never reported. Then the rounds alternate: ``--steps`` chainrule steps, the
 same number of PyTorch steps, each timed; the table gives the median seconds per step and the
 median of the rounds' ratios (chainrule / PyTorch; below 1: chainrule is faster). The inputs are
@@ -37,6 +37,7 @@ import chainrule as cr  # noqa: E402
 from chainrule import bayes, optim  # noqa: E402
 from chainrule.backend import set_num_threads  # noqa: E402
 from chainrule.nn import BayesianLinear  # noqa: E402
+from chainrule.ops.bayes import standard_normal  # noqa: E402
 
 N_TRAIN = 60000
 
@@ -59,8 +60,8 @@ class TorchBBB:
         self.opt = torch.optim.Adam(self.params, lr=lr)
 
     def _eps(self, shape):
-        if self.noise is not None:  # the check: NumPy's draws, in chainrule's order
-            return self.torch.from_numpy(self.noise.standard_normal(shape, dtype=np.float32))
+        if self.noise is not None:  # the check: chainrule's draws, in chainrule's order
+            return self.torch.from_numpy(standard_normal(self.noise, tuple(shape), np.float32))
         return self.torch.randn(shape)
 
     def step(self, x, y):

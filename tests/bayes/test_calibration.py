@@ -106,3 +106,15 @@ def test_mc_dropout_samples_differ_and_repeat_with_a_seed():
     with cr.no_grad():
         mean_net = softmax_probs(model.eval()(cr.Tensor(x))._data)
     assert np.abs(mc_dropout_predict(model, x, samples=400).mean(0) - mean_net).max() < 0.15
+
+
+def test_float32_probabilities_with_exact_zeros_give_finite_entropy_and_nll():
+    # softmax of float32 logits more than ~104 apart underflows to an exact 0; 1e-300 is 0 in
+    # float32 too, so the logarithm's floor must be float32's own smallest normal number.
+    p32 = softmax_probs(np.array([[0.0, -200.0, 1.0], [3.0, 2.0, 1.0]], dtype=np.float32))
+    assert p32.dtype == np.float32 and p32[0, 1] == 0
+    h = predictive_entropy(p32)
+    assert np.isfinite(h).all()
+    np.testing.assert_allclose(h, predictive_entropy(p32.astype(np.float64)), rtol=1e-6)
+    assert nll(p32, np.array([1, 0])) == pytest.approx(
+        (-np.log(np.finfo(np.float32).tiny) - np.log(p32[1, 0])) / 2, rel=1e-6)

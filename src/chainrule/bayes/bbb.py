@@ -40,14 +40,37 @@ def _bayesian_layers(model):
     return [m for m in model.modules() if isinstance(m, (BayesianLinear, BayesianConv2d))]
 
 
-def kl_divergence(model):
-    """The sum of ``kl()`` over the model's Bayesian layers (a scalar Tensor)."""
+def _graph_nodes(output) -> set:
+    """The ids of the nodes ``output`` was computed from (empty for a tensor outside a graph)."""
+    seen: set = set()
+    stack = [output._ctx] if getattr(output, "_ctx", None) is not None else []
+    while stack:
+        fn = stack.pop()
+        if id(fn) in seen:
+            continue
+        seen.add(id(fn))
+        for t in fn.inputs or ():
+            if t._ctx is not None:
+                stack.append(t._ctx)
+    return seen
+
+
+def kl_divergence(model, output=None):
+    """The sum of ``kl()`` over the model's Bayesian layers (a scalar Tensor).
+
+    With ``output`` (a model output Tensor), a layer whose weights were sampled to compute it
+    contributes the KL its sampling node computed in that pass, from the same ``softplus(rho)``
+    (the same value as ``kl()``, without computing it again); the other layers call ``kl()``.
+    """
     layers = _bayesian_layers(model)
     if not layers:
         raise ValueError("kl_divergence: the model has no BayesianLinear or BayesianConv2d layer")
-    out = layers[0].kl()
-    for m in layers[1:]:
-        out = out + m.kl()
+    nodes = _graph_nodes(output) if output is not None else set()
+    out = None
+    for m in layers:
+        term = m.sample_kl(nodes) if nodes else None
+        term = m.kl() if term is None else term
+        out = term if out is None else out + term
     return out
 
 
@@ -60,7 +83,7 @@ def elbo_loss(model, n_train: int, *, loss=cross_entropy, kl_weight: float = 1.0
         data = loss(output, target)
         if not model.training:  # evaluation reports the data term of the mean network
             return data
-        return data + kl_divergence(model) * (kl_weight / n_train)
+        return data + kl_divergence(model, output) * (kl_weight / n_train)
     return negative_elbo
 
 

@@ -31,12 +31,19 @@ def softmax_probs(logits):
     return e / e.sum(axis=1, keepdims=True)
 
 
+def _floor(p):
+    """The smallest probability a logarithm here sees: 1e-300, or the dtype's smallest normal
+    number where 1e-300 is not representable (float32 would round it to 0, whose log is -inf)."""
+    xp = get_array_module(p)
+    return max(1e-300, float(xp.finfo(p.dtype).tiny)) if p.dtype.kind == "f" else 1e-300
+
+
 def nll(probs, labels) -> float:
     """Mean negative log-likelihood ``-log p(label)`` of predicted probabilities (N, C)."""
     probs, labels = check_probs("nll", probs, labels)
     xp = get_array_module(probs)
     p = probs[xp.arange(len(labels)), labels]
-    return float(-xp.log(xp.maximum(p, 1e-300)).mean())
+    return float(-xp.log(xp.maximum(p, _floor(p))).mean())
 
 
 def brier(probs, labels) -> float:
@@ -136,7 +143,7 @@ def predictive_entropy(probs) -> object:
     """Entropy ``-sum_c p_c log p_c`` of each row of averaged probabilities (N, C), in nats."""
     probs = asnumpy(probs)
     xp = get_array_module(probs)
-    return -(probs * xp.log(xp.maximum(probs, 1e-300))).sum(axis=-1)
+    return -(probs * xp.log(xp.maximum(probs, _floor(probs)))).sum(axis=-1)
 
 
 def mutual_information(sample_probs) -> object:

@@ -1,4 +1,5 @@
-"""The Kronecker-factored (KFAC) Laplace approximation of a whole network, one block per Linear.
+"""The Kronecker-factored (KFAC) Laplace approximation of a whole network, one block per Linear
+and Conv2d layer.
 
 For a Linear layer ``s = W a + b`` write ``a~ = [a, 1]`` and ``W~ = [W | b]``. The Jacobian of the
 logits ``f`` with respect to ``W~`` (flattened row by row) is ``g_c (x) a~`` per logit ``c``, with
@@ -16,7 +17,22 @@ independent of each other (block diagonal). With the prior ``alpha I`` the poste
 The ``g_n`` come from one backward pass per class for a whole batch (the examples of a batch do
 not interact in eval mode), so fitting costs ``C`` backward passes per batch, not per example.
 Predictive: the linearized (GLM) logits' mean and covariance with the probit approximation, or
-Monte Carlo over sampled weights. Conv2d layers are not covered: they stay at their trained values.
+Monte Carlo over sampled weights.
+
+A Conv2d layer (``groups=1``) is a Linear layer applied at every output location ``t`` to the
+receptive field ``a_t`` (its patch, ``[W | b]`` with ``W`` flattened to (out, in * kh * kw)), so
+the Jacobian of logit c is ``sum_t g_ct (x) a~_t`` and the exact GGN block has cross terms
+between locations: ``sum_n sum_t,t' (g_nt^T Lambda_n g_nt') (x) (a~_nt a~_nt'^T)``. Two
+Kronecker factorizations of it (Eschenhagen et al. 2023):
+
+- ``"expand"`` (Grosse & Martens 2016's KFC): the locations as more examples, the cross terms
+  dropped: ``B = sum_n,t g_nt^T Lambda_n g_nt``, ``A = mean_n,t a~_nt a~_nt^T``;
+- ``"reduce"``: the locations summed first, ``B = sum_n (sum_t g_nt)^T Lambda_n (sum_t g_nt)``,
+  ``A = mean_n (mean_t a~_nt)(mean_t a~_nt)^T``: exact for one example whose patches are all
+  equal, and cheaper.
+
+With one output location both are the Linear layer's factors. The predictive always uses the exact
+Jacobian (the approximation is in the posterior only).
 """
 
 from __future__ import annotations
@@ -25,55 +41,71 @@ import math
 
 from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, get_array_module
-from ..nn import Linear, Module, unfuse
-from ..ops import softmax
+from ..nn import Conv2d, Linear, Module, unfuse
+from ..ops import conv2d, softmax
 from ._checks import check_int, check_positive, resolve_rng
 from .calibration import softmax_probs
 
 __all__ = ["KFACLaplace"]
 
 _LIKELIHOODS = ("classification", "regression")
+_CONV_APPROXIMATIONS = ("expand", "reduce")
+_LAYERS = (Linear, Conv2d)
 
 
 class KFACLaplace:
-    """A Gaussian posterior over every ``nn.Linear`` of ``model``, Kronecker-factored per layer.
+    """A Gaussian posterior over every ``nn.Linear`` and ``nn.Conv2d`` of ``model``,
+    Kronecker-factored per layer.
 
     Args:
-        model: a trained Module; fused ``LinearReLU`` layers are unfused in place first (the same
-            Parameters and values) so that each Linear's output is its pre-activation.
+        model: a trained Module; fused layers (``nn.fuse``) are unfused in place first (the same
+            Parameters and values) so that each layer's output is its pre-activation.
         likelihood: "classification" (softmax) or "regression" (Gaussian, ``sigma_noise``).
-        prior_precision: the prior's ``alpha`` on every weight and bias of the Linear layers.
+        prior_precision: the prior's ``alpha`` on every weight and bias of those layers.
+        conv_approximation: "expand" or "reduce", the factorization of a Conv2d block (see the
+            module's docstring); Linear layers have one.
 
-    Attributes (after ``fit``): ``layers`` (the Linear modules), ``factors`` (one ``(B, A)``
-    pair per layer: B (out, out), A (in + 1, in + 1), the GGN block ~ ``kron(B, A)``), ``mean``
-    (``[W | b]`` per layer), ``n_data``.
+    Attributes (after ``fit``): ``layers`` (the modules), ``factors`` (one ``(B, A)`` pair per
+    layer: B (out, out), A (P + 1, P + 1) with P the inputs of a Linear or ``in * kh * kw`` of a
+    Conv2d, the GGN block ~ ``kron(B, A)``), ``mean`` (``[W | b]`` per layer, W flattened to
+    (out, P)), ``n_data``.
     """
 
     def __init__(self, model: Module, *, likelihood: str = "classification",
-                 prior_precision: float = 1.0, sigma_noise: float = 1.0):
+                 prior_precision: float = 1.0, sigma_noise: float = 1.0,
+                 conv_approximation: str = "expand"):
         if likelihood not in _LIKELIHOODS:
             raise ValueError(f"KFACLaplace: likelihood must be one of {_LIKELIHOODS}, got "
                              f"{likelihood!r}")
+        if conv_approximation not in _CONV_APPROXIMATIONS:
+            raise ValueError(f"KFACLaplace: conv_approximation must be one of "
+                             f"{_CONV_APPROXIMATIONS}, got {conv_approximation!r}")
         if not isinstance(model, Module):
             raise ValueError(f"KFACLaplace: model must be a chainrule Module, got "
                              f"{type(model).__name__}")
         self.model, self.likelihood = unfuse(model), likelihood
-        layers = [m for m in model.modules() if isinstance(m, Linear)]
+        self.conv_approximation = conv_approximation
+        layers = [m for m in model.modules() if isinstance(m, _LAYERS)]
         if not layers:
-            raise ValueError(f"KFACLaplace: {type(model).__name__} has no nn.Linear layer")
+            raise ValueError(f"KFACLaplace: {type(model).__name__} has no nn.Linear or nn.Conv2d "
+                             "layer")
+        for m in layers:
+            if isinstance(m, Conv2d) and m.groups != 1:
+                raise ValueError(f"KFACLaplace: a Conv2d with groups={m.groups} has no "
+                                 "Kronecker-factored block here (groups=1 only)")
         self._weights = [m.weight for m in layers]
-        self._bias = [m.bias is not None for m in layers]
         self.prior_precision = check_positive("KFACLaplace", "prior_precision", prior_precision)
         self.sigma_noise = check_positive("KFACLaplace", "sigma_noise", sigma_noise)
 
     @property
     def layers(self) -> list:
-        """The model's Linear layers, unfused (a ``Trainer`` made since may have fused them again:
-        a fused layer holds the same Parameters, so each is found by its weight)."""
+        """The model's Linear and Conv2d layers, unfused (a ``Trainer`` made since may have fused
+        them again: a fused layer holds the same Parameters, so each is found by its weight)."""
         unfuse(self.model)
-        by_weight = {id(m.weight): m for m in self.model.modules() if isinstance(m, Linear)}
+        by_weight = {id(m.weight): m for m in self.model.modules() if isinstance(m, _LAYERS)}
         if any(id(w) not in by_weight for w in self._weights):
-            raise ValueError("KFACLaplace: the model's Linear layers changed since it was made")
+            raise ValueError("KFACLaplace: the model's Linear and Conv2d layers changed since it "
+                             "was made")
         return [by_weight[id(w)] for w in self._weights]
 
     def _capture(self, x):
@@ -90,7 +122,7 @@ class KFACLaplace:
             for h in hooks:
                 h.remove()
         if sorted(len(v) for v in seen.values()) != [1] * len(layers):
-            raise ValueError(f"KFACLaplace: each of the {len(layers)} Linear layers must be "
+            raise ValueError(f"KFACLaplace: each of the {len(layers)} layers must be "
                              "called exactly once per forward pass (a layer used twice, or not "
                              "at all, has no Kronecker-factored block)")
         if out.ndim != 2:
@@ -98,10 +130,34 @@ class KFACLaplace:
                              f"shape {out.shape}")
         return out, [seen[i][0] for i in range(len(layers))]
 
-    def _augmented(self, l, a):
+    def _augmented(self, layer, a):
+        """A layer's inputs per output location, with a column of ones for the bias: (N, T, P + 1)
+        for a Conv2d's patches (T locations), (N, 1, in + 1) for a Linear."""
         a = asnumpy(a._data).astype("float64")
         xp = get_array_module(a)
-        return a if not self._bias[l] else xp.concatenate([a, xp.ones((len(a), 1))], axis=1)
+        if isinstance(layer, Conv2d):
+            # The patches are the convolution's input to its GEMM: convolving with one-hot filters
+            # (one per (channel, row, column) of the kernel) copies them out with the layer's own
+            # stride, padding and dilation.
+            k = layer.weight.shape[1:]
+            eye = xp.eye(math.prod(k)).reshape(-1, *k)
+            with no_grad():
+                cols = conv2d(Tensor(a), Tensor(eye), None, layer.stride, layer.padding,
+                              layer.dilation)._data
+            a = cols.reshape(len(a), len(eye), -1).transpose(0, 2, 1)
+        else:
+            a = a[:, None, :]
+        if layer.bias is None:
+            return a
+        return xp.concatenate([a, xp.ones(a.shape[:2] + (1,))], axis=2)
+
+    @staticmethod
+    def _locations(g):
+        """A layer's output gradients (C, N, out[, Ho, Wo]) as (C, N, T, out)."""
+        if g.ndim == 3:
+            return g[:, :, None, :]
+        c, n, o = g.shape[:3]
+        return g.reshape(c, n, o, -1).transpose(0, 1, 3, 2)
 
     def _output_grads(self, out, seen):
         """``g[l]``: (C, N, out_l) arrays, the gradient of logit c w.r.t. layer l's output."""
@@ -123,40 +179,53 @@ class KFACLaplace:
             raise ValueError("KFACLaplace.fit: x is empty")
         was = self.model.training
         self.model.eval()
-        b_sums, a_sums = None, None
+        b_sums, a_sums, counts = None, None, None
         try:
             for i in range(0, len(x), batch_size):
                 out, seen = self._capture(x[i:i + batch_size])
                 grads = self._output_grads(out, seen)
+                layers = self.layers
                 if b_sums is None:
-                    b_sums = [0.0 * g[0, 0][:, None] * g[0, 0][None] for g in grads]
-                    a_sums = [0.0 for _ in seen]
+                    b_sums = [0.0] * len(seen)
+                    a_sums = [0.0] * len(seen)
+                    counts = [0] * len(seen)
                 p = (asnumpy(softmax(out, axis=-1)._data).astype("float64")
                      if self.likelihood == "classification" else None)
                 for l, (g, (a, _)) in enumerate(zip(grads, seen)):
-                    xp = get_array_module(g)
-                    if p is None:
-                        b_sums[l] = (b_sums[l] + xp.einsum("cno,cnp->op", g, g)
-                                     / self.sigma_noise ** 2)
-                    else:
-                        gp = xp.einsum("nc,cno->no", p, g)
-                        b_sums[l] = b_sums[l] + xp.einsum("nc,cno,cnp->op", p, g, g) - gp.T @ gp
-                    a_aug = self._augmented(l, a)
-                    a_sums[l] = a_sums[l] + a_aug.T @ a_aug
+                    g, a = self._locations(g), self._augmented(layers[l], a)  # (C,N,T,o), (N,T,P)
+                    if self.conv_approximation == "reduce":
+                        g, a = g.sum(axis=2, keepdims=True), a.mean(axis=1, keepdims=True)
+                    b_sums[l] = b_sums[l] + self._b_term(g, p)
+                    a2 = a.reshape(-1, a.shape[-1])
+                    a_sums[l] = a_sums[l] + a2.T @ a2
+                    counts[l] += len(a2)
         finally:
             self.model.train(was)
         self.n_data = len(x)
-        self.factors = [(0.5 * (b + b.T), 0.5 * (a + a.T) / self.n_data)
-                        for b, a in zip(b_sums, a_sums)]
+        self.factors = [(0.5 * (b + b.T), 0.5 * (a + a.T) / count)
+                        for b, a, count in zip(b_sums, a_sums, counts)]
         self._eig = [(get_array_module(b).linalg.eigh(b), get_array_module(a).linalg.eigh(a))
                      for b, a in self.factors]
         self.mean = []
         for layer in self.layers:
-            w = asnumpy(layer.weight._data).astype("float64")
+            w = asnumpy(layer.weight._data).astype("float64").reshape(len(layer.weight), -1)
             xp = get_array_module(w)
             self.mean.append(w if layer.bias is None else xp.concatenate(
                 [w, asnumpy(layer.bias._data).astype("float64")[:, None]], axis=1))
         return self.set_prior_precision(self.prior_precision)
+
+    def _b_term(self, g, p):
+        """One batch's sum over examples and locations of ``g^T Lambda g`` (out, out)."""
+        xp = get_array_module(g)
+        out = g.shape[-1]
+        if p is None:
+            g2 = g.reshape(-1, out)
+            return g2.T @ g2 / self.sigma_noise ** 2
+        # sum_c p_c g_c g_c^T - (sum_c p_c g_c)(sum_c p_c g_c)^T, per example and location, as
+        # two matrix products
+        root = (g * xp.sqrt(p).T[:, :, None, None]).reshape(-1, out)
+        gp = xp.einsum("nc,cnto->nto", p, g).reshape(-1, out)
+        return root.T @ root - gp.T @ gp
 
     def set_prior_precision(self, alpha: float) -> KFACLaplace:
         """Change the prior precision of a fitted posterior (the factors do not depend on it)."""
@@ -191,14 +260,11 @@ class KFACLaplace:
             for i in range(0, len(x), batch_size):
                 out, seen = self._capture(x[i:i + batch_size])
                 grads = self._output_grads(out, seen)
+                layers = self.layers
                 cov = 0.0
                 for l, (g, (a, _)) in enumerate(zip(grads, seen)):
-                    xp = get_array_module(g)
-                    (_, ub), (_, ua) = self._eig[l]
-                    a_rot = self._augmented(l, a) @ ua          # (N, in+1)
-                    g_rot = xp.einsum("cno,oi->cni", g, ub)                   # (C, N, out)
-                    w = (a_rot ** 2) @ self._scale[l].T                      # (N, out)
-                    cov = cov + xp.einsum("cni,ni,dni->ncd", g_rot, w, g_rot)
+                    cov = cov + self._logit_covariance(l, self._locations(g),
+                                                       self._augmented(layers[l], a))
                 means.append(asnumpy(out._data).astype("float64"))
                 covs.append(cov)
         finally:
@@ -206,10 +272,25 @@ class KFACLaplace:
         xp = get_array_module(means[0])
         return xp.concatenate(means), xp.concatenate(covs)
 
+    def _logit_covariance(self, l, g, a):
+        """Layer ``l``'s part of the logits' covariance (N, C, C): ``J_n Sigma_l J_n^T`` with the
+        exact Jacobian ``J_n[c] = sum_t g_nct (x) a~_nt``, in the factors' eigenbases."""
+        xp = get_array_module(g)
+        (_, ub), (_, ua) = self._eig[l]
+        g_rot = xp.einsum("cnto,oi->cnti", g, ub)
+        a_rot = a @ ua                                                      # (N, T, P)
+        scale = self._scale[l]
+        if g.shape[2] == 1:  # one location: J_n[c] is an outer product
+            w = (a_rot[:, 0] ** 2) @ scale.T                                # (N, out)
+            return xp.einsum("cni,ni,dni->ncd", g_rot[:, :, 0], w, g_rot[:, :, 0])
+        m = xp.einsum("cnti,ntj->ncij", g_rot, a_rot)                       # (N, C, out, P)
+        m = m.reshape(m.shape[0], m.shape[1], -1)
+        return (m * scale.reshape(-1)) @ m.transpose(0, 2, 1)
+
     def sample_outputs(self, x, *, samples: int = 30, rng=None):
         """The model's outputs at ``x`` for ``samples`` weight draws: an array (S, N, ...).
 
-        Each draw sets every Linear's ``[W | b]`` to ``mean + U_B (E * sqrt(scale)) U_A^T``, E
+        Each draw sets every layer's ``[W | b]`` to ``mean + U_B (E * sqrt(scale)) U_A^T``, E
         standard normal: a sample of the Kronecker-factored posterior. The trained weights are
         restored afterwards.
         """
@@ -238,11 +319,11 @@ class KFACLaplace:
 
     @staticmethod
     def _set(layer, wb):
-        dtype = layer.weight._data.dtype
+        dtype, shape = layer.weight._data.dtype, layer.weight.shape
         if layer.bias is None:
-            layer.weight.copy_(wb.astype(dtype))
+            layer.weight.copy_(wb.reshape(shape).astype(dtype))
             return
-        layer.weight.copy_(wb[:, :-1].astype(dtype))
+        layer.weight.copy_(wb[:, :-1].reshape(shape).astype(dtype))
         layer.bias.copy_(wb[:, -1].astype(dtype))
 
     def predict(self, x, *, link: str = "probit", samples: int = 30, rng=None):

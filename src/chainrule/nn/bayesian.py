@@ -7,15 +7,23 @@ the gradient reaches ``mu`` and ``rho`` through ordinary ops (Blundell et al., 2
 which has lower-variance gradients (Kingma, Salimans & Welling, 2015). ``kl()`` is the layer's
 KL divergence from its prior: in closed form for a Gaussian prior, a one-sample reparameterized
 estimate for Blundell's scale mixture ``pi N(0, s1^2) + (1 - pi) N(0, s2^2)``.
+
+With the Gaussian prior a sampled pass draws each parameter pair's sample and its KL in one node
+(``ops.bayes.gaussian_sample``: ``softplus(rho)`` once, one hand-written backward) and keeps that
+KL with the node, so that a loss of the pass's output (``bayes.elbo_loss``, through
+``bayes.kl_divergence(model, output)``) adds it without computing it again. ``kl()`` always
+computes it from the parameters as they are now.
 """
 
 from __future__ import annotations
 
 import math
 
+from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops import conv2d, linear, log, logsumexp, softplus, sqrt, stack
 from ..ops import sum as total
+from ..ops.bayes import gaussian_sample, standard_normal
 from . import init
 from ._checks import float_dtype, int_tuple, positive_int, resolve_rng
 from .module import Module, Parameter
@@ -44,6 +52,7 @@ class _Bayesian(Module):
         self.prior_sigma = float(prior_sigma)
         self.local_reparameterization = bool(local_reparameterization)
         self.sampling = False
+        self._last_sample = None
         self.rng = resolve_rng(rng, who)
         dt = float_dtype(dtype, who)
         xp = get_array_module()
@@ -58,14 +67,34 @@ class _Bayesian(Module):
         raise NotImplementedError
 
     def _noise(self, shape, like):
-        # Drawn in the weights' dtype: NumPy's float32 draws cost 4/5 of float64's plus a cast.
-        if like.dtype.name in ("float32", "float64"):
-            return self.rng.standard_normal(shape, dtype=like.dtype)
-        return self.rng.standard_normal(shape).astype(like.dtype)
+        # Box-Muller from the layer's generator, in the weights' dtype (kernels.bayes says why),
+        # then on the weights' device.
+        return get_array_module(like).asarray(standard_normal(self.rng, shape, like.dtype))
 
     def forward(self, x):
+        self._last_sample = None
         if not (self.training or self.sampling):
             return self._affine(x, self.weight_mu, self.bias_mu)
+        if self.prior_mixture is not None:
+            return self._forward_composed(x)
+        # One node per parameter pair draws the sample and the KL together (ops.bayes), sharing
+        # softplus(rho); the KL is kept with the node, for a loss of this pass's output.
+        prior, local = self.prior_sigma, self.local_reparameterization
+        w_eps = b_eps = None
+        if not local:
+            w_eps = Tensor(self._noise(self.weight_mu.shape, self.weight_mu._data))
+            b_eps = Tensor(self._noise(self.bias_mu.shape, self.bias_mu._data))
+        w, w_kl = gaussian_sample(self.weight_mu, self.weight_rho, w_eps, prior_sigma=prior)
+        b, b_kl = gaussian_sample(self.bias_mu, self.bias_rho, b_eps, prior_sigma=prior)
+        if w._ctx is not None:
+            self._last_sample = (w._ctx, w_kl + b_kl)
+        if local:  # w and b are the scales here
+            mean = self._affine(x, self.weight_mu, self.bias_mu)
+            var = self._affine(x * x, w * w, b * b)
+            return mean + sqrt(var) * self._noise(mean.shape, mean._data)
+        return self._affine(x, w, b)
+
+    def _forward_composed(self, x):
         w_sigma, b_sigma = softplus(self.weight_rho), softplus(self.bias_rho)
         if self.local_reparameterization:
             mean = self._affine(x, self.weight_mu, self.bias_mu)
@@ -74,6 +103,24 @@ class _Bayesian(Module):
         w = self.weight_mu + w_sigma * self._noise(self.weight_mu.shape, self.weight_mu._data)
         b = self.bias_mu + b_sigma * self._noise(self.bias_mu.shape, self.bias_mu._data)
         return self._affine(x, w, b)
+
+    def sample_kl(self, nodes):
+        """The KL computed with the last sampled forward pass, if that pass's sample node is among
+        ``nodes`` (ids of the nodes an output was computed from), else None.
+
+        That pass read the parameters the output was computed from, so its KL belongs with the
+        output whatever happened to the parameters since; a later change in place makes backward
+        refuse both, as for any recorded op.
+        """
+        last = self.__dict__.get("_last_sample")
+        if last is None or id(last[0]) not in nodes:
+            return None
+        return last[1]
+
+    def __getstate__(self):
+        state = self.__dict__.copy()
+        state["_last_sample"] = None  # a graph of the last pass is no state to copy or save
+        return state
 
     def _pairs(self):
         return ((self.weight_mu, self.weight_rho), (self.bias_mu, self.bias_rho))
@@ -86,12 +133,10 @@ class _Bayesian(Module):
         """
         out = 0.0
         for mu, rho in self._pairs():
-            sigma = softplus(rho)
             if self.prior_mixture is None:
-                s2 = self.prior_sigma ** 2
-                out = out + total(math.log(self.prior_sigma) - log(sigma)
-                                  + (sigma * sigma + mu * mu) / (2 * s2) - 0.5)
+                out = out + gaussian_sample(mu, rho, prior_sigma=self.prior_sigma)[1]
                 continue
+            sigma = softplus(rho)
             eps = self._noise(mu.shape, mu._data)
             w = mu + sigma * eps
             log_q = total(-0.5 * math.log(2 * math.pi) - log(sigma) - 0.5 * eps * eps)
@@ -100,7 +145,6 @@ class _Bayesian(Module):
                      for p, s in ((pi, s1), (1 - pi, s2))]
             out = out + log_q - total(logsumexp(stack(comps, axis=0), axis=0))
         return out
-
 
 
 class BayesianLinear(_Bayesian):
