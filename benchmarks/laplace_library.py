@@ -17,8 +17,8 @@ Before any timing the script checks that they agree, both run in float64 (chainr
 computes in float64 whatever the model's dtype): the posterior precision matrices (ordered
 alike: the library flattens the weight matrix and then the bias), the predictive probabilities
 and the log marginal likelihood, each to 1e-6; it reports the differences. The timings give
-chainrule's float32 model, and the library in float32 (its usual use) and float64. Each time is the median
-of ``--rounds`` runs, interleaved.
+chainrule's float32 model, and the library in float32 (its usual use) and float64. Each time is
+the median of ``--rounds`` runs, interleaved.
 """
 
 from __future__ import annotations
@@ -51,7 +51,9 @@ def _data(args):
         (x_train, y_train), (x_test, y_test) = mnist(args.data_dir, download=False)
         x_train, y_train = x_train[:args.n_train], y_train[:args.n_train]
         x_test, y_test = x_test[:args.n_test], y_test[:args.n_test]
-    flat = (lambda a: a.reshape(len(a), -1).astype(np.float32))
+    def flat(a):
+        return a.reshape(len(a), -1).astype(np.float32)
+
     return flat(x_train), np.asarray(y_train), flat(x_test), np.asarray(y_test)
 
 
@@ -150,7 +152,8 @@ def main(argv=None) -> int:
     borrowed_error = float(np.abs(borrowed.predict(xt64, link="probit") - p_theirs).max())
     lml_mine = mine.log_marginal_likelihood(x64, y)
     lml_theirs = float(theirs.log_marginal_likelihood())
-    print(f"chainrule {cr.__version__}, laplace-torch {importlib.metadata.version('laplace-torch')}, "
+    library = importlib.metadata.version("laplace-torch")
+    print(f"chainrule {cr.__version__}, laplace-torch {library}, "
           f"torch {torch.__version__} ({torch.get_num_threads()} threads); {args.dataset}: "
           f"{len(x)} training, {len(xt)} test inputs; MLP {x.shape[1]}-{args.hidden}-10, "
           f"last layer P = {c * d} weights; prior precision {args.prior}")

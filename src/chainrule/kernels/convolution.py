@@ -32,8 +32,8 @@ from .im2col import (
 )
 from .layout import batch_last, memory_order
 
-__all__ = ["Reuse", "channel_sums", "channel_sums_reference", "columns_of", "columns_of_reference", "convolve",
-           "convolve_reference", "convolve_transpose", "convolve_transpose_reference",
+__all__ = ["Reuse", "channel_sums", "channel_sums_reference", "columns_of", "columns_of_reference",
+           "convolve", "convolve_reference", "convolve_transpose", "convolve_transpose_reference",
            "filter_gradient", "filter_gradient_reference"]
 
 _HOST = get_array_module()

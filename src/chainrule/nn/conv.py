@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 
+from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.conv import conv1d, conv1d_relu, conv2d, conv2d_relu, conv_transpose1d, conv_transpose2d
 from . import init
 from ._checks import check_input, float_dtype, int_tuple, positive_int, resolve_rng
-from ..autograd.tensor import Tensor
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]

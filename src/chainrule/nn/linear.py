@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 
-from ..backend import get_array_module
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 from ..ops.linalg import linear, linear_relu
 from . import init
 from ._checks import float_dtype, positive_int, resolve_rng

@@ -16,7 +16,7 @@ import numbers
 from collections import defaultdict
 from collections.abc import Iterable
 
-from ..autograd import Tensor, enable_grad, no_grad
+from ..autograd import Tensor, enable_grad
 from ..autograd.mode import _grad_enabled
 from ..backend import device_of, get_array_module, to_device
 
