@@ -319,3 +319,77 @@ def test_cli_trains_with_n_fgsm(tmp_path):
     assert config["adversarial"]["method"] == "n_fgsm"
     assert config["adversarial"]["noise"] == 1.5 and config["adversarial"]["clip_start"] is False
     assert config["adversarial"]["alpha"] is None
+
+
+def test_grad_align_penalty_and_its_parameter_gradient_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    ours = WongCNN(input_size=8, rng=rng).to(dtype=np.float64)
+    tnn = torch.nn
+    theirs = tnn.Sequential(tnn.Conv2d(1, 16, 4, stride=2, padding=1), tnn.ReLU(),
+                            tnn.Conv2d(16, 32, 4, stride=2, padding=1), tnn.ReLU(), tnn.Flatten(),
+                            tnn.Linear(32 * 2 * 2, 100), tnn.ReLU(), tnn.Linear(100, 10)).double()
+    names = {"0": "features.0", "2": "features.2", "5": "classifier.1", "7": "classifier.3"}
+    state = ours.state_dict()
+    theirs.load_state_dict({k: torch.from_numpy(np.array(state[f"{names[k.split('.')[0]]}."
+                                                             f"{k.split('.')[1]}"]._data))
+                            for k in theirs.state_dict()})
+    cr.nn.fuse(ours)  # the Trainer's fused layers: their double backward is checked too
+    x = rng.choice([0.0, 1.0, 0.5, 0.3], size=(5, 1, 8, 8))
+    y = np.arange(5) % 10
+    eps, lam = 0.3, 0.7
+    hook = cr.robust.AdversarialTraining("fgsm", eps=eps, rng=4, grad_align=lam)
+    penalty = hook.penalty(ours, (cr.Tensor(x),), cr.Tensor(y))
+    grads = cr.grad(penalty, list(ours.parameters()))
+    X, Y = torch.from_numpy(x), torch.from_numpy(y)
+    eta = torch.from_numpy(np.random.default_rng(4).uniform(-eps, eps, x.shape))
+
+    def input_grad(point):
+        point = point.clone().requires_grad_(True)
+        loss = torch.nn.functional.cross_entropy(theirs(point), Y, reduction="sum")
+        return torch.autograd.grad(loss, point, create_graph=True)[0].reshape(5, -1)
+
+    g1, g2 = input_grad(X), input_grad(torch.clamp(X + eta, 0, 1))
+    cos = (g1 * g2).sum(1) / (((g1 * g1).sum(1) * (g2 * g2).sum(1)).sqrt() + 1e-12)  # ours
+    expected = lam * (1 - cos).mean()
+    expected_grads = torch.autograd.grad(expected, list(theirs.parameters()))
+    expected = expected.item()
+    assert 0 < expected < 2 * lam
+    np.testing.assert_allclose(penalty.item(), expected, rtol=1e-10, atol=1e-12)
+    for ours_g, their_g in zip(grads, expected_grads):
+        np.testing.assert_allclose(ours_g._data, their_g.numpy(), rtol=1e-8, atol=1e-12)
+    assert hook.config()["grad_align"] == lam and "grad_align=0.7" in repr(hook)
+    assert cr.robust.AdversarialTraining("fgsm").penalty(ours, (cr.Tensor(x),),
+                                                         cr.Tensor(y)) is None
+    with pytest.raises(ValueError, match="AdversarialTraining: grad_align must be a finite "
+                       "number >= 0, got -0.1"):
+        cr.robust.AdversarialTraining("fgsm", grad_align=-0.1)
+
+
+def test_the_trainer_adds_the_grad_align_penalty_to_the_step():
+    from chainrule.data.datasets import digits
+    (xtr, ytr), _ = digits()
+    x, y = xtr[:16, None].astype(np.float64), ytr[:16]
+
+    def step(lam):
+        model = WongCNN(input_size=8, rng=np.random.default_rng(0)).to(dtype=np.float64)
+        hook = cr.robust.AdversarialTraining("fgsm", eps=0.2, rng=3, grad_align=lam)
+        trainer = Trainer(model, "cross_entropy", optim.SGD(model.parameters(), lr=0.1),
+                          perturb=hook)
+        logs = trainer.train_step((cr.Tensor(x), cr.Tensor(y)))
+        return model, logs
+
+    model, logs = step(0.5)
+    # by hand: the same draws (the attack's start, then the penalty's eta), the same SGD step
+    ref = WongCNN(input_size=8, rng=np.random.default_rng(0)).to(dtype=np.float64)
+    cr.nn.fuse(ref)
+    hook = cr.robust.AdversarialTraining("fgsm", eps=0.2, rng=3, grad_align=0.5)
+    (adv,) = hook(ref, (cr.Tensor(x),), cr.Tensor(y))
+    total = cr.ops.cross_entropy(ref(adv), cr.Tensor(y)) + hook.penalty(ref, (cr.Tensor(x),),
+                                                                         cr.Tensor(y))
+    grads = cr.grad(total, list(ref.parameters()))
+    assert logs["loss"] == pytest.approx(total.item(), rel=1e-12)
+    for p, r, g in zip(model.parameters(), ref.parameters(), grads):
+        np.testing.assert_allclose(p._data, r._data - 0.1 * g._data, rtol=1e-10, atol=1e-13)
+    plain, plain_logs = step(0.0)
+    assert plain_logs["loss"] < logs["loss"]

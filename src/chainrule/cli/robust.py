@@ -31,6 +31,9 @@ def add_train_arguments(t, int_type, float_type) -> None:
                    "on MNIST; yes for n_fgsm, as de Jorge et al.'s code)")
     a.add_argument("--adv-noise", type=float_type(0), default=None, metavar="K",
                    help="n_fgsm: the noise is uniform in [-K eps, K eps] (default 2)")
+    a.add_argument("--adv-grad-align", type=float_type(0), default=0.0, metavar="LAMBDA",
+                   help="add GradAlign's gradient-alignment penalty with this weight to the loss "
+                   "(Andriushchenko & Flammarion 2020) (default 0: off)")
     a.add_argument("--adv-check", type=int_type(0), default=0, metavar="N",
                    help="after every epoch, PGD-10 accuracy on the first N training images "
                    "(metrics.csv: pgd_accuracy); a fall of more than 0.2 below the best stops "
@@ -51,6 +54,7 @@ def adversarial_settings(args, generative_tasks) -> dict | None:
     return {"method": args.adversarial, "eps": args.eps, "alpha": args.adv_alpha,
             "steps": args.adv_steps, "clip_start": args.adv_clip_start,
             **({"noise": args.adv_noise} if args.adv_noise is not None else {}),
+            **({"grad_align": args.adv_grad_align} if args.adv_grad_align else {}),
             **({"check": args.adv_check} if args.adv_check else {})}
 
 

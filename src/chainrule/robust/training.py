@@ -14,9 +14,11 @@ inputs by their adversarial version before the step.
 from __future__ import annotations
 
 from ..autograd import Tensor
+from ..autograd import grad
 from ..backend import get_array_module
+from ..ops import cross_entropy
 from ._core import check_bounds, check_eps, check_int, input_gradient, prepare, resolve_rng
-from .attacks import _random_start, _step, fgsm_points, pgd_points, project
+from .attacks import _TINY, _random_start, _step, fgsm_points, pgd_points, project
 
 __all__ = ["ADVERSARIAL_METHODS", "AdversarialTraining"]
 
@@ -48,6 +50,12 @@ class AdversarialTraining:
             al.'s code does; False takes the gradient at the unclipped noisy point.
         noise: N-FGSM only: the noise's half-width as a multiple ``k`` of eps, >= 0 (default 2,
             the paper's; 0 is FGSM from the clean point without random start).
+        grad_align: GradAlign's weight ``lambda`` >= 0 (Andriushchenko & Flammarion 2020; 0, the
+            default, is off): ``penalty`` adds ``lambda * mean(1 - cos(g(x), g(x + eta)))`` to
+            the loss, with ``g`` the input gradient of each example's cross-entropy and ``eta``
+            uniform in the eps ball (the point clipped into ``bounds``). It keeps the loss
+            locally linear, the condition a single-step attack needs; it costs two
+            double-backward passes per batch. Any method can use it.
 
     The model stays in training mode while the attack runs, as in both papers; its parameter
     gradients are untouched (the attack differentiates with ``grad``, not ``backward``).
@@ -55,7 +63,7 @@ class AdversarialTraining:
 
     def __init__(self, method: str = "fgsm", *, eps: float = 0.3, alpha: float | None = None,
                  steps: int = 10, bounds=(0.0, 1.0), rng=None, clip_start: bool | None = None,
-                 noise: float | None = None):
+                 noise: float | None = None, grad_align: float = 0.0):
         who = "AdversarialTraining"
         if method not in ADVERSARIAL_METHODS:
             raise ValueError(f"{who}: method must be one of {ADVERSARIAL_METHODS}, got "
@@ -75,6 +83,7 @@ class AdversarialTraining:
                              f"with method {method!r}")
         self.noise = None if method != "n_fgsm" else (
             2.0 if noise is None else check_eps(who, noise, name="noise"))
+        self.grad_align = check_eps(who, grad_align, name="grad_align")
         self.rng = resolve_rng(rng)
 
     def __call__(self, model, inputs, target):
@@ -108,13 +117,42 @@ class AdversarialTraining:
                              self.bounds, self.rng)
         return (Tensor(adv),)
 
+    def penalty(self, model, inputs, target):
+        """GradAlign's term for the clean ``inputs`` (a scalar Tensor on the parameters' graph),
+        or None when ``grad_align`` is 0. The Trainer calls it after ``__call__``, on the batch's
+        clean inputs, and adds it to the loss."""
+        if not self.grad_align:
+            return None
+        x, labels, _, _ = prepare("AdversarialTraining", model, inputs[0], target._data, None,
+                                  self.bounds)
+        xp = get_array_module(x)
+        eta = _random_start(x, self.eps, "linf", self.rng)
+        g_clean = _flat_input_gradient(model, x, labels)
+        g_noisy = _flat_input_gradient(model, xp.clip(x + eta, self.bounds[0], self.bounds[1]),
+                                       labels)
+        dot = (g_clean * g_noisy).sum(axis=1)
+        norms = ((g_clean * g_clean).sum(axis=1) * (g_noisy * g_noisy).sum(axis=1)).sqrt()
+        cos = dot / (norms + _TINY)
+        return (1.0 - cos).mean() * self.grad_align
+
     def config(self) -> dict:
         """The settings, for a run's config.json."""
         return {"method": self.method, "eps": self.eps, "alpha": self.alpha,
                 "steps": self.steps, "bounds": list(self.bounds), "clip_start": self.clip_start,
-                **({"noise": self.noise} if self.method == "n_fgsm" else {})}
+                **({"noise": self.noise} if self.method == "n_fgsm" else {}),
+                **({"grad_align": self.grad_align} if self.grad_align else {})}
 
     def __repr__(self) -> str:
         noise = f", noise={self.noise:g}" if self.method == "n_fgsm" else ""
+        noise += f", grad_align={self.grad_align:g}" if self.grad_align else ""
         return (f"AdversarialTraining({self.method!r}, eps={self.eps:g}, alpha={self.alpha}, "
                 f"clip_start={self.clip_start}{noise})")
+
+
+def _flat_input_gradient(model, x, labels):
+    """Each example's cross-entropy gradient with respect to its input, (N, D), on the graph
+    (``create_graph``), so that a penalty on it can be differentiated for the parameters."""
+    xt = Tensor(x, requires_grad=True)
+    loss = cross_entropy(model(xt), Tensor(labels), reduction="sum")
+    (g,) = grad(loss, xt, create_graph=True)
+    return g.reshape(x.shape[0], -1)
