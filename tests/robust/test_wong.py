@@ -350,7 +350,7 @@ def test_grad_align_penalty_and_its_parameter_gradient_match_pytorch():
         return torch.autograd.grad(loss, point, create_graph=True)[0].reshape(5, -1)
 
     g1, g2 = input_grad(X), input_grad(torch.clamp(X + eta, 0, 1))
-    cos = (g1 * g2).sum(1) / (((g1 * g1).sum(1) * (g2 * g2).sum(1)).sqrt() + 1e-12)  # ours
+    cos = (g1 * g2).sum(1) / ((g1 * g1).sum(1) * (g2 * g2).sum(1) + 1e-24).sqrt()  # ours
     expected = lam * (1 - cos).mean()
     expected_grads = torch.autograd.grad(expected, list(theirs.parameters()))
     expected = expected.item()
@@ -359,6 +359,12 @@ def test_grad_align_penalty_and_its_parameter_gradient_match_pytorch():
     for ours_g, their_g in zip(grads, expected_grads):
         np.testing.assert_allclose(ours_g._data, their_g.numpy(), rtol=1e-8, atol=1e-12)
     assert hook.config()["grad_align"] == lam and "grad_align=0.7" in repr(hook)
+    zero = cr.robust.AdversarialTraining("fgsm", eps=eps, rng=4, grad_align=lam)
+    flat = ours.classifier[3]  # a model whose input gradient is zero: the penalty stays finite
+    with cr.no_grad():
+        flat.weight.zero_()
+    (g_zero,) = cr.grad(zero.penalty(ours, (cr.Tensor(x),), cr.Tensor(y)), flat.weight)
+    assert np.isfinite(g_zero._data).all()
     assert cr.robust.AdversarialTraining("fgsm").penalty(ours, (cr.Tensor(x),),
                                                          cr.Tensor(y)) is None
     with pytest.raises(ValueError, match="AdversarialTraining: grad_align must be a finite "

@@ -131,8 +131,10 @@ class AdversarialTraining:
         g_noisy = _flat_input_gradient(model, xp.clip(x + eta, self.bounds[0], self.bounds[1]),
                                        labels)
         dot = (g_clean * g_noisy).sum(axis=1)
-        norms = ((g_clean * g_clean).sum(axis=1) * (g_noisy * g_noisy).sum(axis=1)).sqrt()
-        cos = dot / (norms + _TINY)
+        # the tiny term inside the root keeps a zero gradient's derivative finite (sqrt'(0) = inf)
+        norms = ((g_clean * g_clean).sum(axis=1) * (g_noisy * g_noisy).sum(axis=1)
+                 + _TINY ** 2).sqrt()
+        cos = dot / norms
         return (1.0 - cos).mean() * self.grad_align
 
     def config(self) -> dict:
