@@ -1,6 +1,7 @@
 """Wong, Rice & Kolter's fast adversarial training: their MNIST CNN, the cyclic schedule and the
 CLI run that combines them (``chainrule train wong_cnn --schedule cyclic --adversarial fgsm``)."""
 
+import argparse
 import json
 
 import numpy as np
@@ -276,10 +277,9 @@ def test_n_fgsm_settings_and_refusals():
     with pytest.raises(ValueError, match="AdversarialTraining: noise must be a finite number >= 0, "
                        "got -1"):
         cr.robust.AdversarialTraining("n_fgsm", noise=-1)
+    from chainrule.cli.robust import adversarial_settings
     with pytest.raises(ValueError, match="--adv-noise is for --adversarial n_fgsm, got "
                        "--adversarial fgsm"):
-        from chainrule.cli.robust import adversarial_settings
-        import argparse
         adversarial_settings(argparse.Namespace(adversarial="fgsm", model="wong_cnn", eps=0.3,
                                                 adv_alpha=None, adv_steps=10, adv_clip_start=None,
                                                 adv_noise=2.0, adv_check=0), ())

@@ -6,15 +6,16 @@ that one FGSM step from a random start, with a step of 1.25 eps, does nearly as 
 fraction of the cost ("fast is better than free"), though it can still overfit catastrophically.
 N-FGSM (de Jorge et al. 2022, "Make some noise") is the single-step method made against that:
 stronger noise (uniform in [-k eps, k eps], k = 2), one FGSM step of eps from the noisy point, and
-no projection back onto the eps ball (only into the valid input box). All plug into the Trainer:
+no projection back onto the eps ball (only into the valid input box); GradAlign (Andriushchenko &
+Flammarion 2020) is a penalty on the loss that keeps the input gradients aligned inside the ball.
+All plug into the Trainer:
 ``Trainer(..., perturb=AdversarialTraining("fgsm", eps=0.3))`` replaces each training batch's
 inputs by their adversarial version before the step.
 """
 
 from __future__ import annotations
 
-from ..autograd import Tensor
-from ..autograd import grad
+from ..autograd import Tensor, grad
 from ..backend import get_array_module
 from ..ops import cross_entropy
 from ._core import check_bounds, check_eps, check_int, input_gradient, prepare, resolve_rng
