@@ -285,7 +285,8 @@ def test_n_fgsm_settings_and_refusals():
                                                 adv_noise=2.0, adv_check=0), ())
 
 
-def test_a_resumed_n_fgsm_run_repeats_the_uninterrupted_one(tmp_path):
+@pytest.mark.parametrize("hook", [dict(method="n_fgsm"), dict(method="fgsm", grad_align=0.5)])
+def test_a_resumed_n_fgsm_or_grad_align_run_repeats_the_uninterrupted_one(tmp_path, hook):
     from chainrule.data.datasets import digits
     (xtr, ytr), _ = digits()
 
@@ -294,7 +295,7 @@ def test_a_resumed_n_fgsm_run_repeats_the_uninterrupted_one(tmp_path):
         opt = optim.Adam(model.parameters(), lr=5e-3)
         trainer = Trainer(model, "cross_entropy", opt,
                           callbacks=[scheduler_callback("cyclic", opt, 2, 3)],
-                          perturb=cr.robust.AdversarialTraining("n_fgsm", eps=0.3, rng=1))
+                          perturb=cr.robust.AdversarialTraining(**hook, eps=0.3, rng=1))
         data = cr.data.DataLoader(cr.data.ArrayDataset(xtr[:96, None], ytr[:96]), 32,
                                   shuffle=True, rng=2)
         trainer.fit(data, epochs=epochs, verbose=0, resume_from=resume)
