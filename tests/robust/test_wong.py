@@ -1,6 +1,7 @@
 """Wong, Rice & Kolter's fast adversarial training: their MNIST CNN, the cyclic schedule and the
 CLI run that combines them (``chainrule train wong_cnn --schedule cyclic --adversarial fgsm``)."""
 
+import argparse
 import json
 
 import numpy as np
@@ -222,3 +223,180 @@ def test_the_overfitting_check_measures_pgd_accuracy_in_eval_mode():
                                          eps=0.1, steps=3, rng=4, verbose=0)
     model.train()
     assert check.accuracy(model) == expected["robust_accuracy"] and model.training
+
+
+@pytest.mark.parametrize("noise, clip_start, alpha", [(2.0, None, None), (2.0, False, None),
+                                                      (1.0, True, 0.375), (0.0, None, None)])
+def test_n_fgsm_training_step_matches_de_jorge_et_als_pytorch_code(noise, clip_start, alpha):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    ours = WongCNN(input_size=8, rng=rng).to(dtype=np.float64)
+    tnn = torch.nn
+    theirs = tnn.Sequential(tnn.Conv2d(1, 16, 4, stride=2, padding=1), tnn.ReLU(),
+                            tnn.Conv2d(16, 32, 4, stride=2, padding=1), tnn.ReLU(), tnn.Flatten(),
+                            tnn.Linear(32 * 2 * 2, 100), tnn.ReLU(), tnn.Linear(100, 10)).double()
+    names = {"0": "features.0", "2": "features.2", "5": "classifier.1", "7": "classifier.3"}
+    state = ours.state_dict()
+    theirs.load_state_dict({k: torch.from_numpy(np.array(state[f"{names[k.split('.')[0]]}."
+                                                             f"{k.split('.')[1]}"]._data))
+                            for k in theirs.state_dict()})
+    x = rng.choice([0.0, 1.0, 0.5, 0.2], size=(6, 1, 8, 8))
+    y = np.arange(6) % 10
+    eps = 0.3
+    hook = cr.robust.AdversarialTraining("n_fgsm", eps=eps, alpha=alpha, rng=11, noise=noise,
+                                         clip_start=clip_start)
+    (adv,) = hook(ours, (cr.Tensor(x),), cr.Tensor(y))
+    # Their loop (train.py of de Jorge et al.), with the same uniform draw of the noise.
+    X = torch.from_numpy(x)
+    step = eps if alpha is None else alpha
+    eta = torch.from_numpy(np.random.default_rng(11).uniform(-noise * eps, noise * eps, x.shape)
+                           if noise else np.zeros_like(x))
+    if clip_start is not False:  # their clamp of the noisy point into the box
+        eta = torch.max(torch.min(1 - X, eta), 0 - X)
+    eta.requires_grad_(True)
+    grad, = torch.autograd.grad(torch.nn.functional.cross_entropy(theirs(X + eta),
+                                                                  torch.from_numpy(y)), eta)
+    delta = torch.max(torch.min(1 - X, eta + step * torch.sign(grad)), 0 - X).detach()
+    np.testing.assert_allclose(adv._data, (X + delta).numpy(), rtol=0, atol=1e-12)
+    # no projection onto the eps ball: with noise, some pixels move by more than eps
+    moved = np.abs(adv._data - x).max()
+    assert (moved > eps + 0.05) if noise >= 1 else (moved <= eps + 1e-12)
+    config = hook.config()
+    assert config["noise"] == noise and config["clip_start"] is (clip_start is not False)
+    assert f"noise={noise:g}" in repr(hook)
+
+
+def test_n_fgsm_settings_and_refusals():
+    hook = cr.robust.AdversarialTraining("n_fgsm", eps=0.3)
+    assert hook.noise == 2.0 and hook.clip_start is True and hook.alpha is None
+    assert cr.robust.AdversarialTraining("fgsm").clip_start is False
+    assert "noise" not in cr.robust.AdversarialTraining("fgsm").config()
+    with pytest.raises(ValueError, match="AdversarialTraining: noise is for method 'n_fgsm' only, "
+                       "got noise=2 with method 'fgsm'"):
+        cr.robust.AdversarialTraining("fgsm", noise=2)
+    with pytest.raises(ValueError, match="AdversarialTraining: noise must be a finite number >= 0, "
+                       "got -1"):
+        cr.robust.AdversarialTraining("n_fgsm", noise=-1)
+    from chainrule.cli.robust import adversarial_settings
+    with pytest.raises(ValueError, match="--adv-noise is for --adversarial n_fgsm, got "
+                       "--adversarial fgsm"):
+        adversarial_settings(argparse.Namespace(adversarial="fgsm", model="wong_cnn", eps=0.3,
+                                                adv_alpha=None, adv_steps=10, adv_clip_start=None,
+                                                adv_noise=2.0, adv_check=0), ())
+
+
+@pytest.mark.parametrize("hook", [dict(method="n_fgsm"), dict(method="fgsm", grad_align=0.5)])
+def test_a_resumed_n_fgsm_or_grad_align_run_repeats_the_uninterrupted_one(tmp_path, hook):
+    from chainrule.data.datasets import digits
+    (xtr, ytr), _ = digits()
+
+    def run(epochs, resume=None, path=None):
+        model = WongCNN(input_size=8, rng=np.random.default_rng(0))
+        opt = optim.Adam(model.parameters(), lr=5e-3)
+        trainer = Trainer(model, "cross_entropy", opt,
+                          callbacks=[scheduler_callback("cyclic", opt, 2, 3)],
+                          perturb=cr.robust.AdversarialTraining(**hook, eps=0.3, rng=1))
+        data = cr.data.DataLoader(cr.data.ArrayDataset(xtr[:96, None], ytr[:96]), 32,
+                                  shuffle=True, rng=2)
+        trainer.fit(data, epochs=epochs, verbose=0, resume_from=resume)
+        if path is not None:
+            trainer.save_checkpoint(path)
+        return [p._data.copy() for p in model.parameters()]
+
+    straight = run(2)
+    run(1, path=tmp_path / "state.safetensors")
+    resumed = run(2, resume=tmp_path / "state.safetensors")
+    assert all(np.array_equal(a, b) for a, b in zip(straight, resumed))
+    again = run(2)
+    assert all(np.array_equal(a, b) for a, b in zip(straight, again))
+
+
+def test_cli_trains_with_n_fgsm(tmp_path):
+    out = tmp_path / "nfgsm"
+    assert main(["train", "wong_cnn", "--epochs", "1", "--batch-size", "512", "--quiet",
+                 "--lr", "5e-3", "--schedule", "cyclic", "--adversarial", "n_fgsm", "--eps", "0.3",
+                 "--adv-noise", "1.5", "--no-adv-clip-start", "--out", str(out)]) == 0
+    config = json.loads((out / "config.json").read_text())
+    assert config["adversarial"]["method"] == "n_fgsm"
+    assert config["adversarial"]["noise"] == 1.5 and config["adversarial"]["clip_start"] is False
+    assert config["adversarial"]["alpha"] is None
+
+
+def test_grad_align_penalty_and_its_parameter_gradient_match_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(8)
+    ours = WongCNN(input_size=8, rng=rng).to(dtype=np.float64)
+    tnn = torch.nn
+    theirs = tnn.Sequential(tnn.Conv2d(1, 16, 4, stride=2, padding=1), tnn.ReLU(),
+                            tnn.Conv2d(16, 32, 4, stride=2, padding=1), tnn.ReLU(), tnn.Flatten(),
+                            tnn.Linear(32 * 2 * 2, 100), tnn.ReLU(), tnn.Linear(100, 10)).double()
+    names = {"0": "features.0", "2": "features.2", "5": "classifier.1", "7": "classifier.3"}
+    state = ours.state_dict()
+    theirs.load_state_dict({k: torch.from_numpy(np.array(state[f"{names[k.split('.')[0]]}."
+                                                             f"{k.split('.')[1]}"]._data))
+                            for k in theirs.state_dict()})
+    cr.nn.fuse(ours)  # the Trainer's fused layers: their double backward is checked too
+    x = rng.choice([0.0, 1.0, 0.5, 0.3], size=(5, 1, 8, 8))
+    y = np.arange(5) % 10
+    eps, lam = 0.3, 0.7
+    hook = cr.robust.AdversarialTraining("fgsm", eps=eps, rng=4, grad_align=lam)
+    penalty = hook.penalty(ours, (cr.Tensor(x),), cr.Tensor(y))
+    grads = cr.grad(penalty, list(ours.parameters()))
+    X, Y = torch.from_numpy(x), torch.from_numpy(y)
+    eta = torch.from_numpy(np.random.default_rng(4).uniform(-eps, eps, x.shape))
+
+    def input_grad(point):
+        point = point.clone().requires_grad_(True)
+        loss = torch.nn.functional.cross_entropy(theirs(point), Y, reduction="sum")
+        return torch.autograd.grad(loss, point, create_graph=True)[0].reshape(5, -1)
+
+    g1, g2 = input_grad(X), input_grad(torch.clamp(X + eta, 0, 1))
+    cos = (g1 * g2).sum(1) / ((g1 * g1).sum(1) * (g2 * g2).sum(1) + 1e-24).sqrt()  # ours
+    expected = lam * (1 - cos).mean()
+    expected_grads = torch.autograd.grad(expected, list(theirs.parameters()))
+    expected = expected.item()
+    assert 0 < expected < 2 * lam
+    np.testing.assert_allclose(penalty.item(), expected, rtol=1e-10, atol=1e-12)
+    for ours_g, their_g in zip(grads, expected_grads):
+        np.testing.assert_allclose(ours_g._data, their_g.numpy(), rtol=1e-8, atol=1e-12)
+    assert hook.config()["grad_align"] == lam and "grad_align=0.7" in repr(hook)
+    zero = cr.robust.AdversarialTraining("fgsm", eps=eps, rng=4, grad_align=lam)
+    flat = ours.classifier[3]  # a model whose input gradient is zero: the penalty stays finite
+    with cr.no_grad():
+        flat.weight.zero_()
+    (g_zero,) = cr.grad(zero.penalty(ours, (cr.Tensor(x),), cr.Tensor(y)), flat.weight)
+    assert np.isfinite(g_zero._data).all()
+    assert cr.robust.AdversarialTraining("fgsm").penalty(ours, (cr.Tensor(x),),
+                                                         cr.Tensor(y)) is None
+    with pytest.raises(ValueError, match="AdversarialTraining: grad_align must be a finite "
+                       "number >= 0, got -0.1"):
+        cr.robust.AdversarialTraining("fgsm", grad_align=-0.1)
+
+
+def test_the_trainer_adds_the_grad_align_penalty_to_the_step():
+    from chainrule.data.datasets import digits
+    (xtr, ytr), _ = digits()
+    x, y = xtr[:16, None].astype(np.float64), ytr[:16]
+
+    def step(lam):
+        model = WongCNN(input_size=8, rng=np.random.default_rng(0)).to(dtype=np.float64)
+        hook = cr.robust.AdversarialTraining("fgsm", eps=0.2, rng=3, grad_align=lam)
+        trainer = Trainer(model, "cross_entropy", optim.SGD(model.parameters(), lr=0.1),
+                          perturb=hook)
+        logs = trainer.train_step((cr.Tensor(x), cr.Tensor(y)))
+        return model, logs
+
+    model, logs = step(0.5)
+    # by hand: the same draws (the attack's start, then the penalty's eta), the same SGD step
+    ref = WongCNN(input_size=8, rng=np.random.default_rng(0)).to(dtype=np.float64)
+    cr.nn.fuse(ref)
+    hook = cr.robust.AdversarialTraining("fgsm", eps=0.2, rng=3, grad_align=0.5)
+    (adv,) = hook(ref, (cr.Tensor(x),), cr.Tensor(y))
+    total = cr.ops.cross_entropy(ref(adv), cr.Tensor(y)) + hook.penalty(ref, (cr.Tensor(x),),
+                                                                         cr.Tensor(y))
+    grads = cr.grad(total, list(ref.parameters()))
+    assert logs["loss"] == pytest.approx(total.item(), rel=1e-12)
+    for p, r, g in zip(model.parameters(), ref.parameters(), grads):
+        np.testing.assert_allclose(p._data, r._data - 0.1 * g._data, rtol=1e-10, atol=1e-13)
+    plain, plain_logs = step(0.0)
+    assert plain_logs["loss"] < logs["loss"]

@@ -16,15 +16,24 @@ def add_train_arguments(t, int_type, float_type) -> None:
     a = t.add_argument_group("adversarial training (classifiers)")
     a.add_argument("--adversarial", choices=ADVERSARIAL_METHODS, default=None,
                    help="train on adversarial examples: fgsm (one step from a random start, "
-                   "Wong et al. 2020) or pgd (Madry et al. 2017) (default: plain training)")
+                   "Wong et al. 2020), pgd (Madry et al. 2017) or n_fgsm (one step of eps from "
+                   "stronger noise, no projection onto the eps ball; de Jorge et al. 2022) "
+                   "(default: plain training)")
     a.add_argument("--eps", type=float_type(0, low_ok=False), default=0.3,
                    help="L-infinity radius of the training attack, > 0")
     a.add_argument("--adv-alpha", type=float_type(0, low_ok=False), default=None,
-                   help="its step (default: 1.25 eps for fgsm, 2.5 eps / steps for pgd)")
+                   help="its step (default: 1.25 eps for fgsm, 2.5 eps / steps for pgd, eps for "
+                   "n_fgsm)")
     a.add_argument("--adv-steps", type=int_type(1), default=10, help="pgd's steps, >= 1")
-    a.add_argument("--adv-clip-start", action="store_true", help="fgsm: clip the random start "
-                   "into [0, 1] before its gradient (default: Wong et al.'s unclipped start, "
-                   "which avoids catastrophic overfitting on MNIST)")
+    a.add_argument("--adv-clip-start", action=argparse.BooleanOptionalAction, default=None,
+                   help="clip the random start into [0, 1] before its gradient (default: no for "
+                   "fgsm, Wong et al.'s unclipped start, which avoids catastrophic overfitting "
+                   "on MNIST; yes for n_fgsm, as de Jorge et al.'s code)")
+    a.add_argument("--adv-noise", type=float_type(0), default=None, metavar="K",
+                   help="n_fgsm: the noise is uniform in [-K eps, K eps] (default 2)")
+    a.add_argument("--adv-grad-align", type=float_type(0), default=0.0, metavar="LAMBDA",
+                   help="add GradAlign's gradient-alignment penalty with this weight to the loss "
+                   "(Andriushchenko & Flammarion 2020) (default 0: off)")
     a.add_argument("--adv-check", type=int_type(0), default=0, metavar="N",
                    help="after every epoch, PGD-10 accuracy on the first N training images "
                    "(metrics.csv: pgd_accuracy); a fall of more than 0.2 below the best stops "
@@ -39,8 +48,13 @@ def adversarial_settings(args, generative_tasks) -> dict | None:
     if args.model in generative_tasks:
         raise ValueError(f"--adversarial {args.adversarial}: adversarial training is for "
                          f"classifiers, not the generative task {args.model!r}")
+    if args.adv_noise is not None and args.adversarial != "n_fgsm":
+        raise ValueError(f"--adv-noise is for --adversarial n_fgsm, got --adversarial "
+                         f"{args.adversarial}")
     return {"method": args.adversarial, "eps": args.eps, "alpha": args.adv_alpha,
             "steps": args.adv_steps, "clip_start": args.adv_clip_start,
+            **({"noise": args.adv_noise} if args.adv_noise is not None else {}),
+            **({"grad_align": args.adv_grad_align} if args.adv_grad_align else {}),
             **({"check": args.adv_check} if args.adv_check else {})}
 
 

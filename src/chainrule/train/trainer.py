@@ -61,6 +61,8 @@ class Trainer:
         perturb: None, or ``perturb(model, inputs, target) -> inputs`` applied to the inputs
             of every training batch before its step (adversarial training:
             ``chainrule.robust.AdversarialTraining``); its ``rng``, if any, is checkpointed.
+            If it has a ``penalty(model, clean_inputs, target)`` method, the scalar Tensor that
+            returns (None: nothing) is added to the training loss (GradAlign).
 
     Batches are tuples ``(*inputs, target)``; float inputs are cast to the model's float dtype.
 
@@ -210,10 +212,15 @@ class Trainer:
         """
         self._check_steps("train_step")
         inputs, target = _split("train_step", batch)
+        penalty = None
         if self.perturb is not None:
-            inputs = tuple(self.perturb(self.model, inputs, target))
+            clean, inputs = inputs, tuple(self.perturb(self.model, inputs, target))
+            if hasattr(self.perturb, "penalty"):
+                penalty = self.perturb.penalty(self.model, clean, target)
         output = self.model(*inputs)
         loss = self.loss(output, target)
+        if penalty is not None:
+            loss = loss + penalty
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
