@@ -301,6 +301,10 @@ def _model_args(pairs) -> dict:
 def _train(args) -> None:
     adversarial = robust_cli.adversarial_settings(args, generative.GENERATIVE_TASKS)
     bayes = bayes_cli.bayes_settings(args, generative.GENERATIVE_TASKS)
+    classifiers = (*experiments.TEXT_MODELS, *seq_cli.TEXT_CLASSIFIERS)
+    if args.train_fraction is not None and args.model not in classifiers:
+        raise ValueError(f"--train-fraction {args.train_fraction:g}: only the text classifiers "
+                         f"({', '.join(classifiers)}) take a part of their training texts")
     if args.model in generative.GENERATIVE_TASKS:
         _train_generative(args)
         return

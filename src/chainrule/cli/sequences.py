@@ -16,8 +16,9 @@ from ..experiments.text_classify import (
 )
 from ..io import read_config
 
-__all__ = ["COMMANDS", "TEXT_TASKS", "add_parsers", "add_train_arguments", "evaluate", "train"]
+__all__ = ["COMMANDS", "TEXT_CLASSIFIERS", "TEXT_TASKS", "add_parsers", "add_train_arguments", "evaluate", "train"]
 
+TEXT_CLASSIFIERS = TEXT_MODELS  # char_cnn, lstm_text: they take --train-fraction
 TEXT_TASKS = (*TEXT_MODELS, *LANGUAGE_MODELS)
 _LM_ARGS = {"char_lm": ("hidden_size", "num_layers", "embedding_dim", "dropout"),
             "char_transformer": ("block", "d_model", "num_layers", "nhead", "dropout")}
@@ -71,12 +72,12 @@ def train(args, model_kwargs: dict) -> None:
         schedule=args.schedule, seed=args.seed, data_dir=args.data_dir,
         download=not args.no_download, out=args.out,
         resume=args.resume, model_kwargs=model_kwargs, verbose=0 if args.quiet else 1,
-        threads=args.threads, device=args.device)
+        threads=args.threads, device=args.device, train_fraction=args.train_fraction)
     if "val_accuracy" in res:
         print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} texts)")
     print(f"test accuracy {res['test_accuracy']:.4f} ({res['test_errors']} errors in "
-          f"{res['n_test']} test texts; split {res['split']}), trained in "
-          f"{res['train_seconds']} s")
+          f"{res['n_test']} test texts; split {res['split']}), trained on {res['n_train']} "
+          f"texts in {res['train_seconds']} s")
     print(f"run folder: {res['out']}")
 
 
