@@ -16,9 +16,8 @@ from ..experiments.text_classify import (
 )
 from ..io import read_config
 
-__all__ = ["COMMANDS", "TEXT_CLASSIFIERS", "TEXT_TASKS", "add_parsers", "add_train_arguments", "evaluate", "train"]
+__all__ = ["COMMANDS", "TEXT_TASKS", "add_parsers", "add_train_arguments", "evaluate", "train"]
 
-TEXT_CLASSIFIERS = TEXT_MODELS  # char_cnn, lstm_text: they take --train-fraction
 TEXT_TASKS = (*TEXT_MODELS, *LANGUAGE_MODELS)
 _LM_ARGS = {"char_lm": ("hidden_size", "num_layers", "embedding_dim", "dropout"),
             "char_transformer": ("block", "d_model", "num_layers", "nhead", "dropout")}

@@ -8,8 +8,9 @@ import argparse
 import json
 
 from ..experiments import text
+from ..experiments.text_classify import TEXT_MODELS as CHARACTER_MODELS
 
-__all__ = ["add_train_arguments", "evaluate", "predict", "train"]
+__all__ = ["add_train_arguments", "check_train_fraction", "evaluate", "predict", "train"]
 
 
 def add_train_arguments(t, int_type) -> None:
@@ -36,6 +37,14 @@ def _fraction(text: str) -> float:
     if value is None or not 0 < value <= 1:
         raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
     return value
+
+
+def check_train_fraction(args) -> None:
+    """--train-fraction is for the text classifiers only: a usage error for any other model."""
+    classifiers = (*text.TEXT_MODELS, *CHARACTER_MODELS)
+    if args.train_fraction is not None and args.model not in classifiers:
+        raise ValueError(f"--train-fraction {args.train_fraction:g}: only the text classifiers "
+                         f"({', '.join(classifiers)}) take a part of their training texts")
 
 
 def train(args, model_kwargs: dict) -> None:

@@ -2,16 +2,15 @@
 
 Reference: ``scatter_add_reference(g, index, shape)`` = zeros of ``shape`` with ``g`` added at
 ``index`` by ``np.add.at``, which handles repeated positions but is slow: it visits the rows one
-by one through NumPy's generic indexing machinery (about 3.6 ms for the 6,400 ids of an LSTM text
-classifier's batch of 64 x 100 characters, 64-wide embeddings, one thread).
+by one through NumPy's generic indexing machinery.
 
 Fast route, when ``index`` is one integer array selecting rows of axis 0 (an embedding's ids, of
 any shape): sort the ids (stably), cut the sorted run into one segment per distinct id and sum
-each segment's gradient rows with ``np.add.reduceat``, then write the sums to their rows; about 5x
-faster on the case above. The sums are the reference's up to rounding: ``np.add.at`` adds each
-row's gradients one after the other in index order, ``reduceat`` in its own order, so float sums
-of more than two terms may differ in the last bits (exactly equal when the sums are exact, e.g.
-integer-valued gradients). Any other index (tuples, slices, boolean masks), a CuPy array or an
+each segment's gradient rows with ``np.add.reduceat``, then write the sums to their rows (several
+times faster on an LSTM text classifier's batch: docs/performance.md). The sums are the
+reference's up to rounding: ``np.add.at`` adds each row's gradients one after the other in index
+order, ``reduceat`` in its own order, so float sums of more than two terms may differ in the last
+bits (exactly equal when the sums are exact, e.g. integer-valued gradients). Any other index (tuples, slices, boolean masks), a CuPy array or an
 empty one goes to the reference.
 """
 
