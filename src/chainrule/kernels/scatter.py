@@ -10,8 +10,8 @@ each segment's gradient rows with ``np.add.reduceat``, then write the sums to th
 times faster on an LSTM text classifier's batch: docs/performance.md). The sums are the
 reference's up to rounding: ``np.add.at`` adds each row's gradients one after the other in index
 order, ``reduceat`` in its own order, so float sums of more than two terms may differ in the last
-bits (exactly equal when the sums are exact, e.g. integer-valued gradients). Any other index (tuples, slices, boolean masks), a CuPy array or an
-empty one goes to the reference.
+bits (exactly equal when the sums are exact, e.g. integer-valued gradients). Any other index
+(tuples, slices, boolean masks), a CuPy array or an empty one goes to the reference.
 """
 
 from __future__ import annotations
