@@ -67,3 +67,24 @@ def test_text_training_refuses_image_options_and_datasets(capsys):
 def test_predict_text_files_needs_a_text_model(tmp_path, capsys):
     assert main(["predict", str(tmp_path), "x.png", "--text-files"]) == 2
     assert "is not a text model's run" in capsys.readouterr().err
+
+
+@needs_shared
+def test_ngram_train_fraction_fits_features_on_the_subset_only(tmp_path, capsys):
+    from chainrule.data.text import load_text_splits, training_subset
+
+    run = tmp_path / "run"
+    assert main(["train", "ngram", "--dataset", "sms_spam", "--data-dir", SHARED, "--epochs",
+                 "1", "--train-fraction", "0.1", "--out", str(run), "--quiet",
+                 "--threads", "1"]) == 0
+    capsys.readouterr()
+    results = json.loads((run / "results.json").read_text())
+    assert (results["n_train"], results["n_val"], results["n_test"]) == (390, 558, 1114)
+    assert results["train_fraction"] == 0.1
+    parts, _ = load_text_splits("sms_spam", SHARED, download=False)
+    texts, y = parts["train"]
+    keep = training_subset(y, 0.1, seed=0)
+    expected = TfidfFeatures(2).fit([texts[i] for i in keep])
+    saved = TfidfFeatures.load(run / "features.json")
+    assert saved.n_features == expected.n_features == results["n_features"]
+    assert saved.vocabulary.tokens == expected.vocabulary.tokens

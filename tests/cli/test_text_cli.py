@@ -164,3 +164,47 @@ def test_text_errors_are_one_line(tmp_path, capsys, tiny):
     capsys.readouterr()
     assert main(["sample", str(run)]) == 2
     assert "not a character language model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("model, args", [
+    ("char_cnn", ["--model-arg", "length=123", "--batch-size", "16"]),
+    ("lstm_text", ["--model-arg", "hidden_size=8", "--model-arg", "max_length=40"]),
+])
+def test_train_fraction_trains_on_exactly_the_learning_curves_subset(tiny, tmp_path, capsys,
+                                                                     monkeypatch, model, args):
+    """--train-fraction F: the run's training texts are training_subset(y_train, F, seed=0),
+    whatever --seed; validation and test parts unchanged."""
+    from chainrule.data.text import training_subset
+
+    seen = []
+    encode = text_classify.encode_for
+    monkeypatch.setattr(text_classify, "encode_for",
+                        lambda m, texts, length: seen.append(list(texts)) or encode(m, texts,
+                                                                                   length))
+    out = tmp_path / model
+    assert main(["train", model, "--dataset", "tiny", "--epochs", "1", "--quiet", "--seed", "3",
+                 "--train-fraction", "0.25", "--out", str(out), *args]) == 0
+    assert "trained on 10 texts" in capsys.readouterr().out
+    data = text_classify.load_text_dataset("tiny")
+    keep = training_subset(data.y_train, 0.25, seed=0)
+    assert len(keep) == 10 and np.bincount(data.y_train[keep]).tolist() == [5, 5]
+    assert seen == [[data.texts_train[i] for i in keep], data.texts_val, data.texts_test]
+    results = json.loads((out / "results.json").read_text())
+    assert (results["n_train"], results["n_val"], results["n_test"]) == (10, 6, 12)
+    assert results["train_fraction"] == 0.25
+    assert json.loads((out / "config.json").read_text())["train_fraction"] == 0.25
+
+
+def test_train_fraction_errors(tiny, capsys):
+    for bad in ("0", "1.5", "half", "nan"):
+        with pytest.raises(SystemExit) as exit_info:  # argparse's usage error
+            main(["train", "char_cnn", "--dataset", "tiny", "--train-fraction", bad])
+        assert exit_info.value.code == 2
+        assert f"--train-fraction: expected a number in (0, 1], got '{bad}'" in \
+            capsys.readouterr().err
+    assert main(["train", "lenet5", "--train-fraction", "0.5"]) == 2
+    assert "--train-fraction 0.5: only the text classifiers" in capsys.readouterr().err
+    assert main(["train", "char_lm", "--text", "x.txt", "--train-fraction", "0.5"]) == 2
+    assert "--train-fraction 0.5: only the text classifiers" in capsys.readouterr().err
+    with pytest.raises(ValueError, match=r"train_fraction must be a number in \(0, 1\].*got 2"):
+        text_classify.train_text_classifier("char_cnn", "tiny", train_fraction=2)

@@ -301,12 +301,12 @@ def _model_args(pairs) -> dict:
 def _train(args) -> None:
     adversarial = robust_cli.adversarial_settings(args, generative.GENERATIVE_TASKS)
     bayes = bayes_cli.bayes_settings(args, generative.GENERATIVE_TASKS)
+    text_cli.check_train_fraction(args)
     if args.model in generative.GENERATIVE_TASKS:
         _train_generative(args)
         return
     if args.model in experiments.TEXT_MODELS:
-        text_cli.train(args, _model_args(args.model_arg))
-        return
+        return text_cli.train(args, _model_args(args.model_arg))
     if args.model in seq_cli.TEXT_TASKS:
         return seq_cli.train(args, _model_args(args.model_arg))
     res = experiments.train_classifier(

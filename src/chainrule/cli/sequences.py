@@ -71,12 +71,12 @@ def train(args, model_kwargs: dict) -> None:
         schedule=args.schedule, seed=args.seed, data_dir=args.data_dir,
         download=not args.no_download, out=args.out,
         resume=args.resume, model_kwargs=model_kwargs, verbose=0 if args.quiet else 1,
-        threads=args.threads, device=args.device)
+        threads=args.threads, device=args.device, train_fraction=args.train_fraction)
     if "val_accuracy" in res:
         print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} texts)")
     print(f"test accuracy {res['test_accuracy']:.4f} ({res['test_errors']} errors in "
-          f"{res['n_test']} test texts; split {res['split']}), trained in "
-          f"{res['train_seconds']} s")
+          f"{res['n_test']} test texts; split {res['split']}), trained on {res['n_train']} "
+          f"texts in {res['train_seconds']} s")
     print(f"run folder: {res['out']}")
 
 

@@ -4,11 +4,13 @@ thin shells over experiments.text."""
 
 from __future__ import annotations
 
+import argparse
 import json
 
 from ..experiments import text
+from ..experiments.text_classify import TEXT_MODELS as CHARACTER_MODELS
 
-__all__ = ["add_train_arguments", "evaluate", "predict", "train"]
+__all__ = ["add_train_arguments", "check_train_fraction", "evaluate", "predict", "train"]
 
 
 def add_train_arguments(t, int_type) -> None:
@@ -20,6 +22,29 @@ def add_train_arguments(t, int_type) -> None:
                    help="keep n-grams seen at least this often in the training texts")
     x.add_argument("--max-features", type=int_type(1), default=None,
                    help="keep at most this many n-grams, the most frequent (default: all)")
+    x.add_argument("--train-fraction", type=_fraction, default=None, metavar="F",
+                   help="text classifiers (ngram, fasttext, char_cnn, lstm_text): train on this "
+                   "part of the training texts only, stratified and nested "
+                   "(data.text.training_subset, seed 0; a learning curve's point); validated "
+                   "and tested on the same fixed parts (default: all)")
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    if value is None or not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a number in (0, 1], got {text!r}")
+    return value
+
+
+def check_train_fraction(args) -> None:
+    """--train-fraction is for the text classifiers only: a usage error for any other model."""
+    classifiers = (*text.TEXT_MODELS, *CHARACTER_MODELS)
+    if args.train_fraction is not None and args.model not in classifiers:
+        raise ValueError(f"--train-fraction {args.train_fraction:g}: only the text classifiers "
+                         f"({', '.join(classifiers)}) take a part of their training texts")
 
 
 def train(args, model_kwargs: dict) -> None:
@@ -36,7 +61,8 @@ def train(args, model_kwargs: dict) -> None:
         schedule=args.schedule, seed=args.seed, data_dir=args.data_dir,
         download=not args.no_download, out=args.out,
         ngram_range=args.ngram, min_count=args.min_count, max_features=args.max_features,
-        model_kwargs=model_kwargs, verbose=0 if args.quiet else 1)
+        model_kwargs=model_kwargs, verbose=0 if args.quiet else 1,
+        train_fraction=args.train_fraction)
     print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} texts); test accuracy "
           f"{res['test_accuracy']:.4f} ({res['test_errors']} errors in {res['n_test']} texts; "
           f"split {res['split']}); {res['n_features']} features; trained in "

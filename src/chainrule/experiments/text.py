@@ -23,7 +23,7 @@ from ..backend import get_array_module
 from ..data import as_generator
 from ..data.idx import atomic_write_bytes
 from ..data.ngrams import TfidfFeatures
-from ..data.text import SPLIT, TEXT_DATASETS, load_text_splits
+from ..data.text import SPLIT, TEXT_DATASETS, load_text_splits, training_subset
 from ..io import save_weights
 from ..ops import cat, cross_entropy
 from ..train import confusion_matrix
@@ -32,7 +32,7 @@ from .checks import build_model, check_model_kwargs
 from .classify import OPTIMIZERS, _check_run_settings, load_model
 from .runs import RunFolder, run_path
 from .schedules import epoch_scheduler as _schedule
-from .text_classify import predict_text_logits
+from .text_classify import check_train_fraction, predict_text_logits
 
 __all__ = ["TEXT_DATASETS", "TEXT_MODELS", "evaluate_text_run", "fit_text_model",
            "is_text_run", "predict_texts", "train_text_classifier"]
@@ -134,8 +134,11 @@ def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, ep
                           data_dir=None, download: bool = True, out=None,
                           ngram_range: int = 2, min_count: int = 1,
                           max_features: int | None = None, model_kwargs: dict | None = None,
-                          verbose: int = 1) -> dict:
+                          verbose: int = 1, train_fraction: float | None = None) -> dict:
     """Train a text model on a local corpus's fixed split and write a run folder.
+
+    ``train_fraction`` in (0, 1]: train on ``data.text.training_subset(y_train, train_fraction,
+    seed=0)`` only (features fitted on that part), as ``text_classify.train_text_classifier``.
 
     Returns the results dict (also in results.json): ``val_accuracy``, ``test_accuracy``,
     ``test_errors``, ``n_train``/``n_val``/``n_test``, ``n_features``, ``train_seconds`` (CPU
@@ -148,14 +151,21 @@ def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, ep
                          f"{dataset!r}")
     check_model_kwargs(model, model_kwargs or {})
     _check_run_settings("train_text_classifier", epochs, batch_size, lr, seed)
+    check_train_fraction("train_text_classifier", train_fraction)
     out = run_path(out, f"{model}-{dataset}", False)
     parts, classes = load_text_splits(dataset, data_dir, download=download)
+    if train_fraction is not None:
+        texts, y = parts["train"]
+        keep = training_subset(y, train_fraction, seed=0)
+        parts["train"] = ([texts[i] for i in keep], y[keep])
     settings = {"model": model, "dataset": dataset, "epochs": epochs, "batch_size": batch_size,
                 "optimizer": optimizer, "lr": lr or TEXT_MODELS[model]["lr"],
                 "weight_decay": weight_decay, "schedule": schedule, "seed": seed,
                 "ngram_range": ngram_range,
                 "min_count": min_count, "max_features": max_features,
                 "model_kwargs": model_kwargs or {}, "split": SPLIT, "classes": list(classes)}
+    if train_fraction is not None:
+        settings["train_fraction"] = float(train_fraction)
     with RunFolder(out, settings, resume=False) as run:
         _write(out / "config.json", run.record)
         log = io.StringIO()
@@ -197,6 +207,7 @@ def train_text_classifier(model: str = "ngram", dataset: str = "sms_spam", *, ep
                    "n_train": len(parts["train"][1]), "n_val": len(parts["val"][1]),
                    "n_test": len(y_test), "n_features": features.n_features,
                    "split": "70/10/20 train/val/test, stratified, seed 0", "epochs": epochs,
+                   "train_fraction": 1.0 if train_fraction is None else float(train_fraction),
                    "train_seconds": round(history["seconds"][-1], 1),
                    "wall_seconds": round(wall, 1), "out": str(out)}
         _write(out / "results.json", results)

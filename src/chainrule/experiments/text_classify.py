@@ -6,6 +6,10 @@ split of ``data.text`` (``split_texts``: 70 % train, 10 % validation, 20 % test,
 seed 0): the same texts for every ``--seed`` and every text model, the n-gram ones included, so
 all their test accuracies are counted on one test set.
 
+``train_fraction`` trains on a stratified, nested part of the training part only
+(``data.text.training_subset(y_train, fraction, seed=0)``, whatever the run's ``seed``: the very
+subsets of the n-gram model's learning curve), validated and tested on the same fixed parts.
+
 Texts are kept as small integer arrays and turned into the model's input one batch at a time:
 Zhang et al.'s one-hot frames (70 x 1,014) for ``char_cnn``, which would take 2 GB for AG News
 at once, and padded character ids (each batch padded to its longest text) for ``lstm_text``.
@@ -29,7 +33,7 @@ from ..data.sequences import (
     trim_padding,
     zhang_positions,
 )
-from ..data.text import PAPER_LENGTH, load_text_corpus, split_texts
+from ..data.text import PAPER_LENGTH, load_text_corpus, split_texts, training_subset
 from ..data.text import TEXT_DATASETS as CORPORA
 from ..io import save_weights
 from ..ops import cross_entropy
@@ -114,13 +118,16 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
                           weight_decay: float = 0.0, schedule: str = "constant", seed: int = 0,
                           data_dir=None, download: bool = True, out=None,
                           resume: bool = False, model_kwargs: dict | None = None,
-                          verbose: int = 1, threads=None, device: str = "cpu") -> dict:
+                          verbose: int = 1, threads=None, device: str = "cpu",
+                          train_fraction: float | None = None) -> dict:
     """Train ``model`` (``TEXT_MODELS``) on ``dataset`` (``TEXT_DATASETS``) into a run folder.
 
     The run folder holds config.json, metrics.csv, checkpoint/ (for ``resume``),
     model.safetensors and results.json with the test accuracy and the training time.
     ``model_kwargs`` go to the model (``length`` of ``char_cnn`` is also the characters read;
     ``lstm_text`` reads at most ``max_length``, default 300, which is not a model argument).
+    ``train_fraction`` in (0, 1]: train on ``training_subset(y_train, train_fraction, seed=0)``
+    only (a learning curve's point); None (the default) or 1 is the whole training part.
 
     Raises:
         ValueError: an unknown model, dataset or optimizer, or settings out of range.
@@ -141,8 +148,13 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
     if max_length is not None:
         check_int(who, "max_length", max_length)
     check_model_kwargs(model, kwargs)
+    check_train_fraction(who, train_fraction)
     out = run_path(out, f"{model}-{dataset}", resume)
     data = load_text_dataset(dataset, data_dir, download=download)
+    if train_fraction is not None:
+        keep = training_subset(data.y_train, train_fraction, seed=0)
+        data.texts_train = [data.texts_train[i] for i in keep]
+        data.y_train = data.y_train[keep]
     model_rng, data_rng = as_generator(seed).spawn(2)
     kwargs.setdefault("num_classes", len(data.classes))
     if model == "lstm_text":
@@ -163,6 +175,8 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
     run_args = {"model": model, "dataset": dataset, "epochs": epochs, "batch_size": batch_size,
                 "optimizer": optimizer, "optimizer_kwargs": opt_kwargs, "schedule": schedule,
                 "seed": seed, **config}
+    if train_fraction is not None:
+        run_args["train_fraction"] = float(train_fraction)
     with RunFolder(out, run_args, resume=resume, epochs_fixed=schedule != "constant") as run:
         n_threads, note = run_threads(run, threads)
         if note:
@@ -190,10 +204,22 @@ def train_text_classifier(model: str = "char_cnn", dataset: str = "ag_news", *, 
                         "test_errors": int(round((1 - test["accuracy"]) * len(data.y_test))),
                         "n_test": len(data.y_test), "n_train": len(data.y_train),
                         "n_val": len(data.y_val), "split": SPLIT_NOTE,
+                        "train_fraction": 1.0 if train_fraction is None else float(train_fraction),
                         "epochs": epochs, "threads": n_threads, "train_seconds": round(wall, 1),
                         "train_cpu_seconds": round(cpu, 1), "out": str(out)})
         _write_json(out / "results.json", results)
     return results
+
+
+def check_train_fraction(who: str, fraction) -> None:
+    """``fraction`` must be None or a number in (0, 1] (a learning curve's training fraction)."""
+    if fraction is None:
+        return
+    ok = (isinstance(fraction, (int, float)) and not isinstance(fraction, bool)
+          and 0 < fraction <= 1)
+    if not ok:
+        raise ValueError(f"{who}: train_fraction must be a number in (0, 1] (the part of the "
+                         f"training texts to train on), got {fraction!r}")
 
 
 def predict_text_logits(net, config: dict, texts) -> object:

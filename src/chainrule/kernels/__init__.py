@@ -18,7 +18,7 @@ allowed now, for code outside the table.
 from __future__ import annotations
 
 from ..backend.settings import config
-from . import convolution, gemm, pooling, relu
+from . import convolution, gemm, pooling, relu, scatter
 
 __all__ = ["K", "PAIRS", "fast"]
 
@@ -48,6 +48,7 @@ PAIRS = {
     "average_pool": (pooling.average_pool, pooling.average_pool_reference),
     "spread_over_windows": (pooling.spread_over_windows,
                             pooling.spread_over_windows_reference),
+    "scatter_add": (scatter.scatter_add, scatter.scatter_add_reference),
 }
 
 

@@ -14,6 +14,7 @@ import operator
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..kernels import K
 from ._args import dim_or_axis
 from ._broadcast import broadcast_to
 
@@ -259,13 +260,11 @@ class ScatterAdd(Function):
     """The adjoint of indexing: zeros of ``shape`` with ``g`` added at ``index``."""
 
     def forward(self, g):
-        xp = get_array_module(g)
-        out = xp.zeros(self.shape, dtype=g.dtype)
         if self.accumulate:
             # An integer-array index may repeat a position; plain assignment would keep only one.
-            xp.add.at(out, self.index, g)
-        else:
-            out[self.index] = g
+            return K.scatter_add(g, self.index, self.shape)
+        out = get_array_module(g).zeros(self.shape, dtype=g.dtype)
+        out[self.index] = g
         return out
 
     def backward(self, gg):
