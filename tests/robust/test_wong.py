@@ -16,6 +16,21 @@ from chainrule.models import WongCNN, build
 from chainrule.train import LearningRateScheduler, Trainer
 
 
+def _pytorch_twin(torch, ours, side):
+    """The same network in PyTorch (float64) with ``ours``'s weights; ``side``: the features'."""
+    tnn = torch.nn
+    theirs = tnn.Sequential(tnn.Conv2d(1, 16, 4, stride=2, padding=1), tnn.ReLU(),
+                            tnn.Conv2d(16, 32, 4, stride=2, padding=1), tnn.ReLU(), tnn.Flatten(),
+                            tnn.Linear(32 * side * side, 100), tnn.ReLU(),
+                            tnn.Linear(100, 10)).double()
+    names = {"0": "features.0", "2": "features.2", "5": "classifier.1", "7": "classifier.3"}
+    state = ours.state_dict()
+    theirs.load_state_dict({k: torch.from_numpy(np.array(state[f"{names[k.split('.')[0]]}."
+                                                             f"{k.split('.')[1]}"]._data))
+                            for k in theirs.state_dict()})
+    return theirs
+
+
 def test_wong_cnn_shapes_and_parameter_count():
     net = build("wong_cnn", rng=np.random.default_rng(0))
     assert isinstance(net, WongCNN)
@@ -35,15 +50,7 @@ def test_wong_cnn_shapes_and_parameter_count():
 def test_wong_cnn_matches_the_same_network_in_pytorch():
     torch = pytest.importorskip("torch")
     ours = WongCNN(rng=np.random.default_rng(1)).to(dtype=np.float64).eval()
-    tnn = torch.nn
-    theirs = tnn.Sequential(tnn.Conv2d(1, 16, 4, stride=2, padding=1), tnn.ReLU(),
-                            tnn.Conv2d(16, 32, 4, stride=2, padding=1), tnn.ReLU(), tnn.Flatten(),
-                            tnn.Linear(32 * 7 * 7, 100), tnn.ReLU(), tnn.Linear(100, 10)).double()
-    names = {"0": "features.0", "2": "features.2", "5": "classifier.1", "7": "classifier.3"}
-    state = ours.state_dict()
-    theirs.load_state_dict({k: torch.from_numpy(np.array(state[f"{names[k.split('.')[0]]}."
-                                                             f"{k.split('.')[1]}"]._data))
-                            for k in theirs.state_dict()})
+    theirs = _pytorch_twin(torch, ours, side=7)
     x = np.random.default_rng(2).uniform(0, 1, (3, 1, 28, 28))
     expected = theirs(torch.from_numpy(x)).detach().numpy()
     np.testing.assert_allclose(ours(cr.tensor(x))._data, expected, rtol=1e-10, atol=1e-12)
@@ -141,15 +148,7 @@ def test_fgsm_training_step_matches_wong_et_als_pytorch_code(clip_start):
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(3)
     ours = WongCNN(input_size=8, rng=rng).to(dtype=np.float64)
-    tnn = torch.nn
-    theirs = tnn.Sequential(tnn.Conv2d(1, 16, 4, stride=2, padding=1), tnn.ReLU(),
-                            tnn.Conv2d(16, 32, 4, stride=2, padding=1), tnn.ReLU(), tnn.Flatten(),
-                            tnn.Linear(32 * 2 * 2, 100), tnn.ReLU(), tnn.Linear(100, 10)).double()
-    names = {"0": "features.0", "2": "features.2", "5": "classifier.1", "7": "classifier.3"}
-    state = ours.state_dict()
-    theirs.load_state_dict({k: torch.from_numpy(np.array(state[f"{names[k.split('.')[0]]}."
-                                                             f"{k.split('.')[1]}"]._data))
-                            for k in theirs.state_dict()})
+    theirs = _pytorch_twin(torch, ours, side=2)
     x = rng.choice([0.0, 1.0, 0.5], size=(6, 1, 8, 8))  # MNIST-like: many pixels on the box
     y = np.arange(6) % 10
     eps, alpha = 0.3, 0.375
@@ -231,15 +230,7 @@ def test_n_fgsm_training_step_matches_de_jorge_et_als_pytorch_code(noise, clip_s
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(5)
     ours = WongCNN(input_size=8, rng=rng).to(dtype=np.float64)
-    tnn = torch.nn
-    theirs = tnn.Sequential(tnn.Conv2d(1, 16, 4, stride=2, padding=1), tnn.ReLU(),
-                            tnn.Conv2d(16, 32, 4, stride=2, padding=1), tnn.ReLU(), tnn.Flatten(),
-                            tnn.Linear(32 * 2 * 2, 100), tnn.ReLU(), tnn.Linear(100, 10)).double()
-    names = {"0": "features.0", "2": "features.2", "5": "classifier.1", "7": "classifier.3"}
-    state = ours.state_dict()
-    theirs.load_state_dict({k: torch.from_numpy(np.array(state[f"{names[k.split('.')[0]]}."
-                                                             f"{k.split('.')[1]}"]._data))
-                            for k in theirs.state_dict()})
+    theirs = _pytorch_twin(torch, ours, side=2)
     x = rng.choice([0.0, 1.0, 0.5, 0.2], size=(6, 1, 8, 8))
     y = np.arange(6) % 10
     eps = 0.3
@@ -326,15 +317,7 @@ def test_grad_align_penalty_and_its_parameter_gradient_match_pytorch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(8)
     ours = WongCNN(input_size=8, rng=rng).to(dtype=np.float64)
-    tnn = torch.nn
-    theirs = tnn.Sequential(tnn.Conv2d(1, 16, 4, stride=2, padding=1), tnn.ReLU(),
-                            tnn.Conv2d(16, 32, 4, stride=2, padding=1), tnn.ReLU(), tnn.Flatten(),
-                            tnn.Linear(32 * 2 * 2, 100), tnn.ReLU(), tnn.Linear(100, 10)).double()
-    names = {"0": "features.0", "2": "features.2", "5": "classifier.1", "7": "classifier.3"}
-    state = ours.state_dict()
-    theirs.load_state_dict({k: torch.from_numpy(np.array(state[f"{names[k.split('.')[0]]}."
-                                                             f"{k.split('.')[1]}"]._data))
-                            for k in theirs.state_dict()})
+    theirs = _pytorch_twin(torch, ours, side=2)
     cr.nn.fuse(ours)  # the Trainer's fused layers: their double backward is checked too
     x = rng.choice([0.0, 1.0, 0.5, 0.3], size=(5, 1, 8, 8))
     y = np.arange(5) % 10
