@@ -12,8 +12,8 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
 from ..kernels.gru import gru_backward, gru_forward
+from ._sequence_args import check_sequence_args
 from .activation import sigmoid, tanh
 from .linalg import linear, matmul
 from .reduce import sum as _sum
@@ -101,29 +101,6 @@ def gru_sequence(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False, mask
     Returns:
         (output (T, B, H), h_n (B, H)).
     """
-    if (b_ih is None) != (b_hh is None):
-        raise ValueError("gru_sequence: pass both biases b_ih and b_hh or neither, got "
-                         f"b_ih={'None' if b_ih is None else 'a tensor'} and "
-                         f"b_hh={'None' if b_hh is None else 'a tensor'}")
-    if x.ndim != 3:
-        raise ValueError(f"gru_sequence: x must be (T, B, E), got shape {x.shape}")
-    steps, batch, features = x.shape
-    hidden = h0.shape[-1]
-    shapes = {"h0": (h0.shape, (batch, hidden)), "w_ih": (w_ih.shape, (3 * hidden, features)),
-              "w_hh": (w_hh.shape, (3 * hidden, hidden))}
-    if b_ih is not None:
-        shapes.update(b_ih=(b_ih.shape, (3 * hidden,)), b_hh=(b_hh.shape, (3 * hidden,)))
-    for name, (got, want) in shapes.items():
-        if tuple(got) != want:
-            raise ValueError(f"gru_sequence: {name} must have shape {want}, got {tuple(got)}")
-    for name, t in (("h0", h0), ("w_ih", w_ih), ("w_hh", w_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
-        if t is not None and t.dtype != x.dtype:
-            raise TypeError(f"gru_sequence: {name} has dtype {t.dtype} but x has {x.dtype}; cast "
-                            "one of them")
-    if mask is not None:
-        mask = get_array_module(x._data).ascontiguousarray(mask, dtype=bool)
-        if mask.shape != (steps, batch):
-            raise ValueError(f"gru_sequence: mask must have shape {(steps, batch)}, got "
-                             f"{mask.shape}")
+    mask = check_sequence_args("gru_sequence", 3, x, h0, w_ih, w_hh, b_ih, b_hh, mask)
     biases = () if b_ih is None else (b_ih, b_hh)
     return GRUSequence.apply(x, h0, w_ih, w_hh, *biases, reverse=bool(reverse), mask=mask)

@@ -17,8 +17,8 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
 from ..kernels.lstm import lstm_backward, lstm_forward
+from ._sequence_args import check_sequence_args
 from .activation import sigmoid, tanh
 from .linalg import linear, matmul
 from .reduce import sum as _sum
@@ -112,31 +112,6 @@ def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False,
     Returns:
         (output (T, B, H), h_n (B, H), c_n (B, H)).
     """
-    if (b_ih is None) != (b_hh is None):
-        raise ValueError("lstm_sequence: pass both biases b_ih and b_hh or neither, got "
-                         f"b_ih={'None' if b_ih is None else 'a tensor'} and "
-                         f"b_hh={'None' if b_hh is None else 'a tensor'}")
-    if x.ndim != 3:
-        raise ValueError(f"lstm_sequence: x must be (T, B, E), got shape {x.shape}")
-    steps, batch, features = x.shape
-    hidden = h0.shape[-1]
-    shapes = {"h0": (h0.shape, (batch, hidden)), "c0": (c0.shape, (batch, hidden)),
-              "w_ih": (w_ih.shape, (4 * hidden, features)),
-              "w_hh": (w_hh.shape, (4 * hidden, hidden))}
-    if b_ih is not None:
-        shapes.update(b_ih=(b_ih.shape, (4 * hidden,)), b_hh=(b_hh.shape, (4 * hidden,)))
-    for name, (got, want) in shapes.items():
-        if tuple(got) != want:
-            raise ValueError(f"lstm_sequence: {name} must have shape {want}, got {tuple(got)}")
-    for name, t in (("h0", h0), ("c0", c0), ("w_ih", w_ih), ("w_hh", w_hh), ("b_ih", b_ih),
-                    ("b_hh", b_hh)):
-        if t is not None and t.dtype != x.dtype:
-            raise TypeError(f"lstm_sequence: {name} has dtype {t.dtype} but x has {x.dtype}; cast "
-                            "one of them")
-    if mask is not None:
-        mask = get_array_module(x._data).ascontiguousarray(mask, dtype=bool)
-        if mask.shape != (steps, batch):
-            raise ValueError(f"lstm_sequence: mask must have shape {(steps, batch)}, got "
-                             f"{mask.shape}")
+    mask = check_sequence_args("lstm_sequence", 4, x, h0, w_ih, w_hh, b_ih, b_hh, mask, c0=c0)
     biases = () if b_ih is None else (b_ih, b_hh)
     return LSTMSequence.apply(x, h0, c0, w_ih, w_hh, *biases, reverse=bool(reverse), mask=mask)
