@@ -5,7 +5,14 @@ from __future__ import annotations
 from .. import nn
 from .registry import register
 
-__all__ = ["MadryCNN"]
+__all__ = ["MadryCNN", "quarter_side"]
+
+
+def quarter_side(who: str, input_size) -> int:
+    """The side of the features after two halvings of an ``input_size`` image (a multiple of 4)."""
+    if input_size % 4 or input_size < 4:
+        raise ValueError(f"{who}: input_size must be a positive multiple of 4, got {input_size}")
+    return input_size // 4
 
 
 @register("madry_cnn", summary="Madry et al.'s MNIST CNN: conv 32@5x5, pool, conv 64@5x5, pool, "
@@ -31,11 +38,7 @@ class MadryCNN(nn.Module):
     def __init__(self, in_channels: int = 1, num_classes: int = 10, input_size: int = 28, *,
                  rng=None):
         super().__init__()
-        if input_size % 4 or input_size < 4:
-            raise ValueError(
-                f"MadryCNN: input_size must be a positive multiple of 4, got {input_size}"
-            )
-        side = input_size // 4
+        side = quarter_side("MadryCNN", input_size)
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 32, 5, padding=2, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(32, 64, 5, padding=2, rng=rng), nn.ReLU(), nn.MaxPool2d(2),

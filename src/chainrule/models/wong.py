@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .. import nn
+from .madry import quarter_side
 from .registry import register
 
 __all__ = ["WongCNN"]
@@ -34,11 +35,7 @@ class WongCNN(nn.Module):
     def __init__(self, in_channels: int = 1, num_classes: int = 10, input_size: int = 28, *,
                  rng=None):
         super().__init__()
-        if input_size % 4 or input_size < 4:
-            raise ValueError(
-                f"WongCNN: input_size must be a positive multiple of 4, got {input_size}"
-            )
-        side = input_size // 4
+        side = quarter_side("WongCNN", input_size)
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 16, 4, stride=2, padding=1, rng=rng), nn.ReLU(),
             nn.Conv2d(16, 32, 4, stride=2, padding=1, rng=rng), nn.ReLU(),
