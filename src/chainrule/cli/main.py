@@ -11,23 +11,28 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from importlib import metadata
 
 from .. import experiments, models
-from ..backend import set_num_threads, validate_device
-from ..backend.settings import parse_threads
-from ..backend.threads import oversubscription_hint
-from ..data import corruptions
 from ..experiments import generative
-from ..experiments.checks import TrainingDivergedError, parse_model_arg
+from ..experiments.checks import TrainingDivergedError
 from ..experiments.runs import RunFolderInUseError
 from . import bayes as bayes_cli
 from . import explain as explain_cli
 from . import robust as robust_cli
 from . import sequences as seq_cli
 from . import text as text_cli
+from .arguments import (
+    device_name,
+    integer,
+    model_arg,
+    model_args,
+    noise_spec,
+    number,
+    threads_option,
+    use_threads,
+)
 
 __all__ = ["main"]
 
@@ -76,21 +81,21 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--dataset", default=None, help="a dataset name (see `chainrule datasets`; "
                    "default: digits for classifiers, sms_spam for text models, mnist for "
                    "generative tasks)")
-    t.add_argument("--epochs", type=_int(1), default=10, help="epochs to train, >= 1")
-    t.add_argument("--batch-size", type=_int(1), default=64, help="images per training step")
+    t.add_argument("--epochs", type=integer(1), default=10, help="epochs to train, >= 1")
+    t.add_argument("--batch-size", type=integer(1), default=64, help="images per training step")
     t.add_argument("--optimizer", default="adam", choices=sorted(experiments.OPTIMIZERS),
                    help="the update rule")
-    t.add_argument("--lr", type=_float(0, low_ok=False), default=None,
+    t.add_argument("--lr", type=number(0, low_ok=False), default=None,
                    help="learning rate, > 0 (default: per optimizer)")
-    t.add_argument("--weight-decay", type=_float(0), default=0.0,
+    t.add_argument("--weight-decay", type=number(0), default=0.0,
                    help="L2 penalty on the weights, >= 0")
     t.add_argument("--schedule", default="constant", choices=list(experiments.SCHEDULES),
                    help="learning rate over the epochs (cyclic: per step, 0 up to --lr and down)")
     t.add_argument("--augment", default="none", choices=list(experiments.AUGMENTATIONS),
                    help="random distortion of the training images")
-    t.add_argument("--seed", type=_int(0), default=0,
+    t.add_argument("--seed", type=integer(0), default=0,
                    help="seeds the weights, the shuffling and the augmentation, >= 0")
-    t.add_argument("--val-split", type=_float(0, high=1), default=None, metavar="F",
+    t.add_argument("--val-split", type=number(0, high=1), default=None, metavar="F",
                    help="share of the training images held out for validation, the same of "
                    "every class, drawn by --seed (0 <= F < 1; default 0.1; 0: none; text models "
                    "keep their fixed 10 %%); the test set is used once, at the end")
@@ -102,18 +107,18 @@ def _parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue the run in --out, with the "
                    "settings it recorded (only --epochs may grow)")
     t.add_argument("--model-arg", action="append", default=[], metavar="KEY=JSON",
-                   type=_model_arg, help="extra model constructor argument, e.g. --model-arg "
+                   type=model_arg, help="extra model constructor argument, e.g. --model-arg "
                    "'sizes=[784,300,10]' (a bare word such as arch=mlp is a string); repeatable "
                    "(default: none, the model's defaults for the dataset)")
     t.add_argument("--quiet", action="store_true", help="no progress output")
-    t.add_argument("--device", default="cpu", type=_device,
+    t.add_argument("--device", default="cpu", type=device_name,
                    help="where to train: 'cpu' or 'cuda' (needs CuPy and an NVIDIA GPU: "
                    "pip install chainrule[cuda])")
-    _threads_option(t)
-    text_cli.add_train_arguments(t, _int)
+    threads_option(t)
+    text_cli.add_train_arguments(t, integer)
     _generative_arguments(t)
-    robust_cli.add_train_arguments(t, _int, _float)
-    bayes_cli.add_train_arguments(t, _int, _float)
+    robust_cli.add_train_arguments(t, integer, number)
+    bayes_cli.add_train_arguments(t, integer, number)
 
     e = sub.add_parser("evaluate", help="test accuracy of a saved model", parents=[debug])
     e.add_argument("checkpoint", help="a run folder or its model.safetensors")
@@ -122,8 +127,8 @@ def _parser() -> argparse.ArgumentParser:
                    "(default: $CHAINRULE_DATA or the user cache)")
     e.add_argument("--no-download", action="store_true",
                    help="fail instead of downloading missing dataset files")
-    _threads_option(e)
-    bayes_cli.add_evaluate_arguments(e, _int)
+    threads_option(e)
+    bayes_cli.add_evaluate_arguments(e, integer)
 
     r = sub.add_parser("predict", help="classify image files (greyscale PNG/JPEG or .npy), or "
                        "texts with a text model", parents=[debug],
@@ -154,29 +159,29 @@ def _parser() -> argparse.ArgumentParser:
     size.add_argument("--resize-whole", action="store_const", const="whole", dest="resize",
                       help="fit the whole image, margins included, into the model's size, "
                       "keeping its aspect ratio and padding with its background")
-    r.add_argument("--top", type=_int(1), default=3, metavar="K",
+    r.add_argument("--top", type=integer(1), default=3, metavar="K",
                    help="how many of the most probable classes to show")
     r.add_argument("--json", action="store_true", help="print the results as JSON (a list with "
                    "one object per image, errors included)")
-    _threads_option(r)
+    threads_option(r)
 
     g = sub.add_parser("generate", help="draw images from a trained GAN into a PNG grid",
                        parents=[debug])
     g.add_argument("checkpoint", help="a GAN run folder or its model.safetensors")
-    g.add_argument("--n", type=_int(1, generative.MAX_GRID_IMAGES), default=64,
+    g.add_argument("--n", type=integer(1, generative.MAX_GRID_IMAGES), default=64,
                    help="how many images (a conditional GAN without --label: rounded up to the "
                    "same number of every class)")
-    g.add_argument("--label", type=_int(0), default=None, help="the class to draw (cgan only; "
+    g.add_argument("--label", type=integer(0), default=None, help="the class to draw (cgan only; "
                    "default: every class, one row each)")
     g.add_argument("--out", default="grid.png", help="the PNG to write")
-    g.add_argument("--seed", type=_int(0), default=0, help="seeds the generator's noise")
+    g.add_argument("--seed", type=integer(0), default=0, help="seeds the generator's noise")
 
-    explain_cli.add_parsers(sub, debug, _threads_option)
+    explain_cli.add_parsers(sub, debug, threads_option)
     sub.add_parser("models", help="list the models", parents=[debug])
     sub.add_parser("datasets", help="list the datasets", parents=[debug])
-    robust_cli.add_parsers(sub, debug, _int, _float)
-    bayes_cli.add_parsers(sub, debug, _int)
-    seq_cli.add_parsers(sub, t, debug, _int, _float)
+    robust_cli.add_parsers(sub, debug, integer, number)
+    bayes_cli.add_parsers(sub, debug, integer)
+    seq_cli.add_parsers(sub, t, debug, integer, number)
     return p
 
 
@@ -184,118 +189,28 @@ def _generative_arguments(t) -> None:
     a = t.add_argument_group("autoencoders (autoencoder, denoising, colorization, watermark)")
     a.add_argument("--arch", choices=["dense", "conv"], default=None,
                    help="default: dense for autoencoder/denoising, conv for the others")
-    a.add_argument("--bottleneck", type=_int(1), default=32, help="code size (2: latent scatter)")
+    a.add_argument("--bottleneck", type=integer(1), default=32,
+                   help="code size (2: latent scatter)")
     a.add_argument("--tied", action="store_true", help="tie decoder weights to the encoder's")
-    a.add_argument("--noise", default="mixed", type=_noise, help="denoising noise: 'mixed' or "
+    a.add_argument("--noise", default="mixed", type=noise_spec, help="denoising noise: 'mixed' or "
                    "specs like gaussian:0.3,mask:0.5")
     g = t.add_argument_group("GANs (gan, dcgan, cgan)")
     g.add_argument("--loss", default="non_saturating",
                    choices=["non_saturating", "minimax", "wgan-gp"], help="the GAN objective")
-    g.add_argument("--label-smoothing", type=_float(0, high=1), default=0.0,
+    g.add_argument("--label-smoothing", type=number(0, high=1), default=0.0,
                    help="D's target for real images is 1 minus this (0 <= s < 1)")
-    g.add_argument("--n-critic", type=_int(1), default=None, help="D steps per G step "
+    g.add_argument("--n-critic", type=integer(1), default=None, help="D steps per G step "
                    "(default 1, WGAN-GP 5)")
-    g.add_argument("--gp-weight", type=_float(0), default=10.0,
+    g.add_argument("--gp-weight", type=number(0), default=10.0,
                    help="weight of WGAN-GP's gradient penalty")
     g.add_argument("--prior", choices=["normal", "uniform"], default="normal",
                    help="distribution of the generator's noise")
-    g.add_argument("--latent-dim", type=_int(1), default=64, help="size of the noise vector")
+    g.add_argument("--latent-dim", type=integer(1), default=64, help="size of the noise vector")
     g.add_argument("--judge", default=None, help="a classifier run folder (e.g. lenet5 on "
                    "mnist) for the LeNet Frechet distance and class histogram (default: none)")
-    t.add_argument("--n-train", type=_int(1), default=None,
+    t.add_argument("--n-train", type=integer(1), default=None,
                    help="generative tasks: train on the first N training images only "
                    "(default: all)")
-
-
-def _int(low: int, high: int | None = None):
-    """argparse type: an integer >= ``low`` (and <= ``high``)."""
-    bound = f">= {low}" if high is None else f"from {low} to {high}"
-
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            value = None
-        if value is None or value < low or (high is not None and value > high):
-            raise argparse.ArgumentTypeError(f"expected an integer {bound}, got {text!r}")
-        return value
-
-    return parse
-
-
-def _float(low: float, *, low_ok: bool = True, high: float | None = None):
-    """argparse type: a finite number >= ``low`` (> without ``low_ok``), below ``high``."""
-    bound = f"{'>=' if low_ok else '>'} {low:g}" + ("" if high is None else f" and < {high:g}")
-
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and (value >= low if low_ok else value > low)
-                and (high is None or value < high)):
-            raise argparse.ArgumentTypeError(f"expected a finite number {bound}, got {text!r}")
-        return value
-
-    return parse
-
-
-def _model_arg(text: str) -> tuple:
-    """argparse type of --model-arg: KEY=JSON as (key, value)."""
-    try:
-        return parse_model_arg(text)
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
-
-
-def _noise(text: str) -> str:
-    """argparse type of --noise: 'mixed' or comma-separated corruption specs."""
-    if text != "mixed":
-        for spec in text.split(","):
-            try:
-                corruptions.parse_corruption(spec)
-            except ValueError as err:
-                raise argparse.ArgumentTypeError(str(err)) from None
-    return text
-
-
-def _device(name: str) -> str:
-    """argparse type of --device: a usable device name, or a usage error that says why not."""
-    try:
-        return validate_device(name)
-    except (TypeError, ValueError, RuntimeError) as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _threads_option(parser) -> None:
-    parser.add_argument("--threads", type=_thread_count, default=None, metavar="N",
-                        help="threads for matrix products: a number or 'auto' (default: "
-                        "$CHAINRULE_NUM_THREADS, else 'auto': the CPUs other processes leave free)")
-
-
-def _thread_count(value: str):
-    """argparse type of --threads: a positive integer or 'auto'."""
-    try:
-        return parse_threads(value)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-
-
-def _use_threads(args) -> None:
-    """Apply --threads; without it, a one-line hint on stderr when training on a busy machine."""
-    if getattr(args, "threads", None) is not None:
-        set_num_threads(args.threads)
-    elif args.command == "train" and (hint := oversubscription_hint()):
-        print(hint, file=sys.stderr)
-
-
-def _model_args(pairs) -> dict:
-    out = {}
-    for key, value in pairs:
-        if key in out:
-            raise ValueError(f"--model-arg {key} is given twice ({out[key]!r} and {value!r})")
-        out[key] = value
-    return out
 
 
 def _train(args) -> None:
@@ -306,15 +221,15 @@ def _train(args) -> None:
         _train_generative(args)
         return
     if args.model in experiments.TEXT_MODELS:
-        return text_cli.train(args, _model_args(args.model_arg))
+        return text_cli.train(args, model_args(args.model_arg))
     if args.model in seq_cli.TEXT_TASKS:
-        return seq_cli.train(args, _model_args(args.model_arg))
+        return seq_cli.train(args, model_args(args.model_arg))
     res = experiments.train_classifier(
         args.model, args.dataset or "digits", epochs=args.epochs, batch_size=args.batch_size,
         optimizer=args.optimizer, lr=args.lr, weight_decay=args.weight_decay,
         schedule=args.schedule, augment=args.augment, seed=args.seed, data_dir=args.data_dir,
         download=not args.no_download, out=args.out, resume=args.resume,
-        model_kwargs=_model_args(args.model_arg), verbose=0 if args.quiet else 1,
+        model_kwargs=model_args(args.model_arg), verbose=0 if args.quiet else 1,
         device=args.device, val_split=_val_split(args), threads=args.threads,
         adversarial=adversarial, bayes=bayes)
     if "val_accuracy" in res:
@@ -340,7 +255,7 @@ def _val_split(args) -> float:
 def _train_generative(args) -> None:
     common = {"epochs": args.epochs, "seed": args.seed, "n_train": args.n_train,
               "data_dir": args.data_dir, "download": not args.no_download, "out": args.out,
-              "resume": args.resume, "model_kwargs": _model_args(args.model_arg),
+              "resume": args.resume, "model_kwargs": model_args(args.model_arg),
               "verbose": 0 if args.quiet else 1, "device": args.device,
               "threads": args.threads}
     dataset = args.dataset or "mnist"
@@ -486,7 +401,7 @@ def main(argv=None) -> int:
     """
     args = _parser().parse_args(argv)
     try:
-        _use_threads(args)
+        use_threads(args)
         status = _COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)

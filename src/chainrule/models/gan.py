@@ -13,7 +13,7 @@ from __future__ import annotations
 from .. import nn
 from ..autograd import Tensor, no_grad
 from ..backend import device_of, get_array_module, to_device
-from ..ops.shape import concat
+from ..ops.join import concat
 from .registry import register
 
 __all__ = ["DCGAN", "GAN", "ConditionalGAN", "DCGANDiscriminator", "DCGANGenerator", "MLPGAN",

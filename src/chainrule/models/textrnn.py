@@ -11,7 +11,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..nn._checks import resolve_rng
 from ..ops.activation import softmax
-from ..ops.shape import concat
+from ..ops.join import concat
 from .registry import register
 
 __all__ = ["CharLM", "TextRNN", "sample_characters"]

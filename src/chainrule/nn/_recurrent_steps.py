@@ -7,8 +7,8 @@ from __future__ import annotations
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.activation import relu, sigmoid, tanh
+from ..ops.join import split
 from ..ops.linalg import linear
-from ..ops.shape import split
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 

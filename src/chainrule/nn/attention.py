@@ -16,8 +16,9 @@ from ..ops import activation as A  # noqa: N812 - short alias for the op family
 from ..ops._broadcast import broadcast_to
 from ..ops.attention import attention_mask_bias
 from ..ops.dropout import dropout
+from ..ops.join import concat
 from ..ops.linalg import linear, matmul
-from ..ops.shape import concat, permute, reshape, squeeze, transpose, unsqueeze
+from ..ops.shape import permute, reshape, squeeze, transpose, unsqueeze
 from . import init
 from ._checks import float_dtype, positive_int, probability, resolve_rng
 from .linear import Linear

@@ -27,7 +27,8 @@ from typing import NamedTuple
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..ops.shape import concat, getitem
+from ..ops.join import concat
+from ..ops.shape import getitem
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence"]
 

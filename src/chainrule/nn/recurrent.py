@@ -20,8 +20,9 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.elementwise import where
 from ..ops.gru_sequence import gru_sequence
+from ..ops.join import concat, split, stack
 from ..ops.lstm_sequence import lstm_sequence
-from ..ops.shape import concat, getitem, reshape, split, stack, transpose, unsqueeze
+from ..ops.shape import getitem, reshape, transpose, unsqueeze
 from . import init
 from ._checks import float_dtype, positive_int, resolve_rng
 from ._recurrent_steps import (

@@ -11,6 +11,7 @@ from . import (
     creation,
     elementwise,
     indexing,
+    join,
     linalg,
     loss,
     methods,
@@ -30,6 +31,7 @@ from .dropout import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .embedding_bag import *  # noqa: F403
 from .indexing import *  # noqa: F403
+from .join import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .loss import *  # noqa: F403
 from .methods import *  # noqa: F403
@@ -48,6 +50,7 @@ __all__ = (
     + elementwise.__all__
     + _embedding_bag.__all__
     + indexing.__all__
+    + join.__all__
     + linalg.__all__
     + loss.__all__
     + methods.__all__

@@ -15,9 +15,10 @@ from ..autograd.tensor import Tensor
 from ..kernels.gru import gru_backward, gru_forward
 from ._sequence_args import check_sequence_args
 from .activation import sigmoid, tanh
+from .join import concat, split, stack
 from .linalg import linear, matmul
 from .reduce import sum as _sum
-from .shape import concat, reshape, split, stack, transpose
+from .shape import reshape, transpose
 
 __all__ = ["gru_sequence"]
 

@@ -20,9 +20,10 @@ from ..autograd.tensor import Tensor
 from ..kernels.lstm import lstm_backward, lstm_forward
 from ._sequence_args import check_sequence_args
 from .activation import sigmoid, tanh
+from .join import concat, split, stack
 from .linalg import linear, matmul
 from .reduce import sum as _sum
-from .shape import concat, reshape, split, stack, transpose
+from .shape import reshape, transpose
 
 __all__ = ["lstm_sequence"]
 

@@ -16,7 +16,8 @@ from . import creation
 from ._args import dim_or_axis
 from .elementwise import add, cast, clip, div, mul, sub, to_device_op, where
 from .elementwise import pow as _pow
-from .shape import _one_axis, broadcast_to, getitem, reshape, split, transpose
+from .join import split
+from .shape import _one_axis, broadcast_to, getitem, reshape, transpose
 
 __all__ = ["chunk", "clamp", "clone", "masked_fill", "narrow"]
 

@@ -18,11 +18,9 @@ True
 from .callbacks import (
     Callback,
     CallbackList,
-    CSVLogger,
     EarlyStopping,
     LearningRateScheduler,
     ModelCheckpoint,
-    ProgressBar,
     TerminateOnNaN,
 )
 from .history import History
@@ -36,6 +34,7 @@ from .metrics import (
     mse,
     top_k_accuracy,
 )
+from .reporting import CSVLogger, ProgressBar
 from .trainer import Trainer
 
 __all__ = [

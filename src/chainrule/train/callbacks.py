@@ -3,23 +3,18 @@
 A callback sees the trainer as ``self.trainer`` and may set ``trainer.stop_training = True``. Hooks
 run in ascending ``order`` (0 by default), ties in the order given: learning-rate schedulers step
 first (-10), so that checkpoints (10) save the stepped schedule, and the progress bar (100) reports
-last. A callback prints through ``self.report(text)``: a line of the run's progress output.
+last. A callback prints through ``self.report(text)``: a line of the run's progress output. The two
+that report a run, ``ProgressBar`` and ``CSVLogger``, are in ``reporting``.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import math
-import sys
 import warnings
 from pathlib import Path
 
-from ..data.idx import atomic_write_bytes
 from ..io import save_weights
 from ..optim.lr_scheduler import ReduceLROnPlateau
-from .metrics import MeanTracker
-from .progress import ProgressPrinter
 
 __all__ = [
     "BEST_WEIGHTS",
@@ -27,11 +22,9 @@ __all__ = [
     "LAST_WEIGHTS",
     "Callback",
     "CallbackList",
-    "CSVLogger",
     "EarlyStopping",
     "LearningRateScheduler",
     "ModelCheckpoint",
-    "ProgressBar",
     "TerminateOnNaN",
 ]
 
@@ -46,6 +39,7 @@ class Callback:
     order = 0
     trainer = None
     _say = None  # the ProgressBar's write, set by CallbackList
+    prints_reports = False  # True for the one whose ``write`` prints reports (ProgressBar)
 
     def set_trainer(self, trainer) -> None:
         self.trainer = trainer
@@ -77,7 +71,7 @@ class CallbackList:
 
     def __init__(self, callbacks, trainer):
         self.callbacks = sorted(callbacks, key=lambda c: c.order)
-        bars = [c for c in self.callbacks if isinstance(c, ProgressBar)]
+        bars = [c for c in self.callbacks if c.prints_reports]
         for c in self.callbacks:
             c.set_trainer(trainer)
             c._say = bars[-1].write if bars else None
@@ -242,149 +236,6 @@ class ModelCheckpoint(Callback):
         if self._monitor.better(current, self.best):
             self.best = current
             save_weights(self.trainer.model, self.directory / BEST_WEIGHTS, config=self.config)
-
-
-class CSVLogger(Callback):
-    """Append one row per epoch (epoch, then the logs) to a CSV file, writing the header once.
-
-    Each row is written and the file closed at the end of its epoch, so the file is complete up to
-    the last finished epoch even if the run is killed. The first row (or the header of the file
-    appended to) fixes the columns: names that appear only later are left out.
-
-    Args:
-        path: the CSV file.
-        separator: the field separator.
-        append: continue an existing file (e.g. when resuming) instead of starting it afresh.
-            Partial rows are dropped first and, when ``fit`` resumes a checkpoint, so are the
-            rows after its epoch (logged by a run that crashed before saving them).
-    """
-
-    def __init__(self, path, *, separator: str = ",", append: bool = False):
-        self.path, self.separator, self.append = Path(path), separator, append
-
-    def on_train_begin(self, logs=None):
-        self.columns = None
-        if self.append and self.path.is_file() and self.path.stat().st_size > 0:
-            try:
-                with open(self.path, newline="") as f:
-                    rows = list(csv.reader(f, delimiter=self.separator))
-            except (csv.Error, UnicodeDecodeError) as err:
-                raise ValueError(f"CSVLogger: {self.path} is not a CSV log to append to: "
-                                 f"{err}") from None
-            self.columns = rows[0] if rows and rows[0] else None
-            if self.columns is not None:
-                last = getattr(self.trainer, "epoch", -1)  # >= 0: fit resumed a checkpoint
-                self._keep_until(rows, last if isinstance(last, int) and last >= 0 else None)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-
-    def _keep_until(self, rows: list, last) -> None:
-        """Drop the rows after epoch ``last`` (None: none) and any partial row.
-
-        A run killed after logging an epoch but before saving its checkpoint logged rows that the
-        resumed run logs again; a kill mid-write leaves a partial row.
-        """
-        kept = [r for r in rows[1:] if len(r) == len(self.columns)
-                and (last is None or _row_epoch(r) is not None and _row_epoch(r) <= last)]
-        if len(kept) == len(rows) - 1:
-            return
-        text = io.StringIO()
-        csv.writer(text, delimiter=self.separator).writerows([self.columns, *kept])
-        atomic_write_bytes(str(self.path), text.getvalue().encode())
-
-    def on_epoch_end(self, epoch, logs=None):
-        row = {"epoch": epoch, **(logs or {})}
-        fresh = self.columns is None
-        if fresh:
-            self.columns = list(row)
-        try:
-            with open(self.path, "w" if fresh else "a", newline="") as f:
-                writer = csv.DictWriter(f, self.columns, delimiter=self.separator, restval="",
-                                        extrasaction="ignore")
-                if fresh:
-                    writer.writeheader()
-                writer.writerow(row)
-        except OSError as err:  # a full disk says which file
-            if err.strerror and err.filename is None:
-                err.filename = str(self.path)
-            raise
-
-
-def _row_epoch(row: list):
-    try:
-        return int(row[0])
-    except ValueError:
-        return None
-
-
-class ProgressBar(Callback):
-    """Report progress: a bar fitted to the terminal's width, else plain lines.
-
-    On a terminal (verbose=1) one line is redrawn while an epoch runs, its numbers fitted to the
-    width; each epoch ends with all of its logs (``val_*`` included) on their own line(s),
-    wrapped at the width, never cut. Elsewhere (a pipe, a file, a CI log) each epoch ends with
-    one line, and verbose=1 adds a line every ``interval`` seconds during the epoch:
-    ``Epoch 3/10 - batch 120/469 - 12.3s, ETA 36.0s - loss: 0.3412 - accuracy: 0.9012``.
-    Other callbacks print through it with ``report`` (see ``chainrule.train.progress``).
-
-    Args:
-        verbose: 0 prints nothing; 1 a bar on a terminal, plain lines elsewhere; 2 one line per
-            epoch and nothing else.
-        file: where to write (default: ``sys.stdout`` at the start of training).
-        interval: seconds between the lines printed during an epoch when not on a terminal
-            (None: none).
-        width: the terminal's width in columns (None: ``shutil.get_terminal_size()``, measured
-            as the bar is redrawn).
-    """
-
-    order = 100
-
-    def __init__(self, verbose: int = 1, *, file=None, interval: float | None = 15.0,
-                 width: int | None = None):
-        if verbose not in (0, 1, 2):
-            raise ValueError(f"ProgressBar: verbose must be 0, 1 or 2, got {verbose!r}")
-        if interval is not None and (isinstance(interval, bool) or not isinstance(
-                interval, (int, float)) or not interval >= 0):
-            raise ValueError(f"ProgressBar: interval must be a number of seconds >= 0 or None, "
-                             f"got {interval!r}")
-        if width is not None and (isinstance(width, bool) or not isinstance(width, int)
-                                  or width < 1):
-            raise ValueError(f"ProgressBar: width must be a positive int or None, got {width!r}")
-        self.verbose, self.file, self.interval, self.width = verbose, file, interval, width
-        self._printer = None
-
-    def on_train_begin(self, logs=None):
-        self._printer = None
-        if self.verbose:
-            out = self.file or sys.stdout
-            tty = bool(getattr(out, "isatty", lambda: False)())
-            self._printer = ProgressPrinter(
-                out, bar=self.verbose == 1 and tty, width=self.width,
-                interval=self.interval if self.verbose == 1 else None)
-        self._epochs = self.trainer.params.get("epochs")
-
-    def on_epoch_begin(self, epoch, logs=None):
-        self._running = MeanTracker()
-        if self._printer is not None:
-            self._printer.begin_epoch(epoch, self._epochs, self.trainer.params.get("steps"))
-
-    def on_batch_end(self, batch, logs=None):
-        if self._printer is not None:
-            self._running.update(logs or {})
-            self._printer.batch_done(batch + 1, self._running)
-
-    def on_epoch_end(self, epoch, logs=None):
-        if self._printer is not None:
-            self._printer.end_epoch(logs or {})
-
-    def on_train_end(self, logs=None):
-        if self._printer is not None:
-            self._printer.close()
-
-    def write(self, text: str) -> None:
-        """Print a line of text through the progress output (nothing when verbose=0)."""
-        if self._printer is not None:
-            self._printer.write(text)
 
 
 class LearningRateScheduler(Callback):

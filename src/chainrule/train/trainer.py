@@ -28,11 +28,11 @@ from .callbacks import (
     Callback,
     CallbackList,
     LearningRateScheduler,
-    ProgressBar,
     TerminateOnNaN,
 )
 from .history import History
 from .metrics import MeanTracker, get_metric
+from .reporting import ProgressBar
 
 __all__ = ["Trainer"]
 

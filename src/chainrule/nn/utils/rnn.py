@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ...autograd import Tensor
 from ...backend import get_array_module
-from ...ops.shape import concat, stack
+from ...ops.join import concat, stack
 from ..packing import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
 __all__ = ["PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",

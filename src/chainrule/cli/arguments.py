@@ -1,0 +1,108 @@
+"""The command line's argument types and shared options: each checks its value and says what it
+expected (argparse turns the message into ``chainrule: error: argument --x: ...``)."""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+
+from ..backend import set_num_threads, validate_device
+from ..backend.settings import parse_threads
+from ..backend.threads import oversubscription_hint
+from ..data import corruptions
+from ..experiments.checks import parse_model_arg
+
+__all__ = ["device_name", "integer", "model_arg", "model_args", "noise_spec", "number",
+           "thread_count", "threads_option", "use_threads"]
+
+
+def integer(low: int, high: int | None = None):
+    """argparse type: an integer >= ``low`` (and <= ``high``)."""
+    bound = f">= {low}" if high is None else f"from {low} to {high}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"expected an integer {bound}, got {text!r}")
+        return value
+
+    return parse
+
+
+def number(low: float, *, low_ok: bool = True, high: float | None = None):
+    """argparse type: a finite number >= ``low`` (> without ``low_ok``), below ``high``."""
+    bound = f"{'>=' if low_ok else '>'} {low:g}" + ("" if high is None else f" and < {high:g}")
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and (value >= low if low_ok else value > low)
+                and (high is None or value < high)):
+            raise argparse.ArgumentTypeError(f"expected a finite number {bound}, got {text!r}")
+        return value
+
+    return parse
+
+
+def model_arg(text: str) -> tuple:
+    """argparse type of --model-arg: KEY=JSON as (key, value)."""
+    try:
+        return parse_model_arg(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def noise_spec(text: str) -> str:
+    """argparse type of --noise: 'mixed' or comma-separated corruption specs."""
+    if text != "mixed":
+        for spec in text.split(","):
+            try:
+                corruptions.parse_corruption(spec)
+            except ValueError as err:
+                raise argparse.ArgumentTypeError(str(err)) from None
+    return text
+
+
+def device_name(name: str) -> str:
+    """argparse type of --device: a usable device name, or a usage error that says why not."""
+    try:
+        return validate_device(name)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def threads_option(parser) -> None:
+    parser.add_argument("--threads", type=thread_count, default=None, metavar="N",
+                        help="threads for matrix products: a number or 'auto' (default: "
+                        "$CHAINRULE_NUM_THREADS, else 'auto': the CPUs other processes leave free)")
+
+
+def thread_count(value: str):
+    """argparse type of --threads: a positive integer or 'auto'."""
+    try:
+        return parse_threads(value)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def use_threads(args) -> None:
+    """Apply --threads; without it, a one-line hint on stderr when training on a busy machine."""
+    if getattr(args, "threads", None) is not None:
+        set_num_threads(args.threads)
+    elif args.command == "train" and (hint := oversubscription_hint()):
+        print(hint, file=sys.stderr)
+
+
+def model_args(pairs) -> dict:
+    out = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"--model-arg {key} is given twice ({out[key]!r} and {value!r})")
+        out[key] = value
+    return out
