@@ -22,8 +22,8 @@ def _tol(dtype):
 
 def test_softplus_equals_the_reference_and_the_formula(rng, dtype):
     rho = np.concatenate([rng.uniform(-8, 3, 5000), [-60.0, -20.0, 0.0, 20.0, 60.0]]).astype(dtype)
-    sigma, sig = bayes.softplus(rho)
-    ref_sigma, ref_sig = bayes.softplus_reference(rho)
+    sigma, sig = bayes.softplus_and_slope(rho)
+    ref_sigma, ref_sig = bayes.softplus_and_slope_reference(rho)
     assert sigma.dtype == sig.dtype == dtype
     np.testing.assert_allclose(sigma, ref_sigma, rtol=_tol(dtype), atol=0)
     np.testing.assert_allclose(sig, ref_sig, rtol=_tol(dtype), atol=0)
@@ -31,7 +31,7 @@ def test_softplus_equals_the_reference_and_the_formula(rng, dtype):
     np.testing.assert_allclose(sigma, exact, rtol=4 * _tol(dtype), atol=0)
     np.testing.assert_allclose(sig, 1 / (1 + np.exp(-rho.astype(np.float64))),
                                rtol=4 * _tol(dtype), atol=0)
-    assert bayes.softplus(rho, derivative=False)[1] is None
+    assert bayes.softplus_and_slope(rho, derivative=False)[1] is None
     assert np.isfinite(sigma).all() and (sigma > 0).all()
 
 
@@ -39,7 +39,8 @@ def test_sample_and_kl_equal_their_references(rng, dtype):
     mu = rng.standard_normal((40, 30)).astype(dtype)
     sigma = np.exp(rng.uniform(-5, 0, (40, 30))).astype(dtype)
     eps = rng.standard_normal((40, 30)).astype(dtype)
-    np.testing.assert_allclose(bayes.sample(mu, sigma, eps), bayes.sample_reference(mu, sigma, eps),
+    np.testing.assert_allclose(bayes.gaussian_draw(mu, sigma, eps),
+                               bayes.gaussian_draw_reference(mu, sigma, eps),
                                rtol=_tol(dtype), atol=_tol(dtype))
     kl = bayes.gaussian_kl(mu, sigma, 0.7)
     ref = bayes.gaussian_kl_reference(mu, sigma, 0.7)

@@ -1,4 +1,4 @@
-"""ops.gru_sequence: gradients (first and second order), the recorded backward of create_graph,
+"""ops.gru_sequence: gradients (first and second order), create_graph through the composite,
 PyTorch's nn.GRU as the oracle, and errors. Runs with the fast kernels and in reference mode."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def test_second_derivatives(rng, reverse, masked):
 
 
 @pytest.mark.parametrize("masked", [False, True])
-def test_recorded_backward_equals_the_kernel(rng, masked):
+def test_create_graph_gradients_equal_the_kernels(rng, masked):
     inputs = _inputs(rng)
     outs = gru_sequence(*inputs, mask=_mask() if masked else None)
     weights = [cr.tensor(rng.standard_normal(o.shape)) for o in outs]

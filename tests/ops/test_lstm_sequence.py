@@ -1,4 +1,4 @@
-"""ops.lstm_sequence: gradients (first and second order), the recorded backward of create_graph,
+"""ops.lstm_sequence: gradients (first and second order), create_graph through the composite,
 PyTorch's nn.LSTM as the oracle, and errors. Runs with the fast kernels and in reference mode."""
 
 from __future__ import annotations
@@ -50,8 +50,8 @@ def test_second_derivatives(rng, reverse, masked):
 
 
 @pytest.mark.parametrize("masked", [False, True])
-def test_recorded_backward_equals_the_kernel(rng, masked):
-    """create_graph=True takes the recorded rule; its values are the kernel's."""
+def test_create_graph_gradients_equal_the_kernels(rng, masked):
+    """create_graph=True differentiates the composite; its values are the kernel's."""
     inputs = _inputs(rng)
     mask = _mask() if masked else None
     outs = lstm_sequence(*inputs, mask=mask)

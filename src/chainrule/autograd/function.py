@@ -30,6 +30,10 @@ class Function:
     # (all False when not recording), so that forward can skip saving what backward won't use.
     recording: bool
     needs_input_grad: tuple[bool, ...]
+    # An op whose backward works on arrays (a kernel) sets this to its forward written with
+    # recorded ops, ``composite(*inputs) -> output(s)``: ``create_graph`` differentiates that
+    # formula instead of calling backward (autograd/graph.py, ``_through_composite``).
+    composite = None
 
     def __init__(self, **params):
         self.__dict__.update(params)

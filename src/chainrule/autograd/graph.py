@@ -156,7 +156,9 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                         _modified(fn, t, f"after {type(fn).__name__} computed it")
                 _retain_outputs(fn, gouts)
                 gouts = _fill_missing(fn, gouts)
-            if needed is None:
+            if create_graph and fn.composite is not None:
+                grads = _through_composite(fn, gouts)  # its backward works on arrays
+            elif needed is None:
                 grads = fn.backward(*gouts)  # the chain rule, one node
             else:
                 grads = _backward_toward(fn, gouts, targets, needed)
@@ -200,6 +202,29 @@ def _backward_toward(fn, gouts, targets, needed):
         return fn.backward(*gouts)
     finally:
         fn.needs_input_grad = recorded
+
+
+def _through_composite(fn, gouts):
+    """The input gradients of ``fn`` as recorded functions of its inputs, for ``create_graph``.
+
+    An op whose ``backward`` is array work (a kernel that backpropagates through a whole
+    sequence) gives instead, as ``composite``, its forward written with recorded ops. That formula
+    is rebuilt from the same inputs and differentiated here, with ``create_graph``, so that the
+    gradients can be differentiated again: the op's own backward stays the one first-order rule.
+    """
+    outs = fn.composite(*fn.inputs)
+    if type(outs) is not tuple:
+        outs = (outs,)
+    used = [(o, g) for o, g in zip(outs, gouts) if g is not None and o.requires_grad]
+    wanted, firsts = {}, []
+    for t, need in zip(fn.inputs, fn.needs_input_grad):
+        first = need and id(t) not in wanted  # an input given twice gets its gradient once
+        if first:
+            wanted[id(t)] = t
+        firsts.append(first)
+    captured = run_backward([o for o, _ in used], [g for _, g in used], retain_graph=True,
+                            create_graph=True, targets=wanted, who=type(fn).__name__)
+    return tuple(captured.get(id(t)) if first else None for t, first in zip(fn.inputs, firsts))
 
 
 def _modified(fn, t, when):

@@ -18,7 +18,7 @@ allowed now, for code outside the table.
 from __future__ import annotations
 
 from ..backend.settings import config
-from . import convolution, gemm, pooling, relu, scatter
+from . import bayes, convolution, gemm, gru, lstm, pooling, relu, scatter
 
 __all__ = ["K", "PAIRS", "fast"]
 
@@ -49,6 +49,15 @@ PAIRS = {
     "spread_over_windows": (pooling.spread_over_windows,
                             pooling.spread_over_windows_reference),
     "scatter_add": (scatter.scatter_add, scatter.scatter_add_reference),
+    # A sequence's backward reads what its forward saved, whichever version ran: ops call
+    # ``lstm.lstm_backward`` / ``gru.gru_backward``, which take the matching route.
+    "lstm_forward": (lstm.lstm_forward, lstm.lstm_forward_reference),
+    "gru_forward": (gru.gru_forward, gru.gru_forward_reference),
+    "softplus_and_slope": (bayes.softplus_and_slope, bayes.softplus_and_slope_reference),
+    "gaussian_draw": (bayes.gaussian_draw, bayes.gaussian_draw_reference),
+    "gaussian_kl": (bayes.gaussian_kl, bayes.gaussian_kl_reference),
+    "gaussian_kl_grads": (bayes.gaussian_kl_grads, bayes.gaussian_kl_grads_reference),
+    "standard_normal": (bayes.standard_normal, bayes.standard_normal_reference),
 }
 
 

@@ -4,9 +4,9 @@ A weight has a mean ``mu`` and a scale ``sigma = softplus(rho)``; a sample is ``
 
 References:
 
-- ``softplus_reference(rho) = (log1p(exp(-|rho|)) + max(rho, 0), sigmoid(rho))``: the scale and
-  its derivative ``d sigma / d rho``, computed from ``exp(-|rho|)``, which never overflows;
-- ``sample_reference(mu, sigma, eps) = mu + sigma * eps``;
+- ``softplus_and_slope_reference(rho) = (log1p(exp(-|rho|)) + max(rho, 0), sigmoid(rho))``: the
+  scale and its derivative ``d sigma / d rho``, from ``exp(-|rho|)``, which never overflows;
+- ``gaussian_draw_reference(mu, sigma, eps) = mu + sigma * eps``;
 - ``gaussian_kl_reference(mu, sigma, s)``: KL(N(mu, sigma^2) || N(0, s^2)) summed over the weights,
   ``sum(log s - log sigma + (sigma^2 + mu^2) / (2 s^2) - 1/2)``;
 - ``gaussian_kl_grads_reference(mu, sigma, s) = (mu / s^2, sigma / s^2 - 1 / sigma)``, its
@@ -31,31 +31,31 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
-from ..backend.settings import config
 
-__all__ = ["gaussian_kl", "gaussian_kl_grads", "gaussian_kl_grads_reference",
-           "gaussian_kl_reference", "sample", "sample_reference", "softplus",
-           "softplus_reference", "standard_normal", "standard_normal_reference"]
+__all__ = ["gaussian_draw", "gaussian_draw_reference", "gaussian_kl", "gaussian_kl_grads",
+           "gaussian_kl_grads_reference", "gaussian_kl_reference", "softplus_and_slope",
+           "softplus_and_slope_reference", "standard_normal", "standard_normal_reference"]
 
 _HOST = get_array_module()
 
 
-def softplus_reference(rho):
-    """``(softplus(rho), sigmoid(rho))``: the scale and its derivative, without overflow."""
+def softplus_and_slope_reference(rho, *, derivative: bool = True):
+    """``(softplus(rho), sigmoid(rho))``: the scale and its derivative, without overflow (the
+    derivative None unless ``derivative``)."""
     xp = get_array_module(rho)
     e = xp.exp(-xp.abs(rho))
     sigma = xp.log1p(e) + xp.maximum(rho, 0)
-    sig = xp.where(rho >= 0, 1 / (1 + e), e / (1 + e))
-    return sigma, sig
+    if not derivative:
+        return sigma, None
+    return sigma, xp.where(rho >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def softplus(rho, *, derivative: bool = True):
-    """``softplus_reference`` in a few in-place passes; the derivative (second item) is None
-    unless ``derivative``, so that a pass that records no backward does not compute it."""
+def softplus_and_slope(rho, *, derivative: bool = True):
+    """``softplus_and_slope_reference`` in a few in-place passes; the derivative (second item) is
+    None unless ``derivative``, so that a pass that records no backward does not compute it."""
     xp = get_array_module(rho)
-    if config.reference_mode or xp is not _HOST or rho.dtype.kind != "f":
-        sigma, sig = softplus_reference(rho)
-        return sigma, (sig if derivative else None)
+    if xp is not _HOST or rho.dtype.kind != "f":
+        return softplus_and_slope_reference(rho, derivative=derivative)
     e = xp.abs(rho)
     xp.negative(e, out=e)
     xp.exp(e, out=e)
@@ -71,16 +71,17 @@ def softplus(rho, *, derivative: bool = True):
     return sigma, e
 
 
-def sample_reference(mu, sigma, eps):
+def gaussian_draw_reference(mu, sigma, eps):
     """A draw of the weights: ``mu + sigma * eps``."""
     return mu + sigma * eps
 
 
-def sample(mu, sigma, eps):
-    """``sample_reference`` with one temporary: ``sigma * eps``, then ``mu`` added in place."""
+def gaussian_draw(mu, sigma, eps):
+    """``gaussian_draw_reference`` with one temporary: ``sigma * eps``, then ``mu`` added in
+    place."""
     xp = get_array_module(mu)
-    if config.reference_mode or xp is not _HOST:
-        return sample_reference(mu, sigma, eps)
+    if xp is not _HOST:
+        return gaussian_draw_reference(mu, sigma, eps)
     w = xp.multiply(sigma, eps)
     w += mu
     return w
@@ -98,7 +99,7 @@ def gaussian_kl(mu, sigma, prior_sigma: float):
     """``gaussian_kl_reference`` as ``n (log s - 1/2) - sum(log sigma) + (|sigma|^2 + |mu|^2)
     / 2s^2``: one logarithm pass and two dot products instead of an array per term."""
     xp = get_array_module(mu)
-    if config.reference_mode or xp is not _HOST or mu.dtype.kind != "f":
+    if xp is not _HOST or mu.dtype.kind != "f":
         return gaussian_kl_reference(mu, sigma, prior_sigma)
     m, s = mu.reshape(-1), sigma.reshape(-1)
     log_sigma = xp.log(s).sum()
@@ -117,7 +118,7 @@ def gaussian_kl_grads_reference(mu, sigma, prior_sigma: float):
 def gaussian_kl_grads(mu, sigma, prior_sigma: float):
     """``gaussian_kl_grads_reference`` with the second array built in place (the same bits)."""
     xp = get_array_module(mu)
-    if config.reference_mode or xp is not _HOST:
+    if xp is not _HOST:
         return gaussian_kl_grads_reference(mu, sigma, prior_sigma)
     s2 = prior_sigma * prior_sigma
     d_sigma = xp.reciprocal(sigma)
@@ -157,7 +158,7 @@ def standard_normal(rng, shape, dtype):
     """
     xp = get_array_module()
     dtype = xp.dtype(dtype)
-    if config.reference_mode or dtype.kind != "f":
+    if dtype.kind != "f":
         return standard_normal_reference(rng, shape, dtype)
     n = math.prod(shape)
     h = (n + 1) // 2

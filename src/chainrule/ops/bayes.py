@@ -13,10 +13,10 @@ sigmoid) per use and a node and an array per term; here it is one node with two 
 Without ``eps`` the first output is ``sigma`` itself (``dL/dsigma = g_sigma + g_kl * (...)``):
 local reparameterization samples pre-activations from ``sigma`` instead of weights.
 
-The backward is written with chainrule ops. In a first-order backward its ingredients (``sigma``,
-``sigmoid(rho)``, the KL's derivatives) are the arrays forward computed; under ``create_graph``
-they are rebuilt from ``rho`` with recorded ops, so that a second derivative reaches ``rho``
-through them too.
+The backward reads the arrays forward computed (``sigma``, ``sigmoid(rho)``) and the KL's
+derivatives from ``kernels.bayes``. Under ``create_graph`` the engine differentiates
+``composite`` instead, the two formulas above written with recorded ops, so that a second
+derivative reaches ``rho`` through them too.
 """
 
 from __future__ import annotations
@@ -24,10 +24,11 @@ from __future__ import annotations
 import math
 
 from ..autograd.function import Function
-from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
-from ..kernels import bayes as kernel
-from .activation import sigmoid, softplus
+from ..kernels import K
+from .activation import softplus
+from .elementwise import log
+from .reduce import sum as _sum
 
 __all__ = ["gaussian_sample", "standard_normal"]
 
@@ -37,25 +38,19 @@ class GaussianSample(Function):
 
     def forward(self, mu, rho, eps=None):
         derivative = self.recording and self.needs_input_grad[1]
-        sigma, self.dsigma = kernel.softplus(rho, derivative=derivative)
-        kl = kernel.gaussian_kl(mu, sigma, self.prior_sigma)
+        sigma, self.dsigma = K.softplus_and_slope(rho, derivative=derivative)
+        kl = K.gaussian_kl(mu, sigma, self.prior_sigma)
         if self.recording:
             self.sigma = sigma
         if eps is None:
             return sigma, kl
-        return kernel.sample(mu, sigma, eps), kl
+        return K.gaussian_draw(mu, sigma, eps), kl
 
     def backward(self, g_out, g_kl):
-        mu, rho = self.inputs[:2]
-        s2 = self.prior_sigma * self.prior_sigma
-        if is_grad_enabled():  # create_graph: the ingredients as recorded functions of rho
-            sigma = softplus(rho)
-            dsigma = sigmoid(rho)
-            kl_mu, kl_sigma = mu / s2, sigma / s2 - 1 / sigma
-        else:
-            dsigma = None if self.dsigma is None else Tensor(self.dsigma)
-            kl_mu, kl_sigma = (Tensor(a) for a in
-                               kernel.gaussian_kl_grads(mu._data, self.sigma, self.prior_sigma))
+        mu = self.inputs[0]
+        dsigma = None if self.dsigma is None else Tensor(self.dsigma)
+        kl_mu, kl_sigma = (Tensor(a) for a in
+                           K.gaussian_kl_grads(mu._data, self.sigma, self.prior_sigma))
         g_mu = g_sigma = None
         if self.needs_input_grad[0]:
             g_mu = g_kl * kl_mu
@@ -66,6 +61,13 @@ class GaussianSample(Function):
             g_sigma = g_sigma + (g_out * self.inputs[2] if len(self.inputs) == 3 else g_out)
             g_sigma = g_sigma * dsigma
         return (g_mu, g_sigma) if len(self.inputs) == 2 else (g_mu, g_sigma, None)
+
+    def composite(self, mu, rho, eps=None):
+        """The same formulas as recorded ops, for ``create_graph``."""
+        s = self.prior_sigma
+        sigma = softplus(rho)
+        kl = _sum(math.log(s) - log(sigma) + (sigma * sigma + mu * mu) / (2 * s * s) - 0.5)
+        return (sigma if eps is None else mu + sigma * eps), kl
 
 
 def gaussian_sample(mu, rho, eps=None, *, prior_sigma: float):
@@ -111,4 +113,4 @@ def standard_normal(rng, shape, dtype):
     Drawn from the numpy Generator ``rng`` by the Box-Muller transform of its uniforms
     (``kernels.bayes.standard_normal``: several times faster than ``rng.standard_normal``).
     """
-    return kernel.standard_normal(rng, tuple(shape), dtype)
+    return K.standard_normal(rng, tuple(shape), dtype)

@@ -6,24 +6,21 @@ through time in one backward, calling ``kernels.lstm`` for the array work (one p
 input projection of every step, one per step for ``h @ W_hh^T``, one each after the loop for
 the weight and input gradients).
 
-Its backward serves both orders. A first-order backward (recording off) hands the arrays saved
-by forward to the kernel. A recorded one (``create_graph=True``) rebuilds the steps from the
-inputs with recorded ops and writes the same backpropagation-through-time formulas with them,
-so the gradients it returns can be differentiated again, as every chainrule op's can.
+Its backward hands the arrays saved by forward to the kernel. For ``create_graph=True`` the
+engine differentiates ``composite`` instead: the same steps written with recorded ops, so the
+gradients it returns can be differentiated again, as every chainrule op's can.
 """
 
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
-from ..kernels.lstm import lstm_backward, lstm_forward
+from ..kernels import K
+from ..kernels.lstm import lstm_backward
 from ._sequence_args import check_sequence_args
 from .activation import sigmoid, tanh
-from .join import concat, split, stack
-from .linalg import linear, matmul
-from .reduce import sum as _sum
-from .shape import reshape, transpose
+from .join import split, stack
+from .linalg import linear
 
 __all__ = ["lstm_sequence"]
 
@@ -36,13 +33,11 @@ class LSTMSequence(Function):
 
     def forward(self, x, h0, c0, w_ih, w_hh, *biases):
         b = biases[0] + biases[1] if biases else None
-        out, h, c, self.saved = lstm_forward(x, h0, c0, w_ih, w_hh, b, reverse=self.reverse,
-                                             mask=self.mask, keep=self.recording)
+        out, h, c, self.saved = K.lstm_forward(x, h0, c0, w_ih, w_hh, b, reverse=self.reverse,
+                                               mask=self.mask, keep=self.recording)
         return out, h, c
 
     def backward(self, g_out, g_h, g_c):
-        if is_grad_enabled():  # create_graph: the same rule, recorded
-            return _recorded_backward(self, g_out, g_h, g_c)
         need = self.needs_input_grad
         dx, dh, dc, dw_ih, dw_hh, db = lstm_backward(
             self.saved, g_out._data, g_h._data, g_c._data, need_x=need[0], need_h0=need[1],
@@ -53,49 +48,23 @@ class LSTMSequence(Function):
         return tuple(None if a is None or not n else Tensor(a)
                      for a, n in zip(grads, need, strict=True))
 
-
-def _recorded_backward(fn, g_out, g_h, g_c):
-    """The gradients of ``fn``'s inputs, computed with recorded ops (see the module's notes)."""
-    x, h0, c0, w_ih, w_hh, *biases = fn.inputs
-    steps, batch, hidden = x.shape[0], x.shape[1], h0.shape[-1]
-    b = biases[0] + biases[1] if biases else None
-    masks = [None] * steps
-    if fn.mask is not None:
-        masks = [Tensor(fn.mask[t][:, None].astype(x.dtype)) for t in range(steps)]
-    order = list(range(steps - 1, -1, -1) if fn.reverse else range(steps))
-    h, c, saved = h0, c0, [None] * steps
-    for t in order:
-        i, f, g, o = split(linear(x[t], w_ih, b) + linear(h, w_hh), hidden, axis=-1)
-        i, f, g, o = sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
-        c_new = f * c + i * g
-        tc = tanh(c_new)
-        saved[t] = (h, c, i, f, g, o, tc)
-        m = masks[t]
-        h, c = (o * tc, c_new) if m is None else (m * (o * tc) + (1 - m) * h,
-                                                  m * c_new + (1 - m) * c)
-    dh, dc, dz = g_h, g_c, [None] * steps
-    for t in reversed(order):
-        h_in, c_in, i, f, g, o, tc = saved[t]
-        m = masks[t]
-        dh_new = dh + g_out[t] if m is None else (dh + g_out[t]) * m
-        dc_new = (dc if m is None else dc * m) + dh_new * o * (1 - tc * tc)
-        dz[t] = concat([dc_new * g * i * (1 - i), dc_new * c_in * f * (1 - f),
-                        dc_new * i * (1 - g * g), dh_new * tc * o * (1 - o)], axis=-1)
-        if m is None:
-            dh, dc = matmul(dz[t], w_hh), dc_new * f
-        else:  # an inactive sequence's state passed the step: so does its gradient
-            dh, dc = matmul(dz[t], w_hh) + (1 - m) * dh, dc_new * f + (1 - m) * dc
-    need = fn.needs_input_grad
-    dz2 = reshape(stack(dz), steps * batch, 4 * hidden)
-    grads = [reshape(matmul(dz2, w_ih), x.shape) if need[0] else None, dh, dc]
-    grads.append(matmul(transpose(dz2, 0, 1), reshape(x, steps * batch, x.shape[2])) if need[3]
-                 else None)
-    h_in = reshape(stack([s[0] for s in saved]), steps * batch, hidden)
-    grads.append(matmul(transpose(dz2, 0, 1), h_in) if need[4] else None)
-    if biases:
-        db = _sum(dz2, axis=0)
-        grads += [db, db]
-    return tuple(gr if n else None for gr, n in zip(grads, need, strict=True))
+    def composite(self, x, h0, c0, w_ih, w_hh, *biases):
+        """The same steps as recorded ops, for ``create_graph`` (see the module's notes)."""
+        steps, hidden = x.shape[0], h0.shape[-1]
+        b = biases[0] + biases[1] if biases else None
+        h, c, outs = h0, c0, [None] * steps
+        for t in range(steps - 1, -1, -1) if self.reverse else range(steps):
+            i, f, g, o = split(linear(x[t], w_ih, b) + linear(h, w_hh), hidden, axis=-1)
+            i, f, g, o = sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
+            c_new = f * c + i * g
+            h_new = o * tanh(c_new)
+            if self.mask is None:
+                outs[t], h, c = h_new, h_new, c_new
+            else:  # an inactive sequence's state passes the step unchanged; its output is 0
+                m = Tensor(self.mask[t][:, None].astype(x.dtype))
+                outs[t] = h_new * m
+                h, c = m * h_new + (1 - m) * h, m * c_new + (1 - m) * c
+        return stack(outs), h, c
 
 
 def lstm_sequence(x, h0, c0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False, mask=None):
