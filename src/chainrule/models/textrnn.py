@@ -10,8 +10,8 @@ from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..nn._checks import resolve_rng
-from ..ops.activation import softmax
 from ..ops.join import concat
+from ..ops.softmax import softmax
 from .registry import register
 
 __all__ = ["CharLM", "TextRNN", "sample_characters"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import numbers
 
 from ..ops import activation as A  # noqa: N812 - short alias for the op family
+from ..ops.softmax import log_softmax, softmax
 from .module import Module
 
 __all__ = [
@@ -187,7 +188,7 @@ class Softmax(Module):
                           (axis if dim is None else dim))
 
     def forward(self, x):
-        return A.softmax(x, self.axis)
+        return softmax(x, self.axis)
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
@@ -205,7 +206,7 @@ class LogSoftmax(Module):
                           (axis if dim is None else dim))
 
     def forward(self, x):
-        return A.log_softmax(x, self.axis)
+        return log_softmax(x, self.axis)
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"

@@ -12,13 +12,13 @@ import math
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..ops import activation as A  # noqa: N812 - short alias for the op family
 from ..ops._broadcast import broadcast_to
 from ..ops.attention import attention_mask_bias
 from ..ops.dropout import dropout
 from ..ops.join import concat
 from ..ops.linalg import linear, matmul
 from ..ops.shape import permute, reshape, squeeze, transpose, unsqueeze
+from ..ops.softmax import softmax
 from . import init
 from ._checks import float_dtype, positive_int, probability, resolve_rng
 from .linear import Linear
@@ -170,7 +170,7 @@ class MultiheadAttention(Module):
         S = k.shape[2]
         scores = matmul(q, transpose(k, -2, -1)) * (1.0 / math.sqrt(self.head_dim))
         scores = self._masked(scores, attn_mask, key_padding_mask, is_causal, n, L, S)
-        weights = A.softmax(scores, dim=-1)
+        weights = softmax(scores, dim=-1)
         if self.training and self.dropout > 0:
             weights = dropout(weights, self.dropout, True, rng=self._rng)
         out = reshape(permute(matmul(weights, v), 0, 2, 1, 3), n, L, E)

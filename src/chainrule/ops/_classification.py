@@ -16,10 +16,10 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor, tensor
 from ..backend import get_array_module, jit
 from ..backend.settings import config
-from .activation import _normalize_axis as _class_axis
-from .activation import log_softmax, softmax
 from .reduce import sum as _sum
 from .shape import unsqueeze
+from .softmax import log_softmax, softmax
+from .softmax import normalize_axis as _class_axis
 
 __all__ = ["cross_entropy", "nll_loss"]
 

@@ -1,7 +1,7 @@
 """Activation functions: each a Function with a fused array forward and a backward in chainrule ops.
 
 Backward rules use ``self.output`` where the derivative is a function of the output (sigmoid,
-tanh, elu, softmax) and recorded ops of the input otherwise, so every smooth activation can be
+tanh, elu) and recorded ops of the input otherwise, so every smooth activation can be
 differentiated again. Masks of piecewise activations are constants: their second derivative is zero
 almost everywhere.
 """
@@ -15,15 +15,13 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor, tensor
 from ..backend import get_array_module
 from ..kernels import K
-from ._args import dim_or_axis
 from ._special import ndtr
 from .elementwise import abs as _abs
-from .elementwise import cast, exp, where
-from .reduce import sum as _sum
+from .elementwise import exp, where
 
 __all__ = [
-    "elu", "gelu", "hardtanh", "leaky_relu", "log_softmax", "logsigmoid", "relu", "relu6", "selu",
-    "sigmoid", "silu", "softmax", "softplus", "softsign", "step", "tanh",
+    "elu", "gelu", "hardtanh", "leaky_relu", "logsigmoid", "relu", "relu6", "selu", "sigmoid",
+    "silu", "softplus", "softsign", "step", "tanh",
 ]
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -40,14 +38,6 @@ def _float_input(op, x):
     if x._data.dtype.kind != "f":
         raise TypeError(f"{op}: input must have a floating-point dtype, got {x._data.dtype}")
     return x
-
-
-def _normalize_axis(op, axis, ndim, shape):
-    if type(axis) is not int and (not isinstance(axis, numbers.Integral) or isinstance(axis, bool)):
-        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"{op}: axis {axis} is out of range for input of shape {shape}")
-    return int(axis) % ndim
 
 
 class Step(Function):
@@ -239,29 +229,6 @@ class LogSigmoid(Function):
         return g * sigmoid(-self.inputs[0])
 
 
-class Softmax(Function):
-    def forward(self, x):
-        xp = get_array_module(x)
-        e = x - x.max(axis=self.axis, keepdims=True)  # shift: exp never overflows
-        xp.exp(e, out=e)
-        e /= e.sum(axis=self.axis, keepdims=True)
-        return e
-
-    def backward(self, g):
-        y = self.output
-        return y * (g - _sum(g * y, axis=self.axis, keepdims=True))
-
-
-class LogSoftmax(Function):
-    def forward(self, x):
-        xp = get_array_module(x)
-        shifted = x - x.max(axis=self.axis, keepdims=True)
-        return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
-
-    def backward(self, g):
-        return g - exp(self.output) * _sum(g, axis=self.axis, keepdims=True)
-
-
 def step(x, *, straight_through: bool = False) -> Tensor:
     """Heaviside step, the perceptron's activation: 1 where x > 0, else 0.
 
@@ -385,50 +352,6 @@ def logsigmoid(x) -> Tensor:
     return LogSigmoid.apply(_float_input("logsigmoid", x))
 
 
-def softmax(x, axis: int = None, *, dim=None, dtype=None) -> Tensor:
-    """Softmax exp(x) / sum(exp(x)) along ``axis``, stable (the maximum is subtracted first).
-
-    The backward pass uses the output y: ``g_in = y * (g - sum(g * y, axis))``.
-
-    Args:
-        x: input Tensor (logits).
-        axis: the axis that sums to 1 (default -1; ``dim`` is PyTorch's name for it).
-        dtype: cast ``x`` to this dtype first (PyTorch's option).
-
-    Shape:
-        any -> same
-
-    >>> import chainrule as cr
-    >>> cr.F.softmax(cr.tensor([0.0, 0.0, 1000.0])).tolist()
-    [0.0, 0.0, 1.0]
-    """
-    axis = dim_or_axis("softmax", axis, dim, -1)
-    x = _float_input("softmax", x)
-    if dtype is not None:
-        x = cast(x, dtype)
-    return Softmax.apply(x, axis=_normalize_axis("softmax", axis, x.ndim, x.shape))
-
-
-def log_softmax(x, axis: int = None, *, dim=None, dtype=None) -> Tensor:
-    """log(softmax(x)) along ``axis``, computed stably as ``x - max - log(sum(exp(x - max)))``.
-
-    The backward pass uses the output y: ``g_in = g - exp(y) * sum(g, axis)``.
-
-    Args:
-        x: input Tensor (logits).
-        axis: the axis over which the probabilities sum to 1 (default -1; or ``dim``).
-        dtype: cast ``x`` to this dtype first (PyTorch's option).
-
-    Shape:
-        any -> same
-    """
-    axis = dim_or_axis("log_softmax", axis, dim, -1)
-    x = _float_input("log_softmax", x)
-    if dtype is not None:
-        x = cast(x, dtype)
-    return LogSoftmax.apply(x, axis=_normalize_axis("log_softmax", axis, x.ndim, x.shape))
-
-
 def _check_number(op, name, value, positive=False):
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(f"{op}: {name} must be a real number, got {value!r}")
@@ -441,8 +364,6 @@ def _check_number(op, name, value, positive=False):
 Tensor.relu = relu
 Tensor.sigmoid = sigmoid
 Tensor.tanh = tanh
-Tensor.softmax = softmax
-Tensor.log_softmax = log_softmax
 Tensor.softplus = softplus
 Tensor.elu = elu
 Tensor.gelu = gelu

@@ -11,11 +11,11 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from .activation import softmax
 from .dropout import dropout
 from .elementwise import add, where
 from .linalg import matmul
 from .shape import transpose
+from .softmax import softmax
 
 __all__ = ["scaled_dot_product_attention"]
 

@@ -1,0 +1,99 @@
+"""Softmax and log-softmax over an axis: the output layer's probabilities, one per class.
+
+Each backward uses its output y: ``y * (g - sum(g * y))`` for the softmax, ``g - exp(y) * sum(g)``
+for its logarithm, so both can be differentiated again.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._args import dim_or_axis
+from .activation import _float_input
+from .elementwise import cast, exp
+from .reduce import sum as _sum
+
+__all__ = ["log_softmax", "softmax"]
+
+
+def normalize_axis(op, axis, ndim, shape):
+    """``axis`` as an index in [0, ndim), else a clear error naming ``op`` and the shape."""
+    if type(axis) is not int and (not isinstance(axis, numbers.Integral) or isinstance(axis, bool)):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for input of shape {shape}")
+    return int(axis) % ndim
+
+
+class Softmax(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        e = x - x.max(axis=self.axis, keepdims=True)  # shift: exp never overflows
+        xp.exp(e, out=e)
+        e /= e.sum(axis=self.axis, keepdims=True)
+        return e
+
+    def backward(self, g):
+        y = self.output
+        return y * (g - _sum(g * y, axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Function):
+    def forward(self, x):
+        xp = get_array_module(x)
+        shifted = x - x.max(axis=self.axis, keepdims=True)
+        return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+
+    def backward(self, g):
+        return g - exp(self.output) * _sum(g, axis=self.axis, keepdims=True)
+
+
+def softmax(x, axis: int = None, *, dim=None, dtype=None) -> Tensor:
+    """Softmax exp(x) / sum(exp(x)) along ``axis``, stable (the maximum is subtracted first).
+
+    The backward pass uses the output y: ``g_in = y * (g - sum(g * y, axis))``.
+
+    Args:
+        x: input Tensor (logits).
+        axis: the axis that sums to 1 (default -1; ``dim`` is PyTorch's name for it).
+        dtype: cast ``x`` to this dtype first (PyTorch's option).
+
+    Shape:
+        any -> same
+
+    >>> import chainrule as cr
+    >>> cr.F.softmax(cr.tensor([0.0, 0.0, 1000.0])).tolist()
+    [0.0, 0.0, 1.0]
+    """
+    axis = dim_or_axis("softmax", axis, dim, -1)
+    x = _float_input("softmax", x)
+    if dtype is not None:
+        x = cast(x, dtype)
+    return Softmax.apply(x, axis=normalize_axis("softmax", axis, x.ndim, x.shape))
+
+
+def log_softmax(x, axis: int = None, *, dim=None, dtype=None) -> Tensor:
+    """log(softmax(x)) along ``axis``, computed stably as ``x - max - log(sum(exp(x - max)))``.
+
+    The backward pass uses the output y: ``g_in = g - exp(y) * sum(g, axis)``.
+
+    Args:
+        x: input Tensor (logits).
+        axis: the axis over which the probabilities sum to 1 (default -1; or ``dim``).
+        dtype: cast ``x`` to this dtype first (PyTorch's option).
+
+    Shape:
+        any -> same
+    """
+    axis = dim_or_axis("log_softmax", axis, dim, -1)
+    x = _float_input("log_softmax", x)
+    if dtype is not None:
+        x = cast(x, dtype)
+    return LogSoftmax.apply(x, axis=normalize_axis("log_softmax", axis, x.ndim, x.shape))
+
+
+Tensor.softmax = softmax
+Tensor.log_softmax = log_softmax
