@@ -16,6 +16,7 @@ from ._windows import PoolGeom, check_rank
 from ._windows import ints as _ints
 from ._windows import size2d as _size2d
 from .pool import _ExtremumPool
+from .shape import squeeze, unsqueeze
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
            "adaptive_max_pool2d"]
@@ -144,9 +145,10 @@ def _adaptive_max(op, nd, x, output_size):
     out = _adaptive_size(op, x, nd, output_size)
     if all(n % m == 0 for n, m in zip(x.shape[2:], out)):
         kernel = tuple(n // m for n, m in zip(x.shape[2:], out))
-        geom = PoolGeom(_size2d(kernel, nd), _size2d(kernel, nd), (0, 0), _size2d(x.shape[2:], nd),
-                        nd)
-        return _ExtremumPool.apply(x, geom=geom, largest=True)
+        geom = PoolGeom(_size2d(kernel, nd), _size2d(kernel, nd), (0, 0), _size2d(x.shape[2:], nd))
+        if nd == 2:
+            return _ExtremumPool.apply(x, geom=geom, largest=True)
+        return squeeze(_ExtremumPool.apply(unsqueeze(x, 2), geom=geom, largest=True), 2)
     return _AdaptiveExtremum.apply(x, out_size=_size2d(out, nd), nd=nd)
 
 
