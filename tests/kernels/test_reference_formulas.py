@@ -5,7 +5,8 @@ with an even kernel, 1-D sequences in 2-D form): against a loop over every outpu
 definition), against the fast kernels, and, for the transposed convolution and the filter
 gradient, as adjoints of the forward (<conv(x, w), g> = <x, conv_transpose(g, w)> =
 <w, filter_gradient(x, g)>). Pools: ties, NaN, infinities and integer inputs, the gradient to the
-first winner of each window in row-major order (PyTorch's rule).
+first winner of each window in row-major order (PyTorch's rule); average pooling with its padding
+counted or not.
 """
 
 from __future__ import annotations
@@ -185,3 +186,30 @@ def test_pooling_references_are_the_definition_and_equal_the_fast_kernels(rng, l
             np.testing.assert_allclose(gx, gx_def, rtol=1e-6, atol=1e-6)
             np.testing.assert_allclose(pooling.route_to_winners(g, x, y, geom, largest), gx,
                                        rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("count_include_pad", [True, False])
+def test_average_pool_references_are_the_definition_its_adjoint_and_the_fast_kernels(
+        rng, count_include_pad):
+    for _ in range(12):
+        x, geom = _random_pool(rng, np.float64)
+        x = rng.standard_normal(x.shape)
+        y = pooling.average_pool_reference(x, geom, count_include_pad)
+        (kh, kw), (sh, sw), (ph, pw) = geom.kernel, geom.stride, geom.padding
+        xpad = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+        inside = np.pad(np.ones(x.shape[2:]), ((ph, ph), (pw, pw)))
+        for p in range(y.shape[2]):
+            for q in range(y.shape[3]):
+                rows, cols = slice(p * sh, p * sh + kh), slice(q * sw, q * sw + kw)
+                count = kh * kw if count_include_pad else inside[rows, cols].sum()
+                np.testing.assert_allclose(y[:, :, p, q],
+                                           xpad[:, :, rows, cols].sum(axis=(2, 3)) / count,
+                                           rtol=1e-12, atol=1e-12)
+        g = rng.standard_normal(y.shape)
+        gx = pooling.spread_over_windows_reference(g, geom, count_include_pad)
+        assert gx.shape == x.shape and gx.flags.c_contiguous
+        assert np.isclose(np.vdot(y, g), np.vdot(x, gx), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(pooling.average_pool(x, geom, count_include_pad), y,
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(pooling.spread_over_windows(g, geom, count_include_pad), gx,
+                                   rtol=1e-12, atol=1e-12)

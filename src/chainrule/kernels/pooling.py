@@ -233,8 +233,29 @@ def _divisor(xp, dtype, geom, count_include_pad):
 
 
 def average_pool_reference(x, geom, count_include_pad):
-    """The mean of every window of x (N, C, H, W), zero padding counted or not: (N, C, Ho, Wo)."""
-    return _window_means(pad_reference(x, geom.pads), geom, count_include_pad)
+    """The mean of every window of x (N, C, H, W), zero padding counted or not: (N, C, Ho, Wo).
+
+    The sum of the zero-padded input shifted by every kernel offset (i, j) and sampled every
+    (sh, sw), divided by kh * kw, or (``count_include_pad`` False) by the number of inputs, not
+    padding, in each window: the same sum taken over an image of ones padded with zeros.
+    """
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = geom.kernel, geom.stride, geom.padding, geom.out_size
+    xpad = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), x.dtype)
+    xpad[:, :, ph:ph + h, pw:pw + w] = x
+    inside = xp.zeros((h + 2 * ph, w + 2 * pw), x.dtype)  # 1 on the input, 0 on the padding
+    inside[ph:ph + h, pw:pw + w] = 1
+    total = xp.zeros((n, c, ho, wo), x.dtype)
+    count = xp.zeros((ho, wo), x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            rows, cols = slice(i, i + sh * (ho - 1) + 1, sh), slice(j, j + sw * (wo - 1) + 1, sw)
+            total += xpad[:, :, rows, cols]
+            count += inside[rows, cols]
+    return total / (kh * kw if count_include_pad else count)
+
+
 
 
 def _window_means(xpad, geom, count_include_pad):
@@ -248,14 +269,26 @@ def _window_means(xpad, geom, count_include_pad):
 
 
 def spread_over_windows_reference(g, geom, count_include_pad):
-    """Each window's gradient shared evenly over its elements: the adjoint of average pooling."""
+    """Each window's gradient shared evenly over its elements: the adjoint of average pooling.
+
+    Each window's share (its gradient over ``average_pool_reference``'s divisor) is added into
+    the zero-padded input shifted by every kernel offset; the padding is cut off at the end.
+    """
     xp = get_array_module(g)
-    share = g / _divisor(xp, g.dtype, geom, count_include_pad)
-    (h, w), (pt, pl) = geom.size, geom.padding
-    out = xp.zeros(g.shape[:2] + (h + 2 * pt, w + 2 * pl), g.dtype)
-    for index in geom.windows():
-        out[index] += share
-    return xp.ascontiguousarray(_crop(out, geom))
+    (h, w), (kh, kw), (sh, sw), (ph, pw) = geom.size, geom.kernel, geom.stride, geom.padding
+    n, c, ho, wo = g.shape
+    inside = xp.zeros((h + 2 * ph, w + 2 * pw), g.dtype)  # 1 on the input, 0 on the padding
+    inside[ph:ph + h, pw:pw + w] = 1
+    count = xp.zeros((ho, wo), g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            count += inside[i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
+    share = g / (kh * kw if count_include_pad else count)
+    gx = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            gx[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += share
+    return xp.ascontiguousarray(gx[:, :, ph:ph + h, pw:pw + w])
 
 
 def average_pool(x, geom, count_include_pad):
