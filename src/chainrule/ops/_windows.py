@@ -16,7 +16,7 @@ from ..kernels.layout import window
 
 __all__ = [
     "Geom", "PoolGeom", "check_rank", "conv_setup", "conv_transpose_setup", "ints", "memoized",
-    "pool_setup", "size2d", "window",
+    "pool_setup", "window",
 ]
 
 LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
