@@ -150,7 +150,7 @@ def _bias_grad(fn, g):
     return (_ChannelSum.apply(g) if fn.needs_input_grad[2] else None,)
 
 
-def _meta(t):
+def _shape_and_dtype(t):
     """(shape, dtype) of a Tensor or array (None for None): what the geometry checks read."""
     if t is None:
         return None
@@ -161,8 +161,9 @@ def _meta(t):
 def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=ConvNd):
     """Check the arguments of ``op`` and apply ``fn``, a 1-D convolution as a 2-D one: its
     sequences (N, C, L) and filters seen as images one row high, (N, C, 1, L)."""
-    geom, out_size = conv_setup(op, nd, *_meta(x), *_meta(weight), _meta(bias), stride, padding,
-                                dilation, groups)  # the geometry in 2-D form
+    geom, out_size = conv_setup(  # the geometry in 2-D form
+        op, nd, *_shape_and_dtype(x), *_shape_and_dtype(weight), _shape_and_dtype(bias), stride,
+        padding, dilation, groups)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     if nd == 2:
         return fn.apply(*inputs, geom=geom, out_size=out_size)
@@ -172,8 +173,9 @@ def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=Con
 
 def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding, groups, dilation):
     """Check the arguments of ``op`` and apply ``ConvTransposeNd``, 1-D as in ``_convolve``."""
-    geom, size = conv_transpose_setup(op, nd, *_meta(x), *_meta(weight), _meta(bias), stride,
-                                      padding, output_padding, groups, dilation)
+    geom, size = conv_transpose_setup(
+        op, nd, *_shape_and_dtype(x), *_shape_and_dtype(weight), _shape_and_dtype(bias), stride,
+        padding, output_padding, groups, dilation)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     if nd == 2:
         return ConvTransposeNd.apply(*inputs, geom=geom, size=size)
