@@ -1,18 +1,19 @@
 """The three products of convolution: the forward, the transposed (input gradient), the filters'.
 
-With the columns of im2col (see ``im2col``), each is one GEMM per group:
+The references (``*_reference``) are the lecture's formulas on contiguous (N, C, H, W) arrays,
+one kernel offset (i, j) at a time, each a matrix product over the channels of a group:
 
-    convolve:            y  = W @ cols(x) + b           (O, positions)
-    convolve_transpose:  x' = col2im(W.T @ g) + b       the adjoint of convolve in x
-    filter_gradient:     gW = g @ cols(x).T             summed over every output position
+    convolve:            y  = b + sum over (i, j) of W[:, :, i, j] @ (x shifted by (i, j))
+    convolve_transpose:  x' = sum over (i, j) of W[:, :, i, j].T @ g, added back at the shift
+    filter_gradient:     gW[:, :, i, j] = g @ (x shifted by (i, j)).T, over batch and positions
 
-References (``*_reference``) do exactly that on contiguous (N, C, H, W) arrays. The fast
-versions compute the same products in batch-last memory (``layout``) and take these routes:
+The fast versions compute the same sums as one GEMM per group over the columns of im2col (every
+receptive field a column: ``im2col``), in batch-last memory (``layout``), and take these routes:
 a skinny forward or filter gradient builds its columns a few output rows at a time
 (``_row_blocks``), a long filter gradient sums cache-sized chunks (``_gemm_nt``), a small
 unrecorded forward skips the general set-up (``_small_convolve``), and a forward may keep its
 columns for the filter gradient (``Reuse``). They agree with the references to float rounding
-(the order of summation in the GEMMs differs).
+(the order of summation differs).
 """
 
 from __future__ import annotations
@@ -22,14 +23,7 @@ from typing import NamedTuple
 from ..backend import config, get_array_module
 from . import gemm
 from . import relu as relu_kernel
-from .im2col import (
-    batch_last_input,
-    col2im,
-    col2im_reference,
-    im2col,
-    im2col_reference,
-    im2col_view,
-)
+from .im2col import batch_last_input, col2im, im2col, im2col_view
 from .layout import batch_last, memory_order
 
 __all__ = ["Reuse", "channel_sums", "channel_sums_reference", "columns_of", "columns_of_reference",
@@ -51,31 +45,64 @@ def convolve_reference(x, w, b, out_size, geom, relu=False, *, reuse=None, keep=
     """The convolution of x (N, C, H, W) with w (O, C/groups, kh, kw), plus b (O,) or None, then
     max(., 0) when ``relu``: ``(y, None)``, y a contiguous (N, O, Ho, Wo) array.
 
+    The formula, one kernel offset (i, j) at a time: the filter tap W[:, :, i, j] multiplies, over
+    the channels of each group, the zero-padded input shifted by (i * dh, j * dw) and sampled
+    every (sh, sw) rows and columns:
+
+        y[n, o, p, q] = b[o] + sum over i, j, c of W[o, c, i, j] xpad[n, c, p*sh+i*dh, q*sw+j*dw]
+
     The None stands for what the fast ``convolve`` may keep for the filter gradient; the
     reference keeps nothing (``reuse``, ``keep`` and ``recording`` steer only the fast routes).
     """
-    o, g = w.shape[0], geom.groups
-    cols = im2col_reference(x, w.shape[2:], out_size, geom)  # (groups, C/groups * kh * kw, P)
-    y = (w.reshape(g, o // g, -1) @ cols).reshape(o, -1)  # (O, N * Ho * Wo)
+    xp = get_array_module(x, w)
+    n, c, h, wd = x.shape
+    o, groups = w.shape[0], geom.groups
+    (ho, wo), (sh, sw), (dh, dw) = out_size, geom.stride, geom.dilation
+    (pt, pb), (pl, pr) = geom.padding
+    xpad = xp.zeros((n, c, h + pt + pb, wd + pl + pr), x.dtype)
+    xpad[:, :, pt:pt + h, pl:pl + wd] = x
+    xpad = xpad.reshape(n, groups, c // groups, *xpad.shape[2:])  # the channels of each group
+    w = w.reshape(groups, o // groups, c // groups, *w.shape[2:])
+    y = xp.zeros((n, groups, o // groups, ho * wo), x.dtype)
+    for i in range(w.shape[3]):
+        for j in range(w.shape[4]):
+            shifted = xpad[..., i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                           j * dw:j * dw + sw * (wo - 1) + 1:sw]  # (N, groups, C/groups, Ho, Wo)
+            y += w[..., i, j] @ shifted.reshape(n, groups, c // groups, ho * wo)
+    y = y.reshape(n, o, ho, wo)
     if b is not None:
-        y += b[:, None]
+        y += b.reshape(o, 1, 1)
     if relu:
-        relu_kernel.relu_reference(y, inplace=True)
-    y = y.reshape(o, x.shape[0], *out_size).swapaxes(0, 1)  # (N, O, Ho, Wo)
-    return get_array_module(y).ascontiguousarray(y), None
+        xp.maximum(y, 0, out=y)
+    return y, None
 
 
 def convolve_transpose_reference(g, w, b, size, geom):
     """The transposed convolution of g (N, O, Ho, Wo) with w (O, C/groups, kh, kw) to the spatial
-    ``size``, plus b (C,) or None: a contiguous (N, C, H, W) array."""
+    ``size``, plus b (C,) or None: a contiguous (N, C, H, W) array.
+
+    The adjoint of ``convolve_reference`` in x, one kernel offset (i, j) at a time: W[:, :, i, j]
+    transposed, applied to g, is added into the slice of a zero-padded input that the forward
+    read at that offset; the padding is cut off at the end.
+    """
+    xp = get_array_module(g, w)
+    n, o, ho, wo = g.shape
     groups = geom.groups
-    wt = w.reshape(groups, w.shape[0] // groups, -1).swapaxes(1, 2)
-    g_rows = g.swapaxes(0, 1).reshape(groups, g.shape[1] // groups, -1)  # (groups, O/g, N*Ho*Wo)
-    cols = wt @ g_rows
-    y = col2im_reference(cols, size, w.shape[2:], g.shape[2:], geom)
+    c = w.shape[1] * groups
+    (h, wd), (sh, sw), (dh, dw) = size, geom.stride, geom.dilation
+    (pt, pb), (pl, pr) = geom.padding
+    g = g.reshape(n, groups, o // groups, ho * wo)
+    w = w.reshape(groups, o // groups, c // groups, *w.shape[2:])
+    xpad = xp.zeros((n, groups, c // groups, h + pt + pb, wd + pl + pr), g.dtype)
+    for i in range(w.shape[3]):
+        for j in range(w.shape[4]):
+            tap = w[..., i, j].swapaxes(1, 2) @ g  # (N, groups, C/groups, Ho * Wo)
+            xpad[..., i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                 j * dw:j * dw + sw * (wo - 1) + 1:sw] += tap.reshape(n, groups, -1, ho, wo)
+    x = xp.ascontiguousarray(xpad.reshape(n, c, *xpad.shape[3:])[:, :, pt:pt + h, pl:pl + wd])
     if b is not None:
-        y += b.reshape(-1, 1, 1)
-    return y
+        x += b.reshape(c, 1, 1)
+    return x
 
 
 def _ksize2d(wshape):
@@ -83,13 +110,27 @@ def _ksize2d(wshape):
 
 
 def filter_gradient_reference(x, g, geom, wshape, reuse=None):
-    """The gradient of the filters (of shape ``wshape``) of a convolution of x with output
-    gradient g: g times the columns of x, summed over every position (``reuse``: the fast
+    """The gradient of the filters (of shape ``wshape``) of a convolution of x (N, C, H, W) with
+    output gradient g (N, O, Ho, Wo): for each kernel offset (i, j), g contracted with the input
+    shifted by that offset over the batch and every output position (``reuse``: the fast
     version's)."""
-    ksize = (1,) * (4 - len(wshape)) + tuple(wshape[2:])
-    cols = im2col_reference(x, ksize, g.shape[2:], geom)
-    g_rows = g.swapaxes(0, 1).reshape(geom.groups, g.shape[1] // geom.groups, -1)
-    gw = g_rows @ cols.swapaxes(1, 2)
+    xp = get_array_module(x, g)
+    n, c, h, wd = x.shape
+    _, o, ho, wo = g.shape
+    groups = geom.groups
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    (pt, pb), (pl, pr) = geom.padding
+    xpad = xp.zeros((n, c, h + pt + pb, wd + pl + pr), x.dtype)
+    xpad[:, :, pt:pt + h, pl:pl + wd] = x
+    xpad = xpad.reshape(n, groups, c // groups, *xpad.shape[2:])
+    g = g.reshape(n, groups, o // groups, ho * wo)
+    gw = xp.empty((groups, o // groups, c // groups, *wshape[2:]), x.dtype)
+    for i in range(wshape[2]):
+        for j in range(wshape[3]):
+            shifted = xpad[..., i * dh:i * dh + sh * (ho - 1) + 1:sh,
+                           j * dw:j * dw + sw * (wo - 1) + 1:sw]  # (N, groups, C/groups, Ho, Wo)
+            shifted = shifted.reshape(n, groups, c // groups, ho * wo)
+            gw[..., i, j] = (g @ shifted.swapaxes(2, 3)).sum(axis=0)
     return gw.reshape(wshape)
 
 

@@ -17,20 +17,7 @@ from __future__ import annotations
 from ..backend import get_array_module
 from ..backend.settings import config
 
-__all__ = ["as2d", "batch_last", "from2d", "memory_order", "pad", "pad_reference", "window"]
-
-
-def as2d(a, nd):
-    """A (N, C, L) array as (N, C, 1, L), a view; 2-D image arrays are returned unchanged.
-
-    1-D convolution and pooling run through the 2-D kernels with a unit height axis.
-    """
-    return a[:, :, None] if nd == 1 else a
-
-
-def from2d(a, nd):
-    """The inverse of ``as2d``: (N, C, 1, L) back to (N, C, L)."""
-    return a[:, :, 0] if nd == 1 else a
+__all__ = ["batch_last", "memory_order", "pad", "pad_reference", "window"]
 
 
 def batch_last(a):

@@ -7,7 +7,8 @@ offset, in row-major order, whose input equals the window's output (a NaN output
 as in PyTorch; ``route_to_winners`` sends each window's gradient there, summed where windows
 overlap, and ``gather_at_winners`` is its adjoint (the values at the winners).
 
-References (``*_reference``): those loops over the offsets on contiguous (N, C, H, W) arrays. Fast
+References (``*_reference``): those loops over the offsets on contiguous (N, C, H, W) arrays,
+the max pool and its routing with their padding and shifted slices written out in place. Fast
 routes: batch-last memory (``layout``); one compiled sweep (numba) for the max pool of a training
 batch and for the routing; one CuPy launch for the routing on a GPU; windows that tile the input
 and are large reshaped into one axis instead of a loop over many offsets. Max, min and routing
@@ -45,14 +46,25 @@ def _crop(a, geom):
 def extremum_pool_reference(x, geom, largest, compiled=False):
     """The max (``largest``) or min of every window of x (N, C, H, W): (N, C, Ho, Wo).
 
-    (``compiled`` steers only the fast version.)"""
+    The elementwise max (min) of the input shifted by every kernel offset (i, j) and sampled every
+    (sh, sw): ``y[n, c, p, q] = max over i, j of xpad[n, c, p*sh + i, q*sw + j]``, with padding
+    that never wins (-inf for max, +inf for min). NaN propagates, as in PyTorch. (``compiled``
+    steers only the fast version.)
+    """
     xp = get_array_module(x)
-    xpad = pad_reference(x, geom.pads, fill_value(xp, x.dtype, largest))
-    pick = xp.maximum if largest else xp.minimum  # both propagate NaN, as PyTorch does
-    windows = geom.windows()
-    y = xpad[windows[0]].copy()
-    for index in windows[1:]:
-        pick(y, xpad[index], out=y)
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = geom.kernel, geom.stride, geom.padding, geom.out_size
+    if x.dtype.kind == "f":
+        never_wins = -xp.inf if largest else xp.inf
+    else:
+        never_wins = xp.iinfo(x.dtype).min if largest else xp.iinfo(x.dtype).max
+    xpad = xp.full((n, c, h + 2 * ph, w + 2 * pw), never_wins, x.dtype)
+    xpad[:, :, ph:ph + h, pw:pw + w] = x
+    pick = xp.maximum if largest else xp.minimum  # both propagate NaN
+    y = xp.full((n, c, ho, wo), never_wins, x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            pick(y, xpad[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw], out=y)
     return y
 
 
@@ -70,14 +82,29 @@ def _winners(xpad, y, index, free):
 
 def route_to_winners_reference(g, x, y, geom, largest):
     """Each window's gradient ``g`` (N, C, Ho, Wo) sent to its winner in x (N, C, H, W), summed
-    where windows overlap; ``y`` is the pool's output."""
+    where windows overlap; ``y`` is the pool's output.
+
+    The winner of a window is its first element, in row-major order of the kernel offsets (i, j),
+    that equals the window's output (for a NaN output: its first NaN), as in PyTorch. So the
+    offsets are visited in that order, and each window's gradient goes to the shifted input at
+    the first offset that matches and to no later one.
+    """
     xp = get_array_module(g)
-    xpad = pad_reference(x, geom.pads, fill_value(xp, x.dtype, largest))
-    out = xp.zeros(xpad.shape, g.dtype)
-    free = xp.ones(y.shape, dtype=bool)
-    for index in geom.windows():
-        out[index] += g * _winners(xpad, y, index, free)
-    return xp.ascontiguousarray(_crop(out, geom))
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = geom.kernel, geom.stride, geom.padding, geom.out_size
+    xpad = xp.full((n, c, h + 2 * ph, w + 2 * pw), -xp.inf if largest else xp.inf, x.dtype)
+    xpad[:, :, ph:ph + h, pw:pw + w] = x
+    gx = xp.zeros(xpad.shape, g.dtype)
+    unclaimed = xp.ones(y.shape, dtype=bool)  # windows whose winner is still to be found
+    for i in range(kh):
+        for j in range(kw):
+            window = (slice(None), slice(None), slice(i, i + sh * (ho - 1) + 1, sh),
+                      slice(j, j + sw * (wo - 1) + 1, sw))
+            wins = (xpad[window] == y) | (xp.isnan(xpad[window]) & xp.isnan(y))
+            wins &= unclaimed
+            unclaimed &= ~wins
+            gx[window] += g * wins
+    return xp.ascontiguousarray(gx[:, :, ph:ph + h, pw:pw + w])
 
 
 def gather_at_winners(v, x, y, geom, largest):
@@ -206,8 +233,29 @@ def _divisor(xp, dtype, geom, count_include_pad):
 
 
 def average_pool_reference(x, geom, count_include_pad):
-    """The mean of every window of x (N, C, H, W), zero padding counted or not: (N, C, Ho, Wo)."""
-    return _window_means(pad_reference(x, geom.pads), geom, count_include_pad)
+    """The mean of every window of x (N, C, H, W), zero padding counted or not: (N, C, Ho, Wo).
+
+    The sum of the zero-padded input shifted by every kernel offset (i, j) and sampled every
+    (sh, sw), divided by kh * kw, or (``count_include_pad`` False) by the number of inputs, not
+    padding, in each window: the same sum taken over an image of ones padded with zeros.
+    """
+    xp = get_array_module(x)
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = geom.kernel, geom.stride, geom.padding, geom.out_size
+    xpad = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), x.dtype)
+    xpad[:, :, ph:ph + h, pw:pw + w] = x
+    inside = xp.zeros((h + 2 * ph, w + 2 * pw), x.dtype)  # 1 on the input, 0 on the padding
+    inside[ph:ph + h, pw:pw + w] = 1
+    total = xp.zeros((n, c, ho, wo), x.dtype)
+    count = xp.zeros((ho, wo), x.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            rows, cols = slice(i, i + sh * (ho - 1) + 1, sh), slice(j, j + sw * (wo - 1) + 1, sw)
+            total += xpad[:, :, rows, cols]
+            count += inside[rows, cols]
+    return total / (kh * kw if count_include_pad else count)
+
+
 
 
 def _window_means(xpad, geom, count_include_pad):
@@ -221,14 +269,26 @@ def _window_means(xpad, geom, count_include_pad):
 
 
 def spread_over_windows_reference(g, geom, count_include_pad):
-    """Each window's gradient shared evenly over its elements: the adjoint of average pooling."""
+    """Each window's gradient shared evenly over its elements: the adjoint of average pooling.
+
+    Each window's share (its gradient over ``average_pool_reference``'s divisor) is added into
+    the zero-padded input shifted by every kernel offset; the padding is cut off at the end.
+    """
     xp = get_array_module(g)
-    share = g / _divisor(xp, g.dtype, geom, count_include_pad)
-    (h, w), (pt, pl) = geom.size, geom.padding
-    out = xp.zeros(g.shape[:2] + (h + 2 * pt, w + 2 * pl), g.dtype)
-    for index in geom.windows():
-        out[index] += share
-    return xp.ascontiguousarray(_crop(out, geom))
+    (h, w), (kh, kw), (sh, sw), (ph, pw) = geom.size, geom.kernel, geom.stride, geom.padding
+    n, c, ho, wo = g.shape
+    inside = xp.zeros((h + 2 * ph, w + 2 * pw), g.dtype)  # 1 on the input, 0 on the padding
+    inside[ph:ph + h, pw:pw + w] = 1
+    count = xp.zeros((ho, wo), g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            count += inside[i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw]
+    share = g / (kh * kw if count_include_pad else count)
+    gx = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), g.dtype)
+    for i in range(kh):
+        for j in range(kw):
+            gx[:, :, i:i + sh * (ho - 1) + 1:sh, j:j + sw * (wo - 1) + 1:sw] += share
+    return xp.ascontiguousarray(gx[:, :, ph:ph + h, pw:pw + w])
 
 
 def average_pool(x, geom, count_include_pad):

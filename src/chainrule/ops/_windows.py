@@ -16,7 +16,7 @@ from ..kernels.layout import window
 
 __all__ = [
     "Geom", "PoolGeom", "check_rank", "conv_setup", "conv_transpose_setup", "ints", "memoized",
-    "pool_setup", "size2d", "window",
+    "pool_setup", "window",
 ]
 
 LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
@@ -24,21 +24,19 @@ _KLAYOUT = {1: "kL", 2: "kH, kW"}
 
 
 class Geom(NamedTuple):
-    """Convolution geometry in 2-D form; ``nd``: spatial axes of the caller's arrays (1 or 2)."""
+    """Convolution geometry in 2-D form (a 1-D convolution's: a height of one, no padding)."""
 
     stride: tuple[int, int]
     padding: tuple[tuple[int, int], tuple[int, int]]  # (before, after) for each spatial axis
     dilation: tuple[int, int]
     groups: int
-    nd: int
 
 
 class PoolGeom:
     """Pooling geometry in 2-D form; ``size`` is the unpadded input's (H, W)."""
 
-    def __init__(self, kernel, stride, padding, size, nd):
-        self.kernel, self.stride, self.padding, self.size, self.nd = (
-            kernel, stride, padding, size, nd)
+    def __init__(self, kernel, stride, padding, size):
+        self.kernel, self.stride, self.padding, self.size = kernel, stride, padding, size
         self.pads = tuple((p, p) for p in padding)
         self.out_size = tuple((n + 2 * p - k) // s + 1
                               for n, k, s, p in zip(size, kernel, stride, padding))
@@ -205,7 +203,7 @@ def conv_setup(op, nd, x_shape, x_dtype, w_shape, w_dtype, bias, stride, padding
             )
         out_size.append((padded - span) // stride[a] + 1)
     pads = ((0, 0),) * (2 - nd) + pads
-    geom = Geom(size2d(stride, nd), pads, size2d(dilation, nd), groups, nd)
+    geom = Geom(size2d(stride, nd), pads, size2d(dilation, nd), groups)
     return geom, tuple(out_size)
 
 
@@ -236,7 +234,7 @@ def conv_transpose_setup(op, nd, x_shape, x_dtype, w_shape, w_dtype, bias, strid
             )
         size.append(n)
     pads = ((0, 0),) * (2 - nd) + tuple((p, p) for p in pad)
-    geom = Geom(size2d(stride, nd), pads, size2d(dilation, nd), groups, nd)
+    geom = Geom(size2d(stride, nd), pads, size2d(dilation, nd), groups)
     return geom, tuple(size)
 
 
@@ -265,4 +263,4 @@ def pool_setup(op, nd, floating, x_shape, x_dtype, kernel_size, stride, padding)
                 f"(input shape {x_shape}, padding {padding})"
             )
     return PoolGeom(size2d(kernel, nd), size2d(stride, nd), ((0,) * (2 - nd)) + padding,
-                    size2d(x_shape[2:], nd), nd)
+                    size2d(x_shape[2:], nd))

@@ -10,12 +10,10 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..kernels.layout import as2d as _as2d
-from ..kernels.layout import from2d as _from2d
 from ._windows import PoolGeom, check_rank
 from ._windows import ints as _ints
-from ._windows import size2d as _size2d
 from .pool import _ExtremumPool
+from .shape import squeeze, unsqueeze
 
 __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
            "adaptive_max_pool2d"]
@@ -51,12 +49,12 @@ def _averaging_matrix(xp, n, m, dtype):
 
 
 class _AdaptiveExtremum(Function):
-    """Adaptive max pooling; ``self.flat`` is each window's winner as an index of ``x.ravel()``."""
+    """Adaptive max pooling of (N, C, H, W); ``self.flat`` is each window's winner as an index of
+    ``x.ravel()``."""
 
     def forward(self, x):
         xp = get_array_module(x)
-        x2 = _as2d(x, self.nd)
-        n, c, h, w = x2.shape
+        n, c, h, w = x.shape
         (sh, eh), (sw, ew) = (_adaptive_bounds(xp, n_, m) for n_, m in zip((h, w), self.out_size))
         kh, kw = int((eh - sh).max()), int((ew - sw).max())
         best = arg = None
@@ -64,7 +62,7 @@ class _AdaptiveExtremum(Function):
             # Offset k of every window; short windows repeat their last element, which never wins.
             rows = xp.minimum(sh + k // kw, eh - 1)[:, None]
             cols = xp.minimum(sw + k % kw, ew - 1)[None, :]
-            v = x2[:, :, rows, cols]
+            v = x[:, :, rows, cols]
             if best is None:
                 best, arg = v, xp.zeros(v.shape, dtype=xp.int64)
                 continue
@@ -75,7 +73,7 @@ class _AdaptiveExtremum(Function):
         rows = xp.minimum(sh[:, None] + arg // kw, eh[:, None] - 1)
         cols = xp.minimum(sw + arg % kw, ew - 1)
         self.flat = rows * w + cols + (xp.arange(n * c) * (h * w)).reshape(n, c, 1, 1)
-        return _from2d(best, self.nd)
+        return best
 
     def backward(self, g):
         return _IndexScatter.apply(g, flat=self.flat, shape=self.inputs[0].shape)
@@ -142,12 +140,17 @@ def adaptive_avg_pool2d(x, output_size):
 
 def _adaptive_max(op, nd, x, output_size):
     out = _adaptive_size(op, x, nd, output_size)
-    if all(n % m == 0 for n, m in zip(x.shape[2:], out)):
-        kernel = tuple(n // m for n, m in zip(x.shape[2:], out))
-        geom = PoolGeom(_size2d(kernel, nd), _size2d(kernel, nd), (0, 0), _size2d(x.shape[2:], nd),
-                        nd)
+    if nd == 1:  # the 2-D pool of the sequences seen as images one row high
+        return squeeze(_adaptive_max_2d(unsqueeze(x, 2), (1,) + out), 2)
+    return _adaptive_max_2d(x, out)
+
+
+def _adaptive_max_2d(x, out_size):
+    if all(n % m == 0 for n, m in zip(x.shape[2:], out_size)):  # windows that tile x
+        kernel = tuple(n // m for n, m in zip(x.shape[2:], out_size))
+        geom = PoolGeom(kernel, kernel, (0, 0), tuple(x.shape[2:]))
         return _ExtremumPool.apply(x, geom=geom, largest=True)
-    return _AdaptiveExtremum.apply(x, out_size=_size2d(out, nd), nd=nd)
+    return _AdaptiveExtremum.apply(x, out_size=out_size)
 
 
 def adaptive_max_pool1d(x, output_size):

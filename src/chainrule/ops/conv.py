@@ -1,27 +1,28 @@
-"""Convolution and transposed convolution (1-D and 2-D), each one matrix product over columns.
+"""Convolution and transposed convolution (1-D and 2-D) and their gradients.
 
 Convolution is PyTorch's: a cross-correlation of an (N, C, *spatial) batch with (O, C/groups, *k)
 filters (groups = 1 here),
 
-    y[n, o, a, b] = b[o] + sum over c, i, j of w[o, c, i, j] x[n, c, a*s + i*d, b*s + j*d]
+    y[n, o, p, q] = b[o] + sum over c, i, j of w[o, c, i, j] x[n, c, p*s + i*d, q*s + j*d]
 
-(zero padding around x, stride s, dilation d). Every receptive field of x becomes a column
-(im2col), and the forward is one GEMM of the filters with those columns. Its gradients are again
-products with the same columns:
+(zero padding around x, stride s, dilation d): for each kernel offset (i, j), the filter tap
+w[:, :, i, j] applied over the channels to x shifted by that offset. Its gradients are again
+such sums:
 
-    dL/dx = conv_transpose(g, w)          the adjoint of the forward in x (col2im of w.T @ g)
-    dL/dw = g @ columns(x).T              summed over every output position
+    dL/dx = conv_transpose(g, w)          the adjoint of the forward in x: each tap transposed,
+                                          applied to g, added back where the forward read
+    dL/dw[:, :, i, j] = g . (x shifted by (i, j)), summed over the batch and output positions
     dL/db = g summed over all but the channel axis
 
 Three Functions close under differentiation: the input gradient of ``ConvNd`` is a
 ``ConvTransposeNd``, that of ``ConvTransposeNd`` is a ``ConvNd``, both filter gradients are a
 ``ConvWeightGrad``, whose own gradients are again a convolution and a transposed convolution;
-so derivatives of every order are convolutions. 1-D arrays run through the 2-D kernels with a
-unit height axis.
+so derivatives of every order are convolutions. These Functions take 2-D images (N, C, H, W);
+a 1-D convolution is the 2-D one of its sequences seen as images one row high (``_convolve``).
 
-The array work is in ``kernels.convolution`` (the three products) and ``kernels.im2col``; each
-kernel has a plain reference, which ``chainrule.reference_mode()`` runs, beside the fast routes
-that run otherwise (batch-last memory, blocked GEMMs: docs/performance.md).
+The array work is in ``kernels.convolution``: in ``chainrule.reference_mode()`` its references,
+the formulas above one kernel offset at a time; otherwise the fast routes, one GEMM per group
+over the columns of im2col in batch-last memory (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -30,9 +31,9 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..kernels import K
-from ..kernels.layout import as2d, from2d
-from ._windows import conv_setup, conv_transpose_setup, size2d
+from ._windows import conv_setup, conv_transpose_setup
 from .activation import ReLUMask
+from .shape import squeeze, unsqueeze
 
 __all__ = ["conv1d", "conv1d_relu", "conv2d", "conv2d_relu", "conv_transpose1d",
            "conv_transpose2d"]
@@ -49,11 +50,10 @@ class ConvNd(Function):
     relu = False
 
     def forward(self, x, w, b=None):
-        nd = self.geom.nd
-        y, self.reuse = K.convolve(
-            as2d(x, nd), as2d(w, nd), b, size2d(self.out_size, nd), self.geom, relu=self.relu,
-            reuse=self.reuse, keep=self.needs_input_grad[1], recording=self.recording)
-        return from2d(y, nd)
+        y, self.reuse = K.convolve(x, w, b, self.out_size, self.geom, relu=self.relu,
+                                   reuse=self.reuse, keep=self.needs_input_grad[1],
+                                   recording=self.recording)
+        return y
 
     def backward(self, g):
         x, w = self.inputs[:2]
@@ -89,19 +89,15 @@ class ConvTransposeNd(Function):
     """
 
     def forward(self, g, w, b=None):
-        nd = self.geom.nd
-        y = K.convolve_transpose(as2d(g, nd), as2d(w, nd), b, size2d(self.size, nd),
-                                      self.geom)
-        return from2d(y, nd)
+        return K.convolve_transpose(g, w, b, self.size, self.geom)
 
     def backward(self, gy):
         g, w = self.inputs[:2]
         need = self.needs_input_grad
-        geom, nd = self.geom, self.geom.nd
+        geom = self.geom
         reuse = None
         if need[0] and need[1]:  # both gradients multiply the columns of gy: build them once
-            reuse = K.columns_of(as2d(gy._data, nd), size2d(w.shape[2:], nd),
-                                      size2d(g.shape[2:], nd), geom)
+            reuse = K.columns_of(gy._data, w.shape[2:], g.shape[2:], geom)
         gg = ConvNd.apply(gy, w, geom=geom, out_size=g.shape[2:], reuse=reuse) if need[0] else None
         gw = ConvWeightGrad.apply(gy, g, geom=geom, wshape=w.shape,
                                   reuse=reuse) if need[1] else None
@@ -117,8 +113,7 @@ class ConvWeightGrad(Function):
     reuse = None
 
     def forward(self, x, g):
-        nd = self.geom.nd
-        gw = K.filter_gradient(as2d(x, nd), as2d(g, nd), self.geom, self.wshape, self.reuse)
+        gw = K.filter_gradient(x, g, self.geom, self.wshape, self.reuse)
         self.reuse = None  # not needed for higher derivatives
         return gw
 
@@ -131,10 +126,10 @@ class ConvWeightGrad(Function):
 
 
 class _ChannelSum(Function):
-    """Sum of (N, C, *s) over every axis but the channels: the gradient of a per-channel bias."""
+    """Sum of (N, C, H, W) over every axis but the channels: the gradient of a per-channel bias."""
 
     def forward(self, g):
-        return K.channel_sums(as2d(g, g.ndim - 2))
+        return K.channel_sums(g)
 
     def backward(self, gb):
         return _ChannelBroadcast.apply(gb, shape=self.inputs[0].shape)
@@ -155,7 +150,7 @@ def _bias_grad(fn, g):
     return (_ChannelSum.apply(g) if fn.needs_input_grad[2] else None,)
 
 
-def _meta(t):
+def _shape_and_dtype(t):
     """(shape, dtype) of a Tensor or array (None for None): what the geometry checks read."""
     if t is None:
         return None
@@ -164,18 +159,28 @@ def _meta(t):
 
 
 def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=ConvNd):
-    geom, out_size = conv_setup(op, nd, *_meta(x), *_meta(weight), _meta(bias), stride, padding,
-                                dilation, groups)
-    if bias is None:
-        return fn.apply(x, weight, geom=geom, out_size=out_size)
-    return fn.apply(x, weight, bias, geom=geom, out_size=out_size)
+    """Check the arguments of ``op`` and apply ``fn``, a 1-D convolution as a 2-D one: its
+    sequences (N, C, L) and filters seen as images one row high, (N, C, 1, L)."""
+    geom, out_size = conv_setup(  # the geometry in 2-D form
+        op, nd, *_shape_and_dtype(x), *_shape_and_dtype(weight), _shape_and_dtype(bias), stride,
+        padding, dilation, groups)
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    if nd == 2:
+        return fn.apply(*inputs, geom=geom, out_size=out_size)
+    inputs = (unsqueeze(x, 2), unsqueeze(weight, 2)) + inputs[2:]
+    return squeeze(fn.apply(*inputs, geom=geom, out_size=(1,) + out_size), 2)
 
 
 def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding, groups, dilation):
-    geom, size = conv_transpose_setup(op, nd, *_meta(x), *_meta(weight), _meta(bias), stride,
-                                      padding, output_padding, groups, dilation)
+    """Check the arguments of ``op`` and apply ``ConvTransposeNd``, 1-D as in ``_convolve``."""
+    geom, size = conv_transpose_setup(
+        op, nd, *_shape_and_dtype(x), *_shape_and_dtype(weight), _shape_and_dtype(bias), stride,
+        padding, output_padding, groups, dilation)
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    return ConvTransposeNd.apply(*inputs, geom=geom, size=size)
+    if nd == 2:
+        return ConvTransposeNd.apply(*inputs, geom=geom, size=size)
+    inputs = (unsqueeze(x, 2), unsqueeze(weight, 2)) + inputs[2:]
+    return squeeze(ConvTransposeNd.apply(*inputs, geom=geom, size=(1,) + size), 2)
 
 
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):

@@ -7,9 +7,11 @@ summed where windows overlap. Average pooling takes the mean; its gradient is sp
 the window. Each gradient is a Function whose own backward is its adjoint (routing and gathering
 at the winners; spreading and averaging), so the gradients are differentiable again.
 
-``max_pool2d_relu`` is ReLU then max pooling as one explicit op. The array work is in
-``kernels.pooling``, with its plain references (run in ``chainrule.reference_mode()``). The
-adaptive pools live in ``adaptive_pool`` and are re-exported here.
+``max_pool2d_relu`` is ReLU then max pooling as one explicit op. The Functions take 2-D images
+(N, C, H, W); a 1-D pool is the 2-D one of its sequences seen as images one row high (``_pool``).
+The array work is in ``kernels.pooling``, with its plain references (run in
+``chainrule.reference_mode()``). The adaptive pools live in ``adaptive_pool`` and are re-exported
+here.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..kernels import K
-from ..kernels.layout import as2d, from2d
 from ._windows import pool_setup
 from .activation import ReLUMask
+from .shape import squeeze, unsqueeze
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d",
@@ -32,9 +34,7 @@ class _ExtremumPool(Function):
     """Max (``largest``) or min pooling; backward routes the gradient to each window's winner."""
 
     def forward(self, x):
-        nd = self.geom.nd
-        y = K.extremum_pool(as2d(x, nd), self.geom, self.largest, compiled=self.recording)
-        return from2d(y, nd)
+        return K.extremum_pool(x, self.geom, self.largest, compiled=self.recording)
 
     def backward(self, g):
         return _RouteToWinners.apply(g, x=self.inputs[0]._data, y=self.output._data, geom=self.geom,
@@ -63,10 +63,7 @@ class _RouteToWinners(Function):
     """Each window's gradient sent to its winner in ``x`` (given ``y``, the pool's output)."""
 
     def forward(self, g):
-        nd = self.geom.nd
-        out = K.route_to_winners(as2d(g, nd), as2d(self.x, nd), as2d(self.y, nd), self.geom,
-                                      self.largest)
-        return from2d(out, nd)
+        return K.route_to_winners(g, self.x, self.y, self.geom, self.largest)
 
     def backward(self, gg):
         return _GatherAtWinners.apply(gg, x=self.x, y=self.y, geom=self.geom,
@@ -77,10 +74,7 @@ class _GatherAtWinners(Function):
     """The value at each window's winner: max pooling with its winners fixed (the adjoint)."""
 
     def forward(self, v):
-        nd = self.geom.nd
-        out = K.gather_at_winners(as2d(v, nd), as2d(self.x, nd), as2d(self.y, nd),
-                                       self.geom, self.largest)
-        return from2d(out, nd)
+        return K.gather_at_winners(v, self.x, self.y, self.geom, self.largest)
 
     def backward(self, g):
         return _RouteToWinners.apply(g, x=self.x, y=self.y, geom=self.geom, largest=self.largest)
@@ -90,8 +84,7 @@ class _AvgPool(Function):
     """Average pooling; backward spreads each window's gradient evenly over it."""
 
     def forward(self, x):
-        nd = self.geom.nd
-        return from2d(K.average_pool(as2d(x, nd), self.geom, self.count_include_pad), nd)
+        return K.average_pool(x, self.geom, self.count_include_pad)
 
     def backward(self, g):
         return _AvgPoolAdjoint.apply(g, geom=self.geom, count_include_pad=self.count_include_pad)
@@ -101,22 +94,20 @@ class _AvgPoolAdjoint(Function):
     """Spread each window's gradient evenly over it: the adjoint (and gradient) of avg pooling."""
 
     def forward(self, g):
-        nd = self.geom.nd
-        out = K.spread_over_windows(as2d(g, nd), self.geom, self.count_include_pad)
-        return from2d(out, nd)
+        return K.spread_over_windows(g, self.geom, self.count_include_pad)
 
     def backward(self, gg):
         return _AvgPool.apply(gg, geom=self.geom, count_include_pad=self.count_include_pad)
 
 
-def _pool_geom(op, x, nd, kernel_size, stride, padding, floating=False):
+def _pool(fn, op, nd, x, kernel_size, stride, padding, *, floating=False, **options):
+    """Check the arguments of ``op`` and apply the pool ``fn`` (with ``options``), a 1-D pool as a
+    2-D one: its sequences (N, C, L) seen as images one row high, (N, C, 1, L)."""
     a = x._data if isinstance(x, Tensor) else x
-    return pool_setup(op, nd, floating, tuple(a.shape), a.dtype, kernel_size, stride, padding)
-
-
-def _extremum_pool(op, nd, x, kernel_size, stride, padding, largest, fn=_ExtremumPool):
-    geom = _pool_geom(op, x, nd, kernel_size, stride, padding)
-    return fn.apply(x, geom=geom, largest=largest)
+    geom = pool_setup(op, nd, floating, a.shape, a.dtype, kernel_size, stride, padding)
+    if nd == 2:
+        return fn.apply(x, geom=geom, **options)
+    return squeeze(fn.apply(unsqueeze(x, 2), geom=geom, **options), 2)
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0):
@@ -132,7 +123,7 @@ def max_pool1d(x, kernel_size, stride=None, padding=0):
         Tensor of shape (N, C, (L + 2 * padding - kernel_size) // stride + 1). The gradient goes to
         the first maximum of each window (PyTorch's rule) and adds up where windows overlap.
     """
-    return _extremum_pool("max_pool1d", 1, x, kernel_size, stride, padding, True)
+    return _pool(_ExtremumPool, "max_pool1d", 1, x, kernel_size, stride, padding, largest=True)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0):
@@ -153,7 +144,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     >>> max_pool2d(cr.tensor([[[[1.0, 2.0], [4.0, 3.0]]]]), 2).tolist()
     [[[[4.0]]]]
     """
-    return _extremum_pool("max_pool2d", 2, x, kernel_size, stride, padding, True)
+    return _pool(_ExtremumPool, "max_pool2d", 2, x, kernel_size, stride, padding, largest=True)
 
 
 def max_pool1d_relu(x, kernel_size, stride=None, padding=0):
@@ -162,8 +153,7 @@ def max_pool1d_relu(x, kernel_size, stride=None, padding=0):
     The arguments are those of ``max_pool1d``; values and gradients are those of ReLU followed
     by ``max_pool1d``, the ReLU run over the pooled output.
     """
-    return _extremum_pool("max_pool1d_relu", 1, x, kernel_size, stride, padding, True,
-                          _MaxPoolReLU)
+    return _pool(_MaxPoolReLU, "max_pool1d_relu", 1, x, kernel_size, stride, padding, largest=True)
 
 
 def max_pool2d_relu(x, kernel_size, stride=None, padding=0):
@@ -186,13 +176,12 @@ def max_pool2d_relu(x, kernel_size, stride=None, padding=0):
     ...                 2).tolist()
     [[[[4.0]], [[0.0]]]]
     """
-    return _extremum_pool("max_pool2d_relu", 2, x, kernel_size, stride, padding, True,
-                          _MaxPoolReLU)
+    return _pool(_MaxPoolReLU, "max_pool2d_relu", 2, x, kernel_size, stride, padding, largest=True)
 
 
 def min_pool1d(x, kernel_size, stride=None, padding=0):
     """Min over sliding windows of (N, C, L): ``max_pool1d`` with min, +inf padding, first min."""
-    return _extremum_pool("min_pool1d", 1, x, kernel_size, stride, padding, False)
+    return _pool(_ExtremumPool, "min_pool1d", 1, x, kernel_size, stride, padding, largest=False)
 
 
 def min_pool2d(x, kernel_size, stride=None, padding=0):
@@ -205,12 +194,7 @@ def min_pool2d(x, kernel_size, stride=None, padding=0):
     Returns:
         Tensor of shape (N, C, H_out, W_out).
     """
-    return _extremum_pool("min_pool2d", 2, x, kernel_size, stride, padding, False)
-
-
-def _avg_pool(op, nd, x, kernel_size, stride, padding, count_include_pad):
-    geom = _pool_geom(op, x, nd, kernel_size, stride, padding, floating=True)
-    return _AvgPool.apply(x, geom=geom, count_include_pad=bool(count_include_pad))
+    return _pool(_ExtremumPool, "min_pool2d", 2, x, kernel_size, stride, padding, largest=False)
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, *, count_include_pad=True):
@@ -224,7 +208,8 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, *, count_include_pad=True
     Returns:
         Tensor of shape (N, C, L_out).
     """
-    return _avg_pool("avg_pool1d", 1, x, kernel_size, stride, padding, count_include_pad)
+    return _pool(_AvgPool, "avg_pool1d", 1, x, kernel_size, stride, padding, floating=True,
+                 count_include_pad=bool(count_include_pad))
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, *, count_include_pad=True):
@@ -239,7 +224,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, *, count_include_pad=True
     Returns:
         Tensor of shape (N, C, H_out, W_out).
     """
-    return _avg_pool("avg_pool2d", 2, x, kernel_size, stride, padding, count_include_pad)
+    return _pool(_AvgPool, "avg_pool2d", 2, x, kernel_size, stride, padding, floating=True,
+                 count_include_pad=bool(count_include_pad))
 
 
 # Re-exported so that the whole pooling family is reachable from here (``nn.pool`` uses them).
