@@ -65,4 +65,4 @@ def test_reference_mode_and_other_arrays_take_the_reference(rng):
     with cr.reference_mode():  # the table holds the reference, and the op's backward follows
         assert kernels.K.gru_forward(*args)[2][0] == "reference"
     assert K.gru_forward(*[a.astype(np.float16) for a in args])[2][0] == "reference"
-    assert K.gru_forward(*args, keep=False)[2] is None
+    assert K.gru_forward(*args, save=False)[2] is None

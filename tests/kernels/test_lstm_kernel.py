@@ -88,7 +88,7 @@ def test_reference_mode_and_other_arrays_take_the_reference(rng):
         assert kernels.K.lstm_forward(x, h0, c0, w_ih, w_hh, b)[3][0] == "reference"
     args = [a.astype(np.float16) for a in (x, h0, c0, w_ih, w_hh, b)]
     assert K.lstm_forward(*args)[3][0] == "reference"
-    assert K.lstm_forward(x, h0, c0, w_ih, w_hh, b, keep=False)[3] is None
+    assert K.lstm_forward(x, h0, c0, w_ih, w_hh, b, save=False)[3] is None
 
 
 @pytest.mark.parametrize("jit", [True, False])
@@ -96,6 +96,6 @@ def test_forward_without_keeping_gives_the_same_values(rng, monkeypatch, jit):
     monkeypatch.setattr(cr.config, "jit", jit)
     args = _arrays(rng, np.float32)
     kept = K.lstm_forward(*args, reverse=True, mask=_mask())
-    plain = K.lstm_forward(*args, reverse=True, mask=_mask(), keep=False)
+    plain = K.lstm_forward(*args, reverse=True, mask=_mask(), save=False)
     for a, b in zip(kept[:3], plain[:3], strict=True):
         np.testing.assert_array_equal(a, b)

@@ -32,8 +32,8 @@ def _order(steps, reverse):
 
 
 def gru_forward_reference(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False, mask=None,
-                          keep=True):
-    """(output (T, B, H), h_n, saved): the sequence one step at a time (saved None unless keep)."""
+                          save=True):
+    """(output (T, B, H), h_n, saved): the sequence one step at a time (saved None unless save)."""
     xp = get_array_module(x)
     steps, hidden = x.shape[0], h0.shape[-1]
     h = h0
@@ -52,7 +52,7 @@ def gru_forward_reference(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=Fa
         else:
             m = mask[t][:, None]
             outs[t], h = h_new * m, xp.where(m, h_new, h)
-    state = ("reference", x, w_ih, w_hh, saved, reverse, mask, b_ih is not None) if keep else None
+    state = ("reference", x, w_ih, w_hh, saved, reverse, mask, b_ih is not None) if save else None
     return xp.stack(outs), h, state
 
 
@@ -97,11 +97,11 @@ def _with_ones(xp, a, dtype, bias):
     return out
 
 
-def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False, mask=None, keep=True):
+def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False, mask=None, save=True):
     """``gru_forward_reference``'s results, shaped for BLAS (see the module's notes)."""
     if not _fast(x):
         return gru_forward_reference(x, h0, w_ih, w_hh, b_ih, b_hh, reverse=reverse, mask=mask,
-                                     keep=keep)
+                                     save=save)
     xp, dtype = _HOST, x.dtype
     steps, batch, features = x.shape
     hidden, bias = h0.shape[-1], b_ih is not None
@@ -117,10 +117,10 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False, mask=
     hs[:hidden, 0] = h0.T
     w_h = xp.ascontiguousarray(w_h * scale)
     gates = xp.empty((steps, 3 * hidden, batch), dtype)  # r, z, n
-    gh = xp.empty((steps if keep else 1, 3 * hidden, batch), dtype)
+    gh = xp.empty((steps if save else 1, 3 * hidden, batch), dtype)
     two = 2 * hidden
     for k, t in enumerate(_order(steps, reverse)):
-        g, h_k = gh[k if keep else 0], gates[k]
+        g, h_k = gh[k if save else 0], gates[k]
         xp.matmul(w_h, hs[:, k], out=g)
         rz = h_k[:two]
         xp.add(gi[:two, k], g[:two], out=rz)
@@ -142,7 +142,7 @@ def gru_forward(x, h0, w_ih, w_hh, b_ih=None, b_hh=None, *, reverse=False, mask=
         out = out[::-1]
     if mask is not None:
         out = out * mask[:, :, None]
-    saved = ("fast", xs, hs, gates, gh, w_ih, w_hh, reverse, mask) if keep else None
+    saved = ("fast", xs, hs, gates, gh, w_ih, w_hh, reverse, mask) if save else None
     return out, hs[:hidden, steps].T.copy(), saved
 
 

@@ -49,11 +49,11 @@ def _order(steps, reverse):
 
 
 def lstm_forward_reference(x, h0, c0, w_ih, w_hh, b=None, *, reverse=False, mask=None,
-                           keep=True):
+                           save=True):
     """(output (T, B, H), h_n, c_n, saved): the sequence one step at a time.
 
     ``b`` is the summed bias ``b_ih + b_hh`` (4H,) or None; ``saved`` is what
-    ``lstm_backward_reference`` needs (None unless ``keep``).
+    ``lstm_backward_reference`` needs (None unless ``save``).
     """
     xp = get_array_module(x)
     steps, hidden = x.shape[0], h0.shape[-1]
@@ -77,7 +77,7 @@ def lstm_forward_reference(x, h0, c0, w_ih, w_hh, b=None, *, reverse=False, mask
             m = mask[t][:, None]
             outs[t] = h_new * m
             h, c = xp.where(m, h_new, h), xp.where(m, c_new, c)
-    state = ("reference", x, w_ih, w_hh, saved, reverse, mask) if keep else None
+    state = ("reference", x, w_ih, w_hh, saved, reverse, mask) if save else None
     return xp.stack(outs), h, c, state
 
 
@@ -176,11 +176,11 @@ def _cell_backward_numpy(g, tc, c_in, dh, d_out, dc, dz, m, hidden):
 # knows to be contiguous, which the strided view of one step of ``dz`` is not.
 
 
-def lstm_forward(x, h0, c0, w_ih, w_hh, b=None, *, reverse=False, mask=None, keep=True):
+def lstm_forward(x, h0, c0, w_ih, w_hh, b=None, *, reverse=False, mask=None, save=True):
     """``lstm_forward_reference``'s results, shaped for BLAS (see the module's notes)."""
     if not _fast(x):
         return lstm_forward_reference(x, h0, c0, w_ih, w_hh, b, reverse=reverse, mask=mask,
-                                      keep=keep)
+                                      save=save)
     xp, dtype = _HOST, x.dtype
     steps, batch, features = x.shape
     hidden = h0.shape[-1]
@@ -195,12 +195,12 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b=None, *, reverse=False, mask=None, kee
     xh[e:e + hidden, 0] = h0.T
     cs = xp.empty((steps + 1, hidden, batch), dtype)
     cs[0] = c0.T
-    gates = xp.empty((steps if keep else 1, 4 * hidden, batch), dtype)  # one step's when not kept
-    tcs = xp.empty((steps if keep else 1, hidden, batch), dtype)
+    gates = xp.empty((steps if save else 1, 4 * hidden, batch), dtype)  # one step's when not saved
+    tcs = xp.empty((steps if save else 1, hidden, batch), dtype)
     jit = _jit()
     half = dtype.type(0.5)
     for k, t in enumerate(_order(steps, reverse)):
-        kg = k if keep else 0
+        kg = k if save else 0
         g = gates[kg]
         xp.matmul(w, xh[:, k], out=g)
         xp.tanh(g, out=g)
@@ -208,7 +208,7 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b=None, *, reverse=False, mask=None, kee
             jit["cell_forward"](gates, kg, cs, k, hidden, half)
         else:
             _cell_forward_numpy(g, cs[k], cs[k + 1], hidden)
-        tc = tcs[k if keep else 0]
+        tc = tcs[k if save else 0]
         xp.tanh(cs[k + 1], out=tc)
         h_out = xh[e:e + hidden, k + 1]
         xp.multiply(g[3 * hidden:], tc, out=h_out)
@@ -222,7 +222,7 @@ def lstm_forward(x, h0, c0, w_ih, w_hh, b=None, *, reverse=False, mask=None, kee
     if mask is not None:
         out = out * mask[:, :, None]
     saved = None
-    if keep:
+    if save:
         saved = ("fast", xh, w_ih, w_hh, gates, cs, tcs, reverse, mask)
     return out, xh[e:e + hidden, steps].T.copy(), cs[steps].T.copy(), saved
 

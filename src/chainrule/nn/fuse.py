@@ -79,7 +79,7 @@ _LAYER_RELU = {Linear: LinearReLU, Conv1d: Conv1dReLU, Conv2d: Conv2dReLU}
 _RELU_POOL = {MaxPool1d: MaxPool1dReLU, MaxPool2d: MaxPool2dReLU}
 
 
-def _plain(module: Module) -> bool:
+def _without_hooks(module: Module) -> bool:
     """No hooks and no instance-level ``forward``: nothing observes the output inside the pair."""
     return not (module._forward_pre_hooks or module._forward_hooks or "forward" in module.__dict__)
 
@@ -115,19 +115,21 @@ def fuse(model: Module) -> Module:
         for act_name, pool_name in zip(names, names[1:]):
             act, pool = seq._modules[act_name], seq._modules[pool_name]
             cls = _RELU_POOL.get(type(pool))
-            if cls is not None and type(act) is ReLU and _plain(act) and _plain(pool):
+            if (cls is not None and type(act) is ReLU and _without_hooks(act)
+                    and _without_hooks(pool)):
                 seq._modules[pool_name] = _fused_copy(pool, cls)
                 seq._modules[act_name] = Identity().train(act.training)
         for first, second in zip(names, names[1:]):
             layer, act = seq._modules[first], seq._modules[second]
             cls = _LAYER_RELU.get(type(layer))
-            if cls is not None and type(act) is ReLU and _plain(layer) and _plain(act):
+            if (cls is not None and type(act) is ReLU and _without_hooks(layer)
+                    and _without_hooks(act)):
                 seq._modules[first] = _fused_copy(layer, cls)
                 seq._modules[second] = Identity().train(act.training)
     return model
 
 
-_PLAIN = {**{fused: layer for layer, fused in _LAYER_RELU.items()},
+_UNFUSED = {**{fused: layer for layer, fused in _LAYER_RELU.items()},
           **{fused: pool for pool, fused in _RELU_POOL.items()}}
 
 
@@ -147,14 +149,14 @@ def unfuse(model: Module) -> Module:
         names = list(seq._modules)
         for k, name in enumerate(names):
             layer = seq._modules[name]
-            plain = _PLAIN.get(type(layer))
-            if plain is None:
+            unfused = _UNFUSED.get(type(layer))
+            if unfused is None:
                 continue
-            k_relu = k + 1 if plain in _LAYER_RELU else k - 1
+            k_relu = k + 1 if unfused in _LAYER_RELU else k - 1
             place = names[k_relu] if 0 <= k_relu < len(names) else None
             if place is None or type(seq._modules[place]) is not Identity:
                 raise ValueError(f"unfuse: {type(layer).__name__} at {name!r} has no Identity "
                                  "holding its ReLU's place beside it (was it made by nn.fuse?)")
             seq._modules[place] = ReLU().train(layer.training)
-            seq._modules[name] = _fused_copy(layer, plain)
+            seq._modules[name] = _fused_copy(layer, unfused)
     return model

@@ -27,7 +27,7 @@ class GRUSequence(Function):
 
     def forward(self, x, h0, w_ih, w_hh, *biases):
         out, h, self.saved = K.gru_forward(x, h0, w_ih, w_hh, *biases, reverse=self.reverse,
-                                           mask=self.mask, keep=self.recording)
+                                           mask=self.mask, save=self.recording)
         return out, h
 
     def backward(self, g_out, g_h):

@@ -34,7 +34,7 @@ class LSTMSequence(Function):
     def forward(self, x, h0, c0, w_ih, w_hh, *biases):
         b = biases[0] + biases[1] if biases else None
         out, h, c, self.saved = K.lstm_forward(x, h0, c0, w_ih, w_hh, b, reverse=self.reverse,
-                                               mask=self.mask, keep=self.recording)
+                                               mask=self.mask, save=self.recording)
         return out, h, c
 
     def backward(self, g_out, g_h, g_c):

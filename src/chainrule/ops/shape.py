@@ -98,12 +98,12 @@ def reshape(x, *shape):
         shape = shape[0]
     old = x._data.shape if isinstance(x, Tensor) else x.shape
     size = math.prod(old)
-    plain = True  # the common case: non-negative ints (a loop: cheaper than a comprehension)
+    non_negative = True  # the common case: non-negative ints (a loop: cheaper than a comprehension)
     for s in shape:
         if type(s) is not int or s < 0:
-            plain = False
+            non_negative = False
             break
-    if plain and math.prod(shape) == size:
+    if non_negative and math.prod(shape) == size:
         shape = tuple(shape)
     else:
         shape = _int_tuple("reshape", "each shape entry", shape)
