@@ -30,18 +30,40 @@ import importlib.util
 
 import numpy as np
 
+from . import parallel
 from .settings import config
 
-__all__ = ["adagrad", "adam", "bias_relu", "col2im", "cross_entropy", "enabled", "flat", "handles",
-           "pool", "relu_grad", "rmsprop", "route_to_winners", "sgd"]
+__all__ = ["adagrad", "adam", "bias_relu", "col2im", "col2im_crop", "cross_entropy", "enabled",
+           "flat", "handles", "im2col", "pool", "relu_grad", "rmsprop", "route_to_winners", "sgd"]
 
 _kernels: dict = {}
 
 
 def enabled() -> bool:
     """True when the compiled kernels are in use (each op checks its own kernel is not None)."""
-    return None not in (col2im, route_to_winners, pool, adam, sgd, rmsprop, adagrad, bias_relu,
-                        relu_grad, cross_entropy)
+    return None not in (col2im, col2im_crop, im2col, route_to_winners, pool, adam, sgd, rmsprop,
+                        adagrad, bias_relu, relu_grad, cross_entropy)
+
+
+def _load() -> None:
+    try:
+        _kernels.update(_build())
+    except ImportError as e:
+        raise ImportError(
+            f"chainrule: numba is installed but does not import ({e}); set "
+            "chainrule.config.jit = False (or the environment variable CHAINRULE_JIT=0) "
+            "to use the NumPy kernels"
+        ) from e
+
+
+# The kernels whose sweep may be split over chainrule's threads (``backend.parallel``): name ->
+# how many leading arguments are cut alike along their first axis (flat arrays, a layer's output
+# rows and its bias, col2im's channels). Every item of that axis is computed on its own, in the
+# same operations whether the sweep is whole or cut, so a split sweep gives the same bits.
+_SPLIT = {"adam": 5, "sgd": 3, "rmsprop": 5, "adagrad": 3, "relu_grad": 3, "bias_relu": 2,
+          "col2im": 2, "col2im_crop": 3, "im2col": 2}
+# Elements (of the first argument) below which a chunk is not worth handing to another thread.
+GRAIN = 2**15
 
 
 def _lazy(name):
@@ -49,19 +71,25 @@ def _lazy(name):
 
     Importing numba and LLVM takes noticeable time and memory, so only what calls a kernel (a
     training step's optimizer or pooling backward, a transposed convolution) pays for them.
+    A kernel of ``_SPLIT`` runs in chunks over chainrule's threads when its sweep is large.
     """
+    cut = _SPLIT.get(name, 0)
 
     def call(*args):
         if not _kernels:
-            try:
-                _kernels.update(_build())
-            except ImportError as e:
-                raise ImportError(
-                    f"chainrule: numba is installed but does not import ({e}); set "
-                    "chainrule.config.jit = False (or the environment variable CHAINRULE_JIT=0) "
-                    "to use the NumPy kernels"
-                ) from e
-        return _kernels[name](*args)
+            _load()
+        kernel = _kernels[name]
+        if cut:
+            first = args[0]
+            items = first.shape[0] if first.ndim else 0
+            if items and first.size >= 2 * GRAIN:
+                chunks = parallel.split(items, -(-GRAIN * items // first.size))
+                if chunks is not None:
+                    rest = args[cut:]
+                    parallel.run(lambda lo, hi: kernel(*[a[lo:hi] for a in args[:cut]], *rest),
+                                 chunks)
+                    return None
+        return kernel(*args)
 
     call.__name__ = name
     return call
@@ -86,6 +114,59 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                             q = j * dw + b * sw
                             for m in range(n):
                                 out[c, r, q, m] += cols[c, i, j, a, b, m]
+
+    @jit
+    def _col2im_crop(out, cols, bias, sh, sw, dh, dw, pt, pl):
+        """out (C, H, W, N) = the sum of cols (C, kh, kw, Ho, Wo, N) at every offset, as
+        ``_col2im`` into the padded image, but only the unpadded part is written (dense, no
+        crop), then + bias[c] when bias is not empty: each element's sum in ``_col2im``'s
+        order, then its bias, as the reference's ``y += b``.
+        """
+        c_, h, w, n = out.shape
+        kh, kw, ho, wo = cols.shape[1], cols.shape[2], cols.shape[3], cols.shape[4]
+        with_bias = bias.size > 0
+        for c in range(c_):
+            out[c] = 0
+            for i in range(kh):
+                for j in range(kw):
+                    for a in range(ho):
+                        r = i * dh + a * sh - pt
+                        if r < 0 or r >= h:
+                            continue
+                        for b in range(wo):
+                            q = j * dw + b * sw - pl
+                            if q < 0 or q >= w:
+                                continue
+                            for m in range(n):
+                                out[c, r, q, m] += cols[c, i, j, a, b, m]
+            if with_bias:
+                bc = bias[c]
+                for r in range(h):
+                    for q in range(w):
+                        for m in range(n):
+                            out[c, r, q, m] += bc
+
+    @jit
+    def _im2col(cols, x, sh, sw, dh, dw, pt, pl):
+        """cols (C, kh, kw, Ho, Wo, N) = x (C, H, W, N) at every window offset, 0 where the
+        window reads the zero padding (``pt`` rows above, ``pl`` columns left): im2col of the
+        padded input without building it."""
+        c_, kh, kw, ho, wo, n = cols.shape
+        h, w = x.shape[1], x.shape[2]
+        for c in range(c_):
+            for i in range(kh):
+                for j in range(kw):
+                    for a in range(ho):
+                        r = a * sh + i * dh - pt
+                        inside = 0 <= r < h
+                        for b in range(wo):
+                            q = b * sw + j * dw - pl
+                            if inside and 0 <= q < w:
+                                for m in range(n):
+                                    cols[c, i, j, a, b, m] = x[c, r, q, m]
+                            else:
+                                for m in range(n):
+                                    cols[c, i, j, a, b, m] = 0
 
     @jit
     def _route(xpad, y, g, out, kh, kw, sh, sw):
@@ -282,7 +363,8 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                 grad[i, label] -= 1
         return -1
 
-    return {"col2im": _col2im, "route_to_winners": _route, "pool": _pool, "adam": _adam,
+    return {"col2im": _col2im, "col2im_crop": _col2im_crop, "im2col": _im2col,
+            "route_to_winners": _route, "pool": _pool, "adam": _adam,
             "sgd": _sgd, "rmsprop": _rmsprop, "adagrad": _adagrad, "bias_relu": _bias_relu,
             "relu_grad": _relu_grad, "cross_entropy": _cross_entropy}
 
@@ -308,10 +390,10 @@ def flat(*arrays):
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
-_KERNELS = ("col2im", "route_to_winners", "pool", "adam", "sgd", "rmsprop", "adagrad",
-            "bias_relu", "relu_grad", "cross_entropy")
+_KERNELS = ("col2im", "col2im_crop", "im2col", "route_to_winners", "pool", "adam", "sgd",
+            "rmsprop", "adagrad", "bias_relu", "relu_grad", "cross_entropy")
 _NUMBA = importlib.util.find_spec("numba") is not None
-col2im = route_to_winners = pool = adam = sgd = rmsprop = adagrad = None
+col2im = col2im_crop = im2col = route_to_winners = pool = adam = sgd = rmsprop = adagrad = None
 bias_relu = relu_grad = cross_entropy = None
 
 
