@@ -359,10 +359,16 @@ def channel_sums_reference(g):
 
 
 def channel_sums(g):
-    """``channel_sums_reference``'s values; batch-last memory sums one contiguous row a channel."""
+    """``channel_sums_reference``'s values; batch-last memory sums one contiguous row a channel,
+    as one matrix-vector product with ones (BLAS: several times faster than NumPy's row sums,
+    like ``gemm.column_sums``)."""
     if config.reference_mode:
         return channel_sums_reference(g)
     rows = memory_order(g)
     if not rows.flags.c_contiguous:
         return channel_sums_reference(g)
-    return rows.reshape(rows.shape[0], -1).sum(axis=1)
+    rows = rows.reshape(rows.shape[0], -1)
+    if type(rows) is _HOST.ndarray and rows.dtype in (_HOST.float32, _HOST.float64) \
+            and rows.size >= 1024:
+        return rows @ _HOST.ones(rows.shape[1], rows.dtype)
+    return rows.sum(axis=1)
