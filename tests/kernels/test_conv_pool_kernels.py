@@ -24,6 +24,7 @@ CONVS = [
     ((5, 3, 7, 7), (4, 3, 1, 1), 1, 0, 1, 1),
     ((1, 2, 6, 5), (3, 2, 6, 5), 1, 0, 1, 1),  # the kernel covers the whole image
     ((4, 3, 1, 40), (5, 3, 1, 7), (1, 3), 0, 1, 1),  # a sequence in 2-D form
+    ((6, 1, 10, 10), (4, 1, 3, 3), 2, 1, 1, 1),  # one channel (an autoencoder's image)
 ]
 
 
