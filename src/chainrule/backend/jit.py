@@ -34,8 +34,7 @@ from . import parallel
 from .settings import config
 
 __all__ = ["adagrad", "adam", "bias_relu", "col2im", "col2im_crop", "cross_entropy", "enabled",
-           "flat", "handles", "im2col", "leaky_relu", "leaky_relu_grad", "pool", "relu_grad",
-           "rmsprop", "route_to_winners", "sgd"]
+           "flat", "handles", "im2col", "pool", "relu_grad", "rmsprop", "route_to_winners", "sgd"]
 
 _kernels: dict = {}
 
@@ -43,7 +42,7 @@ _kernels: dict = {}
 def enabled() -> bool:
     """True when the compiled kernels are in use (each op checks its own kernel is not None)."""
     return None not in (col2im, col2im_crop, im2col, route_to_winners, pool, adam, sgd, rmsprop,
-                        adagrad, bias_relu, relu_grad, cross_entropy, leaky_relu, leaky_relu_grad)
+                        adagrad, bias_relu, relu_grad, cross_entropy)
 
 
 def _load() -> None:
@@ -62,7 +61,7 @@ def _load() -> None:
 # rows and its bias, col2im's channels). Every item of that axis is computed on its own, in the
 # same operations whether the sweep is whole or cut, so a split sweep gives the same bits.
 _SPLIT = {"adam": 5, "sgd": 3, "rmsprop": 5, "adagrad": 3, "relu_grad": 3, "bias_relu": 2,
-          "col2im": 2, "col2im_crop": 3, "im2col": 2, "leaky_relu": 2, "leaky_relu_grad": 3}
+          "col2im": 2, "col2im_crop": 3, "im2col": 2}
 # Elements (of the first argument) below which a chunk is not worth handing to another thread.
 GRAIN = 2**15
 
@@ -327,20 +326,6 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                 y[i, m] = 0 if v <= 0 else v
 
     @jit
-    def _leaky_relu(x, y, slope):
-        """y = max(x, x * slope), flat, as NumPy's multiply and maximum (a NaN stays NaN)."""
-        for i in range(y.size):
-            v = x[i]
-            s = v * slope
-            y[i] = v if (v >= s or v != v) else s
-
-    @jit
-    def _leaky_relu_grad(g, y, out, above, below):
-        """out = g * (above where y > 0, else below), flat: the derivative as constants."""
-        for i in range(out.size):
-            out[i] = g[i] * (above if y[i] > 0 else below)
-
-    @jit
     def _relu_grad(g, y, out):
         """out = g * (y > 0), flat, as NumPy's multiply by the mask (inf * 0 is nan there too)."""
         for i in range(out.size):
@@ -381,7 +366,6 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
     return {"col2im": _col2im, "col2im_crop": _col2im_crop, "im2col": _im2col,
             "route_to_winners": _route, "pool": _pool, "adam": _adam,
             "sgd": _sgd, "rmsprop": _rmsprop, "adagrad": _adagrad, "bias_relu": _bias_relu,
-            "leaky_relu": _leaky_relu, "leaky_relu_grad": _leaky_relu_grad,
             "relu_grad": _relu_grad, "cross_entropy": _cross_entropy}
 
 
@@ -407,11 +391,10 @@ _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 _KERNELS = ("col2im", "col2im_crop", "im2col", "route_to_winners", "pool", "adam", "sgd",
-            "rmsprop", "adagrad", "bias_relu", "relu_grad", "cross_entropy", "leaky_relu",
-            "leaky_relu_grad")
+            "rmsprop", "adagrad", "bias_relu", "relu_grad", "cross_entropy")
 _NUMBA = importlib.util.find_spec("numba") is not None
 col2im = col2im_crop = im2col = route_to_winners = pool = adam = sgd = rmsprop = adagrad = None
-bias_relu = relu_grad = cross_entropy = leaky_relu = leaky_relu_grad = None
+bias_relu = relu_grad = cross_entropy = None
 
 
 def _bind(use: bool) -> None:

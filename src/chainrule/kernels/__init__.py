@@ -18,7 +18,7 @@ allowed now, for code outside the table.
 from __future__ import annotations
 
 from ..backend.settings import config
-from . import convolution, gemm, leaky_relu, pooling, relu, scatter
+from . import convolution, gemm, pooling, relu, scatter
 
 __all__ = ["K", "PAIRS", "fast"]
 
@@ -36,8 +36,6 @@ PAIRS = {
     "column_sums": (gemm.column_sums, gemm.column_sums_reference),
     "relu": (relu.relu, relu.relu_reference),
     "relu_grad": (relu.relu_grad, relu.relu_grad_reference),
-    "leaky_relu": (leaky_relu.leaky_relu, leaky_relu.leaky_relu_reference),
-    "leaky_relu_grad": (leaky_relu.leaky_relu_grad, leaky_relu.leaky_relu_grad_reference),
     "convolve": (convolution.convolve, convolution.convolve_reference),
     "convolve_transpose": (convolution.convolve_transpose,
                            convolution.convolve_transpose_reference),

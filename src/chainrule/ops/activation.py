@@ -128,27 +128,22 @@ class LeakyReLU(Function):
     """
 
     def forward(self, x):
+        xp = get_array_module(x)
         slope = self.negative_slope
-        if self.recording and slope <= 0:  # then the output's sign is not the input's
-            self.positive = (x > 0).astype(x.dtype)
-        return K.leaky_relu(x, slope)
+        if self.recording:
+            self.positive = x > 0
+        y = x * slope
+        if 0 < slope <= 1:
+            return xp.maximum(x, y, out=y)
+        return xp.where(x > 0, x, y)
 
     def backward(self, g):
-        # The derivative, a constant: 1 where x > 0 (where the output is, for a positive
-        # slope), else the slope.
+        # The derivative, a constant array: 1 where x > 0, else the slope.
         slope = self.negative_slope
-        return LeakyReLUMask.apply(g, self.output if slope > 0 else self.positive, slope=slope)
-
-
-class LeakyReLUMask(Function):
-    """``g`` times a leaky ReLU's derivative, 1 where ``y > 0``, else ``slope``: linear in ``g``
-    with a constant derivative, so its backward is itself and ``y`` gets no gradient."""
-
-    def forward(self, g, y):
-        return K.leaky_relu_grad(g, y, self.slope)
-
-    def backward(self, gg):
-        return LeakyReLUMask.apply(gg, self.inputs[1], slope=self.slope), None
+        d = self.positive.astype(g.dtype)
+        d *= 1 - slope
+        d += slope
+        return g * d
 
 
 class Softplus(Function):
