@@ -4,7 +4,10 @@ Pooling's backward and col2im are, in NumPy, one pass over the whole image per k
 (``kernels.pooling.route_to_winners``, ``kernels.im2col.col2im``): LeNet-5's 2x2 max-pool backward
 reads and writes its arrays 16 times. Compiled, each is one sweep with the batch as the contiguous
 inner loop, and the LeNet-5 and autoencoder steps get faster. The max-pooling forward (when
-training) is one sweep too, and so is each optimizer's update (``sgd``, ``adam``, ``rmsprop``,
+training) is one sweep too; so are a transposed convolution's col2im into the unpadded image
+with its bias (``col2im_crop``: no padded copy to crop, no separate bias pass) and im2col of a
+batch-last input with the zeros of its padding (``im2col``: no padded copy); and so is each
+optimizer's update (``sgd``, ``adam``, ``rmsprop``,
 ``adagrad``: the rule of optim/ in one pass instead of an array pass per operation;
 docs/performance.md has the measurements). A fused layer + ReLU (``ops.linalg.LinearReLU``,
 ``ops.conv.ConvReLUNd``) adds its bias and rectifies in one sweep when training (``bias_relu``,
@@ -30,7 +33,6 @@ import importlib.util
 
 import numpy as np
 
-from . import parallel
 from .settings import config
 
 __all__ = ["adagrad", "adam", "bias_relu", "col2im", "col2im_crop", "cross_entropy", "enabled",
@@ -45,51 +47,24 @@ def enabled() -> bool:
                         adagrad, bias_relu, relu_grad, cross_entropy)
 
 
-def _load() -> None:
-    try:
-        _kernels.update(_build())
-    except ImportError as e:
-        raise ImportError(
-            f"chainrule: numba is installed but does not import ({e}); set "
-            "chainrule.config.jit = False (or the environment variable CHAINRULE_JIT=0) "
-            "to use the NumPy kernels"
-        ) from e
-
-
-# The kernels whose sweep may be split over chainrule's threads (``backend.parallel``): name ->
-# how many leading arguments are cut alike along their first axis (flat arrays, a layer's output
-# rows and its bias, col2im's channels). Every item of that axis is computed on its own, in the
-# same operations whether the sweep is whole or cut, so a split sweep gives the same bits.
-_SPLIT = {"adam": 5, "sgd": 3, "rmsprop": 5, "adagrad": 3, "relu_grad": 3, "bias_relu": 2,
-          "col2im": 2, "col2im_crop": 3, "im2col": 2}
-# Elements (of the first argument) below which a chunk is not worth handing to another thread.
-GRAIN = 2**15
-
-
 def _lazy(name):
     """A stand-in that compiles (or loads from the cache) every kernel on its first call.
 
     Importing numba and LLVM takes noticeable time and memory, so only what calls a kernel (a
     training step's optimizer or pooling backward, a transposed convolution) pays for them.
-    A kernel of ``_SPLIT`` runs in chunks over chainrule's threads when its sweep is large.
     """
-    cut = _SPLIT.get(name, 0)
 
     def call(*args):
         if not _kernels:
-            _load()
-        kernel = _kernels[name]
-        if cut:
-            first = args[0]
-            items = first.shape[0] if first.ndim else 0
-            if items and first.size >= 2 * GRAIN:
-                chunks = parallel.split(items, -(-GRAIN * items // first.size))
-                if chunks is not None:
-                    rest = args[cut:]
-                    parallel.run(lambda lo, hi: kernel(*[a[lo:hi] for a in args[:cut]], *rest),
-                                 chunks)
-                    return None
-        return kernel(*args)
+            try:
+                _kernels.update(_build())
+            except ImportError as e:
+                raise ImportError(
+                    f"chainrule: numba is installed but does not import ({e}); set "
+                    "chainrule.config.jit = False (or the environment variable CHAINRULE_JIT=0) "
+                    "to use the NumPy kernels"
+                ) from e
+        return _kernels[name](*args)
 
     call.__name__ = name
     return call
