@@ -284,3 +284,20 @@ def test_apps_benchmark_checks_both_loops_agree(tmp_path, load_script):
     assert [r["task"] for r in rows] == ["pgd40", "ig50"]
     assert all(r["check"] == "ok" and r["chainrule_s"] > 0 and r["torch_s"] > 0 for r in rows)
     assert "| pgd40 | 4 |" in out.read_text()
+
+
+def test_interleaved_switches_each_route_and_restores_them(bench, load_script, capsys):
+    """benchmarks/interleaved.py times every mode and leaves the library's routes as they were."""
+    pytest.importorskip("numba")
+    import chainrule as cr
+    from chainrule.backend import jit
+    from chainrule.kernels import K
+
+    before = (jit.im2col, jit.col2im_crop, K.channel_sums, cr.F.mse_loss)
+    il = load_script("benchmarks/interleaved.py")
+    il.main(["conv_ae", "--blocks", "1", "--steps", "1", "--threads", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[0] for line in lines[1:]] == list(il.MODES)
+    assert (jit.im2col, jit.col2im_crop, K.channel_sums, cr.F.mse_loss) == before
+    with pytest.raises(SystemExit):
+        il.main(["conv_ae", "--modes", "all,fast"])

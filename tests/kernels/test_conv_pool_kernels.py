@@ -24,6 +24,7 @@ CONVS = [
     ((5, 3, 7, 7), (4, 3, 1, 1), 1, 0, 1, 1),
     ((1, 2, 6, 5), (3, 2, 6, 5), 1, 0, 1, 1),  # the kernel covers the whole image
     ((4, 3, 1, 40), (5, 3, 1, 7), (1, 3), 0, 1, 1),  # a sequence in 2-D form
+    ((6, 1, 10, 10), (4, 1, 3, 3), 2, 1, 1, 1),  # one channel (an autoencoder's image)
 ]
 
 
@@ -53,19 +54,32 @@ def test_im2col_and_col2im_equal_their_references_bit_for_bit(rng, monkeypatch, 
     n, c = x.shape[:2]
     k = w.shape[2:]
     ref = im2col.im2col_reference(x, k, out_size, geom)
-    for layout_of_x in (x, _batch_last_copy(x)):
-        fast = im2col.im2col(layout_of_x, k, out_size, geom)
-        assert _fast_to_reference_order(fast, c, k, out_size, n).tobytes() == ref.tobytes()
+    # numba's direct sweep reads a batch-last input (padding written as zeros), the strided view
+    # copy any other, and either when the direct kernel is off
+    for direct in ([_jit.im2col, None] if _jit.im2col is not None else [None]):
+        monkeypatch.setattr(_jit, "im2col", direct)
+        for layout_of_x in (x, _batch_last_copy(x)):
+            fast = im2col.im2col(layout_of_x, k, out_size, geom)
+            assert _fast_to_reference_order(fast, c, k, out_size, n).tobytes() == ref.tobytes()
     cols = rng.standard_normal(ref.shape).astype(F32)
     fast_cols = np.ascontiguousarray(
         cols.reshape(c, *k, n, *out_size).transpose(0, 1, 2, 4, 5, 3)).reshape(ref.shape)
     expected = im2col.col2im_reference(cols, x.shape[2:], k, out_size, geom)
     assert expected.flags.c_contiguous and expected.shape == x.shape
-    routes = [None] + ([_jit.col2im] if _jit.col2im is not None else [])
-    for compiled in routes:
+    bias = rng.standard_normal(c).astype(F32)
+    with_bias = expected + bias.reshape(-1, 1, 1)  # the order of convolve_transpose_reference
+    # (numba's col2im into the unpadded image, its col2im into the padded one, NumPy's)
+    routes = [(None, None)] + ([(None, _jit.col2im), (_jit.col2im_crop, _jit.col2im)]
+                               if _jit.col2im is not None else [])
+    for crop, compiled in routes:
+        monkeypatch.setattr(_jit, "col2im_crop", crop)
         monkeypatch.setattr(_jit, "col2im", compiled)
         got = im2col.col2im(fast_cols, x.shape[2:], k, out_size, geom)
         np.testing.assert_array_equal(got, expected)
+        got = im2col.col2im(fast_cols, x.shape[2:], k, out_size, geom, bias=bias)
+        assert got.tobytes() == np.ascontiguousarray(with_bias).tobytes()
+        if crop is not None:  # dense batch-last memory, no padding around it
+            assert layout.memory_order(got).flags.c_contiguous
 
 
 def test_col2im_is_the_adjoint_of_im2col(rng):

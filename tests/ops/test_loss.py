@@ -95,6 +95,22 @@ def test_regression_torch_parity(name, reduction, rng):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-15)
 
 
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+def test_mse_node_gives_the_bits_of_its_composition(reduction, rng):
+    """mse_loss is one node (ops/loss.py SquaredError): the same values and gradients, bit for
+    bit, as the composition of Sub, Mul and the reduction it replaces."""
+    from chainrule.ops.loss import _reduce
+
+    x, y, g = (rng.standard_normal((64, 1, 9, 9)).astype(np.float32) for _ in range(3))
+    runs = []
+    for fused in (True, False):
+        a, b = _t(x, True), _t(y, True)
+        out = F.mse_loss(a, b, reduction) if fused else _reduce((a - b) * (a - b), reduction)
+        (out * _t(g) if reduction == "none" else out).sum().backward()
+        runs.append([t.tobytes() for t in (out.numpy(), a.grad.numpy(), b.grad.numpy())])
+    assert runs[0] == runs[1]
+
+
 def test_regression_target_conversion_and_errors():
     x = cr.tensor([1.0, 2.0])
     assert F.mse_loss(x, [0.0, 0.0]).dtype == np.float32  # lists follow the input's dtype

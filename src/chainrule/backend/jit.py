@@ -4,7 +4,10 @@ Pooling's backward and col2im are, in NumPy, one pass over the whole image per k
 (``kernels.pooling.route_to_winners``, ``kernels.im2col.col2im``): LeNet-5's 2x2 max-pool backward
 reads and writes its arrays 16 times. Compiled, each is one sweep with the batch as the contiguous
 inner loop, and the LeNet-5 and autoencoder steps get faster. The max-pooling forward (when
-training) is one sweep too, and so is each optimizer's update (``sgd``, ``adam``, ``rmsprop``,
+training) is one sweep too; so are a transposed convolution's col2im into the unpadded image
+with its bias (``col2im_crop``: no padded copy to crop, no separate bias pass) and im2col of a
+batch-last input with the zeros of its padding (``im2col``: no padded copy); and so is each
+optimizer's update (``sgd``, ``adam``, ``rmsprop``,
 ``adagrad``: the rule of optim/ in one pass instead of an array pass per operation;
 docs/performance.md has the measurements). A fused layer + ReLU (``ops.linalg.LinearReLU``,
 ``ops.conv.ConvReLUNd``) adds its bias and rectifies in one sweep when training (``bias_relu``,
@@ -32,16 +35,16 @@ import numpy as np
 
 from .settings import config
 
-__all__ = ["adagrad", "adam", "bias_relu", "col2im", "cross_entropy", "enabled", "flat", "handles",
-           "pool", "relu_grad", "rmsprop", "route_to_winners", "sgd"]
+__all__ = ["adagrad", "adam", "bias_relu", "col2im", "col2im_crop", "cross_entropy", "enabled",
+           "flat", "handles", "im2col", "pool", "relu_grad", "rmsprop", "route_to_winners", "sgd"]
 
 _kernels: dict = {}
 
 
 def enabled() -> bool:
     """True when the compiled kernels are in use (each op checks its own kernel is not None)."""
-    return None not in (col2im, route_to_winners, pool, adam, sgd, rmsprop, adagrad, bias_relu,
-                        relu_grad, cross_entropy)
+    return None not in (col2im, col2im_crop, im2col, route_to_winners, pool, adam, sgd, rmsprop,
+                        adagrad, bias_relu, relu_grad, cross_entropy)
 
 
 def _lazy(name):
@@ -86,6 +89,59 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                             q = j * dw + b * sw
                             for m in range(n):
                                 out[c, r, q, m] += cols[c, i, j, a, b, m]
+
+    @jit
+    def _col2im_crop(out, cols, bias, sh, sw, dh, dw, pt, pl):
+        """out (C, H, W, N) = the sum of cols (C, kh, kw, Ho, Wo, N) at every offset, as
+        ``_col2im`` into the padded image, but only the unpadded part is written (dense, no
+        crop), then + bias[c] when bias is not empty: each element's sum in ``_col2im``'s
+        order, then its bias, as the reference's ``y += b``.
+        """
+        c_, h, w, n = out.shape
+        kh, kw, ho, wo = cols.shape[1], cols.shape[2], cols.shape[3], cols.shape[4]
+        with_bias = bias.size > 0
+        for c in range(c_):
+            out[c] = 0
+            for i in range(kh):
+                for j in range(kw):
+                    for a in range(ho):
+                        r = i * dh + a * sh - pt
+                        if r < 0 or r >= h:
+                            continue
+                        for b in range(wo):
+                            q = j * dw + b * sw - pl
+                            if q < 0 or q >= w:
+                                continue
+                            for m in range(n):
+                                out[c, r, q, m] += cols[c, i, j, a, b, m]
+            if with_bias:
+                bc = bias[c]
+                for r in range(h):
+                    for q in range(w):
+                        for m in range(n):
+                            out[c, r, q, m] += bc
+
+    @jit
+    def _im2col(cols, x, sh, sw, dh, dw, pt, pl):
+        """cols (C, kh, kw, Ho, Wo, N) = x (C, H, W, N) at every window offset, 0 where the
+        window reads the zero padding (``pt`` rows above, ``pl`` columns left): im2col of the
+        padded input without building it."""
+        c_, kh, kw, ho, wo, n = cols.shape
+        h, w = x.shape[1], x.shape[2]
+        for c in range(c_):
+            for i in range(kh):
+                for j in range(kw):
+                    for a in range(ho):
+                        r = a * sh + i * dh - pt
+                        inside = 0 <= r < h
+                        for b in range(wo):
+                            q = b * sw + j * dw - pl
+                            if inside and 0 <= q < w:
+                                for m in range(n):
+                                    cols[c, i, j, a, b, m] = x[c, r, q, m]
+                            else:
+                                for m in range(n):
+                                    cols[c, i, j, a, b, m] = 0
 
     @jit
     def _route(xpad, y, g, out, kh, kw, sh, sw):
@@ -282,7 +338,8 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                 grad[i, label] -= 1
         return -1
 
-    return {"col2im": _col2im, "route_to_winners": _route, "pool": _pool, "adam": _adam,
+    return {"col2im": _col2im, "col2im_crop": _col2im_crop, "im2col": _im2col,
+            "route_to_winners": _route, "pool": _pool, "adam": _adam,
             "sgd": _sgd, "rmsprop": _rmsprop, "adagrad": _adagrad, "bias_relu": _bias_relu,
             "relu_grad": _relu_grad, "cross_entropy": _cross_entropy}
 
@@ -308,10 +365,10 @@ def flat(*arrays):
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
-_KERNELS = ("col2im", "route_to_winners", "pool", "adam", "sgd", "rmsprop", "adagrad",
-            "bias_relu", "relu_grad", "cross_entropy")
+_KERNELS = ("col2im", "col2im_crop", "im2col", "route_to_winners", "pool", "adam", "sgd",
+            "rmsprop", "adagrad", "bias_relu", "relu_grad", "cross_entropy")
 _NUMBA = importlib.util.find_spec("numba") is not None
-col2im = route_to_winners = pool = adam = sgd = rmsprop = adagrad = None
+col2im = col2im_crop = im2col = route_to_winners = pool = adam = sgd = rmsprop = adagrad = None
 bias_relu = relu_grad = cross_entropy = None
 
 

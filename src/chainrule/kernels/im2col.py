@@ -22,8 +22,8 @@ from ..backend import jit as _jit
 from ..backend.settings import config
 from .layout import batch_last, memory_order, pad, pad_reference, window
 
-__all__ = ["batch_last_input", "col2im", "col2im_reference", "im2col", "im2col_reference",
-           "im2col_view"]
+__all__ = ["batch_last_input", "col2im", "col2im_reference", "direct_columns_possible", "im2col",
+           "im2col_reference", "im2col_view"]
 
 _HOST = get_array_module()
 
@@ -99,15 +99,20 @@ def im2col_view(x, ksize, out_size, geom):
     return xp.lib.stride_tricks.as_strided(xpad, shape, strides)
 
 
-def im2col(x, ksize, out_size, geom, view=None):
+def im2col(x, ksize, out_size, geom, view=None, direct=True):
     """The columns of ``x``: (groups, C/groups * kh * kw, Ho * Wo * N), positions batch-last.
 
-    ``view``: the ``im2col_view`` of ``x`` when the caller has it already.
+    ``view``: the ``im2col_view`` of ``x`` when the caller has it already. Without one, a
+    batch-last input is read in one compiled sweep when ``direct`` (training: a model only
+    predicting should not pay numba's memory) and numba is on (``direct_columns_possible``).
     """
     if config.reference_mode:
         return im2col_reference(x, ksize, out_size, geom)
     xp = get_array_module(x)
     if view is None:
+        cols = _direct_columns(x, ksize, out_size, geom) if direct else None
+        if cols is not None:
+            return cols
         view = im2col_view(x, ksize, out_size, geom)
     c, kh, kw, ho, wo, n = view.shape
     cols = xp.empty((geom.groups, c // geom.groups * kh * kw, ho * wo * n), x.dtype)
@@ -115,30 +120,71 @@ def im2col(x, ksize, out_size, geom, view=None):
     return cols
 
 
-def col2im(cols, size, ksize, out_size, geom):
+def direct_columns_possible(x) -> bool:
+    """Whether ``im2col`` builds the columns of ``x`` in one compiled sweep, padding included
+    (numba on, a batch-last host array): then no padded copy (``im2col_view``) is needed."""
+    return (_jit.im2col is not None and type(x) is _HOST.ndarray and _jit.handles(x.dtype)
+            and memory_order(x).flags.c_contiguous)
+
+
+def _direct_columns(x, ksize, out_size, geom):
+    """im2col's columns of a batch-last ``x`` read in one compiled sweep that writes the zeros of
+    the padding itself (no padded copy, no strided view), or None where that route is not
+    taken."""
+    if not direct_columns_possible(x):
+        return None
+    n, c = x.shape[:2]
+    (kh, kw), (ho, wo) = ksize, out_size
+    cols = _HOST.empty((geom.groups, c // geom.groups * kh * kw, ho * wo * n), x.dtype)
+    _jit.im2col(cols.reshape(c, kh, kw, ho, wo, n), memory_order(x), *geom.stride,
+                *geom.dilation, geom.padding[0][0], geom.padding[1][0])
+    return cols
+
+
+def col2im(cols, size, ksize, out_size, geom, bias=None):
     """Adjoint of ``im2col``: its columns added back into an (N, C, H, W) view of batch-last
-    memory (numba: one sweep; CuPy: one launch; NumPy: one slice-add per kernel offset)."""
+    memory (numba: one sweep; CuPy: one launch; NumPy: one slice-add per kernel offset).
+
+    ``bias`` (C,) or None: added to each channel after its sums, as ``y += b`` after the
+    reference (a transposed convolution's bias); numba adds it in the same sweep, and writes
+    only the unpadded image, so the result is dense batch-last memory.
+    """
     if config.reference_mode:
-        return col2im_reference(cols, size, ksize, out_size, geom)
+        y = col2im_reference(cols, size, ksize, out_size, geom)
+        if bias is not None:
+            y += bias.reshape(-1, 1, 1)
+        return y
     xp = get_array_module(cols)
     (kh, kw), (ho, wo) = ksize, out_size
     c = cols.shape[0] * cols.shape[1] // (kh * kw)
     n = cols.shape[2] // (ho * wo)
     cols = cols.reshape(c, kh, kw, ho, wo, n)
     (pt, pb), (pl, pr) = geom.padding
+    if (_jit.col2im_crop is not None and xp is _HOST and _jit.handles(cols.dtype)
+            and (bias is None or bias.dtype == cols.dtype)):
+        out = xp.empty((c, size[0], size[1], n), cols.dtype)
+        _jit.col2im_crop(out, cols, cols.reshape(-1)[:0] if bias is None else bias,
+                         *geom.stride, *geom.dilation, pt, pl)
+        return batch_last(out)
     # Batch-last, like the columns, so that every slice-add below runs over matching layouts.
     out = xp.empty((c, size[0] + pt + pb, size[1] + pl + pr, n), cols.dtype)
     crop = (slice(None), slice(None), slice(pt, pt + size[0]), slice(pl, pl + size[1]))
     (dh, dw) = geom.dilation
     if _jit.col2im is not None and xp is _HOST and _jit.handles(cols.dtype):
         _jit.col2im(cols, out, *geom.stride, dh, dw)
-        return batch_last(out)[crop]
+        return _plus_bias(batch_last(out)[crop], bias)
     if xp is not _HOST and _gpu.col2im(xp.ascontiguousarray(cols), out, *geom.stride, dh, dw):
-        return batch_last(out)[crop]
+        return _plus_bias(batch_last(out)[crop], bias)
     out.fill(0)
     image = batch_last(out)
     for i in range(kh):
         for j in range(kw):
             view = image[window((i * dh, j * dw), (ho, wo), geom.stride)]
             view += batch_last(cols[:, i, j])
-    return image[crop]
+    return _plus_bias(image[crop], bias)
+
+
+def _plus_bias(y, bias):
+    if bias is not None:
+        y += bias.reshape(-1, 1, 1)
+    return y

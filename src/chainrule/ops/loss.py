@@ -1,6 +1,7 @@
 """Loss functions: regression (mse, l1, huber) and classification (cross entropy, nll, binary ce).
 
-The regression losses are compositions of elementwise ops and reductions. The classification losses
+The regression losses are compositions of elementwise ops and reductions (the squared error is one
+fused node with the same operations). The classification losses
 are fused Functions: a numerically stable forward pass over raw arrays and a backward written with
 chainrule ops, so that every loss can be differentiated twice. Targets receive a gradient where
 PyTorch gives one (regression and binary targets, class probabilities); class weights do not. The
@@ -61,8 +62,8 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - 
     """
     _check_reduction("mse_loss", reduction)
     x = _float_tensor("mse_loss", "input", input)
-    d = x - _float_target("mse_loss", x, target)
-    return _reduce(d * d, reduction)
+    return SquaredError.apply(x, _float_target("mse_loss", x, target), reduction=reduction,
+                              weight=None)
 
 
 def l1_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - torch's name
@@ -123,6 +124,25 @@ class _BinaryLoss(Function):
         if self.reduction == "mean":
             g = g / self.inputs[0].numel()
         return g if self.weight is None else g * self.weight
+
+
+class SquaredError(_BinaryLoss):
+    """``(x - t) ** 2``, reduced, as one node: the same array operations and bits as the
+    composition ``_reduce((x - t) * (x - t))``, without a node (and a gradient array) for each
+    of its operations; the backward ``2 g (x - t)`` is written in chainrule ops, so it can be
+    differentiated again."""
+
+    def forward(self, x, t):
+        d = x - t
+        d *= d
+        return self._finish(d)
+
+    def backward(self, g):
+        x, t = self.inputs
+        g2 = self._scaled(g) * 2  # doubling is exact: the bits of g d + g d
+        gd = g2 * (x - t)
+        return (gd if self.needs_input_grad[0] else None,
+                -gd if self.needs_input_grad[1] else None)
 
 
 class BinaryCrossEntropy(_BinaryLoss):
