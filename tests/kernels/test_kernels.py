@@ -93,6 +93,18 @@ def test_bias_relu_columns_equals_the_reference(rng):
     np.testing.assert_array_equal(relu.bias_relu_columns(y.copy(), b), expected)
 
 
+@pytest.mark.parametrize("compiled", [False, True])
+@pytest.mark.parametrize("shape,bias", [((64, 300), True), ((64, 300), False), ((3, 5, 40), True)])
+def test_affine_relu_equals_the_reference(rng, compiled, shape, bias):
+    x = rng.standard_normal(shape).astype(np.float32)
+    w = rng.standard_normal((50, shape[-1])).astype(np.float32)
+    b = rng.standard_normal(50).astype(np.float32) if bias else None
+    y = relu.affine_relu(x, w, b, compiled=compiled)
+    ref = relu.affine_relu_reference(x, w, b)
+    assert y.shape == shape[:-1] + (50,) and (y >= 0).all()
+    np.testing.assert_allclose(y, ref, rtol=1e-5, atol=1e-4)
+
+
 def test_reference_mode_is_a_setting_that_comes_back():
     assert cr.config.reference_mode is False
     with cr.reference_mode():

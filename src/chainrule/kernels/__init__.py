@@ -18,7 +18,7 @@ allowed now, for code outside the table.
 from __future__ import annotations
 
 from ..backend.settings import config
-from . import bayes, convolution, gemm, gru, lstm, pooling, relu, scatter
+from . import bayes, convolution, cross_entropy, gemm, gru, lstm, pooling, relu, scatter
 
 __all__ = ["K", "PAIRS", "fast"]
 
@@ -35,6 +35,7 @@ PAIRS = {
     "matmul_batch_last": (gemm.matmul_batch_last, gemm.matmul_reference),
     "column_sums": (gemm.column_sums, gemm.column_sums_reference),
     "relu": (relu.relu, relu.relu_reference),
+    "affine_relu": (relu.affine_relu, relu.affine_relu_reference),
     "relu_grad": (relu.relu_grad, relu.relu_grad_reference),
     "convolve": (convolution.convolve, convolution.convolve_reference),
     "convolve_transpose": (convolution.convolve_transpose,
@@ -49,6 +50,8 @@ PAIRS = {
     "spread_over_windows": (pooling.spread_over_windows,
                             pooling.spread_over_windows_reference),
     "scatter_add": (scatter.scatter_add, scatter.scatter_add_reference),
+    "softmax_cross_entropy": (cross_entropy.softmax_cross_entropy,
+                              cross_entropy.softmax_cross_entropy_reference),
     # A sequence's backward reads what its forward saved, whichever version ran: ops call
     # ``lstm.lstm_backward`` / ``gru.gru_backward``, which take the matching route.
     "lstm_forward": (lstm.lstm_forward, lstm.lstm_forward_reference),

@@ -1,7 +1,8 @@
 """The rectifier's array work: max(x, 0), the bias + ReLU of a layer, and the mask of its gradient.
 
 References: ``relu_reference(x) = maximum(x, 0)``, ``bias_relu_reference(y, b) = maximum(y + b,
-0)``, ``relu_grad_reference(g, y) = g * (y > 0)``. The fast versions give the same bits.
+0)``, ``affine_relu_reference(x, w, b) = maximum(x @ w.T + b, 0)`` (a Linear layer and its
+rectifier), ``relu_grad_reference(g, y) = g * (y > 0)``. The fast versions give the same bits.
 """
 
 from __future__ import annotations
@@ -9,9 +10,10 @@ from __future__ import annotations
 from ..backend import get_array_module
 from ..backend import jit as _jit
 from ..backend.settings import config
+from . import gemm
 
-__all__ = ["bias_relu_columns", "bias_relu_reference", "dense_flat", "relu", "relu_grad",
-           "relu_grad_reference", "relu_reference"]
+__all__ = ["affine_relu", "affine_relu_reference", "bias_relu_columns", "bias_relu_reference",
+           "dense_flat", "relu", "relu_grad", "relu_grad_reference", "relu_reference"]
 
 _HOST = get_array_module()
 
@@ -84,6 +86,22 @@ def bias_relu_columns(y, b):
         return y
     y += b[:, None]
     return relu(y, inplace=True)
+
+
+def affine_relu_reference(x, w, b=None, *, compiled=False):
+    """max(x @ w.T + b, 0), x (..., in), w (out, in), b (out,) or None (``compiled`` steers only
+    the fast version)."""
+    return relu_reference(gemm.affine_reference(x, w, b), inplace=True)
+
+
+def affine_relu(x, w, b=None, *, compiled=False):
+    """``affine_relu_reference``'s values. With ``compiled`` (a training step, which loads numba
+    anyway; a model only predicting should not pay its memory) a 2-D ``x`` with a bias takes the
+    product batch-last, (out, batch) in memory as in ``gemm.affine``, and one compiled bias + ReLU
+    sweep over its rows."""
+    if compiled and b is not None and x.ndim == 2:
+        return bias_relu_columns(gemm.matmul(w, x.T), b).T
+    return relu(gemm.affine(x, w, b), inplace=True)
 
 
 def relu_grad_reference(g, y):

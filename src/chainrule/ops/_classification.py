@@ -3,9 +3,9 @@
 Both are fused Functions: one numerically stable pass over raw arrays forward, and a backward
 written with chainrule ops (the softmax of the saved logits is recomputed by the softmax op when
 the backward pass is recorded), so that they can be differentiated twice. ``chainrule.ops.loss``
-re-exports them. With numba, cross entropy's usual case (2-D logits, labels, no class weights or
-smoothing) is one compiled sweep (``backend.jit.cross_entropy``) that, when training, also leaves
-``softmax - one_hot`` for backward to scale in place.
+re-exports them. Cross entropy's usual case (2-D logits, labels, no class weights or smoothing)
+is the kernel ``K.softmax_cross_entropy`` (``kernels/cross_entropy.py``: the loss and, when
+training, ``softmax - one_hot`` for backward to scale; with numba, one compiled sweep).
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import numbers
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, tensor
-from ..backend import get_array_module, jit
-from ..backend.settings import config
+from ..backend import get_array_module
+from ..kernels import K
 from .reduce import sum as _sum
 from .shape import unsqueeze
 from .softmax import log_softmax, softmax
@@ -24,7 +24,6 @@ from .softmax import normalize_axis as _class_axis
 __all__ = ["cross_entropy", "nll_loss"]
 
 _REDUCTIONS = ("mean", "sum", "none")
-_HOST = get_array_module()
 
 
 def _reduce_array(loss, reduction, denom):
@@ -139,25 +138,20 @@ class CrossEntropy(_ClassLoss):
         xp = get_array_module(z)
         a, eps, n = self.axis, self.smoothing, z.shape[self.axis]
         self.n_classes = n
-        self.gz = None
-        if (self.labels and self.weight is None and not eps and a == 1 and z.ndim == 2
-                and not config.reference_mode and jit.cross_entropy is not None
-                and type(z) is _HOST.ndarray and jit.handles(z.dtype)):
-            loss = self._compiled(z, t)
-            if loss is not None:
-                return loss
+        self.gz, self.one_hot_unweighted = None, False
+        if self.labels and self.weight is None and not eps and a == 1 and z.ndim == 2:
+            # The usual case: each sample's -log p of its label, and, for backward, y - t.
+            out = K.softmax_cross_entropy(z, t, self.ignore_index, self.needs_input_grad[0])
+            if out is not None:  # None: a label is ignored, the general path below
+                loss, self.gz = out
+                self.one_hot_unweighted = True
+                self.denom = self.denom_backward = len(t)
+                return _reduce_array(loss, self.reduction, self.denom)
         shifted = z - z.max(axis=a, keepdims=True)
         logp = shifted - xp.log(xp.exp(shifted).sum(axis=a, keepdims=True))
         if self.weight is not None:
             self.weight_b = self.weight.reshape([n if i == a else 1 for i in range(z.ndim)])
         if self.labels:
-            # The usual case: every sample counts once, as its label's -log p.
-            self.one_hot_unweighted = (self.weight is None and not eps and z.ndim == 2 and a == 1
-                                       and not (t == self.ignore_index).any())
-            if self.one_hot_unweighted:
-                loss = -logp[xp.arange(len(t)), t]
-                self.denom = self.denom_backward = len(t)
-                return _reduce_array(loss, self.reduction, self.denom)
             self._label_stats(xp, t, z.dtype)
             # Gather the target's log-probability rather than multiply by a one-hot: a logit of -inf
             # in another class must not turn 0 * -inf into nan.
@@ -173,21 +167,6 @@ class CrossEntropy(_ClassLoss):
             wq = q if self.weight is None else q * self.weight_b
             loss = -(wq * logp).sum(axis=a)
             self.denom = self.denom_backward = z.size // n
-        return _reduce_array(loss, self.reduction, self.denom)
-
-    def _compiled(self, z, t):
-        """The usual case in one compiled sweep, None when a label is ignored (general path).
-
-        When recording, the sweep also writes ``softmax - one_hot`` for backward to scale.
-        """
-        loss = _HOST.empty(len(t), z.dtype)
-        # In the logits' memory order: a Linear's are batch-last, (C, N) in memory.
-        gz = _HOST.empty_like(z) if self.needs_input_grad[0] else _HOST.empty((0, 0), z.dtype)
-        if jit.cross_entropy(z, t, self.ignore_index, loss, gz) >= 0:
-            return None
-        self.one_hot_unweighted = True
-        self.gz = gz if self.needs_input_grad[0] else None
-        self.denom = self.denom_backward = len(t)
         return _reduce_array(loss, self.reduction, self.denom)
 
     def _label_stats(self, xp, t, dtype):
@@ -230,8 +209,8 @@ class CrossEntropy(_ClassLoss):
 class SoftmaxMinusOneHot(Function):
     """softmax(z) - one_hot(labels) for 2-D logits z (N, C): cross entropy's gradient y - t.
 
-    ``known``: the same array when the loss's forward already computed it (the compiled sweep of
-    ``backend.jit.cross_entropy`` writes it beside the loss), else None. Its own op so that this
+    ``known``: the same array when the loss's forward already computed it (the kernel
+    ``K.softmax_cross_entropy`` gives it beside the loss), else None. Its own op so that this
     array is used as it is in a first-order backward, while a recorded one (``create_graph``)
     differentiates it again: its derivative is the softmax's Jacobian, ``p * (gg - sum(gg p))``.
     """

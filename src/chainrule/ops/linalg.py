@@ -8,9 +8,7 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..backend.settings import config
 from ..kernels import K
-from ..kernels import relu as relu_kernel
 from ._broadcast import sum_to
 from .activation import ReLUMask
 from .reduce import Sum
@@ -156,12 +154,7 @@ class LinearReLU(Function):
     """
 
     def forward(self, x, w, b=None):
-        # The compiled sweep only when training: loading numba costs a large fixed amount of
-        # memory, which a training step pays anyway but a model only predicting should not.
-        if self.recording and b is not None and x.ndim == 2 and not config.reference_mode:
-            y = K.matmul(w, x.T)  # batch-last, as in gemm.affine: (out, batch) in memory
-            return relu_kernel.bias_relu_columns(y, b).T
-        return K.relu(K.affine(x, w, b), inplace=True)
+        return K.affine_relu(x, w, b, compiled=self.recording)
 
     def backward(self, g):
         return Linear.backward(self, ReLUMask.apply(g, self.output))
