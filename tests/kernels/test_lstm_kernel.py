@@ -74,11 +74,13 @@ def test_skipped_gradients_are_none_and_the_rest_unchanged(rng):
     full = K.lstm_backward(saved, g_out, g_h, g_c)
     part = K.lstm_backward(saved, g_out, g_h, g_c, need_x=False, need_h0=False, need_w=False)
     assert part[0] is None and part[1] is None and part[3:] == (None, None, None)
-    np.testing.assert_array_equal(part[2], full[2])
+    # Without the input's gradient the state's product is a GEMM with fewer rows, which OpenBLAS
+    # may block differently (on AMD EPYC it does): equal up to float64 rounding, not bit for bit.
+    np.testing.assert_allclose(part[2], full[2], rtol=1e-13, atol=1e-16)
     no_h0 = K.lstm_backward(saved, g_out, g_h, g_c, need_h0=False)
     assert no_h0[1] is None
     for a, b in zip(no_h0[:1] + no_h0[2:], full[:1] + full[2:], strict=True):
-        np.testing.assert_array_equal(a, b)
+        np.testing.assert_allclose(a, b, rtol=1e-13, atol=1e-16)
 
 
 def test_reference_mode_and_other_arrays_take_the_reference(rng):
