@@ -91,11 +91,11 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                                 out[c, r, q, m] += cols[c, i, j, a, b, m]
 
     @jit
-    def _col2im_crop(out, cols, bias, sh, sw, dh, dw, pt, pl):
+    def _col2im_crop(out, cols, bias, relu, sh, sw, dh, dw, pt, pl):
         """out (C, H, W, N) = the sum of cols (C, kh, kw, Ho, Wo, N) at every offset, as
         ``_col2im`` into the padded image, but only the unpadded part is written (dense, no
-        crop), then + bias[c] when bias is not empty: each element's sum in ``_col2im``'s
-        order, then its bias, as the reference's ``y += b``.
+        crop), then + bias[c] when bias is not empty, then max(., 0) when ``relu``: each
+        element's sum in ``_col2im``'s order, then its bias, as the reference's ``y += b``.
         """
         c_, h, w, n = out.shape
         kh, kw, ho, wo = cols.shape[1], cols.shape[2], cols.shape[3], cols.shape[4]
@@ -114,12 +114,19 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                                 continue
                             for m in range(n):
                                 out[c, r, q, m] += cols[c, i, j, a, b, m]
-            if with_bias:
+            if with_bias:  # max(v, 0) as _bias_relu: NaN stays NaN, as in NumPy's maximum
                 bc = bias[c]
                 for r in range(h):
                     for q in range(w):
                         for m in range(n):
-                            out[c, r, q, m] += bc
+                            v = out[c, r, q, m] + bc
+                            out[c, r, q, m] = 0 if relu and v <= 0 else v
+            elif relu:
+                for r in range(h):
+                    for q in range(w):
+                        for m in range(n):
+                            v = out[c, r, q, m]
+                            out[c, r, q, m] = 0 if v <= 0 else v
 
     @jit
     def _im2col(cols, x, sh, sw, dh, dw, pt, pl):

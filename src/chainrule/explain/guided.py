@@ -24,6 +24,8 @@ from ..backend import get_array_module, numpy
 from ..nn import (
     Conv1dReLU,
     Conv2dReLU,
+    ConvTranspose1dReLU,
+    ConvTranspose2dReLU,
     LinearReLU,
     MaxPool1dReLU,
     MaxPool2dReLU,
@@ -68,7 +70,8 @@ def guided_relu(z, rule: str = "guided"):
     return GuidedReLU.apply(z, rule=rule)
 
 
-_FUSED = (Conv1dReLU, Conv2dReLU, LinearReLU, MaxPool1dReLU, MaxPool2dReLU)
+_FUSED = (Conv1dReLU, Conv2dReLU, ConvTranspose1dReLU, ConvTranspose2dReLU, LinearReLU,
+          MaxPool1dReLU, MaxPool2dReLU)
 
 
 @contextlib.contextmanager

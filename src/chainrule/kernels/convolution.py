@@ -77,9 +77,9 @@ def convolve_reference(x, w, b, out_size, geom, relu=False, *, reuse=None, keep=
     return y, None
 
 
-def convolve_transpose_reference(g, w, b, size, geom):
+def convolve_transpose_reference(g, w, b, size, geom, relu=False):
     """The transposed convolution of g (N, O, Ho, Wo) with w (O, C/groups, kh, kw) to the spatial
-    ``size``, plus b (C,) or None: a contiguous (N, C, H, W) array.
+    ``size``, plus b (C,) or None, then max(., 0) when ``relu``: a contiguous (N, C, H, W) array.
 
     The adjoint of ``convolve_reference`` in x, one kernel offset (i, j) at a time: W[:, :, i, j]
     transposed, applied to g, is added into the slice of a zero-padded input that the forward
@@ -102,6 +102,8 @@ def convolve_transpose_reference(g, w, b, size, geom):
     x = xp.ascontiguousarray(xpad.reshape(n, c, *xpad.shape[3:])[:, :, pt:pt + h, pl:pl + wd])
     if b is not None:
         x += b.reshape(c, 1, 1)
+    if relu:
+        xp.maximum(x, 0, out=x)
     return x
 
 
@@ -319,17 +321,18 @@ def _small_convolve(x, w, b, out_size, geom, relu):
     return batch_last(y.reshape(o, ho, wo, n))
 
 
-def convolve_transpose(g, w, b, size, geom):
-    """``convolve_transpose_reference``'s values, batch-last (col2im's layout)."""
+def convolve_transpose(g, w, b, size, geom, relu=False):
+    """``convolve_transpose_reference``'s values, batch-last (col2im's layout); the bias and
+    the ReLU are added in col2im's sweep."""
     if config.reference_mode:
-        return convolve_transpose_reference(g, w, b, size, geom)
+        return convolve_transpose_reference(g, w, b, size, geom, relu)
     xp = get_array_module(g, w)
     n, o, ho, wo = g.shape
     groups = geom.groups
     wt = w.reshape(groups, o // groups, -1).transpose(0, 2, 1)
     cols = xp.empty((groups, wt.shape[1], ho * wo * n), g.dtype)
     xp.matmul(wt, _gemm_layout(g, groups), out=cols)
-    return col2im(cols, size, w.shape[2:], (ho, wo), geom, bias=b)
+    return col2im(cols, size, w.shape[2:], (ho, wo), geom, bias=b, relu=relu)
 
 
 def filter_gradient(x, g, geom, wshape, reuse=None):

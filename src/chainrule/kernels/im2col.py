@@ -20,6 +20,7 @@ from ..backend import get_array_module
 from ..backend import gpu as _gpu
 from ..backend import jit as _jit
 from ..backend.settings import config
+from . import relu as relu_kernel
 from .layout import batch_last, memory_order, pad, pad_reference, window
 
 __all__ = ["batch_last_input", "col2im", "col2im_reference", "direct_columns_possible", "im2col",
@@ -141,19 +142,16 @@ def _direct_columns(x, ksize, out_size, geom):
     return cols
 
 
-def col2im(cols, size, ksize, out_size, geom, bias=None):
+def col2im(cols, size, ksize, out_size, geom, bias=None, relu=False):
     """Adjoint of ``im2col``: its columns added back into an (N, C, H, W) view of batch-last
     memory (numba: one sweep; CuPy: one launch; NumPy: one slice-add per kernel offset).
 
     ``bias`` (C,) or None: added to each channel after its sums, as ``y += b`` after the
-    reference (a transposed convolution's bias); numba adds it in the same sweep, and writes
-    only the unpadded image, so the result is dense batch-last memory.
+    reference (a transposed convolution's bias); ``relu``: then max(y, 0). numba does both in
+    the same sweep, and writes only the unpadded image, so the result is dense batch-last memory.
     """
     if config.reference_mode:
-        y = col2im_reference(cols, size, ksize, out_size, geom)
-        if bias is not None:
-            y += bias.reshape(-1, 1, 1)
-        return y
+        return _plus_bias(col2im_reference(cols, size, ksize, out_size, geom), bias, relu)
     xp = get_array_module(cols)
     (kh, kw), (ho, wo) = ksize, out_size
     c = cols.shape[0] * cols.shape[1] // (kh * kw)
@@ -163,7 +161,7 @@ def col2im(cols, size, ksize, out_size, geom, bias=None):
     if (_jit.col2im_crop is not None and xp is _HOST and _jit.handles(cols.dtype)
             and (bias is None or bias.dtype == cols.dtype)):
         out = xp.empty((c, size[0], size[1], n), cols.dtype)
-        _jit.col2im_crop(out, cols, cols.reshape(-1)[:0] if bias is None else bias,
+        _jit.col2im_crop(out, cols, cols.reshape(-1)[:0] if bias is None else bias, relu,
                          *geom.stride, *geom.dilation, pt, pl)
         return batch_last(out)
     # Batch-last, like the columns, so that every slice-add below runs over matching layouts.
@@ -172,19 +170,22 @@ def col2im(cols, size, ksize, out_size, geom, bias=None):
     (dh, dw) = geom.dilation
     if _jit.col2im is not None and xp is _HOST and _jit.handles(cols.dtype):
         _jit.col2im(cols, out, *geom.stride, dh, dw)
-        return _plus_bias(batch_last(out)[crop], bias)
+        return _plus_bias(batch_last(out)[crop], bias, relu)
     if xp is not _HOST and _gpu.col2im(xp.ascontiguousarray(cols), out, *geom.stride, dh, dw):
-        return _plus_bias(batch_last(out)[crop], bias)
+        return _plus_bias(batch_last(out)[crop], bias, relu)
     out.fill(0)
     image = batch_last(out)
     for i in range(kh):
         for j in range(kw):
             view = image[window((i * dh, j * dw), (ho, wo), geom.stride)]
             view += batch_last(cols[:, i, j])
-    return _plus_bias(image[crop], bias)
+    return _plus_bias(image[crop], bias, relu)
 
 
-def _plus_bias(y, bias):
+def _plus_bias(y, bias, relu):
+    """y + bias per channel (C,) or nothing for None, then max(., 0) when ``relu``, in place."""
     if bias is not None:
         y += bias.reshape(-1, 1, 1)
+    if relu:
+        relu_kernel.relu(y, inplace=True)
     return y

@@ -41,7 +41,17 @@ from .dropout import Dropout, Dropout1d, Dropout2d
 from .embedding import Embedding
 from .embedding_bag import EmbeddingBag
 from .flatten import Flatten, Unflatten
-from .fuse import Conv1dReLU, Conv2dReLU, LinearReLU, MaxPool1dReLU, MaxPool2dReLU, fuse, unfuse
+from .fuse import (
+    Conv1dReLU,
+    Conv2dReLU,
+    ConvTranspose1dReLU,
+    ConvTranspose2dReLU,
+    LinearReLU,
+    MaxPool1dReLU,
+    MaxPool2dReLU,
+    fuse,
+    unfuse,
+)
 from .linear import Identity, Linear
 from .loss import (
     BCELoss,
@@ -104,5 +114,6 @@ __all__ = [
     "BatchNorm1d", "BatchNorm2d", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "LayerNorm",
     "RNN", "RNNCell", "EmbeddingBag",
     # explicit fusion
-    "Conv1dReLU", "Conv2dReLU", "LinearReLU", "MaxPool1dReLU", "MaxPool2dReLU", "fuse", "unfuse",
+    "Conv1dReLU", "Conv2dReLU", "ConvTranspose1dReLU", "ConvTranspose2dReLU", "LinearReLU",
+    "MaxPool1dReLU", "MaxPool2dReLU", "fuse", "unfuse",
 ]

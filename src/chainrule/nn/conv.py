@@ -12,7 +12,16 @@ import math
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..ops.conv import conv1d, conv1d_relu, conv2d, conv2d_relu, conv_transpose1d, conv_transpose2d
+from ..ops.conv import (
+    conv1d,
+    conv1d_relu,
+    conv2d,
+    conv2d_relu,
+    conv_transpose1d,
+    conv_transpose1d_relu,
+    conv_transpose2d,
+    conv_transpose2d_relu,
+)
 from . import init
 from ._checks import check_input, float_dtype, int_tuple, positive_int, resolve_rng
 from .module import Module, Parameter
@@ -131,7 +140,7 @@ class _Conv(_ConvNd):
 
 
 class _ConvTranspose(_ConvNd):
-    _op = None
+    _op = _op_relu = None
     _transposed = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
@@ -144,6 +153,12 @@ class _ConvTranspose(_ConvNd):
         self._check(x)
         return type(self)._op(x, self.weight, self.bias, self.stride, self.padding,
                               self.output_padding, self.groups, self.dilation)
+
+    def forward_relu(self, x):
+        """``relu(self(x))`` in one op (``F.conv_transpose2d_relu``), as ``nn.fuse`` runs it."""
+        self._check(x)
+        return type(self)._op_relu(x, self.weight, self.bias, self.stride, self.padding,
+                                   self.output_padding, self.groups, self.dilation)
 
 
 class Conv1d(_Conv):
@@ -211,6 +226,7 @@ class ConvTranspose1d(_ConvTranspose):
 
     _nd = 1
     _op = staticmethod(conv_transpose1d)
+    _op_relu = staticmethod(conv_transpose1d_relu)
 
 
 class ConvTranspose2d(_ConvTranspose):
@@ -230,3 +246,4 @@ class ConvTranspose2d(_ConvTranspose):
 
     _nd = 2
     _op = staticmethod(conv_transpose2d)
+    _op_relu = staticmethod(conv_transpose2d_relu)

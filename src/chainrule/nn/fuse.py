@@ -2,9 +2,10 @@
 
 A ``ReLU`` followed by a ``MaxPool1d``/``MaxPool2d`` becomes one max pooling op that rectifies its
 pooled output (``F.max_pool2d_relu``: the two commute, and the pooled array is kh * kw times
-smaller). A ``Linear``, ``Conv1d`` or ``Conv2d`` followed by a ``ReLU`` (not then pooled) becomes
-one op too (``F.linear_relu``, ``F.conv2d_relu``): the bias add and the ReLU in one pass, the node
-saving nothing but its output. The same values and gradients, less time (docs/performance.md).
+smaller). A ``Linear``, ``Conv1d``, ``Conv2d``, ``ConvTranspose1d`` or ``ConvTranspose2d``
+followed by a ``ReLU`` (not then pooled) becomes one op too (``F.linear_relu``, ``F.conv2d_relu``,
+``F.conv_transpose2d_relu``...): the bias add and the ReLU in one pass, the node saving nothing
+but its output. The same values and gradients, less time (docs/performance.md).
 Nothing does this behind your back: ``fuse`` does it when you call it (``Trainer`` and the command
 line call it for you, ``Trainer(fuse=False)`` keeps your layers as they are), and ``repr(model)``
 shows the fused layers:
@@ -30,13 +31,13 @@ from __future__ import annotations
 from ..ops.pool import max_pool1d_relu, max_pool2d_relu
 from .activation import ReLU
 from .containers import Sequential
-from .conv import Conv1d, Conv2d
+from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .linear import Identity, Linear
 from .module import Module
 from .pool import MaxPool1d, MaxPool2d
 
-__all__ = ["Conv1dReLU", "Conv2dReLU", "LinearReLU", "MaxPool1dReLU", "MaxPool2dReLU", "fuse",
-           "unfuse"]
+__all__ = ["Conv1dReLU", "Conv2dReLU", "ConvTranspose1dReLU", "ConvTranspose2dReLU", "LinearReLU",
+           "MaxPool1dReLU", "MaxPool2dReLU", "fuse", "unfuse"]
 
 
 class LinearReLU(Linear):
@@ -60,6 +61,21 @@ class Conv2dReLU(Conv2d):
         return self.forward_relu(x)
 
 
+class ConvTranspose1dReLU(ConvTranspose1d):
+    """``relu(conv_transpose1d(x))`` as one op (``F.conv_transpose1d_relu``); by ``nn.fuse``."""
+
+    def forward(self, x):
+        return self.forward_relu(x)
+
+
+class ConvTranspose2dReLU(ConvTranspose2d):
+    """``relu(conv_transpose2d(x))`` as one op (``F.conv_transpose2d_relu``): the bias and the
+    ReLU in col2im's sweep; made by ``nn.fuse``."""
+
+    def forward(self, x):
+        return self.forward_relu(x)
+
+
 class MaxPool1dReLU(MaxPool1d):
     """``max_pool1d(relu(x))`` as one op (``F.max_pool1d_relu``); made by ``nn.fuse``."""
 
@@ -74,7 +90,8 @@ class MaxPool2dReLU(MaxPool2d):
 
 
 # A layer followed by a ReLU: the layer takes the ReLU in.
-_LAYER_RELU = {Linear: LinearReLU, Conv1d: Conv1dReLU, Conv2d: Conv2dReLU}
+_LAYER_RELU = {Linear: LinearReLU, Conv1d: Conv1dReLU, Conv2d: Conv2dReLU,
+               ConvTranspose1d: ConvTranspose1dReLU, ConvTranspose2d: ConvTranspose2dReLU}
 # A ReLU followed by max pooling: the pool takes the ReLU in, and pools first.
 _RELU_POOL = {MaxPool1d: MaxPool1dReLU, MaxPool2d: MaxPool2dReLU}
 
@@ -95,8 +112,8 @@ def _fused_copy(layer: Module, cls: type) -> Module:
 
 def fuse(model: Module) -> Module:
     """Fuse, in place, each ReLU inside ``model``'s ``Sequential`` containers with the max pooling
-    after it (``MaxPool2dReLU``...) or else with the Linear / Conv1d / Conv2d before it
-    (``LinearReLU``...), and return ``model``.
+    after it (``MaxPool2dReLU``...) or else with the Linear / Conv / ConvTranspose (1-D, 2-D)
+    before it (``LinearReLU``...), and return ``model``.
 
     Values, gradients and the state dict stay the same; fusing twice changes nothing more.
 

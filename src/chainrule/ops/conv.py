@@ -36,7 +36,7 @@ from .activation import ReLUMask
 from .shape import squeeze, unsqueeze
 
 __all__ = ["conv1d", "conv1d_relu", "conv2d", "conv2d_relu", "conv_transpose1d",
-           "conv_transpose2d"]
+           "conv_transpose1d_relu", "conv_transpose2d", "conv_transpose2d_relu"]
 
 
 class ConvNd(Function):
@@ -88,8 +88,10 @@ class ConvTransposeNd(Function):
     The adjoint of ``ConvNd`` in its input: its input gradient is that convolution.
     """
 
+    relu = False
+
     def forward(self, g, w, b=None):
-        return K.convolve_transpose(g, w, b, self.size, self.geom)
+        return K.convolve_transpose(g, w, b, self.size, self.geom, relu=self.relu)
 
     def backward(self, gy):
         g, w = self.inputs[:2]
@@ -102,6 +104,16 @@ class ConvTransposeNd(Function):
         gw = ConvWeightGrad.apply(gy, g, geom=geom, wshape=w.shape,
                                   reuse=reuse) if need[1] else None
         return (gg, gw) + _bias_grad(self, gy)
+
+
+class ConvTransposeReLUNd(ConvTransposeNd):
+    """``relu(conv_transpose(g, w, b))`` as one node, as ``ConvReLUNd``: the ReLU in col2im's
+    sweep (with the bias), and backward masks the gradient by output > 0 first."""
+
+    relu = True
+
+    def backward(self, gy):
+        return ConvTransposeNd.backward(self, ReLUMask.apply(gy, self.output))
 
 
 class ConvWeightGrad(Function):
@@ -171,16 +183,17 @@ def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=Con
     return squeeze(fn.apply(*inputs, geom=geom, out_size=(1,) + out_size), 2)
 
 
-def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding, groups, dilation):
-    """Check the arguments of ``op`` and apply ``ConvTransposeNd``, 1-D as in ``_convolve``."""
+def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding, groups, dilation,
+                        fn=ConvTransposeNd):
+    """Check the arguments of ``op`` and apply ``fn``, 1-D as in ``_convolve``."""
     geom, size = conv_transpose_setup(
         op, nd, *_shape_and_dtype(x), *_shape_and_dtype(weight), _shape_and_dtype(bias), stride,
         padding, output_padding, groups, dilation)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     if nd == 2:
-        return ConvTransposeNd.apply(*inputs, geom=geom, size=size)
+        return fn.apply(*inputs, geom=geom, size=size)
     inputs = (unsqueeze(x, 2), unsqueeze(weight, 2)) + inputs[2:]
-    return squeeze(ConvTransposeNd.apply(*inputs, geom=geom, size=(1,) + size), 2)
+    return squeeze(fn.apply(*inputs, geom=geom, size=(1,) + size), 2)
 
 
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -293,3 +306,25 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     """
     return _transpose_convolve("conv_transpose2d", 2, x, weight, bias, stride, padding,
                                output_padding, groups, dilation)
+
+
+def conv_transpose1d_relu(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                          dilation=1):
+    """``relu(conv_transpose1d(...))`` in one op: the same values and gradients, the bias and
+    the ReLU in one sweep (``nn.fuse`` uses it for a ConvTranspose1d followed by a ReLU)."""
+    return _transpose_convolve("conv_transpose1d_relu", 1, x, weight, bias, stride, padding,
+                               output_padding, groups, dilation, ConvTransposeReLUNd)
+
+
+def conv_transpose2d_relu(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
+                          dilation=1):
+    """``relu(conv_transpose2d(...))`` in one op: the same values and gradients, the bias and
+    the ReLU in one sweep (``nn.fuse`` uses it for a ConvTranspose2d followed by a ReLU).
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([[[[1.0, -2.0]]]])
+    >>> conv_transpose2d_relu(x, cr.tensor([[[[1.0, 1.0]]]])).tolist()
+    [[[[1.0, 0.0, 0.0]]]]
+    """
+    return _transpose_convolve("conv_transpose2d_relu", 2, x, weight, bias, stride, padding,
+                               output_padding, groups, dilation, ConvTransposeReLUNd)
