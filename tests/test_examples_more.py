@@ -172,6 +172,7 @@ def test_user_guide_snippets_run(capsys, run_guide):
     out = capsys.readouterr().out
     assert "[0.1, 0.1, 0.1, 0.05, 0.05, 0.05, 0.025]" in out  # the StepLR snippet
     assert "(4, 8, 16) (1, 4, 16)" in out  # the LSTM snippet
+    assert "ConvTranspose2dReLU" in out  # the nn.fuse snippet
 
 
 def test_user_guide_names_every_registered_model():
