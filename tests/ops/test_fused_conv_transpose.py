@@ -171,3 +171,13 @@ def test_fuse_1d_pair(rng):
     fused = model(x).numpy()
     assert type(nn.unfuse(model)[1]) is nn.ReLU
     np.testing.assert_array_equal(fused, model(x).numpy())
+
+
+def test_a_trace_of_the_fused_decoder_gives_its_outputs(rng):
+    model = nn.fuse(_decoder(rng)).eval()
+    x = cr.tensor(rng.standard_normal((2, 4, 5, 5)).astype(np.float32))
+    traced = cr.trace(model, x)
+    assert "ConvTransposeReLUNd" in traced.code
+    other = cr.tensor(rng.standard_normal((2, 4, 5, 5)).astype(np.float32))
+    with cr.no_grad():
+        np.testing.assert_array_equal(traced(other).numpy(), model(other).numpy())

@@ -132,7 +132,7 @@ class _Conv(_ConvNd):
                               self.dilation, self.groups)
 
     def forward_relu(self, x):
-        """``relu(self(x))`` in one op (``F.conv2d_relu``), as ``Sequential`` runs the pair."""
+        """``relu(self(x))`` in one op (``F.conv2d_relu``), what ``nn.fuse``'s layers run."""
         self._check(x)
         p = self._parameters
         return type(self)._op_relu(x, p["weight"], p["bias"], self.stride, self.padding,
