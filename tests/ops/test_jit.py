@@ -122,7 +122,8 @@ def test_chainrule_jit_0_switches_the_kernels_off():
 
 def test_inference_never_loads_numba_and_training_does():
     """numba costs ~110 MiB once imported: a model only predicting (no_grad) must not pay it,
-    fused layers included (Sequential runs LeNet-5's conv/linear + ReLU pairs fused)."""
+    fused layers included, unless the columns its skinny convolution saves are bigger
+    (``kernels/convolution_skinny.py``; tests/kernels/test_convolution_skinny.py)."""
     import subprocess
     import sys
 

@@ -3,19 +3,14 @@
 Pooling's backward and col2im are, in NumPy, one pass over the whole image per kernel offset
 (``kernels.pooling.route_to_winners``, ``kernels.im2col.col2im``): LeNet-5's 2x2 max-pool backward
 reads and writes its arrays 16 times. Compiled, each is one sweep with the batch as the contiguous
-inner loop, and the LeNet-5 and autoencoder steps get faster. The max-pooling forward (when
-training) is one sweep too; so are a transposed convolution's col2im into the unpadded image
-with its bias (``col2im_crop``: no padded copy to crop, no separate bias pass) and im2col of a
-batch-last input with the zeros of its padding (``im2col``: no padded copy); and so is each
-optimizer's update (``sgd``, ``adam``, ``rmsprop``,
-``adagrad``: the rule of optim/ in one pass instead of an array pass per operation;
-docs/performance.md has the measurements). A fused layer + ReLU (``ops.linalg.LinearReLU``,
-``ops.conv.ConvReLUNd``) adds its bias and rectifies in one sweep when training (``bias_relu``,
-instead of NumPy's add and maximum) and masks its incoming gradient in one (``relu_grad``, instead
-of a comparison and a multiply). Cross entropy over class labels (``cross_entropy``, 2-D logits in
-either memory order) computes the loss and, when training, softmax - one_hot in one sweep per row
-instead of about ten small NumPy calls over forward and backward; it matches the NumPy path to
-rounding (its exp and log are libm's, not NumPy's), not bit for bit.
+inner loop. So are the max-pooling forward (training), a transposed convolution's col2im into the
+unpadded image with its bias (``col2im_crop``), im2col of a batch-last input with the zeros of its
+padding (``im2col``), a prediction's convolution with few filters and taps over a big batch
+(``convolve_skinny``: no columns), each optimizer's update (``sgd``, ``adam``, ``rmsprop``,
+``adagrad``: the rule of optim/ in one pass), a fused layer's bias + ReLU (``bias_relu``) and its
+gradient mask (``relu_grad``), and cross entropy over class labels (``cross_entropy``: the loss
+and softmax - one_hot in one sweep per row; equal to the NumPy path to rounding, as its exp and
+log are libm's). docs/performance.md has the measurements.
 
 numba is optional (``pip install chainrule[fast]``): without it, or with ``chainrule.config.jit``
 False (``CHAINRULE_JIT=0`` in the environment), these names are None and every op takes its NumPy
@@ -23,8 +18,7 @@ path, which is the reference the compiled kernels are tested against (an optimiz
 without numba, SGD and Adam run it in place, see optim/fused.py); assigning the setting switches
 at once. Kernels compile on first use and are cached on disk. The image kernels take arrays in
 batch-last memory order, (C, H, W, N), the layout of every convolution and pooling array (see
-``kernels.layout``); the optimizer kernels take flat views (``flat``). Only float32
-and float64 arrays are handled.
+``kernels.layout``); the optimizer kernels take flat views (``flat``); float32 and float64 only.
 """
 
 from __future__ import annotations
@@ -35,16 +29,17 @@ import numpy as np
 
 from .settings import config
 
-__all__ = ["adagrad", "adam", "bias_relu", "col2im", "col2im_crop", "cross_entropy", "enabled",
-           "flat", "handles", "im2col", "pool", "relu_grad", "rmsprop", "route_to_winners", "sgd"]
+__all__ = ["adagrad", "adam", "bias_relu", "col2im", "col2im_crop", "convolve_skinny",
+           "cross_entropy", "enabled", "flat", "handles", "im2col", "loaded", "pool", "relu_grad",
+           "rmsprop", "route_to_winners", "sgd"]
 
 _kernels: dict = {}
 
 
 def enabled() -> bool:
     """True when the compiled kernels are in use (each op checks its own kernel is not None)."""
-    return None not in (col2im, col2im_crop, im2col, route_to_winners, pool, adam, sgd, rmsprop,
-                        adagrad, bias_relu, relu_grad, cross_entropy)
+    return None not in (col2im, col2im_crop, im2col, convolve_skinny, route_to_winners, pool, adam,
+                        sgd, rmsprop, adagrad, bias_relu, relu_grad, cross_entropy)
 
 
 def _lazy(name):
@@ -127,6 +122,35 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                         for m in range(n):
                             v = out[c, r, q, m]
                             out[c, r, q, m] = 0 if v <= 0 else v
+
+    @jit
+    def _convolve_skinny(y, x, w, b, relu, sh, sw, dh, dw):
+        """y (O, Ho, Wo, N) = x (C, Hp, Wp, N, padded) convolved with w (O, C, kh, kw), + b[o]
+        (b not empty), then max(., 0) (``relu``): per output position, each tap times N inputs
+        into N accumulators per filter (the reference's tap order, then the bias); no columns."""
+        o_, ho, wo, n = y.shape
+        c_, kh, kw = w.shape[1], w.shape[2], w.shape[3]
+        with_bias = b.size > 0
+        acc = np.empty((o_, n), y.dtype)
+        for a in range(ho):
+            for q in range(wo):
+                acc[:] = 0
+                for c in range(c_):
+                    for i in range(kh):
+                        r = a * sh + i * dh
+                        for j in range(kw):
+                            xr = x[c, r, q * sw + j * dw]
+                            for o in range(o_):
+                                wv = w[o, c, i, j]
+                                ar = acc[o]
+                                for m in range(n):
+                                    ar[m] += wv * xr[m]
+                for o in range(o_):  # max(v, 0) as _bias_relu: NaN stays NaN
+                    for m in range(n):
+                        v = acc[o, m]
+                        if with_bias:
+                            v += b[o]
+                        y[o, a, q, m] = 0 if relu and v <= 0 else v
 
     @jit
     def _im2col(cols, x, sh, sw, dh, dw, pt, pl):
@@ -346,9 +370,15 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
         return -1
 
     return {"col2im": _col2im, "col2im_crop": _col2im_crop, "im2col": _im2col,
+            "convolve_skinny": _convolve_skinny,
             "route_to_winners": _route, "pool": _pool, "adam": _adam,
             "sgd": _sgd, "rmsprop": _rmsprop, "adagrad": _adagrad, "bias_relu": _bias_relu,
             "relu_grad": _relu_grad, "cross_entropy": _cross_entropy}
+
+
+def loaded() -> bool:
+    """Whether numba and the kernels are loaded already (a kernel ran in this process)."""
+    return bool(_kernels)
 
 
 def handles(dtype) -> bool:
@@ -372,10 +402,11 @@ def flat(*arrays):
 _F32, _F64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
-_KERNELS = ("col2im", "col2im_crop", "im2col", "route_to_winners", "pool", "adam", "sgd",
-            "rmsprop", "adagrad", "bias_relu", "relu_grad", "cross_entropy")
+_KERNELS = ("col2im", "col2im_crop", "im2col", "convolve_skinny", "route_to_winners", "pool",
+            "adam", "sgd", "rmsprop", "adagrad", "bias_relu", "relu_grad", "cross_entropy")
 _NUMBA = importlib.util.find_spec("numba") is not None
-col2im = col2im_crop = im2col = route_to_winners = pool = adam = sgd = rmsprop = adagrad = None
+col2im = col2im_crop = im2col = convolve_skinny = route_to_winners = pool = adam = sgd = None
+rmsprop = adagrad = None
 bias_relu = relu_grad = cross_entropy = None
 
 

@@ -11,7 +11,8 @@ The fast versions compute the same sums as one GEMM per group over the columns o
 receptive field a column: ``im2col``), in batch-last memory (``layout``), and take these routes:
 a skinny forward or filter gradient builds its columns a few output rows at a time
 (``_row_blocks``), a long filter gradient sums cache-sized chunks (``_gemm_nt``), a small
-unrecorded forward skips the general set-up (``_small_convolve``), and a forward may keep its
+unrecorded forward skips the general set-up (``_small_convolve``), a big unrecorded one with few
+filters and taps needs no columns (``convolution_skinny``), and a forward may keep its
 columns for the filter gradient (``Reuse``). They agree with the references to float rounding
 (the order of summation differs).
 """
@@ -23,6 +24,7 @@ from typing import NamedTuple
 from ..backend import config, get_array_module
 from . import gemm
 from . import relu as relu_kernel
+from .convolution_skinny import skinny_convolve
 from .im2col import batch_last_input, col2im, direct_columns_possible, im2col, im2col_view
 from .layout import batch_last, memory_order
 
@@ -150,6 +152,8 @@ def convolve(x, w, b, out_size, geom, *, relu=False, reuse=None, keep=False, rec
         return convolve_reference(x, w, b, out_size, geom, relu)
     if not recording and reuse is None:
         y = _small_convolve(x, w, b, out_size, geom, relu)
+        if y is None:
+            y = skinny_convolve(x, w, b, out_size, geom, relu)
         if y is not None:
             return y, None
     dense = x if reuse is not None else batch_last_input(x, w.shape[2:], geom)
