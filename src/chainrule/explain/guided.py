@@ -21,18 +21,8 @@ import contextlib
 
 from ..autograd import Function, Tensor
 from ..backend import get_array_module, numpy
-from ..nn import (
-    Conv1dReLU,
-    Conv2dReLU,
-    ConvTranspose1dReLU,
-    ConvTranspose2dReLU,
-    LinearReLU,
-    MaxPool1dReLU,
-    MaxPool2dReLU,
-    ReLU,
-    fuse,
-    unfuse,
-)
+from ..nn import ReLU, fuse, unfuse
+from ..nn.fuse import FUSED_LAYERS
 from ._common import (
     as_batch,
     batches,
@@ -70,8 +60,6 @@ def guided_relu(z, rule: str = "guided"):
     return GuidedReLU.apply(z, rule=rule)
 
 
-_FUSED = (Conv1dReLU, Conv2dReLU, ConvTranspose1dReLU, ConvTranspose2dReLU, LinearReLU,
-          MaxPool1dReLU, MaxPool2dReLU)
 
 
 @contextlib.contextmanager
@@ -87,7 +75,7 @@ def relu_rule(model, rule: str):
     """
     if rule not in RULES:
         raise ValueError(f"relu_rule: rule must be one of {RULES}, got {rule!r}")
-    fused = any(isinstance(m, _FUSED) for m in model.modules())
+    fused = any(isinstance(m, FUSED_LAYERS) for m in model.modules())
     if fused:
         unfuse(model)
     relus = [m for m in model.modules() if isinstance(m, ReLU)]

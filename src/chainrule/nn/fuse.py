@@ -36,8 +36,8 @@ from .linear import Identity, Linear
 from .module import Module
 from .pool import MaxPool1d, MaxPool2d
 
-__all__ = ["Conv1dReLU", "Conv2dReLU", "ConvTranspose1dReLU", "ConvTranspose2dReLU", "LinearReLU",
-           "MaxPool1dReLU", "MaxPool2dReLU", "fuse", "unfuse"]
+__all__ = ["FUSED_LAYERS", "Conv1dReLU", "Conv2dReLU", "ConvTranspose1dReLU",
+           "ConvTranspose2dReLU", "LinearReLU", "MaxPool1dReLU", "MaxPool2dReLU", "fuse", "unfuse"]
 
 
 class LinearReLU(Linear):
@@ -148,6 +148,7 @@ def fuse(model: Module) -> Module:
 
 _UNFUSED = {**{fused: layer for layer, fused in _LAYER_RELU.items()},
           **{fused: pool for pool, fused in _RELU_POOL.items()}}
+FUSED_LAYERS = tuple(_UNFUSED)  # every class ``fuse`` makes (``isinstance(m, FUSED_LAYERS)``)
 
 
 def unfuse(model: Module) -> Module:
