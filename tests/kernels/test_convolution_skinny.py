@@ -138,3 +138,14 @@ def test_a_process_only_predicting_loads_numba_for_big_columns_only():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
     assert out.split() == ["False", "True"]
+
+
+def test_an_output_larger_than_the_input_allows_is_an_error_not_a_read_out_of_bounds(rng):
+    from chainrule.ops._windows import conv_setup
+
+    x = rng.standard_normal((120, 1, 28, 28)).astype(np.float32)
+    w = rng.standard_normal((6, 1, 5, 5)).astype(np.float32)
+    geom, (ho, wo) = conv_setup("conv2d", 2, x.shape, x.dtype, w.shape, w.dtype, None, 1, 2, 1, 1)
+    assert convolution_skinny.skinny_convolve(x, w, None, (ho, wo), geom, False) is not None
+    with pytest.raises(ValueError, match=r"skinny_convolve: padded input \(32, 32\) too small"):
+        convolution_skinny.skinny_convolve(x, w, None, (ho + 1, wo), geom, False)

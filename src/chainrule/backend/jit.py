@@ -38,8 +38,8 @@ _kernels: dict = {}
 
 def enabled() -> bool:
     """True when the compiled kernels are in use (each op checks its own kernel is not None)."""
-    return None not in (col2im, col2im_crop, im2col, convolve_skinny, route_to_winners, pool, adam,
-                        sgd, rmsprop, adagrad, bias_relu, relu_grad, cross_entropy)
+    names = globals()
+    return all(names[name] is not None for name in _KERNELS)
 
 
 def _lazy(name):
@@ -109,19 +109,14 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                                 continue
                             for m in range(n):
                                 out[c, r, q, m] += cols[c, i, j, a, b, m]
-            if with_bias:  # max(v, 0) as _bias_relu: NaN stays NaN, as in NumPy's maximum
-                bc = bias[c]
-                for r in range(h):
-                    for q in range(w):
-                        for m in range(n):
-                            v = out[c, r, q, m] + bc
-                            out[c, r, q, m] = 0 if relu and v <= 0 else v
-            elif relu:
+            if with_bias or relu:  # max(v, 0) as _bias_relu: NaN stays NaN, as in NumPy
                 for r in range(h):
                     for q in range(w):
                         for m in range(n):
                             v = out[c, r, q, m]
-                            out[c, r, q, m] = 0 if v <= 0 else v
+                            if with_bias:
+                                v += bias[c]
+                            out[c, r, q, m] = 0 if relu and v <= 0 else v
 
     @jit
     def _convolve_skinny(y, x, w, b, relu, sh, sw, dh, dw):

@@ -45,10 +45,15 @@ def skinny_convolve(x, w, b, out_size, geom, relu):
                                             _COLUMNS_FROM_UNLOADED):
         return None
     padded = memory_order(pad(batch_last_input(x, (kh, kw), geom), geom.padding))
+    (sh, sw), (dh, dw) = geom.stride, geom.dilation
+    if (padded.shape[1] < (ho - 1) * sh + (kh - 1) * dh + 1
+            or padded.shape[2] < (wo - 1) * sw + (kw - 1) * dw + 1):  # the sweep checks no bounds
+        raise ValueError(f"skinny_convolve: padded input {padded.shape[1:3]} too small for output "
+                         f"{out_size} (kernel {(kh, kw)}, stride {geom.stride}, dilation "
+                         f"{geom.dilation})")
     if not padded.flags.c_contiguous:
         padded = _HOST.ascontiguousarray(padded)
     y = _HOST.empty((o, ho, wo, n), x.dtype)
     _jit.convolve_skinny(y, padded, _HOST.ascontiguousarray(w),
-                         w.reshape(-1)[:0] if b is None else b, relu, *geom.stride,
-                         *geom.dilation)
+                         w.reshape(-1)[:0] if b is None else b, relu, sh, sw, dh, dw)
     return batch_last(y)
