@@ -94,10 +94,16 @@ def test_bad_splits_are_one_line_errors(argv, message, tmp_path, capsys):
 
 def test_test_set_is_evaluated_once(tmp_path, monkeypatch):
     """Every pass the Trainer makes over data, counted: only one of them reads test images."""
-    loaded, passes = [], []
+    loaded, train_rows, passes = [], set(), []
     load = classify.load_image_dataset
-    monkeypatch.setattr(classify, "load_image_dataset",
-                        lambda *a, **k: loaded.append(load(*a, **k)) or loaded[-1])
+
+    def loading(*args, **kwargs):
+        # The training rows as loaded: the run then rearranges that array into its fit part.
+        loaded.append(load(*args, **kwargs))
+        train_rows.update(r.tobytes() for r in loaded[0].x_train.reshape(1438, -1))
+        return loaded[-1]
+
+    monkeypatch.setattr(classify, "load_image_dataset", loading)
 
     def is_test(arrays) -> bool:
         return any(np.shares_memory(a, loaded[0].x_test) for a in arrays)
@@ -109,7 +115,6 @@ def test_test_set_is_evaluated_once(tmp_path, monkeypatch):
         if validation is not None:  # validation images come from the training set, no others
             x_val = validation[0].reshape(len(validation[0]), -1)
             test_rows = {r.tobytes() for r in loaded[0].x_test.reshape(359, -1)}
-            train_rows = {r.tobytes() for r in loaded[0].x_train.reshape(1438, -1)}
             rows = {r.tobytes() for r in x_val}
             assert rows <= train_rows and rows.isdisjoint(test_rows - train_rows)
         return fit(self, train, validation, **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["holdout_split"]
+__all__ = ["holdout_split", "take_split"]
 
 
 def holdout_split(labels, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -48,3 +48,38 @@ def holdout_split(labels, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]
                          f"{len(train)} for training and {len(val)} for validation; both need at "
                          "least one (choose another fraction, or 0 for no validation)")
     return train, val
+
+
+def take_split(x, y, fit_idx, val_idx) -> tuple:
+    """``(x_fit, y_fit), (x_val, y_val)`` (None without a validation part): the two parts of a
+    training set, the fit part made in ``x``'s own memory, which ``x`` then no longer holds as it
+    was (the caller drops it).
+
+    Indexing ``x[fit_idx]`` would copy the fit part while ``x`` still holds the whole set, so
+    both would be in memory at once (MNIST's training images are 180 MiB as float32). Instead
+    the fit rows move to the front of ``x`` a block at a time: ``fit_idx`` ascends (as
+    ``holdout_split`` gives it), so each block reads rows at or after those it writes, and
+    no row is overwritten before it is read. The values and their order are those of
+    ``x[fit_idx]``; without a validation part (``fit_idx`` is every index in order) the fit
+    part is ``x`` itself. A read-only ``x`` is left alone and the parts are copies.
+
+    Raises:
+        ValueError: ``fit_idx`` not strictly ascending within ``[0, len(x))``.
+    """
+    fit_idx = np.asarray(fit_idx)
+    n = len(fit_idx)
+    if n and (fit_idx[0] < 0 or fit_idx[-1] >= len(x) or np.any(fit_idx[1:] <= fit_idx[:-1])):
+        raise ValueError(f"take_split: fit_idx must ascend strictly within [0, {len(x)}), got "
+                         f"{n} indices from {fit_idx.min()} to {fit_idx.max()}")
+    if len(val_idx) == 0 and n == len(x):
+        return (x, y), None
+    if not x.flags.writeable:  # not ours to rearrange (a read-only or memory-mapped array)
+        return (x[fit_idx], y[fit_idx]), ((x[val_idx], y[val_idx]) if len(val_idx) else None)
+    validation = (x[val_idx], y[val_idx]) if len(val_idx) else None
+    for start in range(0, n, _SPLIT_BLOCK):
+        rows = fit_idx[start:start + _SPLIT_BLOCK]
+        x[start:start + len(rows)] = x[rows]  # x[rows] is read whole before the write
+    return (x[:n], y[fit_idx]), validation
+
+
+_SPLIT_BLOCK = 4096  # rows moved per step: MNIST's 12.8 MB, a small fraction of the set

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .. import bayes
 from ..data import as_generator
-from ..data.split import holdout_split
+from ..data.split import holdout_split, take_split
 from ..robust.ood import logits_of
 from .catalog import load_image_dataset
 from .classify import load_model
@@ -43,7 +43,10 @@ def _validation_images(folder: Path, data):
     if recorded != digest:
         raise ValueError(f"calibrate: the validation split drawn again for {folder} does not "
                          f"match the one recorded (sha256 {recorded!r}, drawn {digest!r})")
-    return (data.x_train[fit], data.y_train[fit]), (data.x_train[val], data.y_train[val])
+    # As train does: the fit part in the training set's own memory, which data then holds.
+    parts = take_split(data.x_train, data.y_train, fit, val)
+    data.x_train, data.y_train = parts[0]
+    return parts
 
 
 def _scores(probs, y, bins) -> dict:

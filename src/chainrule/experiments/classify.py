@@ -20,6 +20,7 @@ from ..backend import get_array_module, validate_device
 from ..data import ArrayDataset, DataLoader, as_generator, transforms
 from ..data.idx import atomic_write_bytes
 from ..data.images import image_statistics
+from ..data.split import take_split
 from ..io import read_config, read_shapes, save_weights
 from ..io.checkpoint import load_weights
 from ..models import build_from_config
@@ -142,8 +143,12 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     perturb = AdversarialTraining(**adv_args, rng=adv_rng[0]) if adversarial else None
     fit_idx, val_idx, split = validation_split("train_classifier", data.y_train, val_split,
                                                split_rng)
-    x_fit, y_fit = data.x_train[fit_idx], data.y_train[fit_idx]
-    validation = (data.x_train[val_idx], data.y_train[val_idx]) if len(val_idx) else None
+    images = image_statistics(data.x_train)  # for predict; in the weights' metadata
+    # The fit part in the training set's own memory (not a second copy of it: 180 MiB for
+    # MNIST). The set's array now holds the fit part in front, so data's training set becomes
+    # that part: nothing below can read the rearranged whole by that name.
+    (x_fit, y_fit), validation = take_split(data.x_train, data.y_train, fit_idx, val_idx)
+    data.x_train, data.y_train = x_fit, y_fit
     kwargs = _model_kwargs(model, data.input_shape, len(data.classes), model_kwargs or {})
     spec_extra = bayes_runs.spec_of(bayes)
     member_rngs = model_rng.spawn(bayes["ensemble"]) if "ensemble" in bayes else [model_rng]
@@ -166,7 +171,7 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                 **config, **({"adversarial": {**perturb.config(), **(
                     {"check": check_n} if check_n else {})}} if perturb else {}),
                 **({"bayes": bayes} if bayes else {})}
-    config["images"] = image_statistics(data.x_train)  # for predict; in the weights' metadata
+    config["images"] = images
     # Everything above only checks and builds in memory; the folder is created and locked here.
     with RunFolder(out, run_args, resume=resume, epochs_fixed=schedule != "constant") as run:
         n_threads, note = run_threads(run, threads)
