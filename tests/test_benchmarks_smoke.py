@@ -301,3 +301,12 @@ def test_interleaved_switches_each_route_and_restores_them(bench, load_script, c
     assert (jit.im2col, jit.col2im_crop, K.channel_sums, cr.F.mse_loss) == before
     with pytest.raises(SystemExit):
         il.main(["conv_ae", "--modes", "all,fast"])
+
+
+def test_gemm_shapes_times_each_product(load_script, capsys):
+    """benchmarks/gemm_shapes.py prints a row per product shape and the sums per framework."""
+    gs = load_script("benchmarks/gemm_shapes.py")
+    totals = gs.main(["--frameworks", "numpy", "--repeats", "1", "--shapes", "2", "--threads", "1"])
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[2].startswith("| D 784->512 forward (128, 784, 512) |")
+    assert len(lines) == 5 and lines[-1].startswith("| sum |") and totals["numpy"] > 0
