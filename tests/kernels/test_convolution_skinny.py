@@ -149,3 +149,26 @@ def test_an_output_larger_than_the_input_allows_is_an_error_not_a_read_out_of_bo
     assert convolution_skinny.skinny_convolve(x, w, None, (ho, wo), geom, False) is not None
     with pytest.raises(ValueError, match=r"skinny_convolve: padded input \(32, 32\) too small"):
         convolution_skinny.skinny_convolve(x, w, None, (ho + 1, wo), geom, False)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("c, k, stride, dilation", [(1, 5, 1, 1), (2, 3, 2, 1), (3, 2, 1, 2),
+                                                    (1, 1, 1, 1), (5, 3, 1, 1)])
+def test_sweep_adds_the_taps_one_by_one_in_order(rng, dtype, c, k, stride, dilation):
+    """Four taps per statement (``backend/jit_images.py``) still add them one at a time, in the
+    reference's order: equal bit for bit to accumulating tap after tap in NumPy, for tap counts
+    (1, 12, 18, 25, 45) with and without a remainder of four."""
+    n, o, side = 11, 3, 9
+    x = rng.standard_normal((c, side, side, n)).astype(dtype)
+    w = rng.standard_normal((o, c, k, k)).astype(dtype)
+    b = rng.standard_normal(o).astype(dtype)
+    ho = (side - (k - 1) * dilation - 1) // stride + 1
+    y = np.empty((o, ho, ho, n), dtype)
+    _jit.convolve_skinny(y, x, w, b, False, stride, stride, dilation, dilation)
+    acc = np.zeros((o, ho, ho, n), dtype)
+    for ci in range(c):
+        for i in range(k):
+            for j in range(k):
+                rows = x[ci, i * dilation::stride][:ho, j * dilation::stride][:, :ho]
+                acc = acc + w[:, ci, i, j, None, None, None] * rows
+    np.testing.assert_array_equal(y, acc + b[:, None, None, None])

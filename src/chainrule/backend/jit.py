@@ -10,7 +10,8 @@ padding (``im2col``), a prediction's convolution with few filters and taps over 
 ``adagrad``: the rule of optim/ in one pass), a fused layer's bias + ReLU (``bias_relu``) and its
 gradient mask (``relu_grad``), and cross entropy over class labels (``cross_entropy``: the loss
 and softmax - one_hot in one sweep per row; equal to the NumPy path to rounding, as its exp and
-log are libm's). docs/performance.md has the measurements.
+log are libm's). The image kernels (col2im, im2col, pooling, the skinny convolution) are written
+in ``backend/jit_images.py``, the rest here. docs/performance.md has the measurements.
 
 numba is optional (``pip install chainrule[fast]``): without it, or with ``chainrule.config.jit``
 False (``CHAINRULE_JIT=0`` in the environment), these names are None and every op takes its NumPy
@@ -68,167 +69,9 @@ def _lazy(name):
 def _build():  # noqa: C901 - the kernels are defined together, behind one import
     import numba
 
+    from .jit_images import image_kernels
+
     jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-
-    @jit
-    def _col2im(cols, out, sh, sw, dh, dw):
-        """out (C, Hp, Wp, N) = 0, then += cols (C, kh, kw, Ho, Wo, N) at every offset."""
-        c_, kh, kw, ho, wo, n = cols.shape
-        out[...] = 0
-        for c in range(c_):
-            for i in range(kh):
-                for j in range(kw):
-                    for a in range(ho):
-                        r = i * dh + a * sh
-                        for b in range(wo):
-                            q = j * dw + b * sw
-                            for m in range(n):
-                                out[c, r, q, m] += cols[c, i, j, a, b, m]
-
-    @jit
-    def _col2im_crop(out, cols, bias, relu, sh, sw, dh, dw, pt, pl):
-        """out (C, H, W, N) = the sum of cols (C, kh, kw, Ho, Wo, N) at every offset, as
-        ``_col2im`` into the padded image, but only the unpadded part is written (dense, no
-        crop), then + bias[c] when bias is not empty, then max(., 0) when ``relu``: each
-        element's sum in ``_col2im``'s order, then its bias, as the reference's ``y += b``.
-        """
-        c_, h, w, n = out.shape
-        kh, kw, ho, wo = cols.shape[1], cols.shape[2], cols.shape[3], cols.shape[4]
-        with_bias = bias.size > 0
-        for c in range(c_):
-            out[c] = 0
-            for i in range(kh):
-                for j in range(kw):
-                    for a in range(ho):
-                        r = i * dh + a * sh - pt
-                        if r < 0 or r >= h:
-                            continue
-                        for b in range(wo):
-                            q = j * dw + b * sw - pl
-                            if q < 0 or q >= w:
-                                continue
-                            for m in range(n):
-                                out[c, r, q, m] += cols[c, i, j, a, b, m]
-            if with_bias or relu:  # max(v, 0) as _bias_relu: NaN stays NaN, as in NumPy
-                for r in range(h):
-                    for q in range(w):
-                        for m in range(n):
-                            v = out[c, r, q, m]
-                            if with_bias:
-                                v += bias[c]
-                            out[c, r, q, m] = 0 if relu and v <= 0 else v
-
-    @jit
-    def _convolve_skinny(y, x, w, b, relu, sh, sw, dh, dw):
-        """y (O, Ho, Wo, N) = x (C, Hp, Wp, N, padded) convolved with w (O, C, kh, kw), + b[o]
-        (b not empty), then max(., 0) (``relu``): per output position, each tap times N inputs
-        into N accumulators per filter (the reference's tap order, then the bias); no columns."""
-        o_, ho, wo, n = y.shape
-        c_, kh, kw = w.shape[1], w.shape[2], w.shape[3]
-        with_bias = b.size > 0
-        acc = np.empty((o_, n), y.dtype)
-        for a in range(ho):
-            for q in range(wo):
-                acc[:] = 0
-                for c in range(c_):
-                    for i in range(kh):
-                        r = a * sh + i * dh
-                        for j in range(kw):
-                            xr = x[c, r, q * sw + j * dw]
-                            for o in range(o_):
-                                wv = w[o, c, i, j]
-                                ar = acc[o]
-                                for m in range(n):
-                                    ar[m] += wv * xr[m]
-                for o in range(o_):  # max(v, 0) as _bias_relu: NaN stays NaN
-                    for m in range(n):
-                        v = acc[o, m]
-                        if with_bias:
-                            v += b[o]
-                        y[o, a, q, m] = 0 if relu and v <= 0 else v
-
-    @jit
-    def _im2col(cols, x, sh, sw, dh, dw, pt, pl):
-        """cols (C, kh, kw, Ho, Wo, N) = x (C, H, W, N) at every window offset, 0 where the
-        window reads the zero padding (``pt`` rows above, ``pl`` columns left): im2col of the
-        padded input without building it."""
-        c_, kh, kw, ho, wo, n = cols.shape
-        h, w = x.shape[1], x.shape[2]
-        for c in range(c_):
-            for i in range(kh):
-                for j in range(kw):
-                    for a in range(ho):
-                        r = a * sh + i * dh - pt
-                        inside = 0 <= r < h
-                        for b in range(wo):
-                            q = b * sw + j * dw - pl
-                            if inside and 0 <= q < w:
-                                for m in range(n):
-                                    cols[c, i, j, a, b, m] = x[c, r, q, m]
-                            else:
-                                for m in range(n):
-                                    cols[c, i, j, a, b, m] = 0
-
-    @jit
-    def _route(xpad, y, g, out, kh, kw, sh, sw):
-        """out (C, Hp, Wp, N) = g routed to each window's first input equal to its output y.
-
-        A NaN output routes to the window's first NaN (NaN never equals itself). The loop over
-        the batch is innermost and branch-free, so it compiles to vector instructions.
-        """
-        c_, ho, wo, n = y.shape
-        # Windows that tile the input (stride = kernel, as in LeNet's 2 x 2 pooling) write each
-        # covered value once: only the uncovered edge is zeroed first, not the whole array.
-        # 0.0 + the product keeps the value bit-identical to the accumulation (-0.0 turns +0.0).
-        tiled = sh == kh and sw == kw
-        if tiled:
-            out[:, ho * kh:] = 0
-            out[:, :, wo * kw:] = 0
-        else:
-            out[...] = 0
-        free = np.empty(n, dtype=np.bool_)  # windows whose winner is still to be found
-        for c in range(c_):
-            for a in range(ho):
-                for b in range(wo):
-                    free[:] = True
-                    for i in range(kh):
-                        r = a * sh + i
-                        for j in range(kw):
-                            q = b * sw + j
-                            if tiled:  # two copies of the loop: each stays branch-free
-                                for m in range(n):
-                                    v, best = xpad[c, r, q, m], y[c, a, b, m]
-                                    won = free[m] & ((v == best) | ((v != v) & (best != best)))
-                                    out[c, r, q, m] = 0.0 + g[c, a, b, m] * won
-                                    free[m] = free[m] & ~won
-                            else:
-                                for m in range(n):
-                                    v, best = xpad[c, r, q, m], y[c, a, b, m]
-                                    won = free[m] & ((v == best) | ((v != v) & (best != best)))
-                                    out[c, r, q, m] += g[c, a, b, m] * won
-                                    free[m] = free[m] & ~won
-
-    @jit
-    def _pool(xpad, out, kh, kw, sh, sw, largest):
-        """out (C, Ho, Wo, N) = the max (or min) of each window of xpad; a NaN wins, as np.maximum.
-
-        The batch loop is innermost and branch-free (selects), so it compiles to vector code.
-        """
-        c_, ho, wo, n = out.shape
-        for c in range(c_):
-            for a in range(ho):
-                for b in range(wo):
-                    for m in range(n):
-                        out[c, a, b, m] = xpad[c, a * sh, b * sw, m]
-                    for i in range(kh):
-                        for j in range(kw):
-                            if i == 0 and j == 0:
-                                continue
-                            for m in range(n):
-                                v, best = xpad[c, a * sh + i, b * sw + j, m], out[c, a, b, m]
-                                better = (v > best) if largest else (v < best)
-                                if (better or v != v) and best == best:
-                                    out[c, a, b, m] = v
 
     # The optimizer kernels do, per element, the float operations of the rules as optim/ writes
     # them (optim/sgd.py, adam.py, rmsprop.py, adagrad.py), in the same order and with scalars
@@ -364,11 +207,9 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
                 grad[i, label] -= 1
         return -1
 
-    return {"col2im": _col2im, "col2im_crop": _col2im_crop, "im2col": _im2col,
-            "convolve_skinny": _convolve_skinny,
-            "route_to_winners": _route, "pool": _pool, "adam": _adam,
-            "sgd": _sgd, "rmsprop": _rmsprop, "adagrad": _adagrad, "bias_relu": _bias_relu,
-            "relu_grad": _relu_grad, "cross_entropy": _cross_entropy}
+    return {**image_kernels(jit), "adam": _adam, "sgd": _sgd, "rmsprop": _rmsprop,
+            "adagrad": _adagrad, "bias_relu": _bias_relu, "relu_grad": _relu_grad,
+            "cross_entropy": _cross_entropy}
 
 
 def loaded() -> bool:
