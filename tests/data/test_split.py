@@ -53,3 +53,10 @@ def test_indices_that_could_overwrite_rows_before_reading_them_are_refused(fit_i
     with pytest.raises(ValueError, match=r"fit_idx must ascend strictly within \[0, 5\)"):
         take_split(x, y, np.array(fit_idx), np.array([4]))
     np.testing.assert_array_equal(x, before)  # refused before anything moved
+
+
+def test_a_mask_is_refused_not_read_as_indices():
+    x, y = _images(4)
+    with pytest.raises(TypeError, match="fit_idx must be a 1-D array of integer indices, got "
+                                        "dtype bool"):
+        take_split(x, y, np.array([True, False, True, True]), np.array([1]))

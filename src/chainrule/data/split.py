@@ -64,9 +64,13 @@ def take_split(x, y, fit_idx, val_idx) -> tuple:
     part is ``x`` itself. A read-only ``x`` is left alone and the parts are copies.
 
     Raises:
+        TypeError: ``fit_idx`` is not a 1-D array of integers (a boolean mask, say).
         ValueError: ``fit_idx`` not strictly ascending within ``[0, len(x))``.
     """
     fit_idx = np.asarray(fit_idx)
+    if fit_idx.ndim != 1 or fit_idx.dtype.kind not in "iu":
+        raise TypeError(f"take_split: fit_idx must be a 1-D array of integer indices, got dtype "
+                        f"{fit_idx.dtype} and shape {fit_idx.shape}")
     n = len(fit_idx)
     if n and (fit_idx[0] < 0 or fit_idx[-1] >= len(x) or np.any(fit_idx[1:] <= fit_idx[:-1])):
         raise ValueError(f"take_split: fit_idx must ascend strictly within [0, {len(x)}), got "
