@@ -152,13 +152,11 @@ def convolve(x, w, b, out_size, geom, *, relu=False, reuse=None, keep=False, rec
         return convolve_reference(x, w, b, out_size, geom, relu)
     if not recording and reuse is None:
         y = _small_convolve(x, w, b, out_size, geom, relu)
+        if y is None:
+            y = skinny_convolve(x, w, b, out_size, geom, relu)
         if y is not None:
             return y, None
     dense = x if reuse is not None else batch_last_input(x, w.shape[2:], geom)
-    if reuse is None:
-        y = skinny_convolve(dense, w, b, out_size, geom, relu, training=recording)
-        if y is not None:
-            return y, (Reuse(dense=dense) if keep and dense is not x else None)
     y, cols = _convolve(dense, w, b, out_size, geom, None if reuse is None else reuse.cols, relu,
                         recording)
     if not keep:

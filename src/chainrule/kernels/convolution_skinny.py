@@ -1,12 +1,11 @@
-"""A convolution's forward with few filters and taps over a big batch, without columns.
+"""A prediction's convolution with few filters and taps over a big batch, without columns.
 
 LeNet-5's C1 (6 filters of 5 x 5 taps) predicting a batch of 1000 would write and then read 78 MB
 of im2col columns for a product of 6 x 25 numbers per position: memory traffic, not arithmetic.
 The compiled sweep (``backend.jit.convolve_skinny``) adds, for each output position, every tap
 times a run of the batch's inputs into a row of accumulators per filter, reading only the padded
-input. A training forward takes it too; its filter gradient builds the columns as before. Its
-reference is ``convolution.convolve_reference``, which it matches to float rounding (the same
-tap order; bit for bit with one input channel).
+input. Its reference is ``convolution.convolve_reference``, which it matches to float rounding
+(the same tap order; bit for bit with one input channel).
 """
 
 from __future__ import annotations
@@ -26,16 +25,13 @@ _COLUMNS_FROM = 2 * 2**20
 _COLUMNS_FROM_UNLOADED = 16 * 2**20
 
 
-def skinny_convolve(x, w, b, out_size, geom, relu, training=False):
-    """``convolve``'s batch-last output for few filters and taps (``o * c * kh * kw <= 1024``,
-    the products ``convolution._row_blocks`` splits) over big columns (see ``_COLUMNS_FROM``), in
-    one compiled sweep without them; otherwise None.
+def skinny_convolve(x, w, b, out_size, geom, relu):
+    """``convolve``'s batch-last output for a forward that records nothing, with few filters and
+    taps (``o * c * kh * kw <= 1024``, the products ``convolution._row_blocks`` splits) over big
+    columns (see ``_COLUMNS_FROM``), in one compiled sweep without them; otherwise None.
 
-    A prediction loads numba only here, where the columns it saves outweigh numba's memory.
-    ``training``: a forward that a backward will follow, which loads numba anyway, so the route
-    does not depend on whether it is loaded yet (a resumed run takes it from its first step, as
-    the run it resumes did). The sums run in another order than the GEMM's: equal to float
-    rounding, not bit for bit.
+    A prediction loads numba only here, where the columns it saves outweigh numba's memory. The
+    sums run in another order than the GEMM's: equal to float rounding, not bit for bit.
     """
     if (_jit.convolve_skinny is None or type(x) is not _HOST.ndarray or geom.groups != 1
             or not _jit.handles(x.dtype) or w.dtype != x.dtype
@@ -45,7 +41,7 @@ def skinny_convolve(x, w, b, out_size, geom, relu, training=False):
     o, _, kh, kw = w.shape
     ho, wo = out_size
     columns = c * kh * kw * ho * wo * n * x.itemsize
-    if o * c * kh * kw > 1024 or columns < (_COLUMNS_FROM if training or _jit.loaded() else
+    if o * c * kh * kw > 1024 or columns < (_COLUMNS_FROM if _jit.loaded() else
                                             _COLUMNS_FROM_UNLOADED):
         return None
     padded = memory_order(pad(batch_last_input(x, (kh, kw), geom), geom.padding))
