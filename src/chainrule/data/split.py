@@ -52,8 +52,8 @@ def holdout_split(labels, fraction: float, rng) -> tuple[np.ndarray, np.ndarray]
 
 def take_split(x, y, fit_idx, val_idx) -> tuple:
     """``(x_fit, y_fit), (x_val, y_val)`` (None without a validation part): the two parts of a
-    training set, the fit part made in ``x``'s own memory, which ``x`` then no longer holds as it
-    was (the caller drops it).
+    training set, the fit part made in ``x``'s own memory, so that ``x`` no longer holds the set
+    as it was: the caller keeps only the parts.
 
     Indexing ``x[fit_idx]`` would copy the fit part while ``x`` still holds the whole set, so
     both would be in memory at once (MNIST's training images are 180 MiB as float32). Instead
@@ -77,9 +77,9 @@ def take_split(x, y, fit_idx, val_idx) -> tuple:
                          f"{n} indices from {fit_idx.min()} to {fit_idx.max()}")
     if len(val_idx) == 0 and n == len(x):
         return (x, y), None
+    validation = (x[val_idx], y[val_idx]) if len(val_idx) else None  # copied before rows move
     if not x.flags.writeable:  # not ours to rearrange (a read-only or memory-mapped array)
-        return (x[fit_idx], y[fit_idx]), ((x[val_idx], y[val_idx]) if len(val_idx) else None)
-    validation = (x[val_idx], y[val_idx]) if len(val_idx) else None
+        return (x[fit_idx], y[fit_idx]), validation
     for start in range(0, n, _SPLIT_BLOCK):
         rows = fit_idx[start:start + _SPLIT_BLOCK]
         x[start:start + len(rows)] = x[rows]  # x[rows] is read whole before the write

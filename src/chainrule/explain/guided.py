@@ -60,8 +60,6 @@ def guided_relu(z, rule: str = "guided"):
     return GuidedReLU.apply(z, rule=rule)
 
 
-
-
 @contextlib.contextmanager
 def relu_rule(model, rule: str):
     """Within the block, every ``nn.ReLU`` in ``model`` backpropagates by ``rule``.
