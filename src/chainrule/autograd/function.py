@@ -60,18 +60,16 @@ class Function:
             if not isinstance(t, Tensor):  # Python numbers or arrays: wrapped as constants
                 inputs = _as_tensors(inputs)
                 break
-        needs = tuple([t.requires_grad for t in inputs])
+        needs, arrays, versions = [], [], []
+        for t in inputs:
+            needs.append(t.requires_grad)
+            arrays.append(t._data)
+            versions.append(t._counter[0])  # t._version: backward checks the values are unchanged
         # Known before forward runs, so that forward saves for backward only what will be needed.
         record = True in needs and _grad_enabled.get()
         fn.recording = record
-        if record:
-            fn.needs_input_grad = needs
-            # The versions of the values the node reads (t._version): backward refuses those
-            # changed since.
-            fn._versions = [t._counter[0] for t in inputs]
-        else:
-            fn.needs_input_grad = (False,) * len(needs)
-        raw = fn.forward(*[t._data for t in inputs])
+        fn.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
+        raw = fn.forward(*arrays)
         tracer = _trace_recorder.get()  # chainrule.trace is recording the ops of a model
         if not isinstance(raw, tuple):
             if isinstance(raw, numpy.generic):  # NumPy gives 0-d results as scalars: keep arrays
@@ -88,6 +86,8 @@ class Function:
                 tracer(cls, params, given, inputs, outs, True)
         if record:
             fn.inputs = inputs
+            # The versions of the values the node read: backward refuses those changed since.
+            fn._versions = versions
             refs, meta = [], []
             for i, o in enumerate(outs):
                 o.requires_grad = True
