@@ -396,3 +396,62 @@ def test_a_read_only_array_is_refused_when_assigned():
     frozen.flags.writeable = False
     with pytest.raises(ValueError, match=r"Parameter: the array of shape \(3,\) is read-only"):
         Parameter(frozen)
+
+
+_THROUGH_A_VIEW = {
+    "x[0].add_": lambda x: x[0].add_(100.0),
+    "x.T.mul_": lambda x: x.T.mul_(2.0),
+    "x.reshape(-1).fill_": lambda x: x.reshape(-1).fill_(0.0),
+    "x[:, 1:][0] = v": lambda x: x[:, 1:].__setitem__(0, 7.0),
+    "split piece": lambda x: cr.split(x, 1, dim=0)[1].add_(1.0),
+}
+
+
+@pytest.mark.parametrize("change", list(_THROUGH_A_VIEW), ids=list(_THROUGH_A_VIEW))
+def test_a_change_through_a_view_of_a_saved_input_raises(change):
+    # An op's view (reshape, x.T, x[i], split) shares the memory, so it shares the count: the
+    # change must make backward refuse, not give the gradient of the changed values.
+    w = cr.tensor(np.ones(3), requires_grad=True)
+    x = cr.tensor(np.arange(6.0).reshape(2, 3))
+    loss = (w * x).sum()
+    with cr.no_grad():
+        _THROUGH_A_VIEW[change](x)
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        loss.backward()
+
+
+def test_a_change_of_the_base_is_seen_by_a_graph_that_read_its_view():
+    w = cr.tensor(np.ones(3), requires_grad=True)
+    x = cr.tensor(np.arange(6.0).reshape(2, 3))
+    loss = (w * x[1]).sum()
+    with cr.no_grad():
+        x.add_(1.0)
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        loss.backward()
+
+
+def test_a_view_of_a_changed_parameter_is_no_error():
+    # The view starts at its base's version; only changes after the op count.
+    p = Parameter(np.ones((2, 3)))
+    with cr.no_grad():
+        p.add_(1.0)
+    (p.T * p.T).sum().backward()
+    np.testing.assert_array_equal(p.grad.numpy(), np.full((2, 3), 4.0))
+    x = cr.tensor(np.arange(6.0).reshape(2, 3))
+    view = x.reshape(6)
+    with cr.no_grad():
+        view.add_(1.0)  # a change of a tensor no graph read
+    np.testing.assert_array_equal(x.numpy().ravel(), np.arange(6.0) + 1)
+
+
+def test_setitem_with_an_int_beside_an_array_writes_what_getitem_reads():
+    # PyTorch selects with the int first: x[1, :, idx] of a (7, 7, 3) tensor is (7, len(idx)).
+    x = cr.tensor(np.zeros((7, 7, 3)))
+    value = np.arange(14.0).reshape(7, 2)
+    x[1, :, [0, 2]] = value
+    np.testing.assert_array_equal(x[1, :, [0, 2]].numpy(), value)
+    want = np.zeros((7, 7, 3))
+    want[1][:, [0, 2]] = value
+    np.testing.assert_array_equal(x.numpy(), want)
+    x[2, :, np.array([True, False, True])] = -1.0
+    assert (x.numpy()[2][:, [0, 2]] == -1).all() and (x.numpy()[2][:, 1] == 0).all()

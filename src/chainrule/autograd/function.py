@@ -75,6 +75,8 @@ class Function:
             if isinstance(raw, numpy.generic):  # NumPy gives 0-d results as scalars: keep arrays
                 raw = numpy.asarray(raw)
             out = Tensor(raw)
+            if raw.base is not None or (arrays and raw is arrays[0]):  # a view: x.T, x[i]
+                _share_count(out, inputs)
             if tracer is not None:
                 tracer(cls, params, given, inputs, (out,), False)
             if not record:
@@ -82,20 +84,24 @@ class Function:
             outs = (out,)
         else:
             outs = tuple([Tensor(ensure_array(a)) for a in raw])
+            for o in outs:
+                if o._data.base is not None:  # views of an input (split, chunk)
+                    _share_count(o, inputs)
             if tracer is not None:
                 tracer(cls, params, given, inputs, outs, True)
         if record:
             fn.inputs = inputs
             # The versions of the values the node read: backward refuses those changed since.
             fn._versions = versions
-            refs, meta = [], []
+            refs, meta, made = [], [], []
             for i, o in enumerate(outs):
                 o.requires_grad = True
                 o._ctx = fn
                 o._out_idx = i
                 refs.append(weakref.ref(o))
                 meta.append((o._data.shape, o._data.dtype))
-            fn._outputs, fn._out_meta = tuple(refs), tuple(meta)
+                made.append(o._counter[0])  # 0, or the version of the input it is a view of
+            fn._outputs, fn._out_meta, fn._out_versions = tuple(refs), tuple(meta), tuple(made)
         return outs if isinstance(raw, tuple) else outs[0]
 
     @property
@@ -163,6 +169,22 @@ def _as_tensors(inputs) -> tuple[Tensor, ...]:
             xp = get_array_module(ref) if ref is not None else get_array_module(x)
             out.append(Tensor(xp.asarray(x)))
     return tuple(out)
+
+
+def _share_count(out: Tensor, inputs) -> None:
+    """Give ``out`` the count of in-place changes of the input whose memory it views.
+
+    A view and its base are one memory: a change through either must be seen by a graph that
+    read the other (``x[0].add_(1)`` after ``w * x`` was recorded), as ``detach`` shares its
+    count. NumPy and CuPy point a view's ``base`` at the array that owns the memory.
+    """
+    data = out._data
+    owner = data if data.base is None else data.base
+    for t in inputs:
+        a = t._data
+        if a is owner or a.base is owner:
+            out._counter = t._counter
+            return
 
 
 def _check_devices(op: str, inputs) -> None:

@@ -146,13 +146,13 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             if len(gouts) == 1:  # the usual single-output node, without the helpers' calls
                 out = fn._outputs[0]()
                 if out is not None:
-                    if out._counter[0]:  # outputs are made at version 0
+                    if out._counter[0] != fn._out_versions[0]:
                         _modified(fn, out, f"after {type(fn).__name__} computed it")
                     if out._retains_grad:
                         _retain_outputs(fn, gouts)
             else:
-                for t in fn.outputs():
-                    if t is not None and t._counter[0]:
+                for t, made in zip(fn.outputs(), fn._out_versions):
+                    if t is not None and t._counter[0] != made:
                         _modified(fn, t, f"after {type(fn).__name__} computed it")
                 _retain_outputs(fn, gouts)
                 gouts = _fill_missing(fn, gouts)
