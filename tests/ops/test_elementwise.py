@@ -374,3 +374,31 @@ def test_where_and_cast_match_torch(rng):
     (torch.where(torch.tensor(cond), pa, pb) * pb.float().double()).backward(torch.tensor(g))
     np.testing.assert_allclose(ta.grad.numpy(), pa.grad.numpy(), rtol=1e-12)
     np.testing.assert_allclose(tb.grad.numpy(), pb.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.torch
+def test_masked_gradients_stay_zero_under_an_infinite_upstream_gradient_as_in_torch():
+    """pow at base 0 / exponent 0, and clamp, maximum and where ahead of sqrt(0): the positions
+    that get no gradient get 0, not 0 * inf = nan (found by the differential fuzz)."""
+    torch = pytest.importorskip("torch")
+    x = np.array([-1.0, 0.0, 0.0, 2.0])
+    p = np.array([2.0, 0.0, 1.5, 0.5])
+    cases = [
+        (lambda a, b: abs(a) ** b, lambda a, b: abs(a) ** b),
+        (lambda a, b: abs(a) ** 0 + 0.0 ** abs(b), lambda a, b: abs(a) ** 0 + 0.0 ** abs(b)),
+        (lambda a, b: F.sqrt(F.clip(a, low=0.0)) + b, lambda a, b: a.clamp(min=0.0).sqrt() + b),
+        (lambda a, b: F.sqrt(F.maximum(a, cr.tensor(np.zeros(4)))) + b,
+         lambda a, b: torch.maximum(a, torch.zeros(4, dtype=a.dtype)).sqrt() + b),
+        (lambda a, b: F.sqrt(F.where(a._data > 0, a, cr.tensor(np.zeros(4)))) + b,
+         lambda a, b: torch.where(a > 0, a, torch.zeros(4, dtype=a.dtype)).sqrt() + b),
+    ]
+    for ours_fn, torch_fn in cases:
+        a, b = leaf(x), leaf(p)
+        with np.errstate(divide="ignore"):  # sqrt's derivative at 0 is infinite, on purpose
+            ours_fn(a, b).backward(np.ones(4))
+        ta, tb = (torch.tensor(v, requires_grad=True) for v in (x, p))
+        torch_fn(ta, tb).backward(torch.ones(4, dtype=torch.float64))
+        for ours, theirs in ((a.grad, ta.grad), (b.grad, tb.grad)):
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    assert cr.gradgradcheck(lambda t: F.clip(t + 0.5, 0.2, 1.2) ** 2, [leaf([0.3, -0.1])])
+    assert cr.gradgradcheck(lambda t, q: t**q, [leaf([0.5, 1.5]), leaf([2.0, 3.0])])

@@ -220,3 +220,26 @@ def test_linear_equals_matmul_with_transposed_weight(lead, features):
     expected = cr.grad(composed, (x, w, b), g)
     for ours, theirs in zip(grads, expected, strict=True):
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.torch
+def test_attention_of_a_query_that_may_attend_to_no_key_is_zero_as_in_torch(rng):
+    """A fully masked row was a softmax over only -inf: nan, and nan in every value gradient."""
+    torch = pytest.importorskip("torch")
+    q, k = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 5, 4))
+    v = rng.standard_normal((2, 5, 2))
+    mask = rng.random((3, 5)) < 0.6
+    mask[0] = False
+    mask[1:, 0] = True
+    fmask = np.where(mask, 0.0, -np.inf)
+    for m in (mask, fmask):
+        ours = [cr.tensor(a, requires_grad=True) for a in (q, k, v)]
+        out = F.scaled_dot_product_attention(*ours, attn_mask=cr.tensor(m))
+        theirs = [torch.tensor(a, requires_grad=True) for a in (q, k, v)]
+        tout = torch.nn.functional.scaled_dot_product_attention(*theirs, attn_mask=torch.tensor(m))
+        np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-12, atol=1e-14)
+        g = rng.standard_normal(out.shape)
+        out.backward(g)
+        tout.backward(torch.tensor(g))
+        for a, b in zip(ours, theirs):
+            np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)

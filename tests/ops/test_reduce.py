@@ -182,7 +182,7 @@ def test_argmax_takes_the_first_of_ties_and_rejects_several_axes():
         (lambda x: x.max(axis=(0, -3)), ValueError, r"max: repeated axis in \(0, -3\)"),
         (lambda x: x.min(axis=1.0), TypeError, r"min: axis must be an int, a tuple"),
         (lambda x: x.var(axis=0, ddof=2), ValueError, r"var: ddof=2 leaves no degrees of freedom"),
-        (lambda x: x.std(ddof=-1), ValueError, r"var: ddof must be a non-negative number, got -1"),
+        (lambda x: x.std(ddof=-1), ValueError, r"std: ddof must be a non-negative number, got -1"),
         (lambda x: x.argmin(axis=5), ValueError, r"argmin: axis 5 is out of range"),
     ],
 )
@@ -252,3 +252,41 @@ def test_ties_match_torch_amax_and_unbiased_var_matches_torch():
     ty = torch.tensor(data, requires_grad=True)
     torch.std(ty, dim=0).sum().backward()  # torch's default correction is 1
     np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.torch
+def test_std_of_a_constant_slice_has_gradient_zero_as_in_torch():
+    """sqrt's infinite derivative at a zero deviation times the zero deviation was nan."""
+    torch = pytest.importorskip("torch")
+    data = np.array([[1.0, 1.0, 1.0], [1.0, 2.0, 4.0]])
+    for kwargs in ({"dim": 1, "correction": 1}, {"dim": 1, "unbiased": False}, {}):
+        x = cr.tensor(data, requires_grad=True)
+        g = np.array([0.5, -2.0]) if kwargs else np.array(1.5)
+        x.std(**kwargs).backward(g)
+        t = torch.tensor(data, requires_grad=True)
+        t.std(**kwargs if kwargs else {"correction": 0}).backward(torch.tensor(g))
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-15)
+    spread = cr.tensor(data[1:] * [[1, 2, 3]], requires_grad=True)
+    assert cr.gradgradcheck(lambda t: t.std(axis=1), [spread])
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("values", [
+    np.array([[False, True, False, True], [True, False, False, True]]),
+    np.array([[0, 1, 200, 2], [3, 255, 0, 0]], dtype=np.uint8),
+    np.array([[np.iinfo(np.int64).min, 0, 5, 5], [1, -1, 1, 0]]),
+    np.array([[1.0, np.nan, 3.0, -np.inf], [0.0, -0.0, np.nan, 2.0]]),
+])
+def test_descending_sort_and_topk_of_bool_unsigned_int_min_and_nan_match_torch(values):
+    """Sorting -x for a descending order was wrong for these (bool was even left ascending)."""
+    torch = pytest.importorskip("torch")
+    ours = F.sort(cr.tensor(values), dim=1, descending=True)
+    theirs = torch.sort(torch.tensor(values), dim=1, descending=True, stable=True)
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+    np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    np.testing.assert_array_equal(F.argsort(cr.tensor(values), dim=0, descending=True).numpy(),
+                                  torch.argsort(torch.tensor(values), dim=0, descending=True,
+                                                stable=True).numpy())
+    if values.dtype.kind == "f":
+        np.testing.assert_array_equal(F.topk(cr.tensor(values), 2, dim=1).values.numpy(),
+                                      torch.topk(torch.tensor(values), 2, dim=1).values.numpy())

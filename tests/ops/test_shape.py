@@ -396,3 +396,55 @@ def test_matches_torch(rng, name, ours, theirs):
     tout.backward(torch.tensor(g))
     np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("index", [
+    (1, slice(None), [0, 2, 2]),
+    (None, 0, slice(None), [1, 0]),
+    (0, Ellipsis, [3, 1]),
+    ([0, 1], slice(None), 2),
+])
+def test_an_int_beside_an_array_index_selects_first_as_in_torch(rng, index):
+    """NumPy moves the array's axis to the front here (a transposed result for square shapes)."""
+    torch = pytest.importorskip("torch")
+    data = rng.standard_normal((2, 3, 4))
+    x = cr.tensor(data, requires_grad=True)
+    out = x[index]
+    t = torch.tensor(data, requires_grad=True)
+    tout = t[tuple(torch.tensor(i) if isinstance(i, list) else i for i in index)]
+    assert out.shape == tuple(tout.shape)
+    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+    g = rng.standard_normal(out.shape)
+    out.backward(g)
+    tout.backward(torch.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.torch
+def test_gather_and_scatter_add_along_take_a_smaller_index_as_in_torch(rng):
+    """take_along_axis broadcast an index of size 1 (a wrong shape), and scatter_add_along
+    checked the index against g's size rather than the output's."""
+    torch = pytest.importorskip("torch")
+    data = rng.standard_normal((4, 3, 5))
+    index = rng.integers(0, 3, (2, 4, 1))
+    x = cr.tensor(data, requires_grad=True)
+    out = F.gather(x, 1, cr.tensor(index))
+    t = torch.tensor(data, requires_grad=True)
+    tout = torch.gather(t, 1, torch.tensor(index))
+    np.testing.assert_array_equal(out.numpy(), tout.detach().numpy())
+    g = rng.standard_normal(out.shape)
+    out.backward(g)
+    tout.backward(torch.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+    src = rng.standard_normal((3, 5, 2))
+    ours = F.scatter_add_along(cr.tensor(src), 0, cr.tensor(index[:, :, :1] + 3), (6, 4, 1))
+    theirs = torch.zeros((6, 4, 1), dtype=torch.float64).scatter_add(
+        0, torch.tensor(index[:, :, :1] + 3), torch.tensor(src))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-15)
+    ids = cr.tensor(index[:, :, :1] + 3)
+    assert cr.gradgradcheck(lambda s: F.scatter_add_along(s, 0, ids, (6, 4, 1)),
+                            [cr.tensor(src, requires_grad=True)])
+    with pytest.raises(ValueError, match="gather: index of shape"):
+        F.gather(x, 1, cr.tensor(rng.integers(0, 3, (5, 1, 1))))
+

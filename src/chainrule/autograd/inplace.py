@@ -19,7 +19,7 @@ from ..backend.random import resolve_rng
 from .mode import _grad_enabled
 from .tensor import Tensor
 
-__all__ = ["mark_changed", "writable_array"]
+__all__ = ["ints_first", "mark_changed", "writable_array"]
 
 
 def writable_array(t: Tensor, who: str = "in-place change"):
@@ -79,14 +79,22 @@ def _apply(t: Tensor, who: str, write) -> Tensor:
 
 
 def setitem(self, index, value) -> None:
-    """``t[index] = value`` with NumPy's indexing rules (see the module docstring)."""
+    """``t[index] = value``: NumPy's indexing rules, but an int beside an array selects first, as
+    in PyTorch and as ``t[index]`` reads (``ints_first``)."""
     if isinstance(index, Tensor):
         index = index._data
     elif isinstance(index, tuple):
         index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
 
     def write(arr):
-        arr[index] = _value(arr, value)
+        steps = None
+        if isinstance(index, tuple):
+            xp = get_array_module(arr)
+            steps = ints_first(tuple(xp.asarray(i) if isinstance(i, list) else i for i in index))
+        if steps is None:
+            arr[index] = _value(arr, value)
+        else:  # the ints' selection is a view of arr: writing through it writes arr
+            arr[steps[0]][steps[1]] = _value(arr, value)
 
     _apply(self, "__setitem__", write)
 
@@ -224,3 +232,32 @@ Tensor.__iadd__ = _augmented("__add__", add_)
 Tensor.__isub__ = _augmented("__sub__", sub_)
 Tensor.__imul__ = _augmented("__mul__", mul_)
 Tensor.__itruediv__ = _augmented("__truediv__", div_)
+
+
+def ints_first(index):
+    """``index`` as two steps, ints (and slices, None, ...) first, then the arrays, where it
+    mixes ints and arrays; None otherwise.
+
+    NumPy counts an int beside an integer array or a mask as an array index: when a slice, None
+    or Ellipsis separates them, the arrays' axes go first (``x[0, :, [1, 2]]`` of a (2, 3, 4)
+    tensor is (2, 3)). PyTorch selects with the int first, so the array's axis stays in place
+    ((3, 2)); chainrule follows PyTorch. When both orders agree the two steps give the same.
+    """
+    if not isinstance(index, tuple):
+        return None
+    ints = [hasattr(i, "__index__") and getattr(i, "ndim", 0) == 0 and not isinstance(i, bool)
+            for i in index]
+    arrays = [getattr(i, "ndim", 0) > 0 for i in index]
+    if not any(ints) or not any(arrays):
+        return None
+    basic, rest = [], []
+    for item, is_int, is_array in zip(index, ints, arrays, strict=True):
+        if is_array:
+            basic += [slice(None)] * (item.ndim if item.dtype.kind == "b" else 1)
+            rest.append(item)
+        elif is_int:
+            basic.append(item)
+        else:
+            basic.append(item)
+            rest.append(Ellipsis if item is Ellipsis else slice(None))
+    return tuple(basic), tuple(rest)

@@ -58,7 +58,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
             (..., L, S).
         dropout_p: dropout probability of the attention weights.
         is_causal: each query attends only to keys at or before its position; not together with
-            ``attn_mask``.
+            ``attn_mask``. A query that may attend to no key gets the output 0 (as in PyTorch).
         scale: the factor of the scores (default ``1 / sqrt(E)``).
         rng: numpy Generator for the dropout (None: the default generator).
 
@@ -76,7 +76,16 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     elif not isinstance(scale, numbers.Real):
         raise TypeError(f"scaled_dot_product_attention: scale must be a number, got {scale!r}")
     scores = matmul(query, transpose(key, -2, -1)) * float(scale)
-    weights = softmax(attention_mask_bias(scores, attn_mask, is_causal), dim=-1)
+    scores = attention_mask_bias(scores, attn_mask, is_causal)
+    xp = get_array_module(scores._data)
+    dead = xp.all(scores._data == -math.inf, axis=-1, keepdims=True)
+    if dead.any():
+        # A query that may attend to no key: its weights are 0 (its output 0), as PyTorch's
+        # scaled_dot_product_attention gives, rather than the nan of a softmax over only -inf.
+        dead, zero = Tensor(dead), Tensor(xp.zeros((), dtype=scores.dtype))
+        weights = where(dead, zero, softmax(where(dead, zero, scores), dim=-1))
+    else:
+        weights = softmax(scores, dim=-1)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True, rng=rng)
     return matmul(weights, value)

@@ -30,6 +30,28 @@ def _check_broadcast(op, a, b):
             )
 
 
+def _zero_where(mask, g):
+    """``g`` with 0 where the boolean array ``mask`` is True (recorded, so differentiable again).
+
+    Masking rather than multiplying by 0 keeps an infinite or nan ``g`` out of positions that
+    receive no gradient, as PyTorch's backward formulas do.
+    """
+    xp = get_array_module(mask)
+    mask = xp.asarray(mask)
+    if not mask.any():
+        return g
+    return Where.apply(Tensor(mask), Tensor(xp.zeros((), dtype=g.dtype)), g)
+
+
+def _one_where(mask, x):
+    """``x`` with 1 where ``mask`` is True (recorded): a harmless stand-in at masked positions."""
+    xp = get_array_module(mask)
+    mask = xp.asarray(mask)
+    if not mask.any():
+        return x
+    return Where.apply(Tensor(mask), Tensor(xp.ones((), dtype=x.dtype)), x)
+
+
 class Add(Function):
     def forward(self, a, b):
         return get_array_module(a, b).add(a, b)
@@ -79,15 +101,24 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """x ** p; p may be a constant or a tensor that requires grad (then d/dp = x**p log x)."""
+    """x ** p; p may be a constant or a tensor that requires grad (then d/dp = x**p log x).
+
+    As in PyTorch, d/dx is 0 where p == 0 and d/dp is 0 where x == 0 and p >= 0 (the formulas
+    would give 0 * inf = nan there: x**p is the constant 1, or 0 for every p > 0).
+    """
 
     def forward(self, x, p):
         return x**p
 
     def backward(self, g):
         x, p = self.inputs
-        gx = sum_to(g * p * x ** (p - 1), x.shape) if self.needs_input_grad[0] else None
-        gp = sum_to(g * self.output * log(x), p.shape) if self.needs_input_grad[1] else None
+        gx = gp = None
+        if self.needs_input_grad[0]:
+            const = p._data == 0  # masked, and given exponent 1 (no 0 ** -1 to warn about)
+            gx = sum_to(_zero_where(const, g) * p * x ** (_one_where(const, p) - 1), x.shape)
+        if self.needs_input_grad[1]:
+            flat = (x._data == 0) & (p._data >= 0)  # likewise with log(1) for log(0)
+            gp = sum_to(_zero_where(flat, g) * self.output * log(_one_where(flat, x)), p.shape)
         return gx, gp
 
 
@@ -155,7 +186,7 @@ class Clip(Function):
             mask &= x >= self.low
         if self.high is not None:
             mask &= x <= self.high
-        return g * mask.astype(x.dtype)
+        return _zero_where(~mask, g)
 
 
 class Where(Function):
@@ -164,9 +195,9 @@ class Where(Function):
 
     def backward(self, g):
         cond, a, b = self.inputs
-        c = cond._data.astype(g.dtype)
-        ga = sum_to(g * c, a.shape) if self.needs_input_grad[1] else None
-        gb = sum_to(g * (1 - c), b.shape) if self.needs_input_grad[2] else None
+        c = cond._data
+        ga = sum_to(_zero_where(~c, g), a.shape) if self.needs_input_grad[1] else None
+        gb = sum_to(_zero_where(c, g), b.shape) if self.needs_input_grad[2] else None
         return None, ga, gb
 
 
@@ -181,10 +212,12 @@ class _Extremum(Function):
         a, b = self.inputs
         xp = get_array_module(a._data, b._data)
         wins = (a._data > b._data) if self.largest else (a._data < b._data)
-        wa = wins + 0.5 * (a._data == b._data)
-        wa = xp.asarray(wa, dtype=g.dtype)
-        ga = sum_to(g * wa, a.shape) if self.needs_input_grad[0] else None
-        gb = sum_to(g * (1 - wa), b.shape) if self.needs_input_grad[1] else None
+        ties = a._data == b._data
+        wa = xp.asarray(wins + 0.5 * ties, dtype=g.dtype)
+        # The loser's share is masked, not multiplied by 0: an infinite g must not give it nan.
+        ga = sum_to(_zero_where(wa == 0, g) * wa, a.shape) if self.needs_input_grad[0] else None
+        gb = (sum_to(_zero_where(wins, g) * (1 - wa), b.shape) if self.needs_input_grad[1]
+              else None)
         return ga, gb
 
 

@@ -12,7 +12,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._args import dim_or_axis
-from .shape import _one_axis
+from .shape import _one_axis, getitem
 
 __all__ = ["argsort", "gather", "one_hot", "scatter_add_along", "sort", "topk"]
 
@@ -37,20 +37,34 @@ class ScatterAddAlong(Function):
         return out
 
     def backward(self, gg):
-        return Gather.apply(gg, self.inputs[1], axis=self.axis), None
+        index = self.inputs[1]
+        return Gather.apply(_crop(gg, index.shape, self.axis), index, axis=self.axis), None
 
 
-def _index(op, x, axis, index):
-    idx = index._data if isinstance(index, Tensor) else get_array_module(x._data).asarray(index)
+def _index(op, shape, axis, index, xp):
+    """``index`` as a Tensor of non-negative ints, checked against ``shape`` as PyTorch does:
+    as many dimensions, values in range along ``axis``, no larger along any other axis."""
+    idx = index._data if isinstance(index, Tensor) else xp.asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must hold integers, got dtype {idx.dtype}")
-    if idx.ndim != x.ndim:
+    if idx.ndim != len(shape):
         raise ValueError(f"{op}: index must have as many dimensions as the input "
-                         f"({x.ndim}), got shape {idx.shape}")
-    n = x.shape[axis]
+                         f"({len(shape)}), got shape {idx.shape}")
+    if any(m > n for d, (m, n) in enumerate(zip(idx.shape, shape)) if d != axis):
+        raise ValueError(f"{op}: index of shape {idx.shape} is larger than the input's "
+                         f"{tuple(shape)} along an axis other than {axis}")
+    n = shape[axis]
     if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
         raise IndexError(f"{op}: index out of range for axis {axis} of size {n}")
     return Tensor(idx % n if idx.size else idx)
+
+
+def _crop(x, shape, axis):
+    """``x`` cut to ``shape`` on every axis but ``axis`` (a view; the index may be smaller)."""
+    if all(m == n for d, (m, n) in enumerate(zip(x.shape, shape)) if d != axis):
+        return x
+    return getitem(x, tuple(slice(None) if d == axis else slice(0, n)
+                            for d, n in enumerate(shape)))
 
 
 def gather(x, dim=None, index=None, *, axis=None):
@@ -59,17 +73,27 @@ def gather(x, dim=None, index=None, *, axis=None):
     Args:
         x: a Tensor.
         dim: the axis to pick along (``axis`` is the NumPy name).
-        index: an int Tensor with as many dimensions as ``x``.
+        index: an int Tensor with as many dimensions as ``x``, no larger than ``x`` along the
+            other axes (the output has its shape, as in PyTorch; it is not broadcast).
     """
     axis = _one_axis("gather", dim_or_axis("gather", axis, dim), x.ndim)
-    return Gather.apply(x, _index("gather", x, axis, index), axis=axis)
+    idx = _index("gather", x.shape, axis, index, get_array_module(x._data))
+    return Gather.apply(_crop(x, idx.shape, axis), idx, axis=axis)
 
 
 def scatter_add_along(g, dim, index, shape):
-    """Zeros of ``shape`` with ``g`` added at ``index`` along ``dim`` (the adjoint of gather)."""
+    """Zeros of ``shape`` with ``g`` added at ``index`` along ``dim`` (the adjoint of gather).
+
+    As PyTorch's ``zeros(shape).scatter_add(dim, index, g)``: ``g`` may be larger than
+    ``index``, whose shape selects the part of ``g`` that is added.
+    """
+    shape = tuple(shape)
     axis = _one_axis("scatter_add_along", dim, len(shape))
-    return ScatterAddAlong.apply(g, _index("scatter_add_along", g, axis, index), axis=axis,
-                                 shape=tuple(shape))
+    idx = _index("scatter_add_along", shape, axis, index, get_array_module(g._data))
+    if g.ndim != idx.ndim or any(m > n for m, n in zip(idx.shape, g.shape)):
+        raise ValueError(f"scatter_add_along: index of shape {idx.shape} is larger than g "
+                         f"{g.shape}")
+    return ScatterAddAlong.apply(_crop(g, idx.shape, None), idx, axis=axis, shape=shape)
 
 
 class ValuesIndices(NamedTuple):
@@ -80,13 +104,22 @@ class ValuesIndices(NamedTuple):
 
 
 def argsort(x, dim: int | None = None, descending: bool = False, *, axis=None):
-    """Indices that sort ``x`` along ``dim`` (stable), int64; not differentiable."""
+    """Indices that sort ``x`` along ``dim`` (stable), int64; not differentiable.
+
+    nan sorts as the largest value (last ascending, first descending), as in PyTorch.
+    """
     axis = _one_axis("argsort", dim_or_axis("argsort", axis, dim, -1), x.ndim)
     xp = get_array_module(x._data)
 
     def order(a):
-        key = -a if descending and a.dtype.kind != "b" else a
-        return xp.argsort(key, axis=axis, kind="stable").astype("int64")
+        if not descending:
+            return xp.argsort(a, axis=axis, kind="stable").astype("int64")
+        # Descending without negating (wrong for bool, unsigned and the smallest int): the
+        # ascending stable order of the reversed array, reversed, keeps ties in index order and
+        # puts nan first (as PyTorch, which takes nan as the largest value).
+        n = a.shape[axis]
+        flip = (slice(None),) * axis + (slice(None, None, -1),)
+        return (n - 1 - xp.argsort(a[flip], axis=axis, kind="stable"))[flip].astype("int64")
 
     return nondiff(order, x)
 

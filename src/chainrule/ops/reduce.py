@@ -17,7 +17,7 @@ from ..backend import get_array_module
 from ..kernels import K
 from ._args import dim_or_axis, keep_flag
 from ._broadcast import broadcast_to
-from .elementwise import exp, maximum, minimum, sqrt
+from .elementwise import exp, maximum, minimum, where
 from .shape import normalize_axis, reshape
 
 __all__ = ["MinMax", "argmax", "argmin", "logsumexp", "max", "mean", "min", "std", "sum", "var"]
@@ -127,6 +127,25 @@ class Var(Function):
         return _unreduce(g, x.shape, self.axes, self.keepdims) * centered * scale
 
 
+class Std(Function):
+    """sqrt(var); where the deviation is 0 (a constant slice) the gradient is 0, as in PyTorch,
+    rather than inf * 0 = nan."""
+
+    def forward(self, x):
+        return get_array_module(x).sqrt(x.var(axis=self.axes, ddof=self.ddof,
+                                              keepdims=self.keepdims))
+
+    def backward(self, g):
+        x, y = self.inputs[0], self.output
+        zero = y._data == 0
+        if zero.any():
+            y = where(Tensor(zero), Tensor(get_array_module(zero).ones((), dtype=y.dtype)), y)
+            g = where(Tensor(zero), Tensor(get_array_module(zero).zeros((), dtype=g.dtype)), g)
+        centered = x - mean(x, axis=self.axes, keepdims=True)
+        scale = 1.0 / (_count(x.shape, self.axes) - self.ddof)
+        return _unreduce(g / y, x.shape, self.axes, self.keepdims) * centered * scale
+
+
 def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A001 - mirrors numpy.sum and torch.sum
     """Sum of the elements over ``axis`` (all axes when None).
 
@@ -234,31 +253,38 @@ def var(x, axis=None, keepdims: bool = False, ddof: int = 0, *, dim=None, keepdi
         unbiased, correction: PyTorch's names for ``ddof`` (``unbiased=True`` is ``ddof=1``).
             Unlike PyTorch, the default is NumPy's ``ddof=0``.
     """
-    axis, keepdims = dim_or_axis("var", axis, dim), keep_flag("var", keepdims, keepdim)
+    return Var.apply(x, **_var_args("var", x, axis, keepdims, ddof, dim, keepdim, unbiased,
+                                    correction))
+
+
+def _var_args(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
+    """The axes, keepdims and ddof of a ``var``/``std`` call, its arguments checked."""
+    axis, keepdims = dim_or_axis(op, axis, dim), keep_flag(op, keepdims, keepdim)
     if unbiased is not None or correction is not None:
         if ddof or (unbiased is not None and correction is not None):
-            raise TypeError("var: give one of ddof, unbiased and correction")
+            raise TypeError(f"{op}: give one of ddof, unbiased and correction")
         ddof = int(bool(unbiased)) if correction is None else correction
-    axes = normalize_axis("var", axis, x.ndim)
+    axes = normalize_axis(op, axis, x.ndim)
     n = _count(x.shape, axes)
     if isinstance(ddof, bool) or not isinstance(ddof, (int, float)) or ddof < 0:
-        raise ValueError(f"var: ddof must be a non-negative number, got {ddof!r}")
+        raise ValueError(f"{op}: ddof must be a non-negative number, got {ddof!r}")
     if n - ddof <= 0:
         raise ValueError(
-            f"var: ddof={ddof} leaves no degrees of freedom for {n} elements (shape {x.shape}, "
+            f"{op}: ddof={ddof} leaves no degrees of freedom for {n} elements (shape {x.shape}, "
             f"axis {axis!r})"
         )
-    return Var.apply(x, axes=axes, keepdims=bool(keepdims), ddof=ddof)
+    return {"axes": axes, "keepdims": bool(keepdims), "ddof": ddof}
 
 
 def std(x, axis=None, keepdims: bool = False, ddof: int = 0, *, dim=None, keepdim=None,
         unbiased=None, correction=None):
     """Standard deviation over ``axis``: ``sqrt(var(x, axis, keepdims, ddof))``.
 
-    Its gradient is infinite where every element of a slice is equal (the deviation is 0).
+    Where every element of a slice is equal (the deviation is 0) its gradient is 0, as in
+    PyTorch (sqrt's derivative there is infinite).
     """
-    return sqrt(var(x, axis=axis, keepdims=keepdims, ddof=ddof, dim=dim, keepdim=keepdim,
-                    unbiased=unbiased, correction=correction))
+    return Std.apply(x, **_var_args("std", x, axis, keepdims, ddof, dim, keepdim, unbiased,
+                                    correction))
 
 
 def _arg(op, x, axis, keepdims):

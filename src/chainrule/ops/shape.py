@@ -11,6 +11,7 @@ import math
 import operator
 
 from ..autograd.function import Function
+from ..autograd.inplace import ints_first
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..kernels import K
@@ -270,8 +271,10 @@ class ScatterAdd(Function):
 
 
 def getitem(x, index, *, rows=None):
-    """``x[index]`` as in NumPy: ints, slices, None, Ellipsis, integer arrays, boolean masks.
+    """``x[index]``: ints, slices, None, Ellipsis, integer arrays, boolean masks.
 
+    NumPy's rules, but an int beside an array selects first, as in PyTorch
+    (``autograd.inplace.ints_first``).
     Basic indexing returns a view. Integer arrays (Tensors, arrays or lists) may repeat positions:
     their gradients add up.
 
@@ -287,6 +290,10 @@ def getitem(x, index, *, rows=None):
     xp = get_array_module(x._data)
     ids = index if isinstance(index, Tensor) and index._data.dtype.kind in "iu" else None
     index, accumulate = _convert_index(index, xp)
+    if accumulate or isinstance(index, tuple):
+        steps = ints_first(index)
+        if steps is not None:  # PyTorch's order: the ints select first, then the arrays
+            return getitem(getitem(x, steps[0]), steps[1])
     try:
         if ids is not None and get_array_module(ids._data) is xp:
             return GetItem.apply(x, ids, index=None, accumulate=accumulate, rows=rows)
