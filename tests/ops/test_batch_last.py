@@ -66,7 +66,7 @@ def test_flatten_of_one_pixel_maps_is_a_free_view(rng):
     assert np.shares_memory(flat._data, y._data)
 
 
-def test_max_pool_sends_the_gradient_to_the_first_nan():
+def test_max_pool_sends_the_gradient_to_the_last_nan():
     x = np.arange(16.0).reshape(1, 1, 4, 4)
     x[0, 0, 0, 1] = np.nan
     x[0, 0, 1, 0] = np.nan
@@ -75,7 +75,7 @@ def test_max_pool_sends_the_gradient_to_the_first_nan():
     assert np.isnan(y.numpy()[0, 0, 0, 0])
     y.sum().backward()
     expected = np.zeros((4, 4))
-    expected[0, 1] = 1  # the first NaN of the window in row-major order
+    expected[1, 0] = 1  # the last NaN of the window in row-major order, as PyTorch's scan
     expected[1, 3] = expected[3, 1] = expected[3, 3] = 1
     np.testing.assert_array_equal(t.grad.numpy()[0, 0], expected)
 

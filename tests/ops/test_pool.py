@@ -343,3 +343,90 @@ def _t(shape, dtype=np.float32):
 def test_errors_name_the_function_and_show_the_values(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("batch", [1, 17])  # 17: the compiled pool and routing
+@pytest.mark.parametrize("kind", ["max", "min"])
+def test_infinite_windows_route_to_their_first_input_not_the_padding(kind, batch):
+    """A window of -inf under max pooling (+inf under min) equals its -inf padding: the gradient
+    still goes to its first real input (PyTorch's rule), not into the padding, where it was lost."""
+    torch = pytest.importorskip("torch")
+    sign = 1.0 if kind == "max" else -1.0
+    x = np.full((batch, 2, 3, 5), -sign * np.inf)
+    x[:, 1, 1, 2] = 0.5  # one finite value: windows holding it are finite
+    g = np.arange(1.0, 1 + batch * 2 * 3 * 5).reshape(batch, 2, 3, 5)
+    ours = cr.tensor(x, requires_grad=True)
+    y = POOL_FNS[kind][0](ours, 3, 1, 1)
+    y.backward(cr.tensor(g))
+    theirs = torch.tensor(x, requires_grad=True)
+    (sign * torch.nn.functional.max_pool2d(sign * theirs, 3, 1, 1)).backward(torch.tensor(g))
+    np.testing.assert_array_equal(y.numpy(), (sign * torch.nn.functional.max_pool2d(
+        sign * torch.tensor(x), 3, 1, 1)).numpy())
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    assert ours.grad.numpy().sum() == g.sum()  # no gradient lost
+    x1 = np.full((batch, 1, 7), -sign * np.inf)
+    z = cr.tensor(x1, requires_grad=True)
+    POOL_FNS[kind][1](z, 4, 3, 2).sum().backward()
+    np.testing.assert_array_equal(z.grad.numpy()[0, 0], [1, 1, 0, 0, 1, 0, 0])  # windows -2, 1, 4
+    # The gradient's own gradient (the values at the winners) picks the same winners.
+    gt, tg = cr.tensor(g, requires_grad=True), torch.tensor(g, requires_grad=True)
+    gx = cr.grad(POOL_FNS[kind][0](ours, 3, 1, 1), ours, gt, create_graph=True)[0]
+    tgx = torch.autograd.grad(sign * torch.nn.functional.max_pool2d(sign * theirs, 3, 1, 1), theirs,
+                              tg, create_graph=True)[0]
+    v = np.arange(x.size, dtype=float).reshape(x.shape)
+    np.testing.assert_array_equal(cr.grad(gx, gt, cr.tensor(v))[0].numpy(),
+                                  torch.autograd.grad(tgx, tg, torch.tensor(v))[0].numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("batch", [1, 17])
+def test_nan_windows_route_to_their_last_nan_as_torch(rng, batch):
+    torch = pytest.importorskip("torch")
+    tf = torch.nn.functional
+    x = np.round(rng.standard_normal((batch, 2, 6, 7)) * 2)
+    x[rng.random(x.shape) < 0.2] = np.nan
+    for ours_fn, torch_fn in [
+        (lambda t: F.max_pool2d(t, 3, 1, 1), lambda t: tf.max_pool2d(t, 3, 1, 1)),
+        (lambda t: F.max_pool2d(t, 2), lambda t: tf.max_pool2d(t, 2)),
+        (lambda t: F.max_pool2d(t, (3, 5), (3, 1)), lambda t: tf.max_pool2d(t, (3, 5), (3, 1))),
+        (lambda t: F.min_pool2d(t, 2, 1, 1), lambda t: -tf.max_pool2d(-t, 2, 1, 1)),
+        (lambda t: F.adaptive_max_pool2d(t, (4, 3)), lambda t: tf.adaptive_max_pool2d(t, (4, 3))),
+        (lambda t: F.adaptive_max_pool2d(t, (3, 7)), lambda t: tf.adaptive_max_pool2d(t, (3, 7))),
+    ]:
+        ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+        y, ty = ours_fn(ours), torch_fn(theirs)
+        g = rng.standard_normal(ty.shape)
+        y.backward(cr.tensor(g))
+        ty.backward(torch.tensor(g))
+        np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+        np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+        gt, tg = cr.tensor(g, requires_grad=True), torch.tensor(g, requires_grad=True)
+        v = rng.standard_normal(x.shape)
+        ours = cr.tensor(x, requires_grad=True)
+        gx = cr.grad(ours_fn(ours), ours, gt, create_graph=True)[0]
+        theirs = torch.tensor(x, requires_grad=True)
+        tgx = torch.autograd.grad(torch_fn(theirs), theirs, tg, create_graph=True)[0]
+        np.testing.assert_array_equal(cr.grad(gx, gt, cr.tensor(v))[0].numpy(),
+                                      torch.autograd.grad(tgx, tg, torch.tensor(v))[0].numpy())
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_adaptive_avg_pool_keeps_a_non_finite_input_in_its_own_windows(rng, value):
+    """The averaging matrices' zeros times inf would make NaN of every output in its row."""
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 7, 9))
+    x[0, 1, 2, 3] = value
+    for name, out in [("adaptive_avg_pool2d", (3, 4)), ("adaptive_avg_pool1d", 4)]:
+        a = x if name.endswith("2d") else x[:, :, 2]
+        ours, theirs = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        y, ty = getattr(F, name)(ours, out), getattr(torch.nn.functional, name)(theirs, out)
+        np.testing.assert_allclose(y.numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-14)
+        assert np.isfinite(y.numpy()).sum() == y.numpy().size - (1 if a.ndim == 3 else 2)
+        g = rng.standard_normal(ty.shape)
+        g.flat[0] = value  # a non-finite incoming gradient stays in its window too
+        y.backward(cr.tensor(g))
+        ty.backward(torch.tensor(g))
+        np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12,
+                                   atol=1e-14)

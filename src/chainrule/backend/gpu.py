@@ -19,9 +19,10 @@ arrays).
 added back at every kernel offset, one thread per output element (a gather: no atomics, and the
 offsets summed in the array path's order). It replaces kh * kw slice-adds.
 ``route_to_winners(xpad, y, g, out, kh, kw, sh, sw)``: pooling's backward: out (C, Hp, Wp, N) =
-each window's gradient added at the first input equal to its output (a NaN output: the first
-NaN), one thread per window. Overlapping windows add atomically, so their sums may round in
-another order. It replaces about five passes per kernel offset.
+each window's gradient added at the first input equal to its output (finite outputs only: the
+caller sends NaN and infinite ones to the NumPy reference), one thread per window. Overlapping
+windows add atomically, so their sums may round in another order. It replaces about five
+passes per kernel offset.
 """
 
 from __future__ import annotations

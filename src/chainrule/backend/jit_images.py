@@ -142,8 +142,9 @@ def image_kernels(jit) -> dict:  # noqa: C901 - the kernels are defined together
     def _route(xpad, y, g, out, kh, kw, sh, sw):
         """out (C, Hp, Wp, N) = g routed to each window's first input equal to its output y.
 
-        A NaN output routes to the window's first NaN (NaN never equals itself). The loop over
-        the batch is innermost and branch-free, so it compiles to vector instructions.
+        Its caller (kernels/pooling.py) sends it finite outputs only: a NaN or infinite one takes
+        the NumPy reference. The loop over the batch is innermost and branch-free, so it compiles
+        to vector instructions.
         """
         c_, ho, wo, n = y.shape
         # Windows that tile the input (stride = kernel, as in LeNet's 2 x 2 pooling) write each

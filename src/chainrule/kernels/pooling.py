@@ -2,17 +2,21 @@
 
 A pool reads its windows one kernel offset at a time: ``layout.window(offset)`` is the strided
 slice holding that offset of every window, so a pool is kh * kw vectorized passes, no loop over
-pixels. Max (min) pooling keeps nothing for its backward: the winner of a window is the first
-offset, in row-major order, whose input equals the window's output (a NaN output: the first NaN),
-as in PyTorch; ``route_to_winners`` sends each window's gradient there, summed where windows
-overlap, and ``gather_at_winners`` is its adjoint (the values at the winners).
+pixels. Max (min) pooling keeps nothing for its backward: the winner of a window is its first
+input, in row-major order, that equals the window's output, never the padding (a window of -inf
+under max pooling: its first input); a NaN output's winner is the window's last NaN. Both are
+PyTorch's rules (its scan takes ``val > max or isnan(val)``). ``route_to_winners`` sends each
+window's gradient there, summed where windows overlap, and ``gather_at_winners`` is its adjoint
+(the values at the winners).
 
 References (``*_reference``): those loops over the offsets on contiguous (N, C, H, W) arrays,
 the max pool and its routing with their padding and shifted slices written out in place. Fast
 routes: batch-last memory (``layout``); one compiled sweep (numba) for the max pool of a training
 batch and for the routing; one CuPy launch for the routing on a GPU; windows that tile the input
-and are large reshaped into one axis instead of a loop over many offsets. Max, min and routing
-give the references' bits; the means may differ by float rounding (order of summation).
+and are large reshaped into one axis instead of a loop over many offsets. The fast routes serve
+finite outputs; a NaN or infinite output sends the routing to the reference. Max, min and the
+routing on the CPU give the references' bits (the GPU's adds overlapping windows atomically);
+the means may differ by float rounding (order of summation).
 """
 
 from __future__ import annotations
@@ -68,42 +72,46 @@ def extremum_pool_reference(x, geom, largest, compiled=False):
     return y
 
 
-def _winners(xpad, y, index, free):
-    """Windows whose winner is at the offset of ``index``: its input equals the output (or both
-    are NaN), and no earlier offset won; marks them no longer ``free``."""
+def _winning_offsets(x, y, geom, largest):
+    """The index, in ``geom.offsets()``, of every window's winner: (N, C, Ho, Wo) ints.
+
+    The offsets are visited in row-major order: a window takes the first real input (not
+    padding) equal to its output, and, when its output is NaN, every NaN in turn, so the last.
+    """
     xp = get_array_module(y)
-    won = xpad[index] == y
-    if y.dtype.kind == "f":
-        won |= xp.isnan(xpad[index]) & xp.isnan(y)
-    won &= free
-    free &= ~won
-    return won
+    (h, w), (ph, pw) = geom.size, geom.padding
+    xpad = pad_reference(x, geom.pads, fill_value(xp, x.dtype, largest))
+    inside = xp.zeros((h + 2 * ph, w + 2 * pw), dtype=bool)  # True on the input, not the padding
+    inside[ph:ph + h, pw:pw + w] = True
+    nan = xp.isnan(y) if y.dtype.kind == "f" else None
+    winner = xp.full(y.shape, -1, dtype=xp.int64)
+    for k, index in enumerate(geom.windows()):
+        won = (xpad[index] == y) & (winner < 0) & inside[index[1:]]
+        if nan is not None:
+            won |= xp.isnan(xpad[index]) & nan  # the padding is never NaN
+        winner[won] = k
+    return winner
 
 
 def route_to_winners_reference(g, x, y, geom, largest):
     """Each window's gradient ``g`` (N, C, Ho, Wo) sent to its winner in x (N, C, H, W), summed
     where windows overlap; ``y`` is the pool's output.
 
-    The winner of a window is its first element, in row-major order of the kernel offsets (i, j),
-    that equals the window's output (for a NaN output: its first NaN), as in PyTorch. So the
-    offsets are visited in that order, and each window's gradient goes to the shifted input at
-    the first offset that matches and to no later one.
+    The winner of a window is its first input, in row-major order of the kernel offsets (i, j),
+    that equals the window's output, never the padding; for a NaN output, its last NaN
+    (PyTorch's rules). The winners are found first (``_winning_offsets``); then each offset adds
+    the gradients of the windows it won into the shifted, zero-padded input, the last offset
+    first, so that overlapping windows add up in their row-major order.
     """
     xp = get_array_module(g)
-    n, c, h, w = x.shape
-    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = geom.kernel, geom.stride, geom.padding, geom.out_size
-    xpad = xp.full((n, c, h + 2 * ph, w + 2 * pw), -xp.inf if largest else xp.inf, x.dtype)
-    xpad[:, :, ph:ph + h, pw:pw + w] = x
-    gx = xp.zeros(xpad.shape, g.dtype)
-    unclaimed = xp.ones(y.shape, dtype=bool)  # windows whose winner is still to be found
-    for i in range(kh):
-        for j in range(kw):
-            window = (slice(None), slice(None), slice(i, i + sh * (ho - 1) + 1, sh),
-                      slice(j, j + sw * (wo - 1) + 1, sw))
-            wins = (xpad[window] == y) | (xp.isnan(xpad[window]) & xp.isnan(y))
-            wins &= unclaimed
-            unclaimed &= ~wins
-            gx[window] += g * wins
+    (h, w), (ph, pw) = geom.size, geom.padding
+    n, c = x.shape[:2]
+    winner = _winning_offsets(x, y, geom, largest)
+    gx = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), g.dtype)
+    # The offsets in reverse: an element gets its windows' gradients in the windows' row-major
+    # order, as PyTorch adds them.
+    for k, index in reversed(list(enumerate(geom.windows()))):
+        gx[index] += g * (winner == k)
     return xp.ascontiguousarray(gx[:, :, ph:ph + h, pw:pw + w])
 
 
@@ -112,12 +120,11 @@ def gather_at_winners(v, x, y, geom, largest):
     ``route_to_winners`` (a max pool with its winners fixed). One plain version: it serves only
     second derivatives."""
     xp = get_array_module(v)
-    xpad = pad_reference(x, geom.pads, fill_value(xp, x.dtype, largest))
     vpad = pad_reference(v, geom.pads)
+    winner = _winning_offsets(x, y, geom, largest)
     out = xp.zeros(y.shape, v.dtype)
-    free = xp.ones(y.shape, dtype=bool)
-    for index in geom.windows():
-        xp.copyto(out, vpad[index], where=_winners(xpad, y, index, free))
+    for k, index in enumerate(geom.windows()):
+        xp.copyto(out, vpad[index], where=winner == k)
     return out
 
 
@@ -182,9 +189,11 @@ def extremum_pool(x, geom, largest, compiled=False):
 def route_to_winners(g, x, y, geom, largest):
     """``route_to_winners_reference``'s values: one numba sweep or CuPy launch where available,
     else NumPy passes over batch-last memory."""
-    if config.reference_mode:
-        return route_to_winners_reference(g, x, y, geom, largest)
     xp = get_array_module(g)
+    # NaN outputs (routed to the last NaN) and infinite ones (which padding may equal) are rare:
+    # the reference serves them, so the fast routes below compare finite values only.
+    if config.reference_mode or (y.dtype.kind == "f" and not xp.isfinite(y).all()):
+        return route_to_winners_reference(g, x, y, geom, largest)
     xpad = pad(x, geom.pads, fill_value(xp, x.dtype, largest)) if geom.padded else x
     if xpad.dtype == y.dtype == g.dtype:
         if xp is _HOST and _jit.route_to_winners is not None and _jit.handles(g.dtype):
@@ -200,27 +209,26 @@ def route_to_winners(g, x, y, geom, largest):
     if geom.tiled:
         t = _tiles(x, geom)
         won = t == y[..., None]
-        if y.dtype.kind == "f":
-            won |= xp.isnan(t) & xp.isnan(y)[..., None]
         first = won.argmax(axis=-1)[..., None]  # the first winning offset of each window
         return _untile((first == xp.arange(t.shape[-1])) * g[..., None], geom)
     out = batch_last(_empty_padded(xp, g, geom))
     out[...] = 0
     # *_like keeps y's memory layout, so that every pass below runs over matching strides.
     free = xp.ones_like(y, dtype=bool)  # windows whose winner is still to be found
-    won = xp.empty_like(y, dtype=bool)
-    nan = bool(xp.isnan(y).any()) if y.dtype.kind == "f" else False
-    part = None if geom.disjoint else xp.empty_like(g)
+    wins = []  # of overlapping windows: each offset's winners, added up below
     for index in geom.windows():
-        xp.equal(xpad[index], y, out=won)
-        if nan:  # a NaN output came from the window's first NaN, which gets the gradient
-            won |= xp.isnan(xpad[index])
+        won = xp.equal(xpad[index], y, out=xp.empty_like(y, dtype=bool))
         won &= free
         free ^= won
         if geom.disjoint:  # each input element lies in one window at most: write, no add
             xp.multiply(g, won, out=out[index])
         else:
-            out[index] += xp.multiply(g, won, out=part)
+            wins.append(won)
+    part = xp.empty_like(g)
+    # The offsets in reverse: an element gets its windows' gradients in the windows' row-major
+    # order, the order of the compiled kernel (and of PyTorch), so the sums have its bits.
+    for index, won in zip(reversed(geom.windows()), reversed(wins)):
+        out[index] += xp.multiply(g, won, out=part)
     return _crop(out, geom)
 
 

@@ -1,6 +1,7 @@
 """Adaptive pooling: average or max over PyTorch's adaptive windows, to a fixed output size.
 
-Adaptive average pooling multiplies by two small averaging matrices; adaptive max pooling reuses
+Adaptive average pooling multiplies by two small averaging matrices (an input holding inf or NaN
+sums each window's own inputs instead, so that 0 * inf adds no NaN); adaptive max pooling reuses
 max pooling when the windows tile the input, and otherwise gathers its unequal windows by index
 and scatters back with ``bincount``.
 """
@@ -19,16 +20,31 @@ __all__ = ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_max_pool1d",
            "adaptive_max_pool2d"]
 
 
+def _apply_last(x, a):
+    """``x @ a.T`` over the last axis of x: a matrix product when x is finite. Otherwise each
+    output sums only the inputs its row of ``a`` covers, so that an inf or NaN reaches just the
+    windows holding it (a product would add 0 * inf = NaN into every output of its row)."""
+    xp = get_array_module(x)
+    flat = x.reshape(-1, x.shape[-1])
+    if x.dtype.kind != "f" or xp.isfinite(flat).all():
+        y = flat @ a.T
+    else:
+        y = xp.empty((flat.shape[0], a.shape[0]), dtype=xp.result_type(x, a))
+        for j in range(a.shape[0]):
+            cols = xp.flatnonzero(a[j])
+            y[:, j] = flat[:, cols] @ a[j, cols]
+    return y.reshape(x.shape[:-1] + (a.shape[0],))
+
+
 class _Separable(Function):
     """``A_h @ x @ A_w.T`` over the last two axes (``A_h`` None: last axis only); linear."""
 
     def forward(self, x):
         a_h, a_w = self.mats
-        y = (x.reshape(-1, x.shape[-1]) @ a_w.T).reshape(x.shape[:-1] + (a_w.shape[0],))
+        y = _apply_last(x, a_w)
         if a_h is None:
             return y
-        y = y.swapaxes(-1, -2)
-        y = (y.reshape(-1, y.shape[-1]) @ a_h.T).reshape(y.shape[:-1] + (a_h.shape[0],))
+        y = _apply_last(y.swapaxes(-1, -2), a_h)
         return get_array_module(y).ascontiguousarray(y.swapaxes(-1, -2))
 
     def backward(self, g):
@@ -58,6 +74,7 @@ class _AdaptiveExtremum(Function):
         (sh, eh), (sw, ew) = (_adaptive_bounds(xp, n_, m) for n_, m in zip((h, w), self.out_size))
         kh, kw = int((eh - sh).max()), int((ew - sw).max())
         best = arg = None
+        nan = x.dtype.kind == "f" and bool(xp.isnan(x).any())
         for k in range(kh * kw):
             # Offset k of every window; short windows repeat their last element, which never wins.
             rows = xp.minimum(sh + k // kw, eh - 1)[:, None]
@@ -66,7 +83,10 @@ class _AdaptiveExtremum(Function):
             if best is None:
                 best, arg = v, xp.zeros(v.shape, dtype=xp.int64)
                 continue
-            step = (v > best).astype(arg.dtype)
+            step = v > best
+            if nan:  # a NaN wins each time it comes, so the last NaN: PyTorch's rule
+                step |= xp.isnan(v)
+            step = step.astype(arg.dtype)
             step *= k
             xp.maximum(arg, step, out=arg)  # k grows, so this sets arg = k where v won
             xp.maximum(best, v, out=best)

@@ -2,10 +2,11 @@
 
 Max (min) pooling takes the extremum of every window, ``y[n, c, a, b] = max_{i, j} x[n, c,
 a * sh + i, b * sw + j]`` (-inf padding; +inf for min), and saves nothing: its gradient goes to
-each window's winner, the first input in row-major order equal to the output (PyTorch's rule),
-summed where windows overlap. Average pooling takes the mean; its gradient is spread evenly over
-the window. Each gradient is a Function whose own backward is its adjoint (routing and gathering
-at the winners; spreading and averaging), so the gradients are differentiable again.
+each window's winner, the first input (never the padding) in row-major order equal to the output,
+or the last NaN of a NaN window (PyTorch's rules), summed where windows overlap. Average pooling
+takes the mean; its gradient is spread evenly over the window. Each gradient is a Function whose
+own backward is its adjoint (routing and gathering at the winners; spreading and averaging), so
+the gradients are differentiable again.
 
 ``max_pool2d_relu`` is ReLU then max pooling as one explicit op. The Functions take 2-D images
 (N, C, H, W); a 1-D pool is the 2-D one of its sequences seen as images one row high (``_pool``).
