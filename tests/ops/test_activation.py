@@ -136,6 +136,52 @@ def test_torch_parity(name, dtype, rng):
     np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), **tol)
 
 
+
+ELEMENTWISE = [n for n in ACTIVATIONS if "softmax" not in n]
+
+
+@pytest.mark.parametrize("name", ELEMENTWISE)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_zero_dim_input(name, dtype):
+    # A 0-d array's arithmetic gives NumPy scalars, which an ``out=`` cannot take: sigmoid, silu,
+    # logsigmoid (through sigmoid in backward) and leaky_relu with a slope in (0, 1] once failed.
+    fn, ref, _, _ = ACTIVATIONS[name]
+    x = cr.tensor(np.array(-0.7, dtype=dtype), requires_grad=True)
+    y = fn(x)
+    assert y.shape == () and y.dtype == np.dtype(dtype)
+    y.backward()
+    x1 = cr.tensor(np.array([-0.7], dtype=dtype), requires_grad=True)
+    fn(x1).sum().backward()
+    tol = 1e-12 if dtype == "float64" else 2e-6
+    np.testing.assert_allclose(y.item(), ref(np.array([-0.7]))[0], rtol=tol)
+    np.testing.assert_allclose(x.grad.item(), x1.grad.numpy()[0], rtol=tol)
+
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_float16_agrees_with_float64(approximate):
+    # Phi's Cephes polynomials overflow float16 (inf / nan beyond |x| ~ 2): it runs in float32.
+    x = np.linspace(-8.0, 8.0, 65).astype(np.float16)
+    half = cr.tensor(x, requires_grad=True)
+    full = cr.tensor(x.astype(np.float64), requires_grad=True)
+    y, y64 = F.gelu(half, approximate), F.gelu(full, approximate)
+    assert y.dtype == np.float16
+    y.sum().backward()
+    y64.sum().backward()
+    np.testing.assert_allclose(y.numpy(), y64.numpy(), rtol=2e-3, atol=2e-3)
+    np.testing.assert_allclose(half.grad.numpy(), full.grad.numpy(), rtol=2e-3, atol=2e-3)
+
+@pytest.mark.parametrize("fn", [F.softmax, F.log_softmax])
+def test_softmax_over_an_empty_axis_is_empty(fn):
+    # As PyTorch: nothing to normalize (the maximum of an empty axis once raised from NumPy).
+    x = cr.tensor(np.zeros((2, 0, 3)), requires_grad=True)
+    y = fn(x, axis=1)
+    assert y.shape == (2, 0, 3)
+    y.sum().backward()
+    assert x.grad.shape == (2, 0, 3)
+    assert fn(cr.tensor(np.zeros((0, 3))), axis=1).shape == (0, 3)
+
+
 def test_step_forward_and_zero_gradient():
     x = cr.tensor([-2.0, -0.0, 0.0, 0.5, 3.0], requires_grad=True)
     y = F.step(x)

@@ -53,7 +53,7 @@ class Step(Function):
 def _sigmoid_array(x):
     """1 / (1 + exp(-x)), computed from exp(-|x|), which never overflows."""
     xp = get_array_module(x)
-    e = xp.exp(-xp.abs(x))
+    e = xp.asarray(xp.exp(-xp.abs(x)))  # asarray: a 0-d input gives a scalar, no ``out=``
     y = 1 / (1 + e)
     # sigmoid(x) is y = 1 / (1 + e) for x >= 0 and e * y below; e <= 1, so max(e, [x >= 0]) is the
     # factor, without a ``where`` (which NumPy runs element by element on irregular masks).
@@ -122,7 +122,7 @@ class LeakyReLU(Function):
         slope = self.negative_slope
         if self.recording:
             self.positive = x > 0
-        y = x * slope
+        y = xp.asarray(x * slope)  # asarray: a 0-d input gives a scalar, no ``out=``
         if 0 < slope <= 1:
             return xp.maximum(x, y, out=y)
         return xp.where(x > 0, x, y)
@@ -162,11 +162,18 @@ class ELU(Function):
         return where(self.positive, g * self.scale, g * (self.output + self.scale * self.alpha))
 
 
+def _ndtr(x):
+    """Phi(x) on an array; float16 goes through float32, as Cephes' coefficients overflow it."""
+    if x.dtype.itemsize < 4:
+        return ndtr(x.astype("float32")).astype(x.dtype)
+    return ndtr(x)
+
+
 class NormalCDF(Function):
     """Phi(x), the standard normal distribution function; its derivative is the normal density."""
 
     def forward(self, x):
-        return ndtr(x)
+        return _ndtr(x)
 
     def backward(self, g):
         x = self.inputs[0]
@@ -180,7 +187,7 @@ class GELU(Function):
         xp = get_array_module(x)
         if self.approximate == "tanh":
             return 0.5 * x * (1 + xp.tanh(_GELU_C * (x + _GELU_K * x * x * x)))
-        return x * ndtr(x)
+        return x * _ndtr(x)
 
     def backward(self, g):
         x = self.inputs[0]

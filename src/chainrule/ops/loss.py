@@ -100,6 +100,11 @@ def huber_loss(input, target, reduction: str = "mean",  # noqa: A002 - torch's n
     return _reduce(loss, reduction)
 
 
+# PyTorch's floor of p (1 - p) in binary cross entropy's gradient: a C float 1e-12, so in float64
+# the float32 value (``float(numpy.float32(1e-12))``), not 1e-12 itself.
+_BCE_EPS = 9.999999960041972e-13
+
+
 def _clamped_log_array(x):
     """log(x) clamped to >= -100 as PyTorch's binary cross entropy does (no warning at x = 0)."""
     xp = get_array_module(x)
@@ -158,7 +163,7 @@ class BinaryCrossEntropy(_BinaryLoss):
         gp = gt = None
         if self.needs_input_grad[0]:
             # PyTorch's guard: the derivative is finite even at p = 0 or 1.
-            gp = g * (p - t) / maximum(p * (1 - p), 1e-12)
+            gp = g * (p - t) / maximum(p * (1 - p), _BCE_EPS)
         if self.needs_input_grad[1]:
             gt = g * (_clamped_log(1 - p) - _clamped_log(p))
         return gp, gt

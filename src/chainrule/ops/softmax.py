@@ -31,6 +31,8 @@ def normalize_axis(op, axis, ndim, shape):
 class Softmax(Function):
     def forward(self, x):
         xp = get_array_module(x)
+        if x.size == 0:  # the maximum of an empty axis is undefined: nothing to normalize
+            return xp.empty_like(x)
         e = x - x.max(axis=self.axis, keepdims=True)  # shift: exp never overflows
         xp.exp(e, out=e)
         e /= e.sum(axis=self.axis, keepdims=True)
@@ -44,6 +46,8 @@ class Softmax(Function):
 class LogSoftmax(Function):
     def forward(self, x):
         xp = get_array_module(x)
+        if x.size == 0:
+            return xp.empty_like(x)
         shifted = x - x.max(axis=self.axis, keepdims=True)
         return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
 
