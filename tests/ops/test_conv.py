@@ -352,10 +352,42 @@ def _t(shape, dtype=np.float32):
      r"the output would be -1 wide"),
     (lambda: F.conv_transpose1d(_t((1, 3, 4)), _t((3, 1, 3)), groups=2),
      r"groups=2 does not divide in_channels=3"),
+    # empty filters, channels or kernels were a silent bias-only result or a reshape error
+    (lambda: F.conv2d(_t((2, 3, 5, 5)), _t((4, 3, 0, 3)), _t((4,))),
+     r"conv2d: weight must not be empty .*\(4, 3, 0, 3\)"),
+    (lambda: F.conv2d(_t((2, 3, 5, 5)), _t((0, 3, 3, 3))), r"conv2d: weight must not be empty"),
+    (lambda: F.conv2d(_t((2, 0, 5, 5)), _t((4, 0, 3, 3))), r"conv2d: weight must not be empty"),
+    (lambda: F.conv_transpose2d(_t((2, 3, 5, 5)), _t((3, 4, 0, 3))),
+     r"conv_transpose2d: weight must not be empty"),
+    (lambda: F.conv_transpose1d(_t((2, 0, 5)), _t((0, 4, 3))),
+     r"conv_transpose1d: weight must not be empty"),
+    # an empty image (PyTorch allows an empty batch only): was a ZeroDivisionError
+    (lambda: F.conv_transpose2d(_t((2, 3, 0, 5)), _t((3, 4, 1, 1))),
+     r"conv_transpose2d: input must have a non-empty spatial size, got shape \(2, 3, 0, 5\)"),
+    (lambda: F.conv2d(_t((2, 3, 0, 5)), _t((4, 3, 1, 1)), padding=1),
+     r"conv2d: input must have a non-empty spatial size"),
 ])
 def test_errors_name_the_function_and_show_the_values(call, message):
     with pytest.raises((ValueError, TypeError), match=message):
         call()
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+@pytest.mark.parametrize("nd", [1, 2])
+def test_an_empty_batch_gives_empty_outputs_and_zero_filter_gradients(rng, nd, transposed):
+    """A batch of zero images, as PyTorch allows (the reference's transposed convolution, the
+    input gradient, reshaped with a -1 that an empty batch leaves undetermined)."""
+    x = leaf(rng, (0, 4) + (5,) * nd)
+    w = leaf(rng, ((4, 3) if transposed else (6, 2)) + (3,) * nd)
+    b = leaf(rng, (6,))
+    op = getattr(F, f"conv_transpose{nd}d" if transposed else f"conv{nd}d")
+    y = op(x, w, b, stride=2, padding=1, groups=2)
+    size = 9 if transposed else 3
+    assert y.shape == (0, 6) + (size,) * nd
+    y.backward(cr.tensor(np.ones(y.shape)))
+    assert x.grad.shape == x.shape
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros(w.shape))
+    np.testing.assert_array_equal(b.grad.numpy(), np.zeros(6))
 
 
 def test_rebuilt_columns_give_the_same_filter_gradient(rng, monkeypatch):

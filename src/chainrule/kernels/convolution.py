@@ -99,8 +99,9 @@ def convolve_transpose_reference(g, w, b, size, geom, relu=False):
     for i in range(w.shape[3]):
         for j in range(w.shape[4]):
             tap = w[..., i, j].swapaxes(1, 2) @ g  # (N, groups, C/groups, Ho * Wo)
+            tap = tap.reshape(n, groups, c // groups, ho, wo)  # no -1: N may be 0
             xpad[..., i * dh:i * dh + sh * (ho - 1) + 1:sh,
-                 j * dw:j * dw + sw * (wo - 1) + 1:sw] += tap.reshape(n, groups, -1, ho, wo)
+                 j * dw:j * dw + sw * (wo - 1) + 1:sw] += tap
     x = xp.ascontiguousarray(xpad.reshape(n, c, *xpad.shape[3:])[:, :, pt:pt + h, pl:pl + wd])
     if b is not None:
         x += b.reshape(c, 1, 1)

@@ -124,6 +124,8 @@ def _check_input(op, shape, dtype, nd):
         raise ValueError(f"{op}: input must be {nd + 2}-D {LAYOUT[nd]}, got shape {shape}")
     if dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got dtype {dtype}")
+    if 0 in shape[2:]:  # PyTorch allows an empty batch, not an empty image
+        raise ValueError(f"{op}: input must have a non-empty spatial size, got shape {shape}")
 
 
 def _check_weight(op, x_shape, x_dtype, w_shape, w_dtype, bias, nd, groups, transposed):
@@ -135,6 +137,9 @@ def _check_weight(op, x_shape, x_dtype, w_shape, w_dtype, bias, nd, groups, tran
         raise ValueError(
             f"{op}: weight must be {nd + 2}-D ({io}, {_KLAYOUT[nd]}), got shape {w_shape}"
         )
+    if 0 in w_shape:  # no filters, no channels or an empty kernel: PyTorch rejects them too
+        raise ValueError(f"{op}: weight must not be empty ({io}, {_KLAYOUT[nd]}), got shape "
+                         f"{w_shape}")
     if w_dtype != x_dtype:
         raise TypeError(f"{op}: input dtype {x_dtype} and weight dtype {w_dtype} differ")
     c = x_shape[1]
