@@ -109,6 +109,20 @@ def test_unbatched_sequence_matches_torch(rng, name):
         np.testing.assert_allclose(o._data, t.detach().numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("name", ["RNN", "LSTM", "GRU"])
+def test_empty_batch_gives_empty_outputs_and_gradients(rng, name):
+    """A batch of N=0 sequences runs as in PyTorch (the RNN's step split failed on it)."""
+    m = SEQUENCES[name](3, 4, num_layers=2, bidirectional=True, rng=rng, dtype="float64")
+    x = cr.tensor(np.zeros((5, 0, 3)), requires_grad=True)
+    h = cr.tensor(np.zeros((4, 0, 4)), requires_grad=True)
+    out, state = m(x, (h, h) if name == "LSTM" else h)
+    h_n = state[0] if name == "LSTM" else state
+    assert out.shape == (5, 0, 8) and h_n.shape == (4, 0, 4)
+    (out.sum() + h_n.sum()).backward()
+    assert x.grad.shape == (5, 0, 3) and h.grad.shape == (4, 0, 4)
+    assert not m.weight_hh_l1_reverse.grad._data.any()
+
+
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["RNNCell", "LSTMCell", "GRUCell"])
 @pytest.mark.parametrize("batched", [True, False])

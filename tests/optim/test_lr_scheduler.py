@@ -34,6 +34,8 @@ def test_step_lr_halves_every_three_epochs():
 def test_multistep_and_exponential():
     got = _lrs(sched.MultiStepLR(_opt(), [4, 2, 4], gamma=0.5), 6)[:, 0]
     np.testing.assert_allclose(got, [0.1, 0.1, 0.05, 0.05, 0.0125, 0.0125], rtol=1e-15)
+    got = _lrs(sched.MultiStepLR(_opt(), [0, 2], gamma=0.5), 3)[:, 0]  # step 0 decays too
+    np.testing.assert_allclose(got, [0.05, 0.05, 0.025], rtol=1e-15)
     got = _lrs(sched.ExponentialLR(_opt(), 0.9), 4)[:, 0]
     np.testing.assert_allclose(got, 0.1 * 0.9 ** np.arange(4), rtol=1e-15)
 
@@ -181,6 +183,8 @@ def _our_lrs(make, lrs, steps, metrics=None):
 PARITY = {
     "StepLR": lambda m, o: m.StepLR(o, 3, 0.5),
     "MultiStepLR": lambda m, o: m.MultiStepLR(o, [2, 5, 5, 9], 0.3),
+    # a milestone at 0 (twice) decays at construction already, as in PyTorch
+    "MultiStepLR-0": lambda m, o: m.MultiStepLR(o, [0, 3, 0], 0.5),
     "ExponentialLR": lambda m, o: m.ExponentialLR(o, 0.87),
     "CosineAnnealingLR": lambda m, o: m.CosineAnnealingLR(o, 7, 0.001),
     "LambdaLR": lambda m, o: m.LambdaLR(o, lambda t: 1.0 / math.sqrt(t + 1)),

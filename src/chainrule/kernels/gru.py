@@ -182,7 +182,8 @@ def gru_backward(saved, d_out, d_hn, *, need_x=True, need_w=True):
     n_rows = steps * batch
     dx = None
     if need_x:
-        dx = (w_ih.T @ dgi.reshape(three_h, n_rows)).reshape(-1, steps, batch).transpose(1, 2, 0)
+        dx = (w_ih.T @ dgi.reshape(three_h, n_rows)).reshape(w_ih.shape[1], steps, batch)
+        dx = dx.transpose(1, 2, 0)
         dx = dx[::-1] if reverse else dx
     if not need_w:
         return dx, dh.T.copy(), None, None, None, None

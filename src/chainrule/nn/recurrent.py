@@ -325,7 +325,7 @@ class _Sequence(_Recurrent):
         xw, b_hh = _project(self._mode, reshape(x, steps * batch, x.shape[2]), weights[0],
                             weights[2], weights[3])
         # One split node for all steps: its backward joins the step gradients in one concat.
-        xs = split(xw, batch, axis=0)
+        xs = split(xw, [batch] * steps, axis=0)  # sections: a batch of 0 too
         step = _STEPS[self._mode]
         outputs = [None] * steps
         for t in (range(steps - 1, -1, -1) if reverse else range(steps)):

@@ -77,6 +77,10 @@ class MultiStepLR(LRScheduler):
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
 
+    def _first_lrs(self) -> list[float]:  # as PyTorch: a milestone at 0 decays at step 0 too
+        factor = self.gamma ** self.milestones.count(0)
+        return [group["lr"] * factor for group in self.optimizer.param_groups]
+
     def get_lr(self) -> list[float]:
         factor = self.gamma ** bisect.bisect_right(self.milestones, self.last_epoch)
         return [base * factor for base in self.base_lrs]
