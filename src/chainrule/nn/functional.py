@@ -1,7 +1,42 @@
 """``chainrule.nn.functional``: the functional API under PyTorch's module path.
 
-``import chainrule.nn.functional as F`` is the same set of functions as ``chainrule.functional``.
+``import chainrule.nn.functional as F`` is the set of functions of ``chainrule.functional``, with
+one difference where the two libraries' conventions clash: ``pad`` here takes PyTorch's flat
+``pad`` tuple (last axis first), while ``chainrule.functional.pad`` takes NumPy's ``pad_width``.
 """
 
 from ..ops import *  # noqa: F403
 from ..ops import __all__  # noqa: F401
+from ..ops import pad as _numpy_pad
+
+_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}
+
+
+def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch's names
+    """PyTorch's ``F.pad``: ``pad`` is ``(left, right)`` for the last axis, then ``(top, bottom)``
+    for the one before it, and so on; axes it does not reach are not padded.
+
+    ``F.pad(x, (1, 2))`` of a (N, C, W) tensor pads only W, to W + 3. Modes: "constant" (fill with
+    ``value``, default 0), "reflect" and "replicate" (repeat the edge). Pads are non-negative ints.
+    """
+    if mode not in _MODES:
+        raise ValueError(f"pad: mode must be 'constant', 'reflect' or 'replicate', got {mode!r} "
+                         "('circular' is not supported)")
+    if not isinstance(pad, (tuple, list)) or len(pad) % 2:
+        raise ValueError(f"pad: pad must be a tuple of an even number of ints (left, right, top, "
+                         f"bottom, ...), got {pad!r}")
+    ndim = len(input.shape)
+    if len(pad) // 2 > ndim:
+        raise ValueError(f"pad: pad {tuple(pad)} pads {len(pad) // 2} axes, but the input has "
+                         f"{ndim} (shape {tuple(input.shape)})")
+    if any(isinstance(p, bool) or not isinstance(p, int) or p < 0 for p in pad):
+        raise ValueError(f"pad: pads must be non-negative ints, got {tuple(pad)}")
+    pairs = [(0, 0)] * ndim
+    for k in range(len(pad) // 2):
+        pairs[ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+    if mode == "constant":
+        return _numpy_pad(input, pairs, "constant", 0.0 if value is None else value)
+    if value:
+        raise ValueError(f"pad: value is for mode 'constant' only, got value={value!r} with "
+                         f"mode {mode!r}")
+    return _numpy_pad(input, pairs, _MODES[mode])
