@@ -159,3 +159,39 @@ def test_matches_torch_with_same_weights(rng, cls, args, kwargs, shape):
     for name, p in ours.named_parameters():
         np.testing.assert_allclose(p.grad._data, getattr(theirs, name).grad.numpy(),
                                    rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate"])
+@pytest.mark.parametrize("cls, shape, padding", [(nn.Conv2d, (2, 3, 7, 6), (1, 2)),
+                                                 (nn.Conv1d, (2, 3, 9), 2)])
+def test_padding_mode_pads_the_input_as_in_torch(rng, mode, cls, shape, padding):
+    torch = pytest.importorskip("torch")
+    ours = cls(3, 4, 3, stride=2, padding=padding, padding_mode=mode, rng=rng, dtype="float64")
+    theirs = getattr(torch.nn, cls.__name__)(3, 4, 3, stride=2, padding=padding,
+                                             padding_mode=mode).double()
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    x = rng.standard_normal(shape)
+    a, b = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, want = ours(a), theirs(b)
+    np.testing.assert_allclose(y.numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    (y * cr.tensor(g)).sum().backward()
+    (want * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-12,
+                               atol=1e-12)
+    fused = nn.fuse(nn.Sequential(ours, nn.ReLU()))  # the fused layer keeps the mode
+    np.testing.assert_allclose(fused(a).numpy(), np.maximum(want.detach().numpy(), 0),
+                               rtol=1e-12, atol=1e-12)
+    assert f"padding_mode='{mode}'" in repr(ours)
+
+
+def test_padding_mode_is_checked():
+    with pytest.raises(ValueError, match="'circular' is not supported"):
+        nn.Conv2d(1, 1, 3, padding=1, padding_mode="circular")
+    with pytest.raises(ValueError, match="not 'same'"):
+        nn.Conv2d(1, 1, 3, padding="same", padding_mode="reflect")
+    with pytest.raises(ValueError, match="ConvTranspose2d: padding_mode must be 'zeros'"):
+        nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect")
+    layer = nn.Conv2d(1, 1, 3, 1, 1, 1, 1, True, "zeros")  # PyTorch's positional order
+    assert layer.padding_mode == "zeros" and "padding_mode" not in repr(layer)

@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+from chainrule import functional as F  # noqa: N812
 from chainrule import nn
 from chainrule.ops import pool as P  # noqa: N812
 
@@ -126,3 +127,28 @@ def test_matches_torch(rng, layer, expr, shape):
     y.backward(g)
     ty.backward(torch.from_numpy(g))
     np.testing.assert_allclose(x.grad._data, tx.grad.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_pytorch_pooling_arguments_are_accepted_at_their_defaults():
+    # PyTorch programs spell out dilation=1, ceil_mode=False, return_indices=False and
+    # divisor_override=None, positionally too; other values are refused by name.
+    x = cr.tensor(np.random.default_rng(0).standard_normal((2, 3, 6, 6)))
+    want = nn.MaxPool2d(2)(x).numpy()
+    np.testing.assert_array_equal(nn.MaxPool2d(2, 2, 0, 1, False, False)(x).numpy(), want)
+    np.testing.assert_array_equal(F.max_pool2d(x, 2, 2, 0, 1, False, False).numpy(), want)
+    mean = nn.AvgPool2d(3, 1, 1, count_include_pad=False)(x).numpy()
+    np.testing.assert_array_equal(nn.AvgPool2d(3, 1, 1, False, False, None)(x).numpy(), mean)
+    np.testing.assert_array_equal(F.avg_pool2d(x, 3, 1, 1, False, False, None).numpy(), mean)
+    seq = cr.tensor(np.random.default_rng(1).standard_normal((2, 3, 8)))
+    np.testing.assert_array_equal(nn.MaxPool1d(2, dilation=1, ceil_mode=False)(seq).numpy(),
+                                  F.max_pool1d(seq, 2).numpy())
+    np.testing.assert_array_equal(F.avg_pool1d(seq, 2, None, 0, False, True).numpy(),
+                                  nn.AvgPool1d(2)(seq).numpy())
+    for make, match in [(lambda: nn.MaxPool2d(2, dilation=2), "dilation=2"),
+                        (lambda: nn.MaxPool2d(2, ceil_mode=True), "ceil_mode=True"),
+                        (lambda: nn.MaxPool1d(2, return_indices=True), "return_indices=True"),
+                        (lambda: nn.AvgPool2d(2, divisor_override=3), "divisor_override=3"),
+                        (lambda: F.max_pool2d(x, 2, dilation=(1, 2)), r"max_pool2d: dilation"),
+                        (lambda: F.avg_pool1d(seq, 2, ceil_mode=True), "avg_pool1d: ceil_mode")]:
+        with pytest.raises(ValueError, match=match):
+            make()

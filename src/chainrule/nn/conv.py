@@ -22,6 +22,7 @@ from ..ops.conv import (
     conv_transpose2d,
     conv_transpose2d_relu,
 )
+from ..ops.join import pad
 from . import init
 from ._checks import check_input, float_dtype, int_tuple, positive_int, resolve_rng
 from .module import Module, Parameter
@@ -114,28 +115,56 @@ class _ConvNd(Module):
             s += f", groups={self.groups}"
         if self.bias is None:
             s += ", bias=False"
+        if getattr(self, "padding_mode", "zeros") != "zeros":
+            s += f", padding_mode={self.padding_mode!r}"
         return s
 
 
+_PAD_MODES = {"zeros": None, "reflect": "reflect", "replicate": "edge"}
+
+
 class _Conv(_ConvNd):
+    """``padding_mode`` (PyTorch's): "zeros", or "reflect" / "replicate", which pad the input
+    with ``F.pad`` first and convolve without padding, as PyTorch does."""
+
     _op = _op_relu = None
+    padding_mode = "zeros"
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 dilation=1, groups: int = 1, bias: bool = True, *, rng=None, dtype=None):
+                 dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros", *,
+                 rng=None, dtype=None):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, 0, rng, dtype)
+        who = type(self).__name__
+        if padding_mode not in _PAD_MODES:
+            raise ValueError(f"{who}: padding_mode must be 'zeros', 'reflect' or 'replicate', got "
+                             f"{padding_mode!r} ('circular' is not supported)")
+        if padding_mode != "zeros":
+            if self.padding == "same":
+                raise ValueError(f"{who}: padding_mode={padding_mode!r} needs the padding as "
+                                 "ints, not 'same'")
+            self.padding_mode = padding_mode
+
+    def _padded(self, x):
+        """``x`` and the padding left for the op: "reflect" / "replicate" pad here, then 0."""
+        if self.padding_mode == "zeros" or self.padding == "valid":
+            return x, self.padding
+        pads = ((0, 0), (0, 0)) + tuple((p, p) for p in self.padding)
+        return pad(x, pads, _PAD_MODES[self.padding_mode]), 0
 
     def forward(self, x):
         self._check(x)
         p = self._parameters  # one dict instead of two trips through Module.__getattr__
-        return type(self)._op(x, p["weight"], p["bias"], self.stride, self.padding,
-                              self.dilation, self.groups)
+        x, padding = self._padded(x)
+        return type(self)._op(x, p["weight"], p["bias"], self.stride, padding, self.dilation,
+                              self.groups)
 
     def forward_relu(self, x):
         """``relu(self(x))`` in one op (``F.conv2d_relu``), what ``nn.fuse``'s layers run."""
         self._check(x)
         p = self._parameters
-        return type(self)._op_relu(x, p["weight"], p["bias"], self.stride, self.padding,
+        x, padding = self._padded(x)
+        return type(self)._op_relu(x, p["weight"], p["bias"], self.stride, padding,
                                    self.dilation, self.groups)
 
 
@@ -144,8 +173,11 @@ class _ConvTranspose(_ConvNd):
     _transposed = True
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
-                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1, *, rng=None,
-                 dtype=None):
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", *, rng=None, dtype=None):
+        if padding_mode != "zeros":  # as PyTorch's transposed convolutions
+            raise ValueError(f"{type(self).__name__}: padding_mode must be 'zeros', got "
+                             f"{padding_mode!r}")
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, output_padding, rng, dtype)
 

@@ -11,6 +11,7 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..ops import pool as P  # noqa: N812 - short alias for the op family
+from ..ops.pool import torch_defaults
 from ._checks import check_input, int_tuple
 from .module import Module
 
@@ -57,8 +58,22 @@ class _Pool(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+class _MaxPool(_Pool):
+    """PyTorch's signature: ``dilation``, ``return_indices`` and ``ceil_mode`` are accepted at
+    their defaults (1, False, False) and refused otherwise."""
+
+    def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
+                 ceil_mode=False):
+        torch_defaults(type(self).__name__, dilation=dilation, ceil_mode=ceil_mode,
+                       return_indices=return_indices)
+        super().__init__(kernel_size, stride, padding)
+
+
 class _AvgPool(_Pool):
-    def __init__(self, kernel_size, stride=None, padding=0, *, count_include_pad: bool = True):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad: bool = True, divisor_override=None):
+        torch_defaults(type(self).__name__, ceil_mode=ceil_mode,
+                       divisor_override=divisor_override)
         super().__init__(kernel_size, stride, padding)
         if not isinstance(count_include_pad, bool):
             raise TypeError(
@@ -106,20 +121,21 @@ class _AdaptivePool(Module):
         return f"output_size={self.output_size}"
 
 
-class MaxPool1d(_Pool):
+class MaxPool1d(_MaxPool):
     """Max over sliding windows of (N, C, L) sequences (-inf padding); stride defaults to kernel."""
 
     _nd = 1
     _op = staticmethod(P.max_pool1d)
 
 
-class MaxPool2d(_Pool):
+class MaxPool2d(_MaxPool):
     """Max over sliding windows of (N, C, H, W) images; stride defaults to kernel_size.
 
     Args:
         kernel_size: window size, an int or (kh, kw).
         stride: step between windows (default: ``kernel_size``).
         padding: -inf border, at most half the kernel.
+        dilation, return_indices, ceil_mode: PyTorch's, accepted at their defaults.
 
     Shape:
         (N, C, H, W) -> (N, C, H_out, W_out), H_out = (H + 2 * padding - kh) // stride + 1.

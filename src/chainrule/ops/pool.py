@@ -111,7 +111,24 @@ def _pool(fn, op, nd, x, kernel_size, stride, padding, *, floating=False, **opti
     return squeeze(fn.apply(unsqueeze(x, 2), geom=geom, **options), 2)
 
 
-def max_pool1d(x, kernel_size, stride=None, padding=0):
+def torch_defaults(op, *, dilation=1, ceil_mode=False, return_indices=False,
+                   divisor_override=None) -> None:
+    """Accept PyTorch's pooling arguments at the values chainrule computes (windows without gaps,
+    floor-mode output sizes, no indices, the usual divisor); refuse the others by name."""
+    if not (dilation == 1 or (isinstance(dilation, (tuple, list)) and set(dilation) == {1})):
+        raise ValueError(f"{op}: dilation={dilation!r} is not supported (windows without gaps: 1)")
+    if ceil_mode is not False:
+        raise ValueError(f"{op}: ceil_mode={ceil_mode!r} is not supported (output sizes round "
+                         "down, PyTorch's default ceil_mode=False)")
+    if return_indices is not False:
+        raise ValueError(f"{op}: return_indices={return_indices!r} is not supported (the "
+                         "backward pass finds each window's winner itself)")
+    if divisor_override is not None:
+        raise ValueError(f"{op}: divisor_override={divisor_override!r} is not supported")
+
+
+def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
     """Max over sliding windows of a batch of sequences (N, C, L) -> (N, C, L_out).
 
     Args:
@@ -123,11 +140,16 @@ def max_pool1d(x, kernel_size, stride=None, padding=0):
     Returns:
         Tensor of shape (N, C, (L + 2 * padding - kernel_size) // stride + 1). The gradient goes to
         the first maximum of each window (PyTorch's rule) and adds up where windows overlap.
+
+    PyTorch's ``dilation``, ``ceil_mode`` and ``return_indices`` are accepted at their defaults.
     """
+    torch_defaults("max_pool1d", dilation=dilation, ceil_mode=ceil_mode,
+                   return_indices=return_indices)
     return _pool(_ExtremumPool, "max_pool1d", 1, x, kernel_size, stride, padding, largest=True)
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0):
+def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
     """Max over sliding windows of a batch of images (N, C, H, W) -> (N, C, H_out, W_out).
 
     Args:
@@ -139,12 +161,15 @@ def max_pool2d(x, kernel_size, stride=None, padding=0):
     Returns:
         Tensor of shape (N, C, H_out, W_out), H_out = (H + 2 * padding - kh) // stride + 1. The
         gradient goes to the first maximum of each window in row-major order (PyTorch's rule),
-        summed over overlapping windows.
+        summed over overlapping windows. PyTorch's ``dilation``, ``ceil_mode`` and
+        ``return_indices`` are accepted at their defaults (1, False, False).
 
     >>> import chainrule as cr
     >>> max_pool2d(cr.tensor([[[[1.0, 2.0], [4.0, 3.0]]]]), 2).tolist()
     [[[[4.0]]]]
     """
+    torch_defaults("max_pool2d", dilation=dilation, ceil_mode=ceil_mode,
+                   return_indices=return_indices)
     return _pool(_ExtremumPool, "max_pool2d", 2, x, kernel_size, stride, padding, largest=True)
 
 
@@ -198,33 +223,38 @@ def min_pool2d(x, kernel_size, stride=None, padding=0):
     return _pool(_ExtremumPool, "min_pool2d", 2, x, kernel_size, stride, padding, largest=False)
 
 
-def avg_pool1d(x, kernel_size, stride=None, padding=0, *, count_include_pad=True):
+def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """Mean over sliding windows of (N, C, L); zero padding, counted unless told otherwise.
 
     Args:
         x: input of shape (N, C, L).
         kernel_size, stride, padding: as in ``max_pool1d``.
+        ceil_mode: PyTorch's argument, accepted at its default (False).
         count_include_pad: divide by the kernel size (True) or by the non-padding elements.
 
     Returns:
         Tensor of shape (N, C, L_out).
     """
+    torch_defaults("avg_pool1d", ceil_mode=ceil_mode)
     return _pool(_AvgPool, "avg_pool1d", 1, x, kernel_size, stride, padding, floating=True,
                  count_include_pad=bool(count_include_pad))
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, *, count_include_pad=True):
+def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
     """Mean over sliding windows of (N, C, H, W), as PyTorch's ``avg_pool2d``.
 
     Args:
         x: input of shape (N, C, H, W).
         kernel_size, stride, padding: as in ``max_pool2d`` (zero padding).
-        count_include_pad: divide by kh * kw (True) or by the number of non-padding elements;
-            keyword-only, because PyTorch's fifth positional parameter is ``ceil_mode``.
+        ceil_mode, divisor_override: PyTorch's arguments, accepted at their defaults (False,
+            None), in PyTorch's order.
+        count_include_pad: divide by kh * kw (True) or by the number of non-padding elements.
 
     Returns:
         Tensor of shape (N, C, H_out, W_out).
     """
+    torch_defaults("avg_pool2d", ceil_mode=ceil_mode, divisor_override=divisor_override)
     return _pool(_AvgPool, "avg_pool2d", 2, x, kernel_size, stride, padding, floating=True,
                  count_include_pad=bool(count_include_pad))
 
