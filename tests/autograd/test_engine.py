@@ -160,6 +160,49 @@ def test_leaf_grads_own_writeable_memory():
     np.testing.assert_allclose(z.grad.numpy(), [0.5, 0.5])
 
 
+def test_a_second_gradient_into_a_leaf_leaves_gradients_in_flight_alone():
+    """a + m gives a and m one array; a * m then adds into a's .grad before m's node runs: an
+    in-place sum there changed the gradient still on its way to c (c.grad was wrong)."""
+    a, c = leaf([0.5, -1.0, 2.0]), leaf([0.3, 0.1, -0.7])
+    g = np.array([1.0, -2.0, 0.5])
+    m = c.exp()
+    ((a + m + a * m) * 2.0).backward(g)
+    e = np.exp(c.numpy())
+    np.testing.assert_allclose(a.grad.numpy(), 2 * g * (1 + e))
+    np.testing.assert_allclose(c.grad.numpy(), 2 * g * (1 + a.numpy()) * e)
+    torch = pytest.importorskip("torch")
+    ta, tc = (torch.tensor(v.numpy(), requires_grad=True) for v in (a, c))
+    tm = tc.exp()
+    ((ta + tm + ta * tm) * 2.0).backward(torch.tensor(g))
+    np.testing.assert_allclose(c.grad.numpy(), tc.grad.numpy(), rtol=1e-12)
+
+
+def test_retained_grads_do_not_share_memory_with_leaf_grads_or_the_callers_gradient():
+    a, c = leaf([0.5, -1.0]), leaf([0.3, 0.1])
+    s = c * 2.0
+    s.retain_grad()
+    y = (s + a) * 2.0
+    g = np.array([1.0, -2.0])
+    y.backward(g, retain_graph=True)
+    assert not np.shares_memory(s.grad._data, a.grad._data)
+    y.backward(g)  # a's .grad accumulates in place; s's retained grad must not follow it
+    np.testing.assert_allclose(s.grad.numpy(), 4 * g)
+    np.testing.assert_allclose(a.grad.numpy(), 4 * g)
+    h = a * 3.0
+    h.retain_grad()
+    root = cr.tensor(g)
+    h.backward(root)
+    assert not np.shares_memory(h.grad._data, root._data)  # PyTorch's retained grad is a copy
+
+
+def test_create_graph_gives_two_leaves_distinct_grads():
+    x, y, w = leaf([1.0, 2.0]), leaf([3.0, 4.0]), leaf([3.0, 4.0])
+    total((x + y) * w).backward(create_graph=True)  # add gives x and y one recorded tensor
+    assert x.grad is not y.grad and not np.shares_memory(x.grad._data, y.grad._data)
+    total(x.grad * x.grad).backward()
+    np.testing.assert_allclose(w.grad.numpy(), [10.0, 14.0])
+
+
 def test_root_that_is_a_leaf():
     x = leaf([1.0, 2.0])
     x.backward(np.array([0.5, 0.25]))
@@ -455,6 +498,58 @@ def test_function_returning_a_gradient_of_the_wrong_shape():
     match = r"BadShape\.backward returned a gradient of shape \(1,\)"
     with pytest.raises(RuntimeError, match=match):
         y.backward(np.ones(2))
+
+
+class ForgetsAGradient(Function):
+    """a * b whose backward returns b's gradient only (or a third one, or an array)."""
+
+    returns = "one"
+
+    def forward(self, a, b):
+        return a * b
+
+    def backward(self, g):
+        a, b = self.inputs
+        if self.returns == "array":
+            return (g * b)._data, None
+        return (g * b,) if self.returns == "one" else (g * b, g * a, g)
+
+
+@pytest.mark.parametrize(("returns", "error", "match"), [
+    ("one", RuntimeError, r"ForgetsAGradient\.backward returned 1 gradients for 2 inputs"),
+    ("three", RuntimeError, r"returned 3 gradients for 2 inputs"),
+    ("array", TypeError, r"returned a ndarray as a gradient"),
+])
+def test_function_returning_the_wrong_number_of_gradients(monkeypatch, returns, error, match):
+    """zip dropped the missing gradient (b.grad stayed None) or the extra one, silently; PyTorch
+    raises."""
+    monkeypatch.setattr(ForgetsAGradient, "returns", returns)
+    a, b = leaf([1.0, 2.0]), leaf([3.0, 4.0])
+    with pytest.raises(error, match=match):
+        total(ForgetsAGradient.apply(a, b)).backward()
+
+
+class ValueAndIndex(Function):
+    """(max over axis 1, argmax): a float output and an integer one."""
+
+    def forward(self, x):
+        return x.max(1), x.argmax(1)
+
+    def backward(self, gv, gi):
+        x = self.inputs[0]
+        hot = (np.arange(x.shape[1]) == x.numpy().argmax(1)[:, None]).astype(x.dtype)
+        return cr.tensor(hot) * gv.reshape(-1, 1)
+
+
+def test_an_integer_output_of_a_function_does_not_require_grad():
+    """As PyTorch's: it was marked as requiring grad, and backward through it gave zeros."""
+    x = leaf([[1.0, 3.0], [4.0, 2.0]])
+    values, index = ValueAndIndex.apply(x)
+    assert values.requires_grad and not index.requires_grad and index.grad_fn is None
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        index.sum().backward()
+    total(values * 2.0).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0.0, 2.0], [2.0, 0.0]])
 
 
 def test_explicit_gradient_may_be_an_array():

@@ -95,9 +95,10 @@ class Function:
             fn._versions = versions
             refs, meta, made = [], [], []
             for i, o in enumerate(outs):
-                o.requires_grad = True
-                o._ctx = fn
-                o._out_idx = i
+                if o._data.dtype.kind == "f":  # an integer output (indices) carries no gradient
+                    o.requires_grad = True
+                    o._ctx = fn
+                    o._out_idx = i
                 refs.append(weakref.ref(o))
                 meta.append((o._data.shape, o._data.dtype))
                 made.append(o._counter[0])  # 0, or the version of the input it is a view of

@@ -104,9 +104,11 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
     pending: dict[int, tuple[list, list]] = {}
     captured: dict[int, Tensor] = {}
     needed = None if targets is None else _needed_nodes(order, targets)
-    assigned = set()  # ids of the arrays handed out to a leaf's .grad (see _accumulate_leaf)
+    # id of each array handed out to a leaf's .grad (or given by the caller) -> whether the leaf
+    # took it without a copy this walk (see _accumulate_leaf)
+    assigned: dict[int, bool] = {}
     for g in root_grads:
-        assigned.add(id(g._data))
+        assigned[id(g._data)] = False
 
     # 3. The walk: deliver the roots' gradients, then run each node's backward (the chain rule)
     # and deliver what it returns to its inputs. The backward pass is recorded (a graph of its
@@ -164,11 +166,20 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                 grads = _backward_toward(fn, gouts, targets, needed)
             if type(grads) is not tuple:
                 grads = (grads,)
+            if len(grads) != len(fn.inputs):  # zip would drop a gradient, or its input's
+                raise RuntimeError(
+                    f"{type(fn).__name__}.backward returned {len(grads)} gradients for "
+                    f"{len(fn.inputs)} inputs (one per input, None where none is needed)")
             arrivals = []
             for inp, need, g in zip(fn.inputs, fn.needs_input_grad, grads):
                 if not need or g is None:
                     continue
-                gd, d = g._data, inp._data
+                try:
+                    gd, d = g._data, inp._data
+                except AttributeError:
+                    raise TypeError(
+                        f"{type(fn).__name__}.backward returned a {type(g).__name__} as a "
+                        "gradient; return Tensors (or None)") from None
                 if gd.shape != d.shape:
                     raise RuntimeError(
                         f"{type(fn).__name__}.backward returned a gradient of shape {gd.shape} "
@@ -252,7 +263,10 @@ def _retain_outputs(fn, gouts):
     for ref, g in zip(fn._outputs, gouts):
         out = ref()
         if out is not None and out._retains_grad and g is not None:
-            out.grad = g if out.grad is None else out.grad + g.detach()
+            if out.grad is not None:
+                out.grad = out.grad + g.detach()
+            else:  # a copy, as PyTorch's: g may also reach a leaf's .grad, or be the caller's
+                out.grad = g if g._ctx is not None else Tensor(g._data.copy())
 
 
 def _accumulate_leaf(t, g, assigned):
@@ -264,9 +278,16 @@ def _accumulate_leaf(t, g, assigned):
         # (x + y gives both the same one), a view (reshape, broadcast) or the caller's root grad.
         data = g._data
         if id(data) in assigned or data.base is not None or not getattr(data.flags, "writeable", 1):
-            g = Tensor(data.copy()) if g._ctx is None else g
-        assigned.add(id(g._data))
+            g = Tensor(data.copy()) if g._ctx is None else g.clone()  # clone: recorded
+            assigned[id(g._data)] = False
+        else:  # not copied: a node still waiting to run may hold the same array (a + m, a * m)
+            assigned[id(data)] = True
         t.grad = g
+    elif assigned.get(id(t.grad._data)) and t.grad._ctx is None and not t.grad.requires_grad:
+        # The array this walk gave t without a copy: summing into it in place would change a
+        # gradient still on its way to other nodes. A new array, which t then owns.
+        t.grad = Tensor(t.grad._data + g._data)
+        assigned[id(t.grad._data)] = False
     elif (_grad_enabled.get() or t.grad._ctx is not None or t.grad.requires_grad
           or not getattr(t.grad._data.flags, "writeable", True)):
         t.grad = t.grad + g  # recorded (create_graph): the sum is a node of the graph
