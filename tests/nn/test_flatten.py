@@ -69,3 +69,18 @@ def test_matches_torch(rng):
         np.testing.assert_array_equal(ours(x)._data, theirs(tx).numpy())
     np.testing.assert_array_equal(nn.Unflatten(2, (2, 2))(x)._data,
                                   torch.nn.Unflatten(2, (2, 2))(tx).numpy())
+
+
+def test_torch_keywords_zero_d_and_empty_splits(rng):
+    torch = pytest.importorskip("torch")
+    x = _x(rng, 2, 3, 4)
+    assert nn.Flatten(start_dim=0, end_dim=1)(x).shape == (6, 4)
+    assert nn.Unflatten(dim=2, unflattened_size=(2, 2))(x).shape == (2, 3, 2, 2)
+    with pytest.raises(TypeError, match="give the axis once"):
+        nn.Flatten(2, start_dim=0)
+    assert nn.Flatten(0)(cr.tensor(3.0)).shape == (1,) == tuple(torch.nn.Flatten(0)(
+        torch.tensor(3.0)).shape)
+    empty = cr.zeros((2, 0))
+    assert nn.Unflatten(1, (0, 5))(empty).shape == (2, 0, 5)
+    with pytest.raises(ValueError, match="0 only without a -1"):
+        nn.Unflatten(1, (0, -1))

@@ -399,3 +399,80 @@ def test_module_list_and_dict(rng):
         heads["z"]
     with pytest.raises(ValueError, match="contain no '.'"):
         heads["x.y"] = nn.ReLU()
+
+
+def test_replacing_a_member_keeps_its_place_as_in_torch(rng):
+    torch = pytest.importorskip("torch")
+
+    def edit(lib, t):
+        lin = lib.Linear(3, 2)
+        lin.weight = lib.Parameter(t.zeros(2, 3))  # the order stayed weight, bias
+        net = lib.Module()
+        net.a, net.b = lib.Linear(1, 1), lib.Linear(1, 1)
+        net.a = lib.Linear(1, 1)  # e.g. a backbone's first layer swapped for fine-tuning
+        net.register_buffer("x", t.zeros(1))
+        net.register_buffer("y", t.zeros(1))
+        net.register_buffer("x", t.ones(1))
+        seq = lib.Sequential(lib.Linear(1, 1), lib.Tanh(), lib.Linear(1, 1))
+        setattr(seq, "0", lib.Sigmoid())
+        return list(lin.state_dict()), list(net.state_dict()), [type(m).__name__ for m in seq]
+
+    assert edit(nn, cr) == edit(torch.nn, torch)
+    seq = nn.Sequential(nn.Identity(), nn.Tanh())
+    setattr(seq, "0", nn.Sigmoid())  # still applied first: sigmoid, then tanh
+    np.testing.assert_allclose(seq(cr.tensor([0.0]))._data, np.tanh([0.5]), rtol=1e-6)
+
+
+def test_register_refuses_other_attributes():
+    m = nn.Linear(2, 2)
+    m.note = 1
+    for name in ("training", "forward", "weight", "note"):  # torch: KeyError "already exists"
+        with pytest.raises(KeyError, match=f"attribute '{name}' already exists on Linear"):
+            m.register_buffer(name, cr.zeros(1))
+    with pytest.raises(KeyError, match="attribute 'bias' already exists"):
+        m.add_module("bias", nn.ReLU())
+    with pytest.raises(KeyError, match="attribute 'eval' already exists"):
+        m.eval = nn.Parameter(cr.zeros(1))
+    m.register_parameter("bias", None)  # its own kind: replaced in place
+    assert m.training is True and list(m.state_dict()) == ["weight"]
+    with pytest.raises(TypeError, match="cannot assign ReLU to parameter 'weight'"):
+        m.weight = nn.ReLU()
+    with pytest.raises(TypeError, match="cannot assign Buffer to parameter 'weight'"):
+        m.weight = nn.Buffer(cr.zeros(2, 2))
+
+
+def test_empty_buffer_keeps_persistence_and_zero_grad_in_place(rng):
+    m = nn.Module()
+    m.register_buffer("a", None, persistent=False)
+    m.a = cr.zeros(2)  # still unsaved, as in torch
+    m.register_buffer("b", cr.zeros(1), persistent=False)
+    m.b = None
+    m.b = cr.ones(1)
+    m.register_buffer("c", None)
+    m.c = cr.zeros(1)
+    assert list(m.state_dict()) == ["c"]
+    net = Net(rng)
+    net(_x(rng, 5, 4)).sum().backward()
+    net.zero_grad(set_to_none=False)
+    assert all(p.grad is not None and not p.grad._data.any() for p in net.parameters())
+
+
+def test_container_edits_as_in_torch():
+    a, b, c = nn.ReLU(), nn.Tanh(), nn.Sigmoid()
+    seq = nn.Sequential(a, b)
+    with pytest.raises(IndexError, match="index 3 is out of range for 2 modules"):
+        seq.insert(3, c)  # list.insert would append silently; torch refuses
+    assert seq.insert(-1, c) is seq and list(seq) == [a, c, b]
+    assert seq.pop(1) is c and list(seq) == [a, b] and list(seq._modules) == ["0", "1"]
+    both = seq + nn.Sequential(c)
+    assert isinstance(both, nn.Sequential) and list(both) == [a, b, c]
+    layers = nn.ModuleList([a])
+    layers += [b]
+    assert list(layers) == [a, b] and list(layers + [c]) == [a, b, c]
+    heads = nn.ModuleDict({"ab": a, "c": c})
+    copy_of = nn.ModuleDict(heads)  # a ModuleDict is a mapping here too
+    assert list(copy_of.items()) == [("ab", a), ("c", c)]
+    with pytest.raises(TypeError, match=r"expected \(key, module\) pairs, got 'ab'"):
+        nn.ModuleDict().update(["ab"])
+    copy_of.clear()
+    assert len(copy_of) == 0 and len(heads) == 2

@@ -79,12 +79,15 @@ class _IndexedModules(Module):
             self.append(m)
         return self
 
-    def insert(self, index: int, module: Module) -> None:
-        """Insert ``module`` before position ``index``."""
+    def insert(self, index: int, module: Module):
+        """Insert ``module`` before position ``index`` (``-len <= index <= len``); returns self."""
         who = type(self).__name__
         if not isinstance(index, int) or isinstance(index, bool):
             raise TypeError(f"{who}.insert: index must be an int, got {type(index).__name__}")
         items = list(self._modules.items())
+        if not -len(items) <= index <= len(items):  # PyTorch's IndexError, not list's clamping
+            raise IndexError(f"{who}.insert: index {index} is out of range for {len(items)} "
+                             "modules")
         key = str(len(items))
         while key in self._modules:  # named (OrderedDict) layers keep their names: avoid a clash
             key = "_" + key
@@ -92,6 +95,20 @@ class _IndexedModules(Module):
         self._modules.clear()
         self._modules.update(items)
         self._renumber()
+        return self
+
+    def __add__(self, other: Iterable[Module]):
+        """A new container of this one's modules then ``other``'s (renumbered, as PyTorch)."""
+        return type(self)().extend(self).extend(other)
+
+    def __iadd__(self, other: Iterable[Module]):
+        return self.extend(other)
+
+    def pop(self, index=-1):
+        """Remove and return the module at ``index`` (a slice: those modules, as a container)."""
+        module = self[index]
+        del self[index]
+        return module
 
 
 class Sequential(_IndexedModules):
@@ -183,11 +200,17 @@ class ModuleDict(Module):
 
     def update(self, modules) -> None:
         """Add or replace modules from a mapping or an iterable of (key, module) pairs."""
-        items = modules.items() if isinstance(modules, Mapping) else modules
-        for key, m in items:
-            self[key] = m
+        items = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
+        for entry in items:
+            if not isinstance(entry, (tuple, list)) or len(entry) != 2:
+                raise TypeError(f"ModuleDict.update: expected (key, module) pairs, got {entry!r}")
+            self[entry[0]] = entry[1]
 
     def pop(self, key: str) -> Module:
         module = self[key]
         del self._modules[key]
         return module
+
+    def clear(self) -> None:
+        """Remove every module."""
+        self._modules.clear()

@@ -18,8 +18,17 @@ def _int(who: str, name: str, value) -> int:
     return int(value)
 
 
+def _alias(ours, torchs, default):
+    """``ours`` or PyTorch's keyword ``torchs`` (given instead of it, not beside a changed one)."""
+    if torchs is None:
+        return ours
+    if ours != default:
+        raise TypeError(f"give the axis once, not as both {ours!r} and {torchs!r}")
+    return torchs
+
+
 def _axis_index(who: str, axis: int, shape) -> int:
-    ndim = len(shape)
+    ndim = max(len(shape), 1)  # a 0-d input counts as 1-d, as in PyTorch (flattened to (1,))
     if not -ndim <= axis < ndim:
         raise ValueError(f"{who}: axis {axis} is out of range for input of shape {tuple(shape)}")
     return axis % ndim
@@ -36,10 +45,11 @@ class Flatten(Module):
     (1, 4)
     """
 
-    def __init__(self, start_axis: int = 1, end_axis: int = -1):
-        super().__init__()
-        self.start_axis = _int("Flatten", "start_axis", start_axis)
-        self.end_axis = _int("Flatten", "end_axis", end_axis)
+    def __init__(self, start_axis: int = 1, end_axis: int = -1, *, start_dim: int | None = None,
+                 end_dim: int | None = None):
+        super().__init__()  # start_dim/end_dim: PyTorch's names
+        self.start_axis = _int("Flatten", "start_axis", _alias(start_axis, start_dim, 1))
+        self.end_axis = _int("Flatten", "end_axis", _alias(end_axis, end_dim, -1))
 
     def forward(self, x):
         shape = x._data.shape if isinstance(x, Tensor) else getattr(x, "shape", None)
@@ -70,22 +80,27 @@ class Unflatten(Module):
         ``(N, 784) -> (N, 1, 28, 28)`` with ``Unflatten(1, (1, 28, 28))``.
     """
 
-    def __init__(self, axis: int, sizes):
-        super().__init__()
-        self.axis = _int("Unflatten", "axis", axis)
+    def __init__(self, axis: int | None = None, sizes=None, *, dim: int | None = None,
+                 unflattened_size=None):
+        super().__init__()  # dim/unflattened_size: PyTorch's names
+        self.axis = _int("Unflatten", "axis", _alias(axis, dim, None))
+        sizes = _alias(sizes, unflattened_size, None)
         if not isinstance(sizes, (tuple, list)) or not sizes:
             raise TypeError(f"Unflatten: sizes must be a non-empty tuple of ints, got {sizes!r}")
         self.sizes = tuple(_int("Unflatten", "sizes", s) for s in sizes)
-        if self.sizes.count(-1) > 1 or any(s < -1 or s == 0 for s in self.sizes):
-            raise ValueError(
-                f"Unflatten: sizes must be positive with at most one -1, got {self.sizes}"
+        if self.sizes.count(-1) > (0 if 0 in self.sizes else 1) or min(self.sizes) < -1:
+            raise ValueError(  # a 0 (splitting an empty axis, as PyTorch) leaves -1 undefined
+                f"Unflatten: sizes must be positive with at most one -1 (0 only without a -1), "
+                f"got {self.sizes}"
             )
 
     def forward(self, x):
         shape = tuple(getattr(x, "shape", ()))
         if not hasattr(x, "shape"):
             raise TypeError(f"Unflatten: input must be a Tensor, got {type(x).__name__}")
-        a = _axis_index("Unflatten", self.axis, shape)
+        a = _axis_index("Unflatten", self.axis, shape) if shape else None
+        if a is None:
+            raise ValueError("Unflatten: the input is 0-d; there is no axis to split")
         known = math.prod(s for s in self.sizes if s != -1)
         n = shape[a]
         fits = n % known == 0 if -1 in self.sizes else n == known

@@ -17,37 +17,10 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, validate_device
 from ..backend.device import device as _device_type
 from .parameter import Buffer, Parameter
-from .state import IncompatibleKeys, check_state, convert
+from .state import IncompatibleKeys, RemovableHandle, check_name, check_state, convert
 from .summary import summarize
 
 __all__ = ["Buffer", "IncompatibleKeys", "Module", "Parameter", "RemovableHandle"]
-
-class RemovableHandle:
-    """Returned by ``register_forward_hook``: ``remove()`` (or leaving a ``with``) unregisters."""
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks: dict, module: Module | None = None):
-        self._hooks = hooks
-        self._module = module
-        self.id = next(self._ids)
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
-
-
-def _check_name(who: str, name) -> None:
-    if not isinstance(name, str):
-        raise TypeError(f"{who}: name must be a string, got {type(name).__name__}")
-    if not name or "." in name:
-        raise ValueError(f"{who}: name must be non-empty and contain no '.', got {name!r}")
-
 
 class Module:
     """Base class of every layer and model: subclass it, assign layers, define forward.
@@ -85,24 +58,37 @@ class Module:
             )
         return stores[0], stores[1], self.__dict__["_modules"]
 
-    def _forget(self, name: str) -> None:
+    def _forget(self, name: str, keep=None) -> None:
+        # ``keep`` (the store ``name`` goes to) keeps its place: PyTorch's order when replacing.
         self.__dict__.pop(name, None)
         for store in self._stores(name):
-            store.pop(name, None)
+            if store is not keep:
+                store.pop(name, None)
+
+    def _unclaimed(self, who: str, name, store: dict) -> None:
+        """Refuse (KeyError, as PyTorch) a name that is another attribute, e.g. "training"."""
+        check_name(who, name)
+        if name not in store and hasattr(self, name):
+            raise KeyError(f"{who}: attribute {name!r} already exists on {type(self).__name__}")
 
     def __setattr__(self, name: str, value) -> None:
         d = self.__dict__
         params, buffers, modules = (d.get(k) or {} for k in ("_parameters", "_buffers", "_modules"))
         kind = type(self).__name__
+        taken = "parameter" if name in params else "submodule" if name in modules else None
+        if isinstance(value, (Buffer, Module)) and taken and not isinstance(value, Parameter) and (
+                taken == "parameter" or isinstance(value, Buffer)):
+            raise TypeError(  # PyTorch: only a Parameter replaces a parameter, None empties it
+                f"{kind}: cannot assign {type(value).__name__} to {taken} {name!r}; delete it first"
+            )
         if isinstance(value, (Parameter, Buffer, Module)):
             params, buffers, modules = self._stores(name)
-            self._forget(name)
-            if isinstance(value, Parameter):
-                params[name] = value
-            elif isinstance(value, Buffer):
-                buffers[name] = value
-            else:
-                modules[name] = value
+            store = params if isinstance(value, Parameter) else (
+                buffers if isinstance(value, Buffer) else modules)
+            self._forget(name, keep=store)
+            if store is not modules:  # as PyTorch: a class attribute such as "forward" is refused
+                self._unclaimed(f"{kind}.{name} =", name, store)
+            store[name] = value
         elif name in params:
             if value is not None:
                 raise TypeError(
@@ -116,9 +102,10 @@ class Module:
                     f"{kind}: cannot assign {type(value).__name__} to buffer {name!r}; "
                     "expected a Tensor or None"
                 )
-            old = buffers[name]
-            persistent = True if old is None else old.persistent
+            old = buffers[name]  # an empty (None) one remembers register_buffer's persistent
+            persistent = name not in d.get("_unsaved", ()) if old is None else old.persistent
             buffers[name] = None if value is None else Buffer(value, persistent=persistent)
+            self._persist(name, persistent)
         elif name in modules:
             if value is not None:
                 raise TypeError(
@@ -151,30 +138,35 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Register ``param`` (or None, a declared but absent parameter such as ``bias=False``)."""
-        _check_name("register_parameter", name)
+        self._unclaimed("register_parameter", name, self._stores(name)[0])
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(
                 f"register_parameter: {name!r} must be a Parameter or None, "
                 f"got {type(param).__name__}"
             )
-        self._forget(name)
         self._stores(name)[0][name] = param
+
+    def _persist(self, name: str, persistent: bool) -> None:
+        # Kept by name too, so that a buffer emptied (None) and refilled keeps it, as PyTorch.
+        if persistent:
+            self.__dict__.get("_unsaved", set()).discard(name)
+        else:
+            self.__dict__.setdefault("_unsaved", set()).add(name)
 
     def register_buffer(self, name: str, value, persistent: bool = True) -> None:
         """Register ``value`` (Tensor, array or None) as a buffer; ``persistent=False``: unsaved."""
-        _check_name("register_buffer", name)
-        self._forget(name)
+        self._unclaimed("register_buffer", name, self._stores(name)[1])
         buffer = None if value is None else Buffer(value, persistent=persistent)
+        self._persist(name, persistent)
         self._stores(name)[1][name] = buffer
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Register ``module`` under ``name`` (the same as assigning it to an attribute)."""
-        _check_name("add_module", name)
+        self._unclaimed("add_module", name, self._stores(name)[2])
         if module is not None and not isinstance(module, Module):
             raise TypeError(
                 f"add_module: {name!r} must be a Module or None, got {type(module).__name__}"
             )
-        self._forget(name)
         self._stores(name)[2][name] = module
 
     register_module = add_module
@@ -295,10 +287,14 @@ class Module:
             p.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient (``.grad = None``)."""
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient (``.grad = None``), or fill it with zeros (False)."""
         for p in self.parameters():
-            p.grad = None
+            if set_to_none or p.grad is None:
+                p.grad = None
+            else:
+                with no_grad():
+                    p.grad = p.grad.detach().zero_()
 
     def num_parameters(self, *, trainable_only: bool = False) -> int:
         """Number of parameter elements (shared parameters counted once)."""

@@ -1,15 +1,44 @@
-"""Checking a state dict against a module before anything is copied, and moving/casting arrays."""
+"""Checking a state dict against a module before anything is copied, and moving/casting arrays;
+checking the names of registered members, and the handles that remove forward hooks."""
 
 from __future__ import annotations
 
+import itertools
 from collections import namedtuple
 
 from ..autograd.tensor import Tensor
 from ..backend import device_of, to_device
 
-__all__ = ["IncompatibleKeys", "check_state", "convert"]
+__all__ = ["IncompatibleKeys", "RemovableHandle", "check_name", "check_state", "convert"]
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class RemovableHandle:
+    """Returned by ``register_forward_hook``: ``remove()`` (or leaving a ``with``) unregisters."""
+
+    _ids = itertools.count()
+
+    def __init__(self, hooks: dict, module=None):
+        self._hooks = hooks
+        self._module = module
+        self.id = next(self._ids)
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+    def __enter__(self) -> RemovableHandle:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.remove()
+
+
+def check_name(who: str, name) -> None:
+    if not isinstance(name, str):
+        raise TypeError(f"{who}: name must be a string, got {type(name).__name__}")
+    if not name or "." in name:
+        raise ValueError(f"{who}: name must be non-empty and contain no '.', got {name!r}")
 
 
 def check_state(own, state, strict: bool, owner: str):
