@@ -257,3 +257,49 @@ def test_files_we_write_are_read_by_the_safetensors_library(tmp_path):
     with open(path, "rb") as f:
         n = int.from_bytes(f.read(8), "little")
     assert (8 + n) % 8 == 0
+
+
+def test_resuming_with_another_kind_of_optimizer_or_scheduler_is_refused(tmp_path):
+    # Found by the resume fuzz: Adam's state has AdamW's keys, so it loaded into an AdamW (with
+    # Adam's weight_decay) and an ExponentialLR's into a StepLR, in silence.
+    model = make_model()
+    adam = optim.Adam(model.parameters(), lr=0.01)
+    path = save_training_state(tmp_path / "s.safetensors", model=model, optimizer=adam, epoch=0,
+                               scheduler=optim.ExponentialLR(adam, 0.9))
+    other = make_model(1)
+    adamw = optim.AdamW(other.parameters(), lr=0.01)
+    before = other.state_dict()["0.weight"].numpy().copy()
+    with pytest.raises(ValueError, match="optimizer is Adam; the optimizer given is AdamW"):
+        load_training_state(path, model=other, optimizer=adamw)
+    np.testing.assert_array_equal(other.state_dict()["0.weight"].numpy(), before)
+    same = optim.Adam(other.parameters(), lr=0.01)
+    with pytest.raises(ValueError, match="scheduler is ExponentialLR; the scheduler given is "
+                                         "StepLR"):
+        load_training_state(path, optimizer=same, scheduler=optim.StepLR(same, 2))
+    load_training_state(path, model=other, optimizer=same,
+                        scheduler=optim.ExponentialLR(same, 0.5))
+    assert same.param_groups[0]["lr"] == adam.param_groups[0]["lr"]
+
+
+def test_a_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatch):
+    # cr.save wrote NAME.partial, left it behind when the write failed, and did not sync it
+    from chainrule.io import serialize
+
+    path = tmp_path / "ckpt.pt"
+    cr.save({"w": np.arange(3), "flag": np.bool_(True), "step": (1, 2)}, path)
+    before = path.read_bytes()
+
+    def broken(f, arrays, metadata):
+        f.write(b"half a fi")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(checkpoint, "write_file", broken)
+    with pytest.raises(OSError, match="disk full"):
+        serialize.save({"w": np.arange(4)}, path)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt.pt"]
+    monkeypatch.undo()
+    back = cr.load(path)
+    assert back["flag"] is True and back["step"] == (1, 2)
+    with pytest.raises(FileNotFoundError, match="no such folder"):
+        cr.save({}, tmp_path / "missing" / "x.pt")

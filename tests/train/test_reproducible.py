@@ -65,7 +65,7 @@ def test_a_shared_generator_gets_split_between_the_loader_and_the_model():
     assert loader.rng is dropout_rng
     trainer.fit(loader, epochs=1, verbose=0)
     assert loader.rng is not dropout_rng and trainer.model[2].rng is dropout_rng
-    assert set(trainer._generators()) == {"data", "model.2.rng"}
+    assert set(trainer._generators()) == {"data", "model.2.rng", "default"}
 
 
 @pytest.mark.parametrize("shared", [False, True])

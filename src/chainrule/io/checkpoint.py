@@ -227,6 +227,10 @@ def _rng_state(rng):
     )
 
 
+def _class(obj) -> str | None:
+    return None if obj is None else type(obj).__name__
+
+
 def save_training_state(path, *, optimizer, epoch: int, scheduler=None, rng=None, extra=None,
                         model=None, config: dict | None = None) -> Path:
     """Save what a run needs to resume: optimizer and scheduler state, epoch, random state, extras.
@@ -258,6 +262,8 @@ def save_training_state(path, *, optimizer, epoch: int, scheduler=None, rng=None
         "rng": _encode(_rng_state(rng), "rng", arrays),
         "extra": _encode(extra, "extra", arrays),
         "has_model": model is not None,
+        # what resuming checks: Adam's state fits AdamW's keys, but is not AdamW's run
+        "classes": {"optimizer": _class(optimizer), "scheduler": _class(scheduler)},
     }
     metadata = {_KIND: "training_state", _STATE: json.dumps(state)}
     if config is not None:
@@ -280,8 +286,9 @@ def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng
         strict: passed to ``model.load_state_dict``.
 
     Returns:
-        A dict with "epoch", "optimizer", "scheduler", "rng", "extra" (as saved) and "model" (the
-        weights as a dict of arrays, or None).
+        A dict with "epoch", "optimizer", "scheduler", "rng", "extra" (as saved), "model" (the
+        weights as a dict of arrays, or None) and "classes" (the optimizer's and scheduler's class
+        names, which must be those of the objects given; None in older files).
 
     Everything read is checked before anything is restored: the header and checksums, the
     model's shapes, and the type and range of the epoch, optimizer, scheduler, random and history
@@ -320,7 +327,7 @@ def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng
                  for key in ("optimizer", "scheduler", "rng", "extra")}
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
         raise ValueError(f"{who}: '{path}' has damaged training-state metadata: {err!r}") from None
-    state["epoch"] = epoch
+    state["epoch"], state["classes"] = epoch, saved.get("classes")
     weights = {k[len("model/"):]: v for k, v in arrays.items() if k.startswith("model/")}
     state["model"] = weights if present["model"] else None
     check_training_state(who, path, state, optimizer=optimizer, scheduler=scheduler, rng=rng,

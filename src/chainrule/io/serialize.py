@@ -17,15 +17,8 @@ from pathlib import Path
 
 from ..autograd.tensor import Tensor
 from ..backend import numpy, to_device
-from .checkpoint import _host
-from .safetensors_file import (
-    DIGESTS,
-    check_metadata,
-    digests,
-    read_header,
-    read_tensors,
-    write_file,
-)
+from .checkpoint import _host, _write
+from .safetensors_file import check_metadata, read_header, read_tensors
 
 __all__ = ["load", "save"]
 
@@ -41,6 +34,8 @@ def _encode(value, where: str, arrays: dict):
         return {"__array__": key, "kind": kind}
     if value is None or isinstance(value, (bool, str)):
         return value
+    if isinstance(value, numpy.bool_):  # not a numbers.Integral
+        return bool(value)
     if isinstance(value, numbers.Integral):
         return int(value)
     if isinstance(value, numbers.Real):
@@ -69,7 +64,9 @@ def save(obj, path) -> None:
 
     Args:
         obj: what to save.
-        path: a file path (str or ``os.PathLike``); written whole, then moved into place.
+        path: a file path (str or ``os.PathLike``) in an existing folder; written whole to a
+            temporary file beside it, which then replaces it (a failed write leaves the old file
+            and no temporary file).
 
     Raises:
         TypeError: naming the first value that is not one of the types above.
@@ -79,13 +76,11 @@ def save(obj, path) -> None:
                         f"{type(path).__name__}")
     arrays: dict = {}
     structure = json.dumps(_encode(obj, "obj", arrays), allow_nan=True)
-    metadata = {_STRUCTURE: structure, "format": _FORMAT}
-    metadata[DIGESTS] = digests(arrays, metadata)
     path = Path(path)
-    partial = path.with_name(path.name + ".partial")
-    with open(partial, "wb") as f:
-        write_file(f, arrays, metadata)
-    os.replace(partial, path)
+    if not path.parent.is_dir():  # as torch.save: the folder must exist
+        raise FileNotFoundError(f"save: no such folder: '{path.parent}'")
+    # a uniquely named temporary file, synced, then renamed; removed if the write fails
+    _write(path, arrays, {_STRUCTURE: structure, "format": _FORMAT})
 
 
 def _decode(value, arrays: dict, device):

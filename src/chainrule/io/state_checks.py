@@ -177,6 +177,20 @@ def _check_scheduler(saved, scheduler) -> None:
         _like(f"scheduler.{key}", value, live[key])
 
 
+def _check_classes(who: str, path, saved, live: dict) -> None:
+    """The optimizer and scheduler must be of the kinds saved (older files name none)."""
+    if saved is None:
+        return
+    if not isinstance(saved, Mapping):
+        raise _FieldError("classes", saved, "a dict naming the optimizer and scheduler classes")
+    for part, obj in live.items():
+        name = saved.get(part)
+        if obj is not None and name is not None and name != type(obj).__name__:
+            raise ValueError(f"{who}: '{path}' was saved by a run whose {part} is {name}; the "
+                             f"{part} given is {type(obj).__name__}. Resume with the run's own "
+                             "kind (its state would be read with another's meaning)")
+
+
 def _check_one_rng(field: str, state, live=None) -> None:
     if not isinstance(state, Mapping) or state.get("bit_generator") not in _BIT_GENERATORS:
         raise _FieldError(field, state,
@@ -227,6 +241,8 @@ def check_training_state(who: str, path, state: dict, *, optimizer=None, schedul
     """
     try:
         _check_epoch(state["epoch"])
+        _check_classes(who, path, state.get("classes"),
+                       {"optimizer": optimizer, "scheduler": scheduler})
         if optimizer is not None:
             _check_optimizer(state["optimizer"], optimizer)
         if scheduler is not None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from .. import ops
 from ..autograd import Tensor, no_grad
 from ..backend import asnumpy, numpy, to_device, validate_device
+from ..backend.random import default_generator
 from ..data import ArrayDataset, DataLoader, Dataset, as_generator
 from ..io import load_training_state, save_training_state
 from ..nn import Module
@@ -305,11 +306,12 @@ class Trainer:
         self.epoch = state["epoch"]
 
     def _generators(self) -> dict:
-        """Every random Generator the run draws from: the shuffling one and those of the layers."""
+        """Every random Generator the run draws from: the shuffling one, those of the layers, and
+        the default one (``F.dropout`` without ``rng``, a loader's per-pass seeds, ``cr.randn``)."""
         found, seen = {}, set()
         candidates = [("data", getattr(self._train_loader, "rng", None)),
                       ("perturb", getattr(self.perturb, "rng", None))]
-        candidates += self._layer_generators()
+        candidates += [*self._layer_generators(), ("default", default_generator())]
         for name, value in candidates:
             if isinstance(value, numpy.random.Generator) and id(value) not in seen:
                 seen.add(id(value))
