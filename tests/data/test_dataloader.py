@@ -136,3 +136,69 @@ def test_as_generator():
     assert isinstance(as_generator(None), np.random.Generator)
     with pytest.raises(TypeError, match="rng must be"):
         as_generator("seed")
+
+
+def test_batches_are_copies_so_in_place_changes_leave_the_data_alone():
+    # Found by the fuzz: unshuffled ArrayDataset batches were views of the dataset's arrays, so
+    # xb.mul_(0) in a training loop (or an in-place transform) rewrote the data of later epochs.
+    x = np.arange(6.0)
+    for (xb,) in DataLoader(ArrayDataset(x), 4):
+        xb.mul_(0)
+    np.testing.assert_array_equal(x, np.arange(6.0))
+
+    def double(batch, rng):
+        batch[0][...] *= 2
+        return batch
+
+    for _ in range(2):
+        got = np.concatenate([b[0].numpy() for b in DataLoader(ArrayDataset(x), 4,
+                                                                 transform=double, rng=0)])
+        np.testing.assert_array_equal(got, 2 * np.arange(6.0))
+
+
+class _Sampler:
+    def __init__(self, indices, length):
+        self.indices, self.length = indices, length
+
+    def __iter__(self):
+        return iter(self.indices)
+
+    def __len__(self):
+        return self.length
+
+
+@pytest.mark.parametrize("dataset", [ArrayDataset(np.arange(10)), list(range(10))])
+def test_a_pass_takes_every_index_the_sampler_yields(dataset):
+    # As PyTorch: the batches follow the sampler's iteration, its __len__ only sizes len(loader)
+    # (a sampler yielding more than its length lost samples; fewer gave an obscure IndexError).
+    for indices, length in (([1, 3, 5, 7, 9], 3), ([1, 3], 5), ([], 2)):
+        got = [b[0].numpy().tolist() for b in DataLoader(dataset, 2, sampler=_Sampler(indices,
+                                                                                       length))]
+        assert got == [indices[i:i + 2] for i in range(0, len(indices), 2)]
+    got = [b[0].numpy().tolist() for b in DataLoader(dataset, 2, drop_last=True,
+                                                      sampler=_Sampler([1, 3, 5], 9))]
+    assert got == [[1, 3]]
+
+
+def test_collate_keeps_dicts_nested_fields_and_strings_as_pytorch():
+    torch = pytest.importorskip("torch")
+    samples = [{"a": i, "b": float(i), "s": f"s{i}", "n": (np.ones(2) * i, [i, 0.5 * i])}
+               for i in range(3)]
+    ours = collate(samples)
+    theirs = torch.utils.data.default_collate(samples)
+    assert set(ours) == set(theirs) and ours["s"] == list(theirs["s"])
+    for key in ("a", "b"):
+        assert ours[key].dtype == theirs[key].numpy().dtype
+        np.testing.assert_array_equal(ours[key], theirs[key].numpy())
+    assert isinstance(ours["n"], list) and isinstance(ours["n"][1], list)
+    np.testing.assert_array_equal(ours["n"][0], theirs["n"][0].numpy())
+    for o, t in zip(ours["n"][1], theirs["n"][1], strict=True):
+        assert o.dtype == t.numpy().dtype  # int64 and float64 apart, not one float array
+        np.testing.assert_array_equal(o, t.numpy())
+    (batch,) = list(DataLoader(samples, 3, num_workers=2))
+    assert isinstance(batch["a"], cr.Tensor) and batch["s"] == ["s0", "s1", "s2"]
+    assert isinstance(batch["n"][1][0], cr.Tensor)
+    with pytest.raises(ValueError, match="keys of the first"):
+        collate([{"a": 1}, {"b": 2}])
+    text, ids = next(iter(DataLoader([("x", 1), ("y", 2)], 2)))
+    assert text == ["x", "y"] and ids.numpy().tolist() == [1, 2]

@@ -160,6 +160,10 @@ def test_worker_processes_report_a_failure_and_stop():
         DataLoader(Broken(), num_workers=2, multiprocessing_context="spawn")
     with pytest.raises(TypeError, match="with a collate_fn, leave multiprocessing_context unset"):
         DataLoader(Broken(), num_workers=2, multiprocessing_context="fork", collate_fn=list)
+    # A dict sample collates to a dict: refused by name (its keys were sent as string arrays).
+    records = [{"x": np.full(2, i)} for i in range(4)]
+    with pytest.raises(RuntimeError, match="dicts, strings or nested fields need worker threads"):
+        list(DataLoader(records, batch_size=2, num_workers=2, multiprocessing_context="fork"))
 
 
 def test_subset_and_random_split_as_in_pytorch():

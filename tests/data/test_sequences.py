@@ -80,3 +80,12 @@ def test_bptt_chunks_continue_each_stream_and_targets_are_the_next_characters():
     assert [x.shape[1] for x, _ in chunks] == [4, 4, 2]
     with pytest.raises(ValueError, match="each stream needs at least 2"):
         bptt_chunks(np.arange(3), batch_size=2, bptt=4)
+
+
+def test_a_batch_of_empty_sequences_and_characters_that_lower_to_two():
+    batch, lengths, _ = pad_batch([[], []])
+    assert batch.shape == (2, 0)
+    assert lengths_of(batch).tolist() == [0, 0] == lengths.tolist()  # argmax of nothing failed
+    assert trim_padding(batch).shape == (2, 0)
+    # "İ".lower() is two characters: max_length still bounds the ids.
+    assert [len(i) for i in encode_characters(["İİİİ", "aİ"], max_length=2)] == [2, 2]

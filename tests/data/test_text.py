@@ -41,3 +41,9 @@ def test_bad_input_is_refused_clearly():
         quantize(["a", 3])
     with pytest.raises(ValueError, match="length must be a positive int, got 0"):
         quantize(["a"], length=0)
+
+
+def test_a_character_that_lowers_to_two_does_not_overflow_the_frame():
+    # "İ".lower() is "i̇" (two characters): the positions overran the array (IndexError).
+    np.testing.assert_array_equal(character_indices("abİ", 3), [8, 1, 0])
+    assert quantize(["İ" * 10], length=4).shape == (1, len(ALPHABET), 4)

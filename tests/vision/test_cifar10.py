@@ -241,3 +241,16 @@ def test_to_tensor_follows_the_default_dtype():
         assert transforms.ToTensor()(np.zeros((2, 2), np.uint8)).dtype == cr.float64
     finally:
         cr.set_default_dtype(cr.float32)
+
+
+def test_random_crop_fills_each_channel_with_its_value():
+    # torchvision's tuple fill, one value per channel (NumPy's pad read it as before/after).
+    image = np.zeros((2, 2, 3), np.uint8)
+    out = transforms.RandomCrop(4, padding=1, fill=(1, 2, 3), rng=np.random.default_rng(0))(image)
+    for c in range(3):
+        assert out[0, :, c].tolist() == [c + 1] * 4 and out[1:3, 1:3, c].tolist() == [[0, 0]] * 2
+    t = transforms.RandomCrop(4, padding=1, fill=(1, 2, 3))(cr.Tensor(np.zeros((3, 2, 2))))
+    assert t.numpy()[:, 0, 0].tolist() == [1, 2, 3]
+    assert transforms.RandomCrop(4, padding=1, fill=(7,))(np.zeros((2, 2)))[0, 0] == 7
+    with pytest.raises(ValueError, match="one per channel"):
+        transforms.RandomCrop(3, padding=1, fill=(1, 2))(image)

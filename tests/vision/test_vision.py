@@ -54,3 +54,21 @@ def test_mnist_as_torchvision_gives_it():
     loader = cr.utils.data.DataLoader(test, batch_size=64, shuffle=True)
     x, y = next(iter(loader))
     assert x.shape == (64, 1, 28, 28) and y.dtype == cr.int64 and x.dtype == cr.float32
+
+
+def test_normalize_as_torchvision():
+    torch = pytest.importorskip("torch")
+    # Found by the fuzz: a uint8 Tensor cast mean and std to uint8 (0.5 -> 0): an image of infs.
+    with pytest.raises(TypeError, match="expected a float image"):
+        transforms.Normalize([0.5], [0.5])(cr.Tensor(np.full((1, 2, 2), 200, np.uint8)))
+    mean, std = [0.1, 0.2, 0.3], [0.5, 0.6, 0.7]
+    batch = np.random.default_rng(0).random((4, 3, 2, 5)).astype(np.float32)
+    expected = ((torch.from_numpy(batch) - torch.tensor(mean).view(-1, 1, 1))
+                / torch.tensor(std).view(-1, 1, 1)).numpy()
+    np.testing.assert_allclose(transforms.Normalize(mean, std)(cr.Tensor(batch)).numpy(),
+                               expected, rtol=1e-6, atol=1e-7)  # (N, C, H, W) too
+    x = cr.Tensor(batch[0].copy())
+    assert transforms.Normalize(mean, std, inplace=True)(x) is x  # inplace was ignored
+    np.testing.assert_allclose(x.numpy(), expected[0], rtol=1e-6, atol=1e-7)
+    np.testing.assert_array_equal(transforms.Normalize(mean, std)(cr.Tensor(batch)).numpy()[0],
+                                  x.numpy())

@@ -15,6 +15,7 @@ no per-sample Python loop); any other ``Dataset`` is batched by collating its sa
 from __future__ import annotations
 
 import collections
+import collections.abc
 import numbers
 import queue
 import threading
@@ -245,26 +246,29 @@ class DataLoader:
                 batches = (self._collated(plan, base) for plan in plans)
         if stream is not None:
             if self.collate_fn is None:
-                batches = (tuple(self.transform(b, stream)) for b in batches)
+                batches = (_structure(self.transform(b, stream)) for b in batches)
             else:
                 batches = (self.transform(b, stream) for b in batches)
         if self.tensors and self.collate_fn is None:
-            batches = (tuple(Tensor(a) for a in b) for b in batches)
+            batches = (_tensors(b) for b in batches)
         depth = self.prefetch or (self.num_workers if gathered else 0)
         return _prefetched(batches, depth) if depth else batches
 
     def _plans(self, order):
         """Per batch: (position in the pass of its first sample, the samples' indices)."""
-        n = len(self.dataset) if order is None else len(order)
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
+        n = len(self.dataset) if order is None else len(order)  # a sampler's own count, as
+        batches = n // self.batch_size if self.drop_last else -(-n // self.batch_size)  # PyTorch
+        for start in range(0, batches * self.batch_size, self.batch_size):
             stop = min(start + self.batch_size, n)
             yield start, (range(start, stop) if order is None else order[start:stop].tolist())
 
     def _gathered(self, order):
         arrays = self.dataset.arrays
         for start, indices in self._plans(order):
-            index = slice(start, start + len(indices)) if order is None else np.asarray(indices)
-            yield tuple(a[index] for a in arrays)
+            if order is None:  # a copy, as the gather: in-place changes leave the data alone
+                yield tuple(a[start:start + len(indices)].copy() for a in arrays)
+            else:
+                yield tuple(a[np.asarray(indices, np.int64)] for a in arrays)
 
     def _collated(self, plan, base):
         """One batch of samples, each read inside its own stream (``generator_scope``)."""
@@ -351,16 +355,27 @@ def _prefetched(batches, depth: int):
         worker.join()
 
 
-def collate(samples: list) -> tuple:
+def collate(samples: list):
     """Stack a list of samples into a batch: a tuple with one array per field of the samples.
 
-    A sample that is not a tuple or list counts as a single field.
+    A sample that is not a tuple, list or dict counts as a single field. Numbers, arrays and
+    Tensors are stacked into one array; the rest as PyTorch's ``default_collate``: dicts (a
+    sample or a field) give a dict of batches, a field that is a tuple or list a list of
+    batches, strings a list of them.
 
     >>> [b.shape for b in collate([(np.zeros(3), 1), (np.ones(3), 0)])]
     [(2, 3), (2,)]
+    >>> collate([{"x": 1.5, "name": "a"}, {"x": 2.5, "name": "b"}])
+    {'x': array([1.5, 2.5]), 'name': ['a', 'b']}
     """
+    if isinstance(samples[0], collections.abc.Mapping):
+        return _field(samples)
     if not isinstance(samples[0], (tuple, list)):
-        return (np.stack([np.asarray(s) for s in samples]),)
+        return (_field(samples),)
+    return tuple(_fields(samples))
+
+
+def _fields(samples: list) -> list:
     width = len(samples[0])
     for i, s in enumerate(samples):
         if not isinstance(s, (tuple, list)) or len(s) != width:
@@ -368,4 +383,36 @@ def collate(samples: list) -> tuple:
             raise ValueError(
                 f"collate: every sample needs {width} fields like the first, sample {i} has {got}"
             )
-    return tuple(np.stack([np.asarray(s[j]) for s in samples]) for j in range(width))
+    return [_field([s[j] for s in samples]) for j in range(width)]
+
+
+def _field(values: list):
+    first = values[0]
+    if isinstance(first, (str, bytes)):
+        return list(values)
+    if isinstance(first, collections.abc.Mapping):
+        try:
+            return {k: _field([v[k] for v in values]) for k in first}
+        except (KeyError, TypeError) as e:
+            raise ValueError(f"collate: every sample needs the keys of the first, "
+                             f"{sorted(map(str, first))}") from e
+    if isinstance(first, (tuple, list)):
+        return _fields(values)
+    return np.stack([np.asarray(v) for v in values])
+
+
+def _structure(batch):
+    return batch if isinstance(batch, dict) else tuple(batch)
+
+
+def _tensors(batch):
+    """The arrays of a collated batch as Tensors, in the same structure."""
+    if isinstance(batch, np.ndarray):
+        return Tensor(batch)
+    if isinstance(batch, dict):
+        return {k: _tensors(v) for k, v in batch.items()}
+    if isinstance(batch, tuple):
+        return tuple(_tensors(v) for v in batch)
+    if batch and all(isinstance(v, np.ndarray | dict | list | tuple) for v in batch):
+        return [_tensors(v) for v in batch]
+    return batch  # a list of strings

@@ -64,7 +64,7 @@ def encode_characters(texts: Sequence[str], *, max_length: int | None = None) ->
         if not isinstance(text, str):
             raise TypeError(f"encode_characters: texts[{n}] must be a str, got "
                             f"{type(text).__name__}")
-        head = text[:max_length].lower()
+        head = text[:max_length].lower()[:max_length]  # "İ".lower() is 2 characters
         out.append(np.fromiter((_IDS.get(c, UNKNOWN) for c in head), dtype=np.int64,
                                count=len(head)))
     return out
@@ -105,6 +105,8 @@ def lengths_of(batch, padding_value: int = PAD) -> np.ndarray:
     """Each row's length in a batch padded at the end: the count of entries before the padding."""
     batch = np.asarray(batch)
     real = batch != padding_value
+    if real.shape[1] == 0:  # no columns (a batch of empty sequences): argmax has nothing to take
+        return np.zeros(len(real), np.int64)
     # The last real position + 1 (a row of padding only has length 0).
     last = batch.shape[1] - np.argmax(real[:, ::-1], axis=1)
     return np.where(real.any(axis=1), last, 0).astype(np.int64)

@@ -36,7 +36,7 @@ def character_indices(text: str, length: int = PAPER_LENGTH) -> np.ndarray:
     """The alphabet positions of ``text``'s first ``length`` characters, last first; -1 for a
     character outside the alphabet and for the padding after a short text. Shape (length,)."""
     out = np.full(length, -1, dtype=np.int64)
-    head = text[:length].lower()
+    head = text[:length].lower()[:length]  # "İ".lower() is 2 characters
     for pos, ch in enumerate(reversed(head)):
         out[pos] = _INDEX.get(ch, -1)
     return out

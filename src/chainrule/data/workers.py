@@ -43,7 +43,12 @@ def _serve(conn, build, base) -> None:
         if task is None:
             break
         try:
-            arrays = [np.ascontiguousarray(a) for a in build((task[0], task[1]), base)]
+            batch = build((task[0], task[1]), base)
+            if not isinstance(batch, tuple) or not all(isinstance(a, np.ndarray) for a in batch):
+                raise TypeError("a worker process sends a batch of arrays; samples with dicts, "
+                                "strings or nested fields need worker threads (leave "
+                                "multiprocessing_context unset)")
+            arrays = [np.ascontiguousarray(a) for a in batch]
             for a in arrays:
                 if a.dtype.hasobject:
                     raise TypeError(f"a batch field of dtype object (shape {a.shape}) cannot be "

@@ -76,21 +76,31 @@ class ToTensor:
 
 
 class Normalize:
-    """``(x - mean[c]) / std[c]`` per channel of a (C, H, W) Tensor."""
+    """``(x - mean[c]) / std[c]`` per channel of a float (..., C, H, W) Tensor; ``inplace``
+    overwrites a Tensor's values and returns it."""
 
     def __init__(self, mean, std, inplace: bool = False):
         self.mean, self.std = tuple(np.atleast_1d(mean)), tuple(np.atleast_1d(std))
         if len(self.mean) != len(self.std) or not all(s > 0 for s in self.std):
             raise ValueError(f"Normalize: mean and std need one value per channel and positive "
                              f"stds, got mean={mean!r}, std={std!r}")
+        self.inplace = bool(inplace)
 
     def __call__(self, x):
         a = x._data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float32)
-        if a.ndim != 3 or len(self.mean) not in (1, a.shape[0]):
+        if a.dtype.kind != "f":  # as torchvision: a uint8 image would wrap the mean to 0
+            raise TypeError(f"Normalize: expected a float image (ToTensor first), got dtype "
+                            f"{a.dtype}")
+        if a.ndim < 3 or len(self.mean) not in (1, a.shape[-3]):
             raise ValueError(f"Normalize: expected a (C, H, W) image with {len(self.mean)} "
-                             f"channel(s), got shape {a.shape}")
+                             f"channel(s) (or a batch of them), got shape {a.shape}")
         mean = np.asarray(self.mean, a.dtype).reshape(-1, 1, 1)
         std = np.asarray(self.std, a.dtype).reshape(-1, 1, 1)
+        if self.inplace and isinstance(x, Tensor):
+            np.subtract(a, mean, out=a)
+            np.divide(a, std, out=a)
+            x._mark_changed()
+            return x
         return Tensor((a - mean) / std)
 
     def __repr__(self) -> str:
@@ -194,8 +204,22 @@ class RandomCrop:
     def _pad(self, img: _Image, left, top, right, bottom):
         widths = [(0, 0)] * img.array.ndim
         widths[img.h_axis], widths[img.w_axis] = (top, bottom), (left, right)
-        kwargs = {"constant_values": self.fill} if self.padding_mode == "constant" else {}
-        img.array = np.pad(img.array, widths, mode=_PAD_MODES[self.padding_mode], **kwargs)
+        if self.padding_mode != "constant":
+            img.array = np.pad(img.array, widths, mode=_PAD_MODES[self.padding_mode])
+            return
+        fill = np.asarray(self.fill)  # a number, or one per channel (torchvision's tuple)
+        if fill.ndim > 1 or (fill.ndim and fill.size != 1 and (
+                img.c_axis is None or fill.size != img.array.shape[img.c_axis])):
+            raise ValueError(f"RandomCrop: fill must be a number or one per channel of the "
+                             f"image {img.array.shape}, got {self.fill!r}")
+        shape = [n + a + b for n, (a, b) in zip(img.array.shape, widths, strict=True)]
+        out = np.empty(shape, img.array.dtype)
+        if fill.ndim and fill.size != 1:
+            fill = fill.reshape([-1 if i == img.c_axis else 1 for i in range(len(shape))])
+        out[...] = fill.reshape(-1)[0] if fill.size == 1 else fill
+        out[tuple(slice(a, a + n) for n, (a, _) in zip(img.array.shape, widths, strict=True))] \
+            = img.array
+        img.array = out
 
     def __call__(self, image):
         img = _Image(image, "RandomCrop")
