@@ -155,10 +155,25 @@ def test_bad_arguments_are_named():
         integrated_gradients(model, x, baseline=np.zeros(4))
     with pytest.raises(ValueError, match="window"):
         occlusion(model, x, window=5)
+    with pytest.raises(ValueError, match="target 5 is out of range"):
+        occlusion(model, x, target=5, window=1, stride=1)
     with pytest.raises(ValueError, match="NaN"):
         saliency(model, np.full((1, 3), np.nan))
     with pytest.raises(ValueError, match="output must be one of"):
         saliency(model, x, output="softmax")
+
+
+def test_occlusion_refuses_a_stride_that_leaves_inputs_uncovered():
+    # stride 3 > window 2 over 5 features left feature 2 in no window: 0 / 0, a silent NaN
+    model = nn.Sequential(nn.Linear(5, 2, rng=np.random.default_rng(0)))
+    x = np.ones((1, 5))
+    with pytest.raises(ValueError, match="stride .* is larger than the window"):
+        occlusion(model, x, target=0, window=2, stride=3)
+    image = nn.Sequential(nn.Flatten(), nn.Linear(16, 2, rng=np.random.default_rng(0)))
+    with pytest.raises(ValueError, match="stride .* is larger than the window"):
+        occlusion(image, np.ones((1, 1, 4, 4)), target=0, window=1, stride=2)
+    # a window spanning the whole axis covers it whatever the stride
+    assert np.isfinite(occlusion(model, x, target=0, window=5, stride=7)).all()
 
 
 def test_progress_bar_reports_the_work_done():

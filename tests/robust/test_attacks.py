@@ -138,6 +138,16 @@ def test_custom_bounds_are_respected(binary_linear):
     (lambda m, x, y: robust.fgsm(m, x, y, eps=0.1, bounds=(1, 0)), "low < high, got (1, 0)"),
     (lambda m, x, y: robust.fgsm("model", x, y, eps=0.1), "model must be a chainrule nn.Module"),
     (lambda m, x, y: robust.get_attack("bim"), "unknown attack 'bim'"),
+    # labels no class can have: they counted as fooled, unperturbed (-100 is ignore_index, skipped
+    # by the loss; deepfool and cw_l2 compared them with the predictions, or wrapped -1 round)
+    (lambda m, x, y: robust.fgsm(m, x, np.where(y == 0, -100, y), eps=0.1),
+     "fgsm: y holds negative class labels, e.g. -100"),
+    (lambda m, x, y: robust.deepfool(m, x, y - 1), "deepfool: y holds negative class labels"),
+    (lambda m, x, y: robust.deepfool(m, x, y * 0 + 5), "deepfool: y holds class 5 but the "
+                                                       "model has 2 outputs"),
+    (lambda m, x, y: robust.deepfool(m, x, target=2), "deepfool: target holds class 2"),
+    (lambda m, x, y: robust.cw_l2(m, x, y - 1, steps=1), "cw_l2: y holds negative class"),
+    (lambda m, x, y: robust.cw_l2(m, x, y * 0 + 5, steps=1), "cw_l2: y holds class 5"),
 ])
 def test_bad_arguments_are_named(binary_linear, call, message):
     model, x, y = binary_linear

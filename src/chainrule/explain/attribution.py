@@ -229,6 +229,9 @@ def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50
 
 def _chosen(model, x, t, output, batch_size):
     s = predict_scores(model, x, output=output, batch_size=batch_size)
+    if t.max() >= s.shape[1]:
+        raise ValueError(f"target {int(t.max())} is out of range for a model with {s.shape[1]} "
+                         "outputs")
     return s[numpy.arange(len(x)), t].astype(numpy.float64)
 
 
@@ -244,6 +247,9 @@ def _windows(who, shape, window, stride):
                              f"for samples of shape {shape}, got {v!r}")
     if any(s > n for s, n in zip(size, spatial)):
         raise ValueError(f"{who}: window {size} is larger than the sample's extent {spatial}")
+    if any(st > s < n for s, st, n in zip(size, step, spatial)):  # gaps: 0 / 0 there
+        raise ValueError(f"{who}: stride {step} is larger than the window {size}; inputs "
+                         "between windows would be covered by none")
     starts = [list(range(0, n - s + 1, st)) + ([n - s] if (n - s) % st else [])
               for n, s, st in zip(spatial, size, step)]
     return spatial, size, starts
@@ -260,8 +266,9 @@ def occlusion(model, x, target=None, *, window=4, stride=2, fill=0.0, output: st
 
     Args:
         window: the window's size, an int or one per axis.
-        stride: its step; windows that would miss the last rows or columns get one more window
-            flush with the edge, so every input is covered.
+        stride: its step, at most the window (larger steps would leave inputs uncovered);
+            windows that would miss the last rows or columns get one more window flush with
+            the edge, so every input is covered.
         fill: the value put in the window: a number, or "mean" (each sample's own mean).
         (the other Args as ``saliency``)
 

@@ -13,8 +13,8 @@ from ..data import as_generator
 from ..nn import Module
 from ..ops import cross_entropy
 
-__all__ = ["AttackResult", "check_bounds", "check_eps", "check_int", "input_gradient",
-           "loss_and_logits", "predict_labels", "prepare", "resolve_rng"]
+__all__ = ["AttackResult", "check_bounds", "check_classes", "check_eps", "check_int",
+           "input_gradient", "loss_and_logits", "predict_labels", "prepare", "resolve_rng"]
 
 
 @dataclass
@@ -78,12 +78,14 @@ def _dtype_of(model: Module):
     return next((p.dtype for p in model.parameters()), None)
 
 
-def prepare(who: str, model, x, y, target, bounds):
+def prepare(who: str, model, x, y, target, bounds, *, ignored_ok: bool = False):
     """Check an attack's arguments; returns ``(x, labels, targeted, (low, high))``.
 
     ``x`` becomes an array of the model's float dtype (a Tensor gives its data); ``labels`` is an
     int64 array of one label per example: ``target`` (an int or one per example) when given, and
-    the attack is targeted, else the true labels ``y``.
+    the attack is targeted, else the true labels ``y``. Negative labels are refused (the loss
+    would ignore an example labelled -100 and it would count as fooled), unless ``ignored_ok``
+    (adversarial training: such an example is left unperturbed, as its loss ignores it).
     """
     targeted = target is not None
     labels, name = (target, "target") if targeted else (y, "y")
@@ -112,7 +114,16 @@ def prepare(who: str, model, x, y, target, bounds):
     if labels.shape != (x.shape[0],) or labels.dtype.kind not in "iu":
         raise ValueError(f"{who}: {name} must be {x.shape[0]} integer class labels (one per "
                          f"example), got shape {labels.shape} of {labels.dtype}")
+    if not ignored_ok and bool((labels < 0).any()):  # cross_entropy skips -100: no attack
+        raise ValueError(f"{who}: {name} holds negative class labels, e.g. {int(labels.min())}")
     return x, labels.astype("int64"), targeted, (low, high)
+
+
+def check_classes(who: str, labels, n_classes: int, targeted: bool) -> None:
+    """Refuse labels past the model's ``n_classes`` outputs (they would count as fooled)."""
+    if len(labels) and int(labels.max()) >= n_classes:
+        raise ValueError(f"{who}: {'target' if targeted else 'y'} holds class "
+                         f"{int(labels.max())} but the model has {n_classes} outputs")
 
 
 def predict_labels(model, x):

@@ -128,7 +128,7 @@ def pgd(model, x, y=None, *, eps: float, norm: str = "linf", steps: int = 40,
     Each step moves ``alpha`` along the steepest-ascent direction of the loss (its sign for
     L-infinity, its normalized gradient for L2) and projects back into the ball and the box. Each
     restart begins at a uniform random point of the ball (``random_start``); an example keeps the
-    result of the first restart that fooled the model, else of the one with the highest loss.
+    result of highest loss among the restarts that fooled the model, else among all of them.
 
     Args:
         model: a classifier (Module) giving logits (N, C).

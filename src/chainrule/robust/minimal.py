@@ -9,7 +9,15 @@ from __future__ import annotations
 from ..autograd import Tensor, grad, no_grad
 from ..backend import get_array_module
 from ..ops import relu
-from ._core import AttackResult, check_eps, check_int, per_example_norm, prepare, result
+from ._core import (
+    AttackResult,
+    check_classes,
+    check_eps,
+    check_int,
+    per_example_norm,
+    prepare,
+    result,
+)
 
 __all__ = ["cw_l2", "deepfool"]
 
@@ -50,6 +58,7 @@ def deepfool(model, x, y=None, *, steps: int = 50, overshoot: float = 0.02, cand
     n, expand = x.shape[0], (-1,) + (1,) * (x.ndim - 1)
     xt = Tensor(x, requires_grad=True)
     logits0 = model(xt)._data
+    check_classes(who, labels, logits0.shape[1], targeted)
     k0 = logits0.argmax(axis=1)
     order = xp.argsort(-logits0, axis=1)[:, :min(candidates, logits0.shape[1])]
     classes = labels[:, None] if targeted else order
@@ -137,6 +146,7 @@ def cw_l2(model, x, y=None, *, c: float = 1.0, kappa: float = 0.0, steps: int = 
     c_low, c_high = xp.zeros(n, dtype=x.dtype), xp.full(n, xp.inf, dtype=x.dtype)
     best, best_norm = x.copy(), xp.full(n, xp.inf, dtype="float64")
     onehot = xp.zeros((n, _num_classes(model, x)), dtype=x.dtype)
+    check_classes(who, labels, onehot.shape[1], targeted)
     onehot[xp.arange(n), labels] = 1
     for _ in range(binary_steps):
         w, m, v = w0.copy(), xp.zeros_like(x), xp.zeros_like(x)

@@ -93,7 +93,7 @@ class AdversarialTraining:
             raise ValueError(f"AdversarialTraining: the model must take one input, got "
                              f"{len(inputs)}")
         x, labels, _, _ = prepare("AdversarialTraining", model, inputs[0], target._data, None,
-                                  self.bounds)
+                                  self.bounds, ignored_ok=True)
         xp = get_array_module(x)
         if self.method == "fgsm":
             alpha = 1.25 * self.eps if self.alpha is None else self.alpha
@@ -125,7 +125,7 @@ class AdversarialTraining:
         if not self.grad_align:
             return None
         x, labels, _, _ = prepare("AdversarialTraining", model, inputs[0], target._data, None,
-                                  self.bounds)
+                                  self.bounds, ignored_ok=True)
         xp = get_array_module(x)
         eta = _random_start(x, self.eps, "linf", self.rng)
         g_clean = _flat_input_gradient(model, x, labels)
