@@ -81,3 +81,12 @@ def test_data_home_precedence(tmp_path, monkeypatch):
     assert env.data_dir == str(tmp_path / "env")
     env = from_environment({"XDG_CACHE_HOME": str(tmp_path / "cache")})
     assert env.data_dir == str(tmp_path / "cache" / "chainrule")
+
+
+def test_an_upper_case_digest_accepts_the_right_file(tmp_path, mirror):
+    upper = _digest(b"hello world").upper()
+    path = download((mirror / "a.bin").as_uri(), str(tmp_path / "out" / "a.bin"), upper)
+    assert Path(path).read_bytes() == b"hello world"
+    files = [RemoteFile("a.bin", upper, (mirror.as_uri() + "/",))]
+    fetch("toy", files, tmp_path / "cache")
+    assert fetch("toy", files, tmp_path / "cache")["a.bin"]  # the cached copy verifies too

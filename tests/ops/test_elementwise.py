@@ -402,3 +402,26 @@ def test_masked_gradients_stay_zero_under_an_infinite_upstream_gradient_as_in_to
             np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
     assert cr.gradgradcheck(lambda t: F.clip(t + 0.5, 0.2, 1.2) ** 2, [leaf([0.3, -0.1])])
     assert cr.gradgradcheck(lambda t, q: t**q, [leaf([0.5, 1.5]), leaf([2.0, 3.0])])
+
+
+def test_mask_operators_as_in_torch():
+    # PyTorch programs combine masks with &, |, ^ and ~: boolean results, not differentiated.
+    a, b = cr.tensor([1.0, 0.0, 2.0, -1.0]), cr.tensor([0.0, 0.0, 3.0, 1.0])
+    p, q = np.array([True, False, True, False]), np.array([False, False, True, True])
+    np.testing.assert_array_equal(((a != 0) & (b > 0)).numpy(), [False, False, True, True])
+    np.testing.assert_array_equal(((a > 0) | (b > 0)).numpy(), p | q)
+    np.testing.assert_array_equal(((a > 0) ^ (b > 0)).numpy(), p ^ q)
+    np.testing.assert_array_equal((~(a > 0)).numpy(), ~p)
+    np.testing.assert_array_equal((True & (a > 0)).numpy(), p)
+    np.testing.assert_array_equal(((a > 0) | False).numpy(), p)
+    np.testing.assert_array_equal((a > 0).logical_and(b > 0).numpy(), p & q)
+    np.testing.assert_array_equal((a > 0).logical_or(q).numpy(), p | q)
+    np.testing.assert_array_equal((a > 0).logical_not().numpy(), ~p)
+    ints = cr.tensor(np.array([5, 3, -2]))
+    np.testing.assert_array_equal((ints & 1).numpy(), [1, 1, 0])
+    np.testing.assert_array_equal((~ints).numpy(), [-6, -4, 1])
+    assert ((a > 0) & (b > 0)).dtype == np.bool_
+    with pytest.raises(TypeError, match="__and__: needs boolean or integer"):
+        _ = a & b
+    with pytest.raises(TypeError, match="__invert__"):
+        _ = ~a

@@ -62,6 +62,8 @@ def download(url: str, path: str, sha256=None, *, timeout: float = 30.0) -> str:
     ``sha256`` is a hex digest or a tuple of accepted digests.
     """
     accepted = (sha256,) if isinstance(sha256, str) else sha256
+    if accepted is not None:  # hex digests are compared lower-case: "AB12..." is "ab12..."
+        accepted = tuple(d.lower() for d in accepted)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".download-")
@@ -127,7 +129,7 @@ def fetch(dataset: str, files: Sequence[RemoteFile], data_dir=None, *,
 
 def _verified(path: str, digests: tuple[str, ...]) -> str:
     actual = sha256_of(path)
-    if digests and actual not in digests:
+    if digests and actual not in {d.lower() for d in digests}:
         raise ValueError(
             f"{path}: checksum mismatch (sha256 {actual}, expected {' or '.join(digests)}); "
             "the file is corrupt or not the expected one: delete it to download it again"

@@ -174,6 +174,45 @@ def _reduce_bool(fn_name):
     return method
 
 
+def _bitwise(name, ufunc, reflected=False):
+    """``&``, ``|``, ``^`` on boolean or integer Tensors (masks), as PyTorch; not differentiable."""
+
+    def method(self, other):
+        for t in (self, other):
+            kind = (t._data if isinstance(t, Tensor) else numpy.asarray(t)).dtype.kind
+            if kind not in "biu":
+                raise TypeError(f"{name}: needs boolean or integer tensors (masks), got dtype "
+                                f"{t.dtype if isinstance(t, Tensor) else type(t).__name__}")
+        xp = get_array_module(self._data)
+        if isinstance(other, Tensor):
+            a, b = (other, self) if reflected else (self, other)
+            return nondiff(lambda x, y: xp.asarray(getattr(xp, ufunc)(x, y)), a, b)
+        if reflected:
+            return nondiff(lambda x: xp.asarray(getattr(xp, ufunc)(other, x)), self)
+        return nondiff(lambda x: xp.asarray(getattr(xp, ufunc)(x, other)), self)
+
+    method.__name__ = name
+    return method
+
+
+def _invert(self):
+    """``~mask``: logical not of a boolean Tensor, bitwise not of an integer one (PyTorch's)."""
+    if self._data.dtype.kind not in "biu":
+        raise TypeError(f"__invert__: needs a boolean or integer tensor, got dtype {self.dtype}")
+    xp = get_array_module(self._data)
+    return nondiff(lambda x: xp.asarray(xp.invert(x)), self)
+
+
+for _op, _ufunc in (("and", "bitwise_and"), ("or", "bitwise_or"), ("xor", "bitwise_xor")):
+    setattr(Tensor, f"__{_op}__", _bitwise(f"__{_op}__", _ufunc))
+    setattr(Tensor, f"__r{_op}__", _bitwise(f"__r{_op}__", _ufunc, reflected=True))
+    setattr(Tensor, f"logical_{_op}", lambda self, other, _u=f"logical_{_op}": nondiff(
+        lambda a, b: get_array_module(a).asarray(getattr(get_array_module(a), _u)(a, b)),
+        self, other if isinstance(other, Tensor) else Tensor(numpy.asarray(other))))
+Tensor.__invert__ = _invert
+Tensor.logical_not = lambda self: nondiff(
+    lambda a: get_array_module(a).asarray(get_array_module(a).logical_not(a)), self)
+
 for _name, _dunder in (("eq", "__eq__"), ("ne", "__ne__"), ("lt", "__lt__"), ("le", "__le__"),
                        ("gt", "__gt__"), ("ge", "__ge__")):
     setattr(Tensor, _name, _compare(_dunder))
