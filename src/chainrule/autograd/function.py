@@ -75,8 +75,14 @@ class Function:
             if isinstance(raw, numpy.generic):  # NumPy gives 0-d results as scalars: keep arrays
                 raw = numpy.asarray(raw)
             out = Tensor(raw)
-            if raw.base is not None or (arrays and raw is arrays[0]):  # a view: x.T, x[i]
-                _share_count(out, inputs)
+            owner = raw.base
+            if owner is not None or (arrays and raw is arrays[0]):  # a view: x.T, x[i]...
+                # An input's view shares its count of in-place changes (see _share_count).
+                owner = raw if owner is None else owner
+                for i, a in enumerate(arrays):
+                    if a is owner or a.base is owner:
+                        out._counter = inputs[i]._counter
+                        break
             if tracer is not None:
                 tracer(cls, params, given, inputs, (out,), False)
             if not record:
@@ -86,7 +92,7 @@ class Function:
             outs = tuple([Tensor(ensure_array(a)) for a in raw])
             for o in outs:
                 if o._data.base is not None:  # views of an input (split, chunk)
-                    _share_count(o, inputs)
+                    _share_count(o, arrays, inputs)
             if tracer is not None:
                 tracer(cls, params, given, inputs, outs, True)
         if record:
@@ -172,19 +178,19 @@ def _as_tensors(inputs) -> tuple[Tensor, ...]:
     return tuple(out)
 
 
-def _share_count(out: Tensor, inputs) -> None:
+def _share_count(out: Tensor, arrays, inputs) -> None:
     """Give ``out`` the count of in-place changes of the input whose memory it views.
 
     A view and its base are one memory: a change through either must be seen by a graph that
     read the other (``x[0].add_(1)`` after ``w * x`` was recorded), as ``detach`` shares its
-    count. NumPy and CuPy point a view's ``base`` at the array that owns the memory.
+    count. NumPy and CuPy point a view's ``base`` at the array that owns the memory. (``apply``
+    has this loop inline for single outputs, the usual case.)
     """
     data = out._data
     owner = data if data.base is None else data.base
-    for t in inputs:
-        a = t._data
+    for i, a in enumerate(arrays):
         if a is owner or a.base is owner:
-            out._counter = t._counter
+            out._counter = inputs[i]._counter
             return
 
 

@@ -147,7 +147,7 @@ class _Conv(_ConvNd):
 
     def _padded(self, x):
         """``x`` and the padding left for the op: "reflect" / "replicate" pad here, then 0."""
-        if self.padding_mode == "zeros" or self.padding == "valid":
+        if self.padding == "valid":
             return x, self.padding
         pads = ((0, 0), (0, 0)) + tuple((p, p) for p in self.padding)
         return pad(x, pads, _PAD_MODES[self.padding_mode]), 0
@@ -155,7 +155,9 @@ class _Conv(_ConvNd):
     def forward(self, x):
         self._check(x)
         p = self._parameters  # one dict instead of two trips through Module.__getattr__
-        x, padding = self._padded(x)
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            x, padding = self._padded(x)
         return type(self)._op(x, p["weight"], p["bias"], self.stride, padding, self.dilation,
                               self.groups)
 
@@ -163,7 +165,9 @@ class _Conv(_ConvNd):
         """``relu(self(x))`` in one op (``F.conv2d_relu``), what ``nn.fuse``'s layers run."""
         self._check(x)
         p = self._parameters
-        x, padding = self._padded(x)
+        padding = self.padding
+        if self.padding_mode != "zeros":
+            x, padding = self._padded(x)
         return type(self)._op_relu(x, p["weight"], p["bias"], self.stride, padding,
                                    self.dilation, self.groups)
 
