@@ -73,23 +73,28 @@ def extremum_pool_reference(x, geom, largest, compiled=False):
 
 
 def _winning_offsets(x, y, geom, largest):
-    """The index, in ``geom.offsets()``, of every window's winner: (N, C, Ho, Wo) ints.
+    """Each window's winner as its kernel offset's number i * kw + j: (N, C, Ho, Wo) ints.
 
     The offsets are visited in row-major order: a window takes the first real input (not
     padding) equal to its output, and, when its output is NaN, every NaN in turn, so the last.
+    (Floating-point x: integers have no gradient to route.)
     """
     xp = get_array_module(y)
-    (h, w), (ph, pw) = geom.size, geom.padding
-    xpad = pad_reference(x, geom.pads, fill_value(xp, x.dtype, largest))
-    inside = xp.zeros((h + 2 * ph, w + 2 * pw), dtype=bool)  # True on the input, not the padding
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = geom.kernel, geom.stride, geom.padding, geom.out_size
+    xpad = xp.full((n, c, h + 2 * ph, w + 2 * pw), -xp.inf if largest else xp.inf, x.dtype)
+    xpad[:, :, ph:ph + h, pw:pw + w] = x
+    inside = xp.zeros(xpad.shape[2:], dtype=bool)  # True on the input, False on the padding
     inside[ph:ph + h, pw:pw + w] = True
-    nan = xp.isnan(y) if y.dtype.kind == "f" else None
+    nan = xp.isnan(y)
     winner = xp.full(y.shape, -1, dtype=xp.int64)
-    for k, index in enumerate(geom.windows()):
-        won = (xpad[index] == y) & (winner < 0) & inside[index[1:]]
-        if nan is not None:
-            won |= xp.isnan(xpad[index]) & nan  # the padding is never NaN
-        winner[won] = k
+    for i in range(kh):
+        for j in range(kw):
+            rows, cols = slice(i, i + sh * (ho - 1) + 1, sh), slice(j, j + sw * (wo - 1) + 1, sw)
+            v = xpad[:, :, rows, cols]
+            won = (v == y) & (winner < 0) & inside[rows, cols]
+            won |= xp.isnan(v) & nan  # the padding is never NaN
+            winner[won] = i * kw + j
     return winner
 
 
@@ -101,17 +106,18 @@ def route_to_winners_reference(g, x, y, geom, largest):
     that equals the window's output, never the padding; for a NaN output, its last NaN
     (PyTorch's rules). The winners are found first (``_winning_offsets``); then each offset adds
     the gradients of the windows it won into the shifted, zero-padded input, the last offset
-    first, so that overlapping windows add up in their row-major order.
+    first, so that an element gets its windows' gradients in their row-major order, as PyTorch
+    adds them.
     """
     xp = get_array_module(g)
-    (h, w), (ph, pw) = geom.size, geom.padding
-    n, c = x.shape[:2]
+    n, c, h, w = x.shape
+    (kh, kw), (sh, sw), (ph, pw), (ho, wo) = geom.kernel, geom.stride, geom.padding, geom.out_size
     winner = _winning_offsets(x, y, geom, largest)
     gx = xp.zeros((n, c, h + 2 * ph, w + 2 * pw), g.dtype)
-    # The offsets in reverse: an element gets its windows' gradients in the windows' row-major
-    # order, as PyTorch adds them.
-    for k, index in reversed(list(enumerate(geom.windows()))):
-        gx[index] += g * (winner == k)
+    for i in reversed(range(kh)):
+        for j in reversed(range(kw)):
+            rows, cols = slice(i, i + sh * (ho - 1) + 1, sh), slice(j, j + sw * (wo - 1) + 1, sw)
+            gx[:, :, rows, cols] += g * (winner == i * kw + j)
     return xp.ascontiguousarray(gx[:, :, ph:ph + h, pw:pw + w])
 
 
@@ -123,7 +129,7 @@ def gather_at_winners(v, x, y, geom, largest):
     vpad = pad_reference(v, geom.pads)
     winner = _winning_offsets(x, y, geom, largest)
     out = xp.zeros(y.shape, v.dtype)
-    for k, index in enumerate(geom.windows()):
+    for k, index in enumerate(geom.windows()):  # offsets() order: k = i * kw + j
         xp.copyto(out, vpad[index], where=winner == k)
     return out
 

@@ -143,8 +143,9 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
     PyTorch's ``dilation``, ``ceil_mode`` and ``return_indices`` are accepted at their defaults.
     """
-    torch_defaults("max_pool1d", dilation=dilation, ceil_mode=ceil_mode,
-                   return_indices=return_indices)
+    if dilation != 1 or ceil_mode or return_indices:  # PyTorch's arguments, beyond defaults
+        torch_defaults("max_pool1d", dilation=dilation, ceil_mode=ceil_mode,
+                       return_indices=return_indices)
     return _pool(_ExtremumPool, "max_pool1d", 1, x, kernel_size, stride, padding, largest=True)
 
 
@@ -168,8 +169,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     >>> max_pool2d(cr.tensor([[[[1.0, 2.0], [4.0, 3.0]]]]), 2).tolist()
     [[[[4.0]]]]
     """
-    torch_defaults("max_pool2d", dilation=dilation, ceil_mode=ceil_mode,
-                   return_indices=return_indices)
+    if dilation != 1 or ceil_mode or return_indices:  # PyTorch's arguments, beyond defaults
+        torch_defaults("max_pool2d", dilation=dilation, ceil_mode=ceil_mode,
+                       return_indices=return_indices)
     return _pool(_ExtremumPool, "max_pool2d", 2, x, kernel_size, stride, padding, largest=True)
 
 
@@ -235,7 +237,8 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     Returns:
         Tensor of shape (N, C, L_out).
     """
-    torch_defaults("avg_pool1d", ceil_mode=ceil_mode)
+    if ceil_mode:
+        torch_defaults("avg_pool1d", ceil_mode=ceil_mode)
     return _pool(_AvgPool, "avg_pool1d", 1, x, kernel_size, stride, padding, floating=True,
                  count_include_pad=bool(count_include_pad))
 
@@ -254,7 +257,8 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     Returns:
         Tensor of shape (N, C, H_out, W_out).
     """
-    torch_defaults("avg_pool2d", ceil_mode=ceil_mode, divisor_override=divisor_override)
+    if ceil_mode or divisor_override is not None:
+        torch_defaults("avg_pool2d", ceil_mode=ceil_mode, divisor_override=divisor_override)
     return _pool(_AvgPool, "avg_pool2d", 2, x, kernel_size, stride, padding, floating=True,
                  count_include_pad=bool(count_include_pad))
 
