@@ -91,16 +91,18 @@ def test_missing_file_names_the_path(tmp_path):
         load_weights(make_model(), tmp_path / "nothing.safetensors")
 
 
+def _disk_full(f, arrays, metadata):
+    """A ``write_file`` that fails half-way, as on a full disk."""
+    f.write(b"half a fi")
+    raise OSError("disk full")
+
+
 def test_a_failed_write_leaves_the_old_file_intact(tmp_path, monkeypatch):
     model = make_model(0)
     path = save_weights(model, tmp_path / "m.safetensors")
     before = path.read_bytes()
 
-    def broken_save(f, arrays, metadata):
-        f.write(b"half a fi")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(checkpoint, "write_file", broken_save)
+    monkeypatch.setattr(checkpoint, "write_file", _disk_full)
     with pytest.raises(OSError, match="disk full"):
         save_weights(make_model(1), path)
     assert path.read_bytes() == before
@@ -289,11 +291,7 @@ def test_a_failed_save_leaves_the_old_file_and_no_temporary(tmp_path, monkeypatc
     cr.save({"w": np.arange(3), "flag": np.bool_(True), "step": (1, 2)}, path)
     before = path.read_bytes()
 
-    def broken(f, arrays, metadata):
-        f.write(b"half a fi")
-        raise OSError("disk full")
-
-    monkeypatch.setattr(checkpoint, "write_file", broken)
+    monkeypatch.setattr(checkpoint, "write_file", _disk_full)
     with pytest.raises(OSError, match="disk full"):
         serialize.save({"w": np.arange(4)}, path)
     assert path.read_bytes() == before
