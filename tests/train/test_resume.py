@@ -171,3 +171,23 @@ def test_resume_restores_the_default_generator(tmp_path, data, kind):
     resumed, resumed_state = run(3, resume=True)
     _assert_same_run(full, resumed)
     assert resumed_state == full_state
+
+
+@pytest.mark.parametrize("schedule", ["step", "plateau"])
+def test_resuming_a_scheduled_run_without_its_scheduler_is_refused(tmp_path, data, schedule):
+    # ReduceLROnPlateau's state was accepted and the run went on at a constant learning rate.
+    train, val = data
+    model = make_mlp(seed=0)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    scheduler = (optim.StepLR(opt, step_size=1, gamma=0.5) if schedule == "step"
+                 else optim.ReduceLROnPlateau(opt, patience=0))
+    first = Trainer(model, cr.ops.cross_entropy, opt, scheduler=scheduler,
+                    callbacks=[ModelCheckpoint(tmp_path / "run", save_best_only=False)])
+    first.fit(train, val, epochs=1, batch_size=16, rng=1, verbose=0)
+    model = make_mlp(seed=0)
+    again = Trainer(model, cr.ops.cross_entropy, optim.SGD(model.parameters(), lr=0.1))
+    kind = "StepLR" if schedule == "step" else "ReduceLROnPlateau"
+    with pytest.raises(ValueError, match=f"learning-rate scheduler \\({kind}\\); resume it with"):
+        again.fit(train, val, epochs=2, batch_size=16, rng=1, verbose=0,
+                  resume_from=tmp_path / "run")
+    assert again.history.epoch == []  # refused before anything was restored or trained

@@ -272,7 +272,7 @@ def save_training_state(path, *, optimizer, epoch: int, scheduler=None, rng=None
 
 
 def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng=None,
-                        history=None, strict: bool = True) -> dict:
+                        history=None, strict: bool = True, whole_run: bool = False) -> dict:
     """Read a file written by ``save_training_state`` and restore it into the objects given.
 
     Args:
@@ -284,6 +284,8 @@ def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng
             dict, only the names the file holds are set.
         history: a ``train.History`` to restore ``extra["history"]`` into (the Trainer's).
         strict: passed to ``model.load_state_dict``.
+        whole_run: the caller continues the whole run (the Trainer): a scheduler state in the
+            file must have a scheduler to go to, or the learning rate would stop following it.
 
     Returns:
         A dict with "epoch", "optimizer", "scheduler", "rng", "extra" (as saved), "model" (the
@@ -319,6 +321,12 @@ def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng
                          ("rng", rng)):
         if target is not None and not present[name]:
             raise ValueError(f"{who}: '{path}' holds no {name} state to restore")
+    if whole_run and scheduler is None and present["scheduler"]:
+        classes = saved.get("classes")
+        kind = classes.get("scheduler") if isinstance(classes, dict) else None
+        raise ValueError(f"{who}: '{path}' was saved by a run with a learning-rate scheduler "
+                         f"({kind or 'of an unnamed kind'}); resume it with one, or the learning "
+                         "rate would stop following its schedule")
     if model is not None:
         _check_shapes(who, header, model, "model/", strict)
     arrays = read_tensors(who, header)

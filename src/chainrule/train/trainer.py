@@ -302,7 +302,7 @@ class Trainer:
             path = path / LAST_STATE
         state = load_training_state(path, model=self.model, optimizer=self.optimizer,
                                     scheduler=self.scheduler, rng=self._generators(),
-                                    history=self.history)
+                                    history=self.history, whole_run=True)
         self.epoch = state["epoch"]
 
     def _generators(self) -> dict:
