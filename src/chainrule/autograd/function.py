@@ -71,45 +71,43 @@ class Function:
         fn.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         raw = fn.forward(*arrays)
         tracer = _trace_recorder.get()  # chainrule.trace is recording the ops of a model
-        if not isinstance(raw, tuple):
+        multi = isinstance(raw, tuple)
+        if multi:
+            outs = tuple([Tensor(ensure_array(a)) for a in raw])
+        else:
             if isinstance(raw, numpy.generic):  # NumPy gives 0-d results as scalars: keep arrays
                 raw = numpy.asarray(raw)
-            out = Tensor(raw)
-            owner = raw.base
-            if owner is not None or (arrays and raw is arrays[0]):  # a view: x.T, x[i]...
-                # An input's view shares its count of in-place changes (see _share_count).
-                owner = raw if owner is None else owner
+            outs = (Tensor(raw),)
+        for o in outs:
+            # A view of an input (x.T, x[i], a split piece) is one memory with it, so it shares the
+            # input's count of in-place changes, as detach() does: a change through either is seen
+            # by a graph that read the other. NumPy and CuPy point a view's ``base`` at the owner.
+            data = o._data
+            owner = data.base
+            if owner is not None or (arrays and data is arrays[0]):
+                owner = data if owner is None else owner
                 for i, a in enumerate(arrays):
                     if a is owner or a.base is owner:
-                        out._counter = inputs[i]._counter
+                        o._counter = inputs[i]._counter
                         break
-            if tracer is not None:
-                tracer(cls, params, given, inputs, (out,), False)
-            if not record:
-                return out
-            outs = (out,)
-        else:
-            outs = tuple([Tensor(ensure_array(a)) for a in raw])
-            for o in outs:
-                if o._data.base is not None:  # views of an input (split, chunk)
-                    _share_count(o, arrays, inputs)
-            if tracer is not None:
-                tracer(cls, params, given, inputs, outs, True)
-        if record:
-            fn.inputs = inputs
-            # The versions of the values the node read: backward refuses those changed since.
-            fn._versions = versions
-            refs, meta, made = [], [], []
-            for i, o in enumerate(outs):
-                if o._data.dtype.kind == "f":  # an integer output (indices) carries no gradient
-                    o.requires_grad = True
-                    o._ctx = fn
-                    o._out_idx = i
-                refs.append(weakref.ref(o))
-                meta.append((o._data.shape, o._data.dtype))
-                made.append(o._counter[0])  # 0, or the version of the input it is a view of
-            fn._outputs, fn._out_meta, fn._out_versions = tuple(refs), tuple(meta), tuple(made)
-        return outs if isinstance(raw, tuple) else outs[0]
+        if tracer is not None:
+            tracer(cls, params, given, inputs, outs, multi)
+        if not record:
+            return outs if multi else outs[0]
+        fn.inputs = inputs
+        # The versions of the values the node read: backward refuses those changed since.
+        fn._versions = versions
+        refs, meta, made = [], [], []
+        for i, o in enumerate(outs):
+            if o._data.dtype.kind == "f":  # an integer output (indices) carries no gradient
+                o.requires_grad = True
+                o._ctx = fn
+                o._out_idx = i
+            refs.append(weakref.ref(o))
+            meta.append((o._data.shape, o._data.dtype))
+            made.append(o._counter[0])  # 0, or the version of the input it is a view of
+        fn._outputs, fn._out_meta, fn._out_versions = tuple(refs), tuple(meta), tuple(made)
+        return outs if multi else outs[0]
 
     @property
     def output(self) -> Tensor:
@@ -176,22 +174,6 @@ def _as_tensors(inputs) -> tuple[Tensor, ...]:
             xp = get_array_module(ref) if ref is not None else get_array_module(x)
             out.append(Tensor(xp.asarray(x)))
     return tuple(out)
-
-
-def _share_count(out: Tensor, arrays, inputs) -> None:
-    """Give ``out`` the count of in-place changes of the input whose memory it views.
-
-    A view and its base are one memory: a change through either must be seen by a graph that
-    read the other (``x[0].add_(1)`` after ``w * x`` was recorded), as ``detach`` shares its
-    count. NumPy and CuPy point a view's ``base`` at the array that owns the memory. (``apply``
-    has this loop inline for single outputs, the usual case.)
-    """
-    data = out._data
-    owner = data if data.base is None else data.base
-    for i, a in enumerate(arrays):
-        if a is owner or a.base is owner:
-            out._counter = inputs[i]._counter
-            return
 
 
 def _check_devices(op: str, inputs) -> None:
