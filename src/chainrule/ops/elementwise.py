@@ -30,26 +30,18 @@ def _check_broadcast(op, a, b):
             )
 
 
-def _zero_where(mask, g):
-    """``g`` with 0 where the boolean array ``mask`` is True (recorded, so differentiable again).
+def fill_where(mask, value, x):
+    """``x`` with ``value`` where the boolean array ``mask`` is True (recorded, so differentiable
+    again): 0 in a gradient where no gradient goes, 1 as a harmless stand-in operand there.
 
-    Masking rather than multiplying by 0 keeps an infinite or nan ``g`` out of positions that
+    Masking rather than multiplying by 0 keeps an infinite or nan ``x`` out of positions that
     receive no gradient, as PyTorch's backward formulas do.
     """
     xp = get_array_module(mask)
     mask = xp.asarray(mask)
     if not mask.any():
-        return g
-    return Where.apply(Tensor(mask), Tensor(xp.zeros((), dtype=g.dtype)), g)
-
-
-def _one_where(mask, x):
-    """``x`` with 1 where ``mask`` is True (recorded): a harmless stand-in at masked positions."""
-    xp = get_array_module(mask)
-    mask = xp.asarray(mask)
-    if not mask.any():
         return x
-    return Where.apply(Tensor(mask), Tensor(xp.ones((), dtype=x.dtype)), x)
+    return Where.apply(Tensor(mask), Tensor(xp.asarray(value, dtype=x.dtype)), x)
 
 
 class Add(Function):
@@ -115,10 +107,10 @@ class Pow(Function):
         gx = gp = None
         if self.needs_input_grad[0]:
             const = p._data == 0  # masked, and given exponent 1 (no 0 ** -1 to warn about)
-            gx = sum_to(_zero_where(const, g) * p * x ** (_one_where(const, p) - 1), x.shape)
+            gx = sum_to(fill_where(const, 0, g) * p * x ** (fill_where(const, 1, p) - 1), x.shape)
         if self.needs_input_grad[1]:
             flat = (x._data == 0) & (p._data >= 0)  # likewise with log(1) for log(0)
-            gp = sum_to(_zero_where(flat, g) * self.output * log(_one_where(flat, x)), p.shape)
+            gp = sum_to(fill_where(flat, 0, g) * self.output * log(fill_where(flat, 1, x)), p.shape)
         return gx, gp
 
 
@@ -186,7 +178,7 @@ class Clip(Function):
             mask &= x >= self.low
         if self.high is not None:
             mask &= x <= self.high
-        return _zero_where(~mask, g)
+        return fill_where(~mask, 0, g)
 
 
 class Where(Function):
@@ -196,8 +188,8 @@ class Where(Function):
     def backward(self, g):
         cond, a, b = self.inputs
         c = cond._data
-        ga = sum_to(_zero_where(~c, g), a.shape) if self.needs_input_grad[1] else None
-        gb = sum_to(_zero_where(c, g), b.shape) if self.needs_input_grad[2] else None
+        ga = sum_to(fill_where(~c, 0, g), a.shape) if self.needs_input_grad[1] else None
+        gb = sum_to(fill_where(c, 0, g), b.shape) if self.needs_input_grad[2] else None
         return None, ga, gb
 
 
@@ -215,8 +207,8 @@ class _Extremum(Function):
         ties = a._data == b._data
         wa = xp.asarray(wins + 0.5 * ties, dtype=g.dtype)
         # The loser's share is masked, not multiplied by 0: an infinite g must not give it nan.
-        ga = sum_to(_zero_where(wa == 0, g) * wa, a.shape) if self.needs_input_grad[0] else None
-        gb = (sum_to(_zero_where(wins, g) * (1 - wa), b.shape) if self.needs_input_grad[1]
+        ga = sum_to(fill_where(wa == 0, 0, g) * wa, a.shape) if self.needs_input_grad[0] else None
+        gb = (sum_to(fill_where(wins, 0, g) * (1 - wa), b.shape) if self.needs_input_grad[1]
               else None)
         return ga, gb
 

@@ -17,7 +17,7 @@ from ..backend import get_array_module
 from ..kernels import K
 from ._args import dim_or_axis, keep_flag
 from ._broadcast import broadcast_to
-from .elementwise import exp, maximum, minimum, where
+from .elementwise import exp, fill_where, maximum, minimum
 from .shape import normalize_axis, reshape
 
 __all__ = ["MinMax", "argmax", "argmin", "logsumexp", "max", "mean", "min", "std", "sum", "var"]
@@ -137,10 +137,8 @@ class Std(Function):
 
     def backward(self, g):
         x, y = self.inputs[0], self.output
-        zero = y._data == 0
-        if zero.any():
-            y = where(Tensor(zero), Tensor(get_array_module(zero).ones((), dtype=y.dtype)), y)
-            g = where(Tensor(zero), Tensor(get_array_module(zero).zeros((), dtype=g.dtype)), g)
+        zero = y._data == 0  # a constant slice: its gradient 0, and 1 / y kept finite
+        y, g = fill_where(zero, 1, y), fill_where(zero, 0, g)
         centered = x - mean(x, axis=self.axes, keepdims=True)
         scale = 1.0 / (_count(x.shape, self.axes) - self.ddof)
         return _unreduce(g / y, x.shape, self.axes, self.keepdims) * centered * scale
