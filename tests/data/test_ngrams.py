@@ -62,6 +62,18 @@ def test_tfidf_equals_scikit_learn(n):
     assert (dense[:, 0] == 0).all() and (dense[4] == 0).all()  # unknown n-grams are dropped
 
 
+def test_features_read_texts_from_an_iterator():
+    # An iterator used to be consumed by the str check, leaving an empty vocabulary and empty bags.
+    want = TfidfFeatures(2).fit(CORPUS)
+    got = TfidfFeatures(2).fit(iter(CORPUS))
+    assert got.vocabulary.tokens == want.vocabulary.tokens
+    np.testing.assert_array_equal(got.idf, want.idf)
+    bags, want_bags = got.transform(t for t in CORPUS), want.transform(CORPUS)
+    assert len(bags) == len(CORPUS)
+    np.testing.assert_array_equal(bags.indices, want_bags.indices)
+    np.testing.assert_array_equal(bags.weights, want_bags.weights)
+
+
 def test_mean_weighting_averages_occurrences():
     f = TfidfFeatures(1, weighting="mean").fit(["a b a c"])
     bags = f.transform(["a a b zzz"])

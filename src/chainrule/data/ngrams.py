@@ -288,10 +288,11 @@ def _concat(parts, dtype) -> np.ndarray:
     return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
 
 
-def _texts(who: str, texts) -> Sequence[str]:
+def _texts(who: str, texts) -> list[str]:
     if isinstance(texts, str):
         raise TypeError(f"{who}: texts must be a sequence of strings, got a single str; wrap it "
                         "in a list")
+    texts = list(texts)  # an iterator would be used up by the check below
     for n, t in enumerate(texts):
         if not isinstance(t, str):
             raise TypeError(f"{who}: texts[{n}] must be a str, got {type(t).__name__}")
