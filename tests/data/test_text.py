@@ -47,3 +47,11 @@ def test_a_character_that_lowers_to_two_does_not_overflow_the_frame():
     # "İ".lower() is "i̇" (two characters): the positions overran the array (IndexError).
     np.testing.assert_array_equal(character_indices("abİ", 3), [8, 1, 0])
     assert quantize(["İ" * 10], length=4).shape == (1, len(ALPHABET), 4)
+
+
+def test_an_iterator_of_texts_and_a_numpy_length_are_read():
+    # An iterator failed with "object of type 'list_iterator' has no len()" and np.int64(3) was
+    # refused as "length must be a positive int, got 3".
+    want = quantize(["Ab!", "c"], length=3)
+    np.testing.assert_array_equal(quantize(iter(["Ab!", "c"]), length=3), want)
+    np.testing.assert_array_equal(quantize(["Ab!", "c"], length=np.int64(3)), want)

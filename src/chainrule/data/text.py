@@ -57,8 +57,9 @@ def quantize(texts: Sequence[str], *, length: int = PAPER_LENGTH, dtype=np.float
     if isinstance(texts, str):
         raise TypeError("quantize: texts must be a sequence of strings, got a single str; wrap it "
                         "in a list")
-    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+    if isinstance(length, bool) or not isinstance(length, (int, np.integer)) or length < 1:
         raise ValueError(f"quantize: length must be a positive int, got {length!r}")
+    length, texts = int(length), list(texts)  # an iterator of texts has no len()
     out = np.zeros((len(texts), len(ALPHABET), length), dtype=dtype)
     for n, text in enumerate(texts):
         if not isinstance(text, str):
