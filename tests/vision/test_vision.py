@@ -72,3 +72,34 @@ def test_normalize_as_torchvision():
     np.testing.assert_allclose(x.numpy(), expected[0], rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(transforms.Normalize(mean, std)(cr.Tensor(batch)).numpy()[0],
                                   x.numpy())
+
+
+def test_normalize_passes_gradients():
+    # Found by the fuzz: Normalize returned a new Tensor of the values, so a Normalize in front of
+    # a model (torchvision's usual pattern, e.g. for attacks) cut the graph: no input gradient.
+    std = np.array([0.5, 0.25, 2.0])
+    for inplace in (False, True):
+        x = cr.tensor(np.random.default_rng(0).random((2, 3, 2, 2)), requires_grad=True)
+        y = transforms.Normalize([0.1, 0.2, 0.3], std, inplace=inplace)(x)
+        assert y.requires_grad and y is not x
+        (y * y).sum().backward()
+        want = 2 * (x.numpy() - np.array([0.1, 0.2, 0.3])[:, None, None]) / std[:, None, None] ** 2
+        np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-12)
+
+
+def test_color_jitter_contrast_per_image_and_grey_saturation():
+    # Found by the fuzz against torchvision's tensor arithmetic: contrast blended a batch with the
+    # mean grey level of the whole batch (torchvision: each image's own), and saturation changed
+    # a one-channel uint8 image (f * a + (1 - f) * a rounds below a; torchvision returns it).
+    a = np.random.default_rng(1).random((2, 3, 5, 5)).astype(np.float32)
+    a[1] *= 0.2
+    out = transforms.ColorJitter(contrast=(0.5, 0.5), rng=np.random.default_rng(0))(cr.Tensor(a))
+    grey = 0.2989 * a[:, 0] + 0.587 * a[:, 1] + 0.114 * a[:, 2]
+    mean = grey.mean(axis=(1, 2)).reshape(2, 1, 1, 1)
+    np.testing.assert_allclose(out.numpy(), np.clip(0.5 * a + 0.5 * mean, 0, 1), rtol=1e-6,
+                               atol=1e-7)
+    grey_u8 = np.arange(256, dtype=np.uint8).reshape(16, 16)
+    for f in (0.3, 0.7, 1.9):
+        jitter = transforms.ColorJitter(saturation=(f, f), rng=np.random.default_rng(0))
+        np.testing.assert_array_equal(jitter(grey_u8), grey_u8)
+        np.testing.assert_array_equal(jitter(cr.Tensor(grey_u8[None])).numpy()[0], grey_u8)

@@ -64,7 +64,8 @@ class ColorJitter:
 
     Each of ``brightness``, ``contrast``, ``saturation`` is a number v (a factor drawn from
     [max(0, 1 - v), 1 + v]) or a (min, max) range; 0 leaves that property alone. The factor
-    blends the image with black (brightness), with its mean grey level (contrast) or with its
+    blends the image with black (brightness), with its mean grey level (contrast; each image's
+    own in a batch) or with its
     grey version (saturation), clipped to the image's range, as torchvision does on tensors.
     ``hue`` (a number h in [0, 0.5], for a shift drawn from [-h, h], or a range) turns the hue
     of every pixel by that fraction of the colour circle (RGB images only).
@@ -118,9 +119,12 @@ class ColorJitter:
                 continue
             if names[k] == "brightness":
                 other = 0.0
-            elif names[k] == "contrast":
+            elif names[k] == "contrast":  # the mean grey level of each image of a batch
                 grey = self._grey(work, img.c_axis)
-                other = (np.floor(grey) if integer else grey).mean()
+                axes = tuple(i for i in (img.c_axis, img.h_axis, img.w_axis) if i is not None)
+                other = (np.floor(grey) if integer else grey).mean(axis=axes, keepdims=True)
+            elif img.c_axis is None or work.shape[img.c_axis] == 1:
+                continue  # saturation leaves a grey image as it is (f * a + (1 - f) * a != a)
             else:
                 grey = self._grey(work, img.c_axis)
                 other = np.floor(grey) if integer else grey

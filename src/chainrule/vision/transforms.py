@@ -15,6 +15,7 @@ import numbers
 
 import numpy as np
 
+from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend.defaults import get_default_dtype
 from ..backend.random import resolve_rng
@@ -77,7 +78,8 @@ class ToTensor:
 
 class Normalize:
     """``(x - mean[c]) / std[c]`` per channel of a float (..., C, H, W) Tensor; ``inplace``
-    overwrites a Tensor's values and returns it."""
+    overwrites a Tensor's values and returns it. A Tensor that requires grad gives a recorded
+    result (out of place, ``inplace`` or not), so gradients pass through it."""
 
     def __init__(self, mean, std, inplace: bool = False):
         self.mean, self.std = tuple(np.atleast_1d(mean)), tuple(np.atleast_1d(std))
@@ -96,6 +98,10 @@ class Normalize:
                              f"channel(s) (or a batch of them), got shape {a.shape}")
         mean = np.asarray(self.mean, a.dtype).reshape(-1, 1, 1)
         std = np.asarray(self.std, a.dtype).reshape(-1, 1, 1)
+        if isinstance(x, Tensor) and x.requires_grad and is_grad_enabled():
+            # Recorded, as torchvision's (a Normalize in front of a model passes gradients);
+            # out of place even with inplace, as chainrule's inplace=True layers are.
+            return (x - Tensor(mean)) / Tensor(std)
         if self.inplace and isinstance(x, Tensor):
             np.subtract(a, mean, out=a)
             np.divide(a, std, out=a)
