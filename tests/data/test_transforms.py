@@ -55,3 +55,10 @@ def test_affine_identity_and_elastic_shapes(rng):
     assert e.shape == imgs.shape and e.dtype == np.float32 and not np.allclose(e, imgs)
     with pytest.raises(ValueError, match="expected images of shape"):
         T.random_affine(np.zeros(5), rng=rng)
+
+
+def test_gaussian_noise_refuses_a_non_finite_sigma():
+    # sigma=nan passed the "sigma < 0" check and gave an image of nans.
+    for sigma in (float("nan"), float("inf"), -0.1):
+        with pytest.raises(ValueError, match="sigma must be a finite number >= 0"):
+            T.add_gaussian_noise(np.zeros((2, 2)), sigma, rng=np.random.default_rng(0))

@@ -56,7 +56,9 @@ def test_noise_levels(images):
     assert set(np.unique(masked)) <= {0.0, 0.5}
     noisy, clean = denoising_pair(images, rng, "mask:0.5")
     assert clean is not noisy and np.array_equal(clean, images)
-    for bad in ("gaussian", "speckle:0.1", "mask:1.5", "gaussian:-1", "mask:x"):
+    # "gaussian:nan" passed and gave images of nans (also through `--noise`); inf, all 0s and 1s
+    for bad in ("gaussian", "speckle:0.1", "mask:1.5", "gaussian:-1", "mask:x", "gaussian:nan",
+                "gaussian:inf", "gaussian:1e400", "mask:nan"):
         with pytest.raises(ValueError, match="parse_corruption"):
             parse_corruption(bad)
     with pytest.raises(ValueError, match="at least one"):

@@ -33,6 +33,12 @@ def test_frechet_distance_matches_scipy(rng, n, d):
     assert frechet_distance(a, b) == pytest.approx(_scipy_frechet(a, b), rel=1e-6)
 
 
+def test_frechet_distance_of_nested_lists(rng):
+    # Lists failed with "'list' object has no attribute 'ndim'".
+    a, b = rng.normal(size=(5, 3)), rng.normal(size=(6, 3))
+    assert frechet_distance(a.tolist(), b.tolist()) == frechet_distance(a, b)
+
+
 def test_trace_sqrt_product_matches_scipy(rng):
     linalg = pytest.importorskip("scipy.linalg")
     m1, m2 = rng.normal(size=(6, 6)), rng.normal(size=(6, 9))

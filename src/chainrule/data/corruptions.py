@@ -44,7 +44,8 @@ def parse_corruption(spec: str) -> tuple[str, float]:
     """``"gaussian:0.3"`` -> ("gaussian", 0.3); ``"mask:0.5"`` -> ("mask", 0.5).
 
     Raises:
-        ValueError: not ``KIND:LEVEL`` with KIND gaussian (sigma >= 0) or mask (fraction in [0, 1]).
+        ValueError: not ``KIND:LEVEL`` with KIND gaussian (finite sigma >= 0) or mask (fraction in
+            [0, 1]).
     """
     if not isinstance(spec, str):
         raise TypeError(
@@ -58,9 +59,9 @@ def parse_corruption(spec: str) -> tuple[str, float]:
         raise ValueError(
             f"parse_corruption: expected 'gaussian:SIGMA' or 'mask:FRACTION', got {spec!r}"
         )
-    if value < 0 or (kind == "mask" and value > 1):
+    if not np.isfinite(value) or value < 0 or (kind == "mask" and value > 1):
         raise ValueError(f"parse_corruption: level of {spec!r} is out of range "
-                         "(sigma >= 0, mask fraction in [0, 1])")
+                         "(a finite sigma >= 0, mask fraction in [0, 1])")
     return kind, value
 
 

@@ -59,8 +59,8 @@ def one_hot(labels, num_classes: int, *, dtype=np.float32) -> np.ndarray:
 
 def add_gaussian_noise(x, sigma: float, *, rng, clip=(0.0, 1.0)) -> np.ndarray:
     """``x + N(0, sigma^2)`` noise, clipped to ``clip`` unless it is None; for denoising inputs."""
-    if sigma < 0:
-        raise ValueError(f"add_gaussian_noise: sigma must be >= 0, got {sigma}")
+    if not sigma >= 0 or sigma == float("inf"):  # nan gave an image of nans
+        raise ValueError(f"add_gaussian_noise: sigma must be a finite number >= 0, got {sigma}")
     x = np.asarray(x, dtype=np.float32)
     noisy = x + rng.standard_normal(x.shape, dtype=np.float32) * np.float32(sigma)
     return noisy if clip is None else np.clip(noisy, *clip)

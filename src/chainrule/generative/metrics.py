@@ -126,6 +126,8 @@ def frechet_distance(features1, features2) -> float:
     (True, 3.0)
     """
     f1, f2 = _array(features1), _array(features2)
+    xp = get_array_module(f1, f2)
+    f1, f2 = xp.asarray(f1), xp.asarray(f2)  # nested lists too
     if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1]:
         raise ValueError(f"frechet_distance: features must be (N, D) arrays with the same D, got "
                          f"{tuple(f1.shape)} and {tuple(f2.shape)}")
