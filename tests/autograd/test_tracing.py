@@ -45,7 +45,7 @@ def _models():
         "batchnorm_dropout": (nn.Sequential(nn.Conv2d(2, 4, 3, padding=1, rng=rng),
                                             nn.BatchNorm2d(4), nn.ReLU(), nn.Dropout(0.5),
                                             nn.AvgPool2d(2), nn.Flatten(),
-                                            nn.Linear(4 * 3 * 3, 3, rng=rng), nn.Softmax()),
+                                            nn.Linear(4 * 3 * 3, 3, rng=rng), nn.Softmax(dim=1)),
                               (4, 2, 6, 6)),
         "conv_transpose": (nn.Sequential(nn.ConvTranspose2d(3, 2, 3, stride=2, padding=1,
                                                             output_padding=1, rng=rng),

@@ -26,7 +26,7 @@ CASES = [
     (nn.ReLU6(), A.relu6, False),
     (nn.LogSigmoid(), A.logsigmoid, True),
     (nn.Softmax(axis=0), lambda x: softmax(x, 0), True),
-    (nn.LogSoftmax(), log_softmax, True),
+    (nn.LogSoftmax(dim=-1), log_softmax, True),
     (nn.Step(), A.step, False),
     (nn.Step(straight_through=True), lambda x: A.step(x, straight_through=True), None),
 ]
@@ -106,7 +106,7 @@ TORCH_CASES = [
     (nn.ReLU6(), "ReLU6()"),
     (nn.LogSigmoid(), "LogSigmoid()"),
     (nn.Softmax(axis=0), "Softmax(dim=0)"),
-    (nn.LogSoftmax(), "LogSoftmax(dim=-1)"),
+    (nn.LogSoftmax(dim=-1), "LogSoftmax(dim=-1)"),
 ]
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numbers
 
 from ..ops import activation as A  # noqa: N812 - short alias for the op family
-from ..ops.softmax import log_softmax, softmax
+from ..ops.softmax import implicit_softmax_dim, log_softmax, softmax
 from .module import Module
 
 __all__ = [
@@ -184,11 +184,15 @@ class Softmax(Module):
         if axis is not None and dim is not None:
             raise TypeError(f"Softmax: give dim or axis, not both (got dim={dim!r}, "
                             f"axis={axis!r})")
-        self.axis = _axis("Softmax", -1 if axis is None and dim is None else
-                          (axis if dim is None else dim))
+        # None (no axis given): PyTorch's implicit axis for the input's rank, chosen per call
+        self.axis = None if axis is None and dim is None else \
+            _axis("Softmax", axis if dim is None else dim)
 
     def forward(self, x):
-        return softmax(x, self.axis)
+        axis = self.axis
+        if axis is None and hasattr(x, "ndim"):
+            axis = implicit_softmax_dim("softmax", x.ndim, stacklevel=5)
+        return softmax(x, axis)
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
@@ -202,11 +206,15 @@ class LogSoftmax(Module):
         if axis is not None and dim is not None:
             raise TypeError(f"LogSoftmax: give dim or axis, not both (got dim={dim!r}, "
                             f"axis={axis!r})")
-        self.axis = _axis("LogSoftmax", -1 if axis is None and dim is None else
-                          (axis if dim is None else dim))
+        # None (no axis given): PyTorch's implicit axis for the input's rank, chosen per call
+        self.axis = None if axis is None and dim is None else \
+            _axis("LogSoftmax", axis if dim is None else dim)
 
     def forward(self, x):
-        return log_softmax(x, self.axis)
+        axis = self.axis
+        if axis is None and hasattr(x, "ndim"):
+            axis = implicit_softmax_dim("log_softmax", x.ndim, stacklevel=5)
+        return log_softmax(x, axis)
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"

@@ -2,12 +2,31 @@
 
 ``import chainrule.nn.functional as F`` is the set of functions of ``chainrule.functional``, with
 one difference where the two libraries' conventions clash: ``pad`` here takes PyTorch's flat
-``pad`` tuple (last axis first), while ``chainrule.functional.pad`` takes NumPy's ``pad_width``.
+``pad`` tuple (last axis first), while ``chainrule.functional.pad`` takes NumPy's ``pad_width``;
+and ``softmax``/``log_softmax`` without ``dim`` pick PyTorch's implicit axis (0 for 1-D and 3-D
+input, else 1, with PyTorch's warning) where ``chainrule.functional``'s take the last axis.
 """
 
 from ..ops import *  # noqa: F403
 from ..ops import __all__  # noqa: F401
 from ..ops import pad as _numpy_pad
+from ..ops import softmax as _softmax
+from ..ops.softmax import implicit_softmax_dim
+from ..ops.softmax import log_softmax as _log_softmax
+
+
+def softmax(input, dim=None, _stacklevel: int = 3, dtype=None, *, axis=None):  # noqa: A002
+    """PyTorch's ``F.softmax``: ``dim=None`` (and no ``axis``) takes PyTorch's implicit axis."""
+    if dim is None and axis is None and hasattr(input, "ndim"):
+        dim = implicit_softmax_dim("softmax", input.ndim, _stacklevel)
+    return _softmax(input, axis, dim=dim, dtype=dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None, *, axis=None):  # noqa: A002
+    """PyTorch's ``F.log_softmax``: ``dim=None`` (and no ``axis``) takes PyTorch's implicit axis."""
+    if dim is None and axis is None and hasattr(input, "ndim"):
+        dim = implicit_softmax_dim("log_softmax", input.ndim, _stacklevel)
+    return _log_softmax(input, axis, dim=dim, dtype=dtype)
 
 _MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}
 

@@ -7,6 +7,7 @@ for its logarithm, so both can be differentiated again.
 from __future__ import annotations
 
 import numbers
+import warnings
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
@@ -17,6 +18,18 @@ from .elementwise import cast, exp
 from .reduce import sum as _sum
 
 __all__ = ["log_softmax", "softmax"]
+
+
+def implicit_softmax_dim(op: str, ndim: int, stacklevel: int = 3) -> int:
+    """PyTorch's axis for ``F.softmax``/``nn.Softmax`` given no ``dim``: 0 for 0-, 1- and 3-D
+    input, else 1 (not the last axis), with PyTorch's deprecation warning.
+
+    ``chainrule.nn.functional`` and the ``nn`` modules follow it so that a ported program gets
+    PyTorch's numbers; ``chainrule.functional.softmax`` (NumPy's style) defaults to the last axis.
+    """
+    warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call to "
+                  "include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
 
 
 def normalize_axis(op, axis, ndim, shape):
