@@ -13,7 +13,7 @@ import math
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops._broadcast import broadcast_to
-from ..ops.attention import attention_mask_bias
+from ..ops.attention import attention_mask_bias, attention_weights
 from ..ops.dropout import dropout
 from ..ops.join import concat
 from ..ops.linalg import linear, matmul
@@ -170,7 +170,10 @@ class MultiheadAttention(Module):
         S = k.shape[2]
         scores = matmul(q, transpose(k, -2, -1)) * (1.0 / math.sqrt(self.head_dim))
         scores = self._masked(scores, attn_mask, key_padding_mask, is_causal, n, L, S)
-        weights = softmax(scores, dim=-1)
+        # PyTorch computes the weights it returns with a plain softmax (nan for a query that may
+        # attend to no key) and, when it returns none, attends with scaled_dot_product_attention
+        # (weights 0 and output 0 for such a query, so nan never spreads through a model).
+        weights = softmax(scores, dim=-1) if need_weights else attention_weights(scores)
         if self.training and self.dropout > 0:
             weights = dropout(weights, self.dropout, True, rng=self._rng)
         out = reshape(permute(matmul(weights, v), 0, 2, 1, 3), n, L, E)

@@ -41,6 +41,9 @@ class _Layer(Module):
                 batch_first, norm_first, bias, rng, dtype, norms):
         self.self_attn = MultiheadAttention(d_model, nhead, dropout, bias,
                                             batch_first=batch_first, rng=rng, dtype=dtype)
+        if norms == 3:  # the decoder's attention to memory, second as in PyTorch's order
+            self.multihead_attn = MultiheadAttention(d_model, nhead, dropout, bias,
+                                                     batch_first=batch_first, rng=rng, dtype=dtype)
         self.linear1 = Linear(d_model, dim_feedforward, bias, rng=rng, dtype=dtype)
         self.dropout = Dropout(dropout, rng=rng)
         self.linear2 = Linear(dim_feedforward, d_model, bias, rng=rng, dtype=dtype)
@@ -106,8 +109,6 @@ class TransformerDecoderLayer(_Layer):
         super().__init__()
         self._common("TransformerDecoderLayer", d_model, nhead, dim_feedforward, dropout,
                      activation, layer_norm_eps, batch_first, norm_first, bias, rng, dtype, 3)
-        self.multihead_attn = MultiheadAttention(d_model, nhead, dropout, bias,
-                                                 batch_first=batch_first, rng=rng, dtype=dtype)
 
     def _mha_block(self, x, memory, mask, padding, is_causal):
         x = self.multihead_attn(x, memory, memory, attn_mask=mask, key_padding_mask=padding,

@@ -46,6 +46,20 @@ def attention_mask_bias(scores, attn_mask, is_causal, allowed_when_true=True):
     return add(scores, mask)
 
 
+def attention_weights(scores):
+    """``softmax(scores)`` over the keys, but 0 for a query that may attend to no key.
+
+    Such a query (every score -inf) gets the weights 0, so its output is 0, as PyTorch's
+    scaled_dot_product_attention gives, rather than the nan of a softmax over only -inf.
+    """
+    xp = get_array_module(scores._data)
+    dead = xp.all(scores._data == -math.inf, axis=-1, keepdims=True)
+    if not dead.any():
+        return softmax(scores, dim=-1)
+    dead, zero = Tensor(dead), Tensor(xp.zeros((), dtype=scores.dtype))
+    return where(dead, zero, softmax(where(dead, zero, scores), dim=-1))
+
+
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
                                  is_causal: bool = False, scale=None, *, rng=None) -> Tensor:
     """``softmax(query @ key^T * scale + mask) @ value``, as ``torch.nn.functional`` computes it.
@@ -76,16 +90,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     elif not isinstance(scale, numbers.Real):
         raise TypeError(f"scaled_dot_product_attention: scale must be a number, got {scale!r}")
     scores = matmul(query, transpose(key, -2, -1)) * float(scale)
-    scores = attention_mask_bias(scores, attn_mask, is_causal)
-    xp = get_array_module(scores._data)
-    dead = xp.all(scores._data == -math.inf, axis=-1, keepdims=True)
-    if dead.any():
-        # A query that may attend to no key: its weights are 0 (its output 0), as PyTorch's
-        # scaled_dot_product_attention gives, rather than the nan of a softmax over only -inf.
-        dead, zero = Tensor(dead), Tensor(xp.zeros((), dtype=scores.dtype))
-        weights = where(dead, zero, softmax(where(dead, zero, scores), dim=-1))
-    else:
-        weights = softmax(scores, dim=-1)
+    weights = attention_weights(attention_mask_bias(scores, attn_mask, is_causal))
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True, rng=rng)
     return matmul(weights, value)
