@@ -47,3 +47,29 @@ def test_numpy_style_softmax_keeps_the_last_axis(rng):
     x = cr.tensor(rng.standard_normal((2, 3, 4)))
     np.testing.assert_allclose(cr.functional.softmax(x).numpy().sum(-1), np.ones((2, 3)))
     np.testing.assert_allclose(cr.nn.Softmax(dim=-1)(x).numpy().sum(-1), np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: m.std(x, 0, True),          # PyTorch: dim=0, unbiased=True (not keepdim)
+    lambda m, x: m.var(x, 1, False, True),   # dim, unbiased, keepdim
+    lambda m, x: m.std(x, True),             # the std(input, unbiased) overload
+    lambda m, x: m.var(x, False),
+    lambda m, x: x.var(1, True),
+    lambda m, x: x.std((0, 2), True, True),
+    lambda m, x: m.var(x, dim=1, correction=2, keepdim=True),
+], ids=["std(x,0,True)", "var(x,1,False,True)", "std(x,True)", "var(x,False)",
+        "x.var(1,True)", "x.std((0,2),True,True)", "var(correction=2)"])
+def test_var_std_take_pytorchs_positional_order(rng, call):
+    """torch.std(x, 0, True) is the unbiased std over axis 0; chainrule read the True as keepdims
+    (and kept ddof=0), so broadcasting could hide the wrong shape."""
+    x, tx = _pair(rng.standard_normal((3, 4, 5)))
+    _check(call(cr, x), call(torch, tx), x, tx)
+
+
+def test_var_std_default_stays_the_population_estimate(rng):
+    """The documented difference (docs/pytorch.md): no unbiased/correction means ddof=0."""
+    x = rng.standard_normal((3, 4))
+    np.testing.assert_allclose(cr.var(cr.tensor(x), 1).numpy(), x.var(1), rtol=1e-13)
+    np.testing.assert_allclose(cr.tensor(x).std(ddof=1).numpy(), x.std(ddof=1), rtol=1e-13)
+    with pytest.raises(TypeError, match="unbiased must be True or False, got 2"):
+        cr.var(cr.tensor(x), 0, 2)

@@ -238,18 +238,20 @@ def logsumexp(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
     return LogSumExp.apply(x, axes=axes, keepdims=bool(keepdims))
 
 
-def var(x, axis=None, keepdims: bool = False, ddof: int = 0, *, dim=None, keepdim=None,
-        unbiased=None, correction=None):
-    """Variance over ``axis``: the mean squared deviation, divided by ``n - ddof`` instead of ``n``.
+def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None,
+        keepdims: bool = False, ddof: int = 0):
+    """Variance over ``dim``: the mean squared deviation, divided by ``n - ddof`` instead of ``n``.
+
+    The positional order is PyTorch's ``var(input, dim, unbiased, keepdim)`` (and ``var(input,
+    unbiased)`` with a bool); NumPy's names are keywords.
 
     Args:
         x: a Tensor.
-        axis: None, an int or a tuple of ints.
-        keepdims: keep the reduced axes with size 1.
-        ddof: delta degrees of freedom; 0 gives the population variance, 1 the unbiased estimate.
-        dim, keepdim: PyTorch's names for ``axis`` and ``keepdims``.
+        dim: None, an int or a tuple of ints (``axis`` is NumPy's name for it).
         unbiased, correction: PyTorch's names for ``ddof`` (``unbiased=True`` is ``ddof=1``).
             Unlike PyTorch, the default is NumPy's ``ddof=0``.
+        keepdim: keep the reduced axes with size 1 (``keepdims`` is NumPy's name for it).
+        ddof: delta degrees of freedom; 0 gives the population variance, 1 the unbiased estimate.
     """
     return Var.apply(x, **_var_args("var", x, axis, keepdims, ddof, dim, keepdim, unbiased,
                                     correction))
@@ -257,6 +259,14 @@ def var(x, axis=None, keepdims: bool = False, ddof: int = 0, *, dim=None, keepdi
 
 def _var_args(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
     """The axes, keepdims and ddof of a ``var``/``std`` call, its arguments checked."""
+    if isinstance(dim, bool):  # PyTorch's var(input, unbiased) overload
+        if unbiased is not None:
+            raise TypeError(f"{op}: got unbiased twice ({dim!r} in place of dim and "
+                            f"unbiased={unbiased!r})")
+        dim, unbiased = None, dim
+    if unbiased is not None and unbiased not in (True, False):
+        raise TypeError(f"{op}: unbiased must be True or False, got {unbiased!r} (the third "
+                        "positional argument is unbiased, as in PyTorch: keepdim is the fourth)")
     axis, keepdims = dim_or_axis(op, axis, dim), keep_flag(op, keepdims, keepdim)
     if unbiased is not None or correction is not None:
         if ddof or (unbiased is not None and correction is not None):
@@ -274,12 +284,12 @@ def _var_args(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
     return {"axes": axes, "keepdims": bool(keepdims), "ddof": ddof}
 
 
-def std(x, axis=None, keepdims: bool = False, ddof: int = 0, *, dim=None, keepdim=None,
-        unbiased=None, correction=None):
-    """Standard deviation over ``axis``: ``sqrt(var(x, axis, keepdims, ddof))``.
+def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None,
+        keepdims: bool = False, ddof: int = 0):
+    """Standard deviation over ``dim``: ``sqrt(var(x, dim, unbiased, keepdim, ddof=ddof))``.
 
-    Where every element of a slice is equal (the deviation is 0) its gradient is 0, as in
-    PyTorch (sqrt's derivative there is infinite).
+    The positional order is PyTorch's, as in ``var``. Where every element of a slice is equal
+    (the deviation is 0) its gradient is 0, as in PyTorch (sqrt's derivative there is infinite).
     """
     return Std.apply(x, **_var_args("std", x, axis, keepdims, ddof, dim, keepdim, unbiased,
                                     correction))
