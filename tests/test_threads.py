@@ -61,6 +61,17 @@ def test_parse_threads():
     assert parse_threads(" 3 ") == 3 and parse_threads("AUTO") == "auto" and parse_threads(2) == 2
 
 
+def test_a_thread_count_beyond_a_c_int_is_refused(capsys):
+    # Found by the CLI fuzz: `--threads 99999999999999999999` passed the parser and failed inside
+    # the thread library (an internal error, exit 1: "OverflowError: int too long to convert").
+    with pytest.raises(ValueError, match="threads must be at most 2147483647, got 2147483648"):
+        parse_threads(2**31)
+    with pytest.raises(SystemExit) as exit_info:
+        main(["evaluate", "run", "--threads", "99999999999999999999"])
+    assert exit_info.value.code == 2
+    assert "argument --threads: threads must be at most" in capsys.readouterr().err
+
+
 def test_environment_parsing():
     assert from_environment({}).threads == "auto"
     assert from_environment({"CHAINRULE_NUM_THREADS": "3"}).threads == 3

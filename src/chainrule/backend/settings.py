@@ -75,6 +75,9 @@ BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_TH
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
+_MAX_THREADS = 2**31 - 1
+
+
 def parse_threads(value) -> int | str:
     """A thread count as given by a user: a positive integer or "auto".
 
@@ -92,6 +95,8 @@ def parse_threads(value) -> int | str:
                 from None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"threads must be a positive integer or 'auto', got {value!r}")
+    if value > _MAX_THREADS:  # the thread libraries take a C int (an OverflowError deep inside)
+        raise ValueError(f"threads must be at most {_MAX_THREADS}, got {value!r}")
     return value
 
 
