@@ -73,3 +73,39 @@ def test_var_std_default_stays_the_population_estimate(rng):
     np.testing.assert_allclose(cr.tensor(x).std(ddof=1).numpy(), x.std(ddof=1), rtol=1e-13)
     with pytest.raises(TypeError, match="unbiased must be True or False, got 2"):
         cr.var(cr.tensor(x), 0, 2)
+
+
+def _loss_inputs(rng, name):
+    if name in ("cross_entropy", "nll_loss"):
+        z = rng.standard_normal((5, 3))
+        if name == "nll_loss":
+            z = z - np.log(np.exp(z).sum(1, keepdims=True))
+        return z, rng.integers(0, 3, 5), rng.uniform(0.5, 2.0, 3)
+    p = rng.uniform(0.05, 0.95, (4, 3)) if name == "binary_cross_entropy" else \
+        rng.standard_normal((4, 3))
+    return p, rng.uniform(0, 1, (4, 3)), rng.uniform(0.5, 2.0, 3)
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss", "binary_cross_entropy",
+                                  "binary_cross_entropy_with_logits"])
+@pytest.mark.parametrize("extra", [(), (None, None, "sum")], ids=["w", "w,None,None,'sum'"])
+def test_losses_take_weight_as_the_third_positional_argument(rng, name, extra):
+    """F.nll_loss(x, y, w) and F.binary_cross_entropy(p, t, w) failed with 'the truth value of a
+    tensor is ambiguous' (chainrule read w as the reduction); F.cross_entropy(x, y, w) was a
+    TypeError."""
+    z, y, w = _loss_inputs(rng, name)
+    if extra and name in ("cross_entropy", "nll_loss"):
+        extra = (None, -100, None, "sum")  # size_average, ignore_index, reduce, reduction
+    x, tx = _pair(z)
+    ours = getattr(F, name)(x, cr.tensor(y), cr.tensor(w), *extra)
+    theirs = getattr(TF, name)(tx, torch.tensor(y), torch.tensor(w), *extra)
+    _check(ours, theirs, x, tx)
+
+
+def test_losses_refuse_a_reduction_in_the_weight_slot(rng):
+    z, y, _ = _loss_inputs(rng, "nll_loss")
+    with pytest.raises(TypeError, match="weight must be a Tensor or None, got 'sum'.*"
+                                        "pass reduction='sum'"):
+        F.nll_loss(cr.tensor(z), cr.tensor(y), "sum")
+    with pytest.raises(TypeError, match="size_average and reduce were removed"):
+        F.binary_cross_entropy(cr.tensor([0.5]), cr.tensor([1.0]), None, False)

@@ -258,12 +258,12 @@ def test_nll_loss_matches_cross_entropy(rng):
     z, lab = rng.standard_normal((5, 4)), _labels(rng, 5)
     w = np.array([0.5, 2.0, 1.0, 1.5])
     for reduction in REDUCTIONS:
-        a = F.nll_loss(F.log_softmax(_t(z), axis=1), lab, reduction, weight=w, ignore_index=2)
+        a = F.nll_loss(F.log_softmax(_t(z), axis=1), lab, w, ignore_index=2, reduction=reduction)
         b = F.cross_entropy(_t(z), lab, weight=w, ignore_index=2, reduction=reduction)
         np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12)
     logp = _t(_np_log_softmax(z), True)
     for reduction in REDUCTIONS:
-        fn = lambda x: F.nll_loss(x, lab, reduction, weight=w, ignore_index=2)  # noqa: E731
+        fn = lambda x: F.nll_loss(x, lab, w, ignore_index=2, reduction=reduction)  # noqa: E731
         assert cr.gradcheck(fn, [logp])
         assert cr.gradgradcheck(fn, [logp])
 
@@ -288,7 +288,7 @@ def test_cross_entropy_and_nll_torch_parity(case, reduction, shape, rng):
     np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-15)
     if "label_smoothing" not in opts:
         logp = _np_log_softmax(z)
-        ours = F.nll_loss(_t(logp), lab, reduction, **opts)
+        ours = F.nll_loss(_t(logp), lab, reduction=reduction, **opts)
         ref = torch.nn.functional.nll_loss(torch.tensor(logp), torch.tensor(lab),
                                            reduction=reduction, **t_opts)
         np.testing.assert_allclose(ours.numpy(), ref.numpy(), rtol=1e-12, atol=1e-15)
@@ -359,10 +359,10 @@ def test_ignore_index_can_be_a_valid_class(rng):
 def test_binary_cross_entropy_forward_and_gradcheck(reduction, rng):
     p, t = rng.uniform(0.05, 0.95, (3, 4)), rng.uniform(0, 1, (3, 4))
     expected = -(t * np.log(p) + (1 - t) * np.log(1 - p))
-    out = F.binary_cross_entropy(_t(p), _t(t), reduction)
+    out = F.binary_cross_entropy(_t(p), _t(t), reduction=reduction)
     np.testing.assert_allclose(out.numpy(), _np_reduce(expected, reduction), rtol=1e-12)
     w = rng.uniform(0.5, 2.0, (1, 4))
-    fn = lambda a, b: F.binary_cross_entropy(a, b, reduction, weight=w)  # noqa: E731
+    fn = lambda a, b: F.binary_cross_entropy(a, b, w, reduction=reduction)  # noqa: E731
     args = [_t(p, True), _t(t, True)]
     assert cr.gradcheck(fn, args)
     assert cr.gradgradcheck(fn, args)
@@ -387,7 +387,7 @@ def test_binary_cross_entropy_gradient_floor_matches_torch(dtype):
     torch = pytest.importorskip("torch")
     p, t = [0.0, 1.0, 1e-30, 1e-13, 0.3], [0.7, 0.2, 0.7, 1.0, 0.5]
     ours = cr.tensor(p, dtype=dtype, requires_grad=True)
-    F.binary_cross_entropy(ours, cr.tensor(t, dtype=dtype), "sum").backward()
+    F.binary_cross_entropy(ours, cr.tensor(t, dtype=dtype), reduction="sum").backward()
     theirs = torch.tensor(np.array(p, dtype=dtype), requires_grad=True)
     torch.nn.functional.binary_cross_entropy(
         theirs, torch.tensor(np.array(t, dtype=dtype)), reduction="sum").backward()
@@ -402,10 +402,10 @@ def test_bce_with_logits_forward_and_gradcheck(reduction, with_pos_weight, rng):
     s = 1 / (1 + np.exp(-z))
     lw = 1.0 if pw is None else pw
     expected = -(lw * t * np.log(s) + (1 - t) * np.log(1 - s))
-    out = F.binary_cross_entropy_with_logits(_t(z), _t(t), reduction, pw)
+    out = F.binary_cross_entropy_with_logits(_t(z), _t(t), reduction=reduction, pos_weight=pw)
     np.testing.assert_allclose(out.numpy(), _np_reduce(expected, reduction), rtol=1e-12)
-    fn = lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction, pw,  # noqa: E731
-                                                         weight=np.array([2.0, 1.0, 0.5, 1.0]))
+    fn = lambda a, b: F.binary_cross_entropy_with_logits(  # noqa: E731
+        a, b, np.array([2.0, 1.0, 0.5, 1.0]), reduction=reduction, pos_weight=pw)
     args = [_t(z, True), _t(t, True)]
     assert cr.gradcheck(fn, args)
     assert cr.gradgradcheck(fn, args)
@@ -414,7 +414,7 @@ def test_bce_with_logits_forward_and_gradcheck(reduction, with_pos_weight, rng):
 def test_bce_with_logits_gradient_is_sigmoid_minus_t(rng):
     z, t = rng.standard_normal(6), rng.uniform(0, 1, 6)
     x = _t(z, True)
-    F.binary_cross_entropy_with_logits(x, _t(t), "sum").backward()
+    F.binary_cross_entropy_with_logits(x, _t(t), reduction="sum").backward()
     np.testing.assert_allclose(x.grad.numpy(), 1 / (1 + np.exp(-z)) - t, rtol=1e-12)
 
 
@@ -437,10 +437,11 @@ def test_binary_losses_torch_parity(reduction, rng):
     p, t = rng.uniform(0.05, 0.95, (3, 4)), rng.uniform(0, 1, (3, 4))
     z, w, pw = rng.standard_normal((3, 4)) * 3, rng.uniform(0.5, 2, (3, 1)), rng.uniform(0.5, 3, 4)
     cases = [
-        (lambda a, b: F.binary_cross_entropy(a, b, reduction, weight=w),
+        (lambda a, b: F.binary_cross_entropy(a, b, w, reduction=reduction),
          lambda a, b: tf.binary_cross_entropy(a, b, weight=torch.tensor(w), reduction=reduction),
          p),
-        (lambda a, b: F.binary_cross_entropy_with_logits(a, b, reduction, pw, weight=w),
+        (lambda a, b: F.binary_cross_entropy_with_logits(a, b, w, reduction=reduction,
+                                                         pos_weight=pw),
          lambda a, b: tf.binary_cross_entropy_with_logits(
              a, b, weight=torch.tensor(w), pos_weight=torch.tensor(pw), reduction=reduction),
          z),

@@ -76,7 +76,7 @@ class BCELoss(_Loss):
         self.weight = weight
 
     def forward(self, input, target):  # noqa: A002
-        return L.binary_cross_entropy(input, target, self.reduction, weight=self.weight)
+        return L.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
 
 
 class BCEWithLogitsLoss(_Loss):
@@ -88,8 +88,9 @@ class BCEWithLogitsLoss(_Loss):
         self.weight, self.pos_weight = weight, pos_weight
 
     def forward(self, input, target):  # noqa: A002
-        return L.binary_cross_entropy_with_logits(input, target, self.reduction,
-                                                  self.pos_weight, weight=self.weight)
+        return L.binary_cross_entropy_with_logits(input, target, self.weight,
+                                                  reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
 
 
 class CrossEntropyLoss(_Loss):
@@ -116,5 +117,5 @@ class NLLLoss(_Loss):
         self.weight, self.ignore_index = weight, ignore_index
 
     def forward(self, input, target):  # noqa: A002
-        return L.nll_loss(input, target, self.reduction, weight=self.weight,
-                          ignore_index=self.ignore_index)
+        return L.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)

@@ -39,6 +39,17 @@ def _check_reduction(op, reduction):
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
 
 
+def _torch_loss_args(op, weight, size_average, reduce):
+    """PyTorch's positional slots before ``reduction``: ``weight`` must not be a reduction name,
+    and the removed ``size_average``/``reduce`` are refused, as the loss modules refuse them."""
+    if isinstance(weight, str):
+        raise TypeError(f"{op}: weight must be a Tensor or None, got {weight!r}; the third "
+                        f"positional argument is weight, as in PyTorch: pass reduction={weight!r}")
+    if size_average is not None or reduce is not None:
+        raise TypeError(f"{op}: size_average and reduce were removed from PyTorch; use "
+                        "reduction='mean', 'sum' or 'none'")
+
+
 def _float_tensor(op, name, x):
     if not isinstance(x, Tensor):
         x = tensor(x)
@@ -303,8 +314,9 @@ def _class_args(op, x, target, weight, ignore_index, axis, allow_probs):
     return x, target, a, labels, weight
 
 
-def cross_entropy(input, target, *, weight=None, ignore_index: int = -100,  # noqa: A002 - torch's name
-                  reduction: str = "mean", label_smoothing: float = 0.0, axis: int = 1) -> Tensor:
+def cross_entropy(input, target, weight=None, size_average=None,  # noqa: A002 - torch's names
+                  ignore_index: int = -100, reduce=None, reduction: str = "mean",
+                  label_smoothing: float = 0.0, *, axis: int = 1) -> Tensor:
     """Cross entropy between softmax(input) and the target, fused and numerically stable.
 
     One node computes log-softmax and the negative log-likelihood. Its gradient with respect to the
@@ -317,7 +329,9 @@ def cross_entropy(input, target, *, weight=None, ignore_index: int = -100,  # no
             one unbatched sample.
         target: integer class labels of shape (N,) / (N, d1, ...), or class probabilities of the
             input's shape (these receive a gradient too).
-        weight: optional class weights of shape (C,) (not differentiated).
+        weight: optional class weights of shape (C,) (not differentiated); the third positional
+            argument, as in PyTorch.
+        size_average, reduce: PyTorch's removed options; anything but None is a TypeError.
         ignore_index: samples whose label equals this contribute nothing (labels only).
         reduction: "mean" (over samples, weighted by the target's class weight as in PyTorch),
             "sum" or "none" (one loss per sample, the labels' shape).
@@ -340,6 +354,7 @@ def cross_entropy(input, target, *, weight=None, ignore_index: int = -100,  # no
     [[0.5, -0.5]]
     """
     op = "cross_entropy"
+    _torch_loss_args(op, weight, size_average, reduce)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     if (type(label_smoothing) is not float and (not isinstance(label_smoothing, numbers.Real)
@@ -355,24 +370,27 @@ def cross_entropy(input, target, *, weight=None, ignore_index: int = -100,  # no
                               smoothing=float(label_smoothing))
 
 
-def nll_loss(log_probs, target, reduction: str = "mean", *, weight=None, ignore_index: int = -100,
+def nll_loss(input, target, weight=None, size_average=None,  # noqa: A002 - torch's names
+             ignore_index: int = -100, reduce=None, reduction: str = "mean", *,
              axis: int = 1) -> Tensor:
-    """Negative log-likelihood ``-log_probs[n, target[n]]`` of integer class labels.
+    """Negative log-likelihood ``-input[n, target[n]]`` of integer class labels.
 
     ``nll_loss(log_softmax(z, axis=1), t)`` equals ``cross_entropy(z, t)``; the fused
-    ``cross_entropy`` is faster.
+    ``cross_entropy`` is faster. The positional order is PyTorch's (``weight`` third).
 
     Args:
-        log_probs: log-probabilities of shape (N, C) or (N, C, d1, ...), or (C,).
+        input: log-probabilities of shape (N, C) or (N, C, d1, ...), or (C,).
         target: integer class labels of shape (N,) or (N, d1, ...).
-        reduction: "mean" (weighted as in ``cross_entropy``), "sum" or "none".
         weight: optional class weights of shape (C,).
+        size_average, reduce: PyTorch's removed options; anything but None is a TypeError.
         ignore_index: label of samples that contribute nothing.
-        axis: the class axis of ``log_probs``.
+        reduction: "mean" (weighted as in ``cross_entropy``), "sum" or "none".
+        axis: the class axis of ``input``.
     """
     op = "nll_loss"
+    _torch_loss_args(op, weight, size_average, reduce)
     _check_reduction(op, reduction)
-    log_probs, target, a, _, weight = _class_args(op, log_probs, target, weight, ignore_index, axis,
+    log_probs, target, a, _, weight = _class_args(op, input, target, weight, ignore_index, axis,
                                                   allow_probs=False)
     return NLLLoss.apply(log_probs, target, axis=a, weight=weight, ignore_index=int(ignore_index),
                          reduction=reduction, smoothing=0.0)

@@ -21,6 +21,7 @@ from ._classification import (
     _float_target,
     _float_tensor,
     _reduce_array,
+    _torch_loss_args,
     cross_entropy,
     nll_loss,
 )
@@ -199,8 +200,8 @@ class BinaryCrossEntropyWithLogits(_BinaryLoss):
         return gz, gt
 
 
-def binary_cross_entropy(input, target, reduction: str = "mean", *,  # noqa: A002 - torch's name
-                         weight=None) -> Tensor:
+def binary_cross_entropy(input, target, weight=None,  # noqa: A002 - torch's names
+                         size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Binary cross entropy ``-(t log p + (1 - t) log(1 - p))`` of probabilities p = input.
 
     Each log is clamped to >= -100, as in PyTorch, so p = 0 or 1 gives a finite loss. Prefer
@@ -209,10 +210,13 @@ def binary_cross_entropy(input, target, reduction: str = "mean", *,  # noqa: A00
     Args:
         input: probabilities in [0, 1].
         target: Tensor of the same shape, values in [0, 1] (it may require grad).
+        weight: optional rescaling weight broadcastable to the input's shape (not differentiated);
+            the third positional argument, as in PyTorch.
+        size_average, reduce: PyTorch's removed options; anything but None is a TypeError.
         reduction: "mean", "sum" or "none".
-        weight: optional rescaling weight broadcastable to the input's shape (not differentiated).
     """
     op = "binary_cross_entropy"
+    _torch_loss_args(op, weight, size_average, reduce)
     _check_reduction(op, reduction)
     p = _float_tensor(op, "input", input)
     target = _float_target(op, p, target)
@@ -224,9 +228,9 @@ def binary_cross_entropy(input, target, reduction: str = "mean", *,  # noqa: A00
     return BinaryCrossEntropy.apply(p, target, reduction=reduction, weight=weight)
 
 
-def binary_cross_entropy_with_logits(input, target,  # noqa: A002 - torch's name
-                                     reduction: str = "mean", pos_weight=None, *,
-                                     weight=None) -> Tensor:
+def binary_cross_entropy_with_logits(input, target, weight=None,  # noqa: A002 - torch's names
+                                     size_average=None, reduce=None, reduction: str = "mean",
+                                     pos_weight=None) -> Tensor:
     """Binary cross entropy of ``sigmoid(input)``, computed stably from the logits.
 
     Uses ``max(z, 0) - z t + log(1 + exp(-|z|))``, which neither overflows nor takes log(0).
@@ -234,12 +238,15 @@ def binary_cross_entropy_with_logits(input, target,  # noqa: A002 - torch's name
     Args:
         input: logits z.
         target: Tensor of the same shape, values in [0, 1] (it may require grad).
+        weight: optional rescaling weight broadcastable to the input (not differentiated); the
+            third positional argument, as in PyTorch.
+        size_average, reduce: PyTorch's removed options; anything but None is a TypeError.
         reduction: "mean", "sum" or "none".
         pos_weight: optional weight of the positive term, broadcastable to the input (e.g. one per
             class along the last axis); > 1 raises recall. Not differentiated.
-        weight: optional rescaling weight broadcastable to the input (not differentiated).
     """
     op = "binary_cross_entropy_with_logits"
+    _torch_loss_args(op, weight, size_average, reduce)
     _check_reduction(op, reduction)
     z = _float_tensor(op, "input", input)
     target = _float_target(op, z, target)
