@@ -109,3 +109,17 @@ def test_losses_refuse_a_reduction_in_the_weight_slot(rng):
         F.nll_loss(cr.tensor(z), cr.tensor(y), "sum")
     with pytest.raises(TypeError, match="size_average and reduce were removed"):
         F.binary_cross_entropy(cr.tensor([0.5]), cr.tensor([1.0]), None, False)
+
+
+@pytest.mark.parametrize("call", [
+    lambda f, x: f.relu(x, inplace=True), lambda f, x: f.relu6(x, True),
+    lambda f, x: f.leaky_relu(x, 0.2, True), lambda f, x: f.elu(x, 0.5, True),
+    lambda f, x: f.selu(x, True), lambda f, x: f.silu(x, inplace=True),
+    lambda f, x: f.hardtanh(x, -0.5, 0.5, True), lambda f, x: f.dropout(x, 0.3, False, True),
+    lambda f, x: f.dropout2d(x, 0.3, False, True),
+], ids=["relu", "relu6", "leaky_relu", "elu", "selu", "silu", "hardtanh", "dropout", "dropout2d"])
+def test_functional_activations_accept_inplace(rng, call):
+    """F.relu(x, inplace=True) (torchvision's style) was a TypeError; it is computed out of place,
+    with PyTorch's values."""
+    x, tx = _pair(rng.standard_normal((2, 3, 4, 5)))
+    _check(call(F, x), call(TF, tx * 1.0), x, tx)

@@ -268,14 +268,18 @@ def tanh(x) -> Tensor:
     return Tanh.apply(_float_input("tanh", x))
 
 
-def relu(x) -> Tensor:
-    """Rectified linear unit max(x, 0); the gradient at 0 is 0, as in PyTorch."""
+def relu(x, inplace: bool = False) -> Tensor:
+    """Rectified linear unit max(x, 0); the gradient at 0 is 0, as in PyTorch.
+
+    ``inplace`` (here and in the other activations) is PyTorch's option, accepted and computed
+    out of place: the values are equal (docs/pytorch.md).
+    """
     if not (isinstance(x, Tensor) and x._data.dtype.kind == "f"):
         x = _float_input("relu", x)  # wraps arrays and lists; refuses integer dtypes
     return ReLU.apply(x)
 
 
-def leaky_relu(x, negative_slope: float = 0.01) -> Tensor:
+def leaky_relu(x, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
     """Leaky ReLU: x where x > 0, else ``negative_slope * x``."""
     _check_number("leaky_relu", "negative_slope", negative_slope)
     if negative_slope == 0:
@@ -302,13 +306,13 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     return Softplus.apply(_float_input("softplus", x), beta=float(beta), threshold=float(threshold))
 
 
-def elu(x, alpha: float = 1.0) -> Tensor:
+def elu(x, alpha: float = 1.0, inplace: bool = False) -> Tensor:
     """Exponential linear unit: x where x > 0, else alpha * (exp(x) - 1)."""
     _check_number("elu", "alpha", alpha)
     return ELU.apply(_float_input("elu", x), alpha=float(alpha), scale=1.0)
 
 
-def selu(x) -> Tensor:
+def selu(x, inplace: bool = False) -> Tensor:
     """Scaled ELU with the self-normalizing constants (alpha ~ 1.6733, scale ~ 1.0507)."""
     return ELU.apply(_float_input("selu", x), alpha=_SELU_ALPHA, scale=_SELU_SCALE)
 
@@ -329,7 +333,7 @@ def gelu(x, approximate: str = "none") -> Tensor:
     return GELU.apply(_float_input("gelu", x), approximate=approximate)
 
 
-def silu(x) -> Tensor:
+def silu(x, inplace: bool = False) -> Tensor:
     """Sigmoid linear unit (swish) x * sigmoid(x)."""
     return SiLU.apply(_float_input("silu", x))
 
@@ -339,7 +343,8 @@ def softsign(x) -> Tensor:
     return Softsign.apply(_float_input("softsign", x))
 
 
-def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
+def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0,
+             inplace: bool = False) -> Tensor:
     """Clamp to [min_val, max_val]; the gradient flows strictly inside the interval (as PyTorch)."""
     _check_number("hardtanh", "min_val", min_val)
     _check_number("hardtanh", "max_val", max_val)
@@ -349,7 +354,7 @@ def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:
                           max_val=float(max_val))
 
 
-def relu6(x) -> Tensor:
+def relu6(x, inplace: bool = False) -> Tensor:
     """min(max(x, 0), 6), i.e. ``hardtanh(x, 0, 6)``."""
     return Hardtanh.apply(_float_input("relu6", x), min_val=0.0, max_val=6.0)
 

@@ -43,13 +43,14 @@ def _masked(x, p, mask_shape, rng):
     return mul(x, Tensor(to_device(mask, device_of(data))))
 
 
-def dropout(x, p=0.5, training=True, *, rng=None):
+def dropout(x, p=0.5, training=True, inplace=False, *, rng=None):
     """Inverted dropout: zero each element with probability ``p`` and scale the rest by 1 / (1 - p).
 
     Args:
         x: input Tensor of any shape (floating point).
         p: probability of zeroing an element, in [0, 1]; ``p = 1`` gives all zeros.
         training: when False (evaluation) the input is returned unchanged, as it is for ``p = 0``.
+        inplace: PyTorch's option, accepted; the result is computed out of place.
         rng: the ``numpy.random.Generator`` that draws the mask; None draws from the default
             generator (reproducible after ``chainrule.manual_seed``).
 
@@ -78,7 +79,7 @@ def _channel_dropout(op, nd, x, p, training, rng):
     return _masked(x, p, tuple(x.shape[:2]) + (1,) * nd, rng)
 
 
-def dropout1d(x, p=0.5, training=True, *, rng=None):
+def dropout1d(x, p=0.5, training=True, inplace=False, *, rng=None):
     """Channel dropout for sequences: zero whole channels of (N, C, L) with probability ``p``.
 
     Args and Returns as in ``dropout``; one draw per (sample, channel), shared along the sequence.
@@ -86,7 +87,7 @@ def dropout1d(x, p=0.5, training=True, *, rng=None):
     return _channel_dropout("dropout1d", 1, x, p, training, rng)
 
 
-def dropout2d(x, p=0.5, training=True, *, rng=None):
+def dropout2d(x, p=0.5, training=True, inplace=False, *, rng=None):
     """Channel dropout (spatial dropout) for images: zero whole feature maps of (N, C, H, W).
 
     Args and Returns as in ``dropout``; one draw per (sample, channel), shared over the image,
