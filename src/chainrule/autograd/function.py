@@ -34,6 +34,8 @@ class Function:
     # recorded ops, ``composite(*inputs) -> output(s)``: ``create_graph`` differentiates that
     # formula instead of calling backward (autograd/graph.py, ``_through_composite``).
     composite = None
+    # Gradient hooks of its outputs (Tensor.register_hook): {output index: {id: hook}}.
+    _grad_hooks = None
 
     def __init__(self, **params):
         self.__dict__.update(params)

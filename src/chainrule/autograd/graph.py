@@ -61,12 +61,13 @@ def _needed_nodes(order, targets):
 
 
 def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=None,
-                 who="backward"):
+                 who="backward", hooks=True):
     """Propagate ``grad_tensors`` (None: 1 for a one-element output) from ``tensors`` to the leaves.
 
     With ``targets`` (a dict id -> Tensor) the gradients reaching those tensors are returned as a
     dict id -> grad and no ``.grad`` is touched; without it they accumulate into the leaves'
-    ``.grad``. ``who`` names the caller in error messages.
+    ``.grad``. ``who`` names the caller in error messages. ``hooks=False`` (the walk inside
+    one op's ``create_graph`` backward) runs no ``register_hook`` hooks: the outer walk does.
     """
     # 1. The roots and the gradients they start from: dLoss/dLoss = 1 for a scalar loss.
     roots = list(tensors)
@@ -109,6 +110,8 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
     assigned: dict[int, bool] = {}
     for g in root_grads:
         assigned[id(g._data)] = False
+    waiting = {}  # id(leaf) -> (leaf, its gradient so far): leaves whose hooks see the sum
+    hooked = set()  # ids of targets whose hooks ran when their node did
 
     # 3. The walk: deliver the roots' gradients, then run each node's backward (the chain rule)
     # and deliver what it returns to its inputs. The backward pass is recorded (a graph of its
@@ -125,7 +128,11 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                 ctx = t._ctx
                 if ctx is None:  # a leaf: its .grad (unless grad() asked for gradients instead)
                     if targets is None:
-                        _accumulate_leaf(t, g, assigned)
+                        if t._hooks and hooks:  # summed first: the hooks see the whole gradient
+                            w = waiting.get(id(t))
+                            waiting[id(t)] = (t, g if w is None else w[1] + g)
+                        else:
+                            _accumulate_leaf(t, g, assigned)
                     continue
                 entry = pending.get(id(ctx))
                 if entry is None:
@@ -145,6 +152,8 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             for t, v in zip(fn.inputs, fn._versions):
                 if t._counter[0] != v:  # changed in place after the node read it
                     _modified(fn, t, f"after {type(fn).__name__} used it as an input")
+            if fn._grad_hooks is not None and hooks:  # register_hook on its outputs
+                _run_node_hooks(fn, gouts, captured, hooked, assigned)
             if len(gouts) == 1:  # the usual single-output node, without the helpers' calls
                 out = fn._outputs[0]()
                 if out is not None:
@@ -191,6 +200,17 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             if not retain_graph:  # free what the node saved (fn.release())
                 fn.__dict__.clear()
                 fn.inputs = None
+        for t, g in waiting.values():
+            _accumulate_leaf(t, _run_hooks(t._hooks, g, assigned), assigned)
+        if targets is not None and hooks:  # grad(): the returned gradients pass the hooks too
+            for i, g in captured.items():
+                t = targets.get(i)
+                if t is None or i in hooked:
+                    continue
+                node = t._ctx
+                found = t._hooks if node is None else (node._grad_hooks or {}).get(t._out_idx)
+                if found:
+                    captured[i] = _run_hooks(found, g, assigned)
     finally:
         _grad_enabled.reset(mode)
     if not retain_graph:
@@ -234,8 +254,40 @@ def _through_composite(fn, gouts):
             wanted[id(t)] = t
         firsts.append(first)
     captured = run_backward([o for o, _ in used], [g for _, g in used], retain_graph=True,
-                            create_graph=True, targets=wanted, who=type(fn).__name__)
+                            create_graph=True, targets=wanted, who=type(fn).__name__,
+                            hooks=False)
     return tuple(captured.get(id(t)) if first else None for t, first in zip(fn.inputs, firsts))
+
+
+def _run_node_hooks(fn, gouts, captured, hooked, assigned):
+    """Pass the gradients of ``fn``'s outputs through their hooks (``Tensor.register_hook``)."""
+    for i, found in fn._grad_hooks.items():
+        if found and gouts[i] is not None:
+            gouts[i] = _run_hooks(found, gouts[i], assigned)
+            out = fn._outputs[i]()
+            if out is not None and id(out) in captured:  # grad() returns it: the hooked one
+                captured[id(out)] = gouts[i]
+                hooked.add(id(out))
+
+
+def _run_hooks(found, g, assigned):
+    """``g`` after each hook in ``found`` (a hook returns a replacement or None). A replacement
+    may be a tensor the caller keeps: a leaf's ``.grad`` gets a copy of it (``assigned``)."""
+    for hook in list(found.values()):
+        result = hook(g)
+        if result is None:
+            continue
+        if not isinstance(result, Tensor):
+            raise TypeError(f"a gradient hook ({getattr(hook, '__name__', hook)!r}) returned a "
+                            f"{type(result).__name__}; return a Tensor or None")
+        if result._data.shape != g._data.shape or result._data.dtype != g._data.dtype:
+            raise RuntimeError(
+                f"a gradient hook ({getattr(hook, '__name__', hook)!r}) changed the gradient "
+                f"from shape {g._data.shape}, {g._data.dtype} to shape {result._data.shape}, "
+                f"{result._data.dtype}; return a Tensor of the same shape and dtype")
+        g = result
+        assigned[id(g._data)] = False
+    return g
 
 
 def _modified(fn, t, when):

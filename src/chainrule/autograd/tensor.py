@@ -10,6 +10,7 @@ from __future__ import annotations
 import weakref
 
 from ..backend import asnumpy, config, device_of, get_array_module, numpy, to_device
+from .hooks import RemovableHandle
 
 __all__ = ["Size", "Tensor", "tensor"]
 
@@ -28,7 +29,7 @@ class Size(tuple):
         return f"Size({list(self)})"
 
 _FLOAT_KINDS = "f"
-_NOT_STATE = frozenset({"_data", "_wdata", "_base", "_counter", "__weakref__"})
+_NOT_STATE = frozenset({"_data", "_wdata", "_base", "_counter", "_hooks", "__weakref__"})
 
 
 class Tensor:
@@ -47,7 +48,7 @@ class Tensor:
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",
-                 "_counter", "_base", "__weakref__")
+                 "_counter", "_hooks", "_base", "__weakref__")
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
@@ -66,6 +67,7 @@ class Tensor:
         self._out_idx = 0
         self._retains_grad = False
         self._counter = [0]  # shared with detached aliases (detach)
+        self._hooks = None  # a leaf's gradient hooks (register_hook)
 
     @property
     def _version(self) -> int:
@@ -123,6 +125,7 @@ class Tensor:
             state = {**(state[0] or {}), **state[1]}
         state = dict(state)
         self._counter = [0]  # a copy starts its own count
+        self._hooks = None  # and no hooks
         self._set_array(state.pop("data"))
         state.pop("_version", None)  # a count kept by an older pickle
         for name, value in state.items():
@@ -268,6 +271,32 @@ class Tensor:
             raise RuntimeError("retain_grad() on a tensor that does not require grad")
         self._retains_grad = True
         return self
+
+    def register_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(grad)`` with this tensor's whole gradient each time backward computes it;
+        a Tensor it returns (same shape and dtype) replaces the gradient, None keeps it.
+
+        For a leaf the hook runs before the gradient is added to ``.grad``; for an intermediate
+        tensor, before the gradient goes on to the op that made it (and before ``retain_grad``
+        keeps it), as in PyTorch. ``grad()`` runs the hooks of the tensors it returns gradients
+        for. ``handle.remove()`` unregisters the hook.
+        """
+        if not callable(hook):
+            raise TypeError(f"register_hook: hook must be callable, got {type(hook).__name__}")
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: cannot register a hook on a tensor that does not "
+                               "require grad")
+        if self._ctx is None:  # a leaf keeps its hooks
+            if self._hooks is None:
+                self._hooks = {}
+            hooks = self._hooks
+        else:  # an intermediate's hooks live on its node, as long as the graph does
+            if self._ctx._grad_hooks is None:
+                self._ctx._grad_hooks = {}
+            hooks = self._ctx._grad_hooks.setdefault(self._out_idx, {})
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        return handle
 
     def backward(self, grad=None, *, retain_graph: bool = False,
                  create_graph: bool = False) -> None:

@@ -98,15 +98,18 @@ _RELU_POOL = {MaxPool1d: MaxPool1dReLU, MaxPool2d: MaxPool2dReLU}
 
 def _without_hooks(module: Module) -> bool:
     """No hooks and no instance-level ``forward``: nothing observes the output inside the pair."""
-    return not (module._forward_pre_hooks or module._forward_hooks or "forward" in module.__dict__)
+    return not (module._forward_pre_hooks or module._forward_hooks or module._backward_hooks
+                or module._backward_pre_hooks or "forward" in module.__dict__)
 
 
 def _fused_copy(layer: Module, cls: type) -> Module:
     """``layer`` as an instance of ``cls``: the same Parameters, settings and mode, no new init."""
     fused = cls.__new__(cls)
     fused.__dict__.update(layer.__dict__)
-    for store in ("_parameters", "_buffers", "_modules", "_forward_pre_hooks", "_forward_hooks"):
-        fused.__dict__[store] = dict(layer.__dict__[store])
+    for store in ("_parameters", "_buffers", "_modules", "_forward_pre_hooks", "_forward_hooks",
+                  "_backward_hooks", "_backward_pre_hooks"):
+        if store in layer.__dict__:
+            fused.__dict__[store] = dict(layer.__dict__[store])
     return fused
 
 

@@ -16,13 +16,14 @@ from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, validate_device
 from ..backend.device import device as _device_type
+from .hooks import Hooks, RemovableHandle
 from .parameter import Buffer, Parameter
-from .state import IncompatibleKeys, RemovableHandle, check_name, check_state, convert
+from .state import IncompatibleKeys, check_name, check_state, convert
 from .summary import summarize
 
 __all__ = ["Buffer", "IncompatibleKeys", "Module", "Parameter", "RemovableHandle"]
 
-class Module:
+class Module(Hooks):
     """Base class of every layer and model: subclass it, assign layers, define forward.
 
     >>> import chainrule as cr
@@ -175,30 +176,10 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        if not (self._forward_pre_hooks or self._forward_hooks):
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
-        for hook in list(self._forward_pre_hooks.values()):
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, output)
-            if result is not None:
-                output = result
-        return output
-
-    def register_forward_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, inputs, output)`` after forward; a non-None result replaces it."""
-        handle = RemovableHandle(self._forward_hooks, self)
-        self._forward_hooks[handle.id] = hook
-        return handle
-
-    def register_forward_pre_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, inputs)`` before each forward; a non-None result replaces inputs."""
-        handle = RemovableHandle(self._forward_pre_hooks, self)
-        self._forward_pre_hooks[handle.id] = hook
-        return handle
+        return self._call_with_hooks(args, kwargs)  # nn/hooks.py
 
     def named_modules(self, prefix: str = "", *, remove_duplicate: bool = True,
                       _memo: set | None = None) -> Iterator[tuple[str, Module]]:

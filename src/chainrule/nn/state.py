@@ -3,35 +3,15 @@ checking the names of registered members, and the handles that remove forward ho
 
 from __future__ import annotations
 
-import itertools
 from collections import namedtuple
 
+from ..autograd.hooks import RemovableHandle
 from ..autograd.tensor import Tensor
 from ..backend import device_of, to_device
 
 __all__ = ["IncompatibleKeys", "RemovableHandle", "check_name", "check_state", "convert"]
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-class RemovableHandle:
-    """Returned by ``register_forward_hook``: ``remove()`` (or leaving a ``with``) unregisters."""
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks: dict, module=None):
-        self._hooks = hooks
-        self._module = module
-        self.id = next(self._ids)
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self) -> RemovableHandle:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
 
 
 def check_name(who: str, name) -> None:

@@ -1,0 +1,156 @@
+"""A Module's hooks: forward pre-hooks, forward hooks and full backward (pre-)hooks, as PyTorch's.
+
+A full backward hook sees the gradients of a module's outputs (``grad_output``) and of its
+positional tensor inputs (``grad_input``). Two identity ops placed around the module's forward
+catch them: one on the inputs that require grad, one on the outputs. Backprop reaches the output
+one first (grad_output, which a backward pre-hook may replace), then the input one, where the
+hooks run and may replace grad_input. A module whose inputs need no gradient (the first layer
+of a network) calls its hooks at the output op, with grad_input all None.
+"""
+
+from __future__ import annotations
+
+from types import MappingProxyType
+
+from ..autograd.function import Function
+from ..autograd.hooks import RemovableHandle
+from ..autograd.mode import is_grad_enabled
+from ..autograd.tensor import Tensor
+
+__all__ = ["Hooks", "RemovableHandle"]
+
+_NONE = MappingProxyType({})  # a module without backward hooks (read-only, shared)
+
+
+class Hooks:
+    """The hook registrations of ``Module`` (a base class of it) and the call that runs them."""
+
+    _backward_hooks = _NONE
+    _backward_pre_hooks = _NONE
+
+    def _add_hook(self, store: str, hook) -> RemovableHandle:
+        if not callable(hook):
+            raise TypeError(f"{type(self).__name__}: a hook must be callable, got "
+                            f"{type(hook).__name__}")
+        hooks = self.__dict__.get(store)
+        if hooks is None:
+            hooks = {}
+            object.__setattr__(self, store, hooks)
+        handle = RemovableHandle(hooks, self)
+        hooks[handle.id] = hook
+        return handle
+
+    def register_forward_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, inputs)`` before each forward; a non-None result replaces inputs."""
+        return self._add_hook("_forward_pre_hooks", hook)
+
+    def register_forward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, inputs, output)`` after forward; a non-None result replaces it."""
+        return self._add_hook("_forward_hooks", hook)
+
+    def register_full_backward_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, grad_input, grad_output)`` when backprop has computed the gradients
+        of the module's positional tensor inputs (None for those that need none); a tuple it
+        returns replaces ``grad_input``. Grad-CAM's way to read a layer's gradient."""
+        return self._add_hook("_backward_hooks", hook)
+
+    def register_full_backward_pre_hook(self, hook) -> RemovableHandle:
+        """Call ``hook(module, grad_output)`` when backprop reaches the module's outputs; a tuple
+        it returns replaces ``grad_output``."""
+        return self._add_hook("_backward_pre_hooks", hook)
+
+    def _call_with_hooks(self, args, kwargs):
+        for hook in list(self._forward_pre_hooks.values()):
+            result = hook(self, args)
+            if result is not None:
+                args = result if isinstance(result, tuple) else (result,)
+        watch = None
+        if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
+            watch = _Watch(self)
+            args = watch.inputs(args)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            result = hook(self, args, output)
+            if result is not None:
+                output = result
+        return output if watch is None else watch.outputs(output)
+
+
+class _Watch:
+    """One call's backward hooks: where the gradients of the outputs wait for those of the
+    inputs."""
+
+    def __init__(self, module):
+        self.module = module
+        self.slots: list[bool] = []  # per positional input: a tensor that requires grad
+        self.grad_output = None
+
+    def inputs(self, args):
+        self.slots = [isinstance(a, Tensor) and a.requires_grad for a in args]
+        caught = [a for a, s in zip(args, self.slots) if s]
+        if not caught:
+            return args
+        it = iter(_Identity.apply(*caught, on_backward=self._at_inputs))
+        return tuple(next(it) if s else a for a, s in zip(args, self.slots))
+
+    def outputs(self, output):
+        single = isinstance(output, Tensor)
+        items = (output,) if single else output
+        if not isinstance(items, (tuple, list)):
+            return output
+        caught = [o for o in items if isinstance(o, Tensor) and o.requires_grad]
+        if not caught:
+            return output
+        it = iter(_Identity.apply(*caught, on_backward=self._at_outputs))
+        new = [next(it) if isinstance(o, Tensor) and o.requires_grad else o for o in items]
+        return new[0] if single else type(items)(new)
+
+    def _at_outputs(self, grads):
+        for hook in list(self.module._backward_pre_hooks.values()):
+            result = hook(self.module, grads)
+            if result is not None:
+                grads = _checked(self.module, "backward pre-hook", result, grads)
+        self.grad_output = grads
+        if True not in self.slots:  # no input needs a gradient: the hooks run now
+            self._run(tuple(None for _ in self.slots))
+        return grads
+
+    def _at_inputs(self, grads):
+        it = iter(grads)
+        grad_input = tuple(next(it) if s else None for s in self.slots)
+        grad_input = self._run(grad_input)
+        return tuple(g for g, s in zip(grad_input, self.slots) if s)
+
+    def _run(self, grad_input):
+        for hook in list(self.module._backward_hooks.values()):
+            result = hook(self.module, grad_input, self.grad_output)
+            if result is not None:
+                grad_input = _checked(self.module, "full backward hook", result, grad_input)
+        return grad_input
+
+
+def _checked(module, kind, result, grads):
+    """A hook's replacement for ``grads``: a tuple of as many, each None or the same shape."""
+    if isinstance(result, Tensor):
+        result = (result,)
+    if not isinstance(result, (tuple, list)) or len(result) != len(grads):
+        raise TypeError(f"{type(module).__name__}: a {kind} must return None or a tuple of "
+                        f"{len(grads)} gradients, got {result!r:.80}")
+    for new, old in zip(result, grads):
+        if new is not None and old is not None and (
+                not isinstance(new, Tensor) or new.shape != old.shape):
+            raise RuntimeError(
+                f"{type(module).__name__}: a {kind} returned a gradient of shape "
+                f"{getattr(new, 'shape', type(new).__name__)} for one of shape {old.shape}")
+    return tuple(result)
+
+
+class _Identity(Function):
+    """Passes its inputs through unchanged (views of them); in backward, hands the gradients of
+    its outputs to ``on_backward``, whose result goes on to the inputs."""
+
+    def forward(self, *arrays):
+        return tuple(a[...] for a in arrays)
+
+    def backward(self, *grads):
+        return tuple(self.on_backward(grads))
