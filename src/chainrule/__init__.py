@@ -74,6 +74,7 @@ from .ops import (
     full,
     full_like,
     gather,
+    index_select,
     linspace,
     log,
     log_softmax,
@@ -101,6 +102,7 @@ from .ops import (
     randn_like,
     randperm,
     relu,
+    repeat_interleave,
     reshape,
     sigmoid,
     sign,
@@ -115,6 +117,7 @@ from .ops import (
     sub,
     sum,  # noqa: A004 - PyTorch's top-level name
     tanh,
+    tile,
     topk,
     transpose,
     tril,
@@ -172,7 +175,7 @@ __all__ = [
     "tanh", "topk", "transpose", "tril", "triu", "uint8", "unsqueeze", "var", "where", "zeros",
     "zeros_like", "Generator", "inference_mode", "one_hot", "get_default_device",
     "get_default_dtype", "set_default_device",
-    "set_default_dtype",
+    "set_default_dtype", "index_select", "repeat_interleave", "tile",
     # chainrule's
     "F",
     "Function",

@@ -22,6 +22,7 @@ from . import (
 )
 from . import dropout as _dropout  # the module; `dropout` below is the function
 from . import embedding_bag as _embedding_bag  # likewise
+from . import repeat as _repeat  # the module; `repeat` below is the function
 from . import softmax as _softmax  # the module; `softmax` below is the function
 from ._broadcast import sum_to
 from .activation import *  # noqa: F403
@@ -39,6 +40,7 @@ from .methods import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .pool import *  # noqa: F403
 from .reduce import *  # noqa: F403
+from .repeat import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .softmax import *  # noqa: F403
 
@@ -59,6 +61,7 @@ __all__ = (
     + normalization.__all__
     + pool.__all__
     + reduce.__all__
+    + _repeat.__all__
     + shape.__all__
     + _softmax.__all__
 )
