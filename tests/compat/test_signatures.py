@@ -123,3 +123,11 @@ def test_functional_activations_accept_inplace(rng, call):
     with PyTorch's values."""
     x, tx = _pair(rng.standard_normal((2, 3, 4, 5)))
     _check(call(F, x), call(TF, tx * 1.0), x, tx)
+
+
+@pytest.mark.parametrize("call", [lambda m, x: m.add(x, x * x, alpha=2),
+                                  lambda m, x: m.sub(x, 1.5, alpha=-3)], ids=["add", "sub"])
+def test_top_level_add_sub_take_alpha(rng, call):
+    """torch.add(x, y, alpha=2) was a TypeError (only the Tensor methods took alpha)."""
+    x, tx = _pair(rng.standard_normal((3, 4)))
+    _check(call(cr, x), call(torch, tx), x, tx)

@@ -229,14 +229,16 @@ class ToDevice(Function):
         return to_device_op(g, self.inputs[0].device)
 
 
-def add(a, b):
-    """a + b with broadcasting."""
+def add(a, b, *, alpha=1):
+    """a + alpha * b with broadcasting (``alpha`` is PyTorch's keyword)."""
+    b = b if alpha == 1 else mul(b, alpha)
     _check_broadcast("add", a, b)
     return Add.apply(a, b)
 
 
-def sub(a, b):
-    """a - b with broadcasting."""
+def sub(a, b, *, alpha=1):
+    """a - alpha * b with broadcasting (``alpha`` is PyTorch's keyword)."""
+    b = b if alpha == 1 else mul(b, alpha)
     _check_broadcast("sub", a, b)
     return Sub.apply(a, b)
 
