@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import math
+import numbers
 
 from ..data import as_generator
 
 
 def check_int(who: str, name: str, value, low: int = 1) -> int:
-    """``value`` as an int >= ``low``, else a ValueError naming ``name``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
+    """``value`` (a Python or NumPy integer) as an int >= ``low``, else a ValueError naming
+    ``name``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         raise ValueError(f"{who}: {name} must be an int >= {low}, got {value!r}")
-    return value
+    return int(value)
 
 
 def check_positive(who: str, name: str, value, *, allow_zero: bool = False) -> float:
-    """``value`` as a finite float > 0 (>= 0 with ``allow_zero``)."""
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """``value`` (a Python or NumPy real) as a finite float > 0 (>= 0 with ``allow_zero``)."""
+    ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
+          and math.isfinite(value))
     if not ok or value < 0 or (value == 0 and not allow_zero):
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{who}: {name} must be a finite number {bound}, got {value!r}")
@@ -32,20 +35,53 @@ def resolve_rng(who: str, rng):
                          f"got {rng!r}") from err
 
 
-def check_probs(who: str, probs, labels):
-    """``(probs, labels)`` checked: probs (N, C) rows summing to 1, labels (N,) ints in [0, C)."""
+def check_batch(who: str, name: str, x):
+    """``x`` as a host array of at least one example (axis 0), else a ValueError naming it."""
     from ..backend import asnumpy
+    x = asnumpy(x)
+    if x.ndim == 0 or len(x) == 0:
+        raise ValueError(f"{who}: {name} must hold at least one example along axis 0, got shape "
+                         f"{x.shape}")
+    return x
+
+
+def check_probs(who: str, probs, labels):
+    """``(probs, labels)`` checked: probs (N, C), N >= 1, finite rows summing to 1, labels (N,)
+    integers (of any dtype) in [0, C)."""
+    from ..backend import asnumpy, get_array_module
     probs, labels = asnumpy(probs), asnumpy(labels)
+    xp = get_array_module(probs)
     if probs.ndim != 2:
         raise ValueError(f"{who}: probs must be 2-D (N, C), got shape {probs.shape}")
     if labels.shape != (probs.shape[0],):
         raise ValueError(f"{who}: labels must have shape ({probs.shape[0]},) to match probs, "
                          f"got {labels.shape}")
-    if probs.size and (probs.min() < 0 or abs(probs.sum(axis=1) - 1).max() > 1e-3):
+    if probs.shape[0] == 0:
+        raise ValueError(f"{who}: probs and labels hold no example (shape {probs.shape}); the "
+                         "score of an empty set is undefined")
+    if probs.dtype.kind not in "fiub":
+        raise ValueError(f"{who}: probs must be real numbers, got dtype {probs.dtype}")
+    if not bool(xp.isfinite(probs).all()):
+        raise ValueError(f"{who}: probs must be finite, got {int((~xp.isfinite(probs)).sum())} "
+                         "NaN or infinite entries")
+    if probs.min() < 0 or abs(probs.sum(axis=1) - 1).max() > 1e-3:
         raise ValueError(f"{who}: probs must be non-negative rows summing to 1 (softmax "
                          "outputs); got rows summing to "
                          f"{float(probs.sum(axis=1).min()):.4g}..{float(probs.sum(axis=1).max()):.4g}")
-    if labels.size and (labels.min() < 0 or labels.max() >= probs.shape[1]):
-        raise ValueError(f"{who}: labels must be in [0, {probs.shape[1]}), got "
+    return probs, check_labels(who, labels, probs.shape[1])
+
+
+def check_labels(who: str, labels, n_classes: int, name: str = "labels"):
+    """``labels`` (an array of integers, of any dtype) as int64 class indices in
+    [0, ``n_classes``), else a ValueError naming them."""
+    from ..backend import asnumpy, get_array_module
+    labels = asnumpy(labels)
+    xp = get_array_module(labels)
+    if labels.dtype.kind not in "iub" and not (
+            labels.dtype.kind == "f" and bool((labels == xp.round(labels)).all())):
+        raise ValueError(f"{who}: {name} must be integer class indices, got dtype "
+                         f"{labels.dtype} (first values {labels.reshape(-1)[:4].tolist()})")
+    if labels.size and (labels.min() < 0 or labels.max() >= n_classes):
+        raise ValueError(f"{who}: {name} must be in [0, {n_classes}), got "
                          f"{int(labels.min())}..{int(labels.max())}")
-    return probs, labels.astype("int64")
+    return labels.astype("int64")

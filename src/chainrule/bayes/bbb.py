@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..nn import BayesianConv2d, BayesianLinear, Flatten, ReLU, Sequential, Tanh
 from ..ops import cross_entropy
-from ._checks import check_int
+from ._checks import check_batch, check_int
 from .calibration import probability_draws
 
 __all__ = ["bayesian_mlp", "kl_divergence", "elbo_loss", "sample_predict"]
@@ -90,6 +90,8 @@ def elbo_loss(model, n_train: int, *, loss=cross_entropy, kl_weight: float = 1.0
 def sample_predict(model, x, *, samples: int = 10, batch_size: int = 512):
     """Softmax outputs of ``samples`` forward passes with sampled weights: an array (S, N, C)."""
     check_int("sample_predict", "samples", samples)
+    x = check_batch("sample_predict", "x", x)
+    check_int("sample_predict", "batch_size", batch_size)
     layers = _bayesian_layers(model)
     if not layers:
         raise ValueError("sample_predict: the model has no BayesianLinear or BayesianConv2d layer")

@@ -17,7 +17,7 @@ from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, get_array_module
 from ..nn import Dropout, Dropout1d, Dropout2d
 from ..ops import cross_entropy, softmax
-from ._checks import check_int, check_probs
+from ._checks import check_batch, check_int, check_probs
 
 __all__ = ["nll", "brier", "reliability", "expected_calibration_error", "softmax_probs",
            "TemperatureScaling", "predictive_entropy", "mutual_information", "mc_dropout_predict"]
@@ -65,8 +65,12 @@ def reliability(probs, labels, *, n_bins: int = 15) -> dict:
         ``{"edges" (n_bins + 1,), "confidence", "accuracy" (mean per bin, NaN where empty),
         "count" (examples per bin)}`` as arrays.
     """
-    probs, labels = check_probs("reliability", probs, labels)
-    check_int("reliability", "n_bins", n_bins)
+    return _reliability("reliability", probs, labels, n_bins)
+
+
+def _reliability(who: str, probs, labels, n_bins: int) -> dict:
+    probs, labels = check_probs(who, probs, labels)
+    check_int(who, "n_bins", n_bins)
     xp = get_array_module(probs)
     conf = probs.max(axis=1)
     correct = (probs.argmax(axis=1) == labels).astype(float)
@@ -81,7 +85,7 @@ def reliability(probs, labels, *, n_bins: int = 15) -> dict:
 
 def expected_calibration_error(probs, labels, *, n_bins: int = 15) -> float:
     """ECE: ``sum_b (n_b / N) |accuracy_b - confidence_b|`` over confidence bins (Guo et al.)."""
-    r = reliability(probs, labels, n_bins=n_bins)
+    r = _reliability("expected_calibration_error", probs, labels, n_bins)
     xp = get_array_module(r["count"])
     gap = xp.abs(xp.nan_to_num(r["accuracy"]) - xp.nan_to_num(r["confidence"]))
     return float((r["count"] * gap).sum() / max(int(r["count"].sum()), 1))
@@ -112,7 +116,14 @@ class TemperatureScaling:
     def fit(self, logits, labels, *, low: float = 1e-3, high: float = 1e3,
             tol: float = 1e-7) -> TemperatureScaling:
         """Fit T on validation ``logits`` (N, C) and ``labels`` (N,); returns self."""
-        logits = asnumpy(logits).astype("float64")
+        logits = asnumpy(logits)
+        if logits.ndim != 2 or not len(logits) or logits.dtype.kind not in "fiu":
+            raise ValueError("TemperatureScaling.fit: logits must be a non-empty real 2-D array "
+                             f"(N, C), got shape {logits.shape} and dtype {logits.dtype}")
+        logits = logits.astype("float64")
+        if not bool(get_array_module(logits).isfinite(logits).all()):
+            raise ValueError("TemperatureScaling.fit: logits must be finite, got NaN or infinite "
+                             "entries")
         _, labels = check_probs("TemperatureScaling.fit", softmax_probs(logits), labels)
         lo, hi = math.log(1.0 / high), math.log(1.0 / low)  # bisect on log(1/T)
         if self._slope(logits, labels, math.exp(lo)) >= 0:
@@ -174,6 +185,8 @@ def mc_dropout_predict(model, x, *, samples: int = 20, batch_size: int = 512) ->
         ValueError: the model has no dropout layer (every sample would be the same).
     """
     check_int("mc_dropout_predict", "samples", samples)
+    x = check_batch("mc_dropout_predict", "x", x)
+    check_int("mc_dropout_predict", "batch_size", batch_size)
     layers = _dropout_layers(model)
     if not layers or all(m.p == 0 for m in layers):
         raise ValueError("mc_dropout_predict: the model has no dropout layer with p > 0; MC "

@@ -10,7 +10,7 @@ Everything else (activations, pooling, dropout, normalization) stays, so any reg
 from __future__ import annotations
 
 from ..autograd import no_grad
-from ..nn import BayesianConv2d, BayesianLinear, Conv2d, Linear, Module
+from ..nn import BayesianConv2d, BayesianLinear, Conv2d, Linear, Module, unfuse
 from ._checks import check_positive, resolve_rng
 
 __all__ = ["to_bayesian"]
@@ -43,6 +43,9 @@ def to_bayesian(model: Module, *, prior_sigma: float = 1.0, prior_mixture=None,
                 rng=None) -> Module:
     """Replace every ``Linear`` and ``Conv2d`` inside ``model`` by its Bayesian twin, in place.
 
+    A fused model (``nn.fuse``: ``LinearReLU``...) is unfused first, so its fused layers are
+    converted too and their ReLUs come back.
+
     Args:
         model: a Module (``model`` itself may not be a Linear/Conv2d: wrap it in a Sequential).
         prior_sigma, prior_mixture, init_rho, local_reparameterization: as in
@@ -61,6 +64,7 @@ def to_bayesian(model: Module, *, prior_sigma: float = 1.0, prior_mixture=None,
                          f"(wrap a single layer in a Sequential), got {type(model).__name__}")
     check_positive("to_bayesian", "prior_sigma", prior_sigma)
     rng = resolve_rng("to_bayesian", rng)
+    unfuse(model)  # a fused LinearReLU/Conv2dReLU is a Linear/Conv2d to convert, and its ReLU
     opts = {"prior_sigma": prior_sigma, "prior_mixture": prior_mixture, "init_rho": init_rho,
             "local_reparameterization": local_reparameterization}
     swapped = 0

@@ -14,7 +14,7 @@ from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, get_array_module
 from ..nn import Module
 from ..ops import softmax
-from ._checks import check_int, check_positive, resolve_rng
+from ._checks import check_batch, check_int, check_positive, resolve_rng
 
 __all__ = ["DiagonalLaplace"]
 
@@ -47,13 +47,15 @@ class DiagonalLaplace:
 
     def fit(self, x, y=None) -> DiagonalLaplace:
         """Accumulate the GGN diagonal over the examples ``x`` (labels are not needed)."""
-        x = asnumpy(x)
+        x = check_batch("DiagonalLaplace.fit", "x", x)
         was = self.model.training
         self.model.eval()
         acc = [p._data.astype("float64") * 0 for p in self.params]
         try:
             for i in range(len(x)):
                 out = self.model(Tensor(x[i:i + 1]))
+                if i == 0:
+                    self._check_output(out)
                 jac = []
                 for c in range(out.shape[1]):
                     g = grad(out[0, c], self.params, retain_graph=True, allow_unused=True)
@@ -73,6 +75,15 @@ class DiagonalLaplace:
         self.variance = [1.0 / (a + self.prior_precision) for a in acc]
         self.mean = [p._data.copy() for p in self.params]
         return self
+
+    def _check_output(self, out) -> None:
+        if out.ndim != 2:
+            raise ValueError("DiagonalLaplace.fit: the model's output must be 2-D (N, outputs), "
+                             f"got shape {out.shape}")
+        if self.likelihood == "classification" and out.shape[1] < 2:
+            raise ValueError("DiagonalLaplace.fit: a softmax classifier needs at least 2 outputs, "
+                             f"got {out.shape[1]} (its GGN would be zero, the posterior the "
+                             "prior)")
 
     def set_prior_precision(self, alpha: float) -> DiagonalLaplace:
         """Change the prior's precision of a fitted posterior (the GGN does not depend on it)."""

@@ -22,7 +22,7 @@ from ..autograd import Tensor, grad
 from ..backend import asnumpy, get_array_module
 from ..ops import reshape
 from ..ops import sum as total
-from ._checks import check_int, check_positive
+from ._checks import check_batch, check_int, check_positive
 
 __all__ = ["linear_evidence", "evidence_fixed_point", "jacobian", "log_evidence",
            "fit_map", "choose_weight_decay"]
@@ -37,7 +37,7 @@ def linear_evidence(phi, t, alpha: float, beta: float) -> dict:
     """
     check_positive("linear_evidence", "alpha", alpha)
     check_positive("linear_evidence", "beta", beta)
-    phi, t = asnumpy(phi).astype("float64"), asnumpy(t).astype("float64").reshape(-1)
+    phi, t = _design("linear_evidence", phi, t)
     xp = get_array_module(phi)
     n, m = phi.shape
     a = alpha * xp.eye(m) + beta * phi.T @ phi
@@ -52,6 +52,18 @@ def linear_evidence(phi, t, alpha: float, beta: float) -> dict:
             "gamma": float((lam / (alpha + lam)).sum())}
 
 
+def _design(who: str, phi, t):
+    """``(phi, t)`` as float64 arrays (N, M) and (N,), N >= 1, else a ValueError naming them."""
+    phi, t = asnumpy(phi), asnumpy(t)
+    if phi.ndim != 2 or not phi.size:
+        raise ValueError(f"{who}: phi must be a non-empty 2-D design matrix (N, M), got shape "
+                         f"{phi.shape}")
+    if t.size != len(phi):
+        raise ValueError(f"{who}: t must hold one target per row of phi ({len(phi)}), got shape "
+                         f"{t.shape}")
+    return phi.astype("float64"), t.astype("float64").reshape(-1)
+
+
 def evidence_fixed_point(phi, t, *, alpha: float = 1.0, beta: float = 1.0, iters: int = 200,
                          tol: float = 1e-10) -> dict:
     """MacKay's re-estimation of ``alpha`` and ``beta`` for a linear model, to a fixed point.
@@ -60,16 +72,26 @@ def evidence_fixed_point(phi, t, *, alpha: float = 1.0, beta: float = 1.0, iters
         ``{"alpha", "beta", "gamma", "log_evidence", "iters"}`` at the fixed point, which is a
         stationary point of the evidence.
     """
-    check_int("evidence_fixed_point", "iters", iters)
-    phi, t = asnumpy(phi).astype("float64"), asnumpy(t).astype("float64").reshape(-1)
+    who = "evidence_fixed_point"
+    check_int(who, "iters", iters)
+    check_positive(who, "alpha", alpha)
+    check_positive(who, "beta", beta)
+    check_positive(who, "tol", tol, allow_zero=True)
+    phi, t = _design(who, phi, t)
     n = len(t)
     done_iters = 0
     while done_iters < iters:
         done_iters += 1
         post = linear_evidence(phi, t, alpha, beta)
         w, gamma = post["mean"], post["gamma"]
-        new_alpha = gamma / float(w @ w)
-        new_beta = (n - gamma) / float(((t - phi @ w) ** 2).sum())
+        ww, rr = float(w @ w), float(((t - phi @ w) ** 2).sum())
+        if ww == 0 or rr == 0:
+            raise ValueError(f"{who}: the re-estimate is undefined at alpha={alpha:g}, "
+                             f"beta={beta:g}: the posterior mean's |w|^2 is {ww:g} and the "
+                             f"residual's |t - phi w|^2 is {rr:g} (t all zero, or fitted "
+                             "exactly)")
+        new_alpha = gamma / ww
+        new_beta = (n - gamma) / rr
         done = abs(new_alpha - alpha) <= tol * alpha and abs(new_beta - beta) <= tol * beta
         alpha, beta = new_alpha, new_beta
         if done:
@@ -80,11 +102,12 @@ def evidence_fixed_point(phi, t, *, alpha: float = 1.0, beta: float = 1.0, iters
 
 
 def jacobian(model, x) -> object:
-    """Jacobian (N, P) of a scalar-output model's outputs at ``x`` w.r.t. all its parameters.
+    """Jacobian (N, P) of a scalar-output model's outputs at ``x`` w.r.t. its trainable parameters.
 
-    One backward pass per example; parameters flattened in ``model.parameters()`` order.
+    One backward pass per example; the parameters that require grad, flattened in
+    ``model.parameters()`` order (frozen ones are constants of the model).
     """
-    params = list(model.parameters())
+    params = _trainable("jacobian", model)
     out = reshape(model(Tensor(asnumpy(x))), (-1,))
     rows = []
     for i in range(out.shape[0]):
@@ -93,6 +116,13 @@ def jacobian(model, x) -> object:
                      for gi, p in zip(g, params)])
     xp = get_array_module(rows[0][0])
     return xp.stack([xp.concatenate(r) for r in rows])
+
+
+def _trainable(who: str, model) -> list:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ValueError(f"{who}: {type(model).__name__} has no trainable parameter")
+    return params
 
 
 def log_evidence(model, x, y, *, alpha: float, beta: float) -> dict:
@@ -106,10 +136,11 @@ def log_evidence(model, x, y, *, alpha: float, beta: float) -> dict:
 
     Returns:
         ``{"log_evidence", "gamma", "e_data" (1/2 sum of squared errors), "e_weights"
-        (1/2 |w|^2)}``.
+        (1/2 |w|^2, over the trainable parameters)}``.
     """
     check_positive("log_evidence", "alpha", alpha)
     check_positive("log_evidence", "beta", beta)
+    x, y = check_batch("log_evidence", "x", x), asnumpy(y)
     was = model.training
     model.eval()
     try:
@@ -118,8 +149,12 @@ def log_evidence(model, x, y, *, alpha: float, beta: float) -> dict:
     finally:
         model.train(was)
     xp = get_array_module(jac)
-    y = asnumpy(y).astype("float64").reshape(-1)
-    w = xp.concatenate([asnumpy(p._data).reshape(-1) for p in model.parameters()])
+    if y.size != f.size:
+        raise ValueError(f"log_evidence: y must hold one target per output ({f.size} for x of "
+                         f"{len(x)} examples), got shape {y.shape}")
+    y = y.astype("float64").reshape(-1)
+    w = xp.concatenate([asnumpy(p._data).reshape(-1).astype("float64")
+                        for p in _trainable("log_evidence", model)])
     n, m = jac.shape
     e_d, e_w = 0.5 * float(((y - f) ** 2).sum()), 0.5 * float(w @ w)
     lam = xp.linalg.eigvalsh(beta * jac.T @ jac)
@@ -134,8 +169,11 @@ def fit_map(model, x, y, *, alpha: float, beta: float, steps: int = 3000,
             lr: float = 0.01) -> object:
     """Minimize ``beta/2 sum (y - f)^2 + alpha/2 |w|^2`` by full-batch Adam; returns ``model``."""
     check_int("fit_map", "steps", steps)
-    xt, yt = Tensor(asnumpy(x)), Tensor(asnumpy(y).reshape(-1, 1))
-    params = list(model.parameters())
+    check_positive("fit_map", "alpha", alpha, allow_zero=True)
+    check_positive("fit_map", "beta", beta)
+    check_positive("fit_map", "lr", lr)
+    xt, yt = Tensor(check_batch("fit_map", "x", x)), Tensor(asnumpy(y).reshape(-1, 1))
+    params = _trainable("fit_map", model)
     opt = optim.Adam(params, lr=lr)
     for _ in range(steps):
         r = model(xt) - yt
@@ -154,6 +192,10 @@ def choose_weight_decay(build, x, y, alphas, *, beta: float, steps: int = 3000,
         ``{"alphas", "log_evidence", "gamma", "best_alpha", "weight_decay" (the optimizer's
         equivalent of best_alpha with mse_loss: 2 alpha / (beta N)), "models"}``.
     """
+    alphas = list(alphas)
+    if not alphas:
+        raise ValueError("choose_weight_decay: alphas must list at least one prior precision, "
+                         "got none")
     rows, models = [], []
     for a in alphas:
         model = fit_map(build(), x, y, alpha=a, beta=beta, steps=steps, lr=lr)

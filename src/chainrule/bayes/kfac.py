@@ -43,7 +43,7 @@ from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, get_array_module
 from ..nn import Conv2d, Linear, Module, unfuse
 from ..ops import conv2d, softmax
-from ._checks import check_int, check_positive, resolve_rng
+from ._checks import check_batch, check_int, check_positive, resolve_rng
 from .calibration import softmax_probs
 
 __all__ = ["KFACLaplace"]
@@ -54,8 +54,9 @@ _LAYERS = (Linear, Conv2d)
 
 
 class KFACLaplace:
-    """A Gaussian posterior over every ``nn.Linear`` and ``nn.Conv2d`` of ``model``,
-    Kronecker-factored per layer.
+    """A Gaussian posterior over every trainable ``nn.Linear`` and ``nn.Conv2d`` of ``model``,
+    Kronecker-factored per layer (a frozen layer, every parameter ``requires_grad=False``, keeps
+    its weights fixed, as ``DiagonalLaplace`` treats frozen parameters).
 
     Args:
         model: a trained Module; fused layers (``nn.fuse``) are unfused in place first (the same
@@ -85,10 +86,20 @@ class KFACLaplace:
                              f"{type(model).__name__}")
         self.model, self.likelihood = unfuse(model), likelihood
         self.conv_approximation = conv_approximation
-        layers = [m for m in model.modules() if isinstance(m, _LAYERS)]
+        layers = []
+        for m in model.modules():
+            if not isinstance(m, _LAYERS):
+                continue
+            trainable = [p.requires_grad for p in m.parameters()]
+            if any(trainable) and not all(trainable):
+                raise ValueError(f"KFACLaplace: {m!r} has frozen and trainable parameters; a "
+                                 "Kronecker-factored block covers a layer's weight and bias "
+                                 "together (freeze both or neither)")
+            if all(trainable):
+                layers.append(m)  # a frozen layer is no part of the posterior
         if not layers:
             raise ValueError(f"KFACLaplace: {type(model).__name__} has no nn.Linear or nn.Conv2d "
-                             "layer")
+                             "layer with trainable parameters")
         for m in layers:
             if isinstance(m, Conv2d) and m.groups != 1:
                 raise ValueError(f"KFACLaplace: a Conv2d with groups={m.groups} has no "
@@ -128,6 +139,9 @@ class KFACLaplace:
         if out.ndim != 2:
             raise ValueError(f"KFACLaplace: the model's output must be 2-D (N, outputs), got "
                              f"shape {out.shape}")
+        if self.likelihood == "classification" and out.shape[1] < 2:
+            raise ValueError("KFACLaplace: a softmax classifier needs at least 2 outputs, got "
+                             f"{out.shape[1]} (its GGN would be zero, the posterior the prior)")
         return out, [seen[i][0] for i in range(len(layers))]
 
     def _augmented(self, layer, a):
@@ -161,6 +175,10 @@ class KFACLaplace:
 
     def _output_grads(self, out, seen):
         """``g[l]``: (C, N, out_l) arrays, the gradient of logit c w.r.t. layer l's output."""
+        if not all(s.requires_grad for _, s in seen):
+            raise ValueError("KFACLaplace: a layer's output does not require grad (were its "
+                             "parameters frozen after the KFACLaplace was made, or is it "
+                             "called inside no_grad?)")
         per_class = []
         for c in range(out.shape[1]):
             g = grad(out[:, c].sum(), [s for _, s in seen], retain_graph=True,
@@ -174,9 +192,7 @@ class KFACLaplace:
     def fit(self, x, y=None, *, batch_size: int = 256) -> KFACLaplace:
         """Accumulate the Kronecker factors over the inputs ``x`` (labels are not needed)."""
         check_int("KFACLaplace.fit", "batch_size", batch_size)
-        x = asnumpy(x)
-        if len(x) == 0:
-            raise ValueError("KFACLaplace.fit: x is empty")
+        x = check_batch("KFACLaplace.fit", "x", x)
         was = self.model.training
         self.model.eval()
         b_sums, a_sums, counts = None, None, None
@@ -252,7 +268,8 @@ class KFACLaplace:
     def logits_distribution(self, x, *, batch_size: int = 256):
         """Mean (N, C) and covariance (N, C, C) of the linearized model's logits at ``x``."""
         self._check_fitted("logits_distribution")
-        x = asnumpy(x)
+        check_int("KFACLaplace.logits_distribution", "batch_size", batch_size)
+        x = check_batch("KFACLaplace.logits_distribution", "x", x)
         was = self.model.training
         self.model.eval()
         means, covs = [], []

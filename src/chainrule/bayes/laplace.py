@@ -18,7 +18,7 @@ from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, get_array_module
 from ..nn import Linear, Module, Sequential
 from ..ops import concat, reshape
-from ._checks import check_int, check_positive, resolve_rng
+from ._checks import check_batch, check_int, check_labels, check_positive, resolve_rng
 from .calibration import softmax_probs
 
 __all__ = ["hessian", "split_last_layer", "LastLayerLaplace"]
@@ -100,6 +100,10 @@ class LastLayerLaplace:
             raise ValueError(f"LastLayerLaplace: likelihood must be one of {_LIKELIHOODS}, got "
                              f"{likelihood!r}")
         self.features, self.head = split_last_layer(model)
+        if likelihood == "classification" and self.head.out_features < 2:
+            raise ValueError("LastLayerLaplace: a softmax classifier needs at least 2 outputs, "
+                             f"the last Linear has out_features={self.head.out_features} (its "
+                             "GGN would be zero, the posterior the prior)")
         self.model, self.likelihood = model, likelihood
         self.prior_precision = check_positive("LastLayerLaplace", "prior_precision",
                                               prior_precision)
@@ -119,7 +123,7 @@ class LastLayerLaplace:
 
     def fit(self, x, y) -> LastLayerLaplace:
         """Build the posterior from training inputs ``x`` and targets ``y``; returns self."""
-        x = asnumpy(x)
+        x = check_batch("LastLayerLaplace.fit", "x", x)
         phi = self._phi(x)
         xp = get_array_module(phi)
         w = asnumpy(self.head.weight._data).astype("float64")
@@ -163,7 +167,7 @@ class LastLayerLaplace:
     def logits_distribution(self, x):
         """Mean (N, C) and covariance (N, C, C) of the last layer's outputs under the posterior."""
         self._check_fitted("logits_distribution")
-        phi = self._phi(asnumpy(x))
+        phi = self._phi(check_batch("LastLayerLaplace.logits_distribution", "x", x))
         xp = get_array_module(phi)
         c, d = self._shape
         mean = phi @ self.mean.reshape(c, d).T
@@ -182,6 +186,12 @@ class LastLayerLaplace:
         sqrt(1 + pi/8 var_c))``) or ``link="mc"`` (``samples`` draws of the logits, averaged
         softmax). Regression: ``(mean, variance)`` with the noise variance included.
         """
+        if link not in ("probit", "mc"):
+            raise ValueError(f"LastLayerLaplace.predict: link must be 'probit' or 'mc', got "
+                             f"{link!r}")
+        if link == "mc":
+            check_int("LastLayerLaplace.predict", "samples", samples)
+            rng = resolve_rng("LastLayerLaplace.predict", rng)
         mean, cov = self.logits_distribution(x)
         xp = get_array_module(mean)
         if self.likelihood == "regression":
@@ -189,11 +199,6 @@ class LastLayerLaplace:
         if link == "probit":
             var = xp.diagonal(cov, axis1=1, axis2=2)
             return softmax_probs(mean / xp.sqrt(1.0 + math.pi / 8.0 * var))
-        if link != "mc":
-            raise ValueError(f"LastLayerLaplace.predict: link must be 'probit' or 'mc', got "
-                             f"{link!r}")
-        check_int("LastLayerLaplace.predict", "samples", samples)
-        rng = resolve_rng("LastLayerLaplace.predict", rng)
         chol = xp.linalg.cholesky(cov + 1e-10 * xp.eye(cov.shape[-1]))
         eps = rng.standard_normal((samples, *mean.shape))
         draws = mean[None] + xp.einsum("nce,sne->snc", chol, eps)
@@ -202,10 +207,19 @@ class LastLayerLaplace:
     def log_marginal_likelihood(self, x, y) -> float:
         """Laplace's evidence: ``log p(y | x, w*) + log p(w*) + P/2 log 2 pi - 1/2 log |H|``."""
         self._check_fitted("log_marginal_likelihood")
-        x, y = asnumpy(x), asnumpy(y)
+        who = "LastLayerLaplace.log_marginal_likelihood"
+        x, y = check_batch(who, "x", x), asnumpy(y)
+        c, d = self._shape
+        if self.likelihood == "classification":
+            if y.shape != (len(x),):
+                raise ValueError(f"{who}: y must hold one class index per example, shape "
+                                 f"({len(x)},), got {y.shape}")
+            y = check_labels(who, y, c, "y")
+        elif y.size != len(x) * c:
+            raise ValueError(f"{who}: y must hold {c} target(s) per example, shape ({len(x)}, "
+                             f"{c}), got {y.shape}")
         phi = self._phi(x)
         xp = get_array_module(phi)
-        c, d = self._shape
         f = phi @ self.mean.reshape(c, d).T
         if self.likelihood == "classification":
             logp = f - f.max(1, keepdims=True)

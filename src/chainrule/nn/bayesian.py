@@ -18,6 +18,7 @@ computes it from the parameters as they are now.
 from __future__ import annotations
 
 import math
+import numbers
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -31,12 +32,27 @@ from .module import Module, Parameter
 __all__ = ["BayesianConv2d", "BayesianLinear"]
 
 
-def _check_prior(who: str, prior_sigma, prior_mixture):
-    if not (isinstance(prior_sigma, (int, float)) and prior_sigma > 0):
-        raise ValueError(f"{who}: prior_sigma must be > 0, got {prior_sigma!r}")
+def _finite_real(value) -> bool:
+    return (isinstance(value, numbers.Real) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+def _check_prior(who: str, prior_sigma, prior_mixture, init_rho):
+    if not (_finite_real(prior_sigma) and prior_sigma > 0):
+        raise ValueError(f"{who}: prior_sigma must be > 0, got {prior_sigma!r} (a finite number "
+                         "is needed)")
+    if not _finite_real(init_rho):
+        raise ValueError(f"{who}: init_rho must be a finite number, got {init_rho!r}")
     if prior_mixture is None:
         return None
-    pi, s1, s2 = prior_mixture
+    try:
+        parts = tuple(prior_mixture)
+    except TypeError:
+        parts = ()
+    if len(parts) != 3 or not all(_finite_real(v) for v in parts):
+        raise ValueError(f"{who}: prior_mixture must be (pi, sigma1, sigma2), three finite "
+                         f"numbers, got {prior_mixture!r}")
+    pi, s1, s2 = parts
     if not (0 < pi < 1 and s1 > 0 and s2 > 0):
         raise ValueError(f"{who}: prior_mixture must be (pi, sigma1, sigma2) with 0 < pi < 1 "
                          f"and sigmas > 0, got {prior_mixture!r}")
@@ -48,7 +64,7 @@ class _Bayesian(Module):
 
     def _setup(self, who, weight_shape, *, prior_sigma, prior_mixture, init_rho,
                local_reparameterization, rng, dtype):
-        self.prior_mixture = _check_prior(who, prior_sigma, prior_mixture)
+        self.prior_mixture = _check_prior(who, prior_sigma, prior_mixture, init_rho)
         self.prior_sigma = float(prior_sigma)
         self.local_reparameterization = bool(local_reparameterization)
         self.sampling = False

@@ -1,0 +1,218 @@
+"""chainrule.bayes at its public boundary: inputs that used to give silently wrong results or
+tracebacks from deep inside NumPy, frozen parameters, fused models and NumPy scalars."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.bayes import (
+    DiagonalLaplace,
+    KFACLaplace,
+    LastLayerLaplace,
+    TemperatureScaling,
+    bayesian_mlp,
+    brier,
+    choose_weight_decay,
+    evidence_fixed_point,
+    expected_calibration_error,
+    fit_map,
+    jacobian,
+    linear_evidence,
+    log_evidence,
+    mc_dropout_predict,
+    nll,
+    reliability,
+    sample_predict,
+    to_bayesian,
+)
+from chainrule.models import MLP
+
+
+def _net(out=2):
+    r = np.random.default_rng(1)
+    return nn.Sequential(nn.Linear(3, 4, rng=r, dtype="float64"), nn.Tanh(),
+                         nn.Linear(4, out, rng=r, dtype="float64"))
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    return rng.standard_normal((6, 3)), rng.integers(0, 2, 6)
+
+
+def test_calibration_refuses_nan_probabilities_and_fractional_labels():
+    probs, labels = np.array([[np.nan, np.nan], [0.3, 0.7]]), np.array([0, 1])
+    # the ECE was 0.65 and TemperatureScaling chose T = 1000 from NaNs
+    with pytest.raises(ValueError, match="expected_calibration_error: probs must be finite, "
+                                         "got 2 NaN"):
+        expected_calibration_error(probs, labels)
+    with pytest.raises(ValueError, match="nll: probs must be finite"):
+        nll(probs, labels)
+    with pytest.raises(ValueError, match="TemperatureScaling.fit: logits must be finite"):
+        TemperatureScaling().fit(np.array([[np.nan, 1.0], [0.3, 0.7]]), labels)
+    # 0.6 and 1.2 were truncated to classes 0 and 1
+    with pytest.raises(ValueError, match=r"nll: labels must be integer class indices, got "
+                                         r"dtype float64 \(first values \[0.6, 1.2\]\)"):
+        nll(np.array([[0.5, 0.5], [0.3, 0.7]]), np.array([0.6, 1.2]))
+    ok = np.array([[0.5, 0.5], [0.3, 0.7]])
+    assert nll(ok, np.array([0.0, 1.0])) == nll(ok, np.array([0, 1]))
+
+
+def test_scores_of_no_example_are_refused():
+    empty, none = np.zeros((0, 3)), np.zeros(0, int)
+    for fn in (nll, brier, expected_calibration_error, reliability):  # nan with warnings, or 0.0
+        with pytest.raises(ValueError, match=f"{fn.__name__}: probs and labels hold no example"):
+            fn(empty, none)
+    with pytest.raises(ValueError, match="logits must be a non-empty real 2-D array"):
+        TemperatureScaling().fit(empty, none)
+
+
+def test_numpy_scalars_are_accepted(data):
+    x, y = data
+    la = LastLayerLaplace(_net(), prior_precision=np.float32(2.0)).fit(x, y)
+    assert la.prior_precision == 2.0
+    draws = la.predict(x, link="mc", samples=np.int64(5), rng=0)
+    assert np.array_equal(draws, la.predict(x, link="mc", samples=5, rng=0))
+
+
+def test_last_layer_laplace_checks_its_data(data):
+    x, y = data
+    la = LastLayerLaplace(_net()).fit(x, y)
+    # a y of 3 labels for 6 inputs scored the first 3 inputs only
+    with pytest.raises(ValueError, match=r"y must hold one class index per example, shape "
+                                         r"\(6,\), got \(3,\)"):
+        la.log_marginal_likelihood(x, y[:3])
+    with pytest.raises(ValueError, match=r"log_marginal_likelihood: y must be in \[0, 2\), "
+                                         "got 5..5"):
+        la.log_marginal_likelihood(x, y + 5)
+    with pytest.raises(ValueError, match=r"LastLayerLaplace.fit: x must hold at least one "
+                                         r"example along axis 0, got shape \(0, 3\)"):
+        LastLayerLaplace(_net()).fit(x[:0], y[:0])
+    with pytest.raises(ValueError, match="logits_distribution: x must hold at least one"):
+        la.predict(x[:0])
+    reg = LastLayerLaplace(_net(), likelihood="regression").fit(x, y)
+    with pytest.raises(ValueError, match="link must be 'probit' or 'mc', got 'bogus'"):
+        reg.predict(x, link="bogus")
+    with pytest.raises(ValueError, match=r"y must hold 2 target\(s\) per example"):
+        reg.log_marginal_likelihood(x, np.zeros(6))
+
+
+def test_laplace_refuses_empty_data_and_one_output_classifiers(data):
+    x, _ = data
+    # DiagonalLaplace "fitted" nothing: a zero GGN, the prior as posterior
+    with pytest.raises(ValueError, match="DiagonalLaplace.fit: x must hold at least one example"):
+        DiagonalLaplace(_net()).fit(x[:0])
+    with pytest.raises(ValueError, match="KFACLaplace.fit: x must hold at least one example"):
+        KFACLaplace(_net()).fit(x[:0])
+    with pytest.raises(ValueError, match="KFACLaplace.logits_distribution: x must hold"):
+        KFACLaplace(_net()).fit(x).predict(x[:0])
+    # softmax of one logit is 1: the GGN was zero and the posterior silently the prior
+    with pytest.raises(ValueError, match="LastLayerLaplace: a softmax classifier needs at least "
+                                         "2 outputs, the last Linear has out_features=1"):
+        LastLayerLaplace(_net(1))
+    with pytest.raises(ValueError, match="DiagonalLaplace.fit: a softmax classifier needs"):
+        DiagonalLaplace(_net(1)).fit(x)
+    with pytest.raises(ValueError, match="KFACLaplace: a softmax classifier needs at least 2"):
+        KFACLaplace(_net(1)).fit(x)
+    assert KFACLaplace(_net(1), likelihood="regression").fit(x).factors[1][0].shape == (1, 1)
+    flat = nn.Sequential(nn.Linear(3, 1, dtype="float64"), nn.Flatten(0))
+    with pytest.raises(ValueError, match=r"output must be 2-D \(N, outputs\), got shape \(1,\)"):
+        DiagonalLaplace(flat, likelihood="regression").fit(x)
+
+
+def test_kfac_leaves_frozen_layers_out(data):
+    x, _ = data
+    full = KFACLaplace(_net()).fit(x)
+    frozen = _net()
+    for p in frozen[0].parameters():
+        p.requires_grad = False
+    # this raised "grad: inputs[0] (shape (6, 4)) does not require grad" from inside fit
+    la = KFACLaplace(frozen).fit(x)
+    assert la.layers == [frozen[2]] and len(la.factors) == 1
+    for got, want in zip(la.factors[0], full.factors[1]):
+        np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(la.covariance(0), full.covariance(1), rtol=1e-12, atol=1e-15)
+    before = frozen[0].weight.numpy().copy()
+    la.sample_outputs(x, samples=2, rng=0)
+    np.testing.assert_array_equal(frozen[0].weight.numpy(), before)
+    half = _net()
+    half[0].bias.requires_grad = False
+    with pytest.raises(ValueError, match="has frozen and trainable parameters"):
+        KFACLaplace(half)
+    late = _net()
+    la = KFACLaplace(late)
+    late[0].weight.requires_grad = late[0].bias.requires_grad = False
+    with pytest.raises(ValueError, match="a layer's output does not require grad"):
+        la.fit(x)
+
+
+def test_evidence_of_a_net_with_a_frozen_body_is_the_linear_closed_form(data):
+    x, _ = data
+    rng = np.random.default_rng(3)
+    net = nn.Sequential(nn.Linear(3, 4, rng=rng, dtype="float64"), nn.Tanh(),
+                        nn.Linear(4, 1, rng=rng, dtype="float64"))
+    for p in net[0].parameters():
+        p.requires_grad = False
+    with cr.no_grad():
+        phi = np.tanh(x @ net[0].weight.numpy().T + net[0].bias.numpy())
+    phi = np.concatenate([phi, np.ones((len(x), 1))], axis=1)
+    t = rng.standard_normal(len(x))
+    exact = linear_evidence(phi, t, 0.7, 3.0)
+    with cr.no_grad():  # the head at its MAP weights
+        net[2].weight.copy_(exact["mean"][None, :4])
+        net[2].bias.copy_(exact["mean"][4:])
+    # this raised "grad: inputs[0] (shape (4, 3)) does not require grad"
+    assert jacobian(net, x).shape == (6, 5)
+    got = log_evidence(net, x, t, alpha=0.7, beta=3.0)
+    assert got["log_evidence"] == pytest.approx(exact["log_evidence"], rel=1e-10)
+    assert got["gamma"] == pytest.approx(exact["gamma"], rel=1e-10)
+    # a y of one value was broadcast against the 6 outputs
+    with pytest.raises(ValueError, match=r"log_evidence: y must hold one target per output "
+                                         r"\(6 for x of 6 examples\), got shape \(1,\)"):
+        log_evidence(net, x, t[:1], alpha=0.7, beta=3.0)
+
+
+def test_evidence_functions_check_their_arguments(data):
+    x, _ = data
+    with pytest.raises(ValueError, match=r"linear_evidence: t must hold one target per row of "
+                                         r"phi \(6\), got shape \(5,\)"):
+        linear_evidence(x, np.zeros(5), 1.0, 1.0)
+    with pytest.raises(ValueError, match="evidence_fixed_point: the re-estimate is undefined"):
+        evidence_fixed_point(x, np.zeros(6))  # ZeroDivisionError
+    with pytest.raises(ValueError, match=r"evidence_fixed_point: phi must be a non-empty 2-D"):
+        evidence_fixed_point(np.zeros((0, 3)), np.zeros(0))
+    with pytest.raises(ValueError, match="evidence_fixed_point: alpha must be a finite number"):
+        evidence_fixed_point(x, np.ones(6), alpha=-1.0)
+    with pytest.raises(ValueError, match="choose_weight_decay: alphas must list at least one"):
+        choose_weight_decay(_net, x, np.zeros(6), [], beta=1.0)
+    with pytest.raises(ValueError, match="fit_map: alpha must be a finite number >= 0, got -1.0"):
+        fit_map(_net(1), x, np.zeros(6), alpha=-1.0, beta=1.0, steps=1)
+
+
+def test_sampled_predictions_of_no_input_are_refused():
+    empty = np.zeros((0, 3), "float32")
+    with pytest.raises(ValueError, match=r"mc_dropout_predict: x must hold at least one example"):
+        mc_dropout_predict(MLP((3, 4, 2), dropout=0.5), empty)
+    with pytest.raises(ValueError, match=r"sample_predict: x must hold at least one example"):
+        sample_predict(bayesian_mlp((3, 4, 2)), empty)
+    with pytest.raises(ValueError, match="sample_predict: batch_size must be an int >= 1"):
+        sample_predict(bayesian_mlp((3, 4, 2)), np.ones((2, 3), "float32"), batch_size=0)
+
+
+def test_to_bayesian_converts_a_fused_model_whole():
+    model = nn.fuse(MLP((3, 4, 2), rng=np.random.default_rng(0)))
+    # the fused LinearReLU stayed a deterministic layer, without a word
+    to_bayesian(model, rng=0)
+    kinds = [type(m).__name__ for m in model.layers]
+    assert kinds == ["Flatten", "BayesianLinear", "ReLU", "BayesianLinear"]
+
+
+def test_bayesian_layer_checks_its_prior():
+    with pytest.raises(ValueError, match=r"prior_mixture must be \(pi, sigma1, sigma2\), three "
+                                         r"finite numbers, got \(0.5, 1.0\)"):
+        nn.BayesianLinear(3, 2, prior_mixture=(0.5, 1.0))
+    with pytest.raises(ValueError, match="init_rho must be a finite number, got nan"):
+        nn.BayesianLinear(3, 2, init_rho=float("nan"))
+    layer = nn.BayesianLinear(3, 2, prior_mixture=np.array([0.25, 1.0, 0.01]))
+    assert layer.prior_mixture == (0.25, 1.0, 0.01)
