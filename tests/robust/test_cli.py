@@ -42,6 +42,14 @@ def test_every_method_runs(run, tmp_path, method):
     assert res["n"] == 20 and "curve" not in res
 
 
+def test_an_attack_that_never_succeeds_prints_no_nan(run, tmp_path, capsys):
+    # Found by the CLI fuzz: --eps 0 printed "median perturbation norm nan" in a successful run.
+    assert main(["attack", str(run), "--method", "pgd", "--eps", "0", "--n", "20", "--steps",
+                 "2", "--curve", "", "--quiet", "--out", str(tmp_path / "zero")]) == 0
+    out = capsys.readouterr().out
+    assert "no attack succeeded, so no perturbation norm" in out and "nan" not in out
+
+
 def test_a_targeted_attack(run, tmp_path):
     out = tmp_path / "t"
     assert main(["attack", str(run), "--method", "pgd", "--target", "3", "--eps", "0.5",

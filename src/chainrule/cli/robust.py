@@ -139,9 +139,11 @@ def _attack(args) -> None:
         args.checkpoint, args.method, eps=args.eps, norm=args.norm, steps=args.steps,
         restarts=args.restarts, alpha=args.alpha, target=args.target, curve=args.curve,
         verbose=0 if args.quiet else 1, **_data(args))
+    median = res["median_norm"]  # nan when no attack succeeded
+    norm = (f"median perturbation norm {median:.4f}" if median == median
+            else "no attack succeeded, so no perturbation norm")
     print(f"{args.method}: clean accuracy {res['clean_accuracy']:.4f}, robust accuracy "
-          f"{res['robust_accuracy']:.4f} on {res['n']} {res['dataset']} test images; median "
-          f"perturbation norm {res['median_norm']:.4f}")
+          f"{res['robust_accuracy']:.4f} on {res['n']} {res['dataset']} test images; {norm}")
     for row in res.get("curve", []):
         print(f"  eps {row['eps']:<5g} robust accuracy {row['robust_accuracy']:.4f}")
     print(f"run folder: {res['out']} (figures in {res['out']}/figures)")
