@@ -131,3 +131,20 @@ def test_top_level_add_sub_take_alpha(rng, call):
     """torch.add(x, y, alpha=2) was a TypeError (only the Tensor methods took alpha)."""
     x, tx = _pair(rng.standard_normal((3, 4)))
     _check(call(cr, x), call(torch, tx), x, tx)
+
+
+@pytest.mark.parametrize("name, kwargs", [
+    ("CrossEntropyLoss", {"weight": [1.0, 2.0, 0.5]}), ("NLLLoss", {"weight": [1.0, 2.0, 0.5]}),
+    ("BCELoss", {"weight": [1.0, 2.0, 0.5]}),
+    ("BCEWithLogitsLoss", {"weight": [1.0, 2.0, 0.5], "pos_weight": [2.0, 1.0, 3.0]}),
+    ("BCEWithLogitsLoss", {}),
+])
+def test_loss_weights_are_buffers_as_in_pytorch(name, kwargs):
+    """PyTorch keeps a loss's weight/pos_weight in its state dict: a model holding its weighted
+    criterion saved 'criterion.weight', which chainrule refused to load (unexpected key)."""
+    theirs = getattr(torch.nn, name)(**{k: torch.tensor(v) for k, v in kwargs.items()})
+    ours = getattr(cr.nn, name)(**{k: cr.tensor(v) for k, v in kwargs.items()})
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    ours.load_state_dict({k: cr.tensor(v.numpy() * 2) for k, v in theirs.state_dict().items()})
+    for k, v in theirs.state_dict().items():
+        np.testing.assert_array_equal(getattr(ours, k).numpy(), v.numpy() * 2)

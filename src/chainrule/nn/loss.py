@@ -73,7 +73,7 @@ class BCELoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__(reduction, size_average, reduce)
-        self.weight = weight
+        self.register_buffer("weight", weight)  # in the state dict, as PyTorch's
 
     def forward(self, input, target):  # noqa: A002
         return L.binary_cross_entropy(input, target, self.weight, reduction=self.reduction)
@@ -85,7 +85,8 @@ class BCEWithLogitsLoss(_Loss):
     def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean",
                  pos_weight=None):
         super().__init__(reduction, size_average, reduce)
-        self.weight, self.pos_weight = weight, pos_weight
+        self.register_buffer("weight", weight)  # both in the state dict, as PyTorch's
+        self.register_buffer("pos_weight", pos_weight)
 
     def forward(self, input, target):  # noqa: A002
         return L.binary_cross_entropy_with_logits(input, target, self.weight,
@@ -99,7 +100,8 @@ class CrossEntropyLoss(_Loss):
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean", label_smoothing: float = 0.0):
         super().__init__(reduction, size_average, reduce)
-        self.weight, self.ignore_index = weight, ignore_index
+        self.register_buffer("weight", weight)  # in the state dict, as PyTorch's
+        self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
     def forward(self, input, target):  # noqa: A002
@@ -114,7 +116,8 @@ class NLLLoss(_Loss):
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean"):
         super().__init__(reduction, size_average, reduce)
-        self.weight, self.ignore_index = weight, ignore_index
+        self.register_buffer("weight", weight)  # in the state dict, as PyTorch's
+        self.ignore_index = ignore_index
 
     def forward(self, input, target):  # noqa: A002
         return L.nll_loss(input, target, self.weight, ignore_index=self.ignore_index,
