@@ -152,6 +152,31 @@ def test_the_linearized_logit_covariance_is_j_sigma_jt(approx):
         np.testing.assert_allclose(cov[n], want, rtol=1e-9, atol=1e-12)
 
 
+@pytest.mark.parametrize("mode", ["reflect", "replicate"])
+@pytest.mark.parametrize("approx", ["expand", "reduce"])
+def test_padding_modes_cut_the_padded_patches(mode, approx):
+    # A Conv2d padding by reflection (or replication) is the same layer unpadded applied to the
+    # input padded that way: the factors and the predictive must be the same. The patches were
+    # cut with zero padding, a wrong A factor (up to 100% off) and predictive covariance.
+    rng = np.random.default_rng(4)
+    net = _conv_net(rng, padding=1)
+    net[0] = nn.Conv2d(2, 3, 3, padding=1, padding_mode=mode, rng=rng, dtype="float64")
+    plain = _conv_net(np.random.default_rng(4), padding=0, size=6)
+    plain.load_state_dict(net.state_dict())
+    x = rng.standard_normal((5, 2, 4, 4))
+    x_padded = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)), mode={"reflect": "reflect",
+                                                                 "replicate": "edge"}[mode])
+    np.testing.assert_allclose(net(cr.tensor(x)).numpy(), plain(cr.tensor(x_padded)).numpy(),
+                               rtol=1e-12)
+    la = KFACLaplace(net, conv_approximation=approx).fit(x)
+    ref = KFACLaplace(plain, conv_approximation=approx).fit(x_padded)
+    for (b, a), (b_ref, a_ref) in zip(la.factors, ref.factors):
+        np.testing.assert_allclose(b, b_ref, rtol=1e-10, atol=1e-14)
+        np.testing.assert_allclose(a, a_ref, rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(la.logits_distribution(x)[1], ref.logits_distribution(x_padded)[1],
+                               rtol=1e-8, atol=1e-14)
+
+
 def test_sampled_conv_weights_are_restored_and_vary():
     rng = np.random.default_rng(4)
     net = _conv_net(rng, kernel=3, size=4)

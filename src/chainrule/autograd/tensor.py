@@ -298,20 +298,33 @@ class Tensor:
         hooks[handle.id] = hook
         return handle
 
-    def backward(self, grad=None, *, retain_graph: bool = False,
-                 create_graph: bool = False) -> None:
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs=None, *, grad=None) -> None:
         """Backpropagate from this tensor, accumulating gradients into leaf tensors' ``.grad``.
 
+        The arguments are PyTorch's, in its order.
+
         Args:
-            grad: gradient of the final objective with respect to this tensor; may be omitted only
-                for a one-element tensor (it is then 1).
-            retain_graph: keep the graph's saved values so that backward can run through it again.
+            gradient: gradient of the final objective with respect to this tensor; may be omitted
+                only for a one-element tensor (it is then 1). ``grad=`` is another name for it.
+            retain_graph: keep the graph's saved values so that backward can run through it again
+                (None: as ``create_graph``).
             create_graph: record the backward pass itself, for higher-order derivatives.
+            inputs: PyTorch's option to accumulate into only some leaves; not supported here
+                (anything but None is a TypeError): use ``chainrule.grad(outputs, inputs)``.
         """
         from .graph import run_backward
 
-        run_backward([self], None if grad is None else [grad],
-                     retain_graph=retain_graph or create_graph, create_graph=create_graph)
+        if grad is not None:
+            if gradient is not None:
+                raise TypeError("backward: give gradient or grad, not both")
+            gradient = grad
+        if inputs is not None:
+            raise TypeError("backward: inputs= is not supported (every leaf that requires grad "
+                            "accumulates); use chainrule.grad(outputs, inputs) for the gradients "
+                            "of some inputs only")
+        run_backward([self], None if gradient is None else [gradient],
+                     retain_graph=bool(retain_graph) or create_graph, create_graph=create_graph)
 
 
 def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None = None) -> Tensor:

@@ -51,6 +51,7 @@ __all__ = ["KFACLaplace"]
 _LIKELIHOODS = ("classification", "regression")
 _CONV_APPROXIMATIONS = ("expand", "reduce")
 _LAYERS = (Linear, Conv2d)
+_NUMPY_PAD_MODES = {"reflect": "reflect", "replicate": "edge"}
 
 
 class KFACLaplace:
@@ -152,11 +153,16 @@ class KFACLaplace:
         if isinstance(layer, Conv2d):
             # The patches are the convolution's input to its GEMM: convolving with one-hot filters
             # (one per (channel, row, column) of the kernel) copies them out with the layer's own
-            # stride, padding and dilation.
+            # stride, padding (and padding mode) and dilation.
             k = layer.weight.shape[1:]
             eye = xp.eye(math.prod(k)).reshape(-1, *k)
+            padding = layer.padding
+            mode = getattr(layer, "padding_mode", "zeros")
+            if mode != "zeros":  # the layer pads with its mode first, then convolves unpadded
+                pads = ((0, 0), (0, 0)) + tuple((p, p) for p in padding)
+                a, padding = xp.pad(a, pads, mode=_NUMPY_PAD_MODES[mode]), 0
             with no_grad():
-                cols = conv2d(Tensor(a), Tensor(eye), None, layer.stride, layer.padding,
+                cols = conv2d(Tensor(a), Tensor(eye), None, layer.stride, padding,
                               layer.dilation)._data
             a = cols.reshape(len(a), len(eye), -1).transpose(0, 2, 1)
         else:
