@@ -148,3 +148,17 @@ def test_loss_weights_are_buffers_as_in_pytorch(name, kwargs):
     ours.load_state_dict({k: cr.tensor(v.numpy() * 2) for k, v in theirs.state_dict().items()})
     for k, v in theirs.state_dict().items():
         np.testing.assert_array_equal(getattr(ours, k).numpy(), v.numpy() * 2)
+
+
+def test_backward_takes_pytorchs_arguments(rng):
+    """y.backward(gradient=g) and y.backward(g, True) (retain_graph positional) were TypeErrors."""
+    x, tx = _pair(rng.standard_normal(4))
+    g = rng.standard_normal(4)
+    y, ty = x * x, tx * tx
+    y.backward(gradient=cr.tensor(g), retain_graph=True)
+    ty.backward(gradient=torch.tensor(g), retain_graph=True)
+    y.backward(cr.tensor(g), True)
+    ty.backward(torch.tensor(g), True)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-14)
+    with pytest.raises(TypeError, match="inputs= is not supported"):
+        (x * x).sum().backward(inputs=[x])
