@@ -28,6 +28,9 @@ def test_tokenize_lower_cases_and_keeps_inner_apostrophes():
 def test_ngrams_hand_worked():
     assert ngrams(["a", "b", "c"], 3) == ["a", "b", "c", "a b", "b c", "a b c"]
     assert ngrams(["a"], 2) == ["a"]
+    # Found by the CLI fuzz (`train ngram --ngram 99999999999999999999` hung): a huge n loops no
+    # further than the tokens allow.
+    assert ngrams(["a", "b"], 10**20) == ["a", "b", "a b"]
     with pytest.raises(ValueError, match="ngrams: n must be a positive int, got 0"):
         ngrams(["a"], 0)
 

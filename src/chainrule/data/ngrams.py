@@ -66,7 +66,7 @@ def ngrams(tokens: Sequence[str], n: int = 2) -> list[str]:
     """
     n = _positive("ngrams", "n", n)
     out = list(tokens)
-    for k in range(2, n + 1):
+    for k in range(2, min(n, len(tokens)) + 1):  # no longer n-grams than tokens (n may be huge)
         out.extend(" ".join(tokens[i:i + k]) for i in range(len(tokens) - k + 1))
     return out
 
