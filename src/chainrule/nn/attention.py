@@ -147,14 +147,16 @@ class MultiheadAttention(Module):
         if not batched:  # (T, E) -> (1, T, E)
             query, key, value = (unsqueeze(t, 0) for t in (query, key, value))
             if key_padding_mask is not None:
-                key_padding_mask = _as_mask(key_padding_mask)[None]
+                key_padding_mask = _as_mask(key_padding_mask)
+                if key_padding_mask.shape != key.shape[1:2]:
+                    raise ValueError(f"{who}: key_padding_mask of unbatched inputs must have "
+                                     f"shape (S,) = {key.shape[1:2]}, got "
+                                     f"{tuple(key_padding_mask.shape)}")
+                key_padding_mask = key_padding_mask[None]
         elif not self.batch_first:
             query, key, value = (transpose(t, 0, 1) for t in (query, key, value))
         n, L, E = query.shape
-        if key_padding_mask is not None and tuple(_as_mask(key_padding_mask).shape) \
-                != (n, key.shape[1]):
-            raise ValueError(f"{who}: key_padding_mask must have shape (N, S) = "
-                             f"{(n, key.shape[1])}, got {tuple(_as_mask(key_padding_mask).shape)}")
+        self._check_shapes(key, value, key_padding_mask, attn_mask, n, L)
         (wq, bq), (wk, bk), (wv, bv) = self._projections()
         q, k, v = linear(query, wq, bq), linear(key, wk, bk), linear(value, wv, bv)
         if self.bias_k is not None:
@@ -186,6 +188,26 @@ class MultiheadAttention(Module):
             return out, None
         weights = weights.mean(dim=1) if average_attn_weights else weights
         return out, (squeeze(weights, 0) if not batched else weights)
+
+    def _check_shapes(self, key, value, key_padding_mask, attn_mask, n, L):
+        """Clear errors, naming the argument, for what would otherwise fail deep in an op."""
+        who, S = "MultiheadAttention", key.shape[1]
+        if key.shape[0] != n or value.shape[0] != n or value.shape[1] != S:
+            raise ValueError(f"{who}: key and value must have the query's batch size {n} and "
+                             f"one length S, got key of {S} steps x {key.shape[0]} and value of "
+                             f"{value.shape[1]} steps x {value.shape[0]}")
+        nh = n * self.num_heads
+        for name, mask, shapes in (
+                ("key_padding_mask", key_padding_mask, {(n, S): "(N, S)"}),
+                ("attn_mask", attn_mask, {(L, S): "(L, S)", (nh, L, S): "(N*num_heads, L, S)"})):
+            if mask is None:
+                continue
+            m = _as_mask(mask)
+            if m.dtype.kind not in "bf":
+                raise TypeError(f"{who}: {name} must be boolean or floating-point, got {m.dtype}")
+            if tuple(m.shape) not in shapes:
+                wanted = " or ".join(f"{k} = {v}" for v, k in shapes.items())
+                raise ValueError(f"{who}: {name} must have shape {wanted}, got {tuple(m.shape)}")
 
     def _masked(self, scores, attn_mask, key_padding_mask, is_causal, n, L, S):
         if attn_mask is not None:

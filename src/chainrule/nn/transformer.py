@@ -14,6 +14,8 @@ import copy
 from ..backend.random import default_generator
 from ..ops import activation as A  # noqa: N812 - short alias for the op family
 from ..ops.creation import full, triu
+from . import init
+from ._checks import resolve_rng
 from .attention import MultiheadAttention
 from .containers import ModuleList
 from .dropout import Dropout
@@ -183,24 +185,38 @@ class Transformer(Module):
                  layer_norm_eps: float = 1e-5, batch_first: bool = False,
                  norm_first: bool = False, bias: bool = True, *, rng=None, dtype=None):
         super().__init__()
+        rng = resolve_rng(rng, "Transformer")
         options = dict(dim_feedforward=dim_feedforward, dropout=dropout, activation=activation,
                        layer_norm_eps=layer_norm_eps, batch_first=batch_first,
                        norm_first=norm_first, bias=bias, rng=rng, dtype=dtype)
-        self.encoder = custom_encoder or TransformerEncoder(
+        # "is None", not "or": an empty Sequential (an identity encoder) is a falsy module.
+        self.encoder = custom_encoder if custom_encoder is not None else TransformerEncoder(
             TransformerEncoderLayer(d_model, nhead, **options), num_encoder_layers,
             LayerNorm(d_model, layer_norm_eps, bias=bias, dtype=dtype))
-        self.decoder = custom_decoder or TransformerDecoder(
+        self.decoder = custom_decoder if custom_decoder is not None else TransformerDecoder(
             TransformerDecoderLayer(d_model, nhead, **options), num_decoder_layers,
             LayerNorm(d_model, layer_norm_eps, bias=bias, dtype=dtype))
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+        # PyTorch's Transformer draws every matrix (custom stacks' too) from Xavier's uniform.
+        for p in self.parameters():
+            if p.ndim > 1:
+                init.xavier_uniform_(p, rng=rng)
 
     def forward(self, src, tgt, src_mask=None, tgt_mask=None, memory_mask=None,
                 src_key_padding_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, src_is_causal=None, tgt_is_causal=None,
                 memory_is_causal=False):
-        memory = self.encoder(src, src_mask, src_key_padding_mask, src_is_causal)
-        return self.decoder(tgt, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
-                            memory_key_padding_mask, tgt_is_causal, memory_is_causal)
+        batch = 0 if self.batch_first else 1
+        if src.ndim == 3 and tgt.ndim == 3 and src.shape[batch] != tgt.shape[batch]:
+            raise ValueError(f"Transformer: src and tgt must have one batch size (axis {batch}), "
+                             f"got shapes {tuple(src.shape)} and {tuple(tgt.shape)}")
+        # By keyword, as PyTorch calls them: a custom encoder or decoder may order them otherwise.
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
 
     @staticmethod
     def generate_square_subsequent_mask(sz: int, device=None, dtype=None):
