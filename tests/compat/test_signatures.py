@@ -162,3 +162,15 @@ def test_backward_takes_pytorchs_arguments(rng):
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-14)
     with pytest.raises(TypeError, match="inputs= is not supported"):
         (x * x).sum().backward(inputs=[x])
+
+
+def test_reduce_lr_on_plateau_step_takes_metrics_by_name():
+    """scheduler.step(metrics=val_loss) (PyTorch's keyword) was a TypeError."""
+    ours_opt = cr.optim.SGD([cr.nn.Parameter(cr.zeros(1))], lr=1.0)
+    theirs_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.0)
+    ours = cr.optim.lr_scheduler.ReduceLROnPlateau(ours_opt, patience=0)
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs_opt, patience=0)
+    for value in (1.0, 2.0, 3.0):
+        ours.step(metrics=value)
+        theirs.step(metrics=value)
+    assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-15)

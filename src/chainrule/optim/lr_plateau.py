@@ -67,9 +67,10 @@ class ReduceLROnPlateau(LRScheduler):
         self.last_epoch = 0
         self._last_lr = [group["lr"] for group in optimizer.param_groups]
 
-    def step(self, metric) -> None:  # type: ignore[override]
-        """Record one value of the monitored metric (a number or a one-element Tensor/array)."""
-        current = float(metric.item() if hasattr(metric, "item") else metric)
+    def step(self, metrics) -> None:  # type: ignore[override]
+        """Record one value of the monitored metric (a number or a one-element Tensor/array);
+        ``metrics`` is PyTorch's name (``scheduler.step(metrics=val_loss)``)."""
+        current = float(metrics.item() if hasattr(metrics, "item") else metrics)
         self.last_epoch += 1
         if self._is_better(current):
             self.best = current
