@@ -124,7 +124,10 @@ REFUSED = [
     (["train", "cgan", "--dataset", "digits", "--model-arg", "bogus=1"],
      "model 'cgan' cannot be built with"),
     (["train", "gan", "--label-smoothing", "1"], "argument --label-smoothing: expected a finite "
-                                                 "number >= 0 and < 1, got '1'"),
+                                                 "number >= 0 and < 0.5, got '1'"),
+    # 0.7 passed the parser (its help said < 1) and GANTrainer refused it without naming the flag
+    (["train", "gan", "--label-smoothing", "0.7"], "argument --label-smoothing: expected a "
+                                                   "finite number >= 0 and < 0.5, got '0.7'"),
     (["train", "gan", "--n-critic", "0"], "argument --n-critic: expected an integer >= 1"),
     (["train", "gan", "--gp-weight=-inf"], "argument --gp-weight: expected a finite number"),
     (["train", "dcgan", "--latent-dim", "0"], "argument --latent-dim: expected an integer >= 1"),

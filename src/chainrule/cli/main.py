@@ -197,8 +197,8 @@ def _generative_arguments(t) -> None:
     g = t.add_argument_group("GANs (gan, dcgan, cgan)")
     g.add_argument("--loss", default="non_saturating",
                    choices=["non_saturating", "minimax", "wgan-gp"], help="the GAN objective")
-    g.add_argument("--label-smoothing", type=number(0, high=1), default=0.0,
-                   help="D's target for real images is 1 minus this (0 <= s < 1)")
+    g.add_argument("--label-smoothing", type=number(0, high=0.5), default=0.0,
+                   help="D's target for real images is 1 minus this (0 <= s < 0.5)")
     g.add_argument("--n-critic", type=integer(1), default=None, help="D steps per G step "
                    "(default 1, WGAN-GP 5)")
     g.add_argument("--gp-weight", type=number(0), default=10.0,
