@@ -174,3 +174,15 @@ def test_reduce_lr_on_plateau_step_takes_metrics_by_name():
         ours.step(metrics=value)
         theirs.step(metrics=value)
     assert ours.get_last_lr() == pytest.approx(theirs.get_last_lr(), rel=1e-15)
+
+
+@pytest.mark.parametrize("call", [lambda m, x: m.sum(x, 1, dtype=m.float32),
+                                  lambda m, x: x.mean(dtype=m.float32),
+                                  lambda m, x: x.sum((0, 1), True, dtype=m.float64)],
+                         ids=["sum", "mean", "sum-keepdim"])
+def test_sum_mean_take_dtype(rng, call):
+    """x.sum(dtype=torch.float32) was a TypeError."""
+    x = rng.standard_normal((3, 4))
+    ours, theirs = call(cr, cr.tensor(x)), call(torch, torch.tensor(x))
+    assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)

@@ -17,7 +17,7 @@ from ..backend import get_array_module
 from ..kernels import K
 from ._args import dim_or_axis, keep_flag
 from ._broadcast import broadcast_to
-from .elementwise import exp, fill_where, maximum, minimum
+from .elementwise import cast, exp, fill_where, maximum, minimum
 from .shape import normalize_axis, reshape
 
 __all__ = ["MinMax", "argmax", "argmin", "logsumexp", "max", "mean", "min", "std", "sum", "var"]
@@ -144,7 +144,8 @@ class Std(Function):
         return _unreduce(g / y, x.shape, self.axes, self.keepdims) * centered * scale
 
 
-def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A001 - mirrors numpy.sum and torch.sum
+def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None,  # noqa: A001 - numpy.sum, torch.sum
+        dtype=None):
     """Sum of the elements over ``axis`` (all axes when None).
 
     Args:
@@ -152,11 +153,14 @@ def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noq
         axis: None, an int or a tuple of ints (negative counts from the end); ``dim`` is
             PyTorch's name for it (give one of the two).
         keepdims: keep the reduced axes with size 1 (``keepdim`` in PyTorch).
+        dtype: cast ``x`` to this dtype first (PyTorch's option).
 
     >>> import chainrule as cr
     >>> cr.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(axis=0).tolist()
     [4.0, 6.0]
     """
+    if dtype is not None:
+        x = cast(x if isinstance(x, Tensor) else Tensor(x), dtype)
     if dim is not None or keepdim is not None:  # PyTorch's names for axis and keepdims
         axis, keepdims = dim_or_axis("sum", axis, dim), keep_flag("sum", keepdims, keepdim)
     nd = x._data.ndim if isinstance(x, Tensor) else x.ndim
@@ -164,8 +168,10 @@ def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noq
     return Sum.apply(x, axes=axes, keepdims=bool(keepdims))
 
 
-def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None):
     """Arithmetic mean over ``axis`` (all axes when None); arguments as in ``sum``."""
+    if dtype is not None:
+        x = cast(x if isinstance(x, Tensor) else Tensor(x), dtype)
     axis, keepdims = dim_or_axis("mean", axis, dim), keep_flag("mean", keepdims, keepdim)
     axes = normalize_axis("mean", axis, x.ndim)
     if _count(x.shape, axes) == 0:
