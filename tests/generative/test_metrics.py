@@ -4,6 +4,7 @@ import pytest
 import chainrule as cr
 from chainrule import nn
 from chainrule.generative import (
+    classify,
     evaluate_samples,
     feature_moments,
     frechet_distance,
@@ -110,6 +111,15 @@ def test_evaluate_samples_reports(lenet):
     assert report["lenet_frechet_distance"] == pytest.approx(
         lenet_frechet_distance(lenet, real, fake))
     assert lenet_frechet_distance(lenet, real, real) == pytest.approx(0.0, abs=1e-6)
+    pred = classify(lenet, fake).argmax(axis=1)
+    assert report["label_accuracy"] == pytest.approx((pred == labels).mean())
+    one = evaluate_samples(lenet, real, fake, labels=3, batch_size=16)["label_accuracy"]
+    assert one == pytest.approx((pred == 3).mean())
+    # A column of labels (30, 1) was compared with all 30 predictions each (a 30 x 30 mean): a
+    # wrong label accuracy, silently.
+    with pytest.raises(ValueError, match=r"labels must be one class or one per sample \(30,\), "
+                                         r"got shape \(30, 1\)"):
+        evaluate_samples(lenet, real, fake, labels=labels[:, None])
 
 
 class _Identity(nn.Module):

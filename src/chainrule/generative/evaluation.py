@@ -128,6 +128,11 @@ def evaluate_samples(classifier, real, fake, *, labels=None, batch_size: int = 5
         "class_entropy" (entropy of the predicted-class distribution, in nats; log 10 = 2.303 is
         uniform over 10 classes).
     """
+    if labels is not None:
+        labels = asnumpy(labels._data if isinstance(labels, Tensor) else labels)
+        if labels.shape not in ((), (len(fake),)):  # a column (M, 1) would compare M x M pairs
+            raise ValueError(f"evaluate_samples: labels must be one class or one per sample "
+                             f"({len(fake)},), got shape {labels.shape}")
     probs = classify(classifier, fake, batch_size=batch_size)
     real_probs = classify(classifier, real, batch_size=batch_size)
     xp = get_array_module(probs)
@@ -147,7 +152,7 @@ def evaluate_samples(classifier, real, fake, *, labels=None, batch_size: int = 5
         "n_fake": int(len(fake)),
     }
     if labels is not None:
-        out["label_accuracy"] = float((pred == asnumpy(labels)).mean())
+        out["label_accuracy"] = float((pred == labels).mean())
     return out
 
 
