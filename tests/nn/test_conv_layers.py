@@ -161,7 +161,7 @@ def test_matches_torch_with_same_weights(rng, cls, args, kwargs, shape):
                                    rtol=1e-4, atol=1e-4)
 
 
-@pytest.mark.parametrize("mode", ["reflect", "replicate"])
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
 @pytest.mark.parametrize("cls, shape, padding", [(nn.Conv2d, (2, 3, 7, 6), (1, 2)),
                                                  (nn.Conv1d, (2, 3, 9), 2)])
 def test_padding_mode_pads_the_input_as_in_torch(rng, mode, cls, shape, padding):
@@ -187,8 +187,8 @@ def test_padding_mode_pads_the_input_as_in_torch(rng, mode, cls, shape, padding)
 
 
 def test_padding_mode_is_checked():
-    with pytest.raises(ValueError, match="'circular' is not supported"):
-        nn.Conv2d(1, 1, 3, padding=1, padding_mode="circular")
+    with pytest.raises(ValueError, match="'circular', got 'wrap'"):
+        nn.Conv2d(1, 1, 3, padding=1, padding_mode="wrap")
     with pytest.raises(ValueError, match="not 'same'"):
         nn.Conv2d(1, 1, 3, padding="same", padding_mode="reflect")
     with pytest.raises(ValueError, match="ConvTranspose2d: padding_mode must be 'zeros'"):

@@ -13,6 +13,8 @@ CASES = [
     ((2, 3, 4), (0, 2, 1, 1), "replicate"),
     ((2, 3, 4), (1, 2, 1, 1, 0, 1), "constant"),
     ((3, 5), (2, 3), "reflect"),
+    ((1, 2, 5, 6), (1, 3, 2, 5), "circular"),
+    ((2, 3, 4), (4, 0, 0, 3), "circular"),
 ]
 
 
@@ -48,7 +50,7 @@ def test_pad_values_and_gradients():
     ((1,), "constant", "even number"),
     ((1, 1, 1, 1, 1, 1), "constant", "pads 3 axes"),
     ((1, -1), "constant", "non-negative"),
-    ((1, 1), "circular", "circular"),
+    ((4, 0), "circular", r"circular padding \(4, 0\) wraps around axis 1 of size 3 more than"),
     ((1, 1), "reflect-ish", "mode"),
 ])
 def test_pad_rejects_what_it_cannot_do(pad, mode, match):

@@ -120,12 +120,12 @@ class _ConvNd(Module):
         return s
 
 
-_PAD_MODES = {"zeros": None, "reflect": "reflect", "replicate": "edge"}
+_PAD_MODES = {"zeros": None, "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 class _Conv(_ConvNd):
-    """``padding_mode`` (PyTorch's): "zeros", or "reflect" / "replicate", which pad the input
-    with ``F.pad`` first and convolve without padding, as PyTorch does."""
+    """``padding_mode`` (PyTorch's): "zeros", or "reflect" / "replicate" / "circular", which pad
+    the input with ``F.pad`` first and convolve without padding, as PyTorch does."""
 
     _op = _op_relu = None
     padding_mode = "zeros"
@@ -137,8 +137,8 @@ class _Conv(_ConvNd):
                          bias, 0, rng, dtype)
         who = type(self).__name__
         if padding_mode not in _PAD_MODES:
-            raise ValueError(f"{who}: padding_mode must be 'zeros', 'reflect' or 'replicate', got "
-                             f"{padding_mode!r} ('circular' is not supported)")
+            raise ValueError(f"{who}: padding_mode must be 'zeros', 'reflect', 'replicate' or "
+                             f"'circular', got {padding_mode!r}")
         if padding_mode != "zeros":
             if self.padding == "same":
                 raise ValueError(f"{who}: padding_mode={padding_mode!r} needs the padding as "
@@ -146,7 +146,8 @@ class _Conv(_ConvNd):
             self.padding_mode = padding_mode
 
     def _padded(self, x):
-        """``x`` and the padding left for the op: "reflect" / "replicate" pad here, then 0."""
+        """``x`` and the padding left for the op: "reflect" / "replicate" / "circular" pad here,
+        then 0."""
         if self.padding == "valid":
             return x, self.padding
         pads = ((0, 0), (0, 0)) + tuple((p, p) for p in self.padding)

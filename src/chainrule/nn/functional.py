@@ -28,7 +28,7 @@ def log_softmax(input, dim=None, _stacklevel: int = 3, dtype=None, *, axis=None)
         dim = implicit_softmax_dim("log_softmax", input.ndim, _stacklevel)
     return _log_softmax(input, axis, dim=dim, dtype=dtype)
 
-_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge"}
+_MODES = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
 
 def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch's names
@@ -36,11 +36,12 @@ def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch
     for the one before it, and so on; axes it does not reach are not padded.
 
     ``F.pad(x, (1, 2))`` of a (N, C, W) tensor pads only W, to W + 3. Modes: "constant" (fill with
-    ``value``, default 0), "reflect" and "replicate" (repeat the edge). Pads are non-negative ints.
+    ``value``, default 0), "reflect", "replicate" (repeat the edge) and "circular" (continue from
+    the other end, at most once around). Pads are non-negative ints.
     """
     if mode not in _MODES:
-        raise ValueError(f"pad: mode must be 'constant', 'reflect' or 'replicate', got {mode!r} "
-                         "('circular' is not supported)")
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got "
+                         f"{mode!r}")
     if not isinstance(pad, (tuple, list)) or len(pad) % 2:
         raise ValueError(f"pad: pad must be a tuple of an even number of ints (left, right, top, "
                          f"bottom, ...), got {pad!r}")
@@ -53,6 +54,10 @@ def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch
     pairs = [(0, 0)] * ndim
     for k in range(len(pad) // 2):
         pairs[ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
+        size = input.shape[ndim - 1 - k]
+        if mode == "circular" and (pad[2 * k] > size or pad[2 * k + 1] > size):
+            raise ValueError(f"pad: circular padding {pairs[ndim - 1 - k]} wraps around axis "
+                             f"{ndim - 1 - k} of size {input.shape[ndim - 1 - k]} more than once")
     if mode == "constant":
         return _numpy_pad(input, pairs, "constant", 0.0 if value is None else value)
     if value:

@@ -1,8 +1,7 @@
 """Pooling layers: max, min (the lecture's) and average pooling over windows, and adaptive pooling.
 
-Arguments follow PyTorch (``stride`` defaults to ``kernel_size``); ``count_include_pad`` is
-keyword-only because PyTorch's positional slot for it holds ``ceil_mode``, which chainrule does not
-offer. Pooling layers have no parameters.
+Arguments follow PyTorch, in its order (``stride`` defaults to ``kernel_size``; ``ceil_mode``
+rounds output sizes up). Pooling layers have no parameters.
 """
 
 from __future__ import annotations
@@ -29,9 +28,10 @@ class _Pool(Module):
     _nd = 0
     _op = None
 
-    def __init__(self, kernel_size, stride=None, padding=0):
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False):
         super().__init__()
         who, nd = type(self).__name__, self._nd
+        torch_defaults(who, ceil_mode=ceil_mode)
         kernel = int_tuple(who, "kernel_size", kernel_size, nd, 1)
         if stride is not None:
             int_tuple(who, "stride", stride, nd, 1)
@@ -43,6 +43,7 @@ class _Pool(Module):
         self.kernel_size = kernel_size
         self.stride = kernel_size if stride is None else stride
         self.padding = padding
+        self.ceil_mode = ceil_mode
 
     def _check(self, x) -> None:
         shape = x._data.shape if isinstance(x, Tensor) else getattr(x, "shape", None)
@@ -52,43 +53,52 @@ class _Pool(Module):
 
     def forward(self, x):
         self._check(x)
-        return type(self)._op(x, self.kernel_size, self.stride, self.padding)
+        return type(self)._op(x, self.kernel_size, self.stride, self.padding,
+                              ceil_mode=self.ceil_mode)
 
     def extra_repr(self) -> str:
-        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+        ceil = ", ceil_mode=True" if self.ceil_mode else ""
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}{ceil}"
 
 
 class _MaxPool(_Pool):
-    """PyTorch's signature: ``dilation``, ``return_indices`` and ``ceil_mode`` are accepted at
-    their defaults (1, False, False) and refused otherwise."""
+    """PyTorch's signature: ``dilation`` and ``return_indices`` are accepted at their defaults
+    (1, False) and refused otherwise."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
-        torch_defaults(type(self).__name__, dilation=dilation, ceil_mode=ceil_mode,
-                       return_indices=return_indices)
-        super().__init__(kernel_size, stride, padding)
+        torch_defaults(type(self).__name__, dilation=dilation, return_indices=return_indices)
+        super().__init__(kernel_size, stride, padding, ceil_mode)
 
 
 class _AvgPool(_Pool):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad: bool = True, divisor_override=None):
-        torch_defaults(type(self).__name__, ceil_mode=ceil_mode,
-                       divisor_override=divisor_override)
-        super().__init__(kernel_size, stride, padding)
+        super().__init__(kernel_size, stride, padding, ceil_mode)
         if not isinstance(count_include_pad, bool):
             raise TypeError(
                 f"{type(self).__name__}: count_include_pad must be a bool, "
                 f"got {count_include_pad!r}"
             )
+        if divisor_override is not None and (isinstance(divisor_override, bool) or not isinstance(
+                divisor_override, int) or divisor_override <= 0):
+            raise ValueError(f"{type(self).__name__}: divisor_override must be a positive int or "
+                             f"None, got {divisor_override!r}")
         self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
 
     def forward(self, x):
         self._check(x)
-        return type(self)._op(x, self.kernel_size, self.stride, self.padding,
-                              count_include_pad=self.count_include_pad)
+        if self._nd == 1:  # avg_pool1d has no divisor_override (PyTorch's neither)
+            return type(self)._op(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                                  self.count_include_pad)
+        return type(self)._op(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                              self.count_include_pad, self.divisor_override)
 
     def extra_repr(self) -> str:
         extra = "" if self.count_include_pad else ", count_include_pad=False"
+        if self.divisor_override is not None:
+            extra += f", divisor_override={self.divisor_override}"
         return super().extra_repr() + extra
 
 
@@ -172,6 +182,10 @@ class AvgPool1d(_AvgPool):
 
     _nd = 1
     _op = staticmethod(P.avg_pool1d)
+
+    def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
+                 count_include_pad: bool = True):  # PyTorch's: no divisor_override
+        super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
 
 
 class AvgPool2d(_AvgPool):

@@ -165,6 +165,8 @@ class ConstantPad(Function):
 def _source_positions(xp, n, before, after, mode):
     """For each output position along one axis, the input position that reflect/edge mode copies."""
     p = xp.arange(-before, n + after)
+    if mode == "wrap":  # circular: the other end's values
+        return p % n
     if mode == "edge" or n == 1:
         return xp.clip(p, 0, n - 1)
     period = 2 * (n - 1)
@@ -178,15 +180,16 @@ def pad(x, pad_width, mode: str = "constant", value: float = 0.0):
     Args:
         x: a Tensor.
         pad_width: an int, a (before, after) pair for every axis, or one pair per axis.
-        mode: "constant" (fill with ``value``), "reflect" (mirror, not repeating the edge) or
-            "edge" (repeat the edge).
+        mode: "constant" (fill with ``value``), "reflect" (mirror, not repeating the edge),
+            "edge" (repeat the edge) or "wrap" (circular: continue from the other end).
         value: the fill value of constant mode.
 
     Shape:
         ``(d_0, ...) -> (b_0 + d_0 + a_0, ...)``
     """
-    if mode not in ("constant", "reflect", "edge"):
-        raise ValueError(f"pad: mode must be 'constant', 'reflect' or 'edge', got {mode!r}")
+    if mode not in ("constant", "reflect", "edge", "wrap"):
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'edge' or 'wrap', got "
+                         f"{mode!r}")
     pairs = _pad_pairs(pad_width, x.ndim)
     if mode == "constant":
         return ConstantPad.apply(x, pairs=pairs, value=value)

@@ -19,9 +19,13 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 from ..kernels import K
+from ..kernels.pooling import fill_value
 from ._windows import pool_setup
 from .activation import ReLUMask
+from .elementwise import mul
+from .join import pad
 from .shape import squeeze, unsqueeze
 
 __all__ = [
@@ -101,30 +105,93 @@ class _AvgPoolAdjoint(Function):
         return _AvgPool.apply(gg, geom=self.geom, count_include_pad=self.count_include_pad)
 
 
-def _pool(fn, op, nd, x, kernel_size, stride, padding, *, floating=False, **options):
+def _pool(fn, op, nd, x, kernel_size, stride, padding, *, floating=False, ceil_mode=False,
+          **options):
     """Check the arguments of ``op`` and apply the pool ``fn`` (with ``options``), a 1-D pool as a
-    2-D one: its sequences (N, C, L) seen as images one row high, (N, C, 1, L)."""
+    2-D one: its sequences (N, C, L) seen as images one row high, (N, C, 1, L).
+
+    ``ceil_mode`` (PyTorch's): output sizes round up, so a last, partial window may run past the
+    padded input; that part is added to the input as values that never win (max, min pools) or
+    zeros (average pools, whose divisors ``_average`` sets).
+    """
     a = x._data if isinstance(x, Tensor) else x
     geom = pool_setup(op, nd, floating, a.shape, a.dtype, kernel_size, stride, padding)
+    if ceil_mode:
+        extra = ceil_extra(geom)
+        if any(extra):
+            fill = 0 if fn is _AvgPool else fill_value(get_array_module(a), a.dtype,
+                                                       options["largest"])
+            x = pad(x, [(0, 0)] * (a.ndim - nd) + [(0, e) for e in extra[2 - nd:]], value=fill)
+            a = x._data
+            geom = pool_setup(op, nd, floating, a.shape, a.dtype, kernel_size, stride, padding)
     if nd == 2:
         return fn.apply(x, geom=geom, **options)
     return squeeze(fn.apply(unsqueeze(x, 2), geom=geom, **options), 2)
 
 
-def torch_defaults(op, *, dilation=1, ceil_mode=False, return_indices=False,
-                   divisor_override=None) -> None:
+def ceil_extra(geom):
+    """How far ``ceil_mode``'s last windows run past the padded input, per axis (H, W).
+
+    PyTorch's rule: ``out = ceil((n + 2p - k) / s) + 1``, less one if the last window would start
+    in the right padding; the extra is what that last window covers beyond ``n + 2p``.
+    """
+    extra = []
+    for n, k, s, p in zip(geom.size, geom.kernel, geom.stride, geom.padding):
+        out = -(-(n + 2 * p - k) // s) + 1
+        if (out - 1) * s >= n + p:
+            out -= 1
+        extra.append(max(0, (out - 1) * s + k - (n + 2 * p)))
+    return tuple(extra)
+
+
+def _window_sizes(geom, count_include_pad):
+    """PyTorch's divisor for each window of an average pool in ``ceil_mode`` along each axis:
+    the window cut at the end of the padding, and (without ``count_include_pad``) to the input."""
+    sizes = []
+    for n, k, s, p, extra in zip(geom.size, geom.kernel, geom.stride, geom.padding,
+                                 ceil_extra(geom)):
+        row = []
+        for o in range((n + 2 * p + extra - k) // s + 1):
+            start, end = o * s - p, min(o * s - p + k, n + p)
+            row.append(end - start if count_include_pad else min(end, n) - max(start, 0))
+        sizes.append(row)
+    return sizes
+
+
+def _average(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_pad,
+             divisor_override):
+    """Average pooling; with ``ceil_mode`` or ``divisor_override``, a window's sum (the mean that
+    counts zero padding, times kh * kw) over PyTorch's divisor for it."""
+    if not ceil_mode and divisor_override is None:
+        return _pool(_AvgPool, op, nd, x, kernel_size, stride, padding, floating=True,
+                     count_include_pad=count_include_pad)
+    a = x._data if isinstance(x, Tensor) else x
+    geom = pool_setup(op, nd, True, a.shape, a.dtype, kernel_size, stride, padding)
+    means = _pool(_AvgPool, op, nd, x, kernel_size, stride, padding, floating=True,
+                  ceil_mode=ceil_mode, count_include_pad=True)
+    window = geom.kernel[0] * geom.kernel[1]
+    if divisor_override is not None:
+        if isinstance(divisor_override, bool) or not isinstance(divisor_override, int) or (
+                divisor_override <= 0):
+            raise ValueError(f"{op}: divisor_override must be a positive int or None, got "
+                             f"{divisor_override!r}")
+        return mul(means, window / divisor_override)
+    xp = get_array_module(a)
+    rows, cols = (xp.asarray(v, dtype=a.dtype) for v in _window_sizes(geom, count_include_pad))
+    scale = window / (rows[:, None] * cols[None, :])
+    return mul(means, scale if nd == 2 else scale[0])
+
+
+def torch_defaults(op, *, dilation=1, ceil_mode=False, return_indices=False) -> None:
     """Accept PyTorch's pooling arguments at the values chainrule computes (windows without gaps,
-    floor-mode output sizes, no indices, the usual divisor); refuse the others by name."""
+    no indices) and a bool ``ceil_mode``; refuse the others by name."""
     if not (dilation == 1 or (isinstance(dilation, (tuple, list)) and set(dilation) == {1})):
         raise ValueError(f"{op}: dilation={dilation!r} is not supported (windows without gaps: 1)")
-    if ceil_mode is not False:
-        raise ValueError(f"{op}: ceil_mode={ceil_mode!r} is not supported (output sizes round "
-                         "down, PyTorch's default ceil_mode=False)")
+    if not isinstance(ceil_mode, bool):
+        raise TypeError(f"{op}: ceil_mode must be a bool, got {ceil_mode!r}")
     if return_indices is not False:
         raise ValueError(f"{op}: return_indices={return_indices!r} is not supported (the "
                          "backward pass finds each window's winner itself)")
-    if divisor_override is not None:
-        raise ValueError(f"{op}: divisor_override={divisor_override!r} is not supported")
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -136,17 +203,19 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         kernel_size: window length.
         stride: step between windows (default: ``kernel_size``).
         padding: -inf added at both ends (at most half the kernel).
+        ceil_mode: round the output length up (a last window may be partial), as PyTorch's.
 
     Returns:
         Tensor of shape (N, C, (L + 2 * padding - kernel_size) // stride + 1). The gradient goes to
         the first maximum of each window (PyTorch's rule) and adds up where windows overlap.
 
-    PyTorch's ``dilation``, ``ceil_mode`` and ``return_indices`` are accepted at their defaults.
+    PyTorch's ``dilation`` and ``return_indices`` are accepted at their defaults (1, False).
     """
-    if dilation != 1 or ceil_mode or return_indices:  # PyTorch's arguments, beyond defaults
+    if dilation != 1 or ceil_mode is not False or return_indices:  # beyond the defaults
         torch_defaults("max_pool1d", dilation=dilation, ceil_mode=ceil_mode,
                        return_indices=return_indices)
-    return _pool(_ExtremumPool, "max_pool1d", 1, x, kernel_size, stride, padding, largest=True)
+    return _pool(_ExtremumPool, "max_pool1d", 1, x, kernel_size, stride, padding, largest=True,
+                 ceil_mode=ceil_mode)
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -162,29 +231,34 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     Returns:
         Tensor of shape (N, C, H_out, W_out), H_out = (H + 2 * padding - kh) // stride + 1. The
         gradient goes to the first maximum of each window in row-major order (PyTorch's rule),
-        summed over overlapping windows. PyTorch's ``dilation``, ``ceil_mode`` and
-        ``return_indices`` are accepted at their defaults (1, False, False).
+        summed over overlapping windows. ``ceil_mode=True`` rounds the output sizes up, as
+        PyTorch's (a last window may be partial). PyTorch's ``dilation`` and ``return_indices``
+        are accepted at their defaults (1, False).
 
     >>> import chainrule as cr
     >>> max_pool2d(cr.tensor([[[[1.0, 2.0], [4.0, 3.0]]]]), 2).tolist()
     [[[[4.0]]]]
     """
-    if dilation != 1 or ceil_mode or return_indices:  # PyTorch's arguments, beyond defaults
+    if dilation != 1 or ceil_mode is not False or return_indices:  # beyond the defaults
         torch_defaults("max_pool2d", dilation=dilation, ceil_mode=ceil_mode,
                        return_indices=return_indices)
-    return _pool(_ExtremumPool, "max_pool2d", 2, x, kernel_size, stride, padding, largest=True)
+    return _pool(_ExtremumPool, "max_pool2d", 2, x, kernel_size, stride, padding, largest=True,
+                 ceil_mode=ceil_mode)
 
 
-def max_pool1d_relu(x, kernel_size, stride=None, padding=0):
+def max_pool1d_relu(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """``relu(max_pool1d(x, ...))`` as one op, equal to ``max_pool1d(relu(x), ...)``.
 
     The arguments are those of ``max_pool1d``; values and gradients are those of ReLU followed
     by ``max_pool1d``, the ReLU run over the pooled output.
     """
-    return _pool(_MaxPoolReLU, "max_pool1d_relu", 1, x, kernel_size, stride, padding, largest=True)
+    if ceil_mode is not False:
+        torch_defaults("max_pool1d_relu", ceil_mode=ceil_mode)
+    return _pool(_MaxPoolReLU, "max_pool1d_relu", 1, x, kernel_size, stride, padding, largest=True,
+                 ceil_mode=ceil_mode)
 
 
-def max_pool2d_relu(x, kernel_size, stride=None, padding=0):
+def max_pool2d_relu(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """``relu(max_pool2d(x, ...))`` as one op, equal to ``max_pool2d(relu(x), ...)``.
 
     ReLU and max pooling commute (both are monotone, and max(max(a, b), 0) = max(max(a, 0),
@@ -194,7 +268,7 @@ def max_pool2d_relu(x, kernel_size, stride=None, padding=0):
 
     Args:
         x: input of shape (N, C, H, W).
-        kernel_size, stride, padding: as in ``max_pool2d``.
+        kernel_size, stride, padding, ceil_mode: as in ``max_pool2d``.
 
     Returns:
         Tensor of shape (N, C, H_out, W_out), all entries >= 0.
@@ -204,25 +278,34 @@ def max_pool2d_relu(x, kernel_size, stride=None, padding=0):
     ...                 2).tolist()
     [[[[4.0]], [[0.0]]]]
     """
-    return _pool(_MaxPoolReLU, "max_pool2d_relu", 2, x, kernel_size, stride, padding, largest=True)
+    if ceil_mode is not False:
+        torch_defaults("max_pool2d_relu", ceil_mode=ceil_mode)
+    return _pool(_MaxPoolReLU, "max_pool2d_relu", 2, x, kernel_size, stride, padding, largest=True,
+                 ceil_mode=ceil_mode)
 
 
-def min_pool1d(x, kernel_size, stride=None, padding=0):
+def min_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """Min over sliding windows of (N, C, L): ``max_pool1d`` with min, +inf padding, first min."""
-    return _pool(_ExtremumPool, "min_pool1d", 1, x, kernel_size, stride, padding, largest=False)
+    if ceil_mode is not False:
+        torch_defaults("min_pool1d", ceil_mode=ceil_mode)
+    return _pool(_ExtremumPool, "min_pool1d", 1, x, kernel_size, stride, padding, largest=False,
+                 ceil_mode=ceil_mode)
 
 
-def min_pool2d(x, kernel_size, stride=None, padding=0):
+def min_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """Min pooling (the lecture's): like ``max_pool2d``, +inf padding, gradient to the first min.
 
     Args:
         x: input of shape (N, C, H, W).
-        kernel_size, stride, padding: as in ``max_pool2d``.
+        kernel_size, stride, padding, ceil_mode: as in ``max_pool2d``.
 
     Returns:
         Tensor of shape (N, C, H_out, W_out).
     """
-    return _pool(_ExtremumPool, "min_pool2d", 2, x, kernel_size, stride, padding, largest=False)
+    if ceil_mode is not False:
+        torch_defaults("min_pool2d", ceil_mode=ceil_mode)
+    return _pool(_ExtremumPool, "min_pool2d", 2, x, kernel_size, stride, padding, largest=False,
+                 ceil_mode=ceil_mode)
 
 
 def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
@@ -230,17 +313,17 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
 
     Args:
         x: input of shape (N, C, L).
-        kernel_size, stride, padding: as in ``max_pool1d``.
-        ceil_mode: PyTorch's argument, accepted at its default (False).
+        kernel_size, stride, padding, ceil_mode: as in ``max_pool1d``; a partial last window
+            of ``ceil_mode`` divides by its part inside the padded input (PyTorch's rule).
         count_include_pad: divide by the kernel size (True) or by the non-padding elements.
 
     Returns:
         Tensor of shape (N, C, L_out).
     """
-    if ceil_mode:
+    if ceil_mode is not False:
         torch_defaults("avg_pool1d", ceil_mode=ceil_mode)
-    return _pool(_AvgPool, "avg_pool1d", 1, x, kernel_size, stride, padding, floating=True,
-                 count_include_pad=bool(count_include_pad))
+    return _average("avg_pool1d", 1, x, kernel_size, stride, padding, ceil_mode,
+                    bool(count_include_pad), None)
 
 
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -250,17 +333,18 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     Args:
         x: input of shape (N, C, H, W).
         kernel_size, stride, padding: as in ``max_pool2d`` (zero padding).
-        ceil_mode, divisor_override: PyTorch's arguments, accepted at their defaults (False,
-            None), in PyTorch's order.
+        ceil_mode: round the output sizes up; a partial last window divides by its part inside
+            the padded input (PyTorch's rule).
         count_include_pad: divide by kh * kw (True) or by the number of non-padding elements.
+        divisor_override: divide every window's sum by this int instead.
 
     Returns:
         Tensor of shape (N, C, H_out, W_out).
     """
-    if ceil_mode or divisor_override is not None:
-        torch_defaults("avg_pool2d", ceil_mode=ceil_mode, divisor_override=divisor_override)
-    return _pool(_AvgPool, "avg_pool2d", 2, x, kernel_size, stride, padding, floating=True,
-                 count_include_pad=bool(count_include_pad))
+    if ceil_mode is not False:
+        torch_defaults("avg_pool2d", ceil_mode=ceil_mode)
+    return _average("avg_pool2d", 2, x, kernel_size, stride, padding, ceil_mode,
+                    bool(count_include_pad), divisor_override)
 
 
 # Re-exported so that the whole pooling family is reachable from here (``nn.pool`` uses them).
