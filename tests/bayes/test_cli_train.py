@@ -152,6 +152,13 @@ def test_bayes_options_are_refused_for_generative_tasks_and_combinations(capsys)
     assert "--sharing-warmup 2 must be less than --epochs 2" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         main(["train", "mlp", "--ensemble", "1"])
+    capsys.readouterr()
+    # Found by the CLI fuzz: 99999999999999999999 passed the parser and overflowed in
+    # Generator.spawn, an internal error (exit 1).
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "mlp", "--ensemble", "99999999999999999999"])
+    assert exit_info.value.code == 2
+    assert "argument --ensemble: expected an integer from 2 to 1000" in capsys.readouterr().err
 
 
 def test_evaluate_uncertainty_writes_the_runs_results(capsys):

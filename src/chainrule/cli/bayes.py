@@ -43,12 +43,16 @@ def evaluate_uncertainty(args) -> None:
     print(f"written to {res['results']} (uncertainty)")
 
 
+MAX_ENSEMBLE = 1000  # a bigger count overflowed inside NumPy's seed spawning (an internal error)
+
+
 def add_train_arguments(t, int_type, float_type) -> None:
     """``train``'s options for ensembles, Bayes by Backprop and soft weight sharing."""
     b = t.add_argument_group("model averaging and Bayesian fitting (classifiers)")
-    b.add_argument("--ensemble", type=int_type(2), default=None, metavar="M",
-                   help="train a deep ensemble of M members (each its own initialization and "
-                   "data order), saved and evaluated as one model (default: one network)")
+    b.add_argument("--ensemble", type=int_type(2, MAX_ENSEMBLE), default=None, metavar="M",
+                   help=f"train a deep ensemble of M members, 2 to {MAX_ENSEMBLE} (each its own "
+                   "initialization and data order), saved and evaluated as one model (default: "
+                   "one network)")
     b.add_argument("--bayes-by-backprop", action="store_true",
                    help="make every Linear/Conv2d layer Bayesian (a Gaussian per weight) and "
                    "train by the ELBO: cross-entropy + KL / training images")
