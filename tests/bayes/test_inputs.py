@@ -216,3 +216,42 @@ def test_bayesian_layer_checks_its_prior():
         nn.BayesianLinear(3, 2, init_rho=float("nan"))
     layer = nn.BayesianLinear(3, 2, prior_mixture=np.array([0.25, 1.0, 0.01]))
     assert layer.prior_mixture == (0.25, 1.0, 0.01)
+
+
+def _fine_tuned(rng):
+    """A model that trains with its BatchNorm statistics frozen (that module in eval mode)."""
+    model = nn.Sequential(nn.Linear(3, 4, rng=rng), nn.BatchNorm1d(4), nn.ReLU(),
+                          nn.Dropout(0.5, rng=rng), nn.Linear(4, 2, rng=rng))
+    model.train()
+    model[1].eval()
+    return model
+
+
+@pytest.mark.parametrize("method", ["mc_dropout", "last_layer", "diagonal", "kfac", "kfac_mc",
+                                    "log_evidence", "sample_predict"])
+def test_each_module_keeps_its_own_mode(method):
+    # model.train(was) after the work put the frozen BatchNorm back in training mode, so the
+    # next training step moved the statistics the user had frozen
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((5, 3)).astype("float32")
+    y = rng.integers(0, 2, 5)
+    model = _fine_tuned(rng)
+    if method == "mc_dropout":
+        mc_dropout_predict(model, x, samples=2)
+    elif method == "last_layer":
+        LastLayerLaplace(model).fit(x, y).predict(x)
+    elif method == "diagonal":
+        DiagonalLaplace(model).fit(x).predict(x, samples=2, rng=0)
+    elif method == "kfac":
+        KFACLaplace(model).fit(x).predict(x)
+    elif method == "kfac_mc":
+        KFACLaplace(nn.fuse(model)).fit(x).predict(x, link="mc", samples=2, rng=0)
+    elif method == "log_evidence":
+        model[4] = nn.Linear(4, 1, rng=rng)
+        log_evidence(model, x, y.astype("float32"), alpha=1.0, beta=1.0)
+    else:
+        model = to_bayesian(model, rng=0)
+        model[4].sampling = True
+        sample_predict(model, x, samples=2)
+        assert model[4].sampling and not model[0].sampling
+    assert [m.training for m in model] == [True, False, True, True, True]

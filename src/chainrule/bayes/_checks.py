@@ -35,6 +35,23 @@ def resolve_rng(who: str, rng):
                          f"got {rng!r}") from err
 
 
+def eval_modes(model) -> list:
+    """Put ``model`` in eval mode; returns each module's own mode, for ``restore_modes``.
+
+    ``model.train(was)`` would set every module to the model's mode, so a module the user keeps
+    in another mode (a BatchNorm frozen in eval inside a model that trains) would change.
+    """
+    modes = [(m, m.training) for m in model.modules()]
+    model.eval()
+    return modes
+
+
+def restore_modes(modes: list) -> None:
+    """Give every module the mode ``eval_modes`` found it in."""
+    for m, mode in modes:
+        m.training = mode
+
+
 def check_batch(who: str, name: str, x):
     """``x`` as a host array of at least one example (axis 0), else a ValueError naming it."""
     from ..backend import asnumpy

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..nn import BayesianConv2d, BayesianLinear, Flatten, ReLU, Sequential, Tanh
 from ..ops import cross_entropy
-from ._checks import check_batch, check_int
+from ._checks import check_batch, check_int, eval_modes, restore_modes
 from .calibration import probability_draws
 
 __all__ = ["bayesian_mlp", "kl_divergence", "elbo_loss", "sample_predict"]
@@ -95,13 +95,12 @@ def sample_predict(model, x, *, samples: int = 10, batch_size: int = 512):
     layers = _bayesian_layers(model)
     if not layers:
         raise ValueError("sample_predict: the model has no BayesianLinear or BayesianConv2d layer")
-    was = model.training
-    model.eval()
+    modes, sampling = eval_modes(model), [m.sampling for m in layers]
     for m in layers:
         m.sampling = True
     try:
         return probability_draws(model, x, samples, batch_size)
     finally:
-        for m in layers:
-            m.sampling = False
-        model.train(was)
+        for m, flag in zip(layers, sampling):
+            m.sampling = flag
+        restore_modes(modes)

@@ -17,7 +17,7 @@ from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, get_array_module
 from ..nn import Dropout, Dropout1d, Dropout2d
 from ..ops import cross_entropy, softmax
-from ._checks import check_batch, check_int, check_probs
+from ._checks import check_batch, check_int, check_probs, eval_modes, restore_modes
 
 __all__ = ["nll", "brier", "reliability", "expected_calibration_error", "softmax_probs",
            "TemperatureScaling", "predictive_entropy", "mutual_information", "mc_dropout_predict"]
@@ -191,14 +191,13 @@ def mc_dropout_predict(model, x, *, samples: int = 20, batch_size: int = 512) ->
     if not layers or all(m.p == 0 for m in layers):
         raise ValueError("mc_dropout_predict: the model has no dropout layer with p > 0; MC "
                          "dropout needs one (e.g. MLP(..., dropout=0.5))")
-    was_training = model.training
-    model.eval()
+    modes = eval_modes(model)
     for m in layers:
         m.train()
     try:
         return probability_draws(model, x, samples, batch_size)
     finally:
-        model.train(was_training)
+        restore_modes(modes)
 
 
 def probability_draws(model, x, samples: int, batch_size: int):

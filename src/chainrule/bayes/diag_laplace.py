@@ -14,7 +14,14 @@ from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, get_array_module
 from ..nn import Module
 from ..ops import softmax
-from ._checks import check_batch, check_int, check_positive, resolve_rng
+from ._checks import (
+    check_batch,
+    check_int,
+    check_positive,
+    eval_modes,
+    resolve_rng,
+    restore_modes,
+)
 
 __all__ = ["DiagonalLaplace"]
 
@@ -48,8 +55,7 @@ class DiagonalLaplace:
     def fit(self, x, y=None) -> DiagonalLaplace:
         """Accumulate the GGN diagonal over the examples ``x`` (labels are not needed)."""
         x = check_batch("DiagonalLaplace.fit", "x", x)
-        was = self.model.training
-        self.model.eval()
+        modes = eval_modes(self.model)
         acc = [p._data.astype("float64") * 0 for p in self.params]
         try:
             for i in range(len(x)):
@@ -70,7 +76,7 @@ class DiagonalLaplace:
                     first = sum(p[c] * jac[c][k] for c in range(len(p)))
                     acc[k] += sum(p[c] * jac[c][k] ** 2 for c in range(len(p))) - first ** 2
         finally:
-            self.model.train(was)
+            restore_modes(modes)
         self.ggn = acc
         self.variance = [1.0 / (a + self.prior_precision) for a in acc]
         self.mean = [p._data.copy() for p in self.params]
@@ -102,8 +108,7 @@ class DiagonalLaplace:
         check_int("DiagonalLaplace.sample_outputs", "samples", samples)
         rng = resolve_rng("DiagonalLaplace.sample_outputs", rng)
         x = Tensor(asnumpy(x))
-        was = self.model.training
-        self.model.eval()
+        modes = eval_modes(self.model)
         outs = []
         try:
             with no_grad():
@@ -116,7 +121,7 @@ class DiagonalLaplace:
             with no_grad():
                 for p, m in zip(self.params, self.mean):
                     p.copy_(m)
-            self.model.train(was)
+            restore_modes(modes)
         return get_array_module(outs[0]).stack(outs)
 
     def predict(self, x, *, samples: int = 30, rng=None):

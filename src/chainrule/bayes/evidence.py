@@ -22,7 +22,7 @@ from ..autograd import Tensor, grad
 from ..backend import asnumpy, get_array_module
 from ..ops import reshape
 from ..ops import sum as total
-from ._checks import check_batch, check_int, check_positive
+from ._checks import check_batch, check_int, check_positive, eval_modes, restore_modes
 
 __all__ = ["linear_evidence", "evidence_fixed_point", "jacobian", "log_evidence",
            "fit_map", "choose_weight_decay"]
@@ -141,13 +141,12 @@ def log_evidence(model, x, y, *, alpha: float, beta: float) -> dict:
     check_positive("log_evidence", "alpha", alpha)
     check_positive("log_evidence", "beta", beta)
     x, y = check_batch("log_evidence", "x", x), asnumpy(y)
-    was = model.training
-    model.eval()
+    modes = eval_modes(model)
     try:
         jac = jacobian(model, x).astype("float64")
         f = asnumpy(model(Tensor(asnumpy(x)))._data).reshape(-1).astype("float64")
     finally:
-        model.train(was)
+        restore_modes(modes)
     xp = get_array_module(jac)
     if y.size != f.size:
         raise ValueError(f"log_evidence: y must hold one target per output ({f.size} for x of "

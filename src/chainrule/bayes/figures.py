@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..autograd import Tensor, no_grad
 from ..backend import asnumpy, get_array_module
 from ..viz import pyplot, save_figure
+from ._checks import eval_modes, restore_modes
 from .curves import REGULARIZERS, SIZES, true_curve
 
 __all__ = ["plot_fits", "plot_losses", "plot_reliability", "plot_bands"]
@@ -27,12 +28,12 @@ def _grid(train, n: int = 300):
 
 
 def _curve(model, grid):
-    was = model.training
-    model.eval()
-    with no_grad():
-        out = asnumpy(model(Tensor(grid))._data)[:, 0]
-    model.train(was)
-    return out
+    modes = eval_modes(model)
+    try:
+        with no_grad():
+            return asnumpy(model(Tensor(grid))._data)[:, 0]
+    finally:
+        restore_modes(modes)
 
 
 def plot_fits(study: dict, path) -> str:

@@ -43,7 +43,14 @@ from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, get_array_module
 from ..nn import Conv2d, Linear, Module, unfuse
 from ..ops import conv2d, softmax
-from ._checks import check_batch, check_int, check_positive, resolve_rng
+from ._checks import (
+    check_batch,
+    check_int,
+    check_positive,
+    eval_modes,
+    resolve_rng,
+    restore_modes,
+)
 from .calibration import softmax_probs
 
 __all__ = ["KFACLaplace"]
@@ -199,14 +206,13 @@ class KFACLaplace:
         """Accumulate the Kronecker factors over the inputs ``x`` (labels are not needed)."""
         check_int("KFACLaplace.fit", "batch_size", batch_size)
         x = check_batch("KFACLaplace.fit", "x", x)
-        was = self.model.training
-        self.model.eval()
+        layers = self.layers  # unfused before the modes are recorded (unfusing makes modules)
+        modes = eval_modes(self.model)
         b_sums, a_sums, counts = None, None, None
         try:
             for i in range(0, len(x), batch_size):
                 out, seen = self._capture(x[i:i + batch_size])
                 grads = self._output_grads(out, seen)
-                layers = self.layers
                 if b_sums is None:
                     b_sums = [0.0] * len(seen)
                     a_sums = [0.0] * len(seen)
@@ -222,7 +228,7 @@ class KFACLaplace:
                     a_sums[l] = a_sums[l] + a2.T @ a2
                     counts[l] += len(a2)
         finally:
-            self.model.train(was)
+            restore_modes(modes)
         self.n_data = len(x)
         self.factors = [(0.5 * (b + b.T), 0.5 * (a + a.T) / count)
                         for b, a, count in zip(b_sums, a_sums, counts)]
@@ -276,14 +282,13 @@ class KFACLaplace:
         self._check_fitted("logits_distribution")
         check_int("KFACLaplace.logits_distribution", "batch_size", batch_size)
         x = check_batch("KFACLaplace.logits_distribution", "x", x)
-        was = self.model.training
-        self.model.eval()
+        layers = self.layers  # unfused before the modes are recorded (unfusing makes modules)
+        modes = eval_modes(self.model)
         means, covs = [], []
         try:
             for i in range(0, len(x), batch_size):
                 out, seen = self._capture(x[i:i + batch_size])
                 grads = self._output_grads(out, seen)
-                layers = self.layers
                 cov = 0.0
                 for l, (g, (a, _)) in enumerate(zip(grads, seen)):
                     cov = cov + self._logit_covariance(l, self._locations(g),
@@ -291,7 +296,7 @@ class KFACLaplace:
                 means.append(asnumpy(out._data).astype("float64"))
                 covs.append(cov)
         finally:
-            self.model.train(was)
+            restore_modes(modes)
         xp = get_array_module(means[0])
         return xp.concatenate(means), xp.concatenate(covs)
 
@@ -322,8 +327,7 @@ class KFACLaplace:
         rng = resolve_rng("KFACLaplace.sample_outputs", rng)
         xt = Tensor(asnumpy(x))
         layers = self.layers
-        was = self.model.training
-        self.model.eval()
+        modes = eval_modes(self.model)
         outs = []
         try:
             with no_grad():
@@ -337,7 +341,7 @@ class KFACLaplace:
             with no_grad():
                 for layer, m in zip(layers, self.mean):
                     self._set(layer, m)
-            self.model.train(was)
+            restore_modes(modes)
         return get_array_module(outs[0]).stack(outs)
 
     @staticmethod

@@ -18,7 +18,15 @@ from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, get_array_module
 from ..nn import Linear, Module, Sequential
 from ..ops import concat, reshape
-from ._checks import check_batch, check_int, check_labels, check_positive, resolve_rng
+from ._checks import (
+    check_batch,
+    check_int,
+    check_labels,
+    check_positive,
+    eval_modes,
+    resolve_rng,
+    restore_modes,
+)
 from .calibration import softmax_probs
 
 __all__ = ["hessian", "split_last_layer", "LastLayerLaplace"]
@@ -110,14 +118,13 @@ class LastLayerLaplace:
         self.sigma_noise = check_positive("LastLayerLaplace", "sigma_noise", sigma_noise)
 
     def _phi(self, x, batch_size: int = 1024):
-        was = self.model.training
-        self.model.eval()
+        modes = eval_modes(self.model)
         try:
             with no_grad():
                 parts = [asnumpy(self.features(Tensor(x[i:i + batch_size]))._data)
                          for i in range(0, len(x), batch_size)]
         finally:
-            self.model.train(was)
+            restore_modes(modes)
         phi = get_array_module(parts[0]).concatenate(parts).astype("float64")
         return get_array_module(phi).concatenate([phi, phi[:, :1] * 0 + 1], axis=1)
 
