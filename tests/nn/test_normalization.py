@@ -190,3 +190,22 @@ def test_normalization_layer_errors(rng):
         LayerNorm((3, 0))
     with pytest.raises(ValueError, match=r"layer_norm: .*normalized_shape \(3,\).*\(2, 4\)"):
         LayerNorm(3)(cr.tensor(np.ones((2, 4), "float32")))
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (2, 3, 0), (0, 3, 2, 2)])
+def test_batchnorm_of_nothing_is_empty_and_keeps_the_running_stats(shape):
+    # PyTorch: an empty batch (or no positions) gives an empty output, counts a batch, and
+    # leaves the running statistics as they were; the weight and bias get zero gradients.
+    bn = (BatchNorm2d if len(shape) == 4 else BatchNorm1d)(3)
+    with cr.no_grad():
+        bn.running_mean.add_(1.0)
+    x = cr.ones(*shape, requires_grad=True)
+    y = bn(x)
+    y.sum().backward()
+    assert y.shape == shape and x.grad.shape == shape
+    np.testing.assert_array_equal(bn.running_mean.numpy(), np.ones(3))
+    np.testing.assert_array_equal(bn.running_var.numpy(), np.ones(3))
+    assert int(bn.num_batches_tracked.numpy()) == 1
+    np.testing.assert_array_equal(bn.weight.grad.numpy(), np.zeros(3))
+    np.testing.assert_array_equal(bn.bias.grad.numpy(), np.zeros(3))
+    assert cr.ops.batch_norm(cr.ones(0, 0), training=True).shape == (0, 0)

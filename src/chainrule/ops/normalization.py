@@ -204,6 +204,12 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
         raise ValueError(f"{op}: eps must be a non-negative number, got {eps!r}")
     affine = [t for t in (weight, bias) if t is not None]
     flags = {"has_weight": weight is not None, "has_bias": bias is not None, "eps": eps}
+    if training and math.prod(x.shape) == 0:
+        # Nothing to normalize (an empty batch, or no positions): an empty result whose weight
+        # and bias get zero gradients, and the running statistics unchanged, as in PyTorch.
+        xp = get_array_module(x._data)
+        return _batch_norm_eval(x, Tensor(xp.zeros(channels, dtype=x.dtype)),
+                                Tensor(xp.ones(channels, dtype=x.dtype)), weight, bias, eps)
     if training:
         count = math.prod(x.shape) // channels
         if count <= 1:
