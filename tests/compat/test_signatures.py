@@ -186,3 +186,25 @@ def test_sum_mean_take_dtype(rng, call):
     ours, theirs = call(cr, cr.tensor(x)), call(torch, torch.tensor(x))
     assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["mse_loss", "l1_loss", "MSELoss", "L1Loss", "SmoothL1Loss"])
+def test_regression_losses_take_pytorchs_positional_order(rng, name):
+    """PyTorch's third positional argument of F.mse_loss (and MSELoss's first) is the removed
+    size_average: F.mse_loss(x, y, 'sum') is a mean there (with a warning) but was a sum in
+    chainrule, silently. Now reduction is PyTorch's fifth (third for modules) and a value in the
+    size_average slot is a TypeError."""
+    x, tx = _pair(rng.standard_normal((3, 4)))
+    y = rng.standard_normal((3, 4))
+    args = (None, None, "sum") + ((0.5,) if name == "SmoothL1Loss" else ())
+    if name.islower():
+        ours = getattr(F, name)(x, cr.tensor(y), *args)
+        theirs = getattr(TF, name)(tx, torch.tensor(y), *args)
+        with pytest.raises(TypeError, match="size_average and reduce were removed"):
+            getattr(F, name)(x, cr.tensor(y), "sum")
+    else:
+        ours = getattr(cr.nn, name)(*args)(x, cr.tensor(y))
+        theirs = getattr(torch.nn, name)(*args)(tx, torch.tensor(y))
+        with pytest.raises(TypeError, match="size_average and reduce were removed"):
+            getattr(cr.nn, name)("sum")
+    _check(ours, theirs, x, tx)

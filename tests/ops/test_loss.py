@@ -40,9 +40,9 @@ def _pair(rng, shape=(3, 4), gap=0.05):
 def test_mse_l1_huber_forward(reduction, rng):
     x, y = _pair(rng)
     d = x - y
-    np.testing.assert_allclose(F.mse_loss(_t(x), _t(y), reduction).numpy(),
+    np.testing.assert_allclose(F.mse_loss(_t(x), _t(y), reduction=reduction).numpy(),
                                _np_reduce(d**2, reduction), rtol=1e-12)
-    np.testing.assert_allclose(F.l1_loss(_t(x), _t(y), reduction).numpy(),
+    np.testing.assert_allclose(F.l1_loss(_t(x), _t(y), reduction=reduction).numpy(),
                                _np_reduce(np.abs(d), reduction), rtol=1e-12)
     huber = np.where(np.abs(d) < 0.8, 0.5 * d**2, 0.8 * (np.abs(d) - 0.4))
     np.testing.assert_allclose(F.huber_loss(_t(x), _t(y), reduction, delta=0.8).numpy(),
@@ -56,8 +56,8 @@ def test_mse_is_the_lectures_quadratic_cost(rng):
 
 
 REGRESSION = {
-    "mse": lambda a, b, r: F.mse_loss(a, b, r),
-    "l1": lambda a, b, r: F.l1_loss(a, b, r),
+    "mse": lambda a, b, r: F.mse_loss(a, b, reduction=r),
+    "l1": lambda a, b, r: F.l1_loss(a, b, reduction=r),
     "huber": lambda a, b, r: F.huber_loss(a, b, r, delta=0.8),
 }
 
@@ -105,7 +105,8 @@ def test_mse_node_gives_the_bits_of_its_composition(reduction, rng):
     runs = []
     for fused in (True, False):
         a, b = _t(x, True), _t(y, True)
-        out = F.mse_loss(a, b, reduction) if fused else _reduce((a - b) * (a - b), reduction)
+        out = F.mse_loss(a, b, reduction=reduction) if fused else _reduce((a - b) * (a - b),
+                                                                         reduction)
         (out * _t(g) if reduction == "none" else out).sum().backward()
         runs.append([t.tobytes() for t in (out.numpy(), a.grad.numpy(), b.grad.numpy())])
     assert runs[0] == runs[1]

@@ -16,7 +16,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 
 
 class _Loss(Module):
-    def __init__(self, reduction: str = "mean", size_average=None, reduce=None):
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):  # PyTorch's order
         super().__init__()
         if size_average is not None or reduce is not None:
             raise TypeError(f"{type(self).__name__}: size_average and reduce were removed from "
@@ -34,21 +34,21 @@ class MSELoss(_Loss):
     """Mean squared error ``mean((input - target)^2)`` (``F.mse_loss``)."""
 
     def forward(self, input, target):  # noqa: A002 - PyTorch's name
-        return L.mse_loss(input, target, self.reduction)
+        return L.mse_loss(input, target, reduction=self.reduction)
 
 
 class L1Loss(_Loss):
     """Mean absolute error ``mean(|input - target|)`` (``F.l1_loss``)."""
 
     def forward(self, input, target):  # noqa: A002
-        return L.l1_loss(input, target, self.reduction)
+        return L.l1_loss(input, target, reduction=self.reduction)
 
 
 class HuberLoss(_Loss):
     """Huber loss: squared below ``delta``, linear above (``F.huber_loss``)."""
 
     def __init__(self, reduction: str = "mean", delta: float = 1.0):
-        super().__init__(reduction)
+        super().__init__(reduction=reduction)
         self.delta = delta
 
     def forward(self, input, target):  # noqa: A002
@@ -58,8 +58,9 @@ class HuberLoss(_Loss):
 class SmoothL1Loss(_Loss):
     """Smooth L1: ``huber_loss / beta`` (equal to Huber loss at ``beta=1``)."""
 
-    def __init__(self, reduction: str = "mean", beta: float = 1.0):
-        super().__init__(reduction)
+    def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
+                 beta: float = 1.0):
+        super().__init__(size_average, reduce, reduction)
         if not beta > 0:
             raise ValueError(f"SmoothL1Loss: beta must be positive, got {beta!r}")
         self.beta = beta
@@ -72,7 +73,7 @@ class BCELoss(_Loss):
     """Binary cross entropy of probabilities in [0, 1] (``F.binary_cross_entropy``)."""
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
-        super().__init__(reduction, size_average, reduce)
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)  # in the state dict, as PyTorch's
 
     def forward(self, input, target):  # noqa: A002
@@ -84,7 +85,7 @@ class BCEWithLogitsLoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean",
                  pos_weight=None):
-        super().__init__(reduction, size_average, reduce)
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)  # both in the state dict, as PyTorch's
         self.register_buffer("pos_weight", pos_weight)
 
@@ -99,7 +100,7 @@ class CrossEntropyLoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean", label_smoothing: float = 0.0):
-        super().__init__(reduction, size_average, reduce)
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)  # in the state dict, as PyTorch's
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
@@ -115,7 +116,7 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, ignore_index: int = -100, reduce=None,
                  reduction: str = "mean"):
-        super().__init__(reduction, size_average, reduce)
+        super().__init__(size_average, reduce, reduction)
         self.register_buffer("weight", weight)  # in the state dict, as PyTorch's
         self.ignore_index = ignore_index
 

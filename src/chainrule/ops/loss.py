@@ -43,15 +43,26 @@ def _reduce(loss, reduction):
     return _sum(loss) if reduction == "sum" else _mean(loss)
 
 
-def mse_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - torch's name
+def _no_weight(op, weight):
+    if weight is not None:
+        raise TypeError(f"{op}: weight is not supported (PyTorch's weighted mean divides by "
+                        "sum(weight)); multiply reduction='none' by the weights instead")
+
+
+def mse_loss(input, target, size_average=None, reduce=None,  # noqa: A002 - torch's names
+             reduction: str = "mean", weight=None) -> Tensor:
     """Mean squared error: the mean (or sum) of ``(input - target) ** 2``.
 
     The lecture's quadratic cost 1/2 sum (y - f)^2 is ``0.5 * mse_loss(y, f, reduction="sum")``.
     The target may require grad (both get a gradient).
 
+    The positional order is PyTorch's: ``reduction`` is the fifth argument (pass it by name).
+
     Args:
         input, target: Tensors of the same shape.
+        size_average, reduce: PyTorch's removed options; anything but None is a TypeError.
         reduction: "mean", "sum" or "none" (the elementwise squared errors).
+        weight: PyTorch's option, not supported (anything but None is a TypeError).
 
     Returns:
         A 0-d Tensor, or a Tensor of the input's shape for ``reduction="none"``.
@@ -61,26 +72,31 @@ def mse_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - 
     >>> (0.5 * cr.F.mse_loss(y, f, reduction="sum")).item()
     2.5
     """
+    _torch_loss_args("mse_loss", None, size_average, reduce)
+    _no_weight("mse_loss", weight)
     _check_reduction("mse_loss", reduction)
     x = _float_tensor("mse_loss", "input", input)
     return SquaredError.apply(x, _float_target("mse_loss", x, target), reduction=reduction,
                               weight=None)
 
 
-def l1_loss(input, target, reduction: str = "mean") -> Tensor:  # noqa: A002 - torch's name
+def l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002 - torch's names
+            reduction: str = "mean", weight=None) -> Tensor:
     """Mean (or sum) absolute error ``|input - target|``; its gradient at 0 is 0, as in PyTorch.
 
     Args:
         input, target: Tensors of the same shape (the target may require grad).
-        reduction: "mean", "sum" or "none".
+        size_average, reduce, reduction, weight: as in ``mse_loss`` (PyTorch's order).
     """
+    _torch_loss_args("l1_loss", None, size_average, reduce)
+    _no_weight("l1_loss", weight)
     _check_reduction("l1_loss", reduction)
     x = _float_tensor("l1_loss", "input", input)
     return _reduce(_abs(x - _float_target("l1_loss", x, target)), reduction)
 
 
 def huber_loss(input, target, reduction: str = "mean",  # noqa: A002 - torch's name
-               delta: float = 1.0) -> Tensor:
+               delta: float = 1.0, weight=None) -> Tensor:
     """Huber loss: quadratic near 0 and linear in the tails, so outliers pull with bounded force.
 
     With d = input - target it is ``d^2 / 2`` where ``|d| < delta``, else
@@ -90,7 +106,9 @@ def huber_loss(input, target, reduction: str = "mean",  # noqa: A002 - torch's n
         input, target: Tensors of the same shape (the target may require grad).
         reduction: "mean", "sum" or "none".
         delta: where the quadratic part turns linear (> 0).
+        weight: PyTorch's option, not supported (anything but None is a TypeError).
     """
+    _no_weight("huber_loss", weight)
     _check_reduction("huber_loss", reduction)
     if not isinstance(delta, numbers.Real) or isinstance(delta, bool) or not delta > 0:
         raise ValueError(f"huber_loss: delta must be a positive number, got {delta!r}")
