@@ -33,3 +33,53 @@ def test_calibrate_needs_a_validation_split(capsys):
                  "run", "--val-split", "0"]) == 0
     assert main(["calibrate", "run", "--out", "cal"]) != 0
     assert "trained without a validation split" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["calibrate", "evaluate"])
+def test_a_bin_count_numpy_cannot_allocate_is_a_usage_error(command, capsys):
+    # Found by the CLI fuzz: --bins 99999999999999999999 passed the parser and failed as NumPy's
+    # "Maximum allowed size exceeded", naming no argument.
+    with pytest.raises(SystemExit) as exit_info:
+        main([command, "run", "--bins", "99999999999999999999"])
+    assert exit_info.value.code == 2
+    assert "argument --bins: expected an integer from 1 to 1000000" in capsys.readouterr().err
+
+
+def _states_seen(monkeypatch, name, kinds):
+    """Patch ``bayes.<name>`` to record the generator states of the model's random layers."""
+    from chainrule import bayes
+
+    seen, real = [], getattr(bayes, name)
+
+    def spy(model, x, **kwargs):
+        seen.append([m.rng.bit_generator.state["state"]["state"] for m in model.modules()
+                     if isinstance(m, kinds)])
+        return real(model, x, **kwargs)
+    monkeypatch.setattr(bayes, name, spy)
+    return seen
+
+
+def test_random_layers_draw_from_streams_of_their_own(capsys, monkeypatch):
+    # Every dropout (or Bayesian) layer was given np.random.default_rng(seed): two dropout layers
+    # of the same width drew the same mask in every MC-dropout sample, silently.
+    import numpy as np
+
+    from chainrule import nn
+
+    assert main(["train", "mlp", "--dataset", "digits", "--epochs", "1", "--quiet", "--out",
+                 "run", "--model-arg", "dropout=0.3", "--model-arg",
+                 "sizes=[64,16,16,10]"]) == 0
+    assert main(["train", "mlp", "--dataset", "digits", "--epochs", "1", "--quiet", "--out",
+                 "bbb", "--model-arg", "sizes=[64,16,16,10]", "--bayes-by-backprop"]) == 0
+    seen = _states_seen(monkeypatch, "mc_dropout_predict", nn.Dropout)
+    assert main(["evaluate", "run", "--uncertainty", "mc-dropout", "--samples", "2",
+                 "--seed", "3"]) == 0
+    assert main(["calibrate", "run", "--mc-dropout", "2", "--seed", "3", "--out", "cal"]) == 0
+    seen += _states_seen(monkeypatch, "sample_predict", (nn.BayesianLinear,))
+    assert main(["evaluate", "bbb", "--uncertainty", "bayes-by-backprop", "--samples", "2",
+                 "--seed", "3"]) == 0
+    first = np.random.default_rng(3).bit_generator.state["state"]["state"]
+    assert [len(s) for s in seen] == [2, 2, 3]
+    for states in seen:
+        assert states[0] == first  # a model with one such layer draws as before
+        assert len(set(states)) == len(states)

@@ -23,7 +23,8 @@ def add_evaluate_arguments(e, int_type) -> None:
                    "diagonal GGN of every weight, or Kronecker factors per layer (KFAC)")
     u.add_argument("--fit-size", type=int_type(1), default=1000, metavar="N",
                    help="Laplace: fit on the first N training images")
-    u.add_argument("--bins", type=int_type(1), default=15, help="confidence bins of the ECE")
+    u.add_argument("--bins", type=int_type(1, MAX_BINS), default=15,
+                   help=f"confidence bins of the ECE, 1 to {MAX_BINS}")
     u.add_argument("--seed", type=int_type(0), default=0, help="seeds the draws, >= 0")
 
 
@@ -43,6 +44,7 @@ def evaluate_uncertainty(args) -> None:
     print(f"written to {res['results']} (uncertainty)")
 
 
+MAX_BINS = 10**6  # 99999999999999999999 bins failed as "Maximum allowed size exceeded"
 MAX_ENSEMBLE = 1000  # a bigger count overflowed inside NumPy's seed spawning (an internal error)
 
 
@@ -91,7 +93,8 @@ def add_parsers(sub, debug, int_type) -> None:
                        "classifier on its validation split: NLL, Brier, ECE, reliability diagram")
     c.add_argument("checkpoint", help="a classifier's run folder (from `chainrule train`, "
                    "trained with a validation split)")
-    c.add_argument("--bins", type=int_type(1), default=15, help="confidence bins of the ECE")
+    c.add_argument("--bins", type=int_type(1, MAX_BINS), default=15,
+                   help=f"confidence bins of the ECE, 1 to {MAX_BINS}")
     c.add_argument("--mc-dropout", type=int_type(0), default=0, metavar="N",
                    help="also score the MC-dropout predictive of N samples (0: no)")
     c.add_argument("--laplace", action="store_true", help="also score last-layer Laplace "
