@@ -62,6 +62,26 @@ class LRScheduler:
             group["lr"] = lr
         self._last_lr = list(lrs)
 
+    def _chained_lr(self) -> list[float]:
+        """The lrs of step ``last_epoch`` inside a ``ChainedScheduler``: PyTorch's recursive form,
+        the current lr (which the schedules before this one in the chain set) times ``_ratio(t)``,
+        this schedule's factor at t over its factor at t - 1. A schedule without ``_ratio``
+        (closed-form in PyTorch too: LambdaLR, OneCycleLR, CyclicLR...) sets its own value."""
+        ratio = getattr(self, "_ratio", None)
+        if ratio is None:
+            return self.get_lr()
+        r = ratio(self.last_epoch)
+        return [group["lr"] * r for group in self.optimizer.param_groups]
+
+    def _step_in_chain(self) -> None:
+        """Advance one step as a member of a ``ChainedScheduler``."""
+        _check_group_count(self, len(self.base_lrs))
+        self.last_epoch += 1
+        lrs = self._chained_lr()
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            group["lr"] = lr
+        self._last_lr = list(lrs)
+
     def get_last_lr(self) -> list[float]:
         """The learning rates the last ``step()`` set, one per parameter group."""
         return list(self._last_lr)

@@ -19,12 +19,15 @@ import math
 import numbers
 
 from ._lr_base import LRScheduler, _check_int
+from .lr_cyclic import CyclicLR, OneCycleLR
+from .lr_factors import ChainedScheduler, ConstantLR, MultiplicativeLR, PolynomialLR
 from .lr_plateau import ReduceLROnPlateau
 from .optimizer import Optimizer, check_number
 
 __all__ = [
-    "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "ExponentialLR", "LRScheduler",
-    "LambdaLR", "LinearLR", "MultiStepLR", "OneCycleLR", "ReduceLROnPlateau", "SequentialLR",
+    "ChainedScheduler", "ConstantLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts",
+    "CyclicLR", "ExponentialLR", "LRScheduler", "LambdaLR", "LinearLR", "MultiStepLR",
+    "MultiplicativeLR", "OneCycleLR", "PolynomialLR", "ReduceLROnPlateau", "SequentialLR",
     "StepLR", "WarmupCosine",
 ]
 
@@ -54,6 +57,9 @@ class StepLR(LRScheduler):
     def get_lr(self) -> list[float]:
         factor = self.gamma ** (self.last_epoch // self.step_size)
         return [base * factor for base in self.base_lrs]
+
+    def _ratio(self, t: int) -> float:
+        return self.gamma if t % self.step_size == 0 else 1.0
 
 
 class MultiStepLR(LRScheduler):
@@ -85,6 +91,9 @@ class MultiStepLR(LRScheduler):
         factor = self.gamma ** bisect.bisect_right(self.milestones, self.last_epoch)
         return [base * factor for base in self.base_lrs]
 
+    def _ratio(self, t: int) -> float:
+        return self.gamma ** self.milestones.count(t) if t in self.milestones else 1.0
+
 
 class ExponentialLR(LRScheduler):
     """Multiply the lr by ``gamma`` every step: ``lr_t = lr_0 * gamma ** t``.
@@ -104,6 +113,9 @@ class ExponentialLR(LRScheduler):
 
     def get_lr(self) -> list[float]:
         return [base * self.gamma**self.last_epoch for base in self.base_lrs]
+
+    def _ratio(self, t: int) -> float:
+        return self.gamma
 
 
 class CosineAnnealingLR(LRScheduler):
@@ -133,6 +145,16 @@ class CosineAnnealingLR(LRScheduler):
         c = (1 + math.cos(math.pi * self.last_epoch / self.T_max)) / 2
         return [self.eta_min + (base - self.eta_min) * c for base in self.base_lrs]
 
+    def _chained_lr(self) -> list[float]:
+        """PyTorch's recursive form: the distance to eta_min shrinks by the cosine's ratio."""
+        t, T, eta = self.last_epoch, self.T_max, self.eta_min  # noqa: N806
+        lrs = [group["lr"] for group in self.optimizer.param_groups]
+        if (t - 1 - T) % (2 * T) == 0:
+            rise = (1 - math.cos(math.pi / T)) / 2
+            return [lr + (base - eta) * rise for lr, base in zip(lrs, self.base_lrs, strict=True)]
+        r = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
+        return [r * (lr - eta) + eta for lr in lrs]
+
 
 class CosineAnnealingWarmRestarts(LRScheduler):
     """Cosine annealing from the initial lr to ``eta_min`` over ``T_0`` steps, then again from
@@ -159,106 +181,6 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         t, length = self._position()
         c = (1 + math.cos(math.pi * t / length)) / 2
         return [self.eta_min + (base - self.eta_min) * c for base in self.base_lrs]
-
-
-class OneCycleLR(LRScheduler):
-    """Smith's one-cycle policy, as PyTorch's ``OneCycleLR``: the lr rises from
-    ``max_lr / div_factor`` to ``max_lr`` over the first ``pct_start`` of ``total_steps``, then
-    falls to ``initial_lr / final_div_factor``; with ``cycle_momentum`` the momentum (or Adam's
-    beta1) moves the opposite way between ``max_momentum`` and ``base_momentum``.
-
-    Args:
-        optimizer: the optimizer whose learning rates (and momentum) it sets.
-        max_lr: the peak lr, a number or one per parameter group.
-        total_steps: the steps of the cycle, or ``epochs * steps_per_epoch``.
-        pct_start: the share of the steps spent rising.
-        anneal_strategy: "cos" or "linear".
-        three_phase: rise, fall back to the initial lr, then fall to the minimum.
-    """
-
-    def __init__(self, optimizer: Optimizer, max_lr, total_steps: int | None = None,
-                 epochs: int | None = None, steps_per_epoch: int | None = None,
-                 pct_start: float = 0.3, anneal_strategy: str = "cos",
-                 cycle_momentum: bool = True, base_momentum: float = 0.85,
-                 max_momentum: float = 0.95, div_factor: float = 25.0,
-                 final_div_factor: float = 1e4, three_phase: bool = False,
-                 last_epoch: int = -1):
-        who = "OneCycleLR"
-        if total_steps is None:
-            if epochs is None or steps_per_epoch is None:
-                raise ValueError(f"{who}: give total_steps, or epochs and steps_per_epoch")
-            _check_int(who, "epochs", epochs, low=1)
-            _check_int(who, "steps_per_epoch", steps_per_epoch, low=1)
-            total_steps = epochs * steps_per_epoch
-        _check_int(who, "total_steps", total_steps, low=1)
-        if not isinstance(pct_start, numbers.Real) or not 0 <= pct_start <= 1:
-            raise ValueError(f"{who}: pct_start must be in [0, 1], got {pct_start!r}")
-        if anneal_strategy not in ("cos", "linear"):
-            raise ValueError(f"{who}: anneal_strategy must be 'cos' or 'linear', got "
-                             f"{anneal_strategy!r}")
-        self.total_steps, self.anneal_strategy = total_steps, anneal_strategy
-        p = float(pct_start * total_steps)
-        if three_phase:
-            self._phases = [(p - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (2 * p - 2, "max_lr", "initial_lr", "base_momentum", "max_momentum"),
-                            (total_steps - 1, "initial_lr", "min_lr", "max_momentum",
-                             "max_momentum")]
-        else:
-            self._phases = [(p - 1, "initial_lr", "max_lr", "max_momentum", "base_momentum"),
-                            (total_steps - 1, "max_lr", "min_lr", "base_momentum",
-                             "max_momentum")]
-        groups = optimizer.param_groups if isinstance(optimizer, Optimizer) else []
-        peaks = list(max_lr) if isinstance(max_lr, (list, tuple)) else [max_lr] * len(groups)
-        if len(peaks) != len(groups):
-            raise ValueError(f"{who}: expected {len(groups)} max_lr values (one per param "
-                             f"group), got {len(peaks)}")
-        self.cycle_momentum = bool(cycle_momentum)
-        self._use_beta1 = False
-        if self.cycle_momentum:
-            defaults = getattr(optimizer, "defaults", {})
-            if "momentum" not in defaults and "betas" not in defaults:
-                raise ValueError(f"{who}: optimizer has no momentum or betas to cycle; pass "
-                                 "cycle_momentum=False")
-            self._use_beta1 = "betas" in defaults
-        if last_epoch == -1:
-            for group, peak in zip(groups, peaks, strict=True):
-                check_number(who, "max_lr", peak)
-                group["initial_lr"] = peak / div_factor
-                group["max_lr"] = peak
-                group["min_lr"] = group["initial_lr"] / final_div_factor
-                if self.cycle_momentum:
-                    self._set_momentum(group, max_momentum)
-                    group["max_momentum"], group["base_momentum"] = max_momentum, base_momentum
-        super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group, value: float) -> None:
-        if self._use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
-
-    def _anneal(self, start: float, end: float, pct: float) -> float:
-        if self.anneal_strategy == "linear":
-            return (end - start) * pct + start
-        return end + (start - end) / 2.0 * (math.cos(math.pi * pct) + 1)
-
-    def get_lr(self) -> list[float]:
-        step = self.last_epoch
-        if step > self.total_steps:
-            raise ValueError(f"OneCycleLR: tried to step {step} times; the cycle has "
-                             f"total_steps={self.total_steps}")
-        lrs = []
-        for group in self.optimizer.param_groups:
-            start = 0.0
-            for i, (end, lr0, lr1, m0, m1) in enumerate(self._phases):
-                if step <= end or i == len(self._phases) - 1:
-                    pct = (step - start) / (end - start)
-                    lrs.append(self._anneal(group[lr0], group[lr1], pct))
-                    if self.cycle_momentum:
-                        self._set_momentum(group, self._anneal(group[m0], group[m1], pct))
-                    break
-                start = end
-        return lrs
 
 
 class WarmupCosine(LRScheduler):
@@ -352,6 +274,12 @@ class LinearLR(LRScheduler):
         done = min(self.last_epoch, self.total_iters) / self.total_iters
         factor = self.start_factor + (self.end_factor - self.start_factor) * done
         return [base * factor for base in self.base_lrs]
+
+    def _ratio(self, t: int) -> float:
+        if t > self.total_iters:
+            return 1.0
+        change = self.end_factor - self.start_factor
+        return 1.0 + change / (self.total_iters * self.start_factor + (t - 1) * change)
 
 
 class SequentialLR(LRScheduler):

@@ -1,0 +1,176 @@
+"""CyclicLR, PolynomialLR, ConstantLR, MultiplicativeLR and ChainedScheduler against PyTorch's:
+learning rates (and cycled momentum / beta1) step by step to 1e-12, resuming from state dicts,
+positional order, and errors."""
+
+import inspect
+import math
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import optim
+from chainrule.optim import lr_scheduler as sched
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+LRS = (0.1, 0.03)
+
+
+def _opts(kind="SGD"):
+    """The same two-group optimizer in chainrule and in PyTorch."""
+    extra = {"momentum": 0.9} if kind == "SGD" else {}
+    ours = getattr(optim, kind)(
+        [{"params": [cr.tensor([0.0], requires_grad=True)], "lr": lr} for lr in LRS], **extra)
+    theirs = getattr(torch.optim, kind)(
+        [{"params": [torch.zeros(1, requires_grad=True)], "lr": lr} for lr in LRS], **extra)
+    return ours, theirs
+
+
+def _momenta(opt):
+    return [g["betas"][0] if "betas" in g else g.get("momentum", 0.0) for g in opt.param_groups]
+
+
+def _record(make, opt, steps):
+    """Build the schedule(s) with ``make(module, opt)`` and record (lrs, momenta) per step."""
+    mod = sched if isinstance(opt, optim.Optimizer) else torch.optim.lr_scheduler
+    s = make(mod, opt)
+    out = []
+    for _ in range(steps):
+        out.append([g["lr"] for g in opt.param_groups] + _momenta(opt))
+        np.testing.assert_allclose(s.get_last_lr(), out[-1][:len(LRS)], rtol=1e-12, atol=0)
+        opt.step()
+        s.step()
+    return np.array(out)
+
+
+def _ln(x):
+    return 0.95**x
+
+
+CASES = {
+    "cyclic-triangular": lambda m, o: m.CyclicLR(o, 0.01, [0.2, 0.1], 3),
+    "cyclic-triangular2": lambda m, o: m.CyclicLR(o, [0.01, 0.02], 0.1, 2, 5,
+                                                  mode="triangular2"),
+    "cyclic-exp_range": lambda m, o: m.CyclicLR(o, 0.01, 0.1, 4, mode="exp_range",
+                                                gamma=0.97, base_momentum=0.7),
+    "cyclic-scale_fn": lambda m, o: m.CyclicLR(o, 0.01, 0.1, 3, scale_fn=_ln,
+                                               scale_mode="iterations"),
+    "cyclic-no-momentum": lambda m, o: m.CyclicLR(o, 0.01, 0.1, 2, cycle_momentum=False),
+    "polynomial": lambda m, o: m.PolynomialLR(o, 7, 2.0),
+    "polynomial-default": lambda m, o: m.PolynomialLR(o),
+    "constant": lambda m, o: m.ConstantLR(o, 0.25, 4),
+    "constant-default": lambda m, o: m.ConstantLR(o),
+    "multiplicative": lambda m, o: m.MultiplicativeLR(o, lambda t: 0.9 + 0.01 * (t % 3)),
+    "chained-constant-exp": lambda m, o: m.ChainedScheduler(
+        [m.ConstantLR(o, 0.1, 3), m.ExponentialLR(o, 0.9)]),
+    "chained-step-linear-poly": lambda m, o: m.ChainedScheduler(
+        [m.StepLR(o, 3, 0.5), m.LinearLR(o, 0.2, 1.0, 4), m.PolynomialLR(o, 12, 1.5)]),
+    "chained-multistep-cosine": lambda m, o: m.ChainedScheduler(
+        [m.MultiStepLR(o, [2, 5, 5]), m.CosineAnnealingLR(o, 4, 0.001)], o),
+    "chained-multiplicative-lambda": lambda m, o: m.ChainedScheduler(
+        [m.MultiplicativeLR(o, lambda t: 0.8), m.LambdaLR(o, lambda t: 1 / (t + 1)),
+         m.ConstantLR(o, 0.5, 2)]),
+    "sequential-constant-poly": lambda m, o: m.SequentialLR(
+        o, [m.ConstantLR(o, 0.3, 10), m.PolynomialLR(o, 6, 2.0)], milestones=[3]),
+    "sequential-multiplicative-cyclic": lambda m, o: m.SequentialLR(
+        o, [m.MultiplicativeLR(o, lambda t: 0.9),
+            m.CyclicLR(o, 0.01, 0.1, 2, cycle_momentum=False)], milestones=[4]),
+}
+
+
+@pytest.mark.parametrize("kind", ["SGD", "Adam"])
+@pytest.mark.parametrize("case", list(CASES))
+def test_rates_match_torch(case, kind):
+    if kind == "Adam" and not case.startswith("cyclic"):
+        pytest.skip("momentum cycling is what differs between optimizers")
+    ours, theirs = _opts(kind)
+    a = _record(CASES[case], ours, 25)
+    b = _record(CASES[case], theirs, 25)
+    np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
+    assert len(np.unique(a[:, 0])) > 1
+
+
+@pytest.mark.parametrize("case", list(CASES))
+def test_resume_from_state_dicts_equals_uninterrupted_run(case):
+    straight = _record(CASES[case], _opts()[0], 21)
+    opt = _opts()[0]
+    s = CASES[case](sched, opt)
+    for _ in range(9):
+        opt.step()
+        s.step()
+    saved_opt, saved_sched = opt.state_dict(), s.state_dict()
+    opt2 = _opts()[0]
+    s2 = CASES[case](sched, opt2)
+    opt2.load_state_dict(saved_opt)
+    s2.load_state_dict(saved_sched)
+    rest = []
+    for _ in range(11):
+        opt2.step()
+        s2.step()
+        rest.append([g["lr"] for g in opt2.param_groups] + _momenta(opt2))
+    np.testing.assert_allclose(np.array(rest), straight[9 + 1:], rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("name", ["CyclicLR", "PolynomialLR", "ConstantLR", "MultiplicativeLR",
+                                  "ChainedScheduler"])
+def test_signature_matches_torch(name):
+    ours = inspect.signature(getattr(sched, name)).parameters
+    theirs = inspect.signature(getattr(torch.optim.lr_scheduler, name)).parameters
+    assert list(ours) == list(theirs)
+    for key, p in theirs.items():
+        assert ours[key].default == p.default, key
+        assert ours[key].kind == p.kind, key
+
+
+def test_cyclic_closed_form_triangular2():
+    opt = _opts()[0]
+    got = _record(lambda m, o: m.CyclicLR(o, 0.0, 1.0, 2, cycle_momentum=False), opt, 9)[:, 0]
+    np.testing.assert_allclose(got, [0, 0.5, 1, 0.5, 0, 0.5, 1, 0.5, 0], atol=1e-15)
+    got = _record(lambda m, o: m.CyclicLR(o, 0.0, 1.0, 1, mode="triangular2",
+                                          cycle_momentum=False), _opts()[0], 7)[:, 0]
+    np.testing.assert_allclose(got, [0, 1, 0, 0.5, 0, 0.25, 0], atol=1e-15)
+
+
+def test_scale_fn_is_not_saved_and_chained_members_are():
+    opt = _opts()[0]
+    s = sched.CyclicLR(opt, 0.01, 0.1, scale_fn=_ln)
+    assert "_scale_fn_custom" not in s.state_dict()
+    chain = sched.ChainedScheduler([sched.ConstantLR(opt), sched.ExponentialLR(opt, 0.5)])
+    assert [d["last_epoch"] for d in chain.state_dict()["_schedulers"]] == [0, 0]
+
+
+def test_polynomial_reaches_zero_and_stays():
+    got = _record(lambda m, o: m.PolynomialLR(o, 4, 1.0), _opts()[0], 7)[:, 0]
+    np.testing.assert_allclose(got, [0.1, 0.075, 0.05, 0.025, 0, 0, 0], atol=1e-17)
+
+
+@pytest.mark.parametrize(("make", "match"), [
+    (lambda o: sched.CyclicLR(o, 0.01, 0.1, mode="triangle"), "mode must be"),
+    (lambda o: sched.CyclicLR(o, 0.01, 0.1, scale_mode="epoch", scale_fn=_ln), "scale_mode"),
+    (lambda o: sched.CyclicLR(o, [0.01], 0.1), "expected 2 values for base_lr"),
+    (lambda o: sched.CyclicLR(o, 0.01, 0.1, 0), "step_size_up must be > 0"),
+    (lambda o: sched.CyclicLR(o, 0.01, 0.1, scale_fn=3), "scale_fn must be callable"),
+    (lambda o: sched.PolynomialLR(o, 0), "total_iters must be an int >= 1"),
+    (lambda o: sched.ConstantLR(o, 1.5), r"factor must be a number in \[0, 1\], got 1.5"),
+    (lambda o: sched.ConstantLR(o, 0.5, -1), "total_iters must be an int >= 0"),
+    (lambda o: sched.MultiplicativeLR(o, 0.9), "lr_lambda.0. must be callable"),
+    (lambda o: sched.MultiplicativeLR(o, [_ln]), "expected 2 lr_lambdas"),
+    (lambda o: sched.ChainedScheduler([]), "at least one scheduler"),
+    (lambda o: sched.ChainedScheduler([sched.ReduceLROnPlateau(o)]), "ReduceLROnPlateau"),
+    (lambda o: sched.ChainedScheduler([sched.StepLR(o, 2), "x"]), r"schedulers\[1\]"),
+    (lambda o: sched.ChainedScheduler([sched.StepLR(o, 2), sched.StepLR(_opts()[0], 2)]),
+     "same optimizer"),
+])
+def test_bad_arguments_are_named(make, match):
+    with pytest.raises((ValueError, TypeError), match=match):
+        make(_opts()[0])
+
+
+def test_cycle_momentum_needs_momentum():
+    opt = optim.Adagrad([cr.tensor([0.0], requires_grad=True)])
+    with pytest.raises(ValueError, match="Adagrad has no momentum or betas"):
+        sched.CyclicLR(opt, 0.01, 0.1)
+    assert math.isclose(sched.CyclicLR(opt, 0.01, 0.1, cycle_momentum=False).get_last_lr()[0],
+                        0.01)
