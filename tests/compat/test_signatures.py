@@ -208,3 +208,11 @@ def test_regression_losses_take_pytorchs_positional_order(rng, name):
         with pytest.raises(TypeError, match="size_average and reduce were removed"):
             getattr(cr.nn, name)("sum")
     _check(ours, theirs, x, tx)
+
+
+@pytest.mark.parametrize("call", [lambda m, x: m.clip(x, min=-0.5), lambda m, x: x.clip(max=0.3),
+                                  lambda m, x: x.clip(-0.2, 0.4)], ids=["min", "max", "both"])
+def test_clip_takes_min_and_max_by_name(rng, call):
+    """torch.clip(x, min=0) and x.clip(max=1) (PyTorch's names) were TypeErrors (low/high)."""
+    x, tx = _pair(rng.standard_normal((3, 4)))
+    _check(call(cr, x), call(torch, tx), x, tx)

@@ -202,9 +202,9 @@ def test_clip_bounds_are_inclusive():
 
 def test_clip_validates_its_bounds():
     x = cr.tensor([1.0])
-    with pytest.raises(ValueError, match="clip: give at least one of low and high"):
+    with pytest.raises(ValueError, match="clip: give at least one of min and max"):
         F.clip(x)
-    with pytest.raises(ValueError, match="clip: low=1.0 is greater than high=0.0"):
+    with pytest.raises(ValueError, match="clip: min=1.0 is greater than max=0.0"):
         F.clip(x, 1.0, 0.0)
 
 

@@ -301,13 +301,18 @@ def sign(x):
     return nondiff(get_array_module(x._data).sign, x)
 
 
-def clip(x, low=None, high=None):
-    """Clamp ``x`` to ``[low, high]`` (either bound may be None)."""
-    if low is None and high is None:
-        raise ValueError("clip: give at least one of low and high")
-    if low is not None and high is not None and low > high:
-        raise ValueError(f"clip: low={low} is greater than high={high}")
-    return Clip.apply(x, low=low, high=high)
+def clip(x, min=None, max=None, *, low=None, high=None):  # noqa: A002 - PyTorch's names
+    """Clamp ``x`` to ``[min, max]`` (either bound may be None), as ``torch.clip``/``clamp``;
+    ``low`` and ``high`` are other names for the bounds."""
+    if low is not None or high is not None:
+        if min is not None or max is not None:
+            raise TypeError("clip: give min/max or low/high, not both")
+        min, max = low, high  # noqa: A001
+    if min is None and max is None:
+        raise ValueError("clip: give at least one of min and max")
+    if min is not None and max is not None and min > max:
+        raise ValueError(f"clip: min={min} is greater than max={max}")
+    return Clip.apply(x, low=min, high=max)
 
 
 def where(cond, a, b):
