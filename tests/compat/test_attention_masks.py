@@ -76,3 +76,32 @@ def test_decoder_parameters_come_in_pytorchs_order():
     assert list(ours.state_dict()) == list(theirs.state_dict())
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
     assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("batched", [True, False])
+def test_mha_float_masks_that_require_grad_get_pytorchs_gradient(rng, kernel_mode, batched):
+    # A learned position bias given as attn_mask (and a float key_padding_mask) is added to the
+    # scores: PyTorch sends it the gradient; it must not be detached.
+    torch = pytest.importorskip("torch")
+    ours = cr.nn.MultiheadAttention(4, 2, add_bias_kv=True, add_zero_attn=True, dtype="float64",
+                                    rng=np.random.default_rng(3))
+    theirs = torch.nn.MultiheadAttention(4, 2, add_bias_kv=True, add_zero_attn=True,
+                                         dtype=torch.float64)
+    theirs.load_state_dict(_torch_state(torch, ours), strict=True)
+    x = rng.standard_normal((3, 2, 4) if batched else (3, 4))
+    bias = rng.standard_normal((4, 3, 3) if batched else (3, 3))
+    pad = rng.standard_normal((2, 3) if batched else (3,))
+    for need_weights in (True, False):
+        ob, op = cr.tensor(bias, requires_grad=True), cr.tensor(pad, requires_grad=True)
+        tb, tp = torch.tensor(bias, requires_grad=True), torch.tensor(pad, requires_grad=True)
+        out, _ = ours(cr.tensor(x), cr.tensor(x), cr.tensor(x), attn_mask=ob,
+                      key_padding_mask=op, need_weights=need_weights)
+        tout, _ = theirs(torch.tensor(x), torch.tensor(x), torch.tensor(x), attn_mask=tb,
+                         key_padding_mask=tp, need_weights=need_weights)
+        g = rng.standard_normal(out.shape)
+        out.backward(cr.tensor(g))
+        tout.backward(torch.tensor(g))
+        np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(ob.grad.numpy(), tb.grad.numpy(), rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(op.grad.numpy(), tp.grad.numpy(), rtol=1e-9, atol=1e-11)

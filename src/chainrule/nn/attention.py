@@ -152,7 +152,7 @@ class MultiheadAttention(Module):
                     raise ValueError(f"{who}: key_padding_mask of unbatched inputs must have "
                                      f"shape (S,) = {key.shape[1:2]}, got "
                                      f"{tuple(key_padding_mask.shape)}")
-                key_padding_mask = key_padding_mask[None]
+                key_padding_mask = unsqueeze(key_padding_mask, 0)
         elif not self.batch_first:
             query, key, value = (transpose(t, 0, 1) for t in (query, key, value))
         n, L, E = query.shape
@@ -210,17 +210,18 @@ class MultiheadAttention(Module):
                 raise ValueError(f"{who}: {name} must have shape {wanted}, got {tuple(m.shape)}")
 
     def _masked(self, scores, attn_mask, key_padding_mask, is_causal, n, L, S):
+        # Masks stay Tensors: a float mask that requires grad (a learned position bias) gets
+        # its gradient, as in PyTorch.
         if attn_mask is not None:
             mask = _as_mask(attn_mask)
             if mask.ndim == 3:  # (N*H, L, S)
-                mask = mask.reshape(n, self.num_heads, L, S)
-            scores = attention_mask_bias(scores, Tensor(mask), False, allowed_when_true=False)
+                mask = reshape(mask, n, self.num_heads, L, S)
+            scores = attention_mask_bias(scores, mask, False, allowed_when_true=False)
         elif is_causal:
             scores = attention_mask_bias(scores, None, True)
         if key_padding_mask is not None:
-            pad = _as_mask(key_padding_mask)
-            scores = attention_mask_bias(scores, Tensor(pad.reshape(n, 1, 1, S)), False,
-                                         allowed_when_true=False)
+            pad = reshape(_as_mask(key_padding_mask), n, 1, 1, S)
+            scores = attention_mask_bias(scores, pad, False, allowed_when_true=False)
         return scores
 
     def extra_repr(self) -> str:
@@ -230,10 +231,10 @@ class MultiheadAttention(Module):
 
 
 def _as_mask(mask):
-    """A mask's array (from a Tensor, an array or a nested list)."""
+    """A mask as a Tensor: itself when it is one, else made from an array or a nested list."""
     if isinstance(mask, Tensor):
-        return mask._data
-    return get_array_module(mask).asarray(mask)
+        return mask
+    return Tensor(get_array_module(mask).asarray(mask))
 
 
 def _pad(mask):
@@ -241,5 +242,5 @@ def _pad(mask):
     if mask is None:
         return None
     m = _as_mask(mask)
-    xp = get_array_module(m)
-    return xp.concatenate([m, xp.zeros(m.shape[:-1] + (1,), dtype=m.dtype)], axis=-1)
+    xp = get_array_module(m._data)
+    return concat([m, Tensor(xp.zeros(m.shape[:-1] + (1,), dtype=m.dtype))], dim=-1)
