@@ -27,9 +27,10 @@ from ..backend import get_array_module
 from ..backend.random import resolve_rng
 
 __all__ = [
-    "calculate_gain", "constant_", "deferred", "kaiming_normal_", "kaiming_uniform_",
-    "lecun_normal_", "lecun_uniform_", "normal_", "ones_", "orthogonal_", "small_random_",
-    "uniform_", "xavier_normal_", "xavier_uniform_", "zeros_",
+    "calculate_gain", "constant_", "deferred", "dirac_", "eye_", "kaiming_normal_",
+    "kaiming_uniform_", "lecun_normal_", "lecun_uniform_", "normal_", "ones_", "orthogonal_",
+    "small_random_", "sparse_", "trunc_normal_", "uniform_", "xavier_normal_", "xavier_uniform_",
+    "zeros_",
 ]
 
 _LINEAR_FNS = (
@@ -296,3 +297,103 @@ def orthogonal_(t: Tensor, gain: float = 1, *, rng=None) -> Tensor:
     if rows < cols:
         q = q.T
     return _fill(t, (gain * q).reshape(t.shape))
+
+
+def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+                  b: float = 2.0, *, rng=None) -> Tensor:
+    """Fill ``t`` with samples of N(mean, std^2) conditioned on ``a <= x <= b``; returns ``t``.
+
+    ``a`` and ``b`` bound the values themselves (not in units of ``std``), as in PyTorch. The
+    draw is exact: normal samples outside [a, b] are drawn again (``_truncated_standard``).
+    """
+    who = "trunc_normal_"
+    mean, std = _number(who, "mean", mean), _number(who, "std", std, nonnegative=True)
+    a, b = _number(who, "a", a), _number(who, "b", b)
+    if not a <= b:
+        raise ValueError(f"{who}: a must not exceed b, got a={a}, b={b}")
+    if _skipped(_target(who, t)):
+        return t
+    if std == 0:
+        return _fill(t, get_array_module().full(t.shape, min(max(mean, a), b)))
+    z = _truncated_standard(_rng(who, rng), (a - mean) / std, (b - mean) / std, t.numel())
+    return _fill(t, (mean + std * z).clip(a, b).reshape(t.shape))
+
+
+def _truncated_standard(gen, lo: float, hi: float, n: int):
+    """``n`` draws of a standard normal conditioned on [lo, hi], by rejection.
+
+    The proposal keeps acceptance high: the normal itself when [lo, hi] holds at least 1% of its
+    mass; for a narrow interval a uniform on it (accepted with the density's ratio to its peak
+    there); for a far tail Robert's (1995) shifted exponential.
+    """
+    xp = get_array_module()  # host arrays, as every initializer draws
+    mass = (math.erf(hi / math.sqrt(2)) - math.erf(lo / math.sqrt(2))) / 2
+    peak = min(max(0.0, lo), hi)  # the point of [lo, hi] where the density is highest
+    sign = -1.0 if peak < 0 else 1.0  # a left tail is drawn as a right one, mirrored
+    near, far = sorted((sign * lo, sign * hi), key=abs)
+    rate = (near + math.sqrt(near * near + 4)) / 2
+    out = xp.zeros(0)
+    while out.size < n:
+        k = 2 * (n - out.size) + 16
+        if mass >= 0.01:
+            x = gen.standard_normal(k)
+        elif (hi - lo) * max(abs(peak), 1.0) <= 5:
+            x = gen.uniform(lo, hi, k)
+            x = x[gen.uniform(size=k) <= xp.exp((peak * peak - x * x) / 2)]
+        else:
+            y = near + gen.exponential(1 / rate, k)
+            x = sign * y[gen.uniform(size=k) <= xp.exp(-((y - rate) ** 2) / 2)]
+        out = xp.concatenate([out, x[(x >= lo) & (x <= hi)]])
+    return out[:n]
+
+
+def eye_(t: Tensor) -> Tensor:
+    """Fill the 2-D ``t`` with the identity matrix (ones on the diagonal of a non-square one)."""
+    who = "eye_"
+    if _target(who, t).ndim != 2:
+        raise ValueError(f"{who}: only 2-D tensors are supported, got shape {t.shape}")
+    if _skipped(t):
+        return t
+    return _fill(t, get_array_module().eye(*t.shape))
+
+
+def dirac_(t: Tensor, groups: int = 1) -> Tensor:
+    """Fill a 3-, 4- or 5-D convolution weight with the Dirac delta: the convolution keeps its
+    input channels (as many as fit, in each of ``groups`` groups); returns ``t``."""
+    who = "dirac_"
+    if _target(who, t).ndim not in (3, 4, 5):
+        raise ValueError(f"{who}: only 3-, 4- or 5-D tensors are supported, got shape {t.shape}")
+    if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
+        raise ValueError(f"{who}: groups must be an int >= 1, got {groups!r}")
+    if t.shape[0] % groups != 0:
+        raise ValueError(f"{who}: dim 0 ({t.shape[0]}) must be divisible by groups={groups}")
+    if _skipped(t):
+        return t
+    values = get_array_module().zeros(t.shape)
+    per_group = t.shape[0] // groups
+    centre = tuple(size // 2 for size in t.shape[2:])
+    for g in range(groups):
+        for d in range(min(per_group, t.shape[1])):
+            values[(g * per_group + d, d, *centre)] = 1
+    return _fill(t, values)
+
+
+def sparse_(t: Tensor, sparsity: float, std: float = 0.01, *, rng=None) -> Tensor:
+    """Fill the 2-D ``t`` with N(0, std^2) samples, then zero ``ceil(sparsity * rows)`` entries of
+    each column at random rows (Martens, 2010); returns ``t``."""
+    who = "sparse_"
+    if _target(who, t).ndim != 2:
+        raise ValueError(f"{who}: only 2-D tensors are supported, got shape {t.shape}")
+    sparsity = _number(who, "sparsity", sparsity, nonnegative=True)
+    if sparsity > 1:
+        raise ValueError(f"{who}: sparsity must be in [0, 1], got {sparsity}")
+    std = _number(who, "std", std, nonnegative=True)
+    if _skipped(t):
+        return t
+    gen = _rng(who, rng)
+    rows, cols = t.shape
+    values = gen.normal(0.0, std, size=(rows, cols))
+    zeros = math.ceil(sparsity * rows)
+    for col in range(cols):
+        values[gen.permutation(rows)[:zeros], col] = 0
+    return _fill(t, values)
