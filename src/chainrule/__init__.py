@@ -128,8 +128,21 @@ from .ops import (
     zeros,
     zeros_like,
 )
+from .ops.einsum import *  # noqa: F403 - einsum, outer, dot, cdist, diag...
+from .ops.einsum import __all__ as _einsum_names
+from .ops.math import *  # noqa: F403 - floor, erf, log1p, atan2, isnan...
+from .ops.math import __all__ as _math_names
+from .ops.rearrange import *  # noqa: F403 - cumsum, flip, roll, unbind, meshgrid...
+from .ops.rearrange import __all__ as _rearrange_names
+from .ops.select import *  # noqa: F403 - nonzero, unique, scatter, isclose, normal...
+from .ops.select import __all__ as _select_names
+from .ops.stats import *  # noqa: F403 - prod, amax, norm, median...
+from .ops.stats import __all__ as _stats_names
 
 mm = bmm = matmul
+sgn = sign
+absolute = abs
+negative = neg
 
 
 def is_tensor(obj) -> bool:  # noqa: A001
@@ -175,7 +188,8 @@ __all__ = [
     "tanh", "topk", "transpose", "tril", "triu", "uint8", "unsqueeze", "var", "where", "zeros",
     "zeros_like", "Generator", "inference_mode", "one_hot", "get_default_device",
     "get_default_dtype", "set_default_device",
-    "set_default_dtype", "index_select", "repeat_interleave", "tile",
+    "set_default_dtype", "index_select", "repeat_interleave", "tile", "sgn", "absolute",
+    "negative",
     # chainrule's
     "F",
     "Function",
@@ -206,3 +220,4 @@ __all__ = [
     "trace",
     "value_and_grad",
 ]
+__all__ += _einsum_names + _math_names + _rearrange_names + _select_names + _stats_names

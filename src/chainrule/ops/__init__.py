@@ -17,11 +17,16 @@ from . import (
     methods,
     normalization,
     pool,
+    rearrange,
     reduce,
+    select,
     shape,
+    stats,
 )
 from . import dropout as _dropout  # the module; `dropout` below is the function
+from . import einsum as _einsum  # the module; `einsum` below is the function
 from . import embedding_bag as _embedding_bag  # likewise
+from . import math as _math
 from . import repeat as _repeat  # the module; `repeat` below is the function
 from . import softmax as _softmax  # the module; `softmax` below is the function
 from ._broadcast import sum_to
@@ -30,19 +35,24 @@ from .attention import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .creation import *  # noqa: F403
 from .dropout import *  # noqa: F403
+from .einsum import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .embedding_bag import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .join import *  # noqa: F403
 from .linalg import *  # noqa: F403
 from .loss import *  # noqa: F403
+from .math import *  # noqa: F403
 from .methods import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .pool import *  # noqa: F403
+from .rearrange import *  # noqa: F403
 from .reduce import *  # noqa: F403
 from .repeat import *  # noqa: F403
+from .select import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .softmax import *  # noqa: F403
+from .stats import *  # noqa: F403
 
 __all__ = (
     ["sum_to"]  # broadcast_to comes with shape.__all__
@@ -52,16 +62,21 @@ __all__ = (
     + creation.__all__
     + _dropout.__all__
     + elementwise.__all__
+    + _einsum.__all__
     + _embedding_bag.__all__
     + indexing.__all__
     + join.__all__
     + linalg.__all__
     + loss.__all__
+    + _math.__all__
     + methods.__all__
     + normalization.__all__
     + pool.__all__
+    + rearrange.__all__
     + reduce.__all__
     + _repeat.__all__
+    + select.__all__
     + shape.__all__
     + _softmax.__all__
+    + stats.__all__
 )

@@ -1,0 +1,212 @@
+"""Einstein summation and the products built on it: einsum, outer, dot, inner, mv, tensordot;
+cdist; diag and trace; triu_indices/tril_indices.
+
+``einsum("ij,jk->ik", a, b)`` multiplies the operands' entries that share index letters and sums
+over the letters missing from the output. Its gradient with respect to one operand is another
+einsum: the output's gradient times the other operands, summed over what the operand does not
+have, e.g. ``d/da = einsum("ik,jk->ij", g, b)``. A letter that only that operand has (summed away
+inside it) gets the gradient broadcast along it. So einsum differentiates to any order.
+"""
+
+from __future__ import annotations
+
+import string
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .reduce import sum as _sum
+from .shape import broadcast_to, reshape, unsqueeze
+from .stats import norm
+
+__all__ = ["cdist", "diag", "dot", "einsum", "inner", "mv", "outer", "tensordot", "trace",
+           "tril_indices", "triu_indices"]
+
+
+class Einsum(Function):
+    def forward(self, *arrays):
+        return get_array_module(*arrays).einsum(self.equation, *arrays,
+                                                optimize=len(arrays) > 2)
+
+    def backward(self, g):
+        ins, out = self.subscripts
+        grads = []
+        for k, (x, sub) in enumerate(zip(self.inputs, ins)):
+            if not self.needs_input_grad[k]:
+                grads.append(None)
+                continue
+            others = [(t, s) for j, (t, s) in enumerate(zip(self.inputs, ins)) if j != k]
+            seen = out + "".join(s for _, s in others)
+            kept = "".join(c for c in sub if c in seen)
+            eq = ",".join([out] + [s for _, s in others]) + "->" + kept
+            grad = Einsum.apply(g, *[t for t, _ in others], equation=eq,
+                                subscripts=([out] + [s for _, s in others], kept))
+            if kept != sub:  # letters summed inside this operand alone: broadcast back along them
+                grad = broadcast_to(reshape(grad, tuple(n if c in kept else 1
+                                                        for c, n in zip(sub, x.shape))), x.shape)
+            grads.append(grad)
+        return tuple(grads)
+
+
+def _parse(equation, shapes):
+    """The equation with '...' spelled out as letters: (input subscripts, output subscripts)."""
+    eq = equation.replace(" ", "")
+    lhs, arrow, rhs = eq.partition("->")
+    ins = lhs.split(",")
+    if len(ins) != len(shapes):
+        raise ValueError(f"einsum: the equation {equation!r} has {len(ins)} operands, but "
+                         f"{len(shapes)} tensors were given")
+    spare = [c for c in string.ascii_letters if c not in eq]
+    width = max([len(s) - (len(sub) - 3) for sub, s in zip(ins, shapes) if "..." in sub],
+                default=0)
+    dots = "".join(spare[:width])
+    full = []
+    for sub, shape in zip(ins, shapes):
+        if "..." in sub:
+            n = len(shape) - (len(sub) - 3)
+            sub = sub.replace("...", dots[width - n:] if n else "")
+        if len(sub) != len(shape) or not all(c in string.ascii_letters for c in sub):
+            raise ValueError(f"einsum: subscripts {sub!r} do not fit an operand of shape "
+                             f"{tuple(shape)} in {equation!r}")
+        full.append(sub)
+    if arrow:
+        out = rhs.replace("...", dots)
+    else:  # implicit: the letters used once, in alphabetical order, after the ellipsis
+        letters = "".join(full)
+        out = dots + "".join(sorted(c for c in set(letters) if letters.count(c) == 1
+                                    and c not in dots))
+    sizes = {}
+    for sub, shape in zip(full, shapes):
+        for c, n in zip(sub, shape):
+            if sizes.setdefault(c, n) != n:
+                raise ValueError(f"einsum: index {c!r} has sizes {sizes[c]} and {n} in "
+                                 f"{equation!r} (shapes {[tuple(s) for s in shapes]})")
+    if any(c not in sizes for c in out) or len(set(out)) != len(out):
+        raise ValueError(f"einsum: output subscripts {out!r} must be distinct input letters")
+    return full, out
+
+
+def einsum(equation, *operands):
+    """Einstein summation over ``operands`` (PyTorch's and NumPy's notation, with '...')."""
+    if len(operands) == 1 and isinstance(operands[0], (tuple, list)):
+        operands = tuple(operands[0])
+    if not isinstance(equation, str):
+        raise TypeError(f"einsum: equation must be a string, got {type(equation).__name__}")
+    ins, out = _parse(equation, [getattr(t, "shape", ()) for t in operands])
+    for t, sub in zip(operands, ins):
+        if getattr(t, "requires_grad", False) and len(set(sub)) != len(sub):
+            raise ValueError(f"einsum: the repeated index in {sub!r} (a diagonal) has no "
+                             "gradient in chainrule; take torch.diagonal-style slices first")
+    eq = ",".join(ins) + "->" + out
+    return Einsum.apply(*operands, equation=eq, subscripts=(ins, out))
+
+
+def outer(a, b):
+    return einsum("i,j->ij", a, b)
+
+
+def dot(a, b):
+    if a.ndim != 1 or b.ndim != 1:
+        raise ValueError(f"dot: expects two 1-D tensors, got shapes {a.shape} and {b.shape}")
+    return einsum("i,i->", a, b)
+
+
+def inner(a, b):
+    """The sum over the last axes of a and b (a product for a scalar)."""
+    if a.ndim == 0 or b.ndim == 0:
+        return a * b
+    return tensordot(a, b, ([a.ndim - 1], [b.ndim - 1]))
+
+
+def mv(m, v):
+    if m.ndim != 2 or v.ndim != 1:
+        raise ValueError(f"mv: expects a 2-D matrix and a 1-D vector, got {m.shape}, {v.shape}")
+    return einsum("ij,j->i", m, v)
+
+
+def tensordot(a, b, dims=2):
+    """Sum over the last ``dims`` axes of a and the first of b, or over the axis lists
+    ``dims = (axes_a, axes_b)``."""
+    if isinstance(dims, int):
+        axes_a, axes_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
+    else:
+        axes_a, axes_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+    letters = iter(string.ascii_letters)
+    sa = [next(letters) for _ in range(a.ndim)]
+    sb = [next(letters) for _ in range(b.ndim)]
+    for i, j in zip(axes_a, axes_b):
+        sb[j] = sa[i]
+    out = [c for i, c in enumerate(sa) if i not in [k % max(a.ndim, 1) for k in axes_a]]
+    out += [c for j, c in enumerate(sb) if j not in [k % max(b.ndim, 1) for k in axes_b]]
+    return einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
+
+
+def cdist(x1, x2, p: float = 2.0):
+    """The p-norm distance between each row of x1 (..., P, M) and each of x2 (..., R, M)."""
+    if x1.shape[-1] != x2.shape[-1]:
+        raise ValueError(f"cdist: x1 {x1.shape} and x2 {x2.shape} must have the same last size")
+    return norm(unsqueeze(x1, -2) - unsqueeze(x2, -3), p, dim=-1)
+
+
+class _DiagEmbed(Function):
+    """A vector laid on diagonal ``k`` of a zero matrix of ``shape``."""
+
+    def forward(self, v):
+        xp = get_array_module(v)
+        m = xp.zeros(self.shape, v.dtype)
+        rows = xp.arange(v.shape[0]) + max(-self.k, 0)
+        m[rows, rows + self.k] = v
+        return m
+
+    def backward(self, g):
+        return _DiagPart.apply(g, k=self.k)
+
+
+class _DiagPart(Function):
+    """Diagonal ``k`` of a matrix, as a vector."""
+
+    def forward(self, m):
+        return get_array_module(m).diagonal(m, self.k).copy()
+
+    def backward(self, g):
+        return _DiagEmbed.apply(g, k=self.k, shape=self.inputs[0].shape)
+
+
+def diag(x, diagonal: int = 0):
+    """A 1-D x laid on a diagonal of a square matrix, or a 2-D x's diagonal as a vector."""
+    k = int(diagonal)
+    if x.ndim == 1:
+        n = x.shape[0] + abs(k)
+        return _DiagEmbed.apply(x, k=k, shape=(n, n))
+    if x.ndim == 2:
+        return _DiagPart.apply(x, k=k)
+    raise ValueError(f"diag: expects a 1-D or 2-D tensor, got shape {x.shape}")
+
+
+def trace(x):
+    if x.ndim != 2:
+        raise ValueError(f"trace: expects a 2-D tensor, got shape {x.shape}")
+    return _sum(diag(x))
+
+
+def _tri_indices(name, rows, cols, offset, upper):
+    xp = get_array_module()
+    if cols is None:
+        cols = rows
+    r, c = (xp.triu_indices if upper else xp.tril_indices)(rows, offset, cols)
+    return Tensor(xp.stack([r, c]).astype("int64"))
+
+
+def triu_indices(row: int, col: int, offset: int = 0):
+    """The (2, N) row and column indices of the upper triangle (PyTorch's layout)."""
+    return _tri_indices("triu_indices", row, col, offset, True)
+
+
+def tril_indices(row: int, col: int, offset: int = 0):
+    return _tri_indices("tril_indices", row, col, offset, False)
+
+
+for _name, _fn in {"outer": outer, "ger": outer, "dot": dot, "inner": inner, "mv": mv,
+                   "diag": diag, "trace": trace, "mm": lambda a, b: a @ b,
+                   "bmm": lambda a, b: a @ b}.items():
+    setattr(Tensor, _name, _fn)

@@ -1,0 +1,381 @@
+"""More elementwise functions, PyTorch's names: each forward beside its derivative.
+
+The derivatives are the calculus textbook's, written with chainrule ops on ``self.inputs`` and
+``self.output`` so that they differentiate again:
+
+    d rsqrt(x) = -1/2 x^(-3/2)      d expm1(x) = e^x          d log1p(x) = 1 / (1 + x)
+    d tan(x) = 1 + tan(x)^2         d atan(x) = 1 / (1 + x^2)  d asin(x) = 1 / sqrt(1 - x^2)
+    d erf(x) = 2 / sqrt(pi) e^(-x^2)
+    atan2(y, x): dy = x / (x^2 + y^2), dx = -y / (x^2 + y^2)
+    remainder(a, b) = a - b floor(a / b): da = 1, db = -floor(a / b)
+
+The rounding functions (floor, ceil, round, trunc) are flat almost everywhere: their gradient is
+0, as PyTorch's. Tests, predicates and ``nan_to_num`` round it off. Array code goes through
+``get_array_module``, so every function runs on NumPy and CuPy arrays alike.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd.function import Function, nondiff
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._broadcast import sum_to
+from ._special import erf as _erf
+from ._special import erfc as _erfc
+from .elementwise import _check_broadcast, clip, cos, div, exp, fill_where, sign, sqrt, where
+from .elementwise import pow as _pow
+
+__all__ = [
+    "acos", "asin", "atan", "atan2", "ceil", "clamp_max", "clamp_min", "cosh", "erf", "erfc",
+    "exp2", "expm1", "floor", "floor_divide", "fmod", "frac", "hypot", "isfinite", "isinf",
+    "isnan", "lerp", "log10", "log1p", "log2", "logaddexp", "nan_to_num", "reciprocal",
+    "remainder", "round", "rsqrt", "signbit", "sinh", "square", "tan", "trunc",
+]
+
+
+def _as_tensor(x, like):
+    return x if isinstance(x, Tensor) else Tensor(
+        get_array_module(like._data).asarray(x, dtype=like._data.dtype))
+
+
+class _Unary(Function):
+    """One array function forward; subclasses give ``rule(x, out, g)``, the chain rule."""
+
+    def forward(self, x):
+        return self.fn(get_array_module(x), x)
+
+    def backward(self, g):
+        return self.rule(self.inputs[0], self.output, g)
+
+
+class Rsqrt(_Unary):
+    fn = staticmethod(lambda xp, x: 1 / xp.sqrt(x))
+    rule = staticmethod(lambda x, out, g: g * -0.5 * out * out * out)
+
+
+class Expm1(_Unary):
+    fn = staticmethod(lambda xp, x: xp.expm1(x))
+    rule = staticmethod(lambda x, out, g: g * (out + 1))
+
+
+class Log1p(_Unary):
+    fn = staticmethod(lambda xp, x: xp.log1p(x))
+    rule = staticmethod(lambda x, out, g: g / (x + 1))
+
+
+class Log2(_Unary):
+    fn = staticmethod(lambda xp, x: xp.log2(x))
+    rule = staticmethod(lambda x, out, g: g / (x * math.log(2)))
+
+
+class Log10(_Unary):
+    fn = staticmethod(lambda xp, x: xp.log10(x))
+    rule = staticmethod(lambda x, out, g: g / (x * math.log(10)))
+
+
+class Exp2(_Unary):
+    fn = staticmethod(lambda xp, x: xp.exp2(x))
+    rule = staticmethod(lambda x, out, g: g * out * math.log(2))
+
+
+class Tan(_Unary):
+    fn = staticmethod(lambda xp, x: xp.tan(x))
+    rule = staticmethod(lambda x, out, g: g * (out * out + 1))
+
+
+class Atan(_Unary):
+    fn = staticmethod(lambda xp, x: xp.arctan(x))
+    rule = staticmethod(lambda x, out, g: g / (x * x + 1))
+
+
+class Asin(_Unary):
+    fn = staticmethod(lambda xp, x: xp.arcsin(x))
+    rule = staticmethod(lambda x, out, g: g / sqrt(1 - x * x))
+
+
+class Acos(_Unary):
+    fn = staticmethod(lambda xp, x: xp.arccos(x))
+    rule = staticmethod(lambda x, out, g: -g / sqrt(1 - x * x))
+
+
+class Sinh(_Unary):
+    fn = staticmethod(lambda xp, x: xp.sinh(x))
+    rule = staticmethod(lambda x, out, g: g * cosh(x))
+
+
+class Cosh(_Unary):
+    fn = staticmethod(lambda xp, x: xp.cosh(x))
+    rule = staticmethod(lambda x, out, g: g * sinh(x))
+
+
+class Erf(_Unary):
+    fn = staticmethod(lambda xp, x: _erf(x).astype(x.dtype, copy=False))
+    rule = staticmethod(lambda x, out, g: g * (2 / math.sqrt(math.pi)) * exp(-(x * x)))
+
+
+class Erfc(_Unary):
+    fn = staticmethod(lambda xp, x: _erfc(x).astype(x.dtype, copy=False))
+    rule = staticmethod(lambda x, out, g: g * (-2 / math.sqrt(math.pi)) * exp(-(x * x)))
+
+
+class Flat(_Unary):
+    """floor, ceil, round, trunc: steps, whose derivative is 0 wherever it exists."""
+
+    def forward(self, x):
+        return self.fn(get_array_module(x), x)
+
+    def backward(self, g):
+        return Tensor(get_array_module(g._data).zeros_like(g._data))
+
+
+class NanToNum(_Unary):
+    """Non-finite values replaced; the gradient passes where x was finite, else 0."""
+
+    def forward(self, x):
+        return get_array_module(x).nan_to_num(x, nan=self.nan, posinf=self.posinf,
+                                               neginf=self.neginf)
+
+    def backward(self, g):
+        x = self.inputs[0]._data
+        return fill_where(~get_array_module(x).isfinite(x), 0, g)
+
+
+class Atan2(Function):
+    def forward(self, y, x):
+        return get_array_module(y, x).arctan2(y, x)
+
+    def backward(self, g):
+        y, x = self.inputs
+        r2 = x * x + y * y
+        return sum_to(g * x / r2, y.shape), sum_to(-g * y / r2, x.shape)
+
+
+class Remainder(Function):
+    """a mod b with the divisor's sign (``truncate=False``, Python's %) or the dividend's
+    (``truncate=True``, C's fmod)."""
+
+    def forward(self, a, b):
+        xp = get_array_module(a, b)
+        return (xp.fmod if self.truncate else xp.remainder)(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs
+        q = (trunc if self.truncate else floor)(a / b)
+        return sum_to(g, a.shape), sum_to(-g * q, b.shape)
+
+
+class LogAddExp(Function):
+    def forward(self, a, b):
+        return get_array_module(a, b).logaddexp(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs
+        return sum_to(g * exp(a - self.output), a.shape), sum_to(g * exp(b - self.output), b.shape)
+
+
+class Hypot(Function):
+    def forward(self, a, b):
+        return get_array_module(a, b).hypot(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs
+        r = fill_where(self.output._data == 0, 1, self.output)  # 0/0 at the origin: gradient 0
+        return sum_to(g * a / r, a.shape), sum_to(g * b / r, b.shape)
+
+
+def _float_input(op, x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    return x
+
+
+def rsqrt(x):
+    """1 / sqrt(x)."""
+    return Rsqrt.apply(_float_input("rsqrt", x))
+
+
+def expm1(x):
+    """exp(x) - 1, accurate for small x."""
+    return Expm1.apply(_float_input("expm1", x))
+
+
+def log1p(x):
+    """log(1 + x), accurate for small x."""
+    return Log1p.apply(_float_input("log1p", x))
+
+
+def log2(x):
+    return Log2.apply(_float_input("log2", x))
+
+
+def log10(x):
+    return Log10.apply(_float_input("log10", x))
+
+
+def exp2(x):
+    return Exp2.apply(_float_input("exp2", x))
+
+
+def tan(x):
+    return Tan.apply(_float_input("tan", x))
+
+
+def atan(x):
+    return Atan.apply(_float_input("atan", x))
+
+
+def asin(x):
+    return Asin.apply(_float_input("asin", x))
+
+
+def acos(x):
+    return Acos.apply(_float_input("acos", x))
+
+
+def sinh(x):
+    return Sinh.apply(_float_input("sinh", x))
+
+
+def cosh(x):
+    return Cosh.apply(_float_input("cosh", x))
+
+
+def erf(x):
+    """The error function (Cephes' approximation, float64-accurate)."""
+    return Erf.apply(_float_input("erf", x))
+
+
+def erfc(x):
+    """1 - erf(x), accurate where erf(x) is close to 1."""
+    return Erfc.apply(_float_input("erfc", x))
+
+
+def _flat(name, fn):
+    def op(x):
+        x = _float_input(name, x)
+        if x._data.dtype.kind in "biu":  # integers are already whole
+            return x
+        return Flat.apply(x, fn=fn)
+
+    op.__name__ = op.__qualname__ = name
+    op.__doc__ = f"``{name}`` of each element; its gradient is 0 (a step function), as PyTorch's."
+    return op
+
+
+floor = _flat("floor", lambda xp, x: xp.floor(x))
+ceil = _flat("ceil", lambda xp, x: xp.ceil(x))
+trunc = _flat("trunc", lambda xp, x: xp.trunc(x))
+_round_half_even = _flat("round", lambda xp, x: xp.round(x))
+
+
+def round(x, *, decimals: int = 0):  # noqa: A001 - PyTorch's name
+    """Round half to even (PyTorch's and NumPy's rule), to ``decimals`` places; gradient 0."""
+    if decimals == 0:
+        return _round_half_even(x)
+    scale = 10.0 ** decimals
+    return _flat("round", lambda xp, a: xp.round(a * scale) / scale)(x)
+
+
+def frac(x):
+    """x - trunc(x), the fractional part with x's sign; gradient 1."""
+    return x - trunc(x)
+
+
+def remainder(a, b):
+    """a mod b with the sign of b (Python's ``%``, PyTorch's ``remainder``)."""
+    _check_broadcast("remainder", a, b)
+    return Remainder.apply(a, b, truncate=False)
+
+
+def fmod(a, b):
+    """a mod b with the sign of a (C's ``fmod``)."""
+    _check_broadcast("fmod", a, b)
+    return Remainder.apply(a, b, truncate=True)
+
+
+def floor_divide(a, b):
+    """floor(a / b), not differentiable (PyTorch's ``//``)."""
+    a = a if isinstance(a, Tensor) else _as_tensor(a, b)
+    b = b if isinstance(b, Tensor) else _as_tensor(b, a)
+    return nondiff(lambda u, v: get_array_module(u, v).floor_divide(u, v), a, b)
+
+
+def atan2(y, x):
+    """The angle of the point (x, y), in (-pi, pi]."""
+    _check_broadcast("atan2", y, x)
+    return Atan2.apply(y, x)
+
+
+def logaddexp(a, b):
+    """log(exp(a) + exp(b)) without overflow."""
+    _check_broadcast("logaddexp", a, b)
+    return LogAddExp.apply(a, b)
+
+
+def hypot(a, b):
+    """sqrt(a^2 + b^2) without overflow."""
+    _check_broadcast("hypot", a, b)
+    return Hypot.apply(a, b)
+
+
+def square(x):
+    return _pow(x, 2)
+
+
+def reciprocal(x):
+    return div(1, x)
+
+
+def clamp_min(x, min):  # noqa: A002 - PyTorch's argument name
+    return clip(x, min, None)
+
+
+def clamp_max(x, max):  # noqa: A002 - PyTorch's argument name
+    return clip(x, None, max)
+
+
+def lerp(start, end, weight):
+    """start + weight * (end - start)."""
+    return start + weight * (end - start)
+
+
+def nan_to_num(x, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
+    """NaN -> ``nan``, +inf -> ``posinf`` and -inf -> ``neginf`` (default: the dtype's largest
+    and smallest finite values); the gradient is 0 at the replaced entries."""
+    return NanToNum.apply(_float_input("nan_to_num", x), nan=nan, posinf=posinf, neginf=neginf)
+
+
+def _predicate(name, test):
+    def op(x):
+        x = _float_input(name, x)
+        return nondiff(lambda a: get_array_module(a).asarray(test(get_array_module(a), a)), x)
+
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+isnan = _predicate("isnan", lambda xp, a: xp.isnan(a))
+isinf = _predicate("isinf", lambda xp, a: xp.isinf(a))
+isfinite = _predicate("isfinite", lambda xp, a: xp.isfinite(a))
+signbit = _predicate("signbit", lambda xp, a: xp.signbit(a))
+
+_METHODS = {
+    "rsqrt": rsqrt, "expm1": expm1, "log1p": log1p, "log2": log2, "log10": log10, "exp2": exp2,
+    "tan": tan, "atan": atan, "arctan": atan, "asin": asin, "arcsin": asin, "acos": acos,
+    "arccos": acos, "sinh": sinh, "cosh": cosh, "erf": erf, "erfc": erfc, "floor": floor,
+    "ceil": ceil, "trunc": trunc, "round": round, "frac": frac, "remainder": remainder,
+    "fmod": fmod, "floor_divide": floor_divide, "atan2": atan2, "arctan2": atan2,
+    "logaddexp": logaddexp, "hypot": hypot, "square": square, "reciprocal": reciprocal,
+    "clamp_min": clamp_min, "clamp_max": clamp_max, "lerp": lerp, "nan_to_num": nan_to_num,
+    "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "signbit": signbit, "sgn": sign,
+    "absolute": lambda self: self.abs(), "negative": lambda self: -self, "neg": lambda self: -self,
+    "cos": cos, "where": lambda self, condition, other: where(condition, self, other),
+}
+for _name, _fn in _METHODS.items():
+    setattr(Tensor, _name, _fn)
+Tensor.__mod__ = remainder
+Tensor.__rmod__ = lambda self, other: remainder(_as_tensor(other, self), self)
+Tensor.__floordiv__ = floor_divide
+Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)

@@ -1,0 +1,262 @@
+"""Running sums and rearrangements, PyTorch's names: cumsum, flip, roll, diff, unbind, movedim,
+swapaxes, unflatten, the stacks, meshgrid, take and take_along_dim.
+
+Each new primitive's gradient is another of them: flipping is its own adjoint, a roll's is the
+roll back, and a running sum's is the running sum taken from the other end (flip, cumsum, flip).
+The rest are compositions of differentiable ops (slices, permutes, reshapes, concats, gathers).
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._args import dim_or_axis
+from .indexing import gather
+from .join import concat, split
+from .shape import (
+    _int_tuple,
+    _one_axis,
+    broadcast_to,
+    getitem,
+    normalize_axis,
+    permute,
+    reshape,
+    squeeze,
+    transpose,
+    unsqueeze,
+)
+
+__all__ = [
+    "atleast_1d", "atleast_2d", "broadcast_shapes", "broadcast_tensors", "column_stack",
+    "cumsum", "diff", "dstack", "flip", "hstack", "meshgrid", "movedim", "ravel", "roll",
+    "swapaxes", "take", "take_along_dim", "unbind", "unflatten", "vstack",
+]
+
+
+class Flip(Function):
+    def forward(self, x):
+        return get_array_module(x).flip(x, axis=self.axes)
+
+    def backward(self, g):
+        return Flip.apply(g, axes=self.axes)
+
+
+class Roll(Function):
+    def forward(self, x):
+        return get_array_module(x).roll(x, self.shifts, axis=self.axes)
+
+    def backward(self, g):
+        back = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
+        return Roll.apply(g, shifts=back, axes=self.axes)
+
+
+class CumSum(Function):
+    """y_i = x_0 + ... + x_i along ``axis``; dL/dx_j = g_j + ... + g_n, the sum from the end."""
+
+    def forward(self, x):
+        return get_array_module(x).cumsum(x, axis=self.axis)
+
+    def backward(self, g):
+        axes = (self.axis,)
+        return Flip.apply(CumSum.apply(Flip.apply(g, axes=axes), axis=self.axis), axes=axes)
+
+
+def flip(x, dims):
+    """``x`` reversed along ``dims`` (an int or a sequence of ints)."""
+    dims = _int_tuple("flip", "dims", (dims,) if not isinstance(dims, (tuple, list)) else dims)
+    return Flip.apply(x, axes=normalize_axis("flip", dims, x.ndim))
+
+
+def roll(x, shifts, dims=None):
+    """``x`` shifted cyclically by ``shifts`` along ``dims`` (all elements, flattened, for None)."""
+    if dims is None:
+        shape = x.shape
+        return reshape(Roll.apply(reshape(x, -1), shifts=int(shifts), axes=0), shape)
+    shifts = _int_tuple("roll", "shifts", (shifts,) if not isinstance(shifts, (tuple, list))
+                        else shifts)
+    dims = _int_tuple("roll", "dims", (dims,) if not isinstance(dims, (tuple, list)) else dims)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
+    axes = tuple(_one_axis("roll", d, x.ndim) for d in dims)
+    return Roll.apply(x, shifts=shifts, axes=axes)
+
+
+def cumsum(x, dim=None, *, dtype=None, axis=None):
+    """Running sums along ``dim`` (PyTorch requires it; NumPy's ``axis`` also works)."""
+    dim = dim_or_axis("cumsum", axis, dim)
+    if dim is None:
+        raise TypeError("cumsum: dim is required (PyTorch's); flatten first for a running sum "
+                        "over all elements")
+    if dtype is not None:
+        x = x.astype(dtype)
+    elif x.dtype.kind in "biu":  # PyTorch sums integers and booleans in int64
+        x = x.astype("int64")
+    return CumSum.apply(x, axis=_one_axis("cumsum", dim, x.ndim))
+
+
+def diff(x, n: int = 1, dim: int = -1, prepend=None, append=None):
+    """The n-th forward difference along ``dim``: ``x[i + 1] - x[i]``, ``n`` times."""
+    axis = _one_axis("diff", dim, x.ndim)
+    if prepend is not None or append is not None:
+        parts = [p for p in (prepend, x, append) if p is not None]
+        x = concat([p if isinstance(p, Tensor) else Tensor(get_array_module(x._data).asarray(p))
+                    for p in parts], axis)
+    if n < 0:
+        raise ValueError(f"diff: n must be >= 0, got {n}")
+    lead = (slice(None),) * axis
+    for _ in range(n):
+        x = getitem(x, lead + (slice(1, None),)) - getitem(x, lead + (slice(None, -1),))
+    return x
+
+
+def unbind(x, dim: int = 0):
+    """The slices of ``x`` along ``dim``, each without that axis (a tuple)."""
+    axis = _one_axis("unbind", dim, x.ndim)
+    if x.shape[axis] == 0:
+        return ()
+    return tuple(squeeze(p, axis) for p in split(x, 1, axis))
+
+
+def movedim(x, source, destination):
+    """``x`` with the axes ``source`` moved to the positions ``destination``; the others keep
+    their order."""
+    src = _int_tuple("movedim", "source", (source,) if isinstance(source, int) else source)
+    dst = _int_tuple("movedim", "destination",
+                     (destination,) if isinstance(destination, int) else destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source {src} and destination {dst} must have the same length")
+    src = [_one_axis("movedim", s, x.ndim) for s in src]
+    dst = [_one_axis("movedim", d, x.ndim) for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"movedim: repeated axes in source {src} or destination {dst}")
+    rest = iter([a for a in range(x.ndim) if a not in src])
+    where = dict(zip(dst, src))
+    return permute(x, [where[i] if i in where else next(rest) for i in range(x.ndim)])
+
+
+def swapaxes(x, axis0: int, axis1: int):
+    return transpose(x, axis0, axis1)
+
+
+def ravel(x):
+    return reshape(x, -1)
+
+
+def unflatten(x, dim: int, sizes):
+    """Axis ``dim`` split into ``sizes`` (one may be -1)."""
+    axis = _one_axis("unflatten", dim, x.ndim)
+    sizes = _int_tuple("unflatten", "sizes", (sizes,))
+    return reshape(x, x.shape[:axis] + sizes + x.shape[axis + 1:])
+
+
+def atleast_1d(x):
+    return reshape(x, (1,)) if x.ndim == 0 else x
+
+
+def atleast_2d(x):
+    return reshape(x, (1,) * (2 - x.ndim) + x.shape) if x.ndim < 2 else x
+
+
+def hstack(tensors):
+    """Concatenate along axis 1 (axis 0 for 1-D tensors)."""
+    tensors = [atleast_1d(t) for t in tensors]
+    return concat(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Concatenate along axis 0, 1-D tensors as rows."""
+    return concat([atleast_2d(t) for t in tensors], 0)
+
+
+def dstack(tensors):
+    """Concatenate along axis 2, smaller tensors seen as (1, N, 1) or (M, N, 1)."""
+    def three(t):
+        t = atleast_2d(t)
+        return unsqueeze(t, 2) if t.ndim == 2 else t
+
+    return concat([three(t) for t in tensors], 2)
+
+
+def column_stack(tensors):
+    """1-D tensors as columns, 2-D ones as they are, side by side."""
+    return concat([reshape(t, (-1, 1)) if t.ndim <= 1 else t for t in tensors], 1)
+
+
+def broadcast_shapes(*shapes):
+    """The shape that ``shapes`` broadcast to, or a ValueError naming them."""
+    out = []
+    for dims in zip(*[(1,) * (max(map(len, shapes), default=0) - len(s)) + tuple(s)
+                      for s in shapes]):
+        big = {d for d in dims if d != 1}
+        if len(big) > 1:
+            raise ValueError(f"broadcast_shapes: shapes {list(shapes)} cannot be broadcast")
+        out.append(big.pop() if big else 1)
+    return tuple(out)
+
+
+def broadcast_tensors(*tensors):
+    shape = broadcast_shapes(*[t.shape for t in tensors])
+    return tuple(broadcast_to(t, shape) for t in tensors)
+
+
+def meshgrid(*tensors, indexing: str | None = None):
+    """Coordinate grids from 1-D tensors: ``indexing="ij"`` (PyTorch's default) or ``"xy"``."""
+    if len(tensors) == 1 and isinstance(tensors[0], (tuple, list)):
+        tensors = tuple(tensors[0])
+    indexing = "ij" if indexing is None else indexing
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    if any(t.ndim > 1 for t in tensors):
+        raise ValueError(f"meshgrid: expects 0-D or 1-D tensors, got shapes "
+                         f"{[t.shape for t in tensors]}")
+    tensors = [atleast_1d(t) for t in tensors]
+    swap = indexing == "xy" and len(tensors) >= 2
+    order = [1, 0] + list(range(2, len(tensors))) if swap else list(range(len(tensors)))
+    shape = tuple(tensors[i].shape[0] for i in order)
+    grids = []
+    for i, t in enumerate(tensors):
+        at = order.index(i)
+        grids.append(broadcast_to(reshape(t, tuple(-1 if k == at else 1
+                                                   for k in range(len(shape)))), shape))
+    return tuple(grids)
+
+
+def take(x, index):
+    """The elements of ``x``, flattened, at ``index`` (ints; the result has index's shape)."""
+    idx = index._data if isinstance(index, Tensor) else get_array_module(x._data).asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"take: index must hold integers, got dtype {idx.dtype}")
+    n = x._data.size
+    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+        raise IndexError(f"take: index out of range for a tensor of {n} elements")
+    return getitem(reshape(x, -1), Tensor(idx % max(n, 1)))
+
+
+def take_along_dim(x, indices, dim=None):
+    """``gather`` with broadcasting (PyTorch's ``take_along_dim``); ``dim=None``: flattened."""
+    if dim is None:
+        return take(x, reshape(indices, -1) if isinstance(indices, Tensor) else indices)
+    axis = _one_axis("take_along_dim", dim, x.ndim)
+    idx = indices if isinstance(indices, Tensor) else Tensor(
+        get_array_module(x._data).asarray(indices))
+    if idx.ndim != x.ndim:
+        raise ValueError(f"take_along_dim: indices of shape {idx.shape} must have as many axes "
+                         f"as the input {x.shape}")
+    shape = broadcast_shapes(tuple(n for k, n in enumerate(x.shape) if k != axis),
+                             tuple(n for k, n in enumerate(idx.shape) if k != axis))
+    full = list(shape)
+    x = broadcast_to(x, tuple(full[:axis] + [x.shape[axis]] + full[axis:]))
+    idx = Tensor(get_array_module(idx._data).broadcast_to(
+        idx._data, tuple(full[:axis] + [idx.shape[axis]] + full[axis:])))
+    return gather(x, axis, idx)
+
+
+_METHODS = {
+    "flip": lambda self, *dims: flip(self, dims[0] if len(dims) == 1 else dims),
+    "roll": roll, "cumsum": cumsum, "diff": diff, "unbind": unbind, "movedim": movedim,
+    "moveaxis": movedim, "swapaxes": swapaxes, "swapdims": swapaxes, "ravel": ravel,
+    "unflatten": unflatten, "take": take, "take_along_dim": take_along_dim,
+}
+for _name, _fn in _METHODS.items():
+    setattr(Tensor, _name, _fn)

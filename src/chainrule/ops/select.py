@@ -1,0 +1,295 @@
+"""Selecting, comparing, counting and writing by index, PyTorch's names.
+
+Differentiable: ``masked_select`` (an indexing), ``scatter`` and ``scatter_add`` out of place
+(their adjoints gather the gradient at the index), ``index_add``. Not differentiable (they give
+positions, counts or booleans): ``nonzero``, ``argwhere``, ``unique``, ``bincount``,
+``searchsorted``, ``bucketize``, ``isclose``, ``allclose``, ``equal``.
+
+The in-place writers (``scatter_``, ``scatter_add_``, ``index_add_``, ``index_fill_``,
+``index_copy_``, ``exp_``, ``relu_``...) go through ``autograd.inplace``'s checks: a tensor that
+requires grad may change in place only under ``no_grad``, and each change is counted so that
+backward refuses values changed after an op read them. Random draws (``bernoulli``, ``normal``)
+use the default generator unless given ``generator=``/``rng=``.
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..autograd.inplace import mark_changed, writable_array
+from ..autograd.mode import no_grad
+from ..autograd.tensor import Tensor
+from ..backend import asnumpy, get_array_module
+from ..backend.random import resolve_rng
+from .elementwise import cast, fill_where
+from .indexing import _index, gather, scatter_add_along
+from .join import pad
+from .rearrange import broadcast_shapes
+from .shape import _one_axis, broadcast_to, getitem
+
+__all__ = ["allclose", "argwhere", "bernoulli", "bincount", "bucketize", "equal", "index_add",
+           "isclose", "masked_select", "nonzero", "normal", "scatter", "scatter_add",
+           "searchsorted", "unique"]
+
+
+def _arr(x, like=None):
+    if isinstance(x, Tensor):
+        return x._data
+    xp = get_array_module(like._data) if like is not None else get_array_module()
+    return xp.asarray(x)
+
+
+def _positions(idx, axis):
+    """Full index arrays for writing ``idx`` (a gather-shaped index) along ``axis``."""
+    xp = get_array_module(idx)
+    grids = xp.indices(idx.shape, sparse=True)
+    return tuple(idx if d == axis else grids[d] for d in range(idx.ndim))
+
+
+class Scatter(Function):
+    """``x`` with ``src`` written at ``index`` along ``axis`` (the last write wins)."""
+
+    def forward(self, x, src):
+        out = x.copy()
+        out[_positions(self.index, self.axis)] = src[tuple(slice(0, n) for n in
+                                                            self.index.shape)]
+        return out
+
+    def backward(self, g):
+        xp = get_array_module(g._data)
+        written = xp.zeros(g.shape, bool)
+        written[_positions(self.index, self.axis)] = True
+        gsrc = None
+        if self.needs_input_grad[1]:
+            gsrc = gather(g, self.axis, Tensor(self.index))
+            src = self.inputs[1]
+            if gsrc.shape != src.shape:  # src larger than index: the rest got no gradient
+                gsrc = pad(gsrc, [(0, n - m) for n, m in zip(src.shape, gsrc.shape)])
+        return fill_where(written, 0, g), gsrc
+
+
+def _src(op, x, src):
+    if isinstance(src, Tensor):
+        return src
+    xp = get_array_module(x._data)
+    return Tensor(xp.full((1,) * x.ndim, src, dtype=x.dtype))
+
+
+def scatter(x, dim, index, src=None, *, value=None, reduce=None):
+    """``x`` with ``src`` (or the number ``value``) written at ``index`` along ``dim``."""
+    if reduce is not None:
+        raise ValueError(f"scatter: reduce={reduce!r} is not supported; use scatter_add")
+    if (src is None) == (value is None):
+        raise TypeError("scatter: give one of src (a tensor or a number) and value")
+    axis = _one_axis("scatter", dim, x.ndim)
+    idx = _index("scatter", x.shape, axis, index, get_array_module(x._data))._data
+    s = _src("scatter", x, value if src is None else src)
+    if s._data.size == 1 and idx.size != 1:
+        s = Tensor(get_array_module(s._data).broadcast_to(s._data.reshape(()), idx.shape))
+    return Scatter.apply(x, s, index=idx, axis=axis)
+
+
+def scatter_add(x, dim, index, src):
+    """``x`` plus ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
+    axis = _one_axis("scatter_add", dim, x.ndim)
+    return x + scatter_add_along(src, axis, index, x.shape)
+
+
+def index_add(x, dim, index, source, *, alpha=1):
+    """``x`` with ``alpha * source``'s slices added at ``index`` along ``dim``."""
+    axis = _one_axis("index_add", dim, x.ndim)
+    idx = _arr(index, x)
+    if idx.ndim != 1 or source.shape[axis] != idx.shape[0]:
+        raise ValueError(f"index_add: index must be 1-D with one entry per slice of source "
+                         f"along {axis} (source {source.shape}, index {idx.shape})")
+    shape = list(source.shape)
+    full = idx.reshape([-1 if d == axis else 1 for d in range(x.ndim)])
+    full = get_array_module(idx).broadcast_to(full, shape)
+    size = list(x.shape)
+    return x + scatter_add_along(source * alpha, axis, Tensor(full), size)
+
+
+def masked_select(x, mask):
+    """The entries of ``x`` where ``mask`` holds, as a 1-D tensor (row-major order)."""
+    m = _arr(mask, x)
+    if m.dtype != bool:
+        raise TypeError(f"masked_select: mask must be boolean, got dtype {m.dtype}")
+    xp = get_array_module(x._data)
+    shape = broadcast_shapes(x.shape, m.shape)
+    if shape != x.shape:
+        x = broadcast_to(x, shape)
+    return getitem(x, Tensor(xp.broadcast_to(m, shape)))
+
+
+def nonzero(x, *, as_tuple: bool = False):
+    """The indices of the nonzero entries: (N, ndim) int64, or one 1-D tensor per axis."""
+    xp = get_array_module(x._data)
+    where = xp.nonzero(x._data)
+    if as_tuple:
+        return tuple(Tensor(w.astype("int64")) for w in where)
+    return Tensor(xp.stack(where, axis=1).astype("int64") if where else
+                  xp.zeros((0, 0), "int64"))
+
+
+def argwhere(x):
+    return nonzero(x)
+
+
+def unique(x, sorted: bool = True, return_inverse: bool = False,  # noqa: A002 - PyTorch's
+           return_counts: bool = False, dim=None):
+    """The distinct values of ``x`` (sorted), with the inverse index and counts if asked."""
+    if dim is not None:
+        raise ValueError("unique: dim is not supported (flattened values only)")
+    xp = get_array_module(x._data)
+    values, inverse, counts = xp.unique(x._data, return_inverse=True, return_counts=True)
+    out = [Tensor(values)]
+    if return_inverse:
+        out.append(Tensor(inverse.reshape(x.shape).astype("int64")))
+    if return_counts:
+        out.append(Tensor(counts.astype("int64")))
+    return out[0] if len(out) == 1 else tuple(out)
+
+
+def bincount(x, weights=None, minlength: int = 0):
+    """How often each value 0, 1, ... occurs in the 1-D non-negative int ``x`` (summed
+    ``weights`` instead of counts, if given)."""
+    a = x._data
+    if a.ndim != 1 or a.dtype.kind not in "iu" or (a.size and int(a.min()) < 0):
+        raise ValueError(f"bincount: expects a 1-D tensor of non-negative ints, got shape "
+                         f"{a.shape}, dtype {a.dtype}")
+    xp = get_array_module(a)
+    w = None if weights is None else _arr(weights, x)
+    out = xp.bincount(a, weights=w, minlength=minlength)
+    return Tensor(out if w is not None else out.astype("int64"))
+
+
+def searchsorted(sorted_sequence, values, *, out_int32: bool = False, right: bool = False,
+                 side=None, sorter=None):
+    """Where ``values`` would go in ``sorted_sequence`` (1-D, or one sorted row per leading
+    index) to keep it sorted: the first such place, or the last for ``right``/``side="right"``."""
+    if sorter is not None:
+        raise ValueError("searchsorted: sorter is not supported")
+    side = side or ("right" if right else "left")
+    seq = _arr(sorted_sequence)
+    vals = _arr(values, sorted_sequence if isinstance(sorted_sequence, Tensor) else None)
+    xp = get_array_module(seq)
+    if seq.ndim == 1:
+        out = xp.searchsorted(seq, vals, side=side)
+    else:
+        if seq.shape[:-1] != vals.shape[:-1]:
+            raise ValueError(f"searchsorted: leading shapes differ: {seq.shape} and {vals.shape}")
+        flat_s, flat_v = seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1])
+        out = xp.stack([xp.searchsorted(s, v, side=side) for s, v in zip(flat_s, flat_v)])
+        out = out.reshape(vals.shape)
+    return Tensor(xp.asarray(out).astype("int32" if out_int32 else "int64"))
+
+
+def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False):  # noqa: A002
+    """The bucket of each entry of ``input`` among the sorted 1-D ``boundaries``."""
+    return searchsorted(boundaries, input, out_int32=out_int32, right=right)
+
+
+def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
+    xp = get_array_module(_arr(a))
+    return Tensor(xp.asarray(xp.isclose(_arr(a), _arr(b), rtol=rtol, atol=atol,
+                                        equal_nan=equal_nan)))
+
+
+def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
+    return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
+
+
+def equal(a, b) -> bool:
+    """True when a and b have the same shape and values."""
+    return tuple(a.shape) == tuple(b.shape) and bool((_arr(a) == _arr(b)).all())
+
+
+def bernoulli(p, *, generator=None, rng=None):
+    """1 with probability ``p`` (each entry), else 0, in p's dtype."""
+    gen = resolve_rng(generator if rng is None else rng, "bernoulli")
+    a = _arr(p)
+    if a.size and (float(a.min()) < 0 or float(a.max()) > 1):
+        raise ValueError("bernoulli: probabilities must lie in [0, 1]")
+    draws = gen.random(a.shape) < asnumpy(a)  # on the host, from the host generator
+    return Tensor(get_array_module(a).asarray(draws.astype(a.dtype)))
+
+
+def normal(mean, std=1.0, size=None, *, generator=None, rng=None, dtype=None):
+    """Normal draws with ``mean`` and ``std`` (tensors broadcast, or numbers with ``size``)."""
+    gen = resolve_rng(generator if rng is None else rng, "normal")
+    m, s = asnumpy(_arr(mean)), asnumpy(_arr(std))
+    if (s < 0).any():
+        raise ValueError("normal: std must be >= 0")
+    shape = tuple(size) if size is not None else broadcast_shapes(m.shape, s.shape)
+    like = [t for t in (mean, std) if isinstance(t, Tensor)]
+    dtype = dtype or (like[0].dtype if like else "float32")
+    draws = (m + s * gen.standard_normal(shape)).astype(dtype)
+    return Tensor(get_array_module(like[0]._data).asarray(draws) if like else draws)
+
+
+# In place: the same values written into the tensor's own memory (see the module docstring).
+
+def _writer(name, compute):
+    def method(self, *args, **kwargs):
+        arr = writable_array(self, name)
+        with no_grad():
+            values = compute(self, *args, **kwargs)
+        arr[...] = values._data if isinstance(values, Tensor) else values
+        mark_changed(self)
+        return self
+
+    method.__name__ = name
+    return method
+
+
+def _scatter_add_(self, dim, index, src):
+    return scatter_add(self, dim, index, src)
+
+
+for _name, _compute in {
+    "scatter_": lambda self, dim, index, src=None, *, value=None, reduce=None: scatter(
+        self, dim, index, src, value=value, reduce=reduce),
+    "scatter_add_": _scatter_add_,
+    "index_add_": lambda self, dim, index, source, *, alpha=1: index_add(self, dim, index,
+                                                                        source, alpha=alpha),
+    "index_fill_": lambda self, dim, index, value: _index_fill(self, dim, index, value),
+    "index_copy_": lambda self, dim, index, source: _index_copy(self, dim, index, source),
+    "exp_": lambda self: self.exp(), "log_": lambda self: self.log(),
+    "sqrt_": lambda self: self.sqrt(), "abs_": lambda self: self.abs(),
+    "neg_": lambda self: -self, "sigmoid_": lambda self: self.sigmoid(),
+    "tanh_": lambda self: self.tanh(), "relu_": lambda self: self.relu(),
+    "floor_": lambda self: self.floor(), "ceil_": lambda self: self.ceil(),
+    "round_": lambda self, **kw: self.round(**kw), "trunc_": lambda self: self.trunc(),
+    "sin_": lambda self: self.sin(), "cos_": lambda self: self.cos(),
+    "square_": lambda self: self * self, "reciprocal_": lambda self: 1 / self,
+    "pow_": lambda self, p: self ** p, "clamp_min_": lambda self, m: self.clamp_min(m),
+    "clamp_max_": lambda self, m: self.clamp_max(m),
+    "lerp_": lambda self, end, weight: self.lerp(end, weight),
+    "nan_to_num_": lambda self, *a, **kw: self.nan_to_num(*a, **kw),
+    "bernoulli_": lambda self, p=0.5, *, generator=None, rng=None: bernoulli(
+        Tensor(get_array_module(self._data).full(self.shape, p, self.dtype)) if not isinstance(
+            p, Tensor) else p, generator=generator, rng=rng),
+}.items():
+    setattr(Tensor, _name, _writer(_name, _compute))
+
+
+def _index_fill(x, dim, index, value):
+    axis = _one_axis("index_fill", dim, x.ndim)
+    out = x._data.copy()
+    out[(slice(None),) * axis + (_arr(index, x),)] = value._data if isinstance(
+        value, Tensor) else value
+    return Tensor(out)
+
+
+def _index_copy(x, dim, index, source):
+    axis = _one_axis("index_copy", dim, x.ndim)
+    out = x._data.copy()
+    out[(slice(None),) * axis + (_arr(index, x),)] = _arr(source, x)
+    return Tensor(out)
+
+
+for _name, _fn in {"scatter": scatter, "scatter_add": scatter_add, "index_add": index_add,
+                   "masked_select": masked_select, "nonzero": nonzero, "argwhere": argwhere,
+                   "unique": unique, "bincount": bincount, "isclose": isclose,
+                   "allclose": allclose, "equal": equal, "bernoulli": bernoulli,
+                   "type_as": lambda self, other: cast(self, other.dtype)}.items():
+    setattr(Tensor, _name, _fn)

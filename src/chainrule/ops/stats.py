@@ -1,0 +1,207 @@
+"""More reductions, PyTorch's names: prod, amax/amin, nansum, norm, median, var_mean/std_mean,
+count_nonzero.
+
+    d prod(x) / d x_i = the product of the other entries
+    d ||x||_2 / d x = x / ||x||_2    (0 at x = 0, as PyTorch's)
+
+The product's derivative is computed without dividing by x_i (which fails at a zero) as the
+product of the entries before i times that of the entries after it (exclusive running products
+from both ends). For second derivatives, ``composite`` gives the product as recorded multiplies.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..autograd.function import Function, nondiff
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._args import dim_or_axis, keep_flag
+from .elementwise import abs as _abs
+from .elementwise import fill_where
+from .elementwise import pow as _pow
+from .indexing import argsort, gather
+from .reduce import _check_nonempty, _kept_shape, _unreduce, mean, std, var
+from .reduce import max as _max
+from .reduce import min as _min
+from .reduce import sum as _sum
+from .shape import getitem, normalize_axis, reshape, squeeze
+
+__all__ = ["amax", "amin", "aminmax", "count_nonzero", "median", "nansum", "norm", "prod",
+           "std_mean", "var_mean"]
+
+
+def _axes(op, x, dim, axis, keepdim, keepdims):
+    return normalize_axis(op, dim_or_axis(op, axis, dim), x.ndim), keep_flag(op, keepdims,
+                                                                               keepdim)
+
+
+class Prod(Function):
+    """The product over ``axis`` (one axis; ``prod`` flattens for all)."""
+
+    def forward(self, x):
+        return get_array_module(x).prod(x, axis=self.axis, keepdims=self.keepdims)
+
+    def backward(self, g):
+        x = self.inputs[0]._data
+        xp = get_array_module(x)
+        ones = xp.ones_like(xp.take(x, [0], axis=self.axis))
+        before = xp.cumprod(xp.concatenate([ones, x], axis=self.axis), axis=self.axis)
+        after = xp.flip(xp.cumprod(xp.flip(xp.concatenate([x, ones], axis=self.axis),
+                                           axis=self.axis), axis=self.axis), axis=self.axis)
+        n = x.shape[self.axis]
+        lead = (slice(None),) * self.axis
+        others = before[lead + (slice(0, n),)] * after[lead + (slice(1, n + 1),)]
+        return _unreduce(g, x.shape, (self.axis,), self.keepdims) * Tensor(others)
+
+    def composite(self, x):  # the product as recorded multiplies, for create_graph
+        out = None
+        for i in range(x.shape[self.axis]):
+            part = getitem(x, (slice(None),) * self.axis + (slice(i, i + 1),))
+            out = part if out is None else out * part
+        if out is None:
+            xp = get_array_module(x._data)
+            return Tensor(xp.ones(_kept_shape(x.shape, (self.axis,)), x.dtype))
+        return out if self.keepdims else squeeze(out, self.axis)
+
+
+def prod(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):
+    """The product of the entries over ``dim`` (all for None; one axis, as PyTorch's)."""
+    dim = dim_or_axis("prod", axis, dim)
+    if dtype is not None:
+        x = x.astype(dtype)
+    elif x.dtype.kind in "biu":
+        x = x.astype("int64")
+    if dim is None:
+        return Prod.apply(reshape(x, -1), axis=0, keepdims=False)
+    if isinstance(dim, (tuple, list)):
+        raise TypeError(f"prod: dim must be a single int (PyTorch's), got {dim!r}")
+    (ax,) = normalize_axis("prod", dim, x.ndim)
+    return Prod.apply(x, axis=ax, keepdims=bool(keepdim or keepdims))
+
+
+def amax(x, dim=(), keepdim=False, *, axis=None, keepdims=False):
+    """The largest entry over ``dim`` (an int or tuple; () or None: all); ties share the
+    gradient evenly, as PyTorch's ``amax``."""
+    return _max(x, axis=_dims(x, dim, axis), keepdims=bool(keepdim or keepdims))
+
+
+def amin(x, dim=(), keepdim=False, *, axis=None, keepdims=False):
+    """The smallest entry over ``dim``; as ``amax``."""
+    return _min(x, axis=_dims(x, dim, axis), keepdims=bool(keepdim or keepdims))
+
+
+def _dims(x, dim, axis):
+    dim = dim_or_axis("amax", axis, None if dim == () else dim)
+    return None if dim is None or dim == () else dim
+
+
+class AMinMax(NamedTuple):
+    min: Tensor
+    max: Tensor
+
+
+def aminmax(x, *, dim=None, keepdim=False):
+    return AMinMax(amin(x, dim, keepdim), amax(x, dim, keepdim))
+
+
+class NanSum(Function):
+    def forward(self, x):
+        return get_array_module(x).nansum(x, axis=self.axes, keepdims=self.keepdims)
+
+    def backward(self, g):
+        x = self.inputs[0]._data
+        full = _unreduce(g, x.shape, self.axes, self.keepdims)
+        return fill_where(get_array_module(x).isnan(x), 0, full)
+
+
+def nansum(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
+    """The sum with NaN counted as 0 (and no gradient to it)."""
+    axes, keep = _axes("nansum", x, dim, axis, keepdim or None, keepdims)
+    return NanSum.apply(x, axes=axes, keepdims=keep)
+
+
+def count_nonzero(x, dim=None):
+    axes = normalize_axis("count_nonzero", dim, x.ndim)
+    return nondiff(lambda a: get_array_module(a).asarray(
+        get_array_module(a).count_nonzero(a, axis=axes)).astype("int64"), x)
+
+
+class Norm2(Function):
+    """The Euclidean norm over ``axes``; its gradient x / ||x|| is 0 where the norm is 0."""
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        return xp.sqrt((x * x).sum(axis=self.axes, keepdims=self.keepdims))
+
+    def backward(self, g):
+        x = self.inputs[0]
+        kept = _kept_shape(x.shape, self.axes)
+        out = reshape(self.output, kept)
+        safe = fill_where(out._data == 0, 1, out)
+        return _unreduce(g, x.shape, self.axes, self.keepdims) * x / safe
+
+
+def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
+    """The vector p-norm over ``dim`` (all entries for None): p = 2 or "fro" (Euclidean), 1,
+    inf, -inf, 0 (the count of nonzeros) or any other number ``(sum |x|^p)^(1/p)``."""
+    if dtype is not None:
+        x = x.astype(dtype)
+    axes = normalize_axis("norm", dim, x.ndim)
+    keep = bool(keepdim)
+    if p in ("fro", 2, 2.0):
+        return Norm2.apply(x, axes=axes, keepdims=keep)
+    if p == "nuc" or isinstance(p, str):
+        raise ValueError(f"norm: p must be a number or 'fro', got {p!r} (use chainrule.linalg "
+                         "for matrix norms)")
+    a = _abs(x)
+    if p == float("inf"):
+        return _max(a, axis=axes, keepdims=keep)
+    if p == float("-inf"):
+        return _min(a, axis=axes, keepdims=keep)
+    if p == 0:
+        return _sum((a != 0).astype(x.dtype), axis=axes, keepdims=keep)
+    if p == 1:
+        return _sum(a, axis=axes, keepdims=keep)
+    return _pow(_sum(_pow(a, p), axis=axes, keepdims=keep), 1.0 / p)
+
+
+class MedianIndices(NamedTuple):
+    values: Tensor
+    indices: Tensor
+
+
+def median(x, dim=None, keepdim=False):
+    """The lower median (PyTorch's: the ((n - 1) // 2)-th smallest) of all entries, or along
+    ``dim`` as ``(values, indices)``; the gradient goes to that entry."""
+    if dim is None:
+        flat = reshape(x, -1)
+        _check_nonempty("median", flat, (0,))
+        order = argsort(flat)
+        return getitem(flat, order[(flat.shape[0] - 1) // 2])
+    axis = normalize_axis("median", dim, x.ndim)[0]
+    _check_nonempty("median", x, (axis,))
+    order = argsort(x, dim=axis)
+    pick = getitem(order, (slice(None),) * axis + (slice((x.shape[axis] - 1) // 2,
+                                                          (x.shape[axis] - 1) // 2 + 1),))
+    values = gather(x, axis, pick)
+    if not keepdim:
+        values, pick = squeeze(values, axis), squeeze(pick, axis)
+    return MedianIndices(values, pick)
+
+
+def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """(var, mean) over ``dim``; ``var``'s default correction, as in chainrule's ``var``."""
+    return (var(x, dim, unbiased, keepdim, correction=correction),
+            mean(x, axis=dim, keepdims=bool(keepdim)))
+
+
+def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return (std(x, dim, unbiased, keepdim, correction=correction),
+            mean(x, axis=dim, keepdims=bool(keepdim)))
+
+
+for _name, _fn in {"prod": prod, "amax": amax, "amin": amin, "aminmax": aminmax,
+                   "nansum": nansum, "count_nonzero": count_nonzero, "norm": norm,
+                   "median": median}.items():
+    setattr(Tensor, _name, _fn)

@@ -1,0 +1,224 @@
+"""The PyTorch math added in ops/math.py, rearrange.py, stats.py, einsum.py and select.py:
+forward and backward against PyTorch (float64), gradcheck and gradgradcheck, and clear errors."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+def _pos(rng, shape):
+    return rng.uniform(0.3, 2.0, shape)
+
+
+def _unit(rng, shape):
+    return rng.uniform(-0.9, 0.9, shape)
+
+
+def _any(rng, shape):
+    return rng.standard_normal(shape)
+
+
+# name: (call on a library module `L` and its inputs, input makers, second-order check)
+CASES = {
+    "rsqrt": (lambda L, x: L.rsqrt(x), [_pos]), "expm1": (lambda L, x: L.expm1(x), [_any]),
+    "log1p": (lambda L, x: L.log1p(x), [_pos]), "log2": (lambda L, x: L.log2(x), [_pos]),
+    "log10": (lambda L, x: L.log10(x), [_pos]), "exp2": (lambda L, x: L.exp2(x), [_any]),
+    "tan": (lambda L, x: L.tan(x), [_unit]), "atan": (lambda L, x: L.atan(x), [_any]),
+    "asin": (lambda L, x: L.asin(x), [_unit]), "acos": (lambda L, x: L.acos(x), [_unit]),
+    "sinh": (lambda L, x: L.sinh(x), [_any]), "cosh": (lambda L, x: L.cosh(x), [_any]),
+    "erf": (lambda L, x: L.erf(x), [_any]), "erfc": (lambda L, x: L.erfc(x), [_any]),
+    "square": (lambda L, x: L.square(x), [_any]),
+    "reciprocal": (lambda L, x: L.reciprocal(x), [_pos]),
+    "frac": (lambda L, x: L.frac(x * 3), [_any]),
+    "floor": (lambda L, x: L.floor(x * 3) * x, [_any]),
+    "round": (lambda L, x: L.round(x * 3) * x, [_any]),
+    "round_decimals": (lambda L, x: L.round(x, decimals=2) * x, [_any]),
+    "atan2": (lambda L, y, x: L.atan2(y, x), [_any, _pos]),
+    "remainder": (lambda L, a, b: L.remainder(a * 3, b), [_any, _pos]),
+    "fmod": (lambda L, a, b: L.fmod(a * 3, b), [_any, _pos]),
+    "logaddexp": (lambda L, a, b: L.logaddexp(a, b), [_any, _any]),
+    "hypot": (lambda L, a, b: L.hypot(a, b), [_any, _any]),
+    "lerp": (lambda L, a, b, w: L.lerp(a, b, w), [_any, _any, _unit]),
+    "clamp_min": (lambda L, x: L.clamp_min(x, 0.1), [_any]),
+    "cumsum": (lambda L, x: L.cumsum(x, 1), [_any]),
+    "flip": (lambda L, x: L.flip(x, (0, 1)), [_any]),
+    "roll": (lambda L, x: L.roll(x, (1, -2), (0, 1)), [_any]),
+    "roll_flat": (lambda L, x: L.roll(x, 2), [_any]),
+    "diff": (lambda L, x: L.diff(x, n=2, dim=1), [_any]),
+    "movedim": (lambda L, x: L.movedim(x, 0, 1), [_any]),
+    "unflatten": (lambda L, x: L.unflatten(x.reshape(3, 4), 1, (2, 2)), [_any]),
+    "hstack": (lambda L, a, b: L.hstack([a, b]), [_any, _any]),
+    "vstack": (lambda L, a, b: L.vstack([a, b]), [_any, _any]),
+    "take": (lambda L, x: L.take(x, L.tensor([[0, 5], [11, 3]])), [_any]),
+    "take_along_dim": (lambda L, x: L.take_along_dim(x, L.tensor([[1], [0], [3]]), 1), [_any]),
+    "prod": (lambda L, x: L.prod(x, 1), [_any]),
+    "prod_all": (lambda L, x: L.prod(x), [_any]),
+    "amax": (lambda L, x: L.amax(L.round(x), (0, 1)) + L.amax(x, 1).sum(), [_any]),
+    "norm": (lambda L, x: L.norm(x, dim=1), [_any]),
+    "norm_p3": (lambda L, x: L.norm(x, 3, dim=0), [_pos]),
+    "norm_inf": (lambda L, x: L.norm(x, float("inf")), [_any]),
+    "nansum": (lambda L, x: L.nansum(x, 1), [_any]),
+    "median": (lambda L, x: L.median(x, 1).values + L.median(x), [_any]),
+    "einsum": (lambda L, a, b: L.einsum("ij,kj->ik", a, b), [_any, _any]),
+    "einsum_sum": (lambda L, a, b: L.einsum("ij,ik->j", a, b), [_any, _any]),
+    "einsum_ellipsis": (lambda L, a: L.einsum("...j->j...", a), [_any]),
+    "outer": (lambda L, a: L.outer(a[0], a[1]), [_any]),
+    "dot": (lambda L, a: L.dot(a[0], a[1]), [_any]),
+    "tensordot": (lambda L, a, b: L.tensordot(a, b, ([1], [1])), [_any, _any]),
+    "cdist": (lambda L, a, b: L.cdist(a, b), [_any, _any]),
+    "diag": (lambda L, x: L.diag(x[:, :3], 1) + L.diag(L.diag(x[0], -1)).sum(), [_any]),
+    "trace": (lambda L, x: L.trace(x), [_any]),
+    "masked_select": (lambda L, x: L.masked_select(x, x > 0), [_any]),
+    "scatter": (lambda L, x, s: L.scatter(x, 1, L.tensor([[0, 2], [1, 3], [3, 0]]), s[:, :2]),
+                [_any, _any]),
+    "scatter_add": (lambda L, x, s: L.scatter_add(x, 0, L.tensor([[0, 2, 1, 0]]), s[:1]),
+                    [_any, _any]),
+    "index_add": (lambda L, x, s: L.index_add(x, 0, L.tensor([2, 0, 2]), s), [_any, _any]),
+    "nan_to_num": (lambda L, x: L.nan_to_num(x + L.tensor(
+        [[0.0, np.inf, 0.0, -np.inf], [np.nan, 0.0, 0.0, 0.0], [0.0] * 4]), 1.5, 9.0, -9.0),
+                   [_any]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_matches_pytorch_forward_and_backward(name):
+    fn, makers = CASES[name]
+    rng = np.random.default_rng(len(name))
+    arrays = [make(rng, (3, 4)) for make in makers]
+    ours = [cr.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    y, u = fn(cr, *ours), fn(torch, *theirs)
+    assert y.shape == tuple(u.shape)
+    np.testing.assert_allclose(y.numpy(), u.detach().numpy(), rtol=1e-12, atol=1e-12)
+    w = rng.standard_normal(y.shape)
+    (y * cr.tensor(w)).sum().backward()
+    (u * torch.tensor(w)).sum().backward()
+    for a, b in zip(ours, theirs):
+        ga = np.zeros(a.shape) if a.grad is None else a.grad.numpy()
+        gb = np.zeros(tuple(b.shape)) if b.grad is None else b.grad.numpy()
+        np.testing.assert_allclose(ga, gb, rtol=1e-10, atol=1e-12)
+
+
+SMOOTH = ["rsqrt", "expm1", "log1p", "tan", "asin", "erf", "atan2", "logaddexp", "cumsum",
+          "flip", "roll", "diff", "prod", "norm", "norm_p3", "einsum", "einsum_sum", "cdist",
+          "diag", "scatter", "scatter_add", "index_add", "take_along_dim", "median"]
+
+
+@pytest.mark.parametrize("name", SMOOTH)
+def test_gradcheck_and_gradgradcheck(name):
+    fn, makers = CASES[name]
+    rng = np.random.default_rng(7)
+    xs = [cr.tensor(make(rng, (3, 4)), requires_grad=True) for make in makers]
+    assert cr.gradcheck(lambda *t: fn(cr, *t), xs)
+    assert cr.gradgradcheck(lambda *t: fn(cr, *t), xs)
+
+
+def test_prod_gradient_with_zeros_matches_pytorch():
+    a = np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 5.0], [1.0, 2.0, 3.0]])
+    x, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    cr.prod(x, 1).sum().backward()
+    torch.prod(t, 1).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+def test_norm_at_zero_has_gradient_zero():
+    x = cr.zeros(3, dtype="float64", requires_grad=True)
+    cr.norm(x).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 0.0, 0.0])
+
+
+def test_predicates_selection_and_counting_match_pytorch():
+    a = np.array([[1.0, np.nan, -np.inf], [0.0, 2.0, 2.0]])
+    for name in ("isnan", "isinf", "isfinite", "signbit"):
+        np.testing.assert_array_equal(getattr(cr, name)(cr.tensor(a)).numpy(),
+                                      getattr(torch, name)(torch.tensor(a)).numpy())
+    v = np.array([3, 1, 3, 0, 1, 3])
+    for ours, theirs in zip(cr.unique(cr.tensor(v), return_inverse=True, return_counts=True),
+                            torch.unique(torch.tensor(v), return_inverse=True,
+                                         return_counts=True)):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    np.testing.assert_array_equal(cr.bincount(cr.tensor(v), minlength=6).numpy(),
+                                  torch.bincount(torch.tensor(v), minlength=6).numpy())
+    m = np.array([[0, 1], [2, 0]])
+    np.testing.assert_array_equal(cr.nonzero(cr.tensor(m)).numpy(),
+                                  torch.nonzero(torch.tensor(m)).numpy())
+    b = np.array([1.0, 2.0, 4.0])
+    q = np.array([0.5, 2.0, 5.0])
+    for right in (False, True):
+        np.testing.assert_array_equal(
+            cr.searchsorted(cr.tensor(b), cr.tensor(q), right=right).numpy(),
+            torch.searchsorted(torch.tensor(b), torch.tensor(q), right=right).numpy())
+        np.testing.assert_array_equal(
+            cr.bucketize(cr.tensor(q), cr.tensor(b), right=right).numpy(),
+            torch.bucketize(torch.tensor(q), torch.tensor(b), right=right).numpy())
+    assert cr.allclose(cr.tensor(b), cr.tensor(b + 1e-9)) and not cr.equal(cr.tensor(b),
+                                                                           cr.tensor(q))
+    np.testing.assert_array_equal(cr.triu_indices(3, 4, 1).numpy(),
+                                  torch.triu_indices(3, 4, 1).numpy())
+    np.testing.assert_array_equal(cr.tril_indices(4, 3).numpy(), torch.tril_indices(4, 3).numpy())
+    x = cr.tensor(np.arange(6.0).reshape(2, 3))
+    assert [t.tolist() for t in x.unbind(1)] == [[0.0, 3.0], [1.0, 4.0], [2.0, 5.0]]
+    grids = cr.meshgrid(cr.arange(3), cr.arange(2), indexing="xy")
+    want = torch.meshgrid(torch.arange(3), torch.arange(2), indexing="xy")
+    for g, t in zip(grids, want):
+        np.testing.assert_array_equal(g.numpy(), t.numpy())
+
+
+def test_in_place_writers_match_pytorch_and_are_guarded():
+    idx = np.array([[0], [2], [3]])
+    ours = cr.zeros(3, 4).scatter_(1, cr.tensor(idx), 1.0)
+    theirs = torch.zeros(3, 4).scatter_(1, torch.tensor(idx), 1.0)
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())  # one-hot rows
+    a = np.arange(12.0).reshape(3, 4)
+    for call in (lambda t, L: t.index_add_(0, L.tensor([2, 2]), L.ones(2, 4, dtype=L.float64)),
+                 lambda t, L: t.index_fill_(1, L.tensor([0, 3]), -1.0),
+                 lambda t, L: t.scatter_add_(0, L.tensor([[1, 1, 0, 2]]),
+                                             L.ones(1, 4, dtype=L.float64)),
+                 lambda t, L: t.exp_().sqrt_().neg_().clamp_min_(-3.0)):
+        x, t = cr.tensor(a), torch.tensor(a)
+        assert call(x, cr) is x
+        call(t, torch)
+        np.testing.assert_allclose(x.numpy(), t.numpy(), rtol=1e-12)
+    w = cr.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="exp_: a leaf tensor that requires grad"):
+        w.exp_()
+    y = cr.ones(3, requires_grad=True)
+    z = y * 2
+    s = z.sum() * z.detach().exp_().sum()  # the detached alias changes z's values
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        s.backward()
+
+
+def test_random_draws_follow_the_seed():
+    cr.manual_seed(3)
+    a = cr.bernoulli(cr.full((1000,), 0.3, dtype="float64"))
+    n = cr.normal(cr.zeros(1000), cr.ones(1000) * 2)
+    cr.manual_seed(3)
+    np.testing.assert_array_equal(a.numpy(), cr.bernoulli(cr.full((1000,), 0.3,
+                                                                  dtype="float64")).numpy())
+    assert 0.25 < float(a.mean()) < 0.35 and 1.8 < float(n.std()) < 2.2
+
+
+def test_bad_arguments_are_refused_clearly():
+    x = cr.ones(2, 3)
+    with pytest.raises(ValueError, match=r"index 'j' has sizes 3 and 2"):
+        cr.einsum("ij,jk->ik", x, x)
+    with pytest.raises(ValueError, match="2 operands, but 1 tensors"):
+        cr.einsum("ij,jk->ik", x)
+    with pytest.raises(ValueError, match="repeated index in 'ii'"):
+        cr.einsum("ii->i", cr.ones(2, 2, requires_grad=True))
+    with pytest.raises(TypeError, match="cumsum: dim is required"):
+        cr.cumsum(x)
+    with pytest.raises(ValueError, match="roll: shifts .* and dims .* same length"):
+        cr.roll(x, (1, 2), 0)
+    with pytest.raises(TypeError, match="prod: dim must be a single int"):
+        cr.prod(x, (0, 1))
+    with pytest.raises(ValueError, match="bincount: expects a 1-D tensor of non-negative ints"):
+        cr.bincount(cr.tensor([1, -1]))
+    with pytest.raises(TypeError, match="masked_select: mask must be boolean"):
+        cr.masked_select(x, x)
+    with pytest.raises(ValueError, match="bernoulli: probabilities must lie in"):
+        cr.bernoulli(cr.tensor([1.5]))
