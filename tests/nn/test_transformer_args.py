@@ -80,3 +80,19 @@ def test_multihead_attention_names_the_argument_of_a_wrong_shape():
 
 def re_shape(shape):
     return str(shape).replace("(", r"\(").replace(")", r"\)")
+
+
+def test_stacked_layers_draw_their_own_dropout_masks_from_one_generator():
+    # Each copy of the layer had a frozen copy of its generator, so with an explicit rng every
+    # layer of the stack drew the same dropout masks.
+    rng = np.random.default_rng(0)
+    layer = cr.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.5, rng=rng)
+    stack = cr.nn.TransformerEncoder(layer, 2, enable_nested_tensor=False)
+    first, second = stack.layers[0], stack.layers[1]
+    assert first.dropout.rng is rng and second.dropout.rng is rng
+    assert first.self_attn._rng is rng and second.self_attn._rng is rng
+    x = cr.ones(5, 8)
+    assert not np.array_equal(first.dropout(x).numpy(), second.dropout(x).numpy())
+    assert first.linear1.weight is not second.linear1.weight
+    decoder = cr.nn.TransformerDecoder(cr.nn.TransformerDecoderLayer(4, 2, 8, rng=rng), 2)
+    assert decoder.layers[0].multihead_attn._rng is decoder.layers[1].dropout3.rng is rng

@@ -133,10 +133,20 @@ class TransformerDecoderLayer(_Layer):
 
 
 def _clones(layer, n):
-    # The copies share the default generator rather than each getting a frozen copy of it, so
-    # that manual_seed still governs their dropout.
-    shared = default_generator()
-    return ModuleList([copy.deepcopy(layer, {id(shared): shared}) for _ in range(n)])
+    # The copies share the layer's generators (its dropouts' and attention's, or the default
+    # one) rather than each getting a frozen copy: copies of one generator would draw the same
+    # dropout masks in every layer, and manual_seed would no longer govern the default one.
+    shared = {id(g): g for g in _generators(layer)}
+    shared[id(default_generator())] = default_generator()
+    return ModuleList([copy.deepcopy(layer, dict(shared)) for _ in range(n)])
+
+
+def _generators(module):
+    """The random generators (``rng``) that ``module`` and its children hold."""
+    for m in module.modules():
+        for value in vars(m).values():
+            if hasattr(value, "bit_generator"):
+                yield value
 
 
 class TransformerEncoder(Module):
