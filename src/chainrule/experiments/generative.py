@@ -373,6 +373,8 @@ def generate_images(checkpoint, *, n: int = 64, label: int | None = None, out="g
         check_int("generate_images", "label", label, low=0)
     if Path(out).is_dir():
         raise ValueError(f"--out {str(out)!r} is a folder; expected the path of the PNG to write")
+    if Path(out).suffix.lower() != ".png":  # matplotlib named no flag ("Format 'txt' is not...")
+        raise ValueError(f"--out {str(out)!r}: expected the path of a .png file to write")
     net, config = load_model(checkpoint)
     if not hasattr(net, "sample"):
         raise ValueError(f"{checkpoint}: model {config['model'].get('name')!r} is not a generator "
