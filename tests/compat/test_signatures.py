@@ -216,3 +216,23 @@ def test_clip_takes_min_and_max_by_name(rng, call):
     """torch.clip(x, min=0) and x.clip(max=1) (PyTorch's names) were TypeErrors (low/high)."""
     x, tx = _pair(rng.standard_normal((3, 4)))
     _check(call(cr, x), call(torch, tx), x, tx)
+
+
+@pytest.mark.parametrize("call", [
+    lambda g: cr.randn(2, 3, generator=g), lambda g: cr.rand(4, generator=g),
+    lambda g: cr.randn_like(cr.zeros(3), generator=g),
+    lambda g: cr.rand_like(cr.zeros(3), generator=g),
+    lambda g: cr.randint(0, 9, (5,), generator=g), lambda g: cr.randperm(6, generator=g),
+    lambda g: cr.multinomial(cr.tensor([0.2, 0.3, 0.5]), 4, True, generator=g),
+    lambda g: cr.zeros(5).normal_(0.0, 2.0, generator=g),
+    lambda g: cr.zeros(5).uniform_(-1.0, 1.0, generator=g),
+], ids=["randn", "rand", "randn_like", "rand_like", "randint", "randperm", "multinomial",
+        "normal_", "uniform_"])
+def test_random_factories_take_generator(call):
+    """torch.randn(2, 3, generator=g) with g = chainrule.Generator().manual_seed(0) was a
+    TypeError (only rng= was accepted); the same seed gives the same draws as rng=."""
+    first = call(cr.Generator().manual_seed(7)).numpy()
+    again = call(cr.Generator().manual_seed(7)).numpy()
+    np.testing.assert_array_equal(first, again)
+    with pytest.raises(TypeError, match="give rng or generator, not both"):
+        cr.randn(2, rng=cr.Generator(), generator=cr.Generator())

@@ -179,9 +179,17 @@ def masked_fill_(self, mask, value) -> Tensor:
     return _apply(self, "masked_fill_", write)
 
 
-def normal_(self, mean: float = 0.0, std: float = 1.0, *, rng=None) -> Tensor:
-    """Fill with samples of N(mean, std^2) from ``rng`` or the default generator."""
-    draw = resolve_rng(rng, "normal_").normal(mean, std, size=self.shape)
+def _pick(op, rng, generator):
+    """``rng``, or PyTorch's name for it, ``generator`` (a ``chainrule.Generator``)."""
+    if generator is not None and rng is not None:
+        raise TypeError(f"{op}: give rng or generator, not both")
+    return rng if generator is None else generator
+
+
+def normal_(self, mean: float = 0.0, std: float = 1.0, *, rng=None, generator=None) -> Tensor:
+    """Fill with samples of N(mean, std^2) from ``rng`` (or ``generator``) or the default one."""
+    draw = resolve_rng(_pick("normal_", rng, generator), "normal_").normal(mean, std,
+                                                                          size=self.shape)
 
     def write(arr):
         arr[...] = _value(arr, draw.astype(arr.dtype))
@@ -189,9 +197,10 @@ def normal_(self, mean: float = 0.0, std: float = 1.0, *, rng=None) -> Tensor:
     return _apply(self, "normal_", write)
 
 
-def uniform_(self, a: float = 0.0, b: float = 1.0, *, rng=None) -> Tensor:
-    """Fill with samples of U(a, b) from ``rng`` or the default generator."""
-    draw = resolve_rng(rng, "uniform_").uniform(a, b, size=self.shape)
+def uniform_(self, a: float = 0.0, b: float = 1.0, *, rng=None, generator=None) -> Tensor:
+    """Fill with samples of U(a, b) from ``rng`` (or ``generator``) or the default one."""
+    draw = resolve_rng(_pick("uniform_", rng, generator), "uniform_").uniform(a, b,
+                                                                             size=self.shape)
 
     def write(arr):
         arr[...] = _value(arr, draw.astype(arr.dtype))

@@ -164,6 +164,13 @@ def from_numpy(array) -> Tensor:
     return Tensor(array)
 
 
+def _pick(op, rng, generator):
+    """``rng``, or PyTorch's name for it, ``generator`` (a ``chainrule.Generator``)."""
+    if generator is not None and rng is not None:
+        raise TypeError(f"{op}: give rng or generator, not both")
+    return rng if generator is None else generator
+
+
 def _random(op, size, rng, dtype, device, requires_grad, draw) -> Tensor:
     size = _size(op, size)
     dtype = _dtype(op, dtype)
@@ -173,50 +180,61 @@ def _random(op, size, rng, dtype, device, requires_grad, draw) -> Tensor:
     return _leaf(op, values, device, requires_grad)
 
 
-def randn(*size, rng=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples of shape ``size``, from ``rng`` or the default generator."""
-    return _random("randn", size, rng, dtype, device, requires_grad,
+def randn(*size, rng=None, dtype=None, device=None, requires_grad: bool = False,
+          generator=None) -> Tensor:
+    """Standard normal samples of shape ``size``, from ``rng`` (PyTorch's ``generator``) or the
+    default generator."""
+    return _random("randn", size, _pick("randn", rng, generator), dtype, device, requires_grad,
                    lambda g, s: g.standard_normal(s))
 
 
-def rand(*size, rng=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1) of shape ``size``, from ``rng`` or the default generator."""
-    return _random("rand", size, rng, dtype, device, requires_grad, lambda g, s: g.random(s))
+def rand(*size, rng=None, dtype=None, device=None, requires_grad: bool = False,
+         generator=None) -> Tensor:
+    """Uniform samples in [0, 1) of shape ``size``, from ``rng`` (or ``generator``) or the default
+    generator."""
+    return _random("rand", size, _pick("rand", rng, generator), dtype, device, requires_grad,
+                   lambda g, s: g.random(s))
 
 
-def randn_like(x, *, rng=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn_like(x, *, rng=None, dtype=None, device=None, requires_grad: bool = False,
+               generator=None) -> Tensor:
     """``randn`` of ``x``'s shape, dtype and device."""
     shape, dtype, dev = _like(x, dtype)
-    return randn(shape, rng=rng, dtype=dtype, device=device or dev, requires_grad=requires_grad)
+    return randn(shape, rng=_pick("randn_like", rng, generator), dtype=dtype, device=device or dev,
+               requires_grad=requires_grad)
 
 
-def rand_like(x, *, rng=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand_like(x, *, rng=None, dtype=None, device=None, requires_grad: bool = False,
+              generator=None) -> Tensor:
     """``rand`` of ``x``'s shape, dtype and device."""
     shape, dtype, dev = _like(x, dtype)
-    return rand(shape, rng=rng, dtype=dtype, device=device or dev, requires_grad=requires_grad)
+    return rand(shape, rng=_pick("rand_like", rng, generator), dtype=dtype, device=device or dev,
+               requires_grad=requires_grad)
 
 
-def randint(low, high=None, size=(), *, rng=None, dtype=None, device=None) -> Tensor:
+def randint(low, high=None, size=(), *, rng=None, dtype=None, device=None,
+            generator=None) -> Tensor:
     """Random ints in ``[low, high)`` (``randint(high, size)`` starts at 0), int64."""
     if high is None or isinstance(high, (tuple, list)):
         low, high, size = 0, low, (size if high is None else high)
     size = _size("randint", size if isinstance(size, (tuple, list)) else (size,))
     if not high > low:
         raise ValueError(f"randint: high must exceed low, got low={low}, high={high}")
-    arr = resolve_rng(rng, "randint").integers(low, high, size)
+    arr = resolve_rng(_pick("randint", rng, generator), "randint").integers(low, high, size)
     return _leaf("randint", arr.astype(_dtype("randint", dtype, numpy.dtype("int64"))), device,
                  False)
 
 
-def randperm(n: int, *, rng=None, dtype=None, device=None) -> Tensor:
+def randperm(n: int, *, rng=None, dtype=None, device=None, generator=None) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64)."""
     (n,) = _size("randperm", (n,))
-    arr = resolve_rng(rng, "randperm").permutation(n)
+    arr = resolve_rng(_pick("randperm", rng, generator), "randperm").permutation(n)
     return _leaf("randperm", arr.astype(_dtype("randperm", dtype, numpy.dtype("int64"))), device,
                  False)
 
 
-def multinomial(probs, num_samples: int, replacement: bool = False, *, rng=None) -> Tensor:
+def multinomial(probs, num_samples: int, replacement: bool = False, *, rng=None,
+                generator=None) -> Tensor:
     """Indices drawn with the (unnormalized, non-negative) weights ``probs``, int64.
 
     Args:
@@ -224,7 +242,7 @@ def multinomial(probs, num_samples: int, replacement: bool = False, *, rng=None)
         num_samples: how many indices per row.
         replacement: draw with replacement; without it ``num_samples`` may not exceed the
             number of non-zero weights.
-        rng: numpy Generator (None: the default generator).
+        rng: numpy Generator (None: the default generator); ``generator`` is PyTorch's name.
     """
     p = numpy.asarray(probs.numpy() if isinstance(probs, Tensor) else probs, dtype="float64")
     if p.ndim not in (1, 2):
@@ -238,7 +256,7 @@ def multinomial(probs, num_samples: int, replacement: bool = False, *, rng=None)
     if not replacement and num_samples > int((rows > 0).sum(axis=1).min()):
         raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement "
                          "from fewer non-zero weights")
-    g = resolve_rng(rng, "multinomial")
+    g = resolve_rng(_pick("multinomial", rng, generator), "multinomial")
     out = numpy.stack([g.choice(rows.shape[1], num_samples, replace=bool(replacement), p=r / t)
                        for r, t in zip(rows, total[:, 0], strict=True)])
     out = out.reshape(p.shape[:-1] + (num_samples,)).astype("int64")
