@@ -55,6 +55,19 @@ def _scores(probs, y, bins) -> dict:
             "ece": bayes.expected_calibration_error(probs, y, n_bins=bins)}
 
 
+def seed_layers(layers, seed: int) -> None:
+    """Give each of ``layers`` (dropout or Bayesian layers) a stream of its own from ``seed``.
+
+    One generator seeded alike in every layer drew the same masks (or weight noise) in layers of
+    the same size. The first layer keeps the seed's own stream, so a model with one such layer
+    draws as before; the others get streams spawned from the seed (independent of it).
+    """
+    layers = list(layers)
+    streams = [as_generator(seed)] + as_generator(seed).spawn(max(len(layers) - 1, 0))
+    for m, stream in zip(layers, streams):
+        m.rng = stream
+
+
 def calibrate_run(checkpoint, *, bins: int = 15, mc_dropout: int = 0, laplace: bool = False,
                   seed: int = 0, out=None, data_dir=None, download: bool = True) -> dict:
     """Fit a temperature on the run's validation images; score the test set before and after.
@@ -92,9 +105,8 @@ def calibrate_run(checkpoint, *, bins: int = 15, mc_dropout: int = 0, laplace: b
                    "val_nll_after": bayes.nll(ts.probs(val_logits), y_val)}
         curves = {"as trained": before, f"T = {ts.temperature:.2f}": after}
         if mc_dropout:
-            for m in net.modules():  # the dropout layers draw from a seeded stream
-                if hasattr(m, "rng") and hasattr(m, "p"):
-                    m.rng = as_generator(seed)
+            seed_layers([m for m in net.modules() if hasattr(m, "rng") and hasattr(m, "p")],
+                        seed)
             mc = bayes.mc_dropout_predict(net, data.x_test, samples=mc_dropout).mean(0)
             results["mc_dropout"] = _scores(mc, data.y_test, bins)
             curves[f"MC dropout ({mc_dropout})"] = mc

@@ -23,7 +23,7 @@ from ..data import as_generator
 from ..data.idx import atomic_write_bytes
 from ..nn import BayesianConv2d, BayesianLinear
 from ..robust.ood import logits_of
-from .calibration import _validation_images
+from .calibration import _validation_images, seed_layers
 from .catalog import load_image_dataset
 from .checks import check_int
 from .classify import load_model
@@ -127,14 +127,11 @@ def evaluate_uncertainty(checkpoint, method: str, *, samples: int = 30,
              else "plain network")
     result = {"method": method, "plain": summary(plain, y, bins=bins), "plain_label": label}
     if method == "mc-dropout":
-        for m in net.modules():  # the dropout layers draw from a seeded stream
-            if hasattr(m, "rng") and hasattr(m, "p"):
-                m.rng = as_generator(seed)
+        seed_layers([m for m in net.modules() if hasattr(m, "rng") and hasattr(m, "p")], seed)
         probs = bayes.mc_dropout_predict(net, x, samples=samples)
     elif method == "bayes-by-backprop":
-        for m in net.modules():
-            if isinstance(m, (BayesianLinear, BayesianConv2d)):
-                m.rng = as_generator(seed)
+        seed_layers([m for m in net.modules() if isinstance(m, (BayesianLinear, BayesianConv2d))],
+                    seed)
         probs = bayes.sample_predict(net, x, samples=samples)
     elif method == "ensemble":
         if not isinstance(net, bayes.Ensemble):
