@@ -105,3 +105,26 @@ def test_mha_float_masks_that_require_grad_get_pytorchs_gradient(rng, kernel_mod
         np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
         np.testing.assert_allclose(ob.grad.numpy(), tb.grad.numpy(), rtol=1e-9, atol=1e-11)
         np.testing.assert_allclose(op.grad.numpy(), tp.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("heads", [(4, 2), (4, 1), (6, 3)])
+def test_sdpa_grouped_query_attention_matches_torch(rng, kernel_mode, heads):
+    torch = pytest.importorskip("torch")
+    hq, hk = heads
+    arrays = (rng.standard_normal((2, hq, 3, 4)), rng.standard_normal((2, hk, 5, 4)),
+              rng.standard_normal((2, hk, 5, 2)))
+    ours = [cr.tensor(a, requires_grad=True) for a in arrays]
+    theirs = [torch.tensor(a, requires_grad=True) for a in arrays]
+    out = cr.F.scaled_dot_product_attention(*ours, is_causal=True, enable_gqa=True)
+    tout = torch.nn.functional.scaled_dot_product_attention(*theirs, is_causal=True,
+                                                            enable_gqa=True)
+    g = rng.standard_normal(out.shape)
+    out.backward(cr.tensor(g))
+    tout.backward(torch.tensor(g))
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-11)
+    with pytest.raises(ValueError, match="enable_gqa needs heads on axis -3"):
+        cr.F.scaled_dot_product_attention(cr.ones(2, 3, 3, 4), cr.ones(2, 2, 5, 4),
+                                          cr.ones(2, 2, 5, 4), enable_gqa=True)

@@ -14,6 +14,7 @@ from ..backend import get_array_module
 from .dropout import dropout
 from .elementwise import add, where
 from .linalg import matmul
+from .repeat import index_select
 from .shape import transpose
 from .softmax import softmax
 
@@ -61,7 +62,8 @@ def attention_weights(scores):
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
-                                 is_causal: bool = False, scale=None, *, rng=None) -> Tensor:
+                                 is_causal: bool = False, scale=None, enable_gqa: bool = False,
+                                 *, rng=None) -> Tensor:
     """``softmax(query @ key^T * scale + mask) @ value``, as ``torch.nn.functional`` computes it.
 
     Args:
@@ -74,6 +76,8 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         is_causal: each query attends only to keys at or before its position; not together with
             ``attn_mask``. A query that may attend to no key gets the output 0 (as in PyTorch).
         scale: the factor of the scores (default ``1 / sqrt(E)``).
+        enable_gqa: grouped-query attention: key and value have fewer heads (axis -3) than the
+            query, a divisor of its heads; each serves a group of consecutive query heads.
         rng: numpy Generator for the dropout (None: the default generator).
 
     Returns:
@@ -89,8 +93,23 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         scale = 1.0 / math.sqrt(query.shape[-1])
     elif not isinstance(scale, numbers.Real):
         raise TypeError(f"scaled_dot_product_attention: scale must be a number, got {scale!r}")
+    if enable_gqa:
+        key, value = _repeat_heads(query, key), _repeat_heads(query, value)
     scores = matmul(query, transpose(key, -2, -1)) * float(scale)
     weights = attention_weights(attention_mask_bias(scores, attn_mask, is_causal))
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True, rng=rng)
     return matmul(weights, value)
+
+
+def _repeat_heads(query, kv):
+    """``kv`` with each of its heads (axis -3) repeated for its group of query heads."""
+    if query.ndim < 3 or kv.ndim < 3 or query.shape[-3] % kv.shape[-3]:
+        raise ValueError("scaled_dot_product_attention: enable_gqa needs heads on axis -3, the "
+                         "query's a multiple of the key's and value's, got shapes "
+                         f"{tuple(query.shape)} and {tuple(kv.shape)}")
+    group = query.shape[-3] // kv.shape[-3]
+    if group == 1:
+        return kv
+    xp = get_array_module(kv._data)
+    return index_select(kv, kv.ndim - 3, xp.arange(query.shape[-3]) // group)
