@@ -255,3 +255,23 @@ def test_each_module_keeps_its_own_mode(method):
         sample_predict(model, x, samples=2)
         assert model[4].sampling and not model[0].sampling
     assert [m.training for m in model] == [True, False, True, True, True]
+
+
+def test_last_layer_laplace_refuses_a_forward_that_does_more_than_its_sequential(data):
+    x, y = data
+
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = _net()
+
+        def forward(self, x):
+            return self.layers(x) * 3.0
+
+    # the posterior and predictive were those of self.layers, not of the model, silently
+    with pytest.raises(ValueError, match=r"Scaled's output \(shape \(6, 2\)\) is not its last "
+                                         r"Linear applied to the layers before it"):
+        LastLayerLaplace(Scaled()).fit(x, y)
+    model = Scaled()
+    model.forward = model.layers.forward
+    assert LastLayerLaplace(model).fit(x, y).mean.shape == (10,)

@@ -153,9 +153,30 @@ class LastLayerLaplace:
             ggn = xp.kron(xp.eye(c), phi.T @ phi) / self.sigma_noise ** 2
         self.ggn = 0.5 * (ggn + ggn.T)
         self._shape = (c, d)
+        self._check_split(x[:16], phi[:16])
         # one eigendecomposition serves every prior precision (set_prior_precision)
         self._eigenvalues, self._eigenvectors = xp.linalg.eigh(self.ggn)
         return self.set_prior_precision(self.prior_precision)
+
+    def _check_split(self, x, phi) -> None:
+        """The model's output must be ``head(features(x))``: a forward that does more after its
+        Sequential (a scale, an offset) would make the posterior one of another function."""
+        modes = eval_modes(self.model)
+        try:
+            with no_grad():
+                out = asnumpy(self.model(Tensor(x))._data).astype("float64")
+        finally:
+            restore_modes(modes)
+        c, d = self._shape
+        head = phi @ self.mean.reshape(c, d).T
+        xp = get_array_module(head)
+        tol = 1e-9 if self.head.weight._data.dtype == xp.float64 else 1e-4
+        gap = (float(xp.abs(out - head).max()) if out.shape == head.shape else float("inf"))
+        if gap > tol * (1 + float(xp.abs(head).max())):
+            raise ValueError(f"LastLayerLaplace: {type(self.model).__name__}'s output (shape "
+                             f"{out.shape}) is not its last Linear applied to the layers before "
+                             f"it (shape {head.shape}, off by up to {gap:.3g}): does its forward "
+                             "do more than its Sequential?")
 
     def set_prior_precision(self, alpha: float) -> LastLayerLaplace:
         """Change the prior precision of a fitted posterior without building the GGN again."""
