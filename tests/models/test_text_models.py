@@ -80,6 +80,10 @@ def test_sampling_is_seeded_and_sharpens_as_the_temperature_falls():
             ids = [int(logits.numpy()[0, -1].argmax())]
             greedy.append(lm.vocabulary[ids[0]])
     assert cold == "".join(greedy)
+    # Found by the CLI fuzz (--temperature 1e-320): logits / temperature overflowed to inf, the
+    # probabilities were nan and every draw was id 0 ("a"), not the most likely character.
+    for tiny in (1e-40, 1e-320):
+        assert lm.sample(20, prime="abc", temperature=tiny, rng=np.random.default_rng(1)) == cold
     with pytest.raises(ValueError, match="temperature must be a number > 0, got 0"):
         lm.sample(5, temperature=0)
     with pytest.raises(ValueError, match="prime character 'z' is not in the model's vocabulary"):

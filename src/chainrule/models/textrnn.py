@@ -176,7 +176,11 @@ def sample_characters(model, who, step, length, prime, temperature, rng) -> str:
         with no_grad():
             for _ in range(length):
                 logits, state = step(ids, new, state)
-                p = softmax(logits / temperature, axis=-1).numpy().astype("float64")
+                z = logits.numpy()
+                if float(abs(z).max()) < temperature * 1e37:
+                    p = softmax(logits / temperature, axis=-1).numpy().astype("float64")
+                else:  # logits / temperature would overflow (nan probabilities drew id 0
+                    p = (z == z.max()).astype("float64")  # every time): the limit, argmax
                 nxt = min(int((p.cumsum() < rng.random() * p.sum()).sum()), len(p) - 1)
                 out.append(vocabulary[nxt])
                 ids.append(nxt)
