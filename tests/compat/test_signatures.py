@@ -236,3 +236,16 @@ def test_random_factories_take_generator(call):
     np.testing.assert_array_equal(first, again)
     with pytest.raises(TypeError, match="give rng or generator, not both"):
         cr.randn(2, rng=cr.Generator(), generator=cr.Generator())
+
+
+def test_module_methods_take_pytorchs_keyword_names():
+    """m.load_state_dict(state_dict=sd) and m.register_buffer('b', tensor=t) (PyTorch's names)
+    were TypeErrors; assign=True, which chainrule does not do, is refused clearly."""
+    ours, theirs = cr.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    sd = {k: cr.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()}
+    ours.load_state_dict(state_dict=sd, strict=True, assign=False)
+    np.testing.assert_array_equal(ours.weight.numpy(), theirs.weight.detach().numpy())
+    ours.register_buffer("scale", tensor=cr.tensor([2.0]), persistent=True)
+    assert "scale" in ours.state_dict()
+    with pytest.raises(ValueError, match="assign=True is not supported"):
+        ours.load_state_dict(sd, True, True)

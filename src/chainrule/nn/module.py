@@ -154,10 +154,11 @@ class Module(Hooks):
         else:
             self.__dict__.setdefault("_unsaved", set()).add(name)
 
-    def register_buffer(self, name: str, value, persistent: bool = True) -> None:
-        """Register ``value`` (Tensor, array or None) as a buffer; ``persistent=False``: unsaved."""
+    def register_buffer(self, name: str, tensor, persistent: bool = True) -> None:
+        """Register ``tensor`` (Tensor, array or None) as a buffer; ``persistent=False``: not
+        saved."""
         self._unclaimed("register_buffer", name, self._stores(name)[1])
-        buffer = None if value is None else Buffer(value, persistent=persistent)
+        buffer = None if tensor is None else Buffer(tensor, persistent=persistent)
         self._persist(name, persistent)
         self._stores(name)[1][name] = buffer
 
@@ -304,16 +305,19 @@ class Module(Hooks):
             if child is not None:
                 yield from child._state_items(f"{prefix}{name}.")
 
-    def load_state_dict(self, state: Mapping, strict: bool = True) -> IncompatibleKeys:
-        """Copy ``state`` (dotted name -> Tensor or array) into this module's parameters/buffers.
+    def load_state_dict(self, state_dict: Mapping, strict: bool = True,
+                        assign: bool = False) -> IncompatibleKeys:
+        """Copy ``state_dict`` (dotted name -> Tensor or array) into the parameters and buffers.
 
         Values are copied into the existing arrays, cast to their dtype and moved to their device,
         so optimizers that hold the Parameters keep working. Nothing is copied unless every check
         passes.
 
         Args:
-            state: a mapping such as the result of ``state_dict()`` (ours or PyTorch's).
+            state_dict: a mapping such as the result of ``state_dict()`` (ours or PyTorch's).
             strict: when True, missing and unexpected keys are errors; shape mismatches always are.
+            assign: PyTorch's option to adopt the given tensors instead of copying; only False
+                (the copy) is supported.
 
         Returns:
             ``(missing_keys, unexpected_keys)`` as lists.
@@ -321,6 +325,10 @@ class Module(Hooks):
         Raises:
             ValueError: listing every missing key, unexpected key and shape mismatch at once.
         """
+        if assign:
+            raise ValueError("load_state_dict: assign=True is not supported; the values are "
+                             "copied into the existing parameters (assign=False)")
+        state = state_dict
         if not isinstance(state, Mapping):
             raise TypeError(f"load_state_dict: state must be a mapping, got {type(state).__name__}")
         own = OrderedDict(self._state_items(""))
