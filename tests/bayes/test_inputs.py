@@ -178,7 +178,8 @@ def test_evidence_functions_check_their_arguments(data):
     with pytest.raises(ValueError, match=r"linear_evidence: t must hold one target per row of "
                                          r"phi \(6\), got shape \(5,\)"):
         linear_evidence(x, np.zeros(5), 1.0, 1.0)
-    with pytest.raises(ValueError, match="evidence_fixed_point: the re-estimate is undefined"):
+    with pytest.raises(ValueError, match="evidence_fixed_point: alpha has grown to 1 and the "
+                                         "posterior mean to 0"):
         evidence_fixed_point(x, np.zeros(6))  # ZeroDivisionError
     with pytest.raises(ValueError, match=r"evidence_fixed_point: phi must be a non-empty 2-D"):
         evidence_fixed_point(np.zeros((0, 3)), np.zeros(0))

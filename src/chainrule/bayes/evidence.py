@@ -85,11 +85,13 @@ def evidence_fixed_point(phi, t, *, alpha: float = 1.0, beta: float = 1.0, iters
         post = linear_evidence(phi, t, alpha, beta)
         w, gamma = post["mean"], post["gamma"]
         ww, rr = float(w @ w), float(((t - phi @ w) ** 2).sum())
-        if ww == 0 or rr == 0:
-            raise ValueError(f"{who}: the re-estimate is undefined at alpha={alpha:g}, "
-                             f"beta={beta:g}: the posterior mean's |w|^2 is {ww:g} and the "
-                             f"residual's |t - phi w|^2 is {rr:g} (t all zero, or fitted "
-                             "exactly)")
+        if ww == 0:
+            raise ValueError(f"{who}: alpha has grown to {alpha:g} and the posterior mean to 0: "
+                             "the evidence keeps rising as alpha -> infinity (the data support "
+                             "no weight, or t is all zero); no finite fixed point")
+        if rr == 0:
+            raise ValueError(f"{who}: phi fits t exactly (residual 0 at alpha={alpha:g}): the "
+                             "evidence keeps rising as beta -> infinity; no finite fixed point")
         new_alpha = gamma / ww
         new_beta = (n - gamma) / rr
         done = abs(new_alpha - alpha) <= tol * alpha and abs(new_beta - beta) <= tol * beta
