@@ -249,3 +249,11 @@ def test_module_methods_take_pytorchs_keyword_names():
     assert "scale" in ours.state_dict()
     with pytest.raises(ValueError, match="assign=True is not supported"):
         ours.load_state_dict(sd, True, True)
+
+
+def test_numpy_takes_force():
+    """t.numpy(force=True) (PyTorch's way to get a requires-grad tensor's values) was a
+    TypeError."""
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    np.testing.assert_array_equal(x.numpy(force=True),
+                                  torch.tensor([1.0, 2.0], requires_grad=True).numpy(force=True))

@@ -227,8 +227,12 @@ class Tensor:
             extra.append("requires_grad=True")
         return "tensor(" + ", ".join([body] + extra) + ")"
 
-    def numpy(self):
-        """The data as a NumPy array (shares memory on the CPU; copies from a GPU)."""
+    def numpy(self, *, force: bool = False):
+        """The data as a NumPy array (shares memory on the CPU; copies from a GPU).
+
+        ``force`` is PyTorch's option (detach and copy to the CPU first); chainrule's array never
+        carries a graph and comes to the host anyway, so either value gives the same array.
+        """
         return asnumpy(self._data)
 
     def item(self):
