@@ -139,3 +139,16 @@ def test_packed_sequences_match_torch(rng, name, bidirectional, layers):
     for (k, p), (_, q) in zip(ours.named_parameters(), theirs.named_parameters(), strict=True):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-9, atol=1e-12,
                                    err_msg=k)
+
+
+def test_pad_packed_sequence_gives_lengths_as_a_tensor_as_pytorch():
+    # PyTorch programs gather each sequence's last output with (lengths - 1).view(-1, 1, 1);
+    # an array's view() takes a dtype, so the lengths must be an int64 Tensor.
+    x = cr.tensor(np.arange(12.0).reshape(3, 2, 2))
+    packed = rnn.pack_padded_sequence(x, [2, 3], enforce_sorted=False)
+    padded, lengths = rnn.pad_packed_sequence(packed, batch_first=True)
+    assert isinstance(lengths, cr.Tensor) and lengths.dtype == np.int64
+    assert lengths.tolist() == [2, 3]
+    index = (lengths - 1).view(-1, 1, 1).expand(2, 1, 2)
+    last = padded.gather(1, index)[:, 0]
+    np.testing.assert_array_equal(last.numpy(), x.numpy()[[1, 2], [0, 1]])

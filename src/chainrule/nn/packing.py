@@ -141,8 +141,15 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
         total_length: pad to this many steps (at least the longest length); None: the longest.
 
     Returns:
-        ``padded`` in the original batch order and ``lengths`` (an int64 array of N).
+        ``padded`` in the original batch order and ``lengths``, an int64 Tensor of N (as in
+        PyTorch: ``(lengths - 1).view(-1, 1, 1)`` and the like work on it).
     """
+    padded, lengths = _pad_packed(sequence, batch_first, padding_value, total_length)
+    return padded, Tensor(lengths)
+
+
+def _pad_packed(sequence, batch_first, padding_value, total_length):
+    """``pad_packed_sequence`` with the lengths as a host int64 array."""
     if not isinstance(sequence, PackedSequence):
         raise TypeError("pad_packed_sequence: sequence must be a PackedSequence, got "
                         f"{type(sequence).__name__}")

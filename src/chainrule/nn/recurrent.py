@@ -34,7 +34,7 @@ from ._recurrent_steps import (
     _zero_state,
 )
 from .module import Module, Parameter
-from .packing import PackedSequence, pad_packed_sequence
+from .packing import PackedSequence, _pad_packed
 from .packing import _positions as packed_positions
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
@@ -264,7 +264,7 @@ class _Sequence(_Recurrent):
     def _forward_packed(self, packed, hx):
         """Run a PackedSequence: padded in time-major order, masked, packed again."""
         who = type(self).__name__
-        padded, lengths = pad_packed_sequence(packed)
+        padded, lengths = _pad_packed(packed, False, 0.0, None)
         _check_input(who, padded, self.input_size, self._dtype, (3,), "packed (L, N, H_in)")
         initial = None if hx is None else _initial_state(who, self._mode, hx,
                                                          self._state_shape(padded), self._dtype)
