@@ -152,3 +152,10 @@ def test_pad_packed_sequence_gives_lengths_as_a_tensor_as_pytorch():
     index = (lengths - 1).view(-1, 1, 1).expand(2, 1, 2)
     last = padded.gather(1, index)[:, 0]
     np.testing.assert_array_equal(last.numpy(), x.numpy()[[1, 2], [0, 1]])
+
+
+def test_packed_sequence_to_moves_its_data():
+    packed = rnn.pack_padded_sequence(cr.tensor(np.ones((3, 2, 2))), [3, 1])
+    moved = packed.to("cpu").to(dtype=cr.float32)
+    assert moved.data.dtype == np.float32 and moved.batch_sizes.tolist() == [2, 1, 1]
+    assert isinstance(moved, rnn.PackedSequence)

@@ -49,6 +49,11 @@ class PackedSequence(NamedTuple):
     sorted_indices: object = None
     unsorted_indices: object = None
 
+    def to(self, *args, **kwargs) -> PackedSequence:
+        """The same sequences with ``data.to(*args, **kwargs)`` (a device or a dtype), as
+        PyTorch's ``packed.to(device)``; the bookkeeping arrays stay on the host."""
+        return self._replace(data=self.data.to(*args, **kwargs))
+
 
 def _host_lengths(lengths, n):
     """``lengths`` (a list, array or Tensor of ints) as a host int64 array, checked."""
