@@ -170,6 +170,13 @@ def test_flips_and_center_crop(rng):
              for s in range(40)]
     assert 5 < sum(flips) < 35
     np.testing.assert_array_equal(transforms.CenterCrop(2)(image), image[1:3, 2:4])
+    # Larger than the image: zeros around it, as torchvision's center_crop (it raised here).
+    padded = np.zeros((7, 6, 3), np.uint8)
+    padded[1:5, 0:5] = image  # height 4 -> 7: 1 above, 2 below; width 5 -> 6: 0 left, 1 right
+    np.testing.assert_array_equal(transforms.CenterCrop((7, 6))(image), padded)
+    np.testing.assert_array_equal(transforms.CenterCrop((7, 3))(image), padded[:, 1:4])
+    np.testing.assert_array_equal(transforms.CenterCrop((7, 6))(t).numpy(),
+                                  padded.transpose(2, 0, 1))
     with pytest.raises(ValueError, match="p must be a probability in"):
         transforms.RandomHorizontalFlip(1.5)
 

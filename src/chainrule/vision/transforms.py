@@ -250,7 +250,8 @@ class RandomCrop:
 
 
 class CenterCrop:
-    """The central ``size`` window of the image (rounded as torchvision rounds)."""
+    """The central ``size`` window of the image (rounded as torchvision rounds); an image smaller
+    than ``size`` is first padded with zeros on both sides, as torchvision's."""
 
     def __init__(self, size):
         self.size = _pair("CenterCrop", "size", size)
@@ -259,7 +260,11 @@ class CenterCrop:
         img = _Image(image, "CenterCrop")
         (h, w), (th, tw) = img.size, self.size
         if h < th or w < tw:
-            raise ValueError(f"CenterCrop: crop size {(th, tw)} is larger than the image {(h, w)}")
+            widths = [(0, 0)] * img.array.ndim
+            widths[img.h_axis] = ((th - h) // 2, (th - h + 1) // 2) if th > h else (0, 0)
+            widths[img.w_axis] = ((tw - w) // 2, (tw - w + 1) // 2) if tw > w else (0, 0)
+            img.array = np.pad(img.array, widths)
+            h, w = img.size
         return img.back(img.window(int(round((h - th) / 2.0)), int(round((w - tw) / 2.0)), th, tw))
 
     def __repr__(self) -> str:
