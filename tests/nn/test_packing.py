@@ -159,3 +159,10 @@ def test_packed_sequence_to_moves_its_data():
     moved = packed.to("cpu").to(dtype=cr.float32)
     assert moved.data.dtype == np.float32 and moved.batch_sizes.tolist() == [2, 1, 1]
     assert isinstance(moved, rnn.PackedSequence)
+
+
+def test_a_packed_input_of_the_wrong_width_is_named_by_its_packed_shape():
+    packed = rnn.pack_padded_sequence(cr.tensor(np.ones((3, 4, 2))), [3, 2, 1, 1])
+    with pytest.raises(ValueError, match=r"LSTM: expected input of shape packed \(steps, H_in\) "
+                                         r"with H_in=5, got shape \(7, 2\)"):
+        cr.nn.LSTM(5, 3, dtype="float64")(packed)

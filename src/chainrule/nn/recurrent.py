@@ -264,8 +264,8 @@ class _Sequence(_Recurrent):
     def _forward_packed(self, packed, hx):
         """Run a PackedSequence: padded in time-major order, masked, packed again."""
         who = type(self).__name__
+        _check_input(who, packed.data, self.input_size, self._dtype, (2,), "packed (steps, H_in)")
         padded, lengths = _pad_packed(packed, False, 0.0, None)
-        _check_input(who, padded, self.input_size, self._dtype, (3,), "packed (L, N, H_in)")
         initial = None if hx is None else _initial_state(who, self._mode, hx,
                                                          self._state_shape(padded), self._dtype)
         out, h_n = self._layers(padded, initial, lengths)
