@@ -19,7 +19,8 @@ from .reduce import sum as _sum
 from .shape import broadcast_to, reshape, unsqueeze
 from .stats import norm
 
-__all__ = ["cdist", "diag", "dot", "einsum", "inner", "mv", "outer", "tensordot", "trace",
+# ``trace`` (a matrix's) is a method only: ``chainrule.trace`` is the plan tracer (autograd).
+__all__ = ["cdist", "diag", "dot", "einsum", "inner", "mv", "outer", "tensordot",
            "tril_indices", "triu_indices"]
 
 
