@@ -8,11 +8,17 @@ input, else 1, with PyTorch's warning) where ``chainrule.functional``'s take the
 """
 
 from ..ops import *  # noqa: F403
-from ..ops import __all__  # noqa: F401
+from ..ops import __all__ as _ops_all
 from ..ops import pad as _numpy_pad
 from ..ops import softmax as _softmax
+from ..ops.activation_extra import *  # noqa: F403
+from ..ops.distance import *  # noqa: F403
+from ..ops.loss_extra import *  # noqa: F403
+from ..ops.resample import *  # noqa: F403
 from ..ops.softmax import implicit_softmax_dim
 from ..ops.softmax import log_softmax as _log_softmax
+from ._functional_extra import embedding, softmin  # noqa: F401 - PyTorch's F names
+from ._functional_extra import extra_names as _extra_names
 
 
 def softmax(input, dim=None, _stacklevel: int = 3, dtype=None, *, axis=None):  # noqa: A002
@@ -55,6 +61,9 @@ def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch
     for k in range(len(pad) // 2):
         pairs[ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
         size = input.shape[ndim - 1 - k]
+        if mode == "reflect" and (pad[2 * k] >= size or pad[2 * k + 1] >= size):
+            raise ValueError(f"pad: reflect padding {pairs[ndim - 1 - k]} must be smaller than "
+                             f"axis {ndim - 1 - k} of size {size}, as in PyTorch")
         if mode == "circular" and (pad[2 * k] > size or pad[2 * k + 1] > size):
             raise ValueError(f"pad: circular padding {pairs[ndim - 1 - k]} wraps around axis "
                              f"{ndim - 1 - k} of size {input.shape[ndim - 1 - k]} more than once")
@@ -64,3 +73,6 @@ def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch
         raise ValueError(f"pad: value is for mode 'constant' only, got value={value!r} with "
                          f"mode {mode!r}")
     return _numpy_pad(input, pairs, _MODES[mode])
+
+
+__all__ = list(_ops_all) + _extra_names

@@ -1,0 +1,62 @@
+"""The functions ``chainrule.nn.functional`` adds to ``chainrule.ops``'s: PyTorch's names for the
+activations, distances, losses and resampling of ``ops.activation_extra``, ``ops.distance``,
+``ops.loss_extra`` and ``ops.resample``, and ``embedding``/``softmin``, which follow PyTorch's
+module-level conventions (an embedding's padding row, the implicit softmax axis)."""
+
+from __future__ import annotations
+
+import numbers
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ..ops import activation_extra, distance, loss_extra, resample
+from ..ops.elementwise import neg, where
+from ..ops.shape import getitem
+from ..ops.softmax import implicit_softmax_dim, softmax
+
+__all__ = ["embedding", "softmin"]
+
+extra_names = (["embedding", "softmin"] + activation_extra.__all__ + distance.__all__
+               + loss_extra.__all__ + resample.__all__)
+
+
+def softmin(input, dim=None, _stacklevel: int = 3, dtype=None):  # noqa: A002 - PyTorch's names
+    """``softmax(-input, dim)``; ``dim=None`` takes PyTorch's implicit axis, with its warning."""
+    if dim is None and hasattr(input, "ndim"):
+        dim = implicit_softmax_dim("softmin", input.ndim, _stacklevel)
+    return softmax(neg(input), dim=dim, dtype=dtype)
+
+
+def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float = 2.0,  # noqa: A002
+              scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
+    """The rows of ``weight`` (num_embeddings, dim) at the integer ids ``input``: shape
+    ``input.shape + (dim,)``. No gradient reaches row ``padding_idx``. ``sparse`` is accepted
+    (the gradient is dense, with the same values); ``max_norm`` and ``scale_grad_by_freq`` are
+    not supported."""
+    if max_norm is not None:
+        raise NotImplementedError(f"embedding: max_norm is not supported, got {max_norm!r}")
+    if scale_grad_by_freq:
+        raise NotImplementedError("embedding: scale_grad_by_freq=True is not supported")
+    if not isinstance(weight, Tensor) or weight.ndim != 2:
+        got = tuple(weight.shape) if hasattr(weight, "shape") else type(weight).__name__
+        raise ValueError(f"embedding: weight must be a 2-D Tensor (num_embeddings, dim), got {got}")
+    n = weight.shape[0]
+    data = input._data if isinstance(input, Tensor) else input
+    xp = get_array_module(weight._data)
+    data = xp.asarray(data)
+    if data.dtype.kind not in "iu":
+        raise TypeError(f"embedding: input must hold integer ids (e.g. dtype int64), got dtype "
+                        f"{data.dtype}")
+    if padding_idx is not None:
+        if isinstance(padding_idx, bool) or not isinstance(padding_idx, numbers.Integral) \
+                or not -n <= padding_idx < n:
+            raise ValueError(f"embedding: padding_idx must be an int within [-{n}, {n - 1}], got "
+                             f"{padding_idx!r}")
+        padding_idx = int(padding_idx) % n
+    ids = input if isinstance(input, Tensor) and input._data is data else Tensor(data)
+    out = getitem(weight, ids, rows=("embedding", n))
+    if padding_idx is not None and out.requires_grad:
+        keep = (data != padding_idx)[..., None]
+        if not bool(keep.all()):
+            out = where(keep, out, out.detach())
+    return out

@@ -1,0 +1,127 @@
+"""More of PyTorch's activations: ``prelu``, ``mish``, ``hardswish``, ``hardsigmoid``, ``glu``,
+``celu``, ``softshrink``, ``hardshrink``, ``tanhshrink`` and ``threshold``.
+
+Each is a composition of recorded ops (``where``, ``relu6``, ``softplus``, ``tanh``...), in the
+order of PyTorch's arithmetic, so none needs a gradient rule of its own and all differentiate
+again. Masks of the piecewise ones are constants: their second derivative is zero almost
+everywhere.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from ..autograd.tensor import Tensor
+from .activation import _float_input, relu6, sigmoid, softplus, tanh
+from .elementwise import exp, where
+from .shape import _one_axis, getitem, reshape
+
+__all__ = ["celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "mish", "prelu", "softshrink",
+           "tanhshrink", "threshold"]
+
+
+def _number(op, name, value, *, nonnegative=False, nonzero=False) -> float:
+    if not isinstance(value, numbers.Real) or isinstance(value, bool):
+        raise TypeError(f"{op}: {name} must be a real number, got {value!r}")
+    if math.isnan(value):
+        raise ValueError(f"{op}: {name} must not be NaN")
+    if nonnegative and value < 0:
+        raise ValueError(f"{op}: {name} must be >= 0, got {value!r}")
+    if nonzero and value == 0:
+        raise ValueError(f"{op}: {name} must not be 0, got {value!r}")
+    return float(value)
+
+
+def prelu(input, weight) -> Tensor:  # noqa: A002 - PyTorch's names
+    """x where x > 0, else ``weight * x``; ``weight`` holds one slope, or one per channel (axis 1).
+
+    Shape: ``weight`` is (1,) or (C,) for input (N, C, *); input with fewer than 2 axes has no
+    channel axis and takes one slope.
+    """
+    x = _float_input("prelu", input)
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"prelu: weight must be a Tensor, got {type(weight).__name__}")
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if weight.ndim > 1 or weight.numel() not in (1, channels):
+        raise ValueError(f"prelu: weight must hold 1 slope or one per channel ({channels} for "
+                         f"input of shape {tuple(x.shape)}), got shape {tuple(weight.shape)}")
+    if weight.numel() == 1:
+        w = reshape(weight, ())
+    else:
+        w = reshape(weight, (channels,) + (1,) * (x.ndim - 2))
+    return where(x._data > 0, x, w * x)
+
+
+def mish(input, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x * tanh(softplus(x)), elementwise (``inplace`` is accepted; the result is a new tensor)."""
+    x = _float_input("mish", input)
+    return x * tanh(softplus(x))
+
+
+def hardswish(input, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x * relu6(x + 3) / 6: 0 below -3, x above 3, a parabola between."""
+    x = _float_input("hardswish", input)
+    return x * relu6(x + 3.0) / 6.0
+
+
+def hardsigmoid(input, inplace: bool = False) -> Tensor:  # noqa: A002
+    """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between."""
+    x = _float_input("hardsigmoid", input)
+    return relu6(x + 3.0) / 6.0
+
+
+def glu(input, dim: int = -1) -> Tensor:  # noqa: A002
+    """Gated linear unit: the first half of ``dim`` times the sigmoid of the second half."""
+    x = _float_input("glu", input)
+    if x.ndim == 0:
+        raise ValueError("glu: input must have at least one axis, got a 0-d tensor")
+    axis = _one_axis("glu", dim, x.ndim)
+    n = x.shape[axis]
+    if n % 2:
+        raise ValueError(f"glu: axis {axis} of input shape {tuple(x.shape)} must have even size "
+                         f"(it is halved), got {n}")
+    lead = (slice(None),) * axis
+    a = getitem(x, lead + (slice(0, n // 2),))
+    b = getitem(x, lead + (slice(n // 2, n),))
+    return a * sigmoid(b)
+
+
+def celu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x where x > 0, else ``alpha * (exp(x / alpha) - 1)``."""
+    alpha = _number("celu", "alpha", alpha, nonzero=True)
+    x = _float_input("celu", input)
+    positive = x._data > 0
+    # exp reads only the negative side: exp of a large x would overflow (inf * 0 = NaN gradient).
+    negative = where(positive, 0.0, x)
+    return where(positive, x, alpha * (exp(negative / alpha) - 1.0))
+
+
+def softshrink(input, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    """x - lambd above lambd, x + lambd below -lambd, 0 between."""
+    lambd = _number("softshrink", "lambd", lambd, nonnegative=True)
+    x = _float_input("softshrink", input)
+    d = x._data
+    return where(d > lambd, x - lambd, where(d < -lambd, x + lambd, 0.0))
+
+
+def hardshrink(input, lambd: float = 0.5) -> Tensor:  # noqa: A002
+    """x where |x| > lambd, else 0."""
+    lambd = _number("hardshrink", "lambd", lambd)
+    x = _float_input("hardshrink", input)
+    d = x._data
+    return where((d >= -lambd) & (d <= lambd), 0.0, x)
+
+
+def tanhshrink(input) -> Tensor:  # noqa: A002
+    """x - tanh(x), elementwise."""
+    x = _float_input("tanhshrink", input)
+    return x - tanh(x)
+
+
+def threshold(input, threshold: float, value: float, inplace: bool = False) -> Tensor:  # noqa: A002
+    """x where x > threshold, else ``value``."""
+    threshold = _number("threshold", "threshold", threshold)
+    value = _number("threshold", "value", value)
+    x = _float_input("threshold", input)
+    return where(x._data > threshold, x, value)

@@ -1,0 +1,107 @@
+"""Norms and distances along an axis: ``normalize``, ``cosine_similarity`` and
+``pairwise_distance`` (PyTorch's functions, PyTorch's eps rules).
+
+All are compositions of recorded ops. The p-norm is guarded where it is 0, so that its gradient
+there is 0 (PyTorch's subgradient) rather than 0 / 0.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .activation import _float_input
+from .elementwise import _check_broadcast, clip, where
+from .elementwise import abs as _abs
+from .elementwise import pow as _pow
+from .elementwise import sqrt as _sqrt
+from .reduce import max as _max
+from .reduce import sum as _sum
+from .shape import _one_axis, broadcast_to
+
+__all__ = ["cosine_similarity", "normalize", "pairwise_distance"]
+
+
+def _p(op, p) -> float:
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or math.isnan(p) or not p > 0:
+        raise ValueError(f"{op}: p must be a positive number (or inf), got {p!r}")
+    return float(p)
+
+
+def _eps(op, eps) -> float:
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or math.isnan(eps):
+        raise TypeError(f"{op}: eps must be a real number, got {eps!r}")
+    return float(eps)
+
+
+def vector_norm(x, p: float, axis: int, keepdims: bool) -> Tensor:
+    """The p-norm of ``x`` along ``axis``; its gradient is 0 where the norm is 0."""
+    if p == math.inf:
+        return _max(_abs(x), axis=axis, keepdims=keepdims)
+    if p == 1.0:
+        return _sum(_abs(x), axis, keepdims)
+    s = _sum(x * x if p == 2.0 else _pow(_abs(x), p), axis, keepdims)
+    zero = s._data == 0
+    safe = where(zero, 1.0, s)
+    root = _sqrt(safe) if p == 2.0 else _pow(safe, 1.0 / p)
+    return where(zero, 0.0, root)
+
+
+class _ClampMinStraight(Function):
+    """max(x, low) whose gradient passes through unchanged (PyTorch clamps the norms of
+    ``cosine_similarity`` without recording the clamp)."""
+
+    def forward(self, x):
+        return get_array_module(x).maximum(x, x.dtype.type(self.low))
+
+    def backward(self, g):
+        return g
+
+
+def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:  # noqa: A002
+    """``input / max(||input||_p, eps)`` along ``dim`` (PyTorch's ``F.normalize``)."""
+    if out is not None:
+        raise TypeError("normalize: out= is not supported; use the returned tensor")
+    x = _float_input("normalize", input)
+    p, eps = _p("normalize", p), _eps("normalize", eps)
+    if x.ndim == 0:
+        raise ValueError("normalize: input must have at least one axis, got a 0-d tensor")
+    axis = _one_axis("normalize", dim, x.ndim)
+    norm = vector_norm(x, p, axis, True)
+    return x / clip(norm, eps)
+
+
+def _pair(op, x1, x2):
+    x1, x2 = _float_input(op, x1), _float_input(op, x2)
+    _check_broadcast(op, x1, x2)
+    return x1, x2
+
+
+def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
+    """The cosine of the angle between ``x1`` and ``x2`` along ``dim`` (broadcasting): each is
+    divided by its norm clamped to at least ``eps``, as in PyTorch."""
+    x1, x2 = _pair("cosine_similarity", x1, x2)
+    eps = _eps("cosine_similarity", eps)
+    ndim = max(x1.ndim, x2.ndim)
+    if ndim == 0:
+        raise ValueError("cosine_similarity: inputs must have at least one axis, got 0-d tensors")
+    axis = _one_axis("cosine_similarity", dim, ndim) - ndim  # counted from the end
+    xp = get_array_module(x1._data, x2._data)
+    shape = xp.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))
+    a = broadcast_to(x1, shape) if tuple(x1.shape) != shape else x1
+    b = broadcast_to(x2, shape) if tuple(x2.shape) != shape else x2
+    na = _ClampMinStraight.apply(vector_norm(a, 2.0, axis, True), low=eps)
+    nb = _ClampMinStraight.apply(vector_norm(b, 2.0, axis, True), low=eps)
+    return _sum((a / na) * (b / nb), axis)
+
+
+def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
+    """The p-norm of ``x1 - x2 + eps`` along the last axis (PyTorch's ``F.pairwise_distance``)."""
+    x1, x2 = _pair("pairwise_distance", x1, x2)
+    p, eps = _p("pairwise_distance", p), _eps("pairwise_distance", eps)
+    if max(x1.ndim, x2.ndim) == 0:
+        raise ValueError("pairwise_distance: inputs must have at least one axis, got 0-d tensors")
+    return vector_norm(x1 - x2 + eps, p, -1, bool(keepdim))

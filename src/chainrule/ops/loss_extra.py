@@ -1,0 +1,236 @@
+"""More of PyTorch's losses: ``kl_div``, ``gaussian_nll_loss``, ``poisson_nll_loss``, the margin
+losses (ranking, hinge embedding, cosine embedding, triplet) and the soft-margin losses.
+
+Each is a composition of recorded ops following PyTorch's formula step by step, so none needs a
+gradient rule of its own and all differentiate again. Labels (``target`` of the margin losses)
+are constants.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import warnings
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._classification import _check_reduction, _float_target, _float_tensor, _torch_loss_args
+from .activation import logsigmoid, softplus
+from .distance import _ClampMinStraight, pairwise_distance
+from .elementwise import clip, exp, log, minimum, sqrt, where
+from .reduce import mean as _mean
+from .reduce import sum as _sum
+from .shape import unsqueeze
+
+__all__ = [
+    "cosine_embedding_loss", "gaussian_nll_loss", "hinge_embedding_loss", "kl_div",
+    "margin_ranking_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
+    "triplet_margin_loss",
+]
+
+
+def _reduce(loss, reduction):
+    if reduction == "none":
+        return loss
+    return _sum(loss) if reduction == "sum" else _mean(loss)
+
+
+def _start(op, size_average, reduce, reduction):
+    _torch_loss_args(op, None, size_average, reduce)
+    _check_reduction(op, reduction)
+
+
+def _real(op, name, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or math.isnan(value):
+        raise TypeError(f"{op}: {name} must be a real number, got {value!r}")
+    return float(value)
+
+
+def _xlogx(t):
+    """t * log(t), 0 where t is 0 (and a 0 gradient there)."""
+    positive = t._data > 0
+    return where(positive, t * log(where(positive, t, 1.0)), 0.0)
+
+
+def _labels(op, x, target, shape):
+    """A constant array of +-1 labels (or any numbers) of ``shape``."""
+    data = target._data if isinstance(target, Tensor) else get_array_module(x._data).asarray(target)
+    if tuple(data.shape) != tuple(shape):
+        raise ValueError(f"{op}: target must have shape {tuple(shape)}, got {tuple(data.shape)}")
+    return data
+
+
+def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",  # noqa: A002
+           log_target: bool = False) -> Tensor:
+    """KL divergence ``target * (log(target) - input)`` with ``input`` as log-probabilities
+    (``log_target=True``: ``target`` too), PyTorch's ``F.kl_div``.
+
+    ``reduction="batchmean"`` divides the sum by the batch size (``input.shape[0]``), the true
+    KL divergence per sample; "mean" divides by the number of elements, with PyTorch's warning.
+    """
+    _torch_loss_args("kl_div", None, size_average, reduce)
+    if reduction not in ("mean", "sum", "none", "batchmean"):
+        raise ValueError(f"kl_div: reduction must be one of ('mean', 'sum', 'none', "
+                         f"'batchmean'), got {reduction!r}")
+    if reduction == "mean":
+        warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
+                      "support size.'batchmean' divides only by the batch size, and aligns with "
+                      "the KL div math definition.'mean' will be changed to behave the same as "
+                      "'batchmean' in the next major release.", UserWarning, stacklevel=2)
+    x = _float_tensor("kl_div", "input", input)
+    t = _float_target("kl_div", x, target)
+    loss = exp(t) * (t - x) if log_target else _xlogx(t) - t * x
+    if reduction == "batchmean":
+        total = _sum(loss)
+        return total / x.shape[0] if x.ndim else total
+    return _reduce(loss, reduction)
+
+
+def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,  # noqa: A002
+                      reduction: str = "mean") -> Tensor:
+    """Gaussian negative log-likelihood ``0.5 * (log(var) + (input - target)^2 / var)``.
+
+    ``var`` is the input's shape, or lacks its last axis (one variance per sample), or has size 1
+    there; a number is one variance for all. It is clamped to at least ``eps`` without the clamp
+    being differentiated (as PyTorch does); ``full`` adds ``0.5 * log(2 pi)``.
+    """
+    _check_reduction("gaussian_nll_loss", reduction)
+    eps = _real("gaussian_nll_loss", "eps", eps)
+    x = _float_tensor("gaussian_nll_loss", "input", input)
+    t = _float_target("gaussian_nll_loss", x, target)
+    if isinstance(var, numbers.Real) and not isinstance(var, bool):
+        var = Tensor(get_array_module(x._data).full(x.shape, float(var), dtype=x.dtype))
+    v = _float_tensor("gaussian_nll_loss", "var", var)
+    if tuple(v.shape) != tuple(x.shape):
+        if tuple(x.shape[:-1]) == tuple(v.shape):
+            v = unsqueeze(v, -1)
+        elif not (tuple(x.shape[:-1]) == tuple(v.shape[:-1]) and v.shape[-1] == 1):
+            raise ValueError(f"gaussian_nll_loss: var must have the input's shape "
+                             f"{tuple(x.shape)}, that shape without its last axis, or size 1 "
+                             f"there; got {tuple(v.shape)}")
+    if bool((v._data < 0).any()):
+        raise ValueError("gaussian_nll_loss: var has negative entries")
+    v = _ClampMinStraight.apply(v, low=eps)
+    d = x - t
+    loss = 0.5 * (log(v) + d * d / v)
+    if full:
+        loss = loss + 0.5 * math.log(2 * math.pi)
+    return _reduce(loss, reduction)
+
+
+def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False,  # noqa: A002
+                     size_average=None, eps: float = 1e-8, reduce=None,
+                     reduction: str = "mean") -> Tensor:
+    """Poisson negative log-likelihood: ``exp(input) - target * input`` for a log-rate input,
+    ``input - target * log(input + eps)`` for a rate; ``full`` adds Stirling's term for target > 1.
+    """
+    _start("poisson_nll_loss", size_average, reduce, reduction)
+    eps = _real("poisson_nll_loss", "eps", eps)
+    x = _float_tensor("poisson_nll_loss", "input", input)
+    t = _float_target("poisson_nll_loss", x, target)
+    loss = exp(x) - t * x if log_input else x - t * log(x + eps)
+    if full:
+        big = t._data > 1
+        ts = where(big, t, 1.0)
+        stirling = ts * log(ts) - ts + 0.5 * log(2 * math.pi * ts)
+        loss = loss + where(big, stirling, 0.0)
+    return _reduce(loss, reduction)
+
+
+def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=None,
+                        reduce=None, reduction: str = "mean") -> Tensor:
+    """``max(0, -target * (input1 - input2) + margin)``: ranks input1 above input2 where
+    target is 1, below where it is -1."""
+    _start("margin_ranking_loss", size_average, reduce, reduction)
+    margin = _real("margin_ranking_loss", "margin", margin)
+    a = _float_tensor("margin_ranking_loss", "input1", input1)
+    b = _float_target("margin_ranking_loss", a, input2)
+    y = _labels("margin_ranking_loss", a, target, a.shape)
+    return _reduce(clip(Tensor(-y.astype(a.dtype)) * (a - b) + margin, 0.0), reduction)
+
+
+def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None,  # noqa: A002
+                         reduce=None, reduction: str = "mean") -> Tensor:
+    """``input`` where target is 1, ``max(0, margin - input)`` where it is -1."""
+    _start("hinge_embedding_loss", size_average, reduce, reduction)
+    margin = _real("hinge_embedding_loss", "margin", margin)
+    x = _float_tensor("hinge_embedding_loss", "input", input)
+    y = _labels("hinge_embedding_loss", x, target, x.shape)
+    loss = where(y != 1, clip(margin - x, 0.0), 0.0) + where(y != -1, x, 0.0)
+    return _reduce(loss, reduction)
+
+
+def soft_margin_loss(input, target, size_average=None, reduce=None,  # noqa: A002
+                     reduction: str = "mean") -> Tensor:
+    """Two-class logistic loss ``log(1 + exp(-target * input))`` for labels +-1."""
+    _start("soft_margin_loss", size_average, reduce, reduction)
+    x = _float_tensor("soft_margin_loss", "input", input)
+    t = _float_target("soft_margin_loss", x, target)
+    return _reduce(softplus(-x * t, 1.0, math.inf), reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None,  # noqa: A002
+                                reduce=None, reduction: str = "mean") -> Tensor:
+    """Per-class logistic loss averaged over the classes (the last axis), one value per sample.
+
+    ``weight``: one rescaling weight per class (a constant), or None."""
+    _torch_loss_args("multilabel_soft_margin_loss", weight, size_average, reduce)
+    _check_reduction("multilabel_soft_margin_loss", reduction)
+    x = _float_tensor("multilabel_soft_margin_loss", "input", input)
+    t = _float_target("multilabel_soft_margin_loss", x, target)
+    if x.ndim == 0:
+        raise ValueError("multilabel_soft_margin_loss: input must have a class axis, got 0-d")
+    loss = -(t * logsigmoid(x) + (1.0 - t) * logsigmoid(-x))
+    if weight is not None:
+        w = weight if isinstance(weight, Tensor) else Tensor(
+            get_array_module(x._data).asarray(weight, dtype=x.dtype))
+        try:
+            get_array_module(x._data).broadcast_shapes(tuple(w.shape), tuple(x.shape))
+        except ValueError:
+            raise ValueError(f"multilabel_soft_margin_loss: weight of shape {tuple(w.shape)} "
+                             f"does not broadcast to input shape {tuple(x.shape)}") from None
+        loss = loss * w
+    loss = _sum(loss, x.ndim - 1) / x.shape[-1]
+    return _reduce(loss, reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_average=None,
+                          reduce=None, reduction: str = "mean") -> Tensor:
+    """``1 - cos(input1, input2)`` where target is 1, ``max(0, cos - margin)`` where it is -1;
+    the cosine is taken along the last axis (PyTorch adds 1e-12 to each squared norm)."""
+    _start("cosine_embedding_loss", size_average, reduce, reduction)
+    margin = _real("cosine_embedding_loss", "margin", margin)
+    a = _float_tensor("cosine_embedding_loss", "input1", input1)
+    b = _float_target("cosine_embedding_loss", a, input2)
+    if a.ndim not in (1, 2):
+        raise ValueError(f"cosine_embedding_loss: inputs must be 1-D (D) or 2-D (N, D), got shape "
+                         f"{tuple(a.shape)}")
+    y = _labels("cosine_embedding_loss", a, target, a.shape[:-1])
+    axis = a.ndim - 1
+    dot = _sum(a * b, axis)
+    m1 = _sum(a * a, axis) + 1e-12
+    m2 = _sum(b * b, axis) + 1e-12
+    cos = dot / sqrt(m1 * m2)
+    loss = where(y == 1, 1.0 - cos, 0.0) + where(y == -1, clip(cos - margin, 0.0), 0.0)
+    return _reduce(loss, reduction)
+
+
+def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: float = 2,
+                        eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
+                        reduction: str = "mean") -> Tensor:
+    """``max(0, margin + d(anchor, positive) - d(anchor, negative))`` with d the
+    ``pairwise_distance`` (p-norm); ``swap`` uses the smaller of d(a, n) and d(p, n)."""
+    _start("triplet_margin_loss", size_average, reduce, reduction)
+    margin = _real("triplet_margin_loss", "margin", margin)
+    a = _float_tensor("triplet_margin_loss", "anchor", anchor)
+    pos = _float_tensor("triplet_margin_loss", "positive", positive)
+    neg = _float_tensor("triplet_margin_loss", "negative", negative)
+    if not (a.ndim == pos.ndim == neg.ndim) or a.ndim not in (1, 2):
+        raise ValueError(f"triplet_margin_loss: anchor, positive and negative must all be 1-D (D) "
+                         f"or all 2-D (N, D), got shapes {tuple(a.shape)}, {tuple(pos.shape)}, "
+                         f"{tuple(neg.shape)}")
+    d_pos = pairwise_distance(a, pos, p, eps)
+    d_neg = pairwise_distance(a, neg, p, eps)
+    if swap:
+        d_neg = minimum(d_neg, pairwise_distance(pos, neg, p, eps))
+    return _reduce(clip(margin + d_pos - d_neg, 0.0), reduction)

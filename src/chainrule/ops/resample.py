@@ -1,0 +1,174 @@
+"""Resampling: ``interpolate`` (nearest and linear modes) and ``pixel_shuffle``/``pixel_unshuffle``,
+PyTorch's functions with PyTorch's source-index rules.
+
+None needs a gradient rule of its own. Nearest-neighbour resampling picks entries by index
+(``getitem``, whose gradient adds up the copies); linear resampling, one axis at a time, is a
+weighted sum of two such picks; the pixel shuffles are a reshape and a permutation. So all of
+them differentiate to any order.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .shape import getitem, permute, reshape
+
+__all__ = ["interpolate", "pixel_shuffle", "pixel_unshuffle"]
+
+_LINEAR_MODES = {"linear": 3, "bilinear": 4}
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear")
+
+
+def _along(x, axis, idx):
+    return getitem(x, (slice(None),) * axis + (Tensor(idx),))
+
+
+def _sizes_and_scales(x, size, scale_factor, recompute_scale_factor, n):
+    """The output sizes of the ``n`` spatial axes, and the scales PyTorch hands its kernels."""
+    if (size is None) == (scale_factor is None):
+        raise ValueError("interpolate: give exactly one of size and scale_factor, got "
+                         f"size={size!r}, scale_factor={scale_factor!r}")
+    spatial = tuple(x.shape[2:])
+    if size is not None:
+        sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,) * n
+        if len(sizes) != n or any(isinstance(s, bool) or not isinstance(s, numbers.Integral)
+                                  or s <= 0 for s in sizes):
+            raise ValueError(f"interpolate: size must be a positive int or {n} positive ints for "
+                             f"input of shape {tuple(x.shape)}, got {size!r}")
+        if recompute_scale_factor:
+            raise ValueError("interpolate: recompute_scale_factor=True needs scale_factor, not "
+                             f"size (got size={size!r})")
+        return tuple(int(s) for s in sizes), (None,) * n
+    scales = (tuple(scale_factor) if isinstance(scale_factor, (tuple, list))
+              else (scale_factor,) * n)
+    if len(scales) != n or any(isinstance(s, bool) or not isinstance(s, numbers.Real)
+                               or not s > 0 or math.isinf(s) for s in scales):
+        raise ValueError(f"interpolate: scale_factor must be a positive number or {n} positive "
+                         f"numbers for input of shape {tuple(x.shape)}, got {scale_factor!r}")
+    sizes = tuple(math.floor(float(d) * float(s)) for d, s in zip(spatial, scales))
+    if any(s <= 0 for s in sizes):
+        raise ValueError(f"interpolate: scale_factor {scale_factor!r} shrinks spatial shape "
+                         f"{spatial} to {sizes}; every output size must be positive")
+    return sizes, ((None,) * n if recompute_scale_factor else tuple(float(s) for s in scales))
+
+
+def _nearest(x, axis, out, scale, exact):
+    xp = get_array_module(x._data)
+    n = x.shape[axis]
+    dst = xp.arange(out)
+    if not exact and out == n:
+        return x
+    if not exact and out == 2 * n:
+        # PyTorch's rule for a kept or doubled axis, whatever the scale_factor that led to it.
+        return _along(x, axis, dst >> 1)
+    # PyTorch computes these positions in float32 whatever the input's dtype.
+    f32 = xp.float32
+    step = f32(1.0 / scale) if scale is not None else f32(n) / f32(out)
+    pos = (dst.astype(f32) + f32(0.5)) * step if exact else dst.astype(f32) * step
+    idx = xp.minimum(xp.floor(pos).astype(xp.int64), n - 1)
+    return _along(x, axis, idx)
+
+
+def _linear(x, axis, out, scale, align_corners):
+    xp = get_array_module(x._data)
+    kind = xp.dtype(x._data.dtype).type
+    n = x.shape[axis]
+    if out == n:  # PyTorch copies an axis whose size does not change, whatever the scale_factor
+        return x
+    dst = xp.arange(out).astype(kind)
+    if align_corners:
+        step = kind(n - 1) / kind(out - 1) if out > 1 else kind(0)
+        pos = dst * step
+    else:
+        step = kind(1.0 / scale) if scale is not None else kind(n) / kind(out)
+        pos = xp.maximum(step * (dst + kind(0.5)) - kind(0.5), kind(0))
+    i0 = pos.astype(xp.int64)
+    lam = xp.clip(pos - i0.astype(kind), 0, 1).astype(kind)
+    i1 = i0 + (i0 < n - 1)
+    shape = (out,) + (1,) * (x.ndim - axis - 1)
+    w0 = Tensor((1 - lam).reshape(shape))
+    w1 = Tensor(lam.reshape(shape))
+    return _along(x, axis, i0) * w0 + _along(x, axis, i1) * w1
+
+
+def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",  # noqa: A002
+                align_corners=None, recompute_scale_factor=None, antialias: bool = False) -> Tensor:
+    """PyTorch's ``F.interpolate``: resize the spatial axes of (N, C, L) or (N, C, H, W) input.
+
+    Args:
+        input: a float Tensor, 3-D (N, C, L) or 4-D (N, C, H, W).
+        size: the output's spatial size (an int or one per spatial axis), or
+        scale_factor: a multiplier (a number or one per spatial axis); output size is
+            ``floor(in * scale_factor)``, and the kernel uses ``1 / scale_factor`` as its step
+            unless ``recompute_scale_factor=True`` (then ``in / out``), as in PyTorch.
+        mode: "nearest" (PyTorch's default and its index rule), "nearest-exact", "linear" (3-D
+            input) or "bilinear" (4-D input).
+        align_corners: for the linear modes only: True maps the corner pixels' centres onto each
+            other; False (the default) maps their outer edges.
+    """
+    if not isinstance(input, Tensor):
+        raise TypeError(f"interpolate: input must be a Tensor, got {type(input).__name__}")
+    if mode not in _MODES:
+        raise NotImplementedError(f"interpolate: mode {mode!r} is not supported; chainrule has "
+                                  f"{', '.join(repr(m) for m in _MODES)}")
+    if input.ndim not in (3, 4):
+        raise ValueError(f"interpolate: input must be 3-D (N, C, L) or 4-D (N, C, H, W), got "
+                         f"shape {tuple(input.shape)}")
+    if input._data.dtype.kind != "f":
+        raise TypeError(f"interpolate: input must have a floating-point dtype, got "
+                        f"{input._data.dtype}")
+    if mode in _LINEAR_MODES and input.ndim != _LINEAR_MODES[mode]:
+        raise ValueError(f"interpolate: mode {mode!r} needs {_LINEAR_MODES[mode]}-D input, got "
+                         f"shape {tuple(input.shape)}")
+    if mode not in _LINEAR_MODES and align_corners is not None:
+        raise ValueError(f"interpolate: align_corners is for modes 'linear' and 'bilinear' only, "
+                         f"got align_corners={align_corners!r} with mode {mode!r}")
+    if antialias:
+        raise NotImplementedError("interpolate: antialias=True is not supported")
+    n = input.ndim - 2
+    sizes, scales = _sizes_and_scales(input, size, scale_factor, recompute_scale_factor, n)
+    y = input
+    # The last axis first: PyTorch's bilinear kernel nests the width sum inside the height sum.
+    for k in reversed(range(n)):
+        axis = 2 + k
+        if mode in _LINEAR_MODES:
+            y = _linear(y, axis, sizes[k], scales[k], bool(align_corners))
+        else:
+            y = _nearest(y, axis, sizes[k], scales[k], mode == "nearest-exact")
+    return y
+
+
+def _factor(op, name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value <= 0:
+        raise ValueError(f"{op}: {name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def pixel_shuffle(input, upscale_factor: int) -> Tensor:  # noqa: A002 - torch's name
+    """(*, C * r * r, H, W) -> (*, C, H * r, W * r): each group of r * r channels becomes an r x r
+    block of pixels, as PyTorch's ``F.pixel_shuffle``."""
+    r = _factor("pixel_shuffle", "upscale_factor", upscale_factor)
+    if input.ndim < 3 or input.shape[-3] % (r * r):
+        raise ValueError(f"pixel_shuffle: input must be (*, C * {r * r}, H, W) for "
+                         f"upscale_factor={r}, got shape {tuple(input.shape)}")
+    *lead, c, h, w = input.shape
+    y = reshape(input, (*lead, c // (r * r), r, r, h, w))
+    k = len(lead)
+    y = permute(y, (*range(k), k, k + 3, k + 1, k + 4, k + 2))
+    return reshape(y, (*lead, c // (r * r), h * r, w * r))
+
+
+def pixel_unshuffle(input, downscale_factor: int) -> Tensor:  # noqa: A002 - torch's name
+    """(*, C, H * r, W * r) -> (*, C * r * r, H, W): the inverse of ``pixel_shuffle``."""
+    r = _factor("pixel_unshuffle", "downscale_factor", downscale_factor)
+    if input.ndim < 3 or input.shape[-2] % r or input.shape[-1] % r:
+        raise ValueError(f"pixel_unshuffle: input must be (*, C, H * {r}, W * {r}) for "
+                         f"downscale_factor={r}, got shape {tuple(input.shape)}")
+    *lead, c, h, w = input.shape
+    y = reshape(input, (*lead, c, h // r, r, w // r, r))
+    k = len(lead)
+    y = permute(y, (*range(k), k, k + 2, k + 4, k + 1, k + 3))
+    return reshape(y, (*lead, c * r * r, h // r, w // r))

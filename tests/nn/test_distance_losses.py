@@ -1,0 +1,211 @@
+"""normalize, cosine_similarity, pairwise_distance, embedding, kl_div and the extra losses against
+PyTorch (forward and backward, float64), with gradient checks."""
+
+import inspect
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F  # noqa: N812 - PyTorch's spelling
+from chainrule import nn
+
+from ._torch_compare import compare
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+@pytest.mark.parametrize("kw", [{}, dict(p=1.0, dim=0), dict(p=3.0, dim=-1),
+                                dict(p=float("inf")), dict(eps=10.0)])
+def test_normalize_matches_torch(rng, kw):
+    x = rng.standard_normal((3, 4))
+    x[1] = 0.0  # a zero row: its norm is clamped to eps and its gradient is finite
+    compare(lambda a: F.normalize(a, **kw), lambda a: TF.normalize(a, **kw), [x], rng)
+    t = cr.tensor(rng.standard_normal((2, 3)), requires_grad=True)
+    assert cr.gradcheck(lambda a: F.normalize(a, **kw), [t])
+    assert cr.gradgradcheck(lambda a: F.normalize(a, **kw), [t])
+
+
+@pytest.mark.parametrize("shapes, dim", [(((3, 4), (3, 4)), 1), (((2, 3, 4), (1, 3, 4)), -1),
+                                         (((5,), (5,)), 0), (((3, 4), (4,)), 1)])
+def test_cosine_similarity_matches_torch(rng, shapes, dim):
+    a, b = (rng.standard_normal(s) for s in shapes)
+    compare(lambda x, y: F.cosine_similarity(x, y, dim),
+            lambda x, y: TF.cosine_similarity(x, y, dim), [a, b], rng)
+    compare(nn.CosineSimilarity(dim), torch.nn.CosineSimilarity(dim), [a, b], rng)
+    ta, tb = (cr.tensor(v, requires_grad=True) for v in (a, b))
+    assert cr.gradcheck(lambda x, y: F.cosine_similarity(x, y, dim), [ta, tb])
+    assert cr.gradgradcheck(lambda x, y: F.cosine_similarity(x, y, dim), [ta, tb])
+
+
+def test_cosine_similarity_of_tiny_vectors_clamps_like_torch(rng):
+    """Below eps the norm is clamped, but the gradient still flows through it (PyTorch clamps
+    without recording the clamp)."""
+    a, b = rng.standard_normal((2, 3)) * 1e-10, rng.standard_normal((2, 3))
+    compare(lambda x, y: F.cosine_similarity(x, y), lambda x, y: TF.cosine_similarity(x, y),
+            [a, b], rng, tol=1e-8)
+
+
+@pytest.mark.parametrize("p, keepdim", [(2.0, False), (1.0, True), (3.0, False),
+                                        (float("inf"), False)])
+def test_pairwise_distance_matches_torch(rng, p, keepdim):
+    a, b = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    compare(lambda x, y: F.pairwise_distance(x, y, p, 1e-6, keepdim),
+            lambda x, y: TF.pairwise_distance(x, y, p, 1e-6, keepdim), [a, b], rng)
+    compare(nn.PairwiseDistance(p, keepdim=keepdim), torch.nn.PairwiseDistance(p, keepdim=keepdim),
+            [a, b], rng)
+    ta, tb = (cr.tensor(v, requires_grad=True) for v in (a[:2], b[:2]))
+    assert cr.gradcheck(lambda x, y: F.pairwise_distance(x, y, p), [ta, tb])
+    if p != float("inf"):
+        assert cr.gradgradcheck(lambda x, y: F.pairwise_distance(x, y, p), [ta, tb])
+
+
+def test_embedding_matches_torch_and_skips_the_padding_row(rng):
+    w = rng.standard_normal((6, 3))
+    ids = np.array([[0, 2, 5], [2, 2, 1]])
+    for pad in (None, 2, -1):
+        compare(lambda i, a: F.embedding(i, a, pad), lambda i, a: TF.embedding(i, a, pad),
+                [ids, w], rng, grad=(1,))
+    tw = cr.tensor(w, requires_grad=True)
+    assert cr.gradcheck(lambda a: F.embedding(cr.tensor(ids), a), [tw])
+    with pytest.raises(IndexError, match="embedding"):
+        F.embedding(cr.tensor([6]), tw)
+    with pytest.raises(TypeError, match="integer ids"):
+        F.embedding(cr.tensor([1.0]), tw)
+    with pytest.raises(NotImplementedError, match="max_norm"):
+        F.embedding(cr.tensor([1]), tw, max_norm=1.0)
+
+
+@pytest.mark.parametrize("reduction", ["sum", "batchmean", "none"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_matches_torch(rng, reduction, log_target):
+    x = np.log(rng.dirichlet(np.ones(5), size=3))
+    t = rng.dirichlet(np.ones(5), size=3)
+    t = np.log(t) if log_target else t
+    compare(lambda a, b: F.kl_div(a, b, reduction=reduction, log_target=log_target),
+            lambda a, b: TF.kl_div(a, b, reduction=reduction, log_target=log_target), [x, t], rng)
+    compare(nn.KLDivLoss(reduction=reduction, log_target=log_target),
+            torch.nn.KLDivLoss(reduction=reduction, log_target=log_target), [x, t], rng)
+    tx, tt = cr.tensor(x, requires_grad=True), cr.tensor(t, requires_grad=True)
+    fn = lambda a, b: F.kl_div(a, b, reduction=reduction, log_target=log_target)  # noqa: E731
+    assert cr.gradcheck(fn, [tx, tt])
+    assert cr.gradgradcheck(fn, [tx, tt])
+
+
+def test_kl_div_mean_warns_like_torch(rng):
+    x, t = np.log(rng.dirichlet(np.ones(4), 2)), rng.dirichlet(np.ones(4), 2)
+    with pytest.warns(UserWarning, match="batchmean"):
+        ours = F.kl_div(cr.tensor(x), cr.tensor(t))
+    with pytest.warns(UserWarning, match="batchmean"):
+        want = TF.kl_div(torch.tensor(x), torch.tensor(t))
+    np.testing.assert_allclose(ours.item(), want.item(), rtol=1e-12)
+    t[0, 0] = 0.0  # a zero target contributes 0, not NaN
+    assert np.isfinite(F.kl_div(cr.tensor(x), cr.tensor(t), reduction="sum").item())
+
+
+def _labels(rng, n):
+    return np.where(rng.random(n) < 0.5, -1.0, 1.0)
+
+
+LOSSES = {
+    "gaussian_nll_loss": lambda r: ([r.standard_normal((4, 3)), r.standard_normal((4, 3)),
+                                     r.uniform(0.5, 2, (4, 3))], {}),
+    "gaussian_nll_loss_per_sample": lambda r: ([r.standard_normal((4, 3)),
+                                                r.standard_normal((4, 3)), r.uniform(0.5, 2, 4)],
+                                               dict(full=True)),
+    "poisson_nll_loss": lambda r: ([r.standard_normal((4, 3)), r.poisson(2.0, (4, 3)) * 1.0],
+                                   dict(full=True)),
+    "poisson_nll_loss_rate": lambda r: ([r.uniform(0.5, 3, (4, 3)), r.poisson(2.0, (4, 3)) * 1.0],
+                                        dict(log_input=False)),
+    "margin_ranking_loss": lambda r: ([r.standard_normal(6), r.standard_normal(6),
+                                       _labels(r, 6)], dict(margin=0.1)),
+    "hinge_embedding_loss": lambda r: ([r.standard_normal((3, 4)),
+                                        _labels(r, 12).reshape(3, 4)], dict(margin=0.7)),
+    "soft_margin_loss": lambda r: ([r.standard_normal((3, 4)), _labels(r, 12).reshape(3, 4)], {}),
+    "multilabel_soft_margin_loss": lambda r: ([r.standard_normal((3, 4)),
+                                               (r.random((3, 4)) < 0.5) * 1.0], {}),
+    "cosine_embedding_loss": lambda r: ([r.standard_normal((5, 3)), r.standard_normal((5, 3)),
+                                         _labels(r, 5)], dict(margin=-0.2)),
+    "triplet_margin_loss": lambda r: ([r.standard_normal((4, 3)), r.standard_normal((4, 3)),
+                                       r.standard_normal((4, 3))], dict(margin=2.0)),
+    "triplet_margin_loss_swap": lambda r: ([r.standard_normal((4, 3)), r.standard_normal((4, 3)),
+                                            r.standard_normal((4, 3))],
+                                           dict(margin=3.0, p=1.0, swap=True)),
+}
+LABELLED = {"margin_ranking_loss": 2, "hinge_embedding_loss": 1, "cosine_embedding_loss": 2}
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("case", sorted(LOSSES))
+def test_losses_match_torch(rng, case, reduction):
+    name = case.replace("_per_sample", "").replace("_rate", "").replace("_swap", "")
+    arrays, kw = LOSSES[case](rng)
+    kw = dict(kw, reduction=reduction)
+    grad = [i for i in range(len(arrays)) if i != LABELLED.get(name)]
+    if name in ("poisson_nll_loss", "multilabel_soft_margin_loss", "soft_margin_loss"):
+        grad = [0]
+    compare(lambda *a: getattr(F, name)(*a, **kw), lambda *a: getattr(TF, name)(*a, **kw),
+            arrays, rng, grad=grad)
+    ours = [cr.tensor(a, requires_grad=i in grad) for i, a in enumerate(arrays)]
+    fn = lambda *a: getattr(F, name)(*a, **kw)  # noqa: E731
+    assert cr.gradcheck(fn, ours)
+    assert cr.gradgradcheck(fn, ours)
+
+
+MODULES = [
+    ("GaussianNLLLoss", dict(full=True), "gaussian_nll_loss"),
+    ("PoissonNLLLoss", dict(log_input=False), "poisson_nll_loss_rate"),
+    ("MarginRankingLoss", dict(margin=0.3), "margin_ranking_loss"),
+    ("HingeEmbeddingLoss", dict(margin=2.0), "hinge_embedding_loss"),
+    ("CosineEmbeddingLoss", dict(margin=0.1, reduction="sum"), "cosine_embedding_loss"),
+    ("SoftMarginLoss", {}, "soft_margin_loss"),
+    ("MultiLabelSoftMarginLoss", dict(reduction="none"), "multilabel_soft_margin_loss"),
+    ("TripletMarginLoss", dict(swap=True), "triplet_margin_loss"),
+]
+
+
+@pytest.mark.parametrize("name, kw, case", MODULES, ids=[m for m, _, _ in MODULES])
+def test_loss_modules_match_torch(rng, name, kw, case):
+    arrays, _ = LOSSES[case](rng)
+    compare(getattr(nn, name)(**kw), getattr(torch.nn, name)(**kw), arrays, rng, grad=[0])
+    ours = list(inspect.signature(getattr(nn, name)).parameters)
+    assert ours == list(inspect.signature(getattr(torch.nn, name)).parameters)
+
+
+def test_multilabel_soft_margin_loss_weight(rng):
+    x, t = rng.standard_normal((3, 4)), (rng.random((3, 4)) < 0.5) * 1.0
+    w = rng.uniform(0.5, 2, 4)
+    ours = F.multilabel_soft_margin_loss(cr.tensor(x), cr.tensor(t), cr.tensor(w))
+    want = TF.multilabel_soft_margin_loss(torch.tensor(x), torch.tensor(t), torch.tensor(w))
+    np.testing.assert_allclose(ours.item(), want.item(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["kl_div", "gaussian_nll_loss", "poisson_nll_loss",
+                                  "margin_ranking_loss", "hinge_embedding_loss",
+                                  "cosine_embedding_loss", "soft_margin_loss",
+                                  "multilabel_soft_margin_loss", "triplet_margin_loss",
+                                  "normalize", "embedding"])
+def test_signatures_follow_pytorch(name):
+    ours = list(inspect.signature(getattr(F, name)).parameters)
+    theirs = list(inspect.signature(getattr(TF, name)).parameters)
+    assert ours == theirs
+
+
+@pytest.mark.parametrize("call, err, match", [
+    (lambda x: F.kl_div(x, x, reduction="avg"), ValueError, "'batchmean'.*got 'avg'"),
+    (lambda x: F.gaussian_nll_loss(x, x, cr.tensor(np.ones(3))), ValueError,
+     r"var must have the input's shape \(2, 3\).*got \(3,\)"),
+    (lambda x: F.gaussian_nll_loss(x, x, -cr.tensor(np.ones((2, 3)))), ValueError, "negative"),
+    (lambda x: F.margin_ranking_loss(x, x, cr.tensor(np.ones(3))), ValueError,
+     r"target must have shape \(2, 3\), got \(3,\)"),
+    (lambda x: F.triplet_margin_loss(x, x, x[0]), ValueError, r"\(2, 3\), \(2, 3\), \(3,\)"),
+    (lambda x: F.cosine_similarity(x, cr.tensor(np.ones((2, 4)))), ValueError,
+     r"\(2, 3\) and \(2, 4\)"),
+    (lambda x: F.pairwise_distance(x, x, p=0), ValueError, "p must be a positive number"),
+    (lambda x: F.normalize(x, dim=2), ValueError, "axis"),
+    (lambda x: nn.KLDivLoss(reduction="avg"), ValueError, "got 'avg'"),
+])
+def test_bad_arguments_are_named(call, err, match):
+    with pytest.raises(err, match=match):
+        call(cr.tensor(np.ones((2, 3))))

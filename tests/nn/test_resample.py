@@ -1,0 +1,128 @@
+"""F.interpolate / nn.Upsample and the pixel shuffles against PyTorch, with gradient checks."""
+
+import inspect
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F  # noqa: N812 - PyTorch's spelling
+from chainrule import nn
+
+from ._torch_compare import compare
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+CASES = [
+    ((2, 3, 5), dict(scale_factor=2.0, mode="nearest")),
+    ((2, 3, 5), dict(size=7, mode="nearest")),
+    ((2, 3, 7), dict(size=3, mode="nearest")),
+    ((2, 3, 5), dict(scale_factor=1.7, mode="nearest", recompute_scale_factor=True)),
+    ((1, 2, 4, 5), dict(scale_factor=(1.5, 2.3), mode="nearest")),
+    ((1, 2, 4, 5), dict(size=(7, 3), mode="nearest")),
+    ((1, 2, 4, 5), dict(scale_factor=1.3, mode="nearest-exact")),
+    ((2, 3, 5), dict(scale_factor=1.7, mode="linear")),
+    ((2, 3, 5), dict(size=9, mode="linear", align_corners=True)),
+    ((2, 3, 6), dict(size=4, mode="linear", align_corners=False)),
+    ((1, 2, 4, 5), dict(scale_factor=2.0, mode="bilinear", align_corners=False)),
+    ((1, 2, 4, 5), dict(size=(6, 3), mode="bilinear", align_corners=True)),
+    ((1, 2, 3, 4), dict(scale_factor=(1.5, 0.6), mode="bilinear")),
+    ((1, 2, 3, 4), dict(scale_factor=1.3, mode="bilinear", recompute_scale_factor=True)),
+    ((1, 2, 1, 4), dict(size=(1, 1), mode="bilinear", align_corners=True)),
+]
+
+
+@pytest.mark.parametrize("shape, kw", CASES, ids=[f"{s}-{k}" for s, k in CASES])
+def test_interpolate_matches_torch(rng, shape, kw):
+    x = rng.standard_normal(shape)
+    compare(lambda a: F.interpolate(a, **kw), lambda a: TF.interpolate(a, **kw), [x], rng)
+
+
+@pytest.mark.parametrize("mode", ["nearest", "bilinear"])
+def test_interpolate_float32_matches_torch(rng, mode):
+    x = rng.standard_normal((2, 3, 5, 4)).astype(np.float32)
+    y = F.interpolate(cr.tensor(x), scale_factor=1.7, mode=mode)
+    want = TF.interpolate(torch.tensor(x), scale_factor=1.7, mode=mode)
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y.numpy(), want.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_interpolate_keeps_a_same_size_axis_and_doubles_by_pytorchs_rule():
+    """PyTorch copies an axis whose size does not change and maps a doubled axis by i // 2,
+    whatever scale_factor gave those sizes (here 1.3 and 2.2)."""
+    x = np.arange(6.0).reshape(1, 1, 2, 3)
+    for kw in (dict(scale_factor=1.3), dict(scale_factor=2.2),
+               dict(scale_factor=1.3, mode="bilinear")):
+        y = F.interpolate(cr.tensor(x), **kw)
+        np.testing.assert_array_equal(y.numpy(), TF.interpolate(torch.tensor(x), **kw).numpy())
+
+
+@pytest.mark.parametrize("kw", [dict(scale_factor=1.5, mode="nearest"),
+                                dict(size=(5, 3), mode="bilinear", align_corners=True),
+                                dict(scale_factor=1.7, mode="bilinear")])
+def test_interpolate_gradcheck(rng, kw):
+    x = cr.tensor(rng.standard_normal((1, 2, 3, 4)), requires_grad=True)
+    assert cr.gradcheck(lambda a: F.interpolate(a, **kw), [x])
+    assert cr.gradgradcheck(lambda a: F.interpolate(a, **kw) ** 2, [x])
+
+
+def test_upsample_layers_match_torch(rng):
+    x = rng.standard_normal((1, 2, 3, 4))
+    pairs = [
+        (nn.Upsample(scale_factor=2, mode="bilinear"),
+         torch.nn.Upsample(scale_factor=2, mode="bilinear")),
+        (nn.Upsample((5, 6)), torch.nn.Upsample((5, 6))),
+        (nn.UpsamplingNearest2d(scale_factor=3), torch.nn.UpsamplingNearest2d(scale_factor=3)),
+        (nn.UpsamplingBilinear2d((4, 7)), torch.nn.UpsamplingBilinear2d((4, 7))),
+    ]
+    for ours, theirs in pairs:
+        compare(ours, theirs, [x], rng)
+    assert repr(nn.Upsample(scale_factor=2, mode="bilinear")) == \
+        "Upsample(scale_factor=2.0, mode='bilinear')"
+
+
+@pytest.mark.parametrize("r, shape", [(2, (2, 8, 3, 4)), (3, (9, 2, 2)), (2, (1, 2, 4, 3, 5))])
+def test_pixel_shuffle_matches_torch_and_inverts(rng, r, shape):
+    x = rng.standard_normal(shape)
+    y = compare(lambda a: F.pixel_shuffle(a, r), lambda a: TF.pixel_shuffle(a, r), [x], rng)
+    compare(nn.PixelUnshuffle(r), torch.nn.PixelUnshuffle(r), [y.numpy()], rng)
+    np.testing.assert_array_equal(F.pixel_unshuffle(y, r).numpy(), x)
+    compare(nn.PixelShuffle(r), torch.nn.PixelShuffle(r), [x], rng)
+    t = cr.tensor(x, requires_grad=True)
+    assert cr.gradcheck(lambda a: F.pixel_shuffle(a, r) ** 2, [t])
+
+
+def test_signatures_follow_pytorch():
+    assert list(inspect.signature(F.interpolate).parameters) == [
+        "input", "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor",
+        "antialias"]
+    assert list(inspect.signature(nn.Upsample).parameters) == [
+        "size", "scale_factor", "mode", "align_corners", "recompute_scale_factor"]
+    x = np.arange(12.0).reshape(1, 1, 3, 4)
+    # positional: size, scale_factor, mode, align_corners
+    np.testing.assert_allclose(
+        F.interpolate(cr.tensor(x), None, 2.0, "bilinear", True).numpy(),
+        TF.interpolate(torch.tensor(x), None, 2.0, "bilinear", True).numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("call, err, match", [
+    (lambda x: F.interpolate(x, scale_factor=2, mode="bicubic"), NotImplementedError, "'bicubic'"),
+    (lambda x: F.interpolate(x, scale_factor=2, mode="area"), NotImplementedError, "'area'"),
+    (lambda x: F.interpolate(x), ValueError, "exactly one of size and scale_factor"),
+    (lambda x: F.interpolate(x, 3, 2.0), ValueError, "exactly one of size and scale_factor"),
+    (lambda x: F.interpolate(x, scale_factor=2, align_corners=True), ValueError,
+     "align_corners is for modes"),
+    (lambda x: F.interpolate(x, scale_factor=2, mode="linear"), ValueError,
+     r"mode 'linear' needs 3-D input, got shape \(1, 1, 3, 4\)"),
+    (lambda x: F.interpolate(x, size=(2, 0)), ValueError, r"size must be .* got \(2, 0\)"),
+    (lambda x: F.interpolate(x, scale_factor=(2.0,)), ValueError, "scale_factor must be"),
+    (lambda x: F.interpolate(x, scale_factor=0.1), ValueError, "every output size must be"),
+    (lambda x: F.interpolate(x[0, 0], scale_factor=2), ValueError, r"got shape \(3, 4\)"),
+    (lambda x: F.pixel_shuffle(x, 2), ValueError, r"\(\*, C \* 4, H, W\).*\(1, 1, 3, 4\)"),
+    (lambda x: F.pixel_unshuffle(x, 2), ValueError, r"got shape \(1, 1, 3, 4\)"),
+    (lambda x: F.pixel_shuffle(x, 0), ValueError, "upscale_factor must be a positive int"),
+])
+def test_bad_arguments_are_named(call, err, match):
+    with pytest.raises(err, match=match):
+        call(cr.tensor(np.zeros((1, 1, 3, 4))))
