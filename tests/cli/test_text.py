@@ -48,6 +48,16 @@ def test_train_predict_evaluate_sms_spam(tmp_path, capsys, model):
     assert main(["predict", str(run / "model.safetensors"), str(lines), "--text-files"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 2 and ": spam" in out[0] and ": ham" in out[1]
+    # Found by the CLI fuzz: a file that is not UTF-8 failed with "'utf-8' codec can't decode
+    # byte 0xff in position 0" (no file named), an empty one as "predict_texts: ... got []".
+    (tmp_path / "bad.txt").write_bytes(b"ok\n\xff\xfe")
+    (tmp_path / "empty.txt").write_text("\n  \n", encoding="utf-8")
+    assert main(["predict", str(run), str(tmp_path / "bad.txt"), "--text-files"]) == 2
+    assert f"{tmp_path / 'bad.txt'}: not UTF-8 text (invalid start byte); --text-files" in \
+        capsys.readouterr().err
+    assert main(["predict", str(run), str(tmp_path / "empty.txt"), "--text-files"]) == 2
+    assert f"--text-files {tmp_path / 'empty.txt'}: no text in the file(s)" in \
+        capsys.readouterr().err
 
     assert main(["evaluate", str(run), "--data-dir", SHARED]) == 0
     out = capsys.readouterr().out

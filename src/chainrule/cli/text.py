@@ -77,7 +77,14 @@ def predict(args) -> int:
         texts = []
         for name in args.images:
             with open(name, encoding="utf-8") as f:
-                texts.extend(line.rstrip("\n") for line in f if line.strip())
+                try:
+                    texts.extend(line.rstrip("\n") for line in f if line.strip())
+                except UnicodeDecodeError as err:  # it named no file
+                    raise ValueError(f"{name}: not UTF-8 text ({err.reason}); --text-files "
+                                     "reads UTF-8 files of one text per line") from None
+        if not texts:
+            raise ValueError(f"--text-files {' '.join(args.images)}: no text in the file(s); "
+                             "expected one text per line")
     results = text.predict_texts(args.checkpoint, texts)
     if args.json:
         print(json.dumps(results, indent=2))
