@@ -67,6 +67,7 @@ from .extra_losses import (
     TripletMarginLoss,
 )
 from .flatten import Flatten, Unflatten
+from .fold import Fold, Unfold
 from .fuse import (
     Conv1dReLU,
     Conv2dReLU,
@@ -172,5 +173,5 @@ __all__ = [
     "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d",
     "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "ZeroPad1d", "ZeroPad2d",
     "PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d",
-    "ParameterDict", "ParameterList",
+    "ParameterDict", "ParameterList", "Fold", "Unfold",
 ]

@@ -1,7 +1,8 @@
 """The functions ``chainrule.nn.functional`` adds to ``chainrule.ops``'s: PyTorch's names for the
-activations, distances, losses and resampling of ``ops.activation_extra``, ``ops.distance``,
-``ops.loss_extra`` and ``ops.resample``, and ``embedding``/``softmin``, which follow PyTorch's
-module-level conventions (an embedding's padding row, the implicit softmax axis)."""
+activations, distances, im2col, losses and resampling of ``ops.activation_extra``,
+``ops.distance``, ``ops.fold``, ``ops.loss_extra`` and ``ops.resample``, and
+``embedding``/``softmin``, which follow PyTorch's module-level conventions (an embedding's
+padding row, the implicit softmax axis)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..ops import activation_extra, distance, loss_extra, resample
+from ..ops import activation_extra, distance, fold, loss_extra, resample
 from ..ops.elementwise import neg, where
 from ..ops.shape import getitem
 from ..ops.softmax import implicit_softmax_dim, softmax
@@ -17,7 +18,7 @@ from ..ops.softmax import implicit_softmax_dim, softmax
 __all__ = ["embedding", "softmin"]
 
 extra_names = (["embedding", "softmin"] + activation_extra.__all__ + distance.__all__
-               + loss_extra.__all__ + resample.__all__)
+               + fold.__all__ + loss_extra.__all__ + resample.__all__)
 
 
 def softmin(input, dim=None, _stacklevel: int = 3, dtype=None):  # noqa: A002 - PyTorch's names

@@ -13,6 +13,7 @@ from ..ops import pad as _numpy_pad
 from ..ops import softmax as _softmax
 from ..ops.activation_extra import *  # noqa: F403
 from ..ops.distance import *  # noqa: F403
+from ..ops.fold import *  # noqa: F403
 from ..ops.loss_extra import *  # noqa: F403
 from ..ops.resample import *  # noqa: F403
 from ..ops.softmax import implicit_softmax_dim
