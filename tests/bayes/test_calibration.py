@@ -77,7 +77,7 @@ def test_temperature_scaling_recovers_the_temperature_and_lowers_nll(rng):
 def test_temperature_scaling_leaves_a_calibrated_model_near_one(rng):
     logits, y = overconfident(rng, n=4000, scale=1.0)
     assert TemperatureScaling().fit(logits, y).temperature == pytest.approx(1.0, abs=0.1)
-    with pytest.raises(ValueError, match="temperature must be > 0, got -1"):
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0, got -1"):
         TemperatureScaling(-1)
 
 

@@ -276,3 +276,30 @@ def test_last_layer_laplace_refuses_a_forward_that_does_more_than_its_sequential
     model = Scaled()
     model.forward = model.layers.forward
     assert LastLayerLaplace(model).fit(x, y).mean.shape == (10,)
+
+
+def test_scalar_settings_are_checked():
+    from chainrule.bayes import MixturePrior, Snapshots, elbo_loss, sharing_loss
+
+    z = np.random.default_rng(0).standard_normal((20, 3))
+    y = np.arange(20) % 3
+    # low and high swapped returned T = low, silently; a negative low failed in math.log
+    with pytest.raises(ValueError, match="low must be below high, got low=10.0, high=0.1"):
+        TemperatureScaling().fit(z, y, low=10.0, high=0.1)
+    with pytest.raises(ValueError, match="TemperatureScaling.fit: low must be a finite number"):
+        TemperatureScaling().fit(z, y, low=-1.0)
+    # T = inf made every prediction uniform
+    with pytest.raises(ValueError, match="temperature must be a finite number > 0, got inf"):
+        TemperatureScaling(float("inf"))
+    assert TemperatureScaling(np.float32(2.0)).temperature == 2.0
+    bnn = bayesian_mlp((3, 2))
+    with pytest.raises(ValueError, match="elbo_loss: kl_weight must be a finite number >= 0, got "
+                                         "-1.0"):
+        elbo_loss(bnn, 10, kl_weight=-1.0)
+    with pytest.raises(ValueError, match="sharing_loss: strength must be a finite number >= 0"):
+        sharing_loss(bnn, MixturePrior([0.0]), 10, loss=None, strength=float("nan"))
+    with pytest.raises(ValueError, match=r"MixturePrior: means must list at least one centre, "
+                                         r"all finite, got \[0.0, nan\]"):
+        MixturePrior([0.0, float("nan")])
+    with pytest.raises(ValueError, match="Snapshots: start must be an int >= 0, got -1"):
+        Snapshots(start=-1)

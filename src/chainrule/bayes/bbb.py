@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..nn import BayesianConv2d, BayesianLinear, Flatten, ReLU, Sequential, Tanh
 from ..ops import cross_entropy
-from ._checks import check_batch, check_int, eval_modes, restore_modes
+from ._checks import check_batch, check_int, check_positive, eval_modes, restore_modes
 from .calibration import probability_draws
 
 __all__ = ["bayesian_mlp", "kl_divergence", "elbo_loss", "sample_predict"]
@@ -77,6 +77,7 @@ def kl_divergence(model, output=None):
 def elbo_loss(model, n_train: int, *, loss=cross_entropy, kl_weight: float = 1.0):
     """A ``Trainer`` loss: ``loss(output, target) + kl_weight * KL / n_train`` (negative ELBO/N)."""
     check_int("elbo_loss", "n_train", n_train)
+    kl_weight = check_positive("elbo_loss", "kl_weight", kl_weight, allow_zero=True)
     _ = kl_divergence(model)  # fail here, not in the first step, when there is nothing Bayesian
 
     def negative_elbo(output, target):

@@ -17,7 +17,14 @@ from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, get_array_module
 from ..nn import Dropout, Dropout1d, Dropout2d
 from ..ops import cross_entropy, softmax
-from ._checks import check_batch, check_int, check_probs, eval_modes, restore_modes
+from ._checks import (
+    check_batch,
+    check_int,
+    check_positive,
+    check_probs,
+    eval_modes,
+    restore_modes,
+)
 
 __all__ = ["nll", "brier", "reliability", "expected_calibration_error", "softmax_probs",
            "TemperatureScaling", "predictive_entropy", "mutual_information", "mc_dropout_predict"]
@@ -103,9 +110,7 @@ class TemperatureScaling:
     """
 
     def __init__(self, temperature: float = 1.0):
-        if not (isinstance(temperature, (int, float)) and temperature > 0):
-            raise ValueError(f"TemperatureScaling: temperature must be > 0, got {temperature!r}")
-        self.temperature = float(temperature)
+        self.temperature = check_positive("TemperatureScaling", "temperature", temperature)
 
     @staticmethod
     def _slope(logits, labels, inv_t: float) -> float:
@@ -115,7 +120,13 @@ class TemperatureScaling:
 
     def fit(self, logits, labels, *, low: float = 1e-3, high: float = 1e3,
             tol: float = 1e-7) -> TemperatureScaling:
-        """Fit T on validation ``logits`` (N, C) and ``labels`` (N,); returns self."""
+        """Fit T on validation ``logits`` (N, C) and ``labels`` (N,), searched in [low, high];
+        returns self."""
+        who = "TemperatureScaling.fit"
+        low, high = check_positive(who, "low", low), check_positive(who, "high", high)
+        check_positive(who, "tol", tol)
+        if not low < high:
+            raise ValueError(f"{who}: low must be below high, got low={low!r}, high={high!r}")
         logits = asnumpy(logits)
         if logits.ndim != 2 or not len(logits) or logits.dtype.kind not in "fiu":
             raise ValueError("TemperatureScaling.fit: logits must be a non-empty real 2-D array "

@@ -105,7 +105,8 @@ class Snapshots(Callback):
     """
 
     def __init__(self, every: int = 1, start: int = 0):
-        self.every, self.start = check_int("Snapshots", "every", every), start
+        self.every = check_int("Snapshots", "every", every)
+        self.start = check_int("Snapshots", "start", start, 0)
         self.states: list[dict] = []
 
     def on_epoch_end(self, epoch, logs=None):

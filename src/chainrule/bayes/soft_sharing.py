@@ -41,8 +41,9 @@ class MixturePrior(Module):
                  dtype="float32"):
         super().__init__()
         means = [float(m) for m in means]
-        if not means:
-            raise ValueError("MixturePrior: means must list at least one centre, got []")
+        if not means or not all(math.isfinite(m) for m in means):
+            raise ValueError(f"MixturePrior: means must list at least one centre, all finite, "
+                             f"got {means}")
         check_positive("MixturePrior", "sigma", sigma)
         xp = get_array_module()
         self.fixed_zero = bool(fixed_zero)
@@ -108,6 +109,7 @@ def sharing_loss(model, prior: MixturePrior, n_train: int, *, loss, strength: fl
     the prior's own Parameters must be given to the optimizer too.
     """
     check_int("sharing_loss", "n_train", n_train)
+    strength = check_positive("sharing_loss", "strength", strength, allow_zero=True)
     if params is None:
         params = [p for name, p in model.named_parameters() if name.endswith("weight")]
     params = list(params)
