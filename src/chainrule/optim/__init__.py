@@ -15,6 +15,8 @@ from . import lr_scheduler
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .asgd import ASGD
 from .averaging import EMA, AveragedModel, swa_average
 from .clip import clip_grad_norm_, clip_grad_value_
 from .lr_scheduler import (
@@ -27,25 +29,33 @@ from .lr_scheduler import (
     StepLR,
     WarmupCosine,
 )
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
 
 __all__ = [
+    "ASGD",
     "Adadelta",
     "EMA",
     "SGD",
     "Adagrad",
     "Adam",
     "AdamW",
+    "Adamax",
     "AveragedModel",
     "CosineAnnealingLR",
     "ExponentialLR",
     "LRScheduler",
     "LambdaLR",
     "MultiStepLR",
+    "NAdam",
     "Optimizer",
+    "RAdam",
     "RMSprop",
+    "Rprop",
     "ReduceLROnPlateau",
     "StepLR",
     "WarmupCosine",

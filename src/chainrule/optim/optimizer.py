@@ -303,3 +303,10 @@ def check_bool(opt: str, name: str, value, where: str = "") -> None:
     if not isinstance(value, bool):
         raise TypeError(f"{opt}: {name} must be True or False, got {value!r}{where}")
 
+
+def check_betas(opt: str, betas, where: str = "", name: str = "betas") -> None:
+    """Raise unless ``betas`` is a pair of numbers, each in [0, 1)."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"{opt}: {name} must be a pair (beta1, beta2), got {betas!r}{where}")
+    for i, beta in enumerate(betas):
+        check_number(opt, f"{name}[{i}]", beta, where, high=1.0, high_open=True)

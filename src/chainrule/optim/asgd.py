@@ -1,0 +1,77 @@
+"""ASGD: averaged stochastic gradient descent (Polyak & Juditsky, 1992), as in PyTorch: SGD with
+a decaying step whose iterates are averaged after step ``t0``."""
+
+from __future__ import annotations
+
+from ..backend import get_array_module
+from .optimizer import Optimizer, check_bool, check_number
+
+__all__ = ["ASGD"]
+
+
+class ASGD(Optimizer):
+    r"""ASGD: SGD with a decaying step size, and a running average ``ax`` of the iterates.
+
+    Step t (from 1), as PyTorch's implementation writes it (eta starts at lr, mu at 1)::
+
+        g = grad                                   (g = -grad with maximize)
+        g = g + weight_decay * p                   (if weight_decay != 0)
+        p = p * (1 - lambd * eta)
+        p = p - eta * g
+        ax = ax + mu * (p - ax)                    (ax = p while mu = 1)
+        eta = lr / (1 + lambd * lr * t) ** alpha
+        mu = 1 / max(1, t - t0)
+
+    The averaged parameters are the state ``ax`` (``optimizer.state[p]["ax"]``); the training
+    itself uses ``p``. ``eta`` and ``mu`` are float64 numbers (PyTorch keeps them in its
+    default dtype). ``_update`` is this rule, line for line.
+
+    Args:
+        params: Tensors or parameter groups (see ``Optimizer``).
+        lr: learning rate.
+        lambd: decay term.
+        alpha: power of the step size's decay.
+        t0: the step from which averaging starts.
+        weight_decay: L2 penalty coefficient.
+        foreach: accepted for PyTorch's signature (one implementation here).
+        maximize: ascend the objective instead of descending it.
+    """
+
+    def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
+                 t0: float = 1e6, weight_decay: float = 0.0, foreach: bool | None = None,
+                 maximize: bool = False):
+        if foreach is not None:
+            check_bool("ASGD", "foreach", foreach)
+        defaults = {"lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0,
+                    "weight_decay": weight_decay, "maximize": maximize}
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, h: dict, where: str) -> None:
+        for key in ("lr", "lambd", "alpha", "t0", "weight_decay"):
+            check_number("ASGD", key, h[key], where)
+        check_bool("ASGD", "maximize", h["maximize"], where)
+
+    def _update(self, param, grad, group, state):
+        """The rule of the class docstring on one parameter (``param`` changes in place)."""
+        lr, lambd, alpha = float(group["lr"]), float(group["lambd"]), float(group["alpha"])
+        t0, weight_decay = float(group["t0"]), float(group["weight_decay"])
+        xp = get_array_module(param)
+        if not state:
+            state["step"] = 0
+            state["eta"] = lr
+            state["mu"] = 1.0
+            state["ax"] = xp.zeros_like(param)
+        state["step"] += 1
+        t, eta, mu, ax = state["step"], state["eta"], state["mu"], state["ax"]
+
+        g = -grad if group["maximize"] else grad
+        if weight_decay != 0:
+            g = g + weight_decay * param
+        param *= 1 - lambd * eta
+        param -= eta * g
+        if mu != 1:
+            ax += (param - ax) * mu
+        else:
+            ax[...] = param
+        state["eta"] = lr / ((1 + lambd * lr * t) ** alpha)
+        state["mu"] = 1 / max(1, t - t0)
