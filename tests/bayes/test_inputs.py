@@ -303,3 +303,13 @@ def test_scalar_settings_are_checked():
         MixturePrior([0.0, float("nan")])
     with pytest.raises(ValueError, match="Snapshots: start must be an int >= 0, got -1"):
         Snapshots(start=-1)
+
+
+def test_kfac_refuses_a_linear_layer_on_a_sequence():
+    rng = np.random.default_rng(0)
+    model = nn.Sequential(nn.Linear(3, 4, rng=rng, dtype="float64"), nn.Tanh(), nn.Flatten(),
+                          nn.Linear(20, 2, rng=rng, dtype="float64"))
+    # failed in NumPy: "all the input arrays must have same number of dimensions"
+    with pytest.raises(ValueError, match=r"is applied to an input of shape \(6, 5, 3\); only "
+                                         r"Linear layers on 2-D inputs"):
+        KFACLaplace(model).fit(rng.standard_normal((6, 5, 3)))

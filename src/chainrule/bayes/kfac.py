@@ -147,6 +147,11 @@ class KFACLaplace:
         if out.ndim != 2:
             raise ValueError(f"KFACLaplace: the model's output must be 2-D (N, outputs), got "
                              f"shape {out.shape}")
+        for layer, ((a, _),) in zip(layers, (seen[i] for i in range(len(layers)))):
+            if isinstance(layer, Linear) and a.ndim != 2:
+                raise ValueError(f"KFACLaplace: {layer!r} is applied to an input of shape "
+                                 f"{a.shape}; only Linear layers on 2-D inputs (N, features) "
+                                 "have a Kronecker-factored block here")
         if self.likelihood == "classification" and out.shape[1] < 2:
             raise ValueError("KFACLaplace: a softmax classifier needs at least 2 outputs, got "
                              f"{out.shape[1]} (its GGN would be zero, the posterior the prior)")
