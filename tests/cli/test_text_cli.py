@@ -145,7 +145,7 @@ def test_char_lm_trains_and_samples(tmp_path, capsys):
     assert capsys.readouterr().out == first
 
 
-def test_text_errors_are_one_line(tmp_path, capsys, tiny):
+def test_text_errors_are_one_line(tmp_path, capsys, tiny, monkeypatch):
     assert main(["train", "char_lm", "--epochs", "1"]) == 2
     assert "char_lm needs --text FILE" in capsys.readouterr().err
     assert main(["train", "lstm_text", "--dataset", "tiny", "--text", "x.txt"]) == 2
@@ -158,6 +158,17 @@ def test_text_errors_are_one_line(tmp_path, capsys, tiny):
     short.write_text("too short")
     assert main(["train", "char_lm", "--text", str(short)]) == 2
     assert "a language model needs at least 100" in capsys.readouterr().err
+    # Found by the CLI fuzz: a file whose size reads as 0 (/dev/zero, a pipe) was read whole,
+    # forever; reading stops one byte past the limit. Windows line ends read as text mode's.
+    from chainrule.experiments import char_lm
+
+    monkeypatch.setattr(char_lm, "MAX_TEXT_BYTES", 1000)
+    if os.path.exists("/dev/zero"):
+        assert main(["train", "char_lm", "--text", "/dev/zero"]) == 2
+        assert "/dev/zero: more bytes, more than the 1000" in capsys.readouterr().err
+    crlf = tmp_path / "crlf.txt"
+    crlf.write_bytes(b"line one\r\nline two\r" * 10)
+    assert char_lm.read_text(crlf) == "line one\nline two\n" * 10
     run = tmp_path / "cnn"
     assert main(["train", "lstm_text", "--dataset", "tiny", "--epochs", "1", "--quiet",
                  "--model-arg", "hidden_size=4", "--out", str(run)]) == 0

@@ -38,12 +38,15 @@ LANGUAGE_MODELS = ("char_lm", "char_transformer")
 def read_text(path) -> str:
     """A UTF-8 text file's content, refused when empty, not text or over ``MAX_TEXT_BYTES``."""
     path = Path(path)
-    size = path.stat().st_size
-    if size > MAX_TEXT_BYTES:
-        raise ValueError(f"--text {path}: {size} bytes, more than the {MAX_TEXT_BYTES} a "
-                         "character model reads here; cut it (e.g. head -c 5M)")
+    with open(path, "rb") as f:  # at most one byte too many: /dev/zero's size reads as 0
+        data = f.read(MAX_TEXT_BYTES + 1)
+    if len(data) > MAX_TEXT_BYTES:
+        size = path.stat().st_size
+        raise ValueError(f"--text {path}: {size if size > MAX_TEXT_BYTES else 'more'} bytes, more "
+                         f"than the {MAX_TEXT_BYTES} a character model reads here; cut it (e.g. "
+                         "head -c 5M)")
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8").replace("\r\n", "\n").replace("\r", "\n")  # as text mode
     except UnicodeDecodeError as err:
         raise ValueError(f"--text {path}: not UTF-8 text ({err.reason} at byte {err.start})") \
             from None
