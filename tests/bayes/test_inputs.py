@@ -305,7 +305,7 @@ def test_scalar_settings_are_checked():
         Snapshots(start=-1)
 
 
-def test_kfac_refuses_a_linear_layer_on_a_sequence():
+def test_kfac_and_last_layer_refuse_a_linear_layer_on_a_sequence():
     rng = np.random.default_rng(0)
     model = nn.Sequential(nn.Linear(3, 4, rng=rng, dtype="float64"), nn.Tanh(), nn.Flatten(),
                           nn.Linear(20, 2, rng=rng, dtype="float64"))
@@ -313,3 +313,7 @@ def test_kfac_refuses_a_linear_layer_on_a_sequence():
     with pytest.raises(ValueError, match=r"is applied to an input of shape \(6, 5, 3\); only "
                                          r"Linear layers on 2-D inputs"):
         KFACLaplace(model).fit(rng.standard_normal((6, 5, 3)))
+    # failed in NumPy: "cannot reshape array of size 10 into shape (2,6)"
+    with pytest.raises(ValueError, match=r"LastLayerLaplace: the last Linear's input must be 2-D "
+                                         r"\(N, features\), got shape \(6, 5, 4\)"):
+        LastLayerLaplace(_net()).fit(rng.standard_normal((6, 5, 3)), np.zeros(6, int))

@@ -126,6 +126,9 @@ class LastLayerLaplace:
         finally:
             restore_modes(modes)
         phi = get_array_module(parts[0]).concatenate(parts).astype("float64")
+        if phi.ndim != 2:
+            raise ValueError(f"LastLayerLaplace: the last Linear's input must be 2-D (N, "
+                             f"features), got shape {phi.shape}")
         return get_array_module(phi).concatenate([phi, phi[:, :1] * 0 + 1], axis=1)
 
     def fit(self, x, y) -> LastLayerLaplace:
