@@ -179,6 +179,9 @@ def test_multilabel_soft_margin_loss_weight(rng):
     ours = F.multilabel_soft_margin_loss(cr.tensor(x), cr.tensor(t), cr.tensor(w))
     want = TF.multilabel_soft_margin_loss(torch.tensor(x), torch.tensor(t), torch.tensor(w))
     np.testing.assert_allclose(ours.item(), want.item(), rtol=1e-12)
+    module = nn.MultiLabelSoftMarginLoss(cr.tensor(w))
+    assert list(module.state_dict()) == ["weight"]  # a buffer, as PyTorch's
+    np.testing.assert_allclose(module(cr.tensor(x), cr.tensor(t)).item(), want.item(), rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", ["kl_div", "gaussian_nll_loss", "poisson_nll_loss",

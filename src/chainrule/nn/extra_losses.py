@@ -105,7 +105,7 @@ class MultiLabelSoftMarginLoss(_Loss):
 
     def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__(size_average, reduce, reduction)
-        self.weight = weight
+        self.register_buffer("weight", weight)  # in the state dict, as PyTorch's
 
     def forward(self, input, target):  # noqa: A002
         return L.multilabel_soft_margin_loss(input, target, self.weight, reduction=self.reduction)
