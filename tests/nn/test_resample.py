@@ -126,3 +126,15 @@ def test_signatures_follow_pytorch():
 def test_bad_arguments_are_named(call, err, match):
     with pytest.raises(err, match=match):
         call(cr.tensor(np.zeros((1, 1, 3, 4))))
+
+
+@pytest.mark.parametrize("name", ["upsample", "upsample_nearest", "upsample_bilinear"])
+def test_deprecated_upsample_functions_warn_and_match_torch(rng, name):
+    x = rng.standard_normal((1, 2, 3, 4))
+    with pytest.warns(UserWarning, match=f"nn.functional.{name}` is deprecated"):
+        ours = getattr(F, name)(cr.tensor(x), None, 1.5)
+    with pytest.warns(UserWarning, match=f"nn.functional.{name}` is deprecated"):
+        want = getattr(TF, name)(torch.tensor(x), None, 1.5)
+    np.testing.assert_allclose(ours.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+    assert list(inspect.signature(getattr(F, name)).parameters) == \
+        list(inspect.signature(getattr(TF, name)).parameters)

@@ -7,6 +7,7 @@ padding row, the implicit softmax axis)."""
 from __future__ import annotations
 
 import numbers
+import warnings
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -15,9 +16,9 @@ from ..ops.elementwise import neg, where
 from ..ops.shape import getitem
 from ..ops.softmax import implicit_softmax_dim, softmax
 
-__all__ = ["embedding", "softmin"]
+__all__ = ["embedding", "softmin", "upsample", "upsample_bilinear", "upsample_nearest"]
 
-extra_names = (["embedding", "softmin"] + activation_extra.__all__ + distance.__all__
+extra_names = (list(__all__) + activation_extra.__all__ + distance.__all__
                + fold.__all__ + loss_extra.__all__ + resample.__all__)
 
 
@@ -61,3 +62,28 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
         if not bool(keep.all()):
             out = where(keep, out, out.detach())
     return out
+
+
+def _deprecated(name):
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", UserWarning, stacklevel=3)
+
+
+def upsample(input, size=None, scale_factor=None, mode: str = "nearest",  # noqa: A002
+             align_corners=None) -> Tensor:
+    """PyTorch's deprecated ``F.upsample``: ``interpolate``, with PyTorch's warning."""
+    _deprecated("upsample")
+    return resample.interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None) -> Tensor:  # noqa: A002
+    """PyTorch's deprecated ``F.upsample_nearest``: ``interpolate(mode="nearest")``."""
+    _deprecated("upsample_nearest")
+    return resample.interpolate(input, size, scale_factor, "nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None) -> Tensor:  # noqa: A002
+    """PyTorch's deprecated ``F.upsample_bilinear``: ``interpolate(mode="bilinear",
+    align_corners=True)``."""
+    _deprecated("upsample_bilinear")
+    return resample.interpolate(input, size, scale_factor, "bilinear", True)

@@ -18,7 +18,13 @@ from ..ops.loss_extra import *  # noqa: F403
 from ..ops.resample import *  # noqa: F403
 from ..ops.softmax import implicit_softmax_dim
 from ..ops.softmax import log_softmax as _log_softmax
-from ._functional_extra import embedding, softmin  # noqa: F401 - PyTorch's F names
+from ._functional_extra import (  # noqa: F401 - PyTorch's F names
+    embedding,
+    softmin,
+    upsample,
+    upsample_bilinear,
+    upsample_nearest,
+)
 from ._functional_extra import extra_names as _extra_names
 
 
