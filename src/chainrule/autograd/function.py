@@ -40,6 +40,11 @@ class Function:
     def __init__(self, **params):
         self.__dict__.update(params)
 
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if isinstance(vars(cls).get("forward"), staticmethod):  # PyTorch's style (custom.py)
+            cls.apply = classmethod(apply_with_ctx)
+
     def forward(self, *arrays):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__}.forward is not implemented")
 
@@ -185,3 +190,7 @@ def _check_devices(op: str, inputs) -> None:
             f"{op}: inputs are on different devices ({' and '.join(sorted(devices))}); "
             "move them with .to(device) first"
         )
+
+
+# PyTorch-style custom Functions (forward(ctx, ...) static): their apply, context and decorator.
+from .custom import FunctionCtx, apply_with_ctx, once_differentiable  # noqa: E402, F401

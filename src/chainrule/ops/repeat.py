@@ -61,9 +61,10 @@ def repeat(x, *sizes):
     return reshape(grid, tuple(r * n for r, n in zip(sizes, shape)))
 
 
-def tile(x, dims):
-    """PyTorch's ``tile``: ``repeat`` with ``dims`` padded with leading 1s to ``x``'s rank."""
-    dims = _int_tuple("tile", "dims", (dims,))
+def tile(x, *dims):
+    """PyTorch's ``tile``: ``repeat`` with ``dims`` padded with leading 1s to ``x``'s rank
+    (``tile(x, (2, 1))`` or ``x.tile(2, 1)``)."""
+    dims = _int_tuple("tile", "dims", dims)
     return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
 
 

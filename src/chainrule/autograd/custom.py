@@ -1,0 +1,150 @@
+"""PyTorch-style custom Functions: ``forward(ctx, ...)`` and ``backward(ctx, ...)`` as static
+methods that work on Tensors, with ``ctx.save_for_backward``.
+
+chainrule's own ops subclass ``Function`` with ``forward(self, *arrays)``. A PyTorch program's
+custom Function (a gradient reversal layer, a straight-through estimator) is written instead as
+
+    class GradReverse(Function):
+        @staticmethod
+        def forward(ctx, x, alpha):
+            ctx.alpha = alpha
+            return x.view_as(x)
+
+        @staticmethod
+        def backward(ctx, grad):
+            return -grad * ctx.alpha, None
+
+A subclass whose ``forward`` is a static method gets ``apply`` from here: the user's forward runs
+on the Tensors with recording off, and one node of the graph (``_CustomNode``) holds its outputs
+and calls the user's backward with the outputs' gradients (zeros for an output that got none,
+PyTorch's ``materialize_grads``). That backward runs with recording on under ``create_graph``,
+so a backward written with Tensor ops differentiates again, as PyTorch's does.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from .function import Function
+from .mode import _grad_enabled, no_grad
+from .tensor import Tensor
+
+__all__ = ["FunctionCtx", "apply_with_ctx", "once_differentiable"]
+
+
+class FunctionCtx:
+    """What ``forward`` leaves for ``backward``: saved tensors and any attributes set on it."""
+
+    def __init__(self, needs_input_grad):
+        self.needs_input_grad = needs_input_grad
+        self.materialize_grads = True
+        self._saved = ()
+        self._versions = ()
+        self._non_differentiable = set()
+
+    def save_for_backward(self, *tensors) -> None:
+        for t in tensors:
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward: expects Tensors (or None), got "
+                                f"{type(t).__name__}; keep other values as ctx attributes")
+        self._saved = tensors
+        self._versions = tuple(None if t is None else t._counter[0] for t in tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        for t, v in zip(self._saved, self._versions):
+            if t is not None and t._counter[0] != v:
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: a saved tensor of shape {t.shape} was changed after "
+                    "save_for_backward")
+        return self._saved
+
+    def mark_non_differentiable(self, *tensors) -> None:
+        self._non_differentiable.update(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """Accepted; an output that got no gradient is always given zeros (PyTorch's default)."""
+        self.materialize_grads = bool(value)
+
+    def mark_dirty(self, *tensors) -> None:
+        raise NotImplementedError("mark_dirty: custom Functions that change their inputs in "
+                                  "place are not supported; return a new tensor instead")
+
+
+class _CustomNode(Function):
+    """The graph node of one call of a custom Function: its outputs were computed already."""
+
+    def forward(self, *arrays):
+        return self.results
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}>"
+
+    def backward(self, *grads):
+        result = self.user.backward(self.ctx, *grads)
+        if not isinstance(result, tuple):
+            result = (result,)
+        if len(result) != len(self.positions_all):
+            raise RuntimeError(
+                f"{self.user.__name__}.backward returned {len(result)} gradients, but forward "
+                f"took {len(self.positions_all)} inputs (one per input, None for non-Tensors)")
+        for g, is_tensor in zip(result, self.positions_all):
+            if g is not None and not is_tensor:
+                raise RuntimeError(f"{self.user.__name__}.backward returned a gradient for an "
+                                   "input that is not a Tensor; return None there")
+        return tuple(g for g, is_tensor in zip(result, self.positions_all) if is_tensor)
+
+
+def apply_with_ctx(cls, *args, **kwargs):
+    """``cls.apply(*args)`` for a PyTorch-style subclass (see the module docstring)."""
+    if kwargs:
+        raise TypeError(f"{cls.__name__}.apply takes positional arguments only (PyTorch's), got "
+                        f"{sorted(kwargs)}")
+    ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
+    with no_grad():
+        if "setup_context" in _overridden(cls):  # PyTorch 2's split: forward(*args), then this
+            out = cls.forward(*args)
+            cls.setup_context(ctx, args, out)
+        else:
+            out = cls.forward(ctx, *args)
+    single = isinstance(out, Tensor)
+    outs = (out,) if single else tuple(out) if isinstance(out, (tuple, list)) else None
+    if outs is None or not all(isinstance(o, Tensor) for o in outs):
+        raise TypeError(f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors, "
+                        f"got {type(out).__name__}")
+    if not (_grad_enabled.get() and any(ctx.needs_input_grad)):
+        return out
+    tensors = [a for a in args if isinstance(a, Tensor)]
+    results = tuple(o._data for o in outs)
+    node = vars(cls).get("_node_class")
+    if node is None:  # one node class per custom Function, named as PyTorch names it
+        node = type(f"{cls.__name__}Backward", (_CustomNode,), {})
+        cls._node_class = node
+    made = node.apply(*tensors, user=cls, ctx=ctx,
+                             results=results[0] if len(results) == 1 else results,
+                             positions_all=tuple(isinstance(a, Tensor) for a in args))
+    made = (made,) if isinstance(made, Tensor) else made
+    # A saved output is the graph's output, so that backward's use of it differentiates again.
+    ctx._saved = tuple(next((m for o, m in zip(outs, made) if t is o), t) for t in ctx._saved)
+    ctx._versions = tuple(None if t is None else t._counter[0] for t in ctx._saved)
+    for o, m in zip(outs, made):
+        if id(o) in ctx._non_differentiable:
+            m.requires_grad, m._ctx = False, None
+    return made[0] if single else type(out)(made)
+
+
+def _overridden(cls):
+    return {name for klass in cls.__mro__ if klass is not Function for name in vars(klass)}
+
+
+def once_differentiable(backward):
+    """Mark a custom Function's backward as not differentiable again: it runs without recording
+    (PyTorch's decorator of the same name)."""
+
+    @functools.wraps(backward)
+    def wrapper(ctx, *grads):
+        with no_grad():
+            return backward(ctx, *grads)
+
+    return wrapper
