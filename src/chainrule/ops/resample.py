@@ -74,7 +74,7 @@ def _nearest(x, axis, out, scale, exact):
 
 def _linear(x, axis, out, scale, align_corners):
     xp = get_array_module(x._data)
-    kind = xp.dtype(x._data.dtype).type
+    kind = x._data.dtype.type
     n = x.shape[axis]
     if out == n:  # PyTorch copies an axis whose size does not change, whatever the scale_factor
         return x
