@@ -36,6 +36,12 @@ def test_conv_autoencoder_shapes():
     assert coded(x).shape == (2, 3, 28, 28)
     assert ConvAutoencoder(1, (4, 8), input_size=8, rng=rng)(
         cr.tensor(np.zeros((1, 1, 8, 8), np.float32))).shape == (1, 1, 8, 8)
+    # The fully convolutional one reads any multiple of 4 (12 x 8 here); a 9 x 9 image came back
+    # 12 x 12, silently (found by fuzzing image sizes).
+    assert plain(cr.tensor(np.zeros((1, 1, 12, 8), np.float32))).shape == (1, 1, 12, 8)
+    with pytest.raises(ValueError, match=r"multiples of 2 \*\* len\(channels\) = 4, got shape "
+                                         r"\(1, 1, 9, 9\)"):
+        plain(cr.tensor(np.zeros((1, 1, 9, 9), np.float32)))
 
 
 def test_tied_weights_share_one_parameter():

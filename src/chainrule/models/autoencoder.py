@@ -214,6 +214,10 @@ class ConvAutoencoder(nn.Module):
         if getattr(x, "ndim", None) != 4:
             raise ValueError(f"ConvAutoencoder: expected images (N, C, H, W), got shape "
                              f"{getattr(x, 'shape', None)}")
+        levels = 2 ** len(self.channels)
+        if x.shape[2] % levels or x.shape[3] % levels:  # 9x9 came back 12x12, silently
+            raise ValueError(f"ConvAutoencoder: image height and width must be multiples of "
+                             f"2 ** len(channels) = {levels}, got shape {tuple(x.shape)}")
         return self.encoder(x)
 
     def decode(self, z):
