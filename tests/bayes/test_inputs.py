@@ -317,3 +317,17 @@ def test_kfac_and_last_layer_refuse_a_linear_layer_on_a_sequence():
     with pytest.raises(ValueError, match=r"LastLayerLaplace: the last Linear's input must be 2-D "
                                          r"\(N, features\), got shape \(6, 5, 4\)"):
         LastLayerLaplace(_net()).fit(rng.standard_normal((6, 5, 3)), np.zeros(6, int))
+
+
+@pytest.mark.parametrize("cls", [DiagonalLaplace, KFACLaplace])
+def test_sampling_gives_back_the_weights_the_model_has_now(cls, data):
+    x, _ = data
+    model = _net()
+    la = cls(model).fit(x)
+    with cr.no_grad():  # training went on after fit
+        model[0].weight.copy_(model[0].weight.numpy() + 1.0)
+    now = [p.numpy().copy() for p in model.parameters()]
+    la.sample_outputs(x, samples=2, rng=0)
+    # they were overwritten with the weights of fit time
+    for p, w in zip(model.parameters(), now):
+        np.testing.assert_array_equal(p.numpy(), w)

@@ -101,13 +101,15 @@ class DiagonalLaplace:
     def sample_outputs(self, x, *, samples: int = 30, rng=None):
         """The model's outputs for ``x`` under ``samples`` weight draws: an array (S, N, ...).
 
-        The weights are restored to the MAP values afterwards.
+        The model's weights are given back afterwards as they were before the call (the MAP
+        values, or what training made of them since ``fit``).
         """
         if not hasattr(self, "variance"):
             raise RuntimeError("DiagonalLaplace.sample_outputs: call fit(x) first")
         check_int("DiagonalLaplace.sample_outputs", "samples", samples)
         rng = resolve_rng("DiagonalLaplace.sample_outputs", rng)
         x = Tensor(asnumpy(x))
+        saved = [p._data.copy() for p in self.params]
         modes = eval_modes(self.model)
         outs = []
         try:
@@ -119,8 +121,8 @@ class DiagonalLaplace:
                     outs.append(asnumpy(self.model(x)._data))
         finally:
             with no_grad():
-                for p, m in zip(self.params, self.mean):
-                    p.copy_(m)
+                for p, w in zip(self.params, saved):
+                    p.copy_(w)
             restore_modes(modes)
         return get_array_module(outs[0]).stack(outs)
 

@@ -324,14 +324,17 @@ class KFACLaplace:
         """The model's outputs at ``x`` for ``samples`` weight draws: an array (S, N, ...).
 
         Each draw sets every layer's ``[W | b]`` to ``mean + U_B (E * sqrt(scale)) U_A^T``, E
-        standard normal: a sample of the Kronecker-factored posterior. The trained weights are
-        restored afterwards.
+        standard normal: a sample of the Kronecker-factored posterior. The model's weights are given
+        back afterwards as they were before the call (the trained values, or what training made of
+        them since ``fit``).
         """
         self._check_fitted("sample_outputs")
         check_int("KFACLaplace.sample_outputs", "samples", samples)
         rng = resolve_rng("KFACLaplace.sample_outputs", rng)
         xt = Tensor(asnumpy(x))
         layers = self.layers
+        saved = [[p._data.copy() for p in (layer.weight, layer.bias) if p is not None]
+                 for layer in layers]
         modes = eval_modes(self.model)
         outs = []
         try:
@@ -344,8 +347,9 @@ class KFACLaplace:
                     outs.append(asnumpy(self.model(xt)._data))
         finally:
             with no_grad():
-                for layer, m in zip(layers, self.mean):
-                    self._set(layer, m)
+                for layer, arrays in zip(layers, saved):
+                    for p, w in zip((layer.weight, layer.bias), arrays):
+                        p.copy_(w)
             restore_modes(modes)
         return get_array_module(outs[0]).stack(outs)
 
