@@ -62,6 +62,9 @@ CASES = {
     "polynomial-default": lambda m, o: m.PolynomialLR(o),
     "constant": lambda m, o: m.ConstantLR(o, 0.25, 4),
     "constant-default": lambda m, o: m.ConstantLR(o),
+    "constant-zero-iters": lambda m, o: m.ConstantLR(o, 0.5, 0),
+    "sequential-cosine-constant-zero-iters": lambda m, o: m.SequentialLR(
+        o, [m.CosineAnnealingLR(o, 5), m.ConstantLR(o, 0.4, 0)], milestones=[3]),
     "multiplicative": lambda m, o: m.MultiplicativeLR(o, lambda t: 0.9 + 0.01 * (t % 3)),
     "chained-constant-exp": lambda m, o: m.ChainedScheduler(
         [m.ConstantLR(o, 0.1, 3), m.ExponentialLR(o, 0.9)]),
@@ -89,7 +92,10 @@ def test_rates_match_torch(case, kind):
     a = _record(CASES[case], ours, 25)
     b = _record(CASES[case], theirs, 25)
     np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-15)
-    assert len(np.unique(a[:, 0])) > 1
+    if case == "constant-zero-iters":  # PyTorch keeps the factor for good
+        np.testing.assert_array_equal(a[:, 0], 0.5 * LRS[0])
+    else:
+        assert len(np.unique(a[:, 0])) > 1
 
 
 @pytest.mark.parametrize("case", list(CASES))

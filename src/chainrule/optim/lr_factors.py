@@ -36,7 +36,9 @@ class ConstantLR(LRScheduler):
         return [group["lr"] * self.factor for group in self.optimizer.param_groups]
 
     def get_lr(self) -> list[float]:
-        over = self.total_iters != 0 and self.last_epoch >= self.total_iters
+        if self.total_iters == 0 and self.last_epoch > 0:  # PyTorch's recursive form: the lr
+            return [group["lr"] for group in self.optimizer.param_groups]  # of step 0, kept
+        over = self.last_epoch >= self.total_iters
         return [base * (1.0 if over else self.factor) for base in self.base_lrs]
 
     def _ratio(self, t: int) -> float:
