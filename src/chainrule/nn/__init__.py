@@ -49,6 +49,7 @@ from .activation_extra import (
 )
 from .attention import MultiheadAttention
 from .bayesian import BayesianConv2d, BayesianLinear
+from .bilinear import Bilinear
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from .distance import CosineSimilarity, PairwiseDistance
@@ -173,5 +174,5 @@ __all__ = [
     "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d",
     "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "ZeroPad1d", "ZeroPad2d",
     "PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d",
-    "ParameterDict", "ParameterList", "Fold", "Unfold",
+    "ParameterDict", "ParameterList", "Fold", "Unfold", "Bilinear",
 ]
