@@ -38,6 +38,10 @@ class TBilin(torch.nn.Module):
 
 LAYERS = {
     "linear": (lambda: nn.Linear(5, 4).double(), lambda: torch.nn.Linear(5, 4).double(), (6, 5)),
+    "conv": (lambda: nn.Conv2d(3, 2, 3, padding=1).double(),
+             lambda: torch.nn.Conv2d(3, 2, 3, padding=1).double(), (2, 3, 5, 5)),
+    "conv1d": (lambda: nn.Conv1d(3, 2, 3).double(), lambda: torch.nn.Conv1d(3, 2, 3).double(),
+               (2, 3, 6)),
     "convT": (lambda: nn.ConvTranspose2d(3, 2, 3, stride=2).double(),
               lambda: torch.nn.ConvTranspose2d(3, 2, 3, stride=2).double(), (2, 3, 4, 4)),
     "custom": (Bilin, TBilin, (5, 3)),
@@ -163,7 +167,6 @@ def test_signature_matches_torch(name):
      "two spectral_norm"),
     (lambda: nn.utils.remove_spectral_norm(nn.Linear(2, 2)), "spectral_norm of 'weight' not"),
     (lambda: nn.utils.spectral_norm(nn.Linear(2, 2), rng=3), "Generator"),
-    (lambda: nn.utils.spectral_norm(nn.Conv2d(2, 2, 3)), "not yet supported on Conv2d"),
 ])
 def test_bad_arguments_are_named(call, match):
     with pytest.raises((TypeError, ValueError, RuntimeError, NotImplementedError), match=match):

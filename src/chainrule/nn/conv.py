@@ -159,8 +159,9 @@ class _Conv(_ConvNd):
         padding = self.padding
         if self.padding_mode != "zeros":
             x, padding = self._padded(x)
-        return type(self)._op(x, p["weight"], p["bias"], self.stride, padding, self.dilation,
-                              self.groups)
+        # nn.utils.weight_norm / spectral_norm make the weight a computed attribute
+        w = p["weight"] if "weight" in p else self.weight
+        return type(self)._op(x, w, p["bias"], self.stride, padding, self.dilation, self.groups)
 
     def forward_relu(self, x):
         """``relu(self(x))`` in one op (``F.conv2d_relu``), what ``nn.fuse``'s layers run."""
@@ -169,8 +170,9 @@ class _Conv(_ConvNd):
         padding = self.padding
         if self.padding_mode != "zeros":
             x, padding = self._padded(x)
-        return type(self)._op_relu(x, p["weight"], p["bias"], self.stride, padding,
-                                   self.dilation, self.groups)
+        w = p["weight"] if "weight" in p else self.weight
+        return type(self)._op_relu(x, w, p["bias"], self.stride, padding, self.dilation,
+                                   self.groups)
 
 
 class _ConvTranspose(_ConvNd):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import numbers
 
 from ...autograd import Tensor, no_grad
-from ..conv import _Conv
 from ..module import Module
 from ..parameter import Parameter
 
@@ -63,12 +62,6 @@ def _parameter(who: str, module, name: str, kind: type) -> Parameter:
         raise TypeError(f"{who}: module must be an nn.Module, got {type(module).__name__}")
     if not isinstance(name, str):
         raise TypeError(f"{who}: name must be a str, got {type(name).__name__}")
-    if isinstance(module, _Conv) and name == "weight":
-        # Conv1d/2d's forward reads the weight from the parameters (Linear's and the transposed
-        # convolutions' read the computed attribute); refused until it does too.
-        raise NotImplementedError(f"{who}: not yet supported on {type(module).__name__}'s "
-                                  "weight (Linear, ConvTranspose1d/2d and modules that read "
-                                  "self.weight work)")
     if _find(module, name, kind)[1] is not None:
         raise RuntimeError(f"{who}: cannot register two {who} hooks on the same parameter "
                            f"{name!r}")
