@@ -331,3 +331,13 @@ def test_sampling_gives_back_the_weights_the_model_has_now(cls, data):
     # they were overwritten with the weights of fit time
     for p, w in zip(model.parameters(), now):
         np.testing.assert_array_equal(p.numpy(), w)
+
+
+def test_softmax_probs_wants_a_matrix_of_logits():
+    from chainrule.bayes import softmax_probs
+
+    # numpy's AxisError "axis 1 is out of bounds for array of dimension 1"
+    for fn in (softmax_probs, TemperatureScaling().probs):
+        with pytest.raises(ValueError, match=r"softmax_probs: logits must be 2-D \(N, C\) with "
+                                             r"C >= 1, got shape \(3,\)"):
+            fn(np.zeros(3))

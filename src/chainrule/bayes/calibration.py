@@ -33,6 +33,9 @@ __all__ = ["nll", "brier", "reliability", "expected_calibration_error", "softmax
 def softmax_probs(logits):
     """Row-wise softmax of an array of logits (N, C), computed stably, as an array."""
     logits = asnumpy(logits)
+    if logits.ndim != 2 or logits.shape[1] == 0:
+        raise ValueError("softmax_probs: logits must be 2-D (N, C) with C >= 1, got shape "
+                         f"{logits.shape}")
     xp = get_array_module(logits)
     e = xp.exp(logits - logits.max(axis=1, keepdims=True))
     return e / e.sum(axis=1, keepdims=True)
