@@ -86,6 +86,7 @@ def _run(m, tm, shape, steps, train=True):
 
 
 SPECTRAL = [("linear", {}), ("linear", {"n_power_iterations": 3, "dim": 1}),
+            ("conv", {}), ("conv", {"dim": 1, "n_power_iterations": 2}), ("conv1d", {}),
             ("convT", {}), ("convT", {"dim": 0, "eps": 1e-3}), ("custom", {"dim": 2}),
             ("custom", {"n_power_iterations": 2})]
 
@@ -115,6 +116,7 @@ def test_spectral_norm_bounds_the_largest_singular_value():
 
 
 WEIGHT = [("linear", {}), ("linear", {"dim": 1}), ("linear", {"dim": None}), ("convT", {}),
+          ("conv", {}), ("conv", {"dim": 3}), ("conv1d", {"dim": None}),
           ("convT", {"dim": 2}), ("custom", {"dim": -1}), ("custom", {"dim": -2})]
 
 
