@@ -212,3 +212,38 @@ def test_signatures_follow_pytorch(name):
 def test_bad_arguments_are_named(call, err, match):
     with pytest.raises(err, match=match):
         call(cr.tensor(np.ones((2, 3))))
+
+
+@pytest.mark.parametrize("p", [1, 2])
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_multi_margin_loss_matches_torch(rng, p, weighted, reduction):
+    x, y = rng.standard_normal((5, 4)), rng.integers(0, 4, 5)
+    w = [rng.uniform(0.5, 2, 4)] if weighted else []
+    kw = dict(p=p, margin=0.7, reduction=reduction)
+    compare(lambda a, b, *c: F.multi_margin_loss(a, b, weight=c[0] if c else None, **kw),
+            lambda a, b, *c: TF.multi_margin_loss(a, b, weight=c[0] if c else None, **kw),
+            [x, y] + w, rng, grad=[0])
+    module = nn.MultiMarginLoss(p, 0.7, cr.tensor(w[0]) if w else None, reduction=reduction)
+    want = torch.nn.MultiMarginLoss(p, 0.7, torch.tensor(w[0]) if w else None,
+                                    reduction=reduction)
+    compare(module, want, [x, y], rng, grad=[0])
+    assert list(module.state_dict()) == list(want.state_dict())
+    t = cr.tensor(x, requires_grad=True)
+    fn = lambda a: F.multi_margin_loss(a, cr.tensor(y), **kw)  # noqa: E731
+    assert cr.gradcheck(fn, [t])
+    assert cr.gradgradcheck(fn, [t])
+    compare(lambda a, b: F.multi_margin_loss(a, b, **kw),
+            lambda a, b: TF.multi_margin_loss(a, b, **kw), [x[0], np.array(y[0])], rng, grad=[0])
+
+
+def test_multi_margin_loss_errors_name_the_argument():
+    x = cr.tensor(np.zeros((2, 3)))
+    with pytest.raises(ValueError, match=r"target classes must be in \[0, 2\], got 0..3"):
+        F.multi_margin_loss(x, cr.tensor([0, 3]))
+    with pytest.raises(ValueError, match="p must be 1 or 2, got 3"):
+        F.multi_margin_loss(x, cr.tensor([0, 1]), p=3)
+    with pytest.raises(ValueError, match=r"one integer class per sample \(shape \(2,\)\)"):
+        F.multi_margin_loss(x, cr.tensor([0.0, 1.0]))
+    assert list(inspect.signature(F.multi_margin_loss).parameters) == \
+        list(inspect.signature(TF.multi_margin_loss).parameters)

@@ -138,3 +138,15 @@ def test_deprecated_upsample_functions_warn_and_match_torch(rng, name):
     np.testing.assert_allclose(ours.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
     assert list(inspect.signature(getattr(F, name)).parameters) == \
         list(inspect.signature(getattr(TF, name)).parameters)
+
+
+@pytest.mark.parametrize("shape, g", [((2, 6, 3), 3), ((1, 8, 2, 3), 2), ((2, 4, 1, 2, 2), 4)])
+def test_channel_shuffle_matches_torch(rng, shape, g):
+    x = rng.standard_normal(shape)
+    compare(lambda a: F.channel_shuffle(a, g), lambda a: TF.channel_shuffle(a, g), [x], rng)
+    compare(nn.ChannelShuffle(g), torch.nn.ChannelShuffle(g), [x], rng)
+    assert repr(nn.ChannelShuffle(g)) == repr(torch.nn.ChannelShuffle(g))
+    t = cr.tensor(x, requires_grad=True)
+    assert cr.gradcheck(lambda a: F.channel_shuffle(a, g) ** 2, [t])
+    with pytest.raises(ValueError, match=r"divisible by groups=4, got shape \(1, 6, 2\)"):
+        F.channel_shuffle(cr.tensor(np.zeros((1, 6, 2))), 4)

@@ -63,6 +63,7 @@ from .extra_losses import (
     KLDivLoss,
     MarginRankingLoss,
     MultiLabelSoftMarginLoss,
+    MultiMarginLoss,
     PoissonNLLLoss,
     SoftMarginLoss,
     TripletMarginLoss,
@@ -129,6 +130,7 @@ from .transformer import (
     TransformerEncoderLayer,
 )
 from .upsample import (
+    ChannelShuffle,
     PixelShuffle,
     PixelUnshuffle,
     Upsample,
@@ -174,5 +176,6 @@ __all__ = [
     "CircularPad1d", "CircularPad2d", "ConstantPad1d", "ConstantPad2d", "ReflectionPad1d",
     "ReflectionPad2d", "ReplicationPad1d", "ReplicationPad2d", "ZeroPad1d", "ZeroPad2d",
     "PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d",
-    "ParameterDict", "ParameterList", "Fold", "Unfold", "Bilinear",
+    "ParameterDict", "ParameterList", "Fold", "Unfold", "Bilinear", "ChannelShuffle",
+    "MultiMarginLoss",
 ]

@@ -8,8 +8,8 @@ from .loss import _Loss
 from .module import Module
 
 __all__ = ["CosineEmbeddingLoss", "GaussianNLLLoss", "HingeEmbeddingLoss", "KLDivLoss",
-           "MarginRankingLoss", "MultiLabelSoftMarginLoss", "PoissonNLLLoss", "SoftMarginLoss",
-           "TripletMarginLoss"]
+           "MarginRankingLoss", "MultiLabelSoftMarginLoss", "MultiMarginLoss", "PoissonNLLLoss",
+           "SoftMarginLoss", "TripletMarginLoss"]
 
 
 class KLDivLoss(Module):
@@ -125,3 +125,18 @@ class TripletMarginLoss(_Loss):
     def forward(self, anchor, positive, negative):
         return L.triplet_margin_loss(anchor, positive, negative, self.margin, self.p, self.eps,
                                      self.swap, reduction=self.reduction)
+
+
+class MultiMarginLoss(_Loss):
+    """Multi-class hinge loss (``F.multi_margin_loss``); ``weight`` is a buffer, as PyTorch's."""
+
+    def __init__(self, p: int = 1, margin: float = 1.0, weight=None, size_average=None,
+                 reduce=None, reduction: str = "mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.p = p
+        self.margin = margin
+        self.register_buffer("weight", weight)
+
+    def forward(self, input, target):  # noqa: A002
+        return L.multi_margin_loss(input, target, self.p, self.margin, self.weight,
+                                   reduction=self.reduction)

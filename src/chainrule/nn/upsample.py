@@ -1,14 +1,15 @@
-"""Resampling layers: ``Upsample`` (and its two fixed-mode forms) and the pixel shuffles.
+"""Resampling layers: ``Upsample`` (and its two fixed-mode forms), the pixel shuffles and
+``ChannelShuffle``.
 
 Each holds PyTorch's options unchanged and calls its function of ``chainrule.ops.resample``.
 """
 
 from __future__ import annotations
 
-from ..ops.resample import interpolate, pixel_shuffle, pixel_unshuffle
+from ..ops.resample import channel_shuffle, interpolate, pixel_shuffle, pixel_unshuffle
 from .module import Module
 
-__all__ = ["PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingBilinear2d",
+__all__ = ["ChannelShuffle", "PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingBilinear2d",
            "UpsamplingNearest2d"]
 
 
@@ -85,3 +86,17 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self) -> str:
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """Regroup the channels of (N, C, *) input (``F.channel_shuffle``)."""
+
+    def __init__(self, groups: int):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):  # noqa: A002
+        return channel_shuffle(input, self.groups)
+
+    def extra_repr(self) -> str:
+        return f"groups={self.groups}"

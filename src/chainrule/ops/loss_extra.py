@@ -15,17 +15,18 @@ import warnings
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._classification import _check_reduction, _float_target, _float_tensor, _torch_loss_args
-from .activation import logsigmoid, softplus
+from .activation import logsigmoid, relu, softplus
 from .distance import _ClampMinStraight, pairwise_distance
 from .elementwise import clip, exp, log, minimum, sqrt, where
+from .indexing import gather
 from .reduce import mean as _mean
 from .reduce import sum as _sum
-from .shape import unsqueeze
+from .shape import reshape, unsqueeze
 
 __all__ = [
     "cosine_embedding_loss", "gaussian_nll_loss", "hinge_embedding_loss", "kl_div",
-    "margin_ranking_loss", "multilabel_soft_margin_loss", "poisson_nll_loss", "soft_margin_loss",
-    "triplet_margin_loss",
+    "margin_ranking_loss", "multi_margin_loss", "multilabel_soft_margin_loss", "poisson_nll_loss",
+    "soft_margin_loss", "triplet_margin_loss",
 ]
 
 
@@ -234,3 +235,41 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
     if swap:
         d_neg = minimum(d_neg, pairwise_distance(pos, neg, p, eps))
     return _reduce(clip(margin + d_pos - d_neg, 0.0), reduction)
+
+
+def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=None,  # noqa: A002
+                      size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
+    """Multi-class hinge loss: per sample, the mean over the other classes i of
+    ``max(0, margin - input[y] + input[i]) ** p`` (times ``weight[y]``), p 1 or 2."""
+    _torch_loss_args("multi_margin_loss", weight, size_average, reduce)
+    _check_reduction("multi_margin_loss", reduction)
+    if p not in (1, 2) or isinstance(p, bool):
+        raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p!r}")
+    margin = _real("multi_margin_loss", "margin", margin)
+    x = _float_tensor("multi_margin_loss", "input", input)
+    if x.ndim not in (1, 2):
+        raise ValueError(f"multi_margin_loss: input must be (C,) or (N, C), got shape "
+                         f"{tuple(x.shape)}")
+    xp = get_array_module(x._data)
+    y = xp.asarray(target._data if isinstance(target, Tensor) else target)
+    c = x.shape[-1]
+    if y.dtype.kind not in "iu" or tuple(y.shape) != tuple(x.shape[:-1]):
+        raise ValueError(f"multi_margin_loss: target must hold one integer class per sample "
+                         f"(shape {tuple(x.shape[:-1])}), got dtype {y.dtype} shape "
+                         f"{tuple(y.shape)}")
+    if y.size and (int(y.min()) < 0 or int(y.max()) >= c):
+        raise ValueError(f"multi_margin_loss: target classes must be in [0, {c - 1}], got "
+                         f"{int(y.min())}..{int(y.max())}")
+    rows = reshape(x, (-1, c))
+    ids = y.reshape(-1, 1).astype(xp.int64)
+    z = relu(margin - gather(rows, 1, Tensor(ids)) + rows)
+    h = z if p == 1 else z * z
+    if weight is not None:
+        w = weight._data if isinstance(weight, Tensor) else xp.asarray(weight)
+        if tuple(w.shape) != (c,):
+            raise ValueError(f"multi_margin_loss: weight must have shape ({c},), got "
+                             f"{tuple(w.shape)}")
+        h = h * Tensor(w.astype(x.dtype)[ids])
+    h = where(xp.arange(c)[None, :] == ids, 0.0, h)
+    loss = reshape(_sum(h, 1) / c, tuple(x.shape[:-1]))
+    return _reduce(loss, reduction)

@@ -1,5 +1,5 @@
-"""Resampling: ``interpolate`` (nearest and linear modes) and ``pixel_shuffle``/``pixel_unshuffle``,
-PyTorch's functions with PyTorch's source-index rules.
+"""Resampling: ``interpolate`` (nearest and linear modes), ``pixel_shuffle``/``pixel_unshuffle``
+and ``channel_shuffle``, PyTorch's functions with PyTorch's source-index rules.
 
 None needs a gradient rule of its own. Nearest-neighbour resampling picks entries by index
 (``getitem``, whose gradient adds up the copies); linear resampling, one axis at a time, is a
@@ -16,7 +16,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .shape import getitem, permute, reshape
 
-__all__ = ["interpolate", "pixel_shuffle", "pixel_unshuffle"]
+__all__ = ["channel_shuffle", "interpolate", "pixel_shuffle", "pixel_unshuffle"]
 
 _LINEAR_MODES = {"linear": 3, "bilinear": 4}
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear")
@@ -172,3 +172,15 @@ def pixel_unshuffle(input, downscale_factor: int) -> Tensor:  # noqa: A002 - tor
     k = len(lead)
     y = permute(y, (*range(k), k, k + 2, k + 4, k + 1, k + 3))
     return reshape(y, (*lead, c * r * r, h // r, w // r))
+
+
+def channel_shuffle(input, groups: int) -> Tensor:  # noqa: A002 - torch's name
+    """(N, C, *) with the channels regrouped: C = g * k is read as (g, k) and laid out as (k, g),
+    as PyTorch's ``F.channel_shuffle`` (ShuffleNet)."""
+    g = _factor("channel_shuffle", "groups", groups)
+    if input.ndim < 3 or input.shape[1] % g:
+        raise ValueError(f"channel_shuffle: input must be (N, C, *) with at least 3 axes and C "
+                         f"divisible by groups={g}, got shape {tuple(input.shape)}")
+    n, c, *rest = input.shape
+    y = permute(reshape(input, (n, g, c // g, *rest)), (0, 2, 1, *range(3, 3 + len(rest))))
+    return reshape(y, tuple(input.shape))
