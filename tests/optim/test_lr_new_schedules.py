@@ -168,6 +168,8 @@ def test_polynomial_reaches_zero_and_stays():
     (lambda o: sched.ChainedScheduler([sched.StepLR(o, 2), "x"]), r"schedulers\[1\]"),
     (lambda o: sched.ChainedScheduler([sched.StepLR(o, 2), sched.StepLR(_opts()[0], 2)]),
      "same optimizer"),
+    (lambda o: sched.SequentialLR(o, [sched.ChainedScheduler([sched.StepLR(o, 2)]),
+                                      sched.StepLR(o, 2)], [3]), "ChainedScheduler cannot be"),
 ])
 def test_bad_arguments_are_named(make, match):
     with pytest.raises((ValueError, TypeError), match=match):

@@ -300,8 +300,10 @@ class SequentialLR(LRScheduler):
                             f"{[type(s).__name__ for s in schedulers]}")
         if any(s.optimizer is not optimizer for s in schedulers):
             raise ValueError(f"{who}: every scheduler must drive the optimizer given")
-        if any(isinstance(s, (ReduceLROnPlateau, SequentialLR)) for s in schedulers):
-            raise TypeError(f"{who}: ReduceLROnPlateau and SequentialLR cannot be chained")
+        if any(isinstance(s, (ReduceLROnPlateau, SequentialLR, ChainedScheduler))
+               for s in schedulers):
+            raise TypeError(f"{who}: ReduceLROnPlateau, SequentialLR and ChainedScheduler cannot "
+                            "be sequenced (their step is not a schedule's)")
         if len(milestones) != len(schedulers) - 1 or milestones != sorted(milestones):
             raise ValueError(f"{who}: expected {len(schedulers) - 1} increasing milestones "
                              f"(one per switch), got {milestones!r}")
