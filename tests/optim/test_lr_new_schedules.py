@@ -156,6 +156,8 @@ def test_polynomial_reaches_zero_and_stays():
     (lambda o: sched.CyclicLR(o, 0.01, 0.1, mode="triangle"), "mode must be"),
     (lambda o: sched.CyclicLR(o, 0.01, 0.1, scale_mode="epoch", scale_fn=_ln), "scale_mode"),
     (lambda o: sched.CyclicLR(o, [0.01], 0.1), "expected 2 values for base_lr"),
+    (lambda o: sched.CyclicLR(o, 0.01, -0.1), "max_lr must be a number >= 0, got -0.1"),
+    (lambda o: sched.CyclicLR(o, 0.01, 0.1, base_momentum="0.8"), "base_momentum must be a"),
     (lambda o: sched.CyclicLR(o, 0.01, 0.1, 0), "step_size_up must be > 0"),
     (lambda o: sched.CyclicLR(o, 0.01, 0.1, scale_fn=3), "scale_fn must be callable"),
     (lambda o: sched.PolynomialLR(o, 0), "total_iters must be an int >= 1"),

@@ -21,7 +21,7 @@ def _per_group(who: str, name: str, optimizer, value) -> list[float]:
         raise ValueError(f"{who}: expected {len(groups)} values for {name} (one per param "
                          f"group), got {len(values)}")
     for v in values:
-        check_number(who, name, v, low=-math.inf)
+        check_number(who, name, v)
     return [float(v) for v in values]
 
 
