@@ -15,6 +15,7 @@ from ..ops.activation_extra import *  # noqa: F403
 from ..ops.bilinear import *  # noqa: F403
 from ..ops.distance import *  # noqa: F403
 from ..ops.fold import *  # noqa: F403
+from ..ops.grid_sample import *  # noqa: F403
 from ..ops.loss_extra import *  # noqa: F403
 from ..ops.resample import *  # noqa: F403
 from ..ops.softmax import implicit_softmax_dim

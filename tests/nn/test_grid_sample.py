@@ -1,0 +1,90 @@
+"""F.affine_grid and F.grid_sample against PyTorch (values and gradients for input, grid and
+theta), with gradient checks."""
+
+import inspect
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as F  # noqa: N812 - PyTorch's spelling
+
+from ._torch_compare import compare
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+
+@pytest.mark.parametrize("size", [(2, 3, 4, 5), (1, 1, 1, 3), (2, 1, 3, 1)])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_affine_grid_matches_torch(rng, size, align_corners):
+    theta = rng.standard_normal((size[0], 2, 3))
+    unit = align_corners and min(size[2:]) == 1  # both warn about a unit-size aligned grid
+    if unit:
+        with pytest.warns(UserWarning, match="unit-size grids"):
+            F.affine_grid(cr.tensor(theta), size, align_corners)
+    with warnings.catch_warnings():
+        if unit:
+            warnings.simplefilter("ignore", UserWarning)
+        compare(lambda t: F.affine_grid(t, size, align_corners),
+                lambda t: TF.affine_grid(t, size, align_corners), [theta], rng)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_grid_sample_matches_torch(rng, mode, padding_mode, align_corners):
+    x = rng.standard_normal((2, 3, 4, 6))
+    grid = rng.uniform(-1.3, 1.3, (2, 3, 5, 2))  # some positions outside the image
+    compare(lambda a, g: F.grid_sample(a, g, mode, padding_mode, align_corners),
+            lambda a, g: TF.grid_sample(a, g, mode, padding_mode, align_corners), [x, grid], rng,
+            grad=[0, 1] if mode == "bilinear" else [0])
+
+
+@pytest.mark.parametrize("padding_mode", ["zeros", "border"])
+def test_grid_sample_gradcheck(rng, padding_mode):
+    x = cr.tensor(rng.standard_normal((1, 2, 3, 4)), requires_grad=True)
+    grid = cr.tensor(rng.uniform(-1.2, 1.2, (1, 2, 3, 2)), requires_grad=True)
+    fn = lambda a, g: F.grid_sample(a, g, "bilinear", padding_mode, False)  # noqa: E731
+    assert cr.gradcheck(fn, [x, grid])
+    assert cr.gradgradcheck(fn, [x, grid])
+
+
+def test_spatial_transformer_gradient_reaches_theta(rng):
+    x = rng.standard_normal((2, 1, 5, 5))
+    theta = np.array([[[0.9, 0.1, 0.05], [-0.1, 1.1, 0.0]]] * 2) + rng.normal(0, 0.05, (2, 2, 3))
+    compare(lambda a, t: F.grid_sample(a, F.affine_grid(t, (2, 1, 4, 4), False),
+                                       align_corners=False),
+            lambda a, t: TF.grid_sample(a, TF.affine_grid(t, (2, 1, 4, 4), False),
+                                        align_corners=False), [x, theta], rng)
+    t = cr.tensor(theta, requires_grad=True)
+    assert cr.gradcheck(lambda t: F.affine_grid(t, (2, 1, 3, 3), True), [t])
+
+
+def test_default_align_corners_warns_like_torch():
+    theta = np.eye(2, 3)[None]
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        grid = F.affine_grid(cr.tensor(theta), (1, 1, 2, 2))
+    with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):
+        F.grid_sample(cr.tensor(np.ones((1, 1, 2, 2))), grid)
+    for name in ("affine_grid", "grid_sample"):
+        assert list(inspect.signature(getattr(F, name)).parameters) == \
+            list(inspect.signature(getattr(TF, name)).parameters)
+
+
+@pytest.mark.parametrize("call, err, match", [
+    (lambda x, g: F.grid_sample(x, g, "bicubic", align_corners=False), NotImplementedError,
+     "'bicubic'"),
+    (lambda x, g: F.grid_sample(x, g, padding_mode="reflection", align_corners=False),
+     NotImplementedError, "'reflection'"),
+    (lambda x, g: F.grid_sample(x, g[..., :1], align_corners=False), ValueError,
+     r"got \(1, 2, 3, 4\) and \(1, 3, 3, 1\)"),
+    (lambda x, g: F.affine_grid(cr.ones((1, 3, 3)), (1, 2, 3, 4), False), ValueError,
+     r"theta must have shape \(N, 2, 3\) = \(1, 2, 3\) .* got \(1, 3, 3\)"),
+    (lambda x, g: F.affine_grid(cr.ones((1, 2, 3)), (1, 2, 3), False), ValueError, "4-D only"),
+])
+def test_bad_arguments_are_named(call, err, match):
+    x, g = cr.tensor(np.zeros((1, 2, 3, 4))), cr.tensor(np.zeros((1, 3, 3, 2)))
+    with pytest.raises(err, match=match):
+        call(x, g)
