@@ -95,7 +95,8 @@ def test_clip_grad_norm_is_total_norm_then_clip():
 
 
 @pytest.mark.parametrize("name", ["parameters_to_vector", "vector_to_parameters",
-                                  "get_total_norm", "clip_grads_with_norm_"])
+                                  "get_total_norm", "clip_grads_with_norm_", "clip_grad_norm_",
+                                  "clip_grad_value_"])
 def test_signature_matches_torch(name):
     ours = inspect.signature(getattr(nn.utils, name)).parameters
     theirs = inspect.signature(getattr(torch.nn.utils, name)).parameters

@@ -18,7 +18,7 @@ __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_
 
 
 def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
-                    error_if_nonfinite: bool = False) -> Tensor:
+                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     r"""Scale all gradients together so that their joint norm is at most ``max_norm``.
 
     ``total = ||(||g_1||, ..., ||g_k||)||_p`` (the norm of all gradients as one vector) and each
@@ -31,6 +31,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
         norm_type: the order p of the norm (a number > 0, or ``inf`` for the largest magnitude).
         error_if_nonfinite: raise RuntimeError when the total norm is nan or inf (otherwise the
             gradients are scaled by the resulting nan or 0, as PyTorch does).
+        foreach: accepted for PyTorch's signature; chainrule has one implementation.
 
     Returns:
         The total norm of the gradients before clipping, as a 0-d Tensor.
@@ -47,6 +48,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     params = _with_grads(who, parameters)
     _check_limit(who, "max_norm", max_norm)
     p_norm = _norm_order(who, norm_type)
+    _check_foreach(who, foreach)
     if not params:
         return Tensor(get_array_module().zeros((), dtype="float32"))
     total = _total_norm([p.grad._data for p in params], p_norm)
@@ -59,12 +61,13 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     return Tensor(total)
 
 
-def clip_grad_value_(parameters, clip_value: float) -> None:
+def clip_grad_value_(parameters, clip_value: float, foreach: bool | None = None) -> None:
     """Clamp every gradient entry into ``[-clip_value, clip_value]``.
 
     Args:
         parameters: a Tensor or an iterable of Tensors; those without a gradient are ignored.
         clip_value: the largest allowed magnitude (>= 0).
+        foreach: accepted for PyTorch's signature; chainrule has one implementation.
 
     >>> import chainrule as cr
     >>> p = cr.tensor([0.0, 0.0, 0.0], requires_grad=True)
@@ -76,6 +79,7 @@ def clip_grad_value_(parameters, clip_value: float) -> None:
     who = "clip_grad_value_"
     params = _with_grads(who, parameters)
     _check_limit(who, "clip_value", clip_value)
+    _check_foreach(who, foreach)
     for p in params:
         g = p.grad._data
         p.grad = Tensor(get_array_module(g).clip(g, -clip_value, clip_value))
