@@ -78,8 +78,9 @@ def test_upsample_layers_match_torch(rng):
     ]
     for ours, theirs in pairs:
         compare(ours, theirs, [x], rng)
-    assert repr(nn.Upsample(scale_factor=2, mode="bilinear")) == \
-        "Upsample(scale_factor=2.0, mode='bilinear')"
+    for kw in (dict(scale_factor=2, mode="bilinear"), dict(scale_factor=(2, 3)), dict(size=4),
+               dict(size=(4, 5), mode="bilinear")):
+        assert repr(nn.Upsample(**kw)) == repr(torch.nn.Upsample(**kw))
 
 
 @pytest.mark.parametrize("r, shape", [(2, (2, 8, 3, 4)), (3, (9, 2, 2)), (2, (1, 2, 4, 3, 5))])

@@ -13,6 +13,15 @@ __all__ = ["ChannelShuffle", "PixelShuffle", "PixelUnshuffle", "Upsample", "Upsa
            "UpsamplingNearest2d"]
 
 
+def _floats(scale_factor):
+    """PyTorch stores a scale factor as a float, or a tuple of floats."""
+    if isinstance(scale_factor, (tuple, list)):
+        return tuple(_floats(f) for f in scale_factor)
+    if isinstance(scale_factor, (int, float)) and not isinstance(scale_factor, bool):
+        return float(scale_factor)
+    return scale_factor
+
+
 class Upsample(Module):
     """Resize the spatial axes of (N, C, L) or (N, C, H, W) input (``F.interpolate``).
 
@@ -28,8 +37,7 @@ class Upsample(Module):
                              f"got size={size!r}, scale_factor={scale_factor!r}")
         self.name = type(self).__name__
         self.size = size
-        self.scale_factor = float(scale_factor) if isinstance(scale_factor, (int, float)) \
-            and not isinstance(scale_factor, bool) else scale_factor
+        self.scale_factor = _floats(scale_factor)
         self.mode = mode
         self.align_corners = align_corners
         self.recompute_scale_factor = recompute_scale_factor
