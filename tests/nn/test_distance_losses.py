@@ -34,6 +34,8 @@ def test_cosine_similarity_matches_torch(rng, shapes, dim):
     compare(lambda x, y: F.cosine_similarity(x, y, dim),
             lambda x, y: TF.cosine_similarity(x, y, dim), [a, b], rng)
     compare(nn.CosineSimilarity(dim), torch.nn.CosineSimilarity(dim), [a, b], rng)
+    assert repr(nn.CosineSimilarity(dim)) == repr(torch.nn.CosineSimilarity(dim))
+    assert repr(nn.PairwiseDistance()) == repr(torch.nn.PairwiseDistance())
     ta, tb = (cr.tensor(v, requires_grad=True) for v in (a, b))
     assert cr.gradcheck(lambda x, y: F.cosine_similarity(x, y, dim), [ta, tb])
     assert cr.gradgradcheck(lambda x, y: F.cosine_similarity(x, y, dim), [ta, tb])
