@@ -30,6 +30,8 @@ CASES = [
     ((1, 2, 3, 4), dict(scale_factor=(1.5, 0.6), mode="bilinear")),
     ((1, 2, 3, 4), dict(scale_factor=1.3, mode="bilinear", recompute_scale_factor=True)),
     ((1, 2, 1, 4), dict(size=(1, 1), mode="bilinear", align_corners=True)),
+    ((2, 3, 7), dict(size=3, mode="area")),
+    ((1, 2, 5, 7), dict(scale_factor=(0.6, 1.5), mode="area")),
 ]
 
 
@@ -109,7 +111,8 @@ def test_signatures_follow_pytorch():
 
 @pytest.mark.parametrize("call, err, match", [
     (lambda x: F.interpolate(x, scale_factor=2, mode="bicubic"), NotImplementedError, "'bicubic'"),
-    (lambda x: F.interpolate(x, scale_factor=2, mode="area"), NotImplementedError, "'area'"),
+    (lambda x: F.interpolate(x, scale_factor=2, mode="trilinear"), NotImplementedError,
+     "'trilinear'"),
     (lambda x: F.interpolate(x), ValueError, "exactly one of size and scale_factor"),
     (lambda x: F.interpolate(x, 3, 2.0), ValueError, "exactly one of size and scale_factor"),
     (lambda x: F.interpolate(x, scale_factor=2, align_corners=True), ValueError,

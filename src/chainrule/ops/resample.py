@@ -14,12 +14,13 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .shape import getitem, permute, reshape
 
 __all__ = ["channel_shuffle", "interpolate", "pixel_shuffle", "pixel_unshuffle"]
 
 _LINEAR_MODES = {"linear": 3, "bilinear": 4}
-_MODES = ("nearest", "nearest-exact", "linear", "bilinear")
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
 
 
 def _along(x, axis, idx):
@@ -105,7 +106,7 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",  # n
             ``floor(in * scale_factor)``, and the kernel uses ``1 / scale_factor`` as its step
             unless ``recompute_scale_factor=True`` (then ``in / out``), as in PyTorch.
         mode: "nearest" (PyTorch's default and its index rule), "nearest-exact", "linear" (3-D
-            input) or "bilinear" (4-D input).
+            input), "bilinear" (4-D input) or "area" (adaptive average pooling).
         align_corners: for the linear modes only: True maps the corner pixels' centres onto each
             other; False (the default) maps their outer edges.
     """
@@ -130,6 +131,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",  # n
         raise NotImplementedError("interpolate: antialias=True is not supported")
     n = input.ndim - 2
     sizes, scales = _sizes_and_scales(input, size, scale_factor, recompute_scale_factor, n)
+    if mode == "area":  # PyTorch's "area" is adaptive average pooling to the output size
+        pool = adaptive_avg_pool1d if n == 1 else adaptive_avg_pool2d
+        return pool(input, sizes[0] if n == 1 else sizes)
     y = input
     # The last axis first: PyTorch's bilinear kernel nests the width sum inside the height sum.
     for k in reversed(range(n)):
