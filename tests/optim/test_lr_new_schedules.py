@@ -184,3 +184,24 @@ def test_cycle_momentum_needs_momentum():
         sched.CyclicLR(opt, 0.01, 0.1)
     assert math.isclose(sched.CyclicLR(opt, 0.01, 0.1, cycle_momentum=False).get_last_lr()[0],
                         0.01)
+
+
+@pytest.mark.parametrize("base", ["LRScheduler", "_LRScheduler"])
+def test_a_custom_pytorch_style_schedule_runs_alike(base):
+    def make(m, o):
+        class Warmup(getattr(m, base)):
+            def __init__(self, optimizer, warmup, last_epoch=-1):
+                self.warmup = warmup
+                super().__init__(optimizer, last_epoch)
+
+            def get_lr(self):
+                if self.last_epoch == 0:
+                    return [group["lr"] * 0.1 for group in self.optimizer.param_groups]
+                scale = min(1.0, (self.last_epoch + 1) / self.warmup)
+                return [base * scale for base in self.base_lrs]
+
+        return Warmup(o, 4)
+
+    ours, theirs = _opts()
+    np.testing.assert_allclose(_record(make, ours, 8), _record(make, theirs, 8), rtol=1e-15)
+

@@ -31,6 +31,9 @@ __all__ = [
     "StepLR", "WarmupCosine",
 ]
 
+_LRScheduler = LRScheduler  # PyTorch's old name, which custom schedules still subclass
+
+
 class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` steps.
 
