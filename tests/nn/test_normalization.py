@@ -30,7 +30,7 @@ def test_batchnorm_registers_torch_named_state():
     bare = BatchNorm1d(3, affine=False, track_running_stats=False)
     assert list(bare.state_dict()) == [] and bare.weight is None and bare.running_mean is None
     assert repr(bn) == (
-        "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)"
+        "BatchNorm2d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)"
     )
 
 
@@ -143,7 +143,7 @@ def test_layernorm_state_and_defaults(rng):
     assert ln.weight.shape == (2, 3) and ln.weight.dtype == np.float32
     assert list(LayerNorm(4, bias=False).state_dict()) == ["weight"]
     assert list(LayerNorm(4, elementwise_affine=False).state_dict()) == []
-    assert repr(ln) == "LayerNorm((2, 3), eps=1e-05, elementwise_affine=True)"
+    assert repr(ln) == "LayerNorm((2, 3), eps=1e-05, elementwise_affine=True, bias=True)"
     x = rng.standard_normal((5, 2, 3)).astype("float32")
     y = ln(cr.tensor(x))
     assert y.dtype == np.float32

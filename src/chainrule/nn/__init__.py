@@ -81,6 +81,7 @@ from .fuse import (
     fuse,
     unfuse,
 )
+from .group_norm import GroupNorm, InstanceNorm1d, InstanceNorm2d, RMSNorm
 from .linear import Identity, Linear
 from .loss import (
     BCELoss,
@@ -161,7 +162,8 @@ __all__ = [
     "ELU", "GELU", "SELU", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "ReLU", "ReLU6",
     "SiLU", "Sigmoid", "Softmax", "Softplus", "Softsign", "Step", "Tanh",
     # normalization, embedding, recurrent
-    "BatchNorm1d", "BatchNorm2d", "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "LayerNorm",
+    "BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "RMSNorm",
+    "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "LayerNorm",
     "RNN", "RNNCell", "EmbeddingBag",
     # explicit fusion
     "Conv1dReLU", "Conv2dReLU", "ConvTranspose1dReLU", "ConvTranspose2dReLU", "LinearReLU",

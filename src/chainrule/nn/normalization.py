@@ -31,7 +31,8 @@ class _BatchNorm(Module):
     _layout = ""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, *, dtype=None):
+                 affine: bool = True, track_running_stats: bool = True, *, dtype=None,
+                 bias: bool = True):
         super().__init__()
         who = type(self).__name__
         self.num_features = positive_int(who, "num_features", num_features)
@@ -50,9 +51,11 @@ class _BatchNorm(Module):
         self.track_running_stats = track_running_stats
         if affine:
             self.weight = Parameter(xp.ones(self.num_features, dtype=dtype))
-            self.bias = Parameter(xp.zeros(self.num_features, dtype=dtype))
         else:
             self.register_parameter("weight", None)
+        if affine and bias:  # PyTorch's bias=False: a scale without a shift
+            self.bias = Parameter(xp.zeros(self.num_features, dtype=dtype))
+        else:
             self.register_parameter("bias", None)
         if track_running_stats:
             self.running_mean = Buffer(xp.zeros(self.num_features, dtype=dtype))
@@ -77,7 +80,8 @@ class _BatchNorm(Module):
         if self.affine:
             with no_grad():
                 self.weight.fill_(1)
-                self.bias.fill_(0)
+                if self.bias is not None:
+                    self.bias.fill_(0)
 
     def forward(self, x):
         """Normalize ``x`` per channel (axis 1).
@@ -118,7 +122,7 @@ class _BatchNorm(Module):
     def extra_repr(self) -> str:
         return (
             f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"track_running_stats={self.track_running_stats}"
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
 
 
@@ -223,4 +227,5 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         affine = self.elementwise_affine
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={affine}"
+        return (f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={affine}, "
+                f"bias={self.bias is not None}")

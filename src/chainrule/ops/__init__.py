@@ -26,6 +26,7 @@ from . import (
 from . import dropout as _dropout  # the module; `dropout` below is the function
 from . import einsum as _einsum  # the module; `einsum` below is the function
 from . import embedding_bag as _embedding_bag  # likewise
+from . import group_norm as _group_norm  # likewise
 from . import math as _math
 from . import repeat as _repeat  # the module; `repeat` below is the function
 from . import softmax as _softmax  # the module; `softmax` below is the function
@@ -38,6 +39,7 @@ from .dropout import *  # noqa: F403
 from .einsum import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .embedding_bag import *  # noqa: F403
+from .group_norm import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .join import *  # noqa: F403
 from .linalg import *  # noqa: F403
@@ -64,6 +66,7 @@ __all__ = (
     + elementwise.__all__
     + _einsum.__all__
     + _embedding_bag.__all__
+    + _group_norm.__all__
     + indexing.__all__
     + join.__all__
     + linalg.__all__
