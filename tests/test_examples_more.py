@@ -204,3 +204,17 @@ def test_char_gpt_learns_the_zen_of_python(load_script):
     assert result["first_loss"] > 3.0  # about ln(45) = 3.8 at the start
     assert result["last_loss"] < result["first_loss"] - 1.5
     assert result["sample"].startswith("Beautiful") and len(result["sample"]) == 9 + 40
+
+
+def test_pytorch_idioms_example_explains_its_digits(load_script):
+    example = load_script("examples/pytorch_idioms.py")
+    result = example.main(["--epochs", "8"])
+    assert result["accuracy"] > 0.85
+    assert 0.2 < result["ink_area"] < 0.4
+    # Guided backpropagation (a custom autograd Function) concentrates on the ink well beyond
+    # the ink's share of the image; Grad-CAM (hooks) gives a map with mass.
+    assert result["guided_on_ink"] > result["ink_area"] + 0.1
+    assert result["guided_gradcam_on_ink"] > result["ink_area"] + 0.1
+    assert 0.0 < result["cam_on_ink"] <= 1.0
+    with pytest.raises(SystemExit):
+        example.main(["--epochs", "0"])
