@@ -60,6 +60,17 @@ def test_interpolate_keeps_a_same_size_axis_and_doubles_by_pytorchs_rule():
         np.testing.assert_array_equal(y.numpy(), TF.interpolate(torch.tensor(x), **kw).numpy())
 
 
+def test_interpolate_nearest_1d_has_no_kept_or_doubled_shortcut():
+    """PyTorch's 1-D nearest kernel takes floor(i / scale_factor) even where the size is kept or
+    doubled (its 2-D kernel copies / halves): length 3 by 1.2 gives [0, 0, 1], by 2.2
+    [0, 0, 0, 1, 1, 2] (chainrule gave [0, 1, 2] and [0, 0, 1, 1, 2, 2])."""
+    x = np.arange(6.0).reshape(2, 1, 3)
+    for s in (1.05, 1.2, 2.05, 2.2):
+        y = F.interpolate(cr.tensor(x), scale_factor=s)
+        np.testing.assert_array_equal(y.numpy(),
+                                      TF.interpolate(torch.tensor(x), scale_factor=s).numpy())
+
+
 @pytest.mark.parametrize("kw", [dict(scale_factor=1.5, mode="nearest"),
                                 dict(size=(5, 3), mode="bilinear", align_corners=True),
                                 dict(scale_factor=1.7, mode="bilinear")])

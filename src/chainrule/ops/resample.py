@@ -60,10 +60,11 @@ def _nearest(x, axis, out, scale, exact):
     xp = get_array_module(x._data)
     n = x.shape[axis]
     dst = xp.arange(out)
-    if not exact and out == n:
+    # PyTorch's 2-D kernel (not its 1-D one) copies a kept axis and maps a doubled one by i // 2,
+    # whatever the scale_factor that led to it.
+    if not exact and x.ndim == 4 and out == n:
         return x
-    if not exact and out == 2 * n:
-        # PyTorch's rule for a kept or doubled axis, whatever the scale_factor that led to it.
+    if not exact and x.ndim == 4 and out == 2 * n:
         return _along(x, axis, dst >> 1)
     # PyTorch computes these positions in float32 whatever the input's dtype.
     f32 = xp.float32
