@@ -88,3 +88,19 @@ def test_bad_arguments_are_named(call, err, match):
     x, g = cr.tensor(np.zeros((1, 2, 3, 4))), cr.tensor(np.zeros((1, 3, 3, 2)))
     with pytest.raises(err, match=match):
         call(x, g)
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_border_padding_grid_gradient_is_zero_on_the_border(align_corners):
+    """PyTorch counts a position exactly on the border as outside for the gradient (the clip's
+    derivative is 0 there); chainrule's clip passed 1, so grid x = 1.0 with align_corners=True
+    got -3.95 where PyTorch gives 0."""
+    x = np.arange(6.0).reshape(1, 1, 2, 3)
+    g = np.array([[[[1.0, 0.3], [-1.0, -0.2], [0.5, 1.0], [2.0, 0.1], [-1.0, 1.0]]]])
+    gc = cr.tensor(g, requires_grad=True)
+    F.grid_sample(cr.tensor(x), gc, padding_mode="border",
+                  align_corners=align_corners).sum().backward()
+    gt = torch.tensor(g, requires_grad=True)
+    TF.grid_sample(torch.tensor(x), gt, padding_mode="border",
+                   align_corners=align_corners).sum().backward()
+    np.testing.assert_allclose(gc.grad.numpy(), gt.grad.numpy(), rtol=1e-12, atol=1e-12)

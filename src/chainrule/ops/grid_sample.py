@@ -13,7 +13,6 @@ import warnings
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .activation import _float_input
-from .elementwise import clip
 from .indexing import gather
 from .linalg import matmul
 from .shape import getitem, reshape, transpose, unsqueeze
@@ -68,7 +67,14 @@ def _source(coord, size, align_corners, padding_mode):
         pos = (coord + 1.0) / 2.0 * (size - 1)
     else:
         pos = ((coord + 1.0) * size - 1.0) / 2.0
-    return clip(pos, 0.0, float(size - 1)) if padding_mode == "border" else pos
+    if padding_mode != "border":
+        return pos
+    # PyTorch counts the borders themselves as outside: the clipped position's gradient is 1
+    # strictly inside (0, size - 1) only, 0 on and beyond the borders.
+    xp = get_array_module(pos._data)
+    inside = (pos._data > 0) & (pos._data < size - 1)
+    edge = xp.where(inside, 0, xp.clip(pos._data, 0, size - 1)).astype(pos._data.dtype)
+    return pos * Tensor(inside.astype(pos._data.dtype)) + Tensor(edge)
 
 
 def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros",  # noqa: A002
