@@ -1,5 +1,6 @@
 """The autodiff engine: Tensor, Function, the backward walk, grad modes and gradient checking."""
 
+from . import functional  # noqa: F401 - jacobian, hessian, vjp... (torch.autograd.functional)
 from . import inplace as _inplace  # noqa: F401 - attaches Tensor's in-place methods
 from .function import Function
 from .grad import grad, value_and_grad

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 import functools
 
+from ..backend import get_array_module
 from .graph import run_backward
 from .tensor import Tensor
 
 __all__ = ["grad", "value_and_grad"]
 
 
-def grad(outputs, inputs, grad_outputs=None, *, retain_graph=None, create_graph=False,
-         allow_unused=False):
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
     """Gradients of ``outputs`` with respect to ``inputs`` as a tuple (``.grad`` is untouched).
 
     Args:
@@ -26,6 +27,8 @@ def grad(outputs, inputs, grad_outputs=None, *, retain_graph=None, create_graph=
         retain_graph: keep the graph for another backward pass; defaults to ``create_graph``.
         create_graph: record the gradient computation so the result can be differentiated again.
         allow_unused: return None for an input the outputs do not depend on, instead of raising.
+        materialize_grads: return zeros for such an input instead (implies ``allow_unused``).
+        only_inputs, is_grads_batched: PyTorch's; accepted at their defaults (True, False).
 
     Returns:
         A tuple with one gradient Tensor per input.
@@ -37,6 +40,11 @@ def grad(outputs, inputs, grad_outputs=None, *, retain_graph=None, create_graph=
     >>> float(dx.item()), float(ddx.item())
     (27.0, 18.0)
     """
+    if not only_inputs or is_grads_batched:
+        raise ValueError("grad: only_inputs=False and is_grads_batched=True are not supported")
+    if materialize_grads and allow_unused is False:
+        raise ValueError("grad: materialize_grads=True needs allow_unused (True or None)")
+    allow_unused = bool(allow_unused or materialize_grads)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
     inputs = [inputs] if single else list(inputs)
@@ -55,6 +63,8 @@ def grad(outputs, inputs, grad_outputs=None, *, retain_graph=None, create_graph=
     result = []
     for i, x in enumerate(inputs):
         g = captured.get(id(x))
+        if g is None and materialize_grads:
+            g = Tensor(get_array_module(x._data).zeros_like(x._data))
         if g is None and not allow_unused:
             raise RuntimeError(
                 f"grad: inputs[{i}] (shape {x.shape}) was not used to compute the outputs; "
