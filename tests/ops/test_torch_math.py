@@ -222,3 +222,59 @@ def test_bad_arguments_are_refused_clearly():
         cr.masked_select(x, x)
     with pytest.raises(ValueError, match="bernoulli: probabilities must lie in"):
         cr.bernoulli(cr.tensor([1.5]))
+
+
+# --- found by differential fuzzing against PyTorch ---------------------------------------------
+
+def test_erf_erfc_of_integers_are_floats():
+    # erf of an int tensor was cast back to int64 (all 0 or +-1); of a bool tensor it raised
+    e = cr.erf(cr.tensor([1, 2, -3]))
+    c = cr.erfc(cr.tensor([True, False]))
+    h = cr.erf(cr.tensor([0.5, 3.0]).half())  # float16 overflowed inside the polynomial
+    np.testing.assert_allclose(h.numpy(), [0.5205, 1.0], rtol=1e-3)
+    assert e.dtype.kind == "f" and c.dtype.kind == "f"
+    np.testing.assert_allclose(e.numpy(), torch.erf(torch.tensor([1., 2., -3.])).numpy(), rtol=1e-6)
+    np.testing.assert_allclose(c.numpy(), [0.1573, 1.0], rtol=1e-3)
+
+
+def test_python_float_beside_int_tensor_is_not_truncated():
+    # int_tensor // 0.7 divided by int(0.7) = 0; 3.5 % int_tensor computed 3 % x; bool // 2 was 1
+    x, tx = cr.tensor([1, 2, 3]), torch.tensor([1, 2, 3])
+    for f in (lambda a: a // 0.7, lambda a: 3.5 % a, lambda a: 7.5 // a, lambda a: a % 2.5):
+        np.testing.assert_allclose(f(x).numpy(), f(tx).numpy())
+    assert (cr.tensor([True, False]) // 2).numpy().tolist() == [0, 0]
+
+
+def test_clamp_with_tensor_bounds_differentiates_the_bounds():
+    # the bounds' gradient was silently 0: they were stored as constants
+    rng = np.random.default_rng(3)
+    x, lo, hi = rng.standard_normal((2, 3)), rng.standard_normal(3), rng.standard_normal(3)
+    w = rng.standard_normal((2, 3))
+    calls = [lambda L, a, b, c: L.clamp(a, b, c), lambda L, a, b, c: L.clamp_min(a, b),
+             lambda L, a, b, c: L.clamp_max(a, c), lambda L, a, b, c: a.clamp(min=b, max=b + 0.5)]
+    for call in calls:
+        ts = [torch.tensor(v, requires_grad=True) for v in (x, lo, hi)]
+        cs = [cr.tensor(v, requires_grad=True) for v in (x, lo, hi)]
+        (call(torch, *ts) * torch.tensor(w)).sum().backward()
+        y = call(cr, *cs)
+        (y * cr.tensor(w)).sum().backward()
+        np.testing.assert_allclose(y.numpy(), call(torch, *ts).detach().numpy())
+        for c, t in zip(cs, ts):
+            want = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
+            got = np.zeros(c.shape) if c.grad is None else c.grad.numpy()
+            np.testing.assert_allclose(got, want)
+
+
+def test_logaddexp_and_lerp_with_an_infinite_input_match_pytorch():
+    # logaddexp's gradient was nan beside +inf; lerp(inf, b, 0.7) was nan (PyTorch: inf)
+    for L in (cr, torch):
+        a = L.tensor([float("inf"), 1.0], requires_grad=True)
+        b = L.tensor([0.5, 3.0], requires_grad=True)
+        L.logaddexp(a, b).sum().backward()
+        if L is cr:
+            ours = (a.grad.numpy(), b.grad.numpy(), L.lerp(a, b, 0.7).detach().numpy())
+        else:
+            theirs = (a.grad.numpy(), b.grad.numpy(), L.lerp(a, b, 0.7).detach().numpy())
+    for o, t in zip(ours, theirs):
+        np.testing.assert_allclose(o, t, rtol=1e-6)
+    assert cr.lerp(cr.tensor([0.1]), cr.tensor([0.3]), 1.0).item() == np.float32(0.3)  # exactly end

@@ -310,6 +310,10 @@ def clip(x, min=None, max=None, *, low=None, high=None):  # noqa: A002 - PyTorch
         min, max = low, high  # noqa: A001
     if min is None and max is None:
         raise ValueError("clip: give at least one of min and max")
+    if isinstance(min, Tensor) or isinstance(max, Tensor):
+        from ._clamp import clamp_bounds  # builds on this module: imported when first needed
+
+        return clamp_bounds(x, min, max)
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min={min} is greater than max={max}")
     return Clip.apply(x, low=min, high=max)

@@ -36,8 +36,20 @@ __all__ = [
 
 
 def _as_tensor(x, like):
-    return x if isinstance(x, Tensor) else Tensor(
-        get_array_module(like._data).asarray(x, dtype=like._data.dtype))
+    """``x`` as a Tensor beside ``like``: a Python number takes NumPy's promotion with ``like``'s
+    dtype (``int_tensor // 0.7`` divides by 0.7, not by int(0.7) = 0)."""
+    if isinstance(x, Tensor):
+        return x
+    xp = get_array_module(like._data)
+    return Tensor(xp.asarray(x, dtype=xp.result_type(like._data, x)))
+
+
+def _on_float(xp, x, kernel):
+    """``kernel(x)`` in the floating dtype a NumPy ufunc gives ``x`` (bool/int8 -> float16, int64
+    -> float64), so that a kernel written for floats never casts its result back to integers;
+    computed in float32 at least (its polynomials overflow float16)."""
+    out = xp.result_type(x.dtype, xp.float16)
+    return kernel(x.astype(xp.promote_types(out, xp.float32), copy=False)).astype(out, copy=False)
 
 
 class _Unary(Function):
@@ -111,12 +123,12 @@ class Cosh(_Unary):
 
 
 class Erf(_Unary):
-    fn = staticmethod(lambda xp, x: _erf(x).astype(x.dtype, copy=False))
+    fn = staticmethod(lambda xp, x: _on_float(xp, x, _erf))
     rule = staticmethod(lambda x, out, g: g * (2 / math.sqrt(math.pi)) * exp(-(x * x)))
 
 
 class Erfc(_Unary):
-    fn = staticmethod(lambda xp, x: _erfc(x).astype(x.dtype, copy=False))
+    fn = staticmethod(lambda xp, x: _on_float(xp, x, _erfc))
     rule = staticmethod(lambda x, out, g: g * (-2 / math.sqrt(math.pi)) * exp(-(x * x)))
 
 
@@ -172,7 +184,8 @@ class LogAddExp(Function):
 
     def backward(self, g):
         a, b = self.inputs
-        return sum_to(g * exp(a - self.output), a.shape), sum_to(g * exp(b - self.output), b.shape)
+        # PyTorch's form g / (1 + e^(b - a)): a +inf beside a finite b gives b the gradient 0, a 1
+        return sum_to(g / (exp(b - a) + 1), a.shape), sum_to(g / (exp(a - b) + 1), b.shape)
 
 
 class Hypot(Function):
@@ -297,8 +310,7 @@ def fmod(a, b):
 
 def floor_divide(a, b):
     """floor(a / b), not differentiable (PyTorch's ``//``)."""
-    a = a if isinstance(a, Tensor) else _as_tensor(a, b)
-    b = b if isinstance(b, Tensor) else _as_tensor(b, a)
+    a, b = _as_tensor(a, b), _as_tensor(b, a)
     return nondiff(lambda u, v: get_array_module(u, v).floor_divide(u, v), a, b)
 
 
@@ -337,8 +349,12 @@ def clamp_max(x, max):  # noqa: A002 - PyTorch's argument name
 
 
 def lerp(start, end, weight):
-    """start + weight * (end - start)."""
-    return start + weight * (end - start)
+    """start + weight * (end - start), computed as PyTorch does: from ``end`` where weight >= 0.5
+    (exactly ``end`` at weight 1, and an infinite ``start`` does not turn the result into nan)."""
+    diff = end - start
+    if not isinstance(weight, Tensor):
+        return start + weight * diff if weight < 0.5 else end - diff * (1 - weight)
+    return where(weight < 0.5, start + weight * diff, end - diff * (1 - weight))
 
 
 def nan_to_num(x, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
