@@ -11,6 +11,7 @@ import is a violation. Imports inside functions count too.
     ops            autograd, kernels, backend
     kernels        backend   (array-level kernels: plain references beside fast versions)
     functional     ops
+    linalg         ops   (PyTorch's module path chainrule.linalg)
     nn             ops, autograd, backend
     optim          nn, autograd, kernels, backend
     data           autograd, backend   (autograd: the DataLoader yields Tensors)
@@ -52,6 +53,7 @@ ALLOWED: dict[str, set[str]] = {
     "ops": {"autograd", "kernels", "backend"},
     "kernels": {"backend"},
     "functional": {"ops"},
+    "linalg": {"ops"},  # PyTorch's module path torch.linalg
     "nn": {"ops", "autograd", "backend"},
     "optim": {"nn", "autograd", "kernels", "backend"},
     "data": {"autograd", "backend"},

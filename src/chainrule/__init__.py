@@ -7,7 +7,7 @@
 [2.0, 4.0, 6.0]
 """
 
-from . import data, functional, io, models, nn, ops, optim, train, utils, vision
+from . import data, functional, io, linalg, models, nn, ops, optim, train, utils, vision
 from . import functional as F  # noqa: N812 - the conventional alias
 from .autograd import (
     Function,
@@ -140,6 +140,9 @@ from .ops.stats import *  # noqa: F403 - prod, amax, norm, median...
 from .ops.stats import __all__ as _stats_names
 
 mm = bmm = matmul
+inverse = linalg.inv
+det = linalg.det
+slogdet = linalg.slogdet
 sgn = sign
 absolute = abs
 negative = neg
@@ -189,7 +192,7 @@ __all__ = [
     "zeros_like", "Generator", "inference_mode", "one_hot", "get_default_device",
     "get_default_dtype", "set_default_device",
     "set_default_dtype", "index_select", "repeat_interleave", "tile", "sgn", "absolute",
-    "negative",
+    "negative", "linalg", "inverse", "det", "slogdet",
     # chainrule's
     "F",
     "Function",

@@ -1,0 +1,169 @@
+"""Matrix functions with gradients (PyTorch's ``torch.linalg``): inverse, log-determinant,
+solve, Cholesky and the symmetric eigendecomposition, batched over leading axes.
+
+The matrix-calculus rules (Giles 2008; Murray 2016 for Cholesky), written with recorded ops so
+they differentiate again (T: the transpose of the last two axes):
+
+    Y = A^-1:          dA = -Y^T G Y^T
+    log|det A|:        dA = g A^-T            (det = sign * exp(log|det A|))
+    X = A^-1 B:        dB = A^-T G,  dA = -dB X^T
+    A = L L^T:         dA = sym(L^-T Phi(L^T G) L^-1), Phi: the lower triangle, diagonal halved
+    A = V diag(w) V^T: dA = V (diag(g_w) + F o (V^T G_V)) V^T,  F_ij = 1 / (w_j - w_i), i != j
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .elementwise import fill_where
+from .linalg import matmul
+from .shape import transpose
+
+__all__ = ["cholesky", "det", "eigh", "inv", "slogdet", "solve"]
+
+
+def _t(x):
+    return transpose(x, -1, -2)
+
+
+def _square(op, a):
+    if not isinstance(a, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
+        raise ValueError(f"{op}: expected square matrices (*, n, n), got shape {a.shape}")
+    if a._data.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point Tensor, got dtype {a.dtype}")
+
+
+class Inv(Function):
+    def forward(self, a):
+        return get_array_module(a).linalg.inv(a)
+
+    def backward(self, g):
+        y = self.output
+        return -matmul(matmul(_t(y), g), _t(y))
+
+
+class SLogDet(Function):
+    """(sign, log|det A|); the sign is piecewise constant, its gradient 0."""
+
+    def forward(self, a):
+        sign, logabs = get_array_module(a).linalg.slogdet(a)
+        return sign.astype(a.dtype), logabs.astype(a.dtype)
+
+    def backward(self, g_sign, g_logabs):
+        a = self.inputs[0]
+        return g_logabs.reshape(g_logabs.shape + (1, 1)) * _t(inv(a))
+
+
+class Solve(Function):
+    def forward(self, a, b):
+        return get_array_module(a, b).linalg.solve(a, b)
+
+    def backward(self, g):
+        a, b = self.inputs
+        gb = solve(_t(a), g)
+        if not self.needs_input_grad[0]:
+            return None, gb
+        x = self.output
+        ga = -matmul(gb, _t(x)) if b.ndim > 1 else -(gb.reshape(gb.shape + (1,))
+                                                      * x.reshape(x.shape[:-1] + (1, -1)))
+        return ga, gb
+
+
+class Cholesky(Function):
+    def forward(self, a):
+        xp = get_array_module(a)
+        try:
+            return xp.linalg.cholesky(a)
+        except xp.linalg.LinAlgError:
+            raise ValueError("cholesky: the matrix is not positive-definite") from None
+
+    def backward(self, g):
+        low = self.output
+        n = low.shape[-1]
+        xp = get_array_module(low._data)
+        upper = xp.triu(xp.ones((n, n), bool), 1)
+        diag = xp.eye(n, dtype=bool)
+        phi = fill_where(upper, 0, matmul(_t(low), g))
+        phi = fill_where(diag, 0, phi) + 0.5 * fill_where(~diag, 0, phi)
+        linv = inv(low)
+        s = matmul(matmul(_t(linv), phi), linv)
+        return 0.5 * (s + _t(s))
+
+
+class Eigh(Function):
+    """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix."""
+
+    def forward(self, a):
+        w, v = get_array_module(a).linalg.eigh(a, UPLO=self.uplo)
+        self.values = (w, v)  # for an output the caller dropped (w, _ = eigh(a))
+        return w, v
+
+    def backward(self, g_w, g_v):
+        w, v = self.kept if hasattr(self, "kept") else (Tensor(arr) for arr in self.values)
+        n = w.shape[-1]
+        xp = get_array_module(w._data)
+        diag = xp.eye(n, dtype=bool)
+        gaps = w.reshape(w.shape[:-1] + (1, n)) - w.reshape(w.shape[:-1] + (n, 1))  # w_j - w_i
+        f = fill_where(xp.broadcast_to(diag, gaps.shape), 0,
+                       1 / fill_where(xp.broadcast_to(diag, gaps.shape), 1, gaps))
+        inner = f * matmul(_t(v), g_v)
+        inner = inner + g_w.reshape(g_w.shape + (1,)) * Tensor(xp.eye(n, dtype=w._data.dtype))
+        return matmul(matmul(v, inner), _t(v))
+
+
+def inv(a):
+    """The inverse of each square matrix of ``a`` (*, n, n)."""
+    _square("inv", a)
+    return Inv.apply(a)
+
+
+def slogdet(a):
+    """(sign, log|det|) of each square matrix, PyTorch's ``linalg.slogdet``."""
+    _square("slogdet", a)
+    return SLogDet.apply(a)
+
+
+def solve(a, b):
+    """X with A X = B for square A (*, n, n) and B (*, n, k) or (*, n)."""
+    _square("solve", a)
+    if b.ndim < 1 or b.shape[-1 if b.ndim == a.ndim - 1 else -2] != a.shape[-1]:
+        raise ValueError(f"solve: B of shape {b.shape} does not fit A of shape {a.shape}")
+    if b.ndim == a.ndim - 1 and b.ndim > 1:  # PyTorch's batched vectors: a column each
+        return Solve.apply(a, b.reshape(b.shape + (1,))).reshape(b.shape)
+    return Solve.apply(a, b)
+
+
+def cholesky(a, *, upper: bool = False):
+    """The lower-triangular L with A = L L^T (or its transpose for ``upper``) of symmetric
+    positive-definite matrices."""
+    _square("cholesky", a)
+    low = Cholesky.apply(a)
+    return _t(low) if upper else low
+
+
+def eigh(a, UPLO: str = "L"):  # noqa: N803 - PyTorch's argument name
+    """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices. As PyTorch's, the
+    values read only the lower (``UPLO="L"``) or upper triangle, and the gradient is that of a
+    function of a symmetric matrix (the same whichever triangle was read)."""
+    _square("eigh", a)
+    if UPLO not in ("L", "U"):
+        raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    w, v = Eigh.apply(a, uplo=UPLO)
+    if w._ctx is not None:  # both outputs enter the gradient's formula, even if one is dropped:
+        w._ctx.kept = (w, v)  # held so that a second derivative goes through both
+    return w, v
+
+
+def det(a):
+    """The determinant of each square matrix: sign * exp(log|det|)."""
+    sign, logabs = slogdet(a)
+    return sign * logabs.exp()
+
+
+Tensor.inverse = inv
+Tensor.det = det
+Tensor.slogdet = slogdet
+Tensor.cholesky = lambda self, upper=False: cholesky(self, upper=upper)
