@@ -63,6 +63,22 @@ def test_pairwise_distance_matches_torch(rng, p, keepdim):
         assert cr.gradgradcheck(lambda x, y: F.pairwise_distance(x, y, p), [ta, tb])
 
 
+@pytest.mark.parametrize("p", [0.5, 0.3])
+def test_p_below_one_norm_gradient_at_a_zero_entry_is_zero(p):
+    """|x|^p (p < 1) has an infinite slope at 0: PyTorch's norm gradient is 0 there, so a row
+    with a zero entry (or all zeros) got NaN gradients from normalize and pairwise_distance."""
+    x = np.array([[0.0, 1.0], [1.0, 2.0], [0.0, 0.0]])
+    w = np.array([[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]])
+    for fc, ft in ((lambda a: F.normalize(a, p=p), lambda a: TF.normalize(a, p=p)),
+                   (lambda a: F.pairwise_distance(a, a * 0.0, p=p, eps=0.0)[:, None],
+                    lambda a: TF.pairwise_distance(a, a * 0.0, p=p, eps=0.0)[:, None])):
+        c = cr.tensor(x, requires_grad=True)
+        (fc(c) * cr.tensor(w)).sum().backward()
+        t = torch.tensor(x, requires_grad=True)
+        (ft(t) * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_embedding_matches_torch_and_skips_the_padding_row(rng):
     w = rng.standard_normal((6, 3))
     ids = np.array([[0, 2, 5], [2, 2, 1]])

@@ -43,7 +43,16 @@ def vector_norm(x, p: float, axis: int, keepdims: bool) -> Tensor:
         return _max(_abs(x), axis=axis, keepdims=keepdims)
     if p == 1.0:
         return _sum(_abs(x), axis, keepdims)
-    s = _sum(x * x if p == 2.0 else _pow(_abs(x), p), axis, keepdims)
+    if p == 2.0:
+        s = _sum(x * x, axis, keepdims)
+    else:
+        a = _abs(x)
+        if p < 1.0:  # |x|^p has an infinite slope at 0; PyTorch's subgradient there is 0
+            hit = a._data == 0
+            a = where(hit, 0.0, _pow(where(hit, 1.0, a), p))
+        else:
+            a = _pow(a, p)
+        s = _sum(a, axis, keepdims)
     zero = s._data == 0
     safe = where(zero, 1.0, s)
     root = _sqrt(safe) if p == 2.0 else _pow(safe, 1.0 / p)
