@@ -79,6 +79,20 @@ def test_p_below_one_norm_gradient_at_a_zero_entry_is_zero(p):
         np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
+def test_mean_of_an_empty_batch_is_nan_as_torch():
+    """reduction='mean' over an empty batch is NaN in PyTorch (and in chainrule's mse_loss); the
+    new losses raised 'mean: cannot average over zero elements'."""
+    x, y = np.zeros((0, 3)), np.ones((0, 3))
+    s = np.ones((0,))
+    for name, args in (("soft_margin_loss", (x, y)), ("multilabel_soft_margin_loss", (x, y)),
+                       ("hinge_embedding_loss", (x, y)), ("poisson_nll_loss", (x, y)),
+                       ("gaussian_nll_loss", (x, y, y)), ("margin_ranking_loss", (s, s, s)),
+                       ("cosine_embedding_loss", (x, x, s)), ("triplet_margin_loss", (x, x, x))):
+        got = getattr(F, name)(*(cr.tensor(a) for a in args))
+        want = getattr(TF, name)(*(torch.tensor(a) for a in args))
+        assert np.isnan(got.item()) and np.isnan(want.item()), name
+
+
 def test_embedding_matches_torch_and_skips_the_padding_row(rng):
     w = rng.standard_normal((6, 3))
     ids = np.array([[0, 2, 5], [2, 2, 1]])

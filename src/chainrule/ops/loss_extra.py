@@ -33,7 +33,10 @@ __all__ = [
 def _reduce(loss, reduction):
     if reduction == "none":
         return loss
-    return _sum(loss) if reduction == "sum" else _mean(loss)
+    if reduction == "sum":
+        return _sum(loss)
+    # The mean of no losses is NaN, as PyTorch's (and chainrule's mse_loss/cross_entropy).
+    return _sum(loss) * math.nan if loss.numel() == 0 else _mean(loss)
 
 
 def _start(op, size_average, reduce, reduction):
