@@ -278,3 +278,48 @@ def test_logaddexp_and_lerp_with_an_infinite_input_match_pytorch():
     for o, t in zip(ours, theirs):
         np.testing.assert_allclose(o, t, rtol=1e-6)
     assert cr.lerp(cr.tensor([0.1]), cr.tensor([0.3]), 1.0).item() == np.float32(0.3)  # exactly end
+
+
+def test_norm_gradient_at_zero_entries_matches_pytorch():
+    # p < 1 gave nan at a zero entry, an all-zero vector gave nan for p > 1, p = 0 was not
+    # recorded (backward raised) and p < 0 gave nan: PyTorch's gradient is 0 there
+    for p in (0, 0.5, 1.5, 3, -1, -2.5):
+        for v in ([3.0, 0.0, -2.0], [0.0, 0.0], [1.0, 2.0]):
+            grads = []
+            for L in (cr, torch):
+                x = L.tensor(v, dtype=L.float64, requires_grad=True)
+                y = L.norm(x, p)
+                y.backward()
+                grads.append((y.item(), np.zeros(len(v)) if x.grad is None
+                              else x.grad.numpy()))
+            assert grads[0][0] == pytest.approx(grads[1][0], rel=1e-12)
+            np.testing.assert_allclose(grads[0][1], grads[1][1], rtol=1e-12, atol=0)
+
+
+def test_prod_gradient_of_an_empty_tensor():
+    x = cr.zeros(0, 3, requires_grad=True)  # the backward raised an IndexError from NumPy
+    cr.prod(x, 0).sum().backward()
+    assert x.grad.shape == (0, 3)
+
+
+def test_median_propagates_nan_and_shares_tied_gradient():
+    # median ignored NaN (PyTorch returns NaN); median()'s gradient went to one of the ties
+    nan = float("nan")
+    data = [[1.0, nan, 0.0], [2.0, 1.0, 3.0]]
+    np.testing.assert_array_equal(cr.median(cr.tensor(data)).numpy(), np.float32(nan))
+    for dim in (0, 1, -1):
+        ours, theirs = cr.median(cr.tensor(data), dim), torch.median(torch.tensor(data), dim)
+        for o, t in zip(ours, theirs):
+            np.testing.assert_array_equal(o.numpy(), t.numpy())
+    for v in ([[1.0, 2.0, 0.0], [2.0, 1.0, 1.0]], [[1.0, 2.0, nan], [0.0, nan, 1.0]]):
+        x, tx = cr.tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)
+        cr.median(x).backward()
+        torch.median(tx).backward()
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy())
+
+
+def test_diff_of_bool_is_xor():
+    m = [[True, False, False, True]]
+    ours = cr.diff(cr.tensor(m), n=2, prepend=cr.tensor([[False]]))
+    assert ours.numpy().tolist() == torch.diff(torch.tensor(m), n=2,
+                                               prepend=torch.tensor([[False]])).tolist()

@@ -106,7 +106,8 @@ def diff(x, n: int = 1, dim: int = -1, prepend=None, append=None):
         raise ValueError(f"diff: n must be >= 0, got {n}")
     lead = (slice(None),) * axis
     for _ in range(n):
-        x = getitem(x, lead + (slice(1, None),)) - getitem(x, lead + (slice(None, -1),))
+        after, before = getitem(x, lead + (slice(1, None),)), getitem(x, lead + (slice(None, -1),))
+        x = after != before if x.dtype == bool else after - before  # bool: PyTorch's xor
     return x
 
 

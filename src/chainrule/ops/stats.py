@@ -20,7 +20,7 @@ from ._args import dim_or_axis, keep_flag
 from .elementwise import abs as _abs
 from .elementwise import fill_where
 from .elementwise import pow as _pow
-from .indexing import argsort, gather
+from .indexing import gather
 from .reduce import _check_nonempty, _kept_shape, _unreduce, mean, std, var
 from .reduce import max as _max
 from .reduce import min as _min
@@ -45,7 +45,7 @@ class Prod(Function):
     def backward(self, g):
         x = self.inputs[0]._data
         xp = get_array_module(x)
-        ones = xp.ones_like(xp.take(x, [0], axis=self.axis))
+        ones = xp.ones(x.shape[:self.axis] + (1,) + x.shape[self.axis + 1:], x.dtype)
         before = xp.cumprod(xp.concatenate([ones, x], axis=self.axis), axis=self.axis)
         after = xp.flip(xp.cumprod(xp.flip(xp.concatenate([x, ones], axis=self.axis),
                                            axis=self.axis), axis=self.axis), axis=self.axis)
@@ -159,11 +159,20 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
         return _max(a, axis=axes, keepdims=keep)
     if p == float("-inf"):
         return _min(a, axis=axes, keepdims=keep)
-    if p == 0:
-        return _sum((a != 0).astype(x.dtype), axis=axes, keepdims=keep)
+    nonzero = a._data != 0
+    if p == 0:  # the count, recorded with gradient 0 (PyTorch's): x masked out, then 1 put in
+        every = get_array_module(nonzero).ones(nonzero.shape, dtype=bool)
+        return _sum(fill_where(nonzero, 1, fill_where(every, 0, a)), axis=axes, keepdims=keep)
     if p == 1:
         return _sum(a, axis=axes, keepdims=keep)
-    return _pow(_sum(_pow(a, p), axis=axes, keepdims=keep), 1.0 / p)
+    # Zero entries and zero norms get the gradient 0, as PyTorch's (|x|^p and s^(1/p) are not
+    # differentiable there: stand-in 1s keep inf * 0 = nan out). For p < 0 a zero entry makes
+    # the sum inf and the norm 0: that group is set to 0 directly.
+    zero = ~nonzero
+    total = _sum(fill_where(zero, 0, _pow(fill_where(zero, 1, a), p)), axis=axes, keepdims=keep)
+    xp = get_array_module(zero)
+    null = total._data == 0 if p > 0 else xp.any(zero, axis=axes, keepdims=keep)
+    return fill_where(null, 0, _pow(fill_where(null, 1, total), 1.0 / p))
 
 
 class MedianIndices(NamedTuple):
@@ -171,19 +180,45 @@ class MedianIndices(NamedTuple):
     indices: Tensor
 
 
+class _Picked(Function):
+    """The entry ``index`` of the flattened x; its gradient is shared evenly among the entries
+    in ``mask`` (the ties, PyTorch's rule for a full reduction)."""
+
+    def forward(self, x):
+        return x.reshape(-1)[self.index]
+
+    def backward(self, g):
+        x = self.inputs[0]._data
+        return g * Tensor((self.mask / self.mask.sum()).astype(x.dtype, copy=False))
+
+
+def _median_pick(x, axis):
+    """The lower median's index along ``axis`` as an array; a NaN in a slice is picked (its
+    first one), as PyTorch's median propagates NaN."""
+    xp = get_array_module(x)
+    k = (x.shape[axis] - 1) // 2
+    pick = xp.take(xp.argsort(x, axis=axis, kind="stable"), [k], axis=axis)
+    nan = xp.isnan(x)
+    if nan.any():
+        pick = xp.where(nan.any(axis=axis, keepdims=True),
+                        xp.argmax(nan, axis=axis, keepdims=True), pick)
+    return pick
+
+
 def median(x, dim=None, keepdim=False):
     """The lower median (PyTorch's: the ((n - 1) // 2)-th smallest) of all entries, or along
-    ``dim`` as ``(values, indices)``; the gradient goes to that entry."""
+    ``dim`` as ``(values, indices)``; NaN if a slice holds one. The gradient goes to that entry
+    (for all entries: shared evenly among the entries equal to it, as PyTorch's)."""
     if dim is None:
-        flat = reshape(x, -1)
-        _check_nonempty("median", flat, (0,))
-        order = argsort(flat)
-        return getitem(flat, order[(flat.shape[0] - 1) // 2])
+        _check_nonempty("median", reshape(x, -1), (0,))
+        flat = x._data.reshape(-1)
+        i = int(_median_pick(flat, 0)[0])
+        v, data = flat[i], x._data
+        mask = get_array_module(data).isnan(data) if v != v else data == v
+        return _Picked.apply(x, index=i, mask=mask)
     axis = normalize_axis("median", dim, x.ndim)[0]
     _check_nonempty("median", x, (axis,))
-    order = argsort(x, dim=axis)
-    pick = getitem(order, (slice(None),) * axis + (slice((x.shape[axis] - 1) // 2,
-                                                          (x.shape[axis] - 1) // 2 + 1),))
+    pick = Tensor(_median_pick(x._data, axis))
     values = gather(x, axis, pick)
     if not keepdim:
         values, pick = squeeze(values, axis), squeeze(pick, axis)
