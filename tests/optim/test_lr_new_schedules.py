@@ -205,3 +205,22 @@ def test_a_custom_pytorch_style_schedule_runs_alike(base):
     ours, theirs = _opts()
     np.testing.assert_allclose(_record(make, ours, 8), _record(make, theirs, 8), rtol=1e-15)
 
+
+
+def test_multiplicative_lr_started_by_a_sequential_milestone_multiplies_at_once():
+    """At a SequentialLR milestone PyTorch starts the next schedule at its step 0 and a
+    MultiplicativeLR multiplies there by lr_lambda(0) (only its own first step keeps the lr);
+    chainrule kept the lr: [0.1, 0.05, ...] where PyTorch gives [0.05, 0.025, ...]."""
+    rates = []
+    for lib, opt in zip((sched, torch.optim.lr_scheduler), _opts()):
+        steps = [lib.MultiplicativeLR(opt, lambda e: 0.9), lib.MultiplicativeLR(opt, lambda e: 0.5),
+                 lib.ConstantLR(opt, factor=0.5, total_iters=2),
+                 lib.MultiplicativeLR(opt, lambda e: 0.8)]
+        s = lib.SequentialLR(opt, steps, milestones=[1, 3, 4])
+        run = []
+        for _ in range(7):
+            opt.step()
+            s.step()
+            run.append([g["lr"] for g in opt.param_groups])
+        rates.append(run)
+    np.testing.assert_allclose(rates[0], rates[1], rtol=1e-12)

@@ -104,10 +104,12 @@ class MultiplicativeLR(LRScheduler):
         self.lr_lambdas = lambdas
         super().__init__(optimizer, last_epoch)
 
+    # Its own step 0 keeps the lr; a SequentialLR milestone that starts it at step 0 multiplies
+    # by lr_lambda(0), as PyTorch's.
+    _keeps_lr_at_start = True
+
     def get_lr(self) -> list[float]:
         lrs = [group["lr"] for group in self.optimizer.param_groups]
-        if self.last_epoch == 0:
-            return lrs
         return [lr * fn(self.last_epoch) for lr, fn in zip(lrs, self.lr_lambdas, strict=True)]
 
 
