@@ -323,3 +323,16 @@ def test_diff_of_bool_is_xor():
     ours = cr.diff(cr.tensor(m), n=2, prepend=cr.tensor([[False]]))
     assert ours.numpy().tolist() == torch.diff(torch.tensor(m), n=2,
                                                prepend=torch.tensor([[False]])).tolist()
+
+
+def test_bernoulli_in_place_on_integer_and_bool_tensors_draws():
+    # bernoulli_(0.5) on an int tensor rounded p to 0 (all zeros), on a bool tensor to True
+    ints = cr.zeros(400, dtype=cr.int64).bernoulli_(0.5, rng=np.random.default_rng(0))
+    flags = cr.zeros(400, dtype=cr.bool).bernoulli_(0.5, rng=np.random.default_rng(0))
+    assert ints.dtype == cr.int64 and flags.dtype == cr.bool
+    assert 150 < int(ints.sum()) < 250 and 150 < int(flags.sum()) < 250
+    # PyTorch's second form bernoulli(input, p): input gives the shape and dtype
+    draws = cr.bernoulli(cr.zeros(400, dtype=cr.float64), 0.25, rng=np.random.default_rng(1))
+    assert draws.dtype == cr.float64 and 60 < float(draws.sum()) < 140
+    with pytest.raises(ValueError, match="bernoulli: probabilities must lie in"):
+        cr.bernoulli(cr.tensor([float("nan")]))

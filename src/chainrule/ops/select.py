@@ -203,14 +203,19 @@ def equal(a, b) -> bool:
     return tuple(a.shape) == tuple(b.shape) and bool((_arr(a) == _arr(b)).all())
 
 
-def bernoulli(p, *, generator=None, rng=None):
-    """1 with probability ``p`` (each entry), else 0, in p's dtype."""
+def bernoulli(input, p=None, *, generator=None, rng=None):  # noqa: A002 - PyTorch's name
+    """1 with probability ``input`` (each entry), else 0, in its dtype; with ``p`` (a number,
+    PyTorch's second form), probability ``p`` for every entry of ``input``'s shape."""
     gen = resolve_rng(generator if rng is None else rng, "bernoulli")
-    a = _arr(p)
-    if a.size and (float(a.min()) < 0 or float(a.max()) > 1):
-        raise ValueError("bernoulli: probabilities must lie in [0, 1]")
+    a = _arr(input)
+    out_dtype = a.dtype
+    if p is not None:  # float64 probabilities: an int or bool input must not round p to 0 or 1
+        a = get_array_module(a).full(a.shape, p, dtype="float64")
+    if a.size and not (float(a.min()) >= 0 and float(a.max()) <= 1):  # NaN fails too
+        raise ValueError(f"bernoulli: probabilities must lie in [0, 1], got values from "
+                         f"{float(a.min())} to {float(a.max())}")
     draws = gen.random(a.shape) < asnumpy(a)  # on the host, from the host generator
-    return Tensor(get_array_module(a).asarray(draws.astype(a.dtype)))
+    return Tensor(get_array_module(a).asarray(draws.astype(out_dtype)))
 
 
 def normal(mean, std=1.0, size=None, *, generator=None, rng=None, dtype=None):
@@ -265,9 +270,9 @@ for _name, _compute in {
     "clamp_max_": lambda self, m: self.clamp_max(m),
     "lerp_": lambda self, end, weight: self.lerp(end, weight),
     "nan_to_num_": lambda self, *a, **kw: self.nan_to_num(*a, **kw),
-    "bernoulli_": lambda self, p=0.5, *, generator=None, rng=None: bernoulli(
-        Tensor(get_array_module(self._data).full(self.shape, p, self.dtype)) if not isinstance(
-            p, Tensor) else p, generator=generator, rng=rng),
+    "bernoulli_": lambda self, p=0.5, *, generator=None, rng=None: (bernoulli(
+        self, p, generator=generator, rng=rng) if not isinstance(p, Tensor) else bernoulli(
+            p, generator=generator, rng=rng)),
 }.items():
     setattr(Tensor, _name, _writer(_name, _compute))
 
