@@ -336,3 +336,16 @@ def test_bernoulli_in_place_on_integer_and_bool_tensors_draws():
     assert draws.dtype == cr.float64 and 60 < float(draws.sum()) < 140
     with pytest.raises(ValueError, match="bernoulli: probabilities must lie in"):
         cr.bernoulli(cr.tensor([float("nan")]))
+
+
+def test_float_result_written_into_an_int_tensor_is_refused():
+    # tensor([1, 4]).exp_() truncated e^1 to 2 silently (PyTorch raises)
+    for call in (lambda t: t.exp_(), lambda t: t.sqrt_(), lambda t: t.clamp_min_(1.5),
+                 lambda t: t.reciprocal_()):
+        x = cr.tensor([1, 4])
+        with pytest.raises(TypeError, match="cannot be written into this int64 tensor"):
+            call(x)
+        assert x.numpy().tolist() == [1, 4]
+    # what PyTorch allows stays: an int result, and a Python number scattered into ints
+    assert cr.tensor([1, 4]).neg_().numpy().tolist() == [-1, -4]
+    assert cr.tensor([1, 4]).scatter_(0, cr.tensor([0]), 2.5).numpy().tolist() == [2, 4]

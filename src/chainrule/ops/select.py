@@ -238,6 +238,10 @@ def _writer(name, compute):
         arr = writable_array(self, name)
         with no_grad():
             values = compute(self, *args, **kwargs)
+        kind = getattr(values, "dtype", arr.dtype).kind
+        if kind in "fc" and arr.dtype.kind in "biu" and not name.startswith(("scatter", "index")):
+            raise TypeError(f"{name}: the result has dtype {values.dtype}, which cannot be "
+                            f"written into this {arr.dtype} tensor (cast it with .float() first)")
         arr[...] = values._data if isinstance(values, Tensor) else values
         mark_changed(self)
         return self
