@@ -349,3 +349,18 @@ def test_float_result_written_into_an_int_tensor_is_refused():
     # what PyTorch allows stays: an int result, and a Python number scattered into ints
     assert cr.tensor([1, 4]).neg_().numpy().tolist() == [-1, -4]
     assert cr.tensor([1, 4]).scatter_(0, cr.tensor([0]), 2.5).numpy().tolist() == [2, 4]
+
+
+def test_index_add_and_index_copy_check_source_and_index():
+    # a source of the wrong shape was broadcast into x silently (PyTorch raises)
+    x = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
+    with pytest.raises(ValueError, match=r"index_add: source must have shape \(1, 3\)"):
+        cr.index_add(x, 0, cr.tensor([1]), cr.tensor([[1.0, 2.0]]))
+    with pytest.raises(ValueError, match=r"index_copy_: source must have shape \(2, 3\)"):
+        x.clone().index_copy_(0, cr.tensor([0, 1]), cr.tensor([[1.0, 2.0, 3.0]]))
+    with pytest.raises(IndexError, match="index_copy_: index holds 2..2, out of range"):
+        x.clone().index_copy_(0, cr.tensor([2]), cr.tensor([[1.0, 1.0, 1.0]]))
+    with pytest.raises(IndexError, match="index_fill_: index holds 3..3, out of range"):
+        x.clone().index_fill_(1, cr.tensor([3]), 0.0)
+    # negative indices: index_fill_ takes them, as PyTorch's
+    assert x.clone().index_fill_(1, cr.tensor([-1]), 0.0).numpy()[:, 2].tolist() == [0.0, 0.0]

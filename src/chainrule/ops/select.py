@@ -97,10 +97,7 @@ def scatter_add(x, dim, index, src):
 def index_add(x, dim, index, source, *, alpha=1):
     """``x`` with ``alpha * source``'s slices added at ``index`` along ``dim``."""
     axis = _one_axis("index_add", dim, x.ndim)
-    idx = _arr(index, x)
-    if idx.ndim != 1 or source.shape[axis] != idx.shape[0]:
-        raise ValueError(f"index_add: index must be 1-D with one entry per slice of source "
-                         f"along {axis} (source {source.shape}, index {idx.shape})")
+    idx = _index_args("index_add", x, axis, index, source)
     shape = list(source.shape)
     full = idx.reshape([-1 if d == axis else 1 for d in range(x.ndim)])
     full = get_array_module(idx).broadcast_to(full, shape)
@@ -281,18 +278,39 @@ for _name, _compute in {
     setattr(Tensor, _name, _writer(_name, _compute))
 
 
+def _index_args(op, x, axis, index, source=None, low=0):
+    """``index`` as an array after PyTorch's checks: 1-D integers in [low, size) (``index_fill_``
+    takes negatives), and a ``source`` with x's shape but one slice per index along ``axis``."""
+    idx = _arr(index, x)
+    if idx.ndim > 1 or idx.dtype.kind not in "iu":
+        raise ValueError(f"{op}: index must be a 1-D tensor of integers, got shape {idx.shape}, "
+                         f"dtype {idx.dtype}")
+    idx = idx.reshape(-1)
+    n = x.shape[axis] if x.ndim else 1
+    if idx.size and (int(idx.min()) < low * n or int(idx.max()) >= n):
+        raise IndexError(f"{op}: index holds {int(idx.min())}..{int(idx.max())}, out of range "
+                         f"for axis {axis} of size {n} ({low * n}..{n - 1})")
+    if source is not None:
+        want = tuple(idx.size if d == axis else s for d, s in enumerate(x.shape))
+        if tuple(_arr(source, x).shape) != want:
+            raise ValueError(f"{op}: source must have shape {want} (x's {tuple(x.shape)} with "
+                             f"{idx.size} slices along {axis}), got {tuple(source.shape)}")
+    return idx
+
+
 def _index_fill(x, dim, index, value):
     axis = _one_axis("index_fill", dim, x.ndim)
     out = x._data.copy()
-    out[(slice(None),) * axis + (_arr(index, x),)] = value._data if isinstance(
-        value, Tensor) else value
+    idx = _index_args("index_fill_", x, axis, index, low=-1)
+    out[(slice(None),) * axis + (idx,)] = value._data if isinstance(value, Tensor) else value
     return Tensor(out)
 
 
 def _index_copy(x, dim, index, source):
     axis = _one_axis("index_copy", dim, x.ndim)
     out = x._data.copy()
-    out[(slice(None),) * axis + (_arr(index, x),)] = _arr(source, x)
+    out[(slice(None),) * axis + (_index_args("index_copy_", x, axis, index, source),)] = _arr(
+        source, x)
     return Tensor(out)
 
 
