@@ -104,3 +104,17 @@ def test_border_padding_grid_gradient_is_zero_on_the_border(align_corners):
     TF.grid_sample(torch.tensor(x), gt, padding_mode="border",
                    align_corners=align_corners).sum().backward()
     np.testing.assert_allclose(gc.grad.numpy(), gt.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_border_padding_clips_infinite_and_nan_positions_as_torch(mode):
+    """padding_mode='border' clips an infinite grid position to its edge and a NaN one to 0,
+    as PyTorch's CPU kernel (NaN gave NaN outputs; inf did too after the border-gradient fix)."""
+    x = np.arange(6.0).reshape(1, 1, 2, 3)
+    g = np.array([[[[np.nan, 0.0], [np.inf, 0.0], [-np.inf, 0.5], [1e20, 0.0], [0.2, -3e9]]]])
+    for align_corners in (False, True):
+        got = F.grid_sample(cr.tensor(x), cr.tensor(g), mode=mode, padding_mode="border",
+                            align_corners=align_corners)
+        want = TF.grid_sample(torch.tensor(x), torch.tensor(g), mode=mode, padding_mode="border",
+                              align_corners=align_corners)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)

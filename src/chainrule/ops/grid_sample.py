@@ -13,6 +13,7 @@ import warnings
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .activation import _float_input
+from .elementwise import where
 from .indexing import gather
 from .linalg import matmul
 from .shape import getitem, reshape, transpose, unsqueeze
@@ -71,10 +72,11 @@ def _source(coord, size, align_corners, padding_mode):
         return pos
     # PyTorch counts the borders themselves as outside: the clipped position's gradient is 1
     # strictly inside (0, size - 1) only, 0 on and beyond the borders.
+    # An infinite position clips to its edge and a NaN to 0, as in PyTorch's CPU kernel.
     xp = get_array_module(pos._data)
     inside = (pos._data > 0) & (pos._data < size - 1)
-    edge = xp.where(inside, 0, xp.clip(pos._data, 0, size - 1)).astype(pos._data.dtype)
-    return pos * Tensor(inside.astype(pos._data.dtype)) + Tensor(edge)
+    edge = xp.clip(xp.where(xp.isnan(pos._data), 0, pos._data), 0, size - 1)
+    return where(inside, pos, Tensor(edge.astype(pos._data.dtype)))
 
 
 def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros",  # noqa: A002
