@@ -364,3 +364,21 @@ def test_index_add_and_index_copy_check_source_and_index():
         x.clone().index_fill_(1, cr.tensor([3]), 0.0)
     # negative indices: index_fill_ takes them, as PyTorch's
     assert x.clone().index_fill_(1, cr.tensor([-1]), 0.0).numpy()[:, 2].tolist() == [0.0, 0.0]
+
+
+def test_bincount_searchsorted_cdist_arguments_as_pytorch():
+    # float32 weights gave float64 counts (PyTorch: float32); mismatched weights, opposite
+    # sides and a negative p gave NumPy's message or a silent answer
+    idx = cr.tensor([1, 2, 2])
+    assert cr.bincount(idx, cr.tensor([0.5, 1.0, 2.0])).dtype == cr.float32
+    assert cr.bincount(idx, cr.tensor([0.5, 1.0, 2.0], dtype=cr.float64)).dtype == cr.float64
+    assert cr.bincount(idx, cr.tensor([1, 2, 3])).dtype == torch.bincount(
+        torch.tensor([1, 2, 2]), torch.tensor([1, 2, 3])).numpy().dtype
+    with pytest.raises(ValueError, match=r"bincount: weights must have the input's shape"):
+        cr.bincount(idx, weights=cr.tensor([1.0]))
+    seq, v = cr.tensor([1.0, 2.0]), cr.tensor([1.0])
+    with pytest.raises(ValueError, match="searchsorted: side='left' and right=True"):
+        cr.searchsorted(seq, v, right=True, side="left")
+    assert cr.searchsorted(seq, v, right=False, side="right").numpy().tolist() == [1]
+    with pytest.raises(ValueError, match="cdist: p must be a non-negative number, got -1"):
+        cr.cdist(cr.ones(2, 3), cr.ones(2, 3), p=-1)

@@ -146,6 +146,8 @@ def cdist(x1, x2, p: float = 2.0):
     """The p-norm distance between each row of x1 (..., P, M) and each of x2 (..., R, M)."""
     if x1.shape[-1] != x2.shape[-1]:
         raise ValueError(f"cdist: x1 {x1.shape} and x2 {x2.shape} must have the same last size")
+    if not p >= 0:
+        raise ValueError(f"cdist: p must be a non-negative number, got {p}")
     return norm(unsqueeze(x1, -2) - unsqueeze(x2, -3), p, dim=-1)
 
 

@@ -155,8 +155,12 @@ def bincount(x, weights=None, minlength: int = 0):
                          f"{a.shape}, dtype {a.dtype}")
     xp = get_array_module(a)
     w = None if weights is None else _arr(weights, x)
+    if w is not None and w.shape != a.shape:
+        raise ValueError(f"bincount: weights must have the input's shape {a.shape}, got {w.shape}")
     out = xp.bincount(a, weights=w, minlength=minlength)
-    return Tensor(out if w is not None else out.astype("int64"))
+    if w is None:
+        return Tensor(out.astype("int64"))
+    return Tensor(out.astype("float32") if w.dtype == xp.float32 else out)  # PyTorch's dtypes
 
 
 def searchsorted(sorted_sequence, values, *, out_int32: bool = False, right: bool = False,
@@ -165,6 +169,10 @@ def searchsorted(sorted_sequence, values, *, out_int32: bool = False, right: boo
     index) to keep it sorted: the first such place, or the last for ``right``/``side="right"``."""
     if sorter is not None:
         raise ValueError("searchsorted: sorter is not supported")
+    if side is not None and side not in ("left", "right"):
+        raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
+    if right and side == "left":
+        raise ValueError("searchsorted: side='left' and right=True ask for opposite sides")
     side = side or ("right" if right else "left")
     seq = _arr(sorted_sequence)
     vals = _arr(values, sorted_sequence if isinstance(sorted_sequence, Tensor) else None)
