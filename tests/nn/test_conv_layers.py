@@ -186,11 +186,32 @@ def test_padding_mode_pads_the_input_as_in_torch(rng, mode, cls, shape, padding)
     assert f"padding_mode='{mode}'" in repr(ours)
 
 
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")  # torch's perf note
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+@pytest.mark.parametrize("cls, kernel, dilation", [(nn.Conv1d, 4, 1), (nn.Conv2d, 3, 2),
+                                                   (nn.Conv2d, (2, 3), 1)])
+def test_padding_same_with_a_padding_mode_as_in_torch(rng, mode, cls, kernel, dilation):
+    # padding='same' with a padding_mode other than zeros was refused; PyTorch pads
+    # d (k - 1) in all, the odd one on the right
+    torch = pytest.importorskip("torch")
+    ours = cls(2, 3, kernel, padding="same", dilation=dilation, padding_mode=mode, rng=rng,
+               dtype="float64")
+    theirs = getattr(torch.nn, cls.__name__)(2, 3, kernel, padding="same", dilation=dilation,
+                                             padding_mode=mode).double()
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    x = rng.standard_normal((2, 2) + (7,) * (2 if cls is nn.Conv2d else 1))
+    a, b = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, want = ours(a), theirs(b)
+    np.testing.assert_allclose(y.numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    (y * cr.tensor(g)).sum().backward()
+    (want * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_padding_mode_is_checked():
     with pytest.raises(ValueError, match="'circular', got 'wrap'"):
         nn.Conv2d(1, 1, 3, padding=1, padding_mode="wrap")
-    with pytest.raises(ValueError, match="not 'same'"):
-        nn.Conv2d(1, 1, 3, padding="same", padding_mode="reflect")
     with pytest.raises(ValueError, match="ConvTranspose2d: padding_mode must be 'zeros'"):
         nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect")
     layer = nn.Conv2d(1, 1, 3, 1, 1, 1, 1, True, "zeros")  # PyTorch's positional order

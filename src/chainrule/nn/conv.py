@@ -140,9 +140,6 @@ class _Conv(_ConvNd):
             raise ValueError(f"{who}: padding_mode must be 'zeros', 'reflect', 'replicate' or "
                              f"'circular', got {padding_mode!r}")
         if padding_mode != "zeros":
-            if self.padding == "same":
-                raise ValueError(f"{who}: padding_mode={padding_mode!r} needs the padding as "
-                                 "ints, not 'same'")
             self.padding_mode = padding_mode
 
     def _padded(self, x):
@@ -150,7 +147,11 @@ class _Conv(_ConvNd):
         then 0."""
         if self.padding == "valid":
             return x, self.padding
-        pads = ((0, 0), (0, 0)) + tuple((p, p) for p in self.padding)
+        if self.padding == "same":  # PyTorch's split: the odd one of d (k - 1) on the right
+            totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
+            pads = ((0, 0), (0, 0)) + tuple((t // 2, t - t // 2) for t in totals)
+        else:
+            pads = ((0, 0), (0, 0)) + tuple((p, p) for p in self.padding)
         return pad(x, pads, _PAD_MODES[self.padding_mode]), 0
 
     def forward(self, x):
