@@ -172,3 +172,32 @@ def test_once_differentiable_backward_is_not_recorded():
     assert not g.requires_grad
     with cr.no_grad():  # no node when nothing is recorded
         assert Square.apply(x).grad_fn is None
+
+
+def test_outputs_that_are_not_tensors_pass_through():
+    # forward returning a number or None beside Tensors raised "must return a Tensor or a
+    # tuple of Tensors"; PyTorch passes them through and backward gets None for them
+    def run(L):
+        class Tagged(L.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return "tag", x * 2, None, x.sum()
+
+            @staticmethod
+            def backward(ctx, g_tag, g_double, g_none, g_sum):
+                assert g_tag is None and g_none is None
+                return g_double * 2 + g_sum
+
+        x = L.tensor([1.0, 2.0, -0.5], dtype=L.float64, requires_grad=True)
+        tag, double, none, total = Tagged.apply(x)
+        (double * L.tensor([1.0, -2.0, 3.0], dtype=L.float64)).sum().backward(retain_graph=True)
+        first = x.grad.numpy().copy()
+        total.backward()
+        with L.no_grad():
+            assert Tagged.apply(x)[0] == "tag"
+        return tag, none, double.detach().numpy(), first, x.grad.numpy()
+
+    ours, theirs = run(cr), run(torch)
+    assert ours[:2] == theirs[:2] == ("tag", None)
+    for o, t in zip(ours[2:], theirs[2:]):
+        np.testing.assert_allclose(o, t, rtol=1e-12)

@@ -82,6 +82,9 @@ class _CustomNode(Function):
         return f"<{type(self).__name__}>"
 
     def backward(self, *grads):
+        if self.tensor_outputs is not None:  # None for each output that is not a Tensor
+            it = iter(grads)
+            grads = tuple(next(it) if t else None for t in self.tensor_outputs)
         result = self.user.backward(self.ctx, *grads)
         if not isinstance(result, tuple):
             result = (result,)
@@ -109,11 +112,13 @@ def apply_with_ctx(cls, *args, **kwargs):
         else:
             out = cls.forward(ctx, *args)
     single = isinstance(out, Tensor)
-    outs = (out,) if single else tuple(out) if isinstance(out, (tuple, list)) else None
-    if outs is None or not all(isinstance(o, Tensor) for o in outs):
+    given = (out,) if single else tuple(out) if isinstance(out, (tuple, list)) else None
+    if given is None:
         raise TypeError(f"{cls.__name__}.forward must return a Tensor or a tuple of Tensors, "
                         f"got {type(out).__name__}")
-    if not (_grad_enabled.get() and any(ctx.needs_input_grad)):
+    is_tensor = tuple(isinstance(o, Tensor) for o in given)
+    outs = tuple(o for o in given if isinstance(o, Tensor))  # other values pass through as is
+    if not (_grad_enabled.get() and any(ctx.needs_input_grad)) or not outs:
         return out
     tensors = [a for a in args if isinstance(a, Tensor)]
     results = tuple(o._data for o in outs)
@@ -123,7 +128,8 @@ def apply_with_ctx(cls, *args, **kwargs):
         cls._node_class = node
     made = node.apply(*tensors, user=cls, ctx=ctx,
                              results=results[0] if len(results) == 1 else results,
-                             positions_all=tuple(isinstance(a, Tensor) for a in args))
+                             positions_all=tuple(isinstance(a, Tensor) for a in args),
+                             tensor_outputs=None if all(is_tensor) else is_tensor)
     made = (made,) if isinstance(made, Tensor) else made
     # A saved output is the graph's output, so that backward's use of it differentiates again.
     ctx._saved = tuple(next((m for o, m in zip(outs, made) if t is o), t) for t in ctx._saved)
@@ -131,7 +137,8 @@ def apply_with_ctx(cls, *args, **kwargs):
     for o, m in zip(outs, made):
         if id(o) in ctx._non_differentiable:
             m.requires_grad, m._ctx = False, None
-    return made[0] if single else type(out)(made)
+    it = iter(made)
+    return made[0] if single else type(out)(next(it) if t else o for o, t in zip(given, is_tensor))
 
 
 def _overridden(cls):
