@@ -71,6 +71,21 @@ def test_interpolate_nearest_1d_has_no_kept_or_doubled_shortcut():
                                       TF.interpolate(torch.tensor(x), scale_factor=s).numpy())
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+def test_interpolate_nearest_1d_picks_pytorchs_indices_for_every_size(dtype, mode):
+    """PyTorch's 1-D nearest kernels compute positions in the input's precision (float32 for
+    float32, with (i + 0.5) * scale - 0.5 fused), rounded to float32 before the floor; chainrule
+    used float32 throughout, so e.g. float64 length 8 -> 47 "nearest-exact" took index 3 at
+    position 23 where PyTorch takes 4."""
+    for n in range(1, 30):
+        x = np.arange(n, dtype=dtype).reshape(1, 1, n)
+        for out in range(1, 70):
+            got = F.interpolate(cr.tensor(x), size=out, mode=mode).numpy()
+            want = TF.interpolate(torch.tensor(x), size=out, mode=mode).numpy()
+            np.testing.assert_array_equal(got, want, err_msg=f"length {n} -> {out}")
+
+
 @pytest.mark.parametrize("kw", [dict(scale_factor=1.5, mode="nearest"),
                                 dict(size=(5, 3), mode="bilinear", align_corners=True),
                                 dict(scale_factor=1.7, mode="bilinear")])
