@@ -382,3 +382,13 @@ def test_bincount_searchsorted_cdist_arguments_as_pytorch():
     assert cr.searchsorted(seq, v, right=False, side="right").numpy().tolist() == [1]
     with pytest.raises(ValueError, match="cdist: p must be a non-negative number, got -1"):
         cr.cdist(cr.ones(2, 3), cr.ones(2, 3), p=-1)
+
+
+def test_integer_division_by_zero_raises():
+    # int % 0 and int // 0 gave 0 silently (NumPy's answer and a warning); PyTorch raises
+    x = cr.tensor([5, -3])
+    for call in (lambda: x % 0, lambda: x // 0, lambda: cr.fmod(x, 0),
+                 lambda: cr.remainder(x, cr.tensor([0, 1])), lambda: 7 % cr.tensor([0, 1])):
+        with pytest.raises(ZeroDivisionError, match="integer division by zero"):
+            call()
+    assert (7 // x).numpy().tolist() == (7 // torch.tensor([5, -3])).tolist()

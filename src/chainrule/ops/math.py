@@ -164,12 +164,21 @@ class Atan2(Function):
         return sum_to(g * x / r2, y.shape), sum_to(-g * y / r2, x.shape)
 
 
+def _no_int_zero(op, a, b):
+    """Integer division by 0 is an error, as in PyTorch (NumPy gives 0 and a warning)."""
+    xp = get_array_module(a, b)
+    a, b = xp.asarray(a), xp.asarray(b)
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu" and (b == 0).any():
+        raise ZeroDivisionError(f"{op}: integer division by zero (the divisor holds 0)")
+
+
 class Remainder(Function):
     """a mod b with the divisor's sign (``truncate=False``, Python's %) or the dividend's
     (``truncate=True``, C's fmod)."""
 
     def forward(self, a, b):
         xp = get_array_module(a, b)
+        _no_int_zero("fmod" if self.truncate else "remainder", a, b)
         return (xp.fmod if self.truncate else xp.remainder)(a, b)
 
     def backward(self, g):
@@ -311,6 +320,7 @@ def fmod(a, b):
 def floor_divide(a, b):
     """floor(a / b), not differentiable (PyTorch's ``//``)."""
     a, b = _as_tensor(a, b), _as_tensor(b, a)
+    _no_int_zero("floor_divide", a._data, b._data)
     return nondiff(lambda u, v: get_array_module(u, v).floor_divide(u, v), a, b)
 
 
