@@ -392,3 +392,12 @@ def test_integer_division_by_zero_raises():
         with pytest.raises(ZeroDivisionError, match="integer division by zero"):
             call()
     assert (7 // x).numpy().tolist() == (7 // torch.tensor([5, -3])).tolist()
+
+
+def test_unique_keeps_each_nan_apart():
+    # NumPy's unique merged the NaNs into one value with count 2; PyTorch keeps each
+    data = [[2.0, float("nan"), 1.0], [float("nan"), 2.0, 0.0]]
+    ours = cr.unique(cr.tensor(data), return_inverse=True, return_counts=True)
+    theirs = torch.unique(torch.tensor(data), return_inverse=True, return_counts=True)
+    for o, t in zip(ours, theirs):
+        np.testing.assert_array_equal(o.numpy(), t.numpy())

@@ -137,7 +137,10 @@ def unique(x, sorted: bool = True, return_inverse: bool = False,  # noqa: A002 -
     if dim is not None:
         raise ValueError("unique: dim is not supported (flattened values only)")
     xp = get_array_module(x._data)
-    values, inverse, counts = xp.unique(x._data, return_inverse=True, return_counts=True)
+    # each NaN is its own value, as in PyTorch (NumPy's default merges them into one)
+    nan_kw = {"equal_nan": False} if xp.__name__ == "numpy" else {}
+    values, inverse, counts = xp.unique(x._data, return_inverse=True, return_counts=True,
+                                        **nan_kw)
     out = [Tensor(values)]
     if return_inverse:
         out.append(Tensor(inverse.reshape(x.shape).astype("int64")))
