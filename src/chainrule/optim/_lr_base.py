@@ -115,3 +115,16 @@ def _check_group_count(scheduler, n: int) -> None:
 def _check_int(who: str, name: str, value, *, low: int, why: str = "") -> None:
     if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value < low:
         raise ValueError(f"{who}: {name} must be an int >= {low}{why}, got {value!r}")
+
+
+def lr_lambdas(who: str, optimizer, lr_lambda) -> list:
+    """``lr_lambda`` as one callable per parameter group (a single one serves every group)."""
+    n = len(optimizer.param_groups) if hasattr(optimizer, "param_groups") else 0
+    lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
+    if isinstance(lr_lambda, (list, tuple)) and len(lambdas) != n:
+        raise ValueError(f"{who}: expected {n} lr_lambdas (one per param group), got "
+                         f"{len(lambdas)}")
+    for i, fn in enumerate(lambdas):
+        if not callable(fn):
+            raise TypeError(f"{who}: lr_lambda[{i}] must be callable, got {type(fn).__name__}")
+    return lambdas

@@ -5,7 +5,7 @@ schedules together so that their factors compose, as PyTorch's; ``lr_scheduler``
 
 from __future__ import annotations
 
-from ._lr_base import LRScheduler, _check_int
+from ._lr_base import LRScheduler, _check_int, lr_lambdas
 from .lr_plateau import ReduceLROnPlateau
 from .optimizer import Optimizer, check_number
 
@@ -92,16 +92,7 @@ class MultiplicativeLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
-        n = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
-        lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
-        if isinstance(lr_lambda, (list, tuple)) and len(lambdas) != n:
-            raise ValueError(f"MultiplicativeLR: expected {n} lr_lambdas (one per param group), "
-                             f"got {len(lambdas)}")
-        for i, fn in enumerate(lambdas):
-            if not callable(fn):
-                raise TypeError(f"MultiplicativeLR: lr_lambda[{i}] must be callable, got "
-                                f"{type(fn).__name__}")
-        self.lr_lambdas = lambdas
+        self.lr_lambdas = lr_lambdas("MultiplicativeLR", optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
     # Its own step 0 keeps the lr; a SequentialLR milestone that starts it at step 0 multiplies

@@ -18,7 +18,7 @@ import bisect
 import math
 import numbers
 
-from ._lr_base import LRScheduler, _check_int
+from ._lr_base import LRScheduler, _check_int, lr_lambdas
 from .lr_cyclic import CyclicLR, OneCycleLR
 from .lr_factors import ChainedScheduler, ConstantLR, MultiplicativeLR, PolynomialLR
 from .lr_plateau import ReduceLROnPlateau
@@ -233,17 +233,7 @@ class LambdaLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
-        n = len(optimizer.param_groups) if isinstance(optimizer, Optimizer) else 0
-        lambdas = list(lr_lambda) if isinstance(lr_lambda, (list, tuple)) else [lr_lambda] * n
-        if isinstance(lr_lambda, (list, tuple)) and len(lambdas) != n:
-            raise ValueError(f"LambdaLR: expected {n} lr_lambdas (one per param group), got "
-                             f"{len(lambdas)}")
-        for i, fn in enumerate(lambdas):
-            if not callable(fn):
-                raise TypeError(
-                    f"LambdaLR: lr_lambda[{i}] must be callable, got {type(fn).__name__}"
-                )
-        self.lr_lambdas = lambdas
+        self.lr_lambdas = lr_lambdas("LambdaLR", optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
