@@ -152,3 +152,19 @@ def test_deferred_skips_the_new_initializers():
         init.sparse_(w, 0.5)
         init.dirac_(c)
     assert len(skipped) == 2 and not w.numpy().any() and not c.numpy().any()
+
+
+@pytest.mark.parametrize("name, args", [
+    ("uniform_", (-1.0, 2.0)), ("normal_", (0.5, 2.0)), ("xavier_uniform_", (1.5,)),
+    ("xavier_normal_", (1.0,)), ("kaiming_uniform_", (0.1, "fan_out", "relu")),
+    ("kaiming_normal_", (0.0, "fan_in", "leaky_relu")), ("orthogonal_", (2.0,)),
+    ("trunc_normal_", (0.0, 1.0, -1.0, 1.0)), ("sparse_", (0.5, 0.1))])
+def test_generator_is_pytorchs_name_and_place_for_rng(name, args):
+    fn = getattr(cr.nn.init, name)
+    by_rng = fn(cr.zeros(6, 4), *args, rng=cr.Generator().manual_seed(5))
+    positional = fn(cr.zeros(6, 4), *args, cr.Generator().manual_seed(5))  # PyTorch's slot
+    keyword = fn(cr.zeros(6, 4), *args, generator=cr.Generator().manual_seed(5))
+    np.testing.assert_array_equal(by_rng.numpy(), positional.numpy())
+    np.testing.assert_array_equal(by_rng.numpy(), keyword.numpy())
+    with pytest.raises(TypeError, match="give rng or generator, not both"):
+        fn(cr.zeros(6, 4), *args, generator=cr.Generator(), rng=cr.Generator())

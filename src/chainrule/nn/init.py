@@ -107,7 +107,12 @@ def _target(who: str, t) -> Tensor:
     return t
 
 
-def _rng(who: str, rng):
+def _rng(who: str, rng, generator=None):
+    """The generator to draw from: ``rng=`` (chainrule's name) or ``generator=`` (PyTorch's)."""
+    if generator is not None:
+        if rng is not None:
+            raise TypeError(f"{who}: give rng or generator, not both")
+        rng = generator
     return resolve_rng(rng, who)
 
 
@@ -125,7 +130,7 @@ def _fill(t: Tensor, values) -> Tensor:
         return t.copy_(xp.asarray(values, dtype=t.dtype))
 
 
-def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, rng=None) -> Tensor:
+def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, generator=None, *, rng=None) -> Tensor:
     """Fill ``t`` with samples of U(a, b); returns ``t``."""
     who = "uniform_"
     a, b = _number(who, "a", a), _number(who, "b", b)
@@ -133,16 +138,17 @@ def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, *, rng=None) -> Tensor:
         raise ValueError(f"{who}: a must not exceed b, got a={a}, b={b}")
     if _skipped(_target(who, t)):
         return t
-    return _fill(_target(who, t), _rng(who, rng).uniform(a, b, size=t.shape))
+    return _fill(_target(who, t), _rng(who, rng, generator).uniform(a, b, size=t.shape))
 
 
-def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, *, rng=None) -> Tensor:
+def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, generator=None, *,
+            rng=None) -> Tensor:
     """Fill ``t`` with samples of N(mean, std^2); returns ``t``."""
     who = "normal_"
     mean, std = _number(who, "mean", mean), _number(who, "std", std, nonnegative=True)
     if _skipped(_target(who, t)):
         return t
-    return _fill(_target(who, t), _rng(who, rng).normal(mean, std, size=t.shape))
+    return _fill(_target(who, t), _rng(who, rng, generator).normal(mean, std, size=t.shape))
 
 
 def small_random_(t: Tensor, scale: float = 0.01, *, rng=None) -> Tensor:
@@ -218,26 +224,26 @@ def _fan(who: str, t, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def xavier_uniform_(t: Tensor, gain: float = 1.0, *, rng=None) -> Tensor:
+def xavier_uniform_(t: Tensor, gain: float = 1.0, generator=None, *, rng=None) -> Tensor:
     """Glorot/Xavier uniform: U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)); returns ``t``."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(_target("xavier_uniform_", t))
     if t.numel() == 0:
         return t
     bound = _number("xavier_uniform_", "gain", gain) * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(t, -bound, bound, rng=rng)
+    return uniform_(t, -bound, bound, rng=_rng("uniform_", rng, generator))
 
 
-def xavier_normal_(t: Tensor, gain: float = 1.0, *, rng=None) -> Tensor:
+def xavier_normal_(t: Tensor, gain: float = 1.0, generator=None, *, rng=None) -> Tensor:
     """Glorot/Xavier normal: N(0, s^2), s = gain * sqrt(2 / (fan_in + fan_out)); returns ``t``."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(_target("xavier_normal_", t))
     if t.numel() == 0:
         return t
     std = _number("xavier_normal_", "gain", gain) * math.sqrt(2.0 / (fan_in + fan_out))
-    return normal_(t, 0.0, abs(std), rng=rng)
+    return normal_(t, 0.0, abs(std), rng=_rng("xavier_normal_", rng, generator))
 
 
 def kaiming_uniform_(t: Tensor, a: float = 0, mode: str = "fan_in",
-                     nonlinearity: str = "leaky_relu", *, rng=None) -> Tensor:
+                     nonlinearity: str = "leaky_relu", generator=None, *, rng=None) -> Tensor:
     """He/Kaiming uniform: U(-b, b) with b = gain * sqrt(3 / fan); returns ``t``.
 
     Args:
@@ -251,16 +257,17 @@ def kaiming_uniform_(t: Tensor, a: float = 0, mode: str = "fan_in",
     if t.numel() == 0:
         return t
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
-    return uniform_(t, -bound, bound, rng=rng)
+    return uniform_(t, -bound, bound, rng=_rng("uniform_", rng, generator))
 
 
 def kaiming_normal_(t: Tensor, a: float = 0, mode: str = "fan_in",
-                    nonlinearity: str = "leaky_relu", *, rng=None) -> Tensor:
+                    nonlinearity: str = "leaky_relu", generator=None, *, rng=None) -> Tensor:
     """He/Kaiming normal: N(0, s^2) with s = gain / sqrt(fan); arguments as ``kaiming_uniform_``."""
     fan = _fan("kaiming_normal_", _target("kaiming_normal_", t), mode)
     if t.numel() == 0:
         return t
-    return normal_(t, 0.0, calculate_gain(nonlinearity, a) / math.sqrt(fan), rng=rng)
+    std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
+    return normal_(t, 0.0, std, rng=_rng("kaiming_normal_", rng, generator))
 
 
 def lecun_uniform_(t: Tensor, *, rng=None) -> Tensor:
@@ -273,7 +280,7 @@ def lecun_normal_(t: Tensor, *, rng=None) -> Tensor:
     return kaiming_normal_(t, mode="fan_in", nonlinearity="linear", rng=rng)
 
 
-def orthogonal_(t: Tensor, gain: float = 1, *, rng=None) -> Tensor:
+def orthogonal_(t: Tensor, gain: float = 1, generator=None, *, rng=None) -> Tensor:
     """Fill ``t`` with a (semi-)orthogonal matrix times ``gain`` (Saxe et al.), as PyTorch does.
 
     The tensor is viewed as (shape[0], rest); its rows (or columns, whichever are fewer) come out
@@ -288,7 +295,7 @@ def orthogonal_(t: Tensor, gain: float = 1, *, rng=None) -> Tensor:
         return t
     rows = t.shape[0]
     cols = t.numel() // rows
-    flat = _rng(who, rng).standard_normal((rows, cols))
+    flat = _rng(who, rng, generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
     host = get_array_module(flat)
@@ -300,7 +307,7 @@ def orthogonal_(t: Tensor, gain: float = 1, *, rng=None) -> Tensor:
 
 
 def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
-                  b: float = 2.0, *, rng=None) -> Tensor:
+                  b: float = 2.0, generator=None, *, rng=None) -> Tensor:
     """Fill ``t`` with samples of N(mean, std^2) conditioned on ``a <= x <= b``; returns ``t``.
 
     ``a`` and ``b`` bound the values themselves (not in units of ``std``), as in PyTorch. The
@@ -315,7 +322,8 @@ def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.
         return t
     if std == 0:
         return _fill(t, get_array_module().full(t.shape, min(max(mean, a), b)))
-    z = _truncated_standard(_rng(who, rng), (a - mean) / std, (b - mean) / std, t.numel())
+    gen = _rng(who, rng, generator)
+    z = _truncated_standard(gen, (a - mean) / std, (b - mean) / std, t.numel())
     return _fill(t, (mean + std * z).clip(a, b).reshape(t.shape))
 
 
@@ -378,7 +386,8 @@ def dirac_(t: Tensor, groups: int = 1) -> Tensor:
     return _fill(t, values)
 
 
-def sparse_(t: Tensor, sparsity: float, std: float = 0.01, *, rng=None) -> Tensor:
+def sparse_(t: Tensor, sparsity: float, std: float = 0.01, generator=None, *,
+            rng=None) -> Tensor:
     """Fill the 2-D ``t`` with N(0, std^2) samples, then zero ``ceil(sparsity * rows)`` entries of
     each column at random rows (Martens, 2010); returns ``t``."""
     who = "sparse_"
@@ -390,7 +399,7 @@ def sparse_(t: Tensor, sparsity: float, std: float = 0.01, *, rng=None) -> Tenso
     std = _number(who, "std", std, nonnegative=True)
     if _skipped(t):
         return t
-    gen = _rng(who, rng)
+    gen = _rng(who, rng, generator)
     rows, cols = t.shape
     values = gen.normal(0.0, std, size=(rows, cols))
     zeros = math.ceil(sparsity * rows)
