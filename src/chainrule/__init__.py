@@ -138,6 +138,8 @@ from .ops.select import *  # noqa: F403 - nonzero, unique, scatter, isclose, nor
 from .ops.select import __all__ as _select_names
 from .ops.stats import *  # noqa: F403 - prod, amax, norm, median...
 from .ops.stats import __all__ as _stats_names
+from .ops.svd import qr_old as qr
+from .ops.svd import svd_old as svd
 
 mm = bmm = matmul
 inverse = linalg.inv
@@ -192,7 +194,7 @@ __all__ = [
     "zeros_like", "Generator", "inference_mode", "one_hot", "get_default_device",
     "get_default_dtype", "set_default_device",
     "set_default_dtype", "index_select", "repeat_interleave", "tile", "sgn", "absolute",
-    "negative", "linalg", "inverse", "det", "slogdet",
+    "negative", "linalg", "inverse", "det", "slogdet", "svd", "qr",
     # chainrule's
     "F",
     "Function",

@@ -1,8 +1,8 @@
 """``chainrule.linalg``: PyTorch's ``torch.linalg`` names for matrix functions with gradients.
 
 The differentiable primitives (inverse, log-determinant, solve, Cholesky, symmetric
-eigendecomposition) and their backward rules are in ``ops/decomp.py``; the norms and powers here
-are compositions of recorded ops.
+eigendecomposition) and their backward rules are in ``ops/decomp.py``, the SVD and QR in
+``ops/svd.py``; the norms and powers here are compositions of recorded ops.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from .ops import eye, matmul
 from .ops.decomp import cholesky, det, eigh, inv, solve
 from .ops.decomp import slogdet as _slogdet
 from .ops.stats import norm as _norm
+from .ops.svd import qr, svd, svdvals
 
 __all__ = ["cholesky", "det", "eigh", "eigvalsh", "inv", "matrix_norm", "matrix_power", "norm",
-           "slogdet", "solve", "vector_norm"]
+           "qr", "slogdet", "solve", "svd", "svdvals", "vector_norm"]
 
 
 class SignLogAbsDet(NamedTuple):

@@ -1,0 +1,249 @@
+"""The singular value and QR decompositions with gradients (PyTorch's ``linalg.svd``,
+``svdvals``, ``qr`` and the older ``torch.svd``/``torch.qr``), batched over leading axes.
+
+The backward rules (real matrices; T: the transpose of the last two axes; k = min(m, n)):
+
+    A = U diag(s) V^T (thin):  dA = U [(F o (U^T G_U - G_U^T U)) S + diag(g_s)
+                                      + S (F o (V^T G_V - G_V^T V))] V^T
+                                    + (I - U U^T) G_U S^-1 V^T + U S^-1 G_V^T (I - V V^T),
+                               F_ij = 1 / (s_j^2 - s_i^2) for i != j, 0 on the diagonal
+                               (Townsend 2016; the last two terms vanish for square A)
+    A = Q R (m >= n):          M = tril(Q^T G_Q - G_Q^T Q + R G_R^T - G_R R^T, -1)
+                               dA = Q G_R + (G_Q - Q Q^T G_Q + Q M) R^-T
+    A = Q [R1 R2] (m < n):     the square rule for A[:, :m] = Q R1 with G_Q + A[:, m:] G_R2^T,
+                               and dA[:, m:] = Q G_R2
+
+Where a rule is undefined it raises rather than returning NaN: U and V gradients with repeated
+singular values (F divides by zero), the columns of full_matrices=True that are only some basis
+of a complement, and QR's R alone (mode='r') or complete Q of a tall matrix.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..autograd.function import Function, nondiff
+from ..autograd.mode import is_grad_enabled
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .creation import tril, triu
+from .decomp import solve
+from .elementwise import fill_where
+from .join import concat
+from .linalg import matmul
+from .shape import transpose
+
+__all__ = ["qr", "svd", "svd_old", "svdvals"]
+
+
+class SVDResult(NamedTuple):
+    """``linalg.svd``'s result: A = U diag(S) Vh."""
+
+    U: object  # noqa: N815 - PyTorch's field names
+    S: object  # noqa: N815
+    Vh: object  # noqa: N815
+
+
+class SVDOldResult(NamedTuple):
+    """``torch.svd``'s result: A = U diag(S) V^T (V, not its transpose)."""
+
+    U: object  # noqa: N815
+    S: object  # noqa: N815
+    V: object  # noqa: N815
+
+
+class QRResult(NamedTuple):
+    """``linalg.qr``'s result: A = Q R."""
+
+    Q: object  # noqa: N815
+    R: object  # noqa: N815
+
+
+def _t(x):
+    return transpose(x, -1, -2)
+
+
+def _matrices(op, a):
+    if not isinstance(a, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
+    if a.ndim < 2:
+        raise ValueError(f"{op}: expected matrices (*, m, n), got shape {a.shape}")
+    if a._data.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point Tensor, got dtype {a.dtype}")
+
+
+class SVD(Function):
+    """U, S, Vh of each matrix; ``full`` keeps U (m, m) and Vh (n, n)."""
+
+    def forward(self, a):
+        return get_array_module(a).linalg.svd(a, full_matrices=self.full)
+
+    def backward(self, g_u, g_s, g_vh):
+        u, s, vh = self.kept  # set by svd() whenever the node is recorded
+        k = s.shape[-1]
+        if self.full:
+            if g_u._data[..., k:].any() or g_vh._data[..., k:, :].any():
+                raise ValueError(
+                    "svd: the loss uses the columns of U (or rows of Vh) past min(m, n) = "
+                    f"{k} of full_matrices=True, an arbitrary basis of a complement whose "
+                    "gradient is not defined (PyTorch ignores it); use full_matrices=False")
+            u, vh, g_u, g_vh = u[..., :k], vh[..., :k, :], g_u[..., :k], g_vh[..., :k, :]
+        return svd_backward(u, s, vh, g_u, g_s, g_vh)
+
+
+def svd_backward(u, s, vh, g_u, g_s, g_vh):
+    """The gradient of the thin SVD (see the module's docstring)."""
+    xp = get_array_module(s._data)
+    k = s.shape[-1]
+    row, col = s.reshape(s.shape[:-1] + (1, k)), s.reshape(s.shape + (1,))
+    eye = Tensor(xp.eye(k, dtype=s._data.dtype))
+    inner = g_s.reshape(g_s.shape + (1,)) * eye
+    use_u, use_v = bool(g_u._data.any()), bool(g_vh._data.any())
+    if use_u or use_v:
+        gaps = row * row - col * col  # s_j^2 - s_i^2
+        diag = xp.broadcast_to(xp.eye(k, dtype=bool), gaps.shape)
+        if ((gaps._data == 0) & ~diag).any():
+            raise ValueError("svd: the gradient through U or Vh is not defined for repeated "
+                             "singular values (PyTorch gives NaN); a loss of S alone "
+                             "(linalg.svdvals) has one")
+        f = fill_where(diag, 0, 1 / fill_where(diag, 1, gaps))
+        if use_u:
+            j = matmul(_t(u), g_u)
+            inner = inner + f * (j - _t(j)) * row
+        if use_v:
+            j = matmul(vh, _t(g_vh))
+            inner = inner + col * (f * (j - _t(j)))
+    grad = matmul(matmul(u, inner), vh)
+    m, n = u.shape[-2], vh.shape[-1]
+    extra_u, extra_v = use_u and m > k, use_v and n > k
+    if (extra_u or extra_v) and (s._data == 0).any():
+        raise ValueError("svd: the gradient through U or Vh of a non-square matrix is not "
+                         "defined when a singular value is 0 (PyTorch gives inf or NaN)")
+    if extra_u:
+        grad = grad + matmul((g_u - matmul(u, matmul(_t(u), g_u))) / row, vh)
+    if extra_v:
+        grad = grad + matmul(u, (g_vh - matmul(matmul(g_vh, _t(vh)), vh)) / col)
+    return grad
+
+
+def svd(A, full_matrices: bool = True, *, driver=None):  # noqa: N803 - PyTorch's argument name
+    """``linalg.svd``: A = U diag(S) Vh with S descending, batched over leading axes.
+
+    Args:
+        A: matrices (*, m, n).
+        full_matrices: U (*, m, m) and Vh (*, n, n) if True, else the thin (*, m, k), (*, k, n),
+            k = min(m, n). Gradients through the columns past k are refused (not defined).
+
+    Returns:
+        ``SVDResult(U, S, Vh)``. U and Vh are unique up to the signs of paired columns/rows, as
+        LAPACK (and PyTorch) computes them; gradients through U or Vh need distinct singular
+        values.
+    """
+    _matrices("svd", A)
+    if driver is not None:
+        raise ValueError(f"svd: driver= names a CUDA (cuSOLVER) routine, got {driver!r}; "
+                         "leave it None")
+    u, s, vh = SVD.apply(A, full=bool(full_matrices))
+    if s._ctx is not None:  # every output enters the gradient, even one the caller drops
+        s._ctx.kept = (u, s, vh)
+    return SVDResult(u, s, vh)
+
+
+def svdvals(A, *, driver=None):  # noqa: N803
+    """The singular values (descending) of each matrix of ``A`` (*, m, n); the gradient
+    U diag(g) V^T is defined even where values repeat."""
+    _matrices("svdvals", A)
+    if A.requires_grad and is_grad_enabled():
+        return svd(A, False, driver=driver).S
+    return nondiff(lambda a: get_array_module(a).linalg.svd(a, compute_uv=False), A)
+
+
+def svd_old(input, some: bool = True, compute_uv: bool = True):  # noqa: A002 - PyTorch's name
+    """PyTorch's older ``torch.svd``: (U, S, V) with V = Vh^T, thin unless ``some=False``.
+
+    ``compute_uv=False`` gives S with zero-filled U (*, m, m) and V (*, n, n), as PyTorch.
+    """
+    _matrices("svd", input)
+    if not compute_uv:
+        xp = get_array_module(input._data)
+        m, n = input.shape[-2:]
+        batch = input.shape[:-2]
+        return SVDOldResult(Tensor(xp.zeros(batch + (m, m), dtype=input._data.dtype)),
+                            svdvals(input),
+                            Tensor(xp.zeros(batch + (n, n), dtype=input._data.dtype)))
+    u, s, vh = svd(input, not some)
+    return SVDOldResult(u, s, _t(vh))
+
+
+class QR(Function):
+    def forward(self, a):
+        xp = get_array_module(a)
+        if self.mode == "r":
+            return xp.zeros((0,), dtype=a.dtype), xp.linalg.qr(a, mode="r")
+        return tuple(xp.linalg.qr(a, mode=self.mode))
+
+    def backward(self, g_q, g_r):
+        a = self.inputs[0]
+        m, n = a.shape[-2:]
+        if self.mode == "r":
+            raise ValueError("qr: the gradient depends on Q, which mode='r' does not compute; "
+                             "use mode='reduced' to differentiate through qr")
+        if self.mode == "complete" and m > n:
+            raise ValueError(f"qr: mode='complete' of a tall matrix ({m} > {n} rows) has no "
+                             "gradient (its last columns of Q are not unique); use "
+                             "mode='reduced'")
+        q, r = self.kept  # set by qr() whenever the node is recorded
+        g_r = triu(g_r)  # R's lower triangle is 0 whatever A is
+        if m >= n:
+            return _qr_tall_backward(q, r, g_q, g_r)
+        rest = a[..., m:]
+        g_left = _qr_tall_backward(q, r[..., :m], g_q + matmul(rest, _t(g_r[..., m:])),
+                                   g_r[..., :m])
+        return concat([g_left, matmul(q, g_r[..., m:])], -1)
+
+
+def _qr_tall_backward(q, r, g_q, g_r):
+    qg = matmul(_t(q), g_q)
+    rg = matmul(r, _t(g_r))
+    m = tril(qg - _t(qg) + rg - _t(rg), -1)
+    x = g_q - matmul(q, qg) + matmul(q, m)
+    return matmul(q, g_r) + _t(solve(r, _t(x)))  # x R^-T
+
+
+def qr(A, mode: str = "reduced"):  # noqa: N803 - PyTorch's argument name
+    """``linalg.qr``: A = Q R with orthonormal Q and upper-triangular R, as LAPACK's geqrf
+    (the signs PyTorch's CPU gives).
+
+    Args:
+        A: matrices (*, m, n); k = min(m, n).
+        mode: 'reduced' (Q (*, m, k), R (*, k, n)), 'complete' (Q (*, m, m), R (*, m, n)) or
+            'r' (R only; Q is an empty Tensor, and there is no gradient).
+
+    Returns:
+        ``QRResult(Q, R)``, differentiable except for mode='r' and 'complete' with m > n.
+    """
+    _matrices("qr", A)
+    if mode not in ("reduced", "complete", "r"):
+        raise ValueError(f"qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
+    q, r = QR.apply(A, mode=mode)
+    if r._ctx is not None:
+        r._ctx.kept = (q, r)
+    return QRResult(q, r)
+
+
+def qr_old(input, some: bool = True):  # noqa: A002 - PyTorch's name
+    """PyTorch's ``torch.qr``: ``linalg.qr`` with mode 'reduced' (``some=True``) or
+    'complete'."""
+    return qr(input, "reduced" if some else "complete")
+
+
+def _svd_method(self, some=True, compute_uv=True):
+    return svd_old(self, some, compute_uv)
+
+
+def _qr_method(self, some=True):
+    return qr_old(self, some)
+
+
+Tensor.svd = _svd_method
+Tensor.qr = _qr_method
