@@ -51,7 +51,7 @@ from .attention import MultiheadAttention
 from .bayesian import BayesianConv2d, BayesianLinear
 from .bilinear import Bilinear
 from .containers import ModuleDict, ModuleList, Sequential
-from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import Dropout, Dropout1d, Dropout2d
 from .embedding import Embedding
@@ -81,7 +81,7 @@ from .fuse import (
     fuse,
     unfuse,
 )
-from .group_norm import GroupNorm, InstanceNorm1d, InstanceNorm2d, RMSNorm
+from .group_norm import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, RMSNorm
 from .linear import Identity, Linear
 from .loss import (
     BCELoss,
@@ -94,7 +94,7 @@ from .loss import (
     SmoothL1Loss,
 )
 from .module import IncompatibleKeys, Module, RemovableHandle
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm
 from .padding import (
     CircularPad1d,
     CircularPad2d,
@@ -153,7 +153,7 @@ __all__ = [
     "Dropout", "Dropout1d", "Dropout2d", "Flatten", "Identity", "ModuleDict", "ModuleList",
     "Sequential", "Unflatten",
     # layers with parameters
-    "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Linear",
+    "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Linear",
     "BayesianConv2d", "BayesianLinear",
     # pooling
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d",
@@ -162,7 +162,8 @@ __all__ = [
     "ELU", "GELU", "SELU", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "ReLU", "ReLU6",
     "SiLU", "Sigmoid", "Softmax", "Softplus", "Softsign", "Step", "Tanh",
     # normalization, embedding, recurrent
-    "BatchNorm1d", "BatchNorm2d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "RMSNorm",
+    "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "GroupNorm", "InstanceNorm1d", "InstanceNorm2d",
+    "InstanceNorm3d", "RMSNorm",
     "Embedding", "GRU", "GRUCell", "LSTM", "LSTMCell", "LayerNorm",
     "RNN", "RNNCell", "EmbeddingBag",
     # explicit fusion

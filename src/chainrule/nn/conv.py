@@ -1,4 +1,5 @@
-"""Convolution layers: Conv1d, Conv2d and their transposes, with PyTorch's arguments and layouts.
+"""Convolution layers: Conv1d, Conv2d, Conv3d and their transposes, with PyTorch's arguments and
+layouts.
 
 Weights are (out_channels, in_channels / groups, *kernel) for a convolution and (in_channels,
 out_channels / groups, *kernel) for a transposed one, exactly as in PyTorch, so state dicts move
@@ -23,13 +24,14 @@ from ..ops.conv import (
     conv_transpose2d_relu,
 )
 from ..ops.join import pad
+from ..ops.volumetric import conv3d, conv_transpose3d
 from . import init
 from ._checks import check_input, float_dtype, int_tuple, positive_int, resolve_rng
 from .module import Module, Parameter
 
-__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
-_LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
+_LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
 
 
 class _ConvNd(Module):
@@ -287,3 +289,39 @@ class ConvTranspose2d(_ConvTranspose):
     _nd = 2
     _op = staticmethod(conv_transpose2d)
     _op_relu = staticmethod(conv_transpose2d_relu)
+
+
+class Conv3d(_Conv):
+    """3-D convolution over (N, C, D, H, W) volumes, as ``torch.nn.Conv3d``.
+
+    Args:
+        in_channels, out_channels, groups, bias, padding_mode, rng, dtype: as for Conv2d.
+        kernel_size, stride, dilation: an int or a (d, h, w) tuple.
+        padding: an int, a (d, h, w) tuple, "valid" or "same" (stride 1 only).
+
+    Shape:
+        (N, in_channels, D, H, W) -> (N, out_channels, D_out, H_out, W_out); weight
+        (out_channels, in_channels / groups, kd, kh, kw).
+    """
+
+    _nd = 3
+    _op = staticmethod(conv3d)
+
+
+class ConvTranspose3d(_ConvTranspose):
+    """3-D transposed convolution (the adjoint of Conv3d), as ``torch.nn.ConvTranspose3d``.
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias: as for the
+            convolution this is the adjoint of (ints or (d, h, w) tuples).
+        output_padding: extra planes at the end of each axis (smaller than stride or dilation).
+        rng, dtype: as for Conv3d.
+
+    Shape:
+        (N, in_channels, D, H, W) -> (N, out_channels, D_out, H_out, W_out), D_out = (D - 1) *
+        stride - 2 * padding + dilation * (kd - 1) + output_padding + 1 (likewise H, W); weight
+        (in_channels, out_channels / groups, kd, kh, kw).
+    """
+
+    _nd = 3
+    _op = staticmethod(conv_transpose3d)

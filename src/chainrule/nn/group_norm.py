@@ -16,7 +16,7 @@ from .module import Module
 from .normalization import _BatchNorm, _check_eps
 from .parameter import Parameter
 
-__all__ = ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "RMSNorm"]
+__all__ = ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm"]
 
 
 class GroupNorm(Module):
@@ -101,6 +101,13 @@ class InstanceNorm2d(_InstanceNorm):
 
     _ranks = (4, 3)
     _layout = "(N, C, H, W) or (C, H, W)"
+
+
+class InstanceNorm3d(_InstanceNorm):
+    """Instance normalization of (N, C, D, H, W) volumes, or one (C, D, H, W)."""
+
+    _ranks = (5, 4)
+    _layout = "(N, C, D, H, W) or (C, D, H, W)"
 
 
 class RMSNorm(Module):

@@ -1,4 +1,5 @@
-"""Normalization layers: BatchNorm1d, BatchNorm2d and LayerNorm, with PyTorch's names and behaviour.
+"""Normalization layers: BatchNorm1d, BatchNorm2d, BatchNorm3d and LayerNorm, with PyTorch's names
+and behaviour.
 
 Batch normalization keeps ``running_mean``, ``running_var`` and ``num_batches_tracked`` as
 buffers: in training mode it normalizes with the statistics of the batch and updates the running
@@ -16,7 +17,7 @@ from ._checks import float_dtype, positive_int
 from .module import Module
 from .parameter import Buffer, Parameter
 
-__all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm"]
+__all__ = ["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "LayerNorm"]
 
 
 def _check_eps(who, eps):
@@ -173,6 +174,17 @@ class BatchNorm2d(_BatchNorm):
 
     _ranks = (4,)
     _layout = "(N, C, H, W)"
+
+
+class BatchNorm3d(_BatchNorm):
+    """Batch normalization over a batch of volumes, per channel; arguments as BatchNorm2d.
+
+    Shape:
+        (N, C, D, H, W) -> same
+    """
+
+    _ranks = (5,)
+    _layout = "(N, C, D, H, W)"
 
 
 class LayerNorm(Module):

@@ -22,6 +22,7 @@ from . import (
     select,
     shape,
     stats,
+    volumetric,
 )
 from . import dropout as _dropout  # the module; `dropout` below is the function
 from . import einsum as _einsum  # the module; `einsum` below is the function
@@ -55,6 +56,7 @@ from .select import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .softmax import *  # noqa: F403
 from .stats import *  # noqa: F403
+from .volumetric import *  # noqa: F403
 
 __all__ = (
     ["sum_to"]  # broadcast_to comes with shape.__all__
@@ -82,4 +84,5 @@ __all__ = (
     + shape.__all__
     + _softmax.__all__
     + stats.__all__
+    + volumetric.__all__
 )

@@ -19,8 +19,8 @@ __all__ = [
     "pool_setup", "window",
 ]
 
-LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)"}
-_KLAYOUT = {1: "kL", 2: "kH, kW"}
+LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+_KLAYOUT = {1: "kL", 2: "kH, kW", 3: "kD, kH, kW"}
 
 
 class Geom(NamedTuple):
