@@ -19,6 +19,7 @@ from .adamax import Adamax
 from .asgd import ASGD
 from .averaging import EMA, AveragedModel, swa_average
 from .clip import clip_grad_norm_, clip_grad_value_
+from .lbfgs import LBFGS
 from .lr_scheduler import (
     CosineAnnealingLR,
     ExponentialLR,
@@ -40,6 +41,7 @@ __all__ = [
     "ASGD",
     "Adadelta",
     "EMA",
+    "LBFGS",
     "SGD",
     "Adagrad",
     "Adam",

@@ -233,9 +233,13 @@ class Optimizer:
             p = by_index.get(int(k))
             if p is None:
                 raise ValueError(f"{name}: the state names parameter {k}, which no group holds")
-            state[p] = {key: _restore(name, key, v, p) for key, v in saved.items()}
+            state[p] = {key: self._restore_entry(name, key, v, p) for key, v in saved.items()}
         self.param_groups = new_groups
         self.state = state
+
+    def _restore_entry(self, name: str, key: str, value, p: Tensor):
+        """A saved state entry of ``p`` made ready for it (a rule with other state overrides)."""
+        return _restore(name, key, value, p)
 
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
