@@ -52,6 +52,7 @@ from .bayesian import BayesianConv2d, BayesianLinear
 from .bilinear import Bilinear
 from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
+from .ctc import CTCLoss
 from .distance import CosineSimilarity, PairwiseDistance
 from .dropout import Dropout, Dropout1d, Dropout2d
 from .embedding import Embedding
@@ -181,4 +182,6 @@ __all__ = [
     "PixelShuffle", "PixelUnshuffle", "Upsample", "UpsamplingBilinear2d", "UpsamplingNearest2d",
     "ParameterDict", "ParameterList", "Fold", "Unfold", "Bilinear", "ChannelShuffle",
     "MultiMarginLoss",
+    # sequence losses
+    "CTCLoss",
 ]

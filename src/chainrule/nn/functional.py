@@ -13,6 +13,7 @@ from ..ops import pad as _numpy_pad
 from ..ops import softmax as _softmax
 from ..ops.activation_extra import *  # noqa: F403
 from ..ops.bilinear import *  # noqa: F403
+from ..ops.ctc import *  # noqa: F403
 from ..ops.distance import *  # noqa: F403
 from ..ops.fold import *  # noqa: F403
 from ..ops.grid_sample import *  # noqa: F403
