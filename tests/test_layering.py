@@ -13,6 +13,7 @@ import is a violation. Imports inside functions count too.
     functional     ops
     linalg         ops   (PyTorch's module path chainrule.linalg)
     nn             ops, autograd, backend
+    distributions  ops, autograd, backend   (PyTorch's torch.distributions; at the nn level)
     optim          nn, autograd, kernels, backend
     data           autograd, backend   (autograd: the DataLoader yields Tensors)
     train          optim, nn, ops, autograd, data, io, backend   (io: resumable checkpoints)
@@ -55,6 +56,7 @@ ALLOWED: dict[str, set[str]] = {
     "functional": {"ops"},
     "linalg": {"ops"},  # PyTorch's module path torch.linalg
     "nn": {"ops", "autograd", "backend"},
+    "distributions": {"ops", "autograd", "backend"},  # torch.distributions
     "optim": {"nn", "autograd", "kernels", "backend"},
     "data": {"autograd", "backend"},
     "train": _BELOW_TRAIN | {"io"},

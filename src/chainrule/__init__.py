@@ -7,7 +7,20 @@
 [2.0, 4.0, 6.0]
 """
 
-from . import data, functional, io, linalg, models, nn, ops, optim, train, utils, vision
+from . import (
+    data,
+    distributions,
+    functional,
+    io,
+    linalg,
+    models,
+    nn,
+    ops,
+    optim,
+    train,
+    utils,
+    vision,
+)
 from . import functional as F  # noqa: N812 - the conventional alias
 from .autograd import (
     Function,
@@ -194,7 +207,7 @@ __all__ = [
     "zeros_like", "Generator", "inference_mode", "one_hot", "get_default_device",
     "get_default_dtype", "set_default_device",
     "set_default_dtype", "index_select", "repeat_interleave", "tile", "sgn", "absolute",
-    "negative", "linalg", "inverse", "det", "slogdet", "svd", "qr",
+    "negative", "linalg", "inverse", "det", "slogdet", "svd", "qr", "distributions",
     # chainrule's
     "F",
     "Function",

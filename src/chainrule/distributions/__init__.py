@@ -1,0 +1,18 @@
+"""``chainrule.distributions``: PyTorch's ``torch.distributions`` (sampling, log densities,
+entropies and KL divergences with gradients) over chainrule Tensors.
+
+>>> import chainrule as cr
+>>> from chainrule.distributions import Normal, kl_divergence
+>>> q = Normal(cr.tensor([0.5]), cr.tensor([2.0]))
+>>> round(kl_divergence(q, Normal(0.0, 1.0)).item(), 4)
+0.9319
+"""
+
+from . import constraints
+from .continuous import Exponential, Laplace, Normal, Uniform
+from .discrete import Bernoulli, Categorical, OneHotCategorical
+from .distribution import Distribution
+from .kl import kl_divergence, register_kl
+
+__all__ = ["Bernoulli", "Categorical", "Distribution", "Exponential", "Laplace", "Normal",
+           "OneHotCategorical", "Uniform", "constraints", "kl_divergence", "register_kl"]

@@ -1,0 +1,91 @@
+"""Helpers shared by the distributions: parameter broadcasting, draws, probabilities and logits."""
+
+from __future__ import annotations
+
+import numbers
+
+from ..autograd import Function, Tensor, tensor
+from ..backend import get_array_module
+from ..backend.defaults import get_default_dtype
+from ..backend.random import resolve_rng
+from ..ops import broadcast_shapes, clamp, log, log1p, sigmoid
+
+__all__ = ["broadcast_all", "clamp_probs", "draw", "finfo", "logits_to_probs", "pick_rng",
+           "probs_to_logits", "softplus", "sum_rightmost"]
+
+
+def broadcast_all(*values):
+    """Tensors of the values broadcast to one shape; numbers take the first tensor's dtype (the
+    default dtype when all are numbers), as PyTorch's ``broadcast_all``."""
+    like = next((v for v in values if isinstance(v, Tensor)), None)
+    for v in values:
+        if not isinstance(v, (Tensor, numbers.Number)):
+            raise TypeError(f"Input arguments must all be instances of numbers.Number or Tensor, "
+                            f"got {type(v).__name__}")
+    dtype = like.dtype if like is not None else get_default_dtype()
+    device = like.device if like is not None else None
+    tensors = [v if isinstance(v, Tensor) else tensor(float(v), dtype=dtype, device=device)
+               for v in values]
+    shape = broadcast_shapes(*(t.shape for t in tensors))
+    # A tensor already of the broadcast shape is kept as it is (no recorded node), so that a
+    # distribution made once from leaf parameters serves any number of backward passes.
+    return tuple(t if t.shape == shape else t.expand(shape) for t in tensors)
+
+
+def sum_rightmost(value, dim: int):
+    """``value`` summed over its ``dim`` rightmost dimensions."""
+    if dim == 0:
+        return value
+    return value.reshape(tuple(value.shape[: value.ndim - dim]) + (-1,)).sum(-1)
+
+
+class finfo:  # noqa: N801 - PyTorch's name
+    """eps and tiny of a float dtype."""
+
+    def __init__(self, dtype):
+        xp = get_array_module()
+        info = xp.finfo(dtype)
+        self.eps, self.tiny, self.min = float(info.eps), float(info.tiny), float(info.min)
+
+
+def clamp_probs(probs):
+    eps = finfo(probs.dtype).eps
+    return clamp(probs, min=eps, max=1 - eps)
+
+
+def probs_to_logits(probs, is_binary: bool = False):
+    clamped = clamp_probs(probs)
+    return log(clamped) - log1p(-clamped) if is_binary else log(clamped)
+
+
+def logits_to_probs(logits, is_binary: bool = False):
+    from ..ops import softmax
+
+    return sigmoid(logits) if is_binary else softmax(logits, dim=-1)
+
+
+class _Softplus(Function):
+    """log(1 + exp(x)) to full precision for every x (no threshold)."""
+
+    def forward(self, x):
+        return get_array_module(x).logaddexp(0, x)
+
+    def backward(self, g):
+        return g * sigmoid(self.inputs[0])
+
+
+def softplus(x):
+    return _Softplus.apply(x)
+
+
+def pick_rng(who, rng, generator):
+    if rng is not None and generator is not None:
+        raise TypeError(f"{who}: give rng or generator, not both")
+    return resolve_rng(rng if generator is None else generator, who)
+
+
+def draw(who, rng, generator, kind, shape, like, **kwargs):
+    """A Tensor of ``shape`` drawn by ``rng.<kind>`` in ``like``'s dtype and device."""
+    g = pick_rng(who, rng, generator)
+    values = getattr(g, kind)(size=tuple(shape), **kwargs).astype(like.dtype, copy=False)
+    return tensor(values, device=like.device)

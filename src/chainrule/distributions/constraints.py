@@ -1,0 +1,230 @@
+"""PyTorch's ``torch.distributions.constraints``: the sets a parameter or a sample must lie in.
+
+A constraint's ``check(value)`` returns a boolean Tensor, True where ``value`` satisfies it; a
+constraint on events (``event_dim`` > 0) reduces over the event dimensions, so the result has the
+batch shape. Distributions check their parameters and, before ``log_prob``, their values against
+these when they validate (the default).
+"""
+
+from __future__ import annotations
+
+from ..autograd import Tensor, tensor
+from ..backend import get_array_module
+
+__all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_than",
+           "greater_than_eq", "half_open_interval", "independent", "integer_interval",
+           "interval", "less_than", "lower_cholesky", "nonnegative", "nonnegative_integer",
+           "one_hot", "positive", "positive_definite", "positive_integer", "real",
+           "real_vector", "simplex", "unit_interval"]
+
+
+def _data(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+class Constraint:
+    """A set of values. ``is_discrete`` for integer-valued sets; ``event_dim`` is the number of
+    rightmost dimensions that together make one element."""
+
+    is_discrete = False
+    event_dim = 0
+
+    def check(self, value) -> Tensor:
+        """A boolean Tensor, True where ``value`` lies in the set."""
+        return tensor(self._check(_data(value)))
+
+    def _check(self, x):
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        return type(self).__name__.lstrip("_") + "()"
+
+
+class _Dependent(Constraint):
+    """A placeholder for a constraint that depends on other parameters (it cannot be checked)."""
+
+    def __init__(self, *, is_discrete=False, event_dim=0):
+        self.is_discrete = is_discrete
+        self.event_dim = event_dim
+
+    def __call__(self, *, is_discrete=False, event_dim=0):
+        return _Dependent(is_discrete=is_discrete, event_dim=event_dim)
+
+    def check(self, value):
+        raise ValueError("Cannot determine validity of dependent constraint")
+
+
+class dependent_property(property):  # noqa: N801 - PyTorch's name
+    """A property whose value is a constraint that depends on the distribution's parameters."""
+
+    def __init__(self, fn=None, *, is_discrete=False, event_dim=0):
+        super().__init__(fn)
+        self.is_discrete = is_discrete
+        self.event_dim = event_dim
+
+    def __call__(self, fn):
+        return dependent_property(fn, is_discrete=self.is_discrete, event_dim=self.event_dim)
+
+
+class _Boolean(Constraint):
+    is_discrete = True
+
+    def _check(self, x):
+        return (x == 0) | (x == 1)
+
+
+class _OneHot(Constraint):
+    is_discrete = True
+    event_dim = 1
+
+    def _check(self, x):
+        return ((x == 0) | (x == 1)).all(-1) & (x.sum(-1) == 1)
+
+
+class _IntegerInterval(Constraint):
+    is_discrete = True
+
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound, self.upper_bound = lower_bound, upper_bound
+
+    def _check(self, x):
+        return (x % 1 == 0) & (_data(self.lower_bound) <= x) & (x <= _data(self.upper_bound))
+
+    def __repr__(self):
+        return f"IntegerInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+class _IntegerGreaterThan(Constraint):
+    is_discrete = True
+
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+
+    def _check(self, x):
+        return (x % 1 == 0) & (x >= self.lower_bound)
+
+    def __repr__(self):
+        return f"IntegerGreaterThan(lower_bound={self.lower_bound})"
+
+
+class _Real(Constraint):
+    def _check(self, x):
+        return x == x  # False only for NaN
+
+
+class _GreaterThan(Constraint):
+    def __init__(self, lower_bound):
+        self.lower_bound = lower_bound
+
+    def _check(self, x):
+        return x > _data(self.lower_bound)
+
+    def __repr__(self):
+        return f"GreaterThan(lower_bound={self.lower_bound})"
+
+
+class _GreaterThanEq(_GreaterThan):
+    def _check(self, x):
+        return x >= _data(self.lower_bound)
+
+    def __repr__(self):
+        return f"GreaterThanEq(lower_bound={self.lower_bound})"
+
+
+class _LessThan(Constraint):
+    def __init__(self, upper_bound):
+        self.upper_bound = upper_bound
+
+    def _check(self, x):
+        return x < _data(self.upper_bound)
+
+    def __repr__(self):
+        return f"LessThan(upper_bound={self.upper_bound})"
+
+
+class _Interval(Constraint):
+    def __init__(self, lower_bound, upper_bound):
+        self.lower_bound, self.upper_bound = lower_bound, upper_bound
+
+    def _check(self, x):
+        return (_data(self.lower_bound) <= x) & (x <= _data(self.upper_bound))
+
+    def __repr__(self):
+        return f"Interval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+class _HalfOpenInterval(_Interval):
+    def _check(self, x):
+        return (_data(self.lower_bound) <= x) & (x < _data(self.upper_bound))
+
+    def __repr__(self):
+        return f"HalfOpenInterval(lower_bound={self.lower_bound}, upper_bound={self.upper_bound})"
+
+
+class _Independent(Constraint):
+    """``base`` with ``reinterpreted_batch_ndims`` more rightmost dimensions in each event."""
+
+    def __init__(self, base_constraint, reinterpreted_batch_ndims):
+        self.base_constraint = base_constraint
+        self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
+        self.is_discrete = base_constraint.is_discrete
+        self.event_dim = base_constraint.event_dim + reinterpreted_batch_ndims
+
+    def _check(self, x):
+        ok = self.base_constraint._check(x)
+        n = self.reinterpreted_batch_ndims
+        if ok.ndim < n:
+            raise ValueError(f"Expected value.dim() >= {n} but got {ok.ndim}")
+        return ok.reshape(ok.shape[: ok.ndim - n] + (-1,)).all(-1)
+
+    def __repr__(self):
+        return f"IndependentConstraint({self.base_constraint!r}, {self.reinterpreted_batch_ndims})"
+
+
+class _Simplex(Constraint):
+    event_dim = 1
+
+    def _check(self, x):
+        return (x >= 0).all(-1) & (abs(x.sum(-1) - 1) < 1e-6)
+
+
+class _LowerCholesky(Constraint):
+    event_dim = 2
+
+    def _check(self, x):
+        xp = get_array_module(x)
+        strictly_upper = xp.triu(x, 1)
+        diagonal = xp.diagonal(x, axis1=-2, axis2=-1)
+        return (strictly_upper == 0).all((-2, -1)) & (diagonal > 0).all(-1)
+
+
+class _PositiveDefinite(Constraint):
+    event_dim = 2
+
+    def _check(self, x):
+        xp = get_array_module(x)
+        symmetric = (abs(x - x.swapaxes(-1, -2)) <= 1e-6 * (1 + abs(x))).all((-2, -1))
+        sym = (x + x.swapaxes(-1, -2)) / 2
+        return symmetric & (xp.linalg.eigvalsh(sym)[..., 0] > 0)
+
+
+dependent = _Dependent()
+boolean = _Boolean()
+one_hot = _OneHot()
+nonnegative_integer = _IntegerGreaterThan(0)
+positive_integer = _IntegerGreaterThan(1)
+integer_interval = _IntegerInterval
+real = _Real()
+real_vector = _Independent(real, 1)
+positive = _GreaterThan(0.0)
+nonnegative = _GreaterThanEq(0.0)
+greater_than = _GreaterThan
+greater_than_eq = _GreaterThanEq
+less_than = _LessThan
+independent = _Independent
+unit_interval = _Interval(0.0, 1.0)
+interval = _Interval
+half_open_interval = _HalfOpenInterval
+simplex = _Simplex()
+lower_cholesky = _LowerCholesky()
+positive_definite = _PositiveDefinite()

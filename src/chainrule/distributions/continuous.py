@@ -1,0 +1,263 @@
+"""Normal, Laplace, Exponential and Uniform, as in ``torch.distributions``."""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd import Function
+from ..backend import get_array_module
+from ..ops import abs as _abs
+from ..ops import erf, exp, expm1, log, log1p, sign, where
+from ..ops._special import ndtr
+from . import constraints
+from ._utils import broadcast_all, draw, finfo
+from .distribution import Distribution
+
+__all__ = ["Exponential", "Laplace", "Normal", "Uniform"]
+
+_LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+
+
+class _Ndtri(Function):
+    """The standard normal quantile: an initial rational guess refined by Newton steps on ndtr."""
+
+    def forward(self, p):
+        xp = get_array_module(p)
+        q = xp.clip(p, 1e-300, 1 - 1e-16)
+        # Start from the logistic approximation, then Newton on log(ndtr) in the lower half
+        # (where ndtr keeps relative precision) and on the mirrored upper half.
+        lower = q <= 0.5
+        r = xp.where(lower, q, 1 - q)
+        x = xp.sqrt(-2 * xp.log(r))
+        x = -(x - (2.30753 + 0.27061 * x) / (1 + 0.99229 * x + 0.04481 * x * x))
+        for _ in range(60):
+            cdf = ndtr(x)
+            pdf = xp.exp(-0.5 * x * x - _LOG_SQRT_2PI)
+            step = (xp.log(cdf) - xp.log(r)) * cdf / pdf
+            x = x - step
+            if float(xp.max(xp.abs(step))) < 1e-15 * (1 + float(xp.max(xp.abs(x)))):
+                break
+        x = xp.where(lower, x, -x)
+        x = xp.where(p == 0, -xp.inf, xp.where(p == 1, xp.inf, x))
+        return xp.where((p < 0) | (p > 1), xp.nan, x).astype(p.dtype, copy=False)
+
+    def backward(self, g):
+        return g * math.sqrt(2 * math.pi) * exp(0.5 * self.output * self.output)
+
+
+def ndtri(p):
+    return _Ndtri.apply(p)
+
+
+class Normal(Distribution):
+    """The normal distribution N(loc, scale^2).
+
+    >>> import chainrule as cr
+    >>> d = cr.distributions.Normal(cr.tensor([0.0, 1.0]), cr.tensor([1.0, 2.0]))
+    >>> d.log_prob(cr.tensor([0.0, 1.0])).exp().tolist()  # doctest: +ELLIPSIS
+    [0.398942..., 0.199471...]
+    """
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, (), validate_args)
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def stddev(self):
+        return self.scale
+
+    @property
+    def variance(self):
+        return self.scale * self.scale
+
+    def rsample(self, sample_shape=(), *, rng=None, generator=None):
+        shape = self._extended_shape(sample_shape)
+        eps = draw("Normal.rsample", rng, generator, "standard_normal", shape, self.loc)
+        return self.loc + eps * self.scale
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        z = (value - self.loc) / self.scale
+        return -0.5 * z * z - log(self.scale) - _LOG_SQRT_2PI
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return 0.5 * (1 + erf((value - self.loc) / (self.scale * math.sqrt(2))))
+
+    def icdf(self, value):
+        return self.loc + self.scale * ndtri(value)
+
+    def entropy(self):
+        return 0.5 + _LOG_SQRT_2PI + log(self.scale)
+
+
+class Laplace(Distribution):
+    """The Laplace distribution with location ``loc`` and scale ``scale``."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+
+    def __init__(self, loc, scale, validate_args=None):
+        self.loc, self.scale = broadcast_all(loc, scale)
+        super().__init__(self.loc.shape, (), validate_args)
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        return 2 * self.scale * self.scale
+
+    @property
+    def stddev(self):
+        return math.sqrt(2) * self.scale
+
+    def rsample(self, sample_shape=(), *, rng=None, generator=None):
+        shape = self._extended_shape(sample_shape)
+        low = finfo(self.loc.dtype).eps - 1
+        u = draw("Laplace.rsample", rng, generator, "uniform", shape, self.loc, low=low, high=1.0)
+        return self.loc - self.scale * sign(u) * log1p(-_abs(u))
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return -log(2 * self.scale) - _abs(value - self.loc) / self.scale
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        d = value - self.loc
+        return 0.5 - 0.5 * sign(d) * expm1(-_abs(d) / self.scale)
+
+    def icdf(self, value):
+        term = value - 0.5
+        return self.loc - self.scale * sign(term) * log1p(-2 * _abs(term))
+
+    def entropy(self):
+        return 1 + log(2 * self.scale)
+
+
+class Exponential(Distribution):
+    """The exponential distribution with rate ``rate`` (mean ``1 / rate``)."""
+
+    arg_constraints = {"rate": constraints.positive}
+    support = constraints.nonnegative
+    has_rsample = True
+
+    def __init__(self, rate, validate_args=None):
+        (self.rate,) = broadcast_all(rate)
+        super().__init__(self.rate.shape, (), validate_args)
+
+    @property
+    def mean(self):
+        return 1 / self.rate
+
+    @property
+    def mode(self):
+        return self.rate * 0
+
+    @property
+    def stddev(self):
+        return 1 / self.rate
+
+    @property
+    def variance(self):
+        return self.rate ** -2
+
+    def rsample(self, sample_shape=(), *, rng=None, generator=None):
+        shape = self._extended_shape(sample_shape)
+        e = draw("Exponential.rsample", rng, generator, "standard_exponential", shape, self.rate)
+        return e / self.rate
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return log(self.rate) - self.rate * value
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return 1 - exp(-self.rate * value)
+
+    def icdf(self, value):
+        return -log1p(-value) / self.rate
+
+    def entropy(self):
+        return 1 - log(self.rate)
+
+
+class Uniform(Distribution):
+    """The uniform distribution on the half-open interval [low, high)."""
+
+    arg_constraints = {"low": constraints.dependent(is_discrete=False, event_dim=0),
+                       "high": constraints.dependent(is_discrete=False, event_dim=0)}
+    has_rsample = True
+
+    def __init__(self, low, high, validate_args=None):
+        self.low, self.high = broadcast_all(low, high)
+        super().__init__(self.low.shape, (), validate_args)
+        if self._validate_args and not bool((self.low.data < self.high.data).all()):
+            raise ValueError(f"Uniform: low must be below high everywhere, got low={self.low} "
+                             f"and high={self.high}")
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self):
+        return constraints.interval(self.low, self.high)
+
+    @property
+    def mean(self):
+        return (self.high + self.low) / 2
+
+    @property
+    def mode(self):
+        return self.high * math.nan
+
+    @property
+    def stddev(self):
+        return (self.high - self.low) / 12 ** 0.5
+
+    @property
+    def variance(self):
+        return (self.high - self.low) ** 2 / 12
+
+    def rsample(self, sample_shape=(), *, rng=None, generator=None):
+        shape = self._extended_shape(sample_shape)
+        u = draw("Uniform.rsample", rng, generator, "random", shape, self.low)
+        return self.low + u * (self.high - self.low)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        inside = (self.low <= value) & (value < self.high)
+        return where(inside, -log(self.high - self.low), -math.inf)
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return ((value - self.low) / (self.high - self.low)).clamp(min=0, max=1)
+
+    def icdf(self, value):
+        return value * (self.high - self.low) + self.low
+
+    def entropy(self):
+        return log(self.high - self.low)
