@@ -28,6 +28,8 @@ import is a violation. Imports inside functions count too.
     distributed    train and everything below it
     utils          data   (PyTorch's module path chainrule.utils.data)
     vision         data, autograd, backend   (torchvision's datasets and transforms; host-side)
+    backends       nothing of ours   (PyTorch's switches: determinism, cudnn, matmul precision)
+    compiler       nothing of ours   (chainrule.compile: torch.compile's signature, runs eagerly)
     cli            anything; nothing imports cli
 
 The package root (chainrule/__init__.py) is the public facade and may import any layer but cli; no
@@ -71,6 +73,8 @@ ALLOWED: dict[str, set[str]] = {
     "distributed": {"train", "io"} | _BELOW_TRAIN,
     "utils": {"data"},  # PyTorch's module path torch.utils.data
     "vision": {"data", "autograd", "backend"},  # torchvision's datasets and transforms
+    "backends": set(),  # PyTorch's torch.backends switches (recorded; no effect on the CPU)
+    "compiler": set(),  # torch.compile's signature; runs eagerly
 }
 ALL_LAYERS = set(ALLOWED) | {"cli"}
 ALLOWED["cli"] = ALL_LAYERS | {ROOT}

@@ -8,6 +8,8 @@
 """
 
 from . import (
+    backends,
+    compiler,
     data,
     distributions,
     functional,
@@ -62,6 +64,14 @@ from .backend.dtypes import (
     uint8,
 )
 from .backend.random import Generator, default_generator, initial_seed, manual_seed, seed
+from .backends import (
+    are_deterministic_algorithms_enabled,
+    get_float32_matmul_precision,
+    is_deterministic_algorithms_warn_only_enabled,
+    set_float32_matmul_precision,
+    use_deterministic_algorithms,
+)
+from .compiler import compile  # noqa: A004 - PyTorch's name
 from .io.serialize import load, save
 from .ops import (
     abs,  # noqa: A004 - PyTorch's top-level name
@@ -239,3 +249,6 @@ __all__ = [
     "value_and_grad",
 ]
 __all__ += _einsum_names + _math_names + _rearrange_names + _select_names + _stats_names
+__all__ += ["are_deterministic_algorithms_enabled", "backends", "compile", "compiler",
+            "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled",
+            "set_float32_matmul_precision", "use_deterministic_algorithms"]
