@@ -21,7 +21,7 @@ from contextvars import ContextVar
 import numpy
 
 __all__ = ["Generator", "default_generator", "generator_scope", "initial_seed", "manual_seed",
-           "resolve_rng", "seed"]
+           "note_draw", "resolve_rng", "seed", "watch_draws"]
 
 _state = {"generator": numpy.random.default_rng(), "seed": None}
 
@@ -118,7 +118,33 @@ def default_generator() -> numpy.random.Generator:
     """The generator that ``rng=None`` falls back to: the process-wide one, or inside a
     ``generator_scope`` that scope's."""
     scoped = _scoped.get()
-    return _state["generator"] if scoped is None else scoped.get()
+    gen = _state["generator"] if scoped is None else scoped.get()
+    if _watchers.get():
+        note_draw(gen)
+    return gen
+
+
+# Callbacks told of every generator a random op is about to draw from (``chainrule.func.vmap``'s
+# randomness modes); a tuple, innermost watcher last, empty outside any ``watch_draws`` block.
+_watchers: ContextVar[tuple] = ContextVar("chainrule_draw_watchers", default=())
+
+
+@contextmanager
+def watch_draws(callback):
+    """Inside the block, in this thread, call ``callback(generator)`` before each random draw
+    that goes through ``resolve_rng``, ``default_generator`` or ``note_draw``."""
+    token = _watchers.set(_watchers.get() + (callback,))
+    try:
+        yield
+    finally:
+        _watchers.reset(token)
+
+
+def note_draw(gen) -> None:
+    """Tell the watchers (``watch_draws``) that a random op is about to draw from ``gen``; ops
+    that draw from a generator they were handed (not via ``resolve_rng``) call this."""
+    for callback in _watchers.get():
+        callback(gen)
 
 
 def resolve_rng(rng, who: str) -> numpy.random.Generator:
@@ -128,12 +154,13 @@ def resolve_rng(rng, who: str) -> numpy.random.Generator:
         TypeError: naming ``who`` when ``rng`` is neither None nor a ``numpy.random.Generator``.
     """
     if rng is None:
-        scoped = _scoped.get()
-        return _state["generator"] if scoped is None else scoped.get()
+        return default_generator()
     if not isinstance(rng, numpy.random.Generator):
         raise TypeError(
             f"{who}: rng must be a numpy.random.Generator (e.g. numpy.random.default_rng(0)) "
             f"or None (the default generator, seeded by chainrule.manual_seed), "
             f"got {type(rng).__name__}"
         )
+    if _watchers.get():
+        note_draw(rng)
     return rng

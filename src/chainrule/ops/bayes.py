@@ -25,6 +25,7 @@ import math
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..backend.random import note_draw
 from ..kernels import K
 from .activation import softplus
 from .elementwise import log
@@ -113,4 +114,5 @@ def standard_normal(rng, shape, dtype):
     Drawn from the numpy Generator ``rng`` by the Box-Muller transform of its uniforms
     (``kernels.bayes.standard_normal``: several times faster than ``rng.standard_normal``).
     """
+    note_draw(rng)
     return K.standard_normal(rng, tuple(shape), dtype)

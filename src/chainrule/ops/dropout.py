@@ -10,7 +10,7 @@ from __future__ import annotations
 from .. import backend
 from ..autograd.tensor import Tensor
 from ..backend import device_of, to_device
-from ..backend.random import default_generator
+from ..backend.random import default_generator, note_draw
 from .elementwise import mul
 
 __all__ = ["dropout", "dropout1d", "dropout2d"]
@@ -35,6 +35,8 @@ def _masked(x, p, mask_shape, rng):
         raise TypeError(f"dropout: input must be floating point, got dtype {data.dtype}")
     if rng is None:
         rng = default_generator()
+    else:
+        note_draw(rng)
     draw_dtype = data.dtype if data.dtype.itemsize >= 4 else "float32"  # Generator.random: f32/f64
     keep = rng.random(mask_shape, dtype=draw_dtype) >= p
     mask = keep.astype(data.dtype)

@@ -1,0 +1,309 @@
+"""``grad``, ``grad_and_value``, ``vjp``, ``jvp``, ``jacrev``, ``jacfwd`` and ``hessian``.
+
+Each transform runs the function on fresh leaves made from the differentiated arguments and asks
+the engine (reverse mode) for the derivatives. Inside another transform (``grad(grad(f))``,
+``jacfwd(jacrev(f))``), or when an argument already requires grad, the derivatives are recorded
+(``create_graph``) so that the outer level can differentiate them again; otherwise they are
+returned detached. Gradients are computed even under ``no_grad``, as PyTorch's are.
+"""
+
+from __future__ import annotations
+
+import functools
+import numbers
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from ..autograd import Tensor, enable_grad, is_grad_enabled
+from ..autograd import grad as _engine_grad
+from ..backend import get_array_module
+from ..ops.join import stack
+from ._pytree import flatten, unflatten
+
+__all__ = ["grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp", "vjp"]
+
+_depth: ContextVar[int] = ContextVar("chainrule_func_depth", default=0)
+
+
+@contextmanager
+def _level():
+    token = _depth.set(_depth.get() + 1)
+    try:
+        with enable_grad():
+            yield
+    finally:
+        _depth.reset(token)
+
+
+def _tensors(tree):
+    return [t for t in flatten(tree)[0] if isinstance(t, Tensor)]
+
+
+def _wants_graph(*trees) -> bool:
+    """Record the derivatives: inside another transform, or for an outer ``backward``."""
+    return _depth.get() > 0 or (is_grad_enabled() and any(
+        t.requires_grad for tree in trees for t in _tensors(tree)))
+
+
+def _argnums(who, argnums, nargs):
+    many = isinstance(argnums, tuple)
+    nums = argnums if many else (argnums,)
+    if not nums:
+        raise ValueError(f"{who}: argnums must be an int or a non-empty tuple of ints, got ()")
+    for n in nums:
+        if not isinstance(n, numbers.Integral) or isinstance(n, bool):
+            raise TypeError(f"{who}: argnums must be an int or a tuple of ints, got {argnums!r}")
+        if not -nargs <= n < nargs:
+            raise ValueError(f"{who}: argnums {n} is out of range for a function called with "
+                             f"{nargs} positional argument(s)")
+    nums = tuple(int(n) % nargs for n in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"{who}: argnums must not repeat an argument, got {argnums!r}")
+    return nums, many
+
+
+def _leaf(who, where, t, create):
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{who}: {where} must be a Tensor (or a tuple/list/dict of Tensors), "
+                        f"got {type(t).__name__}")
+    if t._data.dtype.kind != "f":
+        raise TypeError(f"{who}: {where} must be floating point to be differentiated, got dtype "
+                        f"{t.dtype}")
+    return t.view_as(t) if create and t.requires_grad else t.detach().requires_grad_(True)
+
+
+def _prepare(who, args, nums, create):
+    """Arguments with the differentiated ones replaced by leaves; the leaves and their specs."""
+    args, leaves, specs = list(args), [], []
+    for n in nums:
+        flat, spec = flatten(args[n])
+        new = [_leaf(who, f"argument {n}", t, create) for t in flat]
+        args[n] = unflatten(new, spec)
+        leaves.append(new)
+        specs.append(spec)
+    return tuple(args), leaves, specs
+
+
+def _zeros(like):
+    return Tensor(get_array_module(like._data).zeros_like(like._data))
+
+
+def _backward(outputs, seeds, inputs, create):
+    """``sum_k seeds_k^T d outputs_k / d inputs``, zeros where nothing depends on an input."""
+    live = [(o, s) for o, s in zip(outputs, seeds) if o.requires_grad]
+    found = (None,) * len(inputs)
+    if live and inputs:
+        found = _engine_grad([o for o, _ in live], list(inputs), [s for _, s in live],
+                             retain_graph=True, create_graph=create, allow_unused=True)
+    return [_zeros(x) if g is None else (g if create else g.detach())
+            for x, g in zip(inputs, found)]
+
+
+def _regroup(flat, leaves, specs, many):
+    out, at = [], 0
+    for group, spec in zip(leaves, specs):
+        out.append(unflatten(flat[at:at + len(group)], spec))
+        at += len(group)
+    return tuple(out) if many else out[0]
+
+
+def _detached(tree, create):
+    if create:
+        return tree
+    flat, spec = flatten(tree)
+    return unflatten([t.detach() if isinstance(t, Tensor) else t for t in flat], spec)
+
+
+def _split_aux(who, out, has_aux):
+    if not has_aux:
+        return out, None
+    if not isinstance(out, tuple) or len(out) != 2:
+        raise ValueError(f"{who}: with has_aux=True the function must return a tuple "
+                         f"(output, aux), got {type(out).__name__}")
+    return out
+
+
+def grad_and_value(func, argnums=0, has_aux: bool = False):
+    """``func``'s gradient with respect to the ``argnums`` arguments, and its value.
+
+    The wrapped function returns ``(gradient, value)``, or ``(gradient, (value, aux))`` with
+    ``has_aux``. ``func`` must return a 0-d Tensor; each differentiated argument may be a Tensor
+    or a tuple/list/dict of them, and its gradient has the same structure (a tuple of those for
+    a tuple ``argnums``).
+    """
+    who = "grad_and_value"
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        nums, many = _argnums(who, argnums, len(args))
+        create = _wants_graph(args, kwargs)
+        with _level():
+            new_args, leaves, specs = _prepare(who, args, nums, create)
+            value, aux = _split_aux(who, func(*new_args, **kwargs), has_aux)
+            if not isinstance(value, Tensor) or value.ndim != 0:
+                got = (f"a Tensor of shape {tuple(value.shape)}" if isinstance(value, Tensor)
+                       else type(value).__name__)
+                raise RuntimeError(f"{who}: the function must return a 0-d (scalar) Tensor, got "
+                                   f"{got}; use vjp or jacrev for other outputs")
+            flat = [x for group in leaves for x in group]
+            one = Tensor(get_array_module(value._data).ones_like(value._data))
+            grads = _backward([value], [one], flat, create)
+        result = _regroup(grads, leaves, specs, many)
+        value = _detached(value, create)
+        return (result, (value, _detached(aux, create))) if has_aux else (result, value)
+
+    return wrapper
+
+
+def grad(func, argnums=0, has_aux: bool = False):
+    """``func``'s gradient with respect to the ``argnums`` arguments, as a function.
+
+    ``grad(f)(x)`` is df/dx for a 0-d ``f(x)``; ``(gradient, aux)`` with ``has_aux``. Compose it
+    (``grad(grad(f))``, ``vmap(grad(f))`` for per-sample gradients) freely.
+
+    >>> import chainrule as cr
+    >>> grad(lambda x: (x ** 3).sum())(cr.tensor([1.0, 2.0])).tolist()
+    [3.0, 12.0]
+    """
+    inner = grad_and_value(func, argnums, has_aux)
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        g, value = inner(*args, **kwargs)
+        return (g, value[1]) if has_aux else g
+
+    return wrapper
+
+
+def _check_tensors(who, what, flat):
+    for t in flat:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{who}: {what} must be Tensors (or tuples/lists/dicts of them), "
+                            f"got {type(t).__name__}")
+
+
+def vjp(func, *primals, has_aux: bool = False):
+    """``(func(*primals), vjp_fn)``: ``vjp_fn(cotangents)`` is ``cotangents^T J``, a tuple with
+    one entry per primal (``(output, vjp_fn, aux)`` with ``has_aux``). ``vjp_fn`` may be called
+    several times."""
+    who = "vjp"
+    create = _wants_graph(primals)
+    with _level():
+        new_args, leaves, specs = _prepare(who, primals, range(len(primals)), create)
+        out, aux = _split_aux(who, func(*new_args), has_aux)
+    outs, out_spec = flatten(out)
+    _check_tensors(who, "the function's outputs", outs)
+    flat = [x for group in leaves for x in group]
+
+    def vjp_fn(cotangents):
+        cots, spec = flatten(cotangents)
+        if spec != out_spec or any(not isinstance(c, Tensor) or tuple(c.shape) != tuple(o.shape)
+                                   for c, o in zip(cots, outs)):
+            raise ValueError(f"vjp_fn: cotangents must have the structure and shapes of the "
+                             f"outputs {[tuple(o.shape) for o in outs]}, got "
+                             f"{[tuple(getattr(c, 'shape', ())) for c in cots]}")
+        with _level():
+            grads = _backward(outs, cots, flat, create)
+        return tuple(unflatten(grads[sum(map(len, leaves[:i])):][:len(g)], s)
+                     for i, (g, s) in enumerate(zip(leaves, specs)))
+
+    result = (_detached(out, create), vjp_fn)
+    return result + (_detached(aux, create),) if has_aux else result
+
+
+def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False):
+    """``(func(*primals), J tangents)``, computed in reverse mode by the double-backward trick
+    (as ``autograd.functional.jvp``): ``u -> J^T u`` is linear, and its vector-Jacobian product
+    with the tangents is ``J tangents`` (chainrule has no forward mode). ``strict`` is PyTorch's
+    and must be False."""
+    who = "jvp"
+    if strict:
+        raise ValueError("jvp: strict=True is not supported (PyTorch's is not implemented either)")
+    if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
+        raise TypeError(f"jvp: primals and tangents must be tuples, got "
+                        f"{type(primals).__name__} and {type(tangents).__name__}")
+    create = _wants_graph(primals, tangents)
+    with _level():
+        new_args, leaves, specs = _prepare(who, tuple(primals), range(len(primals)), create)
+        flat = [x for group in leaves for x in group]
+        tans, tan_spec = flatten(tuple(tangents))
+        if tan_spec != flatten(tuple(primals))[1] or any(
+                not isinstance(t, Tensor) or tuple(t.shape) != tuple(x.shape)
+                for t, x in zip(tans, flat)):
+            raise ValueError(f"jvp: tangents must have the structure and shapes of primals "
+                             f"{[tuple(x.shape) for x in flat]}, got "
+                             f"{[tuple(getattr(t, 'shape', ())) for t in tans]}")
+        out, aux = _split_aux(who, func(*new_args), has_aux)
+        outs, out_spec = flatten(out)
+        _check_tensors(who, "the function's outputs", outs)
+        dummies = [_zeros(o).requires_grad_(True) for o in outs]
+        jt_u = _backward(outs, dummies, flat, True)  # J^T u, linear in u
+        jv = _backward(jt_u, tans, dummies, create)
+    result = (_detached(out, create), unflatten(jv, out_spec))
+    return result + (_detached(aux, create),) if has_aux else result
+
+
+def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None,
+           _preallocate_and_copy: bool = False):
+    """The Jacobian of ``func`` with respect to the ``argnums`` arguments, as a function.
+
+    One backward pass per output element (reverse mode). For each output Tensor, the Jacobian
+    with respect to an input Tensor has shape ``output.shape + input.shape``; outputs and inputs
+    given as tuples/lists/dicts give nested results (outputs outside, inputs inside), as PyTorch.
+    ``chunk_size`` is accepted (a positive int or None); the rows are computed one at a time.
+    """
+    who = "jacrev"
+    if chunk_size is not None and (not isinstance(chunk_size, numbers.Integral)
+                                   or isinstance(chunk_size, bool) or chunk_size < 1):
+        raise ValueError(f"{who}: chunk_size must be None or a positive int, got {chunk_size!r}")
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        nums, many = _argnums(who, argnums, len(args))
+        create = _wants_graph(args, kwargs)
+        with _level():
+            new_args, leaves, specs = _prepare(who, args, nums, create)
+            out, aux = _split_aux(who, func(*new_args, **kwargs), has_aux)
+            outs, out_spec = flatten(out)
+            _check_tensors(who, "the function's outputs", outs)
+            flat = [x for group in leaves for x in group]
+            jacs = [_regroup(_jacobian_of(o, flat, create), leaves, specs, many) for o in outs]
+        result = unflatten(jacs, out_spec)
+        return (result, _detached(aux, create)) if has_aux else result
+
+    return wrapper
+
+
+def _jacobian_of(out, inputs, create):
+    """Per input, ``d out / d input`` shaped ``out.shape + input.shape``."""
+    n = out._data.size
+    if n == 0:
+        return [Tensor(get_array_module(x._data).zeros(tuple(out.shape) + tuple(x.shape),
+                                                        x._data.dtype)) for x in inputs]
+    xp = get_array_module(out._data)
+    rows = [[] for _ in inputs]
+    for k in range(n):
+        onehot = xp.zeros(n, out._data.dtype)
+        onehot[k] = 1
+        for row, g in zip(rows, _backward([out], [Tensor(onehot.reshape(out._data.shape))],
+                                          inputs, create)):
+            row.append(g)
+    return [stack(row).reshape(tuple(out.shape) + tuple(x.shape))
+            for row, x in zip(rows, inputs)]
+
+
+def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
+    """The Jacobian of ``func``, with PyTorch's ``jacfwd`` signature and values, computed in
+    reverse mode as ``jacrev`` (chainrule has no forward mode): one backward pass per output
+    element, so it is slower than PyTorch's for functions with many outputs and few inputs.
+    ``randomness`` is validated; the function is called once, outside any ``vmap``."""
+    if randomness not in ("error", "different", "same"):
+        raise ValueError(f"jacfwd: randomness must be 'error', 'different' or 'same', got "
+                         f"{randomness!r}")
+    return jacrev(func, argnums, has_aux=has_aux)
+
+
+def hessian(func, argnums=0):
+    """The Hessian of a 0-d ``func`` with respect to the ``argnums`` arguments:
+    ``jacfwd(jacrev(func, argnums), argnums)``, both computed in reverse mode."""
+    return jacfwd(jacrev(func, argnums), argnums)
