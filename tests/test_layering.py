@@ -12,6 +12,7 @@ import is a violation. Imports inside functions count too.
     kernels        backend   (array-level kernels: plain references beside fast versions)
     functional     ops
     linalg         ops   (PyTorch's module path chainrule.linalg)
+    special        ops   (PyTorch's module path chainrule.special)
     nn             ops, autograd, backend
     distributions  ops, autograd, backend   (PyTorch's torch.distributions; at the nn level)
     optim          nn, autograd, kernels, backend
@@ -58,6 +59,7 @@ ALLOWED: dict[str, set[str]] = {
     "kernels": {"backend"},
     "functional": {"ops"},
     "linalg": {"ops"},  # PyTorch's module path torch.linalg
+    "special": {"ops"},  # PyTorch's module path torch.special
     "nn": {"ops", "autograd", "backend"},
     "distributions": {"ops", "autograd", "backend"},  # torch.distributions
     "optim": {"nn", "autograd", "kernels", "backend"},

@@ -20,6 +20,7 @@ from . import (
     nn,
     ops,
     optim,
+    special,
     train,
     utils,
     vision,
@@ -158,8 +159,12 @@ from .ops.math import *  # noqa: F403 - floor, erf, log1p, atan2, isnan...
 from .ops.math import __all__ as _math_names
 from .ops.rearrange import *  # noqa: F403 - cumsum, flip, roll, unbind, meshgrid...
 from .ops.rearrange import __all__ as _rearrange_names
+from .ops.scan import *  # noqa: F403 - cumprod, cummax, cummin, logcumsumexp
+from .ops.scan import __all__ as _scan_names
 from .ops.select import *  # noqa: F403 - nonzero, unique, scatter, isclose, normal...
 from .ops.select import __all__ as _select_names
+from .ops.special_fns import *  # noqa: F403 - lgamma, digamma, erfinv, xlogy, logit...
+from .ops.special_fns import __all__ as _special_fn_names
 from .ops.stats import *  # noqa: F403 - prod, amax, norm, median...
 from .ops.stats import __all__ as _stats_names
 from .ops.svd import qr_old as qr
@@ -219,6 +224,7 @@ __all__ = [
     "get_default_dtype", "set_default_device",
     "set_default_dtype", "index_select", "repeat_interleave", "tile", "sgn", "absolute",
     "negative", "linalg", "inverse", "det", "slogdet", "svd", "qr", "distributions",
+    "special",
     # chainrule's
     "F",
     "Function",
@@ -254,3 +260,4 @@ __all__ += _einsum_names + _math_names + _rearrange_names + _select_names + _sta
 __all__ += ["are_deterministic_algorithms_enabled", "backends", "compile", "compiler",
             "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled",
             "set_float32_matmul_precision", "use_deterministic_algorithms"]
+__all__ += _scan_names + _special_fn_names

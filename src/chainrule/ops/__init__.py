@@ -19,8 +19,10 @@ from . import (
     pool,
     rearrange,
     reduce,
+    scan,
     select,
     shape,
+    special_fns,
     stats,
     volumetric,
 )
@@ -52,9 +54,11 @@ from .pool import *  # noqa: F403
 from .rearrange import *  # noqa: F403
 from .reduce import *  # noqa: F403
 from .repeat import *  # noqa: F403
+from .scan import *  # noqa: F403
 from .select import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .softmax import *  # noqa: F403
+from .special_fns import *  # noqa: F403
 from .stats import *  # noqa: F403
 from .volumetric import *  # noqa: F403
 
@@ -79,9 +83,11 @@ __all__ = (
     + pool.__all__
     + rearrange.__all__
     + reduce.__all__
+    + scan.__all__
     + _repeat.__all__
     + select.__all__
     + shape.__all__
+    + special_fns.__all__
     + _softmax.__all__
     + stats.__all__
     + volumetric.__all__

@@ -1,0 +1,196 @@
+"""Running products, extremes and log-sum-exps, PyTorch's names: cumprod, cummax, cummin,
+logcumsumexp.
+
+    y_i = x_0 x_1 ... x_i          dL/dx_j = E_j (g_j + x_{j+1} (g_{j+1} + x_{j+2} (...)))
+    (values, indices) = running max; the gradient of each value goes to the entry it came from
+    y_i = log(e^x_0 + ... + e^x_i)  dL/dx_j = sum_{i >= j} g_i e^(x_j - y_i)
+
+The running product's gradient is computed without dividing by any x_k (which fails at a zero):
+E_j is the product of the entries before j, and the bracket is a running sum taken from the end,
+so it is exact with zeros in the input (as ``prod``'s). For ``create_graph`` its ``composite``
+gives the running product as recorded multiplies. The log-sum-exp's gradient splits g into its
+positive and negative parts and sums each in log space from the end (every e^(x_j - y_i) <= 1),
+so it neither overflows nor divides; log 0 (where g has no part of a sign) is a finite number far
+below the others, so that the result is 0 there and differentiating again stays finite.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._args import dim_or_axis
+from .elementwise import exp, log, where
+from .indexing import scatter_add_along
+from .join import concat
+from .rearrange import Flip
+from .shape import _one_axis, getitem
+
+__all__ = ["cummax", "cummin", "cumprod", "logcumsumexp"]
+
+
+def _axis(op, x, dim, axis):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(x).__name__}")
+    dim = dim_or_axis(op, axis, dim)
+    if dim is None:
+        raise TypeError(f"{op}: dim is required (PyTorch's); flatten first for a running "
+                        "result over all elements")
+    return _one_axis(op, dim, max(x.ndim, 1))
+
+
+def _along(x, axis, i):
+    """The slice ``i`` (an int or a slice) of ``x`` along ``axis``."""
+    return (slice(None),) * axis + (i,)
+
+
+class CumProd(Function):
+    def forward(self, x):
+        return get_array_module(x).cumprod(x, axis=self.axis)
+
+    def backward(self, g):
+        x, gd = self.inputs[0]._data, g._data
+        xp = get_array_module(x, gd)
+        ax, n = self.axis, x.shape[self.axis]
+        out = xp.zeros(x.shape, xp.result_type(x, gd))
+        if n == 0:
+            return Tensor(out)
+        # running = g_j + x_{j+1} running_{j+1}, from the end
+        running = gd[_along(x, ax, n - 1)].copy()
+        out[_along(x, ax, n - 1)] = running
+        for j in range(n - 2, -1, -1):
+            running = gd[_along(x, ax, j)] + x[_along(x, ax, j + 1)] * running
+            out[_along(x, ax, j)] = running
+        ones = xp.ones(x.shape[:ax] + (1,) + x.shape[ax + 1:], x.dtype)
+        before = xp.cumprod(xp.concatenate([ones, x], axis=ax), axis=ax)[_along(x, ax,
+                                                                              slice(0, n))]
+        return Tensor(out * before)
+
+    def composite(self, x):  # the running product as recorded multiplies, for create_graph
+        ax, n = self.axis, x.shape[self.axis]
+        if n == 0:
+            return x * 1
+        parts = [getitem(x, _along(x, ax, slice(0, 1)))]
+        for i in range(1, n):
+            parts.append(parts[-1] * getitem(x, _along(x, ax, slice(i, i + 1))))
+        return concat(parts, ax)
+
+
+def cumprod(input, dim=None, *, dtype=None, axis=None):  # noqa: A002 - PyTorch's name
+    """Running products along ``dim``; the gradient is exact where the input holds zeros."""
+    ax = _axis("cumprod", input, dim, axis)
+    x = input
+    if dtype is not None:
+        x = x.astype(dtype)
+    elif x.dtype.kind in "biu":  # PyTorch multiplies integers and booleans in int64
+        x = x.astype("int64")
+    if x.ndim == 0:
+        return x * 1
+    return CumProd.apply(x, axis=ax)
+
+
+class ValuesIndices(NamedTuple):
+    """``cummax``/``cummin``: the running extreme and the position it was taken from."""
+
+    values: Tensor
+    indices: Tensor
+
+
+class RunningExtreme(Function):
+    """Running max (``largest``) or min along ``axis``, with indices.
+
+    Ties take the later position and a NaN stays the extreme from where it appears (each later NaN
+    taking over), as PyTorch's ``cummax``/``cummin``.
+    """
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        ax = self.axis
+        values = (xp.maximum if self.largest else xp.minimum).accumulate(x, axis=ax)
+        shape = [1] * x.ndim
+        shape[ax] = x.shape[ax]
+        pos = xp.arange(x.shape[ax]).reshape(shape)
+        hit = x == values
+        if x.dtype.kind == "f":
+            hit |= xp.isnan(x)
+        indices = xp.maximum.accumulate(xp.where(hit, pos, 0), axis=ax).astype("int64")
+        self.indices = indices  # the caller may drop the indices Tensor before backward
+        return values, indices
+
+    def backward(self, g, _):
+        return scatter_add_along(g, self.axis, Tensor(self.indices), self.inputs[0].shape)
+
+
+def _running_extreme(op, largest, input, dim, axis):  # noqa: A002
+    ax = _axis(op, input, dim, axis)
+    if input.ndim == 0:
+        xp = get_array_module(input._data)
+        return ValuesIndices(input * 1 if input.dtype.kind == "f" else input,
+                             Tensor(xp.zeros((), "int64")))
+    if input.shape[ax] == 0:
+        xp = get_array_module(input._data)
+        return ValuesIndices(input * 1 if input.dtype.kind == "f" else input,
+                             Tensor(xp.zeros(input.shape, "int64")))
+    return ValuesIndices(*RunningExtreme.apply(input, axis=ax, largest=largest))
+
+
+def cummax(input, dim=None, *, axis=None):  # noqa: A002 - PyTorch's name
+    """Running maximum along ``dim``: ``(values, indices)``; each value's gradient goes to the
+    entry it came from (ties: the later one, as PyTorch)."""
+    return _running_extreme("cummax", True, input, dim, axis)
+
+
+def cummin(input, dim=None, *, axis=None):  # noqa: A002 - PyTorch's name
+    """Running minimum along ``dim``: ``(values, indices)``, as ``cummax``."""
+    return _running_extreme("cummin", False, input, dim, axis)
+
+
+class LogCumSumExp(Function):
+    def forward(self, x):
+        return get_array_module(x).logaddexp.accumulate(x, axis=self.axis)
+
+    def backward(self, g):
+        x, y = self.inputs[0], self.output
+        xp = get_array_module(g._data)
+        pos, neg = g._data > 0, g._data < 0
+        lowest = _far_below(xp, x._data, y._data, g._data)  # log 0, finite: no inf - inf below
+        # log|g| on each side, with 1 standing in elsewhere so that no log(0) is recorded
+        log_pos = where(Tensor(pos), log(where(Tensor(pos), g, 1.0)), lowest)
+        log_neg = where(Tensor(neg), log(where(Tensor(neg), -g, 1.0)), lowest)
+        return exp(_reverse_lcse(log_pos - y, self.axis) + x) - exp(
+            _reverse_lcse(log_neg - y, self.axis) + x)
+
+
+def _far_below(xp, x, y, g):
+    """A finite stand-in for log 0: so far below every finite x, y and log|g| that e^(it + x - y)
+    is 0, yet small enough in size that differentiating again does not overflow."""
+    size = 0.0
+    nonzero = g[g != 0]
+    with xp.errstate(all="ignore"):
+        for a in (x, y, xp.log(xp.abs(nonzero))):
+            finite = xp.abs(a[xp.isfinite(a)])
+            if finite.size:
+                size = max(size, float(finite.max()))
+    return -(3 * size + 1000.0)
+
+
+def _reverse_lcse(t, axis):
+    return Flip.apply(LogCumSumExp.apply(Flip.apply(t, axes=(axis,)), axis=axis), axes=(axis,))
+
+
+def logcumsumexp(input, dim=None, *, axis=None):  # noqa: A002 - PyTorch's name
+    """``log(cumsum(exp(x)))`` along ``dim``, computed without overflow."""
+    ax = _axis("logcumsumexp", input, dim, axis)
+    x = input
+    if x.dtype.kind != "f":
+        raise TypeError(f"logcumsumexp: expected a floating-point tensor, got dtype {x.dtype}")
+    if x.ndim == 0:
+        return x * 1
+    return LogCumSumExp.apply(x, axis=ax)
+
+
+for _name, _fn in {"cumprod": cumprod, "cummax": cummax, "cummin": cummin,
+                   "logcumsumexp": logcumsumexp}.items():
+    setattr(Tensor, _name, _fn)

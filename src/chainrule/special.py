@@ -1,0 +1,67 @@
+"""``chainrule.special``: PyTorch's ``torch.special`` names, most of them aliases of chainrule's
+top-level functions (``expit`` is ``sigmoid``, ``gammaln`` is ``lgamma``, ``psi`` is ``digamma``,
+``multigammaln`` is ``mvlgamma``). The implementations are in ``ops/special_fns.py`` (gamma family,
+erfinv, ndtri, log_ndtr, xlogy, ...), ``ops/math.py`` (erf, erfc, expm1, ...) and their neighbours.
+"""
+
+from __future__ import annotations
+
+from .ops import log_softmax as _log_softmax
+from .ops import logsumexp as _logsumexp
+from .ops import sigmoid as _sigmoid
+from .ops import softmax as _softmax
+from .ops.math import (
+    erf,
+    erfc,
+    exp2,
+    expm1,
+    log1p,
+    round,  # noqa: A004 - torch.special's name
+)
+from .ops.special_fns import (
+    digamma,
+    entr,
+    erfinv,
+    lgamma,
+    log_ndtr,
+    logit,
+    mvlgamma,
+    ndtr,
+    ndtri,
+    polygamma,
+    sinc,
+    xlog1py,
+    xlogy,
+)
+
+__all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
+           "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
+           "ndtri", "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy"]
+
+gammaln = lgamma
+psi = digamma
+
+
+def expit(input):  # noqa: A002 - PyTorch's name
+    """The logistic sigmoid 1 / (1 + e^-x)."""
+    return _sigmoid(input)
+
+
+def multigammaln(input, p):  # noqa: A002
+    """The multivariate log-gamma function of dimension ``p`` (``mvlgamma``)."""
+    return mvlgamma(input, p)
+
+
+def logsumexp(input, dim, keepdim=False):  # noqa: A002
+    """log(sum(exp(x))) over ``dim``, without overflow."""
+    return _logsumexp(input, dim=dim, keepdim=keepdim)
+
+
+def softmax(input, dim, *, dtype=None):  # noqa: A002
+    """The softmax over ``dim`` (required, as in torch.special)."""
+    return _softmax(input, dim=dim, dtype=dtype)
+
+
+def log_softmax(input, dim, *, dtype=None):  # noqa: A002
+    """The log-softmax over ``dim`` (required, as in torch.special)."""
+    return _log_softmax(input, dim=dim, dtype=dtype)
