@@ -47,6 +47,7 @@ from .activation_extra import (
     Tanhshrink,
     Threshold,
 )
+from .activation_random import AlphaDropout, FeatureAlphaDropout, RReLU
 from .attention import MultiheadAttention
 from .bayesian import BayesianConv2d, BayesianLinear
 from .bilinear import Bilinear
@@ -184,4 +185,6 @@ __all__ = [
     "MultiMarginLoss",
     # sequence losses
     "CTCLoss",
+    # random activations and dropouts
+    "AlphaDropout", "FeatureAlphaDropout", "RReLU",
 ]

@@ -11,14 +11,25 @@ import warnings
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..ops import activation_extra, bilinear, ctc, distance, fold, grid_sample, loss_extra, resample
+from ..ops import (
+    activation_extra,
+    activation_random,
+    bilinear,
+    ctc,
+    distance,
+    fold,
+    grid_sample,
+    loss_extra,
+    resample,
+)
 from ..ops.elementwise import neg, where
 from ..ops.shape import getitem
 from ..ops.softmax import implicit_softmax_dim, softmax
 
 __all__ = ["embedding", "softmin", "upsample", "upsample_bilinear", "upsample_nearest"]
 
-extra_names = (list(__all__) + activation_extra.__all__ + bilinear.__all__ + ctc.__all__
+extra_names = (list(__all__) + activation_extra.__all__ + activation_random.__all__
+               + bilinear.__all__ + ctc.__all__
                + distance.__all__
                + fold.__all__ + grid_sample.__all__ + loss_extra.__all__ + resample.__all__)
 

@@ -12,6 +12,7 @@ from ..ops import __all__ as _ops_all
 from ..ops import pad as _numpy_pad
 from ..ops import softmax as _softmax
 from ..ops.activation_extra import *  # noqa: F403
+from ..ops.activation_random import *  # noqa: F403
 from ..ops.bilinear import *  # noqa: F403
 from ..ops.ctc import *  # noqa: F403
 from ..ops.distance import *  # noqa: F403
