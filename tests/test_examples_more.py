@@ -218,3 +218,23 @@ def test_pytorch_idioms_example_explains_its_digits(load_script):
     assert 0.0 < result["cam_on_ink"] <= 1.0
     with pytest.raises(SystemExit):
         example.main(["--epochs", "0"])
+
+
+def test_prune_mnist_style_prunes_fine_tunes_and_saves(tmp_path, capsys, load_script):
+    import chainrule as cr
+
+    example = load_script("examples/prune_mnist_style.py")
+    out = tmp_path / "pruned.pt"
+    result = example.main(["--epochs", "6", "--fine-tune", "1", "--steps", "2",
+                           "--train-size", "600", "--out", str(out)])
+    curve = result["curve"]
+    assert [c["sparsity"] for c in curve] == [0.0, 0.5, 0.75]  # half of what is left, twice
+    assert curve[0]["test_accuracy"] > 0.6 and curve[-1]["test_accuracy"] > 0.6  # chance: 0.1
+    assert result["keys"] == ["0.bias", "0.weight", "4.bias", "4.weight", "6.bias", "6.weight"]
+    assert result["traced_agrees"] and not result["pruned"]
+    saved = cr.load(out)
+    zeros = sum(int((saved[k].numpy() == 0).sum()) for k in saved if k.endswith("weight"))
+    assert zeros == int(0.75 * (8 * 9 + 128 * 32 + 32 * 10))
+    assert "step 2: 75.0% of the weights pruned" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        example.main(["--steps", "0"])

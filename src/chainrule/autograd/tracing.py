@@ -21,7 +21,8 @@ What a trace keeps and what it does not (the same contract as ``torch.jit.trace`
   integer Tensor, as in ``nn.Embedding``, makes ``ids`` an input of the lookup: it traces.)
 * Parameters and buffers are read again at every call, so a trace follows training, in-place
   updates and ``load_state_dict``. It keeps the Parameter objects it saw, though: after replacing
-  a layer or a Parameter (not its values), trace again.
+  a layer or a Parameter (not its values), trace again. (Pruning with ``nn.utils.prune``, and
+  its ``remove``, make every trace record itself again at its next call: ``invalidate_traces``.)
 * Every distinct input signature (shapes, dtypes, devices) gets its own trace, made on its first
   call, so a new batch size is traced once and then replayed.
 * Outputs are never recorded for backpropagation: a trace is for inference. A Module must be in
@@ -49,10 +50,22 @@ from . import function as _function
 from .mode import _trace_recorder, no_grad
 from .tensor import Tensor
 
-__all__ = ["Traced", "TraceError", "trace"]
+__all__ = ["Traced", "TraceError", "invalidate_traces", "trace"]
 
 _DROP_BYTES = 2**16  # intermediates from this size are freed as soon as the trace is done
 _MAX_SIGNATURES = 16  # traces kept per Traced, one per input signature; the oldest goes first
+_GENERATION = [0]  # bumped by invalidate_traces: a Traced made in an older one traces again
+
+
+def invalidate_traces() -> None:
+    """Make every ``Traced`` record its traces again at its next call.
+
+    For changes a replay could not follow, made by library code that knows it changed what a
+    model computes, not only values: ``nn.utils.prune`` moves a Parameter to ``name + "_orig"``
+    and computes ``name`` from it and a mask, so a trace holding the unpruned Parameter would
+    replay the unpruned layer.
+    """
+    _GENERATION[0] += 1
 
 
 class TraceError(RuntimeError):
@@ -95,8 +108,12 @@ class Traced:
             raise TypeError(f"trace: fn must be callable, got {type(fn).__name__}")
         self.fn = fn
         self._plans: dict = {}
+        self._generation = _GENERATION[0]
 
     def __call__(self, *inputs):
+        if self._generation != _GENERATION[0]:
+            self._plans.clear()
+            self._generation = _GENERATION[0]
         arrays = [x._data for x in inputs if type(x) is Tensor and not x.requires_grad]
         if len(arrays) != len(inputs) or not inputs:  # the usual case above, the rest here
             inputs = _as_inputs("Traced", inputs)

@@ -21,6 +21,7 @@ from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, numpy
 from ..io import read_shapes
 from ..nn import Conv1d, Conv2d, Linear
+from ..nn.utils.prune import lowest_indices
 from ..train import Callback
 from ._common import batches, check_positive_int
 
@@ -171,9 +172,8 @@ def _lowest(scores: numpy.ndarray, alive: numpy.ndarray, n_prune: int) -> numpy.
     if n_prune <= 0:
         return keep
     candidates = numpy.flatnonzero(alive)
-    # stable sort: equal scores are pruned in index order, so seeded runs repeat exactly
-    order = candidates[numpy.argsort(scores.ravel()[candidates], kind="stable")]
-    keep.ravel()[order[:n_prune]] = False
+    # equal scores are pruned in index order (as nn.utils.prune's), so seeded runs repeat exactly
+    keep.ravel()[candidates[lowest_indices(scores.ravel()[candidates], n_prune)]] = False
     return keep
 
 

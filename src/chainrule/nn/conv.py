@@ -164,7 +164,8 @@ class _Conv(_ConvNd):
             x, padding = self._padded(x)
         # nn.utils.weight_norm / spectral_norm make the weight a computed attribute
         w = p["weight"] if "weight" in p else self.weight
-        return type(self)._op(x, w, p["bias"], self.stride, padding, self.dilation, self.groups)
+        b = p["bias"] if "bias" in p else self.bias  # nn.utils.prune may compute the bias too
+        return type(self)._op(x, w, b, self.stride, padding, self.dilation, self.groups)
 
     def forward_relu(self, x):
         """``relu(self(x))`` in one op (``F.conv2d_relu``), what ``nn.fuse``'s layers run."""
@@ -174,8 +175,8 @@ class _Conv(_ConvNd):
         if self.padding_mode != "zeros":
             x, padding = self._padded(x)
         w = p["weight"] if "weight" in p else self.weight
-        return type(self)._op_relu(x, w, p["bias"], self.stride, padding, self.dilation,
-                                   self.groups)
+        b = p["bias"] if "bias" in p else self.bias
+        return type(self)._op_relu(x, w, b, self.stride, padding, self.dilation, self.groups)
 
 
 class _ConvTranspose(_ConvNd):

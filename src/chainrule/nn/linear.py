@@ -76,14 +76,17 @@ class Linear(Module):
         if not (isinstance(x, Tensor) and x._data.shape[-1:] == (self.in_features,)):
             self._check_input(x)  # the layer's own message for a wrong input
         p = self._parameters  # one dict instead of two trips through Module.__getattr__
-        # nn.utils.weight_norm / spectral_norm make the weight a computed attribute
-        return linear(x, p["weight"] if "weight" in p else self.weight, p["bias"])
+        # nn.utils.weight_norm / spectral_norm / prune make the weight (prune: also the bias) a
+        # computed attribute
+        return linear(x, p["weight"] if "weight" in p else self.weight,
+                      p["bias"] if "bias" in p else self.bias)
 
     def forward_relu(self, x):
         """``relu(self(x))`` in one op (``F.linear_relu``), as ``Sequential`` runs the pair."""
         self._check_input(x)
         p = self._parameters
-        return linear_relu(x, p["weight"] if "weight" in p else self.weight, p["bias"])
+        return linear_relu(x, p["weight"] if "weight" in p else self.weight,
+                           p["bias"] if "bias" in p else self.bias)
 
     def _check_input(self, x) -> None:
         shape = getattr(x, "shape", None)
