@@ -155,6 +155,8 @@ from .ops import (
 )
 from .ops.einsum import *  # noqa: F403 - einsum, outer, dot, cdist, diag...
 from .ops.einsum import __all__ as _einsum_names
+from .ops.linalg_extra import pinverse
+from .ops.linalg_solve import cholesky_inverse, cholesky_solve, matrix_exp, triangular_solve
 from .ops.math import *  # noqa: F403 - floor, erf, log1p, atan2, isnan...
 from .ops.math import __all__ as _math_names
 from .ops.rearrange import *  # noqa: F403 - cumsum, flip, roll, unbind, meshgrid...
@@ -224,7 +226,7 @@ __all__ = [
     "get_default_dtype", "set_default_device",
     "set_default_dtype", "index_select", "repeat_interleave", "tile", "sgn", "absolute",
     "negative", "linalg", "inverse", "det", "slogdet", "svd", "qr", "distributions",
-    "special",
+    "special", "pinverse", "cholesky_inverse", "cholesky_solve", "matrix_exp", "triangular_solve",
     # chainrule's
     "F",
     "Function",

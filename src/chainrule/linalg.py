@@ -2,7 +2,9 @@
 
 The differentiable primitives (inverse, log-determinant, solve, Cholesky, symmetric
 eigendecomposition) and their backward rules are in ``ops/decomp.py``, the SVD and QR in
-``ops/svd.py``; the norms and powers here are compositions of recorded ops.
+``ops/svd.py``, the pseudoinverse and least squares in ``ops/linalg_extra.py``, the norms and
+products in ``ops/linalg_norms.py``, the triangular solves and the matrix exponential in
+``ops/linalg_solve.py``; the powers here are compositions of recorded ops.
 """
 
 from __future__ import annotations
@@ -12,11 +14,16 @@ from typing import NamedTuple
 from .ops import eye, matmul
 from .ops.decomp import cholesky, det, eigh, inv, solve
 from .ops.decomp import slogdet as _slogdet
+from .ops.linalg_extra import eig, eigvals, lstsq, matrix_rank, pinv
+from .ops.linalg_norms import cond, cross, matrix_norm, multi_dot, norm, vecdot
+from .ops.linalg_solve import cholesky_ex, inv_ex, matrix_exp, solve_triangular
 from .ops.stats import norm as _norm
 from .ops.svd import qr, svd, svdvals
 
-__all__ = ["cholesky", "det", "eigh", "eigvalsh", "inv", "matrix_norm", "matrix_power", "norm",
-           "qr", "slogdet", "solve", "svd", "svdvals", "vector_norm"]
+__all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "eig", "eigh", "eigvals",
+           "eigvalsh", "inv", "inv_ex", "lstsq", "matrix_exp", "matrix_norm", "matrix_power",
+           "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve",
+           "solve_triangular", "svd", "svdvals", "vecdot", "vector_norm"]
 
 
 class SignLogAbsDet(NamedTuple):
@@ -38,23 +45,6 @@ def eigvalsh(a, UPLO: str = "L"):  # noqa: N803 - PyTorch's argument name
 
 def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A002
     """The vector ``ord``-norm over ``dim`` (all entries, flattened, for None)."""
-    return _norm(x, ord, dim, keepdim, dtype)
-
-
-def matrix_norm(a, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):  # noqa: A002
-    """The Frobenius norm of the matrices over ``dim`` (the other orders are not supported)."""
-    if ord != "fro":
-        raise ValueError(f"matrix_norm: only ord='fro' is supported, got {ord!r}")
-    return _norm(a, "fro", dim, keepdim, dtype)
-
-
-def norm(x, ord=None, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A002
-    """PyTorch's ``linalg.norm``: the 2-norm of vectors, the Frobenius norm of matrices."""
-    if ord is None or (ord == "fro" and (dim is None or not isinstance(dim, int))):
-        return _norm(x, "fro", dim, keepdim, dtype)
-    if isinstance(ord, str) or (dim is not None and not isinstance(dim, int)):
-        raise ValueError(f"norm: ord={ord!r} over dim={dim!r} is not supported (vector norms "
-                         "over one dim, or the Frobenius norm)")
     return _norm(x, ord, dim, keepdim, dtype)
 
 

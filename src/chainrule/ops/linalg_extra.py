@@ -1,0 +1,181 @@
+"""More of ``torch.linalg``: the pseudoinverse, least squares and the rank.
+
+The pseudoinverse is one op, so that its gradient needs no distinct singular values (as it would
+through ``svd``); least squares is a composition with it. The rule (Golub and Pereyra 1973), for
+P = A^+ at constant rank:
+
+    dA = -P^T G P^T + (I - A P) G^T P P^T + P^T P G^T (I - P A)
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..autograd.function import Function, nondiff
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .linalg import matmul
+from .shape import transpose
+from .svd import _matrices, svdvals
+
+__all__ = ["eig", "eigvals", "lstsq", "matrix_rank", "pinv"]
+
+
+class LstsqResult(NamedTuple):
+    """``linalg.lstsq``'s result; the fields a driver does not compute are empty Tensors."""
+
+    solution: object
+    residuals: object
+    rank: object
+    singular_values: object
+
+
+def _t(x):
+    return transpose(x, -1, -2)
+
+
+def _tolerance(op, xp, s_max, atol, rtol, m, n, dtype):
+    """PyTorch's cut-off max(atol, rtol * s_max); rtol defaults to eps * max(m, n), or to 0 where
+    a positive atol is given."""
+    def as_array(name, v):
+        if v is None:
+            return None
+        if isinstance(v, Tensor):
+            return v._data.astype(dtype)[..., None]
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise TypeError(f"{op}: {name} must be a float or a Tensor, got {v!r}")
+        return xp.asarray(v, dtype=dtype)
+    atol, rtol = as_array("atol", atol), as_array("rtol", rtol)
+    default = xp.finfo(dtype).eps * max(m, n)
+    if rtol is None:
+        rtol = default if atol is None else xp.where(atol > 0, 0.0, default).astype(dtype)
+    if atol is None:
+        atol = xp.zeros((), dtype=dtype)
+    return xp.maximum(atol, rtol * s_max)
+
+
+class Pinv(Function):
+    def forward(self, a):
+        xp = get_array_module(a)
+        m, n = a.shape[-2:]
+        if self.hermitian:
+            w, v = xp.linalg.eigh(a)
+            size = xp.abs(w)
+            tol = _tolerance("pinv", xp, size.max(-1, keepdims=True), self.atol, self.rtol, m, n,
+                             a.dtype)
+            keep = size > tol
+            inv_w = xp.where(keep, 1 / xp.where(keep, w, 1), 0)
+            return (v * inv_w[..., None, :]) @ xp.swapaxes(v, -1, -2)
+        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        s_max = s[..., :1] if s.shape[-1] else s
+        tol = _tolerance("pinv", xp, s_max, self.atol, self.rtol, m, n, a.dtype)
+        keep = s > tol
+        inv_s = xp.where(keep, 1 / xp.where(keep, s, 1), 0)
+        return (xp.swapaxes(vh, -1, -2) * inv_s[..., None, :]) @ xp.swapaxes(u, -1, -2)
+
+    def backward(self, g):
+        a, p = self.inputs[0], self.output
+        pt, gt = _t(p), _t(g)
+        left = matmul(gt, matmul(p, pt))
+        right = matmul(matmul(pt, p), gt)
+        return (-matmul(matmul(pt, g), pt) + left - matmul(a, matmul(p, left))
+                + right - matmul(matmul(right, p), a))
+
+
+def pinv(A, *, atol=None, rtol=None, hermitian: bool = False):  # noqa: N803 - PyTorch's name
+    """The Moore-Penrose pseudoinverse of each matrix of ``A`` (*, m, n), (*, n, m).
+
+    Singular values (eigenvalues' magnitudes for ``hermitian``, which reads only the lower
+    triangle) at or below max(atol, rtol * largest) count as zero; ``rtol`` defaults to
+    eps * max(m, n) (0 where a positive ``atol`` is given). The gradient is that of a matrix
+    whose rank does not change.
+    """
+    _matrices("pinv", A)
+    if hermitian and A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"pinv: hermitian=True needs square matrices, got shape {A.shape}")
+    return Pinv.apply(A, atol=atol, rtol=rtol, hermitian=bool(hermitian))
+
+
+def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False):  # noqa: N803
+    """The number of singular values above PyTorch's cut-off (see ``pinv``), int64."""
+    _matrices("matrix_rank", A)
+
+    def rank(a):
+        xp = get_array_module(a)
+        s = (xp.abs(xp.linalg.eigvalsh(a)) if hermitian
+             else xp.linalg.svd(a, compute_uv=False))
+        if not s.shape[-1]:
+            return xp.zeros(s.shape[:-1], dtype=xp.int64)
+        tol = _tolerance("matrix_rank", xp, s.max(-1, keepdims=True), atol, rtol, *a.shape[-2:],
+                         a.dtype)
+        return (s > tol).sum(-1).astype(xp.int64)
+    return nondiff(rank, A)
+
+
+_DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
+
+
+def lstsq(A, B, rcond=None, *, driver=None):  # noqa: N803 - PyTorch's names
+    """The least-squares (minimum-norm, where A lacks rank) X minimizing ||A X - B||.
+
+    Args:
+        A: (*, m, n); B: (*, m, k), or (*, m) for one right-hand side each.
+        rcond: singular values at or below rcond * the largest count as 0 (default eps *
+            max(m, n)).
+        driver: which of PyTorch's CPU drivers' fields to fill (default 'gelsy'); all solve
+            through the pseudoinverse, so the rank is read from the singular values.
+
+    Returns:
+        ``LstsqResult(solution, residuals, rank, singular_values)``, filled as PyTorch fills them:
+        rank for all but 'gels', singular_values for 'gelsd'/'gelss', residuals
+        (||A X - B||^2 per column) for all but 'gelsy' when m > n and every matrix has full rank.
+    """
+    _matrices("lstsq", A)
+    driver = "gelsy" if driver is None else driver
+    if driver not in _DRIVERS:
+        raise ValueError(f"lstsq: driver must be one of {_DRIVERS} (or None), got {driver!r}")
+    if not isinstance(B, Tensor):
+        raise TypeError(f"lstsq: B must be a Tensor, got {type(B).__name__}")
+    vector = B.ndim == A.ndim - 1
+    if B.ndim < 1 or not (vector or B.ndim == A.ndim) or B.shape[-1 if vector else -2] != \
+            A.shape[-2]:
+        raise ValueError(f"lstsq: B of shape {B.shape} does not fit A of shape {A.shape} "
+                         "(B: (*, m, k) or (*, m) for A (*, m, n))")
+    m, n = A.shape[-2:]
+    x = pinv(A, rtol=rcond)
+    b = B.reshape(B.shape + (1,)) if vector else B
+    solution = matmul(x, b)
+    xp = get_array_module(A._data)
+    empty = Tensor(xp.zeros((0,), dtype=A._data.dtype))
+    rank = matrix_rank(A, rtol=rcond)
+    residuals = empty
+    if driver != "gelsy" and m > n and bool((rank._data == n).all()):
+        residuals = ((matmul(A, solution) - b) ** 2).sum(-2)  # (*, 1) for vectors, as PyTorch
+    if driver == "gels":
+        rank = Tensor(xp.zeros((0,), dtype=xp.int64))
+    values = svdvals(A.detach()) if driver in ("gelsd", "gelss") else empty
+    if vector:
+        solution = solution.reshape(solution.shape[:-1])
+    return LstsqResult(solution, residuals, rank, values)
+
+
+def eig(A):  # noqa: N803
+    """Not supported: general eigenvalues are complex, and chainrule has no complex Tensors."""
+    raise NotImplementedError(
+        "linalg.eig: the eigenvalues of a general matrix are complex, and chainrule has no "
+        "complex Tensors; for symmetric matrices use linalg.eigh (or eigvalsh)")
+
+
+def eigvals(A):  # noqa: N803
+    """Not supported, as ``eig``."""
+    raise NotImplementedError(
+        "linalg.eigvals: the eigenvalues of a general matrix are complex, and chainrule has no "
+        "complex Tensors; for symmetric matrices use linalg.eigvalsh (or eigh)")
+
+
+def pinverse(input, rcond: float = 1e-15):  # noqa: A002 - PyTorch's name
+    """PyTorch's older ``torch.pinverse``: ``linalg.pinv(input, rtol=rcond)``."""
+    return pinv(input, rtol=rcond)
+
+
+Tensor.pinverse = pinverse

@@ -1,0 +1,175 @@
+"""``torch.linalg``'s norms, condition numbers and products of vectors and chains of matrices,
+all compositions of recorded ops (their gradients, of every order, come from those).
+
+Matrix norms: 'fro' sqrt(sum a_ij^2); 'nuc' the sum of singular values; 2 / -2 the largest /
+smallest singular value; 1 / -1 the largest / smallest column sum of |a_ij|; inf / -inf the
+same over rows.
+"""
+
+from __future__ import annotations
+
+from ..autograd.tensor import Tensor
+from .decomp import inv
+from .elementwise import abs as _abs
+from .join import stack
+from .linalg import matmul
+from .rearrange import movedim
+from .reduce import max as _max
+from .reduce import min as _min
+from .reduce import sum as _sum
+from .shape import getitem, normalize_axis, unsqueeze
+from .stats import norm as _vector_norm
+from .svd import _matrices, svdvals
+
+__all__ = ["cond", "cross", "matrix_norm", "multi_dot", "norm", "vecdot"]
+
+_INF = float("inf")
+_MATRIX_ORDS = ("fro", "nuc", 2, -2, 1, -1, _INF, -_INF)
+
+
+def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):  # noqa: A002,N803
+    """The matrix ``ord``-norm of the matrices over the two axes ``dim`` (see the module's
+    docstring for the orders)."""
+    return _matrix_norm("matrix_norm", A, ord, dim, keepdim, dtype)
+
+
+def _matrix_norm(op, a, ord, dim, keepdim, dtype):  # noqa: A002
+    if not isinstance(a, Tensor):
+        raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
+    if isinstance(ord, bool) or ord not in _MATRIX_ORDS:
+        raise ValueError(f"{op}: ord must be one of 'fro', 'nuc', 2, -2, 1, -1, inf, -inf for "
+                         f"matrices, got {ord!r}")
+    if dim is None or isinstance(dim, int) or len(dim) != 2:
+        raise ValueError(f"{op}: dim must be a pair of axes for a matrix norm, got {dim!r}")
+    normalize_axis(op, tuple(dim), a.ndim)  # checks the range and that the two differ
+    axes = tuple(d % a.ndim for d in dim)  # in order: rows, then columns
+    if dtype is not None:
+        a = a.astype(dtype)
+    if ord == "fro":
+        return _vector_norm(a, "fro", axes, keepdim)
+    a = movedim(a, axes, (-2, -1))
+    if ord == "nuc":
+        out = _sum(svdvals(a), axis=-1)
+    elif ord in (2, -2):
+        s = svdvals(a)
+        out = s[..., 0] if ord == 2 else s[..., -1]
+    else:
+        sums = _sum(_abs(a), axis=-2 if ord in (1, -1) else -1)
+        out = (_max if ord > 0 else _min)(sums, axis=-1)
+    if keepdim:
+        for axis in sorted(axes):
+            out = unsqueeze(out, axis)
+    return out
+
+
+def norm(x, ord=None, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A002
+    """PyTorch's ``linalg.norm``: a vector norm over one ``dim`` (or of a 1-D ``x``), a matrix
+    norm over two (or of a 2-D ``x`` given an ``ord``); with neither ``ord`` nor ``dim``, the
+    2-norm of all entries."""
+    if not isinstance(x, Tensor):
+        raise TypeError(f"norm: expected a Tensor, got {type(x).__name__}")
+    if dim is None and ord is None:
+        return _vector_norm(x, "fro", None, keepdim, dtype)
+    if dim is None:
+        if x.ndim not in (1, 2):
+            raise ValueError(f"norm: with ord={ord!r} and no dim, x must be 1-D or 2-D, got "
+                             f"shape {x.shape}")
+        dim = (-2, -1) if x.ndim == 2 else -1
+    if isinstance(dim, int) or len(dim) == 1:
+        if isinstance(ord, str):
+            raise ValueError(f"norm: ord={ord!r} is a matrix norm; dim={dim!r} names one axis")
+        return _vector_norm(x, 2 if ord is None else ord, dim, keepdim, dtype)
+    return _matrix_norm("norm", x, "fro" if ord is None else ord, dim, keepdim, dtype)
+
+
+def cond(A, p=None):  # noqa: N803
+    """The condition number of each matrix: s_max / s_min for p None or 2 (s_min / s_max for
+    -2), else ||A||_p ||A^-1||_p of square matrices (p: 'fro', 'nuc', inf, -inf, 1, -1)."""
+    _matrices("cond", A)
+    if p is None or (p in (2, -2) and not isinstance(p, bool)):
+        s = svdvals(A)
+        big, small = s[..., 0], s[..., -1]
+        return small / big if p == -2 else big / small
+    if A.shape[-1] != A.shape[-2]:
+        raise ValueError(f"cond: p={p!r} needs square matrices (*, n, n), got shape {A.shape}")
+    return _matrix_norm("cond", A, p, (-2, -1), False, None) * \
+        _matrix_norm("cond", inv(A), p, (-2, -1), False, None)
+
+
+def vecdot(x, y, *, dim: int = -1):
+    """The dot products of the vectors of ``x`` and ``y`` along ``dim`` (broadcast)."""
+    return _sum(x * y, axis=dim)
+
+
+def cross(input, other, *, dim: int = -1):  # noqa: A002 - PyTorch's name
+    """The cross products of the 3-vectors of ``input`` and ``other`` along ``dim``
+    (broadcast over the other axes)."""
+    for name, v in (("input", input), ("other", other)):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"cross: {name} must be a Tensor, got {type(v).__name__}")
+    if input.ndim != other.ndim:
+        raise ValueError(f"cross: input and other must have the same number of dimensions, got "
+                         f"shapes {input.shape} and {other.shape}")
+    axis = normalize_axis("cross", dim, input.ndim)[0]
+    if input.shape[axis] != 3 or other.shape[axis] != 3:
+        raise ValueError(f"cross: dim={dim} must have size 3 in both, got shapes {input.shape} "
+                         f"and {other.shape}")
+    lead = (slice(None),) * axis
+
+    def part(v, i):
+        return getitem(v, lead + (i % 3,))
+    return stack([part(input, i + 1) * part(other, i + 2) - part(input, i + 2) * part(other, i + 1)
+                  for i in range(3)], axis)
+
+
+def multi_dot(tensors):
+    """The product of a chain of matrices, multiplied in the order that costs the fewest scalar
+    products; the first may be a 1-D row vector and the last a 1-D column vector."""
+    if not isinstance(tensors, (list, tuple)) or len(tensors) < 2:
+        raise ValueError(f"multi_dot: expected a list of at least two Tensors, got {tensors!r}")
+    mats = list(tensors)
+    for i, t in enumerate(mats):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"multi_dot: tensors[{i}] is a {type(t).__name__}, not a Tensor")
+        if t.ndim != 2 and not (t.ndim == 1 and i in (0, len(mats) - 1)):
+            raise ValueError(f"multi_dot: tensors[{i}] must be 2-D (1-D only first or last), "
+                             f"got shape {t.shape}")
+    first_vec, last_vec = mats[0].ndim == 1, mats[-1].ndim == 1
+    if first_vec:
+        mats[0] = mats[0].reshape(1, -1)
+    if last_vec:
+        mats[-1] = mats[-1].reshape(-1, 1)
+    for i in range(len(mats) - 1):
+        if mats[i].shape[1] != mats[i + 1].shape[0]:
+            raise ValueError(f"multi_dot: tensors[{i}] of shape {tensors[i].shape} and "
+                             f"tensors[{i + 1}] of shape {tensors[i + 1].shape} cannot be "
+                             "multiplied")
+    dims = [m.shape[0] for m in mats] + [mats[-1].shape[1]]
+    out = _chain(mats, _split_points(dims), 0, len(mats) - 1)
+    if first_vec:
+        out = out.reshape(out.shape[1:])
+    if last_vec:
+        out = out.reshape(out.shape[:-1])
+    return out
+
+
+def _split_points(dims):
+    """The classic dynamic programme: split[i][j] is where the cheapest product of matrices i..j
+    divides."""
+    n = len(dims) - 1
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j], split[i][j] = min(
+                (cost[i][k] + cost[k + 1][j] + dims[i] * dims[k + 1] * dims[j + 1], k)
+                for k in range(i, j))
+    return split
+
+
+def _chain(mats, split, i, j):
+    if i == j:
+        return mats[i]
+    k = split[i][j]
+    return matmul(_chain(mats, split, i, k), _chain(mats, split, k + 1, j))

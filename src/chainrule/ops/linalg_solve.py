@@ -1,0 +1,238 @@
+"""Triangular and Cholesky solves, the ``_ex`` variants that report failures in an ``info``
+Tensor, and the matrix exponential (``torch.linalg`` and PyTorch's older top-level names).
+
+The solves are compositions of recorded ops (a triangle mask, then ``solve``): only the triangle
+they read gets a gradient. The matrix exponential is one op, computed by scaling and squaring
+with the [13/13] Pade approximant (Higham 2005); its gradient is the Frechet derivative at A^T
+in the direction G, the upper-right block of exp([[A^T, G], [0, A^T]]) (Najfeld and Havel 1995),
+written with ``matrix_exp`` itself so that it differentiates again.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module, numpy
+from ._broadcast import broadcast_to
+from .creation import tril, triu
+from .decomp import _square, cholesky, inv, solve
+from .elementwise import fill_where
+from .join import concat
+from .methods import clone
+from .shape import transpose
+
+__all__ = ["cholesky_ex", "cholesky_inverse", "cholesky_solve", "inv_ex", "matrix_exp",
+           "solve_triangular", "triangular_solve"]
+
+
+class TriangularSolveResult(NamedTuple):
+    """``torch.triangular_solve``'s result."""
+
+    solution: object
+    cloned_coefficient: object
+
+
+class InvExResult(NamedTuple):
+    """``linalg.inv_ex``'s result: info is 0 where a matrix was inverted."""
+
+    inverse: object
+    info: object
+
+
+class CholeskyExResult(NamedTuple):
+    """``linalg.cholesky_ex``'s result: info is 0 where a matrix was factorized."""
+
+    L: object  # noqa: N815 - PyTorch's field name
+    info: object
+
+
+def _t(x):
+    return transpose(x, -1, -2)
+
+
+def _common_batch(op, a, b, b_name):
+    """``a`` (*, n, n) and ``b`` (*, p, q) broadcast to one batch shape."""
+    if not isinstance(b, Tensor):
+        raise TypeError(f"{op}: {b_name} must be a Tensor, got {type(b).__name__}")
+    if b.ndim < 2:
+        raise ValueError(f"{op}: {b_name} must be matrices (*, n, k), got shape {b.shape}")
+    try:  # shapes only: NumPy's broadcasting rule serves every device
+        batch = numpy.broadcast_shapes(a.shape[:-2], b.shape[:-2])
+    except ValueError:
+        raise ValueError(f"{op}: the batch shapes of A {a.shape} and {b_name} {b.shape} do not "
+                         "broadcast") from None
+    return broadcast_to(a, batch + a.shape[-2:]), broadcast_to(b, batch + b.shape[-2:])
+
+
+def solve_triangular(A, B, *, upper: bool, left: bool = True,  # noqa: N803 - PyTorch's names
+                     unitriangular: bool = False):
+    """X with A X = B (``left``) or X A = B, reading only A's upper or lower triangle (and taking
+    its diagonal as ones for ``unitriangular``); batches broadcast.
+
+    Shape: A (*, n, n); B (*, n, k) for ``left``, (*, k, n) otherwise.
+    """
+    _square("solve_triangular", A)
+    a, b = _common_batch("solve_triangular", A, B, "B")
+    n = A.shape[-1]
+    if b.shape[-2 if left else -1] != n:
+        raise ValueError(f"solve_triangular: B of shape {B.shape} does not fit A of shape "
+                         f"{A.shape} (left={left})")
+    tri = triu(a) if upper else tril(a)
+    if unitriangular:
+        xp = get_array_module(a._data)
+        tri = fill_where(xp.broadcast_to(xp.eye(n, dtype=bool), tri.shape), 1, tri)
+    if left:
+        return solve(tri, b)
+    return _t(solve(_t(tri), _t(b)))
+
+
+def triangular_solve(b, A, upper: bool = True, transpose: bool = False,  # noqa: N803
+                     unitriangular: bool = False):
+    """PyTorch's older ``torch.triangular_solve``: X with A X = b (A^T X = b for ``transpose``),
+    and a copy of A."""
+    _square("triangular_solve", A)
+    coefficient = _t(A) if transpose else A
+    x = solve_triangular(coefficient, b, upper=upper != bool(transpose),
+                         unitriangular=unitriangular)
+    return TriangularSolveResult(x, clone(A))
+
+
+def cholesky_solve(B, L, upper: bool = False):  # noqa: N803 - PyTorch's names
+    """X with (L L^T) X = B for a lower-triangular Cholesky factor ``L`` (U^T U with an upper one
+    for ``upper``); only that triangle of ``L`` is read.
+
+    Shape: B (*, n, k), L (*, n, n), batches broadcast.
+    """
+    _square("cholesky_solve", L)
+    if upper:
+        y = solve_triangular(_t(L), B, upper=False)
+        return solve_triangular(L, y, upper=True)
+    y = solve_triangular(L, B, upper=False)
+    return solve_triangular(_t(L), y, upper=True)
+
+
+def cholesky_inverse(L, upper: bool = False):  # noqa: N803
+    """(L L^T)^-1 (or (U^T U)^-1 for ``upper``) from a Cholesky factor of shape (*, n, n)."""
+    _square("cholesky_inverse", L)
+    xp = get_array_module(L._data)
+    eye = Tensor(xp.eye(L.shape[-1], dtype=L._data.dtype))
+    return cholesky_solve(eye, L, upper)
+
+
+def _lu_info(m):
+    """LAPACK getrf's info for one matrix: the 1-based step of partial-pivoted elimination whose
+    pivot is exactly 0 (0 if none)."""
+    xp = get_array_module(m)
+    u = m.copy()
+    n = u.shape[-1]
+    info = 0
+    for k in range(n):
+        p = k + int(xp.argmax(xp.abs(u[k:, k])))
+        if u[p, k] == 0:
+            info = info or k + 1
+            continue
+        u[[k, p]] = u[[p, k]]
+        u[k + 1:, k:] -= xp.outer(u[k + 1:, k] / u[k, k], u[k, k:])
+    return info
+
+
+def _cholesky_info(m):
+    """LAPACK potrf's info for one matrix: the order of the first leading minor that is not
+    positive-definite (0 if none); the minors' definiteness fails from one order on."""
+    xp = get_array_module(m)
+    lo, hi = 1, m.shape[-1] + 1  # n + 1: the whole matrix is positive-definite
+    while lo < hi:
+        mid = (lo + hi) // 2
+        try:  # a leading minor of order mid
+            xp.linalg.cholesky(m[:mid, :mid])
+            lo = mid + 1
+        except xp.linalg.LinAlgError:
+            hi = mid
+    return lo if lo <= m.shape[-1] else 0
+
+
+def _ex(op, a, check_errors, factor, info_of):
+    """``factor`` of each matrix, with NaN and a nonzero info for those it fails on."""
+    _square(op, a)
+    xp = get_array_module(a._data)
+    batch = a.shape[:-2]
+    try:
+        return factor(a), Tensor(xp.zeros(batch, dtype=xp.int32))
+    except (ValueError, xp.linalg.LinAlgError):
+        if check_errors:
+            raise
+    flat = a._data.reshape((-1,) + a.shape[-2:])
+    info = xp.asarray([info_of(m) for m in flat], dtype=xp.int32).reshape(batch)
+    failed = xp.broadcast_to((info != 0)[..., None, None], a.shape)
+    eye = xp.broadcast_to(xp.eye(a.shape[-1], dtype=a._data.dtype), a.shape)
+    out = factor(fill_where(failed, 0, a) + Tensor(xp.where(failed, eye, 0)))
+    return fill_where(failed, math.nan, out), Tensor(info)
+
+
+def inv_ex(A, *, check_errors: bool = False):  # noqa: N803
+    """``inv`` that reports singular matrices instead of raising: (inverse, info), info (int32)
+    the LAPACK getrf code (the pivot found to be 0) and the inverse NaN where info != 0.
+    ``check_errors=True`` raises as ``inv`` does."""
+    return InvExResult(*_ex("inv_ex", A, check_errors, inv, _lu_info))
+
+
+def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False):  # noqa: N803
+    """``cholesky`` that reports failures instead of raising: (L, info), info (int32) the order
+    of the first leading minor that is not positive-definite (LAPACK potrf's), L NaN there."""
+    low, info = _ex("cholesky_ex", A, check_errors, cholesky, _cholesky_info)
+    return CholeskyExResult(_t(low) if upper else low, info)
+
+
+_PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,
+           129060195264000.0, 10559470521600.0, 670442572800.0, 33522128640.0, 1323241920.0,
+           40840800.0, 960960.0, 16380.0, 182.0, 1.0)
+_THETA13 = 5.371920351148152  # the largest 1-norm the [13/13] approximant serves in float64
+
+
+def _expm(a):
+    """exp of each matrix of the array ``a`` by scaling and squaring."""
+    xp = get_array_module(a)
+    n = a.shape[-1]
+    norm1 = xp.abs(a).sum(-2).max(-1) if n else xp.zeros(a.shape[:-2])
+    squarings = xp.maximum(0, xp.ceil(xp.log2(xp.maximum(norm1, 1e-300) / _THETA13))).astype(int)
+    a = a / (2.0 ** squarings)[..., None, None].astype(a.dtype)
+    b = _PADE13
+    eye = xp.eye(n, dtype=a.dtype)
+    a2 = a @ a
+    a4 = a2 @ a2
+    a6 = a4 @ a2
+    u = a @ (a6 @ (b[13] * a6 + b[11] * a4 + b[9] * a2) + b[7] * a6 + b[5] * a4 + b[3] * a2
+             + b[1] * eye)
+    v = a6 @ (b[12] * a6 + b[10] * a4 + b[8] * a2) + b[6] * a6 + b[4] * a4 + b[2] * a2 + b[0] * eye
+    e = xp.linalg.solve(v - u, v + u)
+    for step in range(int(squarings.max()) if squarings.size else 0):
+        e = xp.where((squarings > step)[..., None, None], e @ e, e)
+    return e
+
+
+class MatrixExp(Function):
+    def forward(self, a):
+        return _expm(a)
+
+    def backward(self, g):
+        at = _t(self.inputs[0])
+        xp = get_array_module(at._data)
+        n = at.shape[-1]
+        zeros = Tensor(xp.zeros(at.shape, dtype=at._data.dtype))
+        block = concat([concat([at, g], -1), concat([zeros, at], -1)], -2)
+        return matrix_exp(block)[..., :n, n:]
+
+
+def matrix_exp(A):  # noqa: N803
+    """The matrix exponential of each square matrix of ``A`` (*, n, n)."""
+    _square("matrix_exp", A)
+    return MatrixExp.apply(A)
+
+
+Tensor.matrix_exp = matrix_exp
+Tensor.cholesky_solve = cholesky_solve
+Tensor.cholesky_inverse = cholesky_inverse
+Tensor.triangular_solve = triangular_solve
