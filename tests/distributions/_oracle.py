@@ -9,7 +9,7 @@ import chainrule as cr
 
 def leaves(lib, params):
     """A dict of float64 leaf tensors of ``lib`` (chainrule or torch) that require grad."""
-    return {k: lib.tensor(np.asarray(v, dtype=np.float64), requires_grad=True)
+    return {k: lib.tensor(np.array(v, dtype=np.float64), requires_grad=True)
             for k, v in params.items()}
 
 

@@ -8,11 +8,20 @@ entropies and KL divergences with gradients) over chainrule Tensors.
 0.9319
 """
 
-from . import constraints
+from . import constraints, transforms
 from .continuous import Exponential, Laplace, Normal, Uniform
 from .discrete import Bernoulli, Categorical, OneHotCategorical
 from .distribution import Distribution
 from .kl import kl_divergence, register_kl
+from .mixture import MixtureSameFamily
+from .multivariate import Independent, MultivariateNormal
+from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
+from .transformed import LogNormal, TransformedDistribution
+from .transforms import AffineTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform
 
-__all__ = ["Bernoulli", "Categorical", "Distribution", "Exponential", "Laplace", "Normal",
-           "OneHotCategorical", "Uniform", "constraints", "kl_divergence", "register_kl"]
+__all__ = ["AffineTransform", "Bernoulli", "Categorical", "Distribution", "ExpTransform",
+           "Exponential", "Independent", "Laplace", "LogNormal", "MixtureSameFamily",
+           "MultivariateNormal", "Normal", "OneHotCategorical", "RelaxedBernoulli",
+           "RelaxedOneHotCategorical", "SigmoidTransform", "TanhTransform", "Transform",
+           "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl",
+           "transforms"]

@@ -9,10 +9,12 @@ from __future__ import annotations
 import math
 
 from ..ops import abs as _abs
-from ..ops import exp, log, where
-from ._utils import softplus
+from ..ops import broadcast_shapes, exp, log, where
+from ..ops.decomp import solve
+from ._utils import softplus, sum_rightmost
 from .continuous import Exponential, Laplace, Normal, Uniform
 from .discrete import Bernoulli, Categorical, OneHotCategorical
+from .multivariate import Independent, MultivariateNormal
 
 __all__ = ["kl_divergence", "register_kl"]
 
@@ -111,3 +113,26 @@ def _kl_laplace_laplace(p, q):
 def _kl_exponential_exponential(p, q):
     rate_ratio = q.rate / p.rate
     return -log(rate_ratio) + rate_ratio - 1
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _kl_mvn_mvn(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError(f"KL between MultivariateNormals of different event shapes: "
+                         f"{tuple(p.event_shape)} and {tuple(q.event_shape)}")
+    n = p.event_shape[0]
+    batch = tuple(broadcast_shapes(tuple(p.batch_shape), tuple(q.batch_shape))) + (n, n)
+    # tr(Sq^-1 Sp) = |Lq^-1 Lp|_F^2; the Mahalanobis term is |Lq^-1 (mp - mq)|^2.
+    m = solve(q._unbroadcasted_scale_tril.tril().expand(batch),
+              p._unbroadcasted_scale_tril.expand(batch))
+    trace = (m * m).sum((-2, -1))
+    mahalanobis = q._mahalanobis(p.loc - q.loc)
+    return q._half_log_det() - p._half_log_det() + 0.5 * (trace + mahalanobis - n)
+
+
+@register_kl(Independent, Independent)
+def _kl_independent_independent(p, q):
+    if p.reinterpreted_batch_ndims != q.reinterpreted_batch_ndims:
+        raise NotImplementedError("KL between Independents of different "
+                                  "reinterpreted_batch_ndims is not implemented")
+    return sum_rightmost(kl_divergence(p.base_dist, q.base_dist), p.reinterpreted_batch_ndims)

@@ -1,0 +1,204 @@
+"""Invertible maps for ``TransformedDistribution``: ExpTransform, AffineTransform,
+SigmoidTransform and TanhTransform (the squashing of RL policies), as in
+``torch.distributions.transforms``.
+
+Each transform maps ``x`` to ``y = t(x)``, has ``t.inv`` (itself a transform) and
+``log_abs_det_jacobian(x, y)``, elementwise (``AffineTransform(event_dim=k)`` sums it over the
+last k dimensions). With ``cache_size=1`` a transform remembers its last pair, so that
+``t.inv(t(x))`` returns ``x`` itself (``TanhTransform`` then avoids ``atanh`` of a rounded 1.0).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from ..ops import abs as _abs
+from ..ops import broadcast_shapes, exp, full_like, log, log1p, sigmoid, tanh
+from . import constraints
+from ._utils import finfo, softplus, sum_rightmost
+
+__all__ = ["AffineTransform", "ExpTransform", "SigmoidTransform", "TanhTransform", "Transform"]
+
+
+class Transform:
+    """Base class: subclasses define ``_call``, ``_inverse`` and ``log_abs_det_jacobian``."""
+
+    bijective = True
+    domain = constraints.real
+    codomain = constraints.real
+    sign = 1
+
+    def __init__(self, cache_size: int = 0):
+        if cache_size not in (0, 1):
+            raise ValueError(f"{type(self).__name__}: cache_size must be 0 or 1, got "
+                             f"{cache_size!r}")
+        self._cache_size = cache_size
+        self._cached = None
+
+    @property
+    def event_dim(self) -> int:
+        return self.domain.event_dim
+
+    @property
+    def inv(self) -> Transform:
+        return _InverseTransform(self)
+
+    def __call__(self, x):
+        if self._cache_size and self._cached is not None and self._cached[0] is x:
+            return self._cached[1]
+        y = self._call(x)
+        if self._cache_size:
+            self._cached = (x, y)
+        return y
+
+    def _inv_call(self, y):
+        if self._cache_size and self._cached is not None and self._cached[1] is y:
+            return self._cached[0]
+        x = self._inverse(y)
+        if self._cache_size:
+            self._cached = (x, y)
+        return x
+
+    def _call(self, x):
+        raise NotImplementedError
+
+    def _inverse(self, y):
+        raise NotImplementedError
+
+    def log_abs_det_jacobian(self, x, y):
+        raise NotImplementedError
+
+    def forward_shape(self, shape):
+        return shape
+
+    def inverse_shape(self, shape):
+        return shape
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class _InverseTransform(Transform):
+    def __init__(self, transform):
+        super().__init__(transform._cache_size)
+        self._inv = transform
+
+    @property
+    def domain(self):
+        return self._inv.codomain
+
+    @property
+    def codomain(self):
+        return self._inv.domain
+
+    @property
+    def sign(self):
+        return self._inv.sign
+
+    @property
+    def inv(self):
+        return self._inv
+
+    def __call__(self, x):
+        return self._inv._inv_call(x)
+
+    def log_abs_det_jacobian(self, x, y):
+        return -self._inv.log_abs_det_jacobian(y, x)
+
+
+class ExpTransform(Transform):
+    """y = exp(x)."""
+
+    codomain = constraints.positive
+
+    def _call(self, x):
+        return exp(x)
+
+    def _inverse(self, y):
+        return log(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return x
+
+
+def _clip_unit(y):
+    info = finfo(y.dtype)
+    return y.clamp(min=info.tiny, max=1.0 - info.eps)
+
+
+class SigmoidTransform(Transform):
+    """y = 1 / (1 + exp(-x))."""
+
+    codomain = constraints.unit_interval
+
+    def _call(self, x):
+        return _clip_unit(sigmoid(x))
+
+    def _inverse(self, y):
+        y = _clip_unit(y)
+        return log(y) - log1p(-y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return -softplus(-x) - softplus(x)
+
+
+class TanhTransform(Transform):
+    """y = tanh(x)."""
+
+    codomain = constraints.interval(-1.0, 1.0)
+
+    def _call(self, x):
+        return tanh(x)
+
+    def _inverse(self, y):
+        return 0.5 * (log1p(y) - log1p(-y))
+
+    def log_abs_det_jacobian(self, x, y):
+        # log(1 - tanh(x)^2) = 2 (log 2 - x - softplus(-2x)), stable for large |x|.
+        return 2.0 * (math.log(2.0) - x - softplus(-2.0 * x))
+
+
+class AffineTransform(Transform):
+    """y = loc + scale * x (elementwise; ``event_dim`` rightmost dimensions form one event)."""
+
+    def __init__(self, loc, scale, event_dim: int = 0, cache_size: int = 0):
+        super().__init__(cache_size)
+        self.loc, self.scale = loc, scale
+        self._event_dim = event_dim
+
+    @property
+    def event_dim(self):
+        return self._event_dim
+
+    @property
+    def domain(self):
+        return constraints.independent(constraints.real, self._event_dim) \
+            if self._event_dim else constraints.real
+
+    @property
+    def codomain(self):
+        return self.domain
+
+    @property
+    def sign(self):
+        if isinstance(self.scale, numbers.Real):
+            return 1 if float(self.scale) > 0 else -1 if float(self.scale) < 0 else 0
+        return self.scale.sign()
+
+    def _call(self, x):
+        return self.loc + self.scale * x
+
+    def _inverse(self, y):
+        return (y - self.loc) / self.scale
+
+    def log_abs_det_jacobian(self, x, y):
+        if isinstance(self.scale, numbers.Real):
+            result = full_like(x, math.log(abs(self.scale)))
+        else:
+            result = log(_abs(self.scale))
+            result = result.expand(tuple(broadcast_shapes(tuple(x.shape), tuple(result.shape))))
+        return sum_rightmost(result, self._event_dim)
+
+    def __repr__(self):
+        return f"AffineTransform(loc={self.loc}, scale={self.scale}, event_dim={self._event_dim})"
