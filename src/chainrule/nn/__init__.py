@@ -95,6 +95,7 @@ from .loss import (
     NLLLoss,
     SmoothL1Loss,
 )
+from .losses_more import MultiLabelMarginLoss, NLLLoss2d, TripletMarginWithDistanceLoss
 from .module import IncompatibleKeys, Module, RemovableHandle
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, LayerNorm
 from .padding import (
@@ -185,6 +186,8 @@ __all__ = [
     "MultiMarginLoss",
     # sequence losses
     "CTCLoss",
+    # more losses
+    "MultiLabelMarginLoss", "NLLLoss2d", "TripletMarginWithDistanceLoss",
     # random activations and dropouts
     "AlphaDropout", "FeatureAlphaDropout", "RReLU",
 ]

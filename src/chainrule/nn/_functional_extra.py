@@ -20,6 +20,7 @@ from ..ops import (
     fold,
     grid_sample,
     loss_extra,
+    loss_margin,
     resample,
 )
 from ..ops.elementwise import neg, where
@@ -29,9 +30,8 @@ from ..ops.softmax import implicit_softmax_dim, softmax
 __all__ = ["embedding", "softmin", "upsample", "upsample_bilinear", "upsample_nearest"]
 
 extra_names = (list(__all__) + activation_extra.__all__ + activation_random.__all__
-               + bilinear.__all__ + ctc.__all__
-               + distance.__all__
-               + fold.__all__ + grid_sample.__all__ + loss_extra.__all__ + resample.__all__)
+               + bilinear.__all__ + ctc.__all__ + distance.__all__ + fold.__all__
+               + grid_sample.__all__ + loss_extra.__all__ + loss_margin.__all__ + resample.__all__)
 
 
 def softmin(input, dim=None, _stacklevel: int = 3, dtype=None):  # noqa: A002 - PyTorch's names

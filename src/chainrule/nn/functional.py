@@ -19,6 +19,7 @@ from ..ops.distance import *  # noqa: F403
 from ..ops.fold import *  # noqa: F403
 from ..ops.grid_sample import *  # noqa: F403
 from ..ops.loss_extra import *  # noqa: F403
+from ..ops.loss_margin import *  # noqa: F403
 from ..ops.resample import *  # noqa: F403
 from ..ops.softmax import implicit_softmax_dim
 from ..ops.softmax import log_softmax as _log_softmax
