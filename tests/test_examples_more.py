@@ -9,7 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ["train_digits_mlp", "regularization", "rnn_sequences", "optimizers",
-            "save_load_torch"]
+            "save_load_torch", "linalg_gradients"]
 
 
 def test_train_digits_mlp(tmp_path, capsys, load_script):
@@ -238,3 +238,21 @@ def test_prune_mnist_style_prunes_fine_tunes_and_saves(tmp_path, capsys, load_sc
     assert "step 2: 75.0% of the weights pruned" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         example.main(["--steps", "0"])
+
+
+def test_linalg_gradients_example(capsys, load_script):
+    example = load_script("examples/linalg_gradients.py")
+    result = example.main(["--dim", "3", "--steps", "300", "--seed", "0"])
+    pro = result["procrustes"]
+    assert pro["closed_form_error"] < 0.01  # the data's noise is 0.01
+    assert pro["descent_vs_closed_form"] < 1e-4  # descent on matrix_exp(W - W^T) finds the SVD's
+    assert pro["orthogonality_error"] < 1e-12
+    fit = result["least_squares"]
+    assert abs(fit["intercept"] - 2) < 0.2 and abs(fit["slope"] - 3) < 0.3
+    assert abs(fit["gradient"] - fit["finite_difference"]) < 1e-7
+    low = result["low_rank"]
+    assert abs(low["error"] - low["predicted_error"]) < 1e-12  # Eckart-Young
+    assert low["nuclear_gradient_vs_u_vh"] < 1e-12
+    assert "procrustes: closed_form_error" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        example.main(["--rank", "0"])
