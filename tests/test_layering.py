@@ -27,7 +27,7 @@ import is a violation. Imports inside functions count too.
     bayes
     experiments    the apps' runner for the command line: train, models, io, viz and below
     distributed    train and everything below it
-    utils          data   (PyTorch's module path chainrule.utils.data)
+    utils          data, autograd, backend   (PyTorch's module paths utils.data, utils.checkpoint)
     vision         data, autograd, backend   (torchvision's datasets and transforms; host-side)
     backends       nothing of ours   (PyTorch's switches: determinism, cudnn, matmul precision)
     compiler       nothing of ours   (chainrule.compile: torch.compile's signature, runs eagerly)
@@ -74,7 +74,7 @@ ALLOWED: dict[str, set[str]] = {
     "bayes": set(_APPS_MAY_IMPORT),
     "experiments": _APPS_MAY_IMPORT | {"robust", "explain", "generative", "bayes"},
     "distributed": {"train", "io"} | _BELOW_TRAIN,
-    "utils": {"data"},  # PyTorch's module path torch.utils.data
+    "utils": {"data", "autograd", "backend"},  # torch.utils.data, torch.utils.checkpoint
     "vision": {"data", "autograd", "backend"},  # torchvision's datasets and transforms
     "backends": set(),  # PyTorch's torch.backends switches (recorded; no effect on the CPU)
     "compiler": set(),  # torch.compile's signature; runs eagerly

@@ -1,5 +1,9 @@
-"""PyTorch's module path ``torch.utils.data``: ``from chainrule.utils.data import DataLoader``."""
+"""PyTorch's module paths ``torch.utils.data`` and ``torch.utils.checkpoint``.
 
-from . import data
+``from chainrule.utils.data import DataLoader``;
+``from chainrule.utils.checkpoint import checkpoint, checkpoint_sequential``.
+"""
 
-__all__ = ["data"]
+from . import checkpoint, data
+
+__all__ = ["checkpoint", "data"]

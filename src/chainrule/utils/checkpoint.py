@@ -1,0 +1,247 @@
+"""Gradient checkpointing: trade compute for memory by recomputing a block's forward in backward.
+
+``checkpoint(function, *args)`` keeps only the block's inputs and outputs; the activations inside
+are dropped after the forward and computed again, with recording on, when backward reaches the
+block. Peak memory then holds one block's activations at a time instead of the whole network's.
+
+How it works here (one mechanism; ``use_reentrant`` True or False gives the same gradients):
+
+1. The block runs once, recorded, on detached stand-ins of its Tensor arguments. Walking that
+   small graph from the outputs finds the Tensors the block reads that need a gradient: the
+   arguments, and the parameters (or other Tensors) it reaches through modules and closures.
+2. One node, ``CheckpointBackward``, replaces that graph: its inputs are those Tensors, its
+   outputs the block's outputs. The block's inner graph, with its saved activations, is freed.
+3. Its backward puts the random generators back to their state before step 1 (the default
+   generator and every generator held by a module it can see, so dropout draws the same masks),
+   recomputes the block on fresh stand-ins, checks the outputs equal the first pass bit for bit
+   (a clear error instead of a silently wrong gradient), and differentiates them with respect to
+   the node's inputs; the generators then continue from where they were.
+
+``backward(create_graph=True)`` through a checkpoint raises: second-order gradients through a
+recomputed block are not supported. Layers that update state in their forward (BatchNorm's
+running statistics in training mode) update it again in the recomputation, as in PyTorch.
+"""
+
+from __future__ import annotations
+
+import copy
+import types
+
+from ..autograd import Function, Tensor, enable_grad, grad, is_grad_enabled
+from ..backend import get_array_module, numpy
+from ..backend.random import default_generator
+
+__all__ = ["checkpoint", "checkpoint_sequential"]
+
+
+def checkpoint(function, *args, use_reentrant: bool | None = None,
+               preserve_rng_state: bool = True, determinism_check: str = "default",
+               debug: bool = False, **kwargs):
+    """``function(*args, **kwargs)``, with its activations recomputed in backward (see above).
+
+    Args:
+        function: the block: a Module, or any callable returning a Tensor or a tuple/list of them
+            (other values among its outputs pass through).
+        *args: its arguments; Tensors among them may or may not require grad.
+        use_reentrant: PyTorch's choice of implementation; accepted (None, True or False), the
+            gradients are the same.
+        preserve_rng_state: restore the generators before recomputing, so random layers draw
+            what they drew in the first pass.
+        determinism_check: ``"default"`` compares the recomputed outputs with the first pass's
+            and raises if they differ; ``"none"`` skips it.
+        debug: PyTorch's; accepted.
+        **kwargs: passed to ``function``.
+
+    Returns:
+        What ``function`` returns.
+    """
+    _check_flag("use_reentrant", use_reentrant, none_ok=True)
+    _check_flag("preserve_rng_state", preserve_rng_state)
+    _check_flag("debug", debug)
+    if determinism_check not in ("default", "none"):
+        raise ValueError(
+            f"checkpoint: determinism_check must be 'default' or 'none', got {determinism_check!r}"
+        )
+    if not callable(function):
+        raise TypeError(f"checkpoint: function must be callable, got {type(function).__name__}")
+    if not is_grad_enabled():  # nothing will be differentiated: nothing to save or recompute
+        return function(*args, **kwargs)
+    generators = _generators(function, args, kwargs) if preserve_rng_state else []
+    states = [copy.deepcopy(g.bit_generator.state) for g in generators]
+    stand_ins = _stand_ins(args)
+    with enable_grad():
+        out = function(*stand_ins, **kwargs)
+    single = isinstance(out, Tensor)
+    outs = [out] if single else list(out) if isinstance(out, (tuple, list)) else None
+    if outs is None:
+        raise TypeError("checkpoint: function must return a Tensor or a tuple/list of Tensors, "
+                        f"got {type(out).__name__}")
+    tensor_outs = [o for o in outs if isinstance(o, Tensor)]
+    sources = _sources([o for o in tensor_outs if o.requires_grad], stand_ins, args)
+    if not sources:  # nothing needs a gradient: the outputs are constants
+        return out
+    node_inputs = [t for t, _ in sources]
+    made = CheckpointBackward.apply(
+        *node_inputs, function=function, args=args, kwargs=kwargs, generators=generators,
+        states=states, check=determinism_check == "default",
+        positions=tuple(position for _, position in sources),
+        differentiable=tuple(o.requires_grad for o in tensor_outs),
+        results=tuple(o._data for o in tensor_outs) if len(tensor_outs) > 1
+        else tensor_outs[0]._data,
+    )
+    made = iter([made] if isinstance(made, Tensor) else made)
+    replaced = []
+    for o in outs:
+        if isinstance(o, Tensor):
+            m = next(made)
+            if not o.requires_grad:  # an output that carries no gradient stays a constant
+                m.requires_grad, m._ctx = False, None
+            replaced.append(m)
+        else:
+            replaced.append(o)
+    return replaced[0] if single else type(out)(replaced)
+
+
+class CheckpointBackward(Function):
+    """The node of one checkpointed call: outputs computed already, inputs found by ``_sources``."""
+
+    def forward(self, *arrays):
+        return self.results
+
+    def backward(self, *grad_outputs):
+        if is_grad_enabled():
+            raise RuntimeError(
+                "checkpoint: backward(create_graph=True) through a checkpointed block is not "
+                "supported; call the block without checkpoint for second-order gradients"
+            )
+        now = [copy.deepcopy(g.bit_generator.state) for g in self.generators]
+        for g, state in zip(self.generators, self.states, strict=True):
+            g.bit_generator.state = state
+        try:
+            stand_ins = _stand_ins(self.args)
+            with enable_grad():
+                out = self.function(*stand_ins, **self.kwargs)
+        finally:
+            for g, state in zip(self.generators, now, strict=True):
+                g.bit_generator.state = state
+        outs = [o for o in ([out] if isinstance(out, Tensor) else out) if isinstance(o, Tensor)]
+        results = self.results if isinstance(self.results, tuple) else (self.results,)
+        if self.check:
+            _check_same(outs, results)
+        keep = [i for i, d in enumerate(self.differentiable) if d and outs[i].requires_grad]
+        targets = [stand_ins[p] if isinstance(p, int) else p[1] for p in self.positions]
+        grads = grad([outs[i] for i in keep], targets, [grad_outputs[i] for i in keep],
+                      retain_graph=True, allow_unused=True)
+        return tuple(grads)
+
+
+def checkpoint_sequential(functions, segments: int, input,  # noqa: A002 - PyTorch's name
+                          use_reentrant: bool | None = None, **kwargs):
+    """Run ``functions`` (a Sequential or a list of callables) in ``segments`` checkpointed parts.
+
+    As PyTorch's: the functions are split into ``segments`` runs of ``len // segments`` (the last
+    run takes the rest, and is not checkpointed: its activations are needed at once). ``kwargs``
+    (``preserve_rng_state``...) go to each ``checkpoint``.
+    """
+    if isinstance(functions, types.GeneratorType):
+        functions = list(functions)
+    children = getattr(functions, "children", None)
+    functions = list(children()) if callable(children) else list(functions)
+    if not isinstance(segments, int) or isinstance(segments, bool) or segments < 1:
+        raise ValueError(f"checkpoint_sequential: segments must be an int >= 1, got {segments!r}")
+    if segments > len(functions):
+        raise ValueError(f"checkpoint_sequential: segments={segments} is more than the "
+                         f"{len(functions)} functions given")
+    size = len(functions) // segments
+    x, end = input, -1
+    for start in range(0, size * (segments - 1), size):
+        end = start + size - 1
+        x = checkpoint(_run_range(functions[start:end + 1]), x, use_reentrant=use_reentrant,
+                       **kwargs)
+    return _run_range(functions[end + 1:])(x)
+
+
+def _run_range(functions):
+    def run(x):
+        for f in functions:
+            x = f(x)
+        return x
+
+    run.functions = functions  # seen by _generators, so their random layers are restored
+    return run
+
+
+def _check_flag(name, value, none_ok=False):
+    if not (isinstance(value, bool) or (none_ok and value is None)):
+        want = "True, False or None" if none_ok else "True or False"
+        raise TypeError(f"checkpoint: {name} must be {want}, got {value!r}")
+
+
+def _stand_ins(args):
+    """The Tensor arguments detached (leaves of the block's own graph), the rest as given."""
+    return [a.detach().requires_grad_(a.requires_grad) if isinstance(a, Tensor) else a
+            for a in args]
+
+
+def _sources(outputs, stand_ins, args):
+    """``[(Tensor, position)]``: what the block's outputs depend on that needs a gradient.
+
+    A stand-in gives its argument (position: its index in ``args``); any other leaf found (a
+    parameter, a Tensor from a closure) is itself (position ``("leaf", tensor)``). The walk
+    also goes through graphs made before the block (a non-leaf Tensor it reads).
+    """
+    index = {id(s): i for i, s in enumerate(stand_ins) if isinstance(s, Tensor)}
+    found, seen, stack = {}, set(), list(outputs)
+    while stack:
+        t = stack.pop()
+        if id(t) in seen or not t.requires_grad:
+            continue
+        seen.add(id(t))
+        if t._ctx is None:
+            found[id(t)] = (args[index[id(t)]], index[id(t)]) if id(t) in index \
+                else (t, ("leaf", t))
+        elif t._ctx.inputs is None:
+            raise RuntimeError("checkpoint: the block reads a Tensor whose graph was already "
+                               "freed by a backward pass; pass retain_graph=True to that backward")
+        else:
+            stack.extend(t._ctx.inputs)
+    return sorted(found.values(), key=lambda s: (0, s[1]) if isinstance(s[1], int) else (1, 0))
+
+
+def _generators(function, args, kwargs):
+    """The generators the block may draw from: the default one and those its modules hold."""
+    found = {id(default_generator()): default_generator()}
+    roots = [function, getattr(function, "__self__", None), *getattr(function, "functions", ()),
+             *args, *kwargs.values()]
+    for cell in getattr(function, "__closure__", None) or ():
+        roots.append(cell.cell_contents)
+    for root in roots:
+        if isinstance(root, numpy.random.Generator):
+            found[id(root)] = root
+        modules = getattr(root, "modules", None)
+        if not callable(modules):
+            continue
+        for m in modules():
+            for value in vars(m).values():
+                if isinstance(value, numpy.random.Generator):
+                    found[id(value)] = value
+    return list(found.values())
+
+
+def _check_same(outs, results):
+    if len(outs) != len(results):
+        raise RuntimeError(f"checkpoint: the recomputed block returned {len(outs)} Tensors, the "
+                           f"first pass {len(results)}")
+    for i, (o, r) in enumerate(zip(outs, results, strict=True)):
+        xp = get_array_module(r)
+        same = o._data.shape == r.shape and o._data.dtype == r.dtype and bool(
+            xp.array_equal(o._data, r, equal_nan=r.dtype.kind in "fc"))
+        if not same:
+            raise RuntimeError(
+                f"checkpoint: recomputing the block gave other values for output {i} than the "
+                "first pass (shape "
+                f"{tuple(o._data.shape)} vs {tuple(r.shape)}), so its gradient would be wrong: "
+                "a random draw from a generator checkpoint cannot see, or a block that depends "
+                "on changing state; pass the generator through a module or an argument, or "
+                "determinism_check='none' to skip this check"
+            )
