@@ -17,6 +17,7 @@ from . import (
     methods,
     normalization,
     pool,
+    products,
     rearrange,
     reduce,
     scan,
@@ -51,6 +52,7 @@ from .math import *  # noqa: F403
 from .methods import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .pool import *  # noqa: F403
+from .products import *  # noqa: F403
 from .rearrange import *  # noqa: F403
 from .reduce import *  # noqa: F403
 from .repeat import *  # noqa: F403
@@ -81,6 +83,7 @@ __all__ = (
     + methods.__all__
     + normalization.__all__
     + pool.__all__
+    + products.__all__
     + rearrange.__all__
     + reduce.__all__
     + scan.__all__
