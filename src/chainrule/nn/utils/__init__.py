@@ -1,13 +1,14 @@
 """Utilities of ``torch.nn.utils``: gradient clipping (``clip_grad``), parameters as one vector
 (``convert_parameters``), the weight and spectral normalizations (``weight_norm``,
-``spectral_norm``), BatchNorm folding (``fusion``), ``stateless.functional_call``; ``rnn`` holds
+``spectral_norm``), BatchNorm folding (``fusion``), ``stateless.functional_call``,
+``parametrize`` and ``parametrizations`` (orthogonal, weight_norm, spectral_norm); ``rnn`` holds
 ``pad_sequence`` and the packing of sequences; ``prune`` the pruning masks of
 ``torch.nn.utils.prune``.
 """
 
 from __future__ import annotations
 
-from . import prune, rnn, stateless
+from . import parametrizations, parametrize, prune, rnn, stateless
 from .clip_grad import clip_grad_norm_, clip_grad_value_, clip_grads_with_norm_, get_total_norm
 from .convert_parameters import parameters_to_vector, vector_to_parameters
 from .fusion import (
@@ -22,6 +23,7 @@ from .weight_norm import remove_weight_norm, weight_norm
 __all__ = [
     "clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "fuse_conv_bn_eval",
     "fuse_conv_bn_weights", "fuse_linear_bn_eval", "fuse_linear_bn_weights", "get_total_norm",
-    "parameters_to_vector", "prune", "remove_spectral_norm", "remove_weight_norm", "rnn",
-    "spectral_norm", "stateless", "vector_to_parameters", "weight_norm",
+    "parameters_to_vector", "parametrizations", "parametrize", "prune", "remove_spectral_norm",
+    "remove_weight_norm", "rnn", "spectral_norm", "stateless", "vector_to_parameters",
+    "weight_norm",
 ]
