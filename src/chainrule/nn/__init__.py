@@ -48,6 +48,7 @@ from .activation_extra import (
     Threshold,
 )
 from .activation_random import AlphaDropout, FeatureAlphaDropout, RReLU
+from .adaptive_softmax import AdaptiveLogSoftmaxWithLoss
 from .attention import MultiheadAttention
 from .bayesian import BayesianConv2d, BayesianLinear
 from .bilinear import Bilinear
@@ -187,6 +188,7 @@ __all__ = [
     # sequence losses
     "CTCLoss",
     # more losses
+    "AdaptiveLogSoftmaxWithLoss",
     "MultiLabelMarginLoss", "NLLLoss2d", "TripletMarginWithDistanceLoss",
     # random activations and dropouts
     "AlphaDropout", "FeatureAlphaDropout", "RReLU",
