@@ -57,6 +57,14 @@ CASES = {
     "matrix_exp": (lambda L, a: L.linalg.matrix_exp(a),
                    lambda r: [2 * r.standard_normal((2, 4, 4))]),
     "matrix_exp_method": (lambda L, a: a.matrix_exp(), lambda r: [0.3 * r.standard_normal((3, 3))]),
+    "householder_product": (lambda L, a, tau: L.linalg.householder_product(a, tau),
+                            lambda r: [r.standard_normal((2, 5, 3)), r.standard_normal((2, 2))]),
+    "vander": (lambda L, x: L.linalg.vander(x) + L.linalg.vander(x, N=4)[..., :3],
+               lambda r: [r.standard_normal((2, 3))]),
+    "solve_ex": (lambda L, a, b: L.linalg.solve_ex(a, b).result
+                 + L.linalg.solve_ex(a, b.mT, left=False).result.mT,
+                 lambda r: [r.standard_normal((2, 3, 3)) + 3 * np.eye(3),
+                            r.standard_normal((3, 3))]),
     "inv_ex": (lambda L, a: L.linalg.inv_ex(a).inverse,
                lambda r: [r.standard_normal((2, 3, 3)) + 3 * np.eye(3)]),
     "cholesky_ex": (lambda L, a: L.linalg.cholesky_ex(a @ a.mT + L.eye(3, dtype=L.float64),
@@ -85,7 +93,7 @@ def test_matches_pytorch(name):
 
 @pytest.mark.parametrize("name", ["pinv_tall", "pinv_wide", "pinv_hermitian", "lstsq", "cond",
                                   "matrix_norms", "cross", "multi_dot", "solve_triangular",
-                                  "matrix_exp_method"])
+                                  "matrix_exp_method", "householder_product", "vander"])
 def test_gradgradcheck(name):
     fn, make = CASES[name]
     rng = np.random.default_rng(3)
@@ -215,6 +223,32 @@ def test_ex_variants_report_failures_as_pytorch():
     a = cr.tensor(a0, requires_grad=True)
     cr.linalg.inv_ex(a).inverse[0].sum().backward()  # the failed matrices get no gradient
     assert np.all(a.grad.numpy()[1:] == 0) and np.all(np.isfinite(a.grad.numpy()))
+
+
+def test_householder_product_of_geqrf_output_is_qrs_q():
+    a0 = np.random.default_rng(12).standard_normal((6, 4))
+    h, tau = np.linalg.qr(a0, mode="raw")  # LAPACK geqrf's reflections (h transposed)
+    q = cr.linalg.householder_product(cr.tensor(h.T.copy()), cr.tensor(tau))
+    np.testing.assert_allclose(q.numpy(), cr.linalg.qr(cr.tensor(a0)).Q.numpy(), atol=1e-14)
+    with pytest.raises(ValueError, match=r"m >= n and tau \(\*, k\) with k <= n, got shapes "
+                                         r"\(3, 4\) and \(2,\)"):
+        cr.linalg.householder_product(cr.ones(3, 4), cr.ones(2))
+
+
+@pytest.mark.torch
+def test_solve_ex_reports_singular_systems_as_pytorch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(13)
+    a0, b0 = rng.standard_normal((3, 3, 3)), rng.standard_normal((3, 2))
+    a0[1, 2] = a0[1, 0]
+    for b in (b0, b0[:, 0]):
+        ours = cr.linalg.solve_ex(cr.tensor(a0), cr.tensor(b))
+        theirs = torch.linalg.solve_ex(torch.tensor(a0), torch.tensor(b))
+        np.testing.assert_array_equal(ours.info.numpy(), theirs.info.numpy())
+        assert ours.result.shape == tuple(theirs.result.shape)
+        np.testing.assert_allclose(ours.result.numpy()[[0, 2]], theirs.result.numpy()[[0, 2]],
+                                   rtol=1e-10)
+        assert np.isnan(ours.result.numpy()[1]).all()
 
 
 def test_general_eigenvalues_are_refused_for_eigh():

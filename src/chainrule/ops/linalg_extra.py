@@ -1,4 +1,5 @@
-"""More of ``torch.linalg``: the pseudoinverse, least squares and the rank.
+"""More of ``torch.linalg``: the pseudoinverse, least squares, the rank, products of Householder
+reflections and Vandermonde matrices.
 
 The pseudoinverse is one op, so that its gradient needs no distinct singular values (as it would
 through ``svd``); least squares is a composition with it. The rule (Golub and Pereyra 1973), for
@@ -14,11 +15,13 @@ from typing import NamedTuple
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .creation import tril
+from .join import stack
 from .linalg import matmul
 from .shape import transpose
 from .svd import _matrices, svdvals
 
-__all__ = ["eig", "eigvals", "lstsq", "matrix_rank", "pinv"]
+__all__ = ["eig", "eigvals", "householder_product", "lstsq", "matrix_rank", "pinv", "vander"]
 
 
 class LstsqResult(NamedTuple):
@@ -157,6 +160,40 @@ def lstsq(A, B, rcond=None, *, driver=None):  # noqa: N803 - PyTorch's names
     if vector:
         solution = solution.reshape(solution.shape[:-1])
     return LstsqResult(solution, residuals, rank, values)
+
+
+def householder_product(A, tau):  # noqa: N803 - PyTorch's name
+    """The first n columns of H_1 H_2 ... H_k, H_i = I - tau_i v_i v_i^T, where v_i is column i
+    of ``A`` (*, m, n) below the diagonal with a 1 on it (LAPACK's orgqr; with geqrf's output it
+    is the Q of a QR decomposition). ``tau`` (*, k), k <= n <= m. Differentiable in both."""
+    _matrices("householder_product", A)
+    if not isinstance(tau, Tensor):
+        raise TypeError(f"householder_product: tau must be a Tensor, got {type(tau).__name__}")
+    m, n = A.shape[-2:]
+    if m < n or tau.ndim != A.ndim - 1 or tau.shape[:-1] != A.shape[:-2] or tau.shape[-1] > n:
+        raise ValueError(f"householder_product: expected A (*, m, n) with m >= n and tau (*, k) "
+                         f"with k <= n, got shapes {A.shape} and {tau.shape}")
+    xp = get_array_module(A._data)
+    vectors = tril(A, -1) + Tensor(xp.eye(m, n, dtype=A._data.dtype))
+    q = Tensor(xp.broadcast_to(xp.eye(m, n, dtype=A._data.dtype), A.shape))
+    for i in reversed(range(tau.shape[-1])):  # Q = H_i Q, from the last reflection to the first
+        v = vectors[..., i:i + 1]
+        q = q - tau[..., i:i + 1, None] * matmul(v, matmul(transpose(v, -1, -2), q))
+    return q
+
+
+def vander(x, *, N=None):  # noqa: N803 - PyTorch's name
+    """The Vandermonde matrices [x^0, x^1, ..., x^(N-1)] (increasing powers, as PyTorch) of the
+    vectors ``x`` (*, n): shape (*, n, N), N = n by default."""
+    if not isinstance(x, Tensor) or x.ndim < 1:
+        raise ValueError(f"vander: x must be a Tensor of at least one dimension, got {x!r}")
+    count = x.shape[-1] if N is None else N
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"vander: N must be a positive int, got {N!r}")
+    powers = [Tensor(get_array_module(x._data).ones(x.shape, dtype=x._data.dtype))]
+    for _ in range(1, count):
+        powers.append(powers[-1] * x)
+    return stack(powers, -1)
 
 
 def eig(A):  # noqa: N803

@@ -25,7 +25,7 @@ from .methods import clone
 from .shape import transpose
 
 __all__ = ["cholesky_ex", "cholesky_inverse", "cholesky_solve", "inv_ex", "matrix_exp",
-           "solve_triangular", "triangular_solve"]
+           "solve_ex", "solve_triangular", "triangular_solve"]
 
 
 class TriangularSolveResult(NamedTuple):
@@ -39,6 +39,13 @@ class InvExResult(NamedTuple):
     """``linalg.inv_ex``'s result: info is 0 where a matrix was inverted."""
 
     inverse: object
+    info: object
+
+
+class SolveExResult(NamedTuple):
+    """``linalg.solve_ex``'s result: info is 0 where a system was solved."""
+
+    result: object
     info: object
 
 
@@ -169,7 +176,8 @@ def _ex(op, a, check_errors, factor, info_of):
     failed = xp.broadcast_to((info != 0)[..., None, None], a.shape)
     eye = xp.broadcast_to(xp.eye(a.shape[-1], dtype=a._data.dtype), a.shape)
     out = factor(fill_where(failed, 0, a) + Tensor(xp.where(failed, eye, 0)))
-    return fill_where(failed, math.nan, out), Tensor(info)
+    failed = (info != 0).reshape(batch + (1,) * (out.ndim - len(batch)))
+    return fill_where(xp.broadcast_to(failed, out.shape), math.nan, out), Tensor(info)
 
 
 def inv_ex(A, *, check_errors: bool = False):  # noqa: N803
@@ -177,6 +185,25 @@ def inv_ex(A, *, check_errors: bool = False):  # noqa: N803
     the LAPACK getrf code (the pivot found to be 0) and the inverse NaN where info != 0.
     ``check_errors=True`` raises as ``inv`` does."""
     return InvExResult(*_ex("inv_ex", A, check_errors, inv, _lu_info))
+
+
+def solve_ex(A, B, *, left: bool = True, check_errors: bool = False):  # noqa: N803
+    """``solve`` (X with A X = B, or X A = B for ``left=False``) that reports singular matrices
+    instead of raising: (result, info), info (int32) as ``inv_ex``'s, the result NaN there."""
+    if not left:
+        x, info = solve_ex(transpose(A, -1, -2), transpose(B, -1, -2), check_errors=check_errors)
+        return SolveExResult(transpose(x, -1, -2), info)
+    _square("solve_ex", A)
+    if not isinstance(B, Tensor):
+        raise TypeError(f"solve_ex: B must be a Tensor, got {type(B).__name__}")
+    # PyTorch's rule: B is a (batch of) vector(s) if 1-D or shaped A.shape[:-1]. The batches are
+    # broadcast to one shape, so that a failed matrix's NaN covers only its own solution.
+    if B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1]):
+        a, b = _common_batch("solve_ex", A, B.reshape(B.shape + (1,)), "B")
+        x, info = _ex("solve_ex", a, check_errors, lambda m: solve(m, b), _lu_info)
+        return SolveExResult(x.reshape(x.shape[:-1]), info)
+    a, b = _common_batch("solve_ex", A, B, "B")
+    return SolveExResult(*_ex("solve_ex", a, check_errors, lambda m: solve(m, b), _lu_info))
 
 
 def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False):  # noqa: N803
