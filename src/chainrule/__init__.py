@@ -159,6 +159,8 @@ from .ops.linalg_extra import pinverse
 from .ops.linalg_solve import cholesky_inverse, cholesky_solve, matrix_exp, triangular_solve
 from .ops.math import *  # noqa: F403 - floor, erf, log1p, atan2, isnan...
 from .ops.math import __all__ as _math_names
+from .ops.order_stats import *  # noqa: F403 - quantile, nanmean, kthvalue, mode...
+from .ops.order_stats import __all__ as _order_names
 from .ops.products import *  # noqa: F403 - addmm, baddbmm, kron, cross, block_diag...
 from .ops.products import __all__ as _product_names
 from .ops.rearrange import *  # noqa: F403 - cumsum, flip, roll, unbind, meshgrid...
@@ -264,4 +266,4 @@ __all__ += _einsum_names + _math_names + _rearrange_names + _select_names + _sta
 __all__ += ["are_deterministic_algorithms_enabled", "backends", "compile", "compiler",
             "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled",
             "set_float32_matmul_precision", "use_deterministic_algorithms"]
-__all__ += _scan_names + _special_fn_names + _product_names
+__all__ += _scan_names + _special_fn_names + _product_names + _order_names

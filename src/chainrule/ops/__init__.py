@@ -16,6 +16,7 @@ from . import (
     loss,
     methods,
     normalization,
+    order_stats,
     pool,
     products,
     rearrange,
@@ -51,6 +52,7 @@ from .loss import *  # noqa: F403
 from .math import *  # noqa: F403
 from .methods import *  # noqa: F403
 from .normalization import *  # noqa: F403
+from .order_stats import *  # noqa: F403
 from .pool import *  # noqa: F403
 from .products import *  # noqa: F403
 from .rearrange import *  # noqa: F403
@@ -82,6 +84,7 @@ __all__ = (
     + _math.__all__
     + methods.__all__
     + normalization.__all__
+    + order_stats.__all__
     + pool.__all__
     + products.__all__
     + rearrange.__all__
