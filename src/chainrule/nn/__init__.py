@@ -116,14 +116,28 @@ from .parameter import Buffer, Parameter
 from .pool import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
+    AdaptiveAvgPool3d,
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
+    AdaptiveMaxPool3d,
     AvgPool1d,
     AvgPool2d,
+    AvgPool3d,
     MaxPool1d,
     MaxPool2d,
+    MaxPool3d,
     MinPool1d,
     MinPool2d,
+)
+from .pool_extra import (
+    CrossMapLRN2d,
+    LocalResponseNorm,
+    LPPool1d,
+    LPPool2d,
+    LPPool3d,
+    MaxUnpool1d,
+    MaxUnpool2d,
+    MaxUnpool3d,
 )
 from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
 from .summary import ModelSummary, SummaryRow
@@ -161,7 +175,9 @@ __all__ = [
     "BayesianConv2d", "BayesianLinear",
     # pooling
     "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d",
-    "AvgPool2d", "MaxPool1d", "MaxPool2d", "MinPool1d", "MinPool2d",
+    "AvgPool2d", "MaxPool1d", "MaxPool2d", "MinPool1d", "MinPool2d", "AdaptiveAvgPool3d",
+    "AdaptiveMaxPool3d", "AvgPool3d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
+    "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "CrossMapLRN2d",
     # activations
     "ELU", "GELU", "SELU", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "ReLU", "ReLU6",
     "SiLU", "Sigmoid", "Softmax", "Softplus", "Softsign", "Step", "Tanh",

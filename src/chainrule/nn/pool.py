@@ -10,16 +10,18 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..ops import pool as P  # noqa: N812 - short alias for the op family
+from ..ops import volume_pool as V  # noqa: N812 - the 3-D family
 from ..ops.pool import torch_defaults
 from ._checks import check_input, int_tuple
 from .module import Module
 
 __all__ = [
-    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AvgPool1d",
-    "AvgPool2d", "MaxPool1d", "MaxPool2d", "MinPool1d", "MinPool2d",
+    "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "AdaptiveMaxPool1d",
+    "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d", "MaxPool1d",
+    "MaxPool2d", "MaxPool3d", "MinPool1d", "MinPool2d",
 ]
 
-_LAYOUT = {1: "3-D (N, C, L)", 2: "4-D (N, C, H, W)"}
+_LAYOUT = {1: "3-D (N, C, L)", 2: "4-D (N, C, H, W)", 3: "5-D (N, C, D, H, W)"}
 
 
 class _Pool(Module):
@@ -62,13 +64,22 @@ class _Pool(Module):
 
 
 class _MaxPool(_Pool):
-    """PyTorch's signature: ``dilation`` and ``return_indices`` are accepted at their defaults
-    (1, False) and refused otherwise."""
+    """PyTorch's signature: ``dilation`` is accepted at its default (1) and refused otherwise;
+    ``return_indices=True`` makes the layer return (values, indices), as PyTorch's."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
         torch_defaults(type(self).__name__, dilation=dilation, return_indices=return_indices)
         super().__init__(kernel_size, stride, padding, ceil_mode)
+        self.return_indices = return_indices
+
+    def forward(self, x):
+        self._check(x)
+        if self.return_indices:
+            return type(self)._op(x, self.kernel_size, self.stride, self.padding,
+                                  ceil_mode=self.ceil_mode, return_indices=True)
+        return type(self)._op(x, self.kernel_size, self.stride, self.padding,
+                              ceil_mode=self.ceil_mode)
 
 
 class _AvgPool(_Pool):
@@ -131,6 +142,19 @@ class _AdaptivePool(Module):
         return f"output_size={self.output_size}"
 
 
+class _AdaptiveMaxPool(_AdaptivePool):
+    def __init__(self, output_size, return_indices: bool = False):
+        super().__init__(output_size)
+        if not isinstance(return_indices, bool):
+            raise TypeError(f"{type(self).__name__}: return_indices must be a bool, got "
+                            f"{return_indices!r}")
+        self.return_indices = return_indices
+
+    def forward(self, x):
+        check_input(type(self).__name__, x, (self._nd + 2,), _LAYOUT[self._nd])
+        return type(self)._op(x, self.output_size, self.return_indices)
+
+
 class MaxPool1d(_MaxPool):
     """Max over sliding windows of (N, C, L) sequences (-inf padding); stride defaults to kernel."""
 
@@ -145,7 +169,9 @@ class MaxPool2d(_MaxPool):
         kernel_size: window size, an int or (kh, kw).
         stride: step between windows (default: ``kernel_size``).
         padding: -inf border, at most half the kernel.
-        dilation, return_indices, ceil_mode: PyTorch's, accepted at their defaults.
+        dilation: PyTorch's, accepted at its default (1).
+        return_indices: return (values, indices), the indices for MaxUnpool2d.
+        ceil_mode: round the output sizes up.
 
     Shape:
         (N, C, H, W) -> (N, C, H_out, W_out), H_out = (H + 2 * padding - kh) // stride + 1.
@@ -218,15 +244,44 @@ class AdaptiveAvgPool2d(_AdaptivePool):
     _op = staticmethod(P.adaptive_avg_pool2d)
 
 
-class AdaptiveMaxPool1d(_AdaptivePool):
+class AdaptiveMaxPool1d(_AdaptiveMaxPool):
     """Max of (N, C, L) over ``output_size`` adaptive windows."""
 
     _nd = 1
     _op = staticmethod(P.adaptive_max_pool1d)
 
 
-class AdaptiveMaxPool2d(_AdaptivePool):
+class AdaptiveMaxPool2d(_AdaptiveMaxPool):
     """Max of (N, C, H, W) over adaptive windows -> (N, C, *output_size)."""
 
     _nd = 2
     _op = staticmethod(P.adaptive_max_pool2d)
+
+
+class MaxPool3d(_MaxPool):
+    """Max over sliding windows of (N, C, D, H, W) volumes; arguments as MaxPool2d, with
+    (kd, kh, kw) windows."""
+
+    _nd = 3
+    _op = staticmethod(V.max_pool3d)
+
+
+class AvgPool3d(_AvgPool):
+    """Mean over sliding windows of (N, C, D, H, W) volumes; arguments as AvgPool2d."""
+
+    _nd = 3
+    _op = staticmethod(V.avg_pool3d)
+
+
+class AdaptiveAvgPool3d(_AdaptivePool):
+    """Average (N, C, D, H, W) down to (N, C, *output_size); output_size an int or (d, h, w)."""
+
+    _nd = 3
+    _op = staticmethod(V.adaptive_avg_pool3d)
+
+
+class AdaptiveMaxPool3d(_AdaptiveMaxPool):
+    """Max of (N, C, D, H, W) over adaptive windows -> (N, C, *output_size)."""
+
+    _nd = 3
+    _op = staticmethod(V.adaptive_max_pool3d)

@@ -18,6 +18,7 @@ from . import (
     normalization,
     order_stats,
     pool,
+    pool_norms,
     products,
     rearrange,
     reduce,
@@ -26,6 +27,8 @@ from . import (
     shape,
     special_fns,
     stats,
+    unpool,
+    volume_pool,
     volumetric,
 )
 from . import dropout as _dropout  # the module; `dropout` below is the function
@@ -54,6 +57,7 @@ from .methods import *  # noqa: F403
 from .normalization import *  # noqa: F403
 from .order_stats import *  # noqa: F403
 from .pool import *  # noqa: F403
+from .pool_norms import *  # noqa: F403
 from .products import *  # noqa: F403
 from .rearrange import *  # noqa: F403
 from .reduce import *  # noqa: F403
@@ -64,6 +68,8 @@ from .shape import *  # noqa: F403
 from .softmax import *  # noqa: F403
 from .special_fns import *  # noqa: F403
 from .stats import *  # noqa: F403
+from .unpool import *  # noqa: F403
+from .volume_pool import *  # noqa: F403
 from .volumetric import *  # noqa: F403
 
 __all__ = (
@@ -96,5 +102,8 @@ __all__ = (
     + special_fns.__all__
     + _softmax.__all__
     + stats.__all__
+    + pool_norms.__all__
+    + unpool.__all__
+    + volume_pool.__all__
     + volumetric.__all__
 )

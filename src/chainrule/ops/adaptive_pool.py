@@ -11,6 +11,8 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._pool_index import adaptive_bounds as _adaptive_bounds
+from ._pool_index import max_pool_indices
 from ._windows import PoolGeom, check_rank
 from ._windows import ints as _ints
 from .pool import _ExtremumPool
@@ -49,12 +51,6 @@ class _Separable(Function):
 
     def backward(self, g):
         return _Separable.apply(g, mats=tuple(None if a is None else a.T for a in self.mats))
-
-
-def _adaptive_bounds(xp, n, m):
-    """Start and end of the ``m`` adaptive windows over ``n`` elements (PyTorch's formula)."""
-    i = xp.arange(m)
-    return (i * n) // m, ((i + 1) * n + m - 1) // m
 
 
 def _averaging_matrix(xp, n, m, dtype):
@@ -158,11 +154,15 @@ def adaptive_avg_pool2d(x, output_size):
     return _adaptive_avg("adaptive_avg_pool2d", 2, x, output_size)
 
 
-def _adaptive_max(op, nd, x, output_size):
+def _adaptive_max(op, nd, x, output_size, return_indices):
     out = _adaptive_size(op, x, nd, output_size)
+    if not isinstance(return_indices, bool):
+        raise TypeError(f"{op}: return_indices must be a bool, got {return_indices!r}")
     if nd == 1:  # the 2-D pool of the sequences seen as images one row high
-        return squeeze(_adaptive_max_2d(unsqueeze(x, 2), (1,) + out), 2)
-    return _adaptive_max_2d(x, out)
+        y = squeeze(_adaptive_max_2d(unsqueeze(x, 2), (1,) + out), 2)
+    else:
+        y = _adaptive_max_2d(x, out)
+    return (y, max_pool_indices(x, None, None, None, out)) if return_indices else y
 
 
 def _adaptive_max_2d(x, out_size):
@@ -173,19 +173,22 @@ def _adaptive_max_2d(x, out_size):
     return _AdaptiveExtremum.apply(x, out_size=out_size)
 
 
-def adaptive_max_pool1d(x, output_size):
-    """Max of (N, C, L) over ``output_size`` adaptive windows; gradient to the first maximum."""
-    return _adaptive_max("adaptive_max_pool1d", 1, x, output_size)
+def adaptive_max_pool1d(x, output_size, return_indices=False):
+    """Max of (N, C, L) over ``output_size`` adaptive windows; gradient to the first maximum.
+    ``return_indices=True`` also returns the winners' indices (PyTorch's)."""
+    return _adaptive_max("adaptive_max_pool1d", 1, x, output_size, return_indices)
 
 
-def adaptive_max_pool2d(x, output_size):
+def adaptive_max_pool2d(x, output_size, return_indices=False):
     """Max of (N, C, H, W) over adaptive windows (as ``adaptive_avg_pool2d``): (N, C, h, w).
 
     Args:
         x: input of shape (N, C, H, W).
         output_size: an int or (h, w); None keeps that input size.
+        return_indices: also return the winners' flat indices into each (H, W) plane.
 
     Returns:
-        Tensor of shape (N, C, h, w); the gradient goes to the first maximum of each window.
+        Tensor of shape (N, C, h, w) (and the int64 indices); the gradient goes to the first
+        maximum of each window.
     """
-    return _adaptive_max("adaptive_max_pool2d", 2, x, output_size)
+    return _adaptive_max("adaptive_max_pool2d", 2, x, output_size, return_indices)

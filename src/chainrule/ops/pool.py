@@ -22,7 +22,8 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..kernels import K
 from ..kernels.pooling import fill_value
-from ._windows import pool_setup
+from ._pool_index import max_pool_indices
+from ._windows import ints, pool_setup
 from .activation import ReLUMask
 from .elementwise import mul
 from .join import pad
@@ -183,15 +184,14 @@ def _average(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_p
 
 
 def torch_defaults(op, *, dilation=1, ceil_mode=False, return_indices=False) -> None:
-    """Accept PyTorch's pooling arguments at the values chainrule computes (windows without gaps,
-    no indices) and a bool ``ceil_mode``; refuse the others by name."""
+    """Accept PyTorch's pooling arguments at the values chainrule computes (windows without gaps)
+    and a bool ``ceil_mode`` and ``return_indices``; refuse the others by name."""
     if not (dilation == 1 or (isinstance(dilation, (tuple, list)) and set(dilation) == {1})):
         raise ValueError(f"{op}: dilation={dilation!r} is not supported (windows without gaps: 1)")
     if not isinstance(ceil_mode, bool):
         raise TypeError(f"{op}: ceil_mode must be a bool, got {ceil_mode!r}")
-    if return_indices is not False:
-        raise ValueError(f"{op}: return_indices={return_indices!r} is not supported (the "
-                         "backward pass finds each window's winner itself)")
+    if not isinstance(return_indices, bool):
+        raise TypeError(f"{op}: return_indices must be a bool, got {return_indices!r}")
 
 
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -205,17 +205,20 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         padding: -inf added at both ends (at most half the kernel).
         ceil_mode: round the output length up (a last window may be partial), as PyTorch's.
 
-    Returns:
-        Tensor of shape (N, C, (L + 2 * padding - kernel_size) // stride + 1). The gradient goes to
-        the first maximum of each window (PyTorch's rule) and adds up where windows overlap.
+        return_indices: also return each window's winner as an index into its sequence
+            (PyTorch's, what ``max_unpool1d`` takes).
 
-    PyTorch's ``dilation`` and ``return_indices`` are accepted at their defaults (1, False).
+    Returns:
+        Tensor of shape (N, C, (L + 2 * padding - kernel_size) // stride + 1) (and the int64
+        indices). The gradient goes to the first maximum of each window (PyTorch's rule) and
+        adds up where windows overlap. PyTorch's ``dilation`` is accepted at its default, 1.
     """
     if dilation != 1 or ceil_mode is not False or return_indices:  # beyond the defaults
         torch_defaults("max_pool1d", dilation=dilation, ceil_mode=ceil_mode,
                        return_indices=return_indices)
-    return _pool(_ExtremumPool, "max_pool1d", 1, x, kernel_size, stride, padding, largest=True,
-                 ceil_mode=ceil_mode)
+    y = _pool(_ExtremumPool, "max_pool1d", 1, x, kernel_size, stride, padding, largest=True,
+              ceil_mode=ceil_mode)
+    return (y, _indices(y, x, kernel_size, stride, padding)) if return_indices else y
 
 
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
@@ -232,8 +235,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         Tensor of shape (N, C, H_out, W_out), H_out = (H + 2 * padding - kh) // stride + 1. The
         gradient goes to the first maximum of each window in row-major order (PyTorch's rule),
         summed over overlapping windows. ``ceil_mode=True`` rounds the output sizes up, as
-        PyTorch's (a last window may be partial). PyTorch's ``dilation`` and ``return_indices``
-        are accepted at their defaults (1, False).
+        PyTorch's (a last window may be partial). ``return_indices=True`` also returns each
+        winner as a flat index into its (H, W) plane (PyTorch's, for ``max_unpool2d``).
+        PyTorch's ``dilation`` is accepted at its default, 1.
 
     >>> import chainrule as cr
     >>> max_pool2d(cr.tensor([[[[1.0, 2.0], [4.0, 3.0]]]]), 2).tolist()
@@ -242,8 +246,18 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     if dilation != 1 or ceil_mode is not False or return_indices:  # beyond the defaults
         torch_defaults("max_pool2d", dilation=dilation, ceil_mode=ceil_mode,
                        return_indices=return_indices)
-    return _pool(_ExtremumPool, "max_pool2d", 2, x, kernel_size, stride, padding, largest=True,
-                 ceil_mode=ceil_mode)
+    y = _pool(_ExtremumPool, "max_pool2d", 2, x, kernel_size, stride, padding, largest=True,
+              ceil_mode=ceil_mode)
+    return (y, _indices(y, x, kernel_size, stride, padding)) if return_indices else y
+
+
+def _indices(y, x, kernel_size, stride, padding):
+    """The winners of the (checked) max pool of ``x`` to ``y``, PyTorch's ``return_indices``."""
+    nd = y.ndim - 2
+    kernel = ints("max_pool", "kernel_size", kernel_size, nd, 1)
+    stride = kernel if stride is None else ints("max_pool", "stride", stride, nd, 1)
+    return max_pool_indices(x, kernel, stride, ints("max_pool", "padding", padding, nd, 0),
+                            y.shape[2:])
 
 
 def max_pool1d_relu(x, kernel_size, stride=None, padding=0, ceil_mode=False):

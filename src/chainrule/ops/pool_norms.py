@@ -1,0 +1,134 @@
+"""Power-average pooling (``lp_pool1d/2d/3d``) and local response normalization (AlexNet's),
+composed from average pooling, so their gradients (of every order) come from the ops they use.
+
+``lp_pool`` is PyTorch's: ``(sum over the window of x ** p) ** (1 / p)``, computed as the mean of
+``x ** p`` times the window size (so a partial ``ceil_mode`` window is scaled as PyTorch scales
+it), no padding. ``local_response_norm`` divides each channel by ``(k + alpha * mean of x ** 2
+over the ``size`` neighbouring channels) ** beta``, the window padded with zeros at both ends
+(``size // 2`` before, ``(size - 1) // 2`` after), as PyTorch's.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._windows import ints
+from .activation import relu
+from .elementwise import abs as _abs
+from .elementwise import sign
+from .join import pad
+from .pool import avg_pool1d, avg_pool2d
+from .shape import reshape
+from .volume_pool import avg_pool3d
+
+__all__ = ["local_response_norm", "lp_pool1d", "lp_pool2d", "lp_pool3d"]
+
+_AVG = {1: avg_pool1d, 2: avg_pool2d, 3: avg_pool3d}
+
+
+def _lp_pool(op, nd, x, norm_type, kernel_size, stride, ceil_mode):
+    if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real) or norm_type == 0:
+        raise ValueError(f"{op}: norm_type must be a nonzero number, got {norm_type!r}")
+    kernel = ints(op, "kernel_size", kernel_size, nd, 1)
+    if len(x.shape) != nd + 2:  # before x ** p, so that the message names this op
+        raise ValueError(f"{op}: input must be {nd + 2}-D, (N, C, *{nd} spatial), got shape "
+                         f"{tuple(x.shape)}")
+    mean = _AVG[nd](x ** norm_type, kernel_size, stride, 0, ceil_mode)
+    return (sign(mean) * relu(_abs(mean)) * math.prod(kernel)) ** (1.0 / norm_type)
+
+
+def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The p-norm of each window of (N, C, L): ``(sum x ** p) ** (1 / p)``, as PyTorch's.
+
+    Args:
+        x: input of shape (N, C, L).
+        norm_type: p (p = 1 sums the window; a large p tends to max pooling).
+        kernel_size, stride, ceil_mode: as in ``avg_pool1d`` (no padding).
+
+    Returns:
+        Tensor of shape (N, C, L_out).
+    """
+    return _lp_pool("lp_pool1d", 1, x, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The p-norm of each window of (N, C, H, W), as PyTorch's (arguments as ``lp_pool1d``).
+
+    >>> import chainrule as cr
+    >>> lp_pool2d(cr.tensor([[[[3.0, 4.0]]]]), 2, (1, 2)).tolist()
+    [[[[5.0]]]]
+    """
+    return _lp_pool("lp_pool2d", 2, x, norm_type, kernel_size, stride, ceil_mode)
+
+
+def lp_pool3d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+    """The p-norm of each window of (N, C, D, H, W), as PyTorch's (arguments as ``lp_pool1d``)."""
+    return _lp_pool("lp_pool3d", 3, x, norm_type, kernel_size, stride, ceil_mode)
+
+
+def _check_lrn(op, size, alpha, beta, k):
+    if isinstance(size, bool) or not isinstance(size, numbers.Integral) or size < 1:
+        raise ValueError(f"{op}: size must be a positive int, got {size!r}")
+    for name, v in (("alpha", alpha), ("beta", beta), ("k", k)):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real):
+            raise TypeError(f"{op}: {name} must be a number, got {v!r}")
+
+
+def _channel_window_sums(sq, before, after, size):
+    """Sum of ``sq`` (N, C, *) over channels c - before .. c + after (zeros beyond the ends),
+    as an average pool over the channel axis times the window ``size``."""
+    n, c = sq.shape[:2]
+    rest = math.prod(sq.shape[2:])
+    planes = pad(reshape(sq, (n, 1, c, rest)), ((0, 0), (0, 0), (before, after), (0, 0)))
+    return reshape(avg_pool2d(planes, (size, 1), 1), sq.shape) * size
+
+
+def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
+    """Local response normalization across channels (AlexNet's), as PyTorch's.
+
+    ``y[:, c] = x[:, c] / (k + alpha / size * sum of x[:, j] ** 2 over the size channels j
+    around c) ** beta``, the sum over channels c - size // 2 .. c + (size - 1) // 2 that exist.
+
+    Args:
+        x: input of shape (N, C, *) with at least one axis after C.
+        size: how many neighbouring channels to sum over.
+        alpha, beta, k: the multiplier, the exponent and the additive constant.
+
+    Returns:
+        Tensor of the shape of ``x``.
+    """
+    op = "local_response_norm"
+    _check_lrn(op, size, alpha, beta, k)
+    if len(x.shape) < 3:
+        raise ValueError(f"{op}: input must be 3-D or more, (N, C, *), got shape "
+                         f"{tuple(x.shape)}")
+    if math.prod(x.shape) == 0:
+        return x
+    sums = _channel_window_sums(x * x, size // 2, (size - 1) // 2, size)
+    return x / (sums * (alpha / size) + k) ** beta
+
+
+def cross_map_lrn2d(x, size, alpha=1e-4, beta=0.75, k=1.0):
+    """PyTorch's ``nn.CrossMapLRN2d`` (the legacy LRN of (N, C, H, W)), value for value.
+
+    ``y = x * (k + alpha / size * s) ** -beta`` where, with ``h = (size - 1) // 2 + 1``, ``s`` sums
+    ``x ** 2`` over channels c - h + 1 .. c + h - 1 and, for every c >= h, channel 0 once more:
+    PyTorch's running sum never removes channel 0. The gradient is that of these values (PyTorch's
+    hand-written backward does not pass its own gradcheck).
+    """
+    op = "CrossMapLRN2d"
+    _check_lrn(op, size, alpha, beta, k)
+    if len(x.shape) != 4:
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {tuple(x.shape)}")
+    reach = (size - 1) // 2 + 1
+    sq = x * x
+    sums = _channel_window_sums(sq, reach - 1, reach - 1, 2 * reach - 1)
+    channels = x.shape[1]
+    if channels > reach:
+        xp = get_array_module(x._data)
+        late = Tensor((xp.arange(channels) >= reach).astype(x.dtype).reshape(1, -1, 1, 1))
+        sums = sums + sq[:, :1] * late
+    return x * (sums * (alpha / size) + k) ** -beta
