@@ -24,6 +24,12 @@ CASES = {
                      lambda r: r.standard_normal((3, 3)) + 3 * np.eye(3)),
     "solve_batched_vectors": (lambda L, a: L.linalg.solve(a, a[..., 0] + 1),
                               lambda r: r.standard_normal((2, 3, 3)) + 3 * np.eye(3)),
+    "solve_broadcast": (lambda L, a: L.linalg.solve(a[:1], a[1] * 2 + 1),  # (1,3,3), (3,3)
+                        lambda r: r.standard_normal((2, 3, 3)) + 3 * np.eye(3)),
+    "solve_one_vector_many_matrices": (lambda L, a: L.linalg.solve(a, a[0, 0] + 1),
+                                       lambda r: r.standard_normal((2, 3, 3)) + 3 * np.eye(3)),
+    "solve_left_false": (lambda L, a: L.linalg.solve(a, a[..., :2, :] - 1, left=False),
+                         lambda r: r.standard_normal((2, 3, 3)) + 3 * np.eye(3)),
     "cholesky": (lambda L, a: L.linalg.cholesky(a @ a.transpose(-1, -2) + 3 * L.eye(
         3, dtype=L.float64)), lambda r: r.standard_normal((2, 3, 3))),
     "cholesky_upper": (lambda L, a: L.linalg.cholesky(a @ a.transpose(-1, -2) + 3 * L.eye(
@@ -83,5 +89,10 @@ def test_bad_input_is_refused_clearly():
         cr.linalg.cholesky(-cr.eye(2))
     with pytest.raises(ValueError, match=r"B of shape \(2,\) does not fit A of shape \(3, 3\)"):
         cr.linalg.solve(cr.eye(3), cr.ones(2))
+    with pytest.raises(ValueError, match=r"batch shapes of A \(2, 3, 3\) and B \(4, 3, 1\)"):
+        cr.linalg.solve(cr.ones(2, 3, 3), cr.ones(4, 3, 1))
+    with pytest.raises(ValueError, match=r"B of shape \(3,\) does not fit A of shape \(3, 3\) "
+                                         r"for X A = B \(left=False\)"):
+        cr.linalg.solve(cr.eye(3), cr.ones(3), left=False)
     with pytest.raises(ValueError, match="UPLO must be 'L' or 'U'"):
         cr.linalg.eigh(cr.eye(2), UPLO="X")

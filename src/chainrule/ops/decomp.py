@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, numpy
+from ._broadcast import broadcast_to
 from .elementwise import fill_where
 from .linalg import matmul
 from .shape import transpose
@@ -58,18 +59,17 @@ class SLogDet(Function):
 
 
 class Solve(Function):
+    """X = A^-1 B for A (*, n, n) and B (*, n, k) of one batch shape (solve() broadcasts)."""
+
     def forward(self, a, b):
         return get_array_module(a, b).linalg.solve(a, b)
 
     def backward(self, g):
-        a, b = self.inputs
+        a = self.inputs[0]
         gb = solve(_t(a), g)
         if not self.needs_input_grad[0]:
             return None, gb
-        x = self.output
-        ga = -matmul(gb, _t(x)) if b.ndim > 1 else -(gb.reshape(gb.shape + (1,))
-                                                      * x.reshape(x.shape[:-1] + (1, -1)))
-        return ga, gb
+        return -matmul(gb, _t(self.output)), gb
 
 
 class Cholesky(Function):
@@ -124,14 +124,30 @@ def slogdet(a):
     return SLogDet.apply(a)
 
 
-def solve(a, b):
-    """X with A X = B for square A (*, n, n) and B (*, n, k) or (*, n)."""
+def solve(a, b, *, left: bool = True):
+    """X with A X = B (X A = B for ``left=False``) for square A (*, n, n) and B (*, n, k), or
+    vectors B (*, n): as PyTorch, B is a (batch of) vector(s) if it is 1-D or shaped
+    A.shape[:-1]. The batch axes broadcast."""
     _square("solve", a)
-    if b.ndim < 1 or b.shape[-1 if b.ndim == a.ndim - 1 else -2] != a.shape[-1]:
+    if not isinstance(b, Tensor):
+        raise TypeError(f"solve: B must be a Tensor, got {type(b).__name__}")
+    if not left:
+        if b.ndim < 2 or b.shape[-1] != a.shape[-1]:
+            raise ValueError(f"solve: B of shape {b.shape} does not fit A of shape {a.shape} "
+                             "for X A = B (left=False)")
+        return _t(solve(_t(a), _t(b)))
+    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
+    rhs = b.reshape(b.shape + (1,)) if vector else b
+    if rhs.ndim < 2 or rhs.shape[-2] != a.shape[-1]:
         raise ValueError(f"solve: B of shape {b.shape} does not fit A of shape {a.shape}")
-    if b.ndim == a.ndim - 1 and b.ndim > 1:  # PyTorch's batched vectors: a column each
-        return Solve.apply(a, b.reshape(b.shape + (1,))).reshape(b.shape)
-    return Solve.apply(a, b)
+    try:  # shapes only: NumPy's broadcasting rule serves every device
+        batch = numpy.broadcast_shapes(a.shape[:-2], rhs.shape[:-2])
+    except ValueError:
+        raise ValueError(f"solve: the batch shapes of A {a.shape} and B {b.shape} do not "
+                         "broadcast") from None
+    x = Solve.apply(broadcast_to(a, batch + a.shape[-2:]),
+                    broadcast_to(rhs, batch + rhs.shape[-2:]))
+    return x.reshape(x.shape[:-1]) if vector else x
 
 
 def cholesky(a, *, upper: bool = False):
