@@ -169,6 +169,8 @@ from .ops.scan import *  # noqa: F403 - cumprod, cummax, cummin, logcumsumexp
 from .ops.scan import __all__ as _scan_names
 from .ops.select import *  # noqa: F403 - nonzero, unique, scatter, isclose, normal...
 from .ops.select import __all__ as _select_names
+from .ops.shape_extra import *  # noqa: F403 - rot90, tensor_split, masked_scatter, put...
+from .ops.shape_extra import __all__ as _shape_extra_names
 from .ops.special_fns import *  # noqa: F403 - lgamma, digamma, erfinv, xlogy, logit...
 from .ops.special_fns import __all__ as _special_fn_names
 from .ops.stats import *  # noqa: F403 - prod, amax, norm, median...
@@ -267,3 +269,4 @@ __all__ += ["are_deterministic_algorithms_enabled", "backends", "compile", "comp
             "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled",
             "set_float32_matmul_precision", "use_deterministic_algorithms"]
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
+__all__ += _shape_extra_names

@@ -25,6 +25,7 @@ from . import (
     scan,
     select,
     shape,
+    shape_extra,
     special_fns,
     stats,
     unpool,
@@ -65,6 +66,7 @@ from .repeat import *  # noqa: F403
 from .scan import *  # noqa: F403
 from .select import *  # noqa: F403
 from .shape import *  # noqa: F403
+from .shape_extra import *  # noqa: F403
 from .softmax import *  # noqa: F403
 from .special_fns import *  # noqa: F403
 from .stats import *  # noqa: F403
@@ -99,6 +101,7 @@ __all__ = (
     + _repeat.__all__
     + select.__all__
     + shape.__all__
+    + shape_extra.__all__
     + special_fns.__all__
     + _softmax.__all__
     + stats.__all__
