@@ -8,6 +8,7 @@
 """
 
 from . import (
+    amp,
     backends,
     compiler,
     data,
@@ -26,6 +27,7 @@ from . import (
     vision,
 )
 from . import functional as F  # noqa: N812 - the conventional alias
+from .amp import autocast
 from .autograd import (
     Function,
     Tensor,
@@ -265,7 +267,10 @@ __all__ = [
     "value_and_grad",
 ]
 __all__ += _einsum_names + _math_names + _rearrange_names + _select_names + _stats_names
-__all__ += ["are_deterministic_algorithms_enabled", "backends", "compile", "compiler",
+cuda.amp = amp.cuda_amp  # torch.cuda.amp.GradScaler / autocast
+
+__all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends", "compile",
+            "compiler",
             "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled",
             "set_float32_matmul_precision", "use_deterministic_algorithms"]
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
