@@ -135,7 +135,8 @@ def test_remove_parametrizations_matches_torch(leave):
 
 
 @pytest.mark.torch
-@pytest.mark.parametrize("shape,mp", [((4, 4), "cayley"), ((5, 3), "cayley"),
+@pytest.mark.parametrize("shape,mp", [((4, 4), None), ((5, 3), None), ((3, 5), "matrix_exp"),
+                                      ((4, 4), "cayley"), ((5, 3), "cayley"),
                                       ((3, 5), "cayley"), ((5, 3), "householder"),
                                       ((3, 5), "householder"), ((4, 4), "householder")])
 def test_orthogonal_matches_torch(shape, mp):
@@ -148,7 +149,8 @@ def test_orthogonal_matches_torch(shape, mp):
     ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
     assert list(ours.state_dict()) == list(theirs.state_dict())
     step = rng.normal(size=shape) * 0.3
-    if mp == "householder":  # its diagonal holds the reflections' signs: keep it
+    if mp == "householder" or mp is None and shape[0] != shape[1]:
+        # the householder map's diagonal holds the reflections' signs: keep it
         step[np.arange(min(shape)), np.arange(min(shape))] = 0
     with torch.no_grad():
         theirs.parametrizations.weight.original.add_(torch.tensor(step))
@@ -281,3 +283,12 @@ def test_signatures_are_torchs(module, name):
         return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()
                 if p.name != "rng"]  # chainrule's explicit generator, keyword-only
     assert params(getattr(module, name)) == params(getattr(theirs_module, name))
+
+
+def test_orthogonal_weight_assigned_the_identity_in_float32():
+    # matrix_exp of the zero matrix in float32 once hit log2(0) (a RuntimeWarning, an error here)
+    layer = CP.orthogonal(nn.Linear(3, 3, rng=cr.Generator().manual_seed(0)))
+    with cr.no_grad():
+        layer.weight = cr.eye(3)
+    np.testing.assert_allclose(layer.weight.numpy(), np.eye(3), atol=1e-6)
+    assert layer.weight.dtype == cr.float32

@@ -224,7 +224,9 @@ def _expm(a):
     xp = get_array_module(a)
     n = a.shape[-1]
     norm1 = xp.abs(a).sum(-2).max(-1) if n else xp.zeros(a.shape[:-2])
-    squarings = xp.maximum(0, xp.ceil(xp.log2(xp.maximum(norm1, 1e-300) / _THETA13))).astype(int)
+    # In float64: a float32 norm of 0 would stay 0 under the 1e-300 floor (log2(0) warns).
+    norm1 = xp.maximum(norm1.astype(xp.float64), 1e-300)
+    squarings = xp.maximum(0, xp.ceil(xp.log2(norm1 / _THETA13))).astype(int)
     a = a / (2.0 ** squarings)[..., None, None].astype(a.dtype)
     b = _PADE13
     eye = xp.eye(n, dtype=a.dtype)

@@ -19,6 +19,7 @@ from ...backend.random import resolve_rng
 from ...ops.creation import eye, tril
 from ...ops.decomp import solve
 from ...ops.join import cat
+from ...ops.linalg_solve import matrix_exp
 from ..module import Module
 from .parametrize import register_parametrization
 from .spectral_norm import SpectralNorm, _normalize
@@ -94,8 +95,7 @@ class _Orthogonal(Module):
                 x = cat([x, Tensor(xp.zeros(x.shape[:-2] + (n, n - k), x._data.dtype))], dim=-1)
             a = x - _mt(x)
             if self.orthogonal_map == "matrix_exp":
-                from ...ops import decomp  # linalg.matrix_exp, where this chainrule has it
-                q = decomp.matrix_exp(a)
+                q = matrix_exp(a)
             else:
                 ident = eye(n, dtype=a.dtype)
                 q = solve(ident - a * 0.5, ident + a * 0.5)
@@ -145,9 +145,9 @@ def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None 
     Args:
         module: the layer.
         name: the matrix parameter.
-        orthogonal_map: ``"matrix_exp"`` (the default for a square matrix; needs
-            ``linalg.matrix_exp``), ``"cayley"`` ((I + A/2)(I - A/2)^{-1} of the skew-symmetric
-            A, by ``linalg.solve``) or ``"householder"`` (the default for a non-square one).
+        orthogonal_map: ``"matrix_exp"`` (the default for a square matrix), ``"cayley"``
+            ((I + A/2)(I - A/2)^{-1} of the skew-symmetric A, by ``linalg.solve``) or
+            ``"householder"`` (the default for a non-square one).
         use_trivialization: keep a ``base`` buffer (orthogonal) that the map multiplies, as
             PyTorch, so that assigning an orthogonal matrix works; False is not supported.
         rng: the generator that completes a non-square matrix's basis when one is assigned.
@@ -167,11 +167,6 @@ def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None 
     if orthogonal_map not in _MAPS:
         raise ValueError(f"orthogonal: orthogonal_map must be 'matrix_exp', 'cayley' or "
                          f"'householder', got {orthogonal_map!r}")
-    if orthogonal_map == "matrix_exp":
-        from ...ops import decomp
-        if not hasattr(decomp, "matrix_exp"):
-            raise ValueError("orthogonal: orthogonal_map='matrix_exp' needs linalg.matrix_exp, "
-                             "which this chainrule does not have; use 'cayley' (also orthogonal)")
     orth = _Orthogonal(weight, orthogonal_map, use_trivialization=use_trivialization, rng=rng)
     register_parametrization(module, name, orth, unsafe=True)
     return module
