@@ -85,23 +85,23 @@ class Pinv(Function):
                 + right - matmul(matmul(right, p), a))
 
 
-def pinv(A, *, atol=None, rtol=None, hermitian: bool = False):  # noqa: N803 - PyTorch's name
-    """The Moore-Penrose pseudoinverse of each matrix of ``A`` (*, m, n), (*, n, m).
+def pinv(input, *, atol=None, rtol=None, hermitian: bool = False):  # noqa: A002 - PyTorch's name
+    """The Moore-Penrose pseudoinverse of each matrix of ``input`` (*, m, n), (*, n, m).
 
     Singular values (eigenvalues' magnitudes for ``hermitian``, which reads only the lower
     triangle) at or below max(atol, rtol * largest) count as zero; ``rtol`` defaults to
     eps * max(m, n) (0 where a positive ``atol`` is given). The gradient is that of a matrix
     whose rank does not change.
     """
-    _matrices("pinv", A)
-    if hermitian and A.shape[-1] != A.shape[-2]:
-        raise ValueError(f"pinv: hermitian=True needs square matrices, got shape {A.shape}")
-    return Pinv.apply(A, atol=atol, rtol=rtol, hermitian=bool(hermitian))
+    _matrices("pinv", input)
+    if hermitian and input.shape[-1] != input.shape[-2]:
+        raise ValueError(f"pinv: hermitian=True needs square matrices, got shape {input.shape}")
+    return Pinv.apply(input, atol=atol, rtol=rtol, hermitian=bool(hermitian))
 
 
-def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False):  # noqa: N803
+def matrix_rank(input, *, atol=None, rtol=None, hermitian: bool = False):  # noqa: A002
     """The number of singular values above PyTorch's cut-off (see ``pinv``), int64."""
-    _matrices("matrix_rank", A)
+    _matrices("matrix_rank", input)
 
     def rank(a):
         xp = get_array_module(a)
@@ -112,17 +112,17 @@ def matrix_rank(A, *, atol=None, rtol=None, hermitian: bool = False):  # noqa: N
         tol = _tolerance("matrix_rank", xp, s.max(-1, keepdims=True), atol, rtol, *a.shape[-2:],
                          a.dtype)
         return (s > tol).sum(-1).astype(xp.int64)
-    return nondiff(rank, A)
+    return nondiff(rank, input)
 
 
 _DRIVERS = ("gels", "gelsy", "gelsd", "gelss")
 
 
-def lstsq(A, B, rcond=None, *, driver=None):  # noqa: N803 - PyTorch's names
+def lstsq(input, b, rcond=None, *, driver=None):  # noqa: A002 - PyTorch's names
     """The least-squares (minimum-norm, where A lacks rank) X minimizing ||A X - B||.
 
     Args:
-        A: (*, m, n); B: (*, m, k), or (*, m) for one right-hand side each.
+        input: A (*, m, n); b: B (*, m, k), or (*, m) for one right-hand side each.
         rcond: singular values at or below rcond * the largest count as 0 (default eps *
             max(m, n)).
         driver: which of PyTorch's CPU drivers' fields to fill (default 'gelsy'); all solve
@@ -133,49 +133,51 @@ def lstsq(A, B, rcond=None, *, driver=None):  # noqa: N803 - PyTorch's names
         rank for all but 'gels', singular_values for 'gelsd'/'gelss', residuals
         (||A X - B||^2 per column) for all but 'gelsy' when m > n and every matrix has full rank.
     """
-    _matrices("lstsq", A)
+    _matrices("lstsq", input)
     driver = "gelsy" if driver is None else driver
     if driver not in _DRIVERS:
         raise ValueError(f"lstsq: driver must be one of {_DRIVERS} (or None), got {driver!r}")
-    if not isinstance(B, Tensor):
-        raise TypeError(f"lstsq: B must be a Tensor, got {type(B).__name__}")
-    vector = B.ndim == A.ndim - 1
-    if B.ndim < 1 or not (vector or B.ndim == A.ndim) or B.shape[-1 if vector else -2] != \
-            A.shape[-2]:
-        raise ValueError(f"lstsq: B of shape {B.shape} does not fit A of shape {A.shape} "
-                         "(B: (*, m, k) or (*, m) for A (*, m, n))")
-    m, n = A.shape[-2:]
-    x = pinv(A, rtol=rcond)
-    b = B.reshape(B.shape + (1,)) if vector else B
+    if not isinstance(b, Tensor):
+        raise TypeError(f"lstsq: b must be a Tensor, got {type(b).__name__}")
+    vector = b.ndim == input.ndim - 1
+    if b.ndim < 1 or not (vector or b.ndim == input.ndim) or \
+            b.shape[-1 if vector else -2] != input.shape[-2]:
+        raise ValueError(f"lstsq: b of shape {b.shape} does not fit input of shape "
+                         f"{input.shape} (b: (*, m, k) or (*, m) for input (*, m, n))")
+    m, n = input.shape[-2:]
+    x = pinv(input, rtol=rcond)
+    b = b.reshape(b.shape + (1,)) if vector else b
     solution = matmul(x, b)
-    xp = get_array_module(A._data)
-    empty = Tensor(xp.zeros((0,), dtype=A._data.dtype))
-    rank = matrix_rank(A, rtol=rcond)
+    xp = get_array_module(input._data)
+    empty = Tensor(xp.zeros((0,), dtype=input._data.dtype))
+    rank = matrix_rank(input, rtol=rcond)
     residuals = empty
     if driver != "gelsy" and m > n and bool((rank._data == n).all()):
-        residuals = ((matmul(A, solution) - b) ** 2).sum(-2)  # (*, 1) for vectors, as PyTorch
+        residuals = ((matmul(input, solution) - b) ** 2).sum(-2)  # (*, 1) for vectors (PyTorch)
     if driver == "gels":
         rank = Tensor(xp.zeros((0,), dtype=xp.int64))
-    values = svdvals(A.detach()) if driver in ("gelsd", "gelss") else empty
+    values = svdvals(input.detach()) if driver in ("gelsd", "gelss") else empty
     if vector:
         solution = solution.reshape(solution.shape[:-1])
     return LstsqResult(solution, residuals, rank, values)
 
 
-def householder_product(A, tau):  # noqa: N803 - PyTorch's name
+def householder_product(input, tau):  # noqa: A002 - PyTorch's name
     """The first n columns of H_1 H_2 ... H_k, H_i = I - tau_i v_i v_i^T, where v_i is column i
-    of ``A`` (*, m, n) below the diagonal with a 1 on it (LAPACK's orgqr; with geqrf's output it
-    is the Q of a QR decomposition). ``tau`` (*, k), k <= n <= m. Differentiable in both."""
-    _matrices("householder_product", A)
+    of ``input`` (*, m, n) below the diagonal with a 1 on it (LAPACK's orgqr; with geqrf's output
+    it is the Q of a QR decomposition). ``tau`` (*, k), k <= n <= m. Differentiable in both."""
+    _matrices("householder_product", input)
     if not isinstance(tau, Tensor):
         raise TypeError(f"householder_product: tau must be a Tensor, got {type(tau).__name__}")
-    m, n = A.shape[-2:]
-    if m < n or tau.ndim != A.ndim - 1 or tau.shape[:-1] != A.shape[:-2] or tau.shape[-1] > n:
-        raise ValueError(f"householder_product: expected A (*, m, n) with m >= n and tau (*, k) "
-                         f"with k <= n, got shapes {A.shape} and {tau.shape}")
-    xp = get_array_module(A._data)
-    vectors = tril(A, -1) + Tensor(xp.eye(m, n, dtype=A._data.dtype))
-    q = Tensor(xp.broadcast_to(xp.eye(m, n, dtype=A._data.dtype), A.shape))
+    m, n = input.shape[-2:]
+    if m < n or tau.ndim != input.ndim - 1 or tau.shape[:-1] != input.shape[:-2] or \
+            tau.shape[-1] > n:
+        raise ValueError(f"householder_product: expected input (*, m, n) with m >= n and tau "
+                         "(*, k) "
+                         f"with k <= n, got shapes {input.shape} and {tau.shape}")
+    xp = get_array_module(input._data)
+    vectors = tril(input, -1) + Tensor(xp.eye(m, n, dtype=input._data.dtype))
+    q = Tensor(xp.broadcast_to(xp.eye(m, n, dtype=input._data.dtype), input.shape))
     for i in reversed(range(tau.shape[-1])):  # Q = H_i Q, from the last reflection to the first
         v = vectors[..., i:i + 1]
         q = q - tau[..., i:i + 1, None] * matmul(v, matmul(transpose(v, -1, -2), q))

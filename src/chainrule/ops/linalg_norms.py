@@ -27,10 +27,11 @@ _INF = float("inf")
 _MATRIX_ORDS = ("fro", "nuc", 2, -2, 1, -1, _INF, -_INF)
 
 
-def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim: bool = False, *, dtype=None):  # noqa: A002,N803
+def matrix_norm(input, ord="fro", dim=(-2, -1), keepdim: bool = False, *,  # noqa: A002
+                dtype=None):
     """The matrix ``ord``-norm of the matrices over the two axes ``dim`` (see the module's
     docstring for the orders)."""
-    return _matrix_norm("matrix_norm", A, ord, dim, keepdim, dtype)
+    return _matrix_norm("matrix_norm", input, ord, dim, keepdim, dtype)
 
 
 def _matrix_norm(op, a, ord, dim, keepdim, dtype):  # noqa: A002
@@ -82,18 +83,19 @@ def norm(x, ord=None, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: 
     return _matrix_norm("norm", x, "fro" if ord is None else ord, dim, keepdim, dtype)
 
 
-def cond(A, p=None):  # noqa: N803
+def cond(input, p=None):  # noqa: A002 - PyTorch's name
     """The condition number of each matrix: s_max / s_min for p None or 2 (s_min / s_max for
     -2), else ||A||_p ||A^-1||_p of square matrices (p: 'fro', 'nuc', inf, -inf, 1, -1)."""
-    _matrices("cond", A)
+    _matrices("cond", input)
     if p is None or (p in (2, -2) and not isinstance(p, bool)):
-        s = svdvals(A)
+        s = svdvals(input)
         big, small = s[..., 0], s[..., -1]
         return small / big if p == -2 else big / small
-    if A.shape[-1] != A.shape[-2]:
-        raise ValueError(f"cond: p={p!r} needs square matrices (*, n, n), got shape {A.shape}")
-    return _matrix_norm("cond", A, p, (-2, -1), False, None) * \
-        _matrix_norm("cond", inv(A), p, (-2, -1), False, None)
+    if input.shape[-1] != input.shape[-2]:
+        raise ValueError(f"cond: p={p!r} needs square matrices (*, n, n), got shape "
+                         f"{input.shape}")
+    return _matrix_norm("cond", input, p, (-2, -1), False, None) * \
+        _matrix_norm("cond", inv(input), p, (-2, -1), False, None)
 
 
 def vecdot(x, y, *, dim: int = -1):

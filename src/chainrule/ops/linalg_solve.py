@@ -74,19 +74,19 @@ def _common_batch(op, a, b, b_name):
     return broadcast_to(a, batch + a.shape[-2:]), broadcast_to(b, batch + b.shape[-2:])
 
 
-def solve_triangular(A, B, *, upper: bool, left: bool = True,  # noqa: N803 - PyTorch's names
+def solve_triangular(input, B, *, upper: bool, left: bool = True,  # noqa: A002,N803 - PyTorch's
                      unitriangular: bool = False):
-    """X with A X = B (``left``) or X A = B, reading only A's upper or lower triangle (and taking
-    its diagonal as ones for ``unitriangular``); batches broadcast.
+    """X with A X = B (``left``) or X A = B, reading only the upper or lower triangle of A
+    (``input``) and taking its diagonal as ones for ``unitriangular``; batches broadcast.
 
     Shape: A (*, n, n); B (*, n, k) for ``left``, (*, k, n) otherwise.
     """
-    _square("solve_triangular", A)
-    a, b = _common_batch("solve_triangular", A, B, "B")
-    n = A.shape[-1]
+    _square("solve_triangular", input)
+    a, b = _common_batch("solve_triangular", input, B, "B")
+    n = input.shape[-1]
     if b.shape[-2 if left else -1] != n:
         raise ValueError(f"solve_triangular: B of shape {B.shape} does not fit A of shape "
-                         f"{A.shape} (left={left})")
+                         f"{input.shape} (left={left})")
     tri = triu(a) if upper else tril(a)
     if unitriangular:
         xp = get_array_module(a._data)
@@ -96,37 +96,37 @@ def solve_triangular(A, B, *, upper: bool, left: bool = True,  # noqa: N803 - Py
     return _t(solve(_t(tri), _t(b)))
 
 
-def triangular_solve(b, A, upper: bool = True, transpose: bool = False,  # noqa: N803
+def triangular_solve(input, A, upper: bool = True, transpose: bool = False,  # noqa: A002,N803
                      unitriangular: bool = False):
-    """PyTorch's older ``torch.triangular_solve``: X with A X = b (A^T X = b for ``transpose``),
-    and a copy of A."""
+    """PyTorch's older ``torch.triangular_solve``: X with A X = b (``input``), A^T X = b for
+    ``transpose``, and a copy of A."""
     _square("triangular_solve", A)
     coefficient = _t(A) if transpose else A
-    x = solve_triangular(coefficient, b, upper=upper != bool(transpose),
+    x = solve_triangular(coefficient, input, upper=upper != bool(transpose),
                          unitriangular=unitriangular)
     return TriangularSolveResult(x, clone(A))
 
 
-def cholesky_solve(B, L, upper: bool = False):  # noqa: N803 - PyTorch's names
-    """X with (L L^T) X = B for a lower-triangular Cholesky factor ``L`` (U^T U with an upper one
-    for ``upper``); only that triangle of ``L`` is read.
+def cholesky_solve(input, input2, upper: bool = False):  # noqa: A002 - PyTorch's names
+    """X with (L L^T) X = B, B = ``input``, for a lower-triangular Cholesky factor L = ``input2``
+    (U^T U with an upper one for ``upper``); only that triangle of the factor is read.
 
     Shape: B (*, n, k), L (*, n, n), batches broadcast.
     """
-    _square("cholesky_solve", L)
+    _square("cholesky_solve", input2)
     if upper:
-        y = solve_triangular(_t(L), B, upper=False)
-        return solve_triangular(L, y, upper=True)
-    y = solve_triangular(L, B, upper=False)
-    return solve_triangular(_t(L), y, upper=True)
+        y = solve_triangular(_t(input2), input, upper=False)
+        return solve_triangular(input2, y, upper=True)
+    y = solve_triangular(input2, input, upper=False)
+    return solve_triangular(_t(input2), y, upper=True)
 
 
-def cholesky_inverse(L, upper: bool = False):  # noqa: N803
+def cholesky_inverse(input, upper: bool = False):  # noqa: A002 - PyTorch's name
     """(L L^T)^-1 (or (U^T U)^-1 for ``upper``) from a Cholesky factor of shape (*, n, n)."""
-    _square("cholesky_inverse", L)
-    xp = get_array_module(L._data)
-    eye = Tensor(xp.eye(L.shape[-1], dtype=L._data.dtype))
-    return cholesky_solve(eye, L, upper)
+    _square("cholesky_inverse", input)
+    xp = get_array_module(input._data)
+    eye = Tensor(xp.eye(input.shape[-1], dtype=input._data.dtype))
+    return cholesky_solve(eye, input, upper)
 
 
 def _lu_info(m):
@@ -206,10 +206,10 @@ def solve_ex(A, B, *, left: bool = True, check_errors: bool = False):  # noqa: N
     return SolveExResult(*_ex("solve_ex", a, check_errors, lambda m: solve(m, b), _lu_info))
 
 
-def cholesky_ex(A, *, upper: bool = False, check_errors: bool = False):  # noqa: N803
+def cholesky_ex(input, *, upper: bool = False, check_errors: bool = False):  # noqa: A002
     """``cholesky`` that reports failures instead of raising: (L, info), info (int32) the order
     of the first leading minor that is not positive-definite (LAPACK potrf's), L NaN there."""
-    low, info = _ex("cholesky_ex", A, check_errors, cholesky, _cholesky_info)
+    low, info = _ex("cholesky_ex", input, check_errors, cholesky, _cholesky_info)
     return CholeskyExResult(_t(low) if upper else low, info)
 
 
@@ -255,10 +255,10 @@ class MatrixExp(Function):
         return matrix_exp(block)[..., :n, n:]
 
 
-def matrix_exp(A):  # noqa: N803
-    """The matrix exponential of each square matrix of ``A`` (*, n, n)."""
-    _square("matrix_exp", A)
-    return MatrixExp.apply(A)
+def matrix_exp(input):  # noqa: A002 - PyTorch's name
+    """The matrix exponential of each square matrix of ``input`` (*, n, n)."""
+    _square("matrix_exp", input)
+    return MatrixExp.apply(input)
 
 
 Tensor.matrix_exp = matrix_exp
