@@ -67,6 +67,7 @@ from .backend.dtypes import (
     short,
     uint8,
 )
+from .backend.printing import get_printoptions, set_printoptions
 from .backend.random import Generator, default_generator, initial_seed, manual_seed, seed
 from .backends import (
     are_deterministic_algorithms_enabled,
@@ -155,6 +156,8 @@ from .ops import (
     zeros,
     zeros_like,
 )
+from .ops.creation_extra import *  # noqa: F403 - logspace, histc, result_type...
+from .ops.creation_extra import __all__ as _creation_extra_names
 from .ops.einsum import *  # noqa: F403 - einsum, outer, dot, cdist, diag...
 from .ops.einsum import __all__ as _einsum_names
 from .ops.linalg_extra import pinverse
@@ -274,4 +277,4 @@ __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends
             "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled",
             "set_float32_matmul_precision", "use_deterministic_algorithms"]
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
-__all__ += _shape_extra_names
+__all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]

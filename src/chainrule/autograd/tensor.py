@@ -10,6 +10,7 @@ from __future__ import annotations
 import weakref
 
 from ..backend import asnumpy, config, device_of, get_array_module, numpy, to_device
+from ..backend.printing import array2string_options
 from .hooks import RemovableHandle
 
 __all__ = ["Size", "Tensor", "tensor"]
@@ -215,7 +216,8 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = numpy.array2string(asnumpy(self._data), separator=", ", prefix="tensor(")
+        body = numpy.array2string(asnumpy(self._data), separator=", ", prefix="tensor(",
+                                  **array2string_options())
         extra = []
         if self._data.dtype != numpy.float32:
             extra.append(f"dtype={self._data.dtype}")

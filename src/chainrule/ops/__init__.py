@@ -9,6 +9,7 @@ from . import (
     attention,
     conv,
     creation,
+    creation_extra,
     elementwise,
     indexing,
     join,
@@ -44,6 +45,7 @@ from .activation import *  # noqa: F403
 from .attention import *  # noqa: F403
 from .conv import *  # noqa: F403
 from .creation import *  # noqa: F403
+from .creation_extra import *  # noqa: F403
 from .dropout import *  # noqa: F403
 from .einsum import *  # noqa: F403
 from .elementwise import *  # noqa: F403
@@ -80,6 +82,7 @@ __all__ = (
     + attention.__all__
     + conv.__all__
     + creation.__all__
+    + creation_extra.__all__
     + _dropout.__all__
     + elementwise.__all__
     + _einsum.__all__

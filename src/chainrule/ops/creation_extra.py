@@ -1,0 +1,139 @@
+"""More creation, counting and dtype helpers, PyTorch's names: logspace, randint_like, histc,
+histogram, is_floating_point, is_complex, result_type, can_cast, promote_types.
+
+None of these is differentiable (they make new leaves, count, or answer about dtypes).
+``result_type`` and ``promote_types`` describe chainrule's own arithmetic, which follows NumPy's
+promotion rules; they differ from PyTorch's in places (docs/pytorch.md): int32/int64 with
+float16/float32 give float64. ``can_cast`` is PyTorch's rule (no cast to a lower category).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import NamedTuple
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module, numpy
+from .creation import _dtype, _leaf, _pick, randint
+
+__all__ = ["can_cast", "histc", "histogram", "is_complex", "is_floating_point", "logspace",
+           "promote_types", "randint_like", "result_type"]
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the exponent."""
+    if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
+        raise ValueError(f"logspace: steps must be a non-negative int, got {steps!r}")
+    arr = numpy.power(float(base), numpy.linspace(start, end, int(steps)))
+    return _leaf("logspace", arr.astype(_dtype("logspace", dtype)), device, requires_grad)
+
+
+def randint_like(input, low=0, high=None, *, dtype=None, device=None, generator=None,  # noqa: A002
+                 rng=None):
+    """Random ints in ``[low, high)`` of ``input``'s shape and dtype (``randint_like(x, high)``
+    starts at 0)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"randint_like: input must be a Tensor, got {type(input).__name__}")
+    if high is None:
+        low, high = 0, low
+    out = randint(low, high, tuple(input.shape), rng=_pick("randint_like", rng, generator),
+                  dtype=input.dtype if dtype is None else dtype,
+                  device=input.device if device is None else device)
+    return out
+
+
+def _float_tensor(op, x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a Tensor, got {type(x).__name__}")
+    if x.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be a floating-point tensor, got dtype {x.dtype}")
+    return x
+
+
+def histc(input, bins=100, min=0, max=0):  # noqa: A002 - PyTorch's names
+    """Counts of the entries in ``bins`` equal-width bins over [min, max] (the data's own range
+    when min == max); entries outside are left out. The counts have ``input``'s dtype."""
+    x = _float_tensor("histc", input)
+    if isinstance(bins, bool) or not isinstance(bins, numbers.Integral) or bins < 1:
+        raise ValueError(f"histc: bins must be a positive int, got {bins!r}")
+    if min > max:
+        raise ValueError(f"histc: max must be larger than min, got min={min}, max={max}")
+    data = x._data.reshape(-1)
+    xp = get_array_module(data)
+    lo, hi = float(min), float(max)
+    if lo == hi and data.size:  # PyTorch's rule: equal bounds take the data's range
+        lo, hi = float(data.min()), float(data.max())
+    if lo == hi:  # one value (or none): PyTorch widens the range by 1 on each side
+        lo, hi = lo - 1, hi + 1
+    if not (numpy.isfinite(lo) and numpy.isfinite(hi)):
+        raise ValueError(f"histc: range of [{lo}, {hi}] is not finite")
+    counts, _ = xp.histogram(data[(data >= lo) & (data <= hi)], bins=int(bins), range=(lo, hi))
+    return Tensor(counts.astype(x.dtype))
+
+
+class Histogram(NamedTuple):
+    hist: Tensor
+    bin_edges: Tensor
+
+
+def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: A002
+    """``(hist, bin_edges)``: counts (or weights, or a density) in ``bins`` (an int for equal
+    widths over ``range`` or the data's range, or a 1-D tensor of edges)."""
+    x = _float_tensor("histogram", input)
+    data = x._data.reshape(-1)
+    xp = get_array_module(data)
+    if isinstance(bins, Tensor):
+        bins = bins._data
+    elif isinstance(bins, bool) or not isinstance(bins, numbers.Integral) or bins < 1:
+        raise ValueError(f"histogram: bins must be a positive int or a 1-D tensor of edges, "
+                         f"got {bins!r}")
+    w = None
+    if weight is not None:
+        if not isinstance(weight, Tensor) or tuple(weight.shape) != tuple(x.shape):
+            raise ValueError(f"histogram: weight must be a Tensor of the input's shape "
+                             f"{tuple(x.shape)}, got {getattr(weight, 'shape', weight)}")
+        w = weight._data.reshape(-1)
+    hist, edges = xp.histogram(data, bins=bins, range=range, weights=w, density=bool(density))
+    return Histogram(Tensor(hist.astype(x.dtype)), Tensor(edges.astype(x.dtype)))
+
+
+def is_floating_point(input) -> bool:  # noqa: A002
+    """True for a tensor of a floating-point dtype."""
+    return input.dtype.kind == "f"
+
+
+def is_complex(input) -> bool:  # noqa: A002
+    """False: chainrule's tensors are real (no complex dtypes)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"is_complex: input must be a Tensor, got {type(input).__name__}")
+    return input.dtype.kind == "c"
+
+
+def _operand(op, x):
+    if isinstance(x, Tensor):
+        return x._data
+    if isinstance(x, (bool, int, float)):
+        return x
+    raise TypeError(f"{op}: expected Tensors or Python numbers, got {type(x).__name__}")
+
+
+def result_type(tensor1, tensor2):
+    """The dtype of an arithmetic result of the two (Tensors or numbers), by NumPy's rules."""
+    return numpy.result_type(_operand("result_type", tensor1), _operand("result_type", tensor2))
+
+
+def promote_types(type1, type2):
+    """The smallest dtype both dtypes cast to safely, by NumPy's rules."""
+    return numpy.promote_types(_dtype("promote_types", type1), _dtype("promote_types", type2))
+
+
+_CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # bool < integer < floating < complex
+
+
+def can_cast(from_, to) -> bool:
+    """Whether PyTorch's casting rule allows ``from_`` to ``to``: never to a lower category (bool,
+    integer, floating, complex), any size within one (int8 to uint8 and float64 to float16 pass)."""
+    return _CATEGORY[_dtype("can_cast", from_).kind] <= _CATEGORY[_dtype("can_cast", to).kind]
+
+
+Tensor.is_complex = is_complex
