@@ -85,6 +85,7 @@ from .fuse import (
     unfuse,
 )
 from .group_norm import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, RMSNorm
+from .lazy import LazyConv1d, LazyConv2d, LazyConv3d, LazyLinear, UninitializedParameter
 from .linear import Identity, Linear
 from .loss import (
     BCELoss,
@@ -178,6 +179,8 @@ __all__ = [
     "AvgPool2d", "MaxPool1d", "MaxPool2d", "MinPool1d", "MinPool2d", "AdaptiveAvgPool3d",
     "AdaptiveMaxPool3d", "AvgPool3d", "MaxPool3d", "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d",
     "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm", "CrossMapLRN2d",
+    # lazy layers
+    "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyLinear", "UninitializedParameter",
     # activations
     "ELU", "GELU", "SELU", "Hardtanh", "LeakyReLU", "LogSigmoid", "LogSoftmax", "ReLU", "ReLU6",
     "SiLU", "Sigmoid", "Softmax", "Softplus", "Softsign", "Step", "Tanh",

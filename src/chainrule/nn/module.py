@@ -335,6 +335,8 @@ class Module(Hooks):
         values, missing, unexpected = check_state(own, state, strict, type(self).__name__)
         with no_grad():  # counted in-place changes: a graph recorded before cannot use them
             for key, value in values.items():
+                if hasattr(own[key], "materialize"):  # an UninitializedParameter (lazy modules)
+                    own[key].materialize(value.shape)
                 own[key].copy_(value)
         return IncompatibleKeys(missing, unexpected)
 

@@ -37,6 +37,8 @@ def check_state(own, state, strict: bool, owner: str):
         value = _load_value(state[key], target)
         if isinstance(value, str):
             bad.append(f"{key}: {value}")
+        elif hasattr(target, "materialize"):  # a lazy module's parameter: takes the state's shape
+            values[key] = value
         elif value.shape != target.shape:
             bad.append(f"{key}: state has shape {tuple(value.shape)}, model has {target.shape}")
         else:
