@@ -12,6 +12,7 @@ from . import constraints, transforms
 from .continuous import Exponential, Laplace, Normal, Uniform
 from .discrete import Bernoulli, Categorical, OneHotCategorical
 from .distribution import Distribution
+from .gamma import Beta, Binomial, Dirichlet, Gamma, Poisson
 from .kl import kl_divergence, register_kl
 from .mixture import MixtureSameFamily
 from .multivariate import Independent, MultivariateNormal
@@ -19,9 +20,9 @@ from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed import LogNormal, TransformedDistribution
 from .transforms import AffineTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform
 
-__all__ = ["AffineTransform", "Bernoulli", "Categorical", "Distribution", "ExpTransform",
-           "Exponential", "Independent", "Laplace", "LogNormal", "MixtureSameFamily",
-           "MultivariateNormal", "Normal", "OneHotCategorical", "RelaxedBernoulli",
-           "RelaxedOneHotCategorical", "SigmoidTransform", "TanhTransform", "Transform",
-           "TransformedDistribution", "Uniform", "constraints", "kl_divergence", "register_kl",
-           "transforms"]
+__all__ = ["AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Dirichlet",
+           "Distribution", "ExpTransform", "Exponential", "Gamma", "Independent", "Laplace",
+           "LogNormal", "MixtureSameFamily", "MultivariateNormal", "Normal", "OneHotCategorical",
+           "Poisson", "RelaxedBernoulli", "RelaxedOneHotCategorical", "SigmoidTransform",
+           "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "constraints",
+           "kl_divergence", "register_kl", "transforms"]

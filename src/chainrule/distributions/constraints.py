@@ -19,7 +19,7 @@ __all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_
 
 
 def _data(value):
-    return value.data if isinstance(value, Tensor) else value
+    return value._data if isinstance(value, Tensor) else value
 
 
 class Constraint:

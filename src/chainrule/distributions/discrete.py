@@ -137,8 +137,8 @@ class Categorical(Distribution):
         shape = self._extended_shape(sample_shape)
         with no_grad():
             u = draw("Categorical.sample", rng, generator, "random", shape, self.probs)
-            cumulative = self.probs.data.cumsum(-1)
-            index = (cumulative < u.data[..., None]).sum(-1)
+            cumulative = self.probs._data.cumsum(-1)
+            index = (cumulative < u._data[..., None]).sum(-1)
             return tensor(index.clip(0, self._num_events - 1).astype("int64"),
                           device=self.probs.device)
 

@@ -49,7 +49,7 @@ class Distribution:
                     getattr(type(self), param, None), _lazy):
                 continue  # the other parameterisation (probs given, logits not yet computed)
             value = getattr(self, param)
-            if not bool(constraint.check(value).data.all()):
+            if not bool(constraint.check(value)._data.all()):
                 raise ValueError(
                     f"Expected parameter {param} ({type(value).__name__} of shape "
                     f"{tuple(value.shape)}) of distribution {self!r} to satisfy the constraint "
@@ -144,7 +144,7 @@ class Distribution:
         support = self.support
         if support is None or isinstance(support, constraints._Dependent):
             return
-        if not bool(support.check(value).data.all()):
+        if not bool(support.check(value)._data.all()):
             raise ValueError(
                 f"Expected value argument ({type(value).__name__} of shape {actual}) to be within "
                 f"the support ({support!r}) of the distribution {self!r}, but found invalid "
