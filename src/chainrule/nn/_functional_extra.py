@@ -26,8 +26,10 @@ from ..ops import (
 from ..ops.elementwise import neg, where
 from ..ops.shape import getitem
 from ..ops.softmax import implicit_softmax_dim, softmax
+from ._attention_core import attend
 
-__all__ = ["embedding", "softmin", "upsample", "upsample_bilinear", "upsample_nearest"]
+__all__ = ["embedding", "multi_head_attention_forward", "softmin", "upsample", "upsample_bilinear",
+           "upsample_nearest"]
 
 extra_names = (list(__all__) + activation_extra.__all__ + activation_random.__all__
                + bilinear.__all__ + ctc.__all__ + distance.__all__ + fold.__all__
@@ -99,3 +101,51 @@ def upsample_bilinear(input, size=None, scale_factor=None) -> Tensor:  # noqa: A
     align_corners=True)``."""
     _deprecated("upsample_bilinear")
     return resample.interpolate(input, size, scale_factor, "bilinear", True)
+
+
+def multi_head_attention_forward(
+        query, key, value, embed_dim_to_check: int, num_heads: int, in_proj_weight, in_proj_bias,
+        bias_k, bias_v, add_zero_attn: bool, dropout_p: float, out_proj_weight, out_proj_bias,
+        training: bool = True, key_padding_mask=None, need_weights: bool = True, attn_mask=None,
+        use_separate_proj_weight: bool = False, q_proj_weight=None, k_proj_weight=None,
+        v_proj_weight=None, static_k=None, static_v=None, average_attn_weights: bool = True,
+        is_causal: bool = False, *, rng=None):
+    """PyTorch's functional multi-head attention: ``nn.MultiheadAttention``'s computation from
+    weights given as arguments (the same code). Inputs are (L, N, E), (S, N, kdim),
+    (S, N, vdim), or unbatched (L, E)...; ``in_proj_weight`` (3E, E) holds the query, key and
+    value projections, or with ``use_separate_proj_weight`` ``q_proj_weight`` (E, E),
+    ``k_proj_weight`` (E, kdim), ``v_proj_weight`` (E, vdim). ``static_k``/``static_v``
+    (N*num_heads, S, E/num_heads) replace the projected keys/values. ``rng`` draws the dropout
+    of the attention weights (when ``training`` and ``dropout_p`` > 0). Returns ``(output,
+    weights or None)``."""
+    who = "multi_head_attention_forward"
+    E = embed_dim_to_check
+    if getattr(query, "shape", (None,))[-1] != E:
+        raise ValueError(f"{who}: query must have embed_dim_to_check = {E} features, got shape "
+                         f"{tuple(getattr(query, 'shape', ()))}")
+    if isinstance(num_heads, bool) or not isinstance(num_heads, int) or num_heads < 1 \
+            or E % num_heads:
+        raise ValueError(f"{who}: num_heads must be a positive int dividing embed_dim {E}, got "
+                         f"{num_heads!r}")
+    if (bias_k is None) != (bias_v is None):
+        raise ValueError(f"{who}: bias_k and bias_v must be given together, got "
+                         f"{'bias_k' if bias_v is None else 'bias_v'} alone")
+    biases = [None] * 3 if in_proj_bias is None else [in_proj_bias[i * E:(i + 1) * E]
+                                                      for i in range(3)]
+    if use_separate_proj_weight:
+        weights = [q_proj_weight, k_proj_weight, v_proj_weight]
+        if any(w is None for w in weights):
+            raise ValueError(f"{who}: use_separate_proj_weight=True needs q_proj_weight, "
+                             f"k_proj_weight and v_proj_weight")
+    else:
+        if in_proj_weight is None or tuple(in_proj_weight.shape) != (3 * E, E):
+            got = None if in_proj_weight is None else tuple(in_proj_weight.shape)
+            raise ValueError(f"{who}: in_proj_weight must have shape (3 * embed_dim, embed_dim) "
+                             f"= {(3 * E, E)}, got {got}")
+        weights = [in_proj_weight[i * E:(i + 1) * E] for i in range(3)]
+    return attend(who, query, key, value, num_heads, list(zip(weights, biases, strict=True)),
+                  (out_proj_weight, out_proj_bias), bias_k=bias_k, bias_v=bias_v,
+                  add_zero_attn=add_zero_attn, dropout_p=dropout_p, training=training, rng=rng,
+                  key_padding_mask=key_padding_mask, need_weights=need_weights,
+                  attn_mask=attn_mask, average_attn_weights=average_attn_weights,
+                  is_causal=is_causal, static_k=static_k, static_v=static_v)

@@ -25,6 +25,7 @@ from ..ops.softmax import implicit_softmax_dim
 from ..ops.softmax import log_softmax as _log_softmax
 from ._functional_extra import (  # noqa: F401 - PyTorch's F names
     embedding,
+    multi_head_attention_forward,
     softmin,
     upsample,
     upsample_bilinear,
