@@ -264,6 +264,20 @@ def test_functional_call_reaches_fused_layers_and_tied_weights():
     assert untied.tolist() != [[1.0, 2.0]]
 
 
+def test_functional_call_and_a_trace_of_the_same_model_stay_apart():
+    model = nn.Sequential(nn.Linear(2, 2, rng=cr.Generator().manual_seed(0)), nn.ReLU()).eval()
+    x = cr.tensor([[1.0, -2.0]])
+    fast = cr.trace(model, x)
+    with cr.no_grad():
+        own = model(x).numpy()
+    w = {"0.weight": cr.tensor([[1.0, 0.0], [0.0, -1.0]]), "0.bias": cr.zeros(2)}
+    assert functional_call(model, w, (x,)).tolist() == [[1.0, 2.0]]
+    np.testing.assert_array_equal(fast(x).numpy(), own)  # the trace replays the model's own
+    assert functional_call(fast.fn, w, (x,)).tolist() == [[1.0, 2.0]]
+    with pytest.raises(TypeError, match="must be an nn.Module, got Traced"):
+        functional_call(fast, w, (x,))
+
+
 def test_vmap_randomness_modes():
     x = cr.zeros(3, 2)
     layer = nn.Dropout(0.5, rng=cr.Generator().manual_seed(0))

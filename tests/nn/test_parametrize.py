@@ -242,6 +242,9 @@ def test_functional_call_and_optimizer_see_the_original():
         layer, {"parametrizations.weight.original": w, "bias": cr.zeros(2)},
         (cr.tensor([[1.0, 2.0]]),))
     assert out.tolist() == [[2.0, 4.0]]
+    with pytest.raises(ValueError, match="'weight'.*given by its original.*"
+                                         "'parametrizations.weight.original'"):
+        cr.func.functional_call(layer, {"weight": w}, (cr.tensor([[1.0, 2.0]]),))
 
 
 def test_errors():

@@ -69,6 +69,12 @@ def _with_ties(given: dict, slots: dict) -> dict:
     return result
 
 
+def _original_of(key: str) -> str:
+    """The name of the original of ``key`` had it been parametrized (``parametrize``)."""
+    path, _, name = key.rpartition(".")
+    return f"{path}.parametrizations.{name}.original".lstrip(".")
+
+
 def functional_call(module: Module, parameter_and_buffer_dicts, args=None, kwargs=None, *,
                     tie_weights: bool = True, strict: bool = False):
     """``module(*args, **kwargs)`` with the given tensors in place of its parameters/buffers.
@@ -117,6 +123,9 @@ def functional_call(module: Module, parameter_and_buffer_dicts, args=None, kwarg
         missing = [k for k in missing if k not in given]
     if unknown or (strict and missing):
         parts = [f"unexpected key(s) {unknown}"] if unknown else []
+        hints = [_original_of(k) for k in unknown if _original_of(k) in slots]
+        parts += [f"a parametrized tensor is given by its original(s), e.g. {hints[0]!r}"] if (
+            hints) else []
         parts += [f"missing key(s) {missing}"] if strict and missing else []
         raise ValueError(f"functional_call: {type(module).__name__}: " + "; ".join(parts))
     if args is None:
