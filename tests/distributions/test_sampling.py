@@ -34,6 +34,14 @@ def test_sample_shapes_follow_sample_batch_and_event_shapes():
     assert Categorical(logits=_t(np.zeros((3, 6)))).sample((2,)).dtype == cr.int64
 
 
+def test_draws_come_from_the_default_generator_that_randn_uses():
+    cr.manual_seed(11)
+    expected = cr.randn(2, 3, dtype=F64).numpy()
+    cr.manual_seed(11)
+    z = Normal(_t(np.zeros((2, 3))), _t(np.ones((2, 3)))).sample()
+    np.testing.assert_array_equal(z.numpy(), expected)
+
+
 def test_manual_seed_repeats_draws_and_rng_keywords_are_honoured():
     d = Normal(_t([0.0, 1.0]), _t([1.0, 2.0]))
     cr.manual_seed(3)

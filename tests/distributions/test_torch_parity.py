@@ -124,7 +124,39 @@ def test_extreme_bernoulli_logits_stay_exact():
 
 
 def test_normal_icdf_reaches_the_tails():
-    q = np.array([1e-300, 1e-20, 1e-8, 0.3, 0.5, 1 - 1e-9, 1 - 1e-16])
+    q = np.array([1e-306, 1e-300, 1e-20, 1e-8, 0.3, 0.5, 1 - 1e-9, 1 - 1e-16])
     ours = cr.distributions.Normal(0.0, 1.0).icdf(cr.tensor(q, dtype=cr.float64))
     scipy_special = pytest.importorskip("scipy.special")
     np.testing.assert_allclose(ours.numpy(), scipy_special.ndtri(q), rtol=1e-13, atol=1e-15)
+
+
+def test_normal_icdf_of_the_ends_in_float32():
+    q = cr.tensor([0.0, 0.25, 1.0])
+    x = cr.distributions.Normal(0.0, 1.0).icdf(q).numpy()
+    assert x.dtype == np.float32
+    assert x[0] == -np.inf and x[2] == np.inf
+    np.testing.assert_allclose(x[1], -0.6744897501960817, rtol=1e-6)
+
+
+def test_constructors_and_methods_take_pytorchs_arguments():
+    import inspect
+
+    def positional(fn):
+        return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()
+                if p.kind is not p.KEYWORD_ONLY]
+
+    for name in cr.distributions.__all__:
+        ours = getattr(cr.distributions, name)
+        theirs = getattr(torch.distributions, name, None)
+        if not isinstance(ours, type) or theirs is None:
+            continue
+        assert positional(ours.__init__) == positional(theirs.__init__), name
+        for method in ("sample", "rsample", "log_prob", "cdf", "icdf", "entropy", "expand",
+                       "enumerate_support"):
+            if hasattr(theirs, method) and hasattr(ours, method):
+                theirs_args = [n for n, _ in positional(getattr(theirs, method))]
+                assert [n for n, _ in positional(getattr(ours, method))] == theirs_args, \
+                    (name, method)
+    for name in ("ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform"):
+        assert positional(getattr(cr.distributions.transforms, name).__init__) == positional(
+            getattr(torch.distributions.transforms, name).__init__), name
