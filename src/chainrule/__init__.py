@@ -158,6 +158,7 @@ from .ops import (
 )
 from .ops.creation_extra import *  # noqa: F403 - logspace, histc, result_type...
 from .ops.creation_extra import __all__ as _creation_extra_names
+from .ops.diagonal import diag_embed, diagonal
 from .ops.einsum import *  # noqa: F403 - einsum, outer, dot, cdist, diag...
 from .ops.einsum import __all__ as _einsum_names
 from .ops.linalg_extra import pinverse
@@ -238,6 +239,7 @@ __all__ = [
     "set_default_dtype", "index_select", "repeat_interleave", "tile", "sgn", "absolute",
     "negative", "linalg", "inverse", "det", "slogdet", "svd", "qr", "distributions",
     "special", "pinverse", "cholesky_inverse", "cholesky_solve", "matrix_exp", "triangular_solve",
+    "diagonal", "diag_embed",
     # chainrule's
     "F",
     "Function",
