@@ -2,6 +2,15 @@
 top-level functions (``expit`` is ``sigmoid``, ``gammaln`` is ``lgamma``, ``psi`` is ``digamma``,
 ``multigammaln`` is ``mvlgamma``). The implementations are in ``ops/special_fns.py`` (gamma family,
 erfinv, ndtri, log_ndtr, xlogy, ...), ``ops/math.py`` (erf, erfc, expm1, ...) and their neighbours.
+
+>>> import chainrule as cr
+>>> x = cr.tensor([1.0, 4.0], dtype=cr.float64, requires_grad=True)
+>>> y = cr.special.gammaln(x)  # log(0!) and log(3!)
+>>> y.numpy().round(12).tolist()
+[0.0, 1.791759469228]
+>>> y.sum().backward()  # the gradient is digamma: -gamma and 1 + 1/2 + 1/3 - gamma
+>>> x.grad.numpy().round(12).tolist()
+[-0.577215664902, 1.256117668432]
 """
 
 from __future__ import annotations
@@ -22,6 +31,10 @@ from .ops.special_fns import (
     digamma,
     entr,
     erfinv,
+    i0,
+    i0e,
+    i1,
+    i1e,
     lgamma,
     log_ndtr,
     logit,
@@ -34,7 +47,8 @@ from .ops.special_fns import (
     xlogy,
 )
 
-__all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln",
+__all__ = ["digamma", "entr", "erf", "erfc", "erfinv", "exp2", "expit", "expm1", "gammaln", "i0",
+           "i0e", "i1", "i1e",
            "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr",
            "ndtri", "polygamma", "psi", "round", "sinc", "softmax", "xlog1py", "xlogy"]
 

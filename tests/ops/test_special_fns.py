@@ -73,6 +73,24 @@ TRIGAMMA_RTOL = 1e-9
 TRIGAMMA_CASES = {"digamma", "polygamma1", "psi", "polygamma2_method"}
 
 
+def test_bessel_functions_match_scipy():
+    sp = pytest.importorskip("scipy.special")
+    from chainrule.ops import _bessel
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.uniform(-40, 40, 4000), 10 ** rng.uniform(-300, 3, 500),
+                        [0.0, 19.999, 20.0, 20.001, -20.0]])
+    for ours, theirs in ((_bessel.i0e, sp.i0e), (_bessel.i1e, sp.i1e)):
+        want = theirs(x)
+        assert _rel(ours(x), want).max() < 3e-15
+    v = np.array([-3.0, 0.0, 1.5, 700.0, 720.0, np.nan])
+    np.testing.assert_allclose(cr.i0(cr.tensor(v)).numpy(), sp.i0(v), rtol=3e-15)
+    np.testing.assert_allclose(cr.special.i1(cr.tensor(v)).numpy(), sp.i1(v), rtol=3e-15)
+    inf = cr.tensor([np.inf, -np.inf], dtype=cr.float64)  # the limits (SciPy and PyTorch: nan)
+    assert cr.i0(inf).tolist() == [np.inf, np.inf]
+    assert cr.special.i1(inf).tolist() == [np.inf, -np.inf]
+    assert cr.special.i0e(inf).tolist() == [0.0, 0.0]
+
+
 @pytest.mark.torch
 def test_poles_and_edges_match_pytorch():
     torch = pytest.importorskip("torch")
@@ -161,6 +179,10 @@ CASES = {
     "true_divide": (lambda L, a, b: L.true_divide(a, b), [_any, _pos]),
     "fix": (lambda L, a: L.fix(a * 3) * a, [_any]),
     "entr": (lambda L, a: L.special.entr(a), [_pos]),
+    "i0": (lambda L, a: L.i0(a * 5) + a.i0(), [_any]),
+    "i0e": (lambda L, a: L.special.i0e(a * 5), [_any]),
+    "i1": (lambda L, a: L.special.i1(a * 5), [_any]),
+    "i1e": (lambda L, a: L.special.i1e(a * 5), [_any]),
     "expit": (lambda L, a: L.special.expit(a), [_any]),
     "special_softmax": (lambda L, a: L.special.softmax(a, 1) + L.special.log_softmax(a, 0),
                         [_any]),
@@ -195,7 +217,7 @@ def test_matches_pytorch_forward_and_backward(name):
 
 SMOOTH = ["lgamma", "digamma", "polygamma1", "polygamma3", "mvlgamma", "erfinv", "ndtr",
           "ndtri", "log_ndtr", "logit", "xlogy", "xlogy_scalar", "xlog1py", "sinc", "asinh",
-          "acosh", "atanh", "copysign", "float_power", "entr"]
+          "acosh", "atanh", "copysign", "float_power", "entr", "i0", "i0e", "i1", "i1e"]
 
 
 @pytest.mark.parametrize("name", SMOOTH)

@@ -111,6 +111,11 @@ def quantile(input, q, dim=None, keepdim=False, *, interpolation="linear"):  # n
             first dimension of the result.
         interpolation: between the two entries around the rank q (n - 1): "linear", "lower",
             "higher", "midpoint" or "nearest" (ties to even), as PyTorch.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor([1.0, 2.0, 3.0, 4.0])
+    >>> cr.quantile(x, 0.5).item(), cr.quantile(x, 0.5, interpolation="lower").item()
+    (2.5, 2.0)
     """
     return _quantile("quantile", input, q, dim, keepdim, interpolation, ignore_nan=False)
 

@@ -122,7 +122,12 @@ def chain_matmul(*matrices):
 
 
 def kron(input, other):  # noqa: A002
-    """The Kronecker product: each entry of ``input`` times all of ``other``, tiled blockwise."""
+    """The Kronecker product: each entry of ``input`` times all of ``other``, tiled blockwise.
+
+    >>> import chainrule as cr
+    >>> cr.kron(cr.tensor([1, 2]), cr.tensor([1, 10])).tolist()
+    [1, 10, 2, 20]
+    """
     a, b = _tensor("kron", "input", input), _tensor("kron", "other", other)
     n = max(a.ndim, b.ndim)
     sa, sb = (1,) * (n - a.ndim) + tuple(a.shape), (1,) * (n - b.ndim) + tuple(b.shape)

@@ -79,7 +79,12 @@ class CumProd(Function):
 
 
 def cumprod(input, dim=None, *, dtype=None, axis=None):  # noqa: A002 - PyTorch's name
-    """Running products along ``dim``; the gradient is exact where the input holds zeros."""
+    """Running products along ``dim``; the gradient is exact where the input holds zeros.
+
+    >>> import chainrule as cr
+    >>> cr.cumprod(cr.tensor([1.0, 2.0, 3.0]), 0).tolist()
+    [1.0, 2.0, 6.0]
+    """
     ax = _axis("cumprod", input, dim, axis)
     x = input
     if dtype is not None:

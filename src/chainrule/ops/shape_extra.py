@@ -50,7 +50,12 @@ swapdims = swapaxes
 
 def rot90(input, k=1, dims=(0, 1)):  # noqa: A002
     """Rotation by 90 degrees ``k`` times in the plane of ``dims``, from the first axis towards
-    the second."""
+    the second.
+
+    >>> import chainrule as cr
+    >>> cr.rot90(cr.tensor([[1, 2], [3, 4]])).tolist()
+    [[2, 4], [1, 3]]
+    """
     x = _tensor("rot90", input)
     dims = tuple(dims)
     if len(dims) != 2:

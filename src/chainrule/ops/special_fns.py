@@ -1,6 +1,6 @@
 """Special functions, PyTorch's names: lgamma, digamma, polygamma, mvlgamma, erfinv, logit,
 xlogy, xlog1py, sinc, entr, ndtr, ndtri, log_ndtr, asinh/acosh/atanh, deg2rad/rad2deg,
-heaviside, copysign, float_power, true_divide, fix.
+heaviside, copysign, float_power, true_divide, fix, i0 (and special's i0e, i1, i1e).
 
 The derivatives, written with chainrule ops so that they differentiate again:
 
@@ -9,9 +9,10 @@ The derivatives, written with chainrule ops so that they differentiate again:
     d ndtr(x) = e^(-x^2 / 2) / sqrt(2 pi)     d log_ndtr(x) = e^(-x^2/2 - log_ndtr(x)) / sqrt(2 pi)
     xlogy(x, y) = x log y: dx = log y, dy = x / y       d sinc(x) = (cos(pi x) - sinc(x)) / x
     d asinh = 1 / sqrt(x^2 + 1)   d acosh = 1 / sqrt(x^2 - 1)   d atanh = 1 / (1 - x^2)
+    d i0 = i1    d i1 = i0 - i1 / x    d i0e = i1e - sign(x) i0e   d i1e = i0e - i1e (sign(x) + 1/x)
 
-The array work (series, recurrences, Newton steps) is in ``_gamma.py`` and ``_special.py``; it runs
-in float64 and the result is cast back to the input's floating dtype.
+The array work (series, recurrences, Newton steps) is in ``_gamma.py``, ``_bessel.py`` and
+``_special.py``; it runs in float64 and the result is cast back to the input's floating dtype.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backend.defaults import get_default_dtype
-from . import _gamma
+from . import _bessel, _gamma
 from ._broadcast import sum_to
 from ._special import ndtr as _ndtr
 from .elementwise import _check_broadcast, clip, cos, div, exp, fill_where, log, sqrt, where
@@ -32,7 +33,7 @@ from .reduce import sum as _sum
 
 __all__ = [
     "acosh", "arccosh", "arcsinh", "arctanh", "asinh", "atanh", "copysign", "deg2rad", "digamma",
-    "entr", "erfinv", "fix", "float_power", "heaviside", "lgamma", "log_ndtr", "logit",
+    "entr", "erfinv", "fix", "float_power", "heaviside", "i0", "lgamma", "log_ndtr", "logit",
     "mvlgamma", "ndtr", "ndtri", "polygamma", "rad2deg", "sinc", "true_divide", "xlog1py",
     "xlogy",
 ]
@@ -77,6 +78,52 @@ class LogNdtr(_Unary):
     fn = staticmethod(lambda xp, x: _in_float64(xp, x, _gamma.log_ndtr))
     rule = staticmethod(lambda x, out, g: g * exp(x * x * -0.5 - out)
                         * (1 / math.sqrt(2 * math.pi)))
+
+
+def _unscaled(scaled):
+    def kernel(a):
+        xp = get_array_module(a)
+        with xp.errstate(over="ignore", invalid="ignore"):
+            out = xp.exp(xp.abs(a)) * scaled(a)  # inf where I overflows, as it should
+            return xp.where(xp.isinf(a), xp.sign(scaled(xp.sign(a))) * xp.inf, out)
+    return kernel
+
+
+class I0(_Unary):
+    fn = staticmethod(lambda xp, x: _in_float64(xp, x, _unscaled(_bessel.i0e)))
+    rule = staticmethod(lambda x, out, g: g * i1(x))
+
+
+class I0e(_Unary):
+    fn = staticmethod(lambda xp, x: _in_float64(xp, x, _bessel.i0e))
+    rule = staticmethod(lambda x, out, g: g * (i1e(x) - Tensor(_sign(x)) * out))
+
+
+class I1(_Unary):
+    """I1'(x) = I0(x) - I1(x) / x, 1/2 at 0."""
+
+    fn = staticmethod(lambda xp, x: _in_float64(xp, x, _unscaled(_bessel.i1e)))
+
+    @staticmethod
+    def rule(x, out, g):
+        zero = x._data == 0
+        return g * fill_where(zero, 0.5, i0(x) - out / fill_where(zero, 1.0, x))
+
+
+class I1e(_Unary):
+    """i1e'(x) = i0e(x) - i1e(x) (sign(x) + 1/x), 1/2 at 0."""
+
+    fn = staticmethod(lambda xp, x: _in_float64(xp, x, _bessel.i1e))
+
+    @staticmethod
+    def rule(x, out, g):
+        zero = x._data == 0
+        safe = fill_where(zero, 1.0, x)
+        return g * fill_where(zero, 0.5, i0e(x) - out * (Tensor(_sign(x)) + 1 / safe))
+
+
+def _sign(x):
+    return get_array_module(x._data).sign(x._data)
 
 
 class Asinh(_Unary):
@@ -161,6 +208,26 @@ def ndtri(input):  # noqa: A002
 def log_ndtr(input):  # noqa: A002
     """log Phi(x), accurate far into the lower tail (where Phi underflows)."""
     return LogNdtr.apply(_floating("log_ndtr", input))
+
+
+def i0(input):  # noqa: A002
+    """The modified Bessel function of the first kind of order 0."""
+    return I0.apply(_floating("i0", input))
+
+
+def i0e(input):  # noqa: A002
+    """e^(-|x|) I0(x), finite where I0 overflows."""
+    return I0e.apply(_floating("i0e", input))
+
+
+def i1(input):  # noqa: A002
+    """The modified Bessel function of the first kind of order 1."""
+    return I1.apply(_floating("i1", input))
+
+
+def i1e(input):  # noqa: A002
+    """e^(-|x|) I1(x), finite where I1 overflows."""
+    return I1e.apply(_floating("i1e", input))
 
 
 def asinh(input):  # noqa: A002
@@ -312,7 +379,7 @@ def fix(input):  # noqa: A002
 
 _METHODS = {
     "lgamma": lgamma, "digamma": digamma, "polygamma": lambda self, n: polygamma(n, self),
-    "mvlgamma": mvlgamma, "erfinv": erfinv, "logit": logit, "xlogy": xlogy, "sinc": sinc,
+    "mvlgamma": mvlgamma, "erfinv": erfinv, "i0": i0, "logit": logit, "xlogy": xlogy, "sinc": sinc,
     "asinh": asinh, "acosh": acosh, "atanh": atanh, "arcsinh": asinh, "arccosh": acosh,
     "arctanh": atanh, "deg2rad": deg2rad, "rad2deg": rad2deg, "heaviside": heaviside,
     "copysign": copysign, "float_power": float_power, "true_divide": true_divide, "fix": fix,
