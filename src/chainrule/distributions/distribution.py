@@ -23,6 +23,7 @@ class Distribution:
     _validate_args = True
     arg_constraints: dict = {}
     support = None
+    _not_expanded: tuple = ()  # Tensor attributes that ``expand`` keeps as they are
 
     @staticmethod
     def set_default_validate_args(value: bool) -> None:
@@ -69,7 +70,7 @@ class Distribution:
         new = type(self).__new__(type(self)) if _instance is None else _instance
         old = len(self._batch_shape)
         for name, value in self.__dict__.items():
-            if isinstance(value, Tensor):
+            if isinstance(value, Tensor) and name not in self._not_expanded:
                 value = value.expand(tuple(batch_shape) + tuple(value.shape[old:]))
             new.__dict__[name] = value
         new._batch_shape = batch_shape

@@ -36,6 +36,7 @@ class LogitRelaxedBernoulli(Distribution):
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.real
     has_rsample = True
+    _not_expanded = ("temperature",)
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         self._bernoulli = Bernoulli(probs, logits, validate_args=validate_args)
@@ -102,6 +103,7 @@ class ExpRelaxedCategorical(Distribution):
     arg_constraints = {"probs": constraints.simplex, "logits": constraints.real_vector}
     support = constraints.real_vector
     has_rsample = True
+    _not_expanded = ("temperature",)
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
         self._categorical = Categorical(probs, logits, validate_args=validate_args)
