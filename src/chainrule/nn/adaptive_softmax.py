@@ -53,6 +53,14 @@ class AdaptiveLogSoftmaxWithLoss(Module):
 
     ``forward`` returns ``(output, loss)`` (a named tuple); ``log_prob(input)`` gives all
     (N, n_classes) log-probabilities and ``predict(input)`` the most likely class of each row.
+
+    >>> import numpy as np
+    >>> import chainrule as cr
+    >>> asm = AdaptiveLogSoftmaxWithLoss(16, 100, [10, 40], rng=np.random.default_rng(0))
+    >>> x = cr.tensor(np.ones((3, 16), dtype="float32"))
+    >>> out = asm(x, cr.tensor([1, 20, 99]))
+    >>> out.output.shape, out.loss.shape, asm.log_prob(x).shape
+    ((3,), (), (3, 100))
     """
 
     def __init__(self, in_features: int, n_classes: int, cutoffs, div_value: float = 4.0,
