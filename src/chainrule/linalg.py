@@ -16,7 +16,16 @@ from .ops.decomp import cholesky, det, eigh, inv, solve
 from .ops.decomp import slogdet as _slogdet
 from .ops.diagonal import linalg_diagonal as diagonal
 from .ops.linalg_extra import eig, eigvals, householder_product, lstsq, matrix_rank, pinv, vander
-from .ops.linalg_norms import cond, cross, matrix_norm, multi_dot, norm, vecdot
+from .ops.linalg_norms import (
+    cond,
+    cross,
+    matrix_norm,
+    multi_dot,
+    norm,
+    tensorinv,
+    tensorsolve,
+    vecdot,
+)
 from .ops.linalg_solve import cholesky_ex, inv_ex, matrix_exp, solve_ex, solve_triangular
 from .ops.stats import norm as _norm
 from .ops.svd import qr, svd, svdvals
@@ -24,8 +33,8 @@ from .ops.svd import qr, svd, svdvals
 __all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh",
            "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "matrix_exp",
            "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
-           "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "vander",
-           "vecdot", "vector_norm"]
+           "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv",
+           "tensorsolve", "vander", "vecdot", "vector_norm"]
 
 
 class SignLogAbsDet(NamedTuple):

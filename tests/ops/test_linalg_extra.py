@@ -65,6 +65,13 @@ CASES = {
                  + L.linalg.solve_ex(a, b.mT, left=False).result.mT,
                  lambda r: [r.standard_normal((2, 3, 3)) + 3 * np.eye(3),
                             r.standard_normal((3, 3))]),
+    "tensorinv": (lambda L, a: L.linalg.tensorinv(a, 1) + L.linalg.tensorinv(
+        a.reshape(2, 3, 6), ind=2).reshape(2, 3, 6), lambda r: [r.standard_normal((6, 2, 3))
+                                                                  + np.eye(6).reshape(6, 2, 3)]),
+    "tensorsolve": (lambda L, a, b: L.linalg.tensorsolve(a, b)
+                    + L.linalg.tensorsolve(a.permute(1, 0, 2), b, dims=(0,)).mT.reshape(2, 3),
+                    lambda r: [r.standard_normal((6, 2, 3)) + np.eye(6).reshape(6, 2, 3),
+                               r.standard_normal(6)]),
     "inv_ex": (lambda L, a: L.linalg.inv_ex(a).inverse,
                lambda r: [r.standard_normal((2, 3, 3)) + 3 * np.eye(3)]),
     "cholesky_ex": (lambda L, a: L.linalg.cholesky_ex(a @ a.mT + L.eye(3, dtype=L.float64),
@@ -93,7 +100,8 @@ def test_matches_pytorch(name):
 
 @pytest.mark.parametrize("name", ["pinv_tall", "pinv_wide", "pinv_hermitian", "lstsq", "cond",
                                   "matrix_norms", "cross", "multi_dot", "solve_triangular",
-                                  "matrix_exp_method", "householder_product", "vander"])
+                                  "matrix_exp_method", "householder_product", "vander",
+                                  "tensorsolve"])
 def test_gradgradcheck(name):
     fn, make = CASES[name]
     rng = np.random.default_rng(3)
@@ -287,5 +295,11 @@ def test_bad_input_is_refused_clearly():
         cr.linalg.solve_triangular(cr.eye(3), a, upper=True)
     with pytest.raises(ValueError, match=r"batch shapes of A \(2, 3, 3\) and B \(4, 3, 1\)"):
         cr.linalg.solve_triangular(cr.ones(2, 3, 3), cr.ones(4, 3, 1), upper=True)
+    with pytest.raises(ValueError, match=r"the first 1 dimensions of shape \(6, 2, 2\) hold 6 "
+                                         "entries and the rest 4"):
+        cr.linalg.tensorinv(cr.ones(6, 2, 2), 1)
+    with pytest.raises(ValueError, match=r"input of shape \(6, 2, 3\) must start with other's "
+                                         r"shape \(5,\)"):
+        cr.linalg.tensorsolve(cr.ones(6, 2, 3), cr.ones(5))
     with pytest.raises(ValueError, match=r"matrix_exp: expected square matrices"):
         cr.linalg.matrix_exp(a)

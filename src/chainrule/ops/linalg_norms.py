@@ -1,5 +1,6 @@
-"""``torch.linalg``'s norms, condition numbers and products of vectors and chains of matrices,
-all compositions of recorded ops (their gradients, of every order, come from those).
+"""``torch.linalg``'s norms, condition numbers, products of vectors and chains of matrices, and
+the tensor inverse and solve: all compositions of recorded ops (their gradients, of every order,
+come from those).
 
 Matrix norms: 'fro' sqrt(sum a_ij^2); 'nuc' the sum of singular values; 2 / -2 the largest /
 smallest singular value; 1 / -1 the largest / smallest column sum of |a_ij|; inf / -inf the
@@ -9,7 +10,7 @@ same over rows.
 from __future__ import annotations
 
 from ..autograd.tensor import Tensor
-from .decomp import inv
+from .decomp import inv, solve
 from .elementwise import abs as _abs
 from .join import stack
 from .linalg import matmul
@@ -21,7 +22,8 @@ from .shape import getitem, normalize_axis, unsqueeze
 from .stats import norm as _vector_norm
 from .svd import _matrices, svdvals
 
-__all__ = ["cond", "cross", "matrix_norm", "multi_dot", "norm", "vecdot"]
+__all__ = ["cond", "cross", "matrix_norm", "multi_dot", "norm", "tensorinv", "tensorsolve",
+           "vecdot"]
 
 _INF = float("inf")
 _MATRIX_ORDS = ("fro", "nuc", 2, -2, 1, -1, _INF, -_INF)
@@ -175,3 +177,43 @@ def _chain(mats, split, i, j):
         return mats[i]
     k = split[i][j]
     return matmul(_chain(mats, split, i, k), _chain(mats, split, k + 1, j))
+
+
+def _size(shape):
+    total = 1
+    for d in shape:
+        total *= d
+    return total
+
+
+def tensorinv(input, ind: int = 2):  # noqa: A002 - PyTorch's name
+    """X, of shape input.shape[ind:] + input.shape[:ind], with tensordot(input, X, ind) the
+    identity: the inverse of ``input`` seen as a (prod(shape[:ind]), prod(shape[ind:])) matrix,
+    which must be square."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"tensorinv: expected a Tensor, got {type(input).__name__}")
+    if isinstance(ind, bool) or not isinstance(ind, int) or not 0 < ind < input.ndim:
+        raise ValueError(f"tensorinv: ind must be an int from 1 to {input.ndim - 1}, got {ind!r}")
+    rows, cols = _size(input.shape[:ind]), _size(input.shape[ind:])
+    if rows != cols:
+        raise ValueError(f"tensorinv: the first {ind} dimensions of shape {input.shape} hold "
+                         f"{rows} entries and the rest {cols}; they must be equal")
+    return inv(input.reshape(rows, cols)).reshape(input.shape[ind:] + input.shape[:ind])
+
+
+def tensorsolve(input, other, dims=None):  # noqa: A002 - PyTorch's names
+    """X, of shape input.shape[other.ndim:], with tensordot(input, X, X.ndim) = ``other``; the
+    axes ``dims`` of ``input`` are first moved to its end."""
+    for name, v in (("input", input), ("other", other)):
+        if not isinstance(v, Tensor):
+            raise TypeError(f"tensorsolve: {name} must be a Tensor, got {type(v).__name__}")
+    if dims is not None:
+        dims = (dims,) if isinstance(dims, int) else tuple(dims)
+        input = movedim(input, dims, tuple(range(-len(dims), 0)))  # noqa: A001
+    k = other.ndim
+    size = _size(other.shape)
+    if input.shape[:k] != other.shape or _size(input.shape[k:]) != size:
+        raise ValueError(f"tensorsolve: input of shape {input.shape} must start with other's "
+                         f"shape {other.shape} and its other dimensions hold as many entries")
+    x = solve(input.reshape(size, size), other.reshape(size))
+    return x.reshape(input.shape[k:])
