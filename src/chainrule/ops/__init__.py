@@ -37,6 +37,7 @@ from . import dropout as _dropout  # the module; `dropout` below is the function
 from . import einsum as _einsum  # the module; `einsum` below is the function
 from . import embedding_bag as _embedding_bag  # likewise
 from . import group_norm as _group_norm  # likewise
+from . import inplace_math as _inplace_math  # noqa: F401 - attaches lgamma_, addmm_, ... to Tensor
 from . import math as _math
 from . import repeat as _repeat  # the module; `repeat` below is the function
 from . import softmax as _softmax  # the module; `softmax` below is the function
