@@ -16,9 +16,9 @@ from __future__ import annotations
 import math
 
 from ..autograd import Function
-from ..backend import get_array_module
+from ..backend import asnumpy, get_array_module
 
-__all__ = ["digamma", "lgamma", "polygamma"]
+__all__ = ["digamma", "lgamma", "polygamma", "standard_gamma", "standard_gamma_grad_array"]
 
 _G = 7.0
 _LANCZOS = (0.99999999999980993, 676.5203681218851, -1259.1392167224028, 771.32342877765313,
@@ -110,3 +110,56 @@ def polygamma(n: int, x):
 
 def digamma(x):
     return polygamma(0, x)
+
+
+def standard_gamma_grad_array(x, a):
+    """dz/da of a Gamma(a, 1) draw z = x at fixed uniform noise (implicit reparameterisation).
+
+    With P(a, z) the regularised lower incomplete gamma function, z(a) solves P(a, z) = u, so
+    dz/da = -(dP/da) / p(z; a). Writing P as the series sum_n z^(a+n) e^-z / Gamma(a+n+1), each
+    term over the density is r_n = z^(n+1) Gamma(a) / Gamma(a+n+1) (r_0 = z/a, r_n = r_(n-1) z /
+    (a+n)), so dz/da = -sum_n r_n (log z - digamma(a+n+1)), summed until the terms stop mattering.
+    Accurate to about 1e-12 within several standard deviations of the mean (far in the upper tail
+    of a small a the terms grow before they cancel).
+    """
+    xp = get_array_module(x)
+    x = xp.asarray(x, dtype=xp.float64)
+    a = xp.asarray(a, dtype=xp.float64)
+    log_x = xp.log(x)
+    r = x / a
+    psi = polygamma_array(0, a + 1.0)
+    total = -r * (log_x - psi)
+    for n in range(1, 100000):
+        r = r * x / (a + n)
+        psi = psi + 1.0 / (a + n)
+        term = r * (log_x - psi)
+        total = total - term
+        if n > 2 and not bool((xp.abs(term) > 1e-17 * (xp.abs(total) + 1e-300)).any()):
+            break
+    return xp.where(x > 0, total, 0.0)
+
+
+class _StandardGammaGrad(Function):
+    def forward(self, x, a):
+        return standard_gamma_grad_array(x, a).astype(x.dtype, copy=False)
+
+    def backward(self, g):
+        raise NotImplementedError("the second derivative of a gamma draw with respect to its "
+                                  "concentration is not implemented (nor is it in PyTorch)")
+
+
+class _StandardGamma(Function):
+    """A Gamma(a, 1) draw of ``a``'s shape whose gradient is the implicit one above."""
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        return xp.asarray(self.rng.standard_gamma(asnumpy(a))).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        return g * _StandardGammaGrad.apply(self.output, self.inputs[0])
+
+
+def standard_gamma(a, rng):
+    """Gamma(a, 1) draws (one per element of the Tensor ``a``) from the numpy Generator ``rng``,
+    differentiable with respect to ``a``."""
+    return _StandardGamma.apply(a, rng=rng)

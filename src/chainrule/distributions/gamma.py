@@ -1,8 +1,8 @@
 """Gamma, Beta, Dirichlet, Poisson and Binomial, with their same-family KL divergences.
 
 Their densities need log-gamma and digamma (``_special``). Samples come from NumPy's gamma,
-Poisson and binomial generators; these distributions have no ``rsample`` here (PyTorch
-reparameterises the first three by implicit differentiation of the gamma CDF).
+Poisson and binomial generators; Gamma, Beta and Dirichlet draws are reparameterised (``rsample``)
+by implicit differentiation of the gamma CDF, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from ..autograd import no_grad, tensor
 from ..backend import asnumpy
 from ..ops import arange, argmax, floor, log, log1p, one_hot, where
 from . import constraints
-from ._special import digamma, lgamma
+from ._special import digamma, lgamma, standard_gamma
 from ._utils import broadcast_all, logits_to_probs, pick_rng, probs_to_logits, softplus
 from .distribution import Distribution, lazy_property
 from .kl import register_kl
@@ -35,6 +35,7 @@ class Gamma(Distribution):
 
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
+    has_rsample = True
 
     def __init__(self, concentration, rate, validate_args=None):
         self.concentration, self.rate = broadcast_all(concentration, rate)
@@ -52,12 +53,10 @@ class Gamma(Distribution):
     def variance(self):
         return self.concentration / self.rate ** 2
 
-    def sample(self, sample_shape=(), *, rng=None, generator=None):
-        shape = tuple(self._extended_shape(sample_shape))
-        a, b = asnumpy(self.concentration._data), asnumpy(self.rate._data)
-        with no_grad():
-            return _draw("Gamma.sample", rng, generator, self.rate,
-                         lambda g: g.standard_gamma(a, size=shape) / b)
+    def rsample(self, sample_shape=(), *, rng=None, generator=None):
+        a = self.concentration.expand(tuple(self._extended_shape(sample_shape)))
+        z = standard_gamma(a, pick_rng("Gamma.rsample", rng, generator))
+        return z / self.rate
 
     def log_prob(self, value):
         if self._validate_args:
@@ -79,6 +78,7 @@ class Dirichlet(Distribution):
 
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
+    has_rsample = True
 
     def __init__(self, concentration, validate_args=None):
         if concentration.ndim < 1:
@@ -103,16 +103,10 @@ class Dirichlet(Distribution):
         c0 = self.concentration.sum(-1, keepdim=True)
         return self.concentration * (c0 - self.concentration) / (c0 ** 2 * (c0 + 1))
 
-    def sample(self, sample_shape=(), *, rng=None, generator=None):
-        shape = tuple(self._extended_shape(sample_shape))
-        a = asnumpy(self.concentration._data)
-
-        def dirichlet(g):
-            draws = g.standard_gamma(a, size=shape)
-            return draws / draws.sum(-1, keepdims=True)
-
-        with no_grad():
-            return _draw("Dirichlet.sample", rng, generator, self.concentration, dirichlet)
+    def rsample(self, sample_shape=(), *, rng=None, generator=None):
+        a = self.concentration.expand(tuple(self._extended_shape(sample_shape)))
+        z = standard_gamma(a, pick_rng("Dirichlet.rsample", rng, generator))
+        return z / z.sum(-1, keepdim=True)
 
     def log_prob(self, value):
         if self._validate_args:
@@ -135,6 +129,7 @@ class Beta(Distribution):
     arg_constraints = {"concentration1": constraints.positive,
                        "concentration0": constraints.positive}
     support = constraints.unit_interval
+    has_rsample = True
 
     def __init__(self, concentration1, concentration0, validate_args=None):
         self.concentration1, self.concentration0 = broadcast_all(concentration1, concentration0)
@@ -156,16 +151,12 @@ class Beta(Distribution):
         total = self.concentration1 + self.concentration0
         return self.concentration1 * self.concentration0 / (total ** 2 * (total + 1))
 
-    def sample(self, sample_shape=(), *, rng=None, generator=None):
+    def rsample(self, sample_shape=(), *, rng=None, generator=None):
         shape = tuple(self._extended_shape(sample_shape))
-        a, b = asnumpy(self.concentration1._data), asnumpy(self.concentration0._data)
-
-        def beta(g):
-            x, y = g.standard_gamma(a, size=shape), g.standard_gamma(b, size=shape)
-            return x / (x + y)
-
-        with no_grad():
-            return _draw("Beta.sample", rng, generator, self.concentration1, beta)
+        g = pick_rng("Beta.rsample", rng, generator)
+        x = standard_gamma(self.concentration1.expand(shape), g)
+        y = standard_gamma(self.concentration0.expand(shape), g)
+        return x / (x + y)
 
     def log_prob(self, value):
         if self._validate_args:
