@@ -295,3 +295,35 @@ def test_orthogonal_weight_assigned_the_identity_in_float32():
         layer.weight = cr.eye(3)
     np.testing.assert_allclose(layer.weight.numpy(), np.eye(3), atol=1e-6)
     assert layer.weight.dtype == cr.float32
+
+
+@pytest.mark.torch
+def test_orthogonal_recurrent_weight_of_an_rnn_matches_torch():
+    torch = pytest.importorskip("torch")
+    from torch.nn.utils import parametrizations as TP
+    rng = np.random.default_rng(11)
+    theirs = torch.nn.RNN(3, 4, batch_first=True).double()
+    ours = nn.RNN(3, 4, batch_first=True).double()
+    TP.orthogonal(theirs, "weight_hh_l0")
+    CP.orthogonal(ours, "weight_hh_l0")
+    ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+    x = rng.normal(size=(2, 5, 3))
+    with P.cached():  # the recurrent weight is computed once for the five steps
+        y, _ = ours(cr.tensor(x))
+    t, _ = theirs(torch.tensor(x))
+    (y ** 2).sum().backward()
+    (t ** 2).sum().backward()
+    _close(y, t)
+    for (name, p), (tname, q) in zip(ours.named_parameters(), theirs.named_parameters()):
+        assert name == tname
+        _close(p.grad, q.grad)
+
+
+def test_a_parametrized_buffer_stays_a_buffer():
+    layer = nn.BatchNorm1d(3)
+    P.register_parametrization(layer, "running_var", _scale(cr)())
+    assert "parametrizations.running_var.original" in dict(layer.named_buffers())
+    np.testing.assert_allclose(layer.running_var.numpy(), np.ones(3))
+    P.remove_parametrizations(layer, "running_var")
+    assert "running_var" in dict(layer.named_buffers()) and type(layer) is nn.BatchNorm1d
