@@ -173,6 +173,22 @@ def test_gamma_reparameterisation_gradient_is_the_quantiles_derivative(a):
                                rtol=1e-6)
 
 
+@pytest.mark.parametrize("a", [0.05, 2.5, 100.0])
+def test_gamma_reparameterisation_gradient_against_mpmath(a):
+    mp = pytest.importorskip("mpmath")
+    special = pytest.importorskip("scipy.special")
+    from chainrule.distributions._special import standard_gamma_grad_array
+
+    mp.mp.dps = 30
+    for q in (1e-4, 0.5, 0.9999):
+        z = float(special.gammaincinv(a, q))
+        d_cdf = mp.diff(lambda s, z=z: mp.gammainc(s, 0, z, regularized=True), a)
+        density = mp.mpf(z) ** (a - 1) * mp.exp(-z) / mp.gamma(a)
+        exact = float(-d_cdf / density)
+        ours = standard_gamma_grad_array(np.array([z]), np.array([a]))[0]
+        assert abs(ours - exact) <= 1e-8 * abs(exact), (a, q, ours, exact)
+
+
 def test_gamma_rsample_backward_uses_the_implicit_gradient():
     from chainrule.distributions._special import standard_gamma_grad_array
 

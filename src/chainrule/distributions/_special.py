@@ -119,8 +119,8 @@ def standard_gamma_grad_array(x, a):
     dz/da = -(dP/da) / p(z; a). Writing P as the series sum_n z^(a+n) e^-z / Gamma(a+n+1), each
     term over the density is r_n = z^(n+1) Gamma(a) / Gamma(a+n+1) (r_0 = z/a, r_n = r_(n-1) z /
     (a+n)), so dz/da = -sum_n r_n (log z - digamma(a+n+1)), summed until the terms stop mattering.
-    Accurate to about 1e-12 within several standard deviations of the mean (far in the upper tail
-    of a small a the terms grow before they cancel).
+    Against mpmath: 1e-10 relative for a up to 10, 1e-8 for a = 1000 at its 1e-6 and 1 - 1e-6
+    quantiles (there the terms grow before they cancel).
     """
     xp = get_array_module(x)
     x = xp.asarray(x, dtype=xp.float64)
