@@ -27,14 +27,16 @@ from .ops.linalg_norms import (
     vecdot,
 )
 from .ops.linalg_solve import cholesky_ex, inv_ex, matrix_exp, solve_ex, solve_triangular
+from .ops.lu import lu, lu_factor, lu_factor_ex, lu_solve
 from .ops.stats import norm as _norm
 from .ops.svd import qr, svd, svdvals
 
 __all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh",
-           "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "matrix_exp",
-           "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
-           "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv",
-           "tensorsolve", "vander", "vecdot", "vector_norm"]
+           "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu",
+           "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp", "matrix_norm", "matrix_power",
+           "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex",
+           "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
+           "vector_norm"]
 
 
 class SignLogAbsDet(NamedTuple):

@@ -1,0 +1,169 @@
+"""The LU decomposition with partial pivoting, A = P L U (PyTorch's ``linalg.lu_factor``,
+``lu_factor_ex``, ``lu`` and ``lu_solve``), batched over leading axes.
+
+NumPy has no LU routine, so the factorization is LAPACK getrf's algorithm written out: at step j
+the row with the largest |entry| in column j (the first such) is swapped up, and the multipliers
+below the pivot are stored in place of the zeros they make. The pivots are getrf's (1-based row
+swaps, applied in order), so ``LU`` and ``pivots`` equal PyTorch's up to rounding.
+
+The gradient of a square A = P L U, L unit lower- and U upper-triangular (packed in LU), is
+
+    dA = P L^-T (tril(L^T G_L, -1) + triu(G_U U^T)) U^-T
+
+written with triangular solves on LU, so that it differentiates again. ``lu_solve`` is a
+composition of the permutation and two triangular solves.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from ..autograd.function import Function
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .creation import tril, triu
+from .linalg import matmul
+from .linalg_solve import solve_triangular
+from .shape import transpose
+from .svd import _matrices
+
+__all__ = ["lu", "lu_factor", "lu_factor_ex", "lu_solve"]
+
+
+class LUFactorResult(NamedTuple):
+    LU: object  # noqa: N815 - PyTorch's field names
+    pivots: object
+
+
+class LUFactorExResult(NamedTuple):
+    LU: object  # noqa: N815
+    pivots: object
+    info: object
+
+
+class LUResult(NamedTuple):
+    P: object  # noqa: N815
+    L: object  # noqa: N815
+    U: object  # noqa: N815
+
+
+def _t(x):
+    return transpose(x, -1, -2)
+
+
+def _getrf(a):
+    """(LU, pivots, info) of the array ``a`` (*, m, n); info is the first zero pivot's step
+    (1-based) or 0."""
+    xp = get_array_module(a)
+    batch, (m, n) = a.shape[:-2], a.shape[-2:]
+    k = min(m, n)
+    lu = a.reshape((-1, m, n)).copy()
+    rows = xp.arange(lu.shape[0])
+    pivots = xp.zeros((lu.shape[0], k), dtype=xp.int32)
+    info = xp.zeros(lu.shape[0], dtype=xp.int32)
+    for j in range(k):
+        p = j + xp.argmax(xp.abs(lu[:, j:, j]), axis=1)
+        pivots[:, j] = p + 1
+        top = lu[rows, j].copy()
+        lu[rows, j] = lu[rows, p]
+        lu[rows, p] = top
+        pivot = lu[:, j, j]
+        zero = pivot == 0  # then the column below is 0 too: nothing to eliminate
+        info = xp.where(zero & (info == 0), j + 1, info).astype(xp.int32)
+        lu[:, j + 1:, j] = lu[:, j + 1:, j] / xp.where(zero, 1, pivot)[:, None]
+        lu[:, j + 1:, j + 1:] -= lu[:, j + 1:, j, None] * lu[:, None, j, j + 1:]
+    return lu.reshape(a.shape), pivots.reshape(batch + (k,)), info.reshape(batch)
+
+
+def _permutation(pivots, m, dtype):
+    """P (*, m, m) with A = P L U from getrf's pivots (row j was swapped with row pivots[j])."""
+    xp = get_array_module(pivots)
+    flat = pivots.reshape((-1, pivots.shape[-1])) - 1
+    perm = xp.broadcast_to(xp.arange(m), (flat.shape[0], m)).copy()
+    rows = xp.arange(flat.shape[0])
+    for j in range(flat.shape[1]):
+        p = flat[:, j]
+        top = perm[rows, j].copy()
+        perm[rows, j] = perm[rows, p]
+        perm[rows, p] = top
+    eye = xp.eye(m, dtype=dtype)
+    return xp.swapaxes(eye[perm], -1, -2).reshape(pivots.shape[:-1] + (m, m))
+
+
+class LUFactor(Function):
+    """(LU, pivots, info); only LU carries a gradient."""
+
+    def forward(self, a):
+        lu, self.pivots, info = _getrf(a)
+        return lu, self.pivots, info
+
+    def backward(self, g_lu, g_pivots, g_info):
+        lu = self.output
+        m, n = lu.shape[-2:]
+        if m != n:
+            raise ValueError(f"lu_factor: the gradient is implemented for square matrices, got "
+                             f"shape {tuple(lu.shape)}")
+        xp = get_array_module(lu._data)
+        p = Tensor(_permutation(self.pivots, m, lu._data.dtype))
+        low = tril(lu, -1) + Tensor(xp.eye(n, dtype=lu._data.dtype))
+        phi = tril(matmul(_t(low), tril(g_lu, -1)), -1) + triu(matmul(triu(g_lu), _t(triu(lu))))
+        y = solve_triangular(_t(lu), phi, upper=True, unitriangular=True)  # L^-T phi
+        return matmul(p, solve_triangular(_t(lu), y, upper=False, left=False))  # ... U^-T
+
+
+def lu_factor_ex(A, *, pivot: bool = True, check_errors: bool = False):  # noqa: N803
+    """(LU, pivots, info) of each matrix of ``A`` (*, m, n): L (unit diagonal, not stored) below
+    the diagonal of LU and U on and above it, pivots (int32, 1-based) getrf's row swaps, info
+    the first zero pivot's step (1-based; 0 for none). Differentiable in A for square A."""
+    _matrices("lu_factor_ex", A)
+    if not pivot:
+        raise ValueError("lu_factor: LU without pivoting is not implemented (as on PyTorch's CPU)")
+    lu, pivots, info = LUFactor.apply(A)
+    if check_errors and bool((info._data != 0).any()):
+        raise ValueError(f"lu_factor: a zero pivot at step {int(info._data.max())}: the matrix "
+                         "is singular")
+    return LUFactorExResult(lu, pivots, info)
+
+
+def lu_factor(A, *, pivot: bool = True):  # noqa: N803
+    """(LU, pivots) as ``lu_factor_ex``; a singular matrix (a zero pivot) raises ValueError,
+    as PyTorch's raises (``lu`` and ``lu_factor_ex`` factorize it)."""
+    lu, pivots, info = lu_factor_ex(A, pivot=pivot)
+    if bool((info._data != 0).any()):
+        raise ValueError(f"lu_factor: U[{int(info._data.max()) - 1}, "
+                         f"{int(info._data.max()) - 1}] is zero, the matrix is singular; "
+                         "lu_solve would divide by it (use lu or lu_factor_ex to factorize "
+                         "anyway)")
+    return LUFactorResult(lu, pivots)
+
+
+def lu(A, *, pivot: bool = True):  # noqa: N803
+    """(P, L, U) with A = P L U: P a permutation, L (*, m, k) unit lower-triangular, U (*, k, n)
+    upper-triangular, k = min(m, n)."""
+    packed, pivots, _ = lu_factor_ex(A, pivot=pivot)
+    xp = get_array_module(packed._data)
+    m, n = A.shape[-2:]
+    k = min(m, n)
+    dtype = packed._data.dtype
+    low = tril(packed, -1)[..., :k] + Tensor(xp.eye(m, k, dtype=dtype))
+    return LUResult(Tensor(_permutation(pivots._data, m, dtype)), low, triu(packed)[..., :k, :])
+
+
+def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False):  # noqa: N803
+    """X with A X = B (A^T X = B for ``adjoint``; X A = B, X A^T = B for ``left=False``) from
+    ``lu_factor``'s (LU, pivots) of square A. Differentiable in LU and B."""
+    _matrices("lu_solve", LU)
+    if not isinstance(B, Tensor) or B.ndim < 2:
+        raise ValueError(f"lu_solve: B must be matrices (*, n, k), got {B!r}")
+    n = LU.shape[-1]
+    if LU.shape[-2] != n or not isinstance(pivots, Tensor) or pivots.shape != LU.shape[:-1]:
+        raise ValueError(f"lu_solve: expected LU (*, n, n) and pivots (*, n), got shapes "
+                         f"{LU.shape} and {getattr(pivots, 'shape', pivots)}")
+    if not left:
+        return _t(lu_solve(LU, pivots, _t(B), adjoint=not adjoint))
+    p = Tensor(_permutation(pivots._data, n, LU._data.dtype))
+    if adjoint:  # A^T = U^T L^T P^T
+        y = solve_triangular(_t(LU), B, upper=False)
+        return matmul(p, solve_triangular(_t(LU), y, upper=True, unitriangular=True))
+    y = solve_triangular(LU, matmul(_t(p), B), upper=False, unitriangular=True)
+    return solve_triangular(LU, y, upper=True)
