@@ -153,10 +153,23 @@ def test_bad_parameters_and_values_are_refused(make, value, match):
         d.log_prob(value)
 
 
-def test_binomial_kl_of_different_counts_is_refused():
+def test_binomial_kl_of_different_counts():
     p, q = Binomial(3, probs=cr.tensor(0.5)), Binomial(4, probs=cr.tensor(0.5))
-    with pytest.raises(NotImplementedError, match="total_count"):
+    with pytest.raises(NotImplementedError, match="q.total_count > p.total_count"):
         kl_divergence(p, q)
+    assert kl_divergence(q, p).item() == np.inf
+
+
+@pytest.mark.torch
+def test_binomial_entropy_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    ours_p, theirs_p = leaves(cr, {"u": UNIT}), leaves(torch, {"u": UNIT})
+    ours = Binomial(6, probs=ours_p["u"]).entropy()
+    theirs = torch.distributions.Binomial(6, probs=theirs_p["u"]).entropy()
+    compare(ours, theirs, rtol=1e-13)
+    compare_grads(ours, theirs, ours_p, theirs_p, rtol=1e-11)
+    with pytest.raises(NotImplementedError, match="Inhomogeneous"):
+        Binomial(cr.tensor([2.0, 3.0]), probs=cr.tensor([0.5, 0.5])).entropy()
 
 
 @pytest.mark.parametrize("a", [0.3, 1.0, 2.5, 10.0, 200.0])

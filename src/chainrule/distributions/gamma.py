@@ -7,9 +7,11 @@ by implicit differentiation of the gamma CDF, as in PyTorch.
 
 from __future__ import annotations
 
+import math
+
 from ..autograd import no_grad, tensor
 from ..backend import asnumpy
-from ..ops import arange, argmax, floor, log, log1p, one_hot, where
+from ..ops import arange, argmax, exp, floor, log, log1p, one_hot, where
 from . import constraints
 from ._special import digamma, lgamma, standard_gamma
 from ._utils import broadcast_all, logits_to_probs, pick_rng, probs_to_logits, softplus
@@ -267,6 +269,14 @@ class Binomial(Distribution):
         return (lgamma(n + 1) - lgamma(value + 1) - lgamma(n - value + 1)
                 + value * logits - n * softplus(logits))
 
+    def entropy(self):
+        """-sum_k p(k) log p(k) over k = 0..total_count (one total_count for the whole batch)."""
+        counts = self.total_count._data
+        if counts.size and not bool((counts == counts.reshape(-1)[0]).all()):
+            raise NotImplementedError("Inhomogeneous total count not supported by `entropy`.")
+        log_prob = self.log_prob(self.enumerate_support(False))
+        return -(exp(log_prob) * log_prob).sum(0)
+
     def enumerate_support(self, expand: bool = True):
         counts = self.total_count._data
         if counts.size and not bool((counts == counts.reshape(-1)[0]).all()):
@@ -317,9 +327,10 @@ def _kl_poisson_poisson(p, q):
 
 @register_kl(Binomial, Binomial)
 def _kl_binomial_binomial(p, q):
-    if bool((p.total_count._data != q.total_count._data).any()):
-        raise NotImplementedError("KL between Binomials of different total_count is not "
-                                  "implemented")
+    if bool((p.total_count._data < q.total_count._data).any()):
+        raise NotImplementedError("KL between Binomials where q.total_count > p.total_count is "
+                                  "not implemented")
     kl = p.total_count * (p.probs * (p.logits - q.logits) + log1p(-p.probs) - log1p(-q.probs))
-    return kl
+    # q cannot reach p's largest counts: infinite.
+    return where(p.total_count > q.total_count, math.inf, kl)
 
