@@ -131,9 +131,8 @@ def test_matches_torch(rng, layer, expr, shape):
 
 def test_pytorch_pooling_arguments_are_accepted_at_their_defaults():
     # PyTorch programs spell out dilation=1, ceil_mode=False, return_indices=False and
-    # divisor_override=None, positionally too; other dilations are refused by name (ceil_mode,
-    # divisor_override and return_indices work: tests/nn/test_pool_ceil_mode.py,
-    # tests/nn/test_unpool.py).
+    # divisor_override=None, positionally too (ceil_mode, divisor_override, dilation and
+    # return_indices work: tests/nn/test_pool_ceil_mode.py, tests/ops/test_pool3d.py).
     x = cr.tensor(np.random.default_rng(0).standard_normal((2, 3, 6, 6)))
     want = nn.MaxPool2d(2)(x).numpy()
     np.testing.assert_array_equal(nn.MaxPool2d(2, 2, 0, 1, False, False)(x).numpy(), want)
@@ -146,9 +145,9 @@ def test_pytorch_pooling_arguments_are_accepted_at_their_defaults():
                                   F.max_pool1d(seq, 2).numpy())
     np.testing.assert_array_equal(F.avg_pool1d(seq, 2, None, 0, False, True).numpy(),
                                   nn.AvgPool1d(2)(seq).numpy())
-    for make, match in [(lambda: nn.MaxPool2d(2, dilation=2), "dilation=2"),
+    for make, match in [(lambda: nn.MaxPool2d(2, dilation=0), "dilation"),
                         (lambda: nn.AvgPool2d(2, divisor_override=0), "divisor_override"),
-                        (lambda: F.max_pool2d(x, 2, dilation=(1, 2)), r"max_pool2d: dilation"),
+                        (lambda: F.max_pool2d(x, 2, dilation=(1, 0)), r"max_pool2d: dilation"),
                         (lambda: F.avg_pool2d(x, 2, divisor_override=-1), "divisor_override")]:
         with pytest.raises(ValueError, match=match):
             make()

@@ -133,3 +133,15 @@ def test_errors(rng):
         nn.LPPool3d(2, 2)(x)
     with pytest.raises(ValueError, match=r"MaxPool3d: expected a 5-D \(N, C, D, H, W\) input"):
         nn.MaxPool3d(2)(x)
+
+
+def test_fuse_leaves_pools_with_indices_or_dilation_alone(rng):
+    model = nn.fuse(nn.Sequential(nn.ReLU(), nn.MaxPool2d(2, dilation=2), nn.ReLU(),
+                                  nn.MaxPool2d(2, return_indices=True)))
+    assert [type(m).__name__ for m in model] == ["ReLU", "MaxPool2d", "ReLU", "MaxPool2d"]
+    x = cr.tensor(rng.standard_normal((1, 1, 8, 8)))
+    y, i = model(x)
+    want, wi = F.max_pool2d(F.relu(F.max_pool2d(F.relu(x), 2, dilation=2)), 2,
+                            return_indices=True)
+    np.testing.assert_array_equal(y.numpy(), want.numpy())
+    np.testing.assert_array_equal(i.numpy(), wi.numpy())

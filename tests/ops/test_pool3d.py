@@ -72,6 +72,19 @@ def test_1d_and_2d_indices_match_torch(rng, name, shape, args, kwargs):
 
 
 @pytest.mark.torch
+@pytest.mark.parametrize("name, shape, args, kwargs", [
+    ("max_pool1d", (2, 2, 11), (3, 2, 1, 3), {"return_indices": True}),
+    ("max_pool2d", (1, 2, 9, 8), (3, 2, 1, (2, 3)), {"ceil_mode": True, "return_indices": True}),
+    ("max_pool2d", (1, 2, 9, 8), (2, 1, 1, 3), {}),
+    ("max_pool3d", (1, 2, 5, 7, 6), ((2, 3, 2), 2, (1, 1, 0), (2, 2, 3)),
+     {"ceil_mode": True, "return_indices": True}),
+])
+def test_dilated_max_pools_match_torch(rng, name, shape, args, kwargs):
+    _both(name, rng.standard_normal(shape), args, kwargs, rng)
+    _both(name, np.round(rng.standard_normal(shape)), args, kwargs, rng)  # ties
+
+
+@pytest.mark.torch
 def test_nan_windows_index_the_last_nan_as_in_torch(rng):
     torch = pytest.importorskip("torch")
     x = rng.standard_normal((1, 2, 4, 5, 6))
@@ -87,6 +100,7 @@ def test_nan_windows_index_the_last_nan_as_in_torch(rng):
     ("avg_pool3d", (2, 1, (1, 0, 1), True, False)),
     ("adaptive_avg_pool3d", ((2, 3, 2),)),
     ("adaptive_max_pool3d", ((2, 3, 2),)),
+    ("max_pool3d", (2, 1, 1, (2, 1, 1))),
 ])
 def test_gradcheck(rng, name, args):
     x = cr.tensor(rng.permutation(60).reshape(1, 2, 3, 5, 2) / 7.0, requires_grad=True)
@@ -106,7 +120,8 @@ def test_by_hand_and_errors(rng):
         F.avg_pool3d(x, 2, padding=(2, 0, 0))
     with pytest.raises(ValueError, match=r"adaptive_avg_pool3d: input must be 5-D"):
         F.adaptive_avg_pool3d(cr.zeros(2, 2, 2), 1)
-    with pytest.raises(ValueError, match=r"max_pool3d: dilation=2 is not supported"):
+    with pytest.raises(ValueError, match=r"max_pool3d: kernel size \(2, 2, 2\) with dilation "
+                                         r"\(2, 2, 2\) spans more than the padded input"):
         F.max_pool3d(x, 2, dilation=2)
     with pytest.raises(TypeError, match=r"max_pool2d: return_indices must be a bool"):
         F.max_pool2d(cr.zeros(1, 1, 2, 2), 2, return_indices="yes")

@@ -135,8 +135,8 @@ def fuse(model: Module) -> Module:
         for act_name, pool_name in zip(names, names[1:]):
             act, pool = seq._modules[act_name], seq._modules[pool_name]
             cls = _RELU_POOL.get(type(pool))
-            if (cls is not None and type(act) is ReLU and _without_hooks(act)
-                    and _without_hooks(pool)):
+            plain = cls is not None and pool.dilation == 1 and not pool.return_indices
+            if plain and type(act) is ReLU and _without_hooks(act) and _without_hooks(pool):
                 seq._modules[pool_name] = _fused_copy(pool, cls)
                 seq._modules[act_name] = Identity().train(act.training)
         for first, second in zip(names, names[1:]):

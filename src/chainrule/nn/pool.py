@@ -64,22 +64,30 @@ class _Pool(Module):
 
 
 class _MaxPool(_Pool):
-    """PyTorch's signature: ``dilation`` is accepted at its default (1) and refused otherwise;
-    ``return_indices=True`` makes the layer return (values, indices), as PyTorch's."""
+    """PyTorch's signature: ``dilation`` spaces a window's elements; ``return_indices=True``
+    makes the layer return (values, indices), as PyTorch's."""
 
     def __init__(self, kernel_size, stride=None, padding=0, dilation=1, return_indices=False,
                  ceil_mode=False):
-        torch_defaults(type(self).__name__, dilation=dilation, return_indices=return_indices)
+        torch_defaults(type(self).__name__, return_indices=return_indices)
         super().__init__(kernel_size, stride, padding, ceil_mode)
+        int_tuple(type(self).__name__, "dilation", dilation, self._nd, 1)
+        self.dilation = dilation
         self.return_indices = return_indices
 
     def forward(self, x):
         self._check(x)
-        if self.return_indices:
-            return type(self)._op(x, self.kernel_size, self.stride, self.padding,
-                                  ceil_mode=self.ceil_mode, return_indices=True)
+        if self.return_indices or self.dilation != 1:
+            return type(self)._op(x, self.kernel_size, self.stride, self.padding, self.dilation,
+                                  ceil_mode=self.ceil_mode, return_indices=self.return_indices)
         return type(self)._op(x, self.kernel_size, self.stride, self.padding,
                               ceil_mode=self.ceil_mode)
+
+    def extra_repr(self) -> str:
+        dilation = "" if self.dilation == 1 else f", dilation={self.dilation}"
+        ceil = ", ceil_mode=True" if self.ceil_mode else ""
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+                f"{dilation}{ceil}")
 
 
 class _AvgPool(_Pool):
@@ -169,7 +177,7 @@ class MaxPool2d(_MaxPool):
         kernel_size: window size, an int or (kh, kw).
         stride: step between windows (default: ``kernel_size``).
         padding: -inf border, at most half the kernel.
-        dilation: PyTorch's, accepted at its default (1).
+        dilation: the spacing of a window's elements (PyTorch's).
         return_indices: return (values, indices), the indices for MaxUnpool2d.
         ceil_mode: round the output sizes up.
 

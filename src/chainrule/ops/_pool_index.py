@@ -28,45 +28,52 @@ def _open_grid(vectors):
     return tuple(v.reshape((1,) * a + (-1,) + (1,) * (nd - 1 - a)) for a, v in enumerate(vectors))
 
 
-def max_pool_indices(x, kernel, stride, padding, out_size):
+def max_pool_indices(x, kernel, stride, padding, out_size, dilation=None):
     """int64 Tensor (N, C, *out_size): the winner of each window of ``x`` (N, C, *spatial) as a
-    flat index into its plane. ``kernel``, ``stride``, ``padding``: one int per spatial axis for
-    sliding windows (a ``ceil_mode`` output simply has more of them), or all None for adaptive
-    ones."""
+    flat index into its plane. ``kernel``, ``stride``, ``padding`` (and ``dilation``, default
+    1): one int per spatial axis for sliding windows (a ``ceil_mode`` output simply has more of
+    them), or all None for adaptive ones."""
     a = x._data if isinstance(x, Tensor) else x
     xp = get_array_module(a)
     spatial = a.shape[2:]
-    starts, ends = [], []
+    starts, bounds, steps, counts = [], [], [], []
     for ax, (n, m) in enumerate(zip(spatial, out_size)):
         if kernel is None:
             start, end = adaptive_bounds(xp, n, m)
+            starts.append(start)
+            bounds.append(end)
+            steps.append(1)
+            counts.append(int((end - start).max()))
         else:
-            start = xp.arange(m) * stride[ax] - padding[ax]
-            end = start + kernel[ax]
-        starts.append(xp.maximum(start, 0))
-        ends.append(xp.minimum(end, n))
+            starts.append(xp.arange(m) * stride[ax] - padding[ax])
+            bounds.append(n)
+            steps.append(1 if dilation is None else dilation[ax])
+            counts.append(kernel[ax])
     place = [1] * len(spatial)  # the flat index's step along each axis
     for ax in range(len(spatial) - 2, -1, -1):
         place[ax] = place[ax + 1] * spatial[ax + 1]
-    spans = [int((e - s).max()) for s, e in zip(starts, ends)]
     nan = a.dtype.kind == "f" and bool(xp.isnan(a).any())
-    best = arg = None
-    for offset in itertools.product(*(range(k) for k in spans)):
-        pos = [s + o for s, o in zip(starts, offset)]
-        inside = _open_grid([p < e for p, e in zip(pos, ends)])
-        pos = _open_grid([xp.minimum(p, e - 1) for p, e in zip(pos, ends)])
+    best = arg = found = None
+    for offset in itertools.product(*(range(k) for k in counts)):
+        pos = [s + o * d for s, o, d in zip(starts, offset, steps)]
+        inside = _open_grid([(p >= 0) & (p < b) for p, b in zip(pos, bounds)])
+        pos = _open_grid([xp.clip(p, 0, n - 1) for p, n in zip(pos, spatial)])
         v = a[(slice(None), slice(None)) + pos]
         flat = sum(p * step for p, step in zip(pos, place))
-        if best is None:  # offset 0: each window's first element, always inside the input
-            best, arg = v, xp.broadcast_to(flat, v.shape).astype(xp.int64)
-            continue
         ok = inside[0]
         for more in inside[1:]:
             ok = ok & more
+        if best is None:
+            best = xp.where(ok, v, v.dtype.type(0) if v.dtype.kind != "f" else -xp.inf)
+            arg = xp.broadcast_to(flat, v.shape).astype(xp.int64)
+            found = xp.broadcast_to(ok, v.shape).copy()
+            continue
         take = v > best
         if nan:
             take |= xp.isnan(v)
+        take |= ~found  # a window's first element inside the input starts it
         take &= ok
         best = xp.where(take, v, best)
         arg = xp.where(take, flat, arg)
+        found |= ok
     return Tensor(arg)

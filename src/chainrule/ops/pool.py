@@ -183,11 +183,8 @@ def _average(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_p
     return mul(means, scale if nd == 2 else scale[0])
 
 
-def torch_defaults(op, *, dilation=1, ceil_mode=False, return_indices=False) -> None:
-    """Accept PyTorch's pooling arguments at the values chainrule computes (windows without gaps)
-    and a bool ``ceil_mode`` and ``return_indices``; refuse the others by name."""
-    if not (dilation == 1 or (isinstance(dilation, (tuple, list)) and set(dilation) == {1})):
-        raise ValueError(f"{op}: dilation={dilation!r} is not supported (windows without gaps: 1)")
+def torch_defaults(op, *, ceil_mode=False, return_indices=False) -> None:
+    """Check that ``ceil_mode`` and ``return_indices`` are bools."""
     if not isinstance(ceil_mode, bool):
         raise TypeError(f"{op}: ceil_mode must be a bool, got {ceil_mode!r}")
     if not isinstance(return_indices, bool):
@@ -211,11 +208,15 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     Returns:
         Tensor of shape (N, C, (L + 2 * padding - kernel_size) // stride + 1) (and the int64
         indices). The gradient goes to the first maximum of each window (PyTorch's rule) and
-        adds up where windows overlap. PyTorch's ``dilation`` is accepted at its default, 1.
+        adds up where windows overlap. ``dilation`` (PyTorch's) spaces a window's elements; its
+        windows are found by the winners' indices (slower than the default 1).
     """
     if dilation != 1 or ceil_mode is not False or return_indices:  # beyond the defaults
-        torch_defaults("max_pool1d", dilation=dilation, ceil_mode=ceil_mode,
-                       return_indices=return_indices)
+        torch_defaults("max_pool1d", ceil_mode=ceil_mode, return_indices=return_indices)
+        if dilation != 1 and dilation != (1,):  # windows with gaps
+            y, idx = dilated_max_pool("max_pool1d", 1, x, kernel_size, stride, padding,
+                                      dilation, ceil_mode)
+            return (y, idx) if return_indices else y
     y = _pool(_ExtremumPool, "max_pool1d", 1, x, kernel_size, stride, padding, largest=True,
               ceil_mode=ceil_mode)
     return (y, _indices(y, x, kernel_size, stride, padding)) if return_indices else y
@@ -237,15 +238,18 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         summed over overlapping windows. ``ceil_mode=True`` rounds the output sizes up, as
         PyTorch's (a last window may be partial). ``return_indices=True`` also returns each
         winner as a flat index into its (H, W) plane (PyTorch's, for ``max_unpool2d``).
-        PyTorch's ``dilation`` is accepted at its default, 1.
+        ``dilation`` (PyTorch's) spaces a window's elements, through the winners' indices.
 
     >>> import chainrule as cr
     >>> max_pool2d(cr.tensor([[[[1.0, 2.0], [4.0, 3.0]]]]), 2).tolist()
     [[[[4.0]]]]
     """
     if dilation != 1 or ceil_mode is not False or return_indices:  # beyond the defaults
-        torch_defaults("max_pool2d", dilation=dilation, ceil_mode=ceil_mode,
-                       return_indices=return_indices)
+        torch_defaults("max_pool2d", ceil_mode=ceil_mode, return_indices=return_indices)
+        if dilation != 1 and dilation != (1, 1):  # windows with gaps
+            y, idx = dilated_max_pool("max_pool2d", 2, x, kernel_size, stride, padding,
+                                      dilation, ceil_mode)
+            return (y, idx) if return_indices else y
     y = _pool(_ExtremumPool, "max_pool2d", 2, x, kernel_size, stride, padding, largest=True,
               ceil_mode=ceil_mode)
     return (y, _indices(y, x, kernel_size, stride, padding)) if return_indices else y
@@ -368,3 +372,4 @@ from .adaptive_pool import (  # noqa: E402 - adaptive_pool imports _ExtremumPool
     adaptive_max_pool1d,
     adaptive_max_pool2d,
 )
+from .unpool import dilated_max_pool  # noqa: E402 - unpool imports adaptive_pool, which needs pool

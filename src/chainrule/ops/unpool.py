@@ -16,10 +16,45 @@ import operator
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._windows import LAYOUT, ints
+from ._pool_index import max_pool_indices
+from ._windows import LAYOUT, check_rank, ints
 from .adaptive_pool import _IndexGather
 
 __all__ = ["max_unpool1d", "max_unpool2d", "max_unpool3d"]
+
+
+def dilated_max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode):
+    """Max pooling with gaps in its windows (PyTorch's ``dilation``), any ``nd``: the winners
+    found by ``max_pool_indices``, then their values gathered. The gradient of that gather adds
+    each window's gradient at its winner, which is max pooling's gradient (PyTorch's).
+
+    Returns:
+        (values, indices), the indices flat per plane as ``return_indices`` gives them.
+    """
+    check_rank(op, tuple(x.shape), x.dtype, nd)
+    kernel = ints(op, "kernel_size", kernel_size, nd, 1)
+    stride = kernel if stride is None else ints(op, "stride", stride, nd, 1)
+    padding = ints(op, "padding", padding, nd, 0)
+    dilation = ints(op, "dilation", dilation, nd, 1)
+    if any(2 * p > k for p, k in zip(padding, kernel)):
+        raise ValueError(f"{op}: padding {padding} must be at most half the kernel size {kernel}")
+    out = []
+    for n, k, s, p, d in zip(x.shape[2:], kernel, stride, padding, dilation):
+        span = n + 2 * p - d * (k - 1) - 1  # PyTorch's output size, rounded down or up
+        size = (span + (s - 1 if ceil_mode else 0)) // s + 1
+        if ceil_mode and (size - 1) * s >= n + p:
+            size -= 1
+        if size < 1:
+            raise ValueError(f"{op}: kernel size {kernel} with dilation {dilation} spans more "
+                             f"than the padded input (input shape {tuple(x.shape)}, padding "
+                             f"{padding})")
+        out.append(size)
+    idx = max_pool_indices(x, kernel, stride, padding, tuple(out), dilation)
+    xp = get_array_module(idx._data)
+    planes, plane = x.shape[0] * x.shape[1], math.prod(x.shape[2:])
+    flat = idx._data.reshape(planes, -1) + (xp.arange(planes) * plane)[:, None]
+    y = _IndexGather.apply(x, flat=flat.reshape(idx.shape), shape=idx.shape)
+    return y, idx
 
 
 class _MaxUnpool(Function):

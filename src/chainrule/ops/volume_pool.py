@@ -18,6 +18,7 @@ from ._windows import ints as _ints
 from .adaptive_pool import adaptive_avg_pool2d, adaptive_max_pool2d
 from .pool import avg_pool2d, max_pool2d, torch_defaults
 from .shape import reshape
+from .unpool import dilated_max_pool
 
 __all__ = ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "max_pool3d"]
 
@@ -55,12 +56,15 @@ def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     Returns:
         Tensor of shape (N, C, D_out, H_out, W_out), D_out = (D + 2 * padding - kd) // stride
         + 1 (likewise H, W); with ``return_indices`` also an int64 Tensor of that shape. The
-        gradient goes to the first maximum of each window in (d, h, w) order. ``dilation`` is
-        accepted at its default, 1.
+        gradient goes to the first maximum of each window in (d, h, w) order. ``dilation``
+        (PyTorch's) spaces a window's elements, through the winners' indices.
     """
     if dilation != 1 or ceil_mode is not False or return_indices is not False:
-        torch_defaults("max_pool3d", dilation=dilation, ceil_mode=ceil_mode,
-                       return_indices=return_indices)
+        torch_defaults("max_pool3d", ceil_mode=ceil_mode, return_indices=return_indices)
+        if dilation != 1 and dilation != (1, 1, 1):  # windows with gaps
+            y, idx = dilated_max_pool("max_pool3d", 3, x, kernel_size, stride, padding, dilation,
+                                      ceil_mode)
+            return (y, idx) if return_indices else y
     kernel, stride, padding = _setup("max_pool3d", x, kernel_size, stride, padding, False)
     y = _separable(max_pool2d, x, kernel, stride, padding, ceil_mode=ceil_mode)
     if return_indices:
