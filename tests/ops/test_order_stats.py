@@ -42,6 +42,7 @@ CASES = {
         x + L.tensor([[np.nan, 0.0, 0.0, 0.0, 0.0]] * 3, dtype=L.float64), 1).values,
     "nanmedian_all": lambda L, x: L.nanmedian(x),
     "kthvalue": lambda L, x: L.kthvalue(x, 2, 1).values,
+    "kthvalue_last": lambda L, x: L.kthvalue(x, 4).values + x.kthvalue(1)[0],
     "kthvalue_keepdim": lambda L, x: x.kthvalue(3, 0, True)[0],
     "mode": lambda L, x: L.mode(L.round(x), 1).values * x[:, 0],
     "mode_gradient": lambda L, x: L.mode(L.cat([x, x[:, :2]], 1), 1).values,

@@ -70,7 +70,8 @@ def test_gradcheck(name):
 def test_splits_match_pytorch_in_every_form():
     torch = pytest.importorskip("torch")
     a = np.arange(24.0).reshape(2, 3, 4)
-    for spec in (1, 3, 4, 5, [1, 2], [2, 1, 5], (0,), [], torch.tensor(2), torch.tensor([1, 3])):
+    for spec in (1, 3, 4, 5, [1, 2], [2, 1, 5], (0,), [], [-1], [-2, 10], [-7, 2], [3, 1],
+                 torch.tensor(2), torch.tensor([1, 3])):
         for dim in (0, 2, -1):
             ours_spec = cr.tensor(spec.numpy()) if isinstance(spec, torch.Tensor) else spec
             ours = cr.tensor_split(cr.tensor(a), ours_spec, dim)

@@ -103,8 +103,9 @@ def tensor_split(input, indices_or_sections, dim=0):  # noqa: A002
             raise TypeError(f"tensor_split: a tensor indices_or_sections must be a 0-D or 1-D "
                             f"int tensor, got dtype {spec.dtype}, shape {spec.shape}")
         spec = int(spec.item()) if spec.ndim == 0 else [int(i) for i in spec.tolist()]
-    if isinstance(spec, (list, tuple)):
-        bounds = [0] + [operator.index(i) for i in spec] + [n]
+    if isinstance(spec, (list, tuple)):  # Python's slice bounds: negative from the end, clamped
+        cuts = [operator.index(i) for i in spec]
+        bounds = [0] + [min(max(i + n if i < 0 else i, 0), n) for i in cuts] + [n]
     else:
         sections = operator.index(spec)
         if sections < 1:
