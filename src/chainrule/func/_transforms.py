@@ -204,8 +204,7 @@ def vjp(func, *primals, has_aux: bool = False):
                              f"{[tuple(getattr(c, 'shape', ())) for c in cots]}")
         with _level():
             grads = _backward(outs, cots, flat, create)
-        return tuple(unflatten(grads[sum(map(len, leaves[:i])):][:len(g)], s)
-                     for i, (g, s) in enumerate(zip(leaves, specs)))
+        return _regroup(grads, leaves, specs, True)
 
     result = (_detached(out, create), vjp_fn)
     return result + (_detached(aux, create),) if has_aux else result
