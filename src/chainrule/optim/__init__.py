@@ -11,7 +11,7 @@
 ([0.0, 0.0], None)
 """
 
-from . import lr_scheduler
+from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -65,4 +65,5 @@ __all__ = [
     "clip_grad_value_",
     "lr_scheduler",
     "swa_average",
+    "swa_utils",
 ]
