@@ -66,8 +66,8 @@ def test_matches_torch_from_the_same_state_dict(rng, cls, args, kwargs, shape):
                                theirs(torch.tensor(x)).detach().numpy(), rtol=1e-11, atol=1e-11)
 
 
-@pytest.mark.parametrize("cls, args, kwargs, shape", [LAYERS[1], LAYERS[2], LAYERS[4]],
-                         ids=["conv3d", "conv3d_reflect", "conv_transpose3d"])
+@pytest.mark.parametrize("cls, args, kwargs, shape", [LAYERS[1], LAYERS[4]],
+                         ids=["conv3d", "conv_transpose3d"])
 def test_gradcheck(rng, cls, args, kwargs, shape):
     layer = _ours(cls, args, kwargs, rng)
     x = cr.tensor(rng.standard_normal(shape), requires_grad=True)

@@ -123,5 +123,7 @@ def test_by_hand_and_errors(rng):
     with pytest.raises(ValueError, match=r"max_pool3d: kernel size \(2, 2, 2\) with dilation "
                                          r"\(2, 2, 2\) spans more than the padded input"):
         F.max_pool3d(x, 2, dilation=2)
+    with pytest.raises(TypeError, match=r"adaptive_max_pool3d: return_indices must be a bool"):
+        F.adaptive_max_pool3d(x, 1, 1)
     with pytest.raises(TypeError, match=r"max_pool2d: return_indices must be a bool"):
         F.max_pool2d(cr.zeros(1, 1, 2, 2), 2, return_indices="yes")

@@ -144,6 +144,9 @@ def adaptive_max_pool3d(x, output_size, return_indices=False):
         maximum of each window.
     """
     out = _output_size("adaptive_max_pool3d", x, output_size, False)
+    if not isinstance(return_indices, bool):
+        raise TypeError(f"adaptive_max_pool3d: return_indices must be a bool, got "
+                        f"{return_indices!r}")
     n, c, d, h, w = x.shape
     planes = adaptive_max_pool2d(reshape(x, (n, c * d, h, w)), out[1:])
     depth = adaptive_max_pool2d(reshape(planes, (n, c, d, out[1] * out[2])),
