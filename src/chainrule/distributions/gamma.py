@@ -13,7 +13,7 @@ from ..autograd import no_grad, tensor
 from ..backend import asnumpy
 from ..ops import arange, argmax, exp, floor, log, log1p, one_hot, where
 from . import constraints
-from ._special import digamma, lgamma, standard_gamma
+from ._special import digamma, gammainc, lgamma, standard_gamma
 from ._utils import broadcast_all, logits_to_probs, pick_rng, probs_to_logits, softplus
 from .distribution import Distribution, lazy_property
 from .kl import register_kl
@@ -67,8 +67,9 @@ class Gamma(Distribution):
         return _xlogy(a, b) + _xlogy(a - 1, value) - b * value - lgamma(a)
 
     def cdf(self, value):
-        raise NotImplementedError("Gamma.cdf needs the incomplete gamma function, which "
-                                  "chainrule does not have")
+        if self._validate_args:
+            self._validate_sample(value)
+        return gammainc(self.concentration, self.rate * value)
 
     def entropy(self):
         a = self.concentration
