@@ -58,5 +58,9 @@ def test_bad_input_is_refused_clearly():
         cr.diagonal(cr.ones(2, 2), 0, 1, 1)
     with pytest.raises(ValueError, match="out of range"):
         cr.diag_embed(cr.ones(2), 0, 0, 2)
+    with pytest.raises(ValueError, match=r"expected at least 1 dimension, got shape \(\)"):
+        cr.diag_embed(cr.tensor(1.0))
+    with pytest.raises(TypeError, match="diag_embed: expected a Tensor, got list"):
+        cr.diag_embed([1.0, 2.0])
     with pytest.raises(TypeError, match="offset must be an int, got 1.5"):
         cr.diagonal(cr.ones(2, 2), 1.5)

@@ -301,5 +301,9 @@ def test_bad_input_is_refused_clearly():
     with pytest.raises(ValueError, match=r"input of shape \(6, 2, 3\) must start with other's "
                                          r"shape \(5,\)"):
         cr.linalg.tensorsolve(cr.ones(6, 2, 3), cr.ones(5))
+    with pytest.raises(ValueError, match="multi_dot: expected at least two Tensors, got 1"):
+        cr.linalg.multi_dot([a])
+    with pytest.raises(TypeError, match="vander: x must be a Tensor, got list"):
+        cr.linalg.vander([1.0, 2.0])
     with pytest.raises(ValueError, match=r"matrix_exp: expected square matrices"):
         cr.linalg.matrix_exp(a)

@@ -72,8 +72,10 @@ def linalg_diagonal(A, *, offset: int = 0, dim1: int = -2, dim2: int = -1):  # n
 def diag_embed(input, offset: int = 0, dim1: int = -2, dim2: int = -1):  # noqa: A002
     """Matrices with the last axis of ``input`` on their ``offset`` diagonal, zeros elsewhere;
     the two new axes of size n + |offset| are ``dim1`` and ``dim2`` of the result."""
-    if not isinstance(input, Tensor) or input.ndim < 1:
-        raise ValueError(f"diag_embed: expected a Tensor of at least 1 dimension, got {input!r}")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"diag_embed: expected a Tensor, got {type(input).__name__}")
+    if input.ndim < 1:
+        raise ValueError(f"diag_embed: expected at least 1 dimension, got shape {input.shape}")
     offset = _offset("diag_embed", offset)
     n = input.shape[-1] + abs(offset)
     d1, d2 = _two_dims("diag_embed", dim1, dim2, input.ndim + 1)

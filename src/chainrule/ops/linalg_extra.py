@@ -187,8 +187,10 @@ def householder_product(input, tau):  # noqa: A002 - PyTorch's name
 def vander(x, *, N=None):  # noqa: N803 - PyTorch's name
     """The Vandermonde matrices [x^0, x^1, ..., x^(N-1)] (increasing powers, as PyTorch) of the
     vectors ``x`` (*, n): shape (*, n, N), N = n by default."""
-    if not isinstance(x, Tensor) or x.ndim < 1:
-        raise ValueError(f"vander: x must be a Tensor of at least one dimension, got {x!r}")
+    if not isinstance(x, Tensor):
+        raise TypeError(f"vander: x must be a Tensor, got {type(x).__name__}")
+    if x.ndim < 1:
+        raise ValueError(f"vander: x must have at least one dimension, got shape {x.shape}")
     count = x.shape[-1] if N is None else N
     if isinstance(count, bool) or not isinstance(count, int) or count < 1:
         raise ValueError(f"vander: N must be a positive int, got {N!r}")

@@ -129,8 +129,10 @@ def cross(input, other, *, dim: int = -1):  # noqa: A002 - PyTorch's name
 def multi_dot(tensors):
     """The product of a chain of matrices, multiplied in the order that costs the fewest scalar
     products; the first may be a 1-D row vector and the last a 1-D column vector."""
-    if not isinstance(tensors, (list, tuple)) or len(tensors) < 2:
-        raise ValueError(f"multi_dot: expected a list of at least two Tensors, got {tensors!r}")
+    if not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"multi_dot: expected a list of Tensors, got {type(tensors).__name__}")
+    if len(tensors) < 2:
+        raise ValueError(f"multi_dot: expected at least two Tensors, got {len(tensors)}")
     mats = list(tensors)
     for i, t in enumerate(mats):
         if not isinstance(t, Tensor):
