@@ -58,6 +58,9 @@ def test_inverse_normal_functions_match_scipy():
     assert _rel(_gamma.erfinv(u), sp.erfinv(u)).max() < 1e-14
     p = np.concatenate([10 ** rng.uniform(-300, 0, 500), rng.uniform(0, 1, 1000)])
     assert _rel(_gamma.ndtri(p), sp.ndtri(p)).max() < 1e-13
+    x = np.concatenate([rng.uniform(-26, 60, 3000), 10 ** rng.uniform(-300, 300, 500),
+                        -(10 ** rng.uniform(-300, 1, 300)), [1.0, 8.0, 50.0]])
+    assert _rel(_gamma.erfcx(x), sp.erfcx(x)).max() < 2e-15
     z = np.concatenate([-(10 ** rng.uniform(-3, 5, 500)), rng.uniform(-30, 30, 1000)])
     err = _rel(_gamma.log_ndtr(z), sp.log_ndtr(z))
     assert err[z < 8].max() < 1e-13
@@ -106,6 +109,9 @@ def test_poles_and_edges_match_pytorch():
     e = np.array([1.0, -1.0, 1.5, -2.0, 0.0, -0.0, np.nan, 0.999999])
     np.testing.assert_array_equal(cr.erfinv(cr.tensor(e)).numpy()[:7],
                                   torch.erfinv(torch.tensor(e)).numpy()[:7])
+    inf = np.array([np.inf, -np.inf, np.nan, -30.0])
+    np.testing.assert_array_equal(cr.special.erfcx(cr.tensor(inf)).numpy(),
+                                  torch.special.erfcx(torch.tensor(inf)).numpy())
     p = np.array([0.0, 1.0, -0.5, 1.5, np.nan])
     np.testing.assert_array_equal(cr.special.ndtri(cr.tensor(p)).numpy(),
                                   torch.special.ndtri(torch.tensor(p)).numpy())
@@ -159,6 +165,7 @@ CASES = {
     "psi": (lambda L, x: L.special.psi(x), [_pos]),
     "erfinv": (lambda L, x: L.erfinv(x), [_unit]),
     "ndtr": (lambda L, x: L.special.ndtr(x), [_any]),
+    "erfcx": (lambda L, x: L.special.erfcx(x * 4) + L.special.erfcx(x * x * 80), [_unit]),
     "ndtri": (lambda L, x: L.special.ndtri(x), [_prob]),
     "log_ndtr": (lambda L, x: L.special.log_ndtr(x * 10), [_any]),
     "logit": (lambda L, x: L.logit(x), [_prob]),
@@ -215,7 +222,7 @@ def test_matches_pytorch_forward_and_backward(name):
                                    rtol=TRIGAMMA_RTOL if trigamma else 1e-10)
 
 
-SMOOTH = ["lgamma", "digamma", "polygamma1", "polygamma3", "mvlgamma", "erfinv", "ndtr",
+SMOOTH = ["lgamma", "digamma", "polygamma1", "polygamma3", "mvlgamma", "erfinv", "ndtr", "erfcx",
           "ndtri", "log_ndtr", "logit", "xlogy", "xlogy_scalar", "xlog1py", "sinc", "asinh",
           "acosh", "atanh", "copysign", "float_power", "entr", "i0", "i0e", "i1", "i1e"]
 

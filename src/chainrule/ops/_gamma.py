@@ -24,9 +24,9 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
-from ._special import erf, erfc, ndtr
+from ._special import _P, _Q, _R, _S, _p1evl, _polevl, erf, erfc, ndtr
 
-__all__ = ["digamma", "erfinv", "lgamma", "log_ndtr", "ndtri", "polygamma"]
+__all__ = ["digamma", "erfcx", "erfinv", "lgamma", "log_ndtr", "ndtri", "polygamma"]
 
 _EULER = 0.57721566490153286061
 _TERMS = 32  # 4^-32 is far below float64's resolution
@@ -247,3 +247,25 @@ def log_ndtr(x):
             series = series + term
         far = -0.5 * t * t - xp.log(-t) - 0.5 * math.log(2 * math.pi) + xp.log(series)
         return xp.where(x < -20.0, far, near)
+
+
+def erfcx(x):
+    """The scaled complementary error function e^(x^2) erfc(x), elementwise: from 1 to 50 the
+    rational factor of erfc's expansion itself (erfc = e^(-x^2) P/Q), beyond it the asymptotic
+    series 1/(x sqrt(pi)) (1 - 1/(2x^2) + 3/(4x^4) - ...), below 1 e^(x^2) erfc(x) (which
+    overflows to inf below about -26.6, as the function does)."""
+    xp = get_array_module(x)
+    with xp.errstate(all="ignore"):
+        low = xp.minimum(x, 1.0)
+        near = xp.exp(low * low) * erfc(low)
+        mid = xp.clip(x, 1.0, 50.0)
+        ratio = xp.where(mid < 8.0, _polevl(xp.minimum(mid, 8.0), _P) / _p1evl(
+            xp.minimum(mid, 8.0), _Q), _polevl(mid, _R) / _p1evl(mid, _S))
+        big = xp.maximum(x, 50.0)
+        r = 1 / (2 * big * big)
+        term, series = xp.ones_like(big), xp.ones_like(big)
+        for k in range(1, 8):
+            term = term * -(2 * k - 1) * r
+            series = series + term
+        far = series / (big * math.sqrt(math.pi))
+        return xp.where(x < 1.0, near, xp.where(x < 50.0, ratio, far))

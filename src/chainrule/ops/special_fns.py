@@ -31,12 +31,10 @@ from .elementwise import pow as _pow
 from .math import _as_tensor, _float_input, _Unary, log1p, trunc
 from .reduce import sum as _sum
 
-__all__ = [
-    "acosh", "arccosh", "arcsinh", "arctanh", "asinh", "atanh", "copysign", "deg2rad", "digamma",
-    "entr", "erfinv", "fix", "float_power", "heaviside", "i0", "lgamma", "log_ndtr", "logit",
-    "mvlgamma", "ndtr", "ndtri", "polygamma", "rad2deg", "sinc", "true_divide", "xlog1py",
-    "xlogy",
-]
+__all__ = ["acosh", "arccosh", "arcsinh", "arctanh", "asinh", "atanh", "copysign", "deg2rad",
+    "digamma", "entr", "erfcx", "erfinv", "fix", "float_power", "heaviside", "i0", "lgamma",
+    "log_ndtr", "logit", "mvlgamma", "ndtr", "ndtri", "polygamma", "rad2deg", "sinc",
+    "true_divide", "xlog1py", "xlogy"]
 
 
 def _in_float64(xp, x, kernel):
@@ -62,6 +60,11 @@ class Polygamma(Function):
 class Erfinv(_Unary):
     fn = staticmethod(lambda xp, x: _in_float64(xp, x, _gamma.erfinv))
     rule = staticmethod(lambda x, out, g: g * (math.sqrt(math.pi) / 2) * exp(out * out))
+
+
+class Erfcx(_Unary):
+    fn = staticmethod(lambda xp, x: _in_float64(xp, x, _gamma.erfcx))
+    rule = staticmethod(lambda x, out, g: g * (2 * x * out - 2 / math.sqrt(math.pi)))
 
 
 class Ndtr(_Unary):
@@ -193,6 +196,11 @@ def mvlgamma(input, p):  # noqa: A002
 def erfinv(input):  # noqa: A002
     """The inverse of erf on [-1, 1] (+-inf at +-1, nan outside)."""
     return Erfinv.apply(_floating("erfinv", input))
+
+
+def erfcx(input):  # noqa: A002
+    """The scaled complementary error function e^(x^2) erfc(x), finite where erfc underflows."""
+    return Erfcx.apply(_floating("erfcx", input))
 
 
 def ndtr(input):  # noqa: A002
