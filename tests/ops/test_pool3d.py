@@ -127,3 +127,15 @@ def test_by_hand_and_errors(rng):
         F.adaptive_max_pool3d(x, 1, 1)
     with pytest.raises(TypeError, match=r"max_pool2d: return_indices must be a bool"):
         F.max_pool2d(cr.zeros(1, 1, 2, 2), 2, return_indices="yes")
+
+
+@pytest.mark.torch
+def test_an_empty_batch_keeps_its_shape_as_in_torch():
+    torch = pytest.importorskip("torch")
+    for name, shape, args in [("max_pool2d", (0, 2, 5, 5), (2, None, 0, 2)),
+                              ("max_pool3d", (0, 1, 4, 4, 4), (2,)),
+                              ("avg_pool3d", (0, 1, 4, 4, 4), (2,))]:
+        y = getattr(F, name)(cr.zeros(*shape), *args)
+        assert y.shape == tuple(getattr(torch.nn.functional, name)(torch.zeros(shape), *args).shape)
+    y, i = F.max_pool3d(cr.zeros(0, 1, 4, 4, 4), 2, return_indices=True)
+    assert F.max_unpool3d(y, i, 2).shape == (0, 1, 4, 4, 4)

@@ -52,7 +52,7 @@ def dilated_max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mod
     idx = max_pool_indices(x, kernel, stride, padding, tuple(out), dilation)
     xp = get_array_module(idx._data)
     planes, plane = x.shape[0] * x.shape[1], math.prod(x.shape[2:])
-    flat = idx._data.reshape(planes, -1) + (xp.arange(planes) * plane)[:, None]
+    flat = idx._data.reshape(planes, math.prod(out)) + (xp.arange(planes) * plane)[:, None]
     y = _IndexGather.apply(x, flat=flat.reshape(idx.shape), shape=idx.shape)
     return y, idx
 
@@ -121,7 +121,8 @@ def _unpool(op, nd, x, indices, kernel_size, stride, padding, output_size):
         raise ValueError(f"{op}: index {bad} lies outside the output's {size} planes of "
                          f"{plane} elements")
     planes = shape[0] * shape[1]
-    flat = idx.reshape(planes, -1).astype(xp.int64) + (xp.arange(planes) * plane)[:, None]
+    flat = idx.reshape(planes, math.prod(shape[2:])).astype(xp.int64) + (
+        xp.arange(planes) * plane)[:, None]
     return _MaxUnpool.apply(x, flat=flat.reshape(shape), shape=shape[:2] + size)
 
 
