@@ -36,6 +36,10 @@ BUILD = {
     "Dirichlet": lambda M, t: M.Dirichlet(t(_M)),
     "Poisson": lambda M, t: M.Poisson(t(_A)),
     "Binomial": lambda M, t: M.Binomial(5, probs=t(_A / 3)),
+    "Cauchy": lambda M, t: M.Cauchy(t(_A), t(_A)),
+    "StudentT": lambda M, t: M.StudentT(t(_A), t(_A), t(_A)),
+    "HalfNormal": lambda M, t: M.HalfNormal(t(_A)),
+    "Geometric": lambda M, t: M.Geometric(probs=t(_A / 3)),
 }
 
 
