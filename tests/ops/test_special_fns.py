@@ -247,6 +247,16 @@ def test_dtypes_follow_pytorch():
     np.testing.assert_allclose(cr.lgamma(ints).numpy(), [0.0, 0.0, np.log(2.0)], atol=1e-7)
 
 
+def test_sinc_differentiates_twice_at_zero():
+    x = cr.tensor([0.0, 0.5], dtype=cr.float64, requires_grad=True)
+    (g,) = cr.grad(cr.sinc(x).sum(), x, create_graph=True)
+    assert g.tolist()[0] == 0.0
+    (h,) = cr.grad(g.sum(), x)
+    np.testing.assert_allclose(h.numpy()[0], -np.pi ** 2 / 3, rtol=1e-15)  # sinc''(0)
+    assert cr.gradgradcheck(cr.sinc, [cr.tensor([0.0, 1e-3, -0.7], dtype=cr.float64,
+                                                requires_grad=True)])
+
+
 def test_heaviside_carries_no_gradient():
     x = cr.tensor([-1.0, 0.0, 2.0], requires_grad=True)
     h = cr.heaviside(x, cr.tensor([0.5], dtype=x.dtype))

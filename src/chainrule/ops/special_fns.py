@@ -145,15 +145,18 @@ class Atanh(_Unary):
 
 
 class Sinc(_Unary):
-    """sin(pi x) / (pi x), 1 at 0; its derivative there is 0."""
+    """sin(pi x) / (pi x), 1 at 0. At 0 the derivative is written as its Taylor term
+    -pi^2/3 x (0 there), so that differentiating it again gives sinc''(0) = -pi^2/3."""
 
     fn = staticmethod(lambda xp, x: xp.sinc(x))
 
     @staticmethod
     def rule(x, out, g):
         zero = x._data == 0
+        if not zero.any():
+            return g * (cos(x * math.pi) - out) / x
         safe = fill_where(zero, 1.0, x)
-        return fill_where(zero, 0.0, g * (cos(safe * math.pi) - out) / safe)
+        return g * where(Tensor(zero), x * (-math.pi ** 2 / 3), (cos(safe * math.pi) - out) / safe)
 
 
 def _floating(op, x):
