@@ -162,6 +162,17 @@ from .ops.diagonal import diag_embed, diagonal
 from .ops.einsum import *  # noqa: F403 - einsum, outer, dot, cdist, diag...
 from .ops.einsum import __all__ as _einsum_names
 from .ops.linalg_extra import pinverse
+from .ops.linalg_legacy import (
+    cholesky,
+    diagflat,
+    dist,
+    geqrf,
+    logdet,
+    lu_unpack,
+    matrix_power,
+    orgqr,
+    ormqr,
+)
 from .ops.linalg_solve import cholesky_inverse, cholesky_solve, matrix_exp, triangular_solve
 from .ops.math import *  # noqa: F403 - floor, erf, log1p, atan2, isnan...
 from .ops.math import __all__ as _math_names
@@ -239,7 +250,8 @@ __all__ = [
     "set_default_dtype", "index_select", "repeat_interleave", "tile", "sgn", "absolute",
     "negative", "linalg", "inverse", "det", "slogdet", "svd", "qr", "distributions",
     "special", "pinverse", "cholesky_inverse", "cholesky_solve", "matrix_exp", "triangular_solve",
-    "diagonal", "diag_embed",
+    "diagonal", "diag_embed", "diagflat", "dist", "geqrf", "logdet", "cholesky", "lu_unpack",
+    "matrix_power", "orgqr", "ormqr",
     # chainrule's
     "F",
     "Function",

@@ -4,18 +4,18 @@ The differentiable primitives (inverse, log-determinant, solve, Cholesky, symmet
 eigendecomposition) and their backward rules are in ``ops/decomp.py``, the SVD and QR in
 ``ops/svd.py``, the pseudoinverse and least squares in ``ops/linalg_extra.py``, the norms and
 products in ``ops/linalg_norms.py``, the triangular solves and the matrix exponential in
-``ops/linalg_solve.py``; the powers here are compositions of recorded ops.
+``ops/linalg_solve.py``, the LU in ``ops/lu.py``, matrix powers in ``ops/linalg_legacy.py``.
 """
 
 from __future__ import annotations
 
 from typing import NamedTuple
 
-from .ops import eye, matmul
 from .ops.decomp import cholesky, det, eigh, inv, solve
 from .ops.decomp import slogdet as _slogdet
 from .ops.diagonal import linalg_diagonal as diagonal
 from .ops.linalg_extra import eig, eigvals, householder_product, lstsq, matrix_rank, pinv, vander
+from .ops.linalg_legacy import matrix_power
 from .ops.linalg_norms import (
     cond,
     cross,
@@ -59,20 +59,3 @@ def eigvalsh(a, UPLO: str = "L"):  # noqa: N803 - PyTorch's argument name
 def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A002
     """The vector ``ord``-norm over ``dim`` (all entries, flattened, for None)."""
     return _norm(x, ord, dim, keepdim, dtype)
-
-
-def matrix_power(a, n: int):
-    """A^n by repeated squaring; a negative n inverts first; n = 0 gives the identity."""
-    if n < 0:
-        a, n = inv(a), -n
-    result = None
-    while n:
-        if n & 1:
-            result = a if result is None else matmul(result, a)
-        n >>= 1
-        if n:
-            a = matmul(a, a)
-    if result is None:
-        return eye(a.shape[-1], dtype=a.dtype) + a * 0
-    return result
-

@@ -1,0 +1,151 @@
+"""PyTorch's top-level linear-algebra names beside ``torch.linalg``: logdet, matrix_power (also
+``linalg.matrix_power``),
+geqrf/orgqr/ormqr (QR as Householder reflections), lu_unpack, diagflat and dist. All but geqrf
+(which PyTorch does not differentiate either) are compositions of recorded ops."""
+
+from __future__ import annotations
+
+import math
+
+from ..autograd.function import nondiff
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .creation import eye, tril, triu
+from .decomp import _square, inv, slogdet
+from .decomp import cholesky as _cholesky
+from .diagonal import diag_embed
+from .elementwise import fill_where
+from .linalg import matmul
+from .linalg_extra import householder_product
+from .lu import LUResult, _permutation
+from .shape import transpose
+from .stats import norm as _norm
+from .svd import _matrices
+
+__all__ = ["cholesky", "diagflat", "dist", "geqrf", "logdet", "lu_unpack", "matrix_power", "orgqr",
+           "ormqr"]
+
+
+def logdet(input):  # noqa: A002 - PyTorch's name
+    """log(det A) of square matrices: NaN where the determinant is negative, -inf where it is 0;
+    the gradient is A^-T where the determinant is positive, 0 where it is negative."""
+    sign, logabs = slogdet(input)
+    return fill_where(sign._data < 0, math.nan, logabs)
+
+
+def geqrf(input):  # noqa: A002
+    """LAPACK geqrf's QR as (a, tau): R on and above the diagonal of ``a``, the Householder
+    vectors below it, their scales in tau (``orgqr``/``ormqr`` use them). No gradient, as in
+    PyTorch."""
+    _matrices("geqrf", input)
+    return nondiff(_geqrf_matrix, input), nondiff(_geqrf_scales, input)
+
+
+def _geqrf_matrix(a):
+    xp = get_array_module(a)
+    h = xp.linalg.qr(a, mode="raw")[0]  # geqrf's matrix in Fortran order: transposed
+    return xp.ascontiguousarray(xp.swapaxes(h, -1, -2))
+
+
+def _geqrf_scales(a):
+    return get_array_module(a).linalg.qr(a, mode="raw")[1]
+
+
+def orgqr(input, tau):  # noqa: A002
+    """``linalg.householder_product`` under PyTorch's older name."""
+    return householder_product(input, tau)
+
+
+def ormqr(input, tau, other, left: bool = True, transpose: bool = False):  # noqa: A002
+    """Q C, Q^T C (``transpose``), C Q or C Q^T (``left=False``) for C = ``other`` (*, m, n),
+    with Q = H_1 ... H_k the (m, m) product of ``input``'s Householder reflections (geqrf's)."""
+    _matrices("ormqr", input)
+    if not isinstance(other, Tensor) or other.ndim < 2:
+        raise ValueError(f"ormqr: other must be matrices (*, m, n), got {other!r}")
+    rows = input.shape[-2]
+    side = other.shape[-2] if left else other.shape[-1]
+    if side != rows or tau.shape[-1] > min(input.shape[-2:]):
+        raise ValueError(f"ormqr: input of shape {input.shape}, tau of shape {tau.shape} and "
+                         f"other of shape {other.shape} do not fit (left={left})")
+    xp = get_array_module(input._data)
+    cols = input.shape[-1]
+    vectors = tril(input, -1) + Tensor(xp.eye(rows, cols, dtype=input._data.dtype))
+    order = range(tau.shape[-1])
+    if left != bool(transpose):  # Q C and C Q^T apply H_k first
+        order = reversed(order)
+    c = other
+    for i in order:
+        v = vectors[..., i:i + 1]
+        t = tau[..., i:i + 1, None]
+        if left:
+            c = c - t * matmul(v, matmul(_t(v), c))
+        else:
+            c = c - t * matmul(matmul(c, v), _t(v))
+    return c
+
+
+def _t(x):
+    return transpose(x, -1, -2)
+
+
+def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True,  # noqa: N803 - PyTorch's names
+              unpack_pivots: bool = True):
+    """(P, L, U) from ``linalg.lu_factor``'s packed result; the parts not asked for are empty
+    Tensors, as PyTorch's."""
+    _matrices("lu_unpack", LU_data)
+    xp = get_array_module(LU_data._data)
+    dtype = LU_data._data.dtype
+    m, n = LU_data.shape[-2:]
+    k = min(m, n)
+    empty = Tensor(xp.zeros((0,), dtype=dtype))
+    p = Tensor(_permutation(LU_pivots._data, m, dtype)) if unpack_pivots else empty
+    if not unpack_data:
+        return LUResult(p, empty, empty)
+    low = tril(LU_data, -1)[..., :k] + Tensor(xp.eye(m, k, dtype=dtype))
+    return LUResult(p, low, triu(LU_data)[..., :k, :])
+
+
+def diagflat(input, offset: int = 0):  # noqa: A002
+    """The flattened ``input`` on the ``offset`` diagonal of a square matrix."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"diagflat: expected a Tensor, got {type(input).__name__}")
+    return diag_embed(input.reshape(-1), offset)
+
+
+def dist(input, other, p: float = 2):  # noqa: A002
+    """The p-norm of ``input - other`` (broadcast), over all entries."""
+    return _norm(input - other, p)
+
+
+
+def matrix_power(a, n: int):
+    """A^n by repeated squaring; a negative n inverts first; n = 0 gives the identity."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"matrix_power: n must be an int, got {n!r}")
+    _square("matrix_power", a)
+    if n < 0:
+        a, n = inv(a), -n
+    result = None
+    while n:
+        if n & 1:
+            result = a if result is None else matmul(result, a)
+        n >>= 1
+        if n:
+            a = matmul(a, a)
+    if result is None:
+        return eye(a.shape[-1], dtype=a.dtype) + a * 0
+    return result
+
+
+def cholesky(input, upper: bool = False):  # noqa: A002 - PyTorch's name
+    """PyTorch's older ``torch.cholesky`` (``upper`` positional): ``linalg.cholesky``."""
+    return _cholesky(input, upper=upper)
+
+
+Tensor.logdet = logdet
+Tensor.matrix_power = matrix_power
+Tensor.orgqr = orgqr
+Tensor.ormqr = ormqr
+Tensor.geqrf = geqrf
+Tensor.diagflat = diagflat
+Tensor.dist = dist
