@@ -27,7 +27,7 @@ class EmbeddingBag(Module):
         include_last_offset: offsets carry the end of the last bag too (CSR ``indptr``).
         padding_idx: an id left out of every bag; its row starts at zero and gets no gradient.
         rng: numpy Generator for the N(0, 1) initial weights (None: the default generator).
-        dtype: floating-point dtype of the weight.
+        dtype: floating-point dtype of the weight (None: the default dtype).
 
     Shape:
         ``input`` (B, N) with ``offsets=None``, or (L,) with ``offsets`` (B,) (B + 1 with
@@ -42,7 +42,7 @@ class EmbeddingBag(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, mode: str = "mean", *,
                  include_last_offset: bool = False, padding_idx: int | None = None, rng=None,
-                 dtype="float32"):
+                 dtype=None):
         super().__init__()
         self.num_embeddings = positive_int("EmbeddingBag", "num_embeddings", num_embeddings)
         self.embedding_dim = positive_int("EmbeddingBag", "embedding_dim", embedding_dim)

@@ -16,6 +16,7 @@ from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, validate_device
 from ..backend.device import device as _device_type
+from .factory import add_factory_kwargs
 from .hooks import Hooks, RemovableHandle
 from .parameter import Buffer, Parameter
 from .state import IncompatibleKeys, check_name, check_state, convert
@@ -41,6 +42,11 @@ class Module(Hooks):
     """
 
     training: bool
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        add_factory_kwargs(cls)  # device= and dtype= on chainrule's layers (nn/factory.py)
+
     def __init__(self):
         # object.__setattr__ because our own __setattr__ needs these dictionaries to exist.
         object.__setattr__(self, "training", True)

@@ -1,0 +1,70 @@
+"""``device=`` on the layers' constructors, with ``dtype=`` PyTorch's factory keyword arguments.
+
+``nn.Linear(3, 4, device="cuda", dtype=chainrule.float64)``. The layers that make
+floating-point parameters or buffers take ``dtype=`` themselves (they draw their initial
+weights in it): exactly those whose PyTorch counterparts take ``device`` and ``dtype``. Rather
+than each of them taking ``device`` too, ``Module.__init_subclass__`` wraps, once when the
+class is made, the ``__init__`` of each of chainrule's classes that takes ``dtype`` and no
+``device``. The wrapper takes ``device=`` out of the keyword arguments, runs the constructor,
+then moves the finished layer with ``Module.to``, so ``device="cuda"`` without CuPy gives the
+error ``.to("cuda")`` gives (checked before anything is built). A constructor that calls its
+base class's (``super().__init__``) or builds sublayers has the keyword taken by the outer
+wrapper already: the move happens once, after the outermost constructor. Nothing runs at call
+time: ``Module.__call__`` and ``forward`` are untouched.
+
+A user's ``Module`` subclass keeps the constructor it defines, as in PyTorch (one that passes
+``device=`` on to a chainrule base class gets that class's parameters moved). The wrapper's
+``__signature__`` is the constructor's with a keyword-only ``device=None`` added, so
+``inspect.signature(nn.Linear)`` shows it.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+
+from ..backend import validate_device
+from ..backend.device import device as _device_type
+
+__all__ = ["add_factory_kwargs"]
+
+_OURS = "chainrule."
+
+
+def _check(who: str, device) -> None:
+    if not isinstance(device, (str, _device_type)):
+        raise TypeError(f"{who}: device must be a str such as 'cpu' or 'cuda', or a "
+                        f"chainrule.device, got {type(device).__name__}")
+    validate_device(str(device))
+
+
+def _signature(init) -> inspect.Signature:
+    """``init``'s signature with a keyword-only ``device=None`` at the end."""
+    sig = inspect.signature(init)
+    device = inspect.Parameter("device", inspect.Parameter.KEYWORD_ONLY, default=None)
+    return sig.replace(parameters=[*sig.parameters.values(), device])
+
+
+def add_factory_kwargs(cls) -> None:
+    """Wrap ``cls.__init__`` to take ``device=``, if ``cls`` is chainrule's and its own
+    ``__init__`` takes ``dtype`` (it makes floating-point state) but no ``device``."""
+    init = cls.__dict__.get("__init__")
+    if init is None or not cls.__module__.startswith(_OURS) or hasattr(init, "_factory"):
+        return
+    params = inspect.signature(init).parameters
+    if "dtype" not in params or "device" in params or any(
+            p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return
+
+    @functools.wraps(init)
+    def init_on_device(self, *args, **kwargs):
+        device = kwargs.pop("device", None)
+        if device is None:
+            return init(self, *args, **kwargs)
+        _check(type(self).__name__, device)
+        init(self, *args, **kwargs)
+        self.to(device)
+
+    init_on_device._factory = True
+    init_on_device.__signature__ = _signature(init)
+    cls.__init__ = init_on_device
