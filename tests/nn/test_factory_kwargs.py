@@ -13,6 +13,7 @@ from chainrule.backend import cuda_available
 
 # The smallest constructor arguments of each layer that PyTorch builds with device=/dtype=.
 ARGS = {
+    "AdaptiveLogSoftmaxWithLoss": (8, 10, [4]),
     "BatchNorm1d": (4,), "BatchNorm2d": (4,), "BatchNorm3d": (4,), "Bilinear": (3, 4, 5),
     "Conv1d": (2, 3, 3), "Conv2d": (2, 3, 3), "Conv3d": (2, 3, 3), "ConvTranspose1d": (2, 3, 3),
     "ConvTranspose2d": (2, 3, 3), "ConvTranspose3d": (2, 3, 3), "Embedding": (10, 4),
