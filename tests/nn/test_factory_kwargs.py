@@ -20,7 +20,8 @@ ARGS = {
     "EmbeddingBag": (10, 4), "GRU": (3, 4), "GRUCell": (3, 4), "GroupNorm": (2, 4),
     "InstanceNorm1d": (4, 1e-5, 0.1, True), "InstanceNorm2d": (4, 1e-5, 0.1, True),
     "InstanceNorm3d": (4, 1e-5, 0.1, True, True), "LSTM": (3, 4), "LSTMCell": (3, 4),
-    "LayerNorm": (4,), "Linear": (3, 4), "MultiheadAttention": (8, 2), "PReLU": (3,),
+    "LayerNorm": (4,), "Linear": (3, 4), "LazyLinear": (4,), "LazyConv1d": (3, 2),
+    "LazyConv2d": (3, 2), "LazyConv3d": (3, 2), "MultiheadAttention": (8, 2), "PReLU": (3,),
     "RMSNorm": (4,), "RNN": (3, 4), "RNNCell": (3, 4), "Transformer": (8, 2, 1, 1, 16),
     "TransformerDecoderLayer": (8, 2, 16), "TransformerEncoderLayer": (8, 2, 16),
 }
@@ -34,9 +35,17 @@ def _torch_takes_device(cls) -> bool:
     return False
 
 
+# The lazy layers get their shapes (and values) from a first input.
+FIRST_INPUT = {"LazyLinear": (2, 3), "LazyConv1d": (1, 2, 5), "LazyConv2d": (1, 2, 5, 5),
+               "LazyConv3d": (1, 2, 5, 5, 5)}
+
+
 def _build(name, **kwargs):
     cr.manual_seed(0)
-    return getattr(nn, name)(*ARGS[name], **kwargs)
+    layer = getattr(nn, name)(*ARGS[name], **kwargs)
+    if name in FIRST_INPUT:
+        layer(cr.ones(*FIRST_INPUT[name], dtype=kwargs.get("dtype", cr.float32)))
+    return layer
 
 
 def _state(module):

@@ -46,10 +46,11 @@ def _signature(init) -> inspect.Signature:
 
 
 def add_factory_kwargs(cls) -> None:
-    """Wrap ``cls.__init__`` to take ``device=``, if ``cls`` is chainrule's and its own
-    ``__init__`` takes ``dtype`` (it makes floating-point state) but no ``device``."""
-    init = cls.__dict__.get("__init__")
-    if init is None or not cls.__module__.startswith(_OURS) or hasattr(init, "_factory"):
+    """Wrap ``cls.__init__`` to take ``device=``, if ``cls`` is chainrule's and its
+    ``__init__`` (not wrapped yet) takes ``dtype`` (it makes floating-point state) but no
+    ``device``."""
+    init = cls.__init__  # its own, or one it inherits from a mixin that is no Module (_LazyConv)
+    if not cls.__module__.startswith(_OURS) or hasattr(init, "_factory"):
         return
     params = inspect.signature(init).parameters
     if "dtype" not in params or "device" in params or any(
