@@ -9,7 +9,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ["train_digits_mlp", "regularization", "rnn_sequences", "optimizers",
-            "save_load_torch", "linalg_gradients", "vae_distributions"]
+            "save_load_torch", "linalg_gradients", "vae_distributions", "training_utilities"]
 
 
 def test_train_digits_mlp(tmp_path, capsys, load_script):
@@ -267,3 +267,14 @@ def test_vae_distributions_raises_the_elbo(load_script, capsys):
     assert -30 < result["test_elbo"] < 0
     assert result["samples"].shape == (4, 64)
     assert "test ELBO" in capsys.readouterr().out
+
+
+def test_training_utilities(load_script, capsys):
+    example = load_script("examples/training_utilities.py")
+    result = example.main(["--depth", "8", "--width", "64", "--batch", "512"])
+    losses = result["lbfgs"]
+    assert losses[-1] < 0.1 * losses[0]
+    assert result["same_gradients"]
+    assert result["peaks"]["checkpointed"] < 0.75 * result["peaks"]["plain"]
+    assert result["swa_loss"] < 0.5
+    assert "gradients equal: True" in capsys.readouterr().out
