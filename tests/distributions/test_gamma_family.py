@@ -36,6 +36,7 @@ def test_lgamma_and_polygamma_match_scipy():
         np.testing.assert_allclose(polygamma(n, cr.tensor(x)).numpy(), special.polygamma(n, x),
                                    rtol=1e-14, atol=1e-14)
     assert np.isnan(digamma(cr.tensor([-1.5, 0.0])).numpy()).all()
+    assert (lgamma(cr.tensor([0.0, -1.0, -2.0])).numpy() == np.inf).all()
 
 
 def test_lgamma_and_digamma_gradients():

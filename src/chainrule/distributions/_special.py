@@ -47,9 +47,10 @@ def lgamma_array(x):
     x = xp.asarray(x, dtype=xp.float64)
     upper = xp.where(x >= 0.5, x, 1.0 - x)  # both branches evaluated on safe arguments
     value = _lgamma_lanczos(xp, upper)
-    with xp.errstate(divide="ignore"):
-        reflected = xp.log(math.pi / xp.abs(xp.sin(math.pi * x))) - value
-    return xp.where(x >= 0.5, value, reflected)
+    pole = (x <= 0) & (x == xp.floor(x))  # Gamma has poles at 0, -1, -2, ...
+    sine = xp.abs(xp.sin(math.pi * xp.where((x >= 0.5) | pole, 0.5, x)))
+    reflected = xp.log(math.pi / sine) - value
+    return xp.where(x >= 0.5, value, xp.where(pole, xp.inf, reflected))
 
 
 def polygamma_array(n: int, x):
