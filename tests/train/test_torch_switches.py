@@ -82,6 +82,11 @@ def test_cudnn_switches_are_accepted(restore_switches):
     cudnn.benchmark = True
     assert cr.backends.cudnn.deterministic and cr.backends.cudnn.benchmark
     assert cudnn.is_available() is False and cudnn.version() is None
+    matmul = cr.backends.cuda.matmul
+    assert matmul.allow_tf32 is False
+    matmul.allow_tf32 = True
+    assert cr.backends.cuda.matmul.allow_tf32
+    matmul.allow_tf32 = False
 
 
 @pytest.mark.torch

@@ -3,8 +3,8 @@
 chainrule computes on NumPy (CuPy on a GPU) without autotuned or atomics-based kernels, so its
 results are already the same from run to run on the CPU: these switches are recorded, so that a
 PyTorch training script that sets them runs unchanged, and change no result.
-``torch.backends.cudnn.deterministic = True`` and the like are accepted the same way
-(``backends.cudnn``).
+``torch.backends.cudnn.deterministic = True``, ``torch.backends.cuda.matmul.allow_tf32 = True``
+and the like are accepted the same way (``backends.cudnn``, ``backends.cuda``).
 
 >>> import chainrule as cr
 >>> cr.use_deterministic_algorithms(True)
@@ -17,9 +17,9 @@ True
 
 from __future__ import annotations
 
-from . import cudnn
+from . import cuda, cudnn
 
-__all__ = ["are_deterministic_algorithms_enabled", "cudnn", "get_float32_matmul_precision",
+__all__ = ["are_deterministic_algorithms_enabled", "cuda", "cudnn", "get_float32_matmul_precision",
            "is_deterministic_algorithms_warn_only_enabled", "set_float32_matmul_precision",
            "use_deterministic_algorithms"]
 
