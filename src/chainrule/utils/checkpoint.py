@@ -17,9 +17,11 @@ How it works here (one mechanism; ``use_reentrant`` True or False gives the same
    (a clear error instead of a silently wrong gradient), and differentiates them with respect to
    the node's inputs; the generators then continue from where they were.
 
-``backward(create_graph=True)`` through a checkpoint raises: second-order gradients through a
-recomputed block are not supported. Layers that update state in their forward (BatchNorm's
-running statistics in training mode) update it again in the recomputation, as in PyTorch.
+``backward(create_graph=True)`` (second order) recomputes the block on its real inputs, so the
+gradients it returns are differentiable again; it raises when a Tensor the block reads directly
+(a parameter, or another input) was also used to compute its inputs, where that would count a
+path twice. Layers that update state in their forward (BatchNorm's running statistics in
+training mode) update it again in the recomputation, as in PyTorch.
 """
 
 from __future__ import annotations
@@ -109,16 +111,16 @@ class CheckpointBackward(Function):
         return self.results
 
     def backward(self, *grad_outputs):
-        if is_grad_enabled():
-            raise RuntimeError(
-                "checkpoint: backward(create_graph=True) through a checkpointed block is not "
-                "supported; call the block without checkpoint for second-order gradients"
-            )
+        create_graph = is_grad_enabled()
+        if create_graph:
+            # The gradients must depend on the real inputs: the block runs on them, which is
+            # right only if nothing it reads directly also lies upstream of an input.
+            _check_second_order(self.args, self.positions)
         now = [copy.deepcopy(g.bit_generator.state) for g in self.generators]
         for g, state in zip(self.generators, self.states, strict=True):
             g.bit_generator.state = state
         try:
-            stand_ins = _stand_ins(self.args)
+            stand_ins = list(self.args) if create_graph else _stand_ins(self.args)
             with enable_grad():
                 out = self.function(*stand_ins, **self.kwargs)
         finally:
@@ -131,7 +133,7 @@ class CheckpointBackward(Function):
         keep = [i for i, d in enumerate(self.differentiable) if d and outs[i].requires_grad]
         targets = [stand_ins[p] if isinstance(p, int) else p[1] for p in self.positions]
         grads = grad([outs[i] for i in keep], targets, [grad_outputs[i] for i in keep],
-                      retain_graph=True, allow_unused=True)
+                      retain_graph=True, create_graph=create_graph, allow_unused=True)
         return tuple(grads)
 
 
@@ -206,6 +208,28 @@ def _sources(outputs, stand_ins, args):
         else:
             stack.extend(t._ctx.inputs)
     return sorted(found.values(), key=lambda s: (0, s[1]) if isinstance(s[1], int) else (1, 0))
+
+
+def _check_second_order(args, positions):
+    """Raise unless no Tensor the block reads directly (a parameter, or another input) lies
+    upstream of an input."""
+    inputs = [a for a in args if isinstance(a, Tensor) and a.requires_grad]
+    direct = {id(p[1]) for p in positions if not isinstance(p, int)} | {id(a) for a in inputs}
+    seen, stack = set(), [x for a in inputs if a._ctx is not None and a._ctx.inputs is not None
+                          for x in a._ctx.inputs if x.requires_grad]
+    while stack:
+        t = stack.pop()
+        if id(t) in seen:
+            continue
+        seen.add(id(t))
+        if id(t) in direct:
+            raise RuntimeError(
+                "checkpoint: backward(create_graph=True) through a block that reads a Tensor "
+                f"(shape {tuple(t.shape)}) an input was also computed from is not supported; "
+                "call the block without checkpoint for these second-order gradients"
+            )
+        if t._ctx is not None and t._ctx.inputs is not None:
+            stack.extend(x for x in t._ctx.inputs if x.requires_grad)
 
 
 def _generators(function, args, kwargs):
