@@ -96,3 +96,18 @@ def test_bad_input_is_refused_clearly():
         cr.linalg.solve(cr.eye(3), cr.ones(3), left=False)
     with pytest.raises(ValueError, match="UPLO must be 'L' or 'U'"):
         cr.linalg.eigh(cr.eye(2), UPLO="X")
+
+
+def test_eigh_gradient_with_repeated_eigenvalues():
+    """Eigenvectors of a repeated eigenvalue are not unique, so no gradient flows through them:
+    a clear error (PyTorch divides by the zero gap: inf/NaN). The eigenvalues' own gradient is
+    defined and is v v^T per eigenvalue, summing to the identity here."""
+    a = cr.tensor(np.diag([2.0, 2.0, 5.0]), requires_grad=True)
+    w, v = cr.linalg.eigh(a)
+    with pytest.raises(ValueError, match="eigh: the gradient through the eigenvectors is not "
+                                         "defined for repeated eigenvalues"):
+        (v * v).sum(axis=0).mul(w).sum().backward()
+    a = cr.tensor(np.diag([2.0, 2.0, 5.0]), requires_grad=True)
+    w, _ = cr.linalg.eigh(a)
+    w.sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), np.eye(3), atol=1e-15)

@@ -103,11 +103,15 @@ class Eigh(Function):
         w, v = self.kept  # set by eigh() whenever the node is recorded
         n = w.shape[-1]
         xp = get_array_module(w._data)
-        diag = xp.eye(n, dtype=bool)
-        gaps = w.reshape(w.shape[:-1] + (1, n)) - w.reshape(w.shape[:-1] + (n, 1))  # w_j - w_i
-        f = fill_where(xp.broadcast_to(diag, gaps.shape), 0,
-                       1 / fill_where(xp.broadcast_to(diag, gaps.shape), 1, gaps))
-        inner = f * matmul(_t(v), g_v)
+        diag = xp.broadcast_to(xp.eye(n, dtype=bool), w.shape[:-1] + (n, n))
+        inner = Tensor(xp.zeros(diag.shape, dtype=w._data.dtype))
+        if bool(g_v._data.any()):  # the eigenvectors are used: their gradient needs distinct w
+            gaps = w.reshape(w.shape[:-1] + (1, n)) - w.reshape(w.shape[:-1] + (n, 1))  # w_j - w_i
+            if ((gaps._data == 0) & ~diag).any():
+                raise ValueError("eigh: the gradient through the eigenvectors is not defined for "
+                                 "repeated eigenvalues (PyTorch gives inf or NaN); a loss of the "
+                                 "eigenvalues alone (linalg.eigvalsh) has one")
+            inner = fill_where(diag, 0, 1 / fill_where(diag, 1, gaps)) * matmul(_t(v), g_v)
         inner = inner + g_w.reshape(g_w.shape + (1,)) * Tensor(xp.eye(n, dtype=w._data.dtype))
         return matmul(matmul(v, inner), _t(v))
 
