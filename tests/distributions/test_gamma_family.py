@@ -266,3 +266,15 @@ def test_gamma_cdf_matches_pytorch_and_its_gradients_are_right():
     v = cr.tensor(value)
     assert cr.gradcheck(lambda a, b: Gamma(a, b).cdf(v), [cr.tensor(A, requires_grad=True),
                                                          cr.tensor(B, requires_grad=True)])
+
+
+@pytest.mark.torch
+def test_beta_mode_with_both_concentrations_below_one_is_pytorchs():
+    # Both below 1 the density is infinite at 0 and 1; PyTorch returns 1 (the first corner of
+    # Dirichlet((a, b))) whichever is smaller. chainrule gave 0 where a < b, silently.
+    torch = pytest.importorskip("torch")
+    a, b = [0.4, 0.8, 0.5, 2.0, 0.5], [0.8, 0.4, 0.5, 3.0, 2.0]
+    ours = Beta(cr.tensor(a, dtype=cr.float64), cr.tensor(b, dtype=cr.float64)).mode
+    theirs = torch.distributions.Beta(torch.tensor(a, dtype=torch.float64),
+                                      torch.tensor(b, dtype=torch.float64)).mode
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

@@ -11,7 +11,7 @@ import math
 
 from ..autograd import no_grad, tensor
 from ..backend import asnumpy
-from ..ops import arange, argmax, exp, floor, log, log1p, one_hot, where
+from ..ops import arange, argmax, exp, floor, log, log1p, one_hot, ones_like, where
 from . import constraints
 from ._special import digamma, gammainc, lgamma, standard_gamma
 from ._utils import broadcast_all, logits_to_probs, pick_rng, probs_to_logits, softplus
@@ -145,9 +145,12 @@ class Beta(Distribution):
     @property
     def mode(self):
         a, b = self.concentration1, self.concentration0
-        interior = (a - 1).clamp(min=0) / ((a - 1).clamp(min=0) + (b - 1).clamp(min=0))
-        corner = (a >= b).to(a.dtype)
-        return where((a < 1) & (b < 1), corner, interior)
+        total = (a - 1).clamp(min=0) + (b - 1).clamp(min=0)
+        # NaN where both are at most 1 (as PyTorch's 0/0), without 0/0's RuntimeWarning
+        interior = (a - 1).clamp(min=0) / where(total > 0, total, math.nan)
+        # Both below 1: the density is infinite at 0 and at 1; PyTorch (Dirichlet's mode of
+        # (a, b), the first corner) and so chainrule return 1 whichever exponent is larger.
+        return where((a < 1) & (b < 1), ones_like(interior), interior)
 
     @property
     def variance(self):
