@@ -66,6 +66,20 @@ def test_matches_pytorch_forward_and_backward(name):
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-14)
 
 
+@pytest.mark.torch
+def test_nan_slices_send_the_gradient_where_pytorch_does():
+    # an all-NaN slice of nanquantile: its first NaN (it went to the last); a NaN in quantile's
+    # slice: the last NaN
+    torch = pytest.importorskip("torch")
+    a = np.array([[np.nan, 1.0, np.nan, np.nan], [np.nan] * 4, [1.0, np.nan, 2.0, np.nan]])
+    for name in ("quantile", "nanquantile"):
+        for interpolation in ("linear", "lower", "higher"):
+            x, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+            getattr(cr, name)(x, 0.4, 1, interpolation=interpolation).sum().backward()
+            getattr(torch, name)(t, 0.4, 1, interpolation=interpolation).sum().backward()
+            np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
 @pytest.mark.parametrize("name", ["quantile", "quantile_q_tensor", "nanquantile", "nanmean",
                                   "kthvalue", "msort"])
 def test_gradcheck_and_gradgradcheck(name):

@@ -81,9 +81,10 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):  # noqa: A
     lo, hi = xp.floor(rank), xp.ceil(rank)
     if interpolation == "nearest":  # half to even, as PyTorch's round
         lo = hi = xp.round(rank)
-    # a NaN where none may be ignored, or a slice of NaN only: the answer is NaN (sorted last)
+    # a NaN where none may be ignored: the answer is the last NaN (sorted last); a slice of NaN
+    # only (nanquantile): its first NaN. Either way the NaN's gradient goes where PyTorch's does.
     void = nan.any(axis=axis, keepdims=True) if not ignore_nan else (count == 0)
-    lo, hi = (xp.where(void, n - 1, r).astype("int64") for r in (lo, hi))
+    lo, hi = (xp.where(void, 0 if ignore_nan else n - 1, r).astype("int64") for r in (lo, hi))
     order = xp.argsort(data, axis=axis, kind="stable")
     lo_v = gather(x, axis, Tensor(xp.take_along_axis(order, lo, axis)))
     hi_v = gather(x, axis, Tensor(xp.take_along_axis(order, hi, axis)))
