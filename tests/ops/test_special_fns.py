@@ -257,6 +257,20 @@ def test_sinc_differentiates_twice_at_zero():
                                                 requires_grad=True)])
 
 
+@pytest.mark.torch
+def test_logit_outside_the_unit_interval_has_a_nan_gradient_as_pytorch():
+    # without eps, x outside [0, 1] gave NaN with the finite gradient 1 / (x (1 - x))
+    torch = pytest.importorskip("torch")
+    a = np.array([-0.5, 0.3, 1.5, 0.9])
+    for eps in (None, 0.2):
+        x, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        y, u = cr.logit(x, eps), torch.logit(t, eps)
+        np.testing.assert_allclose(y.numpy(), u.detach().numpy(), rtol=1e-15)
+        y.sum().backward()
+        u.sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-15)
+
+
 def test_heaviside_carries_no_gradient():
     x = cr.tensor([-1.0, 0.0, 2.0], requires_grad=True)
     h = cr.heaviside(x, cr.tensor([0.5], dtype=x.dtype))

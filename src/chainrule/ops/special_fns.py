@@ -271,11 +271,20 @@ def rad2deg(input):  # noqa: A002
 
 def logit(input, eps=None):  # noqa: A002
     """log(x / (1 - x)); with ``eps``, x is first clamped to [eps, 1 - eps] (gradient 0
-    outside, as PyTorch's)."""
+    outside, as PyTorch's). Without it, x outside [0, 1] gives NaN and a NaN gradient (as
+    PyTorch's), not the finite 1 / (x (1 - x))."""
     x = _floating("logit", input)
     if eps is not None:
-        x = clip(x, eps, 1 - eps)
-    return log(x) - log1p(-x)
+        return log(clip(x, eps, 1 - eps)) - log1p(-clip(x, eps, 1 - eps))
+    d = x._data
+    xp = get_array_module(d)
+    outside = (d < 0) | (d > 1)
+    if not bool(outside.any()):
+        return log(x) - log1p(-x)
+    # 1/2 (logit 0) in their place, plus x times NaN: the value NaN there, its gradient NaN
+    inside = where(Tensor(outside), 0.5, x)
+    nan_there = Tensor(xp.where(outside, xp.nan, 0.0).astype(d.dtype))
+    return log(inside) - log1p(-inside) + x * nan_there
 
 
 def entr(input):  # noqa: A002
