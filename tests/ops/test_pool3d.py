@@ -85,6 +85,30 @@ def test_dilated_max_pools_match_torch(rng, name, shape, args, kwargs):
 
 
 @pytest.mark.torch
+@pytest.mark.parametrize("name, shape, args", [
+    ("max_pool1d", (1, 2, 1), (2, 1, 1, 2)),
+    ("max_pool2d", (2, 1, 3, 1), (2, 1, 1, 2)),
+    ("max_pool2d", (1, 2, 1, 3), (2, 1, 1, 2)),
+    ("max_pool3d", (1, 2, 2, 3, 1), (2, (2, 1, 3), 1, 2)),
+])
+def test_dilated_windows_wholly_in_the_padding_are_minus_inf_as_in_torch(rng, name, shape, args):
+    """Their taps step over the input (on some axis, so all windows do): -inf and PyTorch's index
+    (chainrule gave a value of the plane, its first tap clipped into it), and no gradient
+    (PyTorch's backward adds it at that index, which can lie in the next plane)."""
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal(shape)
+    a = cr.tensor(x, requires_grad=True)
+    y, idx = getattr(F, name)(a, *args, return_indices=True)
+    want, widx = getattr(torch.nn.functional, name)(torch.tensor(x), *args, return_indices=True)
+    np.testing.assert_array_equal(idx.numpy(), widx.numpy())
+    assert y.shape == tuple(want.shape) and np.isneginf(want.numpy()).all()
+    assert np.isneginf(y.numpy()).all()
+    assert np.isneginf(getattr(F, name)(cr.tensor(x), *args).numpy()).all()
+    (y * cr.tensor(rng.uniform(0.5, 1.5, y.shape))).sum().backward()  # -inf: no sign changes
+    assert not a.grad.numpy().any()
+
+
+@pytest.mark.torch
 def test_nan_windows_index_the_last_nan_as_in_torch(rng):
     torch = pytest.importorskip("torch")
     x = rng.standard_normal((1, 2, 4, 5, 6))

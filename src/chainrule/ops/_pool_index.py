@@ -28,11 +28,17 @@ def _open_grid(vectors):
     return tuple(v.reshape((1,) * a + (-1,) + (1,) * (nd - 1 - a)) for a, v in enumerate(vectors))
 
 
-def max_pool_indices(x, kernel, stride, padding, out_size, dilation=None):
+def max_pool_indices(x, kernel, stride, padding, out_size, dilation=None, return_found=False):
     """int64 Tensor (N, C, *out_size): the winner of each window of ``x`` (N, C, *spatial) as a
     flat index into its plane. ``kernel``, ``stride``, ``padding`` (and ``dilation``, default
     1): one int per spatial axis for sliding windows (a ``ceil_mode`` output simply has more of
-    them), or all None for adaptive ones."""
+    them), or all None for adaptive ones.
+
+    A dilated window can lie wholly in the padding (its taps step over the input). PyTorch gives
+    it the value -inf and, as its index, the flat position of its first tap at or after 0 on
+    each axis (which lies outside the plane or elsewhere in it); that index is given here too.
+    With ``return_found`` the result is ``(indices, found)``, ``found`` a boolean array (N, C,
+    *out_size) that is False for such windows."""
     a = x._data if isinstance(x, Tensor) else x
     xp = get_array_module(a)
     spatial = a.shape[2:]
@@ -76,4 +82,8 @@ def max_pool_indices(x, kernel, stride, padding, out_size, dilation=None):
         best = xp.where(take, v, best)
         arg = xp.where(take, flat, arg)
         found |= ok
-    return Tensor(arg)
+    if not found.all():  # windows wholly in the padding: PyTorch's first tap past it
+        firsts = [s + (xp.maximum(-s, 0) + d - 1) // d * d for s, d in zip(starts, steps)]
+        flat = sum(f * step for f, step in zip(_open_grid(firsts), place))
+        arg = xp.where(found, arg, flat)
+    return (Tensor(arg), found) if return_found else Tensor(arg)

@@ -19,6 +19,7 @@ from ..backend import get_array_module
 from ._pool_index import max_pool_indices
 from ._windows import LAYOUT, check_rank, ints
 from .adaptive_pool import _IndexGather
+from .elementwise import where
 
 __all__ = ["max_unpool1d", "max_unpool2d", "max_unpool3d"]
 
@@ -49,11 +50,17 @@ def dilated_max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mod
                              f"than the padded input (input shape {tuple(x.shape)}, padding "
                              f"{padding})")
         out.append(size)
-    idx = max_pool_indices(x, kernel, stride, padding, tuple(out), dilation)
+    idx, found = max_pool_indices(x, kernel, stride, padding, tuple(out), dilation,
+                                  return_found=True)
     xp = get_array_module(idx._data)
     planes, plane = x.shape[0] * x.shape[1], math.prod(x.shape[2:])
-    flat = idx._data.reshape(planes, math.prod(out)) + (xp.arange(planes) * plane)[:, None]
+    empty = not found.all()  # a window wholly in the padding: -inf, as PyTorch's, no gradient
+    safe = xp.where(found, idx._data, 0) if empty else idx._data
+    flat = safe.reshape(planes, math.prod(out)) + (xp.arange(planes) * plane)[:, None]
     y = _IndexGather.apply(x, flat=flat.reshape(idx.shape), shape=idx.shape)
+    if empty:
+        low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+        y = where(Tensor(found), y, Tensor(xp.full(y.shape, low, dtype=x.dtype)))
     return y, idx
 
 
