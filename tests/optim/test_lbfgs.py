@@ -59,6 +59,9 @@ SETTINGS = [
     ("logistic", {}),
     ("logistic", {"line_search_fn": "strong_wolfe", "max_iter": 4, "history_size": 2}),
     ("logistic", {"lr": 0.5, "max_iter": 6, "max_eval": 4}),
+    # the line search spends only what is left of max_eval (max_iter=1: max_eval 1, one trial;
+    # it searched on, up to 25 evaluations, and took a longer step than PyTorch)
+    ("rosenbrock", {"line_search_fn": "strong_wolfe", "lr": 0.1, "max_iter": 1}),
 ]
 
 

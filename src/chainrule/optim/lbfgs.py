@@ -180,8 +180,9 @@ class LBFGS(Optimizer):
                     self._set(x0)
                     return f, g
 
+                # the search may spend what is left of max_eval, as PyTorch's
                 loss, flat_grad, t, ls_evals = strong_wolfe(evaluate, t, d, loss, flat_grad,
-                                                            float(gtd))
+                                                            float(gtd), max_ls=max_eval - evals)
                 self._add(t, d)
                 opt_cond = abs(flat_grad).max() <= tol_grad
             else:
