@@ -216,3 +216,28 @@ def test_padding_mode_is_checked():
         nn.ConvTranspose2d(1, 1, 3, padding_mode="reflect")
     layer = nn.Conv2d(1, 1, 3, 1, 1, 1, 1, True, "zeros")  # PyTorch's positional order
     assert layer.padding_mode == "zeros" and "padding_mode" not in repr(layer)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mode, cls, padding, shape, ok_shape", [
+    ("reflect", nn.Conv1d, 2, (1, 1, 2), (1, 1, 3)),
+    ("reflect", nn.Conv3d, (0, 1, 0), (1, 1, 2, 1, 2), (1, 1, 2, 2, 2)),
+    ("circular", nn.Conv2d, (0, 2), (1, 1, 3, 1), (1, 1, 3, 2)),
+    ("circular", nn.Conv3d, (2, 0, 0), (1, 1, 1, 2, 2), (1, 1, 2, 2, 2)),
+])
+def test_padding_mode_beyond_the_input_is_refused_as_in_torch(rng, mode, cls, padding, shape,
+                                                              ok_shape):
+    # NumPy reflects or wraps on past the input; chainrule gave those numbers where PyTorch raises
+    torch = pytest.importorskip("torch")
+    ours = cls(1, 1, 1, padding=padding, padding_mode=mode, rng=rng, dtype="float64")
+    theirs = getattr(torch.nn, cls.__name__)(1, 1, 1, padding=padding, padding_mode=mode)
+    with pytest.raises(RuntimeError):
+        theirs(torch.zeros(shape))
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: padding_mode='{mode}' needs padding "
+                                         rf".* input shape \({shape[0]}, "):
+        ours(cr.zeros(*shape, dtype="float64"))
+    theirs.double().load_state_dict({k: torch.tensor(v.numpy()) for k, v in
+                                     ours.state_dict().items()})
+    x = rng.standard_normal(ok_shape)  # the largest padding PyTorch takes works
+    np.testing.assert_allclose(ours(cr.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-12, atol=1e-12)

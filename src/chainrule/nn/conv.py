@@ -154,7 +154,16 @@ class _Conv(_ConvNd):
             pads = ((0, 0), (0, 0)) + tuple((t // 2, t - t // 2) for t in totals)
         else:
             pads = ((0, 0), (0, 0)) + tuple((p, p) for p in self.padding)
-        return pad(x, pads, _PAD_MODES[self.padding_mode]), 0
+        mode = self.padding_mode
+        if mode in ("reflect", "circular"):  # PyTorch's limits (NumPy would reflect or wrap on)
+            room = [n - (mode == "reflect") for n in x.shape[2:]]
+            if any(max(lo, hi) > r for (lo, hi), r in zip(pads[2:], room)):
+                most = "smaller than" if mode == "reflect" else "at most"
+                raise ValueError(
+                    f"{type(self).__name__}: padding_mode={mode!r} needs padding {most} the "
+                    f"input on every spatial axis, got (before, after) padding {pads[2:]} for "
+                    f"input shape {tuple(x.shape)}")
+        return pad(x, pads, _PAD_MODES[mode]), 0
 
     def forward(self, x):
         self._check(x)
