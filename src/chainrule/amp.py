@@ -157,11 +157,12 @@ class GradScaler:
             if not checked:
                 raise RuntimeError("No inf checks were recorded prior to update.")
             if any(s["found_inf"] for s in checked):
-                self._scale = numpy.float32(self._scale * numpy.float32(self._backoff_factor))
+                # as ATen: the float32 scale times the double factor, rounded to float32 once
+                self._scale = numpy.float32(float(self._scale) * self._backoff_factor)
                 self._growth_tracker = 0
             elif self._growth_tracker + 1 == self._growth_interval:
                 with numpy.errstate(over="ignore"):
-                    grown = numpy.float32(self._scale * numpy.float32(self._growth_factor))
+                    grown = numpy.float32(float(self._scale) * self._growth_factor)
                 if numpy.isfinite(grown):  # as PyTorch: a scale that would overflow stays
                     self._scale = grown
                 self._growth_tracker = 0

@@ -41,6 +41,11 @@ def _train(lib, steps=12, **scaler_kwargs):
 @pytest.mark.parametrize("kwargs", [{"init_scale": 2.0**10, "growth_interval": 3},
                                     {"init_scale": 8.0, "growth_factor": 4.0,
                                      "backoff_factor": 0.25, "growth_interval": 2},
+                                    # factors that are not powers of 2: the float32 scale times
+                                    # the double factor, rounded once (16 * 0.9 * 0.9 is
+                                    # 12.960000038, not 12.959999084 from a float32 factor)
+                                    {"init_scale": 16.0, "growth_factor": 1.5,
+                                     "backoff_factor": 0.9, "growth_interval": 2},
                                     {"enabled": False}])
 def test_scale_steps_and_state_follow_torch(kwargs):
     torch = pytest.importorskip("torch")
