@@ -136,3 +136,22 @@ def test_batch_norm_and_layer_norm_take_pytorchs_bias_flag():
     _compare(ours, theirs, (5, 3), rng, steps=2)
     assert repr(ours) == repr(theirs)
     assert repr(nn.LayerNorm(4, bias=False)) == repr(torch.nn.LayerNorm(4, bias=False))
+
+
+@pytest.mark.parametrize("cls, shape", [("InstanceNorm1d", (2, 3, 1)),
+                                        ("InstanceNorm2d", (3, 1, 1)),
+                                        ("InstanceNorm3d", (2, 3, 1, 1, 1))])
+def test_instance_norm_of_one_spatial_element_is_refused_as_in_torch(cls, shape):
+    # each instance's only value minus its own mean: chainrule gave zeros where PyTorch raises
+    ours, theirs = getattr(nn, cls)(3, affine=True), getattr(torch.nn, cls)(3, affine=True)
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        theirs(torch.ones(shape))
+    with pytest.raises(ValueError, match=r"instance_norm: expected more than 1 spatial element .*"
+                                         r"got input shape \("):
+        ours(cr.ones(*shape))
+    with pytest.raises(ValueError, match="more than 1 spatial element"):
+        F.instance_norm(cr.ones(*shape))
+    tracked = getattr(nn, cls)(3, track_running_stats=True).double().eval()  # running stats: fine
+    x = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    want = getattr(torch.nn, cls)(3, track_running_stats=True).double().eval()(torch.tensor(x))
+    np.testing.assert_allclose(tracked(cr.tensor(x)).numpy(), want.numpy(), rtol=1e-12)

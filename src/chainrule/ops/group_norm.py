@@ -12,6 +12,7 @@ differentiate to any order.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from ..autograd.mode import no_grad
@@ -91,6 +92,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None,  # no
             raise ValueError(f"{op}: use_input_stats=False needs running_mean and running_var")
         return batch_norm(input, running_mean, running_var, weight, bias, training=False,
                           eps=eps)
+    if math.prod(input.shape[2:]) == 1:  # PyTorch refuses: every output would be 0 (or bias)
+        raise ValueError(f"{op}: expected more than 1 spatial element when using the input's "
+                         f"statistics (training, or no running statistics), got input shape "
+                         f"{tuple(input.shape)}")
     if running_mean is not None or running_var is not None:
         _update_running(input, running_mean, running_var, momentum)
     return group_norm(input, c, weight, bias, eps)
