@@ -139,6 +139,21 @@ def test_second_order_through_a_checkpoint():
     np.testing.assert_allclose(hw.numpy(), hw2.numpy(), rtol=1e-12, atol=1e-14)
 
 
+def test_second_order_with_one_tensor_passed_twice():
+    # checkpoint(f, x, x) with create_graph=True gave twice the gradient (each position was
+    # differentiated as the whole x), silently; so did gradgradcheck's second derivative
+    def f(a, b):
+        return (a * b.sin()).sum()
+
+    x = cr.tensor(X0[0], requires_grad=True)
+    (g,) = cr.grad(checkpoint(f, x, x, use_reentrant=False), x, create_graph=True)
+    (h,) = cr.grad((g * g).sum(), x)
+    (g2,) = cr.grad(f(x, x), x, create_graph=True)
+    (h2,) = cr.grad((g2 * g2).sum(), x)
+    np.testing.assert_allclose(g.detach().numpy(), g2.detach().numpy(), rtol=1e-14)
+    np.testing.assert_allclose(h.numpy(), h2.numpy(), rtol=1e-13)
+
+
 def test_second_order_that_would_count_a_path_twice_is_refused():
     w = cr.tensor(np.linspace(0.5, 1.5, 4), requires_grad=True)
     x = cr.tensor(X0[0], requires_grad=True) * w  # the input was computed from w ...

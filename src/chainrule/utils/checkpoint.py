@@ -120,7 +120,10 @@ class CheckpointBackward(Function):
         for g, state in zip(self.generators, self.states, strict=True):
             g.bit_generator.state = state
         try:
-            stand_ins = list(self.args) if create_graph else _stand_ins(self.args)
+            # second order: recorded copies of the real inputs, one node per argument, so an
+            # input passed twice is differentiated per position (not twice over)
+            stand_ins = [a.clone() if isinstance(a, Tensor) and a.requires_grad else a
+                         for a in self.args] if create_graph else _stand_ins(self.args)
             with enable_grad():
                 out = self.function(*stand_ins, **self.kwargs)
         finally:
