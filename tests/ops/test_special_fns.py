@@ -258,6 +258,19 @@ def test_sinc_differentiates_twice_at_zero():
 
 
 @pytest.mark.torch
+def test_digamma_at_signed_zeros_matches_pytorch():
+    # psi(-0) is +inf, the limit from below (it was -inf); lgamma's gradient there too
+    torch = pytest.importorskip("torch")
+    a = np.array([-0.0, 0.0])
+    np.testing.assert_array_equal(cr.digamma(cr.tensor(a)).numpy(),
+                                  torch.digamma(torch.tensor(a)).numpy())
+    x, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    cr.lgamma(x).sum().backward()
+    torch.lgamma(t).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.torch
 def test_logit_outside_the_unit_interval_has_a_nan_gradient_as_pytorch():
     # without eps, x outside [0, 1] gave NaN with the finite gradient 1 / (x (1 - x))
     torch = pytest.importorskip("torch")

@@ -125,7 +125,8 @@ def _digamma_positive(xp, x):
 
 
 def digamma(x):
-    """psi(x) = d/dx log Gamma(x); -inf at 0 and nan at the negative integers, as PyTorch."""
+    """psi(x) = d/dx log Gamma(x); -inf at 0 (+inf at -0, its limit from below) and nan at the
+    negative integers, as PyTorch."""
     xp = get_array_module(x)
     with xp.errstate(all="ignore"):
         pos = _digamma_positive(xp, xp.maximum(x, 0.5))
@@ -134,7 +135,7 @@ def digamma(x):
         neg = _digamma_positive(xp, 1 - refl) - math.pi / xp.tan(math.pi * r)
         out = xp.where(x >= 0.5, pos, neg)
         out = xp.where((x < 0) & (x == xp.floor(x)), xp.nan, out)
-        out = xp.where(x == 0, -xp.inf, out)
+        out = xp.where(x == 0, xp.where(xp.signbit(x), xp.inf, -xp.inf), out)  # -0: +inf
         return xp.where(x == xp.inf, xp.inf, xp.where(x == -xp.inf, xp.nan, out))
 
 
