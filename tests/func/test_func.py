@@ -119,6 +119,28 @@ def test_argnums_tuple_has_aux_and_hessian_match_torch():
 
 @pytest.mark.torch
 @_TORCH_JIT
+def test_one_tensor_in_two_differentiated_positions_matches_torch():
+    # grad(f, argnums=(0, 1))(x, x) where x requires grad, or inside another transform, gave
+    # each position the whole derivative (x.view_as(x) was x itself: one node for both), silently
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(4).normal(size=3)
+    ours = {}
+    for lib, tensor in ((cr, _t), (torch, torch.tensor)):
+        f = _f(lib)
+        X = tensor(x, requires_grad=True)
+        gx, gy = lib.func.grad(f, argnums=(0, 1))(X, X)
+        nested = lib.func.grad(lambda a: lib.func.grad(f, argnums=(0, 1))(a, a)[0].sum())(
+            tensor(x))
+        jx, jy = lib.autograd.functional.jacobian(f, (X, X), create_graph=True)
+        ours[lib.__name__] = [gx, gy, nested, jx, jy]
+    for a, b in zip(ours["chainrule"], ours["torch"], strict=True):
+        _close(a, b)
+    y = _t(x)
+    assert y.view_as(y) is not y
+
+
+@pytest.mark.torch
+@_TORCH_JIT
 def test_vjp_and_jvp_match_torch():
     torch = pytest.importorskip("torch")
     rng = np.random.default_rng(2)

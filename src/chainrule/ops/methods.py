@@ -17,7 +17,7 @@ from ._args import dim_or_axis
 from .elementwise import add, cast, clip, div, mul, sub, to_device_op, where
 from .elementwise import pow as _pow
 from .join import split
-from .shape import _one_axis, broadcast_to, getitem, reshape, transpose
+from .shape import Reshape, _one_axis, broadcast_to, getitem, reshape, transpose
 
 __all__ = ["chunk", "clamp", "clone", "masked_fill", "narrow"]
 
@@ -209,6 +209,14 @@ for _op, _ufunc in (("and", "bitwise_and"), ("or", "bitwise_or"), ("xor", "bitwi
     setattr(Tensor, f"logical_{_op}", lambda self, other, _u=f"logical_{_op}": nondiff(
         lambda a, b: get_array_module(a).asarray(getattr(get_array_module(a), _u)(a, b)),
         self, other if isinstance(other, Tensor) else Tensor(numpy.asarray(other))))
+def _view_as(self, other):
+    """``self`` in ``other``'s shape, always a new Tensor (its own node of the graph), as
+    PyTorch's: ``x.view_as(x)`` is how the transforms give each argument a node of its own, so
+    a Tensor passed twice is differentiated per position."""
+    out = reshape(self, other.shape)
+    return Reshape.apply(self, shape=tuple(out.shape)) if out is self else out
+
+
 Tensor.__invert__ = _invert
 Tensor.logical_not = lambda self: nondiff(
     lambda a: get_array_module(a).asarray(get_array_module(a).logical_not(a)), self)
@@ -234,7 +242,7 @@ Tensor.type = _type
 Tensor.t = _t
 Tensor.expand = _expand
 Tensor.expand_as = lambda self, other: broadcast_to(self, other.shape)
-Tensor.view_as = lambda self, other: reshape(self, other.shape)
+Tensor.view_as = _view_as
 Tensor.reshape_as = lambda self, other: reshape(self, other.shape)
 Tensor.contiguous = lambda self: self
 Tensor.is_contiguous = lambda self: True
