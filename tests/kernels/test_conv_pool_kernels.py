@@ -145,8 +145,8 @@ POOLS = [  # kernel, stride, padding, input shape
 
 def _pool(case, rng, dtype):
     kernel, stride, padding, shape = case
-    geom = _windows.pool_setup("max_pool2d", 2, False, shape, np.dtype(dtype), kernel, stride,
-                               padding)
+    geom = _windows.pool_setup("max_pool2d", 2, False, shape, np.dtype(dtype), False, kernel,
+                               stride, padding)
     x = np.round(rng.standard_normal(shape) * 2).astype(dtype)  # ties
     x.reshape(-1)[::23] = np.nan
     return x, geom
@@ -192,8 +192,8 @@ def test_extremum_pool_and_routing_equal_their_references(rng, monkeypatch, case
 @pytest.mark.parametrize("count_include_pad", [True, False])
 def test_average_pool_and_its_adjoint_equal_their_references(rng, case, count_include_pad):
     kernel, stride, padding, shape = case
-    geom = _windows.pool_setup("avg_pool2d", 2, True, shape, np.dtype(F32), kernel, stride,
-                               padding)
+    geom = _windows.pool_setup("avg_pool2d", 2, True, shape, np.dtype(F32), False, kernel,
+                               stride, padding)
     x = rng.standard_normal(shape).astype(F32)
     y = pooling.average_pool_reference(x, geom, count_include_pad)
     np.testing.assert_allclose(pooling.average_pool(_batch_last_copy(x), geom, count_include_pad),

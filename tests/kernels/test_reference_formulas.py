@@ -125,8 +125,8 @@ def _random_pool(rng, dtype):
     size = (1 if one_row else kernel[0] + int(rng.integers(0, 5)),
             kernel[1] + int(rng.integers(0, 6)))
     shape = (int(rng.integers(1, 4)), int(rng.integers(1, 4))) + size
-    geom = _windows.pool_setup("max_pool2d", 2, False, shape, np.dtype(dtype), kernel, stride,
-                               padding)
+    geom = _windows.pool_setup("max_pool2d", 2, False, shape, np.dtype(dtype), False, kernel,
+                               stride, padding)
     x = rng.integers(-2, 3, shape).astype(dtype)  # many ties
     if np.dtype(dtype).kind == "f":
         flat = x.reshape(-1)

@@ -97,3 +97,27 @@ def test_bad_ceil_mode_and_divisor_are_refused():
         F.avg_pool2d(x, 2, divisor_override=0)
     with pytest.raises(TypeError, match="divisor_override"):
         nn.AvgPool1d(2, divisor_override=2)
+
+
+@pytest.mark.parametrize("name, shape, args", [
+    ("max_pool1d", (2, 2, 2), (3, 2)),
+    ("avg_pool1d", (2, 2, 2), (3, 2)),
+    ("max_pool2d", (1, 2, 2, 5), ((3, 2), 2)),
+    ("avg_pool2d", (1, 2, 3, 2), (4, 3, 1)),
+    ("max_pool3d", (1, 1, 2, 3, 4), (3, 2)),
+])  # (PyTorch's avg_pool3d refuses any input smaller than its kernel)
+def test_a_kernel_larger_than_the_input_takes_one_partial_window_as_pytorch(rng, name, shape,
+                                                                            args):
+    # ceil((n + 2p - k) / s) + 1 is 1 while k exceeds n + 2p by less than s: chainrule refused
+    for return_indices in (False, True) if name.startswith("max") else (False,):
+        kw = {"ceil_mode": True, "return_indices": True} if return_indices else {"ceil_mode": True}
+
+        def pair(lib_f, kw=kw):
+            return lambda x: (lambda y: y[0] if return_indices else y)(lib_f(x, *args, **kw))
+        _check(pair(getattr(F, name)), pair(getattr(TF, name)), rng.standard_normal(shape), rng)
+        if return_indices:
+            x = rng.standard_normal(shape)
+            np.testing.assert_array_equal(getattr(F, name)(cr.tensor(x), *args, **kw)[1].numpy(),
+                                          getattr(TF, name)(torch.tensor(x), *args, **kw)[1])
+    with pytest.raises(ValueError, match="is larger than the padded input"):
+        getattr(F, name)(cr.zeros(*shape[:2], *(1,) * (len(shape) - 2)), 6, 1)

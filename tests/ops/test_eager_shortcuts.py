@@ -26,8 +26,8 @@ def test_setup_cache_is_skipped_for_hyperparameters_that_are_not_plain():
 
 
 def test_pool_windows_are_those_of_each_offset():
-    geom = _windows.pool_setup("max_pool2d", 2, False, (1, 2, 7, 7), np.dtype(np.float32), 3, 2,
-                               1)
+    geom = _windows.pool_setup("max_pool2d", 2, False, (1, 2, 7, 7), np.dtype(np.float32), False, 3,
+                               2, 1)
     assert geom.windows() == [geom.window(o) for o in geom.offsets()]
     assert geom.padded
 

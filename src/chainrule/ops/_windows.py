@@ -251,8 +251,10 @@ def check_rank(op, shape, dtype, nd, floating=False):
 
 
 @memoized(3)
-def pool_setup(op, nd, floating, x_shape, x_dtype, kernel_size, stride, padding):
-    """Check a pool's arguments against an input of ``x_shape``; returns its ``PoolGeom``."""
+def pool_setup(op, nd, floating, x_shape, x_dtype, ceil_mode, kernel_size, stride, padding):
+    """Check a pool's arguments against an input of ``x_shape``; returns its ``PoolGeom``. With
+    ``ceil_mode`` the kernel may be larger than the padded input, as in PyTorch, while a window
+    (running past it) still fits: ``ceil((n + 2p - k) / s) + 1 >= 1``."""
     check_rank(op, x_shape, x_dtype, nd, floating)
     kernel = ints(op, "kernel_size", kernel_size, nd, 1)
     stride = kernel if stride is None else ints(op, "stride", stride, nd, 1)
@@ -262,7 +264,8 @@ def pool_setup(op, nd, floating, x_shape, x_dtype, kernel_size, stride, padding)
             raise ValueError(
                 f"{op}: padding {padding} must be at most half the kernel size {kernel}"
             )
-        if kernel[a] > x_shape[2 + a] + 2 * padding[a]:
+        room = x_shape[2 + a] + 2 * padding[a] - kernel[a]
+        if room < 0 and not (ceil_mode and room > -stride[a]):
             raise ValueError(
                 f"{op}: kernel size {kernel} is larger than the padded input on spatial axis {a} "
                 f"(input shape {x_shape}, padding {padding})"

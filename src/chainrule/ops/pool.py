@@ -116,7 +116,8 @@ def _pool(fn, op, nd, x, kernel_size, stride, padding, *, floating=False, ceil_m
     zeros (average pools, whose divisors ``_average`` sets).
     """
     a = x._data if isinstance(x, Tensor) else x
-    geom = pool_setup(op, nd, floating, a.shape, a.dtype, kernel_size, stride, padding)
+    geom = pool_setup(op, nd, floating, a.shape, a.dtype, ceil_mode, kernel_size, stride,
+                      padding)
     if ceil_mode:
         extra = ceil_extra(geom)
         if any(extra):
@@ -124,7 +125,8 @@ def _pool(fn, op, nd, x, kernel_size, stride, padding, *, floating=False, ceil_m
                                                        options["largest"])
             x = pad(x, [(0, 0)] * (a.ndim - nd) + [(0, e) for e in extra[2 - nd:]], value=fill)
             a = x._data
-            geom = pool_setup(op, nd, floating, a.shape, a.dtype, kernel_size, stride, padding)
+            geom = pool_setup(op, nd, floating, a.shape, a.dtype, ceil_mode, kernel_size,
+                              stride, padding)
     if nd == 2:
         return fn.apply(x, geom=geom, **options)
     return squeeze(fn.apply(unsqueeze(x, 2), geom=geom, **options), 2)
@@ -167,7 +169,7 @@ def _average(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_p
         return _pool(_AvgPool, op, nd, x, kernel_size, stride, padding, floating=True,
                      count_include_pad=count_include_pad)
     a = x._data if isinstance(x, Tensor) else x
-    geom = pool_setup(op, nd, True, a.shape, a.dtype, kernel_size, stride, padding)
+    geom = pool_setup(op, nd, True, a.shape, a.dtype, ceil_mode, kernel_size, stride, padding)
     means = _pool(_AvgPool, op, nd, x, kernel_size, stride, padding, floating=True,
                   ceil_mode=ceil_mode, count_include_pad=True)
     window = geom.kernel[0] * geom.kernel[1]

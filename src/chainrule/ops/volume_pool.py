@@ -23,10 +23,11 @@ from .unpool import dilated_max_pool
 __all__ = ["adaptive_avg_pool3d", "adaptive_max_pool3d", "avg_pool3d", "max_pool3d"]
 
 
-def _setup(op, x, kernel_size, stride, padding, floating):
+def _setup(op, x, kernel_size, stride, padding, floating, ceil_mode):
     """PyTorch's checks of a 3-D pool; returns (kernel, stride, padding) as 3-tuples."""
     a = x._data if isinstance(x, Tensor) else x
-    geom = pool_setup(op, 3, floating, tuple(a.shape), a.dtype, kernel_size, stride, padding)
+    geom = pool_setup(op, 3, floating, tuple(a.shape), a.dtype, ceil_mode, kernel_size, stride,
+                      padding)
     return geom.kernel, geom.stride, geom.padding
 
 
@@ -65,7 +66,8 @@ def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
             y, idx = dilated_max_pool("max_pool3d", 3, x, kernel_size, stride, padding, dilation,
                                       ceil_mode)
             return (y, idx) if return_indices else y
-    kernel, stride, padding = _setup("max_pool3d", x, kernel_size, stride, padding, False)
+    kernel, stride, padding = _setup("max_pool3d", x, kernel_size, stride, padding, False,
+                                     ceil_mode)
     y = _separable(max_pool2d, x, kernel, stride, padding, ceil_mode=ceil_mode)
     if return_indices:
         return y, max_pool_indices(x, kernel, stride, padding, y.shape[2:])
@@ -89,7 +91,7 @@ def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     op = "avg_pool3d"
     if ceil_mode is not False:
         torch_defaults(op, ceil_mode=ceil_mode)
-    kernel, stride, padding = _setup(op, x, kernel_size, stride, padding, True)
+    kernel, stride, padding = _setup(op, x, kernel_size, stride, padding, True, ceil_mode)
     options = {"ceil_mode": ceil_mode, "count_include_pad": bool(count_include_pad)}
     if divisor_override is None:
         return _separable(avg_pool2d, x, kernel, stride, padding, **options)
