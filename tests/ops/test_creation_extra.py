@@ -41,6 +41,22 @@ def test_logspace_and_histograms_match_pytorch():
 
 
 @pytest.mark.torch
+def test_histc_puts_entries_on_bin_edges_where_pytorch_does():
+    # NumPy's edges put -0.2 of [-0.4, 0.8] / 6 bins in bin 0; PyTorch's formula in bin 1
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    for dtype in ("float64", "float32"):
+        for _ in range(40):
+            bins = int(rng.integers(1, 12))
+            lo, hi = sorted(rng.standard_normal(2).round(1))
+            a = np.concatenate([rng.standard_normal(8).round(1), np.linspace(lo, hi, bins + 1),
+                                lo + np.arange(bins + 1) * (hi - lo) / max(bins, 1)])
+            a = a.astype(dtype)
+            np.testing.assert_array_equal(cr.histc(cr.tensor(a), bins, lo, hi).numpy(),
+                                          torch.histc(torch.tensor(a), bins, lo, hi).numpy())
+
+
+@pytest.mark.torch
 def test_dtype_questions():
     torch = pytest.importorskip("torch")
     for a in DTYPES:

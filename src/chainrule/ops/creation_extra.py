@@ -67,7 +67,13 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A002 - PyTorch's names
         lo, hi = lo - 1, hi + 1
     if not (numpy.isfinite(lo) and numpy.isfinite(hi)):
         raise ValueError(f"histc: range of [{lo}, {hi}] is not finite")
-    counts, _ = xp.histogram(data[(data >= lo) & (data <= hi)], bins=int(bins), range=(lo, hi))
+    # PyTorch's bin of x: floor((x - min) * bins / (max - min)) in the input's dtype (max in the
+    # last bin). NumPy's histogram places its edges otherwise, so an entry on an edge (or within
+    # a few ulps of one) could land one bin off PyTorch's.
+    lo_a, hi_a = xp.asarray(lo, data.dtype), xp.asarray(hi, data.dtype)
+    inside = data[(data >= lo_a) & (data <= hi_a)]
+    pos = xp.floor((inside - lo_a) * xp.asarray(bins, data.dtype) / (hi_a - lo_a))
+    counts = xp.bincount(xp.minimum(pos.astype("int64"), int(bins) - 1), minlength=int(bins))
     return Tensor(counts.astype(x.dtype))
 
 
