@@ -32,6 +32,10 @@ AVERAGING = {  # (our keyword arguments, PyTorch's) from each module
     "swa-multi": (lambda lib: {"multi_avg_fn": lib.get_swa_multi_avg_fn()},
                   lambda lib: {"avg_fn": lib.get_swa_avg_fn()}),
     "use_buffers": (lambda lib: {"use_buffers": True},) * 2,
+    # the list EMA over the buffers too: num_batches_tracked (int64) truncated, as PyTorch's
+    # (ours raised a TypeError casting float64 into it)
+    "ema-multi-buffers": (lambda lib: {"multi_avg_fn": lib.get_ema_multi_avg_fn(0.8),
+                                       "use_buffers": True},) * 2,
 }
 
 

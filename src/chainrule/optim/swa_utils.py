@@ -34,7 +34,11 @@ def get_ema_multi_avg_fn(decay: float = 0.999):
     def ema_update(ema_param_list, current_param_list, _num_averaged):
         with no_grad():
             for ema, p in zip(ema_param_list, current_param_list, strict=True):
-                ema.copy_(ema + (1 - decay) * (p - ema))
+                if ema._data.dtype.kind in "iu":  # num_batches_tracked: truncated, as PyTorch's
+                    value = ema * decay + p * (1 - decay)
+                    ema.copy_(Tensor(value._data.astype(ema._data.dtype)))
+                else:
+                    ema.copy_(ema + (1 - decay) * (p - ema))
 
     return ema_update
 
