@@ -113,3 +113,14 @@ def test_student_t_rsample_carries_gradients_to_loc_and_scale():
 def test_bad_parameters_and_values_are_refused(make, value, match):
     with pytest.raises(ValueError, match=match):
         make().log_prob(value)
+
+
+@pytest.mark.torch
+def test_student_t_variance_keeps_float32():
+    # the inf/NaN branch (df <= 2) was built from Python floats and made the result float64
+    torch = pytest.importorskip("torch")
+    df, scale = [3.0, 1.5, 0.8], [1.2, 0.5, 2.0]
+    ours = StudentT(cr.tensor(df), 0.0, cr.tensor(scale)).variance
+    theirs = torch.distributions.StudentT(torch.tensor(df), 0.0, torch.tensor(scale)).variance
+    assert ours.dtype == cr.float32 and theirs.dtype == torch.float32
+    np.testing.assert_array_equal(ours.numpy(), theirs.numpy())

@@ -6,7 +6,7 @@ import math
 
 from ..autograd import no_grad
 from ..ops import abs as _abs
-from ..ops import atan, floor, log, log1p, sqrt, tan, where
+from ..ops import atan, floor, full_like, log, log1p, sqrt, tan, where
 from . import constraints
 from ._special import digamma, lgamma, standard_gamma
 from ._utils import (
@@ -94,7 +94,8 @@ class StudentT(Distribution):
     def variance(self):
         df = self.df
         finite = self.scale ** 2 * df / where(df > 2, df - 2, 1.0)
-        return where(df > 2, finite, where(df > 1, math.inf, math.nan))
+        beyond = where(df > 1, full_like(finite, math.inf), full_like(finite, math.nan))
+        return where(df > 2, finite, beyond)  # in the parameters' dtype (float32 stays)
 
     def rsample(self, sample_shape=(), *, rng=None, generator=None):
         shape = tuple(self._extended_shape(sample_shape))
