@@ -179,6 +179,20 @@ def test_rank_and_cut_offs_match_pytorch():
 
 
 @pytest.mark.torch
+def test_pinv_of_empty_matrices_matches_pytorch():
+    # hermitian=True of 0 x 0 matrices raised NumPy's "zero-size array to reduction operation"
+    torch = pytest.importorskip("torch")
+    for shape in ((0, 0), (2, 0, 0), (3, 0)):
+        for herm in ((False, True) if shape[-1] == shape[-2] else (False,)):
+            x = cr.tensor(np.zeros(shape), requires_grad=True)
+            y = cr.linalg.pinv(x, hermitian=herm)
+            assert y.shape == tuple(torch.linalg.pinv(torch.zeros(shape, dtype=torch.float64),
+                                                      hermitian=herm).shape)
+            y.sum().backward()
+            assert x.grad.shape == shape
+
+
+@pytest.mark.torch
 def test_condition_numbers_of_other_orders_match_pytorch():
     torch = pytest.importorskip("torch")
     a0 = np.random.default_rng(8).standard_normal((2, 4, 4))

@@ -64,8 +64,8 @@ class Pinv(Function):
         if self.hermitian:
             w, v = xp.linalg.eigh(a)
             size = xp.abs(w)
-            tol = _tolerance("pinv", xp, size.max(-1, keepdims=True), self.atol, self.rtol, m, n,
-                             a.dtype)
+            s_max = size.max(-1, keepdims=True) if size.shape[-1] else size  # 0 x 0: no max
+            tol = _tolerance("pinv", xp, s_max, self.atol, self.rtol, m, n, a.dtype)
             keep = size > tol
             inv_w = xp.where(keep, 1 / xp.where(keep, w, 1), 0)
             return (v * inv_w[..., None, :]) @ xp.swapaxes(v, -1, -2)
