@@ -241,3 +241,34 @@ def test_padding_mode_beyond_the_input_is_refused_as_in_torch(rng, mode, cls, pa
     x = rng.standard_normal(ok_shape)  # the largest padding PyTorch takes works
     np.testing.assert_allclose(ours(cr.tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("cls, kwargs, shape, output_size", [
+    (nn.ConvTranspose1d, {"stride": 3, "padding": 1}, (2, 2, 4), [10]),
+    (nn.ConvTranspose2d, {"stride": (2, 3), "dilation": 2}, (1, 2, 3, 2), (2, 4, 9, 9)),
+    (nn.ConvTranspose3d, {"stride": 2, "groups": 2}, (1, 2, 2, 3, 2), [6, 7, 5]),
+])
+def test_conv_transpose_takes_output_size_as_torch(rng, cls, kwargs, shape, output_size):
+    # forward(x, output_size) was a TypeError; PyTorch picks the output padding from it
+    torch = pytest.importorskip("torch")
+    ours = cls(2, 4, 3, **kwargs, rng=rng, dtype="float64")
+    theirs = getattr(torch.nn, cls.__name__)(2, 4, 3, **kwargs).double()
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    x = rng.standard_normal(shape)
+    a, b = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, want = ours(a, output_size=output_size), theirs(b, output_size=output_size)
+    assert y.shape == tuple(want.shape) and y.shape[2:] == tuple(output_size)[-(len(shape) - 2):]
+    np.testing.assert_allclose(y.numpy(), want.detach().numpy(), rtol=1e-12, atol=1e-12)
+    g = rng.standard_normal(y.shape)
+    (y * cr.tensor(g)).sum().backward()
+    (want * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-12, atol=1e-12)
+    too_big = [v + 9 for v in output_size]
+    with pytest.raises(ValueError):
+        theirs(b, output_size=too_big)
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: output_size .* is not reachable from "
+                                         r"input shape .* must lie in \["):
+        ours(a, output_size=too_big)
+    with pytest.raises(ValueError, match=r"output_size must be \d ints"):
+        ours(a, output_size=[1] * (len(shape) + 1))

@@ -201,10 +201,33 @@ class _ConvTranspose(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, output_padding, rng, dtype)
 
-    def forward(self, x):
+    def forward(self, x, output_size=None):
+        """``output_size`` (PyTorch's): the spatial size wanted (its last ``nd`` entries), one
+        of the ``stride`` sizes that a convolution would map back to ``x``'s; it sets the
+        output padding of this call instead of ``output_padding``."""
         self._check(x)
-        return type(self)._op(x, self.weight, self.bias, self.stride, self.padding,
-                              self.output_padding, self.groups, self.dilation)
+        extra = self.output_padding if output_size is None else self._output_padding(
+            x, output_size)
+        return type(self)._op(x, self.weight, self.bias, self.stride, self.padding, extra,
+                              self.groups, self.dilation)
+
+    def _output_padding(self, x, output_size):
+        who, nd = type(self).__name__, self._nd
+        given = tuple(output_size) if isinstance(output_size, (tuple, list)) else None
+        if given is None or len(given) not in (nd, nd + 2) or not all(
+                isinstance(v, int) and not isinstance(v, bool) for v in given):
+            raise ValueError(f"{who}: output_size must be {nd} ints (or {nd + 2} with N and C), "
+                             f"got {output_size!r}")
+        extra = []
+        for a, want in enumerate(given[len(given) - nd:]):
+            low = ((x.shape[2 + a] - 1) * self.stride[a] - 2 * self.padding[a]
+                   + self.dilation[a] * (self.kernel_size[a] - 1) + 1)
+            if not low <= want < low + self.stride[a]:
+                raise ValueError(f"{who}: output_size {tuple(given)} is not reachable from input "
+                                 f"shape {tuple(x.shape)}: spatial axis {a} must lie in "
+                                 f"[{low}, {low + self.stride[a] - 1}], got {want}")
+            extra.append(want - low)
+        return tuple(extra)
 
     def forward_relu(self, x):
         """``relu(self(x))`` in one op (``F.conv_transpose2d_relu``), as ``nn.fuse`` runs it."""
