@@ -32,6 +32,15 @@ PAIRS = {
                     lambda D, x: D.Categorical(probs=x["s"]), {"a": A, "s": S}),
     "OneHotCategorical": (lambda D, x: D.OneHotCategorical(logits=x["a"]),
                           lambda D, x: D.OneHotCategorical(logits=x["b"]), {"a": A, "b": B}),
+    # these four raised NotImplementedError where PyTorch has closed forms
+    "Cauchy": (lambda D, x: D.Cauchy(x["a"], x["s"]), lambda D, x: D.Cauchy(x["b"], x["t"]),
+               {"a": A, "s": S, "b": B, "t": T}),
+    "HalfNormal": (lambda D, x: D.HalfNormal(x["s"]), lambda D, x: D.HalfNormal(x["t"]),
+                   {"s": S, "t": T}),
+    "Geometric": (lambda D, x: D.Geometric(probs=x["p"]), lambda D, x: D.Geometric(x["q"]),
+                  {"p": P, "q": Q}),
+    "LogNormal": (lambda D, x: D.LogNormal(x["a"], x["s"]),
+                  lambda D, x: D.LogNormal(x["b"], x["t"]), {"a": A, "s": S, "b": B, "t": T}),
 }
 
 

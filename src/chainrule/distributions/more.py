@@ -20,6 +20,7 @@ from ._utils import (
 )
 from .continuous import Normal
 from .distribution import Distribution, lazy_property
+from .kl import kl_divergence, register_kl
 
 __all__ = ["Cauchy", "Geometric", "HalfNormal", "StudentT"]
 
@@ -225,3 +226,21 @@ class Geometric(Distribution):
 
     def entropy(self):
         return (softplus(self.logits) - self.probs * self.logits) / self.probs
+
+
+@register_kl(Cauchy, Cauchy)
+def _kl_cauchy_cauchy(p, q):
+    # closed form of Chyzak & Nielsen (2019): log(((s_p + s_q)^2 + (l_p - l_q)^2) / (4 s_p s_q))
+    return (log((p.scale + q.scale) ** 2 + (p.loc - q.loc) ** 2)
+            - log(4 * p.scale * q.scale))
+
+
+@register_kl(HalfNormal, HalfNormal)
+def _kl_halfnormal_halfnormal(p, q):
+    return kl_divergence(p.base_dist, q.base_dist)  # |X| loses nothing for zero-mean normals
+
+
+@register_kl(Geometric, Geometric)
+def _kl_geometric_geometric(p, q):
+    # E_p[log p(k)] - E_p[log q(k)], with E_p[k] = (1 - p) / p
+    return -p.entropy() - log1p(-q.probs) / p.probs - q.logits

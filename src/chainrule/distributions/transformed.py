@@ -8,6 +8,7 @@ from . import constraints
 from ._utils import sum_rightmost
 from .continuous import Normal
 from .distribution import Distribution
+from .kl import kl_divergence, register_kl
 from .multivariate import Independent
 from .transforms import ExpTransform, Transform
 
@@ -151,3 +152,8 @@ class LogNormal(TransformedDistribution):
 
     def entropy(self):
         return self.base_dist.entropy() + self.loc
+
+
+@register_kl(LogNormal, LogNormal)
+def _kl_lognormal_lognormal(p, q):
+    return kl_divergence(p.base_dist, q.base_dist)  # exp is a bijection: KL is unchanged
