@@ -89,6 +89,29 @@ def test_splits_match_pytorch_in_every_form():
 
 
 @pytest.mark.torch
+def test_tensor_split_takes_pytorchs_keywords():
+    # sections= and indices= (PyTorch's overloads' names) were a TypeError
+    torch = pytest.importorskip("torch")
+    a = np.arange(12.0).reshape(2, 6)
+    for kw in ({"sections": 4}, {"indices": [1, -2]}, {"indices": (2,)}):
+        for ours, theirs in ((cr.tensor_split(cr.tensor(a), dim=1, **kw),
+                              torch.tensor_split(torch.tensor(a), dim=1, **kw)),
+                             (cr.tensor(a).tensor_split(**kw, dim=-1),
+                              torch.tensor(a).tensor_split(**kw, dim=-1))):
+            assert len(ours) == len(theirs)
+            for o, t in zip(ours, theirs):
+                np.testing.assert_array_equal(o.numpy(), t.numpy())
+    ours = cr.tensor_split(cr.tensor(a), tensor_indices_or_sections=cr.tensor([2]), dim=1)
+    theirs = torch.tensor_split(torch.tensor(a), tensor_indices_or_sections=torch.tensor([2]),
+                                dim=1)
+    assert [o.shape for o in ours] == [tuple(t.shape) for t in theirs]
+    with pytest.raises(TypeError, match="tensor_split: give exactly one of .* got none"):
+        cr.tensor_split(cr.tensor(a))
+    with pytest.raises(TypeError, match=r"got \['indices', 'sections'\]"):
+        cr.tensor_split(cr.tensor(a), sections=2, indices=[1])
+
+
+@pytest.mark.torch
 def test_in_place_writers_match_pytorch_and_are_guarded():
     torch = pytest.importorskip("torch")
     a = np.arange(12.0).reshape(3, 4)

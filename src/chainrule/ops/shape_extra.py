@@ -91,13 +91,22 @@ def flipud(input):  # noqa: A002
     return flip(x, 0)
 
 
-def tensor_split(input, indices_or_sections, dim=0):  # noqa: A002
+def tensor_split(input, indices_or_sections=None, dim=0, *, sections=None, indices=None,  # noqa: A002
+                 tensor_indices_or_sections=None):
     """Views of ``input`` along ``dim``: ``sections`` nearly equal parts (the first ``n % sections``
-    one longer), or the parts between the given ``indices``."""
+    one longer), or the parts between the given ``indices``. The split is given positionally or
+    by one of PyTorch's keywords (``sections=``, ``indices=``, ``tensor_indices_or_sections=``)."""
     x = _tensor("tensor_split", input)
+    given = {k: v for k, v in (("indices_or_sections", indices_or_sections),
+                               ("sections", sections), ("indices", indices),
+                               ("tensor_indices_or_sections", tensor_indices_or_sections))
+             if v is not None}
+    if len(given) != 1:
+        raise TypeError(f"tensor_split: give exactly one of indices_or_sections, sections, "
+                        f"indices, tensor_indices_or_sections; got {sorted(given) or 'none'}")
     axis = _one_axis("tensor_split", dim, x.ndim)
     n = x.shape[axis]
-    spec = indices_or_sections
+    spec = next(iter(given.values()))
     if isinstance(spec, Tensor):
         if spec.dtype.kind not in "iu" or spec.ndim > 1:
             raise TypeError(f"tensor_split: a tensor indices_or_sections must be a 0-D or 1-D "
