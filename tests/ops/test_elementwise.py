@@ -248,6 +248,21 @@ def test_where_with_a_python_scalar_branch():
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0])
 
 
+def test_python_floats_alone_take_the_default_dtype():
+    """torch.where(mask, 1.0, 0.0) is float32 (the default dtype); NumPy would make float64,
+    which then spreads through every op it meets."""
+    mask = cr.tensor([True, False])
+    assert F.where(mask, 1.0, 0.0).dtype == np.float32
+    assert F.where(mask, 1, 0).dtype == np.int64  # ints stay ints, as in PyTorch
+    previous = cr.get_default_dtype()
+    cr.set_default_dtype(cr.float64)
+    try:
+        assert F.where(mask, 1.0, 0.0).dtype == np.float64
+    finally:
+        cr.set_default_dtype(previous)
+    np.testing.assert_array_equal(F.where(mask, 1.0, 0.0).numpy(), [1.0, 0.0])
+
+
 def test_where_errors():
     a = cr.tensor(np.ones((2, 3)))
     with pytest.raises(TypeError, match="where: cond must be boolean, got dtype int64"):

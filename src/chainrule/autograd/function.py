@@ -13,6 +13,7 @@ from __future__ import annotations
 import weakref
 
 from ..backend import GPU_POSSIBLE, device_of, ensure_array, get_array_module, numpy
+from ..backend.defaults import get_default_dtype
 from .mode import _grad_enabled, _trace_recorder
 from .tensor import Tensor
 
@@ -165,7 +166,9 @@ def nondiff(fn, *inputs: Tensor) -> Tensor:
 
 
 def _as_tensors(inputs) -> tuple[Tensor, ...]:
-    """Wrap non-Tensors as constants, casting Python scalars to the first float Tensor's dtype."""
+    """Wrap non-Tensors as constants, casting Python scalars to the first float Tensor's dtype;
+    a Python float with no float Tensor beside it takes the default dtype, as in PyTorch
+    (``where(mask, 1.0, 0.0)`` is float32, not NumPy's float64)."""
     ref = None
     for x in inputs:
         if isinstance(x, Tensor) and x._data.dtype.kind == "f":
@@ -177,6 +180,9 @@ def _as_tensors(inputs) -> tuple[Tensor, ...]:
             out.append(x)
         elif isinstance(x, (int, float)) and not isinstance(x, bool) and ref is not None:
             out.append(Tensor(get_array_module(ref).asarray(x, dtype=ref.dtype)))
+        elif type(x) is float:
+            xp = get_array_module(*[t._data for t in inputs if isinstance(t, Tensor)])
+            out.append(Tensor(xp.asarray(x, dtype=get_default_dtype())))
         else:
             xp = get_array_module(ref) if ref is not None else get_array_module(x)
             out.append(Tensor(xp.asarray(x)))
