@@ -33,7 +33,7 @@ import is a violation. Imports inside functions count too.
     compiler       nothing of ours   (chainrule.compile: torch.compile's signature, runs eagerly)
     amp            autograd, backend   (torch.amp: GradScaler, autocast)
     func           nn, ops, autograd, backend   (PyTorch's torch.func: grad, vmap, functional_call)
-    onnx           nn, ops, autograd, data, backend   (ONNX interchange: export and load .onnx files)
+    onnx           nn, ops, autograd, data, backend   (ONNX interchange: export, load)
     cli            anything; nothing imports cli
 
 The package root (chainrule/__init__.py) is the public facade and may import any layer but cli; no

@@ -1,0 +1,7 @@
+"""ONNX interchange: write a chainrule model to an ``.onnx`` file, and read one back as a Module.
+
+The ``onnx`` package (and ``onnxruntime``, to run exported files) are optional: install them with
+``pip install "chainrule[onnx]"``. Nothing here imports them until a function needs them.
+"""
+
+__all__: list[str] = []
