@@ -72,6 +72,10 @@ CASES = {
         [m.StepLR(o, 3, 0.5), m.LinearLR(o, 0.2, 1.0, 4), m.PolynomialLR(o, 12, 1.5)]),
     "chained-multistep-cosine": lambda m, o: m.ChainedScheduler(
         [m.MultiStepLR(o, [2, 5, 5]), m.CosineAnnealingLR(o, 4, 0.001)], o),
+    # Rounding takes LinearLR's last ratio to end_factor=0 below 0 (PyTorch: lr -1e-18), a
+    # negative lr that the optimizer's load_state_dict refused (found by the fifth fuzz wave).
+    "chained-multistep-linear-to-zero": lambda m, o: m.ChainedScheduler(
+        [m.MultiStepLR(o, [2, 10]), m.LinearLR(o, 1 / 3, 0.0, 5)]),
     "chained-multiplicative-lambda": lambda m, o: m.ChainedScheduler(
         [m.MultiplicativeLR(o, lambda t: 0.8), m.LambdaLR(o, lambda t: 1 / (t + 1)),
          m.ConstantLR(o, 0.5, 2)]),

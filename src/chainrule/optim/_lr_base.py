@@ -70,7 +70,9 @@ class LRScheduler:
         ratio = getattr(self, "_ratio", None)
         if ratio is None:
             return self.get_lr()
-        r = ratio(self.last_epoch)
+        # A factor is never negative; a ratio that rounding took below 0 (LinearLR's last step
+        # to end_factor=0 gives -4e-16) would leave a negative lr that load_state_dict refuses.
+        r = max(ratio(self.last_epoch), 0.0)
         return [group["lr"] * r for group in self.optimizer.param_groups]
 
     def _step_in_chain(self) -> None:
