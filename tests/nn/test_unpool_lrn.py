@@ -107,6 +107,20 @@ def test_gradcheck(rng, fn, args, shape):
     assert cr.gradgradcheck(lambda x: fn(x, *args), [x])
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("fn, nd", [(F.lp_pool1d, 1), (F.lp_pool2d, 2), (F.lp_pool3d, 3)])
+@pytest.mark.parametrize("p", [1.5, 2.0, 3.0])
+def test_lp_pool_window_of_zeros_matches_torch(rng, fn, nd, p):
+    # A window of zeros (after a ReLU, say) has PyTorch's zero gradient, not NaN (inf * 0); found
+    # by the fifth fuzz wave.
+    torch = pytest.importorskip("torch")
+    x = np.maximum(rng.standard_normal((2, 2) + (2,) * (nd - 1) + (6,)), 0)
+    x[..., :3] = 0.0
+    kernel = (1,) * (nd - 1) + (3,) if nd > 1 else 3  # PyTorch's lp_pool1d takes an int only
+    _compare(lambda a: fn(a, p, kernel),
+             lambda a: getattr(torch.nn.functional, fn.__name__)(a, p, kernel), x, rng)
+
+
 def test_errors(rng):
     x = cr.tensor(rng.standard_normal((1, 1, 4, 4)))
     y, i = F.max_pool2d(x, 2, return_indices=True)

@@ -18,7 +18,7 @@ from ..backend import get_array_module
 from ._windows import ints
 from .activation import relu
 from .elementwise import abs as _abs
-from .elementwise import sign
+from .elementwise import sign, where
 from .join import pad
 from .pool import avg_pool1d, avg_pool2d
 from .shape import reshape
@@ -37,7 +37,12 @@ def _lp_pool(op, nd, x, norm_type, kernel_size, stride, ceil_mode):
         raise ValueError(f"{op}: input must be {nd + 2}-D, (N, C, *{nd} spatial), got shape "
                          f"{tuple(x.shape)}")
     mean = _AVG[nd](x ** norm_type, kernel_size, stride, 0, ceil_mode)
-    return (sign(mean) * relu(_abs(mean)) * math.prod(kernel)) ** (1.0 / norm_type)
+    total = sign(mean) * relu(_abs(mean)) * math.prod(kernel)
+    # A window summing to 0 (all zeros, say after a ReLU) has PyTorch's 0 gradient: 0 ** (1 / p)
+    # would send back inf, and inf times the ReLU's 0 mask is NaN.
+    zero = total.detach() == 0
+    at_zero = 0.0 if norm_type > 0 else math.inf
+    return where(zero, at_zero, where(zero, 1.0, total) ** (1.0 / norm_type))
 
 
 def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
