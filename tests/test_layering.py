@@ -34,6 +34,7 @@ import is a violation. Imports inside functions count too.
     amp            autograd, backend   (torch.amp: GradScaler, autocast)
     func           nn, ops, autograd, backend   (PyTorch's torch.func: grad, vmap, functional_call)
     onnx           nn, ops, autograd, data, backend   (ONNX interchange: export, load)
+    testing        ops, autograd, backend   (PyTorch's torch.testing: assert_close, make_tensor)
     cli            anything; nothing imports cli
 
 The package root (chainrule/__init__.py) is the public facade and may import any layer but cli; no
@@ -83,6 +84,7 @@ ALLOWED: dict[str, set[str]] = {
     "amp": {"autograd", "backend"},  # torch.amp: GradScaler, autocast
     "func": {"nn", "ops", "autograd", "backend"},  # PyTorch's torch.func (function transforms)
     "onnx": {"nn", "ops", "autograd", "data", "backend"},  # ONNX interchange (export, load)
+    "testing": {"ops", "autograd", "backend"},  # torch.testing: assert_close, make_tensor
 }
 ALL_LAYERS = set(ALLOWED) | {"cli"}
 ALLOWED["cli"] = ALL_LAYERS | {ROOT}

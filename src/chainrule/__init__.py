@@ -23,6 +23,7 @@ from . import (
     ops,
     optim,
     special,
+    testing,
     train,
     utils,
     vision,
@@ -250,7 +251,8 @@ __all__ = [
     "get_default_dtype", "set_default_device",
     "set_default_dtype", "index_select", "repeat_interleave", "tile", "sgn", "absolute",
     "negative", "linalg", "inverse", "det", "slogdet", "svd", "qr", "distributions",
-    "special", "pinverse", "cholesky_inverse", "cholesky_solve", "matrix_exp", "triangular_solve",
+    "special", "testing", "pinverse", "cholesky_inverse", "cholesky_solve", "matrix_exp",
+    "triangular_solve",
     "diagonal", "diag_embed", "diagflat", "dist", "geqrf", "logdet", "cholesky", "lu_unpack",
     "matrix_power", "orgqr", "ormqr",
     # chainrule's
