@@ -155,3 +155,17 @@ def test_instance_norm_of_one_spatial_element_is_refused_as_in_torch(cls, shape)
     x = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
     want = getattr(torch.nn, cls)(3, track_running_stats=True).double().eval()(torch.tensor(x))
     np.testing.assert_allclose(tracked(cr.tensor(x)).numpy(), want.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("shape, groups", [((1, 3), 3), ((1, 2, 1), 2), ((1, 4, 1, 1), 4)])
+def test_group_norm_of_one_value_per_group_is_refused_as_in_torch(shape, groups):
+    # one sample, one value per group: the output was the bias whatever the input (PyTorch
+    # raises); found by the fifth fuzz wave
+    with pytest.raises(ValueError, match="more than 1 value"):
+        torch.nn.functional.group_norm(torch.ones(shape), groups)
+    with pytest.raises(ValueError, match=r"group_norm: expected more than 1 value per group, got "
+                                         rf"input shape \({shape[0]}, .* with num_groups={groups}"):
+        nn.GroupNorm(groups, shape[1])(cr.ones(*shape))
+    x = np.arange(2 * np.prod(shape), dtype=np.float64).reshape((2,) + shape[1:])  # two: fine
+    np.testing.assert_allclose(F.group_norm(cr.tensor(x), groups).numpy(),
+                               torch.nn.functional.group_norm(torch.tensor(x), groups).numpy())

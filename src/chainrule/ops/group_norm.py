@@ -63,6 +63,9 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     _check_channels(op, "bias", bias, c)
     _check_eps(op, eps)
     per_group = input._data.size // max(n * num_groups, 1)
+    if n * per_group == 1:  # PyTorch's check: one value, normalized to 0 whatever it is
+        raise ValueError(f"{op}: expected more than 1 value per group, got input shape "
+                         f"{input.shape} with num_groups={num_groups}")
     if per_group == 0:
         return _channel_affine(input, weight, bias)
     grouped = reshape(input, (n, num_groups, per_group))
