@@ -56,17 +56,18 @@ class HuberLoss(_Loss):
 
 
 class SmoothL1Loss(_Loss):
-    """Smooth L1: ``huber_loss / beta`` (equal to Huber loss at ``beta=1``)."""
+    """Smooth L1: ``huber_loss / beta`` (equal to Huber loss at ``beta=1``, to L1 at ``beta=0``;
+    ``F.smooth_l1_loss``)."""
 
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
                  beta: float = 1.0):
         super().__init__(size_average, reduce, reduction)
-        if not beta > 0:
-            raise ValueError(f"SmoothL1Loss: beta must be positive, got {beta!r}")
+        if not beta >= 0:
+            raise ValueError(f"SmoothL1Loss: beta must be a non-negative number, got {beta!r}")
         self.beta = beta
 
     def forward(self, input, target):  # noqa: A002
-        return L.huber_loss(input, target, self.reduction, delta=self.beta) / self.beta
+        return L.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
 
 
 class BCELoss(_Loss):

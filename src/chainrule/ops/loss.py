@@ -33,7 +33,7 @@ from .reduce import sum as _sum
 
 __all__ = [
     "binary_cross_entropy", "binary_cross_entropy_with_logits", "cross_entropy", "huber_loss",
-    "l1_loss", "mse_loss", "nll_loss",
+    "l1_loss", "mse_loss", "nll_loss", "smooth_l1_loss",
 ]
 
 
@@ -117,6 +117,22 @@ def huber_loss(input, target, reduction: str = "mean",  # noqa: A002 - torch's n
     ad = _abs(d)
     loss = where(ad._data < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
     return _reduce(loss, reduction)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002 - torch's names
+                   reduction: str = "mean", beta: float = 1.0) -> Tensor:
+    """Smooth L1 loss: ``d^2 / (2 beta)`` where ``|d| < beta``, else ``|d| - beta / 2``
+    (d = input - target), that is ``huber_loss(delta=beta) / beta``; ``beta=0`` is ``l1_loss``.
+
+    Args: as ``huber_loss`` (PyTorch's order, ``size_average``/``reduce`` as in ``mse_loss``);
+    ``beta`` >= 0.
+    """
+    _torch_loss_args("smooth_l1_loss", None, size_average, reduce)
+    if not isinstance(beta, numbers.Real) or isinstance(beta, bool) or not beta >= 0:
+        raise ValueError(f"smooth_l1_loss: beta must be a non-negative number, got {beta!r}")
+    if beta == 0:
+        return l1_loss(input, target, reduction=reduction)
+    return huber_loss(input, target, reduction, delta=beta) / beta
 
 
 # PyTorch's floor of p (1 - p) in binary cross entropy's gradient: a C float 1e-12, so in float64
