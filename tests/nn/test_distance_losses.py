@@ -205,6 +205,15 @@ def test_loss_modules_match_torch(rng, name, kw, case):
     assert ours == list(inspect.signature(getattr(torch.nn, name)).parameters)
 
 
+def test_cosine_embedding_loss_of_a_tiny_vector_matches_torch():
+    # PyTorch's 1e-12 is a C float (float32's 1e-12): chainrule's float64 1e-12 put the loss of a
+    # near-zero vector 2e-10 (its gradient 2e-9) off; found by the fifth fuzz wave
+    a, b, y = np.array([[1e-7, 0.0], [0.0, 0.0]]), np.array([[1.0, 0.5], [0.3, 2.0]]), [1.0, -1.0]
+    compare(lambda a, b, y: F.cosine_embedding_loss(a, b, y, margin=-0.5, reduction="none"),
+            lambda a, b, y: TF.cosine_embedding_loss(a, b, y, margin=-0.5, reduction="none"),
+            [a, b, np.array(y)], np.random.default_rng(0), grad=[0, 1], tol=1e-13)
+
+
 def test_multilabel_soft_margin_loss_weight(rng):
     x, t = rng.standard_normal((3, 4)), (rng.random((3, 4)) < 0.5) * 1.0
     w = rng.uniform(0.5, 2, 4)

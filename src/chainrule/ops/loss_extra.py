@@ -198,6 +198,10 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None,  
     return _reduce(loss, reduction)
 
 
+# PyTorch's 1e-12 added to each squared norm is a C float: in float64 the float32 value.
+_COS_EPS = 9.999999960041972e-13
+
+
 def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_average=None,
                           reduce=None, reduction: str = "mean") -> Tensor:
     """``1 - cos(input1, input2)`` where target is 1, ``max(0, cos - margin)`` where it is -1;
@@ -212,8 +216,8 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_averag
     y = _labels("cosine_embedding_loss", a, target, a.shape[:-1])
     axis = a.ndim - 1
     dot = _sum(a * b, axis)
-    m1 = _sum(a * a, axis) + 1e-12
-    m2 = _sum(b * b, axis) + 1e-12
+    m1 = _sum(a * a, axis) + _COS_EPS
+    m2 = _sum(b * b, axis) + _COS_EPS
     cos = dot / sqrt(m1 * m2)
     loss = where(y == 1, 1.0 - cos, 0.0) + where(y == -1, clip(cos - margin, 0.0), 0.0)
     return _reduce(loss, reduction)
