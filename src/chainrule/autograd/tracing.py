@@ -315,6 +315,12 @@ class _Recorder:
         self.steps.append((cls, make, dict(params), dests, sources, multi))
 
     def record(self, fn, names) -> _Plan:
+        out_slots, structure = self.run(fn)
+        return _Plan(self, out_slots, structure, names)
+
+    def run(self, fn) -> tuple:
+        """Call ``fn`` on the inputs, recording its ops into ``steps``, ``consts`` and ``live``
+        (also used by ``chainrule.onnx.export``); returns the output slots and their nesting."""
         if _trace_recorder.get() is not None:
             raise TraceError("trace: a trace is already being recorded (nested trace calls)")
         token = _trace_recorder.set(self)
@@ -332,7 +338,7 @@ class _Recorder:
                 self._refuse_shared("the model", "an output", t._data)
                 self.live.append((n, t))
             out_slots.append(n)
-        return _Plan(self, tuple(out_slots), _structure(out), names)
+        return tuple(out_slots), _structure(out)
 
 
 def _may_share(a, b) -> bool:

@@ -4,4 +4,6 @@ The ``onnx`` package (and ``onnxruntime``, to run exported files) are optional: 
 ``pip install "chainrule[onnx]"``. Nothing here imports them until a function needs them.
 """
 
-__all__: list[str] = []
+from .export import UnsupportedOperatorError, export
+
+__all__ = ["UnsupportedOperatorError", "export"]

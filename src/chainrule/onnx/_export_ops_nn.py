@@ -1,0 +1,192 @@
+"""Converters of layers' ops for ``chainrule.onnx.export``: products, convolutions, pooling,
+normalization, softmax and reductions (the registry and the builder: ``_export_ops``).
+
+chainrule runs a 1-D convolution or pool as a 2-D one on inputs one row high (reshapes around it
+are recorded as ops of their own), so these converters write 2-D ONNX nodes.
+"""
+
+from __future__ import annotations
+
+from ..backend import numpy as np
+from ..ops.adaptive_pool import _Separable
+from ..ops.conv import ConvNd, ConvReLUNd, ConvTransposeNd, ConvTransposeReLUNd
+from ..ops.linalg import Linear, LinearReLU, MatMul
+from ..ops.normalization import LayerNorm
+from ..ops.pool import _AvgPool, _ExtremumPool, _MaxPoolReLU
+from ..ops.reduce import Extreme, LogSumExp, Mean, Sum
+from ..ops.softmax import LogSoftmax, Softmax
+from ._export_ops import converts
+
+__all__: list[str] = []
+
+
+def _relu_after(convert):
+    """The converter of a fused op: the plain op's nodes, then a Relu."""
+
+    def fused(g, s):
+        return [g.op("Relu", convert(g, s))]
+
+    return fused
+
+
+@converts(Linear)
+def _linear(g, s):
+    """x @ w.T + b: a Gemm for a batch of rows, else MatMul with the transposed weight, Add."""
+    x, w = s.inputs[:2]
+    bias = s.inputs[2:3]
+    if len(s.in_shapes[0]) == 2:
+        return [g.op("Gemm", [x, w, *bias], transB=1)]
+    y = g.op("MatMul", [x, g.op("Transpose", [w], perm=[1, 0])])
+    return [g.op("Add", [y, bias[0]])] if bias else [y]
+
+
+converts(LinearReLU)(_relu_after(_linear))
+
+
+@converts(MatMul)
+def _matmul(g, s):  # batch_last only chooses the memory layout of the product
+    return [g.op("MatMul", s.inputs[:2])]
+
+
+def _conv_attrs(s, geom):
+    (top, bottom), (left, right) = geom.padding
+    return {"strides": list(geom.stride), "dilations": list(geom.dilation),
+            "pads": [top, left, bottom, right], "group": geom.groups,
+            "kernel_shape": list(s.in_shapes[1][2:])}
+
+
+@converts(ConvNd, dynamic=("out_size",))  # ONNX works the output size out itself
+def _conv(g, s):
+    return [g.op("Conv", s.inputs, **_conv_attrs(s, s["geom"]))]
+
+
+converts(ConvReLUNd, dynamic=("out_size",))(_relu_after(_conv))
+
+
+def _output_padding(s, in_shape, size):
+    """ONNX's output_padding that gives a transposed convolution chainrule's output ``size``."""
+    geom, kernel = s["geom"], s.in_shapes[1][2:]
+    extra = []
+    for n, out, k, st, d, (before, after) in zip(in_shape[2:], size, kernel, geom.stride,
+                                                 geom.dilation, geom.padding):
+        extra.append(out - ((n - 1) * st + d * (k - 1) + 1 - before - after))
+    return extra
+
+
+@converts(ConvTransposeNd, dynamic=("size",))
+def _conv_transpose(g, s):
+    extra = _output_padding(s, s.in_shapes[0], s["size"])
+    if s.alt is not None and _output_padding(s, s.alt_in_shapes[0], s.alt["size"]) != extra:
+        raise s.refuse(f"its output_padding changes with the dynamic axes (output size "
+                       f"{s['size']} for input {s.in_shapes[0]}, {s.alt['size']} for input "
+                       f"{s.alt_in_shapes[0]})")
+    if any(e < 0 for e in extra):
+        raise s.refuse(f"output size {s['size']} is smaller than the input {s.in_shapes[0]} gives")
+    return [g.op("ConvTranspose", s.inputs, output_padding=extra, **_conv_attrs(s, s["geom"]))]
+
+
+converts(ConvTransposeReLUNd, dynamic=("size",))(_relu_after(_conv_transpose))
+
+
+def _pool_attrs(s):
+    """kernel, strides and pads of a pool; its recorded input size may change (dynamic axes)."""
+    geom = s["geom"]
+    if s.alt is not None:
+        other = s.alt["geom"]
+        if (geom.kernel, geom.stride, geom.padding) != (other.kernel, other.stride,
+                                                        other.padding):
+            raise s.refuse("its window changes with the dynamic axes")
+    pads = list(geom.padding) * 2
+    return {"kernel_shape": list(geom.kernel), "strides": list(geom.stride), "pads": pads}
+
+
+@converts(_ExtremumPool, dynamic=("geom",))
+def _extremum_pool(g, s):
+    """Max pooling; min pooling is -maxpool(-x) (chainrule's padding never wins either way)."""
+    if s["largest"]:
+        return [g.op("MaxPool", s.inputs[:1], **_pool_attrs(s))]
+    y = g.op("MaxPool", [g.op("Neg", s.inputs[:1])], **_pool_attrs(s))
+    return [g.op("Neg", [y])]
+
+
+converts(_MaxPoolReLU, dynamic=("geom",))(_relu_after(_extremum_pool))
+
+
+@converts(_AvgPool, dynamic=("geom",))
+def _avg_pool(g, s):
+    return [g.op("AveragePool", s.inputs[:1], count_include_pad=int(s["count_include_pad"]),
+                 **_pool_attrs(s))]
+
+
+def _is_global(mats) -> bool:
+    """Both axes averaged whole: one row of equal weights each."""
+    return all(a is not None and a.shape[0] == 1 and bool(np.all(a == a[0, 0])) for a in mats)
+
+
+@converts(_Separable, dynamic=("mats",))
+def _adaptive_avg(g, s):
+    """Adaptive average pooling: GlobalAveragePool for an output of size 1, else products with
+    chainrule's averaging matrices (the same weights, so any output size is exact)."""
+    mats = s["mats"]
+    if _is_global(mats) and (s.alt is None or _is_global(s.alt["mats"])):
+        return [g.op("GlobalAveragePool", s.inputs[:1])]
+    if s.alt is not None and any(
+            (a is None) != (b is None) or (a is not None and not np.array_equal(a, b))
+            for a, b in zip(mats, s.alt["mats"])):
+        raise s.refuse("adaptive average pooling to a size other than 1 averages windows that "
+                       "change with the dynamic spatial axes")
+    a_h, a_w = mats
+    y = g.op("MatMul", [s.inputs[0], g.const(np.ascontiguousarray(a_w.T), "adaptive_w")])
+    if a_h is None:
+        return [y]
+    return [g.op("MatMul", [g.const(a_h, "adaptive_h"), y])]
+
+
+@converts(LayerNorm)
+def _layer_norm(g, s):
+    if g.opset < 17:
+        raise s.refuse(f"ONNX's LayerNormalization needs opset 17 or later, got {g.opset}")
+    k = len(s["normalized_shape"])
+    x = s.inputs[0]
+    weight = s.inputs[1] if s["has_weight"] else g.const(
+        np.ones(s["normalized_shape"], dtype=s.dtype), "layer_norm_ones")
+    bias = [s.inputs[-1]] if s["has_bias"] else []
+    return [g.op("LayerNormalization", [x, weight, *bias], axis=-k,
+                 epsilon=float(s["eps"]))]
+
+
+@converts(Softmax)
+def _softmax(g, s):
+    return [g.op("Softmax", s.inputs[:1], axis=int(s["axis"]))]
+
+
+@converts(LogSoftmax)
+def _log_softmax(g, s):
+    return [g.op("LogSoftmax", s.inputs[:1], axis=int(s["axis"]))]
+
+
+def _axes(s):
+    axes = s["axes"]
+    ndim = len(s.in_shapes[0])
+    if axes is None:
+        return list(range(ndim))
+    return [a % ndim for a in (axes if isinstance(axes, (tuple, list)) else (axes,))]
+
+
+def _reduction(op_type):
+    def convert(g, s):
+        axes = _axes(s)
+        if not axes:  # reducing no axis: the input itself
+            return [g.op("Identity", s.inputs[:1])]
+        return [g.reduce(op_type, s.inputs[0], axes, s["keepdims"])]
+    return convert
+
+
+converts(Sum)(_reduction("ReduceSum"))
+converts(Mean)(_reduction("ReduceMean"))
+converts(LogSumExp)(_reduction("ReduceLogSumExp"))
+
+
+@converts(Extreme)
+def _extreme(g, s):
+    return _reduction("ReduceMax" if s["largest"] else "ReduceMin")(g, s)
