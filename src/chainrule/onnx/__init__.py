@@ -5,5 +5,6 @@ The ``onnx`` package (and ``onnxruntime``, to run exported files) are optional: 
 """
 
 from .export import UnsupportedOperatorError, export
+from .load import OnnxLoadError, OnnxModule, load
 
-__all__ = ["UnsupportedOperatorError", "export"]
+__all__ = ["OnnxLoadError", "OnnxModule", "UnsupportedOperatorError", "export", "load"]

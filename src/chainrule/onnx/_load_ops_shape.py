@@ -1,0 +1,282 @@
+"""ONNX operators that move, select or count entries: reshapes, slicing, gathering, the shape
+arithmetic exporters emit for dynamic axes (evaluated on concrete integer arrays), reductions.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .. import ops
+from ..autograd.function import nondiff
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module, numpy
+from ._load_ops import const, ints, is_float, op, scalar
+
+__all__: list[str] = []
+
+
+def _axis(axis, ndim, who):
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{who}: axis {axis} is out of range for a tensor of rank {ndim}")
+    return axis % ndim
+
+
+def _shape_tensor(shape) -> Tensor:
+    return Tensor(numpy.asarray(shape, dtype=numpy.int64))
+
+
+@op("Reshape", const=(1,))
+def _reshape(ctx, attrs, x, shape):
+    target = list(ints(shape))
+    if not attrs.get("allowzero", 0):  # 0 copies the input's dimension at that position
+        target = [x.shape[i] if d == 0 else d for i, d in enumerate(target)]
+    return ops.reshape(x, tuple(target))
+
+
+@op("Flatten")
+def _flatten(ctx, attrs, x):
+    axis = attrs.get("axis", 1)
+    axis = axis + x.ndim if axis < 0 else axis
+    return ops.reshape(x, (math.prod(x.shape[:axis]), math.prod(x.shape[axis:])))
+
+
+@op("Transpose")
+def _transpose(ctx, attrs, x):
+    perm = attrs.get("perm") or tuple(reversed(range(x.ndim)))
+    return ops.permute(x, tuple(perm))
+
+
+def _axes(ctx, attrs, axes_input, since):
+    """Axes from the attribute (before opset ``since``) or the optional input (from it)."""
+    if ctx.opset < since:
+        return attrs.get("axes")
+    return None if axes_input is None else ints(axes_input)
+
+
+@op("Squeeze", const=(1,))
+def _squeeze(ctx, attrs, x, axes=None):
+    axes = _axes(ctx, attrs, axes, 13)
+    if axes is None:
+        axes = [i for i, d in enumerate(x.shape) if d == 1]
+    axes = {_axis(a, x.ndim, "Squeeze") for a in axes}
+    bad = [a for a in axes if x.shape[a] != 1]
+    if bad:
+        raise ValueError(f"Squeeze: axes {bad} of shape {tuple(x.shape)} are not of size 1")
+    return ops.reshape(x, tuple(d for i, d in enumerate(x.shape) if i not in axes))
+
+
+@op("Unsqueeze", const=(1,))
+def _unsqueeze(ctx, attrs, x, axes=None):
+    axes = _axes(ctx, attrs, axes, 13)
+    rank = x.ndim + len(axes)
+    axes = {_axis(a, rank, "Unsqueeze") for a in axes}
+    dims = iter(x.shape)
+    return ops.reshape(x, tuple(1 if i in axes else next(dims) for i in range(rank)))
+
+
+@op("Concat")
+def _concat(ctx, attrs, *xs):
+    xs = [x for x in xs if x is not None]
+    if not any(is_float(x) for x in xs):
+        return nondiff(lambda *a: get_array_module(*a).concatenate(a, attrs["axis"]), *xs)
+    return ops.concat(xs, axis=attrs["axis"])
+
+
+@op("Split", const=(1,))
+def _split(ctx, attrs, x, split=None):
+    axis = _axis(attrs.get("axis", 0), x.ndim, "Split")
+    n = attrs["_n_outputs"]
+    sizes = attrs.get("split") if ctx.opset < 13 else (None if split is None else ints(split))
+    if sizes is None:
+        dim = x.shape[axis]
+        if "num_outputs" in attrs:  # opset 18: equal pieces of ceil(dim / n), the last smaller
+            step = -(-dim // n)
+            sizes = [min(step, dim - i * step) for i in range(n)]
+        elif dim % n:
+            raise ValueError(f"Split: axis {axis} of length {dim} does not split into {n} equal "
+                             "parts")
+        else:
+            sizes = [dim // n] * n
+    if sum(sizes) != x.shape[axis]:
+        raise ValueError(f"Split: sizes {list(sizes)} do not add up to axis {axis} of shape "
+                         f"{tuple(x.shape)}")
+    bounds = numpy.cumsum([0, *sizes]).tolist()
+    lead = (slice(None),) * axis
+    return tuple(x[lead + (slice(a, b),)] for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+
+
+def _slice_of(start, end, step, dim):
+    """ONNX's clamping rules for one axis as a Python slice."""
+    if step == 0:
+        raise ValueError("Slice: steps must not be 0")
+    start = start + dim if start < 0 else start
+    end = end + dim if end < 0 else end
+    if step > 0:
+        return slice(min(max(start, 0), dim), min(max(end, 0), dim), step)
+    start, end = min(max(start, 0), dim - 1), min(max(end, -1), dim - 1)
+    return slice(start, None if end < 0 else end, step)
+
+
+@op("Slice", const=(1, 2, 3, 4))
+def _slice(ctx, attrs, x, starts, ends, axes=None, steps=None):
+    starts, ends = ints(starts), ints(ends)
+    axes = range(len(starts)) if axes is None else ints(axes)
+    steps = (1,) * len(starts) if steps is None else ints(steps)
+    index = [slice(None)] * x.ndim
+    for start, end, axis, step in zip(starts, ends, axes, steps, strict=True):
+        axis = _axis(axis, x.ndim, "Slice")
+        index[axis] = _slice_of(start, end, step, x.shape[axis])
+    return x[tuple(index)]
+
+
+def _indices(index, dim, who):
+    """Indices with ONNX's negative values counted from the end, checked against ``dim``."""
+    xp = get_array_module(index._data)
+    idx = index._data.astype(xp.int64)
+    if idx.size and (int(idx.min()) < -dim or int(idx.max()) >= dim):
+        raise IndexError(f"{who}: an index is out of range for an axis of length {dim} "
+                         f"(indices from {int(idx.min())} to {int(idx.max())})")
+    return xp.where(idx < 0, idx + dim, idx)
+
+
+@op("Gather")
+def _gather(ctx, attrs, x, index):
+    axis = _axis(attrs.get("axis", 0), x.ndim, "Gather")
+    idx = _indices(index, x.shape[axis], "Gather")
+    if not is_float(x):
+        return nondiff(lambda a: get_array_module(a).take(a, idx, axis=axis), x)
+    if idx.ndim == 0:
+        return x[(slice(None),) * axis + (int(idx),)]
+    return x[(slice(None),) * axis + (idx,)]
+
+
+@op("GatherElements")
+def _gather_elements(ctx, attrs, x, index):
+    axis = _axis(attrs.get("axis", 0), x.ndim, "GatherElements")
+    idx = Tensor(_indices(index, x.shape[axis], "GatherElements"))
+    if not is_float(x):
+        return nondiff(lambda a: get_array_module(a).take_along_axis(a, idx._data, axis), x)
+    return ops.gather(x, axis, idx)
+
+
+@op("Shape")
+def _shape(ctx, attrs, x):
+    start, end = attrs.get("start", 0), attrs.get("end")
+    return _shape_tensor(x.shape[slice(start, end)])
+
+
+@op("Size")
+def _size(ctx, attrs, x):
+    return Tensor(numpy.asarray(math.prod(x.shape), dtype=numpy.int64))
+
+
+@op("ConstantOfShape", const=(0,))
+def _constant_of_shape(ctx, attrs, shape):
+    value = attrs.get("value")
+    value = numpy.zeros(1, dtype=numpy.float32) if value is None else value
+    return const(ctx, numpy.full(ints(shape), value.reshape(-1)[0], dtype=value.dtype))
+
+
+@op("Range", const=(0, 1, 2))
+def _range(ctx, attrs, start, limit, delta):
+    dtype = start._data.dtype
+    values = numpy.arange(scalar(start), scalar(limit), scalar(delta))
+    return const(ctx, values.astype(dtype))
+
+
+@op("Expand", const=(1,))
+def _expand(ctx, attrs, x, shape):
+    target = numpy.broadcast_shapes(tuple(x.shape), ints(shape))
+    if not is_float(x):
+        return nondiff(lambda a: get_array_module(a).broadcast_to(a, target).copy(), x)
+    return ops.broadcast_to(x, target)
+
+
+@op("Tile", const=(1,))
+def _tile(ctx, attrs, x, repeats):
+    reps = ints(repeats)
+    if not is_float(x):
+        return nondiff(lambda a: get_array_module(a).tile(a, reps), x)
+    return ops.tile(x, *reps)
+
+
+def _reduce(since, fn, int_fn):
+    def evaluate(ctx, attrs, x, axes=None):
+        axes = _axes(ctx, attrs, axes, since)
+        keep = bool(attrs.get("keepdims", 1))
+        if not axes:
+            if attrs.get("noop_with_empty_axes", 0):
+                return x
+            axes = tuple(range(x.ndim))
+        axes = tuple(sorted({_axis(a, x.ndim, "Reduce") for a in axes}))
+        if not is_float(x):
+            return nondiff(lambda a: int_fn(a, axis=axes, keepdims=keep), x)
+        return fn(x, axes, keep)
+    return evaluate
+
+
+def _sum_square(x, axes, keep):
+    return ops.sum(x * x, axis=axes, keepdims=keep)
+
+
+_REDUCTIONS = {
+    "ReduceSum": (13, lambda x, a, k: ops.sum(x, axis=a, keepdims=k), numpy.sum),
+    "ReduceMean": (18, lambda x, a, k: ops.mean(x, axis=a, keepdims=k), None),
+    "ReduceMax": (18, lambda x, a, k: ops.amax(x, a, k), numpy.max),
+    "ReduceMin": (18, lambda x, a, k: ops.amin(x, a, k), numpy.min),
+    "ReduceProd": (18, lambda x, a, k: ops.prod(x, a, k) if len(a) == 1 else None, numpy.prod),
+    "ReduceSumSquare": (18, _sum_square, None),
+    "ReduceL1": (18, lambda x, a, k: ops.sum(ops.abs(x), axis=a, keepdims=k), None),
+    "ReduceL2": (18, lambda x, a, k: ops.sqrt(_sum_square(x, a, k)), None),
+    "ReduceLogSumExp": (18, lambda x, a, k: ops.logsumexp(x, axis=a, keepdims=k), None),
+}
+
+
+def _int_reduce(name, fn):
+    def reduce(a, axis, keepdims):
+        if fn is None:
+            raise TypeError(f"{name}: integer input is not supported, got dtype {a.dtype}")
+        return fn(a, axis=axis, keepdims=keepdims).astype(a.dtype)
+    return reduce
+
+
+def _float_prod(x, axes, keep):
+    for axis in reversed(axes):
+        x = ops.prod(x, axis, keep)
+    return x
+
+
+for _name, (_since, _fn, _int) in _REDUCTIONS.items():
+    if _name == "ReduceProd":
+        _fn = _float_prod
+    op(_name, const=(1,))(_reduce(_since, _fn, _int_reduce(_name, _int)))
+
+
+def _arg(largest):
+    def evaluate(ctx, attrs, x):
+        axis = _axis(attrs.get("axis", 0), x.ndim, "ArgMax" if largest else "ArgMin")
+        keep, last = bool(attrs.get("keepdims", 1)), bool(attrs.get("select_last_index", 0))
+
+        def pick(a):
+            xp = get_array_module(a)
+            a = xp.flip(a, axis) if last else a
+            i = xp.argmax(a, axis=axis) if largest else xp.argmin(a, axis=axis)
+            i = a.shape[axis] - 1 - i if last else i
+            return (xp.expand_dims(i, axis) if keep else i).astype(xp.int64)
+        return nondiff(pick, x)
+    return evaluate
+
+
+op("ArgMax")(_arg(True))
+op("ArgMin")(_arg(False))
+
+
+@op("CumSum", const=(1,))
+def _cumsum(ctx, attrs, x, axis):
+    axis = _axis(int(scalar(axis)), x.ndim, "CumSum")
+    if attrs.get("reverse", 0):
+        x = ops.flip(x, (axis,))
+    y = ops.cumsum(x, axis)
+    if attrs.get("exclusive", 0):
+        y = y - x
+    return ops.flip(y, (axis,)) if attrs.get("reverse", 0) else y

@@ -1,0 +1,234 @@
+"""``chainrule.onnx.load``: an ONNX file (from PyTorch or anywhere else) as a trainable Module.
+
+The graph is evaluated node by node with chainrule ops, so a loaded model is differentiable end to
+end: with respect to its inputs (attacks, saliency maps) and to its weights (fine-tuning). Float
+initializers that feed data inputs become ``nn.Parameter``s; running statistics of
+BatchNormalization become buffers; integer and setting-only initializers (reshape targets, axes,
+pads) stay constants of the graph. See docs/onnx.md ("Loading an ONNX model").
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from ..autograd.tensor import Tensor, tensor
+from ..backend import device_of, numpy, to_device
+from ..backend.device import device as _device_type
+from ..nn.module import Module
+from ..nn.parameter import Buffer, Parameter
+from . import _load_ops_nn, _load_ops_resize, _load_ops_shape  # noqa: F401 - fill OPS
+from ._load_graph import OnnxLoadError, read_graph
+from ._load_ops import OPS, Context, const
+
+__all__ = ["OnnxLoadError", "OnnxModule", "load"]
+
+
+def load(f) -> OnnxModule:
+    """Read an ONNX model as a chainrule Module whose forward evaluates the graph.
+
+    Args:
+        f: a path (str or PathLike), the file's bytes, a binary file object, or an
+            ``onnx.ModelProto``. Initializers kept in external data files are read from the
+            folder of the path (a path is needed for them).
+
+    Returns:
+        An ``OnnxModule`` in evaluation mode (as the exported graph computes); call ``.train()``
+        to fine-tune with dropout and batch statistics.
+
+    Raises:
+        ImportError: the ``onnx`` package is missing (``pip install "chainrule[onnx]"``).
+        OnnxLoadError: (a ValueError) a corrupt, truncated or invalid file, an opset outside 11
+            to 22, or operators chainrule does not evaluate (all of them listed, with counts).
+    """
+    return OnnxModule(read_graph(f))
+
+
+class _Scope(Module):
+    """A level of a dotted initializer name ("features" in "features.0.weight"): holds members
+    only, so that ``state_dict()`` keys equal the ONNX names."""
+
+    def forward(self, *args, **kwargs):
+        raise TypeError("this is a namespace of an OnnxModule's weights; call the OnnxModule")
+
+
+def _roles(graph):
+    """Initializer name -> "param", "stat" or "const", from the node inputs each one feeds."""
+    roles = {}
+    for node in graph.nodes:
+        spec = OPS[node.op_type]
+        for i, name in enumerate(node.inputs):
+            if name not in graph.initializers:
+                continue
+            role = "stat" if i in spec.stat else ("const" if i in spec.const else "param")
+            old = roles.get(name, "const")
+            roles[name] = "param" if "param" in (role, old) else ("stat" if "stat" in (role, old)
+                                                                   else "const")
+    return roles
+
+
+class OnnxModule(Module):
+    """An ONNX graph as a Module: ``forward(*inputs)`` evaluates it with chainrule ops.
+
+    Inputs are taken positionally in the graph's order or by name as keywords (arrays or
+    Tensors); their ranks and fixed axes are checked against the graph. One output is returned
+    as a Tensor, several as a tuple in the graph's order.
+
+    ``state_dict()`` keys are the ONNX initializer names (``features.0.weight`` is the parameter
+    ``weight`` of the submodule ``features.0``), so that a PyTorch state dict of the exported
+    model loads with ``load_state_dict``. A name that cannot be such a path (an empty part, or a
+    prefix of another name) is stored with its dots replaced by ``_``; ``initializer_keys`` maps
+    every ONNX name to its key. Integer and setting-only initializers are non-persistent buffers.
+
+    Every float type of the graph is computed in one float dtype: float64 for an all-double
+    graph, else float32; ``.double()``/``.float()``/``.to(dtype)`` change it (constants and
+    ``Cast`` nodes follow), so a float32 export can be checked by ``gradcheck`` in float64.
+
+    Attributes:
+        opset: the default-domain opset of the graph.
+        input_names, output_names: the graph's inputs (initializers excluded) and outputs.
+        initializer_keys: ONNX initializer name -> its key in the Module's members.
+    """
+
+    def __init__(self, graph):
+        super().__init__()
+        self._graph = graph
+        self._dtype = graph.float_dtype
+        self.opset = graph.opset
+        self.input_names = [v.name for v in graph.inputs]
+        self.output_names = [v.name for v in graph.outputs]
+        self.initializer_keys = {}
+        self._members = {}  # ONNX name -> (owning module, store, attribute)
+        roles = _roles(graph)
+        for name, array in graph.initializers.items():
+            role = roles.get(name, "const")
+            if role == "param" and array.dtype.kind == "f":
+                member = Parameter(array.astype(self._dtype))
+            else:
+                if array.dtype.kind == "f":
+                    array = array.astype(self._dtype)
+                member = Buffer(array, persistent=role == "stat" and array.dtype.kind == "f")
+            self._place(name, member)
+        self.eval()
+
+    def _place(self, name, member):
+        parts = name.split(".")
+        owner = self
+        try:
+            if not all(parts):
+                raise ValueError(name)
+            for part in parts[:-1]:
+                child = owner._modules.get(part)
+                if child is None:
+                    owner.add_module(part, _Scope())
+                    child = owner._modules[part]
+                elif not isinstance(child, _Scope):
+                    raise ValueError(name)
+                owner = child
+            self._attach(owner, parts[-1], member)
+            key = name
+        except (KeyError, ValueError, TypeError):
+            owner, key = self, name.replace(".", "_")
+            while key in self._parameters or key in self._buffers or key in self._modules \
+                    or hasattr(self, key):
+                key += "_"
+            self._attach(owner, key, member)
+        self.initializer_keys[name] = key
+        store = "_parameters" if isinstance(member, Parameter) else "_buffers"
+        self._members[name] = (owner, store, key.rsplit(".", 1)[-1])
+
+    @staticmethod
+    def _attach(owner, attr, member):
+        if attr in owner._modules:
+            raise ValueError(attr)  # a prefix of another name: keep both reachable
+        if isinstance(member, Parameter):
+            owner.register_parameter(attr, member)
+        else:
+            owner.register_buffer(attr, member, persistent=member.persistent)
+
+    def to(self, device=None, *, dtype=None) -> OnnxModule:
+        if device is not None and not isinstance(device, (str, _device_type)):
+            device, dtype = None, device
+        super().to(device, dtype=dtype)
+        if dtype is not None:
+            self._dtype = numpy.dtype(dtype)
+        return self
+
+    def _bind(self, args, kwargs):
+        specs = self._graph.inputs
+        if len(args) > len(specs):
+            raise TypeError(f"OnnxModule: the graph takes {len(specs)} inputs "
+                            f"({', '.join(self.input_names)}), got {len(args)}")
+        given = dict(zip(self.input_names, args))
+        for key, value in kwargs.items():
+            if key not in self.input_names:
+                raise TypeError(f"OnnxModule: unknown input {key!r}; the graph's inputs are "
+                                f"{self.input_names}")
+            if key in given:
+                raise TypeError(f"OnnxModule: input {key!r} given twice")
+            given[key] = value
+        missing = [n for n in self.input_names if n not in given]
+        if missing:
+            raise TypeError(f"OnnxModule: missing inputs {missing}")
+        return {spec.name: self._check_input(spec, given[spec.name]) for spec in specs}
+
+    def _check_input(self, spec, value):
+        x = value if isinstance(value, Tensor) else tensor(value)
+        if hasattr(value, "dtype") and not isinstance(value, Tensor):
+            x = Tensor(numpy.asarray(value)) if device_of(value) == "cpu" else Tensor(value)
+        have, want = x._data.dtype, spec.dtype
+        if want is not None and want.kind == "f":
+            if have != self._dtype:
+                raise TypeError(f"OnnxModule: input {spec.name!r} must be {self._dtype} (the "
+                                f"model's float dtype; .double()/.float() change it), got {have}")
+        elif want is not None and have != want:
+            if have.kind != want.kind or want.kind not in "iu":
+                raise TypeError(f"OnnxModule: input {spec.name!r} must have dtype {want}, got "
+                                f"{have}")
+            x = Tensor(x._data.astype(want))
+        if spec.shape is not None:
+            fixed = len(spec.shape) == x.ndim and all(
+                not isinstance(d, int) or d in (0, n) for d, n in zip(spec.shape, x.shape))
+            if not fixed:
+                raise ValueError(f"OnnxModule: input {spec.name!r} must have shape "
+                                 f"{spec.describe()}, got shape {tuple(x.shape)}")
+        return x
+
+    def forward(self, *args, **kwargs):
+        env = self._bind(args, kwargs)
+        first = next(iter(env.values()), None)
+        device = "cpu" if first is None else device_of(first._data)
+        ctx = Context(training=self.training, dtype=self._dtype, opset=self.opset)
+        for name, (owner, store, attr) in self._members.items():
+            env[name] = getattr(owner, store)[attr]
+        for name, array in self._graph.constants.items():
+            env[name] = const(ctx, array if device == "cpu" else to_device(array, device))
+        for node in self._graph.nodes:
+            args = [None if n is None else env[n] for n in node.inputs]
+            while args and args[-1] is None:
+                args.pop()
+            out = OPS[node.op_type].fn(ctx, node.attrs, *args)
+            for name, value in zip(node.outputs, out if isinstance(out, tuple) else (out,)):
+                if name is not None:
+                    env[name] = value
+        results = tuple(env[n] for n in self.output_names)
+        return results[0] if len(results) == 1 else results
+
+    def graph_summary(self) -> str:
+        """One line per node: its index, op_type, input names and output names."""
+        lines = [f"ONNX graph, opset {self.opset}"
+                 + (f", from {self._graph.producer}" if self._graph.producer else "")]
+        lines += [f"  input  {v.name}: {v.dtype} {v.describe()}" for v in self._graph.inputs]
+        for i, node in enumerate(self._graph.nodes):
+            ins = ", ".join(n or "-" for n in node.inputs)
+            outs = ", ".join(n or "-" for n in node.outputs)
+            lines.append(f"  {i:4d} {node.op_type}({ins}) -> {outs}")
+        lines += [f"  output {name}" for name in self.output_names]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        counts = Counter(n.op_type for n in self._graph.nodes)
+        ops = ", ".join(f"{op} x{n}" if n > 1 else op for op, n in counts.most_common())
+        params = sum(1 for _ in self.parameters())
+        return (f"OnnxModule(opset={self.opset}, inputs={self.input_names}, "
+                f"outputs={self.output_names}, {len(self._graph.nodes)} nodes: {ops}; "
+                f"{params} parameters, {self.num_parameters()} weights)")
