@@ -114,13 +114,18 @@ def test_constructor_validation(build, error, match):
 
 def test_input_validation(rng):
     layer = nn.Conv2d(3, 8, 3, rng=rng)
-    with pytest.raises(ValueError, match=r"Conv2d: expected input with 3 channels, shape "
-                                         r"\(N, 3, H, W\), got shape \(8, 1, 28, 28\)"):
+    with pytest.raises(ValueError, match=r"Conv2d: expected input with 3 channels, shape 3-D "
+                                         r"\(3, H, W\) or 4-D \(N, 3, H, W\), got shape "
+                                         r"\(8, 1, 28, 28\)"):
         layer(_x(rng, (8, 1, 28, 28)))
-    with pytest.raises(ValueError, match=r"Conv2d: expected a 4-D \(N, C, H, W\) input, "
-                                         r"got shape \(28, 28\)"):
+    with pytest.raises(ValueError, match=r"Conv2d: expected input with 3 channels, .* got shape "
+                                         r"\(1, 28, 28\)"):
+        layer(_x(rng, (1, 28, 28)))
+    with pytest.raises(ValueError, match=r"Conv2d: expected a 3-D \(C, H, W\) or 4-D "
+                                         r"\(N, C, H, W\) input, got shape \(28, 28\)"):
         layer(_x(rng, (28, 28)))
-    with pytest.raises(ValueError, match=r"ConvTranspose1d: expected a 3-D \(N, C, L\) input"):
+    with pytest.raises(ValueError, match=r"ConvTranspose1d: expected a 2-D \(C, L\) or 3-D "
+                                         r"\(N, C, L\) input"):
         nn.ConvTranspose1d(2, 2, 3, rng=rng)(_x(rng, (2, 2, 3, 3)))
 
 

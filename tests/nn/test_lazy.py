@@ -75,9 +75,9 @@ def test_errors():
     layer = nn.LazyLinear(3)
     with pytest.raises(RuntimeError, match="uninitialized parameter .* first call"):
         layer.weight.shape  # noqa: B018
-    with pytest.raises(ValueError, match=r"LazyConv2d: expected a 4-D \(N, C, 2 spatial\) input, "
-                                         r"got shape \(2, 5, 5\)"):
-        nn.LazyConv2d(4, 3)(cr.ones(2, 5, 5))
+    with pytest.raises(ValueError, match=r"LazyConv2d: expected a 3-D \(C, H, W\) or 4-D "
+                                         r"\(N, C, H, W\) input, got shape \(5, 5\)"):
+        nn.LazyConv2d(4, 3)(cr.ones(5, 5))
     with pytest.raises(ValueError, match=r"LazyConv1d: the input's 3 channels \(shape \(1, 3, 5\)\)"
                                          r" must be divisible by groups=2"):
         nn.LazyConv1d(4, 3, groups=2)(cr.ones(1, 3, 5))

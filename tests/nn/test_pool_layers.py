@@ -84,10 +84,11 @@ def test_constructor_validation(build, error, match):
 
 
 def test_input_validation(rng):
-    with pytest.raises(ValueError, match=r"MaxPool2d: expected a 4-D \(N, C, H, W\) input, "
-                                         r"got shape \(28, 28\)"):
+    with pytest.raises(ValueError, match=r"MaxPool2d: expected a 3-D \(C, H, W\) or 4-D "
+                                         r"\(N, C, H, W\) input, got shape \(28, 28\)"):
         nn.MaxPool2d(2)(cr.tensor(np.zeros((28, 28), dtype="float32")))
-    with pytest.raises(ValueError, match=r"AdaptiveAvgPool1d: expected a 3-D \(N, C, L\) input"):
+    with pytest.raises(ValueError, match=r"AdaptiveAvgPool1d: expected a 2-D \(C, L\) or 3-D "
+                                         r"\(N, C, L\) input"):
         nn.AdaptiveAvgPool1d(2)(cr.tensor(np.zeros((1, 2, 3, 4), dtype="float32")))
     with pytest.raises(TypeError, match="AvgPool2d: input must be a Tensor, got list"):
         nn.AvgPool2d(2)([[1.0]])

@@ -124,9 +124,9 @@ def test_lp_pool_window_of_zeros_matches_torch(rng, fn, nd, p):
 def test_errors(rng):
     x = cr.tensor(rng.standard_normal((1, 1, 4, 4)))
     y, i = F.max_pool2d(x, 2, return_indices=True)
-    with pytest.raises(ValueError, match=r"MaxUnpool2d: expected a 4-D \(N, C, H, W\) input, got "
-                                         r"shape \(1, 2, 2\)"):
-        nn.MaxUnpool2d(2)(y[0], i[0])
+    with pytest.raises(ValueError, match=r"MaxUnpool2d: expected a 3-D \(C, H, W\) or 4-D "
+                                         r"\(N, C, H, W\) input, got shape \(2, 2\)"):
+        nn.MaxUnpool2d(2)(y[0, 0], i[0, 0])
     with pytest.raises(ValueError, match=r"max_unpool2d: output_size \(6, 4\) is invalid: spatial "
                                          r"axis 0 must be between 2 and 6"):
         F.max_unpool2d(y, i, 2, output_size=(6, 4))
@@ -143,10 +143,11 @@ def test_errors(rng):
         nn.CrossMapLRN2d(2)(cr.zeros(2, 3, 4))
     with pytest.raises(ValueError, match=r"LPPool2d: norm_type must be a nonzero number"):
         nn.LPPool2d(0, 2)
-    with pytest.raises(ValueError, match=r"LPPool3d: expected a 5-D"):
-        nn.LPPool3d(2, 2)(x)
-    with pytest.raises(ValueError, match=r"MaxPool3d: expected a 5-D \(N, C, D, H, W\) input"):
-        nn.MaxPool3d(2)(x)
+    with pytest.raises(ValueError, match=r"LPPool3d: expected a 4-D .* or 5-D"):
+        nn.LPPool3d(2, 2)(x[0])
+    with pytest.raises(ValueError, match=r"MaxPool3d: expected a 4-D \(C, D, H, W\) or 5-D "
+                                         r"\(N, C, D, H, W\) input"):
+        nn.MaxPool3d(2)(x[0])
 
 
 def test_fuse_leaves_pools_with_indices_or_dilation_alone(rng):

@@ -81,13 +81,13 @@ def test_weight_layouts(rng):
 
 
 def test_wrong_rank_names_the_shape_and_the_rank(rng):
-    with pytest.raises(ValueError, match=r"Conv3d: expected a 5-D \(N, C, D, H, W\) input, got "
-                                         r"shape \(2, 4, 4, 4\)"):
-        nn.Conv3d(2, 3, 2, rng=rng)(cr.zeros(2, 4, 4, 4))
+    with pytest.raises(ValueError, match=r"Conv3d: expected a 4-D \(C, D, H, W\) or 5-D "
+                                         r"\(N, C, D, H, W\) input, got shape \(4, 4, 4\)"):
+        nn.Conv3d(2, 3, 2, rng=rng)(cr.zeros(4, 4, 4))
     with pytest.raises(ValueError, match=r"Conv3d: expected input with 2 channels"):
         nn.Conv3d(2, 3, 2, rng=rng)(cr.zeros(1, 3, 4, 4, 4))
-    with pytest.raises(ValueError, match=r"ConvTranspose3d: expected a 5-D"):
-        nn.ConvTranspose3d(2, 3, 2, rng=rng)(cr.zeros(2, 2, 4, 4))
+    with pytest.raises(ValueError, match=r"ConvTranspose3d: expected a 4-D .* or 5-D"):
+        nn.ConvTranspose3d(2, 3, 2, rng=rng)(cr.zeros(2, 4, 4))
     with pytest.raises(ValueError, match=r"BatchNorm3d: expected input of shape \(N, C, D, H, W\),"
                                          r" got shape \(2, 3, 4, 4\)"):
         nn.BatchNorm3d(3)(cr.zeros(2, 3, 4, 4))

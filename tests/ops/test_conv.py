@@ -311,8 +311,9 @@ def _t(shape, dtype=np.float32):
 
 @pytest.mark.parametrize("call, message", [
     (lambda: F.conv2d(_t((28, 28)), _t((6, 1, 5, 5))),
-     r"conv2d: input must be 4-D \(N, C, H, W\), got shape \(28, 28\)"),
-    (lambda: F.conv1d(_t((2, 3, 4, 5)), _t((6, 3, 3))), r"conv1d: input must be 3-D \(N, C, L\)"),
+     r"conv2d: input must be 3-D \(C, H, W\) or 4-D \(N, C, H, W\), got shape \(28, 28\)"),
+    (lambda: F.conv1d(_t((2, 3, 4, 5)), _t((6, 3, 3))),
+     r"conv1d: input must be 2-D \(C, L\) or 3-D \(N, C, L\)"),
     (lambda: F.conv2d(_t((2, 3, 8, 8)), _t((6, 3, 3))), r"conv2d: weight must be 4-D"),
     (lambda: F.conv2d(_t((2, 3, 8, 8)), _t((6, 2, 3, 3))),
      r"input has 3 channels but weight expects 2 .*\(2, 3, 8, 8\).*\(6, 2, 3, 3\)"),

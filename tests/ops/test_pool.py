@@ -325,9 +325,10 @@ def _t(shape, dtype=np.float32):
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: F.max_pool2d(_t((28, 28)), 2), r"max_pool2d: input must be 4-D \(N, C, H, W\), "
-                                            r"got shape \(28, 28\)"),
-    (lambda: F.avg_pool1d(_t((1, 2, 3, 4)), 2), r"avg_pool1d: input must be 3-D \(N, C, L\)"),
+    (lambda: F.max_pool2d(_t((28,)), 2), r"max_pool2d: input must be 3-D \(C, H, W\) or 4-D "
+                                         r"\(N, C, H, W\), got shape \(28,\)"),
+    (lambda: F.avg_pool1d(_t((1, 2, 3, 4)), 2), r"avg_pool1d: input must be 2-D \(C, L\) or 3-D "
+                                                r"\(N, C, L\)"),
     (lambda: F.max_pool2d(_t((1, 1, 4, 4)), 2, padding=2),
      r"padding \(2, 2\) must be at most half the kernel size \(2, 2\)"),
     (lambda: F.min_pool2d(_t((1, 1, 4, 4)), 5), r"kernel size \(5, 5\) is larger than the padded"),
@@ -336,7 +337,7 @@ def _t(shape, dtype=np.float32):
     (lambda: F.avg_pool2d(_t((1, 1, 4, 4)), (2, 2, 2)), r"kernel_size must have 2 entries"),
     (lambda: F.avg_pool2d(_t((1, 1, 4, 4), np.int64), 2), r"avg_pool2d: input must be floating"),
     (lambda: F.adaptive_avg_pool2d(_t((1, 1, 4, 4)), 0), r"output_size must be positive, got 0"),
-    (lambda: F.adaptive_max_pool1d(_t((1, 4)), 2), r"adaptive_max_pool1d: input must be 3-D"),
+    (lambda: F.adaptive_max_pool1d(_t((4,)), 2), r"adaptive_max_pool1d: input must be 2-D"),
     (lambda: F.adaptive_max_pool2d(_t((1, 1, 4, 4)), (2, 2.5)),
      r"output_size must be an int or a tuple of 2 ints"),
 ])

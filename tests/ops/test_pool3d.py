@@ -137,13 +137,13 @@ def test_by_hand_and_errors(rng):
     y, i = F.max_pool3d(x, 2, return_indices=True)
     assert y.tolist() == [[[[[7.0]]]]] and i.tolist() == [[[[[7]]]]]
     assert F.avg_pool3d(x, 2).tolist() == [[[[[3.5]]]]]
-    with pytest.raises(ValueError, match=r"max_pool3d: input must be 5-D \(N, C, D, H, W\), "
-                                         r"got shape \(1, 2, 2, 2\)"):
-        F.max_pool3d(cr.zeros(1, 2, 2, 2), 2)
+    with pytest.raises(ValueError, match=r"max_pool3d: input must be 4-D \(C, D, H, W\) or 5-D "
+                                         r"\(N, C, D, H, W\), got shape \(2, 2, 2\)"):
+        F.max_pool3d(cr.zeros(2, 2, 2), 2)
     with pytest.raises(ValueError, match=r"avg_pool3d: padding \(2, 0, 0\) must be at most half"):
         F.avg_pool3d(x, 2, padding=(2, 0, 0))
-    with pytest.raises(ValueError, match=r"adaptive_avg_pool3d: input must be 5-D"):
-        F.adaptive_avg_pool3d(cr.zeros(2, 2, 2), 1)
+    with pytest.raises(ValueError, match=r"adaptive_avg_pool3d: input must be 4-D"):
+        F.adaptive_avg_pool3d(cr.zeros(1, 1, 2, 2, 2, 2), 1)
     with pytest.raises(ValueError, match=r"max_pool3d: kernel size \(2, 2, 2\) with dilation "
                                          r"\(2, 2, 2\) spans more than the padded input"):
         F.max_pool3d(x, 2, dilation=2)

@@ -13,6 +13,7 @@ import math
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..ops._unbatched import either_layout
 from ..ops.conv import (
     conv1d,
     conv1d_relu,
@@ -30,9 +31,6 @@ from ._checks import check_input, float_dtype, int_tuple, positive_int, resolve_
 from .module import Module, Parameter
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
-
-_LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
-
 
 class _ConvNd(Module):
     """What convolutions and transposed convolutions share: checks, parameters, init and repr."""
@@ -96,13 +94,11 @@ class _ConvNd(Module):
         if shape is not None and len(shape) == self._nd + 2 and shape[1] == self.in_channels:
             return  # the usual case, checked before any message is formatted (batch 1 feels it)
         who, nd = type(self).__name__, self._nd
-        layout = _LAYOUT[nd]
-        check_input(who, x, (nd + 2,), f"{nd + 2}-D {layout}")
-        if x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"{who}: expected input with {self.in_channels} channels, shape "
-                f"{layout.replace('C', str(self.in_channels))}, got shape {tuple(x.shape)}"
-            )
+        check_input(who, x, (nd + 1, nd + 2), either_layout(nd))  # the ops take (C, *spatial)
+        if x.shape[-nd - 1] != self.in_channels:
+            layout = either_layout(nd).replace("C", str(self.in_channels))
+            raise ValueError(f"{who}: expected input with {self.in_channels} channels, shape "
+                             f"{layout}, got shape {tuple(x.shape)}")
 
     def extra_repr(self) -> str:
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
@@ -151,17 +147,19 @@ class _Conv(_ConvNd):
             return x, self.padding
         if self.padding == "same":  # PyTorch's split: the odd one of d (k - 1) on the right
             totals = [d * (k - 1) for d, k in zip(self.dilation, self.kernel_size)]
-            pads = ((0, 0), (0, 0)) + tuple((t // 2, t - t // 2) for t in totals)
+            pads = tuple((t // 2, t - t // 2) for t in totals)
         else:
-            pads = ((0, 0), (0, 0)) + tuple((p, p) for p in self.padding)
+            pads = tuple((p, p) for p in self.padding)
+        pads = ((0, 0),) * (x.ndim - self._nd) + pads  # (N,) C: unpadded; N may be absent
         mode = self.padding_mode
         if mode in ("reflect", "circular"):  # PyTorch's limits (NumPy would reflect or wrap on)
-            room = [n - (mode == "reflect") for n in x.shape[2:]]
-            if any(max(lo, hi) > r for (lo, hi), r in zip(pads[2:], room)):
+            room = [n - (mode == "reflect") for n in x.shape[-self._nd:]]
+            if any(max(lo, hi) > r for (lo, hi), r in zip(pads[-self._nd:], room)):
                 most = "smaller than" if mode == "reflect" else "at most"
                 raise ValueError(
                     f"{type(self).__name__}: padding_mode={mode!r} needs padding {most} the "
-                    f"input on every spatial axis, got (before, after) padding {pads[2:]} for "
+                    f"input on every spatial axis, got (before, after) padding "
+                    f"{pads[-self._nd:]} for "
                     f"input shape {tuple(x.shape)}")
         return pad(x, pads, _PAD_MODES[mode]), 0
 
@@ -220,7 +218,7 @@ class _ConvTranspose(_ConvNd):
                              f"got {output_size!r}")
         extra = []
         for a, want in enumerate(given[len(given) - nd:]):
-            low = ((x.shape[2 + a] - 1) * self.stride[a] - 2 * self.padding[a]
+            low = ((x.shape[x.ndim - nd + a] - 1) * self.stride[a] - 2 * self.padding[a]
                    + self.dilation[a] * (self.kernel_size[a] - 1) + 1)
             if not low <= want < low + self.stride[a]:
                 raise ValueError(f"{who}: output_size {tuple(given)} is not reachable from input "

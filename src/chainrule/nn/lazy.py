@@ -13,6 +13,7 @@ before the first call sets the dtype they will have.
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ..ops._unbatched import either_layout
 from ._checks import float_dtype, positive_int, resolve_rng
 from .conv import Conv1d, Conv2d, Conv3d
 from .linear import Linear
@@ -135,11 +136,11 @@ class _LazyConv:
     def forward(self, x):
         who, nd = type(self).__name__, self._nd
         shape = getattr(x, "shape", None)
-        if shape is None or len(shape) != nd + 2:
+        if shape is None or len(shape) not in (nd + 1, nd + 2):
             got = type(x).__name__ if shape is None else f"shape {tuple(shape)}"
-            raise ValueError(f"{who}: expected a {nd + 2}-D (N, C, {nd} spatial) input, got {got}")
+            raise ValueError(f"{who}: expected a {either_layout(nd)} input, got {got}")
         if _uninitialized(self.weight):
-            channels = positive_int(who, "the input's channels", shape[1])
+            channels = positive_int(who, "the input's channels", shape[-nd - 1])
             if channels % self.groups:
                 raise ValueError(f"{who}: the input's {channels} channels (shape {tuple(shape)}) "
                                  f"must be divisible by groups={self.groups}")

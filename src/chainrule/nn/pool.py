@@ -11,6 +11,7 @@ import numbers
 from ..autograd.tensor import Tensor
 from ..ops import pool as P  # noqa: N812 - short alias for the op family
 from ..ops import volume_pool as V  # noqa: N812 - the 3-D family
+from ..ops._unbatched import either_layout
 from ..ops.pool import torch_defaults
 from ._checks import check_input, int_tuple
 from .module import Module
@@ -21,7 +22,7 @@ __all__ = [
     "MaxPool2d", "MaxPool3d", "MinPool1d", "MinPool2d",
 ]
 
-_LAYOUT = {1: "3-D (N, C, L)", 2: "4-D (N, C, H, W)", 3: "5-D (N, C, D, H, W)"}
+_RANKS = {nd: (nd + 1, nd + 2) for nd in (1, 2, 3)}  # (C, *spatial) or (N, C, *spatial)
 
 
 class _Pool(Module):
@@ -51,7 +52,7 @@ class _Pool(Module):
         shape = x._data.shape if isinstance(x, Tensor) else getattr(x, "shape", None)
         if shape is not None and len(shape) == self._nd + 2:
             return  # the usual case, settled before any argument is built
-        check_input(type(self).__name__, x, (self._nd + 2,), _LAYOUT[self._nd])
+        check_input(type(self).__name__, x, _RANKS[self._nd], either_layout(self._nd))
 
     def forward(self, x):
         self._check(x)
@@ -143,7 +144,7 @@ class _AdaptivePool(Module):
         self.output_size = output_size
 
     def forward(self, x):
-        check_input(type(self).__name__, x, (self._nd + 2,), _LAYOUT[self._nd])
+        check_input(type(self).__name__, x, _RANKS[self._nd], either_layout(self._nd))
         return type(self)._op(x, self.output_size)
 
     def extra_repr(self) -> str:
@@ -159,7 +160,7 @@ class _AdaptiveMaxPool(_AdaptivePool):
         self.return_indices = return_indices
 
     def forward(self, x):
-        check_input(type(self).__name__, x, (self._nd + 2,), _LAYOUT[self._nd])
+        check_input(type(self).__name__, x, _RANKS[self._nd], either_layout(self._nd))
         return type(self)._op(x, self.output_size, self.return_indices)
 
 

@@ -8,13 +8,14 @@ import numbers
 
 from ..ops import pool_norms as PN  # noqa: N812 - short alias for the op family
 from ..ops import unpool as U  # noqa: N812
+from ..ops._unbatched import either_layout
 from ._checks import check_input, int_tuple
 from .module import Module
 
 __all__ = ["CrossMapLRN2d", "LPPool1d", "LPPool2d", "LPPool3d", "LocalResponseNorm",
            "MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
 
-_LAYOUT = {1: "3-D (N, C, L)", 2: "4-D (N, C, H, W)", 3: "5-D (N, C, D, H, W)"}
+_RANKS = {nd: (nd + 1, nd + 2) for nd in (1, 2, 3)}  # (C, *spatial) or (N, C, *spatial)
 
 
 class _MaxUnpool(Module):
@@ -34,7 +35,7 @@ class _MaxUnpool(Module):
 
     def forward(self, input, indices, output_size=None):  # noqa: A002 - PyTorch's name
         """Unpool ``input`` with ``indices`` (from the pool's ``return_indices=True``)."""
-        check_input(type(self).__name__, input, (self._nd + 2,), _LAYOUT[self._nd])
+        check_input(type(self).__name__, input, _RANKS[self._nd], either_layout(self._nd))
         return type(self)._op(input, indices, self.kernel_size, self.stride, self.padding,
                               output_size)
 
@@ -95,7 +96,7 @@ class _LPPool(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, x):
-        check_input(type(self).__name__, x, (self._nd + 2,), _LAYOUT[self._nd])
+        check_input(type(self).__name__, x, _RANKS[self._nd], either_layout(self._nd))
         return type(self)._op(x, self.norm_type, self.kernel_size, self.stride, self.ceil_mode)
 
     def extra_repr(self) -> str:

@@ -13,6 +13,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._pool_index import adaptive_bounds as _adaptive_bounds
 from ._pool_index import max_pool_indices
+from ._unbatched import batch_optional
 from ._windows import PoolGeom, check_rank
 from ._windows import ints as _ints
 from .pool import _ExtremumPool
@@ -134,11 +135,13 @@ def _adaptive_avg(op, nd, x, output_size):
     return _Separable.apply(x, mats=(None, mats[0]) if nd == 1 else tuple(mats))
 
 
+@batch_optional(1)
 def adaptive_avg_pool1d(x, output_size):
     """Average (N, C, L) down to (N, C, output_size) over PyTorch's adaptive windows."""
     return _adaptive_avg("adaptive_avg_pool1d", 1, x, output_size)
 
 
+@batch_optional(2)
 def adaptive_avg_pool2d(x, output_size):
     """Average (N, C, H, W) down to (N, C, *output_size) (``1`` gives global average pooling).
 
@@ -173,12 +176,14 @@ def _adaptive_max_2d(x, out_size):
     return _AdaptiveExtremum.apply(x, out_size=out_size)
 
 
+@batch_optional(1)
 def adaptive_max_pool1d(x, output_size, return_indices=False):
     """Max of (N, C, L) over ``output_size`` adaptive windows; gradient to the first maximum.
     ``return_indices=True`` also returns the winners' indices (PyTorch's)."""
     return _adaptive_max("adaptive_max_pool1d", 1, x, output_size, return_indices)
 
 
+@batch_optional(2)
 def adaptive_max_pool2d(x, output_size, return_indices=False):
     """Max of (N, C, H, W) over adaptive windows (as ``adaptive_avg_pool2d``): (N, C, h, w).
 

@@ -31,6 +31,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..kernels import K
+from ._unbatched import batch_optional
 from ._windows import conv_setup, conv_transpose_setup
 from .activation import ReLUMask
 from .shape import squeeze, unsqueeze
@@ -196,6 +197,7 @@ def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding
     return squeeze(fn.apply(*inputs, geom=geom, size=(1,) + size), 2)
 
 
+@batch_optional(1)
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution (cross-correlation, as in PyTorch) of a batch of sequences.
 
@@ -215,6 +217,7 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convolve("conv1d", 1, x, weight, bias, stride, padding, dilation, groups)
 
 
+@batch_optional(1)
 def conv1d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """``relu(conv1d(...))`` in one op: the same values and gradients, one pass and node fewer.
 
@@ -225,6 +228,7 @@ def conv1d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)
                      ConvReLUNd)
 
 
+@batch_optional(2)
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation, as in PyTorch) of a batch of images, one GEMM per group.
 
@@ -249,6 +253,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convolve("conv2d", 2, x, weight, bias, stride, padding, dilation, groups)
 
 
+@batch_optional(2)
 def conv2d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """``relu(conv2d(...))`` in one op: the same values and gradients, one pass and node fewer.
 
@@ -264,6 +269,7 @@ def conv2d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)
                      ConvReLUNd)
 
 
+@batch_optional(1)
 def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """1-D transposed convolution (the adjoint of ``conv1d``; "deconvolution"), as in PyTorch.
@@ -283,6 +289,7 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                                output_padding, groups, dilation)
 
 
+@batch_optional(2)
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """2-D transposed convolution (the adjoint of ``conv2d``): upsampling in decoders and GANs.
@@ -308,6 +315,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                                output_padding, groups, dilation)
 
 
+@batch_optional(1)
 def conv_transpose1d_relu(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                           dilation=1):
     """``relu(conv_transpose1d(...))`` in one op: the same values and gradients, the bias and
@@ -316,6 +324,7 @@ def conv_transpose1d_relu(x, weight, bias=None, stride=1, padding=0, output_padd
                                output_padding, groups, dilation, ConvTransposeReLUNd)
 
 
+@batch_optional(2)
 def conv_transpose2d_relu(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                           dilation=1):
     """``relu(conv_transpose2d(...))`` in one op: the same values and gradients, the bias and

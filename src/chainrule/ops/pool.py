@@ -23,6 +23,7 @@ from ..backend import get_array_module
 from ..kernels import K
 from ..kernels.pooling import fill_value
 from ._pool_index import max_pool_indices
+from ._unbatched import batch_optional
 from ._windows import ints, pool_setup
 from .activation import ReLUMask
 from .elementwise import mul
@@ -193,6 +194,7 @@ def torch_defaults(op, *, ceil_mode=False, return_indices=False) -> None:
         raise TypeError(f"{op}: return_indices must be a bool, got {return_indices!r}")
 
 
+@batch_optional(1)
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over sliding windows of a batch of sequences (N, C, L) -> (N, C, L_out).
@@ -224,6 +226,7 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     return (y, _indices(y, x, kernel_size, stride, padding)) if return_indices else y
 
 
+@batch_optional(2)
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over sliding windows of a batch of images (N, C, H, W) -> (N, C, H_out, W_out).
@@ -266,6 +269,7 @@ def _indices(y, x, kernel_size, stride, padding):
                             y.shape[2:])
 
 
+@batch_optional(1)
 def max_pool1d_relu(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """``relu(max_pool1d(x, ...))`` as one op, equal to ``max_pool1d(relu(x), ...)``.
 
@@ -278,6 +282,7 @@ def max_pool1d_relu(x, kernel_size, stride=None, padding=0, ceil_mode=False):
                  ceil_mode=ceil_mode)
 
 
+@batch_optional(2)
 def max_pool2d_relu(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """``relu(max_pool2d(x, ...))`` as one op, equal to ``max_pool2d(relu(x), ...)``.
 
@@ -304,6 +309,7 @@ def max_pool2d_relu(x, kernel_size, stride=None, padding=0, ceil_mode=False):
                  ceil_mode=ceil_mode)
 
 
+@batch_optional(1)
 def min_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """Min over sliding windows of (N, C, L): ``max_pool1d`` with min, +inf padding, first min."""
     if ceil_mode is not False:
@@ -312,6 +318,7 @@ def min_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
                  ceil_mode=ceil_mode)
 
 
+@batch_optional(2)
 def min_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """Min pooling (the lecture's): like ``max_pool2d``, +inf padding, gradient to the first min.
 
@@ -328,6 +335,7 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
                  ceil_mode=ceil_mode)
 
 
+@batch_optional(1)
 def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """Mean over sliding windows of (N, C, L); zero padding, counted unless told otherwise.
 
@@ -346,6 +354,7 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
                     bool(count_include_pad), None)
 
 
+@batch_optional(2)
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """Mean over sliding windows of (N, C, H, W), as PyTorch's ``avg_pool2d``.

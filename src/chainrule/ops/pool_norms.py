@@ -15,6 +15,7 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._unbatched import batch_optional
 from ._windows import ints
 from .activation import relu
 from .elementwise import abs as _abs
@@ -45,6 +46,7 @@ def _lp_pool(op, nd, x, norm_type, kernel_size, stride, ceil_mode):
     return where(zero, at_zero, where(zero, 1.0, total) ** (1.0 / norm_type))
 
 
+@batch_optional(1)
 def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     """The p-norm of each window of (N, C, L): ``(sum x ** p) ** (1 / p)``, as PyTorch's.
 
@@ -59,6 +61,7 @@ def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     return _lp_pool("lp_pool1d", 1, x, norm_type, kernel_size, stride, ceil_mode)
 
 
+@batch_optional(2)
 def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     """The p-norm of each window of (N, C, H, W), as PyTorch's (arguments as ``lp_pool1d``).
 
@@ -69,6 +72,7 @@ def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     return _lp_pool("lp_pool2d", 2, x, norm_type, kernel_size, stride, ceil_mode)
 
 
+@batch_optional(3)
 def lp_pool3d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
     """The p-norm of each window of (N, C, D, H, W), as PyTorch's (arguments as ``lp_pool1d``)."""
     return _lp_pool("lp_pool3d", 3, x, norm_type, kernel_size, stride, ceil_mode)

@@ -17,6 +17,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._pool_index import max_pool_indices
+from ._unbatched import batch_optional
 from ._windows import LAYOUT, check_rank, ints
 from .adaptive_pool import _IndexGather
 from .elementwise import where
@@ -133,6 +134,7 @@ def _unpool(op, nd, x, indices, kernel_size, stride, padding, output_size):
     return _MaxUnpool.apply(x, flat=flat.reshape(shape), shape=shape[:2] + size)
 
 
+@batch_optional(1, paired="indices")
 def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The inverse of ``max_pool1d`` on its winners: (N, C, L) values back at ``indices``.
 
@@ -149,6 +151,7 @@ def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     return _unpool("max_unpool1d", 1, x, indices, kernel_size, stride, padding, output_size)
 
 
+@batch_optional(2, paired="indices")
 def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The inverse of ``max_pool2d`` on its winners: (N, C, H, W) values back at ``indices``.
 
@@ -170,6 +173,7 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     return _unpool("max_unpool2d", 2, x, indices, kernel_size, stride, padding, output_size)
 
 
+@batch_optional(3, paired="indices")
 def max_unpool3d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
     """The inverse of ``max_pool3d`` on its winners: (N, C, D, H, W) values back at ``indices``.
 

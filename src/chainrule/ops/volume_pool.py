@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..autograd.tensor import Tensor
 from ._pool_index import max_pool_indices
+from ._unbatched import batch_optional
 from ._windows import check_rank, pool_setup
 from ._windows import ints as _ints
 from .adaptive_pool import adaptive_avg_pool2d, adaptive_max_pool2d
@@ -41,6 +42,7 @@ def _separable(pool2d, x, kernel, stride, padding, **options):
     return reshape(depth, (n, c, depth.shape[2], h_out, w_out))
 
 
+@batch_optional(3)
 def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over sliding windows of a batch of volumes (N, C, D, H, W).
@@ -74,6 +76,7 @@ def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     return y
 
 
+@batch_optional(3)
 def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """Mean over sliding windows of (N, C, D, H, W), as PyTorch's ``avg_pool3d``.
@@ -116,6 +119,7 @@ def _output_size(op, x, output_size, floating):
     return _ints(op, "output_size", output_size, 3, 1)
 
 
+@batch_optional(3)
 def adaptive_avg_pool3d(x, output_size):
     """Average (N, C, D, H, W) down to (N, C, *output_size) over PyTorch's adaptive windows.
 
@@ -133,6 +137,7 @@ def adaptive_avg_pool3d(x, output_size):
     return reshape(depth, (n, c, od, oh, ow))
 
 
+@batch_optional(3)
 def adaptive_max_pool3d(x, output_size, return_indices=False):
     """Max of (N, C, D, H, W) over adaptive windows -> (N, C, *output_size).
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._unbatched import batch_optional
 from ._windows import conv_setup, conv_transpose_setup
 from .conv import _shape_and_dtype, conv2d, conv_transpose2d
 from .indexing import scatter_add_along
@@ -27,6 +28,7 @@ from .shape import permute, reshape
 __all__ = ["conv3d", "conv_transpose3d"]
 
 
+@batch_optional(3)
 def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """3-D convolution (cross-correlation, as in PyTorch) of a batch of volumes.
 
@@ -75,6 +77,7 @@ def _pairs_as_padding(pad_h, pad_w):
     return "same"
 
 
+@batch_optional(3)
 def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """3-D transposed convolution (the adjoint of ``conv3d``), as in PyTorch.
