@@ -24,6 +24,19 @@ def test_one_hot_matches_torch():
         cr.one_hot(cr.tensor([1.0]))
 
 
+def test_one_hot_of_an_empty_tensor_needs_num_classes():
+    # the class count of no indices was taken as 0 (a (2, 0, 0) result) where PyTorch raises;
+    # found by the fifth fuzz wave
+    empty = np.zeros((2, 0), dtype=np.int64)
+    with pytest.raises(ValueError, match=r"one_hot: num_classes=-1 cannot be inferred from an "
+                                         r"empty tensor \(shape \(2, 0\)\); pass num_classes"):
+        cr.nn.functional.one_hot(cr.tensor(empty))
+    assert cr.one_hot(cr.tensor(empty), 3).shape == (2, 0, 3)
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="empty tensor"):
+        torch.nn.functional.one_hot(torch.tensor(empty))
+
+
 def test_generator_serves_generator_and_rng_arguments():
     g = cr.Generator().manual_seed(42)
     assert isinstance(g, np.random.Generator) and g.initial_seed() == 42

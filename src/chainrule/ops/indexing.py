@@ -166,6 +166,9 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
         raise ValueError(f"one_hot: class indices must be >= 0, got {int(idx.min())}")
     largest = int(idx.max()) + 1 if idx.size else 0
     if num_classes == -1:
+        if not idx.size:  # PyTorch refuses too: nothing to count the classes from
+            raise ValueError(f"one_hot: num_classes=-1 cannot be inferred from an empty tensor "
+                             f"(shape {tuple(idx.shape)}); pass num_classes")
         num_classes = largest
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < largest:
         raise ValueError(f"one_hot: num_classes must be -1 or an int above every index "
