@@ -69,6 +69,7 @@ CASES = {
     "dot": (lambda L, a: L.dot(a[0], a[1]), [_any]),
     "tensordot": (lambda L, a, b: L.tensordot(a, b, ([1], [1])), [_any, _any]),
     "cdist": (lambda L, a, b: L.cdist(a, b), [_any, _any]),
+    "pdist": (lambda L, a: L.pdist(a) + L.pdist(a, 3.0).sum() + L.pdist(a, 0.5).sum(), [_any]),
     "diag": (lambda L, x: L.diag(x[:, :3], 1) + L.diag(L.diag(x[0], -1)).sum(), [_any]),
     "trace": (lambda L, x: x.trace(), [_any]),  # chainrule.trace is the plan tracer
     "masked_select": (lambda L, x: L.masked_select(x, x > 0), [_any]),
@@ -104,7 +105,7 @@ def test_matches_pytorch_forward_and_backward(name):
 
 SMOOTH = ["rsqrt", "expm1", "log1p", "tan", "asin", "erf", "atan2", "logaddexp", "cumsum",
           "flip", "roll", "diff", "prod", "norm", "norm_p3", "einsum", "einsum_sum", "cdist",
-          "diag", "scatter", "scatter_add", "index_add", "take_along_dim", "median"]
+          "pdist", "diag", "scatter", "scatter_add", "index_add", "take_along_dim", "median"]
 
 
 @pytest.mark.parametrize("name", SMOOTH)
@@ -382,6 +383,24 @@ def test_bincount_searchsorted_cdist_arguments_as_pytorch():
     assert cr.searchsorted(seq, v, right=False, side="right").numpy().tolist() == [1]
     with pytest.raises(ValueError, match="cdist: p must be a non-negative number, got -1"):
         cr.cdist(cr.ones(2, 3), cr.ones(2, 3), p=-1)
+
+
+def test_pdist_of_repeated_rows_and_its_errors_as_pytorch():
+    # F.pdist / torch.pdist was missing; found by the fifth fuzz wave. A zero distance has
+    # PyTorch's 0 gradient for every p.
+    a = np.array([[1.0, 2.0], [1.0, 2.0], [0.0, -1.0], [3.0, 0.5]])
+    for p in (2.0, 1.0, 0.5, 0.0, 3.0):
+        x, t = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+        y, u = cr.nn.functional.pdist(x, p), torch.nn.functional.pdist(t, p)
+        np.testing.assert_allclose(y.numpy(), u.detach().numpy(), rtol=1e-12)
+        w = np.arange(1.0, 7.0)
+        (y * cr.tensor(w)).sum().backward()
+        (u * torch.tensor(w)).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-15)
+    with pytest.raises(ValueError, match=r"pdist: input must be 2-D \(N, M\), got shape \(3,\)"):
+        cr.pdist(cr.ones(3))
+    with pytest.raises(ValueError, match="pdist: p must be a non-negative number, got -1"):
+        cr.pdist(cr.ones(2, 3), p=-1)
 
 
 def test_integer_division_by_zero_raises():

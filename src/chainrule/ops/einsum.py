@@ -20,7 +20,7 @@ from .shape import broadcast_to, reshape, unsqueeze
 from .stats import norm
 
 # ``trace`` (a matrix's) is a method only: ``chainrule.trace`` is the plan tracer (autograd).
-__all__ = ["cdist", "diag", "dot", "einsum", "inner", "mv", "outer", "tensordot",
+__all__ = ["cdist", "diag", "dot", "einsum", "inner", "mv", "outer", "pdist", "tensordot",
            "tril_indices", "triu_indices"]
 
 
@@ -149,6 +149,17 @@ def cdist(x1, x2, p: float = 2.0):
     if not p >= 0:
         raise ValueError(f"cdist: p must be a non-negative number, got {p}")
     return norm(unsqueeze(x1, -2) - unsqueeze(x2, -3), p, dim=-1)
+
+
+def pdist(input, p: float = 2.0):  # noqa: A002 - PyTorch's name
+    """The p-norm distance between each pair of rows i < j of a 2-D ``input`` (N, M): a vector of
+    N (N - 1) / 2 distances in row-major order of the pairs, as PyTorch's ``pdist``."""
+    if input.ndim != 2:
+        raise ValueError(f"pdist: input must be 2-D (N, M), got shape {tuple(input.shape)}")
+    if not p >= 0:
+        raise ValueError(f"pdist: p must be a non-negative number, got {p}")
+    rows, cols = get_array_module(input._data).triu_indices(input.shape[0], 1)
+    return norm(input[rows] - input[cols], p, dim=-1)
 
 
 class _DiagEmbed(Function):
