@@ -11,8 +11,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .ops.decomp import cholesky, det, eigh, inv, solve
+from .ops.decomp import cholesky, eigh, inv, solve
 from .ops.decomp import slogdet as _slogdet
+from .ops.determinant import det
 from .ops.diagonal import linalg_diagonal as diagonal
 from .ops.linalg_extra import eig, eigvals, householder_product, lstsq, matrix_rank, pinv, vander
 from .ops.linalg_legacy import matrix_power

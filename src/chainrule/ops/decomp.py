@@ -21,7 +21,7 @@ from .elementwise import fill_where
 from .linalg import matmul
 from .shape import transpose
 
-__all__ = ["cholesky", "det", "eigh", "inv", "slogdet", "solve"]
+__all__ = ["cholesky", "eigh", "inv", "slogdet", "solve"]
 
 
 def _t(x):
@@ -47,15 +47,29 @@ class Inv(Function):
 
 
 class SLogDet(Function):
-    """(sign, log|det A|); the sign is piecewise constant, its gradient 0."""
+    """(sign, log|det A|); the sign is piecewise constant, its gradient 0. At a singular matrix
+    (sign 0, log|det| -inf) the gradient of log|det| is not defined: a loss that uses it there
+    is refused (PyTorch returns a mix of infinities and finite numbers)."""
 
     def forward(self, a):
-        sign, logabs = get_array_module(a).linalg.slogdet(a)
+        xp = get_array_module(a)
+        sign, logabs = xp.linalg.slogdet(a)
+        self.singular = xp.asarray(sign == 0)
         return sign.astype(a.dtype), logabs.astype(a.dtype)
 
     def backward(self, g_sign, g_logabs):
-        a = self.inputs[0]
-        return g_logabs.reshape(g_logabs.shape + (1, 1)) * _t(inv(a))
+        a, singular = self.inputs[0], self.singular
+        g = g_logabs.reshape(g_logabs.shape + (1, 1))
+        if not singular.any():
+            return g * _t(inv(a))
+        if (g_logabs._data[singular] != 0).any():
+            raise ValueError(f"slogdet: the gradient of log|det| is not defined at a singular "
+                             f"matrix (det 0, log|det| -inf), and {int(singular.sum())} of the "
+                             f"{singular.size} matrices are singular (PyTorch returns infinities)")
+        xp = get_array_module(singular)
+        stand_in = fill_where(singular[..., None, None], 0, a) + Tensor(
+            (singular[..., None, None] * xp.eye(a.shape[-1])).astype(a._data.dtype))
+        return fill_where(singular[..., None, None], 0, g * _t(inv(stand_in)))
 
 
 class Solve(Function):
@@ -175,13 +189,6 @@ def eigh(a, UPLO: str = "L"):  # noqa: N803 - PyTorch's argument name
     return w, v
 
 
-def det(a):
-    """The determinant of each square matrix: sign * exp(log|det|)."""
-    sign, logabs = slogdet(a)
-    return sign * logabs.exp()
-
-
 Tensor.inverse = inv
-Tensor.det = det
 Tensor.slogdet = slogdet
 Tensor.cholesky = lambda self, upper=False: cholesky(self, upper=upper)
