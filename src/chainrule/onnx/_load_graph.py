@@ -111,7 +111,7 @@ def _external(model, source, folder):
     from onnx.external_data_helper import load_external_data_for_model
     try:
         load_external_data_for_model(model, folder)
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, onnx.checker.ValidationError) as e:
         raise OnnxLoadError(f"load: cannot read the external data of {source} from {folder}: "
                             f"{e}") from None
 
