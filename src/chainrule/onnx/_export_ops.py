@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 
-from ..autograd.function import NonDifferentiable
 from ..backend import asnumpy
 from ..backend import numpy as np
 from ..ops import activation as act
@@ -53,6 +52,8 @@ class OpStep:
 
     def __init__(self, cls, params, alt, inputs, in_arrays, out_arrays, alt_in, alt_out):
         self.cls, self.params, self.alt, self.inputs = cls, params, alt, inputs
+        # The recorded values (both recordings), for converters that check their formula.
+        self.recorded = ((in_arrays, out_arrays), (alt_in, alt_out))
         self.in_shapes = [a.shape for a in in_arrays]
         self.in_dtypes = [a.dtype for a in in_arrays]
         self.out_shapes = [a.shape for a in out_arrays]
@@ -98,7 +99,8 @@ class GraphBuilder:
 
     def const(self, array, hint: str = "const") -> str:
         """A constant (an initializer), shared by equal small constants."""
-        array = np.ascontiguousarray(asnumpy(array))
+        array = np.asarray(asnumpy(array))
+        array = array if array.flags.c_contiguous else array.copy()  # (0-d arrays stay 0-d)
         key = None
         if array.size <= 64:
             key = (array.dtype.str, array.shape, array.tobytes())
@@ -139,9 +141,21 @@ class GraphBuilder:
         return self.op(op_type, [x], axes=list(axes), keepdims=keep)
 
 
+def _as_output_dtype(g, s, indices):
+    """The inputs at ``indices``, cast to the output's dtype where NumPy promoted them (ONNX's
+    arithmetic takes one dtype)."""
+    out = []
+    for i in indices:
+        x = s.inputs[i]
+        if s.in_dtypes[i] != s.dtype:
+            x = g.op("Cast", [x], to=g.onnx.helper.np_dtype_to_tensor_dtype(s.dtype))
+        out.append(x)
+    return out
+
+
 def _binary(op_type):
     def convert(g, s):
-        return [g.op(op_type, s.inputs[:2])]
+        return [g.op(op_type, _as_output_dtype(g, s, (0, 1)))]
     return convert
 
 
@@ -178,7 +192,7 @@ def _hardtanh(g, s):
 
 @converts(ew._Extremum)
 def _extremum(g, s):
-    return [g.op("Max" if s["largest"] else "Min", s.inputs[:2])]
+    return [g.op("Max" if s["largest"] else "Min", _as_output_dtype(g, s, (0, 1)))]
 
 
 @converts(ew.Where)
@@ -186,7 +200,7 @@ def _where(g, s):
     cond = s.inputs[0]
     if s.in_dtypes[0].kind != "b":
         cond = g.op("Cast", [cond], to=g.onnx.TensorProto.BOOL)
-    return [g.op("Where", [cond, *s.inputs[1:3]])]
+    return [g.op("Where", [cond, *_as_output_dtype(g, s, (1, 2))])]
 
 
 @converts(ew.Cast)
@@ -257,17 +271,3 @@ def _gelu(g, s):
 def partial_scalar(g, dtype):
     """``c(value)``: a scalar constant of ``dtype`` (for formulas written out as nodes)."""
     return lambda value: g.scalar(value, dtype)
-
-
-@converts(NonDifferentiable)
-def _nondiff(g, s):
-    raise UnsupportedOperatorError(
-        f"export: a non-differentiable op computed from the model's inputs ({_fn_name(s)}: a "
-        "comparison, sign, argmax, an integer cast...) has no ONNX converter; only those that "
-        "read parameters and buffers alone (batch-norm statistics) are written, as constants"
-    )
-
-
-def _fn_name(s):
-    fn = s["fn"]
-    return f"{getattr(fn, '__module__', '?')}.{getattr(fn, '__qualname__', repr(fn))}"

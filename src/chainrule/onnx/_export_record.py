@@ -16,7 +16,7 @@ from ..autograd.tracing import TraceError, _Recorder
 from ..backend import asnumpy
 from ..backend import numpy as np
 from ..nn.normalization import _BatchNorm
-from . import _export_ops_nn, _export_ops_shape  # noqa: F401 - they register their converters
+from . import _export_ops_nn, _export_ops_nondiff, _export_ops_shape  # noqa: F401 - registers
 from ._export_ops import CONVERTERS, GraphBuilder, OpStep, UnsupportedOperatorError
 
 __all__ = ["Recording", "build_graph", "record", "same"]
@@ -151,8 +151,12 @@ def build_graph(main: Recording, alt: Recording, *, opset, names, input_names, e
     norms = {start: (end, src, dst, m) for start, end, src, dst, m in main.norms}
     used_after = _last_uses(rec, main.out_slots)
     steps, alt_steps = rec.steps, alt.rec.steps
+    needed = _needed(steps, main.out_slots)
     k = 0
     while k < len(steps):
+        if not needed[k]:  # e.g. the indices of max(x, dim) when only the values are used
+            k += 1
+            continue
         region = norms.get(k)
         if region is not None and _whole(region, k, steps, used_after):
             end, src, dst, m = region
@@ -179,6 +183,16 @@ def build_graph(main: Recording, alt: Recording, *, opset, names, input_names, e
         value.update(zip(dests, outs))
         k += 1
     return g, [value[n] for n in main.out_slots], param_inputs
+
+
+def _needed(steps, out_slots) -> list:
+    """Per step, whether an output of the graph depends on it."""
+    wanted, needed = set(out_slots), [False] * len(steps)
+    for k in range(len(steps) - 1, -1, -1):
+        if any(n in wanted for n in steps[k][3]):
+            needed[k] = True
+            wanted.update(steps[k][4])
+    return needed
 
 
 def _converter(cls):

@@ -211,15 +211,14 @@ def _dynamic_axes(dynamic_axes, inputs, input_names, output_names) -> dict:
 
 
 def _other_input(x, axes, size=None):
-    """``x`` with other values (same dtype, ids still valid) and, along ``axes``, another size."""
+    """``x`` with its values moved around (same values, so ids stay valid) and, along ``axes``,
+    another size."""
     a = asnumpy(x._data)
     for axis in axes:
         n = a.shape[axis]
         a = np.take(a, np.arange(size(n)) % max(n, 1), axis=axis)
-    if a.dtype.kind == "f" or a.dtype.kind == "c":
-        a = a * -1.5 + 0.25
-    elif a.size:
-        a = np.roll(a, 1)
+    if a.size:  # the same values elsewhere: a model's domain (ids, x >= 0) still holds
+        a = np.roll(a.reshape(-1), max(1, a.size // 3)).reshape(a.shape)
     return Tensor(to_device(np.ascontiguousarray(a), device_of(x._data)))
 
 

@@ -1,0 +1,158 @@
+"""Converters of non-differentiable ops for ``chainrule.onnx.export``: comparisons, sign, argmax
+and argmin, dtype casts, and the reductions var and std.
+
+A non-differentiable op (``autograd.function.nondiff``) is recorded as a function of arrays, not
+as a class with settings. The ones the library makes are recognized by the function (NumPy's
+``sign``) or by the names its closure holds (``_compare``'s operator name, ``_arg``'s axis), and
+every guess is checked: the ONNX formula is evaluated with NumPy on the values the op had in both
+recordings and must give exactly the recorded results, or the export refuses the op.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from ..autograd.function import NonDifferentiable
+from ..backend import asnumpy
+from ..backend import numpy as np
+from ..ops.reduce import Std, Var
+from ._export_ops import UnsupportedOperatorError, converts
+
+__all__: list[str] = []
+
+_COMPARE = {"__gt__": ("Greater", np.greater), "__lt__": ("Less", np.less),
+            "__ge__": ("GreaterOrEqual", np.greater_equal),
+            "__le__": ("LessOrEqual", np.less_equal), "__eq__": ("Equal", np.equal),
+            "__ne__": ("Equal", np.not_equal)}  # written as Not(Equal)
+
+
+def _closure(fn) -> dict:
+    try:
+        return dict(inspect.getclosurevars(fn).nonlocals)
+    except (TypeError, ValueError):
+        return {}
+
+
+def _comparison(s, fn, free):
+    name = free.get("name")
+    if name not in _COMPARE or len(s.inputs) not in (1, 2):
+        return None
+    op_type, reference = _COMPARE[name]
+    other = None
+    if len(s.inputs) == 1:
+        other = free.get("other", _MISSING)
+        dtype = s.in_dtypes[0]
+        if isinstance(other, bool) or not isinstance(other, (int, float)) or (
+                isinstance(other, float) and dtype.kind != "f"):
+            return None  # only Python numbers that take the array's dtype, as NumPy does
+
+    def emit(g):
+        right = s.inputs[1] if other is None else g.scalar(other, dtype)
+        y = g.op(op_type, [s.inputs[0], right])
+        return g.op("Not", [y]) if name == "__ne__" else y
+
+    def numpy(a, b=None):
+        return reference(a, a.dtype.type(other) if b is None else b)
+
+    return emit, numpy
+
+
+_MISSING = object()
+
+
+def _sign(s, fn, free):
+    if getattr(fn, "__name__", None) != "sign" or not hasattr(fn, "nin") or len(s.inputs) != 1:
+        return None
+    return (lambda g: g.op("Sign", s.inputs[:1])), np.sign
+
+
+def _argmax(s, fn, free):
+    f = free.get("fn")
+    kind = getattr(f, "__name__", None)
+    if kind not in ("argmax", "argmin") or "axis" not in free or len(s.inputs) != 1:
+        return None
+    axis, keepdims = free["axis"], bool(free.get("keepdims", False))
+    op_type = "ArgMax" if kind == "argmax" else "ArgMin"
+    ndim = len(s.in_shapes[0])
+
+    def emit(g):
+        x = s.inputs[0]
+        if axis is None:  # over the flattened array
+            y = g.op(op_type, [g.op("Reshape", [x, g.ints([-1])])], axis=0, keepdims=0)
+            return g.op("Reshape", [y, g.ints([1] * ndim)]) if keepdims else y
+        return g.op(op_type, [x], axis=int(axis), keepdims=int(keepdims))
+
+    reference = np.argmax if kind == "argmax" else np.argmin
+    return emit, lambda a: np.asarray(reference(a, axis=axis, keepdims=keepdims))
+
+
+def _cast(s, fn, free):
+    dtype = free.get("dtype")
+    if dtype is None or len(free) != 1 or len(s.inputs) != 1:
+        return None
+    dtype = np.dtype(dtype)
+
+    def emit(g):
+        return g.op("Cast", s.inputs[:1], to=g.onnx.helper.np_dtype_to_tensor_dtype(dtype))
+
+    return emit, lambda a: a.astype(dtype)
+
+
+@converts(NonDifferentiable, dynamic=("fn",))  # a new function object at every call
+def _nondiff(g, s):
+    fn = s["fn"]
+    free = _closure(fn)
+    for recognize in (_comparison, _sign, _argmax, _cast):
+        found = recognize(s, fn, free)
+        if found is not None and _agrees(s, found[1]):
+            return [found[0](g)]
+    raise UnsupportedOperatorError(
+        f"export: no ONNX converter for the non-differentiable op {_name(fn)} of the model's "
+        "inputs (comparisons with a Tensor or a Python number, sign, argmax/argmin and dtype "
+        "casts are written; ops of parameters and buffers alone become constants)"
+    )
+
+
+def _agrees(s, reference) -> bool:
+    """Whether ``reference`` gives exactly the recorded outputs in both recordings."""
+    for inputs, outputs in s.recorded:
+        try:
+            got = np.asarray(reference(*[asnumpy(a) for a in inputs]))
+        except (TypeError, ValueError):
+            return False
+        want = asnumpy(outputs[0])
+        if got.shape != want.shape or got.dtype != want.dtype or not np.array_equal(
+                got, want, equal_nan=want.dtype.kind in "fc"):
+            return False
+    return True
+
+
+def _name(fn) -> str:
+    return f"{getattr(fn, '__module__', None) or '?'}.{getattr(fn, '__qualname__', repr(fn))}"
+
+
+def _spread(g, s, op_type):
+    """Var or Std over ``axes``: the mean of squared deviations divided by (count - ddof)."""
+    ndim = len(s.in_shapes[0])
+    axes = list(range(ndim)) if s["axes"] is None else [a % ndim for a in s["axes"]]
+    count = 1
+    for a in axes:
+        count *= s.in_shapes[0][a]
+        if s.alt_in_shapes[0][a] != s.in_shapes[0][a]:
+            raise s.refuse(f"it divides by the count of values on axes {axes}, which changes "
+                           "with the dynamic axes")
+    x = s.inputs[0]
+    centred = g.op("Sub", [x, g.reduce("ReduceMean", x, axes, True)])
+    total = g.reduce("ReduceSum", g.op("Mul", [centred, centred]), axes, bool(s["keepdims"]))
+    var = g.op("Div", [total, g.scalar(count - s["ddof"], s.dtype)])
+    return [g.op("Sqrt", [var]) if op_type == "Std" else var]
+
+
+@converts(Var)
+def _var(g, s):
+    return _spread(g, s, "Var")
+
+
+@converts(Std)
+def _std(g, s):
+    return _spread(g, s, "Std")
