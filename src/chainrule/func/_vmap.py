@@ -35,9 +35,11 @@ class _Randomness:
     def __init__(self, mode: str):
         self.mode = mode
         self.states: dict = {}
+        self.refused = False
 
     def __call__(self, gen) -> None:
         if self.mode == "error":
+            self.refused = True
             raise RuntimeError(
                 "vmap: the function called a random operation while randomness='error'; pass "
                 "randomness='different' (each slice draws its own numbers) or 'same' (every "
@@ -105,9 +107,6 @@ def _mapped_size(flat, dims):
     if size is None:
         raise ValueError("vmap: no input is mapped (every in_dim is None or there are no "
                          "Tensor inputs); map at least one Tensor")
-    if size == 0:
-        raise ValueError("vmap: the mapped dimension has size 0; the loop would not call the "
-                         "function, so the output shapes are unknown")
     return size
 
 
@@ -115,7 +114,7 @@ def _slice(x, d, i):
     return x[(slice(None),) * (d % x.ndim) + (i,)]
 
 
-def _stack_outputs(results, out_dims):
+def _stack_outputs(results, out_dims, empty=False):
     flats = [flatten(r) for r in results]
     spec = flats[0][1]
     for _, s in flats[1:]:
@@ -136,8 +135,47 @@ def _stack_outputs(results, out_dims):
     stacked = []
     for j, d in enumerate(dims):
         column = [f[0][j] for f in flats]
-        stacked.append(_stack_column(column, d))
+        out = _stack_column(column, d)
+        if empty and d is not None:  # the stand-in slices of a size-0 map, cut to none
+            out = out[(slice(None),) * (d % out.ndim) + (slice(0, 0),)]
+        stacked.append(out)
     return unflatten(stacked, spec)
+
+
+def _stand_ins(x, d):
+    """Two slices (zeros, ones) for an input mapped over a dimension of size 0; a float one's
+    are recorded from ``x`` (a sum over the empty dimension), so gradients reach it."""
+    if x.dtype.kind == "f":
+        zeros = x.sum(dim=d)
+        return zeros, zeros + 1
+    xp = get_array_module(x._data)
+    d = d % x.ndim
+    shape = x.shape[:d] + x.shape[d + 1:]
+    return Tensor(xp.zeros(shape, x.dtype)), Tensor(xp.ones(shape, x.dtype))
+
+
+def _map_nothing(func, flat, spec, dims, kwargs, out_dims, randomness):
+    """PyTorch's result of a map over a dimension of size 0: empty outputs of the shapes the
+    function gives. A loop would never call ``func``, so it is called on two stand-in slices
+    (zeros, then ones) to learn those shapes and to check the ``out_dims=None`` outputs, with
+    every generator it draws from rewound afterwards; the stacked outputs are cut to length 0."""
+    pairs = [(x, x) if d is None else _stand_ins(x, d) for x, d in zip(flat, dims)]
+    watcher = _Randomness("error" if randomness == "error" else "same")
+    results = []
+    with watch_draws(watcher):
+        for k in (0, 1):
+            watcher.next_slice()
+            try:
+                results.append(func(*unflatten([p[k] for p in pairs], spec), **kwargs))
+            except Exception as e:
+                if watcher.refused:
+                    raise
+                raise ValueError(f"vmap: the mapped dimension has size 0, so the function was "
+                                 f"called on stand-in slices of {('zeros', 'ones')[k]} to learn "
+                                 f"its output shapes, and it raised {type(e).__name__}: "
+                                 f"{e}") from e
+    watcher.next_slice()
+    return _stack_outputs(results, out_dims, empty=True)
 
 
 def _stack_column(column, d):
@@ -200,6 +238,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
                              "least one must be a mapped Tensor")
         flat, spec, dims = _dims_per_leaf(in_dims, args)
         size = _mapped_size(flat, dims)
+        if size == 0:
+            return _map_nothing(func, flat, spec, dims, kwargs, out_dims, randomness)
         watcher = _Randomness(randomness)
         results = []
         with watch_draws(watcher):
