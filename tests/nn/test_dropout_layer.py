@@ -5,7 +5,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from chainrule.ops.dropout import dropout, dropout1d, dropout2d
+from chainrule.ops.dropout import dropout, dropout1d, dropout2d, dropout3d
 
 
 def _x(rng, *shape, dtype="float32", requires_grad=False):
@@ -27,7 +27,8 @@ def test_dropout_training_statistics(rng, p):
 
 @pytest.mark.parametrize("cls, fn, shape", [(nn.Dropout, dropout, (4, 5)),
                                             (nn.Dropout1d, dropout1d, (4, 5, 3)),
-                                            (nn.Dropout2d, dropout2d, (4, 5, 3, 2))])
+                                            (nn.Dropout2d, dropout2d, (4, 5, 3, 2)),
+                                            (nn.Dropout3d, dropout3d, (4, 5, 2, 3, 2))])
 def test_forward_equals_functional_op(cls, fn, shape):
     x = _x(np.random.default_rng(0), *shape)
     y = cls(0.3, rng=np.random.default_rng(7))(x)
@@ -63,7 +64,8 @@ def test_dropout_gradient_is_the_mask(rng):
 
 
 @pytest.mark.parametrize("cls, shape", [(nn.Dropout, (3, 4)), (nn.Dropout1d, (2, 3, 4)),
-                                        (nn.Dropout2d, (2, 3, 2, 2))])
+                                        (nn.Dropout2d, (2, 3, 2, 2)),
+                                        (nn.Dropout3d, (2, 3, 2, 1, 2))])
 def test_gradcheck_with_a_fixed_mask(rng, cls, shape):
     # A generator seeded anew for every call draws the same mask each time finite differences run.
     def fn(x):
@@ -127,6 +129,9 @@ def test_dropout2d_input_validation(rng):
     with pytest.raises(ValueError, match=r"Dropout2d: expected a 4-D \(N, C, H, W\) input, "
                                          r"got shape \(3, 4\)"):
         nn.Dropout2d(rng=rng)(_x(rng, 3, 4))
+    with pytest.raises(ValueError, match=r"Dropout3d: expected a 5-D \(N, C, D, H, W\) input, "
+                                         r"got shape \(3, 4, 2, 2\)"):
+        nn.Dropout3d(rng=rng)(_x(rng, 3, 4, 2, 2))
 
 
 @pytest.mark.torch
@@ -137,12 +142,16 @@ def test_same_rules_as_torch(rng):
     x = _x(rng, 8, 6, 3, 3)
     tx = torch.from_numpy(x.numpy().copy())
     for ours, theirs in [(nn.Dropout(0.3, rng=rng), torch.nn.Dropout(0.3)),
-                         (nn.Dropout2d(0.3, rng=rng), torch.nn.Dropout2d(0.3))]:
+                         (nn.Dropout2d(0.3, rng=rng), torch.nn.Dropout2d(0.3)),
+                         (nn.Dropout3d(0.3, rng=rng), torch.nn.Dropout3d(0.3))]:
+        # Dropout3d (missing until the fifth fuzz wave) gets a 5-D view of the same values
+        if isinstance(ours, nn.Dropout3d):
+            x, tx = x.reshape(8, 6, 3, 3, 1), tx.reshape(8, 6, 3, 3, 1)
         y, ty = ours(x)._data, theirs(tx).numpy()
         for out in (y, ty):
             kept = out != 0
             np.testing.assert_allclose(out[kept], x._data[kept] / 0.7, rtol=1e-6)
-        if isinstance(ours, nn.Dropout2d):
+        if isinstance(ours, (nn.Dropout2d, nn.Dropout3d)):
             for out in (y, ty):
                 zero = (out == 0).reshape(8, 6, -1)
                 assert (zero.any(axis=2) == zero.all(axis=2)).all()

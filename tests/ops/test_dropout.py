@@ -56,7 +56,8 @@ def test_gradient_is_the_same_scaled_mask(rng):
 
 
 @pytest.mark.parametrize("fn, shape", [(F.dropout, (3, 4, 5)), (F.dropout1d, (2, 3, 5)),
-                                       (F.dropout2d, (2, 3, 2, 3))])
+                                       (F.dropout2d, (2, 3, 2, 3)),
+                                       (F.dropout3d, (2, 3, 2, 1, 2))])
 def test_gradcheck_and_gradgradcheck_with_a_fixed_seed(rng, fn, shape):
     x = cr.tensor(rng.standard_normal(shape), requires_grad=True)
 
@@ -74,7 +75,8 @@ def test_p_one_gives_zeros_and_zero_gradient():
     assert not y.numpy().any() and not x.grad.numpy().any()
 
 
-@pytest.mark.parametrize("fn, shape", [(F.dropout2d, (50, 40, 3, 4)), (F.dropout1d, (50, 40, 6))])
+@pytest.mark.parametrize("fn, shape", [(F.dropout2d, (50, 40, 3, 4)), (F.dropout1d, (50, 40, 6)),
+                                       (F.dropout3d, (50, 40, 2, 2, 3))])
 def test_channel_dropout_zeroes_whole_channels(fn, shape):
     x = cr.tensor(np.ones(shape))
     y = fn(x, 0.3, rng=np.random.default_rng(5)).numpy()

@@ -15,7 +15,7 @@ import math
 
 from ..autograd import Tensor, grad, no_grad
 from ..backend import asnumpy, get_array_module
-from ..nn import Dropout, Dropout1d, Dropout2d
+from ..nn import Dropout, Dropout1d, Dropout2d, Dropout3d
 from ..ops import cross_entropy, softmax
 from ._checks import (
     check_batch,
@@ -185,7 +185,7 @@ def mutual_information(sample_probs) -> object:
 
 
 def _dropout_layers(model):
-    return [m for m in model.modules() if isinstance(m, (Dropout, Dropout1d, Dropout2d))]
+    return [m for m in model.modules() if isinstance(m, (Dropout, Dropout1d, Dropout2d, Dropout3d))]
 
 
 def mc_dropout_predict(model, x, *, samples: int = 20, batch_size: int = 512) -> object:

@@ -56,7 +56,7 @@ from .containers import ModuleDict, ModuleList, Sequential
 from .conv import Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .ctc import CTCLoss
 from .distance import CosineSimilarity, PairwiseDistance
-from .dropout import Dropout, Dropout1d, Dropout2d
+from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
 from .embedding import Embedding
 from .embedding_bag import EmbeddingBag
 from .extra_losses import (
@@ -169,8 +169,8 @@ __all__ = [
     "BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss",
     "NLLLoss", "SmoothL1Loss",
     # containers, shape and dropout layers
-    "Dropout", "Dropout1d", "Dropout2d", "Flatten", "Identity", "ModuleDict", "ModuleList",
-    "Sequential", "Unflatten",
+    "Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "Flatten", "Identity", "ModuleDict",
+    "ModuleList", "Sequential", "Unflatten",
     # layers with parameters
     "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d", "Linear",
     "BayesianConv2d", "BayesianLinear",

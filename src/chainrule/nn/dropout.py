@@ -7,11 +7,11 @@ the same units on every run.
 
 from __future__ import annotations
 
-from ..ops.dropout import dropout, dropout1d, dropout2d
+from ..ops.dropout import dropout, dropout1d, dropout2d, dropout3d
 from ._checks import check_input, probability, resolve_rng
 from .module import Module
 
-__all__ = ["Dropout", "Dropout1d", "Dropout2d"]
+__all__ = ["Dropout", "Dropout1d", "Dropout2d", "Dropout3d"]
 
 
 class _Dropout(Module):
@@ -82,3 +82,20 @@ class Dropout2d(_Dropout):
     def forward(self, x):
         check_input("Dropout2d", x, (4,), "4-D (N, C, H, W)")
         return dropout2d(x, self.p, self.training, rng=self.rng)
+
+
+class Dropout3d(_Dropout):
+    """Zero whole channels of (N, C, D, H, W) volumes with probability ``p`` in training mode
+    (as ``Dropout2d``, one draw per sample and channel).
+
+    Args:
+        p: drop probability, in [0, 1).
+        rng: numpy Generator for the masks (None: the default generator).
+
+    Shape:
+        (N, C, D, H, W) -> same.
+    """
+
+    def forward(self, x):
+        check_input("Dropout3d", x, (5,), "5-D (N, C, D, H, W)")
+        return dropout3d(x, self.p, self.training, rng=self.rng)

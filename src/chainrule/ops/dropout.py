@@ -13,7 +13,7 @@ from ..backend import device_of, to_device
 from ..backend.random import default_generator, note_draw
 from .elementwise import mul
 
-__all__ = ["dropout", "dropout1d", "dropout2d"]
+__all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d"]
 
 
 def _check(op, p, rng):
@@ -74,7 +74,7 @@ def dropout(x, p=0.5, training=True, inplace=False, *, rng=None):
 def _channel_dropout(op, nd, x, p, training, rng):
     _check(op, p, rng)
     if x.ndim != nd + 2:
-        layout = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
+        layout = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[nd]
         raise ValueError(f"{op}: input must be {nd + 2}-D {layout}, got shape {tuple(x.shape)}")
     if not training or p == 0:
         return x
@@ -96,3 +96,11 @@ def dropout2d(x, p=0.5, training=True, inplace=False, *, rng=None):
     because neighbouring pixels are so correlated that dropping single pixels regularizes little.
     """
     return _channel_dropout("dropout2d", 2, x, p, training, rng)
+
+
+def dropout3d(x, p=0.5, training=True, inplace=False, *, rng=None):
+    """Channel dropout for volumes: zero whole channels of (N, C, D, H, W) with probability ``p``.
+
+    Args and Returns as in ``dropout``; one draw per (sample, channel), shared over the volume.
+    """
+    return _channel_dropout("dropout3d", 3, x, p, training, rng)
