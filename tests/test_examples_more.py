@@ -9,7 +9,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ["train_digits_mlp", "regularization", "rnn_sequences", "optimizers",
-            "save_load_torch", "linalg_gradients", "vae_distributions", "training_utilities"]
+            "save_load_torch", "linalg_gradients", "vae_distributions", "training_utilities",
+            "onnx_load"]
 
 
 def test_train_digits_mlp(tmp_path, capsys, load_script):
@@ -157,6 +158,28 @@ def test_save_load_into_torch(tmp_path, load_script):
     assert result["max_abs_diff"] < 1e-4 and result["prediction_agreement"] == 1.0
     assert result["torch_to_chainrule_max_abs_diff"] < 1e-4
     assert result["test_accuracy"] > 0.3
+
+
+def test_onnx_load_fine_tunes_a_helper_built_model(tmp_path, load_script, capsys):
+    pytest.importorskip("onnx")
+    example = load_script("examples/onnx_load.py")
+    result = example.main(["--steps", "25", "--no-torch", "--out", str(tmp_path)])
+    (loss0, acc0), (loss1, acc1) = result["mlp"]["before"], result["mlp"]["after"]
+    assert loss1 < 0.5 * loss0 and acc1 > acc0 + 0.3  # random weights, then 25 SGD steps
+    assert (tmp_path / "digits_mlp.onnx").is_file()
+    assert "onnx.helper MLP fine-tuned" in capsys.readouterr().out
+
+
+@pytest.mark.torch
+def test_onnx_load_runs_a_pytorch_export(load_script):
+    pytest.importorskip("onnx")
+    pytest.importorskip("torch")
+    example = load_script("examples/onnx_load.py")
+    torch_part = example.main(["--steps", "15"])["torch"]
+    assert torch_part["max_abs_diff"] < 1e-5  # float32 rounding only
+    assert torch_part["keys"] == ["0.weight", "0.bias", "3.weight", "3.bias", "6.weight",
+                                  "6.bias"]
+    assert torch_part["after"][0] < torch_part["before"][0]
 
 
 @pytest.mark.parametrize("name", EXAMPLES)

@@ -88,7 +88,8 @@ CASES = {
     **{u.lower(): (u, {"x": f32(3, 4, low=0.2 if u in ("Log", "Sqrt") else None)}, {}, {})
        for u in ("Neg", "Exp", "Log", "Sqrt", "Abs", "Reciprocal", "Erf", "Relu", "Sigmoid",
                  "Tanh", "Softplus", "Softsign", "HardSwish", "Selu", "Elu", "LeakyRelu",
-                 "HardSigmoid")},
+                 "HardSigmoid", "Floor", "Ceil", "Round", "Sign", "Sin", "Cos", "Tan", "Atan")},
+    "thresholded_relu": ("ThresholdedRelu", {"x": f32(3, 4)}, {}, dict(alpha=0.3)),
     "leaky_relu_alpha": ("LeakyRelu", {"x": f32(3, 4)}, {}, dict(alpha=0.3)),
     "elu_alpha": ("Elu", {"x": f32(3, 4)}, {}, dict(alpha=0.5)),
     "selu_attrs": ("Selu", {"x": f32(3, 4)}, {}, dict(alpha=1.5, gamma=1.2)),
@@ -198,6 +199,10 @@ CASES = {
     "dropout_eval": ("Dropout", {"x": f32(3, 4)}, {}, {}),
     "mean_variadic": ("Mean", {"a": f32(2, 3), "b": f32(3), "c": f32(2, 1)}, {}, {}),
     "max_variadic": ("Max", {"a": f32(2, 3), "b": f32(3)}, {}, {}),
+    "min_variadic": ("Min", {"a": f32(2, 3), "b": f32(3)}, {}, {}),
+    "sum_variadic": ("Sum", {"a": f32(2, 3), "b": f32(3), "c": f32(2, 3)}, {}, {}),
+    "reduce_sum_square": ("ReduceSumSquare", {"x": f32(2, 3, 4)}, {}, dict(axes=[0, 2])),
+    "reduce_l1": ("ReduceL1", {"x": f32(2, 3, 4)}, {}, dict(axes=[1], keepdims=0)),
 }
 
 
@@ -227,6 +232,7 @@ OPSET_CASES = {
     "gelu_20": (20, "Gelu", {"x": f32(3, 4)}, {}, {}),
     "gelu_20_tanh": (20, "Gelu", {"x": f32(3, 4)}, {}, dict(approximate="tanh")),
     "shape_15_start_end": (15, "Shape", {"x": X4}, {}, dict(start=1, end=-1)),
+    "mish_18": (18, "Mish", {"x": f32(3, 4)}, {}, {}),
     "celu_12": (12, "Celu", {"x": f32(3, 4)}, {}, dict(alpha=0.7)),
     "avgpool_19_dilation_1": (19, "AveragePool", {"x": X4}, {}, dict(kernel_shape=[2, 2])),
     "resize_11_roi_nearest_floor_asymmetric": (
@@ -283,6 +289,13 @@ INT_CASES = {
     "less": ("Less", {"a": f32(5), "b": f32(5)}, {}, {}, BOOL),
     "greater": ("Greater", {"a": f32(5), "b": f32(1)}, {}, {}, BOOL),
     "not": ("Not", {"a": R.standard_normal(5) > 0}, {}, {}, BOOL),
+    "less_or_equal": ("LessOrEqual", {"a": i64(1, 2, 3), "b": i64(2, 2, 2)}, {}, {}, BOOL),
+    "greater_or_equal": ("GreaterOrEqual", {"a": i64(1, 2, 3), "b": i64(2, 2, 2)}, {}, {}, BOOL),
+    "and": ("And", {"a": R.standard_normal(6) > 0, "b": R.standard_normal(6) > 0}, {}, {}, BOOL),
+    "or": ("Or", {"a": R.standard_normal(6) > 0, "b": R.standard_normal(6) > 0}, {}, {}, BOOL),
+    "xor": ("Xor", {"a": R.standard_normal(6) > 0, "b": R.standard_normal(6) > 0}, {}, {}, BOOL),
+    "isnan": ("IsNaN", {"x": np.asarray([1.0, np.nan, -np.inf], np.float32)}, {}, {}, BOOL),
+    "cast_like": ("CastLike", {"x": f32(3) * 4}, {"like": i64(0)}, {}, I64),
     "argmax_last_index": ("ArgMax", {"x": np.asarray([[1, 3, 3], [2, 2, 0]], np.float32)}, {},
                           dict(axis=1, select_last_index=1, keepdims=0), I64),
     "argmin": ("ArgMin", {"x": f32(3, 4)}, {}, dict(axis=0), I64),
