@@ -15,6 +15,7 @@ from .ops.decomp import cholesky, eigh, inv, solve
 from .ops.decomp import slogdet as _slogdet
 from .ops.determinant import det
 from .ops.diagonal import linalg_diagonal as diagonal
+from .ops.ldl import ldl_factor, ldl_factor_ex, ldl_solve
 from .ops.linalg_extra import eig, eigvals, householder_product, lstsq, matrix_rank, pinv, vander
 from .ops.linalg_legacy import matrix_power
 from .ops.linalg_norms import (
@@ -32,12 +33,12 @@ from .ops.lu import lu, lu_factor, lu_factor_ex, lu_solve
 from .ops.stats import norm as _norm
 from .ops.svd import qr, svd, svdvals
 
-__all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh",
-           "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "lstsq", "lu",
-           "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp", "matrix_norm", "matrix_power",
-           "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex",
-           "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot",
-           "vector_norm"]
+__all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals",
+           "eigvalsh", "householder_product", "inv", "inv_ex", "ldl_factor", "ldl_factor_ex",
+           "ldl_solve", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp",
+           "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
+           "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv",
+           "tensorsolve", "vander", "vecdot", "vector_norm"]
 
 
 class SignLogAbsDet(NamedTuple):
