@@ -19,7 +19,7 @@ from ..backend.random import resolve_rng
 from .mode import _grad_enabled
 from .tensor import Tensor
 
-__all__ = ["ints_first", "mark_changed", "writable_array"]
+__all__ = ["check_values", "ints_first", "mark_changed", "writable_array"]
 
 
 def writable_array(t: Tensor, who: str = "in-place change"):
@@ -51,6 +51,22 @@ def writable_array(t: Tensor, who: str = "in-place change"):
     return arr
 
 
+def check_values(who: str, *values) -> None:
+    """Raise RuntimeError if a value to be written in place is a Tensor that requires grad while
+    gradients are recorded: no in-place write is recorded, so its gradient would be lost without
+    a word (``out = zeros(3); out[0] = v`` would leave ``v.grad`` None)."""
+    if not _grad_enabled.get():
+        return
+    for v in values:
+        if isinstance(v, Tensor) and v.requires_grad:
+            raise RuntimeError(
+                f"{who}: the value written in place requires grad (shape {v.shape}), but chainrule "
+                "records no in-place write, so its gradient would be lost; build the result out "
+                "of place (cr.where, cat/stack, scatter, index_add...), or write v.detach() if no "
+                "gradient should reach it"
+            )
+
+
 def mark_changed(t: Tensor) -> None:
     """Count an in-place change of ``t`` (and so of the tensors it shares its count with)."""
     t._mark_changed()
@@ -71,8 +87,9 @@ def _value(arr, value):
     return value
 
 
-def _apply(t: Tensor, who: str, write) -> Tensor:
+def _apply(t: Tensor, who: str, write, *values) -> Tensor:
     arr = writable_array(t, who)
+    check_values(who, *values)
     write(arr)
     mark_changed(t)
     return t
@@ -96,7 +113,7 @@ def setitem(self, index, value) -> None:
         else:  # the ints' selection is a view of arr: writing through it writes arr
             arr[steps[0]][steps[1]] = _value(arr, value)
 
-    _apply(self, "__setitem__", write)
+    _apply(self, "__setitem__", write, value)
 
 
 def copy_(self, src) -> Tensor:
@@ -104,12 +121,12 @@ def copy_(self, src) -> Tensor:
     def write(arr):
         get_array_module(arr).copyto(arr, _value(arr, src), casting="same_kind")
 
-    return _apply(self, "copy_", write)
+    return _apply(self, "copy_", write, src)
 
 
 def fill_(self, value) -> Tensor:
     """Set every element to the number ``value``."""
-    return _apply(self, "fill_", lambda arr: arr.fill(_value(arr, value)))
+    return _apply(self, "fill_", lambda arr: arr.fill(_value(arr, value)), value)
 
 
 def zero_(self) -> Tensor:
@@ -125,7 +142,7 @@ def add_(self, other, *, alpha=1) -> Tensor:
             value = value * alpha
         arr += value
 
-    return _apply(self, "add_", write)
+    return _apply(self, "add_", write, other)
 
 
 def sub_(self, other, *, alpha=1) -> Tensor:
@@ -136,7 +153,7 @@ def sub_(self, other, *, alpha=1) -> Tensor:
             value = value * alpha
         arr -= value
 
-    return _apply(self, "sub_", write)
+    return _apply(self, "sub_", write, other)
 
 
 def mul_(self, other) -> Tensor:
@@ -144,7 +161,7 @@ def mul_(self, other) -> Tensor:
     def write(arr):
         arr *= _value(arr, other)
 
-    return _apply(self, "mul_", write)
+    return _apply(self, "mul_", write, other)
 
 
 def div_(self, other) -> Tensor:
@@ -152,7 +169,7 @@ def div_(self, other) -> Tensor:
     def write(arr):
         arr /= _value(arr, other)
 
-    return _apply(self, "div_", write)
+    return _apply(self, "div_", write, other)
 
 
 def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argument names
@@ -163,7 +180,7 @@ def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argume
     def write(arr):
         get_array_module(arr).clip(arr, _value(arr, min), _value(arr, max), out=arr)
 
-    return _apply(self, "clamp_", write)
+    return _apply(self, "clamp_", write, min, max)
 
 
 def masked_fill_(self, mask, value) -> Tensor:
@@ -176,7 +193,7 @@ def masked_fill_(self, mask, value) -> Tensor:
         xp = get_array_module(arr)
         xp.copyto(arr, xp.asarray(_value(arr, value), dtype=arr.dtype), where=m)
 
-    return _apply(self, "masked_fill_", write)
+    return _apply(self, "masked_fill_", write, value)
 
 
 def _pick(op, rng, generator):

@@ -15,7 +15,7 @@ use the default generator unless given ``generator=``/``rng=``.
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..autograd.inplace import mark_changed, writable_array
+from ..autograd.inplace import check_values, mark_changed, writable_array
 from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, get_array_module
@@ -244,6 +244,7 @@ def normal(mean, std=1.0, size=None, *, generator=None, rng=None, dtype=None):
 def _writer(name, compute):
     def method(self, *args, **kwargs):
         arr = writable_array(self, name)
+        check_values(name, *args, *kwargs.values())
         with no_grad():
             values = compute(self, *args, **kwargs)
         kind = getattr(values, "dtype", arr.dtype).kind
