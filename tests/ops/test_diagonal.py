@@ -64,3 +64,30 @@ def test_bad_input_is_refused_clearly():
         cr.diag_embed([1.0, 2.0])
     with pytest.raises(TypeError, match="offset must be an int, got 1.5"):
         cr.diagonal(cr.ones(2, 2), 1.5)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", [n for n in sorted(CALLS) if not n.startswith("diag_embed")])
+def test_a_diagonal_is_a_view_that_writes_through_as_pytorchs(name):
+    # The diagonal was a copy: x.diagonal().fill_(0) left x unchanged without a word, where
+    # PyTorch's view writes x (found by the fifth fuzz wave).
+    torch = pytest.importorskip("torch")
+    x0 = np.arange(24.0).reshape(2, 3, 4)
+    x, t = cr.tensor(x0), torch.tensor(x0)
+    CALLS[name](cr, x).mul_(-1.0)
+    CALLS[name](torch, t).mul_(-1.0)
+    np.testing.assert_array_equal(x.numpy(), t.numpy())
+
+
+def test_a_change_through_a_diagonal_is_seen_by_backward_and_a_parameters_stays_read_only():
+    a = cr.tensor(np.ones((3, 3)), requires_grad=True)
+    x = a * 1.0
+    y = (x.diagonal() ** 2).sum()
+    with cr.no_grad():
+        x.diagonal().mul_(2.0)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        y.backward()
+    p = cr.nn.Parameter(cr.ones(3, 3))
+    with cr.no_grad(), pytest.raises(RuntimeError, match="read-only memory"):
+        p.diagonal().fill_(0.0)
+    assert p.tolist() == [[1.0] * 3] * 3

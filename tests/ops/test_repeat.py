@@ -40,6 +40,17 @@ def test_random_cases_match_pytorch(seed):
     _both(lambda x: cr.repeat_interleave(x, 2), lambda t: torch.repeat_interleave(t, 2), x0)
 
 
+@pytest.mark.parametrize("call", [lambda x: x.repeat(1, 1), lambda x: x.tile((1,)),
+                                  lambda x: x[:1].repeat(3, 1), lambda x: x.repeat(2, 1, 1)[1]])
+def test_repeat_and_tile_copy_as_pytorchs(call):
+    # With sizes of 1 (or copies only along axes of size 1) the result was a view of x: a write
+    # into it changed x, or failed on the broadcast (found by the fifth fuzz wave).
+    x, t = cr.tensor(np.arange(6.0).reshape(3, 2)), torch.tensor(np.arange(6.0).reshape(3, 2))
+    call(x).mul_(-1.0)
+    call(t).mul_(-1.0)
+    np.testing.assert_array_equal(x.numpy(), t.numpy())
+
+
 def test_counts_alone_give_indices_as_pytorch():
     counts = [2, 0, 3]
     np.testing.assert_array_equal(cr.repeat_interleave(cr.tensor(counts)).numpy(),

@@ -136,6 +136,20 @@ def test_in_place_writers_match_pytorch_and_are_guarded():
         s.backward()
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["flip", "fliplr", "flipud", "rot90", "rot90_2", "rot90_3"])
+def test_flips_and_rotations_are_copies_as_pytorchs(name):
+    # flip was NumPy's view: a write into x.flip(0) changed x (found by the fifth fuzz wave).
+    torch = pytest.importorskip("torch")
+    call = {"flip": lambda x: x.flip(0), "fliplr": lambda x: x.fliplr(),
+            "flipud": lambda x: x.flipud(), "rot90": lambda x: x.rot90(1, (0, 1)),
+            "rot90_2": lambda x: x.rot90(2, (0, 1)), "rot90_3": lambda x: x.rot90(3, (1, 0))}[name]
+    x, t = cr.tensor(np.arange(12.0).reshape(3, 4)), torch.tensor(np.arange(12.0).reshape(3, 4))
+    call(x).mul_(-1.0)
+    call(t).mul_(-1.0)
+    np.testing.assert_array_equal(x.numpy(), t.numpy())
+
+
 def test_put_gives_an_overwritten_source_entry_no_gradient():
     # the last write to a position wins; the entry it overwrote has no effect on the result, so
     # its gradient is 0 (PyTorch's backward gives it the position's gradient all the same)

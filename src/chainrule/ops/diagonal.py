@@ -21,7 +21,12 @@ class _Diagonal(Function):
     """The ``offset`` diagonal of the last two axes, as a new last axis."""
 
     def forward(self, x):
-        return get_array_module(x).diagonal(x, self.offset, -2, -1).copy()
+        # A view of x, as PyTorch's, so that x.diagonal().fill_(0) writes x. NumPy makes it
+        # read-only; it is writable exactly when x is (a Parameter's values stay read-only).
+        d = get_array_module(x).diagonal(x, self.offset, -2, -1)
+        if not getattr(d.flags, "writeable", True) and x.flags.writeable:
+            d.flags.writeable = True
+        return d
 
     def backward(self, g):
         return _Embed.apply(g, offset=self.offset, size=self.inputs[0].shape[-2:])

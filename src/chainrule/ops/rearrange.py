@@ -36,7 +36,8 @@ __all__ = [
 
 class Flip(Function):
     def forward(self, x):
-        return get_array_module(x).flip(x, axis=self.axes)
+        # A copy, as PyTorch's (NumPy's flip is a view: writing it would write x).
+        return get_array_module(x).flip(x, axis=self.axes).copy()
 
     def backward(self, g):
         return Flip.apply(g, axes=self.axes)

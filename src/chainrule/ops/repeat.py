@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .methods import clone
 from .shape import _int_tuple, _one_axis, broadcast_to, getitem, reshape
 
 __all__ = ["index_select", "repeat", "repeat_interleave", "tile"]
@@ -58,7 +59,12 @@ def repeat(x, *sizes):
     # (r0, n0, r1, n1, ...), then each pair merged: (r0 * n0, r1 * n1, ...).
     paired = reshape(x, tuple(d for n in shape for d in (1, n)))
     grid = broadcast_to(paired, tuple(d for r, n in zip(sizes, shape) for d in (r, n)))
-    return reshape(grid, tuple(r * n for r, n in zip(sizes, shape)))
+    out = reshape(grid, tuple(r * n for r, n in zip(sizes, shape)))
+    # PyTorch's repeat copies. The reshape may give a view of x instead (all sizes 1, or copies
+    # only along axes of size 1), and a write into it would write x (or fail on the broadcast).
+    if get_array_module(x._data).may_share_memory(out._data, x._data):
+        out = clone(out)
+    return out
 
 
 def tile(x, *dims):
