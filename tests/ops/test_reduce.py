@@ -290,3 +290,41 @@ def test_descending_sort_and_topk_of_bool_unsigned_int_min_and_nan_match_torch(v
     if values.dtype.kind == "f":
         np.testing.assert_array_equal(F.topk(cr.tensor(values), 2, dim=1).values.numpy(),
                                       torch.topk(torch.tensor(values), 2, dim=1).values.numpy())
+
+
+EMPTY_DIM = {
+    "sum": lambda M, x, d, k: x.sum(dim=d, keepdim=k),
+    "mean": lambda M, x, d, k: x.mean(dim=d, keepdim=k),
+    "nansum": lambda M, x, d, k: x.nansum(dim=d, keepdim=k),
+    "nanmean": lambda M, x, d, k: M.nanmean(x, dim=d, keepdim=k),
+    "var": lambda M, x, d, k: x.var(dim=d, keepdim=k, correction=1),
+    "std": lambda M, x, d, k: x.std(d, True, k),
+    "var_mean": lambda M, x, d, k: M.var_mean(x, dim=d, keepdim=k, correction=0)[0],
+    "std_mean": lambda M, x, d, k: M.std_mean(x, dim=d, keepdim=k, correction=0)[1],
+    "amax": lambda M, x, d, k: x.amax(dim=d, keepdim=k),
+    "amin": lambda M, x, d, k: M.amin(x, d, k),
+    "norm": lambda M, x, d, k: x.norm(dim=d, keepdim=k),
+    "count_nonzero": lambda M, x, d, k: M.count_nonzero(x, dim=d),
+}
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("op", list(EMPTY_DIM))
+@pytest.mark.parametrize("dim", [(), []])
+@pytest.mark.parametrize("keepdim", [False, True])
+def test_an_empty_dim_reduces_every_dimension_as_pytorchs(op, dim, keepdim):
+    # PyTorch reduces over all dimensions for dim=() or dim=[]; chainrule reduced over none and
+    # returned the input unchanged (found by the fifth fuzz wave). NumPy's axis=() keeps NumPy's
+    # rule.
+    torch = pytest.importorskip("torch")
+    x0 = np.random.default_rng(3).standard_normal((2, 3, 4))
+    x0[0, 1, 2] = 0.0
+    x, t = cr.tensor(x0, requires_grad=True), torch.tensor(x0, requires_grad=True)
+    y, u = EMPTY_DIM[op](cr, x, dim, keepdim), EMPTY_DIM[op](torch, t, dim, keepdim)
+    assert y.shape == tuple(u.shape)
+    np.testing.assert_allclose(y.numpy(), u.detach().numpy(), rtol=1e-12)
+    if op != "count_nonzero":  # PyTorch's backward of var/std with dim=() divides by 0: dim=None
+        y.sum().backward()
+        EMPTY_DIM[op](torch, t, None, keepdim).sum().backward()
+        np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-15)
+    assert cr.tensor(x0).sum(axis=()).shape == (2, 3, 4)  # NumPy's name, NumPy's rule

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["dim_or_axis", "keep_flag"]
+__all__ = ["dim_or_axis", "keep_flag", "reduce_dim"]
 
 
 def dim_or_axis(op: str, axis, dim, default=None):
@@ -12,6 +12,13 @@ def dim_or_axis(op: str, axis, dim, default=None):
     if axis is not None:
         raise TypeError(f"{op}: give dim or axis, not both (got dim={dim!r}, axis={axis!r})")
     return dim
+
+
+def reduce_dim(dim):
+    """PyTorch's ``dim`` of a reduction: an empty tuple or list reduces every dimension, as in
+    PyTorch (``x.sum(dim=())`` is the total). NumPy's ``axis=()`` reduces none; that name keeps
+    NumPy's rule."""
+    return None if isinstance(dim, (tuple, list)) and len(dim) == 0 else dim
 
 
 def keep_flag(op: str, keepdims, keepdim) -> bool:

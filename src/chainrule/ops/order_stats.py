@@ -13,6 +13,7 @@ from typing import NamedTuple
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._args import reduce_dim
 from .indexing import gather, sort
 from .math import lerp
 from .rearrange import movedim
@@ -134,6 +135,7 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
     if x.dtype.kind != "f":
         raise TypeError(f"nanmean: input must be a floating-point tensor, got dtype {x.dtype}")
     xp = get_array_module(x._data)
+    dim = reduce_dim(dim)
     axes = tuple(dim) if isinstance(dim, (list, tuple)) else dim
     count = (~xp.isnan(x._data)).sum(axis=axes, keepdims=bool(keepdim))
     count = xp.where(count == 0, xp.nan, count).astype(x.dtype)  # 0 / NaN: NaN, no warning

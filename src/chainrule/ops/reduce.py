@@ -15,7 +15,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..kernels import K
-from ._args import dim_or_axis, keep_flag
+from ._args import dim_or_axis, keep_flag, reduce_dim
 from ._broadcast import broadcast_to
 from .elementwise import cast, exp, fill_where, maximum, minimum
 from .shape import normalize_axis, reshape
@@ -151,7 +151,8 @@ def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None,  # noqa
     Args:
         x: a Tensor.
         axis: None, an int or a tuple of ints (negative counts from the end); ``dim`` is
-            PyTorch's name for it (give one of the two).
+            PyTorch's name for it (give one of the two). ``dim=()`` sums every axis, as
+            PyTorch's; ``axis=()`` none, as NumPy's.
         keepdims: keep the reduced axes with size 1 (``keepdim`` in PyTorch).
         dtype: cast ``x`` to this dtype first (PyTorch's option).
 
@@ -162,7 +163,8 @@ def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None,  # noqa
     if dtype is not None:
         x = cast(x if isinstance(x, Tensor) else Tensor(x), dtype)
     if dim is not None or keepdim is not None:  # PyTorch's names for axis and keepdims
-        axis, keepdims = dim_or_axis("sum", axis, dim), keep_flag("sum", keepdims, keepdim)
+        axis = dim_or_axis("sum", axis, reduce_dim(dim))
+        keepdims = keep_flag("sum", keepdims, keepdim)
     nd = x._data.ndim if isinstance(x, Tensor) else x.ndim
     axes = tuple(range(nd)) if axis is None else normalize_axis("sum", axis, nd)
     return Sum.apply(x, axes=axes, keepdims=bool(keepdims))
@@ -172,7 +174,8 @@ def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=
     """Arithmetic mean over ``axis`` (all axes when None); arguments as in ``sum``."""
     if dtype is not None:
         x = cast(x if isinstance(x, Tensor) else Tensor(x), dtype)
-    axis, keepdims = dim_or_axis("mean", axis, dim), keep_flag("mean", keepdims, keepdim)
+    axis = dim_or_axis("mean", axis, reduce_dim(dim))
+    keepdims = keep_flag("mean", keepdims, keepdim)
     axes = normalize_axis("mean", axis, x.ndim)
     if _count(x.shape, axes) == 0:
         raise ValueError(
@@ -273,7 +276,7 @@ def _var_args(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
     if unbiased is not None and unbiased not in (True, False):
         raise TypeError(f"{op}: unbiased must be True or False, got {unbiased!r} (the third "
                         "positional argument is unbiased, as in PyTorch: keepdim is the fourth)")
-    axis, keepdims = dim_or_axis(op, axis, dim), keep_flag(op, keepdims, keepdim)
+    axis, keepdims = dim_or_axis(op, axis, reduce_dim(dim)), keep_flag(op, keepdims, keepdim)
     if unbiased is not None or correction is not None:
         if ddof or (unbiased is not None and correction is not None):
             raise TypeError(f"{op}: give one of ddof, unbiased and correction")

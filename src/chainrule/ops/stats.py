@@ -16,7 +16,7 @@ from typing import NamedTuple
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._args import dim_or_axis, keep_flag
+from ._args import dim_or_axis, keep_flag, reduce_dim
 from .elementwise import abs as _abs
 from .elementwise import fill_where
 from .elementwise import pow as _pow
@@ -32,8 +32,8 @@ __all__ = ["amax", "amin", "aminmax", "count_nonzero", "median", "nansum", "norm
 
 
 def _axes(op, x, dim, axis, keepdim, keepdims):
-    return normalize_axis(op, dim_or_axis(op, axis, dim), x.ndim), keep_flag(op, keepdims,
-                                                                               keepdim)
+    axes = normalize_axis(op, dim_or_axis(op, axis, reduce_dim(dim)), x.ndim)
+    return axes, keep_flag(op, keepdims, keepdim)
 
 
 class Prod(Function):
@@ -92,7 +92,7 @@ def amin(x, dim=(), keepdim=False, *, axis=None, keepdims=False):
 
 
 def _dims(x, dim, axis):
-    dim = dim_or_axis("amax", axis, None if dim == () else dim)
+    dim = dim_or_axis("amax", axis, reduce_dim(dim))
     return None if dim is None or dim == () else dim
 
 
@@ -122,7 +122,7 @@ def nansum(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
 
 
 def count_nonzero(x, dim=None):
-    axes = normalize_axis("count_nonzero", dim, x.ndim)
+    axes = normalize_axis("count_nonzero", reduce_dim(dim), x.ndim)
     return nondiff(lambda a: get_array_module(a).asarray(
         get_array_module(a).count_nonzero(a, axis=axes)).astype("int64"), x)
 
@@ -147,7 +147,7 @@ def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
     inf, -inf, 0 (the count of nonzeros) or any other number ``(sum |x|^p)^(1/p)``."""
     if dtype is not None:
         x = x.astype(dtype)
-    axes = normalize_axis("norm", dim, x.ndim)
+    axes = normalize_axis("norm", reduce_dim(dim), x.ndim)
     keep = bool(keepdim)
     if p in ("fro", 2, 2.0):
         return Norm2.apply(x, axes=axes, keepdims=keep)
@@ -228,12 +228,12 @@ def median(x, dim=None, keepdim=False):
 def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """(var, mean) over ``dim``; ``var``'s default correction, as in chainrule's ``var``."""
     return (var(x, dim, unbiased, keepdim, correction=correction),
-            mean(x, axis=dim, keepdims=bool(keepdim)))
+            mean(x, dim=dim, keepdim=bool(keepdim)))
 
 
 def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return (std(x, dim, unbiased, keepdim, correction=correction),
-            mean(x, axis=dim, keepdims=bool(keepdim)))
+            mean(x, dim=dim, keepdim=bool(keepdim)))
 
 
 for _name, _fn in {"prod": prod, "amax": amax, "amin": amin, "aminmax": aminmax,
