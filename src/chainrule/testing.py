@@ -223,6 +223,17 @@ def assert_close(actual, expected, *, allow_subclasses: bool = True, rtol: float
         AssertionError: the inputs differ (values, shapes, dtypes, lengths, keys).
         TypeError: inputs that cannot be compared (a Tensor with a list or an array...).
         ValueError: only one of ``rtol`` and ``atol``, or a negative one.
+
+    >>> import chainrule as cr
+    >>> assert_close(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.000001]))
+    >>> assert_close(cr.tensor([1.0, 2.0]), cr.tensor([1.0, 2.5]))
+    Traceback (most recent call last):
+    ...
+    AssertionError: Tensor-likes are not close!
+    <BLANKLINE>
+    Mismatched elements: 1 / 2 (50.0%)
+    Greatest absolute difference: 0.5 at index (1,) (up to 1e-05 allowed)
+    Greatest relative difference: 0.20000000298023224 at index (1,) (up to 1.3e-06 allowed)
     """
     del check_layout
     if (rtol is None) != (atol is None):
@@ -297,6 +308,11 @@ def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad: bool 
         requires_grad: floating dtypes only.
         noncontiguous: return a non-contiguous view (for more than one element).
         exclude_zero: replace zeros by 1 (ints), True (bools) or the smallest normal float.
+
+    >>> import chainrule as cr
+    >>> x = make_tensor(2, 3, dtype=cr.float32, device="cpu", low=-1, high=1)
+    >>> x.shape, x.dtype, bool((x.numpy() >= -1).all() and (x.numpy() < 1).all())
+    ((2, 3), dtype('float32'), True)
     """
     shape = _shape(shape)
     dtype = numpy.dtype(dtype)

@@ -221,6 +221,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
     [3.0, 7.0]
     >>> vmap(lambda col, s: col * s, in_dims=(1, None))(x, 10.0).tolist()
     [[10.0, 30.0], [20.0, 40.0]]
+    >>> vmap(lambda row: row @ cr.ones(2, 3))(cr.zeros(0, 2)).shape  # nothing to map
+    (0, 3)
     """
     if not callable(func):
         raise TypeError(f"vmap: func must be callable, got {type(func).__name__}")

@@ -191,7 +191,14 @@ def ldl_factor(A, *, hermitian: bool = False):  # noqa: N803
 
 def ldl_solve(LD, pivots, B, *, hermitian: bool = False):  # noqa: N803
     """X with A X = B from ``ldl_factor``'s (LD, pivots) of A; B is (*, n, k), its batch axes
-    broadcast with LD's."""
+    broadcast with LD's.
+
+    >>> import chainrule as cr
+    >>> a = cr.tensor([[0.0, 1.0], [1.0, 0.0]])  # indefinite: a 2x2 block of D
+    >>> ld, pivots = cr.linalg.ldl_factor(a)
+    >>> pivots.tolist(), ldl_solve(ld, pivots, cr.tensor([[2.0], [3.0]])).tolist()
+    ([-2, -2], [[3.0], [2.0]])
+    """
     _check("ldl_solve", "LD", LD, hermitian)
     n = LD.shape[-1]
     if not isinstance(pivots, Tensor) or pivots.dtype.kind not in "iu" or (
