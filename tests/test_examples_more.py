@@ -10,7 +10,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ["train_digits_mlp", "regularization", "rnn_sequences", "optimizers",
             "save_load_torch", "linalg_gradients", "vae_distributions", "training_utilities",
-            "onnx_load"]
+            "onnx_load", "onnx_export"]
 
 
 def test_train_digits_mlp(tmp_path, capsys, load_script):
@@ -301,3 +301,18 @@ def test_training_utilities(load_script, capsys):
     assert result["peaks"]["checkpointed"] < 0.75 * result["peaks"]["plain"]
     assert result["swa_loss"] < 0.5
     assert "gradients equal: True" in capsys.readouterr().out
+
+
+def test_onnx_export_runs_the_trained_digits_cnn_in_onnxruntime(tmp_path, load_script, capsys):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("sklearn")
+    example = load_script("examples/onnx_export.py")
+    out = tmp_path / "digits.onnx"
+    result = example.main(["--epochs", "2", "--out", str(out)])
+    assert out.stat().st_size == result["bytes"] > 0
+    # float32 logits of one conv net: onnxruntime and NumPy round differently, by ~1e-6.
+    assert result["max_abs_diff"] < 1e-4
+    assert result["agreement"] == 1.0
+    assert result["onnx_accuracy"] > 0.8  # 2 epochs: far above chance (0.1)
+    assert "predictions agree 100.0%" in capsys.readouterr().out
+

@@ -36,7 +36,7 @@ def run1(proto, x):
 def eager(model, *xs):
     with cr.no_grad():
         out = model(*xs)
-    return out.numpy()
+    return (out[0] if isinstance(out, tuple) else out).numpy()  # CharTransformer: (logits, None)
 
 
 def close(got, want, rtol=1e-4):
@@ -63,6 +63,8 @@ MODELS = {
     "autoencoder_tied": (lambda r: M.Autoencoder((20, 8, 4), tied=True, rng=r), (20,)),
     "conv_autoencoder": (lambda r: M.ConvAutoencoder(rng=r), (1, 28, 28)),
     "perceptron": (lambda r: M.Perceptron(5, rng=r), (5,)),
+    "char_transformer": (lambda r: M.CharTransformer("abcdefgh ", block=8, d_model=16,
+                                                     num_layers=2, nhead=2, rng=r), None),
     "dcgan_generator": (lambda r: _gan("dcgan", "generator"), (64,)),
     "dcgan_discriminator": (lambda r: _gan("dcgan", "discriminator"), (1, 28, 28)),
     "mlpgan_generator": (lambda r: _gan("mlp", "generator"), (64,)),
@@ -97,11 +99,16 @@ def _check_model(name, fused):
     model = build(rng).eval()
     _batchnorm_stats(model, rng)
     model = nn.fuse(model) if fused else model
-    x = rng.standard_normal((2, *shape)).astype(np.float32)
+    def sample(n):  # CharTransformer: character ids, (n, 6); the others: float32 inputs
+        if shape is None:
+            return rng.integers(0, 9, (n, 6))
+        return rng.standard_normal((n, *shape)).astype(np.float32)
+
+    x = sample(2)
     proto = export(model, cr.tensor(x), input_names=["x"], output_names=["y"],
                    dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
     close(run(proto, {"x": x})[0], eager(model, cr.tensor(x)))
-    x5 = rng.standard_normal((5, *shape)).astype(np.float32)
+    x5 = sample(5)
     close(run(proto, {"x": x5})[0], eager(model, cr.tensor(x5)))
     assert proto.graph.input[0].type.tensor_type.shape.dim[0].dim_param == "batch"
     assert proto.graph.output[0].type.tensor_type.shape.dim[0].dim_param == "batch"
@@ -337,3 +344,13 @@ def test_same_lenet_weights_from_torch_and_chainrule_agree_in_onnxruntime(tmp_pa
     ours = run1(export(model, x), x)
     theirs = run1(onnx.load(str(tmp_path / "t.onnx")), x)
     close(ours, theirs)
+
+
+def test_onnx_guide_snippets_run(run_guide, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the guide writes lenet.onnx into the working directory
+    # The export block writes lenet.onnx; the load block reads it back as a Module.
+    guide = run_guide("docs/onnx.md", min_blocks=2)
+    assert guide["scores"].shape == (3, 10)  # exported at batch 8, run at batch 3
+    with cr.no_grad():
+        want = guide["net"](guide["images"]).numpy()
+        close(guide["logits"].detach().numpy(), want)

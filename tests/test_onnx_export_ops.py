@@ -125,6 +125,7 @@ CASES = {
     "upsample_bilinear_align_corners": (
         lambda: nn.Upsample(size=(5, 7), mode="bilinear", align_corners=True), [_t(2, 3, 4, 4)]),
     "cast": (lambda: lambda x: x.double() * 2, [_t(2, 3)]),
+    "tril_triu": (lambda: lambda x: cr.tril(x, -1) + cr.triu(x * 2, 1), [_t(2, 4, 4)]),
     "multihead_attention": (lambda: _first(nn.MultiheadAttention(6, 2, batch_first=True)),
                             [_t(2, 3, 6)]),
     "transformer_encoder_layer": (

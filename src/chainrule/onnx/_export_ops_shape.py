@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..backend import numpy as np
 from ..ops._broadcast import BroadcastTo
+from ..ops.creation import _Triangle
 from ..ops.join import Concat, ConstantPad, Split, Stack
 from ..ops.shape import GetItem, Permute, Reshape
 from ._export_ops import converts
@@ -109,6 +110,15 @@ def _constant_pad(g, s):
     pads = [b for b, _ in pairs] + [a for _, a in pairs]
     value = g.scalar(s["value"], s.dtype)
     return [g.op("Pad", [s.inputs[0], g.ints(pads), value], mode="constant")]
+
+
+@converts(_Triangle)
+def _triangle(g, s):
+    """tril/triu: ONNX's Trilu (opset 14)."""
+    if g.opset < 14:
+        raise s.refuse(f"ONNX's Trilu needs opset 14 or later, got {g.opset}")
+    k = g.const(np.asarray(s["diagonal"], dtype=np.int64), "diagonal")
+    return [g.op("Trilu", [s.inputs[0], k], upper=int(not s["lower"]))]
 
 
 def _slice(g, x, axis, item):

@@ -155,7 +155,7 @@ def _inputs(model, args, kwargs):
     n_args = len(args)
 
     def call(*xs):
-        return model(*xs[:n_args], **fixed, **dict(zip(tensor_keys, xs[n_args:])))
+        return _drop_none(model(*xs[:n_args], **fixed, **dict(zip(tensor_keys, xs[n_args:]))))
 
     try:
         params = [p.name for p in inspect.signature(getattr(model, "forward", model))
@@ -166,6 +166,14 @@ def _inputs(model, args, kwargs):
     if len(names) != len(inputs) or len(set(names)) != len(names):
         names = ["input"] if len(inputs) == 1 else [f"input_{i}" for i in range(len(inputs))]
     return inputs, call, names
+
+
+def _drop_none(out):
+    """The outputs without the Nones in tuples and lists (an unused loss), as PyTorch drops them."""
+    if isinstance(out, (tuple, list)):
+        return type(out)(_drop_none(o) for o in out if o is not None) if not hasattr(
+            out, "_fields") else tuple(_drop_none(o) for o in out if o is not None)
+    return out
 
 
 def _names(what, given, default, n) -> list:
