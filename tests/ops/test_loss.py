@@ -488,6 +488,21 @@ def test_binary_losses_errors():
         F.binary_cross_entropy_with_logits(p, cr.tensor([0.0, 1.0]), pos_weight=np.ones(3))
 
 
+@pytest.mark.parametrize("bad", [2.0, -0.5, float("nan")])
+def test_binary_cross_entropy_refuses_a_target_outside_0_1_as_pytorch(bad):
+    # a target such as a 0/255 mask gave a finite, wrong loss where PyTorch raises; found by the
+    # fifth fuzz wave
+    p, t = np.array([0.3, 0.6]), np.array([1.0, bad])
+    with pytest.raises(ValueError, match=r"binary_cross_entropy: target must hold values in "
+                                         r"\[0, 1\], got values in"):
+        F.binary_cross_entropy(cr.tensor(p), cr.tensor(t))
+    with pytest.raises(ValueError, match="target must hold values in"):
+        cr.nn.BCELoss()(cr.tensor(p), cr.tensor(t))
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError, match="target should be between 0 and 1"):
+        torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(t))
+
+
 @pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 def test_cross_entropy_gradient_is_y_minus_t_and_differentiates_again(rng, reduction):
     """The usual case's one backward: softmax(z) - one_hot(t), scaled, from the compiled sweep's

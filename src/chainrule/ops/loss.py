@@ -258,6 +258,10 @@ def binary_cross_entropy(input, target, weight=None,  # noqa: A002 - torch's nam
         raise ValueError(f"{op}: input must hold probabilities in [0, 1], got values in "
                          f"[{float(p._data.min())}, {float(p._data.max())}]; "
                          "for logits use binary_cross_entropy_with_logits")
+    t = target._data
+    if not bool(((t >= 0) & (t <= 1)).all()):  # NaN too, as PyTorch
+        raise ValueError(f"{op}: target must hold values in [0, 1], got values in "
+                         f"[{float(t.min())}, {float(t.max())}]")
     weight = _const(op, "weight", weight, p, p.shape)
     return BinaryCrossEntropy.apply(p, target, reduction=reduction, weight=weight)
 
