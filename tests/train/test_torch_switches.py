@@ -98,3 +98,27 @@ def test_signatures_match_torch(name):
     theirs = inspect.signature(getattr(torch, name)).parameters
     assert [(k, p.kind) for k, p in ours.items()] == [(k, p.kind) for k, p in theirs.items()]
     assert [p.default for p in ours.values()] == [p.default for p in theirs.values()]
+
+
+def test_device_probes_of_a_ported_script_pick_the_cpu_without_a_gpu():
+    """The idiom ``"cuda" if torch.cuda.is_available() else "mps" if
+    torch.backends.mps.is_available() else "cpu"`` runs and never picks Metal."""
+    assert cr.backends.mps.is_available() is False and cr.backends.mps.is_built() is False
+    assert cr.backends.cudnn.is_available() is False
+    built = cr.backends.cuda.is_built()
+    assert isinstance(built, bool)
+    if cr.cuda.is_available():
+        assert built  # a GPU seen through CuPy means CuPy is there
+    device = ("cuda" if cr.cuda.is_available()
+              else "mps" if cr.backends.mps.is_available() else "cpu")
+    assert device in ("cuda", "cpu")
+    assert str(cr.zeros(2, device=device).device) == device
+
+
+def test_cuda_is_built_says_whether_cupy_is_installed(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "cupy" else real(name, *a))
+    assert cr.backends.cuda.is_built() is False

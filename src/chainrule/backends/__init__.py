@@ -4,7 +4,8 @@ chainrule computes on NumPy (CuPy on a GPU) without autotuned or atomics-based k
 results are already the same from run to run on the CPU: these switches are recorded, so that a
 PyTorch training script that sets them runs unchanged, and change no result.
 ``torch.backends.cudnn.deterministic = True``, ``torch.backends.cuda.matmul.allow_tf32 = True``
-and the like are accepted the same way (``backends.cudnn``, ``backends.cuda``).
+and the like are accepted the same way (``backends.cudnn``, ``backends.cuda``); the device probes
+``backends.mps.is_available()``, ``backends.cudnn.is_available()`` are False.
 
 >>> import chainrule as cr
 >>> cr.use_deterministic_algorithms(True)
@@ -17,10 +18,10 @@ True
 
 from __future__ import annotations
 
-from . import cuda, cudnn
+from . import cuda, cudnn, mps
 
 __all__ = ["are_deterministic_algorithms_enabled", "cuda", "cudnn", "get_float32_matmul_precision",
-           "is_deterministic_algorithms_warn_only_enabled", "set_float32_matmul_precision",
+           "is_deterministic_algorithms_warn_only_enabled", "mps", "set_float32_matmul_precision",
            "use_deterministic_algorithms"]
 
 _switches = {"deterministic": False, "warn_only": False, "matmul_precision": "highest"}
