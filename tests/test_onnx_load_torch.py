@@ -24,6 +24,7 @@ def export(model, args, opset, *, dynamic=True, **kw):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter's
         warnings.simplefilter("ignore", torch.jit.TracerWarning)  # MultiheadAttention's checks
+        warnings.filterwarnings("ignore", "Exporting a model to ONNX with a batch_size other")
         torch.onnx.export(model, tuple(args), f, dynamo=False, opset_version=opset,
                           input_names=names, output_names=["y"], dynamic_axes=axes, **kw)
     return f.getvalue()
@@ -247,3 +248,23 @@ def test_fine_tuning_reduces_the_loss_and_state_dict_round_trip():
     loaded.load_state_dict({k: v.numpy() for k, v in model.state_dict().items()})
     np.testing.assert_allclose(loaded(x).numpy(), model(torch.tensor(x)).detach().numpy(),
                                atol=1e-6)
+
+
+class Recurrent(nn.Module):
+    def __init__(self, cell):
+        super().__init__()
+        self.rnn = cell(4, 5, num_layers=2, batch_first=True, bidirectional=True)
+        self.head = nn.Linear(10, 3)
+
+    def forward(self, x):
+        return self.head(self.rnn(x)[0][:, -1])
+
+
+@pytest.mark.parametrize("cell", ["LSTM", "GRU", "RNN"])
+def test_recurrent_layers(cell):
+    _seed()
+    model = Recurrent(getattr(nn, cell)).double()
+    x = torch.randn(3, 6, 4, dtype=torch.float64)
+    loaded, shared = compare(model, [x], 14)
+    assert shared == ["head.weight", "head.bias"]  # the exporter reorders the gates' weights
+    compare(model, [torch.randn(2, 9, 4, dtype=torch.float64)], 14)  # other batch and length

@@ -219,12 +219,18 @@ def _sum_square(x, axes, keep):
     return ops.sum(x * x, axis=axes, keepdims=keep)
 
 
+def _float_prod(x, axes, keep):
+    for axis in reversed(axes):
+        x = ops.prod(x, axis, keep)
+    return x
+
+
 _REDUCTIONS = {
     "ReduceSum": (13, lambda x, a, k: ops.sum(x, axis=a, keepdims=k), numpy.sum),
     "ReduceMean": (18, lambda x, a, k: ops.mean(x, axis=a, keepdims=k), None),
     "ReduceMax": (18, lambda x, a, k: ops.amax(x, a, k), numpy.max),
     "ReduceMin": (18, lambda x, a, k: ops.amin(x, a, k), numpy.min),
-    "ReduceProd": (18, lambda x, a, k: ops.prod(x, a, k) if len(a) == 1 else None, numpy.prod),
+    "ReduceProd": (18, _float_prod, numpy.prod),
     "ReduceSumSquare": (18, _sum_square, None),
     "ReduceL1": (18, lambda x, a, k: ops.sum(ops.abs(x), axis=a, keepdims=k), None),
     "ReduceL2": (18, lambda x, a, k: ops.sqrt(_sum_square(x, a, k)), None),
@@ -240,15 +246,7 @@ def _int_reduce(name, fn):
     return reduce
 
 
-def _float_prod(x, axes, keep):
-    for axis in reversed(axes):
-        x = ops.prod(x, axis, keep)
-    return x
-
-
 for _name, (_since, _fn, _int) in _REDUCTIONS.items():
-    if _name == "ReduceProd":
-        _fn = _float_prod
     op(_name, const=(1,))(_reduce(_since, _fn, _int_reduce(_name, _int)))
 
 

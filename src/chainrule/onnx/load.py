@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections import Counter
 
 from ..autograd.tensor import Tensor, tensor
-from ..backend import device_of, numpy, to_device
+from ..backend import device_of, ensure_array, numpy, to_device
 from ..backend.device import device as _device_type
 from ..nn.module import Module
 from ..nn.parameter import Buffer, Parameter
-from . import _load_ops_nn, _load_ops_resize, _load_ops_shape  # noqa: F401 - fill OPS
+from . import _load_ops_nn, _load_ops_resize, _load_ops_rnn, _load_ops_shape  # noqa: F401
 from ._load_graph import OnnxLoadError, read_graph
 from ._load_ops import OPS, Context, const
 
@@ -172,9 +172,12 @@ class OnnxModule(Module):
         return {spec.name: self._check_input(spec, given[spec.name]) for spec in specs}
 
     def _check_input(self, spec, value):
-        x = value if isinstance(value, Tensor) else tensor(value)
-        if hasattr(value, "dtype") and not isinstance(value, Tensor):
-            x = Tensor(numpy.asarray(value)) if device_of(value) == "cpu" else Tensor(value)
+        if isinstance(value, Tensor):
+            x = value
+        elif hasattr(value, "dtype") and hasattr(value, "shape"):  # an array, kept on its device
+            x = Tensor(ensure_array(value))
+        else:
+            x = tensor(value)
         have, want = x._data.dtype, spec.dtype
         if want is not None and want.kind == "f":
             if have != self._dtype:
@@ -187,7 +190,7 @@ class OnnxModule(Module):
             x = Tensor(x._data.astype(want))
         if spec.shape is not None:
             fixed = len(spec.shape) == x.ndim and all(
-                not isinstance(d, int) or d in (0, n) for d, n in zip(spec.shape, x.shape))
+                not isinstance(d, int) or d == n for d, n in zip(spec.shape, x.shape))
             if not fixed:
                 raise ValueError(f"OnnxModule: input {spec.name!r} must have shape "
                                  f"{spec.describe()}, got shape {tuple(x.shape)}")
