@@ -244,6 +244,11 @@ def test_signatures_follow_pytorch(name):
     (lambda x: F.margin_ranking_loss(x, x, cr.tensor(np.ones(3))), ValueError,
      r"target must have shape \(2, 3\), got \(3,\)"),
     (lambda x: F.triplet_margin_loss(x, x, x[0]), ValueError, r"\(2, 3\), \(2, 3\), \(3,\)"),
+    # a margin <= 0 gave a loss where PyTorch raises; found by the fifth fuzz wave
+    (lambda x: F.triplet_margin_loss(x, x, x, margin=0.0), ValueError,
+     r"triplet_margin_loss: margin must be greater than 0, got 0.0"),
+    (lambda x: nn.TripletMarginLoss(margin=-1.0), ValueError,
+     r"TripletMarginLoss: margin must be greater than 0, got -1.0"),
     (lambda x: F.cosine_similarity(x, cr.tensor(np.ones((2, 4)))), ValueError,
      r"\(2, 3\) and \(2, 4\)"),
     (lambda x: F.pairwise_distance(x, x, p=0), ValueError, "p must be a positive number"),

@@ -117,6 +117,8 @@ class TripletMarginLoss(_Loss):
     def __init__(self, margin: float = 1.0, p: float = 2.0, eps: float = 1e-6, swap: bool = False,
                  size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__(size_average, reduce, reduction)
+        if not margin > 0:  # as PyTorch, when it is made
+            raise ValueError(f"TripletMarginLoss: margin must be greater than 0, got {margin}")
         self.margin = margin
         self.p = p
         self.eps = eps

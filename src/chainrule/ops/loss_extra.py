@@ -230,6 +230,8 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
     ``pairwise_distance`` (p-norm); ``swap`` uses the smaller of d(a, n) and d(p, n)."""
     _start("triplet_margin_loss", size_average, reduce, reduction)
     margin = _real("triplet_margin_loss", "margin", margin)
+    if not margin > 0:  # as PyTorch
+        raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
     a = _float_tensor("triplet_margin_loss", "anchor", anchor)
     pos = _float_tensor("triplet_margin_loss", "positive", positive)
     neg = _float_tensor("triplet_margin_loss", "negative", negative)
