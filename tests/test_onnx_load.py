@@ -60,14 +60,30 @@ def test_state_dict_keys_are_the_onnx_names_and_load_back():
 
 
 def test_names_that_cannot_be_paths_are_stored_with_underscores():
-    names = ("a", "a.b", "c..d", "training")  # a leaf that is also a prefix, an empty part, ...
+    names = ("a", "a.b", "c..d", "e.training")  # a leaf that is also a prefix, an empty part...
     loaded = load(mlp_model(names=names))
     keys = loaded.initializer_keys
     assert keys["a"] == "a" and keys["a.b"] == "a_b" and keys["c..d"] == "c__d"
-    assert keys["training"] == "training_"
+    assert keys["e.training"] == "e_training"
     assert set(loaded.state_dict()) == set(keys.values())
+    assert [name for name, _ in loaded.named_modules()] == [""]  # no scope left empty
+    keys = load(mlp_model(names=("training", "b", "c", "d"))).initializer_keys
+    assert keys["training"] == "training_"
     assert loaded.training is False  # the attribute itself is untouched
     loaded(np.ones((2, 4), np.float32))
+
+
+def test_a_failing_node_is_named():
+    nodes = [helper.make_node("Reshape", ["x", "s"], ["y"], name="to_rows_of_3")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", F, ["n", 4])],
+                              [helper.make_tensor_value_info("y", F, [None, 3])],
+                              [numpy_helper.from_array(np.asarray([-1, 3]), "s")])
+    loaded = load(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    assert loaded(np.ones((3, 4), np.float32)).shape == (4, 3)
+    with pytest.raises(ValueError) as info:
+        loaded(np.ones((2, 4), np.float32))  # 8 entries do not make rows of 3
+    if hasattr(info.value, "add_note"):
+        assert "in node 0 (Reshape 'to_rows_of_3')" in "".join(info.value.__notes__)
 
 
 def test_repr_and_graph_summary():

@@ -112,7 +112,7 @@ class OnnxModule(Module):
 
     def _place(self, name, member):
         parts = name.split(".")
-        owner = self
+        owner, created = self, []
         try:
             if not all(parts):
                 raise ValueError(name)
@@ -120,6 +120,7 @@ class OnnxModule(Module):
                 child = owner._modules.get(part)
                 if child is None:
                     owner.add_module(part, _Scope())
+                    created.append((owner, part))
                     child = owner._modules[part]
                 elif not isinstance(child, _Scope):
                     raise ValueError(name)
@@ -127,6 +128,8 @@ class OnnxModule(Module):
             self._attach(owner, parts[-1], member)
             key = name
         except (KeyError, ValueError, TypeError):
+            for parent, part in reversed(created):  # no empty scopes left behind
+                del parent._modules[part]
             owner, key = self, name.replace(".", "_")
             while key in self._parameters or key in self._buffers or key in self._modules \
                     or hasattr(self, key):
@@ -205,11 +208,17 @@ class OnnxModule(Module):
             env[name] = getattr(owner, store)[attr]
         for name, array in self._graph.constants.items():
             env[name] = const(ctx, array if device == "cpu" else to_device(array, device))
-        for node in self._graph.nodes:
+        for index, node in enumerate(self._graph.nodes):
             args = [None if n is None else env[n] for n in node.inputs]
             while args and args[-1] is None:
                 args.pop()
-            out = OPS[node.op_type].fn(ctx, node.attrs, *args)
+            try:
+                out = OPS[node.op_type].fn(ctx, node.attrs, *args)
+            except Exception as e:
+                if hasattr(e, "add_note"):  # Python 3.11: say which node failed
+                    e.add_note(f"OnnxModule: in node {index} ({node.op_type} {node.name!r}) of "
+                               "the graph (see graph_summary())")
+                raise
             for name, value in zip(node.outputs, out if isinstance(out, tuple) else (out,)):
                 if name is not None:
                     env[name] = value
