@@ -3,9 +3,10 @@
 ``from chainrule.vision import datasets, transforms`` stands in for
 ``from torchvision import datasets, transforms``: a dataset yields ``(transform(image), label)``
 with the image an (H, W) uint8 NumPy array (where torchvision gives a PIL image), and
-``transforms.ToTensor`` turns it into a float (1, H, W) Tensor in [0, 1].
+``transforms.ToTensor`` turns it into a float (1, H, W) Tensor in [0, 1]. ``utils.make_grid`` and
+``utils.save_image`` tile a batch of images into one picture, as torchvision.utils'.
 """
 
-from . import datasets, transforms
+from . import datasets, transforms, utils
 
-__all__ = ["datasets", "transforms"]
+__all__ = ["datasets", "transforms", "utils"]
