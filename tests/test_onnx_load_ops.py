@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from chainrule.autograd.gradcheck import gradcheck
+from chainrule.autograd.gradcheck import gradcheck, gradgradcheck
 from chainrule.onnx import load
 
 onnx = pytest.importorskip("onnx")
@@ -47,14 +47,20 @@ def model_of(op_type, feeds, consts=(), attrs=None, opset=17, out_types=(F,), no
     return m
 
 
-def check(op_type, feeds, consts=(), attrs=None, opset=17, out_types=(F,), grad=True, tol=1e-5):
-    m = model_of(op_type, feeds, consts, attrs, opset, out_types)
+def run_ort(m, feeds):
+    """onnxruntime's outputs; the graph's outputs are then declared with their shapes."""
     sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
     want = sess.run(None, feeds)
-    for out, w in zip(m.graph.output, want):  # declare the shapes onnxruntime found
+    for out, w in zip(m.graph.output, want):
         out.type.tensor_type.shape.SetInParent()
         for d in w.shape:
             out.type.tensor_type.shape.dim.add().dim_value = d
+    return want
+
+
+def check(op_type, feeds, consts=(), attrs=None, opset=17, out_types=(F,), grad=True, tol=1e-5):
+    m = model_of(op_type, feeds, consts, attrs, opset, out_types)
+    want = run_ort(m, feeds)
     loaded = load(m)
     got = loaded(**feeds)
     got = got if isinstance(got, tuple) else (got,)
@@ -381,3 +387,24 @@ def test_recurrent_batch_first_layout_is_the_transposed_computation(kind):
     for g, w in zip(got[1:], want[1:]):
         np.testing.assert_allclose(g.numpy(), np.transpose(w.numpy(), (1, 0, 2)), rtol=1e-6,
                                    atol=1e-6)
+
+
+def test_where_broadcasts_the_condition_beyond_both_values():
+    # PyTorch's masked_fill exports as Where(mask, constant, x) with the mask the largest
+    check("Where", {"c": R.standard_normal((2, 3)) > 0, "b": f32(3)},
+          {"a": np.float32(-1.5)}, {})
+
+
+SECOND_ORDER = ["conv_group_dilation_asym_pads", "conv_transpose_asym_pads",
+                "avgpool_asym_exclude_ceil", "maxpool_asym_pads", "layernorm_broadcast_scale",
+                "softmax_axis1_3d", "gemm_trans_alpha_beta", "selu_attrs", "softplus"]
+
+
+@pytest.mark.parametrize("case", SECOND_ORDER)
+def test_second_derivatives_through_loaded_graphs(case):
+    op_type, feeds, consts, attrs = CASES[case]
+    m = model_of(op_type, feeds, consts, attrs)
+    run_ort(m, feeds)
+    loaded = load(m).double()
+    xs = [cr.tensor(a.astype(np.float64), requires_grad=True) for a in feeds.values()]
+    assert gradgradcheck(lambda *t: loaded(*t), tuple(xs))
