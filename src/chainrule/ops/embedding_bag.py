@@ -91,7 +91,7 @@ def embedding_bag(input, weight, offsets=None, *, mode: str = "mean",  # noqa: A
         per_sample_weights: a float Tensor or array of ``input``'s shape, scaling each row before
             the sum (``mode="sum"`` only, as in PyTorch); differentiable.
         include_last_offset: ``offsets`` has one more entry, the end of the last bag
-            (``offsets[-1]``; ids after it are ignored), as a CSR matrix's ``indptr``.
+            (``offsets[-1]``, which must be ``len(input)``), as a CSR matrix's ``indptr``.
         padding_idx: an id that is left out of every bag (neither summed nor counted in a mean);
             negative counts from the end.
 
@@ -176,6 +176,10 @@ def _bags(offsets, n_ids, include_last):
         raise ValueError(f"embedding_bag: offsets must be at most len(input) = {n_ids}, got "
                          f"{int(offsets[-1])}")
     if include_last:
+        if int(offsets[-1]) != n_ids:  # PyTorch's last bag runs on to the end, whatever it says
+            raise ValueError(f"embedding_bag: with include_last_offset=True the last offset is the "
+                             f"end of the last bag and must be len(input) = {n_ids}, got "
+                             f"{int(offsets[-1])}")
         return offsets[:-1], offsets[1:]
     xp = get_array_module(offsets)
     return offsets, xp.concatenate([offsets[1:], xp.asarray([n_ids], dtype=offsets.dtype)])
