@@ -126,6 +126,11 @@ CASES = {
         lambda: nn.Upsample(size=(5, 7), mode="bilinear", align_corners=True), [_t(2, 3, 4, 4)]),
     "cast": (lambda: lambda x: x.double() * 2, [_t(2, 3)]),
     "tril_triu": (lambda: lambda x: cr.tril(x, -1) + cr.triu(x * 2, 1), [_t(2, 4, 4)]),
+    "flip_cumsum": (lambda: lambda x: cr.flip(x, (1, -1)) + cr.cumsum(x, 1), [_t(2, 3, 4)]),
+    "lstm_batch_first": (lambda: nn.LSTM(6, 4, batch_first=True), [_t(2, 5, 6)]),
+    "lstm_two_layers_bidirectional": (
+        lambda: nn.LSTM(6, 4, num_layers=2, bidirectional=True), [_t(5, 2, 6)]),
+    "gru_no_bias": (lambda: nn.GRU(6, 4, bias=False, batch_first=True), [_t(2, 5, 6)]),
     "multihead_attention": (lambda: _first(nn.MultiheadAttention(6, 2, batch_first=True)),
                             [_t(2, 3, 6)]),
     "transformer_encoder_layer": (
@@ -142,6 +147,12 @@ def _first(attention):
     return lambda x: attention(x, x, x)[0]
 
 
+def _flat(out):
+    if isinstance(out, (tuple, list)):
+        return [a for o in out for a in _flat(o)]
+    return [out.numpy()]
+
+
 def _export_and_compare(model, arrays, **options):
     names = [f"x{i}" for i in range(len(arrays))]
     proto = export(model, tuple(cr.tensor(a) for a in arrays), input_names=names,
@@ -153,11 +164,13 @@ def _export_and_compare(model, arrays, **options):
                  for a in arrays]
         batch = [b.astype(a.dtype) for a, b in zip(arrays, batch)]
         with cr.no_grad():
-            want = model(*[cr.tensor(b) for b in batch]).numpy()
-        got = session.run(None, dict(zip(names, batch)))[0]
-        assert got.shape == want.shape and got.dtype == want.dtype
-        scale = max(1.0, float(np.abs(want).max()))
-        np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * scale)
+            wants = _flat(model(*[cr.tensor(b) for b in batch]))
+        gots = session.run(None, dict(zip(names, batch)))
+        assert len(gots) == len(wants)
+        for got, want in zip(gots, wants):
+            assert got.shape == want.shape and got.dtype == want.dtype
+            scale = max(1.0, float(np.abs(want).max()))
+            np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * scale)
     return proto
 
 
@@ -238,9 +251,36 @@ def test_sizes_baked_along_dynamic_spatial_axes_are_refused(model, match):
     export(model(), x, input_names=["x"], dynamic_axes={"x": [0]})  # the batch axis is fine
 
 
-def test_recurrent_layers_are_refused_with_the_op_name():
-    with pytest.raises(UnsupportedOperatorError, match="GRUSequence"):
-        export(nn.GRU(3, 2), np.ones((4, 1, 3), np.float32))
+def test_packed_sequences_are_refused():
+    from chainrule.ops.lstm_sequence import lstm_sequence
+
+    rng = np.random.default_rng(5)
+    w_ih, w_hh, h0 = (cr.tensor(rng.standard_normal(s).astype(np.float32))
+                      for s in ((8, 3), (8, 2), (4, 2)))
+    mask = np.array([[True] * 4, [True, True, False, False]])  # (T, B): lengths 2, 2, 1, 1
+
+    def packed(x):
+        return lstm_sequence(x, h0, h0, w_ih, w_hh, mask=mask)[0]
+
+    with pytest.raises(UnsupportedOperatorError, match="packed sequences"):
+        export(packed, rng.standard_normal((2, 4, 3)).astype(np.float32))
+
+
+def test_gru_with_a_given_state_and_a_dynamic_batch():
+    cr.manual_seed(6)
+    gru = nn.GRU(6, 4, bidirectional=True).eval()
+    rng = np.random.default_rng(6)
+    x, h = rng.standard_normal((5, 2, 6)), rng.standard_normal((2, 2, 4))
+    x, h = x.astype(np.float32), h.astype(np.float32)
+    proto = export(gru, (x, h), input_names=["x", "h"], output_names=["y", "h_n"],
+                   dynamic_axes={"x": [0, 1], "h": [1]})
+    session = ort.InferenceSession(proto.SerializeToString(), providers=["CPUExecutionProvider"])
+    x3, h3 = np.concatenate([x[:3]] * 3, axis=1), np.concatenate([h] * 3, axis=1) * 0.5
+    with cr.no_grad():
+        want_y, want_h = gru(cr.tensor(x3), cr.tensor(h3))
+    got_y, got_h = session.run(None, {"x": x3, "h": h3})
+    np.testing.assert_allclose(got_y, want_y.numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(got_h, want_h.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_a_comparison_not_recognized_is_refused():

@@ -50,7 +50,10 @@ def _one_hot(who: str, labels, num_classes: int, like) -> Tensor:
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= num_classes):
         raise ValueError(f"{who}: labels must be in [0, {num_classes}), got values in "
                          f"[{int(idx.min())}, {int(idx.max())}]")
-    return Tensor(xp.eye(num_classes, dtype=like.dtype)[idx])
+    eye = Tensor(xp.eye(num_classes, dtype=like.dtype))
+    # Rows picked by an op that reads the labels Tensor, so that a trace (cr.trace, ONNX export)
+    # follows other labels rather than keeping the first call's codes.
+    return eye[labels] if isinstance(labels, Tensor) else Tensor(eye._data[idx])
 
 
 def _check_unconditional(who: str, labels) -> None:
@@ -232,10 +235,9 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x, labels=None):
         if self.num_classes:
             code = _one_hot("DCGANDiscriminator", labels, self.num_classes, x)
-            xp = get_array_module(x._data)
-            maps = xp.broadcast_to(code._data[:, :, None, None],
-                                   code.shape + tuple(x.shape[2:]))
-            x = concat([x, Tensor(xp.ascontiguousarray(maps))], axis=1)
+            # Recorded ops (a trace follows the labels): each code spread over the image.
+            maps = code.reshape(code.shape + (1, 1)).expand(code.shape + tuple(x.shape[2:]))
+            x = concat([x, maps], axis=1)
         else:
             _check_unconditional("DCGANDiscriminator", labels)
         return self.net(x).reshape(-1)

@@ -20,7 +20,8 @@ from ..ops import elementwise as ew
 __all__ = ["CONVERTERS", "GraphBuilder", "OpStep", "UnsupportedOperatorError", "converts"]
 
 # Function class -> (converter, settings the converter handles when they change with the
-# dynamic axes). A setting not named there that changes makes the export refuse the op.
+# dynamic axes, inputs that may be zeros of any size). A setting not named there that changes
+# makes the export refuse the op.
 CONVERTERS: dict = {}
 
 
@@ -29,12 +30,14 @@ class UnsupportedOperatorError(ValueError):
     soundly (a size baked in along a dynamic axis, a constant computed from the input)."""
 
 
-def converts(*classes, dynamic=()):
-    """Register the decorated function as the converter of ``classes``."""
+def converts(*classes, dynamic=(), zeros=()):
+    """Register the decorated function as the converter of ``classes``. ``dynamic``: the settings
+    it writes symbolically when they change with the dynamic axes; ``zeros``: the input positions
+    where it takes zeros of any shape (a recurrent layer's initial state) as an omitted input."""
 
     def deco(fn):
         for cls in classes:
-            CONVERTERS[cls] = (fn, frozenset(dynamic))
+            CONVERTERS[cls] = (fn, frozenset(dynamic), frozenset(zeros))
         return fn
 
     return deco

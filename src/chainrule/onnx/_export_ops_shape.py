@@ -14,6 +14,7 @@ from ..backend import numpy as np
 from ..ops._broadcast import BroadcastTo
 from ..ops.creation import _Triangle
 from ..ops.join import Concat, ConstantPad, Split, Stack
+from ..ops.rearrange import CumSum, Flip
 from ..ops.shape import GetItem, Permute, Reshape
 from ._export_ops import converts
 
@@ -119,6 +120,20 @@ def _triangle(g, s):
         raise s.refuse(f"ONNX's Trilu needs opset 14 or later, got {g.opset}")
     k = g.const(np.asarray(s["diagonal"], dtype=np.int64), "diagonal")
     return [g.op("Trilu", [s.inputs[0], k], upper=int(not s["lower"]))]
+
+
+@converts(Flip)
+def _flip(g, s):
+    x = s.inputs[0]
+    for axis in s["axes"]:
+        x = _slice(g, x, axis % len(s.in_shapes[0]), slice(None, None, -1))
+    return [x if x != s.inputs[0] else g.op("Identity", [x])]
+
+
+@converts(CumSum)
+def _cumsum(g, s):
+    axis = g.const(np.asarray(s["axis"], dtype=np.int64), "axis")
+    return [g.op("CumSum", [s.inputs[0], axis])]
 
 
 def _slice(g, x, axis, item):

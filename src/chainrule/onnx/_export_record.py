@@ -16,7 +16,7 @@ from ..autograd.tracing import TraceError, _Recorder
 from ..backend import asnumpy
 from ..backend import numpy as np
 from ..nn.normalization import _BatchNorm
-from . import _export_ops_nn, _export_ops_nondiff, _export_ops_shape  # noqa: F401 - registers
+from . import _export_ops_nn, _export_ops_nondiff, _export_ops_rnn, _export_ops_shape  # noqa: F401
 from ._export_ops import CONVERTERS, GraphBuilder, OpStep, UnsupportedOperatorError
 
 __all__ = ["Recording", "build_graph", "record", "same"]
@@ -83,8 +83,9 @@ def same(a, b, depth=0) -> bool:
     return a == b
 
 
-def compare(one: Recording, two: Recording, why: str, names: dict) -> None:
-    """Refuse a model whose two recordings hold different ops, wiring or constants."""
+def compare(one: Recording, two: Recording, why: str, names: dict) -> dict:
+    """Refuse a model whose two recordings hold different ops or wiring; returns the constants
+    that differ between them (slot -> the error to raise where one is used)."""
     r1, r2 = one.rec, two.rec
     s1 = [(s[0], s[3], s[4], s[5]) for s in r1.steps]
     s2 = [(s[0], s[3], s[4], s[5]) for s in r2.steps]
@@ -110,15 +111,15 @@ def compare(one: Recording, two: Recording, why: str, names: dict) -> None:
         for n in sources:
             consumers.setdefault(n, cls.__name__)
     changed += [n for (n, a), (m, b) in zip(r1.consts, r2.consts) if n != m or not same(a, b)]
-    for n in changed[:1]:
-        raise UnsupportedOperatorError(
-            f"export: an input of {consumers.get(n, 'an op')} is a constant that the model made "
-            f"outside any op and that changes (values or size) for {why} (e.g. a mask made "
-            "from x.numpy(), zeros of the batch size); the exported graph would keep the first"
-        )
+    message = (f"export: an input of {{}} is a constant that the model made outside any op and "
+               f"that changes (values or size) for {why} (e.g. a mask made from x.numpy(), zeros "
+               "of the batch size); the exported graph would keep the first")
+    # Refused when used, unless where a converter takes zeros of any size (a recurrent state).
+    return {n: message.format(consumers.get(n, "an op")) for n in changed}
 
 
-def build_graph(main: Recording, alt: Recording, *, opset, names, input_names, export_params):
+def build_graph(main: Recording, alt: Recording, *, opset, names, input_names, export_params,
+                changed):
     """The graph's nodes and initializers; returns (builder, output value names, parameter
     names that became graph inputs)."""
     g = GraphBuilder(opset)
@@ -157,13 +158,15 @@ def build_graph(main: Recording, alt: Recording, *, opset, names, input_names, e
         if not needed[k]:  # e.g. the indices of max(x, dim) when only the values are used
             k += 1
             continue
+        cls, _, params, dests, sources, _ = steps[k]
+        entry = CONVERTERS.get(cls, (None, (), ()))
+        inputs = _inputs(rec, alt.rec, sources, value, changed, entry[2])
         region = norms.get(k)
         if region is not None and _whole(region, k, steps, used_after):
             end, src, dst, m = region
             value[dst] = _batch_norm(g, value[src], m, tensor_value, rec.seen[dst]._data.dtype)
             k = end
             continue
-        cls, _, params, dests, sources, _ = steps[k]
         if cls is NonDifferentiable and all(n in constant for n in sources):
             _fold(g, rec, steps[k], value, names, export_params)
             constant.update(dests)
@@ -172,7 +175,7 @@ def build_graph(main: Recording, alt: Recording, *, opset, names, input_names, e
         entry = _converter(cls)
         alt_params = alt_steps[k][2]
         _check_settings(cls, params, alt_params, entry[1])
-        s = OpStep(cls, params, alt_params, [value[n] for n in sources],
+        s = OpStep(cls, params, alt_params, inputs,
                    [rec.seen[n]._data for n in sources], [rec.seen[n]._data for n in dests],
                    [alt.rec.seen[n]._data for n in sources],
                    [alt.rec.seen[n]._data for n in dests])
@@ -182,7 +185,28 @@ def build_graph(main: Recording, alt: Recording, *, opset, names, input_names, e
                                f"outputs for {len(dests)}")
         value.update(zip(dests, outs))
         k += 1
-    return g, [value[n] for n in main.out_slots], param_inputs
+    for n in main.out_slots:
+        if n in changed:
+            raise UnsupportedOperatorError(changed[n])
+    outs = [value[n] for n in main.out_slots]
+    # Values read only by ops left out (dead, or an omitted zero state) are not stored.
+    read = {name for node in g.nodes for name in node.input} | set(outs)
+    g.initializers = [t for t in g.initializers if t.name in read]
+    return g, outs, [(name, t) for name, t in param_inputs if name in read]
+
+
+def _inputs(rec, alt, sources, value, changed, zeros) -> list:
+    """The value names of a step's inputs; a changing constant is refused, or left out ("")
+    where the converter takes zeros of any size and it holds zeros in both recordings."""
+    names = []
+    for i, n in enumerate(sources):
+        if n in changed:
+            if i not in zeros or rec.seen[n]._data.any() or alt.seen[n]._data.any():
+                raise UnsupportedOperatorError(changed[n])
+            names.append("")
+        else:
+            names.append(value[n])
+    return names
 
 
 def _needed(steps, out_slots) -> list:

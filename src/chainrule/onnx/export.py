@@ -105,9 +105,10 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
             items = getattr(model, method, None)
             if callable(items):
                 names.update((id(t), name) for name, t in items())
-        compare(main, alt, why, names)
+        changed = compare(main, alt, why, names)
         g, outs, param_inputs = build_graph(main, alt, opset=opset, names=names,
-                                            input_names=input_names, export_params=export_params)
+                                            input_names=input_names, export_params=export_params,
+                                            changed=changed)
     finally:
         for m, flag in flags:
             m.training = flag
