@@ -84,3 +84,14 @@ def test_torch_keywords_zero_d_and_empty_splits(rng):
     assert nn.Unflatten(1, (0, 5))(empty).shape == (2, 0, 5)
     with pytest.raises(ValueError, match="0 only without a -1"):
         nn.Unflatten(1, (0, -1))
+
+
+def test_pytorchs_attribute_names():
+    # PyTorch code reads m.start_dim / m.dim / m.unflattened_size: they were AttributeErrors;
+    # found by the fifth fuzz wave
+    torch = pytest.importorskip("torch")
+    for ours, theirs in [(nn.Flatten(0, 2), torch.nn.Flatten(0, 2)),
+                         (nn.Flatten(start_dim=2), torch.nn.Flatten(start_dim=2))]:
+        assert (ours.start_dim, ours.end_dim) == (theirs.start_dim, theirs.end_dim)
+    ours, theirs = nn.Unflatten(1, (2, 2)), torch.nn.Unflatten(1, (2, 2))
+    assert (ours.dim, ours.unflattened_size) == (theirs.dim, theirs.unflattened_size)

@@ -197,6 +197,15 @@ class Softmax(Module):
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
 
+    @property
+    def dim(self):
+        """PyTorch's name for ``axis``."""
+        return self.axis
+
+    @dim.setter
+    def dim(self, value):
+        self.axis = value
+
 
 class LogSoftmax(Module):
     """log(softmax(x)) along ``axis``, computed stably."""
@@ -218,6 +227,15 @@ class LogSoftmax(Module):
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}"
+
+    @property
+    def dim(self):
+        """PyTorch's name for ``axis``."""
+        return self.axis
+
+    @dim.setter
+    def dim(self, value):
+        self.axis = value
 
 
 class Step(Module):

@@ -72,6 +72,16 @@ class Flatten(Module):
     def extra_repr(self) -> str:
         return f"start_axis={self.start_axis}, end_axis={self.end_axis}"
 
+    @property
+    def start_dim(self):
+        """PyTorch's name for ``start_axis``."""
+        return self.start_axis
+
+    @property
+    def end_dim(self):
+        """PyTorch's name for ``end_axis``."""
+        return self.end_axis
+
 
 class Unflatten(Module):
     """Split axis ``axis`` into ``sizes`` (one entry may be -1), the inverse of Flatten.
@@ -114,3 +124,13 @@ class Unflatten(Module):
 
     def extra_repr(self) -> str:
         return f"axis={self.axis}, sizes={self.sizes}"
+
+    @property
+    def dim(self):
+        """PyTorch's name for ``axis``."""
+        return self.axis
+
+    @property
+    def unflattened_size(self):
+        """PyTorch's name for ``sizes``."""
+        return self.sizes
