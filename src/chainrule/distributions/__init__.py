@@ -10,6 +10,7 @@ entropies and KL divergences with gradients) over chainrule Tensors.
 
 from . import constraints, transforms
 from .continuous import Exponential, Laplace, Normal, Uniform
+from .counts import Chi2, Multinomial, NegativeBinomial
 from .discrete import Bernoulli, Categorical, OneHotCategorical
 from .distribution import Distribution
 from .gamma import Beta, Binomial, Dirichlet, Gamma, Poisson
@@ -19,12 +20,30 @@ from .more import Cauchy, Geometric, HalfNormal, StudentT
 from .multivariate import Independent, MultivariateNormal
 from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
 from .transformed import LogNormal, TransformedDistribution
-from .transforms import AffineTransform, ExpTransform, SigmoidTransform, TanhTransform, Transform
+from .transformed_more import Gumbel, HalfCauchy, Kumaraswamy, LogisticNormal, Pareto, Weibull
+from .transforms import (
+    AbsTransform,
+    AffineTransform,
+    ComposeTransform,
+    ExpTransform,
+    IndependentTransform,
+    LowerCholeskyTransform,
+    PowerTransform,
+    ReshapeTransform,
+    SigmoidTransform,
+    SoftmaxTransform,
+    StickBreakingTransform,
+    TanhTransform,
+    Transform,
+)
 
-__all__ = ["AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical", "Cauchy",
-           "Dirichlet", "Distribution", "ExpTransform", "Exponential", "Gamma", "Geometric",
-           "HalfNormal", "Independent", "Laplace", "LogNormal", "MixtureSameFamily",
-           "MultivariateNormal", "Normal", "OneHotCategorical", "Poisson", "RelaxedBernoulli",
-           "RelaxedOneHotCategorical", "SigmoidTransform", "StudentT", "TanhTransform",
-           "Transform", "TransformedDistribution", "Uniform", "constraints", "kl_divergence",
-           "register_kl", "transforms"]
+__all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical",
+           "Cauchy", "Chi2", "ComposeTransform", "Dirichlet", "Distribution", "ExpTransform",
+           "Exponential", "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
+           "Independent", "IndependentTransform", "Kumaraswamy", "Laplace", "LogNormal",
+           "LogisticNormal", "LowerCholeskyTransform", "MixtureSameFamily", "Multinomial",
+           "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical", "Pareto",
+           "Poisson", "PowerTransform", "RelaxedBernoulli", "RelaxedOneHotCategorical",
+           "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform", "StickBreakingTransform",
+           "StudentT", "TanhTransform", "Transform", "TransformedDistribution", "Uniform",
+           "Weibull", "constraints", "kl_divergence", "register_kl", "transforms"]

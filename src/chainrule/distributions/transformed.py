@@ -10,7 +10,7 @@ from .continuous import Normal
 from .distribution import Distribution
 from .kl import kl_divergence, register_kl
 from .multivariate import Independent
-from .transforms import ExpTransform, Transform
+from .transforms import ComposeTransform, ExpTransform, Transform
 
 __all__ = ["LogNormal", "TransformedDistribution"]
 
@@ -32,18 +32,21 @@ class TransformedDistribution(Distribution):
             raise ValueError(f"transforms must be a Transform or a list of Transforms, got "
                              f"{transforms!r}")
         self.transforms = list(transforms)
+        chain = ComposeTransform(self.transforms)
         base_shape = tuple(base_distribution.batch_shape) + tuple(base_distribution.event_shape)
         base_event_dim = len(base_distribution.event_shape)
-        domain_event_dim = max([t.event_dim for t in self.transforms], default=0)
+        domain_event_dim = chain.domain.event_dim
         if len(base_shape) < domain_event_dim:
             raise ValueError(f"base_distribution needs at least {domain_event_dim} dimensions, "
                              f"but has shape {base_shape}")
         if domain_event_dim > base_event_dim:
             base_distribution = Independent(base_distribution, domain_event_dim - base_event_dim)
         self.base_dist = base_distribution
-        event_dim = max(domain_event_dim, base_event_dim)
-        cut = len(base_shape) - event_dim
-        super().__init__(base_shape[:cut], base_shape[cut:], validate_args)
+        # A transform may change the shape of an event (stick breaking adds a coordinate).
+        shape = tuple(chain.forward_shape(base_shape))
+        event_dim = chain.codomain.event_dim + max(base_event_dim - domain_event_dim, 0)
+        cut = len(shape) - event_dim
+        super().__init__(shape[:cut], shape[cut:], validate_args)
 
     def expand(self, batch_shape, _instance=None):
         new = type(self).__new__(type(self)) if _instance is None else _instance
@@ -87,8 +90,9 @@ class TransformedDistribution(Distribution):
         y = value
         for t in reversed(self.transforms):
             x = t.inv(y)
+            event_dim += t.domain.event_dim - t.codomain.event_dim
             log_prob = log_prob - sum_rightmost(t.log_abs_det_jacobian(x, y),
-                                                event_dim - t.event_dim)
+                                                event_dim - t.domain.event_dim)
             y = x
         return log_prob + sum_rightmost(self.base_dist.log_prob(y),
                                         event_dim - len(self.base_dist.event_shape))

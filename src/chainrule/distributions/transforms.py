@@ -202,3 +202,18 @@ class AffineTransform(Transform):
 
     def __repr__(self):
         return f"AffineTransform(loc={self.loc}, scale={self.scale}, event_dim={self._event_dim})"
+
+
+from .transforms_extra import (  # noqa: E402 - they subclass Transform, defined above
+    AbsTransform,
+    ComposeTransform,
+    IndependentTransform,
+    LowerCholeskyTransform,
+    PowerTransform,
+    ReshapeTransform,
+    SoftmaxTransform,
+    StickBreakingTransform,
+)
+
+__all__ += ["AbsTransform", "ComposeTransform", "IndependentTransform", "LowerCholeskyTransform",
+            "PowerTransform", "ReshapeTransform", "SoftmaxTransform", "StickBreakingTransform"]
