@@ -1,6 +1,7 @@
 """chainrule.onnx.load: reading files (paths, bytes, file objects, external data), refusing
 corrupt or unsupported ones clearly, parameter names, modes and dtypes of the loaded Module."""
 
+import copy
 import io
 import sys
 
@@ -231,3 +232,16 @@ def test_initializers_listed_as_inputs_are_weights_not_inputs():
                               for t in model.graph.initializer])
     loaded = load(model)
     assert loaded.input_names == ["x"] and len(list(loaded.parameters())) == 4
+
+
+def test_a_deep_copy_evaluates_with_its_own_weights():
+    loaded = load(mlp_model())
+    twin = copy.deepcopy(loaded)  # as EMA and SWA averaging make them
+    x = np.ones((2, 4), np.float32)
+    before = loaded(x).numpy()
+    with cr.no_grad():
+        twin.fc2.bias.add_(cr.tensor(np.asarray([-5.0, 0.0, 0.0], np.float32)))
+    np.testing.assert_array_equal(loaded(x).numpy(), before)
+    p = before[:, 0]  # the twin's first logit is 5 lower: its softmax share shrinks by e^-5
+    np.testing.assert_allclose(twin(x).numpy()[:, 0], p * np.exp(-5) / (p * np.exp(-5) + 1 - p),
+                               rtol=1e-5)

@@ -51,18 +51,19 @@ class _Scope(Module):
         raise TypeError("this is a namespace of an OnnxModule's weights; call the OnnxModule")
 
 
+_RANK = {"const": 0, "stat": 1, "param": 2}
+
+
 def _roles(graph):
-    """Initializer name -> "param", "stat" or "const", from the node inputs each one feeds."""
+    """Initializer name -> "param", "stat" or "const", from the node inputs each one feeds: the
+    strongest use wins (a weight that also feeds a setting input is still a weight)."""
     roles = {}
     for node in graph.nodes:
         spec = OPS[node.op_type]
         for i, name in enumerate(node.inputs):
-            if name not in graph.initializers:
-                continue
-            role = "stat" if i in spec.stat else ("const" if i in spec.const else "param")
-            old = roles.get(name, "const")
-            roles[name] = "param" if "param" in (role, old) else ("stat" if "stat" in (role, old)
-                                                                   else "const")
+            if name in graph.initializers:
+                role = "stat" if i in spec.stat else ("const" if i in spec.const else "param")
+                roles[name] = max(role, roles.get(name, "const"), key=_RANK.get)
     return roles
 
 
@@ -149,6 +150,7 @@ class OnnxModule(Module):
             owner.register_buffer(attr, member, persistent=member.persistent)
 
     def to(self, device=None, *, dtype=None) -> OnnxModule:
+        """``Module.to``; a float ``dtype`` also becomes the dtype the graph computes in."""
         if device is not None and not isinstance(device, (str, _device_type)):
             device, dtype = None, device
         super().to(device, dtype=dtype)
