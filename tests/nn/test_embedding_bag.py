@@ -188,3 +188,24 @@ def test_errors(rng):
         F.embedding_bag(3, w, [0])
     with pytest.raises(ValueError, match="EmbeddingBag: mode must be one of"):
         EmbeddingBag(3, 2, "avg")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mode", ["sum", "mean", "max"])
+def test_from_pretrained_matches_torch(rng, mode):
+    # EmbeddingBag.from_pretrained was missing; found by the fifth fuzz wave
+    torch = pytest.importorskip("torch")
+    table = rng.standard_normal((6, 3))
+    ids, offsets = np.array([1, 2, 4, 2, 5, 0]), np.array([0, 2, 2, 6])
+    ours = EmbeddingBag.from_pretrained(cr.tensor(table), mode=mode, include_last_offset=True,
+                                        padding_idx=2)
+    theirs = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(table), mode=mode,
+                                                   include_last_offset=True, padding_idx=2)
+    assert not ours.weight.requires_grad and ours.weight.dtype == np.float64
+    np.testing.assert_array_equal(ours.weight.numpy(), table)  # the padding row is kept
+    np.testing.assert_allclose(ours(ids, offsets).numpy(),
+                               theirs(torch.tensor(ids), torch.tensor(offsets)).numpy(),
+                               rtol=1e-12)
+    assert EmbeddingBag.from_pretrained(table, freeze=False).weight.requires_grad
+    with pytest.raises(ValueError, match=r"EmbeddingBag.from_pretrained: embeddings must be 2-D"):
+        EmbeddingBag.from_pretrained(np.ones(3))

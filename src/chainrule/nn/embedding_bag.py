@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..autograd.mode import no_grad
+from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.embedding_bag import MODES, embedding_bag
 from . import init
@@ -54,6 +55,33 @@ class EmbeddingBag(Module):
         dt = float_dtype(dtype, "EmbeddingBag")
         self.weight = Parameter(get_array_module().empty((num_embeddings, embedding_dim), dtype=dt))
         self.reset_parameters(rng=resolve_rng(rng, "EmbeddingBag"))
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze: bool = True, *, mode: str = "mean",
+                        include_last_offset: bool = False, padding_idx: int | None = None):
+        """An EmbeddingBag whose weight is a copy of ``embeddings`` (a 2-D float Tensor or array),
+        as PyTorch's (the options after ``freeze`` by keyword; ``max_norm`` and
+        ``scale_grad_by_freq`` are not offered).
+
+        Args:
+            embeddings: the table, shape (num_embeddings, embedding_dim).
+            freeze: keep the weight fixed (``requires_grad=False``).
+            mode, include_last_offset, padding_idx: as in the constructor; the padding row is
+                kept as it is (not zeroed).
+        """
+        data = embeddings._data if isinstance(embeddings, Tensor) else embeddings
+        if getattr(data, "ndim", None) != 2:
+            raise ValueError(
+                "EmbeddingBag.from_pretrained: embeddings must be 2-D "
+                f"(num_embeddings, embedding_dim), got shape {getattr(data, 'shape', None)}"
+            )
+        module = cls(data.shape[0], data.shape[1], mode, include_last_offset=include_last_offset,
+                     padding_idx=padding_idx, dtype=data.dtype,
+                     rng=get_array_module().random.default_rng(0))
+        with no_grad():
+            module.weight.copy_(data)
+        module.weight.requires_grad = not freeze
+        return module
 
     def reset_parameters(self, *, rng) -> None:
         """Draw the weight from N(0, 1) and zero the padding row."""
