@@ -5,7 +5,8 @@ graph with chainrule ops, so gradients reach the inputs and the weights:
 
 1. a small MLP is written as an ONNX graph with ``onnx.helper`` (no PyTorch; its weights are
    random, as if it came from elsewhere), loaded, and fine-tuned on the 8x8 digits: the loss and
-   the test accuracy before and after are printed;
+   the test accuracy before and after are printed, and then it is attacked by FGSM
+   (``chainrule.robust.fgsm``) through the loaded graph;
 2. if PyTorch is installed (and ``--no-torch`` is not given), a small CNN is trained briefly in
    PyTorch, exported with ``torch.onnx.export(..., dynamo=False)``, loaded, checked against
    PyTorch's outputs, and fine-tuned in chainrule; its ``state_dict`` keys are PyTorch's.
@@ -25,6 +26,7 @@ import numpy as np
 
 import chainrule as cr
 from chainrule.data.datasets import digits
+from chainrule.robust import fgsm
 
 
 def helper_mlp(rng, hidden=32):
@@ -136,7 +138,11 @@ def main(argv=None):
     print(f"loaded: {model}")
     before, after = fine_tune(model, data[0], data[1], args.steps, 0.1, rng)
     report("onnx.helper MLP fine-tuned", before, after)
-    result = {"mlp": {"before": before, "after": after}}
+    attack = fgsm(model, data[1][0], data[1][1], eps=0.1)  # gradients reach the inputs
+    adversarial = float((attack.predictions == data[1][1]).mean())
+    print(f"FGSM (eps 0.1) through the loaded graph: test accuracy {after[1]:.3f} -> "
+          f"{adversarial:.3f}")
+    result = {"mlp": {"before": before, "after": after, "fgsm_accuracy": adversarial}}
     if args.no_torch:
         return result
     if importlib.util.find_spec("torch") is None:

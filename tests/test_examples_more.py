@@ -166,6 +166,7 @@ def test_onnx_load_fine_tunes_a_helper_built_model(tmp_path, load_script, capsys
     result = example.main(["--steps", "25", "--no-torch", "--out", str(tmp_path)])
     (loss0, acc0), (loss1, acc1) = result["mlp"]["before"], result["mlp"]["after"]
     assert loss1 < 0.5 * loss0 and acc1 > acc0 + 0.3  # random weights, then 25 SGD steps
+    assert result["mlp"]["fgsm_accuracy"] < acc1 - 0.2  # the attack works through the graph
     assert (tmp_path / "digits_mlp.onnx").is_file()
     assert "onnx.helper MLP fine-tuned" in capsys.readouterr().out
 
