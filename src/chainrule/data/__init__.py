@@ -4,6 +4,7 @@
 transforms live in the submodules ``idx``, ``datasets`` and ``transforms``.
 """
 
+from .collate import default_collate, default_convert
 from .dataset import ArrayDataset, DataLoader, Dataset, TensorDataset, as_generator, collate
 from .samplers import (
     RandomSampler,
@@ -15,5 +16,6 @@ from .samplers import (
 from .subsets import ConcatDataset, Subset, random_split
 
 __all__ = ["ArrayDataset", "ConcatDataset", "DataLoader", "Dataset", "Subset", "TensorDataset",
-           "as_generator", "collate", "random_split", "RandomSampler", "Sampler",
+           "as_generator", "collate", "default_collate", "default_convert", "random_split",
+           "RandomSampler", "Sampler",
            "SequentialSampler", "SubsetRandomSampler", "WeightedRandomSampler"]

@@ -23,8 +23,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from ..autograd.tensor import Tensor
 from ..backend.random import default_generator, generator_scope
+from .collate import collate_arrays, tensors_of
 from .workers import check_context, in_processes
 
 __all__ = ["ArrayDataset", "DataLoader", "Dataset", "TensorDataset", "as_generator", "collate"]
@@ -250,7 +250,7 @@ class DataLoader:
             else:
                 batches = (self.transform(b, stream) for b in batches)
         if self.tensors and self.collate_fn is None:
-            batches = (_tensors(b) for b in batches)
+            batches = (tensors_of(b) for b in batches)
         depth = self.prefetch or (self.num_workers if gathered else 0)
         return _prefetched(batches, depth) if depth else batches
 
@@ -358,61 +358,22 @@ def _prefetched(batches, depth: int):
 def collate(samples: list):
     """Stack a list of samples into a batch: a tuple with one array per field of the samples.
 
-    A sample that is not a tuple, list or dict counts as a single field. Numbers, arrays and
-    Tensors are stacked into one array; the rest as PyTorch's ``default_collate``: dicts (a
-    sample or a field) give a dict of batches, a field that is a tuple or list a list of
-    batches, strings a list of them.
+    PyTorch's ``default_collate`` (``data.collate``: the same rule, with arrays for Tensors),
+    except at the top: a sample that is a tuple or list gives a tuple of fields, any other
+    sample (an array, a number) a 1-tuple; a dict sample gives a dict of batches.
 
     >>> [b.shape for b in collate([(np.zeros(3), 1), (np.ones(3), 0)])]
     [(2, 3), (2,)]
     >>> collate([{"x": 1.5, "name": "a"}, {"x": 2.5, "name": "b"}])
     {'x': array([1.5, 2.5]), 'name': ['a', 'b']}
     """
-    if isinstance(samples[0], collections.abc.Mapping):
-        return _field(samples)
-    if not isinstance(samples[0], (tuple, list)):
-        return (_field(samples),)
-    return tuple(_fields(samples))
-
-
-def _fields(samples: list) -> list:
-    width = len(samples[0])
-    for i, s in enumerate(samples):
-        if not isinstance(s, (tuple, list)) or len(s) != width:
-            got = f"{len(s)}" if isinstance(s, (tuple, list)) else type(s).__name__
-            raise ValueError(
-                f"collate: every sample needs {width} fields like the first, sample {i} has {got}"
-            )
-    return [_field([s[j] for s in samples]) for j in range(width)]
-
-
-def _field(values: list):
-    first = values[0]
-    if isinstance(first, (str, bytes)):
-        return list(values)
+    first = samples[0]
     if isinstance(first, collections.abc.Mapping):
-        try:
-            return {k: _field([v[k] for v in values]) for k in first}
-        except (KeyError, TypeError) as e:
-            raise ValueError(f"collate: every sample needs the keys of the first, "
-                             f"{sorted(map(str, first))}") from e
-    if isinstance(first, (tuple, list)):
-        return _fields(values)
-    return np.stack([np.asarray(v) for v in values])
+        return collate_arrays(samples)
+    if not isinstance(first, (tuple, list)):
+        return (collate_arrays(samples),)
+    return tuple(collate_arrays(samples))
 
 
 def _structure(batch):
     return batch if isinstance(batch, dict) else tuple(batch)
-
-
-def _tensors(batch):
-    """The arrays of a collated batch as Tensors, in the same structure."""
-    if isinstance(batch, np.ndarray):
-        return Tensor(batch)
-    if isinstance(batch, dict):
-        return {k: _tensors(v) for k, v in batch.items()}
-    if isinstance(batch, tuple):
-        return tuple(_tensors(v) for v in batch)
-    if batch and all(isinstance(v, np.ndarray | dict | list | tuple) for v in batch):
-        return [_tensors(v) for v in batch]
-    return batch  # a list of strings

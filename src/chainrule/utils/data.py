@@ -12,9 +12,11 @@ from ..data import (
     SubsetRandomSampler,
     TensorDataset,
     WeightedRandomSampler,
+    default_collate,
+    default_convert,
     random_split,
 )
 
 __all__ = ["ArrayDataset", "ConcatDataset", "DataLoader", "Dataset", "RandomSampler", "Sampler",
            "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
-           "WeightedRandomSampler", "random_split"]
+           "WeightedRandomSampler", "default_collate", "default_convert", "random_split"]
