@@ -302,6 +302,9 @@ def test_bad_arguments_say_what_was_expected():
         export(model, x, dynamic_axes={"z": [0]})
     with pytest.raises(ValueError, match="has axis 3"):
         export(model, x, input_names=["input"], dynamic_axes={"input": [3]})
+    with pytest.raises(ValueError, match=r"dynamic_axes\['output'\] has axis 2, but the output "
+                       r"has shape \(1, 2\)"):
+        export(model, x, dynamic_axes={"output": {2: "n"}})
     with pytest.raises(ValueError, match="dynamo=True is not supported"):
         export(model, x, dynamo=True)
     export(model, x, dynamo=False, do_constant_folding=True)  # PyTorch's defaults pass
@@ -379,3 +382,16 @@ def test_conditional_gan_follows_the_labels(arch):
         x6 = np.concatenate([x] * 3)
         got = run(proto, {"x": x6, "labels": other})[0]
         close(got, eager(part, cr.tensor(x6), cr.tensor(other)))
+
+
+def test_kwargs_tensors_become_inputs_and_verbose_prints_the_graph(capsys):
+    def fn(x, *, scale, offset=None, mode="add"):
+        y = x * scale
+        return y + offset if mode == "add" else y - offset
+
+    x, offset = np.ones((2, 3), np.float32), np.full((2, 3), 0.5, np.float32)
+    proto = export(fn, (cr.tensor(x),), kwargs={"offset": cr.tensor(offset), "scale": 3.0,
+                                                "mode": "sub"}, verbose=True)
+    assert [i.name for i in proto.graph.input] == ["x", "offset"]
+    np.testing.assert_allclose(run(proto, {"x": 2 * x, "offset": offset})[0], 6 * x - offset)
+    assert "chainrule" in capsys.readouterr().out.splitlines()[0]  # the graph's name

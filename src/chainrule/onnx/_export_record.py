@@ -68,7 +68,7 @@ def same(a, b, depth=0) -> bool:
     """Whether two op settings are equal (arrays by value, objects by their public attributes)."""
     if hasattr(a, "shape") and hasattr(a, "dtype"):
         return (hasattr(b, "shape") and a.shape == b.shape and a.dtype == b.dtype
-                and bool(np.array_equal(asnumpy(a), asnumpy(b))))
+                and bool(np.array_equal(asnumpy(a), asnumpy(b), equal_nan=a.dtype.kind in "fc")))
     if type(a) is not type(b):
         return False
     if isinstance(a, (tuple, list)):

@@ -115,7 +115,7 @@ def export(model, args=(), f=None, *, kwargs=None, verbose=None, input_names=Non
     proto = _model(onnx, g, main, alt, inputs, input_names, outs, output_names, dynamic_axes,
                    dims, param_inputs, keep_initializers_as_inputs)
     if verbose:
-        print(onnx.helper.printable_graph(proto.graph))
+        print(onnx.printer.to_text(proto.graph))
     if f is not None:
         _write(proto.SerializeToString(), f)
     return proto
@@ -125,6 +125,8 @@ def _refuse_torch_options(options) -> None:
     for key, value in options.items():
         if key not in _TORCH_ONLY:
             raise TypeError(f"export() got an unexpected keyword argument {key!r}")
+        if key == "operator_export_type" and getattr(value, "name", None) == "ONNX":
+            continue  # PyTorch's default, OperatorExportTypes.ONNX
         if not (value is _TORCH_ONLY[key] or value == _TORCH_ONLY[key]):
             raise ValueError(
                 f"export: PyTorch's option {key}={value!r} is not supported by "
@@ -244,6 +246,10 @@ def _record_alt(call, inputs, model, dims):
         except Exception as e:  # noqa: BLE001 - the model's own error, reported below
             last = e
     shapes = [tuple(x.shape) for x in alt_inputs]
+    if not dims:
+        raise ValueError(f"export: the model fails on the example inputs with their values moved "
+                         f"around ({type(last).__name__}: {last}); the export records it twice "
+                         "to check that its ops do not depend on the values") from last
     raise ValueError(f"export: the model fails on inputs of other sizes along the dynamic axes "
                      f"(e.g. shapes {shapes}: {type(last).__name__}: {last}); "
                      "check dynamic_axes") from last
@@ -280,6 +286,12 @@ def _model(onnx, g, main, alt, inputs, input_names, outs, output_names, dynamic_
         if isinstance(axes, (list, tuple)):
             axes = {a: f"{name}_dynamic_axes_{i + 1}" for i, a in enumerate(axes)}
         slot = main.out_slots[k]
+        ndim = main.rec.seen[slot]._data.ndim
+        for a in axes:
+            if isinstance(a, bool) or not isinstance(a, int) or not -ndim <= a < ndim:
+                raise ValueError(f"export: dynamic_axes[{name!r}] has axis {a!r}, but the "
+                                 f"output has shape {main.rec.seen[slot]._data.shape}")
+        axes = {a % ndim: dim for a, dim in axes.items()}
         graph_outputs.append(info(name, main.rec.seen[slot]._data, alt.rec.seen[slot]._data,
                                   axes))
     graph = helper.make_graph(nodes, "chainrule", graph_inputs, graph_outputs,
