@@ -308,6 +308,8 @@ def test_bad_arguments_say_what_was_expected():
     with pytest.raises(ValueError, match="dynamo=True is not supported"):
         export(model, x, dynamo=True)
     export(model, x, dynamo=False, do_constant_folding=True)  # PyTorch's defaults pass
+    with pytest.raises(ValueError, match=r"input name\(s\) \['layers.1.bias'\] are also"):
+        export(model, x, input_names=["layers.1.bias"])
     with pytest.raises(TypeError, match="unexpected keyword argument 'bogus'"):
         export(model, x, bogus=1)
     with pytest.raises(TypeError, match="f must be a path"):

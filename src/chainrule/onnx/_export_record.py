@@ -124,21 +124,24 @@ def build_graph(main: Recording, alt: Recording, *, opset, names, input_names, e
     names that became graph inputs)."""
     g = GraphBuilder(opset)
     rec = main.rec
-    value: dict = {}  # slot -> ONNX value name
-    for k, name in enumerate(input_names):
-        value[k] = name
-        g.used.add(name)
+    clash = set(input_names) & set(names.values())
+    if clash:
+        raise ValueError(f"export: input name(s) {sorted(clash)} are also parameter or buffer "
+                         "names of the model (its initializers'); choose other input_names")
+    g.used.update(input_names, names.values())  # generated names stay clear of all of them
+    value: dict = dict(enumerate(input_names))  # slot -> ONNX value name
     param_inputs: list = []
+    stored: set = set()
 
     def tensor_value(t):
         name = names.get(id(t))
         if name is None:
             return g.const(t._data, "constant")
-        if name not in g.used:
+        if name not in stored:
+            stored.add(name)
             if export_params:
                 g.initializer(t._data, name)
             else:
-                g.used.add(name)
                 param_inputs.append((name, t))
         return name
 
