@@ -15,12 +15,12 @@ import numbers
 
 import numpy as np
 
-from ..autograd.mode import is_grad_enabled
-from ..autograd.tensor import Tensor
-from ..backend.defaults import get_default_dtype
-from ..backend.random import resolve_rng
-from ._color import ColorJitter
-from ._image import _Image
+from ...autograd.mode import is_grad_enabled
+from ...autograd.tensor import Tensor
+from ...backend.defaults import get_default_dtype
+from ...backend.random import resolve_rng
+from .._color import ColorJitter
+from .._image import _Image
 
 __all__ = ["CenterCrop", "ColorJitter", "Compose", "Lambda", "Normalize", "RandomAffine",
            "RandomCrop", "RandomHorizontalFlip", "RandomVerticalFlip", "ToTensor"]
