@@ -10,11 +10,13 @@ entropies and KL divergences with gradients) over chainrule Tensors.
 
 from . import constraints, transforms
 from .continuous import Exponential, Laplace, Normal, Uniform
+from .continuous_more import ContinuousBernoulli, FisherSnedecor, VonMises
 from .counts import Chi2, Multinomial, NegativeBinomial
 from .discrete import Bernoulli, Categorical, OneHotCategorical
 from .distribution import Distribution
 from .gamma import Beta, Binomial, Dirichlet, Gamma, Poisson
 from .kl import kl_divergence, register_kl
+from .lowrank import LowRankMultivariateNormal
 from .mixture import MixtureSameFamily
 from .more import Cauchy, Geometric, HalfNormal, StudentT
 from .multivariate import Independent, MultivariateNormal
@@ -38,12 +40,13 @@ from .transforms import (
 )
 
 __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "Categorical",
-           "Cauchy", "Chi2", "ComposeTransform", "Dirichlet", "Distribution", "ExpTransform",
-           "Exponential", "Gamma", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal",
-           "Independent", "IndependentTransform", "Kumaraswamy", "Laplace", "LogNormal",
-           "LogisticNormal", "LowerCholeskyTransform", "MixtureSameFamily", "Multinomial",
-           "MultivariateNormal", "NegativeBinomial", "Normal", "OneHotCategorical", "Pareto",
-           "Poisson", "PowerTransform", "RelaxedBernoulli", "RelaxedOneHotCategorical",
-           "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform", "StickBreakingTransform",
-           "StudentT", "TanhTransform", "Transform", "TransformedDistribution", "Uniform",
+           "Cauchy", "Chi2", "ComposeTransform", "ContinuousBernoulli", "Dirichlet",
+           "Distribution", "ExpTransform", "Exponential", "FisherSnedecor", "Gamma", "Geometric",
+           "Gumbel", "HalfCauchy", "HalfNormal", "Independent", "IndependentTransform",
+           "Kumaraswamy", "Laplace", "LogNormal", "LogisticNormal", "LowRankMultivariateNormal",
+           "LowerCholeskyTransform", "MixtureSameFamily", "Multinomial", "MultivariateNormal",
+           "NegativeBinomial", "Normal", "OneHotCategorical", "Pareto", "Poisson",
+           "PowerTransform", "RelaxedBernoulli", "RelaxedOneHotCategorical", "ReshapeTransform",
+           "SigmoidTransform", "SoftmaxTransform", "StickBreakingTransform", "StudentT",
+           "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "VonMises",
            "Weibull", "constraints", "kl_divergence", "register_kl", "transforms"]
