@@ -7,6 +7,7 @@ transforms live in the submodules ``idx``, ``datasets`` and ``transforms``.
 from .collate import default_collate, default_convert
 from .dataset import ArrayDataset, DataLoader, Dataset, TensorDataset, as_generator, collate
 from .samplers import (
+    BatchSampler,
     RandomSampler,
     Sampler,
     SequentialSampler,
@@ -14,8 +15,9 @@ from .samplers import (
     WeightedRandomSampler,
 )
 from .subsets import ConcatDataset, Subset, random_split
+from .workers import WorkerInfo, get_worker_info
 
-__all__ = ["ArrayDataset", "ConcatDataset", "DataLoader", "Dataset", "Subset", "TensorDataset",
-           "as_generator", "collate", "default_collate", "default_convert", "random_split",
-           "RandomSampler", "Sampler",
-           "SequentialSampler", "SubsetRandomSampler", "WeightedRandomSampler"]
+__all__ = ["ArrayDataset", "BatchSampler", "ConcatDataset", "DataLoader", "Dataset", "Subset",
+           "TensorDataset", "as_generator", "collate", "default_collate", "default_convert",
+           "get_worker_info", "random_split", "RandomSampler", "Sampler", "SequentialSampler",
+           "SubsetRandomSampler", "WeightedRandomSampler", "WorkerInfo"]

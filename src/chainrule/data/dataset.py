@@ -25,7 +25,7 @@ import numpy as np
 
 from ..backend.random import default_generator, generator_scope
 from .collate import collate_arrays, tensors_of
-from .workers import check_context, in_processes
+from .workers import check_context, in_processes, thread_starter
 
 __all__ = ["ArrayDataset", "DataLoader", "Dataset", "TensorDataset", "as_generator", "collate"]
 
@@ -143,6 +143,9 @@ class DataLoader:
         sampler: the indices of a pass, in order, from ``iter(sampler)`` when the pass starts
             (``data.samplers``: ``SubsetRandomSampler``, ``WeightedRandomSampler``...); not
             with ``shuffle``.
+        batch_sampler: the batches of a pass as lists of indices, from ``iter(batch_sampler)``
+            when the pass starts (``BatchSampler``...); not with ``batch_size``, ``shuffle``,
+            ``sampler`` or ``drop_last``, and ``batch_size`` is then None, as in PyTorch.
         collate_fn: ``collate_fn(samples) -> batch`` makes each batch from the list of its
             samples (``dataset[i]``), as in PyTorch; its batches are yielded as it returns them
             (``tensors`` does not convert them; a ``transform`` gets them as they are).
@@ -170,7 +173,7 @@ class DataLoader:
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, *, rng=None,
                  drop_last: bool = False, transform=None, prefetch: int = 0,
                  num_workers: int = 0, tensors: bool = True, collate_fn=None, sampler=None,
-                 **torch_options):
+                 batch_sampler=None, **torch_options):
         _check_torch_options(torch_options)
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got "
@@ -184,6 +187,14 @@ class DataLoader:
                 raise TypeError(f"DataLoader: sampler must define __iter__ and __len__, got "
                                 f"{type(sampler).__name__}")
         self.sampler = sampler
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
+                                 "batch_size, shuffle, sampler, and drop_last")
+            if not hasattr(batch_sampler, "__iter__"):
+                raise TypeError(f"DataLoader: batch_sampler must be an iterable of lists of "
+                                f"indices, got {type(batch_sampler).__name__}")
+        self.batch_sampler = batch_sampler
         self.processes = check_context(torch_options.get("multiprocessing_context"))
         if self.processes and collate_fn is not None:
             raise TypeError("DataLoader: worker processes send NumPy batches made by the default "
@@ -215,14 +226,23 @@ class DataLoader:
         self.rng = as_generator(rng) if rng is not None or shuffle or transform else None
         self.num_workers = _num_workers(num_workers)
         self.tensors = bool(tensors)
+        if batch_sampler is not None:
+            self.batch_size = None  # as PyTorch's: the batch sampler decides
 
     def __len__(self) -> int:
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
         n = len(self.dataset)
-        if self.sampler is not None:
+        sizes = None
+        if self.batch_sampler is not None:
+            chosen = [[int(i) for i in batch] for batch in self.batch_sampler]
+            sizes = [len(batch) for batch in chosen]
+            order = np.array([i for batch in chosen for i in batch], np.int64)
+        elif self.sampler is not None:
             order = np.fromiter((int(i) for i in self.sampler), np.int64)
         else:
             order = self.rng.permutation(n) if self.shuffle else None
@@ -233,15 +253,17 @@ class DataLoader:
             stream = np.random.default_rng(self.rng.integers(0, 2**63, size=4).tolist())
         gathered = isinstance(self.dataset, ArrayDataset) and self.collate_fn is None
         if gathered:
-            batches = self._gathered(order)
+            batches = self._gathered(order, sizes)
         else:
             seeder = self.rng if self.rng is not None else default_generator()
             base = seeder.integers(0, 2**63, size=4).tolist()
-            plans = self._plans(order)
+            plans = self._plans(order, sizes)
             if self.num_workers and self.processes:
-                batches = in_processes(self._collated, plans, base, self.num_workers)
+                batches = in_processes(self._collated, plans, base, self.num_workers,
+                                       self.dataset)
             elif self.num_workers and not self.prefetch:
-                batches = _in_threads(self._collated, plans, base, self.num_workers)
+                batches = _in_threads(self._collated, plans, base, self.num_workers,
+                                      thread_starter(self.num_workers, base[0], self.dataset))
             else:
                 batches = (self._collated(plan, base) for plan in plans)
         if stream is not None:
@@ -254,17 +276,22 @@ class DataLoader:
         depth = self.prefetch or (self.num_workers if gathered else 0)
         return _prefetched(batches, depth) if depth else batches
 
-    def _plans(self, order):
-        """Per batch: (position in the pass of its first sample, the samples' indices)."""
+    def _plans(self, order, sizes=None):
+        """Per batch: (position in the pass of its first sample, the samples' indices); ``sizes``:
+        the batch sampler's batch lengths."""
+        if sizes is not None:
+            starts = np.cumsum([0, *sizes]).tolist()
+            yield from ((a, order[a:b].tolist()) for a, b in zip(starts, starts[1:]))
+            return
         n = len(self.dataset) if order is None else len(order)  # a sampler's own count, as
         batches = n // self.batch_size if self.drop_last else -(-n // self.batch_size)  # PyTorch
         for start in range(0, batches * self.batch_size, self.batch_size):
             stop = min(start + self.batch_size, n)
             yield start, (range(start, stop) if order is None else order[start:stop].tolist())
 
-    def _gathered(self, order):
+    def _gathered(self, order, sizes=None):
         arrays = self.dataset.arrays
-        for start, indices in self._plans(order):
+        for start, indices in self._plans(order, sizes):
             if order is None:  # a copy, as the gather: in-place changes leave the data alone
                 yield tuple(a[start:start + len(indices)].copy() for a in arrays)
             else:
@@ -301,10 +328,10 @@ def _num_workers(n) -> int:
     return int(n)
 
 
-def _in_threads(build, plans, base, workers: int):
+def _in_threads(build, plans, base, workers: int, starter):
     """Yield ``build(plan, base)`` for each plan, in order, from a pool of ``workers`` threads
     that keeps up to ``2 * workers`` batches in flight (PyTorch's ``prefetch_factor`` of 2)."""
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="chainrule-loader")
+    pool = ThreadPoolExecutor(workers, thread_name_prefix="chainrule-loader", initializer=starter)
     pending: collections.deque = collections.deque()
     try:
         for plan in plans:

@@ -12,12 +12,15 @@ import numpy as np
 
 from ..backend.random import resolve_rng
 
-__all__ = ["RandomSampler", "Sampler", "SequentialSampler", "SubsetRandomSampler",
-           "WeightedRandomSampler"]
+__all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
+           "SubsetRandomSampler", "WeightedRandomSampler"]
 
 
 class Sampler:
     """Base class: ``__iter__`` yields dataset indices, ``__len__`` says how many."""
+
+    def __init__(self, data_source=None):  # PyTorch's (deprecated) argument, unused
+        pass
 
     def __iter__(self):  # pragma: no cover - abstract
         raise NotImplementedError
@@ -50,10 +53,15 @@ class RandomSampler(Sampler):
 
     def __init__(self, data_source, replacement: bool = False, num_samples=None,
                  generator=None):
-        self.data_source, self.replacement, self.generator = data_source, bool(replacement), \
-            generator
+        if not isinstance(replacement, bool):
+            raise TypeError(f"RandomSampler: replacement should be a boolean value, but got "
+                            f"replacement={replacement!r}")
+        self.data_source, self.replacement, self.generator = data_source, replacement, generator
         self._num = None if num_samples is None else _count("RandomSampler", "num_samples",
                                                              num_samples)
+        if self.num_samples < 1:  # an empty data source, as PyTorch refuses it
+            raise ValueError(f"RandomSampler: num_samples should be a positive integer value, "
+                             f"but got num_samples={self.num_samples} (an empty data source)")
 
     @property
     def num_samples(self) -> int:
@@ -109,3 +117,36 @@ class WeightedRandomSampler(Sampler):
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+class BatchSampler(Sampler):
+    """The indices of ``sampler`` (any iterable of ints) in lists of ``batch_size``; with
+    ``drop_last`` a last shorter list is left out. ``DataLoader(batch_sampler=...)`` takes it.
+
+    >>> list(BatchSampler(range(5), 2, drop_last=False))
+    [[0, 1], [2, 3], [4]]
+    """
+
+    def __init__(self, sampler, batch_size: int, drop_last: bool):
+        self.batch_size = _count("BatchSampler", "batch_size", batch_size)
+        if not isinstance(drop_last, bool):
+            raise ValueError(f"BatchSampler: drop_last should be a boolean value, but got "
+                             f"drop_last={drop_last!r}")
+        if not hasattr(sampler, "__iter__"):
+            raise TypeError(f"BatchSampler: sampler must be an iterable of indices, got "
+                            f"{type(sampler).__name__}")
+        self.sampler, self.drop_last = sampler, drop_last
+
+    def __iter__(self):
+        batch = []
+        for index in self.sampler:
+            batch.append(index)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self) -> int:
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)

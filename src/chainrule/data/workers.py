@@ -11,13 +11,54 @@ they are those of ``num_workers=0``: every sample draws from its own stream
 from __future__ import annotations
 
 import collections
+import itertools
 import json
 import multiprocessing
+import threading
 import traceback
 
 import numpy as np
 
-__all__ = ["check_context", "in_processes"]
+__all__ = ["WorkerInfo", "check_context", "get_worker_info", "in_processes", "thread_starter"]
+
+_local = threading.local()
+
+
+class WorkerInfo:
+    """What ``get_worker_info()`` gives inside a loader's worker (thread or process).
+
+    Attributes:
+        id: the worker's number, ``0 .. num_workers - 1``.
+        num_workers: how many workers the loader runs.
+        seed: a number of this pass and worker (PyTorch's ``base_seed + id``); chainrule's
+            samples draw from their own streams already (``DataLoader``), so it seeds nothing.
+        dataset: the loader's dataset.
+    """
+
+    def __init__(self, id: int, num_workers: int, seed: int, dataset):  # noqa: A002
+        self.id, self.num_workers, self.seed, self.dataset = id, num_workers, seed, dataset
+
+    def __repr__(self) -> str:
+        return (f"WorkerInfo(id={self.id}, num_workers={self.num_workers}, seed={self.seed}, "
+                f"dataset={type(self.dataset).__name__})")
+
+
+def get_worker_info() -> WorkerInfo | None:
+    """PyTorch's ``torch.utils.data.get_worker_info``: the ``WorkerInfo`` of the loader worker
+    that runs the caller (inside ``dataset[i]``), None outside workers (``num_workers=0``)."""
+    return getattr(_local, "info", None)
+
+
+def thread_starter(workers: int, seed: int, dataset):
+    """An initializer for a pool's threads that numbers them and records their ``WorkerInfo``."""
+    numbers, lock = itertools.count(), threading.Lock()
+
+    def start() -> None:
+        with lock:
+            worker = next(numbers)
+        _local.info = WorkerInfo(worker, workers, seed + worker, dataset)
+
+    return start
 
 
 def check_context(context) -> bool:
@@ -36,8 +77,9 @@ def check_context(context) -> bool:
     return True
 
 
-def _serve(conn, build, base) -> None:
+def _serve(conn, build, base, info: WorkerInfo) -> None:
     """A worker's loop: a JSON task in, a JSON header and one bytes message per array out."""
+    _local.info = info
     while True:
         task = json.loads(conn.recv_bytes())
         if task is None:
@@ -73,14 +115,15 @@ def _receive(conn, worker: int) -> tuple:
                  for dtype, shape in header["arrays"])
 
 
-def in_processes(build, plans, base, workers: int):
+def in_processes(build, plans, base, workers: int, dataset=None):
     """Yield ``build(plan, base)`` for each plan, in order, built by ``workers`` forked processes.
     """
     context = multiprocessing.get_context("fork")
     pipes, processes = [], []
     for w in range(workers):
         mine, theirs = context.Pipe()
-        process = context.Process(target=_serve, args=(theirs, build, base), daemon=True,
+        info = WorkerInfo(w, workers, base[0] + w, dataset)
+        process = context.Process(target=_serve, args=(theirs, build, base, info), daemon=True,
                                   name=f"chainrule-loader-{w}")
         process.start()
         theirs.close()

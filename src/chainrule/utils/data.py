@@ -2,6 +2,7 @@
 
 from ..data import (
     ArrayDataset,
+    BatchSampler,
     ConcatDataset,
     DataLoader,
     Dataset,
@@ -12,11 +13,14 @@ from ..data import (
     SubsetRandomSampler,
     TensorDataset,
     WeightedRandomSampler,
+    WorkerInfo,
     default_collate,
     default_convert,
+    get_worker_info,
     random_split,
 )
 
-__all__ = ["ArrayDataset", "ConcatDataset", "DataLoader", "Dataset", "RandomSampler", "Sampler",
-           "SequentialSampler", "Subset", "SubsetRandomSampler", "TensorDataset",
-           "WeightedRandomSampler", "default_collate", "default_convert", "random_split"]
+__all__ = ["ArrayDataset", "BatchSampler", "ConcatDataset", "DataLoader", "Dataset",
+           "RandomSampler", "Sampler", "SequentialSampler", "Subset", "SubsetRandomSampler",
+           "TensorDataset", "WeightedRandomSampler", "WorkerInfo", "default_collate",
+           "default_convert", "get_worker_info", "random_split"]
