@@ -245,3 +245,45 @@ def test_a_deep_copy_evaluates_with_its_own_weights():
     p = before[:, 0]  # the twin's first logit is 5 lower: its softmax share shrinks by e^-5
     np.testing.assert_allclose(twin(x).numpy()[:, 0], p * np.exp(-5) / (p * np.exp(-5) + 1 - p),
                                rtol=1e-5)
+
+
+def _masked_model():
+    """y = Where(Trilu(ones) == 0, -inf... , x * scale) + w; a step of x @ v as a second output."""
+    nodes = [helper.make_node("Trilu", ["ones"], ["tri"], upper=0),
+             helper.make_node("Equal", ["tri", "zero"], ["masked"]),
+             helper.make_node("Mul", ["x", "scale"], ["xs"]),
+             helper.make_node("Where", ["masked", "fill", "xs"], ["m"]),
+             helper.make_node("Add", ["m", "w"], ["y"]),
+             helper.make_node("MatMul", ["x", "v"], ["z"]),
+             helper.make_node("Greater", ["z", "zero"], ["step"])]
+    arrays = {"ones": np.ones((3, 3), np.float32), "zero": np.asarray(0.0, np.float32),
+              "scale": np.asarray(0.5, np.float32), "fill": np.asarray(-9.0, np.float32),
+              "w": np.ones(3, np.float32), "v": np.ones((3, 1), np.float32)}
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", F, [3, 3])],
+                              [helper.make_tensor_value_info("y", F, [3, 3]),
+                               helper.make_tensor_value_info("step", TensorProto.BOOL, [3, 1])],
+                              [numpy_helper.from_array(a, n) for n, a in arrays.items()])
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 14)])
+
+
+def test_weights_are_what_the_outputs_gradient_reaches():
+    loaded = load(_masked_model())
+    # the comparison's zero is a setting; the mask's ones and "v" feed data inputs off every
+    # path of the gradient (through a comparison): kept in the state dict, not trained
+    assert [n for n, _ in loaded.named_parameters()] == ["scale", "fill", "w"]
+    assert set(loaded.state_dict()) == {"scale", "fill", "w", "v", "ones"}
+    x = R.standard_normal((3, 3)).astype(np.float32)
+    y, step = loaded(x)
+    want = np.where(np.tril(np.ones((3, 3))) == 0, -9.0, 0.5 * x) + 1
+    np.testing.assert_allclose(y.numpy(), want, rtol=1e-6)
+    np.testing.assert_array_equal(step.numpy(), x.sum(1, keepdims=True) > 0)
+
+
+def test_trainable_names_the_parameters():
+    loaded = load(_masked_model(), trainable=["w", "v"])
+    assert [n for n, _ in loaded.named_parameters()] == ["w", "v"]
+    assert set(loaded.state_dict()) == {"w", "v"}  # the others are constants now
+    with pytest.raises(ValueError, match=r"trainable names \['nope'\] are not float init"):
+        load(_masked_model(), trainable=["w", "nope"])
+    with pytest.raises(TypeError, match="collection of initializer names"):
+        load(_masked_model(), trainable="w")

@@ -239,6 +239,9 @@ OPSET_CASES = {
     "gelu_20_tanh": (20, "Gelu", {"x": f32(3, 4)}, {}, dict(approximate="tanh")),
     "shape_15_start_end": (15, "Shape", {"x": X4}, {}, dict(start=1, end=-1)),
     "mish_18": (18, "Mish", {"x": f32(3, 4)}, {}, {}),
+    "trilu_14_lower": (14, "Trilu", {"x": f32(2, 3, 4)}, {"k": np.asarray(1, np.int64)},
+                       dict(upper=0)),
+    "trilu_14_upper": (14, "Trilu", {"x": f32(3, 4)}, {"k": np.asarray(-1, np.int64)}, {}),
     "celu_12": (12, "Celu", {"x": f32(3, 4)}, {}, dict(alpha=0.7)),
     "avgpool_19_dilation_1": (19, "AveragePool", {"x": X4}, {}, dict(kernel_shape=[2, 2])),
     "resize_11_roi_nearest_floor_asymmetric": (

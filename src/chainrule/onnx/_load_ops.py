@@ -311,22 +311,24 @@ def _compare(fn):
     return lambda ctx, attrs, a, b: nondiff(fn, a, b)
 
 
-op("Equal")(_compare(lambda a, b: a == b))
-op("Less")(_compare(lambda a, b: a < b))
-op("LessOrEqual")(_compare(lambda a, b: a <= b))
-op("Greater")(_compare(lambda a, b: a > b))
-op("GreaterOrEqual")(_compare(lambda a, b: a >= b))
-op("And")(_compare(lambda a, b: a & b))
-op("Or")(_compare(lambda a, b: a | b))
-op("Xor")(_compare(lambda a, b: a ^ b))
+# Comparisons are not differentiated: a float initializer they read (a threshold) is a setting.
+_BOTH = (0, 1)
+op("Equal", const=_BOTH)(_compare(lambda a, b: a == b))
+op("Less", const=_BOTH)(_compare(lambda a, b: a < b))
+op("LessOrEqual", const=_BOTH)(_compare(lambda a, b: a <= b))
+op("Greater", const=_BOTH)(_compare(lambda a, b: a > b))
+op("GreaterOrEqual", const=_BOTH)(_compare(lambda a, b: a >= b))
+op("And", const=_BOTH)(_compare(lambda a, b: a & b))
+op("Or", const=_BOTH)(_compare(lambda a, b: a | b))
+op("Xor", const=_BOTH)(_compare(lambda a, b: a ^ b))
 
 
-@op("Not")
+@op("Not", const=(0,))
 def _not(ctx, attrs, x):
     return nondiff(lambda a: ~a, x)
 
 
-@op("IsNaN")
+@op("IsNaN", const=(0,))
 def _isnan(ctx, attrs, x):
     return nondiff(lambda a: get_array_module(a).isnan(a), x)
 

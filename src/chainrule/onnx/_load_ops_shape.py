@@ -159,13 +159,13 @@ def _gather_elements(ctx, attrs, x, index):
     return ops.gather(x, axis, idx)
 
 
-@op("Shape")
+@op("Shape", const=(0,))
 def _shape(ctx, attrs, x):
     start, end = attrs.get("start", 0), attrs.get("end")
     return _shape_tensor(x.shape[slice(start, end)])
 
 
-@op("Size")
+@op("Size", const=(0,))
 def _size(ctx, attrs, x):
     return Tensor(numpy.asarray(math.prod(x.shape), dtype=numpy.int64))
 
@@ -265,8 +265,18 @@ def _arg(largest):
     return evaluate
 
 
-op("ArgMax")(_arg(True))
-op("ArgMin")(_arg(False))
+op("ArgMax", const=(0,))(_arg(True))
+op("ArgMin", const=(0,))(_arg(False))
+
+
+@op("Trilu", const=(1,))
+def _trilu(ctx, attrs, x, k=None):
+    k = 0 if k is None else int(scalar(k))
+    upper = bool(attrs.get("upper", 1))
+    if not is_float(x):
+        xp = get_array_module(x._data)
+        return nondiff(lambda a: xp.triu(a, k) if upper else xp.tril(a, k), x)
+    return ops.triu(x, k) if upper else ops.tril(x, k)
 
 
 @op("CumSum", const=(1,))

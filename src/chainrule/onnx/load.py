@@ -23,13 +23,17 @@ from ._load_ops import OPS, Context, const
 __all__ = ["OnnxLoadError", "OnnxModule", "load"]
 
 
-def load(f) -> OnnxModule:
+def load(f, *, trainable=None) -> OnnxModule:
     """Read an ONNX model as a chainrule Module whose forward evaluates the graph.
 
     Args:
         f: a path (str or PathLike), the file's bytes, a binary file object, or an
             ``onnx.ModelProto``. Initializers kept in external data files are read from the
             folder of the path (a path is needed for them).
+        trainable: None (the default): every float initializer the outputs' gradient can reach
+            becomes a Parameter (docs/onnx.md); or a collection of initializer names: exactly
+            those do (the other float initializers become constants, left out of
+            ``state_dict()``; running statistics stay buffers).
 
     Returns:
         An ``OnnxModule`` in evaluation mode (as the exported graph computes); call ``.train()``
@@ -40,7 +44,8 @@ def load(f) -> OnnxModule:
         OnnxLoadError: (a ValueError) a corrupt, truncated or invalid file, an opset outside 11
             to 22, or operators chainrule does not evaluate (all of them listed, with counts).
     """
-    return OnnxModule(read_graph(f))
+    graph = read_graph(f)
+    return OnnxModule(graph, trainable=_trainable(graph, trainable))
 
 
 class _Scope(Module):
@@ -51,20 +56,53 @@ class _Scope(Module):
         raise TypeError("this is a namespace of an OnnxModule's weights; call the OnnxModule")
 
 
-_RANK = {"const": 0, "stat": 1, "param": 2}
+_RANK = {"const": 0, "state": 1, "stat": 2, "param": 3}
 
 
-def _roles(graph):
-    """Initializer name -> "param", "stat" or "const", from the node inputs each one feeds: the
-    strongest use wins (a weight that also feeds a setting input is still a weight)."""
-    roles = {}
-    for node in graph.nodes:
+def _roles(graph, trainable):
+    """Initializer name -> "param", "state", "stat" or "const".
+
+    A float initializer is a weight ("param") when the outputs' gradient can reach it: along a
+    path to a graph output through data inputs of nodes, not through settings (shapes, axes,
+    pads) or inputs that are not differentiated (comparisons, a Where condition). One that feeds
+    data inputs only off such paths (a perceptron's weights before its step) is "state": saved,
+    not trained. BatchNormalization's running statistics are "stat"; the rest "const".
+    ``trainable`` (a set of names), when given, decides "param" and "state" instead.
+    """
+    live, roles = {v.name for v in graph.outputs}, {}
+    for node in reversed(graph.nodes):  # the checker has made sure that they are sorted
+        on_path = any(n in live for n in node.outputs if n is not None)
         spec = OPS[node.op_type]
         for i, name in enumerate(node.inputs):
+            if name is None:
+                continue
+            role = "stat" if i in spec.stat else ("const" if i in spec.const else "param")
+            if role == "param" and on_path:
+                live.add(name)
+            elif role == "param":
+                role = "state"
             if name in graph.initializers:
-                role = "stat" if i in spec.stat else ("const" if i in spec.const else "param")
                 roles[name] = max(role, roles.get(name, "const"), key=_RANK.get)
+    if trainable is not None:
+        roles = {name: "const" if role in ("param", "state") else role
+                 for name, role in roles.items()}
+        roles.update({name: "param" for name in trainable})
     return roles
+
+
+def _trainable(graph, trainable):
+    if trainable is None:
+        return None
+    if isinstance(trainable, str) or not hasattr(trainable, "__iter__"):
+        raise TypeError(f"load: trainable must be a collection of initializer names, got "
+                        f"{trainable!r}")
+    names = set(trainable)
+    floats = {n for n, a in graph.initializers.items() if a.dtype.kind == "f"}
+    unknown = sorted(names - floats)
+    if unknown:
+        raise ValueError(f"load: trainable names {unknown} are not float initializers of the "
+                         f"graph (its float initializers: {sorted(floats)})")
+    return names
 
 
 class OnnxModule(Module):
@@ -90,7 +128,7 @@ class OnnxModule(Module):
         initializer_keys: ONNX initializer name -> its key in the Module's members.
     """
 
-    def __init__(self, graph):
+    def __init__(self, graph, *, trainable=None):
         super().__init__()
         self._graph = graph
         self._dtype = graph.float_dtype
@@ -99,7 +137,7 @@ class OnnxModule(Module):
         self.output_names = [v.name for v in graph.outputs]
         self.initializer_keys = {}
         self._members = {}  # ONNX name -> (owning module, store, attribute)
-        roles = _roles(graph)
+        roles = _roles(graph, trainable)
         for name, array in graph.initializers.items():
             role = roles.get(name, "const")
             if role == "param" and array.dtype.kind == "f":
@@ -107,7 +145,8 @@ class OnnxModule(Module):
             else:
                 if array.dtype.kind == "f":
                     array = array.astype(self._dtype)
-                member = Buffer(array, persistent=role == "stat" and array.dtype.kind == "f")
+                member = Buffer(array, persistent=role in ("stat", "state")
+                                and array.dtype.kind == "f")
             self._place(name, member)
         self.eval()
 
