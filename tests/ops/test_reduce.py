@@ -328,3 +328,19 @@ def test_an_empty_dim_reduces_every_dimension_as_pytorchs(op, dim, keepdim):
         EMPTY_DIM[op](torch, t, None, keepdim).sum().backward()
         np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-12, atol=1e-15)
     assert cr.tensor(x0).sum(axis=()).shape == (2, 3, 4)  # NumPy's name, NumPy's rule
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("stable", [True, False])
+@pytest.mark.parametrize("descending", [True, False])
+def test_sort_and_argsort_take_pytorchs_stable_keyword(stable, descending):
+    # stable= was a TypeError (found by the fifth fuzz wave); the order is always stable.
+    torch = pytest.importorskip("torch")
+    x0 = np.random.default_rng(2).integers(-2, 3, size=(3, 7)).astype(float)  # many ties
+    ours = cr.sort(cr.tensor(x0), 1, descending, stable=stable)
+    theirs = torch.sort(torch.tensor(x0), dim=1, descending=descending, stable=True)
+    np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+    np.testing.assert_array_equal(ours.indices.numpy(), theirs.indices.numpy())
+    np.testing.assert_array_equal(
+        cr.tensor(x0).argsort(dim=0, descending=descending, stable=stable).numpy(),
+        torch.tensor(x0).argsort(dim=0, descending=descending, stable=True).numpy())

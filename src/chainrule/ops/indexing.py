@@ -103,8 +103,10 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
-def argsort(x, dim: int | None = None, descending: bool = False, *, axis=None):
-    """Indices that sort ``x`` along ``dim`` (stable), int64; not differentiable.
+def argsort(x, dim: int | None = None, descending: bool = False, *, stable: bool = False,
+            axis=None):
+    """Indices that sort ``x`` along ``dim``, int64; not differentiable. The order is always
+    stable (equal values keep their order), so PyTorch's ``stable=`` is accepted either way.
 
     nan sorts as the largest value (last ascending, first descending), as in PyTorch.
     """
@@ -124,8 +126,10 @@ def argsort(x, dim: int | None = None, descending: bool = False, *, axis=None):
     return nondiff(order, x)
 
 
-def sort(x, dim: int | None = None, descending: bool = False, *, axis=None):
-    """``(values, indices)`` of ``x`` sorted along ``dim``; the values carry the gradient."""
+def sort(x, dim: int | None = None, descending: bool = False, *, stable: bool = False,
+         axis=None):
+    """``(values, indices)`` of ``x`` sorted along ``dim``; the values carry the gradient. The
+    order is always stable, as ``argsort``'s (``stable=`` is accepted either way)."""
     axis = dim_or_axis("sort", axis, dim, -1)
     idx = argsort(x, dim=axis, descending=descending)
     return ValuesIndices(gather(x, dim=axis, index=idx), idx)
