@@ -123,6 +123,30 @@ def test_resume_from_state_dicts_equals_uninterrupted_run(case):
     np.testing.assert_allclose(np.array(rest), straight[9 + 1:], rtol=1e-13, atol=0)
 
 
+@pytest.mark.parametrize("resume_at", [1, 4, 7])
+def test_multiplicative_resumed_by_last_epoch_keeps_the_loaded_lr(resume_at):
+    # Constructing MultiplicativeLR(..., last_epoch=t) multiplied the loaded lr by lr_lambda(t + 1)
+    # a second time; PyTorch's construction keeps it (found by the fifth fuzz wave).
+    def lam(t):
+        return 0.9 if t % 2 else 1.05
+
+    straight = _record(lambda m, o: m.MultiplicativeLR(o, lam), _opts()[0], resume_at + 6)
+    for mod, (opt, opt2) in ((sched, (_opts()[0], _opts()[0])),
+                             (torch.optim.lr_scheduler, (_opts()[1], _opts()[1]))):
+        s = mod.MultiplicativeLR(opt, lam)
+        for _ in range(resume_at):
+            opt.step()
+            s.step()
+        opt2.load_state_dict(opt.state_dict())
+        s2 = mod.MultiplicativeLR(opt2, lam, last_epoch=resume_at - 1)
+        rest = []
+        for _ in range(6):
+            rest.append([g["lr"] for g in opt2.param_groups])
+            opt2.step()
+            s2.step()
+        np.testing.assert_allclose(rest, straight[resume_at:, :len(LRS)], rtol=1e-13, atol=0)
+
+
 @pytest.mark.parametrize("name", ["CyclicLR", "PolynomialLR", "ConstantLR", "MultiplicativeLR",
                                   "ChainedScheduler"])
 def test_signature_matches_torch(name):

@@ -47,6 +47,11 @@ class LRScheduler:
         self.optimizer = optimizer
         self.base_lrs = [float(group["initial_lr"]) for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        """The step constructing the scheduler takes (to ``last_epoch + 1``): ``step()``, unless
+        a schedule keeps the current lr there whatever ``last_epoch`` is."""
         self.step()
 
     def get_lr(self) -> list[float]:  # pragma: no cover - abstract

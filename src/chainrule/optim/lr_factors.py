@@ -5,7 +5,7 @@ schedules together so that their factors compose, as PyTorch's; ``lr_scheduler``
 
 from __future__ import annotations
 
-from ._lr_base import LRScheduler, _check_int, lr_lambdas
+from ._lr_base import LRScheduler, _check_group_count, _check_int, lr_lambdas
 from .lr_plateau import ReduceLROnPlateau
 from .optimizer import Optimizer, check_number
 
@@ -98,6 +98,14 @@ class MultiplicativeLR(LRScheduler):
     # Its own step 0 keeps the lr; a SequentialLR milestone that starts it at step 0 multiplies
     # by lr_lambda(0), as PyTorch's.
     _keeps_lr_at_start = True
+
+    def _initial_step(self) -> None:
+        """Construction keeps the current lr at any ``last_epoch``, as PyTorch's: a schedule
+        resumed with ``last_epoch=t`` over a loaded optimizer (whose lr is already step t + 1's)
+        goes on from it rather than multiply by ``lr_lambda(t + 1)`` a second time."""
+        _check_group_count(self, len(self.base_lrs))
+        self.last_epoch += 1
+        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
 
     def get_lr(self) -> list[float]:
         lrs = [group["lr"] for group in self.optimizer.param_groups]
