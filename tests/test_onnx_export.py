@@ -314,6 +314,10 @@ def test_bad_arguments_say_what_was_expected():
         export(model, x, bogus=1)
     with pytest.raises(TypeError, match="f must be a path"):
         export(model, x, 3)
+    with pytest.raises(TypeError, match="a chainrule.trace result"):
+        export(cr.trace(model.eval(), cr.tensor(x)), x)
+    with pytest.raises(UnsupportedOperatorError, match="an output of the model is a constant"):
+        export(lambda t: cr.tensor(t.numpy() * 2), x)  # outside any op; x: all ones
     with pytest.raises(TypeError, match=r"args\[0\] must be a Tensor or an array, got list"):
         export(model, [[1.0, 2.0, 3.0, 4.0]])
 

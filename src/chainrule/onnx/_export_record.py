@@ -111,11 +111,12 @@ def compare(one: Recording, two: Recording, why: str, names: dict) -> dict:
         for n in sources:
             consumers.setdefault(n, cls.__name__)
     changed += [n for (n, a), (m, b) in zip(r1.consts, r2.consts) if n != m or not same(a, b)]
-    message = (f"export: an input of {{}} is a constant that the model made outside any op and "
+    message = (f"export: {{}} is a constant that the model made outside any op and "
                f"that changes (values or size) for {why} (e.g. a mask made from x.numpy(), zeros "
                "of the batch size); the exported graph would keep the first")
     # Refused when used, unless where a converter takes zeros of any size (a recurrent state).
-    return {n: message.format(consumers.get(n, "an op")) for n in changed}
+    return {n: message.format(f"an input of {consumers[n]}" if n in consumers
+                              else "an output of the model") for n in changed}
 
 
 def build_graph(main: Recording, alt: Recording, *, opset, names, input_names, export_params,

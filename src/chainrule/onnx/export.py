@@ -15,6 +15,7 @@ import os
 import tempfile
 
 from ..autograd.tensor import Tensor
+from ..autograd.tracing import Traced
 from ..backend import asnumpy, device_of, to_device
 from ..backend import numpy as np
 from ._export_ops import UnsupportedOperatorError
@@ -140,6 +141,9 @@ def _inputs(model, args, kwargs):
     if not callable(model):
         raise TypeError(f"export: model must be a Module or a callable, got "
                         f"{type(model).__name__}")
+    if isinstance(model, Traced):  # its replay runs no recorded ops
+        raise TypeError("export: model is a chainrule.trace result; pass the model it traced "
+                        "(model.fn)")
     args = args if isinstance(args, tuple) else (args,)
     kwargs = dict(kwargs or {})
     tensor_keys = [k for k, v in kwargs.items() if isinstance(v, Tensor)]
@@ -229,7 +233,10 @@ def _other_input(x, axes, size=None):
         n = a.shape[axis]
         a = np.take(a, np.arange(size(n)) % max(n, 1), axis=axis)
     if a.size:  # the same values elsewhere: a model's domain (ids, x >= 0) still holds
-        a = np.roll(a.reshape(-1), max(1, a.size // 3)).reshape(a.shape)
+        moved = np.roll(a.reshape(-1), max(1, a.size // 3)).reshape(a.shape)
+        if a.dtype.kind == "f" and np.array_equal(moved, a):  # a constant example (zeros)
+            moved = a * 0.5 + 0.25  # other values, between the old ones and 0.5
+        a = moved
     return Tensor(to_device(np.ascontiguousarray(a), device_of(x._data)))
 
 
