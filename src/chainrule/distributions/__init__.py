@@ -8,7 +8,11 @@ entropies and KL divergences with gradients) over chainrule Tensors.
 0.9319
 """
 
-from . import constraints, transforms
+from . import (
+    constraints,
+    kl_more,  # noqa: F401 - registers the cross-family KL divergences
+    transforms,
+)
 from .continuous import Exponential, Laplace, Normal, Uniform
 from .continuous_more import ContinuousBernoulli, FisherSnedecor, VonMises
 from .counts import Chi2, Multinomial, NegativeBinomial
