@@ -154,6 +154,12 @@ def test_optional_outputs_that_are_used_are_refused():
                                                              [1, 1, 3, 3])])
     with pytest.raises(OnnxLoadError, match="MaxPool with its Indices output in use"):
         load(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
+    nodes = [helper.make_node("Dropout", ["x"], ["y", "mask"])]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", F, [4])],
+                              [helper.make_tensor_value_info("y", F, [4]),
+                               helper.make_tensor_value_info("mask", TensorProto.BOOL, [4])])
+    with pytest.raises(OnnxLoadError, match="Dropout with its mask output in use"):
+        load(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]))
 
 
 def test_external_data_loads_from_the_folder_and_needs_a_path(tmp_path):

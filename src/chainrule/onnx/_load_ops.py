@@ -85,18 +85,6 @@ def is_float(t) -> bool:
     return t._data.dtype.kind == "f"
 
 
-def _used(used, *positions):
-    return any(p in used for p in positions)
-
-
-def _only_first_output(name):
-    def check(attrs, n_inputs, used, opset):
-        if _used(used, 1, 2, 3, 4):
-            return f"{name} with its optional outputs (mask, indices, statistics) in use"
-        return None
-    return check
-
-
 # Elementwise arithmetic. ONNX has no type promotion: both sides share one dtype.
 
 @op("Add")
@@ -353,7 +341,11 @@ def _cast_like(ctx, attrs, x, like):
     return ops.cast(x, ctx.dtype if dtype.kind == "f" else dtype)
 
 
-@op("Dropout", const=(1, 2), check=_only_first_output("Dropout"))
+def _dropout_check(attrs, n_inputs, used, opset):
+    return "Dropout with its mask output in use" if 1 in used else None
+
+
+@op("Dropout", const=(1, 2), check=_dropout_check)
 def _dropout(ctx, attrs, x, ratio=None, training_mode=None):
     # The Module's train()/eval() decides, not the graph's training_mode input (see docs).
     p = attrs.get("ratio", 0.5) if ratio is None else float(scalar(ratio))
