@@ -21,9 +21,11 @@ from ...backend.defaults import get_default_dtype
 from ...backend.random import resolve_rng
 from .._color import ColorJitter
 from .._image import _Image
+from ._resize import InterpolationMode, RandomResizedCrop, Resize
 
-__all__ = ["CenterCrop", "ColorJitter", "Compose", "Lambda", "Normalize", "RandomAffine",
-           "RandomCrop", "RandomHorizontalFlip", "RandomVerticalFlip", "ToTensor"]
+__all__ = ["CenterCrop", "ColorJitter", "Compose", "InterpolationMode", "Lambda", "Normalize",
+           "RandomAffine", "RandomCrop", "RandomHorizontalFlip", "RandomResizedCrop",
+           "RandomVerticalFlip", "Resize", "ToTensor"]
 
 
 class Compose:

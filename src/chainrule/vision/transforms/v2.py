@@ -4,10 +4,10 @@
 v2``. ``v2.Compose([v2.ToImage(), v2.ToDtype(cr.float32, scale=True), v2.Normalize(m, s)])`` is
 v2's replacement for ``ToTensor`` + ``Normalize``: ``ToImage`` turns an (H, W) or (H, W, C) array
 or PIL image into a (C, H, W) Tensor of the same dtype, ``ToDtype`` converts it (with ``scale``,
-uint8 0..255 becomes float 0..1). The crops, flips, ``ColorJitter``, ``Normalize`` and
-``RandomAffine`` are the ``transforms`` ones (the same arithmetic in v1 and v2); images are
-plain Tensors (torchvision's ``tv_tensors.Image`` is a Tensor subclass), not bounding boxes or
-masks.
+uint8 0..255 becomes float 0..1). The crops, flips, ``Resize``, ``RandomResizedCrop``,
+``ColorJitter``, ``Normalize`` and ``RandomAffine`` are the ``transforms`` ones (the same
+arithmetic in v1 and v2); images are plain Tensors (torchvision's ``tv_tensors.Image`` is a
+Tensor subclass), not bounding boxes or masks.
 """
 
 from __future__ import annotations
@@ -20,18 +20,21 @@ from . import (
     CenterCrop,
     ColorJitter,
     Compose,
+    InterpolationMode,
     Normalize,
     RandomAffine,
     RandomCrop,
     RandomHorizontalFlip,
+    RandomResizedCrop,
     RandomVerticalFlip,
+    Resize,
     ToTensor,
 )
 from . import Lambda as _Lambda
 
-__all__ = ["CenterCrop", "ColorJitter", "Compose", "Lambda", "Normalize", "RandomAffine",
-           "RandomCrop", "RandomHorizontalFlip", "RandomVerticalFlip", "ToDtype", "ToImage",
-           "ToPureTensor", "ToTensor"]
+__all__ = ["CenterCrop", "ColorJitter", "Compose", "InterpolationMode", "Lambda", "Normalize",
+           "RandomAffine", "RandomCrop", "RandomHorizontalFlip", "RandomResizedCrop",
+           "RandomVerticalFlip", "Resize", "ToDtype", "ToImage", "ToPureTensor", "ToTensor"]
 
 
 class Lambda(_Lambda):

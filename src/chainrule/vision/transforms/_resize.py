@@ -1,0 +1,206 @@
+"""torchvision's ``Resize`` and ``RandomResizedCrop``: bilinear (antialiased) or nearest resizing.
+
+A float image (Tensor (..., C, H, W) or array (H, W[, C])) is resized by PyTorch's
+``interpolate(mode="bilinear", align_corners=False, antialias=antialias)`` rule (or "nearest"),
+written as one weight matrix per axis, as torchvision resizes float tensors. A PIL image, and a
+uint8 image (array or Tensor), goes through Pillow's ``resize``, torchvision's path for PIL images
+(PyTorch's own uint8 kernel can differ from it by one in a few pixel values).
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import numbers
+
+import numpy as np
+
+from ...autograd.tensor import Tensor
+from ...backend.random import resolve_rng
+from .._image import _Image
+
+__all__ = ["InterpolationMode", "RandomResizedCrop", "Resize"]
+
+_MODES = ("bilinear", "nearest")
+
+
+class InterpolationMode(str, enum.Enum):
+    """torchvision's names of the interpolations chainrule has (``interpolation=``)."""
+
+    BILINEAR = "bilinear"
+    NEAREST = "nearest"
+
+
+def _mode(who: str, interpolation) -> str:
+    name = getattr(interpolation, "value", interpolation)
+    if name not in _MODES:
+        raise ValueError(f"{who}: interpolation must be 'bilinear' or 'nearest' (or "
+                         f"InterpolationMode.BILINEAR/NEAREST), got {interpolation!r}")
+    return name
+
+
+def _weights(n_in: int, n_out: int, mode: str, antialias: bool) -> np.ndarray:
+    """The (n_out, n_in) matrix that resizes one axis (PyTorch's interpolate, align_corners
+    False, the scale ``n_in / n_out``)."""
+    scale = n_in / n_out
+    w = np.zeros((n_out, n_in))
+    rows = np.arange(n_out)
+    if mode == "nearest":
+        w[rows, np.minimum(np.floor(rows * scale).astype(np.int64), n_in - 1)] = 1.0
+    elif antialias and scale > 1:  # a triangle filter widened by the scale
+        for i in rows:
+            center = scale * (i + 0.5)
+            lo = max(int(center - scale + 0.5), 0)
+            hi = min(int(center + scale + 0.5), n_in)
+            taps = np.maximum(0.0, 1.0 - np.abs((np.arange(lo, hi) - center + 0.5) / scale))
+            w[i, lo:hi] = taps / taps.sum()
+    else:
+        source = np.maximum((rows + 0.5) * scale - 0.5, 0.0)
+        low = np.minimum(np.floor(source).astype(np.int64), n_in - 1)
+        high = np.minimum(low + 1, n_in - 1)
+        frac = source - low
+        np.add.at(w, (rows, low), 1.0 - frac)
+        np.add.at(w, (rows, high), frac)
+    return w
+
+
+def _pil_module(who: str):
+    try:
+        from PIL import Image
+    except ImportError as e:
+        raise ImportError(f'{who}: resizing uint8 images uses Pillow: pip install "chainrule[viz]" '
+                          "(or convert the image to float first)") from e
+    return Image
+
+
+def resize_image(image, size: tuple[int, int], mode: str, antialias: bool, who: str):
+    """``image`` (any kind the transforms take) resized to ``size`` = (height, width)."""
+    img = _Image(image, who)
+    height, width = size
+    if img.kind == "pil" or img.array.dtype == np.uint8:
+        module = _pil_module(who)
+        resample = module.Resampling.BILINEAR if mode == "bilinear" else \
+            module.Resampling.NEAREST
+        if img.kind == "pil":
+            return image.resize((width, height), resample)
+        a = img.array
+        if img.kind == "tensor":  # (..., H, W): each plane on its own
+            planes = a.reshape(-1, *a.shape[-2:])
+            out = np.stack([np.asarray(module.fromarray(np.ascontiguousarray(p))
+                                       .resize((width, height), resample)) for p in planes])
+            return Tensor(out.reshape(*a.shape[:-2], height, width))
+        if a.ndim == 3:
+            return np.stack([np.asarray(module.fromarray(np.ascontiguousarray(a[:, :, c]))
+                                        .resize((width, height), resample))
+                             for c in range(a.shape[2])], axis=2)
+        return np.asarray(module.fromarray(a).resize((width, height), resample))
+    if img.array.dtype.kind != "f":
+        raise TypeError(f"{who}: expected a float or uint8 image, got dtype {img.array.dtype}")
+    rows = _weights(img.size[0], height, mode, antialias).astype(img.array.dtype)
+    cols = _weights(img.size[1], width, mode, antialias).astype(img.array.dtype)
+    a = np.moveaxis(img.array, (img.h_axis, img.w_axis), (-2, -1))
+    out = np.moveaxis(rows @ a @ cols.T, (-2, -1), (img.h_axis, img.w_axis))
+    return img.back(out)
+
+
+def _output_size(who: str, size, max_size, h: int, w: int) -> tuple[int, int]:
+    """torchvision's rule: an int (or [int]) sets the shorter edge, keeping the aspect ratio."""
+    if isinstance(size, numbers.Integral) or len(size) == 1:
+        requested = int(size if isinstance(size, numbers.Integral) else size[0])
+        short, long = (w, h) if w <= h else (h, w)
+        new_short, new_long = requested, int(requested * long / short)
+        if max_size is not None:
+            if max_size <= requested:
+                raise ValueError(f"{who}: max_size = {max_size} must be strictly greater than "
+                                 f"the requested size for the smaller edge, size = {size}")
+            if new_long > max_size:
+                new_short, new_long = int(max_size * new_short / new_long), max_size
+        return (new_long, new_short) if w <= h else (new_short, new_long)
+    if max_size is not None:
+        raise ValueError(f"{who}: max_size is only supported with an int size, got size={size}")
+    return int(size[0]), int(size[1])
+
+
+def _check_size(who: str, size):
+    if isinstance(size, bool) or not (
+            isinstance(size, numbers.Integral)
+            or (isinstance(size, (tuple, list)) and len(size) in (1, 2)
+                and all(isinstance(s, numbers.Integral) and not isinstance(s, bool)
+                        for s in size))):
+        raise TypeError(f"{who}: size must be an int or a sequence of one or two ints, got "
+                        f"{size!r}")
+    if any(s < 1 for s in ([size] if isinstance(size, numbers.Integral) else size)):
+        raise ValueError(f"{who}: size must be positive, got {size!r}")
+    return size
+
+
+class Resize:
+    """Resize an image to ``size`` ((height, width), or the shorter edge for an int), as
+    torchvision's ``Resize(size, interpolation=BILINEAR, max_size=None, antialias=True)``."""
+
+    def __init__(self, size, interpolation="bilinear", max_size=None, antialias=True):
+        self.size = _check_size("Resize", size)
+        self.interpolation = _mode("Resize", interpolation)
+        self.max_size, self.antialias = max_size, bool(antialias)
+
+    def __call__(self, image):
+        img = _Image(image, "Resize")
+        out = _output_size("Resize", self.size, self.max_size, *img.size)
+        return resize_image(image, out, self.interpolation, self.antialias, "Resize")
+
+    def __repr__(self) -> str:
+        return (f"Resize(size={self.size}, interpolation={self.interpolation}, "
+                f"max_size={self.max_size}, antialias={self.antialias})")
+
+
+class RandomResizedCrop:
+    """A random part of the image (area ``scale`` of it, aspect ``ratio``) resized to ``size``,
+    as torchvision's ``RandomResizedCrop``; draws from ``rng`` or the default generator."""
+
+    def __init__(self, size, scale=(0.08, 1.0), ratio=(3.0 / 4.0, 4.0 / 3.0),
+                 interpolation="bilinear", antialias=True, *, rng=None):
+        size = _check_size("RandomResizedCrop", size)
+        self.size = (size, size) if isinstance(size, numbers.Integral) else \
+            (size[0], size[0]) if len(size) == 1 else tuple(size)
+        for name, pair in (("scale", scale), ("ratio", ratio)):
+            if len(pair) != 2 or pair[0] > pair[1]:
+                raise ValueError(f"RandomResizedCrop: {name} should be (min, max), got {pair!r}")
+        self.scale, self.ratio = tuple(scale), tuple(ratio)
+        self.interpolation = _mode("RandomResizedCrop", interpolation)
+        self.antialias, self.rng = bool(antialias), rng
+
+    def params(self, height: int, width: int, rng) -> tuple[int, int, int, int]:
+        """(top, left, crop height, crop width), by torchvision's ``get_params`` rule."""
+        area = height * width
+        log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
+        for _ in range(10):
+            target = area * rng.uniform(*self.scale)
+            aspect = math.exp(rng.uniform(*log_ratio))
+            w = int(round(math.sqrt(target * aspect)))
+            h = int(round(math.sqrt(target / aspect)))
+            if 0 < w <= width and 0 < h <= height:
+                return int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1)), \
+                    h, w
+        in_ratio = width / height
+        if in_ratio < min(self.ratio):
+            w, h = width, int(round(width / min(self.ratio)))
+        elif in_ratio > max(self.ratio):
+            h, w = height, int(round(height * max(self.ratio)))
+        else:
+            h, w = height, width
+        return (height - h) // 2, (width - w) // 2, h, w
+
+    def __call__(self, image):
+        img = _Image(image, "RandomResizedCrop")
+        top, left, h, w = self.params(*img.size, resolve_rng(self.rng, "RandomResizedCrop"))
+        if img.kind == "pil":
+            part = image.crop((left, top, left + w, top + h))
+        else:
+            part = img.back(img.window(top, left, h, w))
+        return resize_image(part, self.size, self.interpolation, self.antialias,
+                            "RandomResizedCrop")
+
+    def __repr__(self) -> str:
+        return (f"RandomResizedCrop(size={self.size}, scale={self.scale}, ratio={self.ratio}, "
+                f"interpolation={self.interpolation}, antialias={self.antialias})")
+
