@@ -234,6 +234,19 @@ def test_training_flags_are_restored_and_eval_is_recorded():
     close(run1(proto, x), eager(model, cr.tensor(x)))
     with pytest.raises(ValueError, match="training must be 'eval'"):
         export(model, x, training="train")
+    model.train()
+    with pytest.raises(UnsupportedOperatorError):  # a failed export restores the flags too
+        export(_WithCumprod(model), x)
+    assert all(m.training for m in model.modules())
+
+
+class _WithCumprod(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return cr.cumprod(self.inner(x), 1)
 
 
 def test_export_params_false_makes_parameters_inputs():
