@@ -132,6 +132,7 @@ class LowerCholeskyTransform(Transform):
     triangle is kept, the diagonal exponentiated (the strictly upper triangle is dropped, so the
     map is not bijective on all matrices; no Jacobian, as in PyTorch)."""
 
+    bijective = False
     domain = constraints.independent(constraints.real, 2)
     codomain = constraints.lower_cholesky
 
