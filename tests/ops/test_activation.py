@@ -222,6 +222,22 @@ def test_log_softmax_is_log_of_softmax_and_sums_to_one(rng):
         np.testing.assert_allclose(F.log_softmax(x, axis=axis).numpy(), np.log(p), atol=1e-6)
 
 
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["softmax", "log_softmax", "softmin"])
+def test_softmax_dtype_casts_an_integer_input_first(name):
+    # softmax(int_tensor, dim, dtype=float64) is PyTorch's way to take an integer input: it was a
+    # TypeError; found by the fifth fuzz wave
+    torch = pytest.importorskip("torch")
+    counts = np.array([[0, 1, 2], [3, 3, 5]])
+    ours = getattr(cr.nn.functional, name)(cr.tensor(counts), 1, dtype=cr.float64)
+    theirs = getattr(torch.nn.functional, name)(torch.tensor(counts), 1, dtype=torch.float64)
+    assert ours.dtype == np.float64
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-13)
+    with pytest.raises(TypeError, match=f"{name.replace('min', 'max')}: input must have a "
+                                        "floating-point dtype, got int64"):
+        getattr(cr.nn.functional, name)(cr.tensor(counts), 1)
+
+
 LARGE = ["sigmoid", "tanh", "softplus", "elu", "selu", "gelu", "gelu_tanh", "silu", "softsign",
          "logsigmoid", "softmax", "log_softmax"]
 

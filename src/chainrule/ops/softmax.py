@@ -86,6 +86,8 @@ def softmax(x, axis: int = None, *, dim=None, dtype=None) -> Tensor:
     [0.0, 0.0, 1.0]
     """
     axis = dim_or_axis("softmax", axis, dim, -1)
+    if dtype is not None and isinstance(x, Tensor):
+        x = cast(x, dtype)  # first, as PyTorch: an integer Tensor with a float dtype= works
     x = _float_input("softmax", x)
     if dtype is not None:
         x = cast(x, dtype)
@@ -106,6 +108,8 @@ def log_softmax(x, axis: int = None, *, dim=None, dtype=None) -> Tensor:
         any -> same
     """
     axis = dim_or_axis("log_softmax", axis, dim, -1)
+    if dtype is not None and isinstance(x, Tensor):
+        x = cast(x, dtype)  # first, as PyTorch: an integer Tensor with a float dtype= works
     x = _float_input("log_softmax", x)
     if dtype is not None:
         x = cast(x, dtype)
