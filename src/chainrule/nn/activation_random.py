@@ -52,7 +52,7 @@ class AlphaDropout(_Dropout):
     unit variance.
 
     Args:
-        p: drop probability, in [0, 1].
+        p: drop probability, in [0, 1) (the functional form takes 1, which gives zeros).
         rng: numpy Generator for the masks (None: the default generator).
 
     Shape:
@@ -67,7 +67,7 @@ class FeatureAlphaDropout(_Dropout):
     """Alpha dropout of whole channels of (N, C, *) input (``F.feature_alpha_dropout``).
 
     Args:
-        p: drop probability, in [0, 1].
+        p: drop probability, in [0, 1) (the functional form takes 1, which gives zeros).
         rng: numpy Generator for the masks (None: the default generator).
 
     Shape:
