@@ -314,6 +314,32 @@ def test_restarts_and_one_cycle_match_torch(name):
 
 
 @pytest.mark.torch
+@pytest.mark.parametrize("t_mult", [1, 2, 3])
+def test_warm_restarts_step_to_a_fractional_epoch_as_torch(t_mult):
+    # step(epoch), PyTorch's per-batch form, was a TypeError (found by the fifth fuzz wave);
+    # plain steps after it go on from the epoch, fraction kept.
+    torch = pytest.importorskip("torch")
+    calls = [None, 0.25, 0.5, 1.75, None, 3, None, 7.5, None, None, 2.0, 12.125, 30.5, None, 4]
+    seen = []
+    for lib in (cr, torch):
+        opt = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=0.1)
+        s = lib.optim.lr_scheduler.CosineAnnealingWarmRestarts(opt, 2, t_mult, 0.001)
+        lrs = []
+        for epoch in calls:
+            opt.step()
+            s.step() if epoch is None else s.step(epoch)
+            lrs.append((opt.param_groups[0]["lr"], s.get_last_lr()[0], s.last_epoch))
+        seen.append(lrs)
+    np.testing.assert_allclose(seen[0], seen[1], rtol=1e-12, atol=1e-17)
+    with pytest.raises(ValueError, match="epoch must be a number >= 0, got -1"):
+        s_ours = sched.CosineAnnealingWarmRestarts(
+            optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1), 2)
+        s_ours.step(-1)
+    with pytest.raises(TypeError, match=r"StepLR.step: epoch=3 is not taken"):
+        sched.StepLR(optim.SGD([cr.zeros(1, requires_grad=True)], lr=0.1), 2).step(3)
+
+
+@pytest.mark.torch
 @pytest.mark.parametrize("optimizer", ["SGD", "Adam"])
 def test_one_cycle_moves_the_momentum_as_torch_does(optimizer):
     torch = pytest.importorskip("torch")

@@ -58,14 +58,28 @@ class LRScheduler:
         """The lr of each group at step ``self.last_epoch``."""
         raise NotImplementedError(f"{type(self).__name__}.get_lr is not implemented")
 
-    def step(self) -> None:
-        """Advance one step (an epoch or a batch) and set the optimizer's learning rates for it."""
+    def step(self, epoch=None) -> None:
+        """Advance one step (an epoch or a batch) and set the optimizer's learning rates for it.
+
+        ``step(epoch)`` (PyTorch's form that jumps to a step) is taken by
+        ``CosineAnnealingWarmRestarts`` alone, whose epoch may be fractional.
+        """
+        if epoch is not None:
+            self._step_to(epoch)
+            return
         _check_group_count(self, len(self.base_lrs))
         self.last_epoch += 1
         lrs = self._first_lrs() if self.last_epoch == 0 else self.get_lr()
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
         self._last_lr = list(lrs)
+
+    def _step_to(self, epoch) -> None:
+        raise TypeError(
+            f"{type(self).__name__}.step: epoch={epoch!r} is not taken (PyTorch deprecated "
+            "step(epoch) for this schedule); call step() once per step, or resume with "
+            "load_state_dict"
+        )
 
     def _chained_lr(self) -> list[float]:
         """The lrs of step ``last_epoch`` inside a ``ChainedScheduler``: PyTorch's recursive form,

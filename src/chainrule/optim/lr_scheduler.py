@@ -18,7 +18,7 @@ import bisect
 import math
 import numbers
 
-from ._lr_base import LRScheduler, _check_int, lr_lambdas
+from ._lr_base import LRScheduler, _check_group_count, _check_int, lr_lambdas
 from .lr_cyclic import CyclicLR, OneCycleLR
 from .lr_factors import ChainedScheduler, ConstantLR, MultiplicativeLR, PolynomialLR
 from .lr_plateau import ReduceLROnPlateau
@@ -162,6 +162,10 @@ class CosineAnnealingLR(LRScheduler):
 class CosineAnnealingWarmRestarts(LRScheduler):
     """Cosine annealing from the initial lr to ``eta_min`` over ``T_0`` steps, then again from
     the top, each cycle ``T_mult`` times longer than the last (SGDR, Loshchilov & Hutter 2017).
+
+    As in PyTorch, ``step(epoch)`` jumps to ``epoch``, which may be fractional (per batch:
+    ``scheduler.step(epoch + i / len(loader))``); a plain ``step()`` after it goes on from there,
+    one step further (``last_epoch`` is ``floor(epoch)``, the fraction is kept).
     """
 
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1,  # noqa: N803
@@ -170,11 +174,25 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         _check_int("CosineAnnealingWarmRestarts", "T_mult", T_mult, low=1)
         check_number("CosineAnnealingWarmRestarts", "eta_min", eta_min)
         self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
+        self._fraction = 0.0  # of the last step(epoch)'s epoch, which the position keeps
         super().__init__(optimizer, last_epoch)
 
-    def _position(self) -> tuple[int, int]:
-        """(steps into the current cycle, the cycle's length) at step ``last_epoch``."""
-        t, length = self.last_epoch, self.T_0
+    def _step_to(self, epoch) -> None:
+        if isinstance(epoch, bool) or not isinstance(epoch, numbers.Real) or not epoch >= 0:
+            raise ValueError(f"CosineAnnealingWarmRestarts.step: epoch must be a number >= 0, "
+                             f"got {epoch!r}")
+        _check_group_count(self, len(self.base_lrs))
+        self.last_epoch = math.floor(epoch)
+        self._fraction = float(epoch) - self.last_epoch
+        lrs = self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            group["lr"] = lr
+        self._last_lr = list(lrs)
+
+    def _position(self) -> tuple[float, int]:
+        """(steps into the current cycle, the cycle's length) at step ``last_epoch`` (plus the
+        fraction of the last ``step(epoch)``)."""
+        t, length = self.last_epoch + self._fraction, self.T_0
         while t >= length:
             t -= length
             length *= self.T_mult
