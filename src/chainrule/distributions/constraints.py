@@ -11,11 +11,11 @@ from __future__ import annotations
 from ..autograd import Tensor, tensor
 from ..backend import get_array_module
 
-__all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_than",
-           "greater_than_eq", "half_open_interval", "independent", "integer_interval",
-           "interval", "less_than", "lower_cholesky", "nonnegative", "nonnegative_integer",
-           "one_hot", "positive", "positive_definite", "positive_integer", "real",
-           "real_vector", "simplex", "unit_interval"]
+__all__ = ["Constraint", "boolean", "corr_cholesky", "dependent", "dependent_property",
+           "greater_than", "greater_than_eq", "half_open_interval", "independent",
+           "integer_interval", "interval", "less_than", "lower_cholesky", "nonnegative",
+           "nonnegative_integer", "one_hot", "positive", "positive_definite", "positive_integer",
+           "real", "real_vector", "simplex", "unit_interval"]
 
 
 def _data(value):
@@ -198,6 +198,18 @@ class _LowerCholesky(Constraint):
         return (strictly_upper == 0).all((-2, -1)) & (diagonal > 0).all(-1)
 
 
+class _CorrCholesky(Constraint):
+    """Lower Cholesky factors of correlation matrices: a positive diagonal and rows of norm 1."""
+
+    event_dim = 2
+
+    def _check(self, x):
+        xp = get_array_module(x)
+        tol = xp.finfo(x.dtype).eps * x.shape[-1] * 10
+        unit_rows = (abs(xp.sqrt((x * x).sum(-1)) - 1.0) <= tol).all(-1)
+        return _LowerCholesky()._check(x) & unit_rows
+
+
 class _PositiveDefinite(Constraint):
     event_dim = 2
 
@@ -227,4 +239,5 @@ interval = _Interval
 half_open_interval = _HalfOpenInterval
 simplex = _Simplex()
 lower_cholesky = _LowerCholesky()
+corr_cholesky = _CorrCholesky()
 positive_definite = _PositiveDefinite()
