@@ -121,3 +121,10 @@ def test_v2_lambda_applies_only_to_the_types_given():
     assert v2.Lambda(lambda x: x + 1)(1) == 2
     with pytest.raises(TypeError, match="types must be classes"):
         v2.Lambda(abs, "Tensor")
+
+
+def test_lambda_takes_torchvisions_keyword():
+    assert transforms.Lambda(lambd=lambda x: x * 3)(2) == 6
+    assert v2.Lambda(lambd=lambda x: x - 1)(2) == 1
+    with pytest.raises(TypeError, match="lambd must be callable"):
+        transforms.Lambda(lambd=3)

@@ -48,15 +48,15 @@ class Compose:
 
 
 class Lambda:
-    """Apply the function ``fn``."""
+    """Apply the function ``lambd`` (torchvision's name for it)."""
 
-    def __init__(self, fn):
-        if not callable(fn):
-            raise TypeError(f"Lambda: fn must be callable, got {type(fn).__name__}")
-        self.fn = fn
+    def __init__(self, lambd):
+        if not callable(lambd):
+            raise TypeError(f"Lambda: lambd must be callable, got {type(lambd).__name__}")
+        self.lambd = lambd
 
     def __call__(self, image):
-        return self.fn(image)
+        return self.lambd(image)
 
 
 class ToTensor:

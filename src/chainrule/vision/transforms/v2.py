@@ -50,7 +50,7 @@ class Lambda(_Lambda):
     def __call__(self, image):
         if self.types and not isinstance(image, self.types):
             return image
-        return self.fn(image)
+        return self.lambd(image)
 
 
 class ToImage:
