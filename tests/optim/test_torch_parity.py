@@ -102,3 +102,24 @@ def test_state_dict_layout_matches_torch(rng, name, kwargs):
     assert sd["param_groups"][0]["params"] == tsd["param_groups"][0]["params"]
     for key, value in sd["param_groups"][0].items():
         assert tsd["param_groups"][0][key] == value
+
+
+@pytest.mark.torch
+def test_adagrad_starts_each_groups_sum_at_that_groups_initial_accumulator_value():
+    # A difference on purpose (docs/pytorch.md): PyTorch starts every sum at the constructor's
+    # value and ignores a group's own; chainrule takes the group's, as for any hyperparameter.
+    torch = pytest.importorskip("torch")
+    ours = [cr.tensor([1.0], dtype=cr.float64, requires_grad=True) for _ in range(2)]
+    theirs = [torch.ones(1, dtype=torch.float64, requires_grad=True) for _ in range(2)]
+    opt = optim.Adagrad([{"params": ours[:1]}, {"params": ours[1:], "initial_accumulator_value":
+                                                 3.0}], lr=0.1)
+    topt = torch.optim.Adagrad([{"params": theirs[:1]}, {"params": theirs[1:],
+                                                         "initial_accumulator_value": 3.0}], lr=0.1)
+    for p, t in zip(ours, theirs, strict=True):
+        p.grad, t.grad = cr.ones_like(p), torch.ones_like(t)
+    opt.step()
+    topt.step()
+    assert opt.state[ours[1]]["sum"].tolist() == [4.0]  # 3 + 1**2
+    assert topt.state[theirs[1]]["sum"].tolist() == [1.0]  # 0 + 1**2: the group's 3 is ignored
+    np.testing.assert_allclose(ours[1].numpy(), 1.0 - 0.1 / (2.0 + 1e-10), rtol=1e-15)
+    np.testing.assert_allclose(ours[0].numpy(), theirs[0].detach().numpy(), rtol=1e-15)
