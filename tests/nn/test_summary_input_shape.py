@@ -26,7 +26,10 @@ def test_a_shape_the_model_accepts_is_used_as_given():
 
 
 def test_a_shape_wrong_either_way_reports_the_shape_as_given():
-    with pytest.raises(ValueError, match=r"got shape \(1, 32, 32\)"):
+    # Conv2d takes (1, 32, 32) as one unbatched image and fails further on; LeNet-5's Linear
+    # layers want 28 x 28 images: both errors are reported, each with the shape that was tried.
+    with pytest.raises(ValueError, match=r"rejects input_shape \(1, 32, 32\) \(.*\) and, with "
+                       r"a batch axis of 1, \(1, 1, 32, 32\) \(.*Linear"):
         _lenet().summary((1, 32, 32))
 
 

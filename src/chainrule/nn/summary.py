@@ -107,8 +107,11 @@ def summarize(model, input_shape, dtype) -> ModelSummary:
     except ValueError as err:
         try:
             shapes = _output_shapes(model, named, params, (1, *input_shape), dtype)
-        except ValueError:
-            raise err from None
+        except ValueError as err_batched:
+            raise ValueError(
+                f"summary: the model rejects input_shape {input_shape} ({err}) and, with a batch "
+                f"axis of 1, {(1, *input_shape)} ({err_batched})"
+            ) from None
         input_shape = (1, *input_shape)
     rows, seen = [], set()
     for name, m in named:
