@@ -157,6 +157,9 @@ def test_constructors_and_methods_take_pytorchs_arguments():
                 theirs_args = [n for n, _ in positional(getattr(theirs, method))]
                 assert [n for n, _ in positional(getattr(ours, method))] == theirs_args, \
                     (name, method)
-    for name in ("ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform"):
+    for name in ("ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform",
+                 "PowerTransform", "AbsTransform", "SoftmaxTransform", "StickBreakingTransform",
+                 "LowerCholeskyTransform", "ReshapeTransform", "IndependentTransform",
+                 "ComposeTransform"):
         assert positional(getattr(cr.distributions.transforms, name).__init__) == positional(
             getattr(torch.distributions.transforms, name).__init__), name
