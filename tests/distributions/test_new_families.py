@@ -39,6 +39,8 @@ CASES = {
     "Kumaraswamy": (lambda M, p: M.Kumaraswamy(p["a"], p["b"]), {"a": A, "b": B}, U, False,
                     True),
     "HalfCauchy": (lambda M, p: M.HalfCauchy(p["b"]), {"b": B}, 2 * U, True, True),
+    "InverseGamma": (lambda M, p: M.InverseGamma(p["a"], p["b"]), {"a": A, "b": B}, 2 * U, False,
+                     True),
     "LogisticNormal": (lambda M, p: M.LogisticNormal(p["x"], p["b"]), {"x": X, "b": B},
                        SIMPLEX4, False, False),
 }
@@ -225,3 +227,26 @@ def test_bad_parameters_and_values_are_refused(make, value, match):
 def test_multinomial_needs_an_int_total_count():
     with pytest.raises(NotImplementedError, match="total_count"):
         D.Multinomial(cr.tensor([2.0, 3.0]), probs=cr.tensor([0.5, 0.5]))
+
+
+@pytest.mark.torch
+def test_inverse_gamma_cdf_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    ours = D.InverseGamma(cr.tensor(A), cr.tensor(B)).cdf(cr.tensor(2 * U))
+    theirs = torch.distributions.InverseGamma(torch.tensor(A), torch.tensor(B)).cdf(
+        torch.tensor(2 * U))
+    compare(ours, theirs, rtol=1e-12)
+
+
+@pytest.mark.torch
+def test_one_hot_straight_through_rsample_carries_the_probs_gradient():
+    torch = pytest.importorskip("torch")
+    logits = R.standard_normal((2, 4))
+    ours_p, theirs_p = leaves(cr, {"l": logits}), leaves(torch, {"l": logits})
+    d = D.OneHotCategoricalStraightThrough(logits=ours_p["l"])
+    td = torch.distributions.OneHotCategoricalStraightThrough(logits=theirs_p["l"])
+    x = d.rsample((3,), rng=np.random.default_rng(0))
+    np.testing.assert_array_equal(x.detach().numpy().sum(-1), 1.0)
+    assert set(np.unique(x.detach().numpy())) <= {0.0, 1.0}
+    # the gradient is that of probs whatever the draw: the same for PyTorch's draw
+    compare_grads(x, td.rsample((3,)), ours_p, theirs_p, rtol=1e-12)

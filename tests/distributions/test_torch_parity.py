@@ -160,6 +160,6 @@ def test_constructors_and_methods_take_pytorchs_arguments():
     for name in ("ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform",
                  "PowerTransform", "AbsTransform", "SoftmaxTransform", "StickBreakingTransform",
                  "LowerCholeskyTransform", "ReshapeTransform", "IndependentTransform",
-                 "ComposeTransform"):
+                 "ComposeTransform", "SoftplusTransform", "CumulativeDistributionTransform"):
         assert positional(getattr(cr.distributions.transforms, name).__init__) == positional(
             getattr(torch.distributions.transforms, name).__init__), name

@@ -28,6 +28,9 @@ CASES = {
     "Independent": (lambda M, lib: M.IndependentTransform(M.ExpTransform(), 1), VEC, True),
     "Compose": (lambda M, lib: M.ComposeTransform(
         [M.AffineTransform(0.5, 2.0), M.ExpTransform(), M.PowerTransform(0.5)]), VEC, True),
+    "Softplus": (lambda M, lib: M.SoftplusTransform(), VEC, True),
+    "CumulativeDistribution": (lambda M, lib: M.CumulativeDistributionTransform(
+        lib.distributions.Normal(lib.tensor(0.3, dtype=lib.float64), 1.7)), VEC, True),
     "Compose-event": (lambda M, lib: M.ComposeTransform(
         [M.ExpTransform(), M.StickBreakingTransform().inv.inv]), VEC, True),
 }
@@ -61,7 +64,8 @@ def test_transform_matches_pytorch(name):
             ours.log_abs_det_jacobian(x, y)
 
 
-@pytest.mark.parametrize("name", ["Power", "StickBreaking", "Compose", "Independent"])
+@pytest.mark.parametrize("name", ["Power", "StickBreaking", "Compose", "Independent",
+                                  "Softplus", "CumulativeDistribution"])
 def test_inverse_undoes_the_transform_and_gradcheck(name):
     build, x_np, _ = CASES[name]
     t = build(T, cr)

@@ -10,7 +10,7 @@ from . import constraints
 from ._utils import broadcast_all, draw, finfo, logits_to_probs, probs_to_logits, softplus
 from .distribution import Distribution, lazy_property
 
-__all__ = ["Bernoulli", "Categorical", "OneHotCategorical"]
+__all__ = ["Bernoulli", "Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
 def _one_of(who, probs, logits):
@@ -217,3 +217,15 @@ class OneHotCategorical(Distribution):
         values = eye(n, dtype=self.probs.dtype, device=self.probs.device)
         values = values.reshape((n,) + (1,) * len(self.batch_shape) + (n,))
         return values.expand((n,) + tuple(self.batch_shape) + (n,)) if expand else values
+
+
+class OneHotCategoricalStraightThrough(OneHotCategorical):
+    """A OneHotCategorical whose ``rsample`` is the one-hot draw in the forward pass with the
+    gradient of ``probs`` (the straight-through estimator of Bengio et al., 2013)."""
+
+    has_rsample = True
+
+    def rsample(self, sample_shape=(), *, rng=None, generator=None):
+        samples = self.sample(sample_shape, rng=rng, generator=generator)
+        probs = self._categorical.probs
+        return samples + (probs - probs.detach())

@@ -12,12 +12,14 @@ from . import constraints
 from ._utils import broadcast_all, finfo
 from .continuous import Exponential, Normal, Uniform
 from .distribution import Distribution
+from .gamma import Gamma
 from .more import Cauchy
 from .transformed import TransformedDistribution
 from .transforms import AffineTransform, ExpTransform
 from .transforms_extra import AbsTransform, PowerTransform, StickBreakingTransform
 
-__all__ = ["Gumbel", "HalfCauchy", "Kumaraswamy", "LogisticNormal", "Pareto", "Weibull"]
+__all__ = ["Gumbel", "HalfCauchy", "InverseGamma", "Kumaraswamy", "LogisticNormal", "Pareto",
+           "Weibull"]
 
 _EULER = 0.57721566490153286061
 
@@ -275,3 +277,42 @@ class LogisticNormal(_Parameterised):
     @property
     def scale(self):
         return self.base_dist.base_dist.scale
+
+
+class InverseGamma(_Parameterised):
+    """1 / X for X ~ Gamma(concentration, rate)."""
+
+    arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
+    support = constraints.positive
+    has_rsample = True
+
+    def __init__(self, concentration, rate, validate_args=None):
+        base = Gamma(concentration, rate, validate_args=validate_args)
+        super().__init__(base, PowerTransform(-1.0), validate_args=validate_args)
+
+    @property
+    def concentration(self):
+        return self.base_dist.concentration
+
+    @property
+    def rate(self):
+        return self.base_dist.rate
+
+    @property
+    def mean(self):
+        a = self.concentration
+        return where(a > 1, self.rate / where(a > 1, a - 1, 1.0), math.inf)
+
+    @property
+    def mode(self):
+        return self.rate / (self.concentration + 1)
+
+    @property
+    def variance(self):
+        a = self.concentration
+        safe = where(a > 2, a, 3.0)
+        return where(a > 2, self.rate ** 2 / ((safe - 1) ** 2 * (safe - 2)), math.inf)
+
+    def entropy(self):
+        a = self.concentration
+        return a + log(self.rate) + lgamma(a) - (1 + a) * digamma(a)

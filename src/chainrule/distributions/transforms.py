@@ -207,13 +207,16 @@ class AffineTransform(Transform):
 from .transforms_extra import (  # noqa: E402 - they subclass Transform, defined above
     AbsTransform,
     ComposeTransform,
+    CumulativeDistributionTransform,
     IndependentTransform,
     LowerCholeskyTransform,
     PowerTransform,
     ReshapeTransform,
     SoftmaxTransform,
+    SoftplusTransform,
     StickBreakingTransform,
 )
 
-__all__ += ["AbsTransform", "ComposeTransform", "IndependentTransform", "LowerCholeskyTransform",
-            "PowerTransform", "ReshapeTransform", "SoftmaxTransform", "StickBreakingTransform"]
+__all__ += ["AbsTransform", "ComposeTransform", "CumulativeDistributionTransform",
+            "IndependentTransform", "LowerCholeskyTransform", "PowerTransform", "ReshapeTransform",
+            "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform"]

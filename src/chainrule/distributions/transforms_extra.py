@@ -1,6 +1,7 @@
 """More of ``torch.distributions.transforms``: PowerTransform, AbsTransform, SoftmaxTransform,
-StickBreakingTransform, LowerCholeskyTransform, ReshapeTransform, IndependentTransform and
-ComposeTransform (a chain of transforms as one).
+StickBreakingTransform, LowerCholeskyTransform, ReshapeTransform, IndependentTransform,
+ComposeTransform (a chain of transforms as one), SoftplusTransform and
+CumulativeDistributionTransform.
 
 Transforms whose events have more than one element (``event_dim`` > 0) map whole vectors or
 matrices; ``forward_shape``/``inverse_shape`` give the shape a transform maps a shape to (the
@@ -13,13 +14,14 @@ import math
 import numbers
 
 from ..ops import abs as _abs
-from ..ops import arange, cat, exp, eye, log, logsigmoid, ones_like, sigmoid, zeros
+from ..ops import arange, cat, exp, expm1, eye, log, logsigmoid, ones_like, sigmoid, zeros
 from . import constraints
-from ._utils import finfo, sum_rightmost
+from ._utils import finfo, softplus, sum_rightmost
 from .transforms import Transform
 
-__all__ = ["AbsTransform", "ComposeTransform", "IndependentTransform", "LowerCholeskyTransform",
-           "PowerTransform", "ReshapeTransform", "SoftmaxTransform", "StickBreakingTransform"]
+__all__ = ["AbsTransform", "ComposeTransform", "CumulativeDistributionTransform",
+           "IndependentTransform", "LowerCholeskyTransform", "PowerTransform", "ReshapeTransform",
+           "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform"]
 
 
 class PowerTransform(Transform):
@@ -320,3 +322,45 @@ class ComposeTransform(Transform):
 
     def __repr__(self):
         return f"ComposeTransform({self.parts!r})"
+
+
+class SoftplusTransform(Transform):
+    """y = log(1 + exp(x)), onto the positive numbers."""
+
+    codomain = constraints.positive
+
+    def _call(self, x):
+        return softplus(x)
+
+    def _inverse(self, y):
+        return log(-expm1(-y)) + y  # log(exp(y) - 1), without overflow
+
+    def log_abs_det_jacobian(self, x, y):
+        return -softplus(-x)
+
+
+class CumulativeDistributionTransform(Transform):
+    """y = ``distribution.cdf(x)``, from the distribution's support onto [0, 1]; the inverse is
+    its ``icdf`` and the log-Jacobian its ``log_prob``."""
+
+    codomain = constraints.unit_interval
+
+    def __init__(self, distribution, cache_size: int = 0):
+        super().__init__(cache_size)
+        self.distribution = distribution
+
+    @property
+    def domain(self):
+        return self.distribution.support
+
+    def _call(self, x):
+        return self.distribution.cdf(x)
+
+    def _inverse(self, y):
+        return self.distribution.icdf(y)
+
+    def log_abs_det_jacobian(self, x, y):
+        return self.distribution.log_prob(x)
+
+    def __repr__(self):
+        return f"CumulativeDistributionTransform({self.distribution!r})"
