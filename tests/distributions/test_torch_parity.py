@@ -160,6 +160,7 @@ def test_constructors_and_methods_take_pytorchs_arguments():
     for name in ("ExpTransform", "AffineTransform", "SigmoidTransform", "TanhTransform",
                  "PowerTransform", "AbsTransform", "SoftmaxTransform", "StickBreakingTransform",
                  "LowerCholeskyTransform", "ReshapeTransform", "IndependentTransform",
-                 "ComposeTransform", "SoftplusTransform", "CumulativeDistributionTransform"):
+                 "ComposeTransform", "SoftplusTransform", "CumulativeDistributionTransform",
+                 "CatTransform", "StackTransform"):
         assert positional(getattr(cr.distributions.transforms, name).__init__) == positional(
             getattr(torch.distributions.transforms, name).__init__), name

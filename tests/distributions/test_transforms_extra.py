@@ -31,6 +31,13 @@ CASES = {
     "Softplus": (lambda M, lib: M.SoftplusTransform(), VEC, True),
     "CumulativeDistribution": (lambda M, lib: M.CumulativeDistributionTransform(
         lib.distributions.Normal(lib.tensor(0.3, dtype=lib.float64), 1.7)), VEC, True),
+    "Cat": (lambda M, lib: M.CatTransform([M.ExpTransform(), M.AffineTransform(1.0, 2.0)],
+                                          dim=1, lengths=[1, 2]), VEC, True),
+    "Cat-event": (lambda M, lib: M.CatTransform(
+        [M.IndependentTransform(M.ExpTransform(), 1), M.SoftplusTransform()], dim=0), VEC, True),
+    "Stack": (lambda M, lib: M.StackTransform(
+        [M.ExpTransform(), M.AffineTransform(1.0, 2.0), M.SigmoidTransform()], dim=-1), VEC,
+        True),
     "Compose-event": (lambda M, lib: M.ComposeTransform(
         [M.ExpTransform(), M.StickBreakingTransform().inv.inv]), VEC, True),
 }
@@ -96,3 +103,17 @@ def test_reshape_transform_refuses_mismatched_shapes():
         T.ReshapeTransform((3,), (3, 1)).forward_shape((2, 4))
     with pytest.raises(TypeError, match="parts must be Transforms"):
         T.ComposeTransform([T.ExpTransform(), "exp"])
+    with pytest.raises(ValueError, match=r"dimension 1 of the input \(shape \(2, 3\)\) must have "
+                                         "size 2"):
+        T.StackTransform([T.ExpTransform()] * 2, dim=1)(cr.tensor(VEC))
+    with pytest.raises(ValueError, match="2 transforms but 3 lengths"):
+        T.CatTransform([T.ExpTransform()] * 2, lengths=[1, 1, 1])
+
+
+def test_cat_and_stack_constraints_check_each_slice():
+    c = T.CatTransform([T.ExpTransform(), T.SigmoidTransform()], dim=-1, lengths=[2, 1])
+    ok = c.codomain.check(cr.tensor([[0.5, 2.0, 0.3], [0.5, 2.0, 1.5]])).numpy()
+    assert ok.tolist() == [[True, True, True], [True, True, False]]
+    s = T.StackTransform([T.ExpTransform(), T.AffineTransform(0.0, 1.0)], dim=0)
+    assert s.codomain.check(cr.tensor([[-1.0, 2.0], [-1.0, 3.0]])).numpy().tolist() == [
+        [False, True], [True, True]]

@@ -216,7 +216,9 @@ from .transforms_extra import (  # noqa: E402 - they subclass Transform, defined
     SoftplusTransform,
     StickBreakingTransform,
 )
+from .transforms_join import CatTransform, StackTransform  # noqa: E402
 
+__all__ += ["CatTransform", "StackTransform"]
 __all__ += ["AbsTransform", "ComposeTransform", "CumulativeDistributionTransform",
             "IndependentTransform", "LowerCholeskyTransform", "PowerTransform", "ReshapeTransform",
             "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform"]
