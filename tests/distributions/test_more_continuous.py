@@ -198,3 +198,64 @@ def test_manual_seed_repeats_draws_and_expand_keeps_shapes(name):
 def test_bad_parameters_and_values_are_refused(make, value, match):
     with pytest.raises(ValueError, match=match):
         make().log_prob(value)
+
+
+GP_C = np.array([[-0.5, 0.0, 0.3], [-1.0, 2e-9, 0.8]])
+GP_V = np.array([[0.5, 1.0, 2.0], [0.7, 3.0, 0.4]])
+
+
+def test_generalized_pareto_matches_scipy():
+    # (PyTorch's GeneralizedPareto.log_prob fails on float64 parameters: it compares them with a
+    # float32 zero, so scipy is the float64 oracle here)
+    stats = pytest.importorskip("scipy.stats")
+    d = D.GeneralizedPareto(cr.tensor(0.1, dtype=cr.float64), cr.tensor(1.5, dtype=cr.float64),
+                            cr.tensor(GP_C))
+    ref = stats.genpareto(np.where(np.abs(GP_C) <= 1e-8, 0.0, GP_C), loc=0.1, scale=1.5)
+    np.testing.assert_allclose(d.log_prob(cr.tensor(GP_V)).numpy(), ref.logpdf(GP_V),
+                               rtol=1e-12)
+    np.testing.assert_allclose(d.cdf(cr.tensor(GP_V)).numpy(), ref.cdf(GP_V), rtol=1e-12)
+    np.testing.assert_allclose(d.icdf(cr.tensor(U)).numpy(), ref.ppf(U), rtol=1e-12)
+    # the moments and entropy take the concentration as it is
+    exact = stats.genpareto(GP_C, loc=0.1, scale=1.5)
+    np.testing.assert_allclose(d.entropy().numpy(), exact.entropy(), rtol=1e-12)
+    mean, var = exact.stats("mv")
+    np.testing.assert_allclose(d.mean.numpy(), np.where(GP_C < 1, mean, np.nan), rtol=1e-12)
+    np.testing.assert_allclose(d.variance.numpy(), np.where(GP_C < 0.5, var, np.nan),
+                               rtol=1e-12)
+
+
+@pytest.mark.torch
+def test_generalized_pareto_quantiles_and_moments_match_pytorch():
+    torch = pytest.importorskip("torch")
+    args = (0.1, 1.5, GP_C)
+    ours = D.GeneralizedPareto(*(cr.tensor(a, dtype=cr.float64) for a in args))
+    theirs = torch.distributions.GeneralizedPareto(
+        *(torch.tensor(a, dtype=torch.float64) for a in args))
+    compare(ours.icdf(cr.tensor(U)), theirs.icdf(torch.tensor(U)), rtol=1e-12)
+    for prop in ("mean", "variance", "mode"):
+        compare(getattr(ours, prop), getattr(theirs, prop), rtol=1e-12)
+    compare(ours.entropy(), theirs.entropy(), rtol=1e-12)
+    upper = ours.support.upper_bound.numpy()
+    np.testing.assert_allclose(upper, theirs.support.upper_bound.numpy(), rtol=1e-12)
+
+
+def test_generalized_pareto_gradients_and_samples():
+    def log_prob(loc, scale, c):
+        return D.GeneralizedPareto(loc, scale, c).log_prob(cr.tensor(GP_V))
+
+    c = cr.tensor([[-0.3, 0.2, 0.3], [-0.2, 0.1, 0.8]], dtype=cr.float64, requires_grad=True)
+    params = [cr.tensor(0.1, dtype=cr.float64, requires_grad=True),
+              cr.tensor(1.5, dtype=cr.float64, requires_grad=True), c]
+    assert cr.gradcheck(log_prob, params)
+
+    def draw(loc, scale, c):
+        return D.GeneralizedPareto(loc, scale, c).rsample((2,), rng=np.random.default_rng(8))
+
+    assert cr.gradcheck(draw, params)
+    d = D.GeneralizedPareto(cr.tensor(0.0, dtype=cr.float64), 1.0, 0.2)
+    x = d.sample((20000,), rng=np.random.default_rng(9)).numpy()
+    assert abs(x.mean() - d.mean.item()) < 4 * np.sqrt(d.variance.item() / 20000)
+    with pytest.raises(ValueError, match="support"):
+        D.GeneralizedPareto(0.0, 1.0, -0.5).log_prob(cr.tensor([2.5]))
+    with pytest.raises(ValueError, match="scale"):
+        D.GeneralizedPareto(0.0, -1.0, 0.5)

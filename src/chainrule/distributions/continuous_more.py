@@ -1,4 +1,5 @@
-"""ContinuousBernoulli, FisherSnedecor and VonMises, as in ``torch.distributions``."""
+"""ContinuousBernoulli, FisherSnedecor, VonMises and GeneralizedPareto, as in
+``torch.distributions``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from ..ops import abs as _abs
 from ..ops import (
     binary_cross_entropy_with_logits,
     cos,
+    exp,
     expm1,
     log,
     log1p,
@@ -32,7 +34,7 @@ from ._utils import (
 from .distribution import Distribution, lazy_property
 from .gamma import Gamma
 
-__all__ = ["ContinuousBernoulli", "FisherSnedecor", "VonMises"]
+__all__ = ["ContinuousBernoulli", "FisherSnedecor", "GeneralizedPareto", "VonMises"]
 
 
 class ContinuousBernoulli(Distribution):
@@ -269,3 +271,80 @@ class VonMises(Distribution):
             x = _best_fisher(asnumpy(self.loc._data), asnumpy(self.concentration._data), shape, g)
             return tensor(x.astype(self.loc.dtype, copy=False), device=self.loc.device)
 
+
+
+class GeneralizedPareto(Distribution):
+    """The generalised Pareto distribution (peaks over a threshold) with location ``loc``,
+    ``scale`` and shape ``concentration`` (xi): survival ``(1 + xi z) ** (-1 / xi)`` for
+    z = (x - loc) / scale, ``exp(-z)`` at xi = 0; bounded above by loc - scale / xi when xi < 0.
+    A concentration within 1e-8 of 0 counts as 0 (PyTorch's ``isclose``)."""
+
+    arg_constraints = {"loc": constraints.real, "scale": constraints.positive,
+                       "concentration": constraints.real}
+    has_rsample = True
+
+    def __init__(self, loc, scale, concentration, validate_args=None):
+        self.loc, self.scale, self.concentration = broadcast_all(loc, scale, concentration)
+        super().__init__(self.loc.shape, (), validate_args)
+
+    @constraints.dependent_property(is_discrete=False, event_dim=0)
+    def support(self):
+        c = self.concentration
+        upper = where(c < 0, self.loc - self.scale / where(c < 0, c, -1.0), math.inf)
+        return constraints.interval(self.loc, upper)
+
+    def _safe_concentration(self):
+        zero = _abs(self.concentration) <= 1e-8
+        return zero, where(zero, 1.0, self.concentration)
+
+    def rsample(self, sample_shape=(), *, rng=None, generator=None):
+        u = draw("GeneralizedPareto.rsample", rng, generator, "random",
+                 self._extended_shape(sample_shape), self.loc)
+        return self.icdf(u)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        z = (value - self.loc) / self.scale
+        zero, c = self._safe_concentration()
+        y = 1 / c + 1
+        # y = 0 (xi = -1): the density is flat, 1 / scale, even at the upper end
+        nonzero = where(y == 0, 0.0, y * log1p(c * where(y == 0, 0.0, z)))
+        return -log(self.scale) - where(zero, z, nonzero)
+
+    def log_survival_function(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        z = (value - self.loc) / self.scale
+        zero, c = self._safe_concentration()
+        return where(zero, -z, -log1p(c * z) / c)
+
+    def log_cdf(self, value):
+        return log1p(-exp(self.log_survival_function(value)))
+
+    def cdf(self, value):
+        return exp(self.log_cdf(value))
+
+    def icdf(self, value):
+        zero, c = self._safe_concentration()
+        log_u = log1p(-value)
+        return where(zero, self.loc - self.scale * log_u,
+                     self.loc + self.scale / c * expm1(-c * log_u))
+
+    @property
+    def mean(self):
+        c = self.concentration
+        return where(c < 1, self.loc + self.scale / (1 - where(c < 1, c, 0.5)), math.nan)
+
+    @property
+    def mode(self):
+        return self.loc
+
+    @property
+    def variance(self):
+        c = self.concentration
+        safe = where(c < 0.5, c, 0.25)
+        return where(c < 0.5, self.scale ** 2 / ((1 - safe) ** 2 * (1 - 2 * safe)), math.nan)
+
+    def entropy(self):
+        return (log(self.scale) + self.concentration + 1).expand(tuple(self.batch_shape))
