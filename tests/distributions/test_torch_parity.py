@@ -161,6 +161,7 @@ def test_constructors_and_methods_take_pytorchs_arguments():
                  "PowerTransform", "AbsTransform", "SoftmaxTransform", "StickBreakingTransform",
                  "LowerCholeskyTransform", "ReshapeTransform", "IndependentTransform",
                  "ComposeTransform", "SoftplusTransform", "CumulativeDistributionTransform",
-                 "CatTransform", "StackTransform"):
+                 "CatTransform", "StackTransform", "CorrCholeskyTransform",
+                 "PositiveDefiniteTransform"):
         assert positional(getattr(cr.distributions.transforms, name).__init__) == positional(
             getattr(torch.distributions.transforms, name).__init__), name

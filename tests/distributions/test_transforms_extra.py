@@ -16,6 +16,7 @@ R = np.random.default_rng(41)
 POS = R.uniform(0.3, 2.5, (2, 3))
 VEC = R.standard_normal((2, 3))
 MAT = R.standard_normal((2, 3, 3))
+VEC6 = R.standard_normal((2, 6))
 
 # name: (build with a transforms module and a library, input, has a log-Jacobian)
 CASES = {
@@ -38,6 +39,8 @@ CASES = {
     "Stack": (lambda M, lib: M.StackTransform(
         [M.ExpTransform(), M.AffineTransform(1.0, 2.0), M.SigmoidTransform()], dim=-1), VEC,
         True),
+    "CorrCholesky": (lambda M, lib: M.CorrCholeskyTransform(), VEC6, True),
+    "PositiveDefinite": (lambda M, lib: M.PositiveDefiniteTransform(), MAT, False),
     "Compose-event": (lambda M, lib: M.ComposeTransform(
         [M.ExpTransform(), M.StickBreakingTransform().inv.inv]), VEC, True),
 }
@@ -72,7 +75,7 @@ def test_transform_matches_pytorch(name):
 
 
 @pytest.mark.parametrize("name", ["Power", "StickBreaking", "Compose", "Independent",
-                                  "Softplus", "CumulativeDistribution"])
+                                  "Softplus", "CumulativeDistribution", "CorrCholesky"])
 def test_inverse_undoes_the_transform_and_gradcheck(name):
     build, x_np, _ = CASES[name]
     t = build(T, cr)

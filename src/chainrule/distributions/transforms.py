@@ -217,8 +217,10 @@ from .transforms_extra import (  # noqa: E402 - they subclass Transform, defined
     StickBreakingTransform,
 )
 from .transforms_join import CatTransform, StackTransform  # noqa: E402
+from .transforms_matrix import CorrCholeskyTransform, PositiveDefiniteTransform  # noqa: E402
 
-__all__ += ["CatTransform", "StackTransform"]
+__all__ += ["CatTransform", "CorrCholeskyTransform", "PositiveDefiniteTransform",
+            "StackTransform"]
 __all__ += ["AbsTransform", "ComposeTransform", "CumulativeDistributionTransform",
             "IndependentTransform", "LowerCholeskyTransform", "PowerTransform", "ReshapeTransform",
             "SoftmaxTransform", "SoftplusTransform", "StickBreakingTransform"]
