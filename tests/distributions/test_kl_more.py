@@ -118,3 +118,40 @@ def test_low_rank_kls_match_pytorch(kinds):
         make(torch.distributions, theirs_p, "q", kinds[1]))
     compare(ours, theirs, rtol=1e-10)
     compare_grads(ours, theirs, ours_p, theirs_p, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.torch
+def test_kl_of_transformed_distributions_with_equal_transforms():
+    torch = pytest.importorskip("torch")
+
+    def build(lib, module, loc, scale):
+        t = module.transforms
+        transforms = [t.AffineTransform(lib.tensor(0.5, dtype=lib.float64), 2.0),
+                      t.ExpTransform(), t.PowerTransform(lib.tensor(0.5, dtype=lib.float64))]
+        return module.TransformedDistribution(module.Normal(loc, scale), transforms)
+
+    ours_p, theirs_p = leaves(cr, {"x": X, "b": B}), leaves(torch, {"x": X, "b": B})
+    p = build(cr, D, ours_p["x"], ours_p["b"])
+    q = build(cr, D, ours_p["x"] * 0.5, 1.5)
+    tp = build(torch, torch.distributions, theirs_p["x"], theirs_p["b"])
+    tq = build(torch, torch.distributions, theirs_p["x"] * 0.5, 1.5)
+    ours, theirs = kl_divergence(p, q), torch.distributions.kl_divergence(tp, tq)
+    compare(ours, theirs, rtol=1e-12)
+    compare_grads(ours, theirs, ours_p, theirs_p)
+    other = D.TransformedDistribution(D.Normal(ours_p["x"], 1.0), [D.ExpTransform()])
+    with pytest.raises(NotImplementedError, match="different transforms"):
+        kl_divergence(p, other)
+    with pytest.raises(NotImplementedError, match="different transforms"):
+        kl_divergence(D.Gumbel(cr.tensor(0.0), 1.0), D.Weibull(cr.tensor(1.0), 2.0))
+
+
+def test_transform_equality_is_pytorchs():
+    T = D.transforms
+    assert T.ExpTransform() == T.ExpTransform() and T.ExpTransform().inv == T.ExpTransform().inv
+    assert T.ExpTransform() != T.SigmoidTransform()
+    assert T.AffineTransform(0.0, 2.0) == T.AffineTransform(0.0, cr.tensor([2.0, 2.0]))
+    assert T.AffineTransform(0.0, 2.0) != T.AffineTransform(0.0, 3.0)
+    assert T.PowerTransform(2.0) == T.PowerTransform(2.0) != T.PowerTransform(3.0)
+    assert T.ComposeTransform([T.ExpTransform()]) == T.ComposeTransform([T.ExpTransform()])
+    reshape = T.ReshapeTransform((2,), (2, 1))
+    assert reshape == reshape and reshape != T.ReshapeTransform((2,), (2, 1))

@@ -12,7 +12,8 @@ from .continuous import Exponential, Laplace, Normal, Uniform
 from .continuous_more import ContinuousBernoulli
 from .discrete import Bernoulli
 from .gamma import Beta, Binomial, Gamma, Poisson
-from .kl import register_kl
+from .kl import kl_divergence, register_kl
+from .transformed import TransformedDistribution
 from .transformed_more import Gumbel, Pareto
 
 __all__: list = []
@@ -44,6 +45,18 @@ _infinite(Pareto, into=(Beta, ContinuousBernoulli, Uniform))
 def _kl_bernoulli_poisson(p, q):
     # log q(k) = k log(rate) - rate for k in {0, 1}
     return -p.entropy() - (p.probs * log(q.rate) - q.rate)
+
+
+@register_kl(TransformedDistribution, TransformedDistribution)
+def _kl_transformed_transformed(p, q):
+    # the same bijection applied to both leaves the divergence unchanged
+    if p.transforms != q.transforms:
+        raise NotImplementedError("KL between TransformedDistributions of different transforms "
+                                  "is not implemented")
+    if p.event_shape != q.event_shape:
+        raise NotImplementedError("KL between TransformedDistributions of different event "
+                                  "shapes is not implemented")
+    return kl_divergence(p.base_dist, q.base_dist)
 
 
 def _x_log_x(x):

@@ -75,6 +75,17 @@ class Transform:
     def inverse_shape(self, shape):
         return shape
 
+    # Equality as PyTorch's (what the KL of two TransformedDistributions compares): the same
+    # object, or for a transform without parameters (``_by_type``) any of its type; like
+    # PyTorch's, transforms are then unhashable.
+    _by_type = False
+
+    def __eq__(self, other):
+        return isinstance(other, type(self)) if self._by_type else self is other
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 
@@ -100,6 +111,9 @@ class _InverseTransform(Transform):
     def inv(self):
         return self._inv
 
+    def __eq__(self, other):
+        return isinstance(other, _InverseTransform) and self._inv == other._inv
+
     def __call__(self, x):
         return self._inv._inv_call(x)
 
@@ -109,6 +123,8 @@ class _InverseTransform(Transform):
 
 class ExpTransform(Transform):
     """y = exp(x)."""
+
+    _by_type = True
 
     codomain = constraints.positive
 
@@ -130,6 +146,8 @@ def _clip_unit(y):
 class SigmoidTransform(Transform):
     """y = 1 / (1 + exp(-x))."""
 
+    _by_type = True
+
     codomain = constraints.unit_interval
 
     def _call(self, x):
@@ -145,6 +163,8 @@ class SigmoidTransform(Transform):
 
 class TanhTransform(Transform):
     """y = tanh(x)."""
+
+    _by_type = True
 
     codomain = constraints.interval(-1.0, 1.0)
 
@@ -200,8 +220,22 @@ class AffineTransform(Transform):
             result = result.expand(tuple(broadcast_shapes(tuple(x.shape), tuple(result.shape))))
         return sum_rightmost(result, self._event_dim)
 
+    def __eq__(self, other):
+        if not isinstance(other, AffineTransform):
+            return False
+        return _same(self.loc, other.loc) and _same(self.scale, other.scale)
+
     def __repr__(self):
         return f"AffineTransform(loc={self.loc}, scale={self.scale}, event_dim={self._event_dim})"
+
+
+def _same(a, b):
+    """Equal numbers, or tensors equal everywhere (a number against a tensor: every entry)."""
+    if isinstance(a, numbers.Number) and isinstance(b, numbers.Number):
+        return a == b
+    if isinstance(b, numbers.Number):
+        a, b = b, a
+    return bool((a == b).all().item())
 
 
 from .transforms_extra import (  # noqa: E402 - they subclass Transform, defined above

@@ -49,12 +49,22 @@ class PowerTransform(Transform):
     def log_abs_det_jacobian(self, x, y):
         return log(_abs(self.exponent * y / x))
 
+    def __eq__(self, other):
+        if not isinstance(other, PowerTransform):
+            return False
+        a, b = self.exponent, other.exponent
+        if isinstance(a, numbers.Real) and isinstance(b, numbers.Real):
+            return a == b
+        return bool(((a - b) == 0).all().item())
+
     def __repr__(self):
         return f"PowerTransform(exponent={self.exponent})"
 
 
 class AbsTransform(Transform):
     """y = |x|; not bijective: its ``inv`` returns the positive root, and it has no Jacobian."""
+
+    _by_type = True
 
     bijective = False
     codomain = constraints.positive
@@ -69,6 +79,8 @@ class AbsTransform(Transform):
 class SoftmaxTransform(Transform):
     """Real vectors to the simplex by ``softmax`` (not bijective: shifts are lost); the inverse
     is ``log``, defined up to that shift, and there is no Jacobian."""
+
+    _by_type = True
 
     bijective = False
     domain = constraints.real_vector
@@ -90,6 +102,8 @@ def _offsets(like, k):
 class StickBreakingTransform(Transform):
     """Real K-vectors to the (K+1)-simplex by stick breaking: coordinate i takes the fraction
     ``sigmoid(x_i - log(K - i))`` of what is left of the stick; the last gets the rest."""
+
+    _by_type = True
 
     domain = constraints.real_vector
     codomain = constraints.simplex
@@ -133,6 +147,8 @@ class LowerCholeskyTransform(Transform):
     """Square matrices to lower-triangular ones with a positive diagonal: the strictly lower
     triangle is kept, the diagonal exponentiated (the strictly upper triangle is dropped, so the
     map is not bijective on all matrices; no Jacobian, as in PyTorch)."""
+
+    _by_type = True
 
     bijective = False
     domain = constraints.independent(constraints.real, 2)
@@ -290,6 +306,9 @@ class ComposeTransform(Transform):
     def inv(self):
         return ComposeTransform([p.inv for p in reversed(self.parts)])
 
+    def __eq__(self, other):
+        return isinstance(other, ComposeTransform) and self.parts == other.parts
+
     def __call__(self, x):
         for part in self.parts:
             x = part(x)
@@ -326,6 +345,8 @@ class ComposeTransform(Transform):
 
 class SoftplusTransform(Transform):
     """y = log(1 + exp(x)), onto the positive numbers."""
+
+    _by_type = True
 
     codomain = constraints.positive
 

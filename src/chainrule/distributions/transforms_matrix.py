@@ -46,6 +46,8 @@ class CorrCholeskyTransform(Transform):
     ``tanh`` to (-1, 1), placed below the diagonal, then each row stick-broken so that its norm
     is 1. The log-Jacobian is that of x to the strictly lower triangle of y."""
 
+    _by_type = True
+
     domain = constraints.real_vector
     codomain = constraints.corr_cholesky
 
@@ -90,6 +92,8 @@ class CorrCholeskyTransform(Transform):
 class PositiveDefiniteTransform(Transform):
     """Square matrices to positive-definite ones: L L^T for L the ``LowerCholeskyTransform`` of
     x (not bijective on all matrices; no Jacobian, as in PyTorch)."""
+
+    _by_type = True
 
     bijective = False
     domain = constraints.independent(constraints.real, 2)
