@@ -10,8 +10,24 @@ from ..backend.defaults import get_default_dtype
 from ..backend.random import resolve_rng
 from ..ops import broadcast_shapes, clamp, log, log1p, sigmoid
 
-__all__ = ["broadcast_all", "clamp_probs", "draw", "finfo", "logits_to_probs", "pick_rng",
-           "probs_to_logits", "softplus", "sum_rightmost"]
+__all__ = ["broadcast_all", "clamp_probs", "count_and_param", "draw", "finfo", "logits_to_probs",
+           "one_of", "pick_rng", "probs_to_logits", "softplus", "sum_rightmost"]
+
+
+def one_of(who, probs, logits) -> None:
+    """Refuse anything but exactly one of ``probs`` and ``logits``, as PyTorch does."""
+    if (probs is None) == (logits is None):
+        raise ValueError(f"{who}: give exactly one of probs or logits, got "
+                         f"probs={probs!r} and logits={logits!r}")
+
+
+def count_and_param(who, total_count, probs, logits):
+    """``(total_count, name, param)`` of a count distribution (Binomial, NegativeBinomial): the
+    given one of ``probs``/``logits`` broadcast with ``total_count``, which takes its dtype."""
+    one_of(who, probs, logits)
+    name, value = ("probs", probs) if probs is not None else ("logits", logits)
+    total_count, param = broadcast_all(total_count, value)
+    return total_count.to(param.dtype), name, param
 
 
 def broadcast_all(*values):

@@ -28,6 +28,7 @@ from ._utils import (
     draw,
     finfo,
     logits_to_probs,
+    one_of,
     pick_rng,
     probs_to_logits,
 )
@@ -51,9 +52,7 @@ class ContinuousBernoulli(Distribution):
     has_rsample = True
 
     def __init__(self, probs=None, logits=None, lims=(0.499, 0.501), validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError(f"ContinuousBernoulli: give exactly one of probs or logits, got "
-                             f"probs={probs!r} and logits={logits!r}")
+        one_of("ContinuousBernoulli", probs, logits)
         if probs is not None:
             (probs,) = broadcast_all(probs)
             self.probs = probs

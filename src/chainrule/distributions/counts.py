@@ -10,7 +10,7 @@ from ..backend import asnumpy, get_array_module
 from ..ops import exp, floor, logsigmoid, sigmoid, where
 from . import constraints
 from ._special import lgamma
-from ._utils import broadcast_all, logits_to_probs, pick_rng, probs_to_logits
+from ._utils import broadcast_all, count_and_param, logits_to_probs, pick_rng, probs_to_logits
 from .discrete import Categorical
 from .distribution import Distribution, lazy_property
 from .gamma import Binomial, Gamma, _draw
@@ -125,16 +125,9 @@ class NegativeBinomial(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, total_count, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError(f"NegativeBinomial: give exactly one of probs or logits, got "
-                             f"probs={probs!r} and logits={logits!r}")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.to(self.probs.dtype)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.to(self.logits.dtype)
-        param = self.__dict__.get("probs", self.__dict__.get("logits"))
+        self.total_count, name, param = count_and_param("NegativeBinomial", total_count, probs,
+                                                        logits)
+        setattr(self, name, param)  # the other one is computed when first read (lazy_property)
         super().__init__(param.shape, (), validate_args)
 
     @lazy_property

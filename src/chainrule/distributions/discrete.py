@@ -7,16 +7,18 @@ import math
 from ..autograd import no_grad, tensor
 from ..ops import arange, argmax, broadcast_tensors, eye, logsumexp, one_hot, where
 from . import constraints
-from ._utils import broadcast_all, draw, finfo, logits_to_probs, probs_to_logits, softplus
+from ._utils import (
+    broadcast_all,
+    draw,
+    finfo,
+    logits_to_probs,
+    one_of,
+    probs_to_logits,
+    softplus,
+)
 from .distribution import Distribution, lazy_property
 
 __all__ = ["Bernoulli", "Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough"]
-
-
-def _one_of(who, probs, logits):
-    if (probs is None) == (logits is None):
-        raise ValueError(f"{who}: give exactly one of probs or logits, got "
-                         f"probs={probs!r} and logits={logits!r}")
 
 
 class Bernoulli(Distribution):
@@ -27,7 +29,7 @@ class Bernoulli(Distribution):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of("Bernoulli", probs, logits)
+        one_of("Bernoulli", probs, logits)
         if probs is not None:
             (self.probs,) = broadcast_all(probs)
             shape = self.probs.shape
@@ -93,7 +95,7 @@ class Categorical(Distribution):
     has_enumerate_support = True
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        _one_of(type(self).__name__, probs, logits)
+        one_of(type(self).__name__, probs, logits)
         param = probs if probs is not None else logits
         if param.ndim < 1:
             raise ValueError(f"{type(self).__name__}: probs or logits must be at least "

@@ -14,7 +14,14 @@ from ..backend import asnumpy
 from ..ops import arange, argmax, exp, floor, log, log1p, one_hot, ones_like, where
 from . import constraints
 from ._special import digamma, gammainc, lgamma, standard_gamma
-from ._utils import broadcast_all, logits_to_probs, pick_rng, probs_to_logits, softplus
+from ._utils import (
+    broadcast_all,
+    count_and_param,
+    logits_to_probs,
+    pick_rng,
+    probs_to_logits,
+    softplus,
+)
 from .distribution import Distribution, lazy_property
 from .kl import register_kl
 
@@ -222,16 +229,8 @@ class Binomial(Distribution):
     has_enumerate_support = True
 
     def __init__(self, total_count=1, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError(f"Binomial: give exactly one of probs or logits, got "
-                             f"probs={probs!r} and logits={logits!r}")
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.to(self.probs.dtype)
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.to(self.logits.dtype)
-        param = self.__dict__.get("probs", self.__dict__.get("logits"))
+        self.total_count, name, param = count_and_param("Binomial", total_count, probs, logits)
+        setattr(self, name, param)  # the other one is computed when first read (lazy_property)
         super().__init__(param.shape, (), validate_args)
 
     @lazy_property

@@ -14,6 +14,7 @@ from ._utils import (
     draw,
     finfo,
     logits_to_probs,
+    one_of,
     pick_rng,
     probs_to_logits,
     softplus,
@@ -176,9 +177,7 @@ class Geometric(Distribution):
     support = constraints.nonnegative_integer
 
     def __init__(self, probs=None, logits=None, validate_args=None):
-        if (probs is None) == (logits is None):
-            raise ValueError(f"Geometric: give exactly one of probs or logits, got "
-                             f"probs={probs!r} and logits={logits!r}")
+        one_of("Geometric", probs, logits)
         if probs is not None:
             (self.probs,) = broadcast_all(probs)
         else:
