@@ -121,7 +121,29 @@ class StudentT(Distribution):
                 + 0.5 * log(df) + lbeta)
 
 
-class HalfNormal(Distribution):
+class FoldedAtZero:
+    """|X| for an X symmetric about 0 (``self.base_dist``, scale ``self.scale``): HalfNormal and
+    HalfCauchy. The density doubles on [0, inf) and is 0 below; the cdf is ``2 F(x) - 1``."""
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        value, _ = broadcast_all(value, self.scale)
+        return where(value >= 0, self.base_dist.log_prob(value) + math.log(2), -math.inf)
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return 2 * self.base_dist.cdf(value) - 1
+
+    def icdf(self, prob):
+        return self.base_dist.icdf((prob + 1) / 2)
+
+    def entropy(self):
+        return self.base_dist.entropy() - math.log(2)
+
+
+class HalfNormal(FoldedAtZero, Distribution):
     """|X| for X ~ Normal(0, scale)."""
 
     arg_constraints = {"scale": constraints.positive}
@@ -152,22 +174,6 @@ class HalfNormal(Distribution):
 
     def rsample(self, sample_shape=(), *, rng=None, generator=None):
         return _abs(self.base_dist.rsample(sample_shape, rng=rng, generator=generator))
-
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return where(value >= 0, self.base_dist.log_prob(value) + math.log(2), -math.inf)
-
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
 
 
 class Geometric(Distribution):

@@ -13,7 +13,7 @@ from ._utils import broadcast_all, finfo
 from .continuous import Exponential, Normal, Uniform
 from .distribution import Distribution
 from .gamma import Gamma
-from .more import Cauchy
+from .more import Cauchy, FoldedAtZero
 from .transformed import TransformedDistribution
 from .transforms import AffineTransform, ExpTransform
 from .transforms_extra import AbsTransform, PowerTransform, StickBreakingTransform
@@ -211,7 +211,7 @@ class Kumaraswamy(_Parameterised):
         return (1 - 1 / b) + (1 - 1 / a) * harmonic - log(a) - log(b)
 
 
-class HalfCauchy(_Parameterised):
+class HalfCauchy(FoldedAtZero, _Parameterised):
     """|X| for X ~ Cauchy(0, scale)."""
 
     arg_constraints = {"scale": constraints.positive}
@@ -237,23 +237,6 @@ class HalfCauchy(_Parameterised):
     @property
     def variance(self):
         return full_like(self.scale, math.inf)
-
-    def log_prob(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        value, scale = broadcast_all(value, self.scale)
-        return where(value >= 0, self.base_dist.log_prob(value) + math.log(2), -math.inf)
-
-    def cdf(self, value):
-        if self._validate_args:
-            self._validate_sample(value)
-        return 2 * self.base_dist.cdf(value) - 1
-
-    def icdf(self, prob):
-        return self.base_dist.icdf((prob + 1) / 2)
-
-    def entropy(self):
-        return self.base_dist.entropy() - math.log(2)
 
 
 class LogisticNormal(_Parameterised):
