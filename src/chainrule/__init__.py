@@ -186,6 +186,7 @@ from .ops.rearrange import *  # noqa: F403 - cumsum, flip, roll, unbind, meshgri
 from .ops.rearrange import __all__ as _rearrange_names
 from .ops.scan import *  # noqa: F403 - cumprod, cummax, cummin, logcumsumexp
 from .ops.scan import __all__ as _scan_names
+from .ops.scatter_reduce import scatter_reduce
 from .ops.select import *  # noqa: F403 - nonzero, unique, scatter, isclose, normal...
 from .ops.select import __all__ as _select_names
 from .ops.shape_extra import *  # noqa: F403 - rot90, tensor_split, masked_scatter, put...
@@ -295,4 +296,5 @@ __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends
             "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled",
             "set_float32_matmul_precision", "use_deterministic_algorithms"]
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
+__all__ += ["scatter_reduce"]
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]

@@ -67,6 +67,7 @@ from .rearrange import *  # noqa: F403
 from .reduce import *  # noqa: F403
 from .repeat import *  # noqa: F403
 from .scan import *  # noqa: F403
+from .scatter_reduce import scatter_reduce
 from .select import *  # noqa: F403
 from .shape import *  # noqa: F403
 from .shape_extra import *  # noqa: F403
@@ -104,6 +105,7 @@ __all__ = (
     + scan.__all__
     + _repeat.__all__
     + select.__all__
+    + ["scatter_reduce"]  # ops/scatter_reduce.py (the module's name is the function's)
     + shape.__all__
     + shape_extra.__all__
     + special_fns.__all__
