@@ -118,8 +118,6 @@ def to_hwc(img, dataformats: str):
 
 def png_image(img, dataformats: str):
     """(height, width, channels, PNG bytes): float images scaled by 255, uint8 kept, clipped."""
-    from PIL import Image
-
     arr = to_numpy(img, "img_tensor")
     if not (np.issubdtype(arr.dtype, np.number) or arr.dtype == np.bool_) \
             or np.iscomplexobj(arr):
@@ -127,6 +125,11 @@ def png_image(img, dataformats: str):
     hwc = to_hwc(arr, dataformats)
     scale = 1 if hwc.dtype == np.uint8 else 255
     pixels = np.ascontiguousarray((hwc.astype(np.float32) * scale).clip(0, 255).astype(np.uint8))
+    try:
+        from PIL import Image
+    except ModuleNotFoundError as exc:
+        raise ModuleNotFoundError("add_image/add_images encode PNG with Pillow: "
+                                  "pip install pillow") from exc
     buf = io.BytesIO()
     Image.fromarray(pixels).save(buf, format="PNG")
     height, width, channels = pixels.shape
