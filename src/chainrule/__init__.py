@@ -197,6 +197,7 @@ from .ops.stats import *  # noqa: F403 - prod, amax, norm, median...
 from .ops.stats import __all__ as _stats_names
 from .ops.svd import qr_old as qr
 from .ops.svd import svd_old as svd
+from .ops.unique import unique_consecutive
 
 mm = bmm = matmul
 inverse = linalg.inv
@@ -296,5 +297,5 @@ __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends
             "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled",
             "set_float32_matmul_precision", "use_deterministic_algorithms"]
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
-__all__ += ["scatter_reduce"]
+__all__ += ["scatter_reduce", "unique_consecutive"]
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]

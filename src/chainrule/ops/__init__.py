@@ -74,6 +74,7 @@ from .shape_extra import *  # noqa: F403
 from .softmax import *  # noqa: F403
 from .special_fns import *  # noqa: F403
 from .stats import *  # noqa: F403
+from .unique import unique_consecutive
 from .unpool import *  # noqa: F403
 from .volume_pool import *  # noqa: F403
 from .volumetric import *  # noqa: F403
@@ -106,6 +107,7 @@ __all__ = (
     + _repeat.__all__
     + select.__all__
     + ["scatter_reduce"]  # ops/scatter_reduce.py (the module's name is the function's)
+    + ["unique_consecutive"]
     + shape.__all__
     + shape_extra.__all__
     + special_fns.__all__

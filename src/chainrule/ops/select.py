@@ -25,6 +25,7 @@ from .indexing import _index, gather, scatter_add_along
 from .join import pad
 from .rearrange import broadcast_shapes
 from .shape import _one_axis, broadcast_to, getitem
+from .unique import unique_dim
 
 __all__ = ["allclose", "argwhere", "bernoulli", "bincount", "bucketize", "equal", "index_add",
            "isclose", "masked_select", "nonzero", "normal", "scatter", "scatter_add",
@@ -134,8 +135,8 @@ def argwhere(x):
 def unique(x, sorted: bool = True, return_inverse: bool = False,  # noqa: A002 - PyTorch's
            return_counts: bool = False, dim=None):
     """The distinct values of ``x`` (sorted), with the inverse index and counts if asked."""
-    if dim is not None:
-        raise ValueError("unique: dim is not supported (flattened values only)")
+    if dim is not None:  # the distinct slices along dim, sorted (ops/unique.py)
+        return unique_dim("unique", x, dim, return_inverse, return_counts, consecutive=False)
     xp = get_array_module(x._data)
     # each NaN is its own value, as in PyTorch (NumPy's default merges them into one)
     nan_kw = {"equal_nan": False} if xp.__name__ == "numpy" else {}
