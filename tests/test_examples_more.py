@@ -10,7 +10,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ["train_digits_mlp", "regularization", "rnn_sequences", "optimizers",
             "save_load_torch", "linalg_gradients", "vae_distributions", "training_utilities",
-            "onnx_load", "onnx_export"]
+            "onnx_load", "onnx_export", "tensorboard_logging"]
 
 
 def test_train_digits_mlp(tmp_path, capsys, load_script):
@@ -317,3 +317,25 @@ def test_onnx_export_runs_the_trained_digits_cnn_in_onnxruntime(tmp_path, load_s
     assert result["onnx_accuracy"] > 0.8  # 2 epochs: far above chance (0.1)
     assert "predictions agree 100.0%" in capsys.readouterr().out
 
+
+
+def test_tensorboard_logging(tmp_path, load_script, capsys):
+    pytest.importorskip("sklearn")
+    example = load_script("examples/tensorboard_logging.py")
+    result = example.main(["--epochs", "2", "--batch", "64", "--logdir", str(tmp_path)])
+    history = result["history"]
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert history[-1]["test_accuracy"] > 0.5  # far above chance (0.1)
+    assert len(list(tmp_path.glob("events.out.tfevents.*"))) == 1
+    assert {p.name for p in tmp_path.iterdir() if p.is_dir()} == {"accuracy_train",
+                                                                  "accuracy_test"}
+    assert "event files in" in capsys.readouterr().out
+    ea_mod = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    ea = ea_mod.EventAccumulator(str(tmp_path), size_guidance={"scalars": 0, "histograms": 0})
+    ea.Reload()
+    assert len(ea.Scalars("loss/train")) == result["steps"]
+    # float32 means, so the float32 simple_value keeps them exactly
+    assert [e.value for e in ea.Scalars("accuracy/test")] == [h["test_accuracy"] for h in history]
+    assert [e.step for e in ea.Histograms("layer0/weight")] == [1, 2]
+    (grid,) = ea.Images("inputs")
+    assert (grid.height, grid.width) == (16, 64)  # 16 images of 8x8: two rows of eight

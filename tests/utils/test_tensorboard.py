@@ -258,3 +258,17 @@ def test_same_events_as_torch(tmp_path):
     assert len(ours) == len(theirs) == 6
     for a, b in zip(ours, theirs, strict=True):
         assert a == b
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", ["__init__", "add_scalar", "add_scalars", "add_histogram",
+                                  "add_image", "add_images", "add_text", "flush",
+                                  "close", "get_logdir"])
+def test_signatures_match_torch(name):
+    import inspect
+
+    torch_tb = pytest.importorskip("torch.utils.tensorboard")
+    ours = inspect.signature(getattr(SummaryWriter, name))
+    theirs = inspect.signature(getattr(torch_tb.SummaryWriter, name))
+    assert [(p.name, p.kind, p.default) for p in ours.parameters.values()] == \
+        [(p.name, p.kind, p.default) for p in theirs.parameters.values()]
