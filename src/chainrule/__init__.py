@@ -163,6 +163,7 @@ from .ops.creation_extra import __all__ as _creation_extra_names
 from .ops.diagonal import diag_embed, diagonal
 from .ops.einsum import *  # noqa: F403 - einsum, outer, dot, cdist, diag...
 from .ops.einsum import __all__ as _einsum_names
+from .ops.fminmax import fmax, fmin
 from .ops.linalg_extra import pinverse
 from .ops.linalg_legacy import (
     cholesky,
@@ -297,5 +298,5 @@ __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends
             "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled",
             "set_float32_matmul_precision", "use_deterministic_algorithms"]
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
-__all__ += ["scatter_reduce", "unique_consecutive"]
+__all__ += ["fmax", "fmin", "scatter_reduce", "unique_consecutive"]
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]

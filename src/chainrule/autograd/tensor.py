@@ -260,6 +260,25 @@ class Tensor:
         out._base = base if base is not None and base() is not None else weakref.ref(self)
         return out
 
+    def detach_(self) -> Tensor:
+        """Cut this tensor from the graph in place: it becomes a leaf that does not require grad.
+
+        chainrule's graph reaches a node's inputs through the tensors themselves, so cutting a
+        tensor whose graph has not run backward yet would also cut the gradient of ops that
+        already read it (PyTorch keeps theirs): that is refused. Call it after ``backward()``
+        (truncated backpropagation through time's ``h.detach_()``), or use ``detach()``.
+        """
+        ctx = self._ctx
+        if ctx is not None and getattr(ctx, "inputs", None) is not None:
+            raise RuntimeError(
+                f"detach_: this tensor (shape {self.shape}) was computed by {type(ctx).__name__} "
+                "whose graph has not run backward yet; cutting it in place would also cut the "
+                "gradient of ops that already read it. Use t = t.detach(), or call detach_() "
+                "after backward()")
+        self._ctx = None
+        self.requires_grad = False
+        return self
+
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (leaf tensors of a float dtype only); returns self."""
         if requires_grad and self._data.dtype.kind not in _FLOAT_KINDS:

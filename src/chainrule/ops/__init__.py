@@ -51,6 +51,7 @@ from .dropout import *  # noqa: F403
 from .einsum import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .embedding_bag import *  # noqa: F403
+from .fminmax import fmax, fmin
 from .group_norm import *  # noqa: F403
 from .indexing import *  # noqa: F403
 from .join import *  # noqa: F403
@@ -107,7 +108,7 @@ __all__ = (
     + _repeat.__all__
     + select.__all__
     + ["scatter_reduce"]  # ops/scatter_reduce.py (the module's name is the function's)
-    + ["unique_consecutive"]
+    + ["unique_consecutive", "fmax", "fmin"]
     + shape.__all__
     + shape_extra.__all__
     + special_fns.__all__
