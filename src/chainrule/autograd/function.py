@@ -97,6 +97,7 @@ class Function:
                 for i, a in enumerate(arrays):
                     if a is owner or a.base is owner:
                         o._counter = inputs[i]._counter
+                        o._viewed = inputs[i]._viewed = True  # no recorded write (inplace.py)
                         break
         if tracer is not None:
             tracer(cls, params, given, inputs, outs, multi)

@@ -1,11 +1,15 @@
 """In-place changes of a Tensor's values: ``t[i] = v``, ``copy_``, ``fill_``, ``add_``...
 
-chainrule records no in-place op in the graph. A Function's backward reads the arrays its inputs
-had when it ran, so changing those arrays afterwards would silently give a wrong gradient. Every
-change made here is counted (the tensor's ``_version``; a recorded node notes its inputs' versions),
-and backward refuses values changed after a recorded op read them (``graph.run_backward``). And
-a tensor that requires grad may be changed in place only while nothing is recorded
-(``with cr.no_grad():``): its change could never be differentiated.
+A Function's backward reads the arrays its inputs had when it ran, so changing those arrays
+afterwards would silently give a wrong gradient. Every change made here is counted (the tensor's
+``_version``; a recorded node notes its inputs' versions), and backward refuses values changed
+after a recorded op read them (``graph.run_backward``). And a tensor that requires grad may be
+changed in place only while nothing is recorded (``with cr.no_grad():``): its change could never
+be differentiated.
+
+One in-place write is recorded: ``out[index] = v`` (and ``out.copy_(v)``) with ``v`` requiring
+grad, into a buffer that shares its memory with no other tensor (``out = cr.zeros(T, H)``), and
+the writes that follow into the same buffer (``record_write``; the node is ``write.WriteInto``).
 
 The methods follow PyTorch's names; each returns the tensor itself. Python scalars keep the
 tensor's dtype; a Tensor or array value is cast to it (``same_kind``: a float into an integer
@@ -18,8 +22,9 @@ from ..backend import device_of, get_array_module, to_device
 from ..backend.random import resolve_rng
 from .mode import _grad_enabled
 from .tensor import Tensor
+from .write import WriteInto, attach, put, take
 
-__all__ = ["check_values", "ints_first", "mark_changed", "writable_array"]
+__all__ = ["check_values", "ints_first", "mark_changed", "record_write", "writable_array"]
 
 
 def writable_array(t: Tensor, who: str = "in-place change"):
@@ -35,6 +40,11 @@ def writable_array(t: Tensor, who: str = "in-place change"):
             "while gradients are recorded; use `with cr.no_grad():` (e.g. to update weights "
             "between backward() and the next forward)"
         )
+    return _memory(t, who)
+
+
+def _memory(t: Tensor, who: str):
+    """``t``'s writable array; RuntimeError for read-only memory (see ``writable_array``)."""
     arr = t._writable()
     flags = getattr(arr, "flags", None)
     if flags is not None and not getattr(flags, "writeable", True):
@@ -95,32 +105,100 @@ def _apply(t: Tensor, who: str, write, *values) -> Tensor:
     return t
 
 
+def _records(t: Tensor, value) -> bool:
+    """Whether writing ``value`` into ``t`` is recorded (``record_write``): while gradients are
+    recorded, a value that requires grad, or any value into a buffer a recorded write made."""
+    return _grad_enabled.get() and (isinstance(t._ctx, WriteInto)
+                                    or (isinstance(value, Tensor) and value.requires_grad))
+
+
+def record_write(t: Tensor, index, value, who: str, write) -> None:
+    """Write ``value`` into ``t`` at ``index`` (``write(arr)`` does it), and record it: a
+    ``WriteInto`` node becomes ``t``'s ``_ctx``, through which ``t``'s gradient reaches ``value``.
+
+    Refused (RuntimeError), since the gradient could not be followed: a target that requires grad
+    for another reason than an earlier recorded write (a leaf, another op's output); a target that
+    is not a float tensor; one that shares its memory with another tensor (a view, a ``detach()``
+    or ``.data`` of one, or one a view was made of): the other tensor would see the values but not
+    the gradient; and an integer-array index that names a position twice (which value is kept is
+    undefined). ``index`` holds arrays, not lists or Tensors.
+    """
+    if t.requires_grad and not isinstance(t._ctx, WriteInto):
+        writable_array(t, who)  # raises: a leaf that requires grad, or an op's output
+
+    def refuse(reason):
+        shown = f" (shape {value.shape})" if isinstance(value, Tensor) else ""
+        raise RuntimeError(
+            f"{who}: the value written in place requires grad{shown} (or the target holds one "
+            f"written before); chainrule records such a write only into a float tensor that "
+            f"shares its memory with no other (`out = cr.zeros(n, h); out[i] = h`), but {reason}, "
+            "so its gradient would be lost; build the result out of place (cr.where, cat/stack, "
+            "scatter, index_add...), or write v.detach() if no gradient should reach it")
+
+    if t._data.dtype.kind != "f":
+        refuse(f"the target has dtype {t._data.dtype}")
+    if _base_of(t) is not None or getattr(t, "_viewed", False):
+        refuse(f"the target (shape {t.shape}) shares its memory with another tensor (it is a view, "
+               "a detach() or .data of one, or a view of it was made before this write: keep "
+               "such a view's values in their own variable) that would not see the gradient")
+    xp = get_array_module(t._data)
+    arrays = False
+    for item in index if isinstance(index, tuple) else (index,):
+        kind = getattr(getattr(item, "dtype", None), "kind", None)
+        if kind in ("i", "u") and item.ndim > 0:
+            arrays = True
+        elif not (item is None or item is Ellipsis or isinstance(item, slice) or kind == "b"
+                  or (hasattr(item, "__index__") and not isinstance(item, bool))):
+            refuse(f"the index holds a {type(item).__name__} ({item!r}); ints, slices, None, "
+                   "Ellipsis, boolean masks and integer arrays are recorded")
+    if arrays:
+        positions = take(xp.arange(t._data.size).reshape(t._data.shape), index)
+        if xp.unique(positions).size != positions.size:
+            refuse("the integer index names a position more than once (which value would be "
+                   "kept is undefined)")
+    if not isinstance(value, Tensor):
+        value = Tensor(xp.asarray(_value(t._data, value)))  # a constant into a recorded buffer
+    write(_memory(t, who))
+    mark_changed(t)
+    attach(t, index, value)
+
+
+def _plain_index(index, xp):
+    """``index`` with Tensors (and lists inside a tuple) as arrays."""
+    if isinstance(index, Tensor):
+        return index._data
+    if isinstance(index, tuple):
+        return tuple(i._data if isinstance(i, Tensor) else xp.asarray(i) if isinstance(i, list)
+                     else i for i in index)
+    return index
+
+
 def setitem(self, index, value) -> None:
     """``t[index] = value``: NumPy's indexing rules, but an int beside an array selects first, as
-    in PyTorch and as ``t[index]`` reads (``ints_first``)."""
-    if isinstance(index, Tensor):
-        index = index._data
-    elif isinstance(index, tuple):
-        index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
+    in PyTorch and as ``t[index]`` reads (``ints_first``). Recorded when ``value`` requires grad
+    (``record_write``)."""
+    index = _plain_index(index, get_array_module(self._data))
 
     def write(arr):
-        steps = None
-        if isinstance(index, tuple):
-            xp = get_array_module(arr)
-            steps = ints_first(tuple(xp.asarray(i) if isinstance(i, list) else i for i in index))
-        if steps is None:
-            arr[index] = _value(arr, value)
-        else:  # the ints' selection is a view of arr: writing through it writes arr
-            arr[steps[0]][steps[1]] = _value(arr, value)
+        put(arr, index, _value(arr, value))
 
+    if _records(self, value):
+        if isinstance(index, list):
+            index = get_array_module(self._data).asarray(index)
+        record_write(self, index, value, "__setitem__", write)
+        return
     _apply(self, "__setitem__", write, value)
 
 
 def copy_(self, src) -> Tensor:
-    """Copy ``src`` (a Tensor, array or number, broadcast to this shape) into this tensor."""
+    """Copy ``src`` (a Tensor, array or number, broadcast to this shape) into this tensor.
+    Recorded when ``src`` requires grad (``record_write``), as ``self[...] = src``."""
     def write(arr):
         get_array_module(arr).copyto(arr, _value(arr, src), casting="same_kind")
 
+    if _records(self, src):
+        record_write(self, Ellipsis, src, "copy_", write)
+        return self
     return _apply(self, "copy_", write, src)
 
 

@@ -30,7 +30,8 @@ class Size(tuple):
         return f"Size({list(self)})"
 
 _FLOAT_KINDS = "f"
-_NOT_STATE = frozenset({"_data", "_wdata", "_base", "_counter", "_hooks", "__weakref__"})
+_NOT_STATE = frozenset({"_data", "_wdata", "_base", "_counter", "_hooks", "_viewed",
+                        "__weakref__"})
 
 
 class Tensor:
@@ -46,10 +47,13 @@ class Tensor:
         _version: how many times the values were changed in place (``_mark_changed``).
             Backward refuses to use values changed after a recorded op read them. A tensor and
             the tensors detached from it share one count (their memory is one), as in PyTorch.
+        _viewed: set (never unset; unset reads as False) on a tensor that an op made a view of,
+            or that an op or ``.data`` made as a view: a recorded write into it
+            (``autograd.inplace.record_write``) would not reach the tensors sharing its memory.
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",
-                 "_counter", "_hooks", "_base", "__weakref__")
+                 "_counter", "_hooks", "_base", "_viewed", "__weakref__")
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
@@ -90,6 +94,7 @@ class Tensor:
         """
         out = Tensor(self._writable())
         out._counter = self._counter
+        out._viewed = True
         return out
 
     @data.setter
