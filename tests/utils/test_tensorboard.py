@@ -262,7 +262,7 @@ def test_same_events_as_torch(tmp_path):
 
 @pytest.mark.torch
 @pytest.mark.parametrize("name", ["__init__", "add_scalar", "add_scalars", "add_histogram",
-                                  "add_image", "add_images", "add_text", "flush",
+                                  "add_image", "add_images", "add_text", "add_hparams", "flush",
                                   "close", "get_logdir"])
 def test_signatures_match_torch(name):
     import inspect
@@ -272,3 +272,54 @@ def test_signatures_match_torch(name):
     theirs = inspect.signature(getattr(torch_tb.SummaryWriter, name))
     assert [(p.name, p.kind, p.default) for p in ours.parameters.values()] == \
         [(p.name, p.kind, p.default) for p in theirs.parameters.values()]
+
+
+@pytest.mark.torch
+def test_hparams_same_events_as_torch(tmp_path):
+    pytest.importorskip("tensorboard")
+    torch = pytest.importorskip("torch")
+    torch_tb = pytest.importorskip("torch.utils.tensorboard")
+    event_pb2 = pytest.importorskip("tensorboard.compat.proto.event_pb2")
+
+    def log(writer_cls, path, tensor):
+        hp = {"lr": 0.1, "layers": 3, "opt": "adam", "bn": True, "zero": 0.0, "skip": None,
+              "wd": tensor([1e-4])}
+        with writer_cls(str(path)) as w:
+            w.add_hparams(hp, {"hparam/acc": 0.9, "hparam/loss": 0.0},
+                          hparam_domain_discrete={"opt": ["adam", "sgd"], "layers": [2, 3]},
+                          run_name="r1", global_step=7)
+        (path_,) = (path / "r1").iterdir()
+        events = [event_pb2.Event.FromString(r) for r in _read_records(path_.read_bytes())[1:]]
+        for e in events:
+            e.wall_time = 0.0  # torch's writer takes its own clock here
+        return events
+
+    plugin_data_pb2 = pytest.importorskip("tensorboard.plugins.hparams.plugin_data_pb2")
+
+    def parsed_content(event):
+        # The hyperparameter map's entries may come in any order: compare parsed messages.
+        if not event.summary.value or not event.summary.value[0].HasField("metadata"):
+            return None
+        data = event.summary.value[0].metadata.plugin_data
+        content = plugin_data_pb2.HParamsPluginData.FromString(data.content)
+        data.content = b""
+        return content
+
+    ours = log(SummaryWriter, tmp_path / "ours", cr.tensor)
+    theirs = log(torch_tb.SummaryWriter, tmp_path / "torch", torch.tensor)
+    assert len(ours) == len(theirs) == 5
+    contents = []
+    for a, b in zip(ours, theirs, strict=True):
+        contents.append(parsed_content(a))
+        assert contents[-1] == parsed_content(b)
+        assert a == b
+    start = contents[1].session_start_info.hparams
+    assert start["bn"].number_value == 1.0 and start["opt"].string_value == "adam"  # as PyTorch
+    assert "skip" not in start and start["wd"].number_value == np.float32(1e-4)
+    ea = _accumulator(tmp_path / "ours" / "r1")
+    assert [(e.step, e.value) for e in ea.Scalars("hparam/acc")] == [(7, np.float32(0.9))]
+    with SummaryWriter(tmp_path / "bad") as w:
+        with pytest.raises(ValueError, match=r"hparam_dict\['f'\]: expected an int"):
+            w.add_hparams({"f": [1, 2]}, {})
+        with pytest.raises(TypeError, match=r"hparam_domain_discrete\['lr'\]"):
+            w.add_hparams({"lr": 0.1}, {}, hparam_domain_discrete={"lr": ["a"]})

@@ -14,6 +14,7 @@ import socket
 import time
 
 from . import _records as rec
+from ._hparams import hparams
 from ._summary import histogram, png_image, scalar_float, tensorflow_bins, to_numpy
 
 __all__ = ["SummaryWriter", "FileWriter"]
@@ -204,6 +205,20 @@ class SummaryWriter:
         value = rec.summary_value(_tag(tag) + "/text_summary", tensor=tensor,
                                   metadata=rec.plugin_metadata("text"))
         self._get_file_writer().add_summary([value], global_step, walltime)
+
+    def add_hparams(self, hparam_dict, metric_dict, hparam_domain_discrete=None, run_name=None,
+                    global_step=None) -> None:
+        """One row of TensorBoard's HPARAMS tab: the hyperparameters (numbers, strings, bools,
+        one-element Tensors) and final metrics, written as PyTorch does into the run directory
+        ``<log_dir>/<run_name>`` (default: the current time), each metric also as a scalar."""
+        values = hparams(hparam_dict, metric_dict, hparam_domain_discrete)
+        run_name = run_name or str(time.time())
+        log_dir = os.path.join(self._get_file_writer().get_logdir(), run_name)
+        with SummaryWriter(log_dir=log_dir) as run:
+            for value in values:
+                run.file_writer.add_summary([value], global_step)
+            for k, v in metric_dict.items():
+                run.add_scalar(k, v, global_step)
 
     def flush(self) -> None:
         """Write every pending event of every run directory to disk."""
