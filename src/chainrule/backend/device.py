@@ -70,13 +70,50 @@ def _current_accelerator():
     return device("cuda") if _cuda_available() else None
 
 
+def _cupy():
+    """CuPy when it sees a GPU, else None (then the calls below have nothing to do)."""
+    from . import cupy
+
+    return cupy if _cuda_available() else None
+
+
+def _synchronize(device=None) -> None:
+    """Wait until the GPU has finished its queued work (nothing to wait for without one)."""
+    cupy = _cupy()
+    if cupy is not None:
+        cupy.cuda.runtime.deviceSynchronize()
+
+
+def _empty_cache() -> None:
+    """Hand CuPy's cached, unused GPU (and pinned host) blocks back to the driver."""
+    cupy = _cupy()
+    if cupy is not None:
+        cupy.get_default_memory_pool().free_all_blocks()
+        cupy.get_default_pinned_memory_pool().free_all_blocks()
+
+
+def _cuda_manual_seed(seed) -> None:
+    """Seed what GPU tensors' random draws come from. chainrule draws every random number on
+    the host from its one default generator (backend/random.py), so with a GPU this seeds that
+    generator (CPU draws included); without one it does nothing, as PyTorch's."""
+    from .random import manual_seed
+
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"cuda.manual_seed: seed must be an int, got {seed!r}")
+    if _cupy() is not None:
+        manual_seed(seed)
+
+
 cuda = SimpleNamespace(
     is_available=_cuda_available,
     device_count=_device_count,
-    manual_seed=lambda seed: None,  # one generator serves every device (backend/random.py)
-    manual_seed_all=lambda seed: None,
+    manual_seed=_cuda_manual_seed,
+    manual_seed_all=_cuda_manual_seed,  # one device: the same
+    synchronize=_synchronize,
+    empty_cache=_empty_cache,
 )
-cuda.__doc__ = "``cuda.is_available()``: True when CuPy sees a GPU; ``device_count()``."
+cuda.__doc__ = ("``cuda.is_available()``: True when CuPy sees a GPU; ``device_count()``, "
+                "``synchronize()``, ``empty_cache()``, ``manual_seed(_all)`` (no-ops without one).")
 
 accelerator = SimpleNamespace(
     is_available=_cuda_available,
