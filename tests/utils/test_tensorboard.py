@@ -2,6 +2,7 @@
 TensorBoard's own EventAccumulator and compared with torch.utils.tensorboard where installed."""
 
 import io
+import os
 import struct
 from pathlib import Path
 
@@ -101,6 +102,21 @@ def test_buffering_and_flush(tmp_path):
     w.add_scalar("a", 5.0, 4)  # reopens a new file, as PyTorch
     w.close()
     assert len(list(tmp_path.iterdir())) == 2
+
+
+def test_queued_events_are_written_at_exit(tmp_path):
+    import subprocess
+    import sys
+
+    src = Path(__file__).resolve().parents[2] / "src"
+    code = ("from chainrule.utils.tensorboard import SummaryWriter\n"
+            f"w = SummaryWriter({str(tmp_path)!r}, max_queue=100)\n"
+            "for i in range(5):\n    w.add_scalar('x', i, i)\n")  # no close()
+    done = subprocess.run([sys.executable, "-c", code], env={**os.environ, "PYTHONPATH": str(src)},
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    (path,) = tmp_path.iterdir()
+    assert len(_read_records(path.read_bytes())) == 1 + 5
 
 
 def test_default_log_dir(tmp_path, monkeypatch):

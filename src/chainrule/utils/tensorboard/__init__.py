@@ -8,10 +8,12 @@ reads them. Images need Pillow (imported when the first image is logged).
 
 from __future__ import annotations
 
+import atexit
 import itertools
 import os
 import socket
 import time
+import weakref
 
 from . import _records as rec
 from ._hparams import hparams
@@ -20,11 +22,20 @@ from ._summary import histogram, png_image, scalar_float, tensorflow_bins, to_nu
 __all__ = ["SummaryWriter", "FileWriter"]
 
 _file_ids = itertools.count()  # the <n> of events.out.tfevents.<time>.<host>.<pid>.<n>
+_open_writers: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _flush_open_writers() -> None:
+    """A program that ends without close() still gets its queued events written."""
+    for writer in list(_open_writers):
+        writer.flush()
 
 
 class FileWriter:
     """One event file in ``log_dir``: records are buffered and appended on ``flush``, when
-    ``max_queue`` records wait, or at the first write ``flush_secs`` after the last flush."""
+    ``max_queue`` records wait, at the first write ``flush_secs`` after the last flush, and when
+    the interpreter exits."""
 
     def __init__(self, log_dir: str, max_queue: int = 10, flush_secs: float = 120,
                  filename_suffix: str = ""):
@@ -38,6 +49,7 @@ class FileWriter:
         self._queue: list[bytes] = []
         self._file = open(self.path, "ab")  # noqa: SIM115 - held open until close()
         self._last_flush = time.monotonic()
+        _open_writers.add(self)
         self.add_event(rec.event(time.time(), file_version="brain.Event:2"))
         self.flush()
 
@@ -70,6 +82,7 @@ class FileWriter:
             self.flush()
             self._file.close()
             self._file = None
+            _open_writers.discard(self)
 
 
 def _walltime(walltime) -> float:
