@@ -24,7 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from ..backend.random import default_generator, generator_scope
-from .collate import collate_arrays, tensors_of
+from .collate import collate_arrays, default_convert, tensors_of
 from .workers import check_context, in_processes, thread_starter
 
 __all__ = ["ArrayDataset", "DataLoader", "Dataset", "TensorDataset", "as_generator", "collate"]
@@ -118,6 +118,9 @@ class DataLoader:
     Args:
         dataset: a ``Dataset`` (anything with ``__len__`` and ``__getitem__``).
         batch_size: samples per batch (the last batch may be smaller unless ``drop_last``).
+            None: PyTorch's "no automatic batching": each sample ``dataset[i]`` is yielded on
+            its own, through ``collate_fn`` or ``default_convert`` (arrays and NumPy scalars to
+            Tensors; as it is with ``tensors=False``); not with ``drop_last`` or ``transform``.
         shuffle: visit the samples in a new random order on every pass.
         rng: a ``numpy.random.Generator`` or an int seed. A Generator is used (and advanced) as
             is, so that a caller can save and restore its state. None with ``shuffle`` or a
@@ -205,9 +208,14 @@ class DataLoader:
                 "DataLoader: dataset must define __len__ and __getitem__, got "
                 f"{type(dataset).__name__}"
             )
-        if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
-                or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive int, got {batch_size!r}")
+        self.unbatched = batch_size is None and batch_sampler is None
+        if self.unbatched and (drop_last or transform is not None or self.processes):
+            raise ValueError("DataLoader: batch_size=None (no automatic batching) is mutually "
+                             "exclusive with drop_last, transform and worker processes")
+        if not self.unbatched and (isinstance(batch_size, bool) or not isinstance(
+                batch_size, numbers.Integral) or batch_size < 1):
+            raise ValueError(f"DataLoader: batch_size must be a positive int or None, got "
+                             f"{batch_size!r}")
         if transform is not None and not callable(transform):
             raise TypeError(
                 f"DataLoader: transform must be callable, got {type(transform).__name__}"
@@ -218,7 +226,7 @@ class DataLoader:
         self.dataset = dataset
         self.transform = transform
         self.prefetch = int(prefetch)
-        self.batch_size = int(batch_size)
+        self.batch_size = None if self.unbatched else int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
         if rng is None:
@@ -233,7 +241,7 @@ class DataLoader:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return -(-n // (self.batch_size or 1)) if not self.drop_last else n // self.batch_size
 
     def __iter__(self):
         n = len(self.dataset)
@@ -251,7 +259,8 @@ class DataLoader:
             # Seeded by numbers drawn from rng (not Generator.spawn, whose count of children is
             # not part of the state a checkpoint saves), so the stream follows from rng's state.
             stream = np.random.default_rng(self.rng.integers(0, 2**63, size=4).tolist())
-        gathered = isinstance(self.dataset, ArrayDataset) and self.collate_fn is None
+        gathered = (isinstance(self.dataset, ArrayDataset) and self.collate_fn is None
+                    and not self.unbatched)
         if gathered:
             batches = self._gathered(order, sizes)
         else:
@@ -271,7 +280,7 @@ class DataLoader:
                 batches = (_structure(self.transform(b, stream)) for b in batches)
             else:
                 batches = (self.transform(b, stream) for b in batches)
-        if self.tensors and self.collate_fn is None:
+        if self.tensors and self.collate_fn is None and not self.unbatched:
             batches = (tensors_of(b) for b in batches)
         depth = self.prefetch or (self.num_workers if gathered else 0)
         return _prefetched(batches, depth) if depth else batches
@@ -284,9 +293,10 @@ class DataLoader:
             yield from ((a, order[a:b].tolist()) for a, b in zip(starts, starts[1:]))
             return
         n = len(self.dataset) if order is None else len(order)  # a sampler's own count, as
-        batches = n // self.batch_size if self.drop_last else -(-n // self.batch_size)  # PyTorch
-        for start in range(0, batches * self.batch_size, self.batch_size):
-            stop = min(start + self.batch_size, n)
+        size = self.batch_size or 1  # None: one sample at a time
+        batches = n // size if self.drop_last else -(-n // size)  # PyTorch's count
+        for start in range(0, batches * size, size):
+            stop = min(start + size, n)
             yield start, (range(start, stop) if order is None else order[start:stop].tolist())
 
     def _gathered(self, order, sizes=None):
@@ -304,7 +314,14 @@ class DataLoader:
         for offset, i in enumerate(indices):
             with generator_scope([*base, start + offset]):
                 samples.append(self.dataset[i])
+        if self.unbatched:  # no automatic batching: the one sample, converted
+            convert = self.collate_fn or (default_convert if self.tensors else _as_is)
+            return convert(samples[0])
         return collate(samples) if self.collate_fn is None else self.collate_fn(samples)
+
+
+def _as_is(sample):
+    return sample
 
 
 _IGNORED_TORCH_OPTIONS = {"pin_memory", "persistent_workers", "prefetch_factor",
