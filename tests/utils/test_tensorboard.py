@@ -266,14 +266,23 @@ def test_same_events_as_torch(tmp_path):
             w.add_histogram("h20", x, 4, walltime=3.0, bins="fd", max_bins=20)
             w.add_image("i", img, 5, walltime=4.0)
             w.add_text("t", "hi", 6, walltime=5.0)
-        (path_,) = path.iterdir()
-        return [event_pb2.Event.FromString(r) for r in _read_records(path_.read_bytes())[1:]]
+            w.add_images("grid", batch, 7, walltime=6.0)
+            w.add_images("grid_nhwc", batch[:3, :1].transpose(0, 2, 3, 1), 8, walltime=7.0,
+                         dataformats="NHWC")
+            w.add_scalars("m/a", {"x": 1.5, "y": -2.0}, 9, walltime=8.0)
+        files = sorted(path.rglob("events.out.tfevents.*"), key=lambda f: str(f.parent))
+        return {str(f.parent.relative_to(path)): [event_pb2.Event.FromString(r)
+                                                  for r in _read_records(f.read_bytes())[1:]]
+                for f in files}
 
+    batch = np.random.default_rng(5).random((11, 3, 2, 3)).astype(np.float32)
     ours = log(SummaryWriter, tmp_path / "ours")
     theirs = log(torch_tb.SummaryWriter, tmp_path / "torch")
-    assert len(ours) == len(theirs) == 6
-    for a, b in zip(ours, theirs, strict=True):
-        assert a == b
+    assert list(ours) == list(theirs) == [".", "m_a_x", "m_a_y"]
+    assert [len(v) for v in ours.values()] == [len(v) for v in theirs.values()] == [8, 1, 1]
+    for run in ours:
+        for a, b in zip(ours[run], theirs[run], strict=True):
+            assert a == b
 
 
 @pytest.mark.torch
