@@ -63,17 +63,18 @@ def _memory(t: Tensor, who: str):
 
 def check_values(who: str, *values) -> None:
     """Raise RuntimeError if a value to be written in place is a Tensor that requires grad while
-    gradients are recorded: no in-place write is recorded, so its gradient would be lost without
-    a word (``out = zeros(3); out[0] = v`` would leave ``v.grad`` None)."""
+    gradients are recorded: of the in-place methods only ``t[index] = v`` and ``t.copy_(v)`` are
+    recorded (``record_write``), so through any other its gradient would be lost without a word
+    (``out.index_add_(0, i, v)`` would leave ``v.grad`` None)."""
     if not _grad_enabled.get():
         return
     for v in values:
         if isinstance(v, Tensor) and v.requires_grad:
             raise RuntimeError(
                 f"{who}: the value written in place requires grad (shape {v.shape}), but chainrule "
-                "records no in-place write, so its gradient would be lost; build the result out "
-                "of place (cr.where, cat/stack, scatter, index_add...), or write v.detach() if no "
-                "gradient should reach it"
+                f"records no {who} (only out[index] = v and out.copy_(v) into a fresh buffer), so "
+                "its gradient would be lost; build the result out of place (cr.where, cat/stack, "
+                "scatter, index_add...), or write v.detach() if no gradient should reach it"
             )
 
 
