@@ -11,7 +11,7 @@ from ..backend.random import resolve_rng
 from ..ops import broadcast_shapes, clamp, log, log1p, sigmoid
 
 __all__ = ["broadcast_all", "clamp_probs", "count_and_param", "draw", "finfo", "logits_to_probs",
-           "one_of", "pick_rng", "probs_to_logits", "softplus", "sum_rightmost"]
+           "one_matrix", "one_of", "pick_rng", "probs_to_logits", "softplus", "sum_rightmost"]
 
 
 def one_of(who, probs, logits) -> None:
@@ -19,6 +19,19 @@ def one_of(who, probs, logits) -> None:
     if (probs is None) == (logits is None):
         raise ValueError(f"{who}: give exactly one of probs or logits, got "
                          f"probs={probs!r} and logits={logits!r}")
+
+
+def one_matrix(who, covariance_matrix, precision_matrix, scale_tril):
+    """``(name, matrix)`` of the one of ``covariance_matrix``, ``precision_matrix`` and
+    ``scale_tril`` given (MultivariateNormal, Wishart); anything but exactly one is refused."""
+    given = {k: v for k, v in (("covariance_matrix", covariance_matrix),
+                                ("precision_matrix", precision_matrix),
+                                ("scale_tril", scale_tril)) if v is not None}
+    if len(given) != 1:
+        raise ValueError(f"{who}: give exactly one of covariance_matrix, precision_matrix or "
+                         f"scale_tril, got {sorted(given) or 'none'}")
+    (name, matrix), = given.items()
+    return name, matrix
 
 
 def count_and_param(who, total_count, probs, logits):

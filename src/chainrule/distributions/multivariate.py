@@ -8,7 +8,7 @@ from ..autograd import Tensor
 from ..ops import broadcast_shapes, eye, log, matmul
 from ..ops.decomp import cholesky, inv, solve
 from . import constraints
-from ._utils import draw, sum_rightmost
+from ._utils import draw, one_matrix, sum_rightmost
 from .distribution import Distribution, lazy_property
 
 __all__ = ["Independent", "MultivariateNormal"]
@@ -110,13 +110,8 @@ class MultivariateNormal(Distribution):
 
     def __init__(self, loc, covariance_matrix=None, precision_matrix=None, scale_tril=None,
                  validate_args=None):
-        given = {k: v for k, v in (("covariance_matrix", covariance_matrix),
-                                    ("precision_matrix", precision_matrix),
-                                    ("scale_tril", scale_tril)) if v is not None}
-        if len(given) != 1:
-            raise ValueError("MultivariateNormal: give exactly one of covariance_matrix, "
-                             f"precision_matrix or scale_tril, got {sorted(given) or 'none'}")
-        (name, matrix), = given.items()
+        name, matrix = one_matrix("MultivariateNormal", covariance_matrix, precision_matrix,
+                                  scale_tril)
         for what, t, ndim in (("loc", loc, 1), (name, matrix, 2)):
             if not isinstance(t, Tensor) or t.ndim < ndim:
                 raise ValueError(f"MultivariateNormal: {what} must be a Tensor of at least "

@@ -22,7 +22,7 @@ from ..ops import (
 from ..ops.decomp import cholesky, inv, slogdet, solve
 from ..ops.special_fns import digamma
 from . import constraints
-from ._utils import draw, finfo, pick_rng
+from ._utils import draw, finfo, one_matrix, pick_rng
 from .counts import Chi2
 from .distribution import Distribution, lazy_property
 from .multivariate import _diagonal, _mt
@@ -49,13 +49,7 @@ class Wishart(Distribution):
 
     def __init__(self, df, covariance_matrix=None, precision_matrix=None, scale_tril=None,
                  validate_args=None):
-        given = {k: v for k, v in (("covariance_matrix", covariance_matrix),
-                                    ("precision_matrix", precision_matrix),
-                                    ("scale_tril", scale_tril)) if v is not None}
-        if len(given) != 1:
-            raise ValueError("Wishart: give exactly one of covariance_matrix, precision_matrix "
-                             f"or scale_tril, got {sorted(given) or 'none'}")
-        (name, param), = given.items()
+        name, param = one_matrix("Wishart", covariance_matrix, precision_matrix, scale_tril)
         if not isinstance(param, Tensor) or param.ndim < 2 or param.shape[-1] != param.shape[-2]:
             raise ValueError(f"Wishart: {name} must be a batch of square matrices, got "
                              f"{getattr(param, 'shape', type(param).__name__)}")
