@@ -94,7 +94,6 @@ from .ops import (
     clone,
     concat,
     cos,
-    div,
     empty,
     empty_like,
     exp,
@@ -198,6 +197,10 @@ from .ops.stats import *  # noqa: F403 - prod, amax, norm, median...
 from .ops.stats import __all__ as _stats_names
 from .ops.svd import qr_old as qr
 from .ops.svd import svd_old as svd
+from .ops.torch_names import *  # noqa: F403 - eq, logical_and, bitwise_xor, divide, select...
+from .ops.torch_names import __all__ as _torch_names
+from .ops.torch_names import divide as div
+from .ops.torch_names import torch_range as range  # noqa: A004 - PyTorch's (deprecated) torch.range
 from .ops.unique import unique_consecutive
 
 mm = bmm = matmul
@@ -298,5 +301,5 @@ __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends
             "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled",
             "set_float32_matmul_precision", "use_deterministic_algorithms"]
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
-__all__ += ["fmax", "fmin", "scatter_reduce", "unique_consecutive"]
+__all__ += ["fmax", "fmin", "scatter_reduce", "unique_consecutive", "range"] + _torch_names
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]
