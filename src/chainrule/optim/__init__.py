@@ -13,6 +13,7 @@
 
 from . import lr_scheduler, swa_utils
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
@@ -30,6 +31,7 @@ from .lr_scheduler import (
     StepLR,
     WarmupCosine,
 )
+from .muon import Muon
 from .nadam import NAdam
 from .optimizer import Optimizer
 from .radam import RAdam
@@ -40,6 +42,7 @@ from .sgd import SGD
 __all__ = [
     "ASGD",
     "Adadelta",
+    "Adafactor",
     "EMA",
     "LBFGS",
     "SGD",
@@ -53,6 +56,7 @@ __all__ = [
     "LRScheduler",
     "LambdaLR",
     "MultiStepLR",
+    "Muon",
     "NAdam",
     "Optimizer",
     "RAdam",
