@@ -80,6 +80,10 @@ from .backends import (
 )
 from .compiler import compile  # noqa: A004 - PyTorch's name
 from .io.serialize import load, save
+from .nn._toplevel import *  # noqa: F403 - conv2d, batch_norm, dropout... (torch's NN names)
+from .nn._toplevel import __all__ as _nn_names
+from .nn._toplevel_more import *  # noqa: F403 - kl_div, grid_sampler, lstm_cell...
+from .nn._toplevel_more import __all__ as _nn_more_names
 from .ops import (
     abs,  # noqa: A004 - PyTorch's top-level name
     add,
@@ -303,3 +307,4 @@ __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
 __all__ += ["fmax", "fmin", "scatter_reduce", "unique_consecutive", "range"] + _torch_names
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]
+__all__ += _nn_names + _nn_more_names

@@ -32,6 +32,8 @@ from ._functional_extra import (  # noqa: F401 - PyTorch's F names
     upsample_nearest,
 )
 from ._functional_extra import extra_names as _extra_names
+from ._pool_indices import *  # noqa: F403 - max_pool2d_with_indices...
+from ._pool_indices import __all__ as _pool_indices_names
 
 
 def softmax(input, dim=None, _stacklevel: int = 3, dtype=None, *, axis=None):  # noqa: A002
@@ -88,4 +90,4 @@ def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch
     return _numpy_pad(input, pairs, _MODES[mode])
 
 
-__all__ = list(_ops_all) + _extra_names
+__all__ = list(_ops_all) + _extra_names + _pool_indices_names
