@@ -3,50 +3,15 @@ values, dtypes, gradients where they have any, signatures, and the errors for ba
 
 from __future__ import annotations
 
-import inspect
-import re
-
 import numpy as np
 import pytest
 
 import chainrule as cr
 
+from .torch_signature import check_signature
+
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
-
-
-def _doc_params(fn):
-    """PyTorch's parameter list as its docstring's first line spells it: names, with "*" where
-    the keyword-only ones begin (builtins have no inspect.signature)."""
-    try:
-        sig = inspect.signature(fn)
-    except (TypeError, ValueError):
-        line = fn.__doc__.strip().splitlines()[0]
-        inner = re.match(r"[\w.]+\((.*)\)", line).group(1)
-        return [p.split(":")[0].split("=")[0].strip() for p in inner.split(",") if p.strip()]
-    return _names(sig)
-
-
-def _names(sig):
-    out, star = [], False
-    for p in sig.parameters.values():
-        if p.kind is p.KEYWORD_ONLY and not star:
-            out.append("*")
-            star = True
-        if p.kind is p.VAR_POSITIONAL:
-            star = True
-        out.append(p.name)
-    return out
-
-
-def check_signature(name, ours, theirs):
-    """Every PyTorch parameter is ours, in the same order and kind (ours may add keyword-only
-    ones after the star)."""
-    want, have = _doc_params(theirs), _names(inspect.signature(ours))
-    star = want.index("*") if "*" in want else len(want)
-    assert have[:star] == want[:star], (name, have, want)
-    for p in want[star:]:
-        assert p in have[star:], (name, p, have, want)
 
 
 TOP = ["eq", "ne", "gt", "ge", "lt", "le", "greater", "greater_equal", "less", "less_equal",
