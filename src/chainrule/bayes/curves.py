@@ -13,7 +13,7 @@ from .. import optim
 from ..backend import get_array_module
 from ..models import MLP
 from ..ops import mse_loss
-from ..train import EarlyStopping, Trainer
+from ..train import EarlyStopping, Trainer, raise_if_diverged
 from ._checks import check_int, check_positive, resolve_rng
 
 __all__ = ["SIZES", "REGULARIZERS", "noisy_curve", "fit_curve", "plausibility_study", "true_curve"]
@@ -72,6 +72,7 @@ def fit_curve(sizes, train, val, *, weight_decay: float = 0.0, early_stopping: b
     trainer = Trainer(model, mse_loss, opt, callbacks=[stopper] if stopper else [])
     history = trainer.fit(train, validation_data=val, epochs=epochs, batch_size=None,
                           shuffle=False, verbose=0)
+    raise_if_diverged("fit_curve", trainer, f"lower lr (it was {lr:g})")
     logs = history.history
     val_loss = list(logs["val_loss"])
     best = int(min(range(len(val_loss)), key=val_loss.__getitem__))

@@ -17,7 +17,7 @@ from .. import optim
 from ..autograd import Tensor
 from ..nn import Module, ModuleList
 from ..ops import log_softmax, logsumexp, mean, stack
-from ..train import Callback, Trainer
+from ..train import Callback, Trainer, raise_if_diverged
 from ._checks import check_int, resolve_rng
 
 __all__ = ["Ensemble", "Snapshots", "train_ensemble", "snapshot_ensemble"]
@@ -86,12 +86,15 @@ def train_ensemble(build, train, *, members: int = 5, bagging: bool = False, los
     check_int("train_ensemble", "members", members)
     rng = resolve_rng("train_ensemble", rng)
     models = []
-    for member_rng in rng.spawn(members):
+    for i, member_rng in enumerate(rng.spawn(members)):
         model = build(member_rng)
         data = _bootstrap(*train, member_rng) if bagging else train
         opt = optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
-        Trainer(model, loss, opt).fit(data, validation_data=validation, epochs=epochs,
-                                      batch_size=batch_size, rng=member_rng, verbose=verbose)
+        trainer = Trainer(model, loss, opt)
+        trainer.fit(data, validation_data=validation, epochs=epochs, batch_size=batch_size,
+                    rng=member_rng, verbose=verbose)
+        raise_if_diverged(f"train_ensemble: member {i + 1} of {members}", trainer,
+                          f"lower lr (it was {lr:g})")
         models.append(model)
     return Ensemble(models, output=output)
 

@@ -18,22 +18,11 @@ import warnings
 
 from ..autograd import Tensor, no_grad
 from ..models import available, build
+from ..train import TrainingDivergedError
 
 __all__ = ["TrainingDivergedError", "accepted_arguments", "build_model", "check_float",
            "check_int", "check_model_kwargs", "check_outputs", "fit_watched", "lr_hint",
            "parse_model_arg"]
-
-
-class TrainingDivergedError(RuntimeError):
-    """Training met a non-finite loss (or weights) and stopped; the last finite checkpoint stays.
-
-    Attributes:
-        epoch: the epoch it happened in (0-based); last_epoch: the last completed epoch (-1: none).
-    """
-
-    def __init__(self, message: str, *, epoch: int, last_epoch: int):
-        super().__init__(message)
-        self.epoch, self.last_epoch = epoch, last_epoch
 
 
 def check_int(who: str, name: str, value, *, low: int = 1, high: int | None = None) -> int:

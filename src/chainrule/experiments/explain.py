@@ -20,6 +20,7 @@ from ..io import save_weights
 from ..ops import cross_entropy
 from ..train import Trainer
 from .catalog import load_image_dataset
+from .checks import fit_watched, lr_hint
 from .classify import _run_config, load_model
 
 __all__ = ["EXPLAIN_METHODS", "explain_images", "prune_run", "rules_run", "visualize_layer"]
@@ -243,8 +244,9 @@ def prune_run(run, *, sparsity: float = 0.9, iterative: bool = False, steps: int
 
         def fine_tune(net, step):
             before = accuracy(net)
-            trainer.fit((data.x_train, data.y_train), epochs=(step + 1) * finetune_epochs,
-                        batch_size=batch_size, rng=rng, verbose=verbose)
+            fit_watched(trainer, (data.x_train, data.y_train),
+                        epochs=(step + 1) * finetune_epochs, batch_size=batch_size, rng=rng,
+                        verbose=verbose, hint=lr_hint(lr))
             return {"test_accuracy_before_finetuning": before, "test_accuracy": accuracy(net)}
 
         scores = None if criterion == "magnitude" else obd_scores
@@ -317,7 +319,7 @@ def _sensitivity(data, seed: int) -> dict:
                         nn.Linear(16, len(data.class_names), rng=rng))
     trainer = Trainer(net, cross_entropy, optim.Adam(net.parameters(), lr=0.01),
                       metrics=["accuracy"])
-    trainer.fit((xs, data.y_train), epochs=150, batch_size=None, rng=seed, verbose=0)
+    fit_watched(trainer, (xs, data.y_train), epochs=150, batch_size=None, rng=seed, verbose=0)
     acc = trainer.evaluate((xt, data.y_test))["accuracy"]
     names = [f"{n} (sd {s:.3g})" for n, s in zip(data.feature_names, std)]
     try:  # stated for the samples the network is less sure of: elsewhere little moves it

@@ -18,7 +18,7 @@ from ..data import ArrayDataset, DataLoader, as_generator
 from ..data.corruptions import pair_transform
 from ..models import MLP
 from ..ops import cross_entropy, mse_loss
-from ..train import Trainer
+from ..train import Trainer, raise_if_diverged
 from .evaluation import reconstruct
 
 __all__ = ["compare_pretraining", "pretrain_layerwise"]
@@ -81,6 +81,8 @@ def pretrain_layerwise(mlp: MLP, x, *, epochs: int = 3, batch_size: int = 64, lr
         loader = DataLoader(data, batch_size, shuffle=True, rng=rng, transform=transform)
         trainer = Trainer(ae, mse_loss, optim.Adam(ae.parameters(), lr=lr))
         history = trainer.fit(loader, epochs=epochs, verbose=verbose)
+        raise_if_diverged(f"pretrain_layerwise: the autoencoder of layer {k + 1}", trainer,
+                          f"lower lr (it was {lr:g})")
         losses.append(history.history["loss"][-1])
         with no_grad():
             layer.weight.copy_(ae.encoder[0].weight)
@@ -93,6 +95,7 @@ def _fit_classifier(mlp, x, y, x_test, y_test, *, epochs, batch_size, lr, rng):
     trainer = Trainer(mlp, cross_entropy, optim.Adam(mlp.parameters(), lr=lr),
                       metrics=["accuracy"])
     trainer.fit((x, y), epochs=epochs, batch_size=batch_size, rng=rng, verbose=0)
+    raise_if_diverged("compare_pretraining: fine-tuning", trainer, f"lower lr (it was {lr:g})")
     return trainer.evaluate((x_test, y_test), batch_size=1000)["accuracy"]
 
 

@@ -22,6 +22,8 @@ from .callbacks import (
     LearningRateScheduler,
     ModelCheckpoint,
     TerminateOnNaN,
+    TrainingDivergedError,
+    raise_if_diverged,
 )
 from .history import History
 from .metrics import (
@@ -50,10 +52,12 @@ __all__ = [
     "ProgressBar",
     "TerminateOnNaN",
     "Trainer",
+    "TrainingDivergedError",
     "accuracy",
     "confusion_matrix",
     "get_metric",
     "mae",
     "mse",
+    "raise_if_diverged",
     "top_k_accuracy",
 ]

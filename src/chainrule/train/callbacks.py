@@ -26,6 +26,8 @@ __all__ = [
     "LearningRateScheduler",
     "ModelCheckpoint",
     "TerminateOnNaN",
+    "TrainingDivergedError",
+    "raise_if_diverged",
 ]
 
 BEST_WEIGHTS = "best.safetensors"
@@ -326,3 +328,25 @@ class TerminateOnNaN(Callback):
                       "not recorded or checkpointed", RuntimeWarning, stacklevel=2)
         self.trainer.stop_training = self.trainer.diverged = True
         self.trainer.stop_reason = message
+
+
+class TrainingDivergedError(RuntimeError):
+    """Training met a non-finite loss (or weights) and stopped; the last finite checkpoint stays.
+
+    Attributes:
+        epoch: the epoch it happened in (0-based); last_epoch: the last completed epoch (-1: none).
+    """
+
+    def __init__(self, message: str, *, epoch: int, last_epoch: int):
+        super().__init__(message)
+        self.epoch, self.last_epoch = epoch, last_epoch
+
+
+def raise_if_diverged(who: str, trainer, hint: str = "") -> None:
+    """Raise ``TrainingDivergedError`` when ``trainer``'s last ``fit`` diverged (its
+    ``TerminateOnNaN`` stopped it), so a caller that trains a model for its user never hands
+    back the diverged weights, or results computed from them, as a finished run."""
+    if getattr(trainer, "diverged", False):
+        reason = getattr(trainer, "stop_reason", None) or "training diverged"
+        raise TrainingDivergedError(f"{who}: {reason}{'; ' + hint if hint else ''}",
+                                    epoch=trainer.epoch + 1, last_epoch=trainer.epoch)

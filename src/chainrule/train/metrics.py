@@ -57,6 +57,15 @@ def _labels(who: str, y_true, y_pred, threshold: float):
             f"one more (class) axis, got shape {shape}"
         )
     if y_pred.dtype.kind == "f":
+        # Float predictions shaped like the labels are binary scores: with labels beyond 0 and 1
+        # (float labels such as argmax(...).astype(float)) thresholding them would be nonsense.
+        if y_true.size and bool(((y_true != 0) & (y_true != 1)).any()):
+            raise ValueError(
+                f"{who}: y_pred holds floats shaped like y_true {tuple(y_true.shape)}, which are "
+                f"read as binary scores (positive above threshold={threshold:g}), but y_true "
+                f"holds labels other than 0 and 1 (from {y_true.min()} to {y_true.max()}); pass "
+                "integer predicted labels, or scores with an extra class axis"
+            )
         y_pred = y_pred > threshold
     return xp, y_true, y_pred
 
