@@ -11,11 +11,12 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .ops.decomp import cholesky, eigh, inv, solve
+from .ops.decomp import LinAlgError, cholesky, eigh, inv, solve
 from .ops.decomp import slogdet as _slogdet
 from .ops.determinant import det
 from .ops.diagonal import linalg_diagonal as diagonal
 from .ops.ldl import ldl_factor, ldl_factor_ex, ldl_solve
+from .ops.linalg import matmul as _matmul
 from .ops.linalg_extra import eig, eigvals, householder_product, lstsq, matrix_rank, pinv, vander
 from .ops.linalg_legacy import matrix_power
 from .ops.linalg_norms import (
@@ -33,12 +34,12 @@ from .ops.lu import lu, lu_factor, lu_factor_ex, lu_solve
 from .ops.stats import norm as _norm
 from .ops.svd import qr, svd, svdvals
 
-__all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig", "eigh", "eigvals",
-           "eigvalsh", "householder_product", "inv", "inv_ex", "ldl_factor", "ldl_factor_ex",
-           "ldl_solve", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve", "matrix_exp",
-           "matrix_norm", "matrix_power", "matrix_rank", "multi_dot", "norm", "pinv", "qr",
-           "slogdet", "solve", "solve_ex", "solve_triangular", "svd", "svdvals", "tensorinv",
-           "tensorsolve", "vander", "vecdot", "vector_norm"]
+__all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig",
+           "eigh", "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "ldl_factor",
+           "ldl_factor_ex", "ldl_solve", "lstsq", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
+           "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
+           "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
+           "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm"]
 
 
 class SignLogAbsDet(NamedTuple):
@@ -56,6 +57,13 @@ def slogdet(a):
 def eigvalsh(a, UPLO: str = "L"):  # noqa: N803 - PyTorch's argument name
     """The eigenvalues (ascending) of symmetric matrices."""
     return eigh(a, UPLO)[0]
+
+
+def matmul(input, other, *, out=None):  # noqa: A002 - PyTorch's argument name
+    """``input @ other`` with NumPy's (and PyTorch's) rules, as ``chainrule.matmul``."""
+    if out is not None:
+        raise TypeError("linalg.matmul: out= is not supported; use the returned tensor")
+    return _matmul(input, other)
 
 
 def vector_norm(x, ord=2, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A002

@@ -75,7 +75,7 @@ def test_errors_are_clear():
     with pytest.raises(ValueError, match=r"sizes 0 \(input leaf 0\) and 2"):
         vmap(lambda a, b: a + b)(x, cr.zeros(2, 3))
     with pytest.raises(ValueError, match="size 0, so the function was called on stand-in slices "
-                                         "of zeros .* raised ValueError: cholesky: the matrix is "
+                                         "of zeros .* raised LinAlgError: linalg.cholesky: .* "
                                          "not positive-definite"):
         vmap(cr.linalg.cholesky)(cr.zeros(0, 3, 3))
     assert vmap(lambda a: (a.sum(), 5), out_dims=(0, None))(x)[1] == 5

@@ -18,6 +18,7 @@ except ImportError:  # pragma: no cover - depends on the machine
     cupy = None
 
 from .device import device as _device
+from .linalg_errors import LinAlgError, lapack
 from .memory import apply_malloc_tuning
 from .settings import config, reference_mode, set_reference_mode
 from .threads import apply_configured_threads, get_num_threads, set_num_threads
@@ -32,6 +33,7 @@ config._on_change("malloc_tuning", apply_malloc_tuning)
 __all__ = [
     "DEVICES",
     "GPU_POSSIBLE",
+    "LinAlgError",
     "asnumpy",
     "config",
     "cuda_available",
@@ -39,6 +41,7 @@ __all__ = [
     "ensure_array",
     "get_array_module",
     "get_num_threads",
+    "lapack",
     "numpy",
     "reference_mode",
     "set_num_threads",

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module, numpy
+from ..backend import LinAlgError, get_array_module, lapack, numpy
 from ._broadcast import broadcast_to
 from .elementwise import fill_where
 from .linalg import matmul
 from .shape import transpose
 
-__all__ = ["cholesky", "eigh", "inv", "slogdet", "solve"]
+__all__ = ["LinAlgError", "cholesky", "eigh", "inv", "slogdet", "solve"]
 
 
 def _t(x):
@@ -39,7 +39,7 @@ def _square(op, a):
 
 class Inv(Function):
     def forward(self, a):
-        return get_array_module(a).linalg.inv(a)
+        return lapack("inv", get_array_module(a).linalg.inv, a)
 
     def backward(self, g):
         y = self.output
@@ -76,7 +76,7 @@ class Solve(Function):
     """X = A^-1 B for A (*, n, n) and B (*, n, k) of one batch shape (solve() broadcasts)."""
 
     def forward(self, a, b):
-        return get_array_module(a, b).linalg.solve(a, b)
+        return lapack("solve", get_array_module(a, b).linalg.solve, a, b)
 
     def backward(self, g):
         a = self.inputs[0]
@@ -88,11 +88,7 @@ class Solve(Function):
 
 class Cholesky(Function):
     def forward(self, a):
-        xp = get_array_module(a)
-        try:
-            return xp.linalg.cholesky(a)
-        except xp.linalg.LinAlgError:
-            raise ValueError("cholesky: the matrix is not positive-definite") from None
+        return lapack("cholesky", get_array_module(a).linalg.cholesky, a)
 
     def backward(self, g):
         low = self.output
@@ -111,7 +107,7 @@ class Eigh(Function):
     """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix."""
 
     def forward(self, a):
-        return get_array_module(a).linalg.eigh(a, UPLO=self.uplo)
+        return lapack("eigh", get_array_module(a).linalg.eigh, a, UPLO=self.uplo)
 
     def backward(self, g_w, g_v):
         w, v = self.kept  # set by eigh() whenever the node is recorded

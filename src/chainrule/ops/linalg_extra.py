@@ -14,7 +14,7 @@ from typing import NamedTuple
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, lapack
 from .creation import tril
 from .join import stack
 from .linalg import matmul
@@ -62,14 +62,14 @@ class Pinv(Function):
         xp = get_array_module(a)
         m, n = a.shape[-2:]
         if self.hermitian:
-            w, v = xp.linalg.eigh(a)
+            w, v = lapack("pinv", xp.linalg.eigh, a)
             size = xp.abs(w)
             s_max = size.max(-1, keepdims=True) if size.shape[-1] else size  # 0 x 0: no max
             tol = _tolerance("pinv", xp, s_max, self.atol, self.rtol, m, n, a.dtype)
             keep = size > tol
             inv_w = xp.where(keep, 1 / xp.where(keep, w, 1), 0)
             return (v * inv_w[..., None, :]) @ xp.swapaxes(v, -1, -2)
-        u, s, vh = xp.linalg.svd(a, full_matrices=False)
+        u, s, vh = lapack("pinv", xp.linalg.svd, a, full_matrices=False)
         s_max = s[..., :1] if s.shape[-1] else s
         tol = _tolerance("pinv", xp, s_max, self.atol, self.rtol, m, n, a.dtype)
         keep = s > tol
@@ -105,8 +105,8 @@ def matrix_rank(input, *, atol=None, rtol=None, hermitian: bool = False):  # noq
 
     def rank(a):
         xp = get_array_module(a)
-        s = (xp.abs(xp.linalg.eigvalsh(a)) if hermitian
-             else xp.linalg.svd(a, compute_uv=False))
+        s = (xp.abs(lapack("matrix_rank", xp.linalg.eigvalsh, a)) if hermitian
+             else lapack("matrix_rank", xp.linalg.svd, a, compute_uv=False))
         if not s.shape[-1]:
             return xp.zeros(s.shape[:-1], dtype=xp.int64)
         tol = _tolerance("matrix_rank", xp, s.max(-1, keepdims=True), atol, rtol, *a.shape[-2:],

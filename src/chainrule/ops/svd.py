@@ -25,7 +25,7 @@ from typing import NamedTuple
 from ..autograd.function import Function, nondiff
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, lapack
 from .creation import tril, triu
 from .decomp import solve
 from .elementwise import fill_where
@@ -76,7 +76,7 @@ class SVD(Function):
     """U, S, Vh of each matrix; ``full`` keeps U (m, m) and Vh (n, n)."""
 
     def forward(self, a):
-        return get_array_module(a).linalg.svd(a, full_matrices=self.full)
+        return lapack("svd", get_array_module(a).linalg.svd, a, full_matrices=self.full)
 
     def backward(self, g_u, g_s, g_vh):
         u, s, vh = self.kept  # set by svd() whenever the node is recorded
@@ -155,7 +155,8 @@ def svdvals(A, *, driver=None):  # noqa: N803
     _matrices("svdvals", A)
     if A.requires_grad and is_grad_enabled():
         return svd(A, False, driver=driver).S
-    return nondiff(lambda a: get_array_module(a).linalg.svd(a, compute_uv=False), A)
+    return nondiff(lambda a: lapack("svdvals", get_array_module(a).linalg.svd, a,
+                                    compute_uv=False), A)
 
 
 def svd_old(input, some: bool = True, compute_uv: bool = True):  # noqa: A002 - PyTorch's name
