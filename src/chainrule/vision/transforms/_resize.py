@@ -45,8 +45,10 @@ def _weights(n_in: int, n_out: int, mode: str, antialias: bool) -> np.ndarray:
     scale = n_in / n_out
     w = np.zeros((n_out, n_in))
     rows = np.arange(n_out)
-    if mode == "nearest":
-        w[rows, np.minimum(np.floor(rows * scale).astype(np.int64), n_in - 1)] = 1.0
+    if mode == "nearest":  # PyTorch's 2-D kernel computes the positions in float32 (a float64
+        # i * n_in / n_out can fall just below an integer that float32 reaches: 23 * 26 / 46)
+        source = rows.astype(np.float32) * (np.float32(n_in) / np.float32(n_out))
+        w[rows, np.minimum(np.floor(source).astype(np.int64), n_in - 1)] = 1.0
     elif antialias and scale > 1:  # a triangle filter widened by the scale
         for i in rows:
             center = scale * (i + 0.5)
