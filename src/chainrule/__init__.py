@@ -207,6 +207,8 @@ from .ops.torch_names import *  # noqa: F403 - eq, logical_and, bitwise_xor, div
 from .ops.torch_names import __all__ as _torch_names
 from .ops.torch_names import divide as div
 from .ops.torch_names import torch_range as range  # noqa: A004 - PyTorch's (deprecated) torch.range
+from .ops.torch_scatter import *  # noqa: F403 - index_copy, slice_scatter, split_with_sizes...
+from .ops.torch_scatter import __all__ as _torch_scatter_names
 from .ops.torch_stats import *  # noqa: F403 - cov, corrcoef, renorm, trapezoid, lu...
 from .ops.torch_stats import __all__ as _torch_stats_names
 from .ops.torch_windows import *  # noqa: F403 - hann_window, kaiser_window...
@@ -313,5 +315,6 @@ __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
 __all__ += ["fmax", "fmin", "scatter_reduce", "unique_consecutive", "range"] + _torch_names
 __all__ += _torch_math_names + _torch_stats_names + _torch_window_names
+__all__ += _torch_scatter_names
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]
 __all__ += _nn_names + _nn_more_names

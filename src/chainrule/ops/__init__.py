@@ -43,6 +43,7 @@ from . import repeat as _repeat  # the module; `repeat` below is the function
 from . import softmax as _softmax  # the module; `softmax` below is the function
 from . import torch_math as _torch_math  # noqa: F401 - attaches addcmul, ldexp, real... to Tensor
 from . import torch_names as _torch_names  # noqa: F401 - attaches select, bitwise_left_shift... to Tensor
+from . import torch_scatter as _torch_scatter  # noqa: F401 - index_copy, slice_scatter...
 from . import torch_stats as _torch_stats  # noqa: F401 - attaches cov, corrcoef, renorm... to Tensor
 from . import torch_windows as _torch_windows  # noqa: F401 - hann_window...
 from ._broadcast import sum_to
