@@ -24,6 +24,10 @@ ARGS = {
     "LazyConv2d": (3, 2), "LazyConv3d": (3, 2), "MultiheadAttention": (8, 2), "PReLU": (3,),
     "RMSNorm": (4,), "RNN": (3, 4), "RNNCell": (3, 4), "Transformer": (8, 2, 1, 1, 16),
     "TransformerDecoderLayer": (8, 2, 16), "TransformerEncoderLayer": (8, 2, 16),
+    "RNNBase": ("LSTM", 3, 4), "RNNCellBase": (3, 4, True, 3),
+    "LazyConvTranspose1d": (3, 2), "LazyConvTranspose2d": (3, 2), "LazyConvTranspose3d": (3, 2),
+    "LazyBatchNorm1d": (), "LazyBatchNorm2d": (), "LazyBatchNorm3d": (),
+    "LazyInstanceNorm1d": (), "LazyInstanceNorm2d": (), "LazyInstanceNorm3d": (),
 }
 
 
@@ -37,7 +41,11 @@ def _torch_takes_device(cls) -> bool:
 
 # The lazy layers get their shapes (and values) from a first input.
 FIRST_INPUT = {"LazyLinear": (2, 3), "LazyConv1d": (1, 2, 5), "LazyConv2d": (1, 2, 5, 5),
-               "LazyConv3d": (1, 2, 5, 5, 5)}
+               "LazyConv3d": (1, 2, 5, 5, 5), "LazyConvTranspose1d": (1, 2, 5),
+               "LazyConvTranspose2d": (1, 2, 5, 5), "LazyConvTranspose3d": (1, 2, 5, 5, 5),
+               "LazyBatchNorm1d": (2, 3), "LazyBatchNorm2d": (2, 3, 4, 4),
+               "LazyBatchNorm3d": (2, 3, 2, 2, 2), "LazyInstanceNorm1d": (2, 3, 5),
+               "LazyInstanceNorm2d": (2, 3, 4, 4), "LazyInstanceNorm3d": (2, 3, 2, 2, 2)}
 
 
 def _build(name, **kwargs):

@@ -1,5 +1,5 @@
 """nn.LSTM's and nn.GRU's one-node-per-direction path (ops.lstm_sequence, ops.gru_sequence)
-against the unrolled per-step ops (``_Sequence._run_steps``): the same values and gradients,
+against the unrolled per-step ops (``RNNBase._run_steps``): the same values and gradients,
 first and second order."""
 
 from __future__ import annotations

@@ -86,6 +86,18 @@ from .fuse import (
 )
 from .group_norm import GroupNorm, InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, RMSNorm
 from .lazy import LazyConv1d, LazyConv2d, LazyConv3d, LazyLinear, UninitializedParameter
+from .lazy_more import (
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyBatchNorm3d,
+    LazyConvTranspose1d,
+    LazyConvTranspose2d,
+    LazyConvTranspose3d,
+    LazyInstanceNorm1d,
+    LazyInstanceNorm2d,
+    LazyInstanceNorm3d,
+    UninitializedBuffer,
+)
 from .linear import Identity, Linear
 from .loss import (
     BCELoss,
@@ -112,6 +124,7 @@ from .padding import (
     ZeroPad1d,
     ZeroPad2d,
 )
+from .padding3d import CircularPad3d, ConstantPad3d, ReflectionPad3d, ReplicationPad3d, ZeroPad3d
 from .param_containers import ParameterDict, ParameterList
 from .parameter import Buffer, Parameter
 from .pool import (
@@ -140,7 +153,7 @@ from .pool_extra import (
     MaxUnpool2d,
     MaxUnpool3d,
 )
-from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from .summary import ModelSummary, SummaryRow
 from .transformer import (
     Transformer,
@@ -211,4 +224,9 @@ __all__ = [
     "MultiLabelMarginLoss", "NLLLoss2d", "TripletMarginWithDistanceLoss",
     # random activations and dropouts
     "AlphaDropout", "FeatureAlphaDropout", "RReLU",
+    # 3-D padding, more lazy layers, the recurrent base classes
+    "CircularPad3d", "ConstantPad3d", "ReflectionPad3d", "ReplicationPad3d", "ZeroPad3d",
+    "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConvTranspose1d",
+    "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
+    "LazyInstanceNorm3d", "UninitializedBuffer", "RNNBase", "RNNCellBase",
 ]

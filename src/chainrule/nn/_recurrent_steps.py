@@ -84,3 +84,18 @@ def _initial_state(who, mode, hx, shape, dtype):
 def _zero_state(mode, x, shape):
     zeros = Tensor(get_array_module(x._data).zeros(shape, dtype=x.dtype))
     return (zeros, zeros) if mode == "LSTM" else (zeros,)
+
+
+SEQUENCE_ARGS = """
+    Args:
+        input_size: features of the input at each step (H_in).
+        hidden_size: features of the hidden state (H).
+        num_layers: stacked layers; each layer after the first reads the previous one's outputs.
+        bias: learn ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
+        batch_first: input and output are (N, L, features) instead of (L, N, features).
+        dropout: drop probability applied to the outputs of every layer but the last, in training.
+        bidirectional: add a second direction per layer that reads the sequence backwards (its
+            parameters end in ``_reverse``); outputs of both directions are concatenated.
+        rng: numpy Generator for the initial weights and the dropout masks (None: a fresh one).
+        dtype: floating-point dtype of the parameters.
+"""

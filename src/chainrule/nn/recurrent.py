@@ -28,6 +28,7 @@ from ._checks import float_dtype, positive_int, resolve_rng
 from ._recurrent_steps import (
     _GATES,
     _STEPS,
+    SEQUENCE_ARGS,
     _check_input,
     _initial_state,
     _project,
@@ -37,16 +38,15 @@ from .module import Module, Parameter
 from .packing import PackedSequence, _pad_packed
 from .packing import _positions as packed_positions
 
-__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNCell"]
+__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
 
 class _Recurrent(Module):
     """Shared hyperparameters, parameter creation and PyTorch's initialization."""
 
-    _kind = ""
-
-    def __init__(self, input_size, hidden_size, bias, nonlinearity, dtype):
+    def __init__(self, input_size, hidden_size, bias, nonlinearity, dtype, kind):
         super().__init__()
         who = type(self).__name__
+        self._kind = kind
         self.input_size = positive_int(who, "input_size", input_size)
         self.hidden_size = positive_int(who, "hidden_size", hidden_size)
         self.bias = bool(bias)
@@ -60,7 +60,7 @@ class _Recurrent(Module):
     @property
     def _dtype(self):
         """The parameters' dtype, which ``Module.to(dtype=...)`` may have changed since."""
-        return self.weight_ih.dtype if isinstance(self, _Cell) else self.weight_ih_l0.dtype
+        return self.weight_ih.dtype if isinstance(self, RNNCellBase) else self.weight_ih_l0.dtype
 
     def _add_weights(self, suffix, input_size):
         xp = get_array_module()
@@ -86,9 +86,17 @@ class _Recurrent(Module):
             ", nonlinearity='relu'" if self._mode == "RNN_RELU" else "")
 
 
-class _Cell(_Recurrent):
-    def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", *, rng, dtype):
-        super().__init__(input_size, hidden_size, bias, nonlinearity, dtype)
+class RNNCellBase(_Recurrent):
+    """The cells' base (PyTorch's): ``num_chunks`` gates, 1 for the Elman cell (``nonlinearity``
+    "tanh" or "relu"), 4 for the LSTM's, 3 for the GRU's; ``forward`` runs one step."""
+
+    def __init__(self, input_size: int, hidden_size: int, bias: bool, num_chunks: int, *,
+                 rng=None, dtype=None, nonlinearity: str = "tanh"):
+        kinds = {1: "RNN", 4: "LSTM", 3: "GRU"}
+        if num_chunks not in kinds or isinstance(num_chunks, bool):
+            raise ValueError(f"{type(self).__name__}: num_chunks must be 1 (RNN), 4 (LSTM) or 3 "
+                             f"(GRU), got {num_chunks!r}")
+        super().__init__(input_size, hidden_size, bias, nonlinearity, dtype, kinds[num_chunks])
         self._add_weights("", self.input_size)
         self.reset_parameters(rng=resolve_rng(rng, type(self).__name__))
 
@@ -120,7 +128,7 @@ class _Cell(_Recurrent):
         return f"{self.input_size}, {self.hidden_size}" + self._repr_flags()
 
 
-class RNNCell(_Cell):
+class RNNCell(RNNCellBase):
     """One step of an Elman RNN: ``h' = act(W_ih x + b_ih + W_hh h + b_hh)``, act tanh or relu.
 
     Args:
@@ -135,14 +143,13 @@ class RNNCell(_Cell):
         input (N, H_in), hx (N, H) -> h' (N, H); unbatched (H_in,), (H,) -> (H,).
     """
 
-    _kind = "RNN"
-
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True,
                  nonlinearity: str = "tanh", *, rng=None, dtype=None):
-        super().__init__(input_size, hidden_size, bias, nonlinearity, rng=rng, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, 1, rng=rng, dtype=dtype,
+                         nonlinearity=nonlinearity)
 
 
-class LSTMCell(_Cell):
+class LSTMCell(RNNCellBase):
     """One step of an LSTM: gates (i, f, g, o) from ``W_ih x + b_ih + W_hh h + b_hh``.
 
     ``c' = sigmoid(f) * c + sigmoid(i) * tanh(g)`` and ``h' = sigmoid(o) * tanh(c')``.
@@ -162,14 +169,12 @@ class LSTMCell(_Cell):
     ((2, 5), (20, 3))
     """
 
-    _kind = "LSTM"
-
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, rng=None,
                  dtype=None):
-        super().__init__(input_size, hidden_size, bias, rng=rng, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, 4, rng=rng, dtype=dtype)
 
 
-class GRUCell(_Cell):
+class GRUCell(RNNCellBase):
     """One step of a GRU, gates (r, z, n) as in PyTorch.
 
     ``r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)``, ``z`` likewise, ``n = tanh(W_in x + b_in +
@@ -182,20 +187,30 @@ class GRUCell(_Cell):
         input (N, H_in), hx (N, H) -> h' (N, H).
     """
 
-    _kind = "GRU"
-
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, *, rng=None,
                  dtype=None):
-        super().__init__(input_size, hidden_size, bias, rng=rng, dtype=dtype)
+        super().__init__(input_size, hidden_size, bias, 3, rng=rng, dtype=dtype)
 
 
-class _Sequence(_Recurrent):
+class RNNBase(_Recurrent):
+    """RNN's, LSTM's and GRU's base (PyTorch's): ``mode`` "RNN_TANH", "RNN_RELU", "LSTM" or "GRU"
+    picks the step; the other arguments as theirs below (``proj_size`` only 0)."""
+
     def flatten_parameters(self) -> None:
         """Nothing to do: PyTorch compacts cuDNN's weight memory here; chainrule has none."""
-    def __init__(self, input_size, hidden_size, num_layers=1, nonlinearity="tanh", bias=True,
-                 batch_first=False, dropout=0.0, bidirectional=False, *, rng, dtype):
-        super().__init__(input_size, hidden_size, bias, nonlinearity, dtype)
+
+    def __init__(self, mode: str, input_size: int, hidden_size: int, num_layers: int = 1,
+                 bias: bool = True, batch_first: bool = False, dropout: float = 0.0,
+                 bidirectional: bool = False, proj_size: int = 0, *, rng=None, dtype=None):
         who = type(self).__name__
+        if mode not in ("RNN_TANH", "RNN_RELU", "LSTM", "GRU"):
+            raise ValueError(f"{who}: mode must be 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU', got "
+                             f"{mode!r}")
+        if proj_size != 0:
+            raise NotImplementedError(f"{who}: proj_size (the LSTM's projection) is not "
+                                      f"supported, got proj_size={proj_size!r}")
+        super().__init__(input_size, hidden_size, bias, "relu" if mode == "RNN_RELU" else "tanh",
+                         dtype, mode[:3] if mode.startswith("RNN") else mode)
         self.num_layers = positive_int(who, "num_layers", num_layers)
         if (isinstance(dropout, bool) or not isinstance(dropout, numbers.Real)
                 or not 0 <= dropout < 1):
@@ -359,38 +374,25 @@ class _Sequence(_Recurrent):
         return s
 
 
-_SEQUENCE_ARGS = """
-    Args:
-        input_size: features of the input at each step (H_in).
-        hidden_size: features of the hidden state (H).
-        num_layers: stacked layers; each layer after the first reads the previous one's outputs.
-        bias: learn ``bias_ih_l{k}`` and ``bias_hh_l{k}``.
-        batch_first: input and output are (N, L, features) instead of (L, N, features).
-        dropout: drop probability applied to the outputs of every layer but the last, in training.
-        bidirectional: add a second direction per layer that reads the sequence backwards (its
-            parameters end in ``_reverse``); outputs of both directions are concatenated.
-        rng: numpy Generator for the initial weights and the dropout masks (None: a fresh one).
-        dtype: floating-point dtype of the parameters.
-"""
 
-
-class RNN(_Sequence):
+class RNN(RNNBase):
     """A multi-layer Elman RNN: ``h_t = act(W_ih x_t + b_ih + W_hh h_(t-1) + b_hh)``.
 
     ``nonlinearity`` is "tanh" or "relu"; the other arguments are described below.
     """
 
-    __doc__ += _SEQUENCE_ARGS
-    _kind = "RNN"
+    __doc__ += SEQUENCE_ARGS
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1,
                  nonlinearity: str = "tanh", bias: bool = True, batch_first: bool = False,
                  dropout: float = 0.0, bidirectional: bool = False, *, rng=None, dtype=None):
-        super().__init__(input_size, hidden_size, num_layers, nonlinearity, bias, batch_first,
-                         dropout, bidirectional, rng=rng, dtype=dtype)
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__("RNN_" + nonlinearity.upper(), input_size, hidden_size, num_layers, bias,
+                         batch_first, dropout, bidirectional, rng=rng, dtype=dtype)
 
 
-class LSTM(_Sequence):
+class LSTM(RNNBase):
     """A multi-layer LSTM, each step as in ``LSTMCell``; ``forward`` returns (output, (h_n, c_n)).
 
     >>> import numpy as np
@@ -402,24 +404,22 @@ class LSTM(_Sequence):
     ((4, 10, 16), (2, 4, 16))
     """
 
-    __doc__ += _SEQUENCE_ARGS
-    _kind = "LSTM"
+    __doc__ += SEQUENCE_ARGS
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
                  rng=None, dtype=None):
-        super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout,
+        super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, rng=rng, dtype=dtype)
 
 
-class GRU(_Sequence):
+class GRU(RNNBase):
     """A multi-layer GRU, each step as in ``GRUCell``; ``forward`` returns (output, h_n)."""
 
-    __doc__ += _SEQUENCE_ARGS
-    _kind = "GRU"
+    __doc__ += SEQUENCE_ARGS
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
                  rng=None, dtype=None):
-        super().__init__(input_size, hidden_size, num_layers, "tanh", bias, batch_first, dropout,
+        super().__init__("GRU", input_size, hidden_size, num_layers, bias, batch_first, dropout,
                          bidirectional, rng=rng, dtype=dtype)
