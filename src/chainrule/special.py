@@ -47,6 +47,7 @@ from .ops.special_fns import (
     xlog1py,
     xlogy,
 )
+from .ops.special_inc import gammainc, gammaincc, zeta
 from .ops.special_poly import (
     chebyshev_polynomial_t,
     chebyshev_polynomial_u,
@@ -64,12 +65,13 @@ from .ops.special_poly import (
 
 __all__ = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
            "chebyshev_polynomial_w", "digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2",
-           "expit", "expm1", "gammaln", "hermite_polynomial_h", "hermite_polynomial_he", "i0",
-           "i0e", "i1", "i1e", "laguerre_polynomial_l", "legendre_polynomial_p", "log1p",
-           "log_ndtr", "log_softmax", "logit", "logsumexp", "multigammaln", "ndtr", "ndtri",
-           "polygamma", "psi", "round", "shifted_chebyshev_polynomial_t",
-           "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
-           "shifted_chebyshev_polynomial_w", "sinc", "softmax", "xlog1py", "xlogy"]
+           "expit", "expm1", "gammainc", "gammaincc", "gammaln", "hermite_polynomial_h",
+           "hermite_polynomial_he", "i0", "i0e", "i1", "i1e", "laguerre_polynomial_l",
+           "legendre_polynomial_p", "log1p", "log_ndtr", "log_softmax", "logit", "logsumexp",
+           "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round",
+           "shifted_chebyshev_polynomial_t", "shifted_chebyshev_polynomial_u",
+           "shifted_chebyshev_polynomial_v", "shifted_chebyshev_polynomial_w", "sinc", "softmax",
+           "xlog1py", "xlogy", "zeta"]
 
 gammaln = lgamma
 psi = digamma
