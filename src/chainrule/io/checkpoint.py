@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, numpy
+from ..nn.state import may_be_missing
 from .safetensors_file import (
     DIGESTS,
     check_metadata,
@@ -90,7 +91,8 @@ def _check_shapes(who: str, header, model, prefix: str, strict: bool) -> None:
     problems = [f"{k}: the file has shape {saved[k].shape}, the model {own[k]}"
                 for k in own if k in saved and saved[k].shape != own[k]]
     if strict:
-        problems += [f"{k}: in the model, not in the file" for k in own if k not in saved]
+        problems += [f"{k}: in the model, not in the file" for k in own
+                     if k not in saved and not may_be_missing(k)]
         problems += [f"{k}: in the file, not in the model" for k in saved if k not in own]
     if problems:
         shown = "\n  ".join(problems[:20]) + (

@@ -9,7 +9,8 @@ from ..autograd.hooks import RemovableHandle
 from ..autograd.tensor import Tensor
 from ..backend import device_of, to_device
 
-__all__ = ["IncompatibleKeys", "RemovableHandle", "check_name", "check_state", "convert"]
+__all__ = ["IncompatibleKeys", "RemovableHandle", "check_name", "check_state", "convert",
+           "may_be_missing"]
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -21,6 +22,14 @@ def check_name(who: str, name) -> None:
         raise ValueError(f"{who}: name must be non-empty and contain no '.', got {name!r}")
 
 
+def may_be_missing(key: str) -> bool:
+    """True for a normalization layer's ``num_batches_tracked``: PyTorch's BatchNorm and
+    InstanceNorm keep their own count when a state dict without version metadata (every plain
+    dict: ``safetensors.torch.load_file``'s, BatchNorm's before PyTorch 0.4.1, one built by hand)
+    lacks it, and do not report it missing; so do chainrule's, so that such a state loads."""
+    return key == "num_batches_tracked" or key.endswith(".num_batches_tracked")
+
+
 def check_state(own, state, strict: bool, owner: str):
     """Match ``state`` against ``own`` (key -> Parameter/Buffer); one error lists every problem.
 
@@ -28,7 +37,7 @@ def check_state(own, state, strict: bool, owner: str):
         ``(values, missing, unexpected)``: the arrays ready to copy (key -> array of the target's
         dtype on its device), and the lists of missing and unexpected keys.
     """
-    missing = [k for k in own if k not in state]
+    missing = [k for k in own if k not in state and not may_be_missing(k)]
     unexpected = [k for k in state if k not in own]
     bad, values = [], {}
     for key, target in own.items():
