@@ -73,6 +73,7 @@ from .extra_losses import (
 )
 from .flatten import Flatten, Unflatten
 from .fold import Fold, Unfold
+from .fractional_pool import FractionalMaxPool2d, FractionalMaxPool3d
 from .fuse import (
     Conv1dReLU,
     Conv2dReLU,
@@ -229,4 +230,5 @@ __all__ = [
     "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d", "LazyConvTranspose1d",
     "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
     "LazyInstanceNorm3d", "UninitializedBuffer", "RNNBase", "RNNCellBase",
+    "FractionalMaxPool2d", "FractionalMaxPool3d",
 ]

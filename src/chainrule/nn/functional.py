@@ -34,6 +34,12 @@ from ._functional_extra import (  # noqa: F401 - PyTorch's F names
 from ._functional_extra import extra_names as _extra_names
 from ._pool_indices import *  # noqa: F403 - max_pool2d_with_indices...
 from ._pool_indices import __all__ as _pool_indices_names
+from .fractional_pool import (
+    fractional_max_pool2d,
+    fractional_max_pool2d_with_indices,
+    fractional_max_pool3d,
+    fractional_max_pool3d_with_indices,
+)
 
 
 def softmax(input, dim=None, _stacklevel: int = 3, dtype=None, *, axis=None):  # noqa: A002
@@ -90,4 +96,6 @@ def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch
     return _numpy_pad(input, pairs, _MODES[mode])
 
 
-__all__ = list(_ops_all) + _extra_names + _pool_indices_names
+__all__ = list(_ops_all) + _extra_names + _pool_indices_names + [
+    "fractional_max_pool2d", "fractional_max_pool2d_with_indices", "fractional_max_pool3d",
+    "fractional_max_pool3d_with_indices"]
