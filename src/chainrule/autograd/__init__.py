@@ -2,6 +2,7 @@
 
 from . import functional  # noqa: F401 - jacobian, hessian, vjp... (torch.autograd.functional)
 from . import inplace as _inplace  # noqa: F401 - attaches Tensor's in-place methods
+from . import post_accumulate as _post_accumulate  # noqa: F401 - register_post_accumulate_grad_hook
 from .function import Function
 from .grad import grad, value_and_grad
 from .graph import backward

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from .mode import _grad_enabled
+from .post_accumulate import after_accumulate
 from .tensor import Tensor
 
 __all__ = ["backward", "run_backward"]
@@ -202,6 +203,7 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                 fn.inputs = None
         for t, g in waiting.values():
             _accumulate_leaf(t, _run_hooks(t._hooks, g, assigned), assigned)
+            after_accumulate(t)
         if targets is not None and hooks:  # grad(): the returned gradients pass the hooks too
             for i, g in captured.items():
                 t = targets.get(i)

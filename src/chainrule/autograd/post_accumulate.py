@@ -1,0 +1,67 @@
+"""``Tensor.register_post_accumulate_grad_hook`` and ``Tensor.retains_grad``.
+
+A post-accumulate hook is called with the leaf itself once backward has added the leaf's
+gradient to ``.grad`` (PyTorch's "optimizer in backward" pattern: step and free each parameter's
+gradient as soon as it is complete). The hooks sit in one gradient hook of the leaf that changes
+nothing: a leaf with gradient hooks has its gradient summed over the whole walk before it reaches
+``.grad`` (``graph.run_backward``), and the walk calls ``after_accumulate`` just after that.
+"""
+
+from __future__ import annotations
+
+from .hooks import RemovableHandle
+from .tensor import Tensor
+
+__all__ = ["after_accumulate"]
+
+
+class _PostAccumulateHooks:
+    """A gradient hook that keeps the gradient, holding the leaf's post-accumulate hooks."""
+
+    __name__ = "post_accumulate_grad_hooks"
+
+    def __init__(self):
+        self.hooks: dict = {}
+
+    def __call__(self, grad):
+        return None
+
+
+def after_accumulate(t: Tensor) -> None:
+    """Call ``t``'s post-accumulate hooks, in the order they were registered."""
+    for holder in list(t._hooks.values()):
+        if type(holder) is _PostAccumulateHooks:
+            for hook in list(holder.hooks.values()):
+                if hook(t) is not None:
+                    raise RuntimeError(
+                        f"a post-accumulate grad hook ({getattr(hook, '__name__', hook)!r}) "
+                        "returned a value; it must return None (it may change .grad in place)")
+
+
+def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
+    """Call ``hook(tensor)`` after backward has accumulated this leaf's gradient into ``.grad``
+    (not for ``grad()``, which writes no ``.grad``); ``handle.remove()`` unregisters it."""
+    if not callable(hook):
+        raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got "
+                        f"{type(hook).__name__}")
+    if not self.requires_grad:
+        raise RuntimeError("register_post_accumulate_grad_hook: cannot register a hook on a "
+                           "tensor that does not require grad")
+    if self._ctx is not None:
+        raise RuntimeError("register_post_accumulate_grad_hook: post accumulate grad hooks "
+                           "cannot be registered on non-leaf tensors")
+    if self._hooks is None:
+        self._hooks = {}
+    holder = next((h for h in self._hooks.values() if type(h) is _PostAccumulateHooks), None)
+    if holder is None:
+        holder = _PostAccumulateHooks()
+        self._hooks[RemovableHandle(self._hooks).id] = holder
+    handle = RemovableHandle(holder.hooks)
+    holder.hooks[handle.id] = hook
+    return handle
+
+
+Tensor.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook
+Tensor.retains_grad = property(
+    lambda self: self._retains_grad and self._ctx is not None,
+    doc="True for a non-leaf tensor after ``retain_grad()`` (a leaf keeps ``.grad`` anyway).")

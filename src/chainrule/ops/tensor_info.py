@@ -1,0 +1,157 @@
+"""Tensor methods PyTorch programs use to ask about a tensor's memory and kind: ``stride``,
+``storage_offset``, ``data_ptr``, ``nbytes``, ``itemsize``, ``nelement``, ``ndimension``,
+``dim_order``, ``layout``, ``is_cpu``/``is_sparse``/``is_pinned``..., ``pin_memory``,
+``share_memory_``, and ``mH``, ``H``, ``sum_to_size``, ``multinomial``, ``new_empty_strided``.
+
+A chainrule tensor is a dense NumPy (or CuPy) array, so the memory answers are the array's:
+strides in elements (0 along a broadcast axis, as PyTorch's ``expand``), the offset from the
+start of the array that owns the memory, its address. It is never sparse, quantized, pinned,
+shared or on a meta/MPS/XPU device; ``pin_memory()`` and ``share_memory_()`` return the tensor.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ._broadcast import sum_to
+from .creation import multinomial
+from .shape import transpose
+
+__all__ = ["strided"]
+
+
+class _Layout:
+    """PyTorch's ``torch.strided``: the dense layout, the only one chainrule has."""
+
+    def __repr__(self) -> str:
+        return "chainrule.strided"
+
+
+strided = _Layout()
+
+
+def _address(arr) -> int:
+    data = getattr(arr, "data", None)
+    ptr = getattr(data, "ptr", None)  # CuPy
+    return int(ptr) if ptr is not None else int(arr.__array_interface__["data"][0])
+
+
+def _owner(arr):
+    while getattr(arr, "base", None) is not None and hasattr(arr.base, "dtype") \
+            and hasattr(arr.base, "shape"):
+        arr = arr.base
+    return arr
+
+
+def _stride(self, dim=None):
+    """The step in elements between neighbours along each axis (along ``dim``: one int)."""
+    arr = self._data
+    steps = tuple(s // arr.itemsize for s in arr.strides)
+    if dim is None:
+        return steps
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) \
+            or not -max(arr.ndim, 1) <= dim < max(arr.ndim, 1):
+        raise IndexError(f"stride: dim {dim!r} is out of range for a tensor with {arr.ndim} "
+                         "dimensions")
+    return steps[dim] if arr.ndim else 1
+
+
+def _storage_offset(self) -> int:
+    """Elements from the start of the array that owns this tensor's memory to its first one."""
+    arr = self._data
+    return (_address(arr) - _address(_owner(arr))) // arr.itemsize
+
+
+def _dim_order(self, *, ambiguity_check=False) -> tuple:
+    """The axes from the outermost in memory to the innermost: ``(0, 1, ...)`` when contiguous,
+    else PyTorch's order (by stride; a zero stride, or equal strides of a longer axis first,
+    leave the logical order)."""
+    steps, shape, n = _stride(self), tuple(self.shape), self.ndim
+    if n < 2 or self._data.flags.c_contiguous:
+        return tuple(range(n))
+
+    def swap(a, b):  # 1: b is outer to a, -1: a is outer to b, 0: no preference
+        sa, sb = steps[a], steps[b]
+        if sa == 0 or sb == 0 or (sa == sb and shape[b] >= shape[a]):
+            return 0
+        return 1 if sa == sb or sa > sb else -1
+
+    perm = list(reversed(range(n)))  # innermost first while sorting
+    for i in range(1, n):
+        j = i
+        for k in reversed(range(i)):
+            order = swap(perm[k], perm[j])
+            if order > 0:
+                perm[k], perm[j] = perm[j], perm[k]
+                j = k
+            elif order < 0:
+                break
+    return tuple(reversed(perm))
+
+
+def _sum_to_size(self, *size) -> Tensor:
+    """Sum over the axes that broadcasting would expand from ``size`` to this shape."""
+    size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    shape = tuple(self.shape)
+    lead = len(shape) - len(size)
+    if lead < 0 or any(s != 1 and s != n for s, n in zip(size, shape[lead:])):
+        raise ValueError(f"sum_to_size: size {size} is not expandable to the tensor's shape "
+                         f"{shape}")
+    return sum_to(self, size)
+
+
+def _h(self) -> Tensor:
+    if self.ndim > 2:
+        raise ValueError(f"H: only for matrices (2-D tensors), got shape {tuple(self.shape)}; "
+                         "for batches of matrices use mH")
+    return self if self.ndim < 2 else transpose(self, 0, 1)
+
+
+def _m_h(self) -> Tensor:
+    if self.ndim < 2:
+        raise ValueError(f"mH: needs at least 2 dimensions, got shape {tuple(self.shape)}")
+    return transpose(self, -2, -1)
+
+
+def _new(self, *args, **kwargs):
+    raise TypeError("Tensor.new: PyTorch's legacy constructor is not supported; use "
+                    "new_tensor(data), new_empty(size) or new_zeros(size)")
+
+
+def _new_empty_strided(self, size, stride, *, dtype=None, device=None,
+                       requires_grad: bool = False) -> Tensor:
+    """``new_empty(size)``: chainrule's tensors are dense, so ``stride`` is not kept."""
+    return self.new_empty(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def _no(self) -> bool:
+    return False
+
+
+for _name in ("is_sparse", "is_quantized", "is_meta", "is_mps", "is_xpu", "is_mkldnn",
+              "is_sparse_csr"):
+    setattr(Tensor, _name, property(_no, doc="False: chainrule's tensors are dense arrays."))
+Tensor.is_cpu = property(lambda self: get_array_module(self._data).__name__ == "numpy",
+                         doc="True when the data is a NumPy array (the CPU).")
+Tensor.layout = property(lambda self: strided, doc="``strided``: dense, the only layout.")
+Tensor.itemsize = property(lambda self: self._data.itemsize, doc="Bytes per element.")
+Tensor.nbytes = property(lambda self: self._data.nbytes, doc="Bytes of the elements.")
+Tensor.mH = property(_m_h, doc="The last two axes swapped (the conjugate is the tensor).")
+Tensor.H = property(_h, doc="The transpose of a matrix (real tensors: no conjugate).")
+Tensor.nelement = lambda self: self.numel()
+Tensor.ndimension = lambda self: self.ndim
+Tensor.stride = _stride
+Tensor.storage_offset = _storage_offset
+Tensor.data_ptr = lambda self: _address(self._data)
+Tensor.dim_order = _dim_order
+Tensor.is_pinned = _no
+Tensor.is_shared = _no
+Tensor.pin_memory = lambda self, device=None: self
+Tensor.share_memory_ = lambda self: self
+Tensor.sum_to_size = _sum_to_size
+Tensor.new = _new
+Tensor.new_empty_strided = _new_empty_strided
+Tensor.multinomial = lambda self, num_samples, replacement=False, *, generator=None: (
+    multinomial(self, num_samples, replacement, generator=generator))
