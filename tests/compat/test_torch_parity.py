@@ -87,8 +87,8 @@ def test_in_place_updates_keep_identity_and_grad():
     assert w is before and w.grad is not None and w.tolist() == [0.0, 0.0]
     y = w * 2
     z = y
-    y += 1  # recorded: rebinds to y + 1, the graph stays right
-    assert y is not z
+    y += 1  # recorded in place, as in PyTorch: z is y and sees the change
+    assert y is z and z.tolist() == [1.0, 1.0]
     y.sum().backward()
     assert w.grad.tolist() == [4.0, 6.0]
     m = cr.zeros(3)

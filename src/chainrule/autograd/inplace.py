@@ -3,13 +3,14 @@
 A Function's backward reads the arrays its inputs had when it ran, so changing those arrays
 afterwards would silently give a wrong gradient. Every change made here is counted (the tensor's
 ``_version``; a recorded node notes its inputs' versions), and backward refuses values changed
-after a recorded op read them (``graph.run_backward``). And a tensor that requires grad may be
-changed in place only while nothing is recorded (``with cr.no_grad():``): its change could never
-be differentiated.
+after a recorded op read them (``graph.run_backward``).
 
-One in-place write is recorded: ``out[index] = v`` (and ``out.copy_(v)``) with ``v`` requiring
-grad, into a buffer that shares its memory with no other tensor (``out = cr.zeros(T, H)``), and
-the writes that follow into the same buffer (``record_write``; the node is ``write.WriteInto``).
+While gradients are recorded, a change of a tensor computed by an op, or a change by a value that
+requires grad, is itself recorded, as in PyTorch (``inplace_record``: ``y.relu_()``,
+``y.mul_(w)``, ``scores[mask] = -inf``, ``y[:2] += 1``); a leaf that requires grad may change
+only while nothing is recorded (``with cr.no_grad():``, e.g. an optimizer step). Unrecorded
+changes write straight into the array. Under ``chainrule.trace`` a change is refused (a trace
+replays ops, not writes).
 
 The methods follow PyTorch's names; each returns the tensor itself. Python scalars keep the
 tensor's dtype; a Tensor or array value is cast to it (``same_kind``: a float into an integer
@@ -20,19 +21,22 @@ from __future__ import annotations
 
 from ..backend import device_of, get_array_module, to_device
 from ..backend.random import resolve_rng
+from .inplace_record import change, needs_record, record_write, refuse_trace
 from .mode import _grad_enabled
 from .tensor import Tensor
-from .write import WriteInto, attach, put, take
+from .write import put
 
-__all__ = ["check_values", "ints_first", "mark_changed", "record_write", "writable_array"]
+__all__ = ["check_values", "ints_first", "mark_changed", "writable_array"]
 
 
 def writable_array(t: Tensor, who: str = "in-place change"):
     """The array to write ``t``'s new values into, checking that ``t`` may change now.
 
     Raises RuntimeError for a tensor that requires grad while gradients are recorded, and for
-    memory that is read-only (a view of a Parameter's values made by an op).
+    memory that is read-only (a view of a Parameter's values made by an op); ``TraceError``
+    while ``chainrule.trace`` records.
     """
+    refuse_trace(who)
     if t.requires_grad and _grad_enabled.get():
         kind = "a leaf tensor" if t._ctx is None else "a tensor computed by a recorded op"
         raise RuntimeError(
@@ -62,19 +66,16 @@ def _memory(t: Tensor, who: str):
 
 
 def check_values(who: str, *values) -> None:
-    """Raise RuntimeError if a value to be written in place is a Tensor that requires grad while
-    gradients are recorded: of the in-place methods only ``t[index] = v`` and ``t.copy_(v)`` are
-    recorded (``record_write``), so through any other its gradient would be lost without a word
-    (``out.index_add_(0, i, v)`` would leave ``v.grad`` None)."""
+    """Raise RuntimeError if a value to be written in place by an unrecorded writer is a Tensor
+    that requires grad while gradients are recorded: its gradient would be lost without a word."""
     if not _grad_enabled.get():
         return
     for v in values:
         if isinstance(v, Tensor) and v.requires_grad:
             raise RuntimeError(
                 f"{who}: the value written in place requires grad (shape {v.shape}), but chainrule "
-                f"records no {who} (only out[index] = v and out.copy_(v) into a fresh buffer), so "
-                "its gradient would be lost; build the result out of place (cr.where, cat/stack, "
-                "scatter, index_add...), or write v.detach() if no gradient should reach it"
+                f"does not record {who}, so its gradient would be lost; build the result out of "
+                "place, or write v.detach() if no gradient should reach it"
             )
 
 
@@ -106,64 +107,6 @@ def _apply(t: Tensor, who: str, write, *values) -> Tensor:
     return t
 
 
-def _records(t: Tensor, value) -> bool:
-    """Whether writing ``value`` into ``t`` is recorded (``record_write``): while gradients are
-    recorded, a value that requires grad, or any value into a buffer a recorded write made."""
-    return _grad_enabled.get() and (isinstance(t._ctx, WriteInto)
-                                    or (isinstance(value, Tensor) and value.requires_grad))
-
-
-def record_write(t: Tensor, index, value, who: str, write) -> None:
-    """Write ``value`` into ``t`` at ``index`` (``write(arr)`` does it), and record it: a
-    ``WriteInto`` node becomes ``t``'s ``_ctx``, through which ``t``'s gradient reaches ``value``.
-
-    Refused (RuntimeError), since the gradient could not be followed: a target that requires grad
-    for another reason than an earlier recorded write (a leaf, another op's output); a target that
-    is not a float tensor; one that shares its memory with another tensor (a view, a ``detach()``
-    or ``.data`` of one, or one a view was made of): the other tensor would see the values but not
-    the gradient; and an integer-array index that names a position twice (which value is kept is
-    undefined). ``index`` holds arrays, not lists or Tensors.
-    """
-    if t.requires_grad and not isinstance(t._ctx, WriteInto):
-        writable_array(t, who)  # raises: a leaf that requires grad, or an op's output
-
-    def refuse(reason):
-        shown = f" (shape {value.shape})" if isinstance(value, Tensor) else ""
-        raise RuntimeError(
-            f"{who}: the value written in place requires grad{shown} (or the target holds one "
-            f"written before); chainrule records such a write only into a float tensor that "
-            f"shares its memory with no other (`out = cr.zeros(n, h); out[i] = h`), but {reason}, "
-            "so its gradient would be lost; build the result out of place (cr.where, cat/stack, "
-            "scatter, index_add...), or write v.detach() if no gradient should reach it")
-
-    if t._data.dtype.kind != "f":
-        refuse(f"the target has dtype {t._data.dtype}")
-    if _base_of(t) is not None or getattr(t, "_viewed", False):
-        refuse(f"the target (shape {t.shape}) shares its memory with another tensor (it is a view, "
-               "a detach() or .data of one, or a view of it was made before this write: keep "
-               "such a view's values in their own variable) that would not see the gradient")
-    xp = get_array_module(t._data)
-    arrays = False
-    for item in index if isinstance(index, tuple) else (index,):
-        kind = getattr(getattr(item, "dtype", None), "kind", None)
-        if kind in ("i", "u") and item.ndim > 0:
-            arrays = True
-        elif not (item is None or item is Ellipsis or isinstance(item, slice) or kind == "b"
-                  or (hasattr(item, "__index__") and not isinstance(item, bool))):
-            refuse(f"the index holds a {type(item).__name__} ({item!r}); ints, slices, None, "
-                   "Ellipsis, boolean masks and integer arrays are recorded")
-    if arrays:
-        positions = take(xp.arange(t._data.size).reshape(t._data.shape), index)
-        if xp.unique(positions).size != positions.size:
-            refuse("the integer index names a position more than once (which value would be "
-                   "kept is undefined)")
-    if not isinstance(value, Tensor):
-        value = Tensor(xp.asarray(_value(t._data, value)))  # a constant into a recorded buffer
-    write(_memory(t, who))
-    mark_changed(t)
-    attach(t, index, value)
-
-
 def _plain_index(index, xp):
     """``index`` with Tensors (and lists inside a tuple) as arrays."""
     if isinstance(index, Tensor):
@@ -176,63 +119,64 @@ def _plain_index(index, xp):
 
 def setitem(self, index, value) -> None:
     """``t[index] = value``: NumPy's indexing rules, but an int beside an array selects first, as
-    in PyTorch and as ``t[index]`` reads (``ints_first``). Recorded when ``value`` requires grad
-    (``record_write``)."""
-    index = _plain_index(index, get_array_module(self._data))
-
-    def write(arr):
-        put(arr, index, _value(arr, value))
-
-    if _records(self, value):
-        if isinstance(index, list):
-            index = get_array_module(self._data).asarray(index)
-        record_write(self, index, value, "__setitem__", write)
+    in PyTorch and as ``t[index]`` reads (``ints_first``). Recorded while gradients are recorded
+    and ``t`` or ``value`` requires grad (``inplace_record.record_write``)."""
+    xp = get_array_module(self._data)
+    index = _plain_index(index, xp)
+    if needs_record(self, (value,)):
+        record_write(self, xp.asarray(index) if isinstance(index, list) else index, value,
+                     "__setitem__")
         return
-    _apply(self, "__setitem__", write, value)
+    _apply(self, "__setitem__", lambda arr: put(arr, index, _value(arr, value)))
 
 
 def copy_(self, src) -> Tensor:
     """Copy ``src`` (a Tensor, array or number, broadcast to this shape) into this tensor.
-    Recorded when ``src`` requires grad (``record_write``), as ``self[...] = src``."""
+    Recorded as ``self[...] = src`` while gradients are recorded (``record_write``)."""
+    if needs_record(self, (src,)):
+        record_write(self, Ellipsis, src, "copy_")
+        return self
+
     def write(arr):
         get_array_module(arr).copyto(arr, _value(arr, src), casting="same_kind")
 
-    if _records(self, src):
-        record_write(self, Ellipsis, src, "copy_", write)
-        return self
     return _apply(self, "copy_", write, src)
 
 
 def fill_(self, value) -> Tensor:
-    """Set every element to the number ``value``."""
+    """Set every element to the number (or one-element Tensor) ``value``."""
+    if needs_record(self, (value,)):
+        record_write(self, Ellipsis, value, "fill_")
+        return self
     return _apply(self, "fill_", lambda arr: arr.fill(_value(arr, value)), value)
 
 
 def zero_(self) -> Tensor:
-    """Set every element to zero."""
+    """Set every element to zero (recorded: the earlier values get a zero gradient)."""
+    if needs_record(self, ()):
+        record_write(self, Ellipsis, 0, "zero_")
+        return self
     return _apply(self, "zero_", lambda arr: arr.fill(0))
+
+
+def _scaled(other, alpha):
+    return other if alpha == 1 else other * alpha
 
 
 def add_(self, other, *, alpha=1) -> Tensor:
     """``self += alpha * other``."""
     def write(arr):
-        value = _value(arr, other)
-        if alpha != 1:
-            value = value * alpha
-        arr += value
+        arr += _scaled(_value(arr, other), alpha)
 
-    return _apply(self, "add_", write, other)
+    return change(self, "add_", lambda x: x + _scaled(other, alpha), (other,), write)
 
 
 def sub_(self, other, *, alpha=1) -> Tensor:
     """``self -= alpha * other``."""
     def write(arr):
-        value = _value(arr, other)
-        if alpha != 1:
-            value = value * alpha
-        arr -= value
+        arr -= _scaled(_value(arr, other), alpha)
 
-    return _apply(self, "sub_", write, other)
+    return change(self, "sub_", lambda x: x - _scaled(other, alpha), (other,), write)
 
 
 def mul_(self, other) -> Tensor:
@@ -240,7 +184,7 @@ def mul_(self, other) -> Tensor:
     def write(arr):
         arr *= _value(arr, other)
 
-    return _apply(self, "mul_", write, other)
+    return change(self, "mul_", lambda x: x * other, (other,), write)
 
 
 def div_(self, other) -> Tensor:
@@ -248,7 +192,7 @@ def div_(self, other) -> Tensor:
     def write(arr):
         arr /= _value(arr, other)
 
-    return _apply(self, "div_", write, other)
+    return change(self, "div_", lambda x: x / other, (other,), write)
 
 
 def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argument names
@@ -259,7 +203,7 @@ def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argume
     def write(arr):
         get_array_module(arr).clip(arr, _value(arr, min), _value(arr, max), out=arr)
 
-    return _apply(self, "clamp_", write, min, max)
+    return change(self, "clamp_", lambda x: x.clamp(min, max), (min, max), write)
 
 
 def masked_fill_(self, mask, value) -> Tensor:
@@ -272,7 +216,7 @@ def masked_fill_(self, mask, value) -> Tensor:
         xp = get_array_module(arr)
         xp.copyto(arr, xp.asarray(_value(arr, value), dtype=arr.dtype), where=m)
 
-    return _apply(self, "masked_fill_", write, value)
+    return change(self, "masked_fill_", lambda x: x.masked_fill(mask, value), (value,), write)
 
 
 def _pick(op, rng, generator):
@@ -287,10 +231,7 @@ def normal_(self, mean: float = 0.0, std: float = 1.0, *, rng=None, generator=No
     draw = resolve_rng(_pick("normal_", rng, generator), "normal_").normal(mean, std,
                                                                           size=self.shape)
 
-    def write(arr):
-        arr[...] = _value(arr, draw.astype(arr.dtype))
-
-    return _apply(self, "normal_", write)
+    return _fill_with(self, "normal_", draw)
 
 
 def uniform_(self, a: float = 0.0, b: float = 1.0, *, rng=None, generator=None) -> Tensor:
@@ -298,26 +239,20 @@ def uniform_(self, a: float = 0.0, b: float = 1.0, *, rng=None, generator=None) 
     draw = resolve_rng(_pick("uniform_", rng, generator), "uniform_").uniform(a, b,
                                                                              size=self.shape)
 
+    return _fill_with(self, "uniform_", draw)
+
+
+def _fill_with(t: Tensor, who: str, draw) -> Tensor:
+    """Write the host array ``draw`` into ``t`` (recorded as a constant write where needed)."""
+    values = _value(t._data, draw.astype(t._data.dtype))
+    if needs_record(t, ()):
+        record_write(t, Ellipsis, values, who)
+        return t
+
     def write(arr):
-        arr[...] = _value(arr, draw.astype(arr.dtype))
+        arr[...] = values
 
-    return _apply(self, "uniform_", write)
-
-
-def _augmented(name, method):
-    """``t += v`` and friends: in place, as in PyTorch, where an in-place change is allowed.
-
-    A tensor that requires grad while gradients are recorded is not changed: the statement
-    rebinds the name to the recorded out-of-place result (``t = t + v``), so a graph is never
-    left with values changed under it. Under ``no_grad`` (weight updates), it changes in place
-    and keeps its identity and ``.grad``.
-    """
-    def inplace(self, other):
-        if self.requires_grad and _grad_enabled.get():
-            return getattr(Tensor, name)(self, other)
-        return method(self, other)
-
-    return inplace
+    return _apply(t, who, write)
 
 
 Tensor.__setitem__ = setitem
@@ -333,10 +268,12 @@ Tensor.clip_ = clamp_
 Tensor.masked_fill_ = masked_fill_
 Tensor.normal_ = normal_
 Tensor.uniform_ = uniform_
-Tensor.__iadd__ = _augmented("__add__", add_)
-Tensor.__isub__ = _augmented("__sub__", sub_)
-Tensor.__imul__ = _augmented("__mul__", mul_)
-Tensor.__itruediv__ = _augmented("__truediv__", div_)
+# ``t += v`` and friends: truly in place, as in PyTorch (an alias sees the change), and recorded
+# where needed; ``y[:2] += 1`` writes y through its view (inplace_record).
+Tensor.__iadd__ = add_
+Tensor.__isub__ = sub_
+Tensor.__imul__ = mul_
+Tensor.__itruediv__ = div_
 
 
 def ints_first(index):

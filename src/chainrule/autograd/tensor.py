@@ -49,7 +49,7 @@ class Tensor:
             the tensors detached from it share one count (their memory is one), as in PyTorch.
         _viewed: set (never unset; unset reads as False) on a tensor that an op made a view of,
             or that an op or ``.data`` made as a view: a recorded write into it
-            (``autograd.inplace.record_write``) would not reach the tensors sharing its memory.
+            (``autograd.inplace_record``) would not reach the tensors sharing its memory.
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",

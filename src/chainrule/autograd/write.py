@@ -1,27 +1,19 @@
-"""The one recorded in-place op: ``out[index] = v`` into a fresh buffer (PyTorch's CopySlices).
+"""The recorded write ``out[index] = v`` (PyTorch's CopySlices): the ``WriteInto`` node.
 
-``autograd.inplace`` writes the values into the buffer's own array, as every in-place method does
-(aliases see them, the version counts the change), and then makes a ``WriteInto`` node the
-buffer's ``_ctx``: the buffer's gradient reaches ``v`` at the written positions, and, for a buffer
-written before (``out[0] = h0; out[1] = h1``), the earlier write's node at the positions this
-write left alone. Only a buffer that shares its memory with no other tensor is written this way
-(``inplace.record_write`` checks it); anything else keeps the refusal of ``inplace.check_values``.
-
-A write's backward never reads values, only the index, so the earlier node's output can be handed
-over to a stand-in (``_hand_over``) holding the same memory at the version that node made: the
-backward walk then finds both nodes' outputs unchanged, while an op that read the buffer before
-the write still sees it changed and refuses, as for any in-place change.
+``autograd.inplace_record`` writes the values into the buffer's own array, as every in-place
+method does (aliases see them, the version counts the change), and then makes a ``WriteInto``
+node the buffer's ``_ctx``: the buffer's gradient reaches ``v`` at the written positions, and the
+earlier node (``chained``: an earlier write, or the op that computed the buffer) at the positions
+this write left alone. A write's backward never reads values, only the index.
 """
 
 from __future__ import annotations
-
-import weakref
 
 from ..backend import get_array_module
 from .function import Function
 from .tensor import Tensor
 
-__all__ = ["WriteInto", "attach", "put", "take"]
+__all__ = ["WriteInto", "put", "take"]
 
 
 def take(arr, index):
@@ -75,37 +67,3 @@ def _reduce_to(r: Tensor, shape) -> Tensor:
         r = r.sum(axis=tuple(range(lead)))
     axes = tuple(i for i, (a, b) in enumerate(zip(r._data.shape, shape)) if b == 1 and a != 1)
     return r.sum(axis=axes, keepdims=True) if axes else r
-
-
-def _hand_over(node, buffer: Tensor) -> Tensor:
-    """A stand-in for ``buffer`` as the output of the earlier write ``node``: the same memory, a
-    count of its own at the version ``node`` made, attached to ``node`` in the buffer's place.
-    (A node already released by a backward keeps no version: the stand-in then leads to the
-    "already freed" error of a second backward through it, as it should.)"""
-    standin = Tensor(buffer._data)
-    standin._counter = [getattr(node, "_out_versions", (0,))[0]]
-    standin.requires_grad = True
-    standin._ctx = node
-    standin._out_idx = 0
-    node._outputs = (weakref.ref(standin),)
-    return standin
-
-
-def attach(t: Tensor, index, value: Tensor) -> None:
-    """Make a ``WriteInto`` node ``t``'s ``_ctx`` after ``t[index] = value`` was written (and
-    counted); the bookkeeping is ``Function.apply``'s for a single-output node."""
-    earlier = t._ctx
-    node = object.__new__(WriteInto)
-    node.index = index
-    node.chained = earlier is not None
-    inputs = (_hand_over(earlier, t), value) if node.chained else (value,)
-    node.recording = True
-    node.inputs = inputs
-    node.needs_input_grad = tuple(x.requires_grad for x in inputs)
-    node._versions = [x._counter[0] for x in inputs]
-    node._outputs = (weakref.ref(t),)
-    node._out_meta = ((t._data.shape, t._data.dtype),)
-    node._out_versions = (t._counter[0],)
-    t.requires_grad = True
-    t._ctx = node
-    t._out_idx = 0

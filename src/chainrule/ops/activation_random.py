@@ -13,8 +13,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from ..autograd.inplace import mark_changed, writable_array
-from ..autograd.mode import no_grad
+from ..autograd.inplace_record import change
 from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, to_device
 from ..backend.random import default_generator
@@ -154,30 +153,26 @@ def _positions(index, shape, axis):
 
 
 def _in_place(name, x, compute):
-    """``compute(x)``'s values written into ``x``'s memory; x is returned (PyTorch's ``f_``)."""
+    """``compute(x)``'s values written into ``x``'s memory; x is returned (PyTorch's ``f_``),
+    recorded where needed (``autograd.inplace_record.change``)."""
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: input must be a Tensor (it is changed in place), got "
                         f"{type(x).__name__}")
-    arr = writable_array(x, name)
-    with no_grad():
-        values = compute(x)
-    arr[...] = values._data
-    mark_changed(x)
-    return x
+    return change(x, name, compute)
 
 
 def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3,  # noqa: A002
            training: bool = False, *, rng=None) -> Tensor:
-    """``rrelu`` written into ``input`` (which must not require grad while recording)."""
+    """``rrelu`` written into ``input`` (recorded where needed)."""
     return _in_place("rrelu_", input, lambda x: rrelu(x, lower, upper, training, rng=rng))
 
 
 def hardtanh_(input, min_val: float = -1.0, max_val: float = 1.0) -> Tensor:  # noqa: A002
-    """``hardtanh`` written into ``input`` (which must not require grad while recording)."""
+    """``hardtanh`` written into ``input`` (recorded where needed)."""
     return _in_place("hardtanh_", input, lambda x: hardtanh(x, min_val, max_val))
 
 
 def threshold_(input, threshold: float, value: float) -> Tensor:  # noqa: A002
-    """``threshold`` written into ``input`` (which must not require grad while recording)."""
+    """``threshold`` written into ``input`` (recorded where needed)."""
     return _in_place("threshold_", input, lambda x: _threshold(x, threshold, value))
 

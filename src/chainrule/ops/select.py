@@ -6,17 +6,16 @@ positions, counts or booleans): ``nonzero``, ``argwhere``, ``unique``, ``bincoun
 ``searchsorted``, ``bucketize``, ``isclose``, ``allclose``, ``equal``.
 
 The in-place writers (``scatter_``, ``scatter_add_``, ``index_add_``, ``index_fill_``,
-``index_copy_``, ``exp_``, ``relu_``...) go through ``autograd.inplace``'s checks: a tensor that
-requires grad may change in place only under ``no_grad``, and each change is counted so that
-backward refuses values changed after an op read them. Random draws (``bernoulli``, ``normal``)
+``index_copy_``, ``exp_``, ``relu_``...) go through ``autograd.inplace_record.change``: recorded
+while gradients are recorded (as in PyTorch), counted so that backward refuses values changed
+after an op read them. Random draws (``bernoulli``, ``normal``)
 use the default generator unless given ``generator=``/``rng=``.
 """
 
 from __future__ import annotations
 
 from ..autograd.function import Function
-from ..autograd.inplace import check_values, mark_changed, writable_array
-from ..autograd.mode import no_grad
+from ..autograd.inplace_record import change
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, get_array_module
 from ..backend.random import resolve_rng
@@ -243,18 +242,20 @@ def normal(mean, std=1.0, size=None, *, generator=None, rng=None, dtype=None):
 # In place: the same values written into the tensor's own memory (see the module docstring).
 
 def _writer(name, compute):
+    """The in-place method ``name``: ``compute(self, *args)``'s values written into ``self``
+    (recorded while gradients are recorded and ``self`` or an argument requires grad, see
+    ``autograd.inplace_record``)."""
     def method(self, *args, **kwargs):
-        arr = writable_array(self, name)
-        check_values(name, *args, *kwargs.values())
-        with no_grad():
-            values = compute(self, *args, **kwargs)
-        kind = getattr(values, "dtype", arr.dtype).kind
-        if kind in "fc" and arr.dtype.kind in "biu" and not name.startswith(("scatter", "index")):
-            raise TypeError(f"{name}: the result has dtype {values.dtype}, which cannot be "
-                            f"written into this {arr.dtype} tensor (cast it with .float() first)")
-        arr[...] = values._data if isinstance(values, Tensor) else values
-        mark_changed(self)
-        return self
+        cast = name.startswith(("scatter", "index"))  # their integer results keep the dtype
+        values = (*args, *kwargs.values())
+
+        def result(x):
+            out = compute(x, *args, **kwargs)
+            if cast and isinstance(out, Tensor) and out._data.dtype != x._data.dtype:
+                out = Tensor(out._data.astype(x._data.dtype)) if not out.requires_grad else out
+            return out
+
+        return change(self, name, result, values)
 
     method.__name__ = name
     return method
