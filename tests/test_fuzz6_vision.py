@@ -1,4 +1,5 @@
-"""Sixth fuzz wave, vision transforms: Resize's nearest rule against PyTorch's interpolate."""
+"""Sixth fuzz wave, resizing: the nearest rule of transforms.Resize and F.interpolate (2-D)
+against PyTorch's interpolate, pixel for pixel."""
 
 import numpy as np
 import pytest
@@ -20,3 +21,24 @@ def test_nearest_resize_of_float32_picks_pytorchs_pixels(width):
         theirs = torch.nn.functional.interpolate(torch.tensor(x)[None], size=(3, out),
                                                  mode="nearest")[0].numpy()
         np.testing.assert_array_equal(ours, theirs, err_msg=f"{width} -> {out}")
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+def test_interpolate_2d_nearest_picks_pytorchs_pixels(dtype, mode):
+    torch = pytest.importorskip("torch")
+    import chainrule.nn.functional as F  # noqa: N812 - PyTorch's spelling
+
+    # the 2-D kernel's positions were computed in float32 whatever the dtype: a float64 image
+    # of width 4 resized to 164 read column 0 at output 41, PyTorch column 1 (41 * (4 / 164));
+    # float32 nearest-exact of 2 -> 141 missed the fused rounding of the 1-D kernel
+    for width, out in [(4, 164), (7, 287), (2, 141), (2, 159)]:
+        x = np.arange(width, dtype=dtype).reshape(1, 1, 1, width)
+        ours = F.interpolate(cr.tensor(x), size=(1, out), mode=mode).numpy()
+        theirs = torch.nn.functional.interpolate(torch.tensor(x), size=(1, out),
+                                                 mode=mode).numpy()
+        np.testing.assert_array_equal(ours, theirs, err_msg=f"{width} -> {out}")
+        if mode == "nearest":
+            resized = transforms.Resize((1, out), interpolation="nearest")(cr.tensor(x[0]))
+            np.testing.assert_array_equal(resized.numpy(), theirs[0])

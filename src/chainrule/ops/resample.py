@@ -66,20 +66,19 @@ def _nearest(x, axis, out, scale, exact):
         return x
     if not exact and x.ndim == 4 and out == 2 * n:
         return _along(x, axis, dst >> 1)
+    # PyTorch's kernels (1-D and 2-D) compute the positions in the input's precision (float32
+    # for half types) and round them to float32 before the floor (a float64 input's
+    # 41 * (4 / 164) is 1 there, where float32 arithmetic gives 0.99999994)
     f32 = xp.float32
-    if x.ndim == 4:  # PyTorch's 2-D kernel computes the positions in float32, whatever the dtype
-        step = f32(1.0 / scale) if scale is not None else f32(n) / f32(out)
-        pos = (dst.astype(f32) + f32(0.5)) * step if exact else dst.astype(f32) * step
-    else:  # its 1-D kernel in the input's precision, rounded to float32 before the floor
-        kind = x._data.dtype.type
-        step = kind(1.0 / scale) if scale is not None else kind(n) / kind(out)
-        if not exact:
-            pos = dst.astype(kind) * step
-        elif kind is f32:  # (i + 0.5) * step - 0.5 fused (exact in float64), then + 0.5
-            pos = ((dst + 0.5) * float(step) - 0.5).astype(f32) + f32(0.5)
-        else:
-            pos = (dst.astype(kind) + kind(0.5)) * step - kind(0.5) + kind(0.5)
-        pos = pos.astype(f32)
+    kind = xp.float64 if x._data.dtype == xp.float64 else f32
+    step = kind(1.0 / scale) if scale is not None else kind(n) / kind(out)
+    if not exact:
+        pos = dst.astype(kind) * step
+    elif kind is f32:  # (i + 0.5) * step - 0.5 fused (exact in float64), then + 0.5
+        pos = ((dst + 0.5) * float(step) - 0.5).astype(f32) + f32(0.5)
+    else:
+        pos = (dst.astype(kind) + kind(0.5)) * step - kind(0.5) + kind(0.5)
+    pos = pos.astype(f32)
     idx = xp.minimum(xp.floor(pos).astype(xp.int64), n - 1)
     return _along(x, axis, idx)
 

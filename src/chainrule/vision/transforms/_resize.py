@@ -39,15 +39,17 @@ def _mode(who: str, interpolation) -> str:
     return name
 
 
-def _weights(n_in: int, n_out: int, mode: str, antialias: bool) -> np.ndarray:
-    """The (n_out, n_in) matrix that resizes one axis (PyTorch's interpolate, align_corners
-    False, the scale ``n_in / n_out``)."""
+def _weights(n_in: int, n_out: int, mode: str, antialias: bool, dtype) -> np.ndarray:
+    """The (n_out, n_in) matrix that resizes one axis of an image of float ``dtype`` (PyTorch's
+    interpolate, align_corners False, the scale ``n_in / n_out``)."""
     scale = n_in / n_out
     w = np.zeros((n_out, n_in))
     rows = np.arange(n_out)
-    if mode == "nearest":  # PyTorch's 2-D kernel computes the positions in float32 (a float64
-        # i * n_in / n_out can fall just below an integer that float32 reaches: 23 * 26 / 46)
-        source = rows.astype(np.float32) * (np.float32(n_in) / np.float32(n_out))
+    if mode == "nearest":  # PyTorch's kernel: the positions in the image's precision, then
+        # rounded to float32 (as ops.interpolate): float32's 23 * (26 / 46) is 13, float64's
+        # 12.999999999999998 (rounded to 13 too, where a float64 floor would give 12)
+        kind = np.float64 if dtype == np.float64 else np.float32  # PyTorch's opmath type
+        source = (rows.astype(kind) * (kind(n_in) / kind(n_out))).astype(np.float32)
         w[rows, np.minimum(np.floor(source).astype(np.int64), n_in - 1)] = 1.0
     elif antialias and scale > 1:  # a triangle filter widened by the scale
         for i in rows:
@@ -98,8 +100,9 @@ def resize_image(image, size: tuple[int, int], mode: str, antialias: bool, who: 
         return np.asarray(module.fromarray(a).resize((width, height), resample))
     if img.array.dtype.kind != "f":
         raise TypeError(f"{who}: expected a float or uint8 image, got dtype {img.array.dtype}")
-    rows = _weights(img.size[0], height, mode, antialias).astype(img.array.dtype)
-    cols = _weights(img.size[1], width, mode, antialias).astype(img.array.dtype)
+    dtype = img.array.dtype
+    rows = _weights(img.size[0], height, mode, antialias, dtype).astype(dtype)
+    cols = _weights(img.size[1], width, mode, antialias, dtype).astype(dtype)
     a = np.moveaxis(img.array, (img.h_axis, img.w_axis), (-2, -1))
     out = np.moveaxis(rows @ a @ cols.T, (-2, -1), (img.h_axis, img.w_axis))
     return img.back(out)
