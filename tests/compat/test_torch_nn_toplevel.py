@@ -305,14 +305,17 @@ def test_bad_input_is_a_clear_error(rng):
          "grid_sampler: interpolation_mode must be one of the ints 0 \\(bilinear\\)")
     _bad(lambda: cr.convolution(x, x, None, [1], [0], [1], False, [0], 1), ValueError,
          r"convolution: weight must be 3-D, 4-D or 5-D .*got \(3, 4\)")
-    w = cr.tensor(rng.standard_normal((2, 3, 3)))
-    _bad(lambda: cr.convolution(cr.ones(1, 3, 5), w, None, [1], [0], [1], False, [1], 1),
-         ValueError, "output_padding is for transposed=True only, got \\[1\\]")
     _bad(lambda: cr.embedding(x, cr.tensor([0]), None), TypeError,
          "embedding: padding_idx must be an int")
     _bad(lambda: cr.dropout(x, 0.5, "yes"), TypeError, "dropout: train must be True or False")
     _bad(lambda: cr.feature_dropout(cr.ones(4), 0.5, True), ValueError,
          r"feature_dropout: input must be a Tensor \(N, C, \*\) .* got \(4,\)")
+    w, x3 = cr.tensor(rng.standard_normal((2, 3, 3))), cr.ones(1, 3, 5, requires_grad=True)
+    _bad(lambda: cr.convolution(x3, w, None, [1], [0], [1], False, [1], 1), ValueError,
+         r"convolution: output_padding is for transposed=True only, got \[1\]")
+    with pytest.raises(RuntimeError, match="output_padding is not supported for non-transposed"):
+        torch.convolution(torch.ones(1, 3, 5), torch.ones(2, 3, 3, requires_grad=True), None,
+                          [1], [0], [1], False, [1], 1).sum().backward()  # PyTorch: at backward
     h = cr.zeros(3, 5)
     _bad(lambda: cr.lstm_cell(x, (h, h), cr.zeros(20, 5), cr.zeros(20, 5)), ValueError,
          r"lstm_cell: with input \(3, 4\) and hidden size 5, w_ih must be \(20, 4\)")

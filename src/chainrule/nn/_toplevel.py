@@ -72,7 +72,9 @@ _CONV_T = {1: conv_transpose1d, 2: conv_transpose2d, 3: conv_transpose3d}
 def convolution(input, weight, bias, stride, padding, dilation, transposed,  # noqa: A002
                 output_padding, groups):
     """PyTorch's generic ``torch.convolution``: the 1-, 2- or 3-D (transposed when
-    ``transposed``) convolution that the filter ``weight`` (out, in/groups, *kernel) implies."""
+    ``transposed``) convolution that the filter ``weight`` (out, in/groups, *kernel) implies.
+    A non-zero ``output_padding`` of a convolution that is not transposed is an error, as in
+    PyTorch (whose forward pass ignores it and whose backward pass refuses it)."""
     nd = len(weight.shape) - 2 if hasattr(weight, "shape") else 0
     if nd not in _CONV:
         got = tuple(weight.shape) if hasattr(weight, "shape") else type(weight).__name__
@@ -80,7 +82,8 @@ def convolution(input, weight, bias, stride, padding, dilation, transposed,  # n
                          f"got {got}")
     if transposed:
         return _CONV_T[nd](input, weight, bias, stride, padding, output_padding, groups, dilation)
-    if any(output_padding) if isinstance(output_padding, (tuple, list)) else output_padding:
+    pads = output_padding if isinstance(output_padding, (tuple, list)) else (output_padding,)
+    if any(pads):
         raise ValueError(f"convolution: output_padding is for transposed=True only, got "
                          f"{output_padding!r}")
     return _CONV[nd](input, weight, bias, stride, padding, dilation, groups)

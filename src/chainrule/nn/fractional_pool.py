@@ -213,6 +213,13 @@ class FractionalMaxPool2d(_FractionalMaxPoolNd):
         kernel_size, output_size, output_ratio, return_indices, _random_samples: as PyTorch's
             (given ``_random_samples`` are a buffer, used at every call).
         rng: the generator of the samples drawn at each call (None: the default generator).
+
+    >>> import chainrule as cr
+    >>> from chainrule import nn
+    >>> pool = nn.FractionalMaxPool2d(3, output_ratio=0.5, return_indices=True)
+    >>> y, idx = pool(cr.randn(1, 2, 10, 12))
+    >>> y.shape, idx.shape, bool((idx.numpy() < 10 * 12).all())
+    ((1, 2, 5, 6), (1, 2, 5, 6), True)
     """
 
 
