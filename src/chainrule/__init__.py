@@ -202,6 +202,8 @@ from .ops.stats import __all__ as _stats_names
 from .ops.svd import qr_old as qr
 from .ops.svd import svd_old as svd
 from .ops.tensor_info import strided
+from .ops.torch_lowrank import *  # noqa: F403 - svd_lowrank, pca_lowrank, histogramdd...
+from .ops.torch_lowrank import __all__ as _torch_lowrank_names
 from .ops.torch_math import *  # noqa: F403 - addcmul, ldexp, frexp, isin, real, angle...
 from .ops.torch_math import __all__ as _torch_math_names
 from .ops.torch_misc import *  # noqa: F403 - as_tensor, finfo, get_rng_state, typename...
@@ -318,6 +320,6 @@ __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
 __all__ += ["fmax", "fmin", "scatter_reduce", "unique_consecutive", "range"] + _torch_names
 __all__ += _torch_math_names + _torch_stats_names + _torch_window_names
-__all__ += _torch_scatter_names + _torch_misc_names + ["strided"]
+__all__ += _torch_scatter_names + _torch_misc_names + ["strided"] + _torch_lowrank_names
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]
 __all__ += _nn_names + _nn_more_names

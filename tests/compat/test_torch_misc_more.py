@@ -73,6 +73,14 @@ def test_kind_answers_match_pytorch():
     assert x.is_pinned() is tx.is_pinned() is False and x.is_shared() is False
     assert x.share_memory_() is x and x.pin_memory() is x
     assert repr(x.layout) == "chainrule.strided" and x.layout is cr.strided
+    assert x.get_device() == tx.get_device() == -1
+    for name in ("byte", "char", "short"):
+        assert str(getattr(x, name)().dtype) == str(getattr(tx, name)().dtype)[6:]
+    w, tw = cr.ones(4, requires_grad=True), torch.ones(4, requires_grad=True)
+    for m, v in ((cr, w), (torch, tw)):
+        parts = m.split(v * 2, 2)
+        assert (v.output_nr, parts[0].output_nr) == (0, 0)
+    assert cr.split(w * 2, 2)[1].output_nr == torch.split(tw * 2, 2)[1].output_nr
     a = np.arange(6.0).reshape(2, 3)
     np.testing.assert_array_equal(cr.tensor(a).H.numpy(), torch.tensor(a).H.numpy())
     np.testing.assert_array_equal(cr.tensor(a[None]).mH.numpy(), torch.tensor(a[None]).mH.numpy())

@@ -42,6 +42,7 @@ from . import math as _math
 from . import repeat as _repeat  # the module; `repeat` below is the function
 from . import softmax as _softmax  # the module; `softmax` below is the function
 from . import tensor_info as _tensor_info  # noqa: F401 - stride, data_ptr, mH, layout...
+from . import torch_lowrank as _torch_lowrank  # noqa: F401 - nonzero_static, igamma methods
 from . import torch_math as _torch_math  # noqa: F401 - attaches addcmul, ldexp, real... to Tensor
 from . import torch_names as _torch_names  # noqa: F401 - attaches select, bitwise_left_shift... to Tensor
 from . import torch_scatter as _torch_scatter  # noqa: F401 - index_copy, slice_scatter...

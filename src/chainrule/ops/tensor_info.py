@@ -1,7 +1,8 @@
 """Tensor methods PyTorch programs use to ask about a tensor's memory and kind: ``stride``,
 ``storage_offset``, ``data_ptr``, ``nbytes``, ``itemsize``, ``nelement``, ``ndimension``,
 ``dim_order``, ``layout``, ``is_cpu``/``is_sparse``/``is_pinned``..., ``pin_memory``,
-``share_memory_``, and ``mH``, ``H``, ``sum_to_size``, ``multinomial``, ``new_empty_strided``.
+``share_memory_``, ``output_nr``, ``get_device``, and ``mH``, ``H``, ``sum_to_size``,
+``multinomial``, ``new_empty_strided``, ``byte``/``char``/``short``.
 
 A chainrule tensor is a dense NumPy (or CuPy) array, so the memory answers are the array's:
 strides in elements (0 along a broadcast axis, as PyTorch's ``expand``), the offset from the
@@ -17,6 +18,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._broadcast import sum_to
 from .creation import multinomial
+from .elementwise import cast
 from .shape import transpose
 
 __all__ = ["strided"]
@@ -140,6 +142,13 @@ Tensor.itemsize = property(lambda self: self._data.itemsize, doc="Bytes per elem
 Tensor.nbytes = property(lambda self: self._data.nbytes, doc="Bytes of the elements.")
 Tensor.mH = property(_m_h, doc="The last two axes swapped (the conjugate is the tensor).")
 Tensor.H = property(_h, doc="The transpose of a matrix (real tensors: no conjugate).")
+Tensor.output_nr = property(lambda self: 0 if self._ctx is None else self._out_idx,
+                            doc="Which output of the op that made it this tensor is (0 for a "
+                                "leaf).")
+Tensor.get_device = lambda self: -1 if self.device == "cpu" else int(self._data.device.id)
+Tensor.byte = lambda self: cast(self, "uint8")
+Tensor.char = lambda self: cast(self, "int8")
+Tensor.short = lambda self: cast(self, "int16")
 Tensor.nelement = lambda self: self.numel()
 Tensor.ndimension = lambda self: self.ndim
 Tensor.stride = _stride
