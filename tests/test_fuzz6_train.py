@@ -77,3 +77,18 @@ def test_experiments_still_export_the_error():
     from chainrule.experiments import checks
 
     assert checks.TrainingDivergedError is TrainingDivergedError
+
+
+def test_terminate_on_nan_refuses_a_monitor_no_step_logs():
+    from chainrule import optim
+    from chainrule.train import TerminateOnNaN, Trainer
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(8, 3)).astype(np.float32)
+    y = rng.integers(0, 2, 8)
+    model = nn.Linear(3, 2, rng=rng)
+    # a NaN loss went unnoticed: the monitored "val_loss" is in no batch's logs
+    trainer = Trainer(model, _nan_loss, optim.SGD(model.parameters(), lr=0.1),
+                      callbacks=[TerminateOnNaN("val_loss")])
+    with pytest.raises(ValueError, match=r"monitor names \['val_loss'\].*logs \['loss'\]"):
+        trainer.fit((x, y), epochs=1, verbose=0, rng=0)

@@ -298,6 +298,8 @@ class TerminateOnNaN(Callback):
 
     Args:
         monitor: the names of the batch logs to check (a name or a list); None checks them all.
+            A name the first step does not log (a typo, or "val_loss", which no training step
+            logs) is a ValueError then, not a check that never runs.
     """
 
     order = -100
@@ -310,7 +312,11 @@ class TerminateOnNaN(Callback):
 
     def on_batch_end(self, batch, logs=None):
         logs = logs or {}
-        names = logs if self.monitor is None else [n for n in self.monitor if n in logs]
+        absent = [n for n in self.monitor or () if n not in logs]
+        if absent:
+            raise ValueError(f"TerminateOnNaN: monitor names {absent}, which the training step "
+                             f"does not log; it logs {sorted(logs)} (None: all of them)")
+        names = logs if self.monitor is None else self.monitor
         for name in names:
             if not math.isfinite(logs[name]):
                 return self._diverge(f"{name} is {logs[name]}", batch)
