@@ -129,6 +129,18 @@ def test_lazy_errors_and_the_uninitialized_buffer():
     with pytest.raises(ValueError, match=r"LazyConvTranspose2d: the input's 3 channels .* must be "
                                          r"divisible by groups=2"):
         nn.LazyConvTranspose2d(4, 3, groups=2)(cr.zeros(1, 3, 4, 4))
+    half = nn.LazyBatchNorm1d()
+    half.load_state_dict({"weight": cr.ones(3), "bias": cr.zeros(3)}, strict=False)
+    with pytest.raises(RuntimeError, match="LazyBatchNorm1d: part of the state was loaded"):
+        half(cr.ones(2, 3))
+    old = cr.get_default_dtype()
+    cr.set_default_dtype(cr.float64)
+    try:
+        assert nn.UninitializedBuffer().dtype == cr.float64
+    finally:
+        cr.set_default_dtype(old)
+    with pytest.raises(ValueError, match="UninitializedBuffer: a buffer takes no gradient"):
+        nn.UninitializedBuffer(True)
     inorm = nn.LazyInstanceNorm1d()
     inorm(cr.ones(3, 5))  # unbatched (C, L): the channels are axis 0
     assert inorm.weight.shape == (3,) and type(inorm) is nn.InstanceNorm1d

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..ops._unbatched import either_layout
-from ._checks import positive_int, resolve_rng
+from ._checks import float_dtype, positive_int, resolve_rng
 from .conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .group_norm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, _InstanceNorm
 from .lazy import UninitializedParameter, _become, _uninitialized
@@ -29,8 +29,12 @@ class UninitializedBuffer(Buffer):
 
     __slots__ = ()
 
-    def __init__(self, dtype=None):
-        super().__init__(get_array_module().empty((0,), dtype=dtype or "float32"))
+    def __init__(self, requires_grad: bool = False, dtype=None, persistent: bool = True):
+        if requires_grad:
+            raise ValueError("UninitializedBuffer: a buffer takes no gradient, got "
+                             "requires_grad=True")
+        dt = float_dtype(dtype, "UninitializedBuffer")
+        super().__init__(get_array_module().empty((0,), dtype=dt), persistent=persistent)
 
     @property
     def shape(self):
