@@ -47,6 +47,17 @@ class Adafactor(Optimizer):
         weight_decay: decoupled decay coefficient (scaled by lr).
         foreach: accepted for PyTorch's signature (one implementation here).
         maximize: ascend the objective instead of descending it.
+
+    A 4 x 6 matrix keeps 4 + 6 second-moment numbers, not 24:
+
+    >>> import chainrule as cr
+    >>> from chainrule import optim
+    >>> w = cr.zeros(4, 6, requires_grad=True)
+    >>> opt = optim.Adafactor([w])
+    >>> w.grad = cr.ones(4, 6)
+    >>> opt.step()
+    >>> opt.state[w]["row_var"].shape, opt.state[w]["col_var"].shape
+    ((4, 1), (1, 6))
     """
 
     def __init__(self, params, lr: float = 1e-2, beta2_decay: float = -0.8,
