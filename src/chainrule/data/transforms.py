@@ -1,7 +1,8 @@
 """Host-side transforms: the lecture's [0, 1] normalization, one-hot codes, noise and augmentation.
 
 They work on whole NumPy batches (no per-image Python loop), take an explicit ``rng`` when random,
-and return float32. Images are (N, H, W) or (N, C, H, W).
+and return float32. Images are (N, H, W) or (N, C, H, W); the random distortions draw one shift,
+affine map or displacement field per image, which moves all its channels alike.
 """
 
 from __future__ import annotations
@@ -91,14 +92,24 @@ def _restore(images, nc):
     return images if nc is None else images.reshape(nc + images.shape[1:])
 
 
+def _draws(nc, n: int) -> int:
+    """How many images the (N * C, H, W) view of ``_as_nhw`` holds: one draw each."""
+    return n if nc is None else nc[0]
+
+
+def _per_channel(values, nc):
+    """Per-image values repeated for each channel of the (N * C, H, W) view."""
+    return values if nc is None else np.repeat(values, nc[1], axis=0)
+
+
 def random_shift(images, max_shift: int = 2, *, rng) -> np.ndarray:
     """Shift each image by random whole-pixel offsets in [-max_shift, max_shift], filling with 0."""
     imgs, nc = _as_nhw(images)
     n, h, w = imgs.shape
     k = int(max_shift)
     padded = np.pad(imgs, ((0, 0), (k, k), (k, k)))
-    dy = rng.integers(-k, k + 1, size=n)
-    dx = rng.integers(-k, k + 1, size=n)
+    dy = _per_channel(rng.integers(-k, k + 1, size=_draws(nc, n)), nc)
+    dx = _per_channel(rng.integers(-k, k + 1, size=_draws(nc, n)), nc)
     rows = (np.arange(h)[None, :] + k - dy[:, None])[:, :, None]
     cols = (np.arange(w)[None, :] + k - dx[:, None])[:, None, :]
     out = padded[np.arange(n)[:, None, None], rows, cols]
@@ -130,10 +141,11 @@ def random_affine(images, *, rng, degrees: float = 10.0, translate: float = 0.1,
     """Random rotation (+-degrees), translation (fraction of size) and scaling about the centre."""
     imgs, nc = _as_nhw(images)
     n, h, w = imgs.shape
-    theta = np.deg2rad(rng.uniform(-degrees, degrees, size=n))
-    s = rng.uniform(scale_range[0], scale_range[1], size=n)
-    ty = rng.uniform(-translate, translate, size=n) * h
-    tx = rng.uniform(-translate, translate, size=n) * w
+    m = _draws(nc, n)
+    theta = _per_channel(np.deg2rad(rng.uniform(-degrees, degrees, size=m)), nc)
+    s = _per_channel(rng.uniform(scale_range[0], scale_range[1], size=m), nc)
+    ty = _per_channel(rng.uniform(-translate, translate, size=m) * h, nc)
+    tx = _per_channel(rng.uniform(-translate, translate, size=m) * w, nc)
     cy, cx = (h - 1) / 2.0, (w - 1) / 2.0
     yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
     # Inverse map: for each output pixel, where in the input it comes from.
@@ -168,7 +180,7 @@ def elastic_distortion(images, *, rng, alpha: float = 34.0, sigma: float = 4.0) 
     """
     imgs, nc = _as_nhw(images)
     n, h, w = imgs.shape
-    fields = rng.uniform(-1.0, 1.0, size=(2, n, h, w))
-    dy, dx = alpha * _gaussian_blur(fields, sigma)
+    fields = rng.uniform(-1.0, 1.0, size=(2, _draws(nc, n), h, w))
+    dy, dx = (_per_channel(d, nc) for d in alpha * _gaussian_blur(fields, sigma))
     yy, xx = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
     return _restore(_bilinear(imgs, yy[None] + dy, xx[None] + dx), nc)

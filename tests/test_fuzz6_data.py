@@ -1,0 +1,24 @@
+"""Sixth fuzz wave, data: the batch augmentations of data.transforms on multi-channel images."""
+
+import numpy as np
+import pytest
+
+from chainrule.data.transforms import elastic_distortion, random_affine, random_shift
+
+DISTORTIONS = [lambda x, rng: random_shift(x, 2, rng=rng), lambda x, rng: random_affine(x, rng=rng),
+               lambda x, rng: elastic_distortion(x, rng=rng, alpha=8.0, sigma=2.0)]
+
+
+@pytest.mark.parametrize("distort", DISTORTIONS, ids=["shift", "affine", "elastic"])
+def test_every_channel_of_an_image_moves_alike(distort):
+    rng = np.random.default_rng(0)
+    images = rng.random((4, 3, 10, 9), dtype=np.float32)
+    out = distort(images, np.random.default_rng(5))
+    # each channel was distorted by its own random draw: an RGB image came apart into
+    # three differently shifted, rotated or warped planes
+    for c in range(3):
+        alone = distort(images[:, c], np.random.default_rng(5))
+        np.testing.assert_array_equal(out[:, c], alone)
+    # a grey image in the (N, 1, H, W) layout is distorted as in the (N, H, W) one
+    np.testing.assert_array_equal(distort(images[:, :1], np.random.default_rng(5))[:, 0],
+                                  distort(images[:, 0], np.random.default_rng(5)))
