@@ -18,7 +18,7 @@ pytestmark = [pytest.mark.torch, pytest.mark.filterwarnings(
     "ignore:index_reduce\\(\\) is in beta:UserWarning")]  # PyTorch's own warning
 
 NAMES = ["diagonal_scatter", "select_scatter", "slice_scatter", "index_copy", "index_reduce",
-         "unsafe_chunk", "unsafe_split", "narrow_copy"]
+         "unsafe_chunk", "narrow_copy"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -29,7 +29,9 @@ def test_signatures_follow_pytorch(name):
 def test_signatures_pytorch_does_not_document():
     for name, theirs in (("index_fill", "index_fill(input, dim, index, value)"),
                          ("index_put", "index_put(input, indices, values, accumulate=False)"),
-                         ("split_with_sizes", "split_with_sizes(input, split_sizes, dim=0)")):
+                         ("split_with_sizes", "split_with_sizes(input, split_sizes, dim=0)"),
+                         # the docstring says split_size_or_sections; PyTorch takes split_size
+                         ("unsafe_split", "unsafe_split(tensor, split_size, dim=0)")):
         check_signature(name, getattr(cr, name), theirs)
 
 
@@ -90,6 +92,23 @@ def test_gradchecks(rng, name):
     s = cr.tensor(rng.standard_normal((5, 5)), requires_grad=True)
     assert cr.gradcheck(lambda u, v: CALLS[name](cr, u, v), (x, s))
     assert cr.gradgradcheck(lambda u, v: CALLS[name](cr, u, v), (x, s))
+
+
+def test_keyword_names_pytorch_accepts(rng):
+    """The keywords PyTorch's methods take at run time (some differ from their docstrings)."""
+    a = rng.standard_normal((3, 4))
+    i = np.array([0, 2])
+    for m in (cr, torch):
+        x, idx = m.tensor(a), m.tensor(i)
+        got = [x.index_copy(0, idx, source=x[:2]), m.unsafe_split(x, split_size=2)[1],
+               x.narrow_copy(dim=1, start=1, length=2), x.maximum(other=x * 2),
+               x.minimum(other=x * 2), x.divide(other=x + 5, rounding_mode="floor"),
+               x.multiply(other=x), x.index_fill(0, idx, value=1.5)]
+        if m is cr:
+            ours = got
+        else:
+            for o, t in zip(ours, got, strict=True):
+                np.testing.assert_allclose(o.numpy(), t.numpy(), rtol=1e-13)
 
 
 def test_integer_tensors_and_the_input_is_untouched():

@@ -31,9 +31,6 @@ __all__ = [
     "multiply", "ne", "not_equal", "positive", "rsub", "select", "subtract",
 ]
 
-arccos, arcsin, arctan, arctan2 = acos, asin, atan, atan2
-
-
 def no_out(name: str, out) -> None:
     """chainrule writes no ``out=`` tensors: refuse one rather than leave it unwritten."""
     if out is not None:
@@ -68,6 +65,26 @@ logical_xor = _binary("logical_xor", "logical_xor")
 bitwise_and = _binary("bitwise_and", "__and__")
 bitwise_or = _binary("bitwise_or", "__or__")
 bitwise_xor = _binary("bitwise_xor", "__xor__")
+
+
+def _unary_alias(name, op):
+    def alias(input, *, out=None) -> Tensor:  # noqa: A002
+        no_out(name, out)
+        return op(tensor_input(name, input))
+
+    alias.__name__ = alias.__qualname__ = name
+    alias.__doc__ = f"``torch.{name}``: ``{op.__name__}`` (NumPy's spelling)."
+    return alias
+
+
+arccos, arcsin, arctan = (_unary_alias("arccos", acos), _unary_alias("arcsin", asin),
+                          _unary_alias("arctan", atan))
+
+
+def arctan2(input, other, *, out=None) -> Tensor:  # noqa: A002
+    """``torch.arctan2``: ``atan2(input, other)``, the angle of the point (other, input)."""
+    no_out("arctan2", out)
+    return atan2(tensor_input("arctan2", input), other)
 
 
 def logical_not(input, *, out=None) -> Tensor:  # noqa: A002
@@ -193,11 +210,11 @@ def moveaxis(input, source, destination) -> Tensor:  # noqa: A002
     return movedim(tensor_input("moveaxis", input), source, destination)
 
 
-def broadcast_to(input, shape) -> Tensor:  # noqa: A002
-    """``torch.broadcast_to``: ``input`` read in ``shape`` (a -1 keeps that size); the gradient
-    is summed back."""
+def broadcast_to(input, size) -> Tensor:  # noqa: A002
+    """``torch.broadcast_to``: ``input`` read in the shape ``size`` (a -1 keeps that size); the
+    gradient is summed back. PyTorch's keyword is ``size`` (its docstring says ``shape``)."""
     tensor_input("broadcast_to", input)
-    shape = tuple(shape)
+    shape = tuple(size)
     lead = len(shape) - input.ndim
     if lead < 0:
         raise ValueError(f"broadcast_to: shape {shape} has fewer dimensions than the input's "
@@ -251,7 +268,8 @@ _METHODS = {
 }
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
-Tensor.maximum, Tensor.minimum = maximum, minimum
+Tensor.maximum = lambda self, other: maximum(self, other)
+Tensor.minimum = lambda self, other: minimum(self, other)
 
 
 def _div_method(self, other, *, rounding_mode=None):

@@ -203,9 +203,10 @@ def split_with_sizes(input, split_sizes, dim: int = 0) -> tuple:  # noqa: A002
     return split(tensor_input("split_with_sizes", input), list(split_sizes), dim)
 
 
-def unsafe_split(tensor, split_size_or_sections, dim: int = 0) -> tuple:
-    """``split`` (PyTorch's variant without view tracking; chainrule's split is safe already)."""
-    return split(tensor_input("unsafe_split", tensor, "tensor"), split_size_or_sections, dim)
+def unsafe_split(tensor, split_size, dim: int = 0) -> tuple:
+    """``split`` (PyTorch's variant without view tracking; chainrule's split is safe already).
+    PyTorch's keyword is ``split_size`` (its docstring says ``split_size_or_sections``)."""
+    return split(tensor_input("unsafe_split", tensor, "tensor"), split_size, dim)
 
 
 def unsafe_split_with_sizes(input, split_sizes, dim: int = 0) -> tuple:  # noqa: A002

@@ -210,11 +210,12 @@ def lu(A, pivot: bool = True, get_infos: bool = False, *, out=None):  # noqa: N8
     return (packed, pivots, info) if get_infos else (packed, pivots)
 
 
-def lu_solve(b, LU_data, LU_pivots, *, out=None) -> Tensor:  # noqa: N803
-    """``torch.lu_solve`` (deprecated there): X with A X = b from ``torch.lu``'s factors;
-    ``linalg.lu_solve(LU_data, LU_pivots, b)``."""
+def lu_solve(input, LU_data, LU_pivots, *, out=None) -> Tensor:  # noqa: A002, N803
+    """``torch.lu_solve`` (deprecated there): X with A X = ``input`` from ``torch.lu``'s
+    factors; ``linalg.lu_solve(LU_data, LU_pivots, input)``. PyTorch's keyword is ``input`` (its
+    docstring says ``b``)."""
     no_out("lu_solve", out)
-    return _lu_solve(LU_data, LU_pivots, b)
+    return _lu_solve(LU_data, LU_pivots, input)
 
 
 for _name, _fn in {"cov": lambda self, *, correction=1, fweights=None, aweights=None: cov(
