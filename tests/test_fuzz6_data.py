@@ -22,3 +22,16 @@ def test_every_channel_of_an_image_moves_alike(distort):
     # a grey image in the (N, 1, H, W) layout is distorted as in the (N, H, W) one
     np.testing.assert_array_equal(distort(images[:, :1], np.random.default_rng(5))[:, 0],
                                   distort(images[:, 0], np.random.default_rng(5)))
+
+
+def test_a_damaged_npy_header_is_a_value_error_naming_the_file(tmp_path):
+    from chainrule.data.images import read_image
+
+    path = tmp_path / "digit.npy"
+    np.save(path, np.zeros((28, 28), np.float32))
+    raw = path.read_bytes()
+    # one closing parenthesis of the shape lost: NumPy's tokenizer of the header raised
+    # tokenize.TokenError, which escaped read_image as an unexplained error
+    path.write_bytes(raw.replace(b"(28, 28)", b"(28, 28 ", 1))
+    with pytest.raises(ValueError, match=r"digit\.npy: not a readable \.npy file"):
+        read_image(path, (1, 28, 28))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 import struct
+import tokenize
 import warnings
 import zlib
 from pathlib import Path
@@ -198,7 +199,8 @@ def _read_npy(path: Path, check):
                 got, fortran, dtype = fmt.read_array_header_2_0(f)
             else:
                 raise ValueError(f"unsupported .npy format version {version}")
-        except ValueError as err:
+        # a damaged header can also stop NumPy's tokenizer of old headers, or its literal_eval
+        except (ValueError, SyntaxError, tokenize.TokenError, RecursionError) as err:
             raise ValueError(f"{path}: not a readable .npy file ({err})") from None
         check(got, dtype.itemsize)
         if dtype.kind == "f" or dtype == np.bool_:
