@@ -112,6 +112,10 @@ def _incomplete(a, x, upper: bool):
     with xp.errstate(all="ignore"):
         ok = (a > 0) & (x > 0) & xp.isfinite(a) & xp.isfinite(x)
         af, xf = xp.where(ok, a, 1.0), xp.where(ok, x, 1.0)
+        # near x = a both sums take about 9 sqrt(a) terms: refuse at once what would run out
+        if (9 * xp.sqrt(af) > _MAX_TERMS).any() and \
+                ((xp.abs(xf - af) < 6 * xp.sqrt(af)) & (9 * xp.sqrt(af) > _MAX_TERMS)).any():
+            raise NotConvergedError
         use_series = ok & (xf < af + 1)
         total, left = _series(xp, af, xf, use_series)
         h, left_cf = _fraction(xp, af, xf, ok & ~use_series)
