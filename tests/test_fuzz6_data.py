@@ -35,3 +35,22 @@ def test_a_damaged_npy_header_is_a_value_error_naming_the_file(tmp_path):
     path.write_bytes(raw.replace(b"(28, 28)", b"(28, 28 ", 1))
     with pytest.raises(ValueError, match=r"digit\.npy: not a readable \.npy file"):
         read_image(path, (1, 28, 28))
+
+
+def test_a_truncated_labelled_csv_is_a_value_error_naming_the_file(tmp_path):
+    from chainrule.data.datasets import text
+
+    path = tmp_path / "test.csv"
+    path.write_text('3,"Title one","A description"\n2,"Title two","Cut off in the mid',
+                    encoding="utf-8")
+    # a lenient reader ran the open quote on to the end of the file: one text swallowed the rest
+    with pytest.raises(ValueError, match=r"test\.csv: after line 2: not readable as UTF-8 CSV"):
+        text.read_labelled_csv(path, label_offset=1)
+    path.write_text('3,"Title one","A description"\n2,"Title two","Desc ""quoted"" here"\n',
+                    encoding="utf-8")
+    texts, labels = text.read_labelled_csv(path, label_offset=1)
+    assert texts == ["Title one A description", 'Title two Desc "quoted" here']
+    assert labels.tolist() == [2, 1]
+    path.write_bytes('1,"caf\xe9","latin-1"\n'.encode("latin-1"))
+    with pytest.raises(ValueError, match=r"test\.csv: .*can't decode byte 0xe9"):
+        text.read_labelled_csv(path)

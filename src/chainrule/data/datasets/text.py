@@ -28,12 +28,22 @@ def read_labelled_csv(path, *, label_column: int = 0, text_columns=(1, 2), delim
     ``quoting=csv.QUOTE_NONE`` for tab-separated files whose texts contain stray quote characters.
 
     Raises:
-        ValueError: a row has too few columns or an unknown label; the message names the file and
-            line.
+        ValueError: a row has too few columns or an unknown label, or the file is not UTF-8 or
+            not well-formed CSV (a quoted text cut off by a truncated file, which a lenient reader
+            would run on to the end of the file); the message names the file and line.
     """
     texts, labels = [], []
     with open(path, newline="", encoding="utf-8") as f:
-        for line, row in enumerate(csv.reader(f, delimiter=delimiter, quoting=quoting), start=1):
+        rows = csv.reader(f, delimiter=delimiter, quoting=quoting, strict=True)
+        while True:
+            try:
+                row = next(rows, None)
+            except (csv.Error, UnicodeDecodeError) as err:
+                raise ValueError(f"{path}: after line {rows.line_num}: not readable as UTF-8 "
+                                 f"CSV ({err}); is the file truncated or damaged?") from None
+            if row is None:
+                break
+            line = rows.line_num
             if not row:
                 continue
             need = max(label_column, *text_columns) + 1
