@@ -92,3 +92,18 @@ def test_terminate_on_nan_refuses_a_monitor_no_step_logs():
                       callbacks=[TerminateOnNaN("val_loss")])
     with pytest.raises(ValueError, match=r"monitor names \['val_loss'\].*logs \['loss'\]"):
         trainer.fit((x, y), epochs=1, verbose=0, rng=0)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.uint8, np.bool_])
+def test_integer_one_hot_targets_are_classes(dtype):
+    from chainrule.data.transforms import one_hot
+
+    y = np.array([0, 2, 1, 2, 1])
+    scores = np.random.default_rng(3).random((5, 3))
+    scores /= scores.sum(axis=1, keepdims=True)
+    # integer one-hot rows were compared elementwise with the thresholded probabilities (a
+    # multi-label accuracy over all 15 entries), float one-hot rows as classes
+    expected = np.mean(y == scores.argmax(axis=1))
+    assert accuracy(one_hot(y, 3, dtype=dtype), scores) == expected
+    np.testing.assert_array_equal(confusion_matrix(one_hot(y, 3, dtype=dtype), scores, 3),
+                                  confusion_matrix(y, scores, 3))

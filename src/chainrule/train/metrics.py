@@ -34,9 +34,14 @@ def _raw(x):
 
 
 def _is_one_hot(xp, y):
-    """True for float targets with a class axis whose rows sum to 1 (one-hot or probabilities)."""
-    return (y.ndim >= 2 and y.shape[-1] > 1 and y.dtype.kind == "f"
-            and bool(xp.allclose(y.sum(axis=-1), 1.0)))
+    """True for targets with a class axis whose rows sum to 1: probabilities, or one-hot rows
+    of floats, integers or bools (as ``data.transforms.one_hot(..., dtype=int)`` makes)."""
+    if y.ndim < 2 or y.shape[-1] < 2:
+        return False
+    if y.dtype.kind == "f":
+        return bool(xp.allclose(y.sum(axis=-1), 1.0))
+    return y.dtype.kind in "biu" and bool(((y == 0) | (y == 1)).all()) \
+        and bool((y.sum(axis=-1) == 1).all())
 
 
 def _labels(who: str, y_true, y_pred, threshold: float):
