@@ -5,9 +5,11 @@ P and Q (Numerical Recipes, 3rd ed., 6.2): below x = a + 1 the series
     P(a, x) = x^a e^-x / Gamma(a + 1) sum_n x^n / ((a + 1)(a + 2)...(a + n)),
 above it Legendre's continued fraction, by the modified Lentz method,
     Q(a, x) = x^a e^-x / Gamma(a) / (x + 1 - a - 1(1 - a) / (x + 3 - a - 2(2 - a) / (x + 5 - ...)))
-and the other one as 1 minus it. The prefactor x^a e^-x / Gamma(a) is, for a >= 10, formed from
-Stirling's series as sqrt(a / 2pi) exp(-a (l - 1 - log l) - stirlerr(a)), l = x / a, so that
-its exponent keeps its digits where a log x and x nearly cancel. Both sums take about
+and the other one as 1 minus it; but Q at x <= 1.1 and a small (below x, roughly) from the
+series of gamma(a, x) in powers of x (see ``_small_a_upper``). The prefactor x^a e^-x / Gamma(a)
+is, for a >= 10, formed from Stirling's series as sqrt(a / 2pi) exp(-a (l - 1 - log l) -
+stirlerr(a)), l = x / a, so that its exponent keeps its digits where a log x and x nearly
+cancel. Both sums take about
 sqrt(a) terms where x is near a; past a = 1e7 there they would take too many, and ``gammainc``
 raises rather than return a sum cut short.
 
@@ -23,7 +25,7 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
-from ._gamma import lgamma
+from ._gamma import _LGAMMA2, _horner, lgamma
 
 __all__ = ["gammainc", "gammaincc", "hurwitz_zeta", "NotConvergedError"]
 
@@ -107,6 +109,20 @@ def _fraction(xp, a, x, todo):
     return h, active
 
 
+def _small_a_upper(xp, a, x):
+    """Q(a, x) for x <= 1.1 and small a, from gamma(a, x) = sum_n (-1)^n x^(a+n) / (n! (a+n)):
+    Q = (1 - x^a / Gamma(a+1)) - x^a / Gamma(a+1) a sum_(n>=1) (-x)^n / (n! (a+n)), the first
+    part by expm1 and log Gamma(1 + a) by its Taylor series in a (1 + a would lose a's digits)."""
+    lgamma1p = xp.where(a < 0.5, _horner(xp.minimum(a, 0.5), _LGAMMA2) - xp.log1p(
+        xp.minimum(a, 0.5)), lgamma(1 + a))
+    log_lead = a * xp.log(x) - lgamma1p
+    total, term = xp.zeros_like(x), xp.ones_like(x)
+    for n in range(1, 40):
+        term = term * -x / n
+        total = total + term / (a + n)
+    return -xp.expm1(log_lead) - xp.exp(log_lead) * a * total
+
+
 def _incomplete(a, x, upper: bool):
     xp = get_array_module(a, x)
     with xp.errstate(all="ignore"):
@@ -126,6 +142,9 @@ def _incomplete(a, x, upper: bool):
         q_fraction = pre * h
         lower = xp.where(use_series, p_series, 1 - q_fraction)
         upper_ = xp.where(use_series, 1 - p_series, q_fraction)
+        # Q for small a near 0 (where 1 - P would keep only P's rounding), as Cephes chooses it
+        small_a = ok & (xf <= 1.1) & xp.where(xf <= 0.5, af < -0.4 / xp.log(xf), af <= 1.1 * xf)
+        upper_ = xp.where(small_a, _small_a_upper(xp, af, xp.minimum(xf, 1.1)), upper_)
         out = upper_ if upper else lower
         # The edges, as PyTorch: P(0, x > 0) = 1, P(a > 0, 0) = 0, P(inf, x) = 0 for finite x,
         # P(a, inf) = 1 for finite a; a < 0, x < 0, P(0, 0) and P(inf, inf): NaN.
