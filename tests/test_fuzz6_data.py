@@ -54,3 +54,15 @@ def test_a_truncated_labelled_csv_is_a_value_error_naming_the_file(tmp_path):
     path.write_bytes('1,"caf\xe9","latin-1"\n'.encode("latin-1"))
     with pytest.raises(ValueError, match=r"test\.csv: .*can't decode byte 0xe9"):
         text.read_labelled_csv(path)
+
+
+def test_weighted_sampler_refuses_a_replacement_that_is_not_a_bool():
+    from chainrule.utils.data import WeightedRandomSampler
+
+    # bool("False") is True: the sampler drew with replacement, silently repeating indices
+    with pytest.raises(ValueError, match=r"replacement should be a boolean value, but got "
+                                         r"replacement='False'"):
+        WeightedRandomSampler([1.0, 2.0, 3.0], 3, replacement="False")
+    drawn = list(WeightedRandomSampler([1.0, 2.0, 3.0], 3, replacement=False,
+                                       generator=np.random.default_rng(0)))
+    assert sorted(drawn) == [0, 1, 2]

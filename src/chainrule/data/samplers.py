@@ -104,7 +104,10 @@ class WeightedRandomSampler(Sampler):
                              "non-negative numbers with a positive sum")
         self.weights, self.generator = w, generator
         self.num_samples = _count("WeightedRandomSampler", "num_samples", num_samples)
-        self.replacement = bool(replacement)
+        if not isinstance(replacement, bool):  # bool("False") would draw with replacement
+            raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, "
+                             f"but got replacement={replacement!r}")
+        self.replacement = replacement
         if not self.replacement and self.num_samples > int((w > 0).sum()):
             raise ValueError(f"WeightedRandomSampler: cannot draw {self.num_samples} samples "
                              f"without replacement from {int((w > 0).sum())} non-zero weights")
