@@ -16,12 +16,13 @@ __all__ = ["after_accumulate"]
 
 
 class _PostAccumulateHooks:
-    """A gradient hook that keeps the gradient, holding the leaf's post-accumulate hooks."""
+    """A gradient hook that keeps the gradient, holding the leaf's post-accumulate hooks (found
+    by the attribute, not the class, so a second import of this module finds them too)."""
 
     __name__ = "post_accumulate_grad_hooks"
 
     def __init__(self):
-        self.hooks: dict = {}
+        self.post_accumulate_hooks: dict = {}
 
     def __call__(self, grad):
         return None
@@ -30,8 +31,9 @@ class _PostAccumulateHooks:
 def after_accumulate(t: Tensor) -> None:
     """Call ``t``'s post-accumulate hooks, in the order they were registered."""
     for holder in list(t._hooks.values()):
-        if type(holder) is _PostAccumulateHooks:
-            for hook in list(holder.hooks.values()):
+        found = getattr(holder, "post_accumulate_hooks", None)
+        if type(found) is dict:
+            for hook in list(found.values()):
                 if hook(t) is not None:
                     raise RuntimeError(
                         f"a post-accumulate grad hook ({getattr(hook, '__name__', hook)!r}) "
@@ -40,7 +42,21 @@ def after_accumulate(t: Tensor) -> None:
 
 def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
     """Call ``hook(tensor)`` after backward has accumulated this leaf's gradient into ``.grad``
-    (not for ``grad()``, which writes no ``.grad``); ``handle.remove()`` unregisters it."""
+    (not for ``grad()``, which writes no ``.grad``); ``handle.remove()`` unregisters it.
+
+    The "optimizer in backward" pattern: each parameter steps as soon as backward is done with it.
+
+    >>> import chainrule as cr
+    >>> w = cr.tensor([1.0, 2.0], requires_grad=True)
+    >>> opt = cr.optim.SGD([w], lr=0.5)
+    >>> def step(p):
+    ...     opt.step()
+    ...     opt.zero_grad()
+    >>> handle = w.register_post_accumulate_grad_hook(step)
+    >>> (w * w).sum().backward()
+    >>> w.detach().tolist(), w.grad
+    ([0.0, 0.0], None)
+    """
     if not callable(hook):
         raise TypeError(f"register_post_accumulate_grad_hook: hook must be callable, got "
                         f"{type(hook).__name__}")
@@ -52,12 +68,14 @@ def register_post_accumulate_grad_hook(self, hook) -> RemovableHandle:
                            "cannot be registered on non-leaf tensors")
     if self._hooks is None:
         self._hooks = {}
-    holder = next((h for h in self._hooks.values() if type(h) is _PostAccumulateHooks), None)
-    if holder is None:
+    hooks = next((h.post_accumulate_hooks for h in self._hooks.values()
+                  if type(getattr(h, "post_accumulate_hooks", None)) is dict), None)
+    if hooks is None:
         holder = _PostAccumulateHooks()
         self._hooks[RemovableHandle(self._hooks).id] = holder
-    handle = RemovableHandle(holder.hooks)
-    holder.hooks[handle.id] = hook
+        hooks = holder.post_accumulate_hooks
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
     return handle
 
 

@@ -143,7 +143,14 @@ def _reduce_bool(name, input, dim, keepdim, out):  # noqa: A002
 def divide(input, other, *, rounding_mode=None, out=None) -> Tensor:  # noqa: A002
     """``torch.divide``/``torch.div``: true division (integers give the default float dtype), or
     rounded toward zero (``rounding_mode="trunc"``) or down (``"floor"``), where integers stay
-    integers; the rounded quotients have gradient 0, as in PyTorch."""
+    integers; the rounded quotients have gradient 0, as in PyTorch.
+
+    >>> import chainrule as cr
+    >>> cr.divide(cr.tensor([7, -7]), 2, rounding_mode="trunc").tolist()
+    [3, -3]
+    >>> cr.divide(cr.tensor([7, -7]), 2, rounding_mode="floor").tolist()
+    [3, -4]
+    """
     no_out("divide", out)
     tensor_input("divide", input)
     b = other._data if isinstance(other, Tensor) else numpy.asarray(other)

@@ -52,7 +52,12 @@ def cov(input, *, correction=1, fweights=None, aweights=None) -> Tensor:  # noqa
     """The covariance matrix of the variables in the rows of ``input`` (a 1-D ``input`` is one
     variable: a 0-d result), observations in the columns, with integer frequency weights
     ``fweights``, float observation weights ``aweights`` and ``correction`` (1: Bessel's).
-    Fewer degrees of freedom than 1 give inf/NaN with PyTorch's warning."""
+    Fewer degrees of freedom than 1 give inf/NaN with PyTorch's warning.
+
+    >>> import chainrule as cr
+    >>> cr.cov(cr.tensor([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])).tolist()
+    [[1.0, -1.0], [-1.0, 1.0]]
+    """
     if tensor_input("cov", input).ndim > 2:
         raise ValueError(f"cov: input must be 1-D or 2-D (variables, observations), got shape "
                          f"{tuple(input.shape)}")
