@@ -1,0 +1,659 @@
+"""Programs written the way tutorials and papers write PyTorch, run with ``torch`` = PyTorch or
+chainrule: a torchvision-style ResNet, a hand-written Transformer classifier, the built-in
+nn.TransformerEncoder, a GRU seq2seq with Bahdanau attention and teacher forcing, DCGAN, a VAE
+and an LSTM language model with tied weights and truncated BPTT.
+
+As in programs.py, each function takes the library as its ``torch`` argument and writes only
+what a PyTorch program would write after ``import torch``; the randomness a comparison cannot
+share (a VAE's eps, a GAN's noise) is passed in.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+
+
+def resnet(torch, block="basic", zero_init_residual=True):
+    """torchvision's ResNet, two stages of narrow blocks."""
+    nn = torch.nn
+
+    def conv3x3(in_planes, out_planes, stride=1):
+        return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1,
+                         bias=False)
+
+    def conv1x1(in_planes, out_planes, stride=1):
+        return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
+
+    class BasicBlock(nn.Module):
+        expansion = 1
+
+        def __init__(self, inplanes, planes, stride=1, downsample=None):
+            super().__init__()
+            self.conv1 = conv3x3(inplanes, planes, stride)
+            self.bn1 = nn.BatchNorm2d(planes)
+            self.relu = nn.ReLU(inplace=True)
+            self.conv2 = conv3x3(planes, planes)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.downsample = downsample
+            self.stride = stride
+
+        def forward(self, x):
+            identity = x
+            out = self.conv1(x)
+            out = self.bn1(out)
+            out = self.relu(out)
+            out = self.conv2(out)
+            out = self.bn2(out)
+            if self.downsample is not None:
+                identity = self.downsample(x)
+            out += identity
+            out = self.relu(out)
+            return out
+
+    class Bottleneck(nn.Module):
+        expansion = 4
+
+        def __init__(self, inplanes, planes, stride=1, downsample=None):
+            super().__init__()
+            self.conv1 = conv1x1(inplanes, planes)
+            self.bn1 = nn.BatchNorm2d(planes)
+            self.conv2 = conv3x3(planes, planes, stride)
+            self.bn2 = nn.BatchNorm2d(planes)
+            self.conv3 = conv1x1(planes, planes * self.expansion)
+            self.bn3 = nn.BatchNorm2d(planes * self.expansion)
+            self.relu = nn.ReLU(inplace=True)
+            self.downsample = downsample
+
+        def forward(self, x):
+            identity = x
+            out = self.relu(self.bn1(self.conv1(x)))
+            out = self.relu(self.bn2(self.conv2(out)))
+            out = self.bn3(self.conv3(out))
+            if self.downsample is not None:
+                identity = self.downsample(x)
+            out += identity
+            return self.relu(out)
+
+    class ResNet(nn.Module):
+        def __init__(self, block, layers, num_classes=5, zero_init_residual=False):
+            super().__init__()
+            self.inplanes = 4
+            self.conv1 = nn.Conv2d(3, self.inplanes, kernel_size=3, stride=1, padding=1,
+                                   bias=False)
+            self.bn1 = nn.BatchNorm2d(self.inplanes)
+            self.relu = nn.ReLU(inplace=True)
+            self.maxpool = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+            self.layer1 = self._make_layer(block, 4, layers[0])
+            self.layer2 = self._make_layer(block, 8, layers[1], stride=2)
+            self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(8 * block.expansion, num_classes)
+
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+                elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+                    nn.init.constant_(m.weight, 1)
+                    nn.init.constant_(m.bias, 0)
+            if zero_init_residual:
+                for m in self.modules():
+                    if isinstance(m, Bottleneck) and m.bn3.weight is not None:
+                        nn.init.constant_(m.bn3.weight, 0)
+                    elif isinstance(m, BasicBlock) and m.bn2.weight is not None:
+                        nn.init.constant_(m.bn2.weight, 0)
+
+        def _make_layer(self, block, planes, blocks, stride=1):
+            downsample = None
+            if stride != 1 or self.inplanes != planes * block.expansion:
+                downsample = nn.Sequential(
+                    conv1x1(self.inplanes, planes * block.expansion, stride),
+                    nn.BatchNorm2d(planes * block.expansion),
+                )
+            layers = [block(self.inplanes, planes, stride, downsample)]
+            self.inplanes = planes * block.expansion
+            for _ in range(1, blocks):
+                layers.append(block(self.inplanes, planes))
+            return nn.Sequential(*layers)
+
+        def forward(self, x):
+            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+            x = self.layer1(x)
+            x = self.layer2(x)
+            x = self.avgpool(x)
+            x = torch.flatten(x, 1)
+            return self.fc(x)
+
+    kind = BasicBlock if block == "basic" else Bottleneck
+    return ResNet(kind, [2, 1], zero_init_residual=zero_init_residual)
+
+
+def train_resnet(torch, model, images, labels, epochs=4):
+    """SGD with momentum and weight decay, MultiStepLR; the per-step losses, the final state."""
+    criterion = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=5e-4)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, milestones=[2, 3], gamma=0.1)
+    losses = []
+    model.train()
+    for _ in range(epochs):
+        for inputs, targets in zip(images.split(4), labels.split(4)):
+            optimizer.zero_grad()
+            outputs = model(inputs)
+            loss = criterion(outputs, targets)
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+        scheduler.step()
+    model.eval()
+    with torch.no_grad():
+        logits = model(images)
+    state = {k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+    return losses, logits.numpy(), state, scheduler.get_last_lr()
+
+
+def transformer_classifier(torch, vocab=11, d_model=8, n_heads=2, n_layers=2, dropout=0.1):
+    """An encoder-only Transformer classifier written by hand (Vaswani et al. 2017, post-norm)."""
+    nn = torch.nn
+    F = nn.functional
+
+    class PositionalEncoding(nn.Module):
+        def __init__(self, d_model, dropout=0.1, max_len=32):
+            super().__init__()
+            self.dropout = nn.Dropout(p=dropout)
+            pe = torch.zeros(max_len, d_model)
+            position = torch.arange(0, max_len, dtype=torch.float).unsqueeze(1)
+            div_term = torch.exp(torch.arange(0, d_model, 2).float()
+                                 * (-math.log(10000.0) / d_model))
+            pe[:, 0::2] = torch.sin(position * div_term)
+            pe[:, 1::2] = torch.cos(position * div_term)
+            self.register_buffer("pe", pe.unsqueeze(0))
+
+        def forward(self, x):
+            x = x + self.pe[:, :x.size(1)]
+            return self.dropout(x)
+
+    class MultiHeadAttention(nn.Module):
+        def __init__(self, d_model, n_heads, dropout):
+            super().__init__()
+            assert d_model % n_heads == 0
+            self.d_k = d_model // n_heads
+            self.h = n_heads
+            self.qkv = nn.Linear(d_model, 3 * d_model)
+            self.proj = nn.Linear(d_model, d_model)
+            self.dropout = nn.Dropout(dropout)
+
+        def forward(self, x, mask=None):
+            B, T, C = x.size()
+            q, k, v = self.qkv(x).split(C, dim=2)
+            q = q.view(B, T, self.h, self.d_k).transpose(1, 2)
+            k = k.view(B, T, self.h, self.d_k).transpose(1, 2)
+            v = v.view(B, T, self.h, self.d_k).transpose(1, 2)
+            scores = torch.matmul(q, k.transpose(-2, -1)) / math.sqrt(self.d_k)
+            if mask is not None:
+                scores.masked_fill_(mask == 0, float("-inf"))
+            p_attn = F.softmax(scores, dim=-1)
+            p_attn = self.dropout(p_attn)
+            y = torch.matmul(p_attn, v).transpose(1, 2).contiguous().view(B, T, C)
+            return self.proj(y)
+
+    class EncoderLayer(nn.Module):
+        def __init__(self, d_model, n_heads, dropout):
+            super().__init__()
+            self.attn = MultiHeadAttention(d_model, n_heads, dropout)
+            self.ff = nn.Sequential(nn.Linear(d_model, 4 * d_model), nn.GELU(),
+                                    nn.Linear(4 * d_model, d_model))
+            self.norm1 = nn.LayerNorm(d_model)
+            self.norm2 = nn.LayerNorm(d_model)
+            self.drop = nn.Dropout(dropout)
+
+        def forward(self, x, mask):
+            x = self.norm1(x + self.drop(self.attn(x, mask)))
+            return self.norm2(x + self.drop(self.ff(x)))
+
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.pad_idx = 0
+            self.embed = nn.Embedding(vocab, d_model, padding_idx=0)
+            self.pos = PositionalEncoding(d_model, dropout)
+            self.layers = nn.ModuleList([EncoderLayer(d_model, n_heads, dropout)
+                                         for _ in range(n_layers)])
+            self.head = nn.Linear(d_model, 3)
+
+        def forward(self, src):
+            mask = (src != self.pad_idx).unsqueeze(1).unsqueeze(2)  # (B, 1, 1, T)
+            x = self.pos(self.embed(src) * math.sqrt(d_model))
+            for layer in self.layers:
+                x = layer(x, mask)
+            keep = (src != self.pad_idx).unsqueeze(-1).float()
+            pooled = (x * keep).sum(dim=1) / keep.sum(dim=1).clamp(min=1.0)
+            return self.head(pooled)
+
+    return Classifier()
+
+
+def train_transformer(torch, model, src, labels, steps=6, warmup=2):
+    """AdamW without decay on biases and LayerNorm weights, linear warmup then decay through
+    LambdaLR, gradient clipping; the losses, the learning rates and the final parameters."""
+    no_decay = ["bias", "norm1.weight", "norm2.weight"]
+    groups = [
+        {"params": [p for n, p in model.named_parameters()
+                    if not any(nd in n for nd in no_decay)], "weight_decay": 0.01},
+        {"params": [p for n, p in model.named_parameters()
+                    if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(groups, lr=5e-3)
+
+    def lr_lambda(current_step):
+        if current_step < warmup:
+            return float(current_step + 1) / float(max(1, warmup))
+        return max(0.0, float(steps - current_step) / float(max(1, steps - warmup)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    losses, lrs = [], []
+    model.train()
+    for _ in range(steps):
+        logits = model(src)
+        loss = torch.nn.functional.cross_entropy(logits, labels)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm=1.0)
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+        lrs.append(optimizer.param_groups[0]["lr"])
+    params = {n: p.detach().numpy().copy() for n, p in model.named_parameters()}
+    return losses, lrs, params
+
+
+def builtin_transformer(torch, vocab=11, d_model=8, nhead=2, dropout=0.1):
+    """The same classifier on nn.TransformerEncoder with a key padding mask."""
+    nn = torch.nn
+
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab, d_model, padding_idx=0)
+            self.pos_embedding = nn.Parameter(torch.zeros(1, 16, d_model))
+            layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward=16,
+                                               dropout=dropout, batch_first=True)
+            self.encoder = nn.TransformerEncoder(layer, num_layers=2,
+                                                 enable_nested_tensor=False)
+            self.cls = nn.Linear(d_model, 3)
+
+        def forward(self, src):
+            padding_mask = src == 0
+            x = self.embedding(src) + self.pos_embedding[:, :src.size(1), :]
+            x = self.encoder(x, src_key_padding_mask=padding_mask)
+            x = x.masked_fill(padding_mask.unsqueeze(-1), 0.0)
+            lengths = (~padding_mask).sum(dim=1, keepdim=True)
+            return self.cls(x.sum(dim=1) / lengths)
+
+    return Model()
+
+
+def train_builtin_transformer(torch, model, src, labels, steps=5):
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    criterion = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+    losses = []
+    model.train()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = criterion(model(src), labels)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    model.eval()
+    with torch.no_grad():
+        probs = torch.softmax(model(src), dim=-1)
+    return losses, probs.numpy(), {n: p.detach().numpy() for n, p in model.named_parameters()}
+
+
+def seq2seq(torch, src_vocab=9, trg_vocab=8, emb=6, enc_hid=5, dec_hid=7):
+    """A GRU encoder-decoder with Bahdanau (additive) attention over packed source sequences."""
+    nn = torch.nn
+    F = nn.functional
+
+    class Encoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(src_vocab, emb)
+            self.rnn = nn.GRU(emb, enc_hid, bidirectional=True)
+            self.fc = nn.Linear(enc_hid * 2, dec_hid)
+
+        def forward(self, src, src_len):
+            embedded = self.embedding(src)
+            packed = nn.utils.rnn.pack_padded_sequence(embedded, src_len.to("cpu"),
+                                                       enforce_sorted=False)
+            packed_outputs, hidden = self.rnn(packed)
+            outputs, _ = nn.utils.rnn.pad_packed_sequence(packed_outputs)
+            hidden = torch.tanh(self.fc(torch.cat((hidden[-2, :, :], hidden[-1, :, :]), dim=1)))
+            return outputs, hidden
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = nn.Linear(enc_hid * 2 + dec_hid, dec_hid)
+            self.v = nn.Linear(dec_hid, 1, bias=False)
+
+        def forward(self, hidden, encoder_outputs, mask):
+            src_len = encoder_outputs.shape[0]
+            hidden = hidden.unsqueeze(1).repeat(1, src_len, 1)
+            encoder_outputs = encoder_outputs.permute(1, 0, 2)
+            energy = torch.tanh(self.attn(torch.cat((hidden, encoder_outputs), dim=2)))
+            attention = self.v(energy).squeeze(2)
+            attention = attention.masked_fill(mask == 0, -1e10)
+            return F.softmax(attention, dim=1)
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.output_dim = trg_vocab
+            self.attention = Attention()
+            self.embedding = nn.Embedding(trg_vocab, emb)
+            self.rnn = nn.GRU(enc_hid * 2 + emb, dec_hid)
+            self.fc_out = nn.Linear(enc_hid * 2 + dec_hid + emb, trg_vocab)
+
+        def forward(self, inp, hidden, encoder_outputs, mask):
+            inp = inp.unsqueeze(0)
+            embedded = self.embedding(inp)
+            a = self.attention(hidden, encoder_outputs, mask).unsqueeze(1)
+            encoder_outputs = encoder_outputs.permute(1, 0, 2)
+            weighted = torch.bmm(a, encoder_outputs).permute(1, 0, 2)
+            rnn_input = torch.cat((embedded, weighted), dim=2)
+            output, hidden = self.rnn(rnn_input, hidden.unsqueeze(0))
+            prediction = self.fc_out(torch.cat((output.squeeze(0), weighted.squeeze(0),
+                                                embedded.squeeze(0)), dim=1))
+            return prediction, hidden.squeeze(0), a.squeeze(1)
+
+    class Seq2Seq(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = Encoder()
+            self.decoder = Decoder()
+            self.src_pad_idx = 0
+
+        def forward(self, src, src_len, trg, teacher_forcing_ratio=0.5):
+            trg_len, batch_size = trg.shape
+            outputs = torch.zeros(trg_len, batch_size, self.decoder.output_dim,
+                                  dtype=self.decoder.fc_out.weight.dtype)
+            encoder_outputs, hidden = self.encoder(src, src_len)
+            mask = (src != self.src_pad_idx).permute(1, 0)
+            inp = trg[0, :]
+            for t in range(1, trg_len):
+                output, hidden, _ = self.decoder(inp, hidden, encoder_outputs, mask)
+                outputs[t] = output
+                teacher_force = random.random() < teacher_forcing_ratio
+                top1 = output.argmax(1)
+                inp = trg[t] if teacher_force else top1
+            return outputs
+
+    return Seq2Seq()
+
+
+def train_seq2seq(torch, model, src, src_len, trg, steps=4, seed=1234):
+    random.seed(seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    criterion = torch.nn.CrossEntropyLoss(ignore_index=0)
+    losses = []
+    model.train()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        output = model(src, src_len, trg)
+        output_dim = output.shape[-1]
+        output = output[1:].view(-1, output_dim)
+        loss = criterion(output, trg[1:].view(-1))
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        losses.append(loss.item())
+    model.eval()
+    with torch.no_grad():
+        greedy = model(src, src_len, trg, 0).argmax(-1)
+    return losses, greedy.numpy(), {n: p.detach().numpy() for n, p in model.named_parameters()}
+
+
+def dcgan(torch, nz=4, ngf=4, ndf=4, nc=1):
+    """DCGAN (Radford et al. 2016) for 8x8 images: the generator and discriminator as one
+    container so both load one state dict."""
+    nn = torch.nn
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.main = nn.Sequential(
+                nn.ConvTranspose2d(nz, ngf * 2, 4, 1, 0, bias=False),
+                nn.BatchNorm2d(ngf * 2),
+                nn.ReLU(True),
+                nn.ConvTranspose2d(ngf * 2, nc, 4, 2, 1, bias=False),
+                nn.Tanh(),
+            )
+
+        def forward(self, inp):
+            return self.main(inp)
+
+    class Discriminator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.main = nn.Sequential(
+                nn.Conv2d(nc, ndf, 4, 2, 1, bias=False),
+                nn.LeakyReLU(0.2, inplace=True),
+                nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(ndf * 2),
+                nn.LeakyReLU(0.2, inplace=True),
+                nn.Conv2d(ndf * 2, 1, 2, 1, 0, bias=False),
+                nn.Sigmoid(),
+            )
+
+        def forward(self, inp):
+            return self.main(inp)
+
+    def weights_init(m):
+        classname = m.__class__.__name__
+        if classname.find("Conv") != -1:
+            nn.init.normal_(m.weight.data, 0.0, 0.02)
+        elif classname.find("BatchNorm") != -1:
+            nn.init.normal_(m.weight.data, 1.0, 0.02)
+            nn.init.constant_(m.bias.data, 0)
+
+    gan = nn.Module()
+    gan.netG = Generator()
+    gan.netG.apply(weights_init)
+    gan.netD = Discriminator()
+    gan.netD.apply(weights_init)
+    return gan
+
+
+def train_dcgan(torch, gan, real_batches, noises):
+    """The DCGAN tutorial's loop: D on real then fake (detached), then G against D's labels."""
+    netG, netD = gan.netG, gan.netD
+    criterion = torch.nn.BCELoss()
+    real_label, fake_label = 1.0, 0.0
+    optimizerD = torch.optim.Adam(netD.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    optimizerG = torch.optim.Adam(netG.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    G_losses, D_losses, D_x = [], [], []
+    for real_cpu, noise in zip(real_batches, noises):
+        netD.zero_grad()
+        b_size = real_cpu.size(0)
+        label = torch.full((b_size,), real_label, dtype=real_cpu.dtype)
+        output = netD(real_cpu).view(-1)
+        errD_real = criterion(output, label)
+        errD_real.backward()
+        D_x.append(output.mean().item())
+        fake = netG(noise)
+        label.fill_(fake_label)
+        output = netD(fake.detach()).view(-1)
+        errD_fake = criterion(output, label)
+        errD_fake.backward()
+        errD = errD_real + errD_fake
+        optimizerD.step()
+
+        netG.zero_grad()
+        label.fill_(real_label)
+        output = netD(fake).view(-1)
+        errG = criterion(output, label)
+        errG.backward()
+        optimizerG.step()
+        G_losses.append(errG.item())
+        D_losses.append(errD.item())
+    with torch.no_grad():
+        sample = netG(noises[0]).detach()
+    return G_losses, D_losses, D_x, sample.numpy()
+
+
+def vae(torch, n_in=16, hidden=8, latent=2):
+    """The VAE of Kingma & Welling (2014) as PyTorch's example writes it."""
+    nn = torch.nn
+    F = nn.functional
+
+    class VAE(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(n_in, hidden)
+            self.fc21 = nn.Linear(hidden, latent)
+            self.fc22 = nn.Linear(hidden, latent)
+            self.fc3 = nn.Linear(latent, hidden)
+            self.fc4 = nn.Linear(hidden, n_in)
+
+        def encode(self, x):
+            h1 = F.relu(self.fc1(x))
+            return self.fc21(h1), self.fc22(h1)
+
+        def reparameterize(self, mu, logvar, eps=None):
+            std = torch.exp(0.5 * logvar)
+            if eps is None:
+                eps = torch.randn_like(std)
+            return mu + eps * std
+
+        def decode(self, z):
+            h3 = F.relu(self.fc3(z))
+            return torch.sigmoid(self.fc4(h3))
+
+        def forward(self, x, eps=None):
+            mu, logvar = self.encode(x.view(-1, n_in))
+            z = self.reparameterize(mu, logvar, eps)
+            return self.decode(z), mu, logvar
+
+    return VAE()
+
+
+def train_vae(torch, model, data, eps, epochs=3, batch_size=4):
+    """Adam over a DataLoader, BCE(sum) + KLD; eps per step passed in for the comparison."""
+    F = torch.nn.functional
+
+    def loss_function(recon_x, x, mu, logvar):
+        BCE = F.binary_cross_entropy(recon_x, x.view(-1, x.shape[-1]), reduction="sum")
+        KLD = -0.5 * torch.sum(1 + logvar - mu.pow(2) - logvar.exp())
+        return BCE + KLD
+
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data),
+                                         batch_size=batch_size, shuffle=False)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    noise = iter(eps)
+    epoch_losses = []
+    for _ in range(epochs):
+        model.train()
+        train_loss = 0
+        for (x,) in loader:
+            optimizer.zero_grad()
+            recon_batch, mu, logvar = model(x, next(noise))
+            loss = loss_function(recon_batch, x, mu, logvar)
+            loss.backward()
+            train_loss += loss.item()
+            optimizer.step()
+        epoch_losses.append(train_loss / len(loader.dataset))
+    model.eval()
+    with torch.no_grad():
+        sample = model.decode(torch.zeros(3, model.fc3.in_features, dtype=data.dtype))
+        drawn = model(data[:2])[0]  # eps drawn by torch.randn_like
+    return epoch_losses, sample.numpy(), tuple(drawn.shape)
+
+
+def lstm_lm(torch, ntoken=12, ninp=6, nlayers=2, dropout=0.2, tie_weights=True):
+    """PyTorch's word_language_model: Embedding, a 2-layer LSTM, a decoder tied to the encoder."""
+    nn = torch.nn
+
+    class RNNModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ntoken = ntoken
+            self.drop = nn.Dropout(dropout)
+            self.encoder = nn.Embedding(ntoken, ninp)
+            self.rnn = nn.LSTM(ninp, ninp, nlayers, dropout=dropout)
+            self.decoder = nn.Linear(ninp, ntoken)
+            if tie_weights:
+                self.decoder.weight = self.encoder.weight
+            self.init_weights()
+            self.nhid = ninp
+            self.nlayers = nlayers
+
+        def init_weights(self):
+            initrange = 0.1
+            nn.init.uniform_(self.encoder.weight, -initrange, initrange)
+            nn.init.zeros_(self.decoder.bias)
+
+        def forward(self, inp, hidden):
+            emb = self.drop(self.encoder(inp))
+            output, hidden = self.rnn(emb, hidden)
+            output = self.drop(output)
+            decoded = self.decoder(output)
+            decoded = decoded.view(-1, self.ntoken)
+            return nn.functional.log_softmax(decoded, dim=1), hidden
+
+        def init_hidden(self, bsz):
+            weight = next(self.parameters())
+            return (weight.new_zeros(self.nlayers, bsz, self.nhid),
+                    weight.new_zeros(self.nlayers, bsz, self.nhid))
+
+    return RNNModel()
+
+
+def train_lstm_lm(torch, model, corpus, bsz=3, bptt=4, lr=2.0, epochs=2):
+    """batchify, get_batch, repackage_hidden and the manual SGD step p.data.add_(p.grad,
+    alpha=-lr) after clip_grad_norm_; the per-batch losses and the evaluation loss."""
+
+    def batchify(data, bsz):
+        nbatch = data.size(0) // bsz
+        data = data.narrow(0, 0, nbatch * bsz)
+        return data.view(bsz, -1).t().contiguous()
+
+    def get_batch(source, i):
+        seq_len = min(bptt, len(source) - 1 - i)
+        data = source[i:i + seq_len]
+        target = source[i + 1:i + 1 + seq_len].view(-1)
+        return data, target
+
+    def repackage_hidden(h):
+        if isinstance(h, torch.Tensor):
+            return h.detach()
+        return tuple(repackage_hidden(v) for v in h)
+
+    train_data = batchify(corpus, bsz)
+    criterion = torch.nn.NLLLoss()
+    losses = []
+    for _ in range(epochs):
+        model.train()
+        hidden = model.init_hidden(bsz)
+        for i in range(0, train_data.size(0) - 1, bptt):
+            data, targets = get_batch(train_data, i)
+            model.zero_grad()
+            hidden = repackage_hidden(hidden)
+            output, hidden = model(data, hidden)
+            loss = criterion(output, targets)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+            for p in model.parameters():
+                p.data.add_(p.grad, alpha=-lr)
+            losses.append(loss.item())
+        lr /= 2.0
+    model.eval()
+    total_loss = 0.0
+    with torch.no_grad():
+        hidden = model.init_hidden(bsz)
+        for i in range(0, train_data.size(0) - 1, bptt):
+            data, targets = get_batch(train_data, i)
+            output, hidden = model(data, hidden)
+            hidden = repackage_hidden(hidden)
+            total_loss += len(data) * criterion(output, targets).item()
+    tied = model.decoder.weight is model.encoder.weight
+    return losses, total_loss / (len(train_data) - 1), tied, model.encoder.weight.detach().numpy()
+

@@ -1,0 +1,166 @@
+"""real_programs.py run unchanged on PyTorch and on chainrule from the same weights: per-step
+losses, learning rates and final parameters agree (float64 runs to 1e-9, float32 to its
+rounding)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule
+
+from . import real_programs as programs
+
+torch = pytest.importorskip("torch")
+
+
+def _state(model, rng):
+    """Random fan-in scaled parameters; buffers (BatchNorm statistics, a positional table) as
+    chainrule built them, so a wrongly built buffer shows up as a mismatch."""
+    params = {n for n, _ in model.named_parameters()}
+    state = {}
+    for key, value in model.state_dict().items():
+        v = value.numpy()
+        if key not in params:
+            state[key] = v.copy()
+            continue
+        fan_in = int(np.prod(v.shape[1:])) if v.ndim > 1 else max(v.size, 1)
+        state[key] = (rng.uniform(-1, 1, v.shape) / np.sqrt(fan_in)).astype(np.float32)
+    return state
+
+
+def _both(build, run, double=True):
+    """``run(lib, model)`` for both libraries, the models loaded with the same weights."""
+    state = _state(build(chainrule), np.random.default_rng(0))
+    out = {}
+    for lib in (chainrule, torch):
+        model = build(lib)
+        model.load_state_dict({k: lib.tensor(v) for k, v in state.items()}, strict=True)
+        out[lib.__name__] = run(lib, model.double() if double else model)
+    return out["chainrule"], out["torch"]
+
+
+def _close(ours, theirs, rtol, atol):
+    if isinstance(ours, dict):
+        assert ours.keys() == theirs.keys()
+        for k in ours:
+            _close(ours[k], theirs[k], rtol, atol)
+    elif isinstance(ours, (list, tuple)) and ours and not np.isscalar(ours[0]):
+        assert len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            _close(a, b, rtol, atol)
+    else:
+        np.testing.assert_allclose(np.asarray(ours, dtype=np.float64),
+                                   np.asarray(theirs, dtype=np.float64), rtol=rtol, atol=atol)
+
+
+def _check_resnet_init(block):
+    """The constructor's init loop ran: He-normal convs (fan_out), BatchNorm (1, 0), and the
+    last BatchNorm of every residual branch zeroed."""
+    chainrule.manual_seed(0)
+    model = programs.resnet(chainrule, block)
+    last = "bn2" if block == "basic" else "bn3"
+    for name, p in model.named_parameters():
+        w = p.detach().numpy()
+        if name.startswith("layer") and name.endswith(f"{last}.weight"):
+            assert not w.any(), name
+        elif "bn" in name or "downsample.1" in name:
+            assert (w == (1.0 if name.endswith("weight") else 0.0)).all(), name
+        elif w.ndim == 4 and w.size >= 64:
+            fan_out = w.shape[0] * w.shape[2] * w.shape[3]
+            assert 0.7 < w.std() / np.sqrt(2.0 / fan_out) < 1.3, name
+
+
+@pytest.mark.parametrize("block", ["basic", "bottleneck"])
+def test_resnet_with_inplace_residual_and_multistep_lr_matches_pytorch(block):
+    rng = np.random.default_rng(1)
+    x0 = rng.standard_normal((8, 3, 8, 8))
+    y0 = rng.integers(0, 5, 8)
+    _check_resnet_init(block)
+    ours, theirs = _both(lambda lib: programs.resnet(lib, block),
+                         lambda lib, m: programs.train_resnet(lib, m, lib.tensor(x0),
+                                                              lib.tensor(y0)))
+    assert ours[0][-1] != ours[0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_hand_written_transformer_with_masked_fill_and_warmup_matches_pytorch():
+    rng = np.random.default_rng(2)
+    src = rng.integers(1, 11, (4, 7))
+    src[0, 5:] = 0
+    src[2, 3:] = 0
+    labels = rng.integers(0, 3, 4)
+    ours, theirs = _both(lambda lib: programs.transformer_classifier(lib, dropout=0.0),
+                         lambda lib, m: programs.train_transformer(
+                             lib, m, lib.tensor(src), lib.tensor(labels)))
+    assert ours[0][-1] < ours[0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_builtin_transformer_encoder_with_key_padding_mask_matches_pytorch():
+    rng = np.random.default_rng(3)
+    src = rng.integers(1, 11, (4, 6))
+    src[1, 4:] = 0
+    src[3, 2:] = 0
+    labels = rng.integers(0, 3, 4)
+    ours, theirs = _both(lambda lib: programs.builtin_transformer(lib, dropout=0.0),
+                         lambda lib, m: programs.train_builtin_transformer(
+                             lib, m, lib.tensor(src), lib.tensor(labels)))
+    assert ours[0][-1] < ours[0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_seq2seq_with_attention_packing_and_teacher_forcing_matches_pytorch():
+    rng = np.random.default_rng(4)
+    src_len = np.array([5, 3, 4])
+    src = rng.integers(1, 9, (5, 3))
+    for b, n in enumerate(src_len):
+        src[n:, b] = 0
+    trg = rng.integers(1, 8, (6, 3))
+    trg[0] = 1
+    trg[5:, 1] = 0
+    ours, theirs = _both(programs.seq2seq, lambda lib, m: programs.train_seq2seq(
+        lib, m, lib.tensor(src), lib.tensor(src_len), lib.tensor(trg)))
+    assert ours[0][-1] < ours[0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_dcgan_with_weights_init_and_detached_fakes_matches_pytorch():
+    rng = np.random.default_rng(5)
+    real = [rng.uniform(-1, 1, (4, 1, 8, 8)) for _ in range(4)]
+    noise = [rng.standard_normal((4, 4, 1, 1)) for _ in range(4)]
+    chainrule.manual_seed(0)
+    gan = programs.dcgan(chainrule)
+    conv = gan.netD.main[0].weight.detach().numpy()
+    assert abs(conv.mean()) < 0.02 and 0.01 < conv.std() < 0.03  # N(0, 0.02) from weights_init
+    ours, theirs = _both(programs.dcgan, lambda lib, m: programs.train_dcgan(
+        lib, m, [lib.tensor(r) for r in real], [lib.tensor(z) for z in noise]))
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_vae_with_reparameterisation_and_bce_sum_matches_pytorch():
+    rng = np.random.default_rng(6)
+    data = rng.uniform(0, 1, (8, 16))
+    eps = [rng.standard_normal((4, 2)) for _ in range(6)]
+    ours, theirs = _both(programs.vae, lambda lib, m: programs.train_vae(
+        lib, m, lib.tensor(data), [lib.tensor(e) for e in eps]))
+    assert ours[0][-1] < ours[0][0] and ours[2] == (2, 16)
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_lstm_language_model_with_tied_weights_and_truncated_bptt_matches_pytorch():
+    corpus = np.random.default_rng(7).integers(0, 12, 40)
+
+    def build(lib):
+        return programs.lstm_lm(lib, dropout=0.0)
+
+    chainrule.manual_seed(0)
+    model = programs.lstm_lm(chainrule)
+    assert model.decoder.weight is model.encoder.weight
+    assert [n for n, _ in model.named_parameters()].count("decoder.weight") == 0
+    assert float(abs(model.encoder.weight).max()) <= 0.1 and not model.decoder.bias.numpy().any()
+    ours, theirs = _both(build, lambda lib, m: programs.train_lstm_lm(lib, m, lib.tensor(corpus)))
+    assert ours[2] is True and theirs[2] is True
+    assert ours[0][-1] < ours[0][0]
+    _close(ours[:2] + ours[3:], theirs[:2] + theirs[3:], rtol=1e-9, atol=1e-11)
+
