@@ -6,6 +6,8 @@ reconstruction and the projector U U^T are determined."""
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy as np
 import pytest
 
@@ -27,12 +29,14 @@ def _low_rank(rng, m, n, r, batch=()):
     return rng.standard_normal(batch + (m, r)) @ rng.standard_normal(batch + (r, n))
 
 
+@pytest.mark.parametrize("mode", ["fast", "reference"])
 @pytest.mark.parametrize("m, n, q, niter, batch", [(8, 5, 4, 2, ()), (5, 9, 3, 0, ()),
                                                    (6, 6, 6, 1, (2,)), (7, 4, None, None, ())])
-def test_svd_lowrank_matches_pytorch_on_low_rank_matrices(rng, m, n, q, niter, batch):
+def test_svd_lowrank_matches_pytorch_on_low_rank_matrices(rng, m, n, q, niter, batch, mode):
     a = _low_rank(rng, m, n, 3, batch)
     cr.manual_seed(0)
-    U, S, V = cr.svd_lowrank(cr.tensor(a), q, niter)
+    with cr.reference_mode() if mode == "reference" else contextlib.nullcontext():
+        U, S, V = cr.svd_lowrank(cr.tensor(a), q, niter)
     tU, tS, tV = torch.svd_lowrank(torch.tensor(a), q, niter)
     assert U.shape == tuple(tU.shape) and S.shape == tuple(tS.shape) and V.shape == tuple(tV.shape)
     np.testing.assert_allclose(S.numpy()[..., :3], tS.numpy()[..., :3], rtol=1e-10)
