@@ -14,7 +14,7 @@ import warnings
 
 from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
-from ..backend import config, get_array_module, numpy
+from ..backend import get_array_module, numpy
 from .creation import _dtype, _leaf
 from .elementwise import cast, div, maximum, minimum, mul, sub
 from .join import cat
@@ -141,9 +141,10 @@ def _reduce_bool(name, input, dim, keepdim, out):  # noqa: A002
 
 
 def divide(input, other, *, rounding_mode=None, out=None) -> Tensor:  # noqa: A002
-    """``torch.divide``/``torch.div``: true division (integers give the default float dtype), or
-    rounded toward zero (``rounding_mode="trunc"``) or down (``"floor"``), where integers stay
-    integers; the rounded quotients have gradient 0, as in PyTorch.
+    """``torch.divide``/``torch.div``: true division (``/``: integers give float64, NumPy's
+    promotion, see docs/pytorch.md), or rounded toward zero (``rounding_mode="trunc"``) or down
+    (``"floor"``), where integers stay integers; the rounded quotients have gradient 0, as in
+    PyTorch.
 
     >>> import chainrule as cr
     >>> cr.divide(cr.tensor([7, -7]), 2, rounding_mode="trunc").tolist()
@@ -156,8 +157,6 @@ def divide(input, other, *, rounding_mode=None, out=None) -> Tensor:  # noqa: A0
     b = other._data if isinstance(other, Tensor) else numpy.asarray(other)
     integers = input.dtype.kind in "iub" and b.dtype.kind in "iub"
     if rounding_mode is None:
-        if integers:
-            return cast(div(cast(input, "float64"), other), config.default_dtype)
         return div(input, other)
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"divide: rounding_mode must be None, 'trunc' or 'floor', got "
