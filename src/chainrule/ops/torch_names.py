@@ -31,6 +31,7 @@ __all__ = [
     "multiply", "ne", "not_equal", "positive", "rsub", "select", "subtract",
 ]
 
+
 def no_out(name: str, out) -> None:
     """chainrule writes no ``out=`` tensors: refuse one rather than leave it unwritten."""
     if out is not None:
@@ -249,7 +250,7 @@ def detach(input) -> Tensor:  # noqa: A002
 
 
 def torch_range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
-           requires_grad: bool = False) -> Tensor:
+                requires_grad: bool = False) -> Tensor:
     """``torch.range`` (deprecated in PyTorch, with its warning): ``start`` to ``end``
     inclusive, default dtype."""
     no_out("range", out)
