@@ -103,6 +103,18 @@ def test_dtypes_and_no_gradient(name):
                                                 cr.tensor([3, 4])).numpy(), rtol=1e-6)
 
 
+def test_large_degrees():
+    """Chebyshev degrees past 6 or 8 at |x| < 1 take the trigonometric form (no steps); a
+    recurrence whose values all turn NaN stops there; one that would run past 1e5 steps is
+    refused."""
+    t = special.chebyshev_polynomial_t(cr.tensor([0.3, 2.0], dtype=cr.float64), 10**9).numpy()
+    assert t[0] == np.cos(10**9 * np.arccos(0.3)) and np.isnan(t[1])
+    assert np.isnan(special.hermite_polynomial_h(cr.tensor([0.3, 2.0]), 10**9).numpy()).all()
+    with pytest.raises(ValueError, match="legendre_polynomial_p: degree n = 10000000 needs "
+                                         "10000000 steps .* above 100000 are not supported"):
+        special.legendre_polynomial_p(cr.tensor([0.3]), 10**7)
+
+
 def test_errors():
     fn = special.chebyshev_polynomial_t
     with pytest.raises(TypeError, match="expected at least one Tensor among input and n"):

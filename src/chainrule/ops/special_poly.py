@@ -19,7 +19,9 @@ and, as PyTorch computes them, for the Chebyshev kinds at |x| < 1 and degrees ab
 The shifted ones are T*(x) = T(2x - 1) and so on. As in PyTorch: ``n`` is truncated to an
 integer (a float 2.5 is degree 2), a negative (or NaN) degree gives 0, and the results have no
 gradient (PyTorch defines none; the result is a constant). The recurrence runs to the largest
-degree asked for, so its cost grows with ``n``.
+degree it is asked for (stopping early where all that is left has become NaN), so its cost grows
+with ``n``; degrees above 1e5 that need it (and do not turn NaN) raise a ValueError rather than
+run for minutes.
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ __all__ = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polyno
            "shifted_chebyshev_polynomial_w"]
 
 _INT64_LIMIT = 2.0**63
+_MAX_DEGREE = 10**5
+_NAN_HORIZON = 8192  # a degree above _MAX_DEGREE runs this far, to see whether it turns NaN
 
 
 def _degrees(xp, n):
@@ -46,23 +50,35 @@ def _degrees(xp, n):
     return xp.where(ok, xp.trunc(xp.where(ok, n, 0)), -1).astype(xp.int64)
 
 
-def _recurrence(xp, x, n, first, step):
-    """Y(n) from Y0 = 1, Y1 = ``first`` and Y(k+1) = ``step(q, p, k)`` (q = Y(k), p = Y(k-1))."""
+def _recurrence(xp, x, n, first, step, skip=None):
+    """Y(n) from Y0 = 1, Y1 = ``first`` and Y(k+1) = ``step(q, p, k)`` (q = Y(k), p = Y(k-1));
+    where ``skip`` is True the caller has the value another way (no steps run for it)."""
     p, q = xp.ones_like(x), first
     out = xp.where(n == 0, p, q)
-    top = int(n.max()) if n.size else 0
+    todo = n if skip is None else xp.where(skip, 0, n)
+    top = int(todo.max()) if todo.size else 0
+    k = 0
     for k in range(1, top):
         r = step(q, p, k)
         p, q = q, r
         out = xp.where(n == k + 1, q, out)
-    return out
+        if k % 64 == 0:
+            left = todo > k + 1
+            if not left.any() or xp.isnan(q[left]).all():
+                break  # done, or what is left is NaN (inf - inf) and stays NaN
+            if top > _MAX_DEGREE and k >= _NAN_HORIZON:
+                raise ValueError(f"degree n = {top} needs {top} steps of the recurrence; "
+                                 f"degrees above {_MAX_DEGREE} are not supported")
+    return xp.where(todo > k + 1, xp.nan, out)
 
 
 def _chebyshev(kind: str, xp, x, n):
     """The Chebyshev polynomial of ``kind`` ("t", "u", "v", "w") at ``x`` (float64)."""
     two_x = x + x
     first = {"t": x, "u": two_x, "v": two_x - 1, "w": two_x + 1}[kind]
-    out = _recurrence(xp, x, n, first, lambda q, p, k: two_x * q - p)
+    trig_ok = (n > (6 if kind == "t" else 8)) & (xp.abs(x) < 1)
+    out = _recurrence(xp, x, n, first, lambda q, p, k: two_x * q - p,
+                      skip=trig_ok | (xp.abs(x) == 1))
     with xp.errstate(all="ignore"):
         theta = xp.arccos(xp.clip(x, -1.0, 1.0))
         m = n.astype(x.dtype)
@@ -70,7 +86,7 @@ def _chebyshev(kind: str, xp, x, n):
                 "u": lambda: xp.sin((m + 1) * theta) / xp.sin(theta),
                 "v": lambda: xp.cos((m + 0.5) * theta) / xp.cos(theta / 2),
                 "w": lambda: xp.sin((m + 0.5) * theta) / xp.sin(theta / 2)}[kind]()
-    out = xp.where((n > (6 if kind == "t" else 8)) & (xp.abs(x) < 1), trig, out)
+    out = xp.where(trig_ok, trig, out)
     # At x = +-1 the values are exact integers: T, U, V, W(1) = 1, n + 1, 1, 2n + 1, and
     # (-1)^n times 1, n + 1, 2n + 1, 1 at x = -1.
     sign = xp.where(n % 2 == 0, 1.0, -1.0)
@@ -131,7 +147,10 @@ def _polynomial(op: str, kernel, x, n, shifted: bool = False):
         if shifted:
             xa = xa + xa - 1
         with xp.errstate(all="ignore"):
-            out = kernel(xp, xa, degrees)
+            try:
+                out = kernel(xp, xa, degrees)
+            except ValueError as error:
+                raise ValueError(f"{op}: {error}") from None
         return xp.where(degrees < 0, 0.0, out).astype(dtype)
 
     return nondiff(compute, x, n)
