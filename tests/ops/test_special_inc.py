@@ -152,5 +152,7 @@ def test_dtypes_and_errors():
         special.gammaincc(cr.tensor([1, 2]), f32)
     with pytest.raises(ValueError, match=r"zeta: .*\(3,\).*\(2,\)"):
         special.zeta(cr.tensor([2.0, 3.0, 4.0]), f32)
+    with pytest.raises(ValueError, match=r"zeta: q = -1e\+06 would take .* not supported"):
+        special.zeta(cr.tensor([2.0]), cr.tensor([-1e6 - 0.5]))
     with pytest.raises(ValueError, match="the largest is 1e\\+09.*not supported"):
         special.gammainc(cr.tensor([1e9], dtype=cr.float64), cr.tensor([1e9], dtype=cr.float64))

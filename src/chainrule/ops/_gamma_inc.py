@@ -178,7 +178,9 @@ def hurwitz_zeta(s, q):
         target = xp.maximum(20.0, sf)
         total, w = xp.zeros_like(qf), qf.copy()
         active = w < target
-        while active.any():
+        for _ in range(_MAX_TERMS + 1):
+            if not active.any():
+                break
             term = xp.where(active, w ** -sf, 0.0)
             total = total + term
             w = xp.where(active, w + 1, w)
@@ -187,6 +189,8 @@ def hurwitz_zeta(s, q):
             rest = xp.abs(term) * (w / (sf - 1) + 1)
             done = (w > 1) & (rest <= _EPS * 0.1 * xp.abs(total))
             active = active & (w < target) & ~done
+        if active.any():  # only a q below about -30000 gets here (a term for each q + k < 0)
+            raise NotConvergedError
         tail = w ** (1 - sf) / (sf - 1) + 0.5 * w ** -sf
         rising, power = sf.copy(), w ** (-sf - 1)
         for j, b in enumerate(_BERNOULLI, start=1):

@@ -57,7 +57,13 @@ class IncompleteGamma(Function):
 
 class Zeta(Function):
     def forward(self, s, q):
-        return _in_float64(_gamma_inc.hurwitz_zeta, s, q)
+        try:
+            return _in_float64(_gamma_inc.hurwitz_zeta, s, q)
+        except _gamma_inc.NotConvergedError:
+            raise ValueError(
+                f"zeta: q = {float(q.min()):g} would take a term for each of its "
+                f"{-float(q.min()):.0f} steps to 0; q below -{_gamma_inc._MAX_TERMS - 20} is not "
+                "supported") from None
 
     def backward(self, g):
         s, q = self.inputs
