@@ -43,6 +43,7 @@ from .autograd import (
     value_and_grad,
 )
 from .autograd.gradcheck import gradcheck, gradgradcheck
+from .autograd.inference import inference_mode, is_inference_mode_enabled
 from .autograd.tensor import Size
 from .backend import config, get_num_threads, reference_mode, set_num_threads, set_reference_mode
 from .backend.defaults import (
@@ -249,11 +250,6 @@ def LongTensor(data) -> Tensor:  # noqa: N802 - PyTorch's legacy constructor
     return tensor(data, dtype=int64)
 
 
-def inference_mode(mode: bool = True):
-    """PyTorch's ``inference_mode``: ``no_grad()`` (``enable_grad()`` for ``mode=False``), as a
-    ``with`` block or a decorator."""
-    return no_grad() if mode else enable_grad()
-
 __version__ = "0.1.0"
 
 
@@ -321,5 +317,6 @@ __all__ += _scan_names + _special_fn_names + _product_names + _order_names
 __all__ += ["fmax", "fmin", "scatter_reduce", "unique_consecutive", "range"] + _torch_names
 __all__ += _torch_math_names + _torch_stats_names + _torch_window_names
 __all__ += _torch_scatter_names + _torch_misc_names + ["strided"] + _torch_lowrank_names
+__all__ += ["is_inference_mode_enabled"]
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]
 __all__ += _nn_names + _nn_more_names

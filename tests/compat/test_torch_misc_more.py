@@ -243,3 +243,33 @@ def test_post_accumulate_hook_errors():
     y.register_post_accumulate_grad_hook(lambda t: seen.append(t))
     cr.grad((y * 2).sum(), y)  # grad() writes no .grad: no call
     assert seen == []
+
+
+def test_inference_mode_matches_pytorch():
+    """is_inference_mode_enabled and the grad mode inside inference_mode blocks, nested, under
+    no_grad, and as a decorator with and without the call."""
+    seen = []
+    for m in (cr, torch):
+        got = [m.is_inference_mode_enabled()]
+        with m.inference_mode():
+            got += [m.is_inference_mode_enabled(), m.is_grad_enabled()]
+            with m.inference_mode(False):
+                got += [m.is_inference_mode_enabled(), m.is_grad_enabled()]
+            got += [m.is_inference_mode_enabled()]
+        with m.no_grad():
+            got += [m.is_inference_mode_enabled()]
+
+        @m.inference_mode
+        def bare(m=m):
+            return m.is_inference_mode_enabled(), m.is_grad_enabled()
+
+        @m.inference_mode(mode=False)
+        def off(m=m):
+            return m.is_inference_mode_enabled(), m.is_grad_enabled()
+
+        got += [bare(), off(), m.is_inference_mode_enabled(), m.is_grad_enabled()]
+        seen.append(got)
+    assert seen[0] == seen[1]
+    x = cr.ones(2, requires_grad=True)
+    with cr.inference_mode():
+        assert not (x * 2).requires_grad
