@@ -168,6 +168,8 @@ from .ops.diagonal import diag_embed, diagonal
 from .ops.einsum import *  # noqa: F403 - einsum, outer, dot, cdist, diag...
 from .ops.einsum import __all__ as _einsum_names
 from .ops.fminmax import fmax, fmin
+from .ops.inplace_methods import *  # noqa: F403 - relu_, exp_, clamp_... (torch.X_)
+from .ops.inplace_methods import __all__ as _inplace_names
 from .ops.linalg_extra import pinverse
 from .ops.linalg_legacy import (
     cholesky,
@@ -320,3 +322,4 @@ __all__ += _torch_scatter_names + _torch_misc_names + ["strided"] + _torch_lowra
 __all__ += ["is_inference_mode_enabled"]
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]
 __all__ += _nn_names + _nn_more_names
+__all__ += _inplace_names

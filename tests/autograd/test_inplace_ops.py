@@ -73,6 +73,15 @@ def _named_view(lib, x, w, b):
     return y * x
 
 
+def _nested_views(lib, x, w, b):
+    y = x.reshape(4, 3) * 2
+    y[0][1] = 5.0  # a view of a view: a constant through both
+    y.t()[2] *= b[:4]  # a column, through a transposed view
+    row = y[1]
+    row += w[0, :3]  # a named view: y changes
+    return y * y
+
+
 def _constant_buffer(lib, x, w, b):
     acc = lib.zeros(3, 4, dtype=lib.float64)
     acc += x  # a fresh buffer takes the gradient, as in PyTorch
@@ -91,7 +100,8 @@ def _written_then_changed(lib, x, w, b):
 
 
 PATTERNS = {f.__name__[1:]: f for f in (_chain, _masked_attention, _masked_setitem, _rnn_loop,
-                                          _aliasing, _view_iadd, _named_view, _constant_buffer,
+                                          _aliasing, _view_iadd, _named_view, _nested_views,
+                                          _constant_buffer,
                                           _written_then_changed)}
 
 
@@ -124,6 +134,7 @@ def test_patterns_match_torch(name, reference):
 
 
 @pytest.mark.parametrize("name", ["chain", "rnn_loop", "aliasing", "view_iadd", "named_view",
+                                  "nested_views",
                                   "constant_buffer", "written_then_changed", "masked_setitem"])
 def test_gradcheck_and_gradgradcheck(name):
     def fn(x, w, b):

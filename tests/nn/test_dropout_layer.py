@@ -108,8 +108,8 @@ def test_dropout2d_eval_float64_and_determinism(rng):
 
 
 def test_reprs_and_no_state():
-    assert repr(nn.Dropout()) == "Dropout(p=0.5)"
-    assert repr(nn.Dropout2d(0.25)) == "Dropout2d(p=0.25)"
+    assert repr(nn.Dropout()) == "Dropout(p=0.5, inplace=False)"  # PyTorch's repr
+    assert repr(nn.Dropout2d(0.25, inplace=True)) == "Dropout2d(p=0.25, inplace=True)"
     assert nn.Dropout().state_dict() == {} and list(nn.Dropout2d().parameters()) == []
 
 

@@ -26,7 +26,7 @@ from .mode import _grad_enabled
 from .tensor import Tensor
 from .write import put
 
-__all__ = ["check_values", "ints_first", "mark_changed", "writable_array"]
+__all__ = ["ints_first", "mark_changed", "writable_array"]
 
 
 def writable_array(t: Tensor, who: str = "in-place change"):
@@ -65,20 +65,6 @@ def _memory(t: Tensor, who: str):
     return arr
 
 
-def check_values(who: str, *values) -> None:
-    """Raise RuntimeError if a value to be written in place by an unrecorded writer is a Tensor
-    that requires grad while gradients are recorded: its gradient would be lost without a word."""
-    if not _grad_enabled.get():
-        return
-    for v in values:
-        if isinstance(v, Tensor) and v.requires_grad:
-            raise RuntimeError(
-                f"{who}: the value written in place requires grad (shape {v.shape}), but chainrule "
-                f"does not record {who}, so its gradient would be lost; build the result out of "
-                "place, or write v.detach() if no gradient should reach it"
-            )
-
-
 def mark_changed(t: Tensor) -> None:
     """Count an in-place change of ``t`` (and so of the tensors it shares its count with)."""
     t._mark_changed()
@@ -99,9 +85,9 @@ def _value(arr, value):
     return value
 
 
-def _apply(t: Tensor, who: str, write, *values) -> Tensor:
+def _apply(t: Tensor, who: str, write) -> Tensor:
+    """The unrecorded change: ``write(array)`` into ``t``'s memory, counted."""
     arr = writable_array(t, who)
-    check_values(who, *values)
     write(arr)
     mark_changed(t)
     return t
@@ -140,7 +126,7 @@ def copy_(self, src) -> Tensor:
     def write(arr):
         get_array_module(arr).copyto(arr, _value(arr, src), casting="same_kind")
 
-    return _apply(self, "copy_", write, src)
+    return _apply(self, "copy_", write)
 
 
 def fill_(self, value) -> Tensor:
@@ -148,7 +134,7 @@ def fill_(self, value) -> Tensor:
     if needs_record(self, (value,)):
         record_write(self, Ellipsis, value, "fill_")
         return self
-    return _apply(self, "fill_", lambda arr: arr.fill(_value(arr, value)), value)
+    return _apply(self, "fill_", lambda arr: arr.fill(_value(arr, value)))
 
 
 def zero_(self) -> Tensor:

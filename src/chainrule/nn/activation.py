@@ -32,23 +32,35 @@ def _axis(who: str, axis) -> int:
     return int(axis)
 
 
+def _inplace(module) -> str:
+    """``", inplace=True"`` for a module made with it, as PyTorch's repr shows."""
+    return ", inplace=True" if getattr(module, "inplace", False) else ""
+
+
 class _Elementwise(Module):
     """An activation without hyperparameters: ``forward`` applies the class's ``fn``."""
 
     fn = None
+    shows_inplace = False  # PyTorch's repr shows inplace=True for ReLU, ReLU6, SELU, SiLU
 
     def __init__(self, inplace: bool = False):
-        # PyTorch's inplace= is accepted; the result is computed out of place, with equal values.
+        # PyTorch's inplace= is accepted (and shown); the result is computed out of place, with
+        # equal values (docs/pytorch.md, "What differs on purpose").
         super().__init__()
+        self.inplace = inplace
 
     def forward(self, x):
         return type(self).fn(x)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace and self.shows_inplace else ""
 
 
 class ReLU(_Elementwise):
     """Rectified linear unit max(x, 0), elementwise."""
 
     fn = staticmethod(A.relu)
+    shows_inplace = True
 
 
 class Sigmoid(_Elementwise):
@@ -67,12 +79,14 @@ class SELU(_Elementwise):
     """Scaled exponential linear unit (self-normalizing constants), elementwise."""
 
     fn = staticmethod(A.selu)
+    shows_inplace = True
 
 
 class SiLU(_Elementwise):
     """Sigmoid linear unit (swish) x * sigmoid(x), elementwise."""
 
     fn = staticmethod(A.silu)
+    shows_inplace = True
 
 
 class Softsign(_Elementwise):
@@ -85,6 +99,7 @@ class ReLU6(_Elementwise):
     """min(max(x, 0), 6), elementwise."""
 
     fn = staticmethod(A.relu6)
+    shows_inplace = True
 
 
 class LogSigmoid(_Elementwise):
@@ -103,12 +118,13 @@ class LeakyReLU(Module):
     def __init__(self, negative_slope: float = 0.01, inplace: bool = False):
         super().__init__()
         self.negative_slope = _real("LeakyReLU", "negative_slope", negative_slope)
+        self.inplace = inplace
 
     def forward(self, x):
         return A.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self) -> str:
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}" + _inplace(self)
 
 
 class Softplus(Module):
@@ -132,12 +148,13 @@ class ELU(Module):
     def __init__(self, alpha: float = 1.0, inplace: bool = False):
         super().__init__()
         self.alpha = _real("ELU", "alpha", alpha)
+        self.inplace = inplace
 
     def forward(self, x):
         return A.elu(x, self.alpha)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + _inplace(self)
 
 
 class GELU(Module):
@@ -163,6 +180,7 @@ class Hardtanh(Module):
         super().__init__()
         self.min_val = _real("Hardtanh", "min_val", min_val)
         self.max_val = _real("Hardtanh", "max_val", max_val)
+        self.inplace = inplace
         if self.min_val >= self.max_val:
             raise ValueError(
                 f"Hardtanh: min_val must be less than max_val, got min_val={min_val}, "
@@ -173,7 +191,7 @@ class Hardtanh(Module):
         return A.hardtanh(x, self.min_val, self.max_val)
 
     def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        return f"min_val={self.min_val}, max_val={self.max_val}" + _inplace(self)
 
 
 class Softmax(Module):

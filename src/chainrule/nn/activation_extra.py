@@ -67,6 +67,9 @@ class Mish(_Inplace):
 
     fn = staticmethod(A.mish)
 
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
 
 class Hardswish(_Inplace):
     """x * relu6(x + 3) / 6, elementwise."""
@@ -113,7 +116,7 @@ class CELU(Module):
         return A.celu(input, self.alpha)
 
     def extra_repr(self) -> str:
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 class Softshrink(Module):
@@ -157,7 +160,8 @@ class Threshold(Module):
         return A.threshold(input, self.threshold, self.value)
 
     def extra_repr(self) -> str:
-        return f"threshold={self.threshold}, value={self.value}"
+        return f"threshold={self.threshold}, value={self.value}" + (
+            ", inplace=True" if self.inplace else "")
 
 
 class Softmin(Module):

@@ -21,10 +21,11 @@ class _Dropout(Module):
         super().__init__()
         who = type(self).__name__
         self.p = probability(who, p)
+        self.inplace = inplace  # accepted and shown, as PyTorch; computed out of place
         self.rng = resolve_rng(rng, who)
 
     def extra_repr(self) -> str:
-        return f"p={self.p}"
+        return f"p={self.p}, inplace={self.inplace}"  # as PyTorch shows it
 
 
 class Dropout(_Dropout):

@@ -17,7 +17,8 @@ from ..autograd.inplace_record import change
 from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, to_device
 from ..backend.random import default_generator
-from .activation import _float_input, hardtanh, leaky_relu
+from .activation import _float_input, elu, hardtanh, leaky_relu, selu
+from .activation_extra import celu
 from .activation_extra import threshold as _threshold
 from .dropout import _check
 from .elementwise import log, mul
@@ -25,7 +26,7 @@ from .reduce import argmax
 from .softmax import softmax
 
 __all__ = ["alpha_dropout", "feature_alpha_dropout", "gumbel_softmax", "hardtanh_", "rrelu",
-           "rrelu_", "threshold_"]
+           "rrelu_", "threshold_", "relu_", "elu_", "leaky_relu_", "celu_", "selu_"]
 
 # SELU's scale * alpha: the value SELU saturates to is -_SELU_SAT.
 _SELU_SAT = 1.0507009873554804934193349852946 * 1.6732632423543772848170429916717
@@ -176,3 +177,27 @@ def threshold_(input, threshold: float, value: float) -> Tensor:  # noqa: A002
     """``threshold`` written into ``input`` (recorded where needed)."""
     return _in_place("threshold_", input, lambda x: _threshold(x, threshold, value))
 
+
+def relu_(input) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``relu`` written into ``input`` (recorded where needed)."""
+    return _in_place("relu_", input, lambda x: x.relu())
+
+
+def elu_(input, alpha: float = 1.0) -> Tensor:  # noqa: A002
+    """``elu`` written into ``input`` (recorded where needed)."""
+    return _in_place("elu_", input, lambda x: elu(x, alpha))
+
+
+def leaky_relu_(input, negative_slope: float = 0.01) -> Tensor:  # noqa: A002
+    """``leaky_relu`` written into ``input`` (recorded where needed)."""
+    return _in_place("leaky_relu_", input, lambda x: leaky_relu(x, negative_slope))
+
+
+def celu_(input, alpha: float = 1.0) -> Tensor:  # noqa: A002
+    """``celu`` written into ``input`` (recorded where needed)."""
+    return _in_place("celu_", input, lambda x: celu(x, alpha))
+
+
+def selu_(input) -> Tensor:  # noqa: A002
+    """``selu`` written into ``input`` (recorded where needed)."""
+    return _in_place("selu_", input, selu)

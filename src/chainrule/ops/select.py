@@ -271,8 +271,6 @@ for _name, _compute in {
     "scatter_add_": _scatter_add_,
     "index_add_": lambda self, dim, index, source, *, alpha=1: index_add(self, dim, index,
                                                                         source, alpha=alpha),
-    "index_fill_": lambda self, dim, index, value: _index_fill(self, dim, index, value),
-    "index_copy_": lambda self, dim, index, source: _index_copy(self, dim, index, source),
     "exp_": lambda self: self.exp(), "log_": lambda self: self.log(),
     "sqrt_": lambda self: self.sqrt(), "abs_": lambda self: self.abs(),
     "neg_": lambda self: -self, "sigmoid_": lambda self: self.sigmoid(),
@@ -310,22 +308,6 @@ def _index_args(op, x, axis, index, source=None, low=0):
             raise ValueError(f"{op}: source must have shape {want} (x's {tuple(x.shape)} with "
                              f"{idx.size} slices along {axis}), got {tuple(source.shape)}")
     return idx
-
-
-def _index_fill(x, dim, index, value):
-    axis = _one_axis("index_fill", dim, x.ndim)
-    out = x._data.copy()
-    idx = _index_args("index_fill_", x, axis, index, low=-1)
-    out[(slice(None),) * axis + (idx,)] = value._data if isinstance(value, Tensor) else value
-    return Tensor(out)
-
-
-def _index_copy(x, dim, index, source):
-    axis = _one_axis("index_copy", dim, x.ndim)
-    out = x._data.copy()
-    out[(slice(None),) * axis + (_index_args("index_copy_", x, axis, index, source),)] = _arr(
-        source, x)
-    return Tensor(out)
 
 
 for _name, _fn in {"scatter": scatter, "scatter_add": scatter_add, "index_add": index_add,

@@ -122,7 +122,8 @@ def _index(name, input, dim, index):  # noqa: A002
     if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
         raise IndexError(f"{name}: index holds {int(idx.min())}..{int(idx.max())}, out of range "
                          f"for dimension {dim} of size {n}")
-    return axis, idx
+    # negatives counted from the end, as the write does: the backward's index_select takes none
+    return axis, get_array_module(idx).where(idx < 0, idx + n, idx)
 
 
 def index_copy(input, dim: int, index, source, *, out=None) -> Tensor:  # noqa: A002

@@ -1,0 +1,352 @@
+"""PyTorch's in-place method family (``tan_``, ``erf_``, ``eq_``, ``addcmul_``, ``random_``,
+``unsqueeze_``...), and the top-level ``torch.X_`` functions (``cr.relu_``, ``cr.exp_``...).
+
+A value-changing method computes the out-of-place op and writes it into the tensor's memory through
+``autograd.inplace_record.change``: recorded while gradients are recorded and the tensor or an
+argument requires grad (as in PyTorch), plain otherwise, counted either way. A result that carries
+no gradient (``sign_``, ``eq_``, the random fills) overwrites the values with constants: the
+earlier values then get a zero gradient, as in PyTorch. Comparisons and logical ops write 1/0 in
+the tensor's own dtype.
+
+The shape methods (``unsqueeze_``, ``squeeze_``, ``t_``, ``transpose_``, ``swapaxes_``,
+``swapdims_``, ``resize_``, ``resize_as_``) change only a tensor that no graph can reach: one that
+does not require grad (a graph that read it as a constant refuses backward, as after any change).
+``as_strided_`` is not provided: it could make elements overlap, which the in-place checks cannot
+follow.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+
+from ..autograd.inplace_record import change, refuse_trace
+from ..autograd.tensor import Tensor
+from ..backend import device_of, get_array_module, to_device
+from ..backend.random import resolve_rng
+from .activation_random import celu_, relu_, rrelu_, selu_, threshold_
+from .select import _index_args
+from .shape import _one_axis
+from .torch_scatter import index_copy, index_fill
+
+__all__ = ["abs_", "absolute_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_",
+           "arctan_", "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "celu_",
+           "clamp_", "clamp_max_", "clamp_min_", "clip_", "cos_", "cosh_", "deg2rad_", "erf_",
+           "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_", "floor_", "frac_", "i0_", "log10_",
+           "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_", "negative_", "rad2deg_",
+           "reciprocal_", "relu_", "resize_as_", "round_", "rrelu_", "rsqrt_", "selu_",
+           "sigmoid_", "sin_", "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_",
+           "threshold_", "trunc_", "xlogy_", "zero_"]
+
+_UNARY = ("negative", "exp2", "expm1", "log2", "log10", "log1p", "rsqrt", "tan", "sinh", "cosh",
+          "asin", "acos", "atan", "arcsin", "arccos", "arctan", "erf", "erfc", "frac", "sign",
+          "sgn", "absolute")
+
+
+def _unary(name):
+    def method(self):
+        return change(self, name + "_", lambda x: getattr(x, name)())
+
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"``{name}`` written into this tensor (see the module docstring)."
+    return method
+
+
+def _binary(name, compute, doc):
+    def method(self, other):
+        return change(self, name, lambda x: compute(x, other), (other,))
+
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = doc
+    return method
+
+
+_BINARY = {
+    "fmod_": (lambda x, o: x.fmod(o), "``fmod(self, other)`` in place (C's remainder)."),
+    "remainder_": (lambda x, o: x.remainder(o), "``remainder(self, other)`` in place (Python's)."),
+    "atan2_": (lambda x, o: x.atan2(o), "``atan2(self, other)`` in place."),
+    "arctan2_": (lambda x, o: x.atan2(o), "``atan2(self, other)`` in place."),
+    "hypot_": (lambda x, o: x.hypot(o), "``hypot(self, other)`` in place."),
+    "floor_divide_": (lambda x, o: x.floor_divide(o), "``floor_divide(self, other)`` in place."),
+    "multiply_": (lambda x, o: x * o, "``self *= other``."),
+    "eq_": (lambda x, o: x.eq(o), "1 where ``self == other``, else 0, in this tensor's dtype."),
+    "ne_": (lambda x, o: x.ne(o), "1 where ``self != other``, else 0."),
+    "lt_": (lambda x, o: x.lt(o), "1 where ``self < other``, else 0."),
+    "le_": (lambda x, o: x.le(o), "1 where ``self <= other``, else 0."),
+    "gt_": (lambda x, o: x.gt(o), "1 where ``self > other``, else 0."),
+    "ge_": (lambda x, o: x.ge(o), "1 where ``self >= other``, else 0."),
+    "logical_and_": (lambda x, o: x.logical_and(o), "1 where both are nonzero, else 0."),
+    "logical_or_": (lambda x, o: x.logical_or(o), "1 where either is nonzero, else 0."),
+    "logical_xor_": (lambda x, o: x.logical_xor(o), "1 where exactly one is nonzero, else 0."),
+}
+_ALIASES = {"greater_": "gt_", "less_": "lt_", "greater_equal_": "ge_", "less_equal_": "le_",
+            "not_equal_": "ne_"}
+
+
+def logical_not_(self) -> Tensor:
+    """1 where this tensor is 0, else 0, in its own dtype."""
+    return change(self, "logical_not_", lambda x: x.logical_not())
+
+
+def float_power_(self, exponent) -> Tensor:
+    """``self ** exponent`` in float64; as in PyTorch, this tensor must be float64."""
+    if self._data.dtype != "float64":
+        raise RuntimeError(f"float_power_: the result has dtype float64, which cannot be written "
+                           f"into this {self._data.dtype} tensor (use .double() first)")
+    return change(self, "float_power_", lambda x: x.float_power(exponent), (exponent,))
+
+
+def subtract_(self, other, *, alpha=1) -> Tensor:
+    """``self -= alpha * other``."""
+    return self.sub_(other, alpha=alpha)
+
+
+def divide_(self, other, *, rounding_mode=None) -> Tensor:
+    """``self /= other``; ``rounding_mode`` "trunc" or "floor" rounds the quotient."""
+    if rounding_mode not in (None, "trunc", "floor"):
+        raise ValueError(f"divide_: rounding_mode must be None, 'trunc' or 'floor', got "
+                         f"{rounding_mode!r}")
+
+    def compute(x):
+        q = x / other
+        return q if rounding_mode is None else q.trunc() if rounding_mode == "trunc" else q.floor()
+
+    return change(self, "divide_", compute, (other,))
+
+
+def addcmul_(self, tensor1, tensor2, *, value=1) -> Tensor:
+    """``self += value * tensor1 * tensor2``."""
+    return change(self, "addcmul_", lambda x: x + value * tensor1 * tensor2, (tensor1, tensor2))
+
+
+def addcdiv_(self, tensor1, tensor2, *, value=1) -> Tensor:
+    """``self += value * tensor1 / tensor2``."""
+    return change(self, "addcdiv_", lambda x: x + value * tensor1 / tensor2, (tensor1, tensor2))
+
+
+def index_fill_(self, dim, index, value) -> Tensor:
+    """Set the slices ``index`` along ``dim`` to ``value`` (a number or a 0-d tensor)."""
+    axis = _one_axis("index_fill", dim, self.ndim)
+    idx = Tensor(_index_args("index_fill_", self, axis, index, low=-1))
+    return change(self, "index_fill_", lambda x: index_fill(x, axis, idx, value), (value,))
+
+
+def index_copy_(self, dim, index, source) -> Tensor:
+    """Replace the slices ``index`` along ``dim`` by those of ``source``."""
+    axis = _one_axis("index_copy", dim, self.ndim)
+    idx = Tensor(_index_args("index_copy_", self, axis, index, source))
+    if not isinstance(source, Tensor):
+        source = Tensor(get_array_module(self._data).asarray(source))
+    return change(self, "index_copy_", lambda x: index_copy(x, axis, idx, source), (source,))
+
+
+def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
+    """Set the main diagonal (``self[i, i, ...]``) to ``fill_value``; for a tall matrix,
+    ``wrap=True`` starts the diagonal again after ``columns + 1`` rows, as PyTorch and NumPy."""
+    shape = self._data.shape
+    if len(shape) < 2 or (len(shape) > 2 and len(set(shape)) != 1):
+        raise ValueError(f"fill_diagonal_: the tensor must be 2-D, or have all dimensions of one "
+                         f"length, got shape {shape}")
+    xp = get_array_module(self._data)
+    mask = xp.zeros(shape, dtype=bool)
+    xp.fill_diagonal(mask, True, wrap=bool(wrap))
+    return change(self, "fill_diagonal_", lambda x: x.masked_fill(Tensor(mask), fill_value),
+                  (fill_value,))
+
+
+# ---- random fills: each draws from ``generator`` (a chainrule.Generator) or the default one
+
+def _draw(t, who, draws) -> Tensor:
+    values = to_device(draws.astype(t._data.dtype), device_of(t._data))
+    return change(t, who, lambda x: Tensor(values))
+
+
+def _positive(who, name, value):
+    if not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(f"{who}: {name} must be a positive number, got {value!r}")
+
+
+def exponential_(self, lambd: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with draws of the exponential distribution of rate ``lambd`` (mean ``1 / lambd``)."""
+    _positive("exponential_", "lambd", lambd)
+    rng = resolve_rng(generator, "exponential_")
+    return _draw(self, "exponential_", rng.exponential(1.0 / lambd, size=self._data.shape))
+
+
+def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
+    """Fill with ``exp(N(mean, std^2))`` draws."""
+    _positive("log_normal_", "std", std)
+    rng = resolve_rng(generator, "log_normal_")
+    return _draw(self, "log_normal_", rng.lognormal(mean, std, size=self._data.shape))
+
+
+def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
+    """Fill with draws of the Cauchy distribution at ``median`` with scale ``sigma``."""
+    _positive("cauchy_", "sigma", sigma)
+    rng = resolve_rng(generator, "cauchy_")
+    return _draw(self, "cauchy_", median + sigma * rng.standard_cauchy(size=self._data.shape))
+
+
+def geometric_(self, p, *, generator=None) -> Tensor:
+    """Fill with the number of Bernoulli(``p``) trials up to the first success (1, 2, ...)."""
+    if not isinstance(p, numbers.Real) or not 0 < p <= 1:
+        raise ValueError(f"geometric_: p must be in (0, 1], got {p!r}")
+    rng = resolve_rng(generator, "geometric_")
+    return _draw(self, "geometric_", rng.geometric(p, size=self._data.shape))
+
+
+def _random_top(a) -> int:
+    """One past the largest value ``random_()`` draws into the array ``a``: every integer of a
+    float dtype's mantissa, every value of an integer dtype."""
+    if a.dtype.kind == "b":
+        return 2
+    if a.dtype.kind == "f":
+        return 2 ** {2: 11, 4: 24, 8: 53}[a.dtype.itemsize] + 1
+    return int(get_array_module(a).iinfo(a.dtype).max) + 1
+
+
+def random_(self, *args, generator=None, **kwargs) -> Tensor:
+    """Fill with integers drawn uniformly from ``[from, to - 1]``: ``random_(to)``,
+    ``random_(from, to)`` (or ``**{"from": a, "to": b}``); with neither, from 0 to the largest
+    integer the dtype holds exactly (2**24 for float32, 2**53 for float64)."""
+    unknown = set(kwargs) - {"from", "to"}
+    if unknown or len(args) > 2:
+        raise TypeError(f"random_: takes (to), (from, to) or from=/to=, got {len(args)} "
+                        f"positional arguments and {sorted(kwargs)}")
+    low, high = (0, args[0]) if len(args) == 1 else (args + (0, None))[:2]
+    low, high = kwargs.get("from", low), kwargs.get("to", high)
+    if high is None:
+        high = _random_top(self._data)
+    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in (low, high)):
+        raise TypeError(f"random_: from and to must be ints, got {low!r} and {high!r}")
+    if low >= high:
+        raise ValueError(f"random_: expects 'from' to be less than 'to', got from={low} >= "
+                         f"to={high}")
+    rng = resolve_rng(generator, "random_")
+    return _draw(self, "random_", rng.integers(low, high, size=self._data.shape, dtype="int64"))
+
+
+# ---- shape: a metadata change of a tensor no graph reaches
+
+def _reshape(t: Tensor, who: str, new):
+    refuse_trace(who)
+    if t.requires_grad:
+        raise RuntimeError(
+            f"{who}: the tensor of shape {t.shape} requires grad; chainrule's graph reads shapes "
+            f"from the tensors themselves, so changing its shape in place is refused: use the "
+            f"out-of-place form (y = y.{who[:-1]}(...))")
+    t._data = new(t._data)
+    t._mark_changed()  # a graph that read it before refuses backward
+    return t
+
+
+def _axis(who, dim, n):
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) or not -n <= dim < n:
+        raise IndexError(f"{who}: dim {dim!r} is out of range (expected an int in [{-n}, "
+                         f"{n - 1}])")
+    return int(dim) % n
+
+
+def unsqueeze_(self, dim) -> Tensor:
+    """Insert a dimension of size 1 at ``dim``, in place."""
+    axis = _axis("unsqueeze_", dim, self.ndim + 1)
+    return _reshape(self, "unsqueeze_", lambda a: get_array_module(a).expand_dims(a, axis))
+
+
+def squeeze_(self, dim=None) -> Tensor:
+    """Remove the dimensions of size 1 (``dim``: that one, if its size is 1), in place."""
+    if dim is None:
+        return _reshape(self, "squeeze_", lambda a: a.reshape([n for n in a.shape if n != 1]))
+    dims = dim if isinstance(dim, (tuple, list)) else (dim,)
+    axes = {_axis("squeeze_", d, max(self.ndim, 1)) for d in dims}
+    keep = [n for i, n in enumerate(self.shape) if not (i in axes and n == 1)]
+    return _reshape(self, "squeeze_", lambda a: a.reshape(keep))
+
+
+def t_(self) -> Tensor:
+    """Transpose a tensor of at most 2 dimensions in place."""
+    if self.ndim > 2:
+        raise ValueError(f"t_: expects a tensor of at most 2 dimensions, got shape {self.shape}")
+    return _reshape(self, "t_", lambda a: a.T)
+
+
+def transpose_(self, dim0, dim1) -> Tensor:
+    """Swap dimensions ``dim0`` and ``dim1`` in place."""
+    a0, a1 = (_axis("transpose_", d, max(self.ndim, 1)) for d in (dim0, dim1))
+    return _reshape(self, "transpose_", lambda a: get_array_module(a).swapaxes(a, a0, a1))
+
+
+def resize_(self, *sizes) -> Tensor:
+    """Give this tensor the shape ``sizes``: the same memory when the number of elements is kept,
+    else new memory holding the old values in order, then zeros (PyTorch leaves them
+    uninitialized)."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    if not all(isinstance(s, numbers.Integral) and s >= 0 for s in sizes):
+        raise ValueError(f"resize_: sizes must be non-negative ints, got {sizes}")
+    n = math.prod(sizes)
+
+    def new(a):
+        xp = get_array_module(a)
+        if n == a.size:
+            if not a.flags.c_contiguous:
+                raise RuntimeError(f"resize_: the tensor of shape {a.shape} is not contiguous; "
+                                   "call .contiguous() first")
+            return a.reshape(sizes)
+        ref = getattr(self, "_base", None)
+        if getattr(self, "_viewed", False) or (ref is not None and ref() is not None):
+            raise RuntimeError(f"resize_: the tensor of shape {a.shape} shares its memory with "
+                               "another tensor, which a new number of elements would cut off")
+        out = xp.zeros(n, dtype=a.dtype)
+        keep = min(n, a.size)
+        out[:keep] = a.reshape(-1)[:keep]
+        return out.reshape(sizes)
+
+    return _reshape(self, "resize_", new)
+
+
+def resize_as_(self, other) -> Tensor:
+    """``resize_`` to ``other``'s shape."""
+    return self.resize_(*other.shape)
+
+
+for _name in _UNARY:
+    setattr(Tensor, _name + "_", _unary(_name))
+for _name, (_compute, _doc) in _BINARY.items():
+    setattr(Tensor, _name, _binary(_name, _compute, _doc))
+for _name, _target in _ALIASES.items():
+    setattr(Tensor, _name, getattr(Tensor, _target))
+for _fn in (logical_not_, float_power_, subtract_, divide_, addcmul_, addcdiv_, fill_diagonal_,
+            index_fill_, index_copy_,
+            exponential_, log_normal_, cauchy_, geometric_, random_, unsqueeze_, squeeze_, t_,
+            transpose_, resize_, resize_as_):
+    setattr(Tensor, _fn.__name__, _fn)
+Tensor.swapaxes_ = Tensor.swapdims_ = transpose_
+
+
+# ---- the top-level functions: torch.X_(input, ...) is input.X_(...)
+
+def _function(name):
+    def fn(input, *args, **kwargs):  # noqa: A002 - PyTorch's name
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor (it is changed in place), got "
+                            f"{type(input).__name__}")
+        return getattr(input, name)(*args, **kwargs)
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = f"``input.{name}(...)``: changes ``input`` in place and returns it."
+    return fn
+
+
+# torch.X_(input, ...) is input.X_(...), each name spelled out for the tools that read them
+(abs_, absolute_, acos_, acosh_, arccos_, arccosh_, arcsin_, arcsinh_, arctan_, arctanh_, asin_,
+ asinh_, atan_, atanh_, ceil_, clamp_, clamp_max_, clamp_min_, clip_, cos_, cosh_, deg2rad_, erf_,
+ erfc_, exp2_, exp_, expm1_, fill_, fix_, floor_, frac_, i0_, log10_, log1p_, log2_, log_, logit_,
+ nan_to_num_, neg_, negative_, rad2deg_, reciprocal_, resize_as_, round_, rsqrt_, sigmoid_, sin_,
+ sinc_, sinh_, sqrt_, square_, tan_, tanh_, trunc_, xlogy_, zero_,) = (_function(_n) for _n in
+ ("abs_", "absolute_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_", "arctan_",
+ "arctanh_", "asin_", "asinh_", "atan_", "atanh_", "ceil_", "clamp_", "clamp_max_", "clamp_min_",
+ "clip_", "cos_", "cosh_", "deg2rad_", "erf_", "erfc_", "exp2_", "exp_", "expm1_", "fill_", "fix_",
+ "floor_", "frac_", "i0_", "log10_", "log1p_", "log2_", "log_", "logit_", "nan_to_num_", "neg_",
+ "negative_", "rad2deg_", "reciprocal_", "resize_as_", "round_", "rsqrt_", "sigmoid_", "sin_",
+ "sinc_", "sinh_", "sqrt_", "square_", "tan_", "tanh_", "trunc_", "xlogy_", "zero_",))
