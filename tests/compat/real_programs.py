@@ -657,3 +657,80 @@ def train_lstm_lm(torch, model, corpus, bsz=3, bptt=4, lr=2.0, epochs=2):
     tied = model.decoder.weight is model.encoder.weight
     return losses, total_loss / (len(train_data) - 1), tied, model.encoder.weight.detach().numpy()
 
+
+
+def mlp_with_inplace_function(torch, n_in=5, hidden=7, n_out=3):
+    """An MLP whose activation is a custom autograd Function that clamps its input in place
+    and says so with ctx.mark_dirty (the "inplace" pattern of PyTorch's extending docs)."""
+    nn = torch.nn
+
+    class ClampInPlace(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, bound):
+            ctx.save_for_backward(x.abs() <= bound)
+            ctx.mark_dirty(x)
+            return x.clamp_(-bound, bound)
+
+        @staticmethod
+        def backward(ctx, grad_output):
+            (inside,) = ctx.saved_tensors
+            return torch.where(inside, grad_output, torch.zeros_like(grad_output)), None
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc1 = nn.Linear(n_in, hidden)
+            self.fc2 = nn.Linear(hidden, n_out)
+
+        def forward(self, x):
+            h = self.fc1(x) * 1.0  # not a leaf: the Function may write into it
+            return self.fc2(ClampInPlace.apply(h, 0.5))
+
+    return Net()
+
+
+def train_with_tricks(torch, model, x, y, accum_steps=2, decay=0.9):
+    """Gradient accumulation with ``loss / accum_steps``, label smoothing, a manual learning
+    rate decay through param_groups, an EMA copy of the weights updated under no_grad, and a
+    torch.save/torch.load round trip of model and optimizer state in the middle of training."""
+    import copy
+    import io
+
+    criterion = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.5, momentum=0.9, nesterov=True)
+    ema = copy.deepcopy(model)
+    for p in ema.parameters():
+        p.requires_grad_(False)
+    losses, lrs = [], []
+    step = 0
+    for epoch in range(4):
+        if epoch == 2:
+            buffer = io.BytesIO()
+            torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                        "ema": ema.state_dict(), "epoch": epoch}, buffer)
+            buffer.seek(0)
+            checkpoint = torch.load(buffer, weights_only=True)
+            model.load_state_dict(checkpoint["model"])
+            optimizer.load_state_dict(checkpoint["optimizer"])
+            ema.load_state_dict(checkpoint["ema"])
+        optimizer.zero_grad()
+        for i, (xb, yb) in enumerate(zip(x.chunk(4), y.chunk(4))):
+            logits = model(xb)
+            loss = criterion(logits, yb) / accum_steps
+            loss.backward()
+            if (i + 1) % accum_steps == 0:
+                optimizer.step()
+                optimizer.zero_grad()
+                step += 1
+                with torch.no_grad():
+                    for ema_p, p in zip(ema.parameters(), model.parameters()):
+                        ema_p.mul_(decay).add_(p, alpha=1 - decay)
+            losses.append(loss.item() * accum_steps)
+        for param_group in optimizer.param_groups:
+            param_group["lr"] = param_group["lr"] * 0.5
+        lrs.append(optimizer.param_groups[0]["lr"])
+    with torch.no_grad():
+        pred = ema(x).argmax(dim=1)
+        confident = torch.where(torch.softmax(model(x), 1).amax(1) > 0.5, pred, -1)
+    ema_state = {k: v.numpy() for k, v in ema.state_dict().items()}
+    return losses, lrs, ema_state, confident.numpy(), step

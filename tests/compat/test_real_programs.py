@@ -164,3 +164,14 @@ def test_lstm_language_model_with_tied_weights_and_truncated_bptt_matches_pytorc
     assert ours[0][-1] < ours[0][0]
     _close(ours[:2] + ours[3:], theirs[:2] + theirs[3:], rtol=1e-9, atol=1e-11)
 
+
+
+def test_custom_inplace_function_ema_accumulation_and_checkpoint_match_pytorch():
+    rng = np.random.default_rng(8)
+    x0 = rng.standard_normal((16, 5))
+    y0 = rng.integers(0, 3, 16)
+    ours, theirs = _both(programs.mlp_with_inplace_function,
+                         lambda lib, m: programs.train_with_tricks(lib, m, lib.tensor(x0),
+                                                                   lib.tensor(y0)))
+    assert ours[-1] == theirs[-1] == 8
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)

@@ -24,6 +24,7 @@ so a backward written with Tensor ops differentiates again, as PyTorch's does.
 from __future__ import annotations
 
 import functools
+import weakref
 
 from .function import Function
 from .mode import _grad_enabled, no_grad
@@ -41,6 +42,9 @@ class FunctionCtx:
         self._saved = ()
         self._versions = ()
         self._non_differentiable = set()
+        self._dirty = {}  # id -> (tensor, (values, version) before forward's change, or None)
+        self._before = {}
+        self._entry_versions = {}
 
     def save_for_backward(self, *tensors) -> None:
         for t in tensors:
@@ -68,8 +72,18 @@ class FunctionCtx:
         self.materialize_grads = bool(value)
 
     def mark_dirty(self, *tensors) -> None:
-        raise NotImplementedError("mark_dirty: custom Functions that change their inputs in "
-                                  "place are not supported; return a new tensor instead")
+        """Say that forward changed these inputs in place (they must be returned as outputs).
+        Their values before the change are kept where still unchanged, for the nodes that
+        computed them (see ``_rebase_dirty``)."""
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"mark_dirty: expects Tensors, got {type(t).__name__}")
+            key = id(t)
+            if key not in self._dirty:
+                seen = self._before.get(key)
+                if seen is None and t._counter[0] == self._entry_versions.get(key):
+                    seen = (t._data.copy(), t._counter[0])  # unchanged so far: keep them
+                self._dirty[key] = (t, seen)
 
 
 class _CustomNode(Function):
@@ -105,6 +119,10 @@ def apply_with_ctx(cls, *args, **kwargs):
         raise TypeError(f"{cls.__name__}.apply takes positional arguments only (PyTorch's), got "
                         f"{sorted(kwargs)}")
     ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
+    ctx._entry_versions = {id(a): a._counter[0] for a in args if isinstance(a, Tensor)}
+    if _marks_dirty(cls):  # keep the inputs' values before forward may change them
+        ctx._before = {id(a): (a._data.copy(), a._counter[0]) for a in args
+                       if isinstance(a, Tensor) and a._ctx is not None}
     with no_grad():
         if "setup_context" in _overridden(cls):  # PyTorch 2's split: forward(*args), then this
             out = cls.forward(*args)
@@ -118,9 +136,12 @@ def apply_with_ctx(cls, *args, **kwargs):
                         f"got {type(out).__name__}")
     is_tensor = tuple(isinstance(o, Tensor) for o in given)
     outs = tuple(o for o in given if isinstance(o, Tensor))  # other values pass through as is
+    if ctx._dirty:
+        _check_dirty(cls, ctx, outs)
     if not (_grad_enabled.get() and any(ctx.needs_input_grad)) or not outs:
         return out
-    tensors = [a for a in args if isinstance(a, Tensor)]
+    tensors = [_stand_in(a, ctx) if id(a) in ctx._dirty else a
+               for a in args if isinstance(a, Tensor)]
     results = tuple(o._data for o in outs)
     node = vars(cls).get("_node_class")
     if node is None:  # one node class per custom Function, named as PyTorch names it
@@ -131,6 +152,8 @@ def apply_with_ctx(cls, *args, **kwargs):
                              positions_all=tuple(isinstance(a, Tensor) for a in args),
                              tensor_outputs=None if all(is_tensor) else is_tensor)
     made = (made,) if isinstance(made, Tensor) else made
+    if ctx._dirty:  # a changed input is itself the output, now the custom node's
+        made = tuple(_adopt(o, m) if id(o) in ctx._dirty else m for o, m in zip(outs, made))
     # A saved output is the graph's output, so that backward's use of it differentiates again.
     ctx._saved = tuple(next((m for o, m in zip(outs, made) if t is o), t) for t in ctx._saved)
     ctx._versions = tuple(None if t is None else t._counter[0] for t in ctx._saved)
@@ -139,6 +162,70 @@ def apply_with_ctx(cls, *args, **kwargs):
             m.requires_grad, m._ctx = False, None
     it = iter(made)
     return made[0] if single else type(out)(next(it) if t else o for o, t in zip(given, is_tensor))
+
+
+def _marks_dirty(cls) -> bool:
+    """Whether ``cls``'s forward (or setup_context) calls ``mark_dirty``, read once from its
+    code: the inputs' values are then copied before forward runs, so that the nodes that
+    computed them can still read them (a call made through a helper is caught later, in
+    ``mark_dirty``, if the input is still unchanged then)."""
+    known = vars(cls).get("_calls_mark_dirty")
+    if known is None:
+        names = set()
+        for name in ("forward", "setup_context"):
+            code = getattr(getattr(cls, name, None), "__code__", None)
+            names.update(code.co_names if code is not None else ())
+        known = cls._calls_mark_dirty = "mark_dirty" in names
+    return known
+
+
+def _check_dirty(cls, ctx, outs) -> None:
+    """PyTorch's rules for inputs marked dirty: returned as outputs, not a leaf that requires
+    grad, not sharing memory with another tensor (a view); each change is counted."""
+    for t, _ in ctx._dirty.values():
+        if not any(o is t for o in outs):
+            raise RuntimeError(f"{cls.__name__}.forward: a tensor of shape {t.shape} was marked "
+                               "dirty with ctx.mark_dirty but not returned as an output; return "
+                               "the tensor it changed in place")
+        if t._ctx is None and t.requires_grad and _grad_enabled.get():
+            raise RuntimeError(f"{cls.__name__}: a leaf tensor that requires grad (shape "
+                               f"{t.shape}) was changed in place (ctx.mark_dirty); clone() it "
+                               "first, or change it under `with cr.no_grad():`")
+        base = getattr(t, "_base", None)
+        if getattr(t, "_viewed", False) or (base is not None and base() is not None):
+            raise RuntimeError(f"{cls.__name__}: the tensor of shape {t.shape} marked dirty "
+                               "shares its memory with another tensor (it is a view, or a view "
+                               "of it was made), which chainrule does not record; clone() it "
+                               "first")
+        t._mark_changed()
+
+
+def _stand_in(t, ctx):
+    """The custom node's input in place of dirty ``t``: ``t``'s values before the change, put in
+    ``t``'s place as the output of the node that computed ``t``. Where those values were not
+    kept (changed before ``mark_dirty``, which a helper called), the changed values with the
+    changed count stand in, so that node's backward refuses rather than read wrong values."""
+    _, seen = ctx._dirty[id(t)]
+    values, version = seen if seen is not None else (t._data.copy(), t._counter[0])
+    old = Tensor(values)
+    if t._ctx is None:
+        return old
+    old._counter = [version]
+    old.requires_grad, old._ctx, old._out_idx = True, t._ctx, t._out_idx
+    outs = list(t._ctx._outputs)
+    outs[t._out_idx] = weakref.ref(old)
+    t._ctx._outputs = tuple(outs)
+    return old
+
+
+def _adopt(t, made):
+    """``t`` in ``made``'s place as the custom node's output (its values are ``made``'s)."""
+    node, k = made._ctx, made._out_idx
+    outs, versions = list(node._outputs), list(node._out_versions)
+    outs[k], versions[k] = weakref.ref(t), t._counter[0]
+    node._outputs, node._out_versions = tuple(outs), tuple(versions)
+    t.requires_grad, t._ctx, t._out_idx = True, node, k
+    return t
 
 
 def _overridden(cls):

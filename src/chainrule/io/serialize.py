@@ -13,12 +13,20 @@ from __future__ import annotations
 import json
 import numbers
 import os
+import tempfile
 from pathlib import Path
 
 from ..autograd.tensor import Tensor
 from ..backend import numpy, to_device
 from .checkpoint import _host, _write
-from .safetensors_file import check_metadata, read_header, read_tensors
+from .safetensors_file import (
+    DIGESTS,
+    check_metadata,
+    digests,
+    read_header,
+    read_tensors,
+    write_file,
+)
 
 __all__ = ["load", "save"]
 
@@ -64,18 +72,24 @@ def save(obj, path) -> None:
 
     Args:
         obj: what to save.
-        path: a file path (str or ``os.PathLike``) in an existing folder; written whole to a
+        path: a file path (str or ``os.PathLike``) in an existing folder, written whole to a
             temporary file beside it, which then replaces it (a failed write leaves the old file
-            and no temporary file).
+            and no temporary file); or a binary file object (``io.BytesIO``, an open file),
+            written from its current position.
 
     Raises:
         TypeError: naming the first value that is not one of the types above.
     """
-    if not isinstance(path, (str, os.PathLike)):
-        raise TypeError(f"save: path must be a file path (str or PathLike), got "
-                        f"{type(path).__name__}")
+    writable = not isinstance(path, (str, os.PathLike)) and callable(getattr(path, "write", None))
+    if not (writable or isinstance(path, (str, os.PathLike))):
+        raise TypeError(f"save: path must be a file path (str or PathLike) or a binary file "
+                        f"object with write(), got {type(path).__name__}")
     arrays: dict = {}
     structure = json.dumps(_encode(obj, "obj", arrays), allow_nan=True)
+    if writable:  # io.BytesIO or an open file: the same bytes, written where it stands
+        metadata = {_STRUCTURE: structure, "format": _FORMAT}
+        write_file(path, arrays, {**metadata, DIGESTS: digests(arrays, metadata)})
+        return
     path = Path(path)
     if not path.parent.is_dir():  # as torch.save: the folder must exist
         raise FileNotFoundError(f"save: no such folder: '{path.parent}'")
@@ -103,13 +117,19 @@ def load(path, map_location=None, *, weights_only=True):
     """Read what ``save`` wrote: the same nesting, with Tensors (arrays stay arrays).
 
     Args:
-        path: the file.
+        path: the file, or a binary file object (``io.BytesIO``, an open file) read from its
+            current position to its end.
         map_location: None, "cpu" or "cuda" (or a ``chainrule.device``): where the Tensors go.
         weights_only: accepted for PyTorch's signature; loading never runs code either way.
 
     Raises:
         ValueError: the file is not one ``save`` wrote (e.g. a PyTorch pickle), or is damaged.
     """
+    if not isinstance(path, (str, os.PathLike)) and callable(getattr(path, "read", None)):
+        with tempfile.TemporaryDirectory() as folder:  # the file reader checks a file on disk
+            copy = Path(folder) / "load.safetensors"
+            copy.write_bytes(path.read())
+            return load(copy, map_location, weights_only=weights_only)
     refusal = (f"load: '{path}' was not written by chainrule.save; a PyTorch .pt/.pth pickle "
                "cannot be read (unpickling runs code): save its state dict with safetensors "
                "and load it with chainrule.io.load_weights")
