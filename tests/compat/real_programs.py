@@ -734,3 +734,140 @@ def train_with_tricks(torch, model, x, y, accum_steps=2, decay=0.9):
         confident = torch.where(torch.softmax(model(x), 1).amax(1) > 0.5, pred, -1)
     ema_state = {k: v.numpy() for k, v in ema.state_dict().items()}
     return losses, lrs, ema_state, confident.numpy(), step
+
+
+def gpt(torch, vocab=10, block_size=8, n_layer=2, n_head=2, n_embd=8, dropout=0.0):
+    """A nanoGPT-style causal language model: a causal mask buffer from torch.tril, attention by
+    hand in one block and by F.scaled_dot_product_attention in the other, GPT-2's init (normal
+    0.02, c_proj scaled by depth) and the embedding tied to the head."""
+    nn = torch.nn
+    F = nn.functional
+
+    class CausalSelfAttention(nn.Module):
+        def __init__(self, flash):
+            super().__init__()
+            self.c_attn = nn.Linear(n_embd, 3 * n_embd)
+            self.c_proj = nn.Linear(n_embd, n_embd)
+            self.attn_dropout = nn.Dropout(dropout)
+            self.resid_dropout = nn.Dropout(dropout)
+            self.flash = flash
+            if not flash:
+                self.register_buffer("bias", torch.tril(torch.ones(block_size, block_size))
+                                     .view(1, 1, block_size, block_size), persistent=False)
+
+        def forward(self, x):
+            B, T, C = x.size()
+            q, k, v = self.c_attn(x).split(n_embd, dim=2)
+            k = k.view(B, T, n_head, C // n_head).transpose(1, 2)
+            q = q.view(B, T, n_head, C // n_head).transpose(1, 2)
+            v = v.view(B, T, n_head, C // n_head).transpose(1, 2)
+            if self.flash:
+                y = F.scaled_dot_product_attention(q, k, v, attn_mask=None,
+                                                   dropout_p=dropout if self.training else 0,
+                                                   is_causal=True)
+            else:
+                att = (q @ k.transpose(-2, -1)) * (1.0 / math.sqrt(k.size(-1)))
+                att = att.masked_fill(self.bias[:, :, :T, :T] == 0, float("-inf"))
+                att = F.softmax(att, dim=-1)
+                att = self.attn_dropout(att)
+                y = att @ v
+            y = y.transpose(1, 2).contiguous().view(B, T, C)
+            return self.resid_dropout(self.c_proj(y))
+
+    class Block(nn.Module):
+        def __init__(self, flash):
+            super().__init__()
+            self.ln_1 = nn.LayerNorm(n_embd)
+            self.attn = CausalSelfAttention(flash)
+            self.ln_2 = nn.LayerNorm(n_embd)
+            self.mlp = nn.ModuleDict(dict(c_fc=nn.Linear(n_embd, 4 * n_embd),
+                                          c_proj=nn.Linear(4 * n_embd, n_embd),
+                                          act=nn.GELU(approximate="tanh")))
+
+        def forward(self, x):
+            x = x + self.attn(self.ln_1(x))
+            m = self.mlp
+            return x + m.c_proj(m.act(m.c_fc(self.ln_2(x))))
+
+    class GPT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = nn.ModuleDict(dict(
+                wte=nn.Embedding(vocab, n_embd),
+                wpe=nn.Embedding(block_size, n_embd),
+                drop=nn.Dropout(dropout),
+                h=nn.ModuleList([Block(flash=i % 2 == 1) for i in range(n_layer)]),
+                ln_f=nn.LayerNorm(n_embd),
+            ))
+            self.lm_head = nn.Linear(n_embd, vocab, bias=False)
+            self.transformer.wte.weight = self.lm_head.weight
+            self.apply(self._init_weights)
+            for pn, p in self.named_parameters():
+                if pn.endswith("c_proj.weight"):
+                    torch.nn.init.normal_(p, mean=0.0, std=0.02 / math.sqrt(2 * n_layer))
+
+        def _init_weights(self, module):
+            if isinstance(module, nn.Linear):
+                torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+                if module.bias is not None:
+                    torch.nn.init.zeros_(module.bias)
+            elif isinstance(module, nn.Embedding):
+                torch.nn.init.normal_(module.weight, mean=0.0, std=0.02)
+
+        def forward(self, idx, targets=None):
+            b, t = idx.size()
+            pos = torch.arange(0, t, dtype=torch.long, device=idx.device)
+            x = self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+            for block in self.transformer.h:
+                x = block(x)
+            x = self.transformer.ln_f(x)
+            if targets is not None:
+                logits = self.lm_head(x)
+                loss = F.cross_entropy(logits.view(-1, logits.size(-1)), targets.view(-1),
+                                       ignore_index=-1)
+            else:
+                logits = self.lm_head(x[:, [-1], :])
+                loss = None
+            return logits, loss
+
+        @torch.no_grad()
+        def generate(self, idx, max_new_tokens, top_k=None):
+            for _ in range(max_new_tokens):
+                idx_cond = idx if idx.size(1) <= block_size else idx[:, -block_size:]
+                logits, _ = self(idx_cond)
+                logits = logits[:, -1, :]
+                if top_k is not None:
+                    v, _ = torch.topk(logits, min(top_k, logits.size(-1)))
+                    logits[logits < v[:, [-1]]] = -float("Inf")
+                probs = F.softmax(logits, dim=-1)
+                idx_next = torch.argmax(probs, dim=-1, keepdim=True)
+                idx = torch.cat((idx, idx_next), dim=1)
+            return idx
+
+    return GPT()
+
+
+def train_gpt(torch, model, data, steps=5, batch_size=3):
+    """nanoGPT's configure_optimizers (decay for 2-D parameters only) and its loop."""
+    param_dict = {pn: p for pn, p in model.named_parameters() if p.requires_grad}
+    decay_params = [p for n, p in param_dict.items() if p.dim() >= 2]
+    nodecay_params = [p for n, p in param_dict.items() if p.dim() < 2]
+    optim_groups = [{"params": decay_params, "weight_decay": 0.1},
+                    {"params": nodecay_params, "weight_decay": 0.0}]
+    optimizer = torch.optim.AdamW(optim_groups, lr=1e-2, betas=(0.9, 0.95))
+    block = 8
+    losses = []
+    for step in range(steps):
+        ix = [(step * 5 + 7 * i) % (len(data) - block) for i in range(batch_size)]
+        x = torch.stack([data[i:i + block] for i in ix])
+        y = torch.stack([data[i + 1:i + 1 + block] for i in ix])
+        y[0, :2] = -1  # ignored positions
+        logits, loss = model(x, y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        losses.append(loss.item())
+    model.eval()
+    out = model.generate(data[:4].view(1, -1), max_new_tokens=6, top_k=3)
+    return losses, out.numpy(), model.lm_head.weight.detach().numpy()

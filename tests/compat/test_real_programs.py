@@ -175,3 +175,28 @@ def test_custom_inplace_function_ema_accumulation_and_checkpoint_match_pytorch()
                                                                    lib.tensor(y0)))
     assert ours[-1] == theirs[-1] == 8
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_nanogpt_with_causal_masks_tied_head_and_top_k_generation_matches_pytorch():
+    data = np.random.default_rng(9).integers(0, 10, 40)
+    chainrule.manual_seed(0)
+    model = programs.gpt(chainrule)
+    assert model.transformer.wte.weight is model.lm_head.weight
+    proj = model.transformer.h[0].attn.c_proj.weight.detach().numpy()
+    assert 0.5 < proj.std() / (0.02 / np.sqrt(4)) < 1.6
+    ours, theirs = _both(programs.gpt, lambda lib, m: programs.train_gpt(lib, m, lib.tensor(data)))
+    assert ours[0][-1] < ours[0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_transformer_in_eval_mode_ignores_dropout_as_pytorch():
+    src = np.random.default_rng(10).integers(0, 11, (3, 6))
+    src[0, 4:] = 0
+
+    def run(lib, model):
+        model.eval()
+        with lib.no_grad():
+            return model(lib.tensor(src)).numpy()
+
+    ours, theirs = _both(lambda lib: programs.transformer_classifier(lib, dropout=0.5), run)
+    _close(ours, theirs, rtol=1e-12, atol=1e-13)
