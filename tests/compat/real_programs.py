@@ -871,3 +871,64 @@ def train_gpt(torch, model, data, steps=5, batch_size=3):
     model.eval()
     out = model.generate(data[:4].view(1, -1), max_new_tokens=6, top_k=3)
     return losses, out.numpy(), model.lm_head.weight.detach().numpy()
+
+
+def finetune(torch, model, datasets, num_epochs=3):
+    """The transfer-learning tutorial's loop on the ResNet above: the features frozen, a new
+    ``fc``, train and val phases under ``set_grad_enabled``, StepLR, the best weights kept by
+    deepcopy; the loss scaled by a GradScaler (autocast off, as on a CPU run)."""
+    import copy
+
+    nn = torch.nn
+    for param in model.parameters():
+        param.requires_grad = False
+    num_ftrs = model.fc.in_features
+    model.fc = nn.Linear(num_ftrs, 2).to(next(model.parameters()).dtype)
+    torch.nn.init.constant_(model.fc.bias, 0.1)
+    with torch.no_grad():
+        model.fc.weight.copy_(torch.arange(2 * num_ftrs).view(2, num_ftrs) / num_ftrs - 0.5)
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = model.to(device)
+    criterion = nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.fc.parameters(), lr=0.5, momentum=0.9)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.1)
+    scaler = torch.amp.GradScaler("cpu", init_scale=2.0 ** 8)
+    dataloaders = {x: torch.utils.data.DataLoader(datasets[x], batch_size=4, shuffle=False)
+                   for x in ["train", "val"]}
+    dataset_sizes = {x: len(datasets[x]) for x in ["train", "val"]}
+    best_model_wts = copy.deepcopy(model.state_dict())
+    best_acc = 0.0
+    history = []
+    for _ in range(num_epochs):
+        for phase in ["train", "val"]:
+            model.train() if phase == "train" else model.eval()
+            running_loss = 0.0
+            running_corrects = 0
+            for inputs, labels in dataloaders[phase]:
+                inputs = inputs.to(device)
+                labels = labels.to(device)
+                optimizer.zero_grad()
+                with torch.set_grad_enabled(phase == "train"):
+                    with torch.autocast(device_type="cpu", enabled=False):
+                        outputs = model(inputs)
+                        _, preds = torch.max(outputs, 1)
+                        loss = criterion(outputs, labels)
+                    if phase == "train":
+                        scaler.scale(loss).backward()
+                        scaler.step(optimizer)
+                        scaler.update()
+                running_loss += loss.item() * inputs.size(0)
+                running_corrects += torch.sum(preds == labels.data)
+            if phase == "train":
+                scheduler.step()
+            epoch_loss = running_loss / dataset_sizes[phase]
+            epoch_acc = running_corrects.double() / dataset_sizes[phase]
+            history.append((epoch_loss, epoch_acc.item()))
+            if phase == "val" and epoch_acc > best_acc:
+                best_acc = epoch_acc
+                best_model_wts = copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_model_wts)
+    frozen = all(not p.requires_grad for n, p in model.named_parameters()
+                 if not n.startswith("fc."))
+    state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    return history, float(best_acc), frozen, state

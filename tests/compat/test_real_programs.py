@@ -200,3 +200,20 @@ def test_transformer_in_eval_mode_ignores_dropout_as_pytorch():
 
     ours, theirs = _both(lambda lib: programs.transformer_classifier(lib, dropout=0.5), run)
     _close(ours, theirs, rtol=1e-12, atol=1e-13)
+
+
+def test_transfer_learning_loop_with_frozen_features_and_grad_scaler_matches_pytorch():
+    rng = np.random.default_rng(11)
+    x0 = rng.standard_normal((12, 3, 8, 8))
+    y0 = rng.integers(0, 2, 12)
+
+    def run(lib, model):
+        data = lib.utils.data
+        full = data.TensorDataset(lib.tensor(x0), lib.tensor(y0))
+        split = {"train": data.Subset(full, list(range(8))),
+                 "val": data.Subset(full, list(range(8, 12)))}
+        return programs.finetune(lib, model, split)
+
+    ours, theirs = _both(lambda lib: programs.resnet(lib, "basic"), run)
+    assert ours[2] is True and theirs[2] is True
+    _close(ours[:2] + ours[3:], theirs[:2] + theirs[3:], rtol=1e-9, atol=1e-11)
