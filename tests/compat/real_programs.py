@@ -932,3 +932,130 @@ def finetune(torch, model, datasets, num_epochs=3):
                  if not n.startswith("fc."))
     state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     return history, float(best_acc), frozen, state
+
+
+def dqn(torch, n_observations=4, n_actions=2):
+    """The DQN tutorial's policy and target networks (one container so both load one state)."""
+    nn = torch.nn
+    F = nn.functional
+
+    class DQN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer1 = nn.Linear(n_observations, 16)
+            self.layer2 = nn.Linear(16, 16)
+            self.layer3 = nn.Linear(16, n_actions)
+
+        def forward(self, x):
+            x = F.relu(self.layer1(x))
+            x = F.relu(self.layer2(x))
+            return self.layer3(x)
+
+    nets = nn.Module()
+    nets.policy_net = DQN()
+    nets.target_net = DQN()
+    nets.target_net.load_state_dict(nets.policy_net.state_dict())
+    return nets
+
+
+def optimize_dqn(torch, nets, batches, GAMMA=0.99, TAU=0.005):
+    """optimize_model: Q(s, a) by gather, V(s') from the target net on non-final states written
+    into zeros by a boolean mask, Huber loss, clip_grad_value_, AdamW(amsgrad), the soft update
+    of the target net through its state dict."""
+    from collections import namedtuple
+
+    Transition = namedtuple("Transition", ("state", "action", "next_state", "reward"))
+    policy_net, target_net = nets.policy_net, nets.target_net
+    optimizer = torch.optim.AdamW(policy_net.parameters(), lr=1e-3, amsgrad=True)
+    losses = []
+    for transitions in batches:
+        batch = Transition(*zip(*[Transition(*t) for t in transitions]))
+        non_final_mask = torch.tensor(tuple(map(lambda s: s is not None, batch.next_state)),
+                                      dtype=torch.bool)
+        non_final_next_states = torch.cat([s for s in batch.next_state if s is not None])
+        state_batch = torch.cat(batch.state)
+        action_batch = torch.cat(batch.action)
+        reward_batch = torch.cat(batch.reward)
+        state_action_values = policy_net(state_batch).gather(1, action_batch)
+        next_state_values = torch.zeros(len(transitions), dtype=state_batch.dtype)
+        with torch.no_grad():
+            next_state_values[non_final_mask] = target_net(non_final_next_states).max(1).values
+        expected_state_action_values = (next_state_values * GAMMA) + reward_batch
+        criterion = torch.nn.SmoothL1Loss()
+        loss = criterion(state_action_values, expected_state_action_values.unsqueeze(1))
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_value_(policy_net.parameters(), 100)
+        optimizer.step()
+        target_net_state_dict = target_net.state_dict()
+        policy_net_state_dict = policy_net.state_dict()
+        for key in policy_net_state_dict:
+            target_net_state_dict[key] = (policy_net_state_dict[key] * TAU
+                                          + target_net_state_dict[key] * (1 - TAU))
+        target_net.load_state_dict(target_net_state_dict)
+        losses.append(loss.item())
+    with torch.no_grad():
+        greedy = policy_net(state_batch).max(1).indices
+    return losses, greedy.numpy(), {k: v.numpy() for k, v in target_net.state_dict().items()}
+
+
+
+def policy(torch, n_in=4, n_actions=3):
+    nn = torch.nn
+    F = nn.functional
+
+    class Policy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.affine1 = nn.Linear(n_in, 16)
+            self.dropout = nn.Dropout(p=0.0)
+            self.affine2 = nn.Linear(16, n_actions)
+            self.saved_log_probs = []
+            self.rewards = []
+
+        def forward(self, x):
+            x = self.affine1(x)
+            x = self.dropout(x)
+            x = F.relu(x)
+            action_scores = self.affine2(x)
+            return F.softmax(action_scores, dim=1)
+
+    return Policy()
+
+
+def train_reinforce(torch, policy, episodes, gamma=0.9):
+    """REINFORCE as PyTorch's example writes it: Categorical(probs), log_prob of the action
+    (the sampled one passed in with the state and reward), the discounted returns normalised,
+    torch.cat of the per-step losses, ``del policy.rewards[:]``."""
+    from collections import deque
+
+    Categorical = torch.distributions.Categorical
+    optimizer = torch.optim.Adam(policy.parameters(), lr=1e-2)
+    eps = torch.finfo(torch.float64).eps
+    losses = []
+    for episode in episodes:
+        for state, action, reward in episode:
+            probs = policy(state.unsqueeze(0))
+            m = Categorical(probs)
+            policy.saved_log_probs.append(m.log_prob(action))
+            policy.rewards.append(reward)
+        R = 0
+        policy_loss = []
+        returns = deque()
+        for r in policy.rewards[::-1]:
+            R = r + gamma * R
+            returns.appendleft(R)
+        returns = torch.tensor(returns, dtype=torch.float64)
+        # The example writes returns.std(); chainrule's default is the population std (see
+        # "What differs on purpose" in docs/pytorch.md), so the unbiased one is asked for.
+        returns = (returns - returns.mean()) / (returns.std(unbiased=True) + eps)
+        for log_prob, R in zip(policy.saved_log_probs, returns):
+            policy_loss.append(-log_prob * R)
+        optimizer.zero_grad()
+        policy_loss = torch.cat(policy_loss).sum()
+        policy_loss.backward()
+        optimizer.step()
+        losses.append(policy_loss.item())
+        del policy.rewards[:]
+        del policy.saved_log_probs[:]
+    return losses, policy.affine2.weight.detach().numpy()

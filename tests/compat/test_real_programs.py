@@ -217,3 +217,32 @@ def test_transfer_learning_loop_with_frozen_features_and_grad_scaler_matches_pyt
     ours, theirs = _both(lambda lib: programs.resnet(lib, "basic"), run)
     assert ours[2] is True and theirs[2] is True
     _close(ours[:2] + ours[3:], theirs[:2] + theirs[3:], rtol=1e-9, atol=1e-11)
+
+
+def test_dqn_optimize_model_with_masked_targets_and_soft_update_matches_pytorch():
+    rng = np.random.default_rng(12)
+    raw = [[(rng.standard_normal((1, 4)), int(rng.integers(0, 2)),
+             None if k in (1, 3) else rng.standard_normal((1, 4)), float(rng.uniform()))
+            for k in range(5)] for _ in range(4)]
+
+    def run(lib, nets):
+        batches = [[(lib.tensor(s), lib.tensor([[a]]), None if n is None else lib.tensor(n),
+                     lib.tensor([r], dtype=lib.float64)) for s, a, n, r in batch]
+                   for batch in raw]
+        return programs.optimize_dqn(lib, nets, batches)
+
+    ours, theirs = _both(programs.dqn, run)
+    assert ours[0][-1] != ours[0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+def test_reinforce_with_categorical_log_probs_matches_pytorch():
+    rng = np.random.default_rng(13)
+    raw = [[(rng.standard_normal(4), int(rng.integers(0, 3)), float(rng.uniform()))
+            for _ in range(5)] for _ in range(3)]
+
+    def run(lib, policy):
+        episodes = [[(lib.tensor(s), lib.tensor([a]), r) for s, a, r in ep] for ep in raw]
+        return programs.train_reinforce(lib, policy, episodes)
+
+    ours, theirs = _both(programs.policy, run)
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
