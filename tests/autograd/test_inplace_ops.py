@@ -196,6 +196,25 @@ def test_a_node_that_read_the_old_values_refuses_backward():
     np.testing.assert_allclose(x.grad.numpy(), np.full(X.shape, 3.0))
 
 
+def test_a_value_computed_from_the_tensor_refuses_backward():
+    # Stricter than PyTorch: the value's ops read the tensor, which then changed; never a wrong
+    # number. Out of place it is right.
+    x = cr.tensor(X, requires_grad=True)
+    for change in (lambda y: y.add_(y), lambda y: y.mul_(y[0]), lambda y: y.div_(y.sum()),
+                   lambda y: y.mul_(y[0].clone())):
+        y = x * 3
+        change(y)
+        with pytest.raises(RuntimeError, match=MODIFIED):
+            y.sum().backward()
+    x.grad = None  # (a refused walk may have delivered part of a gradient)
+    y = x * 3
+    y = y * y[0]
+    y.sum().backward()
+    want = np.tile(9 * X[0], (3, 1))
+    want[0] += 9 * X.sum(axis=0)
+    np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-13)
+
+
 def test_a_stale_view_refuses_backward_and_a_fresh_one_is_right():
     x = cr.tensor(X, requires_grad=True)
     y = x * 3
