@@ -265,7 +265,7 @@ def test_python_floats_alone_take_the_default_dtype():
 
 def test_where_errors():
     a = cr.tensor(np.ones((2, 3)))
-    with pytest.raises(TypeError, match="where: cond must be boolean, got dtype int64"):
+    with pytest.raises(TypeError, match="where: condition must be boolean, got dtype int64"):
         F.where(np.ones((2, 3), dtype=np.int64), a, a)
     with pytest.raises(ValueError, match=r"where: shapes \(2, 3\) and \(4,\) cannot be broadcast"):
         F.where(np.ones((2, 3), dtype=bool), a, cr.tensor(np.ones(4)))

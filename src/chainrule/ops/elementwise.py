@@ -229,80 +229,80 @@ class ToDevice(Function):
         return to_device_op(g, self.inputs[0].device)
 
 
-def add(a, b, *, alpha=1):
-    """a + alpha * b with broadcasting (``alpha`` is PyTorch's keyword)."""
-    b = b if alpha == 1 else mul(b, alpha)
-    _check_broadcast("add", a, b)
-    return Add.apply(a, b)
+def add(input, other, *, alpha=1):  # noqa: A002
+    """input + alpha * other with broadcasting (``alpha`` is PyTorch's keyword)."""
+    other = other if alpha == 1 else mul(other, alpha)
+    _check_broadcast("add", input, other)
+    return Add.apply(input, other)
 
 
-def sub(a, b, *, alpha=1):
-    """a - alpha * b with broadcasting (``alpha`` is PyTorch's keyword)."""
-    b = b if alpha == 1 else mul(b, alpha)
-    _check_broadcast("sub", a, b)
-    return Sub.apply(a, b)
+def sub(input, other, *, alpha=1):  # noqa: A002
+    """input - alpha * other with broadcasting (``alpha`` is PyTorch's keyword)."""
+    other = other if alpha == 1 else mul(other, alpha)
+    _check_broadcast("sub", input, other)
+    return Sub.apply(input, other)
 
 
-def mul(a, b):
-    """a * b (elementwise) with broadcasting."""
-    _check_broadcast("mul", a, b)
-    return Mul.apply(a, b)
+def mul(input, other):  # noqa: A002
+    """input * other (elementwise) with broadcasting."""
+    _check_broadcast("mul", input, other)
+    return Mul.apply(input, other)
 
 
-def div(a, b):
-    """a / b (true division) with broadcasting."""
-    _check_broadcast("div", a, b)
-    return Div.apply(a, b)
+def div(input, other):  # noqa: A002
+    """input / other (true division) with broadcasting."""
+    _check_broadcast("div", input, other)
+    return Div.apply(input, other)
 
 
-def neg(x):
-    """-x."""
-    return Neg.apply(x)
+def neg(input):  # noqa: A002
+    """-input."""
+    return Neg.apply(input)
 
 
-def pow(x, p):  # noqa: A001 - mirrors the operator and torch.pow
-    """x ** p with broadcasting; ``p`` may be a number or a tensor."""
-    _check_broadcast("pow", x, p)
-    return Pow.apply(x, p)
+def pow(input, exponent):  # noqa: A001, A002 - mirrors the operator and torch.pow
+    """input ** exponent with broadcasting; ``exponent`` may be a number or a tensor."""
+    _check_broadcast("pow", input, exponent)
+    return Pow.apply(input, exponent)
 
 
-def exp(x):
-    """e ** x."""
-    return Exp.apply(x)
+def exp(input):  # noqa: A002
+    """e ** input."""
+    return Exp.apply(input)
 
 
-def log(x):
+def log(input):  # noqa: A002
     """Natural logarithm."""
-    return Log.apply(x)
+    return Log.apply(input)
 
 
-def sin(x):
+def sin(input):  # noqa: A002
     """Elementwise sine (radians)."""
-    return Sin.apply(x)
+    return Sin.apply(input)
 
 
-def cos(x):
+def cos(input):  # noqa: A002
     """Elementwise cosine (radians)."""
-    return Cos.apply(x)
+    return Cos.apply(input)
 
 
-def sqrt(x):
+def sqrt(input):  # noqa: A002
     """Square root."""
-    return Sqrt.apply(x)
+    return Sqrt.apply(input)
 
 
-def abs(x):  # noqa: A001
-    """|x|."""
-    return Abs.apply(x)
+def abs(input):  # noqa: A001, A002
+    """|input|."""
+    return Abs.apply(input)
 
 
-def sign(x):
-    """Sign of x (-1, 0 or 1); not differentiable (a constant tensor)."""
-    return nondiff(get_array_module(x._data).sign, x)
+def sign(input):  # noqa: A002
+    """Sign of input (-1, 0 or 1); not differentiable (a constant tensor)."""
+    return nondiff(get_array_module(input._data).sign, input)
 
 
-def clip(x, min=None, max=None, *, low=None, high=None):  # noqa: A002 - PyTorch's names
-    """Clamp ``x`` to ``[min, max]`` (either bound may be None), as ``torch.clip``/``clamp``;
+def clip(input, min=None, max=None, *, low=None, high=None):  # noqa: A002 - PyTorch's names
+    """Clamp ``input`` to ``[min, max]`` (either bound may be None), as ``torch.clip``/``clamp``;
     ``low`` and ``high`` are other names for the bounds."""
     if low is not None or high is not None:
         if min is not None or max is not None:
@@ -313,37 +313,38 @@ def clip(x, min=None, max=None, *, low=None, high=None):  # noqa: A002 - PyTorch
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         from ._clamp import clamp_bounds  # builds on this module: imported when first needed
 
-        return clamp_bounds(x, min, max)
+        return clamp_bounds(input, min, max)
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min={min} is greater than max={max}")
-    return Clip.apply(x, low=min, high=max)
+    return Clip.apply(input, low=min, high=max)
 
 
-def where(cond, a, b):
-    """Elementwise ``a if cond else b`` with broadcasting; ``cond`` is not differentiated."""
-    given = cond
-    if isinstance(cond, Tensor):
-        cond = cond._data
-    xp = get_array_module(cond, getattr(a, "data", None), getattr(b, "data", None))
-    cond = xp.asarray(cond)
-    if cond.dtype != bool:
-        raise TypeError(f"where: cond must be boolean, got dtype {cond.dtype}")
-    _check_broadcast("where", a, b)
-    if isinstance(given, Tensor) and given._data is cond:
-        cond = given  # the Tensor itself: a trace (cr.trace) follows where it came from
-    return Where.apply(cond, a, b)
+def where(condition, input, other):  # noqa: A002
+    """Elementwise ``input if condition else other`` with broadcasting; ``condition`` is not
+    differentiated."""
+    given = condition
+    if isinstance(condition, Tensor):
+        condition = condition._data
+    xp = get_array_module(condition, getattr(input, "data", None), getattr(other, "data", None))
+    condition = xp.asarray(condition)
+    if condition.dtype != bool:
+        raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}")
+    _check_broadcast("where", input, other)
+    if isinstance(given, Tensor) and given._data is condition:
+        condition = given  # the Tensor itself: a trace (cr.trace) follows where it came from
+    return Where.apply(condition, input, other)
 
 
-def maximum(a, b):
+def maximum(input, other):  # noqa: A002
     """Elementwise maximum with broadcasting."""
-    _check_broadcast("maximum", a, b)
-    return _Extremum.apply(a, b, largest=True)
+    _check_broadcast("maximum", input, other)
+    return _Extremum.apply(input, other, largest=True)
 
 
-def minimum(a, b):
+def minimum(input, other):  # noqa: A002
     """Elementwise minimum with broadcasting."""
-    _check_broadcast("minimum", a, b)
-    return _Extremum.apply(a, b, largest=False)
+    _check_broadcast("minimum", input, other)
+    return _Extremum.apply(input, other, largest=False)
 
 
 def cast(x, dtype):

@@ -213,73 +213,73 @@ def _float_input(op, x):
     return x
 
 
-def rsqrt(x):
+def rsqrt(input):  # noqa: A002
     """1 / sqrt(x)."""
-    return Rsqrt.apply(_float_input("rsqrt", x))
+    return Rsqrt.apply(_float_input("rsqrt", input))
 
 
-def expm1(x):
+def expm1(input):  # noqa: A002
     """exp(x) - 1, accurate for small x."""
-    return Expm1.apply(_float_input("expm1", x))
+    return Expm1.apply(_float_input("expm1", input))
 
 
-def log1p(x):
+def log1p(input):  # noqa: A002
     """log(1 + x), accurate for small x."""
-    return Log1p.apply(_float_input("log1p", x))
+    return Log1p.apply(_float_input("log1p", input))
 
 
-def log2(x):
-    return Log2.apply(_float_input("log2", x))
+def log2(input):  # noqa: A002
+    return Log2.apply(_float_input("log2", input))
 
 
-def log10(x):
-    return Log10.apply(_float_input("log10", x))
+def log10(input):  # noqa: A002
+    return Log10.apply(_float_input("log10", input))
 
 
-def exp2(x):
-    return Exp2.apply(_float_input("exp2", x))
+def exp2(input):  # noqa: A002
+    return Exp2.apply(_float_input("exp2", input))
 
 
-def tan(x):
-    return Tan.apply(_float_input("tan", x))
+def tan(input):  # noqa: A002
+    return Tan.apply(_float_input("tan", input))
 
 
-def atan(x):
-    return Atan.apply(_float_input("atan", x))
+def atan(input):  # noqa: A002
+    return Atan.apply(_float_input("atan", input))
 
 
-def asin(x):
-    return Asin.apply(_float_input("asin", x))
+def asin(input):  # noqa: A002
+    return Asin.apply(_float_input("asin", input))
 
 
-def acos(x):
-    return Acos.apply(_float_input("acos", x))
+def acos(input):  # noqa: A002
+    return Acos.apply(_float_input("acos", input))
 
 
-def sinh(x):
-    return Sinh.apply(_float_input("sinh", x))
+def sinh(input):  # noqa: A002
+    return Sinh.apply(_float_input("sinh", input))
 
 
-def cosh(x):
-    return Cosh.apply(_float_input("cosh", x))
+def cosh(input):  # noqa: A002
+    return Cosh.apply(_float_input("cosh", input))
 
 
-def erf(x):
+def erf(input):  # noqa: A002
     """The error function (Cephes' approximation, float64-accurate)."""
-    return Erf.apply(_float_input("erf", x))
+    return Erf.apply(_float_input("erf", input))
 
 
-def erfc(x):
+def erfc(input):  # noqa: A002
     """1 - erf(x), accurate where erf(x) is close to 1."""
-    return Erfc.apply(_float_input("erfc", x))
+    return Erfc.apply(_float_input("erfc", input))
 
 
 def _flat(name, fn):
-    def op(x):
-        x = _float_input(name, x)
-        if x._data.dtype.kind in "biu":  # integers are already whole
-            return x
-        return Flat.apply(x, fn=fn)
+    def op(input):  # noqa: A002 - PyTorch's name
+        input = _float_input(name, input)  # noqa: A001
+        if input._data.dtype.kind in "biu":  # integers are already whole
+            return input
+        return Flat.apply(input, fn=fn)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"``{name}`` of each element; its gradient is 0 (a step function), as PyTorch's."
@@ -292,91 +292,94 @@ trunc = _flat("trunc", lambda xp, x: xp.trunc(x))
 _round_half_even = _flat("round", lambda xp, x: xp.round(x))
 
 
-def round(x, *, decimals: int = 0):  # noqa: A001 - PyTorch's name
+def round(input, *, decimals: int = 0):  # noqa: A001, A002 - PyTorch's name
     """Round half to even (PyTorch's and NumPy's rule), to ``decimals`` places; gradient 0."""
     if decimals == 0:
-        return _round_half_even(x)
+        return _round_half_even(input)
     scale = 10.0 ** decimals
-    return _flat("round", lambda xp, a: xp.round(a * scale) / scale)(x)
+    return _flat("round", lambda xp, a: xp.round(a * scale) / scale)(input)
 
 
-def frac(x):
-    """x - trunc(x), the fractional part with x's sign; gradient 1."""
-    return x - trunc(x)
+def frac(input):  # noqa: A002
+    """input - trunc(input), the fractional part with input's sign; gradient 1."""
+    return input - trunc(input)
 
 
-def remainder(a, b):
-    """a mod b with the sign of b (Python's ``%``, PyTorch's ``remainder``)."""
-    _check_broadcast("remainder", a, b)
-    return Remainder.apply(a, b, truncate=False)
+def remainder(input, other):  # noqa: A002
+    """input mod other with the sign of other (Python's ``%``, PyTorch's ``remainder``)."""
+    _check_broadcast("remainder", input, other)
+    return Remainder.apply(input, other, truncate=False)
 
 
-def fmod(a, b):
-    """a mod b with the sign of a (C's ``fmod``)."""
-    _check_broadcast("fmod", a, b)
-    return Remainder.apply(a, b, truncate=True)
+def fmod(input, other):  # noqa: A002
+    """input mod other with the sign of input (C's ``fmod``)."""
+    _check_broadcast("fmod", input, other)
+    return Remainder.apply(input, other, truncate=True)
 
 
-def floor_divide(a, b):
-    """floor(a / b), not differentiable (PyTorch's ``//``)."""
-    a, b = _as_tensor(a, b), _as_tensor(b, a)
-    _no_int_zero("floor_divide", a._data, b._data)
-    return nondiff(lambda u, v: get_array_module(u, v).floor_divide(u, v), a, b)
+def floor_divide(input, other):  # noqa: A002
+    """floor(input / other), not differentiable (PyTorch's ``//``)."""
+    input, other = _as_tensor(input, other), _as_tensor(other, input)  # noqa: A001
+    _no_int_zero("floor_divide", input._data, other._data)
+    return nondiff(lambda u, v: get_array_module(u, v).floor_divide(u, v), input, other)
 
 
-def atan2(y, x):
-    """The angle of the point (x, y), in (-pi, pi]."""
-    _check_broadcast("atan2", y, x)
-    return Atan2.apply(y, x)
+def atan2(input, other):  # noqa: A002
+    """The angle of the point (x=other, y=input), in (-pi, pi]."""
+    _check_broadcast("atan2", input, other)
+    return Atan2.apply(input, other)
 
 
-def logaddexp(a, b):
-    """log(exp(a) + exp(b)) without overflow."""
-    _check_broadcast("logaddexp", a, b)
-    return LogAddExp.apply(a, b)
+def logaddexp(input, other):  # noqa: A002
+    """log(exp(input) + exp(other)) without overflow."""
+    _check_broadcast("logaddexp", input, other)
+    return LogAddExp.apply(input, other)
 
 
-def hypot(a, b):
-    """sqrt(a^2 + b^2) without overflow."""
-    _check_broadcast("hypot", a, b)
-    return Hypot.apply(a, b)
+def hypot(input, other):  # noqa: A002
+    """sqrt(input^2 + other^2) without overflow."""
+    _check_broadcast("hypot", input, other)
+    return Hypot.apply(input, other)
 
 
-def square(x):
-    return _pow(x, 2)
+def square(input):  # noqa: A002
+    return _pow(input, 2)
 
 
-def reciprocal(x):
-    return div(1, x)
+def reciprocal(input):  # noqa: A002
+    return div(1, input)
 
 
-def clamp_min(x, min):  # noqa: A002 - PyTorch's argument name
-    return clip(x, min, None)
+def clamp_min(input, min):  # noqa: A002 - PyTorch's argument name
+    return clip(input, min, None)
 
 
-def clamp_max(x, max):  # noqa: A002 - PyTorch's argument name
-    return clip(x, None, max)
+def clamp_max(input, max):  # noqa: A002 - PyTorch's argument name
+    return clip(input, None, max)
 
 
-def lerp(start, end, weight):
-    """start + weight * (end - start), computed as PyTorch does: from ``end`` where weight >= 0.5
-    (exactly ``end`` at weight 1, and an infinite ``start`` does not turn the result into nan)."""
-    diff = end - start
+def lerp(input, end, weight):  # noqa: A002
+    """input + weight * (end - input), computed as PyTorch does: from ``end`` where weight >= 0.5
+    (exactly ``end`` at weight 1, and an infinite ``input`` does not turn the result into nan)."""
+    diff = end - input
     if not isinstance(weight, Tensor):
-        return start + weight * diff if weight < 0.5 else end - diff * (1 - weight)
-    return where(weight < 0.5, start + weight * diff, end - diff * (1 - weight))
+        return input + weight * diff if weight < 0.5 else end - diff * (1 - weight)
+    return where(weight < 0.5, input + weight * diff, end - diff * (1 - weight))
 
 
-def nan_to_num(x, nan: float = 0.0, posinf: float | None = None, neginf: float | None = None):
+def nan_to_num(
+    input,  # noqa: A002 - PyTorch's name
+    nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
+):
     """NaN -> ``nan``, +inf -> ``posinf`` and -inf -> ``neginf`` (default: the dtype's largest
     and smallest finite values); the gradient is 0 at the replaced entries."""
-    return NanToNum.apply(_float_input("nan_to_num", x), nan=nan, posinf=posinf, neginf=neginf)
+    return NanToNum.apply(_float_input("nan_to_num", input), nan=nan, posinf=posinf, neginf=neginf)
 
 
 def _predicate(name, test):
-    def op(x):
-        x = _float_input(name, x)
-        return nondiff(lambda a: get_array_module(a).asarray(test(get_array_module(a), a)), x)
+    def op(input):  # noqa: A002 - PyTorch's name
+        input = _float_input(name, input)  # noqa: A001
+        return nondiff(lambda a: get_array_module(a).asarray(test(get_array_module(a), a)), input)
 
     op.__name__ = op.__qualname__ = name
     return op
