@@ -13,7 +13,7 @@ import operator
 from ..autograd.function import Function
 from ..autograd.inplace import ints_first
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, numpy
 from ..kernels import K
 from ._args import dim_or_axis
 from ._broadcast import broadcast_to
@@ -234,7 +234,10 @@ class GetItem(Function):
             if self.rows is not None:
                 _check_rows(ids, *self.rows)
             self.index = ids
-        return x[self.index]
+        out = x[self.index]
+        if isinstance(out, numpy.generic):  # NumPy's one element is a copy; PyTorch's a 0-d view
+            out = x[(*self.index, ...) if isinstance(self.index, tuple) else (self.index, ...)]
+        return out
 
     def backward(self, g):
         x = self.inputs[0]
