@@ -12,13 +12,13 @@ import math
 import numbers
 import warnings
 
-from ..autograd.function import nondiff
+from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from .creation import _dtype, _leaf
 from .elementwise import cast, div, maximum, minimum, mul, sub
 from .join import cat
-from .math import acos, asin, atan, atan2, floor, floor_divide, trunc
+from .math import acos, asin, atan, atan2, floor_divide
 from .rearrange import movedim
 from .shape import _one_axis, getitem
 from .shape import broadcast_to as _numpy_broadcast
@@ -141,6 +141,20 @@ def _reduce_bool(name, input, dim, keepdim, out):  # noqa: A002
     return cast(result, "uint8") if input.dtype == numpy.uint8 else result
 
 
+class _RoundedQuotient(Function):
+    """Float ``a / b`` rounded toward zero (``mode="trunc"``) or by Python's floor division
+    (``"floor"``, not the floor of the rounded ``a / b``); gradient 0 for both, as PyTorch's, also
+    where ``b`` is 0 (going through ``a / b`` would give 0 / 0 there)."""
+
+    def forward(self, a, b):
+        xp = get_array_module(a, b)
+        return xp.trunc(a / b) if self.mode == "trunc" else xp.floor_divide(a, b)
+
+    def backward(self, g):
+        xp = get_array_module(g._data)
+        return tuple(Tensor(xp.zeros(x.shape, dtype=g._data.dtype)) for x in self.inputs)
+
+
 def divide(input, other, *, rounding_mode=None, out=None) -> Tensor:  # noqa: A002
     """``torch.divide``/``torch.div``: true division (``/``: integers give float64, NumPy's
     promotion, see docs/pytorch.md), or rounded toward zero (``rounding_mode="trunc"``) or down
@@ -163,12 +177,7 @@ def divide(input, other, *, rounding_mode=None, out=None) -> Tensor:  # noqa: A0
         raise ValueError(f"divide: rounding_mode must be None, 'trunc' or 'floor', got "
                          f"{rounding_mode!r}")
     if not integers:
-        q = div(input, other)
-        if rounding_mode == "trunc":
-            return trunc(q)
-        exact = floor_divide(input, other)  # Python's floor division, not floor of the rounded a/b
-        down = floor(q)
-        return down + nondiff(lambda e, d: e - d, exact, down) if down.requires_grad else exact
+        return _RoundedQuotient.apply(input, other, mode=rounding_mode)
     q = floor_divide(input, other)
     if rounding_mode == "floor":
         return q

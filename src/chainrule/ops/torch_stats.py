@@ -49,10 +49,11 @@ def _weights(name, w, n, kind):
 
 
 def cov(input, *, correction=1, fweights=None, aweights=None) -> Tensor:  # noqa: A002
-    """The covariance matrix of the variables in the rows of ``input`` (a 1-D ``input`` is one
-    variable: a 0-d result), observations in the columns, with integer frequency weights
-    ``fweights``, float observation weights ``aweights`` and ``correction`` (1: Bessel's).
-    Fewer degrees of freedom than 1 give inf/NaN with PyTorch's warning.
+    """The covariance matrix of the variables in the rows of ``input`` (one variable, a 1-D
+    ``input`` or a single row, gives a 0-d result), observations in the columns, with integer
+    frequency weights ``fweights``, float observation weights ``aweights`` and ``correction``
+    (1: Bessel's). Fewer degrees of freedom than 1 give inf/NaN with PyTorch's warning; weights
+    that sum to 0 are refused.
 
     >>> import chainrule as cr
     >>> cr.cov(cr.tensor([[0.0, 1.0, 2.0], [2.0, 1.0, 0.0]])).tolist()
@@ -74,17 +75,19 @@ def cov(input, *, correction=1, fweights=None, aweights=None) -> Tensor:  # noqa
         dof = Tensor(get_array_module(x._data).asarray(n - correction, dtype=x.dtype))
     else:
         total = _sum(w)
+        if not bool(total._data):
+            raise ValueError("cov: the weights sum to 0, so they cannot be normalized")
         mean = _sum(x * w, 1, keepdim=True) / total
         dof = total - (correction if aw is None else correction * _sum(w * aw) / total)
     if bool(dof._data <= 0):
         warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
                       "than the number of observations.", UserWarning, stacklevel=2)
-        dof = dof * 0  # PyTorch's: the result is then inf or NaN
+        dof = Tensor(get_array_module(x._data).zeros((), dtype=x.dtype))  # PyTorch's: inf, NaN
     centered = x - mean
     weighted = centered if w is None else centered * w
     with numpy.errstate(divide="ignore", invalid="ignore"):
         out = (centered @ weighted.transpose(0, 1)) / dof
-    return reshape(out, ()) if input.ndim < 2 else out
+    return reshape(out, ()) if out.shape[0] == 1 else out  # one variable: 0-d, as PyTorch's
 
 
 def corrcoef(input) -> Tensor:  # noqa: A002
@@ -107,6 +110,9 @@ def renorm(input, p, dim: int, maxnorm, *, out=None) -> Tensor:  # noqa: A002
         raise ValueError(f"renorm: p must be a positive number, got {p!r}")
     if not isinstance(maxnorm, numbers.Real) or maxnorm < 0:
         raise ValueError(f"renorm: maxnorm must be a nonnegative number, got {maxnorm!r}")
+    if input.ndim < 2:  # PyTorch refuses these too
+        raise ValueError(f"renorm: input needs at least 2 dimensions, got shape "
+                         f"{tuple(input.shape)}")
     axis = _one_axis("renorm", dim, input.ndim)
     others = tuple(a for a in range(input.ndim) if a != axis)
     norms = _vector_norm(input, p, others, True)
