@@ -246,3 +246,24 @@ def test_reinforce_with_categorical_log_probs_matches_pytorch():
 
     ours, theirs = _both(programs.policy, run)
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_float32_runs_agree_to_float32_rounding():
+    """The same programs in float32, as they are usually run: per-step losses to 1e-5."""
+    rng = np.random.default_rng(14)
+    x0 = rng.standard_normal((8, 3, 8, 8)).astype(np.float32)
+    y0 = rng.integers(0, 5, 8)
+    corpus = rng.integers(0, 12, 40)
+    real = [rng.uniform(-1, 1, (4, 1, 8, 8)).astype(np.float32) for _ in range(3)]
+    noise = [rng.standard_normal((4, 4, 1, 1)).astype(np.float32) for _ in range(3)]
+    runs = [
+        (lambda lib: programs.resnet(lib, "bottleneck"),
+         lambda lib, m: programs.train_resnet(lib, m, lib.tensor(x0), lib.tensor(y0))[0]),
+        (lambda lib: programs.lstm_lm(lib, dropout=0.0),
+         lambda lib, m: programs.train_lstm_lm(lib, m, lib.tensor(corpus))[0]),
+        (programs.dcgan, lambda lib, m: programs.train_dcgan(
+            lib, m, [lib.tensor(r) for r in real], [lib.tensor(z) for z in noise])[:2]),
+    ]
+    for build, run in runs:
+        ours, theirs = _both(build, run, double=False)
+        _close(ours, theirs, rtol=1e-5, atol=1e-7)
