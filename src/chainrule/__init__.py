@@ -209,6 +209,7 @@ from .ops.torch_lowrank import *  # noqa: F403 - svd_lowrank, pca_lowrank, histo
 from .ops.torch_lowrank import __all__ as _torch_lowrank_names
 from .ops.torch_math import *  # noqa: F403 - addcmul, ldexp, frexp, isin, real, angle...
 from .ops.torch_math import __all__ as _torch_math_names
+from .ops.torch_matrix_names import bmm, det, inverse, mm, slogdet
 from .ops.torch_misc import *  # noqa: F403 - as_tensor, finfo, get_rng_state, typename...
 from .ops.torch_misc import __all__ as _torch_misc_names
 from .ops.torch_names import *  # noqa: F403 - eq, logical_and, bitwise_xor, divide, select...
@@ -223,10 +224,6 @@ from .ops.torch_windows import *  # noqa: F403 - hann_window, kaiser_window...
 from .ops.torch_windows import __all__ as _torch_window_names
 from .ops.unique import unique_consecutive
 
-mm = bmm = matmul
-inverse = linalg.inv
-det = linalg.det
-slogdet = linalg.slogdet
 sgn = sign
 absolute = abs
 negative = neg
@@ -237,9 +234,9 @@ def is_tensor(obj) -> bool:  # noqa: A001
     return isinstance(obj, Tensor)
 
 
-def numel(t) -> int:
+def numel(input) -> int:  # noqa: A002 - PyTorch's name
     """The number of elements of a Tensor."""
-    return t.numel()
+    return input.numel()
 
 
 def FloatTensor(data) -> Tensor:  # noqa: N802 - PyTorch's legacy constructor

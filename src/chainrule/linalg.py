@@ -9,8 +9,6 @@ products in ``ops/linalg_norms.py``, the triangular solves and the matrix expone
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from .ops.decomp import LinAlgError, cholesky, eigh, inv, solve
 from .ops.decomp import slogdet as _slogdet
 from .ops.determinant import det
@@ -33,6 +31,7 @@ from .ops.linalg_solve import cholesky_ex, inv_ex, matrix_exp, solve_ex, solve_t
 from .ops.lu import lu, lu_factor, lu_factor_ex, lu_solve
 from .ops.stats import norm as _norm
 from .ops.svd import qr, svd, svdvals
+from .ops.torch_matrix_names import SignLogAbsDet
 
 __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eig",
            "eigh", "eigvals", "eigvalsh", "householder_product", "inv", "inv_ex", "ldl_factor",
@@ -40,13 +39,6 @@ __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "di
            "matmul", "matrix_exp", "matrix_norm", "matrix_power", "matrix_rank", "multi_dot",
            "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular", "svd",
            "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm"]
-
-
-class SignLogAbsDet(NamedTuple):
-    """``slogdet``'s result: the sign of each determinant and the log of its absolute value."""
-
-    sign: object
-    logabsdet: object
 
 
 def slogdet(a):

@@ -167,7 +167,10 @@ def test_t_and_swapdims_are_the_known_transposes():
     np.testing.assert_array_equal(cr.t(x).numpy(), x.numpy().T)
     v = cr.tensor([1.0, 2.0])
     assert cr.t(v).tolist() == [1.0, 2.0]
-    assert cr.swapdims is cr.swapaxes and cr.row_stack is cr.vstack
+    assert cr.row_stack is cr.vstack
+    np.testing.assert_array_equal(cr.swapdims(x, dim0=0, dim1=1).numpy(), x.numpy().T)
+    np.testing.assert_array_equal(cr.swapdims(x, 1, 0).numpy(),
+                                  cr.swapaxes(x, axis0=1, axis1=0).numpy())
 
 
 def test_bad_arguments_are_refused_clearly():

@@ -258,14 +258,14 @@ def step(x, *, straight_through: bool = False) -> Tensor:
     return Step.apply(_float_input("step", x), straight_through=bool(straight_through))
 
 
-def sigmoid(x) -> Tensor:
+def sigmoid(input) -> Tensor:  # noqa: A002
     """Logistic sigmoid 1 / (1 + exp(-x)), stable for large |x| (exp only sees -|x|)."""
-    return Sigmoid.apply(_float_input("sigmoid", x))
+    return Sigmoid.apply(_float_input("sigmoid", input))
 
 
-def tanh(x) -> Tensor:
+def tanh(input) -> Tensor:  # noqa: A002
     """Hyperbolic tangent; its derivative 1 - tanh(x)^2 is computed from the output."""
-    return Tanh.apply(_float_input("tanh", x))
+    return Tanh.apply(_float_input("tanh", input))
 
 
 def relu(x, inplace: bool = False) -> Tensor:

@@ -98,26 +98,26 @@ def _like(x, dtype):
     return x.shape, (x.dtype if dtype is None else dtype), x.device
 
 
-def zeros_like(x, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Zeros of ``x``'s shape, dtype and device."""
-    shape, dtype, dev = _like(x, dtype)
+def zeros_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+    """Zeros of ``input``'s shape, dtype and device."""
+    shape, dtype, dev = _like(input, dtype)
     return zeros(shape, dtype=dtype, device=device or dev, requires_grad=requires_grad)
 
 
-def ones_like(x, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Ones of ``x``'s shape, dtype and device."""
-    shape, dtype, dev = _like(x, dtype)
+def ones_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+    """Ones of ``input``'s shape, dtype and device."""
+    shape, dtype, dev = _like(input, dtype)
     return ones(shape, dtype=dtype, device=device or dev, requires_grad=requires_grad)
 
 
-def empty_like(x, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:  # noqa: A002
     """``zeros_like`` (chainrule never hands out uninitialized memory)."""
-    return zeros_like(x, dtype=dtype, device=device, requires_grad=requires_grad)
+    return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full_like(x, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """``fill_value`` in ``x``'s shape, dtype and device."""
-    shape, dtype, dev = _like(x, dtype)
+def full_like(input, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+    """``fill_value`` in ``input``'s shape, dtype and device."""
+    shape, dtype, dev = _like(input, dtype)
     return full(shape, fill_value, dtype=dtype, device=device or dev,
                 requires_grad=requires_grad)
 
@@ -196,18 +196,18 @@ def rand(*size, rng=None, dtype=None, device=None, requires_grad: bool = False,
                    lambda g, s: g.random(s))
 
 
-def randn_like(x, *, rng=None, dtype=None, device=None, requires_grad: bool = False,
-               generator=None) -> Tensor:
-    """``randn`` of ``x``'s shape, dtype and device."""
-    shape, dtype, dev = _like(x, dtype)
+def randn_like(input, *, rng=None, dtype=None, device=None, requires_grad: bool = False,  # noqa: A002
+               generator=None) -> Tensor:  # noqa: A002
+    """``randn`` of ``input``'s shape, dtype and device."""
+    shape, dtype, dev = _like(input, dtype)
     return randn(shape, rng=_pick("randn_like", rng, generator), dtype=dtype, device=device or dev,
                requires_grad=requires_grad)
 
 
-def rand_like(x, *, rng=None, dtype=None, device=None, requires_grad: bool = False,
-              generator=None) -> Tensor:
-    """``rand`` of ``x``'s shape, dtype and device."""
-    shape, dtype, dev = _like(x, dtype)
+def rand_like(input, *, rng=None, dtype=None, device=None, requires_grad: bool = False,  # noqa: A002
+              generator=None) -> Tensor:  # noqa: A002
+    """``rand`` of ``input``'s shape, dtype and device."""
+    shape, dtype, dev = _like(input, dtype)
     return rand(shape, rng=_pick("rand_like", rng, generator), dtype=dtype, device=device or dev,
                requires_grad=requires_grad)
 
@@ -233,9 +233,9 @@ def randperm(n: int, *, rng=None, dtype=None, device=None, generator=None) -> Te
                  False)
 
 
-def multinomial(probs, num_samples: int, replacement: bool = False, *, rng=None,
-                generator=None) -> Tensor:
-    """Indices drawn with the (unnormalized, non-negative) weights ``probs``, int64.
+def multinomial(input, num_samples: int, replacement: bool = False, *, rng=None,  # noqa: A002
+                generator=None) -> Tensor:  # noqa: A002
+    """Indices drawn with the (unnormalized, non-negative) weights ``input``, int64.
 
     Args:
         probs: a 1-D or 2-D Tensor of weights (each row its own distribution).
@@ -244,7 +244,7 @@ def multinomial(probs, num_samples: int, replacement: bool = False, *, rng=None,
             number of non-zero weights.
         rng: numpy Generator (None: the default generator); ``generator`` is PyTorch's name.
     """
-    p = numpy.asarray(probs.numpy() if isinstance(probs, Tensor) else probs, dtype="float64")
+    p = numpy.asarray(input.numpy() if isinstance(input, Tensor) else input, dtype="float64")
     if p.ndim not in (1, 2):
         raise ValueError(f"multinomial: probs must be 1-D or 2-D, got shape {p.shape}")
     if (p < 0).any() or not numpy.isfinite(p).all():
@@ -260,7 +260,7 @@ def multinomial(probs, num_samples: int, replacement: bool = False, *, rng=None,
     out = numpy.stack([g.choice(rows.shape[1], num_samples, replace=bool(replacement), p=r / t)
                        for r, t in zip(rows, total[:, 0], strict=True)])
     out = out.reshape(p.shape[:-1] + (num_samples,)).astype("int64")
-    device = probs.device if isinstance(probs, Tensor) else None
+    device = input.device if isinstance(input, Tensor) else None
     return _leaf("multinomial", out, device, False)
 
 
@@ -283,14 +283,14 @@ def _triangle(op, x, diagonal, lower):
     return _Triangle.apply(x, lower=lower, diagonal=int(diagonal))
 
 
-def tril(x, diagonal: int = 0) -> Tensor:
+def tril(input, diagonal: int = 0) -> Tensor:  # noqa: A002
     """The lower triangle of the last two axes (the rest zero); ``diagonal`` shifts the edge."""
-    return _triangle("tril", x, diagonal, True)
+    return _triangle("tril", input, diagonal, True)
 
 
-def triu(x, diagonal: int = 0) -> Tensor:
+def triu(input, diagonal: int = 0) -> Tensor:  # noqa: A002
     """The upper triangle of the last two axes (the rest zero); ``diagonal`` shifts the edge."""
-    return _triangle("triu", x, diagonal, False)
+    return _triangle("triu", input, diagonal, False)
 
 
 Tensor.tril = tril

@@ -102,27 +102,29 @@ def einsum(equation, *operands):
     return Einsum.apply(*operands, equation=eq, subscripts=(ins, out))
 
 
-def outer(a, b):
-    return einsum("i,j->ij", a, b)
+def outer(input, vec2):  # noqa: A002
+    return einsum("i,j->ij", input, vec2)
 
 
-def dot(a, b):
-    if a.ndim != 1 or b.ndim != 1:
-        raise ValueError(f"dot: expects two 1-D tensors, got shapes {a.shape} and {b.shape}")
-    return einsum("i,i->", a, b)
+def dot(input, tensor):  # noqa: A002
+    if input.ndim != 1 or tensor.ndim != 1:
+        raise ValueError(
+            f"dot: expects two 1-D tensors, got shapes {input.shape} and {tensor.shape}")
+    return einsum("i,i->", input, tensor)
 
 
-def inner(a, b):
+def inner(input, other):  # noqa: A002
     """The sum over the last axes of a and b (a product for a scalar)."""
-    if a.ndim == 0 or b.ndim == 0:
-        return a * b
-    return tensordot(a, b, ([a.ndim - 1], [b.ndim - 1]))
+    if input.ndim == 0 or other.ndim == 0:
+        return input * other
+    return tensordot(input, other, ([input.ndim - 1], [other.ndim - 1]))
 
 
-def mv(m, v):
-    if m.ndim != 2 or v.ndim != 1:
-        raise ValueError(f"mv: expects a 2-D matrix and a 1-D vector, got {m.shape}, {v.shape}")
-    return einsum("ij,j->i", m, v)
+def mv(input, vec):  # noqa: A002
+    if input.ndim != 2 or vec.ndim != 1:
+        raise ValueError(
+            f"mv: expects a 2-D matrix and a 1-D vector, got {input.shape}, {vec.shape}")
+    return einsum("ij,j->i", input, vec)
 
 
 def tensordot(a, b, dims=2):
@@ -186,15 +188,15 @@ class _DiagPart(Function):
         return _DiagEmbed.apply(g, k=self.k, shape=self.inputs[0].shape)
 
 
-def diag(x, diagonal: int = 0):
+def diag(input, diagonal: int = 0):  # noqa: A002
     """A 1-D x laid on a diagonal of a square matrix, or a 2-D x's diagonal as a vector."""
     k = int(diagonal)
-    if x.ndim == 1:
-        n = x.shape[0] + abs(k)
-        return _DiagEmbed.apply(x, k=k, shape=(n, n))
-    if x.ndim == 2:
-        return _DiagPart.apply(x, k=k)
-    raise ValueError(f"diag: expects a 1-D or 2-D tensor, got shape {x.shape}")
+    if input.ndim == 1:
+        n = input.shape[0] + abs(k)
+        return _DiagEmbed.apply(input, k=k, shape=(n, n))
+    if input.ndim == 2:
+        return _DiagPart.apply(input, k=k)
+    raise ValueError(f"diag: expects a 1-D or 2-D tensor, got shape {input.shape}")
 
 
 def trace(x):

@@ -67,18 +67,19 @@ def _crop(x, shape, axis):
                             for d, n in enumerate(shape)))
 
 
-def gather(x, dim=None, index=None, *, axis=None):
+def gather(input, dim=None, index=None, *, axis=None):  # noqa: A002
     """``out[i][j] = x[i][index[i][j]]`` along ``dim`` (PyTorch's ``gather``).
 
     Args:
         x: a Tensor.
         dim: the axis to pick along (``axis`` is the NumPy name).
-        index: an int Tensor with as many dimensions as ``x``, no larger than ``x`` along the
+        index: an int Tensor with as many dimensions as ``input``, no larger than ``input`` along
+            the
             other axes (the output has its shape, as in PyTorch; it is not broadcast).
     """
-    axis = _one_axis("gather", dim_or_axis("gather", axis, dim), x.ndim)
-    idx = _index("gather", x.shape, axis, index, get_array_module(x._data))
-    return Gather.apply(_crop(x, idx.shape, axis), idx, axis=axis)
+    axis = _one_axis("gather", dim_or_axis("gather", axis, dim), input.ndim)
+    idx = _index("gather", input.shape, axis, index, get_array_module(input._data))
+    return Gather.apply(_crop(input, idx.shape, axis), idx, axis=axis)
 
 
 def scatter_add_along(g, dim, index, shape):
@@ -103,15 +104,15 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
-def argsort(x, dim: int | None = None, descending: bool = False, *, stable: bool = False,
-            axis=None):
-    """Indices that sort ``x`` along ``dim``, int64; not differentiable. The order is always
+def argsort(input, dim: int | None = None, descending: bool = False, *, stable: bool = False,  # noqa: A002
+            axis=None):  # noqa: A002
+    """Indices that sort ``input`` along ``dim``, int64; not differentiable. The order is always
     stable (equal values keep their order), so PyTorch's ``stable=`` is accepted either way.
 
     nan sorts as the largest value (last ascending, first descending), as in PyTorch.
     """
-    axis = _one_axis("argsort", dim_or_axis("argsort", axis, dim, -1), x.ndim)
-    xp = get_array_module(x._data)
+    axis = _one_axis("argsort", dim_or_axis("argsort", axis, dim, -1), input.ndim)
+    xp = get_array_module(input._data)
 
     def order(a):
         if not descending:
@@ -123,27 +124,27 @@ def argsort(x, dim: int | None = None, descending: bool = False, *, stable: bool
         flip = (slice(None),) * axis + (slice(None, None, -1),)
         return (n - 1 - xp.argsort(a[flip], axis=axis, kind="stable"))[flip].astype("int64")
 
-    return nondiff(order, x)
+    return nondiff(order, input)
 
 
-def sort(x, dim: int | None = None, descending: bool = False, *, stable: bool = False,
-         axis=None):
-    """``(values, indices)`` of ``x`` sorted along ``dim``; the values carry the gradient. The
+def sort(input, dim: int | None = None, descending: bool = False, *, stable: bool = False,  # noqa: A002
+         axis=None):  # noqa: A002
+    """``(values, indices)`` of ``input`` sorted along ``dim``; the values carry the gradient. The
     order is always stable, as ``argsort``'s (``stable=`` is accepted either way)."""
     axis = dim_or_axis("sort", axis, dim, -1)
-    idx = argsort(x, dim=axis, descending=descending)
-    return ValuesIndices(gather(x, dim=axis, index=idx), idx)
+    idx = argsort(input, dim=axis, descending=descending)
+    return ValuesIndices(gather(input, dim=axis, index=idx), idx)
 
 
-def topk(x, k: int, dim: int | None = None, largest: bool = True,
+def topk(input, k: int, dim: int | None = None, largest: bool = True,  # noqa: A002
          sorted: bool = True, *, axis=None):  # noqa: A002 - PyTorch's names
     """The ``k`` largest (or smallest) values along ``dim`` and their indices, in order."""
-    axis = _one_axis("topk", dim_or_axis("topk", axis, dim, -1), x.ndim)
-    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= x.shape[axis]:
-        raise ValueError(f"topk: k must be an int in [0, {x.shape[axis]}], got {k!r}")
-    idx = argsort(x, dim=axis, descending=largest)
+    axis = _one_axis("topk", dim_or_axis("topk", axis, dim, -1), input.ndim)
+    if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= input.shape[axis]:
+        raise ValueError(f"topk: k must be an int in [0, {input.shape[axis]}], got {k!r}")
+    idx = argsort(input, dim=axis, descending=largest)
     idx = idx[(slice(None),) * axis + (slice(0, k),)]
-    return ValuesIndices(gather(x, dim=axis, index=idx), idx)
+    return ValuesIndices(gather(input, dim=axis, index=idx), idx)
 
 
 Tensor.gather = gather

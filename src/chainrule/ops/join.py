@@ -95,8 +95,8 @@ def stack(tensors, axis: int = None, *, dim=None):
     return Stack.apply(*tensors, axis=ax)
 
 
-def split(x, split_size_or_sections, axis: int = None, *, dim=None):
-    """Split ``x`` along ``axis`` into views, like ``torch.split``.
+def split(tensor, split_size_or_sections, axis: int = None, *, dim=None):
+    """Split ``tensor`` along ``axis`` into views, like ``torch.split``.
 
     Args:
         x: a Tensor of at least one dimension.
@@ -108,14 +108,14 @@ def split(x, split_size_or_sections, axis: int = None, *, dim=None):
         A tuple of Tensors.
     """
     axis = dim_or_axis("split", axis, dim, 0)
-    ax = _one_axis("split", axis, x.ndim)
-    n = x.shape[ax]
+    ax = _one_axis("split", axis, tensor.ndim)
+    n = tensor.shape[ax]
     if isinstance(split_size_or_sections, (list, tuple)):
         sizes = [_as_int("split", "each section", s) for s in split_size_or_sections]
         if not sizes or any(s < 0 for s in sizes) or sum(sizes) != n:
             raise ValueError(
                 f"split: sections {sizes} must be non-negative and add up to {n}, the size of axis "
-                f"{ax} of shape {x.shape}"
+                f"{ax} of shape {tensor.shape}"
             )
     else:
         size = _as_int("split", "split_size_or_sections", split_size_or_sections)
@@ -123,7 +123,7 @@ def split(x, split_size_or_sections, axis: int = None, *, dim=None):
             raise ValueError(f"split: split size must be positive, got {size}")
         sizes = [min(size, n - start) for start in range(0, n, size)] or [0]
     cuts = list(itertools.accumulate(sizes[:-1]))
-    return Split.apply(x, cuts=cuts, axis=ax)
+    return Split.apply(tensor, cuts=cuts, axis=ax)
 
 
 def _pad_pairs(pad_width, ndim):

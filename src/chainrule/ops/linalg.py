@@ -87,7 +87,7 @@ def _suggest(a, b):
     return str(b) if a.kind != "f" and b.kind == "f" else str(a)
 
 
-def matmul(a, b):
+def matmul(input, other):  # noqa: A002
     """Matrix product with NumPy's rules: 1-D operands are vectors, leading (batch) axes broadcast.
 
     Shape:
@@ -98,7 +98,7 @@ def matmul(a, b):
     >>> (cr.tensor([[1.0, 2.0]]) @ cr.tensor([[3.0], [4.0]])).tolist()
     [[11.0]]
     """
-    sa, sb = _shape_of("matmul", "a", a), _shape_of("matmul", "b", b)
+    sa, sb = _shape_of("matmul", "a", input), _shape_of("matmul", "b", other)
     if not sa or not sb:
         raise ValueError(f"matmul: both operands must be at least 1-D, got shapes {sa} and {sb}")
     ka = sa[-1]
@@ -114,8 +114,8 @@ def matmul(a, b):
                 f"matmul: batch axes of shapes {sa} and {sb} cannot be broadcast together "
                 f"({sa[:-2]} and {sb[:-2]})"
             )
-    _check_dtypes("matmul", ("a", a), ("b", b))
-    return MatMul.apply(a, b)
+    _check_dtypes("matmul", ("a", input), ("b", other))
+    return MatMul.apply(input, other)
 
 
 class Linear(Function):

@@ -118,22 +118,22 @@ def dist(input, other, p: float = 2):  # noqa: A002
 
 
 
-def matrix_power(a, n: int):
+def matrix_power(input, n: int):  # noqa: A002
     """A^n by repeated squaring; a negative n inverts first; n = 0 gives the identity."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"matrix_power: n must be an int, got {n!r}")
-    _square("matrix_power", a)
+    _square("matrix_power", input)
     if n < 0:
-        a, n = inv(a), -n
+        input, n = inv(input), -n  # noqa: A001
     result = None
     while n:
         if n & 1:
-            result = a if result is None else matmul(result, a)
+            result = input if result is None else matmul(result, input)
         n >>= 1
         if n:
-            a = matmul(a, a)
+            input = matmul(input, input)  # noqa: A001
     if result is None:
-        return eye(a.shape[-1], dtype=a.dtype) + a * 0
+        return eye(input.shape[-1], dtype=input.dtype) + input * 0
     return result
 
 

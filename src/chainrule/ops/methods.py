@@ -34,14 +34,14 @@ class Clone(Function):
         return g
 
 
-def clone(x) -> Tensor:
-    """A copy of ``x`` with its own memory; gradients flow through it."""
-    return Clone.apply(x)
+def clone(input) -> Tensor:  # noqa: A002
+    """A copy of ``input`` with its own memory; gradients flow through it."""
+    return Clone.apply(input)
 
 
-def clamp(x, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argument names
+def clamp(input, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argument names
     """Limit every element to ``[min, max]`` (either may be None), like ``torch.clamp``."""
-    return clip(x, min, max)
+    return clip(input, min, max)
 
 
 def masked_fill(x, mask, value) -> Tensor:
@@ -57,23 +57,23 @@ def masked_fill(x, mask, value) -> Tensor:
     return where(Tensor(m), value, x)
 
 
-def narrow(x, dim: int, start: int, length: int) -> Tensor:
+def narrow(input, dim: int, start: int, length: int) -> Tensor:  # noqa: A002
     """The view ``x[..., start:start + length, ...]`` along ``dim``."""
-    axis = _one_axis("narrow", dim, x.ndim)
-    n = x.shape[axis]
+    axis = _one_axis("narrow", dim, input.ndim)
+    n = input.shape[axis]
     start = start + n if start < 0 else start
     if not (0 <= start <= n and 0 <= length and start + length <= n):
         raise IndexError(f"narrow: start {start} and length {length} fall outside axis {axis} "
                          f"of size {n}")
-    return getitem(x, (slice(None),) * axis + (slice(start, start + length),))
+    return getitem(input, (slice(None),) * axis + (slice(start, start + length),))
 
 
-def chunk(x, chunks: int, dim: int = 0) -> tuple:
-    """Split ``x`` into ``chunks`` pieces along ``dim`` (the last may be smaller)."""
+def chunk(input, chunks: int, dim: int = 0) -> tuple:  # noqa: A002
+    """Split ``input`` into ``chunks`` pieces along ``dim`` (the last may be smaller)."""
     if isinstance(chunks, bool) or not isinstance(chunks, numbers.Integral) or chunks < 1:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
-    n = x.shape[_one_axis("chunk", dim, x.ndim)]
-    return split(x, max(-(-n // chunks), 1), dim)
+    n = input.shape[_one_axis("chunk", dim, input.ndim)]
+    return split(input, max(-(-n // chunks), 1), dim)
 
 
 def _is_dtype(value) -> bool:

@@ -63,93 +63,96 @@ class CumSum(Function):
         return Flip.apply(CumSum.apply(Flip.apply(g, axes=axes), axis=self.axis), axes=axes)
 
 
-def flip(x, dims):
-    """``x`` reversed along ``dims`` (an int or a sequence of ints)."""
+def flip(input, dims):  # noqa: A002
+    """``input`` reversed along ``dims`` (an int or a sequence of ints)."""
     dims = _int_tuple("flip", "dims", (dims,) if not isinstance(dims, (tuple, list)) else dims)
-    return Flip.apply(x, axes=normalize_axis("flip", dims, x.ndim))
+    return Flip.apply(input, axes=normalize_axis("flip", dims, input.ndim))
 
 
-def roll(x, shifts, dims=None):
-    """``x`` shifted cyclically by ``shifts`` along ``dims`` (all elements, flattened, for None)."""
+def roll(input, shifts, dims=None):  # noqa: A002
+    """``input`` shifted cyclically by ``shifts`` along ``dims`` (all elements, flattened, for
+    None)."""
     if dims is None:
-        shape = x.shape
-        return reshape(Roll.apply(reshape(x, -1), shifts=int(shifts), axes=0), shape)
+        shape = input.shape
+        return reshape(Roll.apply(reshape(input, -1), shifts=int(shifts), axes=0), shape)
     shifts = _int_tuple("roll", "shifts", (shifts,) if not isinstance(shifts, (tuple, list))
                         else shifts)
     dims = _int_tuple("roll", "dims", (dims,) if not isinstance(dims, (tuple, list)) else dims)
     if len(shifts) != len(dims):
         raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
-    axes = tuple(_one_axis("roll", d, x.ndim) for d in dims)
-    return Roll.apply(x, shifts=shifts, axes=axes)
+    axes = tuple(_one_axis("roll", d, input.ndim) for d in dims)
+    return Roll.apply(input, shifts=shifts, axes=axes)
 
 
-def cumsum(x, dim=None, *, dtype=None, axis=None):
+def cumsum(input, dim=None, *, dtype=None, axis=None):  # noqa: A002
     """Running sums along ``dim`` (PyTorch requires it; NumPy's ``axis`` also works)."""
     dim = dim_or_axis("cumsum", axis, dim)
     if dim is None:
         raise TypeError("cumsum: dim is required (PyTorch's); flatten first for a running sum "
                         "over all elements")
     if dtype is not None:
-        x = x.astype(dtype)
-    elif x.dtype.kind in "biu":  # PyTorch sums integers and booleans in int64
-        x = x.astype("int64")
-    return CumSum.apply(x, axis=_one_axis("cumsum", dim, x.ndim))
+        input = input.astype(dtype)  # noqa: A001
+    elif input.dtype.kind in "biu":  # PyTorch sums integers and booleans in int64
+        input = input.astype("int64")  # noqa: A001
+    return CumSum.apply(input, axis=_one_axis("cumsum", dim, input.ndim))
 
 
-def diff(x, n: int = 1, dim: int = -1, prepend=None, append=None):
+def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):  # noqa: A002
     """The n-th forward difference along ``dim``: ``x[i + 1] - x[i]``, ``n`` times."""
-    axis = _one_axis("diff", dim, x.ndim)
+    axis = _one_axis("diff", dim, input.ndim)
     if prepend is not None or append is not None:
-        parts = [p for p in (prepend, x, append) if p is not None]
-        x = concat([p if isinstance(p, Tensor) else Tensor(get_array_module(x._data).asarray(p))
-                    for p in parts], axis)
+        parts = [p for p in (prepend, input, append) if p is not None]
+        xp = get_array_module(input._data)
+        input = concat([p if isinstance(p, Tensor) else Tensor(xp.asarray(p))  # noqa: A001
+                        for p in parts], axis)
     if n < 0:
         raise ValueError(f"diff: n must be >= 0, got {n}")
     lead = (slice(None),) * axis
     for _ in range(n):
-        after, before = getitem(x, lead + (slice(1, None),)), getitem(x, lead + (slice(None, -1),))
-        x = after != before if x.dtype == bool else after - before  # bool: PyTorch's xor
-    return x
+        after = getitem(input, lead + (slice(1, None),))
+        before = getitem(input, lead + (slice(None, -1),))
+        input = after != before if input.dtype == bool else after - before  # bool: PyTorch's xor  # noqa: A001
+    return input
 
 
-def unbind(x, dim: int = 0):
-    """The slices of ``x`` along ``dim``, each without that axis (a tuple)."""
-    axis = _one_axis("unbind", dim, x.ndim)
-    if x.shape[axis] == 0:
+def unbind(input, dim: int = 0):  # noqa: A002
+    """The slices of ``input`` along ``dim``, each without that axis (a tuple)."""
+    axis = _one_axis("unbind", dim, input.ndim)
+    if input.shape[axis] == 0:
         return ()
-    return tuple(squeeze(p, axis) for p in split(x, 1, axis))
+    return tuple(squeeze(p, axis) for p in split(input, 1, axis))
 
 
-def movedim(x, source, destination):
-    """``x`` with the axes ``source`` moved to the positions ``destination``; the others keep
+def movedim(input, source, destination):  # noqa: A002
+    """``input`` with the axes ``source`` moved to the positions ``destination``; the others keep
     their order."""
     src = _int_tuple("movedim", "source", (source,) if isinstance(source, int) else source)
     dst = _int_tuple("movedim", "destination",
                      (destination,) if isinstance(destination, int) else destination)
     if len(src) != len(dst):
         raise ValueError(f"movedim: source {src} and destination {dst} must have the same length")
-    src = [_one_axis("movedim", s, x.ndim) for s in src]
-    dst = [_one_axis("movedim", d, x.ndim) for d in dst]
+    src = [_one_axis("movedim", s, input.ndim) for s in src]
+    dst = [_one_axis("movedim", d, input.ndim) for d in dst]
     if len(set(src)) != len(src) or len(set(dst)) != len(dst):
         raise ValueError(f"movedim: repeated axes in source {src} or destination {dst}")
-    rest = iter([a for a in range(x.ndim) if a not in src])
+    rest = iter([a for a in range(input.ndim) if a not in src])
     where = dict(zip(dst, src))
-    return permute(x, [where[i] if i in where else next(rest) for i in range(x.ndim)])
+    return permute(input, [where[i] if i in where else next(rest) for i in range(input.ndim)])
 
 
-def swapaxes(x, axis0: int, axis1: int):
-    return transpose(x, axis0, axis1)
+def swapaxes(input, axis0: int, axis1: int):  # noqa: A002
+    return transpose(input, axis0, axis1)
 
 
-def ravel(x):
-    return reshape(x, -1)
+def ravel(input):  # noqa: A002
+    return reshape(input, -1)
 
 
-def unflatten(x, dim: int, sizes):
+def unflatten(input, dim: int, sizes):  # noqa: A002
     """Axis ``dim`` split into ``sizes`` (one may be -1)."""
-    axis = _one_axis("unflatten", dim, x.ndim)
+    axis = _one_axis("unflatten", dim, input.ndim)
     sizes = _int_tuple("unflatten", "sizes", (sizes,))
-    return reshape(x, x.shape[:axis] + sizes + x.shape[axis + 1:])
+    return reshape(input, input.shape[:axis] + sizes + input.shape[axis + 1:])
 
 
 def atleast_1d(x):
@@ -224,34 +227,34 @@ def meshgrid(*tensors, indexing: str | None = None):
     return tuple(grids)
 
 
-def take(x, index):
-    """The elements of ``x``, flattened, at ``index`` (ints; the result has index's shape)."""
-    idx = index._data if isinstance(index, Tensor) else get_array_module(x._data).asarray(index)
+def take(input, index):  # noqa: A002
+    """The elements of ``input``, flattened, at ``index`` (ints; the result has index's shape)."""
+    idx = index._data if isinstance(index, Tensor) else get_array_module(input._data).asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"take: index must hold integers, got dtype {idx.dtype}")
-    n = x._data.size
+    n = input._data.size
     if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
         raise IndexError(f"take: index out of range for a tensor of {n} elements")
-    return getitem(reshape(x, -1), Tensor(idx % max(n, 1)))
+    return getitem(reshape(input, -1), Tensor(idx % max(n, 1)))
 
 
-def take_along_dim(x, indices, dim=None):
+def take_along_dim(input, indices, dim=None):  # noqa: A002
     """``gather`` with broadcasting (PyTorch's ``take_along_dim``); ``dim=None``: flattened."""
     if dim is None:
-        return take(x, reshape(indices, -1) if isinstance(indices, Tensor) else indices)
-    axis = _one_axis("take_along_dim", dim, x.ndim)
+        return take(input, reshape(indices, -1) if isinstance(indices, Tensor) else indices)
+    axis = _one_axis("take_along_dim", dim, input.ndim)
     idx = indices if isinstance(indices, Tensor) else Tensor(
-        get_array_module(x._data).asarray(indices))
-    if idx.ndim != x.ndim:
+        get_array_module(input._data).asarray(indices))
+    if idx.ndim != input.ndim:
         raise ValueError(f"take_along_dim: indices of shape {idx.shape} must have as many axes "
-                         f"as the input {x.shape}")
-    shape = broadcast_shapes(tuple(n for k, n in enumerate(x.shape) if k != axis),
+                         f"as the input {input.shape}")
+    shape = broadcast_shapes(tuple(n for k, n in enumerate(input.shape) if k != axis),
                              tuple(n for k, n in enumerate(idx.shape) if k != axis))
     full = list(shape)
-    x = broadcast_to(x, tuple(full[:axis] + [x.shape[axis]] + full[axis:]))
+    input = broadcast_to(input, tuple(full[:axis] + [input.shape[axis]] + full[axis:]))  # noqa: A001
     idx = Tensor(get_array_module(idx._data).broadcast_to(
         idx._data, tuple(full[:axis] + [idx.shape[axis]] + full[axis:])))
-    return gather(x, axis, idx)
+    return gather(input, axis, idx)
 
 
 _METHODS = {

@@ -144,8 +144,8 @@ class Std(Function):
         return _unreduce(g / y, x.shape, self.axes, self.keepdims) * centered * scale
 
 
-def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None,  # noqa: A001 - numpy.sum, torch.sum
-        dtype=None):
+def sum(input, axis=None, keepdims: bool = False, *, dim=None, keepdim=None,  # noqa: A001, A002 - numpy.sum, torch.sum
+        dtype=None):  # noqa: A002
     """Sum of the elements over ``axis`` (all axes when None).
 
     Args:
@@ -154,37 +154,37 @@ def sum(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None,  # noqa
             PyTorch's name for it (give one of the two). ``dim=()`` sums every axis, as
             PyTorch's; ``axis=()`` none, as NumPy's.
         keepdims: keep the reduced axes with size 1 (``keepdim`` in PyTorch).
-        dtype: cast ``x`` to this dtype first (PyTorch's option).
+        dtype: cast ``input`` to this dtype first (PyTorch's option).
 
     >>> import chainrule as cr
     >>> cr.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(axis=0).tolist()
     [4.0, 6.0]
     """
     if dtype is not None:
-        x = cast(x if isinstance(x, Tensor) else Tensor(x), dtype)
+        input = cast(input if isinstance(input, Tensor) else Tensor(input), dtype)  # noqa: A001
     if dim is not None or keepdim is not None:  # PyTorch's names for axis and keepdims
         axis = dim_or_axis("sum", axis, reduce_dim(dim))
         keepdims = keep_flag("sum", keepdims, keepdim)
-    nd = x._data.ndim if isinstance(x, Tensor) else x.ndim
+    nd = input._data.ndim if isinstance(input, Tensor) else input.ndim
     axes = tuple(range(nd)) if axis is None else normalize_axis("sum", axis, nd)
-    return Sum.apply(x, axes=axes, keepdims=bool(keepdims))
+    return Sum.apply(input, axes=axes, keepdims=bool(keepdims))
 
 
-def mean(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None):
+def mean(input, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None):  # noqa: A002
     """Arithmetic mean over ``axis`` (all axes when None); arguments as in ``sum``."""
     if dtype is not None:
-        x = cast(x if isinstance(x, Tensor) else Tensor(x), dtype)
+        input = cast(input if isinstance(input, Tensor) else Tensor(input), dtype)  # noqa: A001
     axis = dim_or_axis("mean", axis, reduce_dim(dim))
     keepdims = keep_flag("mean", keepdims, keepdim)
-    axes = normalize_axis("mean", axis, x.ndim)
-    if _count(x.shape, axes) == 0:
+    axes = normalize_axis("mean", axis, input.ndim)
+    if _count(input.shape, axes) == 0:
         raise ValueError(
-            f"mean: cannot average over zero elements (shape {x.shape}, axis {axis!r})"
+            f"mean: cannot average over zero elements (shape {input.shape}, axis {axis!r})"
         )
-    return Mean.apply(x, axes=axes, keepdims=bool(keepdims))
+    return Mean.apply(input, axes=axes, keepdims=bool(keepdims))
 
 
-def max(x, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
+def max(input, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001, A002
     """Largest element: overall, along ``dim`` as PyTorch does, or over ``axis`` as NumPy does.
 
     - ``max(x)``: the largest value (a 0-d Tensor).
@@ -196,11 +196,11 @@ def max(x, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
     Ties share the gradient of the values evenly.
     """
     if isinstance(dim, Tensor):
-        return maximum(x, dim)
-    return _max_or_min("max", True, x, dim, keepdim, axis, keepdims)
+        return maximum(input, dim)
+    return _max_or_min("max", True, input, dim, keepdim, axis, keepdims)
 
 
-def min(x, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
+def min(input, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001, A002
     """Smallest element: overall, along ``dim`` as PyTorch does, or over ``axis`` as NumPy does.
 
     - ``min(x)``: the smallest value (a 0-d Tensor).
@@ -212,8 +212,8 @@ def min(x, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001
     Ties share the gradient of the values evenly.
     """
     if isinstance(dim, Tensor):
-        return minimum(x, dim)
-    return _max_or_min("min", False, x, dim, keepdim, axis, keepdims)
+        return minimum(input, dim)
+    return _max_or_min("min", False, input, dim, keepdim, axis, keepdims)
 
 
 def _max_or_min(op, largest, x, dim, keepdim, axis, keepdims):
@@ -234,7 +234,7 @@ def _extreme(op, x, axis, keepdims, largest):
     return Extreme.apply(x, axes=axes, keepdims=keepdims, largest=largest)
 
 
-def logsumexp(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+def logsumexp(input, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A002
     """``log(sum(exp(x)))`` over ``axis``, computed without overflow; its gradient is the softmax.
 
     >>> import chainrule as cr
@@ -242,13 +242,13 @@ def logsumexp(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
     1000.693
     """
     axis, keepdims = dim_or_axis("logsumexp", axis, dim), keep_flag("logsumexp", keepdims, keepdim)
-    axes = normalize_axis("logsumexp", axis, x.ndim)
-    _check_nonempty("logsumexp", x, axes)
-    return LogSumExp.apply(x, axes=axes, keepdims=bool(keepdims))
+    axes = normalize_axis("logsumexp", axis, input.ndim)
+    _check_nonempty("logsumexp", input, axes)
+    return LogSumExp.apply(input, axes=axes, keepdims=bool(keepdims))
 
 
-def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None,
-        keepdims: bool = False, ddof: int = 0):
+def var(input, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None,  # noqa: A002
+        keepdims: bool = False, ddof: int = 0):  # noqa: A002
     """Variance over ``dim``: the mean squared deviation, divided by ``n - ddof`` instead of ``n``.
 
     The positional order is PyTorch's ``var(input, dim, unbiased, keepdim)`` (and ``var(input,
@@ -262,7 +262,7 @@ def var(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None,
         keepdim: keep the reduced axes with size 1 (``keepdims`` is NumPy's name for it).
         ddof: delta degrees of freedom; 0 gives the population variance, 1 the unbiased estimate.
     """
-    return Var.apply(x, **_var_args("var", x, axis, keepdims, ddof, dim, keepdim, unbiased,
+    return Var.apply(input, **_var_args("var", input, axis, keepdims, ddof, dim, keepdim, unbiased,
                                     correction))
 
 
@@ -293,14 +293,14 @@ def _var_args(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
     return {"axes": axes, "keepdims": bool(keepdims), "ddof": ddof}
 
 
-def std(x, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None,
-        keepdims: bool = False, ddof: int = 0):
+def std(input, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None,  # noqa: A002
+        keepdims: bool = False, ddof: int = 0):  # noqa: A002
     """Standard deviation over ``dim``: ``sqrt(var(x, dim, unbiased, keepdim, ddof=ddof))``.
 
     The positional order is PyTorch's, as in ``var``. Where every element of a slice is equal
     (the deviation is 0) its gradient is 0, as in PyTorch (sqrt's derivative there is infinite).
     """
-    return Std.apply(x, **_var_args("std", x, axis, keepdims, ddof, dim, keepdim, unbiased,
+    return Std.apply(input, **_var_args("std", input, axis, keepdims, ddof, dim, keepdim, unbiased,
                                     correction))
 
 
@@ -317,21 +317,21 @@ def _arg(op, x, axis, keepdims):
     return nondiff(lambda a: xp.asarray(fn(a, axis=axis, keepdims=keepdims)), x)
 
 
-def argmax(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+def argmax(input, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A002
     """Index (an int Tensor) of the largest element along ``axis``; into the flat tensor if None.
 
     Not differentiable. At ties the first index wins.
     """
-    return _arg("argmax", x, dim_or_axis("argmax", axis, dim),
+    return _arg("argmax", input, dim_or_axis("argmax", axis, dim),
                 keep_flag("argmax", keepdims, keepdim))
 
 
-def argmin(x, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):
+def argmin(input, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A002
     """Index (an int Tensor) of the smallest element along ``axis``; into the flat tensor if None.
 
     Not differentiable. At ties the first index wins.
     """
-    return _arg("argmin", x, dim_or_axis("argmin", axis, dim),
+    return _arg("argmin", input, dim_or_axis("argmin", axis, dim),
                 keep_flag("argmin", keepdims, keepdim))
 
 

@@ -29,20 +29,20 @@ def _along(x, axis, idx):
     return getitem(x, (slice(None),) * axis + (Tensor(idx),))
 
 
-def index_select(x, dim, index):
-    """The entries of ``x`` at ``index`` (a 1-D int tensor) along ``dim``: ``x[:, index]`` for
+def index_select(input, dim, index):  # noqa: A002
+    """The entries of ``input`` at ``index`` (a 1-D int tensor) along ``dim``: ``x[:, index]`` for
     ``dim=1``. Unlike NumPy indexing, a negative index is refused, as in PyTorch."""
-    axis = _one_axis("index_select", dim, x.ndim)
-    xp = get_array_module(x._data)
+    axis = _one_axis("index_select", dim, input.ndim)
+    xp = get_array_module(input._data)
     idx = _int_array("index_select", "index", index, xp)
     if idx.ndim > 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
     idx = idx.reshape(-1)
-    n = x.shape[axis]
+    n = input.shape[axis]
     if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
         raise IndexError(f"index_select: index holds {int(idx.min())}..{int(idx.max())}, out of "
                          f"range for axis {axis} of size {n} (0..{n - 1})")
-    return _along(x, axis, idx)
+    return _along(input, axis, idx)
 
 
 def repeat(x, *sizes):
@@ -67,30 +67,30 @@ def repeat(x, *sizes):
     return out
 
 
-def tile(x, *dims):
-    """PyTorch's ``tile``: ``repeat`` with ``dims`` padded with leading 1s to ``x``'s rank
+def tile(input, *dims):  # noqa: A002
+    """PyTorch's ``tile``: ``repeat`` with ``dims`` padded with leading 1s to ``input``'s rank
     (``tile(x, (2, 1))`` or ``x.tile(2, 1)``)."""
     dims = _int_tuple("tile", "dims", dims)
-    return repeat(x, (1,) * (x.ndim - len(dims)) + dims)
+    return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 
-def repeat_interleave(x, repeats=None, dim=None, *, output_size=None):
-    """Each entry of ``x`` repeated ``repeats`` times in place along ``dim`` (all entries,
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):  # noqa: A002
+    """Each entry of ``input`` repeated ``repeats`` times in place along ``dim`` (all entries,
     flattened, for ``dim=None``): ``[1, 2] -> [1, 1, 2, 2]``. ``repeats`` is an int or a 1-D
     int tensor with one count per entry. ``repeat_interleave(counts)`` alone gives the indices
     ``0`` repeated ``counts[0]`` times, then ``1``..., as PyTorch's."""
-    xp = get_array_module(x._data)
+    xp = get_array_module(input._data)
     if repeats is None:
-        counts = _int_array("repeat_interleave", "repeats", x, xp)
+        counts = _int_array("repeat_interleave", "repeats", input, xp)
         if counts.ndim != 1 or (counts.size and int(counts.min()) < 0):
             raise ValueError("repeat_interleave: a single argument must be a 1-D tensor of "
                              f"counts >= 0, got shape {counts.shape}")
         return Tensor(xp.repeat(xp.arange(counts.size), counts))
     if dim is None:
-        x, axis = reshape(x, -1), 0
+        input, axis = reshape(input, -1), 0  # noqa: A001
     else:
-        axis = _one_axis("repeat_interleave", dim, x.ndim)
-    n = x.shape[axis]
+        axis = _one_axis("repeat_interleave", dim, input.ndim)
+    n = input.shape[axis]
     counts = _int_array("repeat_interleave", "repeats", repeats, xp).reshape(-1)
     if counts.size not in (1, n):
         raise ValueError(f"repeat_interleave: repeats has {counts.size} counts for an axis of "
@@ -101,7 +101,7 @@ def repeat_interleave(x, repeats=None, dim=None, *, output_size=None):
     if output_size is not None and output_size != idx.size:
         raise ValueError(f"repeat_interleave: output_size={output_size}, but the repeats give "
                          f"{idx.size} entries")
-    return _along(x, axis, idx)
+    return _along(input, axis, idx)
 
 
 Tensor.index_select = index_select

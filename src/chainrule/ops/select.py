@@ -74,61 +74,61 @@ def _src(op, x, src):
     return Tensor(xp.full((1,) * x.ndim, src, dtype=x.dtype))
 
 
-def scatter(x, dim, index, src=None, *, value=None, reduce=None):
-    """``x`` with ``src`` (or the number ``value``) written at ``index`` along ``dim``."""
+def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A002
+    """``input`` with ``src`` (or the number ``value``) written at ``index`` along ``dim``."""
     if reduce is not None:
         raise ValueError(f"scatter: reduce={reduce!r} is not supported; use scatter_add")
     if (src is None) == (value is None):
         raise TypeError("scatter: give one of src (a tensor or a number) and value")
-    axis = _one_axis("scatter", dim, x.ndim)
-    idx = _index("scatter", x.shape, axis, index, get_array_module(x._data))._data
-    s = _src("scatter", x, value if src is None else src)
+    axis = _one_axis("scatter", dim, input.ndim)
+    idx = _index("scatter", input.shape, axis, index, get_array_module(input._data))._data
+    s = _src("scatter", input, value if src is None else src)
     if s._data.size == 1 and idx.size != 1:
         s = Tensor(get_array_module(s._data).broadcast_to(s._data.reshape(()), idx.shape))
-    return Scatter.apply(x, s, index=idx, axis=axis)
+    return Scatter.apply(input, s, index=idx, axis=axis)
 
 
-def scatter_add(x, dim, index, src):
-    """``x`` plus ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
-    axis = _one_axis("scatter_add", dim, x.ndim)
-    return x + scatter_add_along(src, axis, index, x.shape)
+def scatter_add(input, dim, index, src):  # noqa: A002
+    """``input`` plus ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
+    axis = _one_axis("scatter_add", dim, input.ndim)
+    return input + scatter_add_along(src, axis, index, input.shape)
 
 
-def index_add(x, dim, index, source, *, alpha=1):
-    """``x`` with ``alpha * source``'s slices added at ``index`` along ``dim``."""
-    axis = _one_axis("index_add", dim, x.ndim)
-    idx = _index_args("index_add", x, axis, index, source)
+def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
+    """``input`` with ``alpha * source``'s slices added at ``index`` along ``dim``."""
+    axis = _one_axis("index_add", dim, input.ndim)
+    idx = _index_args("index_add", input, axis, index, source)
     shape = list(source.shape)
-    full = idx.reshape([-1 if d == axis else 1 for d in range(x.ndim)])
+    full = idx.reshape([-1 if d == axis else 1 for d in range(input.ndim)])
     full = get_array_module(idx).broadcast_to(full, shape)
-    size = list(x.shape)
-    return x + scatter_add_along(source * alpha, axis, Tensor(full), size)
+    size = list(input.shape)
+    return input + scatter_add_along(source * alpha, axis, Tensor(full), size)
 
 
-def masked_select(x, mask):
-    """The entries of ``x`` where ``mask`` holds, as a 1-D tensor (row-major order)."""
-    m = _arr(mask, x)
+def masked_select(input, mask):  # noqa: A002
+    """The entries of ``input`` where ``mask`` holds, as a 1-D tensor (row-major order)."""
+    m = _arr(mask, input)
     if m.dtype != bool:
         raise TypeError(f"masked_select: mask must be boolean, got dtype {m.dtype}")
-    xp = get_array_module(x._data)
-    shape = broadcast_shapes(x.shape, m.shape)
-    if shape != x.shape:
-        x = broadcast_to(x, shape)
-    return getitem(x, Tensor(xp.broadcast_to(m, shape)))
+    xp = get_array_module(input._data)
+    shape = broadcast_shapes(input.shape, m.shape)
+    if shape != input.shape:
+        input = broadcast_to(input, shape)  # noqa: A001
+    return getitem(input, Tensor(xp.broadcast_to(m, shape)))
 
 
-def nonzero(x, *, as_tuple: bool = False):
+def nonzero(input, *, as_tuple: bool = False):  # noqa: A002
     """The indices of the nonzero entries: (N, ndim) int64, or one 1-D tensor per axis."""
-    xp = get_array_module(x._data)
-    where = xp.nonzero(x._data)
+    xp = get_array_module(input._data)
+    where = xp.nonzero(input._data)
     if as_tuple:
         return tuple(Tensor(w.astype("int64")) for w in where)
     return Tensor(xp.stack(where, axis=1).astype("int64") if where else
                   xp.zeros((0, 0), "int64"))
 
 
-def argwhere(x):
-    return nonzero(x)
+def argwhere(input):  # noqa: A002
+    return nonzero(input)
 
 
 def unique(x, sorted: bool = True, return_inverse: bool = False,  # noqa: A002 - PyTorch's
@@ -149,15 +149,15 @@ def unique(x, sorted: bool = True, return_inverse: bool = False,  # noqa: A002 -
     return out[0] if len(out) == 1 else tuple(out)
 
 
-def bincount(x, weights=None, minlength: int = 0):
-    """How often each value 0, 1, ... occurs in the 1-D non-negative int ``x`` (summed
+def bincount(input, weights=None, minlength: int = 0):  # noqa: A002
+    """How often each value 0, 1, ... occurs in the 1-D non-negative int ``input`` (summed
     ``weights`` instead of counts, if given)."""
-    a = x._data
+    a = input._data
     if a.ndim != 1 or a.dtype.kind not in "iu" or (a.size and int(a.min()) < 0):
         raise ValueError(f"bincount: expects a 1-D tensor of non-negative ints, got shape "
                          f"{a.shape}, dtype {a.dtype}")
     xp = get_array_module(a)
-    w = None if weights is None else _arr(weights, x)
+    w = None if weights is None else _arr(weights, input)
     if w is not None and w.shape != a.shape:
         raise ValueError(f"bincount: weights must have the input's shape {a.shape}, got {w.shape}")
     out = xp.bincount(a, weights=w, minlength=minlength)
@@ -196,19 +196,20 @@ def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
-def isclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):
-    xp = get_array_module(_arr(a))
-    return Tensor(xp.asarray(xp.isclose(_arr(a), _arr(b), rtol=rtol, atol=atol,
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):  # noqa: A002
+    xp = get_array_module(_arr(input))
+    return Tensor(xp.asarray(xp.isclose(_arr(input), _arr(other), rtol=rtol, atol=atol,
                                         equal_nan=equal_nan)))
 
 
-def allclose(a, b, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False) -> bool:
-    return bool(isclose(a, b, rtol, atol, equal_nan)._data.all())
+def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
+             equal_nan: bool = False) -> bool:
+    return bool(isclose(input, other, rtol, atol, equal_nan)._data.all())
 
 
-def equal(a, b) -> bool:
+def equal(input, other) -> bool:  # noqa: A002
     """True when a and b have the same shape and values."""
-    return tuple(a.shape) == tuple(b.shape) and bool((_arr(a) == _arr(b)).all())
+    return tuple(input.shape) == tuple(other.shape) and bool((_arr(input) == _arr(other)).all())
 
 
 def bernoulli(input, p=None, *, generator=None, rng=None):  # noqa: A002 - PyTorch's name

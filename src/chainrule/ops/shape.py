@@ -84,8 +84,8 @@ class Permute(Function):
         return Permute.apply(g, axes=tuple(inverse))
 
 
-def reshape(x, *shape):
-    """``x`` with a new shape and the same elements (a view when NumPy can make one).
+def reshape(input, *shape):  # noqa: A002
+    """``input`` with a new shape and the same elements (a view when NumPy can make one).
 
     Args:
         x: a Tensor.
@@ -97,7 +97,7 @@ def reshape(x, *shape):
     """
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    old = x._data.shape if isinstance(x, Tensor) else x.shape
+    old = input._data.shape if isinstance(input, Tensor) else input.shape
     size = math.prod(old)
     non_negative = True  # the common case: non-negative ints (a loop: cheaper than a comprehension)
     for s in shape:
@@ -118,43 +118,44 @@ def reshape(x, *shape):
             raise ValueError(f"reshape: cannot reshape shape {old} ({size} elements) to {shape}")
         shape = tuple(size // known if s == -1 else s for s in shape)
     if shape == old:
-        return x
-    return Reshape.apply(x, shape=shape)
+        return input
+    return Reshape.apply(input, shape=shape)
 
 
-def permute(x, *axes):
-    """``x`` with its axes reordered: output axis i is input axis ``axes[i]`` (a view).
+def permute(input, *axes):  # noqa: A002
+    """``input`` with its axes reordered: output axis i is input axis ``axes[i]`` (a view).
 
     Shape:
         ``(d_0, ..., d_{n-1}) -> (d_axes[0], ..., d_axes[n-1])``
     """
     axes = _int_tuple("permute", "each axis", axes)
-    n = x.ndim
+    n = input.ndim
     if len(axes) != n or not all(-n <= a < n for a in axes) or len({a % n for a in axes}) != n:
         raise ValueError(
-            f"permute: axes {axes} are not a permutation of the {x.ndim} axes of shape {x.shape}"
+            f"permute: axes {axes} are not a permutation of the {input.ndim} axes of shape "
+            f"{input.shape}"
         )
-    axes = tuple(a % x.ndim for a in axes)
-    if axes == tuple(range(x.ndim)):
-        return x
-    return Permute.apply(x, axes=axes)
+    axes = tuple(a % input.ndim for a in axes)
+    if axes == tuple(range(input.ndim)):
+        return input
+    return Permute.apply(input, axes=axes)
 
 
-def transpose(x, axis0: int = None, axis1: int = None, *, dim0=None, dim1=None):
-    """``x`` with axes ``axis0`` and ``axis1`` swapped (a view), like ``torch.transpose``.
+def transpose(input, axis0: int = None, axis1: int = None, *, dim0=None, dim1=None):  # noqa: A002
+    """``input`` with axes ``axis0`` and ``axis1`` swapped (a view), like ``torch.transpose``.
 
     ``dim0``/``dim1`` are PyTorch's names for the two axes.
     """
     axis0 = dim_or_axis("transpose", axis0, dim0)
     axis1 = dim_or_axis("transpose", axis1, dim1)
-    a = _one_axis("transpose", axis0, x.ndim)
-    b = _one_axis("transpose", axis1, x.ndim)
-    axes = list(range(x.ndim))
+    a = _one_axis("transpose", axis0, input.ndim)
+    b = _one_axis("transpose", axis1, input.ndim)
+    axes = list(range(input.ndim))
     axes[a], axes[b] = axes[b], axes[a]
-    return permute(x, axes)
+    return permute(input, axes)
 
 
-def flatten(x, start_axis: int = None, end_axis: int = None, *, start_dim=None, end_dim=None):
+def flatten(input, start_axis: int = None, end_axis: int = None, *, start_dim=None, end_dim=None):  # noqa: A002
     """Merge axes ``start_axis`` to ``end_axis`` (both included) into one, like ``torch.flatten``.
 
     ``start_dim``/``end_dim`` are PyTorch's names for the two (defaults 0 and -1).
@@ -164,31 +165,33 @@ def flatten(x, start_axis: int = None, end_axis: int = None, *, start_dim=None, 
     """
     start_axis = dim_or_axis("flatten", start_axis, start_dim, 0)
     end_axis = dim_or_axis("flatten", end_axis, end_dim, -1)
-    if x.ndim == 0:
-        return reshape(x, 1)
-    s = _one_axis("flatten", start_axis, x.ndim)
-    e = _one_axis("flatten", end_axis, x.ndim)
+    if input.ndim == 0:
+        return reshape(input, 1)
+    s = _one_axis("flatten", start_axis, input.ndim)
+    e = _one_axis("flatten", end_axis, input.ndim)
     if s > e:
         raise ValueError(
-            f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for shape {x.shape}"
+            f"flatten: start_axis {start_axis} comes after end_axis {end_axis} for shape "
+            f"{input.shape}"
         )
-    return reshape(x, x.shape[:s] + (math.prod(x.shape[s:e + 1]),) + x.shape[e + 1:])
+    shape = input.shape
+    return reshape(input, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
 
-def squeeze(x, axis=None, *, dim=None):
+def squeeze(input, axis=None, *, dim=None):  # noqa: A002
     """Remove axes of size 1: all of them (``axis=None``) or those of the given ones that are 1.
 
     A given axis whose size is not 1 is left as it is, as in PyTorch (NumPy would raise).
     """
     axis = dim_or_axis("squeeze", axis, dim)
-    axes = normalize_axis("squeeze", axis, x.ndim)
-    axes = tuple(a for a in axes if x.shape[a] == 1)
+    axes = normalize_axis("squeeze", axis, input.ndim)
+    axes = tuple(a for a in axes if input.shape[a] == 1)
     if not axes:
-        return x
-    return reshape(x, tuple(n for i, n in enumerate(x.shape) if i not in axes))
+        return input
+    return reshape(input, tuple(n for i, n in enumerate(input.shape) if i not in axes))
 
 
-def unsqueeze(x, axis=None, *, dim=None):
+def unsqueeze(input, axis=None, *, dim=None):  # noqa: A002
     """Insert axes of size 1 so that they sit at ``axis`` (an int or tuple) of the result.
 
     ``dim`` is PyTorch's name for ``axis``.
@@ -197,9 +200,10 @@ def unsqueeze(x, axis=None, *, dim=None):
     if axis is None:
         raise TypeError("unsqueeze: give the axis (dim) at which to insert, e.g. unsqueeze(x, 0)")
     new = len(axis) if isinstance(axis, (tuple, list)) else 1
-    axes = normalize_axis("unsqueeze", axis, x.ndim + new)
-    dims = iter(x.shape)
-    return reshape(x, tuple(1 if i in axes else next(dims) for i in range(x.ndim + len(axes))))
+    axes = normalize_axis("unsqueeze", axis, input.ndim + new)
+    dims = iter(input.shape)
+    out_shape = tuple(1 if i in axes else next(dims) for i in range(input.ndim + len(axes)))
+    return reshape(input, out_shape)
 
 
 def _convert_index(index, xp):

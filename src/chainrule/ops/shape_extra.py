@@ -18,7 +18,7 @@ from ..backend import get_array_module
 from .creation import tril, triu
 from .elementwise import where
 from .methods import _t
-from .rearrange import flip, swapaxes, vstack
+from .rearrange import flip, vstack
 from .select import _writer, index_add
 from .shape import _one_axis, getitem, reshape, transpose
 
@@ -45,7 +45,10 @@ def adjoint(input):  # noqa: A002
     return transpose(x, -2, -1)
 
 
-swapdims = swapaxes
+def swapdims(input, dim0: int, dim1: int):  # noqa: A002 - PyTorch's names
+    """``input`` with dimensions ``dim0`` and ``dim1`` exchanged (``swapaxes`` by PyTorch's other
+    names)."""
+    return transpose(input, dim0, dim1)
 
 
 def rot90(input, k=1, dims=(0, 1)):  # noqa: A002

@@ -68,7 +68,7 @@ class LogSoftmax(Function):
         return g - exp(self.output) * _sum(g, axis=self.axis, keepdims=True)
 
 
-def softmax(x, axis: int = None, *, dim=None, dtype=None) -> Tensor:
+def softmax(input, axis: int = None, *, dim=None, dtype=None) -> Tensor:  # noqa: A002
     """Softmax exp(x) / sum(exp(x)) along ``axis``, stable (the maximum is subtracted first).
 
     The backward pass uses the output y: ``g_in = y * (g - sum(g * y, axis))``.
@@ -76,7 +76,7 @@ def softmax(x, axis: int = None, *, dim=None, dtype=None) -> Tensor:
     Args:
         x: input Tensor (logits).
         axis: the axis that sums to 1 (default -1; ``dim`` is PyTorch's name for it).
-        dtype: cast ``x`` to this dtype first (PyTorch's option).
+        dtype: cast ``input`` to this dtype first (PyTorch's option).
 
     Shape:
         any -> same
@@ -86,12 +86,12 @@ def softmax(x, axis: int = None, *, dim=None, dtype=None) -> Tensor:
     [0.0, 0.0, 1.0]
     """
     axis = dim_or_axis("softmax", axis, dim, -1)
-    if dtype is not None and isinstance(x, Tensor):
-        x = cast(x, dtype)  # first, as PyTorch: an integer Tensor with a float dtype= works
-    x = _float_input("softmax", x)
+    if dtype is not None and isinstance(input, Tensor):
+        input = cast(input, dtype)  # first, as PyTorch: an integer Tensor with a float dtype= works  # noqa: A001
+    input = _float_input("softmax", input)  # noqa: A001
     if dtype is not None:
-        x = cast(x, dtype)
-    return Softmax.apply(x, axis=normalize_axis("softmax", axis, x.ndim, x.shape))
+        input = cast(input, dtype)  # noqa: A001
+    return Softmax.apply(input, axis=normalize_axis("softmax", axis, input.ndim, input.shape))
 
 
 def log_softmax(x, axis: int = None, *, dim=None, dtype=None) -> Tensor:

@@ -65,30 +65,30 @@ class Prod(Function):
         return out if self.keepdims else squeeze(out, self.axis)
 
 
-def prod(x, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):  # noqa: A002
     """The product of the entries over ``dim`` (all for None; one axis, as PyTorch's)."""
     dim = dim_or_axis("prod", axis, dim)
     if dtype is not None:
-        x = x.astype(dtype)
-    elif x.dtype.kind in "biu":
-        x = x.astype("int64")
+        input = input.astype(dtype)  # noqa: A001
+    elif input.dtype.kind in "biu":
+        input = input.astype("int64")  # noqa: A001
     if dim is None:
-        return Prod.apply(reshape(x, -1), axis=0, keepdims=False)
+        return Prod.apply(reshape(input, -1), axis=0, keepdims=False)
     if isinstance(dim, (tuple, list)):
         raise TypeError(f"prod: dim must be a single int (PyTorch's), got {dim!r}")
-    (ax,) = normalize_axis("prod", dim, x.ndim)
-    return Prod.apply(x, axis=ax, keepdims=bool(keepdim or keepdims))
+    (ax,) = normalize_axis("prod", dim, input.ndim)
+    return Prod.apply(input, axis=ax, keepdims=bool(keepdim or keepdims))
 
 
-def amax(x, dim=(), keepdim=False, *, axis=None, keepdims=False):
+def amax(input, dim=(), keepdim=False, *, axis=None, keepdims=False):  # noqa: A002
     """The largest entry over ``dim`` (an int or tuple; () or None: all); ties share the
     gradient evenly, as PyTorch's ``amax``."""
-    return _max(x, axis=_dims(x, dim, axis), keepdims=bool(keepdim or keepdims))
+    return _max(input, axis=_dims(input, dim, axis), keepdims=bool(keepdim or keepdims))
 
 
-def amin(x, dim=(), keepdim=False, *, axis=None, keepdims=False):
+def amin(input, dim=(), keepdim=False, *, axis=None, keepdims=False):  # noqa: A002
     """The smallest entry over ``dim``; as ``amax``."""
-    return _min(x, axis=_dims(x, dim, axis), keepdims=bool(keepdim or keepdims))
+    return _min(input, axis=_dims(input, dim, axis), keepdims=bool(keepdim or keepdims))
 
 
 def _dims(x, dim, axis):
@@ -101,8 +101,8 @@ class AMinMax(NamedTuple):
     max: Tensor
 
 
-def aminmax(x, *, dim=None, keepdim=False):
-    return AMinMax(amin(x, dim, keepdim), amax(x, dim, keepdim))
+def aminmax(input, *, dim=None, keepdim=False):  # noqa: A002
+    return AMinMax(amin(input, dim, keepdim), amax(input, dim, keepdim))
 
 
 class NanSum(Function):
@@ -115,16 +115,16 @@ class NanSum(Function):
         return fill_where(get_array_module(x).isnan(x), 0, full)
 
 
-def nansum(x, dim=None, keepdim=False, *, axis=None, keepdims=False):
+def nansum(input, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A002
     """The sum with NaN counted as 0 (and no gradient to it)."""
-    axes, keep = _axes("nansum", x, dim, axis, keepdim or None, keepdims)
-    return NanSum.apply(x, axes=axes, keepdims=keep)
+    axes, keep = _axes("nansum", input, dim, axis, keepdim or None, keepdims)
+    return NanSum.apply(input, axes=axes, keepdims=keep)
 
 
-def count_nonzero(x, dim=None):
-    axes = normalize_axis("count_nonzero", reduce_dim(dim), x.ndim)
+def count_nonzero(input, dim=None):  # noqa: A002
+    axes = normalize_axis("count_nonzero", reduce_dim(dim), input.ndim)
     return nondiff(lambda a: get_array_module(a).asarray(
-        get_array_module(a).count_nonzero(a, axis=axes)).astype("int64"), x)
+        get_array_module(a).count_nonzero(a, axis=axes)).astype("int64"), input)
 
 
 class Norm2(Function):
@@ -142,19 +142,19 @@ class Norm2(Function):
         return _unreduce(g, x.shape, self.axes, self.keepdims) * x / safe
 
 
-def norm(x, p="fro", dim=None, keepdim=False, dtype=None):
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
     """The vector p-norm over ``dim`` (all entries for None): p = 2 or "fro" (Euclidean), 1,
     inf, -inf, 0 (the count of nonzeros) or any other number ``(sum |x|^p)^(1/p)``."""
     if dtype is not None:
-        x = x.astype(dtype)
-    axes = normalize_axis("norm", reduce_dim(dim), x.ndim)
+        input = input.astype(dtype)  # noqa: A001
+    axes = normalize_axis("norm", reduce_dim(dim), input.ndim)
     keep = bool(keepdim)
     if p in ("fro", 2, 2.0):
-        return Norm2.apply(x, axes=axes, keepdims=keep)
+        return Norm2.apply(input, axes=axes, keepdims=keep)
     if p == "nuc" or isinstance(p, str):
         raise ValueError(f"norm: p must be a number or 'fro', got {p!r} (use chainrule.linalg "
                          "for matrix norms)")
-    a = _abs(x)
+    a = _abs(input)
     if p == float("inf"):
         return _max(a, axis=axes, keepdims=keep)
     if p == float("-inf"):
@@ -205,35 +205,35 @@ def _median_pick(x, axis):
     return pick
 
 
-def median(x, dim=None, keepdim=False):
+def median(input, dim=None, keepdim=False):  # noqa: A002
     """The lower median (PyTorch's: the ((n - 1) // 2)-th smallest) of all entries, or along
     ``dim`` as ``(values, indices)``; NaN if a slice holds one. The gradient goes to that entry
     (for all entries: shared evenly among the entries equal to it, as PyTorch's)."""
     if dim is None:
-        _check_nonempty("median", reshape(x, -1), (0,))
-        flat = x._data.reshape(-1)
+        _check_nonempty("median", reshape(input, -1), (0,))
+        flat = input._data.reshape(-1)
         i = int(_median_pick(flat, 0)[0])
-        v, data = flat[i], x._data
+        v, data = flat[i], input._data
         mask = get_array_module(data).isnan(data) if v != v else data == v
-        return _Picked.apply(x, index=i, mask=mask)
-    axis = normalize_axis("median", dim, x.ndim)[0]
-    _check_nonempty("median", x, (axis,))
-    pick = Tensor(_median_pick(x._data, axis))
-    values = gather(x, axis, pick)
+        return _Picked.apply(input, index=i, mask=mask)
+    axis = normalize_axis("median", dim, input.ndim)[0]
+    _check_nonempty("median", input, (axis,))
+    pick = Tensor(_median_pick(input._data, axis))
+    values = gather(input, axis, pick)
     if not keepdim:
         values, pick = squeeze(values, axis), squeeze(pick, axis)
     return MedianIndices(values, pick)
 
 
-def var_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
     """(var, mean) over ``dim``; ``var``'s default correction, as in chainrule's ``var``."""
-    return (var(x, dim, unbiased, keepdim, correction=correction),
-            mean(x, dim=dim, keepdim=bool(keepdim)))
+    return (var(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, dim=dim, keepdim=bool(keepdim)))
 
 
-def std_mean(x, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    return (std(x, dim, unbiased, keepdim, correction=correction),
-            mean(x, dim=dim, keepdim=bool(keepdim)))
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
+    return (std(input, dim, unbiased, keepdim, correction=correction),
+            mean(input, dim=dim, keepdim=bool(keepdim)))
 
 
 for _name, _fn in {"prod": prod, "amax": amax, "amin": amin, "aminmax": aminmax,
