@@ -1059,3 +1059,124 @@ def train_reinforce(torch, policy, episodes, gamma=0.9):
         del policy.rewards[:]
         del policy.saved_log_probs[:]
     return losses, policy.affine2.weight.detach().numpy()
+
+
+def text_classifier(torch, vocab_size=20, embed_dim=6, num_class=3):
+    """The text-classification tutorial's model: EmbeddingBag over a flat batch with offsets."""
+    nn = torch.nn
+
+    class TextClassificationModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.EmbeddingBag(vocab_size, embed_dim, sparse=False)
+            self.fc = nn.Linear(embed_dim, num_class)
+            self.init_weights()
+
+        def init_weights(self):
+            initrange = 0.5
+            self.embedding.weight.data.uniform_(-initrange, initrange)
+            self.fc.weight.data.uniform_(-initrange, initrange)
+            self.fc.bias.data.zero_()
+
+        def forward(self, text, offsets):
+            return self.fc(self.embedding(text, offsets))
+
+    return TextClassificationModel()
+
+
+def train_text_classifier(torch, model, samples, epochs=3):
+    """collate_batch (offsets by cumsum), SGD with StepLR, clip_grad_norm_(0.1), and the
+    tutorial's accuracy count."""
+
+    def collate_batch(batch):
+        label_list, text_list, offsets = [], [], [0]
+        for _label, _text in batch:
+            label_list.append(_label)
+            processed_text = torch.tensor(_text, dtype=torch.int64)
+            text_list.append(processed_text)
+            offsets.append(processed_text.size(0))
+        label_list = torch.tensor(label_list, dtype=torch.int64)
+        offsets = torch.tensor(offsets[:-1]).cumsum(dim=0)
+        text_list = torch.cat(text_list)
+        return label_list, text_list, offsets
+
+    dataloader = torch.utils.data.DataLoader(samples, batch_size=3, shuffle=False,
+                                             collate_fn=collate_batch)
+    criterion = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=5.0)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1.0, gamma=0.1)
+    history = []
+    for _ in range(epochs):
+        model.train()
+        total_acc, total_count = 0, 0
+        for label, text, offsets in dataloader:
+            optimizer.zero_grad()
+            predicted_label = model(text, offsets)
+            loss = criterion(predicted_label, label)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.1)
+            optimizer.step()
+            total_acc += (predicted_label.argmax(1) == label).sum().item()
+            total_count += label.size(0)
+            history.append(loss.item())
+        scheduler.step()
+        history.append(total_acc / total_count)
+    return history, model.embedding.weight.detach().numpy()
+
+
+def stn(torch):
+    """The spatial-transformer tutorial's network on 12x12 images: a localization net whose
+    last layer starts at the identity transform, affine_grid and grid_sample."""
+    nn = torch.nn
+    F = nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 4, kernel_size=3)
+            self.conv2_drop = nn.Dropout2d()
+            self.fc1 = nn.Linear(4 * 5 * 5, 3)
+            self.localization = nn.Sequential(
+                nn.Conv2d(1, 3, kernel_size=3), nn.MaxPool2d(2, stride=2), nn.ReLU(True))
+            self.fc_loc = nn.Sequential(nn.Linear(3 * 5 * 5, 8), nn.ReLU(True), nn.Linear(8, 6))
+            self.fc_loc[2].weight.data.zero_()
+            self.fc_loc[2].bias.data.copy_(torch.tensor([1, 0, 0, 0, 1, 0], dtype=torch.float))
+
+        def stn(self, x):
+            xs = self.localization(x)
+            xs = xs.view(-1, 3 * 5 * 5)
+            theta = self.fc_loc(xs)
+            theta = theta.view(-1, 2, 3)
+            grid = F.affine_grid(theta, x.size(), align_corners=False)
+            return F.grid_sample(x, grid, align_corners=False)
+
+        def forward(self, x):
+            x = self.stn(x)
+            x = F.relu(F.max_pool2d(self.conv2_drop(self.conv1(x)), 2))
+            x = x.view(-1, 4 * 5 * 5)
+            x = F.dropout(x, training=self.training)
+            return F.log_softmax(self.fc1(x), dim=1)
+
+    return Net()
+
+
+def train_stn(torch, model, data, target, steps=4):
+    """Training in eval mode (the dropouts are random), the MNIST example's test loop."""
+    F = torch.nn.functional
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    losses = []
+    model.eval()
+    for _ in range(steps):
+        optimizer.zero_grad()
+        output = model(data)
+        loss = F.nll_loss(output, target)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    test_loss, correct = 0, 0
+    with torch.no_grad():
+        output = model(data)
+        test_loss += F.nll_loss(output, target, reduction="sum").item()
+        pred = output.max(1, keepdim=True)[1]
+        correct += pred.eq(target.view_as(pred)).sum().item()
+    return losses, test_loss, correct, model.fc_loc[2].bias.detach().numpy()

@@ -267,3 +267,22 @@ def test_float32_runs_agree_to_float32_rounding():
     for build, run in runs:
         ours, theirs = _both(build, run, double=False)
         _close(ours, theirs, rtol=1e-5, atol=1e-7)
+
+
+def test_text_classification_with_embedding_bag_offsets_matches_pytorch():
+    rng = np.random.default_rng(15)
+    samples = [(int(rng.integers(0, 3)), [int(v) for v in rng.integers(0, 20, n)])
+               for n in (3, 5, 1, 4, 2, 6, 3, 2)]
+    ours, theirs = _both(programs.text_classifier,
+                         lambda lib, m: programs.train_text_classifier(lib, m, samples))
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_spatial_transformer_with_affine_grid_and_grid_sample_matches_pytorch():
+    rng = np.random.default_rng(16)
+    data = rng.standard_normal((4, 1, 12, 12))
+    target = rng.integers(0, 3, 4)
+    ours, theirs = _both(programs.stn, lambda lib, m: programs.train_stn(
+        lib, m, lib.tensor(data), lib.tensor(target)))
+    assert ours[0][-1] < ours[0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)

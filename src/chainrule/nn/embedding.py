@@ -16,6 +16,16 @@ from .module import Module, Parameter
 __all__ = ["Embedding"]
 
 
+def torch_options(who: str, max_norm, scale_grad_by_freq) -> None:
+    """PyTorch's options of Embedding and EmbeddingBag that chainrule does not offer refused
+    with NotImplementedError (as ``F.embedding``), their defaults accepted; ``sparse=True`` is
+    accepted and computed densely (the same gradient values)."""
+    if max_norm is not None:
+        raise NotImplementedError(f"{who}: max_norm is not supported, got {max_norm!r}")
+    if scale_grad_by_freq:
+        raise NotImplementedError(f"{who}: scale_grad_by_freq=True is not supported")
+
+
 class Embedding(Module):
     """A table of ``num_embeddings`` vectors of size ``embedding_dim``, looked up by integer id.
 
@@ -28,6 +38,9 @@ class Embedding(Module):
         embedding_dim: size of each vector.
         padding_idx: an id whose row is zero-initialized and never updated (negative counts from
             the end), or None.
+        max_norm, norm_type, scale_grad_by_freq, sparse: PyTorch's options: ``sparse=True`` is
+            computed densely (the same gradient values); a ``max_norm`` or
+            ``scale_grad_by_freq=True`` raises NotImplementedError.
         rng: numpy Generator for the N(0, 1) initial weights (None: the default generator).
         dtype: floating-point dtype of the weight.
 
@@ -44,8 +57,11 @@ class Embedding(Module):
     """
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
-                 *, rng=None, dtype=None):
+                 max_norm=None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                 sparse: bool = False, *, rng=None, dtype=None):
         super().__init__()
+        torch_options("Embedding", max_norm, scale_grad_by_freq)
+        self.sparse = bool(sparse)
         self.num_embeddings = positive_int("Embedding", "num_embeddings", num_embeddings)
         self.embedding_dim = positive_int("Embedding", "embedding_dim", embedding_dim)
         self.padding_idx = _padding_index(padding_idx, self.num_embeddings)

@@ -8,7 +8,7 @@ from ..backend import get_array_module
 from ..ops.embedding_bag import MODES, embedding_bag
 from . import init
 from ._checks import float_dtype, positive_int, resolve_rng
-from .embedding import _padding_index
+from .embedding import _padding_index, torch_options
 from .module import Module, Parameter
 
 __all__ = ["EmbeddingBag"]
@@ -29,6 +29,9 @@ class EmbeddingBag(Module):
         padding_idx: an id left out of every bag; its row starts at zero and gets no gradient.
         rng: numpy Generator for the N(0, 1) initial weights (None: the default generator).
         dtype: floating-point dtype of the weight (None: the default dtype).
+        max_norm, norm_type, scale_grad_by_freq, sparse: PyTorch's options, by keyword here (mode
+            stays third): ``sparse=True`` is computed densely (the same gradient values); a
+            ``max_norm`` or ``scale_grad_by_freq=True`` raises NotImplementedError.
 
     Shape:
         ``input`` (B, N) with ``offsets=None``, or (L,) with ``offsets`` (B,) (B + 1 with
@@ -43,8 +46,11 @@ class EmbeddingBag(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, mode: str = "mean", *,
                  include_last_offset: bool = False, padding_idx: int | None = None, rng=None,
-                 dtype=None):
+                 dtype=None, max_norm=None, norm_type: float = 2.0,
+                 scale_grad_by_freq: bool = False, sparse: bool = False):
         super().__init__()
+        torch_options("EmbeddingBag", max_norm, scale_grad_by_freq)
+        self.sparse = bool(sparse)
         self.num_embeddings = positive_int("EmbeddingBag", "num_embeddings", num_embeddings)
         self.embedding_dim = positive_int("EmbeddingBag", "embedding_dim", embedding_dim)
         if mode not in MODES:

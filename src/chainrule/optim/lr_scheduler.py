@@ -42,7 +42,7 @@ class StepLR(LRScheduler):
 
     Args:
         optimizer: the optimizer whose learning rates it sets.
-        step_size: steps between decays (a positive int).
+        step_size: steps between decays (a positive int, or a float with a whole value).
         gamma: the decay factor.
         last_epoch: the last step taken (-1 for a new schedule).
     """
@@ -51,7 +51,11 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
                  last_epoch: int = -1):
-        _check_int("StepLR", "step_size", step_size, low=1)
+        # A whole float is taken as PyTorch takes it (its text-classification tutorial writes
+        # StepLR(optimizer, 1.0, gamma=0.1)); 1.5 is refused (PyTorch's decays would fall at
+        # the steps that are multiples of 1.5).
+        whole = isinstance(step_size, float) and step_size.is_integer()
+        _check_int("StepLR", "step_size", int(step_size) if whole else step_size, low=1)
         check_number("StepLR", "gamma", gamma)
         self.step_size = step_size
         self.gamma = gamma
