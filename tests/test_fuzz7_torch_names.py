@@ -98,3 +98,63 @@ def test_renorm_refuses_a_vector_as_pytorch():
         cr.renorm(cr.tensor([3.0, 4.0, 0.0]), 2, 0, 1.0)
     with pytest.raises(ValueError, match=r"got shape \(\)"):
         cr.renorm(cr.tensor(3.0), 2, 0, 1.0)
+
+
+def test_ldexp_with_integer_exponents_does_not_overflow_on_the_way():
+    x = cr.tensor([0.0, 1e-40, np.inf, -0.0, 3.0, 5.0], dtype=cr.float32)
+    e = cr.tensor([200, 200, -200, 3, 200, -300])
+    with np.errstate(over="ignore"):
+        got = cr.ldexp(x, e)
+        expected = np.ldexp(x.numpy(), e.numpy())
+    assert got.dtype == cr.float32
+    np.testing.assert_array_equal(got.numpy(), expected)
+    assert got.numpy()[1] == np.float32(1e-40) * np.float32(2.0 ** 100) * np.float32(2.0 ** 100)
+
+
+def test_ldexp_gradients():
+    x = cr.tensor([[0.3, -1.2], [2.0, 0.5]], dtype=cr.float64, requires_grad=True)
+    e = cr.tensor([3, -4])
+    assert cr.gradcheck(lambda a: cr.ldexp(a, e), (x,))
+    assert cr.gradgradcheck(lambda a: cr.ldexp(a, e) ** 2, (x,))
+    v = cr.tensor([0.3], dtype=cr.float64, requires_grad=True)
+    assert cr.gradcheck(lambda a: cr.ldexp(a, cr.tensor([[3], [-4]])), (v,))  # broadcast x
+
+
+@pytest.mark.torch
+def test_ldexp_values_match_pytorch_at_the_float32_range_ends():
+    torch = pytest.importorskip("torch")
+    x = np.array([0.0, 1e-40, np.inf, 1e38, 1e38, 5.0], dtype=np.float32)
+    e = np.array([200, 200, -200, 1000, -1000, -300])
+    t = torch.ldexp(torch.tensor(x), torch.tensor(e))
+    with np.errstate(over="ignore"):
+        c = cr.ldexp(cr.tensor(x), cr.tensor(e))
+    assert c.dtype == cr.float32 and t.dtype == torch.float32
+    np.testing.assert_array_equal(c.numpy(), t.numpy())
+
+
+@pytest.mark.torch
+def test_logaddexp2_of_float32_and_float64_is_computed_in_float64():
+    torch = pytest.importorskip("torch")
+    a = np.array([0.3, 1.7, -20.5], dtype=np.float32)
+    b = np.array([0.5])
+    got = []
+    for m in (torch, cr):
+        x, y = m.tensor(a, requires_grad=True), m.tensor(b, requires_grad=True)
+        z = m.logaddexp2(x, y)
+        z.sum().backward()
+        got.append((z.detach().numpy(), x.grad.numpy(), y.grad.numpy()))
+    for t, c in zip(*got):
+        assert c.dtype == t.dtype
+        np.testing.assert_allclose(c, t, rtol=1e-14 if c.dtype == np.float64 else 1e-6)
+
+
+@pytest.mark.torch
+def test_ldexp_gradient_at_negative_exponents_is_two_to_the_exponent_unlike_pytorch():
+    torch = pytest.importorskip("torch")
+    e = [-2, 2]
+    t = torch.ones(2, dtype=torch.float64, requires_grad=True)
+    torch.ldexp(t, torch.tensor(e)).sum().backward()
+    c = cr.ones(2, dtype=cr.float64, requires_grad=True)
+    cr.ldexp(c, cr.tensor(e)).sum().backward()
+    assert t.grad.tolist() == [0.0, 4.0]  # docs/pytorch.md: PyTorch 2.13's is 0 at e < 0
+    assert c.grad.tolist() == [0.25, 4.0]

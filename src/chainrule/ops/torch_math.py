@@ -17,6 +17,7 @@ from typing import NamedTuple
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import config, get_array_module, numpy
+from ._broadcast import sum_to
 from .creation import ones_like
 from .elementwise import cast, div, mul
 from .join import stack
@@ -77,9 +78,22 @@ def ldexp(input, other, *, out=None) -> Tensor:  # noqa: A002
     x = _float_of(tensor_input("ldexp", input))
     if not isinstance(other, Tensor):
         other = Tensor(get_array_module(x._data).asarray(other))
-    if other.dtype.kind not in "f":
-        other = cast(other, x.dtype)
+    if other.dtype.kind in "biu":
+        return _Ldexp.apply(x, other)
     return x * exp2(other)
+
+
+class _Ldexp(Function):
+    """``x * 2 ** e`` for integer ``e`` by moving the exponent (``ldexp``), as PyTorch's values:
+    ``2 ** e`` alone would overflow on the way (0 * 2 ** 200 is 0 in float32, not NaN, and a
+    denormal times 2 ** 200 is finite). The gradient is ``g`` moved alike."""
+
+    def forward(self, x, e):
+        return get_array_module(x, e).ldexp(x, e.astype("int64"))
+
+    def backward(self, g):
+        x, e = self.inputs
+        return sum_to(_Ldexp.apply(g, e), x.shape), None
 
 
 def logaddexp2(input, other, *, out=None) -> Tensor:  # noqa: A002
@@ -90,7 +104,11 @@ def logaddexp2(input, other, *, out=None) -> Tensor:  # noqa: A002
         if _kind(v) != "f":
             raise TypeError(f"logaddexp2: {arg} must be floating point, got "
                             f"{v.dtype if isinstance(v, Tensor) else type(v).__name__}")
-    return logaddexp(input * _LN2, other * _LN2) / _LN2
+    x, y = input, other
+    if isinstance(y, Tensor) and y.dtype != x.dtype:  # scale by ln 2 in the wider precision
+        both = numpy.result_type(x._data, y._data)
+        x, y = cast(x, both), cast(y, both)
+    return logaddexp(x * _LN2, y * _LN2) / _LN2
 
 
 def frexp(input, *, out=None) -> FrexpResult:  # noqa: A002
