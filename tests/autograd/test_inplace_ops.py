@@ -82,6 +82,13 @@ def _nested_views(lib, x, w, b):
     return y * y
 
 
+def _itself(lib, x, w, b):
+    y = x * w
+    y.add_(y, alpha=0.5)  # the tensor itself as the value: its old values
+    y.sub_(y, alpha=0.25)
+    return y * y
+
+
 def _constant_buffer(lib, x, w, b):
     acc = lib.zeros(3, 4, dtype=lib.float64)
     acc += x  # a fresh buffer takes the gradient, as in PyTorch
@@ -101,7 +108,7 @@ def _written_then_changed(lib, x, w, b):
 
 PATTERNS = {f.__name__[1:]: f for f in (_chain, _masked_attention, _masked_setitem, _rnn_loop,
                                           _aliasing, _view_iadd, _named_view, _nested_views,
-                                          _constant_buffer,
+                                          _itself, _constant_buffer,
                                           _written_then_changed)}
 
 
@@ -134,7 +141,7 @@ def test_patterns_match_torch(name, reference):
 
 
 @pytest.mark.parametrize("name", ["chain", "rnn_loop", "aliasing", "view_iadd", "named_view",
-                                  "nested_views",
+                                  "nested_views", "itself",
                                   "constant_buffer", "written_then_changed", "masked_setitem"])
 def test_gradcheck_and_gradgradcheck(name):
     def fn(x, w, b):
@@ -144,6 +151,32 @@ def test_gradcheck_and_gradgradcheck(name):
     leaves = [cr.tensor(a + 0.01, requires_grad=True) for a in (X, W, B)]  # off relu's kink
     assert gradcheck(fn, leaves)
     assert gradgradcheck(fn, leaves)
+
+
+def test_the_tensor_itself_as_the_value_of_ops_whose_backward_reads_it():
+    # PyTorch refuses these (y.mul_(y)'s saved factor is y, which it changes); the copy is right.
+    def fn(x, w):
+        y = x * w
+        y.mul_(y)
+        y.atan2_(x + 1.0)
+        return y.hypot_(y)
+
+    x, w = cr.tensor(X, requires_grad=True), cr.tensor(W, requires_grad=True)
+    assert gradcheck(fn, (x, w)) and gradgradcheck(fn, (x, w))
+    y = np.arctan2((X * W) ** 2, X + 1)
+    np.testing.assert_allclose(fn(x, w).detach().numpy(), np.hypot(y, y), rtol=1e-13)
+
+
+def test_a_value_that_read_the_tensor_closes_a_cycle_and_refuses():
+    # y + 1 read y, whose node is then the atan2 that y + 1 feeds: a cycle, where the walk
+    # could drop gradients (grad() and gradcheck once returned a wrong one): always an error.
+    x = cr.tensor(X, requires_grad=True)
+    y = x * 2
+    y.atan2_(y + 1.0)
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        cr.autograd.grad(y.sum(), x)
+    with pytest.raises(RuntimeError, match=MODIFIED):
+        y.sum().backward()
 
 
 def test_exp_output_changed_in_place_keeps_its_own_gradient():
@@ -200,7 +233,7 @@ def test_a_value_computed_from_the_tensor_refuses_backward():
     # Stricter than PyTorch: the value's ops read the tensor, which then changed; never a wrong
     # number. Out of place it is right.
     x = cr.tensor(X, requires_grad=True)
-    for change in (lambda y: y.add_(y), lambda y: y.mul_(y[0]), lambda y: y.div_(y.sum()),
+    for change in (lambda y: y.mul_(y[0]), lambda y: y.div_(y.sum()),
                    lambda y: y.mul_(y[0].clone())):
         y = x * 3
         change(y)

@@ -27,8 +27,12 @@ def backward(tensors, grad_tensors=None, *, retain_graph=False, create_graph=Fal
 
 
 def _topological_order(roots):
-    """Nodes reachable from ``roots``, each after every node that feeds it (iterative DFS)."""
-    order, visited, stack = [], set(), []
+    """Nodes reachable from ``roots``, each after every node that feeds it (iterative DFS).
+
+    A node met again while it is still being expanded closes a cycle, which only an in-place
+    change can make (``y.atan2_(y + 1)``: the addition read ``y``, whose node is now the one it
+    feeds); the walk would drop gradients there, so it is an error."""
+    order, visited, done, stack = [], set(), set(), []
     for t in roots:
         if t._ctx is not None:
             stack.append((t._ctx, False))
@@ -36,6 +40,7 @@ def _topological_order(roots):
         fn, expanded = stack.pop()
         if expanded:
             order.append(fn)
+            done.add(id(fn))
             continue
         if id(fn) in visited:
             continue
@@ -45,8 +50,13 @@ def _topological_order(roots):
         stack.append((fn, True))
         for t in fn.inputs:
             ctx = t._ctx
-            if ctx is not None and id(ctx) not in visited:
+            if ctx is None:
+                continue
+            if id(ctx) not in visited:
                 stack.append((ctx, False))
+            elif id(ctx) not in done:
+                _modified(fn, t, f"after {type(fn).__name__} used it as an input (a value "
+                                 "computed from a tensor was written into it in place)")
     return order
 
 

@@ -145,6 +145,11 @@ def zero_(self) -> Tensor:
     return _apply(self, "zero_", lambda arr: arr.fill(0))
 
 
+def _same(x, t, other):
+    """``other``, or the old values ``x`` where it is the tensor ``t`` itself (``y.add_(y)``)."""
+    return x if other is t else other
+
+
 def _scaled(other, alpha):
     return other if alpha == 1 else other * alpha
 
@@ -154,7 +159,8 @@ def add_(self, other, *, alpha=1) -> Tensor:
     def write(arr):
         arr += _scaled(_value(arr, other), alpha)
 
-    return change(self, "add_", lambda x: x + _scaled(other, alpha), (other,), write)
+    return change(self, "add_", lambda x: x + _scaled(_same(x, self, other), alpha), (other,),
+                  write)
 
 
 def sub_(self, other, *, alpha=1) -> Tensor:
@@ -162,7 +168,8 @@ def sub_(self, other, *, alpha=1) -> Tensor:
     def write(arr):
         arr -= _scaled(_value(arr, other), alpha)
 
-    return change(self, "sub_", lambda x: x - _scaled(other, alpha), (other,), write)
+    return change(self, "sub_", lambda x: x - _scaled(_same(x, self, other), alpha), (other,),
+                  write)
 
 
 def mul_(self, other) -> Tensor:
@@ -170,7 +177,7 @@ def mul_(self, other) -> Tensor:
     def write(arr):
         arr *= _value(arr, other)
 
-    return change(self, "mul_", lambda x: x * other, (other,), write)
+    return change(self, "mul_", lambda x: x * _same(x, self, other), (other,), write)
 
 
 def div_(self, other) -> Tensor:
@@ -178,7 +185,7 @@ def div_(self, other) -> Tensor:
     def write(arr):
         arr /= _value(arr, other)
 
-    return change(self, "div_", lambda x: x / other, (other,), write)
+    return change(self, "div_", lambda x: x / _same(x, self, other), (other,), write)
 
 
 def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argument names

@@ -54,7 +54,7 @@ def _unary(name):
 
 def _binary(name, compute, doc):
     def method(self, other):
-        return change(self, name, lambda x: compute(x, other), (other,))
+        return change(self, name, lambda x: compute(x, x if other is self else other), (other,))
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = doc
