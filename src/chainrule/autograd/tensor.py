@@ -220,6 +220,13 @@ class Tensor:
 
     __hash__ = object.__hash__
 
+    def __format__(self, spec: str) -> str:
+        """A 0-d tensor formats as its value (``f"{loss:.4f}"``), as in PyTorch; another takes a
+        format spec only when it is empty (``f"{t}"``)."""
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
     def __repr__(self) -> str:
         body = numpy.array2string(asnumpy(self._data), separator=", ", prefix="tensor(",
                                   **array2string_options())
