@@ -168,11 +168,13 @@ def gammaincc(a, x):
 
 def hurwitz_zeta(s, q):
     """zeta(s, q) = sum_k (q + k)^-s; inf at s = 1 and at q a non-positive integer, NaN for
-    s < 1 and for q < 0 with s not an integer (the powers of negative numbers), as PyTorch."""
+    s < 1 and for other q < 0 with s not an integer (the powers of negative numbers), as
+    PyTorch."""
     xp = get_array_module(s, q)
     with xp.errstate(all="ignore"):
-        nan = xp.isnan(s) | xp.isnan(q) | (s < 1) | ((q < 0) & (s != xp.floor(s)))
-        pole = ~nan & ((s == 1) | ((q <= 0) & (q == xp.floor(q))))
+        whole = q == xp.floor(q)
+        nan = xp.isnan(s) | xp.isnan(q) | (s < 1) | ((q < 0) & (s != xp.floor(s)) & ~whole)
+        pole = ~nan & ((s == 1) | ((q <= 0) & whole))
         ok = ~nan & ~pole & xp.isfinite(q) & xp.isfinite(s)
         sf, qf = xp.where(ok, s, 2.0), xp.where(ok, q, 1.0)
         target = xp.maximum(20.0, sf)
