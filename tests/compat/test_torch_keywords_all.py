@@ -25,34 +25,24 @@ EVERYWHERE = {"out", "layout", "pin_memory", "memory_format", "self"}
 
 # Deliberate per-name exceptions, each with its reason.
 EXCEPTIONS: dict[str, set[str]] = {
-}
-
-# Not renamed yet (each still fails; the test below checks that this list does not go stale).
-PENDING: dict[str, set[str]] = {
+    # The docstring's name is not the one PyTorch takes at run time (DOC_ONLY below shows PyTorch
+    # refusing it); chainrule takes the run-time names: size=, input=, input2=, split_size=.
     "broadcast_to": {"shape"},
-    "cdist": {"compute_mode"},
     "cholesky_inverse": {"L"},
     "cholesky_solve": {"B", "L"},
-    "from_numpy": {"ndarray"},
-    "gather": {"sparse_grad"},
-    "load": {"f", "mmap", "pickle_module"},
     "lu_solve": {"b"},
     "matrix_exp": {"A"},
-    "nansum": {"dtype"},
-    "permute": {"dims"},
-    "randint": {"requires_grad"},
-    "randint_like": {"requires_grad"},
-    "randperm": {"requires_grad"},
-    "reshape": {"shape"},
-    "save": {"_disable_byteorder_record", "_use_new_zipfile_serialization", "f", "pickle_module",
-             "pickle_protocol"},
-    "set_num_threads": {"int"},
-    "tile": {"dims"},
-    "trace": {"input"},
     "triangular_solve": {"b"},
-    "tril_indices": {"device", "dtype"},
-    "triu_indices": {"device", "dtype"},
     "unsafe_split": {"split_size_or_sections"},
+    # PyTorch takes these positionally only (any keyword is a TypeError there).
+    "from_numpy": {"ndarray"},
+    "set_num_threads": {"int"},
+    # chainrule writes safetensors + JSON and never pickles (docs/pytorch.md), nor memory-maps.
+    "load": {"mmap", "pickle_module"},
+    "save": {"pickle_module", "pickle_protocol", "_use_new_zipfile_serialization",
+             "_disable_byteorder_record"},
+    # cr.trace is chainrule's function tracer (docs/pytorch.md), not torch.trace (x.trace() is).
+    "trace": {"input"},
 }
 
 
@@ -93,14 +83,39 @@ def _missing(name):
 @pytest.mark.parametrize("name", _shared())
 def test_pytorch_parameter_names_are_keywords(name):
     missing = _missing(name) - EXCEPTIONS.get(name, set())
-    assert missing == PENDING.get(name, set()), (name, sorted(missing))
+    assert not missing, (name, sorted(missing))
 
 
 def test_the_lists_name_shared_functions():
     shared = set(_shared())
-    assert set(EXCEPTIONS) <= shared and set(PENDING) <= shared
+    assert set(EXCEPTIONS) <= shared
     for name, params in EXCEPTIONS.items():
         assert params <= _missing(name), (name, "accepted now: drop it from EXCEPTIONS")
+
+
+def _eye():
+    return torch.eye(2, dtype=torch.float64)
+
+
+DOC_ONLY = {
+    "broadcast_to": lambda: torch.broadcast_to(torch.ones(2), shape=(2, 2)),
+    "cholesky_inverse": lambda: torch.cholesky_inverse(L=_eye()),
+    "cholesky_solve": lambda: torch.cholesky_solve(B=_eye(), L=_eye()),
+    "lu_solve": lambda: torch.lu_solve(b=_eye(), LU_data=_eye(),
+                                       LU_pivots=torch.tensor([1, 2], dtype=torch.int32)),
+    "matrix_exp": lambda: torch.matrix_exp(A=_eye()),
+    "triangular_solve": lambda: torch.triangular_solve(b=_eye(), A=_eye()),
+    "unsafe_split": lambda: torch.unsafe_split(torch.ones(4), split_size_or_sections=2),
+    "from_numpy": lambda: torch.from_numpy(ndarray=np.ones(2)),
+    "set_num_threads": lambda: torch.set_num_threads(int=1),
+}
+
+
+@pytest.mark.parametrize("name", list(DOC_ONLY))
+def test_pytorch_itself_refuses_the_docstring_keywords_excepted_above(name):
+    assert name in EXCEPTIONS
+    with pytest.raises(TypeError):
+        DOC_ONLY[name]()
 
 
 def _data(rng):
@@ -144,6 +159,15 @@ CALLS = {
     "topk": lambda m, x, y: m.topk(input=x, k=2, dim=1),
     "flatten": lambda m, x, y: m.flatten(input=x, start_dim=0),
     "zeros_like": lambda m, x, y: m.zeros_like(input=x, dtype=m.float32),
+    "reshape": lambda m, x, y: m.reshape(input=x, shape=(2, -1)),
+    "permute": lambda m, x, y: m.permute(x, dims=(1, 0)),
+    "tile": lambda m, x, y: m.tile(input=x, dims=(2, 1)),
+    "nansum": lambda m, x, y: m.nansum(input=x, dim=0, dtype=m.float32),
+    "cdist": lambda m, x, y: m.cdist(x1=x, x2=y, p=2.0,
+                                     compute_mode="donot_use_mm_for_euclid_dist"),
+    "tril_indices": lambda m, x, y: m.tril_indices(3, 4, offset=1, dtype=m.int32),
+    "triu_indices": lambda m, x, y: m.triu_indices(row=3, col=3, dtype=m.int64),
+    "randperm": lambda m, x, y: m.randperm(4, dtype=m.float64, requires_grad=True).sort().values,
 }
 
 
@@ -162,7 +186,8 @@ def test_keyword_calls_match_pytorch(rng, name):
     loss, tloss = 0, 0
     for o, t in zip(ours, theirs):
         assert tuple(o.shape) == tuple(t.shape) and str(o.dtype) == str(t.dtype).split(".")[-1]
-        np.testing.assert_allclose(o.numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(o.detach().numpy(), t.detach().numpy(), rtol=1e-12,
+                                   atol=1e-12)
         if t.requires_grad:
             w = np.cos(np.arange(o.numel())).reshape(o.shape)
             loss, tloss = loss + (o * cr.tensor(w)).sum(), tloss + (t * torch.tensor(w)).sum()
@@ -186,3 +211,34 @@ def test_mm_and_bmm_take_the_ranks_pytorch_takes():
         cr.bmm(b3, cr.ones(3, 4, 2))
     with pytest.raises(TypeError, match="mm: input must be a Tensor, got list"):
         cr.mm([[1.0]], a)
+
+
+def test_the_new_keywords_refuse_what_pytorch_refuses():
+    x = cr.ones(2, 3)
+    with pytest.raises(TypeError, match=r"permute: give the order once"):
+        cr.permute(x, 1, 0, dims=(1, 0))
+    with pytest.raises(TypeError, match=r"reshape: give the shape once"):
+        cr.reshape(x, 3, 2, shape=(3, 2))
+    with pytest.raises(TypeError, match=r"tile: give the repetitions once"):
+        cr.tile(x, 2, dims=(2,))
+    with pytest.raises(ValueError, match="cdist: compute_mode must be one of"):
+        cr.cdist(x, x, compute_mode="fast")
+    with pytest.raises(TypeError, match="tril_indices: dtype must be an integer dtype, got float"):
+        cr.tril_indices(3, 3, dtype=cr.float64)
+    with pytest.raises(TypeError, match="randint: only floating-point tensors can require"):
+        cr.randint(3, (2,), requires_grad=True)
+
+
+def test_gather_with_sparse_grad_gives_pytorchs_dense_gradient(rng):
+    x = rng.standard_normal((3, 4))
+    index = np.array([[0, 3], [1, 1], [2, 0]])
+    ours, theirs = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    cr.gather(ours, 1, cr.tensor(index), sparse_grad=True).sum().backward()
+    torch.gather(theirs, 1, torch.tensor(index), sparse_grad=True).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.to_dense().numpy())
+
+
+def test_save_and_load_take_pytorchs_f(tmp_path):
+    path = tmp_path / "state.safetensors"
+    cr.save({"w": cr.arange(3.0)}, f=path)
+    assert cr.load(f=path, map_location="cpu")["w"].tolist() == [0.0, 1.0, 2.0]

@@ -66,13 +66,13 @@ def _encode(value, where: str, arrays: dict):
     )
 
 
-def save(obj, path) -> None:
+def save(obj, f) -> None:
     """Write ``obj`` (a state dict or a nesting of dicts/lists/tuples of Tensors, arrays and
-    plain values) to ``path`` as safetensors + JSON.
+    plain values) to ``f`` as safetensors + JSON.
 
     Args:
         obj: what to save.
-        path: a file path (str or ``os.PathLike``) in an existing folder, written whole to a
+        f: a file path (str or ``os.PathLike``) in an existing folder, written whole to a
             temporary file beside it, which then replaces it (a failed write leaves the old file
             and no temporary file); or a binary file object (``io.BytesIO``, an open file),
             written from its current position.
@@ -80,21 +80,21 @@ def save(obj, path) -> None:
     Raises:
         TypeError: naming the first value that is not one of the types above.
     """
-    writable = not isinstance(path, (str, os.PathLike)) and callable(getattr(path, "write", None))
-    if not (writable or isinstance(path, (str, os.PathLike))):
-        raise TypeError(f"save: path must be a file path (str or PathLike) or a binary file "
-                        f"object with write(), got {type(path).__name__}")
+    writable = not isinstance(f, (str, os.PathLike)) and callable(getattr(f, "write", None))
+    if not (writable or isinstance(f, (str, os.PathLike))):
+        raise TypeError(f"save: f must be a file path (str or PathLike) or a binary file "
+                        f"object with write(), got {type(f).__name__}")
     arrays: dict = {}
     structure = json.dumps(_encode(obj, "obj", arrays), allow_nan=True)
     if writable:  # io.BytesIO or an open file: the same bytes, written where it stands
         metadata = {_STRUCTURE: structure, "format": _FORMAT}
-        write_file(path, arrays, {**metadata, DIGESTS: digests(arrays, metadata)})
+        write_file(f, arrays, {**metadata, DIGESTS: digests(arrays, metadata)})
         return
-    path = Path(path)
-    if not path.parent.is_dir():  # as torch.save: the folder must exist
-        raise FileNotFoundError(f"save: no such folder: '{path.parent}'")
+    f = Path(f)
+    if not f.parent.is_dir():  # as torch.save: the folder must exist
+        raise FileNotFoundError(f"save: no such folder: '{f.parent}'")
     # a uniquely named temporary file, synced, then renamed; removed if the write fails
-    _write(path, arrays, {_STRUCTURE: structure, "format": _FORMAT})
+    _write(f, arrays, {_STRUCTURE: structure, "format": _FORMAT})
 
 
 def _decode(value, arrays: dict, device):
@@ -113,11 +113,11 @@ def _decode(value, arrays: dict, device):
             for k, v in value["__dict__"]}
 
 
-def load(path, map_location=None, *, weights_only=True):
+def load(f, map_location=None, *, weights_only=True):
     """Read what ``save`` wrote: the same nesting, with Tensors (arrays stay arrays).
 
     Args:
-        path: the file, or a binary file object (``io.BytesIO``, an open file) read from its
+        f: the file path, or a binary file object (``io.BytesIO``, an open file) read from its
             current position to its end.
         map_location: None, "cpu" or "cuda" (or a ``chainrule.device``): where the Tensors go.
         weights_only: accepted for PyTorch's signature; loading never runs code either way.
@@ -125,16 +125,16 @@ def load(path, map_location=None, *, weights_only=True):
     Raises:
         ValueError: the file is not one ``save`` wrote (e.g. a PyTorch pickle), or is damaged.
     """
-    if not isinstance(path, (str, os.PathLike)) and callable(getattr(path, "read", None)):
+    if not isinstance(f, (str, os.PathLike)) and callable(getattr(f, "read", None)):
         with tempfile.TemporaryDirectory() as folder:  # the file reader checks a file on disk
             copy = Path(folder) / "load.safetensors"
-            copy.write_bytes(path.read())
+            copy.write_bytes(f.read())
             return load(copy, map_location, weights_only=weights_only)
-    refusal = (f"load: '{path}' was not written by chainrule.save; a PyTorch .pt/.pth pickle "
+    refusal = (f"load: '{f}' was not written by chainrule.save; a PyTorch .pt/.pth pickle "
                "cannot be read (unpickling runs code): save its state dict with safetensors "
                "and load it with chainrule.io.load_weights")
     try:
-        header = read_header("load", path)
+        header = read_header("load", f)
     except ValueError as err:
         raise ValueError(f"{refusal} ({err})") from None
     if header.metadata.get("format") != _FORMAT or _STRUCTURE not in header.metadata:

@@ -213,8 +213,9 @@ def rand_like(input, *, rng=None, dtype=None, device=None, requires_grad: bool =
 
 
 def randint(low, high=None, size=(), *, rng=None, dtype=None, device=None,
-            generator=None) -> Tensor:
-    """Random ints in ``[low, high)`` (``randint(high, size)`` starts at 0), int64."""
+            requires_grad: bool = False, generator=None) -> Tensor:
+    """Random ints in ``[low, high)`` (``randint(high, size)`` starts at 0), int64 (or ``dtype``;
+    ``requires_grad`` only with a floating-point ``dtype``)."""
     if high is None or isinstance(high, (tuple, list)):
         low, high, size = 0, low, (size if high is None else high)
     size = _size("randint", size if isinstance(size, (tuple, list)) else (size,))
@@ -222,15 +223,17 @@ def randint(low, high=None, size=(), *, rng=None, dtype=None, device=None,
         raise ValueError(f"randint: high must exceed low, got low={low}, high={high}")
     arr = resolve_rng(_pick("randint", rng, generator), "randint").integers(low, high, size)
     return _leaf("randint", arr.astype(_dtype("randint", dtype, numpy.dtype("int64"))), device,
-                 False)
+                 requires_grad)
 
 
-def randperm(n: int, *, rng=None, dtype=None, device=None, generator=None) -> Tensor:
-    """A random permutation of ``0 .. n-1`` (int64)."""
+def randperm(n: int, *, rng=None, dtype=None, device=None, requires_grad: bool = False,
+             generator=None) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64, or ``dtype``; ``requires_grad`` only with a
+    floating-point one)."""
     (n,) = _size("randperm", (n,))
     arr = resolve_rng(_pick("randperm", rng, generator), "randperm").permutation(n)
     return _leaf("randperm", arr.astype(_dtype("randperm", dtype, numpy.dtype("int64"))), device,
-                 False)
+                 requires_grad)
 
 
 def multinomial(input, num_samples: int, replacement: bool = False, *, rng=None,  # noqa: A002

@@ -28,8 +28,8 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
     return _leaf("logspace", arr.astype(_dtype("logspace", dtype)), device, requires_grad)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None, generator=None,  # noqa: A002
-                 rng=None):
+def randint_like(input, low=0, high=None, *, dtype=None, device=None,  # noqa: A002
+                 requires_grad: bool = False, generator=None, rng=None):
     """Random ints in ``[low, high)`` of ``input``'s shape and dtype (``randint_like(x, high)``
     starts at 0)."""
     if not isinstance(input, Tensor):
@@ -38,7 +38,7 @@ def randint_like(input, low=0, high=None, *, dtype=None, device=None, generator=
         low, high = 0, low
     out = randint(low, high, tuple(input.shape), rng=_pick("randint_like", rng, generator),
                   dtype=input.dtype if dtype is None else dtype,
-                  device=input.device if device is None else device)
+                  device=input.device if device is None else device, requires_grad=requires_grad)
     return out
 
 

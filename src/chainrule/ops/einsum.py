@@ -14,7 +14,8 @@ import string
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, numpy
+from .creation import _dtype, _leaf
 from .reduce import sum as _sum
 from .shape import broadcast_to, reshape, unsqueeze
 from .stats import norm
@@ -144,8 +145,18 @@ def tensordot(a, b, dims=2):
     return einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
 
 
-def cdist(x1, x2, p: float = 2.0):
-    """The p-norm distance between each row of x1 (..., P, M) and each of x2 (..., R, M)."""
+_CDIST_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
+                "donot_use_mm_for_euclid_dist")
+
+
+def cdist(x1, x2, p: float = 2.0, compute_mode: str = _CDIST_MODES[0]):
+    """The p-norm distance between each row of x1 (..., P, M) and each of x2 (..., R, M).
+
+    ``compute_mode`` is PyTorch's choice of a faster, less exact matrix-product route for p = 2;
+    chainrule always takes the exact one (PyTorch's "donot_use_mm_for_euclid_dist")."""
+    if compute_mode not in _CDIST_MODES:
+        raise ValueError(f"cdist: compute_mode must be one of {_CDIST_MODES}, got "
+                         f"{compute_mode!r}")
     if x1.shape[-1] != x2.shape[-1]:
         raise ValueError(f"cdist: x1 {x1.shape} and x2 {x2.shape} must have the same last size")
     if not p >= 0:
@@ -205,21 +216,25 @@ def trace(x):
     return _sum(diag(x))
 
 
-def _tri_indices(name, rows, cols, offset, upper):
-    xp = get_array_module()
+def _tri_indices(name, rows, cols, offset, upper, dtype, device):
     if cols is None:
         cols = rows
-    r, c = (xp.triu_indices if upper else xp.tril_indices)(rows, offset, cols)
-    return Tensor(xp.stack([r, c]).astype("int64"))
+    r, c = (numpy.triu_indices if upper else numpy.tril_indices)(rows, offset, cols)
+    dtype = _dtype(name, dtype, numpy.dtype("int64"))
+    if dtype.kind not in "iu":
+        raise TypeError(f"{name}: dtype must be an integer dtype, got {dtype}")
+    return _leaf(name, numpy.stack([r, c]).astype(dtype), device, False)
 
 
-def triu_indices(row: int, col: int, offset: int = 0):
-    """The (2, N) row and column indices of the upper triangle (PyTorch's layout)."""
-    return _tri_indices("triu_indices", row, col, offset, True)
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None):
+    """The (2, N) row and column indices of the upper triangle (PyTorch's layout; int64 unless
+    ``dtype`` names another integer dtype)."""
+    return _tri_indices("triu_indices", row, col, offset, True, dtype, device)
 
 
-def tril_indices(row: int, col: int, offset: int = 0):
-    return _tri_indices("tril_indices", row, col, offset, False)
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None):
+    """The (2, N) row and column indices of the lower triangle (as ``triu_indices``)."""
+    return _tri_indices("tril_indices", row, col, offset, False, dtype, device)
 
 
 for _name, _fn in {"outer": outer, "ger": outer, "dot": dot, "inner": inner, "mv": mv,

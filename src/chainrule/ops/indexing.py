@@ -67,15 +67,16 @@ def _crop(x, shape, axis):
                             for d, n in enumerate(shape)))
 
 
-def gather(input, dim=None, index=None, *, axis=None):  # noqa: A002
-    """``out[i][j] = x[i][index[i][j]]`` along ``dim`` (PyTorch's ``gather``).
+def gather(input, dim=None, index=None, *, sparse_grad: bool = False, axis=None):  # noqa: A002
+    """``out[i][j] = input[i][index[i][j]]`` along ``dim`` (PyTorch's ``gather``).
 
     Args:
-        x: a Tensor.
+        input: a Tensor.
         dim: the axis to pick along (``axis`` is the NumPy name).
         index: an int Tensor with as many dimensions as ``input``, no larger than ``input`` along
-            the
-            other axes (the output has its shape, as in PyTorch; it is not broadcast).
+            the other axes (the output has its shape, as in PyTorch; it is not broadcast).
+        sparse_grad: accepted for PyTorch's signature; the gradient is always a dense tensor
+            (the same values PyTorch's sparse one holds).
     """
     axis = _one_axis("gather", dim_or_axis("gather", axis, dim), input.ndim)
     idx = _index("gather", input.shape, axis, index, get_array_module(input._data))

@@ -67,10 +67,14 @@ def repeat(x, *sizes):
     return out
 
 
-def tile(input, *dims):  # noqa: A002
+def tile(input, *reps, dims=None):  # noqa: A002
     """PyTorch's ``tile``: ``repeat`` with ``dims`` padded with leading 1s to ``input``'s rank
-    (``tile(x, (2, 1))`` or ``x.tile(2, 1)``)."""
-    dims = _int_tuple("tile", "dims", dims)
+    (``tile(x, (2, 1))``, ``x.tile(2, 1)`` or ``tile(x, dims=(2, 1))``)."""
+    if dims is not None:
+        if reps:
+            raise TypeError(f"tile: give the repetitions once, as {reps} or dims={dims}")
+        reps = (dims,)
+    dims = _int_tuple("tile", "dims", reps)
     return repeat(input, (1,) * (input.ndim - len(dims)) + dims)
 
 

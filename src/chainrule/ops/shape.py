@@ -84,19 +84,22 @@ class Permute(Function):
         return Permute.apply(g, axes=tuple(inverse))
 
 
-def reshape(input, *shape):  # noqa: A002
+def reshape(input, *sizes, shape=None):  # noqa: A002
     """``input`` with a new shape and the same elements (a view when NumPy can make one).
 
     Args:
-        x: a Tensor.
-        shape: the new shape as varargs or one tuple; one entry may be -1 (inferred).
+        input: a Tensor.
+        sizes: the new shape as varargs or one tuple; one entry may be -1 (inferred).
+        shape: the same as one tuple, by PyTorch's keyword (``reshape(x, shape=(2, -1))``).
 
     >>> import chainrule as cr
     >>> cr.tensor([1.0, 2.0, 3.0, 4.0]).reshape(2, -1).shape
     (2, 2)
     """
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        shape = shape[0]
+    if shape is None:
+        shape = sizes[0] if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+    elif sizes:
+        raise TypeError(f"reshape: give the shape once, as sizes {sizes} or shape={shape}")
     old = input._data.shape if isinstance(input, Tensor) else input.shape
     size = math.prod(old)
     non_negative = True  # the common case: non-negative ints (a loop: cheaper than a comprehension)
@@ -122,12 +125,17 @@ def reshape(input, *shape):  # noqa: A002
     return Reshape.apply(input, shape=shape)
 
 
-def permute(input, *axes):  # noqa: A002
-    """``input`` with its axes reordered: output axis i is input axis ``axes[i]`` (a view).
+def permute(input, *axes, dims=None):  # noqa: A002
+    """``input`` with its axes reordered: output axis i is input axis ``axes[i]`` (a view);
+    ``dims=`` (a tuple) is PyTorch's keyword for the order.
 
     Shape:
         ``(d_0, ..., d_{n-1}) -> (d_axes[0], ..., d_axes[n-1])``
     """
+    if dims is not None:
+        if axes:
+            raise TypeError(f"permute: give the order once, as axes {axes} or dims={dims}")
+        axes = (dims,)
     axes = _int_tuple("permute", "each axis", axes)
     n = input.ndim
     if len(axes) != n or not all(-n <= a < n for a in axes) or len({a % n for a in axes}) != n:

@@ -115,8 +115,11 @@ class NanSum(Function):
         return fill_where(get_array_module(x).isnan(x), 0, full)
 
 
-def nansum(input, dim=None, keepdim=False, *, axis=None, keepdims=False):  # noqa: A002
-    """The sum with NaN counted as 0 (and no gradient to it)."""
+def nansum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=False):  # noqa: A002
+    """The sum with NaN counted as 0 (and no gradient to it); ``dtype`` converts ``input`` first,
+    as PyTorch's."""
+    if dtype is not None:
+        input = input.to(dtype)  # noqa: A001
     axes, keep = _axes("nansum", input, dim, axis, keepdim or None, keepdims)
     return NanSum.apply(input, axes=axes, keepdims=keep)
 
