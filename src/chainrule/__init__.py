@@ -185,6 +185,13 @@ from .ops.linalg_legacy import (
 from .ops.linalg_solve import cholesky_inverse, cholesky_solve, matrix_exp, triangular_solve
 from .ops.math import *  # noqa: F403 - floor, erf, log1p, atan2, isnan...
 from .ops.math import __all__ as _math_names
+from .ops.memory_format import (
+    channels_last,
+    channels_last_3d,
+    contiguous_format,
+    memory_format,
+    preserve_format,
+)
 from .ops.order_stats import *  # noqa: F403 - quantile, nanmean, kthvalue, mode...
 from .ops.order_stats import __all__ as _order_names
 from .ops.products import *  # noqa: F403 - addmm, baddbmm, kron, cross, block_diag...
@@ -316,6 +323,8 @@ __all__ += _scan_names + _special_fn_names + _product_names + _order_names
 __all__ += ["fmax", "fmin", "scatter_reduce", "unique_consecutive", "range"] + _torch_names
 __all__ += _torch_math_names + _torch_stats_names + _torch_window_names
 __all__ += _torch_scatter_names + _torch_misc_names + ["strided"] + _torch_lowrank_names
+__all__ += ["channels_last", "channels_last_3d", "contiguous_format", "memory_format",
+            "preserve_format"]
 __all__ += ["is_inference_mode_enabled"]
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]
 __all__ += _nn_names + _nn_more_names

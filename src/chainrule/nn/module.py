@@ -16,6 +16,7 @@ from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, validate_device
 from ..backend.device import device as _device_type
+from ..ops.memory_format import check_format
 from .factory import add_factory_kwargs
 from .hooks import Hooks, RemovableHandle
 from .parameter import Buffer, Parameter
@@ -346,11 +347,14 @@ class Module(Hooks):
                 own[key].copy_(value)
         return IncompatibleKeys(missing, unexpected)
 
-    def to(self, device=None, *, dtype=None) -> Module:
+    def to(self, device=None, *, dtype=None, non_blocking=False, memory_format=None) -> Module:
         """Move parameters, buffers and gradients to ``device`` and/or cast floats to ``dtype``.
 
-        The Parameters keep their identity; returns self.
+        The Parameters keep their identity; returns self. ``non_blocking`` and a
+        ``memory_format`` (``chainrule.channels_last``) are accepted: the values are the same.
         """
+        if memory_format is not None:
+            check_format("Module.to", memory_format)
         if device is not None and not isinstance(device, (str, _device_type)):
             device, dtype = None, device  # model.to(chainrule.float64), as in PyTorch
         name = None if device is None else validate_device(device)

@@ -17,6 +17,7 @@ from ._args import dim_or_axis
 from .elementwise import add, cast, clip, div, mul, sub, to_device_op, where
 from .elementwise import pow as _pow
 from .join import split
+from .memory_format import check_format
 from .shape import Reshape, _one_axis, broadcast_to, getitem, reshape, transpose
 
 __all__ = ["chunk", "clamp", "clone", "masked_fill", "narrow"]
@@ -88,9 +89,13 @@ def _is_dtype(value) -> bool:
     return False
 
 
-def _to(self, *args, device=None, dtype=None, non_blocking=False, copy=False):
+def _to(self, *args, device=None, dtype=None, non_blocking=False, copy=False,
+        memory_format=None):
     """This tensor on a device and/or of a dtype: ``to("cuda")``, ``to(cr.float64)``,
-    ``to(device, dtype)``, ``to(other_tensor)``; recorded, so gradients flow back."""
+    ``to(device, dtype)``, ``to(other_tensor)``; recorded, so gradients flow back. A
+    ``memory_format`` is accepted (the values are the same; see ``memory_format.py``)."""
+    if memory_format is not None:
+        check_format("to", memory_format)
     for a in args:
         if isinstance(a, Tensor):
             device, dtype = a.device, a.dtype
@@ -244,8 +249,6 @@ Tensor.expand = _expand
 Tensor.expand_as = lambda self, other: broadcast_to(self, other.shape)
 Tensor.view_as = _view_as
 Tensor.reshape_as = lambda self, other: reshape(self, other.shape)
-Tensor.contiguous = lambda self: self
-Tensor.is_contiguous = lambda self: True
 Tensor.is_floating_point = lambda self: self.dtype.kind == "f"
 Tensor.long = lambda self: cast(self, "int64")
 Tensor.int = lambda self: cast(self, "int32")

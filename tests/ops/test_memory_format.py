@@ -1,0 +1,43 @@
+"""memory_format= where PyTorch takes it (model.to(memory_format=torch.channels_last), the
+speed setting of convolutional programs): the same values and gradients as PyTorch's; chainrule's
+arrays stay row-major, and is_contiguous says which formats their strides are."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+@pytest.mark.torch
+def test_channels_last_model_and_input_match_pytorch():
+    torch = pytest.importorskip("torch")
+    x0 = np.random.default_rng(0).standard_normal((2, 3, 5, 5))
+    out = {}
+    for L in (cr, torch):
+        conv = L.nn.Conv2d(3, 4, 3).double()
+        with L.no_grad():
+            conv.weight.copy_(L.tensor(np.cos(np.arange(108.0)).reshape(4, 3, 3, 3)))
+            conv.bias.zero_()
+        assert conv.to(memory_format=L.channels_last, non_blocking=True) is conv
+        x = L.tensor(x0).to(memory_format=L.channels_last).requires_grad_()
+        y = conv(x.contiguous(memory_format=L.channels_last)).sum()
+        y.backward()
+        flags = [L.ones(2, 3).is_contiguous(), L.ones(2, 3, 4, 5).is_contiguous(
+            memory_format=L.channels_last), L.ones(2, 1, 4, 5).is_contiguous(
+            memory_format=L.channels_last), L.ones(2, 3).is_contiguous(
+            memory_format=L.channels_last)]
+        out[L.__name__] = (y.item(), x.grad.numpy(), conv.weight.grad.numpy(), flags)
+    ours, theirs = out["chainrule"], out["torch"]
+    for a, b in zip(ours[:3], theirs[:3]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert ours[3] == theirs[3] == [True, False, True, False]
+
+
+def test_memory_format_names_and_refusal():
+    assert repr(cr.channels_last) == "chainrule.channels_last"
+    assert isinstance(cr.preserve_format, cr.memory_format)
+    assert cr.ones(2).to(memory_format=cr.preserve_format).shape == (2,)
+    with pytest.raises(TypeError, match="memory_format must be one of .* got 'nhwc'"):
+        cr.ones(2, 3, 4, 5).contiguous(memory_format="nhwc")
+    with pytest.raises(TypeError, match="Module.to: memory_format"):
+        cr.nn.Linear(2, 2).to(memory_format=4)
