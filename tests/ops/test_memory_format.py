@@ -41,3 +41,4 @@ def test_memory_format_names_and_refusal():
         cr.ones(2, 3, 4, 5).contiguous(memory_format="nhwc")
     with pytest.raises(TypeError, match="Module.to: memory_format"):
         cr.nn.Linear(2, 2).to(memory_format=4)
+
