@@ -49,3 +49,27 @@ def test_writes_into_single_elements_match_pytorch():
         got[m.__name__] = (y.detach().numpy(), v.grad.numpy(), w.grad.numpy())
     for a, b in zip(got["torch"], got["chainrule"]):
         np.testing.assert_allclose(b, a, rtol=1e-13, atol=0)
+
+
+@pytest.mark.torch
+def test_fractional_max_pool3d_refuses_an_exactly_filling_output_as_pytorch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((1, 1, 5, 6, 6))
+    s = np.full((1, 1, 3), 0.5)
+    with pytest.raises(RuntimeError, match="too large"):  # 4 + 2 - 1 == 5: PyTorch refuses in 3-D
+        torch.nn.functional.fractional_max_pool3d(torch.tensor(x), 2, output_size=(4, 3, 3),
+                                                  _random_samples=torch.tensor(s))
+    with pytest.raises(ValueError, match="pool time 2 too large relative to input time 5"):
+        cr.nn.functional.fractional_max_pool3d(cr.tensor(x), 2, output_size=(4, 3, 3),
+                                               _random_samples=cr.tensor(s))
+    t = torch.nn.functional.fractional_max_pool3d(torch.tensor(x), 2, output_size=(3, 3, 3),
+                                                  _random_samples=torch.tensor(s))
+    c = cr.nn.functional.fractional_max_pool3d(cr.tensor(x), 2, output_size=(3, 3, 3),
+                                               _random_samples=cr.tensor(s))
+    np.testing.assert_array_equal(c.numpy(), t.numpy())
+    x2 = np.random.default_rng(1).standard_normal((1, 1, 5, 5))  # 2-D allows the exact fit
+    t2 = torch.nn.functional.fractional_max_pool2d(torch.tensor(x2), 2, output_size=4,
+                                                   _random_samples=torch.tensor(s[..., :2]))
+    c2 = cr.nn.functional.fractional_max_pool2d(cr.tensor(x2), 2, output_size=4,
+                                                _random_samples=cr.tensor(s[..., :2]))
+    np.testing.assert_array_equal(c2.numpy(), t2.numpy())

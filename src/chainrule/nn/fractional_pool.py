@@ -103,7 +103,7 @@ def _fractional(nd, input, kernel_size, output_size, output_ratio, _random_sampl
         output_size = tuple(int(s * r) for s, r in zip(sizes, ratio, strict=True))
     out = _ints(op, "output_size", output_size, nd)
     for name, o, k, s in zip(_AXES[nd], out, kernel, sizes, strict=True):
-        if o + k - 1 > s:
+        if o + k - 1 > s or (nd == 3 and o + k - 1 == s):  # PyTorch's 3-D check is strict
             raise ValueError(f"{op}: pool {name} {k} too large relative to input {name} {s} "
                              f"for output {name} {o} (input shape {tuple(input.shape)})")
     batched = input.ndim == nd + 2
