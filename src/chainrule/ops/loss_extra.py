@@ -177,10 +177,14 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None,  
                                 reduce=None, reduction: str = "mean") -> Tensor:
     """Per-class logistic loss averaged over the classes (the last axis), one value per sample.
 
+    ``target``: 0/1 labels, float (of the input's dtype) or integer as in PyTorch (which
+    refuses bool ones, as this does).
     ``weight``: one rescaling weight per class (a constant), or None."""
     _torch_loss_args("multilabel_soft_margin_loss", weight, size_average, reduce)
     _check_reduction("multilabel_soft_margin_loss", reduction)
     x = _float_tensor("multilabel_soft_margin_loss", "input", input)
+    if isinstance(target, Tensor) and target.dtype.kind in "iu":  # 0/1 labels, as PyTorch
+        target = Tensor(target._data.astype(x.dtype))  # takes them (a constant: no gradient)
     t = _float_target("multilabel_soft_margin_loss", x, target)
     if x.ndim == 0:
         raise ValueError("multilabel_soft_margin_loss: input must have a class axis, got 0-d")
