@@ -98,24 +98,28 @@ def _like(x, dtype):
     return x.shape, (x.dtype if dtype is None else dtype), x.device
 
 
-def zeros_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def zeros_like(input, *, dtype=None, device=None,  # noqa: A002 - PyTorch's name
+               requires_grad: bool = False) -> Tensor:
     """Zeros of ``input``'s shape, dtype and device."""
     shape, dtype, dev = _like(input, dtype)
     return zeros(shape, dtype=dtype, device=device or dev, requires_grad=requires_grad)
 
 
-def ones_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def ones_like(input, *, dtype=None, device=None,  # noqa: A002 - PyTorch's name
+              requires_grad: bool = False) -> Tensor:
     """Ones of ``input``'s shape, dtype and device."""
     shape, dtype, dev = _like(input, dtype)
     return ones(shape, dtype=dtype, device=device or dev, requires_grad=requires_grad)
 
 
-def empty_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def empty_like(input, *, dtype=None, device=None,  # noqa: A002 - PyTorch's name
+               requires_grad: bool = False) -> Tensor:
     """``zeros_like`` (chainrule never hands out uninitialized memory)."""
     return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full_like(input, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:  # noqa: A002
+def full_like(input, fill_value, *, dtype=None, device=None,  # noqa: A002 - PyTorch's name
+              requires_grad: bool = False) -> Tensor:
     """``fill_value`` in ``input``'s shape, dtype and device."""
     shape, dtype, dev = _like(input, dtype)
     return full(shape, fill_value, dtype=dtype, device=device or dev,
@@ -196,16 +200,16 @@ def rand(*size, rng=None, dtype=None, device=None, requires_grad: bool = False,
                    lambda g, s: g.random(s))
 
 
-def randn_like(input, *, rng=None, dtype=None, device=None, requires_grad: bool = False,  # noqa: A002
-               generator=None) -> Tensor:  # noqa: A002
+def randn_like(input, *, rng=None, dtype=None, device=None,  # noqa: A002 - PyTorch's name
+               requires_grad: bool = False, generator=None) -> Tensor:
     """``randn`` of ``input``'s shape, dtype and device."""
     shape, dtype, dev = _like(input, dtype)
     return randn(shape, rng=_pick("randn_like", rng, generator), dtype=dtype, device=device or dev,
                requires_grad=requires_grad)
 
 
-def rand_like(input, *, rng=None, dtype=None, device=None, requires_grad: bool = False,  # noqa: A002
-              generator=None) -> Tensor:  # noqa: A002
+def rand_like(input, *, rng=None, dtype=None, device=None,  # noqa: A002 - PyTorch's name
+              requires_grad: bool = False, generator=None) -> Tensor:
     """``rand`` of ``input``'s shape, dtype and device."""
     shape, dtype, dev = _like(input, dtype)
     return rand(shape, rng=_pick("rand_like", rng, generator), dtype=dtype, device=device or dev,
@@ -237,7 +241,7 @@ def randperm(n: int, *, rng=None, dtype=None, device=None, requires_grad: bool =
 
 
 def multinomial(input, num_samples: int, replacement: bool = False, *, rng=None,  # noqa: A002
-                generator=None) -> Tensor:  # noqa: A002
+                generator=None) -> Tensor:
     """Indices drawn with the (unnormalized, non-negative) weights ``input``, int64.
 
     Args:

@@ -105,8 +105,8 @@ class ValuesIndices(NamedTuple):
     indices: Tensor
 
 
-def argsort(input, dim: int | None = None, descending: bool = False, *, stable: bool = False,  # noqa: A002
-            axis=None):  # noqa: A002
+def argsort(input, dim: int | None = None, descending: bool = False,  # noqa: A002
+            *, stable: bool = False, axis=None):
     """Indices that sort ``input`` along ``dim``, int64; not differentiable. The order is always
     stable (equal values keep their order), so PyTorch's ``stable=`` is accepted either way.
 
@@ -128,8 +128,8 @@ def argsort(input, dim: int | None = None, descending: bool = False, *, stable: 
     return nondiff(order, input)
 
 
-def sort(input, dim: int | None = None, descending: bool = False, *, stable: bool = False,  # noqa: A002
-         axis=None):  # noqa: A002
+def sort(input, dim: int | None = None, descending: bool = False,  # noqa: A002
+         *, stable: bool = False, axis=None):
     """``(values, indices)`` of ``input`` sorted along ``dim``; the values carry the gradient. The
     order is always stable, as ``argsort``'s (``stable=`` is accepted either way)."""
     axis = dim_or_axis("sort", axis, dim, -1)

@@ -111,7 +111,8 @@ def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):  # noqa: 
     for _ in range(n):
         after = getitem(input, lead + (slice(1, None),))
         before = getitem(input, lead + (slice(None, -1),))
-        input = after != before if input.dtype == bool else after - before  # bool: PyTorch's xor  # noqa: A001
+        # bool: PyTorch's xor
+        input = after != before if input.dtype == bool else after - before  # noqa: A001
     return input
 
 
@@ -251,7 +252,8 @@ def take_along_dim(input, indices, dim=None):  # noqa: A002
     shape = broadcast_shapes(tuple(n for k, n in enumerate(input.shape) if k != axis),
                              tuple(n for k, n in enumerate(idx.shape) if k != axis))
     full = list(shape)
-    input = broadcast_to(input, tuple(full[:axis] + [input.shape[axis]] + full[axis:]))  # noqa: A001
+    wide = tuple(full[:axis] + [input.shape[axis]] + full[axis:])
+    input = broadcast_to(input, wide)  # noqa: A001
     idx = Tensor(get_array_module(idx._data).broadcast_to(
         idx._data, tuple(full[:axis] + [idx.shape[axis]] + full[axis:])))
     return gather(input, axis, idx)

@@ -144,8 +144,8 @@ class Std(Function):
         return _unreduce(g / y, x.shape, self.axes, self.keepdims) * centered * scale
 
 
-def sum(input, axis=None, keepdims: bool = False, *, dim=None, keepdim=None,  # noqa: A001, A002 - numpy.sum, torch.sum
-        dtype=None):  # noqa: A002
+def sum(input, axis=None, keepdims: bool = False,  # noqa: A001, A002 - numpy.sum, torch.sum
+        *, dim=None, keepdim=None, dtype=None):
     """Sum of the elements over ``axis`` (all axes when None).
 
     Args:
@@ -170,7 +170,8 @@ def sum(input, axis=None, keepdims: bool = False, *, dim=None, keepdim=None,  # 
     return Sum.apply(input, axes=axes, keepdims=bool(keepdims))
 
 
-def mean(input, axis=None, keepdims: bool = False, *, dim=None, keepdim=None, dtype=None):  # noqa: A002
+def mean(input, axis=None, keepdims: bool = False,  # noqa: A002 - PyTorch's name
+         *, dim=None, keepdim=None, dtype=None):
     """Arithmetic mean over ``axis`` (all axes when None); arguments as in ``sum``."""
     if dtype is not None:
         input = cast(input if isinstance(input, Tensor) else Tensor(input), dtype)  # noqa: A001
@@ -247,8 +248,8 @@ def logsumexp(input, axis=None, keepdims: bool = False, *, dim=None, keepdim=Non
     return LogSumExp.apply(input, axes=axes, keepdims=bool(keepdims))
 
 
-def var(input, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None,  # noqa: A002
-        keepdims: bool = False, ddof: int = 0):  # noqa: A002
+def var(input, dim=None, unbiased=None, keepdim=None,  # noqa: A002 - PyTorch's name
+        *, correction=None, axis=None, keepdims: bool = False, ddof: int = 0):
     """Variance over ``dim``: the mean squared deviation, divided by ``n - ddof`` instead of ``n``.
 
     The positional order is PyTorch's ``var(input, dim, unbiased, keepdim)`` (and ``var(input,
@@ -293,8 +294,8 @@ def _var_args(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
     return {"axes": axes, "keepdims": bool(keepdims), "ddof": ddof}
 
 
-def std(input, dim=None, unbiased=None, keepdim=None, *, correction=None, axis=None,  # noqa: A002
-        keepdims: bool = False, ddof: int = 0):  # noqa: A002
+def std(input, dim=None, unbiased=None, keepdim=None,  # noqa: A002 - PyTorch's name
+        *, correction=None, axis=None, keepdims: bool = False, ddof: int = 0):
     """Standard deviation over ``dim``: ``sqrt(var(x, dim, unbiased, keepdim, ddof=ddof))``.
 
     The positional order is PyTorch's, as in ``var``. Where every element of a slice is equal

@@ -131,19 +131,19 @@ def argwhere(input):  # noqa: A002
     return nonzero(input)
 
 
-def unique(x, sorted: bool = True, return_inverse: bool = False,  # noqa: A002 - PyTorch's
+def unique(input, sorted: bool = True, return_inverse: bool = False,  # noqa: A002 - PyTorch's
            return_counts: bool = False, dim=None):
-    """The distinct values of ``x`` (sorted), with the inverse index and counts if asked."""
+    """The distinct values of ``input`` (sorted), with the inverse index and counts if asked."""
     if dim is not None:  # the distinct slices along dim, sorted (ops/unique.py)
-        return unique_dim("unique", x, dim, return_inverse, return_counts, consecutive=False)
-    xp = get_array_module(x._data)
+        return unique_dim("unique", input, dim, return_inverse, return_counts, consecutive=False)
+    xp = get_array_module(input._data)
     # each NaN is its own value, as in PyTorch (NumPy's default merges them into one)
     nan_kw = {"equal_nan": False} if xp.__name__ == "numpy" else {}
-    values, inverse, counts = xp.unique(x._data, return_inverse=True, return_counts=True,
+    values, inverse, counts = xp.unique(input._data, return_inverse=True, return_counts=True,
                                         **nan_kw)
     out = [Tensor(values)]
     if return_inverse:
-        out.append(Tensor(inverse.reshape(x.shape).astype("int64")))
+        out.append(Tensor(inverse.reshape(input.shape).astype("int64")))
     if return_counts:
         out.append(Tensor(counts.astype("int64")))
     return out[0] if len(out) == 1 else tuple(out)
@@ -196,7 +196,8 @@ def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
-def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08, equal_nan: bool = False):  # noqa: A002
+def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
+            equal_nan: bool = False):
     xp = get_array_module(_arr(input))
     return Tensor(xp.asarray(xp.isclose(_arr(input), _arr(other), rtol=rtol, atol=atol,
                                         equal_nan=equal_nan)))

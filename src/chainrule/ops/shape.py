@@ -163,7 +163,8 @@ def transpose(input, axis0: int = None, axis1: int = None, *, dim0=None, dim1=No
     return permute(input, axes)
 
 
-def flatten(input, start_axis: int = None, end_axis: int = None, *, start_dim=None, end_dim=None):  # noqa: A002
+def flatten(input, start_axis: int = None, end_axis: int = None,  # noqa: A002 - PyTorch's name
+            *, start_dim=None, end_dim=None):
     """Merge axes ``start_axis`` to ``end_axis`` (both included) into one, like ``torch.flatten``.
 
     ``start_dim``/``end_dim`` are PyTorch's names for the two (defaults 0 and -1).

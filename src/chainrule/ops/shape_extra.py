@@ -216,7 +216,7 @@ def put(input, index, source, accumulate=False):  # noqa: A002
 
 _METHODS = {"adjoint": adjoint, "rot90": rot90, "fliplr": fliplr, "flipud": flipud,
             "tensor_split": tensor_split, "hsplit": hsplit, "vsplit": vsplit, "dsplit": dsplit,
-            "masked_scatter": masked_scatter, "put": put}
+            "masked_scatter": masked_scatter, "put": put, "swapdims": swapdims}
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 for _name, _compute in {

@@ -87,7 +87,8 @@ def softmax(input, axis: int = None, *, dim=None, dtype=None) -> Tensor:  # noqa
     """
     axis = dim_or_axis("softmax", axis, dim, -1)
     if dtype is not None and isinstance(input, Tensor):
-        input = cast(input, dtype)  # first, as PyTorch: an integer Tensor with a float dtype= works  # noqa: A001
+        # first, as PyTorch: an integer Tensor with a float dtype= works
+        input = cast(input, dtype)  # noqa: A001
     input = _float_input("softmax", input)  # noqa: A001
     if dtype is not None:
         input = cast(input, dtype)  # noqa: A001
