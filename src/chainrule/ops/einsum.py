@@ -115,7 +115,7 @@ def dot(input, tensor):  # noqa: A002
 
 
 def inner(input, other):  # noqa: A002
-    """The sum over the last axes of a and b (a product for a scalar)."""
+    """The sum over the last axes of ``input`` and ``other`` (a product for a scalar)."""
     if input.ndim == 0 or other.ndim == 0:
         return input * other
     return tensordot(input, other, ([input.ndim - 1], [other.ndim - 1]))
@@ -200,7 +200,8 @@ class _DiagPart(Function):
 
 
 def diag(input, diagonal: int = 0):  # noqa: A002
-    """A 1-D x laid on a diagonal of a square matrix, or a 2-D x's diagonal as a vector."""
+    """A 1-D ``input`` laid on a diagonal of a square matrix, or a 2-D one's diagonal as a
+    vector."""
     k = int(diagonal)
     if input.ndim == 1:
         n = input.shape[0] + abs(k)

@@ -59,7 +59,7 @@ def masked_fill(x, mask, value) -> Tensor:
 
 
 def narrow(input, dim: int, start: int, length: int) -> Tensor:  # noqa: A002
-    """The view ``x[..., start:start + length, ...]`` along ``dim``."""
+    """The view ``input[..., start:start + length, ...]`` along ``dim``."""
     axis = _one_axis("narrow", dim, input.ndim)
     n = input.shape[axis]
     start = start + n if start < 0 else start

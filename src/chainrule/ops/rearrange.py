@@ -98,7 +98,7 @@ def cumsum(input, dim=None, *, dtype=None, axis=None):  # noqa: A002
 
 
 def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):  # noqa: A002
-    """The n-th forward difference along ``dim``: ``x[i + 1] - x[i]``, ``n`` times."""
+    """The n-th forward difference along ``dim``: ``input[i + 1] - input[i]``, ``n`` times."""
     axis = _one_axis("diff", dim, input.ndim)
     if prepend is not None or append is not None:
         parts = [p for p in (prepend, input, append) if p is not None]

@@ -296,7 +296,7 @@ def _var_args(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
 
 def std(input, dim=None, unbiased=None, keepdim=None,  # noqa: A002 - PyTorch's name
         *, correction=None, axis=None, keepdims: bool = False, ddof: int = 0):
-    """Standard deviation over ``dim``: ``sqrt(var(x, dim, unbiased, keepdim, ddof=ddof))``.
+    """Standard deviation over ``dim``: ``sqrt(var(input, dim, unbiased, keepdim, ddof=ddof))``.
 
     The positional order is PyTorch's, as in ``var``. Where every element of a slice is equal
     (the deviation is 0) its gradient is 0, as in PyTorch (sqrt's derivative there is infinite).

@@ -30,8 +30,9 @@ def _along(x, axis, idx):
 
 
 def index_select(input, dim, index):  # noqa: A002
-    """The entries of ``input`` at ``index`` (a 1-D int tensor) along ``dim``: ``x[:, index]`` for
-    ``dim=1``. Unlike NumPy indexing, a negative index is refused, as in PyTorch."""
+    """The entries of ``input`` at ``index`` (a 1-D int tensor) along ``dim``:
+    ``input[:, index]`` for ``dim=1``. Unlike NumPy indexing, a negative index is refused, as in
+    PyTorch."""
     axis = _one_axis("index_select", dim, input.ndim)
     xp = get_array_module(input._data)
     idx = _int_array("index_select", "index", index, xp)
