@@ -379,6 +379,10 @@ class Module(Hooks):
     def cuda(self, device=None) -> Module:
         return self.to("cuda")
 
+    def half(self) -> Module:
+        """Cast floating-point parameters and buffers to float16; returns self."""
+        return self.to(dtype="float16")
+
     def double(self) -> Module:
         """Cast floating-point parameters and buffers to float64; returns self."""
         return self.to(dtype="float64")

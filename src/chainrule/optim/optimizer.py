@@ -308,6 +308,21 @@ def check_bool(opt: str, name: str, value, where: str = "") -> None:
         raise TypeError(f"{opt}: {name} must be True or False, got {value!r}{where}")
 
 
+def check_implementation_flags(opt: str, foreach=None, capturable=False, differentiable=False,
+                               fused=None) -> None:
+    """PyTorch's choices of implementation (``fused=True``, ``foreach=``, ``capturable=``), which
+    give the same updates: accepted when valid (chainrule has one implementation); not kept in
+    the param groups. ``differentiable=True`` (a graph through the step) is refused."""
+    for name, value in (("foreach", foreach), ("fused", fused)):
+        if value is not None:
+            check_bool(opt, name, value)
+    check_bool(opt, "capturable", capturable)
+    check_bool(opt, "differentiable", differentiable)
+    if differentiable:
+        raise NotImplementedError(f"{opt}: differentiable=True (recording the step for autograd) "
+                                  "is not supported")
+
+
 def check_betas(opt: str, betas, where: str = "", name: str = "betas") -> None:
     """Raise unless ``betas`` is a pair of numbers, each in [0, 1)."""
     if not isinstance(betas, (tuple, list)) or len(betas) != 2:
