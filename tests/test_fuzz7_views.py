@@ -73,3 +73,27 @@ def test_fractional_max_pool3d_refuses_an_exactly_filling_output_as_pytorch():
     c2 = cr.nn.functional.fractional_max_pool2d(cr.tensor(x2), 2, output_size=4,
                                                 _random_samples=cr.tensor(s[..., :2]))
     np.testing.assert_array_equal(c2.numpy(), t2.numpy())
+
+
+def test_contiguous_of_a_view_in_another_order_is_a_copy():
+    x = cr.tensor([[1.0, 2.0], [3.0, 4.0]], dtype=cr.float64)
+    y = x.t().contiguous()
+    y[0, 0] = 5.0
+    z = x[:, 0].contiguous()
+    z.mul_(10.0)
+    e = x[0].expand(2, 2).contiguous()
+    e[0, 0] = 9.0  # an expanded view was read-only memory
+    assert x.tolist() == [[1.0, 2.0], [3.0, 4.0]]  # writes into the results did not reach x
+    assert y.tolist() == [[5.0, 3.0], [2.0, 4.0]] and z.tolist() == [10.0, 30.0]
+    assert e.tolist() == [[9.0, 2.0], [1.0, 2.0]]
+    assert x.contiguous() is x and x.is_contiguous()
+    assert not x.t().is_contiguous() and not x[0].expand(2, 2).is_contiguous()
+    assert x.t().contiguous().is_contiguous()
+
+
+def test_contiguous_copy_passes_gradients():
+    x = cr.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=cr.float64, requires_grad=True)
+    y = (x * 1).t().contiguous()
+    y[0].mul_(3.0)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [[3.0, 1.0, 1.0], [3.0, 1.0, 1.0]])

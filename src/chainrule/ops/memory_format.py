@@ -41,15 +41,18 @@ def check_format(who: str, fmt) -> None:
 
 
 def _contiguous(self, memory_format=contiguous_format) -> Tensor:
+    """``self`` when its array is row-major, else a row-major copy that gradients flow through,
+    as PyTorch's: a transposed, strided or expanded view must not hand out its base's memory,
+    which a write into the result would change (``x.t().contiguous()[0] = 1``)."""
     check_format("contiguous", memory_format)
-    return self
+    return self if self._data.flags.c_contiguous else self.clone()
 
 
 def _is_contiguous(self, memory_format=contiguous_format) -> bool:
     check_format("is_contiguous", memory_format)
     rank = {channels_last: 4, channels_last_3d: 5}.get(memory_format)
     if rank is None:
-        return True
+        return bool(self._data.flags.c_contiguous)
     if self._data.ndim != rank:
         return False
     order = (0,) + tuple(range(2, rank)) + (1,)
