@@ -66,13 +66,21 @@ def test_var_std_take_pytorchs_positional_order(rng, call):
     _check(call(cr, x), call(torch, tx), x, tx)
 
 
-def test_var_std_default_stays_the_population_estimate(rng):
-    """The documented difference (docs/pytorch.md): no unbiased/correction means ddof=0."""
-    x = rng.standard_normal((3, 4))
-    np.testing.assert_allclose(cr.var(cr.tensor(x), 1).numpy(), x.var(1), rtol=1e-13)
-    np.testing.assert_allclose(cr.tensor(x).std(ddof=1).numpy(), x.std(ddof=1), rtol=1e-13)
+def test_var_std_default_is_pytorchs_unbiased_estimate(rng):
+    """No unbiased/correction/ddof means PyTorch's correction=1 (it was NumPy's ddof=0, a silent
+    difference: a ported REINFORCE's returns.std() normalised by another number); ddof=0 and
+    unbiased=False still give the population estimate, and two of the three are refused."""
+    x, tx = _pair(rng.standard_normal((3, 4)))
+    for call in (lambda m, t: m.var(t, 1), lambda m, t: t.std(), lambda m, t: m.std_mean(t, 0)[0],
+                 lambda m, t: m.var_mean(t)[0], lambda m, t: t.var(dim=(0, 1), keepdim=True)):
+        _check(call(cr, x), call(torch, tx), x, tx)
+    np.testing.assert_allclose(cr.var(x, 1, ddof=0).numpy(), x.detach().numpy().var(1), rtol=1e-13)
+    np.testing.assert_allclose(x.std(unbiased=False).numpy(), x.detach().numpy().std(), rtol=1e-13)
     with pytest.raises(TypeError, match="unbiased must be True or False, got 2"):
-        cr.var(cr.tensor(x), 0, 2)
+        cr.var(x, 0, 2)
+    with pytest.raises(TypeError, match="give one of ddof, unbiased and correction, got ddof and "
+                                        "correction"):
+        x.var(ddof=0, correction=1)
 
 
 def _loss_inputs(rng, name):

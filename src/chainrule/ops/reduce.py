@@ -249,7 +249,7 @@ def logsumexp(input, axis=None, keepdims: bool = False, *, dim=None, keepdim=Non
 
 
 def var(input, dim=None, unbiased=None, keepdim=None,  # noqa: A002 - PyTorch's name
-        *, correction=None, axis=None, keepdims: bool = False, ddof: int = 0):
+        *, correction=None, axis=None, keepdims: bool = False, ddof: int | None = None):
     """Variance over ``dim``: the mean squared deviation, divided by ``n - ddof`` instead of ``n``.
 
     The positional order is PyTorch's ``var(input, dim, unbiased, keepdim)`` (and ``var(input,
@@ -259,9 +259,11 @@ def var(input, dim=None, unbiased=None, keepdim=None,  # noqa: A002 - PyTorch's 
         x: a Tensor.
         dim: None, an int or a tuple of ints (``axis`` is NumPy's name for it).
         unbiased, correction: PyTorch's names for ``ddof`` (``unbiased=True`` is ``ddof=1``).
-            Unlike PyTorch, the default is NumPy's ``ddof=0``.
+            With none of the three given, ``ddof=1``: PyTorch's unbiased estimate (NumPy's
+            default is 0, the population variance: pass ``ddof=0`` or ``unbiased=False``).
         keepdim: keep the reduced axes with size 1 (``keepdims`` is NumPy's name for it).
-        ddof: delta degrees of freedom; 0 gives the population variance, 1 the unbiased estimate.
+        ddof: delta degrees of freedom; 0 gives the population variance, 1 (the default) the
+            unbiased estimate.
     """
     return Var.apply(input, **_var_args("var", input, axis, keepdims, ddof, dim, keepdim, unbiased,
                                     correction))
@@ -278,10 +280,17 @@ def _var_args(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
         raise TypeError(f"{op}: unbiased must be True or False, got {unbiased!r} (the third "
                         "positional argument is unbiased, as in PyTorch: keepdim is the fourth)")
     axis, keepdims = dim_or_axis(op, axis, reduce_dim(dim)), keep_flag(op, keepdims, keepdim)
-    if unbiased is not None or correction is not None:
-        if ddof or (unbiased is not None and correction is not None):
-            raise TypeError(f"{op}: give one of ddof, unbiased and correction")
-        ddof = int(bool(unbiased)) if correction is None else correction
+    given = [name for name, v in (("ddof", ddof), ("unbiased", unbiased),
+                                  ("correction", correction)) if v is not None]
+    if len(given) > 1:
+        raise TypeError(f"{op}: give one of ddof, unbiased and correction, got "
+                        f"{' and '.join(given)}")
+    if unbiased is not None:
+        ddof = int(bool(unbiased))
+    elif correction is not None:
+        ddof = correction
+    elif ddof is None:
+        ddof = 1  # PyTorch's default, the unbiased estimate
     axes = normalize_axis(op, axis, x.ndim)
     n = _count(x.shape, axes)
     if isinstance(ddof, bool) or not isinstance(ddof, (int, float)) or ddof < 0:
@@ -295,7 +304,7 @@ def _var_args(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
 
 
 def std(input, dim=None, unbiased=None, keepdim=None,  # noqa: A002 - PyTorch's name
-        *, correction=None, axis=None, keepdims: bool = False, ddof: int = 0):
+        *, correction=None, axis=None, keepdims: bool = False, ddof: int | None = None):
     """Standard deviation over ``dim``: ``sqrt(var(input, dim, unbiased, keepdim, ddof=ddof))``.
 
     The positional order is PyTorch's, as in ``var``. Where every element of a slice is equal
