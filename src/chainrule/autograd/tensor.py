@@ -30,6 +30,27 @@ class Size(tuple):
         return f"Size({list(self)})"
 
 _FLOAT_KINDS = "f"
+_NDARRAY = numpy.ndarray
+
+
+def _other_data(data):
+    """What a Tensor holds for ``data`` other than a NumPy array: a Tensor's values (never a
+    nested Tensor), a NumPy scalar as a 0-d array, a list as PyTorch's legacy ``torch.Tensor([1,
+    2])`` (the default float dtype), a CuPy array as it is; a bare number is refused."""
+    if isinstance(data, Tensor):
+        return data._data
+    if isinstance(data, numpy.generic):
+        return numpy.asarray(data)
+    if isinstance(data, (list, tuple)):
+        from ..backend.defaults import get_default_dtype
+
+        return numpy.asarray(data, dtype=get_default_dtype())
+    if isinstance(data, (bool, int, float, complex)):
+        raise TypeError(
+            f"Tensor: data must be an array, a Tensor or a list, got {type(data).__name__} "
+            f"{data!r}; use cr.tensor({data!r}) for a 0-d tensor, or cr.empty/cr.zeros(size) for "
+            "PyTorch's legacy torch.Tensor(size)")
+    return data
 _NOT_STATE = frozenset({"_data", "_wdata", "_base", "_counter", "_hooks", "_viewed",
                         "__weakref__"})
 
@@ -57,8 +78,8 @@ class Tensor:
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
     def __init__(self, data, requires_grad: bool = False):
-        if isinstance(data, Tensor):  # Tensor(t.data), Tensor(t): the values, never a nested Tensor
-            data = data._data
+        if type(data) is not _NDARRAY:  # ops pass NumPy arrays: one identity check for them
+            data = _other_data(data)
         if requires_grad and getattr(data, "dtype", numpy.dtype(object)).kind not in _FLOAT_KINDS:
             raise TypeError(
                 "Tensor: only floating-point tensors can require gradients, got dtype "
