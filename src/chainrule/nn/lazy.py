@@ -121,6 +121,9 @@ class _LazyConv:
         # drawn (reset_parameters below) until the first call.
         super().__init__(groups, out_channels, kernel_size, stride, padding, dilation, groups,
                          bias, padding_mode, rng=rng, dtype=dtype)
+        self._make_lazy(bias, rng)
+
+    def _make_lazy(self, bias: bool, rng) -> None:
         dt = self.weight._data.dtype
         self.in_channels = 0
         self.weight = UninitializedParameter(dtype=dt)
@@ -133,7 +136,15 @@ class _LazyConv:
         if "_lazy_rng" in self.__dict__ and not _uninitialized(self.weight):
             super().reset_parameters(rng=rng)
 
-    def forward(self, x):
+    def _weight_shape(self, channels: int) -> tuple:
+        return (self.out_channels, channels // self.groups) + self.kernel_size
+
+    def _loaded_channels(self) -> int:
+        return self.weight.shape[1] * self.groups
+
+    def _first_call(self, x) -> None:
+        """Give the weights their shapes from ``x``'s channels (or read them from loaded
+        weights), then become the plain class."""
         who, nd = type(self).__name__, self._nd
         shape = getattr(x, "shape", None)
         if shape is None or len(shape) not in (nd + 1, nd + 2):
@@ -145,14 +156,16 @@ class _LazyConv:
                 raise ValueError(f"{who}: the input's {channels} channels (shape {tuple(shape)}) "
                                  f"must be divisible by groups={self.groups}")
             self.in_channels = channels
-            self.weight.materialize((self.out_channels, channels // self.groups)
-                                    + self.kernel_size)
+            self.weight.materialize(self._weight_shape(channels))
             if self.bias is not None:
                 self.bias.materialize((self.out_channels,))
             self.reset_parameters(rng=self._lazy_rng)
         else:  # loaded from a state dict before the first call
-            self.in_channels = self.weight.shape[1] * self.groups
+            self.in_channels = self._loaded_channels()
         _become(self)
+
+    def forward(self, x):
+        self._first_call(x)
         return self.forward(x)  # now the plain class's
 
 

@@ -10,11 +10,10 @@ one, in place; then the module becomes a plain ``ConvTranspose*d`` / ``BatchNorm
 from __future__ import annotations
 
 from ..backend import get_array_module
-from ..ops._unbatched import either_layout
-from ._checks import float_dtype, positive_int, resolve_rng
+from ._checks import float_dtype, positive_int
 from .conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .group_norm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, _InstanceNorm
-from .lazy import UninitializedParameter, _become, _uninitialized
+from .lazy import UninitializedParameter, _LazyConv
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .parameter import Buffer
 
@@ -53,47 +52,26 @@ class UninitializedBuffer(Buffer):
         return "<UninitializedBuffer>"
 
 
-class _LazyConvTranspose:
-    """The first call sets ``in_channels`` and gives the weight (in, out/groups, *kernel) its
-    shape."""
+class _LazyConvTranspose(_LazyConv):
+    """``_LazyConv`` for a weight of shape (in, out/groups, *kernel)."""
 
     def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, output_padding=0,
                  groups: int = 1, bias: bool = True, dilation=1, padding_mode: str = "zeros", *,
                  rng=None, dtype=None):
-        super().__init__(groups, out_channels, kernel_size, stride, padding, output_padding,
-                         groups, bias, dilation, padding_mode, rng=rng, dtype=dtype)
-        dt = self.weight._data.dtype
-        self.in_channels = 0
-        self.weight = UninitializedParameter(dtype=dt)
-        if bias:
-            self.bias = UninitializedParameter(dtype=dt)
-        self._lazy_rng = resolve_rng(rng, type(self).__name__)
+        # the ConvTranspose's own __init__ (past _LazyConv's), with groups input channels
+        super(_LazyConv, self).__init__(groups, out_channels, kernel_size, stride, padding,
+                                        output_padding, groups, bias, dilation, padding_mode,
+                                        rng=rng, dtype=dtype)
+        self._make_lazy(bias, rng)
 
-    def reset_parameters(self, *, rng) -> None:
-        """PyTorch's initialization, once the first call has given the weights their shapes."""
-        if "_lazy_rng" in self.__dict__ and not _uninitialized(self.weight):
-            super().reset_parameters(rng=rng)
+    def _weight_shape(self, channels: int) -> tuple:
+        return (channels, self.out_channels // self.groups) + self.kernel_size
+
+    def _loaded_channels(self) -> int:
+        return self.weight.shape[0]
 
     def forward(self, x, output_size=None):
-        who, nd = type(self).__name__, self._nd
-        shape = getattr(x, "shape", None)
-        if shape is None or len(shape) not in (nd + 1, nd + 2):
-            got = type(x).__name__ if shape is None else f"shape {tuple(shape)}"
-            raise ValueError(f"{who}: expected a {either_layout(nd)} input, got {got}")
-        if _uninitialized(self.weight):
-            channels = positive_int(who, "the input's channels", shape[-nd - 1])
-            if channels % self.groups:
-                raise ValueError(f"{who}: the input's {channels} channels (shape {tuple(shape)}) "
-                                 f"must be divisible by groups={self.groups}")
-            self.in_channels = channels
-            self.weight.materialize((channels, self.out_channels // self.groups)
-                                    + self.kernel_size)
-            if self.bias is not None:
-                self.bias.materialize((self.out_channels,))
-            self.reset_parameters(rng=self._lazy_rng)
-        else:  # loaded from a state dict before the first call
-            self.in_channels = self.weight.shape[0]
-        _become(self)
+        self._first_call(x)
         return self.forward(x, output_size)  # now the plain class's
 
 
