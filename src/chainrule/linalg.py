@@ -41,14 +41,14 @@ __all__ = ["LinAlgError", "cholesky", "cholesky_ex", "cond", "cross", "det", "di
            "svdvals", "tensorinv", "tensorsolve", "vander", "vecdot", "vector_norm"]
 
 
-def slogdet(a):
+def slogdet(A):  # noqa: N803 - PyTorch's argument name
     """(sign, log|det|) of each square matrix; only the log has a gradient."""
-    return SignLogAbsDet(*_slogdet(a))
+    return SignLogAbsDet(*_slogdet(A))
 
 
-def eigvalsh(a, UPLO: str = "L"):  # noqa: N803 - PyTorch's argument name
+def eigvalsh(input, UPLO: str = "L"):  # noqa: A002, N803 - PyTorch's argument names
     """The eigenvalues (ascending) of symmetric matrices."""
-    return eigh(a, UPLO)[0]
+    return eigh(input, UPLO)[0]
 
 
 def matmul(input, other, *, out=None):  # noqa: A002 - PyTorch's argument name

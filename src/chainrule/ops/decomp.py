@@ -126,60 +126,60 @@ class Eigh(Function):
         return matmul(matmul(v, inner), _t(v))
 
 
-def inv(a):
-    """The inverse of each square matrix of ``a`` (*, n, n)."""
-    _square("inv", a)
-    return Inv.apply(a)
+def inv(A):  # noqa: N803 - PyTorch's argument name
+    """The inverse of each square matrix of ``A`` (*, n, n)."""
+    _square("inv", A)
+    return Inv.apply(A)
 
 
-def slogdet(a):
+def slogdet(A):  # noqa: N803 - PyTorch's argument name
     """(sign, log|det|) of each square matrix, PyTorch's ``linalg.slogdet``."""
-    _square("slogdet", a)
-    return SLogDet.apply(a)
+    _square("slogdet", A)
+    return SLogDet.apply(A)
 
 
-def solve(a, b, *, left: bool = True):
+def solve(A, B, *, left: bool = True):  # noqa: N803 - PyTorch's argument names
     """X with A X = B (X A = B for ``left=False``) for square A (*, n, n) and B (*, n, k), or
     vectors B (*, n): as PyTorch, B is a (batch of) vector(s) if it is 1-D or shaped
     A.shape[:-1]. The batch axes broadcast."""
-    _square("solve", a)
-    if not isinstance(b, Tensor):
-        raise TypeError(f"solve: B must be a Tensor, got {type(b).__name__}")
+    _square("solve", A)
+    if not isinstance(B, Tensor):
+        raise TypeError(f"solve: B must be a Tensor, got {type(B).__name__}")
     if not left:
-        if b.ndim < 2 or b.shape[-1] != a.shape[-1]:
-            raise ValueError(f"solve: B of shape {b.shape} does not fit A of shape {a.shape} "
+        if B.ndim < 2 or B.shape[-1] != A.shape[-1]:
+            raise ValueError(f"solve: B of shape {B.shape} does not fit A of shape {A.shape} "
                              "for X A = B (left=False)")
-        return _t(solve(_t(a), _t(b)))
-    vector = b.ndim == 1 or (b.ndim == a.ndim - 1 and b.shape == a.shape[:-1])
-    rhs = b.reshape(b.shape + (1,)) if vector else b
-    if rhs.ndim < 2 or rhs.shape[-2] != a.shape[-1]:
-        raise ValueError(f"solve: B of shape {b.shape} does not fit A of shape {a.shape}")
+        return _t(solve(_t(A), _t(B)))
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    rhs = B.reshape(B.shape + (1,)) if vector else B
+    if rhs.ndim < 2 or rhs.shape[-2] != A.shape[-1]:
+        raise ValueError(f"solve: B of shape {B.shape} does not fit A of shape {A.shape}")
     try:  # shapes only: NumPy's broadcasting rule serves every device
-        batch = numpy.broadcast_shapes(a.shape[:-2], rhs.shape[:-2])
+        batch = numpy.broadcast_shapes(A.shape[:-2], rhs.shape[:-2])
     except ValueError:
-        raise ValueError(f"solve: the batch shapes of A {a.shape} and B {b.shape} do not "
+        raise ValueError(f"solve: the batch shapes of A {A.shape} and B {B.shape} do not "
                          "broadcast") from None
-    x = Solve.apply(broadcast_to(a, batch + a.shape[-2:]),
+    x = Solve.apply(broadcast_to(A, batch + A.shape[-2:]),
                     broadcast_to(rhs, batch + rhs.shape[-2:]))
     return x.reshape(x.shape[:-1]) if vector else x
 
 
-def cholesky(a, *, upper: bool = False):
+def cholesky(input, *, upper: bool = False):  # noqa: A002 - PyTorch's argument name
     """The lower-triangular L with A = L L^T (or its transpose for ``upper``) of symmetric
     positive-definite matrices."""
-    _square("cholesky", a)
-    low = Cholesky.apply(a)
+    _square("cholesky", input)
+    low = Cholesky.apply(input)
     return _t(low) if upper else low
 
 
-def eigh(a, UPLO: str = "L"):  # noqa: N803 - PyTorch's argument name
+def eigh(input, UPLO: str = "L"):  # noqa: A002, N803 - PyTorch's argument names
     """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices. As PyTorch's, the
     values read only the lower (``UPLO="L"``) or upper triangle, and the gradient is that of a
     function of a symmetric matrix (the same whichever triangle was read)."""
-    _square("eigh", a)
+    _square("eigh", input)
     if UPLO not in ("L", "U"):
         raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
-    w, v = Eigh.apply(a, uplo=UPLO)
+    w, v = Eigh.apply(input, uplo=UPLO)
     if w._ctx is not None:  # both outputs enter the gradient's formula, even if one is dropped:
         w._ctx.kept = (w, v)  # held so that a second derivative goes through both
     return w, v

@@ -76,8 +76,8 @@ class Det(Function):
         return g.reshape(g.shape + (1, 1)) * cofactor(self.inputs[0], self.output)
 
 
-def det(a):
-    """The determinant of each square matrix of ``a`` (*, n, n), PyTorch's ``linalg.det``.
+def det(A):  # noqa: N803 - PyTorch's argument name
+    """The determinant of each square matrix of ``A`` (*, n, n), PyTorch's ``linalg.det``.
 
     The gradient is adj(A)^T at every matrix, singular ones included (PyTorch 2.13 returns 0
     at an exactly singular matrix of rank n - 1, where adj(A) is not 0).
@@ -88,8 +88,8 @@ def det(a):
     >>> [[round(v, 12) for v in row] for row in a.grad.tolist()]
     [[4.0, -2.0], [-2.0, 1.0]]
     """
-    _square("det", a)
-    return Det.apply(a)
+    _square("det", A)
+    return Det.apply(A)
 
 
 Tensor.det = det

@@ -65,24 +65,24 @@ def _matrix_norm(op, a, ord, dim, keepdim, dtype):  # noqa: A002
     return out
 
 
-def norm(x, ord=None, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A002
-    """PyTorch's ``linalg.norm``: a vector norm over one ``dim`` (or of a 1-D ``x``), a matrix
-    norm over two (or of a 2-D ``x`` given an ``ord``); with neither ``ord`` nor ``dim``, the
+def norm(input, ord=None, dim=None, keepdim: bool = False, *, dtype=None):  # noqa: A002
+    """PyTorch's ``linalg.norm``: a vector norm over one ``dim`` (or of a 1-D ``input``), a matrix
+    norm over two (or of a 2-D ``input`` given an ``ord``); with neither ``ord`` nor ``dim``, the
     2-norm of all entries."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"norm: expected a Tensor, got {type(x).__name__}")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"norm: expected a Tensor, got {type(input).__name__}")
     if dim is None and ord is None:
-        return _vector_norm(x, "fro", None, keepdim, dtype)
+        return _vector_norm(input, "fro", None, keepdim, dtype)
     if dim is None:
-        if x.ndim not in (1, 2):
+        if input.ndim not in (1, 2):
             raise ValueError(f"norm: with ord={ord!r} and no dim, x must be 1-D or 2-D, got "
-                             f"shape {x.shape}")
-        dim = (-2, -1) if x.ndim == 2 else -1
+                             f"shape {input.shape}")
+        dim = (-2, -1) if input.ndim == 2 else -1
     if isinstance(dim, int) or len(dim) == 1:
         if isinstance(ord, str):
             raise ValueError(f"norm: ord={ord!r} is a matrix norm; dim={dim!r} names one axis")
-        return _vector_norm(x, 2 if ord is None else ord, dim, keepdim, dtype)
-    return _matrix_norm("norm", x, "fro" if ord is None else ord, dim, keepdim, dtype)
+        return _vector_norm(input, 2 if ord is None else ord, dim, keepdim, dtype)
+    return _matrix_norm("norm", input, "fro" if ord is None else ord, dim, keepdim, dtype)
 
 
 def cond(input, p=None):  # noqa: A002 - PyTorch's name
