@@ -303,6 +303,8 @@ class XLogY(Function):
 
     def forward(self, x, y):
         xp = get_array_module(x, y)
+        if y.dtype.kind != "f":  # NumPy's log of a uint8/bool is float16: take it in x's float
+            y = y.astype(xp.result_type(x, y))
         with xp.errstate(all="ignore"):
             out = x * (xp.log1p(y) if self.plus_one else xp.log(y))
             out = xp.where(x == 0, xp.zeros_like(out), out)
