@@ -170,17 +170,23 @@ def _as_tensors(inputs) -> tuple[Tensor, ...]:
     """Wrap non-Tensors as constants, casting Python scalars to the first float Tensor's dtype;
     a Python float with no float Tensor beside it takes the default dtype, as in PyTorch
     (``where(mask, 1.0, 0.0)`` is float32, not NumPy's float64)."""
-    ref = None
+    ref = whole = None
     for x in inputs:
-        if isinstance(x, Tensor) and x._data.dtype.kind == "f":
-            ref = x._data
-            break
+        if isinstance(x, Tensor):
+            kind = x._data.dtype.kind
+            if kind == "f":
+                ref = x._data
+                break
+            if kind in "iu" and whole is None:
+                whole = x._data
     out = []
     for x in inputs:
         if isinstance(x, Tensor):
             out.append(x)
         elif isinstance(x, (int, float)) and not isinstance(x, bool) and ref is not None:
             out.append(Tensor(get_array_module(ref).asarray(x, dtype=ref.dtype)))
+        elif type(x) is int and whole is not None:  # uint8 image * 2 stays uint8, as PyTorch
+            out.append(Tensor(_int_as(x, whole)))
         elif type(x) is float:
             xp = get_array_module(*[t._data for t in inputs if isinstance(t, Tensor)])
             out.append(Tensor(xp.asarray(x, dtype=get_default_dtype())))
@@ -188,6 +194,17 @@ def _as_tensors(inputs) -> tuple[Tensor, ...]:
             xp = get_array_module(ref) if ref is not None else get_array_module(x)
             out.append(Tensor(xp.asarray(x)))
     return tuple(out)
+
+
+def _int_as(x: int, like):
+    """The Python int ``x`` in the integer dtype of the array ``like`` (PyTorch's and NumPy 2's
+    rule: a number does not widen a tensor); OverflowError naming both where it does not fit."""
+    info = numpy.iinfo(like.dtype)
+    if not info.min <= x <= info.max:
+        raise OverflowError(f"the Python int {x} does not fit the {like.dtype} tensor it is "
+                            f"combined with ({info.min}..{info.max}); cast the tensor first "
+                            "(e.g. .long())")
+    return get_array_module(like).asarray(x, dtype=like.dtype)
 
 
 def _check_devices(op: str, inputs) -> None:
