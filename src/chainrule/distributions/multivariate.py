@@ -97,7 +97,27 @@ def _diagonal(m):
 def _mt(m):
     return m.transpose(-1, -2)
 
-class MultivariateNormal(Distribution):
+
+class _FromScaleTril:
+    """``scale_tril``, ``covariance_matrix`` and ``precision_matrix`` of a distribution that keeps
+    the Cholesky factor L of its matrix (``_unbroadcasted_scale_tril``), each made on first use
+    and expanded to ``_matrix_shape()``: Sigma = L L^T, its inverse the precision."""
+
+    @lazy_property
+    def scale_tril(self):
+        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
+
+    @lazy_property
+    def covariance_matrix(self):
+        low = self._unbroadcasted_scale_tril
+        return matmul(low, _mt(low)).expand(self._matrix_shape())
+
+    @lazy_property
+    def precision_matrix(self):
+        return inv(self.covariance_matrix)
+
+
+class MultivariateNormal(_FromScaleTril, Distribution):
     """The normal distribution of vectors with mean ``loc`` and one of ``covariance_matrix``,
     ``precision_matrix`` or ``scale_tril`` (the lower Cholesky factor of the covariance)."""
 
@@ -148,19 +168,6 @@ class MultivariateNormal(Distribution):
     def _matrix_shape(self):
         n = self.event_shape[0]
         return tuple(self.batch_shape) + (n, n)
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        low = self._unbroadcasted_scale_tril
-        return matmul(low, _mt(low)).expand(self._matrix_shape())
-
-    @lazy_property
-    def precision_matrix(self):
-        return inv(self.covariance_matrix)
 
     @property
     def mean(self):

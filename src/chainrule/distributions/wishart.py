@@ -24,8 +24,8 @@ from ..ops.special_fns import digamma
 from . import constraints
 from ._utils import draw, finfo, one_matrix, pick_rng
 from .counts import Chi2
-from .distribution import Distribution, lazy_property
-from .multivariate import _diagonal, _mt
+from .distribution import Distribution
+from .multivariate import _diagonal, _FromScaleTril, _mt
 
 __all__ = ["Wishart"]
 
@@ -36,7 +36,7 @@ def _mvdigamma(x, p):
     return digamma(x.unsqueeze(-1) - half).sum(-1)
 
 
-class Wishart(Distribution):
+class Wishart(_FromScaleTril, Distribution):
     """The Wishart distribution with ``df`` degrees of freedom (more than the dimension minus 1)
     and one of ``covariance_matrix``, ``precision_matrix`` or ``scale_tril``."""
 
@@ -95,19 +95,6 @@ class Wishart(Distribution):
 
     def _matrix_shape(self):
         return tuple(self.batch_shape) + tuple(self.event_shape)
-
-    @lazy_property
-    def scale_tril(self):
-        return self._unbroadcasted_scale_tril.expand(self._matrix_shape())
-
-    @lazy_property
-    def covariance_matrix(self):
-        low = self._unbroadcasted_scale_tril
-        return matmul(low, _mt(low)).expand(self._matrix_shape())
-
-    @lazy_property
-    def precision_matrix(self):
-        return inv(self.covariance_matrix)
 
     def _df_matrix(self):
         return self.df.reshape(tuple(self.batch_shape) + (1, 1))
