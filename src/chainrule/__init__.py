@@ -170,6 +170,8 @@ from .ops.einsum import __all__ as _einsum_names
 from .ops.fminmax import fmax, fmin
 from .ops.inplace_methods import *  # noqa: F403 - relu_, exp_, clamp_... (torch.X_)
 from .ops.inplace_methods import __all__ as _inplace_names
+from .ops.inplace_more import *  # noqa: F403 - gcd_, index_put_, detach_... (torch.X_)
+from .ops.inplace_more import __all__ as _inplace_more_names
 from .ops.linalg_extra import pinverse
 from .ops.linalg_legacy import (
     cholesky,
@@ -328,4 +330,4 @@ __all__ += ["channels_last", "channels_last_3d", "contiguous_format", "memory_fo
 __all__ += ["is_inference_mode_enabled"]
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]
 __all__ += _nn_names + _nn_more_names
-__all__ += _inplace_names
+__all__ += _inplace_names + _inplace_more_names

@@ -39,6 +39,7 @@ from . import embedding_bag as _embedding_bag  # likewise
 from . import group_norm as _group_norm  # likewise
 from . import inplace_math as _inplace_math  # noqa: F401 - attaches lgamma_, addmm_, ... to Tensor
 from . import inplace_methods as _inplace_methods  # noqa: F401 - tan_, eq_, random_, ... likewise
+from . import inplace_more as _inplace_more  # noqa: F401 - cumsum_, gcd_, index_put_, ... likewise
 from . import math as _math
 from . import repeat as _repeat  # the module; `repeat` below is the function
 from . import softmax as _softmax  # the module; `softmax` below is the function
