@@ -172,6 +172,8 @@ from .ops.inplace_methods import *  # noqa: F403 - relu_, exp_, clamp_... (torch
 from .ops.inplace_methods import __all__ as _inplace_names
 from .ops.inplace_more import *  # noqa: F403 - gcd_, index_put_, detach_... (torch.X_)
 from .ops.inplace_more import __all__ as _inplace_more_names
+from .ops.legacy_tensors import *  # noqa: F403 - FloatTensor(2, 3), LongTensor([1]), ByteTensor...
+from .ops.legacy_tensors import __all__ as _legacy_tensor_names
 from .ops.linalg_extra import pinverse
 from .ops.linalg_legacy import (
     cholesky,
@@ -248,22 +250,12 @@ def numel(input) -> int:  # noqa: A002 - PyTorch's name
     return input.numel()
 
 
-def FloatTensor(data) -> Tensor:  # noqa: N802 - PyTorch's legacy constructor
-    """``tensor(data, dtype=float32)``."""
-    return tensor(data, dtype=float32)
-
-
-def LongTensor(data) -> Tensor:  # noqa: N802 - PyTorch's legacy constructor
-    """``tensor(data, dtype=int64)``."""
-    return tensor(data, dtype=int64)
-
-
 __version__ = "0.1.0"
 
 
 __all__ = [
     # PyTorch's names (docs/pytorch.md)
-    "FloatTensor", "LongTensor", "Size", "abs", "accelerator", "add", "arange", "argmax", "argmin",
+    "Size", "abs", "accelerator", "add", "arange", "argmax", "argmin",
     "argsort", "bmm", "bool", "cat", "chunk", "clamp", "clip", "clone", "concat", "cos", "cuda",
     "default_generator", "device", "div", "double", "empty", "empty_like", "exp", "eye",
     "flatten", "float", "float16", "float32", "float64", "from_numpy", "full", "full_like",
@@ -330,4 +322,4 @@ __all__ += ["channels_last", "channels_last_3d", "contiguous_format", "memory_fo
 __all__ += ["is_inference_mode_enabled"]
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]
 __all__ += _nn_names + _nn_more_names
-__all__ += _inplace_names + _inplace_more_names
+__all__ += _inplace_names + _inplace_more_names + _legacy_tensor_names

@@ -59,3 +59,82 @@ def test_vision_transformer_with_cls_token_and_warmup_cosine_matches_pytorch():
         lib, m, lib.tensor(images), lib.tensor(labels)))
     assert ours[0][-1] < ours[0][0]
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_wgan_gp_with_gradient_penalty_through_create_graph_matches_pytorch():
+    rng = np.random.default_rng(24)
+    real = [rng.standard_normal((4, 2)) * 0.5 + 1 for _ in range(6)]
+    noise = [rng.standard_normal((4, 2)) for _ in range(6)]
+    alphas = [rng.uniform(size=(4, 1)) for _ in range(6)]
+    ours, theirs = _both(programs.wgan_gp, lambda lib, m: programs.train_wgan_gp(
+        lib, m, *([lib.tensor(a) for a in arrays] for arrays in (real, noise, alphas))))
+    assert all(p > 0 for p in ours[2])
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+class _ToyEnv:
+    """A deterministic gym-style env: the state drifts with the action; done after 5 steps."""
+
+    def __init__(self):
+        self.t, self.state = 0, None
+
+    def reset(self):
+        self.t, self.state = 0, np.array([0.1, -0.2, 0.3, 0.05])
+        return self.state
+
+    def step(self, action):
+        self.t += 1
+        self.state = 0.9 * self.state + (action - 0.5) * np.array([0.1, 0.2, -0.1, 0.3])
+        return self.state, float(1.0 - abs(self.state[0])), self.t >= 5, {}
+
+
+def test_actor_critic_with_smooth_l1_and_stacked_losses_matches_pytorch(monkeypatch):
+    actions = np.random.default_rng(25).integers(0, 2, 15)
+
+    def run(lib, model):
+        stream = iter(actions.tolist())
+        monkeypatch.setattr(lib.distributions.Categorical, "sample",
+                            lambda self, sample_shape=(): lib.tensor(next(stream)))
+        return programs.run_actor_critic(lib, model, _ToyEnv())
+
+    ours, theirs = _both(programs.actor_critic, run, double=False)
+    _close(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_char_rnn_with_gru_steps_and_multinomial_sampling_matches_pytorch(monkeypatch):
+    text = "abc defg hab cdd efgh abba cafe bead"
+    uniforms = np.random.default_rng(26).uniform(size=6)
+
+    def run(lib, model):
+        stream, seen = iter(uniforms.tolist()), []
+
+        def multinomial(weights, num_samples):  # inverse CDF of a shared uniform
+            p = weights.numpy() / weights.numpy().sum()
+            seen.append(p)
+            return lib.tensor([int(np.searchsorted(np.cumsum(p), next(stream)))])
+
+        monkeypatch.setattr(lib, "multinomial", multinomial)
+        return programs.train_char_rnn(lib, model, text) + (seen,)
+
+    ours, theirs = _both(programs.char_rnn, run)
+    assert ours[1] == theirs[1] and len(ours[1]) == 8
+    _close(ours[0], theirs[0], rtol=1e-9, atol=1e-11)
+    _close(ours[2], theirs[2], rtol=1e-9, atol=1e-11)
+
+
+def test_char_rnn_generation_samples_with_chainrules_own_multinomial():
+    chainrule.manual_seed(0)
+    model = programs.char_rnn(chainrule)
+    text = programs.generate(chainrule, model, "ab", 12, temperature=0.5)
+    assert len(text) == 14 and set(text) <= set(programs.ALL_CHARACTERS)
+
+
+def test_knowledge_distillation_with_kl_div_batchmean_matches_pytorch():
+    rng = np.random.default_rng(27)
+    x = rng.standard_normal((12, 6))
+    y = rng.integers(0, 3, 12)
+    ours, theirs = _both(programs.distillation, lambda lib, m: programs.train_distillation(
+        lib, m, lib.tensor(x), lib.tensor(y)))
+    for _, tutorial, kl, kl_log in ours[1]:
+        assert abs(tutorial - kl) < 1e-12 and abs(kl - kl_log) < 1e-12
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)

@@ -382,3 +382,339 @@ def train_vit(torch, model, images, labels, steps=6, warmup=2):
     with torch.no_grad():
         acc = (model(images).argmax(dim=-1) == labels).float().mean().item()
     return losses, lrs, acc, model.pos_embed.detach().numpy()
+
+
+def wgan_gp(torch, dim=8):
+    """The WGAN-GP paper's toy script (gan_toy.py): ReLU MLPs for generator and critic."""
+    nn = torch.nn
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            main = nn.Sequential(nn.Linear(2, dim), nn.ReLU(True), nn.Linear(dim, dim),
+                                 nn.ReLU(True), nn.Linear(dim, 2))
+            self.main = main
+
+        def forward(self, noise, real_data):
+            return self.main(noise)
+
+    class Discriminator(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.main = nn.Sequential(nn.Linear(2, dim), nn.ReLU(True), nn.Linear(dim, dim),
+                                      nn.ReLU(True), nn.Linear(dim, 1))
+
+        def forward(self, inputs):
+            output = self.main(inputs)
+            return output.view(-1)
+
+    class WGAN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.netG = Generator()
+            self.netD = Discriminator()
+
+    return WGAN()
+
+
+def calc_gradient_penalty(torch, netD, real_data, fake_data, alpha, LAMBDA=0.1):
+    alpha = alpha.expand(real_data.size())
+    interpolates = alpha * real_data + ((1 - alpha) * fake_data)
+    interpolates.requires_grad_(True)
+    disc_interpolates = netD(interpolates)
+    gradients = torch.autograd.grad(outputs=disc_interpolates, inputs=interpolates,
+                                    grad_outputs=torch.ones(disc_interpolates.size()),
+                                    create_graph=True, retain_graph=True, only_inputs=True)[0]
+    gradient_penalty = ((gradients.norm(2, dim=1) - 1) ** 2).mean() * LAMBDA
+    return gradient_penalty
+
+
+def train_wgan_gp(torch, gan, real, noise, alphas, critic_iters=2):
+    """n_critic critic steps per generator step, backward(one)/backward(mone) on the means, the
+    penalty through autograd.grad(create_graph=True), Adam(betas=(0.5, 0.9))."""
+    netG, netD = gan.netG, gan.netD
+    optimizerD = torch.optim.Adam(netD.parameters(), lr=1e-3, betas=(0.5, 0.9))
+    optimizerG = torch.optim.Adam(netG.parameters(), lr=1e-3, betas=(0.5, 0.9))
+    one = torch.tensor(1, dtype=torch.float)
+    mone = one * -1
+    d_costs, wasserstein, g_costs, penalties = [], [], [], []
+    batches = iter(zip(real, noise, alphas))
+    for _ in range(len(real) // (critic_iters + 1)):
+        for p in netD.parameters():  # reset requires_grad
+            p.requires_grad = True
+        for _ in range(critic_iters):
+            real_data, z, alpha = next(batches)
+            netD.zero_grad()
+            D_real = netD(real_data)
+            D_real = D_real.mean()
+            D_real.backward(mone)
+            with torch.no_grad():
+                fake = netG(z, real_data)
+            D_fake = netD(fake).mean()
+            D_fake.backward(one)
+            gradient_penalty = calc_gradient_penalty(torch, netD, real_data, fake, alpha)
+            gradient_penalty.backward()
+            D_cost = D_fake - D_real + gradient_penalty
+            Wasserstein_D = D_real - D_fake
+            optimizerD.step()
+            d_costs.append(D_cost.item())
+            wasserstein.append(Wasserstein_D.item())
+            penalties.append(gradient_penalty.item())
+        for p in netD.parameters():
+            p.requires_grad = False  # to avoid computation
+        real_data, z, _ = next(batches)
+        netG.zero_grad()
+        fake = netG(z, real_data)
+        G = netD(fake).mean()
+        G.backward(mone)
+        G_cost = -G
+        optimizerG.step()
+        g_costs.append(G_cost.item())
+    critic_grads = [p.grad.numpy().copy() for p in netD.parameters()]
+    return d_costs, wasserstein, penalties, g_costs, critic_grads
+
+
+def actor_critic(torch, n_in=4, hidden=8, n_actions=2):
+    """pytorch/examples reinforcement_learning/actor_critic.py: shared body, two heads."""
+    nn = torch.nn
+    F = nn.functional
+
+    class Policy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.affine1 = nn.Linear(n_in, hidden)
+            self.action_head = nn.Linear(hidden, n_actions)
+            self.value_head = nn.Linear(hidden, 1)
+            self.saved_actions = []
+            self.rewards = []
+
+        def forward(self, x):
+            x = F.relu(self.affine1(x))
+            action_prob = F.softmax(self.action_head(x), dim=-1)
+            state_values = self.value_head(x)
+            return action_prob, state_values
+
+    return Policy()
+
+
+def run_actor_critic(torch, model, env, episodes=3, gamma=0.99):
+    """The example's select_action / finish_episode around a gym-style env."""
+    import numpy as np
+
+    F = torch.nn.functional
+    Categorical = torch.distributions.Categorical
+    SavedAction = namedtuple("SavedAction", ["log_prob", "value"])
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-2)
+    eps = np.finfo(np.float32).eps.item()
+
+    def select_action(state):
+        state = torch.from_numpy(state).float()
+        probs, state_value = model(state)
+        m = Categorical(probs)
+        action = m.sample()
+        model.saved_actions.append(SavedAction(m.log_prob(action), state_value))
+        return action.item()
+
+    def finish_episode():
+        R = 0
+        saved_actions = model.saved_actions
+        policy_losses = []
+        value_losses = []
+        returns = []
+        for r in model.rewards[::-1]:
+            R = r + gamma * R
+            returns.insert(0, R)
+        returns = torch.tensor(returns)
+        returns = (returns - returns.mean()) / (returns.std() + eps)
+        for (log_prob, value), R in zip(saved_actions, returns):
+            advantage = R - value.item()
+            policy_losses.append(-log_prob * advantage)
+            value_losses.append(F.smooth_l1_loss(value, torch.tensor([R])))
+        optimizer.zero_grad()
+        loss = torch.stack(policy_losses).sum() + torch.stack(value_losses).sum()
+        loss.backward()
+        optimizer.step()
+        del model.rewards[:]
+        del model.saved_actions[:]
+        return loss.item()
+
+    running_reward = 10
+    losses, rewards = [], []
+    for _ in range(episodes):
+        state, ep_reward = env.reset(), 0
+        for _t in range(1, 10000):
+            action = select_action(state)
+            state, reward, done, _ = env.step(action)
+            model.rewards.append(reward)
+            ep_reward += reward
+            if done:
+                break
+        running_reward = 0.05 * ep_reward + (1 - 0.05) * running_reward
+        losses.append(finish_episode())
+        rewards.append(running_reward)
+    return losses, rewards, [p.detach().numpy().copy() for p in model.parameters()]
+
+
+ALL_CHARACTERS = "abcdefgh "
+
+
+def char_rnn(torch, hidden_size=6, n_layers=2):
+    """char-rnn.pytorch's CharRNN: Embedding, a GRU stepped one character at a time, Linear."""
+    nn = torch.nn
+    n_characters = len(ALL_CHARACTERS)
+
+    class CharRNN(nn.Module):
+        def __init__(self, input_size, hidden_size, output_size, n_layers=1):
+            super().__init__()
+            self.hidden_size = hidden_size
+            self.n_layers = n_layers
+            self.encoder = nn.Embedding(input_size, hidden_size)
+            self.rnn = nn.GRU(hidden_size, hidden_size, n_layers)
+            self.decoder = nn.Linear(hidden_size, output_size)
+
+        def forward(self, inputs, hidden):
+            batch_size = inputs.size(0)
+            encoded = self.encoder(inputs)
+            output, hidden = self.rnn(encoded.view(1, batch_size, -1), hidden)
+            output = self.decoder(output.view(batch_size, -1))
+            return output, hidden
+
+        def init_hidden(self, batch_size):
+            weight = next(self.parameters())
+            return weight.new_zeros(self.n_layers, batch_size, self.hidden_size)
+
+    return CharRNN(n_characters, hidden_size, n_characters, n_layers)
+
+
+def char_tensor(torch, string):
+    tensor = torch.zeros(len(string)).long()
+    for c in range(len(string)):
+        tensor[c] = ALL_CHARACTERS.index(string[c])
+    return tensor
+
+
+def train_char_rnn(torch, decoder, text, chunk_len=5, batch_size=2, steps=4):
+    """Random chunks (their starts passed in), a loss summed over the steps, clipping, then
+    generate() sampling with multinomial at a temperature."""
+    optimizer = torch.optim.Adam(decoder.parameters(), lr=0.01)
+    criterion = torch.nn.CrossEntropyLoss()
+    losses = []
+    for step in range(steps):
+        inp = torch.LongTensor(batch_size, chunk_len)
+        target = torch.LongTensor(batch_size, chunk_len)
+        for bi in range(batch_size):
+            start_index = (7 * step + 3 * bi) % (len(text) - chunk_len - 1)
+            chunk = text[start_index:start_index + chunk_len + 1]
+            inp[bi] = char_tensor(torch, chunk[:-1])
+            target[bi] = char_tensor(torch, chunk[1:])
+        hidden = decoder.init_hidden(batch_size)
+        decoder.zero_grad()
+        loss = 0
+        for c in range(chunk_len):
+            output, hidden = decoder(inp[:, c], hidden)
+            loss += criterion(output.view(batch_size, -1), target[:, c])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(decoder.parameters(), 1.0)
+        optimizer.step()
+        losses.append(loss.item() / chunk_len)
+    return losses, generate(torch, decoder, "ab", 6, temperature=0.8)
+
+
+def generate(torch, decoder, prime_str="a", predict_len=10, temperature=0.8):
+    hidden = decoder.init_hidden(1)
+    prime_input = char_tensor(torch, prime_str).unsqueeze(0)
+    predicted = prime_str
+    with torch.no_grad():
+        for p in range(len(prime_str) - 1):
+            _, hidden = decoder(prime_input[:, p], hidden)
+        inp = prime_input[:, -1]
+        for _ in range(predict_len):
+            output, hidden = decoder(inp, hidden)
+            output_dist = output.data.view(-1).div(temperature).exp()
+            top_i = torch.multinomial(output_dist, 1)[0]
+            predicted_char = ALL_CHARACTERS[top_i]
+            predicted += predicted_char
+            inp = char_tensor(torch, predicted_char).unsqueeze(0)
+    return predicted
+
+
+def distillation(torch, n_in=6, n_classes=3):
+    """The knowledge-distillation tutorial's teacher (wide) and student (narrow) MLPs."""
+    nn = torch.nn
+
+    class Teacher(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Linear(n_in, 12), nn.ReLU(), nn.Dropout(0.1),
+                                          nn.Linear(12, 12), nn.ReLU())
+            self.classifier = nn.Linear(12, n_classes)
+
+        def forward(self, x):
+            return self.classifier(self.features(x))
+
+    class Student(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(nn.Linear(n_in, 4), nn.ReLU())
+            self.classifier = nn.Linear(4, n_classes)
+
+        def forward(self, x):
+            return self.classifier(self.features(x))
+
+    class Pair(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.teacher = Teacher()
+            self.student = Student()
+
+    return Pair()
+
+
+def train_distillation(torch, pair, x, y, T=2.0, alpha=0.25, epochs=3, batch_size=4):
+    """Teacher first (cross-entropy), then the student on the tutorial's soft-target loss and on
+    Hinton's KLDivLoss(reduction="batchmean") * T**2 form; both must give the same number."""
+    nn = torch.nn
+    F = nn.functional
+    teacher, student = pair.teacher, pair.student
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(x, y),
+                                         batch_size=batch_size)
+    ce_loss = nn.CrossEntropyLoss()
+    kl_loss = nn.KLDivLoss(reduction="batchmean")
+    opt = torch.optim.SGD(teacher.parameters(), lr=0.1, momentum=0.9)
+    teacher.train()
+    teacher_losses = []
+    for inputs, labels in loader:
+        teacher.features[2].p = 0.0  # dropout off: both libraries draw different masks
+        opt.zero_grad()
+        loss = ce_loss(teacher(inputs), labels)
+        loss.backward()
+        opt.step()
+        teacher_losses.append(loss.item())
+    optimizer = torch.optim.Adam(student.parameters(), lr=0.01)
+    teacher.eval()
+    student.train()
+    history = []
+    for _ in range(epochs):
+        for inputs, labels in loader:
+            optimizer.zero_grad()
+            with torch.no_grad():
+                teacher_logits = teacher(inputs)
+            student_logits = student(inputs)
+            soft_targets = F.softmax(teacher_logits / T, dim=-1)
+            soft_prob = F.log_softmax(student_logits / T, dim=-1)
+            soft_targets_loss = torch.sum(soft_targets * (soft_targets.log() - soft_prob)) \
+                / soft_prob.size()[0] * (T ** 2)
+            kd = kl_loss(soft_prob, soft_targets) * (T * T)
+            kd_log_target = F.kl_div(soft_prob, F.log_softmax(teacher_logits / T, dim=1),
+                                     reduction="batchmean", log_target=True) * T * T
+            label_loss = ce_loss(student_logits, labels)
+            loss = alpha * soft_targets_loss + (1 - alpha) * label_loss
+            loss.backward()
+            optimizer.step()
+            history.append((loss.item(), soft_targets_loss.item(), kd.item(),
+                            kd_log_target.item()))
+    student.eval()
+    with torch.no_grad():
+        _, predicted = torch.max(student(x), 1)
+        correct = (predicted == y).sum().item()
+    return teacher_losses, history, correct
