@@ -42,6 +42,11 @@ from .autograd import (
     trace,
     value_and_grad,
 )
+from .autograd.anomaly_mode import (
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_anomaly_enabled,
+)
 from .autograd.gradcheck import gradcheck, gradgradcheck
 from .autograd.inference import inference_mode, is_inference_mode_enabled
 from .autograd.tensor import Size
@@ -319,7 +324,8 @@ __all__ += _torch_math_names + _torch_stats_names + _torch_window_names
 __all__ += _torch_scatter_names + _torch_misc_names + ["strided"] + _torch_lowrank_names
 __all__ += ["channels_last", "channels_last_3d", "contiguous_format", "memory_format",
             "preserve_format"]
-__all__ += ["is_inference_mode_enabled"]
+__all__ += ["is_inference_mode_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
+            "set_anomaly_enabled"]
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]
 __all__ += _nn_names + _nn_more_names
 __all__ += _inplace_names + _inplace_more_names + _legacy_tensor_names

@@ -3,6 +3,12 @@
 from . import functional  # noqa: F401 - jacobian, hessian, vjp... (torch.autograd.functional)
 from . import inplace as _inplace  # noqa: F401 - attaches Tensor's in-place methods
 from . import post_accumulate as _post_accumulate  # noqa: F401 - register_post_accumulate_grad_hook
+from .anomaly_mode import (
+    detect_anomaly,
+    is_anomaly_check_nan_enabled,
+    is_anomaly_enabled,
+    set_detect_anomaly,
+)
 from .function import Function
 from .grad import grad, value_and_grad
 from .graph import backward
@@ -16,10 +22,14 @@ __all__ = [
     "TraceError",
     "Traced",
     "backward",
+    "detect_anomaly",
     "enable_grad",
     "grad",
+    "is_anomaly_check_nan_enabled",
+    "is_anomaly_enabled",
     "is_grad_enabled",
     "no_grad",
+    "set_detect_anomaly",
     "set_grad_enabled",
     "tensor",
     "trace",

@@ -14,6 +14,8 @@ import weakref
 
 from ..backend import GPU_POSSIBLE, device_of, ensure_array, get_array_module, numpy
 from ..backend.defaults import get_default_dtype
+from .anomaly_mode import _enabled as _anomaly_enabled
+from .anomaly_mode import remember_forward
 from .mode import _grad_enabled, _trace_recorder
 from .tensor import Tensor
 
@@ -116,6 +118,8 @@ class Function:
             meta.append((o._data.shape, o._data.dtype))
             made.append(o._counter[0])  # 0, or the version of the input it is a view of
         fn._outputs, fn._out_meta, fn._out_versions = tuple(refs), tuple(meta), tuple(made)
+        if _anomaly_enabled.get():  # detect_anomaly: where in the forward pass the node was made
+            remember_forward(fn)
         return outs if multi else outs[0]
 
     @property

@@ -8,6 +8,7 @@ once with the sum of all gradients that reached it, and frees saved values behin
 from __future__ import annotations
 
 from ..backend import get_array_module
+from . import anomaly_mode
 from .mode import _grad_enabled
 from .post_accumulate import after_accumulate
 from .tensor import Tensor
@@ -128,6 +129,8 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
     # and deliver what it returns to its inputs. The backward pass is recorded (a graph of its
     # own, to differentiate again) only for create_graph; the mode is put back however it ends.
     mode = _grad_enabled.set(create_graph)
+    anomaly = anomaly_mode._enabled.get()  # detect_anomaly: checks and forward stacks
+    fn = None
     try:
         arrivals = zip(roots, root_grads)  # (tensor, its gradient) pairs to deliver
         nodes = reversed(order)
@@ -178,7 +181,10 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                         _modified(fn, t, f"after {type(fn).__name__} computed it")
                 _retain_outputs(fn, gouts)
                 gouts = _fill_missing(fn, gouts)
-            if create_graph and fn.composite is not None:
+            if anomaly:
+                grads = anomaly_mode.run_node(fn, _call_node, fn, gouts, create_graph, targets,
+                                              needed)
+            elif create_graph and fn.composite is not None:
                 grads = _through_composite(fn, gouts)  # its backward works on arrays
             elif needed is None:
                 grads = fn.backward(*gouts)  # the chain rule, one node
@@ -223,6 +229,10 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                 found = t._hooks if node is None else (node._grad_hooks or {}).get(t._out_idx)
                 if found:
                     captured[i] = _run_hooks(found, g, assigned)
+    except Exception as err:
+        if anomaly and fn is not None:  # where the failing node was made, as a warning
+            anomaly_mode.report(fn, err)
+        raise
     finally:
         _grad_enabled.reset(mode)
     if not retain_graph:
@@ -230,6 +240,15 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             if fn.inputs is not None:
                 fn.release()
     return captured
+
+
+def _call_node(fn, gouts, create_graph, targets, needed):
+    """The walk's call of ``fn``'s backward (the same three ways), for anomaly mode."""
+    if create_graph and fn.composite is not None:
+        return _through_composite(fn, gouts)
+    if needed is None:
+        return fn.backward(*gouts)
+    return _backward_toward(fn, gouts, targets, needed)
 
 
 def _backward_toward(fn, gouts, targets, needed):

@@ -33,6 +33,8 @@ from __future__ import annotations
 import weakref
 
 from ..backend import get_array_module
+from .anomaly_mode import _enabled as _anomaly_enabled
+from .anomaly_mode import remember_forward
 from .function import Function
 from .mode import _grad_enabled, _trace_recorder, no_grad
 from .tensor import Tensor
@@ -190,6 +192,8 @@ def _attach(node: Function, inputs, t: Tensor) -> None:
     t.requires_grad = True
     t._ctx = node
     t._out_idx = 0
+    if _anomaly_enabled.get():
+        remember_forward(node)
 
 
 def _new(cls, **settings):

@@ -4,17 +4,19 @@ expected (argparse turns the message into ``chainrule: error: argument --x: ...`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import sys
 
+from ..autograd import detect_anomaly
 from ..backend import set_num_threads, validate_device
 from ..backend.settings import parse_threads
 from ..backend.threads import oversubscription_hint
 from ..data import corruptions
 from ..experiments.checks import parse_model_arg
 
-__all__ = ["device_name", "integer", "model_arg", "model_args", "noise_spec", "number",
-           "thread_count", "threads_option", "use_threads"]
+__all__ = ["anomaly_option", "command_settings", "device_name", "integer", "model_arg",
+           "model_args", "noise_spec", "number", "thread_count", "threads_option", "use_threads"]
 
 
 def integer(low: int, high: int | None = None):
@@ -81,6 +83,21 @@ def threads_option(parser) -> None:
     parser.add_argument("--threads", type=thread_count, default=None, metavar="N",
                         help="threads for matrix products: a number or 'auto' (default: "
                         "$CHAINRULE_NUM_THREADS, else 'auto': the CPUs other processes leave free)")
+
+
+def anomaly_option(parser) -> None:
+    parser.add_argument("--detect-anomaly", action="store_true",
+                        help="debugging: stop at the first NaN gradient, naming the op and the "
+                        "line of the forward pass that made it (chainrule.autograd."
+                        "detect_anomaly; slows training down)")
+
+
+@contextlib.contextmanager
+def command_settings(args):
+    """Apply --threads, then run the command under ``detect_anomaly`` if --detect-anomaly."""
+    use_threads(args)
+    with detect_anomaly() if getattr(args, "detect_anomaly", False) else contextlib.nullcontext():
+        yield
 
 
 def thread_count(value: str):

@@ -15,6 +15,7 @@ import sys
 from importlib import metadata
 
 from .. import experiments, models
+from ..autograd.anomaly_mode import AnomalyError
 from ..experiments import generative
 from ..experiments.checks import TrainingDivergedError
 from ..experiments.runs import RunFolderInUseError
@@ -24,6 +25,8 @@ from . import robust as robust_cli
 from . import sequences as seq_cli
 from . import text as text_cli
 from .arguments import (
+    anomaly_option,
+    command_settings,
     device_name,
     integer,
     model_arg,
@@ -31,7 +34,6 @@ from .arguments import (
     noise_spec,
     number,
     threads_option,
-    use_threads,
 )
 
 __all__ = ["main"]
@@ -115,6 +117,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="where to train: 'cpu' or 'cuda' (needs CuPy and an NVIDIA GPU: "
                    "pip install chainrule[cuda])")
     threads_option(t)
+    anomaly_option(t)
     text_cli.add_train_arguments(t, integer)
     _generative_arguments(t)
     robust_cli.add_train_arguments(t, integer, number)
@@ -401,15 +404,15 @@ def main(argv=None) -> int:
     """
     args = _parser().parse_args(argv)
     try:
-        use_threads(args)
-        status = _COMMANDS[args.command](args)
+        with command_settings(args):
+            status = _COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("chainrule: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except Exception as err:
         if getattr(args, "traceback", False):
             raise
-        if isinstance(err, TrainingDivergedError):
+        if isinstance(err, (TrainingDivergedError, AnomalyError)):
             print(f"chainrule: error: {_one_line(err)}", file=sys.stderr)
             return EXIT_DIVERGED
         if _user_error(err):
