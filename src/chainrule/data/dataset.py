@@ -14,51 +14,20 @@ no per-sample Python loop); any other ``Dataset`` is batched by collating its sa
 
 from __future__ import annotations
 
-import collections
 import collections.abc
 import numbers
-import queue
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
 from ..backend.random import default_generator, generator_scope
+from .base import Dataset, as_generator
 from .collate import collate_arrays, default_convert, tensors_of
+from .iterable import IterableDataset
+from .streaming import stream_batches
+from .threads import in_threads, prefetched
 from .workers import check_context, in_processes, thread_starter
 
 __all__ = ["ArrayDataset", "DataLoader", "Dataset", "TensorDataset", "as_generator", "collate"]
-
-
-def as_generator(rng) -> np.random.Generator:
-    """A ``numpy.random.Generator`` from a Generator (returned as is), an int seed, or None.
-
-    None draws a fresh seed from the operating system, so what it drives is not reproducible; pass a
-    seed or a Generator for a run that can be repeated.
-    """
-    if rng is None:
-        return default_generator()
-    if isinstance(rng, np.random.Generator):
-        return rng
-    if isinstance(rng, numbers.Integral) and not isinstance(rng, bool):
-        return np.random.default_rng(int(rng))
-    raise TypeError(
-        f"rng must be a numpy.random.Generator, an int seed or None, got {type(rng).__name__}"
-    )
-
-
-class Dataset:
-    """A sized collection of samples: subclass it and define ``__len__`` and ``__getitem__(index)``.
-
-    ``__getitem__`` takes an int and returns one sample, usually a tuple such as ``(x, y)`` of
-    arrays or numbers; the DataLoader stacks the samples of a batch field by field.
-    """
-
-    def __len__(self) -> int:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must define __len__")
-
-    def __getitem__(self, index):  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must define __getitem__")
 
 
 class ArrayDataset(Dataset):
@@ -116,7 +85,11 @@ class DataLoader:
     """Iterate over a dataset in batches: tuples of Tensors with the batch on the first axis.
 
     Args:
-        dataset: a ``Dataset`` (anything with ``__len__`` and ``__getitem__``).
+        dataset: a ``Dataset`` (anything with ``__len__`` and ``__getitem__``), or an
+            ``IterableDataset``: its items are batched in the order ``iter(dataset)`` gives them
+            (no ``shuffle``, ``sampler`` or ``batch_sampler``); with ``num_workers=k`` each worker
+            iterates its own copy and the batches come round robin over the workers, as in
+            PyTorch (``data.streaming``); ``len(loader)`` needs ``len(dataset)``.
         batch_size: samples per batch (the last batch may be smaller unless ``drop_last``).
             None: PyTorch's "no automatic batching": each sample ``dataset[i]`` is yielded on
             its own, through ``collate_fn`` or ``default_convert`` (arrays and NumPy scalars to
@@ -153,10 +126,11 @@ class DataLoader:
             samples (``dataset[i]``), as in PyTorch; its batches are yielded as it returns them
             (``tensors`` does not convert them; a ``transform`` gets them as they are).
         **torch_options: PyTorch-only options accepted for compatibility and ignored:
-            ``pin_memory``, ``persistent_workers``, ``prefetch_factor``, ``worker_init_fn``,
-            ``timeout``; ``multiprocessing_context`` ("fork" or None) picks processes or
-            threads; ``generator`` (a ``chainrule.Generator``) is ``rng``; any other name is a
-            TypeError.
+            ``pin_memory``, ``persistent_workers``, ``prefetch_factor``, ``timeout``;
+            ``worker_init_fn(worker_id)`` runs in each worker (thread or process) as it starts,
+            after ``get_worker_info()`` is set; ``multiprocessing_context`` ("fork" or None)
+            picks processes or threads; ``generator`` (a ``chainrule.Generator``) is ``rng``;
+            any other name is a TypeError.
 
     Every random number of a pass comes from ``rng`` when the pass starts (``iter(loader)``), in
     the caller's thread and in a fixed order: the permutation, then the seed of the transform's
@@ -167,7 +141,8 @@ class DataLoader:
     style) draws from it. So the batches do not depend on thread timing or ``num_workers``,
     even when something else (a dropout layer) also draws from ``rng`` while the pass runs; as
     in PyTorch, a pass of such a dataset draws its seed from the default generator when no
-    ``rng`` is given.
+    ``rng`` is given. An ``IterableDataset``'s items are read the same way: each ``next()``
+    in its own stream, from that seed, the worker's id and the item's count.
 
     Attributes:
         rng: the Generator that orders the samples (None when not shuffling and none was given).
@@ -178,6 +153,10 @@ class DataLoader:
                  num_workers: int = 0, tensors: bool = True, collate_fn=None, sampler=None,
                  batch_sampler=None, **torch_options):
         _check_torch_options(torch_options)
+        self.iterable = isinstance(dataset, IterableDataset)
+        if self.iterable:
+            _check_stream_options(shuffle, sampler, batch_sampler)
+        self.worker_init_fn = torch_options.get("worker_init_fn")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got "
                             f"{type(collate_fn).__name__}")
@@ -203,7 +182,8 @@ class DataLoader:
             raise TypeError("DataLoader: worker processes send NumPy batches made by the default "
                             "collate; with a collate_fn, leave multiprocessing_context unset "
                             "(worker threads)")
-        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+        if not self.iterable and not (hasattr(dataset, "__len__")
+                                      and hasattr(dataset, "__getitem__")):
             raise TypeError(
                 "DataLoader: dataset must define __len__ and __getitem__, got "
                 f"{type(dataset).__name__}"
@@ -240,20 +220,13 @@ class DataLoader:
     def __len__(self) -> int:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
+        if self.iterable and self.batch_size is None:
+            return len(self.dataset)  # a TypeError when the stream has no length
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
         return -(-n // (self.batch_size or 1)) if not self.drop_last else n // self.batch_size
 
     def __iter__(self):
-        n = len(self.dataset)
-        sizes = None
-        if self.batch_sampler is not None:
-            chosen = [[int(i) for i in batch] for batch in self.batch_sampler]
-            sizes = [len(batch) for batch in chosen]
-            order = np.array([i for batch in chosen for i in batch], np.int64)
-        elif self.sampler is not None:
-            order = np.fromiter((int(i) for i in self.sampler), np.int64)
-        else:
-            order = self.rng.permutation(n) if self.shuffle else None
+        order, sizes = (None, None) if self.iterable else self._order()
         stream = None
         if self.transform is not None:
             # Seeded by numbers drawn from rng (not Generator.spawn, whose count of children is
@@ -266,13 +239,18 @@ class DataLoader:
         else:
             seeder = self.rng if self.rng is not None else default_generator()
             base = seeder.integers(0, 2**63, size=4).tolist()
-            plans = self._plans(order, sizes)
-            if self.num_workers and self.processes:
+            plans = None if self.iterable else self._plans(order, sizes)
+            init = self.worker_init_fn
+            if self.iterable:  # each worker (if any) reads its own copy of the stream
+                batches = stream_batches(self.dataset, self._batch_of, self.batch_size,
+                                         self.drop_last, base, self.num_workers, self.processes,
+                                         init)
+            elif self.num_workers and self.processes:
                 batches = in_processes(self._collated, plans, base, self.num_workers,
-                                       self.dataset)
+                                       self.dataset, init)
             elif self.num_workers and not self.prefetch:
-                batches = _in_threads(self._collated, plans, base, self.num_workers,
-                                      thread_starter(self.num_workers, base[0], self.dataset))
+                starter = thread_starter(self.num_workers, base[0], self.dataset, init)
+                batches = in_threads(self._collated, plans, base, self.num_workers, starter)
             else:
                 batches = (self._collated(plan, base) for plan in plans)
         if stream is not None:
@@ -283,7 +261,17 @@ class DataLoader:
         if self.tensors and self.collate_fn is None and not self.unbatched:
             batches = (tensors_of(b) for b in batches)
         depth = self.prefetch or (self.num_workers if gathered else 0)
-        return _prefetched(batches, depth) if depth else batches
+        return prefetched(batches, depth) if depth else batches
+
+    def _order(self):
+        """The indices of a map-style pass (None: in order), and the batch sampler's sizes."""
+        if self.batch_sampler is not None:
+            chosen = [[int(i) for i in batch] for batch in self.batch_sampler]
+            order = np.array([i for batch in chosen for i in batch], np.int64)
+            return order, [len(batch) for batch in chosen]
+        if self.sampler is not None:
+            return np.fromiter((int(i) for i in self.sampler), np.int64), None
+        return (self.rng.permutation(len(self.dataset)) if self.shuffle else None), None
 
     def _plans(self, order, sizes=None):
         """Per batch: (position in the pass of its first sample, the samples' indices); ``sizes``:
@@ -314,6 +302,10 @@ class DataLoader:
         for offset, i in enumerate(indices):
             with generator_scope([*base, start + offset]):
                 samples.append(self.dataset[i])
+        return self._batch_of(samples)
+
+    def _batch_of(self, samples: list):
+        """The batch of ``samples`` (with ``batch_size=None``: the one sample, converted)."""
         if self.unbatched:  # no automatic batching: the one sample, converted
             convert = self.collate_fn or (default_convert if self.tensors else _as_is)
             return convert(samples[0])
@@ -324,12 +316,12 @@ def _as_is(sample):
     return sample
 
 
-_IGNORED_TORCH_OPTIONS = {"pin_memory", "persistent_workers", "prefetch_factor",
-                          "worker_init_fn", "timeout", "multiprocessing_context", "generator"}
+_TORCH_OPTIONS = {"pin_memory", "persistent_workers", "prefetch_factor", "worker_init_fn",
+                  "timeout", "multiprocessing_context", "generator"}
 
 
 def _check_torch_options(options: dict) -> None:
-    unknown = sorted(set(options) - _IGNORED_TORCH_OPTIONS)
+    unknown = sorted(set(options) - _TORCH_OPTIONS)
     if unknown:
         raise TypeError(f"DataLoader: unexpected keyword argument(s) {unknown}")
     generator = options.get("generator")
@@ -337,66 +329,27 @@ def _check_torch_options(options: dict) -> None:
         raise TypeError("DataLoader: generator= takes a chainrule.Generator (a "
                         "numpy.random.Generator), or pass rng= (a Generator or an int seed); got "
                         f"{type(generator).__name__}")
+    init = options.get("worker_init_fn")
+    if init is not None and not callable(init):
+        raise TypeError(f"DataLoader: worker_init_fn must be callable (it is called with each "
+                        f"worker's id), got {type(init).__name__}")
+
+
+def _check_stream_options(shuffle, sampler, batch_sampler) -> None:
+    """PyTorch's refusals for an IterableDataset, whose stream decides its own order."""
+    for name, value, given in (("shuffle", shuffle, isinstance(shuffle, bool) and shuffle),
+                               ("sampler", sampler, sampler is not None),
+                               ("batch_sampler", batch_sampler, batch_sampler is not None)):
+        if given:
+            raise ValueError(f"DataLoader with IterableDataset: expected unspecified {name} "
+                             f"option, but got {name}={value!r} (the stream decides the order "
+                             "of its items; shard or shuffle inside the dataset)")
 
 
 def _num_workers(n) -> int:
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {n!r}")
     return int(n)
-
-
-def _in_threads(build, plans, base, workers: int, starter):
-    """Yield ``build(plan, base)`` for each plan, in order, from a pool of ``workers`` threads
-    that keeps up to ``2 * workers`` batches in flight (PyTorch's ``prefetch_factor`` of 2)."""
-    pool = ThreadPoolExecutor(workers, thread_name_prefix="chainrule-loader", initializer=starter)
-    pending: collections.deque = collections.deque()
-    try:
-        for plan in plans:
-            pending.append(pool.submit(build, plan, base))
-            if len(pending) >= 2 * workers:
-                yield pending.popleft().result()
-        while pending:
-            yield pending.popleft().result()
-    finally:
-        for future in pending:
-            future.cancel()
-        pool.shutdown(wait=True)
-
-
-def _prefetched(batches, depth: int):
-    """Yield from ``batches`` while a background thread keeps up to ``depth`` batches ready."""
-    buffer: queue.Queue = queue.Queue(maxsize=depth)
-    done = object()
-    stop = threading.Event()
-
-    def produce():
-        try:
-            for b in batches:
-                while not stop.is_set():
-                    try:
-                        buffer.put(b, timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
-                    return
-            buffer.put(done)
-        except BaseException as e:  # noqa: BLE001 - re-raised in the consumer
-            buffer.put(e)
-
-    worker = threading.Thread(target=produce, daemon=True, name="chainrule-prefetch")
-    worker.start()
-    try:
-        while True:
-            item = buffer.get()
-            if item is done:
-                return
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        worker.join()
 
 
 def collate(samples: list):

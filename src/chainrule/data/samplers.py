@@ -11,8 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from ..backend.random import resolve_rng
+from .iterable import IterableDataset
 
-__all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler",
+__all__ = ["BatchSampler", "DistributedSampler", "RandomSampler", "Sampler", "SequentialSampler",
            "SubsetRandomSampler", "WeightedRandomSampler"]
 
 
@@ -153,3 +154,88 @@ class BatchSampler(Sampler):
     def __len__(self) -> int:
         n = len(self.sampler)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+class DistributedSampler(Sampler):
+    """The share of one process (``rank``) of ``num_replicas`` in data-parallel training.
+
+    PyTorch's rule: the indices (in order, or a permutation when ``shuffle``) are padded by
+    repeating the first ones up to a multiple of ``num_replicas``, or with ``drop_last`` cut
+    down to one, and rank ``r`` takes ``indices[r::num_replicas]``; every rank gets
+    ``len(sampler)`` indices and the shares are disjoint apart from the padding. Call
+    ``set_epoch(epoch)`` before each epoch so that the permutation changes.
+
+    The permutation is NumPy's ``default_rng(seed + epoch).permutation(n)``, the same on every
+    rank for the same seed and epoch but not torch's ``randperm`` (chainrule cannot reproduce
+    torch's generator); with ``shuffle=False`` the shares equal PyTorch's.
+
+    Args:
+        dataset: anything with ``__len__``.
+        num_replicas: the number of processes (None: 1, as chainrule has no process group).
+        rank: this process's number in ``0 .. num_replicas - 1`` (None: 0).
+        shuffle, seed, drop_last: as in PyTorch.
+
+    >>> [list(DistributedSampler(range(5), num_replicas=2, rank=r, shuffle=False))
+    ...  for r in (0, 1)]
+    [[0, 2, 4], [1, 3, 0]]
+    """
+
+    def __init__(self, dataset, num_replicas=None, rank=None, shuffle: bool = True,
+                 seed: int = 0, drop_last: bool = False):
+        if isinstance(dataset, IterableDataset) or not hasattr(dataset, "__len__"):
+            raise TypeError(f"DistributedSampler: dataset must define __len__ and be read by "
+                            f"index, got {type(dataset).__name__} (an IterableDataset shards "
+                            "itself)")
+        self.num_replicas = 1 if num_replicas is None else _count(
+            "DistributedSampler", "num_replicas", num_replicas)
+        if rank is None:
+            rank = 0
+        if isinstance(rank, bool) or not isinstance(rank, (int, np.integer)) \
+                or not 0 <= rank < self.num_replicas:
+            given = "" if num_replicas is not None else (
+                ", the default without a process group; pass num_replicas")
+            raise ValueError(f"DistributedSampler: invalid rank {rank!r}, rank should be in the "
+                             f"interval [0, {self.num_replicas - 1}] (num_replicas="
+                             f"{self.num_replicas}{given})")
+        for name, value in (("shuffle", shuffle), ("drop_last", drop_last)):
+            if not isinstance(value, bool):
+                raise TypeError(f"DistributedSampler: {name} must be True or False, got "
+                                f"{value!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ValueError(f"DistributedSampler: seed must be an int >= 0, got {seed!r}")
+        self.dataset, self.rank, self.shuffle = dataset, int(rank), shuffle
+        self.seed, self.drop_last, self.epoch = int(seed), drop_last, 0
+
+    @property
+    def num_samples(self) -> int:
+        n, k = len(self.dataset), self.num_replicas
+        if self.drop_last and n % k:
+            return -(-(n - k) // k)  # PyTorch's ceil((n - k) / k): whole rounds only
+        return -(-n // k)
+
+    @property
+    def total_size(self) -> int:
+        return self.num_samples * self.num_replicas
+
+    def set_epoch(self, epoch: int) -> None:
+        """Use the permutation of ``epoch`` (``seed + epoch``) in the next passes."""
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise ValueError(f"DistributedSampler.set_epoch: epoch must be an int >= 0, got "
+                             f"{epoch!r}")
+        self.epoch = int(epoch)
+
+    def __iter__(self):
+        n, total = len(self.dataset), self.total_size
+        if self.shuffle:
+            indices = np.random.default_rng(self.seed + self.epoch).permutation(n).tolist()
+        else:
+            indices = list(range(n))
+        if self.drop_last:
+            indices = indices[:total]
+        elif indices:
+            rounds = -(-total // n)
+            indices = (indices * rounds)[:total]
+        return iter(indices[self.rank:total:self.num_replicas])
+
+    def __len__(self) -> int:
+        return self.num_samples

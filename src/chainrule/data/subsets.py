@@ -1,4 +1,5 @@
-"""PyTorch's ``Subset``, ``random_split`` and ``ConcatDataset``: views of datasets."""
+"""PyTorch's ``Subset``, ``random_split``, ``ConcatDataset`` and ``StackDataset``: views of
+datasets."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import numbers
 
 import numpy as np
 
-from .dataset import Dataset, as_generator
+from .base import Dataset, as_generator
+from .iterable import IterableDataset
 
-__all__ = ["ConcatDataset", "Subset", "random_split"]
+__all__ = ["ConcatDataset", "StackDataset", "Subset", "random_split"]
 
 
 class Subset(Dataset):
@@ -46,6 +48,11 @@ class ConcatDataset(Dataset):
         self.datasets = list(datasets)
         if not self.datasets:
             raise ValueError("ConcatDataset: datasets should not be an empty iterable")
+        for i, d in enumerate(self.datasets):
+            if isinstance(d, IterableDataset):
+                raise TypeError(f"ConcatDataset: datasets[{i}] is an IterableDataset "
+                                f"({type(d).__name__}), which ConcatDataset does not support "
+                                "(ChainDataset joins streams)")
         self.cumulative_sizes, total = [], 0
         for d in self.datasets:
             total += len(d)
@@ -61,6 +68,47 @@ class ConcatDataset(Dataset):
         i %= n
         k = bisect.bisect_right(self.cumulative_sizes, i)
         return self.datasets[k][i - (self.cumulative_sizes[k - 1] if k else 0)]
+
+
+class StackDataset(Dataset):
+    """Several datasets of one length read together: sample ``i`` is ``(a[i], b[i], ...)`` for
+    ``StackDataset(a, b, ...)``, ``{"x": a[i], "y": b[i]}`` for ``StackDataset(x=a, y=b)``.
+
+    >>> StackDataset([1, 2], "ab")[1], StackDataset(x=[1, 2], y="ab")[0]
+    ((2, 'b'), {'x': 1, 'y': 'a'})
+
+    Attributes:
+        datasets: the positional datasets as a tuple, or the keyword ones as a dict.
+    """
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("StackDataset: pass the datasets either positionally (samples are "
+                             "tuples) or by keyword (samples are dicts), not both; got "
+                             f"{len(args)} positional and keywords {sorted(kwargs)}")
+        if not args and not kwargs:
+            raise ValueError("StackDataset: at least one dataset should be passed")
+        named = dict(kwargs) if kwargs else {f"datasets[{i}]": d for i, d in enumerate(args)}
+        lengths = {}
+        for name, d in named.items():
+            if isinstance(d, IterableDataset) or not hasattr(d, "__getitem__"):
+                raise TypeError(f"StackDataset: {name} must be a map-style dataset (with "
+                                f"__len__ and __getitem__), got {type(d).__name__}")
+            lengths[name] = len(d)
+        if len(set(lengths.values())) > 1:
+            sizes = ", ".join(f"{k}: {v}" for k, v in lengths.items())
+            raise ValueError(f"StackDataset: size mismatch between datasets, the lengths are "
+                             f"{sizes}; they must all be equal")
+        self.datasets = dict(kwargs) if kwargs else tuple(args)
+        self._length = next(iter(lengths.values()))
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
 
 
 def random_split(dataset, lengths, generator=None, *, rng=None) -> list[Subset]:

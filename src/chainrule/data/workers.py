@@ -19,7 +19,8 @@ import traceback
 
 import numpy as np
 
-__all__ = ["WorkerInfo", "check_context", "get_worker_info", "in_processes", "thread_starter"]
+__all__ = ["WorkerInfo", "check_context", "enter_worker", "get_worker_info", "in_processes",
+           "start_processes", "stop_processes", "thread_starter"]
 
 _local = threading.local()
 
@@ -49,14 +50,22 @@ def get_worker_info() -> WorkerInfo | None:
     return getattr(_local, "info", None)
 
 
-def thread_starter(workers: int, seed: int, dataset):
+def enter_worker(info: WorkerInfo, init=None) -> None:
+    """Record ``info`` as this thread's (or process's) ``WorkerInfo``, then run the loader's
+    ``worker_init_fn`` (``init``), if any, with the worker's id, as PyTorch does."""
+    _local.info = info
+    if init is not None:
+        init(info.id)
+
+
+def thread_starter(workers: int, seed: int, dataset, init=None):
     """An initializer for a pool's threads that numbers them and records their ``WorkerInfo``."""
     numbers, lock = itertools.count(), threading.Lock()
 
     def start() -> None:
         with lock:
             worker = next(numbers)
-        _local.info = WorkerInfo(worker, workers, seed + worker, dataset)
+        enter_worker(WorkerInfo(worker, workers, seed + worker, dataset), init)
 
     return start
 
@@ -77,14 +86,18 @@ def check_context(context) -> bool:
     return True
 
 
-def _serve(conn, build, base, info: WorkerInfo) -> None:
-    """A worker's loop: a JSON task in, a JSON header and one bytes message per array out."""
+def _serve(conn, build, base, info: WorkerInfo, init) -> None:
+    """A worker's loop: a JSON task in, a JSON header and one bytes message per array out (or a
+    ``stop`` header once ``build`` raises StopIteration: an IterableDataset's worker is done)."""
     _local.info = info
     while True:
         task = json.loads(conn.recv_bytes())
         if task is None:
             break
         try:
+            if init is not None:  # on the first task, so that its failure reaches the loader
+                run, init = init, None
+                run(info.id)
             batch = build((task[0], task[1]), base)
             if not isinstance(batch, tuple) or not all(isinstance(a, np.ndarray) for a in batch):
                 raise TypeError("a worker process sends a batch of arrays; samples with dicts, "
@@ -96,6 +109,9 @@ def _serve(conn, build, base, info: WorkerInfo) -> None:
                     raise TypeError(f"a batch field of dtype object (shape {a.shape}) cannot be "
                                     "sent from a worker process; samples must be numbers")
             header = {"arrays": [[a.dtype.str, list(a.shape)] for a in arrays]}
+        except StopIteration:
+            conn.send_bytes(b'{"stop": true}')
+            continue
         except Exception as e:  # noqa: BLE001 - sent to the loader, which raises it
             conn.send_bytes(json.dumps({"error": f"{type(e).__name__}: {e}",
                                         "traceback": traceback.format_exc()}).encode())
@@ -106,8 +122,11 @@ def _serve(conn, build, base, info: WorkerInfo) -> None:
     conn.close()
 
 
-def _receive(conn, worker: int) -> tuple:
+def receive(conn, worker: int) -> tuple | None:
+    """The batch a worker process sent, as a tuple of arrays; None when it says it is done."""
     header = json.loads(conn.recv_bytes())
+    if header.get("stop"):
+        return None
     if "error" in header:
         raise RuntimeError(f"DataLoader worker process {worker} failed on a batch: "
                            f"{header['error']}\n{header['traceback']}")
@@ -115,20 +134,41 @@ def _receive(conn, worker: int) -> tuple:
                  for dtype, shape in header["arrays"])
 
 
-def in_processes(build, plans, base, workers: int, dataset=None):
-    """Yield ``build(plan, base)`` for each plan, in order, built by ``workers`` forked processes.
-    """
+def start_processes(build, base, workers: int, dataset, init=None) -> tuple[list, list]:
+    """Fork ``workers`` processes that serve ``build``: their pipes and the processes."""
     context = multiprocessing.get_context("fork")
     pipes, processes = [], []
     for w in range(workers):
         mine, theirs = context.Pipe()
         info = WorkerInfo(w, workers, base[0] + w, dataset)
-        process = context.Process(target=_serve, args=(theirs, build, base, info), daemon=True,
-                                  name=f"chainrule-loader-{w}")
+        process = context.Process(target=_serve, args=(theirs, build, base, info, init),
+                                  daemon=True, name=f"chainrule-loader-{w}")
         process.start()
         theirs.close()
         pipes.append(mine)
         processes.append(process)
+    return pipes, processes
+
+
+def stop_processes(pipes, processes, early: bool) -> None:
+    """End the workers: asked to (``early``: killed, as one may be blocked sending a batch)."""
+    for conn, process in zip(pipes, processes, strict=True):
+        if early:
+            process.terminate()
+        else:
+            conn.send_bytes(b"null")
+    for conn, process in zip(pipes, processes, strict=True):
+        process.join(timeout=10)
+        if process.is_alive():
+            process.terminate()
+            process.join()
+        conn.close()
+
+
+def in_processes(build, plans, base, workers: int, dataset=None, init=None):
+    """Yield ``build(plan, base)`` for each plan, in order, built by ``workers`` forked processes.
+    """
+    pipes, processes = start_processes(build, base, workers, dataset, init)
     in_flight: collections.deque = collections.deque()
     sent = 0
     plans = iter(plans)
@@ -147,18 +187,8 @@ def in_processes(build, plans, base, workers: int, dataset=None):
             send_next()
         while in_flight:
             w = in_flight.popleft()
-            batch = _receive(pipes[w], w)
+            batch = receive(pipes[w], w)
             send_next()
             yield batch
     finally:
-        for conn, process in zip(pipes, processes, strict=True):
-            if in_flight:  # stopped early: a worker may be blocked sending a batch
-                process.terminate()
-            else:
-                conn.send_bytes(b"null")
-        for conn, process in zip(pipes, processes, strict=True):
-            process.join(timeout=10)
-            if process.is_alive():
-                process.terminate()
-                process.join()
-            conn.close()
+        stop_processes(pipes, processes, early=bool(in_flight))

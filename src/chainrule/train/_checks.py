@@ -4,12 +4,27 @@ from __future__ import annotations
 
 import warnings
 
+from .. import ops
 from ..autograd import Tensor
 from ..backend import get_array_module
-from ..data import DataLoader, Dataset
+from ..data import DataLoader, Dataset, IterableDataset
 
-__all__ = ["check_batch", "check_coverage", "check_weights", "keras_arguments",
-           "non_finite_weights"]
+__all__ = ["NO_BATCHES", "batch_count", "check_batch", "check_coverage", "check_weights",
+           "keras_arguments", "non_finite_weights", "resolve_loss"]
+
+NO_BATCHES = ("fit: train_data yields no batches (is it empty, or drop_last with fewer samples "
+              "than batch_size?)")
+
+
+def batch_count(loader) -> int | None:
+    """``len(loader)``, or None for a loader over a stream without a length (an
+    ``IterableDataset`` without ``__len__``), whose epochs end when the stream does."""
+    if isinstance(loader, DataLoader) and isinstance(loader.dataset, IterableDataset):
+        try:
+            return len(loader)
+        except TypeError:
+            return None
+    return len(loader)
 
 
 def non_finite_weights(model) -> dict:
@@ -98,3 +113,14 @@ def check_coverage(model, optimizer) -> None:
             f"Trainer: the optimizer leaves out {len(missing)} trainable parameter(s) of the "
             f"model: {listed}; they will not change (fine to freeze them; set requires_grad=False "
             "to say so and silence this)", UserWarning, stacklevel=3)
+
+
+def resolve_loss(loss):
+    """The loss function: a callable as is, a name looked up in ``chainrule.ops``."""
+    if isinstance(loss, str):
+        if not callable(getattr(ops, loss, None)):
+            raise ValueError(f"Trainer: chainrule.ops has no loss function named {loss!r}")
+        return getattr(ops, loss)
+    if loss is not None and not callable(loss):
+        raise TypeError(f"Trainer: loss must be callable or a name, got {type(loss).__name__}")
+    return loss

@@ -287,12 +287,14 @@ class TerminateOnNaN(Callback):
 
     After every batch it checks the values the step logged (the loss, the metrics, a GAN's
     ``d_loss`` and ``g_loss``), and after an epoch's last batch the model's weights too (a step
-    can turn them NaN while the loss it logged was still finite). At the first non-finite one it
-    warns (a RuntimeWarning naming the epoch, the batch and the value) and sets the trainer's
-    ``diverged`` (True), ``stop_reason`` (that line) and ``stop_training``. ``Trainer.fit`` then
-    ends at once: the diverged epoch is not validated, not recorded in the History and its
-    ``on_epoch_end`` hooks do not run, so ModelCheckpoint keeps the last finite epoch's files and
-    CSVLogger writes no NaN row. The model keeps the diverged weights; reload the checkpoint.
+    can turn them NaN while the loss it logged was still finite); when the number of batches is
+    not known (a loader over an ``IterableDataset`` without a length), after every batch. At the
+    first non-finite one it warns (a RuntimeWarning naming the epoch, the batch and the value)
+    and sets the trainer's ``diverged`` (True), ``stop_reason`` (that line) and
+    ``stop_training``. ``Trainer.fit`` then ends at once: the diverged epoch is not validated,
+    not recorded in the History and its ``on_epoch_end`` hooks do not run, so ModelCheckpoint
+    keeps the last finite epoch's files and CSVLogger writes no NaN row. The model keeps the
+    diverged weights; reload the checkpoint.
 
     ``Trainer.fit`` adds one by default (``terminate_on_nan=False`` leaves it out).
 
@@ -320,7 +322,8 @@ class TerminateOnNaN(Callback):
         for name in names:
             if not math.isfinite(logs[name]):
                 return self._diverge(f"{name} is {logs[name]}", batch)
-        last = batch + 1 >= self.trainer.params.get("steps", 0) or self.trainer.stop_training
+        steps = self.trainer.params.get("steps")  # None: a stream, whose last batch is unknown
+        last = steps is None or batch + 1 >= steps or self.trainer.stop_training
         weights = getattr(self.trainer, "non_finite_weights", None)
         bad = weights() if last and weights is not None else {}
         if bad:

@@ -9,20 +9,22 @@ from __future__ import annotations
 import contextlib
 from pathlib import Path
 
-from .. import ops
 from ..autograd import Tensor, no_grad
 from ..backend import asnumpy, numpy, to_device, validate_device
 from ..backend.random import default_generator
-from ..data import ArrayDataset, DataLoader, Dataset, as_generator
+from ..data import ArrayDataset, DataLoader, Dataset, IterableDataset, as_generator
 from ..io import load_training_state, save_training_state
 from ..nn import Module
 from ..nn import fuse as nn_fuse
 from ._checks import (
+    NO_BATCHES,
+    batch_count,
     check_batch,
     check_coverage,
     check_weights,
     keras_arguments,
     non_finite_weights,
+    resolve_loss,
 )
 from .callbacks import (
     LAST_STATE,
@@ -92,7 +94,7 @@ class Trainer:
             raise TypeError(f"Trainer: fuse must be True or False, got {fuse!r}")
         if fuse:  # in place, the same Parameters: visible in repr(model) (nn.fuse)
             nn_fuse(model)
-        self.model, self.loss, self.optimizer = model, _resolve_loss(loss), optimizer
+        self.model, self.loss, self.optimizer = model, resolve_loss(loss), optimizer
         self.metrics = [get_metric(m) for m in ([metrics] if isinstance(metrics, str) else metrics)]
         self.callbacks = list(callbacks)
         if scheduler is not None:
@@ -133,7 +135,8 @@ class Trainer:
                 each epoch into "val_..." logs.
             epochs: the index of the epoch to stop before.
             batch_size: for arrays and Datasets; None puts all samples in one batch (full batch).
-            shuffle: reshuffle arrays and Datasets every epoch.
+            shuffle: reshuffle arrays and Datasets every epoch (not an ``IterableDataset``, read
+                in its own order; an epoch ends when its stream does).
             rng: Generator or seed for the shuffling (None: chainrule's default generator, which
                 ``cr.manual_seed`` seeds). A DataLoader
                 brings its own. When the loader's Generator is the very one a layer of the model
@@ -158,9 +161,9 @@ class Trainer:
         train_data, validation_data = keras_arguments("fit", train_data, y, validation_data)
         self._check_steps("fit")
         loader = self._train_loader = self._loader("fit", train_data, batch_size, shuffle, rng)
-        if len(loader) == 0:
-            raise ValueError("fit: train_data yields no batches (is it empty, or drop_last with "
-                             "fewer samples than batch_size?)")
+        steps = batch_count(loader)  # None: a stream without a length, whose epochs end with it
+        if steps == 0:
+            raise ValueError(NO_BATCHES)
         self._own_data_stream(loader)
         val_loader = None if validation_data is None else self._loader(
             "fit", validation_data, batch_size, False, None)
@@ -173,14 +176,14 @@ class Trainer:
         if terminate_on_nan and not any(isinstance(c, TerminateOnNaN) for c in callbacks):
             callbacks = [*callbacks, TerminateOnNaN()]
         callbacks = CallbackList(callbacks, self)
-        self.params = {"epochs": epochs, "steps": len(loader), "verbose": verbose}
+        self.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
         self.stop_training, self.diverged, self.stop_reason, logs = False, False, None, {}
         callbacks.on_train_begin()
         try:
             for epoch in range(self.epoch + 1, epochs):
                 callbacks.on_epoch_begin(epoch)
                 self.model.train()
-                tracker = MeanTracker()
+                tracker, step = MeanTracker(), -1
                 for step, batch in enumerate(loader):
                     callbacks.on_batch_begin(step)
                     batch = self._to_tensors(batch)
@@ -189,6 +192,8 @@ class Trainer:
                     callbacks.on_batch_end(step, results)
                     if self.stop_training:
                         break
+                if step < 0:
+                    raise ValueError(NO_BATCHES)
                 if self.diverged:  # not a completed epoch: no validation, no record, no saving
                     break
                 logs = tracker.result()
@@ -359,6 +364,11 @@ class Trainer:
                 raise ValueError(f"{who}: rng applies to arrays or a Dataset; a DataLoader "
                                  "shuffles with its own rng")
             return data
+        if isinstance(data, IterableDataset):  # read in its own order: shuffle does not apply
+            if batch_size is None:
+                raise ValueError(f"{who}: batch_size=None (one batch of all samples) needs a "
+                                 "Dataset with a length; give an IterableDataset a batch_size")
+            return DataLoader(data, batch_size)
         if isinstance(data, (tuple, list)):
             data = ArrayDataset(*[asnumpy(a._data) if isinstance(a, Tensor) else a for a in data])
         elif isinstance(data, Tensor):
@@ -382,16 +392,6 @@ class Trainer:
                 a = a.astype(dtype)
             out.append(Tensor(to_device(a, self.device)))
         return tuple(out)
-
-
-def _resolve_loss(loss):
-    if isinstance(loss, str):
-        if not callable(getattr(ops, loss, None)):
-            raise ValueError(f"Trainer: chainrule.ops has no loss function named {loss!r}")
-        return getattr(ops, loss)
-    if loss is not None and not callable(loss):
-        raise TypeError(f"Trainer: loss must be callable or a name, got {type(loss).__name__}")
-    return loss
 
 
 def _split(who: str, batch):

@@ -1,0 +1,153 @@
+"""The DataLoader's reading of an ``IterableDataset``: its items, batched, from 0 or k workers.
+
+As in PyTorch, each worker (thread or forked process) iterates its own copy of the dataset and
+batches its own items, so without sharding (``get_worker_info()``) every worker yields all of
+them; a worker's last batch may be short (``drop_last`` leaves it out). The batches come back
+round robin over the workers in id order, an exhausted worker skipped: worker 0's first batch,
+worker 1's first, ..., worker 0's second, and so on, which is the order PyTorch's loader gives.
+
+Each ``next()`` on a worker's iterator runs in its own random stream
+(``backend.random.generator_scope``), made from the pass's seed, the worker's id and the item's
+count, so what a random dataset draws with ``rng=None`` does not depend on thread timing.
+"""
+
+from __future__ import annotations
+
+import copy
+import queue
+import threading
+
+from ..backend.random import generator_scope
+from .workers import (
+    WorkerInfo,
+    enter_worker,
+    get_worker_info,
+    receive,
+    start_processes,
+    stop_processes,
+)
+
+__all__ = ["stream_batches"]
+
+
+def stream_batches(dataset, make_batch, size, drop_last: bool, base, workers: int,
+                   processes: bool, init=None):
+    """The batches of one pass over ``dataset``.
+
+    Args:
+        make_batch: ``make_batch(items) -> batch``; with ``size`` None it gets one item at a time.
+        size: items per batch, or None (no automatic batching).
+        base: the pass's seed (a list of ints); workers: 0 reads in the caller's thread.
+        processes: forked worker processes instead of threads; init: ``worker_init_fn``.
+    """
+    if not workers:
+        return _batches(dataset, make_batch, size, drop_last, base, 0)
+    if processes:
+        return _from_processes(dataset, make_batch, size, drop_last, base, workers, init)
+    return _from_threads(dataset, make_batch, size, drop_last, base, workers, init)
+
+
+def _batches(dataset, make_batch, size, drop_last, base, worker):
+    """One reader's batches; ``iter(dataset)`` is called now, the items are read lazily."""
+    with generator_scope([*base, worker, 0]):
+        items = iter(dataset)
+    return _grouped(items, make_batch, size, drop_last, base, worker)
+
+
+def _grouped(items, make_batch, size, drop_last, base, worker):
+    count = 0
+    while True:  # as PyTorch's fetcher: a short group ends the stream only if it is empty
+        group = []
+        for _ in range(size or 1):
+            count += 1
+            with generator_scope([*base, worker, count]):
+                item = next(items, _END)
+            if item is _END:
+                break
+            group.append(item)
+        if not group or (drop_last and size is not None and len(group) < size):
+            return
+        yield make_batch(group)
+
+
+_END = object()
+
+
+class _Failed:
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+def _from_threads(dataset, make_batch, size, drop_last, base, workers, init):
+    """Round robin over ``workers`` threads, each filling its own queue two batches ahead."""
+    stop = threading.Event()
+    queues = [queue.Queue(maxsize=2) for _ in range(workers)]
+
+    def put(w, item) -> bool:
+        while not stop.is_set():
+            try:
+                queues[w].put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work(w):
+        try:
+            mine = copy.copy(dataset)  # its own attributes, as a worker process's copy
+            with generator_scope([*base, w]):
+                enter_worker(WorkerInfo(w, workers, base[0] + w, mine), init)
+            for batch in _batches(mine, make_batch, size, drop_last, base, w):
+                if not put(w, batch):
+                    return
+            put(w, _END)
+        except BaseException as e:  # noqa: BLE001 - re-raised in the caller's thread
+            put(w, _Failed(e))
+
+    threads = [threading.Thread(target=work, args=(w,), daemon=True,
+                                name=f"chainrule-loader-{w}") for w in range(workers)]
+    for t in threads:
+        t.start()
+    try:
+        active = list(range(len(queues)))
+        while active:
+            for w in list(active):
+                item = queues[w].get()
+                if item is _END:
+                    active.remove(w)
+                elif isinstance(item, _Failed):
+                    raise item.error
+                else:
+                    yield item
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+
+
+def _from_processes(dataset, make_batch, size, drop_last, base, workers, init):
+    """Round robin over ``workers`` forked processes, two requests in flight per worker."""
+    state = {}
+
+    def build(_plan, _base):  # runs in a worker process, on its copy of the dataset
+        if "batches" not in state:
+            worker = get_worker_info().id
+            state["batches"] = _batches(dataset, make_batch, size, drop_last, base, worker)
+        return next(state["batches"])
+
+    pipes, processes = start_processes(build, base, workers, dataset, init)
+    active = list(range(len(pipes)))
+    for conn in pipes:
+        for _ in range(2):
+            conn.send_bytes(b"[0, []]")
+    try:
+        while active:
+            for w in list(active):
+                batch = receive(pipes[w], w)
+                if batch is None:
+                    active.remove(w)
+                    continue
+                pipes[w].send_bytes(b"[0, []]")
+                yield batch
+    finally:
+        stop_processes(pipes, processes, early=bool(active))
