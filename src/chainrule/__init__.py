@@ -29,7 +29,7 @@ from . import (
     vision,
 )
 from . import functional as F  # noqa: N812 - the conventional alias
-from .amp import autocast
+from .amp import GradScaler, autocast
 from .autograd import (
     Function,
     Tensor,
@@ -79,8 +79,10 @@ from .backend.printing import get_printoptions, set_printoptions
 from .backend.random import Generator, default_generator, initial_seed, manual_seed, seed
 from .backends import (
     are_deterministic_algorithms_enabled,
+    get_deterministic_debug_mode,
     get_float32_matmul_precision,
     is_deterministic_algorithms_warn_only_enabled,
+    set_deterministic_debug_mode,
     set_float32_matmul_precision,
     use_deterministic_algorithms,
 )
@@ -167,12 +169,15 @@ from .ops import (
     zeros,
     zeros_like,
 )
+from .ops.control_flow import cond, while_loop
 from .ops.creation_extra import *  # noqa: F403 - logspace, histc, result_type...
 from .ops.creation_extra import __all__ as _creation_extra_names
 from .ops.diagonal import diag_embed, diagonal
+from .ops.dlpack import from_dlpack, to_dlpack
 from .ops.einsum import *  # noqa: F403 - einsum, outer, dot, cdist, diag...
 from .ops.einsum import __all__ as _einsum_names
 from .ops.fminmax import fmax, fmin
+from .ops.gradient import gradient
 from .ops.inplace_methods import *  # noqa: F403 - relu_, exp_, clamp_... (torch.X_)
 from .ops.inplace_methods import __all__ as _inplace_names
 from .ops.inplace_more import *  # noqa: F403 - gcd_, index_put_, detach_... (torch.X_)
@@ -232,6 +237,8 @@ from .ops.torch_names import *  # noqa: F403 - eq, logical_and, bitwise_xor, div
 from .ops.torch_names import __all__ as _torch_names
 from .ops.torch_names import divide as div
 from .ops.torch_names import torch_range as range  # noqa: A004 - PyTorch's (deprecated) torch.range
+from .ops.torch_runtime import *  # noqa: F403 - pi, inf, set_flush_denormal, poisson...
+from .ops.torch_runtime import __all__ as _torch_runtime_names
 from .ops.torch_scatter import *  # noqa: F403 - index_copy, slice_scatter, split_with_sizes...
 from .ops.torch_scatter import __all__ as _torch_scatter_names
 from .ops.torch_stats import *  # noqa: F403 - cov, corrcoef, renorm, trapezoid, lu...
@@ -329,3 +336,6 @@ __all__ += ["is_inference_mode_enabled", "is_anomaly_enabled", "is_anomaly_check
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]
 __all__ += _nn_names + _nn_more_names
 __all__ += _inplace_names + _inplace_more_names + _legacy_tensor_names
+__all__ += _torch_runtime_names + ["GradScaler", "cond", "from_dlpack", "gradient", "to_dlpack",
+                                   "get_deterministic_debug_mode", "set_deterministic_debug_mode",
+                                   "while_loop"]

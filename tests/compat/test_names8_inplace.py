@@ -1,5 +1,5 @@
 """The in-place methods of ops/inplace_more.py (cumsum_, bitwise_*_, gcd_, ldexp_, igamma_,
-renorm_, index_put_, index_reduce_ ...), the methods hardshrink/prelu/is_inference and the
+renorm_, index_put_, index_reduce_ ...), the methods hardshrink/prelu and the
 top-level gcd_/lcm_/ldexp_/index_put_/detach_: values and recorded gradients against PyTorch,
 float64 gradchecks, and the refusals."""
 
@@ -149,7 +149,7 @@ def test_top_level_in_place_functions_match_torch():
 
 
 @pytest.mark.torch
-def test_hardshrink_prelu_and_is_inference_methods_match_torch():
+def test_hardshrink_and_prelu_methods_match_torch():
     torch = pytest.importorskip("torch")
     x = RNG.normal(size=(2, 3, 4))
     w = np.array([0.25, -0.5, 1.5])
@@ -161,10 +161,7 @@ def test_hardshrink_prelu_and_is_inference_methods_match_torch():
                                torch.tensor(x).prelu(torch.tensor(w)).numpy())
     assert gradcheck(lambda a, b: a.prelu(b), (cr.tensor(x, requires_grad=True),
                                                 cr.tensor(w, requires_grad=True)))
-    assert cr.ones(2).is_inference() is False and cr.is_inference(cr.ones(2)) is False
-    assert torch.ones(2).is_inference() is False
-    with pytest.raises(TypeError, match="is_inference: input must be a Tensor"):
-        cr.is_inference([1.0])
+    assert not hasattr(cr.Tensor, "is_inference")  # no inference tensors (docs/pytorch.md)
 
 
 def test_refusals():

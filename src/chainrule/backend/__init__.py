@@ -39,6 +39,7 @@ __all__ = [
     "cuda_available",
     "device_of",
     "ensure_array",
+    "from_dlpack",
     "get_array_module",
     "get_num_threads",
     "lapack",
@@ -125,3 +126,33 @@ def asnumpy(array):
     if cupy is not None and isinstance(array, cupy.ndarray):
         return cupy.asnumpy(array)
     return numpy.asarray(array)
+
+
+class _Capsule:
+    """A bare DLPack capsule (``to_dlpack``'s result) dressed as a producer for ``from_dlpack``."""
+
+    def __init__(self, capsule, device):
+        self.capsule, self.device = capsule, device
+
+    def __dlpack__(self, **_):
+        return self.capsule
+
+    def __dlpack_device__(self):
+        return self.device
+
+
+def from_dlpack(obj):
+    """The array that shares ``obj``'s memory through DLPack: NumPy's for a CPU producer, CuPy's
+    for a CUDA one (an object with ``__dlpack__``, or a capsule, taken as CPU memory unless only
+    CuPy can read it)."""
+    if type(obj).__name__ == "PyCapsule":
+        try:
+            return numpy.from_dlpack(_Capsule(obj, (1, 0)))
+        except (BufferError, RuntimeError, TypeError):
+            if cupy is None:
+                raise
+            return cupy.from_dlpack(obj)
+    kind = obj.__dlpack_device__()[0]
+    if kind in (2, 3, 13) and cupy is not None:  # CUDA, CUDA host, CUDA managed memory
+        return cupy.from_dlpack(obj)
+    return numpy.from_dlpack(obj)

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from . import cuda, cudnn, mps
 
-__all__ = ["are_deterministic_algorithms_enabled", "cuda", "cudnn", "get_float32_matmul_precision",
-           "is_deterministic_algorithms_warn_only_enabled", "mps", "set_float32_matmul_precision",
+__all__ = ["are_deterministic_algorithms_enabled", "cuda", "cudnn", "get_deterministic_debug_mode",
+           "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled", "mps",
+           "set_deterministic_debug_mode", "set_float32_matmul_precision",
            "use_deterministic_algorithms"]
 
 _switches = {"deterministic": False, "warn_only": False, "matmul_precision": "highest"}
@@ -52,6 +53,33 @@ def are_deterministic_algorithms_enabled() -> bool:
 def is_deterministic_algorithms_warn_only_enabled() -> bool:
     """The ``warn_only`` last given to ``use_deterministic_algorithms`` (False at first)."""
     return _switches["warn_only"]
+
+
+_DEBUG_MODES = ("default", "warn", "error")
+
+
+def set_deterministic_debug_mode(debug_mode) -> None:
+    """PyTorch's other spelling of ``use_deterministic_algorithms``: 0 or "default" turns it off,
+    1 or "warn" is ``(True, warn_only=True)``, 2 or "error" is ``(True)``."""
+    if isinstance(debug_mode, str):
+        if debug_mode not in _DEBUG_MODES:
+            raise ValueError(f"set_deterministic_debug_mode: debug_mode must be 'default', "
+                             f"'warn' or 'error', got {debug_mode!r}")
+        debug_mode = _DEBUG_MODES.index(debug_mode)
+    elif isinstance(debug_mode, bool) or not isinstance(debug_mode, int):
+        raise TypeError(f"set_deterministic_debug_mode: debug_mode must be a str or an int, got "
+                        f"{debug_mode!r} ({type(debug_mode).__name__})")
+    if debug_mode not in (0, 1, 2):
+        raise ValueError(f"set_deterministic_debug_mode: debug_mode must be 0, 1 or 2, got "
+                         f"{debug_mode}")
+    use_deterministic_algorithms(debug_mode > 0, warn_only=debug_mode == 1)
+
+
+def get_deterministic_debug_mode() -> int:
+    """0 when deterministic algorithms are off, 1 when on with ``warn_only``, else 2."""
+    if not _switches["deterministic"]:
+        return 0
+    return 1 if _switches["warn_only"] else 2
 
 
 def set_float32_matmul_precision(precision: str) -> None:

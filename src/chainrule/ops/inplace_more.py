@@ -1,7 +1,8 @@
 """More of PyTorch's in-place methods (``cumsum_``, ``bitwise_and_``, ``gcd_``, ``ldexp_``,
 ``igamma_``, ``renorm_``, ``index_put_``, ``index_reduce_`` ...), the top-level ``torch.X_``
 functions among them (``gcd_``, ``lcm_``, ``ldexp_``, ``index_put_``, ``detach_``), and the
-methods ``hardshrink``, ``prelu`` and ``is_inference``.
+methods ``hardshrink`` and ``prelu``. (``is_inference`` is not given: chainrule has no inference
+tensors, and an answer of False for a tensor made inside ``inference_mode`` would be wrong.)
 
 Each value-changing method computes the out-of-place op and writes it into the tensor through
 ``autograd.inplace_record.change``, as the family in ``inplace_methods``: recorded while
@@ -28,7 +29,7 @@ from .torch_names import (
 from .torch_scatter import index_put, index_reduce
 from .torch_stats import renorm
 
-__all__ = ["detach_", "gcd_", "index_put_", "is_inference", "lcm_", "ldexp_"]
+__all__ = ["detach_", "gcd_", "index_put_", "lcm_", "ldexp_"]
 
 
 def _binary(name, op, doc):
@@ -88,14 +89,6 @@ def index_reduce_(self, dim, index, source, reduce, *, include_self: bool = True
         x, dim, index, source, reduce, include_self=include_self), (source,))
 
 
-def is_inference(input) -> bool:  # noqa: A002 - PyTorch's name
-    """False: chainrule has no inference tensors (a tensor made inside ``inference_mode`` is an
-    ordinary tensor that does not require grad), see docs/pytorch.md."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"is_inference: input must be a Tensor, got {type(input).__name__}")
-    return False
-
-
 def _hardshrink(self, lambd=0.5) -> Tensor:
     return hardshrink(self, lambd)
 
@@ -109,7 +102,7 @@ _prelu.__doc__ = "``F.prelu(self, weight)``: x where x > 0, else ``weight * x``.
 
 for _name, (_op, _doc) in _BINARY.items():
     setattr(Tensor, _name, _binary(_name, _op, _doc))
-for _fn in (bitwise_not_, cumsum_, renorm_, index_put_, index_reduce_, is_inference):
+for _fn in (bitwise_not_, cumsum_, renorm_, index_put_, index_reduce_):
     setattr(Tensor, _fn.__name__, _fn)
 Tensor.hardshrink = _hardshrink
 Tensor.prelu = _prelu

@@ -24,13 +24,12 @@ from .shape import (
     reshape,
     squeeze,
     transpose,
-    unsqueeze,
 )
 
 __all__ = [
-    "atleast_1d", "atleast_2d", "broadcast_shapes", "broadcast_tensors", "column_stack",
-    "cumsum", "diff", "dstack", "flip", "hstack", "meshgrid", "movedim", "ravel", "roll",
-    "swapaxes", "take", "take_along_dim", "unbind", "unflatten", "vstack",
+    "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors",
+    "column_stack", "cumsum", "diff", "dstack", "flip", "hstack", "meshgrid", "movedim", "ravel",
+    "roll", "swapaxes", "take", "take_along_dim", "unbind", "unflatten", "vstack",
 ]
 
 
@@ -156,32 +155,63 @@ def unflatten(input, dim: int, sizes):  # noqa: A002
     return reshape(input, input.shape[:axis] + sizes + input.shape[axis + 1:])
 
 
-def atleast_1d(x):
+def _atleast(who, tensors, one):
+    """``one`` applied to a tensor, to each of several (``f(a, b)`` or ``f([a, b])``): a tuple."""
+    listed = len(tensors) == 1 and isinstance(tensors[0], (list, tuple))
+    items = tuple(tensors[0]) if listed else tensors
+    for t in items:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{who}: expects a Tensor, several, or a list of them, got "
+                            f"{type(t).__name__}")
+    out = tuple(one(t) for t in items)
+    return out[0] if len(out) == 1 and not listed else out
+
+
+def _one_1d(x):
     return reshape(x, (1,)) if x.ndim == 0 else x
 
 
-def atleast_2d(x):
+def _one_2d(x):
     return reshape(x, (1,) * (2 - x.ndim) + x.shape) if x.ndim < 2 else x
+
+
+def _one_3d(x):
+    if x.ndim >= 3:
+        return x
+    return reshape(x, {0: (1, 1, 1), 1: (1, *x.shape, 1), 2: (*x.shape, 1)}[x.ndim])
+
+
+def atleast_1d(*tensors):
+    """Each tensor with at least one dimension (a 0-d one becomes shape (1,)); a tuple for
+    several (or a list) of them."""
+    return _atleast("atleast_1d", tensors, _one_1d)
+
+
+def atleast_2d(*tensors):
+    """Each tensor with at least two dimensions (leading dimensions of size 1 added)."""
+    return _atleast("atleast_2d", tensors, _one_2d)
+
+
+def atleast_3d(*tensors):
+    """Each tensor with at least three dimensions, as PyTorch and NumPy: () -> (1, 1, 1),
+    (n,) -> (1, n, 1), (m, n) -> (m, n, 1)."""
+    return _atleast("atleast_3d", tensors, _one_3d)
 
 
 def hstack(tensors):
     """Concatenate along axis 1 (axis 0 for 1-D tensors)."""
-    tensors = [atleast_1d(t) for t in tensors]
+    tensors = [_one_1d(t) for t in tensors]
     return concat(tensors, 0 if tensors and tensors[0].ndim == 1 else 1)
 
 
 def vstack(tensors):
     """Concatenate along axis 0, 1-D tensors as rows."""
-    return concat([atleast_2d(t) for t in tensors], 0)
+    return concat([_one_2d(t) for t in tensors], 0)
 
 
 def dstack(tensors):
     """Concatenate along axis 2, smaller tensors seen as (1, N, 1) or (M, N, 1)."""
-    def three(t):
-        t = atleast_2d(t)
-        return unsqueeze(t, 2) if t.ndim == 2 else t
-
-    return concat([three(t) for t in tensors], 2)
+    return concat([_one_3d(t) for t in tensors], 2)
 
 
 def column_stack(tensors):
@@ -216,7 +246,7 @@ def meshgrid(*tensors, indexing: str | None = None):
     if any(t.ndim > 1 for t in tensors):
         raise ValueError(f"meshgrid: expects 0-D or 1-D tensors, got shapes "
                          f"{[t.shape for t in tensors]}")
-    tensors = [atleast_1d(t) for t in tensors]
+    tensors = [_one_1d(t) for t in tensors]
     swap = indexing == "xy" and len(tensors) >= 2
     order = [1, 0] + list(range(2, len(tensors))) if swap else list(range(len(tensors)))
     shape = tuple(tensors[i].shape[0] for i in order)
