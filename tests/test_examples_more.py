@@ -5,12 +5,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ["train_digits_mlp", "regularization", "rnn_sequences", "optimizers",
             "save_load_torch", "linalg_gradients", "vae_distributions", "training_utilities",
-            "onnx_load", "onnx_export", "tensorboard_logging"]
+            "onnx_load", "onnx_export", "tensorboard_logging", "detect_anomaly"]
 
 
 def test_train_digits_mlp(tmp_path, capsys, load_script):
@@ -262,6 +263,20 @@ def test_prune_mnist_style_prunes_fine_tunes_and_saves(tmp_path, capsys, load_sc
     assert "step 2: 75.0% of the weights pruned" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         example.main(["--steps", "0"])
+
+
+def test_detect_anomaly_example(capsys, load_script):
+    example = load_script("examples/detect_anomaly.py")
+    result = example.main(["--steps", "4", "--seed", "0"])
+    silent = result["silent"]
+    assert np.isfinite(silent["losses"][0]) and not silent["weights_finite"]  # silently NaN
+    found = result["found"]
+    assert found["error"] == "Function 'Sqrt' returned nan values in its 0th output."
+    assert found["frame"].startswith(f'File "{example.__file__}", line ')
+    assert found["line"].startswith("dist = cr.sqrt((diff * diff).sum(-1))")
+    fixed = result["fixed"]
+    assert fixed["weights_finite"] and fixed["losses"][-1] < fixed["losses"][0]
+    assert "under detect_anomaly: Function 'Sqrt'" in capsys.readouterr().out
 
 
 def test_linalg_gradients_example(capsys, load_script):
