@@ -138,3 +138,61 @@ def test_knowledge_distillation_with_kl_div_batchmean_matches_pytorch():
     for _, tutorial, kl, kl_log in ours[1]:
         assert abs(tutorial - kl) < 1e-12 and abs(kl - kl_log) < 1e-12
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def _shared_draws(monkeypatch, lib, lams, perms):
+    """Beta(alpha, alpha).sample() and randperm read the same values in both libraries."""
+    lam_stream, perm_stream = iter(lams), iter(perms)
+    monkeypatch.setattr(lib.distributions.Beta, "sample",
+                        lambda self, sample_shape=(): lib.tensor(next(lam_stream)))
+    monkeypatch.setattr(lib, "randperm", lambda n: lib.tensor(next(perm_stream)))
+
+
+def test_mixup_with_beta_weights_and_randperm_partners_matches_pytorch(monkeypatch):
+    rng = np.random.default_rng(28)
+    x = rng.standard_normal((12, 6))
+    y = rng.integers(0, 3, 12)
+    lams = rng.beta(1.0, 1.0, 6).tolist()
+    perms = [rng.permutation(4) for _ in range(6)]
+
+    def run(lib, model):
+        with monkeypatch.context() as m:
+            _shared_draws(m, lib, lams, perms)
+            return programs.train_mixup(lib, model, lib.tensor(x), lib.tensor(y))
+
+    ours, theirs = _both(programs.mixup_net, run)
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+    chainrule.manual_seed(0)  # and with chainrule's own Beta and randperm draws
+    history = programs.train_mixup(chainrule, programs.mixup_net(chainrule).double(),
+                                   chainrule.tensor(x), chainrule.tensor(y))[0]
+    assert all(np.isfinite(loss) and 0 <= acc <= 100 for loss, acc in history)
+
+
+def test_siamese_network_with_contrastive_loss_matches_pytorch():
+    rng = np.random.default_rng(29)
+    img0 = rng.uniform(0, 1, (8, 1, 6, 6))
+    img1 = rng.uniform(0, 1, (8, 1, 6, 6))
+    label = rng.integers(0, 2, (8, 1)).astype(np.float64)
+    ours, theirs = _both(programs.siamese, lambda lib, m: programs.train_siamese(
+        lib, m, lib.tensor(img0), lib.tensor(img1), lib.tensor(label)))
+    assert ours[0][-1] < ours[0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_pointnet_with_max_pooling_and_feature_transform_regulariser_matches_pytorch():
+    rng = np.random.default_rng(30)
+    points = rng.standard_normal((8, 10, 3))
+    target = rng.integers(0, 3, 8)
+    ours, theirs = _both(programs.pointnet, lambda lib, m: programs.train_pointnet(
+        lib, m, lib.tensor(points), lib.tensor(target)))
+    _close(ours, theirs, rtol=1e-9, atol=1e-10)
+
+
+def test_unet_with_transposed_convs_padding_and_dice_loss_matches_pytorch():
+    rng = np.random.default_rng(31)
+    images = rng.standard_normal((4, 3, 9, 9))
+    masks = (rng.uniform(size=(4, 9, 9)) < 0.4).astype(np.int64)
+    ours, theirs = _both(programs.unet, lambda lib, m: programs.train_unet(
+        lib, m, lib.tensor(images), lib.tensor(masks)))
+    assert ours[2][-1] < ours[2][0]  # the plateau scheduler cut the rate
+    _close(ours, theirs, rtol=1e-9, atol=1e-10)

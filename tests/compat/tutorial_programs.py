@@ -718,3 +718,379 @@ def train_distillation(torch, pair, x, y, T=2.0, alpha=0.25, epochs=3, batch_siz
         _, predicted = torch.max(student(x), 1)
         correct = (predicted == y).sum().item()
     return teacher_losses, history, correct
+
+
+def mixup_net(torch, n_in=6, n_classes=3):
+    """A small classifier for facebookresearch/mixup-cifar10's training loop."""
+    nn = torch.nn
+    return nn.Sequential(nn.Linear(n_in, 8), nn.BatchNorm1d(8), nn.ReLU(inplace=True),
+                         nn.Linear(8, n_classes))
+
+
+def train_mixup(torch, net, inputs_all, targets_all, alpha=1.0, epochs=2, batch_size=4):
+    """mixup_data (Beta(alpha, alpha) weight, randperm partner), mixup_criterion, and the repo's
+    mixed accuracy from predicted.eq(targets.data).cpu().sum()."""
+    criterion = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-4)
+
+    def mixup_data(x, y, alpha=1.0):
+        if alpha > 0:
+            lam = torch.distributions.Beta(alpha, alpha).sample().item()
+        else:
+            lam = 1
+        batch_size = x.size()[0]
+        index = torch.randperm(batch_size)
+        mixed_x = lam * x + (1 - lam) * x[index, :]
+        y_a, y_b = y, y[index]
+        return mixed_x, y_a, y_b, lam
+
+    def mixup_criterion(criterion, pred, y_a, y_b, lam):
+        return lam * criterion(pred, y_a) + (1 - lam) * criterion(pred, y_b)
+
+    history = []
+    for _ in range(epochs):
+        net.train()
+        train_loss, correct, total = 0, 0, 0
+        for i in range(0, len(inputs_all), batch_size):
+            inputs, targets = inputs_all[i:i + batch_size], targets_all[i:i + batch_size]
+            inputs, targets_a, targets_b, lam = mixup_data(inputs, targets, alpha)
+            outputs = net(inputs)
+            loss = mixup_criterion(criterion, outputs, targets_a, targets_b, lam)
+            train_loss += loss.item()
+            _, predicted = torch.max(outputs.data, 1)
+            total += targets.size(0)
+            correct += (lam * predicted.eq(targets_a.data).cpu().sum().float()
+                        + (1 - lam) * predicted.eq(targets_b.data).cpu().sum().float())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        history.append((train_loss, (100. * correct / total).item()))
+    net.eval()
+    with torch.no_grad():
+        out = net(inputs_all)
+    return history, out.numpy(), net[1].running_var.numpy()
+
+
+def siamese(torch):
+    """The classic siamese network for one-shot similarity (a shared CNN tower)."""
+    nn = torch.nn
+
+    class SiameseNetwork(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.cnn1 = nn.Sequential(
+                nn.ReflectionPad2d(1), nn.Conv2d(1, 4, kernel_size=3), nn.ReLU(inplace=True),
+                nn.BatchNorm2d(4),
+                nn.ReflectionPad2d(1), nn.Conv2d(4, 4, kernel_size=3), nn.ReLU(inplace=True),
+                nn.BatchNorm2d(4))
+            self.fc1 = nn.Sequential(nn.Linear(4 * 6 * 6, 16), nn.ReLU(inplace=True),
+                                     nn.Linear(16, 5))
+
+        def forward_once(self, x):
+            output = self.cnn1(x)
+            output = output.view(output.size()[0], -1)
+            output = self.fc1(output)
+            return output
+
+        def forward(self, input1, input2):
+            output1 = self.forward_once(input1)
+            output2 = self.forward_once(input2)
+            return output1, output2
+
+    return SiameseNetwork()
+
+
+def train_siamese(torch, net, img0, img1, label, epochs=3, batch_size=4):
+    """Contrastive loss on F.pairwise_distance, Adam; dissimilarity of a pair at the end."""
+    F = torch.nn.functional
+
+    class ContrastiveLoss(torch.nn.Module):
+        def __init__(self, margin=2.0):
+            super().__init__()
+            self.margin = margin
+
+        def forward(self, output1, output2, label):
+            euclidean_distance = F.pairwise_distance(output1, output2, keepdim=True)
+            loss_contrastive = torch.mean(
+                (1 - label) * torch.pow(euclidean_distance, 2)
+                + label * torch.pow(torch.clamp(self.margin - euclidean_distance, min=0.0), 2))
+            return loss_contrastive
+
+    criterion = ContrastiveLoss()
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.0005)
+    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(img0, img1, label),
+                                         batch_size=batch_size)
+    loss_history = []
+    for _ in range(epochs):
+        for data in loader:
+            x0, x1, lbl = data
+            optimizer.zero_grad()
+            output1, output2 = net(x0, x1)
+            loss_contrastive = criterion(output1, output2, lbl)
+            loss_contrastive.backward()
+            optimizer.step()
+            loss_history.append(loss_contrastive.item())
+    net.eval()
+    with torch.no_grad():
+        output1, output2 = net(img0[:2], img1[:2])
+        dissimilarity = F.pairwise_distance(output1, output2)
+        cosine = F.cosine_similarity(output1, output2, dim=1)
+    return loss_history, dissimilarity.numpy(), cosine.numpy()
+
+
+def pointnet(torch, k_classes=3, width=8):
+    """fxia22/pointnet.pytorch's PointNetCls: input and feature STNs, shared 1x1 Conv1d MLPs,
+    max pooling over the points; the widths scaled down."""
+    import numpy as np
+
+    nn = torch.nn
+    F = nn.functional
+    w1, w2, w3 = width, 2 * width, 4 * width
+
+    class STNkd(nn.Module):
+        def __init__(self, k=3):
+            super().__init__()
+            self.conv1 = torch.nn.Conv1d(k, w1, 1)
+            self.conv2 = torch.nn.Conv1d(w1, w2, 1)
+            self.conv3 = torch.nn.Conv1d(w2, w3, 1)
+            self.fc1 = nn.Linear(w3, w2)
+            self.fc2 = nn.Linear(w2, w1)
+            self.fc3 = nn.Linear(w1, k * k)
+            self.relu = nn.ReLU()
+            self.bn1 = nn.BatchNorm1d(w1)
+            self.bn2 = nn.BatchNorm1d(w2)
+            self.bn3 = nn.BatchNorm1d(w3)
+            self.bn4 = nn.BatchNorm1d(w2)
+            self.bn5 = nn.BatchNorm1d(w1)
+            self.k = k
+
+        def forward(self, x):
+            batchsize = x.size()[0]
+            x = F.relu(self.bn1(self.conv1(x)))
+            x = F.relu(self.bn2(self.conv2(x)))
+            x = F.relu(self.bn3(self.conv3(x)))
+            x = torch.max(x, 2, keepdim=True)[0]
+            x = x.view(-1, w3)
+            x = F.relu(self.bn4(self.fc1(x)))
+            x = F.relu(self.bn5(self.fc2(x)))
+            x = self.fc3(x)
+            iden = torch.from_numpy(np.eye(self.k).flatten().astype(np.float32)).view(
+                1, self.k * self.k).repeat(batchsize, 1)
+            x = x + iden
+            x = x.view(-1, self.k, self.k)
+            return x
+
+    class PointNetfeat(nn.Module):
+        def __init__(self, global_feat=True, feature_transform=False):
+            super().__init__()
+            self.stn = STNkd(k=3)
+            self.conv1 = torch.nn.Conv1d(3, w1, 1)
+            self.conv2 = torch.nn.Conv1d(w1, w2, 1)
+            self.conv3 = torch.nn.Conv1d(w2, w3, 1)
+            self.bn1 = nn.BatchNorm1d(w1)
+            self.bn2 = nn.BatchNorm1d(w2)
+            self.bn3 = nn.BatchNorm1d(w3)
+            self.global_feat = global_feat
+            self.feature_transform = feature_transform
+            if self.feature_transform:
+                self.fstn = STNkd(k=w1)
+
+        def forward(self, x):
+            n_pts = x.size()[2]
+            trans = self.stn(x)
+            x = x.transpose(2, 1)
+            x = torch.bmm(x, trans)
+            x = x.transpose(2, 1)
+            x = F.relu(self.bn1(self.conv1(x)))
+            if self.feature_transform:
+                trans_feat = self.fstn(x)
+                x = x.transpose(2, 1)
+                x = torch.bmm(x, trans_feat)
+                x = x.transpose(2, 1)
+            else:
+                trans_feat = None
+            pointfeat = x
+            x = F.relu(self.bn2(self.conv2(x)))
+            x = self.bn3(self.conv3(x))
+            x = torch.max(x, 2, keepdim=True)[0]
+            x = x.view(-1, w3)
+            if self.global_feat:
+                return x, trans, trans_feat
+            x = x.view(-1, w3, 1).repeat(1, 1, n_pts)
+            return torch.cat([x, pointfeat], 1), trans, trans_feat
+
+    class PointNetCls(nn.Module):
+        def __init__(self, k=2, feature_transform=False):
+            super().__init__()
+            self.feature_transform = feature_transform
+            self.feat = PointNetfeat(global_feat=True, feature_transform=feature_transform)
+            self.fc1 = nn.Linear(w3, w2)
+            self.fc2 = nn.Linear(w2, w1)
+            self.fc3 = nn.Linear(w1, k)
+            self.dropout = nn.Dropout(p=0.3)
+            self.bn1 = nn.BatchNorm1d(w2)
+            self.bn2 = nn.BatchNorm1d(w1)
+            self.relu = nn.ReLU()
+
+        def forward(self, x):
+            x, trans, trans_feat = self.feat(x)
+            x = F.relu(self.bn1(self.fc1(x)))
+            x = F.relu(self.bn2(self.dropout(self.fc2(x))))
+            x = self.fc3(x)
+            return F.log_softmax(x, dim=1), trans, trans_feat
+
+    return PointNetCls(k=k_classes, feature_transform=True)
+
+
+def feature_transform_regularizer(torch, trans):
+    d = trans.size()[1]
+    I = torch.eye(d)[None, :, :]  # noqa: E741 - the repository's name
+    loss = torch.mean(torch.norm(torch.bmm(trans, trans.transpose(2, 1)) - I, dim=(1, 2)))
+    return loss
+
+
+def train_pointnet(torch, classifier, points, target, epochs=3, batch_size=4):
+    """NLL plus 0.001 times the feature-transform regulariser, Adam and StepLR; dropout is
+    switched off through the module so the two libraries draw no masks."""
+    F = torch.nn.functional
+    classifier.dropout.p = 0.0
+    optimizer = torch.optim.Adam(classifier.parameters(), lr=0.001, betas=(0.9, 0.999))
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=2, gamma=0.5)
+    losses = []
+    for _ in range(epochs):
+        for i in range(0, len(points), batch_size):
+            pts = points[i:i + batch_size].transpose(2, 1)
+            tgt = target[i:i + batch_size]
+            optimizer.zero_grad()
+            classifier = classifier.train()
+            pred, trans, trans_feat = classifier(pts)
+            loss = F.nll_loss(pred, tgt)
+            loss += feature_transform_regularizer(torch, trans_feat) * 0.001
+            loss.backward()
+            optimizer.step()
+            pred_choice = pred.data.max(1)[1]
+            correct = pred_choice.eq(tgt.data).cpu().sum()
+            losses.append((loss.item(), correct.item()))
+        scheduler.step()
+    classifier = classifier.eval()
+    with torch.no_grad():
+        pred, trans, _ = classifier(points.transpose(2, 1))
+    return losses, pred.numpy(), trans.numpy(), scheduler.get_last_lr()
+
+
+def unet(torch, n_channels=3, n_classes=1, base=4):
+    """milesial/Pytorch-UNet: DoubleConv, Down (max pool), Up (ConvTranspose2d, F.pad to the skip,
+    torch.cat), OutConv; two levels instead of four."""
+    nn = torch.nn
+    F = nn.functional
+
+    class DoubleConv(nn.Module):
+        def __init__(self, in_channels, out_channels, mid_channels=None):
+            super().__init__()
+            if not mid_channels:
+                mid_channels = out_channels
+            self.double_conv = nn.Sequential(
+                nn.Conv2d(in_channels, mid_channels, kernel_size=3, padding=1, bias=False),
+                nn.BatchNorm2d(mid_channels),
+                nn.ReLU(inplace=True),
+                nn.Conv2d(mid_channels, out_channels, kernel_size=3, padding=1, bias=False),
+                nn.BatchNorm2d(out_channels),
+                nn.ReLU(inplace=True))
+
+        def forward(self, x):
+            return self.double_conv(x)
+
+    class Down(nn.Module):
+        def __init__(self, in_channels, out_channels):
+            super().__init__()
+            self.maxpool_conv = nn.Sequential(nn.MaxPool2d(2), DoubleConv(in_channels,
+                                                                          out_channels))
+
+        def forward(self, x):
+            return self.maxpool_conv(x)
+
+    class Up(nn.Module):
+        def __init__(self, in_channels, out_channels):
+            super().__init__()
+            self.up = nn.ConvTranspose2d(in_channels, in_channels // 2, kernel_size=2, stride=2)
+            self.conv = DoubleConv(in_channels, out_channels)
+
+        def forward(self, x1, x2):
+            x1 = self.up(x1)
+            diffY = x2.size()[2] - x1.size()[2]
+            diffX = x2.size()[3] - x1.size()[3]
+            x1 = F.pad(x1, [diffX // 2, diffX - diffX // 2, diffY // 2, diffY - diffY // 2])
+            x = torch.cat([x2, x1], dim=1)
+            return self.conv(x)
+
+    class UNet(nn.Module):
+        def __init__(self, n_channels, n_classes):
+            super().__init__()
+            self.n_channels = n_channels
+            self.n_classes = n_classes
+            self.inc = DoubleConv(n_channels, base)
+            self.down1 = Down(base, 2 * base)
+            self.down2 = Down(2 * base, 4 * base)
+            self.up1 = Up(4 * base, 2 * base)
+            self.up2 = Up(2 * base, base)
+            self.outc = nn.Conv2d(base, n_classes, kernel_size=1)
+
+        def forward(self, x):
+            x1 = self.inc(x)
+            x2 = self.down1(x1)
+            x3 = self.down2(x2)
+            x = self.up1(x3, x2)
+            x = self.up2(x, x1)
+            return self.outc(x)
+
+    return UNet(n_channels, n_classes)
+
+
+def dice_coeff(torch, input, target, reduce_batch_first=False, epsilon=1e-6):  # noqa: A002
+    assert input.size() == target.size()
+    assert input.dim() == 3 or not reduce_batch_first
+    sum_dim = (-1, -2) if input.dim() == 2 or not reduce_batch_first else (-1, -2, -3)
+    inter = 2 * (input * target).sum(dim=sum_dim)
+    sets_sum = input.sum(dim=sum_dim) + target.sum(dim=sum_dim)
+    sets_sum = torch.where(sets_sum == 0, inter, sets_sum)
+    dice = (inter + epsilon) / (sets_sum + epsilon)
+    return dice.mean()
+
+
+def train_unet(torch, model, images, masks, epochs=3, batch_size=2):
+    """The repository's train loop: channels_last, RMSprop(momentum=0.999, foreach=True),
+    BCEWithLogits + Dice loss, GradScaler (disabled), clipping, ReduceLROnPlateau('max') on
+    the validation Dice score."""
+    F = torch.nn.functional
+    model = model.to(memory_format=torch.channels_last)
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=1e-3, weight_decay=1e-8,
+                                    momentum=0.999, foreach=True)
+    scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer, "max", patience=0)
+    grad_scaler = torch.amp.GradScaler("cpu", enabled=False)
+    criterion = torch.nn.BCEWithLogitsLoss()
+    losses, scores, lrs = [], [], []
+    for _ in range(epochs):
+        model.train()
+        for i in range(0, len(images), batch_size):
+            batch_images = images[i:i + batch_size].to(dtype=images.dtype,
+                                                       memory_format=torch.channels_last)
+            true_masks = masks[i:i + batch_size].to(dtype=torch.long)
+            masks_pred = model(batch_images)
+            loss = criterion(masks_pred.squeeze(1), true_masks.to(images.dtype))
+            loss += 1 - dice_coeff(torch, F.sigmoid(masks_pred.squeeze(1)),
+                                   true_masks.to(images.dtype), reduce_batch_first=False)
+            optimizer.zero_grad(set_to_none=True)
+            grad_scaler.scale(loss).backward()
+            grad_scaler.unscale_(optimizer)
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            grad_scaler.step(optimizer)
+            grad_scaler.update()
+            losses.append(loss.item())
+        model.eval()
+        with torch.no_grad():
+            mask_pred = (F.sigmoid(model(images).squeeze(1)) > 0.5).to(images.dtype)
+            val_score = dice_coeff(torch, mask_pred, masks.to(images.dtype)).item()
+        scheduler.step(val_score)
+        scores.append(val_score)
+        lrs.append(optimizer.param_groups[0]["lr"])
+    return losses, scores, lrs, model(images).detach().numpy()

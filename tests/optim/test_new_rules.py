@@ -127,13 +127,15 @@ def test_resume_mid_run_equals_uninterrupted_run(problem, name, kwargs):
         np.testing.assert_array_equal(a.numpy(), b.numpy())
 
 
-@pytest.mark.parametrize("name", ["NAdam", "RAdam", "Adamax", "Rprop", "ASGD"])
+@pytest.mark.parametrize("name", ["NAdam", "RAdam", "Adamax", "Rprop", "ASGD", "RMSprop",
+                                  "Adadelta", "Adagrad", "Adam"])
 def test_signature_matches_torch(name):
+    """The same positional order and the same keyword-only names (foreach=, capturable=, ...)."""
     ours = inspect.signature(getattr(optim, name)).parameters
     theirs = inspect.signature(getattr(torch.optim, name)).parameters
     positional = [k for k, p in theirs.items() if p.kind is p.POSITIONAL_OR_KEYWORD]
-    positional = [k for k in positional if k not in ("differentiable", "capturable")]
     assert [k for k, p in ours.items() if p.kind is p.POSITIONAL_OR_KEYWORD] == positional
+    assert set(ours) == set(theirs)
     for key in list(ours)[1:]:
         assert ours[key].default == theirs[key].default, key
     assert "maximize" in ours

@@ -36,6 +36,7 @@ class Adam(Optimizer):
         weight_decay: L2 penalty coefficient.
         amsgrad: use the AMSGrad variant (non-increasing second moment).
         maximize: ascend the objective instead of descending it.
+        decoupled_weight_decay: decay the parameters directly, as ``AdamW`` does.
     """
 
     _decoupled = False
@@ -43,9 +44,12 @@ class Adam(Optimizer):
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
                  foreach=None, maximize: bool = False, capturable: bool = False,
-                 differentiable: bool = False, fused=None):
+                 differentiable: bool = False, fused=None, decoupled_weight_decay: bool = False):
         check_implementation_flags(type(self).__name__, foreach, capturable, differentiable,
                                    fused)
+        check_bool(type(self).__name__, "decoupled_weight_decay", decoupled_weight_decay)
+        if decoupled_weight_decay:
+            self._decoupled = True  # Adam(decoupled_weight_decay=True) is AdamW's rule
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "amsgrad": amsgrad, "maximize": maximize}
         super().__init__(params, defaults)

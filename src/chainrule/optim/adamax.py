@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_betas, check_bool, check_number
+from .optimizer import Optimizer, check_betas, check_bool, check_implementation_flags, check_number
 
 __all__ = ["Adamax"]
 
@@ -33,9 +33,8 @@ class Adamax(Optimizer):
 
     def __init__(self, params, lr: float = 2e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, foreach: bool | None = None, *,
-                 maximize: bool = False):
-        if foreach is not None:
-            check_bool("Adamax", "foreach", foreach)
+                 maximize: bool = False, differentiable: bool = False, capturable: bool = False):
+        check_implementation_flags("Adamax", foreach, capturable, differentiable)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "maximize": maximize}
         super().__init__(params, defaults)

@@ -4,7 +4,7 @@ a decaying step whose iterates are averaged after step ``t0``."""
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_bool, check_number
+from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["ASGD"]
 
@@ -39,9 +39,8 @@ class ASGD(Optimizer):
 
     def __init__(self, params, lr: float = 1e-2, lambd: float = 1e-4, alpha: float = 0.75,
                  t0: float = 1e6, weight_decay: float = 0.0, foreach: bool | None = None,
-                 maximize: bool = False):
-        if foreach is not None:
-            check_bool("ASGD", "foreach", foreach)
+                 maximize: bool = False, differentiable: bool = False, capturable: bool = False):
+        check_implementation_flags("ASGD", foreach, capturable, differentiable)
         defaults = {"lr": lr, "lambd": lambd, "alpha": alpha, "t0": t0,
                     "weight_decay": weight_decay, "maximize": maximize}
         super().__init__(params, defaults)

@@ -6,7 +6,7 @@ from ..backend import get_array_module
 from ..backend.settings import config
 from . import fused
 from ._state import rmsprop_state
-from .optimizer import Optimizer, check_bool, check_number
+from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["RMSprop"]
 
@@ -44,8 +44,10 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
-                 maximize: bool = False):
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False):
+        check_implementation_flags("RMSprop", foreach, capturable, differentiable)
         defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
                     "momentum": momentum, "centered": centered, "maximize": maximize}
         super().__init__(params, defaults)

@@ -4,7 +4,7 @@ grows while its gradient keeps its sign and shrinks when the sign flips."""
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .optimizer import Optimizer, check_bool, check_number
+from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["Rprop"]
 
@@ -35,7 +35,10 @@ class Rprop(Optimizer):
     """
 
     def __init__(self, params, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
-                 step_sizes: tuple[float, float] = (1e-6, 50), *, maximize: bool = False):
+                 step_sizes: tuple[float, float] = (1e-6, 50), *, capturable: bool = False,
+                 foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False):
+        check_implementation_flags("Rprop", foreach, capturable, differentiable)
         defaults = {"lr": lr, "etas": etas, "step_sizes": step_sizes, "maximize": maximize}
         super().__init__(params, defaults)
 
