@@ -126,6 +126,7 @@ from .padding import (
     ZeroPad2d,
 )
 from .padding3d import CircularPad3d, ConstantPad3d, ReflectionPad3d, ReplicationPad3d, ZeroPad3d
+from .parallel import DataParallel, SyncBatchNorm
 from .param_containers import ParameterDict, ParameterList
 from .parameter import Buffer, Parameter
 from .pool import (
@@ -231,4 +232,6 @@ __all__ = [
     "LazyConvTranspose2d", "LazyConvTranspose3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
     "LazyInstanceNorm3d", "UninitializedBuffer", "RNNBase", "RNNCellBase",
     "FractionalMaxPool2d", "FractionalMaxPool3d",
+    # one-process forms of the multi-device modules
+    "DataParallel", "SyncBatchNorm",
 ]

@@ -1,20 +1,21 @@
-"""``nn.utils.rnn`` as in PyTorch: ``pad_sequence``, and packed sequences (``nn.packing``):
-``pack_padded_sequence``, ``pad_packed_sequence``, ``pack_sequence`` and ``PackedSequence``, which
-``nn.RNN``, ``nn.LSTM`` and ``nn.GRU`` run over each sequence's own steps only.
+"""``nn.utils.rnn`` as in PyTorch: ``pad_sequence`` and ``unpad_sequence``, packed sequences
+(``nn.packing``): ``pack_padded_sequence``, ``pad_packed_sequence``, ``pack_sequence``,
+``unpack_sequence`` and ``PackedSequence``, which ``nn.RNN``, ``nn.LSTM`` and ``nn.GRU`` run over
+each sequence's own steps only, and ``invert_permutation``.
 
-Padding is composed of ``concat`` and ``stack``, so the gradient flows back to each sequence's
-own steps (the padding gets none).
+Padding is composed of ``concat`` and ``stack``, unpadding of slices, so the gradient flows back
+to each sequence's own steps (the padding gets none).
 """
 
 from __future__ import annotations
 
 from ...autograd import Tensor
-from ...backend import get_array_module
+from ...backend import asnumpy, get_array_module
 from ...ops.join import concat, stack
 from ..packing import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-__all__ = ["PackedSequence", "pack_padded_sequence", "pack_sequence", "pad_packed_sequence",
-           "pad_sequence"]
+__all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pack_sequence",
+           "pad_packed_sequence", "pad_sequence", "unpack_sequence", "unpad_sequence"]
 
 
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
@@ -61,3 +62,61 @@ def pack_sequence(sequences, enforce_sorted: bool = True) -> PackedSequence:
     sequences = list(sequences)
     lengths = [s.shape[0] if isinstance(s, Tensor) and s.ndim else 0 for s in sequences]
     return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+
+
+def unpad_sequence(padded_sequences, lengths, batch_first: bool = False) -> list:
+    """The sequences of a padded batch, each cut to its length: ``pad_sequence``'s inverse.
+
+    Args:
+        padded_sequences: Tensor (T, B, *), or (B, T, *) with ``batch_first``.
+        lengths: B ints (a list or an integer Tensor), each at most T.
+        batch_first: whether the batch is the first dimension.
+
+    Returns:
+        a list of B Tensors of shapes (lengths[i], *), slices of the batch (differentiable).
+    """
+    if not isinstance(padded_sequences, Tensor) or padded_sequences.ndim < 2:
+        raise TypeError(f"unpad_sequence: padded_sequences must be a Tensor of at least 2 "
+                        f"dimensions, got {type(padded_sequences).__name__}"
+                        + (f" of shape {tuple(padded_sequences.shape)}"
+                           if isinstance(padded_sequences, Tensor) else ""))
+    sizes = asnumpy(lengths._data) if isinstance(lengths, Tensor) else lengths
+    sizes = [int(n) for n in list(sizes)]
+    batch, steps = (padded_sequences.shape[:2] if batch_first
+                    else padded_sequences.shape[1::-1])
+    if len(sizes) != batch or any(n < 0 or n > steps for n in sizes):
+        raise ValueError(f"unpad_sequence: lengths must hold {batch} ints in [0, {steps}] for "
+                         f"padded_sequences of shape {tuple(padded_sequences.shape)} "
+                         f"(batch_first={batch_first}), got {sizes}")
+    if batch_first:
+        return [padded_sequences[i, :n] for i, n in enumerate(sizes)]
+    return [padded_sequences[:n, i] for i, n in enumerate(sizes)]
+
+
+def unpack_sequence(packed_sequences: PackedSequence) -> list:
+    """The sequences of a PackedSequence, as a list in the original batch order:
+    ``pack_sequence``'s inverse."""
+    if not isinstance(packed_sequences, PackedSequence):
+        raise TypeError(f"unpack_sequence: packed_sequences must be a PackedSequence, got "
+                        f"{type(packed_sequences).__name__}")
+    padded, lengths = pad_packed_sequence(packed_sequences, batch_first=True)
+    return unpad_sequence(padded, lengths, batch_first=True)
+
+
+def invert_permutation(permutation):
+    """The inverse of ``permutation`` (an int64 Tensor holding 0..n-1 once each): ``inv`` with
+    ``inv[permutation[i]] = i``; None gives None, as PyTorch's."""
+    if permutation is None:
+        return None
+    if not isinstance(permutation, Tensor) or permutation.ndim != 1 or (
+            permutation.dtype.kind not in "iu"):
+        raise TypeError(f"invert_permutation: permutation must be a 1-D integer Tensor or None, "
+                        f"got {permutation!r}")
+    p = permutation._data
+    xp = get_array_module(p)
+    if not bool((xp.sort(p) == xp.arange(p.shape[0])).all()):
+        raise ValueError(f"invert_permutation: permutation must hold each of 0..{p.shape[0] - 1} "
+                         f"once, got {asnumpy(p).tolist()}")
+    out = xp.empty_like(p)
+    out[p] = xp.arange(p.shape[0], dtype=p.dtype)
+    return Tensor(out)
