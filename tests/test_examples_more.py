@@ -11,7 +11,8 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ["train_digits_mlp", "regularization", "rnn_sequences", "optimizers",
             "save_load_torch", "linalg_gradients", "vae_distributions", "training_utilities",
-            "onnx_load", "onnx_export", "tensorboard_logging", "detect_anomaly"]
+            "onnx_load", "onnx_export", "tensorboard_logging", "detect_anomaly",
+            "streaming_data"]
 
 
 def test_train_digits_mlp(tmp_path, capsys, load_script):
@@ -220,6 +221,7 @@ def test_training_guide_snippets_run(capsys, run_guide):
     out = capsys.readouterr().out
     assert "4 True" in out  # the resumed run equals the uninterrupted one
     assert "mnist: missing files" in out
+    assert "0 [[2, 3], [4, 1], [5]]" in out and "2 [[2, 4], [3, 1], [5]]" in out  # streams
 
 
 def test_char_gpt_learns_the_zen_of_python(load_script):
@@ -317,6 +319,16 @@ def test_training_utilities(load_script, capsys):
     assert result["peaks"]["checkpointed"] < 0.75 * result["peaks"]["plain"]
     assert result["swa_loss"] < 0.5
     assert "gradients equal: True" in capsys.readouterr().out
+
+
+def test_streaming_data(load_script, capsys):
+    example = load_script("examples/streaming_data.py")
+    result = example.main(["--samples", "600", "--epochs", "3", "--workers", "2"])
+    assert result["same_samples"] and result["steps"] is None
+    assert result["loss"][-1] < result["loss"][0] and result["test_accuracy"] > 0.8
+    assert result["shares"] == [[0, 3, 6, 9], [1, 4, 7, 0], [2, 5, 8, 1]]
+    out = capsys.readouterr().out
+    assert "Epoch 3/3" in out and "chained streams: 5 samples" in out
 
 
 def test_onnx_export_runs_the_trained_digits_cnn_in_onnxruntime(tmp_path, load_script, capsys):
