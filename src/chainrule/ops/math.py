@@ -6,7 +6,7 @@ The derivatives are the calculus textbook's, written with chainrule ops on ``sel
     d rsqrt(x) = -1/2 x^(-3/2)      d expm1(x) = e^x          d log1p(x) = 1 / (1 + x)
     d tan(x) = 1 + tan(x)^2         d atan(x) = 1 / (1 + x^2)  d asin(x) = 1 / sqrt(1 - x^2)
     d erf(x) = 2 / sqrt(pi) e^(-x^2)
-    atan2(y, x): dy = x / (x^2 + y^2), dx = -y / (x^2 + y^2)
+    atan2(y, x): dy = x / (x^2 + y^2), dx = -y / (x^2 + y^2)   (0 at the origin, as PyTorch)
     remainder(a, b) = a - b floor(a / b): da = 1, db = -floor(a / b)
 
 The rounding functions (floor, ceil, round, trunc) are flat almost everywhere: their gradient is
@@ -161,7 +161,10 @@ class Atan2(Function):
     def backward(self, g):
         y, x = self.inputs
         r2 = x * x + y * y
-        return sum_to(g * x / r2, y.shape), sum_to(-g * y / r2, x.shape)
+        origin = r2.data == 0  # no direction there: gradient 0, as PyTorch's (not 0/0 = nan)
+        r2 = fill_where(origin, 1, r2)
+        dy, dx = fill_where(origin, 0, g * x / r2), fill_where(origin, 0, -g * y / r2)
+        return sum_to(dy, y.shape), sum_to(dx, x.shape)
 
 
 def _no_int_zero(op, a, b):
