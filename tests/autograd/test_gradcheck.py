@@ -1,6 +1,7 @@
 """gradcheck and gradgradcheck: they pass on correct ops and point at the culprit on wrong ones."""
 
 import re
+import sys
 
 import numpy as np
 import pytest
@@ -91,7 +92,15 @@ def test_failure_can_return_false_instead_of_raising(rng):
 
 def test_gradcheck_error_is_an_assertion_error():
     assert issubclass(GradcheckError, AssertionError)
-    assert cr.autograd.gradcheck.GradcheckError is GradcheckError
+    assert sys.modules["chainrule.autograd.gradcheck"].GradcheckError is GradcheckError
+
+
+def test_torch_autograd_gradcheck_is_the_function():
+    # torch.autograd.gradcheck(fn, inputs) is how ported programs call it; the name was the module
+    a = cr.tensor([0.5, -1.0], dtype="float64", requires_grad=True)
+    assert cr.autograd.gradcheck(lambda t: (t * t).sum(), (a,)) is True
+    assert cr.autograd.gradgradcheck(lambda t: (t * t * t).sum(), (a,)) is True
+    assert cr.autograd.gradcheck is cr.gradcheck and cr.autograd.gradgradcheck is cr.gradgradcheck
 
 
 def test_inputs_are_restored_after_the_check(rng):

@@ -11,6 +11,7 @@ from .anomaly_mode import (
 )
 from .function import Function
 from .grad import grad, value_and_grad
+from .gradcheck import gradcheck, gradgradcheck  # functions, as torch's (module: by its path)
 from .graph import backward
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import Tensor, tensor
@@ -25,6 +26,8 @@ __all__ = [
     "detect_anomaly",
     "enable_grad",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
     "is_anomaly_check_nan_enabled",
     "is_anomaly_enabled",
     "is_grad_enabled",
