@@ -13,6 +13,7 @@ import is a violation. Imports inside functions count too.
     functional     ops
     linalg         ops   (PyTorch's module path chainrule.linalg)
     special        ops   (PyTorch's module path chainrule.special)
+    fft            ops   (PyTorch's module path chainrule.fft)
     nn             ops, autograd, backend
     distributions  ops, autograd, backend   (PyTorch's torch.distributions; at the nn level)
     optim          nn, autograd, kernels, backend
@@ -63,6 +64,7 @@ ALLOWED: dict[str, set[str]] = {
     "functional": {"ops"},
     "linalg": {"ops"},  # PyTorch's module path torch.linalg
     "special": {"ops"},  # PyTorch's module path torch.special
+    "fft": {"ops"},  # PyTorch's module path torch.fft
     "nn": {"ops", "autograd", "backend"},
     "distributions": {"ops", "autograd", "backend"},  # torch.distributions
     "optim": {"nn", "autograd", "kernels", "backend"},

@@ -60,6 +60,10 @@ from .backend.defaults import (
 from .backend.device import accelerator, cuda, device
 from .backend.dtypes import (
     bool,  # noqa: A004 - PyTorch's dtype name, shadowed here only
+    cdouble,
+    cfloat,
+    complex64,
+    complex128,
     double,
     float,  # noqa: A004 - PyTorch's dtype name, shadowed here only
     float16,
@@ -169,6 +173,7 @@ from .ops import (
     zeros,
     zeros_like,
 )
+from .ops.complex import complex, polar, view_as_complex, view_as_real  # noqa: A004
 from .ops.control_flow import cond, while_loop
 from .ops.creation_extra import *  # noqa: F403 - logspace, histc, result_type...
 from .ops.creation_extra import __all__ as _creation_extra_names
@@ -333,6 +338,8 @@ __all__ += ["channels_last", "channels_last_3d", "contiguous_format", "memory_fo
             "preserve_format"]
 __all__ += ["is_inference_mode_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
             "set_anomaly_enabled"]
+__all__ += ["cdouble", "cfloat", "complex", "complex64", "complex128",
+            "polar", "view_as_complex", "view_as_real"]
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]
 __all__ += _nn_names + _nn_more_names
 __all__ += _inplace_names + _inplace_more_names + _legacy_tensor_names

@@ -89,6 +89,10 @@ class FunctionCtx:
 class _CustomNode(Function):
     """The graph node of one call of a custom Function: its outputs were computed already."""
 
+    # The user's backward receives and returns gradients in PyTorch's complex convention, as
+    # PyTorch's custom Functions do: complex tensors pass.
+    complex_grad = True
+
     def forward(self, *arrays):
         return self.results
 

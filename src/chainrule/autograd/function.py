@@ -39,6 +39,11 @@ class Function:
     composite = None
     # Gradient hooks of its outputs (Tensor.register_hook): {output index: {id: hook}}.
     _grad_hooks = None
+    # Whether backward is correct for complex tensors (PyTorch's convention: the gradient of a
+    # real loss L with respect to z = x + iy is dL/dx + i dL/dy, so a holomorphic op's backward
+    # multiplies by the conjugate of its derivative). An op must opt in: recording one that has
+    # not, with a complex input or output, is a TypeError rather than a silently wrong gradient.
+    complex_grad = False
 
     def __init__(self, **params):
         self.__dict__.update(params)
@@ -105,12 +110,19 @@ class Function:
             tracer(cls, params, given, inputs, outs, multi)
         if not record:
             return outs if multi else outs[0]
+        if not cls.complex_grad:  # the opted-in ops (the common ones among them) skip this
+            for a in arrays:
+                if a.dtype.kind == "c":
+                    _refuse_complex(cls, "input")
         fn.inputs = inputs
         # The versions of the values the node read: backward refuses those changed since.
         fn._versions = versions
         refs, meta, made = [], [], []
         for i, o in enumerate(outs):
-            if o._data.dtype.kind == "f":  # an integer output (indices) carries no gradient
+            # An integer output (indices) carries no gradient; a complex one only from an op
+            # that opted in (a non-opted op met no complex input, checked above).
+            if o._data.dtype.kind == "f" or (o._data.dtype.kind == "c"
+                                             and (cls.complex_grad or _refuse_complex(cls))):
                 o.requires_grad = True
                 o._ctx = fn
                 o._out_idx = i
@@ -178,7 +190,7 @@ def _as_tensors(inputs) -> tuple[Tensor, ...]:
     for x in inputs:
         if isinstance(x, Tensor):
             kind = x._data.dtype.kind
-            if kind == "f":
+            if kind == "f" or kind == "c":
                 ref = x._data
                 break
             if kind in "iu" and whole is None:
@@ -189,6 +201,9 @@ def _as_tensors(inputs) -> tuple[Tensor, ...]:
             out.append(x)
         elif isinstance(x, (int, float)) and not isinstance(x, bool) and ref is not None:
             out.append(Tensor(get_array_module(ref).asarray(x, dtype=ref.dtype)))
+        elif type(x) is complex:  # z * 1j keeps complex64; a float32 tensor's partner too
+            xp = get_array_module(*[t._data for t in inputs if isinstance(t, Tensor)])
+            out.append(Tensor(xp.asarray(x, dtype=_complex_of(ref))))
         elif type(x) is int and whole is not None:  # uint8 image * 2 stays uint8, as PyTorch
             out.append(Tensor(_int_as(x, whole)))
         elif type(x) is float:
@@ -200,6 +215,17 @@ def _as_tensors(inputs) -> tuple[Tensor, ...]:
     return tuple(out)
 
 
+def _complex_of(ref):
+    """The complex dtype a Python complex takes beside ``ref`` (PyTorch's rule: complex64 beside
+    float32 or complex64, complex128 beside float64 or complex128, else the default's partner)."""
+    kind = None if ref is None else ref.dtype
+    if kind is None or kind.kind not in "fc":
+        kind = numpy.dtype(get_default_dtype())
+    if kind.kind == "c":
+        return kind
+    return numpy.complex128 if kind == numpy.float64 else numpy.complex64
+
+
 def _int_as(x: int, like):
     """The Python int ``x`` in the integer dtype of the array ``like`` (PyTorch's and NumPy 2's
     rule: a number does not widen a tensor); OverflowError naming both where it does not fit."""
@@ -209,6 +235,26 @@ def _int_as(x: int, like):
                             f"combined with ({info.min}..{info.max}); cast the tensor first "
                             "(e.g. .long())")
     return get_array_module(like).asarray(x, dtype=like.dtype)
+
+
+def _complex_ops() -> list[str]:
+    """The names of the Function classes that opted in to complex gradients."""
+    names, stack = set(), [Function]
+    while stack:
+        for sub in stack.pop().__subclasses__():
+            stack.append(sub)
+            if sub.complex_grad and not sub.__name__.startswith("_") and sub.__module__.startswith(
+                    "chainrule."):
+                names.add(sub.__name__)
+    return sorted(names)
+
+
+def _refuse_complex(cls, what: str = "output") -> None:
+    raise TypeError(
+        f"{cls.__name__}: complex gradients are not supported by this op (it got a complex "
+        f"{what} while recording for backward). Complex gradients are supported only by the ops "
+        f"that opted in: {', '.join(_complex_ops())}; detach() the tensor or compute the "
+        "result from its real and imaginary parts (.real, .imag, chainrule.complex)")
 
 
 def _check_devices(op: str, inputs) -> None:

@@ -3,6 +3,12 @@
 The scalar that is differentiated is ``s = sum_k <u_k, f(x)_k>`` with seeded random weights ``u_k``,
 so one backward pass checks every output at once. Small inputs are checked element by element; large
 ones along seeded random directions (a directional derivative per direction).
+
+Complex inputs and outputs follow PyTorch's convention: a complex output ``o`` enters ``s`` as
+``Re(sum(conj(u) * o))`` (the scalar whose gradient with respect to ``o`` is ``u``), and the
+gradient of ``s`` with respect to a complex input z = x + iy is ds/dx + i ds/dy, so the real and
+imaginary parts of each element are perturbed separately and compared with the real and
+imaginary parts of the backpropagated gradient.
 """
 
 from __future__ import annotations
@@ -31,16 +37,20 @@ def _outputs(fn, inputs):
 
 
 def _weights(outs, rng):
-    return [
-        get_array_module(o._data).asarray(rng.standard_normal(o.shape)).astype(o.dtype)
-        for o in outs
-    ]
+    weights = []
+    for o in outs:
+        u = rng.standard_normal(o.shape)
+        if o._data.dtype.kind == "c":
+            u = u + 1j * rng.standard_normal(o.shape)
+        weights.append(get_array_module(o._data).asarray(u).astype(o.dtype))
+    return weights
 
 
 def _scalar(fn, inputs, weights) -> float:
     with no_grad():
         outs = _outputs(fn, inputs)
-    return float(sum(float((o._data * u).sum()) for o, u in zip(outs, weights)))
+    return float(sum(float((o._data * u.conj()).real.sum() if o._data.dtype.kind == "c"
+                           else (o._data * u).sum()) for o, u in zip(outs, weights)))
 
 
 def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
@@ -69,10 +79,10 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     if not checked:
         raise ValueError("gradcheck: no input requires grad; pass tensors with requires_grad=True")
     for i in checked:
-        if inputs[i].dtype != numpy.float64:
+        if inputs[i].dtype not in (numpy.float64, numpy.complex128):
             warnings.warn(
                 f"gradcheck: input {i} has dtype {inputs[i].dtype}; finite differences need "
-                "float64 to be reliable",
+                "float64 (complex128) to be reliable",
                 UserWarning,
                 stacklevel=2,
             )
@@ -88,10 +98,11 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     worst = None
     for i, g in zip(checked, analytical):
         x = inputs[i]
+        wide = numpy.complex128 if x.dtype.kind == "c" else numpy.float64
         if g is None:
-            g = numpy.zeros(x.shape)
+            g = numpy.zeros(x.shape, wide)
         else:
-            g = numpy.asarray(asnumpy(g._data), dtype=numpy.float64)
+            g = numpy.asarray(asnumpy(g._data), dtype=wide)
         for where, num, ana in _compare(fn, inputs, weights, x, g, eps, max_elements,
                                         n_directions, rng):
             excess = abs(ana - num) - (atol + rtol * abs(num))
@@ -117,29 +128,39 @@ def _compare(fn, inputs, weights, x, g, eps, max_elements, n_directions, rng):
     """
     data = x._writable()  # a Parameter's data is a read-only view of this array
     original = data.copy()
+    # A complex element is two real coordinates: its real part, then its imaginary part.
+    parts = (("", 1),)
+    if data.dtype.kind == "c":
+        parts = ((" (real part)", 1), (" (imaginary part)", 1j))
     try:
         if data.size <= max_elements:
             for k in range(data.size):
                 # Index by position, not through a flat view: x may be stored in any memory
                 # order (a transposed array, a strided view), where reshape(-1) is a copy.
                 i = tuple(int(c) for c in numpy.unravel_index(k, data.shape))
-                data[i] = original[i] + eps
-                plus = _scalar(fn, inputs, weights)
-                data[i] = original[i] - eps
-                minus = _scalar(fn, inputs, weights)
-                data[i] = original[i]
-                yield f"element {i}", (plus - minus) / (2 * eps), float(g[i])
+                for name, unit in parts:
+                    data[i] = original[i] + eps * unit
+                    plus = _scalar(fn, inputs, weights)
+                    data[i] = original[i] - eps * unit
+                    minus = _scalar(fn, inputs, weights)
+                    data[i] = original[i]
+                    ana = g[i].imag if unit == 1j else g[i].real
+                    yield f"element {i}{name}", (plus - minus) / (2 * eps), float(ana)
         else:
             xp = get_array_module(data)
             for d in range(n_directions):
                 v = rng.standard_normal(data.shape)
+                if len(parts) == 2:
+                    v = v + 1j * rng.standard_normal(data.shape)
                 v /= numpy.linalg.norm(v)
                 data[...] = original + xp.asarray(eps * v, dtype=data.dtype)
                 plus = _scalar(fn, inputs, weights)
                 data[...] = original - xp.asarray(eps * v, dtype=data.dtype)
                 minus = _scalar(fn, inputs, weights)
                 data[...] = original
-                yield f"random direction {d}", (plus - minus) / (2 * eps), float((g * v).sum())
+                # ds along v = x-part + i y-part is Re(conj(g) v) = g.x v.x + g.y v.y
+                yield (f"random direction {d}", (plus - minus) / (2 * eps),
+                       float((g.conj() * v).real.sum()))
     finally:
         data[...] = original
 

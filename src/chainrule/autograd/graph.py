@@ -95,6 +95,11 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                 "requires grad was used to compute it, or it was computed under no_grad())"
             )
         if g is None:
+            if t._data.dtype.kind == "c":
+                raise RuntimeError(
+                    f"{who}: gradient can be implicitly created only for real scalar outputs, "
+                    f"got dtype {t._data.dtype}; backpropagate from a real loss (e.g. z.abs().sum()"
+                    " or z.real.sum()) or pass grad")
             if t._data.size != 1:
                 raise RuntimeError(
                     f"{who}: gradient can be implicitly created only for a one-element output, "

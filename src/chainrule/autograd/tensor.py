@@ -29,7 +29,7 @@ class Size(tuple):
     def __repr__(self) -> str:
         return f"Size({list(self)})"
 
-_FLOAT_KINDS = "f"
+_FLOAT_KINDS = "fc"  # floating-point and complex tensors can require grad
 _NDARRAY = numpy.ndarray
 
 
@@ -82,7 +82,7 @@ class Tensor:
             data = _other_data(data)
         if requires_grad and getattr(data, "dtype", numpy.dtype(object)).kind not in _FLOAT_KINDS:
             raise TypeError(
-                "Tensor: only floating-point tensors can require gradients, got dtype "
+                "Tensor: only floating-point and complex tensors can require gradients, got dtype "
                 f"{getattr(data, 'dtype', type(data).__name__)}; use float data or "
                 "cr.tensor(data, dtype='float32', requires_grad=True)"
             )
@@ -315,9 +315,8 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         """Set ``requires_grad`` in place (leaf tensors of a float dtype only); returns self."""
         if requires_grad and self._data.dtype.kind not in _FLOAT_KINDS:
-            raise TypeError(
-                f"only floating-point tensors can require gradients, got dtype {self._data.dtype}"
-            )
+            raise TypeError("only floating-point and complex tensors can require gradients, got "
+                            f"dtype {self._data.dtype}")
         if not requires_grad and self._ctx is not None:
             raise RuntimeError("requires_grad_(False) on a non-leaf tensor; use .detach() instead")
         self.requires_grad = bool(requires_grad)
@@ -417,8 +416,8 @@ def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None 
         arr = to_device(arr, device)
     if requires_grad and arr.dtype.kind not in _FLOAT_KINDS:
         raise TypeError(
-            f"tensor(): only floating-point tensors can require gradients, got dtype {arr.dtype}; "
-            "pass dtype='float32' or use float data"
+            "tensor(): only floating-point and complex tensors can require gradients, got dtype "
+            f"{arr.dtype}; pass dtype='float32' or use float data"
         )
     return Tensor(arr, requires_grad=bool(requires_grad))
 

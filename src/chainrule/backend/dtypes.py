@@ -17,6 +17,9 @@ int16 = short = numpy.dtype("int16")
 int32 = int = numpy.dtype("int32")  # noqa: A001 - PyTorch's name
 int64 = long = numpy.dtype("int64")
 bool = numpy.dtype("bool")  # noqa: A001 - PyTorch's name
+complex64 = cfloat = numpy.dtype("complex64")
+complex128 = cdouble = numpy.dtype("complex128")
 
-__all__ = ["bool", "double", "float", "float16", "float32", "float64", "half", "int", "int8",
+__all__ = ["bool", "cdouble", "cfloat", "complex64", "complex128",
+           "double", "float", "float16", "float32", "float64", "half", "int", "int8",
            "int16", "int32", "int64", "long", "short", "uint8"]

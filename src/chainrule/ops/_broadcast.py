@@ -20,6 +20,8 @@ def _reduced_axes(big: tuple[int, ...], small: tuple[int, ...]) -> tuple[int, ..
 class SumTo(Function):
     """Sum a broadcast gradient back down to ``shape`` (the adjoint of broadcasting)."""
 
+    complex_grad = True
+
     def forward(self, x):
         axes = _reduced_axes(x.shape, self.shape)
         y = x.sum(axis=axes, keepdims=True) if axes else x
@@ -30,6 +32,8 @@ class SumTo(Function):
 
 
 class BroadcastTo(Function):
+    complex_grad = True
+
     def forward(self, x):
         return get_array_module(x).broadcast_to(x, self.shape)
 

@@ -55,8 +55,8 @@ def _leaf(op, array, device, requires_grad) -> Tensor:
         device = config.default_device
     if device != "cpu":
         array = to_device(array, validate_device(device))
-    if requires_grad and array.dtype.kind != "f":
-        raise TypeError(f"{op}: only floating-point tensors can require gradients, "
+    if requires_grad and array.dtype.kind not in "fc":
+        raise TypeError(f"{op}: only floating-point and complex tensors can require gradients, "
                         f"got dtype {array.dtype}")
     return Tensor(array, requires_grad=bool(requires_grad))
 

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module, to_device, validate_device
+from ..backend import get_array_module
 from ._broadcast import sum_to
+from ._conj import cj
+from .cast import Cast, ToDevice, cast, to_device_op  # noqa: F401 - their home was this module
 
 __all__ = [
     "abs", "add", "cast", "clip", "div", "exp", "log", "maximum", "minimum", "mul", "neg", "pow",
@@ -45,6 +47,8 @@ def fill_where(mask, value, x):
 
 
 class Add(Function):
+    complex_grad = True
+
     def forward(self, a, b):
         return get_array_module(a, b).add(a, b)
 
@@ -54,6 +58,8 @@ class Add(Function):
 
 
 class Sub(Function):
+    complex_grad = True
+
     def forward(self, a, b):
         return get_array_module(a, b).subtract(a, b)
 
@@ -63,28 +69,34 @@ class Sub(Function):
 
 
 class Mul(Function):
+    complex_grad = True  # cj: the conjugate of a complex factor, the factor itself if real
+
     def forward(self, a, b):
         return get_array_module(a, b).multiply(a, b)
 
     def backward(self, g):
         a, b = self.inputs
-        ga = sum_to(g * b, a._data.shape) if self.needs_input_grad[0] else None
-        gb = sum_to(g * a, b._data.shape) if self.needs_input_grad[1] else None
+        ga = sum_to(g * cj(b), a._data.shape) if self.needs_input_grad[0] else None
+        gb = sum_to(g * cj(a), b._data.shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 
 class Div(Function):
+    complex_grad = True
+
     def forward(self, a, b):
         return a / b
 
     def backward(self, g):
         a, b = self.inputs
-        ga = sum_to(g / b, a.shape) if self.needs_input_grad[0] else None
-        gb = sum_to(-g * self.output / b, b.shape) if self.needs_input_grad[1] else None
+        ga = sum_to(g / cj(b), a.shape) if self.needs_input_grad[0] else None
+        gb = sum_to(-g * cj(self.output) / cj(b), b.shape) if self.needs_input_grad[1] else None
         return ga, gb
 
 
 class Neg(Function):
+    complex_grad = True
+
     def forward(self, x):
         return -x
 
@@ -115,11 +127,13 @@ class Pow(Function):
 
 
 class Exp(Function):
+    complex_grad = True
+
     def forward(self, x):
         return get_array_module(x).exp(x)
 
     def backward(self, g):
-        return g * self.output
+        return g * cj(self.output)
 
 
 class Log(Function):
@@ -155,13 +169,19 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """|x|; its derivative sign(x) is taken as 0 at x = 0 (as in PyTorch)."""
+    """|x|; its derivative sign(x) is taken as 0 at x = 0 (as in PyTorch). For a complex x the
+    gradient is g * x / |x| (0 at 0, PyTorch's ``sgn``)."""
+
+    complex_grad = True
 
     def forward(self, x):
         return get_array_module(x).abs(x)
 
     def backward(self, g):
         x = self.inputs[0]._data
+        if x.dtype.kind == "c":
+            zero = x == 0
+            return fill_where(zero, 0, g * self.inputs[0] / fill_where(zero, 1, self.output))
         return g * get_array_module(x).sign(x)
 
 
@@ -182,6 +202,8 @@ class Clip(Function):
 
 
 class Where(Function):
+    complex_grad = True
+
     def forward(self, cond, a, b):
         return get_array_module(a, b).where(cond, a, b)
 
@@ -211,22 +233,6 @@ class _Extremum(Function):
         gb = (sum_to(fill_where(wins, 0, g) * (1 - wa), b.shape) if self.needs_input_grad[1]
               else None)
         return ga, gb
-
-
-class Cast(Function):
-    def forward(self, x):
-        return x.astype(self.dtype, copy=False)
-
-    def backward(self, g):
-        return cast(g, self.inputs[0].dtype)
-
-
-class ToDevice(Function):
-    def forward(self, x):
-        return to_device(x, self.device)
-
-    def backward(self, g):
-        return to_device_op(g, self.inputs[0].device)
 
 
 def add(input, other, *, alpha=1):  # noqa: A002
@@ -347,22 +353,6 @@ def minimum(input, other):  # noqa: A002
     return _Extremum.apply(input, other, largest=False)
 
 
-def cast(x, dtype):
-    """``x`` converted to ``dtype`` (differentiable between float dtypes)."""
-    xp = get_array_module(x._data)
-    dtype = xp.dtype(dtype)
-    if x.dtype == dtype:
-        return x
-    if x.requires_grad and dtype.kind != "f":
-        return nondiff(lambda a: a.astype(dtype), x)
-    return Cast.apply(x, dtype=dtype)
-
-
-def to_device_op(x, device):
-    """``x`` copied to ``device``; gradients are copied back."""
-    return ToDevice.apply(x, device=device)
-
-
 def _reflected(op):
     return lambda self, other: op(other, self)
 
@@ -400,16 +390,3 @@ Tensor.abs = abs
 Tensor.sign = sign
 Tensor.clip = clip
 Tensor.clamp = clip
-Tensor.astype = cast
-Tensor.float = lambda self: cast(self, "float32")
-Tensor.double = lambda self: cast(self, "float64")
-
-
-def _move(self, device):
-    """This tensor on ``device`` ("cpu" or "cuda"); the copy is recorded so gradients flow back."""
-    name = validate_device(device)
-    return self if name == self.device else to_device_op(self, name)
-
-
-Tensor.cpu = lambda self: _move(self, "cpu")
-Tensor.cuda = lambda self, device=None: _move(self, "cuda")

@@ -32,6 +32,8 @@ def _check_same_shapes(op, tensors, axis):
 
 
 class Concat(Function):
+    complex_grad = True
+
     def forward(self, *xs):
         return get_array_module(*xs).concatenate(xs, axis=self.axis)
 
@@ -40,6 +42,8 @@ class Concat(Function):
 
 
 class Stack(Function):
+    complex_grad = True
+
     def forward(self, *xs):
         return get_array_module(*xs).stack(xs, axis=self.axis)
 
@@ -49,6 +53,8 @@ class Stack(Function):
 
 
 class Split(Function):
+    complex_grad = True
+
     def forward(self, x):
         return tuple(get_array_module(x).split(x, self.cuts, axis=self.axis))
 

@@ -10,6 +10,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..kernels import K
 from ._broadcast import sum_to
+from ._conj import cj
 from .activation import ReLUMask
 from .reduce import Sum
 from .shape import Permute, reshape, transpose
@@ -19,6 +20,8 @@ __all__ = ["linear", "linear_relu", "matmul"]
 
 
 class MatMul(Function):
+    complex_grad = True
+
     batch_last = False  # lay a 2-D product out batch-last, like a layer's input (kernels.gemm)
 
     def forward(self, a, b):
@@ -31,6 +34,7 @@ class MatMul(Function):
 
     def backward(self, g):
         a, b = self.inputs
+        a, b = cj(a), cj(b)  # complex: the conjugate transposes (a real operand as it is)
         # A 1-D operand is a row (a) or a column (b) whose unit axis was dropped from the output.
         a2 = reshape(a, 1, a.shape[0]) if a.ndim == 1 else a
         b2 = reshape(b, b.shape[0], 1) if b.ndim == 1 else b

@@ -43,6 +43,8 @@ class Flip(Function):
 
 
 class Roll(Function):
+    complex_grad = True
+
     def forward(self, x):
         return get_array_module(x).roll(x, self.shifts, axis=self.axes)
 

@@ -53,6 +53,8 @@ def _check_nonempty(op, x, axes):
 
 
 class Sum(Function):
+    complex_grad = True
+
     def forward(self, x):
         if self.axes == (0,) and x.ndim == 2 and not self.keepdims:
             return K.column_sums(x)  # a bias gradient, as one BLAS product
@@ -68,6 +70,8 @@ class Sum(Function):
 
 
 class Mean(Function):
+    complex_grad = True
+
     def forward(self, x):
         return x.mean(axis=self.axes, keepdims=self.keepdims)
 

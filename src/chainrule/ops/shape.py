@@ -66,6 +66,8 @@ def _one_axis(op: str, axis, ndim: int) -> int:
 
 
 class Reshape(Function):
+    complex_grad = True
+
     def forward(self, x):
         return x.reshape(self.shape)
 
@@ -74,6 +76,8 @@ class Reshape(Function):
 
 
 class Permute(Function):
+    complex_grad = True
+
     def forward(self, x):
         return x.transpose(self.axes)
 
@@ -240,6 +244,8 @@ class GetItem(Function):
     call. ``rows``: (who, n) to check such ids against ``0 <= id < n`` here, in the op, where a
     trace runs it too (``nn.Embedding``)."""
 
+    complex_grad = True
+
     rows = None
 
     def forward(self, x, ids=None):
@@ -273,6 +279,8 @@ def _check_rows(ids, who, n):
 
 class ScatterAdd(Function):
     """The adjoint of indexing: zeros of ``shape`` with ``g`` added at ``index``."""
+
+    complex_grad = True
 
     def forward(self, g):
         if self.accumulate:

@@ -2,10 +2,12 @@
 ``logaddexp2``, ``frexp``, ``gcd``/``lcm``, ``nextafter``, ``isin``, ``isneginf``..., ``vander``,
 and the complex-number names as PyTorch defines them on real tensors.
 
-chainrule has no complex dtype, so ``real``, ``conj``, ``conj_physical``, ``resolve_conj`` and
-``resolve_neg`` return their input (PyTorch returns the same tensor for a real one), ``imag``
-refuses, ``angle`` is 0 or pi (gradient 0), and ``is_conj``/``is_neg`` are False. The
-differentiable ones are compositions of recorded ops, so their gradients are exact to any order.
+On a real tensor ``real``, ``conj``, ``conj_physical``, ``resolve_conj`` and ``resolve_neg``
+return their input (PyTorch returns the same tensor), ``imag`` refuses, ``angle`` is 0 or pi
+(gradient 0), and ``is_conj``/``is_neg`` are False. On a complex tensor ``real``/``imag`` are views
+of its parts, ``conj`` the conjugate (a copy: never lazy here, so ``resolve_conj`` has nothing to
+do), ``angle`` the argument, with gradients (``ops/complex.py``). The differentiable ones are
+compositions of recorded ops, so their gradients are exact to any order.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import config, get_array_module, numpy
 from ._broadcast import sum_to
+from ._conj import Conj, Imag, Real
+from .complex import ComplexAngle
 from .creation import ones_like
 from .elementwise import cast, div, mul
 from .join import stack
@@ -176,8 +180,10 @@ isneginf = _predicate("isneginf", lambda xp, a: xp.isneginf(a) if a.dtype.kind =
 
 
 def isreal(input) -> Tensor:  # noqa: A002
-    """True everywhere: chainrule's tensors are real (PyTorch: imaginary part zero)."""
+    """True where the imaginary part is zero (everywhere for a real tensor)."""
     xp = get_array_module(tensor_input("isreal", input)._data)
+    if input.dtype.kind == "c":
+        return nondiff(lambda a: a.imag == 0, input)
     return nondiff(lambda a: xp.ones(a.shape, bool), input)
 
 
@@ -207,34 +213,41 @@ class _Angle(Function):
 
 
 def angle(input, *, out=None) -> Tensor:  # noqa: A002
-    """``torch.angle`` of a real tensor: pi where ``input < 0``, else 0 (an integer input gives
-    the default dtype); gradient 0."""
+    """``torch.angle``: the argument atan2(imag, real) of a complex tensor (gradient
+    g (-y + ix) / |z|^2, 0 at 0); of a real one pi where ``input < 0``, else 0 (an integer input
+    gives the default dtype), gradient 0."""
     no_out("angle", out)
+    if tensor_input("angle", input).dtype.kind == "c":
+        return ComplexAngle.apply(input)
     return _Angle.apply(_float_of(tensor_input("angle", input)))
 
 
-def _same(name):
+def _same(name, complex_op=None, what=""):
     def op(input) -> Tensor:  # noqa: A002
-        return tensor_input(name, input)
+        if tensor_input(name, input).dtype.kind == "c" and complex_op is not None:
+            return complex_op.apply(input)
+        return input
 
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"``torch.{name}`` of a real tensor: the tensor itself."
+    op.__doc__ = f"``torch.{name}``: {what}the tensor itself for a real tensor."
     return op
 
 
-real, conj = _same("real"), _same("conj")
+real = _same("real", Real, "the real part of a complex tensor (a view, as PyTorch's); ")
+conj = _same("conj", Conj, "the conjugate of a complex tensor (a copy; never lazy here); ")
 resolve_conj, resolve_neg = _same("resolve_conj"), _same("resolve_neg")
 
 
 def conj_physical(input, *, out=None) -> Tensor:  # noqa: A002
-    """``torch.conj_physical`` of a real tensor: the tensor itself."""
+    """``torch.conj_physical``: the conjugate of a complex tensor, a real tensor itself."""
     no_out("conj_physical", out)
-    return tensor_input("conj_physical", input)
+    return conj(tensor_input("conj_physical", input))
 
 
 def imag(input) -> Tensor:  # noqa: A002
-    """Refused: chainrule's tensors are real, and PyTorch refuses ``imag`` of a real tensor."""
-    tensor_input("imag", input)
+    """The imaginary part of a complex tensor (a view); refused for a real one, as PyTorch."""
+    if tensor_input("imag", input).dtype.kind == "c":
+        return Imag.apply(input)
     raise TypeError(f"imag: imag is not implemented for tensors with non-complex dtypes "
                     f"(got {input.dtype})")
 
@@ -306,5 +319,6 @@ _METHODS = {
 }
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
-Tensor.real = property(real, doc="The tensor itself (chainrule's tensors are real).")
-Tensor.imag = property(imag, doc="Refused, as PyTorch refuses it for a real tensor.")
+Tensor.real = property(real, doc="The real part of a complex tensor (a view); a real one itself.")
+Tensor.imag = property(imag, doc="The imaginary part of a complex tensor (a view); refused for a "
+                                 "real one, as PyTorch refuses it.")

@@ -1,0 +1,70 @@
+"""Dtype and device conversions: ``cast`` (``Tensor.astype``, ``.float()``, ``.double()``) and
+``to_device_op`` (``.cpu()``, ``.cuda()``), each recorded so that gradients flow back."""
+
+from __future__ import annotations
+
+from ..autograd.function import Function, nondiff
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module, to_device, validate_device
+from ._conj import Real
+
+__all__ = ["Cast", "ToDevice", "cast", "to_device_op"]
+
+
+class Cast(Function):
+    """A dtype conversion. Complex to real keeps the real part (PyTorch's cast, without NumPy's
+    warning), so real to complex gives back the real part of the gradient, as PyTorch."""
+
+    complex_grad = True
+
+    def forward(self, x):
+        if x.dtype.kind == "c" and self.dtype.kind != "c":
+            x = x.real
+        return x.astype(self.dtype, copy=False)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        if g._data.dtype.kind == "c" and x._data.dtype.kind != "c":
+            g = Real.apply(g)
+        return cast(g, x.dtype)
+
+
+class ToDevice(Function):
+    complex_grad = True
+
+    def forward(self, x):
+        return to_device(x, self.device)
+
+    def backward(self, g):
+        return to_device_op(g, self.inputs[0].device)
+
+
+def cast(x, dtype):
+    """``x`` converted to ``dtype`` (differentiable between float and complex dtypes)."""
+    xp = get_array_module(x._data)
+    dtype = xp.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    if x.requires_grad and dtype.kind not in "fc":
+        return nondiff(lambda a: a.astype(dtype), x)
+    return Cast.apply(x, dtype=dtype)
+
+
+def to_device_op(x, device):
+    """``x`` copied to ``device``; gradients are copied back."""
+    return ToDevice.apply(x, device=device)
+
+
+Tensor.astype = cast
+Tensor.float = lambda self: cast(self, "float32")
+Tensor.double = lambda self: cast(self, "float64")
+
+
+def _move(self, device):
+    """This tensor on ``device`` ("cpu" or "cuda"); the copy is recorded so gradients flow back."""
+    name = validate_device(device)
+    return self if name == self.device else to_device_op(self, name)
+
+
+Tensor.cpu = lambda self: _move(self, "cpu")
+Tensor.cuda = lambda self, device=None: _move(self, "cuda")
