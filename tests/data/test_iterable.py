@@ -191,3 +191,72 @@ def test_worker_init_fn_runs_in_each_worker_of_a_map_style_loader(context):
     assert marks and marks <= {10.0, 11.0}  # never -1: init ran before the samples
     with pytest.raises(TypeError, match="worker_init_fn must be callable"):
         DataLoader(Marked(), worker_init_fn=3)
+
+
+def _range_stream(base, info_of):
+    """PyTorch's documented example: a range split over the workers by worker_init_fn."""
+
+    class Range(base):
+        def __init__(self, start, end):
+            self.start, self.end = start, end
+
+        def __iter__(self):
+            return iter(range(self.start, self.end))
+
+    def init(worker_id):
+        info = info_of()
+        dataset = info.dataset  # this worker's copy
+        first, last = dataset.start, dataset.end
+        per_worker = -(-(last - first) // info.num_workers)
+        dataset.start = first + worker_id * per_worker
+        dataset.end = min(dataset.start + per_worker, last)
+
+    return Range, init
+
+
+@pytest.mark.torch
+@pytest.mark.filterwarnings("ignore:This DataLoader will create:UserWarning")  # 3 on 2 cores
+@pytest.mark.parametrize("context", [None, "fork"])
+def test_worker_init_fn_sharding_matches_pytorch(context):
+    tud = pytest.importorskip("torch.utils.data")
+    theirs_cls, their_init = _range_stream(tud.IterableDataset, tud.get_worker_info)
+    ours_cls, our_init = _range_stream(IterableDataset, get_worker_info)
+    for workers in (0, 2, 3):
+        theirs = [b.tolist() for b in tud.DataLoader(theirs_cls(3, 10), batch_size=2,
+                                                     num_workers=workers,
+                                                     worker_init_fn=their_init)]
+        dataset = ours_cls(3, 10)
+        loader = DataLoader(dataset, batch_size=2, num_workers=workers, worker_init_fn=our_init,
+                            multiprocessing_context=context if workers else None)
+        assert [b[0].tolist() for b in loader] == theirs
+        assert (dataset.start, dataset.end) == (3, 10)  # the workers changed their copies
+
+
+@pytest.mark.torch
+def test_more_batches_than_the_reported_length_warn_as_in_pytorch():
+    tud = pytest.importorskip("torch.utils.data")
+
+    class Sized(Ours):
+        def __len__(self):
+            return N
+
+    class TheirSized(_torch_stream(tud)):
+        def __len__(self):
+            return N
+
+    theirs = tud.DataLoader(TheirSized(), batch_size=1, num_workers=2)
+    ours = DataLoader(Sized(), batch_size=1, num_workers=2)
+    for loader in (theirs, ours):
+        assert len(loader) == N
+        with pytest.warns(UserWarning, match="Length of IterableDataset|length of Sized"):
+            assert len(list(loader)) == 2 * N  # each worker read all N items
+    # PyTorch compares the batches with the N samples, so batches of 3 pass unnoticed there;
+    # chainrule compares batches with batches
+    ours = DataLoader(Sized(), batch_size=3, num_workers=2)
+    assert len(ours) == 4
+    with pytest.warns(UserWarning, match="shard it with get_worker_info"):
+        assert len(list(ours)) == 8
+    sharded = DataLoader(Sized(sharded=True), batch_size=3, num_workers=2)
+    assert len(sharded) == 4 and len(list(sharded)) == 4  # no warning
+    unasked = DataLoader(Sized(), batch_size=3, num_workers=2)
+    assert sum(1 for _ in unasked) == 8  # len() never asked (list() would): no comparison

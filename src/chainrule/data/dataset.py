@@ -23,7 +23,7 @@ from ..backend.random import default_generator, generator_scope
 from .base import Dataset, as_generator
 from .collate import collate_arrays, default_convert, tensors_of
 from .iterable import IterableDataset
-from .streaming import stream_batches
+from .streaming import past_length_warned, stream_batches
 from .threads import in_threads, prefetched
 from .workers import check_context, in_processes, thread_starter
 
@@ -220,10 +220,11 @@ class DataLoader:
     def __len__(self) -> int:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
-        if self.iterable and self.batch_size is None:
-            return len(self.dataset)  # a TypeError when the stream has no length
         n = len(self.dataset) if self.sampler is None else len(self.sampler)
-        return -(-n // (self.batch_size or 1)) if not self.drop_last else n // self.batch_size
+        n = -(-n // (self.batch_size or 1)) if not self.drop_last else n // self.batch_size
+        if self.iterable:  # without a length, len(self.dataset) was a TypeError
+            self.length_reported = n  # the passes warn beyond it, as PyTorch's
+        return n
 
     def __iter__(self):
         order, sizes = (None, None) if self.iterable else self._order()
@@ -242,9 +243,9 @@ class DataLoader:
             plans = None if self.iterable else self._plans(order, sizes)
             init = self.worker_init_fn
             if self.iterable:  # each worker (if any) reads its own copy of the stream
-                batches = stream_batches(self.dataset, self._batch_of, self.batch_size,
-                                         self.drop_last, base, self.num_workers, self.processes,
-                                         init)
+                batches = past_length_warned(self, stream_batches(
+                    self.dataset, self._batch_of, self.batch_size, self.drop_last, base,
+                    self.num_workers, self.processes, init))
             elif self.num_workers and self.processes:
                 batches = in_processes(self._collated, plans, base, self.num_workers,
                                        self.dataset, init)

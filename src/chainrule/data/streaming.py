@@ -16,6 +16,7 @@ from __future__ import annotations
 import copy
 import queue
 import threading
+import warnings
 
 from ..backend.random import generator_scope
 from .workers import (
@@ -27,7 +28,7 @@ from .workers import (
     stop_processes,
 )
 
-__all__ = ["stream_batches"]
+__all__ = ["past_length_warned", "stream_batches"]
 
 
 def stream_batches(dataset, make_batch, size, drop_last: bool, base, workers: int,
@@ -151,3 +152,18 @@ def _from_processes(dataset, make_batch, size, drop_last, base, workers, init):
                 yield batch
     finally:
         stop_processes(pipes, processes, early=bool(active))
+
+
+def past_length_warned(loader, batches):
+    """``batches``, with PyTorch's UserWarning once a pass yields more of them than
+    ``len(loader)`` said (when it was asked): a dataset's ``__len__`` that is wrong, or a stream
+    that every worker reads in full because it does not shard itself."""
+    for count, batch in enumerate(batches, 1):
+        said = getattr(loader, "length_reported", None)
+        if said is not None and count == said + 1:
+            hint = (" With workers, each reads its own copy of the stream: shard it with "
+                    "get_worker_info()." if loader.num_workers else "")
+            warnings.warn(f"DataLoader: the length of {type(loader.dataset).__name__} was "
+                          f"reported as {said} batches (len(loader)), but more have been "
+                          f"fetched.{hint}", UserWarning, stacklevel=2)
+        yield batch
