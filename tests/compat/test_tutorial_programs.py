@@ -196,3 +196,65 @@ def test_unet_with_transposed_convs_padding_and_dice_loss_matches_pytorch():
         lib, m, lib.tensor(images), lib.tensor(masks)))
     assert ours[2][-1] < ours[2][0]  # the plateau scheduler cut the rate
     _close(ours, theirs, rtol=1e-9, atol=1e-10)
+
+
+def test_blitz_lenet_with_next_functions_and_data_sub_matches_pytorch():
+    rng = np.random.default_rng(32)
+    image = rng.standard_normal((1, 1, 14, 14))
+    upstream = rng.standard_normal((1, 5))
+    target = rng.standard_normal(5)
+    ours, theirs = _both(programs.blitz_net, lambda lib, m: programs.run_blitz(
+        lib, m, lib.tensor(image), lib.tensor(upstream), lib.tensor(target)))
+    assert ours[0] == theirs[0] and len(ours[0]) == 10
+    assert ours[2] is theirs[2] is True and ours[3] is theirs[3] is True
+    _close(ours[1], theirs[1], rtol=1e-9, atol=1e-12)
+    _close(ours[4:], theirs[4:], rtol=1e-9, atol=1e-12)
+
+
+def test_pygcn_with_legacy_float_tensor_parameters_matches_pytorch():
+    rng = np.random.default_rng(33)
+    features = (rng.uniform(size=(9, 5)) < 0.5).astype(np.float32)
+    features[:, 0] = 1
+    adj = (rng.uniform(size=(9, 9)) < 0.3).astype(np.float32)
+    adj = np.maximum(adj, adj.T)
+    labels = rng.integers(0, 3, 9)
+    chainrule.manual_seed(0)
+    w = programs.gcn(chainrule).gc1.weight.detach().numpy()
+    assert np.abs(w).max() <= 1 / np.sqrt(6) and w.std() > 0.1  # reset_parameters ran
+    ours, theirs = _both(programs.gcn, lambda lib, m: programs.train_gcn(
+        lib, m, features, adj, labels))
+    assert ours[1] == theirs[1] == "GraphConvolution (5 -> 6)"
+    _close(ours[0], theirs[0], rtol=1e-9, atol=1e-11)
+    _close(ours[2], theirs[2], rtol=1e-9, atol=1e-11)
+
+
+def test_pinn_with_second_derivatives_adam_and_lbfgs_matches_pytorch():
+    rng = np.random.default_rng(34)
+    X_u = np.stack([np.zeros(6), rng.uniform(-1, 1, 6)], axis=1)
+    u = -np.sin(np.pi * X_u[:, 1:2])
+    X_f = np.stack([rng.uniform(0, 1, 10), rng.uniform(-1, 1, 10)], axis=1)
+    ours, theirs = _both(programs.pinn, lambda lib, m: programs.train_pinn(lib, m, X_u, u, X_f))
+    assert ours[2] is theirs[2]
+    assert len(ours[0]) == len(theirs[0]) and ours[0][-1][0] < ours[0][0][0]
+    _close(ours[:2], theirs[:2], rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")  # PyTorch's, batch_first=False
+@pytest.mark.filterwarnings("ignore:Support for mismatched key_padding_mask")  # PyTorch's too
+def test_nn_transformer_translation_with_masks_and_greedy_decode_matches_pytorch():
+    rng = np.random.default_rng(35)
+
+    def batch(n_src, n_tgt, lens):
+        src = rng.integers(4, 9, (n_src, len(lens)))
+        tgt = rng.integers(4, 8, (n_tgt, len(lens)))
+        tgt[0], src[0] = 2, 2
+        for b, (ls, lt) in enumerate(lens):
+            src[ls:, b], tgt[lt:, b] = 1, 1
+            src[ls - 1, b], tgt[lt - 1, b] = 3, 3
+        return src, tgt
+
+    batches = [batch(6, 7, [(6, 7), (4, 5), (5, 3)]), batch(5, 6, [(3, 6), (5, 4)])]
+    ours, theirs = _both(programs.translation, lambda lib, m: programs.train_translation(
+        lib, m, [(lib.tensor(s), lib.tensor(t)) for s, t in batches]), double=False)
+    assert ours[1] == theirs[1] and ours[1][0] == programs.BOS_IDX
+    _close(ours[0], theirs[0], rtol=1e-5, atol=1e-6)

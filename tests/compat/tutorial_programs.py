@@ -11,7 +11,9 @@ what a PyTorch program writes after ``import torch``; data and noise are passed 
 from __future__ import annotations
 
 import math
-from collections import namedtuple
+from collections import OrderedDict, namedtuple
+
+import numpy as np
 
 
 def sequence(torch, hidden=6):
@@ -499,8 +501,6 @@ def actor_critic(torch, n_in=4, hidden=8, n_actions=2):
 
 def run_actor_critic(torch, model, env, episodes=3, gamma=0.99):
     """The example's select_action / finish_episode around a gym-style env."""
-    import numpy as np
-
     F = torch.nn.functional
     Categorical = torch.distributions.Categorical
     SavedAction = namedtuple("SavedAction", ["log_prob", "value"])
@@ -841,8 +841,6 @@ def train_siamese(torch, net, img0, img1, label, epochs=3, batch_size=4):
 def pointnet(torch, k_classes=3, width=8):
     """fxia22/pointnet.pytorch's PointNetCls: input and feature STNs, shared 1x1 Conv1d MLPs,
     max pooling over the points; the widths scaled down."""
-    import numpy as np
-
     nn = torch.nn
     F = nn.functional
     w1, w2, w3 = width, 2 * width, 4 * width
@@ -1094,3 +1092,370 @@ def train_unet(torch, model, images, masks, epochs=3, batch_size=2):
         scores.append(val_score)
         lrs.append(optimizer.param_groups[0]["lr"])
     return losses, scores, lrs, model(images).detach().numpy()
+
+
+def blitz_net(torch):
+    """The 60-minute blitz's "Neural Networks" LeNet (F.max_pool2d with a tuple or an int)."""
+    nn = torch.nn
+    F = nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 2, 3)
+            self.conv2 = nn.Conv2d(2, 4, 3)
+            self.fc1 = nn.Linear(4 * 2 * 2, 12)
+            self.fc2 = nn.Linear(12, 8)
+            self.fc3 = nn.Linear(8, 5)
+
+        def forward(self, x):
+            x = F.max_pool2d(F.relu(self.conv1(x)), (2, 2))
+            x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+            x = x.view(-1, self.num_flat_features(x))
+            x = F.relu(self.fc1(x))
+            x = F.relu(self.fc2(x))
+            x = self.fc3(x)
+            return x
+
+        def num_flat_features(self, x):
+            size = x.size()[1:]
+            num_features = 1
+            for s in size:
+                num_features *= s
+            return num_features
+
+    return Net()
+
+
+def run_blitz(torch, net, image, upstream, target, learning_rate=0.01):
+    """out.backward(upstream), the walk of loss.grad_fn.next_functions, the hand-written
+    ``f.data.sub_(f.grad.data * learning_rate)`` step, then optim.SGD."""
+    params = list(net.parameters())
+    shapes = [tuple(p.size()) for p in params]
+    out = net(image)
+    net.zero_grad()
+    out.backward(upstream)
+    conv_grad = params[0].grad.clone()
+    out = net(image)
+    target = target.view(1, -1)
+    criterion = torch.nn.MSELoss()
+    loss = criterion(out, target)
+    walk = [loss.grad_fn, loss.grad_fn.next_functions[0][0],  # MSELoss, Linear, ReLU
+            loss.grad_fn.next_functions[0][0].next_functions[0][0]]
+    net.zero_grad()
+    before = net.conv1.bias.grad
+    loss.backward()
+    after = net.conv1.bias.grad.clone()
+    for f in net.parameters():
+        f.data.sub_(f.grad.data * learning_rate)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
+    losses = [loss.item()]
+    for _ in range(3):
+        optimizer.zero_grad()
+        output = net(image)
+        loss = criterion(output, target)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return (shapes, conv_grad.numpy(), None not in walk, before is None,
+            after.numpy(), losses)
+
+
+def gcn(torch, nfeat=5, nhid=6, nclass=3, dropout=0.5):
+    """tkipf/pygcn: GraphConvolution layers over a (dense) normalised adjacency matrix."""
+    nn = torch.nn
+    F = nn.functional
+    Module, Parameter = nn.Module, nn.Parameter
+
+    class GraphConvolution(Module):
+        def __init__(self, in_features, out_features, bias=True):
+            super().__init__()
+            self.in_features = in_features
+            self.out_features = out_features
+            self.weight = Parameter(torch.FloatTensor(in_features, out_features))
+            if bias:
+                self.bias = Parameter(torch.FloatTensor(out_features))
+            else:
+                self.register_parameter("bias", None)
+            self.reset_parameters()
+
+        def reset_parameters(self):
+            stdv = 1. / math.sqrt(self.weight.size(1))
+            self.weight.data.uniform_(-stdv, stdv)
+            if self.bias is not None:
+                self.bias.data.uniform_(-stdv, stdv)
+
+        def forward(self, input, adj):  # noqa: A002 - the repository's name
+            support = torch.mm(input, self.weight)
+            output = torch.mm(adj, support)
+            if self.bias is not None:
+                return output + self.bias
+            return output
+
+        def __repr__(self):
+            return (self.__class__.__name__ + " (" + str(self.in_features) + " -> "
+                    + str(self.out_features) + ")")
+
+    class GCN(nn.Module):
+        def __init__(self, nfeat, nhid, nclass, dropout):
+            super().__init__()
+            self.gc1 = GraphConvolution(nfeat, nhid)
+            self.gc2 = GraphConvolution(nhid, nclass)
+            self.dropout = dropout
+
+        def forward(self, x, adj):
+            x = F.relu(self.gc1(x, adj))
+            x = F.dropout(x, self.dropout, training=self.training)
+            x = self.gc2(x, adj)
+            return F.log_softmax(x, dim=1)
+
+    return GCN(nfeat, nhid, nclass, dropout)
+
+
+def train_gcn(torch, model, features, adj, labels, epochs=5):
+    """pygcn's train/test: row-normalised features and adjacency, index tensors for the split,
+    accuracy by ``preds.eq(labels).double()``; dropout off so the runs draw no masks."""
+    F = torch.nn.functional
+
+    def normalize(mx):
+        rowsum = np.array(mx.sum(1))
+        r_inv = np.power(rowsum, -1).flatten()
+        r_inv[np.isinf(r_inv)] = 0.
+        return np.diag(r_inv).dot(mx)
+
+    def accuracy(output, labels):
+        preds = output.max(1)[1].type_as(labels)
+        correct = preds.eq(labels).double()
+        correct = correct.sum()
+        return correct / len(labels)
+
+    features = torch.FloatTensor(normalize(features)).double()
+    adj = torch.FloatTensor(normalize(adj + np.eye(adj.shape[0]))).double()
+    labels = torch.LongTensor(labels)
+    idx_train = torch.LongTensor(range(0, 6))
+    idx_val = torch.LongTensor(range(6, 9))
+    model.dropout = 0.0
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01, weight_decay=5e-4)
+    history = []
+    for _ in range(epochs):
+        model.train()
+        optimizer.zero_grad()
+        output = model(features, adj)
+        loss_train = F.nll_loss(output[idx_train], labels[idx_train])
+        acc_train = accuracy(output[idx_train], labels[idx_train])
+        loss_train.backward()
+        optimizer.step()
+        model.eval()
+        output = model(features, adj)
+        loss_val = F.nll_loss(output[idx_val], labels[idx_val])
+        acc_val = accuracy(output[idx_val], labels[idx_val])
+        history.append((loss_train.item(), acc_train.item(), loss_val.item(), acc_val.item()))
+    return history, repr(model.gc1), output.detach().numpy()
+
+
+def pinn(torch, hidden=8, depth=2):
+    """A physics-informed network for Burgers' equation, u(t, x), as the PINN ports write it."""
+    nn = torch.nn
+
+    class DNN(nn.Module):
+        def __init__(self, layers):
+            super().__init__()
+            self.depth = len(layers) - 1
+            self.activation = nn.Tanh
+            layer_list = []
+            for i in range(self.depth - 1):
+                layer_list.append((f"layer_{i}", nn.Linear(layers[i], layers[i + 1])))
+                layer_list.append((f"activation_{i}", self.activation()))
+            layer_list.append((f"layer_{self.depth - 1}",
+                               nn.Linear(layers[-2], layers[-1])))
+            self.layers = nn.Sequential(OrderedDict(layer_list))
+
+        def forward(self, x):
+            return self.layers(x)
+
+    return DNN([2] + [hidden] * depth + [1])
+
+
+def train_pinn(torch, dnn, X_u, u, X_f, nu=0.01 / math.pi, adam_steps=3):
+    """The residual u_t + u u_x - nu u_xx through two create_graph autograd.grad calls, Adam
+    then LBFGS(strong_wolfe) with a closure."""
+    t_u = torch.tensor(X_u[:, 0:1], requires_grad=True).double()
+    x_u = torch.tensor(X_u[:, 1:2], requires_grad=True).double()
+    t_f = torch.tensor(X_f[:, 0:1], requires_grad=True).double()
+    x_f = torch.tensor(X_f[:, 1:2], requires_grad=True).double()
+    u = torch.tensor(u).double()
+
+    def net_u(t, x):
+        return dnn(torch.cat([t, x], dim=1))
+
+    def net_f(t, x):
+        u = net_u(t, x)
+        u_t = torch.autograd.grad(u, t, grad_outputs=torch.ones_like(u), retain_graph=True,
+                                  create_graph=True)[0]
+        u_x = torch.autograd.grad(u, x, grad_outputs=torch.ones_like(u), retain_graph=True,
+                                  create_graph=True)[0]
+        u_xx = torch.autograd.grad(u_x, x, grad_outputs=torch.ones_like(u_x),
+                                   retain_graph=True, create_graph=True)[0]
+        return u_t + u * u_x - nu * u_xx
+
+    history = []
+
+    def loss_func():
+        u_pred = net_u(t_u, x_u)
+        f_pred = net_f(t_f, x_f)
+        loss_u = torch.mean((u - u_pred) ** 2)
+        loss_f = torch.mean(f_pred ** 2)
+        return loss_u + loss_f, loss_u, loss_f
+
+    adam = torch.optim.Adam(dnn.parameters(), lr=1e-2)
+    dnn.train()
+    for _ in range(adam_steps):
+        adam.zero_grad()
+        loss, loss_u, loss_f = loss_func()
+        loss.backward()
+        adam.step()
+        history.append((loss.item(), loss_u.item(), loss_f.item()))
+    lbfgs = torch.optim.LBFGS(dnn.parameters(), lr=1.0, max_iter=6, max_eval=8,
+                              history_size=5, tolerance_grad=1e-9,
+                              tolerance_change=1.0 * np.finfo(float).eps,
+                              line_search_fn="strong_wolfe")
+
+    def closure():
+        lbfgs.zero_grad()
+        loss, loss_u, loss_f = loss_func()
+        loss.backward()
+        history.append((loss.item(), loss_u.item(), loss_f.item()))
+        return loss
+
+    lbfgs.step(closure)
+    dnn.eval()
+    u_x_grad = t_u.grad
+    return history, net_u(t_u, x_u).detach().numpy(), u_x_grad is None
+
+
+PAD_IDX, BOS_IDX, EOS_IDX = 1, 2, 3
+
+
+def translation(torch, src_vocab=9, tgt_vocab=8, emb_size=8, nhead=2, ffn=12, layers=2,
+                dropout=0.0):
+    """The "Language Translation with nn.Transformer" tutorial's Seq2SeqTransformer."""
+    nn = torch.nn
+
+    class PositionalEncoding(nn.Module):
+        def __init__(self, emb_size, dropout, maxlen=50):
+            super().__init__()
+            den = torch.exp(- torch.arange(0, emb_size, 2) * math.log(10000) / emb_size)
+            pos = torch.arange(0, maxlen).reshape(maxlen, 1)
+            pos_embedding = torch.zeros((maxlen, emb_size))
+            pos_embedding[:, 0::2] = torch.sin(pos * den)
+            pos_embedding[:, 1::2] = torch.cos(pos * den)
+            pos_embedding = pos_embedding.unsqueeze(-2)
+            self.dropout = nn.Dropout(dropout)
+            self.register_buffer("pos_embedding", pos_embedding)
+
+        def forward(self, token_embedding):
+            return self.dropout(token_embedding + self.pos_embedding[:token_embedding.size(0), :])
+
+    class TokenEmbedding(nn.Module):
+        def __init__(self, vocab_size, emb_size):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab_size, emb_size)
+            self.emb_size = emb_size
+
+        def forward(self, tokens):
+            return self.embedding(tokens.long()) * math.sqrt(self.emb_size)
+
+    class Seq2SeqTransformer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.transformer = nn.Transformer(d_model=emb_size, nhead=nhead,
+                                              num_encoder_layers=layers,
+                                              num_decoder_layers=layers,
+                                              dim_feedforward=ffn, dropout=dropout)
+            self.generator = nn.Linear(emb_size, tgt_vocab)
+            self.src_tok_emb = TokenEmbedding(src_vocab, emb_size)
+            self.tgt_tok_emb = TokenEmbedding(tgt_vocab, emb_size)
+            self.positional_encoding = PositionalEncoding(emb_size, dropout=dropout)
+
+        def forward(self, src, trg, src_mask, tgt_mask, src_padding_mask, tgt_padding_mask,
+                    memory_key_padding_mask):
+            src_emb = self.positional_encoding(self.src_tok_emb(src))
+            tgt_emb = self.positional_encoding(self.tgt_tok_emb(trg))
+            outs = self.transformer(src_emb, tgt_emb, src_mask, tgt_mask, None,
+                                    src_padding_mask, tgt_padding_mask, memory_key_padding_mask)
+            return self.generator(outs)
+
+        def encode(self, src, src_mask):
+            return self.transformer.encoder(self.positional_encoding(self.src_tok_emb(src)),
+                                            src_mask)
+
+        def decode(self, tgt, memory, tgt_mask):
+            return self.transformer.decoder(self.positional_encoding(self.tgt_tok_emb(tgt)),
+                                            memory, tgt_mask)
+
+    model = Seq2SeqTransformer()
+    for p in model.parameters():
+        if p.dim() > 1:
+            nn.init.xavier_uniform_(p)
+    return model
+
+
+def train_translation(torch, model, batches, epochs=2):
+    """train_epoch with create_mask, CrossEntropyLoss(ignore_index=PAD_IDX), then greedy_decode."""
+
+    def generate_square_subsequent_mask(sz):
+        mask = (torch.triu(torch.ones((sz, sz))) == 1).transpose(0, 1)
+        mask = mask.float().masked_fill(mask == 0, float("-inf")).masked_fill(mask == 1, 0.0)
+        return mask
+
+    def create_mask(src, tgt):
+        src_seq_len = src.shape[0]
+        tgt_seq_len = tgt.shape[0]
+        tgt_mask = generate_square_subsequent_mask(tgt_seq_len)
+        src_mask = torch.zeros((src_seq_len, src_seq_len)).type(torch.bool)
+        src_padding_mask = (src == PAD_IDX).transpose(0, 1)
+        tgt_padding_mask = (tgt == PAD_IDX).transpose(0, 1)
+        return src_mask, tgt_mask, src_padding_mask, tgt_padding_mask
+
+    loss_fn = torch.nn.CrossEntropyLoss(ignore_index=PAD_IDX)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01, betas=(0.9, 0.98), eps=1e-9)
+    history = []
+    for _ in range(epochs):
+        model.train()
+        losses = 0
+        for src, tgt in batches:
+            tgt_input = tgt[:-1, :]
+            src_mask, tgt_mask, src_padding_mask, tgt_padding_mask = create_mask(src, tgt_input)
+            logits = model(src, tgt_input, src_mask, tgt_mask, src_padding_mask,
+                           tgt_padding_mask, src_padding_mask)
+            optimizer.zero_grad()
+            tgt_out = tgt[1:, :]
+            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), tgt_out.reshape(-1))
+            loss.backward()
+            optimizer.step()
+            losses += loss.item()
+        history.append(losses / len(list(batches)))
+
+    def greedy_decode(model, src, src_mask, max_len, start_symbol):
+        memory = model.encode(src, src_mask)
+        ys = torch.ones(1, 1).fill_(start_symbol).type(torch.long)
+        for _ in range(max_len - 1):
+            tgt_mask = (generate_square_subsequent_mask(ys.size(0)).type(torch.bool))
+            out = model.decode(ys, memory, tgt_mask)
+            out = out.transpose(0, 1)
+            prob = model.generator(out[:, -1])
+            _, next_word = torch.max(prob, dim=1)
+            next_word = next_word.item()
+            ys = torch.cat([ys, torch.ones(1, 1).type_as(src.data).fill_(next_word)], dim=0)
+            if next_word == EOS_IDX:
+                break
+        return ys
+
+    model.eval()
+    src = batches[0][0][:, :1]
+    num_tokens = src.shape[0]
+    src_mask = (torch.zeros(num_tokens, num_tokens)).type(torch.bool)
+    with torch.no_grad():
+        tgt_tokens = greedy_decode(model, src, src_mask, max_len=num_tokens + 3,
+                                   start_symbol=BOS_IDX).flatten()
+    return history, tgt_tokens.tolist()

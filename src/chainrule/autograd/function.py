@@ -19,7 +19,7 @@ from .anomaly_mode import remember_forward
 from .mode import _grad_enabled, _trace_recorder
 from .tensor import Tensor
 
-__all__ = ["Function", "NonDifferentiable", "nondiff"]
+__all__ = ["AccumulateGrad", "Function", "NonDifferentiable", "nondiff"]
 
 
 class Function:
@@ -146,6 +146,19 @@ class Function:
         """All output Tensors of a multi-output node (None for those already garbage-collected)."""
         return tuple(r() for r in self._outputs)
 
+    @property
+    def next_functions(self) -> tuple:
+        """PyTorch's view of the graph below this node: one ``(node, output index)`` pair per
+        input, the node being the Function that made the input, an ``AccumulateGrad`` for a leaf
+        that requires grad, or None for a constant (``loss.grad_fn.next_functions[0][0]``).
+        Empty once backward has released the node."""
+        inputs = self.__dict__.get("inputs")
+        return () if inputs is None else tuple(_next_function(t) for t in inputs)
+
+    def name(self) -> str:
+        """The node's class name (PyTorch's ``grad_fn.name()``)."""
+        return type(self).__name__
+
     def release(self) -> None:
         """Free everything saved for backward; a later backward through the node raises an error."""
         self.__dict__.clear()
@@ -156,6 +169,33 @@ class Function:
 
 
 _base_init = Function.__init__
+
+
+class AccumulateGrad:
+    """Where a leaf's gradient lands: the end of ``next_functions`` chains, as in PyTorch."""
+
+    next_functions = ()
+
+    def __init__(self, variable: Tensor):
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
+
+
+def _next_function(t: Tensor) -> tuple:
+    if t._ctx is not None:
+        return (t._ctx, t._out_idx)
+    return (AccumulateGrad(t) if t.requires_grad else None, 0)
 
 
 class NonDifferentiable(Function):
