@@ -14,7 +14,9 @@ of parameters whose forward ran partly in float16), so a PyTorch loop with
 same steps. ``autocast`` has no automatic casting behind it: chainrule's ops compute in their
 inputs' dtype and do not choose one per op, so ``autocast(..., enabled=False)`` is accepted (a
 no-op, as in a script with an AMP switch) and ``enabled=True`` raises, naming what to do
-instead, rather than silently computing in float32.
+instead, rather than silently computing in float32. So ``is_autocast_available`` is False, and
+the decorators ``custom_fwd``/``custom_bwd`` of a custom Function's forward and backward find
+autocast always off: they run them as they are, as PyTorch's do outside an autocast region.
 """
 
 from __future__ import annotations
@@ -27,7 +29,8 @@ import types
 from .autograd import Tensor
 from .backend import get_array_module, numpy
 
-__all__ = ["GradScaler", "autocast", "cuda_amp"]
+__all__ = ["GradScaler", "autocast", "cuda_amp", "custom_bwd", "custom_fwd",
+           "is_autocast_available"]
 
 _READY, _UNSCALED, _STEPPED = "ready", "unscaled", "stepped"
 
@@ -283,6 +286,61 @@ class autocast:  # noqa: N801 - PyTorch's name
                 return fn(*args, **kwargs)
 
         return wrapper
+
+
+def is_autocast_available(device_type: str) -> bool:
+    """False: chainrule has no automatic mixed precision on any device (see the module
+    docstring); PyTorch answers True for "cpu" and "cuda"."""
+    if not isinstance(device_type, str):
+        raise TypeError(f"is_autocast_available: device_type must be a str, got "
+                        f"{type(device_type).__name__}")
+    return False
+
+
+def _device_type(who, device_type) -> None:
+    if not isinstance(device_type, str):
+        raise ValueError(f"{who}: expected device_type of type str, got {device_type!r} "
+                         f"({type(device_type).__name__})")
+
+
+def custom_fwd(fwd=None, *, device_type: str, cast_inputs=None):
+    """Decorate a custom Function's ``forward`` as PyTorch's ``torch.amp.custom_fwd``:
+    ``@custom_fwd(device_type="cuda", cast_inputs=torch.float32)``.
+
+    PyTorch casts the floating inputs to ``cast_inputs`` and turns autocast off inside
+    ``forward`` when it runs in an autocast region, and does nothing outside one; chainrule's
+    autocast is never on, so ``forward`` runs as it is. The context records that autocast was
+    off, for ``custom_bwd``.
+    """
+    _device_type("custom_fwd", device_type)
+    if fwd is None:
+        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
+    if not callable(fwd):
+        raise TypeError(f"custom_fwd: expected a forward function, got {type(fwd).__name__}")
+
+    @functools.wraps(fwd)
+    def forward(ctx, *args, **kwargs):
+        ctx._fwd_used_autocast, ctx._dtype = False, None
+        return fwd(ctx, *args, **kwargs)
+
+    return forward
+
+
+def custom_bwd(bwd=None, *, device_type: str):
+    """Decorate a custom Function's ``backward`` as PyTorch's ``torch.amp.custom_bwd``: run it in
+    the autocast state ``forward`` ran in, which in chainrule is always off, so it runs as it
+    is."""
+    _device_type("custom_bwd", device_type)
+    if bwd is None:
+        return functools.partial(custom_bwd, device_type=device_type)
+    if not callable(bwd):
+        raise TypeError(f"custom_bwd: expected a backward function, got {type(bwd).__name__}")
+
+    @functools.wraps(bwd)
+    def backward(ctx, *grads):
+        return bwd(ctx, *grads)
+
+    return backward
 
 
 def _dtype_name(dtype) -> str:

@@ -10,13 +10,14 @@ it.
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping, Sequence
 
-from .autograd import Tensor
+from .autograd import Tensor, tensor
 from .backend import asnumpy, get_array_module, numpy, to_device
 from .backend.random import resolve_rng
 
-__all__ = ["assert_close", "make_tensor"]
+__all__ = ["assert_allclose", "assert_close", "make_tensor"]
 
 # (rtol, atol) by dtype name, as torch.testing.assert_close's defaults; others compare exactly.
 _DEFAULT_TOLERANCES = {"float16": (1e-3, 1e-5), "float32": (1.3e-6, 1e-5),
@@ -337,3 +338,26 @@ def make_tensor(*shape, dtype, device, low=None, high=None, requires_grad: bool 
     if noncontiguous and arr.size > 1:  # every other element of a doubled last axis: a view
         arr = get_array_module(arr).repeat(arr, 2, axis=-1)[..., ::2]
     return Tensor(arr, requires_grad=bool(requires_grad))
+
+
+# assert_allclose's tolerances per dtype, PyTorch's: the larger of the two tensors' applies
+_ALLCLOSE_TOLERANCES = {"float16": (1e-3, 1e-3), "float32": (1e-4, 1e-5), "float64": (1e-5, 1e-8)}
+
+
+def assert_allclose(actual, expected, rtol: float | None = None, atol: float | None = None,
+                    equal_nan: bool = True, msg: str = "") -> None:
+    """PyTorch's deprecated ``assert_allclose`` (with its FutureWarning): ``assert_close``
+    without the dtype check, NaNs equal by default, and looser default tolerances (float16
+    ``(1e-3, 1e-3)``, float32 ``(1e-4, 1e-5)``, float64 ``(1e-5, 1e-8)``, others exact)."""
+    warnings.warn("`torch.testing.assert_allclose()` is deprecated since 1.12 and will be removed "
+                  "in a future release. Please use `torch.testing.assert_close()` instead.",
+                  FutureWarning, stacklevel=2)
+    if not isinstance(actual, Tensor):
+        actual = tensor(actual)
+    if not isinstance(expected, Tensor):
+        expected = tensor(expected, dtype=actual.dtype)
+    if rtol is None and atol is None:
+        pairs = [_ALLCLOSE_TOLERANCES.get(t.dtype.name, (0.0, 0.0)) for t in (actual, expected)]
+        rtol, atol = max(p[0] for p in pairs), max(p[1] for p in pairs)
+    assert_close(actual, expected, rtol=rtol, atol=atol, equal_nan=equal_nan, check_dtype=False,
+                 msg=msg or None)

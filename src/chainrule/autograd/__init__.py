@@ -13,21 +13,25 @@ from .function import Function
 from .grad import grad, value_and_grad
 from .gradcheck import gradcheck, gradgradcheck  # functions, as torch's (module: by its path)
 from .graph import backward
+from .inference import inference_mode
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import Tensor, tensor
 from .tracing import Traced, TraceError, trace
+from .variable import Variable
 
 __all__ = [
     "Function",
     "Tensor",
     "TraceError",
     "Traced",
+    "Variable",
     "backward",
     "detect_anomaly",
     "enable_grad",
     "grad",
     "gradcheck",
     "gradgradcheck",
+    "inference_mode",
     "is_anomaly_check_nan_enabled",
     "is_anomaly_enabled",
     "is_grad_enabled",

@@ -1,5 +1,6 @@
 """Function transforms, PyTorch's ``torch.func``: ``grad``, ``vjp``, ``jvp``, ``jacrev``,
-``jacfwd``, ``hessian``, ``vmap``, and ``functional_call``/``stack_module_state`` to turn a
+``jacfwd``, ``hessian``, ``vmap``, ``linearize``, ``functionalize`` (a no-op wrapper: see
+``_linearize``), and ``functional_call``/``stack_module_state`` to turn a
 model into a function of its weights.
 
 Everything is built on chainrule's one way to differentiate, reverse mode: ``jvp`` and
@@ -20,8 +21,9 @@ over the mapped dimension (correct, not fast). Per-sample gradients of a model:
 """
 
 from ..nn.utils.stateless import functional_call
+from ._linearize import functionalize, linearize
 from ._transforms import grad, grad_and_value, hessian, jacfwd, jacrev, jvp, vjp
 from ._vmap import stack_module_state, vmap
 
-__all__ = ["functional_call", "grad", "grad_and_value", "hessian", "jacfwd", "jacrev", "jvp",
-           "stack_module_state", "vjp", "vmap"]
+__all__ = ["functional_call", "functionalize", "grad", "grad_and_value", "hessian", "jacfwd",
+           "jacrev", "jvp", "linearize", "stack_module_state", "vjp", "vmap"]

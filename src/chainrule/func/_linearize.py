@@ -1,0 +1,64 @@
+"""``torch.func.linearize`` and ``torch.func.functionalize`` on chainrule's eager engine.
+
+``linearize(func, *primals)`` gives ``func(*primals)`` and ``jvp_fn``, the Jacobian-vector
+product at ``primals``: each ``jvp_fn(*tangents)`` is ``jvp(func, primals, tangents)``'s second
+half. PyTorch traces a linearized graph once and replays it; chainrule runs ``func`` again at
+each call (the same values; ``func`` should be a pure function of its inputs).
+
+``functionalize(func)`` is PyTorch's program transform that rewrites in-place ops and views as
+out-of-place ones for its compilers. chainrule runs eagerly, and its in-place ops are recorded
+(``autograd.inplace_record``) with the gradients of the out-of-place program, so the function
+is already what ``functionalize`` would make of it: the wrapper calls ``func`` unchanged.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from ..autograd.tensor import Tensor
+from ._transforms import jvp
+
+__all__ = ["functionalize", "linearize"]
+
+
+def linearize(func, *primals):
+    """``(func(*primals), jvp_fn)`` where ``jvp_fn(*tangents)`` is ``J(primals) @ tangents``,
+    shaped as the output (tangents: one per primal, of its shape).
+
+    >>> import chainrule as cr
+    >>> out, jvp_fn = linearize(lambda x: x * x, cr.tensor([1.0, 3.0]))
+    >>> jvp_fn(cr.tensor([1.0, 1.0])).tolist()
+    [2.0, 6.0]
+    """
+    if not callable(func):
+        raise TypeError(f"linearize: func must be callable, got {type(func).__name__}")
+    if not primals or not all(isinstance(p, Tensor) for p in primals):
+        raise TypeError(f"linearize: primals must be one or more Tensors, got "
+                        f"{[type(p).__name__ for p in primals]}")
+    primals = tuple(p.detach() for p in primals)
+    output = jvp(func, primals, tuple(p * 0 for p in primals))[0]
+
+    def jvp_fn(*tangents):
+        if len(tangents) != len(primals):
+            raise ValueError(f"linearize: jvp_fn takes one tangent per primal ({len(primals)}), "
+                             f"got {len(tangents)}")
+        return jvp(func, primals, tangents)[1]
+
+    return output, jvp_fn
+
+
+def functionalize(func, *, remove: str = "mutations"):
+    """``func`` wrapped unchanged: chainrule's recorded in-place ops already give the values and
+    gradients of the functional program (see the module docstring). ``remove``: PyTorch's
+    "mutations" or "mutations_and_views"."""
+    if not callable(func):
+        raise TypeError(f"functionalize: func must be callable, got {type(func).__name__}")
+    if remove not in ("mutations", "mutations_and_views"):
+        raise ValueError(f"functionalize: remove must be 'mutations' or 'mutations_and_views', "
+                         f"got {remove!r}")
+
+    @functools.wraps(func)
+    def functionalized(*args, **kwargs):
+        return func(*args, **kwargs)
+
+    return functionalized
