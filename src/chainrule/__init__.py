@@ -30,7 +30,7 @@ from . import (
     vision,
 )
 from . import functional as F  # noqa: N812 - the conventional alias
-from .amp import GradScaler, autocast
+from .amp import GradScaler, autocast, is_autocast_enabled
 from .autograd import (
     Function,
     Tensor,
@@ -92,6 +92,7 @@ from .backends import (
     use_deterministic_algorithms,
 )
 from .compiler import compile  # noqa: A004 - PyTorch's name
+from .func import vmap
 from .io.serialize import load, save
 from .nn._toplevel import *  # noqa: F403 - conv2d, batch_norm, dropout... (torch's NN names)
 from .nn._toplevel import __all__ as _nn_names
@@ -232,6 +233,8 @@ from .ops.stats import __all__ as _stats_names
 from .ops.svd import qr_old as qr
 from .ops.svd import svd_old as svd
 from .ops.tensor_info import strided
+from .ops.torch_copies import *  # noqa: F403 - transpose_copy, view_copy, norm_except_dim...
+from .ops.torch_copies import __all__ as _torch_copy_names
 from .ops.torch_lowrank import *  # noqa: F403 - svd_lowrank, pca_lowrank, histogramdd...
 from .ops.torch_lowrank import __all__ as _torch_lowrank_names
 from .ops.torch_math import *  # noqa: F403 - addcmul, ldexp, frexp, isin, real, angle...
@@ -347,3 +350,4 @@ __all__ += _inplace_names + _inplace_more_names + _legacy_tensor_names
 __all__ += _torch_runtime_names + ["GradScaler", "cond", "from_dlpack", "gradient", "to_dlpack",
                                    "get_deterministic_debug_mode", "set_deterministic_debug_mode",
                                    "while_loop"]
+__all__ += _torch_copy_names + ["is_autocast_enabled", "vmap"]

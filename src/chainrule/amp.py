@@ -30,7 +30,7 @@ from .autograd import Tensor
 from .backend import get_array_module, numpy
 
 __all__ = ["GradScaler", "autocast", "cuda_amp", "custom_bwd", "custom_fwd",
-           "is_autocast_available"]
+           "is_autocast_available", "is_autocast_enabled"]
 
 _READY, _UNSCALED, _STEPPED = "ready", "unscaled", "stepped"
 
@@ -293,6 +293,15 @@ def is_autocast_available(device_type: str) -> bool:
     docstring); PyTorch answers True for "cpu" and "cuda"."""
     if not isinstance(device_type, str):
         raise TypeError(f"is_autocast_available: device_type must be a str, got "
+                        f"{type(device_type).__name__}")
+    return False
+
+
+def is_autocast_enabled(device_type: str | None = None) -> bool:
+    """False: no autocast region is ever on in chainrule (PyTorch's ``torch.is_autocast_enabled``,
+    with or without a device type)."""
+    if device_type is not None and not isinstance(device_type, str):
+        raise TypeError(f"is_autocast_enabled: device_type must be a str or None, got "
                         f"{type(device_type).__name__}")
     return False
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numbers
 
+from ..autograd.inplace_record import change
 from ..autograd.tensor import Tensor
 from ..ops.dropout import _check as _check_dropout
 from ..ops.dropout import _masked
@@ -26,6 +27,7 @@ __all__ = [
     "instance_norm", "layer_norm", "max_pool1d", "max_pool1d_with_indices", "max_pool2d",
     "max_pool3d", "native_channel_shuffle", "pairwise_distance", "pixel_shuffle",
     "pixel_unshuffle", "prelu", "rms_norm", "rrelu", "selu", "threshold",
+    "alpha_dropout_", "dropout_", "feature_alpha_dropout_", "feature_dropout_",
 ]
 
 
@@ -202,6 +204,25 @@ def feature_dropout(input, p, train):  # noqa: A002
 def feature_alpha_dropout(input, p, train):  # noqa: A002
     """``F.feature_alpha_dropout(input, p, training=train)``."""
     return F.feature_alpha_dropout(input, p, _train("feature_alpha_dropout", train))
+
+
+def _in_place(name, out_of_place):
+    def fn(input, p, train):  # noqa: A002
+        if not isinstance(input, Tensor):
+            raise TypeError(f"{name}: input must be a Tensor (it is changed in place), got "
+                            f"{type(input).__name__}")
+        return change(input, name, lambda x: out_of_place(x, p, train))
+
+    fn.__name__ = fn.__qualname__ = name
+    fn.__doc__ = (f"``{out_of_place.__name__}(input, p, train)`` written into ``input`` (recorded "
+                  "as the other in-place ops: a leaf that requires grad is refused).")
+    return fn
+
+
+dropout_ = _in_place("dropout_", dropout)
+alpha_dropout_ = _in_place("alpha_dropout_", alpha_dropout)
+feature_dropout_ = _in_place("feature_dropout_", feature_dropout)
+feature_alpha_dropout_ = _in_place("feature_alpha_dropout_", feature_alpha_dropout)
 
 
 def embedding(weight, indices, padding_idx=-1, scale_grad_by_freq=False, sparse=False):

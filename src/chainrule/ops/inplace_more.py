@@ -29,7 +29,7 @@ from .torch_names import (
 from .torch_scatter import index_put, index_reduce
 from .torch_stats import renorm
 
-__all__ = ["detach_", "gcd_", "index_put_", "lcm_", "ldexp_"]
+__all__ = ["addmv_", "detach_", "gcd_", "index_put_", "lcm_", "ldexp_"]
 
 
 def _binary(name, op, doc):
@@ -120,5 +120,5 @@ def _function(name):
     return fn
 
 
-detach_, gcd_, index_put_, lcm_, ldexp_ = (_function(_n) for _n in
-                                           ("detach_", "gcd_", "index_put_", "lcm_", "ldexp_"))
+addmv_, detach_, gcd_, index_put_, lcm_, ldexp_ = (
+    _function(_n) for _n in ("addmv_", "detach_", "gcd_", "index_put_", "lcm_", "ldexp_"))
