@@ -258,3 +258,76 @@ def test_nn_transformer_translation_with_masks_and_greedy_decode_matches_pytorch
         lib, m, [(lib.tensor(s), lib.tensor(t)) for s, t in batches]), double=False)
     assert ours[1] == theirs[1] and ours[1][0] == programs.BOS_IDX
     _close(ours[0], theirs[0], rtol=1e-5, atol=1e-6)
+
+
+class _VectorEnv:
+    """A gymnasium-style vector env of float32 observations: reset(seed=), step(actions) ->
+    (obs, reward, terminations, truncations, infos); an episode ends after 3 steps."""
+
+    num_envs, single_observation_space_shape = 2, (4,)
+
+    def reset(self, seed=None):
+        self.t = np.zeros(2, dtype=int)
+        self.state = np.array([[0.1, -0.2, 0.3, 0.0], [0.0, 0.2, -0.1, 0.05]], np.float32)
+        return self.state.copy(), {}
+
+    def step(self, actions):
+        self.t += 1
+        push = np.where(actions[:, None] == 1, 0.1, -0.1).astype(np.float32)
+        self.state = (0.9 * self.state + push * np.array([1, 0.5, -1, 0.2], np.float32))
+        reward = (1.0 - np.abs(self.state[:, 0])).astype(np.float64)
+        done = self.t >= 3
+        self.t[done] = 0
+        return self.state.astype(np.float32), reward, done, np.zeros(2, bool), {}
+
+
+def test_cleanrl_ppo_with_gae_clipped_surrogate_and_annealing_matches_pytorch(monkeypatch):
+    actions = np.random.default_rng(36).integers(0, 2, (8, 2))
+
+    def run(lib, agent):
+        stream = iter(actions)
+        monkeypatch.setattr(lib.distributions.Categorical, "sample",
+                            lambda self, sample_shape=(): lib.tensor(next(stream)))
+        return programs.train_ppo(lib, agent, _VectorEnv())
+
+    chainrule.manual_seed(0)
+    actor = programs.ppo_agent(chainrule).actor[4].weight.detach().numpy()
+    np.testing.assert_allclose(actor @ actor.T, 1e-4 * np.eye(2), atol=1e-9)  # orthogonal, std
+    ours, theirs = _both(programs.ppo_agent, run, double=False)
+    _close(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_second_order_maml_with_functional_call_matches_pytorch():
+    rng = np.random.default_rng(37)
+
+    def task():
+        amp, phase = rng.uniform(0.5, 2), rng.uniform(0, np.pi)
+        xs = rng.uniform(-3, 3, (10, 1))
+        ys = amp * np.sin(xs + phase)
+        return xs[:5], ys[:5], xs[5:], ys[5:]
+
+    tasks = [[task() for _ in range(2)] for _ in range(3)]
+    ours, theirs = _both(programs.maml_net, lambda lib, m: programs.train_maml(
+        lib, m, [[tuple(lib.tensor(a) for a in t) for t in b] for b in tasks]))
+    _close(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.nn.utils.weight_norm` is deprecated:FutureWarning")
+def test_tcn_with_weight_norm_and_chomped_dilated_convs_matches_pytorch():
+    rng = np.random.default_rng(38)
+    x = np.stack([rng.uniform(0, 1, (10, 12)), np.zeros((10, 12))], axis=1)
+    for row in x:
+        row[1, rng.choice(12, 2, replace=False)] = 1
+    y = (x[:, 0] * x[:, 1]).sum(1, keepdims=True)
+    ours, theirs = _both(programs.tcn, lambda lib, m: programs.train_tcn(
+        lib, m, lib.tensor(x), lib.tensor(y)))
+    assert ours[3] == theirs[3] and "tcn.network.0.conv1.weight_v" in ours[3]
+    _close(ours[:3], theirs[:3], rtol=1e-9, atol=1e-11)
+
+
+def test_simclr_info_nce_with_boolean_masks_and_topk_accuracy_matches_pytorch():
+    rng = np.random.default_rng(39)
+    batches = [[rng.standard_normal((4, 3, 6, 6)) for _ in range(2)] for _ in range(3)]
+    ours, theirs = _both(programs.simclr, lambda lib, m: programs.train_simclr(
+        lib, m, [[lib.tensor(v) for v in views] for views in batches]))
+    _close(ours, theirs, rtol=1e-9, atol=1e-10)

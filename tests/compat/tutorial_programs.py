@@ -1459,3 +1459,368 @@ def train_translation(torch, model, batches, epochs=2):
         tgt_tokens = greedy_decode(model, src, src_mask, max_len=num_tokens + 3,
                                    start_symbol=BOS_IDX).flatten()
     return history, tgt_tokens.tolist()
+
+
+def ppo_agent(torch, obs_dim=4, n_actions=2, hidden=8):
+    """CleanRL's ppo.py Agent: orthogonal layer_init, separate actor and critic MLPs."""
+    nn = torch.nn
+    Categorical = torch.distributions.Categorical
+
+    def layer_init(layer, std=np.sqrt(2), bias_const=0.0):  # noqa: B008 - CleanRL's default
+        torch.nn.init.orthogonal_(layer.weight, std)
+        torch.nn.init.constant_(layer.bias, bias_const)
+        return layer
+
+    class Agent(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.critic = nn.Sequential(
+                layer_init(nn.Linear(obs_dim, hidden)), nn.Tanh(),
+                layer_init(nn.Linear(hidden, hidden)), nn.Tanh(),
+                layer_init(nn.Linear(hidden, 1), std=1.0))
+            self.actor = nn.Sequential(
+                layer_init(nn.Linear(obs_dim, hidden)), nn.Tanh(),
+                layer_init(nn.Linear(hidden, hidden)), nn.Tanh(),
+                layer_init(nn.Linear(hidden, n_actions), std=0.01))
+
+        def get_value(self, x):
+            return self.critic(x)
+
+        def get_action_and_value(self, x, action=None):
+            logits = self.actor(x)
+            probs = Categorical(logits=logits)
+            if action is None:
+                action = probs.sample()
+            return action, probs.log_prob(action), probs.entropy(), self.critic(x)
+
+    return Agent()
+
+
+def train_ppo(torch, agent, envs, num_iterations=2, num_steps=4, update_epochs=2,
+              num_minibatches=2, learning_rate=2.5e-3, gamma=0.99, gae_lambda=0.95,
+              clip_coef=0.2, ent_coef=0.01, vf_coef=0.5, max_grad_norm=0.5, seed=1):
+    """CleanRL's rollout, GAE and clipped-surrogate update, with its annealed learning rate."""
+    nn = torch.nn
+    np.random.seed(seed)
+    num_envs = envs.num_envs
+    batch_size = num_envs * num_steps
+    minibatch_size = batch_size // num_minibatches
+    optimizer = torch.optim.Adam(agent.parameters(), lr=learning_rate, eps=1e-5)
+    obs = torch.zeros((num_steps, num_envs) + envs.single_observation_space_shape)
+    actions = torch.zeros((num_steps, num_envs))
+    logprobs = torch.zeros((num_steps, num_envs))
+    rewards = torch.zeros((num_steps, num_envs))
+    dones = torch.zeros((num_steps, num_envs))
+    values = torch.zeros((num_steps, num_envs))
+    next_obs, _ = envs.reset(seed=seed)
+    next_obs = torch.Tensor(next_obs)
+    next_done = torch.zeros(num_envs)
+    log = []
+    for iteration in range(1, num_iterations + 1):
+        frac = 1.0 - (iteration - 1.0) / num_iterations
+        lrnow = frac * learning_rate
+        optimizer.param_groups[0]["lr"] = lrnow
+        for step in range(0, num_steps):
+            obs[step] = next_obs
+            dones[step] = next_done
+            with torch.no_grad():
+                action, logprob, _, value = agent.get_action_and_value(next_obs)
+                values[step] = value.flatten()
+            actions[step] = action
+            logprobs[step] = logprob
+            next_obs, reward, terminations, truncations, infos = envs.step(action.cpu().numpy())
+            next_done = np.logical_or(terminations, truncations)
+            rewards[step] = torch.tensor(reward).view(-1)
+            next_obs, next_done = torch.Tensor(next_obs), torch.Tensor(next_done)
+        with torch.no_grad():
+            next_value = agent.get_value(next_obs).reshape(1, -1)
+            advantages = torch.zeros_like(rewards)
+            lastgaelam = 0
+            for t in reversed(range(num_steps)):
+                if t == num_steps - 1:
+                    nextnonterminal = 1.0 - next_done
+                    nextvalues = next_value
+                else:
+                    nextnonterminal = 1.0 - dones[t + 1]
+                    nextvalues = values[t + 1]
+                delta = rewards[t] + gamma * nextvalues * nextnonterminal - values[t]
+                advantages[t] = lastgaelam = (delta + gamma * gae_lambda * nextnonterminal
+                                              * lastgaelam)
+            returns = advantages + values
+        b_obs = obs.reshape((-1,) + envs.single_observation_space_shape)
+        b_logprobs = logprobs.reshape(-1)
+        b_actions = actions.reshape(-1)
+        b_advantages = advantages.reshape(-1)
+        b_returns = returns.reshape(-1)
+        b_values = values.reshape(-1)
+        b_inds = np.arange(batch_size)
+        clipfracs = []
+        for _ in range(update_epochs):
+            np.random.shuffle(b_inds)
+            for start in range(0, batch_size, minibatch_size):
+                end = start + minibatch_size
+                mb_inds = b_inds[start:end]
+                _, newlogprob, entropy, newvalue = agent.get_action_and_value(
+                    b_obs[mb_inds], b_actions.long()[mb_inds])
+                logratio = newlogprob - b_logprobs[mb_inds]
+                ratio = logratio.exp()
+                with torch.no_grad():
+                    old_approx_kl = (-logratio).mean()
+                    approx_kl = ((ratio - 1) - logratio).mean()
+                    clipfracs += [((ratio - 1.0).abs() > clip_coef).float().mean().item()]
+                mb_advantages = b_advantages[mb_inds]
+                mb_advantages = (mb_advantages - mb_advantages.mean()) / (mb_advantages.std()
+                                                                          + 1e-8)
+                pg_loss1 = -mb_advantages * ratio
+                pg_loss2 = -mb_advantages * torch.clamp(ratio, 1 - clip_coef, 1 + clip_coef)
+                pg_loss = torch.max(pg_loss1, pg_loss2).mean()
+                newvalue = newvalue.view(-1)
+                v_loss_unclipped = (newvalue - b_returns[mb_inds]) ** 2
+                v_clipped = b_values[mb_inds] + torch.clamp(newvalue - b_values[mb_inds],
+                                                            -clip_coef, clip_coef)
+                v_loss_clipped = (v_clipped - b_returns[mb_inds]) ** 2
+                v_loss_max = torch.max(v_loss_unclipped, v_loss_clipped)
+                v_loss = 0.5 * v_loss_max.mean()
+                entropy_loss = entropy.mean()
+                loss = pg_loss - ent_coef * entropy_loss + v_loss * vf_coef
+                optimizer.zero_grad()
+                loss.backward()
+                nn.utils.clip_grad_norm_(agent.parameters(), max_grad_norm)
+                optimizer.step()
+        y_pred, y_true = b_values.cpu().numpy(), b_returns.cpu().numpy()
+        var_y = np.var(y_true)
+        explained_var = np.nan if var_y == 0 else 1 - np.var(y_true - y_pred) / var_y
+        log.append((optimizer.param_groups[0]["lr"], v_loss.item(), pg_loss.item(),
+                    entropy_loss.item(), old_approx_kl.item(), approx_kl.item(),
+                    float(np.mean(clipfracs)), float(explained_var)))
+    return log, b_advantages.numpy()
+
+
+def maml_net(torch, hidden=8):
+    """The sine-regression learner of MAML (Finn et al.), as a plain nn.Module."""
+    nn = torch.nn
+    return nn.Sequential(nn.Linear(1, hidden), nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
+                         nn.Linear(hidden, 1))
+
+
+def train_maml(torch, model, tasks, inner_lr=0.01, inner_steps=2, meta_lr=1e-3):
+    """Second-order MAML by torch.func.functional_call: the inner steps' gradients keep their
+    graph (create_graph=True), the query losses of a task batch are averaged and backpropagated
+    through them into the meta-parameters."""
+    F = torch.nn.functional
+    functional_call = torch.func.functional_call
+    meta_opt = torch.optim.Adam(model.parameters(), lr=meta_lr)
+    history = []
+    for batch in tasks:
+        meta_opt.zero_grad()
+        qry_losses = []
+        for x_spt, y_spt, x_qry, y_qry in batch:
+            params = dict(model.named_parameters())
+            for _ in range(inner_steps):
+                spt_loss = F.mse_loss(functional_call(model, params, (x_spt,)), y_spt)
+                grads = torch.autograd.grad(spt_loss, params.values(), create_graph=True)
+                params = {name: p - inner_lr * g
+                          for (name, p), g in zip(params.items(), grads)}
+            qry_loss = F.mse_loss(functional_call(model, params, (x_qry,)), y_qry)
+            qry_losses.append(qry_loss)
+        meta_loss = torch.stack(qry_losses).mean()
+        meta_loss.backward()
+        meta_opt.step()
+        history.append(meta_loss.item())
+    return history, [p.grad.numpy().copy() for p in model.parameters()]
+
+
+def tcn(torch, input_size=2, output_size=1, num_channels=(4, 4), kernel_size=3, dropout=0.0):
+    """locuslab/TCN for the adding problem: weight-normed causal dilated Conv1d blocks."""
+    nn = torch.nn
+    weight_norm = torch.nn.utils.weight_norm
+
+    class Chomp1d(nn.Module):
+        def __init__(self, chomp_size):
+            super().__init__()
+            self.chomp_size = chomp_size
+
+        def forward(self, x):
+            return x[:, :, :-self.chomp_size].contiguous()
+
+    class TemporalBlock(nn.Module):
+        def __init__(self, n_inputs, n_outputs, kernel_size, stride, dilation, padding,
+                     dropout=0.2):
+            super().__init__()
+            self.conv1 = weight_norm(nn.Conv1d(n_inputs, n_outputs, kernel_size, stride=stride,
+                                               padding=padding, dilation=dilation))
+            self.chomp1 = Chomp1d(padding)
+            self.relu1 = nn.ReLU()
+            self.dropout1 = nn.Dropout(dropout)
+            self.conv2 = weight_norm(nn.Conv1d(n_outputs, n_outputs, kernel_size, stride=stride,
+                                               padding=padding, dilation=dilation))
+            self.chomp2 = Chomp1d(padding)
+            self.relu2 = nn.ReLU()
+            self.dropout2 = nn.Dropout(dropout)
+            self.net = nn.Sequential(self.conv1, self.chomp1, self.relu1, self.dropout1,
+                                     self.conv2, self.chomp2, self.relu2, self.dropout2)
+            self.downsample = nn.Conv1d(n_inputs, n_outputs, 1) if n_inputs != n_outputs \
+                else None
+            self.relu = nn.ReLU()
+            self.init_weights()
+
+        def init_weights(self):
+            self.conv1.weight.data.normal_(0, 0.01)
+            self.conv2.weight.data.normal_(0, 0.01)
+            if self.downsample is not None:
+                self.downsample.weight.data.normal_(0, 0.01)
+
+        def forward(self, x):
+            out = self.net(x)
+            res = x if self.downsample is None else self.downsample(x)
+            return self.relu(out + res)
+
+    class TemporalConvNet(nn.Module):
+        def __init__(self, num_inputs, num_channels, kernel_size=2, dropout=0.2):
+            super().__init__()
+            layers = []
+            num_levels = len(num_channels)
+            for i in range(num_levels):
+                dilation_size = 2 ** i
+                in_channels = num_inputs if i == 0 else num_channels[i - 1]
+                out_channels = num_channels[i]
+                layers += [TemporalBlock(in_channels, out_channels, kernel_size, stride=1,
+                                         dilation=dilation_size,
+                                         padding=(kernel_size - 1) * dilation_size,
+                                         dropout=dropout)]
+            self.network = nn.Sequential(*layers)
+
+        def forward(self, x):
+            return self.network(x)
+
+    class TCN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.tcn = TemporalConvNet(input_size, list(num_channels), kernel_size=kernel_size,
+                                       dropout=dropout)
+            self.linear = nn.Linear(num_channels[-1], output_size)
+            self.init_weights()
+
+        def init_weights(self):
+            self.linear.weight.data.normal_(0, 0.01)
+
+        def forward(self, x):
+            y1 = self.tcn(x)
+            return self.linear(y1[:, :, -1])
+
+    return TCN()
+
+
+def train_tcn(torch, model, x, y, epochs=3, batch_size=4, clip=1.0):
+    """The adding problem's loop: Adam, MSE, clip_grad_norm_ when clip > 0."""
+    F = torch.nn.functional
+    optimizer = torch.optim.Adam(model.parameters(), lr=4e-3)
+    losses = []
+    for _ in range(epochs):
+        model.train()
+        batch_idx = 1
+        total_loss = 0
+        for i in range(0, x.size(0), batch_size):
+            if i + batch_size > x.size(0):
+                x_b, y_b = x[i:], y[i:]
+            else:
+                x_b, y_b = x[i:(i + batch_size)], y[i:(i + batch_size)]
+            optimizer.zero_grad()
+            output = model(x_b)
+            loss = F.mse_loss(output, y_b)
+            loss.backward()
+            if clip > 0:
+                torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
+            optimizer.step()
+            batch_idx += 1
+            total_loss += loss.item()
+        losses.append(total_loss)
+    model.eval()
+    with torch.no_grad():
+        out = model(x)
+    g = model.tcn.network[0].conv1.weight_g
+    return losses, out.numpy(), g.detach().numpy(), sorted(model.state_dict())
+
+
+def simclr(torch, out_dim=4, feat=8):
+    """sthalles/SimCLR's ResNetSimCLR in miniature: a conv backbone whose fc is replaced by the
+    projection head Sequential(Linear, ReLU, fc)."""
+    nn = torch.nn
+
+    class Backbone(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, feat, 3, padding=1)
+            self.bn = nn.BatchNorm2d(feat)
+            self.pool = nn.AdaptiveAvgPool2d(1)
+            self.fc = nn.Linear(feat, out_dim)
+
+        def forward(self, x):
+            x = self.pool(torch.relu(self.bn(self.conv(x))))
+            return self.fc(torch.flatten(x, 1))
+
+    class ResNetSimCLR(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = Backbone()
+            dim_mlp = self.backbone.fc.in_features
+            self.backbone.fc = nn.Sequential(nn.Linear(dim_mlp, dim_mlp), nn.ReLU(),
+                                             self.backbone.fc)
+
+        def forward(self, x):
+            return self.backbone(x)
+
+    return ResNetSimCLR()
+
+
+def train_simclr(torch, model, view_batches, n_views=2, temperature=0.07):
+    """info_nce_loss (masks from torch.eye(dtype=bool), positives and negatives by boolean
+    indexing), CrossEntropyLoss, Adam with weight decay, CosineAnnealingLR, top-k accuracy."""
+    F = torch.nn.functional
+    criterion = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(model.parameters(), 3e-3, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=len(view_batches),
+                                                           eta_min=0, last_epoch=-1)
+
+    def info_nce_loss(features, batch_size):
+        labels = torch.cat([torch.arange(batch_size) for i in range(n_views)], dim=0)
+        labels = (labels.unsqueeze(0) == labels.unsqueeze(1)).float()
+        features = F.normalize(features, dim=1)
+        similarity_matrix = torch.matmul(features, features.T)
+        mask = torch.eye(labels.shape[0], dtype=torch.bool)
+        labels = labels[~mask].view(labels.shape[0], -1)
+        similarity_matrix = similarity_matrix[~mask].view(similarity_matrix.shape[0], -1)
+        positives = similarity_matrix[labels.bool()].view(labels.shape[0], -1)
+        negatives = similarity_matrix[~labels.bool()].view(similarity_matrix.shape[0], -1)
+        logits = torch.cat([positives, negatives], dim=1)
+        labels = torch.zeros(logits.shape[0], dtype=torch.long)
+        logits = logits / temperature
+        return logits, labels
+
+    def accuracy(output, target, topk=(1,)):
+        with torch.no_grad():
+            maxk = max(topk)
+            batch_size = target.size(0)
+            _, pred = output.topk(maxk, 1, True, True)
+            pred = pred.t()
+            correct = pred.eq(target.view(1, -1).expand_as(pred))
+            res = []
+            for k in topk:
+                correct_k = correct[:k].reshape(-1).float().sum(0, keepdim=True)
+                res.append(correct_k.mul_(100.0 / batch_size))
+            return res
+
+    history = []
+    for images in view_batches:
+        batch_size = images[0].shape[0]
+        images = torch.cat(images, dim=0)
+        features = model(images)
+        logits, labels = info_nce_loss(features, batch_size)
+        loss = criterion(logits, labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        top1, top5 = accuracy(logits, labels, topk=(1, 5))
+        scheduler.step()
+        history.append((loss.item(), top1[0].item(), top5[0].item(), scheduler.get_last_lr()[0]))
+    return history
