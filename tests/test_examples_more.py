@@ -12,7 +12,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ["train_digits_mlp", "regularization", "rnn_sequences", "optimizers",
             "save_load_torch", "linalg_gradients", "vae_distributions", "training_utilities",
             "onnx_load", "onnx_export", "tensorboard_logging", "detect_anomaly",
-            "streaming_data"]
+            "streaming_data", "fourier_layer"]
 
 
 def test_train_digits_mlp(tmp_path, capsys, load_script):
@@ -366,3 +366,15 @@ def test_tensorboard_logging(tmp_path, load_script, capsys):
     assert [e.step for e in ea.Histograms("layer0/weight")] == [1, 2]
     (grid,) = ea.Images("inputs")
     assert (grid.height, grid.width) == (16, 64)  # 16 images of 8x8: two rows of eight
+
+
+def test_fourier_layer_learns_the_heat_equation(capsys, load_script):
+    example = load_script("examples/fourier_layer.py")
+    result = example.main(["--steps", "150", "--seed", "0"])
+    losses = result["losses"]
+    assert losses[0] > 0.5 and losses[-1] < 1e-5  # Adam through rfft/irfft and complex weights
+    assert result["test_relative_error"] < 1e-2  # initial states it was not trained on
+    assert result["response_error"] < 1e-2  # the learned multipliers are exp(-nu k^2 t)
+    assert "test relative error" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        example.main(["--modes", "40", "--length", "64"])
