@@ -10,6 +10,7 @@ of a network) calls its hooks at the output op, with grad_input all None.
 
 from __future__ import annotations
 
+import warnings
 from types import MappingProxyType
 
 from ..autograd.function import Function
@@ -28,39 +29,66 @@ class Hooks:
     _backward_hooks = _NONE
     _backward_pre_hooks = _NONE
 
-    def _add_hook(self, store: str, hook) -> RemovableHandle:
+    def _add_hook(self, store: str, hook, prepend: bool = False, with_kwargs: bool = False,
+                  always_call: bool = False) -> RemovableHandle:
         if not callable(hook):
             raise TypeError(f"{type(self).__name__}: a hook must be callable, got "
                             f"{type(hook).__name__}")
+        for name, flag in (("prepend", prepend), ("with_kwargs", with_kwargs),
+                           ("always_call", always_call)):
+            if not isinstance(flag, bool):
+                raise TypeError(f"{type(self).__name__}: {name} must be True or False, got "
+                                f"{flag!r}")
         hooks = self.__dict__.get(store)
         if hooks is None:
             hooks = {}
             object.__setattr__(self, store, hooks)
         handle = RemovableHandle(hooks, self)
+        earlier = list(hooks.items()) if prepend else []
+        if prepend:  # first to run; the same dict, which the handles of the others hold
+            hooks.clear()
         hooks[handle.id] = hook
+        hooks.update(earlier)
+        if with_kwargs or always_call:
+            self.__dict__.setdefault("_hook_flags", {})[handle.id] = (with_kwargs, always_call)
         return handle
 
-    def register_forward_pre_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, inputs)`` before each forward; a non-None result replaces inputs."""
-        return self._add_hook("_forward_pre_hooks", hook)
+    def register_forward_pre_hook(self, hook, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args)`` before each forward; a non-None result replaces the
+        positional inputs. ``with_kwargs=True``: ``hook(module, args, kwargs)``, which may return
+        ``(args, kwargs)``. ``prepend=True``: before the hooks registered earlier."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
 
-    def register_forward_hook(self, hook) -> RemovableHandle:
-        """Call ``hook(module, inputs, output)`` after forward; a non-None result replaces it."""
-        return self._add_hook("_forward_hooks", hook)
+    def register_forward_hook(self, hook, *, prepend: bool = False, with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """Call ``hook(module, args, output)`` after forward; a non-None result replaces the
+        output. ``with_kwargs=True``: ``hook(module, args, kwargs, output)``;
+        ``always_call=True``: also when forward raised (with output None; the error goes on)."""
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs, always_call)
 
-    def register_full_backward_hook(self, hook) -> RemovableHandle:
+    def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """Call ``hook(module, grad_input, grad_output)`` when backprop has computed the gradients
         of the module's positional tensor inputs (None for those that need none); a tuple it
         returns replaces ``grad_input``. Grad-CAM's way to read a layer's gradient."""
-        return self._add_hook("_backward_hooks", hook)
+        return self._add_hook("_backward_hooks", hook, prepend)
 
-    def register_full_backward_pre_hook(self, hook) -> RemovableHandle:
+    def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """Call ``hook(module, grad_output)`` when backprop reaches the module's outputs; a tuple
         it returns replaces ``grad_output``."""
-        return self._add_hook("_backward_pre_hooks", hook)
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
 
     def _call_with_hooks(self, args, kwargs):
-        for hook in list(self._forward_pre_hooks.values()):
+        flags = self.__dict__.get("_hook_flags", _NONE)
+        for hid, hook in list(self._forward_pre_hooks.items()):
+            if flags.get(hid, (False,))[0]:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("a forward pre-hook with with_kwargs=True must return "
+                                           f"None or (args, kwargs), got {type(result).__name__}")
+                    args, kwargs = result
+                continue
             result = hook(self, args)
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
@@ -68,12 +96,31 @@ class Hooks:
         if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
             watch = _Watch(self)
             args = watch.inputs(args)
-        output = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            result = hook(self, args, output)
+        try:
+            output = self.forward(*args, **kwargs)
+        except Exception:
+            _always_called(self, flags, args, kwargs)
+            raise
+        for hid, hook in list(self._forward_hooks.items()):
+            with_kwargs = flags.get(hid, (False,))[0]
+            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
             if result is not None:
                 output = result
         return output if watch is None else watch.outputs(output)
+
+
+def _always_called(module, flags, args, kwargs) -> None:
+    """Forward raised: run the forward hooks registered with ``always_call=True`` (output None);
+    an error of theirs is a warning, so that forward's error is the one raised."""
+    for hid, hook in list(module._forward_hooks.items()):
+        with_kwargs, always = flags.get(hid, (False, False))
+        if not always:
+            continue
+        try:
+            hook(module, args, kwargs, None) if with_kwargs else hook(module, args, None)
+        except Exception as err:  # noqa: BLE001 - reported, forward's error goes on
+            warnings.warn(f"a forward hook with always_call=True raised {err!r} after forward "
+                          "had raised; that error is silenced", stacklevel=3)
 
 
 class _Watch:

@@ -19,13 +19,15 @@ from ..backend.device import device as _device_type
 from ..ops.memory_format import check_format
 from .factory import add_factory_kwargs
 from .hooks import Hooks, RemovableHandle
+from .module_access import Access
 from .parameter import Buffer, Parameter
-from .state import IncompatibleKeys, check_name, check_state, convert
+from .state import IncompatibleKeys, check_name, convert
+from .state_hooks import StateHooks, collect_state, load_state
 from .summary import summarize
 
 __all__ = ["Buffer", "IncompatibleKeys", "Module", "Parameter", "RemovableHandle"]
 
-class Module(Hooks):
+class Module(Hooks, StateHooks, Access):
     """Base class of every layer and model: subclass it, assign layers, define forward.
 
     >>> import chainrule as cr
@@ -289,17 +291,18 @@ class Module(Hooks):
         """Number of parameter elements (shared parameters counted once)."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
-    def state_dict(self, *, prefix: str = "", keep_vars: bool = False) -> OrderedDict:
-        """Dotted name -> Tensor: each module's parameters, then its persistent buffers, children's.
+    def state_dict(self, *args, destination=None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict:
+        """Dotted name -> Tensor: each module's parameters, then its persistent buffers and extra
+        state, then its children's; state-dict hooks run as PyTorch's (nn/state_hooks.py).
 
         The Tensors are detached but share memory with the model (as in PyTorch): copy them to keep
         a snapshot that later training steps do not change. ``keep_vars=True`` returns the
-        Parameters and Buffers themselves.
+        Parameters and Buffers themselves; ``destination``: a mapping to fill.
         """
-        out = OrderedDict()
-        for key, t in self._state_items(prefix):
-            out[key] = t if keep_vars else t.detach()
-        return out
+        if args:  # PyTorch's deprecated positional form: destination, prefix, keep_vars
+            destination, prefix, keep_vars = (*args, *(destination, prefix, keep_vars)[len(args):])
+        return collect_state(self, destination, prefix, keep_vars)
 
     def _state_items(self, prefix: str):
         for name, p in self._parameters.items():
@@ -331,21 +334,14 @@ class Module(Hooks):
 
         Raises:
             ValueError: listing every missing key, unexpected key and shape mismatch at once.
+
+        Load pre-hooks may rename keys first; load post-hooks may forgive missing or unexpected
+        keys (then the values are copied before the strict check, as in PyTorch).
         """
         if assign:
             raise ValueError("load_state_dict: assign=True is not supported; the values are "
                              "copied into the existing parameters (assign=False)")
-        state = state_dict
-        if not isinstance(state, Mapping):
-            raise TypeError(f"load_state_dict: state must be a mapping, got {type(state).__name__}")
-        own = OrderedDict(self._state_items(""))
-        values, missing, unexpected = check_state(own, state, strict, type(self).__name__)
-        with no_grad():  # counted in-place changes: a graph recorded before cannot use them
-            for key, value in values.items():
-                if hasattr(own[key], "materialize"):  # an UninitializedParameter (lazy modules)
-                    own[key].materialize(value.shape)
-                own[key].copy_(value)
-        return IncompatibleKeys(missing, unexpected)
+        return load_state(self, state_dict, strict)  # nn/state_hooks.py
 
     def to(self, device=None, *, dtype=None, non_blocking=False, memory_format=None) -> Module:
         """Move parameters, buffers and gradients to ``device`` and/or cast floats to ``dtype``.

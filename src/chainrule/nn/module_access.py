@@ -1,0 +1,111 @@
+"""Reaching into a Module by dotted name, and PyTorch's Module methods about memory and types.
+
+``model.get_submodule("features.3")``, ``get_parameter("features.3.weight")``,
+``get_buffer("bn.running_mean")`` and ``set_submodule("classifier.2", nn.Linear(512, 10))`` walk
+the registered children one name at a time, as PyTorch's do (a Sequential's children are named
+"0", "1"...), and say which step of the path failed.
+"""
+
+from __future__ import annotations
+
+from ..backend import get_array_module, validate_device
+
+__all__ = ["Access"]
+
+
+def _check_target(who: str, target) -> str:
+    if not isinstance(target, str):
+        raise TypeError(f"{who}: target must be a dotted name string, got {type(target).__name__}")
+    return target
+
+
+class Access:
+    """The by-name accessors of ``Module`` (a base class of it)."""
+
+    def get_submodule(self, target: str = ""):
+        """The submodule at the dotted path ``target`` ("" is the module itself)."""
+        _check_target("get_submodule", target)
+        module, walked = self, type(self).__name__
+        for name in target.split(".") if target else ():
+            child = module._modules.get(name)
+            if child is None:
+                raise AttributeError(f"get_submodule({target!r}): {walked} has no submodule "
+                                     f"{name!r} (it has: {', '.join(module._modules) or 'none'})")
+            module, walked = child, f"{walked}.{name}"
+        return module
+
+    def set_submodule(self, target: str, module, strict: bool = False) -> None:
+        """Put ``module`` at the dotted path ``target``, replacing what is there; with
+        ``strict=True`` the last name must already be a submodule."""
+        from .module import Module
+
+        _check_target("set_submodule", target)
+        if not target:
+            raise ValueError("set_submodule: target must name a submodule, got ''")
+        if not isinstance(module, Module):
+            raise TypeError(f"set_submodule: module must be a Module, got {type(module).__name__}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if strict and name not in parent._modules:
+            raise AttributeError(f"set_submodule({target!r}, strict=True): "
+                                 f"{type(parent).__name__} has no submodule {name!r}")
+        if name in parent.__dict__ or name in parent._parameters or name in parent._buffers:
+            raise AttributeError(f"set_submodule({target!r}): {name!r} of "
+                                 f"{type(parent).__name__} is not a submodule")
+        setattr(parent, name, module)
+
+    def _get_member(self, who: str, target: str, store: str):
+        _check_target(who, target)
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        found = getattr(module, store)
+        if name not in found:
+            kind = "parameter" if store == "_parameters" else "buffer"
+            raise AttributeError(f"{who}({target!r}): {type(module).__name__} has no {kind} "
+                                 f"{name!r} (it has: {', '.join(found) or 'none'})")
+        return found[name]
+
+    def get_parameter(self, target: str):
+        """The Parameter at the dotted path ``target`` (e.g. ``"fc.weight"``)."""
+        return self._get_member("get_parameter", target, "_parameters")
+
+    def get_buffer(self, target: str):
+        """The buffer at the dotted path ``target`` (e.g. ``"bn.running_mean"``)."""
+        return self._get_member("get_buffer", target, "_buffers")
+
+    def share_memory(self):
+        """PyTorch moves the tensors to shared memory for its multiprocessing; chainrule's process
+        workers pickle what they need, so this returns the module unchanged."""
+        return self
+
+    def type(self, dst_type):
+        """Cast the floating-point parameters and buffers to ``dst_type`` (a dtype, a dtype name
+        or a legacy type such as ``torch.DoubleTensor``); returns the module."""
+        dtype = getattr(dst_type, "dtype", dst_type)
+        return self.to(dtype=dtype)
+
+    def to_empty(self, *, device=None, recurse: bool = True):
+        """Give every parameter and buffer fresh, uninitialized storage on ``device`` (PyTorch's
+        step after building on the meta device): the values are garbage until initialized or
+        loaded. ``recurse=False``: this module's own members only."""
+        name = "cpu" if device is None else validate_device(device)
+        modules = self.modules() if recurse else (self,)
+        for m in modules:
+            for store in (m._parameters, m._buffers):
+                for t in store.values():
+                    if t is not None:
+                        t.data = get_array_module(t._data).empty(t.shape, dtype=t.dtype)
+                        t.grad = None
+        return self if name == "cpu" else self.to(name)
+
+    def compile(self, *args, **kwargs) -> None:
+        """PyTorch's in-place ``Module.compile``, with ``torch.compile``'s keywords: chainrule runs
+        eagerly (see ``chainrule.compile``), so the module is left as it is."""
+        unknown = sorted(set(kwargs) - _COMPILE_KEYWORDS)
+        if unknown or len(args) > 0:
+            raise TypeError(f"Module.compile: takes torch.compile's keyword arguments only, got "
+                            f"{len(args)} positional and unknown {unknown}")
+
+
+_COMPILE_KEYWORDS = {"fullgraph", "dynamic", "backend", "mode", "options", "disable", "name",
+                     "recompile_limit", "isolate_recompiles", "shapes_spec"}

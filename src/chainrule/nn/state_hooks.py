@@ -1,0 +1,154 @@
+"""A Module's state dict with PyTorch's hooks and extra state.
+
+``state_dict()`` walks the module tree as PyTorch's does: for each module (parents first) its
+state-dict pre-hooks run, its parameters and persistent buffers are added, then its
+``_extra_state`` (when its class defines ``get_extra_state``), then its children's entries, and
+last its post-hooks, which may edit the dictionary in place.
+
+``load_state_dict()`` copies the given mapping (so that hooks may rename keys without touching
+the caller's), runs every module's load pre-hooks (parents first: the place to rename the keys
+of an old checkpoint), checks the result against the model, copies the values, hands each
+``_extra_state`` to ``set_extra_state`` and runs the load post-hooks (children first), which may
+remove entries from the missing and unexpected key lists. Without post-hooks nothing is copied
+unless every check passes. With post-hooks the values are copied first and the strict check
+comes after them, as in PyTorch, since a hook may forgive a missing key.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Mapping
+
+from ..autograd.mode import no_grad
+from .state import IncompatibleKeys, check_state
+
+__all__ = ["StateHooks", "collect_state", "load_state"]
+
+EXTRA = "_extra_state"
+
+
+class StateHooks:
+    """The state-dict hook registrations and extra-state methods of ``Module`` (a base class)."""
+
+    def register_state_dict_pre_hook(self, hook):
+        """Call ``hook(module, prefix, keep_vars)`` before this module's entries are collected."""
+        return self._add_hook("_state_dict_pre_hooks", hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """Call ``hook(module, state_dict, prefix, local_metadata)`` after this module's entries
+        (and its children's) were collected; it may edit ``state_dict`` in place and must return
+        None."""
+        return self._add_hook("_state_dict_hooks", hook)
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """Call ``hook(module, state_dict, prefix, local_metadata, strict, missing_keys,
+        unexpected_keys, error_msgs)`` before loading; it may edit ``state_dict`` (a copy of the
+        caller's) and append messages to ``error_msgs``, which make the load fail."""
+        return self._add_hook("_load_state_dict_pre_hooks", hook)
+
+    def register_load_state_dict_post_hook(self, hook):
+        """Call ``hook(module, incompatible_keys)`` after loading; it may remove entries from
+        ``incompatible_keys.missing_keys`` and ``.unexpected_keys`` (strict mode checks them
+        after the hooks) and must return None."""
+        return self._add_hook("_load_state_dict_post_hooks", hook)
+
+    def get_extra_state(self):
+        """Override to save something that is not a parameter or buffer in ``state_dict()``
+        under ``"<prefix>_extra_state"``; ``set_extra_state`` gets it back on loading."""
+        raise RuntimeError(f"{type(self).__name__}.get_extra_state() is not defined: override "
+                           "it (and set_extra_state) to keep extra state in the state dict")
+
+    def set_extra_state(self, state) -> None:
+        """Override to take back what ``get_extra_state`` returned."""
+        raise RuntimeError(f"{type(self).__name__}.set_extra_state() is not defined: override "
+                           "it (and get_extra_state) to load extra state from the state dict")
+
+
+def _has_extra(module) -> bool:
+    return type(module).get_extra_state is not StateHooks.get_extra_state
+
+
+def _hooks(module, store: str):
+    return tuple(module.__dict__.get(store, {}).values())
+
+
+def _tree(module, prefix: str = ""):
+    """(prefix, module) for ``module`` and every descendant, parents first, as PyTorch's
+    recursion visits them (a module reached twice is visited twice, under both prefixes)."""
+    yield prefix, module
+    for name, child in module._modules.items():
+        if child is not None:
+            yield from _tree(child, f"{prefix}{name}.")
+
+
+def collect_state(module, destination, prefix: str, keep_vars: bool):
+    """``module.state_dict()``: see the module docstring."""
+    out = OrderedDict() if destination is None else destination
+    if not isinstance(out, Mapping):
+        raise TypeError(f"state_dict: destination must be a mapping or None, got "
+                        f"{type(out).__name__}")
+    _collect(module, out, prefix, keep_vars)
+    return out
+
+
+def _collect(module, out, prefix, keep_vars):
+    for hook in _hooks(module, "_state_dict_pre_hooks"):
+        hook(module, prefix, keep_vars)
+    own = [(prefix + n, p) for n, p in module._parameters.items() if p is not None]
+    own += [(prefix + n, b) for n, b in module._buffers.items() if b is not None and b.persistent]
+    for key, t in own:
+        out[key] = t if keep_vars else t.detach()
+    if _has_extra(module):
+        out[prefix + EXTRA] = module.get_extra_state()
+    for name, child in module._modules.items():
+        if child is not None:
+            _collect(child, out, f"{prefix}{name}.", keep_vars)
+    for hook in _hooks(module, "_state_dict_hooks"):
+        if hook(module, out, prefix, {}) is not None:
+            raise RuntimeError(f"state_dict: a post-hook of {type(module).__name__} returned "
+                               "a value; it must edit the state dict in place and return None")
+
+
+def load_state(module, state_dict, strict: bool) -> IncompatibleKeys:
+    """``module.load_state_dict(state_dict, strict)``: see the module docstring."""
+    if not isinstance(state_dict, Mapping):
+        raise TypeError(f"load_state_dict: state must be a mapping, got "
+                        f"{type(state_dict).__name__}")
+    tree = list(_tree(module))
+    state, errors = OrderedDict(state_dict), []
+    for prefix, m in tree:
+        for hook in _hooks(m, "_load_state_dict_pre_hooks"):
+            hook(m, state, prefix, {}, strict, [], [], errors)
+    if errors:
+        raise ValueError("load_state_dict: a load pre-hook reported (nothing was loaded):\n  "
+                         + "\n  ".join(map(str, errors)))
+    extras = {prefix + EXTRA: m for prefix, m in tree if _has_extra(m)}
+    extra_values = {k: state.pop(k) for k in list(extras) if k in state}
+    missing_extra = [k for k in extras if k not in extra_values]
+    post = [(m, hook) for _, m in reversed(tree)
+            for hook in _hooks(m, "_load_state_dict_post_hooks")]
+    own = OrderedDict(module._state_items(""))
+    owner = type(module).__name__
+    if strict and missing_extra and not post:
+        raise ValueError(f"load_state_dict: the state does not fit {owner} (nothing was loaded):"
+                         f"\n  missing keys (in the model, not in the state): "
+                         + ", ".join(missing_extra))
+    values, missing, unexpected = check_state(own, state, strict and not post, owner)
+    with no_grad():  # counted in-place changes: a graph recorded before cannot use them
+        for key, value in values.items():
+            if hasattr(own[key], "materialize"):  # an UninitializedParameter (lazy modules)
+                own[key].materialize(value.shape)
+            own[key].copy_(value)
+    for key, value in extra_values.items():
+        extras[key].set_extra_state(value)
+    result = IncompatibleKeys(missing + missing_extra, unexpected)
+    for m, hook in post:
+        if hook(m, result) is not None:
+            raise RuntimeError(f"load_state_dict: a post-hook of {type(m).__name__} returned a "
+                               "value; it must edit the incompatible keys in place")
+    if strict and (result.missing_keys or result.unexpected_keys):
+        raise ValueError(
+            f"load_state_dict: the state does not fit {owner} (the values were loaded before "
+            "the load post-hooks ran):\n  missing keys: " + ", ".join(result.missing_keys)
+            + "\n  unexpected keys: " + ", ".join(result.unexpected_keys))
+    return result
