@@ -43,6 +43,7 @@ from . import inplace_more as _inplace_more  # noqa: F401 - cumsum_, gcd_, index
 from . import math as _math
 from . import repeat as _repeat  # the module; `repeat` below is the function
 from . import softmax as _softmax  # the module; `softmax` below is the function
+from . import tensor_dunders as _tensor_dunders  # noqa: F401 - in, <<, &=, %= ... on Tensor
 from . import tensor_info as _tensor_info  # noqa: F401 - stride, data_ptr, mH, layout...
 from . import torch_lowrank as _torch_lowrank  # noqa: F401 - nonzero_static, igamma methods
 from . import torch_math as _torch_math  # noqa: F401 - attaches addcmul, ldexp, real... to Tensor
