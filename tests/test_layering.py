@@ -87,6 +87,7 @@ ALLOWED: dict[str, set[str]] = {
     "func": {"nn", "ops", "autograd", "backend"},  # PyTorch's torch.func (function transforms)
     "onnx": {"nn", "ops", "autograd", "data", "backend"},  # ONNX interchange (export, load)
     "testing": {"ops", "autograd", "backend"},  # torch.testing: assert_close, make_tensor
+    "random": {"ops", "backend"},  # torch.random: the default generator's state, fork_rng
 }
 ALL_LAYERS = set(ALLOWED) | {"cli"}
 ALLOWED["cli"] = ALL_LAYERS | {ROOT}

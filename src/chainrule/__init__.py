@@ -23,6 +23,7 @@ from . import (
     onnx,
     ops,
     optim,
+    random,
     special,
     testing,
     train,
@@ -350,4 +351,4 @@ __all__ += _inplace_names + _inplace_more_names + _legacy_tensor_names
 __all__ += _torch_runtime_names + ["GradScaler", "cond", "from_dlpack", "gradient", "to_dlpack",
                                    "get_deterministic_debug_mode", "set_deterministic_debug_mode",
                                    "while_loop"]
-__all__ += _torch_copy_names + ["is_autocast_enabled", "vmap"]
+__all__ += _torch_copy_names + ["is_autocast_enabled", "random", "vmap"]

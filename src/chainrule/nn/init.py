@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -30,7 +31,8 @@ __all__ = [
     "calculate_gain", "constant_", "deferred", "dirac_", "eye_", "kaiming_normal_",
     "kaiming_uniform_", "lecun_normal_", "lecun_uniform_", "normal_", "ones_", "orthogonal_",
     "small_random_", "sparse_", "trunc_normal_", "uniform_", "xavier_normal_", "xavier_uniform_",
-    "zeros_",
+    "zeros_", "constant", "dirac", "eye", "kaiming_normal", "kaiming_uniform", "normal",
+    "orthogonal", "sparse", "uniform", "xavier_normal", "xavier_uniform",
 ]
 
 _LINEAR_FNS = (
@@ -406,3 +408,18 @@ def sparse_(t: Tensor, sparsity: float, std: float = 0.01, generator=None, *,
     for col in range(cols):
         values[gen.permutation(rows)[:zeros], col] = 0
     return _fill(t, values)
+
+
+def _deprecated(new):  # PyTorch's old names (normal for normal_...), with its FutureWarning
+    def fn(*args, **kwargs):
+        warnings.warn(f"`nn.init.{fn.__name__}` is now deprecated in favor of "
+                      f"`nn.init.{new.__name__}`.", FutureWarning, stacklevel=2)
+        return new(*args, **kwargs)
+    fn.__name__ = fn.__qualname__ = new.__name__[:-1]
+    fn.__doc__ = f"``{new.__name__}`` under PyTorch's deprecated name (warns)."
+    return fn
+
+
+(uniform, normal, constant, xavier_uniform, xavier_normal, kaiming_uniform, kaiming_normal,
+ orthogonal, sparse, eye, dirac) = map(_deprecated, (uniform_, normal_, constant_, xavier_uniform_,
+    xavier_normal_, kaiming_uniform_, kaiming_normal_, orthogonal_, sparse_, eye_, dirac_))

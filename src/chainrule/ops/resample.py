@@ -17,7 +17,8 @@ from ..backend import get_array_module
 from .adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .shape import getitem, permute, reshape
 
-__all__ = ["channel_shuffle", "interpolate", "pixel_shuffle", "pixel_unshuffle"]
+__all__ = ["channel_shuffle", "interpolate", "native_channel_shuffle", "pixel_shuffle",
+           "pixel_unshuffle"]
 
 _LINEAR_MODES = {"linear": 3, "bilinear": 4}
 _MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
@@ -198,3 +199,8 @@ def channel_shuffle(input, groups: int) -> Tensor:  # noqa: A002 - torch's name
     n, c, *rest = input.shape
     y = permute(reshape(input, (n, g, c // g, *rest)), (0, 2, 1, *range(3, 3 + len(rest))))
     return reshape(y, tuple(input.shape))
+
+
+def native_channel_shuffle(input, groups: int) -> Tensor:  # noqa: A002 - torch's name
+    """``channel_shuffle`` (PyTorch's name for its kernel without a CPU fast path)."""
+    return channel_shuffle(input, groups)
