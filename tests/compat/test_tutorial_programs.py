@@ -14,6 +14,15 @@ from .test_real_programs import _both, _close
 torch = pytest.importorskip("torch")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """PyTorch's thread pool only adds waiting on these tiny tensors (more so on a busy machine)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_time_sequence_prediction_with_lstm_cells_and_lbfgs_matches_pytorch():
     rng = np.random.default_rng(20)
     x = np.arange(10) + rng.integers(-8, 8, 5).reshape(5, 1)
@@ -331,3 +340,90 @@ def test_simclr_info_nce_with_boolean_masks_and_topk_accuracy_matches_pytorch():
     ours, theirs = _both(programs.simclr, lambda lib, m: programs.train_simclr(
         lib, m, [[lib.tensor(v) for v in views] for views in batches]))
     _close(ours, theirs, rtol=1e-9, atol=1e-10)
+
+
+def test_realnvp_with_a_multivariate_normal_prior_and_frozen_mask_matches_pytorch(monkeypatch):
+    rng = np.random.default_rng(40)
+    angle = rng.uniform(0, np.pi, (4, 16))
+    batches = [np.stack([np.cos(a), np.sin(a) - 0.5], 1).astype(np.float32)
+               + 0.05 * rng.standard_normal((16, 2)).astype(np.float32) for a in angle]
+    z = rng.standard_normal((5, 1, 2)).astype(np.float32)
+
+    def run(lib, flow):
+        monkeypatch.setattr(lib.distributions.MultivariateNormal, "sample",
+                            lambda self, sample_shape=(): lib.tensor(z))
+        with lib.no_grad():  # the harness drew random values for every parameter
+            flow.mask.copy_(lib.tensor([[0.0, 1.0], [1.0, 0.0]] * 2))
+        return programs.train_realnvp(lib, flow, batches)
+
+    ours, theirs = _both(programs.realnvp, run, double=False)
+    assert ours[3] is theirs[3] is True
+    np.testing.assert_allclose(ours[2][:, None, :], z, atol=1e-5)  # f inverts g
+    _close(ours[:3], theirs[:3], rtol=1e-5, atol=1e-5)
+
+
+def test_neural_transfer_with_loss_modules_and_lbfgs_on_the_image_matches_pytorch():
+    rng = np.random.default_rng(41)
+    content = rng.uniform(0, 1, (1, 3, 8, 8))
+    style = rng.uniform(0, 1, (1, 3, 8, 8))
+    ours, theirs = _both(programs.vgg_features, lambda lib, cnn: programs.neural_transfer(
+        lib, cnn, lib.tensor(content), lib.tensor(style)))
+    assert ours[2] == theirs[2] and ours[2][-1] == "style_loss_4"
+    assert len(ours[0]) == len(theirs[0]) > 4
+    _close(ours[:2], theirs[:2], rtol=1e-9, atol=1e-11)
+
+
+def test_cyclegan_with_resnet_generators_and_patchgan_matches_pytorch():
+    rng = np.random.default_rng(42)
+    real_A = [rng.uniform(-1, 1, (1, 3, 8, 8)) for _ in range(2)]
+    real_B = [rng.uniform(-1, 1, (1, 3, 8, 8)) for _ in range(2)]
+    ours, theirs = _both(programs.cyclegan, lambda lib, m: programs.train_cyclegan(
+        lib, m, [lib.tensor(a) for a in real_A], [lib.tensor(b) for b in real_B]))
+    assert ours[1] == theirs[1]
+    _close(ours, theirs, rtol=1e-9, atol=1e-10)
+
+
+def test_ddpm_with_gathered_schedules_and_ancestral_sampling_matches_pytorch():
+    rng = np.random.default_rng(43)
+    images = [rng.uniform(-1, 1, (3, 1, 6, 6)) for _ in range(4)]
+    ts = [rng.integers(0, 10, 3) for _ in range(4)]
+    noises = [rng.standard_normal((3, 1, 6, 6)) for _ in range(4)]
+    sample_noises = [rng.standard_normal((2, 1, 6, 6)) for _ in range(11)]
+
+    def run(lib, model):
+        """Under set_default_dtype(float64) in both: chainrule's NumPy promotion makes
+        ``long_time[:, None] * float32_table`` float64 where PyTorch's is float32 (a documented
+        difference), so the program is run where both agree on the dtype."""
+        old = lib.get_default_dtype()
+        lib.set_default_dtype(lib.float64)
+        try:
+            return programs.train_ddpm(lib, model, *([lib.tensor(a) for a in arrays] for arrays
+                                                      in (images, ts, noises, sample_noises)))
+        finally:
+            lib.set_default_dtype(old)
+
+    ours, theirs = _both(programs.ddpm, run)
+    assert ours[2][0] == 1.0
+    _close(ours, theirs, rtol=1e-9, atol=1e-10)
+
+
+def test_float32_runs_agree_to_float32_rounding():
+    """Programs run in float32 above in float64, as they are usually run: losses to 1e-5."""
+    rng = np.random.default_rng(44)
+    images = rng.standard_normal((6, 3, 8, 8)).astype(np.float32)
+    labels = rng.integers(0, 3, 6)
+    style_images = [rng.uniform(0, 255, (2, 3, 8, 8)).astype(np.float32) for _ in range(2)]
+    style = rng.uniform(0, 255, (1, 3, 8, 8)).astype(np.float32)
+    x = rng.standard_normal((12, 6)).astype(np.float32)
+    y = rng.integers(0, 3, 12)
+    runs = [
+        (programs.vit, lambda lib, m: programs.train_vit(lib, m, lib.tensor(images),
+                                                         lib.tensor(labels))[0]),
+        (programs.fast_style, lambda lib, m: programs.train_fast_style(
+            lib, m, [lib.tensor(s) for s in style_images], lib.tensor(style))[0]),
+        (programs.distillation, lambda lib, m: programs.train_distillation(
+            lib, m, lib.tensor(x), lib.tensor(y))[:2]),
+    ]
+    for build, run in runs:
+        ours, theirs = _both(build, run, double=False)
+        _close(ours, theirs, rtol=1e-5, atol=1e-6)

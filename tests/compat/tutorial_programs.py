@@ -1824,3 +1824,452 @@ def train_simclr(torch, model, view_batches, n_views=2, temperature=0.07):
         scheduler.step()
         history.append((loss.item(), top1[0].item(), top5[0].item(), scheduler.get_last_lr()[0]))
     return history
+
+
+def realnvp(torch, hidden=8, n_masks=4):
+    """The RealNVP-on-two-moons notebook: affine couplings with s (Tanh-bounded) and t MLPs, a
+    mask held as a frozen Parameter, a MultivariateNormal prior."""
+    nn = torch.nn
+    distributions = torch.distributions
+
+    def nets():
+        return nn.Sequential(nn.Linear(2, hidden), nn.LeakyReLU(), nn.Linear(hidden, hidden),
+                             nn.LeakyReLU(), nn.Linear(hidden, 2), nn.Tanh())
+
+    def nett():
+        return nn.Sequential(nn.Linear(2, hidden), nn.LeakyReLU(), nn.Linear(hidden, hidden),
+                             nn.LeakyReLU(), nn.Linear(hidden, 2))
+
+    masks = torch.from_numpy(np.array([[0, 1], [1, 0]] * (n_masks // 2)).astype(np.float32))
+    prior = distributions.MultivariateNormal(torch.zeros(2), torch.eye(2))
+
+    class RealNVP(nn.Module):
+        def __init__(self, nets, nett, mask, prior):
+            super().__init__()
+            self.prior = prior
+            self.mask = nn.Parameter(mask, requires_grad=False)
+            self.t = torch.nn.ModuleList([nett() for _ in range(len(masks))])
+            self.s = torch.nn.ModuleList([nets() for _ in range(len(masks))])
+
+        def g(self, z):
+            x = z
+            for i in range(len(self.t)):
+                x_ = x * self.mask[i]
+                s = self.s[i](x_) * (1 - self.mask[i])
+                t = self.t[i](x_) * (1 - self.mask[i])
+                x = x_ + (1 - self.mask[i]) * (x * torch.exp(s) + t)
+            return x
+
+        def f(self, x):
+            log_det_J, z = x.new_zeros(x.shape[0]), x
+            for i in reversed(range(len(self.t))):
+                z_ = self.mask[i] * z
+                s = self.s[i](z_) * (1 - self.mask[i])
+                t = self.t[i](z_) * (1 - self.mask[i])
+                z = (1 - self.mask[i]) * (z - t) * torch.exp(-s) + z_
+                log_det_J -= s.sum(dim=1)
+            return z, log_det_J
+
+        def log_prob(self, x):
+            z, logp = self.f(x)
+            return self.prior.log_prob(z) + logp
+
+        def sample(self, batchSize):  # noqa: N803 - the notebook's name
+            z = self.prior.sample((batchSize, 1))
+            x = self.g(z)
+            return x
+
+    return RealNVP(nets, nett, masks, prior)
+
+
+def train_realnvp(torch, flow, batches):
+    """Adam over the parameters that require grad; then samples pushed through g and the
+    round trip f(g(z)) = z."""
+    optimizer = torch.optim.Adam([p for p in flow.parameters() if p.requires_grad], lr=1e-2)
+    losses = []
+    for noisy_moons in batches:
+        loss = -flow.log_prob(torch.from_numpy(noisy_moons)).mean()
+        optimizer.zero_grad()
+        loss.backward(retain_graph=True)
+        optimizer.step()
+        losses.append(loss.item())
+    with torch.no_grad():
+        x = flow.sample(5)[:, 0, :]
+        z, _ = flow.f(x)
+    return losses, x.numpy(), z.numpy(), flow.mask.grad is None
+
+
+def vgg_features(torch, c=4):
+    """A VGG-like ``features`` Sequential for the neural-transfer tutorial."""
+    nn = torch.nn
+    return nn.Sequential(nn.Conv2d(3, c, 3, padding=1), nn.ReLU(inplace=True),
+                         nn.Conv2d(c, c, 3, padding=1), nn.ReLU(inplace=True),
+                         nn.MaxPool2d(2, 2),
+                         nn.Conv2d(c, 2 * c, 3, padding=1), nn.ReLU(inplace=True),
+                         nn.Conv2d(2 * c, 2 * c, 3, padding=1), nn.ReLU(inplace=True))
+
+
+def neural_transfer(torch, cnn, content_img, style_img, num_steps=4, style_weight=1000.0,
+                    content_weight=1.0):
+    """The "Neural Transfer Using PyTorch" tutorial: loss modules inserted into a Sequential
+    rebuilt from cnn.children(), trimmed after the last loss, LBFGS on the input image."""
+    nn = torch.nn
+    F = nn.functional
+    content_layers_default = ["conv_3"]
+    style_layers_default = ["conv_1", "conv_2", "conv_3", "conv_4"]
+
+    class ContentLoss(nn.Module):
+        def __init__(self, target):
+            super().__init__()
+            self.target = target.detach()
+
+        def forward(self, input):  # noqa: A002 - the tutorial's name
+            self.loss = F.mse_loss(input, self.target)
+            return input
+
+    def gram_matrix(input):  # noqa: A002
+        a, b, c, d = input.size()
+        features = input.view(a * b, c * d)
+        G = torch.mm(features, features.t())
+        return G.div(a * b * c * d)
+
+    class StyleLoss(nn.Module):
+        def __init__(self, target_feature):
+            super().__init__()
+            self.target = gram_matrix(target_feature).detach()
+
+        def forward(self, input):  # noqa: A002
+            G = gram_matrix(input)
+            self.loss = F.mse_loss(G, self.target)
+            return input
+
+    class Normalization(nn.Module):
+        def __init__(self, mean, std):
+            super().__init__()
+            self.mean = mean.clone().detach().view(-1, 1, 1)
+            self.std = std.clone().detach().view(-1, 1, 1)
+
+        def forward(self, img):
+            return (img - self.mean) / self.std
+
+    def get_style_model_and_losses(cnn, normalization_mean, normalization_std, style_img,
+                                   content_img, content_layers=content_layers_default,
+                                   style_layers=style_layers_default):
+        normalization = Normalization(normalization_mean, normalization_std)
+        content_losses = []
+        style_losses = []
+        model = nn.Sequential(normalization)
+        i = 0
+        for layer in cnn.children():
+            if isinstance(layer, nn.Conv2d):
+                i += 1
+                name = f"conv_{i}"
+            elif isinstance(layer, nn.ReLU):
+                name = f"relu_{i}"
+                layer = nn.ReLU(inplace=False)
+            elif isinstance(layer, nn.MaxPool2d):
+                name = f"pool_{i}"
+            elif isinstance(layer, nn.BatchNorm2d):
+                name = f"bn_{i}"
+            else:
+                raise RuntimeError(f"Unrecognized layer: {layer.__class__.__name__}")
+            model.add_module(name, layer)
+            if name in content_layers:
+                target = model(content_img).detach()
+                content_loss = ContentLoss(target)
+                model.add_module(f"content_loss_{i}", content_loss)
+                content_losses.append(content_loss)
+            if name in style_layers:
+                target_feature = model(style_img).detach()
+                style_loss = StyleLoss(target_feature)
+                model.add_module(f"style_loss_{i}", style_loss)
+                style_losses.append(style_loss)
+        for i in range(len(model) - 1, -1, -1):
+            if isinstance(model[i], ContentLoss) or isinstance(model[i], StyleLoss):
+                break
+        model = model[:(i + 1)]
+        return model, style_losses, content_losses
+
+    cnn_normalization_mean = torch.tensor([0.485, 0.456, 0.406])
+    cnn_normalization_std = torch.tensor([0.229, 0.224, 0.225])
+    input_img = content_img.clone()
+    model, style_losses, content_losses = get_style_model_and_losses(
+        cnn, cnn_normalization_mean, cnn_normalization_std, style_img, content_img)
+    input_img.requires_grad_(True)
+    model.eval()
+    model.requires_grad_(False)
+    optimizer = torch.optim.LBFGS([input_img])
+    run = [0]
+    scores = []
+    while run[0] <= num_steps:
+        def closure():
+            with torch.no_grad():
+                input_img.clamp_(0, 1)
+            optimizer.zero_grad()
+            model(input_img)
+            style_score = 0
+            content_score = 0
+            for sl in style_losses:
+                style_score += sl.loss
+            for cl in content_losses:
+                content_score += cl.loss
+            style_score *= style_weight
+            content_score *= content_weight
+            loss = style_score + content_score
+            loss.backward()
+            run[0] += 1
+            scores.append((style_score.item(), content_score.item()))
+            return style_score + content_score
+        optimizer.step(closure)
+    with torch.no_grad():
+        input_img.clamp_(0, 1)
+    names = [name for name, _ in model.named_children()]
+    return scores, input_img.detach().numpy(), names
+
+
+def cyclegan(torch, ngf=4, ndf=4, n_blocks=1):
+    """junyanz/pytorch-CycleGAN-and-pix2pix: ResnetGenerator (instance norm without affine,
+    reflection padding, ConvTranspose2d(output_padding=1)) and a PatchGAN NLayerDiscriminator."""
+    import functools
+
+    nn = torch.nn
+    norm_layer = functools.partial(nn.InstanceNorm2d, affine=False, track_running_stats=False)
+
+    class ResnetBlock(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.conv_block = nn.Sequential(
+                nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, kernel_size=3, padding=0, bias=True),
+                norm_layer(dim), nn.ReLU(True),
+                nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, kernel_size=3, padding=0, bias=True),
+                norm_layer(dim))
+
+        def forward(self, x):
+            return x + self.conv_block(x)
+
+    class ResnetGenerator(nn.Module):
+        def __init__(self, input_nc=3, output_nc=3):
+            super().__init__()
+            use_bias = norm_layer.func == nn.InstanceNorm2d
+            model = [nn.ReflectionPad2d(3), nn.Conv2d(input_nc, ngf, kernel_size=7, padding=0,
+                                                      bias=use_bias),
+                     norm_layer(ngf), nn.ReLU(True)]
+            mult = 1
+            model += [nn.Conv2d(ngf * mult, ngf * mult * 2, kernel_size=3, stride=2, padding=1,
+                                bias=use_bias), norm_layer(ngf * mult * 2), nn.ReLU(True)]
+            for _ in range(n_blocks):
+                model += [ResnetBlock(ngf * 2)]
+            model += [nn.ConvTranspose2d(ngf * 2, ngf, kernel_size=3, stride=2, padding=1,
+                                         output_padding=1, bias=use_bias),
+                      norm_layer(ngf), nn.ReLU(True)]
+            model += [nn.ReflectionPad2d(3)]
+            model += [nn.Conv2d(ngf, output_nc, kernel_size=7, padding=0)]
+            model += [nn.Tanh()]
+            self.model = nn.Sequential(*model)
+
+        def forward(self, input):  # noqa: A002
+            return self.model(input)
+
+    class NLayerDiscriminator(nn.Module):
+        def __init__(self, input_nc=3, n_layers=2):
+            super().__init__()
+            kw, padw = 4, 1
+            sequence = [nn.Conv2d(input_nc, ndf, kernel_size=kw, stride=2, padding=padw),
+                        nn.LeakyReLU(0.2, True)]
+            nf_mult = 1
+            for n in range(1, n_layers):
+                nf_mult_prev, nf_mult = nf_mult, min(2 ** n, 8)
+                sequence += [nn.Conv2d(ndf * nf_mult_prev, ndf * nf_mult, kernel_size=kw,
+                                       stride=2, padding=padw, bias=True),
+                             norm_layer(ndf * nf_mult), nn.LeakyReLU(0.2, True)]
+            sequence += [nn.Conv2d(ndf * nf_mult, 1, kernel_size=kw, stride=1, padding=padw)]
+            self.model = nn.Sequential(*sequence)
+
+        def forward(self, input):  # noqa: A002
+            return self.model(input)
+
+    class GANLoss(nn.Module):
+        def __init__(self, target_real_label=1.0, target_fake_label=0.0):
+            super().__init__()
+            self.register_buffer("real_label", torch.tensor(target_real_label))
+            self.register_buffer("fake_label", torch.tensor(target_fake_label))
+            self.loss = nn.MSELoss()  # lsgan
+
+        def get_target_tensor(self, prediction, target_is_real):
+            target_tensor = self.real_label if target_is_real else self.fake_label
+            return target_tensor.expand_as(prediction)
+
+        def __call__(self, prediction, target_is_real):
+            return self.loss(prediction, self.get_target_tensor(prediction, target_is_real))
+
+    class CycleGAN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.netG_A, self.netG_B = ResnetGenerator(), ResnetGenerator()
+            self.netD_A, self.netD_B = NLayerDiscriminator(), NLayerDiscriminator()
+            self.criterionGAN = GANLoss()
+
+    return CycleGAN()
+
+
+def train_cyclegan(torch, gan, real_As, real_Bs, lambda_A=10.0, lambda_B=10.0,
+                   lambda_idt=0.5, n_epochs=1, n_epochs_decay=2):
+    """optimize_parameters: G_A and G_B together (itertools.chain), GAN + cycle + identity
+    losses with the discriminators frozen by set_requires_grad, then D_A and D_B on detached
+    fakes; a linear-decay LambdaLR per epoch."""
+    import itertools
+
+    nn = torch.nn
+    netG_A, netG_B, netD_A, netD_B = gan.netG_A, gan.netG_B, gan.netD_A, gan.netD_B
+    criterionGAN, criterionCycle, criterionIdt = gan.criterionGAN, nn.L1Loss(), nn.L1Loss()
+    optimizer_G = torch.optim.Adam(itertools.chain(netG_A.parameters(), netG_B.parameters()),
+                                   lr=2e-3, betas=(0.5, 0.999))
+    optimizer_D = torch.optim.Adam(itertools.chain(netD_A.parameters(), netD_B.parameters()),
+                                   lr=2e-3, betas=(0.5, 0.999))
+
+    def lambda_rule(epoch):
+        return 1.0 - max(0, epoch + 1 - n_epochs) / float(n_epochs_decay + 1)
+
+    schedulers = [torch.optim.lr_scheduler.LambdaLR(o, lr_lambda=lambda_rule)
+                  for o in (optimizer_G, optimizer_D)]
+
+    def set_requires_grad(nets, requires_grad=False):
+        if not isinstance(nets, list):
+            nets = [nets]
+        for net in nets:
+            if net is not None:
+                for param in net.parameters():
+                    param.requires_grad = requires_grad
+
+    def backward_D_basic(netD, real, fake):
+        pred_real = netD(real)
+        loss_D_real = criterionGAN(pred_real, True)
+        pred_fake = netD(fake.detach())
+        loss_D_fake = criterionGAN(pred_fake, False)
+        loss_D = (loss_D_real + loss_D_fake) * 0.5
+        loss_D.backward()
+        return loss_D
+
+    history = []
+    for _ in range(n_epochs + n_epochs_decay):
+        for real_A, real_B in zip(real_As, real_Bs):
+            fake_B = netG_A(real_A)
+            rec_A = netG_B(fake_B)
+            fake_A = netG_B(real_B)
+            rec_B = netG_A(fake_A)
+            set_requires_grad([netD_A, netD_B], False)
+            optimizer_G.zero_grad()
+            idt_A = netG_A(real_B)
+            loss_idt_A = criterionIdt(idt_A, real_B) * lambda_B * lambda_idt
+            idt_B = netG_B(real_A)
+            loss_idt_B = criterionIdt(idt_B, real_A) * lambda_A * lambda_idt
+            loss_G_A = criterionGAN(netD_A(fake_B), True)
+            loss_G_B = criterionGAN(netD_B(fake_A), True)
+            loss_cycle_A = criterionCycle(rec_A, real_A) * lambda_A
+            loss_cycle_B = criterionCycle(rec_B, real_B) * lambda_B
+            loss_G = loss_G_A + loss_G_B + loss_cycle_A + loss_cycle_B + loss_idt_A + loss_idt_B
+            loss_G.backward()
+            optimizer_G.step()
+            set_requires_grad([netD_A, netD_B], True)
+            optimizer_D.zero_grad()
+            loss_D_A = backward_D_basic(netD_A, real_B, fake_B)
+            loss_D_B = backward_D_basic(netD_B, real_A, fake_A)
+            optimizer_D.step()
+            history.append((loss_G.item(), loss_D_A.item(), loss_D_B.item()))
+        for scheduler in schedulers:
+            scheduler.step()
+    return history, optimizer_G.param_groups[0]["lr"], fake_B.detach().numpy()
+
+
+def ddpm(torch, channels=1, dim=8, time_dim=8):
+    """A minimal DDPM noise predictor: sinusoidal time embeddings added to conv features."""
+    nn = torch.nn
+
+    class SinusoidalPositionEmbeddings(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.dim = dim
+
+        def forward(self, time):
+            half_dim = self.dim // 2
+            embeddings = math.log(10000) / (half_dim - 1)
+            embeddings = torch.exp(torch.arange(half_dim) * -embeddings)
+            embeddings = time[:, None] * embeddings[None, :]
+            embeddings = torch.cat((embeddings.sin(), embeddings.cos()), dim=-1)
+            return embeddings
+
+    class Denoiser(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.time_mlp = nn.Sequential(SinusoidalPositionEmbeddings(time_dim),
+                                          nn.Linear(time_dim, dim), nn.GELU(),
+                                          nn.Linear(dim, dim))
+            self.conv_in = nn.Conv2d(channels, dim, 3, padding=1)
+            self.norm = nn.GroupNorm(2, dim)
+            self.act = nn.SiLU()
+            self.conv_out = nn.Conv2d(dim, channels, 3, padding=1)
+
+        def forward(self, x, time):
+            h = self.conv_in(x)
+            h = h + self.time_mlp(time)[:, :, None, None]
+            return self.conv_out(self.act(self.norm(h)))
+
+    return Denoiser()
+
+
+def train_ddpm(torch, model, images, ts, noises, sample_noises, timesteps=10):
+    """The annotated-diffusion schedule (linear betas, cumprod, F.pad of the shifted cumprod),
+    q_sample through ``extract`` (gather and reshape), a Huber loss on the noise, then the
+    ancestral sampling loop from T - 1 to 0 under no_grad."""
+    F = torch.nn.functional
+    betas = torch.linspace(0.0001, 0.02, timesteps, dtype=torch.float64)
+    alphas = 1. - betas
+    alphas_cumprod = torch.cumprod(alphas, axis=0)
+    alphas_cumprod_prev = F.pad(alphas_cumprod[:-1], (1, 0), value=1.0)
+    sqrt_recip_alphas = torch.sqrt(1.0 / alphas)
+    sqrt_alphas_cumprod = torch.sqrt(alphas_cumprod)
+    sqrt_one_minus_alphas_cumprod = torch.sqrt(1. - alphas_cumprod)
+    posterior_variance = betas * (1. - alphas_cumprod_prev) / (1. - alphas_cumprod)
+
+    def extract(a, t, x_shape):
+        batch_size = t.shape[0]
+        out = a.gather(-1, t.cpu())
+        return out.reshape(batch_size, *((1,) * (len(x_shape) - 1))).to(t.device)
+
+    def q_sample(x_start, t, noise):
+        sqrt_alphas_cumprod_t = extract(sqrt_alphas_cumprod, t, x_start.shape)
+        sqrt_one_minus_alphas_cumprod_t = extract(sqrt_one_minus_alphas_cumprod, t,
+                                                  x_start.shape)
+        return sqrt_alphas_cumprod_t * x_start + sqrt_one_minus_alphas_cumprod_t * noise
+
+    def p_losses(denoise_model, x_start, t, noise):
+        x_noisy = q_sample(x_start=x_start, t=t, noise=noise)
+        predicted_noise = denoise_model(x_noisy, t)
+        return F.smooth_l1_loss(noise, predicted_noise)
+
+    @torch.no_grad()
+    def p_sample(model, x, t, t_index, noise):
+        betas_t = extract(betas, t, x.shape)
+        sqrt_one_minus_alphas_cumprod_t = extract(sqrt_one_minus_alphas_cumprod, t, x.shape)
+        sqrt_recip_alphas_t = extract(sqrt_recip_alphas, t, x.shape)
+        model_mean = sqrt_recip_alphas_t * (
+            x - betas_t * model(x, t) / sqrt_one_minus_alphas_cumprod_t)
+        if t_index == 0:
+            return model_mean
+        posterior_variance_t = extract(posterior_variance, t, x.shape)
+        return model_mean + torch.sqrt(posterior_variance_t) * noise
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = []
+    for batch, t, noise in zip(images, ts, noises):
+        optimizer.zero_grad()
+        loss = p_losses(model, batch, t, noise)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    img = sample_noises[0]
+    b = img.shape[0]
+    for i in reversed(range(0, timesteps)):
+        img = p_sample(model, img, torch.full((b,), i, dtype=torch.long), i,
+                       sample_noises[timesteps - i])
+    return losses, img.numpy(), alphas_cumprod_prev.numpy()
