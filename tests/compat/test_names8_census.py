@@ -1,6 +1,8 @@
 """Names of the census in submodules: nn.init's deprecated names, F.native_channel_shuffle,
 func.replace_all_batch_norm_modules_ and the chainrule.random module (torch.random)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -93,3 +95,27 @@ def test_random_module_as_torch_random():
     with pytest.raises(TypeError, match="fork_rng: enabled must be True or False"):
         with cr.random.fork_rng(enabled=1):
             pass
+
+
+@pytest.mark.torch
+def test_set_default_tensor_type_as_torch():
+    torch = pytest.importorskip("torch")
+    try:
+        for t, name in ((cr.DoubleTensor, torch.DoubleTensor), ("torch.DoubleTensor", None)):
+            with pytest.warns(UserWarning, match="set_default_tensor_type\\(\\) is deprecated"):
+                cr.set_default_tensor_type(t)
+            with warnings.catch_warnings():  # PyTorch warns once per process
+                warnings.simplefilter("ignore")
+                torch.set_default_tensor_type(name or t)
+            assert cr.get_default_dtype() == np.float64 and cr.ones(1).dtype == np.float64
+            assert torch.get_default_dtype() == torch.float64
+            with pytest.warns(UserWarning):
+                cr.set_default_tensor_type("torch.FloatTensor")
+            assert cr.get_default_dtype() == np.float32
+    finally:
+        cr.set_default_dtype(cr.float32)
+        torch.set_default_dtype(torch.float32)
+    with pytest.warns(UserWarning), pytest.raises(TypeError, match="only floating-point types"):
+        cr.set_default_tensor_type(cr.LongTensor)
+    with pytest.warns(UserWarning), pytest.raises(TypeError, match="expected a legacy tensor type"):
+        cr.set_default_tensor_type(3)

@@ -10,13 +10,15 @@ class only so that ``isinstance(x, torch.FloatTensor)`` asks for that dtype and
 from __future__ import annotations
 
 import numbers
+import warnings
 
 from ..autograd.tensor import Size, Tensor, tensor
 from ..backend import validate_device
+from ..backend.defaults import set_default_device, set_default_dtype
 from .creation import zeros
 
 __all__ = ["BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor",
-           "HalfTensor", "IntTensor", "LongTensor", "ShortTensor"]
+           "HalfTensor", "IntTensor", "LongTensor", "ShortTensor", "set_default_tensor_type"]
 
 
 class _LegacyType(type):
@@ -62,3 +64,25 @@ ShortTensor = _legacy("ShortTensor", "int16")
 CharTensor = _legacy("CharTensor", "int8")
 ByteTensor = _legacy("ByteTensor", "uint8")
 BoolTensor = _legacy("BoolTensor", "bool")
+_BY_NAME = {t.__name__: t for t in (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,
+                                    ShortTensor, CharTensor, ByteTensor, BoolTensor)}
+
+
+def set_default_tensor_type(t) -> None:
+    """PyTorch's deprecated ``set_default_tensor_type``: ``set_default_dtype`` of a floating
+    legacy type (``DoubleTensor``, or its name ``"torch.DoubleTensor"``), and for a name with
+    ``.cuda.`` also ``set_default_device("cuda")``; with PyTorch's deprecation warning."""
+    warnings.warn("torch.set_default_tensor_type() is deprecated as of PyTorch 2.1, please use "
+                  "torch.set_default_dtype() and torch.set_default_device() as alternatives.",
+                  UserWarning, stacklevel=2)
+    name = t if isinstance(t, str) else getattr(t, "__name__", None)
+    if not isinstance(t, (str, _LegacyType)) or name.rsplit(".", 1)[-1] not in _BY_NAME:
+        raise TypeError(f"set_default_tensor_type: expected a legacy tensor type such as "
+                        f"DoubleTensor or 'torch.DoubleTensor', got {t!r}")
+    dtype = _BY_NAME[name.rsplit(".", 1)[-1]]._dtype
+    if dtype not in ("float16", "float32", "float64"):
+        raise TypeError(f"set_default_tensor_type: only floating-point types are supported as "
+                        f"the default type, got {name}")
+    if ".cuda." in f".{name}":  # first: without a GPU this raises and nothing changes
+        set_default_device("cuda")
+    set_default_dtype(dtype)
