@@ -231,6 +231,7 @@ from .ops.special_fns import *  # noqa: F403 - lgamma, digamma, erfinv, xlogy, l
 from .ops.special_fns import __all__ as _special_fn_names
 from .ops.stats import *  # noqa: F403 - prod, amax, norm, median...
 from .ops.stats import __all__ as _stats_names
+from .ops.stft import istft, stft
 from .ops.svd import qr_old as qr
 from .ops.svd import svd_old as svd
 from .ops.tensor_info import strided
@@ -343,7 +344,7 @@ __all__ += ["channels_last", "channels_last_3d", "contiguous_format", "memory_fo
             "preserve_format"]
 __all__ += ["is_inference_mode_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",
             "set_anomaly_enabled"]
-__all__ += ["cdouble", "cfloat", "complex", "complex64", "complex128",
+__all__ += ["cdouble", "cfloat", "complex", "complex64", "complex128", "istft", "stft",
             "polar", "view_as_complex", "view_as_real"]
 __all__ += _shape_extra_names + _creation_extra_names + ["get_printoptions", "set_printoptions"]
 __all__ += _nn_names + _nn_more_names
