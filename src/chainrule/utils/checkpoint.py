@@ -32,13 +32,17 @@ import types
 from ..autograd import Function, Tensor, enable_grad, grad, is_grad_enabled
 from ..backend import get_array_module, numpy
 from ..backend.random import default_generator
+from .checkpoint_extra import *  # noqa: F403 - CheckpointError, noop_context_fn...
+from .checkpoint_extra import CheckpointError, noop_context_fn
+from .checkpoint_extra import __all__ as _extra_names
 
-__all__ = ["checkpoint", "checkpoint_sequential"]
+__all__ = ["checkpoint", "checkpoint_sequential", *_extra_names]
 
 
 def checkpoint(function, *args, use_reentrant: bool | None = None,
-               preserve_rng_state: bool = True, determinism_check: str = "default",
-               debug: bool = False, **kwargs):
+               context_fn=noop_context_fn, determinism_check: str = "default",
+               debug: bool = False, early_stop: bool = True, preserve_rng_state: bool = True,
+               **kwargs):
     """``function(*args, **kwargs)``, with its activations recomputed in backward (see above).
 
     Args:
@@ -47,11 +51,14 @@ def checkpoint(function, *args, use_reentrant: bool | None = None,
         *args: its arguments; Tensors among them may or may not require grad.
         use_reentrant: PyTorch's choice of implementation; accepted (None, True or False), the
             gradients are the same.
+        context_fn: returns two context managers, the first pass runs inside the first and the
+            recomputation inside the second (PyTorch's; ``create_selective_checkpoint_contexts``
+            gives two null ones here: every op is recomputed).
         preserve_rng_state: restore the generators before recomputing, so random layers draw
             what they drew in the first pass.
         determinism_check: ``"default"`` compares the recomputed outputs with the first pass's
             and raises if they differ; ``"none"`` skips it.
-        debug: PyTorch's; accepted.
+        debug, early_stop: PyTorch's; accepted (the block is always recomputed whole).
         **kwargs: passed to ``function``.
 
     Returns:
@@ -60,18 +67,23 @@ def checkpoint(function, *args, use_reentrant: bool | None = None,
     _check_flag("use_reentrant", use_reentrant, none_ok=True)
     _check_flag("preserve_rng_state", preserve_rng_state)
     _check_flag("debug", debug)
+    _check_flag("early_stop", early_stop)
+    if not callable(context_fn):
+        raise TypeError(f"checkpoint: context_fn must be callable, got {type(context_fn).__name__}")
     if determinism_check not in ("default", "none"):
         raise ValueError(
             f"checkpoint: determinism_check must be 'default' or 'none', got {determinism_check!r}"
         )
     if not callable(function):
         raise TypeError(f"checkpoint: function must be callable, got {type(function).__name__}")
+    forward_context, recompute_context = context_fn()
     if not is_grad_enabled():  # nothing will be differentiated: nothing to save or recompute
-        return function(*args, **kwargs)
+        with forward_context:
+            return function(*args, **kwargs)
     generators = _generators(function, args, kwargs) if preserve_rng_state else []
     states = [copy.deepcopy(g.bit_generator.state) for g in generators]
     stand_ins = _stand_ins(args)
-    with enable_grad():
+    with enable_grad(), forward_context:
         out = function(*stand_ins, **kwargs)
     single = isinstance(out, Tensor)
     outs = [out] if single else list(out) if isinstance(out, (tuple, list)) else None
@@ -85,7 +97,7 @@ def checkpoint(function, *args, use_reentrant: bool | None = None,
     node_inputs = [t for t, _ in sources]
     made = CheckpointBackward.apply(
         *node_inputs, function=function, args=args, kwargs=kwargs, generators=generators,
-        states=states, check=determinism_check == "default",
+        states=states, check=determinism_check == "default", context=recompute_context,
         positions=tuple(position for _, position in sources),
         differentiable=tuple(o.requires_grad for o in tensor_outs),
         results=tuple(o._data for o in tensor_outs) if len(tensor_outs) > 1
@@ -124,7 +136,7 @@ class CheckpointBackward(Function):
             # input passed twice is differentiated per position (not twice over)
             stand_ins = [a.clone() if isinstance(a, Tensor) and a.requires_grad else a
                          for a in self.args] if create_graph else _stand_ins(self.args)
-            with enable_grad():
+            with enable_grad(), self.context:
                 out = self.function(*stand_ins, **self.kwargs)
         finally:
             for g, state in zip(self.generators, now, strict=True):
@@ -257,14 +269,14 @@ def _generators(function, args, kwargs):
 
 def _check_same(outs, results):
     if len(outs) != len(results):
-        raise RuntimeError(f"checkpoint: the recomputed block returned {len(outs)} Tensors, the "
+        raise CheckpointError(f"checkpoint: the recomputed block returned {len(outs)} Tensors, the "
                            f"first pass {len(results)}")
     for i, (o, r) in enumerate(zip(outs, results, strict=True)):
         xp = get_array_module(r)
         same = o._data.shape == r.shape and o._data.dtype == r.dtype and bool(
             xp.array_equal(o._data, r, equal_nan=r.dtype.kind in "fc"))
         if not same:
-            raise RuntimeError(
+            raise CheckpointError(
                 f"checkpoint: recomputing the block gave other values for output {i} than the "
                 "first pass (shape "
                 f"{tuple(o._data.shape)} vs {tuple(r.shape)}), so its gradient would be wrong: "
