@@ -105,8 +105,8 @@ def test_embedding_matches_torch_and_skips_the_padding_row(rng):
         F.embedding(cr.tensor([6]), tw)
     with pytest.raises(TypeError, match="integer ids"):
         F.embedding(cr.tensor([1.0]), tw)
-    with pytest.raises(NotImplementedError, match="max_norm"):
-        F.embedding(cr.tensor([1]), tw, max_norm=1.0)
+    with pytest.raises(ValueError, match="max_norm must be a positive number"):
+        F.embedding(cr.tensor([1]), tw, max_norm=-1.0)
 
 
 @pytest.mark.parametrize("reduction", ["sum", "batchmean", "none"])

@@ -1,7 +1,8 @@
 """nn.Embedding and nn.EmbeddingBag take PyTorch's max_norm/norm_type/scale_grad_by_freq/sparse
 (the text-classification tutorial writes ``EmbeddingBag(vocab, dim, sparse=False)``): the
-defaults accepted, ``sparse=True`` computed densely with PyTorch's gradient values, the options
-chainrule does not offer refused."""
+defaults accepted, ``sparse=True`` computed densely with PyTorch's gradient values, the option
+chainrule does not offer (scale_grad_by_freq) refused; max_norm is tested in
+tests/compat/test_names8_embedding.py."""
 
 import numpy as np
 import pytest
@@ -34,8 +35,8 @@ def test_sparse_flag_gives_pytorchs_values_and_gradients(sparse):
 
 def test_options_chainrule_does_not_offer_are_refused():
     for make in (cr.nn.Embedding, cr.nn.EmbeddingBag):
-        with pytest.raises(NotImplementedError, match="max_norm is not supported, got 1.0"):
-            make(5, 2, max_norm=1.0)
+        with pytest.raises(ValueError, match="max_norm must be a positive number or None, got 0"):
+            make(5, 2, max_norm=0)
         with pytest.raises(NotImplementedError, match="scale_grad_by_freq=True"):
             make(5, 2, scale_grad_by_freq=True)
     assert cr.nn.EmbeddingBag(5, 2, sparse=True).sparse is True

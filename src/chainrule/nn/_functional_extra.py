@@ -9,6 +9,7 @@ from __future__ import annotations
 import numbers
 import warnings
 
+from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops import (
@@ -27,6 +28,7 @@ from ..ops.elementwise import neg, where
 from ..ops.shape import getitem
 from ..ops.softmax import implicit_softmax_dim, softmax
 from ._attention_core import attend
+from .embedding import embedding_renorm_, torch_options
 
 __all__ = ["embedding", "multi_head_attention_forward", "softmin", "upsample", "upsample_bilinear",
            "upsample_nearest"]
@@ -47,10 +49,9 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """The rows of ``weight`` (num_embeddings, dim) at the integer ids ``input``: shape
     ``input.shape + (dim,)``. No gradient reaches row ``padding_idx``. ``sparse`` is accepted
-    (the gradient is dense, with the same values); ``max_norm`` and ``scale_grad_by_freq`` are
-    not supported."""
-    if max_norm is not None:
-        raise NotImplementedError(f"embedding: max_norm is not supported, got {max_norm!r}")
+    (the gradient is dense, with the same values). ``max_norm``: the rows looked up whose
+    ``norm_type``-norm exceeds it are first scaled down to it, in ``weight`` itself, as PyTorch's
+    (``embedding_renorm_``); ``scale_grad_by_freq`` is not supported."""
     if scale_grad_by_freq:
         raise NotImplementedError("embedding: scale_grad_by_freq=True is not supported")
     if not isinstance(weight, Tensor) or weight.ndim != 2:
@@ -69,6 +70,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
             raise ValueError(f"embedding: padding_idx must be an int within [-{n}, {n - 1}], got "
                              f"{padding_idx!r}")
         padding_idx = int(padding_idx) % n
+    if max_norm is not None:
+        torch_options("embedding", max_norm, norm_type, False)
+        with no_grad():
+            embedding_renorm_(weight, data, max_norm, norm_type)
     ids = input if isinstance(input, Tensor) and input._data is data else Tensor(data)
     out = getitem(weight, ids, rows=("embedding", n))
     if padding_idx is not None and out.requires_grad:

@@ -18,6 +18,7 @@ from ..autograd.tensor import Tensor
 from ..ops.dropout import _check as _check_dropout
 from ..ops.dropout import _masked
 from . import functional as F  # noqa: N812 - the conventional alias
+from .embedding import embedding_renorm_ as _embedding_renorm
 
 __all__ = [
     "adaptive_avg_pool1d", "adaptive_max_pool1d", "alpha_dropout", "avg_pool1d", "batch_norm",
@@ -28,6 +29,7 @@ __all__ = [
     "max_pool3d", "native_channel_shuffle", "pairwise_distance", "pixel_shuffle",
     "pixel_unshuffle", "prelu", "rms_norm", "rrelu", "selu", "threshold",
     "alpha_dropout_", "dropout_", "feature_alpha_dropout_", "feature_dropout_",
+    "embedding_renorm_",
 ]
 
 
@@ -217,6 +219,12 @@ def _in_place(name, out_of_place):
     fn.__doc__ = (f"``{out_of_place.__name__}(input, p, train)`` written into ``input`` (recorded "
                   "as the other in-place ops: a leaf that requires grad is refused).")
     return fn
+
+
+def embedding_renorm_(input, indices, max_norm, norm_type):  # noqa: A002
+    """Scale the rows ``indices`` of ``input`` down to ``max_norm``, in place (what
+    ``Embedding(max_norm=)`` does before each lookup; see ``nn.embedding``)."""
+    return _embedding_renorm(input, indices, max_norm, norm_type)
 
 
 dropout_ = _in_place("dropout_", dropout)

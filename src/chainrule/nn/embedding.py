@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numbers
 
+from ..autograd.inplace_record import change
 from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -13,17 +14,56 @@ from . import init
 from ._checks import float_dtype, positive_int, resolve_rng
 from .module import Module, Parameter
 
-__all__ = ["Embedding"]
+__all__ = ["Embedding", "embedding_renorm_"]
 
 
-def torch_options(who: str, max_norm, scale_grad_by_freq) -> None:
-    """PyTorch's options of Embedding and EmbeddingBag that chainrule does not offer refused
-    with NotImplementedError (as ``F.embedding``), their defaults accepted; ``sparse=True`` is
-    accepted and computed densely (the same gradient values)."""
-    if max_norm is not None:
-        raise NotImplementedError(f"{who}: max_norm is not supported, got {max_norm!r}")
+def torch_options(who: str, max_norm, norm_type, scale_grad_by_freq) -> None:
+    """PyTorch's options of Embedding and EmbeddingBag: ``max_norm`` (a positive number or None)
+    and ``norm_type`` checked; ``scale_grad_by_freq=True``, which chainrule does not offer,
+    refused with NotImplementedError (as ``F.embedding``); ``sparse=True`` is accepted and
+    computed densely (the same gradient values)."""
+    if max_norm is not None and (isinstance(max_norm, bool) or not isinstance(
+            max_norm, numbers.Real) or not max_norm > 0):
+        raise ValueError(f"{who}: max_norm must be a positive number or None, got {max_norm!r}")
+    if isinstance(norm_type, bool) or not isinstance(norm_type, numbers.Real):
+        raise TypeError(f"{who}: norm_type must be a number, got {norm_type!r}")
     if scale_grad_by_freq:
         raise NotImplementedError(f"{who}: scale_grad_by_freq=True is not supported")
+
+
+def embedding_renorm_(input, indices, max_norm, norm_type) -> Tensor:  # noqa: A002 - torch's
+    """Scale the rows of ``input`` (num_embeddings, dim) named in ``indices`` whose
+    ``norm_type``-norm exceeds ``max_norm`` down to ``max_norm`` (times ``max_norm / (norm +
+    1e-7)``, as PyTorch's), in place; returns ``input``. What ``max_norm=`` of ``Embedding`` and
+    ``F.embedding`` does to the weight before each lookup. It has no gradient: call it under
+    ``no_grad`` on a tensor in a graph (a leaf that requires grad is refused outside it)."""
+    if not isinstance(input, Tensor) or input.ndim != 2 or input.dtype.kind != "f":
+        got = f"shape {tuple(input.shape)} {input.dtype}" if isinstance(input, Tensor) else type(
+            input).__name__
+        raise TypeError(f"embedding_renorm_: input must be a 2-D floating-point Tensor, got {got}")
+    xp = get_array_module(input._data)
+    ids = xp.asarray(indices._data if isinstance(indices, Tensor) else indices)
+    n = input.shape[0]
+    if ids.dtype.kind not in "iu" or (ids.size and not (0 <= int(ids.min()) and
+                                                        int(ids.max()) < n)):
+        raise IndexError(f"embedding_renorm_: indices must be integers in [0, {n - 1}], got "
+                         f"dtype {ids.dtype}" + (f" from {int(ids.min())} to {int(ids.max())}"
+                                                 if ids.size and ids.dtype.kind in "iu" else ""))
+    rows = xp.unique(ids.reshape(-1))
+    p = float(norm_type)
+
+    def plain(arr):
+        w = arr[rows]
+        mags = xp.abs(w)
+        norms = mags.max(axis=1) if p == float("inf") else (mags ** p).sum(axis=1) ** (1 / p)
+        scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(arr.dtype)
+        arr[rows] = w * scale[:, None]
+
+    def recorded(x):
+        raise RuntimeError("embedding_renorm_ has no gradient: call it under no_grad() (as "
+                           "Embedding and F.embedding do with max_norm)")
+
+    return change(input, "embedding_renorm_", recorded, plain=plain)
 
 
 class Embedding(Module):
@@ -38,9 +78,11 @@ class Embedding(Module):
         embedding_dim: size of each vector.
         padding_idx: an id whose row is zero-initialized and never updated (negative counts from
             the end), or None.
-        max_norm, norm_type, scale_grad_by_freq, sparse: PyTorch's options: ``sparse=True`` is
-            computed densely (the same gradient values); a ``max_norm`` or
-            ``scale_grad_by_freq=True`` raises NotImplementedError.
+        max_norm, norm_type: before each lookup, the rows looked up whose ``norm_type``-norm
+            exceeds ``max_norm`` are scaled down to it, in the weight itself (PyTorch's; see
+            ``embedding_renorm_``).
+        scale_grad_by_freq, sparse: PyTorch's options: ``sparse=True`` is computed densely (the
+            same gradient values); ``scale_grad_by_freq=True`` raises NotImplementedError.
         rng: numpy Generator for the N(0, 1) initial weights (None: the default generator).
         dtype: floating-point dtype of the weight.
 
@@ -60,7 +102,8 @@ class Embedding(Module):
                  max_norm=None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
                  sparse: bool = False, *, rng=None, dtype=None):
         super().__init__()
-        torch_options("Embedding", max_norm, scale_grad_by_freq)
+        torch_options("Embedding", max_norm, norm_type, scale_grad_by_freq)
+        self.max_norm, self.norm_type = max_norm, norm_type
         self.sparse = bool(sparse)
         self.num_embeddings = positive_int("Embedding", "num_embeddings", num_embeddings)
         self.embedding_dim = positive_int("Embedding", "embedding_dim", embedding_dim)
@@ -70,13 +113,16 @@ class Embedding(Module):
         self.reset_parameters(rng=resolve_rng(rng, "Embedding"))
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None):
+    def from_pretrained(cls, embeddings, freeze: bool = True, padding_idx: int | None = None,
+                        max_norm=None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False):
         """An Embedding whose weight is a copy of ``embeddings`` (a 2-D float Tensor or array).
 
         Args:
             embeddings: the table, shape (num_embeddings, embedding_dim).
             freeze: keep the weight fixed (``requires_grad=False``).
             padding_idx: as in the constructor; the given row is kept as it is (not zeroed).
+            max_norm, norm_type, scale_grad_by_freq, sparse: as in the constructor.
         """
         data = embeddings._data if isinstance(embeddings, Tensor) else embeddings
         if getattr(data, "ndim", None) != 2:
@@ -84,7 +130,8 @@ class Embedding(Module):
                 "Embedding.from_pretrained: embeddings must be 2-D "
                 f"(num_embeddings, embedding_dim), got shape {getattr(data, 'shape', None)}"
             )
-        module = cls(data.shape[0], data.shape[1], padding_idx, dtype=data.dtype,
+        module = cls(data.shape[0], data.shape[1], padding_idx, max_norm, norm_type,
+                     scale_grad_by_freq, sparse, dtype=data.dtype,
                      rng=get_array_module().random.default_rng(0))
         with no_grad():
             module.weight.copy_(data)
@@ -101,6 +148,9 @@ class Embedding(Module):
     def forward(self, ids):
         """Look up the vectors of ``ids`` (an integer Tensor, array or nested list)."""
         index = self._check_ids(ids)
+        if self.max_norm is not None:
+            with no_grad():
+                embedding_renorm_(self.weight, index, self.max_norm, self.norm_type)
         # The ids as a Tensor: an input of the lookup, which checks their range itself, so that a
         # trace (cr.trace) reads and checks them at every call.
         ids = ids if isinstance(ids, Tensor) and ids._data is index else Tensor(index)
@@ -125,6 +175,10 @@ class Embedding(Module):
 
     def extra_repr(self) -> str:
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        if self.max_norm is not None:
+            pad += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            pad += f", norm_type={self.norm_type}"
         return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
 
 

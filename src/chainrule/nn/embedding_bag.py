@@ -8,7 +8,7 @@ from ..backend import get_array_module
 from ..ops.embedding_bag import MODES, embedding_bag
 from . import init
 from ._checks import float_dtype, positive_int, resolve_rng
-from .embedding import _padding_index, torch_options
+from .embedding import _padding_index, embedding_renorm_, torch_options
 from .module import Module, Parameter
 
 __all__ = ["EmbeddingBag"]
@@ -49,7 +49,8 @@ class EmbeddingBag(Module):
                  dtype=None, max_norm=None, norm_type: float = 2.0,
                  scale_grad_by_freq: bool = False, sparse: bool = False):
         super().__init__()
-        torch_options("EmbeddingBag", max_norm, scale_grad_by_freq)
+        torch_options("EmbeddingBag", max_norm, norm_type, scale_grad_by_freq)
+        self.max_norm, self.norm_type = max_norm, norm_type
         self.sparse = bool(sparse)
         self.num_embeddings = positive_int("EmbeddingBag", "num_embeddings", num_embeddings)
         self.embedding_dim = positive_int("EmbeddingBag", "embedding_dim", embedding_dim)
@@ -64,16 +65,18 @@ class EmbeddingBag(Module):
 
     @classmethod
     def from_pretrained(cls, embeddings, freeze: bool = True, *, mode: str = "mean",
-                        include_last_offset: bool = False, padding_idx: int | None = None):
+                        include_last_offset: bool = False, padding_idx: int | None = None,
+                        max_norm=None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        sparse: bool = False):
         """An EmbeddingBag whose weight is a copy of ``embeddings`` (a 2-D float Tensor or array),
-        as PyTorch's (the options after ``freeze`` by keyword; ``max_norm`` and
-        ``scale_grad_by_freq`` are not offered).
+        as PyTorch's (the options after ``freeze`` by keyword).
 
         Args:
             embeddings: the table, shape (num_embeddings, embedding_dim).
             freeze: keep the weight fixed (``requires_grad=False``).
             mode, include_last_offset, padding_idx: as in the constructor; the padding row is
                 kept as it is (not zeroed).
+            max_norm, norm_type, scale_grad_by_freq, sparse: as in the constructor.
         """
         data = embeddings._data if isinstance(embeddings, Tensor) else embeddings
         if getattr(data, "ndim", None) != 2:
@@ -82,7 +85,8 @@ class EmbeddingBag(Module):
                 f"(num_embeddings, embedding_dim), got shape {getattr(data, 'shape', None)}"
             )
         module = cls(data.shape[0], data.shape[1], mode, include_last_offset=include_last_offset,
-                     padding_idx=padding_idx, dtype=data.dtype,
+                     padding_idx=padding_idx, dtype=data.dtype, max_norm=max_norm,
+                     norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse,
                      rng=get_array_module().random.default_rng(0))
         with no_grad():
             module.weight.copy_(data)
@@ -97,14 +101,23 @@ class EmbeddingBag(Module):
                 self.weight[self.padding_idx] = 0
 
     def forward(self, input, offsets=None, per_sample_weights=None):  # noqa: A002 - torch
-        """The reduced vectors of each bag; see ``ops.embedding_bag`` for the arguments."""
+        """The reduced vectors of each bag; see ``ops.embedding_bag`` for the arguments. With
+        ``max_norm``, the rows of the ids given are first scaled down to it, in the weight."""
+        if self.max_norm is not None:
+            with no_grad():
+                embedding_renorm_(self.weight, input, self.max_norm, self.norm_type)
         return embedding_bag(input, self.weight, offsets, mode=self.mode,
                              per_sample_weights=per_sample_weights,
                              include_last_offset=self.include_last_offset,
                              padding_idx=self.padding_idx)
 
     def extra_repr(self) -> str:
-        text = f"{self.num_embeddings}, {self.embedding_dim}, mode={self.mode!r}"
+        text = f"{self.num_embeddings}, {self.embedding_dim}"
+        if self.max_norm is not None:
+            text += f", max_norm={self.max_norm}"
+        if self.norm_type != 2:
+            text += f", norm_type={self.norm_type}"
+        text += f", mode={self.mode!r}"
         if self.include_last_offset:
             text += ", include_last_offset=True"
         if self.padding_idx is not None:
