@@ -13,7 +13,7 @@ import numbers
 
 from ..autograd.tensor import Tensor, tensor
 from ..backend import asnumpy, config, numpy
-from ..backend.random import default_generator
+from ..backend.random import Generator, default_generator
 from .creation import _dtype, _leaf, _size, empty, full_like
 from .elementwise import cast
 from .methods import clone
@@ -157,35 +157,67 @@ def is_storage(obj) -> bool:
 _STATE_BYTES = 37  # PCG64: 16 (state) + 16 (increment) + 1 (has_uint32) + 4 (uinteger)
 
 
-def _pcg64(name):
-    gen = default_generator()
+def _pcg64(name, gen=None):
+    gen = default_generator() if gen is None else gen
     if not isinstance(gen.bit_generator, numpy.random.PCG64):
-        raise TypeError(f"{name}: the default generator must be NumPy's PCG64, got "
+        raise TypeError(f"{name}: the generator must be NumPy's PCG64, got "
                         f"{type(gen.bit_generator).__name__}")
     return gen
 
 
 def get_rng_state() -> Tensor:
     """The default generator's state as a uint8 tensor, for ``set_rng_state``."""
-    state = _pcg64("get_rng_state").bit_generator.state
+    return _state_of(None, "get_rng_state")
+
+
+def set_rng_state(new_state) -> None:
+    """Put back a state from ``get_rng_state`` into the default generator."""
+    _put_state(None, new_state, "set_rng_state")
+
+
+def _state_of(generator, who: str) -> Tensor:
+    state = _pcg64(who, generator).bit_generator.state
     inner = state["state"]
     raw = (inner["state"].to_bytes(16, "little") + inner["inc"].to_bytes(16, "little")
            + bytes([state["has_uint32"]]) + int(state["uinteger"]).to_bytes(4, "little"))
     return Tensor(numpy.frombuffer(raw, dtype=numpy.uint8).copy())
 
 
-def set_rng_state(new_state) -> None:
-    """Put back a state from ``get_rng_state`` into the default generator."""
+def _put_state(generator, new_state, who: str) -> None:
     if not isinstance(new_state, Tensor) or new_state.dtype != numpy.uint8 \
             or new_state.shape != (_STATE_BYTES,):
-        raise TypeError(f"set_rng_state: new_state must be the uint8 tensor of {_STATE_BYTES} "
-                        "entries that get_rng_state returns, got "
+        raise TypeError(f"{who}: new_state must be the uint8 tensor of {_STATE_BYTES} "
+                        "entries that get_rng_state/get_state returns, got "
                         f"{getattr(new_state, 'dtype', type(new_state).__name__)} "
                         f"{tuple(getattr(new_state, 'shape', ()))}")
     raw = bytes(asnumpy(new_state._data))
-    gen = _pcg64("set_rng_state")
+    gen = _pcg64(who, generator)
     gen.bit_generator.state = {
         "bit_generator": "PCG64",
         "state": {"state": int.from_bytes(raw[:16], "little"),
                   "inc": int.from_bytes(raw[16:32], "little")},
         "has_uint32": raw[32], "uinteger": int.from_bytes(raw[33:37], "little")}
+
+
+def _generator_seed(self) -> int:
+    """Seed this generator from the operating system's entropy; returns the seed."""
+    seed = int(numpy.random.SeedSequence().entropy % 2**63)
+    self.manual_seed(seed)
+    return seed
+
+
+def _clone_state(self) -> Generator:
+    """A new generator on the same device with a copy of this one's state."""
+    twin = Generator(self.device)
+    twin.bit_generator.state = self.bit_generator.state
+    twin._seed = self._seed
+    return twin
+
+
+# torch.Generator's state methods, on chainrule's (a numpy Generator, in backend/random.py).
+Generator.get_state = lambda self: _state_of(self, "Generator.get_state")
+Generator.get_state.__doc__ = "This generator's state as a uint8 tensor, for ``set_state``."
+Generator.set_state = lambda self, new_state: _put_state(self, new_state,
+                                                         "Generator.set_state") or self
+Generator.set_state.__doc__ = "Put back a state from ``get_state``; returns the generator."
+Generator.seed, Generator.clone_state = _generator_seed, _clone_state

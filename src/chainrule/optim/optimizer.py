@@ -19,11 +19,12 @@ from collections.abc import Iterable
 from ..autograd import Tensor, enable_grad
 from ..autograd.mode import _grad_enabled
 from ..backend import device_of, get_array_module, to_device
+from .hooks import OptimizerHooks, hooked
 
 __all__ = ["Optimizer"]
 
 
-class Optimizer:
+class Optimizer(OptimizerHooks):
     """Base class of the optimizers: holds parameter groups and the state of each parameter.
 
     Args:
@@ -37,6 +38,12 @@ class Optimizer:
         state: dict Tensor -> dict of that parameter's state (moment arrays, step count); a
             defaultdict, empty for a parameter that has not been updated yet.
     """
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        for name in ("step", "state_dict", "load_state_dict"):  # hooks around them (hooks.py)
+            if name in cls.__dict__ and not getattr(cls.__dict__[name], "_hooked", False):
+                setattr(cls, name, hooked(cls.__dict__[name]))
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
@@ -249,6 +256,10 @@ class Optimizer:
                 lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+for _name in ("step", "state_dict", "load_state_dict"):  # the base's own, as a subclass's
+    setattr(Optimizer, _name, hooked(Optimizer.__dict__[_name]))
 
 
 def _check_param(name: str, p, where: str) -> None:
