@@ -118,3 +118,27 @@ def test_addmv_vmap_and_is_autocast_enabled():
     assert torch.is_autocast_enabled() is False
     with pytest.raises(TypeError, match="device_type must be a str or None, got int"):
         cr.is_autocast_enabled(1)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("pad", [0, 2])
+def test_conv_tbc_matches_torch(pad):
+    torch = pytest.importorskip("torch")
+    x, w, b = RNG.normal(size=(6, 2, 3)), RNG.normal(size=(3, 3, 4)), RNG.normal(size=4)
+    ours = [cr.tensor(a, requires_grad=True) for a in (x, w, b)]
+    theirs = [torch.tensor(a, requires_grad=True) for a in (x, w, b)]
+    y = cr.nn.functional.conv_tbc(*ours, pad)
+    ty = torch.nn.functional.conv_tbc(*theirs, pad)
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(cr.conv_tbc(*ours, pad).detach().numpy(), y.detach().numpy())
+    scale = RNG.normal(size=tuple(y.shape))
+    (y * cr.tensor(scale)).sum().backward()
+    (ty * torch.tensor(scale)).sum().backward()
+    for a, t in zip(ours, theirs):
+        np.testing.assert_allclose(a.grad.numpy(), t.grad.numpy(), rtol=1e-11, atol=1e-12)
+    assert gradcheck(lambda *a: cr.nn.functional.conv_tbc(*a, pad),
+                     tuple(cr.tensor(a, requires_grad=True) for a in (x, w, b)))
+    with pytest.raises(ValueError, match="conv_tbc: input .* do not agree"):
+        cr.nn.functional.conv_tbc(ours[0], ours[1][:, :2], ours[2])
+    with pytest.raises(ValueError, match="conv_tbc: bias must be a 1-D Tensor, got NoneType"):
+        cr.nn.functional.conv_tbc(ours[0], ours[1], None)

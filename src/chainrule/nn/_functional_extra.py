@@ -24,14 +24,15 @@ from ..ops import (
     loss_margin,
     resample,
 )
+from ..ops.conv import conv1d
 from ..ops.elementwise import neg, where
 from ..ops.shape import getitem
 from ..ops.softmax import implicit_softmax_dim, softmax
 from ._attention_core import attend
 from .embedding import embedding_renorm_, torch_options
 
-__all__ = ["embedding", "multi_head_attention_forward", "softmin", "upsample", "upsample_bilinear",
-           "upsample_nearest"]
+__all__ = ["conv_tbc", "embedding", "multi_head_attention_forward", "softmin", "upsample",
+           "upsample_bilinear", "upsample_nearest"]
 
 extra_names = (list(__all__) + activation_extra.__all__ + activation_random.__all__
                + bilinear.__all__ + ctc.__all__ + distance.__all__ + fold.__all__
@@ -154,3 +155,19 @@ def multi_head_attention_forward(
                   key_padding_mask=key_padding_mask, need_weights=need_weights,
                   attn_mask=attn_mask, average_attn_weights=average_attn_weights,
                   is_causal=is_causal, static_k=static_k, static_v=static_v)
+
+
+def conv_tbc(input, weight, bias, pad: int = 0) -> Tensor:  # noqa: A002 - PyTorch's names
+    """A 1-D convolution of a time-major sequence: input (time, batch, in_channels), weight
+    (kernel width, in_channels, out_channels), bias (out_channels), ``pad`` steps of zeros at
+    both ends; output (time', batch, out_channels). ``conv1d`` on the permuted tensors."""
+    for name, t, rank in (("input", input, 3), ("weight", weight, 3), ("bias", bias, 1)):
+        if not isinstance(t, Tensor) or t.ndim != rank:
+            got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
+            raise ValueError(f"conv_tbc: {name} must be a {rank}-D Tensor, got {got}")
+    if input.shape[2] != weight.shape[1] or bias.shape[0] != weight.shape[2]:
+        raise ValueError(f"conv_tbc: input (time, batch, in) {tuple(input.shape)}, weight "
+                         f"(width, in, out) {tuple(weight.shape)} and bias (out,) "
+                         f"{tuple(bias.shape)} do not agree")
+    out = conv1d(input.permute(1, 2, 0), weight.permute(2, 1, 0), bias, padding=pad)
+    return out.permute(2, 0, 1)

@@ -29,13 +29,18 @@ __all__ = [
     "max_pool3d", "native_channel_shuffle", "pairwise_distance", "pixel_shuffle",
     "pixel_unshuffle", "prelu", "rms_norm", "rrelu", "selu", "threshold",
     "alpha_dropout_", "dropout_", "feature_alpha_dropout_", "feature_dropout_",
-    "embedding_renorm_",
+    "conv_tbc", "embedding_renorm_",
 ]
 
 
 def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
     """``F.conv1d``."""
     return F.conv1d(input, weight, bias, stride, padding, dilation, groups)
+
+
+def conv_tbc(input, weight, bias, pad=0):  # noqa: A002
+    """``F.conv_tbc``: a 1-D convolution of (time, batch, channels) input."""
+    return F.conv_tbc(input, weight, bias, pad)
 
 
 def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002

@@ -24,6 +24,7 @@ from ..ops.resample import *  # noqa: F403
 from ..ops.softmax import implicit_softmax_dim
 from ..ops.softmax import log_softmax as _log_softmax
 from ._functional_extra import (  # noqa: F401 - PyTorch's F names
+    conv_tbc,
     embedding,
     multi_head_attention_forward,
     softmin,
