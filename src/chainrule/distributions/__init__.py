@@ -9,10 +9,12 @@ entropies and KL divergences with gradients) over chainrule Tensors.
 """
 
 from . import (
+    constraint_registry,
     constraints,
     kl_more,  # noqa: F401 - registers the cross-family KL divergences
     transforms,
 )
+from .constraint_registry import biject_to, identity_transform, transform_to
 from .continuous import Exponential, Laplace, Normal, Uniform
 from .continuous_more import ContinuousBernoulli, FisherSnedecor, GeneralizedPareto, VonMises
 from .counts import Chi2, Multinomial, NegativeBinomial
@@ -72,4 +74,5 @@ __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "
            "RelaxedOneHotCategorical", "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
            "SoftplusTransform", "StackTransform", "StickBreakingTransform", "StudentT",
            "TanhTransform", "Transform", "TransformedDistribution", "Uniform", "VonMises",
-           "Weibull", "Wishart", "constraints", "kl_divergence", "register_kl", "transforms"]
+           "Weibull", "Wishart", "constraints", "kl_divergence", "register_kl", "transforms",
+           "biject_to", "constraint_registry", "identity_transform", "transform_to"]
