@@ -46,6 +46,14 @@ CASES = {
     "matmul_batch": (lambda L, a, b: a @ b, [(_c, (2, 2, 3)), (_c, (3, 2))]),
     "matvec": (lambda L, a, b: a @ b, [(_c, (2, 3)), (_c, (3,))]),
     "exp": (lambda L, a: L.exp(a), [(_c, (3,))]),
+    "log": (lambda L, a: L.log(a), [(_c, (3,))]),
+    "sin_cos": (lambda L, a: L.sin(a) * L.cos(a), [(_c, (3,))]),
+    "sqrt": (lambda L, a: L.sqrt(a), [(_c, (3,))]),
+    "pow_int": (lambda L, a: a ** 3 + L.square(a), [(_c, (3,))]),
+    "pow_real": (lambda L, a, p: a ** p, [(_c, (3,)), (_pos, (3,))]),
+    "pow_complex": (lambda L, a, p: a ** p, [(_c, (3,)), (_c, (3,))]),
+    "pow_scalar_base": (lambda L, a: 2.0 ** a, [(_c, (3,))]),
+    "einsum": (lambda L, a, b: L.einsum("bix,iox->box", a, b), [(_c, (2, 3, 4)), (_c, (3, 2, 4))]),
     "conj": (lambda L, a: L.conj(a) * a, [(_c, (3,))]),
     "abs": (lambda L, a: L.abs(a), [(_c, (3,))]),
     "angle": (lambda L, a: L.angle(a), [(_c, (3,))]),
@@ -94,6 +102,16 @@ def test_gradcheck_and_gradgradcheck(name):
     assert gradgradcheck(lambda *a: fn(cr, *a), xs)
 
 
+def test_einsum_of_a_complex_and_a_real_operand():
+    # PyTorch refuses mixed dtypes in einsum; chainrule computes it, and the real operand's
+    # gradient is the real part of its complex one (checked by finite differences).
+    rng = np.random.default_rng(5)
+    a = cr.tensor(_c(rng, (2, 3)), requires_grad=True)
+    b = cr.tensor(_r(rng, (3, 2)), requires_grad=True)
+    assert gradcheck(lambda x, y: cr.einsum("ij,jk->ik", x, y), (a, b))
+    assert gradgradcheck(lambda x, y: cr.einsum("ij,jk->ik", x, y), (a, b))
+
+
 def test_abs_and_angle_gradients_are_zero_at_zero_as_pytorch():
     z = cr.tensor(np.array([0j, 3 + 4j]), requires_grad=True)
     (z.abs() + z.angle()).sum().backward()
@@ -118,6 +136,7 @@ def test_complex64_stays_complex64():
     y = (z * 1j + 2.0) * cr.tensor([3.0])
     assert y.dtype == cr.complex64
     assert (cr.tensor([1.0]) * 1j).dtype == cr.complex64
+    assert cr.tensor([1 + 2j]).dtype == cr.full((2,), 1j).dtype == cr.complex64  # as PyTorch
     assert cr.complex(cr.tensor([1.0]), cr.tensor([2.0])).dtype == cr.cfloat
     assert cr.complex128 == cr.cdouble == np.complex128
     y.abs().sum().backward()

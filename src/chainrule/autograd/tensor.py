@@ -404,8 +404,9 @@ def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None 
         arr = xp.array(data)
     else:
         arr = numpy.array(data)
-        if arr.dtype.kind == "f":
-            arr = arr.astype(config.default_dtype)
+        if arr.dtype.kind in "fc":  # Python floats: the default dtype; complex: its partner
+            arr = arr.astype(config.default_dtype if arr.dtype.kind == "f"
+                             else numpy.result_type(config.default_dtype, "F"))
         elif arr.dtype.kind == "O":
             raise TypeError(
                 f"tensor(): cannot make a numeric tensor from {type(data).__name__} data"

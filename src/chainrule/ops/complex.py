@@ -4,7 +4,8 @@
 Gradients follow PyTorch's convention: for a real loss L of z = x + iy, ``z.grad`` is
 dL/dx + i dL/dy, and a real input's gradient is the real part of what reaches it. Only the ops
 that opted in (``complex_grad = True`` on their Function: arithmetic, sums and means, shape ops,
-indexing, ``matmul``, ``exp``, ``abs`` and the ones here, ``chainrule.fft``) record complex
+indexing, ``matmul``, ``einsum``, ``exp``, ``log``, ``sin``, ``cos``, ``sqrt``, ``pow``, ``abs``
+and the ones here, ``chainrule.fft``) record complex
 tensors; any other refuses a complex input that requires grad with a TypeError naming it.
 
 >>> import chainrule as cr

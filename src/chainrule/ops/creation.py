@@ -81,12 +81,14 @@ def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of shape ``size`` holding ``fill_value`` everywhere.
 
-    The dtype follows the value when not given: float32 for a float, int64 for an int, bool for
-    a bool (as in PyTorch).
+    The dtype follows the value when not given: float32 for a float (complex64 for a complex),
+    int64 for an int, bool for a bool (as in PyTorch).
     """
     if not isinstance(fill_value, (numbers.Number, numpy.generic)):
         raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__}")
     default = FLOAT if isinstance(fill_value, float) else numpy.asarray(fill_value).dtype
+    if type(fill_value) is complex:  # complex64 beside float32, as PyTorch
+        default = numpy.result_type(config.default_dtype, numpy.complex64)
     size = _size("full", size if isinstance(size, (tuple, list)) else (size,))
     arr = numpy.full(size, fill_value, _dtype("full", dtype, default))
     return _leaf("full", arr, device, requires_grad)

@@ -15,6 +15,7 @@ import string
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
+from ._conj import cj
 from .creation import _dtype, _leaf
 from .reduce import sum as _sum
 from .shape import broadcast_to, reshape, unsqueeze
@@ -26,6 +27,8 @@ __all__ = ["cdist", "diag", "dot", "einsum", "inner", "mv", "outer", "pdist", "t
 
 
 class Einsum(Function):
+    complex_grad = True  # multilinear: each input's gradient contracts g with the others' conj
+
     def forward(self, *arrays):
         return get_array_module(*arrays).einsum(self.equation, *arrays,
                                                 optimize=len(arrays) > 2)
@@ -41,7 +44,7 @@ class Einsum(Function):
             seen = out + "".join(s for _, s in others)
             kept = "".join(c for c in sub if c in seen)
             eq = ",".join([out] + [s for _, s in others]) + "->" + kept
-            grad = Einsum.apply(g, *[t for t, _ in others], equation=eq,
+            grad = Einsum.apply(g, *[cj(t) for t, _ in others], equation=eq,
                                 subscripts=([out] + [s for _, s in others], kept))
             if kept != sub:  # letters summed inside this operand alone: broadcast back along them
                 grad = broadcast_to(reshape(grad, tuple(n if c in kept else 1

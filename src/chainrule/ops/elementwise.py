@@ -111,6 +111,8 @@ class Pow(Function):
     would give 0 * inf = nan there: x**p is the constant 1, or 0 for every p > 0).
     """
 
+    complex_grad = True
+
     def forward(self, x, p):
         return x**p
 
@@ -119,10 +121,12 @@ class Pow(Function):
         gx = gp = None
         if self.needs_input_grad[0]:
             const = p._data == 0  # masked, and given exponent 1 (no 0 ** -1 to warn about)
-            gx = sum_to(fill_where(const, 0, g) * p * x ** (fill_where(const, 1, p) - 1), x.shape)
+            gx = sum_to(fill_where(const, 0, g) * cj(p) * cj(x ** (fill_where(const, 1, p) - 1)),
+                        x.shape)
         if self.needs_input_grad[1]:
-            flat = (x._data == 0) & (p._data >= 0)  # likewise with log(1) for log(0)
-            gp = sum_to(fill_where(flat, 0, g) * self.output * log(fill_where(flat, 1, x)), p.shape)
+            flat = (x._data == 0) & (p._data.real >= 0)  # likewise with log(1) for log(0)
+            gp = sum_to(fill_where(flat, 0, g) * cj(self.output) * cj(log(fill_where(flat, 1, x))),
+                        p.shape)
         return gx, gp
 
 
@@ -137,35 +141,43 @@ class Exp(Function):
 
 
 class Log(Function):
+    complex_grad = True
+
     def forward(self, x):
         return get_array_module(x).log(x)
 
     def backward(self, g):
-        return g / self.inputs[0]
+        return g / cj(self.inputs[0])
 
 
 class Sin(Function):
+    complex_grad = True
+
     def forward(self, x):
         return get_array_module(x).sin(x)
 
     def backward(self, g):
-        return g * cos(self.inputs[0])
+        return g * cj(cos(self.inputs[0]))
 
 
 class Cos(Function):
+    complex_grad = True
+
     def forward(self, x):
         return get_array_module(x).cos(x)
 
     def backward(self, g):
-        return -(g * sin(self.inputs[0]))
+        return -(g * cj(sin(self.inputs[0])))
 
 
 class Sqrt(Function):
+    complex_grad = True
+
     def forward(self, x):
         return get_array_module(x).sqrt(x)
 
     def backward(self, g):
-        return g / (2 * self.output)
+        return g / (2 * cj(self.output))
 
 
 class Abs(Function):
