@@ -272,3 +272,18 @@ def test_dlpack_exchange_shares_memory_with_numpy_and_torch():
         cr.from_dlpack([1.0, 2.0])
     with pytest.raises(TypeError, match="to_dlpack: tensor must be a Tensor, got ndarray"):
         cr.to_dlpack(arr)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize(("f_dtype", "x_dtype"), [("float32", "float64"), ("float64", "float32"),
+                                                  ("float32", "int64")])
+def test_gradient_promotes_samples_and_coordinates_as_torch(f_dtype, x_dtype):
+    torch = pytest.importorskip("torch")
+    x = np.array([0, 1, 3, 4, 7]).astype(x_dtype)
+    for edge_order in (1, 2):
+        ours = cr.gradient(cr.tensor(F.astype(f_dtype)), spacing=[cr.tensor(x)], dim=1,
+                           edge_order=edge_order)[0]
+        theirs = torch.gradient(torch.tensor(F.astype(f_dtype)), spacing=[torch.tensor(x)],
+                                dim=1, edge_order=edge_order)[0]
+        assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-6)

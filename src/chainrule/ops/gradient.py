@@ -66,7 +66,8 @@ def _uniform(f, axis, h, n, edge_order):
 
 def _coordinates(f, axis, x, n, edge_order):
     ndim = f.ndim
-    x = x.astype(f.dtype) if x.dtype != f.dtype else x
+    if x.dtype.kind != "f":  # integer coordinates: differences in the samples' dtype
+        x = x.astype(f.dtype)
     hl = x[1:-1] - x[:-2]
     hr = x[2:] - x[1:-1]
     a = _column(-hr / (hl * (hl + hr)), axis, ndim)
