@@ -80,3 +80,25 @@ def test_recorded_in_place_mod_and_pow_gradients_match_torch():
     leaf = cr.tensor(F, requires_grad=True)
     with pytest.raises(RuntimeError, match="leaf"):
         leaf **= 2
+
+
+@pytest.mark.torch
+def test_deprecated_resize_resize_as_and_volatile_match_torch():
+    torch = pytest.importorskip("torch")
+    x, tx = cr.tensor(F, requires_grad=True), torch.tensor(F, requires_grad=True)
+    with pytest.warns(UserWarning, match="non-inplace resize is deprecated"):
+        y = x.resize(3, 2)
+    with pytest.warns(UserWarning, match="non-inplace resize is deprecated"):
+        ty = tx.resize(3, 2)
+    np.testing.assert_array_equal(y.detach().numpy(), ty.detach().numpy())
+    (y * cr.tensor(F.reshape(3, 2))).sum().backward()
+    (ty * torch.tensor(F.reshape(3, 2))).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())
+    with pytest.warns(UserWarning, match="non-inplace resize_as is deprecated"):
+        assert x.resize_as(cr.ones(6)).shape == (6,)
+    with pytest.warns(UserWarning), pytest.raises(
+            RuntimeError, match=r"requested resize to 4 \(4 elements in total\), but the given "
+                                r"tensor has a size of 2x3 \(6 elements\)"):
+        x.resize(4)
+    with pytest.warns(UserWarning, match="volatile was removed"):
+        assert x.volatile is False

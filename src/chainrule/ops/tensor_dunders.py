@@ -1,13 +1,16 @@
 """Tensor operators PyTorch has that chainrule lacked: ``value in t``, ``+t``, ``t << k`` and
 ``t >> k`` (both ways round), the in-place ``&=``, ``|=``, ``^=``, ``<<=``, ``>>=``, ``%=``,
 ``//=``, ``**=`` (truly in place and recorded, as ``+=``), ``reversed(t)``, ``del t[i]``'s refusal,
-Python 2's ``__div__`` family, and the device probes ``is_xla``, ``is_vulkan``, ``is_maia``,
-``is_mtia`` and ``is_distributed()`` (all False).
+Python 2's ``__div__`` family, the device probes ``is_xla``, ``is_vulkan``, ``is_maia``,
+``is_mtia`` and ``is_distributed()`` (all False), and the deprecated ``resize``/``resize_as``
+(a reshape to the same number of elements) and ``volatile`` (False), with PyTorch's warnings.
 """
 
 from __future__ import annotations
 
+import math
 import numbers
+import warnings
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -55,6 +58,38 @@ def _delitem(self, key):
     raise TypeError("Tensor does not support deleting items")
 
 
+def _resize(self, *sizes) -> Tensor:
+    """PyTorch's deprecated out-of-place ``resize``: ``self`` in the shape ``sizes``, which must
+    hold as many elements (differentiable, a copy)."""
+    warnings.warn("non-inplace resize is deprecated", UserWarning, stacklevel=2)
+    return _reshaped(self, sizes)
+
+
+def _resize_as(self, tensor) -> Tensor:
+    """PyTorch's deprecated out-of-place ``resize_as``: ``resize`` to ``tensor``'s shape."""
+    warnings.warn("non-inplace resize_as is deprecated", UserWarning, stacklevel=2)
+    return _reshaped(self, tuple(tensor.shape))
+
+
+def _reshaped(self, sizes):
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    n = math.prod(sizes)
+    if n != self.numel():
+        raise RuntimeError(f"requested resize to {'x'.join(map(str, sizes))} ({n} elements in "
+                           f"total), but the given tensor has a size of "
+                           f"{'x'.join(map(str, self.shape))} ({self.numel()} elements). "
+                           "autograd's resize can only change the shape of a given tensor, "
+                           "while preserving the number of elements.")
+    return self.reshape(sizes).clone()
+
+
+def _volatile(self) -> bool:
+    warnings.warn("volatile was removed (Variable.volatile is always False)", UserWarning,
+                  stacklevel=2)
+    return False
+
+
 def _in_place(method_name):
     def dunder(self, other):
         return getattr(self, method_name)(other)
@@ -85,3 +120,6 @@ Tensor.__nonzero__ = Tensor.__bool__
 for _name in ("is_xla", "is_vulkan", "is_maia", "is_mtia"):
     setattr(Tensor, _name, property(lambda self: False, doc="False: no such device here."))
 Tensor.is_distributed = lambda self: False
+Tensor.resize = _resize
+Tensor.resize_as = _resize_as
+Tensor.volatile = property(_volatile, doc="False, with PyTorch's warning that it was removed.")
