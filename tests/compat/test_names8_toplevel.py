@@ -287,3 +287,20 @@ def test_gradient_promotes_samples_and_coordinates_as_torch(f_dtype, x_dtype):
                                 dim=1, edge_order=edge_order)[0]
         assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
         np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.torch
+def test_from_dlpack_device_and_copy():
+    torch = pytest.importorskip("torch")
+    a = np.arange(3.0)
+    copied = cr.from_dlpack(a, copy=True)
+    copied.mul_(0.0)
+    assert a.tolist() == [0.0, 1.0, 2.0] == torch.from_dlpack(a, copy=True).tolist()
+    shared = cr.from_dlpack(a, device="cpu", copy=None)
+    shared.add_(1.0)
+    assert a.tolist() == [1.0, 2.0, 3.0]
+    assert cr.from_dlpack(a, copy=False).tolist() == a.tolist()
+    with pytest.raises(TypeError, match="copy must be None, True or False, got 1"):
+        cr.from_dlpack(a, copy=1)
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        cr.from_dlpack(a, device="tpu")

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from ..autograd.tensor import Tensor
 from ..backend import from_dlpack as _array_from_dlpack
+from ..backend import validate_device as device_name
 
 __all__ = ["from_dlpack", "to_dlpack"]
 
@@ -44,15 +45,32 @@ def to_dlpack(tensor):
     return tensor._data.__dlpack__()
 
 
-def from_dlpack(ext_tensor) -> Tensor:
+def from_dlpack(ext_tensor, *, device=None, copy=None) -> Tensor:
     """A tensor sharing the memory of ``ext_tensor``: an object with ``__dlpack__`` and
-    ``__dlpack_device__`` (a NumPy, PyTorch, CuPy... array) or a DLPack capsule."""
+    ``__dlpack_device__`` (a NumPy, PyTorch, CuPy... array) or a DLPack capsule.
+
+    Args:
+        device: where the tensor should be ("cpu", "cuda"); None keeps the producer's device (a
+            different one copies).
+        copy: True always copies, None copies only to change device, False never copies (a
+            device change then raises).
+    """
+    if copy is not None and not isinstance(copy, bool):
+        raise TypeError(f"from_dlpack: copy must be None, True or False, got {copy!r}")
     if isinstance(ext_tensor, Tensor):
-        return ext_tensor.detach()
-    if not (hasattr(ext_tensor, "__dlpack__") or type(ext_tensor).__name__ == "PyCapsule"):
+        out = ext_tensor.detach()
+    elif hasattr(ext_tensor, "__dlpack__") or type(ext_tensor).__name__ == "PyCapsule":
+        out = Tensor(_array_from_dlpack(ext_tensor))
+    else:
         raise TypeError(f"from_dlpack: ext_tensor must have __dlpack__ or be a DLPack capsule, "
                         f"got {type(ext_tensor).__name__}")
-    return Tensor(_array_from_dlpack(ext_tensor))
+    moved = device is not None and device_name(device) != out.device
+    if moved and copy is False:
+        raise ValueError(f"from_dlpack: copy=False, but the tensor is on {out.device} and device "
+                         f"{device!r} was asked for, which needs a copy")
+    if moved:
+        out = out.to(device)
+    return out.clone() if copy and not moved else out
 
 
 Tensor.__dlpack__ = __dlpack__
