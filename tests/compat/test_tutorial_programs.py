@@ -427,3 +427,45 @@ def test_float32_runs_agree_to_float32_rounding():
     for build, run in runs:
         ours, theirs = _both(build, run, double=False)
         _close(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_capsnet_with_dynamic_routing_and_margin_loss_matches_pytorch():
+    rng = np.random.default_rng(45)
+    images = rng.uniform(0, 1, (4, 1, 8, 8))
+    labels = rng.integers(0, 3, 4)
+    ours, theirs = _both(programs.capsnet, lambda lib, m: programs.train_capsnet(
+        lib, m, lib.tensor(images), lib.tensor(labels)))
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_mixture_density_network_with_mixture_same_family_matches_pytorch():
+    rng = np.random.default_rng(46)
+    x = rng.uniform(-1, 1, (10, 1))
+    y = np.concatenate([np.sin(3 * x), np.cos(3 * x)], 1) + 0.1 * rng.standard_normal((10, 2))
+    ours, theirs = _both(programs.mdn, lambda lib, m: programs.train_mdn(
+        lib, m, lib.tensor(x), lib.tensor(y)))
+    assert ours[4:] == theirs[4:] == ((10,), (2,))
+    _close(ours[:4], theirs[:4], rtol=1e-9, atol=1e-11)
+
+
+def test_gaussian_process_marginal_likelihood_with_cholesky_matches_pytorch():
+    rng = np.random.default_rng(47)
+    x = rng.uniform(-2, 2, (8, 1))
+    y = np.sin(2 * x[:, 0]) + 0.05 * rng.standard_normal(8)
+    x_star = np.linspace(-2, 2, 5)[:, None]
+    ours, theirs = _both(programs.gp, lambda lib, m: programs.train_gp(
+        lib, m, lib.tensor(x), lib.tensor(y), lib.tensor(x_star)))
+    assert ours[0][-1] < ours[0][0] and (ours[2] > 0).all()
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_set_transformer_with_padding_masks_and_per_head_weights_matches_pytorch():
+    rng = np.random.default_rng(48)
+    X = rng.standard_normal((4, 5, 2))
+    mask = np.zeros((4, 5), bool)
+    mask[1, 3:] = mask[3, 1:] = True
+    y = rng.integers(0, 3, 4)
+    ours, theirs = _both(programs.set_transformer, lambda lib, m: programs.train_set_transformer(
+        lib, m, lib.tensor(X), lib.tensor(mask), lib.tensor(y)))
+    assert ours[2].shape == (4, 2, 1, 5) and not ours[2][3, :, :, 1:].any()
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)

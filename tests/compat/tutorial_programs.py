@@ -2273,3 +2273,257 @@ def train_ddpm(torch, model, images, ts, noises, sample_noises, timesteps=10):
         img = p_sample(model, img, torch.full((b,), i, dtype=torch.long), i,
                        sample_noises[timesteps - i])
     return losses, img.numpy(), alphas_cumprod_prev.numpy()
+
+
+def capsnet(torch, in_caps=8, in_dim=4, out_caps=3, out_dim=4, routing_iterations=3):
+    """Sabour et al.'s CapsNet as the PyTorch ports write it: primary capsules from a conv,
+    digit capsules by dynamic routing (softmax over the routes, u_hat.detach() in the inner
+    iterations), squash, the margin loss and a masked reconstruction decoder."""
+    nn = torch.nn
+    F = nn.functional
+
+    def squash(x, dim=-1):
+        squared_norm = (x ** 2).sum(dim=dim, keepdim=True)
+        scale = squared_norm / (1 + squared_norm)
+        return scale * x / (squared_norm.sqrt() + 1e-8)
+
+    class PrimaryCaps(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(4, in_dim * 2, kernel_size=3, stride=2)
+
+        def forward(self, x):
+            out = self.conv(x)  # B, in_dim * 2, 2, 2 from 6x6 features
+            out = out.view(x.size(0), in_dim, -1).transpose(1, 2)  # B, in_caps, in_dim
+            return squash(out)
+
+    class DigitCaps(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.W = nn.Parameter(0.01 * torch.randn(1, in_caps, out_caps, out_dim, in_dim))
+
+        def forward(self, x):
+            batch_size = x.size(0)
+            x = x.unsqueeze(2).unsqueeze(4)  # B, in_caps, 1, in_dim, 1
+            u_hat = torch.matmul(self.W, x).squeeze(-1)  # B, in_caps, out_caps, out_dim
+            temp_u_hat = u_hat.detach()
+            b = torch.zeros(batch_size, in_caps, out_caps, 1, dtype=x.dtype)
+            for _ in range(routing_iterations - 1):
+                c = b.softmax(dim=2)
+                s = (c * temp_u_hat).sum(dim=1)
+                v = squash(s)
+                uv = torch.matmul(temp_u_hat.unsqueeze(-2), v.unsqueeze(1).unsqueeze(-1))
+                b += uv.squeeze(-1)
+            c = b.softmax(dim=2)
+            s = (c * u_hat).sum(dim=1)
+            return squash(s)
+
+    class CapsNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(1, 4, kernel_size=3)
+            self.primary_caps = PrimaryCaps()
+            self.digit_caps = DigitCaps()
+            self.decoder = nn.Sequential(nn.Linear(out_dim * out_caps, 16), nn.ReLU(inplace=True),
+                                         nn.Linear(16, 64), nn.Sigmoid())
+
+        def forward(self, x, y=None):
+            x = F.relu(self.conv1(x), inplace=True)
+            x = self.primary_caps(x)
+            x = self.digit_caps(x)
+            logits = torch.norm(x, dim=-1)
+            pred = torch.eye(out_caps).index_select(dim=0, index=torch.argmax(logits, dim=1))
+            mask = y if y is not None else pred
+            reconstruction = self.decoder((x * mask.unsqueeze(-1).to(x.dtype)).flatten(1))
+            return logits, reconstruction
+
+    return CapsNet()
+
+
+def train_capsnet(torch, model, images, labels, steps=3):
+    """Margin loss with m+ = 0.9, m- = 0.1, lambda = 0.5 plus 0.0005 of the reconstruction SSE;
+    one-hot targets by F.one_hot; Adam with ExponentialLR."""
+    F = torch.nn.functional
+
+    def margin_loss(lengths, targets, m_plus=0.9, m_minus=0.1, lam=0.5):
+        left = F.relu(m_plus - lengths).pow(2)
+        right = F.relu(lengths - m_minus).pow(2)
+        return (targets * left + lam * (1 - targets) * right).sum(dim=1).mean()
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    scheduler = torch.optim.lr_scheduler.ExponentialLR(optimizer, gamma=0.96)
+    history = []
+    for _ in range(steps):
+        targets = F.one_hot(labels, num_classes=3).to(images.dtype)
+        logits, reconstruction = model(images, targets)
+        rec_loss = F.mse_loss(reconstruction, images.view(images.size(0), -1), reduction="sum")
+        loss = margin_loss(logits, targets) + 0.0005 * rec_loss
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        history.append(loss.item())
+    model.eval()
+    with torch.no_grad():
+        logits, reconstruction = model(images)
+    return history, logits.numpy(), reconstruction.numpy()
+
+
+def mdn(torch, n_in=1, hidden=8, n_components=3, n_out=2):
+    """A mixture density network: mixing logits, means and log-scales heads, its likelihood a
+    MixtureSameFamily of diagonal Normals."""
+    nn = torch.nn
+    D = torch.distributions
+
+    class MDN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.body = nn.Sequential(nn.Linear(n_in, hidden), nn.Tanh())
+            self.pi = nn.Linear(hidden, n_components)
+            self.mu = nn.Linear(hidden, n_components * n_out)
+            self.log_sigma = nn.Linear(hidden, n_components * n_out)
+
+        def forward(self, x):
+            h = self.body(x)
+            mix = D.Categorical(logits=self.pi(h))
+            mu = self.mu(h).view(-1, n_components, n_out)
+            sigma = self.log_sigma(h).view(-1, n_components, n_out).exp()
+            comp = D.Independent(D.Normal(mu, sigma), 1)
+            return D.MixtureSameFamily(mix, comp)
+
+    return MDN()
+
+
+def train_mdn(torch, model, x, y, steps=5):
+    """Negative log-likelihood by Adam; the mixture's mean, variance and component posteriors."""
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(steps):
+        dist = model(x)
+        loss = -dist.log_prob(y).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    with torch.no_grad():
+        dist = model(x)
+        log_post = dist.component_distribution.log_prob(y.unsqueeze(1)) \
+            + dist.mixture_distribution.logits.log_softmax(-1)
+        posterior = log_post.softmax(-1)
+    return losses, dist.mean.numpy(), dist.variance.numpy(), posterior.numpy(), \
+        tuple(dist.batch_shape), tuple(dist.event_shape)
+
+
+def gp(torch):
+    """Exact Gaussian-process regression with an RBF kernel, hyperparameters by maximising the
+    marginal likelihood (the plain-PyTorch GP tutorials)."""
+    nn = torch.nn
+    F = nn.functional
+
+    class GP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.raw_lengthscale = nn.Parameter(torch.zeros(1))
+            self.raw_outputscale = nn.Parameter(torch.zeros(1))
+            self.raw_noise = nn.Parameter(torch.full((1,), -2.0))
+
+        def kernel(self, a, b):
+            lengthscale = F.softplus(self.raw_lengthscale)
+            d2 = torch.cdist(a / lengthscale, b / lengthscale).pow(2)
+            return F.softplus(self.raw_outputscale) * torch.exp(-0.5 * d2)
+
+        def neg_mll(self, x, y):
+            n = x.shape[0]
+            K = self.kernel(x, x) + (F.softplus(self.raw_noise) + 1e-6) * torch.eye(
+                n, dtype=x.dtype)
+            L = torch.linalg.cholesky(K)
+            alpha = torch.cholesky_solve(y.unsqueeze(-1), L)
+            return (0.5 * (y.unsqueeze(-1) * alpha).sum() + torch.diagonal(L).log().sum()
+                    + 0.5 * n * math.log(2 * math.pi))
+
+        def predict(self, x, y, x_star):
+            n = x.shape[0]
+            K = self.kernel(x, x) + (F.softplus(self.raw_noise) + 1e-6) * torch.eye(
+                n, dtype=x.dtype)
+            L = torch.linalg.cholesky(K)
+            K_s = self.kernel(x, x_star)
+            alpha = torch.cholesky_solve(y.unsqueeze(-1), L)
+            mean = (K_s.T @ alpha).squeeze(-1)
+            v = torch.linalg.solve_triangular(L, K_s, upper=False)
+            var = torch.diagonal(self.kernel(x_star, x_star)) - (v ** 2).sum(0)
+            return mean, var
+
+    return GP()
+
+
+def train_gp(torch, model, x, y, x_star, steps=6):
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.1)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = model.neg_mll(x, y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    with torch.no_grad():
+        mean, var = model.predict(x, y, x_star)
+    return losses, mean.numpy(), var.numpy()
+
+
+def set_transformer(torch, dim_in=2, dim=8, num_heads=2, num_seeds=1, dim_out=3):
+    """Lee et al.'s Set Transformer: MAB/SAB blocks on nn.MultiheadAttention(batch_first=True)
+    with a key padding mask, pooling by multihead attention over learned seeds."""
+    nn = torch.nn
+    F = nn.functional
+
+    class MAB(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.attn = nn.MultiheadAttention(dim, num_heads, batch_first=True)
+            self.ln0 = nn.LayerNorm(dim)
+            self.ln1 = nn.LayerNorm(dim)
+            self.fc_o = nn.Linear(dim, dim)
+
+        def forward(self, Q, K, key_padding_mask=None):
+            A, weights = self.attn(Q, K, K, key_padding_mask=key_padding_mask, need_weights=True,
+                                   average_attn_weights=False)
+            O = self.ln0(Q + A)  # noqa: E741 - the paper's name
+            O = self.ln1(O + F.relu(self.fc_o(O)))  # noqa: E741
+            return O, weights
+
+    class SetTransformer(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Linear(dim_in, dim)
+            self.sab1 = MAB(dim)
+            self.sab2 = MAB(dim)
+            self.S = nn.Parameter(torch.Tensor(1, num_seeds, dim))
+            nn.init.xavier_uniform_(self.S)
+            self.pma = MAB(dim)
+            self.head = nn.Linear(dim, dim_out)
+
+        def forward(self, X, mask):
+            H = self.embed(X)
+            H, _ = self.sab1(H, H, key_padding_mask=mask)
+            H, _ = self.sab2(H, H, key_padding_mask=mask)
+            pooled, weights = self.pma(self.S.repeat(X.size(0), 1, 1), H, key_padding_mask=mask)
+            return self.head(pooled.squeeze(1)), weights
+
+    return SetTransformer()
+
+
+def train_set_transformer(torch, model, X, mask, y, steps=4):
+    optimizer = torch.optim.Adam(model.parameters(), lr=5e-3)
+    criterion = torch.nn.CrossEntropyLoss()
+    losses = []
+    for _ in range(steps):
+        logits, _ = model(X, mask)
+        loss = criterion(logits, y)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    model.eval()
+    with torch.no_grad():
+        logits, weights = model(X, mask)
+    return losses, logits.numpy(), weights.numpy()

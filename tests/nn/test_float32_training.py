@@ -18,10 +18,10 @@ def float_dtypes(monkeypatch):
     seen = []
     init = Tensor.__init__
 
-    def watching(self, data, requires_grad=False):
+    def watching(self, data, *sizes, requires_grad=False):
         if getattr(data, "dtype", None) is not None and data.dtype.kind == "f":
             seen.append(data.dtype)
-        init(self, data, requires_grad)
+        init(self, data, *sizes, requires_grad=requires_grad)
 
     monkeypatch.setattr(Tensor, "__init__", watching)
     return seen

@@ -12,45 +12,15 @@ import weakref
 from ..backend import asnumpy, config, device_of, get_array_module, numpy, to_device
 from ..backend.printing import array2string_options
 from .hooks import RemovableHandle
+from .tensor_data import Size, legacy_data
 
 __all__ = ["Size", "Tensor", "tensor"]
 
-
-class Size(tuple):
-    """A tensor's shape, a tuple of ints (PyTorch's ``torch.Size``)."""
-
-    def numel(self) -> int:
-        """The number of elements of a tensor of this shape."""
-        n = 1
-        for d in self:
-            n *= d
-        return n
-
-    def __repr__(self) -> str:
-        return f"Size({list(self)})"
 
 _FLOAT_KINDS = "fc"  # floating-point and complex tensors can require grad
 _NDARRAY = numpy.ndarray
 
 
-def _other_data(data):
-    """What a Tensor holds for ``data`` other than a NumPy array: a Tensor's values (never a
-    nested Tensor), a NumPy scalar as a 0-d array, a list as PyTorch's legacy ``torch.Tensor([1,
-    2])`` (the default float dtype), a CuPy array as it is; a bare number is refused."""
-    if isinstance(data, Tensor):
-        return data._data
-    if isinstance(data, numpy.generic):
-        return numpy.asarray(data)
-    if isinstance(data, (list, tuple)):
-        from ..backend.defaults import get_default_dtype
-
-        return numpy.asarray(data, dtype=get_default_dtype())
-    if isinstance(data, (bool, int, float, complex)):
-        raise TypeError(
-            f"Tensor: data must be an array, a Tensor or a list, got {type(data).__name__} "
-            f"{data!r}; use cr.tensor({data!r}) for a 0-d tensor, or cr.empty/cr.zeros(size) for "
-            "PyTorch's legacy torch.Tensor(size)")
-    return data
 _NOT_STATE = frozenset({"_data", "_wdata", "_base", "_counter", "_hooks", "_viewed",
                         "__weakref__"})
 
@@ -77,9 +47,10 @@ class Tensor:
                  "_counter", "_hooks", "_base", "_viewed", "__weakref__")
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
-    def __init__(self, data, requires_grad: bool = False):
-        if type(data) is not _NDARRAY:  # ops pass NumPy arrays: one identity check for them
-            data = _other_data(data)
+    def __init__(self, data, *sizes, requires_grad: bool = False):
+        if type(data) is not _NDARRAY or sizes:  # ops pass NumPy arrays: one identity check
+            data = data._data if isinstance(data, Tensor) and not sizes else legacy_data(data,
+                                                                                          sizes)
         if requires_grad and getattr(data, "dtype", numpy.dtype(object)).kind not in _FLOAT_KINDS:
             raise TypeError(
                 "Tensor: only floating-point and complex tensors can require gradients, got dtype "
