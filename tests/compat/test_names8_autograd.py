@@ -175,3 +175,22 @@ def test_variable_and_autograd_paths_match_torch():
     assert autograd.inference_mode is cr.inference_mode
     with autograd.inference_mode():
         assert not cr.is_grad_enabled() and cr.is_inference_mode_enabled()
+
+
+@pytest.mark.torch
+def test_increment_version_as_torch():
+    torch = pytest.importorskip("torch")
+    x, tx = cr.ones(2), torch.ones(2)
+    v, tv = x._version, tx._version
+    autograd.graph.increment_version(x)
+    autograd.graph.increment_version([x, x])
+    torch.autograd.graph.increment_version(tx)
+    torch.autograd.graph.increment_version([tx, tx])
+    assert x._version - v == 3 == tx._version - tv
+    y = cr.tensor(A, requires_grad=True) * 1.0
+    z = y * y
+    autograd.graph.increment_version(y)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        z.sum().backward()
+    with pytest.raises(TypeError, match="expects a Tensor or an iterable of Tensors, got float"):
+        autograd.graph.increment_version([1.0])

@@ -13,7 +13,7 @@ from .mode import _grad_enabled
 from .post_accumulate import after_accumulate
 from .tensor import Tensor
 
-__all__ = ["backward", "run_backward"]
+__all__ = ["backward", "increment_version", "run_backward"]
 
 _FREED = (
     "backward: the graph's saved values were already freed by an earlier backward(); "
@@ -386,3 +386,16 @@ def _accumulate_leaf(t, g, assigned):
         data = t.grad._data
         data += g._data
         t.grad._counter[0] += 1  # t.grad._mark_changed(), inline: weights used often come here
+
+
+def increment_version(tensor) -> None:
+    """Count one in-place change of ``tensor`` (or of each tensor of an iterable), as a write
+    would: a graph that read it before refuses backward (PyTorch's
+    ``torch.autograd.graph.increment_version``, for code that changes a tensor's memory behind
+    autograd's back)."""
+    tensors = [tensor] if isinstance(tensor, Tensor) else list(tensor)
+    for t in tensors:
+        if not isinstance(t, Tensor):
+            raise TypeError(f"increment_version: expects a Tensor or an iterable of Tensors, got "
+                            f"{type(t).__name__}")
+        t._mark_changed()
