@@ -36,6 +36,7 @@ import is a violation. Imports inside functions count too.
     func           nn, ops, autograd, backend   (PyTorch's torch.func: grad, vmap, functional_call)
     onnx           nn, ops, autograd, data, backend   (ONNX interchange: export, load)
     testing        ops, autograd, backend   (PyTorch's torch.testing: assert_close, make_tensor)
+    profiler       optim, nn, autograd, backend   (torch.profiler: times ops, nodes, steps)
     cli            anything; nothing imports cli
 
 The package root (chainrule/__init__.py) is the public facade and may import any layer but cli; no
@@ -88,6 +89,7 @@ ALLOWED: dict[str, set[str]] = {
     "onnx": {"nn", "ops", "autograd", "data", "backend"},  # ONNX interchange (export, load)
     "testing": {"ops", "autograd", "backend"},  # torch.testing: assert_close, make_tensor
     "random": {"ops", "backend"},  # torch.random: the default generator's state, fork_rng
+    "profiler": {"optim", "nn", "autograd", "backend"},  # torch.profiler (times the engine)
 }
 ALL_LAYERS = set(ALLOWED) | {"cli"}
 ALLOWED["cli"] = ALL_LAYERS | {ROOT}

@@ -7,8 +7,11 @@
 [2.0, 4.0, 6.0]
 """
 
+import sys as _sys
+
 from . import (
     amp,
+    autograd,
     backends,
     compiler,
     data,
@@ -23,6 +26,7 @@ from . import (
     onnx,
     ops,
     optim,
+    profiler,
     random,
     special,
     testing,
@@ -312,6 +316,7 @@ __all__ = [
     "nn",
     "onnx",
     "optim",
+    "profiler",
     "train",
     "utils",
     "vision",
@@ -331,6 +336,8 @@ __all__ = [
 ]
 __all__ += _einsum_names + _math_names + _rearrange_names + _select_names + _stats_names
 cuda.amp = amp.cuda_amp  # torch.cuda.amp.GradScaler / autocast
+autograd.profiler = profiler.legacy  # PyTorch's older path, torch.autograd.profiler
+_sys.modules[__name__ + ".autograd.profiler"] = profiler.legacy
 
 __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends", "compile",
             "compiler",

@@ -15,6 +15,10 @@ from .tensor import Tensor
 
 __all__ = ["backward", "increment_version", "run_backward"]
 
+# Set by chainrule.profiler while a profile records (None otherwise): called as
+# ``observer(node, call, *args)`` in place of ``call(*args)``, a node's backward. Read once a walk.
+_node_observer = None
+
 _FREED = (
     "backward: the graph's saved values were already freed by an earlier backward(); "
     "pass retain_graph=True to the first backward() to go through the same graph twice"
@@ -135,6 +139,7 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
     # own, to differentiate again) only for create_graph; the mode is put back however it ends.
     mode = _grad_enabled.set(create_graph)
     anomaly = anomaly_mode._enabled.get()  # detect_anomaly: checks and forward stacks
+    watched = anomaly or _node_observer is not None  # either: each node through _watched_node
     fn = None
     try:
         arrivals = zip(roots, root_grads)  # (tensor, its gradient) pairs to deliver
@@ -186,9 +191,8 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                         _modified(fn, t, f"after {type(fn).__name__} computed it")
                 _retain_outputs(fn, gouts)
                 gouts = _fill_missing(fn, gouts)
-            if anomaly:
-                grads = anomaly_mode.run_node(fn, _call_node, fn, gouts, create_graph, targets,
-                                              needed)
+            if watched:
+                grads = _watched_node(fn, gouts, create_graph, targets, needed, anomaly)
             elif create_graph and fn.composite is not None:
                 grads = _through_composite(fn, gouts)  # its backward works on arrays
             elif needed is None:
@@ -245,6 +249,17 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             if fn.inputs is not None:
                 fn.release()
     return captured
+
+
+def _watched_node(fn, gouts, create_graph, targets, needed, anomaly):
+    """``fn``'s backward under anomaly mode, a profiler's observer, or both."""
+    args = (fn, gouts, create_graph, targets, needed)
+    observer = _node_observer
+    if observer is None:
+        return anomaly_mode.run_node(fn, _call_node, *args)
+    if anomaly:
+        return observer(fn, anomaly_mode.run_node, fn, _call_node, *args)
+    return observer(fn, _call_node, *args)
 
 
 def _call_node(fn, gouts, create_graph, targets, needed):

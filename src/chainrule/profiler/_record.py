@@ -1,0 +1,291 @@
+"""The recording side of the profiler: the events, the instrumented entry points, record_function.
+
+While a profile records, ``Function.apply``, the backward walk's node call
+(``graph._node_observer``), the optimizers' ``step`` and ``zero_grad`` and, with ``with_modules``,
+``Module.__call__`` are replaced by timed versions of themselves; ``uninstall`` puts the originals
+back. Each thread keeps its own stack of open events, so that nesting (and self time) is per
+thread.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+import time
+
+from ..autograd import graph
+from ..autograd.function import Function
+from ..nn.module import Module
+from ..optim.optimizer import Optimizer
+
+__all__ = ["Event", "record_function"]
+
+_clock = time.perf_counter_ns
+_ORIGINAL_APPLY = Function.__dict__["apply"]
+_ORIGINAL_CALL = Module.__dict__["__call__"]
+# What the profiler measures flops of (the 2*M*N*K rule): op name -> flops(input shapes, out shape)
+_FLOPS = {}
+
+
+class Event:
+    """One timed call: an op's forward or backward, a module call, a step or a user region.
+
+    Times are integer nanoseconds of ``time.perf_counter_ns`` (``start``, ``end``); the
+    PyTorch-style views in microseconds are in ``events.FunctionEvent``.
+    """
+
+    __slots__ = ("name", "start", "end", "tid", "parent", "children", "input_shapes",
+                 "self_memory", "flops", "kind")
+
+    def __init__(self, name: str, tid: int, parent, kind: str):
+        self.name, self.tid, self.parent, self.kind = name, tid, parent, kind
+        self.start = self.end = 0
+        self.children: list[Event] = []
+        self.input_shapes: list = []
+        self.self_memory = 0
+        self.flops = 0
+
+
+class Recorder:
+    """The events of one recording, the options that shape them and the per-thread stacks."""
+
+    def __init__(self, record_shapes=False, profile_memory=False, with_flops=False,
+                 with_modules=False):
+        self.record_shapes, self.profile_memory = record_shapes, profile_memory
+        self.with_flops, self.with_modules = with_flops, with_modules
+        self.events: list[Event] = []  # in the order they were opened, every thread
+        self._local = threading.local()
+
+    def open(self, name: str, kind: str) -> Event:
+        local = self._local
+        try:
+            stack = local.stack
+        except AttributeError:
+            stack = local.stack = []
+        parent = stack[-1] if stack else None
+        ev = Event(name, threading.get_ident(), parent, kind)
+        if parent is not None:
+            parent.children.append(ev)
+        self.events.append(ev)
+        stack.append(ev)
+        ev.start = _clock()
+        return ev
+
+    def close(self, ev: Event) -> None:
+        if ev.end:  # already closed when the recording stopped inside it
+            return
+        ev.end = _clock()
+        stack = self._local.stack
+        while stack:  # an event left open by an exception below this one closes with it
+            top = stack.pop()
+            if top is ev:
+                break
+            top.end = ev.end
+
+    def close_all(self) -> None:
+        """End the events still open in this thread (a recording stopped inside them)."""
+        now = _clock()
+        for ev in getattr(self._local, "stack", ()):
+            ev.end = now
+        self._local.stack = []
+
+
+_active: Recorder | None = None  # the recording profile's recorder, process-wide
+_install_lock = threading.Lock()
+
+
+def _shapes(values) -> list:
+    return [list(getattr(v, "shape", ())) for v in values]
+
+
+def _nbytes(values) -> int:
+    total = 0
+    for v in values:
+        data = getattr(v, "_data", v)
+        total += getattr(data, "nbytes", 0) or 0
+    return total
+
+
+def _profiled_apply(cls, *inputs, **params):
+    rec = _active
+    if rec is None:  # a thread still inside an apply when the recording stopped
+        return _ORIGINAL_APPLY.__func__(cls, *inputs, **params)
+    ev = rec.open(cls.__name__, "op")
+    try:
+        out = _ORIGINAL_APPLY.__func__(cls, *inputs, **params)
+    finally:
+        rec.close(ev)
+    if rec.record_shapes:
+        ev.input_shapes = _shapes(inputs)
+    outs = out if type(out) is tuple else (out,)
+    if rec.profile_memory:
+        ev.self_memory = _nbytes(outs)
+    if rec.with_flops:
+        rule = _FLOPS.get(ev.name)
+        if rule is not None:
+            ev.flops = rule([tuple(getattr(v, "shape", ())) for v in inputs],
+                            tuple(getattr(outs[0], "shape", ())))
+    return out
+
+
+def _observe_node(fn, call, *args):
+    """The backward walk's call of one node's backward, timed (graph._node_observer)."""
+    rec = _active
+    if rec is None:
+        return call(*args)
+    ev = rec.open(f"{type(fn).__name__}Backward0", "backward")
+    gouts = args[-4]  # (..., gouts, create_graph, targets, needed): the gradients it receives
+    try:
+        grads = call(*args)
+    finally:
+        rec.close(ev)
+    if rec.record_shapes:
+        ev.input_shapes = _shapes(g for g in gouts)
+    if rec.profile_memory:
+        ev.self_memory = _nbytes(g for g in (grads if type(grads) is tuple else (grads,))
+                                 if g is not None)
+    return grads
+
+
+def _profiled_call(self, *args, **kwargs):
+    rec = _active
+    if rec is None:
+        return _ORIGINAL_CALL(self, *args, **kwargs)
+    ev = rec.open(f"nn.Module: {type(self).__name__}", "module")
+    try:
+        return _ORIGINAL_CALL(self, *args, **kwargs)
+    finally:
+        rec.close(ev)
+
+
+def _timed_method(method, label: str):
+    """An optimizer's ``step``/``zero_grad`` recorded as ``Optimizer.step#SGD.step`` (PyTorch's
+    label), once per outermost call (a subclass's step calling super().step() is one event)."""
+
+    @functools.wraps(method)
+    def timed(self, *args, **kwargs):
+        rec = _active
+        busy = "_profiling_" + label
+        if rec is None or self.__dict__.get(busy):
+            return method(self, *args, **kwargs)
+        ev = rec.open(f"Optimizer.{label}#{type(self).__name__}.{label}", "optimizer")
+        self.__dict__[busy] = True
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.__dict__.pop(busy, None)
+            rec.close(ev)
+
+    timed._profiler_original = method
+    return timed
+
+
+def _optimizer_classes():
+    found, stack = [], [Optimizer]
+    while stack:
+        cls = stack.pop()
+        found.append(cls)
+        stack.extend(cls.__subclasses__())
+    return found
+
+
+_swapped: list[tuple[type, str, object]] = []  # (class, name, original) while installed
+
+
+def install(rec: Recorder) -> None:
+    """Start recording into ``rec``: swap in the timed entry points (process-wide)."""
+    global _active
+    with _install_lock:
+        if _active is not None:
+            raise RuntimeError("profiler: a profile is already recording in this process; "
+                               "stop it before starting another (profiles do not nest)")
+        Function.apply = classmethod(_profiled_apply)
+        _swapped.append((Function, "apply", _ORIGINAL_APPLY))
+        if rec.with_modules:
+            Module.__call__ = _profiled_call
+            _swapped.append((Module, "__call__", _ORIGINAL_CALL))
+        for cls in _optimizer_classes():
+            for label in ("step", "zero_grad"):
+                method = cls.__dict__.get(label)
+                if method is not None and callable(method):
+                    setattr(cls, label, _timed_method(method, label))
+                    _swapped.append((cls, label, method))
+        graph._node_observer = _observe_node
+        _active = rec
+
+
+def uninstall() -> None:
+    """Stop recording: put every original entry point back exactly as it was."""
+    global _active
+    with _install_lock:
+        rec, _active = _active, None
+        graph._node_observer = None
+        while _swapped:
+            cls, name, original = _swapped.pop()
+            setattr(cls, name, original)
+        if rec is not None:
+            rec.close_all()
+
+
+def is_recording() -> bool:
+    """True while some profile records (process-wide)."""
+    return _active is not None
+
+
+class record_function:  # noqa: N801 - PyTorch's name
+    """A named region of user code, one event while a profile records (else it costs a test).
+
+    A context manager and a decorator, as ``torch.profiler.record_function``:
+
+    >>> import chainrule as cr
+    >>> with cr.profiler.profile() as prof:
+    ...     with cr.profiler.record_function("my_block"):
+    ...         y = cr.ones(3) * 2
+    >>> [e.key for e in prof.key_averages() if e.key == "my_block"]
+    ['my_block']
+    """
+
+    def __init__(self, name: str, args: str | None = None):
+        if not isinstance(name, str):
+            raise TypeError(f"record_function: name must be a str, got {type(name).__name__}")
+        self.name, self.args = name, args
+        self._open: list = []
+
+    def __enter__(self):
+        rec = _active
+        self._open.append(None if rec is None else (rec, rec.open(self.name, "user")))
+        return self
+
+    def __exit__(self, *exc):
+        entry = self._open.pop() if self._open else None
+        if entry is not None:
+            entry[0].close(entry[1])
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with record_function(self.name, self.args):
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+def _mm_flops(shapes, out):
+    k = shapes[0][-1] if shapes and shapes[0] else 1
+    return 2 * _prod(out) * k
+
+
+def _conv_flops(shapes, out):
+    return 2 * _prod(out) * _prod(shapes[1][1:]) if len(shapes) > 1 else 0
+
+
+def _prod(shape) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
+
+
+_FLOPS.update({"Linear": _mm_flops, "LinearReLU": _mm_flops, "MatMul": _mm_flops,
+               "ConvNd": _conv_flops})
