@@ -33,7 +33,11 @@ def _draw_layer(rng):
         n = int(rng.integers(1, 7))
         pi = int(rng.integers(-n, n)) if rng.random() < 0.5 else None
         idx = rng.integers(0, n + (rng.random() < 0.1), tuple(rng.integers(1, 4, 2)))
-        return f"Embedding({n}, pi={pi})", _layer("Embedding", n, 3, padding_idx=pi), [idx], grad
+        kw = {"padding_idx": pi, "scale_grad_by_freq": bool(rng.random() < 0.3)}
+        if rng.random() < 0.4:  # rows renormed in place: the weights are compared after 2 steps
+            kw.update(max_norm=float(rng.choice([0.5, 1.0, 2.0])),
+                      norm_type=float(rng.choice([1.0, 2.0, 3.0, np.inf])))
+        return f"Embedding({n}, {kw})", _layer("Embedding", n, 3, **kw), [idx], grad
     if kind == "ebag":
         n, mode = int(rng.integers(2, 7)), str(rng.choice(["sum", "mean", "max"]))
         pi = int(rng.integers(0, n)) if rng.random() < 0.4 else None

@@ -1,8 +1,9 @@
 """nn.Embedding and nn.EmbeddingBag take PyTorch's max_norm/norm_type/scale_grad_by_freq/sparse
 (the text-classification tutorial writes ``EmbeddingBag(vocab, dim, sparse=False)``): the
 defaults accepted, ``sparse=True`` computed densely with PyTorch's gradient values, the option
-chainrule does not offer (scale_grad_by_freq) refused; max_norm is tested in
-tests/compat/test_names8_embedding.py."""
+chainrule's EmbeddingBag does not offer (scale_grad_by_freq) refused; max_norm is tested in
+tests/compat/test_names8_embedding.py, Embedding's scale_grad_by_freq in
+tests/nn/test_embedding_max_norm.py."""
 
 import numpy as np
 import pytest
@@ -37,6 +38,7 @@ def test_options_chainrule_does_not_offer_are_refused():
     for make in (cr.nn.Embedding, cr.nn.EmbeddingBag):
         with pytest.raises(ValueError, match="max_norm must be a positive number or None, got 0"):
             make(5, 2, max_norm=0)
-        with pytest.raises(NotImplementedError, match="scale_grad_by_freq=True"):
-            make(5, 2, scale_grad_by_freq=True)
+    with pytest.raises(NotImplementedError, match="scale_grad_by_freq=True"):
+        cr.nn.EmbeddingBag(5, 2, scale_grad_by_freq=True)
+    assert cr.nn.Embedding(5, 2, scale_grad_by_freq=True).scale_grad_by_freq is True
     assert cr.nn.EmbeddingBag(5, 2, sparse=True).sparse is True

@@ -44,6 +44,11 @@ class Function:
     # multiplies by the conjugate of its derivative). An op must opt in: recording one that has
     # not, with a complex input or output, is a TypeError rather than a silently wrong gradient.
     complex_grad = False
+    # Whether backward reads the values of the inputs (not only their shapes). Then an input
+    # changed in place after the op read it would make the gradient stale, and backward refuses
+    # it; an op whose backward only routes the gradient by position (indexing, an embedding's
+    # lookup, as PyTorch's embedding, which saves no weight) sets False.
+    reads_inputs = True
 
     def __init__(self, **params):
         self.__dict__.update(params)

@@ -173,9 +173,10 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             if entry is None or (needed is not None and id(fn) not in needed):
                 continue
             gouts = entry[0]
-            for t, v in zip(fn.inputs, fn._versions):
-                if t._counter[0] != v:  # changed in place after the node read it
-                    _modified(fn, t, f"after {type(fn).__name__} used it as an input")
+            if fn.reads_inputs:
+                for t, v in zip(fn.inputs, fn._versions):
+                    if t._counter[0] != v:  # changed in place after the node read it
+                        _modified(fn, t, f"after {type(fn).__name__} used it as an input")
             if fn._grad_hooks is not None and hooks:  # register_hook on its outputs
                 _run_node_hooks(fn, gouts, captured, hooked, assigned)
             if len(gouts) == 1:  # the usual single-output node, without the helpers' calls

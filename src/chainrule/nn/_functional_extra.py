@@ -29,7 +29,7 @@ from ..ops.elementwise import neg, where
 from ..ops.shape import getitem
 from ..ops.softmax import implicit_softmax_dim, softmax
 from ._attention_core import attend
-from .embedding import embedding_renorm_, torch_options
+from .embedding import embedding_renorm_, scaled_by_frequency, torch_options
 
 __all__ = ["conv_tbc", "embedding", "multi_head_attention_forward", "softmin", "upsample",
            "upsample_bilinear", "upsample_nearest"]
@@ -52,9 +52,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
     ``input.shape + (dim,)``. No gradient reaches row ``padding_idx``. ``sparse`` is accepted
     (the gradient is dense, with the same values). ``max_norm``: the rows looked up whose
     ``norm_type``-norm exceeds it are first scaled down to it, in ``weight`` itself, as PyTorch's
-    (``embedding_renorm_``); ``scale_grad_by_freq`` is not supported."""
-    if scale_grad_by_freq:
-        raise NotImplementedError("embedding: scale_grad_by_freq=True is not supported")
+    (``embedding_renorm_``); ``scale_grad_by_freq`` divides each row's gradient by the count of
+    its id in ``input``."""
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         got = tuple(weight.shape) if hasattr(weight, "shape") else type(weight).__name__
         raise ValueError(f"embedding: weight must be a 2-D Tensor (num_embeddings, dim), got {got}")
@@ -77,6 +76,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
             embedding_renorm_(weight, data, max_norm, norm_type)
     ids = input if isinstance(input, Tensor) and input._data is data else Tensor(data)
     out = getitem(weight, ids, rows=("embedding", n))
+    if scale_grad_by_freq and out.requires_grad:
+        out = scaled_by_frequency(out, data, n)
     if padding_idx is not None and out.requires_grad:
         keep = (data != padding_idx)[..., None]
         if not bool(keep.all()):

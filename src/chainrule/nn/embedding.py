@@ -19,9 +19,9 @@ __all__ = ["Embedding", "embedding_renorm_"]
 
 def torch_options(who: str, max_norm, norm_type, scale_grad_by_freq) -> None:
     """PyTorch's options of Embedding and EmbeddingBag: ``max_norm`` (a positive number or None)
-    and ``norm_type`` checked; ``scale_grad_by_freq=True``, which chainrule does not offer,
-    refused with NotImplementedError (as ``F.embedding``); ``sparse=True`` is accepted and
-    computed densely (the same gradient values)."""
+    and ``norm_type`` checked; ``scale_grad_by_freq=True``, which chainrule's EmbeddingBag does
+    not offer, refused with NotImplementedError (Embedding and ``F.embedding`` pass False and
+    take it); ``sparse=True`` is accepted and computed densely (the same gradient values)."""
     if max_norm is not None and (isinstance(max_norm, bool) or not isinstance(
             max_norm, numbers.Real) or not max_norm > 0):
         raise ValueError(f"{who}: max_norm must be a positive number or None, got {max_norm!r}")
@@ -66,6 +66,17 @@ def embedding_renorm_(input, indices, max_norm, norm_type) -> Tensor:  # noqa: A
     return change(input, "embedding_renorm_", recorded, plain=plain)
 
 
+def scaled_by_frequency(out, index, num_embeddings):
+    """``out`` (the rows looked up at ``index``) with the gradient of each position divided by
+    how often its id occurs in ``index``: PyTorch's ``scale_grad_by_freq``. The values are
+    ``out``'s own."""
+    xp = get_array_module(index)
+    counts = xp.bincount(index.reshape(-1), minlength=num_embeddings)
+    share = Tensor((1.0 / counts[index])[..., None].astype(out.dtype))
+    frozen = out.detach()
+    return frozen + (out - frozen) * share  # out - frozen is 0: the values stay out's
+
+
 class Embedding(Module):
     """A table of ``num_embeddings`` vectors of size ``embedding_dim``, looked up by integer id.
 
@@ -81,8 +92,9 @@ class Embedding(Module):
         max_norm, norm_type: before each lookup, the rows looked up whose ``norm_type``-norm
             exceeds ``max_norm`` are scaled down to it, in the weight itself (PyTorch's; see
             ``embedding_renorm_``).
-        scale_grad_by_freq, sparse: PyTorch's options: ``sparse=True`` is computed densely (the
-            same gradient values); ``scale_grad_by_freq=True`` raises NotImplementedError.
+        scale_grad_by_freq: divide the gradient reaching each row by how often its id occurs in
+            the call's ids (PyTorch's).
+        sparse: accepted; the gradient is computed densely (the same values).
         rng: numpy Generator for the N(0, 1) initial weights (None: the default generator).
         dtype: floating-point dtype of the weight.
 
@@ -102,8 +114,9 @@ class Embedding(Module):
                  max_norm=None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
                  sparse: bool = False, *, rng=None, dtype=None):
         super().__init__()
-        torch_options("Embedding", max_norm, norm_type, scale_grad_by_freq)
+        torch_options("Embedding", max_norm, norm_type, False)
         self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq = bool(scale_grad_by_freq)
         self.sparse = bool(sparse)
         self.num_embeddings = positive_int("Embedding", "num_embeddings", num_embeddings)
         self.embedding_dim = positive_int("Embedding", "embedding_dim", embedding_dim)
@@ -155,6 +168,8 @@ class Embedding(Module):
         # trace (cr.trace) reads and checks them at every call.
         ids = ids if isinstance(ids, Tensor) and ids._data is index else Tensor(index)
         out = getitem(self.weight, ids, rows=("Embedding", self.num_embeddings))
+        if self.scale_grad_by_freq and out.requires_grad:
+            out = scaled_by_frequency(out, index, self.num_embeddings)
         if self.padding_idx is not None and out.requires_grad:
             keep = (index != self.padding_idx)[..., None]
             if not bool(keep.all()):
@@ -179,6 +194,8 @@ class Embedding(Module):
             pad += f", max_norm={self.max_norm}"
         if self.norm_type != 2:
             pad += f", norm_type={self.norm_type}"
+        if self.scale_grad_by_freq:
+            pad += ", scale_grad_by_freq=True"
         return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
 
 

@@ -245,6 +245,7 @@ class GetItem(Function):
     trace runs it too (``nn.Embedding``)."""
 
     complex_grad = True
+    reads_inputs = False  # backward scatters the gradient by position
 
     rows = None
 
