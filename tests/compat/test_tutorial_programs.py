@@ -469,3 +469,52 @@ def test_set_transformer_with_padding_masks_and_per_head_weights_matches_pytorch
         lib, m, lib.tensor(X), lib.tensor(mask), lib.tensor(y)))
     assert ours[2].shape == (4, 2, 1, 5) and not ours[2][3, :, :, 1:].any()
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_deeplab_aspp_with_ignore_index_and_class_weights_matches_pytorch():
+    rng = np.random.default_rng(49)
+    images = rng.standard_normal((2, 3, 8, 8))
+    targets = rng.integers(0, 3, (2, 8, 8))
+    targets[0, :2] = 255
+    ours, theirs = _both(programs.deeplab, lambda lib, m: programs.train_deeplab(
+        lib, m, lib.tensor(images), lib.tensor(targets)))
+    assert ours[1] == theirs[1]
+    _close(ours[0], theirs[0], rtol=1e-9, atol=1e-11)
+    _close(ours[2], theirs[2], rtol=1e-9, atol=1e-11)
+
+
+def test_td3_with_twin_critics_delayed_actor_and_polyak_matches_pytorch():
+    rng = np.random.default_rng(50)
+    batches = [(rng.standard_normal((5, 3)), rng.uniform(-2, 2, (5, 2)),
+                rng.standard_normal((5, 3)), rng.standard_normal((5, 1)),
+                (rng.uniform(size=(5, 1)) > 0.2).astype(np.float64)) for _ in range(4)]
+    noises = [rng.standard_normal((5, 2)) for _ in range(4)]
+    ours, theirs = _both(programs.td3, lambda lib, m: programs.train_td3(
+        lib, m, [tuple(lib.tensor(a) for a in b) for b in batches],
+        [lib.tensor(n) for n in noises]))
+    assert [a is None for _, a in ours[0]] == [True, False, True, False]
+    _close([c for c, _ in ours[0]], [c for c, _ in theirs[0]], rtol=1e-9, atol=1e-11)
+    _close([a for _, a in ours[0][1::2]], [a for _, a in theirs[0][1::2]], rtol=1e-9, atol=1e-11)
+    _close(ours[1], theirs[1], rtol=1e-9, atol=1e-11)
+
+
+def test_kim_cnn_with_pretrained_embeddings_and_max_over_time_matches_pytorch():
+    rng = np.random.default_rng(51)
+    pretrained = rng.standard_normal((15, 6))
+    tokens = rng.integers(0, 15, (6, 7))
+    labels = rng.integers(0, 2, 6)
+    ours, theirs = _both(programs.kim_cnn, lambda lib, m: programs.train_kim_cnn(
+        lib, m, lib.tensor(pretrained), lib.tensor(tokens), lib.tensor(labels)))
+    assert np.linalg.norm(ours[2], axis=1).max() <= 0.5 + 1e-12
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_show_attend_tell_with_packed_scores_and_doubly_stochastic_loss_matches_pytorch():
+    rng = np.random.default_rng(52)
+    encoder_outs = [rng.standard_normal((3, 2, 2, 4)) for _ in range(2)]
+    caps = [rng.integers(1, 10, (3, 6)) for _ in range(2)]
+    caplens = [np.array([[4], [6], [3]]), np.array([[5], [2], [6]])]
+    ours, theirs = _both(programs.show_attend_tell, lambda lib, m: programs.train_show_attend_tell(
+        lib, m, *([lib.tensor(a) for a in arrays] for arrays in (encoder_outs, caps, caplens))))
+    assert [h[2] for h in ours] == [h[2] for h in theirs] == [[1, 0, 2], [2, 0, 1]]
+    _close([h[:2] for h in ours], [h[:2] for h in theirs], rtol=1e-9, atol=1e-11)

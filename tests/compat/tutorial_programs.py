@@ -2527,3 +2527,356 @@ def train_set_transformer(torch, model, X, mask, y, steps=4):
     with torch.no_grad():
         logits, weights = model(X, mask)
     return losses, logits.numpy(), weights.numpy()
+
+
+def deeplab(torch, num_classes=3, c=8):
+    """torchvision's DeepLabV3 head in miniature: ASPP (dilated 3x3 branches, an image-pooling
+    branch upsampled bilinearly), on a small strided backbone, logits upsampled to the input."""
+    nn = torch.nn
+    F = nn.functional
+
+    class ASPPConv(nn.Sequential):
+        def __init__(self, in_channels, out_channels, dilation):
+            modules = [nn.Conv2d(in_channels, out_channels, 3, padding=dilation,
+                                 dilation=dilation, bias=False),
+                       nn.BatchNorm2d(out_channels), nn.ReLU()]
+            super().__init__(*modules)
+
+    class ASPPPooling(nn.Sequential):
+        def __init__(self, in_channels, out_channels):
+            super().__init__(nn.AdaptiveAvgPool2d(1),
+                             nn.Conv2d(in_channels, out_channels, 1, bias=False),
+                             nn.BatchNorm2d(out_channels), nn.ReLU())
+
+        def forward(self, x):
+            size = x.shape[-2:]
+            for mod in self:
+                x = mod(x)
+            return F.interpolate(x, size=size, mode="bilinear", align_corners=False)
+
+    class ASPP(nn.Module):
+        def __init__(self, in_channels, atrous_rates, out_channels=c):
+            super().__init__()
+            modules = [nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, bias=False),
+                                     nn.BatchNorm2d(out_channels), nn.ReLU())]
+            rates = tuple(atrous_rates)
+            for rate in rates:
+                modules.append(ASPPConv(in_channels, out_channels, rate))
+            modules.append(ASPPPooling(in_channels, out_channels))
+            self.convs = nn.ModuleList(modules)
+            self.project = nn.Sequential(
+                nn.Conv2d(len(self.convs) * out_channels, out_channels, 1, bias=False),
+                nn.BatchNorm2d(out_channels), nn.ReLU(), nn.Dropout(0.0))
+
+        def forward(self, x):
+            _res = []
+            for conv in self.convs:
+                _res.append(conv(x))
+            res = torch.cat(_res, dim=1)
+            return self.project(res)
+
+    class DeepLabV3(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.backbone = nn.Sequential(nn.Conv2d(3, c, 3, stride=2, padding=1, bias=False),
+                                          nn.BatchNorm2d(c), nn.ReLU(inplace=True))
+            self.classifier = nn.Sequential(ASPP(c, [1, 2]),
+                                            nn.Conv2d(c, c, 3, padding=1, bias=False),
+                                            nn.BatchNorm2d(c), nn.ReLU(),
+                                            nn.Conv2d(c, num_classes, 1))
+
+        def forward(self, x):
+            input_shape = x.shape[-2:]
+            features = self.backbone(x)
+            x = self.classifier(features)
+            x = F.interpolate(x, size=input_shape, mode="bilinear", align_corners=False)
+            return {"out": x}
+
+    return DeepLabV3()
+
+
+def train_deeplab(torch, model, images, targets, steps=3):
+    """torchvision's segmentation reference: CrossEntropy(ignore_index=255) over (N, H, W)
+    targets with class weights, SGD with the poly LambdaLR, the confusion-matrix mIoU."""
+    criterion = torch.nn.CrossEntropyLoss(weight=torch.tensor([1.0, 2.0, 0.5],
+                                                              dtype=images.dtype),
+                                          ignore_index=255)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda x: (1 - x / steps) ** 0.9)
+    losses = []
+    for _ in range(steps):
+        output = model(images)
+        loss = criterion(output["out"], targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+    model.eval()
+    with torch.no_grad():
+        pred = model(images)["out"].argmax(1)
+        k = (targets >= 0) & (targets < 3)
+        inds = 3 * targets[k].to(torch.int64) + pred[k]
+        mat = torch.bincount(inds, minlength=9).reshape(3, 3)
+        h = mat.float()
+        iu = torch.diag(h) / (h.sum(1) + h.sum(0) - torch.diag(h))
+    return losses, mat.tolist(), iu.numpy()
+
+
+def td3(torch, state_dim=3, action_dim=2, max_action=2.0, hidden=8):
+    """sfujim/TD3: a tanh-bounded actor and twin Q critics, each with a target copy."""
+    import copy
+
+    nn = torch.nn
+    F = nn.functional
+
+    class Actor(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = nn.Linear(state_dim, hidden)
+            self.l2 = nn.Linear(hidden, hidden)
+            self.l3 = nn.Linear(hidden, action_dim)
+            self.max_action = max_action
+
+        def forward(self, state):
+            a = F.relu(self.l1(state))
+            a = F.relu(self.l2(a))
+            return self.max_action * torch.tanh(self.l3(a))
+
+    class Critic(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = nn.Linear(state_dim + action_dim, hidden)
+            self.l2 = nn.Linear(hidden, hidden)
+            self.l3 = nn.Linear(hidden, 1)
+            self.l4 = nn.Linear(state_dim + action_dim, hidden)
+            self.l5 = nn.Linear(hidden, hidden)
+            self.l6 = nn.Linear(hidden, 1)
+
+        def forward(self, state, action):
+            sa = torch.cat([state, action], 1)
+            q1 = F.relu(self.l1(sa))
+            q1 = F.relu(self.l2(q1))
+            q1 = self.l3(q1)
+            q2 = F.relu(self.l4(sa))
+            q2 = F.relu(self.l5(q2))
+            q2 = self.l6(q2)
+            return q1, q2
+
+        def Q1(self, state, action):  # noqa: N802 - the repository's name
+            sa = torch.cat([state, action], 1)
+            q1 = F.relu(self.l1(sa))
+            q1 = F.relu(self.l2(q1))
+            return self.l3(q1)
+
+    class TD3(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.actor = Actor()
+            self.critic = Critic()
+
+        def make_targets(self):
+            self.actor_target = copy.deepcopy(self.actor)
+            self.critic_target = copy.deepcopy(self.critic)
+
+    return TD3()
+
+
+def train_td3(torch, agent, batches, noises, discount=0.99, tau=0.005, policy_noise=0.2,
+              noise_clip=0.5, policy_freq=2):
+    """TD3.train: clipped target-policy smoothing, the min of the twin target Qs, delayed actor
+    updates through Q1, Polyak averaging by param.data."""
+    F = torch.nn.functional
+    agent.make_targets()
+    actor, critic = agent.actor, agent.critic
+    actor_target, critic_target = agent.actor_target, agent.critic_target
+    actor_optimizer = torch.optim.Adam(actor.parameters(), lr=3e-3)
+    critic_optimizer = torch.optim.Adam(critic.parameters(), lr=3e-3)
+    max_action = actor.max_action
+    history = []
+    for total_it, ((state, action, next_state, reward, not_done), noise) in enumerate(
+            zip(batches, noises), 1):
+        with torch.no_grad():
+            noise = (noise * policy_noise).clamp(-noise_clip, noise_clip)
+            next_action = (actor_target(next_state) + noise).clamp(-max_action, max_action)
+            target_Q1, target_Q2 = critic_target(next_state, next_action)
+            target_Q = torch.min(target_Q1, target_Q2)
+            target_Q = reward + not_done * discount * target_Q
+        current_Q1, current_Q2 = critic(state, action)
+        critic_loss = F.mse_loss(current_Q1, target_Q) + F.mse_loss(current_Q2, target_Q)
+        critic_optimizer.zero_grad()
+        critic_loss.backward()
+        critic_optimizer.step()
+        actor_loss = None
+        if total_it % policy_freq == 0:
+            actor_loss = -critic.Q1(state, actor(state)).mean()
+            actor_optimizer.zero_grad()
+            actor_loss.backward()
+            actor_optimizer.step()
+            for param, target_param in zip(critic.parameters(), critic_target.parameters()):
+                target_param.data.copy_(tau * param.data + (1 - tau) * target_param.data)
+            for param, target_param in zip(actor.parameters(), actor_target.parameters()):
+                target_param.data.copy_(tau * param.data + (1 - tau) * target_param.data)
+        history.append((critic_loss.item(), None if actor_loss is None else actor_loss.item()))
+    return history, [p.detach().numpy().copy() for p in actor_target.parameters()]
+
+
+def kim_cnn(torch, vocab=15, dim=6, n_filters=3, kernel_sizes=(2, 3), n_classes=2):
+    """Kim (2014)'s CNN for sentence classification as Shawn1993/cnn-text-classification writes
+    it: Conv2d filters spanning the embedding, max_pool1d over the whole length."""
+    nn = torch.nn
+    F = nn.functional
+
+    class CNNText(nn.Module):
+        def __init__(self):
+            super().__init__()
+            V, D, C, Ci, Co, Ks = vocab, dim, n_classes, 1, n_filters, kernel_sizes
+            self.embed = nn.Embedding(V, D)
+            self.convs = nn.ModuleList([nn.Conv2d(Ci, Co, (K, D)) for K in Ks])
+            self.dropout = nn.Dropout(0.5)
+            self.fc1 = nn.Linear(len(Ks) * Co, C)
+
+        def forward(self, x):
+            x = self.embed(x)  # (N, W, D)
+            x = x.unsqueeze(1)  # (N, Ci, W, D)
+            x = [F.relu(conv(x)).squeeze(3) for conv in self.convs]  # [(N, Co, W), ...]
+            x = [F.max_pool1d(i, i.size(2)).squeeze(2) for i in x]  # [(N, Co), ...]
+            x = torch.cat(x, 1)
+            x = self.dropout(x)
+            return self.fc1(x)
+
+    return CNNText()
+
+
+def train_kim_cnn(torch, model, pretrained, tokens, labels, epochs=3):
+    """Embeddings from_pretrained(freeze=False) swapped in, Adam, max-norm renormalisation of the
+    classifier rows, the repository's accuracy by (torch.max(logit, 1)[1].view(target.size())
+    .data == target.data).sum()."""
+    F = torch.nn.functional
+    model.embed = torch.nn.Embedding.from_pretrained(pretrained, freeze=False)
+    model.dropout.p = 0.0
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    history = []
+    for _ in range(epochs):
+        model.train()
+        logit = model(tokens)
+        loss = F.cross_entropy(logit, labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        with torch.no_grad():
+            model.fc1.weight.data = torch.renorm(model.fc1.weight.data, p=2, dim=0, maxnorm=0.5)
+        corrects = (torch.max(logit, 1)[1].view(labels.size()).data == labels.data).sum()
+        history.append((loss.item(), corrects.item()))
+    return history, model.embed.weight.detach().numpy(), model.fc1.weight.detach().numpy()
+
+
+def show_attend_tell(torch, vocab=10, emb=6, enc_dim=4, dec_dim=6, att_dim=5):
+    """sgrvinod's Show, Attend and Tell decoder: soft attention over encoder pixels, an f_beta
+    gate, an LSTMCell stepped over the batch that still has words to decode."""
+    nn = torch.nn
+
+    class Attention(nn.Module):
+        def __init__(self, encoder_dim, decoder_dim, attention_dim):
+            super().__init__()
+            self.encoder_att = nn.Linear(encoder_dim, attention_dim)
+            self.decoder_att = nn.Linear(decoder_dim, attention_dim)
+            self.full_att = nn.Linear(attention_dim, 1)
+            self.relu = nn.ReLU()
+            self.softmax = nn.Softmax(dim=1)
+
+        def forward(self, encoder_out, decoder_hidden):
+            att1 = self.encoder_att(encoder_out)
+            att2 = self.decoder_att(decoder_hidden)
+            att = self.full_att(self.relu(att1 + att2.unsqueeze(1))).squeeze(2)
+            alpha = self.softmax(att)
+            attention_weighted_encoding = (encoder_out * alpha.unsqueeze(2)).sum(dim=1)
+            return attention_weighted_encoding, alpha
+
+    class DecoderWithAttention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder_dim = enc_dim
+            self.vocab_size = vocab
+            self.attention = Attention(enc_dim, dec_dim, att_dim)
+            self.embedding = nn.Embedding(vocab, emb)
+            self.dropout = nn.Dropout(p=0.0)
+            self.decode_step = nn.LSTMCell(emb + enc_dim, dec_dim, bias=True)
+            self.init_h = nn.Linear(enc_dim, dec_dim)
+            self.init_c = nn.Linear(enc_dim, dec_dim)
+            self.f_beta = nn.Linear(dec_dim, enc_dim)
+            self.sigmoid = nn.Sigmoid()
+            self.fc = nn.Linear(dec_dim, vocab)
+
+        def init_hidden_state(self, encoder_out):
+            mean_encoder_out = encoder_out.mean(dim=1)
+            return self.init_h(mean_encoder_out), self.init_c(mean_encoder_out)
+
+        def forward(self, encoder_out, encoded_captions, caption_lengths):
+            batch_size = encoder_out.size(0)
+            encoder_dim = encoder_out.size(-1)
+            vocab_size = self.vocab_size
+            encoder_out = encoder_out.view(batch_size, -1, encoder_dim)
+            num_pixels = encoder_out.size(1)
+            caption_lengths, sort_ind = caption_lengths.squeeze(1).sort(dim=0, descending=True)
+            encoder_out = encoder_out[sort_ind]
+            encoded_captions = encoded_captions[sort_ind]
+            embeddings = self.embedding(encoded_captions)
+            h, c = self.init_hidden_state(encoder_out)
+            decode_lengths = (caption_lengths - 1).tolist()
+            predictions = torch.zeros(batch_size, max(decode_lengths), vocab_size,
+                                      dtype=encoder_out.dtype)
+            alphas = torch.zeros(batch_size, max(decode_lengths), num_pixels,
+                                 dtype=encoder_out.dtype)
+            for t in range(max(decode_lengths)):
+                batch_size_t = sum([ln > t for ln in decode_lengths])
+                attention_weighted_encoding, alpha = self.attention(encoder_out[:batch_size_t],
+                                                                    h[:batch_size_t])
+                gate = self.sigmoid(self.f_beta(h[:batch_size_t]))
+                attention_weighted_encoding = gate * attention_weighted_encoding
+                h, c = self.decode_step(
+                    torch.cat([embeddings[:batch_size_t, t, :], attention_weighted_encoding],
+                              dim=1),
+                    (h[:batch_size_t], c[:batch_size_t]))
+                preds = self.fc(self.dropout(h))
+                predictions[:batch_size_t, t, :] = preds
+                alphas[:batch_size_t, t, :] = alpha
+            return predictions, encoded_captions, decode_lengths, alphas, sort_ind
+
+    return DecoderWithAttention()
+
+
+def train_show_attend_tell(torch, decoder, encoder_outs, caps, caplens, alpha_c=1.0):
+    """The repository's train step: targets caps_sorted[:, 1:], scores and targets packed by
+    pack_padded_sequence(batch_first=True).data, the doubly stochastic attention penalty, value
+    clipping of the gradients, top-5 accuracy."""
+    pack_padded_sequence = torch.nn.utils.rnn.pack_padded_sequence
+    criterion = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.Adam(params=filter(lambda p: p.requires_grad,
+                                               decoder.parameters()), lr=4e-3)
+
+    def accuracy(scores, targets, k):
+        batch_size = targets.size(0)
+        _, ind = scores.topk(k, 1, True, True)
+        correct = ind.eq(targets.view(-1, 1).expand_as(ind))
+        correct_total = correct.view(-1).float().sum()
+        return correct_total.item() * (100.0 / batch_size)
+
+    history = []
+    for imgs, cap, caplen in zip(encoder_outs, caps, caplens):
+        scores, caps_sorted, decode_lengths, alphas, sort_ind = decoder(imgs, cap, caplen)
+        targets = caps_sorted[:, 1:]
+        scores = pack_padded_sequence(scores, decode_lengths, batch_first=True).data
+        targets = pack_padded_sequence(targets, decode_lengths, batch_first=True).data
+        loss = criterion(scores, targets)
+        loss += alpha_c * ((1. - alphas.sum(dim=1)) ** 2).mean()
+        optimizer.zero_grad()
+        loss.backward()
+        for group in optimizer.param_groups:
+            for param in group["params"]:
+                if param.grad is not None:
+                    param.grad.data.clamp_(-0.5, 0.5)
+        optimizer.step()
+        history.append((loss.item(), accuracy(scores, targets, 5), sort_ind.tolist()))
+    return history
