@@ -168,15 +168,15 @@ def test_convert_sync_batchnorm_keeps_state_as_torch():
 @pytest.mark.torch
 def test_data_parallel_passes_through_with_torch_keys():
     torch = pytest.importorskip("torch")
-    inner = nn.Linear(3, 2)
+    inner = nn.Linear(3, 2).double()
     dp = nn.DataParallel(inner)
-    tdp = torch.nn.DataParallel(torch.nn.Linear(3, 2))
+    tdp = torch.nn.DataParallel(torch.nn.Linear(3, 2).double())
     assert dp.module is inner and repr(dp) == repr(tdp)
     assert list(dp.state_dict()) == list(tdp.state_dict()) == ["module.weight", "module.bias"]
     tdp.load_state_dict({k: torch.tensor(v.numpy()) for k, v in dp.state_dict().items()})
-    x = RNG.normal(size=(5, 3)).astype(np.float32)
+    x = RNG.normal(size=(5, 3))
     np.testing.assert_allclose(dp(cr.tensor(x)).detach().numpy(),
-                               tdp(torch.tensor(x)).detach().numpy(), rtol=1e-6)
+                               tdp(torch.tensor(x)).detach().numpy(), rtol=1e-13, atol=1e-15)
     assert [p is q for p, q in zip(dp.parameters(), inner.parameters())] == [True, True]
     with pytest.raises(ValueError, match="does not split batches, so device_ids must name at "
                                          r"most one, got \[0, 1\]"):
