@@ -518,3 +518,52 @@ def test_show_attend_tell_with_packed_scores_and_doubly_stochastic_loss_matches_
         lib, m, *([lib.tensor(a) for a in arrays] for arrays in (encoder_outs, caps, caplens))))
     assert [h[2] for h in ours] == [h[2] for h in theirs] == [[1, 0, 2], [2, 0, 1]]
     _close([h[:2] for h in ours], [h[:2] for h in theirs], rtol=1e-9, atol=1e-11)
+
+
+def test_sac_with_tanh_squashed_rsample_and_entropy_tuning_matches_pytorch(monkeypatch):
+    rng = np.random.default_rng(53)
+    batches = [(rng.standard_normal((4, 3)), rng.uniform(-1, 1, (4, 2)),
+                rng.standard_normal((4, 1)), rng.standard_normal((4, 3)),
+                (rng.uniform(size=(4, 1)) > 0.2).astype(np.float64)) for _ in range(3)]
+    eps = [rng.standard_normal((4, 2)) for _ in range(6)]
+
+    def run(lib, agent):
+        stream = iter(eps)
+        normal = lib.distributions.Normal
+        monkeypatch.setattr(normal, "rsample", lambda self, sample_shape=():
+                            self.loc + self.scale * lib.tensor(next(stream)))
+        return programs.train_sac(lib, agent, [tuple(lib.tensor(a) for a in b)
+                                               for b in batches])
+
+    ours, theirs = _both(programs.sac, run)
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.filterwarnings("ignore:enable_nested_tensor is True")  # PyTorch's
+def test_bert_masked_lm_with_tied_head_and_warmup_matches_pytorch():
+    rng = np.random.default_rng(54)
+    input_ids = rng.integers(2, 12, (3, 8))
+    input_ids[1, 6:] = input_ids[2, 5:] = 0
+    token_type_ids = np.zeros((3, 8), np.int64)
+    token_type_ids[:, 4:] = 1
+    select = (rng.uniform(size=(3, 8)) < 0.3) & (input_ids != 0)
+    replace = rng.uniform(size=(3, 8))
+    chainrule.manual_seed(0)
+    model = programs.bert_mlm(chainrule)
+    assert model.decoder.weight is model.embeddings.word_embeddings.weight
+    ours, theirs = _both(programs.bert_mlm, lambda lib, m: programs.train_bert_mlm(
+        lib, m, *(lib.tensor(a) for a in (input_ids, token_type_ids, select, replace))))
+    assert ours[1:] == theirs[1:]
+    _close(ours[0], theirs[0], rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")  # inside PyTorch's jvp
+def test_neural_tangent_kernel_two_ways_and_hessian_vector_products_match_pytorch():
+    rng = np.random.default_rng(55)
+    x_train = rng.standard_normal((3, 3, 6, 6))
+    x_test = rng.standard_normal((2, 3, 6, 6))
+    ours, theirs = _both(programs.ntk_net, lambda lib, m: programs.empirical_ntk(
+        lib, m, lib.tensor(x_train), lib.tensor(x_test)))
+    assert ours[0].shape == (3, 2, 2, 2)
+    np.testing.assert_allclose(ours[0], ours[1], rtol=1e-10, atol=1e-12)
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)

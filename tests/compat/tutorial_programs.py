@@ -2880,3 +2880,308 @@ def train_show_attend_tell(torch, decoder, encoder_outs, caps, caplens, alpha_c=
         optimizer.step()
         history.append((loss.item(), accuracy(scores, targets, 5), sort_ind.tolist()))
     return history
+
+
+def sac(torch, state_dim=3, action_dim=2, hidden=8, log_std_min=-20, log_std_max=2):
+    """A Soft Actor-Critic (the pranz24/CleanRL style): a Gaussian policy squashed by tanh with
+    the log-probability correction, twin Q networks, a learned temperature log_alpha."""
+    import copy
+
+    nn = torch.nn
+    F = nn.functional
+    Normal = torch.distributions.Normal
+    epsilon = 1e-6
+
+    class QNetwork(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear1 = nn.Linear(state_dim + action_dim, hidden)
+            self.linear2 = nn.Linear(hidden, 1)
+            self.linear3 = nn.Linear(state_dim + action_dim, hidden)
+            self.linear4 = nn.Linear(hidden, 1)
+
+        def forward(self, state, action):
+            xu = torch.cat([state, action], 1)
+            x1 = self.linear2(F.relu(self.linear1(xu)))
+            x2 = self.linear4(F.relu(self.linear3(xu)))
+            return x1, x2
+
+    class GaussianPolicy(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear1 = nn.Linear(state_dim, hidden)
+            self.mean_linear = nn.Linear(hidden, action_dim)
+            self.log_std_linear = nn.Linear(hidden, action_dim)
+            self.register_buffer("action_scale", torch.tensor(1.0))
+            self.register_buffer("action_bias", torch.tensor(0.0))
+
+        def forward(self, state):
+            x = F.relu(self.linear1(state))
+            mean = self.mean_linear(x)
+            log_std = self.log_std_linear(x)
+            log_std = torch.clamp(log_std, min=log_std_min, max=log_std_max)
+            return mean, log_std
+
+        def sample(self, state):
+            mean, log_std = self.forward(state)
+            std = log_std.exp()
+            normal = Normal(mean, std)
+            x_t = normal.rsample()
+            y_t = torch.tanh(x_t)
+            action = y_t * self.action_scale + self.action_bias
+            log_prob = normal.log_prob(x_t)
+            log_prob -= torch.log(self.action_scale * (1 - y_t.pow(2)) + epsilon)
+            log_prob = log_prob.sum(1, keepdim=True)
+            mean = torch.tanh(mean) * self.action_scale + self.action_bias
+            return action, log_prob, mean
+
+    class SAC(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.critic = QNetwork()
+            self.policy = GaussianPolicy()
+            self.log_alpha = nn.Parameter(torch.zeros(1))
+
+        def make_target(self):
+            self.critic_target = copy.deepcopy(self.critic)
+
+    return SAC()
+
+
+def train_sac(torch, agent, batches, gamma=0.99, tau=0.005, lr=3e-3):
+    """update_parameters: soft Bellman targets with the entropy term, twin-Q MSE, the policy's
+    min-Q objective, automatic entropy tuning, soft updates by lerp_."""
+    F = torch.nn.functional
+    agent.make_target()
+    critic, policy, critic_target = agent.critic, agent.policy, agent.critic_target
+    critic_optim = torch.optim.Adam(critic.parameters(), lr=lr)
+    policy_optim = torch.optim.Adam(policy.parameters(), lr=lr)
+    alpha_optim = torch.optim.Adam([agent.log_alpha], lr=lr)
+    target_entropy = -torch.prod(torch.Tensor([2]).to(agent.log_alpha.device)).item()
+    alpha = agent.log_alpha.exp().item()
+    history = []
+    for state_batch, action_batch, reward_batch, next_state_batch, mask_batch in batches:
+        with torch.no_grad():
+            next_state_action, next_state_log_pi, _ = policy.sample(next_state_batch)
+            qf1_next_target, qf2_next_target = critic_target(next_state_batch, next_state_action)
+            min_qf_next_target = torch.min(qf1_next_target, qf2_next_target) \
+                - alpha * next_state_log_pi
+            next_q_value = reward_batch + mask_batch * gamma * min_qf_next_target
+        qf1, qf2 = critic(state_batch, action_batch)
+        qf1_loss = F.mse_loss(qf1, next_q_value)
+        qf2_loss = F.mse_loss(qf2, next_q_value)
+        qf_loss = qf1_loss + qf2_loss
+        critic_optim.zero_grad()
+        qf_loss.backward()
+        critic_optim.step()
+        pi, log_pi, _ = policy.sample(state_batch)
+        qf1_pi, qf2_pi = critic(state_batch, pi)
+        min_qf_pi = torch.min(qf1_pi, qf2_pi)
+        policy_loss = ((alpha * log_pi) - min_qf_pi).mean()
+        policy_optim.zero_grad()
+        policy_loss.backward()
+        policy_optim.step()
+        alpha_loss = -(agent.log_alpha * (log_pi + target_entropy).detach()).mean()
+        alpha_optim.zero_grad()
+        alpha_loss.backward()
+        alpha_optim.step()
+        alpha = agent.log_alpha.exp()
+        with torch.no_grad():
+            for target_param, param in zip(critic_target.parameters(), critic.parameters()):
+                target_param.lerp_(param, tau)
+        history.append((qf1_loss.item(), qf2_loss.item(), policy_loss.item(),
+                        alpha_loss.item(), alpha.item()))
+    return history, [p.detach().numpy().copy() for p in critic_target.parameters()]
+
+
+def bert_mlm(torch, vocab=12, hidden=8, heads=2, layers=2, max_len=8, pad_id=0):
+    """A small BERT for masked-language-model pre-training, as the from-scratch tutorials write
+    it: token, position and segment embeddings, LayerNorm(eps=1e-12), a GELU encoder, an MLM
+    head tied to the token embedding."""
+    nn = torch.nn
+    F = nn.functional
+
+    class BertEmbeddings(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.word_embeddings = nn.Embedding(vocab, hidden, padding_idx=pad_id)
+            self.position_embeddings = nn.Embedding(max_len, hidden)
+            self.token_type_embeddings = nn.Embedding(2, hidden)
+            self.LayerNorm = nn.LayerNorm(hidden, eps=1e-12)
+            self.dropout = nn.Dropout(0.0)
+            self.register_buffer("position_ids", torch.arange(max_len).expand((1, -1)),
+                                 persistent=False)
+
+        def forward(self, input_ids, token_type_ids):
+            seq_length = input_ids.size(1)
+            position_ids = self.position_ids[:, :seq_length]
+            embeddings = (self.word_embeddings(input_ids)
+                          + self.position_embeddings(position_ids)
+                          + self.token_type_embeddings(token_type_ids))
+            return self.dropout(self.LayerNorm(embeddings))
+
+    class BertForMaskedLM(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embeddings = BertEmbeddings()
+            layer = nn.TransformerEncoderLayer(hidden, heads, dim_feedforward=2 * hidden,
+                                               dropout=0.0, activation=F.gelu,
+                                               batch_first=True, layer_norm_eps=1e-12)
+            self.encoder = nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+            self.transform = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(),
+                                           nn.LayerNorm(hidden, eps=1e-12))
+            self.decoder = nn.Linear(hidden, vocab, bias=False)
+            self.bias = nn.Parameter(torch.zeros(vocab))
+            self.decoder.weight = self.embeddings.word_embeddings.weight
+            self.apply(self._init_weights)
+
+        def _init_weights(self, module):
+            if isinstance(module, nn.Linear):
+                module.weight.data.normal_(mean=0.0, std=0.02)
+                if module.bias is not None:
+                    module.bias.data.zero_()
+            elif isinstance(module, nn.Embedding):
+                module.weight.data.normal_(mean=0.0, std=0.02)
+                if module.padding_idx is not None:
+                    module.weight.data[module.padding_idx].zero_()
+
+        def forward(self, input_ids, token_type_ids, attention_mask, labels=None):
+            h = self.embeddings(input_ids, token_type_ids)
+            h = self.encoder(h, src_key_padding_mask=attention_mask == 0)
+            logits = self.decoder(self.transform(h)) + self.bias
+            loss = None
+            if labels is not None:
+                loss = F.cross_entropy(logits.view(-1, vocab), labels.view(-1),
+                                       ignore_index=-100)
+            return loss, logits
+
+    return BertForMaskedLM()
+
+
+def train_bert_mlm(torch, model, input_ids, token_type_ids, select, replace, mask_id=1,
+                   steps=4, warmup=2):
+    """The 80/10/10 masking (its random draws passed in), labels -100 where not selected,
+    AdamW with no decay on biases and LayerNorm weights, a linear warm-up and decay LambdaLR,
+    clip_grad_norm_."""
+    labels = input_ids.clone()
+    labels[~select] = -100
+    masked = input_ids.clone()
+    masked[select & (replace < 0.8)] = mask_id
+    random_words = (input_ids * 7 + 3) % 12
+    use_random = select & (replace >= 0.8) & (replace < 0.9)
+    masked[use_random] = random_words[use_random]
+    attention_mask = (input_ids != 0).long()
+    no_decay = ["bias", "LayerNorm.weight"]
+    grouped = [
+        {"params": [p for n, p in model.named_parameters()
+                    if not any(nd in n for nd in no_decay)], "weight_decay": 0.01},
+        {"params": [p for n, p in model.named_parameters()
+                    if any(nd in n for nd in no_decay)], "weight_decay": 0.0},
+    ]
+    optimizer = torch.optim.AdamW(grouped, lr=5e-3, eps=1e-6)
+
+    def lr_lambda(current_step):
+        if current_step < warmup:
+            return float(current_step) / float(max(1, warmup))
+        return max(0.0, float(steps - current_step) / float(max(1, steps - warmup)))
+
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+    history = []
+    model.train()
+    for _ in range(steps):
+        loss, _ = model(masked, token_type_ids, attention_mask, labels=labels)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        scheduler.step()
+        optimizer.zero_grad()
+        history.append((loss.item(), scheduler.get_last_lr()[0]))
+    model.eval()
+    with torch.no_grad():
+        _, logits = model(masked, token_type_ids, attention_mask)
+        predictions = logits.argmax(-1)[select]
+    return history, predictions.tolist(), masked.tolist()
+
+
+def ntk_net(torch):
+    """The torch.func "Neural Tangent Kernels" tutorial's small CNN."""
+    nn = torch.nn
+
+    class CNN(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = nn.Conv2d(3, 4, (3, 3))
+            self.conv2 = nn.Conv2d(4, 4, (3, 3))
+            self.fc = nn.Linear(4, 2)
+
+        def forward(self, x):
+            x = self.conv1(x)
+            x = x.relu()
+            x = self.conv2(x)
+            x = x.relu()
+            x = x.mean(dim=(-2, -1))
+            return self.fc(x)
+
+    return CNN()
+
+
+def empirical_ntk(torch, net, x_train, x_test):
+    """Both of the tutorial's methods: the Jacobian contraction (vmap(jacrev) of a
+    functional_call, einsum over the flattened parameters) and the NTK-vector products
+    (vjp, jvp, vmap over the basis); plus a Hessian-vector product by double backward and by
+    torch.autograd.functional.hvp."""
+    func = torch.func
+    params = {k: v.detach() for k, v in net.named_parameters()}
+
+    def fnet_single(params, x):
+        return func.functional_call(net, params, (x.unsqueeze(0),)).squeeze(0)
+
+    def ntk_jacobian_contraction(fnet_single, params, x1, x2):
+        jac1 = func.vmap(func.jacrev(fnet_single), (None, 0))(params, x1)
+        jac1 = jac1.values()
+        jac1 = [j.flatten(2) for j in jac1]
+        jac2 = func.vmap(func.jacrev(fnet_single), (None, 0))(params, x2)
+        jac2 = jac2.values()
+        jac2 = [j.flatten(2) for j in jac2]
+        result = torch.stack([torch.einsum("Naf,Mbf->NMab", j1, j2)
+                              for j1, j2 in zip(jac1, jac2)])
+        return result.sum(0)
+
+    def ntk_vps(fnet_single, params, x1, x2):
+        def get_ntk(x1, x2):
+            def func_x1(params):
+                return fnet_single(params, x1)
+
+            def func_x2(params):
+                return fnet_single(params, x2)
+
+            output, vjp_fn = func.vjp(func_x1, params)
+
+            def get_ntk_slice(vec):
+                vjps = vjp_fn(vec)
+                _, jvps = func.jvp(func_x2, (params,), vjps)
+                return jvps
+
+            basis = torch.eye(output.numel(), dtype=output.dtype, device=output.device).view(
+                output.numel(), -1)
+            return func.vmap(get_ntk_slice)(basis)
+
+        result = func.vmap(func.vmap(get_ntk, (None, 0)), (0, None))(x1, x2)
+        return result
+
+    ntk_a = ntk_jacobian_contraction(fnet_single, params, x_train, x_test)
+    ntk_b = ntk_vps(fnet_single, params, x_train, x_test)
+
+    loss = net(x_train).pow(2).sum()
+    grads = torch.autograd.grad(loss, list(net.parameters()), create_graph=True)
+    v = [torch.ones_like(g) for g in grads]
+    hv = torch.autograd.grad(grads, list(net.parameters()), grad_outputs=v)
+    fc_w, fc_b = net.fc.weight.detach(), net.fc.bias.detach()
+
+    def fc_loss(w, b):
+        return func.functional_call(net, {**params, "fc.weight": w, "fc.bias": b},
+                                    (x_train,)).pow(2).sum()
+
+    _, hvp = torch.autograd.functional.hvp(fc_loss, (fc_w, fc_b),
+                                          (torch.ones_like(fc_w), torch.ones_like(fc_b)))
+    return ntk_a.numpy(), ntk_b.numpy(), [h.numpy() for h in hv], [h.numpy() for h in hvp]
