@@ -1,5 +1,6 @@
 """The lecture-topic examples and user guides run: tiny settings, in-process, numbers checked."""
 
+import json
 import re
 import subprocess
 import sys
@@ -12,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ["train_digits_mlp", "regularization", "rnn_sequences", "optimizers",
             "save_load_torch", "linalg_gradients", "vae_distributions", "training_utilities",
             "onnx_load", "onnx_export", "tensorboard_logging", "detect_anomaly",
-            "streaming_data", "fourier_layer"]
+            "streaming_data", "fourier_layer", "profile_training"]
 
 
 def test_train_digits_mlp(tmp_path, capsys, load_script):
@@ -279,6 +280,31 @@ def test_detect_anomaly_example(capsys, load_script):
     fixed = result["fixed"]
     assert fixed["weights_finite"] and fixed["losses"][-1] < fixed["losses"][0]
     assert "under detect_anomaly: Function 'Sqrt'" in capsys.readouterr().out
+
+
+def test_profile_training_example(tmp_path, capsys, load_script):
+    example = load_script("examples/profile_training.py")
+    trace = tmp_path / "trace.json"
+    result = example.main(["--batch", "4", "--active", "2", "--rows", "8", "--trace", str(trace)])
+    assert result["reports"] == 1  # one cycle: wait, warmup, two recorded steps
+    counts = result["counts"]
+    assert counts["ConvNd"] == 6 and counts["ConvNdBackward0"] == 6  # 3 convolutions a step
+    assert counts["Linear"] == 4 and counts["Optimizer.step#SGD.step"] == 2
+    assert counts["ProfilerStep#2"] == 1 and counts["ProfilerStep#3"] == 1
+    assert "ProfilerStep#1" not in counts  # the warmup step records nothing
+    assert all(np.isfinite(result["losses"]))
+    assert json.loads(trace.read_text())["traceEvents"]
+    out = capsys.readouterr().out
+    assert "Self CPU %" in out and "Self CPU time total:" in out
+    with pytest.raises(SystemExit):
+        example.main(["--active", "0"])
+
+
+def test_profiling_guide_runs(run_guide):
+    namespace = run_guide("docs/profiling.md", min_blocks=1)
+    lines = namespace["text"].splitlines()
+    assert lines[1].split()[:3] == ["Name", "Self", "CPU"]
+    assert {e.key: e.count for e in namespace["prof"].key_averages()}["ConvNd"] == 3
 
 
 def test_linalg_gradients_example(capsys, load_script):
