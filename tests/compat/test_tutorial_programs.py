@@ -567,3 +567,36 @@ def test_neural_tangent_kernel_two_ways_and_hessian_vector_products_match_pytorc
     assert ours[0].shape == (3, 2, 2, 2)
     np.testing.assert_allclose(ours[0], ours[1], rtol=1e-10, atol=1e-12)
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_mobilenet_v3_with_squeeze_excitation_and_ema_model_matches_pytorch():
+    rng = np.random.default_rng(56)
+    images = rng.standard_normal((4, 3, 8, 8))
+    labels = rng.integers(0, 3, 4)
+    ours, theirs = _both(programs.mobilenet_v3, lambda lib, m: programs.train_classifier(
+        lib, m, lib.tensor(images), lib.tensor(labels)))
+    assert ours[3] == theirs[3] == 3
+    _close(ours[:3], theirs[:3], rtol=1e-9, atol=1e-11)
+
+
+def test_convnext_with_channels_first_layer_norm_and_layer_scale_matches_pytorch():
+    rng = np.random.default_rng(57)
+    images = rng.standard_normal((4, 3, 8, 8))
+    labels = rng.integers(0, 3, 4)
+    ours, theirs = _both(programs.convnext, lambda lib, m: programs.train_swin(
+        lib, m, lib.tensor(images), lib.tensor(labels)))
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_swin_block_with_shifted_windows_and_relative_position_bias_matches_pytorch():
+    rng = np.random.default_rng(58)
+    images = rng.standard_normal((3, 3, 8, 8))
+    labels = rng.integers(0, 3, 3)
+    chainrule.manual_seed(0)
+    block = programs.swin_block(chainrule).blocks[0]
+    index = block.attn.relative_position_index.numpy()
+    assert index.tolist() == [[4, 3, 1, 0], [5, 4, 2, 1], [7, 6, 4, 3], [8, 7, 5, 4]]
+    assert sorted(set(block.attn_mask.numpy().ravel().tolist())) == [-100.0, 0.0]
+    ours, theirs = _both(programs.swin_block, lambda lib, m: programs.train_swin(
+        lib, m, lib.tensor(images), lib.tensor(labels)))
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)

@@ -3185,3 +3185,365 @@ def empirical_ntk(torch, net, x_train, x_test):
     _, hvp = torch.autograd.functional.hvp(fc_loss, (fc_w, fc_b),
                                           (torch.ones_like(fc_w), torch.ones_like(fc_b)))
     return ntk_a.numpy(), ntk_b.numpy(), [h.numpy() for h in hv], [h.numpy() for h in hvp]
+
+
+def mobilenet_v3(torch, num_classes=3):
+    """torchvision's MobileNetV3 building blocks in miniature: _make_divisible, inverted
+    residuals with depthwise convs, SqueezeExcitation (hardsigmoid scale), Hardswish."""
+    nn = torch.nn
+    F = nn.functional
+
+    def _make_divisible(v, divisor, min_value=None):
+        if min_value is None:
+            min_value = divisor
+        new_v = max(min_value, int(v + divisor / 2) // divisor * divisor)
+        if new_v < 0.9 * v:
+            new_v += divisor
+        return new_v
+
+    class SqueezeExcitation(nn.Module):
+        def __init__(self, input_channels, squeeze_channels):
+            super().__init__()
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.fc1 = nn.Conv2d(input_channels, squeeze_channels, 1)
+            self.fc2 = nn.Conv2d(squeeze_channels, input_channels, 1)
+            self.activation = nn.ReLU()
+            self.scale_activation = nn.Hardsigmoid()
+
+        def forward(self, input):  # noqa: A002
+            scale = self.avgpool(input)
+            scale = self.fc1(scale)
+            scale = self.activation(scale)
+            scale = self.fc2(scale)
+            return self.scale_activation(scale) * input
+
+    def conv_bn_act(cin, cout, k, stride=1, groups=1, act=nn.Hardswish):
+        layers = [nn.Conv2d(cin, cout, k, stride, (k - 1) // 2, groups=groups, bias=False),
+                  nn.BatchNorm2d(cout, eps=0.001, momentum=0.01)]
+        if act is not None:
+            layers.append(act(inplace=True))
+        return nn.Sequential(*layers)
+
+    class InvertedResidual(nn.Module):
+        def __init__(self, cin, k, expanded, cout, use_se, act, stride):
+            super().__init__()
+            self.use_res_connect = stride == 1 and cin == cout
+            layers = []
+            if expanded != cin:
+                layers.append(conv_bn_act(cin, expanded, 1, act=act))
+            layers.append(conv_bn_act(expanded, expanded, k, stride, groups=expanded, act=act))
+            if use_se:
+                layers.append(SqueezeExcitation(expanded, _make_divisible(expanded // 4, 8)))
+            layers.append(conv_bn_act(expanded, cout, 1, act=None))
+            self.block = nn.Sequential(*layers)
+
+        def forward(self, input):  # noqa: A002
+            result = self.block(input)
+            if self.use_res_connect:
+                result += input
+            return result
+
+    class MobileNetV3(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = nn.Sequential(
+                conv_bn_act(3, 8, 3, stride=2),
+                InvertedResidual(8, 3, 8, 8, True, nn.ReLU, 1),
+                InvertedResidual(8, 5, 16, 8, True, nn.Hardswish, 2),
+                conv_bn_act(8, 16, 1))
+            self.avgpool = nn.AdaptiveAvgPool2d(1)
+            self.classifier = nn.Sequential(nn.Linear(16, 12), nn.Hardswish(inplace=True),
+                                            nn.Dropout(p=0.0, inplace=True),
+                                            nn.Linear(12, num_classes))
+            for m in self.modules():
+                if isinstance(m, nn.Conv2d):
+                    nn.init.kaiming_normal_(m.weight, mode="fan_out")
+                    if m.bias is not None:
+                        nn.init.zeros_(m.bias)
+                elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
+                    nn.init.ones_(m.weight)
+                    nn.init.zeros_(m.bias)
+                elif isinstance(m, nn.Linear):
+                    nn.init.normal_(m.weight, 0, 0.01)
+                    nn.init.zeros_(m.bias)
+
+        def forward(self, x):
+            x = self.features(x)
+            x = self.avgpool(x)
+            x = torch.flatten(x, 1)
+            return self.classifier(x)
+
+    assert _make_divisible(8 // 4, 8) == 8 and F.hardsigmoid is not None
+    return MobileNetV3()
+
+
+def train_classifier(torch, model, images, labels, steps=3):
+    """RMSprop as torchvision's reference trains MobileNet (alpha=0.9, eps=0.0316,
+    momentum=0.9), label smoothing, an EMA model by optim.swa_utils.AveragedModel with
+    get_ema_multi_avg_fn; per-step losses, the EMA's logits and BatchNorm statistics."""
+    criterion = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+    optimizer = torch.optim.RMSprop(model.parameters(), lr=0.01, alpha=0.9, eps=0.0316,
+                                    momentum=0.9, weight_decay=1e-5)
+    ema = torch.optim.swa_utils.AveragedModel(
+        model, multi_avg_fn=torch.optim.swa_utils.get_ema_multi_avg_fn(0.9),
+        use_buffers=True)
+    losses = []
+    for _ in range(steps):
+        model.train()
+        loss = criterion(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        ema.update_parameters(model)
+        losses.append(loss.item())
+    ema.eval()
+    with torch.no_grad():
+        logits = ema(images)
+    buffers = {k: v.numpy().copy() for k, v in ema.module.state_dict().items()
+               if "running" in k}
+    return losses, logits.numpy(), buffers, int(ema.n_averaged)
+
+
+def convnext(torch, dims=(4, 8), depths=(1, 1), num_classes=3, layer_scale_init_value=1e-6):
+    """facebookresearch/ConvNeXt: a channels-first LayerNorm written with F.layer_norm over a
+    permuted tensor, 7x7 depthwise convs, inverted-bottleneck Linears, layer scale gamma."""
+    nn = torch.nn
+    F = nn.functional
+
+    class LayerNorm(nn.Module):
+        def __init__(self, normalized_shape, eps=1e-6, data_format="channels_last"):
+            super().__init__()
+            self.weight = nn.Parameter(torch.ones(normalized_shape))
+            self.bias = nn.Parameter(torch.zeros(normalized_shape))
+            self.eps = eps
+            self.data_format = data_format
+            self.normalized_shape = (normalized_shape, )
+
+        def forward(self, x):
+            if self.data_format == "channels_last":
+                return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+            u = x.mean(1, keepdim=True)
+            s = (x - u).pow(2).mean(1, keepdim=True)
+            x = (x - u) / torch.sqrt(s + self.eps)
+            return self.weight[:, None, None] * x + self.bias[:, None, None]
+
+    class Block(nn.Module):
+        def __init__(self, dim):
+            super().__init__()
+            self.dwconv = nn.Conv2d(dim, dim, kernel_size=7, padding=3, groups=dim)
+            self.norm = LayerNorm(dim, eps=1e-6)
+            self.pwconv1 = nn.Linear(dim, 4 * dim)
+            self.act = nn.GELU()
+            self.pwconv2 = nn.Linear(4 * dim, dim)
+            self.gamma = nn.Parameter(layer_scale_init_value * torch.ones(dim),
+                                      requires_grad=True)
+            self.drop_path = nn.Identity()
+
+        def forward(self, x):
+            input = x  # noqa: A001 - the repository's name
+            x = self.dwconv(x)
+            x = x.permute(0, 2, 3, 1)  # (N, C, H, W) -> (N, H, W, C)
+            x = self.norm(x)
+            x = self.pwconv1(x)
+            x = self.act(x)
+            x = self.pwconv2(x)
+            x = self.gamma * x
+            x = x.permute(0, 3, 1, 2)
+            return input + self.drop_path(x)
+
+    class ConvNeXt(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.downsample_layers = nn.ModuleList()
+            stem = nn.Sequential(nn.Conv2d(3, dims[0], kernel_size=2, stride=2),
+                                 LayerNorm(dims[0], eps=1e-6, data_format="channels_first"))
+            self.downsample_layers.append(stem)
+            for i in range(len(dims) - 1):
+                self.downsample_layers.append(nn.Sequential(
+                    LayerNorm(dims[i], eps=1e-6, data_format="channels_first"),
+                    nn.Conv2d(dims[i], dims[i + 1], kernel_size=2, stride=2)))
+            self.stages = nn.ModuleList()
+            for i in range(len(dims)):
+                self.stages.append(nn.Sequential(*[Block(dim=dims[i]) for _ in range(depths[i])]))
+            self.norm = nn.LayerNorm(dims[-1], eps=1e-6)
+            self.head = nn.Linear(dims[-1], num_classes)
+            self.apply(self._init_weights)
+            self.head.weight.data.mul_(1.0)
+            self.head.bias.data.mul_(1.0)
+
+        def _init_weights(self, m):
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                nn.init.trunc_normal_(m.weight, std=.02)
+                nn.init.constant_(m.bias, 0)
+
+        def forward_features(self, x):
+            for i in range(len(self.stages)):
+                x = self.downsample_layers[i](x)
+                x = self.stages[i](x)
+            return self.norm(x.mean([-2, -1]))
+
+        def forward(self, x):
+            return self.head(self.forward_features(x))
+
+    return ConvNeXt()
+
+
+def swin_block(torch, dim=8, input_resolution=(4, 4), num_heads=2, window_size=2, shift_size=1,
+               num_classes=3):
+    """microsoft/Swin-Transformer's SwinTransformerBlock: window partition by view/permute,
+    a cyclic shift by torch.roll with its attention mask, a relative position bias table indexed
+    through a meshgrid-built buffer."""
+    nn = torch.nn
+    F = nn.functional
+
+    def window_partition(x, window_size):
+        B, H, W, C = x.shape
+        x = x.view(B, H // window_size, window_size, W // window_size, window_size, C)
+        return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(-1, window_size, window_size, C)
+
+    def window_reverse(windows, window_size, H, W):
+        B = int(windows.shape[0] / (H * W / window_size / window_size))
+        x = windows.view(B, H // window_size, W // window_size, window_size, window_size, -1)
+        return x.permute(0, 1, 3, 2, 4, 5).contiguous().view(B, H, W, -1)
+
+    class WindowAttention(nn.Module):
+        def __init__(self, dim, window_size, num_heads, qkv_bias=True):
+            super().__init__()
+            self.dim = dim
+            self.window_size = window_size
+            self.num_heads = num_heads
+            head_dim = dim // num_heads
+            self.scale = head_dim ** -0.5
+            self.relative_position_bias_table = nn.Parameter(
+                torch.zeros((2 * window_size[0] - 1) * (2 * window_size[1] - 1), num_heads))
+            coords_h = torch.arange(self.window_size[0])
+            coords_w = torch.arange(self.window_size[1])
+            coords = torch.stack(torch.meshgrid([coords_h, coords_w], indexing="ij"))
+            coords_flatten = torch.flatten(coords, 1)
+            relative_coords = coords_flatten[:, :, None] - coords_flatten[:, None, :]
+            relative_coords = relative_coords.permute(1, 2, 0).contiguous()
+            relative_coords[:, :, 0] += self.window_size[0] - 1
+            relative_coords[:, :, 1] += self.window_size[1] - 1
+            relative_coords[:, :, 0] *= 2 * self.window_size[1] - 1
+            relative_position_index = relative_coords.sum(-1)
+            self.register_buffer("relative_position_index", relative_position_index)
+            self.qkv = nn.Linear(dim, dim * 3, bias=qkv_bias)
+            self.proj = nn.Linear(dim, dim)
+            nn.init.trunc_normal_(self.relative_position_bias_table, std=.02)
+            self.softmax = nn.Softmax(dim=-1)
+
+        def forward(self, x, mask=None):
+            B_, N, C = x.shape
+            qkv = self.qkv(x).reshape(B_, N, 3, self.num_heads, C // self.num_heads).permute(
+                2, 0, 3, 1, 4)
+            q, k, v = qkv[0], qkv[1], qkv[2]
+            q = q * self.scale
+            attn = (q @ k.transpose(-2, -1))
+            relative_position_bias = self.relative_position_bias_table[
+                self.relative_position_index.view(-1)].view(
+                self.window_size[0] * self.window_size[1],
+                self.window_size[0] * self.window_size[1], -1)
+            relative_position_bias = relative_position_bias.permute(2, 0, 1).contiguous()
+            attn = attn + relative_position_bias.unsqueeze(0)
+            if mask is not None:
+                nW = mask.shape[0]
+                attn = attn.view(B_ // nW, nW, self.num_heads, N, N) \
+                    + mask.unsqueeze(1).unsqueeze(0)
+                attn = attn.view(-1, self.num_heads, N, N)
+            attn = self.softmax(attn)
+            x = (attn @ v).transpose(1, 2).reshape(B_, N, C)
+            return self.proj(x)
+
+    class SwinTransformerBlock(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.input_resolution = input_resolution
+            self.window_size = window_size
+            self.shift_size = shift_size
+            self.norm1 = nn.LayerNorm(dim)
+            self.attn = WindowAttention(dim, window_size=(window_size, window_size),
+                                        num_heads=num_heads)
+            self.norm2 = nn.LayerNorm(dim)
+            self.mlp = nn.Sequential(nn.Linear(dim, 2 * dim), nn.GELU(), nn.Linear(2 * dim, dim))
+            if self.shift_size > 0:
+                H, W = self.input_resolution
+                img_mask = torch.zeros((1, H, W, 1))
+                h_slices = (slice(0, -self.window_size),
+                            slice(-self.window_size, -self.shift_size),
+                            slice(-self.shift_size, None))
+                w_slices = h_slices
+                cnt = 0
+                for h in h_slices:
+                    for w in w_slices:
+                        img_mask[:, h, w, :] = cnt
+                        cnt += 1
+                mask_windows = window_partition(img_mask, self.window_size)
+                mask_windows = mask_windows.view(-1, self.window_size * self.window_size)
+                attn_mask = mask_windows.unsqueeze(1) - mask_windows.unsqueeze(2)
+                attn_mask = attn_mask.masked_fill(attn_mask != 0, -100.0).masked_fill(
+                    attn_mask == 0, 0.0)
+            else:
+                attn_mask = None
+            self.register_buffer("attn_mask", attn_mask)
+
+        def forward(self, x):
+            H, W = self.input_resolution
+            B, L, C = x.shape
+            shortcut = x
+            x = self.norm1(x)
+            x = x.view(B, H, W, C)
+            if self.shift_size > 0:
+                shifted_x = torch.roll(x, shifts=(-self.shift_size, -self.shift_size),
+                                       dims=(1, 2))
+            else:
+                shifted_x = x
+            x_windows = window_partition(shifted_x, self.window_size)
+            x_windows = x_windows.view(-1, self.window_size * self.window_size, C)
+            attn_windows = self.attn(x_windows, mask=self.attn_mask)
+            attn_windows = attn_windows.view(-1, self.window_size, self.window_size, C)
+            shifted_x = window_reverse(attn_windows, self.window_size, H, W)
+            if self.shift_size > 0:
+                x = torch.roll(shifted_x, shifts=(self.shift_size, self.shift_size), dims=(1, 2))
+            else:
+                x = shifted_x
+            x = x.view(B, H * W, C)
+            x = shortcut + x
+            return x + self.mlp(self.norm2(x))
+
+    class TinySwin(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.patch_embed = nn.Conv2d(3, dim, kernel_size=2, stride=2)
+            self.blocks = nn.Sequential(SwinTransformerBlock())
+            self.norm = nn.LayerNorm(dim)
+            self.avgpool = nn.AdaptiveAvgPool1d(1)
+            self.head = nn.Linear(dim, num_classes)
+
+        def forward(self, x):
+            x = self.patch_embed(x).flatten(2).transpose(1, 2)
+            x = self.blocks(x)
+            x = self.norm(x)
+            x = self.avgpool(x.transpose(1, 2))
+            return self.head(torch.flatten(x, 1))
+
+    assert F.gelu is not None
+    return TinySwin()
+
+
+def train_swin(torch, model, images, labels, steps=3):
+    """AdamW, cross entropy with label smoothing, a cosine schedule stepped per iteration."""
+    criterion = torch.nn.CrossEntropyLoss(label_smoothing=0.1)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-3, weight_decay=0.05)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
+    losses = []
+    for _ in range(steps):
+        loss = criterion(model(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        losses.append(loss.item())
+    model.eval()
+    with torch.no_grad():
+        logits = model(images)
+    return losses, logits.numpy()
