@@ -173,3 +173,36 @@ def test_isreal_and_conj_of_complex():
 def test_bad_arguments_are_named(call, match):
     with pytest.raises((TypeError, ValueError), match=match):
         call()
+
+
+def test_writes_into_a_complex_tensor_are_recorded_as_pytorch():
+    # The Fourier neural operator's pattern: a zero spectrum with the kept modes written in.
+    rng = np.random.default_rng(2)
+    x, w = rng.standard_normal((2, 3, 16)), _c(rng, (3, 3, 4))
+
+    def fno(L, x, w):
+        xf = L.fft.rfft(x)
+        out = L.zeros(2, 3, 9, dtype=L.complex128)
+        out[:, :, :4] = L.einsum("bix,iox->box", xf[:, :, :4], w)
+        view = out[:, :, 1:]
+        view.mul_(1j)  # an in-place change through a view of it
+        return L.fft.irfft(out, n=16)
+
+    ours, theirs = _inputs(cr, [x, w]), _inputs(torch, [x, w])
+    y, t = fno(cr, *ours), fno(torch, *theirs)
+    np.testing.assert_allclose(y.numpy(), t.detach().numpy(), atol=1e-12)
+    (y ** 2).sum().backward()
+    (t ** 2).sum().backward()
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=1e-12)
+
+
+def test_random_complex_tensors_as_pytorch():
+    z = cr.randn(20000, dtype=cr.cfloat, rng=np.random.default_rng(0))
+    assert z.dtype == cr.complex64
+    assert abs(float((z.abs() ** 2).mean().item()) - 1.0) < 0.05  # variance 1, 1/2 per part
+    u = cr.rand(2, 3, dtype=cr.complex128, rng=np.random.default_rng(0)).numpy()
+    assert u.dtype == np.complex128 and u.shape == (2, 3)
+    assert (u.real >= 0).all() and (u.real < 1).all() and (u.imag >= 0).all()
+    with pytest.raises(TypeError, match="floating-point or complex"):
+        cr.randn(2, dtype=cr.int64)

@@ -47,6 +47,8 @@ class TakeAt(Function):
     """The elements of ``source`` at the flat ``positions`` (an int array of the output's shape):
     a view rebuilt from its root after the root was written (see ``_change_view``)."""
 
+    complex_grad = True  # it and the other write nodes move values, with real coefficients
+
     def forward(self, source):
         return source.reshape(-1)[self.positions]
 
@@ -56,6 +58,8 @@ class TakeAt(Function):
 
 class PutAt(Function):
     """Zeros of ``shape`` with ``g`` at the flat ``positions``: ``TakeAt``'s adjoint."""
+
+    complex_grad = True
 
     def forward(self, g):
         flat = get_array_module(g).zeros(int(_size(self.shape)), dtype=g.dtype)
@@ -272,7 +276,7 @@ def refuse_trace(who):
 
 
 def _shared_constant(t: Tensor, who: str) -> None:
-    if t._data.dtype.kind != "f":
+    if t._data.dtype.kind not in "fc":
         _refuse(who, t, f"the value requires grad, but the target has dtype {t._data.dtype}")
     ref = getattr(t, "_base", None)
     if (ref is not None and ref() is not None) or getattr(t, "_viewed", False):
@@ -348,15 +352,16 @@ def record_write(t: Tensor, index, value, who: str) -> None:
     the root ``t`` is a view of), through which the gradient reaches ``value`` at the written
     positions and the earlier values elsewhere.
 
-    Refused (RuntimeError): a target that is not a float tensor; a leaf that requires grad, or a
-    view of one; a constant target that shares its memory with another tensor; an index that is
-    not ints, slices, None, Ellipsis, boolean masks or integer arrays (``index`` holds arrays, not
-    lists or Tensors), or that names a position twice (which value is kept is undefined).
+    Refused (RuntimeError): a target that is not a float or complex tensor; a leaf that requires
+    grad, or a view of one; a constant target that shares its memory with another tensor; an index
+    that is not ints, slices, None, Ellipsis, boolean masks or integer arrays (``index`` holds
+    arrays, not lists or Tensors), or that names a position twice (which value is kept is
+    undefined).
     """
     def refuse(reason):
         _refuse(who, t, f"{reason}, so the gradient could not be followed")
 
-    if t._data.dtype.kind != "f":
+    if t._data.dtype.kind not in "fc":
         refuse(f"the target has dtype {t._data.dtype}")
     xp = get_array_module(t._data)
     arrays, basic = False, True

@@ -40,6 +40,8 @@ class WriteInto(Function):
     gradient, ``(earlier, value)`` for one an earlier write made (``earlier``: that write's output,
     handed over). Settings: ``index`` (arrays, ints, slices...), ``chained``."""
 
+    complex_grad = True  # its backward selects and masks: right for complex values as it is
+
     def backward(self, g):
         value = self.inputs[-1]
         gv = None

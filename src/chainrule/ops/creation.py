@@ -177,11 +177,15 @@ def _pick(op, rng, generator):
     return rng if generator is None else generator
 
 
-def _random(op, size, rng, dtype, device, requires_grad, draw) -> Tensor:
+def _random(op, size, rng, dtype, device, requires_grad, draw, part=None) -> Tensor:
     size = _size(op, size)
     dtype = _dtype(op, dtype)
+    if dtype.kind == "c" and part is not None:  # real and imaginary parts drawn apart, as PyTorch
+        g = resolve_rng(rng, op)
+        values = (part * draw(g, size) + 1j * part * draw(g, size)).astype(dtype)
+        return _leaf(op, values, device, requires_grad)
     if dtype.kind != "f":
-        raise TypeError(f"{op}: dtype must be floating-point, got {dtype}")
+        raise TypeError(f"{op}: dtype must be floating-point or complex, got {dtype}")
     values = draw(resolve_rng(rng, op), size).astype(dtype, copy=False)
     return _leaf(op, values, device, requires_grad)
 
@@ -189,17 +193,17 @@ def _random(op, size, rng, dtype, device, requires_grad, draw) -> Tensor:
 def randn(*size, rng=None, dtype=None, device=None, requires_grad: bool = False,
           generator=None) -> Tensor:
     """Standard normal samples of shape ``size``, from ``rng`` (PyTorch's ``generator``) or the
-    default generator."""
+    default generator; a complex ``dtype`` has variance 1 (each part 1/2), as PyTorch's."""
     return _random("randn", size, _pick("randn", rng, generator), dtype, device, requires_grad,
-                   lambda g, s: g.standard_normal(s))
+                   lambda g, s: g.standard_normal(s), part=0.5 ** 0.5)
 
 
 def rand(*size, rng=None, dtype=None, device=None, requires_grad: bool = False,
          generator=None) -> Tensor:
     """Uniform samples in [0, 1) of shape ``size``, from ``rng`` (or ``generator``) or the default
-    generator."""
+    generator; for a complex ``dtype``, the real and imaginary parts each."""
     return _random("rand", size, _pick("rand", rng, generator), dtype, device, requires_grad,
-                   lambda g, s: g.random(s))
+                   lambda g, s: g.random(s), part=1.0)
 
 
 def randn_like(input, *, rng=None, dtype=None, device=None,  # noqa: A002 - PyTorch's name
