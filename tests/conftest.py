@@ -8,6 +8,7 @@ root or in ``runs/`` (where the command line and the examples write by default),
 untracked file that git does not ignore. Tests write into ``tmp_path`` or chdir there."""
 
 import importlib.util
+import linecache
 import re
 import shutil
 import subprocess
@@ -75,8 +76,11 @@ def _run_guide(relative: str, min_blocks: int) -> dict:
     assert len(blocks) >= min_blocks
     namespace: dict = {"__name__": relative.replace("/", "_")}
     for i, block in enumerate(blocks):
+        filename = f"{relative} block {i}"
+        # Its source where tracebacks look for it (anomaly mode's forward stacks quote lines).
+        linecache.cache[filename] = (len(block), None, block.splitlines(True), filename)
         try:
-            exec(compile(block, f"{relative} block {i}", "exec"), namespace)
+            exec(compile(block, filename, "exec"), namespace)
         except Exception as error:  # noqa: BLE001 - report which block failed
             pytest.fail(f"{relative} python block {i} failed: {error!r}\n{block}")
     return namespace

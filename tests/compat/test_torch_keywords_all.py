@@ -37,6 +37,7 @@ EXCEPTIONS: dict[str, set[str]] = {
     # PyTorch takes these positionally only (any keyword is a TypeError there).
     "from_numpy": {"ndarray"},
     "set_num_threads": {"int"},
+    "set_num_interop_threads": {"int"},
     # chainrule writes safetensors + JSON and never pickles (docs/pytorch.md), nor memory-maps.
     "load": {"mmap", "pickle_module"},
     "save": {"pickle_module", "pickle_protocol", "_use_new_zipfile_serialization",

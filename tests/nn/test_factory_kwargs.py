@@ -15,6 +15,7 @@ from chainrule.backend import cuda_available
 ARGS = {
     "AdaptiveLogSoftmaxWithLoss": (8, 10, [4]),
     "BatchNorm1d": (4,), "BatchNorm2d": (4,), "BatchNorm3d": (4,), "Bilinear": (3, 4, 5),
+    "SyncBatchNorm": (4,),
     "Conv1d": (2, 3, 3), "Conv2d": (2, 3, 3), "Conv3d": (2, 3, 3), "ConvTranspose1d": (2, 3, 3),
     "ConvTranspose2d": (2, 3, 3), "ConvTranspose3d": (2, 3, 3), "Embedding": (10, 4),
     "EmbeddingBag": (10, 4), "GRU": (3, 4), "GRUCell": (3, 4), "GroupNorm": (2, 4),

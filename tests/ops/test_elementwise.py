@@ -413,8 +413,13 @@ def test_masked_gradients_stay_zero_under_an_infinite_upstream_gradient_as_in_to
             ours_fn(a, b).backward(np.ones(4))
         ta, tb = (torch.tensor(v, requires_grad=True) for v in (x, p))
         torch_fn(ta, tb).backward(torch.ones(4, dtype=torch.float64))
-        for ours, theirs in ((a.grad, ta.grad), (b.grad, tb.grad)):
-            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        for ours, theirs in ((a.grad.numpy(), ta.grad.numpy()), (b.grad.numpy(), tb.grad.numpy())):
+            # The masked positions exactly (0, not nan; inf where the derivative is); the others
+            # to one unit in the last place: PyTorch's vectorized float64 division rounds
+            # 0.5 / sqrt(2) one ulp away from the correctly rounded value on some CPUs.
+            special = (theirs == 0) | ~np.isfinite(theirs)
+            np.testing.assert_array_equal(ours[special], theirs[special])
+            np.testing.assert_array_max_ulp(ours[~special], theirs[~special], maxulp=1)
     assert cr.gradgradcheck(lambda t: F.clip(t + 0.5, 0.2, 1.2) ** 2, [leaf([0.3, -0.1])])
     assert cr.gradgradcheck(lambda t, q: t**q, [leaf([0.5, 1.5]), leaf([2.0, 3.0])])
 
