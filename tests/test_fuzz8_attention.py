@@ -242,3 +242,21 @@ def test_encoder_in_inference_computes_the_padded_positions():
     assert (fast[pad] == 0).all() and np.abs(full[pad]).min() > 0
     np.testing.assert_allclose(ours, full, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ours[~pad], fast[~pad], rtol=1e-12, atol=1e-12)
+
+
+def test_encoder_layer_in_inference_adds_a_float_mask():
+    # docs/pytorch.md: PyTorch's encoder-layer fast path (eval, no grad) turns a float src_mask
+    # into NaN rows (pytorch/pytorch#118628); its path with grad adds the mask, as chainrule does
+    rng = np.random.default_rng(2)
+    tl = torch.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, batch_first=True).double().eval()
+    cl = cr.nn.TransformerEncoderLayer(4, 2, 8, dropout=0.0, batch_first=True).double()
+    port(tl, cl)
+    cl.eval()
+    x, mask = rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 3))
+    with torch.no_grad():
+        fast = tl(torch.tensor(x), src_mask=torch.tensor(mask)).numpy()
+    full = tl(torch.tensor(x), src_mask=torch.tensor(mask)).detach().numpy()
+    with cr.no_grad():
+        ours = cl(cr.tensor(x), src_mask=cr.tensor(mask)).numpy()
+    assert np.isnan(fast).any() and not np.isnan(full).any()
+    np.testing.assert_allclose(ours, full, rtol=1e-12, atol=1e-12)

@@ -30,7 +30,9 @@ def _draw_norm(rng):
                   affine=bool(rng.random() < 0.6), track_running_stats=bool(rng.random() < 0.6))
         if rng.random() < 0.2:
             kw["bias"] = False
-        args = (C + (rng.random() < 0.05),)  # sometimes the wrong number of channels
+        # sometimes the wrong number of channels (PyTorch's BatchNorm checks it against the
+        # weight or the running statistics only, chainrule's always: docs/pytorch.md)
+        args = (C + (rng.random() < 0.05 and (kw["affine"] or kw["track_running_stats"])),)
     elif fam in ("ln", "rms"):
         shape = _shape(rng, 1, 5, 1, 5)
         ns = shape[-int(rng.integers(1, len(shape) + 1)):]
@@ -181,3 +183,14 @@ def test_packed_sequences_through_ported_recurrent_layers(seed):
             assert check(make, arrays, rng, train=bool(rng.random() < 0.5)) == "compared"
         except AssertionError as e:
             raise AssertionError(desc) from e
+
+
+def test_batch_norm_checks_num_features_without_weight_or_statistics():
+    # docs/pytorch.md: PyTorch normalizes any number of channels when nothing holds num_features
+    import chainrule as cr
+
+    x = np.random.default_rng(0).standard_normal((2, 3, 4))
+    kw = dict(affine=False, track_running_stats=False)
+    assert torch.nn.BatchNorm1d(2, **kw)(torch.tensor(x)).shape == (2, 3, 4)
+    with pytest.raises(ValueError, match="expected 2 channels"):
+        cr.nn.BatchNorm1d(2, **kw)(cr.tensor(x))
