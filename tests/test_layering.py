@@ -18,7 +18,8 @@ import is a violation. Imports inside functions count too.
     distributions  ops, autograd, backend   (PyTorch's torch.distributions; at the nn level)
     optim          nn, autograd, kernels, backend
     data           autograd, backend   (autograd: the DataLoader yields Tensors)
-    train          optim, nn, ops, autograd, data, io, backend   (io: resumable checkpoints)
+    train          optim, nn, ops, autograd, data, io, profiler, backend   (io: resumable
+                   checkpoints; profiler: the ProfileSteps callback)
     models         nn, ops, autograd, backend
     io             nn, autograd, backend
     viz            backend
@@ -70,7 +71,7 @@ ALLOWED: dict[str, set[str]] = {
     "distributions": {"ops", "autograd", "backend"},  # torch.distributions
     "optim": {"nn", "autograd", "kernels", "backend"},
     "data": {"autograd", "backend"},
-    "train": _BELOW_TRAIN | {"io"},
+    "train": _BELOW_TRAIN | {"io", "profiler"},
     "models": {"nn", "ops", "autograd", "backend"},
     "io": {"nn", "autograd", "backend"},
     "viz": {"backend"},

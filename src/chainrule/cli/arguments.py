@@ -13,9 +13,11 @@ from ..backend import set_num_threads, validate_device
 from ..backend.settings import parse_threads
 from ..backend.threads import oversubscription_hint
 from ..data import corruptions
+from ..experiments import TEXT_MODELS, generative
 from ..experiments.checks import parse_model_arg
+from .sequences import TEXT_TASKS
 
-__all__ = ["anomaly_option", "command_settings", "device_name", "integer", "model_arg",
+__all__ = ["command_settings", "debugging_options", "device_name", "integer", "model_arg",
            "model_args", "noise_spec", "number", "thread_count", "threads_option", "use_threads"]
 
 
@@ -85,16 +87,31 @@ def threads_option(parser) -> None:
                         "$CHAINRULE_NUM_THREADS, else 'auto': the CPUs other processes leave free)")
 
 
-def anomaly_option(parser) -> None:
+def debugging_options(parser) -> None:
+    """--detect-anomaly and --profile N."""
     parser.add_argument("--detect-anomaly", action="store_true",
                         help="debugging: stop at the first NaN gradient, naming the op and the "
                         "line of the forward pass that made it (chainrule.autograd."
                         "detect_anomaly; slows training down)")
+    parser.add_argument("--profile", type=integer(1), default=0, metavar="N",
+                        help="print where the time of N training steps (after the first) goes: "
+                        "each op, backward node, layer and optimizer step, as PyTorch's profiler "
+                        "table (chainrule.profiler; image classifiers; default: off)")
+
+
+def _check_profile(args) -> None:
+    model = getattr(args, "model", None)
+    if getattr(args, "profile", 0) and model in {*generative.GENERATIVE_TASKS, *TEXT_MODELS,
+                                                 *TEXT_TASKS}:
+        raise ValueError(f"--profile {args.profile}: profiling is wired into the image "
+                         f"classifiers' training only, not into {model!r}'s; use "
+                         "chainrule.profiler.profile (or train.ProfileSteps) in a script")
 
 
 @contextlib.contextmanager
 def command_settings(args):
     """Apply --threads, then run the command under ``detect_anomaly`` if --detect-anomaly."""
+    _check_profile(args)
     use_threads(args)
     with detect_anomaly() if getattr(args, "detect_anomaly", False) else contextlib.nullcontext():
         yield

@@ -25,8 +25,8 @@ from . import robust as robust_cli
 from . import sequences as seq_cli
 from . import text as text_cli
 from .arguments import (
-    anomaly_option,
     command_settings,
+    debugging_options,
     device_name,
     integer,
     model_arg,
@@ -117,7 +117,7 @@ def _parser() -> argparse.ArgumentParser:
                    help="where to train: 'cpu' or 'cuda' (needs CuPy and an NVIDIA GPU: "
                    "pip install chainrule[cuda])")
     threads_option(t)
-    anomaly_option(t)
+    debugging_options(t)
     text_cli.add_train_arguments(t, integer)
     _generative_arguments(t)
     robust_cli.add_train_arguments(t, integer, number)
@@ -234,7 +234,7 @@ def _train(args) -> None:
         download=not args.no_download, out=args.out, resume=args.resume,
         model_kwargs=model_args(args.model_arg), verbose=0 if args.quiet else 1,
         device=args.device, val_split=_val_split(args), threads=args.threads,
-        adversarial=adversarial, bayes=bayes)
+        adversarial=adversarial, bayes=bayes, profile=args.profile)
     if "val_accuracy" in res:
         print(f"validation accuracy {res['val_accuracy']:.4f} ({res['n_val']} training images "
               "held out)")

@@ -27,7 +27,7 @@ from ..models import build_from_config
 from ..nn import init
 from ..ops import cross_entropy
 from ..robust import AdversarialTraining, OverfittingCheck
-from ..train import CSVLogger, ModelCheckpoint, Trainer, confusion_matrix
+from ..train import CSVLogger, ModelCheckpoint, ProfileSteps, Trainer, confusion_matrix
 from ..viz import image_grid, plot_confusion_matrix, plot_history
 from . import bayes_runs
 from .catalog import load_image_dataset
@@ -91,7 +91,7 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
                      resume: bool = False, model_kwargs: dict | None = None,
                      verbose: int = 1, device: str = "cpu", val_split: float = 0.1,
                      threads: int | str | None = None, adversarial: dict | None = None,
-                     bayes: dict | None = None) -> dict:
+                     bayes: dict | None = None, profile: int = 0) -> dict:
     """Train ``model`` on ``dataset`` and write a run folder; returns the results dict.
 
     ``val_split`` (0 <= f < 1) of the training images, the same share of every class, drawn by a
@@ -112,7 +112,8 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
     member's), a Bayes-by-Backprop version of the model (loss: cross-entropy plus KL / training
     images) or the model under a learned mixture prior (results.json then holds
     ``soft_sharing``: accuracy after quantizing to the mixture's centres, distinct weights and
-    bits; ``quantized.safetensors`` the quantized model).
+    bits; ``quantized.safetensors`` the quantized model). ``profile`` > 0 prints where the time
+    of that many training steps went, after the first (``train.ProfileSteps``).
     """
     device = validate_device(device)
     _check_run_settings("train_classifier", epochs, batch_size, lr, seed)
@@ -128,6 +129,8 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
         raise ValueError(f"unknown schedule {schedule!r}; expected one of {SCHEDULES}")
     check_model_kwargs(model, model_kwargs or {})  # before the data: a typo fails at once
     bayes = bayes_runs.check_options(bayes)
+    if not isinstance(profile, int) or isinstance(profile, bool) or profile < 0:
+        raise ValueError(f"train_classifier: profile must be an int >= 0, got {profile!r}")
     if "soft_sharing" in bayes and bayes["soft_sharing"]["warmup"] >= epochs:
         raise ValueError(f"--sharing-warmup {bayes['soft_sharing']['warmup']} must be less than "
                          f"--epochs {epochs}: the mixture prior would never be trained")
@@ -194,6 +197,8 @@ def train_classifier(model: str = "small_cnn", dataset: str = "digits", *, epoch
             if check_n:
                 watch = OverfittingCheck(x_fit[:check_n], y_fit[:check_n], eps=perturb.eps)
                 extra = [*extra, watch]
+            if profile:
+                extra = [*extra, ProfileSteps(profile)]
             trainer = Trainer(member, loss, opt, metrics=["accuracy"], device=device,
                               perturb=perturb, callbacks=[*([sched] if sched else []), *extra,
                                                           CSVLogger(out / f"metrics{suffix}.csv",

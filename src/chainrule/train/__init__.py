@@ -36,6 +36,7 @@ from .metrics import (
     mse,
     top_k_accuracy,
 )
+from .profiling import ProfileSteps
 from .reporting import CSVLogger, ProgressBar
 from .trainer import Trainer
 
@@ -48,6 +49,7 @@ __all__ = [
     "LearningRateScheduler",
     "Mean",
     "MeanTracker",
+    "ProfileSteps",
     "ModelCheckpoint",
     "ProgressBar",
     "TerminateOnNaN",
