@@ -158,3 +158,64 @@ def test_regression_losses_refuse_the_shapes_pytorch_broadcasts(name):
     assert out.shape == ()
     with pytest.raises(ValueError, match=r"input shape \(3, 1\) and target shape \(3,\) differ"):
         getattr(cr.nn.functional, name)(cr.tensor(x), cr.tensor(t))
+
+
+def _draw_ctc(rng):
+    T, C, N = int(rng.integers(1, 8)), int(rng.integers(2, 6)), int(rng.integers(1, 4))
+    blank = int(rng.integers(0, C)) if rng.random() < 0.5 else 0
+    unbatched = rng.random() < 0.15
+    n = 1 if unbatched else N
+    il = rng.integers(1, T + 1, n)
+    tl = np.array([int(rng.integers(0, min(il[b], 4) + 1)) for b in range(n)])
+    labels = [c for c in range(C) if c != blank]
+    S = int(max(tl.max(), 1))
+    tg = np.array([[labels[int(k)] for k in rng.integers(0, len(labels), S)] for _ in range(n)])
+    if rng.random() < 0.3:
+        tg[:, 1:] = tg[:, :-1]  # repeated labels need a blank between them
+    if rng.random() < 0.5:
+        targets = tg[0, :tl[0]] if unbatched else tg
+    else:
+        targets = np.concatenate([tg[b, :tl[b]] for b in range(n)])
+    kw = dict(blank=blank, reduction=str(rng.choice(["mean", "sum", "none"])),
+              zero_infinity=bool(rng.random() < 0.5))
+    as_tensor = rng.random() < 0.6
+
+    def make(lib):
+        def call(m, x, tg):
+            a, b = tuple(il.tolist()), tuple(tl.tolist())
+            if as_tensor:  # unbatched: 0-d lengths
+                a, b = (lib.tensor(v[0] if unbatched else list(v)) for v in (a, b))
+            return m(lib.nn.functional.log_softmax(x, -1), tg, a, b)
+        return lib.nn.CTCLoss(**kw), call
+
+    x = rng.standard_normal((T, C) if unbatched else (T, N, C))
+    # PyTorch's gradient of an infinite loss is NaN at the input frames only (docs/pytorch.md)
+    finite = all(tl[b] + int(np.sum(tg[b, 1:tl[b]] == tg[b, :max(tl[b] - 1, 0)])) <= il[b]
+                 for b in range(n))
+    grad = [0] if finite or kw["zero_infinity"] else []
+    return f"CTCLoss({kw}) T={T} C={C} il={il} tl={tl}", make, [x, targets], grad
+
+
+def test_ctc_loss_against_pytorch():
+    rng = np.random.default_rng(895)
+    for _ in range(80):
+        desc, make, arrays, grad = _draw_ctc(rng)
+        try:
+            assert check(make, arrays, rng, grad=grad) == "compared"
+        except AssertionError as e:
+            raise AssertionError(desc) from e
+
+
+def test_ctc_gradient_of_an_infinite_loss_is_nan_over_all_frames():
+    # docs/pytorch.md: PyTorch's is NaN at the sample's first input_length frames, 0 after
+    x = np.random.default_rng(0).standard_normal((3, 1, 3))
+    grads = []
+    for lib in (torch, cr):
+        t = lib.tensor(x, requires_grad=True)
+        loss = lib.nn.functional.ctc_loss(lib.nn.functional.log_softmax(t, -1),
+                                          lib.tensor([[1, 2]]), lib.tensor([1]), lib.tensor([2]))
+        assert np.isinf(loss.item())
+        loss.backward()
+        grads.append(t.grad.numpy())
+    assert np.isnan(grads[0][0]).all() and (grads[0][1:] == 0).all()
+    assert np.isnan(grads[1]).all()
