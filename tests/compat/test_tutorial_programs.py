@@ -600,3 +600,23 @@ def test_swin_block_with_shifted_windows_and_relative_position_bias_matches_pyto
     ours, theirs = _both(programs.swin_block, lambda lib, m: programs.train_swin(
         lib, m, lib.tensor(images), lib.tensor(labels)))
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_vit_fine_tuned_at_a_higher_resolution_with_bicubic_pos_embed_matches_pytorch():
+    rng = np.random.default_rng(59)
+    images = rng.standard_normal((4, 3, 12, 12))
+    labels = rng.integers(0, 3, 4)
+    ours, theirs = _both(programs.vit, lambda lib, m: programs.finetune_vit_at_higher_resolution(
+        lib, m, lib.tensor(images), lib.tensor(labels)))
+    assert ours[1].shape == (1, 10, 8)
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_3d_unet_with_trilinear_upsampling_and_dice_loss_matches_pytorch():
+    rng = np.random.default_rng(60)
+    volumes = rng.standard_normal((2, 1, 4, 4, 4))
+    masks = (rng.uniform(size=(2, 4, 4, 4)) < 0.4).astype(np.int64)
+    ours, theirs = _both(programs.unet3d, lambda lib, m: programs.train_unet3d(
+        lib, m, lib.tensor(volumes), lib.tensor(masks)))
+    assert ours[1].shape == (2, 2, 6, 8, 4)
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)

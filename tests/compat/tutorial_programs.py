@@ -3547,3 +3547,82 @@ def train_swin(torch, model, images, labels, steps=3):
     with torch.no_grad():
         logits = model(images)
     return losses, logits.numpy()
+
+
+def resize_pos_embed(torch, posemb, new_size, num_prefix_tokens=1):
+    """timm's resample_abs_pos_embed: the class token kept, the grid of position embeddings
+    resized by bicubic interpolation to a new image size (fine-tuning at a higher resolution)."""
+    F = torch.nn.functional
+    prefix, posemb = posemb[:, :num_prefix_tokens], posemb[:, num_prefix_tokens:]
+    old = int(math.sqrt(posemb.shape[1]))
+    posemb = posemb.reshape(1, old, old, -1).permute(0, 3, 1, 2)
+    posemb = F.interpolate(posemb, size=new_size, mode="bicubic", antialias=False,
+                           align_corners=False)
+    posemb = posemb.permute(0, 2, 3, 1).reshape(1, -1, posemb.shape[1])
+    return torch.cat([prefix, posemb], dim=1)
+
+
+def finetune_vit_at_higher_resolution(torch, model, images, labels, steps=2):
+    """Load the trained ViT's state into a ViT for 12x12 images: the pos_embed entry resized by
+    resize_pos_embed, then a few steps at the new size."""
+    state = model.state_dict()
+    state["pos_embed"] = resize_pos_embed(torch, state["pos_embed"], (3, 3))
+    bigger = vit(torch, image=12).to(state["pos_embed"].dtype)
+    bigger.load_state_dict(state)
+    optimizer = torch.optim.SGD(bigger.parameters(), lr=0.05, momentum=0.9)
+    losses = []
+    for _ in range(steps):
+        loss = torch.nn.functional.cross_entropy(bigger(images), labels)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    return losses, bigger.pos_embed.detach().numpy()
+
+
+def unet3d(torch, c=2, n_classes=2):
+    """A 3-D U-Net (Cicek et al.) in miniature: Conv3d + BatchNorm3d + ReLU blocks, MaxPool3d,
+    trilinear Upsample(align_corners=True), skip concatenation, a Dice + cross-entropy loss."""
+    nn = torch.nn
+
+    def block(cin, cout):
+        return nn.Sequential(nn.Conv3d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm3d(cout),
+                             nn.ReLU(inplace=True))
+
+    class UNet3D(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc1 = block(1, c)
+            self.pool = nn.MaxPool3d(2)
+            self.enc2 = block(c, 2 * c)
+            self.up = nn.Upsample(scale_factor=2, mode="trilinear", align_corners=True)
+            self.dec1 = block(3 * c, c)
+            self.out = nn.Conv3d(c, n_classes, 1)
+
+        def forward(self, x):
+            e1 = self.enc1(x)
+            e2 = self.enc2(self.pool(e1))
+            d1 = self.dec1(torch.cat([self.up(e2), e1], dim=1))
+            return self.out(d1)
+
+    return UNet3D()
+
+
+def train_unet3d(torch, model, volumes, masks, steps=3):
+    F = torch.nn.functional
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    losses = []
+    for _ in range(steps):
+        logits = model(volumes)
+        probs = F.softmax(logits, dim=1)
+        one_hot = F.one_hot(masks, 2).permute(0, 4, 1, 2, 3).to(probs.dtype)
+        inter = (probs * one_hot).sum(dim=(2, 3, 4))
+        dice = (2 * inter + 1e-5) / (probs.sum(dim=(2, 3, 4)) + one_hot.sum(dim=(2, 3, 4)) + 1e-5)
+        loss = F.cross_entropy(logits, masks) + (1 - dice.mean())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    with torch.no_grad():
+        up = F.interpolate(model.eval()(volumes), scale_factor=(1.5, 2, 1), mode="trilinear")
+    return losses, up.numpy()

@@ -32,6 +32,14 @@ CASES = [
     ((1, 2, 1, 4), dict(size=(1, 1), mode="bilinear", align_corners=True)),
     ((2, 3, 7), dict(size=3, mode="area")),
     ((1, 2, 5, 7), dict(scale_factor=(0.6, 1.5), mode="area")),
+    ((1, 2, 4, 5), dict(scale_factor=2.0, mode="bicubic")),
+    ((1, 2, 5, 4), dict(size=(3, 7), mode="bicubic", align_corners=True)),
+    ((1, 2, 5, 6), dict(scale_factor=(0.7, 1.3), mode="bicubic", recompute_scale_factor=True)),
+    ((1, 2, 3, 4, 5), dict(scale_factor=(1.5, 2.0, 0.6), mode="trilinear")),
+    ((1, 2, 3, 4, 2), dict(size=(5, 2, 3), mode="trilinear", align_corners=True)),
+    ((1, 2, 3, 4, 2), dict(scale_factor=(1.7, 2.0, 1.0), mode="nearest")),
+    ((1, 2, 3, 4, 5), dict(size=(2, 6, 5), mode="nearest-exact")),
+    ((1, 2, 5, 4, 6), dict(size=(2, 3, 4), mode="area")),
 ]
 
 
@@ -86,13 +94,49 @@ def test_interpolate_nearest_1d_picks_pytorchs_indices_for_every_size(dtype, mod
             np.testing.assert_array_equal(got, want, err_msg=f"length {n} -> {out}")
 
 
+def test_bicubic_matches_torch_for_every_size_in_both_precisions():
+    """Bicubic (ViT position tables resized, timm's resize) was NotImplementedError. Its
+    source positions are not clamped at 0 and their floor is taken in float32 (floorf), as in
+    PyTorch; edge taps repeat the border; it may overshoot the input's range."""
+    rng = np.random.default_rng(3)
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 1e-5)):
+        for n in range(1, 7):
+            for out in range(1, 11):
+                x = rng.standard_normal((1, 2, n, n + 1)).astype(dtype)
+                for ac in (False, True):
+                    kw = dict(size=(out, out + 2), mode="bicubic", align_corners=ac)
+                    got = F.interpolate(cr.tensor(x), **kw).numpy()
+                    want = TF.interpolate(torch.tensor(x), **kw).numpy()
+                    assert got.dtype == dtype
+                    np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+def test_nearest_3d_has_no_kept_or_doubled_shortcut_like_1d():
+    """PyTorch's 3-D nearest kernel, like its 1-D one, takes floor(i / scale) everywhere."""
+    x = np.arange(3.0).reshape(1, 1, 3, 1, 1)
+    for s in (1.05, 1.2, 2.05, 2.2):
+        kw = dict(scale_factor=(s, 1.0, 1.0))
+        np.testing.assert_array_equal(F.interpolate(cr.tensor(x), **kw).numpy(),
+                                      TF.interpolate(torch.tensor(x), **kw).numpy())
+
+
 @pytest.mark.parametrize("kw", [dict(scale_factor=1.5, mode="nearest"),
                                 dict(size=(5, 3), mode="bilinear", align_corners=True),
-                                dict(scale_factor=1.7, mode="bilinear")])
+                                dict(scale_factor=1.7, mode="bilinear"),
+                                dict(scale_factor=1.6, mode="bicubic"),
+                                dict(size=(2, 6), mode="bicubic", align_corners=True)])
 def test_interpolate_gradcheck(rng, kw):
     x = cr.tensor(rng.standard_normal((1, 2, 3, 4)), requires_grad=True)
     assert cr.gradcheck(lambda a: F.interpolate(a, **kw), [x])
     assert cr.gradgradcheck(lambda a: F.interpolate(a, **kw) ** 2, [x])
+
+
+def test_trilinear_gradcheck(rng):
+    x = cr.tensor(rng.standard_normal((1, 1, 2, 3, 2)), requires_grad=True)
+    assert cr.gradcheck(lambda a: F.interpolate(a, scale_factor=(1.5, 1.0, 2.0),
+                                                mode="trilinear"), [x])
+    assert cr.gradgradcheck(lambda a: F.interpolate(a, size=(3, 2, 3), mode="trilinear",
+                                                    align_corners=True) ** 2, [x])
 
 
 def test_upsample_layers_match_torch(rng):
@@ -136,9 +180,13 @@ def test_signatures_follow_pytorch():
 
 
 @pytest.mark.parametrize("call, err, match", [
-    (lambda x: F.interpolate(x, scale_factor=2, mode="bicubic"), NotImplementedError, "'bicubic'"),
-    (lambda x: F.interpolate(x, scale_factor=2, mode="trilinear"), NotImplementedError,
-     "'trilinear'"),
+    (lambda x: F.interpolate(x, scale_factor=2, mode="cubic"), NotImplementedError, "'cubic'"),
+    (lambda x: F.interpolate(x, scale_factor=2, mode="trilinear"), ValueError,
+     r"mode 'trilinear' needs 5-D input, got shape \(1, 1, 3, 4\)"),
+    (lambda x: F.interpolate(x[0], scale_factor=2, mode="bicubic"), ValueError,
+     r"mode 'bicubic' needs 4-D input"),
+    (lambda x: F.interpolate(x, scale_factor=2, antialias=True, mode="bicubic"),
+     NotImplementedError, "antialias=True"),
     (lambda x: F.interpolate(x), ValueError, "exactly one of size and scale_factor"),
     (lambda x: F.interpolate(x, 3, 2.0), ValueError, "exactly one of size and scale_factor"),
     (lambda x: F.interpolate(x, scale_factor=2, align_corners=True), ValueError,

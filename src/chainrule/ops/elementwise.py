@@ -337,9 +337,17 @@ def clip(input, min=None, max=None, *, low=None, high=None):  # noqa: A002 - PyT
     return Clip.apply(input, low=min, high=max)
 
 
-def where(condition, input, other):  # noqa: A002
+def where(condition, input=None, other=None):  # noqa: A002
     """Elementwise ``input if condition else other`` with broadcasting; ``condition`` is not
-    differentiated."""
+    differentiated. ``where(condition)`` alone is ``nonzero(condition, as_tuple=True)``, as in
+    PyTorch."""
+    if input is None and other is None:
+        from .select import nonzero
+
+        return nonzero(condition, as_tuple=True)
+    if input is None or other is None:
+        raise TypeError("where: give both input and other, or neither (where(condition) is "
+                        "nonzero(condition, as_tuple=True))")
     given = condition
     if isinstance(condition, Tensor):
         condition = condition._data

@@ -1,10 +1,10 @@
-"""Resampling: ``interpolate`` (nearest and linear modes), ``pixel_shuffle``/``pixel_unshuffle``
-and ``channel_shuffle``, PyTorch's functions with PyTorch's source-index rules.
+"""Resampling: ``interpolate`` (nearest, linear and bicubic modes), ``pixel_shuffle``/
+``pixel_unshuffle`` and ``channel_shuffle``, PyTorch's functions with PyTorch's source-index rules.
 
 None needs a gradient rule of its own. Nearest-neighbour resampling picks entries by index
 (``getitem``, whose gradient adds up the copies); linear resampling, one axis at a time, is a
-weighted sum of two such picks; the pixel shuffles are a reshape and a permutation. So all of
-them differentiate to any order.
+weighted sum of two such picks, bicubic of four; the pixel shuffles are a reshape and a
+permutation. So all of them differentiate to any order.
 """
 
 from __future__ import annotations
@@ -16,12 +16,14 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .shape import getitem, permute, reshape
+from .volume_pool import adaptive_avg_pool3d
 
 __all__ = ["channel_shuffle", "interpolate", "native_channel_shuffle", "pixel_shuffle",
            "pixel_unshuffle"]
 
-_LINEAR_MODES = {"linear": 3, "bilinear": 4}
-_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "area")
+_LINEAR_MODES = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}  # mode -> input ndim
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic", "area")
+_CUBIC_A = -0.75  # PyTorch's (and OpenCV's) bicubic convolution coefficient
 
 
 def _along(x, axis, idx):
@@ -106,29 +108,62 @@ def _linear(x, axis, out, scale, align_corners):
     return _along(x, axis, i0) * w0 + _along(x, axis, i1) * w1
 
 
+def _cubic(x, axis, out, scale, align_corners):
+    """PyTorch's bicubic rule along one axis: the source position (not clamped at 0), its
+    floor (taken in float32, as PyTorch's floorf) and the four taps around it, edge indices
+    repeated, weighted by the cubic convolution kernel with A = -0.75."""
+    xp = get_array_module(x._data)
+    kind = x._data.dtype.type
+    n = x.shape[axis]
+    dst = xp.arange(out).astype(kind)
+    if align_corners:
+        pos = dst * (kind(n - 1) / kind(out - 1) if out > 1 else kind(0))
+    else:
+        step = kind(1.0 / scale) if scale is not None else kind(n) / kind(out)
+        pos = step * (dst + kind(0.5)) - kind(0.5)
+    i0 = xp.minimum(xp.floor(pos.astype(xp.float32)).astype(xp.int64), n - 1)
+    t = xp.clip(pos - i0.astype(kind), 0, 1).astype(kind)
+    a = kind(_CUBIC_A)
+
+    def near(v):  # |v| <= 1
+        return ((a + 2) * v - (a + 3)) * v * v + 1
+
+    def far(v):  # 1 < |v| < 2
+        return ((a * v - 5 * a) * v + 8 * a) * v - 4 * a
+
+    shape = (out,) + (1,) * (x.ndim - axis - 1)
+    y = None
+    for k, w in enumerate((far(t + 1), near(t), near(1 - t), far(2 - t))):
+        term = _along(x, axis, xp.clip(i0 - 1 + k, 0, n - 1)) * Tensor(w.reshape(shape))
+        y = term if y is None else y + term
+    return y
+
+
 def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",  # noqa: A002
                 align_corners=None, recompute_scale_factor=None, antialias: bool = False) -> Tensor:
-    """PyTorch's ``F.interpolate``: resize the spatial axes of (N, C, L) or (N, C, H, W) input.
+    """PyTorch's ``F.interpolate``: resize the spatial axes of (N, C, L), (N, C, H, W) or
+    (N, C, D, H, W) input.
 
     Args:
-        input: a float Tensor, 3-D (N, C, L) or 4-D (N, C, H, W).
+        input: a float Tensor, 3-D (N, C, L), 4-D (N, C, H, W) or 5-D (N, C, D, H, W).
         size: the output's spatial size (an int or one per spatial axis), or
         scale_factor: a multiplier (a number or one per spatial axis); output size is
             ``floor(in * scale_factor)``, and the kernel uses ``1 / scale_factor`` as its step
             unless ``recompute_scale_factor=True`` (then ``in / out``), as in PyTorch.
         mode: "nearest" (PyTorch's default and its index rule), "nearest-exact", "linear" (3-D
-            input), "bilinear" (4-D input) or "area" (adaptive average pooling).
-        align_corners: for the linear modes only: True maps the corner pixels' centres onto each
-            other; False (the default) maps their outer edges.
+            input), "bilinear" or "bicubic" (4-D input; bicubic may overshoot the input's range,
+            as PyTorch's), "trilinear" (5-D input) or "area" (adaptive average pooling).
+        align_corners: for the linear and bicubic modes only: True maps the corner pixels'
+            centres onto each other; False (the default) maps their outer edges.
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate: input must be a Tensor, got {type(input).__name__}")
     if mode not in _MODES:
         raise NotImplementedError(f"interpolate: mode {mode!r} is not supported; chainrule has "
                                   f"{', '.join(repr(m) for m in _MODES)}")
-    if input.ndim not in (3, 4):
-        raise ValueError(f"interpolate: input must be 3-D (N, C, L) or 4-D (N, C, H, W), got "
-                         f"shape {tuple(input.shape)}")
+    if input.ndim not in (3, 4, 5):
+        raise ValueError(f"interpolate: input must be 3-D (N, C, L), 4-D (N, C, H, W) or 5-D "
+                         f"(N, C, D, H, W), got shape {tuple(input.shape)}")
     if input._data.dtype.kind != "f":
         raise TypeError(f"interpolate: input must have a floating-point dtype, got "
                         f"{input._data.dtype}")
@@ -136,20 +171,23 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",  # n
         raise ValueError(f"interpolate: mode {mode!r} needs {_LINEAR_MODES[mode]}-D input, got "
                          f"shape {tuple(input.shape)}")
     if mode not in _LINEAR_MODES and align_corners is not None:
-        raise ValueError(f"interpolate: align_corners is for modes 'linear' and 'bilinear' only, "
-                         f"got align_corners={align_corners!r} with mode {mode!r}")
+        raise ValueError(f"interpolate: align_corners is for modes 'linear', 'bilinear', "
+                         f"'trilinear' and 'bicubic' only, got align_corners={align_corners!r} "
+                         f"with mode {mode!r}")
     if antialias:
         raise NotImplementedError("interpolate: antialias=True is not supported")
     n = input.ndim - 2
     sizes, scales = _sizes_and_scales(input, size, scale_factor, recompute_scale_factor, n)
     if mode == "area":  # PyTorch's "area" is adaptive average pooling to the output size
-        pool = adaptive_avg_pool1d if n == 1 else adaptive_avg_pool2d
+        pool = (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[n - 1]
         return pool(input, sizes[0] if n == 1 else sizes)
     y = input
     # The last axis first: PyTorch's bilinear kernel nests the width sum inside the height sum.
     for k in reversed(range(n)):
         axis = 2 + k
-        if mode in _LINEAR_MODES:
+        if mode == "bicubic":
+            y = _cubic(y, axis, sizes[k], scales[k], bool(align_corners))
+        elif mode in _LINEAR_MODES:
             y = _linear(y, axis, sizes[k], scales[k], bool(align_corners))
         else:
             y = _nearest(y, axis, sizes[k], scales[k], mode == "nearest-exact")

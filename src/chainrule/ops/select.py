@@ -75,9 +75,11 @@ def _src(op, x, src):
 
 
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A002
-    """``input`` with ``src`` (or the number ``value``) written at ``index`` along ``dim``."""
-    if reduce is not None:
-        raise ValueError(f"scatter: reduce={reduce!r} is not supported; use scatter_add")
+    """``input`` with ``src`` (or the number ``value``) written at ``index`` along ``dim``;
+    PyTorch's (deprecated) ``reduce="add"`` or ``"multiply"`` combines them with ``input``
+    instead, as ``scatter_add`` and ``scatter_reduce(..., "prod")`` do."""
+    if reduce not in (None, "add", "multiply"):
+        raise ValueError(f"scatter: reduce must be None, 'add' or 'multiply', got {reduce!r}")
     if (src is None) == (value is None):
         raise TypeError("scatter: give one of src (a tensor or a number) and value")
     axis = _one_axis("scatter", dim, input.ndim)
@@ -85,6 +87,12 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A
     s = _src("scatter", input, value if src is None else src)
     if s._data.size == 1 and idx.size != 1:
         s = Tensor(get_array_module(s._data).broadcast_to(s._data.reshape(()), idx.shape))
+    if reduce == "add":
+        return scatter_add(input, dim, index, s)
+    if reduce == "multiply":
+        from .scatter_reduce import scatter_reduce
+
+        return scatter_reduce(input, dim, index, s, "prod")
     return Scatter.apply(input, s, index=idx, axis=axis)
 
 
