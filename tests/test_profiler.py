@@ -334,3 +334,53 @@ def test_the_old_autograd_profiler_path():
         cr.ones(2, 3).sum()
     assert [(e.name, e.input_shapes) for e in prof.function_events] == [("Sum", [[2, 3]])]
     assert "Self CPU time total" in prof.key_averages().table()
+
+
+def test_a_custom_function_is_a_row_with_its_ops_inside():
+    class Twice(cr.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            return x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2
+
+    original = Twice.__dict__["apply"]
+    x = cr.ones(3, requires_grad=True)
+    with profile() as prof:
+        Twice.apply(x).sum().backward()
+    events = prof.events()
+    (fwd,) = [e for e in events if e.name == "Twice"]
+    assert [c.name for c in fwd.cpu_children] == ["Mul"]  # its node's attachment is not a row
+    (node,) = [e for e in events if e.name == "TwiceBackward"]  # PyTorch's name for its node
+    assert [c.name for c in node.cpu_children] == ["Mul"]
+    assert Twice.__dict__["apply"] is original and _engine_is_original()
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 2.0, 2.0])
+
+
+def test_a_traced_plan_counts_as_self_time_of_the_region_around_it():
+    model = _mlp().eval()
+    x = cr.ones(2, 5)
+    fast = cr.trace(model, x)
+    with profile() as prof:
+        with record_function("plan"):
+            out = fast(x)
+    (region,) = [e for e in prof.events() if e.name == "plan"]
+    assert region.cpu_children == []  # the replay calls the ops' forwards, not Function.apply
+    assert region.self_cpu_time_total == region.cpu_time_total > 0
+    with cr.no_grad():
+        np.testing.assert_array_equal(out.numpy(), model(x).numpy())
+
+
+def test_a_failure_while_swapping_in_leaves_nothing_behind(monkeypatch):
+    from chainrule.profiler import _record
+
+    def broken(cls, label):
+        raise RuntimeError("cannot wrap")
+
+    monkeypatch.setattr(_record, "_timed_method", broken)
+    with pytest.raises(RuntimeError, match="cannot wrap"):
+        with profile():
+            pass
+    assert _engine_is_original() and not _record._swapped

@@ -14,9 +14,11 @@ What is recorded, one event per call, nested per thread (an event's self time ex
 inside it):
 
 - each op's forward, named by its ``Function`` class (``Linear``, ``ConvNd``, ``MatMul``), not by
-  PyTorch's aten names;
-- each node of a backward walk, as ``<op>Backward0`` (PyTorch's form: ``LinearBackward0``), with
-  the ops its backward runs nested inside it;
+  PyTorch's aten names; a PyTorch-style custom Function (``forward(ctx, ...)``) by its class too,
+  the ops its forward runs nested inside;
+- each node of a backward walk, as ``<op>Backward0`` (PyTorch's form: ``LinearBackward0``; a
+  custom Function's node keeps its name, ``MyFnBackward``), with the ops its backward runs nested
+  inside it;
 - optimizer steps and ``zero_grad``, as PyTorch labels them (``Optimizer.step#SGD.step``);
 - with ``with_modules=True``, each Module call (``nn.Module: Linear``) around its ops;
 - ``record_function(name)`` regions, and ``ProfilerStep#N`` around each step when a schedule runs.
@@ -27,20 +29,20 @@ returns; frees are not tracked), with ``with_flops`` the 2*M*N*K count of ``Line
 ``LinearReLU``, ``MatMul`` and ``ConvNd``.
 
 Costs nothing when not profiling. The engine is not instrumented at all outside a recording: while
-one records, ``Function.apply``, the optimizers' ``step``/``zero_grad`` and (``with_modules``)
-``Module.__call__`` are swapped for timed versions, and the backward walk is handed an observer
-(``autograd.graph._node_observer``, read once per walk beside the anomaly-mode test). Stopping,
-even through an exception, puts every original back, the very same objects. So recording is
-process-wide: one profile at a time (a second is refused), and the ops of other threads are
-recorded too, each event with its thread id (the Chrome trace's ``tid``). A ``record_function``
-outside a recording costs one test.
+one records, ``Function.apply`` (and custom Functions'), the optimizers' ``step``/``zero_grad`` and
+(``with_modules``) ``Module.__call__`` are swapped for timed versions, and the backward walk is
+handed an observer (``autograd.graph._node_observer``, read once per walk beside the anomaly-mode
+test). Stopping, even through an exception, puts every original back, the very same objects. So
+recording is process-wide: one profile at a time (a second is refused), and the ops of other
+threads are recorded too, each event with its thread id (the Chrome trace's ``tid``). A
+``record_function`` outside a recording costs one test.
 
 What bypasses ``Function.apply`` has no event of its own and counts as self time of the event
-around it (a Module call, a ``record_function``, the step): the layers ``nn.fuse`` merged, the
-replayed inference plans of ``cr.trace``, raw-array fast paths inside kernels, and the inner ops of
-a PyTorch-style custom ``Function`` (``forward(ctx, ...)``) other than those it calls through
-chainrule ops. Times are wall-clock ``time.perf_counter_ns`` on the host; with a GPU backend they
-are the host side of asynchronous kernels.
+around it (a Module call, a ``record_function``, the step): the replayed inference plans of
+``cr.trace`` (which call the ops' forwards directly) and array work done outside any op. Layers
+merged by ``nn.fuse`` do go through it, as the fused op (``LinearReLU``). Times are wall-clock
+``time.perf_counter_ns`` on the host; with a GPU backend they are the host side of asynchronous
+kernels.
 """
 
 from . import legacy

@@ -14,6 +14,7 @@ import threading
 import time
 
 from ..autograd import graph
+from ..autograd.custom import _CustomNode
 from ..autograd.function import Function
 from ..nn.module import Module
 from ..optim.optimizer import Optimizer
@@ -21,7 +22,6 @@ from ..optim.optimizer import Optimizer
 __all__ = ["Event", "record_function"]
 
 _clock = time.perf_counter_ns
-_ORIGINAL_APPLY = Function.__dict__["apply"]
 _ORIGINAL_CALL = Module.__dict__["__call__"]
 # What the profiler measures flops of (the 2*M*N*K rule): op name -> flops(input shapes, out shape)
 _FLOPS = {}
@@ -106,15 +106,28 @@ def _nbytes(values) -> int:
     return total
 
 
-def _profiled_apply(cls, *inputs, **params):
-    rec = _active
-    if rec is None:  # a thread still inside an apply when the recording stopped
-        return _ORIGINAL_APPLY.__func__(cls, *inputs, **params)
-    ev = rec.open(cls.__name__, "op")
-    try:
-        out = _ORIGINAL_APPLY.__func__(cls, *inputs, **params)
-    finally:
-        rec.close(ev)
+def _timed_apply(apply):
+    """``apply`` (the function under a classmethod ``Function.apply``), recorded as one event
+    named by the op's class."""
+
+    def timed(cls, *inputs, **params):
+        rec = _active
+        # None: a thread still inside an apply when the recording stopped. A custom Function's
+        # node is attached by an apply of its own, inside the custom Function's event.
+        if rec is None or issubclass(cls, _CustomNode):
+            return apply(cls, *inputs, **params)
+        ev = rec.open(cls.__name__, "op")
+        try:
+            out = apply(cls, *inputs, **params)
+        finally:
+            rec.close(ev)
+        _describe(rec, ev, inputs, out)
+        return out
+
+    return classmethod(timed)
+
+
+def _describe(rec, ev, inputs, out) -> None:
     if rec.record_shapes:
         ev.input_shapes = _shapes(inputs)
     outs = out if type(out) is tuple else (out,)
@@ -125,7 +138,6 @@ def _profiled_apply(cls, *inputs, **params):
         if rule is not None:
             ev.flops = rule([tuple(getattr(v, "shape", ())) for v in inputs],
                             tuple(getattr(outs[0], "shape", ())))
-    return out
 
 
 def _observe_node(fn, call, *args):
@@ -133,7 +145,8 @@ def _observe_node(fn, call, *args):
     rec = _active
     if rec is None:
         return call(*args)
-    ev = rec.open(f"{type(fn).__name__}Backward0", "backward")
+    name = type(fn).__name__  # a custom Function's node is already "MyFnBackward", as PyTorch's
+    ev = rec.open(name if name.endswith("Backward") else name + "Backward0", "backward")
     gouts = args[-4]  # (..., gouts, create_graph, targets, needed): the gradients it receives
     try:
         grads = call(*args)
@@ -180,12 +193,14 @@ def _timed_method(method, label: str):
     return timed
 
 
-def _optimizer_classes():
-    found, stack = [], [Optimizer]
+def _subclasses(base):
+    found, seen, stack = [], set(), [base]
     while stack:
         cls = stack.pop()
-        found.append(cls)
-        stack.extend(cls.__subclasses__())
+        if cls not in seen:  # a class with two bases in the family comes once
+            seen.add(cls)
+            found.append(cls)
+            stack.extend(cls.__subclasses__())
     return found
 
 
@@ -199,19 +214,36 @@ def install(rec: Recorder) -> None:
         if _active is not None:
             raise RuntimeError("profiler: a profile is already recording in this process; "
                                "stop it before starting another (profiles do not nest)")
-        Function.apply = classmethod(_profiled_apply)
-        _swapped.append((Function, "apply", _ORIGINAL_APPLY))
-        if rec.with_modules:
-            Module.__call__ = _profiled_call
-            _swapped.append((Module, "__call__", _ORIGINAL_CALL))
-        for cls in _optimizer_classes():
-            for label in ("step", "zero_grad"):
-                method = cls.__dict__.get(label)
-                if method is not None and callable(method):
-                    setattr(cls, label, _timed_method(method, label))
-                    _swapped.append((cls, label, method))
+        try:
+            _swap_in(rec)
+        except BaseException:
+            _swap_out()
+            raise
         graph._node_observer = _observe_node
         _active = rec
+
+
+def _swap_in(rec: Recorder) -> None:
+    for cls in _subclasses(Function):  # the base's apply, and PyTorch-style custom ones
+        original = cls.__dict__.get("apply")
+        if isinstance(original, classmethod):
+            cls.apply = _timed_apply(original.__func__)
+            _swapped.append((cls, "apply", original))
+    if rec.with_modules:
+        Module.__call__ = _profiled_call
+        _swapped.append((Module, "__call__", _ORIGINAL_CALL))
+    for cls in _subclasses(Optimizer):
+        for label in ("step", "zero_grad"):
+            method = cls.__dict__.get(label)
+            if method is not None and callable(method):
+                setattr(cls, label, _timed_method(method, label))
+                _swapped.append((cls, label, method))
+
+
+def _swap_out() -> None:
+    while _swapped:
+        cls, name, original = _swapped.pop()
+        setattr(cls, name, original)
 
 
 def uninstall() -> None:
@@ -220,9 +252,7 @@ def uninstall() -> None:
     with _install_lock:
         rec, _active = _active, None
         graph._node_observer = None
-        while _swapped:
-            cls, name, original = _swapped.pop()
-            setattr(cls, name, original)
+        _swap_out()
         if rec is not None:
             rec.close_all()
 
