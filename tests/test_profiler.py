@@ -384,3 +384,13 @@ def test_a_failure_while_swapping_in_leaves_nothing_behind(monkeypatch):
         with profile():
             pass
     assert _engine_is_original() and not _record._swapped
+
+
+def test_table_refuses_what_it_does_not_do():
+    with profile() as prof:
+        cr.ones(2).sum()
+    with pytest.raises(TypeError):
+        prof.key_averages().table(sort_by="count", row_limt=3)  # a typo is not swallowed
+    with pytest.raises(NotImplementedError, match="time_unit='ms' is not supported"):
+        prof.key_averages().table(time_unit="ms")
+    assert "Sum" in prof.key_averages().table(top_level_events_only=True, header="step 1")

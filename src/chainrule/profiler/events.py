@@ -152,9 +152,14 @@ class EventList(list):
         return total
 
     def table(self, sort_by: str | None = None, row_limit: int = 100,
-              max_name_column_width: int = 55, max_shapes_column_width: int = 80,
-              header: str | None = None, top_level_events_only: bool = False, **_ignored) -> str:
-        """The events as PyTorch's text table (see ``_table.build_table``)."""
+              max_src_column_width: int = 75, max_name_column_width: int = 55,
+              max_shapes_column_width: int = 80, header: str | None = None,
+              top_level_events_only: bool = False, time_unit: str | None = None) -> str:
+        """The events as PyTorch's text table (see ``_table.build_table``); no source column
+        is shown (no stacks are recorded), and each time takes the unit that suits it."""
+        if time_unit is not None:
+            raise NotImplementedError(f"table: time_unit={time_unit!r} is not supported; leave "
+                                      "it None (each time in the unit that suits it)")
         rows = [e for e in self if not top_level_events_only
                 or getattr(e, "cpu_parent", None) is None]
         return build_table(rows, sort_by=sort_by, row_limit=row_limit, header=header,
