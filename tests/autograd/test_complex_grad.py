@@ -31,13 +31,13 @@ def test_the_convention_is_pytorchs():
 
 def test_an_op_that_has_not_opted_in_refuses_complex_input():
     z = _z(1 + 2j)
-    with pytest.raises(TypeError, match=r"Sinh: complex gradients are not supported.*Mul"):
-        cr.sinh(z)
+    with pytest.raises(TypeError, match=r"Erf: complex gradients are not supported.*Mul"):
+        cr.erf(z)
     with pytest.raises(TypeError, match="CumSum: complex gradients are not supported"):
         cr.cumsum(z, 0)
     with pytest.raises(TypeError, match="Norm2: complex gradients"):
         z.norm()  # a real output from a complex input is refused too
-    assert cr.sinh(z.detach()).dtype == cr.complex128  # without recording: allowed
+    assert cr.sinh(z.detach()).dtype == cr.complex128  # without recording: runs
     with cr.no_grad():
         assert cr.cumsum(z, 0).dtype == cr.complex128
 

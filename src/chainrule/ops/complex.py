@@ -4,9 +4,9 @@
 Gradients follow PyTorch's convention: for a real loss L of z = x + iy, ``z.grad`` is
 dL/dx + i dL/dy, and a real input's gradient is the real part of what reaches it. Only the ops
 that opted in (``complex_grad = True`` on their Function: arithmetic, sums and means, shape ops,
-indexing, ``matmul``, ``einsum``, ``exp``, ``log``, ``sin``, ``cos``, ``sqrt``, ``pow``, ``abs``
-and the ones here, ``chainrule.fft``) record complex
-tensors; any other refuses a complex input that requires grad with a TypeError naming it.
+indexing, ``matmul``, ``einsum``, ``exp``, ``log``, ``sin``, ``cos``, ``sqrt``, ``pow``, the
+holomorphic functions of ``ops/math.py``, ``abs``, the ones here and ``chainrule.fft``) record
+complex tensors; any other refuses a complex input that requires grad with a TypeError naming it.
 
 >>> import chainrule as cr
 >>> z = cr.complex(cr.tensor([3.0]), cr.tensor([4.0])).requires_grad_()

@@ -22,6 +22,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._broadcast import sum_to
+from ._conj import cj
 from ._special import erf as _erf
 from ._special import erfc as _erfc
 from .elementwise import _check_broadcast, clip, cos, div, exp, fill_where, sign, sqrt, where
@@ -53,13 +54,18 @@ def _on_float(xp, x, kernel):
 
 
 class _Unary(Function):
-    """One array function forward; subclasses give ``rule(x, out, g)``, the chain rule."""
+    """One array function forward; subclasses give ``rule(x, out, g)``, the chain rule. Where
+    f(conj z) = conj f(z) (real Taylor coefficients), the rule at conj(x), conj(f(x)) is g times
+    the conjugate derivative, PyTorch's complex convention: such a subclass opts in."""
 
     def forward(self, x):
         return self.fn(get_array_module(x), x)
 
     def backward(self, g):
-        return self.rule(self.inputs[0], self.output, g)
+        x, out = self.inputs[0], self.output
+        if self.complex_grad and x._data.dtype.kind == "c":
+            x, out = cj(x), cj(out)
+        return self.rule(x, out, g)
 
 
 class Rsqrt(_Unary):
@@ -120,6 +126,10 @@ class Sinh(_Unary):
 class Cosh(_Unary):
     fn = staticmethod(lambda xp, x: xp.cosh(x))
     rule = staticmethod(lambda x, out, g: g * sinh(x))
+
+
+for _op in (Rsqrt, Expm1, Log1p, Log2, Log10, Exp2, Tan, Atan, Asin, Acos, Sinh, Cosh):
+    _op.complex_grad = True  # holomorphic, real Taylor coefficients (see _Unary)
 
 
 class Erf(_Unary):
