@@ -264,3 +264,32 @@ def test_pad_of_the_other_modes_takes_any_number_of_trailing_axes(mode):
     want = torch.nn.functional.pad(torch.tensor(x)[None], (1, 2, 2, 1), mode=mode)[0]
     got = cr.nn.functional.pad(cr.tensor(x), (1, 2, 2, 1), mode=mode)
     np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
+def test_negative_constant_pads_crop_as_in_pytorch():
+    # they were refused ("pads must be non-negative ints"); PyTorch crops first, then pads
+    rng = np.random.default_rng(7)
+    compared = 0
+    for _ in range(300):
+        shape = tuple(int(v) for v in rng.integers(1, 5, int(rng.integers(1, 4))))
+        p = tuple(int(v) for v in rng.integers(-3, 3, 2 * int(rng.integers(1, len(shape) + 1))))
+        x = rng.standard_normal(shape)
+        try:
+            want = torch.nn.functional.pad(torch.tensor(x, requires_grad=True), p, value=0.5)
+        except RuntimeError:
+            with pytest.raises(ValueError, match="crop"):
+                cr.nn.functional.pad(cr.tensor(x), p, value=0.5)
+            continue
+        t = torch.tensor(x, requires_grad=True)
+        c = cr.tensor(x, requires_grad=True)
+        w = rng.standard_normal(tuple(want.shape))
+        (torch.nn.functional.pad(t, p, value=0.5) * torch.tensor(w)).sum().backward()
+        got = cr.nn.functional.pad(c, p, value=0.5)
+        (got * cr.tensor(w)).sum().backward()
+        np.testing.assert_array_equal(got.numpy(), want.detach().numpy())
+        np.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())
+        compared += 1
+    assert compared > 100
+    with pytest.raises(ValueError, match="negative pads .cropping. are supported in mode "
+                                         "'constant' only"):
+        cr.nn.functional.pad(cr.tensor(np.ones((2, 4))), (-1, 1), mode="reflect")

@@ -49,7 +49,8 @@ def test_pad_values_and_gradients():
 @pytest.mark.parametrize("pad, mode, match", [
     ((1,), "constant", "even number"),
     ((1, 1, 1, 1, 1, 1), "constant", "pads 3 axes"),
-    ((1, -1), "constant", "non-negative"),
+    ((1, -4), "constant", r"pads \(1, -4\) crop 4 entries from axis 1 of size 3"),
+    ((1, -1), "reflect", "negative pads .cropping. are supported in mode 'constant' only"),
     ((4, 0), "circular", r"circular padding \(4, 0\) wraps around axis 1 of size 3 more than"),
     ((1, 1), "reflect-ish", "mode"),
 ])

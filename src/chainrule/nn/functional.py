@@ -65,7 +65,9 @@ def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch
 
     ``F.pad(x, (1, 2))`` of a (N, C, W) tensor pads only W, to W + 3. Modes: "constant" (fill with
     ``value``, default 0), "reflect", "replicate" (repeat the edge) and "circular" (continue from
-    the other end, at most once around). Pads are non-negative ints.
+    the other end, at most once around). Pads are ints, non-negative except in mode "constant",
+    where a negative one crops that side (``F.pad(x, (-1, -1))`` drops W's first and last
+    entries), as in PyTorch.
     """
     if mode not in _MODES:
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got "
@@ -77,8 +79,13 @@ def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch
     if len(pad) // 2 > ndim:
         raise ValueError(f"pad: pad {tuple(pad)} pads {len(pad) // 2} axes, but the input has "
                          f"{ndim} (shape {tuple(input.shape)})")
-    if any(isinstance(p, bool) or not isinstance(p, int) or p < 0 for p in pad):
-        raise ValueError(f"pad: pads must be non-negative ints, got {tuple(pad)}")
+    if any(isinstance(p, bool) or not isinstance(p, int) for p in pad):
+        raise ValueError(f"pad: pads must be ints, got {tuple(pad)}")
+    if any(p < 0 for p in pad):
+        if mode != "constant":
+            raise ValueError(f"pad: negative pads (cropping) are supported in mode 'constant' "
+                             f"only, got {tuple(pad)} with mode {mode!r}")
+        input, pad = _crop(input, pad)  # noqa: A001 - PyTorch's name
     pairs = [(0, 0)] * ndim
     for k in range(len(pad) // 2):
         pairs[ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
@@ -95,6 +102,22 @@ def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch
         raise ValueError(f"pad: value is for mode 'constant' only, got value={value!r} with "
                          f"mode {mode!r}")
     return _numpy_pad(input, pairs, _MODES[mode])
+
+
+def _crop(x, pad):
+    """``x`` without the entries the negative pads of ``pad`` remove (a view), and the pads with
+    the negative ones set to 0. PyTorch crops before it pads: the crop must fit in the axis."""
+    index, kept = [slice(None)] * x.ndim, list(pad)
+    for k in range(len(pad) // 2):
+        axis, (left, right) = x.ndim - 1 - k, pad[2 * k:2 * k + 2]
+        # (min and max here are chainrule's reductions, imported with the ops)
+        cut_left, cut_right = (-left if left < 0 else 0), (-right if right < 0 else 0)
+        if cut_left + cut_right > x.shape[axis]:
+            raise ValueError(f"pad: pads ({left}, {right}) crop {cut_left + cut_right} entries "
+                             f"from axis {axis} of size {x.shape[axis]}")
+        index[axis] = slice(cut_left, x.shape[axis] - cut_right)
+        kept[2 * k:2 * k + 2] = left + cut_left, right + cut_right
+    return x[tuple(index)], kept
 
 
 __all__ = list(_ops_all) + _extra_names + _pool_indices_names + [
