@@ -293,3 +293,27 @@ def test_negative_constant_pads_crop_as_in_pytorch():
     with pytest.raises(ValueError, match="negative pads .cropping. are supported in mode "
                                          "'constant' only"):
         cr.nn.functional.pad(cr.tensor(np.ones((2, 4))), (-1, 1), mode="reflect")
+
+
+@pytest.mark.parametrize(("name", "shape", "per"), [
+    ("dropout1d", (4, 6), (4, 1)), ("dropout3d", (3, 2, 2, 2), (3, 1, 1, 1)),
+    ("dropout2d", (2, 5, 6), (2, 5, 1))])
+def test_channel_dropout_takes_pytorchs_other_ranks(name, shape, per):
+    # they were refused: PyTorch's dropout1d/dropout3d take unbatched (C, L)/(C, D, H, W), and
+    # its dropout2d takes 3-D input as (N, C, L) with a warning; one draw per channel either way
+    x = np.ones(shape)
+    if name == "dropout2d":
+        with pytest.warns(UserWarning, match="Received a 3D input to dropout2d"):
+            theirs = torch.nn.functional.dropout2d(torch.tensor(x), 0.5, True).numpy()
+        with pytest.warns(UserWarning, match="Received a 3D input to dropout2d"):
+            ours = cr.nn.functional.dropout2d(cr.tensor(x), 0.5, True).numpy()
+        with pytest.warns(UserWarning, match="Received a 3D input to dropout2d"):
+            module = cr.nn.Dropout2d(0.5)(cr.tensor(x)).numpy()
+    else:
+        theirs = getattr(torch.nn.functional, name)(torch.tensor(x), 0.5, True).numpy()
+        ours = getattr(cr.nn.functional, name)(cr.tensor(x), 0.5, True).numpy()
+        module = getattr(cr.nn, name.replace("d", "D", 1).capitalize())(0.5)(
+            cr.tensor(x)).numpy()
+    for y in (theirs, ours, module):  # constant along the axes one draw covers, values 0 or 2
+        assert y.shape == shape and set(np.unique(y)) <= {0.0, 2.0}
+        assert (y == y.reshape(per + (-1,))[..., :1].reshape(per)).all()

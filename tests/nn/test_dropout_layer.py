@@ -93,8 +93,9 @@ def test_dropout1d_drops_whole_channels(rng):
     y = nn.Dropout1d(0.5, rng=rng)(x)
     zero = y._data == 0
     assert (zero.any(axis=2) == zero.all(axis=2)).all() and zero.any()
-    with pytest.raises(ValueError, match=r"Dropout1d: expected a 3-D \(N, C, L\) input"):
-        nn.Dropout1d(rng=rng)(_x(rng, 3, 4))
+    with pytest.raises(ValueError, match=r"Dropout1d: expected a 3-D \(N, C, L\) or 2-D \(C, L\) "
+                                         r"input"):
+        nn.Dropout1d(rng=rng)(_x(rng, 3))
 
 
 def test_dropout2d_eval_float64_and_determinism(rng):
@@ -126,12 +127,12 @@ def test_validation(build, error, match):
 
 
 def test_dropout2d_input_validation(rng):
-    with pytest.raises(ValueError, match=r"Dropout2d: expected a 4-D \(N, C, H, W\) input, "
-                                         r"got shape \(3, 4\)"):
+    with pytest.raises(ValueError, match=r"Dropout2d: expected a 4-D \(N, C, H, W\) or 3-D "
+                                         r"\(N, C, L\) input, got shape \(3, 4\)"):
         nn.Dropout2d(rng=rng)(_x(rng, 3, 4))
-    with pytest.raises(ValueError, match=r"Dropout3d: expected a 5-D \(N, C, D, H, W\) input, "
-                                         r"got shape \(3, 4, 2, 2\)"):
-        nn.Dropout3d(rng=rng)(_x(rng, 3, 4, 2, 2))
+    with pytest.raises(ValueError, match=r"Dropout3d: expected a 5-D \(N, C, D, H, W\) or 4-D "
+                                         r"\(C, D, H, W\) input, got shape \(3, 4, 2\)"):
+        nn.Dropout3d(rng=rng)(_x(rng, 3, 4, 2))
 
 
 @pytest.mark.torch

@@ -57,11 +57,11 @@ class Dropout1d(_Dropout):
         rng: numpy Generator for the masks (None: the default generator).
 
     Shape:
-        (N, C, L) -> same.
+        (N, C, L) or unbatched (C, L) -> same.
     """
 
     def forward(self, x):
-        check_input("Dropout1d", x, (3,), "3-D (N, C, L)")
+        check_input("Dropout1d", x, (2, 3), "3-D (N, C, L) or 2-D (C, L)")
         return dropout1d(x, self.p, self.training, rng=self.rng)
 
 
@@ -77,11 +77,12 @@ class Dropout2d(_Dropout):
         rng: numpy Generator for the masks (None: the default generator).
 
     Shape:
-        (N, C, H, W) -> same.
+        (N, C, H, W) -> same; a 3-D input is taken as (N, C, L), with PyTorch's warning (see
+        ``F.dropout2d``).
     """
 
     def forward(self, x):
-        check_input("Dropout2d", x, (4,), "4-D (N, C, H, W)")
+        check_input("Dropout2d", x, (3, 4), "4-D (N, C, H, W) or 3-D (N, C, L)")
         return dropout2d(x, self.p, self.training, rng=self.rng)
 
 
@@ -94,9 +95,9 @@ class Dropout3d(_Dropout):
         rng: numpy Generator for the masks (None: the default generator).
 
     Shape:
-        (N, C, D, H, W) -> same.
+        (N, C, D, H, W) or unbatched (C, D, H, W) -> same.
     """
 
     def forward(self, x):
-        check_input("Dropout3d", x, (5,), "5-D (N, C, D, H, W)")
+        check_input("Dropout3d", x, (4, 5), "5-D (N, C, D, H, W) or 4-D (C, D, H, W)")
         return dropout3d(x, self.p, self.training, rng=self.rng)

@@ -7,6 +7,8 @@ its gradient is the same mask, and it is differentiable again.
 
 from __future__ import annotations
 
+import warnings
+
 from .. import backend
 from ..autograd.tensor import Tensor
 from ..backend import device_of, to_device
@@ -71,18 +73,35 @@ def dropout(x, p=0.5, training=True, inplace=False, *, rng=None):
     return _masked(x, p, tuple(x.shape), rng)
 
 
+_LAYOUTS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+
+
 def _channel_dropout(op, nd, x, p, training, rng):
+    """One draw per (sample, channel) of batched input, or per channel of unbatched input
+    (ranks nd + 2 and nd + 1, as PyTorch's dropout1d/dropout3d); dropout2d of 3-D input is
+    PyTorch's channel-wise 1-D dropout of (N, C, L), with its warning."""
     _check(op, p, rng)
-    if x.ndim != nd + 2:
-        layout = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}[nd]
-        raise ValueError(f"{op}: input must be {nd + 2}-D {layout}, got shape {tuple(x.shape)}")
+    if x.ndim not in (nd + 1, nd + 2):
+        other = "(N, C, L), dropped along L" if nd == 2 else _LAYOUTS[nd].replace("N, ", "")
+        raise ValueError(f"{op}: input must be {nd + 2}-D {_LAYOUTS[nd]} or {nd + 1}-D {other}, "
+                         f"got shape {tuple(x.shape)}")
+    batched = x.ndim == nd + 2 or nd == 2
+    if nd == 2 and x.ndim == 3:
+        warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
+                      "1D dropout behavior is desired - input is interpreted as shape (N, C, L), "
+                      "where C is the channel dim. This behavior will change in a future release "
+                      "to interpret the input as one without a batch dimension, i.e. shape (C, H, "
+                      "W). To maintain the 1D channel-wise dropout behavior, please switch to "
+                      "using dropout1d instead.", UserWarning, stacklevel=3)
     if not training or p == 0:
         return x
-    return _masked(x, p, tuple(x.shape[:2]) + (1,) * nd, rng)
+    kept = 2 if batched else 1
+    return _masked(x, p, tuple(x.shape[:kept]) + (1,) * (x.ndim - kept), rng)
 
 
 def dropout1d(x, p=0.5, training=True, inplace=False, *, rng=None):
-    """Channel dropout for sequences: zero whole channels of (N, C, L) with probability ``p``.
+    """Channel dropout for sequences: zero whole channels of (N, C, L) (or unbatched (C, L)) with
+    probability ``p``.
 
     Args and Returns as in ``dropout``; one draw per (sample, channel), shared along the sequence.
     """
@@ -92,6 +111,9 @@ def dropout1d(x, p=0.5, training=True, inplace=False, *, rng=None):
 def dropout2d(x, p=0.5, training=True, inplace=False, *, rng=None):
     """Channel dropout (spatial dropout) for images: zero whole feature maps of (N, C, H, W).
 
+    A 3-D input is taken as (N, C, L) and its channels dropped along L, with PyTorch's warning
+    (PyTorch's rule, kept there for old code; ``dropout1d`` says so without the warning).
+
     Args and Returns as in ``dropout``; one draw per (sample, channel), shared over the image,
     because neighbouring pixels are so correlated that dropping single pixels regularizes little.
     """
@@ -99,7 +121,8 @@ def dropout2d(x, p=0.5, training=True, inplace=False, *, rng=None):
 
 
 def dropout3d(x, p=0.5, training=True, inplace=False, *, rng=None):
-    """Channel dropout for volumes: zero whole channels of (N, C, D, H, W) with probability ``p``.
+    """Channel dropout for volumes: zero whole channels of (N, C, D, H, W) (or unbatched
+    (C, D, H, W)) with probability ``p``.
 
     Args and Returns as in ``dropout``; one draw per (sample, channel), shared over the volume.
     """
