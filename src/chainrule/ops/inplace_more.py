@@ -15,6 +15,7 @@ from __future__ import annotations
 from ..autograd.inplace_record import change
 from ..autograd.tensor import Tensor
 from .activation_extra import hardshrink, prelu
+from .inplace_methods import _binary  # the same maker as the first family's
 from .rearrange import cumsum
 from .torch_lowrank import igamma, igammac
 from .torch_math import gcd, lcm, ldexp, nextafter
@@ -30,15 +31,6 @@ from .torch_scatter import index_put, index_reduce
 from .torch_stats import renorm
 
 __all__ = ["addmv_", "detach_", "gcd_", "index_put_", "lcm_", "ldexp_"]
-
-
-def _binary(name, op, doc):
-    def method(self, other):
-        return change(self, name, lambda x: op(x, x if other is self else other), (other,))
-
-    method.__name__ = method.__qualname__ = name
-    method.__doc__ = doc
-    return method
 
 
 _BINARY = {
