@@ -219,3 +219,14 @@ def test_ctc_gradient_of_an_infinite_loss_is_nan_over_all_frames():
         grads.append(t.grad.numpy())
     assert np.isnan(grads[0][0]).all() and (grads[0][1:] == 0).all()
     assert np.isnan(grads[1]).all()
+
+
+@pytest.mark.parametrize("name", ["l1_loss", "huber_loss", "smooth_l1_loss"])
+def test_mean_over_an_empty_batch_is_nan_as_pytorch(name):
+    # they raised "mean: cannot average over zero elements" (mse_loss and the others gave NaN)
+    x = cr.tensor(np.zeros((0, 3)), requires_grad=True)
+    got = getattr(cr.nn.functional, name)(x, cr.tensor(np.zeros((0, 3))))
+    want = getattr(torch.nn.functional, name)(torch.zeros(0, 3), torch.zeros(0, 3))
+    assert np.isnan(got.item()) and np.isnan(want.item())
+    got.backward()
+    assert x.grad.shape == (0, 3)

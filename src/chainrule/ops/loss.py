@@ -10,6 +10,7 @@ class-label losses live in ``_classification.py`` and are exported from here.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from ..autograd.function import Function
@@ -40,7 +41,10 @@ __all__ = [
 def _reduce(loss, reduction):
     if reduction == "none":
         return loss
-    return _sum(loss) if reduction == "sum" else _mean(loss)
+    if reduction == "sum":
+        return _sum(loss)
+    # The mean of no losses is NaN, as PyTorch's (and mse_loss's and the other losses').
+    return _sum(loss) * math.nan if loss.numel() == 0 else _mean(loss)
 
 
 def _no_weight(op, weight):
