@@ -68,7 +68,7 @@ def test_compiled_kernels_equal_numpy_path_with_nan_and_inf(rng, monkeypatch):
     x, w, b = _data(rng, 64, 30, 50, np.float32, batch_last=True)
     x[3, 4] = np.nan  # NaN pre-activations stay NaN, as np.maximum keeps them
     g = np.ascontiguousarray(rng.standard_normal((50, 64)).astype(np.float32)).T
-    g[0, 0] = np.inf  # masked: inf * 0 is nan, on both paths
+    g[0, 0] = np.inf  # masked where y <= 0: 0 there, on both paths
     compiled = _run(F.linear_relu, x, w, b, g)
     _numpy_kernels(monkeypatch)
     with np.errstate(invalid="ignore"):
@@ -270,7 +270,8 @@ def _cnn(rng):
 @pytest.mark.parametrize("shape", [(128, 256), (5, 3)])  # recycled and small arrays
 def test_relu_mask_batch_last_shortcut_equals_the_mask_product(rng, monkeypatch, dtype, shape):
     """A Linear's batch-last gradient and output take relu_mask's 2-D shortcut, which must give
-    ``g * (y > 0)`` bit for bit (NaN and inf included) in the same batch-last memory order."""
+    ``g`` with 0 where ``y <= 0`` bit for bit (NaN and inf included) in the same batch-last
+    memory order."""
     from chainrule.ops.activation import relu_mask
 
     def no_general_path(*args):  # the general path sorts axes and takes flat views
@@ -280,10 +281,10 @@ def test_relu_mask_batch_last_shortcut_equals_the_mask_product(rng, monkeypatch,
     g = np.ascontiguousarray(rng.standard_normal(shape[::-1]).astype(dtype)).T
     y[0, :3] = [np.nan, -0.0, 1.0]
     g[0, :3] = [1.0, np.inf, -0.0]
-    g[1, 0], y[1, 0] = np.inf, -1.0  # inf * 0 is nan, as in NumPy
+    g[1, 0], y[1, 0] = np.inf, -1.0  # masked: 0 (not inf * 0 = nan), as PyTorch's
     monkeypatch.setattr(relu_kernel, "dense_flat", no_general_path)
     with cr.no_grad(), np.errstate(invalid="ignore"):
-        expected = g * (y > 0)
+        expected = np.where(y <= 0, np.zeros((), dtype), g)
         out = relu_mask(cr.tensor(g), y).numpy()
     np.testing.assert_array_equal(out, expected)
     assert np.array_equal(np.signbit(out), np.signbit(expected))

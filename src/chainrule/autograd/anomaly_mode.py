@@ -142,7 +142,12 @@ def run_node(node, call, *args):
     finally:
         _running.reset(token)
     if _check_nan.get():
+        # Only the gradients the walk passes on: an input that needs none may be given one (a
+        # formula computing both sides at once), as PyTorch's nodes leave it undefined.
+        needs = node.needs_input_grad
         for i, g in enumerate(grads if type(grads) is tuple else (grads,)):
+            if i < len(needs) and not needs[i]:
+                continue
             data = getattr(g, "_data", None)
             if data is None or data.dtype.kind not in "fc":
                 continue

@@ -171,9 +171,10 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
 
     @jit
     def _relu_grad(g, y, out):
-        """out = g * (y > 0), flat, as NumPy's multiply by the mask (inf * 0 is nan there too)."""
+        """out = g with 0 where y <= 0, flat (masked: an infinite g gives 0 there, a NaN y
+        passes g)."""
         for i in range(out.size):
-            out[i] = g[i] * (y[i] > 0)
+            out[i] = 0 if y[i] <= 0 else g[i]
 
     @jit
     def _cross_entropy(z, labels, ignore_index, loss, grad):

@@ -2,7 +2,8 @@
 
 References: ``relu_reference(x) = maximum(x, 0)``, ``bias_relu_reference(y, b) = maximum(y + b,
 0)``, ``affine_relu_reference(x, w, b) = maximum(x @ w.T + b, 0)`` (a Linear layer and its
-rectifier), ``relu_grad_reference(g, y) = g * (y > 0)``. The fast versions give the same bits.
+rectifier), ``relu_grad_reference(g, y)`` = g with 0 where y <= 0 (masked, not multiplied: an
+infinite g there gives 0, a NaN y passes g, as PyTorch's). The fast versions give the same bits.
 """
 
 from __future__ import annotations
@@ -105,12 +106,13 @@ def affine_relu(x, w, b=None, *, compiled=False):
 
 
 def relu_grad_reference(g, y):
-    """g * (y > 0): the gradient through a ReLU whose output is ``y``."""
-    return g * (y > 0)
+    """g, with 0 where y <= 0: the gradient through a ReLU whose output is ``y``."""
+    xp = get_array_module(g, y)
+    return xp.where(y <= 0, xp.zeros((), g.dtype), g)
 
 
 def relu_grad(g, y):
-    """g * (y > 0), in one compiled sweep when ``g`` and ``y`` share a dense memory order.
+    """g with 0 where y <= 0, in one compiled sweep when ``g`` and ``y`` share a dense memory order.
 
     Both row-major, or both with all axes reversed (a Linear's batch-last output and gradient),
     or another shared dense order (a convolution's batch-last).
@@ -133,6 +135,7 @@ def relu_grad(g, y):
     xp = get_array_module(g, y)
     if config.reference_mode:
         return relu_grad_reference(g, y)
-    # A bool mask multiplies without a float temporary.
-    return xp.multiply(g, xp.greater(y, 0, out=xp.empty_like(y, dtype=bool)),
-                       out=xp.empty_like(g))
+    out = xp.empty_like(g)  # g's memory order (a batch-last gradient stays batch-last)
+    xp.copyto(out, g)
+    out[xp.less_equal(y, 0, out=xp.empty_like(y, dtype=bool))] = 0
+    return out

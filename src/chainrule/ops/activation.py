@@ -17,7 +17,7 @@ from ..backend import get_array_module
 from ..kernels import K
 from ._special import ndtr
 from .elementwise import abs as _abs
-from .elementwise import exp, where
+from .elementwise import exp, fill_where, where
 
 __all__ = [
     "elu", "gelu", "hardtanh", "leaky_relu", "logsigmoid", "relu", "relu6", "selu", "sigmoid",
@@ -90,7 +90,10 @@ class ReLU(Function):
 
 
 class ReLUMask(Function):
-    """g * (y > 0): a gradient ``g`` passed back through a ReLU whose output is ``y``.
+    """g where y > 0, else 0: a gradient ``g`` passed back through a ReLU whose output is ``y``.
+
+    Masked, not multiplied by the mask: an infinite ``g`` where ``y`` is 0 (log of a ReLU's
+    output) gives 0 there, not NaN, and a NaN ``y`` passes ``g``, as PyTorch's threshold_backward.
 
     An op of its own so that the mask is one kernel call (``kernels.relu.relu_grad``), shared by
     ReLU and the fused layers that end in one (``linear_relu``, ``conv2d_relu``). It is linear in
@@ -106,7 +109,8 @@ class ReLUMask(Function):
 
 
 def relu_mask(g, y) -> Tensor:
-    """``g * (y > 0)`` for the gradient ``g`` of a ReLU's output ``y`` (Tensors or arrays)."""
+    """``g`` where ``y > 0``, else 0, for the gradient ``g`` of a ReLU's output ``y`` (Tensors or
+    arrays)."""
     return ReLUMask.apply(g, y)
 
 
@@ -219,12 +223,15 @@ class Softsign(Function):
 
 
 class Hardtanh(Function):
+    """Clamp to [min_val, max_val]. The gradient is masked where x is at or beyond a bound (not
+    multiplied by 0: an infinite g gives 0 there, and a NaN x passes it, as PyTorch's)."""
+
     def forward(self, x):
-        self.inside = (x > self.min_val) & (x < self.max_val)
+        self.outside = (x <= self.min_val) | (x >= self.max_val)
         return get_array_module(x).clip(x, self.min_val, self.max_val)
 
     def backward(self, g):
-        return g * self.inside.astype(g.dtype)
+        return fill_where(self.outside, 0, g)
 
 
 class LogSigmoid(Function):

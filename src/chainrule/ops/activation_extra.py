@@ -120,8 +120,9 @@ def tanhshrink(input) -> Tensor:  # noqa: A002
 
 
 def threshold(input, threshold: float, value: float, inplace: bool = False) -> Tensor:  # noqa: A002
-    """x where x > threshold, else ``value``."""
+    """``value`` where x <= threshold, else x (a NaN x stays NaN and takes the gradient, as in
+    PyTorch)."""
     threshold = _number("threshold", "threshold", threshold)
     value = _number("threshold", "value", value)
     x = _float_input("threshold", input)
-    return where(x._data > threshold, x, value)
+    return where(~(x._data <= threshold), x, value)

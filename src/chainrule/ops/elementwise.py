@@ -108,7 +108,8 @@ class Pow(Function):
     """x ** p; p may be a constant or a tensor that requires grad (then d/dp = x**p log x).
 
     As in PyTorch, d/dx is 0 where p == 0 and d/dp is 0 where x == 0 and p >= 0 (the formulas
-    would give 0 * inf = nan there: x**p is the constant 1, or 0 for every p > 0).
+    would give 0 * inf = nan there: x**p is the constant 1, or 0 for every p > 0). PyTorch masks
+    the whole product g * d/dx but only the factor d/dp (an infinite g gives nan there): so here.
     """
 
     complex_grad = True
@@ -125,7 +126,8 @@ class Pow(Function):
                         x.shape)
         if self.needs_input_grad[1]:
             flat = (x._data == 0) & (p._data.real >= 0)  # likewise with log(1) for log(0)
-            gp = sum_to(fill_where(flat, 0, g) * cj(self.output) * cj(log(fill_where(flat, 1, x))),
+            # the derivative is masked, not g: an infinite g gives nan there, as in PyTorch
+            gp = sum_to(g * fill_where(flat, 0, cj(self.output) * cj(log(fill_where(flat, 1, x)))),
                         p.shape)
         return gx, gp
 
@@ -181,8 +183,8 @@ class Sqrt(Function):
 
 
 class Abs(Function):
-    """|x|; its derivative sign(x) is taken as 0 at x = 0 (as in PyTorch). For a complex x the
-    gradient is g * x / |x| (0 at 0, PyTorch's ``sgn``)."""
+    """|x|; its derivative sign(x) is taken as 0 at x = 0 and at NaN (as in PyTorch). For a
+    complex x the gradient is g * x / |x| (0 at 0, PyTorch's ``sgn``)."""
 
     complex_grad = True
 
@@ -194,7 +196,9 @@ class Abs(Function):
         if x.dtype.kind == "c":
             zero = x == 0
             return fill_where(zero, 0, g * self.inputs[0] / fill_where(zero, 1, self.output))
-        return g * get_array_module(x).sign(x)
+        # sign(nan) is nan in NumPy, 0 in PyTorch's gradient (sgn): a NaN x gets g * 0
+        xp = get_array_module(x)
+        return g * xp.nan_to_num(xp.sign(x), nan=0.0)
 
 
 class Clip(Function):
@@ -228,7 +232,8 @@ class Where(Function):
 
 
 class _Extremum(Function):
-    """maximum/minimum; at ties the gradient is split evenly between both inputs (as in PyTorch)."""
+    """maximum/minimum; at ties the gradient is split evenly between both inputs, and where either
+    is NaN (the output is NaN) both take all of it, as in PyTorch."""
 
     def forward(self, a, b):
         xp = get_array_module(a, b)
@@ -237,12 +242,13 @@ class _Extremum(Function):
     def backward(self, g):
         a, b = self.inputs
         xp = get_array_module(a._data, b._data)
-        wins = (a._data > b._data) if self.largest else (a._data < b._data)
-        ties = a._data == b._data
-        wa = xp.asarray(wins + 0.5 * ties, dtype=g.dtype)
+        loses_a = (a._data < b._data) if self.largest else (a._data > b._data)
+        loses_b = (a._data > b._data) if self.largest else (a._data < b._data)
+        share = xp.where(a._data == b._data, xp.asarray(0.5, g.dtype), xp.asarray(1, g.dtype))
         # The loser's share is masked, not multiplied by 0: an infinite g must not give it nan.
-        ga = sum_to(fill_where(wa == 0, 0, g) * wa, a.shape) if self.needs_input_grad[0] else None
-        gb = (sum_to(fill_where(wins, 0, g) * (1 - wa), b.shape) if self.needs_input_grad[1]
+        ga = (sum_to(fill_where(loses_a, 0, g) * share, a.shape) if self.needs_input_grad[0]
+              else None)
+        gb = (sum_to(fill_where(loses_b, 0, g) * share, b.shape) if self.needs_input_grad[1]
               else None)
         return ga, gb
 

@@ -171,10 +171,9 @@ class Atan2(Function):
     def backward(self, g):
         y, x = self.inputs
         r2 = x * x + y * y
-        origin = r2.data == 0  # no direction there: gradient 0, as PyTorch's (not 0/0 = nan)
-        r2 = fill_where(origin, 1, r2)
-        dy, dx = fill_where(origin, 0, g * x / r2), fill_where(origin, 0, -g * y / r2)
-        return sum_to(dy, y.shape), sum_to(dx, x.shape)
+        origin = r2.data == 0  # no direction there: derivative 0, as PyTorch's (not 0/0 = nan);
+        recip = fill_where(origin, 0, 1 / fill_where(origin, 1, r2))  # an infinite g gives nan
+        return sum_to(g * x * recip, y.shape), sum_to(g * -y * recip, x.shape)
 
 
 def _no_int_zero(op, a, b):
@@ -359,7 +358,18 @@ def square(input):  # noqa: A002
     return _pow(input, 2)
 
 
+class Reciprocal(Function):
+    def forward(self, x):
+        return get_array_module(x).reciprocal(x)
+
+    def backward(self, g):
+        return g * -(self.output * self.output)  # PyTorch's node and formula (anomaly reports)
+
+
 def reciprocal(input):  # noqa: A002
+    """1 / input (integers give floats)."""
+    if isinstance(input, Tensor) and input._data.dtype.kind == "f":
+        return Reciprocal.apply(input)
     return div(1, input)
 
 
