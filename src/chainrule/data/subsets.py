@@ -110,6 +110,26 @@ class StackDataset(Dataset):
             return {k: d[index] for k, d in self.datasets.items()}
         return tuple(d[index] for d in self.datasets)
 
+    def __getitems__(self, indices) -> list:
+        """The samples at ``indices`` as a list (PyTorch's batched read): each dataset with a
+        ``__getitems__`` of its own is read in one call, the others item by item."""
+        indices = list(indices)
+        named = self.datasets if isinstance(self.datasets, dict) else dict(
+            enumerate(self.datasets))
+        columns = {}
+        for key, d in named.items():
+            if callable(getattr(d, "__getitems__", None)):
+                items = list(d.__getitems__(indices))
+                if len(items) != len(indices):
+                    raise ValueError(f"StackDataset: a dataset's __getitems__ returned "
+                                     f"{len(items)} samples for {len(indices)} indices")
+            else:
+                items = [d[i] for i in indices]
+            columns[key] = items
+        if isinstance(self.datasets, dict):
+            return [{k: columns[k][j] for k in named} for j in range(len(indices))]
+        return [tuple(columns[k][j] for k in named) for j in range(len(indices))]
+
 
 def random_split(dataset, lengths, generator=None, *, rng=None) -> list[Subset]:
     """Split ``dataset`` into non-overlapping random ``Subset``s of the given lengths.
