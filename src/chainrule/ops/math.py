@@ -25,8 +25,9 @@ from ._broadcast import sum_to
 from ._conj import cj
 from ._special import erf as _erf
 from ._special import erfc as _erfc
-from .elementwise import _check_broadcast, clip, cos, div, exp, fill_where, sign, sqrt, where
+from .elementwise import _check_broadcast, clip, cos, exp, fill_where, sign, sqrt, where
 from .elementwise import pow as _pow
+from .reciprocal import reciprocal
 
 __all__ = [
     "acos", "asin", "atan", "atan2", "ceil", "clamp_max", "clamp_min", "cosh", "erf", "erfc",
@@ -356,21 +357,6 @@ def hypot(input, other):  # noqa: A002
 
 def square(input):  # noqa: A002
     return _pow(input, 2)
-
-
-class Reciprocal(Function):
-    def forward(self, x):
-        return get_array_module(x).reciprocal(x)
-
-    def backward(self, g):
-        return g * -(self.output * self.output)  # PyTorch's node and formula (anomaly reports)
-
-
-def reciprocal(input):  # noqa: A002
-    """1 / input (integers give floats)."""
-    if isinstance(input, Tensor) and input._data.dtype.kind == "f":
-        return Reciprocal.apply(input)
-    return div(1, input)
 
 
 def clamp_min(input, min):  # noqa: A002 - PyTorch's argument name
