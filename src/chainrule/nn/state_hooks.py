@@ -7,11 +7,15 @@ last its post-hooks, which may edit the dictionary in place.
 
 ``load_state_dict()`` copies the given mapping (so that hooks may rename keys without touching
 the caller's), runs every module's load pre-hooks (parents first: the place to rename the keys
-of an old checkpoint), checks the result against the model, copies the values, hands each
-``_extra_state`` to ``set_extra_state`` and runs the load post-hooks (children first), which may
-remove entries from the missing and unexpected key lists. Without post-hooks nothing is copied
-unless every check passes. With post-hooks the values are copied first and the strict check
-comes after them, as in PyTorch, since a hook may forgive a missing key.
+of an old checkpoint; each module's hooks see the keys under its prefix only, as PyTorch's
+recursion hands them out), checks the result against the model, copies the values, hands each
+``_extra_state`` to ``set_extra_state`` and runs the load post-hooks (each module's after its
+children's, on the key lists filled so far, as PyTorch's), which may remove entries from the
+missing and unexpected key lists. Without post-hooks nothing is copied unless every check
+passes. With post-hooks the values are copied first and the strict check comes after them, as
+in PyTorch, since a hook may forgive a missing key. Unlike PyTorch's single recursion, every
+pre-hook runs before the first post-hook, and a value that does not fit stops the load before
+the post-hooks (PyTorch runs them, then raises).
 """
 
 from __future__ import annotations
@@ -81,6 +85,50 @@ def _tree(module, prefix: str = ""):
             yield from _tree(child, f"{prefix}{name}.")
 
 
+def _by_owner(tree, keys) -> dict:
+    """``keys`` grouped by the prefix of the module that reports them in PyTorch's recursion
+    (the deepest whose prefix they start with), in their order."""
+    groups: dict = {}
+    for key in keys:
+        owner = max((p for p, _ in tree if key.startswith(p)), key=len)
+        groups.setdefault(owner, []).append(key)
+    return groups
+
+
+def _post_hooked(module, prefix, missing, unexpected, result) -> None:
+    """Fill ``result``'s lists as PyTorch's recursion does (each module's keys when it is
+    reached, parents first) and run each module's load post-hooks after its children's, on the
+    lists as they stand then (a hook may remove what is there so far)."""
+    result.missing_keys.extend(missing.get(prefix, ()))
+    result.unexpected_keys.extend(unexpected.get(prefix, ()))
+    for name, child in module._modules.items():
+        if child is not None:
+            _post_hooked(child, f"{prefix}{name}.", missing, unexpected, result)
+    for hook in _hooks(module, "_load_state_dict_post_hooks"):
+        if hook(module, result) is not None:
+            raise RuntimeError(f"load_state_dict: a post-hook of {type(module).__name__} "
+                               "returned a value; it must edit the incompatible keys in place")
+
+
+def _pre_hooked(module, state, prefix, errors):
+    """The state after the load pre-hooks, as PyTorch's recursion gives it: each module's hooks
+    see and edit a dictionary of the keys under its prefix only (the root's: a copy of all),
+    and its children's dictionaries are taken from it after its hooks ran (a renamed key reaches
+    the child that owns it; a key a child's hook moves out of its prefix is dropped)."""
+    for hook in _hooks(module, "_load_state_dict_pre_hooks"):
+        hook(module, state, prefix, {}, True, [], [], errors)  # PyTorch's hooks get True
+    kids = [(f"{prefix}{name}.", c) for name, c in module._modules.items() if c is not None]
+    out = OrderedDict((k, v) for k, v in state.items() if k.startswith(prefix)
+                      and not any(k.startswith(p) for p, _ in kids))
+    if not prefix:
+        out = OrderedDict((k, v) for k, v in state.items()
+                          if not any(k.startswith(p) for p, _ in kids))
+    for p, child in kids:
+        sub = OrderedDict((k, v) for k, v in state.items() if k.startswith(p))
+        out.update(_pre_hooked(child, sub, p, errors))
+    return out
+
+
 def collect_state(module, destination, prefix: str, keep_vars: bool):
     """``module.state_dict()``: see the module docstring."""
     out = OrderedDict() if destination is None else destination
@@ -115,18 +163,15 @@ def load_state(module, state_dict, strict: bool) -> IncompatibleKeys:
         raise TypeError(f"load_state_dict: state must be a mapping, got "
                         f"{type(state_dict).__name__}")
     tree = list(_tree(module))
-    state, errors = OrderedDict(state_dict), []
-    for prefix, m in tree:
-        for hook in _hooks(m, "_load_state_dict_pre_hooks"):
-            hook(m, state, prefix, {}, strict, [], [], errors)
+    errors = []
+    state = _pre_hooked(module, OrderedDict(state_dict), "", errors)
     if errors:
         raise ValueError("load_state_dict: a load pre-hook reported (nothing was loaded):\n  "
                          + "\n  ".join(map(str, errors)))
     extras = {prefix + EXTRA: m for prefix, m in tree if _has_extra(m)}
     extra_values = {k: state.pop(k) for k in list(extras) if k in state}
     missing_extra = [k for k in extras if k not in extra_values]
-    post = [(m, hook) for _, m in reversed(tree)
-            for hook in _hooks(m, "_load_state_dict_post_hooks")]
+    post = any(_hooks(m, "_load_state_dict_post_hooks") for _, m in tree)
     own = OrderedDict(module._state_items(""))
     owner = type(module).__name__
     if strict and missing_extra and not post:
@@ -141,11 +186,9 @@ def load_state(module, state_dict, strict: bool) -> IncompatibleKeys:
             own[key].copy_(value)
     for key, value in extra_values.items():
         extras[key].set_extra_state(value)
-    result = IncompatibleKeys(missing + missing_extra, unexpected)
-    for m, hook in post:
-        if hook(m, result) is not None:
-            raise RuntimeError(f"load_state_dict: a post-hook of {type(m).__name__} returned a "
-                               "value; it must edit the incompatible keys in place")
+    result = IncompatibleKeys([], [])
+    _post_hooked(module, "", _by_owner(tree, missing + missing_extra),
+                 _by_owner(tree, unexpected), result)
     if strict and (result.missing_keys or result.unexpected_keys):
         raise ValueError(
             f"load_state_dict: the state does not fit {owner} (the values were loaded before "
