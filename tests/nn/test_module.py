@@ -94,7 +94,7 @@ def test_parameter_and_buffer():
     arr[0] = 5.0
     assert shared._data[0] == 5.0
     assert not nn.Parameter(arr, requires_grad=False).requires_grad
-    with pytest.raises(TypeError, match="Parameter: data must be floating-point, got dtype int64"):
+    with pytest.raises(TypeError, match="data must be floating-point or complex, got dtype int64"):
         nn.Parameter(np.arange(3))
     b = nn.Buffer(np.arange(3), persistent=False)
     assert not b.requires_grad and not b.persistent and b.dtype == np.int64

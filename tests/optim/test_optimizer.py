@@ -60,7 +60,7 @@ def test_add_param_group():
          r"params\[0\] \(param group 1\) is already in another parameter group"),
         (lambda p: optim.SGD([p * 2]), ValueError, r"params\[0\] is not a leaf tensor .*Mul"),
         (lambda p: optim.SGD([cr.tensor([1, 2])]), TypeError,
-         r"params\[0\] must have a floating-point dtype, got int64"),
+         r"params\[0\] must have a floating-point or complex dtype, got int64"),
         (lambda p: optim.SGD([p._data]), TypeError, r"params\[0\] must be a Tensor, got ndarray"),
         (lambda p: optim.SGD({p}), TypeError, "a set has no fixed order"),
         (lambda p: optim.SGD([]), ValueError, "SGD: got an empty parameter list"),

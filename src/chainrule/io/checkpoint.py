@@ -24,6 +24,7 @@ from .safetensors_file import (
     DIGESTS,
     check_metadata,
     digests,
+    pack_complex,
     read_header,
     read_tensors,
     write_file,
@@ -69,6 +70,7 @@ def _write(path, arrays: dict, metadata: dict) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    arrays, metadata = pack_complex(arrays, metadata)
     metadata = {**metadata, DIGESTS: digests(arrays, metadata)}
     try:
         with open(tmp, "xb") as f:  # mode 0o666 less the umask, as any file the user writes
@@ -86,10 +88,10 @@ def _write(path, arrays: dict, metadata: dict) -> Path:
 
 def _check_shapes(who: str, header, model, prefix: str, strict: bool) -> None:
     """Raise ValueError listing every key and shape of ``model`` that the file cannot fill."""
-    saved = {k[len(prefix):]: v for k, v in header.tensors.items() if k.startswith(prefix)}
+    saved = {k[len(prefix):]: header.shape(k) for k in header.tensors if k.startswith(prefix)}
     own = {k: tuple(t.shape) for k, t in model.state_dict().items()}
-    problems = [f"{k}: the file has shape {saved[k].shape}, the model {own[k]}"
-                for k in own if k in saved and saved[k].shape != own[k]]
+    problems = [f"{k}: the file has shape {saved[k]}, the model {own[k]}"
+                for k in own if k in saved and saved[k] != own[k]]
     if strict:
         problems += [f"{k}: in the model, not in the file" for k in own
                      if k not in saved and not may_be_missing(k)]
@@ -148,7 +150,8 @@ def load_weights(model, path, strict: bool = True):
 
 def read_shapes(path) -> dict:
     """Name -> shape of every tensor in a safetensors file, from its checked header alone."""
-    return {k: v.shape for k, v in read_header("read_shapes", path).tensors.items()}
+    header = read_header("read_shapes", path)
+    return {k: header.shape(k) for k in header.tensors}
 
 
 def read_config(path) -> dict | None:

@@ -13,6 +13,12 @@ metadata entries, in the metadata entry ``chainrule.sha256``; ``read_tensors`` v
 tensor as it reads it (one tensor in memory at a time beyond those returned). Files without it
 (written by other tools or older versions) load with a warning.
 
+Complex arrays (safetensors has no complex dtype): ``pack_complex`` stores each as its real view
+(shape ``+ (2,)``, real and imaginary parts, as ``torch.view_as_real``) and lists their names in
+the metadata entry ``chainrule.complex``; ``read_header`` checks that list, ``Header.shape``
+gives the complex shape, and ``read_tensors`` returns those arrays complex again, bit for bit.
+Another reader sees the real views (``torch.view_as_complex`` turns them back).
+
 Writing (``write_file``) puts the tensors in name order and the metadata keys in sorted order, so
 the same weights and settings always give the same bytes: two runs of a seeded training write
 identical files (the safetensors library orders its metadata at random).
@@ -30,14 +36,15 @@ from pathlib import Path
 
 from ..backend import numpy
 
-__all__ = ["MAX_HEADER_BYTES", "Header", "TensorInfo", "check_metadata", "digests", "read_header",
-           "read_tensors", "write_file"]
+__all__ = ["MAX_HEADER_BYTES", "Header", "TensorInfo", "check_metadata", "digests",
+           "pack_complex", "read_header", "read_tensors", "write_file"]
 
 # Ours are a few KB (a training state with a long history some 100 KB); PyTorch's largest models
 # stay under 1 MB. 8 MiB bounds what parsing a hostile header costs: its Python objects take many
 # times the header's size when it lists many tiny tensors (docs/performance.md).
 MAX_HEADER_BYTES = 8 * 2**20
 DIGESTS = "chainrule.sha256"
+COMPLEX = "chainrule.complex"
 _METADATA_DIGEST = "__metadata__"
 
 _DTYPES = {
@@ -65,10 +72,45 @@ class Header:
     tensors: dict
     metadata: dict
     data_start: int
+    complex_names: frozenset = frozenset()  # stored as real views (``pack_complex``)
 
     @property
     def elements(self) -> int:
         return sum(math.prod(t.shape) for t in self.tensors.values())
+
+    def shape(self, name: str) -> tuple:
+        """The shape of tensor ``name`` as it loads (a complex one's, not its real view's)."""
+        shape = self.tensors[name].shape
+        return shape[:-1] if name in self.complex_names else shape
+
+
+def pack_complex(arrays: dict, metadata: dict) -> tuple[dict, dict]:
+    """``arrays`` with each complex array (C-contiguous) replaced by its real view, and
+    ``metadata`` with their names under ``chainrule.complex``; unchanged without complex ones."""
+    names = sorted(k for k, a in arrays.items() if a.dtype.kind == "c")
+    if not names:
+        return arrays, metadata
+    packed = {k: a[..., None].view(a.real.dtype) if k in names else a for k, a in arrays.items()}
+    return packed, {**metadata, COMPLEX: json.dumps(names)}
+
+
+def _complex_names(tensors: dict, metadata: dict) -> frozenset:
+    """The names listed under ``chainrule.complex``, checked: float tensors of last axis 2."""
+    if COMPLEX not in metadata:
+        return frozenset()
+    try:
+        names = json.loads(metadata[COMPLEX])
+    except ValueError:
+        names = None
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"{COMPLEX} must be a JSON list of tensor names")
+    for name in names:
+        info = tensors.get(name)
+        if info is None or info.dtype.kind != "f" or info.dtype.itemsize < 4 \
+                or info.shape[-1:] != (2,):
+            raise ValueError(f"{COMPLEX} lists {name!r}, which is not a float32/float64 tensor "
+                             "whose last axis has size 2 (a complex tensor's real view)")
+    return frozenset(names)
 
 
 def _corrupt(who: str, path, why: str) -> ValueError:
@@ -160,7 +202,11 @@ def read_header(who: str, path) -> Header:
     if 8 + n + end != size:
         raise _corrupt(who, path, f"the header describes {end} bytes of tensor data, the file "
                                   f"holds {size - 8 - n}")
-    return Header(path, tensors, metadata, 8 + n)
+    try:
+        complex_names = _complex_names(tensors, metadata)
+    except ValueError as err:
+        raise _corrupt(who, path, str(err)) from None
+    return Header(path, tensors, metadata, 8 + n, complex_names)
 
 
 def _metadata_digest(metadata: dict) -> str:
@@ -247,6 +293,8 @@ def read_tensors(who: str, header: Header, names=None) -> dict:
             if name in wanted:
                 out[name] = array if info.dtype.isnative else array.astype(
                     info.dtype.newbyteorder("="))
+                if name in header.complex_names:
+                    out[name] = out[name].view(numpy.result_type(info.dtype, 1j))[..., 0]
     return out
 
 

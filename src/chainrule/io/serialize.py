@@ -23,6 +23,7 @@ from .safetensors_file import (
     DIGESTS,
     check_metadata,
     digests,
+    pack_complex,
     read_header,
     read_tensors,
     write_file,
@@ -87,7 +88,7 @@ def save(obj, f) -> None:
     arrays: dict = {}
     structure = json.dumps(_encode(obj, "obj", arrays), allow_nan=True)
     if writable:  # io.BytesIO or an open file: the same bytes, written where it stands
-        metadata = {_STRUCTURE: structure, "format": _FORMAT}
+        arrays, metadata = pack_complex(arrays, {_STRUCTURE: structure, "format": _FORMAT})
         write_file(f, arrays, {**metadata, DIGESTS: digests(arrays, metadata)})
         return
     f = Path(f)

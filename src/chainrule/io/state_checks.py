@@ -153,12 +153,12 @@ def _check_state_entry(field: str, key, value, shape) -> None:
         if not _is_int(value) or value < 0:
             raise _FieldError(field, value, "an int >= 0 (the steps taken)")
     elif _is_array(value):
-        if value.dtype.kind not in "fiub":
+        if value.dtype.kind not in "fciub":
             raise _FieldError(field, f"array of dtype {value.dtype}", "a numeric array")
         if shape is not None and tuple(value.shape) != shape and value.ndim != 0:
             raise _FieldError(field, f"array of shape {tuple(value.shape)}",
                        f"shape {shape}, its parameter's")
-        if value.dtype.kind == "f" and not numpy.isfinite(value).all():
+        if value.dtype.kind in "fc" and not numpy.isfinite(value).all():
             raise _FieldError(field, "an array with NaN or infinite entries", "finite values")
     elif not (_is_real(value) and math.isfinite(value)) and not isinstance(value, bool):
         raise _FieldError(field, value, "an array or a finite number")

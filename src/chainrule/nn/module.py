@@ -344,29 +344,33 @@ class Module(Hooks, StateHooks, Access):
         return load_state(self, state_dict, strict)  # nn/state_hooks.py
 
     def to(self, device=None, *, dtype=None, non_blocking=False, memory_format=None) -> Module:
-        """Move parameters, buffers and gradients to ``device`` and/or cast floats to ``dtype``.
+        """Move parameters, buffers and gradients to ``device`` and/or cast to ``dtype``.
 
-        The Parameters keep their identity; returns self. ``non_blocking`` and a
-        ``memory_format`` (``chainrule.channels_last``) are accepted: the values are the same.
+        As PyTorch's: ``dtype`` is a floating-point or complex dtype, and it applies to the
+        floating-point and complex entries (a complex one cast to a real dtype keeps its real
+        part, with PyTorch's warning); integer entries keep theirs. Parameters keep their identity;
+        returns self. ``non_blocking``, a ``memory_format`` (``channels_last``) are accepted.
         """
         if memory_format is not None:
             check_format("Module.to", memory_format)
         if device is not None and not isinstance(device, (str, _device_type)):
             device, dtype = None, device  # model.to(chainrule.float64), as in PyTorch
-        name = None if device is None else validate_device(device)
         if dtype is not None:
             dtype = get_array_module().dtype(dtype)
-            if dtype.kind != "f":
-                raise TypeError(f"Module.to: dtype must be floating-point, got {dtype}")
+            if dtype.kind not in "fc":
+                raise TypeError(f"Module.to: dtype must be floating-point or complex, got {dtype}")
+        return self._cast(None if device is None else validate_device(device), dtype, "fc")
+
+    def _cast(self, name, dtype, kinds: str) -> Module:
         memo = set()
         for m in self.modules():
             for t in itertools.chain(m._parameters.values(), m._buffers.values()):
                 if t is None or id(t) in memo:
                     continue
                 memo.add(id(t))
-                t.data = convert(t._data, name, dtype)
+                t.data = convert(t._data, name, dtype, kinds)
                 if t.grad is not None:
-                    t.grad = Tensor(convert(t.grad._data, name, dtype))
+                    t.grad = Tensor(convert(t.grad._data, name, dtype, kinds))
         return self
 
     def cpu(self) -> Module:
@@ -375,17 +379,18 @@ class Module(Hooks, StateHooks, Access):
     def cuda(self, device=None) -> Module:
         return self.to("cuda")
 
+    # As PyTorch's, these cast the floating-point entries only: complex ones keep their dtype.
     def half(self) -> Module:
         """Cast floating-point parameters and buffers to float16; returns self."""
-        return self.to(dtype="float16")
+        return self._cast(None, get_array_module().dtype("float16"), "f")
 
     def double(self) -> Module:
         """Cast floating-point parameters and buffers to float64; returns self."""
-        return self.to(dtype="float64")
+        return self._cast(None, get_array_module().dtype("float64"), "f")
 
     def float(self) -> Module:
         """Cast floating-point parameters and buffers to float32; returns self."""
-        return self.to(dtype="float32")
+        return self._cast(None, get_array_module().dtype("float32"), "f")
 
     def extra_repr(self) -> str:
         """The text inside this module's parentheses in ``repr`` (its hyperparameters)."""

@@ -26,7 +26,7 @@ def _as_array(data):
 
 
 class Parameter(Tensor):
-    """A trainable tensor of a Module: a floating-point leaf that requires grad.
+    """A trainable tensor of a Module: a floating-point or complex leaf that requires grad.
 
     The array the ops read (``param._data``) is a read-only view of the values (on the CPU), so
     that a raw write such as ``numpy.asarray(param)[...] = 0`` fails at once instead of silently
@@ -38,7 +38,9 @@ class Parameter(Tensor):
     have no read-only flag: on a GPU the version count alone guards them.
 
     Args:
-        data: an array, Tensor (memory is shared) or nested list of floats.
+        data: an array, Tensor (memory is shared) or nested list of floats; complex64/complex128
+            data (PyTorch's ``dtype=torch.cfloat`` weights, e.g. a Fourier layer's) is trained
+            by the optimizers as pairs of reals (real and imaginary parts), as PyTorch's.
         requires_grad: False freezes the parameter (it is still saved in the state dict).
 
     >>> import chainrule as cr
@@ -52,9 +54,9 @@ class Parameter(Tensor):
 
     def __init__(self, data, requires_grad: bool = True):
         data = _as_array(data)
-        if data.dtype.kind != "f":
+        if data.dtype.kind not in "fc":
             raise TypeError(
-                f"Parameter: data must be floating-point, got dtype {data.dtype}; "
+                f"Parameter: data must be floating-point or complex, got dtype {data.dtype}; "
                 "convert it with .astype('float32')"
             )
         super().__init__(data, requires_grad=bool(requires_grad))

@@ -3,6 +3,7 @@ checking the names of registered members, and the handles that remove forward ho
 
 from __future__ import annotations
 
+import warnings
 from collections import namedtuple
 
 from ..autograd.hooks import RemovableHandle
@@ -76,13 +77,22 @@ def _load_value(value, target):
         arr = to_device(raw, device_of(target._data))
     except (TypeError, ValueError, RuntimeError) as err:
         return f"cannot use a value of type {type(value).__name__} ({err})"
-    if arr.dtype.kind not in "biuf":
+    if arr.dtype.kind not in "biufc":
         return f"value of type {type(value).__name__} has non-numeric dtype {arr.dtype}"
+    if arr.dtype.kind == "c" and target.dtype.kind != "c":
+        return (f"value has complex dtype {arr.dtype} but the entry is {target.dtype}; cast the "
+                "module to a complex dtype first or pass the real part")
     return arr.astype(target.dtype, copy=False)
 
 
-def convert(data, device: str | None, dtype):
-    """``data`` cast to ``dtype`` (floats only) and moved to ``device``; None keeps either."""
-    if dtype is not None and data.dtype.kind == "f":
+def convert(data, device: str | None, dtype, kinds: str = "f"):
+    """``data`` cast to ``dtype`` (if its dtype's kind is in ``kinds``) and moved to ``device``;
+    None keeps either. A complex array cast to a real dtype keeps its real part, with PyTorch's
+    warning."""
+    if dtype is not None and data.dtype.kind in kinds and data.dtype != dtype:
+        if data.dtype.kind == "c" and dtype.kind != "c":
+            warnings.warn("Casting complex values to real discards the imaginary part",
+                          UserWarning, stacklevel=4)
+            data = data.real
         data = data.astype(dtype, copy=False)
     return data if device is None else to_device(data, device)

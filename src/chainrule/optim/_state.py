@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 
-__all__ = ["adam_state", "rmsprop_state"]
+__all__ = ["adam_state", "as_complex", "as_real", "rmsprop_state"]
 
 
 def adam_state(state: dict, param, amsgrad: bool) -> tuple:
@@ -35,3 +35,16 @@ def rmsprop_state(state: dict, param, centered: bool, momentum: float) -> None:
         state["grad_avg"] = xp.zeros_like(param)
     if momentum > 0 and "momentum_buffer" not in state:
         state["momentum_buffer"] = xp.zeros_like(param)
+
+
+def as_real(a):
+    """The real view of a complex array, as ``torch.view_as_real``: shape ``a.shape + (2,)``
+    (real and imaginary parts), sharing ``a``'s memory, so that writes into it change ``a``."""
+    return a[..., None].view(a.real.dtype)
+
+
+def as_complex(r):
+    """The complex array whose real view ``r`` is (shape ``r.shape[:-1]``), sharing its memory."""
+    if r.strides[-1] != r.itemsize:
+        r = get_array_module(r).ascontiguousarray(r)
+    return r.view(get_array_module(r).result_type(r.dtype, 1j))[..., 0]

@@ -60,6 +60,8 @@ class Adafactor(Optimizer):
     ((4, 1), (1, 6))
     """
 
+    _complex_ok = False  # PyTorch's refuses complex parameters too
+
     def __init__(self, params, lr: float = 1e-2, beta2_decay: float = -0.8,
                  eps: tuple[float | None, float] = (None, 1e-3), d: float = 1.0,
                  weight_decay: float = 0.0, *, foreach: bool | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..autograd import Tensor, enable_grad
 from ..backend import device_of, get_array_module, to_device
 from ._line_search import strong_wolfe
+from ._state import as_real
 from .optimizer import Optimizer, check_number
 
 __all__ = ["LBFGS"]
@@ -92,16 +93,17 @@ class LBFGS(Optimizer):
         """The parameters' gradients as one vector (zeros for a parameter without one)."""
         xp = get_array_module(self._params[0]._data)
         return xp.concatenate([
-            xp.zeros(p._data.size, p._data.dtype) if p.grad is None else p.grad._data.ravel()
-            for p in self._params
+            xp.zeros(_real(p._data).size, p._data.real.dtype) if p.grad is None
+            else _real(p.grad._data).ravel() for p in self._params
         ])
 
     def _add(self, t, d) -> None:
         """``x = x + t d`` on the parameters, in place (a change backward can see)."""
         offset = 0
         for p in self._params:
-            n = p._data.size
-            p._writable()[...] += t * d[offset:offset + n].reshape(p._data.shape)
+            x = _real(p._writable())
+            n = x.size
+            x[...] += t * d[offset:offset + n].reshape(x.shape)
             p._mark_changed()
             offset += n
 
@@ -214,6 +216,12 @@ class LBFGS(Optimizer):
             arr = to_device(value, device_of(p._data))
             return arr.astype(p._data.dtype if arr.dtype.kind == "f" else arr.dtype, copy=True)
         return value
+
+
+def _real(a):
+    """A complex array's real view (the real and imaginary parts are separate coordinates, as
+    PyTorch's LBFGS takes them); a real array itself."""
+    return as_real(a) if a.dtype.kind == "c" else a
 
 
 def _two_loop(flat_grad, old_dirs, old_stps, ro, h_diag):

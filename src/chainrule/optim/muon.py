@@ -68,6 +68,8 @@ class Muon(Optimizer):
     [1.13, 1.12, 1.1]
     """
 
+    _complex_ok = False  # PyTorch's refuses complex parameters too
+
     def __init__(self, params, lr: float = 1e-3, weight_decay: float = 0.1,
                  momentum: float = 0.95, nesterov: bool = True,
                  ns_coefficients: tuple[float, float, float] = (3.4445, -4.775, 2.0315),

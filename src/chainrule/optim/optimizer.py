@@ -7,6 +7,12 @@ between tensors). ``param`` is the parameter's writable array (the array the ops
 read-only view of it), and ``step`` counts the change in each parameter's ``_version``.
 ``_update_group`` may update a whole group at once instead; the built-in optimizers use it to
 try a fused kernel (``fused.py``) per parameter before their ``_update``.
+
+A complex parameter is updated as PyTorch updates it: as its real view (``view_as_real``, the
+real and imaginary parts as separate coordinates). ``step`` hands ``_update`` the real views of
+the parameter, its gradient and its state, and keeps the state complex (as PyTorch's state dict
+has it); the fused kernels are not used for it. A rule that PyTorch refuses for complex
+parameters sets ``_complex_ok = False`` and is refused when given one.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from collections.abc import Iterable
 from ..autograd import Tensor, enable_grad
 from ..autograd.mode import _grad_enabled
 from ..backend import device_of, get_array_module, to_device
+from ._state import as_complex, as_real
 from .hooks import OptimizerHooks, hooked
 
 __all__ = ["Optimizer"]
@@ -38,6 +45,9 @@ class Optimizer(OptimizerHooks):
         state: dict Tensor -> dict of that parameter's state (moment arrays, step count); a
             defaultdict, empty for a parameter that has not been updated yet.
     """
+
+    # False: the rule refuses complex parameters (as PyTorch's Adafactor, Muon do).
+    _complex_ok = True
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -90,6 +100,18 @@ class Optimizer(OptimizerHooks):
         for p in params:
             self._update(p._writable(), p.grad._data, group, self.state[p])
 
+    def _update_complex(self, group: dict, p: Tensor) -> None:
+        """``_update`` on the real views of a complex parameter, its gradient and its state."""
+        state = self.state[p]
+        param = p._writable()
+        view = {k: as_real(v) if getattr(v, "dtype", None) is not None and v.dtype.kind == "c"
+                and v.shape == param.shape else v for k, v in state.items()}
+        real = as_real(param)
+        self._update(real, as_real(p.grad._data), group, view)
+        for key, value in view.items():
+            is_state = getattr(value, "shape", None) == real.shape and value.dtype.kind == "f"
+            state[key] = as_complex(value) if is_state else value
+
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters with its own hyperparameters (the rest from ``defaults``).
 
@@ -118,7 +140,7 @@ class Optimizer(OptimizerHooks):
         seen = {id(p) for group in self.param_groups for p in group["params"]}
         mine: set[int] = set()
         for i, p in enumerate(params):
-            _check_param(name, p, f"params[{i}]{where}")
+            _check_param(name, p, f"params[{i}]{where}", self._complex_ok)
             if id(p) in mine:
                 raise ValueError(f"{name}: params[{i}]{where} appears twice in the same group")
             if id(p) in seen:
@@ -162,7 +184,7 @@ class Optimizer(OptimizerHooks):
         mode = _grad_enabled.set(False)  # as ``with no_grad():``, without its object per step
         try:
             for group in self.param_groups:
-                params = []
+                params, complex_params = [], []
                 for p in group["params"]:
                     if p.grad is None:
                         continue
@@ -171,8 +193,11 @@ class Optimizer(OptimizerHooks):
                             f"{type(self).__name__}.step: a parameter of shape {p._data.shape} "
                             f"has a gradient of shape {p.grad._data.shape}"
                         )
-                    params.append(p)
+                    (complex_params if p._data.dtype.kind == "c" else params).append(p)
                 self._update_group(group, params)
+                for p in complex_params:
+                    self._update_complex(group, p)
+                params += complex_params
                 # Each parameter changed in place: a graph recorded before this step can no
                 # longer give a right gradient, and backward through it refuses (graph.py).
                 for p in params:  # p._mark_changed(), inline: a step of a small model is
@@ -262,7 +287,7 @@ for _name in ("step", "state_dict", "load_state_dict"):  # the base's own, as a 
     setattr(Optimizer, _name, hooked(Optimizer.__dict__[_name]))
 
 
-def _check_param(name: str, p, where: str) -> None:
+def _check_param(name: str, p, where: str, complex_ok: bool = True) -> None:
     if not isinstance(p, Tensor):
         raise TypeError(f"{name}: {where} must be a Tensor, got {type(p).__name__}")
     if not p.is_leaf:
@@ -270,8 +295,13 @@ def _check_param(name: str, p, where: str) -> None:
             f"{name}: {where} is not a leaf tensor (it was computed by "
             f"{type(p.grad_fn).__name__}); optimize the leaf tensors it was computed from"
         )
-    if p._data.dtype.kind != "f":
-        raise TypeError(f"{name}: {where} must have a floating-point dtype, got {p._data.dtype}")
+    if p._data.dtype.kind == "c" and not complex_ok:
+        raise TypeError(f"{name}: {where} is complex ({p._data.dtype}), and {name} does not "
+                        "support complex parameters (as PyTorch's); use another optimizer (e.g. "
+                        "Adam) for it or train its real view (view_as_real)")
+    if p._data.dtype.kind not in "fc":
+        raise TypeError(f"{name}: {where} must have a floating-point or complex dtype, got "
+                        f"{p._data.dtype}")
 
 
 def _copy(value):

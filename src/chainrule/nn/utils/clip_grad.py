@@ -81,6 +81,11 @@ def clip_grad_value_(parameters, clip_value: float, foreach: bool | None = None)
     _check_limit(who, "clip_value", clip_value)
     _check_foreach(who, foreach)
     for p in params:
+        if p.grad._data.dtype.kind == "c":  # PyTorch's clamp refuses complex values too
+            raise TypeError(f"{who}: a parameter of shape {tuple(p.shape)} has a complex "
+                            f"gradient ({p.grad._data.dtype}), which has no order to clamp by; use "
+                            "clip_grad_norm_ (it measures the modulus)")
+    for p in params:
         g = p.grad._data
         p.grad = Tensor(get_array_module(g).clip(g, -clip_value, clip_value))
 
