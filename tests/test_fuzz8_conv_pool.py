@@ -143,8 +143,9 @@ def test_pooling_ported_from_pytorch(seed, values):
 
 
 def _draw_interpolate(rng):
-    d = int(rng.integers(1, 3))
-    modes = ["nearest", "nearest-exact", "area", "linear" if d == 1 else "bilinear"]
+    d = int(rng.integers(1, 4))
+    modes = ["nearest", "nearest-exact", "area"] + {1: ["linear"], 2: ["bilinear", "bicubic"],
+                                                    3: ["trilinear"]}[d]
     mode = str(rng.choice(modes))
     shape = (int(rng.integers(1, 3)), int(rng.integers(1, 3))) + tuple(
         int(v) for v in rng.integers(1, 7, d))
@@ -156,7 +157,8 @@ def _draw_interpolate(rng):
         kw["scale_factor"] = tuple(sf) if rng.random() < 0.6 else sf[0]
         if rng.random() < 0.5:
             kw["recompute_scale_factor"] = bool(rng.random() < 0.5)
-    if mode in ("linear", "bilinear") and rng.random() < 0.7 or rng.random() < 0.05:
+    if mode in ("linear", "bilinear", "bicubic", "trilinear") and rng.random() < 0.7 \
+            or rng.random() < 0.05:
         kw["align_corners"] = bool(rng.random() < 0.5)  # refused for the other modes
     functional = rng.random() < 0.5
 
@@ -165,8 +167,8 @@ def _draw_interpolate(rng):
             return lib.nn.Identity(), lambda m, x: lib.nn.functional.interpolate(x, **kw)
         return lib.nn.Upsample(**kw), lambda m, x: m(x)
 
-    # PyTorch's 1-D nearest backward is not its forward's (docs/pytorch.md): values only there
-    grad = [] if d == 1 and mode == "nearest" else None
+    # PyTorch's 1-D and 3-D nearest backward is not its forward's (docs/pytorch.md): values only
+    grad = [] if d != 2 and mode == "nearest" else None
     return f"interpolate({kw}) x{shape}", make, [rng.standard_normal(shape)], grad
 
 
@@ -174,7 +176,7 @@ def _draw_interpolate(rng):
 def test_interpolation_ported_from_pytorch(seed):
     rng = np.random.default_rng(820 + seed)
     counts = {"compared": 0, "raised": 0}
-    for _ in range(60):
+    for _ in range(80):
         desc, make, arrays, grad = _draw_interpolate(rng)
         try:
             counts[check(make, arrays, rng, grad=grad)] += 1
