@@ -167,16 +167,35 @@ def test_the_tensor_itself_as_the_value_of_ops_whose_backward_reads_it():
     np.testing.assert_allclose(fn(x, w).detach().numpy(), np.hypot(y, y), rtol=1e-13)
 
 
-def test_a_value_that_read_the_tensor_closes_a_cycle_and_refuses():
-    # y + 1 read y, whose node is then the atan2 that y + 1 feeds: a cycle, where the walk
-    # could drop gradients (grad() and gradcheck once returned a wrong one): always an error.
+def test_a_value_that_read_the_tensor_before_the_change_reaches_the_earlier_values():
+    # y + 1 read y, whose node is then the atan2 that y + 1 feeds: a cycle, where the walk could
+    # drop gradients, so it was refused. Add reads no values: it is pointed back at the stand-in
+    # of the y it read (autograd/reroute.py), which is PyTorch's graph and gradient.
+    def fn(x):
+        y = x * 2
+        y.atan2_(y + 1.0)
+        return y
+
     x = cr.tensor(X, requires_grad=True)
-    y = x * 2
-    y.atan2_(y + 1.0)
-    with pytest.raises(RuntimeError, match=MODIFIED):
-        cr.autograd.grad(y.sum(), x)
-    with pytest.raises(RuntimeError, match=MODIFIED):
-        y.sum().backward()
+    assert gradcheck(fn, (x,)) and gradgradcheck(fn, (x,))
+    torch = pytest.importorskip("torch")
+    tx = torch.tensor(X, requires_grad=True)
+    ty = tx * 2
+    ty.atan2_(ty + 1.0)
+    ty.sum().backward()
+    fn(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+
+
+def test_a_value_that_read_the_tensor_s_values_uses_the_stand_in_s_copy():
+    # y * y reads y's values; the change's stand-in is a copy of them, so the gradient is right
+    # (PyTorch refuses: its MulBackward saved y, which then changed).
+    def fn(x):
+        y = x * 2
+        y.atan2_(y * y)
+        return y
+
+    assert gradcheck(fn, (cr.tensor(X, requires_grad=True),))
 
 
 def test_exp_output_changed_in_place_keeps_its_own_gradient():
@@ -217,24 +236,25 @@ def test_create_graph_retain_graph_and_a_second_backward():
         s.backward()
 
 
-def test_a_node_that_read_the_old_values_refuses_backward():
-    # Stricter than PyTorch (whose MulBackward by a constant reads nothing): never a wrong number.
+def test_a_node_that_read_the_old_values_reaches_them_through_the_stand_in():
+    # As PyTorch (whose MulBackward by a constant reads nothing): z's gradient reaches the y it
+    # was computed from, not y's new node (which once refused, to never give a wrong number).
     x = cr.tensor(X, requires_grad=True)
     y = x * 3
     z = y * 2
-    y.add_(1.0)
-    with pytest.raises(RuntimeError, match=MODIFIED):
-        z.sum().backward()
+    y.exp_()
+    z.sum().backward(retain_graph=True)  # the two share x * 3's node
+    np.testing.assert_allclose(x.grad.numpy(), np.full(X.shape, 6.0))
+    x.grad = None
     y.sum().backward()  # the changed tensor's own graph is right
-    np.testing.assert_allclose(x.grad.numpy(), np.full(X.shape, 3.0))
+    np.testing.assert_allclose(x.grad.numpy(), 3 * np.exp(3 * X), rtol=1e-13)
 
 
 def test_a_value_computed_from_the_tensor_refuses_backward():
     # Stricter than PyTorch: the value's ops read the tensor, which then changed; never a wrong
     # number. Out of place it is right.
     x = cr.tensor(X, requires_grad=True)
-    for change in (lambda y: y.mul_(y[0]), lambda y: y.div_(y.sum()),
-                   lambda y: y.mul_(y[0].clone())):
+    for change in (lambda y: y.mul_(y[0]), lambda y: y.mul_(y[0].clone())):
         y = x * 3
         change(y)
         with pytest.raises(RuntimeError, match=MODIFIED):
@@ -246,6 +266,15 @@ def test_a_value_computed_from_the_tensor_refuses_backward():
     want = np.tile(9 * X[0], (3, 1))
     want[0] += 9 * X.sum(axis=0)
     np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-13)
+
+
+def test_a_value_from_a_reduction_of_the_tensor_is_right():
+    # y.sum() read y before div_ changed it: Sum reaches the stand-in's copy (PyTorch agrees).
+    def fn(x):
+        y = x * 3
+        return y.div_(y.sum())
+
+    assert gradcheck(fn, (cr.tensor(X, requires_grad=True),))
 
 
 def test_a_stale_view_refuses_backward_and_a_fresh_one_is_right():

@@ -620,3 +620,23 @@ def test_3d_unet_with_trilinear_upsampling_and_dice_loss_matches_pytorch():
         lib, m, lib.tensor(volumes), lib.tensor(masks)))
     assert ours[1].shape == (2, 2, 6, 8, 4)
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_voxelmorph_with_scaling_and_squaring_and_5d_grid_sample_matches_pytorch():
+    rng = np.random.default_rng(61)
+    sources = [rng.uniform(0, 1, (1, 1, 4, 4, 4)) for _ in range(3)]
+    targets = [rng.uniform(0, 1, (1, 1, 4, 4, 4)) for _ in range(3)]
+
+    def build(lib):
+        model = programs.voxelmorph(lib)
+        return model
+
+    def run(lib, model):
+        with lib.no_grad():  # a visible flow (the repository starts it at N(0, 1e-5))
+            model.flow.weight.mul_(20.0)
+        return programs.train_voxelmorph(lib, model, [lib.tensor(s) for s in sources],
+                                         [lib.tensor(t) for t in targets])
+
+    ours, theirs = _both(build, run)
+    assert np.abs(ours[2]).max() > 1e-3
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)

@@ -3626,3 +3626,131 @@ def train_unet3d(torch, model, volumes, masks, steps=3):
     with torch.no_grad():
         up = F.interpolate(model.eval()(volumes), scale_factor=(1.5, 2, 1), mode="trilinear")
     return losses, up.numpy()
+
+
+def voxelmorph(torch, inshape=(4, 4, 4), enc=4, int_steps=2):
+    """VoxelMorph (voxelmorph/torch): a small 3-D U-Net predicting a velocity field, integrated
+    by scaling and squaring (VecInt) through the SpatialTransformer, which warps by 5-D
+    grid_sample."""
+    nn = torch.nn
+    nnf = nn.functional
+    Normal = torch.distributions.Normal
+
+    class SpatialTransformer(nn.Module):
+        def __init__(self, size, mode="bilinear"):
+            super().__init__()
+            self.mode = mode
+            vectors = [torch.arange(0, s) for s in size]
+            grids = torch.meshgrid(vectors, indexing="ij")
+            grid = torch.stack(grids)
+            grid = torch.unsqueeze(grid, 0)
+            grid = grid.type(torch.FloatTensor)
+            self.register_buffer("grid", grid, persistent=False)
+
+        def forward(self, src, flow):
+            new_locs = self.grid + flow
+            shape = flow.shape[2:]
+            for i in range(len(shape)):
+                new_locs[:, i, ...] = 2 * (new_locs[:, i, ...] / (shape[i] - 1) - 0.5)
+            if len(shape) == 2:
+                new_locs = new_locs.permute(0, 2, 3, 1)
+                new_locs = new_locs[..., [1, 0]]
+            elif len(shape) == 3:
+                new_locs = new_locs.permute(0, 2, 3, 4, 1)
+                new_locs = new_locs[..., [2, 1, 0]]
+            return nnf.grid_sample(src, new_locs, align_corners=True, mode=self.mode)
+
+    class VecInt(nn.Module):
+        def __init__(self, inshape, nsteps):
+            super().__init__()
+            self.nsteps = nsteps
+            self.scale = 1.0 / (2 ** self.nsteps)
+            self.transformer = SpatialTransformer(inshape)
+
+        def forward(self, vec):
+            vec = vec * self.scale
+            for _ in range(self.nsteps):
+                vec = vec + self.transformer(vec, vec)
+            return vec
+
+    class ConvBlock(nn.Module):
+        def __init__(self, in_channels, out_channels, stride=1):
+            super().__init__()
+            self.main = nn.Conv3d(in_channels, out_channels, 3, stride, 1)
+            self.activation = nn.LeakyReLU(0.2)
+
+        def forward(self, x):
+            return self.activation(self.main(x))
+
+    class VxmDense(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.enc = ConvBlock(2, enc)
+            self.pool = nn.MaxPool3d(2)
+            self.mid = ConvBlock(enc, enc)
+            self.upsample = nn.Upsample(scale_factor=2, mode="nearest")
+            self.dec = ConvBlock(2 * enc, enc)
+            self.flow = nn.Conv3d(enc, 3, kernel_size=3, padding=1)
+            self.flow.weight = nn.Parameter(Normal(0, 1e-5).sample(self.flow.weight.shape))
+            self.flow.bias = nn.Parameter(torch.zeros(self.flow.bias.shape))
+            self.integrate = VecInt(inshape, int_steps)
+            self.transformer = SpatialTransformer(inshape)
+
+        def forward(self, source, target):
+            x = torch.cat([source, target], dim=1)
+            e = self.enc(x)
+            d = self.dec(torch.cat([self.upsample(self.mid(self.pool(e))), e], dim=1))
+            pos_flow = self.integrate(self.flow(d))
+            y_source = self.transformer(source, pos_flow)
+            return y_source, pos_flow
+
+    return VxmDense()
+
+
+def train_voxelmorph(torch, model, sources, targets, lambda_=0.01):
+    """The repository's losses: local NCC by conv3d with a box filter, and the l2 gradient
+    penalty on the flow's finite differences; Adam."""
+    F = torch.nn.functional
+
+    def ncc(y_true, y_pred, win=None):
+        Ii, Ji = y_true, y_pred
+        ndims = len(list(Ii.size())) - 2
+        win = [3] * ndims if win is None else win
+        sum_filt = torch.ones([1, 1, *win], dtype=Ii.dtype)
+        pad_no = win[0] // 2
+        stride, padding = (1,) * ndims, (pad_no,) * ndims
+        conv_fn = getattr(F, f"conv{ndims}d")
+        I2, J2, IJ = Ii * Ii, Ji * Ji, Ii * Ji
+        I_sum = conv_fn(Ii, sum_filt, stride=stride, padding=padding)
+        J_sum = conv_fn(Ji, sum_filt, stride=stride, padding=padding)
+        I2_sum = conv_fn(I2, sum_filt, stride=stride, padding=padding)
+        J2_sum = conv_fn(J2, sum_filt, stride=stride, padding=padding)
+        IJ_sum = conv_fn(IJ, sum_filt, stride=stride, padding=padding)
+        win_size = np.prod(win)
+        u_I, u_J = I_sum / win_size, J_sum / win_size
+        cross = IJ_sum - u_J * I_sum - u_I * J_sum + u_I * u_J * win_size
+        I_var = I2_sum - 2 * u_I * I_sum + u_I * u_I * win_size
+        J_var = J2_sum - 2 * u_J * J_sum + u_J * u_J * win_size
+        cc = cross * cross / (I_var * J_var + 1e-5)
+        return -torch.mean(cc)
+
+    def grad_loss(y_pred):
+        dy = torch.abs(y_pred[:, :, 1:, :, :] - y_pred[:, :, :-1, :, :])
+        dx = torch.abs(y_pred[:, :, :, 1:, :] - y_pred[:, :, :, :-1, :])
+        dz = torch.abs(y_pred[:, :, :, :, 1:] - y_pred[:, :, :, :, :-1])
+        d = torch.mean(dx * dx) + torch.mean(dy * dy) + torch.mean(dz * dz)
+        return d / 3.0
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+    history = []
+    for source, target in zip(sources, targets):
+        y_source, flow = model(source, target)
+        sim, smooth = ncc(target, y_source), grad_loss(flow)
+        loss = sim + lambda_ * smooth
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        history.append((loss.item(), sim.item(), smooth.item()))
+    with torch.no_grad():
+        moved, flow = model(sources[0], targets[0])
+    return history, moved.numpy(), flow.numpy()

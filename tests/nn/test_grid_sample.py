@@ -82,7 +82,12 @@ def test_default_align_corners_warns_like_torch():
      r"got \(1, 2, 3, 4\) and \(1, 3, 3, 1\)"),
     (lambda x, g: F.affine_grid(cr.ones((1, 3, 3)), (1, 2, 3, 4), False), ValueError,
      r"theta must have shape \(N, 2, 3\) = \(1, 2, 3\) .* got \(1, 3, 3\)"),
-    (lambda x, g: F.affine_grid(cr.ones((1, 2, 3)), (1, 2, 3), False), ValueError, "4-D only"),
+    (lambda x, g: F.affine_grid(cr.ones((1, 2, 3)), (1, 2, 3), False), ValueError,
+     r"\(N, C, H, W\) or \(N, C, D, H, W\), got \(1, 2, 3\)"),
+    (lambda x, g: F.affine_grid(cr.ones((1, 2, 3)), (1, 2, 3, 4, 5), False), ValueError,
+     r"theta must have shape \(N, 3, 4\)"),
+    (lambda x, g: F.grid_sample(x, cr.zeros((1, 3, 3, 3, 3), dtype=cr.float64),
+                                align_corners=False), ValueError, r"\(N, C, D, H, W\) with grid"),
 ])
 def test_bad_arguments_are_named(call, err, match):
     x, g = cr.tensor(np.zeros((1, 2, 3, 4))), cr.tensor(np.zeros((1, 3, 3, 2)))
@@ -118,3 +123,39 @@ def test_border_padding_clips_infinite_and_nan_positions_as_torch(mode):
         want = TF.grid_sample(torch.tensor(x), torch.tensor(g), mode=mode, padding_mode="border",
                               align_corners=align_corners)
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border"])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_volumes_are_sampled_trilinearly_as_in_torch(rng, mode, padding_mode, align_corners):
+    """5-D input with a 3-D grid (VoxelMorph's spatial transformer, 3-D STNs) was refused: the
+    eight corners of each position, x weight first, z outermost, as PyTorch's kernel; the grid
+    from a 3-D affine_grid (theta (N, 3, 4))."""
+    x = rng.standard_normal((2, 2, 3, 4, 5))
+    theta = np.tile(np.eye(3, 4), (2, 1, 1)) + 0.3 * rng.standard_normal((2, 3, 4))
+    kw = dict(mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+    ours_x = cr.tensor(x, requires_grad=True)
+    ours_t = cr.tensor(theta, requires_grad=True)
+    grid = F.affine_grid(ours_t, (2, 2, 4, 3, 2), align_corners=align_corners)
+    out = F.grid_sample(ours_x, grid, **kw)
+    tx = torch.tensor(x, requires_grad=True)
+    tt = torch.tensor(theta, requires_grad=True)
+    tgrid = TF.affine_grid(tt, (2, 2, 4, 3, 2), align_corners=align_corners)
+    want = TF.grid_sample(tx, tgrid, **kw)
+    np.testing.assert_allclose(grid.detach().numpy(), tgrid.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-10,
+                               atol=1e-12)
+    w = rng.standard_normal(want.shape)
+    (out * cr.tensor(w)).sum().backward()
+    (want * torch.tensor(w)).sum().backward()
+    np.testing.assert_allclose(ours_x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    if mode == "bilinear":
+        np.testing.assert_allclose(ours_t.grad.numpy(), tt.grad.numpy(), rtol=1e-9, atol=1e-11)
+
+
+def test_trilinear_grid_sample_gradcheck(rng):
+    x = cr.tensor(rng.standard_normal((1, 1, 2, 3, 2)), requires_grad=True)
+    g = cr.tensor(rng.uniform(-0.9, 0.9, (1, 2, 1, 2, 3)), requires_grad=True)
+    assert cr.gradcheck(lambda a, b: F.grid_sample(a, b, align_corners=False), [x, g])
+    assert cr.gradgradcheck(lambda a, b: F.grid_sample(a, b, align_corners=True) ** 2, [x, g])

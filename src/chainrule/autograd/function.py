@@ -47,7 +47,8 @@ class Function:
     # Whether backward reads the values of the inputs (not only their shapes). Then an input
     # changed in place after the op read it would make the gradient stale, and backward refuses
     # it; an op whose backward only routes the gradient by position (indexing, an embedding's
-    # lookup, as PyTorch's embedding, which saves no weight) sets False.
+    # lookup, as PyTorch's embedding, which saves no weight) sets False (nor its output, then);
+    # or a function of the node giving the indices of the inputs it reads (autograd/reroute.py).
     reads_inputs = True
 
     def __init__(self, **params):

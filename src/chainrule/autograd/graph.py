@@ -11,6 +11,7 @@ from ..backend import get_array_module
 from . import anomaly_mode
 from .mode import _grad_enabled
 from .post_accumulate import after_accumulate
+from .reroute import read_pairs, reroute
 from .tensor import Tensor
 
 __all__ = ["backward", "increment_version", "run_backward"]
@@ -52,6 +53,7 @@ def _topological_order(roots):
         visited.add(id(fn))
         if fn.inputs is None:
             raise RuntimeError(_FREED)
+        reroute(fn, _modified)
         stack.append((fn, True))
         for t in fn.inputs:
             ctx = t._ctx
@@ -173,8 +175,9 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             if entry is None or (needed is not None and id(fn) not in needed):
                 continue
             gouts = entry[0]
-            if fn.reads_inputs:
-                for t, v in zip(fn.inputs, fn._versions):
+            reads = fn.reads_inputs
+            if reads:
+                for t, v in zip(fn.inputs, fn._versions) if reads is True else read_pairs(fn):
                     if t._counter[0] != v:  # changed in place after the node read it
                         _modified(fn, t, f"after {type(fn).__name__} used it as an input")
             if fn._grad_hooks is not None and hooks:  # register_hook on its outputs
@@ -182,7 +185,7 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             if len(gouts) == 1:  # the usual single-output node, without the helpers' calls
                 out = fn._outputs[0]()
                 if out is not None:
-                    if out._counter[0] != fn._out_versions[0]:
+                    if reads is not False and out._counter[0] != fn._out_versions[0]:
                         _modified(fn, out, f"after {type(fn).__name__} computed it")
                     if out._retains_grad:
                         _retain_outputs(fn, gouts)

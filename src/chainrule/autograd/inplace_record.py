@@ -19,13 +19,17 @@ that requires grad), and so does chainrule, this way:
   at the view's positions, and the view becomes ``TakeAt`` of the new root. So ``y[:2] += 1``
   and ``v = y[:2]; v.mul_(2)`` change ``y`` and give PyTorch's gradients.
 
-Stricter than PyTorch: a node that read the target (or a view of it) *before* the change keeps
-the old tensor object as its input, so its backward refuses with the "modified by an inplace
-operation" error, even where PyTorch's would not have read the values (``z = y * 2; y.add_(1);
-z.sum().backward()``). Refused outright: a leaf that requires grad or a view of one (as in
-PyTorch); a tensor that does not require grad but shares its memory with another one (a view of a
-constant buffer, one a view was made of, a ``detach()`` or ``.data``) when the value requires grad:
-the other tensor would see the values without the gradient.
+A node that read the target *before* the change keeps the old tensor object as its input. One
+that does not read its inputs' values (indexing: ``y[0] = y[0] * 2``, VoxelMorph's
+``new_locs[:, i] = 2 * (new_locs[:, i] / (n - 1) - 0.5)``) is rerouted at backward to the
+stand-in of the version it read (``Tensor._earlier``, ``graph._reroute``), as PyTorch's graph
+would connect it (``autograd/reroute.py``). Stricter than PyTorch: a node that reads values
+refuses with the "modified by an inplace operation" error, even where PyTorch's would not have
+read them (``z = y * 2; y.add_(1); z.sum().backward()``). Refused outright: a leaf that requires
+grad or a view of one (as in PyTorch); a tensor that does not require grad but shares its memory
+with another one (a view of a constant buffer, one a view was made of, a ``detach()`` or
+``.data``) when the value requires grad: the other tensor would see the values without the
+gradient.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ class TakeAt(Function):
     a view rebuilt from its root after the root was written (see ``_change_view``)."""
 
     complex_grad = True  # it and the other write nodes move values, with real coefficients
+    reads_inputs = False  # backward puts the gradient back by position
 
     def forward(self, source):
         return source.reshape(-1)[self.positions]
@@ -172,6 +177,12 @@ def _stand_in(t: Tensor, copy: bool = True) -> Tensor:
         outs = list(node._outputs)
         outs[k] = weakref.ref(standin)
         node._outputs = tuple(outs)
+    earlier = getattr(t, "_earlier", None)  # nodes that read t at this version: graph.reroute
+    if earlier is None:
+        earlier = t._earlier = {}
+    # a copy is kept alive by the node of the change, as long as the graph; one that shares the
+    # memory costs nothing and may have no other holder (a view's earlier node: _rewrite)
+    earlier[t._counter[0]] = weakref.ref(standin) if copy else standin
     return standin
 
 
@@ -333,6 +344,8 @@ def _change_view(t, root, positions, who, compute) -> None:
 def _rewrite(root, earlier, index, value, view, positions) -> None:
     """The bookkeeping after ``root[index] = value`` was written: count it, chain a ``WriteInto``
     onto ``root``'s earlier node, and rebuild ``view`` (None: none) from the new ``root``."""
+    if view is not None and view._ctx is not None:
+        _stand_in(view, copy=False)  # its earlier node's output, for nodes that read it (reroute)
     root._mark_changed()
     if earlier is None:
         _attach(_new(WriteInto, index=index, chained=False), (value,), root)

@@ -22,7 +22,7 @@ _NDARRAY = numpy.ndarray
 
 
 _NOT_STATE = frozenset({"_data", "_wdata", "_base", "_counter", "_hooks", "_viewed",
-                        "__weakref__"})
+                        "_earlier", "__weakref__"})
 
 
 class Tensor:
@@ -41,10 +41,13 @@ class Tensor:
         _viewed: set (never unset; unset reads as False) on a tensor that an op made a view of,
             or that an op or ``.data`` made as a view: a recorded write into it
             (``autograd.inplace_record``) would not reach the tensors sharing its memory.
+        _earlier: set by a recorded in-place change (unset reads as None): {version: weak
+            reference to the stand-in that took this tensor's place at that version}, so that a
+            node that read the tensor before the change reaches the earlier values' node.
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",
-                 "_counter", "_hooks", "_base", "_viewed", "__weakref__")
+                 "_counter", "_hooks", "_base", "_viewed", "_earlier", "__weakref__")
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
     def __init__(self, data, *sizes, requires_grad: bool = False):

@@ -48,6 +48,7 @@ def fill_where(mask, value, x):
 
 class Add(Function):
     complex_grad = True
+    reads_inputs = False
 
     def forward(self, a, b):
         return get_array_module(a, b).add(a, b)
@@ -59,6 +60,7 @@ class Add(Function):
 
 class Sub(Function):
     complex_grad = True
+    reads_inputs = False
 
     def forward(self, a, b):
         return get_array_module(a, b).subtract(a, b)
@@ -70,6 +72,8 @@ class Sub(Function):
 
 class Mul(Function):
     complex_grad = True  # cj: the conjugate of a complex factor, the factor itself if real
+    # backward reads each factor only for the other's gradient
+    reads_inputs = staticmethod(lambda fn: [1 - o for o in (0, 1) if fn.needs_input_grad[o]])
 
     def forward(self, a, b):
         return get_array_module(a, b).multiply(a, b)
@@ -83,6 +87,7 @@ class Mul(Function):
 
 class Div(Function):
     complex_grad = True
+    reads_inputs = staticmethod(lambda fn: (1,))  # b for either gradient, never a
 
     def forward(self, a, b):
         return a / b

@@ -1,4 +1,5 @@
-"""``affine_grid`` and ``grid_sample`` (spatial transformers), PyTorch's functions for 4-D input.
+"""``affine_grid`` and ``grid_sample`` (spatial transformers), PyTorch's functions for 4-D and
+5-D input.
 
 Both are compositions of recorded ops: ``affine_grid`` is a matrix product of a fixed base grid
 with ``theta``; ``grid_sample`` picks the corner values by index (``gather``, whose gradient adds
@@ -40,27 +41,31 @@ def _line(xp, n, align_corners, dtype):
 
 
 def affine_grid(theta, size, align_corners=None) -> Tensor:
-    """The (N, H, W, 2) sampling grid of the affine maps ``theta`` (N, 2, 3) for an output of
-    ``size`` (N, C, H, W): each output pixel's (x, y) in [-1, 1] mapped by theta."""
+    """The sampling grid of the affine maps ``theta`` for an output of ``size``: (N, H, W, 2)
+    for theta (N, 2, 3) and size (N, C, H, W), or (N, D, H, W, 3) for theta (N, 3, 4) and size
+    (N, C, D, H, W): each output pixel's (x, y[, z]) in [-1, 1] mapped by theta."""
     t = _float_input("affine_grid", theta)
     align_corners = _default_align(align_corners)
-    if not isinstance(size, (tuple, list)) or len(size) != 4:
-        raise ValueError(f"affine_grid: size must be (N, C, H, W) (4-D only), got {size!r}")
-    n, _, h, w = (int(s) for s in size)
-    if tuple(t.shape) != (n, 2, 3):
-        raise ValueError(f"affine_grid: theta must have shape (N, 2, 3) = ({n}, 2, 3) for size "
-                         f"{tuple(size)}, got {tuple(t.shape)}")
-    if align_corners and min(h, w) == 1:
+    if not isinstance(size, (tuple, list)) or len(size) not in (4, 5):
+        raise ValueError(f"affine_grid: size must be (N, C, H, W) or (N, C, D, H, W), got "
+                         f"{size!r}")
+    n, _, *spatial = (int(s) for s in size)
+    k = len(spatial)  # 2 or 3 coordinates
+    if tuple(t.shape) != (n, k, k + 1):
+        raise ValueError(f"affine_grid: theta must have shape (N, {k}, {k + 1}) = ({n}, {k}, "
+                         f"{k + 1}) for size {tuple(size)}, got {tuple(t.shape)}")
+    if align_corners and min(spatial) == 1:
         warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids "
                       "when align_corners=True. This is not an intended use case of affine_grid. "
                       "See the documentation of affine_grid for details.", UserWarning,
                       stacklevel=2)
     xp = get_array_module(t._data)
     dt = t._data.dtype
-    xs, ys = _line(xp, w, align_corners, dt), _line(xp, h, align_corners, dt)
-    base = xp.stack([xp.broadcast_to(xs[None, :], (h, w)), xp.broadcast_to(ys[:, None], (h, w)),
-                     xp.ones((h, w), dtype=dt)], axis=-1).reshape(1, h * w, 3)
-    return reshape(matmul(Tensor(base), transpose(t, 1, 2)), (n, h, w, 2))
+    lines = [_line(xp, m, align_corners, dt) for m in spatial]  # (D,) H, W
+    mesh = xp.meshgrid(*lines, indexing="ij")
+    base = xp.stack([*mesh[::-1], xp.ones(tuple(spatial), dtype=dt)], axis=-1)  # x, y[, z], 1
+    base = base.reshape(1, -1, k + 1)
+    return reshape(matmul(Tensor(base), transpose(t, 1, 2)), (n, *spatial, k))
 
 
 def _source(coord, size, align_corners, padding_mode):
@@ -82,9 +87,11 @@ def _source(coord, size, align_corners, padding_mode):
 def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros",  # noqa: A002
                 align_corners=None) -> Tensor:
     """Sample (N, C, H, W) ``input`` at the (N, Ho, Wo, 2) ``grid`` of (x, y) positions in
-    [-1, 1]: (N, C, Ho, Wo). Modes "bilinear" and "nearest"; padding "zeros" (outside reads 0)
-    or "border" (outside reads the edge). ``align_corners`` as in ``interpolate`` (None: False,
-    with PyTorch's warning). With mode "nearest" the grid gets no gradient (None; PyTorch's zeros).
+    [-1, 1]: (N, C, Ho, Wo); or (N, C, D, H, W) input at an (N, Do, Ho, Wo, 3) grid of (x, y, z)
+    (VoxelMorph's spatial transformer; "bilinear" is then trilinear, as in PyTorch). Modes
+    "bilinear" and "nearest"; padding "zeros" (outside reads 0) or "border" (outside reads the
+    edge). ``align_corners`` as in ``interpolate`` (None: False, with PyTorch's warning). With
+    mode "nearest" the grid gets no gradient (None; PyTorch's zeros).
     """
     x, g = _float_input("grid_sample", input), _float_input("grid_sample", grid)
     align_corners = _default_align(align_corners)
@@ -94,39 +101,58 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
     if padding_mode not in ("zeros", "border"):
         raise NotImplementedError(f"grid_sample: padding_mode {padding_mode!r} is not supported; "
                                   "chainrule has 'zeros' and 'border'")
-    if x.ndim != 4 or g.ndim != 4 or g.shape[-1] != 2 or g.shape[0] != x.shape[0]:
-        raise ValueError(f"grid_sample: input must be (N, C, H, W) and grid (N, Ho, Wo, 2) with "
-                         f"the same N (4-D only), got {tuple(x.shape)} and {tuple(g.shape)}")
+    nd = x.ndim - 2
+    if (x.ndim not in (4, 5) or g.ndim != x.ndim or g.shape[-1] != nd
+            or g.shape[0] != x.shape[0]):
+        raise ValueError(f"grid_sample: input must be (N, C, H, W) with grid (N, Ho, Wo, 2), or "
+                         f"(N, C, D, H, W) with grid (N, Do, Ho, Wo, 3), the same N; got "
+                         f"{tuple(x.shape)} and {tuple(g.shape)}")
     if x.dtype != g.dtype:
         raise TypeError(f"grid_sample: input and grid must have the same dtype, got {x.dtype} "
                         f"and {g.dtype}")
-    n, c, h, w = x.shape
-    _, ho, wo, _ = g.shape
+    n, c, *sizes = x.shape
+    out = tuple(g.shape[1:-1])
+    m = 1
+    for o in out:
+        m *= o
     xp = get_array_module(x._data, g._data)
-    ix = _source(getitem(g, (Ellipsis, 0)), w, align_corners, padding_mode)
-    iy = _source(getitem(g, (Ellipsis, 1)), h, align_corners, padding_mode)
-    flat = reshape(x, (n, c, h * w))
+    # positions along the input's axes (D,) H, W: grid component nd - 1 - axis
+    pos = [_source(getitem(g, (Ellipsis, nd - 1 - a)), sizes[a], align_corners, padding_mode)
+           for a in range(nd)]
+    total = 1
+    for size in sizes:
+        total *= size
+    flat = reshape(x, (n, c, total))
 
-    def pick(yi, xi):
-        """The input at integer (yi, xi) of shape (N, Ho, Wo), 0 outside; and the mask."""
-        valid = (xi >= 0) & (xi < w) & (yi >= 0) & (yi < h)
-        lin = xp.where(valid, yi * w + xi, 0).astype(xp.int64).reshape(n, 1, ho * wo)
-        lin = xp.ascontiguousarray(xp.broadcast_to(lin, (n, c, ho * wo)))
-        vals = reshape(gather(flat, 2, Tensor(lin)), (n, c, ho, wo))
+    def pick(idx):
+        """The input at the integer positions ``idx`` (one array per axis), 0 outside; and the
+        mask."""
+        valid = xp.ones(idx[0].shape, dtype=bool)
+        lin = xp.zeros(idx[0].shape, dtype=xp.int64)
+        for i, size in zip(idx, sizes):
+            valid &= (i >= 0) & (i < size)
+            lin = lin * size + i
+        lin = xp.where(valid, lin, 0).astype(xp.int64).reshape(n, 1, m)
+        lin = xp.ascontiguousarray(xp.broadcast_to(lin, (n, c, m)))
+        vals = reshape(gather(flat, 2, Tensor(lin)), (n, c, *out))
         return vals, Tensor(valid[:, None].astype(x._data.dtype))
 
     if mode == "nearest":
-        vals, valid = pick(xp.rint(iy._data).astype(xp.int64), xp.rint(ix._data).astype(xp.int64))
+        vals, valid = pick([xp.rint(p._data).astype(xp.int64) for p in pos])
         return vals * valid
-    x0 = xp.floor(ix._data)
-    y0 = xp.floor(iy._data)
-    wx1, wy1 = unsqueeze(ix - Tensor(x0), 1), unsqueeze(iy - Tensor(y0), 1)
-    wx0, wy0 = unsqueeze(Tensor(x0 + 1) - ix, 1), unsqueeze(Tensor(y0 + 1) - iy, 1)
-    x0, y0 = x0.astype(xp.int64), y0.astype(xp.int64)
-    out = None
-    for yi, xi, weight in ((y0, x0, wx0 * wy0), (y0, x0 + 1, wx1 * wy0),
-                           (y0 + 1, x0, wx0 * wy1), (y0 + 1, x0 + 1, wx1 * wy1)):
-        vals, valid = pick(yi, xi)
+    lows = [xp.floor(p._data) for p in pos]
+    # per axis, the weights of the low and the high neighbour; PyTorch multiplies them x first
+    weights = [(unsqueeze(Tensor(lo + 1) - p, 1), unsqueeze(p - Tensor(lo), 1))
+               for p, lo in zip(pos, lows)]
+    lows = [lo.astype(xp.int64) for lo in lows]
+    result = None
+    for corner in range(2 ** nd):  # PyTorch's order: z outermost, x innermost
+        bits = [(corner >> (nd - 1 - a)) & 1 for a in range(nd)]
+        weight = None
+        for a in reversed(range(nd)):
+            w = weights[a][bits[a]]
+            weight = w if weight is None else weight * w
+        vals, valid = pick([lo + b for lo, b in zip(lows, bits)])
         term = vals * (weight * valid)
-        out = term if out is None else out + term
-    return out
+        result = term if result is None else result + term
+    return result

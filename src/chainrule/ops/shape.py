@@ -67,6 +67,7 @@ def _one_axis(op: str, axis, ndim: int) -> int:
 
 class Reshape(Function):
     complex_grad = True
+    reads_inputs = False  # a view: backward moves the gradient by shape
 
     def forward(self, x):
         return x.reshape(self.shape)
@@ -77,6 +78,7 @@ class Reshape(Function):
 
 class Permute(Function):
     complex_grad = True
+    reads_inputs = False  # a view: backward moves the gradient by shape
 
     def forward(self, x):
         return x.transpose(self.axes)
