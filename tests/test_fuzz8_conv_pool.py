@@ -219,3 +219,7 @@ def test_an_empty_unpooled_or_area_output_is_refused_where_pytorch_returns_it_em
     assert t.shape == (1, 1, 2, 0)
     with pytest.raises(ValueError, match="every output size must be positive"):
         cr.nn.functional.interpolate(cr.tensor(z.numpy()), scale_factor=0.7, mode="area")
+    seq, w, b = np.ones((2, 1, 1)), np.ones((3, 1, 1)), np.zeros(1)  # 2 steps, a 3-wide kernel
+    assert torch.conv_tbc(*(torch.tensor(a) for a in (seq, w, b)), 0).shape == (0, 1, 1)
+    with pytest.raises(ValueError, match="conv1d: kernel size"):
+        cr.conv_tbc(*(cr.tensor(a) for a in (seq, w, b)), 0)
