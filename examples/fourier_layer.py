@@ -10,8 +10,8 @@ convolution beside it (the FNO's "W" path) adds a pointwise term: the block's re
 frequency k is W_k + w (the 1x1 weight), and that sum is what approaches exp(-nu k^2 t).
 
 The gradients flow through ``chainrule.fft.rfft``/``irfft`` and complex arithmetic, with
-PyTorch's conventions; the complex weight is stored as real pairs and read with
-``view_as_complex`` (so Adam updates real and imaginary parts as two real numbers).
+PyTorch's conventions; the weight is a complex ``nn.Parameter``, as in the FNO paper's code, and
+Adam updates its real and imaginary parts as two real numbers (PyTorch's rule).
 
     python examples/fourier_layer.py --steps 150 --seed 0
 """
@@ -37,9 +37,10 @@ class SpectralConv1d(nn.Module):
         rng = np.random.default_rng(rng)
         scale = 1.0 / (in_channels * out_channels)
         self.modes = modes
-        # (in, out, modes, 2): the real and imaginary parts of each complex weight
-        self.weight = nn.Parameter(cr.tensor(
-            scale * rng.standard_normal((in_channels, out_channels, modes, 2)), dtype=cr.float32))
+        pairs = scale * rng.standard_normal((in_channels, out_channels, modes, 2))
+        # (in, out, modes), complex64, as the FNO's torch.rand(..., dtype=torch.cfloat)
+        self.weight = nn.Parameter(cr.tensor(pairs[..., 0] + 1j * pairs[..., 1],
+                                             dtype=cr.complex64))
 
     def forward(self, x):
         length = x.shape[-1]
@@ -47,8 +48,7 @@ class SpectralConv1d(nn.Module):
             raise ValueError(f"SpectralConv1d: a signal of length {length} has {length // 2 + 1} "
                              f"frequencies, fewer than modes={self.modes}")
         spectrum = cr.fft.rfft(x)[..., :self.modes]             # (N, in, modes), complex64
-        w = cr.view_as_complex(self.weight)                     # (in, out, modes)
-        mixed = (spectrum.unsqueeze(2) * w).sum(1)              # (N, out, modes)
+        mixed = cr.einsum("bix,iox->box", spectrum, self.weight)  # (N, out, modes)
         return cr.fft.irfft(mixed, n=length)                    # higher frequencies: zero
 
 
@@ -94,7 +94,7 @@ def train(args) -> dict:
         pred = model(test_u0)
         rel = float(cr.sqrt(((pred - test_ut) ** 2).sum() / (test_ut ** 2).sum()).item())
         w = float(model.pointwise.weight.numpy().reshape(-1)[0])
-        response = cr.view_as_complex(model.spectral.weight)[0, 0].numpy() + w
+        response = model.spectral.weight[0, 0].numpy() + w
     k = np.arange(args.modes)
     exact = np.exp(-args.nu * k**2 * args.time)
     # Modes 8 and above are absent from the data: their weights get no signal. Compare the rest;

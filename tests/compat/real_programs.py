@@ -1180,3 +1180,167 @@ def train_stn(torch, model, data, target, steps=4):
         pred = output.max(1, keepdim=True)[1]
         correct += pred.eq(target.view_as(pred)).sum().item()
     return losses, test_loss, correct, model.fc_loc[2].bias.detach().numpy()
+
+
+def fno1d(torch, modes=4, width=6, cdtype=None):
+    """The Fourier neural operator of the FNO paper's fourier_1d.py (Li et al., 2021): a lift
+    (fc0) of (a(x), x), four Fourier layers (a spectral convolution with complex weights on the
+    lowest ``modes`` frequencies plus a 1x1 convolution, then GELU), a projection (fc1, fc2).
+    ``cdtype``: the complex dtype of the weights and spectra (the paper's torch.cfloat; a
+    float64 comparison passes torch.cdouble)."""
+    import numpy as np
+
+    nn = torch.nn
+    F = torch.nn.functional
+    cfloat = torch.cfloat if cdtype is None else cdtype
+
+    class SpectralConv1d(nn.Module):
+        def __init__(self, in_channels, out_channels, modes1):
+            super().__init__()
+            self.in_channels = in_channels
+            self.out_channels = out_channels
+            self.modes1 = modes1  # Fourier modes to multiply, at most floor(N/2) + 1
+            self.scale = (1 / (in_channels * out_channels))
+            self.weights1 = nn.Parameter(
+                self.scale * torch.rand(in_channels, out_channels, self.modes1, dtype=cfloat))
+
+        # Complex multiplication
+        def compl_mul1d(self, input, weights):  # noqa: A002 - the FNO code's name
+            # (batch, in_channel, x), (in_channel, out_channel, x) -> (batch, out_channel, x)
+            return torch.einsum("bix,iox->box", input, weights)
+
+        def forward(self, x):
+            batchsize = x.shape[0]
+            # Compute Fourier coefficients up to factor of e^(- something constant)
+            x_ft = torch.fft.rfft(x)
+            # Multiply relevant Fourier modes
+            out_ft = torch.zeros(batchsize, self.out_channels, x.size(-1) // 2 + 1,
+                                 device=x.device, dtype=cfloat)
+            out_ft[:, :, :self.modes1] = self.compl_mul1d(x_ft[:, :, :self.modes1],
+                                                          self.weights1)
+            # Return to physical space
+            x = torch.fft.irfft(out_ft, n=x.size(-1))
+            return x
+
+    class FNO1d(nn.Module):
+        def __init__(self, modes, width):
+            super().__init__()
+            self.modes1 = modes
+            self.width = width
+            self.padding = 2  # pad the domain if input is non-periodic
+            self.fc0 = nn.Linear(2, self.width)  # input channel is 2: (a(x), x)
+
+            self.conv0 = SpectralConv1d(self.width, self.width, self.modes1)
+            self.conv1 = SpectralConv1d(self.width, self.width, self.modes1)
+            self.conv2 = SpectralConv1d(self.width, self.width, self.modes1)
+            self.conv3 = SpectralConv1d(self.width, self.width, self.modes1)
+            self.w0 = nn.Conv1d(self.width, self.width, 1)
+            self.w1 = nn.Conv1d(self.width, self.width, 1)
+            self.w2 = nn.Conv1d(self.width, self.width, 1)
+            self.w3 = nn.Conv1d(self.width, self.width, 1)
+
+            self.fc1 = nn.Linear(self.width, 16)
+            self.fc2 = nn.Linear(16, 1)
+
+        def forward(self, x):
+            grid = self.get_grid(x.shape, x.device)
+            x = torch.cat((x, grid), dim=-1)
+            x = self.fc0(x)
+            x = x.permute(0, 2, 1)
+            # x = F.pad(x, [0,self.padding]) # pad the domain if input is non-periodic
+
+            x1 = self.conv0(x)
+            x2 = self.w0(x)
+            x = x1 + x2
+            x = F.gelu(x)
+
+            x1 = self.conv1(x)
+            x2 = self.w1(x)
+            x = x1 + x2
+            x = F.gelu(x)
+
+            x1 = self.conv2(x)
+            x2 = self.w2(x)
+            x = x1 + x2
+            x = F.gelu(x)
+
+            x1 = self.conv3(x)
+            x2 = self.w3(x)
+            x = x1 + x2
+
+            # x = x[..., :-self.padding] # pad the domain if input is non-periodic
+            x = x.permute(0, 2, 1)
+            x = self.fc1(x)
+            x = F.gelu(x)
+            x = self.fc2(x)
+            return x
+
+        def get_grid(self, shape, device):
+            batchsize, size_x = shape[0], shape[1]
+            gridx = torch.tensor(np.linspace(0, 1, size_x), dtype=torch.float)
+            gridx = gridx.reshape(1, size_x, 1).repeat([batchsize, 1, 1])
+            return gridx.to(device)
+
+    return FNO1d(modes, width)
+
+
+class LpLoss:
+    """The FNO code's relative Lp loss (utilities3.py), summed over the batch."""
+
+    def __init__(self, torch, d=2, p=2, size_average=True, reduction=True):
+        self.torch = torch
+        self.d = d
+        self.p = p
+        self.reduction = reduction
+        self.size_average = size_average
+
+    def rel(self, x, y):
+        num_examples = x.size()[0]
+        diff_norms = self.torch.norm(x.reshape(num_examples, -1) - y.reshape(num_examples, -1),
+                                     self.p, 1)
+        y_norms = self.torch.norm(y.reshape(num_examples, -1), self.p, 1)
+        if self.reduction:
+            if self.size_average:
+                return self.torch.mean(diff_norms / y_norms)
+            return self.torch.sum(diff_norms / y_norms)
+        return diff_norms / y_norms
+
+    def __call__(self, x, y):
+        return self.rel(x, y)
+
+
+def train_fno1d(torch, model, x_train, y_train, epochs=3, batch_size=4, learning_rate=0.001,
+                step_size=2, gamma=0.5):
+    """fourier_1d.py's training loop: Adam with weight decay, StepLR, the relative L2 loss;
+    returns the per-step losses and MSEs, the learning rates, the parameters, and the state
+    dict's round trip through torch.save/torch.load."""
+    import io
+
+    F = torch.nn.functional
+    train_loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(x_train, y_train), batch_size=batch_size, shuffle=False)
+    optimizer = torch.optim.Adam(model.parameters(), lr=learning_rate, weight_decay=1e-4)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=step_size, gamma=gamma)
+    myloss = LpLoss(torch, size_average=False)
+    losses, mses, lrs = [], [], []
+    for _ in range(epochs):
+        model.train()
+        for x, y in train_loader:
+            optimizer.zero_grad()
+            out = model(x)
+            mse = F.mse_loss(out.view(batch_size, -1), y.view(batch_size, -1), reduction="mean")
+            l2 = myloss(out.view(batch_size, -1), y.view(batch_size, -1))
+            l2.backward()  # use the l2 relative loss
+            optimizer.step()
+            losses.append(l2.item())
+            mses.append(mse.item())
+        scheduler.step()
+        lrs.append(optimizer.param_groups[0]["lr"])
+    buffer = io.BytesIO()
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict()}, buffer)
+    buffer.seek(0)
+    saved = torch.load(buffer)
+    model.load_state_dict(saved["model"])
+    optimizer.load_state_dict(saved["optimizer"])
+    params = {n: p.detach().numpy() for n, p in model.named_parameters()}
+    return losses, mses, lrs, params, optimizer.state_dict()["state"][2]  # conv0.weights1's

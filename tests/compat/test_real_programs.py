@@ -286,3 +286,77 @@ def test_spatial_transformer_with_affine_grid_and_grid_sample_matches_pytorch():
         lib, m, lib.tensor(data), lib.tensor(target)))
     assert ours[0][-1] < ours[0][0]
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def _heat_data(n=8, size=16, t=0.01, seed=17):
+    """Initial conditions a(x) (random low-frequency sines) and the heat equation's solution
+    u(x, t) on the periodic unit interval (each Fourier mode decays by exp(-(2 pi k)^2 t))."""
+    rng = np.random.default_rng(seed)
+    x = np.linspace(0, 1, size, endpoint=False)
+    k = np.arange(1, 5)
+    a = (rng.standard_normal((n, 4, 1)) / k[:, None] * np.sin(2 * np.pi * k[:, None] * x
+                                                               + rng.uniform(0, 6, (n, 4, 1))))
+    a = a.sum(1)
+    spectrum = np.fft.rfft(a) * np.exp(-(2 * np.pi * np.arange(size // 2 + 1)) ** 2 * t)
+    return a[..., None], np.fft.irfft(spectrum, n=size)
+
+
+def _fno_state(dtype, cdtype):
+    """Random weights, complex ones with random real and imaginary parts."""
+    rng = np.random.default_rng(18)
+    state = _state(programs.fno1d(chainrule), rng)
+    for key, value in state.items():
+        if key.endswith("weights1"):
+            state[key] = (rng.uniform(0, 1, value.shape) + 1j * rng.uniform(0, 1, value.shape))
+            state[key] = (state[key] / 36).astype(cdtype)
+        else:
+            state[key] = value.astype(dtype)
+    return state
+
+
+def _as_real(a):
+    a = np.asarray(a)
+    return np.stack([a.real, a.imag], -1) if np.iscomplexobj(a) else a
+
+
+@pytest.mark.parametrize(("dtype", "cdtype", "rtol", "atol"),
+                         [(np.float64, np.complex128, 1e-9, 1e-11),
+                          (np.float32, np.complex64, 1e-5, 1e-6)])
+def test_fourier_neural_operator_with_complex_weights_adam_and_steplr_matches_pytorch(
+        dtype, cdtype, rtol, atol):
+    a, u = _heat_data()
+    state = _fno_state(dtype, cdtype)
+    out = {}
+    for lib in (chainrule, torch):
+        cd = lib.cdouble if cdtype == np.complex128 else lib.cfloat
+        model = programs.fno1d(lib, cdtype=cd)
+        if dtype == np.float64:
+            model.double()  # as PyTorch's: the complex weights keep their dtype
+        assert model.conv0.weights1.dtype == cd
+        model.load_state_dict({k: lib.tensor(v) for k, v in state.items()}, strict=True)
+        out[lib.__name__] = programs.train_fno1d(lib, model, lib.tensor(a.astype(dtype)),
+                                                 lib.tensor(u.astype(dtype)))
+    ours, theirs = out["chainrule"], out["torch"]
+    assert ours[0][-1] < ours[0][0]
+    _close(ours[:3], theirs[:3], rtol, atol)
+    assert ours[3].keys() == theirs[3].keys()
+    for name in ours[3]:
+        assert ours[3][name].dtype == theirs[3][name].dtype, name
+        _close(_as_real(ours[3][name]), _as_real(theirs[3][name]), rtol, atol)
+    for key in ("exp_avg", "exp_avg_sq"):
+        assert np.asarray(ours[4][key]).dtype == cdtype
+        _close(_as_real(ours[4][key]), _as_real(theirs[4][key]), rtol, atol)
+
+
+def test_pytorch_fno_state_dict_loads_into_chainrule_fno():
+    a, _ = _heat_data(n=3)
+    torch.manual_seed(0)
+    theirs = programs.fno1d(torch)  # PyTorch's own init, complex64 weights
+    ours = programs.fno1d(chainrule)
+    ours.load_state_dict(theirs.state_dict())  # PyTorch tensors, as they are
+    assert ours.conv2.weights1.dtype == np.complex64
+    np.testing.assert_array_equal(ours.conv2.weights1.numpy(), theirs.conv2.weights1.detach())
+    with torch.no_grad():
+        expected = theirs(torch.tensor(a, dtype=torch.float32)).numpy()
+    got = ours(chainrule.tensor(a, dtype=chainrule.float32)).detach().numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
