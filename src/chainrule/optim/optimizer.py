@@ -235,7 +235,8 @@ class Optimizer(OptimizerHooks):
         continues exactly as the original would have.
         """
         name = f"{type(self).__name__}.load_state_dict"
-        if not isinstance(state_dict, dict) or set(state_dict) != {"state", "param_groups"}:
+        # other keys (a state-dict post-hook's additions) are left alone, as PyTorch's
+        if not isinstance(state_dict, dict) or not {"state", "param_groups"} <= set(state_dict):
             keys = sorted(state_dict) if isinstance(state_dict, dict) else type(state_dict).__name__
             raise ValueError(
                 f"{name}: expected a dict with keys 'param_groups' and 'state', got {keys}"
