@@ -184,3 +184,29 @@ def test_zero_grad_keeps_complex_dtype():
     opt = optim.SGD([p], lr=0.1)
     opt.zero_grad(set_to_none=False)
     assert p.grad.dtype == np.complex64 and not np.array(p.grad._data).any()
+
+
+def test_a_gradient_of_the_other_kind_is_refused():
+    p = cr.nn.Parameter(cr.tensor(INIT[1]))
+    p.grad = cr.tensor(INIT[1].real.copy())  # would move real and imaginary parts alike
+    with pytest.raises(TypeError, match="dtype complex128 has a gradient of dtype float64"):
+        optim.Adam([p]).step()
+    q = cr.nn.Parameter(cr.tensor(INIT[2]))
+    q.grad = cr.tensor(INIT[2] + 0j)
+    with pytest.raises(TypeError, match="dtype float64 has a gradient of dtype complex128"):
+        optim.SGD([q]).step()
+    assert not q._version and not p._version
+
+
+def test_broadcast_and_strided_gradients_and_parameters():
+    """A gradient that is a broadcast view, a parameter stored transposed: the real views."""
+    a = INIT[0].T  # a transposed (not C-contiguous) complex parameter
+    p, t = cr.nn.Parameter(cr.tensor(np.array(a))), torch.nn.Parameter(torch.tensor(a.copy()))
+    p._writable()[...] = a
+    opt, topt = optim.Adam([p], lr=0.1), torch.optim.Adam([t], lr=0.1)
+    for _ in range(3):
+        p.grad = cr.Tensor(np.broadcast_to(np.complex128(0.5 - 2j), a.shape))
+        t.grad = torch.full(a.shape, 0.5 - 2j, dtype=torch.complex128)
+        opt.step()
+        topt.step()
+    np.testing.assert_allclose(np.array(p._data), t.detach().numpy(), rtol=1e-12)

@@ -193,7 +193,14 @@ class Optimizer(OptimizerHooks):
                             f"{type(self).__name__}.step: a parameter of shape {p._data.shape} "
                             f"has a gradient of shape {p.grad._data.shape}"
                         )
-                    (complex_params if p._data.dtype.kind == "c" else params).append(p)
+                    is_complex = p._data.dtype.kind == "c"
+                    if is_complex != (p.grad._data.dtype.kind == "c"):
+                        raise TypeError(
+                            f"{type(self).__name__}.step: a parameter of dtype {p._data.dtype} "
+                            f"has a gradient of dtype {p.grad._data.dtype}; a complex parameter "
+                            "needs a complex gradient and a real one a real gradient"
+                        )
+                    (complex_params if is_complex else params).append(p)
                 self._update_group(group, params)
                 for p in complex_params:
                     self._update_complex(group, p)
