@@ -31,8 +31,14 @@ class _DefaultFloat:
 FLOAT = _DefaultFloat()
 
 
-def _size(op, size) -> tuple[int, ...]:
-    """``zeros(2, 3)``, ``zeros((2, 3))`` and ``zeros([2, 3])`` all mean shape (2, 3)."""
+def _size(op, size, keyword=None) -> tuple[int, ...]:
+    """``zeros(2, 3)``, ``zeros((2, 3))``, ``zeros([2, 3])`` and ``zeros(size=(2, 3))`` all mean
+    shape (2, 3)."""
+    if keyword is not None:
+        if size:
+            raise TypeError(f"{op}: size given both positionally ({size!r}) and as size="
+                            f"{keyword!r}; give one")
+        size = (keyword,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 0
@@ -61,21 +67,23 @@ def _leaf(op, array, device, requires_grad) -> Tensor:
     return Tensor(array, requires_grad=bool(requires_grad))
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A tensor of zeros of shape ``size`` (ints, or one tuple)."""
-    return _leaf("zeros", numpy.zeros(_size("zeros", size), _dtype("zeros", dtype)), device,
+def zeros(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of zeros of shape ``sizes`` (ints, or one tuple), or ``size=`` (a tuple)."""
+    arr = numpy.zeros(_size("zeros", sizes, size), _dtype("zeros", dtype))
+    return _leaf("zeros", arr, device, requires_grad)
+
+
+def ones(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of ones of shape ``sizes`` (ints, or one tuple), or ``size=`` (a tuple)."""
+    return _leaf("ones", numpy.ones(_size("ones", sizes, size), _dtype("ones", dtype)), device,
                  requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A tensor of ones of shape ``size`` (ints, or one tuple)."""
-    return _leaf("ones", numpy.ones(_size("ones", size), _dtype("ones", dtype)), device,
-                 requires_grad)
-
-
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """A tensor of shape ``size``; chainrule fills it with zeros (never uninitialized memory)."""
-    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+def empty(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """A tensor of shape ``sizes`` or ``size=``; chainrule fills it with zeros (never
+    uninitialized memory)."""
+    return zeros(_size("empty", sizes, size), dtype=dtype, device=device,
+                 requires_grad=requires_grad)
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -190,19 +198,21 @@ def _random(op, size, rng, dtype, device, requires_grad, draw, part=None) -> Ten
     return _leaf(op, values, device, requires_grad)
 
 
-def randn(*size, rng=None, dtype=None, device=None, requires_grad: bool = False,
+def randn(*sizes, size=None, rng=None, dtype=None, device=None, requires_grad: bool = False,
           generator=None) -> Tensor:
     """Standard normal samples of shape ``size``, from ``rng`` (PyTorch's ``generator``) or the
     default generator; a complex ``dtype`` has variance 1 (each part 1/2), as PyTorch's."""
-    return _random("randn", size, _pick("randn", rng, generator), dtype, device, requires_grad,
+    return _random("randn", _size("randn", sizes, size), _pick("randn", rng, generator), dtype,
+                   device, requires_grad,
                    lambda g, s: g.standard_normal(s), part=0.5 ** 0.5)
 
 
-def rand(*size, rng=None, dtype=None, device=None, requires_grad: bool = False,
+def rand(*sizes, size=None, rng=None, dtype=None, device=None, requires_grad: bool = False,
          generator=None) -> Tensor:
     """Uniform samples in [0, 1) of shape ``size``, from ``rng`` (or ``generator``) or the default
     generator; for a complex ``dtype``, the real and imaginary parts each."""
-    return _random("rand", size, _pick("rand", rng, generator), dtype, device, requires_grad,
+    return _random("rand", _size("rand", sizes, size), _pick("rand", rng, generator), dtype,
+                   device, requires_grad,
                    lambda g, s: g.random(s), part=1.0)
 
 

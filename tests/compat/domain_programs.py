@@ -1,0 +1,295 @@
+"""Programs from domains the other corpora leave out, in the style of well-known public PyTorch
+code, run with ``torch`` = PyTorch or chainrule (test_domain_programs.py): WaveNet (causal
+dilated convolutions, gated units, mu-law), MoCo (a momentum encoder and a queue buffer), GAT
+(attention over an edge list), a neural ODE with a hand-written RK4, ...
+
+As in real_programs.py each function takes the library as its ``torch`` argument and writes only
+what a PyTorch program writes after ``import torch``; data and noise are passed in.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+
+
+def mu_law_encode(torch, audio, quantization_channels):
+    """WaveNet's companding: [-1, 1] audio to integer classes."""
+    mu = quantization_channels - 1
+    safe_audio_abs = torch.clamp(torch.abs(audio), max=1.0)
+    magnitude = torch.log1p(mu * safe_audio_abs) / np.log1p(mu)
+    signal = torch.sign(audio) * magnitude
+    return ((signal + 1) / 2 * mu + 0.5).to(torch.int64)
+
+
+def mu_law_decode(torch, output, quantization_channels):
+    mu = quantization_channels - 1
+    signal = 2 * (output.float() / mu) - 1
+    magnitude = (1 / mu) * ((1 + mu) ** torch.abs(signal) - 1)
+    return torch.sign(signal) * magnitude
+
+
+def wavenet(torch, quantization=16, residual=6, skip=8, layers=4):
+    """A WaveNet in the style of the public PyTorch ports: causal dilated Conv1d (padding both
+    sides, the right end chopped), gated tanh * sigmoid units, 1x1 residual and skip convs, the
+    skips summed over the receptive field."""
+    nn = torch.nn
+
+    class CausalConv1d(nn.Conv1d):
+        def __init__(self, in_channels, out_channels, kernel_size, dilation=1):
+            self.__padding = (kernel_size - 1) * dilation
+            super().__init__(in_channels, out_channels, kernel_size, padding=self.__padding,
+                             dilation=dilation)
+
+        def forward(self, x):
+            result = super().forward(x)
+            if self.__padding != 0:
+                return result[:, :, :-self.__padding]
+            return result
+
+    class ResidualBlock(nn.Module):
+        def __init__(self, dilation):
+            super().__init__()
+            self.filter_conv = CausalConv1d(residual, residual, 2, dilation)
+            self.gate_conv = CausalConv1d(residual, residual, 2, dilation)
+            self.residual_conv = nn.Conv1d(residual, residual, 1)
+            self.skip_conv = nn.Conv1d(residual, skip, 1)
+
+        def forward(self, x, skip_size):
+            gated = torch.tanh(self.filter_conv(x)) * torch.sigmoid(self.gate_conv(x))
+            skip_out = self.skip_conv(gated)[:, :, -skip_size:]
+            return self.residual_conv(gated) + x, skip_out
+
+    class WaveNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.quantization = quantization
+            self.dilations = [2 ** i for i in range(layers)]
+            self.receptive_field = sum(self.dilations) + 1
+            self.causal = CausalConv1d(quantization, residual, 2)
+            self.blocks = nn.ModuleList([ResidualBlock(d) for d in self.dilations])
+            self.end = nn.Sequential(nn.ReLU(), nn.Conv1d(skip, skip, 1), nn.ReLU(),
+                                     nn.Conv1d(skip, quantization, 1))
+
+        def forward(self, x):
+            output_size = x.size(2) - self.receptive_field + 1
+            x = self.causal(x)
+            skips = []
+            for block in self.blocks:
+                x, s = block(x, output_size)
+                skips.append(s)
+            return self.end(torch.stack(skips).sum(dim=0))
+
+    return WaveNet()
+
+
+def train_wavenet(torch, model, audio, steps=4, generate=5):
+    """Teacher-forced cross-entropy over one-hot inputs, Adam with clipping, then greedy
+    generation sample by sample from the receptive field's last window, decoded by mu-law."""
+    F = torch.nn.functional
+    dtype = model.causal.weight.dtype
+    q = mu_law_encode(torch, audio, model.quantization)
+    inputs = F.one_hot(q[:, :-1], model.quantization).permute(0, 2, 1).to(dtype)
+    output_size = inputs.size(2) - model.receptive_field + 1
+    targets = q[:, -output_size:]
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    losses = []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        logits = model(inputs)
+        loss = F.cross_entropy(logits, targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        losses.append(loss.item())
+    model.eval()
+    generated = q[:1, -model.receptive_field:].clone()
+    with torch.no_grad():
+        for _ in range(generate):
+            window = generated[:, -model.receptive_field:]
+            x = F.one_hot(window, model.quantization).transpose(1, 2).type_as(model.causal.weight)
+            prob = F.softmax(model(x)[:, :, -1], dim=1)
+            generated = torch.cat([generated, prob.argmax(dim=1, keepdim=True)], dim=1)
+    samples = generated[:, model.receptive_field:]
+    return losses, samples.tolist(), mu_law_decode(torch, samples, model.quantization).numpy()
+
+
+def moco(torch, dim=4, K=8, m=0.9, T=0.2, mlp=True):
+    """MoCo v2: a query encoder trained by InfoNCE against a momentum-updated key encoder and a
+    queue of past keys kept as a buffer; the batch shuffled for the key encoder's BatchNorm."""
+    nn = torch.nn
+
+    class Encoder(nn.Module):
+        def __init__(self, num_classes):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 4, 3, padding=1, bias=False)
+            self.bn = nn.BatchNorm2d(4)
+            self.pool = nn.AdaptiveAvgPool2d((1, 1))
+            self.fc = nn.Linear(4, num_classes)
+
+        def forward(self, x):
+            x = self.pool(torch.relu(self.bn(self.conv(x))))
+            return self.fc(torch.flatten(x, 1))
+
+    class MoCo(nn.Module):
+        def __init__(self, base_encoder):
+            super().__init__()
+            self.K, self.m, self.T = K, m, T
+            self.encoder_q = base_encoder(num_classes=dim)
+            self.encoder_k = base_encoder(num_classes=dim)
+            if mlp:
+                dim_mlp = self.encoder_q.fc.weight.shape[1]
+                self.encoder_q.fc = nn.Sequential(nn.Linear(dim_mlp, dim_mlp), nn.ReLU(),
+                                                  self.encoder_q.fc)
+                self.encoder_k.fc = nn.Sequential(nn.Linear(dim_mlp, dim_mlp), nn.ReLU(),
+                                                  self.encoder_k.fc)
+            for param_q, param_k in zip(self.encoder_q.parameters(), self.encoder_k.parameters()):
+                param_k.data.copy_(param_q.data)
+                param_k.requires_grad = False
+            self.register_buffer("queue", torch.randn(dim, K))
+            self.queue = nn.functional.normalize(self.queue, dim=0)
+            self.register_buffer("queue_ptr", torch.zeros(1, dtype=torch.long))
+
+        @torch.no_grad()
+        def _momentum_update_key_encoder(self):
+            for param_q, param_k in zip(self.encoder_q.parameters(), self.encoder_k.parameters()):
+                param_k.data = param_k.data * self.m + param_q.data * (1.0 - self.m)
+
+        @torch.no_grad()
+        def _dequeue_and_enqueue(self, keys):
+            batch_size = keys.shape[0]
+            ptr = int(self.queue_ptr)
+            assert self.K % batch_size == 0
+            self.queue[:, ptr:ptr + batch_size] = keys.T
+            ptr = (ptr + batch_size) % self.K
+            self.queue_ptr[0] = ptr
+
+        @torch.no_grad()
+        def _batch_shuffle_single_gpu(self, x):
+            idx_shuffle = torch.randperm(x.shape[0])
+            idx_unshuffle = torch.argsort(idx_shuffle)
+            return x[idx_shuffle], idx_unshuffle
+
+        def forward(self, im_q, im_k):
+            q = self.encoder_q(im_q)
+            q = nn.functional.normalize(q, dim=1)
+            with torch.no_grad():
+                self._momentum_update_key_encoder()
+                im_k, idx_unshuffle = self._batch_shuffle_single_gpu(im_k)
+                k = self.encoder_k(im_k)
+                k = nn.functional.normalize(k, dim=1)
+                k = k[idx_unshuffle]
+            l_pos = torch.einsum("nc,nc->n", [q, k]).unsqueeze(-1)
+            l_neg = torch.einsum("nc,ck->nk", [q, self.queue.clone().detach()])
+            logits = torch.cat([l_pos, l_neg], dim=1)
+            logits /= self.T
+            labels = torch.zeros(logits.shape[0], dtype=torch.long)
+            self._dequeue_and_enqueue(k)
+            return logits, labels
+
+    return MoCo(Encoder)
+
+
+def train_moco(torch, model, batches):
+    """The main_moco loop: SGD with momentum and weight decay over all parameters (the key
+    encoder's have no gradient), CE on the logits, top-1 accuracy by topk."""
+    criterion = torch.nn.CrossEntropyLoss()
+    optimizer = torch.optim.SGD(model.parameters(), 0.1, momentum=0.9, weight_decay=1e-4)
+    losses, accs, ptrs = [], [], []
+    model.train()
+    for im_q, im_k in batches:
+        output, target = model(im_q=im_q, im_k=im_k)
+        loss = criterion(output, target)
+        _, pred = output.topk(1, 1, True, True)
+        correct = pred.t().eq(target.view(1, -1).expand_as(pred.t()))
+        accs.append(correct[:1].reshape(-1).float().sum(0).mul_(100.0 / im_q.size(0)).item())
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        ptrs.append(model.queue_ptr.item())
+    keys = [p.detach().numpy() for p in model.encoder_k.parameters()]
+    return (losses, accs, ptrs, model.queue.numpy(), keys,
+            model.encoder_k.bn.running_var.numpy())
+
+
+def gat(torch, nfeat=5, nhid=4, nclass=3, nheads=2, alpha=0.2, dropout=0.3):
+    """pyGAT's model written over an edge list instead of a dense adjacency: e_ij from
+    ``a^T [W h_i || W h_j]`` through LeakyReLU, a softmax over each node's incoming edges by
+    ``scatter_reduce(amax)`` and ``index_add_``, messages summed by ``scatter_add_``, multi-head
+    ``cat`` and a mean-free output head, ``F.dropout`` on inputs and attention."""
+    nn = torch.nn
+    F = nn.functional
+
+    class GraphAttentionLayer(nn.Module):
+        def __init__(self, in_features, out_features, concat=True):
+            super().__init__()
+            self.out_features, self.concat = out_features, concat
+            self.W = nn.Parameter(torch.empty(size=(in_features, out_features)))
+            nn.init.xavier_uniform_(self.W.data, gain=1.414)
+            self.a = nn.Parameter(torch.empty(size=(2 * out_features, 1)))
+            nn.init.xavier_uniform_(self.a.data, gain=1.414)
+            self.leakyrelu = nn.LeakyReLU(alpha)
+
+        def forward(self, h, edge_index):
+            Wh = torch.mm(h, self.W)
+            src, dst = edge_index[0], edge_index[1]
+            n = Wh.size(0)
+            e = self.leakyrelu(torch.matmul(Wh, self.a[:self.out_features, :])[src]
+                               + torch.matmul(Wh, self.a[self.out_features:, :])[dst]).squeeze(1)
+            e_max = torch.full((n,), float("-inf"), dtype=e.dtype)
+            e_max = e_max.scatter_reduce(0, dst, e.detach(), reduce="amax", include_self=True)
+            e_exp = torch.exp(e - e_max[dst])
+            denom = torch.zeros(n, dtype=e.dtype).index_add_(0, dst, e_exp)
+            attention = e_exp / denom[dst]
+            attention = F.dropout(attention, dropout, training=self.training)
+            messages = attention.unsqueeze(-1) * Wh[src]
+            index = dst.unsqueeze(-1).expand_as(messages)
+            h_prime = torch.zeros_like(Wh).scatter_add_(0, index, messages)
+            return F.elu(h_prime) if self.concat else h_prime
+
+        def __repr__(self):
+            return self.__class__.__name__ + f" ({self.W.shape[0]} -> {self.out_features})"
+
+    class GAT(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attentions = [GraphAttentionLayer(nfeat, nhid) for _ in range(nheads)]
+            for i, attention in enumerate(self.attentions):
+                self.add_module("attention_{}".format(i), attention)  # noqa: UP032 - pyGAT
+            self.out_att = GraphAttentionLayer(nhid * nheads, nclass, concat=False)
+
+        def forward(self, x, edge_index):
+            x = F.dropout(x, dropout, training=self.training)
+            x = torch.cat([att(x, edge_index) for att in self.attentions], dim=1)
+            x = F.dropout(x, dropout, training=self.training)
+            x = F.elu(self.out_att(x, edge_index))
+            return F.log_softmax(x, dim=1)
+
+    return GAT()
+
+
+def train_gat(torch, model, features, edge_index, labels, idx_train, idx_val, epochs=4):
+    """pyGAT's train loop: Adam with weight decay, nll_loss on the training nodes, validation in
+    eval mode, the best epoch kept by a state-dict copy."""
+    F = torch.nn.functional
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05, weight_decay=5e-4)
+    history, best, best_state = [], float("inf"), None
+    for _ in range(epochs):
+        model.train()
+        optimizer.zero_grad()
+        output = model(features, edge_index)
+        loss_train = F.nll_loss(output[idx_train], labels[idx_train])
+        loss_train.backward()
+        optimizer.step()
+        model.eval()
+        output = model(features, edge_index)
+        loss_val = F.nll_loss(output[idx_val], labels[idx_val])
+        preds = output[idx_val].max(1)[1].type_as(labels)
+        acc_val = preds.eq(labels[idx_val]).double().sum() / len(idx_val)
+        history.append((loss_train.data.item(), loss_val.data.item(), acc_val.item()))
+        if loss_val.item() < best:
+            best, best_state = loss_val.item(), copy.deepcopy(model.state_dict())
+    model.load_state_dict(best_state)
+    return history, repr(model.attention_0), model(features, edge_index).detach().numpy()

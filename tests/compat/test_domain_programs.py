@@ -1,0 +1,79 @@
+"""domain_programs.py run unchanged on PyTorch and on chainrule from the same weights: losses,
+outputs and final parameters agree (float64 to 1e-9, float32 to its rounding); where a program
+draws (randperm, dropout masks, distribution samples) both libraries read one shared stream."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from . import domain_programs as programs
+from .test_real_programs import _both, _close
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _shared_dropout(monkeypatch, lib, seed):
+    """``F.dropout`` keeps the elements where a uniform from one shared stream is >= p."""
+    rng = np.random.default_rng(seed)
+
+    def dropout(x, p=0.5, training=True, inplace=False):
+        if not training or p == 0:
+            return x
+        keep = (rng.uniform(size=tuple(x.shape)) >= p).astype(np.float64)
+        return x * lib.tensor(keep, dtype=x.dtype) / (1 - p)
+
+    monkeypatch.setattr(lib.nn.functional, "dropout", dropout)
+
+
+def test_wavenet_with_causal_dilated_convs_gated_units_and_mu_law_matches_pytorch():
+    t = np.linspace(0, 4 * np.pi, 24)
+    audio = np.stack([0.8 * np.sin(t), 0.5 * np.sin(2.3 * t + 1)])
+    ours, theirs = _both(programs.wavenet, lambda lib, m: programs.train_wavenet(
+        lib, m, lib.tensor(audio)))
+    assert ours[1] == theirs[1] and len(ours[1][0]) == 5
+    assert ours[0][-1] < ours[0][0]
+    _close([ours[0], ours[2]], [theirs[0], theirs[2]], rtol=1e-9, atol=1e-11)
+
+
+def test_moco_with_momentum_encoder_queue_buffer_and_shuffled_bn_matches_pytorch(monkeypatch):
+    rng = np.random.default_rng(70)
+    batches = [[rng.standard_normal((4, 3, 5, 5)) for _ in range(2)] for _ in range(3)]
+    perms = [rng.permutation(4) for _ in range(3)]
+
+    def run(lib, model):
+        stream = iter(perms)
+        monkeypatch.setattr(lib, "randperm", lambda n: lib.tensor(next(stream)))
+        return programs.train_moco(lib, model, [[lib.tensor(v) for v in b] for b in batches])
+
+    ours, theirs = _both(programs.moco, run)
+    assert ours[2] == theirs[2] == [4, 0, 4]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_gat_with_edge_softmax_by_scatter_and_index_add_matches_pytorch(monkeypatch):
+    rng = np.random.default_rng(71)
+    n = 8
+    features = rng.standard_normal((n, 5))
+    edges = {(i, i) for i in range(n)} | {(int(a), int(b)) for a, b in rng.integers(0, n, (14, 2))}
+    edge_index = np.array(sorted(edges)).T
+    labels = rng.integers(0, 3, n)
+    idx_train, idx_val = np.arange(5), np.arange(5, 8)
+
+    def run(lib, model):
+        with monkeypatch.context() as m:
+            _shared_dropout(m, lib, 72)
+            return programs.train_gat(lib, model, *(lib.tensor(a) for a in (
+                features, edge_index, labels, idx_train, idx_val)))
+
+    ours, theirs = _both(programs.gat, run)
+    assert ours[1] == theirs[1] == "GraphAttentionLayer (5 -> 4)"
+    _close([ours[0], ours[2]], [theirs[0], theirs[2]], rtol=1e-9, atol=1e-11)
