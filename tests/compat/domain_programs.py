@@ -1,7 +1,7 @@
 """Programs from domains the other corpora leave out, in the style of well-known public PyTorch
 code, run with ``torch`` = PyTorch or chainrule (test_domain_programs.py): WaveNet (causal
 dilated convolutions, gated units, mu-law), MoCo (a momentum encoder and a queue buffer), GAT
-(attention over an edge list), a neural ODE with a hand-written RK4, ...
+(attention over an edge list), a neural ODE with a hand-written RK4, N-BEATS, and more.
 
 As in real_programs.py each function takes the library as its ``torch`` argument and writes only
 what a PyTorch program writes after ``import torch``; data and noise are passed in.
@@ -293,3 +293,224 @@ def train_gat(torch, model, features, edge_index, labels, idx_train, idx_val, ep
             best, best_state = loss_val.item(), copy.deepcopy(model.state_dict())
     model.load_state_dict(best_state)
     return history, repr(model.attention_0), model(features, edge_index).detach().numpy()
+
+
+def ode_func(torch, hidden=16):
+    """torchdiffeq's ode_demo: ``ODEFunc`` (a Sequential over ``y ** 3``, weights from
+    ``normal_(std=0.1)``, biases ``constant_(0)``) counting its evaluations."""
+    nn = torch.nn
+
+    class ODEFunc(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = nn.Sequential(nn.Linear(2, hidden), nn.Tanh(), nn.Linear(hidden, 2))
+            for m in self.net.modules():
+                if isinstance(m, nn.Linear):
+                    nn.init.normal_(m.weight, mean=0, std=0.1)
+                    nn.init.constant_(m.bias, val=0)
+            self.nfe = 0
+
+        def forward(self, t, y):
+            self.nfe += 1
+            return self.net(y ** 3)
+
+    return ODEFunc()
+
+
+def odeint_rk4(torch, func, y0, t):
+    """A fixed-grid RK4 in torchdiffeq's '3/8 rule' form, differentiated by plain backprop."""
+    solution = [y0]
+    y = y0
+    for t0, t1 in zip(t[:-1], t[1:]):
+        dt = t1 - t0
+        k1 = func(t0, y)
+        k2 = func(t0 + dt / 3, y + dt * k1 / 3)
+        k3 = func(t0 + dt * 2 / 3, y + dt * (k2 - k1 / 3))
+        k4 = func(t1, y + dt * (k1 - k2 + k3))
+        y = y + (k1 + 3 * (k2 + k3) + k4) * dt * 0.125
+        solution.append(y)
+    return torch.stack(solution)
+
+
+def train_ode(torch, func, starts, data_size=20, batch_time=5, niters=4):
+    """ode_demo's loop: the true trajectory of a cubic spiral under ``no_grad``, ``get_batch``
+    by ``np.random.choice`` indices (passed in), ``torch.stack`` of shifted slices, RMSprop on the
+    mean absolute error, a ``RunningAverageMeter``; then a forecast from ``true_y0``."""
+    dtype = func.net[0].weight.dtype
+    true_y0 = torch.tensor([[2., 0.]], dtype=dtype)
+    t = torch.linspace(0., 2., data_size, dtype=dtype)
+    true_A = torch.tensor([[-0.1, 2.0], [-2.0, -0.1]], dtype=dtype)
+
+    class Lambda(torch.nn.Module):
+        def forward(self, t, y):
+            return torch.mm(y ** 3, true_A)
+
+    with torch.no_grad():
+        true_y = odeint_rk4(torch, Lambda(), true_y0, t)
+
+    class RunningAverageMeter:
+        def __init__(self, momentum=0.99):
+            self.momentum, self.val, self.avg = momentum, None, 0
+
+        def update(self, val):
+            self.avg = val if self.val is None else self.avg * self.momentum + val * (
+                1 - self.momentum)
+            self.val = val
+
+    def get_batch(s):
+        s = torch.from_numpy(s)
+        batch_y0 = true_y[s]
+        batch_t = t[:batch_time]
+        batch_y = torch.stack([true_y[s + i] for i in range(batch_time)], dim=0)
+        return batch_y0, batch_t, batch_y
+
+    optimizer = torch.optim.RMSprop(func.parameters(), lr=1e-2)
+    loss_meter = RunningAverageMeter(0.97)
+    losses = []
+    for itr in range(1, niters + 1):
+        optimizer.zero_grad()
+        batch_y0, batch_t, batch_y = get_batch(starts[itr - 1])
+        pred_y = odeint_rk4(torch, func, batch_y0, batch_t)
+        loss = torch.mean(torch.abs(pred_y - batch_y))
+        loss.backward()
+        optimizer.step()
+        loss_meter.update(loss.item())
+        losses.append(loss.item())
+    with torch.no_grad():
+        pred_y = odeint_rk4(torch, func, true_y0, t)
+        test_loss = torch.mean(torch.abs(pred_y - true_y))
+    return losses, loss_meter.avg, test_loss.item(), func.nfe, pred_y.numpy()
+
+
+def nbeats(torch, backcast_length=8, forecast_length=4, units=8, thetas_dims=(3, 4, 6)):
+    """N-BEATS as nbeats-pytorch builds it: trend, seasonality and generic stacks of blocks with
+    four-layer FC trunks, polynomial and Fourier bases from ``np.linspace`` through
+    ``torch.tensor(...).float()``, the backcast subtracted and forecasts summed."""
+    nn = torch.nn
+    F = nn.functional
+
+    def linear_space(backcast_length, forecast_length, is_forecast=True):
+        horizon = forecast_length if is_forecast else backcast_length
+        return np.arange(0, horizon) / horizon
+
+    def seasonality_model(thetas, t):
+        p = thetas.size()[-1]
+        assert p <= thetas.shape[1], "thetas_dim is too big."
+        p1, p2 = (p // 2, p // 2) if p % 2 == 0 else (p // 2, p // 2 + 1)
+        s1 = torch.tensor(np.array([np.cos(2 * np.pi * i * t) for i in range(p1)])).float()
+        s2 = torch.tensor(np.array([np.sin(2 * np.pi * i * t) for i in range(p2)])).float()
+        S = torch.cat([s1, s2])
+        return thetas.mm(S)
+
+    def trend_model(thetas, t):
+        p = thetas.size()[-1]
+        assert p <= 4, "thetas_dim is too big."
+        T = torch.tensor(np.array([t ** i for i in range(p)])).float()
+        return thetas.mm(T)
+
+    class Block(nn.Module):
+        def __init__(self, thetas_dim, share_thetas=False):
+            super().__init__()
+            self.fc1 = nn.Linear(backcast_length, units)
+            self.fc2 = nn.Linear(units, units)
+            self.fc3 = nn.Linear(units, units)
+            self.fc4 = nn.Linear(units, units)
+            self.share_thetas = share_thetas
+            if share_thetas:
+                self.theta_f_fc = self.theta_b_fc = nn.Linear(units, thetas_dim, bias=False)
+            else:
+                self.theta_b_fc = nn.Linear(units, thetas_dim, bias=False)
+                self.theta_f_fc = nn.Linear(units, thetas_dim, bias=False)
+            self.backcast_linspace = linear_space(backcast_length, forecast_length, False)
+            self.forecast_linspace = linear_space(backcast_length, forecast_length, True)
+
+        def forward(self, x):
+            x = F.relu(self.fc1(x))
+            x = F.relu(self.fc2(x))
+            x = F.relu(self.fc3(x))
+            return F.relu(self.fc4(x))
+
+    class SeasonalityBlock(Block):
+        def __init__(self, thetas_dim):
+            super().__init__(thetas_dim, share_thetas=True)
+
+        def forward(self, x):
+            x = super().forward(x)
+            backcast = seasonality_model(self.theta_b_fc(x), self.backcast_linspace)
+            forecast = seasonality_model(self.theta_f_fc(x), self.forecast_linspace)
+            return backcast, forecast
+
+    class TrendBlock(Block):
+        def __init__(self, thetas_dim):
+            super().__init__(thetas_dim, share_thetas=True)
+
+        def forward(self, x):
+            x = super().forward(x)
+            backcast = trend_model(self.theta_b_fc(x), self.backcast_linspace)
+            forecast = trend_model(self.theta_f_fc(x), self.forecast_linspace)
+            return backcast, forecast
+
+    class GenericBlock(Block):
+        def __init__(self, thetas_dim):
+            super().__init__(thetas_dim)
+            self.backcast_fc = nn.Linear(thetas_dim, backcast_length)
+            self.forecast_fc = nn.Linear(thetas_dim, forecast_length)
+
+        def forward(self, x):
+            x = super().forward(x)
+            theta_b = self.theta_b_fc(x)
+            theta_f = self.theta_f_fc(x)
+            return self.backcast_fc(theta_b), self.forecast_fc(theta_f)
+
+    class NBeatsNet(nn.Module):
+        TREND_BLOCK, SEASONALITY_BLOCK, GENERIC_BLOCK = "trend", "seasonality", "generic"
+
+        def __init__(self, stack_types=("trend", "seasonality", "generic"), nb_blocks_per_stack=2):
+            super().__init__()
+            self.stacks = []
+            self.parameters_ = []
+            for stack_id, stack_type in enumerate(stack_types):
+                blocks = []
+                for block_id in range(nb_blocks_per_stack):
+                    block_init = {"trend": TrendBlock, "seasonality": SeasonalityBlock,
+                                  "generic": GenericBlock}[stack_type]
+                    if block_id != 0 and stack_type != "generic":
+                        block = blocks[-1]  # pytorch implementation shares weights in a stack
+                    else:
+                        block = block_init(thetas_dims[stack_id])
+                        self.parameters_.extend(block.parameters())
+                    blocks.append(block)
+                self.stacks.append(blocks)
+            self.parameters_ = nn.ParameterList(self.parameters_)
+
+        def forward(self, backcast):
+            forecast = torch.zeros(size=(backcast.size()[0], forecast_length,))
+            for stack in self.stacks:
+                for block in stack:
+                    b, f = block(backcast)
+                    backcast = backcast - b
+                    forecast = forecast + f
+            return backcast, forecast
+
+    return NBeatsNet()
+
+
+def train_nbeats(torch, net, x, y, epochs=3, batch_size=4):
+    """Adam on the forecast MSE over shuffled-free mini-batches, the backcast residual kept."""
+    F = torch.nn.functional
+    optimiser = torch.optim.Adam(lr=1e-3, params=net.parameters())
+    losses = []
+    for _ in range(epochs):
+        for i in range(0, len(x), batch_size):
+            optimiser.zero_grad()
+            net.train()
+            _, forecast = net(torch.tensor(x[i:i + batch_size], dtype=torch.float))
+            loss = F.mse_loss(forecast, torch.tensor(y[i:i + batch_size], dtype=torch.float))
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.item())
+    net.eval()
+    with torch.no_grad():
+        backcast, forecast = net(torch.tensor(x, dtype=torch.float))
+    names = sorted(n for n, _ in net.named_parameters())
+    return losses, backcast.numpy(), forecast.numpy(), names

@@ -77,3 +77,22 @@ def test_gat_with_edge_softmax_by_scatter_and_index_add_matches_pytorch(monkeypa
     ours, theirs = _both(programs.gat, run)
     assert ours[1] == theirs[1] == "GraphAttentionLayer (5 -> 4)"
     _close([ours[0], ours[2]], [theirs[0], theirs[2]], rtol=1e-9, atol=1e-11)
+
+
+def test_neural_ode_with_hand_written_rk4_and_backprop_through_the_solver_matches_pytorch():
+    rng = np.random.default_rng(73)
+    starts = [rng.choice(np.arange(20 - 5, dtype=np.int64), 6, replace=False) for _ in range(4)]
+    ours, theirs = _both(programs.ode_func, lambda lib, f: programs.train_ode(lib, f, starts))
+    assert ours[3] == theirs[3] == 4 * 4 * 4 + 19 * 4
+    _close(ours[:3] + ours[4:], theirs[:3] + theirs[4:], rtol=1e-9, atol=1e-11)
+
+
+def test_nbeats_with_trend_seasonality_bases_and_shared_blocks_matches_pytorch():
+    rng = np.random.default_rng(74)
+    series = np.sin(np.arange(40) / 3.0) + 0.1 * rng.standard_normal(40)
+    windows = np.stack([series[i:i + 12] for i in range(8)]).astype(np.float32)
+    x, y = windows[:, :8], windows[:, 8:]
+    ours, theirs = _both(programs.nbeats, lambda lib, net: programs.train_nbeats(lib, net, x, y),
+                         double=False)
+    assert ours[3] == theirs[3] and len(ours[3]) == 46
+    _close(ours[:3], theirs[:3], rtol=1e-5, atol=1e-6)
