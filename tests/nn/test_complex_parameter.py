@@ -125,3 +125,35 @@ def test_parameters_to_vector_round_trip():
         warnings.simplefilter("error")
         nn.utils.vector_to_parameters(vec * 2, ps)
     np.testing.assert_array_equal(ps[0].numpy(), W * 2)
+
+
+def test_init_fills_complex_tensors_as_pytorch():
+    """PyTorch's initializers fill a complex tensor's real view: uniform parts in [a, b), normal
+    parts of variance std^2 / 2, constants c + 0j; the fan-based ones through these."""
+    rng = np.random.default_rng(3)
+    t = torch.zeros(300, 200, dtype=torch.complex128)
+    for dtype in (np.complex64, np.complex128):
+        p = nn.Parameter(cr.zeros(300, 200, dtype=dtype))
+        nn.init.uniform_(p, -1.0, 3.0, rng=rng)
+        parts = np.stack([p.numpy().real, p.numpy().imag])
+        assert p.dtype == dtype and parts.min() >= -1 and parts.max() < 3
+        assert abs(parts.mean(axis=(1, 2)) - 1).max() < 0.03
+        nn.init.normal_(p, 1.0, 2.0, rng=rng)
+        torch.nn.init.normal_(t, 1.0, 2.0)
+        for ours, theirs in ((p.numpy().real, t.real), (p.numpy().imag, t.imag)):
+            assert abs(ours.std() - 2 / np.sqrt(2)) < 0.02 and abs(ours.mean() - 1) < 0.02
+            assert abs(ours.std() - theirs.std().item()) < 0.03
+        nn.init.constant_(p, 2.5)
+        torch.nn.init.constant_(t, 2.5)
+        np.testing.assert_array_equal(p.numpy(), t.numpy().astype(dtype))
+        nn.init.xavier_uniform_(p, rng=rng)
+        bound = np.sqrt(6 / 500)
+        assert np.abs(p.numpy().real).max() <= bound and np.abs(p.numpy().imag).max() <= bound
+        nn.init.kaiming_normal_(p, rng=rng)
+        torch.nn.init.kaiming_normal_(t)
+        assert abs(p.numpy().imag.std() - t.imag.std().item()) < 0.005
+        nn.init.eye_(p)
+        torch.nn.init.eye_(t)
+        np.testing.assert_array_equal(p.numpy(), t.numpy().astype(dtype))
+    with pytest.raises(TypeError, match="trunc_normal_: tensor must be floating-point, got dtype"):
+        nn.init.trunc_normal_(p, rng=rng)  # PyTorch's refuses complex too

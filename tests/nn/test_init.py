@@ -141,5 +141,5 @@ def test_validation(rng):
         init.kaiming_uniform_(_param(2, 2), mode="fan", rng=rng)
     with pytest.raises(TypeError, match="expected a Parameter or Tensor, got ndarray"):
         init.zeros_(np.zeros(3))
-    with pytest.raises(TypeError, match="must be floating-point, got dtype int64"):
+    with pytest.raises(TypeError, match="must be floating-point or complex, got dtype int64"):
         init.ones_(nn.Buffer(np.zeros(3, dtype="int64")))

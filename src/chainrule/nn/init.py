@@ -18,14 +18,12 @@ from __future__ import annotations
 import math
 import numbers
 import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
 
 from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backend.random import resolve_rng
+from ._init_deferral import _skipped, deferred
 
 __all__ = [
     "calculate_gain", "constant_", "deferred", "dirac_", "eye_", "kaiming_normal_",
@@ -41,72 +39,23 @@ _LINEAR_FNS = (
 )
 
 
-class _Deferral:
-    """What ``deferred`` counts: the tensors whose initialization it skipped, against a budget."""
-
-    def __init__(self, max_elements, max_tensors):
-        self.max_elements, self.max_tensors = max_elements, max_tensors
-        self.skipped: list[Tensor] = []
-        self._seen: set[int] = set()
-        self.elements = 0
-
-    def skip(self, t: Tensor) -> None:
-        if id(t) in self._seen:  # a tied weight initialized twice is one tensor
-            return
-        self._seen.add(id(t))
-        self.skipped.append(t)
-        self.elements += t.numel()
-        if self.max_tensors is not None and len(self.skipped) > self.max_tensors:
-            raise ValueError(
-                f"the model being built has more than {self.max_tensors} initialized tensors, "
-                "more than its weights hold"
-            )
-        if self.max_elements is not None and self.elements > self.max_elements:
-            raise ValueError(
-                f"the model being built needs more than {self.max_elements} parameter elements "
-                f"(at least {self.elements} so far), more than its weights hold"
-            )
-
-
-# Set only inside ``deferred`` (a ContextVar, restored on exit like the grad mode).
-_DEFERRAL: ContextVar[_Deferral | None] = ContextVar("chainrule_init_deferral", default=None)
-
-
-@contextmanager
-def deferred(*, max_elements: int | None = None,
-             max_tensors: int | None = None) -> Iterator[list[Tensor]]:
-    """Build models without initializing them, e.g. to load weights into them next.
-
-    Inside the block every initializer of this module leaves its tensor as it is (layers allocate
-    parameters with ``empty``, whose untouched pages cost no memory) and counts it instead; the
-    block yields the list of the tensors skipped, which the caller must overwrite (e.g. with
-    ``load_state_dict``). With ``max_elements`` / ``max_tensors``, initializing more elements or
-    tensors than that raises ValueError at once: a model rebuilt from a file's config must not
-    need more than the file's weights, so an impossible config fails before the next layer is
-    allocated.
-    """
-    token = _DEFERRAL.set(_Deferral(max_elements, max_tensors))
-    try:
-        yield _DEFERRAL.get().skipped
-    finally:
-        _DEFERRAL.reset(token)
-
-
-def _skipped(t: Tensor) -> bool:
-    """True (and ``t`` counted) when a ``deferred`` block is active: leave ``t`` uninitialized."""
-    deferral = _DEFERRAL.get()
-    if deferral is None:
-        return False
-    deferral.skip(t)
-    return True
-
-
-def _target(who: str, t) -> Tensor:
+def _target(who: str, t, complex_ok: bool = False) -> Tensor:
+    """``t``, checked; ``complex_ok``: PyTorch's initializer also fills complex tensors."""
     if not isinstance(t, Tensor):
         raise TypeError(f"{who}: expected a Parameter or Tensor, got {type(t).__name__}")
-    if t.dtype.kind != "f":
-        raise TypeError(f"{who}: tensor must be floating-point, got dtype {t.dtype}")
+    if t.dtype.kind != "f" and not (complex_ok and t.dtype.kind == "c"):
+        raise TypeError(f"{who}: tensor must be floating-point{' or complex' * complex_ok}, got "
+                        f"dtype {t.dtype}")
     return t
+
+
+def _draw(t: Tensor, sample):
+    """``sample(shape)`` of ``t``'s shape; for a complex ``t``, real and imaginary parts drawn
+    apart (PyTorch's rule: the draw fills ``view_as_real(t)``)."""
+    if t.dtype.kind != "c":
+        return sample(t.shape)
+    pairs = sample(t.shape + (2,))
+    return pairs[..., 0] + 1j * pairs[..., 1]
 
 
 def _rng(who: str, rng, generator=None):
@@ -138,19 +87,21 @@ def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, generator=None, *, rng=N
     a, b = _number(who, "a", a), _number(who, "b", b)
     if a > b:
         raise ValueError(f"{who}: a must not exceed b, got a={a}, b={b}")
-    if _skipped(_target(who, t)):
+    if _skipped(_target(who, t, True)):
         return t
-    return _fill(_target(who, t), _rng(who, rng, generator).uniform(a, b, size=t.shape))
+    gen = _rng(who, rng, generator)
+    return _fill(t, _draw(t, lambda shape: gen.uniform(a, b, size=shape)))
 
 
 def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, generator=None, *,
             rng=None) -> Tensor:
-    """Fill ``t`` with samples of N(mean, std^2); returns ``t``."""
+    """Fill ``t`` with samples of N(mean, std^2) (complex: parts N(mean, std^2 / 2)); returns t."""
     who = "normal_"
     mean, std = _number(who, "mean", mean), _number(who, "std", std, nonnegative=True)
-    if _skipped(_target(who, t)):
+    if _skipped(_target(who, t, True)):
         return t
-    return _fill(_target(who, t), _rng(who, rng, generator).normal(mean, std, size=t.shape))
+    gen, std = _rng(who, rng, generator), std / math.sqrt(2) if t.dtype.kind == "c" else std
+    return _fill(t, _draw(t, lambda shape: gen.normal(mean, std, size=shape)))
 
 
 def small_random_(t: Tensor, scale: float = 0.01, *, rng=None) -> Tensor:
@@ -161,7 +112,7 @@ def small_random_(t: Tensor, scale: float = 0.01, *, rng=None) -> Tensor:
 def constant_(t: Tensor, val: float) -> Tensor:
     """Fill ``t`` with ``val``; returns ``t``."""
     val = _number("constant_", "val", val)
-    if not _skipped(_target("constant_", t)):
+    if not _skipped(_target("constant_", t, True)):
         with no_grad():
             t.fill_(val)
     return t
@@ -228,7 +179,7 @@ def _fan(who: str, t, mode: str) -> int:
 
 def xavier_uniform_(t: Tensor, gain: float = 1.0, generator=None, *, rng=None) -> Tensor:
     """Glorot/Xavier uniform: U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)); returns ``t``."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(_target("xavier_uniform_", t))
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(_target("xavier_uniform_", t, True))
     if t.numel() == 0:
         return t
     bound = _number("xavier_uniform_", "gain", gain) * math.sqrt(6.0 / (fan_in + fan_out))
@@ -237,7 +188,7 @@ def xavier_uniform_(t: Tensor, gain: float = 1.0, generator=None, *, rng=None) -
 
 def xavier_normal_(t: Tensor, gain: float = 1.0, generator=None, *, rng=None) -> Tensor:
     """Glorot/Xavier normal: N(0, s^2), s = gain * sqrt(2 / (fan_in + fan_out)); returns ``t``."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(_target("xavier_normal_", t))
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(_target("xavier_normal_", t, True))
     if t.numel() == 0:
         return t
     std = _number("xavier_normal_", "gain", gain) * math.sqrt(2.0 / (fan_in + fan_out))
@@ -255,7 +206,7 @@ def kaiming_uniform_(t: Tensor, a: float = 0, mode: str = "fan_in",
         nonlinearity: name passed to ``calculate_gain``.
         rng: the random generator.
     """
-    fan = _fan("kaiming_uniform_", _target("kaiming_uniform_", t), mode)
+    fan = _fan("kaiming_uniform_", _target("kaiming_uniform_", t, True), mode)
     if t.numel() == 0:
         return t
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
@@ -265,7 +216,7 @@ def kaiming_uniform_(t: Tensor, a: float = 0, mode: str = "fan_in",
 def kaiming_normal_(t: Tensor, a: float = 0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu", generator=None, *, rng=None) -> Tensor:
     """He/Kaiming normal: N(0, s^2) with s = gain / sqrt(fan); arguments as ``kaiming_uniform_``."""
-    fan = _fan("kaiming_normal_", _target("kaiming_normal_", t), mode)
+    fan = _fan("kaiming_normal_", _target("kaiming_normal_", t, True), mode)
     if t.numel() == 0:
         return t
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
@@ -360,7 +311,7 @@ def _truncated_standard(gen, lo: float, hi: float, n: int):
 def eye_(t: Tensor) -> Tensor:
     """Fill the 2-D ``t`` with the identity matrix (ones on the diagonal of a non-square one)."""
     who = "eye_"
-    if _target(who, t).ndim != 2:
+    if _target(who, t, True).ndim != 2:
         raise ValueError(f"{who}: only 2-D tensors are supported, got shape {t.shape}")
     if _skipped(t):
         return t
