@@ -160,7 +160,7 @@ def test_lbfgs_equals_torch():
         for _ in range(3):
             opt.step(closure)
             topt.step(tclosure)
-            np.testing.assert_allclose(np.array(p._data), t.detach().numpy(), rtol=1e-10,
+            np.testing.assert_allclose(np.array(p._data), t.detach().numpy(), rtol=1e-12,
                                        atol=1e-12)
     assert ours.dtype == np.complex128 and theirs.dtype == torch.complex128
 
