@@ -1344,3 +1344,55 @@ def train_fno1d(torch, model, x_train, y_train, epochs=3, batch_size=4, learning
     optimizer.load_state_dict(saved["optimizer"])
     params = {n: p.detach().numpy() for n, p in model.named_parameters()}
     return losses, mses, lrs, params, optimizer.state_dict()["state"][2]  # conv0.weights1's
+
+
+def spectral_conv2d(torch, in_channels=3, out_channels=2, modes1=3, modes2=2, cdtype=None):
+    """fourier_2d.py's SpectralConv2d: two complex weight blocks, for the lowest positive and
+    the highest (negative) frequencies of the first axis, written into slices of out_ft."""
+    nn = torch.nn
+    cfloat = torch.cfloat if cdtype is None else cdtype
+
+    class SpectralConv2d(nn.Module):
+        def __init__(self, in_channels, out_channels, modes1, modes2):
+            super().__init__()
+            self.in_channels = in_channels
+            self.out_channels = out_channels
+            self.modes1 = modes1
+            self.modes2 = modes2
+            self.scale = (1 / (in_channels * out_channels))
+            self.weights1 = nn.Parameter(self.scale * torch.rand(
+                in_channels, out_channels, self.modes1, self.modes2, dtype=cfloat))
+            self.weights2 = nn.Parameter(self.scale * torch.rand(
+                in_channels, out_channels, self.modes1, self.modes2, dtype=cfloat))
+
+        def compl_mul2d(self, input, weights):  # noqa: A002 - the FNO code's name
+            # (batch, in_channel, x,y ), (in_channel, out_channel, x,y) -> (batch, out_channel, x,y)
+            return torch.einsum("bixy,ioxy->boxy", input, weights)
+
+        def forward(self, x):
+            batchsize = x.shape[0]
+            x_ft = torch.fft.rfft2(x)
+            out_ft = torch.zeros(batchsize, self.out_channels, x.size(-2), x.size(-1) // 2 + 1,
+                                 dtype=cfloat, device=x.device)
+            out_ft[:, :, :self.modes1, :self.modes2] = \
+                self.compl_mul2d(x_ft[:, :, :self.modes1, :self.modes2], self.weights1)
+            out_ft[:, :, -self.modes1:, :self.modes2] = \
+                self.compl_mul2d(x_ft[:, :, -self.modes1:, :self.modes2], self.weights2)
+            x = torch.fft.irfft2(out_ft, s=(x.size(-2), x.size(-1)))
+            return x
+
+    return SpectralConv2d(in_channels, out_channels, modes1, modes2)
+
+
+def train_spectral_conv2d(torch, model, x, y, steps=4):
+    """A few AdamW steps with gradient-norm clipping (complex gradients: their modulus)."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.01)
+    losses, norms = [], []
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(x), y)
+        loss.backward()
+        norms.append(torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0).item())
+        optimizer.step()
+        losses.append(loss.item())
+    return losses, norms, {n: p.detach().numpy() for n, p in model.named_parameters()}

@@ -360,3 +360,28 @@ def test_pytorch_fno_state_dict_loads_into_chainrule_fno():
         expected = theirs(torch.tensor(a, dtype=torch.float32)).numpy()
     got = ours(chainrule.tensor(a, dtype=chainrule.float32)).detach().numpy()
     np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("cdtype", "rtol", "atol"),
+                         [(np.complex128, 1e-9, 1e-11), (np.complex64, 1e-5, 1e-6)])
+def test_fno_2d_spectral_conv_with_negative_frequency_slices_matches_pytorch(cdtype, rtol, atol):
+    rng = np.random.default_rng(19)
+    dtype = np.float64 if cdtype == np.complex128 else np.float32
+    x = rng.standard_normal((2, 3, 8, 8)).astype(dtype)
+    y = rng.standard_normal((2, 2, 8, 8)).astype(dtype)
+    shape = (3, 2, 3, 2)
+    state = {k: ((rng.uniform(0, 1, shape) + 1j * rng.uniform(0, 1, shape)) / 6).astype(cdtype)
+             for k in ("weights1", "weights2")}
+    out = {}
+    for lib in (chainrule, torch):
+        cd = lib.cdouble if cdtype == np.complex128 else lib.cfloat
+        model = programs.spectral_conv2d(lib, cdtype=cd)
+        model.load_state_dict({k: lib.tensor(v) for k, v in state.items()})
+        out[lib.__name__] = programs.train_spectral_conv2d(lib, model, lib.tensor(x),
+                                                           lib.tensor(y))
+    ours, theirs = out["chainrule"], out["torch"]
+    assert ours[0][-1] < ours[0][0]
+    _close(ours[:2], theirs[:2], rtol, atol)
+    for name in ours[2]:
+        assert ours[2][name].dtype == cdtype
+        _close(_as_real(ours[2][name]), _as_real(theirs[2][name]), rtol, atol)
