@@ -1,7 +1,8 @@
 """Programs from domains the other corpora leave out, in the style of well-known public PyTorch
 code, run with ``torch`` = PyTorch or chainrule (test_domain_programs.py): WaveNet (causal
 dilated convolutions, gated units, mu-law), MoCo (a momentum encoder and a queue buffer), GAT
-(attention over an edge list), a neural ODE with a hand-written RK4, N-BEATS, and more.
+(attention over an edge list), a neural ODE with a hand-written RK4, N-BEATS, Bayes by
+backprop, Reptile, and more.
 
 As in real_programs.py each function takes the library as its ``torch`` argument and writes only
 what a PyTorch program writes after ``import torch``; data and noise are passed in.
@@ -514,3 +515,211 @@ def train_nbeats(torch, net, x, y, epochs=3, batch_size=4):
         backcast, forecast = net(torch.tensor(x, dtype=torch.float))
     names = sorted(n for n, _ in net.named_parameters())
     return losses, backcast.numpy(), forecast.numpy(), names
+
+
+def bayes_by_backprop(torch, n_in=4, hidden=6, classes=3, pi=0.5, sigma1=1.0, sigma2=0.1):
+    """Bayes by backprop as the well-known notebooks write it: ``Gaussian`` variational posteriors
+    with ``sigma = log1p(exp(rho))`` and ``Normal(0, 1).sample(rho.size())`` noise, a
+    scale-mixture prior, ``BayesianLinear`` keeping ``log_prior`` and
+    ``log_variational_posterior`` as attributes, and the closed-form KL by ``kl_divergence``."""
+    import math
+
+    nn = torch.nn
+    F = nn.functional
+    D = torch.distributions
+
+    class Gaussian:
+        def __init__(self, mu, rho):
+            self.mu, self.rho = mu, rho
+            self.normal = D.Normal(0, 1)
+
+        @property
+        def sigma(self):
+            return torch.log1p(torch.exp(self.rho))
+
+        def sample(self):
+            epsilon = self.normal.sample(self.rho.size())
+            return self.mu + self.sigma * epsilon
+
+        def log_prob(self, input):  # noqa: A002 - the notebook's name
+            return (-math.log(math.sqrt(2 * math.pi)) - torch.log(self.sigma)
+                    - ((input - self.mu) ** 2) / (2 * self.sigma ** 2)).sum()
+
+    class ScaleMixtureGaussian:
+        def __init__(self):
+            self.gaussian1 = D.Normal(0, sigma1)
+            self.gaussian2 = D.Normal(0, sigma2)
+
+        def log_prob(self, input):  # noqa: A002 - the notebook's name
+            prob1 = torch.exp(self.gaussian1.log_prob(input))
+            prob2 = torch.exp(self.gaussian2.log_prob(input))
+            return (torch.log(pi * prob1 + (1 - pi) * prob2)).sum()
+
+    class BayesianLinear(nn.Module):
+        def __init__(self, in_features, out_features):
+            super().__init__()
+            shape = (out_features, in_features)
+            self.weight_mu = nn.Parameter(torch.Tensor(*shape).uniform_(-0.2, 0.2))
+            self.weight_rho = nn.Parameter(torch.Tensor(*shape).uniform_(-5, -4))
+            self.weight = Gaussian(self.weight_mu, self.weight_rho)
+            self.bias_mu = nn.Parameter(torch.Tensor(out_features).uniform_(-0.2, 0.2))
+            self.bias_rho = nn.Parameter(torch.Tensor(out_features).uniform_(-5, -4))
+            self.bias = Gaussian(self.bias_mu, self.bias_rho)
+            self.weight_prior = ScaleMixtureGaussian()
+            self.bias_prior = ScaleMixtureGaussian()
+            self.log_prior = 0
+            self.log_variational_posterior = 0
+
+        def forward(self, input, sample=False, calculate_log_probs=False):  # noqa: A002
+            if self.training or sample:
+                weight = self.weight.sample()
+                bias = self.bias.sample()
+            else:
+                weight = self.weight.mu
+                bias = self.bias.mu
+            if self.training or calculate_log_probs:
+                self.log_prior = self.weight_prior.log_prob(weight) + self.bias_prior.log_prob(bias)
+                self.log_variational_posterior = (self.weight.log_prob(weight)
+                                                  + self.bias.log_prob(bias))
+            else:
+                self.log_prior, self.log_variational_posterior = 0, 0
+            return F.linear(input, weight, bias)
+
+        def kl(self, prior_sigma=sigma1):
+            prior = D.Normal(torch.zeros_like(self.weight_mu), prior_sigma)
+            kl_w = D.kl_divergence(D.Normal(self.weight_mu, self.weight.sigma), prior).sum()
+            prior_b = D.Normal(torch.zeros_like(self.bias_mu), prior_sigma)
+            return kl_w + D.kl.kl_divergence(D.Normal(self.bias_mu, self.bias.sigma), prior_b).sum()
+
+    class BayesianNetwork(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.l1 = BayesianLinear(n_in, hidden)
+            self.l2 = BayesianLinear(hidden, classes)
+
+        def forward(self, x, sample=False):
+            x = x.view(-1, n_in)
+            x = F.relu(self.l1(x, sample))
+            return F.log_softmax(self.l2(x, sample), dim=1)
+
+        def log_prior(self):
+            return self.l1.log_prior + self.l2.log_prior
+
+        def log_variational_posterior(self):
+            return self.l1.log_variational_posterior + self.l2.log_variational_posterior
+
+        def sample_elbo(self, input, target, samples=2, num_batches=2):  # noqa: A002
+            batch_size = input.size(0)
+            outputs = torch.zeros(samples, batch_size, classes, dtype=input.dtype)
+            log_priors = torch.zeros(samples, dtype=input.dtype)
+            log_variational_posteriors = torch.zeros(samples, dtype=input.dtype)
+            for i in range(samples):
+                outputs[i] = self(input, sample=True)
+                log_priors[i] = self.log_prior()
+                log_variational_posteriors[i] = self.log_variational_posterior()
+            log_prior = log_priors.mean()
+            log_variational_posterior = log_variational_posteriors.mean()
+            negative_log_likelihood = F.nll_loss(outputs.mean(0), target, reduction="sum")
+            loss = (log_variational_posterior - log_prior) / num_batches + negative_log_likelihood
+            return loss, log_prior, log_variational_posterior, negative_log_likelihood
+
+    return BayesianNetwork()
+
+
+def train_bayes_by_backprop(torch, net, batches, test_x):
+    """Adam on the sampled ELBO over two batches per epoch; the closed-form KL reported beside;
+    the test ensemble by averaging sampled softmax outputs, and the posterior mean's output."""
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.05)
+    history = []
+    for _ in range(2):
+        for data, target in batches:
+            net.train()
+            net.zero_grad()
+            loss, log_prior, log_q, nll = net.sample_elbo(data, target, num_batches=len(batches))
+            loss.backward()
+            optimizer.step()
+            kl = (net.l1.kl() + net.l2.kl()).item()
+            history.append([loss.item(), log_prior.item(), log_q.item(), nll.item(), kl])
+    net.eval()
+    with torch.no_grad():
+        outputs = torch.stack([net(test_x, sample=True).exp() for _ in range(3)])
+        ensemble = outputs.mean(0)
+        mean_output = net(test_x)
+    return history, ensemble.numpy(), mean_output.numpy(), ensemble.argmax(1).tolist()
+
+
+def reptile_net(torch):
+    """The Reptile sine-wave script's regressor."""
+    nn = torch.nn
+    return nn.Sequential(nn.Linear(1, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(),
+                         nn.Linear(16, 1))
+
+
+def train_reptile(torch, model, tasks, x_all, perms, innerstepsize=0.02, innerepochs=1,
+                  outerstepsize0=0.1, ntrain=10):
+    """The Reptile sine-wave script: ``torch.autograd.Variable(torch.Tensor(x))`` inputs, plain SGD
+    by ``param.data -= innerstepsize * param.grad.data``, the outer step interpolating state dicts
+    from ``deepcopy(model.state_dict())`` with a linearly decaying step; then a second form by
+    ``copy.deepcopy(model)`` fine-tuned with ``torch.optim.SGD`` and the meta-update
+    ``p.add_(q - p, alpha=eps)`` under ``no_grad``; and the test-time fine-tune and restore."""
+    ag = torch.autograd  # the script's ``import torch.autograd as ag``
+
+    def totorch(x):
+        return ag.Variable(torch.Tensor(x))
+
+    def train_on_batch(x, y):
+        x = totorch(x)
+        y = totorch(y)
+        model.zero_grad()
+        ypred = model(x)
+        loss = (ypred - y).pow(2).mean()
+        loss.backward()
+        for param in model.parameters():
+            param.data -= innerstepsize * param.grad.data
+        return loss.item()
+
+    def predict(x):
+        x = totorch(x)
+        return model(x).data.numpy()
+
+    niterations = len(tasks)
+    losses = []
+    for iteration, (amplitude, phase) in enumerate(tasks):
+        weights_before = copy.deepcopy(model.state_dict())
+        y_all = amplitude * np.sin(x_all + phase)
+        inds = perms[iteration]
+        if iteration % 2 == 0:
+            for _ in range(innerepochs):
+                for start in range(0, len(x_all), ntrain):
+                    mbinds = inds[start:start + ntrain]
+                    losses.append(train_on_batch(x_all[mbinds], y_all[mbinds]))
+            outerstepsize = outerstepsize0 * (1 - iteration / niterations)
+            weights_after = model.state_dict()
+            model.load_state_dict({name: weights_before[name] + (
+                weights_after[name] - weights_before[name]) * outerstepsize
+                for name in weights_before})
+        else:
+            fast = copy.deepcopy(model)
+            inner = torch.optim.SGD(fast.parameters(), lr=innerstepsize)
+            for start in range(0, len(x_all), ntrain):
+                mbinds = inds[start:start + ntrain]
+                inner.zero_grad()
+                loss = torch.nn.functional.mse_loss(fast(totorch(x_all[mbinds])),
+                                                    totorch(y_all[mbinds]))
+                loss.backward()
+                inner.step()
+                losses.append(loss.item())
+            with torch.no_grad():
+                for p, q in zip(model.parameters(), fast.parameters()):
+                    p.add_(q - p, alpha=outerstepsize0 * (1 - iteration / niterations))
+    amplitude, phase = tasks[0]
+    xtrain = x_all[:10]
+    weights_before = copy.deepcopy(model.state_dict())
+    curves = [predict(x_all)]
+    for inneriter in range(8):
+        train_on_batch(xtrain, amplitude * np.sin(xtrain + phase))
+        if (inneriter + 1) % 4 == 0:
+            curves.append(predict(x_all))
+    model.load_state_dict(weights_before)
+    restored = predict(x_all)
+    return losses, curves, restored

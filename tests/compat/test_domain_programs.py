@@ -96,3 +96,39 @@ def test_nbeats_with_trend_seasonality_bases_and_shared_blocks_matches_pytorch()
                          double=False)
     assert ours[3] == theirs[3] and len(ours[3]) == 46
     _close(ours[:3], theirs[:3], rtol=1e-5, atol=1e-6)
+
+
+def test_bayes_by_backprop_with_scale_mixture_prior_and_kl_divergence_matches_pytorch(monkeypatch):
+    rng = np.random.default_rng(75)
+    batches = [(rng.standard_normal((5, 4)), rng.integers(0, 3, 5)) for _ in range(2)]
+    test_x = rng.standard_normal((4, 4))
+    eps = [rng.standard_normal(s) for _ in range(4 * 2 + 3) for s in [(6, 4), (6,), (3, 6), (3,)]]
+
+    def run(lib, net):
+        stream = iter(eps)
+        monkeypatch.setattr(lib.distributions.Normal, "sample",
+                            lambda self, sample_shape=(): lib.tensor(next(stream)))
+        with lib.no_grad():  # the notebook's rho starts in (-5, -4): a visible sigma instead
+            for layer in (net.l1, net.l2):
+                layer.weight_rho.sub_(2.0)
+                layer.bias_rho.sub_(2.0)
+        return programs.train_bayes_by_backprop(
+            lib, net, [(lib.tensor(x), lib.tensor(y)) for x, y in batches], lib.tensor(test_x))
+
+    ours, theirs = _both(programs.bayes_by_backprop, run)
+    assert ours[3] == theirs[3]
+    _close(ours[:3], theirs[:3], rtol=1e-9, atol=1e-11)
+
+
+def test_reptile_with_state_dict_interpolation_and_deepcopy_meta_steps_matches_pytorch():
+    rng = np.random.default_rng(76)
+    tasks = [(float(rng.uniform(0.1, 5.0)), float(rng.uniform(0, 2 * np.pi))) for _ in range(4)]
+    # float32 data: chainrule's torch.Tensor(ndarray) keeps a float64 array's dtype (PyTorch's
+    # makes it float32), a difference docs/pytorch.md lists
+    x_all = np.linspace(-5, 5, 30, dtype=np.float32)[:, None]
+    perms = [rng.permutation(30) for _ in range(4)]
+    ours, theirs = _both(programs.reptile_net, lambda lib, m: programs.train_reptile(
+        lib, m, tasks, x_all, perms), double=False)
+    assert len(ours[0]) == 12
+    np.testing.assert_array_equal(ours[2], ours[1][0])  # restored after the test fine-tune
+    _close(ours, theirs, rtol=1e-5, atol=1e-6)

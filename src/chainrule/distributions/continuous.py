@@ -92,8 +92,11 @@ class Normal(Distribution):
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
-        z = (value - self.loc) / self.scale
-        return -0.5 * z * z - log(self.scale) - _LOG_SQRT_2PI
+        # PyTorch's order: the variance is rounded in the parameters' dtype before a (perhaps
+        # wider) value meets it, so float32 parameters and a float64 value agree to its rounding
+        var = self.scale * self.scale
+        diff = value - self.loc
+        return -(diff * diff) / (2 * var) - log(self.scale) - _LOG_SQRT_2PI
 
     def cdf(self, value):
         if self._validate_args:
