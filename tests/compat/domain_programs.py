@@ -723,3 +723,177 @@ def train_reptile(torch, model, tasks, x_all, perms, innerstepsize=0.02, innerep
     model.load_state_dict(weights_before)
     restored = predict(x_all)
     return losses, curves, restored
+
+
+def gpt2_cached(torch, vocab=11, n_embd=8, n_head=2, n_layer=2, block_size=16):
+    """A GPT-2 whose attention keeps a key/value cache (``layer_past``/``present`` as in
+    Hugging Face's GPT2Attention, ``torch.cat`` of past keys): ``Conv1D``-style ``c_attn``
+    weights held (in, out) and applied by ``torch.addmm``, ``split(n_embd, dim=2)``, a
+    ``torch.tril`` bias buffer sliced to ``[key_len - query_len : key_len, :key_len]`` for the
+    hand-written path and ``F.scaled_dot_product_attention(is_causal=...)`` for the fused one."""
+    import math
+
+    nn = torch.nn
+    F = nn.functional
+
+    class Conv1D(nn.Module):
+        def __init__(self, nf, nx):
+            super().__init__()
+            self.nf = nf
+            self.weight = nn.Parameter(torch.empty(nx, nf))
+            self.bias = nn.Parameter(torch.zeros(nf))
+            nn.init.normal_(self.weight, std=0.02)
+
+        def forward(self, x):
+            size_out = x.size()[:-1] + (self.nf,)
+            x = torch.addmm(self.bias, x.view(-1, x.size(-1)), self.weight)
+            return x.view(size_out)
+
+    class Attention(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.register_buffer("bias", torch.tril(torch.ones((block_size, block_size),
+                                                               dtype=torch.bool))
+                                 .view(1, 1, block_size, block_size), persistent=False)
+            self.c_attn = Conv1D(3 * n_embd, n_embd)
+            self.c_proj = Conv1D(n_embd, n_embd)
+            self.fused = False
+
+        def _split_heads(self, x):
+            new_shape = x.size()[:-1] + (n_head, n_embd // n_head)
+            return x.view(new_shape).permute(0, 2, 1, 3)
+
+        def _attn(self, query, key, value):
+            attn_weights = torch.matmul(query, key.transpose(-1, -2))
+            attn_weights = attn_weights / torch.full([], value.size(-1) ** 0.5,
+                                                     dtype=attn_weights.dtype)
+            query_length, key_length = query.size(-2), key.size(-2)
+            causal_mask = self.bias[:, :, key_length - query_length: key_length, :key_length]
+            mask_value = torch.finfo(attn_weights.dtype).min
+            mask_value = torch.full([], mask_value, dtype=attn_weights.dtype)
+            attn_weights = torch.where(causal_mask, attn_weights, mask_value)
+            attn_weights = nn.functional.softmax(attn_weights, dim=-1)
+            return torch.matmul(attn_weights, value)
+
+        def forward(self, hidden_states, layer_past=None, use_cache=False):
+            query, key, value = self.c_attn(hidden_states).split(n_embd, dim=2)
+            query, key, value = (self._split_heads(t) for t in (query, key, value))
+            if layer_past is not None:
+                past_key, past_value = layer_past
+                key = torch.cat((past_key, key), dim=-2)
+                value = torch.cat((past_value, value), dim=-2)
+            present = (key, value) if use_cache is True else None
+            if self.fused:
+                attn_output = F.scaled_dot_product_attention(
+                    query, key, value, is_causal=layer_past is None and query.size(-2) > 1)
+            else:
+                attn_output = self._attn(query, key, value)
+            attn_output = attn_output.permute(0, 2, 1, 3).contiguous()
+            attn_output = attn_output.view(attn_output.size()[:-2] + (n_embd,))
+            return self.c_proj(attn_output), present
+
+    class NewGELU(nn.Module):
+        def forward(self, x):
+            return 0.5 * x * (1.0 + torch.tanh(math.sqrt(2.0 / math.pi)
+                                               * (x + 0.044715 * torch.pow(x, 3.0))))
+
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.ln_1 = nn.LayerNorm(n_embd, eps=1e-5)
+            self.attn = Attention()
+            self.ln_2 = nn.LayerNorm(n_embd, eps=1e-5)
+            self.mlp = nn.ModuleDict(dict(c_fc=Conv1D(4 * n_embd, n_embd),
+                                          c_proj=Conv1D(n_embd, 4 * n_embd), act=NewGELU()))
+
+        def forward(self, x, layer_past=None, use_cache=False):
+            a, present = self.attn(self.ln_1(x), layer_past=layer_past, use_cache=use_cache)
+            x = x + a
+            m = self.mlp
+            x = x + m.c_proj(m.act(m.c_fc(self.ln_2(x))))
+            return x, present
+
+    class GPT2(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.wte = nn.Embedding(vocab, n_embd)
+            self.wpe = nn.Embedding(block_size, n_embd)
+            self.h = nn.ModuleList([Block() for _ in range(n_layer)])
+            self.ln_f = nn.LayerNorm(n_embd)
+            self.lm_head = nn.Linear(n_embd, vocab, bias=False)
+            self.lm_head.weight = self.wte.weight
+
+        def forward(self, input_ids, past_key_values=None, use_cache=False):
+            if past_key_values is None:
+                past_length = 0
+                past_key_values = tuple([None] * len(self.h))
+            else:
+                past_length = past_key_values[0][0].size(-2)
+            position_ids = torch.arange(past_length, input_ids.size(-1) + past_length,
+                                        dtype=torch.long).unsqueeze(0)
+            hidden_states = self.wte(input_ids) + self.wpe(position_ids)
+            presents = () if use_cache else None
+            for block, layer_past in zip(self.h, past_key_values):
+                hidden_states, present = block(hidden_states, layer_past=layer_past,
+                                               use_cache=use_cache)
+                if use_cache is True:
+                    presents = presents + (present,)
+            return self.lm_head(self.ln_f(hidden_states)), presents
+
+    return GPT2()
+
+
+def top_k_top_p_filtering(torch, logits, top_k=0, top_p=0.0, filter_value=-float("Inf")):
+    """The well-known filtering helper: top-k by ``torch.topk``, nucleus by ``torch.sort``,
+    ``cumsum`` of the softmax, the mask shifted right and scattered back to the vocabulary."""
+    F = torch.nn.functional
+    top_k = min(top_k, logits.size(-1))
+    if top_k > 0:
+        indices_to_remove = logits < torch.topk(logits, top_k)[0][..., -1, None]
+        logits[indices_to_remove] = filter_value
+    if top_p > 0.0:
+        sorted_logits, sorted_indices = torch.sort(logits, descending=True)
+        cumulative_probs = torch.cumsum(F.softmax(sorted_logits, dim=-1), dim=-1)
+        sorted_indices_to_remove = cumulative_probs > top_p
+        sorted_indices_to_remove[..., 1:] = sorted_indices_to_remove[..., :-1].clone()
+        sorted_indices_to_remove[..., 0] = 0
+        indices_to_remove = sorted_indices_to_remove.scatter(1, sorted_indices,
+                                                             sorted_indices_to_remove)
+        logits = logits.masked_fill(indices_to_remove, filter_value)
+    return logits
+
+
+def train_gpt2_cached(torch, model, tokens, prompt, steps=3, new_tokens=5):
+    """AdamW steps on next-token CE, then sampling with the cache (fed one token at a time after
+    the prompt) on both attention paths; the cached logits checked against a full recompute."""
+    F = torch.nn.functional
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.02, weight_decay=0.1)
+    losses = []
+    for _ in range(steps):
+        logits, _ = model(tokens[:, :-1])
+        loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), tokens[:, 1:].reshape(-1))
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    model.eval()
+    runs = []
+    for fused in (False, True):
+        for block in model.h:
+            block.attn.fused = fused
+        generated, past, step_logits, gaps = prompt.clone(), None, [], []
+        with torch.no_grad():
+            next_input = generated
+            for _ in range(new_tokens):
+                logits, past = model(next_input, past_key_values=past, use_cache=True)
+                full, _ = model(generated)
+                gaps.append((logits[:, -1, :] - full[:, -1, :]).abs().max().item())
+                next_logits = logits[:, -1, :] / 0.8
+                filtered = top_k_top_p_filtering(torch, next_logits.clone(), top_k=6, top_p=0.9)
+                probs = F.softmax(filtered, dim=-1)
+                next_token = torch.multinomial(probs, num_samples=1)
+                step_logits.append(filtered.numpy())
+                generated = torch.cat((generated, next_token), dim=1)
+                next_input = next_token
+        runs.append((generated.tolist(), step_logits, max(gaps), past[0][0].shape))
+    return losses, runs

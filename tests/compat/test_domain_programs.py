@@ -132,3 +132,33 @@ def test_reptile_with_state_dict_interpolation_and_deepcopy_meta_steps_matches_p
     assert len(ours[0]) == 12
     np.testing.assert_array_equal(ours[2], ours[1][0])  # restored after the test fine-tune
     _close(ours, theirs, rtol=1e-5, atol=1e-6)
+
+
+def test_gpt2_with_kv_cache_and_top_k_top_p_sampling_matches_pytorch(monkeypatch):
+    rng = np.random.default_rng(77)
+    tokens = rng.integers(0, 11, (3, 9))
+    prompt = rng.integers(0, 11, (2, 3))
+    uniforms = rng.uniform(size=(20, 2))
+
+    def run(lib, model):
+        stream = iter(uniforms)
+
+        def multinomial(probs, num_samples):  # inverse CDF of a shared uniform per row
+            p = probs.numpy()
+            u = next(stream)
+            rows = [int(np.searchsorted(np.cumsum(r / r.sum()), v)) for r, v in zip(p, u)]
+            return lib.tensor(rows).unsqueeze(1)
+
+        monkeypatch.setattr(lib, "multinomial", multinomial)
+        return programs.train_gpt2_cached(lib, model, lib.tensor(tokens), lib.tensor(prompt))
+
+    ours, theirs = _both(programs.gpt2_cached, run)
+    for (gen, logits, gap, shape), (tgen, tlogits, _, tshape) in zip(ours[1], theirs[1]):
+        assert gen == tgen and tuple(shape) == tuple(tshape) == (2, 2, 7, 4)
+        assert gap < 1e-12
+        for a, b in zip(logits, tlogits):
+            assert (np.isinf(a) == np.isinf(b)).all() and np.isinf(a).any()
+            _close(np.where(np.isinf(a), 0, a), np.where(np.isinf(b), 0, b), 1e-9, 1e-11)
+    written, fused = ours[1][0][1][0], ours[1][1][1][0]  # the first step's filtered logits
+    np.testing.assert_allclose(written, fused, rtol=1e-12, atol=1e-12)
+    _close(ours[0], theirs[0], rtol=1e-9, atol=1e-11)
