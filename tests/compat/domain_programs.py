@@ -2,7 +2,7 @@
 code, run with ``torch`` = PyTorch or chainrule (test_domain_programs.py): WaveNet (causal
 dilated convolutions, gated units, mu-law), MoCo (a momentum encoder and a queue buffer), GAT
 (attention over an edge list), a neural ODE with a hand-written RK4, N-BEATS, Bayes by
-backprop, Reptile, and more.
+backprop, Reptile, a GPT-2 with a key/value cache, JEM, and more.
 
 As in real_programs.py each function takes the library as its ``torch`` argument and writes only
 what a PyTorch program writes after ``import torch``; data and noise are passed in.
@@ -897,3 +897,77 @@ def train_gpt2_cached(torch, model, tokens, prompt, steps=3, new_tokens=5):
                 next_input = next_token
         runs.append((generated.tolist(), step_logits, max(gaps), past[0][0].shape))
     return losses, runs
+
+
+def jem(torch, n_in=4, hidden=8, n_classes=3):
+    """JEM's ``F`` and ``CCF``: a classifier whose logsumexp is the energy of x."""
+    nn = torch.nn
+
+    class F(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.f = nn.Sequential(nn.Linear(n_in, hidden), nn.SiLU(), nn.Linear(hidden, hidden),
+                                   nn.SiLU())
+            self.energy_output = nn.Linear(hidden, 1)
+            self.class_output = nn.Linear(hidden, n_classes)
+
+        def forward(self, x, y=None):
+            penult_z = self.f(x)
+            return self.energy_output(penult_z).squeeze()
+
+        def classify(self, x):
+            return self.class_output(self.f(x)).squeeze()
+
+    class CCF(F):
+        def forward(self, x, y=None):
+            logits = self.classify(x)
+            if y is None:
+                return logits.logsumexp(1)
+            return torch.gather(logits, 1, y[:, None])
+
+    return CCF()
+
+
+def train_jem(torch, f, batches, draws, buffer, n_steps=3, step_size=1.0, sgld_noise=0.01,
+              reinit_freq=0.05):
+    """JEM's training: ``sample_q`` reads buffer rows at random indices, re-initialises some
+    from uniform samples, runs SGLD with ``torch.autograd.grad(f(x_k).sum(), [x_k],
+    retain_graph=True)[0]`` and ``x_k.data += step_size * f_prime + sgld_noise * noise`` on a
+    ``torch.autograd.Variable(samples, requires_grad=True)``, writes the samples back into the
+    replay buffer by index assignment, and trains on ``-(fp - fq) + CE``. The draws (JEM's
+    ``torch.randint``, ``uniform_`` and ``randn_like``) are passed in."""
+    replay_buffer = buffer.clone()
+    optim = torch.optim.Adam(f.parameters(), lr=0.01, betas=(0.0, 0.999))
+
+    def sample_q(inds, random_samples, choose, noises):
+        buffer_samples = replay_buffer[inds]
+        choose_random = (choose < reinit_freq).float()[:, None].type_as(buffer_samples)
+        samples = choose_random * random_samples + (1 - choose_random) * buffer_samples
+        f.eval()
+        x_k = torch.autograd.Variable(samples, requires_grad=True)
+        for k in range(n_steps):
+            f_prime = torch.autograd.grad(f(x_k).sum(), [x_k], retain_graph=True)[0]
+            x_k.data += step_size * f_prime + sgld_noise * noises[k]
+        f.train()
+        final_samples = x_k.detach()
+        if len(replay_buffer) > 0:
+            replay_buffer[inds] = final_samples.cpu()
+        return final_samples
+
+    history = []
+    for (x_lab, y_lab), (inds, random_samples, choose, noises) in zip(batches, draws):
+        x_q = sample_q(inds, random_samples, choose, noises)
+        fp_all = f(x_lab)
+        fq_all = f(x_q)
+        fp = fp_all.mean()
+        fq = fq_all.mean()
+        l_p_x = -(fp - fq)
+        logits = f.classify(x_lab)
+        l_p_y_given_x = torch.nn.CrossEntropyLoss()(logits, y_lab)
+        L = l_p_x + l_p_y_given_x
+        acc = (logits.max(1)[1] == y_lab).float().mean()
+        optim.zero_grad()
+        L.backward()
+        optim.step()
+        history.append([L.item(), fp.item(), fq.item(), acc.item()])
+    return history, replay_buffer.numpy(), f(x_lab, y_lab).detach().numpy()

@@ -162,3 +162,22 @@ def test_gpt2_with_kv_cache_and_top_k_top_p_sampling_matches_pytorch(monkeypatch
     written, fused = ours[1][0][1][0], ours[1][1][1][0]  # the first step's filtered logits
     np.testing.assert_allclose(written, fused, rtol=1e-12, atol=1e-12)
     _close(ours[0], theirs[0], rtol=1e-9, atol=1e-11)
+
+
+def test_jem_with_sgld_on_inputs_and_a_replay_buffer_matches_pytorch():
+    rng = np.random.default_rng(78)
+    batches = [(rng.standard_normal((6, 4)), rng.integers(0, 3, 6)) for _ in range(3)]
+    draws = [(rng.integers(0, 10, 5), rng.uniform(-1, 1, (5, 4)), rng.uniform(size=5),
+              [rng.standard_normal((5, 4)) for _ in range(3)]) for _ in range(3)]
+    draws[0][2][1] = 0.01  # one row re-initialised
+    buffer = rng.uniform(-1, 1, (10, 4))
+
+    def run(lib, f):
+        t = lib.tensor
+        return programs.train_jem(
+            lib, f, [(t(x), t(y)) for x, y in batches],
+            [(t(i), t(r), t(c), [t(n) for n in ns]) for i, r, c, ns in draws], t(buffer))
+
+    ours, theirs = _both(programs.jem, run)
+    assert not np.allclose(ours[1], buffer)
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
