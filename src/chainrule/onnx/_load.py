@@ -13,7 +13,6 @@ from collections import Counter
 
 from ..autograd.tensor import Tensor, tensor
 from ..backend import device_of, ensure_array, numpy, to_device
-from ..backend.device import device as _device_type
 from ..nn.module import Module
 from ..nn.parameter import Buffer, Parameter
 from . import _load_ops_nn, _load_ops_resize, _load_ops_rnn, _load_ops_shape  # noqa: F401
@@ -188,12 +187,11 @@ class OnnxModule(Module):
         else:
             owner.register_buffer(attr, member, persistent=member.persistent)
 
-    def to(self, device=None, *, dtype=None) -> OnnxModule:
-        """``Module.to``; a float ``dtype`` also becomes the dtype the graph computes in."""
-        if device is not None and not isinstance(device, (str, _device_type)):
-            device, dtype = None, device
-        super().to(device, dtype=dtype)
-        if dtype is not None:
+    def _cast(self, name, dtype, kinds: str) -> OnnxModule:
+        """``Module``'s cast behind ``to``/``double``/``float``/``half``; a float ``dtype`` also
+        becomes the dtype the graph computes in."""
+        super()._cast(name, dtype, kinds)
+        if dtype is not None and numpy.dtype(dtype).kind == "f":
             self._dtype = numpy.dtype(dtype)
         return self
 
