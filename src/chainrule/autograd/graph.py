@@ -11,7 +11,7 @@ from ..backend import get_array_module
 from . import anomaly_mode
 from .mode import _grad_enabled
 from .post_accumulate import after_accumulate
-from .reroute import read_pairs, reroute
+from .reroute import reroute
 from .tensor import Tensor
 
 __all__ = ["backward", "increment_version", "run_backward"]
@@ -53,7 +53,11 @@ def _topological_order(roots):
         visited.add(id(fn))
         if fn.inputs is None:
             raise RuntimeError(_FREED)
-        reroute(fn, _modified)
+        for t, v in zip(fn.inputs, fn._versions):
+            made = getattr(t._ctx, "_out_versions", None)
+            if made is not None and made[t._out_idx] != v:  # changed since fn read it
+                reroute(fn, _modified)  # back to the values fn read (autograd/reroute.py)
+                break
         stack.append((fn, True))
         for t in fn.inputs:
             ctx = t._ctx
@@ -176,9 +180,10 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                 continue
             gouts = entry[0]
             reads = fn.reads_inputs
-            if reads:
-                for t, v in zip(fn.inputs, fn._versions) if reads is True else read_pairs(fn):
-                    if t._counter[0] != v:  # changed in place after the node read it
+            if reads:  # True, or a function of fn giving the inputs its backward reads
+                for i, (t, v) in enumerate(zip(fn.inputs, fn._versions)):
+                    # changed in place after the node read it, and backward reads it
+                    if t._counter[0] != v and (reads is True or i in reads(fn)):
                         _modified(fn, t, f"after {type(fn).__name__} used it as an input")
             if fn._grad_hooks is not None and hooks:  # register_hook on its outputs
                 _run_node_hooks(fn, gouts, captured, hooked, assigned)

@@ -19,12 +19,7 @@ from __future__ import annotations
 
 import weakref
 
-__all__ = ["read_pairs", "reroute"]
-
-
-def read_pairs(fn):
-    """(input, version read) for the inputs whose values ``fn``'s backward reads."""
-    return [(fn.inputs[i], fn._versions[i]) for i in fn.reads_inputs(fn)]
+__all__ = ["reroute"]
 
 
 def _reads(fn, i) -> bool:

@@ -1,9 +1,10 @@
 """An optimizer's hooks, as PyTorch's: around ``step``, ``state_dict`` and ``load_state_dict``.
 
-``Optimizer`` wraps these three methods, its own and those a subclass defines (a hand-written
-optimizer's ``step`` too), so that the hooks run around the outermost call only: a subclass's
-``step`` that calls ``super().step()`` runs them once. Without hooks a wrapper costs one call
-and one dictionary test.
+Registering the first hook of a kind gives that optimizer an instance attribute of the same
+name (``opt.step``...), a bound method that runs the hooks around the class's method, whichever
+class defines it (a hand-written optimizer's ``step`` too). Calls from inside, such as a
+subclass's ``super().step()``, go to the class and run the hooks once. An optimizer without
+hooks has nothing in the way: its ``step`` is the class's.
 
     step pre-hook   hook(optimizer, args, kwargs) -> None or (args, kwargs); as in PyTorch,
                     args holds the optimizer itself first
@@ -15,15 +16,17 @@ and one dictionary test.
 
 from __future__ import annotations
 
-import functools
+import types
 
 from ..autograd.hooks import RemovableHandle
 
-__all__ = ["OptimizerHooks", "hooked"]
+__all__ = ["OptimizerHooks"]
 
-_STORES = ("_optimizer_step_pre_hooks", "_optimizer_step_post_hooks",
-           "_optimizer_state_dict_pre_hooks", "_optimizer_state_dict_post_hooks",
-           "_optimizer_load_state_dict_pre_hooks", "_optimizer_load_state_dict_post_hooks")
+_METHOD = {"_optimizer_step_pre_hooks": "step", "_optimizer_step_post_hooks": "step",
+           "_optimizer_state_dict_pre_hooks": "state_dict",
+           "_optimizer_state_dict_post_hooks": "state_dict",
+           "_optimizer_load_state_dict_pre_hooks": "load_state_dict",
+           "_optimizer_load_state_dict_post_hooks": "load_state_dict"}
 
 
 class OptimizerHooks:
@@ -43,6 +46,9 @@ class OptimizerHooks:
             hooks.clear()
         hooks[handle.id] = hook
         hooks.update(earlier)
+        name = _METHOD[store]  # from now on, this optimizer's calls go through its hooks
+        if name not in self.__dict__:
+            self.__dict__[name] = types.MethodType(_HOOKED[name], self)
         return handle
 
     def register_step_pre_hook(self, hook) -> RemovableHandle:
@@ -117,26 +123,17 @@ def _run_load(opt, method, args, kwargs):
     return out
 
 
-_RUNNERS = {"step": (_run_step, _STORES[0:2]), "state_dict": (_run_state_dict, _STORES[2:4]),
-            "load_state_dict": (_run_load, _STORES[4:6])}
+def _hooked_step(self, *args, **kwargs):
+    return _run_step(self, type(self).step, args, kwargs)
 
 
-def hooked(method):
-    """``method`` (step, state_dict or load_state_dict) with the optimizer's hooks around its
-    outermost call (see the module docstring)."""
-    run, stores = _RUNNERS[method.__name__]
-    busy = "_in_" + method.__name__
+def _hooked_state_dict(self, *args, **kwargs):
+    return _run_state_dict(self, type(self).state_dict, args, kwargs)
 
-    @functools.wraps(method)
-    def wrapper(self, *args, **kwargs):
-        d = self.__dict__
-        if d.get(busy) or not (stores[0] in d or stores[1] in d):
-            return method(self, *args, **kwargs)
-        d[busy] = True
-        try:
-            return run(self, method, args, kwargs)
-        finally:
-            d[busy] = False
 
-    wrapper._hooked = True
-    return wrapper
+def _hooked_load_state_dict(self, *args, **kwargs):
+    return _run_load(self, type(self).load_state_dict, args, kwargs)
+
+
+_HOOKED = {"step": _hooked_step, "state_dict": _hooked_state_dict,
+           "load_state_dict": _hooked_load_state_dict}

@@ -26,7 +26,7 @@ from ..autograd import Tensor, enable_grad
 from ..autograd.mode import _grad_enabled
 from ..backend import device_of, get_array_module, to_device
 from ._state import as_complex, as_real
-from .hooks import OptimizerHooks, hooked
+from .hooks import OptimizerHooks
 
 __all__ = ["Optimizer"]
 
@@ -48,12 +48,6 @@ class Optimizer(OptimizerHooks):
 
     # False: the rule refuses complex parameters (as PyTorch's Adafactor, Muon do).
     _complex_ok = True
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        for name in ("step", "state_dict", "load_state_dict"):  # hooks around them (hooks.py)
-            if name in cls.__dict__ and not getattr(cls.__dict__[name], "_hooked", False):
-                setattr(cls, name, hooked(cls.__dict__[name]))
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
@@ -289,10 +283,6 @@ class Optimizer(OptimizerHooks):
                 lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
-
-
-for _name in ("step", "state_dict", "load_state_dict"):  # the base's own, as a subclass's
-    setattr(Optimizer, _name, hooked(Optimizer.__dict__[_name]))
 
 
 def _check_param(name: str, p, where: str, complex_ok: bool = True) -> None:
