@@ -2,7 +2,7 @@
 code, run with ``torch`` = PyTorch or chainrule (test_domain_programs.py): WaveNet (causal
 dilated convolutions, gated units, mu-law), MoCo (a momentum encoder and a queue buffer), GAT
 (attention over an edge list), a neural ODE with a hand-written RK4, N-BEATS, Bayes by
-backprop, Reptile, a GPT-2 with a key/value cache, JEM, and more.
+backprop, Reptile, a GPT-2 with a key/value cache, JEM and DeepAR.
 
 As in real_programs.py each function takes the library as its ``torch`` argument and writes only
 what a PyTorch program writes after ``import torch``; data and noise are passed in.
@@ -971,3 +971,122 @@ def train_jem(torch, f, batches, draws, buffer, n_steps=3, step_size=1.0, sgld_n
         optim.step()
         history.append([L.item(), fp.item(), fq.item(), acc.item()])
     return history, replay_buffer.numpy(), f(x_lab, y_lab).detach().numpy()
+
+
+def deepar(torch, num_class=3, embedding_dim=2, cov_dim=2, lstm_hidden_dim=5, lstm_layers=2):
+    """DeepAR as the well-known PyTorch port writes it: a series embedding concatenated to the
+    lagged target and covariates, a stacked LSTM stepped one time step at a time, forget-gate
+    biases set to 1 through ``self.lstm._all_weights``, Gaussian ``mu`` and softplus ``sigma``
+    heads read from ``hidden.permute(1, 2, 0)``; a negative-binomial head beside it for counts."""
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(num_class, embedding_dim)
+            self.lstm = nn.LSTM(input_size=1 + cov_dim + embedding_dim,
+                                hidden_size=lstm_hidden_dim, num_layers=lstm_layers, bias=True,
+                                batch_first=False, dropout=0.0)
+            for names in self.lstm._all_weights:
+                for name in filter(lambda n: "bias" in n, names):
+                    bias = getattr(self.lstm, name)
+                    n = bias.size(0)
+                    start, end = n // 4, n // 2
+                    bias.data[start:end].fill_(1.)
+            self.relu = nn.ReLU()
+            self.distribution_mu = nn.Linear(lstm_hidden_dim * lstm_layers, 1)
+            self.distribution_presigma = nn.Linear(lstm_hidden_dim * lstm_layers, 1)
+            self.distribution_sigma = nn.Softplus()
+            self.count_logits = nn.Linear(lstm_hidden_dim * lstm_layers, 1)
+
+        def forward(self, x, idx, hidden, cell):
+            onehot_embed = self.embedding(idx)
+            lstm_input = torch.cat((x, onehot_embed), dim=2)
+            output, (hidden, cell) = self.lstm(lstm_input, (hidden, cell))
+            hidden_permute = hidden.permute(1, 2, 0).contiguous().view(hidden.shape[1], -1)
+            pre_sigma = self.distribution_presigma(hidden_permute)
+            mu = self.distribution_mu(hidden_permute)
+            sigma = self.distribution_sigma(pre_sigma)
+            self.last_hidden = hidden_permute
+            return torch.squeeze(mu), torch.squeeze(sigma), hidden, cell
+
+        def init_hidden(self, input_size):
+            return torch.zeros(lstm_layers, input_size, lstm_hidden_dim,
+                               dtype=self.distribution_mu.weight.dtype)
+
+        def init_cell(self, input_size):
+            return torch.zeros(lstm_layers, input_size, lstm_hidden_dim,
+                               dtype=self.distribution_mu.weight.dtype)
+
+        def test(self, x, v_batch, id_batch, hidden, cell, predict_start, predict_steps,
+                 sample_times):
+            batch_size = x.shape[1]
+            samples = torch.zeros(sample_times, batch_size, predict_steps, dtype=x.dtype)
+            for j in range(sample_times):
+                decoder_hidden, decoder_cell = hidden, cell
+                for t in range(predict_steps):
+                    mu_de, sigma_de, decoder_hidden, decoder_cell = self(
+                        x[predict_start + t].unsqueeze(0), id_batch, decoder_hidden,
+                        decoder_cell)
+                    gaussian = torch.distributions.normal.Normal(mu_de, sigma_de)
+                    pred = gaussian.sample()
+                    samples[j, :, t] = pred * v_batch[:, 0] + v_batch[:, 1]
+                    if t < (predict_steps - 1):
+                        x[predict_start + t + 1, :, 0] = pred
+            sample_mu = torch.median(samples, dim=0)[0]
+            sample_sigma = samples.std(dim=0)
+            return samples, sample_mu, sample_sigma
+
+    return Net()
+
+
+def deepar_loss_fn(torch, mu, sigma, labels):
+    """The Gaussian likelihood over the nonzero targets, as the port writes it."""
+    zero_index = (labels != 0)
+    distribution = torch.distributions.normal.Normal(mu[zero_index], sigma[zero_index])
+    likelihood = distribution.log_prob(labels[zero_index])
+    return -torch.mean(likelihood)
+
+
+def train_deepar(torch, model, train_batch, idx, labels_batch, counts, v_batch, epochs=2,
+                 predict_start=4, sample_times=3):
+    """The port's ``train``: the loss summed over the time steps into ``torch.zeros(1)``, a zero
+    input replaced by the previous ``mu`` (``train_batch[t, zero_index, 0] = mu[zero_index]``),
+    ``train_batch[t].unsqueeze_(0).clone()``, Adam; a negative-binomial count likelihood by
+    ``NegativeBinomial(total_count=sigma, logits=...)`` added; then ancestral sampling and
+    quantiles by ``torch.quantile``."""
+    D = torch.distributions
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    train_window, batch_size = train_batch.shape[0], train_batch.shape[1]
+    losses = []
+    for _ in range(epochs):
+        batch = train_batch.clone()
+        optimizer.zero_grad()
+        loss = torch.zeros(1, dtype=batch.dtype)
+        hidden = model.init_hidden(batch_size)
+        cell = model.init_cell(batch_size)
+        mu = None
+        for t in range(train_window):
+            zero_index = (batch[t, :, 0] == 0)
+            if t > 0 and torch.sum(zero_index) > 0:
+                batch[t, zero_index, 0] = mu[zero_index]
+            mu, sigma, hidden, cell = model(batch[t].unsqueeze_(0).clone(), idx, hidden, cell)
+            loss += deepar_loss_fn(torch, mu, sigma, labels_batch[t])
+            count_logits = model.count_logits(model.last_hidden).squeeze(-1)
+            nb = D.NegativeBinomial(total_count=sigma, logits=count_logits)
+            loss = loss - nb.log_prob(counts[t]).mean() * 0.1
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item() / train_window)
+    model.eval()
+    with torch.no_grad():
+        x = train_batch.clone()
+        hidden = model.init_hidden(batch_size)
+        cell = model.init_cell(batch_size)
+        for t in range(predict_start):
+            _, _, hidden, cell = model(x[t].unsqueeze(0), idx, hidden, cell)
+        samples, sample_mu, sample_sigma = model.test(
+            x, v_batch, idx, hidden, cell, predict_start, train_window - predict_start,
+            sample_times)
+        q = torch.quantile(samples, torch.tensor([0.1, 0.5, 0.9], dtype=samples.dtype), dim=0)
+    return losses, samples.numpy(), sample_mu.numpy(), sample_sigma.numpy(), q.numpy()

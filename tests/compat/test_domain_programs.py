@@ -181,3 +181,34 @@ def test_jem_with_sgld_on_inputs_and_a_replay_buffer_matches_pytorch():
     ours, theirs = _both(programs.jem, run)
     assert not np.allclose(ours[1], buffer)
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_deepar_with_gaussian_and_negative_binomial_likelihoods_and_sampling_matches_pytorch(
+        monkeypatch):
+    rng = np.random.default_rng(79)
+    window, batch = 7, 4
+    train_batch = rng.standard_normal((window, batch, 3))
+    # no zero input: the port's ``train_batch[t, zero_index, 0] = mu[zero_index]`` would make
+    # the batch require grad, and chainrule refuses its next ``train_batch[t].unsqueeze_(0)``
+    # (an in-place shape change of a tensor that requires grad; docs/pytorch.md)
+    labels = rng.standard_normal((window, batch))
+    labels[3, 2] = 0.0
+    counts = rng.integers(0, 6, (window, batch)).astype(np.float64)
+    idx = rng.integers(0, 3, (1, batch))
+    v_batch = np.stack([rng.uniform(0.5, 2, batch), rng.uniform(-1, 1, batch)], 1)
+    draws = [rng.standard_normal(batch) for _ in range(3 * 3)]
+
+    def run(lib, model):
+        stream = iter(draws)
+        monkeypatch.setattr(lib.distributions.Normal, "sample",
+                            lambda self, sample_shape=(): lib.tensor(next(stream)))
+        t = lib.tensor
+        return programs.train_deepar(lib, model, t(train_batch), t(idx), t(labels), t(counts),
+                                     t(v_batch))
+
+    chainrule = pytest.importorskip("chainrule")
+    chainrule.manual_seed(0)
+    bias = programs.deepar(chainrule).lstm.bias_ih_l1.detach().numpy()
+    assert (bias[5:10] == 1).all() and (bias[:5] != 1).all()
+    ours, theirs = _both(programs.deepar, run)
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)

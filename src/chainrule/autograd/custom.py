@@ -29,6 +29,7 @@ import weakref
 from .function import Function
 from .mode import _grad_enabled, no_grad
 from .tensor import Tensor
+from .views import shares_memory
 
 __all__ = ["FunctionCtx", "apply_with_ctx", "once_differentiable"]
 
@@ -195,8 +196,7 @@ def _check_dirty(cls, ctx, outs) -> None:
             raise RuntimeError(f"{cls.__name__}: a leaf tensor that requires grad (shape "
                                f"{t.shape}) was changed in place (ctx.mark_dirty); clone() it "
                                "first, or change it under `with cr.no_grad():`")
-        base = getattr(t, "_base", None)
-        if getattr(t, "_viewed", False) or (base is not None and base() is not None):
+        if shares_memory(t):
             raise RuntimeError(f"{cls.__name__}: the tensor of shape {t.shape} marked dirty "
                                "shares its memory with another tensor (it is a view, or a view "
                                "of it was made), which chainrule does not record; clone() it "

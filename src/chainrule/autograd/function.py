@@ -18,6 +18,7 @@ from .anomaly_mode import _enabled as _anomaly_enabled
 from .anomaly_mode import remember_forward
 from .mode import _grad_enabled, _trace_recorder
 from .tensor import Tensor
+from .views import note_view
 
 __all__ = ["AccumulateGrad", "Function", "NonDifferentiable", "nondiff"]
 
@@ -110,7 +111,7 @@ class Function:
                 for i, a in enumerate(arrays):
                     if a is owner or a.base is owner:
                         o._counter = inputs[i]._counter
-                        o._viewed = inputs[i]._viewed = True  # no recorded write (inplace.py)
+                        note_view(inputs[i], o)  # no recorded write while o lives
                         break
         if tracer is not None:
             tracer(cls, params, given, inputs, outs, multi)

@@ -42,6 +42,7 @@ from .anomaly_mode import remember_forward
 from .function import Function
 from .mode import _grad_enabled, _trace_recorder, no_grad
 from .tensor import Tensor
+from .views import shares_memory
 from .write import WriteInto, put, take
 
 __all__ = ["TakeAt", "change", "needs_record", "record_write", "refuse_trace"]
@@ -289,8 +290,7 @@ def refuse_trace(who):
 def _shared_constant(t: Tensor, who: str) -> None:
     if t._data.dtype.kind not in "fc":
         _refuse(who, t, f"the value requires grad, but the target has dtype {t._data.dtype}")
-    ref = getattr(t, "_base", None)
-    if (ref is not None and ref() is not None) or getattr(t, "_viewed", False):
+    if shares_memory(t):
         _refuse(who, t, "the value requires grad, but the target shares its memory with another "
                         "tensor (it is a view, a detach() or .data of one, or a view of it was "
                         "made) that would see the values without their gradient, so it would be "

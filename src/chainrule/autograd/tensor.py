@@ -21,7 +21,7 @@ _FLOAT_KINDS = "fc"  # floating-point and complex tensors can require grad
 _NDARRAY = numpy.ndarray
 
 
-_NOT_STATE = frozenset({"_data", "_wdata", "_base", "_counter", "_hooks", "_viewed",
+_NOT_STATE = frozenset({"_data", "_wdata", "_base", "_counter", "_hooks", "_viewed", "_views",
                         "_earlier", "__weakref__"})
 
 
@@ -38,16 +38,17 @@ class Tensor:
         _version: how many times the values were changed in place (``_mark_changed``).
             Backward refuses to use values changed after a recorded op read them. A tensor and
             the tensors detached from it share one count (their memory is one), as in PyTorch.
-        _viewed: set (never unset; unset reads as False) on a tensor that an op made a view of,
-            or that an op or ``.data`` made as a view: a recorded write into it
-            (``autograd.inplace_record``) would not reach the tensors sharing its memory.
+        _viewed: set (never unset; unset reads as False) on a tensor that an op or ``.data``
+            made as a view; ``_views``: weak references to the live views of a memory
+            (autograd/views.py). A recorded write (``autograd.inplace_record``) would not reach
+            the tensors sharing its memory, so it is refused while any lives.
         _earlier: set by a recorded in-place change (unset reads as None): {version: weak
             reference to the stand-in that took this tensor's place at that version}, so that a
             node that read the tensor before the change reaches the earlier values' node.
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",
-                 "_counter", "_hooks", "_base", "_viewed", "_earlier", "__weakref__")
+                 "_counter", "_hooks", "_base", "_viewed", "_views", "_earlier", "__weakref__")
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
     def __init__(self, data, *sizes, requires_grad: bool = False):

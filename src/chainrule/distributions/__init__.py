@@ -9,6 +9,7 @@ entropies and KL divergences with gradients) over chainrule Tensors.
 """
 
 from . import (
+    _families,
     constraint_registry,
     constraints,
     kl_more,  # noqa: F401 - registers the cross-family KL divergences
@@ -60,6 +61,9 @@ from .transforms import (
     Transform,
 )
 from .wishart import Wishart
+
+# torch.distributions.normal.Normal and the other per-family modules
+_FAMILY_MODULES = _families.install(__name__, globals())
 
 __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "CatTransform",
            "Categorical", "Cauchy", "Chi2", "ComposeTransform", "ContinuousBernoulli",

@@ -99,3 +99,29 @@ SEQUENCE_ARGS = """
         rng: numpy Generator for the initial weights and the dropout masks (None: a fresh one).
         dtype: floating-point dtype of the parameters.
 """
+
+
+class _WeightLists:
+    """PyTorch's ``RNNBase`` bookkeeping over the parameters, read by programs that walk them
+    (DeepAR's forget-gate bias init iterates ``self.lstm._all_weights``): ``_all_weights`` the
+    names per layer and direction, ``all_weights`` their Parameters, ``_flat_weights_names`` and
+    ``_flat_weights`` the same flattened. Read-only views of the module's current parameters."""
+
+    @property
+    def _all_weights(self) -> list[list[str]]:
+        names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
+        suffixes = ("", "_reverse") if self.bidirectional else ("",)
+        return [[f"{name}_l{layer}{suffix}" for name in names]
+                for layer in range(self.num_layers) for suffix in suffixes]
+
+    @property
+    def all_weights(self) -> list[list]:
+        return [[getattr(self, name) for name in names] for names in self._all_weights]
+
+    @property
+    def _flat_weights_names(self) -> list[str]:
+        return [name for names in self._all_weights for name in names]
+
+    @property
+    def _flat_weights(self) -> list:
+        return [getattr(self, name) for name in self._flat_weights_names]

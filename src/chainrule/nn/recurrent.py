@@ -6,8 +6,8 @@ matrix product before the loop; only the hidden-to-hidden product runs step by s
 the GRU run each layer's direction as one node (``ops.lstm_sequence``, ``ops.gru_sequence``):
 forward over all steps and backpropagation through time in one call each, the same mathematics.
 Parameter names, shapes, gate order and initialization follow PyTorch, so state dicts load
-unchanged either way: LSTM gates are (i, f, g, o), GRU gates (r, z, n) with
-``n = tanh(W_in x + b_in + r * (W_hn h + b_hn))``.
+unchanged either way: LSTM gates are (i, f, g, o), GRU gates (r, z, n) with ``n = tanh(W_in x +
+b_in + r * (W_hn h + b_hn))``.
 """
 
 from __future__ import annotations
@@ -32,6 +32,7 @@ from ._recurrent_steps import (
     _check_input,
     _initial_state,
     _project,
+    _WeightLists,
     _zero_state,
 )
 from .module import Module, Parameter
@@ -192,7 +193,7 @@ class GRUCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 3, rng=rng, dtype=dtype)
 
 
-class RNNBase(_Recurrent):
+class RNNBase(_WeightLists, _Recurrent):
     """RNN's, LSTM's and GRU's base (PyTorch's): ``mode`` "RNN_TANH", "RNN_RELU", "LSTM" or "GRU"
     picks the step; the other arguments as theirs below (``proj_size`` only 0)."""
 
@@ -218,9 +219,7 @@ class RNNBase(_Recurrent):
         if dropout > 0 and self.num_layers == 1:
             warnings.warn(
                 f"{who}: dropout is applied between stacked layers only (not after the last), so "
-                f"dropout={dropout} has no effect with num_layers=1",
-                UserWarning, stacklevel=3,
-            )
+                f"dropout={dropout} has no effect with num_layers=1", UserWarning, stacklevel=3)
         self.batch_first = bool(batch_first)
         self.dropout = float(dropout)
         self.bidirectional = bool(bidirectional)

@@ -22,6 +22,7 @@ import numbers
 
 from ..autograd.inplace_record import change, refuse_trace
 from ..autograd.tensor import Tensor
+from ..autograd.views import shares_memory
 from ..backend import device_of, get_array_module, to_device
 from ..backend.random import resolve_rng
 from .activation_random import celu_, relu_, rrelu_, selu_, threshold_
@@ -293,8 +294,7 @@ def resize_(self, *sizes) -> Tensor:
                 raise RuntimeError(f"resize_: the tensor of shape {a.shape} is not contiguous; "
                                    "call .contiguous() first")
             return a.reshape(sizes)
-        ref = getattr(self, "_base", None)
-        if getattr(self, "_viewed", False) or (ref is not None and ref() is not None):
+        if shares_memory(self):
             raise RuntimeError(f"resize_: the tensor of shape {a.shape} shares its memory with "
                                "another tensor, which a new number of elements would cut off")
         out = xp.zeros(n, dtype=a.dtype)

@@ -1,0 +1,54 @@
+"""Which tensors share memory with which: the bookkeeping behind the refusal of a recorded write
+(``autograd.inplace_record``) into memory another live tensor reads without the write's gradient.
+
+A view an op makes (``x[i]``, ``x.T``, a split piece) and ``.data`` are marked ``_viewed`` for
+good: they share their owner's memory for as long as they live. The owner instead keeps weak
+references to its views (``_views``, one list that the views of its views join too), so that it
+is free again once they are gone: ``x[t].unsqueeze_(0).clone()`` in one step of a loop does not
+forbid a later ``x[t, mask, 0] = y`` that carries a gradient (the DeepAR port writes both).
+"""
+
+from __future__ import annotations
+
+import weakref
+
+
+class ViewRefs(list):
+    """Weak references to the live views of one memory, pruned as it grows."""
+
+    __slots__ = ("limit",)
+
+    def __init__(self):
+        super().__init__()
+        self.limit = 16
+
+    def add(self, view) -> None:
+        self.append(weakref.ref(view))
+        if len(self) > self.limit:  # drop the dead; doubling keeps the pruning linear overall
+            self[:] = [r for r in self if r() is not None]
+            self.limit = max(16, 2 * len(self))
+
+    def alive(self) -> bool:
+        return any(r() is not None for r in self)
+
+
+def note_view(owner, view) -> None:
+    """Record that ``view`` (an op's output) shares ``owner``'s memory."""
+    refs = getattr(owner, "_views", None)
+    if refs is None:
+        refs = owner._views = ViewRefs()
+    refs.add(view)
+    view._views = refs
+    view._viewed = True
+
+
+def shares_memory(t) -> bool:
+    """Whether another live tensor sees ``t``'s memory: ``t`` is a view or ``.data`` of one, a
+    detached alias of a live tensor, or a view of ``t`` is alive."""
+    if getattr(t, "_viewed", False):
+        return True
+    refs = getattr(t, "_views", None)
+    if refs is not None and refs.alive():
+        return True
+    base = getattr(t, "_base", None)
+    return base is not None and base() is not None

@@ -1,0 +1,40 @@
+"""PyTorch's per-family submodules of ``torch.distributions``: ``distributions.normal.Normal``
+and ``from ...distributions.bernoulli import Bernoulli`` (the DeepAR port writes the first);
+chainrule had none of them (distributions/_families.py)."""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+import pytest
+
+import chainrule as cr
+from chainrule.distributions._families import FAMILIES
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_each_family_module_holds_the_packages_classes(name):
+    module = getattr(cr.distributions, name)
+    assert isinstance(module, types.ModuleType)
+    assert importlib.import_module(f"chainrule.distributions.{name}") is module
+    for cls in FAMILIES[name]:
+        assert getattr(module, cls) is getattr(cr.distributions, cls)
+
+
+def test_from_import_and_a_density_through_the_submodule():
+    from chainrule.distributions.negative_binomial import NegativeBinomial
+    from chainrule.distributions.normal import Normal
+
+    assert Normal is cr.distributions.Normal
+    lp = cr.distributions.normal.Normal(0.0, 1.0).log_prob(cr.tensor(0.0))
+    assert abs(lp.item() + 0.9189385332046727) < 1e-7
+    assert NegativeBinomial(2.0, logits=cr.tensor(0.0)).log_prob(cr.tensor(1.0)).item() < 0
+
+
+@pytest.mark.torch
+def test_the_names_are_pytorchs():
+    pytest.importorskip("torch")
+    for name, classes in FAMILIES.items():
+        theirs = importlib.import_module(f"torch.distributions.{name}")
+        assert set(classes) <= set(theirs.__all__), name
