@@ -2,7 +2,7 @@
 code, run with ``torch`` = PyTorch or chainrule (test_domain_programs.py): WaveNet (causal
 dilated convolutions, gated units, mu-law), MoCo (a momentum encoder and a queue buffer), GAT
 (attention over an edge list), a neural ODE with a hand-written RK4, N-BEATS, Bayes by
-backprop, Reptile, a GPT-2 with a key/value cache, JEM and DeepAR.
+backprop, Reptile, a GPT-2 with a key/value cache, JEM, DeepAR and Glow.
 
 As in real_programs.py each function takes the library as its ``torch`` argument and writes only
 what a PyTorch program writes after ``import torch``; data and noise are passed in.
@@ -1090,3 +1090,278 @@ def train_deepar(torch, model, train_batch, idx, labels_batch, counts, v_batch, 
             sample_times)
         q = torch.quantile(samples, torch.tensor([0.1, 0.5, 0.9], dtype=samples.dtype), dim=0)
     return losses, samples.numpy(), sample_mu.numpy(), sample_sigma.numpy(), q.numpy()
+
+
+def glow(torch, in_channel=2, n_flow=2, n_block=2, filter_size=8):
+    """Glow as glow-pytorch builds it: ``ActNorm`` with data-dependent initialisation guarded by
+    a ``uint8`` ``initialized`` buffer, an invertible 1x1 convolution by ``torch.slogdet`` (the
+    first flow) or in LU form (``torch.linalg.qr`` then ``torch.linalg.lu``, the permutation and
+    masks as buffers, ``w_s`` in log-space), affine couplings ending in a ``ZeroConv2d``, squeeze
+    by ``view``/``permute``, and blocks that split half the channels off to a learned prior."""
+    from math import log, pi
+
+    nn = torch.nn
+    F = nn.functional
+
+    def logabs(x):
+        return torch.log(torch.abs(x))
+
+    class ActNorm(nn.Module):
+        def __init__(self, in_channel):
+            super().__init__()
+            self.loc = nn.Parameter(torch.zeros(1, in_channel, 1, 1))
+            self.scale = nn.Parameter(torch.ones(1, in_channel, 1, 1))
+            self.register_buffer("initialized", torch.tensor(0, dtype=torch.uint8))
+
+        def initialize(self, input):  # noqa: A002 - glow-pytorch's name
+            with torch.no_grad():
+                flatten = input.permute(1, 0, 2, 3).contiguous().view(input.shape[1], -1)
+                mean = flatten.mean(1).unsqueeze(1).unsqueeze(2).unsqueeze(3).permute(1, 0, 2, 3)
+                std = flatten.std(1).unsqueeze(1).unsqueeze(2).unsqueeze(3).permute(1, 0, 2, 3)
+                self.loc.data.copy_(-mean)
+                self.scale.data.copy_(1 / (std + 1e-6))
+
+        def forward(self, input):  # noqa: A002
+            _, _, height, width = input.shape
+            if self.initialized.item() == 0:
+                self.initialize(input)
+                self.initialized.fill_(1)
+            log_abs = logabs(self.scale)
+            logdet = height * width * torch.sum(log_abs)
+            return self.scale * (input + self.loc), logdet
+
+        def reverse(self, output):
+            return output / self.scale - self.loc
+
+    class InvConv2d(nn.Module):
+        def __init__(self, in_channel):
+            super().__init__()
+            weight = torch.randn(in_channel, in_channel)
+            q, _ = torch.linalg.qr(weight)
+            weight = q.unsqueeze(2).unsqueeze(3)
+            self.weight = nn.Parameter(weight)
+
+        def forward(self, input):  # noqa: A002
+            _, _, height, width = input.shape
+            out = F.conv2d(input, self.weight)
+            logdet = height * width * torch.slogdet(self.weight.squeeze().double())[1].float()
+            return out, logdet
+
+        def reverse(self, output):
+            return F.conv2d(output, self.weight.squeeze().inverse().unsqueeze(2).unsqueeze(3))
+
+    class InvConv2dLU(nn.Module):
+        def __init__(self, in_channel):
+            super().__init__()
+            weight = torch.randn(in_channel, in_channel)
+            q, _ = torch.linalg.qr(weight)
+            w_p, w_l, w_u = torch.linalg.lu(q)
+            w_s = torch.diag(w_u)
+            w_u = torch.triu(w_u, 1)
+            u_mask = torch.triu(torch.ones_like(w_u), 1)
+            l_mask = u_mask.T
+            self.register_buffer("w_p", w_p)
+            self.register_buffer("u_mask", u_mask)
+            self.register_buffer("l_mask", l_mask)
+            self.register_buffer("s_sign", torch.sign(w_s))
+            self.register_buffer("l_eye", torch.eye(l_mask.shape[0]))
+            self.w_l = nn.Parameter(w_l)
+            self.w_s = nn.Parameter(logabs(w_s))
+            self.w_u = nn.Parameter(w_u)
+
+        def forward(self, input):  # noqa: A002
+            _, _, height, width = input.shape
+            weight = self.calc_weight()
+            out = F.conv2d(input, weight)
+            logdet = height * width * torch.sum(self.w_s)
+            return out, logdet
+
+        def calc_weight(self):
+            weight = (self.w_p @ (self.w_l * self.l_mask + self.l_eye)
+                      @ ((self.w_u * self.u_mask) + torch.diag(self.s_sign * torch.exp(self.w_s))))
+            return weight.unsqueeze(2).unsqueeze(3)
+
+        def reverse(self, output):
+            weight = self.calc_weight()
+            LU, pivots = torch.linalg.lu_factor(weight.squeeze())
+            flat = output.permute(1, 0, 2, 3).reshape(output.shape[1], -1)
+            solved = torch.linalg.lu_solve(LU, pivots, flat)
+            return solved.reshape(output.shape[1], output.shape[0], *output.shape[2:]).permute(
+                1, 0, 2, 3)
+
+    class ZeroConv2d(nn.Module):
+        def __init__(self, in_channel, out_channel):
+            super().__init__()
+            self.conv = nn.Conv2d(in_channel, out_channel, 3, padding=0)
+            self.conv.weight.data.zero_()
+            self.conv.bias.data.zero_()
+            self.scale = nn.Parameter(torch.zeros(1, out_channel, 1, 1))
+
+        def forward(self, input):  # noqa: A002
+            out = F.pad(input, [1, 1, 1, 1], value=1)
+            out = self.conv(out)
+            return out * torch.exp(self.scale * 3)
+
+    class AffineCoupling(nn.Module):
+        def __init__(self, in_channel):
+            super().__init__()
+            self.net = nn.Sequential(
+                nn.Conv2d(in_channel // 2, filter_size, 3, padding=1), nn.ReLU(inplace=True),
+                nn.Conv2d(filter_size, filter_size, 1), nn.ReLU(inplace=True),
+                ZeroConv2d(filter_size, in_channel))
+            self.net[0].weight.data.normal_(0, 0.05)
+            self.net[0].bias.data.zero_()
+            self.net[2].weight.data.normal_(0, 0.05)
+            self.net[2].bias.data.zero_()
+
+        def forward(self, input):  # noqa: A002
+            in_a, in_b = input.chunk(2, 1)
+            log_s, t = self.net(in_a).chunk(2, 1)
+            s = F.sigmoid(log_s + 2)
+            out_b = (in_b + t) * s
+            logdet = torch.sum(torch.log(s).view(input.shape[0], -1), 1)
+            return torch.cat([in_a, out_b], 1), logdet
+
+        def reverse(self, output):
+            out_a, out_b = output.chunk(2, 1)
+            log_s, t = self.net(out_a).chunk(2, 1)
+            s = F.sigmoid(log_s + 2)
+            return torch.cat([out_a, out_b / s - t], 1)
+
+    class Flow(nn.Module):
+        def __init__(self, in_channel, conv_lu=True):
+            super().__init__()
+            self.actnorm = ActNorm(in_channel)
+            self.invconv = InvConv2dLU(in_channel) if conv_lu else InvConv2d(in_channel)
+            self.coupling = AffineCoupling(in_channel)
+
+        def forward(self, input):  # noqa: A002
+            out, logdet = self.actnorm(input)
+            out, det1 = self.invconv(out)
+            out, det2 = self.coupling(out)
+            logdet = logdet + det1
+            if det2 is not None:
+                logdet = logdet + det2
+            return out, logdet
+
+        def reverse(self, output):
+            input = self.coupling.reverse(output)  # noqa: A001
+            input = self.invconv.reverse(input)  # noqa: A001
+            return self.actnorm.reverse(input)
+
+    def gaussian_log_p(x, mean, log_sd):
+        return -0.5 * log(2 * pi) - log_sd - 0.5 * (x - mean) ** 2 / torch.exp(2 * log_sd)
+
+    class Block(nn.Module):
+        def __init__(self, in_channel, first, split=True):
+            super().__init__()
+            squeeze_dim = in_channel * 4
+            self.flows = nn.ModuleList([Flow(squeeze_dim, conv_lu=not (first and i == 0))
+                                        for i in range(n_flow)])
+            self.split = split
+            if split:
+                self.prior = ZeroConv2d(in_channel * 2, in_channel * 4)
+            else:
+                self.prior = ZeroConv2d(in_channel * 4, in_channel * 8)
+
+        def forward(self, input):  # noqa: A002
+            b_size, n_channel, height, width = input.shape
+            squeezed = input.view(b_size, n_channel, height // 2, 2, width // 2, 2)
+            squeezed = squeezed.permute(0, 1, 3, 5, 2, 4)
+            out = squeezed.contiguous().view(b_size, n_channel * 4, height // 2, width // 2)
+            logdet = 0
+            for flow in self.flows:
+                out, det = flow(out)
+                logdet = logdet + det
+            if self.split:
+                out, z_new = out.chunk(2, 1)
+                mean, log_sd = self.prior(out).chunk(2, 1)
+                log_p = gaussian_log_p(z_new, mean, log_sd)
+                log_p = log_p.view(b_size, -1).sum(1)
+            else:
+                zero = torch.zeros_like(out)
+                mean, log_sd = self.prior(zero).chunk(2, 1)
+                log_p = gaussian_log_p(out, mean, log_sd)
+                log_p = log_p.view(b_size, -1).sum(1)
+                z_new = out
+            return out, logdet, log_p, z_new
+
+    class Glow(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = nn.ModuleList()
+            n_channel = in_channel
+            for i in range(n_block - 1):
+                self.blocks.append(Block(n_channel, first=i == 0))
+                n_channel *= 2
+            self.blocks.append(Block(n_channel, first=False, split=False))
+
+        def forward(self, input):  # noqa: A002
+            log_p_sum = 0
+            logdet = 0
+            out = input
+            z_outs = []
+            for block in self.blocks:
+                out, det, log_p, z_new = block(out)
+                z_outs.append(z_new)
+                logdet = logdet + det
+                if log_p is not None:
+                    log_p_sum = log_p_sum + log_p
+            return log_p_sum, logdet, z_outs
+
+    return Glow()
+
+
+def train_glow(torch, model, images, noises, n_bits=5, lr=1e-3):
+    """glow-pytorch's ``train``: images quantised to ``n_bits`` by ``torch.floor``, the first batch
+    run under ``no_grad`` to initialise ActNorm, dequantisation noise added (passed in for
+    ``torch.rand_like``), ``calc_loss`` in bits per dimension, Adam with a warm-up written into
+    ``param_groups[0]["lr"]``; then each flow inverted on a batch."""
+    from math import log
+
+    n_bins = 2.0 ** n_bits
+    image_size, n_channel = images[0].shape[-1], images[0].shape[1]
+
+    def calc_loss(log_p, logdet, image_size, n_bins):
+        n_pixel = image_size * image_size * n_channel
+        loss = -log(n_bins) * n_pixel
+        loss = loss + logdet + log_p
+        return ((-loss / (log(2) * n_pixel)).mean(), (log_p / (log(2) * n_pixel)).mean(),
+                (logdet / (log(2) * n_pixel)).mean())
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    history = []
+    for i, (image, noise) in enumerate(zip(images, noises)):
+        image = image * 255
+        if n_bits < 8:
+            image = torch.floor(image / 2 ** (8 - n_bits))
+        image = image / n_bins - 0.5
+        if i == 0:
+            with torch.no_grad():
+                log_p, logdet, _ = model(image + noise / n_bins)
+                continue
+        log_p, logdet, _ = model(image + noise / n_bins)
+        logdet = logdet.mean()
+        loss, log_p, log_det = calc_loss(log_p, logdet, image_size, n_bins)
+        model.zero_grad()
+        loss.backward()
+        warmup_lr = lr * min(1, i * image.shape[0] / 4)
+        optimizer.param_groups[0]["lr"] = warmup_lr
+        optimizer.step()
+        history.append([loss.item(), log_p.item(), log_det.item(), warmup_lr])
+    with torch.no_grad():
+        x = images[0] - 0.5
+        gaps, zs = [], []
+        for block in model.blocks:
+            b, c, h, w = x.shape
+            x = x.view(b, c, h // 2, 2, w // 2, 2).permute(0, 1, 3, 5, 2, 4).reshape(
+                b, c * 4, h // 2, w // 2)
+            for flow in block.flows:
+                y, _ = flow(x)
+                gaps.append((flow.reverse(y) - x).abs().max().item())
+                x = y
+            zs.append(x.numpy())
+            if block.split:
+                x = x.chunk(2, 1)[0]
+    flags = [int(m.initialized) for m in model.modules() if hasattr(m, "initialized")]
+    return history, zs, max(gaps), flags

@@ -212,3 +212,14 @@ def test_deepar_with_gaussian_and_negative_binomial_likelihoods_and_sampling_mat
     assert (bias[5:10] == 1).all() and (bias[:5] != 1).all()
     ours, theirs = _both(programs.deepar, run)
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_glow_with_actnorm_init_lu_and_slogdet_invertible_convs_matches_pytorch():
+    rng = np.random.default_rng(80)
+    images = [rng.uniform(0, 1, (3, 2, 4, 4)) for _ in range(4)]
+    noises = [rng.uniform(0, 1, (3, 2, 4, 4)) for _ in range(4)]
+    ours, theirs = _both(programs.glow, lambda lib, m: programs.train_glow(
+        lib, m, [lib.tensor(x) for x in images], [lib.tensor(u) for u in noises]))
+    assert ours[3] == theirs[3] == [1] * 4
+    assert ours[2] < 1e-10 and theirs[2] < 1e-10  # each flow inverts
+    _close(ours[:2], theirs[:2], rtol=1e-9, atol=1e-11)
