@@ -2,7 +2,7 @@
 code, run with ``torch`` = PyTorch or chainrule (test_domain_programs.py): WaveNet (causal
 dilated convolutions, gated units, mu-law), MoCo (a momentum encoder and a queue buffer), GAT
 (attention over an edge list), a neural ODE with a hand-written RK4, N-BEATS, Bayes by
-backprop, Reptile, a GPT-2 with a key/value cache, JEM, DeepAR and Glow.
+backprop, Reptile, a GPT-2 with a key/value cache, JEM, DeepAR, Glow and AWD-LSTM.
 
 As in real_programs.py each function takes the library as its ``torch`` argument and writes only
 what a PyTorch program writes after ``import torch``; data and noise are passed in.
@@ -1365,3 +1365,202 @@ def train_glow(torch, model, images, noises, n_bits=5, lr=1e-3):
                 x = x.chunk(2, 1)[0]
     flags = [int(m.initialized) for m in model.modules() if hasattr(m, "initialized")]
     return history, zs, max(gaps), flags
+
+
+def awd_lstm(torch, ntoken=12, ninp=6, nhid=8, nlayers=2, dropout=0.3, dropouth=0.2,
+             dropouti=0.3, dropoute=0.1, wdrop=0.4):
+    """salesforce/awd-lstm-lm's ``RNNModel``: ``LockedDropout`` masks from
+    ``x.data.new(1, n, d).bernoulli_(1 - p)``, ``embedded_dropout`` of whole embedding rows,
+    ``WeightDrop`` moving ``weight_hh_l0`` to ``weight_hh_l0_raw`` and setting the dropped weight
+    back as a plain attribute before each call, the decoder tied to the encoder."""
+    nn = torch.nn
+    F = nn.functional
+    Variable = torch.autograd.Variable
+
+    class LockedDropout(nn.Module):
+        def forward(self, x, dropout=0.5):
+            if not self.training or not dropout:
+                return x
+            m = x.data.new(1, x.size(1), x.size(2)).bernoulli_(1 - dropout)
+            mask = Variable(m, requires_grad=False) / (1 - dropout)
+            mask = mask.expand_as(x)
+            return mask * x
+
+    def embedded_dropout(embed, words, dropout=0.1, scale=None):
+        if dropout:
+            mask = embed.weight.data.new().resize_((embed.weight.size(0), 1)).bernoulli_(
+                1 - dropout).expand_as(embed.weight) / (1 - dropout)
+            masked_embed_weight = mask * embed.weight
+        else:
+            masked_embed_weight = embed.weight
+        if scale:
+            masked_embed_weight = scale.expand_as(masked_embed_weight) * masked_embed_weight
+        padding_idx = embed.padding_idx
+        if padding_idx is None:
+            padding_idx = -1
+        return F.embedding(words, masked_embed_weight, padding_idx, embed.max_norm,
+                           embed.norm_type, embed.scale_grad_by_freq, embed.sparse)
+
+    class WeightDrop(nn.Module):
+        def __init__(self, module, weights, dropout=0):
+            super().__init__()
+            self.module = module
+            self.weights = weights
+            self.dropout = dropout
+            self._setup()
+
+        def _setup(self):
+            for name_w in self.weights:
+                w = getattr(self.module, name_w)
+                del self.module._parameters[name_w]
+                self.module.register_parameter(name_w + "_raw", nn.Parameter(w.data))
+
+        def _setweights(self):
+            for name_w in self.weights:
+                raw_w = getattr(self.module, name_w + "_raw")
+                if self.training:  # fastai's form: in eval, F.dropout would give the Parameter
+                    w = F.dropout(raw_w, p=self.dropout)  # itself, registered by setattr
+                else:
+                    w = raw_w.clone()
+                setattr(self.module, name_w, w)
+
+        def forward(self, *args):
+            self._setweights()
+            return self.module.forward(*args)
+
+    class RNNModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lockdrop = LockedDropout()
+            self.encoder = nn.Embedding(ntoken, ninp)
+            self.rnns = [nn.LSTM(ninp if layer == 0 else nhid,
+                                 nhid if layer != nlayers - 1 else ninp, 1, dropout=0)
+                         for layer in range(nlayers)]
+            self.rnns = [WeightDrop(rnn, ["weight_hh_l0"], dropout=wdrop) for rnn in self.rnns]
+            self.rnns = torch.nn.ModuleList(self.rnns)
+            self.decoder = nn.Linear(nhid if False else ninp, ntoken)
+            self.decoder.weight = self.encoder.weight
+            self.init_weights()
+            self.ninp, self.nhid, self.nlayers = ninp, nhid, nlayers
+            self.dropout, self.dropouti, self.dropouth, self.dropoute = (
+                dropout, dropouti, dropouth, dropoute)
+
+        def init_weights(self):
+            initrange = 0.1
+            self.encoder.weight.data.uniform_(-initrange, initrange)
+            self.decoder.bias.data.fill_(0)
+            self.decoder.weight.data.uniform_(-initrange, initrange)
+
+        def forward(self, input, hidden, return_h=False):  # noqa: A002 - the repository's name
+            emb = embedded_dropout(self.encoder, input,
+                                   dropout=self.dropoute if self.training else 0)
+            emb = self.lockdrop(emb, self.dropouti)
+            raw_output = emb
+            new_hidden, raw_outputs, outputs = [], [], []
+            for layer, rnn in enumerate(self.rnns):
+                raw_output, new_h = rnn(raw_output, hidden[layer])
+                new_hidden.append(new_h)
+                raw_outputs.append(raw_output)
+                if layer != self.nlayers - 1:
+                    raw_output = self.lockdrop(raw_output, self.dropouth)
+                    outputs.append(raw_output)
+            hidden = new_hidden
+            output = self.lockdrop(raw_output, self.dropout)
+            outputs.append(output)
+            result = output.view(output.size(0) * output.size(1), output.size(2))
+            if return_h:
+                return self.decoder(result), hidden, raw_outputs, outputs
+            return self.decoder(result), hidden
+
+        def init_hidden(self, bsz):
+            weight = next(self.parameters()).data
+            return [(weight.new(1, bsz, self.nhid if layer != self.nlayers - 1 else self.ninp)
+                     .zero_(),
+                     weight.new(1, bsz, self.nhid if layer != self.nlayers - 1 else self.ninp)
+                     .zero_()) for layer in range(self.nlayers)]
+
+    return RNNModel()
+
+
+def train_awd_lstm(torch, model, data, bptt=4, batch_size=2, epochs=4, lr=30.0, alpha=2.0,
+                   beta=1.0, wdecay=1.2e-6, nonmono=1):
+    """awd-lstm-lm's ``main.py``: ``batchify``, ``get_batch``, ``repackage_hidden``, the learning
+    rate rescaled by ``seq_len / bptt`` through ``param_groups``, AR and TAR penalties,
+    ``clip_grad_norm_``, and NT-ASGD: SGD until the validation loss stops improving, then
+    ``torch.optim.ASGD(t0=0, lambd=0.)``, evaluated with the averages ``optimizer.state[prm]['ax']``
+    swapped into ``prm.data`` and back."""
+    criterion = torch.nn.CrossEntropyLoss()
+
+    def batchify(data, bsz):
+        nbatch = data.size(0) // bsz
+        data = data.narrow(0, 0, nbatch * bsz)
+        return data.view(bsz, -1).t().contiguous()
+
+    def get_batch(source, i, seq_len=None):
+        seq_len = min(seq_len if seq_len else bptt, len(source) - 1 - i)
+        return source[i:i + seq_len], source[i + 1:i + 1 + seq_len].view(-1)
+
+    def repackage_hidden(h):
+        if isinstance(h, torch.Tensor):
+            return h.detach()
+        return tuple(repackage_hidden(v) for v in h)
+
+    train_data = batchify(data[:-10], batch_size)
+    val_data = batchify(data[-10:], 1)
+
+    def evaluate(data_source):
+        model.eval()
+        total_loss = 0
+        hidden = model.init_hidden(1)
+        for i in range(0, data_source.size(0) - 1, bptt):
+            inputs, targets = get_batch(data_source, i)
+            output, hidden = model(inputs, hidden)
+            total_loss += len(inputs) * criterion(output, targets).data
+            hidden = [repackage_hidden(h) for h in hidden]
+        return total_loss.item() / len(data_source)
+
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, weight_decay=wdecay)
+    history, best_val_loss, switched = [], [], None
+    for epoch in range(epochs):
+        model.train()
+        hidden = model.init_hidden(batch_size)
+        i = 0
+        while i < train_data.size(0) - 1 - 1:
+            seq_len = bptt - 1 if (i // bptt) % 2 else bptt  # the repository draws it
+            lr2 = optimizer.param_groups[0]["lr"]
+            optimizer.param_groups[0]["lr"] = lr2 * seq_len / bptt
+            inputs, targets = get_batch(train_data, i, seq_len=seq_len)
+            hidden = [repackage_hidden(h) for h in hidden]
+            optimizer.zero_grad()
+            output, hidden, rnn_hs, dropped_rnn_hs = model(inputs, hidden, return_h=True)
+            raw_loss = criterion(output, targets)
+            loss = raw_loss
+            loss = loss + sum(alpha * dropped_rnn_h.pow(2).mean()
+                              for dropped_rnn_h in dropped_rnn_hs[-1:])
+            loss = loss + sum(beta * (rnn_h[1:] - rnn_h[:-1]).pow(2).mean()
+                              for rnn_h in rnn_hs[-1:])
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.25)
+            optimizer.step()
+            optimizer.param_groups[0]["lr"] = lr2
+            history.append(raw_loss.item())
+            i += seq_len
+        if "t0" in optimizer.param_groups[0]:
+            tmp = {}
+            for prm in model.parameters():
+                tmp[prm] = prm.data.clone()
+                prm.data = optimizer.state[prm]["ax"].clone()
+            val_loss2 = evaluate(val_data)
+            for prm in model.parameters():
+                prm.data = tmp[prm].clone()
+            history.append(val_loss2)
+        else:
+            val_loss = evaluate(val_data)
+            history.append(val_loss)
+            if len(best_val_loss) > nonmono and val_loss > min(best_val_loss[:-nonmono]):
+                switched = epoch
+                optimizer = torch.optim.ASGD(model.parameters(), lr=lr, t0=0, lambd=0.,
+                                             weight_decay=wdecay)
+            best_val_loss.append(val_loss)
+    names = sorted(model.state_dict())
+    return history, switched, names, model.decoder.weight.detach().numpy()

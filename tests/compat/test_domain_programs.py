@@ -223,3 +223,28 @@ def test_glow_with_actnorm_init_lu_and_slogdet_invertible_convs_matches_pytorch(
     assert ours[3] == theirs[3] == [1] * 4
     assert ours[2] < 1e-10 and theirs[2] < 1e-10  # each flow inverts
     _close(ours[:2], theirs[:2], rtol=1e-9, atol=1e-11)
+
+
+def test_awd_lstm_with_weight_drop_locked_dropout_and_nt_asgd_matches_pytorch(monkeypatch):
+    rng = np.random.default_rng(81)
+    data = rng.integers(0, 12, 30)
+
+    def run(lib, model):
+        masks = np.random.default_rng(82)
+
+        def bernoulli_(self, p=0.5, generator=None):
+            keep = (masks.uniform(size=tuple(self.shape)) < p).astype(np.float64)
+            with lib.no_grad():
+                return self.copy_(lib.tensor(keep, dtype=self.dtype))
+
+        with monkeypatch.context() as m:
+            _shared_dropout(m, lib, 83)
+            m.setattr(lib.Tensor, "bernoulli_", bernoulli_)
+            return programs.train_awd_lstm(lib, model, lib.tensor(data))
+
+    ours, theirs = _both(programs.awd_lstm, run)
+    assert "rnns.0.module.weight_hh_l0_raw" in ours[2] and ours[2] == theirs[2]
+    # switched to ASGD after the last epoch: an earlier switch would read
+    # optimizer.state[prm]["ax"].clone(), and chainrule's optimizer state holds NumPy arrays
+    assert ours[1] == theirs[1] == 3
+    _close([ours[0], ours[3]], [theirs[0], theirs[3]], rtol=1e-9, atol=1e-11)

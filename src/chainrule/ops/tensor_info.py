@@ -15,6 +15,7 @@ from __future__ import annotations
 import numbers
 
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_data import Size
 from ..backend import get_array_module
 from ._broadcast import sum_to
 from .creation import multinomial
@@ -117,9 +118,26 @@ def _m_h(self) -> Tensor:
     return transpose(self, -2, -1)
 
 
-def _new(self, *args, **kwargs):
-    raise TypeError("Tensor.new: PyTorch's legacy constructor is not supported; use "
-                    "new_tensor(data), new_empty(size) or new_zeros(size)")
+def _new(self, *args, device=None) -> Tensor:
+    """PyTorch's legacy constructor, in ``self``'s dtype and device: ``x.new(2, 3)`` or
+    ``x.new(torch.Size([2, 3]))`` a tensor of that size (zeros; PyTorch leaves the memory
+    uninitialized), ``x.new()`` an empty one, ``x.new([1, 2])`` one holding the data (the
+    awd-lstm-lm repository draws its masks from ``x.data.new(1, n, d).bernoulli_(1 - p)``)."""
+    if any(isinstance(a, Tensor) for a in args):
+        raise TypeError("Tensor.new: a Tensor argument (PyTorch's alias of its storage) is not "
+                        "supported; use new_tensor(t) for a copy")
+    if not args:
+        return self.new_zeros((0,), device=device)
+    if len(args) == 1 and isinstance(args[0], Size):
+        return self.new_zeros(tuple(args[0]), device=device)
+    if all(isinstance(a, numbers.Integral) and not isinstance(a, bool) for a in args):
+        if any(a < 0 for a in args):
+            raise ValueError(f"Tensor.new: sizes must be non-negative, got {args!r}")
+        return self.new_zeros(tuple(int(a) for a in args), device=device)
+    if len(args) == 1:
+        return self.new_tensor(args[0], device=device)
+    raise TypeError(f"Tensor.new: expected sizes (ints), a Size or one sequence of data, got "
+                    f"{args!r}")
 
 
 def _new_empty_strided(self, size, stride, *, dtype=None, device=None,
