@@ -248,3 +248,15 @@ def test_awd_lstm_with_weight_drop_locked_dropout_and_nt_asgd_matches_pytorch(mo
     # optimizer.state[prm]["ax"].clone(), and chainrule's optimizer state holds NumPy arrays
     assert ours[1] == theirs[1] == 3
     _close([ours[0], ours[3]], [theirs[0], theirs[3]], rtol=1e-9, atol=1e-11)
+
+
+def test_tab_transformer_with_offset_buffer_spaced_einsum_and_geglu_matches_pytorch():
+    rng = np.random.default_rng(84)
+    x_categ = np.stack([rng.integers(0, n, 10) for n in (3, 4, 2)], 1)
+    x_cont = rng.standard_normal((10, 3))
+    y = rng.integers(0, 2, 10).astype(np.float64)
+    ours, theirs = _both(programs.tab_transformer, lambda lib, m: programs.train_tab_transformer(
+        lib, m, lib.tensor(x_categ), lib.tensor(x_cont), lib.tensor(y)))
+    assert ours[3] == theirs[3] and min(min(r) for r in ours[3]) >= 2  # the offsets were added
+    assert ours[4] == theirs[4]
+    _close(ours[:3], theirs[:3], rtol=1e-9, atol=1e-11)
