@@ -260,3 +260,33 @@ def test_tab_transformer_with_offset_buffer_spaced_einsum_and_geglu_matches_pyto
     assert ours[3] == theirs[3] and min(min(r) for r in ours[3]) >= 2  # the offsets were added
     assert ours[4] == theirs[4]
     _close(ours[:3], theirs[:3], rtol=1e-9, atol=1e-11)
+
+
+def test_float32_runs_agree_to_float32_rounding(monkeypatch):
+    """Programs run in float64 above, in float32 as they are usually run: losses to 1e-5."""
+    rng = np.random.default_rng(85)
+    t = np.linspace(0, 4 * np.pi, 24)
+    audio = np.stack([0.8 * np.sin(t), 0.5 * np.sin(2.3 * t + 1)]).astype(np.float32)
+    views = [[rng.standard_normal((4, 3, 5, 5)).astype(np.float32) for _ in range(2)]
+             for _ in range(2)]
+    images = [rng.uniform(0, 1, (3, 2, 4, 4)).astype(np.float32) for _ in range(3)]
+    noises = [rng.uniform(0, 1, (3, 2, 4, 4)).astype(np.float32) for _ in range(3)]
+    x_categ = np.stack([rng.integers(0, n, 10) for n in (3, 4, 2)], 1)
+    x_cont = rng.standard_normal((10, 3)).astype(np.float32)
+    y = rng.integers(0, 2, 10).astype(np.float32)
+
+    def moco_run(lib, m):
+        monkeypatch.setattr(lib, "randperm", lambda n: lib.arange(n))
+        return programs.train_moco(lib, m, [[lib.tensor(v) for v in b] for b in views])[0]
+
+    runs = [
+        (programs.wavenet, lambda lib, m: programs.train_wavenet(lib, m, lib.tensor(audio))[0]),
+        (programs.moco, moco_run),
+        (programs.glow, lambda lib, m: [h[:3] for h in programs.train_glow(
+            lib, m, [lib.tensor(x) for x in images], [lib.tensor(u) for u in noises])[0]]),
+        (programs.tab_transformer, lambda lib, m: programs.train_tab_transformer(
+            lib, m, lib.tensor(x_categ), lib.tensor(x_cont), lib.tensor(y))[0]),
+    ]
+    for build, run in runs:
+        ours, theirs = _both(build, run, double=False)
+        _close(ours, theirs, rtol=1e-5, atol=1e-5)
