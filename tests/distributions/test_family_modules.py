@@ -38,3 +38,13 @@ def test_the_names_are_pytorchs():
     for name, classes in FAMILIES.items():
         theirs = importlib.import_module(f"torch.distributions.{name}")
         assert set(classes) <= set(theirs.__all__), name
+
+
+def test_the_utils_module_holds_the_helpers():
+    from chainrule.distributions.utils import clamp_probs, logits_to_probs, probs_to_logits
+
+    p = logits_to_probs(cr.tensor([0.0, 1.0], dtype=cr.float64), is_binary=True)
+    assert abs(p[0].item() - 0.5) < 1e-15
+    assert abs(probs_to_logits(p, is_binary=True)[1].item() - 1.0) < 1e-12
+    assert clamp_probs(cr.tensor([0.0, 1.0])).numpy().min() > 0
+    assert cr.distributions.utils.lazy_property is not None

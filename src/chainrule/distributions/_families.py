@@ -34,6 +34,20 @@ FAMILIES = {
 }
 
 
+def _utils_module(package: str) -> types.ModuleType:
+    """``torch.distributions.utils``: the helpers custom distributions import from it
+    (``tril_matrix_to_vec`` and ``vec_to_tril_matrix`` are not provided)."""
+    from . import _utils
+    from .distribution import lazy_property
+
+    module = types.ModuleType(f"{package}.utils", "PyTorch's torch.distributions.utils.")
+    module.__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs",
+                      "probs_to_logits"]
+    for name in module.__all__:
+        setattr(module, name, lazy_property if name == "lazy_property" else getattr(_utils, name))
+    return module
+
+
 def install(package: str, namespace: dict) -> list[str]:
     """Make each family's module in ``namespace`` (the package's globals) unless a real
     submodule of that name is there already (``gamma.py`` is chainrule's own: it gains the
@@ -53,4 +67,7 @@ def install(package: str, namespace: dict) -> list[str]:
         sys.modules[module.__name__] = module
         namespace[name] = module
         made.append(name)
+    if "utils" not in namespace:
+        namespace["utils"] = sys.modules[f"{package}.utils"] = _utils_module(package)
+        made.append("utils")
     return made
