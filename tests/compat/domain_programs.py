@@ -2,8 +2,8 @@
 code, run with ``torch`` = PyTorch or chainrule (test_domain_programs.py): WaveNet (causal
 dilated convolutions, gated units, mu-law), MoCo (a momentum encoder and a queue buffer), GAT
 (attention over an edge list), a neural ODE with a hand-written RK4, N-BEATS, Bayes by
-backprop, Reptile, a GPT-2 with a key/value cache, JEM, DeepAR, Glow, AWD-LSTM and
-TabTransformer.
+backprop, Reptile, a GPT-2 with a key/value cache, JEM, DeepAR, Glow, AWD-LSTM,
+TabTransformer and PixelCNN.
 
 As in real_programs.py each function takes the library as its ``torch`` argument and writes only
 what a PyTorch program writes after ``import torch``; data and noise are passed in.
@@ -1726,3 +1726,60 @@ def train_tab_transformer(torch, model, x_categ, x_cont, y, epochs=4):
         logits, attns = model(categ, x_cont, return_attn=True)
         order = torch.argsort(logits.squeeze(-1), descending=True)
     return losses, logits.numpy(), attns.numpy(), categ.tolist(), order.tolist()
+
+
+def pixelcnn(torch, fm=8, levels=8, layers=3):
+    """The well-known minimal PixelCNN: ``MaskedConv2d(nn.Conv2d)`` with a ``mask`` buffer cloned
+    from ``self.weight.data`` and cut by ``mask[:, :, kH // 2, kW // 2 + (mask_type == 'B'):] = 0``,
+    the weight masked in place by ``self.weight.data *= self.mask`` before each call through
+    ``super(MaskedConv2d, self).forward``, BatchNorm and ReLU(True) between, a 1x1 head over the
+    intensity levels."""
+    nn = torch.nn
+
+    class MaskedConv2d(nn.Conv2d):
+        def __init__(self, mask_type, *args, **kwargs):
+            super(MaskedConv2d, self).__init__(*args, **kwargs)  # noqa: UP008 - as written
+            assert mask_type in {"A", "B"}
+            self.register_buffer("mask", self.weight.data.clone())
+            _, _, kH, kW = self.weight.size()
+            self.mask.fill_(1)
+            self.mask[:, :, kH // 2, kW // 2 + (mask_type == "B"):] = 0
+            self.mask[:, :, kH // 2 + 1:] = 0
+
+        def forward(self, x):
+            self.weight.data *= self.mask
+            return super(MaskedConv2d, self).forward(x)  # noqa: UP008
+
+    body = [MaskedConv2d("A", 1, fm, 5, 1, 2, bias=False), nn.BatchNorm2d(fm), nn.ReLU(True)]
+    for _ in range(layers - 1):
+        body += [MaskedConv2d("B", fm, fm, 3, 1, 1, bias=False), nn.BatchNorm2d(fm),
+                 nn.ReLU(True)]
+    return nn.Sequential(*body, nn.Conv2d(fm, levels, 1))
+
+
+def train_pixelcnn(torch, net, images, levels=8, n_samples=2):
+    """Cross-entropy over the quantised pixels with Adam, then sampling pixel by pixel in raster
+    order from ``torch.Tensor(n, 1, H, W)`` filled with zeros, ``Variable(sample, volatile=True)``,
+    ``F.softmax`` without ``dim`` and ``torch.multinomial(probs, 1).float() / (levels - 1)``."""
+    F = torch.nn.functional
+    Variable = torch.autograd.Variable
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.01)
+    losses = []
+    for input in images:  # noqa: A001 - the script's name
+        target = Variable((input.data[:, 0] * (levels - 1)).long())
+        loss = F.cross_entropy(net(input), target)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    height, width = images[0].shape[2:]
+    sample = torch.Tensor(n_samples, 1, height, width)
+    sample.fill_(0)
+    net.train(False)
+    for i in range(height):
+        for j in range(width):
+            out = net(Variable(sample, volatile=True))
+            probs = F.softmax(out[:, :, i, j]).data
+            sample[:, :, i, j] = torch.multinomial(probs, 1).float() / (levels - 1)
+    masked = [m.weight.data.clone().numpy() for m in net if hasattr(m, "mask")]
+    return losses, masked, sample.numpy()

@@ -290,3 +290,29 @@ def test_float32_runs_agree_to_float32_rounding(monkeypatch):
     for build, run in runs:
         ours, theirs = _both(build, run, double=False)
         _close(ours, theirs, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.filterwarnings("ignore:volatile was removed")
+@pytest.mark.filterwarnings("ignore:Implicit dimension choice for softmax")
+def test_pixelcnn_with_masked_convs_and_raster_sampling_matches_pytorch(monkeypatch):
+    rng = np.random.default_rng(86)
+    images = [(rng.integers(0, 8, (4, 1, 5, 5)) / 7.0).astype(np.float32) for _ in range(3)]
+    uniforms = rng.uniform(size=(25, 2))
+
+    def run(lib, net):
+        stream = iter(uniforms)
+
+        def multinomial(probs, num_samples):
+            p = probs.numpy().astype(np.float64)
+            u = next(stream)
+            return lib.tensor([[int(np.searchsorted(np.cumsum(r / r.sum()), v))]
+                               for r, v in zip(p, u)])
+
+        monkeypatch.setattr(lib, "multinomial", multinomial)
+        return programs.train_pixelcnn(lib, net, [lib.tensor(x) for x in images])
+
+    ours, theirs = _both(programs.pixelcnn, run, double=False)
+    first = ours[1][0]  # the 'A' mask: the centre and everything after it in raster order cut
+    assert not first[:, :, 2, 2:].any() and not first[:, :, 3:].any() and first[:, :, 2, :2].all()
+    np.testing.assert_array_equal(ours[2], theirs[2])
+    _close(ours[:2], theirs[:2], rtol=1e-5, atol=1e-6)
