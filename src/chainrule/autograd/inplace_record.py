@@ -240,9 +240,9 @@ def _conform(result, t: Tensor, who: str) -> Tensor:
                            "broadcast the tensor itself)")
     got, want = result._data.dtype, t._data.dtype
     if got != want:
-        if got.kind in "fc" and want.kind in "biu":
+        if (got.kind in "fc" and want.kind in "biu") or want.kind == "b":  # PyTorch's too
             raise TypeError(f"{who}: the result has dtype {got}, which cannot be written into "
-                            f"this {want} tensor (cast it with .float() first)")
+                            f"this {want} tensor (cast it with .float() or .long() first)")
         result = result.astype(want) if result.requires_grad else Tensor(result._data.astype(want))
     return result
 
