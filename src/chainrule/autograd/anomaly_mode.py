@@ -143,8 +143,9 @@ def run_node(node, call, *args):
         _running.reset(token)
     if _check_nan.get():
         # Only the gradients the walk passes on: an input that needs none may be given one (a
-        # formula computing both sides at once), as PyTorch's nodes leave it undefined.
-        needs = node.needs_input_grad
+        # formula computing both sides at once), as PyTorch's nodes leave it undefined. A custom
+        # Function's backward is checked whole, as PyTorch checks what the user returned.
+        needs = () if getattr(node, "nan_check_all", False) else node.needs_input_grad
         for i, g in enumerate(grads if type(grads) is tuple else (grads,)):
             if i < len(needs) and not needs[i]:
                 continue

@@ -93,6 +93,7 @@ class _CustomNode(Function):
     # The user's backward receives and returns gradients in PyTorch's complex convention, as
     # PyTorch's custom Functions do: complex tensors pass.
     complex_grad = True
+    nan_check_all = True  # anomaly mode checks every gradient its backward returns, as PyTorch
 
     def forward(self, *arrays):
         return self.results
