@@ -214,3 +214,16 @@ def test_custom_functions_and_hooks_under_anomaly_mode_as_pytorch():
     input that needs no gradient raises there too (its index counts the tensor inputs)."""
     for seed in range(150):
         assert str(_custom_run(cr, seed)) == str(_custom_run(torch, seed)), seed
+
+
+def test_detect_anomaly_restores_the_setting_found_on_entering():
+    """docs/pytorch.md: PyTorch's restores the setting seen when the object was made."""
+    after = []
+    for lib in (torch, cr):
+        made = lib.autograd.detect_anomaly()
+        with lib.autograd.set_detect_anomaly(True):
+            with made:
+                pass
+            after.append(lib.is_anomaly_enabled())
+        assert not lib.is_anomaly_enabled()
+    assert after == [False, True]
