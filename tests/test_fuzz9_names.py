@@ -137,3 +137,25 @@ def test_copy_functions_as_pytorchs(name):
             (grad,) = lib.autograd.grad(sum((t * t * 1.5).sum() for t in outs), x)
         results.append((_val(outs), _val(grad)))
     assert str(results[1]) == str(results[0])
+
+
+def test_binomial_and_poisson_arguments_as_pytorchs():
+    """Refused in both: mixed dtypes, integer counts or rates, negative rates. Refused by
+    chainrule only (docs/pytorch.md; PyTorch draws garbage): p outside [0, 1], a fractional
+    count, an infinite rate."""
+    for lib in (torch, cr):
+        for fn in (lambda: lib.binomial(lib.tensor([3.0], dtype=lib.float32),
+                                        lib.tensor([0.5], dtype=lib.float64)),
+                   lambda: lib.binomial(lib.tensor([3]), lib.tensor([0.5])),
+                   lambda: lib.poisson(lib.tensor([1, 2])),
+                   lambda: lib.poisson(lib.tensor([-1.0, 2.0]))):
+            with pytest.raises((RuntimeError, ValueError, TypeError, NotImplementedError)):
+                fn()
+        draws = lib.binomial(lib.tensor([4.0, 4.0]), lib.tensor([0.0, 1.0]))
+        assert draws.tolist() == [0.0, 4.0]
+    for fn, args in ((lambda lib: lib.binomial(lib.tensor([3.0]), lib.tensor([1.5])), ()),
+                     (lambda lib: lib.binomial(lib.tensor([2.5]), lib.tensor([0.5])), ()),
+                     (lambda lib: lib.poisson(lib.tensor([float("inf")])), ())):
+        fn(torch, *args)
+        with pytest.raises(ValueError):
+            fn(cr, *args)

@@ -119,13 +119,16 @@ def poisson(input, generator=None) -> Tensor:  # noqa: A002 - PyTorch's name
 
 def binomial(count, prob, generator=None) -> Tensor:
     """Binomial draws: the number of successes in ``count`` trials of probability ``prob``
-    (float tensors that broadcast; counts whole and >= 0, probabilities in [0, 1]), in
+    (float tensors of one dtype that broadcast; counts whole and >= 0, probabilities in [0, 1]), in
     ``count``'s dtype. The draws carry no gradient, as in PyTorch (which has none to give).
 
     ``generator``: a ``chainrule.Generator`` (or any numpy.random.Generator), None the default.
     """
     n = _float_tensor("binomial", "count", count)
     p = _float_tensor("binomial", "prob", prob)
+    if n.dtype != p.dtype:  # as PyTorch's ("Found dtype Double but expected Float")
+        raise TypeError(f"binomial: count and prob must have one dtype, got {n.dtype} and "
+                        f"{p.dtype}")
     if n.size and not bool(((n >= 0) & (n == n.round())).all()):
         raise ValueError(f"binomial: count must hold whole numbers >= 0, got values from "
                          f"{float(n.min())} to {float(n.max())}")
