@@ -12,8 +12,10 @@ from . import (
     _families,
     constraint_registry,
     constraints,
+    exp_family,  # noqa: F401 - torch.distributions.exp_family
     kl_more,  # noqa: F401 - registers the cross-family KL divergences
     transforms,
+    utils,  # noqa: F401 - torch.distributions.utils
 )
 from .constraint_registry import biject_to, identity_transform, transform_to
 from .continuous import Exponential, Laplace, Normal, Uniform
@@ -21,6 +23,7 @@ from .continuous_more import ContinuousBernoulli, FisherSnedecor, GeneralizedPar
 from .counts import Chi2, Multinomial, NegativeBinomial
 from .discrete import Bernoulli, Categorical, OneHotCategorical, OneHotCategoricalStraightThrough
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .gamma import Beta, Binomial, Dirichlet, Gamma, Poisson
 from .kl import kl_divergence, register_kl
 from .lkj import LKJCholesky
@@ -28,7 +31,12 @@ from .lowrank import LowRankMultivariateNormal
 from .mixture import MixtureSameFamily
 from .more import Cauchy, Geometric, HalfNormal, StudentT
 from .multivariate import Independent, MultivariateNormal
-from .relaxed import RelaxedBernoulli, RelaxedOneHotCategorical
+from .relaxed import (  # noqa: F401 - the two bases are in the family modules, as PyTorch's
+    ExpRelaxedCategorical,
+    LogitRelaxedBernoulli,
+    RelaxedBernoulli,
+    RelaxedOneHotCategorical,
+)
 from .transformed import LogNormal, TransformedDistribution
 from .transformed_more import (
     Gumbel,
@@ -68,8 +76,8 @@ _FAMILY_MODULES = _families.install(__name__, globals())
 __all__ = ["AbsTransform", "AffineTransform", "Bernoulli", "Beta", "Binomial", "CatTransform",
            "Categorical", "Cauchy", "Chi2", "ComposeTransform", "ContinuousBernoulli",
            "CorrCholeskyTransform", "CumulativeDistributionTransform", "Dirichlet", "Distribution",
-           "ExpTransform", "Exponential", "FisherSnedecor", "Gamma", "GeneralizedPareto",
-           "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent",
+           "ExpTransform", "Exponential", "ExponentialFamily", "FisherSnedecor", "Gamma",
+           "GeneralizedPareto", "Geometric", "Gumbel", "HalfCauchy", "HalfNormal", "Independent",
            "IndependentTransform", "InverseGamma", "Kumaraswamy", "LKJCholesky", "Laplace",
            "LogNormal", "LogisticNormal", "LowRankMultivariateNormal", "LowerCholeskyTransform",
            "MixtureSameFamily", "Multinomial", "MultivariateNormal", "NegativeBinomial", "Normal",

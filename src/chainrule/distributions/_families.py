@@ -9,8 +9,7 @@ from __future__ import annotations
 import sys
 import types
 
-# submodule -> the classes PyTorch's holds (those chainrule has; ExponentialFamily,
-# LogitRelaxedBernoulli and ExpRelaxedCategorical it has not)
+# submodule -> the classes PyTorch's holds (exp_family and utils are real modules)
 FAMILIES = {
     "bernoulli": ("Bernoulli",), "beta": ("Beta",), "binomial": ("Binomial",),
     "categorical": ("Categorical",), "cauchy": ("Cauchy",), "chi2": ("Chi2",),
@@ -27,25 +26,13 @@ FAMILIES = {
     "multivariate_normal": ("MultivariateNormal",), "negative_binomial": ("NegativeBinomial",),
     "normal": ("Normal",), "one_hot_categorical": ("OneHotCategorical",
                                                    "OneHotCategoricalStraightThrough"),
-    "pareto": ("Pareto",), "poisson": ("Poisson",), "relaxed_bernoulli": ("RelaxedBernoulli",),
-    "relaxed_categorical": ("RelaxedOneHotCategorical",), "studentT": ("StudentT",),
+    "pareto": ("Pareto",), "poisson": ("Poisson",),
+    "relaxed_bernoulli": ("LogitRelaxedBernoulli", "RelaxedBernoulli"),
+    "relaxed_categorical": ("ExpRelaxedCategorical",
+                            "RelaxedOneHotCategorical"), "studentT": ("StudentT",),
     "transformed_distribution": ("TransformedDistribution",), "uniform": ("Uniform",),
     "von_mises": ("VonMises",), "weibull": ("Weibull",), "wishart": ("Wishart",),
 }
-
-
-def _utils_module(package: str) -> types.ModuleType:
-    """``torch.distributions.utils``: the helpers custom distributions import from it
-    (``tril_matrix_to_vec`` and ``vec_to_tril_matrix`` are not provided)."""
-    from . import _utils
-    from .distribution import lazy_property
-
-    module = types.ModuleType(f"{package}.utils", "PyTorch's torch.distributions.utils.")
-    module.__all__ = ["broadcast_all", "clamp_probs", "lazy_property", "logits_to_probs",
-                      "probs_to_logits"]
-    for name in module.__all__:
-        setattr(module, name, lazy_property if name == "lazy_property" else getattr(_utils, name))
-    return module
 
 
 def install(package: str, namespace: dict) -> list[str]:
@@ -67,7 +54,4 @@ def install(package: str, namespace: dict) -> list[str]:
         sys.modules[module.__name__] = module
         namespace[name] = module
         made.append(name)
-    if "utils" not in namespace:
-        namespace["utils"] = sys.modules[f"{package}.utils"] = _utils_module(package)
-        made.append("utils")
     return made

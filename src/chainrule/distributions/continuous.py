@@ -12,6 +12,7 @@ from ..ops._special import ndtr
 from . import constraints
 from ._utils import broadcast_all, draw, finfo
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 
 __all__ = ["Exponential", "Laplace", "Normal", "Uniform"]
 
@@ -51,7 +52,7 @@ def ndtri(p):
     return _Ndtri.apply(p)
 
 
-class Normal(Distribution):
+class Normal(ExponentialFamily):
     """The normal distribution N(loc, scale^2).
 
     >>> import chainrule as cr
@@ -109,6 +110,18 @@ class Normal(Distribution):
     def entropy(self):
         return 0.5 + _LOG_SQRT_2PI + log(self.scale)
 
+    # the exponential-family form (ExponentialFamily): theta = (loc / var, -1 / (2 var))
+    @property
+    def _natural_params(self):
+        return self.loc / self.scale.pow(2), -0.5 * self.scale.pow(-2)
+
+    def _log_normalizer(self, x, y):
+        return -0.25 * x.pow(2) / y + 0.5 * log(-math.pi / y)
+
+    @property
+    def _mean_carrier_measure(self):
+        return 0
+
 
 class Laplace(Distribution):
     """The Laplace distribution with location ``loc`` and scale ``scale``."""
@@ -162,7 +175,7 @@ class Laplace(Distribution):
         return 1 + log(2 * self.scale)
 
 
-class Exponential(Distribution):
+class Exponential(ExponentialFamily):
     """The exponential distribution with rate ``rate`` (mean ``1 / rate``)."""
 
     arg_constraints = {"rate": constraints.positive}
@@ -209,6 +222,17 @@ class Exponential(Distribution):
 
     def entropy(self):
         return 1 - log(self.rate)
+
+    @property
+    def _natural_params(self):
+        return (-self.rate,)
+
+    def _log_normalizer(self, x):
+        return -log(-x)
+
+    @property
+    def _mean_carrier_measure(self):
+        return 0
 
 
 class Uniform(Distribution):

@@ -33,12 +33,13 @@ from ._utils import (
     probs_to_logits,
 )
 from .distribution import Distribution, lazy_property
+from .exp_family import ExponentialFamily
 from .gamma import Gamma
 
 __all__ = ["ContinuousBernoulli", "FisherSnedecor", "GeneralizedPareto", "VonMises"]
 
 
-class ContinuousBernoulli(Distribution):
+class ContinuousBernoulli(ExponentialFamily):
     """The continuous Bernoulli distribution on [0, 1] (Loaiza-Ganem and Cunningham, 2019): density
     proportional to ``probs ** x * (1 - probs) ** (1 - x)``.
 

@@ -17,11 +17,12 @@ from ._utils import (
     softplus,
 )
 from .distribution import Distribution, lazy_property
+from .exp_family import ExponentialFamily
 
 __all__ = ["Bernoulli", "Categorical", "OneHotCategorical", "OneHotCategoricalStraightThrough"]
 
 
-class Bernoulli(Distribution):
+class Bernoulli(ExponentialFamily):
     """A coin that shows 1 with probability ``probs`` (or ``sigmoid(logits)``)."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -77,6 +78,17 @@ class Bernoulli(Distribution):
 
     def entropy(self):
         return softplus(self.logits) - self.probs * self.logits
+
+    @property
+    def _natural_params(self):
+        return (self.logits,)
+
+    def _log_normalizer(self, x):
+        return softplus(x)
+
+    @property
+    def _mean_carrier_measure(self):
+        return 0
 
     def enumerate_support(self, expand: bool = True):
         values = arange(2, dtype=self.probs.dtype, device=self.probs.device)

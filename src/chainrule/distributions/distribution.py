@@ -46,8 +46,7 @@ class Distribution:
         for param, constraint in self.arg_constraints.items():
             if isinstance(constraint, constraints._Dependent):
                 continue
-            if param not in self.__dict__ and isinstance(
-                    getattr(type(self), param, None), _lazy):
+            if self._not_given(param):
                 continue  # the other parameterisation (probs given, logits not yet computed)
             value = getattr(self, param)
             if not bool(constraint.check(value)._data.all()):
@@ -55,6 +54,11 @@ class Distribution:
                     f"Expected parameter {param} ({type(value).__name__} of shape "
                     f"{tuple(value.shape)}) of distribution {self!r} to satisfy the constraint "
                     f"{constraint!r}, but found invalid values:\n{value}")
+
+    def _not_given(self, param) -> bool:
+        """Whether ``param`` is the parameterisation not given (computed on first use), which
+        validation skips."""
+        return param not in self.__dict__ and isinstance(getattr(type(self), param, None), _lazy)
 
     @property
     def batch_shape(self) -> Size:

@@ -23,6 +23,7 @@ from ._utils import (
     softplus,
 )
 from .distribution import Distribution, lazy_property
+from .exp_family import ExponentialFamily
 from .kl import register_kl
 
 __all__ = ["Beta", "Binomial", "Dirichlet", "Gamma", "Poisson"]
@@ -39,7 +40,7 @@ def _draw(who, rng, generator, like, fn):
     return tensor(values, device=like.device)
 
 
-class Gamma(Distribution):
+class Gamma(ExponentialFamily):
     """The gamma distribution with shape ``concentration`` and inverse scale ``rate``."""
 
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
@@ -82,8 +83,16 @@ class Gamma(Distribution):
         a = self.concentration
         return a - log(self.rate) + lgamma(a) + (1.0 - a) * digamma(a)
 
+    # the exponential-family forms (ExponentialFamily: the Bregman KL of a family)
+    @property
+    def _natural_params(self):
+        return self.concentration - 1, -self.rate
 
-class Dirichlet(Distribution):
+    def _log_normalizer(self, x, y):
+        return lgamma(x + 1) + (x + 1) * log(-1 / y)
+
+
+class Dirichlet(ExponentialFamily):
     """The Dirichlet distribution on the simplex, with ``concentration`` (..., K)."""
 
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
@@ -131,8 +140,15 @@ class Dirichlet(Distribution):
         return (lgamma(c).sum(-1) - lgamma(c0) - (k - c0) * digamma(c0)
                 - ((c - 1.0) * digamma(c)).sum(-1))
 
+    @property
+    def _natural_params(self):
+        return (self.concentration,)
 
-class Beta(Distribution):
+    def _log_normalizer(self, x):
+        return lgamma(x).sum(-1) - lgamma(x.sum(-1))
+
+
+class Beta(ExponentialFamily):
     """The beta distribution on [0, 1] with ``concentration1`` (alpha) and ``concentration0``
     (beta)."""
 
@@ -183,8 +199,15 @@ class Beta(Distribution):
         return (lgamma(a) + lgamma(b) - lgamma(a + b) - (a - 1) * digamma(a)
                 - (b - 1) * digamma(b) + (a + b - 2) * digamma(a + b))
 
+    @property
+    def _natural_params(self):
+        return self.concentration1, self.concentration0
 
-class Poisson(Distribution):
+    def _log_normalizer(self, x, y):
+        return lgamma(x) + lgamma(y) - lgamma(x + y)
+
+
+class Poisson(ExponentialFamily):
     """The Poisson distribution of counts with mean ``rate``."""
 
     arg_constraints = {"rate": constraints.nonnegative}
@@ -218,6 +241,13 @@ class Poisson(Distribution):
             self._validate_sample(value)
         rate, value = broadcast_all(self.rate, value)
         return _xlogy(value, rate) - rate - lgamma(value + 1)
+
+    @property
+    def _natural_params(self):
+        return (log(self.rate),)
+
+    def _log_normalizer(self, x):
+        return exp(x)
 
 
 class Binomial(Distribution):

@@ -11,6 +11,7 @@ from ._special import digamma, lgamma
 from .continuous import Exponential, Laplace, Normal, Uniform
 from .continuous_more import ContinuousBernoulli
 from .discrete import Bernoulli
+from .exp_family import ExponentialFamily, kl_expfamily_expfamily
 from .gamma import Beta, Binomial, Gamma, Poisson
 from .kl import kl_divergence, register_kl
 from .transformed import TransformedDistribution
@@ -296,3 +297,7 @@ def _kl_uniform_normal(p, q):
     width = p.high - p.low
     t1 = log(math.sqrt(math.pi * 2) * q.scale / width)
     return t1 + 0.5 * (width ** 2 / 12 + ((p.high + p.low - 2 * q.loc) / 2) ** 2) / q.scale ** 2
+
+
+# two members of one exponential family without a closed form: the Bregman divergence
+register_kl(ExponentialFamily, ExponentialFamily)(kl_expfamily_expfamily)

@@ -39,11 +39,18 @@ class LogitRelaxedBernoulli(Distribution):
     _not_expanded = ("temperature",)
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        self._bernoulli = Bernoulli(probs, logits, validate_args=validate_args)
+        # the parameters are checked here, so that an error names this distribution
+        self._bernoulli = Bernoulli(probs, logits, validate_args=False)
         self.temperature = _temperature(temperature, self._bernoulli)
-        super().__init__(self._bernoulli.batch_shape, (), validate_args=False)
-        if validate_args is not None:
-            self._validate_args = bool(validate_args)
+        super().__init__(self._bernoulli.batch_shape, (), validate_args=validate_args)
+        self._bernoulli._validate_args = self._validate_args
+
+    def _not_given(self, param):
+        return param not in self._bernoulli.__dict__
+
+    def __repr__(self):
+        inner = repr(self._bernoulli)
+        return type(self).__name__ + inner[inner.index("("):]
 
     @property
     def probs(self):
@@ -106,12 +113,18 @@ class ExpRelaxedCategorical(Distribution):
     _not_expanded = ("temperature",)
 
     def __init__(self, temperature, probs=None, logits=None, validate_args=None):
-        self._categorical = Categorical(probs, logits, validate_args=validate_args)
+        self._categorical = Categorical(probs, logits, validate_args=False)
         self.temperature = _temperature(temperature, self._categorical)
         super().__init__(self._categorical.batch_shape, self._categorical.param_shape[-1:],
-                         validate_args=False)
-        if validate_args is not None:
-            self._validate_args = bool(validate_args)
+                         validate_args=validate_args)
+        self._categorical._validate_args = self._validate_args
+
+    def _not_given(self, param):
+        return param not in self._categorical.__dict__
+
+    def __repr__(self):
+        inner = repr(self._categorical)
+        return type(self).__name__ + inner[inner.index("("):]
 
     @property
     def probs(self):
@@ -130,7 +143,8 @@ class ExpRelaxedCategorical(Distribution):
         shape = self._extended_shape(sample_shape)
         info = finfo(self.logits.dtype)
         u = draw("ExpRelaxedCategorical.rsample", rng, generator, "random", shape, self.logits)
-        gumbels = -log(-log(u.clamp(min=info.tiny, max=1 - info.eps)))
+        # clamped to [eps, 1 - eps] as PyTorch's clamp_probs does
+        gumbels = -log(-log(u.clamp(min=info.eps, max=1 - info.eps)))
         scores = (self.logits + gumbels) / self.temperature
         return scores - logsumexp(scores, dim=-1, keepdim=True)
 

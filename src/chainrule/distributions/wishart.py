@@ -25,6 +25,7 @@ from . import constraints
 from ._utils import draw, finfo, one_matrix, pick_rng
 from .counts import Chi2
 from .distribution import Distribution
+from .exp_family import ExponentialFamily
 from .multivariate import _diagonal, _FromScaleTril, _mt
 
 __all__ = ["Wishart"]
@@ -36,7 +37,7 @@ def _mvdigamma(x, p):
     return digamma(x.unsqueeze(-1) - half).sum(-1)
 
 
-class Wishart(_FromScaleTril, Distribution):
+class Wishart(_FromScaleTril, ExponentialFamily):
     """The Wishart distribution with ``df`` degrees of freedom (more than the dimension minus 1)
     and one of ``covariance_matrix``, ``precision_matrix`` or ``scale_tril``."""
 
