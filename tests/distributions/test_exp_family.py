@@ -26,6 +26,8 @@ PAIRS = {
              {"concentration1": [2.0, 1.1], "concentration0": [0.6, 2.5]}),
     "Dirichlet": ({"concentration": [[0.8, 3.0, 1.2]]}, {"concentration": [[2.0, 1.1, 0.5]]}),
     "Poisson": ({"rate": [0.5, 3.0]}, {"rate": [2.0, 0.7]}),
+    # the second logit is inside the Taylor-series band about 0.5 for p, not for q
+    "ContinuousBernoulli": ({"logits": [0.3, 0.0004, -2.0]}, {"logits": [1.0, 0.5, 0.0]}),
 }
 
 
@@ -91,6 +93,25 @@ def test_bregman_kl_gradcheck(name):
 
     inputs = [cr.tensor(np.array(PAIRS[name][1][k]), requires_grad=True) for k in keys]
     assert cr.gradcheck(kl, inputs)
+
+
+def test_wishart_kl_is_pytorchs_bregman_divergence_with_gradients():
+    s1 = np.array([[2.0, 0.3], [0.3, 1.0]])
+    s2 = np.array([[1.0, -0.2], [-0.2, 0.5]])
+
+    def make(lib, mod):
+        df_p = lib.tensor([3.5, 4.0], dtype=lib.float64, requires_grad=True)
+        cov_q = lib.tensor(s2, requires_grad=True)
+        p = mod.Wishart(df_p, covariance_matrix=lib.tensor(s1))
+        q = mod.Wishart(lib.tensor([2.5, 5.0], dtype=lib.float64), covariance_matrix=cov_q)
+        return mod.kl_divergence(p, q), cov_q
+
+    ours, cov = make(cr, C)
+    theirs, tcov = make(torch, T)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-10)
+    (g,) = cr.grad(ours.sum(), [cov])
+    (tg,) = torch.autograd.grad(theirs.sum(), [tcov])
+    np.testing.assert_allclose(g.numpy(), tg.numpy(), rtol=1e-9, atol=1e-12)
 
 
 class _MyNormal(C.Normal):

@@ -149,6 +149,18 @@ class ContinuousBernoulli(ExponentialFamily):
         log_p0, log_p1 = log1p(-self.probs), log(self.probs)
         return self.mean * (log_p0 - log_p1) - self._cont_bern_log_norm() - log_p0
 
+    # the exponential-family form (ExponentialFamily): theta = logits, F = log(expm1(x) / x),
+    # from its Taylor series where |x| is within the lims about 0.5 (as PyTorch)
+    @property
+    def _natural_params(self):
+        return (self.logits,)
+
+    def _log_normalizer(self, x):
+        outside = (x <= self._lims[0] - 0.5) | (x > self._lims[1] - 0.5)
+        safe = where(outside, x, self._lims[0] - 0.5)
+        exact = log(_abs(expm1(safe))) - log(_abs(safe))
+        return where(outside, exact, 0.5 * x + x.pow(2) / 24.0 - x.pow(4) / 2880.0)
+
 
 class FisherSnedecor(Distribution):
     """The F distribution with ``df1`` and ``df2`` degrees of freedom: the ratio of two

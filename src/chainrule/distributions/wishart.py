@@ -172,3 +172,14 @@ class Wishart(_FromScaleTril, ExponentialFamily):
         half_log_det = log(_diagonal(self._unbroadcasted_scale_tril)).sum(-1)
         return ((p + 1) * (p * math.log(2) / 2 + half_log_det) + mvlgamma(nu / 2, p)
                 - (nu - p - 1) / 2 * _mvdigamma(nu / 2, p) + nu * p / 2)
+
+    # the exponential-family form (ExponentialFamily: the Bregman KL of two Wisharts)
+    @property
+    def _natural_params(self):
+        p = self.event_shape[-1]
+        return -self.precision_matrix / 2, (self.df - p - 1) / 2
+
+    def _log_normalizer(self, x, y):
+        p = self.event_shape[-1]
+        a = y + (p + 1) / 2
+        return a * (p * math.log(2) - slogdet(-2 * x)[1]) + mvlgamma(a, p)
