@@ -26,7 +26,7 @@ from .mode import _grad_enabled
 from .tensor import Tensor
 from .write import put
 
-__all__ = ["ints_first", "mark_changed", "no_bool_subtraction", "writable_array"]
+__all__ = ["ints_first", "mark_changed", "writable_array"]
 
 
 def writable_array(t: Tensor, who: str = "in-place change"):
@@ -163,18 +163,8 @@ def add_(self, other, *, alpha=1) -> Tensor:
                   write)
 
 
-def no_bool_subtraction(who: str, *values) -> None:
-    """Refuse a bool tensor or value in a subtraction, as PyTorch does (NumPy counts True as 1)."""
-    for x in values:
-        if isinstance(x, bool) or (isinstance(x, Tensor) and x._data.dtype == bool):
-            raise TypeError(f"{who}: subtraction, the `-` operator, with a bool tensor or value "
-                            "is not supported; to invert a mask use `~` or logical_not()")
-
-
 def sub_(self, other, *, alpha=1) -> Tensor:
     """``self -= alpha * other``."""
-    no_bool_subtraction("sub_", self, other)
-
     def write(arr):
         arr -= _scaled(_value(arr, other), alpha)
 

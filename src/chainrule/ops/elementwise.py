@@ -7,7 +7,6 @@ be differentiated again. ``sum_to`` undoes broadcasting.
 from __future__ import annotations
 
 from ..autograd.function import Function, nondiff
-from ..autograd.inplace import no_bool_subtraction
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._broadcast import sum_to
@@ -268,7 +267,6 @@ def add(input, other, *, alpha=1):  # noqa: A002
 
 def sub(input, other, *, alpha=1):  # noqa: A002
     """input - alpha * other with broadcasting (``alpha``: PyTorch's); bool refused, as PyTorch."""
-    no_bool_subtraction("sub", input, other)
     other = other if alpha == 1 else mul(other, alpha)
     _check_broadcast("sub", input, other)
     return Sub.apply(input, other)
