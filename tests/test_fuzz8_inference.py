@@ -9,12 +9,14 @@ import pytest
 
 import chainrule as cr
 
-from ._fuzz8_port import _flat, port
-from .test_fuzz8_attention import _draw_mha, _draw_transformer
-from .test_fuzz8_conv_pool import _draw_conv
-from .test_fuzz8_norm_rnn import _draw_norm, _draw_rnn
-
+# PyTorch first: the modules imported below skip themselves without it.
 torch = pytest.importorskip("torch")
+
+from ._fuzz8_port import _flat, port  # noqa: E402
+from .test_fuzz8_attention import _draw_mha, _draw_transformer  # noqa: E402
+from .test_fuzz8_conv_pool import _draw_conv  # noqa: E402
+from .test_fuzz8_norm_rnn import _draw_norm, _draw_rnn  # noqa: E402
+
 pytestmark = pytest.mark.torch
 
 

@@ -5,13 +5,15 @@ PyTorch's for the inputs and every parameter (float64)."""
 import numpy as np
 import pytest
 
-from ._fuzz8_port import check
-from .test_fuzz8_attention import _draw_mha, _draw_transformer
-from .test_fuzz8_conv_pool import _draw_conv, _draw_interpolate, _draw_pool
-from .test_fuzz8_losses import _draw_loss
-from .test_fuzz8_norm_rnn import _draw_norm, _draw_rnn
-
+# PyTorch first: the modules imported below skip themselves without it.
 torch = pytest.importorskip("torch")
+
+from ._fuzz8_port import check  # noqa: E402
+from .test_fuzz8_attention import _draw_mha, _draw_transformer  # noqa: E402
+from .test_fuzz8_conv_pool import _draw_conv, _draw_interpolate, _draw_pool  # noqa: E402
+from .test_fuzz8_losses import _draw_loss  # noqa: E402
+from .test_fuzz8_norm_rnn import _draw_norm, _draw_rnn  # noqa: E402
+
 pytestmark = pytest.mark.torch
 
 # PyTorch has no double backward for these (a RuntimeError of its own, not a refusal)

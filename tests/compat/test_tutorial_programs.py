@@ -8,10 +8,11 @@ import pytest
 
 import chainrule
 
-from . import tutorial_programs as programs
-from .test_real_programs import _both, _close
-
+# PyTorch first: the modules imported below skip themselves without it.
 torch = pytest.importorskip("torch")
+
+from . import tutorial_programs as programs  # noqa: E402
+from .test_real_programs import _both, _close  # noqa: E402
 
 
 @pytest.fixture(autouse=True, scope="module")
