@@ -15,7 +15,7 @@ from __future__ import annotations
 from ..autograd.inplace_record import change
 from ..autograd.tensor import Tensor
 from .activation_extra import hardshrink, prelu
-from .inplace_methods import _binary  # the same maker as the first family's
+from .inplace_methods import _binary, _function  # the makers of the first family
 from .rearrange import cumsum
 from .torch_lowrank import igamma, igammac
 from .torch_math import gcd, lcm, ldexp, nextafter
@@ -98,18 +98,6 @@ for _fn in (bitwise_not_, cumsum_, renorm_, index_put_, index_reduce_):
     setattr(Tensor, _fn.__name__, _fn)
 Tensor.hardshrink = _hardshrink
 Tensor.prelu = _prelu
-
-
-def _function(name):
-    def fn(input, *args, **kwargs):  # noqa: A002 - PyTorch's name
-        if not isinstance(input, Tensor):
-            raise TypeError(f"{name}: input must be a Tensor (it is changed in place), got "
-                            f"{type(input).__name__}")
-        return getattr(input, name)(*args, **kwargs)
-
-    fn.__name__ = fn.__qualname__ = name
-    fn.__doc__ = f"``input.{name}(...)``: changes ``input`` in place and returns it."
-    return fn
 
 
 addmv_, detach_, gcd_, index_put_, lcm_, ldexp_ = (
