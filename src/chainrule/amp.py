@@ -21,6 +21,7 @@ autocast always off: they run them as they are, as PyTorch's do outside an autoc
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import numbers
@@ -237,7 +238,7 @@ def _positive(name, value, who="GradScaler") -> None:
         raise ValueError(f"{who}: {name} must be a finite number > 0, got {value!r}")
 
 
-class autocast:  # noqa: N801 - PyTorch's name
+class autocast(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name; a decorator too
     """PyTorch's ``autocast(device_type, dtype=None, enabled=True, cache_enabled=None)``.
 
     With ``enabled=False`` it is a no-op ``with`` block or decorator. Enabled, it raises
@@ -278,14 +279,6 @@ class autocast:  # noqa: N801 - PyTorch's name
 
     def __exit__(self, *exc) -> None:
         return None
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self:
-                return fn(*args, **kwargs)
-
-        return wrapper
 
 
 def is_autocast_available(device_type: str) -> bool:

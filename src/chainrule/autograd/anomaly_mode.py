@@ -10,8 +10,8 @@ is put back on exit. Off, it costs one ContextVar read per recorded op and per b
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
-import functools
 import os
 import traceback
 import warnings
@@ -79,7 +79,7 @@ class set_detect_anomaly:  # noqa: N801 - PyTorch's name
         return False
 
 
-class detect_anomaly:  # noqa: N801 - PyTorch's name
+class detect_anomaly(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name; a decorator too
     """Context manager and decorator turning anomaly detection on (see the module docstring).
 
     Args:
@@ -115,14 +115,6 @@ class detect_anomaly:  # noqa: N801 - PyTorch's name
     def __exit__(self, *exc):
         set_anomaly_enabled(*self._prev.pop())
         return False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self:
-                return fn(*args, **kwargs)
-
-        return wrapper
 
 
 def remember_forward(node) -> None:

@@ -266,7 +266,8 @@ def add(input, other, *, alpha=1):  # noqa: A002
 
 
 def sub(input, other, *, alpha=1):  # noqa: A002
-    """input - alpha * other with broadcasting (``alpha``: PyTorch's); bool refused, as PyTorch."""
+    """input - alpha * other with broadcasting (``alpha``: PyTorch's); a bool counts as 1 (NumPy's
+    rule; PyTorch refuses it: docs/pytorch.md)."""
     other = other if alpha == 1 else mul(other, alpha)
     _check_broadcast("sub", input, other)
     return Sub.apply(input, other)
