@@ -10,6 +10,8 @@ the environment) and the choice of BLAS threads (``threads.py``: ``chainrule.set
 
 from __future__ import annotations
 
+import contextlib
+
 import numpy
 
 try:  # CuPy is optional: chainrule runs on the CPU without it.
@@ -44,6 +46,7 @@ __all__ = [
     "get_num_threads",
     "lapack",
     "numpy",
+    "quiet",
     "reference_mode",
     "set_num_threads",
     "set_reference_mode",
@@ -156,3 +159,10 @@ def from_dlpack(obj):
     if kind in (2, 3, 13) and cupy is not None:  # CUDA, CUDA host, CUDA managed memory
         return cupy.from_dlpack(obj)
     return numpy.from_dlpack(obj)
+
+
+def quiet(xp):
+    """A context in which the array module's floating-point warnings are off, for ops whose inf
+    and nan results PyTorch gives silently (log(0) = -inf); CuPy warns of none and has no
+    errstate."""
+    return xp.errstate(all="ignore") if hasattr(xp, "errstate") else contextlib.nullcontext()

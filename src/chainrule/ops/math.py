@@ -20,7 +20,7 @@ import math
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, quiet
 from ._broadcast import sum_to
 from ._conj import cj
 from ._special import erf as _erf
@@ -59,8 +59,9 @@ class _Unary(Function):
     f(conj z) = conj f(z) (real Taylor coefficients), the rule at conj(x), conj(f(x)) is g times
     the conjugate derivative, PyTorch's complex convention: such a subclass opts in."""
 
-    def forward(self, x):
-        return self.fn(get_array_module(x), x)
+    def forward(self, x):  # inf and nan (log2(0), rsqrt(0), atanh(1)) silently, as PyTorch
+        with quiet(xp := get_array_module(x)):
+            return self.fn(xp, x)
 
     def backward(self, g):
         x, out = self.inputs[0], self.output
@@ -146,8 +147,9 @@ class Erfc(_Unary):
 class Flat(_Unary):
     """floor, ceil, round, trunc: steps, whose derivative is 0 wherever it exists."""
 
-    def forward(self, x):
-        return self.fn(get_array_module(x), x)
+    def forward(self, x):  # inf and nan (log2(0), rsqrt(0), atanh(1)) silently, as PyTorch
+        with quiet(xp := get_array_module(x)):
+            return self.fn(xp, x)
 
     def backward(self, g):
         return Tensor(get_array_module(g._data).zeros_like(g._data))
