@@ -188,9 +188,9 @@ def test_deepar_with_gaussian_and_negative_binomial_likelihoods_and_sampling_mat
     rng = np.random.default_rng(79)
     window, batch = 7, 4
     train_batch = rng.standard_normal((window, batch, 3))
-    # no zero input: the port's ``train_batch[t, zero_index, 0] = mu[zero_index]`` would make
-    # the batch require grad, and chainrule refuses its next ``train_batch[t].unsqueeze_(0)``
-    # (an in-place shape change of a tensor that requires grad; docs/pytorch.md)
+    # zero inputs: the port's ``train_batch[t, zero_index, 0] = mu[zero_index]`` makes the batch
+    # require grad, and its next ``train_batch[t].unsqueeze_(0)`` is then a recorded shape change
+    train_batch[2, 1, 0] = train_batch[4, 0, 0] = train_batch[4, 3, 0] = 0.0
     labels = rng.standard_normal((window, batch))
     labels[3, 2] = 0.0
     counts = rng.integers(0, 6, (window, batch)).astype(np.float64)

@@ -194,12 +194,17 @@ def test_shape_methods_match_torch():
     np.testing.assert_array_equal(grown.numpy(), [[0, 1, 2, 3], [4, 5, 0, 0]])
 
 
-def test_shape_methods_refuse_tensors_in_a_graph():
+def test_shape_methods_refuse_leaves_and_resize_in_a_graph():
     w = cr.ones(2, 3, requires_grad=True)
-    with pytest.raises(RuntimeError, match="unsqueeze_: .*requires grad"):
+    with pytest.raises(RuntimeError, match="unsqueeze_: a leaf tensor of shape"):
         w.unsqueeze_(0)
-    with pytest.raises(RuntimeError, match="t_: .*requires grad"):
-        (w * 2).t_()
+    with pytest.raises(RuntimeError, match="t_: .*view of a leaf"):
+        w[:1].t_()
+    with pytest.raises(RuntimeError, match="resize_: cannot resize a tensor of shape"):
+        (w * 2).resize_(3, 2)
+    y = w * 2
+    with cr.no_grad(), pytest.raises(RuntimeError, match="t_: .*not recorded"):
+        y.t_()
     c = cr.ones(2, 3)
     loss = (w * c).sum()
     c.t_()  # read by Mul before: backward refuses rather than use the new shape
@@ -316,3 +321,64 @@ def test_a_negative_index_counts_from_the_end_in_values_and_gradients():
         grads.append((y.detach().numpy(), x.grad.numpy(), v.grad.numpy()))
     for a, b in zip(*grads):
         np.testing.assert_array_equal(a, b)
+
+
+_SHAPE_CHANGES = (lambda t: t.unsqueeze_(1), lambda t: t.unsqueeze_(-1), lambda t: t.t_(),
+                  lambda t: t.transpose_(0, 1), lambda t: t.swapdims_(1, 0),
+                  lambda t: t.unsqueeze_(0).squeeze_(), lambda t: t.unsqueeze_(2).squeeze_(2))
+
+
+def _shape_change_programs(lib, x, call):
+    """Recorded shape changes of a computed tensor and of views of one, each ending in a loss."""
+    y = x * 2
+    s = y.sum(1)  # read before the change, by shape only
+    call(y)
+    yield (y * y).sum() + s.sum()
+    b = x * 1
+    b[0, 1] = x[1, 1] * 3  # the batch requires grad through a write, as in DeepAR
+    w = b[1, 1:] * 5
+    v = call(b[1:])
+    yield (v.clone() * v).sum() + w.sum()
+    b = x.sin()
+    v = call(b[:, 1:])
+    v.mul_(v.detach() + 1)  # a value change through the reshaped view reaches b
+    yield (b * b).sum()
+
+
+@pytest.mark.torch
+def test_recorded_shape_changes_give_pytorchs_gradients():
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(3).standard_normal((2, 3))
+    for call in _SHAPE_CHANGES:
+        for k in range(3):
+            got = []
+            for lib in (cr, torch):
+                x = lib.tensor(a, requires_grad=True)
+                loss = list(_shape_change_programs(lib, x, call))[k]
+                loss.backward()
+                got.append((loss.item(), x.grad.numpy()))
+            np.testing.assert_allclose(got[0][0], got[1][0], rtol=1e-12)
+            np.testing.assert_allclose(got[0][1], got[1][1], rtol=1e-12, atol=1e-12)
+
+
+def test_recorded_shape_changes_pass_gradcheck():
+    def fn(x):
+        y = x.exp()
+        y.t_()
+        b = y * 1
+        v = b[1:]
+        v.unsqueeze_(0)
+        return (v * v).sum() + (b * y).sum()
+
+    x = cr.tensor(np.random.default_rng(4).standard_normal((2, 3)), requires_grad=True)
+    assert cr.autograd.gradcheck(fn, (x,))
+
+
+def test_a_node_that_read_the_values_before_a_shape_change_refuses_or_gets_them():
+    x = cr.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    y = x * 2
+    z = y * y  # Mul read y's (2, 3) values: the stand-in keeps them
+    y.t_()
+    assert y.shape == (3, 2) and z.shape == (2, 3)
+    (z.sum() + y.sum()).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), 8 * np.arange(6.0).reshape(2, 3) + 2)

@@ -43,44 +43,10 @@ from .function import Function
 from .mode import _grad_enabled, _trace_recorder, no_grad
 from .tensor import Tensor
 from .views import shares_memory
-from .write import WriteInto, put, take
+from .write import TakeAt, WriteInto, put, take
 
-__all__ = ["TakeAt", "change", "needs_record", "record_write", "refuse_trace"]
-
-
-class TakeAt(Function):
-    """The elements of ``source`` at the flat ``positions`` (an int array of the output's shape):
-    a view rebuilt from its root after the root was written (see ``_change_view``)."""
-
-    complex_grad = True  # it and the other write nodes move values, with real coefficients
-    reads_inputs = False  # backward puts the gradient back by position
-
-    def forward(self, source):
-        return source.reshape(-1)[self.positions]
-
-    def backward(self, g):
-        return PutAt.apply(g, positions=self.positions, shape=self.inputs[0]._data.shape)
-
-
-class PutAt(Function):
-    """Zeros of ``shape`` with ``g`` at the flat ``positions``: ``TakeAt``'s adjoint."""
-
-    complex_grad = True
-
-    def forward(self, g):
-        flat = get_array_module(g).zeros(int(_size(self.shape)), dtype=g.dtype)
-        flat[self.positions] = g
-        return flat.reshape(self.shape)
-
-    def backward(self, g):
-        return TakeAt.apply(g, positions=self.positions)
-
-
-def _size(shape):
-    n = 1
-    for d in shape:
-        n *= d
-    return n
+__all__ = ["change", "needs_record", "record_write", "refuse_trace",
+           "reshape_in_place"]
 
 
 def needs_record(t: Tensor, values) -> bool:
@@ -274,6 +240,32 @@ def change(t: Tensor, who: str, compute, values=(), plain=None) -> Tensor:
             result = _conform(compute(t), t, who)
         arr[...] = result._data
     t._mark_changed()
+    return t
+
+
+def reshape_in_place(t: Tensor, who: str, new, recorded) -> Tensor:
+    """``t`` (computed by recorded ops) given the shape of ``new(array)`` in place, as PyTorch
+    records ``y.unsqueeze_(0)``: a stand-in copy takes its place under its node, and ``t`` becomes
+    ``recorded(stand-in)`` (the view op). A view of another tensor in the graph is first written
+    with its own values through its root (a fresh ``TakeAt`` of the root's new version, as after
+    any write into a view), whose positions then take the new shape."""
+    root, positions = _root_of(t, who)
+    if root is not t:
+        _change_view(t, root, positions, who, lambda x: x)
+        node = t._ctx
+        node.positions = new(node.positions)
+        t._data = new(t._data)
+        node._out_meta = ((t._data.shape, t._data.dtype),)
+        return t
+    old = _stand_in(t)
+    try:
+        result = recorded(old)
+    except BaseException:
+        _undo(t, old)
+        raise
+    t._data = new(t._data)
+    t._mark_changed()  # a node that read it before is pointed at the stand-in, or refuses
+    _adopt(t, result)
     return t
 
 

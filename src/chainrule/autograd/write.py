@@ -9,11 +9,13 @@ this write left alone. A write's backward never reads values, only the index.
 
 from __future__ import annotations
 
+import math
+
 from ..backend import get_array_module
 from .function import Function
 from .tensor import Tensor
 
-__all__ = ["WriteInto", "put", "take"]
+__all__ = ["PutAt", "TakeAt", "WriteInto", "put", "take"]
 
 
 def take(arr, index):
@@ -69,3 +71,31 @@ def _reduce_to(r: Tensor, shape) -> Tensor:
         r = r.sum(axis=tuple(range(lead)))
     axes = tuple(i for i, (a, b) in enumerate(zip(r._data.shape, shape)) if b == 1 and a != 1)
     return r.sum(axis=axes, keepdims=True) if axes else r
+
+
+class TakeAt(Function):
+    """The elements of ``source`` at the flat ``positions`` (an int array of the output's shape):
+    a view rebuilt from its root after the root was written (``inplace_record._change_view``)."""
+
+    complex_grad = True  # it and the other write nodes move values, with real coefficients
+    reads_inputs = False  # backward puts the gradient back by position
+
+    def forward(self, source):
+        return source.reshape(-1)[self.positions]
+
+    def backward(self, g):
+        return PutAt.apply(g, positions=self.positions, shape=self.inputs[0]._data.shape)
+
+
+class PutAt(Function):
+    """Zeros of ``shape`` with ``g`` at the flat ``positions``: ``TakeAt``'s adjoint."""
+
+    complex_grad = True
+
+    def forward(self, g):
+        flat = get_array_module(g).zeros(math.prod(self.shape), dtype=g.dtype)
+        flat[self.positions] = g
+        return flat.reshape(self.shape)
+
+    def backward(self, g):
+        return TakeAt.apply(g, positions=self.positions)

@@ -9,8 +9,10 @@ earlier values then get a zero gradient, as in PyTorch. Comparisons and logical 
 the tensor's own dtype.
 
 The shape methods (``unsqueeze_``, ``squeeze_``, ``t_``, ``transpose_``, ``swapaxes_``,
-``swapdims_``, ``resize_``, ``resize_as_``) change only a tensor that no graph can reach: one that
-does not require grad (a graph that read it as a constant refuses backward, as after any change).
+``swapdims_``) on a tensor computed by recorded ops are recorded as their out-of-place view op,
+as in PyTorch; on a tensor that does not require grad they change its shape (a graph that read it
+as a constant refuses backward, as after any change). ``resize_`` and ``resize_as_`` change only a
+tensor that does not require grad (PyTorch's rule).
 ``as_strided_`` is not provided: it could make elements overlap, which the in-place checks cannot
 follow.
 """
@@ -20,7 +22,8 @@ from __future__ import annotations
 import math
 import numbers
 
-from ..autograd.inplace_record import change, refuse_trace
+from ..autograd.inplace_record import change, refuse_trace, reshape_in_place
+from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..autograd.views import shares_memory
 from ..backend import device_of, get_array_module, to_device
@@ -227,15 +230,27 @@ def random_(self, *args, generator=None, **kwargs) -> Tensor:
     return _draw(self, "random_", rng.integers(low, high, size=self._data.shape, dtype="int64"))
 
 
-# ---- shape: a metadata change of a tensor no graph reaches
+# ---- shape: a metadata change, recorded as the view op for a tensor in a graph
 
-def _reshape(t: Tensor, who: str, new):
+def _reshape(t: Tensor, who: str, new, recorded=None):
+    """Give ``t`` the shape of ``new(array)`` in place. On a tensor computed by recorded ops,
+    ``recorded(x)`` (the out-of-place view op) records it: ``t`` becomes that op's output over a
+    stand-in for its earlier values (``inplace_record.reshape_in_place``), as PyTorch records
+    ``y.unsqueeze_(0)``. Refused: a leaf that requires grad (as in PyTorch), and any tensor that
+    requires grad while nothing records."""
     refuse_trace(who)
     if t.requires_grad:
-        raise RuntimeError(
-            f"{who}: the tensor of shape {t.shape} requires grad; chainrule's graph reads shapes "
-            f"from the tensors themselves, so changing its shape in place is refused: use the "
-            f"out-of-place form (y = y.{who[:-1]}(...))")
+        if t._ctx is None:
+            raise RuntimeError(f"{who}: a leaf tensor of shape {t.shape} that requires grad "
+                               "cannot change its shape in place (as in PyTorch); use the "
+                               f"out-of-place form (y = y.{who[:-1]}(...))")
+        if recorded is None or not is_grad_enabled():
+            raise RuntimeError(
+                f"{who}: cannot resize a tensor of shape {t.shape} that requires grad (as in "
+                "PyTorch)" if recorded is None else f"{who}: the tensor of shape {t.shape} "
+                "requires grad, and a shape change while gradients are not recorded would leave "
+                f"its node a shape it no longer has; use y = y.{who[:-1]}(...)")
+        return reshape_in_place(t, who, new, recorded)
     t._data = new(t._data)
     t._mark_changed()  # a graph that read it before refuses backward
     return t
@@ -251,30 +266,33 @@ def _axis(who, dim, n):
 def unsqueeze_(self, dim) -> Tensor:
     """Insert a dimension of size 1 at ``dim``, in place."""
     axis = _axis("unsqueeze_", dim, self.ndim + 1)
-    return _reshape(self, "unsqueeze_", lambda a: get_array_module(a).expand_dims(a, axis))
+    return _reshape(self, "unsqueeze_", lambda a: get_array_module(a).expand_dims(a, axis),
+                    lambda x: x.unsqueeze(axis))
 
 
 def squeeze_(self, dim=None) -> Tensor:
     """Remove the dimensions of size 1 (``dim``: that one, if its size is 1), in place."""
     if dim is None:
-        return _reshape(self, "squeeze_", lambda a: a.reshape([n for n in a.shape if n != 1]))
+        keep = [n for n in self.shape if n != 1]
+        return _reshape(self, "squeeze_", lambda a: a.reshape(keep), lambda x: x.reshape(keep))
     dims = dim if isinstance(dim, (tuple, list)) else (dim,)
     axes = {_axis("squeeze_", d, max(self.ndim, 1)) for d in dims}
     keep = [n for i, n in enumerate(self.shape) if not (i in axes and n == 1)]
-    return _reshape(self, "squeeze_", lambda a: a.reshape(keep))
+    return _reshape(self, "squeeze_", lambda a: a.reshape(keep), lambda x: x.reshape(keep))
 
 
 def t_(self) -> Tensor:
     """Transpose a tensor of at most 2 dimensions in place."""
     if self.ndim > 2:
         raise ValueError(f"t_: expects a tensor of at most 2 dimensions, got shape {self.shape}")
-    return _reshape(self, "t_", lambda a: a.T)
+    return _reshape(self, "t_", lambda a: a.T, lambda x: x.t())
 
 
 def transpose_(self, dim0, dim1) -> Tensor:
     """Swap dimensions ``dim0`` and ``dim1`` in place."""
     a0, a1 = (_axis("transpose_", d, max(self.ndim, 1)) for d in (dim0, dim1))
-    return _reshape(self, "transpose_", lambda a: get_array_module(a).swapaxes(a, a0, a1))
+    return _reshape(self, "transpose_", lambda a: get_array_module(a).swapaxes(a, a0, a1),
+                    lambda x: x.transpose(a0, a1))
 
 
 def resize_(self, *sizes) -> Tensor:
