@@ -21,10 +21,12 @@ _NAMES = ["ASGD", "Adadelta", "Adafactor", "Adagrad", "Adam", "AdamW", "Adamax",
 
 @pytest.fixture
 def torch_float64():
-    saved = torch.get_default_dtype()
+    saved, ours = torch.get_default_dtype(), cr.get_default_dtype()
     torch.set_default_dtype(torch.float64)
+    cr.set_default_dtype(cr.float64)  # the scalar state (ASGD's eta...) in float64 in both
     yield
     torch.set_default_dtype(saved)
+    cr.set_default_dtype(ours)
 
 
 def _hooks(rng, opt, log):

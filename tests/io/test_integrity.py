@@ -257,7 +257,8 @@ BAD_STATES = {
     "optimizer-not-a-dict": (_set("optimizer", value="garbage"),
                              "optimizer is 'garbage', expected a dict with keys"),
     "optimizer-step-string": (lambda s, a: _opt_state(s).__setitem__("step", "two"),
-                              "optimizer.state[0].step is 'two', expected an int >= 0"),
+                              "optimizer.state[0].step is 'two', expected a 0-d array or an "
+                              "int >= 0"),
     "optimizer-state-string": (lambda s, a: _opt_state(s).__setitem__("exp_avg", "zeros"),
                                "optimizer.state[0].exp_avg is 'zeros', expected an array"),
     "optimizer-state-shape": (_replace_array("optimizer/state/0/exp_avg",

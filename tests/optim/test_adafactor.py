@@ -101,7 +101,8 @@ def test_state_dict_layout_matches_torch(rng, kwargs):
         assert sorted(state) == sorted(tsd["state"][k])
         for key, value in state.items():
             np.testing.assert_allclose(value, np.asarray(tsd["state"][k][key]), rtol=1e-12)
-    assert sd["state"][0]["step"] == 3 and isinstance(sd["state"][0]["step"], int)
+    step = sd["state"][0]["step"]  # a 0-d float32 Tensor, as PyTorch's
+    assert isinstance(step, cr.Tensor) and step.dtype == cr.float32 and step.item() == 3
     for key, value in tsd["param_groups"][0].items():
         assert sd["param_groups"][0][key] == value, key
 

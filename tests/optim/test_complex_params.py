@@ -42,11 +42,14 @@ INIT = [RNG.normal(size=(3, 4)) + 1j * RNG.normal(size=(3, 4)),
 
 @pytest.fixture
 def torch_float64():
-    """PyTorch keeps NAdam's mu_product and ASGD's eta and mu in its default dtype."""
-    old = torch.get_default_dtype()
+    """Both libraries keep NAdam's mu_product and ASGD's eta and mu in the default dtype's
+    scalar dtype: float64 in both here."""
+    old, ours = torch.get_default_dtype(), cr.get_default_dtype()
     torch.set_default_dtype(torch.float64)
+    cr.set_default_dtype(cr.float64)
     yield
     torch.set_default_dtype(old)
+    cr.set_default_dtype(ours)
 
 
 def _grad(z):

@@ -37,11 +37,17 @@ TOL = {np.float32: {"rtol": 2e-5, "atol": 1e-6}, np.float64: {"rtol": 1e-11, "at
 
 @pytest.fixture
 def torch_dtype(request):
-    """PyTorch keeps NAdam's mu_product and ASGD's eta and mu in its default dtype."""
-    old = torch.get_default_dtype()
-    yield lambda dtype: torch.set_default_dtype(
-        torch.float64 if dtype == np.float64 else torch.float32)
+    """NAdam's mu_product and ASGD's eta and mu are in the default dtype's scalar dtype, in
+    both libraries: the same default in both."""
+    old, ours = torch.get_default_dtype(), cr.get_default_dtype()
+
+    def use(dtype):
+        torch.set_default_dtype(torch.float64 if dtype == np.float64 else torch.float32)
+        cr.set_default_dtype(cr.float64 if dtype == np.float64 else cr.float32)
+
+    yield use
     torch.set_default_dtype(old)
+    cr.set_default_dtype(ours)
 
 
 def _pair(problem, name, kwargs, dtype, groups=None):

@@ -149,9 +149,14 @@ def _check_composite(saved, optimizer, field: str) -> None:
 def _check_state_entry(field: str, key, value, shape) -> None:
     if not isinstance(key, str):
         raise _FieldError(field, key, "a string key")
-    if key == "step":
-        if not _is_int(value) or value < 0:
-            raise _FieldError(field, value, "an int >= 0 (the steps taken)")
+    if key == "step":  # a 0-d float array (PyTorch's layout), or an int (older files)
+        if _is_array(value) and value.ndim == 0 and value.dtype.kind in "fiu":
+            value = value.item()
+            whole = math.isfinite(value) and value == int(value)
+            if not whole or value < 0:
+                raise _FieldError(field, value, "a whole number >= 0 (the steps taken)")
+        elif not _is_int(value) or value < 0:
+            raise _FieldError(field, value, "a 0-d array or an int >= 0 (the steps taken)")
     elif _is_array(value):
         if value.dtype.kind not in "fciub":
             raise _FieldError(field, f"array of dtype {value.dtype}", "a numeric array")

@@ -1,40 +1,84 @@
-"""The per-parameter state of the adaptive rules, created as their first step needs it.
+"""The per-parameter state of the rules: Tensors, as PyTorch's, created as the first step needs it.
 
-One place for it, shared by each rule (adam.py, rmsprop.py) and its fused versions (fused.py), so
-that a state dict saved after a fused step loads into a step of the rule and the other way round.
+``optimizer.state[p]`` holds what PyTorch's holds, with its keys: a Tensor of the parameter's
+shape and dtype for each running average (``exp_avg``, ``momentum_buffer``...), and a 0-d host
+Tensor for the step count and the other scalars PyTorch keeps as tensors (ASGD's ``eta`` and
+``mu``, NAdam's ``mu_product``), in PyTorch's scalar dtype (float32, float64 when the default
+dtype is float64). A user may read them (``state["step"].item()``, ``state["ax"].clone()``),
+change them in place, or put other Tensors there; the rules work on the arrays the Tensors hold
+(``t._data``), in place, so the Tensors stay the state. Shared by each rule (adam.py,
+rmsprop.py...) and its fused versions (fused.py), so that a state dict saved after a fused step
+loads into a step of the rule and the other way round.
 """
 
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..autograd import Tensor
+from ..backend import get_array_module, numpy
+from ..backend.defaults import get_default_dtype
 
-__all__ = ["adam_state", "as_complex", "as_real", "rmsprop_state"]
+__all__ = ["adam_state", "advance", "as_array", "as_complex", "as_real", "rmsprop_state",
+           "scalar", "zeros"]
+
+
+def scalar(value) -> Tensor:
+    """A 0-d host Tensor holding ``value`` in PyTorch's scalar dtype (its ``_get_scalar_dtype``:
+    float64 when the default dtype is float64, else float32)."""
+    dtype = numpy.float64 if get_default_dtype() == numpy.float64 else numpy.float32
+    return Tensor(numpy.array(value, dtype))
+
+
+def zeros(param) -> Tensor:
+    """A Tensor of zeros like the array ``param`` (its shape, dtype and device)."""
+    return Tensor(get_array_module(param).zeros_like(param))
+
+
+def advance(state: dict) -> float:
+    """Add one to ``state["step"]`` (a 0-d Tensor) in place; the new count as a Python float, as
+    PyTorch's rules read it (``_get_value(step)``). A number put there becomes a Tensor."""
+    step = state["step"]
+    if not isinstance(step, Tensor):
+        step = state["step"] = scalar(step)
+    a = step._data
+    a[()] = a.item() + 1.0
+    return a.item()
+
+
+def as_array(value):
+    """The array of a saved state entry: a Tensor's array, an array itself, another library's
+    tensor (a PyTorch state dict's) through ``numpy.asarray``, a number as a 0-d array."""
+    if isinstance(value, Tensor):
+        return value._data
+    if hasattr(value, "astype") and hasattr(value, "shape") and not isinstance(value,
+                                                                               numpy.generic):
+        return value
+    return numpy.asarray(value)
 
 
 def adam_state(state: dict, param, amsgrad: bool) -> tuple:
-    """``(m, v, v_max)`` of Adam's state for ``param`` (zeros on the first step; ``v_max`` is None
-    without AMSGrad, and is created when AMSGrad is switched on after the first step)."""
-    xp = get_array_module(param)
+    """The arrays ``(m, v, v_max)`` of Adam's state for ``param`` (zeros on the first step;
+    ``v_max`` is None without AMSGrad, and is created when AMSGrad is switched on later)."""
     if not state:
-        state["step"] = 0
-        state["exp_avg"] = xp.zeros_like(param)
-        state["exp_avg_sq"] = xp.zeros_like(param)
-    if amsgrad and "max_exp_avg_sq" not in state:
-        state["max_exp_avg_sq"] = xp.zeros_like(param)
-    return state["exp_avg"], state["exp_avg_sq"], state["max_exp_avg_sq"] if amsgrad else None
+        state["step"] = scalar(0.0)
+        state["exp_avg"] = zeros(param)
+        state["exp_avg_sq"] = zeros(param)
+    if amsgrad:
+        if "max_exp_avg_sq" not in state:
+            state["max_exp_avg_sq"] = zeros(param)
+        return state["exp_avg"]._data, state["exp_avg_sq"]._data, state["max_exp_avg_sq"]._data
+    return state["exp_avg"]._data, state["exp_avg_sq"]._data, None
 
 
 def rmsprop_state(state: dict, param, centered: bool, momentum: float) -> None:
-    """Create RMSprop's arrays for ``param``: the square average, and the gradient average and
+    """Create RMSprop's Tensors for ``param``: the square average, and the gradient average and
     momentum buffer when ``centered`` and ``momentum`` ask for them (also if switched on later)."""
-    xp = get_array_module(param)
     if not state:
-        state["step"] = 0
-        state["square_avg"] = xp.zeros_like(param)
+        state["step"] = scalar(0.0)
+        state["square_avg"] = zeros(param)
     if centered and "grad_avg" not in state:
-        state["grad_avg"] = xp.zeros_like(param)
+        state["grad_avg"] = zeros(param)
     if momentum > 0 and "momentum_buffer" not in state:
-        state["momentum_buffer"] = xp.zeros_like(param)
+        state["momentum_buffer"] = zeros(param)
 
 
 def as_real(a):

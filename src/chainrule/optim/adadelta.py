@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ._state import advance, scalar, zeros
 from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["Adadelta"]
@@ -51,11 +52,11 @@ class Adadelta(Optimizer):
         weight_decay = float(group["weight_decay"])
         xp = get_array_module(param)
         if not state:
-            state["step"] = 0
-            state["square_avg"] = xp.zeros_like(param)
-            state["acc_delta"] = xp.zeros_like(param)
-        state["step"] += 1
-        v, u = state["square_avg"], state["acc_delta"]
+            state["step"] = scalar(0.0)
+            state["square_avg"] = zeros(param)
+            state["acc_delta"] = zeros(param)
+        advance(state)
+        v, u = state["square_avg"]._data, state["acc_delta"]._data
 
         g = -grad if group["maximize"] else grad
         if weight_decay != 0:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 
+from ..autograd import Tensor
 from ..backend import device_of, get_array_module, to_device
+from ._state import advance, as_array, scalar, zeros
 from .optimizer import Optimizer, check_bool, check_number
 
 __all__ = ["Adafactor"]
@@ -95,14 +97,14 @@ class Adafactor(Optimizer):
         eps1 = float(xp.finfo(param.dtype).eps) if eps1 is None else float(eps1)
         factored = param.ndim > 1
         if not state:
-            state["step"] = 0
+            state["step"] = scalar(0.0)
             if factored:
-                state["row_var"] = xp.zeros(param.shape[:-1] + (1,), param.dtype)
-                state["col_var"] = xp.zeros(param.shape[:-2] + (1, param.shape[-1]), param.dtype)
+                state["row_var"] = Tensor(xp.zeros(param.shape[:-1] + (1,), param.dtype))
+                state["col_var"] = Tensor(xp.zeros(param.shape[:-2] + (1, param.shape[-1]),
+                                                   param.dtype))
             else:
-                state["variance"] = xp.zeros_like(param)
-        state["step"] += 1
-        t = float(state["step"])
+                state["variance"] = zeros(param)
+        t = advance(state)
 
         g = -grad if group["maximize"] else grad
         one_minus_beta2 = t**beta2_decay
@@ -112,12 +114,12 @@ class Adafactor(Optimizer):
         if weight_decay != 0:
             param *= 1 - lr * weight_decay
         if factored:
-            r, c = state["row_var"], state["col_var"]
+            r, c = state["row_var"]._data, state["col_var"]._data  # written in place
             r[...] = beta2 * r + one_minus_beta2 * xp.mean(g * g, axis=-1, keepdims=True)
             c[...] = beta2 * c + one_minus_beta2 * xp.mean(g * g, axis=-2, keepdims=True)
             v = r @ c / xp.maximum(xp.mean(r, axis=-2, keepdims=True), eps1)
         else:
-            v = state["variance"]
+            v = state["variance"]._data
             v[...] = beta2 * v + one_minus_beta2 * g * g
         u = g / xp.sqrt(xp.maximum(v, eps1 * eps1))
         u = u / max(1.0, _rms(xp, u) / d)
@@ -129,12 +131,13 @@ class Adafactor(Optimizer):
             return super()._restore_entry(name, key, value, p)
         shape = p._data.shape
         want = (shape[:-1] + (1,)) if key == "row_var" else (shape[:-2] + (1, shape[-1]))
-        if len(shape) < 2 or tuple(value.shape) != want:
+        if len(shape) < 2 or tuple(getattr(value, "shape", ())) != want:
             raise ValueError(
                 f"{name}: state '{key}' has shape {tuple(value.shape)} but its parameter of shape "
                 f"{shape} needs {want if len(shape) >= 2 else 'none (it is not factored)'}"
             )
-        return to_device(value, device_of(p._data)).astype(p._data.dtype, copy=True)
+        return Tensor(to_device(as_array(value), device_of(p._data)).astype(p._data.dtype,
+                                                                           copy=True))
 
 
 def _rms(xp, a) -> float:

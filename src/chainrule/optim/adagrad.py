@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from ..autograd import Tensor
 from ..backend import get_array_module
 from ..backend.settings import config
 from . import fused
+from ._state import advance, scalar
 from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["Adagrad"]
@@ -54,10 +56,9 @@ class Adagrad(Optimizer):
         lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize = _hyper(group)
         xp = get_array_module(param)
         if not state:
-            state["step"] = 0
-            state["sum"] = xp.full_like(param, initial_accumulator_value)
-        state["step"] += 1
-        t, s = state["step"], state["sum"]
+            state["step"] = scalar(0.0)
+            state["sum"] = Tensor(xp.full_like(param, initial_accumulator_value))
+        t, s = advance(state), state["sum"]._data
 
         lr_t = lr / (1 + (t - 1) * lr_decay)
         g = -grad if maximize else grad

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..backend import get_array_module
 from ..backend.settings import config
 from . import fused
-from ._state import adam_state
+from ._state import adam_state, advance
 from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["Adam", "AdamW"]
@@ -71,9 +71,8 @@ class Adam(Optimizer):
         """The rule of the class docstring on one parameter (``param`` changes in place)."""
         lr, beta1, beta2, eps, weight_decay, amsgrad, maximize = _hyper(group)
         xp = get_array_module(param)
-        m, v, v_max = adam_state(state, param, amsgrad)
-        state["step"] += 1
-        t = state["step"]
+        m, v, v_max = adam_state(state, param, amsgrad)  # the state Tensors' arrays
+        t = advance(state)
 
         if self._decoupled and weight_decay != 0:  # AdamW
             param -= lr * weight_decay * param

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ._state import advance, scalar, zeros
 from .optimizer import Optimizer, check_betas, check_bool, check_implementation_flags, check_number
 
 __all__ = ["Adamax"]
@@ -52,12 +53,11 @@ class Adamax(Optimizer):
         beta1, beta2 = (float(b) for b in group["betas"])
         xp = get_array_module(param)
         if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(param)
-            state["exp_inf"] = xp.zeros_like(param)
-        state["step"] += 1
-        t = state["step"]
-        m, u = state["exp_avg"], state["exp_inf"]
+            state["step"] = scalar(0.0)
+            state["exp_avg"] = zeros(param)
+            state["exp_inf"] = zeros(param)
+        t = advance(state)
+        m, u = state["exp_avg"]._data, state["exp_inf"]._data
 
         g = -grad if group["maximize"] else grad
         if weight_decay != 0:

@@ -3,7 +3,7 @@ a decaying step whose iterates are averaged after step ``t0``."""
 
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ._state import advance, scalar, zeros
 from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["ASGD"]
@@ -22,9 +22,11 @@ class ASGD(Optimizer):
         eta = lr / (1 + lambd * lr * t) ** alpha
         mu = 1 / max(1, t - t0)
 
-    The averaged parameters are the state ``ax`` (``optimizer.state[p]["ax"]``); the training
-    itself uses ``p``. ``eta`` and ``mu`` are float64 numbers (PyTorch keeps them in its
-    default dtype). ``_update`` is this rule, line for line.
+    The averaged parameters are the state ``ax`` (``optimizer.state[p]["ax"]``, a Tensor: the
+    NT-ASGD idiom's ``p.data = optimizer.state[p]["ax"].clone()``); the training itself uses
+    ``p``. ``eta`` and ``mu`` are 0-d Tensors in PyTorch's scalar dtype (``_state.scalar``: float32
+    unless the default dtype is float64), read back after each step, as PyTorch's.
+    ``_update`` is this rule, line for line.
 
     Args:
         params: Tensors or parameter groups (see ``Optimizer``).
@@ -45,6 +47,8 @@ class ASGD(Optimizer):
                     "weight_decay": weight_decay, "maximize": maximize}
         super().__init__(params, defaults)
 
+    _scalar_state = frozenset({"step", "eta", "mu"})
+
     def _check_hyperparameters(self, h: dict, where: str) -> None:
         for key in ("lr", "lambd", "alpha", "t0", "weight_decay"):
             check_number("ASGD", key, h[key], where)
@@ -54,14 +58,14 @@ class ASGD(Optimizer):
         """The rule of the class docstring on one parameter (``param`` changes in place)."""
         lr, lambd, alpha = float(group["lr"]), float(group["lambd"]), float(group["alpha"])
         t0, weight_decay = float(group["t0"]), float(group["weight_decay"])
-        xp = get_array_module(param)
         if not state:
-            state["step"] = 0
-            state["eta"] = lr
-            state["mu"] = 1.0
-            state["ax"] = xp.zeros_like(param)
-        state["step"] += 1
-        t, eta, mu, ax = state["step"], state["eta"], state["mu"], state["ax"]
+            state["step"] = scalar(0.0)
+            state["eta"] = scalar(lr)
+            state["mu"] = scalar(1.0)
+            state["ax"] = zeros(param)
+        t = advance(state)
+        eta_t, mu_t, ax = state["eta"]._data, state["mu"]._data, state["ax"]._data
+        eta, mu = eta_t.item(), mu_t.item()
 
         g = -grad if group["maximize"] else grad
         if weight_decay != 0:
@@ -72,5 +76,5 @@ class ASGD(Optimizer):
             ax += (param - ax) * mu
         else:
             ax[...] = param
-        state["eta"] = lr / ((1 + lambd * lr * t) ** alpha)
-        state["mu"] = 1 / max(1, t - t0)
+        eta_t[()] = lr / ((1 + lambd * lr * t) ** alpha)  # in place: the Tensors stay the state
+        mu_t[()] = 1 / max(1, t - t0)

@@ -20,15 +20,17 @@ parameter's state (step count, moment arrays) is created here as the rule create
 
 ``h`` is the group's hyperparameters as the optimizer's ``_hyper`` reads them (once per group and
 step); ``cache`` holds the step's scalars in the arrays' dtype, shared by a group's parameters;
-``work`` is the optimizer's own dict of work buffers (``Optimizer._work``).
+``work`` is the optimizer's own dict of work buffers (``Optimizer._work``). The state holds
+Tensors (``_state.py``); the kernels update the arrays they hold, in place.
 """
 
 from __future__ import annotations
 
 import math
 
+from ..autograd import Tensor
 from ..backend import GPU_POSSIBLE, config, device_of, get_array_module, gpu, jit
-from ._state import adam_state, rmsprop_state
+from ._state import adam_state, advance, rmsprop_state, scalar
 
 __all__ = ["adagrad", "adam", "rmsprop", "sgd"]
 
@@ -40,11 +42,14 @@ def sgd(param, grad, state: dict, h: tuple, cache: dict, work: dict) -> bool:
     lr, momentum, dampening, weight_decay, nesterov, maximize = h
     buf = state.get("momentum_buffer") if momentum != 0 else None
     first = momentum != 0 and buf is None
+    if buf is not None:
+        buf = buf._data
     arrays = jit.flat(param, grad) if buf is None else jit.flat(param, grad, buf)
     if arrays is None:
         return False
     if first:  # b = g on the first step: the kernel writes it
-        buf = state["momentum_buffer"] = get_array_module(param).empty_like(param)
+        buf = get_array_module(param).empty_like(param)
+        state["momentum_buffer"] = Tensor(buf)
         arrays.append(buf.ravel())
     elif buf is None:
         arrays.append(arrays[0][:0])
@@ -61,23 +66,22 @@ def adam(param, grad, state: dict, h: tuple, cache: dict, decoupled: bool, work:
         return config.jit and _adam_numpy(param, grad, state, h, decoupled, work)
     # The state as the rule creates it, so that the rule can take over if no kernel takes it.
     m, v, v_max = adam_state(state, param, amsgrad)
-    t = state["step"] + 1
     if on_cpu:
         arrays = jit.flat(param, grad, m, v, param if v_max is None else v_max)
         if arrays is None:
             return False
         if v_max is None:
             arrays[4] = arrays[4][:0]
+        t = advance(state)
         scalars = cache.get((t, param.dtype))
         if scalars is None:
             decay = lr * weight_decay if decoupled else weight_decay
             scalars = _typed(cache, (t, param.dtype), (decay, *_adam_constants(h, t)))
-        state["step"] = t
         jit.adam(*arrays, scalars[0], decoupled and weight_decay != 0, maximize, *scalars[1:])
         return True
     if not gpu.adam_takes(param, grad, m, v, v_max):
         return False
-    state["step"] = t
+    t = advance(state)
     # The sign and the weight decay as the rule applies them, then the rest in one launch.
     if decoupled and weight_decay != 0:
         param -= lr * weight_decay * param
@@ -87,7 +91,7 @@ def adam(param, grad, state: dict, h: tuple, cache: dict, decoupled: bool, work:
     return gpu.adam(param, g, m, v, v_max, *_adam_constants(h, t))
 
 
-def _adam_constants(h: tuple, t: int) -> tuple:
+def _adam_constants(h: tuple, t: float) -> tuple:
     """The Adam kernels' scalars at step t, in PyTorch's implementation's order: 1 - beta1,
     beta2, 1 - beta2, sqrt(1 - beta2**t), eps, lr / (1 - beta1**t)."""
     lr, beta1, beta2, eps = h[:4]
@@ -101,16 +105,16 @@ def rmsprop(param, grad, state: dict, h: tuple, cache: dict) -> bool:
     lr, alpha, eps, weight_decay, momentum, centered, maximize = h
     rmsprop_state(state, param, centered, momentum)  # as the rule creates it (it may take over)
     empty = param.ravel()[:0]
-    arrays = jit.flat(param, grad, state["square_avg"],
-                      state["grad_avg"] if centered else param,
-                      state["momentum_buffer"] if momentum > 0 else param)
+    arrays = jit.flat(param, grad, state["square_avg"]._data,
+                      state["grad_avg"]._data if centered else param,
+                      state["momentum_buffer"]._data if momentum > 0 else param)
     if arrays is None:
         return False
     if not centered:
         arrays[3] = empty
     if momentum <= 0:
         arrays[4] = empty
-    state["step"] += 1
+    advance(state)
     scalars = _typed(cache, param.dtype, (lr, alpha, 1 - alpha, eps, weight_decay, momentum))
     jit.rmsprop(*arrays, *scalars, maximize)
     return True
@@ -122,14 +126,14 @@ def adagrad(param, grad, state: dict, h: tuple, cache: dict) -> bool:
         return False
     lr, lr_decay, weight_decay, initial_accumulator_value, eps, maximize = h
     if not state:
-        state["step"] = 0
-        state["sum"] = get_array_module(param).full_like(param, initial_accumulator_value)
-    arrays = jit.flat(param, grad, state["sum"])
+        state["step"] = scalar(0.0)
+        state["sum"] = Tensor(get_array_module(param).full_like(param, initial_accumulator_value))
+    arrays = jit.flat(param, grad, state["sum"]._data)
     if arrays is None:
         return False
-    state["step"] += 1
-    lr_t = lr / (1 + (state["step"] - 1) * lr_decay)
-    scalars = _typed(cache, (state["step"], param.dtype), (lr_t, eps, weight_decay))
+    t = advance(state)
+    lr_t = lr / (1 + (t - 1) * lr_decay)
+    scalars = _typed(cache, (t, param.dtype), (lr_t, eps, weight_decay))
     jit.adagrad(*arrays, *scalars, maximize)
     return True
 
@@ -156,8 +160,10 @@ def _sgd_numpy(param, grad, state, h, work) -> bool:
     if momentum != 0:
         b = state.get("momentum_buffer")
         if b is None:
-            b = state["momentum_buffer"] = xp.array(g)
+            b = xp.array(g)
+            state["momentum_buffer"] = Tensor(b)
         else:
+            b = b._data
             b *= momentum
             if dampening == 0:
                 b += g  # (1 - 0) * g is g exactly
@@ -175,8 +181,7 @@ def _adam_numpy(param, grad, state, h, decoupled, work) -> bool:
     lr, beta1, beta2, eps, weight_decay, amsgrad, maximize = h
     xp = get_array_module(param)
     m, v, v_max = adam_state(state, param, amsgrad)
-    state["step"] += 1
-    t = state["step"]
+    t = advance(state)
     w0, w1 = _work_arrays(work, param, 2)
 
     if decoupled and weight_decay != 0:

@@ -12,15 +12,28 @@ hooks has nothing in the way: its ``step`` is the class's.
     state_dict      pre: hook(optimizer); post: hook(optimizer, state_dict) -> None or a new one
     load_state_dict pre: hook(optimizer, state_dict) -> None or a new one (it gets a shallow
                     copy of the caller's); post: hook(optimizer)
+
+The global step hooks (``register_optimizer_step_pre_hook``/``_post_hook``, PyTorch's
+``torch.optim.optimizer`` functions) run for every optimizer: the global pre-hooks before an
+optimizer's own, its own post-hooks before the global ones, as in PyTorch. Registering one gives
+every live optimizer (and each one made while any is registered) the hooked ``step`` above; an
+optimizer made while none is registered, with no hooks of its own, steps without them.
 """
 
 from __future__ import annotations
 
 import types
+import weakref
 
 from ..autograd.hooks import RemovableHandle
 
-__all__ = ["OptimizerHooks"]
+__all__ = ["OptimizerHooks", "register_optimizer_step_post_hook",
+           "register_optimizer_step_pre_hook"]
+
+# The global step hooks (handle id -> hook), and the live optimizers they must reach.
+_global_step_pre_hooks: dict = {}
+_global_step_post_hooks: dict = {}
+_live = weakref.WeakSet()
 
 _METHOD = {"_optimizer_step_pre_hooks": "step", "_optimizer_step_post_hooks": "step",
            "_optimizer_state_dict_pre_hooks": "state_dict",
@@ -31,6 +44,13 @@ _METHOD = {"_optimizer_step_pre_hooks": "step", "_optimizer_step_post_hooks": "s
 
 class OptimizerHooks:
     """The hook registrations of ``Optimizer`` (a base class of it)."""
+
+    def _track_for_global_hooks(self) -> None:
+        """Called by ``Optimizer.__init__``: keep a weak reference for later global hooks, and
+        route ``step`` through the hooks now if any is registered."""
+        _live.add(self)
+        if _global_step_pre_hooks or _global_step_post_hooks:
+            _route_step(self)
 
     def _add_hook(self, store: str, hook, prepend: bool = False) -> RemovableHandle:
         if not callable(hook):
@@ -79,13 +99,52 @@ class OptimizerHooks:
         return self._add_hook("_optimizer_load_state_dict_post_hooks", hook, prepend)
 
 
+def _global_hook(store: dict, hook, kind: str) -> RemovableHandle:
+    if not callable(hook):
+        raise TypeError(f"register_optimizer_step_{kind}_hook: hook must be callable, got "
+                        f"{type(hook).__name__}")
+    handle = RemovableHandle(store)
+    store[handle.id] = hook
+    for opt in list(_live):
+        _route_step(opt)
+    return handle
+
+
+def register_optimizer_step_pre_hook(hook) -> RemovableHandle:
+    """Call ``hook(optimizer, args, kwargs)`` before the ``step`` of every optimizer (before its
+    own pre-hooks); it may return new ``(args, kwargs)``. PyTorch's
+    ``torch.optim.optimizer.register_optimizer_step_pre_hook``.
+
+    Returns:
+        a handle whose ``remove()`` unregisters the hook.
+    """
+    return _global_hook(_global_step_pre_hooks, hook, "pre")
+
+
+def register_optimizer_step_post_hook(hook) -> RemovableHandle:
+    """Call ``hook(optimizer, args, kwargs)`` after the ``step`` of every optimizer (after its
+    own post-hooks). PyTorch's ``torch.optim.optimizer.register_optimizer_step_post_hook``.
+
+    Returns:
+        a handle whose ``remove()`` unregisters the hook.
+    """
+    return _global_hook(_global_step_post_hooks, hook, "post")
+
+
+def _route_step(opt) -> None:
+    """Make ``opt.step`` the hooked step (which runs the global hooks, and its own)."""
+    if "step" not in opt.__dict__:
+        opt.__dict__["step"] = types.MethodType(_hooked_step, opt)
+
+
 def _hooks(opt, store: str):
     return tuple(opt.__dict__.get(store, {}).values())
 
 
 def _run_step(opt, method, args, kwargs):
     args = (opt, *args)  # PyTorch's hooks see the optimizer first in args, too
-    for hook in _hooks(opt, "_optimizer_step_pre_hooks"):
+    pre = (*_global_step_pre_hooks.values(), *_hooks(opt, "_optimizer_step_pre_hooks"))
+    for hook in pre:
         result = hook(opt, args, kwargs)
         if result is not None:
             if not (isinstance(result, tuple) and len(result) == 2):
@@ -93,7 +152,7 @@ def _run_step(opt, method, args, kwargs):
                                    f"kwargs), got {type(result).__name__}")
             args, kwargs = result
     out = method(*args, **kwargs)
-    for hook in _hooks(opt, "_optimizer_step_post_hooks"):
+    for hook in (*_hooks(opt, "_optimizer_step_post_hooks"), *_global_step_post_hooks.values()):
         hook(opt, args, kwargs)
     return out
 

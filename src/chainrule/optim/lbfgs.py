@@ -5,13 +5,14 @@ from __future__ import annotations
 from ..autograd import Tensor, enable_grad
 from ..backend import device_of, get_array_module, to_device
 from ._line_search import strong_wolfe
-from ._state import as_real
+from ._state import as_array, as_real
 from .optimizer import Optimizer, check_number
 
 __all__ = ["LBFGS"]
 
-_STATE_KEYS = ("func_evals", "n_iter", "d", "t", "old_dirs", "old_stps", "ro", "H_diag",
+_STATE_KEYS = ("func_evals", "n_iter", "al", "d", "t", "old_dirs", "old_stps", "ro", "H_diag",
                "prev_flat_grad", "prev_loss")
+_NUMBERS = ("func_evals", "n_iter", "t", "prev_loss")
 
 
 class LBFGS(Optimizer):
@@ -33,8 +34,10 @@ class LBFGS(Optimizer):
     gradients, compute the loss, call backward and return the loss) up to ``max_eval`` times; it
     stops early when the gradient's largest entry is at most ``tolerance_grad`` or the step or
     the loss changes by less than ``tolerance_change``. The state (in ``state[params[0]]``, keys
-    as PyTorch's) carries the history across calls of ``step``. In float64 the iterates are
-    PyTorch's to rounding.
+    and types as PyTorch's: Tensors ``d``, ``prev_flat_grad``, ``H_diag`` (1 until the first
+    curvature pair), lists of Tensors ``old_dirs``, ``old_stps``, ``ro`` and the work list ``al``;
+    numbers ``func_evals``, ``n_iter``, ``t``, ``prev_loss``) carries the history across calls of
+    ``step``. In float64 the iterates are PyTorch's to rounding.
 
     Args:
         params: the Tensors to optimize (one parameter group; all are viewed as one flat vector).
@@ -142,16 +145,17 @@ class LBFGS(Optimizer):
         if abs(flat_grad).max() <= tol_grad:
             return orig_loss
 
-        d, t = state.get("d"), state.get("t")
-        old_dirs, old_stps, ro = state.get("old_dirs"), state.get("old_stps"), state.get("ro")
-        h_diag = state.get("H_diag")
-        prev_flat_grad, prev_loss = state.get("prev_flat_grad"), state.get("prev_loss")
+        # the arrays of the state's Tensors (new lists: the state's are replaced at the end)
+        d, t = _arrays(state.get("d")), state.get("t")
+        old_dirs, old_stps = _arrays(state.get("old_dirs")), _arrays(state.get("old_stps"))
+        ro, h_diag = _arrays(state.get("ro")), _arrays(state.get("H_diag"))
+        prev_flat_grad, prev_loss = _arrays(state.get("prev_flat_grad")), state.get("prev_loss")
         n_iter = 0
         while n_iter < max_iter:
             n_iter += 1
             state["n_iter"] += 1
             if state["n_iter"] == 1:
-                d, old_dirs, old_stps, ro, h_diag = -flat_grad, [], [], [], 1.0
+                d, old_dirs, old_stps, ro, h_diag = -flat_grad, [], [], [], 1
             else:
                 y, s = flat_grad - prev_flat_grad, d * t
                 ys = y.dot(s)
@@ -160,7 +164,10 @@ class LBFGS(Optimizer):
                         old_dirs.pop(0), old_stps.pop(0), ro.pop(0)
                     old_dirs.append(y), old_stps.append(s), ro.append(1.0 / ys)
                     h_diag = ys / y.dot(y)
-                d = _two_loop(flat_grad, old_dirs, old_stps, ro, h_diag)
+                d, alpha = _two_loop(flat_grad, old_dirs, old_stps, ro, h_diag)
+                al = state.setdefault("al", [None] * history_size)  # PyTorch's work list
+                al.extend([None] * (len(alpha) - len(al)))
+                al[:len(alpha)] = _tensors(alpha)
             prev_flat_grad = flat_grad.copy()
             prev_loss = loss
             if state["n_iter"] == 1:
@@ -200,22 +207,28 @@ class LBFGS(Optimizer):
                     or abs(d * t).max() <= tol_change or abs(loss - prev_loss) < tol_change):
                 break
 
-        state.update({"d": d, "t": t, "old_dirs": old_dirs, "old_stps": old_stps, "ro": ro,
-                      "H_diag": h_diag, "prev_flat_grad": prev_flat_grad,
+        state.update({"d": Tensor(d), "t": float(t), "old_dirs": _tensors(old_dirs),
+                      "old_stps": _tensors(old_stps), "ro": _tensors(ro),
+                      "H_diag": _tensors(h_diag), "prev_flat_grad": Tensor(prev_flat_grad),
                       "prev_loss": prev_loss})
         return orig_loss
 
     def _restore_entry(self, name: str, key: str, value, p: Tensor):
-        """LBFGS's state holds flat vectors and lists of them, not arrays of ``p``'s shape."""
+        """LBFGS's state holds flat vectors and lists of them, not Tensors of ``p``'s shape;
+        its counts, step and loss are numbers (a 0-d tensor given for one is read as one)."""
         if key not in _STATE_KEYS:
             raise ValueError(f"{name}: unknown LBFGS state entry {key!r}; expected some of "
                              f"{', '.join(_STATE_KEYS)}")
         if isinstance(value, list):
             return [self._restore_entry(name, key, v, p) for v in value]
-        if hasattr(value, "dtype") and hasattr(value, "shape"):
-            arr = to_device(value, device_of(p._data))
-            return arr.astype(p._data.dtype if arr.dtype.kind == "f" else arr.dtype, copy=True)
-        return value
+        if value is None or isinstance(value, (bool, int, float, str)):
+            return value
+        arr = as_array(value)
+        if key in _NUMBERS:
+            return arr.item()
+        arr = to_device(arr, device_of(p._data))
+        dtype = p._data.real.dtype if arr.dtype.kind == "f" else arr.dtype
+        return Tensor(arr.astype(dtype, copy=True))
 
 
 def _real(a):
@@ -224,8 +237,25 @@ def _real(a):
     return as_real(a) if a.dtype.kind == "c" else a
 
 
+def _arrays(value):
+    """The array of a state Tensor, the arrays of a list of them; anything else as it is."""
+    if isinstance(value, list):
+        return [_arrays(v) for v in value]
+    return value._data if isinstance(value, Tensor) else value
+
+
+def _tensors(value):
+    """Arrays (and the NumPy scalars of dot products) as Tensors, lists of them as lists of
+    Tensors; a Python int or float (``H_diag``'s first 1) as it is."""
+    if isinstance(value, list):
+        return [_tensors(v) for v in value]
+    if value is None or type(value) in (int, float):
+        return value
+    return Tensor(get_array_module(value).asarray(value))
+
+
 def _two_loop(flat_grad, old_dirs, old_stps, ro, h_diag):
-    """``d = -H g`` by the two-loop recursion of the class docstring."""
+    """``d = -H g`` by the two-loop recursion of the class docstring, and the ``a_i``."""
     alpha = [0.0] * len(old_dirs)
     q = -flat_grad
     for i in range(len(old_dirs) - 1, -1, -1):
@@ -235,4 +265,4 @@ def _two_loop(flat_grad, old_dirs, old_stps, ro, h_diag):
     for i in range(len(old_dirs)):
         beta = old_dirs[i].dot(r) * ro[i]
         r += (alpha[i] - beta) * old_stps[i]
-    return r
+    return r, alpha

@@ -6,6 +6,7 @@ import math
 import numbers
 
 from ..backend import get_array_module
+from ._state import zeros
 from .optimizer import Optimizer, check_bool, check_number
 
 __all__ = ["Muon"]
@@ -118,10 +119,9 @@ class Muon(Optimizer):
     def _update(self, param, grad, group, state):
         """The rule of the class docstring on one parameter (``param`` changes in place)."""
         lr, weight_decay, mu = (float(group[k]) for k in ("lr", "weight_decay", "momentum"))
-        xp = get_array_module(param)
         if "momentum_buffer" not in state:
-            state["momentum_buffer"] = xp.zeros_like(param)
-        b = state["momentum_buffer"]
+            state["momentum_buffer"] = zeros(param)
+        b = state["momentum_buffer"]._data
 
         b[...] = mu * b + (1 - mu) * grad
         update = (1 - mu) * grad + mu * b if group["nesterov"] else b

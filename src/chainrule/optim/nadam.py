@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ._state import advance, scalar, zeros
 from .optimizer import Optimizer, check_betas, check_bool, check_implementation_flags, check_number
 
 __all__ = ["NAdam"]
@@ -24,8 +25,9 @@ class NAdam(Optimizer):
         p = p - lr * (1 - mu_t) / (1 - mu_1 ... mu_t) * g / (sqrt(v_hat) + eps)
               - lr * mu_{t+1} / (1 - mu_1 ... mu_{t+1}) * m / (sqrt(v_hat) + eps)
 
-    The product ``mu_1 ... mu_t`` is the state ``mu_product`` (a float64 number; PyTorch keeps
-    it in its default dtype). ``_update`` is this rule, line for line.
+    The product ``mu_1 ... mu_t`` is the state ``mu_product``, a 0-d Tensor in PyTorch's scalar
+    dtype (``_state.scalar``: float32 unless the default dtype is float64), multiplied in that
+    dtype, as PyTorch's. ``_update`` is this rule, line for line.
 
     Args:
         params: Tensors or parameter groups (see ``Optimizer``).
@@ -49,6 +51,8 @@ class NAdam(Optimizer):
                     "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize}
         super().__init__(params, defaults)
 
+    _scalar_state = frozenset({"step", "mu_product"})
+
     def _check_hyperparameters(self, h: dict, where: str) -> None:
         for key in ("lr", "eps", "weight_decay", "momentum_decay"):
             check_number("NAdam", key, h[key], where)
@@ -64,13 +68,12 @@ class NAdam(Optimizer):
         psi = float(group["momentum_decay"])
         xp = get_array_module(param)
         if not state:
-            state["step"] = 0
-            state["mu_product"] = 1.0
-            state["exp_avg"] = xp.zeros_like(param)
-            state["exp_avg_sq"] = xp.zeros_like(param)
-        state["step"] += 1
-        t = state["step"]
-        m, v = state["exp_avg"], state["exp_avg_sq"]
+            state["step"] = scalar(0.0)
+            state["mu_product"] = scalar(1.0)
+            state["exp_avg"] = zeros(param)
+            state["exp_avg_sq"] = zeros(param)
+        t = advance(state)
+        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
 
         g = -grad if group["maximize"] else grad
         if weight_decay != 0:
@@ -80,8 +83,9 @@ class NAdam(Optimizer):
                 g = g + weight_decay * param
         mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * psi))
         mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * psi))
-        state["mu_product"] *= mu
-        mu_product = state["mu_product"]
+        product = state["mu_product"]._data
+        product *= mu  # in place, in its dtype (NumPy rounds mu to it first, as PyTorch)
+        mu_product = product.item()
         m[...] = beta1 * m + (1 - beta1) * g
         v[...] = beta2 * v + (1 - beta2) * g**2
         denom = xp.sqrt(v / (1 - beta2**t)) + eps

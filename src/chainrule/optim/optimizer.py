@@ -6,13 +6,16 @@ writes it: ``param`` is updated in place, ``grad`` is read only (gradient arrays
 between tensors). ``param`` is the parameter's writable array (the array the ops read is a
 read-only view of it), and ``step`` counts the change in each parameter's ``_version``.
 ``_update_group`` may update a whole group at once instead; the built-in optimizers use it to
-try a fused kernel (``fused.py``) per parameter before their ``_update``.
+try a fused kernel (``fused.py``) per parameter before their ``_update``. ``state`` holds
+Tensors, as PyTorch's (``_state.py``: the moments, a 0-d ``step``); a rule works on the arrays
+they hold, in place, so that what a user sees in ``optimizer.state`` is the state.
 
 A complex parameter is updated as PyTorch updates it: as its real view (``view_as_real``, the
 real and imaginary parts as separate coordinates). ``step`` hands ``_update`` the real views of
-the parameter, its gradient and its state, and keeps the state complex (as PyTorch's state dict
-has it); the fused kernels are not used for it. A rule that PyTorch refuses for complex
-parameters sets ``_complex_ok = False`` and is refused when given one.
+the parameter, its gradient and its state (Tensors of the real views of its complex Tensors),
+and keeps the state complex (as PyTorch's has it); the fused kernels are not used for it. A
+rule that PyTorch refuses for complex parameters sets ``_complex_ok = False`` and is refused
+when given one.
 """
 
 from __future__ import annotations
@@ -24,11 +27,15 @@ from collections.abc import Iterable
 
 from ..autograd import Tensor, enable_grad
 from ..autograd.mode import _grad_enabled
-from ..backend import device_of, get_array_module, to_device
-from ._state import as_complex, as_real
-from .hooks import OptimizerHooks
+from ..backend import asnumpy, device_of, get_array_module, numpy, to_device
+from ._state import as_array, as_complex, as_real, scalar
+from .hooks import (
+    OptimizerHooks,
+    register_optimizer_step_post_hook,
+    register_optimizer_step_pre_hook,
+)
 
-__all__ = ["Optimizer"]
+__all__ = ["Optimizer", "register_optimizer_step_post_hook", "register_optimizer_step_pre_hook"]
 
 
 class Optimizer(OptimizerHooks):
@@ -42,12 +49,16 @@ class Optimizer(OptimizerHooks):
 
     Attributes:
         param_groups: list of dicts: ``"params"`` (a list of Tensors) and the hyperparameters.
-        state: dict Tensor -> dict of that parameter's state (moment arrays, step count); a
-            defaultdict, empty for a parameter that has not been updated yet.
+        state: dict Tensor -> dict of that parameter's state, PyTorch's keys and types: Tensors
+            of the parameter's shape (``exp_avg``, ``momentum_buffer``...) and 0-d float Tensors
+            (``step``); a defaultdict, empty for a parameter that has not been updated yet.
+            Tensors put there (a wrapper's buffers) are kept, and state dicts carry them.
     """
 
     # False: the rule refuses complex parameters (as PyTorch's Adafactor, Muon do).
     _complex_ok = True
+    # The state entries that are 0-d host Tensors whatever the parameter (_state.scalar).
+    _scalar_state = frozenset({"step"})
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
@@ -55,6 +66,7 @@ class Optimizer(OptimizerHooks):
         self.param_groups: list[dict] = []
         # Work buffers of the fused updates without numba (fused.py), one per dtype; not state.
         self._work: dict = {}
+        self._track_for_global_hooks()
         self._check_hyperparameters(self.defaults, "")
         name = type(self).__name__
         if isinstance(params, Tensor):
@@ -98,13 +110,17 @@ class Optimizer(OptimizerHooks):
         """``_update`` on the real views of a complex parameter, its gradient and its state."""
         state = self.state[p]
         param = p._writable()
-        view = {k: as_real(v) if getattr(v, "dtype", None) is not None and v.dtype.kind == "c"
+        view = {k: Tensor(as_real(v._data)) if isinstance(v, Tensor) and v.dtype.kind == "c"
                 and v.shape == param.shape else v for k, v in state.items()}
+        shared = {k: v for k, v in view.items() if v is not state.get(k)}  # views of state[k]
         real = as_real(param)
         self._update(real, as_real(p.grad._data), group, view)
         for key, value in view.items():
-            is_state = getattr(value, "shape", None) == real.shape and value.dtype.kind == "f"
-            state[key] = as_complex(value) if is_state else value
+            if shared.get(key) is value:
+                continue  # the rule wrote into the view: state[key] has the new values
+            is_state = (isinstance(value, Tensor) and value.shape == real.shape
+                        and value.dtype.kind == "f")
+            state[key] = Tensor(as_complex(value._data)) if is_state else value
 
     def add_param_group(self, param_group: dict) -> None:
         """Add a group of parameters with its own hyperparameters (the rest from ``defaults``).
@@ -208,10 +224,11 @@ class Optimizer(OptimizerHooks):
         return loss
 
     def state_dict(self) -> dict:
-        """The optimizer's state in PyTorch's layout; arrays are copied (later steps leave it be).
+        """The optimizer's state in PyTorch's layout; Tensors are copied (later steps leave it be,
+        where PyTorch's shares them with the optimizer).
 
         Returns:
-            ``{"state": {index: {name: array or number}}, "param_groups": [{hyperparameters...,
+            ``{"state": {index: {name: Tensor or number}}, "param_groups": [{hyperparameters...,
             "params": [index, ...]}]}`` where parameters are numbered in group order from 0.
         """
         index: dict[int, int] = {}
@@ -225,15 +242,18 @@ class Optimizer(OptimizerHooks):
             groups.append(packed)
         state = {}
         for p, s in self.state.items():
-            if id(p) in index:
+            if id(p) in index and s:  # as PyTorch's: no entry for a parameter without state
                 state[index[id(p)]] = {k: _copy(v) for k, v in s.items()}
         return {"state": dict(sorted(state.items())), "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
         """Restore the state saved by ``state_dict()`` into an optimizer over the same parameters.
 
-        Arrays are copied onto each parameter's device and cast to its float dtype, so a resumed run
-        continues exactly as the original would have.
+        Tensors (chainrule's, PyTorch's) and arrays are copied onto each parameter's device and
+        cast to its float dtype, as PyTorch's; the 0-d scalars (``step``, and ASGD's ``eta``,
+        ``mu``, NAdam's ``mu_product``) stay host Tensors of their saved float dtype (numbers
+        become PyTorch's scalar dtype), so a resumed run continues exactly as the original would
+        have.
         """
         name = f"{type(self).__name__}.load_state_dict"
         # other keys (a state-dict post-hook's additions) are left alone, as PyTorch's
@@ -273,6 +293,8 @@ class Optimizer(OptimizerHooks):
 
     def _restore_entry(self, name: str, key: str, value, p: Tensor):
         """A saved state entry of ``p`` made ready for it (a rule with other state overrides)."""
+        if key in self._scalar_state:
+            return _restore_scalar(name, key, value)
         return _restore(name, key, value, p)
 
     def __repr__(self) -> str:
@@ -303,7 +325,10 @@ def _check_param(name: str, p, where: str, complex_ok: bool = True) -> None:
 
 
 def _copy(value):
-    """A copy of arrays and lists (so the saved state does not change under later steps)."""
+    """A copy of Tensors, arrays and lists (so the saved state does not change under later
+    steps)."""
+    if isinstance(value, Tensor):
+        return Tensor(value._data.copy())
     if hasattr(value, "copy") and hasattr(value, "dtype"):
         return value.copy()
     if isinstance(value, list):
@@ -311,20 +336,34 @@ def _copy(value):
     return value
 
 
+def _restore_scalar(name: str, key: str, value) -> Tensor:
+    """A saved 0-d state entry (``step``...) as a 0-d host Tensor: a float Tensor or array keeps
+    its dtype, a number or an integer array becomes PyTorch's scalar dtype."""
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, numpy.generic)):
+        return scalar(float(value))
+    if value is None or isinstance(value, (bool, str, bytes, dict, list, tuple)):
+        raise ValueError(f"{name}: state '{key}' must be a number or a 0-d tensor, got {value!r}")
+    arr = asnumpy(as_array(value))
+    if arr.size != 1 or arr.dtype.kind not in "biuf":
+        raise ValueError(f"{name}: state '{key}' must be a number or a 0-d tensor, got an array "
+                         f"of shape {tuple(arr.shape)} and dtype {arr.dtype}")
+    arr = arr.reshape(())
+    return Tensor(arr.copy()) if arr.dtype.kind == "f" else scalar(float(arr.item()))
+
+
 def _restore(name: str, key: str, value, p: Tensor):
-    """A saved state entry made ready for ``p``: arrays on its device, float arrays in its dtype."""
-    if key == "step":
-        return int(value)
-    if not hasattr(value, "dtype") or not hasattr(value, "shape"):
+    """A saved state entry made ready for ``p``: Tensors on its device, float ones in its dtype;
+    other values (numbers, strings) as they are."""
+    if isinstance(value, (numbers.Number, str, bytes, type(None), list, tuple, dict)):
         return value
-    arr = to_device(value, device_of(p._data))
+    arr = to_device(as_array(value), device_of(p._data))
     if arr.shape != p._data.shape:
         raise ValueError(
             f"{name}: state '{key}' has shape {tuple(arr.shape)} but its parameter has shape "
             f"{p._data.shape}"
         )
     dtype = p._data.dtype if arr.dtype.kind == "f" else arr.dtype
-    return arr.astype(dtype, copy=True)
+    return Tensor(arr.astype(dtype, copy=True))
 
 
 def check_number(opt: str, name: str, value, where: str = "", *, low: float = 0.0,

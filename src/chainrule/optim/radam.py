@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
+from ._state import advance, scalar, zeros
 from .optimizer import Optimizer, check_betas, check_bool, check_implementation_flags, check_number
 
 __all__ = ["RAdam"]
@@ -65,12 +66,11 @@ class RAdam(Optimizer):
         beta1, beta2 = (float(b) for b in group["betas"])
         xp = get_array_module(param)
         if not state:
-            state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(param)
-            state["exp_avg_sq"] = xp.zeros_like(param)
-        state["step"] += 1
-        t = state["step"]
-        m, v = state["exp_avg"], state["exp_avg_sq"]
+            state["step"] = scalar(0.0)
+            state["exp_avg"] = zeros(param)
+            state["exp_avg_sq"] = zeros(param)
+        t = advance(state)
+        m, v = state["exp_avg"]._data, state["exp_avg_sq"]._data
 
         g = -grad if group["maximize"] else grad
         if weight_decay != 0:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..backend import get_array_module
 from ..backend.settings import config
 from . import fused
-from ._state import rmsprop_state
+from ._state import advance, rmsprop_state
 from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["RMSprop"]
@@ -66,8 +66,8 @@ class RMSprop(Optimizer):
         lr, alpha, eps, weight_decay, momentum, centered, maximize = _hyper(group)
         xp = get_array_module(param)
         rmsprop_state(state, param, centered, momentum)
-        state["step"] += 1
-        v = state["square_avg"]
+        advance(state)
+        v = state["square_avg"]._data  # the state Tensors' arrays, written in place
 
         g = -grad if maximize else grad
         if weight_decay != 0:
@@ -75,11 +75,11 @@ class RMSprop(Optimizer):
         v[...] = alpha * v + (1 - alpha) * g**2  # [...] =: into the state's arrays
         v_tilde = v
         if centered:
-            g_avg = state["grad_avg"]
+            g_avg = state["grad_avg"]._data
             g_avg[...] = alpha * g_avg + (1 - alpha) * g
             v_tilde = v_tilde - g_avg**2
         if momentum > 0:
-            b = state["momentum_buffer"]
+            b = state["momentum_buffer"]._data
             b[...] = momentum * b + g / (xp.sqrt(v_tilde) + eps)
             param -= lr * b
         else:

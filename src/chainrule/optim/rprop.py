@@ -3,7 +3,9 @@ grows while its gradient keeps its sign and shrinks when the sign flips."""
 
 from __future__ import annotations
 
+from ..autograd import Tensor
 from ..backend import get_array_module
+from ._state import advance, scalar, zeros
 from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
 
 __all__ = ["Rprop"]
@@ -65,11 +67,11 @@ class Rprop(Optimizer):
         step_min, step_max = (float(s) for s in group["step_sizes"])
         xp = get_array_module(param)
         if not state:
-            state["step"] = 0
-            state["prev"] = xp.zeros_like(param)
-            state["step_size"] = xp.full_like(param, float(group["lr"]))
-        state["step"] += 1
-        g_prev, d = state["prev"], state["step_size"]
+            state["step"] = scalar(0.0)
+            state["prev"] = zeros(param)
+            state["step_size"] = Tensor(xp.full_like(param, float(group["lr"])))
+        advance(state)
+        g_prev, d = state["prev"]._data, state["step_size"]._data
 
         g = -grad if group["maximize"] else grad
         s = xp.sign(g * g_prev)

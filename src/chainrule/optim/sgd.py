@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..autograd import Tensor
 from ..backend import get_array_module
 from ..backend.settings import config
 from . import fused
@@ -72,9 +73,11 @@ class SGD(Optimizer):
         if momentum != 0:
             b = state.get("momentum_buffer")
             if b is None:  # b = g, a copy (an array also when g is a 0-d NumPy scalar)
-                b = state["momentum_buffer"] = get_array_module(param).array(g)
+                b = get_array_module(param).array(g)
+                state["momentum_buffer"] = Tensor(b)
             else:
-                b[...] = momentum * b + (1 - dampening) * g  # [...] =: into the state's array
+                b = b._data  # the Tensor's array, written in place: the Tensor stays the state
+                b[...] = momentum * b + (1 - dampening) * g
             d = g + momentum * b if nesterov else b
         param -= lr * d
 
@@ -84,10 +87,12 @@ class SGD(Optimizer):
         # A subclass runs its own rule; reference mode runs the rule (kernels.fast).
         rule = type(self)._update is SGD._update
         kernel = fused.sgd if rule and not config.reference_mode else None
+        momentum = h[1] != 0
         for p in params:
             param, grad = p._writable(), p.grad._data
-            if kernel is None or not kernel(param, grad, state[p], h, cache, self._work):
-                self._update(param, grad, group, state[p])
+            st = state[p] if momentum else {}  # no state without momentum, as PyTorch's
+            if kernel is None or not kernel(param, grad, st, h, cache, self._work):
+                self._update(param, grad, group, st)
 
 
 def _hyper(group: dict) -> tuple:
