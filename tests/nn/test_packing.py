@@ -166,3 +166,24 @@ def test_a_packed_input_of_the_wrong_width_is_named_by_its_packed_shape():
     with pytest.raises(ValueError, match=r"LSTM: expected input of shape packed \(steps, H_in\) "
                                          r"with H_in=5, got shape \(7, 2\)"):
         cr.nn.LSTM(5, 3, dtype="float64")(packed)
+
+
+def test_the_bookkeeping_is_int64_tensors_that_hand_written_rnns_can_use():
+    """PyTorch's fields are Tensors: a custom RNN reads sorted_indices.to(data.device),
+    batch_sizes.size(0) and index_select's its state; a PackedSequence rebuilt from them (or
+    from arrays and lists, by hand) unpacks as before."""
+    x = cr.tensor(np.arange(24.0).reshape(4, 3, 2))
+    packed = rnn.pack_padded_sequence(x, [2, 3, 1, 3], batch_first=True, enforce_sorted=False)
+    data, batch_sizes, sorted_indices, unsorted_indices = packed
+    for field in (batch_sizes, sorted_indices, unsorted_indices):
+        assert isinstance(field, cr.Tensor) and field.dtype == cr.int64
+    assert batch_sizes.size(0) == 3 and batch_sizes.tolist() == [4, 3, 2]
+    state = cr.arange(4.0).index_select(0, sorted_indices.to(data.device))
+    assert state.tolist() == [1.0, 3.0, 0.0, 2.0] == [float(i) for i in sorted_indices.tolist()]
+    for rebuilt in (rnn.PackedSequence(data * 2, batch_sizes, sorted_indices, unsorted_indices),
+                    rnn.PackedSequence(data * 2, batch_sizes.numpy(), sorted_indices.tolist(),
+                                       unsorted_indices.numpy())):
+        padded, lengths = rnn.pad_packed_sequence(rebuilt, batch_first=True)
+        assert lengths.tolist() == [2, 3, 1, 3]
+        np.testing.assert_array_equal(padded.numpy()[1], 2 * x.numpy()[1])
+    assert rnn.pack_padded_sequence(x, [3, 3, 2, 1], batch_first=True).sorted_indices is None

@@ -38,10 +38,14 @@ class PackedSequence(NamedTuple):
 
     Attributes:
         data: Tensor (sum of lengths, *): the steps, time step by time step.
-        batch_sizes: int64 array (max length,): how many sequences have a step t.
-        sorted_indices: int64 array (N,): the batch order of the packed sequences (longest
+        batch_sizes: int64 Tensor (max length,): how many sequences have a step t.
+        sorted_indices: int64 Tensor (N,): the batch order of the packed sequences (longest
             first), or None when the batch was already sorted.
         unsorted_indices: its inverse permutation, or None.
+
+    The three are Tensors as in PyTorch, so that code written for its PackedSequence runs
+    (``sorted_indices.to(data.device)``, ``batch_sizes.size(0)``); one built by hand may hold
+    arrays or lists instead.
     """
 
     data: Tensor
@@ -51,8 +55,17 @@ class PackedSequence(NamedTuple):
 
     def to(self, *args, **kwargs) -> PackedSequence:
         """The same sequences with ``data.to(*args, **kwargs)`` (a device or a dtype), as
-        PyTorch's ``packed.to(device)``; the bookkeeping arrays stay on the host."""
+        PyTorch's ``packed.to(device)``; the bookkeeping Tensors stay on the host."""
         return self._replace(data=self.data.to(*args, **kwargs))
+
+
+def _host(indices):
+    """A PackedSequence's bookkeeping (a Tensor, an array or a list) as a host int64 array."""
+    if indices is None:
+        return None
+    xp = get_array_module()
+    raw = indices._data if isinstance(indices, Tensor) else indices
+    return xp.asarray(getattr(raw, "get", lambda: raw)(), dtype=xp.int64)
 
 
 def _host_lengths(lengths, n):
@@ -77,7 +90,7 @@ def _positions(lengths, sorted_indices):
     xp = get_array_module()
     steps = int(lengths.max())
     batch_sizes = (lengths[None, :] > xp.arange(steps)[:, None]).sum(axis=1).astype(xp.int64)
-    order = xp.arange(len(lengths)) if sorted_indices is None else sorted_indices
+    order = xp.arange(len(lengths)) if sorted_indices is None else _host(sorted_indices)
     t_idx = xp.repeat(xp.arange(steps), batch_sizes)
     b_idx = xp.concatenate([order[:b] for b in batch_sizes.tolist()])
     return t_idx, b_idx, batch_sizes
@@ -121,17 +134,19 @@ def pack_padded_sequence(input, lengths, batch_first: bool = False,  # noqa: A00
         unsorted_indices[sorted_indices] = xp.arange(n, dtype=xp.int64)
     t_idx, b_idx, batch_sizes = _positions(lengths, sorted_indices)
     data = getitem(input, (b_idx, t_idx) if batch_first else (t_idx, b_idx))
-    return PackedSequence(data, batch_sizes, sorted_indices, unsorted_indices)
+    return PackedSequence(data, Tensor(batch_sizes),
+                          *(None if i is None else Tensor(i) for i in (sorted_indices,
+                                                                       unsorted_indices)))
 
 
 def _lengths_of(sequence: PackedSequence):
     """Each sequence's length, in the original batch order."""
     xp = get_array_module()
-    batch_sizes = xp.asarray(sequence.batch_sizes)
+    batch_sizes = _host(sequence.batch_sizes)
     n = int(batch_sizes[0])
     lengths = (batch_sizes[None, :] > xp.arange(n)[:, None]).sum(axis=1).astype(xp.int64)
     if sequence.unsorted_indices is not None:
-        lengths = lengths[xp.asarray(sequence.unsorted_indices)]
+        lengths = lengths[_host(sequence.unsorted_indices)]
     return lengths
 
 
