@@ -157,7 +157,9 @@ class CrossEntropy(_ClassLoss):
                 loss, self.gz = out
                 self.one_hot_unweighted = True
                 self.denom = self.denom_backward = len(t)
-                return _reduce_array(loss, self.reduction, self.denom)
+                if self.reduction == "none":
+                    return loss
+                return loss.sum() / self.denom if self.reduction == "mean" else loss.sum()
         shifted = z - z.max(axis=a, keepdims=True)
         logp = shifted - xp.log(xp.exp(shifted).sum(axis=a, keepdims=True))
         if self.weight is not None:
@@ -192,23 +194,22 @@ class CrossEntropy(_ClassLoss):
 
     def backward(self, g):
         z, t = self.inputs
+        if self.one_hot_unweighted:  # the usual case; integer labels take no gradient
+            # The lecture's dC/dz = y - t (softmax output minus one-hot target), times g / N.
+            return SoftmaxMinusOneHot.apply(z, g, labels=t._data, known=self.gz,
+                                            reduction=self.reduction, n=self.denom_backward), None
         a = self.axis
         xp = get_array_module(z._data)
         g = self._scaled(g)
         gz = gt = None
         if self.needs_input_grad[0]:
-            if self.labels and self.one_hot_unweighted:
-                # The lecture's dC/dz = y - t: the softmax output minus the one-hot target.
-                y_minus_t = SoftmaxMinusOneHot.apply(z, labels=t._data, known=self.gz)
-                gz = y_minus_t * g
+            if self.labels:
+                wq = self._weighted_labels(xp, z.dtype)
+                s = wq.sum(axis=a, keepdims=True)
             else:
-                if self.labels:
-                    wq = self._weighted_labels(xp, z.dtype)
-                    s = wq.sum(axis=a, keepdims=True)
-                else:
-                    wq = self._target_weights(t)
-                    s = _sum(wq, axis=a, keepdims=True)
-                gz = (softmax(z, axis=a) * s - wq) * g
+                wq = self._target_weights(t)
+                s = _sum(wq, axis=a, keepdims=True)
+            gz = (softmax(z, axis=a) * s - wq) * g
         if not self.labels and self.needs_input_grad[1]:
             logp = log_softmax(z, axis=a)
             scale = 1 - self.smoothing
@@ -218,26 +219,45 @@ class CrossEntropy(_ClassLoss):
 
 
 class SoftmaxMinusOneHot(Function):
-    """softmax(z) - one_hot(labels) for 2-D logits z (N, C): cross entropy's gradient y - t.
+    """``(softmax(z) - one_hot(labels)) * g / n``: cross entropy's gradient for 2-D logits z (N, C)
+    and integer labels, the lecture's y - t times the loss's incoming gradient g.
 
-    ``known``: the same array when the loss's forward already computed it (the kernel
-    ``K.softmax_cross_entropy`` gives it beside the loss), else None. Its own op so that this
-    array is used as it is in a first-order backward, while a recorded one (``create_graph``)
-    differentiates it again: its derivative is the softmax's Jacobian, ``p * (gg - sum(gg p))``.
+    ``reduction``: "mean" divides by ``n`` (the number of samples), "sum" does not, and for
+    "none" g holds one gradient per sample (N,). ``known``: y - t when the loss's forward already
+    computed it (the kernel ``K.softmax_cross_entropy`` gives it beside the loss), else None.
+    One op, with g as an input, so that a first-order backward is this one line of arrays while
+    a recorded one (``create_graph``) differentiates it again: in z through the softmax's
+    Jacobian, ``p * (h - sum(h p))`` for h = gg g / n, and in g as ``sum(gg (y - t)) / n``.
     """
 
-    def forward(self, z):
-        if self.known is not None:
-            return self.known
-        xp = get_array_module(z)
-        e = xp.exp(z - z.max(axis=1, keepdims=True))
-        p = e / e.sum(axis=1, keepdims=True)
-        p[xp.arange(len(self.labels)), self.labels] -= 1
-        return p
+    def forward(self, z, g):
+        y_minus_t = self.known
+        if y_minus_t is None:
+            xp = get_array_module(z)
+            e = xp.exp(z - z.max(axis=1, keepdims=True))
+            y_minus_t = e / e.sum(axis=1, keepdims=True)
+            y_minus_t[xp.arange(len(self.labels)), self.labels] -= 1
+        scale = g / g.dtype.type(self.n) if self.reduction == "mean" else g
+        return y_minus_t * (scale[:, None] if self.reduction == "none" else scale)
 
     def backward(self, gg):
-        p = softmax(self.inputs[0], axis=1)
-        return p * (gg - _sum(gg * p, axis=1, keepdims=True))
+        z, g = self.inputs
+        scale = g / self.n if self.reduction == "mean" else g
+        if self.reduction == "none":
+            scale = unsqueeze(scale, 1)
+        p = softmax(z, axis=1)
+        gz = gs = None
+        if self.needs_input_grad[0]:
+            h = gg * scale
+            gz = p * (h - _sum(h * p, axis=1, keepdims=True))
+        if self.needs_input_grad[1]:
+            xp = get_array_module(z._data)
+            one_hot = _one_hot(xp, xp.expand_dims(self.labels, 1), z.shape[1], 1, z.dtype)
+            per_sample = _sum(gg * (p - one_hot), axis=1)
+            gs = per_sample if self.reduction == "none" else _sum(per_sample)
+            if self.reduction == "mean":
+                gs = gs / self.n
+        return gz, gs
 
 
 class NLLLoss(_ClassLoss):
@@ -354,7 +374,8 @@ def cross_entropy(input, target, weight=None, size_average=None,  # noqa: A002 -
     [[0.5, -0.5]]
     """
     op = "cross_entropy"
-    _torch_loss_args(op, weight, size_average, reduce)
+    if weight is not None or size_average is not None or reduce is not None:
+        _torch_loss_args(op, weight, size_average, reduce)  # PyTorch's positional slots
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     if (type(label_smoothing) is not float and (not isinstance(label_smoothing, numbers.Real)
