@@ -3,8 +3,9 @@
 ``batch_optional(nd)`` wraps an op whose input is (N, C, *nd spatial axes) so that it also takes
 (C, *spatial): the input gets a batch axis of 1 (``unsqueeze``), the op runs, and the axis comes
 off its output (or each of its outputs, as a max pool's indices) again. Both are recorded shape
-ops, so gradients flow through unchanged. The nn layers reach the same ops, so this is the one
-place where the unbatched form is handled.
+ops, so gradients flow through unchanged. The convolutions do the same without the wrapper, in
+their shared helpers (``ops/conv.py``, ``_convolve``), with ``add_batch`` and ``drop_batch``:
+a batched input, the usual one, then steps straight into the op.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import inspect
 from ..autograd.tensor import Tensor
 from .shape import squeeze, unsqueeze
 
-__all__ = ["batch_optional", "either_layout"]
+__all__ = ["add_batch", "batch_optional", "drop_batch", "either_layout"]
 
 _UNBATCHED = {1: "(C, L)", 2: "(C, H, W)", 3: "(C, D, H, W)"}
 _BATCHED = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
@@ -30,7 +31,8 @@ def _shape(x):
     return x._data.shape if isinstance(x, Tensor) else getattr(x, "shape", None)
 
 
-def _drop_batch(out):
+def drop_batch(out):
+    """``out`` (or each of its outputs) without the batch axis of 1 that ``add_batch`` added."""
     if isinstance(out, tuple):
         return tuple(squeeze(o, 0) for o in out)
     return squeeze(out, 0)
@@ -51,7 +53,7 @@ def batch_optional(nd: int, *, paired: str | None = None):
         @functools.wraps(op)
         def run(*args, **kwargs):
             x = args[0] if args else kwargs.get(first)
-            shape = _shape(x)
+            shape = x._data.shape if isinstance(x, Tensor) else getattr(x, "shape", None)
             if shape is None or len(shape) == nd + 2:  # batched, or not a tensor: the op decides
                 return op(*args, **kwargs)
             if len(shape) != nd + 1:
@@ -68,13 +70,14 @@ def batch_optional(nd: int, *, paired: str | None = None):
                 if pos and got is not None and tuple(got) != tuple(shape):  # before it gains N
                     raise ValueError(f"{op.__name__}: {name} must have the input's shape "
                                      f"{tuple(shape)}, got {tuple(got)}")
-                where[key] = _add_batch(where[key])
-            return _drop_batch(op(*args, **kwargs))
+                where[key] = add_batch(where[key])
+            return drop_batch(op(*args, **kwargs))
 
         return run
 
     return wrap
 
 
-def _add_batch(x):
+def add_batch(x):
+    """``x`` (a Tensor or an array) with a batch axis of 1 in front."""
     return unsqueeze(x, 0) if isinstance(x, Tensor) else x[None]

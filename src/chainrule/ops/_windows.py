@@ -20,6 +20,7 @@ __all__ = [
 ]
 
 LAYOUT = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
+_UNBATCHED = {1: "(C, L)", 2: "(C, H, W)", 3: "(C, D, H, W)"}
 _KLAYOUT = {1: "kL", 2: "kH, kW", 3: "kD, kH, kW"}
 
 
@@ -120,8 +121,9 @@ def ints(op, name, value, nd, minimum):
 
 
 def _check_input(op, shape, dtype, nd):
-    if len(shape) != nd + 2:
-        raise ValueError(f"{op}: input must be {nd + 2}-D {LAYOUT[nd]}, got shape {shape}")
+    if len(shape) != nd + 2:  # (C, *spatial) never gets here: the ops add its batch axis
+        raise ValueError(f"{op}: input must be {nd + 1}-D {_UNBATCHED[nd]} or {nd + 2}-D "
+                         f"{LAYOUT[nd]}, got shape {shape}")
     if dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got dtype {dtype}")
     if 0 in shape[2:]:  # PyTorch allows an empty batch, not an empty image
@@ -244,8 +246,9 @@ def conv_transpose_setup(op, nd, x_shape, x_dtype, w_shape, w_dtype, bias, strid
 
 
 def check_rank(op, shape, dtype, nd, floating=False):
-    if len(shape) != nd + 2:
-        raise ValueError(f"{op}: input must be {nd + 2}-D {LAYOUT[nd]}, got shape {shape}")
+    if len(shape) != nd + 2:  # (C, *spatial) never gets here: the ops add its batch axis
+        raise ValueError(f"{op}: input must be {nd + 1}-D {_UNBATCHED[nd]} or {nd + 2}-D "
+                         f"{LAYOUT[nd]}, got shape {shape}")
     if floating and dtype.kind != "f":
         raise TypeError(f"{op}: input must be floating point, got dtype {dtype}")
 

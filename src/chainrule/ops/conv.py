@@ -31,7 +31,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..kernels import K
-from ._unbatched import batch_optional
+from ._unbatched import add_batch, drop_batch
 from ._windows import conv_setup, conv_transpose_setup
 from .activation import ReLUMask
 from .shape import squeeze, unsqueeze
@@ -173,10 +173,15 @@ def _shape_and_dtype(t):
 
 def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=ConvNd):
     """Check the arguments of ``op`` and apply ``fn``, a 1-D convolution as a 2-D one: its
-    sequences (N, C, L) and filters seen as images one row high, (N, C, 1, L)."""
+    sequences (N, C, L) and filters seen as images one row high, (N, C, 1, L). An unbatched
+    input (C, *spatial), as PyTorch takes, runs as a batch of one."""
+    xa = x._data if isinstance(x, Tensor) else x
+    if len(xa.shape) == nd + 1:
+        return drop_batch(_convolve(op, nd, add_batch(x), weight, bias, stride, padding,
+                                    dilation, groups, fn))
     geom, out_size = conv_setup(  # the geometry in 2-D form
-        op, nd, *_shape_and_dtype(x), *_shape_and_dtype(weight), _shape_and_dtype(bias), stride,
-        padding, dilation, groups)
+        op, nd, tuple(xa.shape), xa.dtype, *_shape_and_dtype(weight), _shape_and_dtype(bias),
+        stride, padding, dilation, groups)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     if nd == 2:
         return fn.apply(*inputs, geom=geom, out_size=out_size)
@@ -186,10 +191,14 @@ def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=Con
 
 def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding, groups, dilation,
                         fn=ConvTransposeNd):
-    """Check the arguments of ``op`` and apply ``fn``, 1-D as in ``_convolve``."""
+    """Check the arguments of ``op`` and apply ``fn``, 1-D and unbatched as in ``_convolve``."""
+    xa = x._data if isinstance(x, Tensor) else x
+    if len(xa.shape) == nd + 1:
+        return drop_batch(_transpose_convolve(op, nd, add_batch(x), weight, bias, stride,
+                                              padding, output_padding, groups, dilation, fn))
     geom, size = conv_transpose_setup(
-        op, nd, *_shape_and_dtype(x), *_shape_and_dtype(weight), _shape_and_dtype(bias), stride,
-        padding, output_padding, groups, dilation)
+        op, nd, tuple(xa.shape), xa.dtype, *_shape_and_dtype(weight), _shape_and_dtype(bias),
+        stride, padding, output_padding, groups, dilation)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     if nd == 2:
         return fn.apply(*inputs, geom=geom, size=size)
@@ -197,7 +206,6 @@ def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding
     return squeeze(fn.apply(*inputs, geom=geom, size=(1,) + size), 2)
 
 
-@batch_optional(1)
 def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """1-D convolution (cross-correlation, as in PyTorch) of a batch of sequences.
 
@@ -217,7 +225,6 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convolve("conv1d", 1, x, weight, bias, stride, padding, dilation, groups)
 
 
-@batch_optional(1)
 def conv1d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """``relu(conv1d(...))`` in one op: the same values and gradients, one pass and node fewer.
 
@@ -228,7 +235,6 @@ def conv1d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)
                      ConvReLUNd)
 
 
-@batch_optional(2)
 def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """2-D convolution (cross-correlation, as in PyTorch) of a batch of images, one GEMM per group.
 
@@ -253,7 +259,6 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     return _convolve("conv2d", 2, x, weight, bias, stride, padding, dilation, groups)
 
 
-@batch_optional(2)
 def conv2d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """``relu(conv2d(...))`` in one op: the same values and gradients, one pass and node fewer.
 
@@ -269,7 +274,6 @@ def conv2d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)
                      ConvReLUNd)
 
 
-@batch_optional(1)
 def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """1-D transposed convolution (the adjoint of ``conv1d``; "deconvolution"), as in PyTorch.
@@ -289,7 +293,6 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                                output_padding, groups, dilation)
 
 
-@batch_optional(2)
 def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                      dilation=1):
     """2-D transposed convolution (the adjoint of ``conv2d``): upsampling in decoders and GANs.
@@ -315,7 +318,6 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
                                output_padding, groups, dilation)
 
 
-@batch_optional(1)
 def conv_transpose1d_relu(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                           dilation=1):
     """``relu(conv_transpose1d(...))`` in one op: the same values and gradients, the bias and
@@ -324,7 +326,6 @@ def conv_transpose1d_relu(x, weight, bias=None, stride=1, padding=0, output_padd
                                output_padding, groups, dilation, ConvTransposeReLUNd)
 
 
-@batch_optional(2)
 def conv_transpose2d_relu(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
                           dilation=1):
     """``relu(conv_transpose2d(...))`` in one op: the same values and gradients, the bias and

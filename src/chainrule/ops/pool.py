@@ -23,7 +23,7 @@ from ..backend import get_array_module
 from ..kernels import K
 from ..kernels.pooling import fill_value
 from ._pool_index import max_pool_indices
-from ._unbatched import batch_optional
+from ._unbatched import add_batch, drop_batch
 from ._windows import ints, pool_setup
 from .activation import ReLUMask
 from .elementwise import mul
@@ -110,13 +110,17 @@ class _AvgPoolAdjoint(Function):
 def _pool(fn, op, nd, x, kernel_size, stride, padding, *, floating=False, ceil_mode=False,
           **options):
     """Check the arguments of ``op`` and apply the pool ``fn`` (with ``options``), a 1-D pool as a
-    2-D one: its sequences (N, C, L) seen as images one row high, (N, C, 1, L).
+    2-D one: its sequences (N, C, L) seen as images one row high, (N, C, 1, L). An unbatched
+    input (C, *spatial) runs as a batch of one.
 
     ``ceil_mode`` (PyTorch's): output sizes round up, so a last, partial window may run past the
     padded input; that part is added to the input as values that never win (max, min pools) or
     zeros (average pools, whose divisors ``_average`` sets).
     """
     a = x._data if isinstance(x, Tensor) else x
+    if a.ndim == nd + 1:  # unbatched (C, *spatial), as PyTorch takes: a batch of one
+        return drop_batch(_pool(fn, op, nd, add_batch(x), kernel_size, stride, padding,
+                                floating=floating, ceil_mode=ceil_mode, **options))
     geom = pool_setup(op, nd, floating, a.shape, a.dtype, ceil_mode, kernel_size, stride,
                       padding)
     if ceil_mode:
@@ -131,6 +135,10 @@ def _pool(fn, op, nd, x, kernel_size, stride, padding, *, floating=False, ceil_m
     if nd == 2:
         return fn.apply(x, geom=geom, **options)
     return squeeze(fn.apply(unsqueeze(x, 2), geom=geom, **options), 2)
+
+
+def _ndim(x):
+    return (x._data if isinstance(x, Tensor) else x).ndim
 
 
 def ceil_extra(geom):
@@ -170,6 +178,9 @@ def _average(op, nd, x, kernel_size, stride, padding, ceil_mode, count_include_p
         return _pool(_AvgPool, op, nd, x, kernel_size, stride, padding, floating=True,
                      count_include_pad=count_include_pad)
     a = x._data if isinstance(x, Tensor) else x
+    if a.ndim == nd + 1:  # unbatched, as in _pool
+        return drop_batch(_average(op, nd, add_batch(x), kernel_size, stride, padding, ceil_mode,
+                                   count_include_pad, divisor_override))
     geom = pool_setup(op, nd, True, a.shape, a.dtype, ceil_mode, kernel_size, stride, padding)
     means = _pool(_AvgPool, op, nd, x, kernel_size, stride, padding, floating=True,
                   ceil_mode=ceil_mode, count_include_pad=True)
@@ -194,7 +205,6 @@ def torch_defaults(op, *, ceil_mode=False, return_indices=False) -> None:
         raise TypeError(f"{op}: return_indices must be a bool, got {return_indices!r}")
 
 
-@batch_optional(1)
 def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over sliding windows of a batch of sequences (N, C, L) -> (N, C, L_out).
@@ -217,6 +227,9 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     """
     if dilation != 1 or ceil_mode is not False or return_indices:  # beyond the defaults
         torch_defaults("max_pool1d", ceil_mode=ceil_mode, return_indices=return_indices)
+        if _ndim(x) == 2:  # unbatched, a batch of one (the indices too), as in _pool
+            return drop_batch(max_pool1d(add_batch(x), kernel_size, stride, padding, dilation,
+                                         ceil_mode, return_indices))
         if dilation != 1 and dilation != (1,):  # windows with gaps
             y, idx = dilated_max_pool("max_pool1d", 1, x, kernel_size, stride, padding,
                                       dilation, ceil_mode)
@@ -226,7 +239,6 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     return (y, _indices(y, x, kernel_size, stride, padding)) if return_indices else y
 
 
-@batch_optional(2)
 def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
                return_indices=False):
     """Max over sliding windows of a batch of images (N, C, H, W) -> (N, C, H_out, W_out).
@@ -251,6 +263,9 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     """
     if dilation != 1 or ceil_mode is not False or return_indices:  # beyond the defaults
         torch_defaults("max_pool2d", ceil_mode=ceil_mode, return_indices=return_indices)
+        if _ndim(x) == 3:  # unbatched, a batch of one (the indices too), as in _pool
+            return drop_batch(max_pool2d(add_batch(x), kernel_size, stride, padding, dilation,
+                                         ceil_mode, return_indices))
         if dilation != 1 and dilation != (1, 1):  # windows with gaps
             y, idx = dilated_max_pool("max_pool2d", 2, x, kernel_size, stride, padding,
                                       dilation, ceil_mode)
@@ -269,7 +284,6 @@ def _indices(y, x, kernel_size, stride, padding):
                             y.shape[2:])
 
 
-@batch_optional(1)
 def max_pool1d_relu(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """``relu(max_pool1d(x, ...))`` as one op, equal to ``max_pool1d(relu(x), ...)``.
 
@@ -282,7 +296,6 @@ def max_pool1d_relu(x, kernel_size, stride=None, padding=0, ceil_mode=False):
                  ceil_mode=ceil_mode)
 
 
-@batch_optional(2)
 def max_pool2d_relu(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """``relu(max_pool2d(x, ...))`` as one op, equal to ``max_pool2d(relu(x), ...)``.
 
@@ -309,7 +322,6 @@ def max_pool2d_relu(x, kernel_size, stride=None, padding=0, ceil_mode=False):
                  ceil_mode=ceil_mode)
 
 
-@batch_optional(1)
 def min_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """Min over sliding windows of (N, C, L): ``max_pool1d`` with min, +inf padding, first min."""
     if ceil_mode is not False:
@@ -318,7 +330,6 @@ def min_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
                  ceil_mode=ceil_mode)
 
 
-@batch_optional(2)
 def min_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
     """Min pooling (the lecture's): like ``max_pool2d``, +inf padding, gradient to the first min.
 
@@ -335,7 +346,6 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
                  ceil_mode=ceil_mode)
 
 
-@batch_optional(1)
 def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
     """Mean over sliding windows of (N, C, L); zero padding, counted unless told otherwise.
 
@@ -354,7 +364,6 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
                     bool(count_include_pad), None)
 
 
-@batch_optional(2)
 def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
                divisor_override=None):
     """Mean over sliding windows of (N, C, H, W), as PyTorch's ``avg_pool2d``.
