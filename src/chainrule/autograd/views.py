@@ -16,17 +16,11 @@ import weakref
 class ViewRefs(list):
     """Weak references to the live views of one memory, pruned as it grows."""
 
-    __slots__ = ("limit",)
+    limit = 16  # prune once longer than this; doubling it keeps the pruning linear overall
 
-    def __init__(self):
-        super().__init__()
-        self.limit = 16
-
-    def add(self, view) -> None:
-        self.append(weakref.ref(view))
-        if len(self) > self.limit:  # drop the dead; doubling keeps the pruning linear overall
-            self[:] = [r for r in self if r() is not None]
-            self.limit = max(16, 2 * len(self))
+    def prune(self) -> None:
+        self[:] = [r for r in self if r() is not None]
+        self.limit = max(16, 2 * len(self))
 
     def alive(self) -> bool:
         return any(r() is not None for r in self)
@@ -37,7 +31,9 @@ def note_view(owner, view) -> None:
     refs = getattr(owner, "_views", None)
     if refs is None:
         refs = owner._views = ViewRefs()
-    refs.add(view)
+    refs.append(weakref.ref(view))
+    if len(refs) > refs.limit:
+        refs.prune()
     view._views = refs
     view._viewed = True
 
