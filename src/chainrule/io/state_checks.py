@@ -117,6 +117,9 @@ def _check_optimizer(saved, optimizer, field: str = "optimizer") -> None:
         raise _FieldError(f"{field}.param_groups[*].params", indices,
                           f"each of 0..{len(indices) - 1} once")
     shapes = _param_shapes(optimizer)
+    # the shape a state entry must have (the optimizer's answer: Adafactor's factors, LBFGS's
+    # flat vectors differ from the parameter's); an object without the method: the parameter's
+    expected = getattr(optimizer, "_expected_state_shape", lambda key, shape: shape)
     if not isinstance(state, Mapping):
         raise _FieldError(f"{field}.state", state, "a dict parameter index -> dict")
     for k, entry in state.items():
@@ -127,7 +130,8 @@ def _check_optimizer(saved, optimizer, field: str = "optimizer") -> None:
         if not isinstance(entry, Mapping):
             raise _FieldError(where, entry, "a dict of state arrays and numbers")
         for key, value in entry.items():
-            _check_state_entry(f"{where}.{key}", key, value, shapes[k])
+            shape = expected(key, shapes[k]) if isinstance(key, str) else None
+            _check_state_entry(f"{where}.{key}", key, value, shape)
 
 
 def _check_composite(saved, optimizer, field: str) -> None:
@@ -162,9 +166,13 @@ def _check_state_entry(field: str, key, value, shape) -> None:
             raise _FieldError(field, f"array of dtype {value.dtype}", "a numeric array")
         if shape is not None and tuple(value.shape) != shape and value.ndim != 0:
             raise _FieldError(field, f"array of shape {tuple(value.shape)}",
-                       f"shape {shape}, its parameter's")
+                       f"shape {shape}")
         if value.dtype.kind in "fc" and not numpy.isfinite(value).all():
             raise _FieldError(field, "an array with NaN or infinite entries", "finite values")
+    elif isinstance(value, list):  # LBFGS's history and work list
+        for i, item in enumerate(value):
+            if item is not None:
+                _check_state_entry(f"{field}[{i}]", key, item, shape)
     elif not (_is_real(value) and math.isfinite(value)) and not isinstance(value, bool):
         raise _FieldError(field, value, "an array or a finite number")
 

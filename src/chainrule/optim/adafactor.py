@@ -125,6 +125,15 @@ class Adafactor(Optimizer):
         u = u / max(1.0, _rms(xp, u) / d)
         param -= alpha * u
 
+    def _expected_state_shape(self, key: str, shape: tuple):
+        """``row_var`` and ``col_var``: the parameter's shape with a 1 in the last, or the
+        second-to-last, axis."""
+        if key == "row_var" and len(shape) >= 2:
+            return shape[:-1] + (1,)
+        if key == "col_var" and len(shape) >= 2:
+            return shape[:-2] + (1, shape[-1])
+        return super()._expected_state_shape(key, shape)
+
     def _restore_entry(self, name: str, key: str, value, p):
         """``row_var`` and ``col_var`` have their own shapes; the rest as the base class."""
         if key not in ("row_var", "col_var"):

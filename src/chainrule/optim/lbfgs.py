@@ -213,6 +213,10 @@ class LBFGS(Optimizer):
                       "prev_loss": prev_loss})
         return orig_loss
 
+    def _expected_state_shape(self, key: str, shape: tuple):
+        """Flat vectors of all the parameters, not of ``params[0]``'s shape."""
+        return None
+
     def _restore_entry(self, name: str, key: str, value, p: Tensor):
         """LBFGS's state holds flat vectors and lists of them, not Tensors of ``p``'s shape;
         its counts, step and loss are numbers (a 0-d tensor given for one is read as one)."""

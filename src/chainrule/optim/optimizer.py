@@ -297,6 +297,11 @@ class Optimizer(OptimizerHooks):
             return _restore_scalar(name, key, value)
         return _restore(name, key, value, p)
 
+    def _expected_state_shape(self, key: str, shape: tuple):
+        """The shape a saved state entry ``key`` of a parameter of ``shape`` must have (None:
+        any), asked by the training-state checks (io/state_checks.py) before a resume."""
+        return None if key in self._scalar_state else shape
+
     def __repr__(self) -> str:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
