@@ -169,7 +169,7 @@ def test_refusals():
     for name in ("cumsum_", "renorm_", "index_put_", "index_reduce_", "ldexp_"):
         with pytest.raises(RuntimeError, match="leaf"):
             getattr(leaf, name)(*FLOAT[name](cr, cr.tensor(V)))
-    with pytest.raises(TypeError, match="ldexp_: .*float32.* int64"):
+    with pytest.raises(RuntimeError, match="ldexp_: .*float32.* int64"):  # PyTorch's type
         cr.tensor(I1).ldexp_(cr.tensor(I2))
     with pytest.raises(ValueError, match="index_reduce: reduce must be"):
         cr.tensor(U).index_reduce_(0, cr.tensor([0]), cr.tensor(V[:1]), "sum")

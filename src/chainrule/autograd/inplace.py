@@ -12,9 +12,10 @@ only while nothing is recorded (``with cr.no_grad():``, e.g. an optimizer step).
 changes write straight into the array. Under ``chainrule.trace`` a change is refused (a trace
 replays ops, not writes).
 
-The methods follow PyTorch's names; each returns the tensor itself. Python scalars keep the
-tensor's dtype; a Tensor or array value is cast to it (``same_kind``: a float into an integer
-tensor is refused, as NumPy's in-place operators do).
+The methods follow PyTorch's names; each returns the tensor itself. The result is computed in the
+dtype PyTorch promotes the operands to (``promotion.result_type``) and written in the tensor's
+dtype; a result of a higher category (a float into an integer tensor, ``int_tensor.add_(1.5)``,
+any true division of integers) is PyTorch's RuntimeError.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from ..backend import device_of, get_array_module, to_device
 from ..backend.random import resolve_rng
 from .inplace_record import change, needs_record, record_write, refuse_trace
 from .mode import _grad_enabled
+from .promotion import check_in_place, result_type, true_divide_dtype
 from .tensor import Tensor
 from .write import put
 
@@ -154,34 +156,53 @@ def _scaled(other, alpha):
     return other if alpha == 1 else other * alpha
 
 
+def _castable(who, t, other, *, divide=False):
+    """RuntimeError where the dtype PyTorch computes ``t`` and ``other`` in cannot be written
+    into ``t`` (``int_tensor.add_(1.5)``, ``int_tensor.div_(2)``)."""
+    if divide or not (isinstance(other, Tensor) and other._data.dtype == t._data.dtype):
+        dtype = result_type(t, other)
+        check_in_place(who, t, true_divide_dtype(dtype) if divide else dtype)
+
+
 def add_(self, other, *, alpha=1) -> Tensor:
-    """``self += alpha * other``."""
-    def write(arr):
-        arr += _scaled(_value(arr, other), alpha)
+    """``self += alpha * other``; PyTorch's RuntimeError where the promoted result cannot be
+    written into this tensor's dtype (an integer tensor and a float)."""
+    _castable("add_", self, other)
+
+    def write(arr):  # any cast within a category, as PyTorch (uint8 += int8), checked above
+        get_array_module(arr).add(arr, _scaled(_value(arr, other), alpha), out=arr,
+                                  casting="unsafe")
 
     return change(self, "add_", lambda x: x + _scaled(_same(x, self, other), alpha), (other,),
                   write)
 
 
 def sub_(self, other, *, alpha=1) -> Tensor:
-    """``self -= alpha * other``."""
+    """``self -= alpha * other`` (dtypes as ``add_``)."""
+    _castable("sub_", self, other)
+
     def write(arr):
-        arr -= _scaled(_value(arr, other), alpha)
+        get_array_module(arr).subtract(arr, _scaled(_value(arr, other), alpha), out=arr,
+                                       casting="unsafe")
 
     return change(self, "sub_", lambda x: x - _scaled(_same(x, self, other), alpha), (other,),
                   write)
 
 
 def mul_(self, other) -> Tensor:
-    """``self *= other``."""
+    """``self *= other`` (dtypes as ``add_``)."""
+    _castable("mul_", self, other)
+
     def write(arr):
-        arr *= _value(arr, other)
+        get_array_module(arr).multiply(arr, _value(arr, other), out=arr, casting="unsafe")
 
     return change(self, "mul_", lambda x: x * _same(x, self, other), (other,), write)
 
 
 def div_(self, other) -> Tensor:
-    """``self /= other`` (true division: a float tensor)."""
+    """``self /= other`` (true division: a floating or complex tensor)."""
+    _castable("div_", self, other, divide=True)
+
     def write(arr):
         arr /= _value(arr, other)
 

@@ -41,6 +41,7 @@ from .anomaly_mode import _enabled as _anomaly_enabled
 from .anomaly_mode import remember_forward
 from .function import Function
 from .mode import _grad_enabled, _trace_recorder, no_grad
+from .promotion import check_in_place
 from .tensor import Tensor
 from .views import shares_memory
 from .write import TakeAt, WriteInto, put, take
@@ -206,9 +207,7 @@ def _conform(result, t: Tensor, who: str) -> Tensor:
                            "broadcast the tensor itself)")
     got, want = result._data.dtype, t._data.dtype
     if got != want:
-        if (got.kind in "fc" and want.kind in "biu") or want.kind == "b":  # PyTorch's too
-            raise TypeError(f"{who}: the result has dtype {got}, which cannot be written into "
-                            f"this {want} tensor (cast it with .float() or .long() first)")
+        check_in_place(who, t, got)  # PyTorch's RuntimeError: no float into an integer tensor
         result = result.astype(want) if result.requires_grad else Tensor(result._data.astype(want))
     return result
 

@@ -7,6 +7,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._broadcast import sum_to
+from ._promotion import as_dtype, result_type
 from .elementwise import _check_broadcast, fill_where
 
 
@@ -41,6 +42,9 @@ class ClampBounds(Function):
 
 def clamp_bounds(x, lo, hi):
     """``clamp(x, lo, hi)`` where a bound is a Tensor (``clip`` sends those here)."""
+    dtype = result_type(x, *[b for b in (lo, hi) if b is not None])  # PyTorch's promotion
+    x = as_dtype(x, dtype)
+    lo, hi = [as_dtype(b, dtype) if isinstance(b, Tensor) else b for b in (lo, hi)]
     bounds = [b for b in (lo, hi) if isinstance(b, Tensor)]
     for b in bounds:
         _check_broadcast("clamp", x, b)

@@ -15,6 +15,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor, tensor
 from ..backend import get_array_module
 from ..kernels import K
+from ._promotion import float_operand
 from ._special import ndtr
 from .elementwise import abs as _abs
 from .elementwise import exp, fill_where, where
@@ -267,12 +268,12 @@ def step(x, *, straight_through: bool = False) -> Tensor:
 
 def sigmoid(input) -> Tensor:  # noqa: A002
     """Logistic sigmoid 1 / (1 + exp(-x)), stable for large |x| (exp only sees -|x|)."""
-    return Sigmoid.apply(_float_input("sigmoid", input))
+    return Sigmoid.apply(_float_input("sigmoid", float_operand(input)))  # int: default float
 
 
 def tanh(input) -> Tensor:  # noqa: A002
     """Hyperbolic tangent; its derivative 1 - tanh(x)^2 is computed from the output."""
-    return Tanh.apply(_float_input("tanh", input))
+    return Tanh.apply(_float_input("tanh", float_operand(input)))  # int: default float
 
 
 def relu(x, inplace: bool = False) -> Tensor:

@@ -2,9 +2,10 @@
 histogram, is_floating_point, is_complex, result_type, can_cast, promote_types.
 
 None of these is differentiable (they make new leaves, count, or answer about dtypes).
-``result_type`` and ``promote_types`` describe chainrule's own arithmetic, which follows NumPy's
-promotion rules; they differ from PyTorch's in places (docs/pytorch.md): int32/int64 with
-float16/float32 give float64. ``can_cast`` is PyTorch's rule (no cast to a lower category).
+``result_type`` and ``promote_types`` describe chainrule's own arithmetic, which follows PyTorch's
+promotion rules (``autograd/promotion.py``): an int64 tensor with a Python float is float32, a
+float32 tensor with a 0-d float64 tensor float32. ``can_cast`` is PyTorch's rule (no cast to a
+lower category).
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ from __future__ import annotations
 import numbers
 from typing import NamedTuple
 
+from ..autograd.promotion import promote_types as _promote_types
+from ..autograd.promotion import result_type as _result_type
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from .creation import _dtype, _leaf, _pick, randint
@@ -118,19 +121,23 @@ def is_complex(input) -> bool:  # noqa: A002
 def _operand(op, x):
     if isinstance(x, Tensor):
         return x._data
-    if isinstance(x, (bool, int, float)):
+    if isinstance(x, (bool, int, float, complex)):
         return x
     raise TypeError(f"{op}: expected Tensors or Python numbers, got {type(x).__name__}")
 
 
 def result_type(tensor1, tensor2):
-    """The dtype of an arithmetic result of the two (Tensors or numbers), by NumPy's rules."""
-    return numpy.result_type(_operand("result_type", tensor1), _operand("result_type", tensor2))
+    """The dtype an arithmetic op computes the two (Tensors or numbers) in, by PyTorch's rules:
+    dimensioned tensors first, then 0-d tensors, then numbers, each changing the result only
+    where its category (bool, integer, floating, complex) is higher."""
+    _operand("result_type", tensor1), _operand("result_type", tensor2)
+    return _result_type(tensor1, tensor2)
 
 
 def promote_types(type1, type2):
-    """The smallest dtype both dtypes cast to safely, by NumPy's rules."""
-    return numpy.promote_types(_dtype("promote_types", type1), _dtype("promote_types", type2))
+    """The dtype both dtypes promote to, by PyTorch's rules (an integer with a floating dtype is
+    the floating one: int64 with float16 is float16)."""
+    return _promote_types(_dtype("promote_types", type1), _dtype("promote_types", type2))
 
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}  # bool < integer < floating < complex

@@ -16,6 +16,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ._conj import cj
+from ._promotion import promoted
 from .creation import _dtype, _leaf
 from .reduce import sum as _sum
 from .shape import broadcast_to, reshape, unsqueeze
@@ -107,7 +108,8 @@ def einsum(equation, *operands):
 
 
 def outer(input, vec2):  # noqa: A002
-    return einsum("i,j->ij", input, vec2)
+    """The products of every pair of entries, in the dtype PyTorch's ``mul`` gives them."""
+    return einsum("i,j->ij", *promoted(input, vec2))
 
 
 def dot(input, tensor):  # noqa: A002

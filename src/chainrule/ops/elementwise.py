@@ -11,25 +11,14 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from ._broadcast import sum_to
 from ._conj import cj
+from ._promotion import _check_broadcast, as_dtype, comparison, float_operand, result_type  # noqa: F401
+from ._promotion import binary as _binary
 from .cast import Cast, ToDevice, cast, to_device_op  # noqa: F401 - their home was this module
 
 __all__ = [
     "abs", "add", "cast", "clip", "div", "exp", "log", "maximum", "minimum", "mul", "neg", "pow",
     "cos", "sign", "sin", "sqrt", "sub", "to_device_op", "where",
 ]
-
-
-def _check_broadcast(op, a, b):
-    """Raise a message naming the op and both shapes when NumPy could not broadcast them."""
-    sa = a._data.shape if isinstance(a, Tensor) else getattr(a, "shape", ())
-    sb = b._data.shape if isinstance(b, Tensor) else getattr(b, "shape", ())
-    if sa == sb:
-        return
-    for m, n in zip(reversed(sa), reversed(sb)):
-        if m != n and m != 1 and n != 1:
-            raise ValueError(
-                f"{op}: shapes {tuple(sa)} and {tuple(sb)} cannot be broadcast together"
-            )
 
 
 def fill_where(mask, value, x):
@@ -262,7 +251,7 @@ class _Extremum(Function):
 def add(input, other, *, alpha=1):  # noqa: A002
     """input + alpha * other with broadcasting (``alpha`` is PyTorch's keyword)."""
     other = other if alpha == 1 else mul(other, alpha)
-    _check_broadcast("add", input, other)
+    input, other = _binary("add", input, other)  # noqa: A001
     return Add.apply(input, other)
 
 
@@ -270,19 +259,20 @@ def sub(input, other, *, alpha=1):  # noqa: A002
     """input - alpha * other with broadcasting (``alpha``: PyTorch's); a bool counts as 1 (NumPy's
     rule; PyTorch refuses it: docs/pytorch.md)."""
     other = other if alpha == 1 else mul(other, alpha)
-    _check_broadcast("sub", input, other)
+    input, other = _binary("sub", input, other)  # noqa: A001
     return Sub.apply(input, other)
 
 
 def mul(input, other):  # noqa: A002
     """input * other (elementwise) with broadcasting."""
-    _check_broadcast("mul", input, other)
+    input, other = _binary("mul", input, other)  # noqa: A001
     return Mul.apply(input, other)
 
 
 def div(input, other):  # noqa: A002
-    """input / other (true division) with broadcasting."""
-    _check_broadcast("div", input, other)
+    """input / other (true division, so integers give the default float dtype) with
+    broadcasting."""
+    input, other = _binary("div", input, other, int_to_float=True)  # noqa: A001
     return Div.apply(input, other)
 
 
@@ -293,33 +283,35 @@ def neg(input):  # noqa: A002
 
 def pow(input, exponent):  # noqa: A001, A002 - mirrors the operator and torch.pow
     """input ** exponent with broadcasting; ``exponent`` may be a number or a tensor."""
-    _check_broadcast("pow", input, exponent)
+    input, exponent = _binary("pow", input, exponent)  # noqa: A001
+    if input.dtype.kind == "b":  # NumPy's bool ** bool is int8, PyTorch's bool
+        return cast(Pow.apply(input, exponent), input.dtype)
     return Pow.apply(input, exponent)
 
 
 def exp(input):  # noqa: A002
     """e ** input."""
-    return Exp.apply(input)
+    return Exp.apply(float_operand(input))
 
 
 def log(input):  # noqa: A002
     """Natural logarithm."""
-    return Log.apply(input)
+    return Log.apply(float_operand(input))
 
 
 def sin(input):  # noqa: A002
     """Elementwise sine (radians)."""
-    return Sin.apply(input)
+    return Sin.apply(float_operand(input))
 
 
 def cos(input):  # noqa: A002
     """Elementwise cosine (radians)."""
-    return Cos.apply(input)
+    return Cos.apply(float_operand(input))
 
 
 def sqrt(input):  # noqa: A002
     """Square root."""
-    return Sqrt.apply(input)
+    return Sqrt.apply(float_operand(input))
 
 
 def abs(input):  # noqa: A001, A002
@@ -347,6 +339,9 @@ def clip(input, min=None, max=None, *, low=None, high=None):  # noqa: A002 - PyT
         return clamp_bounds(input, min, max)
     if min is not None and max is not None and min > max:
         raise ValueError(f"clip: min={min} is greater than max={max}")
+    if isinstance(input, Tensor) and input._data.dtype.kind in "biu":  # float bound: float32
+        bounds = [b for b in (min, max) if b is not None]
+        input = as_dtype(input, result_type(input, *bounds))  # noqa: A001
     return Clip.apply(input, low=min, high=max)
 
 
@@ -368,7 +363,7 @@ def where(condition, input=None, other=None):  # noqa: A002
     condition = xp.asarray(condition)
     if condition.dtype != bool:
         raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}")
-    _check_broadcast("where", input, other)
+    input, other = _binary("where", input, other)  # noqa: A001
     if isinstance(given, Tensor) and given._data is condition:
         condition = given  # the Tensor itself: a trace (cr.trace) follows where it came from
     return Where.apply(condition, input, other)
@@ -376,28 +371,18 @@ def where(condition, input=None, other=None):  # noqa: A002
 
 def maximum(input, other):  # noqa: A002
     """Elementwise maximum with broadcasting."""
-    _check_broadcast("maximum", input, other)
+    input, other = _binary("maximum", input, other)  # noqa: A001
     return _Extremum.apply(input, other, largest=True)
 
 
 def minimum(input, other):  # noqa: A002
     """Elementwise minimum with broadcasting."""
-    _check_broadcast("minimum", input, other)
+    input, other = _binary("minimum", input, other)  # noqa: A001
     return _Extremum.apply(input, other, largest=False)
 
 
 def _reflected(op):
     return lambda self, other: op(other, self)
-
-
-def _compare(name):
-    def method(self, other):
-        if isinstance(other, Tensor):
-            return nondiff(lambda a, b: getattr(a, name)(b), self, other)
-        return nondiff(lambda a: getattr(a, name)(other), self)
-
-    method.__name__ = name
-    return method
 
 
 Tensor.__add__ = add
@@ -413,7 +398,7 @@ Tensor.__rpow__ = _reflected(pow)
 Tensor.__neg__ = neg
 Tensor.__abs__ = abs
 for _name in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
-    setattr(Tensor, _name, _compare(_name))
+    setattr(Tensor, _name, comparison(_name))
 Tensor.exp = exp
 Tensor.log = log
 Tensor.sqrt = sqrt

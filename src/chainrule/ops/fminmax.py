@@ -20,7 +20,8 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._broadcast import sum_to
-from .elementwise import _check_broadcast, fill_where
+from ._promotion import binary
+from .elementwise import fill_where
 from .rearrange import movedim
 from .shape import _one_axis, getitem, reshape
 
@@ -48,19 +49,17 @@ def _pair(op, input, other):  # noqa: A002
     for name, t in (("input", input), ("other", other)):
         if not isinstance(t, Tensor):
             raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
-    _check_broadcast(op, input, other)
+    return binary(op, input, other)
 
 
 def fmax(input, other):  # noqa: A002 - PyTorch's names
     """Elementwise maximum that ignores NaN (NaN only where both are NaN)."""
-    _pair("fmax", input, other)
-    return _NanExtremum.apply(input, other, largest=True)
+    return _NanExtremum.apply(*_pair("fmax", input, other), largest=True)
 
 
 def fmin(input, other):  # noqa: A002
     """Elementwise minimum that ignores NaN (NaN only where both are NaN)."""
-    _pair("fmin", input, other)
-    return _NanExtremum.apply(input, other, largest=False)
+    return _NanExtremum.apply(*_pair("fmin", input, other), largest=False)
 
 
 def unfold(self, dimension, size, step):

@@ -23,9 +23,10 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from ._broadcast import sum_to
 from ._conj import cj
+from ._promotion import binary, float_operand
 from ._special import erf as _erf
 from ._special import erfc as _erfc
-from .elementwise import _check_broadcast, clip, cos, exp, fill_where, sign, sqrt, where
+from .elementwise import clip, cos, exp, fill_where, sign, sqrt, where
 from .elementwise import pow as _pow
 from .reciprocal import reciprocal
 
@@ -35,15 +36,6 @@ __all__ = [
     "isnan", "lerp", "log10", "log1p", "log2", "logaddexp", "nan_to_num", "reciprocal",
     "remainder", "round", "rsqrt", "signbit", "sinh", "square", "tan", "trunc",
 ]
-
-
-def _as_tensor(x, like):
-    """``x`` as a Tensor beside ``like``: a Python number takes NumPy's promotion with ``like``'s
-    dtype (``int_tensor // 0.7`` divides by 0.7, not by int(0.7) = 0)."""
-    if isinstance(x, Tensor):
-        return x
-    xp = get_array_module(like._data)
-    return Tensor(xp.asarray(x, dtype=xp.result_type(like._data, x)))
 
 
 def _on_float(xp, x, kernel):
@@ -228,65 +220,70 @@ def _float_input(op, x):
     return x
 
 
+def _floating(op, x):
+    """``x`` for a floating-point function: an integer or bool tensor in the default dtype."""
+    return float_operand(_float_input(op, x))
+
+
 def rsqrt(input):  # noqa: A002
     """1 / sqrt(x)."""
-    return Rsqrt.apply(_float_input("rsqrt", input))
+    return Rsqrt.apply(_floating("rsqrt", input))
 
 
 def expm1(input):  # noqa: A002
     """exp(x) - 1, accurate for small x."""
-    return Expm1.apply(_float_input("expm1", input))
+    return Expm1.apply(_floating("expm1", input))
 
 
 def log1p(input):  # noqa: A002
     """log(1 + x), accurate for small x."""
-    return Log1p.apply(_float_input("log1p", input))
+    return Log1p.apply(_floating("log1p", input))
 
 
 def log2(input):  # noqa: A002
-    return Log2.apply(_float_input("log2", input))
+    return Log2.apply(_floating("log2", input))
 
 
 def log10(input):  # noqa: A002
-    return Log10.apply(_float_input("log10", input))
+    return Log10.apply(_floating("log10", input))
 
 
 def exp2(input):  # noqa: A002
-    return Exp2.apply(_float_input("exp2", input))
+    return Exp2.apply(_floating("exp2", input))
 
 
 def tan(input):  # noqa: A002
-    return Tan.apply(_float_input("tan", input))
+    return Tan.apply(_floating("tan", input))
 
 
 def atan(input):  # noqa: A002
-    return Atan.apply(_float_input("atan", input))
+    return Atan.apply(_floating("atan", input))
 
 
 def asin(input):  # noqa: A002
-    return Asin.apply(_float_input("asin", input))
+    return Asin.apply(_floating("asin", input))
 
 
 def acos(input):  # noqa: A002
-    return Acos.apply(_float_input("acos", input))
+    return Acos.apply(_floating("acos", input))
 
 
 def sinh(input):  # noqa: A002
-    return Sinh.apply(_float_input("sinh", input))
+    return Sinh.apply(_floating("sinh", input))
 
 
 def cosh(input):  # noqa: A002
-    return Cosh.apply(_float_input("cosh", input))
+    return Cosh.apply(_floating("cosh", input))
 
 
 def erf(input):  # noqa: A002
     """The error function (Cephes' approximation, float64-accurate)."""
-    return Erf.apply(_float_input("erf", input))
+    return Erf.apply(_floating("erf", input))
 
 
 def erfc(input):  # noqa: A002
     """1 - erf(x), accurate where erf(x) is close to 1."""
-    return Erfc.apply(_float_input("erfc", input))
+    return Erfc.apply(_floating("erfc", input))
 
 
 def _flat(name, fn):
@@ -322,38 +319,38 @@ def frac(input):  # noqa: A002
 
 def remainder(input, other):  # noqa: A002
     """input mod other with the sign of other (Python's ``%``, PyTorch's ``remainder``)."""
-    _check_broadcast("remainder", input, other)
+    input, other = binary("remainder", input, other)  # noqa: A001
     return Remainder.apply(input, other, truncate=False)
 
 
 def fmod(input, other):  # noqa: A002
     """input mod other with the sign of input (C's ``fmod``)."""
-    _check_broadcast("fmod", input, other)
+    input, other = binary("fmod", input, other)  # noqa: A001
     return Remainder.apply(input, other, truncate=True)
 
 
 def floor_divide(input, other):  # noqa: A002
     """floor(input / other), not differentiable (PyTorch's ``//``)."""
-    input, other = _as_tensor(input, other), _as_tensor(other, input)  # noqa: A001
+    input, other = binary("floor_divide", input, other)  # noqa: A001
     _no_int_zero("floor_divide", input._data, other._data)
     return nondiff(lambda u, v: get_array_module(u, v).floor_divide(u, v), input, other)
 
 
 def atan2(input, other):  # noqa: A002
     """The angle of the point (x=other, y=input), in (-pi, pi]."""
-    _check_broadcast("atan2", input, other)
+    input, other = binary("atan2", input, other, int_to_float=True)  # noqa: A001
     return Atan2.apply(input, other)
 
 
 def logaddexp(input, other):  # noqa: A002
     """log(exp(input) + exp(other)) without overflow."""
-    _check_broadcast("logaddexp", input, other)
+    input, other = binary("logaddexp", input, other, int_to_float=True)  # noqa: A001
     return LogAddExp.apply(input, other)
 
 
 def hypot(input, other):  # noqa: A002
     """sqrt(input^2 + other^2) without overflow."""
-    _check_broadcast("hypot", input, other)
+    input, other = binary("hypot", input, other, int_to_float=True)  # noqa: A001
     return Hypot.apply(input, other)
 
 
@@ -416,6 +413,6 @@ _METHODS = {
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
 Tensor.__mod__ = remainder
-Tensor.__rmod__ = lambda self, other: remainder(_as_tensor(other, self), self)
+Tensor.__rmod__ = lambda self, other: remainder(other, self)
 Tensor.__floordiv__ = floor_divide
 Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)

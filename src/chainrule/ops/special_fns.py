@@ -21,14 +21,15 @@ import math
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, numpy
 from ..backend.defaults import get_default_dtype
 from . import _bessel, _gamma
 from ._broadcast import sum_to
+from ._promotion import as_dtype, binary
 from ._special import ndtr as _ndtr
 from .elementwise import _check_broadcast, clip, cos, div, exp, fill_where, log, sqrt, where
 from .elementwise import pow as _pow
-from .math import _as_tensor, _float_input, _Unary, log1p, trunc
+from .math import _float_input, _Unary, log1p, trunc
 from .reduce import sum as _sum
 
 __all__ = ["acosh", "arccosh", "arcsinh", "arctanh", "asinh", "atanh", "copysign", "deg2rad",
@@ -326,11 +327,7 @@ def _pair(op, x, y):
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
         raise TypeError(f"{op}: expected at least one Tensor, got {type(x).__name__} and "
                         f"{type(y).__name__}")
-    x, y = _as_tensor(x, y), _as_tensor(y, x)
-    _check_broadcast(op, x, y)
-    if x.dtype.kind in "biu" and y.dtype.kind in "biu":
-        x = x.astype(get_default_dtype())
-    return x, y
+    return binary(op, x, y, int_to_float=True)  # PyTorch's: integers give the default dtype
 
 
 def xlogy(input, other):  # noqa: A002
@@ -357,10 +354,7 @@ class CopySign(Function):
 def copysign(input, other):  # noqa: A002
     """|input| with the sign of ``other`` (a Tensor or number; -0.0 counts as negative); only
     ``input`` has a gradient."""
-    a, b = _pair("copysign", input, other)
-    if a.dtype.kind in "biu":
-        a = a.astype(get_default_dtype())
-    return CopySign.apply(a, b)
+    return CopySign.apply(*_pair("copysign", input, other))
 
 
 def heaviside(input, values):  # noqa: A002
@@ -381,7 +375,7 @@ def float_power(input, exponent):  # noqa: A002
     if not isinstance(input, Tensor) and not isinstance(exponent, Tensor):
         raise TypeError(f"float_power: expected a Tensor, got {type(input).__name__} and "
                         f"{type(exponent).__name__}")
-    base = input if isinstance(input, Tensor) else _as_tensor(input, exponent)
+    base = as_dtype(input, numpy.dtype("float64"), exponent)
     if isinstance(exponent, Tensor):
         exponent = exponent.astype("float64")
     elif not isinstance(exponent, (int, float)) or isinstance(exponent, bool):

@@ -21,6 +21,7 @@ from ..autograd.tensor import Tensor
 from ..backend import config, get_array_module, numpy
 from ._broadcast import sum_to
 from ._conj import Conj, Imag, Real
+from ._promotion import promoted_all, result_type
 from .complex import ComplexAngle
 from .creation import ones_like
 from .elementwise import cast, div, mul
@@ -58,8 +59,10 @@ def _float_of(x: Tensor) -> Tensor:
 def addcmul(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:  # noqa: A002
     """``input + value * tensor1 * tensor2`` with broadcasting."""
     no_out("addcmul", out)
-    prod = mul(tensor_input("addcmul", tensor1, "tensor1"), tensor2)
-    return tensor_input("addcmul", input) + (prod if value == 1 else prod * value)
+    tensor_input("addcmul", input), tensor_input("addcmul", tensor1, "tensor1")
+    input, tensor1, tensor2 = promoted_all(input, tensor1, tensor2)  # noqa: A001 - all at once
+    prod = mul(tensor1, tensor2)
+    return input + (prod if value == 1 else prod * value)
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:  # noqa: A002
@@ -71,7 +74,9 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:  # noqa: A
         raise TypeError("addcdiv: integer division is not supported; use (input + value * "
                         "torch.trunc(tensor1 / tensor2)).to(input.dtype) for integers, or "
                         "float tensors")
-    quot = div(tensor_input("addcdiv", tensor1, "tensor1"), tensor2)
+    tensor_input("addcdiv", tensor1, "tensor1")
+    input, tensor1, tensor2 = promoted_all(input, tensor1, tensor2)  # noqa: A001 - all at once
+    quot = div(tensor1, tensor2)
     return input + (quot if value == 1 else quot * value)
 
 
@@ -110,7 +115,7 @@ def logaddexp2(input, other, *, out=None) -> Tensor:  # noqa: A002
                             f"{v.dtype if isinstance(v, Tensor) else type(v).__name__}")
     x, y = input, other
     if isinstance(y, Tensor) and y.dtype != x.dtype:  # scale by ln 2 in the wider precision
-        both = numpy.result_type(x._data, y._data)
+        both = result_type(x, y)
         x, y = cast(x, both), cast(y, both)
     return logaddexp(x * _LN2, y * _LN2) / _LN2
 

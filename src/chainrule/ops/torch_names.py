@@ -15,6 +15,7 @@ import warnings
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
+from ._promotion import binary
 from .creation import _dtype, _leaf
 from .elementwise import cast, div, maximum, minimum, mul, sub
 from .join import cat
@@ -156,8 +157,8 @@ class _RoundedQuotient(Function):
 
 
 def divide(input, other, *, rounding_mode=None, out=None) -> Tensor:  # noqa: A002
-    """``torch.divide``/``torch.div``: true division (``/``: integers give float64, NumPy's
-    promotion, see docs/pytorch.md), or rounded toward zero (``rounding_mode="trunc"``) or down
+    """``torch.divide``/``torch.div``: true division (``/``: integers give the default float
+    dtype, as in PyTorch), or rounded toward zero (``rounding_mode="trunc"``) or down
     (``"floor"``), where integers stay integers; the rounded quotients have gradient 0, as in
     PyTorch.
 
@@ -169,21 +170,20 @@ def divide(input, other, *, rounding_mode=None, out=None) -> Tensor:  # noqa: A0
     """
     no_out("divide", out)
     tensor_input("divide", input)
-    b = other._data if isinstance(other, Tensor) else numpy.asarray(other)
-    integers = input.dtype.kind in "iub" and b.dtype.kind in "iub"
     if rounding_mode is None:
         return div(input, other)
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"divide: rounding_mode must be None, 'trunc' or 'floor', got "
                          f"{rounding_mode!r}")
-    if not integers:
+    input, other = binary("divide", input, other)  # noqa: A001 - int64 // 2.0 is float32
+    if input.dtype.kind not in "iub":
         return _RoundedQuotient.apply(input, other, mode=rounding_mode)
     q = floor_divide(input, other)
     if rounding_mode == "floor":
         return q
     xp = get_array_module(input._data)
     fix = nondiff(lambda a, d, r: xp.asarray((r * d != a) & ((a < 0) != (d < 0))),
-                  input, other if isinstance(other, Tensor) else Tensor(b), q)
+                  input, other, q)
     return q + cast(fix, q.dtype)
 
 
@@ -201,10 +201,7 @@ def subtract(input, other, *, alpha=1, out=None) -> Tensor:  # noqa: A002
 
 def rsub(input, other, *, alpha=1) -> Tensor:  # noqa: A002
     """``torch.rsub``: ``other - alpha * input`` (subtraction with the operands swapped)."""
-    tensor_input("rsub", input)
-    other = other if isinstance(other, Tensor) else Tensor(
-        get_array_module(input._data).asarray(other, dtype=numpy.result_type(input._data, other)))
-    return sub(other, input, alpha=alpha)
+    return sub(other, tensor_input("rsub", input), alpha=alpha)
 
 
 def positive(input) -> Tensor:  # noqa: A002

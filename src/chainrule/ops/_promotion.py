@@ -1,0 +1,115 @@
+"""The operands of an arithmetic op brought to the dtype PyTorch computes it in.
+
+The rule itself (``result_type``) lives in ``autograd/promotion.py``; here its answer is applied:
+a Tensor of another dtype goes through the recorded ``cast`` (so its gradient comes back in its
+own dtype: a float32 input beside a float64 0-d tensor gets a float32 gradient), a Python number
+becomes a constant 0-d Tensor of the dtype. Two Tensors of one dtype pass through untouched.
+"""
+
+from __future__ import annotations
+
+from ..autograd.function import nondiff
+from ..autograd.promotion import result_type, true_divide_dtype
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module, numpy
+from ..backend.defaults import get_default_dtype
+from .cast import cast
+
+__all__ = ["as_dtype", "binary", "comparison", "float_operand", "promoted", "promoted_all",
+           "result_type"]
+
+
+def as_dtype(x, dtype, like=None):
+    """``x`` (a Tensor, array or number) as a Tensor of ``dtype``, on ``like``'s device (an array
+    of that dtype is returned as it is: the op wraps it as a constant, as it would unpromoted)."""
+    if isinstance(x, Tensor):
+        return x if x._data.dtype == dtype else cast(x, dtype)
+    if hasattr(x, "dtype") and not isinstance(x, numpy.generic):  # an array: the op wraps it
+        return x if x.dtype == dtype else Tensor(get_array_module(x).asarray(x).astype(dtype))
+    if type(x) is int and dtype.kind in "iu":
+        info = numpy.iinfo(dtype)
+        if not info.min <= x <= info.max:
+            raise OverflowError(f"the Python int {x} does not fit the {dtype} tensor it is "
+                                f"combined with ({info.min}..{info.max}); cast the tensor first "
+                                "(e.g. .long())")
+    xp = get_array_module(like._data if isinstance(like, Tensor) else like)
+    return Tensor(xp.asarray(x, dtype=dtype))
+
+
+def promoted(a, b, *, int_to_float: bool = False):
+    """``a`` and ``b`` as Tensors of the dtype PyTorch computes them in (``int_to_float``, for a
+    true division or atan2: an integer or bool result type becomes the default float dtype)."""
+    kind = type(b)
+    if (kind is float or kind is int) and isinstance(a, Tensor):
+        dtype = a._data.dtype  # the common case, a tensor and a number: the tensor's dtype
+        if dtype.kind in "fc" or (kind is int and dtype.kind in "iu" and not int_to_float):
+            return a, as_dtype(b, dtype, a)
+    dtype = result_type(a, b)
+    if int_to_float:
+        dtype = true_divide_dtype(dtype)
+    like = a if isinstance(a, Tensor) else b
+    return as_dtype(a, dtype, like), as_dtype(b, dtype, like)
+
+
+def promoted_all(*operands, dtype=None):
+    """All ``operands`` as Tensors of their common dtype (or of ``dtype`` where given)."""
+    if dtype is None:
+        dtype = result_type(*operands)
+    like = next((x for x in operands if isinstance(x, Tensor)), operands[0])
+    return tuple(as_dtype(x, dtype, like) for x in operands)
+
+
+def float_operand(x):
+    """``x`` in the default float dtype where it is an integer or bool Tensor (PyTorch's rule for
+    the floating-point functions: ``int64_tensor.sqrt()`` is float32); ``x`` itself otherwise."""
+    if isinstance(x, Tensor) and x._data.dtype.kind in "biu":
+        return cast(x, get_default_dtype())
+    return x
+
+
+def _check_broadcast(op, a, b):
+    """Raise a message naming the op and both shapes when NumPy could not broadcast them."""
+    sa = a._data.shape if isinstance(a, Tensor) else getattr(a, "shape", ())
+    sb = b._data.shape if isinstance(b, Tensor) else getattr(b, "shape", ())
+    if sa == sb:
+        return
+    for m, n in zip(reversed(sa), reversed(sb)):
+        if m != n and m != 1 and n != 1:
+            raise ValueError(
+                f"{op}: shapes {tuple(sa)} and {tuple(sb)} cannot be broadcast together"
+            )
+
+
+def binary(op, a, b, *, int_to_float=False):
+    """``a`` and ``b`` checked to broadcast and brought to the dtype PyTorch computes ``op`` in
+    (``promoted``); two Tensors of one (floating, for ``int_to_float``) dtype pass untouched."""
+    try:
+        da, db = a._data, b._data
+        if da.dtype == db.dtype and (not int_to_float or da.dtype.kind in "fc"):
+            if da.shape != db.shape:
+                _check_broadcast(op, a, b)
+            return a, b
+    except AttributeError:
+        pass
+    _check_broadcast(op, a, b)
+    return promoted(a, b, int_to_float=int_to_float)
+
+
+def comparison(name):
+    """A comparison operator, computed in the dtype PyTorch promotes the operands to."""
+    def method(self, other):
+        dtype = None
+        if isinstance(other, Tensor):
+            if other._data.dtype != self._data.dtype:
+                dtype = result_type(self, other)
+            return nondiff(lambda a, b: getattr(_in(a, dtype), name)(_in(b, dtype)), self, other)
+        if self._data.dtype.kind in "biu":  # an integer tensor beside a float compares as floats
+            dtype = result_type(self, other)
+        return nondiff(lambda a: getattr(_in(a, dtype), name)(other), self)
+
+    method.__name__ = name
+    return method
+
+
+def _in(a, dtype):
+    return a if dtype is None or a.dtype == dtype else a.astype(dtype)
