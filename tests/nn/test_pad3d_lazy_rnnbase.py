@@ -189,8 +189,9 @@ def test_rnncellbase_takes_pytorchs_num_chunks(rng):
     with pytest.raises(ValueError, match="RNNBase: mode must be 'RNN_TANH', 'RNN_RELU', 'LSTM' or "
                                          "'GRU', got 'lstm'"):
         nn.RNNBase("lstm", 3, 4)
-    with pytest.raises(NotImplementedError, match="RNNBase: proj_size .* got proj_size=2"):
-        nn.RNNBase("LSTM", 3, 4, proj_size=2)
+    assert nn.RNNBase("LSTM", 3, 4, proj_size=2).weight_hr_l0.shape == (2, 4)
+    with pytest.raises(ValueError, match="RNNBase: proj_size is only supported for the LSTM"):
+        nn.RNNBase("GRU", 3, 4, proj_size=2)
 
 
 NEW = PADS + [c for c, *_ in LAZY] + ["RNNBase", "RNNCellBase"]

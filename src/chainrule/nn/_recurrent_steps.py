@@ -4,11 +4,15 @@ LSTM and GRU, the input projection done once for all steps, and the checks of in
 
 from __future__ import annotations
 
+from functools import partial
+
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.activation import relu, sigmoid, tanh
-from ..ops.join import split
+from ..ops.elementwise import where
+from ..ops.join import split, stack
 from ..ops.linalg import linear
+from ..ops.shape import reshape
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -20,11 +24,13 @@ def _elman_step(act):
     return step
 
 
-def _lstm_step(xw, state, w_hh, b_hh):
+def _lstm_step(xw, state, w_hh, b_hh, w_hr=None):
+    """With ``w_hr`` (an LSTM with projections) the new h is ``W_hr (o * tanh(c))``."""
     h, c = state
-    i, f, g, o = split(xw + linear(h, w_hh, b_hh), h.shape[-1], axis=-1)
+    i, f, g, o = split(xw + linear(h, w_hh, b_hh), c.shape[-1], axis=-1)
     c = sigmoid(f) * c + sigmoid(i) * tanh(g)
-    return sigmoid(o) * tanh(c), c
+    h = sigmoid(o) * tanh(c)
+    return (h if w_hr is None else linear(h, w_hr)), c
 
 
 def _gru_step(xw, state, w_hh, b_hh):
@@ -54,6 +60,30 @@ def _project(mode, x, w_ih, b_ih, b_hh):
     return linear(x, w_ih, b_ih + b_hh), None
 
 
+def _run_steps(mode, x, state, weights, reverse, active):
+    """One direction of one layer, time-major ``x`` (L, N, H_in), as recorded steps: (outputs
+    (L, N, H), final state). ``weights`` are W_ih, W_hh, b_ih, b_hh and, for an LSTM with
+    projections, W_hr; ``active`` as for ``RNNBase._run``."""
+    steps, batch = x.shape[:2]
+    w_hh = weights[1]
+    xw, b_hh = _project(mode, reshape(x, steps * batch, x.shape[2]), weights[0],
+                        weights[2], weights[3])
+    # One split node for all steps: its backward joins the step gradients in one concat.
+    xs = split(xw, [batch] * steps, axis=0)  # sections: a batch of 0 too
+    step = _STEPS[mode] if len(weights) == 4 else partial(_lstm_step, w_hr=weights[4])
+    outputs = [None] * steps
+    for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+        new = step(xs[t], state, w_hh, b_hh)
+        if active is not None and not active[t].all():
+            keep = active[t]
+            new = tuple(where(keep, n, s) for n, s in zip(new, state, strict=True))
+            outputs[t] = new[0] * Tensor(keep.astype(x.dtype))
+        else:
+            outputs[t] = new[0]
+        state = new
+    return stack(outputs, axis=0), state
+
+
 def _check_input(who, x, size, dtype, ranks, layout):
     if not isinstance(x, Tensor):
         raise TypeError(f"{who}: input must be a Tensor, got {type(x).__name__}")
@@ -65,13 +95,35 @@ def _check_input(who, x, size, dtype, ranks, layout):
                         f"cast one of them (e.g. .astype('{dtype}'))")
 
 
-def _initial_state(who, mode, hx, shape, dtype):
-    """``hx`` as a checked tuple (h,) or, for the LSTM, (h, c), each of ``shape``."""
+def _check_proj_size(who, mode, proj_size, hidden_size):
+    """``proj_size`` as PyTorch checks it: an int, 0 or in [1, hidden_size), for the LSTM only."""
+    if isinstance(proj_size, bool) or not isinstance(proj_size, int) or proj_size < 0:
+        raise ValueError(f"{who}: proj_size must be a non-negative int (0: no projection), got "
+                         f"{proj_size!r}")
+    if proj_size and mode != "LSTM":
+        raise ValueError(f"{who}: proj_size is only supported for the LSTM, got "
+                         f"proj_size={proj_size} for mode {mode!r}")
+    if proj_size >= hidden_size:
+        raise ValueError(f"{who}: proj_size must be smaller than hidden_size={hidden_size}, got "
+                         f"{proj_size}")
+    return proj_size
+
+
+def _state_shapes(mode, lead, hidden_size, proj_size=0):
+    """The shapes of the state entries, ``lead`` + (features,): (h,) or, for the LSTM, (h, c),
+    where h has ``proj_size`` features when the LSTM projects."""
+    if mode != "LSTM":
+        return (lead + (hidden_size,),)
+    return lead + (proj_size or hidden_size,), lead + (hidden_size,)
+
+
+def _initial_state(who, mode, hx, shapes, dtype):
+    """``hx`` as a checked tuple (h,) or, for the LSTM, (h, c), of the ``shapes`` given."""
     lstm = mode == "LSTM"
     if lstm and (not isinstance(hx, (tuple, list)) or len(hx) != 2):
         raise TypeError(f"{who}: hx must be a tuple (h_0, c_0), got {type(hx).__name__}")
     states = tuple(hx) if lstm else (hx,)
-    for name, t in zip(("h_0", "c_0") if lstm else ("hx",), states, strict=True):
+    for name, t, shape in zip(("h_0", "c_0") if lstm else ("hx",), states, shapes, strict=True):
         if not isinstance(t, Tensor):
             raise TypeError(f"{who}: {name} must be a Tensor, got {type(t).__name__}")
         if t.shape != shape:
@@ -81,9 +133,9 @@ def _initial_state(who, mode, hx, shape, dtype):
     return states
 
 
-def _zero_state(mode, x, shape):
-    zeros = Tensor(get_array_module(x._data).zeros(shape, dtype=x.dtype))
-    return (zeros, zeros) if mode == "LSTM" else (zeros,)
+def _zero_state(x, shapes):
+    xp = get_array_module(x._data)
+    return tuple(Tensor(xp.zeros(shape, dtype=x.dtype)) for shape in shapes)
 
 
 SEQUENCE_ARGS = """
@@ -109,7 +161,8 @@ class _WeightLists:
 
     @property
     def _all_weights(self) -> list[list[str]]:
-        names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else [])
+        names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else []) + (
+            ["weight_hr"] if self.proj_size else [])
         suffixes = ("", "_reverse") if self.bidirectional else ("",)
         return [[f"{name}_l{layer}{suffix}" for name in names]
                 for layer in range(self.num_layers) for suffix in suffixes]

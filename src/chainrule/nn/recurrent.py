@@ -18,11 +18,10 @@ import warnings
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..ops.elementwise import where
 from ..ops.gru_sequence import gru_sequence
-from ..ops.join import concat, split, stack
+from ..ops.join import concat, stack
 from ..ops.lstm_sequence import lstm_sequence
-from ..ops.shape import getitem, reshape, transpose, unsqueeze
+from ..ops.shape import getitem, transpose, unsqueeze
 from . import init
 from ._checks import float_dtype, positive_int, resolve_rng
 from ._recurrent_steps import (
@@ -30,8 +29,11 @@ from ._recurrent_steps import (
     _STEPS,
     SEQUENCE_ARGS,
     _check_input,
+    _check_proj_size,
     _initial_state,
     _project,
+    _run_steps,
+    _state_shapes,
     _WeightLists,
     _zero_state,
 )
@@ -63,13 +65,17 @@ class _Recurrent(Module):
         """The parameters' dtype, which ``Module.to(dtype=...)`` may have changed since."""
         return self.weight_ih.dtype if isinstance(self, RNNCellBase) else self.weight_ih_l0.dtype
 
-    def _add_weights(self, suffix, input_size):
+    def _add_weights(self, suffix, input_size, proj_size=0):
         xp = get_array_module()
         rows = _GATES[self._mode] * self.hidden_size
-        shapes = {"weight_ih": (rows, input_size), "weight_hh": (rows, self.hidden_size)}
+        shapes = {"weight_ih": (rows, input_size),
+                  "weight_hh": (rows, proj_size or self.hidden_size)}
         if self.bias:
             shapes.update(bias_ih=(rows,), bias_hh=(rows,))
-        for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"):
+        if proj_size:
+            shapes.update(weight_hr=(proj_size, self.hidden_size))
+        names = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+        for name in names[:4 + bool(proj_size)]:
             if name in shapes:
                 empty = xp.empty(shapes[name], dtype=self._new_dtype)
                 setattr(self, name + suffix, Parameter(empty))
@@ -112,11 +118,11 @@ class RNNCellBase(_Recurrent):
         who = type(self).__name__
         _check_input(who, x, self.input_size, self._dtype, (1, 2), "(N, H_in) or (H_in,)")
         batched = x.ndim == 2
-        shape = x.shape[:-1] + (self.hidden_size,)
+        shapes = _state_shapes(self._mode, x.shape[:-1], self.hidden_size)
         if hx is None:
-            state = _zero_state(self._mode, x, shape)
+            state = _zero_state(x, shapes)
         else:
-            state = _initial_state(who, self._mode, hx, shape, self._dtype)
+            state = _initial_state(who, self._mode, hx, shapes, self._dtype)
         if not batched:
             x, state = unsqueeze(x, 0), tuple(unsqueeze(t, 0) for t in state)
         xw, b_hh = _project(self._mode, x, self.weight_ih, self.bias_ih, self.bias_hh)
@@ -195,7 +201,7 @@ class GRUCell(RNNCellBase):
 
 class RNNBase(_WeightLists, _Recurrent):
     """RNN's, LSTM's and GRU's base (PyTorch's): ``mode`` "RNN_TANH", "RNN_RELU", "LSTM" or "GRU"
-    picks the step; the other arguments as theirs below (``proj_size`` only 0)."""
+    picks the step; the other arguments as theirs below (``proj_size`` for the LSTM only)."""
 
     def flatten_parameters(self) -> None:
         """Nothing to do: PyTorch compacts cuDNN's weight memory here; chainrule has none."""
@@ -207,11 +213,9 @@ class RNNBase(_WeightLists, _Recurrent):
         if mode not in ("RNN_TANH", "RNN_RELU", "LSTM", "GRU"):
             raise ValueError(f"{who}: mode must be 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU', got "
                              f"{mode!r}")
-        if proj_size != 0:
-            raise NotImplementedError(f"{who}: proj_size (the LSTM's projection) is not "
-                                      f"supported, got proj_size={proj_size!r}")
         super().__init__(input_size, hidden_size, bias, "relu" if mode == "RNN_RELU" else "tanh",
                          dtype, mode[:3] if mode.startswith("RNN") else mode)
+        self.proj_size = _check_proj_size(who, mode, proj_size, self.hidden_size)
         self.num_layers = positive_int(who, "num_layers", num_layers)
         if (isinstance(dropout, bool) or not isinstance(dropout, numbers.Real)
                 or not 0 <= dropout < 1):
@@ -226,8 +230,9 @@ class RNNBase(_WeightLists, _Recurrent):
         directions = 2 if self.bidirectional else 1
         for layer in range(self.num_layers):
             for d in range(directions):
-                size = self.input_size if layer == 0 else self.hidden_size * directions
-                self._add_weights(f"_l{layer}" + ("_reverse" if d else ""), size)
+                size = (self.input_size if layer == 0
+                        else (self.proj_size or self.hidden_size) * directions)
+                self._add_weights(f"_l{layer}" + ("_reverse" if d else ""), size, self.proj_size)
         self._rng = resolve_rng(rng, who)  # also draws the dropout masks during training
         self.reset_parameters(rng=self._rng)
 
@@ -240,6 +245,8 @@ class RNNBase(_WeightLists, _Recurrent):
                 different lengths, each then run over its own steps only.
             hx: initial hidden state (D * num_layers, N, H) (unbatched: (D * num_layers, H)), for
                 the LSTM a pair (h_0, c_0); None means zeros. D is 2 when bidirectional, else 1.
+                With ``proj_size`` P > 0, h_0 is (D * num_layers, N, P) and the outputs have P
+                features per direction in place of H.
 
         Returns:
             ``(output, h_n)``, for the LSTM ``(output, (h_n, c_n))``: output is (L, N, D * H)
@@ -272,8 +279,8 @@ class RNNBase(_WeightLists, _Recurrent):
         return x, (h_n if self._mode == "LSTM" else h_n[0])
 
     def _state_shape(self, x):
-        directions = 2 if self.bidirectional else 1
-        return (directions * self.num_layers,) + x.shape[1:-1] + (self.hidden_size,)
+        lead = ((2 if self.bidirectional else 1) * self.num_layers,) + x.shape[1:-1]
+        return _state_shapes(self._mode, lead, self.hidden_size, self.proj_size)
 
     def _forward_packed(self, packed, hx):
         """Run a PackedSequence: padded in time-major order, masked, packed again."""
@@ -302,8 +309,9 @@ class RNNBase(_WeightLists, _Recurrent):
             outputs = []
             for d in range(directions):
                 k = layer * directions + d
-                state = (_zero_state(self._mode, x, x.shape[1:-1] + (self.hidden_size,))
-                         if initial is None else tuple(getitem(t, k) for t in initial))
+                shapes = _state_shapes(self._mode, x.shape[1:-1], self.hidden_size, self.proj_size)
+                state = (_zero_state(x, shapes) if initial is None
+                         else tuple(getitem(t, k) for t in initial))
                 out, state = self._run(x, state, f"_l{layer}" + ("_reverse" if d else ""), d,
                                        active)
                 outputs.append(out)
@@ -322,6 +330,9 @@ class RNNBase(_WeightLists, _Recurrent):
         """
         weights = [getattr(self, name + suffix)
                    for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        if self.proj_size:  # the one-node kernel has no projection: the recorded steps
+            return self._run_steps(x, state, weights + [getattr(self, "weight_hr" + suffix)],
+                                   reverse, active)
         if self._mode == "LSTM":  # the whole sequence as one node (ops.lstm_sequence)
             out, h, c = lstm_sequence(x, *state, *weights, reverse=bool(reverse),
                                       mask=None if active is None else active[:, :, 0])
@@ -333,25 +344,9 @@ class RNNBase(_WeightLists, _Recurrent):
         return self._run_steps(x, state, weights, reverse, active)
 
     def _run_steps(self, x, state, weights, reverse, active):
-        """``_run`` unrolled: each step's ops recorded in the graph (the Elman RNN's way)."""
-        steps, batch = x.shape[:2]
-        w_hh = weights[1]
-        xw, b_hh = _project(self._mode, reshape(x, steps * batch, x.shape[2]), weights[0],
-                            weights[2], weights[3])
-        # One split node for all steps: its backward joins the step gradients in one concat.
-        xs = split(xw, [batch] * steps, axis=0)  # sections: a batch of 0 too
-        step = _STEPS[self._mode]
-        outputs = [None] * steps
-        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
-            new = step(xs[t], state, w_hh, b_hh)
-            if active is not None and not active[t].all():
-                keep = active[t]
-                new = tuple(where(keep, n, s) for n, s in zip(new, state, strict=True))
-                outputs[t] = new[0] * Tensor(keep.astype(x.dtype))
-            else:
-                outputs[t] = new[0]
-            state = new
-        return stack(outputs, axis=0), state
+        """``_run`` unrolled: each step's ops recorded in the graph (the Elman RNN's way); a fifth
+        weight is the LSTM's projection ``W_hr``."""
+        return _run_steps(self._mode, x, state, weights, reverse, active)
 
     def _drop(self, x):
         """Inverted dropout between layers, with masks drawn from the module's generator."""
@@ -361,6 +356,8 @@ class RNNBase(_WeightLists, _Recurrent):
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
         s += self._repr_flags()
@@ -394,6 +391,9 @@ class RNN(RNNBase):
 class LSTM(RNNBase):
     """A multi-layer LSTM, each step as in ``LSTMCell``; ``forward`` returns (output, (h_n, c_n)).
 
+    ``proj_size`` P > 0 adds PyTorch's projection: each step's h is ``W_hr (o * tanh(c))`` with
+    ``weight_hr_l{k}`` (P, H), so h_n, the outputs and ``weight_hh_l{k}`` (4H, P) have P features.
+
     >>> import numpy as np
     >>> import chainrule as cr
     >>> from chainrule.nn.recurrent import LSTM
@@ -406,10 +406,10 @@ class LSTM(RNNBase):
     __doc__ += SEQUENCE_ARGS
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
-                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, *,
-                 rng=None, dtype=None):
+                 batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
+                 proj_size: int = 0, *, rng=None, dtype=None):
         super().__init__("LSTM", input_size, hidden_size, num_layers, bias, batch_first, dropout,
-                         bidirectional, rng=rng, dtype=dtype)
+                         bidirectional, proj_size, rng=rng, dtype=dtype)
 
 
 class GRU(RNNBase):
