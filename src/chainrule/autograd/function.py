@@ -92,27 +92,19 @@ class Function:
         fn.recording = record
         fn.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
         raw = fn.forward(*arrays)
-        tracer = _trace_recorder.get()  # chainrule.trace is recording the ops of a model
-        multi = isinstance(raw, tuple)
-        if multi:
-            outs = tuple([Tensor(ensure_array(a)) for a in raw])
-        else:
-            if isinstance(raw, numpy.generic):  # NumPy gives 0-d results as scalars: keep arrays
-                raw = numpy.asarray(raw)
-            outs = (Tensor(raw),)
+        if type(raw) is _NDARRAY:  # one NumPy array, the usual result: one type test for it
+            multi, outs = False, (Tensor(raw),)
+        else:  # a tuple of results; NumPy gives 0-d results as scalars: keep arrays
+            multi = isinstance(raw, tuple)
+            outs = tuple([Tensor(ensure_array(a)) for a in raw]) if multi else (
+                Tensor(ensure_array(raw)),)
         for o in outs:
-            # A view of an input (x.T, x[i], a split piece) is one memory with it, so it shares the
-            # input's count of in-place changes, as detach() does: a change through either is seen
-            # by a graph that read the other. NumPy and CuPy point a view's ``base`` at the owner.
+            # A view of an input (x.T, x[i], a split piece) is one memory with it. NumPy and CuPy
+            # point a view's ``base`` at the owner; an op may also return an input unchanged.
             data = o._data
-            owner = data.base
-            if owner is not None or (arrays and data is arrays[0]):
-                owner = data if owner is None else owner
-                for i, a in enumerate(arrays):
-                    if a is owner or a.base is owner:
-                        o._counter = inputs[i]._counter
-                        note_view(inputs[i], o)  # no recorded write while o lives
-                        break
+            if data.base is not None or (arrays and data is arrays[0]):
+                _share_count(o, data, arrays, inputs)
+        tracer = _trace_recorder.get()  # chainrule.trace is recording the ops of a model
         if tracer is not None:
             tracer(cls, params, given, inputs, outs, multi)
         if not record:
@@ -124,19 +116,17 @@ class Function:
         fn.inputs = inputs
         # The versions of the values the node read: backward refuses those changed since.
         fn._versions = versions
-        refs, meta, made = [], [], []
-        for i, o in enumerate(outs):
-            # An integer output (indices) carries no gradient; a complex one only from an op
-            # that opted in (a non-opted op met no complex input, checked above).
-            if o._data.dtype.kind == "f" or (o._data.dtype.kind == "c"
-                                             and (cls.complex_grad or _refuse_complex(cls))):
+        if multi:
+            _attach_outputs(fn, outs)
+        else:  # the usual single output, without the loop's lists (_attach_outputs does the same)
+            o = outs[0]
+            data = o._data
+            if data.dtype.kind == "f" or _carries_grad(cls, data):
                 o.requires_grad = True
                 o._ctx = fn
-                o._out_idx = i
-            refs.append(weakref.ref(o))
-            meta.append((o._data.shape, o._data.dtype))
-            made.append(o._counter[0])  # 0, or the version of the input it is a view of
-        fn._outputs, fn._out_meta, fn._out_versions = tuple(refs), tuple(meta), tuple(made)
+            fn._outputs = (weakref.ref(o),)
+            fn._out_meta = ((data.shape, data.dtype),)
+            fn._out_versions = (o._counter[0],)
         if _anomaly_enabled.get():  # detect_anomaly: where in the forward pass the node was made
             remember_forward(fn)
         return outs if multi else outs[0]
@@ -176,6 +166,39 @@ class Function:
 
 
 _base_init = Function.__init__
+_NDARRAY = numpy.ndarray
+
+
+def _share_count(out, data, arrays, inputs) -> None:
+    """Give ``out`` the count of in-place changes of the input it is a view of (as detach()
+    does), so that a change through either is seen by a graph that read the other."""
+    owner = data if data.base is None else data.base
+    for i, a in enumerate(arrays):
+        if a is owner or a.base is owner:
+            out._counter = inputs[i]._counter
+            note_view(inputs[i], out)  # no recorded write while out lives
+            return
+
+
+def _carries_grad(cls, data) -> bool:
+    """Whether an output array of a recorded ``cls`` carries a gradient: an integer output
+    (indices) does not; a complex one only from an op that opted in (``complex_grad``; a
+    non-opted op met no complex input, ``apply`` checked that first)."""
+    kind = data.dtype.kind
+    return kind == "f" or (kind == "c" and (cls.complex_grad or _refuse_complex(cls)))
+
+
+def _attach_outputs(fn, outs) -> None:
+    """Make ``fn`` the node of its outputs, and remember them (weakly), their shapes and dtypes
+    and the versions they were made at."""
+    for i, o in enumerate(outs):
+        if _carries_grad(type(fn), o._data):
+            o.requires_grad = True
+            o._ctx = fn
+            o._out_idx = i
+    fn._outputs = tuple([weakref.ref(o) for o in outs])
+    fn._out_meta = tuple([(o._data.shape, o._data.dtype) for o in outs])
+    fn._out_versions = tuple([o._counter[0] for o in outs])  # 0, or the viewed input's version
 
 
 class AccumulateGrad:

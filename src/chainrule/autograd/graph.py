@@ -11,7 +11,7 @@ from ..backend import get_array_module
 from . import anomaly_mode
 from .mode import _grad_enabled
 from .post_accumulate import after_accumulate
-from .reroute import reroute
+from .reroute import refuse_stale_reads, reroute
 from .tensor import Tensor
 
 __all__ = ["backward", "increment_version", "run_backward"]
@@ -116,7 +116,9 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                     f"got shape {t._data.shape}; pass grad (a tensor of shape {t._data.shape}) or "
                     "reduce it first, e.g. loss.sum().backward()"
                 )
-            g = Tensor(get_array_module(t._data).ones_like(t._data))
+            g = get_array_module(t._data).empty(t._data.shape, t._data.dtype)
+            g.fill(1)  # ones(): NumPy's fills through a Python-level copyto, this in C
+            g = Tensor(g)
         elif not isinstance(g, Tensor):
             g = Tensor(get_array_module(t._data).asarray(g, dtype=t._data.dtype))
         if g._data.shape != t._data.shape:
@@ -134,9 +136,7 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
     needed = None if targets is None else _needed_nodes(order, targets)
     # id of each array handed out to a leaf's .grad (or given by the caller) -> whether the leaf
     # took it without a copy this walk (see _accumulate_leaf)
-    assigned: dict[int, bool] = {}
-    for g in root_grads:
-        assigned[id(g._data)] = False
+    assigned: dict[int, bool] = {id(g._data): False for g in root_grads}
     waiting = {}  # id(leaf) -> (leaf, its gradient so far): leaves whose hooks see the sum
     hooked = set()  # ids of targets whose hooks ran when their node did
 
@@ -181,10 +181,10 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             gouts = entry[0]
             reads = fn.reads_inputs
             if reads:  # True, or a function of fn giving the inputs its backward reads
-                for i, (t, v) in enumerate(zip(fn.inputs, fn._versions)):
-                    # changed in place after the node read it, and backward reads it
-                    if t._counter[0] != v and (reads is True or i in reads(fn)):
-                        _modified(fn, t, f"after {type(fn).__name__} used it as an input")
+                for t, v in zip(fn.inputs, fn._versions):
+                    if t._counter[0] != v:  # changed in place after the node read it
+                        refuse_stale_reads(fn, _modified)  # if backward reads it
+                        break
             if fn._grad_hooks is not None and hooks:  # register_hook on its outputs
                 _run_node_hooks(fn, gouts, captured, hooked, assigned)
             if len(gouts) == 1:  # the usual single-output node, without the helpers' calls

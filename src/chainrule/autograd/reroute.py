@@ -19,12 +19,20 @@ from __future__ import annotations
 
 import weakref
 
-__all__ = ["reroute"]
+__all__ = ["refuse_stale_reads", "reroute"]
 
 
 def _reads(fn, i) -> bool:
     reads = fn.reads_inputs
     return reads if isinstance(reads, bool) else i in reads(fn)
+
+
+def refuse_stale_reads(fn, refuse) -> None:
+    """``refuse(fn, t, when)`` for the first input ``t`` of ``fn`` changed in place since ``fn``
+    read it whose values its backward reads (the walk calls this once it sees a change)."""
+    for i, (t, v) in enumerate(zip(fn.inputs, fn._versions)):
+        if t._counter[0] != v and _reads(fn, i):
+            refuse(fn, t, f"after {type(fn).__name__} used it as an input")
 
 
 def reroute(fn, refuse) -> None:

@@ -345,8 +345,6 @@ class Tensor:
             inputs: PyTorch's option to accumulate into only some leaves; not supported here
                 (anything but None is a TypeError): use ``chainrule.grad(outputs, inputs)``.
         """
-        from .graph import run_backward
-
         if grad is not None:
             if gradient is not None:
                 raise TypeError("backward: give gradient or grad, not both")
@@ -355,8 +353,9 @@ class Tensor:
             raise TypeError("backward: inputs= is not supported (every leaf that requires grad "
                             "accumulates); use chainrule.grad(outputs, inputs) for the gradients "
                             "of some inputs only")
-        run_backward([self], None if gradient is None else [gradient],
-                     retain_graph=bool(retain_graph) or create_graph, create_graph=create_graph)
+        graph.run_backward([self], None if gradient is None else [gradient],
+                           retain_graph=bool(retain_graph) or create_graph,
+                           create_graph=create_graph)
 
 
 def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None = None) -> Tensor:
@@ -397,3 +396,6 @@ def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None 
         )
     return Tensor(arr, requires_grad=bool(requires_grad))
 
+
+# The backward walk (graph.py imports Tensor from here): imported once, not at each backward().
+from . import graph  # noqa: E402
