@@ -13,9 +13,10 @@ from .ops.decomp import LinAlgError, cholesky, eigh, inv, solve
 from .ops.decomp import slogdet as _slogdet
 from .ops.determinant import det
 from .ops.diagonal import linalg_diagonal as diagonal
+from .ops.eig import eig, eigvals
 from .ops.ldl import ldl_factor, ldl_factor_ex, ldl_solve
 from .ops.linalg import matmul as _matmul
-from .ops.linalg_extra import eig, eigvals, householder_product, lstsq, matrix_rank, pinv, vander
+from .ops.linalg_extra import householder_product, lstsq, matrix_rank, pinv, vander
 from .ops.linalg_legacy import matrix_power
 from .ops.linalg_norms import (
     cond,

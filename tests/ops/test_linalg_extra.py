@@ -273,13 +273,6 @@ def test_solve_ex_reports_singular_systems_as_pytorch():
         assert np.isnan(ours.result.numpy()[1]).all()
 
 
-def test_general_eigenvalues_are_refused_for_eigh():
-    for name in ("eig", "eigvals"):
-        with pytest.raises(NotImplementedError, match="no complex Tensors; for symmetric "
-                                                      "matrices use linalg.eig"):
-            getattr(cr.linalg, name)(cr.eye(3))
-
-
 def test_bad_input_is_refused_clearly():
     a = cr.tensor(np.random.default_rng(11).standard_normal((4, 3)))
     with pytest.raises(ValueError, match=r"b of shape \(3, 2\) does not fit input of shape "

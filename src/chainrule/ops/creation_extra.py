@@ -112,7 +112,7 @@ def is_floating_point(input) -> bool:  # noqa: A002
 
 
 def is_complex(input) -> bool:  # noqa: A002
-    """False: chainrule's tensors are real (no complex dtypes)."""
+    """True for a tensor of a complex dtype (complex64, complex128)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"is_complex: input must be a Tensor, got {type(input).__name__}")
     return input.dtype.kind == "c"

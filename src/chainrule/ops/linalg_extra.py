@@ -21,7 +21,7 @@ from .linalg import matmul
 from .shape import transpose
 from .svd import _matrices, svdvals
 
-__all__ = ["eig", "eigvals", "householder_product", "lstsq", "matrix_rank", "pinv", "vander"]
+__all__ = ["householder_product", "lstsq", "matrix_rank", "pinv", "vander"]
 
 
 class LstsqResult(NamedTuple):
@@ -198,20 +198,6 @@ def vander(x, *, N=None):  # noqa: N803 - PyTorch's name
     for _ in range(1, count):
         powers.append(powers[-1] * x)
     return stack(powers, -1)
-
-
-def eig(A):  # noqa: N803
-    """Not supported: general eigenvalues are complex, and chainrule has no complex Tensors."""
-    raise NotImplementedError(
-        "linalg.eig: the eigenvalues of a general matrix are complex, and chainrule has no "
-        "complex Tensors; for symmetric matrices use linalg.eigh (or eigvalsh)")
-
-
-def eigvals(A):  # noqa: N803
-    """Not supported, as ``eig``."""
-    raise NotImplementedError(
-        "linalg.eigvals: the eigenvalues of a general matrix are complex, and chainrule has no "
-        "complex Tensors; for symmetric matrices use linalg.eigvalsh (or eigh)")
 
 
 def pinverse(input, rcond: float = 1e-15):  # noqa: A002 - PyTorch's name
