@@ -332,3 +332,50 @@ def train_then_fuse(torch, model, x, y, steps=3):
             model[i + 1] = torch.nn.Identity()
         fused = model(x)
     return losses, reference.numpy(), fused.numpy(), model[3].bias is not None, _state(model)
+
+
+def lstmp_ctc(torch, n_mels=6, hidden=8, proj=3, labels=5):
+    """An acoustic model on a projected bidirectional LSTM (LSTMP, nn.LSTM(proj_size=...)):
+    a strided Conv1d front end, two LSTMP layers, per-frame log-probabilities for CTC."""
+    nn = torch.nn
+
+    class AcousticModel(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.subsample = nn.Sequential(nn.Conv1d(n_mels, hidden, 3, stride=2, padding=1),
+                                           nn.Hardtanh(0, 20))
+            self.rnn = nn.LSTM(hidden, hidden, num_layers=2, bidirectional=True,
+                               batch_first=True, proj_size=proj)
+            self.fc = nn.Linear(2 * proj, labels)
+
+        def forward(self, feats):
+            x = self.subsample(feats.transpose(1, 2)).transpose(1, 2)
+            x, _ = self.rnn(x)
+            return self.fc(x).log_softmax(dim=-1)
+
+    return AcousticModel()
+
+
+def train_lstmp_ctc(torch, model, feats, feat_lengths, targets, target_lengths, steps=3):
+    """CTCLoss(blank=0, zero_infinity=True) on (T, N, C) log-probs, output lengths by the
+    front end's stride, AdamW and clip_grad_norm_; greedy decoding by argmax,
+    unique_consecutive and dropping blanks."""
+    ctc = torch.nn.CTCLoss(blank=0, zero_infinity=True)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.02)
+    out_lengths = (feat_lengths + 1) // 2
+    losses = []
+    for _ in range(steps):
+        log_probs = model(feats)
+        loss = ctc(log_probs.transpose(0, 1), targets, out_lengths, target_lengths)
+        optimizer.zero_grad()
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+        optimizer.step()
+        losses.append(loss.item())
+    with torch.no_grad():
+        best = model(feats).argmax(dim=-1)
+    hyps = []
+    for path, n in zip(best, out_lengths.tolist()):
+        collapsed = torch.unique_consecutive(path[:n])
+        hyps.append(collapsed[collapsed != 0].tolist())
+    return losses, hyps, _state(model)

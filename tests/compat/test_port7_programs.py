@@ -95,3 +95,16 @@ def test_checkpoint_sequential_training_then_conv_bn_fusion_matches_pytorch():
     assert ours[3] and theirs[3]
     _close([ours[0], ours[2], ours[4]], [theirs[0], theirs[2], theirs[4]], rtol=1e-9,
            atol=1e-11)
+
+
+def test_lstmp_acoustic_model_with_ctc_and_greedy_decoding_matches_pytorch():
+    rng = np.random.default_rng(107)
+    feats = rng.standard_normal((3, 12, 6))
+    feat_lengths = np.array([12, 9, 11])
+    targets = rng.integers(1, 5, (3, 3))
+    target_lengths = np.array([3, 2, 3])
+    ours, theirs = _both(programs.lstmp_ctc, lambda lib, m: programs.train_lstmp_ctc(
+        lib, m, lib.tensor(feats), lib.tensor(feat_lengths), lib.tensor(targets),
+        lib.tensor(target_lengths)))
+    assert ours[1] == theirs[1] and "rnn.weight_hr_l1_reverse" in ours[2]
+    _close([ours[0], ours[2]], [theirs[0], theirs[2]], rtol=1e-9, atol=1e-11)
