@@ -283,8 +283,12 @@ def neg(input):  # noqa: A002
 
 def pow(input, exponent):  # noqa: A001, A002 - mirrors the operator and torch.pow
     """input ** exponent with broadcasting; ``exponent`` may be a number or a tensor."""
+    given = exponent
     input, exponent = _binary("pow", input, exponent)  # noqa: A001
-    if input.dtype.kind == "b":  # NumPy's bool ** bool is int8, PyTorch's bool
+    if input.dtype.kind == "b":  # PyTorch: bool (NumPy's int8) to a Python bool power, only
+        if not isinstance(given, bool):
+            raise NotImplementedError("pow: not implemented for two bool tensors, as in PyTorch "
+                                      "(cast one to an integer dtype first)")
         return cast(Pow.apply(input, exponent), input.dtype)
     return Pow.apply(input, exponent)
 
