@@ -58,8 +58,11 @@ def test_bad_arguments_are_refused():
         transforms.Resize(2.5)
     with pytest.raises(ValueError, match=r"size must be positive, got \(0, 3\)"):
         transforms.Resize((0, 3))
-    with pytest.raises(ValueError, match="interpolation must be 'bilinear' or 'nearest'"):
-        transforms.Resize(3, interpolation="bicubic")
+    with pytest.raises(ValueError, match=r"interpolation must be one of \['nearest', "):
+        transforms.Resize(3, interpolation="cubic")
+    with pytest.raises(ValueError, match="'lanczos' resizes PIL and uint8 images only"):
+        transforms.Resize(3, interpolation=transforms.InterpolationMode.LANCZOS)(
+            cr.zeros(1, 5, 5))
     with pytest.raises(TypeError, match="float or uint8 image, got dtype int64"):
         transforms.Resize(3)(cr.zeros(1, 5, 5, dtype=cr.int64))
     with pytest.raises(ValueError, match=r"scale should be \(min, max\)"):

@@ -1,16 +1,16 @@
-"""torchvision's common image transforms for one image: ``Compose``, ``ToTensor``, ``Normalize``...
+"""torchvision's image transforms for one image: ``Compose``, ``ToTensor``, ``Normalize``...
 
 Images are NumPy arrays, (H, W) or (H, W, C), uint8 in 0..255 or float, or PIL images when
 Pillow is installed; ``ToTensor`` makes a (C, H, W) Tensor of the default dtype (float32) in
-[0, 1]. ``Normalize`` and ``RandomAffine`` take Tensors (after ``ToTensor``); the crops, flips
-and ``ColorJitter`` take either, and give back the kind they were given (an array in its layout,
-a PIL image, a Tensor). The random ones draw from ``rng``, or from the default generator
+[0, 1]. ``Normalize``, ``RandomErasing`` and ``ConvertImageDtype`` take Tensors (after
+``ToTensor``); the others take either, and give back the kind they were given (an array in its
+layout, a PIL image, a Tensor). The random ones draw from ``rng``, or from the default generator
 (``chainrule.manual_seed``; inside a DataLoader pass, each sample's own stream).
+``transforms.functional`` has torchvision's functional forms (``rotate``, ``affine``...).
 """
 
 from __future__ import annotations
 
-import math
 import numbers
 
 import numpy as np
@@ -21,11 +21,43 @@ from ...backend.defaults import get_default_dtype
 from ...backend.random import resolve_rng
 from .._color import ColorJitter
 from .._image import _Image
+from ._autoaugment import AutoAugment, AutoAugmentPolicy, RandAugment, TrivialAugmentWide
+from ._geometric import (
+    FiveCrop,
+    Pad,
+    RandomAffine,
+    RandomPerspective,
+    RandomRotation,
+    TenCrop,
+)
+from ._pixel import (
+    ConvertImageDtype,
+    GaussianBlur,
+    Grayscale,
+    PILToTensor,
+    RandomAdjustSharpness,
+    RandomApply,
+    RandomAutocontrast,
+    RandomChoice,
+    RandomEqualize,
+    RandomErasing,
+    RandomGrayscale,
+    RandomInvert,
+    RandomOrder,
+    RandomPosterize,
+    RandomSolarize,
+    ToPILImage,
+)
 from ._resize import InterpolationMode, RandomResizedCrop, Resize
 
-__all__ = ["CenterCrop", "ColorJitter", "Compose", "InterpolationMode", "Lambda", "Normalize",
-           "RandomAffine", "RandomCrop", "RandomHorizontalFlip", "RandomResizedCrop",
-           "RandomVerticalFlip", "Resize", "ToTensor"]
+__all__ = ["AutoAugment", "AutoAugmentPolicy", "CenterCrop", "ColorJitter", "Compose",
+           "ConvertImageDtype", "FiveCrop", "GaussianBlur", "Grayscale", "InterpolationMode",
+           "Lambda", "Normalize", "PILToTensor", "Pad", "RandAugment", "RandomAdjustSharpness",
+           "RandomAffine", "RandomApply", "RandomAutocontrast", "RandomChoice", "RandomCrop",
+           "RandomEqualize", "RandomErasing", "RandomGrayscale", "RandomHorizontalFlip",
+           "RandomInvert", "RandomOrder", "RandomPerspective", "RandomPosterize",
+           "RandomResizedCrop", "RandomRotation", "RandomSolarize", "RandomVerticalFlip",
+           "Resize", "TenCrop", "ToPILImage", "ToTensor", "TrivialAugmentWide", "functional"]
 
 
 class Compose:
@@ -113,56 +145,6 @@ class Normalize:
 
     def __repr__(self) -> str:
         return f"Normalize(mean={self.mean}, std={self.std})"
-
-
-class RandomAffine:
-    """A random rotation, translation and scaling of a (C, H, W) Tensor about its centre.
-
-    Nearest-neighbour sampling; pixels from outside the image are ``fill``.
-
-    Args:
-        degrees: rotation drawn from [-degrees, degrees] (or a (min, max) pair).
-        translate: (a, b): shifts up to a * W horizontally and b * H vertically.
-        scale: (min, max) of the zoom factor.
-        fill: the value of pixels from outside the image.
-        rng: numpy Generator (None: the default generator).
-    """
-
-    def __init__(self, degrees, translate=None, scale=None, shear=None, fill=0.0, *, rng=None):
-        if isinstance(degrees, numbers.Real):
-            degrees = (-float(degrees), float(degrees))
-        if shear is not None:
-            raise ValueError("RandomAffine: shear is not supported")
-        self.degrees, self.translate, self.scale, self.fill = tuple(degrees), translate, scale, fill
-        self.rng = rng
-
-    def __call__(self, x):
-        a = x._data if isinstance(x, Tensor) else np.asarray(x, dtype=np.float32)
-        if a.ndim != 3:
-            raise ValueError(f"RandomAffine: expected a (C, H, W) image, got shape {a.shape}")
-        rng = resolve_rng(self.rng, "RandomAffine")
-        _, h, w = a.shape
-        angle = math.radians(rng.uniform(*self.degrees))
-        tx = ty = 0.0
-        if self.translate is not None:
-            tx = rng.uniform(-1, 1) * self.translate[0] * w
-            ty = rng.uniform(-1, 1) * self.translate[1] * h
-        s = rng.uniform(*self.scale) if self.scale is not None else 1.0
-        # Each output pixel reads the input at the inverse map of its position.
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float64)
-        cy, cx = (h - 1) / 2, (w - 1) / 2
-        u, v = xx - cx - tx, yy - cy - ty
-        cos, sin = math.cos(angle) / s, math.sin(angle) / s
-        src_x = np.rint(cos * u + sin * v + cx).astype(int)
-        src_y = np.rint(-sin * u + cos * v + cy).astype(int)
-        inside = (src_x >= 0) & (src_x < w) & (src_y >= 0) & (src_y < h)
-        out = np.full_like(a, self.fill)
-        out[:, inside] = a[:, src_y[inside], src_x[inside]]
-        return Tensor(out)
-
-    def __repr__(self) -> str:
-        return (f"RandomAffine(degrees={self.degrees}, translate={self.translate}, "
-                f"scale={self.scale})")
 
 
 def _pair(who: str, name: str, value) -> tuple[int, int]:
@@ -299,3 +281,6 @@ class RandomVerticalFlip(_RandomFlip):
     """Turn the image upside down with probability ``p``."""
 
     _axis = "h_axis"
+
+
+from . import functional  # noqa: E402 - it uses the classes above

@@ -21,22 +21,49 @@ from .._image import _Image
 
 __all__ = ["InterpolationMode", "RandomResizedCrop", "Resize"]
 
-_MODES = ("bilinear", "nearest")
+_FLOAT_MODES = ("nearest", "nearest-exact", "bilinear", "bicubic")
+_PIL_RESAMPLE = {"nearest": "NEAREST", "nearest-exact": "NEAREST", "bilinear": "BILINEAR",
+                 "bicubic": "BICUBIC", "box": "BOX", "hamming": "HAMMING", "lanczos": "LANCZOS"}
 
 
 class InterpolationMode(str, enum.Enum):
-    """torchvision's names of the interpolations chainrule has (``interpolation=``)."""
+    """torchvision's interpolation names (``interpolation=``; a member or its string value).
 
-    BILINEAR = "bilinear"
+    Float images resize with NEAREST, NEAREST_EXACT, BILINEAR and BICUBIC (PyTorch's
+    ``interpolate``) and warp (rotate, affine, perspective) with NEAREST and BILINEAR, as
+    torchvision's tensors; PIL (and uint8, for resizing) images take every mode through Pillow.
+    """
+
     NEAREST = "nearest"
+    NEAREST_EXACT = "nearest-exact"
+    BILINEAR = "bilinear"
+    BICUBIC = "bicubic"
+    BOX = "box"
+    HAMMING = "hamming"
+    LANCZOS = "lanczos"
+
+
+def interpolation_name(who: str, interpolation, allowed=None) -> str:
+    """The string value of an ``InterpolationMode`` (or of its name as a string), checked
+    against ``allowed`` (default: every mode)."""
+    name = getattr(interpolation, "value", interpolation)
+    allowed = tuple(m.value for m in InterpolationMode) if allowed is None else allowed
+    if name not in allowed:
+        raise ValueError(f"{who}: interpolation must be one of {list(allowed)} (or the "
+                         f"InterpolationMode members), got {interpolation!r}")
+    return name
 
 
 def _mode(who: str, interpolation) -> str:
-    name = getattr(interpolation, "value", interpolation)
-    if name not in _MODES:
-        raise ValueError(f"{who}: interpolation must be 'bilinear' or 'nearest' (or "
-                         f"InterpolationMode.BILINEAR/NEAREST), got {interpolation!r}")
-    return name
+    return interpolation_name(who, interpolation)
+
+
+def _cubic(x, a: float):
+    """The cubic convolution kernel with parameter ``a`` (PyTorch: -0.75, antialiased -0.5)."""
+    x = np.abs(x)
+    near = ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
+    far = (((x - 5.0) * x + 8.0) * x - 4.0) * a
+    return np.where(x < 1.0, near, np.where(x < 2.0, far, 0.0))
 
 
 def _weights(n_in: int, n_out: int, mode: str, antialias: bool, dtype) -> np.ndarray:
@@ -51,6 +78,23 @@ def _weights(n_in: int, n_out: int, mode: str, antialias: bool, dtype) -> np.nda
         kind = np.float64 if dtype == np.float64 else np.float32  # PyTorch's opmath type
         source = (rows.astype(kind) * (kind(n_in) / kind(n_out))).astype(np.float32)
         w[rows, np.minimum(np.floor(source).astype(np.int64), n_in - 1)] = 1.0
+    elif mode == "nearest-exact":
+        w[rows, np.minimum(np.floor((rows + 0.5) * scale).astype(np.int64), n_in - 1)] = 1.0
+    elif mode == "bicubic" and antialias:  # PyTorch's separable filter: support 2 (times the
+        # scale when shrinking), taps normalised to sum 1
+        support, stretch = (2.0 * scale, 1.0 / scale) if scale >= 1 else (2.0, 1.0)
+        for i in rows:
+            center = scale * (i + 0.5)
+            lo = max(int(center - support + 0.5), 0)
+            hi = min(int(center + support + 0.5), n_in)
+            taps = _cubic((np.arange(lo, hi) - center + 0.5) * stretch, -0.5)
+            w[i, lo:hi] = taps / taps.sum()
+    elif mode == "bicubic":  # four taps around the unclamped source, indices clamped
+        source = (rows + 0.5) * scale - 0.5
+        low = np.floor(source).astype(np.int64)
+        frac = source - low
+        for k in range(-1, 3):
+            np.add.at(w, (rows, np.clip(low + k, 0, n_in - 1)), _cubic(frac - k, -0.75))
     elif antialias and scale > 1:  # a triangle filter widened by the scale
         for i in rows:
             center = scale * (i + 0.5)
@@ -83,8 +127,7 @@ def resize_image(image, size: tuple[int, int], mode: str, antialias: bool, who: 
     height, width = size
     if img.kind == "pil" or img.array.dtype == np.uint8:
         module = _pil_module(who)
-        resample = module.Resampling.BILINEAR if mode == "bilinear" else \
-            module.Resampling.NEAREST
+        resample = getattr(module.Resampling, _PIL_RESAMPLE[mode])
         if img.kind == "pil":
             return image.resize((width, height), resample)
         a = img.array
@@ -100,6 +143,9 @@ def resize_image(image, size: tuple[int, int], mode: str, antialias: bool, who: 
         return np.asarray(module.fromarray(a).resize((width, height), resample))
     if img.array.dtype.kind != "f":
         raise TypeError(f"{who}: expected a float or uint8 image, got dtype {img.array.dtype}")
+    if mode not in _FLOAT_MODES:
+        raise ValueError(f"{who}: interpolation {mode!r} resizes PIL and uint8 images only (as "
+                         f"torchvision's tensors: {list(_FLOAT_MODES)}); got a float image")
     dtype = img.array.dtype
     rows = _weights(img.size[0], height, mode, antialias, dtype).astype(dtype)
     cols = _weights(img.size[1], width, mode, antialias, dtype).astype(dtype)
