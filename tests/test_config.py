@@ -20,7 +20,7 @@ import pytest
 
 import chainrule as cr
 from chainrule.backend import gpu, jit, threads
-from chainrule.backend.settings import SETTINGS, Config, from_environment
+from chainrule.backend.settings import SETTINGS, Config, PrintOptions, from_environment
 from chainrule.data.download import data_home
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "chainrule"
@@ -42,6 +42,10 @@ DOCS = Path(__file__).resolve().parents[1] / "docs"
     ("CHAINRULE_KEEP_COLUMNS_MIB", " 0 ", "keep_columns_mib", 0),
     ("CHAINRULE_DATA", "/data/sets", "data_dir", "/data/sets"),
     ("CHAINRULE_DATA", "~/sets", "data_dir", os.path.expanduser("~/sets")),
+    ("CHAINRULE_PRINT_OPTIONS", "precision=4, linewidth=80", "print_options",
+     PrintOptions(precision=4, linewidth=80)),
+    ("CHAINRULE_PRINT_OPTIONS", "threshold=inf,sci_mode=on", "print_options",
+     PrintOptions(threshold=float("inf"), sci_mode=True)),
 ])
 def test_every_variable_is_parsed(variable, text, name, expected):
     config = from_environment({variable: text})
@@ -56,7 +60,8 @@ def test_defaults_and_unset_or_empty_variables():
         "reference_mode": False, "malloc_tuning": True,
         "keep_columns_mib": 32, "data_dir": os.path.join(os.path.expanduser("~"), ".cache",
                                                          "chainrule"),
-        "default_dtype": np.dtype("float32"), "default_device": "cpu"}
+        "default_dtype": np.dtype("float32"), "default_device": "cpu",
+        "print_options": PrintOptions()}
     empty = from_environment({s.variable: "" for s in SETTINGS.values()})
     assert empty.as_dict() == defaults.as_dict()
     assert from_environment({"XDG_CACHE_HOME": "/xdg"}).data_dir == os.path.join("/xdg",
@@ -71,6 +76,10 @@ def test_defaults_and_unset_or_empty_variables():
     ("CHAINRULE_KEEP_COLUMNS_MIB", "abc", "keep_columns_mib", 32, "a whole number of MiB"),
     ("CHAINRULE_KEEP_COLUMNS_MIB", "-4", "keep_columns_mib", 32, "a whole number of MiB"),
     ("CHAINRULE_KEEP_COLUMNS_MIB", "1.5", "keep_columns_mib", 32, "a whole number of MiB"),
+    ("CHAINRULE_PRINT_OPTIONS", "precision=four", "print_options", PrintOptions(),
+     "name=value pairs"),
+    ("CHAINRULE_PRINT_OPTIONS", "digits=4", "print_options", PrintOptions(),
+     "a mapping of some of"),
 ])
 def test_a_bad_value_warns_with_the_variable_value_and_expectation_and_uses_the_default(
         variable, text, name, default, expected):
@@ -135,6 +144,9 @@ def test_good_values_reach_a_fresh_process_and_the_modules_that_use_them(tmp_pat
     ("keep_columns_mib", True, "an int >= 0"),
     ("data_dir", "", "expected a folder"),
     ("data_dir", 3, "expected a folder"),
+    ("print_options", {"precision": -1}, "expected precision an int >= 0, got -1"),
+    ("print_options", {"sci_mode": 1}, "expected sci_mode True, False or None, got 1"),
+    ("print_options", {"width": 80}, "a mapping of some of ['precision'"),
 ])
 def test_setting_from_python_checks_the_value_and_names_the_setting(name, bad, expected):
     before = getattr(cr.config, name)

@@ -224,8 +224,9 @@ class Tensor:
         return object.__format__(self, spec)
 
     def __repr__(self) -> str:
-        body = numpy.array2string(asnumpy(self._data), separator=", ", prefix="tensor(",
-                                  **array2string_options())
+        host = asnumpy(self._data)
+        body = numpy.array2string(host, separator=", ", prefix="tensor(",
+                                  **array2string_options(host))
         extra = []
         if self._data.dtype != numpy.float32:
             extra.append(f"dtype={self._data.dtype}")

@@ -42,6 +42,11 @@ need it, so an assignment takes effect at once. docs/configuration.md has the sa
 ``default_device`` (``CHAINRULE_DEFAULT_DEVICE``; ``"cpu"`` or ``"cuda"``; default cpu)
     Where tensor factories, ``tensor()`` and new layers put their arrays when no ``device`` is
     passed. ``chainrule.set_default_device`` sets it after checking that the device is usable.
+``print_options`` (``CHAINRULE_PRINT_OPTIONS``, e.g. ``precision=4,linewidth=80``; a
+    ``PrintOptions``; default NumPy's look: 8 digits, 75 characters a line)
+    How tensors print (``Tensor.__repr__``): digits after the point, the size above which a tensor
+    is summarized, the items shown at each end then, the line width and ``sci_mode``.
+    ``chainrule.set_printoptions`` sets it, as ``torch.set_printoptions`` does.
 
 Environment variables take the text a shell gives: booleans are 1/0, true/false, yes/no or on/off
 (any case); an empty variable counts as unset.
@@ -55,19 +60,20 @@ True
 
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Callable, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 import numpy
 
 from .device import device as _device
 
-__all__ = ["BLAS_THREAD_VARIABLES", "SETTINGS", "Config", "Setting", "config", "from_environment",
-           "parse_threads", "reference_mode", "set_reference_mode"]
+__all__ = ["BLAS_THREAD_VARIABLES", "SETTINGS", "Config", "PrintOptions", "Setting", "config",
+           "from_environment", "parse_threads", "reference_mode", "set_reference_mode"]
 
 # Read by the BLAS and OpenMP libraries themselves when they load: a user who sets one has chosen.
 BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS",
@@ -156,6 +162,58 @@ def _default_device(value) -> str:
     return text.split(":", 1)[0].strip().lower()
 
 
+@dataclass(frozen=True)
+class PrintOptions:
+    """How tensors print, PyTorch's ``set_printoptions`` fields; ``sci_mode`` True prints every
+    float in scientific notation, False never, None as the values need (NumPy's choice)."""
+
+    precision: int = 8
+    threshold: float = 1000
+    edgeitems: int = 3
+    linewidth: int = 75
+    sci_mode: bool | None = None
+
+
+def _print_options(value) -> PrintOptions:
+    if isinstance(value, PrintOptions):
+        value = {f.name: getattr(value, f.name) for f in fields(PrintOptions)}
+    names = [f.name for f in fields(PrintOptions)]
+    if not isinstance(value, Mapping) or set(value) - set(names):
+        raise ValueError(f"expected a PrintOptions or a mapping of some of {names}, got "
+                         f"{value!r}")
+    for name, v in value.items():
+        if name == "sci_mode":
+            ok, kind = v is None or isinstance(v, bool), "True, False or None"
+        elif name == "threshold":  # math.inf: never summarize
+            ok, kind = isinstance(v, (int, float)) and not isinstance(v, bool) and v >= 0, \
+                "a number >= 0 (math.inf: never)"
+        else:
+            ok, kind = isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an int >= 0"
+        if not ok:
+            raise ValueError(f"expected {name} {kind}, got {v!r}")
+    return PrintOptions(**value)
+
+
+def _print_options_text(text: str) -> PrintOptions:
+    values = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        name, _, v = (piece.strip() for piece in item.partition("="))
+        v = v.lower()
+        if name == "sci_mode":
+            values[name] = None if v == "none" else _bool_text(v)
+        elif name == "threshold" and v == "inf":
+            values[name] = math.inf
+        elif v.isdigit():
+            values[name] = int(v)
+        else:
+            raise ValueError(f"expected name=value pairs, e.g. 'precision=4,threshold=inf', "
+                             f"got {text!r}")
+    try:
+        return _print_options(values)
+    except ValueError as e:
+        raise ValueError(f"{e} (read from {text!r})") from None
+
+
 def _default_data_dir(environ: Mapping[str, str]) -> str:
     cache = environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return os.path.join(cache, "chainrule")
@@ -190,6 +248,8 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
             _default_dtype, _default_dtype),
     Setting("default_device", "CHAINRULE_DEFAULT_DEVICE", "'cpu' or 'cuda'", "cpu",
             _default_device, _default_device),
+    Setting("print_options", "CHAINRULE_PRINT_OPTIONS", "PrintOptions", PrintOptions(),
+            _print_options, _print_options_text),
 )}
 
 
@@ -204,8 +264,8 @@ class Config:
 
     Attributes:
         threads, jit, gpu_kernels, reference_mode, malloc_tuning,
-            keep_columns_mib, data_dir, default_dtype, default_device: the settings (see
-            this module's docstring).
+            keep_columns_mib, data_dir, default_dtype, default_device, print_options: the
+            settings (see this module's docstring).
         environment: the variables read at import that concern chainrule, name -> value.
     """
 
