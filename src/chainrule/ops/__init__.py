@@ -37,6 +37,7 @@ from . import dropout as _dropout  # the module; `dropout` below is the function
 from . import einsum as _einsum  # the module; `einsum` below is the function
 from . import embedding_bag as _embedding_bag  # likewise
 from . import group_norm as _group_norm  # likewise
+from . import inplace_callable as _inplace_callable  # noqa: F401 - apply_, map_, map2_ likewise
 from . import inplace_math as _inplace_math  # noqa: F401 - attaches lgamma_, addmm_, ... to Tensor
 from . import inplace_methods as _inplace_methods  # noqa: F401 - tan_, eq_, random_, ... likewise
 from . import inplace_more as _inplace_more  # noqa: F401 - cumsum_, gcd_, index_put_, ... likewise
