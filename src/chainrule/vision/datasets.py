@@ -1,12 +1,20 @@
-"""``MNIST``, ``FashionMNIST``, ``CIFAR10`` as torchvision makes them: ``(root, train, ...)``."""
+"""``MNIST``, ``FashionMNIST``, ``CIFAR10``, ``CIFAR100`` as torchvision makes them:
+``(root, train, ...)``."""
 
 from __future__ import annotations
 
 from ..autograd.tensor import Tensor
 from ..data.dataset import Dataset
-from ..data.datasets import CIFAR10_CLASSES, cifar10, fashion_mnist, mnist
+from ..data.datasets import (
+    CIFAR10_CLASSES,
+    CIFAR100_CLASSES,
+    cifar10,
+    cifar100,
+    fashion_mnist,
+    mnist,
+)
 
-__all__ = ["CIFAR10", "MNIST", "FashionMNIST"]
+__all__ = ["CIFAR10", "CIFAR100", "MNIST", "FashionMNIST"]
 
 
 class MNIST(Dataset):
@@ -88,3 +96,18 @@ class CIFAR10(MNIST):
         super().__init__(root, train, transform, target_transform, download)
         self.data, self.targets = self._images, self._labels.tolist()
         self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
+
+
+class CIFAR100(CIFAR10):
+    """CIFAR-100, one ``(image, label)`` at a time, like ``torchvision.datasets.CIFAR100``: the
+    labels are the 100 fine classes (``classes``, in torchvision's order).
+
+    Read from the dataset's binary version (``cifar-100-binary.tar.gz``, never the pickled python
+    version): see ``chainrule.data.datasets.cifar100`` for where the files are looked up (the
+    archive, or its extracted ``cifar-100-binary`` folder, in ``root`` or ``root/cifar100``);
+    ``download=True`` fetches the archive (about 168 MB, SHA-256 verified). The other arguments
+    and attributes are ``CIFAR10``'s.
+    """
+
+    _load = staticmethod(cifar100)
+    classes = CIFAR100_CLASSES
