@@ -3,7 +3,8 @@
 Backward rules use ``self.output`` where the derivative is a function of the output (sigmoid,
 tanh, elu) and recorded ops of the input otherwise, so every smooth activation can be
 differentiated again. Masks of piecewise activations are constants: their second derivative is zero
-almost everywhere.
+almost everywhere. Recorded (``create_graph``), the backward of ReLU, LeakyReLU and Hardtanh still
+gives their input a gradient, a zero one, as PyTorch's does (``ZeroOf``).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import math
 import numbers
 
 from ..autograd.function import Function
+from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor, tensor
 from ..backend import get_array_module
 from ..kernels import K
@@ -30,6 +32,26 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
 _GELU_C = math.sqrt(2.0 / math.pi)
 _GELU_K = 0.044715
+
+
+class ZeroOf(Function):
+    """Zeros shaped like ``x``, whose derivative is 0: added to a recorded backward whose value
+    does not depend on the forward input, it keeps that input in the graph, so a second backward
+    gives it (and the parameters before it) a zero gradient where it would give none. PyTorch's
+    threshold_, leaky_relu_ and hardtanh_backward do so, and optimizers with state tell the two
+    apart (Adam counts the step, momentum still moves the weight): an R1 penalty's step through a
+    LeakyReLU discriminator trains on as in PyTorch."""
+
+    def forward(self, x):
+        return get_array_module(x).zeros_like(x)
+
+    def backward(self, g):
+        return ZeroOf.apply(g)
+
+
+def _kept(grad, x):
+    """``grad``, plus ``ZeroOf(x)`` when the backward is being recorded and ``x`` needs it."""
+    return grad + ZeroOf.apply(x) if x.requires_grad and is_grad_enabled() else grad
 
 
 def _float_input(op, x):
@@ -99,14 +121,15 @@ class ReLUMask(Function):
     An op of its own so that the mask is one kernel call (``kernels.relu.relu_grad``), shared by
     ReLU and the fused layers that end in one (``linear_relu``, ``conv2d_relu``). It is linear in
     ``g`` and the mask is a constant (ReLU's second derivative is 0 almost everywhere), so its
-    backward is itself and ``y`` gets no gradient through it.
+    backward is itself and ``y`` gets a zero gradient through it (``ZeroOf``, as PyTorch's).
     """
 
     def forward(self, g, y):
         return K.relu_grad(g, y)
 
     def backward(self, gg):
-        return ReLUMask.apply(gg, self.inputs[1]), None
+        y = self.inputs[1]
+        return ReLUMask.apply(gg, y), (ZeroOf.apply(y) if self.needs_input_grad[1] else None)
 
 
 def relu_mask(g, y) -> Tensor:
@@ -138,7 +161,7 @@ class LeakyReLU(Function):
         d = self.positive.astype(g.dtype)
         d *= 1 - slope
         d += slope
-        return g * d
+        return _kept(g * d, self.inputs[0])
 
 
 class Softplus(Function):
@@ -232,7 +255,7 @@ class Hardtanh(Function):
         return get_array_module(x).clip(x, self.min_val, self.max_val)
 
     def backward(self, g):
-        return fill_where(self.outside, 0, g)
+        return _kept(fill_where(self.outside, 0, g), self.inputs[0])
 
 
 class LogSigmoid(Function):
