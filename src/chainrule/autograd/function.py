@@ -118,14 +118,12 @@ class Function:
         fn._versions = versions
         if multi:
             _attach_outputs(fn, outs)
-        else:  # the usual single output, without the loop's lists (_attach_outputs does the same)
+        else:  # the usual single output, as _attach_outputs without the loop's lists
             o = outs[0]
-            data = o._data
-            if data.dtype.kind == "f" or _carries_grad(cls, data):
+            if o._data.dtype.kind == "f" or _carries_grad(cls, o._data):
                 o.requires_grad = True
                 o._ctx = fn
             fn._outputs = (weakref.ref(o),)
-            fn._out_meta = ((data.shape, data.dtype),)
             fn._out_versions = (o._counter[0],)
         if _anomaly_enabled.get():  # detect_anomaly: where in the forward pass the node was made
             remember_forward(fn)
@@ -189,8 +187,9 @@ def _carries_grad(cls, data) -> bool:
 
 
 def _attach_outputs(fn, outs) -> None:
-    """Make ``fn`` the node of its outputs, and remember them (weakly), their shapes and dtypes
-    and the versions they were made at."""
+    """Make ``fn`` the node of its outputs, and remember them (weakly), the versions they were
+    made at and their shapes and dtypes (``_out_meta``: the walk gives zeros to those that get no
+    gradient; a single-output node needs none)."""
     for i, o in enumerate(outs):
         if _carries_grad(type(fn), o._data):
             o.requires_grad = True

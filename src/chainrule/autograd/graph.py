@@ -166,7 +166,7 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                     continue
                 entry = pending.get(id(ctx))
                 if entry is None:
-                    entry = pending[id(ctx)] = ([None] * len(ctx._out_meta), [])
+                    entry = pending[id(ctx)] = ([None] * len(ctx._outputs), [])
                 slot, held = entry
                 i = t._out_idx
                 slot[i] = g if slot[i] is None else slot[i] + g  # a tensor used twice: sum
