@@ -96,7 +96,7 @@ def _sample(planes, sx, sy, mode):
 
 def _warp_array(img: _Image, who: str, grid, mode: str, fill):
     """Sample ``img`` (an array or Tensor image) on ``grid(dtype) -> (sx, sy)``."""
-    mode = interpolation_name(who, mode, _GRID_MODES + ("bicubic",))
+    mode = interpolation_name(who, mode)
     if mode not in _GRID_MODES:
         raise ValueError(f"{who}: interpolation {mode!r} is for PIL images; Tensors and arrays "
                          f"take NEAREST or BILINEAR (as torchvision's tensors)")
