@@ -143,7 +143,7 @@ def _pil_transform(name: str):
     return getattr(sys.modules["PIL.Image"].Transform, name)
 
 
-def _pil_fill(fill, image):
+def _pil_fill(who, fill, image):
     channels = len(image.getbands())
     if fill is None:
         fill = 0
@@ -152,8 +152,8 @@ def _pil_fill(fill, image):
     if isinstance(fill, (list, tuple)):
         fill = tuple(fill) * channels if len(fill) == 1 else tuple(fill)
         if len(fill) != channels:
-            raise ValueError(f"fill must be a number or one per channel ({channels}), got "
-                             f"{fill!r}")
+            raise ValueError(f"{who}: fill must be a number or one per channel ({channels}), "
+                             f"got {fill!r}")
         if channels == 1:
             fill = fill[0]
     if image.mode != "F":
@@ -180,7 +180,7 @@ def rotate(img, angle: float, interpolation=InterpolationMode.NEAREST, expand: b
     if image.kind == "pil":
         return img.rotate(float(angle), _PIL_RESAMPLE[mode], bool(expand),
                           None if center is None else tuple(center),
-                          fillcolor=_pil_fill(fill, img))
+                          fillcolor=_pil_fill("rotate", fill, img))
     h, w = image.size
     center_f = (0.0, 0.0) if center is None else (center[0] - w * 0.5, center[1] - h * 0.5)
     matrix = inverse_affine_matrix(center_f, -float(angle), (0.0, 0.0), 1.0, (0.0, 0.0))
@@ -231,7 +231,7 @@ def affine(img, angle: float, translate, scale: float, shear,
         center = (w * 0.5, h * 0.5) if center is None else center
         matrix = inverse_affine_matrix(center, float(angle), translate, float(scale), shear)
         return img.transform((w, h), _pil_transform("AFFINE"), matrix, _PIL_RESAMPLE[mode],
-                             fillcolor=_pil_fill(fill, img))
+                             fillcolor=_pil_fill("affine", fill, img))
     center_f = (0.0, 0.0) if center is None else (center[0] - w * 0.5, center[1] - h * 0.5)
     matrix = inverse_affine_matrix(center_f, float(angle), [float(t) for t in translate],
                                    float(scale), shear)
@@ -248,7 +248,7 @@ def perspective(img, startpoints, endpoints, interpolation=InterpolationMode.BIL
     mode = interpolation_name("perspective", interpolation)
     if image.kind == "pil":
         return img.transform(img.size, _pil_transform("PERSPECTIVE"), coeffs,
-                             _PIL_RESAMPLE[mode], fillcolor=_pil_fill(fill, img))
+                             _PIL_RESAMPLE[mode], fillcolor=_pil_fill("perspective", fill, img))
     h, w = image.size
 
     def grid(dtype):

@@ -4,10 +4,10 @@
 v2``. ``v2.Compose([v2.ToImage(), v2.ToDtype(cr.float32, scale=True), v2.Normalize(m, s)])`` is
 v2's replacement for ``ToTensor`` + ``Normalize``: ``ToImage`` turns an (H, W) or (H, W, C) array
 or PIL image into a (C, H, W) Tensor of the same dtype, ``ToDtype`` converts it (with ``scale``,
-uint8 0..255 becomes float 0..1). The crops, flips, ``Resize``, ``RandomResizedCrop``,
-``ColorJitter``, ``Normalize`` and ``RandomAffine`` are the ``transforms`` ones (the same
-arithmetic in v1 and v2); images are plain Tensors (torchvision's ``tv_tensors.Image`` is a
-Tensor subclass), not bounding boxes or masks.
+uint8 0..255 becomes float 0..1). The other transforms (crops, flips, ``Resize``, rotations,
+``ColorJitter``, ``GaussianBlur``, ``RandomErasing``, ``AutoAugment``...) are the ``transforms``
+ones (the same arithmetic in v1 and v2); images are plain Tensors (torchvision's
+``tv_tensors.Image`` is a Tensor subclass), not bounding boxes or masks.
 """
 
 from __future__ import annotations
@@ -17,24 +17,55 @@ import numpy as np
 from ...autograd.tensor import Tensor
 from .._image import _is_pil
 from . import (
+    AutoAugment,
+    AutoAugmentPolicy,
     CenterCrop,
     ColorJitter,
     Compose,
+    ConvertImageDtype,
+    FiveCrop,
+    GaussianBlur,
+    Grayscale,
     InterpolationMode,
     Normalize,
+    Pad,
+    PILToTensor,
+    RandAugment,
+    RandomAdjustSharpness,
     RandomAffine,
+    RandomApply,
+    RandomAutocontrast,
+    RandomChoice,
     RandomCrop,
+    RandomEqualize,
+    RandomErasing,
+    RandomGrayscale,
     RandomHorizontalFlip,
+    RandomInvert,
+    RandomOrder,
+    RandomPerspective,
+    RandomPosterize,
     RandomResizedCrop,
+    RandomRotation,
+    RandomSolarize,
     RandomVerticalFlip,
     Resize,
+    TenCrop,
+    ToPILImage,
     ToTensor,
+    TrivialAugmentWide,
 )
 from . import Lambda as _Lambda
 
-__all__ = ["CenterCrop", "ColorJitter", "Compose", "InterpolationMode", "Lambda", "Normalize",
-           "RandomAffine", "RandomCrop", "RandomHorizontalFlip", "RandomResizedCrop",
-           "RandomVerticalFlip", "Resize", "ToDtype", "ToImage", "ToPureTensor", "ToTensor"]
+__all__ = ["AutoAugment", "AutoAugmentPolicy", "CenterCrop", "ColorJitter", "Compose",
+           "ConvertImageDtype", "FiveCrop", "GaussianBlur", "Grayscale", "InterpolationMode",
+           "Lambda", "Normalize", "PILToTensor", "Pad", "RandAugment", "RandomAdjustSharpness",
+           "RandomAffine", "RandomApply", "RandomAutocontrast", "RandomChoice", "RandomCrop",
+           "RandomEqualize", "RandomErasing", "RandomGrayscale", "RandomHorizontalFlip",
+           "RandomInvert", "RandomOrder", "RandomPerspective", "RandomPosterize",
+           "RandomResizedCrop", "RandomRotation", "RandomSolarize", "RandomVerticalFlip",
+           "Resize", "TenCrop", "ToDtype", "ToImage", "ToPILImage", "ToPureTensor", "ToTensor",
+           "TrivialAugmentWide"]
 
 
 class Lambda(_Lambda):
