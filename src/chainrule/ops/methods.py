@@ -14,6 +14,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy, validate_device
 from . import creation
 from ._args import dim_or_axis
+from ._promotion import promoted
 from .elementwise import add, cast, clip, div, mul, sub, to_device_op, where
 from .elementwise import pow as _pow
 from .join import split
@@ -194,12 +195,9 @@ def _bitwise(name, ufunc, reflected=False):
                 raise TypeError(f"{name}: needs boolean or integer tensors (masks), got dtype "
                                 f"{t.dtype if isinstance(t, Tensor) else type(t).__name__}")
         xp = get_array_module(self._data)
-        if isinstance(other, Tensor):
-            a, b = (other, self) if reflected else (self, other)
-            return nondiff(lambda x, y: xp.asarray(getattr(xp, ufunc)(x, y)), a, b)
-        if reflected:
-            return nondiff(lambda x: xp.asarray(getattr(xp, ufunc)(other, x)), self)
-        return nondiff(lambda x: xp.asarray(getattr(xp, ufunc)(x, other)), self)
+        a, b = promoted(self, other)  # PyTorch's promotion (int32 & a 0-d int64: int32)
+        a, b = (b, a) if reflected else (a, b)
+        return nondiff(lambda x, y: xp.asarray(getattr(xp, ufunc)(x, y)), a, b)
 
     method.__name__ = name
     return method

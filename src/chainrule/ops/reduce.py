@@ -17,6 +17,7 @@ from ..backend import get_array_module
 from ..kernels import K
 from ._args import dim_or_axis, keep_flag, reduce_dim
 from ._broadcast import broadcast_to
+from ._promotion import float_operand
 from .elementwise import cast, exp, fill_where, maximum, minimum
 from .shape import normalize_axis, reshape
 
@@ -249,7 +250,7 @@ def logsumexp(input, axis=None, keepdims: bool = False, *, dim=None, keepdim=Non
     axis, keepdims = dim_or_axis("logsumexp", axis, dim), keep_flag("logsumexp", keepdims, keepdim)
     axes = normalize_axis("logsumexp", axis, input.ndim)
     _check_nonempty("logsumexp", input, axes)
-    return LogSumExp.apply(input, axes=axes, keepdims=bool(keepdims))
+    return LogSumExp.apply(float_operand(input), axes=axes, keepdims=bool(keepdims))
 
 
 def var(input, dim=None, unbiased=None, keepdim=None,  # noqa: A002 - PyTorch's name

@@ -11,9 +11,9 @@ work is in ``_gamma_inc.py``.
 from __future__ import annotations
 
 from ..autograd.function import Function
+from ..autograd.promotion import result_type, true_divide_dtype
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..backend.defaults import get_default_dtype
 from . import _gamma_inc
 from ._broadcast import sum_to
 from .elementwise import _check_broadcast, exp, log
@@ -95,8 +95,7 @@ def _operands(op: str, x, y, numbers: bool):
             raise TypeError(f"{op}: {name} must be a Tensor or a number, got "
                             f"{type(value).__name__}")
     xp = get_array_module(*[t._data for t in tensors])
-    floats = [t.dtype for t in tensors if t.dtype.kind == "f"]
-    dtype = xp.result_type(*floats) if floats else get_default_dtype()
+    dtype = true_divide_dtype(result_type(x, y))  # PyTorch's promotion; integers: float32
     x, y = (v.astype(dtype) if isinstance(v, Tensor) else Tensor(xp.asarray(v, dtype=dtype))
             for v in (x, y))
     _check_broadcast(op, x, y)

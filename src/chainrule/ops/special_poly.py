@@ -27,9 +27,9 @@ run for minutes.
 from __future__ import annotations
 
 from ..autograd.function import nondiff
+from ..autograd.promotion import result_type, true_divide_dtype
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..backend.defaults import get_default_dtype
 
 __all__ = ["chebyshev_polynomial_t", "chebyshev_polynomial_u", "chebyshev_polynomial_v",
            "chebyshev_polynomial_w", "hermite_polynomial_h", "hermite_polynomial_he",
@@ -127,9 +127,8 @@ def _polynomial(op: str, kernel, x, n, shifted: bool = False):
                                               not isinstance(value, (int, float))):
             raise TypeError(f"{op}: {name} must be a Tensor or a number, got "
                             f"{type(value).__name__}")
-    floats = [t.dtype for t in (x, n) if isinstance(t, Tensor) and t.dtype.kind == "f"]
     xp = get_array_module(*[t._data for t in (x, n) if isinstance(t, Tensor)])
-    dtype = xp.result_type(*floats) if floats else get_default_dtype()
+    dtype = true_divide_dtype(result_type(x, n))  # PyTorch's promotion; integers: float32
     x, n = (t if isinstance(t, Tensor) else Tensor(xp.asarray(t)) for t in (x, n))
     if n.dtype.kind not in "biuf" or x.dtype.kind not in "biuf":
         raise TypeError(f"{op}: input and n must be real numbers, got dtypes {x.dtype} and "

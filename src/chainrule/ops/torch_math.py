@@ -21,7 +21,7 @@ from ..autograd.tensor import Tensor
 from ..backend import config, get_array_module, numpy
 from ._broadcast import sum_to
 from ._conj import Conj, Imag, Real
-from ._promotion import promoted_all, result_type
+from ._promotion import promoted, promoted_all, result_type
 from .complex import ComplexAngle
 from .creation import ones_like
 from .elementwise import cast, div, mul
@@ -144,7 +144,7 @@ def _integer_pair(name, ufunc, what):
                 raise TypeError(f"{name}: {arg} must be an integer tensor, got "
                                 f"{v.dtype if isinstance(v, Tensor) else type(v).__name__}")
         xp = get_array_module(input._data)
-        other = other if isinstance(other, Tensor) else Tensor(xp.asarray(other))
+        input, other = promoted(input, other)  # noqa: A001 - PyTorch's promotion
         return nondiff(lambda a, b: xp.asarray(getattr(xp, ufunc)(a, b)), input, other)
 
     op.__name__ = op.__qualname__ = name
@@ -162,8 +162,7 @@ def nextafter(input, other, *, out=None) -> Tensor:  # noqa: A002
     if tensor_input("nextafter", input).dtype.kind != "f" or _kind(other) != "f":
         raise TypeError("nextafter: input and other must be floating point")
     xp = get_array_module(input._data)
-    if not isinstance(other, Tensor):
-        other = Tensor(xp.asarray(other, dtype=input.dtype))
+    input, other = promoted(input, other)  # noqa: A001 - PyTorch's promotion
     return nondiff(lambda a, b: xp.asarray(xp.nextafter(a, b)), input, other)
 
 

@@ -15,7 +15,7 @@ import warnings
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
-from ._promotion import binary
+from ._promotion import binary, promoted
 from .creation import _dtype, _leaf
 from .elementwise import cast, div, maximum, minimum, mul, sub
 from .join import cat
@@ -111,9 +111,8 @@ def _shift(name: str, ufunc: str):
                 raise TypeError(f"{name}: {arg} must be an integer tensor or int, got "
                                 f"{v.dtype if isinstance(v, Tensor) else type(v).__name__}")
         xp = get_array_module(input._data)
-        if isinstance(other, Tensor):
-            return nondiff(lambda a, b: xp.asarray(getattr(xp, ufunc)(a, b)), input, other)
-        return nondiff(lambda a: xp.asarray(getattr(xp, ufunc)(a, a.dtype.type(other))), input)
+        input, other = promoted(input, other)  # noqa: A001 - PyTorch's promotion
+        return nondiff(lambda a, b: xp.asarray(getattr(xp, ufunc)(a, b)), input, other)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"``torch.{name}`` of integer tensors (NumPy's ``{ufunc}``); not differentiable."
