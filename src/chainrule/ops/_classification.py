@@ -326,6 +326,7 @@ def _class_args(op, x, target, weight, ignore_index, axis, allow_probs):
             raise ValueError(f"{op}: target contains class {int(target[bad][0])} but input has {n} "
                              f"classes (labels lie in [0, {n - 1}] or equal ignore_index="
                              f"{ignore_index})")
+        target = Tensor(target)  # a constant of the graph, as Function.apply would wrap it
     if weight is not None:
         weight = _const(op, "weight", weight, x, (n,))
         if weight.shape != (n,):
