@@ -83,6 +83,10 @@ def _check_broadcast(op, a, b):
 def binary(op, a, b, *, int_to_float=False):
     """``a`` and ``b`` checked to broadcast and brought to the dtype PyTorch computes ``op`` in
     (``promoted``); two Tensors of one (floating, for ``int_to_float``) dtype pass untouched."""
+    if isinstance(a, Tensor) and (type(b) is float or type(b) is int):
+        da = a._data
+        if da.dtype.kind in "fc":  # the usual x * 2.0: the number in the tensor's dtype
+            return a, Tensor(get_array_module(da).asarray(b, dtype=da.dtype))
     try:
         da, db = a._data, b._data
         if da.dtype == db.dtype and (not int_to_float or da.dtype.kind in "fc"):
