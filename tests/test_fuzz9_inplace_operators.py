@@ -2,8 +2,10 @@
 on leaves, views and aliases, over random dtypes (bool, uint8, int16/32/64, float32/64), shapes,
 broadcast operands and Python scalars: where PyTorch raises, chainrule must raise; where both
 run, the tensor, its alias or base and the returned object must be PyTorch's. Where chainrule
-refuses a cast PyTorch makes (NumPy's same-kind rule: int64 into uint8, a bool shift amount) the
-test lets it refuse; the sign of a zero remainder is not compared."""
+refuses what PyTorch computes (a Python int outside the tensor's dtype, a bool shift amount, an
+integer to a negative integer power) the test lets it refuse, a few times only (int64 into uint8
+is computed since chainrule follows PyTorch's promotion); the sign of a zero remainder is not
+compared."""
 
 import operator
 
@@ -75,7 +77,7 @@ def test_in_place_operators_as_pytorchs(block):
             refused_only_here += 1
         else:
             assert str(got) == str(want), seed  # str: NaN equals NaN
-    assert refused_only_here < 40
+    assert refused_only_here < 20
 
 
 def test_subtraction_with_bool_counts_true_as_one_where_pytorch_refuses():
