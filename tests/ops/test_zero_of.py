@@ -1,7 +1,8 @@
-"""A second backward through ReLU, LeakyReLU, Hardtanh and ReLU6 gives the parameters before
-them a zero gradient, not none, as PyTorch's does: an R1 penalty (the gradient of a
-discriminator's output with respect to its input, create_graph=True) reaches the conv biases,
-whose gradient is zero, and Adam or momentum SGD then step them as PyTorch's do."""
+"""A second backward through ReLU, LeakyReLU, Hardtanh, ReLU6 and the max, average and adaptive
+pools gives the parameters before them a zero gradient, not none, as PyTorch's does: an R1
+penalty (the gradient of a discriminator's output with respect to its input, create_graph=True)
+reaches the conv biases, whose gradient is zero, and Adam or momentum SGD then step them as
+PyTorch's do."""
 
 import numpy as np
 import pytest
@@ -12,13 +13,17 @@ torch = pytest.importorskip("torch")
 
 ACTS = {"relu": lambda L: L.nn.ReLU(), "relu_": lambda L: L.nn.ReLU(inplace=True),
         "leaky_relu": lambda L: L.nn.LeakyReLU(0.2), "hardtanh": lambda L: L.nn.Hardtanh(-.5, .5),
-        "relu6": lambda L: L.nn.ReLU6()}
+        "relu6": lambda L: L.nn.ReLU6(), "max_pool": lambda L: L.nn.MaxPool2d(2),
+        "avg_pool": lambda L: L.nn.AvgPool2d(3, stride=1, padding=1),
+        "adaptive_avg": lambda L: L.nn.AdaptiveAvgPool2d(3),
+        "adaptive_max": lambda L: L.nn.AdaptiveMaxPool2d(3)}
+FEATURES = {"max_pool": 12, "adaptive_avg": 27, "adaptive_max": 27}
 
 
-def _r1_step(L, act, optimizer):
+def _r1_step(L, name, optimizer):
     x0 = np.random.default_rng(0).standard_normal((2, 3, 4, 4))
-    net = L.nn.Sequential(L.nn.Conv2d(3, 3, 3, padding=1), act(L), L.nn.Flatten(),
-                          L.nn.Linear(48, 1)).double()
+    net = L.nn.Sequential(L.nn.Conv2d(3, 3, 3, padding=1), ACTS[name](L), L.nn.Flatten(),
+                          L.nn.Linear(FEATURES.get(name, 48), 1)).double()
     with L.no_grad():
         for i, p in enumerate(net.parameters()):
             p.copy_(L.tensor(np.sin(np.arange(p.numel()) * 0.37 + i).reshape(p.shape) * 0.4))
@@ -42,8 +47,8 @@ def _r1_step(L, act, optimizer):
     lambda L, p: L.optim.Adam(p, lr=0.01, betas=(0.0, 0.99)),
     lambda L, p: L.optim.SGD(p, lr=0.1, momentum=0.9)])
 def test_a_penalty_through_the_input_gradient_steps_the_biases_as_pytorch(name, optimizer):
-    ours = _r1_step(cr, ACTS[name], optimizer)
-    theirs = _r1_step(torch, ACTS[name], optimizer)
+    ours = _r1_step(cr, name, optimizer)
+    theirs = _r1_step(torch, name, optimizer)
     assert all(g is not None and not g.any() for g in ours[0])
     for a, b in zip(ours[1], theirs[1], strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

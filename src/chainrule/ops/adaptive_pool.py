@@ -16,6 +16,7 @@ from ._pool_index import max_pool_indices
 from ._unbatched import batch_optional
 from ._windows import PoolGeom, check_rank
 from ._windows import ints as _ints
+from .activation import _kept
 from .pool import _ExtremumPool
 from .shape import squeeze, unsqueeze
 
@@ -50,8 +51,9 @@ class _Separable(Function):
         y = _apply_last(y.swapaxes(-1, -2), a_h)
         return get_array_module(y).ascontiguousarray(y.swapaxes(-1, -2))
 
-    def backward(self, g):
-        return _Separable.apply(g, mats=tuple(None if a is None else a.T for a in self.mats))
+    def backward(self, g):  # recorded, x keeps a zero gradient through it, as PyTorch's
+        return _kept(_Separable.apply(g, mats=tuple(None if a is None else a.T
+                                                    for a in self.mats)), self.inputs[0])
 
 
 def _averaging_matrix(xp, n, m, dtype):
@@ -93,7 +95,8 @@ class _AdaptiveExtremum(Function):
         return best
 
     def backward(self, g):
-        return _IndexScatter.apply(g, flat=self.flat, shape=self.inputs[0].shape)
+        return _kept(_IndexScatter.apply(g, flat=self.flat, shape=self.inputs[0].shape),
+                     self.inputs[0])
 
 
 class _IndexScatter(Function):

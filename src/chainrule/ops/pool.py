@@ -25,7 +25,7 @@ from ..kernels.pooling import fill_value
 from ._pool_index import max_pool_indices
 from ._unbatched import add_batch, drop_batch
 from ._windows import ints, pool_setup
-from .activation import ReLUMask
+from .activation import ReLUMask, _kept
 from .elementwise import mul
 from .join import pad
 from .shape import squeeze, unsqueeze
@@ -43,9 +43,9 @@ class _ExtremumPool(Function):
     def forward(self, x):
         return K.extremum_pool(x, self.geom, self.largest, compiled=self.recording)
 
-    def backward(self, g):
-        return _RouteToWinners.apply(g, x=self.inputs[0]._data, y=self.output._data, geom=self.geom,
-                                     largest=self.largest)
+    def backward(self, g):  # recorded, x keeps a zero gradient through it, as PyTorch's
+        return _kept(_RouteToWinners.apply(g, x=self.inputs[0]._data, y=self.output._data,
+                                           geom=self.geom, largest=self.largest), self.inputs[0])
 
 
 class _MaxPoolReLU(_ExtremumPool):
@@ -93,8 +93,10 @@ class _AvgPool(Function):
     def forward(self, x):
         return K.average_pool(x, self.geom, self.count_include_pad)
 
-    def backward(self, g):
-        return _AvgPoolAdjoint.apply(g, geom=self.geom, count_include_pad=self.count_include_pad)
+    def backward(self, g):  # recorded, x keeps a zero gradient through it, as PyTorch's
+        spread = _AvgPoolAdjoint.apply(g, geom=self.geom,
+                                       count_include_pad=self.count_include_pad)
+        return _kept(spread, self.inputs[0])
 
 
 class _AvgPoolAdjoint(Function):
