@@ -180,7 +180,7 @@ from .ops import (
     zeros,
     zeros_like,
 )
-from .ops.complex import complex, polar, view_as_complex, view_as_real  # noqa: A004
+from .ops.complex import complex, polar, sgn, view_as_complex, view_as_real  # noqa: A004
 from .ops.control_flow import cond, while_loop
 from .ops.creation_extra import *  # noqa: F403 - logspace, histc, result_type...
 from .ops.creation_extra import __all__ as _creation_extra_names
@@ -262,7 +262,6 @@ from .ops.torch_windows import *  # noqa: F403 - hann_window, kaiser_window...
 from .ops.torch_windows import __all__ as _torch_window_names
 from .ops.unique import unique_consecutive
 
-sgn = sign
 absolute = abs
 negative = neg
 

@@ -22,16 +22,19 @@ def resolve_rng(rng, who: str):
     return _random.resolve_rng(rng, who)
 
 
-def float_dtype(dtype, who: str):
-    """``dtype`` as a dtype object, which must be floating-point; None is the default dtype."""
+def float_dtype(dtype, who: str, *, complex_ok: bool = False):
+    """``dtype`` as a dtype object, which must be floating-point (or complex, where
+    ``complex_ok``: the layers PyTorch builds complex, Linear and Conv1d/2d); None is the default
+    dtype."""
     if dtype is None:
         return config.default_dtype
     try:
         dt = _host().dtype(dtype)
     except TypeError:
         raise TypeError(f"{who}: dtype {dtype!r} is not a dtype") from None
-    if dt.kind != "f":
-        raise TypeError(f"{who}: dtype must be floating-point (e.g. 'float32'), got {dt}")
+    if dt.kind != "f" and not (complex_ok and dt.kind == "c"):
+        kinds = "floating-point or complex" if complex_ok else "floating-point"
+        raise TypeError(f"{who}: dtype must be {kinds} (e.g. 'float32'), got {dt}")
     return dt
 
 

@@ -37,6 +37,7 @@ class _ConvNd(Module):
 
     _nd = 0
     _transposed = False
+    _complex = False  # whether a complex dtype is allowed (its op computes complex values)
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, groups,
                  bias, output_padding, rng, dtype):
@@ -59,7 +60,7 @@ class _ConvNd(Module):
                     f"{who}: output_padding {self.output_padding} must be smaller than stride "
                     f"{self.stride} or dilation {self.dilation} on every axis"
                 )
-        dt = float_dtype(dtype, who)
+        dt = float_dtype(dtype, who, complex_ok=self._complex)
         xp = get_array_module()
         pair = (in_channels, out_channels // groups) if self._transposed else (
             out_channels, in_channels // groups)
@@ -244,7 +245,7 @@ class Conv1d(_Conv):
         groups: split the channels into independent groups (both counts must divide by it).
         bias: learn an additive per-channel bias.
         rng: numpy Generator for the initial weights (None: the default generator).
-        dtype: floating-point dtype of the parameters.
+        dtype: floating-point or complex dtype of the parameters.
 
     Shape:
         (N, in_channels, L) -> (N, out_channels, L_out); weight (out_channels,
@@ -252,6 +253,7 @@ class Conv1d(_Conv):
     """
 
     _nd = 1
+    _complex = True
     _op = staticmethod(conv1d)
     _op_relu = staticmethod(conv1d_relu)
 
@@ -266,7 +268,7 @@ class Conv2d(_Conv):
         groups: split the channels into independent groups (groups = in_channels is depthwise).
         bias: learn an additive per-channel bias.
         rng: numpy Generator for the initial weights (None: the default generator).
-        dtype: floating-point dtype of the parameters.
+        dtype: floating-point or complex dtype of the parameters.
 
     Shape:
         (N, in_channels, H, W) -> (N, out_channels, H_out, W_out); weight (out_channels,
@@ -279,6 +281,7 @@ class Conv2d(_Conv):
     """
 
     _nd = 2
+    _complex = True
     _op = staticmethod(conv2d)
     _op_relu = staticmethod(conv2d_relu)
 

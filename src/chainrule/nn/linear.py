@@ -32,7 +32,7 @@ class Linear(Module):
         out_features: size of the last output axis.
         bias: whether to learn an additive bias.
         rng: numpy Generator for the initial weights (None: the default generator).
-        dtype: floating-point dtype of the parameters.
+        dtype: floating-point or complex dtype of the parameters.
 
     Shape:
         ``(..., in_features) -> (..., out_features)``; ``weight`` is (out_features, in_features),
@@ -56,7 +56,7 @@ class Linear(Module):
         super().__init__()
         self.in_features = positive_int("Linear", "in_features", in_features)
         self.out_features = positive_int("Linear", "out_features", out_features)
-        dt = float_dtype(dtype, "Linear")
+        dt = float_dtype(dtype, "Linear", complex_ok=True)
         xp = get_array_module()
         self.weight = Parameter(xp.empty((out_features, in_features), dtype=dt))
         if bias:

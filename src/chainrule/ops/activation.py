@@ -17,6 +17,7 @@ from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor, tensor
 from ..backend import get_array_module
 from ..kernels import K
+from ._conj import cj
 from ._promotion import float_operand
 from ._special import ndtr
 from .elementwise import abs as _abs
@@ -85,20 +86,26 @@ def _sigmoid_array(x):
 
 
 class Sigmoid(Function):
+    complex_grad = True  # holomorphic: g times the conjugate derivative, from conj(y)
+
     def forward(self, x):
+        if x.dtype.kind == "c":  # no order to take |x| by: the formula, as PyTorch's
+            return 1 / (1 + get_array_module(x).exp(-x))
         return _sigmoid_array(x)
 
     def backward(self, g):
-        y = self.output
+        y = cj(self.output)
         return g * (y * (1 - y))
 
 
 class Tanh(Function):
+    complex_grad = True
+
     def forward(self, x):
         return get_array_module(x).tanh(x)
 
     def backward(self, g):
-        y = self.output
+        y = cj(self.output)
         return g * (1 - y * y)
 
 
@@ -289,14 +296,22 @@ def step(x, *, straight_through: bool = False) -> Tensor:
     return Step.apply(_float_input("step", x), straight_through=bool(straight_through))
 
 
+def _float_or_complex(op, x):
+    if isinstance(x, Tensor) and x._data.dtype.kind == "c":
+        return x
+    return _float_input(op, x)
+
+
 def sigmoid(input) -> Tensor:  # noqa: A002
-    """Logistic sigmoid 1 / (1 + exp(-x)), stable for large |x| (exp only sees -|x|)."""
-    return Sigmoid.apply(_float_input("sigmoid", float_operand(input)))  # int: default float
+    """Logistic sigmoid 1 / (1 + exp(-x)), stable for large real |x| (exp only sees -|x|); a
+    complex input takes the formula, as PyTorch's."""
+    return Sigmoid.apply(_float_or_complex("sigmoid", float_operand(input)))  # int: float
 
 
 def tanh(input) -> Tensor:  # noqa: A002
-    """Hyperbolic tangent; its derivative 1 - tanh(x)^2 is computed from the output."""
-    return Tanh.apply(_float_input("tanh", float_operand(input)))  # int: default float
+    """Hyperbolic tangent (real or complex); its derivative 1 - tanh(x)^2 is computed from the
+    output."""
+    return Tanh.apply(_float_or_complex("tanh", float_operand(input)))  # int: float
 
 
 def relu(x, inplace: bool = False) -> Tensor:

@@ -22,11 +22,12 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._broadcast import sum_to
 from ._conj import Imag, MakeComplex, Real, complex_dtype, real_dtype
-from .elementwise import cos, fill_where, sin
+from .elementwise import abs as _abs
+from .elementwise import cos, fill_where, sign, sin
 from .join import stack
 from .torch_names import tensor_input
 
-__all__ = ["ComplexAngle", "Polar", "ViewAsComplex", "ViewAsReal", "complex", "polar",
+__all__ = ["ComplexAngle", "Polar", "ViewAsComplex", "ViewAsReal", "complex", "polar", "sgn",
            "view_as_complex", "view_as_real"]
 
 
@@ -160,3 +161,17 @@ def view_as_complex(input) -> Tensor:  # noqa: A002
     return ViewAsComplex.apply(x)
 
 
+
+
+def sgn(input) -> Tensor:  # noqa: A002
+    """``z / |z|`` (0 at 0) of a complex tensor, with its gradient (g - Re(g conj(s)) s) / |z|
+    through the recorded ops (0 at 0, as PyTorch's); the sign of a real one (no gradient)."""
+    z = tensor_input("sgn", input)
+    if z.dtype.kind != "c":
+        return sign(z)
+    r = _abs(z)
+    zero = r._data == 0
+    return fill_where(zero, 0, z / fill_where(zero, 1, r))
+
+
+Tensor.sgn = sgn

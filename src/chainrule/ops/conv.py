@@ -31,10 +31,11 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..kernels import K
+from ._conj import MakeComplex
 from ._unbatched import add_batch, drop_batch
 from ._windows import conv_setup, conv_transpose_setup
 from .activation import ReLUMask
-from .shape import squeeze, unsqueeze
+from .shape import reshape, squeeze, unsqueeze
 
 __all__ = ["conv1d", "conv1d_relu", "conv2d", "conv2d_relu", "conv_transpose1d",
            "conv_transpose1d_relu", "conv_transpose2d", "conv_transpose2d_relu"]
@@ -179,6 +180,8 @@ def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=Con
     if len(xa.shape) == nd + 1:
         return drop_batch(_convolve(op, nd, add_batch(x), weight, bias, stride, padding,
                                     dilation, groups, fn))
+    if fn is ConvNd and "c" in (_kind(x), _kind(weight)):
+        return _complex_convolve(op, nd, x, weight, bias, stride, padding, dilation, groups)
     geom, out_size = conv_setup(  # the geometry in 2-D form
         op, nd, tuple(xa.shape), xa.dtype, *_shape_and_dtype(weight), _shape_and_dtype(bias),
         stride, padding, dilation, groups)
@@ -187,6 +190,30 @@ def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=Con
         return fn.apply(*inputs, geom=geom, out_size=out_size)
     inputs = (unsqueeze(x, 2), unsqueeze(weight, 2)) + inputs[2:]
     return squeeze(fn.apply(*inputs, geom=geom, out_size=(1,) + out_size), 2)
+
+
+def _kind(t):
+    return t._data.dtype.kind if isinstance(t, Tensor) else None
+
+
+def _complex_convolve(op, nd, x, weight, bias, stride, padding, dilation, groups):
+    """A complex convolution as four real ones of the parts (re = xr*wr - xi*wi, im = xr*wi +
+    xi*wr), so that its gradients are the real convolutions' through ``real``, ``imag`` and
+    ``complex`` (PyTorch's convention). Input and weight must share one complex dtype."""
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is not None and _kind(t) is not None and t.dtype != x.dtype:
+            raise TypeError(f"{op}: input ({x.dtype}) and {name} ({t.dtype}) must have one "
+                            "dtype (a complex convolution needs complex input and weight)")
+    if _kind(x) != "c":
+        raise TypeError(f"{op}: input ({x.dtype}) and weight ({weight.dtype}) must have one dtype")
+    args = (stride, padding, dilation, groups)
+    xr, xi, wr, wi = x.real, x.imag, weight.real, weight.imag
+    re = _convolve(op, nd, xr, wr, None, *args) - _convolve(op, nd, xi, wi, None, *args)
+    im = _convolve(op, nd, xr, wi, None, *args) + _convolve(op, nd, xi, wr, None, *args)
+    out = MakeComplex.apply(re, im)
+    if bias is None:
+        return out
+    return out + reshape(bias, (-1,) + (1,) * nd)
 
 
 def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding, groups, dilation,

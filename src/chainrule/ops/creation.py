@@ -288,6 +288,8 @@ def multinomial(input, num_samples: int, replacement: bool = False, *, rng=None,
 
 
 class _Triangle(Function):
+    complex_grad = True
+
     def forward(self, x):
         xp = get_array_module(x)
         return (xp.tril if self.lower else xp.triu)(x, self.diagonal)

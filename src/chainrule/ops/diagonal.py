@@ -20,6 +20,8 @@ def _positions(xp, offset, length):
 class _Diagonal(Function):
     """The ``offset`` diagonal of the last two axes, as a new last axis."""
 
+    complex_grad = True
+
     def forward(self, x):
         # A view of x, as PyTorch's, so that x.diagonal().fill_(0) writes x. NumPy makes it
         # read-only; it is writable exactly when x is (a Parameter's values stay read-only).
@@ -34,6 +36,8 @@ class _Diagonal(Function):
 
 class _Embed(Function):
     """Vectors laid on the ``offset`` diagonal of zero matrices of shape ``size``."""
+
+    complex_grad = True
 
     def forward(self, v):
         xp = get_array_module(v)

@@ -183,6 +183,8 @@ def pdist(input, p: float = 2.0):  # noqa: A002 - PyTorch's name
 class _DiagEmbed(Function):
     """A vector laid on diagonal ``k`` of a zero matrix of ``shape``."""
 
+    complex_grad = True
+
     def forward(self, v):
         xp = get_array_module(v)
         m = xp.zeros(self.shape, v.dtype)
@@ -196,6 +198,8 @@ class _DiagEmbed(Function):
 
 class _DiagPart(Function):
     """Diagonal ``k`` of a matrix, as a vector."""
+
+    complex_grad = True
 
     def forward(self, m):
         return get_array_module(m).diagonal(m, self.k).copy()

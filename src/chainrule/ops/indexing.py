@@ -18,6 +18,8 @@ __all__ = ["argsort", "gather", "one_hot", "scatter_add_along", "sort", "topk"]
 
 
 class Gather(Function):
+    complex_grad = True
+
     def forward(self, x, index):
         return get_array_module(x).take_along_axis(x, index, self.axis)
 
@@ -27,6 +29,8 @@ class Gather(Function):
 
 
 class ScatterAddAlong(Function):
+    complex_grad = True
+
     def forward(self, g, index):
         xp = get_array_module(g)
         out = xp.zeros(self.shape, g.dtype)

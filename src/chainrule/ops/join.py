@@ -160,6 +160,8 @@ def _pad_pairs(pad_width, ndim):
 
 
 class ConstantPad(Function):
+    complex_grad = True
+
     def forward(self, x):
         return get_array_module(x).pad(x, self.pairs, mode="constant", constant_values=self.value)
 

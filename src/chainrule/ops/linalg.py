@@ -125,6 +125,8 @@ def matmul(input, other):  # noqa: A002
 class Linear(Function):
     """``y = x @ w.T + b``, a layer of neurons: each output is a weighted sum of the inputs."""
 
+    complex_grad = True  # backward multiplies by the conjugates of x and w (as MatMul)
+
     def forward(self, x, w, b=None):
         return K.affine(x, w, b)
 
@@ -132,6 +134,8 @@ class Linear(Function):
         """With the batch folded into rows (``g2``, ``x2``): dL/dx = g2 @ w, dL/dw = g2.T @ x2
         and dL/db = the column sums of g2, the lecture's "error times input"."""
         x, w = self.inputs[:2]
+        if w._data.dtype.kind == "c":
+            x, w = cj(x), cj(w)
         need = self.needs_input_grad
         xd = x._data
         g2 = g if g._data.ndim == 2 else reshape(g, -1, w._data.shape[0])

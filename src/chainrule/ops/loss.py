@@ -87,6 +87,7 @@ def mse_loss(input, target, size_average=None, reduce=None,  # noqa: A002 - torc
 def l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002 - torch's names
             reduction: str = "mean", weight=None) -> Tensor:
     """Mean (or sum) absolute error ``|input - target|``; its gradient at 0 is 0, as in PyTorch.
+    Complex input and target (one dtype) give the real mean modulus of the difference, as PyTorch.
 
     Args:
         input, target: Tensors of the same shape (the target may require grad).
@@ -95,8 +96,20 @@ def l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002 - torch
     _torch_loss_args("l1_loss", None, size_average, reduce)
     _no_weight("l1_loss", weight)
     _check_reduction("l1_loss", reduction)
+    if isinstance(input, Tensor) and input.dtype.kind == "c":
+        return _reduce(_abs(input - _complex_target("l1_loss", input, target)), reduction)
     x = _float_tensor("l1_loss", "input", input)
     return _reduce(_abs(x - _float_target("l1_loss", x, target)), reduction)
+
+
+def _complex_target(op, x, target):
+    """A target Tensor of the shape and (complex) dtype of ``x``."""
+    if not isinstance(target, Tensor) or target.dtype != x.dtype or target.shape != x.shape:
+        got = (f"{target.dtype} of shape {tuple(target.shape)}" if isinstance(target, Tensor)
+               else type(target).__name__)
+        raise TypeError(f"{op}: target must be a Tensor of input's dtype {x.dtype} and shape "
+                        f"{tuple(x.shape)}, got {got}")
+    return target
 
 
 def huber_loss(input, target, reduction: str = "mean",  # noqa: A002 - torch's name

@@ -26,7 +26,7 @@ from ._conj import cj
 from ._promotion import binary, float_operand
 from ._special import erf as _erf
 from ._special import erfc as _erfc
-from .elementwise import clip, cos, exp, fill_where, sign, sqrt, where
+from .elementwise import clip, cos, exp, fill_where, sqrt, where
 from .elementwise import pow as _pow
 from .reciprocal import reciprocal
 
@@ -406,7 +406,7 @@ _METHODS = {
     "fmod": fmod, "floor_divide": floor_divide, "atan2": atan2, "arctan2": atan2,
     "logaddexp": logaddexp, "hypot": hypot, "square": square, "reciprocal": reciprocal,
     "clamp_min": clamp_min, "clamp_max": clamp_max, "lerp": lerp, "nan_to_num": nan_to_num,
-    "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "signbit": signbit, "sgn": sign,
+    "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "signbit": signbit,
     "absolute": lambda self: self.abs(), "negative": lambda self: -self, "neg": lambda self: -self,
     "cos": cos, "where": lambda self, condition, other: where(condition, self, other),
 }

@@ -17,6 +17,7 @@ import warnings
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backend.defaults import get_default_dtype
+from ._conj import cj
 from .elementwise import _check_broadcast
 from .join import concat, pad, stack
 from .linalg import matmul
@@ -103,13 +104,14 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002
 
 
 def vdot(input, other):  # noqa: A002
-    """The dot product of two 1-D tensors of the same length (real: no conjugation needed)."""
+    """sum(conj(input) * other) of two 1-D tensors of the same length (the first is conjugated,
+    as PyTorch's; ``dot`` conjugates neither)."""
     _ndim("vdot", "input", input, 1)
     _ndim("vdot", "other", other, 1)
     if input.shape != other.shape:
         raise ValueError(f"vdot: input and other must have the same length, got shapes "
                          f"{tuple(input.shape)} and {tuple(other.shape)}")
-    return _sum(input * other)
+    return _sum(cj(input) * other)
 
 
 def chain_matmul(*matrices):

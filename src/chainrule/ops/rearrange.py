@@ -34,6 +34,8 @@ __all__ = [
 
 
 class Flip(Function):
+    complex_grad = True
+
     def forward(self, x):
         # A copy, as PyTorch's (NumPy's flip is a view: writing it would write x).
         return get_array_module(x).flip(x, axis=self.axes).copy()
@@ -55,6 +57,8 @@ class Roll(Function):
 
 class CumSum(Function):
     """y_i = x_0 + ... + x_i along ``axis``; dL/dx_j = g_j + ... + g_n, the sum from the end."""
+
+    complex_grad = True
 
     def forward(self, x):
         return get_array_module(x).cumsum(x, axis=self.axis)

@@ -122,6 +122,10 @@ class LogSumExp(Function):
 
 
 class Var(Function):
+    # A complex x has a real variance, the mean of |x - mean|^2; the gradient 2 (x - mean) / n
+    # is PyTorch's convention for it as written.
+    complex_grad = True
+
     def forward(self, x):
         return x.var(axis=self.axes, ddof=self.ddof, keepdims=self.keepdims)
 
@@ -134,7 +138,9 @@ class Var(Function):
 
 class Std(Function):
     """sqrt(var); where the deviation is 0 (a constant slice) the gradient is 0, as in PyTorch,
-    rather than inf * 0 = nan."""
+    rather than inf * 0 = nan. Complex x as Var."""
+
+    complex_grad = True
 
     def forward(self, x):
         return get_array_module(x).sqrt(x.var(axis=self.axes, ddof=self.ddof,

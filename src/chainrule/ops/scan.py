@@ -47,12 +47,19 @@ def _along(x, axis, i):
 
 
 class CumProd(Function):
+    """The running product; a complex input's gradient conjugates the factors (PyTorch's
+    convention: g times the conjugate derivative)."""
+
+    complex_grad = True
+
     def forward(self, x):
         return get_array_module(x).cumprod(x, axis=self.axis)
 
     def backward(self, g):
         x, gd = self.inputs[0]._data, g._data
         xp = get_array_module(x, gd)
+        if x.dtype.kind == "c":
+            x = xp.conj(x)
         ax, n = self.axis, x.shape[self.axis]
         out = xp.zeros(x.shape, xp.result_type(x, gd))
         if n == 0:

@@ -48,6 +48,8 @@ def _positions(idx, axis):
 class Scatter(Function):
     """``x`` with ``src`` written at ``index`` along ``axis`` (the last write wins)."""
 
+    complex_grad = True
+
     def forward(self, x, src):
         out = x.copy()
         out[_positions(self.index, self.axis)] = src[tuple(slice(0, n) for n in

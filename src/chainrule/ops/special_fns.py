@@ -136,8 +136,16 @@ class Asinh(_Unary):
 
 
 class Acosh(_Unary):
+    """acosh; its derivative 1 / sqrt(x^2 - 1) is 1 / (sqrt(x - 1) sqrt(x + 1)) for a complex x
+    (the two differ in sign where Re x < 0, the branch numpy's and PyTorch's acosh take)."""
+
     fn = staticmethod(lambda xp, x: xp.arccosh(x))
-    rule = staticmethod(lambda x, out, g: g / sqrt(x * x - 1))
+
+    @staticmethod
+    def rule(x, out, g):
+        if x._data.dtype.kind == "c":
+            return g / (sqrt(x - 1) * sqrt(x + 1))
+        return g / sqrt(x * x - 1)
 
 
 class Atanh(_Unary):
@@ -158,6 +166,10 @@ class Sinc(_Unary):
             return g * (cos(x * math.pi) - out) / x
         safe = fill_where(zero, 1.0, x)
         return g * where(Tensor(zero), x * (-math.pi ** 2 / 3), (cos(safe * math.pi) - out) / safe)
+
+
+for _op in (Asinh, Acosh, Atanh, Sinc):
+    _op.complex_grad = True  # holomorphic, real Taylor coefficients (math.py's _Unary)
 
 
 def _floating(op, x):

@@ -37,7 +37,10 @@ def _axes(op, x, dim, axis, keepdim, keepdims):
 
 
 class Prod(Function):
-    """The product over ``axis`` (one axis; ``prod`` flattens for all)."""
+    """The product over ``axis`` (one axis; ``prod`` flattens for all); for complex entries the
+    gradient takes the conjugate of the other entries' product (PyTorch's convention)."""
+
+    complex_grad = True
 
     def forward(self, x):
         return get_array_module(x).prod(x, axis=self.axis, keepdims=self.keepdims)
@@ -52,6 +55,8 @@ class Prod(Function):
         n = x.shape[self.axis]
         lead = (slice(None),) * self.axis
         others = before[lead + (slice(0, n),)] * after[lead + (slice(1, n + 1),)]
+        if others.dtype.kind == "c":
+            others = xp.conj(others)
         return _unreduce(g, x.shape, (self.axis,), self.keepdims) * Tensor(others)
 
     def composite(self, x):  # the product as recorded multiplies, for create_graph
@@ -131,10 +136,15 @@ def count_nonzero(input, dim=None):  # noqa: A002
 
 
 class Norm2(Function):
-    """The Euclidean norm over ``axes``; its gradient x / ||x|| is 0 where the norm is 0."""
+    """The Euclidean norm over ``axes``; its gradient x / ||x|| is 0 where the norm is 0. A
+    complex x has a real norm, sqrt(sum |x|^2), and the same gradient (PyTorch's convention)."""
+
+    complex_grad = True
 
     def forward(self, x):
         xp = get_array_module(x)
+        if x.dtype.kind == "c":
+            x = xp.abs(x)
         return xp.sqrt((x * x).sum(axis=self.axes, keepdims=self.keepdims))
 
     def backward(self, g):

@@ -38,6 +38,8 @@ class _WriteInto(Function):
     """``input`` with ``src`` written where ``place(array, values)`` writes; ``pick(tensor)``
     reads that region back (a recorded op)."""
 
+    complex_grad = True
+
     def forward(self, x, src):
         out = x.copy()
         self.place(out, src)

@@ -14,6 +14,8 @@ import warnings
 from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
 from ..backend import config, get_array_module, numpy
+from ._conj import cj, real_dtype
+from .complex import complex as complex_
 from .elementwise import cast, clip, sqrt, where
 from .linalg_norms import matrix_norm
 from .lu import lu_factor_ex
@@ -31,7 +33,7 @@ __all__ = [
 
 
 def _floating(x: Tensor) -> Tensor:
-    return x if x.dtype.kind == "f" else cast(x, config.default_dtype)
+    return x if x.dtype.kind in "fc" else cast(x, config.default_dtype)  # complex stays complex
 
 
 def _weights(name, w, n, kind):
@@ -72,7 +74,7 @@ def cov(input, *, correction=1, fweights=None, aweights=None) -> Tensor:  # noqa
         w = aw if w is None else w * aw
     if w is None:
         mean = _sum(x, 1, keepdim=True) / n
-        dof = Tensor(get_array_module(x._data).asarray(n - correction, dtype=x.dtype))
+        dof = Tensor(get_array_module(x._data).asarray(n - correction, dtype=real_dtype(x.dtype)))
     else:
         total = _sum(w)
         if not bool(total._data):
@@ -82,22 +84,27 @@ def cov(input, *, correction=1, fweights=None, aweights=None) -> Tensor:  # noqa
     if bool(dof._data <= 0):
         warnings.warn("cov(): degrees of freedom is <= 0. Correction should be strictly less "
                       "than the number of observations.", UserWarning, stacklevel=2)
-        dof = Tensor(get_array_module(x._data).zeros((), dtype=x.dtype))  # PyTorch's: inf, NaN
+        dof = Tensor(get_array_module(x._data).zeros((), dtype=dof.dtype))  # PyTorch's: inf, NaN
     centered = x - mean
     weighted = centered if w is None else centered * w
     with numpy.errstate(divide="ignore", invalid="ignore"):
-        out = (centered @ weighted.transpose(0, 1)) / dof
+        out = (centered @ cj(weighted).transpose(0, 1)) / dof  # conj: complex variables
     return reshape(out, ()) if out.shape[0] == 1 else out  # one variable: 0-d, as PyTorch's
 
 
 def corrcoef(input) -> Tensor:  # noqa: A002
     """Pearson's correlation coefficients of the rows of ``input`` (``cov`` over the outer
-    product of the standard deviations), clipped to [-1, 1] as PyTorch clips them."""
+    product of the standard deviations), clipped to [-1, 1] as PyTorch clips them (a complex
+    one's real and imaginary parts apart)."""
     c = cov(input)
     if c.ndim == 0:
         return c / c
-    d = sqrt(c.diagonal())
-    return clip((c / d[:, None]) / d[None, :], -1.0, 1.0)
+    d = c.diagonal()
+    d = sqrt(d.real if d.dtype.kind == "c" else d)
+    c = (c / d[:, None]) / d[None, :]
+    if c.dtype.kind == "c":
+        return complex_(clip(c.real, -1.0, 1.0), clip(c.imag, -1.0, 1.0))
+    return clip(c, -1.0, 1.0)
 
 
 def renorm(input, p, dim: int, maxnorm, *, out=None) -> Tensor:  # noqa: A002
