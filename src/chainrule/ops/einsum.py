@@ -164,6 +164,7 @@ def cdist(x1, x2, p: float = 2.0, compute_mode: str = _CDIST_MODES[0]):
                          f"{compute_mode!r}")
     if x1.shape[-1] != x2.shape[-1]:
         raise ValueError(f"cdist: x1 {x1.shape} and x2 {x2.shape} must have the same last size")
+    _real("cdist", ("x1", x1), ("x2", x2))
     if not p >= 0:
         raise ValueError(f"cdist: p must be a non-negative number, got {p}")
     return norm(unsqueeze(x1, -2) - unsqueeze(x2, -3), p, dim=-1)
@@ -174,10 +175,18 @@ def pdist(input, p: float = 2.0):  # noqa: A002 - PyTorch's name
     N (N - 1) / 2 distances in row-major order of the pairs, as PyTorch's ``pdist``."""
     if input.ndim != 2:
         raise ValueError(f"pdist: input must be 2-D (N, M), got shape {tuple(input.shape)}")
+    _real("pdist", ("input", input))
     if not p >= 0:
         raise ValueError(f"pdist: p must be a non-negative number, got {p}")
     rows, cols = get_array_module(input._data).triu_indices(input.shape[0], 1)
     return norm(input[rows] - input[cols], p, dim=-1)
+
+
+def _real(op, *named):
+    for name, t in named:
+        if t.dtype.kind == "c":
+            raise TypeError(f"{op}: {name} must be real (PyTorch's supports only floating-point "
+                            f"dtypes), got {t.dtype}")
 
 
 class _DiagEmbed(Function):

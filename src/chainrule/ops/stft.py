@@ -35,9 +35,14 @@ def _int(op, name, v, low=1):
 
 
 def _window(op, window, n_fft, win_length, like):
-    """The window padded to ``n_fft`` (centred), or None for the rectangular one."""
+    """The window padded to ``n_fft`` (centred), or None for the rectangular one of n_fft
+    samples. No window with a shorter ``win_length`` is ones of that length, centred (as
+    PyTorch's: the samples outside it count zero)."""
     if window is None:
-        return None
+        if win_length == n_fft:
+            return None
+        xp = get_array_module(like._data)
+        window = Tensor(xp.ones(win_length, dtype=real_dtype(like._data.dtype)))
     if not isinstance(window, Tensor):
         raise TypeError(f"{op}: window must be a Tensor or None, got {type(window).__name__}")
     if window._data.ndim != 1 or window._data.shape[0] != win_length:
@@ -175,9 +180,9 @@ def istft(input, n_fft: int, hop_length=None, win_length=None, window=None,  # n
                          f"{'onesided' if onesided else 'two-sided'}), got {freq}")
     norm = "ortho" if normalized else "backward"
     spec = input.transpose(-1, -2)  # (..., frames, freq)
+    if not (onesided or return_complex):  # a real signal: the first half, read as Hermitian
+        spec, onesided = spec[..., :n_fft // 2 + 1], True  # (PyTorch's; not ifft's real part)
     frames = irfft(spec, n=n_fft, norm=norm) if onesided else ifft(spec, norm=norm)
-    if not return_complex and frames._data.dtype.kind == "c":
-        frames = frames.real
     w = _window("istft", window, n_fft, win, input)
     xp = get_array_module(input._data)
     if w is None:
