@@ -30,7 +30,7 @@ def _const(L, a):
 def c2c(rng, shape):
     b, n = shape
     norm = _norm(rng)
-    k = int(rng.integers(22))
+    k = int(rng.integers(24))
     if k == 0:
         m = _n(rng, n)
         return f"fft(n={m}, {norm})", lambda L, z: L.fft.fft(z, n=m, norm=norm), (b, m or n)
@@ -97,9 +97,30 @@ def c2c(rng, shape):
         return (f"conv1d({kk})",
                 lambda L, z: L.nn.functional.conv1d(z[:, None], _const(L, w),
                                                     padding="same")[:, 0], (b, n))
+    if k == 22:
+        return "solve(z^H z + 3, z^T)", lambda L, z: L.linalg.solve(_gram(L, z), z.mT).mT, (b, n)
+    if k == 23:
+        return ("inv/det/slogdet(z^H z + 3)",
+                lambda L, z: (z @ L.linalg.inv(_gram(L, z))) * L.linalg.det(_gram(L, z))
+                * (1 + L.linalg.slogdet(_gram(L, z))[1] * L.linalg.slogdet(_gram(L, z))[0]),
+                (b, n))
     m = int(rng.integers(1, 4))
     w = _cmat(rng, (n, m))
     return f"einsum({m})", lambda L, z: L.einsum("bn,nm->bm", z, _const(L, w)), (b, m)
+
+
+def _gram(L, z):
+    """w^T w + 3 I with w = z / (1 + ||z||): a well-conditioned complex (not Hermitian) matrix
+    that depends on z."""
+    w = z / (1 + L.linalg.vector_norm(z))
+    return w.mT @ w + L.eye(z.shape[-1], dtype=L.float64) * 3
+
+
+def _off(z):
+    """z moved off the places where angle is ill-conditioned: 0, where values that are zero up
+    to rounding take any angle, and the negative real axis, where angle jumps between pi and -pi
+    with the sign of a zero imaginary part (the transforms' signed zeros differ from PyTorch's)."""
+    return z * (1 + 0.1j) + (0.3 + 0.2j)
 
 
 def c2r(rng, shape):
@@ -109,7 +130,7 @@ def c2r(rng, shape):
     if k == 0:
         return "abs", lambda L, z: z.abs(), (b, n)
     if k == 1:
-        return "angle", lambda L, z: L.angle(z * (1 + 0.1j)), (b, n)  # off the cut: see loss
+        return "angle", lambda L, z: L.angle(_off(z)), (b, n)
     if k == 2:
         return "real+imag", lambda L, z: z.real * 2 + z.imag, (b, n)
     if k == 3:
@@ -208,9 +229,7 @@ def loss(rng, kind, shape):
             ("l1_loss", lambda L, z: L.nn.functional.l1_loss(z, _const(L, target))),
             ("|sum(w z)|", lambda L, z: (z * _const(L, w)).sum().abs()),
             ("norm", lambda L, z: L.linalg.vector_norm(z) + L.var(z)),
-            # rotated off the negative real axis, where angle jumps between pi and -pi with the
-            # sign of a zero imaginary part (the transforms' signed zeros differ from PyTorch's)
-            ("angle", lambda L, z: (L.angle(z * (1 + 0.1j)) * _const(L, w.real)).sum()),
+            ("angle", lambda L, z: (L.angle(_off(z)) * _const(L, w.real)).sum()),
         ][k]
     k = int(rng.integers(4))
     return [

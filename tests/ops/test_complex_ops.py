@@ -86,6 +86,16 @@ CASES = {
                [(_c, (2, 2, 4, 5)), (_c, (3, 2, 3, 3)), (_c, (3,))]),
     "conv2d_unbatched": (lambda L, x, w: L.nn.functional.conv2d(x, w, stride=(1, 2)),
                          [(_c, (2, 4, 5)), (_c, (1, 2, 2, 2))]),
+    "det": (lambda L, a: L.linalg.det(a) * L.det(a[0]), [(_c, (2, 3, 3))]),
+    "slogdet": (lambda L, a: L.linalg.slogdet(a)[0] * L.linalg.slogdet(a)[1], [(_c, (2, 3, 3))]),
+    "logdet": (lambda L, a: L.logdet(a), [(_c, (3, 3))]),
+    "inv": (lambda L, a: L.linalg.inv(a) + L.inverse(a), [(_c, (2, 3, 3))]),
+    "solve": (lambda L, a, b: L.linalg.solve(a, b), [(_c, (2, 3, 3)), (_c, (2, 3, 2))]),
+    "solve_vector_right": (lambda L, a, b, c: L.linalg.solve(a, b).sum()
+                           * L.linalg.solve(a, c, left=False),
+                           [(_c, (3, 3)), (_c, (3,)), (_c, (2, 3))]),
+    "matrix_power": (lambda L, a: L.linalg.matrix_power(a, 3) + L.linalg.matrix_power(a, -2),
+                     [(_c, (3, 3))]),
     "l1_loss": (lambda L, a, b: L.nn.functional.l1_loss(a, b)
                 + L.nn.functional.l1_loss(a, b, reduction="none")[1], [(_c, (3, 2)), (_c, (3, 2))]),
 }
@@ -118,7 +128,8 @@ def test_values_and_gradients_match_pytorch(name):
     t.backward(torch.tensor(u))
     for a, b in zip(ours, theirs, strict=True):
         assert a.grad.dtype == a.dtype
-        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.resolve_conj().numpy(), rtol=1e-10,
+                                   atol=1e-12)
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

@@ -7,6 +7,10 @@ they differentiate again (T: the transpose of the last two axes):
     Y = A^-1:          dA = -Y^T G Y^T
     log|det A|:        dA = g A^-T            (det = sign * exp(log|det A|))
     X = A^-1 B:        dB = A^-T G,  dA = -dB X^T
+    det A:             dA = g det(A) A^-T         (determinant.py)
+For complex matrices (inverse, solve, determinants) the transposes are conjugate transposes and
+the factors conjugated, PyTorch's convention (a holomorphic map's gradient is g times the
+conjugate derivative); Cholesky and eigh stay real (their complex forms need Hermitian rules).
     A = L L^T:         dA = sym(L^-T Phi(L^T G) L^-1), Phi: the lower triangle, diagonal halved
     A = V diag(w) V^T: dA = V (diag(g_w) + F o (V^T G_V)) V^T,  F_ij = 1 / (w_j - w_i), i != j
 """
@@ -17,6 +21,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import LinAlgError, get_array_module, lapack, numpy
 from ._broadcast import broadcast_to
+from ._conj import Imag, MakeComplex, cj, real_dtype
 from .elementwise import fill_where
 from .linalg import matmul
 from .shape import transpose
@@ -28,40 +33,58 @@ def _t(x):
     return transpose(x, -1, -2)
 
 
-def _square(op, a):
+def _h(x):
+    """The conjugate transpose of the last two axes (the transpose of a real x)."""
+    return cj(transpose(x, -1, -2))
+
+
+def _square(op, a, complex_ok=False):
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"{op}: expected square matrices (*, n, n), got shape {a.shape}")
-    if a._data.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point Tensor, got dtype {a.dtype}")
+    if a._data.dtype.kind != "f" and not (complex_ok and a._data.dtype.kind == "c"):
+        kinds = "floating-point or complex" if complex_ok else "floating-point (real)"
+        raise TypeError(f"{op}: expected a {kinds} Tensor, got dtype {a.dtype}")
 
 
 class Inv(Function):
+    complex_grad = True
+
     def forward(self, a):
         return lapack("inv", get_array_module(a).linalg.inv, a)
 
     def backward(self, g):
-        y = self.output
-        return -matmul(matmul(_t(y), g), _t(y))
+        y = _h(self.output)
+        return -matmul(matmul(y, g), y)
 
 
 class SLogDet(Function):
     """(sign, log|det A|); the sign is piecewise constant, its gradient 0. At a singular matrix
     (sign 0, log|det| -inf) the gradient of log|det| is not defined: a loss that uses it there
-    is refused (PyTorch returns a mix of infinities and finite numbers)."""
+    is refused (PyTorch returns a mix of infinities and finite numbers). For a complex A the
+    sign is det / |det| (complex) and log|det| real, as PyTorch's; log det = log|det| + i theta
+    (sign = e^(i theta)) is holomorphic, so A's gradient is c A^-H with c = g_logabs +
+    i Im(g_sign conj(sign))."""
+
+    complex_grad = True
 
     def forward(self, a):
         xp = get_array_module(a)
         sign, logabs = xp.linalg.slogdet(a)
         self.singular = xp.asarray(sign == 0)
-        return sign.astype(a.dtype), logabs.astype(a.dtype)
+        self.sign = sign.astype(a.dtype)
+        return self.sign, logabs.astype(real_dtype(a.dtype))
 
     def backward(self, g_sign, g_logabs):
         a, singular = self.inputs[0], self.singular
         g = g_logabs.reshape(g_logabs.shape + (1, 1))
+        if a._data.dtype.kind == "c":
+            sign = self.outputs()[0]  # recorded, for create_graph; the saved values if dropped
+            turn = Imag.apply(g_sign * cj(Tensor(self.sign) if sign is None else sign))
+            g = MakeComplex.apply(g, turn.reshape(turn.shape + (1, 1)))
         if not singular.any():
-            return g * _t(inv(a))
+            return g * _h(inv(a))
         if (g_logabs._data[singular] != 0).any():
             raise ValueError(f"slogdet: the gradient of log|det| is not defined at a singular "
                              f"matrix (det 0, log|det| -inf), and {int(singular.sum())} of the "
@@ -69,21 +92,23 @@ class SLogDet(Function):
         xp = get_array_module(singular)
         stand_in = fill_where(singular[..., None, None], 0, a) + Tensor(
             (singular[..., None, None] * xp.eye(a.shape[-1])).astype(a._data.dtype))
-        return fill_where(singular[..., None, None], 0, g * _t(inv(stand_in)))
+        return fill_where(singular[..., None, None], 0, g * _h(inv(stand_in)))
 
 
 class Solve(Function):
     """X = A^-1 B for A (*, n, n) and B (*, n, k) of one batch shape (solve() broadcasts)."""
+
+    complex_grad = True
 
     def forward(self, a, b):
         return lapack("solve", get_array_module(a, b).linalg.solve, a, b)
 
     def backward(self, g):
         a = self.inputs[0]
-        gb = solve(_t(a), g)
+        gb = solve(_h(a), g)
         if not self.needs_input_grad[0]:
             return None, gb
-        return -matmul(gb, _t(self.output)), gb
+        return -matmul(gb, _h(self.output)), gb
 
 
 class Cholesky(Function):
@@ -128,13 +153,13 @@ class Eigh(Function):
 
 def inv(A):  # noqa: N803 - PyTorch's argument name
     """The inverse of each square matrix of ``A`` (*, n, n)."""
-    _square("inv", A)
+    _square("inv", A, complex_ok=True)
     return Inv.apply(A)
 
 
 def slogdet(A):  # noqa: N803 - PyTorch's argument name
     """(sign, log|det|) of each square matrix, PyTorch's ``linalg.slogdet``."""
-    _square("slogdet", A)
+    _square("slogdet", A, complex_ok=True)
     return SLogDet.apply(A)
 
 
@@ -142,7 +167,7 @@ def solve(A, B, *, left: bool = True):  # noqa: N803 - PyTorch's argument names
     """X with A X = B (X A = B for ``left=False``) for square A (*, n, n) and B (*, n, k), or
     vectors B (*, n): as PyTorch, B is a (batch of) vector(s) if it is 1-D or shaped
     A.shape[:-1]. The batch axes broadcast."""
-    _square("solve", A)
+    _square("solve", A, complex_ok=True)
     if not isinstance(B, Tensor):
         raise TypeError(f"solve: B must be a Tensor, got {type(B).__name__}")
     if not left:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import LinAlgError, get_array_module
 from ._broadcast import broadcast_to
+from ._conj import cj
 from .decomp import _square, inv
 from .elementwise import fill_where
 from .linalg import matmul
@@ -56,6 +57,13 @@ def cofactor(a, d):
     n = a.shape[-1]
     if _well_conditioned(a._data):
         return d.reshape(d.shape + (1, 1)) * _t(inv(a))
+    if a._data.dtype.kind == "c":  # svd is real-only here: the inverse while there is one
+        try:
+            return d.reshape(d.shape + (1, 1)) * _t(inv(a))
+        except LinAlgError:
+            raise ValueError("det: the gradient at a singular complex matrix is not supported "
+                             "(chainrule's svd, which gives it for real ones, is real-only)"
+                             ) from None
     xp = get_array_module(a._data)
     u, s, vh = svd(a)
     rows = broadcast_to(s.reshape(s.shape[:-1] + (1, n)), s.shape + (n,))
@@ -67,13 +75,16 @@ def cofactor(a, d):
 
 
 class Det(Function):
-    """det(A) by LU (LAPACK's getrf, through the array library); its gradient the cofactors."""
+    """det(A) by LU (LAPACK's getrf, through the array library); its gradient the cofactors
+    (conjugated for a complex A: det is holomorphic, PyTorch's convention)."""
+
+    complex_grad = True
 
     def forward(self, a):
         return get_array_module(a).linalg.det(a).astype(a.dtype)
 
     def backward(self, g):
-        return g.reshape(g.shape + (1, 1)) * cofactor(self.inputs[0], self.output)
+        return g.reshape(g.shape + (1, 1)) * cj(cofactor(self.inputs[0], self.output))
 
 
 def det(A):  # noqa: N803 - PyTorch's argument name
@@ -88,7 +99,7 @@ def det(A):  # noqa: N803 - PyTorch's argument name
     >>> [[round(v, 12) for v in row] for row in a.grad.tolist()]
     [[4.0, -2.0], [-2.0, 1.0]]
     """
-    _square("det", A)
+    _square("det", A, complex_ok=True)
     return Det.apply(A)
 
 

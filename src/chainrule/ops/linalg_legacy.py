@@ -14,7 +14,7 @@ from .creation import eye, tril, triu
 from .decomp import _square, inv, slogdet
 from .decomp import cholesky as _cholesky
 from .diagonal import diag_embed
-from .elementwise import fill_where
+from .elementwise import fill_where, log
 from .linalg import matmul
 from .linalg_extra import householder_product
 from .lu import LUResult, _permutation
@@ -28,8 +28,11 @@ __all__ = ["cholesky", "diagflat", "dist", "geqrf", "logdet", "lu_unpack", "matr
 
 def logdet(input):  # noqa: A002 - PyTorch's name
     """log(det A) of square matrices: NaN where the determinant is negative, -inf where it is 0;
-    the gradient is A^-T where the determinant is positive, 0 where it is negative."""
+    the gradient is A^-T where the determinant is positive, 0 where it is negative. A complex A
+    gives the complex log(det A) = log|det A| + log(sign), as PyTorch's."""
     sign, logabs = slogdet(input)
+    if sign.dtype.kind == "c":
+        return log(sign) + logabs
     return fill_where(sign._data < 0, math.nan, logabs)
 
 
@@ -122,7 +125,7 @@ def matrix_power(input, n: int):  # noqa: A002
     """A^n by repeated squaring; a negative n inverts first; n = 0 gives the identity."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"matrix_power: n must be an int, got {n!r}")
-    _square("matrix_power", input)
+    _square("matrix_power", input, complex_ok=True)
     if n < 0:
         input, n = inv(input), -n  # noqa: A001
     result = None

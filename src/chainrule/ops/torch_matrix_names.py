@@ -48,17 +48,17 @@ def bmm(input, mat2):  # noqa: A002 - PyTorch's names
 
 def det(input):  # noqa: A002 - PyTorch's name
     """The determinant of each square matrix of ``input`` (*, n, n) (``linalg.det``)."""
-    _square("det", input)
+    _square("det", input, complex_ok=True)
     return Det.apply(input)
 
 
 def inverse(input):  # noqa: A002 - PyTorch's name
     """The inverse of each square matrix of ``input`` (*, n, n) (``linalg.inv``)."""
-    _square("inverse", input)
+    _square("inverse", input, complex_ok=True)
     return Inv.apply(input)
 
 
 def slogdet(input):  # noqa: A002 - PyTorch's name
     """(sign, log|det|) of each square matrix of ``input``; only the log has a gradient."""
-    _square("slogdet", input)
+    _square("slogdet", input, complex_ok=True)
     return SignLogAbsDet(*SLogDet.apply(input))
