@@ -1,6 +1,6 @@
-"""nn.Linear, nn.Conv1d and nn.Conv2d with a complex dtype, as PyTorch builds them: complex
-parameters drawn part by part (PyTorch's rule), complex outputs, and gradients equal to
-PyTorch's for the same weights (its convention: z.grad = dL/dx + i dL/dy)."""
+"""nn.Linear, nn.Conv1d/2d and nn.ConvTranspose1d/2d with a complex dtype, as PyTorch builds
+them: complex parameters drawn part by part (PyTorch's rule), complex outputs, and gradients
+equal to PyTorch's for the same weights (its convention: z.grad = dL/dx + i dL/dy)."""
 
 import numpy as np
 import pytest
@@ -15,6 +15,8 @@ torch = pytest.importorskip("torch")
     lambda L, dt: L.nn.Conv1d(2, 3, 3, padding=1, dtype=dt),
     lambda L, dt: L.nn.Conv2d(2, 3, (2, 3), stride=(1, 2), padding_mode="reflect", padding=1,
                               dtype=dt),
+    lambda L, dt: L.nn.ConvTranspose1d(2, 3, 3, stride=2, dtype=dt),
+    lambda L, dt: L.nn.ConvTranspose2d(2, 2, 2, padding=1, dtype=dt),
 ])
 def test_complex_layers_match_pytorch(make):
     ours, theirs = make(cr, cr.complex128), make(torch, torch.complex128)
@@ -22,7 +24,7 @@ def test_complex_layers_match_pytorch(make):
     assert np.iscomplexobj(ours.weight.numpy()) and np.abs(ours.weight.numpy().imag).max() > 0
     theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
     rng = np.random.default_rng(0)
-    shape = {2: (5, 4), 3: (2, 2, 6), 4: (2, 2, 4, 6)}[ours.weight.ndim]
+    shape = {2: (5, 4), 3: (2, 2, 6), 4: (2, 2, 4, 6)}[ours.weight.ndim]  # 2 in-channels
     x = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
     xc, xt = cr.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
     y, t = ours(xc), theirs(xt)

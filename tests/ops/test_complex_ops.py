@@ -96,6 +96,17 @@ CASES = {
                            [(_c, (3, 3)), (_c, (3,)), (_c, (2, 3))]),
     "matrix_power": (lambda L, a: L.linalg.matrix_power(a, 3) + L.linalg.matrix_power(a, -2),
                      [(_c, (3, 3))]),
+    "logsumexp": (lambda L, a: L.logsumexp(a * 3, 1) + a.logsumexp(0).sum(), [(_c, (2, 3))]),
+    "normalize": (lambda L, a: L.nn.functional.normalize(a, dim=1)
+                  + L.nn.functional.normalize(a, p=3.0, dim=0), [(_c, (3, 4))]),
+    "pairwise_distance": (lambda L, a, b: L.nn.functional.pairwise_distance(a, b)
+                          + L.nn.functional.pairwise_distance(a, b, p=1.5),
+                          [(_c, (3, 4)), (_c, (3, 4))]),
+    "conv_transpose1d": (lambda L, x, w, b: L.nn.functional.conv_transpose1d(
+        x, w, b, stride=2, padding=1, output_padding=1), [(_c, (2, 3, 4)), (_c, (3, 2, 3)),
+                                                         (_c, (2,))]),
+    "conv_transpose2d": (lambda L, x, w: L.nn.functional.conv_transpose2d(x, w, groups=2),
+                         [(_c, (1, 4, 3, 2)), (_c, (4, 1, 2, 2))]),
     "l1_loss": (lambda L, a, b: L.nn.functional.l1_loss(a, b)
                 + L.nn.functional.l1_loss(a, b, reduction="none")[1], [(_c, (3, 2)), (_c, (3, 2))]),
 }
@@ -182,3 +193,9 @@ def test_refusals_name_the_dtypes():
         cr.nn.functional.mse_loss(z, z)  # PyTorch refuses it too (mse_cpu)
     with pytest.raises(TypeError, match="Conv3d: dtype must be floating-point"):
         cr.nn.Conv3d(1, 1, 1, dtype=cr.cfloat)
+
+
+def test_complex_sigmoid_overflows_to_nan_quietly_as_pytorch():
+    z = np.array([-800 + 1j, 1 + 1j])
+    ours = cr.sigmoid(cr.tensor(z)).numpy()
+    np.testing.assert_allclose(ours, torch.sigmoid(torch.tensor(z)).numpy())  # nan == nan here

@@ -301,6 +301,7 @@ class ConvTranspose1d(_ConvTranspose):
     """
 
     _nd = 1
+    _complex = True
     _op = staticmethod(conv_transpose1d)
     _op_relu = staticmethod(conv_transpose1d_relu)
 
@@ -321,6 +322,7 @@ class ConvTranspose2d(_ConvTranspose):
     """
 
     _nd = 2
+    _complex = True
     _op = staticmethod(conv_transpose2d)
     _op_relu = staticmethod(conv_transpose2d_relu)
 

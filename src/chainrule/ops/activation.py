@@ -15,7 +15,7 @@ import numbers
 from ..autograd.function import Function
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor, tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, numpy
 from ..kernels import K
 from ._conj import cj
 from ._promotion import float_operand
@@ -89,8 +89,9 @@ class Sigmoid(Function):
     complex_grad = True  # holomorphic: g times the conjugate derivative, from conj(y)
 
     def forward(self, x):
-        if x.dtype.kind == "c":  # no order to take |x| by: the formula, as PyTorch's
-            return 1 / (1 + get_array_module(x).exp(-x))
+        if x.dtype.kind == "c":  # no order to take |x| by: the formula, as PyTorch's (NaN
+            with numpy.errstate(over="ignore", invalid="ignore"):  # where exp overflows)
+                return 1 / (1 + get_array_module(x).exp(-x))
         return _sigmoid_array(x)
 
     def backward(self, g):

@@ -181,7 +181,8 @@ def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=Con
         return drop_batch(_convolve(op, nd, add_batch(x), weight, bias, stride, padding,
                                     dilation, groups, fn))
     if fn is ConvNd and "c" in (_kind(x), _kind(weight)):
-        return _complex_convolve(op, nd, x, weight, bias, stride, padding, dilation, groups)
+        return _complex_convolve(op, nd, x, weight, bias, lambda a, w: _convolve(
+            op, nd, a, w, None, stride, padding, dilation, groups))
     geom, out_size = conv_setup(  # the geometry in 2-D form
         op, nd, tuple(xa.shape), xa.dtype, *_shape_and_dtype(weight), _shape_and_dtype(bias),
         stride, padding, dilation, groups)
@@ -196,21 +197,19 @@ def _kind(t):
     return t._data.dtype.kind if isinstance(t, Tensor) else None
 
 
-def _complex_convolve(op, nd, x, weight, bias, stride, padding, dilation, groups):
-    """A complex convolution as four real ones of the parts (re = xr*wr - xi*wi, im = xr*wi +
-    xi*wr), so that its gradients are the real convolutions' through ``real``, ``imag`` and
-    ``complex`` (PyTorch's convention). Input and weight must share one complex dtype."""
+def _complex_convolve(op, nd, x, weight, bias, conv):
+    """A complex (transposed) convolution as four real ones of the parts, ``conv(x_part,
+    w_part)`` (re = xr*wr - xi*wi, im = xr*wi + xi*wr), so that its gradients are the real
+    ones' through ``real``, ``imag`` and ``complex`` (PyTorch's convention). Input and weight
+    must share one complex dtype."""
     for name, t in (("weight", weight), ("bias", bias)):
         if t is not None and _kind(t) is not None and t.dtype != x.dtype:
             raise TypeError(f"{op}: input ({x.dtype}) and {name} ({t.dtype}) must have one "
                             "dtype (a complex convolution needs complex input and weight)")
     if _kind(x) != "c":
         raise TypeError(f"{op}: input ({x.dtype}) and weight ({weight.dtype}) must have one dtype")
-    args = (stride, padding, dilation, groups)
     xr, xi, wr, wi = x.real, x.imag, weight.real, weight.imag
-    re = _convolve(op, nd, xr, wr, None, *args) - _convolve(op, nd, xi, wi, None, *args)
-    im = _convolve(op, nd, xr, wi, None, *args) + _convolve(op, nd, xi, wr, None, *args)
-    out = MakeComplex.apply(re, im)
+    out = MakeComplex.apply(conv(xr, wr) - conv(xi, wi), conv(xr, wi) + conv(xi, wr))
     if bias is None:
         return out
     return out + reshape(bias, (-1,) + (1,) * nd)
@@ -223,6 +222,9 @@ def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding
     if len(xa.shape) == nd + 1:
         return drop_batch(_transpose_convolve(op, nd, add_batch(x), weight, bias, stride,
                                               padding, output_padding, groups, dilation, fn))
+    if fn is ConvTransposeNd and "c" in (_kind(x), _kind(weight)):
+        return _complex_convolve(op, nd, x, weight, bias, lambda a, w: _transpose_convolve(
+            op, nd, a, w, None, stride, padding, output_padding, groups, dilation))
     geom, size = conv_transpose_setup(
         op, nd, tuple(xa.shape), xa.dtype, *_shape_and_dtype(weight), _shape_and_dtype(bias),
         stride, padding, output_padding, groups, dilation)

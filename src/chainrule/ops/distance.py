@@ -13,7 +13,7 @@ import numbers
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from .activation import _float_input
+from .activation import _float_input, _float_or_complex
 from .elementwise import _check_broadcast, clip, where
 from .elementwise import abs as _abs
 from .elementwise import pow as _pow
@@ -43,9 +43,9 @@ def vector_norm(x, p: float, axis: int, keepdims: bool) -> Tensor:
         return _max(_abs(x), axis=axis, keepdims=keepdims)
     if p == 1.0:
         return _sum(_abs(x), axis, keepdims)
-    if p == 2.0:
+    if p == 2.0 and x._data.dtype.kind != "c":
         s = _sum(x * x, axis, keepdims)
-    else:
+    else:  # complex x: |x|^p, also for p = 2
         a = _abs(x)
         if p < 1.0:  # |x|^p has an infinite slope at 0; PyTorch's subgradient there is 0
             hit = a._data == 0
@@ -74,7 +74,7 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
     """``input / max(||input||_p, eps)`` along ``dim`` (PyTorch's ``F.normalize``)."""
     if out is not None:
         raise TypeError("normalize: out= is not supported; use the returned tensor")
-    x = _float_input("normalize", input)
+    x = _float_or_complex("normalize", input)  # complex: divided by its real norm, as PyTorch
     p, eps = _p("normalize", p), _eps("normalize", eps)
     if x.ndim == 0:
         raise ValueError("normalize: input must have at least one axis, got a 0-d tensor")
@@ -83,8 +83,9 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
     return x / clip(norm, eps)
 
 
-def _pair(op, x1, x2):
-    x1, x2 = _float_input(op, x1), _float_input(op, x2)
+def _pair(op, x1, x2, complex_ok=False):
+    check = _float_or_complex if complex_ok else _float_input
+    x1, x2 = check(op, x1), check(op, x2)
     _check_broadcast(op, x1, x2)
     return x1, x2
 
@@ -109,7 +110,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
 
 def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
     """The p-norm of ``x1 - x2 + eps`` along the last axis (PyTorch's ``F.pairwise_distance``)."""
-    x1, x2 = _pair("pairwise_distance", x1, x2)
+    x1, x2 = _pair("pairwise_distance", x1, x2, complex_ok=True)  # the norm of a complex x1 - x2
     p, eps = _p("pairwise_distance", p), _eps("pairwise_distance", eps)
     if max(x1.ndim, x2.ndim) == 0:
         raise ValueError("pairwise_distance: inputs must have at least one axis, got 0-d tensors")

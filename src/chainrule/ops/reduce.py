@@ -17,6 +17,7 @@ from ..backend import get_array_module
 from ..kernels import K
 from ._args import dim_or_axis, keep_flag, reduce_dim
 from ._broadcast import broadcast_to
+from ._conj import cj
 from ._promotion import float_operand
 from .elementwise import cast, exp, fill_where, maximum, minimum
 from .shape import normalize_axis, reshape
@@ -104,9 +105,13 @@ def _errstate(xp):
 
 
 class LogSumExp(Function):
+    # A complex x shifts by the largest real part (a real shift keeps log's principal branch,
+    # as PyTorch's); the gradient is g times the conjugate softmax.
+    complex_grad = True
+
     def forward(self, x):
         xp = get_array_module(x)
-        m = x.max(axis=self.axes, keepdims=True)
+        m = (x.real if x.dtype.kind == "c" else x).max(axis=self.axes, keepdims=True)
         # Shifting by the maximum keeps exp from overflowing; an infinite maximum is not shifted by.
         m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype, copy=False)
         with _errstate(xp):
@@ -118,7 +123,7 @@ class LogSumExp(Function):
     def backward(self, g):
         x = self.inputs[0]
         y = _unreduce(self.output, x.shape, self.axes, self.keepdims)
-        return _unreduce(g, x.shape, self.axes, self.keepdims) * exp(x - y)
+        return _unreduce(g, x.shape, self.axes, self.keepdims) * cj(exp(x - y))
 
 
 class Var(Function):
