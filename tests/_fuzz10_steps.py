@@ -126,9 +126,12 @@ def _off(z):
 def c2r(rng, shape):
     b, n = shape
     norm = _norm(rng)
-    k = int(rng.integers(10))
+    k = int(rng.integers(11))
     if k == 0:
         return "abs", lambda L, z: z.abs(), (b, n)
+    if k == 10:
+        o = ["fro", "nuc", 2, -2, 1, float("inf")][rng.integers(6)]
+        return (f"matrix_norm({o})", lambda L, z: L.linalg.matrix_norm(z, o) * z.real, (b, n))
     if k == 1:
         return "angle", lambda L, z: L.angle(_off(z)), (b, n)
     if k == 2:

@@ -199,3 +199,34 @@ def test_complex_sigmoid_overflows_to_nan_quietly_as_pytorch():
     z = np.array([-800 + 1j, 1 + 1j])
     ours = cr.sigmoid(cr.tensor(z)).numpy()
     np.testing.assert_allclose(ours, torch.sigmoid(torch.tensor(z)).numpy())  # nan == nan here
+
+
+SVD_CASES = {  # first order only: a second derivative needs the gradient through U and Vh
+    "svdvals": lambda L, a: L.linalg.svdvals(a),
+    "svd_S": lambda L, a: L.linalg.svd(a, full_matrices=False).S * 2,
+    "matrix_norms": lambda L, a: L.linalg.matrix_norm(a, "nuc") + L.linalg.matrix_norm(a, 2)
+    + L.linalg.matrix_norm(a, -2) + L.linalg.norm(a[0], "nuc"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SVD_CASES))
+def test_singular_values_of_complex_matrices_as_pytorch(name):
+    rng = np.random.default_rng(len(name))
+    a = _c(rng, (2, 3, 4))
+    ours, theirs = _inputs(cr, [a]), _inputs(torch, [a])
+    y, t = SVD_CASES[name](cr, *ours), SVD_CASES[name](torch, *theirs)
+    np.testing.assert_allclose(y.numpy(), t.detach().numpy(), rtol=1e-10, atol=1e-12)
+    u = rng.standard_normal(t.shape)
+    y.backward(cr.tensor(u))
+    t.backward(torch.tensor(u))
+    np.testing.assert_allclose(ours[0].grad.numpy(), theirs[0].grad.numpy(), rtol=1e-10,
+                               atol=1e-12)
+    assert gradcheck(lambda x: SVD_CASES[name](cr, x), _inputs(cr, [a]))
+
+
+def test_complex_svd_refuses_a_gradient_through_u_and_vh():
+    a = cr.tensor(_c(np.random.default_rng(0), (3, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match="through U or Vh of a complex matrix"):
+        cr.linalg.svd(a).U.abs().sum().backward()
+    with pytest.raises(TypeError, match="pinv: expected a floating-point"):
+        cr.linalg.pinv(a)

@@ -44,7 +44,7 @@ def _square(op, a, complex_ok=False):
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"{op}: expected square matrices (*, n, n), got shape {a.shape}")
     if a._data.dtype.kind != "f" and not (complex_ok and a._data.dtype.kind == "c"):
-        kinds = "floating-point or complex" if complex_ok else "floating-point (real)"
+        kinds = "floating-point or complex" if complex_ok else "floating-point"
         raise TypeError(f"{op}: expected a {kinds} Tensor, got dtype {a.dtype}")
 
 

@@ -28,7 +28,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, lapack
 from .creation import tril, triu
 from .decomp import solve
-from .elementwise import fill_where
+from .elementwise import cast, fill_where
 from .join import concat
 from .linalg import matmul
 from .shape import transpose
@@ -63,17 +63,21 @@ def _t(x):
     return transpose(x, -1, -2)
 
 
-def _matrices(op, a):
+def _matrices(op, a, complex_ok=False):
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
     if a.ndim < 2:
         raise ValueError(f"{op}: expected matrices (*, m, n), got shape {a.shape}")
-    if a._data.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point Tensor, got dtype {a.dtype}")
+    if a._data.dtype.kind != "f" and not (complex_ok and a._data.dtype.kind == "c"):
+        kinds = "floating-point or complex" if complex_ok else "floating-point"
+        raise TypeError(f"{op}: expected a {kinds} Tensor, got dtype {a.dtype}")
 
 
 class SVD(Function):
-    """U, S, Vh of each matrix; ``full`` keeps U (m, m) and Vh (n, n)."""
+    """U, S, Vh of each matrix; ``full`` keeps U (m, m) and Vh (n, n). A complex matrix has
+    the gradient of S, U diag(g) Vh (PyTorch's convention); through U or Vh it is refused."""
+
+    complex_grad = True
 
     def forward(self, a):
         return lapack("svd", get_array_module(a).linalg.svd, a, full_matrices=self.full)
@@ -81,6 +85,10 @@ class SVD(Function):
     def backward(self, g_u, g_s, g_vh):
         u, s, vh = self.kept  # set by svd() whenever the node is recorded
         k = s.shape[-1]
+        if u._data.dtype.kind == "c" and (g_u._data.any() or g_vh._data.any()):
+            raise ValueError("svd: the gradient through U or Vh of a complex matrix is not "
+                             "supported (its phase freedom needs PyTorch's gauge term); a loss "
+                             "of S alone (linalg.svdvals, the 2 and nuclear matrix norms) has one")
         if self.full:
             if g_u._data[..., k:].any() or g_vh._data[..., k:, :].any():
                 raise ValueError(
@@ -113,6 +121,8 @@ def svd_backward(u, s, vh, g_u, g_s, g_vh):
         if use_v:
             j = matmul(vh, _t(g_vh))
             inner = inner + col * (f * (j - _t(j)))
+    if u._data.dtype.kind == "c":  # S's part only (SVD refuses U and Vh): real weights
+        inner = cast(inner, u._data.dtype)
     grad = matmul(matmul(u, inner), vh)
     m, n = u.shape[-2], vh.shape[-1]
     extra_u, extra_v = use_u and m > k, use_v and n > k
@@ -139,7 +149,7 @@ def svd(A, full_matrices: bool = True, *, driver=None):  # noqa: N803 - PyTorch'
         LAPACK (and PyTorch) computes them; gradients through U or Vh need distinct singular
         values.
     """
-    _matrices("svd", A)
+    _matrices("svd", A, complex_ok=True)
     if driver is not None:
         raise ValueError(f"svd: driver= names a CUDA (cuSOLVER) routine, got {driver!r}; "
                          "leave it None")
@@ -152,7 +162,7 @@ def svd(A, full_matrices: bool = True, *, driver=None):  # noqa: N803 - PyTorch'
 def svdvals(A, *, driver=None):  # noqa: N803
     """The singular values (descending) of each matrix of ``A`` (*, m, n); the gradient
     U diag(g) V^T is defined even where values repeat."""
-    _matrices("svdvals", A)
+    _matrices("svdvals", A, complex_ok=True)
     if A.requires_grad and is_grad_enabled():
         return svd(A, False, driver=driver).S
     return nondiff(lambda a: lapack("svdvals", get_array_module(a).linalg.svd, a,
