@@ -55,11 +55,11 @@ def _kept(grad, x):
     return grad + ZeroOf.apply(x) if x.requires_grad and is_grad_enabled() else grad
 
 
-def _float_input(op, x):
-    """``x`` as a floating-point Tensor (arrays and lists are wrapped), else a TypeError."""
+def _float_input(op, x, complex_ok=False):
+    """``x`` as a floating-point (or complex) Tensor (arrays and lists wrapped), else TypeError."""
     if not isinstance(x, Tensor):
         x = tensor(x)
-    if x._data.dtype.kind != "f":
+    if x._data.dtype.kind != "f" and not (complex_ok and x._data.dtype.kind == "c"):
         raise TypeError(f"{op}: input must have a floating-point dtype, got {x._data.dtype}")
     return x
 
@@ -297,22 +297,15 @@ def step(x, *, straight_through: bool = False) -> Tensor:
     return Step.apply(_float_input("step", x), straight_through=bool(straight_through))
 
 
-def _float_or_complex(op, x):
-    if isinstance(x, Tensor) and x._data.dtype.kind == "c":
-        return x
-    return _float_input(op, x)
-
-
 def sigmoid(input) -> Tensor:  # noqa: A002
     """Logistic sigmoid 1 / (1 + exp(-x)), stable for large real |x| (exp only sees -|x|); a
     complex input takes the formula, as PyTorch's."""
-    return Sigmoid.apply(_float_or_complex("sigmoid", float_operand(input)))  # int: float
+    return Sigmoid.apply(_float_input("sigmoid", float_operand(input), True))  # int: float
 
 
 def tanh(input) -> Tensor:  # noqa: A002
-    """Hyperbolic tangent (real or complex); its derivative 1 - tanh(x)^2 is computed from the
-    output."""
-    return Tanh.apply(_float_or_complex("tanh", float_operand(input)))  # int: float
+    """Hyperbolic tangent (real or complex); its derivative 1 - tanh(x)^2 from the output."""
+    return Tanh.apply(_float_input("tanh", float_operand(input), True))  # int: float
 
 
 def relu(x, inplace: bool = False) -> Tensor:

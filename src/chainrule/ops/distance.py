@@ -13,7 +13,7 @@ import numbers
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from .activation import _float_input, _float_or_complex
+from .activation import _float_input
 from .elementwise import _check_broadcast, clip, where
 from .elementwise import abs as _abs
 from .elementwise import pow as _pow
@@ -74,7 +74,7 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
     """``input / max(||input||_p, eps)`` along ``dim`` (PyTorch's ``F.normalize``)."""
     if out is not None:
         raise TypeError("normalize: out= is not supported; use the returned tensor")
-    x = _float_or_complex("normalize", input)  # complex: divided by its real norm, as PyTorch
+    x = _float_input("normalize", input, True)  # complex: divided by its real norm, as PyTorch
     p, eps = _p("normalize", p), _eps("normalize", eps)
     if x.ndim == 0:
         raise ValueError("normalize: input must have at least one axis, got a 0-d tensor")
@@ -84,8 +84,7 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
 
 
 def _pair(op, x1, x2, complex_ok=False):
-    check = _float_or_complex if complex_ok else _float_input
-    x1, x2 = check(op, x1), check(op, x2)
+    x1, x2 = _float_input(op, x1, complex_ok), _float_input(op, x2, complex_ok)
     _check_broadcast(op, x1, x2)
     return x1, x2
 
