@@ -103,3 +103,28 @@ def test_policies_and_operations_match_torchvision(u8):
             ref = auto._apply_op(torch.tensor(u8), name, magnitude,
                                  auto.InterpolationMode.NEAREST, [1.0, 2.0, 3.0]).numpy()
             np.testing.assert_array_equal(ours, ref, err_msg=f"{name} {magnitude}")
+
+
+def test_augmix_blends_the_image_with_its_augmented_chains(u8):
+    class InvertOnly(transforms.AugMix):
+        def _op(self, image, name, magnitude, fill):
+            return F.invert(image)
+
+    seed, alpha = 4, 0.7
+    out = InvertOnly(mixture_width=1, chain_depth=1, alpha=alpha,
+                     rng=np.random.default_rng(seed))(cr.tensor(u8)).numpy()
+    rng = np.random.default_rng(seed)  # the same draws: Beta (as a 2-Dirichlet), then the mix
+    m = rng.dirichlet([alpha, alpha]).astype(np.float32)
+    weight = rng.dirichlet([alpha]).astype(np.float32) * m[1]
+    expected = m[0] * u8.astype(np.float32) + weight[0] * (255 - u8).astype(np.float32)
+    np.testing.assert_array_equal(out, expected.astype(np.uint8))  # truncated, as torchvision
+    batch = cr.tensor(np.stack([u8, u8]))
+    mixed = transforms.AugMix(rng=np.random.default_rng(0))(batch)
+    assert mixed.shape == (2, 3, 24, 24) and mixed.dtype == cr.uint8
+    hwc = u8.transpose(1, 2, 0).copy()
+    cr.manual_seed(2)
+    a = transforms.AugMix(severity=5, all_ops=False)(hwc)
+    cr.manual_seed(2)
+    np.testing.assert_array_equal(transforms.AugMix(severity=5, all_ops=False)(hwc), a)
+    with pytest.raises(ValueError, match="severity must be in 1..10"):
+        transforms.AugMix(severity=11)

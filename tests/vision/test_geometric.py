@@ -214,3 +214,43 @@ def test_matches_torchvision(dtype, mode):
         ours = F.perspective(cr.tensor(x), start, end, mode, fill).numpy()
         theirs = tf.perspective(torch.tensor(x), start, end, im, fill).numpy()
         np.testing.assert_allclose(ours.astype(float), theirs, atol=atol)
+
+
+def test_elastic_transform_moves_pixels_by_the_displacement():
+    x = np.random.default_rng(5).random((2, 6, 8))
+    still = np.zeros((1, 6, 8, 2))
+    np.testing.assert_allclose(F.elastic_transform(cr.tensor(x), still).numpy(), x, atol=1e-12)
+    right = still.copy()
+    right[..., 0] = 2 / 8  # one pixel in grid_sample's normalised x
+    out = F.elastic_transform(cr.tensor(x), right, IM.NEAREST, fill=[7.0, 7.0]).numpy()
+    np.testing.assert_array_equal(out[:, :, :-1], x[:, :, 1:])
+    assert np.all(out[:, :, -1] == 7.0)
+    with pytest.raises(ValueError, match=r"displacement must have shape \(1, 6, 8, 2\)"):
+        F.elastic_transform(cr.tensor(x), np.zeros((6, 8, 2)))
+    field = transforms.ElasticTransform.get_params([30.0, 30.0], [3.0, 3.0], [24, 24],
+                                                   rng=np.random.default_rng(0))
+    assert field.shape == (1, 24, 24, 2) and np.abs(field).max() < 30 / 24
+    t = cr.rand(3, 24, 24)
+    cr.manual_seed(1)
+    a = transforms.ElasticTransform(alpha=20.0, sigma=3.0)(t).numpy()
+    cr.manual_seed(1)
+    np.testing.assert_array_equal(transforms.ElasticTransform(alpha=20.0, sigma=3.0)(t).numpy(),
+                                  a)
+    assert not np.array_equal(a, t.numpy())
+
+
+@pytest.mark.torch
+def test_elastic_transform_matches_torchvision():
+    tf = _torchvision()
+    import torch
+
+    x = np.random.default_rng(6).random((3, 20, 24)).astype(np.float32)
+    field = transforms.ElasticTransform.get_params([30.0, 20.0], [3.0, 2.0], [20, 24],
+                                                   rng=np.random.default_rng(0))
+    from torchvision.transforms import InterpolationMode
+
+    for mode in ("nearest", "bilinear"):
+        ours = F.elastic_transform(cr.tensor(x), field, mode, [0.5, 0.2, 0.1]).numpy()
+        theirs = tf.elastic_transform(torch.tensor(x), torch.tensor(field),
+                                      InterpolationMode(mode), [0.5, 0.2, 0.1]).numpy()
+        np.testing.assert_allclose(ours, theirs, atol=1e-5)

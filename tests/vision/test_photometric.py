@@ -207,3 +207,15 @@ def test_matches_torchvision(dtype):
         same(F.equalize(ours), tf.equalize(theirs))
         same(F.posterize(ours, 3), tf.posterize(theirs, 3))
         same(F.solarize(ours, 100), tf.solarize(theirs, 100))
+
+
+def test_linear_transformation_whitens_flattened_images():
+    rng = np.random.default_rng(0)
+    matrix, mean = rng.random((12, 12)), rng.random(12)
+    x = rng.random((2, 3, 2, 2))  # a batch of two (3, 2, 2) images
+    out = transforms.LinearTransformation(matrix, mean)(cr.tensor(x)).numpy()
+    np.testing.assert_allclose(out, ((x.reshape(2, 12) - mean) @ matrix).reshape(x.shape))
+    with pytest.raises(ValueError, match="does not fit the 12-value matrix"):
+        transforms.LinearTransformation(matrix, mean)(cr.rand(1, 2, 2))
+    with pytest.raises(ValueError, match="transformation_matrix must be square"):
+        transforms.LinearTransformation(np.ones((2, 3)), np.ones(2))

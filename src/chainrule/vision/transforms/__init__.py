@@ -21,8 +21,15 @@ from ...backend.defaults import get_default_dtype
 from ...backend.random import resolve_rng
 from .._color import ColorJitter
 from .._image import _Image
-from ._autoaugment import AutoAugment, AutoAugmentPolicy, RandAugment, TrivialAugmentWide
+from ._autoaugment import (
+    AugMix,
+    AutoAugment,
+    AutoAugmentPolicy,
+    RandAugment,
+    TrivialAugmentWide,
+)
 from ._geometric import (
+    ElasticTransform,
     FiveCrop,
     Pad,
     RandomAffine,
@@ -34,6 +41,7 @@ from ._pixel import (
     ConvertImageDtype,
     GaussianBlur,
     Grayscale,
+    LinearTransformation,
     PILToTensor,
     RandomAdjustSharpness,
     RandomApply,
@@ -50,14 +58,15 @@ from ._pixel import (
 )
 from ._resize import InterpolationMode, RandomResizedCrop, Resize
 
-__all__ = ["AutoAugment", "AutoAugmentPolicy", "CenterCrop", "ColorJitter", "Compose",
-           "ConvertImageDtype", "FiveCrop", "GaussianBlur", "Grayscale", "InterpolationMode",
-           "Lambda", "Normalize", "PILToTensor", "Pad", "RandAugment", "RandomAdjustSharpness",
-           "RandomAffine", "RandomApply", "RandomAutocontrast", "RandomChoice", "RandomCrop",
-           "RandomEqualize", "RandomErasing", "RandomGrayscale", "RandomHorizontalFlip",
-           "RandomInvert", "RandomOrder", "RandomPerspective", "RandomPosterize",
-           "RandomResizedCrop", "RandomRotation", "RandomSolarize", "RandomVerticalFlip",
-           "Resize", "TenCrop", "ToPILImage", "ToTensor", "TrivialAugmentWide", "functional"]
+__all__ = ["AugMix", "AutoAugment", "AutoAugmentPolicy", "CenterCrop", "ColorJitter", "Compose",
+           "ConvertImageDtype", "ElasticTransform", "FiveCrop", "GaussianBlur", "Grayscale",
+           "InterpolationMode", "Lambda", "LinearTransformation", "Normalize", "PILToTensor", "Pad",
+           "RandAugment", "RandomAdjustSharpness", "RandomAffine", "RandomApply",
+           "RandomAutocontrast", "RandomChoice", "RandomCrop", "RandomEqualize", "RandomErasing",
+           "RandomGrayscale", "RandomHorizontalFlip", "RandomInvert", "RandomOrder",
+           "RandomPerspective", "RandomPosterize", "RandomResizedCrop", "RandomRotation",
+           "RandomSolarize", "RandomVerticalFlip", "Resize", "TenCrop", "ToPILImage", "ToTensor",
+           "TrivialAugmentWide", "functional"]
 
 
 class Compose:

@@ -1,6 +1,7 @@
 """torchvision's automatic augmentations: ``AutoAugment`` (Cubuk et al., 2019; the ImageNet,
-CIFAR-10 and SVHN policies), ``RandAugment`` (Cubuk et al., 2020) and ``TrivialAugmentWide``
-(Mueller and Hutter, 2021), with torchvision's operations, magnitude bins and policies.
+CIFAR-10 and SVHN policies), ``RandAugment`` (Cubuk et al., 2020), ``TrivialAugmentWide``
+(Mueller and Hutter, 2021) and ``AugMix`` (Hendrycks et al., 2020), with torchvision's
+operations, magnitude bins and policies.
 
 Images are uint8: a Tensor (..., 1 or 3, H, W), an array (H, W[, 3]) or a PIL image ("L" or
 "RGB"). Draws come from ``rng`` or the default generator.
@@ -19,7 +20,7 @@ from . import _adjust as adj
 from ._resize import InterpolationMode, interpolation_name
 from ._warp import affine, rotate
 
-__all__ = ["AutoAugment", "AutoAugmentPolicy", "RandAugment", "TrivialAugmentWide",
+__all__ = ["AugMix", "AutoAugment", "AutoAugmentPolicy", "RandAugment", "TrivialAugmentWide",
            "apply_op"]
 
 
@@ -266,4 +267,71 @@ class TrivialAugmentWide(_Augment):
 
     def __repr__(self) -> str:
         return (f"TrivialAugmentWide(num_magnitude_bins={self.num_magnitude_bins}, "
+                f"interpolation={self.interpolation.value}, fill={self.fill})")
+
+
+class AugMix(_Augment):
+    """AugMix (Hendrycks et al., 2020): ``mixture_width`` chains of ``chain_depth`` random
+    operations (1 to 3 when negative) at severities below ``severity``, mixed with Dirichlet
+    weights, and that mixture blended with the image by a Beta(``alpha``, ``alpha``) weight, as
+    torchvision's (the uint8 result truncated)."""
+
+    def __init__(self, severity: int = 3, mixture_width: int = 3, chain_depth: int = -1,
+                 alpha: float = 1.0, all_ops: bool = True,
+                 interpolation=InterpolationMode.BILINEAR, fill=None, *, rng=None):
+        if not 1 <= severity <= 10:
+            raise ValueError(f"AugMix: severity must be in 1..10, got {severity!r}")
+        if mixture_width < 1 or alpha <= 0:
+            raise ValueError(f"AugMix: mixture_width must be at least 1 and alpha positive, got "
+                             f"{mixture_width!r} and {alpha!r}")
+        self.severity, self.mixture_width = int(severity), int(mixture_width)
+        self.chain_depth, self.alpha, self.all_ops = int(chain_depth), float(alpha), all_ops
+        self._setup(interpolation, fill)
+        self.rng = rng
+
+    def _space(self, height: int, width: int):
+        space = {"ShearX": (_linspace(0.0, 0.3, 10), True),
+                 "ShearY": (_linspace(0.0, 0.3, 10), True),
+                 "TranslateX": (_linspace(0.0, width / 3.0, 10), True),
+                 "TranslateY": (_linspace(0.0, height / 3.0, 10), True),
+                 "Rotate": (_linspace(0.0, 30.0, 10), True),
+                 "Posterize": (4 - np.rint(np.arange(10) / (9 / 4)), False),
+                 "Solarize": (_linspace(255.0, 0.0, 10), False),
+                 "AutoContrast": (None, False), "Equalize": (None, False)}
+        if self.all_ops:
+            for name in ("Brightness", "Color", "Contrast", "Sharpness"):
+                space[name] = (_linspace(0.0, 0.9, 10), True)
+        return space
+
+    def __call__(self, image):
+        img, fill = self._prepare(image)
+        rng = resolve_rng(self.rng, "AugMix")
+        space = self._space(*img.size)
+        names = list(space)
+        # one pair of weights per image of a batch (N, C, H, W), as torchvision's
+        n = img.array.shape[0] if img.kind == "tensor" and img.array.ndim >= 4 else 1
+        shape = (n,) + (1,) * (img.array.ndim - 1) if n > 1 else ()
+        m = rng.dirichlet([self.alpha] * 2, size=n).astype(np.float32)
+        weights = rng.dirichlet([self.alpha] * self.mixture_width, size=n).astype(np.float32)
+        weights = weights * m[:, 1:2]
+        original = np.asarray(img.array, np.float32)
+        mix = m[:, 0].reshape(shape) * original
+        for i in range(self.mixture_width):
+            aug = image
+            depth = self.chain_depth if self.chain_depth > 0 else int(rng.integers(1, 4))
+            for _ in range(depth):
+                name = names[int(rng.integers(len(names)))]
+                magnitudes, signed = space[name]
+                magnitude = float(magnitudes[int(rng.integers(self.severity))]) \
+                    if magnitudes is not None else 0.0
+                if signed and rng.integers(2):
+                    magnitude = -magnitude
+                aug = self._op(aug, name, magnitude, fill)
+            mix = mix + weights[:, i].reshape(shape) * np.asarray(_Image(aug, "AugMix").array,
+                                                                  np.float32)
+        return img.back(mix.astype(np.uint8))
+
+    def __repr__(self) -> str:
+        return (f"AugMix(severity={self.severity}, mixture_width={self.mixture_width}, "
+                f"chain_depth={self.chain_depth}, alpha={self.alpha}, all_ops={self.all_ops}, "
                 f"interpolation={self.interpolation.value}, fill={self.fill})")

@@ -1,5 +1,5 @@
-"""torchvision's random geometry (``RandomRotation``, ``RandomAffine``, ``RandomPerspective``)
-and ``Pad``, ``FiveCrop``, ``TenCrop``, by torchvision's rules.
+"""torchvision's random geometry (``RandomRotation``, ``RandomAffine``, ``RandomPerspective``,
+``ElasticTransform``) and ``Pad``, ``FiveCrop``, ``TenCrop``, by torchvision's rules.
 
 The random ones draw their parameters by torchvision's ``get_params`` rules (a static method of
 each class here too, taking ``rng=``) from ``rng`` or the default generator, and warp with the
@@ -13,13 +13,15 @@ import numbers
 
 import numpy as np
 
+from ...autograd.tensor import Tensor
 from ...backend.random import resolve_rng
 from .._image import _Image
+from ._adjust import gaussian_blur
 from ._resize import InterpolationMode, interpolation_name
-from ._warp import affine, perspective, rotate
+from ._warp import affine, elastic_transform, perspective, rotate
 
-__all__ = ["FiveCrop", "Pad", "RandomAffine", "RandomPerspective", "RandomRotation", "TenCrop",
-           "five_crop", "pad", "ten_crop"]
+__all__ = ["ElasticTransform", "FiveCrop", "Pad", "RandomAffine", "RandomPerspective",
+           "RandomRotation", "TenCrop", "five_crop", "pad", "ten_crop"]
 
 
 def _angle_range(who: str, name: str, value, sizes=(2,)) -> tuple[float, ...]:
@@ -333,3 +335,52 @@ class TenCrop:
 
     def __repr__(self) -> str:
         return f"TenCrop(size={self.size}, vertical_flip={self.vertical_flip})"
+
+
+def _pair_of_floats(who, name, value):
+    values = [value] if isinstance(value, numbers.Real) else list(value)
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2 or not all(isinstance(v, numbers.Real) and v >= 0 for v in values):
+        raise ValueError(f"{who}: {name} must be a non-negative number or a pair of them, got "
+                         f"{value!r}")
+    return [float(v) for v in values]
+
+
+class ElasticTransform:
+    """Move every pixel by a random displacement field: uniform noise in [-1, 1] blurred by a
+    Gaussian of ``sigma`` (kernel 8 sigma + 1, made odd) and scaled by ``alpha`` pixels, per axis
+    (x, then y), as torchvision's (Simard et al., 2003)."""
+
+    def __init__(self, alpha=50.0, sigma=5.0, interpolation=InterpolationMode.BILINEAR, fill=0,
+                 *, rng=None):
+        self.alpha = _pair_of_floats("ElasticTransform", "alpha", alpha)
+        self.sigma = _pair_of_floats("ElasticTransform", "sigma", sigma)
+        self.interpolation = InterpolationMode(interpolation_name("ElasticTransform",
+                                                                  interpolation))
+        self.fill, self.rng = _check_fill("ElasticTransform", fill), rng
+
+    @staticmethod
+    def get_params(alpha, sigma, size, *, rng=None):
+        """The (1, H, W, 2) displacement for an image of ``size`` = (height, width)."""
+        rng = resolve_rng(rng, "ElasticTransform")
+        height, width = size
+        fields = []
+        for axis, extent in ((0, width), (1, height)):
+            d = (rng.random((1, 1, height, width), dtype=np.float32) * 2 - 1)
+            if sigma[axis] > 0.0:
+                k = int(8 * sigma[axis] + 1)
+                k += 1 - k % 2
+                d = gaussian_blur(Tensor(d), [k, k], sigma).numpy()
+            fields.append(d * np.float32(alpha[axis] / extent))
+        return np.concatenate(fields, axis=1).transpose(0, 2, 3, 1)
+
+    def __call__(self, image):
+        size = _Image(image, "ElasticTransform").size
+        displacement = self.get_params(self.alpha, self.sigma, list(size), rng=self.rng)
+        return elastic_transform(image, displacement, self.interpolation,
+                                 _tensor_fill(image, self.fill))
+
+    def __repr__(self) -> str:
+        return (f"ElasticTransform(alpha={self.alpha}, sigma={self.sigma}, "
+                f"interpolation={self.interpolation.value}, fill={self.fill})")

@@ -17,7 +17,7 @@ from ...backend.random import resolve_rng
 from .._image import _Image, _is_pil
 from . import _adjust as adj
 
-__all__ = ["ConvertImageDtype", "GaussianBlur", "Grayscale", "PILToTensor",
+__all__ = ["ConvertImageDtype", "GaussianBlur", "Grayscale", "LinearTransformation", "PILToTensor",
            "RandomAdjustSharpness", "RandomApply", "RandomAutocontrast", "RandomChoice",
            "RandomEqualize", "RandomErasing", "RandomGrayscale", "RandomInvert", "RandomOrder",
            "RandomPosterize", "RandomSolarize", "ToPILImage"]
@@ -231,6 +231,37 @@ class RandomErasing:
     def __repr__(self) -> str:
         return (f"RandomErasing(p={self.p}, scale={self.scale}, ratio={self.ratio}, "
                 f"value={self.value}, inplace={self.inplace})")
+
+
+class LinearTransformation:
+    """``(x.flatten() - mean_vector) @ transformation_matrix`` for each (C, H, W) Tensor image
+    (ZCA whitening, as torchvision's); a batch is transformed image by image."""
+
+    def __init__(self, transformation_matrix, mean_vector):
+        matrix = np.asarray(getattr(transformation_matrix, "_data", transformation_matrix))
+        mean = np.asarray(getattr(mean_vector, "_data", mean_vector))
+        if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
+            raise ValueError(f"LinearTransformation: transformation_matrix must be square, got "
+                             f"shape {matrix.shape}")
+        if mean.shape != (matrix.shape[0],):
+            raise ValueError(f"LinearTransformation: mean_vector must have shape "
+                             f"({matrix.shape[0]},), got {mean.shape}")
+        self.transformation_matrix, self.mean_vector = matrix, mean
+
+    def __call__(self, tensor):
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"LinearTransformation: expected a Tensor image, got "
+                            f"{type(tensor).__name__}")
+        a = tensor._data
+        n = int(np.prod(a.shape[-3:]))
+        if n != self.mean_vector.size:
+            raise ValueError(f"LinearTransformation: a (C, H, W) image of {n} values does not fit "
+                             f"the {self.mean_vector.size}-value matrix (shape {a.shape})")
+        flat = a.reshape(-1, n) - self.mean_vector.astype(a.dtype)
+        return Tensor((flat @ self.transformation_matrix.astype(a.dtype)).reshape(a.shape))
+
+    def __repr__(self) -> str:
+        return f"LinearTransformation(size={self.transformation_matrix.shape[0]})"
 
 
 class ConvertImageDtype:

@@ -1,4 +1,5 @@
-"""Warping images as torchvision's functional ``rotate``, ``affine`` and ``perspective`` do.
+"""Warping images as torchvision's functional ``rotate``, ``affine``, ``perspective`` and
+``elastic_transform`` do.
 
 A Tensor (..., C, H, W) or an array (H, W[, C]) is sampled the way torchvision samples a tensor:
 each output pixel reads the input at the inverse map of its centre (``grid_sample`` with
@@ -20,8 +21,8 @@ import numpy as np
 from .._image import _Image
 from ._resize import InterpolationMode, interpolation_name
 
-__all__ = ["affine", "inverse_affine_matrix", "perspective", "perspective_coefficients",
-           "rotate"]
+__all__ = ["affine", "elastic_transform", "inverse_affine_matrix", "perspective",
+           "perspective_coefficients", "rotate"]
 
 _GRID_MODES = ("nearest", "bilinear")
 _PIL_RESAMPLE = {"nearest": 0, "nearest-exact": 0, "bilinear": 2, "bicubic": 3, "box": 4,
@@ -263,3 +264,25 @@ def perspective(img, startpoints, endpoints, interpolation=InterpolationMode.BIL
         return ((gx + 1) * w - 1) / 2, ((gy + 1) * h - 1) / 2
 
     return _warp_array(image, "perspective", grid, mode, fill)
+
+
+def elastic_transform(img, displacement, interpolation=InterpolationMode.BILINEAR, fill=None):
+    """``img`` sampled at each pixel's position moved by ``displacement`` ((1, H, W, 2): x and
+    y offsets in grid_sample's normalised units, 2 / width and 2 / height per pixel), as
+    torchvision's ``elastic_transform``."""
+    _check_fill_kind("elastic_transform", fill)
+    image = _Image(img, "elastic_transform")
+    h, w = image.size
+    shift = np.asarray(getattr(displacement, "_data", displacement))
+    if shift.shape != (1, h, w, 2):
+        raise ValueError(f"elastic_transform: displacement must have shape (1, {h}, {w}, 2), got "
+                         f"{shift.shape}")
+
+    def grid(dtype):
+        xs = np.linspace((1 - w) / w, (w - 1) / w, w).astype(dtype)  # pixel centres
+        ys = np.linspace((1 - h) / h, (h - 1) / h, h).astype(dtype)
+        gx = xs[None, :] + shift[0, :, :, 0].astype(dtype)
+        gy = ys[:, None] + shift[0, :, :, 1].astype(dtype)
+        return ((gx + 1) * w - 1) / 2, ((gy + 1) * h - 1) / 2
+
+    return _warp_array(image, "elastic_transform", grid, interpolation, fill)

@@ -31,15 +31,15 @@ from ._adjust import (
 from ._geometric import five_crop, pad, ten_crop
 from ._pixel import PILToTensor, ToPILImage
 from ._resize import InterpolationMode, _check_size, _mode, _output_size, resize_image
-from ._warp import affine, perspective, rotate
+from ._warp import affine, elastic_transform, perspective, rotate
 
 __all__ = ["InterpolationMode", "adjust_brightness", "adjust_contrast", "adjust_gamma",
            "adjust_hue", "adjust_saturation", "adjust_sharpness", "affine", "autocontrast",
-           "center_crop", "convert_image_dtype", "crop", "equalize", "erase", "five_crop",
-           "gaussian_blur", "get_dimensions", "get_image_num_channels", "get_image_size",
-           "hflip", "invert", "normalize", "pad", "perspective", "pil_to_tensor", "posterize",
-           "resize", "resized_crop", "rgb_to_grayscale", "rotate", "solarize", "ten_crop",
-           "to_grayscale", "to_pil_image", "to_tensor", "vflip"]
+           "center_crop", "convert_image_dtype", "crop", "elastic_transform", "equalize", "erase",
+           "five_crop", "gaussian_blur", "get_dimensions", "get_image_num_channels",
+           "get_image_size", "hflip", "invert", "normalize", "pad", "perspective", "pil_to_tensor",
+           "posterize", "resize", "resized_crop", "rgb_to_grayscale", "rotate", "solarize",
+           "ten_crop", "to_grayscale", "to_pil_image", "to_tensor", "vflip"]
 
 
 def get_dimensions(img) -> list[int]:
