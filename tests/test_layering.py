@@ -14,7 +14,8 @@ import is a violation. Imports inside functions count too.
     linalg         ops   (PyTorch's module path chainrule.linalg)
     special        ops   (PyTorch's module path chainrule.special)
     fft            ops   (PyTorch's module path chainrule.fft)
-    nn             ops, autograd, backend
+    nn             ops, autograd, sparse, backend   (sparse: Embedding's sparse gradient)
+    sparse         ops, autograd, backend   (PyTorch's torch.sparse: sparse COO tensors)
     distributions  ops, autograd, backend   (PyTorch's torch.distributions; at the nn level)
     optim          nn, autograd, kernels, backend
     data           autograd, backend   (autograd: the DataLoader yields Tensors)
@@ -67,7 +68,8 @@ ALLOWED: dict[str, set[str]] = {
     "linalg": {"ops"},  # PyTorch's module path torch.linalg
     "special": {"ops"},  # PyTorch's module path torch.special
     "fft": {"ops"},  # PyTorch's module path torch.fft
-    "nn": {"ops", "autograd", "backend"},
+    "nn": {"ops", "autograd", "sparse", "backend"},  # sparse: Embedding(sparse=True)'s gradient
+    "sparse": {"ops", "autograd", "backend"},  # torch.sparse: sparse COO tensors
     "distributions": {"ops", "autograd", "backend"},  # torch.distributions
     "optim": {"nn", "autograd", "kernels", "backend"},
     "data": {"autograd", "backend"},

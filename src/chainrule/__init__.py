@@ -28,6 +28,7 @@ from . import (
     optim,
     profiler,
     random,
+    sparse,
     special,
     testing,
     train,
@@ -359,3 +360,7 @@ __all__ += _torch_runtime_names + ["GradScaler", "cond", "from_dlpack", "gradien
                                    "get_deterministic_debug_mode", "set_deterministic_debug_mode",
                                    "while_loop"]
 __all__ += _torch_copy_names + ["is_autocast_enabled", "random", "vmap"]
+
+from .sparse import SparseTensor, sparse_coo, sparse_coo_tensor, spmm  # noqa: E402 - torch.sparse
+
+__all__ += ["SparseTensor", "sparse", "sparse_coo", "sparse_coo_tensor", "spmm"]

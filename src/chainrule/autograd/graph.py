@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from . import anomaly_mode
+from .accumulate import accumulate_leaf as _accumulate_leaf
 from .mode import _grad_enabled
 from .post_accumulate import after_accumulate
 from .reroute import refuse_stale_reads, reroute
@@ -221,6 +222,9 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                 try:
                     gd, d = g._data, inp._data
                 except AttributeError:
+                    if getattr(g, "is_sparse", False):  # chainrule.sparse (Embedding(sparse=True))
+                        arrivals.append((inp, g if inp._ctx is None else g.to_dense()))
+                        continue
                     raise TypeError(
                         f"{type(fn).__name__}.backward returned a {type(g).__name__} as a "
                         "gradient; return Tensors (or None)") from None
@@ -379,37 +383,6 @@ def _retain_outputs(fn, gouts):
                 out.grad = out.grad + g.detach()
             else:  # a copy, as PyTorch's: g may also reach a leaf's .grad, or be the caller's
                 out.grad = g if g._ctx is not None else Tensor(g._data.copy())
-
-
-def _accumulate_leaf(t, g, assigned):
-    if not t.requires_grad:
-        return
-    if t.grad is None:
-        # A leaf's .grad must own its memory, so that in-place updates (clipping, optimizers) never
-        # change another leaf's gradient or the caller's array: copy an array already handed out
-        # (x + y gives both the same one), a view (reshape, broadcast) or the caller's root grad.
-        data = g._data
-        if id(data) in assigned or data.base is not None or not getattr(data.flags, "writeable", 1):
-            g = Tensor(data.copy()) if g._ctx is None else g.clone()  # clone: recorded
-            assigned[id(g._data)] = False
-        else:  # not copied: a node still waiting to run may hold the same array (a + m, a * m)
-            assigned[id(data)] = True
-        t.grad = g
-    elif assigned.get(id(t.grad._data)) and t.grad._ctx is None and not t.grad.requires_grad:
-        # The array this walk gave t without a copy: summing into it in place would change a
-        # gradient still on its way to other nodes. A new array, which t then owns.
-        t.grad = Tensor(t.grad._data + g._data)
-        assigned[id(t.grad._data)] = False
-    elif (_grad_enabled.get() or t.grad._ctx is not None or t.grad.requires_grad
-          or not getattr(t.grad._data.flags, "writeable", True)):
-        t.grad = t.grad + g  # recorded (create_graph): the sum is a node of the graph
-    else:
-        # In place, as PyTorch accumulates .grad: the leaf owns that memory (see above), and a
-        # second path into the same weights (a GAN's critic on real and fake batches) then costs
-        # one pass instead of a new array.
-        data = t.grad._data
-        data += g._data
-        t.grad._counter[0] += 1  # t.grad._mark_changed(), inline: weights used often come here
 
 
 def increment_version(tensor) -> None:

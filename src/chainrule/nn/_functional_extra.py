@@ -28,6 +28,7 @@ from ..ops.conv import conv1d
 from ..ops.elementwise import neg, where
 from ..ops.shape import getitem
 from ..ops.softmax import implicit_softmax_dim, softmax
+from ..sparse.embedding import sparse_lookup
 from ._attention_core import attend
 from .embedding import embedding_renorm_, scaled_by_frequency, torch_options
 
@@ -49,11 +50,11 @@ def softmin(input, dim=None, _stacklevel: int = 3, dtype=None):  # noqa: A002 - 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float = 2.0,  # noqa: A002
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """The rows of ``weight`` (num_embeddings, dim) at the integer ids ``input``: shape
-    ``input.shape + (dim,)``. No gradient reaches row ``padding_idx``. ``sparse`` is accepted
-    (the gradient is dense, with the same values). ``max_norm``: the rows looked up whose
-    ``norm_type``-norm exceeds it are first scaled down to it, in ``weight`` itself, as PyTorch's
-    (``embedding_renorm_``); ``scale_grad_by_freq`` divides each row's gradient by the count of
-    its id in ``input``."""
+    ``input.shape + (dim,)``. No gradient reaches row ``padding_idx``. ``sparse``: the gradient
+    of ``weight`` is a sparse COO tensor (chainrule.sparse), one entry per id. ``max_norm``: the
+    rows looked up whose ``norm_type``-norm exceeds it are first scaled down to it, in ``weight``
+    itself, as PyTorch's (``embedding_renorm_``); ``scale_grad_by_freq`` divides each row's
+    gradient by the count of its id in ``input``."""
     if not isinstance(weight, Tensor) or weight.ndim != 2:
         got = tuple(weight.shape) if hasattr(weight, "shape") else type(weight).__name__
         raise ValueError(f"embedding: weight must be a 2-D Tensor (num_embeddings, dim), got {got}")
@@ -75,7 +76,10 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
         with no_grad():
             embedding_renorm_(weight, data, max_norm, norm_type)
     ids = input if isinstance(input, Tensor) and input._data is data else Tensor(data)
-    out = getitem(weight, ids, rows=("embedding", n))
+    if sparse and weight.requires_grad:  # weight.grad: a SparseTensor
+        out = sparse_lookup(weight, data, who="embedding", padding_idx=padding_idx)
+    else:
+        out = getitem(weight, ids, rows=("embedding", n))
     if scale_grad_by_freq and out.requires_grad:
         out = scaled_by_frequency(out, data, n)
     if padding_idx is not None and out.requires_grad:

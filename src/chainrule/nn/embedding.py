@@ -10,6 +10,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..ops.elementwise import where
 from ..ops.shape import getitem
+from ..sparse.embedding import sparse_lookup
 from . import init
 from ._checks import float_dtype, positive_int, resolve_rng
 from .module import Module, Parameter
@@ -21,7 +22,7 @@ def torch_options(who: str, max_norm, norm_type, scale_grad_by_freq) -> None:
     """PyTorch's options of Embedding and EmbeddingBag: ``max_norm`` (a positive number or None)
     and ``norm_type`` checked; ``scale_grad_by_freq=True``, which chainrule's EmbeddingBag does
     not offer, refused with NotImplementedError (Embedding and ``F.embedding`` pass False and
-    take it); ``sparse=True`` is accepted and computed densely (the same gradient values)."""
+    take it)."""
     if max_norm is not None and (isinstance(max_norm, bool) or not isinstance(
             max_norm, numbers.Real) or not max_norm > 0):
         raise ValueError(f"{who}: max_norm must be a positive number or None, got {max_norm!r}")
@@ -94,7 +95,8 @@ class Embedding(Module):
             ``embedding_renorm_``).
         scale_grad_by_freq: divide the gradient reaching each row by how often its id occurs in
             the call's ids (PyTorch's).
-        sparse: accepted; the gradient is computed densely (the same values).
+        sparse: make ``weight.grad`` a sparse COO tensor (chainrule.sparse) with one entry per
+            id looked up, for ``optim.SparseAdam``, ``SGD`` or ``Adagrad`` (PyTorch's).
         rng: numpy Generator for the N(0, 1) initial weights (None: the default generator).
         dtype: floating-point dtype of the weight.
 
@@ -167,7 +169,10 @@ class Embedding(Module):
         # The ids as a Tensor: an input of the lookup, which checks their range itself, so that a
         # trace (cr.trace) reads and checks them at every call.
         ids = ids if isinstance(ids, Tensor) and ids._data is index else Tensor(index)
-        out = getitem(self.weight, ids, rows=("Embedding", self.num_embeddings))
+        if self.sparse and self.weight.requires_grad:  # weight.grad: a SparseTensor
+            out = sparse_lookup(self.weight, index, who="Embedding", padding_idx=self.padding_idx)
+        else:
+            out = getitem(self.weight, ids, rows=("Embedding", self.num_embeddings))
         if self.scale_grad_by_freq and out.requires_grad:
             out = scaled_by_frequency(out, index, self.num_embeddings)
         if self.padding_idx is not None and out.requires_grad:

@@ -31,7 +31,10 @@ def _ndim(op, ndim, **operands):
 
 
 def mm(input, mat2):  # noqa: A002 - PyTorch's names
-    """The product of two matrices, (n, k) @ (k, m) -> (n, m) (PyTorch's ``mm``: both 2-D)."""
+    """The product of two matrices, (n, k) @ (k, m) -> (n, m) (PyTorch's ``mm``: both 2-D).
+    A sparse ``input`` (chainrule.sparse) multiplies by its own ``mm``, as ``torch.sparse.mm``."""
+    if getattr(input, "is_sparse", False):
+        return input.mm(mat2)
     _ndim("mm", 2, input=input, mat2=mat2)
     return matmul(input, mat2)
 

@@ -38,6 +38,7 @@ from .radam import RAdam
 from .rmsprop import RMSprop
 from .rprop import Rprop
 from .sgd import SGD
+from .sparse_adam import SparseAdam
 
 __all__ = [
     "ASGD",
@@ -63,6 +64,7 @@ __all__ = [
     "RMSprop",
     "Rprop",
     "ReduceLROnPlateau",
+    "SparseAdam",
     "StepLR",
     "WarmupCosine",
     "clip_grad_norm_",

@@ -8,6 +8,7 @@ from ..backend.settings import config
 from . import fused
 from ._state import advance, scalar
 from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
+from .sparse_steps import adagrad_sparse
 
 __all__ = ["Adagrad"]
 
@@ -35,6 +36,8 @@ class Adagrad(Optimizer):
         eps: added to the denominator for numerical stability.
         maximize: ascend the objective instead of descending it.
     """
+
+    _sparse_update = adagrad_sparse  # a sparse gradient (sparse_steps.py)
 
     def __init__(self, params, lr: float = 1e-2, lr_decay: float = 0.0, weight_decay: float = 0.0,
                  initial_accumulator_value: float = 0.0, eps: float = 1e-10,

@@ -7,6 +7,7 @@ from ..backend.settings import config
 from . import fused
 from ._state import adam_state, advance
 from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
+from .sparse_steps import refuse_sparse_adam
 
 __all__ = ["Adam", "AdamW"]
 
@@ -40,6 +41,8 @@ class Adam(Optimizer):
     """
 
     _decoupled = False
+
+    _sparse_update = refuse_sparse_adam  # a sparse gradient (sparse_steps.py)
 
     def __init__(self, params, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,

@@ -34,6 +34,7 @@ from .hooks import (
     register_optimizer_step_post_hook,
     register_optimizer_step_pre_hook,
 )
+from .sparse_steps import refuse_sparse
 
 __all__ = ["Optimizer", "register_optimizer_step_post_hook", "register_optimizer_step_pre_hook"]
 
@@ -59,6 +60,8 @@ class Optimizer(OptimizerHooks):
     _complex_ok = True
     # The state entries that are 0-d host Tensors whatever the parameter (_state.scalar).
     _scalar_state = frozenset({"step"})
+
+    _sparse_update = refuse_sparse  # SGD, Adagrad and SparseAdam take one (sparse_steps.py)
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
@@ -197,6 +200,10 @@ class Optimizer(OptimizerHooks):
                 params, complex_params = [], []
                 for p in group["params"]:
                     if p.grad is None:
+                        continue
+                    if not isinstance(p.grad, Tensor):  # sparse (Embedding(sparse=True)'s)
+                        self._sparse_update(group, p, self.state[p])
+                        p._counter[0] += 1
                         continue
                     if p.grad._data.shape != p._data.shape:
                         raise RuntimeError(

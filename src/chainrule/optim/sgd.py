@@ -7,6 +7,7 @@ from ..backend import get_array_module
 from ..backend.settings import config
 from . import fused
 from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
+from .sparse_steps import sgd_sparse
 
 __all__ = ["SGD"]
 
@@ -41,6 +42,8 @@ class SGD(Optimizer):
     >>> p.tolist()
     [0.949999988079071, 2.0999999046325684]
     """
+
+    _sparse_update = sgd_sparse  # a sparse gradient (sparse_steps.py)
 
     def __init__(self, params, lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
                  weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,

@@ -1,0 +1,64 @@
+"""Steps with a sparse gradient (``Embedding(sparse=True)``'s, a chainrule.sparse tensor).
+
+PyTorch's ``SGD`` (without weight decay) and ``Adagrad`` (without weight decay) take one and
+change only the rows it names; its other optimizers refuse one, and so do these (``SparseAdam``
+is in sparse_adam.py). Each rule here first coalesces the gradient (rows sorted, repeats summed).
+"""
+
+from __future__ import annotations
+
+from ..autograd import Tensor
+from ..backend import get_array_module
+from ._state import advance, scalar
+
+__all__ = ["adagrad_sparse", "coalesced_rows", "refuse_sparse", "refuse_sparse_adam",
+           "sgd_sparse"]
+
+
+def refuse_sparse(self, group, p, state):
+    """PyTorch's refusal (``RMSprop does not support sparse gradients``)."""
+    raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+
+
+def refuse_sparse_adam(self, group, p, state):
+    """PyTorch's refusal in Adam and AdamW, which points at SparseAdam."""
+    raise RuntimeError("Adam does not support sparse gradients, please consider SparseAdam "
+                       "instead")
+
+
+def coalesced_rows(grad):
+    """The gradient's entries, coalesced: a tuple of index arrays (one per sparse axis) and the
+    summed values array, for ``param[index] += ...``."""
+    g = grad.coalesce()
+    return tuple(g._indices()._data), g._values()._data
+
+
+def sgd_sparse(self, group, p, state):
+    """SGD without momentum: ``p[rows] -= lr * grad[rows]`` (``+=`` with maximize)."""
+    if float(group["weight_decay"]) != 0:  # PyTorch's grad.add(p, alpha=weight_decay) refuses
+        raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
+    if float(group["momentum"]) != 0:
+        raise NotImplementedError("SGD: momentum with a sparse gradient is not supported "
+                                  "(chainrule); use momentum=0, SparseAdam or Adagrad")
+    rows, values = coalesced_rows(p.grad)
+    param = p._writable()
+    lr = float(group["lr"])
+    param[rows] += (lr if group["maximize"] else -lr) * values
+
+
+def adagrad_sparse(self, group, p, state):
+    """Adagrad on the rows present: their squared-gradient sums grow, the others stay."""
+    if float(group["weight_decay"]) != 0:
+        raise RuntimeError("weight_decay option is not compatible with sparse gradients")
+    param = p._writable()
+    xp = get_array_module(param)
+    if not state:
+        state["step"] = scalar(0.0)
+        state["sum"] = Tensor(xp.full_like(param, float(group["initial_accumulator_value"])))
+    t, s = advance(state), state["sum"]._data
+    lr_t = float(group["lr"]) / (1 + (t - 1) * float(group["lr_decay"]))
+    rows, g = coalesced_rows(p.grad)
+    if group["maximize"]:
+        g = -g
+    s[rows] += g * g
+    param[rows] -= lr_t * (g / (xp.sqrt(s[rows]) + float(group["eps"])))

@@ -1,0 +1,33 @@
+"""Sparse COO tensors, as PyTorch's ``torch.sparse``: ``sparse_coo_tensor``, ``Tensor.to_sparse``,
+``sparse.mm``/``spmm``, ``sparse.sum``, ``sparse.softmax``, and the legacy
+``sparse.FloatTensor(indices, values, size)``. See docs/sparse.md."""
+
+from __future__ import annotations
+
+import warnings
+
+from ..autograd.tensor import Tensor
+from .ops import add, mm, softmax, sparse_coo_tensor, spmm, sum, to_sparse  # noqa: A004
+from .tensor import SparseTensor, sparse_coo
+
+__all__ = ["DoubleTensor", "FloatTensor", "SparseTensor", "add", "mm", "softmax", "sparse_coo",
+           "sparse_coo_tensor", "spmm", "sum", "to_sparse"]
+
+Tensor.to_sparse = to_sparse
+Tensor.to_sparse_coo = lambda self: to_sparse(self)
+
+
+def _legacy(name, dtype):
+    def make(indices, values, size=None):
+        warnings.warn(f"chainrule.sparse.{name}(indices, values, shape) is deprecated.  Please "
+                      "use chainrule.sparse_coo_tensor(indices, values, shape, dtype=) (as "
+                      "PyTorch's warns).", UserWarning, stacklevel=2)
+        return sparse_coo_tensor(indices, values, size, dtype=dtype)
+    make.__name__ = name
+    make.__doc__ = (f"PyTorch's legacy ``torch.sparse.{name}(indices, values, size)``: "
+                    f"``sparse_coo_tensor`` with {dtype} values.")
+    return make
+
+
+FloatTensor = _legacy("FloatTensor", "float32")
+DoubleTensor = _legacy("DoubleTensor", "float64")

@@ -1,0 +1,206 @@
+"""Making sparse COO tensors and the sparse ops: ``sparse_coo_tensor``, ``to_sparse``, ``mm``,
+``sum``, ``softmax``, ``add``. Each is written with dense ops on the values (see tensor.py), so
+autograd differentiates it without a backward of its own."""
+
+from __future__ import annotations
+
+import numbers
+
+from ..autograd.tensor import Tensor
+from ..autograd.tensor import tensor as _tensor
+from ..backend import get_array_module
+from ..ops.reduce import sum as _dense_sum
+from ..ops.select import index_add
+from ..ops.shape import getitem, unsqueeze
+from ..ops.torch_names import concatenate
+from .tensor import SparseTensor, _describe
+
+__all__ = ["add", "mm", "softmax", "sparse_coo_tensor", "spmm", "sum", "to_sparse"]
+
+
+def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
+                      requires_grad: bool = False, check_invariants=None,
+                      is_coalesced=None) -> SparseTensor:
+    """A sparse COO tensor with entries ``values`` at the columns of ``indices`` (PyTorch's).
+
+    Args:
+        indices: integers, shape ``(sparse_dim, nnz)``; column k is the position of entry k.
+        values: shape ``(nnz, *dense_shape)``; a Tensor that requires grad stays in the graph
+            (its gradient is per entry).
+        size: the tensor's shape; None takes the smallest that holds every index.
+        dtype: the values' dtype (default: theirs, float32 for Python floats).
+        requires_grad: make the values a leaf that requires grad (the tensor's ``.grad``).
+
+    >>> import chainrule as cr
+    >>> s = cr.sparse_coo_tensor([[0, 1], [2, 0]], [3.0, 4.0], (2, 3))
+    >>> s.to_dense().tolist()
+    [[0.0, 0.0, 3.0], [4.0, 0.0, 0.0]]
+    """
+    who = "sparse_coo_tensor"
+    if isinstance(values, Tensor):
+        vals = values if dtype is None else values.to(dtype)
+    else:
+        vals = _tensor(values, dtype=dtype)
+    xp = get_array_module(vals._data)
+    idx = xp.asarray(indices._data if isinstance(indices, Tensor) else indices)
+    if idx.size == 0 and idx.ndim < 2:
+        idx = idx.reshape(len(size) if size is not None else 1, 0)
+    if idx.ndim != 2 or (idx.size and idx.dtype.kind not in "iu"):
+        raise ValueError(f"{who}: indices must be a 2-D integer tensor (sparse_dim, nnz), got "
+                         f"shape {tuple(idx.shape)} dtype {idx.dtype}")
+    idx = idx.astype(xp.int64)
+    sparse_dim, nnz = idx.shape
+    if vals.ndim == 0 or vals.shape[0] != nnz:
+        raise ValueError(f"{who}: values must have shape (nnz, *dense_shape) with nnz = "
+                         f"{nnz} (the columns of indices), got shape {tuple(vals.shape)}")
+    if nnz and int(idx.min()) < 0:
+        raise ValueError(f"{who}: indices must be non-negative, got {int(idx.min())}")
+    dense_shape = tuple(vals.shape[1:])
+    if size is None:
+        size = tuple(int(m) + 1 for m in idx.max(axis=1)) if nnz else (0,) * sparse_dim
+        size = size + dense_shape
+    size = tuple(size.shape if isinstance(size, SparseTensor) else size)
+    if len(size) != sparse_dim + len(dense_shape) or tuple(size[sparse_dim:]) != dense_shape:
+        raise ValueError(f"{who}: size {size} does not fit indices with sparse_dim {sparse_dim} "
+                         f"and values of shape {tuple(vals.shape)} (size must be "
+                         f"(sparse sizes..., {', '.join(map(str, dense_shape))}))")
+    for d in range(sparse_dim if nnz else 0):
+        top = int(idx[d].max())
+        if top >= size[d]:
+            raise ValueError(f"{who}: indices[{d}] holds {top}, out of range for size {size[d]} "
+                             f"of dimension {d} (size {size})")
+    if vals.dtype.kind not in "fc" and requires_grad:
+        raise TypeError(f"{who}: only floating-point values can require gradients, got dtype "
+                        f"{vals.dtype}")
+    if requires_grad:
+        vals = vals.detach().requires_grad_() if vals._ctx is not None or vals.requires_grad \
+            else Tensor(vals._data, requires_grad=True)
+    return SparseTensor(idx, vals, size, coalesced=bool(is_coalesced) or nnz <= 1)
+
+
+def to_sparse(self, sparse_dim=None, *, layout=None) -> SparseTensor:
+    """``Tensor.to_sparse()``: the nonzero entries of a dense tensor, coalesced. With
+    ``sparse_dim`` the leading axes only: the entries are the nonzero sub-arrays (hybrid)."""
+    if layout is not None and layout is not SparseTensor.layout:
+        raise ValueError(f"to_sparse: only layout=chainrule.sparse_coo is supported, got "
+                         f"{layout!r}")
+    sd = self.ndim if sparse_dim is None else int(sparse_dim)
+    if not 0 < sd <= self.ndim:
+        raise ValueError(f"to_sparse: sparse_dim must be within [1, {self.ndim}] for a tensor "
+                         f"of shape {tuple(self.shape)}, got {sparse_dim!r}")
+    xp = get_array_module(self._data)
+    data = self._data.reshape(self.shape[:sd] + (-1,)) if sd < self.ndim else self._data[..., None]
+    where = xp.nonzero(xp.any(data != 0, axis=-1))
+    idx = xp.stack(where).astype(xp.int64) if where else xp.zeros((sd, 0), xp.int64)
+    vals = getitem(self, tuple(Tensor(w) for w in where))
+    return SparseTensor(idx.reshape(sd, -1), vals, self.shape, coalesced=True)
+
+
+def _check_dense(who, name, x):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{who}: {name} must be a dense Tensor, got {_describe(x)}")
+
+
+def mm(sparse, dense) -> Tensor:
+    """``sparse @ dense``: a (n, m) sparse matrix times a dense (m, k) one (or vector), dense.
+
+    Each entry (i, j, v) adds ``v * dense[j]`` to row i of the result. Gradients reach
+    ``dense`` and the sparse tensor's values (PyTorch's ``torch.sparse.mm``).
+    """
+    who = "sparse.mm"
+    if not isinstance(sparse, SparseTensor):
+        raise TypeError(f"{who}: mat1 must be a sparse COO tensor, got {_describe(sparse)}")
+    _check_dense(who, "mat2", dense)
+    if sparse.sparse_dim() != 2 or sparse.dense_dim() != 0:
+        raise ValueError(f"{who}: mat1 must be a 2-D sparse matrix, got shape {sparse.shape} "
+                         f"with sparse_dim {sparse.sparse_dim()}")
+    if dense.ndim not in (1, 2) or dense.shape[0] != sparse.shape[1]:
+        raise ValueError(f"{who}: mat1 of shape {sparse.shape} and mat2 of shape "
+                         f"{tuple(dense.shape)} cannot be multiplied (mat2 must be "
+                         f"({sparse.shape[1]}, k) or ({sparse.shape[1]},))")
+    if dense.dtype != sparse.dtype:
+        raise TypeError(f"{who}: mat1 has dtype {sparse.dtype} but mat2 has dtype {dense.dtype} "
+                        "(convert one, e.g. .double())")
+    rows, cols = (Tensor(i) for i in sparse._idx)
+    picked = getitem(dense, cols)  # dense[j] for each entry
+    weights = sparse._vals if dense.ndim == 1 else unsqueeze(sparse._vals, 1)
+    zeros = dense.new_zeros((sparse.shape[0],) + tuple(dense.shape[1:]))
+    return index_add(zeros, 0, rows, weights * picked)
+
+
+def spmm(sparse, dense) -> Tensor:
+    """PyTorch's ``torch.spmm``: ``sparse.mm``."""
+    return mm(sparse, dense)
+
+
+def add(a, b):
+    """``a + b`` for two sparse tensors of one shape: their entries side by side (uncoalesced,
+    as PyTorch's), sparse; a dense ``b`` gives a dense sum."""
+    if isinstance(b, Tensor) and not isinstance(a, Tensor):
+        a, b = b, a
+    if isinstance(a, Tensor):  # dense + sparse is dense
+        if a.shape != b.shape:
+            raise ValueError(f"add: shapes {tuple(a.shape)} and {b.shape} differ")
+        return a + b.to_dense()
+    if isinstance(b, numbers.Number) and b == 0:  # sum(list of sparse tensors) starts at 0
+        return a
+    if not isinstance(b, SparseTensor):
+        raise TypeError(f"add: a sparse tensor adds to a sparse or dense tensor of its shape, "
+                        f"got {_describe(b)}")
+    if a.shape != b.shape or a.sparse_dim() != b.sparse_dim():
+        raise ValueError(f"add: sparse tensors of shapes {a.shape} (sparse_dim "
+                         f"{a.sparse_dim()}) and {b.shape} (sparse_dim {b.sparse_dim()}) differ")
+    xp = get_array_module(a._idx)
+    vals = concatenate([a._vals, b._vals.to(a.dtype) if b.dtype != a.dtype else b._vals], 0)
+    return SparseTensor(xp.concatenate([a._idx, b._idx], axis=1), vals, a.shape)
+
+
+def sum(input, dim=None, dtype=None):  # noqa: A001,A002 - PyTorch's names
+    """PyTorch's ``torch.sparse.sum``: over every axis, a dense 0-d Tensor; over some sparse
+    axes, a coalesced SparseTensor of the remaining ones (hybrid axes become dense)."""
+    if not isinstance(input, SparseTensor):
+        raise TypeError(f"sparse.sum: input must be a sparse COO tensor, got {_describe(input)}")
+    vals = input._vals if dtype is None else input._vals.to(dtype)
+    if dim is None:
+        return _dense_sum(vals)
+    dims = sorted({d % input.ndim for d in ((dim,) if isinstance(dim, int) else dim)})
+    sd = input.sparse_dim()
+    dense_axes = [d - sd + 1 for d in dims if d >= sd]
+    if dense_axes:
+        vals = _dense_sum(vals, dim=tuple(dense_axes))
+    keep = [d for d in range(sd) if d not in dims]
+    if not keep:
+        return _dense_sum(vals, dim=0)
+    out_shape = tuple(s for d, s in enumerate(input.shape) if d not in dims)
+    return SparseTensor(input._idx[keep], vals, out_shape).coalesce()
+
+
+def softmax(input, dim: int, dtype=None) -> SparseTensor:  # noqa: A002 - PyTorch's name
+    """PyTorch's ``torch.sparse.softmax``: the softmax along ``dim`` over the stored entries
+    only (a missing entry counts as minus infinity, so it stays missing). 2-D, no hybrid axes."""
+    if not isinstance(input, SparseTensor):
+        raise TypeError(f"sparse.softmax: input must be a sparse COO tensor, got "
+                        f"{_describe(input)}")
+    if input.dense_dim() != 0:
+        raise NotImplementedError("sparse.softmax: hybrid sparse tensors are not supported")
+    s = input.coalesce()
+    if dtype is not None:
+        s = s.to(dtype)
+    d = dim % s.ndim
+    xp = get_array_module(s._idx)
+    others = [k for k in range(s.ndim) if k != d]
+    if others:  # one group per position along the other axes
+        _, group = xp.unique(xp.ravel_multi_index(tuple(s._idx[others]),
+                                                  tuple(s.shape[k] for k in others)),
+                             return_inverse=True)
+        group = group.reshape(-1)
+    else:
+        group = xp.zeros(s._nnz(), xp.int64)
+    n = int(group.max()) + 1 if group.size else 0
+    peak = xp.full(n, -xp.inf, dtype=s._vals._data.dtype)
+    xp.maximum.at(peak, group, s._vals._data)  # a constant shift: softmax does not change
+    g = Tensor(group.astype(xp.int64))
+    e = (s._vals - Tensor(peak[group])).exp()
+    total = index_add(e.new_zeros((n,)), 0, g, e)
+    return SparseTensor(s._idx, e / getitem(total, g), s.shape, coalesced=True)
+

@@ -1,0 +1,265 @@
+"""SparseTensor: PyTorch's sparse COO layout, a tensor stored as its nonzero entries only.
+
+A sparse COO tensor of ``shape`` is three things:
+
+* ``indices``: an int64 array of shape ``(sparse_dim, nnz)``; column ``k`` is the position of
+  entry ``k`` along the first ``sparse_dim`` axes;
+* ``values``: a Tensor of shape ``(nnz, *shape[sparse_dim:])`` (one number per entry when
+  ``sparse_dim == len(shape)``; one dense row per entry in a *hybrid* tensor such as the gradient
+  of an embedding table, ``(1, nnz)`` row ids and ``(nnz, dim)`` rows);
+* ``shape``.
+
+Every position not listed is zero. A position may be listed twice (the entries add up): such a
+tensor is *uncoalesced*; ``coalesce()`` sorts the positions and sums the repeats.
+
+The values are an ordinary chainrule Tensor, so every sparse op here is written with the dense
+ops on ``values`` and autograd follows it without a backward of its own: gradients reach the
+values (and, through them, a ``values`` tensor the caller made) and the dense operands.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+from ..autograd.mode import no_grad
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from ..ops.select import index_add
+from ..ops.shape import reshape
+
+__all__ = ["SparseTensor", "sparse_coo"]
+
+
+class _Layout:
+    """PyTorch's ``torch.sparse_coo``: the layout of a SparseTensor."""
+
+    def __repr__(self):
+        return "chainrule.sparse_coo"
+
+
+sparse_coo = _Layout()
+
+
+class SparseTensor:
+    """A sparse COO tensor (see the module docstring); make one with ``sparse_coo_tensor``.
+
+    Unlike PyTorch's, it is its own class rather than a layout of ``Tensor``: the dense ops do
+    not take it. What it offers is what the sparse programs use: ``to_dense()``, ``coalesce()``,
+    ``sparse.mm``/``@``, ``sparse.sum``, ``+`` another SparseTensor, ``*`` or ``/`` a number.
+    """
+
+    is_sparse = True
+    is_sparse_csr = False
+    layout = sparse_coo
+
+    def __init__(self, indices, values: Tensor, shape, *, coalesced: bool = False):
+        self._idx = indices  # int64 array (sparse_dim, nnz), checked by sparse_coo_tensor
+        self._vals = values
+        self.shape = tuple(int(s) for s in shape)
+        self._coalesced = coalesced
+
+    # ---- inspection -------------------------------------------------------------------------
+    @property
+    def dtype(self):
+        return self._vals.dtype
+
+    @property
+    def device(self):
+        return self._vals.device
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def dim(self) -> int:
+        return len(self.shape)
+
+    def size(self, dim=None):
+        return self.shape if dim is None else self.shape[dim]
+
+    def numel(self) -> int:
+        n = 1
+        for s in self.shape:
+            n *= s
+        return n
+
+    def sparse_dim(self) -> int:
+        """How many leading axes the indices address."""
+        return int(self._idx.shape[0])
+
+    def dense_dim(self) -> int:
+        """How many trailing axes each entry's value spans (0 unless hybrid)."""
+        return len(self.shape) - self.sparse_dim()
+
+    def _nnz(self) -> int:
+        """The number of entries stored (repeats counted)."""
+        return int(self._idx.shape[1])
+
+    def is_coalesced(self) -> bool:
+        """True when the positions are sorted and each appears once (``coalesce()``'s result)."""
+        return self._coalesced
+
+    def _indices(self) -> Tensor:
+        """The stored indices (sparse_dim, nnz), coalesced or not."""
+        return Tensor(self._idx)
+
+    def _values(self) -> Tensor:
+        """The stored values (nnz, *dense shape), coalesced or not; in the graph."""
+        return self._vals
+
+    def indices(self) -> Tensor:
+        """The indices of a coalesced tensor (PyTorch refuses them on an uncoalesced one)."""
+        if not self._coalesced:
+            raise RuntimeError("Cannot get indices on an uncoalesced tensor, please call "
+                               ".coalesce() first")
+        return Tensor(self._idx)
+
+    def values(self) -> Tensor:
+        """The values of a coalesced tensor (PyTorch refuses them on an uncoalesced one)."""
+        if not self._coalesced:
+            raise RuntimeError("Cannot get values on an uncoalesced tensor, please call "
+                               ".coalesce() first")
+        return self._vals
+
+    # ---- autograd ---------------------------------------------------------------------------
+    @property
+    def requires_grad(self) -> bool:
+        return self._vals.requires_grad
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._vals._ctx is None
+
+    def requires_grad_(self, requires_grad: bool = True) -> SparseTensor:
+        self._vals.requires_grad_(requires_grad)
+        return self
+
+    @property
+    def grad(self):
+        """The gradient of a leaf: dLoss/d(the dense tensor) at the stored positions, as a
+        SparseTensor on the coalesced positions (PyTorch's gradient of ``sparse.mm``'s sparse
+        operand). Repeated positions get the same gradient each, so the first one is taken."""
+        g = self._vals.grad
+        if g is None:
+            return None
+        xp = get_array_module(self._idx)
+        flat = self._flat_positions()
+        order = xp.argsort(flat, kind="stable")
+        first = order[xp.concatenate([xp.ones(min(1, flat.size), bool),
+                                      flat[order][1:] != flat[order][:-1]])]
+        # sorted and unique, but flagged uncoalesced, as PyTorch flags most such gradients
+        return SparseTensor(self._idx[:, first], Tensor(g._data[first]), self.shape)
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            raise TypeError("SparseTensor.grad can only be set to None (it is read from the "
+                            "values' gradient)")
+        self._vals.grad = None
+
+    def detach(self) -> SparseTensor:
+        return SparseTensor(self._idx, self._vals.detach(), self.shape, coalesced=self._coalesced)
+
+    # ---- conversions ------------------------------------------------------------------------
+    def _flat_positions(self):
+        """Each entry's position as one number over the sparse axes (row-major)."""
+        xp = get_array_module(self._idx)
+        if self._idx.shape[1] == 0:
+            return xp.zeros(0, dtype=xp.int64)
+        return xp.ravel_multi_index(tuple(self._idx), self.shape[:self.sparse_dim()])
+
+    def coalesce(self) -> SparseTensor:
+        """The same tensor with sorted, unique positions (repeated entries summed)."""
+        if self._coalesced:
+            return self
+        xp = get_array_module(self._idx)
+        sparse_shape = self.shape[:self.sparse_dim()]
+        unique, inverse = xp.unique(self._flat_positions(), return_inverse=True)
+        idx = xp.stack(xp.unravel_index(unique, sparse_shape)).astype(xp.int64).reshape(
+            len(sparse_shape), -1)
+        zeros = self._vals.new_zeros((unique.size, *self.shape[self.sparse_dim():]))
+        vals = index_add(zeros, 0, Tensor(inverse.reshape(-1).astype(xp.int64)), self._vals)
+        return SparseTensor(idx, vals, self.shape, coalesced=True)
+
+    def to_dense(self) -> Tensor:
+        """The dense Tensor: zeros with the values added at their positions (repeats add)."""
+        xp = get_array_module(self._idx)
+        sd = self.sparse_dim()
+        rows = 1
+        for s in self.shape[:sd]:
+            rows *= s
+        zeros = self._vals.new_zeros((rows, *self.shape[sd:]))
+        flat = Tensor(self._flat_positions().astype(xp.int64))
+        return reshape(index_add(zeros, 0, flat, self._vals), self.shape)
+
+    def to_sparse(self, sparse_dim=None) -> SparseTensor:
+        return self
+
+    def to(self, dtype) -> SparseTensor:
+        return SparseTensor(self._idx, self._vals.to(dtype), self.shape, coalesced=self._coalesced)
+
+    def double(self) -> SparseTensor:
+        return self.to("float64")
+
+    def float(self) -> SparseTensor:  # noqa: A003 - PyTorch's name
+        return self.to("float32")
+
+    def t(self) -> SparseTensor:
+        """The transpose of a 2-D sparse matrix (its two index rows swapped)."""
+        if self.sparse_dim() != 2 or self.dense_dim() != 0:
+            raise ValueError(f"SparseTensor.t: needs a 2-D sparse matrix, got shape {self.shape} "
+                             f"with sparse_dim {self.sparse_dim()}")
+        return SparseTensor(self._idx[::-1].copy(), self._vals, self.shape[::-1])
+
+    # ---- arithmetic (the products live in sparse/ops.py) --------------------------------------
+    def __add__(self, other):
+        from .ops import add
+        return add(self, other)
+
+    __radd__ = __add__
+
+    def __neg__(self):
+        return SparseTensor(self._idx, -self._vals, self.shape, coalesced=self._coalesced)
+
+    def __sub__(self, other):
+        return self + (-other)
+
+    def __mul__(self, other):
+        if isinstance(other, bool) or not isinstance(other, (numbers.Number, Tensor)) or (
+                isinstance(other, Tensor) and other.ndim != 0):
+            raise TypeError(f"SparseTensor * other: other must be a number or a 0-d Tensor, got "
+                            f"{_describe(other)}")
+        return SparseTensor(self._idx, self._vals * other, self.shape, coalesced=self._coalesced)
+
+    __rmul__ = __mul__
+
+    def __truediv__(self, other):
+        return self * (1.0 / other) if isinstance(other, numbers.Number) else self * (1 / other)
+
+    def __matmul__(self, other):
+        from .ops import mm
+        return mm(self, other)
+
+    def mm(self, other):
+        from .ops import mm
+        return mm(self, other)
+
+    matmul = mm
+
+    def __repr__(self) -> str:
+        with no_grad():
+            idx = repr(Tensor(self._idx)).replace("\n", "\n" + " " * 15)
+            vals = repr(self._vals.detach()).replace("\n", "\n" + " " * 14)
+        extra = f", dtype={self.dtype}" if self.dtype != "float32" else ""
+        if self._vals._ctx is not None:
+            extra += f", grad_fn={type(self._vals._ctx).__name__}"
+        elif self.requires_grad:
+            extra += ", requires_grad=True"
+        return (f"tensor(indices={idx},\n       values={vals},\n       size={self.shape}, "
+                f"nnz={self._nnz()}{extra}, layout=chainrule.sparse_coo)")
+
+
+def _describe(x) -> str:
+    if isinstance(x, (Tensor, SparseTensor)):
+        return f"a {type(x).__name__} of shape {tuple(x.shape)}"
+    return repr(x) if isinstance(x, numbers.Number) else type(x).__name__
