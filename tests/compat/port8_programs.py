@@ -150,3 +150,92 @@ def train_stylegan2(torch, pair, reals, latents, noises, path_noises, r1=10.0,
         mean_path_length = path_mean.detach()
         out.append([d_loss.item(), r1_loss.item(), g_loss.item(), path_loss.item()])
     return out, mean_path_length.item(), _state(pair)
+
+
+def yolo_v1(torch, S=2, B=2, C=3):  # noqa: N803
+    """A YOLOv1 head in miniature (a conv backbone, then Linear to S*S*(C+5B)) with the loss as
+    the well-known from-scratch implementations write it."""
+    nn = torch.nn
+
+    class Yolo(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.darknet = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4),
+                                         nn.LeakyReLU(0.1), nn.MaxPool2d(2, 2))
+            self.fcs = nn.Sequential(nn.Flatten(), nn.Linear(4 * 4 * 4, 16), nn.Dropout(0.0),
+                                     nn.LeakyReLU(0.1), nn.Linear(16, S * S * (C + B * 5)))
+
+        def forward(self, x):
+            return self.fcs(self.darknet(x))
+
+    return Yolo()
+
+
+def intersection_over_union(torch, boxes_preds, boxes_labels):
+    box1_x1 = boxes_preds[..., 0:1] - boxes_preds[..., 2:3] / 2
+    box1_y1 = boxes_preds[..., 1:2] - boxes_preds[..., 3:4] / 2
+    box1_x2 = boxes_preds[..., 0:1] + boxes_preds[..., 2:3] / 2
+    box1_y2 = boxes_preds[..., 1:2] + boxes_preds[..., 3:4] / 2
+    box2_x1 = boxes_labels[..., 0:1] - boxes_labels[..., 2:3] / 2
+    box2_y1 = boxes_labels[..., 1:2] - boxes_labels[..., 3:4] / 2
+    box2_x2 = boxes_labels[..., 0:1] + boxes_labels[..., 2:3] / 2
+    box2_y2 = boxes_labels[..., 1:2] + boxes_labels[..., 3:4] / 2
+    x1, y1 = torch.max(box1_x1, box2_x1), torch.max(box1_y1, box2_y1)
+    x2, y2 = torch.min(box1_x2, box2_x2), torch.min(box1_y2, box2_y2)
+    intersection = (x2 - x1).clamp(0) * (y2 - y1).clamp(0)
+    box1_area = abs((box1_x2 - box1_x1) * (box1_y2 - box1_y1))
+    box2_area = abs((box2_x2 - box2_x1) * (box2_y2 - box2_y1))
+    return intersection / (box1_area + box2_area - intersection + 1e-6)
+
+
+def train_yolo_v1(torch, model, images, targets, steps=3, S=2, C=3):  # noqa: N803
+    """YoloLoss: the responsible box by argmax of the two IoUs (torch.cat of unsqueezed IoUs,
+    torch.max over dim 0), exists_box masks, sign * sqrt(abs) of the widths, MSE sums over
+    torch.flatten(..., end_dim=-2); Adam with weight decay."""
+    mse = torch.nn.MSELoss(reduction="sum")
+    lambda_noobj, lambda_coord = 0.5, 5
+
+    def yolo_loss(predictions, target):
+        predictions = predictions.reshape(-1, S, S, C + 10)
+        iou_b1 = intersection_over_union(torch, predictions[..., C + 1:C + 5],
+                                         target[..., C + 1:C + 5])
+        iou_b2 = intersection_over_union(torch, predictions[..., C + 6:C + 10],
+                                         target[..., C + 1:C + 5])
+        ious = torch.cat([iou_b1.unsqueeze(0), iou_b2.unsqueeze(0)], dim=0)
+        iou_maxes, bestbox = torch.max(ious, dim=0)
+        exists_box = target[..., C].unsqueeze(3)
+        box_predictions = exists_box * (bestbox * predictions[..., C + 6:C + 10]
+                                        + (1 - bestbox) * predictions[..., C + 1:C + 5])
+        box_targets = exists_box * target[..., C + 1:C + 5]
+        box_predictions[..., 2:4] = torch.sign(box_predictions[..., 2:4]) * torch.sqrt(
+            torch.abs(box_predictions[..., 2:4] + 1e-6))
+        box_targets[..., 2:4] = torch.sqrt(box_targets[..., 2:4])
+        box_loss = mse(torch.flatten(box_predictions, end_dim=-2),
+                       torch.flatten(box_targets, end_dim=-2))
+        pred_box = (bestbox * predictions[..., C + 5:C + 6]
+                    + (1 - bestbox) * predictions[..., C:C + 1])
+        object_loss = mse(torch.flatten(exists_box * pred_box),
+                          torch.flatten(exists_box * target[..., C:C + 1]))
+        no_object_loss = mse(torch.flatten((1 - exists_box) * predictions[..., C:C + 1],
+                                           start_dim=1),
+                             torch.flatten((1 - exists_box) * target[..., C:C + 1], start_dim=1))
+        no_object_loss += mse(torch.flatten((1 - exists_box) * predictions[..., C + 5:C + 6],
+                                            start_dim=1),
+                              torch.flatten((1 - exists_box) * target[..., C:C + 1],
+                                            start_dim=1))
+        class_loss = mse(torch.flatten(exists_box * predictions[..., :C], end_dim=-2),
+                         torch.flatten(exists_box * target[..., :C], end_dim=-2))
+        return (lambda_coord * box_loss + object_loss + lambda_noobj * no_object_loss
+                + class_loss), bestbox
+
+    optimizer = torch.optim.Adam(model.parameters(), lr=2e-3, weight_decay=1e-4)
+    losses, best = [], []
+    model.train()
+    for _ in range(steps):
+        loss, bestbox = yolo_loss(model(images), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        best.append(bestbox.flatten().tolist())
+    return losses, best, _state(model)
