@@ -1,5 +1,5 @@
 """``MNIST``, ``FashionMNIST``, ``CIFAR10``, ``CIFAR100`` as torchvision makes them:
-``(root, train, ...)``."""
+``(root, train, ...)``; ``ImageFolder`` and ``DatasetFolder`` (one folder per class)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from ..data.datasets import (
     fashion_mnist,
     mnist,
 )
+from .folder import DatasetFolder, ImageFolder
 
-__all__ = ["CIFAR10", "CIFAR100", "MNIST", "FashionMNIST"]
+__all__ = ["CIFAR10", "CIFAR100", "MNIST", "DatasetFolder", "FashionMNIST", "ImageFolder"]
 
 
 class MNIST(Dataset):
