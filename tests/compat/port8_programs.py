@@ -239,3 +239,62 @@ def train_yolo_v1(torch, model, images, targets, steps=3, S=2, C=3):  # noqa: N8
         losses.append(loss.item())
         best.append(bestbox.flatten().tolist())
     return losses, best, _state(model)
+
+
+def gru_decoder(torch, vocab=7, emb=4, hidden=6):
+    nn = torch.nn
+
+    class Decoder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embedding = nn.Embedding(vocab, emb)
+            self.gru = nn.GRU(emb, hidden, batch_first=True)
+            self.out = nn.Linear(hidden, vocab)
+
+        def forward(self, tokens, h=None):
+            output, h = self.gru(self.embedding(tokens), h)
+            return self.out(output).log_softmax(-1), h
+
+    return Decoder()
+
+
+def beam_search(torch, model, bos=1, eos=2, beam=3, max_len=5, length_penalty=0.7):
+    """Batched beam search as seq2seq code writes it: the beams as a batch, topk over the
+    flattened (beam * vocab) scores, the parent beam by torch.div(rounding_mode="floor") and the
+    token by remainder, hidden states reordered by index_select, finished hypotheses kept with
+    a length penalty; also the log-likelihood of the best sequence by teacher forcing, with its
+    gradient (gather of the target log-probs)."""
+    model.eval()
+    vocab = model.out.out_features
+    with torch.no_grad():
+        tokens = torch.full((1, 1), bos, dtype=torch.long)
+        scores = torch.zeros(1, dtype=model.out.weight.dtype)
+        h, seqs, finished = None, [[bos]], []
+        for _ in range(max_len):
+            logp, h = model(tokens, h)
+            cand = (scores[:, None] + logp[:, -1]).view(-1)
+            top, idx = cand.topk(beam)
+            parent = torch.div(idx, vocab, rounding_mode="floor")
+            token = idx % vocab
+            h = h.index_select(1, parent)
+            seqs = [seqs[p] + [t] for p, t in zip(parent.tolist(), token.tolist())]
+            keep = []
+            for i, (s, t) in enumerate(zip(seqs, token.tolist())):
+                if t == eos:
+                    finished.append((top[i].item() / len(s) ** length_penalty, s))
+                else:
+                    keep.append(i)
+            if not keep:
+                break
+            keep_t = torch.tensor(keep)
+            seqs = [seqs[i] for i in keep]
+            scores, tokens, h = top[keep_t], token[keep_t].view(-1, 1), h[:, keep_t]
+        finished += [(s.item() / len(q) ** length_penalty, q) for s, q in zip(scores, seqs)]
+    finished.sort(key=lambda f: -f[0])
+    best = torch.tensor([finished[0][1]])
+    model.zero_grad()
+    logp, _ = model(best[:, :-1])
+    ll = logp.gather(2, best[:, 1:].unsqueeze(-1)).sum()
+    ll.backward()
+    return ([f[1] for f in finished], [f[0] for f in finished], ll.item(),
+            model.out.weight.grad.numpy())

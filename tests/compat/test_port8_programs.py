@@ -47,3 +47,9 @@ def test_yolo_v1_loss_with_responsible_boxes_and_masked_mse_matches_pytorch():
         lib, m, lib.tensor(images), lib.tensor(targets)))
     assert ours[1] == theirs[1]
     _close([ours[0], ours[2]], [theirs[0], theirs[2]], rtol=1e-9, atol=1e-11)
+
+
+def test_batched_beam_search_with_floor_division_and_index_select_matches_pytorch():
+    ours, theirs = _both(programs.gru_decoder, lambda lib, m: programs.beam_search(lib, m))
+    assert ours[0] == theirs[0] and len(ours[0]) >= 3
+    _close(ours[1:], theirs[1:], rtol=1e-9, atol=1e-11)
