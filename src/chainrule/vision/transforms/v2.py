@@ -4,7 +4,9 @@
 v2``. ``v2.Compose([v2.ToImage(), v2.ToDtype(cr.float32, scale=True), v2.Normalize(m, s)])`` is
 v2's replacement for ``ToTensor`` + ``Normalize``: ``ToImage`` turns an (H, W) or (H, W, C) array
 or PIL image into a (C, H, W) Tensor of the same dtype, ``ToDtype`` converts it (with ``scale``,
-uint8 0..255 becomes float 0..1). The other transforms (crops, flips, ``Resize``, rotations,
+uint8 0..255 becomes float 0..1). ``MixUp`` and ``CutMix`` mix a batch and its labels (after the
+DataLoader); ``Identity``, ``RGB``, ``GaussianNoise``, ``RandomChannelPermutation`` are v2's.
+The other transforms (crops, flips, ``Resize``, rotations,
 ``ColorJitter``, ``GaussianBlur``, ``RandomErasing``, ``AutoAugment``...) are the ``transforms``
 ones (the same arithmetic in v1 and v2); images are plain Tensors (torchvision's
 ``tv_tensors.Image`` is a Tensor subclass), not bounding boxes or masks.
@@ -59,16 +61,18 @@ from . import (
     TrivialAugmentWide,
 )
 from . import Lambda as _Lambda
+from ._mix import RGB, CutMix, GaussianNoise, Identity, MixUp, RandomChannelPermutation
 
 __all__ = ["AugMix", "AutoAugment", "AutoAugmentPolicy", "CenterCrop", "ColorJitter", "Compose",
-           "ConvertImageDtype", "ElasticTransform", "FiveCrop", "GaussianBlur", "Grayscale",
-           "InterpolationMode", "Lambda", "LinearTransformation", "Normalize", "PILToTensor",
-           "Pad", "RandAugment", "RandomAdjustSharpness", "RandomAffine", "RandomApply",
-           "RandomAutocontrast", "RandomChoice", "RandomCrop", "RandomEqualize", "RandomErasing",
-           "RandomGrayscale", "RandomHorizontalFlip", "RandomInvert", "RandomOrder",
-           "RandomPerspective", "RandomPosterize", "RandomResizedCrop", "RandomRotation",
-           "RandomSolarize", "RandomVerticalFlip", "Resize", "TenCrop", "ToDtype", "ToImage",
-           "ToPILImage", "ToPureTensor", "ToTensor", "TrivialAugmentWide"]
+           "ConvertImageDtype", "CutMix", "ElasticTransform", "FiveCrop", "GaussianBlur",
+           "GaussianNoise", "Grayscale", "Identity", "InterpolationMode", "Lambda",
+           "LinearTransformation", "MixUp", "Normalize", "PILToTensor", "Pad", "RGB", "RandAugment",
+           "RandomAdjustSharpness", "RandomAffine", "RandomApply", "RandomAutocontrast",
+           "RandomChannelPermutation", "RandomChoice", "RandomCrop", "RandomEqualize",
+           "RandomErasing", "RandomGrayscale", "RandomHorizontalFlip", "RandomInvert",
+           "RandomOrder", "RandomPerspective", "RandomPosterize", "RandomResizedCrop",
+           "RandomRotation", "RandomSolarize", "RandomVerticalFlip", "Resize", "TenCrop", "ToDtype",
+           "ToImage", "ToPILImage", "ToPureTensor", "ToTensor", "TrivialAugmentWide"]
 
 
 class Lambda(_Lambda):
