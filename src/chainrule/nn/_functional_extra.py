@@ -77,7 +77,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
             embedding_renorm_(weight, data, max_norm, norm_type)
     ids = input if isinstance(input, Tensor) and input._data is data else Tensor(data)
     if sparse and weight.requires_grad:  # weight.grad: a SparseTensor
-        out = sparse_lookup(weight, data, who="embedding", padding_idx=padding_idx)
+        out = sparse_lookup(weight, data, who="embedding", padding_idx=padding_idx,
+                            scale_grad_by_freq=scale_grad_by_freq)
     else:
         out = getitem(weight, ids, rows=("embedding", n))
     if scale_grad_by_freq and out.requires_grad:

@@ -170,7 +170,8 @@ class Embedding(Module):
         # trace (cr.trace) reads and checks them at every call.
         ids = ids if isinstance(ids, Tensor) and ids._data is index else Tensor(index)
         if self.sparse and self.weight.requires_grad:  # weight.grad: a SparseTensor
-            out = sparse_lookup(self.weight, index, who="Embedding", padding_idx=self.padding_idx)
+            out = sparse_lookup(self.weight, index, who="Embedding", padding_idx=self.padding_idx,
+                                scale_grad_by_freq=self.scale_grad_by_freq)
         else:
             out = getitem(self.weight, ids, rows=("Embedding", self.num_embeddings))
         if self.scale_grad_by_freq and out.requires_grad:

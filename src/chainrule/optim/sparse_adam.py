@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from ..backend import get_array_module
-from ._state import advance, scalar, zeros
+from ._state import zeros
 from .optimizer import Optimizer, check_bool, check_number
 from .sparse_steps import coalesced_rows
 
@@ -57,10 +57,10 @@ class SparseAdam(Optimizer):
     def _sparse_update(self, group, p, state):
         """The rule of the class docstring on one parameter (``p`` changes in place)."""
         param = p._writable()
-        if not state:
-            state["step"] = scalar(0.0)
+        if not state:  # the step is a Python int, as in PyTorch's SparseAdam
+            state["step"] = 0
             state["exp_avg"], state["exp_avg_sq"] = zeros(param), zeros(param)
-        t = advance(state)
+        state["step"] = t = int(state["step"]) + 1
         rows, g = coalesced_rows(p.grad)
         if not g.size:
             return

@@ -2,7 +2,8 @@
 
 A batch touches a few rows of a large table; PyTorch's sparse gradient keeps only those: a
 SparseTensor with one entry per id looked up (repeats kept, uncoalesced), row index ``ids[k]``
-and value the output gradient of lookup k. Lookups of ``padding_idx`` are left out.
+and value the output gradient of lookup k. Lookups of ``padding_idx`` are left out;
+``scale_grad_by_freq`` is refused in backward, as PyTorch refuses it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,9 @@ class SparseLookup(Function):
         return weight[self.ids]
 
     def backward(self, g):
+        if self.by_freq:  # PyTorch's refusal, at the same point
+            raise RuntimeError("embedding_backward: scale_grad_by_freq not supported with sparse "
+                               "gradients")
         xp = get_array_module(self.ids)
         ids = self.ids.reshape(-1).astype(xp.int64)
         rows = reshape(g, (-1, self.shape[1]))  # one row of gradient per lookup
@@ -34,8 +38,10 @@ class SparseLookup(Function):
         return SparseTensor(ids[None], rows, self.shape)
 
 
-def sparse_lookup(weight: Tensor, ids, *, who: str, padding_idx=None) -> Tensor:
+def sparse_lookup(weight: Tensor, ids, *, who: str, padding_idx=None,
+                  scale_grad_by_freq: bool = False) -> Tensor:
     """The rows of ``weight`` (num_embeddings, dim) at the integer array ``ids``: shape
     ``ids.shape + (dim,)``, with a sparse gradient for ``weight`` (see the module docstring)."""
     _check_rows(ids, who, weight.shape[0])
-    return SparseLookup.apply(weight, ids=ids, padding_idx=padding_idx)
+    return SparseLookup.apply(weight, ids=ids, padding_idx=padding_idx,
+                              by_freq=bool(scale_grad_by_freq))
