@@ -114,3 +114,28 @@ def test_uint8_without_pillow_names_the_extra(monkeypatch):
     with pytest.raises(ImportError, match=r'pip install "chainrule\[viz\]"'):
         transforms.Resize(3)(np.zeros((5, 5), np.uint8))
     assert transforms.Resize(3)(np.zeros((5, 5), np.float32)).shape == (3, 3)  # no Pillow needed
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("out", [(8, 11), (25, 7), (17, 23), (40, 3)])
+def test_bicubic_and_nearest_exact_resize_as_pytorchs_interpolate(rng, out):
+    torch = pytest.importorskip("torch")
+    x = rng.standard_normal((2, 3, 17, 23))
+    for antialias in (True, False):
+        ours = transforms.Resize(out, interpolation=transforms.InterpolationMode.BICUBIC,
+                                 antialias=antialias)(cr.tensor(x))
+        theirs = torch.nn.functional.interpolate(torch.tensor(x), size=out, mode="bicubic",
+                                                 align_corners=False, antialias=antialias)
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12, atol=1e-12)
+    exact = transforms.Resize(out, interpolation="nearest-exact")(cr.tensor(x))
+    theirs = torch.nn.functional.interpolate(torch.tensor(x), size=out, mode="nearest-exact")
+    np.testing.assert_array_equal(exact.numpy(), theirs.numpy())
+
+
+def test_pillow_resampling_constants_name_the_modes():
+    assert transforms.Resize(4, interpolation=3).interpolation == "bicubic"  # Image.BICUBIC
+    assert transforms.RandomRotation(5, interpolation=2).interpolation == \
+        transforms.InterpolationMode.BILINEAR
+    x = cr.rand(1, 9, 9)
+    np.testing.assert_array_equal(transforms.Resize(4, interpolation=0)(x).numpy(),
+                                  transforms.Resize(4, interpolation="nearest")(x).numpy())

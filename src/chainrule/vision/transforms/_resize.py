@@ -43,9 +43,16 @@ class InterpolationMode(str, enum.Enum):
     LANCZOS = "lanczos"
 
 
+_PIL_CODES = {0: "nearest", 2: "bilinear", 3: "bicubic", 4: "box", 5: "hamming", 1: "lanczos"}
+
+
 def interpolation_name(who: str, interpolation, allowed=None) -> str:
-    """The string value of an ``InterpolationMode`` (or of its name as a string), checked
-    against ``allowed`` (default: every mode)."""
+    """The string value of an ``InterpolationMode`` (or of its value as a string, or of a
+    Pillow resampling constant such as ``Image.BICUBIC``), checked against ``allowed`` (default:
+    every mode)."""
+    if isinstance(interpolation, int) and not isinstance(interpolation, bool):
+        # Pillow's resampling constants, which torchvision still accepts (deprecated there)
+        interpolation = _PIL_CODES.get(interpolation, interpolation)
     name = getattr(interpolation, "value", interpolation)
     allowed = tuple(m.value for m in InterpolationMode) if allowed is None else allowed
     if name not in allowed:
