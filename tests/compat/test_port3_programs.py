@@ -23,9 +23,10 @@ def _one_torch_thread():
 
 
 def _in_float64(train):
-    """``train`` under set_default_dtype(float64) in both libraries: where a float32 tensor
-    meets a 0-d float64 one (the CRF's ``torch.zeros(1) + transitions[i, j]``), PyTorch keeps
-    float32 and chainrule's NumPy promotion gives float64 (a documented difference)."""
+    """``train`` under set_default_dtype(float64) in both libraries: the CRF's
+    ``torch.zeros(1) + transitions[i, j]`` is a float32 tensor meeting a 0-d float64 one, which
+    stays float32 (PyTorch's promotion, chainrule's too), so its gold score would be compared
+    at float32 rounding; float64 throughout keeps the comparison at float64's."""
     def run(lib, model):
         old = lib.get_default_dtype()
         lib.set_default_dtype(lib.float64)
