@@ -1,4 +1,4 @@
-"""``MNIST``, ``FashionMNIST``, ``CIFAR10``, ``CIFAR100`` as torchvision makes them:
+"""``MNIST``, ``FashionMNIST``, ``CIFAR10``, ``CIFAR100``, ``SVHN`` as torchvision makes them:
 ``(root, train, ...)``; ``ImageFolder`` and ``DatasetFolder`` (one folder per class)."""
 
 from __future__ import annotations
@@ -12,10 +12,11 @@ from ..data.datasets import (
     cifar100,
     fashion_mnist,
     mnist,
+    svhn,
 )
 from .folder import DatasetFolder, ImageFolder
 
-__all__ = ["CIFAR10", "CIFAR100", "MNIST", "DatasetFolder", "FashionMNIST", "ImageFolder"]
+__all__ = ["CIFAR10", "CIFAR100", "MNIST", "SVHN", "DatasetFolder", "FashionMNIST", "ImageFolder"]
 
 
 class MNIST(Dataset):
@@ -112,3 +113,29 @@ class CIFAR100(CIFAR10):
 
     _load = staticmethod(cifar100)
     classes = CIFAR100_CLASSES
+
+
+class SVHN(MNIST):
+    """SVHN's cropped digits, one ``(image, label)`` at a time, like
+    ``torchvision.datasets.SVHN(root, split="train", transform=None, target_transform=None,
+    download=False)``: ``split`` is "train", "test" or "extra"; the label of the digit 0 is 0.
+
+    Read from ``train_32x32.mat``/``test_32x32.mat``/``extra_32x32.mat`` (SHA-256 verified; SciPy
+    reads them) in ``root`` or ``root/svhn``; ``transform`` gets a (32, 32, 3) uint8 array.
+
+    Attributes:
+        data: the images, uint8 (N, 3, 32, 32) as torchvision's; labels (and targets): int64 (N,).
+    """
+
+    classes = tuple(str(d) for d in range(10))
+
+    def __init__(self, root=None, split: str = "train", transform=None, target_transform=None,
+                 download: bool = False):
+        for name, fn in (("transform", transform), ("target_transform", target_transform)):
+            if fn is not None and not callable(fn):
+                raise TypeError(f"SVHN: {name} must be callable, got {type(fn).__name__}")
+        self.split = split
+        self.transform, self.target_transform = transform, target_transform
+        self._images, self._labels = svhn(root, split, download=download)
+        self.data = self._images.transpose(0, 3, 1, 2)
+        self.labels = self.targets = self._labels

@@ -4,6 +4,7 @@ from .cifar10 import CIFAR10_CLASSES, cifar10
 from .cifar100 import CIFAR100_CLASSES, CIFAR100_COARSE_CLASSES, cifar100
 from .digits import digits
 from .mnist import FASHION_MNIST_CLASSES, fashion_mnist, mnist
+from .svhn import svhn
 from .text import AG_NEWS_CLASSES, ag_news, read_labelled_csv, sms_spam
 
 __all__ = [
@@ -20,4 +21,5 @@ __all__ = [
     "mnist",
     "read_labelled_csv",
     "sms_spam",
+    "svhn",
 ]
