@@ -206,7 +206,7 @@ def train_names_rnn(torch, model, epochs=3, batch=3, lr=0.15):
 
 def skip_gram(torch, vocab=10, dim=4):
     """SkipGramModel of the well-known word2vec port (u and v embeddings, clamped scores,
-    logsigmoid, negatives by bmm); sparse=True as it writes, chainrule computing densely."""
+    logsigmoid, negatives by bmm); sparse=True as it writes (sparse gradients in both)."""
     nn = torch.nn
     F = nn.functional  # noqa: N806
 
@@ -235,8 +235,8 @@ def skip_gram(torch, vocab=10, dim=4):
 
 
 def train_skip_gram(torch, model, batches):
-    """Plain SGD, which takes PyTorch's sparse gradients (the port's SparseAdam is missing from
-    chainrule, whose gradients are dense), over given (center, context, negatives) batches;
+    """Plain SGD, which takes sparse gradients (the port's SparseAdam is trained beside PyTorch in
+    tests/sparse/test_sparse_training.py), over given (center, context, negatives) batches;
     the nearest word of each by cosine similarity."""
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     losses = []

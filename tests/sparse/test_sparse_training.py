@@ -248,3 +248,26 @@ def test_a_pygcn_style_gcn_trains_five_adam_steps_as_pytorch(rng):
         runs[L.__name__] = (losses, p1.detach().numpy(), p2.detach().numpy())
     for a, b in zip(runs["chainrule"], runs["torch"]):
         _close(a, b)
+
+
+def test_zero_grad_keeping_the_tensor_leaves_no_entries_as_pytorch(rng):
+    for L in (cr, torch):
+        weight = _tables(rng)[0 if L is cr else 1]
+        L.nn.functional.embedding(L.tensor([1, 4]), weight, sparse=True).sum().backward()
+        L.optim.SGD([weight], lr=0.1).zero_grad(set_to_none=False)
+        assert weight.grad.is_sparse and weight.grad._nnz() == 0 and weight.grad.is_coalesced()
+        assert tuple(weight.grad._values().shape) == (0, 3)
+        L.nn.functional.embedding(L.tensor([2]), weight, sparse=True).sum().backward()
+        assert weight.grad._indices().tolist() == [[2]]
+    emb = cr.nn.Embedding(4, 2, sparse=True)
+    emb(cr.tensor([1])).sum().backward()
+    emb.zero_grad(set_to_none=False)
+    assert emb.weight.grad._nnz() == 0
+
+
+def test_clip_grad_norm_refuses_a_sparse_gradient_naming_the_parameter(rng):
+    w, _ = _tables(rng)
+    cr.nn.functional.embedding(cr.tensor([1]), w, sparse=True).sum().backward()
+    with pytest.raises(NotImplementedError, match=r"clip_grad_norm_: parameters\[0\] has a "
+                                                  "sparse gradient"):
+        cr.nn.utils.clip_grad_norm_([w], 1.0)

@@ -177,6 +177,8 @@ class Optimizer(OptimizerHooks):
                     continue
                 if set_to_none:
                     p.grad = None
+                elif not isinstance(p.grad, Tensor):  # sparse: no entries, as PyTorch's
+                    p.grad = p.grad.detach().zero_()
                 else:
                     p.grad = Tensor(get_array_module(p.grad._data).zeros_like(p.grad._data))
 

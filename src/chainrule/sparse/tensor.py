@@ -157,6 +157,13 @@ class SparseTensor:
                             "values' gradient)")
         self._vals.grad = None
 
+    def zero_(self) -> SparseTensor:
+        """No entries left (PyTorch's ``zero_`` of a sparse tensor, e.g. ``zero_grad(False)``)."""
+        self._idx = self._idx[:, :0]
+        self._vals = self._vals.detach().new_zeros((0, *self.shape[self.sparse_dim():]))
+        self._coalesced = True
+        return self
+
     def detach(self) -> SparseTensor:
         return SparseTensor(self._idx, self._vals.detach(), self.shape, coalesced=self._coalesced)
 

@@ -103,6 +103,10 @@ def _with_grads(who: str, parameters) -> list[Tensor]:
     for i, p in enumerate(parameters):
         if not isinstance(p, Tensor):
             raise TypeError(f"{who}: parameters[{i}] must be a Tensor, got {type(p).__name__}")
+        if p.grad is not None and not isinstance(p.grad, Tensor):  # chainrule.sparse
+            raise NotImplementedError(
+                f"{who}: parameters[{i}] has a sparse gradient (Embedding(sparse=True)), which "
+                "cannot be clipped (PyTorch has no sparse kernel for it either); use sparse=False")
         if p.grad is not None:
             out.append(p)
     return out
