@@ -31,8 +31,10 @@ def test_contains_pos_shifts_and_reversed_match_torch():
                          (64 >> x % 5, 64 >> tx % 5)):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
         assert str(ours.dtype) == str(theirs.dtype).removeprefix("torch.")
-    # a 0-d int64 tensor promotes by NumPy's rules here (int64), by PyTorch's not (int32)
+    # a 0-d int64 tensor does not widen the tensor (PyTorch's promotion, NumPy's would)
     np.testing.assert_array_equal((x << cr.tensor(1)).numpy(), (tx << torch.tensor(1)).numpy())
+    assert str((x << cr.tensor(1)).dtype) == str((tx << torch.tensor(1)).dtype).removeprefix(
+        "torch.")
     np.testing.assert_array_equal(reversed(x).numpy(), reversed(tx).numpy())
     assert reversed(cr.tensor(2.0)).item() == 2.0
     with pytest.raises(TypeError, match="does not support deleting items"):

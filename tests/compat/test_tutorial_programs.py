@@ -392,9 +392,9 @@ def test_ddpm_with_gathered_schedules_and_ancestral_sampling_matches_pytorch():
     sample_noises = [rng.standard_normal((2, 1, 6, 6)) for _ in range(11)]
 
     def run(lib, model):
-        """Under set_default_dtype(float64) in both: chainrule's NumPy promotion makes
-        ``long_time[:, None] * float32_table`` float64 where PyTorch's is float32 (a documented
-        difference), so the program is run where both agree on the dtype."""
+        """Under set_default_dtype(float64) in both, chosen while chainrule's promotion was
+        NumPy's (``long_time[:, None] * float32_table`` was float64, PyTorch's float32; both are
+        float32 now): float64 keeps the comparison tight."""
         old = lib.get_default_dtype()
         lib.set_default_dtype(lib.float64)
         try:
