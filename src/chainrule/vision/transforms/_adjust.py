@@ -276,8 +276,9 @@ def gaussian_blur(img, kernel_size, sigma=None):
     kern_y = gaussian_kernel1d(ky, float(sigmas[1]), work.dtype.type)
     widths = [(0, 0)] * (work.ndim - 2) + [(ky // 2, ky // 2), (kx // 2, kx // 2)]
     padded = np.pad(work, widths, mode="reflect")
-    kernel = np.outer(kern_y, kern_x)
-    out = sum(kernel[i, j] * padded[..., i:i + h, j:j + w] for i in range(ky) for j in range(kx))
+    # the 2-D kernel is the outer product of the two: blur the rows, then the columns
+    rows = sum(kern_x[j] * padded[..., :, j:j + w] for j in range(kx))
+    out = sum(kern_y[i] * rows[..., i:i + h, :] for i in range(ky))
     return chw.back(np.rint(out) if a.dtype.kind != "f" else out)
 
 
