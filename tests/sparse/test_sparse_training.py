@@ -42,6 +42,15 @@ def test_embedding_gradient_has_one_entry_per_lookup_as_pytorch(padding_idx, rng
     assert not w.grad.is_coalesced() and w.grad.sparse_dim() == 1 and w.grad.dense_dim() == 1
 
 
+def test_gradcheck_the_sparse_embedding_gradient(rng):
+    w = cr.tensor(rng.standard_normal((6, 3)), requires_grad=True)
+    ids = cr.tensor([[1, 0, 4], [4, 5, 1]])
+    assert cr.gradcheck(lambda w: cr.nn.functional.embedding(ids, w, sparse=True).sin(), [w])
+    y = cr.nn.functional.embedding(ids, w, padding_idx=0, sparse=True).sin().sum()
+    g, = cr.autograd.grad(y, w)  # grad() returns it sparse, as PyTorch's
+    assert g.is_sparse and g._indices().tolist() == [[1, 4, 4, 5, 1]]
+
+
 def test_two_backward_calls_concatenate_the_entries_as_pytorch(rng):
     ours, theirs = cr.nn.Embedding(7, 3, sparse=True), torch.nn.Embedding(7, 3, sparse=True)
     ours.weight.data = cr.tensor(theirs.weight.detach().double().numpy())

@@ -102,6 +102,8 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
         if g is None:
             g = numpy.zeros(x.shape, wide)
         else:
+            if not isinstance(g, Tensor):  # a sparse gradient (chainrule.sparse): its dense form
+                g = g.to_dense()
             g = numpy.asarray(asnumpy(g._data), dtype=wide)
         for where, num, ana in _compare(fn, inputs, weights, x, g, eps, max_elements,
                                         n_directions, rng):
