@@ -23,14 +23,18 @@ def _cmat(rng, shape):
     return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
 
 
-def _const(L, a):
-    return L.tensor(a)
+def _const(L, a, like):
+    """``a`` as a tensor in the precision of ``like`` (complex64 beside complex64/float32)."""
+    single = like.dtype in (L.float32, L.complex64)
+    if a.dtype.kind == "c":
+        return L.tensor(a.astype("complex64" if single else "complex128"))
+    return L.tensor(a.astype("float32" if single else "float64"))
 
 
 def c2c(rng, shape):
     b, n = shape
     norm = _norm(rng)
-    k = int(rng.integers(24))
+    k = int(rng.integers(25))
     if k == 0:
         m = _n(rng, n)
         return f"fft(n={m}, {norm})", lambda L, z: L.fft.fft(z, n=m, norm=norm), (b, m or n)
@@ -65,12 +69,12 @@ def c2c(rng, shape):
     if k == 10:
         m = int(rng.integers(1, 6))
         w = _cmat(rng, (n, m))
-        return f"matmul({m})", lambda L, z: z @ _const(L, w), (b, m)
+        return f"matmul({m})", lambda L, z: z @ _const(L, w, z), (b, m)
     if k == 11:
         m = int(rng.integers(1, 6))
         w, bias = _cmat(rng, (m, n)), _cmat(rng, (m,))
         return (f"linear({m})",
-                lambda L, z: L.nn.functional.linear(z, _const(L, w), _const(L, bias)), (b, m))
+                lambda L, z: L.nn.functional.linear(z, _const(L, w, z), _const(L, bias, z)), (b, m))
     if k == 12:
         return "conj*z", lambda L, z: z.conj() * (z + 1j) + L.conj(z), (b, n)
     if k == 13:
@@ -95,25 +99,44 @@ def c2c(rng, shape):
         kk = int(rng.integers(1, 4)) * 2 - 1
         w = _cmat(rng, (1, 1, kk))
         return (f"conv1d({kk})",
-                lambda L, z: L.nn.functional.conv1d(z[:, None], _const(L, w),
+                lambda L, z: L.nn.functional.conv1d(z[:, None], _const(L, w, z),
                                                     padding="same")[:, 0], (b, n))
     if k == 22:
         return "solve(z^H z + 3, z^T)", lambda L, z: L.linalg.solve(_gram(L, z), z.mT).mT, (b, n)
     if k == 23:
         return ("inv/det/slogdet(z^H z + 3)",
-                lambda L, z: (z @ L.linalg.inv(_gram(L, z))) * L.linalg.det(_gram(L, z))
+                lambda L, z: (z @ L.linalg.inv(_gram(L, z))) * L.sgn(L.linalg.det(_gram(L, z)))
                 * (1 + L.linalg.slogdet(_gram(L, z))[1] * L.linalg.slogdet(_gram(L, z))[0]),
                 (b, n))
+    if k == 24:  # eigenvalues and |eigenvectors|^2 of a Hermitian matrix (phase-free)
+        return ("eigh(z^H z / (1 + |z|^2))",
+                lambda L, z: z * L.linalg.eigvalsh(_herm(L, z)) @ (
+                    L.linalg.eigh(_herm(L, z))[1].abs() ** 2).to(z.dtype), (b, n))
     m = int(rng.integers(1, 4))
     w = _cmat(rng, (n, m))
-    return f"einsum({m})", lambda L, z: L.einsum("bn,nm->bm", z, _const(L, w)), (b, m)
+    return f"einsum({m})", lambda L, z: L.einsum("bn,nm->bm", z, _const(L, w, z)), (b, m)
 
 
 def _gram(L, z):
     """w^T w + 3 I with w = z / (1 + ||z||): a well-conditioned complex (not Hermitian) matrix
     that depends on z."""
     w = z / (1 + L.linalg.vector_norm(z))
-    return w.mT @ w + L.eye(z.shape[-1], dtype=L.float64) * 3
+    return w.mT @ w + L.eye(z.shape[-1], dtype=z.real.dtype) * 3
+
+
+def _herm(L, z):
+    """A Hermitian matrix that depends on z, with distinct eigenvalues almost surely."""
+    w = z / (1 + L.linalg.vector_norm(z))
+    d = L.tensor(_SPREAD[:z.shape[-1]]).to(z.real.dtype)
+    return w.mH @ w + L.diag(d)
+
+
+_SPREAD = [0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0, 13.0, 14.0,
+           15.0, 16.0, 17.0, 18.0, 19.0, 20.0]
+
+
+def _complex_of(L, x):
+    return L.complex64 if x.dtype == L.float32 else L.complex128
 
 
 def _off(z):
@@ -187,14 +210,15 @@ def r2c(rng, shape):
     if k == 3:
         return "complex(x, tanh x)", lambda L, x: L.complex(x, L.tanh(x)), (b, n)
     if k == 4:
-        return "polar", lambda L, x: L.polar(x.abs() + 0.5, x), (b, n)
+        # the angle bounded: cos and sin of a large one lose the digits a chain compares
+        return "polar", lambda L, x: L.polar(x.abs() + 0.5, L.tanh(x) * 3), (b, n)
     if k == 5:
         return "x*(1-2j)", lambda L, x: x * (1 - 2j) + 0.5j, (b, n)
     if k == 6:
         return ("view_as_complex",
                 lambda L, x: L.view_as_complex(L.stack([x, x.flip(-1)], -1)), (b, n))
     if k == 7:
-        return "to(complex128)", lambda L, x: x.to(L.complex128) * x, (b, n)
+        return "to(complex)", lambda L, x: x.to(_complex_of(L, x)) * x, (b, n)
     return f"fft(real, {norm})", lambda L, x: L.fft.fft(x, norm=norm), (b, n)
 
 
@@ -229,15 +253,15 @@ def loss(rng, kind, shape):
             ("mean |z|^2", lambda L, z: (z.abs() ** 2).mean()),
             ("re + im^2", lambda L, z: z.real.sum() + 0.5 * (z.imag ** 2).sum()),
             ("view_as_real^2", lambda L, z: (L.view_as_real(z.resolve_conj()) ** 2).sum()),
-            ("l1_loss", lambda L, z: L.nn.functional.l1_loss(z, _const(L, target))),
-            ("|sum(w z)|", lambda L, z: (z * _const(L, w)).sum().abs()),
+            ("l1_loss", lambda L, z: L.nn.functional.l1_loss(z, _const(L, target, z))),
+            ("|sum(w z)|", lambda L, z: (z * _const(L, w, z)).sum().abs()),
             ("norm", lambda L, z: L.linalg.vector_norm(z) + L.var(z)),
-            ("angle", lambda L, z: (L.angle(_off(z)) * _const(L, w.real)).sum()),
+            ("angle", lambda L, z: (L.angle(_off(z)) * _const(L, w.real, z)).sum()),
         ][k]
     k = int(rng.integers(4))
     return [
         ("mean x^2", lambda L, x: (x ** 2).mean()),
-        ("mse_loss", lambda L, x: L.nn.functional.mse_loss(x, _const(L, target))),
-        ("l1_loss", lambda L, x: L.nn.functional.l1_loss(x, _const(L, target))),
+        ("mse_loss", lambda L, x: L.nn.functional.mse_loss(x, _const(L, target, x))),
+        ("l1_loss", lambda L, x: L.nn.functional.l1_loss(x, _const(L, target, x))),
         ("sum tanh", lambda L, x: L.tanh(x).sum()),
     ][k]

@@ -6,7 +6,8 @@ the complex elementwise functions, products, running sums/products, matmul/linea
 padding, indexing, and the real<->complex boundaries view_as_real/view_as_complex, .real/.imag,
 abs, angle, polar, complex(), casts) and a random real loss at the end. The chain runs in
 complex128/float64 on both libraries: the output, the loss and the input's gradient must agree
-to 1e-9 relative; where PyTorch refuses the chain, chainrule must refuse it too.
+to 1e-9 relative; where PyTorch refuses the chain, chainrule must refuse it too. The chains run
+again in complex64/float32, where each dtype must be PyTorch's.
 
 stft/istft get their own random draws: windows (none, fixed, one that requires grad), center,
 pad_mode, normalized, onesided, return_complex, hop and window lengths, batched or not, real or
@@ -34,7 +35,7 @@ def _run(L, x, steps, end):
             y = fn(L, y)
         out = end(L, y)
         out.backward()
-    return _np(y), float(out.item()), _np(t.grad)
+    return _np(y), out.item(), _np(t.grad)
 
 
 def _np(t):
@@ -44,21 +45,23 @@ def _np(t):
     return t.numpy()
 
 
-def _close(a, b, what, trail):
+def _close(a, b, what, trail, tol=1e-9):
     a, b = np.asarray(a), np.asarray(b)
     assert a.shape == b.shape, f"{what}: shapes {a.shape} vs {b.shape} after {trail}"
     assert a.dtype == b.dtype, f"{what}: dtypes {a.dtype} vs {b.dtype} after {trail}"
     scale = max(1.0, float(np.nanmax(np.abs(b), initial=0.0)))
-    np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9 * scale, err_msg=f"{what} after {trail}")
+    np.testing.assert_allclose(a, b, rtol=tol, atol=tol * scale, err_msg=f"{what} after {trail}")
 
 
-def _chain(seed):
+def _chain(seed, single=False):
     rng = np.random.default_rng(seed)
     kind = "c" if rng.integers(3) else "r"
     shape = (int(rng.integers(1, 4)), int(rng.integers(2, 9)))
     x = rng.standard_normal(shape)
     if kind == "c":
         x = x + 1j * rng.standard_normal(shape)
+    if single:
+        x = x.astype(np.complex64 if kind == "c" else np.float32)
     steps, trail = [], []
     for _ in range(int(rng.integers(2, 6))):
         label, fn, kind, shape = step(rng, kind, shape)
@@ -81,6 +84,16 @@ def test_random_complex_chains_match_pytorch(seed):
     ours = _run(cr, x, steps, end)
     for what, a, b in zip(("output", "loss", "gradient"), ours, theirs, strict=True):
         _close(a, b, what, trail)
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_random_chains_in_single_precision_keep_pytorchs_dtypes(seed):
+    # complex64/float32 from start to end, as PyTorch's; values to single-precision rounding
+    # accumulated over the chain
+    x, steps, end, trail = _chain(seed, single=True)
+    ours, theirs = _run(cr, x, steps, end), _run(torch, x, steps, end)
+    for what, a, b in zip(("output", "loss", "gradient"), ours, theirs, strict=True):
+        _close(a, b, what, trail, tol=1e-2)
 
 
 def _stft_args(rng, complex_signal):

@@ -107,6 +107,7 @@ CASES = {
                                                          (_c, (2,))]),
     "conv_transpose2d": (lambda L, x, w: L.nn.functional.conv_transpose2d(x, w, groups=2),
                          [(_c, (1, 4, 3, 2)), (_c, (4, 1, 2, 2))]),
+    "mH_adjoint_H": (lambda L, a: a.mH @ a + L.adjoint(a) + a[0].H, [(_c, (2, 3, 3))]),
     "l1_loss": (lambda L, a, b: L.nn.functional.l1_loss(a, b)
                 + L.nn.functional.l1_loss(a, b, reduction="none")[1], [(_c, (3, 2)), (_c, (3, 2))]),
 }
@@ -201,16 +202,24 @@ def test_complex_sigmoid_overflows_to_nan_quietly_as_pytorch():
     np.testing.assert_allclose(ours, torch.sigmoid(torch.tensor(z)).numpy())  # nan == nan here
 
 
-SVD_CASES = {  # first order only: a second derivative needs the gradient through U and Vh
+def _sq(a):
+    return a[..., :3]
+
+
+SVD_CASES = {  # first order only: a second derivative needs the gradient through U and Vh (or
+    # through the eigenvectors' phases)
     "svdvals": lambda L, a: L.linalg.svdvals(a),
     "svd_S": lambda L, a: L.linalg.svd(a, full_matrices=False).S * 2,
     "matrix_norms": lambda L, a: L.linalg.matrix_norm(a, "nuc") + L.linalg.matrix_norm(a, 2)
     + L.linalg.matrix_norm(a, -2) + L.linalg.norm(a[0], "nuc"),
+    "eigvalsh": lambda L, a: L.linalg.eigvalsh(_sq(a) + _sq(a).mH)
+    + L.linalg.eigh(_sq(a) + _sq(a).mH, UPLO="U")[0],
+    "eigh_vectors": lambda L, a: L.linalg.eigh(_sq(a) + _sq(a).mH)[1].abs() ** 2,  # phase-free
 }
 
 
 @pytest.mark.parametrize("name", sorted(SVD_CASES))
-def test_singular_values_of_complex_matrices_as_pytorch(name):
+def test_singular_values_and_hermitian_eigh_of_complex_matrices_as_pytorch(name):
     rng = np.random.default_rng(len(name))
     a = _c(rng, (2, 3, 4))
     ours, theirs = _inputs(cr, [a]), _inputs(torch, [a])
@@ -219,8 +228,8 @@ def test_singular_values_of_complex_matrices_as_pytorch(name):
     u = rng.standard_normal(t.shape)
     y.backward(cr.tensor(u))
     t.backward(torch.tensor(u))
-    np.testing.assert_allclose(ours[0].grad.numpy(), theirs[0].grad.numpy(), rtol=1e-10,
-                               atol=1e-12)
+    np.testing.assert_allclose(ours[0].grad.numpy(), theirs[0].grad.resolve_conj().numpy(),
+                               rtol=1e-10, atol=1e-12)
     assert gradcheck(lambda x: SVD_CASES[name](cr, x), _inputs(cr, [a]))
 
 
@@ -230,3 +239,13 @@ def test_complex_svd_refuses_a_gradient_through_u_and_vh():
         cr.linalg.svd(a).U.abs().sum().backward()
     with pytest.raises(TypeError, match="pinv: expected a floating-point"):
         cr.linalg.pinv(a)
+
+
+def test_complex_eigh_refuses_a_loss_of_the_eigenvectors_phases_as_pytorch():
+    a = _c(np.random.default_rng(1), (3, 3))
+    t = torch.tensor(a, requires_grad=True)
+    with pytest.raises(RuntimeError, match="e\\^\\{i phi\\}"):
+        torch.linalg.eigh(t + t.mH)[1].real.sum().backward()
+    z = cr.tensor(a, requires_grad=True)
+    with pytest.raises(ValueError, match="phases of the complex eigenvectors"):
+        cr.linalg.eigh(z + z.mH)[1].real.sum().backward()

@@ -129,7 +129,11 @@ class Cholesky(Function):
 
 
 class Eigh(Function):
-    """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix."""
+    """Eigenvalues (ascending) and orthonormal eigenvectors of a symmetric matrix; of a complex
+    Hermitian one, with V^H in place of V^T, the eigenvectors' phases being free: a loss that
+    depends on them is refused (PyTorch's rule)."""
+
+    complex_grad = True
 
     def forward(self, a):
         return lapack("eigh", get_array_module(a).linalg.eigh, a, UPLO=self.uplo)
@@ -146,9 +150,17 @@ class Eigh(Function):
                 raise ValueError("eigh: the gradient through the eigenvectors is not defined for "
                                  "repeated eigenvalues (PyTorch gives inf or NaN); a loss of the "
                                  "eigenvalues alone (linalg.eigvalsh) has one")
-            inner = fill_where(diag, 0, 1 / fill_where(diag, 1, gaps)) * matmul(_t(v), g_v)
+            vg = matmul(_h(v), g_v)
+            if vg._data.dtype.kind == "c" and (xp.abs(xp.diagonal(vg._data, 0, -2, -1).imag) > (
+                    xp.finfo(w._data.dtype).eps ** 0.5 * (1 + xp.abs(vg._data).max()))).any():
+                raise ValueError("eigh: the loss depends on the phases of the complex "
+                                 "eigenvectors, which are arbitrary (e^(i phi) v is one too), so "
+                                 "its gradient is not defined (PyTorch refuses it too)")
+            inner = fill_where(diag, 0, 1 / fill_where(diag, 1, gaps)) * vg
         inner = inner + g_w.reshape(g_w.shape + (1,)) * Tensor(xp.eye(n, dtype=w._data.dtype))
-        return matmul(matmul(v, inner), _t(v))
+        if v._data.dtype.kind == "c" and inner._data.dtype.kind != "c":
+            inner = MakeComplex.apply(inner, Tensor(xp.zeros(inner.shape, inner._data.dtype)))
+        return matmul(matmul(v, inner), _h(v))
 
 
 def inv(A):  # noqa: N803 - PyTorch's argument name
@@ -201,7 +213,7 @@ def eigh(input, UPLO: str = "L"):  # noqa: A002, N803 - PyTorch's argument names
     """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices. As PyTorch's, the
     values read only the lower (``UPLO="L"``) or upper triangle, and the gradient is that of a
     function of a symmetric matrix (the same whichever triangle was read)."""
-    _square("eigh", input)
+    _square("eigh", input, complex_ok=True)
     if UPLO not in ("L", "U"):
         raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
     w, v = Eigh.apply(input, uplo=UPLO)

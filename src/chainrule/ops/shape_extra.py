@@ -15,6 +15,7 @@ import operator
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._conj import cj
 from .creation import tril, triu
 from .elementwise import where
 from .methods import _t
@@ -38,11 +39,11 @@ def t(input):  # noqa: A002 - PyTorch's name
 
 
 def adjoint(input):  # noqa: A002
-    """The last two dimensions swapped (the conjugate transpose; chainrule's tensors are real)."""
+    """The conjugate transpose of the last two dimensions (a real tensor's: the transpose)."""
     x = _tensor("adjoint", input)
     if x.ndim < 2:
         raise ValueError(f"adjoint: input must have at least 2 dimensions, got shape {x.shape}")
-    return transpose(x, -2, -1)
+    return cj(transpose(x, -2, -1))
 
 
 def swapdims(input, dim0: int, dim1: int):  # noqa: A002 - PyTorch's names

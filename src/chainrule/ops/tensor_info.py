@@ -18,6 +18,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.tensor_data import Size
 from ..backend import get_array_module
 from ._broadcast import sum_to
+from ._conj import cj
 from .creation import multinomial
 from .elementwise import cast
 from .shape import transpose
@@ -109,13 +110,13 @@ def _h(self) -> Tensor:
     if self.ndim > 2:
         raise ValueError(f"H: only for matrices (2-D tensors), got shape {tuple(self.shape)}; "
                          "for batches of matrices use mH")
-    return self if self.ndim < 2 else transpose(self, 0, 1)
+    return cj(self if self.ndim < 2 else transpose(self, 0, 1))
 
 
 def _m_h(self) -> Tensor:
     if self.ndim < 2:
         raise ValueError(f"mH: needs at least 2 dimensions, got shape {tuple(self.shape)}")
-    return transpose(self, -2, -1)
+    return cj(transpose(self, -2, -1))
 
 
 def _new(self, *args, device=None) -> Tensor:
@@ -158,8 +159,9 @@ Tensor.is_cpu = property(lambda self: get_array_module(self._data).__name__ == "
 Tensor.layout = property(lambda self: strided, doc="``strided``: dense, the only layout.")
 Tensor.itemsize = property(lambda self: self._data.itemsize, doc="Bytes per element.")
 Tensor.nbytes = property(lambda self: self._data.nbytes, doc="Bytes of the elements.")
-Tensor.mH = property(_m_h, doc="The last two axes swapped (the conjugate is the tensor).")
-Tensor.H = property(_h, doc="The transpose of a matrix (real tensors: no conjugate).")
+Tensor.mH = property(_m_h, doc="The conjugate transpose of the last two axes (a real tensor's: "
+                              "the transpose).")
+Tensor.H = property(_h, doc="The conjugate transpose of a matrix (a real one's: the transpose).")
 Tensor.output_nr = property(lambda self: 0 if self._ctx is None else self._out_idx,
                             doc="Which output of the op that made it this tensor is (0 for a "
                                 "leaf).")
