@@ -90,12 +90,17 @@ def test_sparse_sum_over_a_hybrid_tensors_dense_axis_is_pytorchs():
         _close(ours.numpy(), theirs.numpy())
 
 
-def test_adding_sparse_tensors_puts_their_entries_side_by_side_as_pytorch(rng):
+def test_adding_sparse_tensors_merges_their_entries_as_pytorch(rng):
     s, t, _, _ = _pair(rng)
     s2 = cr.sparse_coo_tensor([[3, 0], [4, 1]], [2.0, 5.0], SHAPE, dtype=cr.float64)
     t2 = torch.sparse_coo_tensor([[3, 0], [4, 1]], [2.0, 5.0], SHAPE, dtype=torch.float64)
     ours, theirs = s + s2, t + t2
     assert ours._nnz() == theirs._nnz() == 8 and not ours.is_coalesced()
+    np.testing.assert_array_equal(ours._indices().numpy(), theirs._indices().numpy())
+    _close(ours._values().detach().numpy(), theirs._values().detach().numpy())
+    both = s.detach() + s.detach()  # PyTorch's merge: entries at one position that meet add up
+    np.testing.assert_array_equal(both._indices().numpy(), (t.detach() + t.detach())._indices())
+    _close(both._values().numpy(), (t.detach() + t.detach())._values())
     _close(ours.to_dense().detach().numpy(), theirs.to_dense().detach().numpy())
     dense = rng.standard_normal(SHAPE)
     _close((s + cr.tensor(dense)).detach().numpy(), (torch.tensor(dense) + t).detach().numpy())

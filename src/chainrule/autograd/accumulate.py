@@ -48,7 +48,8 @@ def accumulate_leaf(t, g, assigned):
 
 def _sum_with_sparse(old, g):
     """A leaf's ``.grad`` plus ``g`` where one is a sparse tensor (chainrule.sparse): sparse plus
-    sparse stays sparse (the entries side by side, as PyTorch's), with a dense one it is dense."""
+    sparse stays sparse (PyTorch's sparse add, which merges the entry lists), with a dense one
+    it is dense."""
     if old is None:
         return g
     if old.is_sparse and g.is_sparse:

@@ -134,8 +134,10 @@ def spmm(sparse, dense) -> Tensor:
 
 
 def add(a, b):
-    """``a + b`` for two sparse tensors of one shape: their entries side by side (uncoalesced,
-    as PyTorch's), sparse; a dense ``b`` gives a dense sum."""
+    """``a + b`` with a sparse tensor: sparse for two sparse tensors of one shape, dense with a
+    dense one. Two sparse tensors combine as PyTorch's sparse add does: their entry lists are
+    walked as a merge of sorted lists would walk them, and two entries at the same position
+    that meet in the walk become one (their sum); the rest keep the walk's order."""
     if isinstance(b, Tensor) and not isinstance(a, Tensor):
         a, b = b, a
     if isinstance(a, Tensor):  # dense + sparse is dense
@@ -144,15 +146,39 @@ def add(a, b):
         return a + b.to_dense()
     if isinstance(b, numbers.Number) and b == 0:  # sum(list of sparse tensors) starts at 0
         return a
+    b = _same_layout(a, b)
+    xp = get_array_module(a._idx)
+    fa, fb = a._flat_positions().tolist(), b._flat_positions().tolist()
+    slot_a, slot_b, positions = [], [], []
+    i = j = 0
+    while i < len(fa) or j < len(fb):
+        take_a = j >= len(fb) or (i < len(fa) and fa[i] <= fb[j])
+        take_b = i >= len(fa) or (j < len(fb) and fb[j] <= fa[i])
+        positions.append(fa[i] if take_a else fb[j])
+        if take_a:
+            slot_a.append(len(positions) - 1)
+            i += 1
+        if take_b:
+            slot_b.append(len(positions) - 1)
+            j += 1
+    slots = Tensor(xp.asarray(slot_a + slot_b, dtype=xp.int64))
+    zeros = a._vals.new_zeros((len(positions), *a.shape[a.sparse_dim():]))
+    vals = index_add(zeros, 0, slots, concatenate([a._vals, b._vals], 0))
+    sparse_shape = a.shape[:a.sparse_dim()]
+    idx = xp.stack(xp.unravel_index(xp.asarray(positions, dtype=xp.int64), sparse_shape))
+    return SparseTensor(idx.astype(xp.int64).reshape(len(sparse_shape), -1), vals, a.shape)
+
+
+def _same_layout(a, b):
+    """``b`` checked against ``a`` (a sparse tensor of the same shape and sparse_dim), in a's
+    dtype."""
     if not isinstance(b, SparseTensor):
         raise TypeError(f"add: a sparse tensor adds to a sparse or dense tensor of its shape, "
                         f"got {_describe(b)}")
     if a.shape != b.shape or a.sparse_dim() != b.sparse_dim():
         raise ValueError(f"add: sparse tensors of shapes {a.shape} (sparse_dim "
                          f"{a.sparse_dim()}) and {b.shape} (sparse_dim {b.sparse_dim()}) differ")
-    xp = get_array_module(a._idx)
-    vals = concatenate([a._vals, b._vals.to(a.dtype) if b.dtype != a.dtype else b._vals], 0)
-    return SparseTensor(xp.concatenate([a._idx, b._idx], axis=1), vals, a.shape)
+    return b if b.dtype == a.dtype else b.to(a.dtype)
 
 
 def sum(input, dim=None, dtype=None):  # noqa: A001,A002 - PyTorch's names
