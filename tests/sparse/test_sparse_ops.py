@@ -129,6 +129,36 @@ def test_sparse_softmax_and_its_gradient_are_pytorchs(dim, rng):
     _same_grad(s, t)
 
 
+@pytest.mark.parametrize("dim", [0, 1])
+def test_sparse_log_softmax_and_its_gradient_are_pytorchs(dim, rng):
+    s, t, _, _ = _pair(rng)
+    ours, theirs = sparse.log_softmax(s, dim), torch.sparse.log_softmax(t, dim)
+    np.testing.assert_array_equal(ours.indices().numpy(), theirs.coalesce().indices().numpy())
+    _close(ours.values().detach().numpy(), theirs.coalesce().values().detach().numpy())
+    w = rng.standard_normal(SHAPE)
+    (ours.to_dense() * cr.tensor(w)).sum().backward()
+    (theirs.to_dense() * torch.tensor(w)).sum().backward()
+    _same_grad(s, t)
+
+
+def test_sparse_addmm_and_its_gradients_are_pytorchs(rng):
+    s, t, _, _ = _pair(rng)
+    bias, d = rng.standard_normal((4, 3)), rng.standard_normal((5, 3))
+    b, tb = cr.tensor(bias, requires_grad=True), torch.tensor(bias, requires_grad=True)
+    dd, td = cr.tensor(d, requires_grad=True), torch.tensor(d, requires_grad=True)
+    ours = sparse.addmm(b, s, dd, beta=0.5, alpha=2.0)
+    theirs = torch.sparse.addmm(tb, t, td, beta=0.5, alpha=2.0)
+    _close(ours.detach().numpy(), theirs.detach().numpy())
+    ours.sin().sum().backward()
+    theirs.sin().sum().backward()
+    _close(b.grad.numpy(), tb.grad.numpy())
+    _close(dd.grad.numpy(), td.grad.numpy())
+    _same_grad(s, t)
+    with pytest.raises(ValueError, match=r"input has shape \(2, 3\) but mat1 @ mat2 has shape "
+                                         r"\(4, 3\)"):
+        sparse.addmm(cr.ones(2, 3, dtype=cr.float64), s, dd)
+
+
 def test_sparse_softmax_over_the_last_axis_is_over_axis_1(rng):
     """PyTorch 2.13's backward of ``sparse.softmax(t, -1)`` differs from that of ``dim=1`` (its
     gradients in a row do not sum to zero, as a softmax's must); ours is the same for both."""
@@ -160,6 +190,7 @@ def test_gradcheck_to_dense_coalesce_sum_and_softmax_with_respect_to_the_values(
     assert cr.gradcheck(lambda v: make(v).coalesce()._values(), [v])
     assert cr.gradcheck(lambda v: sparse.sum(make(v), 1).to_dense(), [v])
     assert cr.gradcheck(lambda v: sparse.softmax(make(v), 1)._values(), [v])
+    assert cr.gradcheck(lambda v: sparse.log_softmax(make(v), 0)._values(), [v])
     assert cr.gradcheck(lambda v: (make(v) * 3.0 + make(v)).to_dense(), [v])
 
 

@@ -1,17 +1,27 @@
 """Sparse COO tensors, as PyTorch's ``torch.sparse``: ``sparse_coo_tensor``, ``Tensor.to_sparse``,
-``sparse.mm``/``spmm``, ``sparse.sum``, ``sparse.softmax``, and the legacy
-``sparse.FloatTensor(indices, values, size)``. See docs/sparse.md."""
+``sparse.mm``/``spmm``/``addmm``, ``sparse.sum``, ``sparse.softmax``/``log_softmax``, and the
+legacy ``sparse.FloatTensor(indices, values, size)``. See docs/sparse.md."""
 
 from __future__ import annotations
 
 import warnings
 
 from ..autograd.tensor import Tensor
-from .ops import add, mm, softmax, sparse_coo_tensor, spmm, sum, to_sparse  # noqa: A004
+from .ops import (
+    add,
+    addmm,
+    log_softmax,
+    mm,
+    softmax,
+    sparse_coo_tensor,
+    spmm,
+    sum,  # noqa: A004 - PyTorch's torch.sparse.sum
+    to_sparse,
+)
 from .tensor import SparseTensor, sparse_coo
 
-__all__ = ["DoubleTensor", "FloatTensor", "SparseTensor", "add", "mm", "softmax", "sparse_coo",
-           "sparse_coo_tensor", "spmm", "sum", "to_sparse"]
+__all__ = ["DoubleTensor", "FloatTensor", "SparseTensor", "add", "addmm", "log_softmax", "mm",
+           "softmax", "sparse_coo", "sparse_coo_tensor", "spmm", "sum", "to_sparse"]
 
 Tensor.to_sparse = to_sparse
 Tensor.to_sparse_coo = lambda self: to_sparse(self)

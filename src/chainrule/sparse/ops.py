@@ -15,7 +15,8 @@ from ..ops.shape import getitem, unsqueeze
 from ..ops.torch_names import concatenate
 from .tensor import SparseTensor, _describe
 
-__all__ = ["add", "mm", "softmax", "sparse_coo_tensor", "spmm", "sum", "to_sparse"]
+__all__ = ["add", "addmm", "log_softmax", "mm", "softmax", "sparse_coo_tensor", "spmm", "sum",
+           "to_sparse"]
 
 
 def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
@@ -203,19 +204,33 @@ def sum(input, dim=None, dtype=None):  # noqa: A001,A002 - PyTorch's names
 
 def softmax(input, dim: int, dtype=None) -> SparseTensor:  # noqa: A002 - PyTorch's name
     """PyTorch's ``torch.sparse.softmax``: the softmax along ``dim`` over the stored entries
-    only (a missing entry counts as minus infinity, so it stays missing). 2-D, no hybrid axes."""
+    only (a missing entry counts as minus infinity, so it stays missing). No hybrid axes."""
+    s, shifted, total = _exp_sums("sparse.softmax", input, dim, dtype)
+    return SparseTensor(s._idx, shifted.exp() / total, s.shape, coalesced=True)
+
+
+def log_softmax(input, dim: int, dtype=None) -> SparseTensor:  # noqa: A002 - PyTorch's name
+    """PyTorch's ``torch.sparse.log_softmax``: ``log(softmax)`` over the stored entries, as
+    ``x - max - log(sum(exp(x - max)))`` per group."""
+    s, shifted, total = _exp_sums("sparse.log_softmax", input, dim, dtype)
+    return SparseTensor(s._idx, shifted - total.log(), s.shape, coalesced=True)
+
+
+def _exp_sums(who, input, dim, dtype):  # noqa: A002
+    """The coalesced input, its values less their group's maximum (a constant shift, which a
+    softmax does not see), and each entry's group sum of their exponentials. A group is the
+    entries that share their positions along the axes other than ``dim``."""
     if not isinstance(input, SparseTensor):
-        raise TypeError(f"sparse.softmax: input must be a sparse COO tensor, got "
-                        f"{_describe(input)}")
+        raise TypeError(f"{who}: input must be a sparse COO tensor, got {_describe(input)}")
     if input.dense_dim() != 0:
-        raise NotImplementedError("sparse.softmax: hybrid sparse tensors are not supported")
+        raise NotImplementedError(f"{who}: hybrid sparse tensors are not supported")
     s = input.coalesce()
     if dtype is not None:
         s = s.to(dtype)
     d = dim % s.ndim
     xp = get_array_module(s._idx)
     others = [k for k in range(s.ndim) if k != d]
-    if others:  # one group per position along the other axes
+    if others:
         _, group = xp.unique(xp.ravel_multi_index(tuple(s._idx[others]),
                                                   tuple(s.shape[k] for k in others)),
                              return_inverse=True)
@@ -224,9 +239,19 @@ def softmax(input, dim: int, dtype=None) -> SparseTensor:  # noqa: A002 - PyTorc
         group = xp.zeros(s._nnz(), xp.int64)
     n = int(group.max()) + 1 if group.size else 0
     peak = xp.full(n, -xp.inf, dtype=s._vals._data.dtype)
-    xp.maximum.at(peak, group, s._vals._data)  # a constant shift: softmax does not change
+    xp.maximum.at(peak, group, s._vals._data)
     g = Tensor(group.astype(xp.int64))
-    e = (s._vals - Tensor(peak[group])).exp()
-    total = index_add(e.new_zeros((n,)), 0, g, e)
-    return SparseTensor(s._idx, e / getitem(total, g), s.shape, coalesced=True)
+    shifted = s._vals - Tensor(peak[group])
+    total = index_add(shifted.new_zeros((n,)), 0, g, shifted.exp())
+    return s, shifted, getitem(total, g)
 
+
+def addmm(input, mat1, mat2, *, beta=1.0, alpha=1.0) -> Tensor:  # noqa: A002 - PyTorch's names
+    """PyTorch's ``torch.sparse.addmm``: ``beta * input + alpha * (mat1 @ mat2)`` with a sparse
+    ``mat1`` (dense result)."""
+    _check_dense("sparse.addmm", "input", input)
+    product = mm(mat1, mat2)
+    if tuple(input.shape) != tuple(product.shape):
+        raise ValueError(f"sparse.addmm: input has shape {tuple(input.shape)} but mat1 @ mat2 "
+                         f"has shape {tuple(product.shape)}")
+    return input * beta + product * alpha
