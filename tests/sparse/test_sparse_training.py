@@ -93,6 +93,29 @@ def test_scale_grad_by_freq_with_a_sparse_gradient_is_refused_in_backward_as_pyt
             y.sum().backward()
 
 
+def test_max_norm_renormalizes_before_a_sparse_lookup_as_pytorch(rng):
+    w, tw = _tables(rng)
+    for L, weight in ((cr, w), (torch, tw)):
+        emb = L.nn.Embedding(7, 3, max_norm=1.0, sparse=True)
+        emb.weight = weight
+        emb(L.tensor([[1, 2], [2, 6]])).pow(2).sum().backward()
+    _close(w.detach().numpy(), tw.detach().numpy())
+    _same_sparse_grad(w.grad, tw.grad)
+
+
+def test_a_sparse_gradient_reaching_a_computed_weight_goes_on_dense(rng):
+    """PyTorch keeps it sparse through ``W * 2``; chainrule makes it dense there: the values of
+    W's gradient are the same."""
+    a = rng.standard_normal((5, 3))
+    grads = []
+    for L in (cr, torch):
+        weight = L.tensor(a, requires_grad=True)
+        L.nn.functional.embedding(L.tensor([1, 1, 3]), weight * 2,
+                                  sparse=True).sin().sum().backward()
+        grads.append(weight.grad.to_dense() if weight.grad.is_sparse else weight.grad)
+    _close(grads[0].numpy(), grads[1].numpy())
+
+
 def test_sparse_false_and_frozen_weights_keep_a_dense_or_no_gradient(rng):
     w, _ = _tables(rng)
     cr.nn.functional.embedding(cr.tensor([1, 2]), w, sparse=False).sum().backward()
