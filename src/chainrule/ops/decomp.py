@@ -112,6 +112,8 @@ class Solve(Function):
 
 
 class Cholesky(Function):
+    complex_grad = True  # Hermitian: the transposes below are conjugate transposes
+
     def forward(self, a):
         return lapack("cholesky", get_array_module(a).linalg.cholesky, a)
 
@@ -121,11 +123,11 @@ class Cholesky(Function):
         xp = get_array_module(low._data)
         upper = xp.triu(xp.ones((n, n), bool), 1)
         diag = xp.eye(n, dtype=bool)
-        phi = fill_where(upper, 0, matmul(_t(low), g))
+        phi = fill_where(upper, 0, matmul(_h(low), g))
         phi = fill_where(diag, 0, phi) + 0.5 * fill_where(~diag, 0, phi)
         linv = inv(low)
-        s = matmul(matmul(_t(linv), phi), linv)
-        return 0.5 * (s + _t(s))
+        s = matmul(matmul(_h(linv), phi), linv)
+        return 0.5 * (s + _h(s))
 
 
 class Eigh(Function):
@@ -202,11 +204,11 @@ def solve(A, B, *, left: bool = True):  # noqa: N803 - PyTorch's argument names
 
 
 def cholesky(input, *, upper: bool = False):  # noqa: A002 - PyTorch's argument name
-    """The lower-triangular L with A = L L^T (or its transpose for ``upper``) of symmetric
+    """The lower-triangular L with A = L L^H (or L^H for ``upper``) of symmetric (Hermitian)
     positive-definite matrices."""
-    _square("cholesky", input)
+    _square("cholesky", input, complex_ok=True)
     low = Cholesky.apply(input)
-    return _t(low) if upper else low
+    return _h(low) if upper else low
 
 
 def eigh(input, UPLO: str = "L"):  # noqa: A002, N803 - PyTorch's argument names
