@@ -123,7 +123,7 @@ def test_generic_dataset_is_collated():
 
 
 def test_collate_single_field_and_mismatch():
-    (batch,) = collate([np.zeros(2), np.ones(2)])
+    batch = collate([np.zeros(2), np.ones(2)])
     assert batch.shape == (2, 2)
     with pytest.raises(RuntimeError, match="equal size .*sample 1 has 1"):
         collate([(1, 2), (3,)])
@@ -167,16 +167,21 @@ class _Sampler:
         return self.length
 
 
+def _field(batch):
+    """The one field of a batch: an ArrayDataset's is a 1-tuple, a list's the batch itself."""
+    return batch[0] if isinstance(batch, tuple) else batch
+
+
 @pytest.mark.parametrize("dataset", [ArrayDataset(np.arange(10)), list(range(10))])
 def test_a_pass_takes_every_index_the_sampler_yields(dataset):
     # As PyTorch: the batches follow the sampler's iteration, its __len__ only sizes len(loader)
     # (a sampler yielding more than its length lost samples; fewer gave an obscure IndexError).
     for indices, length in (([1, 3, 5, 7, 9], 3), ([1, 3], 5), ([], 2)):
-        got = [b[0].numpy().tolist() for b in DataLoader(dataset, 2, sampler=_Sampler(indices,
-                                                                                       length))]
+        got = [_field(b).numpy().tolist() for b in DataLoader(dataset, 2,
+                                                              sampler=_Sampler(indices, length))]
         assert got == [indices[i:i + 2] for i in range(0, len(indices), 2)]
-    got = [b[0].numpy().tolist() for b in DataLoader(dataset, 2, drop_last=True,
-                                                      sampler=_Sampler([1, 3, 5], 9))]
+    got = [_field(b).numpy().tolist() for b in DataLoader(dataset, 2, drop_last=True,
+                                                          sampler=_Sampler([1, 3, 5], 9))]
     assert got == [[1, 3]]
 
 
@@ -202,3 +207,49 @@ def test_collate_keeps_dicts_nested_fields_and_strings_as_pytorch():
         collate([{"a": 1}, {"b": 2}])
     text, ids = next(iter(DataLoader([("x", 1), ("y", 2)], 2)))
     assert text == ("x", "y") and ids.numpy().tolist() == [1, 2]  # PyTorch's tuple of a field
+
+
+class _Plain:
+    """A dataset whose samples are single arrays (an autoencoder's), or numbers."""
+
+    def __init__(self, number=False):
+        self.number = number
+
+    def __len__(self):
+        return 5
+
+    def __getitem__(self, i):
+        return float(i) if self.number else np.full(3, i, np.float32)
+
+
+@pytest.mark.parametrize("options", [{}, {"num_workers": 2},
+                                     {"num_workers": 2, "multiprocessing_context": "fork"}])
+def test_plain_samples_batch_as_pytorchs_the_batch_itself(options):
+    for number in (False, True):
+        batches = list(DataLoader(_Plain(number), 2, **options))
+        assert [type(b) for b in batches] == [cr.Tensor] * 3
+        np.testing.assert_array_equal(batches[2].numpy(), [4.0] if number else [[4.0] * 3])
+    arrays = list(DataLoader(_Plain(), 2, tensors=False, **options))
+    assert isinstance(arrays[0], np.ndarray) and arrays[0].shape == (2, 3)
+
+
+def test_plain_samples_match_pytorchs_dataloader():
+    torch = pytest.importorskip("torch")
+    ours = [b.numpy() for b in DataLoader(_Plain(), 2)]
+    theirs = [b.numpy() for b in torch.utils.data.DataLoader(_Plain(), 2)]
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+    ours = [b.numpy() for b in DataLoader(list(range(5)), 2)]
+    theirs = [b.numpy() for b in torch.utils.data.DataLoader(list(range(5)), 2)]
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.dtype == b.dtype
+        np.testing.assert_array_equal(a, b)
+
+
+def test_a_trainer_reads_plain_batches_as_one_field():
+    model = cr.nn.Linear(3, 3)
+    trainer = cr.train.Trainer(model, "mse_loss", cr.optim.SGD(model.parameters(), lr=0.1))
+    assert trainer.predict(DataLoader(_Plain(), 2)).shape == (5, 3)
+    with pytest.raises(ValueError, match="a batch must hold the inputs and a target, got 1"):
+        trainer.fit(DataLoader(_Plain(), 2), epochs=1, verbose=0)

@@ -191,10 +191,11 @@ def test_the_dataloader_collates_with_the_same_rule():
             np.testing.assert_array_equal(batch[key].numpy(), expected[key].numpy())
         np.testing.assert_array_equal(batch["pair"][1][0].numpy(), expected["pair"][1][0].numpy())
     assert _last["label"].tolist() == [4] and _last["pair"][0].dtype == np.float64
-    # at the top, a tuple sample gives a tuple of fields and a bare sample a 1-tuple (documented)
+    # at the top, a tuple sample gives a tuple of fields (PyTorch: a list; documented) and a bare
+    # sample the batch itself, as PyTorch's
     assert isinstance(collate([(1, 2.0), (3, 4.0)]), tuple)
-    (only,) = collate([np.zeros(2), np.ones(2)])
-    assert only.shape == (2, 2)
+    only = collate([np.zeros(2), np.ones(2)])
+    assert isinstance(only, np.ndarray) and only.shape == (2, 2)
 
 
 def test_numpy_samples_and_tensors_mix_in_one_batch():

@@ -71,7 +71,7 @@ def test_chain_matches_pytorch():
     ours = Upto(3) + Upto(2)
     assert list(ours) == list(theirs) and len(ours) == len(theirs)
     batches = [b.tolist() for b in tud.DataLoader(theirs, batch_size=2)]
-    assert [b[0].tolist() for b in DataLoader(ours, batch_size=2)] == batches
+    assert [b.tolist() for b in DataLoader(ours, batch_size=2)] == batches
 
 
 def test_a_map_dataset_and_a_stream_do_not_mix():

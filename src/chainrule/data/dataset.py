@@ -14,7 +14,6 @@ no per-sample Python loop); any other ``Dataset`` is batched by collating its sa
 
 from __future__ import annotations
 
-import collections.abc
 import numbers
 
 import numpy as np
@@ -82,7 +81,9 @@ class TensorDataset(ArrayDataset):
 
 
 class DataLoader:
-    """Iterate over a dataset in batches: tuples of Tensors with the batch on the first axis.
+    """Iterate over a dataset in batches of Tensors with the batch on the first axis: a tuple of
+    them for samples that are tuples (``ArrayDataset``, ``TensorDataset``), the batch itself for
+    samples that are single arrays or numbers, as PyTorch's (see ``collate``).
 
     Args:
         dataset: a ``Dataset`` (anything with ``__len__`` and ``__getitem__``), or an
@@ -99,7 +100,8 @@ class DataLoader:
             is, so that a caller can save and restore its state. None with ``shuffle`` or a
             ``transform``: the default generator (seeded by ``chainrule.manual_seed``).
         drop_last: skip the final batch when it has fewer than ``batch_size`` samples.
-        transform: ``transform(batch, rng) -> batch`` applied to each batch (a tuple of arrays),
+        transform: ``transform(batch, rng) -> batch`` applied to each batch (a tuple of arrays;
+            the stacked array itself for a dataset whose samples are single arrays),
             e.g. random distortions of the images for augmentation. Its ``rng`` is a stream of
             the pass, seeded from ``rng`` when the pass starts, so a seeded run is reproducible
             and a resumed one continues the same random sequence.
@@ -354,24 +356,24 @@ def _num_workers(n) -> int:
 
 
 def collate(samples: list):
-    """Stack a list of samples into a batch: a tuple with one array per field of the samples.
-
-    PyTorch's ``default_collate`` (``data.collate``: the same rule, with arrays for Tensors),
-    except at the top: a sample that is a tuple or list gives a tuple of fields, any other
-    sample (an array, a number) a 1-tuple; a dict sample gives a dict of batches.
+    """Stack a list of samples into a batch, as PyTorch's ``default_collate`` (``data.collate``:
+    the same rule, with arrays for Tensors): a sample that is an array or a number gives the
+    stacked array itself, a dict sample a dict of batches, a namedtuple one that namedtuple of
+    batches; a tuple or list sample gives a tuple of fields (PyTorch: a list).
 
     >>> [b.shape for b in collate([(np.zeros(3), 1), (np.ones(3), 0)])]
     [(2, 3), (2,)]
+    >>> collate([np.zeros(3), np.ones(3)]).shape
+    (2, 3)
     >>> collate([{"x": 1.5, "name": "a"}, {"x": 2.5, "name": "b"}])
     {'x': array([1.5, 2.5]), 'name': ['a', 'b']}
     """
     first = samples[0]
-    if isinstance(first, collections.abc.Mapping):
-        return collate_arrays(samples)
-    if not isinstance(first, (tuple, list)):
-        return (collate_arrays(samples),)
-    return tuple(collate_arrays(samples))
+    if isinstance(first, list) or (isinstance(first, tuple) and not hasattr(first, "_fields")):
+        return tuple(collate_arrays(samples))
+    return collate_arrays(samples)
 
 
 def _structure(batch):
-    return batch if isinstance(batch, dict) else tuple(batch)
+    """A transformed batch with its fields as a tuple (a plain batch or a dict as it is)."""
+    return tuple(batch) if isinstance(batch, list) else batch

@@ -13,7 +13,7 @@ should not be read ``k`` times over shards itself with ``get_worker_info()``:
 ...         info = get_worker_info()  # None in the caller's thread (num_workers=0)
 ...         start, step = (0, 1) if info is None else (info.id, info.num_workers)
 ...         return iter(range(start, self.n, step))
->>> [b[0].tolist() for b in DataLoader(Count(7), batch_size=2, num_workers=2)]
+>>> [b.tolist() for b in DataLoader(Count(7), batch_size=2, num_workers=2)]
 [[0, 2], [1, 3], [4, 6], [5]]
 """
 

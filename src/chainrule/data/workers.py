@@ -99,6 +99,8 @@ def _serve(conn, build, base, info: WorkerInfo, init) -> None:
                 run, init = init, None
                 run(info.id)
             batch = build((task[0], task[1]), base)
+            plain = isinstance(batch, np.ndarray)  # samples that are single arrays or numbers
+            batch = (batch,) if plain else batch
             if not isinstance(batch, tuple) or not all(isinstance(a, np.ndarray) for a in batch):
                 raise TypeError("a worker process sends a batch of arrays; samples with dicts, "
                                 "strings or nested fields need worker threads (leave "
@@ -108,7 +110,7 @@ def _serve(conn, build, base, info: WorkerInfo, init) -> None:
                 if a.dtype.hasobject:
                     raise TypeError(f"a batch field of dtype object (shape {a.shape}) cannot be "
                                     "sent from a worker process; samples must be numbers")
-            header = {"arrays": [[a.dtype.str, list(a.shape)] for a in arrays]}
+            header = {"arrays": [[a.dtype.str, list(a.shape)] for a in arrays], "plain": plain}
         except StopIteration:
             conn.send_bytes(b'{"stop": true}')
             continue
@@ -123,15 +125,17 @@ def _serve(conn, build, base, info: WorkerInfo, init) -> None:
 
 
 def receive(conn, worker: int) -> tuple | None:
-    """The batch a worker process sent, as a tuple of arrays; None when it says it is done."""
+    """The batch a worker process sent (a tuple of arrays, or one array for single-array
+    samples); None when it says it is done."""
     header = json.loads(conn.recv_bytes())
     if header.get("stop"):
         return None
     if "error" in header:
         raise RuntimeError(f"DataLoader worker process {worker} failed on a batch: "
                            f"{header['error']}\n{header['traceback']}")
-    return tuple(np.frombuffer(bytearray(conn.recv_bytes()), np.dtype(dtype)).reshape(shape)
-                 for dtype, shape in header["arrays"])
+    arrays = tuple(np.frombuffer(bytearray(conn.recv_bytes()), np.dtype(dtype)).reshape(shape)
+                   for dtype, shape in header["arrays"])
+    return arrays[0] if header.get("plain") else arrays
 
 
 def start_processes(build, base, workers: int, dataset, init=None) -> tuple[list, list]:

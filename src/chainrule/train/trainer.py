@@ -385,6 +385,8 @@ class Trainer:
     def _to_tensors(self, batch) -> tuple:
         """A batch of arrays as Tensors on the trainer's device, floats in the model's dtype."""
         dtype = next((p.dtype for p in self.model.parameters()), None)
+        if not isinstance(batch, (tuple, list)):  # samples that are single arrays: one field
+            batch = (batch,)
         out = []
         for a in batch:
             a = a._data if isinstance(a, Tensor) else a
