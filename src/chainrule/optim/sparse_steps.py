@@ -1,8 +1,9 @@
 """Steps with a sparse gradient (``Embedding(sparse=True)``'s, a chainrule.sparse tensor).
 
-PyTorch's ``SGD`` (without weight decay) and ``Adagrad`` (without weight decay) take one and
-change only the rows it names; its other optimizers refuse one, and so do these (``SparseAdam``
-is in sparse_adam.py). Each rule here first coalesces the gradient (rows sorted, repeats summed).
+PyTorch's ``SGD`` (momentum too, without weight decay) and ``Adagrad`` (without weight decay)
+take one and change only the rows it names; its other optimizers refuse one, and so do these
+(``SparseAdam`` is in sparse_adam.py). The updates coalesce the gradient first (rows sorted,
+repeats summed).
 """
 
 from __future__ import annotations
@@ -34,16 +35,21 @@ def coalesced_rows(grad):
 
 
 def sgd_sparse(self, group, p, state):
-    """SGD without momentum: ``p[rows] -= lr * grad[rows]`` (``+=`` with maximize)."""
+    """SGD's rule with the sparse tensor's own arithmetic, as PyTorch's: the momentum buffer is a
+    sparse tensor too (``b = momentum * b + (1 - dampening) * g``, a sparse sum), and only the
+    rows it names move (``p[rows] -= lr * d``)."""
     if float(group["weight_decay"]) != 0:  # PyTorch's grad.add(p, alpha=weight_decay) refuses
         raise RuntimeError("add(sparse, dense) is not supported. Use add(dense, sparse) instead.")
-    if float(group["momentum"]) != 0:
-        raise NotImplementedError("SGD: momentum with a sparse gradient is not supported "
-                                  "(chainrule); use momentum=0, SparseAdam or Adagrad")
-    rows, values = coalesced_rows(p.grad)
-    param = p._writable()
-    lr = float(group["lr"])
-    param[rows] += (lr if group["maximize"] else -lr) * values
+    lr, momentum = float(group["lr"]), float(group["momentum"])
+    g = -p.grad if group["maximize"] else p.grad
+    d = g
+    if momentum != 0:
+        b = state.get("momentum_buffer")
+        b = g.detach().clone() if b is None else b * momentum + g * (1 - float(group["dampening"]))
+        state["momentum_buffer"] = b
+        d = g + b * momentum if group["nesterov"] else b
+    rows, values = coalesced_rows(d)
+    p._writable()[rows] += -lr * values
 
 
 def adagrad_sparse(self, group, p, state):

@@ -164,6 +164,11 @@ class SparseTensor:
         self._coalesced = True
         return self
 
+    def clone(self) -> SparseTensor:
+        """A copy with its own indices and values (the values' copy stays in the graph)."""
+        return SparseTensor(self._idx.copy(), self._vals.clone(), self.shape,
+                            coalesced=self._coalesced)
+
     def detach(self) -> SparseTensor:
         return SparseTensor(self._idx, self._vals.detach(), self.shape, coalesced=self._coalesced)
 
