@@ -108,6 +108,7 @@ CASES = {
     "conv_transpose2d": (lambda L, x, w: L.nn.functional.conv_transpose2d(x, w, groups=2),
                          [(_c, (1, 4, 3, 2)), (_c, (4, 1, 2, 2))]),
     "mH_adjoint_H": (lambda L, a: a.mH @ a + L.adjoint(a) + a[0].H, [(_c, (2, 3, 3))]),
+    "matrix_exp": (lambda L, a: L.linalg.matrix_exp(a) + a.matrix_exp() * 0.5, [(_c, (2, 3, 3))]),
     "cholesky": (lambda L, a: L.linalg.cholesky(a @ a.mH + L.eye(3, dtype=L.float64))
                  + L.linalg.cholesky(a @ a.mH + L.eye(3, dtype=L.float64), upper=True),
                  [(_c, (2, 3, 3))]),

@@ -18,7 +18,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ._broadcast import broadcast_to
 from .creation import tril, triu
-from .decomp import _square, cholesky, inv, solve
+from .decomp import _h, _square, cholesky, inv, solve
 from .elementwise import fill_where
 from .join import concat
 from .methods import clone
@@ -243,11 +243,15 @@ def _expm(a):
 
 
 class MatrixExp(Function):
+    # The gradient is exp's Frechet derivative at A^H applied to g (the upper right block of
+    # exp([[A^H, G], [0, A^H]])): A^T for a real A, the conjugate transpose for a complex one.
+    complex_grad = True
+
     def forward(self, a):
         return _expm(a)
 
     def backward(self, g):
-        at = _t(self.inputs[0])
+        at = _h(self.inputs[0])
         xp = get_array_module(at._data)
         n = at.shape[-1]
         zeros = Tensor(xp.zeros(at.shape, dtype=at._data.dtype))
@@ -257,7 +261,7 @@ class MatrixExp(Function):
 
 def matrix_exp(input):  # noqa: A002 - PyTorch's name
     """The matrix exponential of each square matrix of ``input`` (*, n, n)."""
-    _square("matrix_exp", input)
+    _square("matrix_exp", input, complex_ok=True)
     return MatrixExp.apply(input)
 
 
