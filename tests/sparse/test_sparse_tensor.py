@@ -41,6 +41,15 @@ def test_a_2d_tensor_its_dense_form_and_coalesced_form_are_pytorchs():
     np.testing.assert_array_equal(c.indices().numpy(), t.coalesce().indices().numpy())
     np.testing.assert_array_equal(c.values().numpy(), t.coalesce().values().numpy())
     assert (s.ndim, s.dim(), s.size(), s.size(1), s.numel()) == (2, 2, (3, 4), 4, 12)
+    assert type(s.size()) is cr.Size
+    np.testing.assert_allclose(s.sum().numpy(), t.sum().numpy())
+    np.testing.assert_allclose(s.sum(0).to_dense().numpy(), t.sum(0).to_dense().numpy())
+    for name in ("add", "sub"):
+        np.testing.assert_allclose(getattr(s, name)(s).to_dense().numpy(),
+                                   getattr(t, name)(t).to_dense().numpy())
+    for name in ("mul", "div"):
+        np.testing.assert_allclose(getattr(s, name)(2.0).to_dense().numpy(),
+                                   getattr(t, name)(2.0).to_dense().numpy())
 
 
 def test_a_hybrid_tensor_and_an_inferred_size_are_pytorchs():

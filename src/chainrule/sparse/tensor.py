@@ -23,6 +23,7 @@ import numbers
 
 from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
+from ..autograd.tensor_data import Size
 from ..backend import get_array_module
 from ..ops.select import index_add
 from ..ops.shape import reshape
@@ -75,7 +76,7 @@ class SparseTensor:
         return len(self.shape)
 
     def size(self, dim=None):
-        return self.shape if dim is None else self.shape[dim]
+        return Size(self.shape) if dim is None else self.shape[dim]
 
     def numel(self) -> int:
         n = 1
@@ -257,6 +258,15 @@ class SparseTensor:
         return mm(self, other)
 
     matmul = mm
+    add = __add__
+    mul = __mul__
+    sub = __sub__
+    div = __truediv__
+
+    def sum(self, dim=None, dtype=None):  # noqa: A003 - PyTorch's name
+        """``sparse.sum``: over every axis a dense 0-d Tensor, over some a sparse tensor."""
+        from .ops import sum as sparse_sum
+        return sparse_sum(self, dim, dtype)
 
     def __repr__(self) -> str:
         with no_grad():
