@@ -51,6 +51,16 @@ def test_gradcheck_the_sparse_embedding_gradient(rng):
     assert g.is_sparse and g._indices().tolist() == [[1, 4, 4, 5, 1]]
 
 
+def test_a_hook_sees_and_may_replace_the_sparse_gradient_as_pytorch(rng):
+    w, tw = _tables(rng)
+    seen = []
+    for L, weight in ((cr, w), (torch, tw)):
+        weight.register_hook(lambda g: seen.append(g.is_sparse) or g * 2.0)
+        L.nn.functional.embedding(L.tensor([3, 1, 3]), weight, sparse=True).sin().sum().backward()
+    assert seen == [True, True]
+    _same_sparse_grad(w.grad, tw.grad)
+
+
 def test_two_backward_calls_merge_the_entries_as_pytorch(rng):
     ours, theirs = cr.nn.Embedding(7, 3, sparse=True), torch.nn.Embedding(7, 3, sparse=True)
     ours.weight.data = cr.tensor(theirs.weight.detach().double().numpy())

@@ -342,6 +342,9 @@ def _run_hooks(found, g, assigned):
         if result is None:
             continue
         if not isinstance(result, Tensor):
+            if getattr(result, "is_sparse", False) and getattr(g, "is_sparse", False):
+                g = result  # a sparse gradient (chainrule.sparse) replaced by a sparse one
+                continue
             raise TypeError(f"a gradient hook ({getattr(hook, '__name__', hook)!r}) returned a "
                             f"{type(result).__name__}; return a Tensor or None")
         if result._data.shape != g._data.shape or result._data.dtype != g._data.dtype:
