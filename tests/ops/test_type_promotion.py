@@ -294,3 +294,19 @@ def test_recorded_in_place_change_keeps_the_dtype_and_the_gradient():
     z = x * 1
     with pytest.raises(RuntimeError, match="ComplexFloat can't be cast"):
         z.mul_(1j)
+
+
+def test_operands_that_are_not_tensors_arrays_or_numbers_are_refused():
+    # NumPy would make an object array of them, or NaN of None: `t * None` was a float tensor
+    t = cr.ones(2, 2)
+    for other in (None, "ab", {1: 2}, object()):
+        for op in (lambda a, b: a * b, lambda a, b: a + b, lambda a, b: b - a, cr.maximum,
+                   lambda a, b: a / b, lambda a, b: a ** b):
+            with pytest.raises(TypeError, match="expected Tensors, arrays or numbers, got "
+                                                f"{type(other).__name__}"):
+                op(t, other)
+    assert (t * [1, 2]).tolist() == [[1, 2], [1, 2]]  # a list is data, as NumPy reads it
+    s = cr.sparse_coo_tensor([[0, 1], [1, 0]], [1.0, 2.0], (2, 2))
+    with pytest.raises(TypeError, match="got SparseTensor .*put it first, s \\+ t"):
+        t + s
+    assert (s + t).tolist() == [[1, 2], [3, 1]]

@@ -8,6 +8,8 @@ becomes a constant 0-d Tensor of the dtype. Two Tensors of one dtype pass throug
 
 from __future__ import annotations
 
+import numbers
+
 from ..autograd.function import nondiff
 from ..autograd.promotion import result_type, true_divide_dtype
 from ..autograd.tensor import Tensor
@@ -95,8 +97,22 @@ def binary(op, a, b, *, int_to_float=False):
             return a, b
     except AttributeError:
         pass
+    _check_operand(op, a)
+    _check_operand(op, b)
     _check_broadcast(op, a, b)
     return promoted(a, b, int_to_float=int_to_float)
+
+
+def _check_operand(op, x) -> None:
+    """TypeError for an operand that is not a Tensor, an array (or list) or a number: NumPy would
+    make an object array of it, or NaN of None (``t * None``)."""
+    if isinstance(x, (Tensor, numbers.Number, numpy.ndarray, numpy.generic, list, tuple)) or \
+            hasattr(x, "__cuda_array_interface__"):
+        return
+    hint = ""
+    if getattr(x, "is_sparse", False):
+        hint = " (a sparse tensor: put it first, s + t, or use chainrule.sparse.add / mm)"
+    raise TypeError(f"{op}: expected Tensors, arrays or numbers, got {type(x).__name__}{hint}")
 
 
 def comparison(name):
