@@ -310,3 +310,23 @@ def test_operands_that_are_not_tensors_arrays_or_numbers_are_refused():
     with pytest.raises(TypeError, match="got SparseTensor .*put it first, s \\+ t"):
         t + s
     assert (s + t).tolist() == [[1, 2], [3, 1]]
+
+
+@pytest.mark.torch
+def test_cat_and_stack_promote_as_pytorchs():
+    torch = pytest.importorskip("torch")
+    dtypes = ("bool", "uint8", "int8", "int32", "int64", "float16", "float32", "float64")
+    for first in dtypes:
+        for second in dtypes:
+            for join in ("cat", "stack"):
+                ours = getattr(cr, join)([cr.ones(2, dtype=first), cr.zeros(2, dtype=second)])
+                theirs = getattr(torch, join)([torch.ones(2, dtype=getattr(torch, first)),
+                                               torch.zeros(2, dtype=getattr(torch, second))])
+                assert str(ours.dtype) == str(theirs.dtype).replace("torch.", ""), \
+                    (join, first, second)
+                np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+    x = cr.ones(2, dtype="float32", requires_grad=True)
+    joined = cr.cat([cr.tensor([1, 2]), x, cr.zeros(1, dtype="float64")])
+    assert joined.dtype == np.float64
+    joined.sum().backward()
+    assert x.grad.dtype == np.float32 and x.grad.tolist() == [1.0, 1.0]

@@ -14,6 +14,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._args import dim_or_axis
+from ._promotion import promoted_all
 from .shape import _as_int, _one_axis, getitem, reshape
 
 __all__ = ["cat", "concat", "pad", "split", "stack"]
@@ -65,7 +66,10 @@ class Split(Function):
 def _tensor_list(op, tensors):
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{op}: expected a list or tuple of tensors, got {type(tensors).__name__}")
-    return [t if isinstance(t, Tensor) else Tensor(get_array_module(t).asarray(t)) for t in tensors]
+    out = [t if isinstance(t, Tensor) else Tensor(get_array_module(t).asarray(t)) for t in tensors]
+    if len({t._data.dtype for t in out}) > 1:  # PyTorch's promotion: int64 with float32 is float32
+        out = list(promoted_all(*out))
+    return out
 
 
 def concat(tensors, axis: int = None, *, dim=None):
