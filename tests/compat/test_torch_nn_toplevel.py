@@ -65,7 +65,7 @@ def _compare(call, args, *, inputs_too=()):
     loss_t.backward()
     for a, b in zip(_leaves(ours_in), _leaves(theirs_in), strict=True):
         expected = np.zeros(tuple(b.shape)) if b.grad is None else b.grad.to_dense().numpy()
-        got = np.zeros(expected.shape) if a.grad is None else a.grad.numpy()
+        got = np.zeros(expected.shape) if a.grad is None else a.grad.to_dense().numpy()
         np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-11)
     for i in inputs_too:  # running statistics updated in place
         np.testing.assert_allclose(ours_in[i].numpy(), theirs_in[i].numpy(), rtol=1e-12)

@@ -132,3 +132,10 @@ def test_bad_input_is_refused_naming_the_argument_and_value(indices, values, siz
 def test_integer_values_cannot_require_grad():
     with pytest.raises(TypeError, match="only floating-point values can require gradients"):
         cr.sparse_coo_tensor([[0]], [1], (2,), requires_grad=True)
+
+
+def test_a_dense_tensor_is_its_own_dense_form_as_in_pytorch():
+    x = cr.ones(2, 3)
+    assert x.to_dense() is x
+    assert x.to_dense(cr.float64).dtype == np.float64
+    assert x.to_sparse().to_dense().tolist() == x.tolist()

@@ -25,6 +25,8 @@ __all__ = ["DoubleTensor", "FloatTensor", "SparseTensor", "add", "addmm", "log_s
 
 Tensor.to_sparse = to_sparse
 Tensor.to_sparse_coo = lambda self: to_sparse(self)
+Tensor.to_dense = lambda self, dtype=None, *, masked_grad=None: (  # PyTorch's: a dense tensor is
+    self if dtype is None else self.to(dtype))  # its own dense form
 
 
 def _legacy(name, dtype):
