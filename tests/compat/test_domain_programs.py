@@ -8,17 +8,11 @@ import numpy as np
 import pytest
 
 from . import domain_programs as programs
+from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close
 
 torch = pytest.importorskip("torch")
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def _shared_dropout(monkeypatch, lib, seed):

@@ -9,16 +9,9 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from . import port5_programs as programs  # noqa: E402
+from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_port3_programs import _in_float64  # noqa: E402
 from .test_real_programs import _both, _close  # noqa: E402
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_nerf_hierarchical_sampling_with_searchsorted_and_cumprod_matches_pytorch():

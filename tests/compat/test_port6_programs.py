@@ -9,15 +9,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from . import port6_programs as programs  # noqa: E402
+from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_annotated_transformer_copy_task_with_label_smoothing_and_noam_matches_pytorch():

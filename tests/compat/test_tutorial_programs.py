@@ -12,16 +12,8 @@ import chainrule
 torch = pytest.importorskip("torch")
 
 from . import tutorial_programs as programs  # noqa: E402
+from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """PyTorch's thread pool only adds waiting on these tiny tensors (more so on a busy machine)."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_time_sequence_prediction_with_lstm_cells_and_lbfgs_matches_pytorch():
