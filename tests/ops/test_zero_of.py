@@ -66,3 +66,24 @@ def test_zero_of_is_zero_with_a_zero_derivative_and_first_order_backward_is_unch
     cr.nn.functional.leaky_relu(y, 0.1).sum().backward()  # not recorded: no ZeroOf node
     np.testing.assert_allclose(y.grad.numpy(), np.where(y.numpy() > 0, 1.0, 0.1))
     assert cr.gradgradcheck(lambda v: cr.nn.functional.leaky_relu(v, 0.1) * v, [y])
+
+
+def test_a_second_backward_through_abs_gives_zeros_as_pytorchs():
+    # The gradient of an L1 term taken with create_graph=True depends on x only through sgn(x),
+    # whose derivative is 0: it requires grad, and a backward through it gives zeros (it raised)
+    got = []
+    for L in (cr, torch):
+        w = L.tensor([0.5, -1.0, 0.0], requires_grad=True)
+        x = w * 3
+        (g,) = L.autograd.grad(x.abs().sum(), x, create_graph=True)
+        assert g.requires_grad
+        (g * L.tensor([1.0, 2.0, 3.0])).sum().backward()
+        grad = w.grad if L is cr else w.grad + 0  # PyTorch gives a ZeroTensor: materialize it
+        got.append((g.detach().numpy(), grad.numpy()))
+    np.testing.assert_array_equal(got[0][0], got[1][0])
+    np.testing.assert_array_equal(got[0][1], got[1][1])
+    assert got[0][1].tolist() == [0.0, 0.0, 0.0]
+    first = cr.tensor([0.5, -1.0])
+    first.requires_grad_()
+    first.abs().sum().backward()  # first order unchanged: no graph is recorded for it
+    assert first.grad.tolist() == [1.0, -1.0]

@@ -7,6 +7,7 @@ be differentiated again. ``sum_to`` undoes broadcasting.
 from __future__ import annotations
 
 from ..autograd.function import Function, nondiff
+from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from ._broadcast import sum_to
@@ -193,7 +194,12 @@ class Abs(Function):
             return fill_where(zero, 0, g * self.inputs[0] / fill_where(zero, 1, self.output))
         # sign(nan) is nan in NumPy, 0 in PyTorch's gradient (sgn): a NaN x gets g * 0
         xp = get_array_module(x)
-        return g * xp.nan_to_num(xp.sign(x), nan=0.0)
+        grad = g * xp.nan_to_num(xp.sign(x), nan=0.0)
+        if self.inputs[0].requires_grad and is_grad_enabled():  # recorded: x stays in the graph
+            from .activation import _kept  # with a zero derivative (PyTorch's sgn(x) term)
+
+            grad = _kept(grad, self.inputs[0])
+        return grad
 
 
 class Clip(Function):
