@@ -61,7 +61,8 @@ class CumSum(Function):
     complex_grad = True
 
     def forward(self, x):
-        return get_array_module(x).cumsum(x, axis=self.axis)
+        keep = x.dtype if x.dtype.kind in "iu" else None  # int32 stays int32, as PyTorch's
+        return get_array_module(x).cumsum(x, axis=self.axis, dtype=keep)
 
     def backward(self, g):
         axes = (self.axis,)

@@ -58,6 +58,8 @@ class Sum(Function):
     complex_grad = True
 
     def forward(self, x):
+        if x.dtype.kind in "iu":  # the integer dtype kept (NumPy's would widen int32 to int64)
+            return x.sum(axis=self.axes, keepdims=self.keepdims, dtype=x.dtype)
         if self.axes == (0,) and x.ndim == 2 and not self.keepdims:
             return K.column_sums(x)  # a bias gradient, as one BLAS product
         return x.sum(axis=self.axes, keepdims=self.keepdims)
@@ -176,6 +178,8 @@ def sum(input, axis=None, keepdims: bool = False,  # noqa: A001, A002 - numpy.su
     >>> cr.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(axis=0).tolist()
     [4.0, 6.0]
     """
+    if dtype is None and input.dtype.kind in "biu":  # PyTorch sums these in int64
+        dtype = "int64"
     if dtype is not None:
         input = cast(input if isinstance(input, Tensor) else Tensor(input), dtype)  # noqa: A001
     if dim is not None or keepdim is not None:  # PyTorch's names for axis and keepdims
@@ -183,7 +187,8 @@ def sum(input, axis=None, keepdims: bool = False,  # noqa: A001, A002 - numpy.su
         keepdims = keep_flag("sum", keepdims, keepdim)
     nd = input._data.ndim if isinstance(input, Tensor) else input.ndim
     axes = tuple(range(nd)) if axis is None else normalize_axis("sum", axis, nd)
-    return Sum.apply(input, axes=axes, keepdims=bool(keepdims))
+    out = Sum.apply(input, axes=axes, keepdims=bool(keepdims))
+    return cast(out, bool) if input.dtype == bool else out  # dtype=bool: any, as PyTorch's
 
 
 def mean(input, axis=None, keepdims: bool = False,  # noqa: A002 - PyTorch's name

@@ -53,7 +53,8 @@ class CumProd(Function):
     complex_grad = True
 
     def forward(self, x):
-        return get_array_module(x).cumprod(x, axis=self.axis)
+        keep = x.dtype if x.dtype.kind in "iu" else None  # int32 stays int32, as PyTorch's
+        return get_array_module(x).cumprod(x, axis=self.axis, dtype=keep)
 
     def backward(self, g):
         x, gd = self.inputs[0]._data, g._data

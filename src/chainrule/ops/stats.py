@@ -43,7 +43,8 @@ class Prod(Function):
     complex_grad = True
 
     def forward(self, x):
-        return get_array_module(x).prod(x, axis=self.axis, keepdims=self.keepdims)
+        keep = x.dtype if x.dtype.kind in "iu" else None  # int32 stays int32, as PyTorch's
+        return get_array_module(x).prod(x, axis=self.axis, keepdims=self.keepdims, dtype=keep)
 
     def backward(self, g):
         x = self.inputs[0]._data
@@ -78,11 +79,13 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=Fals
     elif input.dtype.kind in "biu":
         input = input.astype("int64")  # noqa: A001
     if dim is None:
-        return Prod.apply(reshape(input, -1), axis=0, keepdims=False)
-    if isinstance(dim, (tuple, list)):
+        out = Prod.apply(reshape(input, -1), axis=0, keepdims=False)
+    elif isinstance(dim, (tuple, list)):
         raise TypeError(f"prod: dim must be a single int (PyTorch's), got {dim!r}")
-    (ax,) = normalize_axis("prod", dim, input.ndim)
-    return Prod.apply(input, axis=ax, keepdims=bool(keepdim or keepdims))
+    else:
+        (ax,) = normalize_axis("prod", dim, input.ndim)
+        out = Prod.apply(input, axis=ax, keepdims=bool(keepdim or keepdims))
+    return out.astype(bool) if input.dtype == bool else out  # dtype=bool: all, as PyTorch's
 
 
 def amax(input, dim=(), keepdim=False, *, axis=None, keepdims=False):  # noqa: A002
@@ -112,7 +115,8 @@ def aminmax(input, *, dim=None, keepdim=False):  # noqa: A002
 
 class NanSum(Function):
     def forward(self, x):
-        return get_array_module(x).nansum(x, axis=self.axes, keepdims=self.keepdims)
+        keep = x.dtype if x.dtype.kind in "iu" else None  # int32 stays int32, as PyTorch's
+        return get_array_module(x).nansum(x, axis=self.axes, keepdims=self.keepdims, dtype=keep)
 
     def backward(self, g):
         x = self.inputs[0]._data
@@ -125,8 +129,11 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=Fa
     as PyTorch's."""
     if dtype is not None:
         input = input.to(dtype)  # noqa: A001
+    elif input.dtype.kind in "biu":  # PyTorch sums integers and booleans in int64
+        input = input.to("int64")  # noqa: A001
     axes, keep = _axes("nansum", input, dim, axis, keepdim or None, keepdims)
-    return NanSum.apply(input, axes=axes, keepdims=keep)
+    out = NanSum.apply(input, axes=axes, keepdims=keep)
+    return out.to(bool) if input.dtype == bool else out  # dtype=bool: any, as PyTorch's
 
 
 def count_nonzero(input, dim=None):  # noqa: A002

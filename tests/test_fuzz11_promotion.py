@@ -1,0 +1,95 @@
+"""Fuzz wave 11: result dtypes of reductions and mixed-dtype ops against PyTorch's.
+
+Before this wave ``sum``/``prod``/``nansum``/``cumsum``/``cumprod`` with an integer ``dtype=``
+narrower than int64 (``int32``, ``int8``, ``uint8``) returned int64 (NumPy widens integer sums),
+``dtype=bool`` gave int64 where PyTorch gives bool (any / all), and ``sum``/``nansum`` of a
+``uint8`` tensor gave uint64 where PyTorch gives int64.
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+DTYPES = ["bool", "uint8", "int8", "int32", "int64", "float16", "float32", "float64"]
+INT_OUT = ["bool", "uint8", "int8", "int32", "int64", "float32", "float64"]
+
+
+def _array(dtype, shape, seed):
+    rng = np.random.default_rng(seed)
+    if dtype.startswith("float"):
+        return rng.standard_normal(shape).astype(dtype)
+    a = rng.integers(-3, 4, size=shape)
+    if dtype == "bool":
+        return a > 0
+    return (np.abs(a) if dtype == "uint8" else a).astype(dtype)
+
+
+def _both(dtype, shape, seed):
+    a = _array(dtype, shape, seed)
+    return cr.tensor(a), torch.tensor(a)
+
+
+def _same(ours, theirs):
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_allclose(np.asarray(ours.numpy(), np.float64),
+                               theirs.double().numpy(), rtol=1e-3, atol=1e-3)
+
+
+@pytest.mark.parametrize("name", ["sum", "prod", "nansum"])
+@pytest.mark.parametrize("src", DTYPES)
+@pytest.mark.parametrize("out", INT_OUT)
+def test_reduction_dtype_argument(name, src, out):
+    c, t = _both(src, (3, 4), DTYPES.index(src))
+    _same(getattr(cr, name)(c, dtype=getattr(cr, out)),
+          getattr(torch, name)(t, dtype=getattr(torch, out)))
+    if name != "nansum":
+        _same(getattr(cr, name)(c, 1, dtype=getattr(cr, out)),
+              getattr(torch, name)(t, 1, dtype=getattr(torch, out)))
+
+
+@pytest.mark.parametrize("name", ["cumsum", "cumprod"])
+@pytest.mark.parametrize("src", DTYPES)
+@pytest.mark.parametrize("out", [d for d in INT_OUT if d != "bool"] + [None])
+def test_scan_dtype_argument(name, src, out):
+    c, t = _both(src, (3, 4), 7 + DTYPES.index(src))
+    kw_c = {} if out is None else {"dtype": getattr(cr, out)}
+    kw_t = {} if out is None else {"dtype": getattr(torch, out)}
+    _same(getattr(cr, name)(c, 1, **kw_c), getattr(torch, name)(t, 1, **kw_t))
+
+
+@pytest.mark.parametrize("name", ["sum", "prod", "nansum"])
+@pytest.mark.parametrize("src", DTYPES)
+def test_reduction_default_dtype(name, src):
+    c, t = _both(src, (2, 5), 20 + DTYPES.index(src))
+    _same(getattr(cr, name)(c), getattr(torch, name)(t))
+    _same(c.sum(dim=0), t.sum(dim=0))
+
+
+def test_integer_sum_wraps_in_its_dtype():
+    a = np.full(4, 100, np.int8)
+    _same(cr.sum(cr.tensor(a), dtype=cr.int8), torch.sum(torch.tensor(a), dtype=torch.int8))
+
+
+def test_float_sum_gradient_unchanged():
+    x = cr.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    cr.sum(x, dim=0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 3)))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_mixed_matmul(seed):
+    rng = np.random.default_rng(seed)
+    names = ["uint8", "int8", "int32", "int64", "float32", "float64"]
+    d1, d2 = rng.choice(names, 2)
+    c1, t1 = _both(d1, (2, 3), seed)
+    c2, t2 = _both(d2, (3, 2), seed + 50)
+    if d1 == d2:
+        _same(cr.matmul(c1, c2), torch.matmul(t1, t2))
+    else:  # both refuse mixed dtypes
+        with pytest.raises(RuntimeError):
+            torch.matmul(t1, t2)
+        with pytest.raises(TypeError, match="dtype"):
+            cr.matmul(c1, c2)
