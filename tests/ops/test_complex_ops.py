@@ -241,8 +241,6 @@ def test_complex_svd_refuses_a_gradient_through_u_and_vh():
     a = cr.tensor(_c(np.random.default_rng(0), (3, 3)), requires_grad=True)
     with pytest.raises(ValueError, match="through U or Vh of a complex matrix"):
         cr.linalg.svd(a).U.abs().sum().backward()
-    with pytest.raises(TypeError, match="pinv: expected a floating-point"):
-        cr.linalg.pinv(a)
 
 
 def test_complex_eigh_refuses_a_loss_of_the_eigenvectors_phases_as_pytorch():

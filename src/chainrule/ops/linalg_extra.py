@@ -6,6 +6,8 @@ through ``svd``); least squares is a composition with it. The rule (Golub and Pe
 P = A^+ at constant rank:
 
     dA = -P^T G P^T + (I - A P) G^T P P^T + P^T P G^T (I - P A)
+
+with conjugate transposes for a complex A (PyTorch's conjugate gradient).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import NamedTuple
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, lapack
+from ._conj import cj, real_dtype
 from .creation import tril
 from .join import stack
 from .linalg import matmul
@@ -35,6 +38,10 @@ class LstsqResult(NamedTuple):
 
 def _t(x):
     return transpose(x, -1, -2)
+
+
+def _h(x):
+    return cj(transpose(x, -1, -2))
 
 
 def _tolerance(op, xp, s_max, atol, rtol, m, n, dtype):
@@ -58,6 +65,8 @@ def _tolerance(op, xp, s_max, atol, rtol, m, n, dtype):
 
 
 class Pinv(Function):
+    complex_grad = True  # the rule's transposes are conjugate transposes (A^H) for a complex A
+
     def forward(self, a):
         xp = get_array_module(a)
         m, n = a.shape[-2:]
@@ -65,20 +74,21 @@ class Pinv(Function):
             w, v = lapack("pinv", xp.linalg.eigh, a)
             size = xp.abs(w)
             s_max = size.max(-1, keepdims=True) if size.shape[-1] else size  # 0 x 0: no max
-            tol = _tolerance("pinv", xp, s_max, self.atol, self.rtol, m, n, a.dtype)
+            tol = _tolerance("pinv", xp, s_max, self.atol, self.rtol, m, n, w.dtype)
             keep = size > tol
             inv_w = xp.where(keep, 1 / xp.where(keep, w, 1), 0)
-            return (v * inv_w[..., None, :]) @ xp.swapaxes(v, -1, -2)
+            return (v * inv_w[..., None, :]) @ xp.conj(xp.swapaxes(v, -1, -2))
         u, s, vh = lapack("pinv", xp.linalg.svd, a, full_matrices=False)
         s_max = s[..., :1] if s.shape[-1] else s
-        tol = _tolerance("pinv", xp, s_max, self.atol, self.rtol, m, n, a.dtype)
+        tol = _tolerance("pinv", xp, s_max, self.atol, self.rtol, m, n, s.dtype)
         keep = s > tol
         inv_s = xp.where(keep, 1 / xp.where(keep, s, 1), 0)
-        return (xp.swapaxes(vh, -1, -2) * inv_s[..., None, :]) @ xp.swapaxes(u, -1, -2)
+        return (xp.conj(xp.swapaxes(vh, -1, -2)) * inv_s[..., None, :]) @ xp.conj(
+            xp.swapaxes(u, -1, -2))
 
     def backward(self, g):
         a, p = self.inputs[0], self.output
-        pt, gt = _t(p), _t(g)
+        pt, gt = _h(p), _h(g)
         left = matmul(gt, matmul(p, pt))
         right = matmul(matmul(pt, p), gt)
         return (-matmul(matmul(pt, g), pt) + left - matmul(a, matmul(p, left))
@@ -93,7 +103,7 @@ def pinv(input, *, atol=None, rtol=None, hermitian: bool = False):  # noqa: A002
     eps * max(m, n) (0 where a positive ``atol`` is given). The gradient is that of a matrix
     whose rank does not change.
     """
-    _matrices("pinv", input)
+    _matrices("pinv", input, complex_ok=True)
     if hermitian and input.shape[-1] != input.shape[-2]:
         raise ValueError(f"pinv: hermitian=True needs square matrices, got shape {input.shape}")
     return Pinv.apply(input, atol=atol, rtol=rtol, hermitian=bool(hermitian))
@@ -101,7 +111,7 @@ def pinv(input, *, atol=None, rtol=None, hermitian: bool = False):  # noqa: A002
 
 def matrix_rank(input, *, atol=None, rtol=None, hermitian: bool = False):  # noqa: A002
     """The number of singular values above PyTorch's cut-off (see ``pinv``), int64."""
-    _matrices("matrix_rank", input)
+    _matrices("matrix_rank", input, complex_ok=True)
 
     def rank(a):
         xp = get_array_module(a)
@@ -110,7 +120,7 @@ def matrix_rank(input, *, atol=None, rtol=None, hermitian: bool = False):  # noq
         if not s.shape[-1]:
             return xp.zeros(s.shape[:-1], dtype=xp.int64)
         tol = _tolerance("matrix_rank", xp, s.max(-1, keepdims=True), atol, rtol, *a.shape[-2:],
-                         a.dtype)
+                         s.dtype)
         return (s > tol).sum(-1).astype(xp.int64)
     return nondiff(rank, input)
 
@@ -133,7 +143,7 @@ def lstsq(input, b, rcond=None, *, driver=None):  # noqa: A002 - PyTorch's names
         rank for all but 'gels', singular_values for 'gelsd'/'gelss', residuals
         (||A X - B||^2 per column) for all but 'gelsy' when m > n and every matrix has full rank.
     """
-    _matrices("lstsq", input)
+    _matrices("lstsq", input, complex_ok=True)
     driver = "gelsy" if driver is None else driver
     if driver not in _DRIVERS:
         raise ValueError(f"lstsq: driver must be one of {_DRIVERS} (or None), got {driver!r}")
@@ -149,11 +159,14 @@ def lstsq(input, b, rcond=None, *, driver=None):  # noqa: A002 - PyTorch's names
     b = b.reshape(b.shape + (1,)) if vector else b
     solution = matmul(x, b)
     xp = get_array_module(input._data)
-    empty = Tensor(xp.zeros((0,), dtype=input._data.dtype))
+    empty = Tensor(xp.zeros((0,), dtype=real_dtype(input._data.dtype)))  # residuals, S: real
     rank = matrix_rank(input, rtol=rcond)
     residuals = empty
     if driver != "gelsy" and m > n and bool((rank._data == n).all()):
-        residuals = ((matmul(input, solution) - b) ** 2).sum(-2)  # (*, 1) for vectors (PyTorch)
+        error = matmul(input, solution) - b
+        if error._data.dtype.kind == "c":
+            error = error.abs()
+        residuals = (error ** 2).sum(-2)  # (*, 1) for vectors (PyTorch)
     if driver == "gels":
         rank = Tensor(xp.zeros((0,), dtype=xp.int64))
     values = svdvals(input.detach()) if driver in ("gelsd", "gelss") else empty

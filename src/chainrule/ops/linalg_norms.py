@@ -88,7 +88,7 @@ def norm(input, ord=None, dim=None, keepdim: bool = False, *, dtype=None):  # no
 def cond(input, p=None):  # noqa: A002 - PyTorch's name
     """The condition number of each matrix: s_max / s_min for p None or 2 (s_min / s_max for
     -2), else ||A||_p ||A^-1||_p of square matrices (p: 'fro', 'nuc', inf, -inf, 1, -1)."""
-    _matrices("cond", input)
+    _matrices("cond", input, complex_ok=True)
     if p is None or (p in (2, -2) and not isinstance(p, bool)):
         s = svdvals(input)
         big, small = s[..., 0], s[..., -1]

@@ -81,7 +81,7 @@ def solve_triangular(input, B, *, upper: bool, left: bool = True,  # noqa: A002,
 
     Shape: A (*, n, n); B (*, n, k) for ``left``, (*, k, n) otherwise.
     """
-    _square("solve_triangular", input)
+    _square("solve_triangular", input, complex_ok=True)
     a, b = _common_batch("solve_triangular", input, B, "B")
     n = input.shape[-1]
     if b.shape[-2 if left else -1] != n:
@@ -108,22 +108,23 @@ def triangular_solve(input, A, upper: bool = True, transpose: bool = False,  # n
 
 
 def cholesky_solve(input, input2, upper: bool = False):  # noqa: A002 - PyTorch's names
-    """X with (L L^T) X = B, B = ``input``, for a lower-triangular Cholesky factor L = ``input2``
-    (U^T U with an upper one for ``upper``); only that triangle of the factor is read.
+    """X with (L L^H) X = B, B = ``input``, for a lower-triangular Cholesky factor L = ``input2``
+    (U^H U with an upper one for ``upper``; L^H = L^T for a real L); only that triangle of the
+    factor is read.
 
     Shape: B (*, n, k), L (*, n, n), batches broadcast.
     """
-    _square("cholesky_solve", input2)
+    _square("cholesky_solve", input2, complex_ok=True)
     if upper:
-        y = solve_triangular(_t(input2), input, upper=False)
+        y = solve_triangular(_h(input2), input, upper=False)
         return solve_triangular(input2, y, upper=True)
     y = solve_triangular(input2, input, upper=False)
-    return solve_triangular(_t(input2), y, upper=True)
+    return solve_triangular(_h(input2), y, upper=True)
 
 
 def cholesky_inverse(input, upper: bool = False):  # noqa: A002 - PyTorch's name
-    """(L L^T)^-1 (or (U^T U)^-1 for ``upper``) from a Cholesky factor of shape (*, n, n)."""
-    _square("cholesky_inverse", input)
+    """(L L^H)^-1 (or (U^H U)^-1 for ``upper``) from a Cholesky factor of shape (*, n, n)."""
+    _square("cholesky_inverse", input, complex_ok=True)
     xp = get_array_module(input._data)
     eye = Tensor(xp.eye(input.shape[-1], dtype=input._data.dtype))
     return cholesky_solve(eye, input, upper)
@@ -161,9 +162,9 @@ def _cholesky_info(m):
     return lo if lo <= m.shape[-1] else 0
 
 
-def _ex(op, a, check_errors, factor, info_of):
+def _ex(op, a, check_errors, factor, info_of, complex_ok=False):
     """``factor`` of each matrix, with NaN and a nonzero info for those it fails on."""
-    _square(op, a)
+    _square(op, a, complex_ok)
     xp = get_array_module(a._data)
     batch = a.shape[:-2]
     try:
@@ -209,8 +210,8 @@ def solve_ex(A, B, *, left: bool = True, check_errors: bool = False):  # noqa: N
 def cholesky_ex(input, *, upper: bool = False, check_errors: bool = False):  # noqa: A002
     """``cholesky`` that reports failures instead of raising: (L, info), info (int32) the order
     of the first leading minor that is not positive-definite (LAPACK potrf's), L NaN there."""
-    low, info = _ex("cholesky_ex", input, check_errors, cholesky, _cholesky_info)
-    return CholeskyExResult(_t(low) if upper else low, info)
+    low, info = _ex("cholesky_ex", input, check_errors, cholesky, _cholesky_info, True)
+    return CholeskyExResult(_h(low) if upper else low, info)
 
 
 _PADE13 = (64764752532480000.0, 32382376266240000.0, 7771770303897600.0, 1187353796428800.0,

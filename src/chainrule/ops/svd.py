@@ -12,6 +12,8 @@ The backward rules (real matrices; T: the transpose of the last two axes; k = mi
                                dA = Q G_R + (G_Q - Q Q^T G_Q + Q M) R^-T
     A = Q [R1 R2] (m < n):     the square rule for A[:, :m] = Q R1 with G_Q + A[:, m:] G_R2^T,
                                and dA[:, m:] = Q G_R2
+For a complex A the transposes are conjugate transposes, and M keeps half the (imaginary)
+diagonal of its skew-Hermitian argument: R's diagonal is real (geqrf's), which fixes Q's phases.
 
 Where a rule is undefined it raises rather than returning NaN: U and V gradients with repeated
 singular values (F divides by zero), the columns of full_matrices=True that are only some basis
@@ -26,8 +28,10 @@ from ..autograd.function import Function, nondiff
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, lapack
+from ._conj import cj
 from .creation import tril, triu
 from .decomp import solve
+from .diagonal import diag_embed, diagonal
 from .elementwise import cast, fill_where
 from .join import concat
 from .linalg import matmul
@@ -61,6 +65,10 @@ class QRResult(NamedTuple):
 
 def _t(x):
     return transpose(x, -1, -2)
+
+
+def _h(x):
+    return cj(transpose(x, -1, -2))
 
 
 def _matrices(op, a, complex_ok=False):
@@ -187,6 +195,8 @@ def svd_old(input, some: bool = True, compute_uv: bool = True):  # noqa: A002 - 
 
 
 class QR(Function):
+    complex_grad = True  # R's diagonal is real (LAPACK's geqrf), which fixes Q's phases
+
     def forward(self, a):
         xp = get_array_module(a)
         if self.mode == "r":
@@ -208,17 +218,20 @@ class QR(Function):
         if m >= n:
             return _qr_tall_backward(q, r, g_q, g_r)
         rest = a[..., m:]
-        g_left = _qr_tall_backward(q, r[..., :m], g_q + matmul(rest, _t(g_r[..., m:])),
+        g_left = _qr_tall_backward(q, r[..., :m], g_q + matmul(rest, _h(g_r[..., m:])),
                                    g_r[..., :m])
         return concat([g_left, matmul(q, g_r[..., m:])], -1)
 
 
 def _qr_tall_backward(q, r, g_q, g_r):
-    qg = matmul(_t(q), g_q)
-    rg = matmul(r, _t(g_r))
-    m = tril(qg - _t(qg) + rg - _t(rg), -1)
+    qg = matmul(_h(q), g_q)
+    rg = matmul(r, _h(g_r))
+    skew = qg - _h(qg) + rg - _h(rg)
+    m = tril(skew, -1)
+    if skew._data.dtype.kind == "c":  # skew-Hermitian: its imaginary diagonal counts half
+        m = m + 0.5 * diag_embed(diagonal(skew, 0, -2, -1))
     x = g_q - matmul(q, qg) + matmul(q, m)
-    return matmul(q, g_r) + _t(solve(r, _t(x)))  # x R^-T
+    return matmul(q, g_r) + _h(solve(r, _h(x)))  # x R^-H
 
 
 def qr(A, mode: str = "reduced"):  # noqa: N803 - PyTorch's argument name
@@ -233,7 +246,7 @@ def qr(A, mode: str = "reduced"):  # noqa: N803 - PyTorch's argument name
     Returns:
         ``QRResult(Q, R)``, differentiable except for mode='r' and 'complete' with m > n.
     """
-    _matrices("qr", A)
+    _matrices("qr", A, complex_ok=True)
     if mode not in ("reduced", "complete", "r"):
         raise ValueError(f"qr: mode must be 'reduced', 'complete' or 'r', got {mode!r}")
     q, r = QR.apply(A, mode=mode)

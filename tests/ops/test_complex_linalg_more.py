@@ -1,0 +1,152 @@
+"""Complex matrices through the rest of ``torch.linalg``: ``qr`` (all modes; the gradient of
+'reduced' and of square 'complete'), ``pinv``/``pinverse``, ``lstsq`` (every driver's fields),
+``matrix_rank``, ``cond``, ``solve_triangular`` and the Cholesky family (``cholesky_ex``,
+``cholesky_solve``, ``cholesky_inverse``). Each is checked in complex128 against PyTorch's values
+and conjugate gradients (z.grad = dL/dx + i dL/dy) and by gradcheck; QR's R has LAPACK's real
+diagonal, which fixes Q's phases, so a loss of Q and R is gauge-invariant there."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.autograd.gradcheck import gradcheck, gradgradcheck
+
+torch = pytest.importorskip("torch")
+
+
+def _c(rng, shape):
+    return rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+
+
+def _hpd(L, a):  # a Hermitian positive-definite matrix made of a
+    return a @ a.mH + L.eye(a.shape[-1], dtype=L.float64)
+
+
+def _chol(L, a):  # a lower Cholesky factor: tril with a positive real diagonal
+    n = a.shape[-1]
+    return L.tril(a, -1) + L.diag_embed(a.diagonal(0, -2, -1).abs() + 1.0) * L.eye(n)
+
+
+def _cond(L, a, p):
+    if L is cr:
+        return cr.linalg.cond(a, p)
+    # PyTorch's complex cond(p) backward fails (its inv_ex output is written in place), so its
+    # gradient is read from cond's definition ||A||_p ||A^-1||_p; the values are cond's own
+    with torch.no_grad():
+        value = torch.linalg.cond(a, p)
+    norms = L.linalg.matrix_norm(a, p) * L.linalg.matrix_norm(L.linalg.inv(a), p)
+    assert torch.allclose(norms.detach(), value, rtol=1e-12)
+    return norms
+
+
+def _qr_sum(q, r):
+    return (q * 1.5).sum() + r[..., :2, :].sum()
+
+
+# name: (call on a library module `L` and its inputs, shapes of the complex inputs, gradgrad)
+CASES = {
+    "qr_tall": (lambda L, a: L.linalg.qr(a).Q * 2 + L.linalg.qr(a).R.sum(), [(2, 4, 3)], True),
+    "qr_square_complete": (lambda L, a: _qr_sum(*L.linalg.qr(a, mode="complete")), [(3, 3)],
+                           True),
+    "qr_wide": (lambda L, a: L.linalg.qr(a).R + L.linalg.qr(a).Q.sum(), [(3, 5)], True),
+    "qr_method": (lambda L, a: a.qr().Q.abs() + a.qr(some=False).R.sum(), [(3, 3)], False),
+    "pinv_tall": (lambda L, a: L.linalg.pinv(a), [(2, 4, 3)], True),
+    "pinv_wide": (lambda L, a: L.linalg.pinv(a) + a.pinverse(), [(2, 4)], True),
+    "pinv_hermitian": (lambda L, a: L.linalg.pinv(a + a.mH, hermitian=True), [(3, 3)], True),
+    "lstsq": (lambda L, a, b: L.linalg.lstsq(a, b).solution, [(2, 5, 3), (2, 5, 2)], True),
+    "lstsq_gelsd_vector": (lambda L, a, b: L.linalg.lstsq(a, b, driver="gelsd").solution
+                           + L.linalg.lstsq(a, b, driver="gels").residuals,
+                           [(5, 3), (5,)], True),
+    "lstsq_residuals": (lambda L, a, b: L.linalg.lstsq(a, b, driver="gelss").residuals,
+                        [(4, 2), (4, 3)], True),
+    "lstsq_wide": (lambda L, a, b: L.linalg.lstsq(a, b, driver="gelsy").solution,
+                   [(2, 4), (2, 2)], True),
+    "cond": (lambda L, a: L.linalg.cond(a) + L.linalg.cond(a, -2), [(2, 3, 4)], False),
+    "cond_square": (lambda L, a: _cond(L, a, "fro") + _cond(L, a, "nuc") + _cond(L, a, 1)
+                    + _cond(L, a, float("-inf")) + L.linalg.cond(a, 2), [(2, 3, 3)], False),
+    "cholesky_ex": (lambda L, a: L.linalg.cholesky_ex(_hpd(L, a)).L
+                    + L.linalg.cholesky_ex(_hpd(L, a), upper=True).L, [(2, 3, 3)], True),
+    "cholesky_solve": (lambda L, a, b: L.cholesky_solve(b, _chol(L, a))
+                       + L.cholesky_solve(b, _chol(L, a).mH, upper=True),
+                       [(2, 3, 3), (2, 3, 2)], True),
+    "cholesky_inverse": (lambda L, a: L.cholesky_inverse(_chol(L, a))
+                         + _chol(L, a).mH.cholesky_inverse(upper=True), [(3, 3)], True),
+    "solve_triangular": (lambda L, a, b: L.linalg.solve_triangular(a, b, upper=True)
+                         + L.linalg.solve_triangular(a, b.mT, upper=False, left=False).mT,
+                         [(3, 3), (3, 2)], True),
+}
+
+
+def _inputs(module, arrays):
+    if module is cr:
+        return [cr.tensor(a, requires_grad=True) for a in arrays]
+    return [torch.tensor(a, requires_grad=True) for a in arrays]
+
+
+def _arrays(name, seed):
+    rng = np.random.default_rng(seed)
+    arrays = [_c(rng, shape) for shape in CASES[name][1]]
+    if "solve_triangular" in name:  # well conditioned triangles
+        arrays[0] = arrays[0] + 3 * np.eye(3)
+    return rng, arrays
+
+
+@pytest.mark.filterwarnings("ignore:torch.qr is deprecated")
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_values_and_gradients_match_pytorch(name):
+    fn = CASES[name][0]
+    rng, arrays = _arrays(name, len(name))
+    ours, theirs = _inputs(cr, arrays), _inputs(torch, arrays)
+    y, t = fn(cr, *ours), fn(torch, *theirs)
+    assert str(y.dtype) == str(t.dtype).replace("torch.", "")
+    np.testing.assert_allclose(y.numpy(), t.detach().resolve_conj().numpy(), rtol=1e-10,
+                               atol=1e-12)
+    u = rng.standard_normal(t.shape)
+    if t.is_complex():
+        u = u + 1j * rng.standard_normal(t.shape)
+    y.backward(cr.tensor(u))
+    t.backward(torch.tensor(u))
+    for a, b in zip(ours, theirs, strict=True):
+        assert a.grad.dtype == a.dtype
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.resolve_conj().numpy(), rtol=1e-9,
+                                   atol=1e-11)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_gradcheck(name):
+    fn, _, second = CASES[name]
+    xs = _inputs(cr, _arrays(name, len(name) + 1)[1])
+    assert gradcheck(lambda *a: fn(cr, *a), xs)
+    if second:
+        assert gradgradcheck(lambda *a: fn(cr, *a), xs)
+
+
+def test_qr_r_mode_and_lstsq_fields_as_pytorch():
+    rng = np.random.default_rng(3)
+    a, b = _c(rng, (2, 5, 3)), _c(rng, (2, 5, 2))
+    ta, tb = torch.tensor(a), torch.tensor(b)
+    q, r = cr.linalg.qr(cr.tensor(a), mode="r")
+    tq, tr = torch.linalg.qr(ta, mode="r")
+    assert q.shape == tuple(tq.shape)
+    np.testing.assert_allclose(r.numpy(), tr.numpy(), rtol=1e-12, atol=1e-13)
+    for driver in ("gels", "gelsy", "gelsd", "gelss"):
+        ours = cr.linalg.lstsq(cr.tensor(a), cr.tensor(b), driver=driver)
+        theirs = torch.linalg.lstsq(ta, tb, driver=driver)
+        for x, y in zip(ours, theirs, strict=True):
+            assert str(x.dtype) == str(y.dtype).replace("torch.", ""), driver
+            np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-10, atol=1e-12)
+    low = cr.tensor(np.array([[[4, 1j], [-1j, 2]], [[1, 2], [2, 1]]], complex))
+    ours, theirs = cr.linalg.cholesky_ex(low), torch.linalg.cholesky_ex(torch.tensor(low.numpy()))
+    np.testing.assert_array_equal(ours.info.numpy(), theirs.info.numpy())
+    np.testing.assert_allclose(ours.L.numpy()[0], theirs.L.numpy()[0], rtol=1e-12)
+    assert np.isnan(ours.L.numpy()[1]).all()  # NaN where it failed (PyTorch: a partial factor)
+    rank = cr.linalg.matrix_rank(cr.tensor(a @ np.diag([1, 1, 0]) @ _c(rng, (3, 3))))
+    np.testing.assert_array_equal(rank.numpy(), [2, 2])
+
+
+def test_complex_gradients_refused_where_not_defined():
+    a = cr.tensor(_c(np.random.default_rng(4), (4, 3)), requires_grad=True)
+    with pytest.raises(ValueError, match="mode='r'"):
+        cr.linalg.qr(a, mode="r").R.abs().sum().backward()
+    with pytest.raises(ValueError, match="mode='complete' of a tall matrix"):
+        cr.linalg.qr(a, mode="complete").R.abs().sum().backward()
