@@ -126,7 +126,8 @@ def copy_(self, src) -> Tensor:
         return self
 
     def write(arr):
-        get_array_module(arr).copyto(arr, _value(arr, src), casting="same_kind")
+        # any dtype converts, as PyTorch's copy_ (float into int truncates toward zero)
+        get_array_module(arr).copyto(arr, _value(arr, src), casting="unsafe")
 
     return _apply(self, "copy_", write)
 
@@ -213,9 +214,14 @@ def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argume
     """Limit every element to ``[min, max]`` (either bound may be None)."""
     if min is None and max is None:
         raise ValueError("clamp_: give min, max or both")
+    for bound in (min, max):
+        if bound is not None:
+            _castable("clamp_", self, bound)
 
     def write(arr):
-        get_array_module(arr).clip(arr, _value(arr, min), _value(arr, max), out=arr)
+        # computed in the promoted dtype, then written back (an int32 bound on a uint8 tensor)
+        get_array_module(arr).clip(arr, _value(arr, min), _value(arr, max), out=arr,
+                                   casting="unsafe")
 
     return change(self, "clamp_", lambda x: x.clamp(min, max), (min, max), write)
 

@@ -112,7 +112,8 @@ def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
     full = idx.reshape([-1 if d == axis else 1 for d in range(input.ndim)])
     full = get_array_module(idx).broadcast_to(full, shape)
     size = list(input.shape)
-    return input + scatter_add_along(source * alpha, axis, Tensor(full), size)
+    scaled = source if alpha == 1 else source * alpha  # bool + bool stays bool (no int64 alpha)
+    return input + scatter_add_along(scaled, axis, Tensor(full), size)
 
 
 def masked_select(input, mask):  # noqa: A002
