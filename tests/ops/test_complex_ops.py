@@ -251,3 +251,31 @@ def test_complex_eigh_refuses_a_loss_of_the_eigenvectors_phases_as_pytorch():
     z = cr.tensor(a, requires_grad=True)
     with pytest.raises(ValueError, match="phases of the complex eigenvectors"):
         cr.linalg.eigh(z + z.mH)[1].real.sum().backward()
+
+
+REAL_ONLY = {  # PyTorch refuses these on complex input ("not implemented for 'ComplexDouble'");
+    # chainrule computed most of them on the real part (or, for erf, on a wrong branch) before
+    "erf": lambda L, z: L.erf(z), "erfc": lambda L, z: L.special.erfc(z),
+    "erfinv": lambda L, z: L.erfinv(z), "erfcx": lambda L, z: L.special.erfcx(z),
+    "lgamma": lambda L, z: L.lgamma(z), "digamma": lambda L, z: L.special.psi(z),
+    "polygamma": lambda L, z: L.polygamma(1, z), "mvlgamma": lambda L, z: L.mvlgamma(z, 1),
+    "ndtr": lambda L, z: L.special.ndtr(z), "ndtri": lambda L, z: L.special.ndtri(z),
+    "log_ndtr": lambda L, z: L.special.log_ndtr(z), "i0": lambda L, z: L.i0(z),
+    "i0e": lambda L, z: L.special.i0e(z), "i1": lambda L, z: L.special.i1(z),
+    "i1e": lambda L, z: L.special.i1e(z), "entr": lambda L, z: L.special.entr(z),
+    "logit": lambda L, z: L.logit(z), "xlogy": lambda L, z: L.xlogy(z, z),
+    "xlog1py": lambda L, z: L.special.xlog1py(z, z), "copysign": lambda L, z: L.copysign(z, z),
+    "round": lambda L, z: L.round(z), "floor": lambda L, z: L.floor(z),
+    "ceil": lambda L, z: L.ceil(z), "trunc": lambda L, z: L.trunc(z),
+    "deg2rad": lambda L, z: L.deg2rad(z),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REAL_ONLY))
+def test_real_only_special_functions_refuse_complex_as_pytorch(name):
+    z = np.array([0.5 + 0.3j, -1 + 2j])
+    with pytest.raises(RuntimeError):
+        REAL_ONLY[name](torch, torch.tensor(z))
+    with pytest.raises(TypeError, match=f"{name}: complex input \\(dtype complex128\\) is not "
+                                        "supported"):
+        REAL_ONLY[name](cr, cr.tensor(z))

@@ -225,6 +225,13 @@ def _floating(op, x):
     return float_operand(_float_input(op, x))
 
 
+def _real(op, x):  # x for an op PyTorch computes on real numbers only
+    if isinstance(x, Tensor) and x._data.dtype.kind == "c":
+        raise TypeError(f"{op}: complex input (dtype {x.dtype}) is not supported, as in "
+                        "PyTorch; expected a real Tensor")
+    return x
+
+
 def rsqrt(input):  # noqa: A002
     """1 / sqrt(x)."""
     return Rsqrt.apply(_floating("rsqrt", input))
@@ -278,17 +285,17 @@ def cosh(input):  # noqa: A002
 
 def erf(input):  # noqa: A002
     """The error function (Cephes' approximation, float64-accurate)."""
-    return Erf.apply(_floating("erf", input))
+    return Erf.apply(_floating("erf", _real("erf", input)))
 
 
 def erfc(input):  # noqa: A002
     """1 - erf(x), accurate where erf(x) is close to 1."""
-    return Erfc.apply(_floating("erfc", input))
+    return Erfc.apply(_floating("erfc", _real("erfc", input)))
 
 
 def _flat(name, fn):
     def op(input):  # noqa: A002 - PyTorch's name
-        input = _float_input(name, input)  # noqa: A001
+        input = _real(name, _float_input(name, input))  # noqa: A001
         if input._data.dtype.kind in "biu":  # integers are already whole
             return input
         return Flat.apply(input, fn=fn)
@@ -386,7 +393,7 @@ def nan_to_num(
 
 def _predicate(name, test):
     def op(input):  # noqa: A002 - PyTorch's name
-        input = _float_input(name, input)  # noqa: A001
+        input = _real(name, _float_input(name, input))  # noqa: A001
         return nondiff(lambda a: get_array_module(a).asarray(test(get_array_module(a), a)), input)
 
     op.__name__ = op.__qualname__ = name

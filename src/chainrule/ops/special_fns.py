@@ -29,7 +29,7 @@ from ._promotion import as_dtype, binary
 from ._special import ndtr as _ndtr
 from .elementwise import _check_broadcast, clip, cos, div, exp, fill_where, log, sqrt, where
 from .elementwise import pow as _pow
-from .math import _float_input, _Unary, log1p, trunc
+from .math import _float_input, _real, _Unary, log1p, trunc
 from .reduce import sum as _sum
 
 __all__ = ["acosh", "arccosh", "arcsinh", "arctanh", "asinh", "atanh", "copysign", "deg2rad",
@@ -174,6 +174,8 @@ for _op in (Asinh, Acosh, Atanh, Sinc):
 
 def _floating(op, x):
     x = _float_input(op, x)
+    if op not in ("asinh", "acosh", "atanh", "sinc"):  # the others take real numbers only
+        _real(op, x)
     if x.dtype.kind in "biu":  # PyTorch's integer inputs give the default float dtype
         return x.astype(get_default_dtype())
     return x
@@ -339,7 +341,7 @@ def _pair(op, x, y):
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
         raise TypeError(f"{op}: expected at least one Tensor, got {type(x).__name__} and "
                         f"{type(y).__name__}")
-    return binary(op, x, y, int_to_float=True)  # PyTorch's: integers give the default dtype
+    return binary(op, _real(op, x), _real(op, y), int_to_float=True)  # ints: the default dtype
 
 
 def xlogy(input, other):  # noqa: A002
