@@ -1,9 +1,11 @@
 """Complex matrices through the rest of ``torch.linalg``: ``qr`` (all modes; the gradient of
 'reduced' and of square 'complete'), ``pinv``/``pinverse``, ``lstsq`` (every driver's fields),
-``matrix_rank``, ``cond``, ``solve_triangular`` and the Cholesky family (``cholesky_ex``,
-``cholesky_solve``, ``cholesky_inverse``). Each is checked in complex128 against PyTorch's values
-and conjugate gradients (z.grad = dL/dx + i dL/dy) and by gradcheck; QR's R has LAPACK's real
-diagonal, which fixes Q's phases, so a loss of Q and R is gauge-invariant there."""
+``matrix_rank``, ``cond``, ``solve_triangular``, the Cholesky family (``cholesky_ex``,
+``cholesky_solve``, ``cholesky_inverse``), ``lu_factor``/``lu``/``lu_solve`` (LAPACK's complex
+pivots: the largest |Re| + |Im|), ``geqrf``/``householder_product`` and ``triangular_solve``.
+Each is checked in complex128 against PyTorch's values and conjugate gradients (z.grad = dL/dx
++ i dL/dy) and by gradcheck; QR's R has LAPACK's real diagonal, which fixes Q's phases, so a
+loss of Q and R is gauge-invariant there."""
 
 import numpy as np
 import pytest
@@ -74,7 +76,22 @@ CASES = {
     "solve_triangular": (lambda L, a, b: L.linalg.solve_triangular(a, b, upper=True)
                          + L.linalg.solve_triangular(a, b.mT, upper=False, left=False).mT,
                          [(3, 3), (3, 2)], True),
+    "triangular_solve": (lambda L, b, a: L.triangular_solve(b, a, upper=False).solution
+                         + L.triangular_solve(b, a, transpose=True).solution,
+                         [(3, 2), (3, 3)], True),
+    "lu_factor_solve": (lambda L, a, b: _lu_all(L, a, b), [(2, 4, 4), (2, 4, 2)], True),
+    "householder_product": (lambda L, a, tau: L.linalg.householder_product(a, tau),
+                            [(4, 3), (2,)], True),
 }
+
+
+def _lu_all(L, a, b):
+    lu, piv = L.linalg.lu_factor(a)
+    _, low, up = L.linalg.lu(a)
+    solves = [L.linalg.lu_solve(lu, piv, b), L.linalg.lu_solve(lu, piv, b, adjoint=True),
+              L.linalg.lu_solve(lu, piv, b.mT, left=False).mT,
+              L.linalg.lu_solve(lu, piv, b.mT, left=False, adjoint=True).mT]
+    return lu * 2 + low + up + sum(solves).sum()
 
 
 def _inputs(module, arrays):
@@ -86,12 +103,12 @@ def _inputs(module, arrays):
 def _arrays(name, seed):
     rng = np.random.default_rng(seed)
     arrays = [_c(rng, shape) for shape in CASES[name][1]]
-    if "solve_triangular" in name:  # well conditioned triangles
-        arrays[0] = arrays[0] + 3 * np.eye(3)
+    if "triangular" in name:  # well conditioned triangles
+        arrays[name == "triangular_solve"] += 3 * np.eye(3)
     return rng, arrays
 
 
-@pytest.mark.filterwarnings("ignore:torch.qr is deprecated")
+@pytest.mark.filterwarnings("ignore:torch\\.(qr|triangular_solve) is deprecated")
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_values_and_gradients_match_pytorch(name):
     fn = CASES[name][0]
@@ -129,6 +146,10 @@ def test_qr_r_mode_and_lstsq_fields_as_pytorch():
     tq, tr = torch.linalg.qr(ta, mode="r")
     assert q.shape == tuple(tq.shape)
     np.testing.assert_allclose(r.numpy(), tr.numpy(), rtol=1e-12, atol=1e-13)
+    for x, y in zip(cr.geqrf(cr.tensor(a)), torch.geqrf(ta), strict=True):
+        np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-12, atol=1e-13)
+    np.testing.assert_array_equal(cr.linalg.lu_factor(cr.tensor(a[:, :3])).pivots.numpy(),
+                                  torch.linalg.lu_factor(ta[:, :3]).pivots.numpy())
     for driver in ("gels", "gelsy", "gelsd", "gelss"):
         ours = cr.linalg.lstsq(cr.tensor(a), cr.tensor(b), driver=driver)
         theirs = torch.linalg.lstsq(ta, tb, driver=driver)

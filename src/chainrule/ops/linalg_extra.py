@@ -176,10 +176,10 @@ def lstsq(input, b, rcond=None, *, driver=None):  # noqa: A002 - PyTorch's names
 
 
 def householder_product(input, tau):  # noqa: A002 - PyTorch's name
-    """The first n columns of H_1 H_2 ... H_k, H_i = I - tau_i v_i v_i^T, where v_i is column i
+    """The first n columns of H_1 H_2 ... H_k, H_i = I - tau_i v_i v_i^H, where v_i is column i
     of ``input`` (*, m, n) below the diagonal with a 1 on it (LAPACK's orgqr; with geqrf's output
     it is the Q of a QR decomposition). ``tau`` (*, k), k <= n <= m. Differentiable in both."""
-    _matrices("householder_product", input)
+    _matrices("householder_product", input, complex_ok=True)
     if not isinstance(tau, Tensor):
         raise TypeError(f"householder_product: tau must be a Tensor, got {type(tau).__name__}")
     m, n = input.shape[-2:]
@@ -193,7 +193,7 @@ def householder_product(input, tau):  # noqa: A002 - PyTorch's name
     q = Tensor(xp.broadcast_to(xp.eye(m, n, dtype=input._data.dtype), input.shape))
     for i in reversed(range(tau.shape[-1])):  # Q = H_i Q, from the last reflection to the first
         v = vectors[..., i:i + 1]
-        q = q - tau[..., i:i + 1, None] * matmul(v, matmul(transpose(v, -1, -2), q))
+        q = q - tau[..., i:i + 1, None] * matmul(v, matmul(_h(v), q))  # v^H: complex
     return q
 
 

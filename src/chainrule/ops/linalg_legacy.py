@@ -40,7 +40,7 @@ def geqrf(input):  # noqa: A002
     """LAPACK geqrf's QR as (a, tau): R on and above the diagonal of ``a``, the Householder
     vectors below it, their scales in tau (``orgqr``/``ormqr`` use them). No gradient, as in
     PyTorch."""
-    _matrices("geqrf", input)
+    _matrices("geqrf", input, complex_ok=True)
     return nondiff(_geqrf_matrix, input), nondiff(_geqrf_scales, input)
 
 

@@ -100,7 +100,7 @@ def triangular_solve(input, A, upper: bool = True, transpose: bool = False,  # n
                      unitriangular: bool = False):
     """PyTorch's older ``torch.triangular_solve``: X with A X = b (``input``), A^T X = b for
     ``transpose``, and a copy of A."""
-    _square("triangular_solve", A)
+    _square("triangular_solve", A, complex_ok=True)
     coefficient = _t(A) if transpose else A
     x = solve_triangular(coefficient, input, upper=upper != bool(transpose),
                          unitriangular=unitriangular)

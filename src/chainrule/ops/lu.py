@@ -21,6 +21,7 @@ from typing import NamedTuple
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._conj import cj
 from .creation import tril, triu
 from .linalg import matmul
 from .linalg_solve import solve_triangular
@@ -51,6 +52,10 @@ def _t(x):
     return transpose(x, -1, -2)
 
 
+def _h(x):  # the conjugate transpose (the transpose of a real x)
+    return cj(transpose(x, -1, -2))
+
+
 def _getrf(a):
     """(LU, pivots, info) of the array ``a`` (*, m, n); info is the first zero pivot's step
     (1-based) or 0."""
@@ -62,7 +67,9 @@ def _getrf(a):
     pivots = xp.zeros((lu.shape[0], k), dtype=xp.int32)
     info = xp.zeros(lu.shape[0], dtype=xp.int32)
     for j in range(k):
-        p = j + xp.argmax(xp.abs(lu[:, j:, j]), axis=1)
+        col = lu[:, j:, j]  # LAPACK's pivot: the largest |x| (|Re| + |Im| for complex x)
+        size = xp.abs(col.real) + xp.abs(col.imag) if col.dtype.kind == "c" else xp.abs(col)
+        p = j + xp.argmax(size, axis=1)
         pivots[:, j] = p + 1
         top = lu[rows, j].copy()
         lu[rows, j] = lu[rows, p]
@@ -91,7 +98,9 @@ def _permutation(pivots, m, dtype):
 
 
 class LUFactor(Function):
-    """(LU, pivots, info); only LU carries a gradient."""
+    """(LU, pivots, info); only LU carries a gradient (conjugate transposes for complex A)."""
+
+    complex_grad = True
 
     def forward(self, a):
         lu, self.pivots, info = _getrf(a)
@@ -106,16 +115,16 @@ class LUFactor(Function):
         xp = get_array_module(lu._data)
         p = Tensor(_permutation(self.pivots, m, lu._data.dtype))
         low = tril(lu, -1) + Tensor(xp.eye(n, dtype=lu._data.dtype))
-        phi = tril(matmul(_t(low), tril(g_lu, -1)), -1) + triu(matmul(triu(g_lu), _t(triu(lu))))
-        y = solve_triangular(_t(lu), phi, upper=True, unitriangular=True)  # L^-T phi
-        return matmul(p, solve_triangular(_t(lu), y, upper=False, left=False))  # ... U^-T
+        phi = tril(matmul(_h(low), tril(g_lu, -1)), -1) + triu(matmul(triu(g_lu), _h(triu(lu))))
+        y = solve_triangular(_h(lu), phi, upper=True, unitriangular=True)  # L^-H phi
+        return matmul(p, solve_triangular(_h(lu), y, upper=False, left=False))  # ... U^-H
 
 
 def lu_factor_ex(A, *, pivot: bool = True, check_errors: bool = False):  # noqa: N803
     """(LU, pivots, info) of each matrix of ``A`` (*, m, n): L (unit diagonal, not stored) below
     the diagonal of LU and U on and above it, pivots (int32, 1-based) getrf's row swaps, info
     the first zero pivot's step (1-based; 0 for none). Differentiable in A for square A."""
-    _matrices("lu_factor_ex", A)
+    _matrices("lu_factor_ex", A, complex_ok=True)
     if not pivot:
         raise ValueError("lu_factor: LU without pivoting is not implemented (as on PyTorch's CPU)")
     lu, pivots, info = LUFactor.apply(A)
@@ -150,20 +159,20 @@ def lu(A, *, pivot: bool = True):  # noqa: N803
 
 
 def lu_solve(LU, pivots, B, *, left: bool = True, adjoint: bool = False):  # noqa: N803
-    """X with A X = B (A^T X = B for ``adjoint``; X A = B, X A^T = B for ``left=False``) from
+    """X with A X = B (A^H X = B for ``adjoint``; X A = B, X A^H = B for ``left=False``) from
     ``lu_factor``'s (LU, pivots) of square A. Differentiable in LU and B."""
-    _matrices("lu_solve", LU)
+    _matrices("lu_solve", LU, complex_ok=True)
     if not isinstance(B, Tensor) or B.ndim < 2:
         raise ValueError(f"lu_solve: B must be matrices (*, n, k), got {B!r}")
     n = LU.shape[-1]
     if LU.shape[-2] != n or not isinstance(pivots, Tensor) or pivots.shape != LU.shape[:-1]:
         raise ValueError(f"lu_solve: expected LU (*, n, n) and pivots (*, n), got shapes "
                          f"{LU.shape} and {getattr(pivots, 'shape', pivots)}")
-    if not left:
-        return _t(lu_solve(LU, pivots, _t(B), adjoint=not adjoint))
+    if not left:  # X A = B: A^H X^H = B^H
+        return _h(lu_solve(LU, pivots, _h(B), adjoint=not adjoint))
     p = Tensor(_permutation(pivots._data, n, LU._data.dtype))
-    if adjoint:  # A^T = U^T L^T P^T
-        y = solve_triangular(_t(LU), B, upper=False)
-        return matmul(p, solve_triangular(_t(LU), y, upper=True, unitriangular=True))
+    if adjoint:  # A^H = U^H L^H P^T
+        y = solve_triangular(_h(LU), B, upper=False)
+        return matmul(p, solve_triangular(_h(LU), y, upper=True, unitriangular=True))
     y = solve_triangular(LU, matmul(_t(p), B), upper=False, unitriangular=True)
     return solve_triangular(LU, y, upper=True)
