@@ -2,7 +2,8 @@
 'reduced' and of square 'complete'), ``pinv``/``pinverse``, ``lstsq`` (every driver's fields),
 ``matrix_rank``, ``cond``, ``solve_triangular``, the Cholesky family (``cholesky_ex``,
 ``cholesky_solve``, ``cholesky_inverse``), ``lu_factor``/``lu``/``lu_solve`` (LAPACK's complex
-pivots: the largest |Re| + |Im|), ``geqrf``/``householder_product`` and ``triangular_solve``.
+pivots: the largest |Re| + |Im|), ``geqrf``/``householder_product``/``ormqr`` and
+``triangular_solve``.
 Each is checked in complex128 against PyTorch's values and conjugate gradients (z.grad = dL/dx
 + i dL/dy) and by gradcheck; QR's R has LAPACK's real diagonal, which fixes Q's phases, so a
 loss of Q and R is gauge-invariant there."""
@@ -82,6 +83,10 @@ CASES = {
     "lu_factor_solve": (lambda L, a, b: _lu_all(L, a, b), [(2, 4, 4), (2, 4, 2)], True),
     "householder_product": (lambda L, a, tau: L.linalg.householder_product(a, tau),
                             [(4, 3), (2,)], True),
+    "ormqr": (lambda L, a, tau, c: L.ormqr(a, tau, c) + L.ormqr(a, tau, c, transpose=True)
+              + L.ormqr(a, tau, c.mT, left=False).mT
+              + L.ormqr(a, tau, c.mT, left=False, transpose=True).mT,
+              [(4, 3), (3,), (4, 4)], True),
 }
 
 

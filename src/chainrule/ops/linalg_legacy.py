@@ -10,6 +10,7 @@ import math
 from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._conj import cj
 from .creation import eye, tril, triu
 from .decomp import _square, inv, slogdet
 from .decomp import cholesky as _cholesky
@@ -60,9 +61,9 @@ def orgqr(input, tau):  # noqa: A002
 
 
 def ormqr(input, tau, other, left: bool = True, transpose: bool = False):  # noqa: A002
-    """Q C, Q^T C (``transpose``), C Q or C Q^T (``left=False``) for C = ``other`` (*, m, n),
+    """Q C, Q^H C (``transpose``), C Q or C Q^H (``left=False``) for C = ``other`` (*, m, n),
     with Q = H_1 ... H_k the (m, m) product of ``input``'s Householder reflections (geqrf's)."""
-    _matrices("ormqr", input)
+    _matrices("ormqr", input, complex_ok=True)
     if not isinstance(other, Tensor) or other.ndim < 2:
         raise ValueError(f"ormqr: other must be matrices (*, m, n), got {other!r}")
     rows = input.shape[-2]
@@ -80,10 +81,11 @@ def ormqr(input, tau, other, left: bool = True, transpose: bool = False):  # noq
     for i in order:
         v = vectors[..., i:i + 1]
         t = tau[..., i:i + 1, None]
+        t = cj(t) if transpose else t  # H^H = I - conj(tau) v v^H
         if left:
-            c = c - t * matmul(v, matmul(_t(v), c))
+            c = c - t * matmul(v, matmul(cj(_t(v)), c))
         else:
-            c = c - t * matmul(matmul(c, v), _t(v))
+            c = c - t * matmul(matmul(c, v), cj(_t(v)))
     return c
 
 
