@@ -51,10 +51,10 @@ class Adam(Optimizer):
         check_implementation_flags(type(self).__name__, foreach, capturable, differentiable,
                                    fused)
         check_bool(type(self).__name__, "decoupled_weight_decay", decoupled_weight_decay)
-        if decoupled_weight_decay:
-            self._decoupled = True  # Adam(decoupled_weight_decay=True) is AdamW's rule
+        # a group's key, as PyTorch's: add_param_group and a loaded state dict may set it per group
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
-                    "amsgrad": amsgrad, "maximize": maximize}
+                    "amsgrad": amsgrad, "maximize": maximize,
+                    "decoupled_weight_decay": bool(decoupled_weight_decay or self._decoupled)}
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, h: dict, where: str) -> None:
@@ -69,6 +69,7 @@ class Adam(Optimizer):
         check_number(name, "weight_decay", h["weight_decay"], where)
         check_bool(name, "amsgrad", h["amsgrad"], where)
         check_bool(name, "maximize", h["maximize"], where)
+        check_bool(name, "decoupled_weight_decay", h.get("decoupled_weight_decay", False), where)
 
     def _update(self, param, grad, group, state):
         """The rule of the class docstring on one parameter (``param`` changes in place)."""
@@ -76,11 +77,11 @@ class Adam(Optimizer):
         xp = get_array_module(param)
         m, v, v_max = adam_state(state, param, amsgrad)  # the state Tensors' arrays
         t = advance(state)
-
-        if self._decoupled and weight_decay != 0:  # AdamW
+        decoupled = self._group_decoupled(group)
+        if decoupled and weight_decay != 0:  # AdamW
             param -= lr * weight_decay * param
         g = -grad if maximize else grad
-        if not self._decoupled and weight_decay != 0:
+        if not decoupled and weight_decay != 0:
             g = g + weight_decay * param
         m[...] = beta1 * m + (1 - beta1) * g  # [...] =: into the state's arrays
         v[...] = beta2 * v + (1 - beta2) * g**2
@@ -92,9 +93,14 @@ class Adam(Optimizer):
             v_hat = v / (1 - beta2**t)
         param -= lr * m_hat / (xp.sqrt(v_hat) + eps)
 
+    def _group_decoupled(self, group) -> bool:
+        """AdamW's decay for this group: its ``decoupled_weight_decay`` (absent in an older state
+        dict's group: the class's rule)."""
+        return bool(group.get("decoupled_weight_decay", self._decoupled))
+
     def _update_group(self, group, params):
         """Each parameter's step: the fused kernel when it takes the arrays, else the rule."""
-        h, state, cache, decoupled = _hyper(group), self.state, {}, self._decoupled
+        h, state, cache, decoupled = _hyper(group), self.state, {}, self._group_decoupled(group)
         work = self._work
         # A subclass runs its own rule; reference mode runs the rule (kernels.fast).
         rule = type(self)._update is Adam._update
