@@ -1,5 +1,6 @@
 """PyTorch's ``linalg.ldl_factor``, ``ldl_factor_ex`` and ``ldl_solve``: A = L D L^T for
-symmetric, possibly indefinite A, with Bunch-Kaufman pivoting (LAPACK's ``sytf2``, lower).
+symmetric, possibly indefinite A, with Bunch-Kaufman pivoting (LAPACK's ``sytf2``, lower; for
+complex symmetric A, ``zsytf2``'s: entries sized by |Re| + |Im|, L^T not L^H).
 
 D is block diagonal with 1x1 and 2x2 blocks; L is unit lower-triangular up to the interchanges.
 Both are packed into LD as LAPACK's ``sytrf`` packs them: D's blocks on the diagonal (a 2x2
@@ -42,20 +43,25 @@ def _swap(w, i, j) -> None:
     w[:, [i, j]] = w[:, [j, i]]
 
 
+def _size(x):
+    """LAPACK's size of an entry: |x|, |Re x| + |Im x| for a complex one (zsytf2's CABS1)."""
+    return numpy.abs(x.real) + numpy.abs(x.imag) if numpy.iscomplexobj(x) else numpy.abs(x)
+
+
 def _pivot(w, k, n):
     """Bunch-Kaufman's choice at step k (0-based): (block size, row to swap in, zero pivot)."""
-    absakk = abs(w[k, k])
-    imax = k + 1 + int(numpy.argmax(abs(w[k + 1:, k]))) if k + 1 < n else k
-    colmax = abs(w[imax, k]) if k + 1 < n else 0.0
+    absakk = _size(w[k, k])
+    imax = k + 1 + int(numpy.argmax(_size(w[k + 1:, k]))) if k + 1 < n else k
+    colmax = _size(w[imax, k]) if k + 1 < n else 0.0
     if max(absakk, colmax) == 0 or numpy.isnan(absakk):
         return 1, k, True
     if absakk >= _ALPHA * colmax:
         return 1, k, False
-    others = numpy.abs(numpy.concatenate([w[imax, k:imax], w[imax + 1:, imax]]))
+    others = _size(numpy.concatenate([w[imax, k:imax], w[imax + 1:, imax]]))
     rowmax = others.max()
     if absakk >= _ALPHA * colmax * (colmax / rowmax):
         return 1, k, False
-    if abs(w[imax, imax]) >= _ALPHA * rowmax:
+    if _size(w[imax, imax]) >= _ALPHA * rowmax:
         return 1, imax, False
     return 2, imax, False
 
@@ -157,10 +163,13 @@ def _check(op, name, t, hermitian):
         raise TypeError(f"{op}: {name} must be a Tensor, got {type(t).__name__}")
     if t.ndim < 2 or t.shape[-1] != t.shape[-2]:
         raise ValueError(f"{op}: {name} must be square matrices (*, n, n), got shape {t.shape}")
-    if t.dtype.kind != "f":
-        raise TypeError(f"{op}: {name} must be floating point, got dtype {t.dtype}")
+    if t.dtype.kind not in "fc":
+        raise TypeError(f"{op}: {name} must be floating point or complex, got dtype {t.dtype}")
     if not isinstance(hermitian, bool):
         raise TypeError(f"{op}: hermitian must be a bool, got {hermitian!r}")
+    if hermitian and t.dtype.kind == "c":
+        raise TypeError(f"{op}: hermitian=True of a complex {name} (LAPACK's hetrf) is not "
+                        "implemented; complex symmetric matrices (hermitian=False) are")
 
 
 def ldl_factor_ex(A, *, hermitian: bool = False, check_errors: bool = False):  # noqa: N803
