@@ -93,3 +93,55 @@ def test_random_mixed_matmul(seed):
             torch.matmul(t1, t2)
         with pytest.raises(TypeError, match="dtype"):
             cr.matmul(c1, c2)
+
+
+@pytest.mark.parametrize("out", ["bool", "uint8", "int32", "int64"])
+def test_mean_integer_dtype_argument_is_pytorchs_error(out):
+    x = np.ones((2, 3), np.float32)
+    with pytest.raises(RuntimeError, match="mean"):
+        torch.mean(torch.tensor(x), dtype=getattr(torch, out))
+    with pytest.raises(RuntimeError, match=f"Optional dtype must be .* Got: {out}"):
+        cr.mean(cr.tensor(x), dtype=getattr(cr, out))
+    with pytest.raises(RuntimeError, match="Optional dtype"):
+        cr.tensor(x).mean(dim=0, dtype=getattr(cr, out))
+
+
+@pytest.mark.parametrize("src", DTYPES)
+def test_mean_float_dtype_argument(src):
+    c, t = _both(src, (3, 4), 40 + DTYPES.index(src))
+    for out in ("float32", "float64"):
+        _same(cr.mean(c, dtype=getattr(cr, out)), torch.mean(t, dtype=getattr(torch, out)))
+        _same(c.mean(dim=1, dtype=getattr(cr, out)), t.mean(dim=1, dtype=getattr(torch, out)))
+
+
+def test_documented_extensions_where_pytorch_raises():
+    """Computed here, PyTorch's error (docs/pytorch.md, "Type promotion is PyTorch's")."""
+    ints = np.array([1, 2, 3])
+    with pytest.raises(RuntimeError):
+        torch.tensor(ints).mean()
+    assert cr.tensor(ints).mean().item() == 2.0  # NumPy's float64 mean
+    with pytest.raises(RuntimeError):
+        torch.dot(torch.tensor(ints), torch.tensor(ints.astype(np.float32)))
+    # in PyTorch's promote_types dtype (NumPy's einsum would give float64)
+    assert cr.dot(cr.tensor(ints), cr.tensor(ints.astype(np.float32))).dtype == cr.float32
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_mixed_einsum_promotes_as_pytorch(seed):
+    rng = np.random.default_rng(seed)
+    names = ["uint8", "int8", "int32", "int64", "float16", "float32", "float64"]
+    d1, d2 = (str(d) for d in rng.choice(names, 2, replace=False))
+    c1, t1 = _both(d1, (2, 3), seed)
+    c2, t2 = _both(d2, (3, 2), seed + 1)
+    want = torch.promote_types(t1.dtype, t2.dtype)
+    out = cr.einsum("ij,jk->ik", c1, c2)
+    assert str(out.dtype) == str(want).replace("torch.", "")
+    _same(out, torch.einsum("ij,jk->ik", t1.to(want), t2.to(want)))
+
+
+def test_mixed_einsum_gradient_in_each_operand_dtype():
+    x = cr.tensor(np.ones(3, np.float32), requires_grad=True)
+    y = cr.tensor(np.arange(3.0), requires_grad=True)
+    cr.dot(x, y).backward()
+    assert x.grad.dtype == cr.float32 and y.grad.dtype == cr.float64
+    np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 2.0])

@@ -13,10 +13,11 @@ from __future__ import annotations
 import string
 
 from ..autograd.function import Function
+from ..autograd.promotion import promote_types
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ._conj import cj
-from ._promotion import promoted
+from ._promotion import promoted, promoted_all
 from .creation import _dtype, _leaf
 from .reduce import sum as _sum
 from .shape import broadcast_to, reshape, unsqueeze
@@ -104,6 +105,12 @@ def einsum(equation, *operands):
             raise ValueError(f"einsum: the repeated index in {sub!r} (a diagonal) has no "
                              "gradient in chainrule; take torch.diagonal-style slices first")
     eq = ",".join(ins) + "->" + out
+    dtypes = {numpy.dtype(t.dtype) for t in operands if hasattr(t, "dtype")}
+    if len(dtypes) > 1:  # mixed dtypes (PyTorch raises): PyTorch's promote_types, not NumPy's
+        common = dtypes.pop()
+        for d in dtypes:
+            common = promote_types(common, d)
+        operands = promoted_all(*operands, dtype=common)
     return Einsum.apply(*operands, equation=eq, subscripts=(ins, out))
 
 

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, numpy
 from ..kernels import K
 from ._args import dim_or_axis, keep_flag, reduce_dim
 from ._broadcast import broadcast_to
@@ -193,7 +193,14 @@ def sum(input, axis=None, keepdims: bool = False,  # noqa: A001, A002 - numpy.su
 
 def mean(input, axis=None, keepdims: bool = False,  # noqa: A002 - PyTorch's name
          *, dim=None, keepdim=None, dtype=None):
-    """Arithmetic mean over ``axis`` (all axes when None); arguments as in ``sum``."""
+    """Arithmetic mean over ``axis`` (all axes when None); arguments as in ``sum``. An integer
+    or bool ``dtype=`` is PyTorch's RuntimeError (an integer ``input`` without one averages in
+    float64, NumPy's rule, where PyTorch raises)."""
+    if dtype is not None and numpy.dtype(dtype).kind not in "fc":
+        raise RuntimeError(
+            f"mean(): could not infer output dtype. Optional dtype must be either a floating "
+            f"point or complex dtype. Got: {numpy.dtype(dtype)}"
+        )
     if dtype is not None:
         input = cast(input if isinstance(input, Tensor) else Tensor(input), dtype)  # noqa: A001
     axis = dim_or_axis("mean", axis, reduce_dim(dim))
