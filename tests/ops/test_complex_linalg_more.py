@@ -178,19 +178,19 @@ def test_complex_gradients_refused_where_not_defined():
         cr.linalg.qr(a, mode="complete").R.abs().sum().backward()
 
 
-def test_complex_symmetric_ldl_as_pytorch():
+@pytest.mark.parametrize("hermitian", [False, True])
+def test_complex_ldl_as_pytorch(hermitian):
     rng = np.random.default_rng(5)
     a = _c(rng, (6, 4, 4))
-    a = a + np.swapaxes(a, -1, -2)  # complex symmetric (not Hermitian): PyTorch's default
+    a = a + (np.conj if hermitian else np.asarray)(np.swapaxes(a, -1, -2))
     a[::2, range(4), range(4)] *= 0.01  # small diagonals: 2x2 blocks of D
     b = _c(rng, (6, 4, 2))
-    ld, piv = cr.linalg.ldl_factor(cr.tensor(a))
-    tld, tpiv = torch.linalg.ldl_factor(torch.tensor(a))
+    ld, piv = cr.linalg.ldl_factor(cr.tensor(a), hermitian=hermitian)
+    tld, tpiv = torch.linalg.ldl_factor(torch.tensor(a), hermitian=hermitian)
     assert (tpiv.numpy() < 0).any()
     np.testing.assert_array_equal(piv.numpy(), tpiv.numpy())
     np.testing.assert_allclose(ld.numpy(), tld.numpy(), rtol=1e-12, atol=1e-12)
-    x = cr.linalg.ldl_solve(ld, piv, cr.tensor(b))
-    np.testing.assert_allclose(x.numpy(), torch.linalg.ldl_solve(tld, tpiv, torch.tensor(b)),
-                               rtol=1e-10, atol=1e-12)
-    with pytest.raises(TypeError, match="hermitian=True of a complex A"):
-        cr.linalg.ldl_factor(cr.tensor(a), hermitian=True)
+    x = cr.linalg.ldl_solve(ld, piv, cr.tensor(b), hermitian=hermitian)
+    t = torch.linalg.ldl_solve(tld, tpiv, torch.tensor(b), hermitian=hermitian)
+    np.testing.assert_allclose(x.numpy(), t.numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(a @ x.numpy(), b, rtol=1e-9, atol=1e-10)

@@ -1,6 +1,7 @@
 """PyTorch's ``linalg.ldl_factor``, ``ldl_factor_ex`` and ``ldl_solve``: A = L D L^T for
 symmetric, possibly indefinite A, with Bunch-Kaufman pivoting (LAPACK's ``sytf2``, lower; for
-complex symmetric A, ``zsytf2``'s: entries sized by |Re| + |Im|, L^T not L^H).
+complex A, ``zsytf2``'s: entries sized by |Re| + |Im|; A = L D L^H with ``hermitian=True``,
+``zhetf2``'s: a real diagonal, conjugates in the updates and solves).
 
 D is block diagonal with 1x1 and 2x2 blocks; L is unit lower-triangular up to the interchanges.
 Both are packed into LD as LAPACK's ``sytrf`` packs them: D's blocks on the diagonal (a 2x2
@@ -48,9 +49,9 @@ def _size(x):
     return numpy.abs(x.real) + numpy.abs(x.imag) if numpy.iscomplexobj(x) else numpy.abs(x)
 
 
-def _pivot(w, k, n):
+def _pivot(w, k, n, herm=False):
     """Bunch-Kaufman's choice at step k (0-based): (block size, row to swap in, zero pivot)."""
-    absakk = _size(w[k, k])
+    absakk = abs(w[k, k].real) if herm else _size(w[k, k])
     imax = k + 1 + int(numpy.argmax(_size(w[k + 1:, k]))) if k + 1 < n else k
     colmax = _size(w[imax, k]) if k + 1 < n else 0.0
     if max(absakk, colmax) == 0 or numpy.isnan(absakk):
@@ -61,19 +62,23 @@ def _pivot(w, k, n):
     rowmax = others.max()
     if absakk >= _ALPHA * colmax * (colmax / rowmax):
         return 1, k, False
-    if _size(w[imax, imax]) >= _ALPHA * rowmax:
+    if (abs(w[imax, imax].real) if herm else _size(w[imax, imax])) >= _ALPHA * rowmax:
         return 1, imax, False
     return 2, imax, False
 
 
-def _factor(a):
-    """(LD, pivots, info) of one matrix (a NumPy array), from its lower triangle."""
+def _factor(a, herm=False):
+    """(LD, pivots, info) of one matrix (a NumPy array), from its lower triangle; ``herm``: of a
+    complex Hermitian one (zhetf2: a real diagonal, conjugates in the updates)."""
     n = a.shape[-1]
-    w = numpy.tril(a) + numpy.tril(a, -1).T  # symmetric: the interchanges are row+column swaps
+    cj = numpy.conj if herm else (lambda v: v)
+    w = numpy.tril(a) + cj(numpy.tril(a, -1).T)  # the interchanges are row+column swaps
+    if herm:
+        w[range(n), range(n)] = w.diagonal().real
     ipiv = numpy.zeros(n, dtype=numpy.int32)
     info, k = 0, 0
     while k < n:
-        step, p, zero = _pivot(w, k, n)
+        step, p, zero = _pivot(w, k, n, herm)
         if zero and not info:
             info = k + 1
         last = k + step - 1
@@ -83,24 +88,28 @@ def _factor(a):
             pass
         elif step == 1 and k + 1 < n:
             x = w[k + 1:, k] / w[k, k]
-            w[k + 1:, k + 1:] -= numpy.outer(w[k + 1:, k], x)
+            w[k + 1:, k + 1:] -= numpy.outer(w[k + 1:, k], cj(x))
             w[k + 1:, k] = x
         elif step == 2 and k + 2 < n:
-            d21 = w[k + 1, k]
+            d21 = abs(w[k + 1, k]) if herm else w[k + 1, k]
             d11, d22 = w[k + 1, k + 1] / d21, w[k, k] / d21
             t = 1 / (d11 * d22 - 1) / d21
+            u = w[k + 1, k] / d21  # 1, or zhetf2's phase of the off-diagonal entry
             ck, ck1 = w[k + 2:, k].copy(), w[k + 2:, k + 1].copy()
-            wk, wk1 = t * (d11 * ck - ck1), t * (d22 * ck1 - ck)
-            w[k + 2:, k + 2:] -= numpy.outer(ck, wk) + numpy.outer(ck1, wk1)
+            wk, wk1 = t * (d11 * ck - u * ck1), t * (d22 * ck1 - cj(u) * ck)
+            w[k + 2:, k + 2:] -= numpy.outer(ck, cj(wk)) + numpy.outer(ck1, cj(wk1))
+            if herm:
+                w[range(k + 2, n), range(k + 2, n)] = w.diagonal()[k + 2:].real
             w[k + 2:, k], w[k + 2:, k + 1] = wk, wk1
         ipiv[k:k + step] = p + 1 if step == 1 else -(p + 1)
         k += step
     return numpy.tril(w), ipiv, numpy.int32(info)
 
 
-def _solve(ld, ipiv, b):
-    """X with A X = B from one matrix's (LD, pivots), as LAPACK's sytrs (lower)."""
+def _solve(ld, ipiv, b, herm=False):
+    """X with A X = B from one matrix's (LD, pivots), as LAPACK's sytrs (hetrs for ``herm``)."""
     n, x = ld.shape[-1], b.copy()
+    cj = numpy.conj if herm else (lambda v: v)
     k = 0
     while k < n:  # L D Y = B, interchanges first
         p = abs(int(ipiv[k])) - 1
@@ -113,8 +122,8 @@ def _solve(ld, ipiv, b):
         x[[k + 1, p]] = x[[p, k + 1]]
         x[k + 2:] -= numpy.outer(ld[k + 2:, k], x[k]) + numpy.outer(ld[k + 2:, k + 1], x[k + 1])
         off = ld[k + 1, k]
-        akm1, ak = ld[k, k] / off, ld[k + 1, k + 1] / off
-        bkm1, bk = x[k] / off, x[k + 1] / off
+        akm1, ak = ld[k, k] / cj(off), ld[k + 1, k + 1] / off
+        bkm1, bk = x[k] / cj(off), x[k + 1] / off
         denom = akm1 * ak - 1
         x[k], x[k + 1] = (ak * bkm1 - bk) / denom, (akm1 * bk - bkm1) / denom
         k += 2
@@ -122,7 +131,7 @@ def _solve(ld, ipiv, b):
     while k >= 0:  # L^T X = Y, interchanges last
         step = 1 if ipiv[k] > 0 else 2
         for j in range(k, k - step, -1):
-            x[j] -= ld[k + 1:, j] @ x[k + 1:]
+            x[j] -= cj(ld[k + 1:, j]) @ x[k + 1:]
         p = abs(int(ipiv[k])) - 1
         x[[k, p]] = x[[p, k]]
         k -= step
@@ -167,9 +176,6 @@ def _check(op, name, t, hermitian):
         raise TypeError(f"{op}: {name} must be floating point or complex, got dtype {t.dtype}")
     if not isinstance(hermitian, bool):
         raise TypeError(f"{op}: hermitian must be a bool, got {hermitian!r}")
-    if hermitian and t.dtype.kind == "c":
-        raise TypeError(f"{op}: hermitian=True of a complex {name} (LAPACK's hetrf) is not "
-                        "implemented; complex symmetric matrices (hermitian=False) are")
 
 
 def ldl_factor_ex(A, *, hermitian: bool = False, check_errors: bool = False):  # noqa: N803
@@ -181,7 +187,8 @@ def ldl_factor_ex(A, *, hermitian: bool = False, check_errors: bool = False):  #
         xp = get_array_module(A._data)
         return LDLFactorExResult(A.detach() * 0, Tensor(xp.zeros(A.shape[:-1], xp.int32)),
                                  Tensor(xp.zeros(A.shape[:-2], xp.int32)))
-    ld, pivots, info = _LDL.apply(A, kernel=_factor, op="ldl_factor")
+    herm = hermitian and A.dtype.kind == "c"
+    ld, pivots, info = _LDL.apply(A, kernel=lambda a: _factor(a, herm), op="ldl_factor")
     if check_errors and bool((info._data != 0).any()):
         raise ValueError(f"ldl_factor_ex: D's block at step {int(info._data.max())} is zero: the "
                          "matrix is singular")
@@ -234,4 +241,5 @@ def ldl_solve(LD, pivots, B, *, hermitian: bool = False):  # noqa: N803
     ld, b = broadcast_to(LD, batch + (n, n)), broadcast_to(B, batch + B.shape[-2:])
     if _empty_batch(ld, b):
         return b.detach() * 0
-    return _LDL.apply(ld, pv, b, kernel=_solve, op="ldl_solve")
+    herm = hermitian and LD.dtype.kind == "c"
+    return _LDL.apply(ld, pv, b, kernel=lambda *m: _solve(*m, herm), op="ldl_solve")
