@@ -145,3 +145,20 @@ def test_mixed_einsum_gradient_in_each_operand_dtype():
     cr.dot(x, y).backward()
     assert x.grad.dtype == cr.float32 and y.grad.dtype == cr.float64
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 2.0])
+
+
+@pytest.mark.parametrize("name", ["all", "any"])
+@pytest.mark.parametrize("src", DTYPES)
+def test_all_any_method_dtype(name, src):
+    """``x.all(dim=1)`` of a uint8 tensor was bool (``torch.all`` gave uint8, as PyTorch's)."""
+    c, t = _both(src, (3, 4), 60 + DTYPES.index(src))
+    _same(getattr(c, name)(dim=1), getattr(t, name)(dim=1))
+    _same(getattr(c, name)(), getattr(t, name)())
+    _same(getattr(cr, name)(c, 0), getattr(torch, name)(t, 0))
+
+
+@pytest.mark.parametrize("src", DTYPES)
+def test_sign_dtype(src):
+    """``sign`` of a bool tensor raised NumPy's UFuncTypeError (PyTorch: the tensor itself)."""
+    c, t = _both(src, (3, 4), 70 + DTYPES.index(src))
+    _same(cr.sign(c), torch.sign(t))

@@ -333,6 +333,8 @@ def sign(input):  # noqa: A002
     """Sign of input (-1, 0 or 1); not differentiable (a constant tensor)."""
     if input._data.dtype.kind == "c":  # PyTorch's refusal (NumPy's would be z / |z|)
         raise TypeError("sign: not defined for complex tensors (as PyTorch's); use sgn, z / |z|")
+    if input._data.dtype == bool:  # PyTorch's: a bool tensor is its own sign
+        return nondiff(lambda a: a.copy(), input)
     return nondiff(get_array_module(input._data).sign, input)
 
 

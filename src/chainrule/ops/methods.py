@@ -178,8 +178,12 @@ def _reduce_bool(fn_name):
     def method(self, dim=None, keepdim=False, *, axis=None):
         axis = dim_or_axis(fn_name, axis, dim)
         xp = get_array_module(self._data)
-        return nondiff(lambda a: xp.asarray(getattr(xp, fn_name)(a, axis=axis, keepdims=keepdim)),
-                       self)
+
+        def reduce(a):  # uint8 input gives uint8, as PyTorch's (and torch.all/any here)
+            r = xp.asarray(getattr(xp, fn_name)(a, axis=axis, keepdims=keepdim))
+            return r.astype(a.dtype) if a.dtype == numpy.uint8 else r
+
+        return nondiff(reduce, self)
 
     method.__name__ = fn_name
     return method
