@@ -162,3 +162,12 @@ def test_sign_dtype(src):
     """``sign`` of a bool tensor raised NumPy's UFuncTypeError (PyTorch: the tensor itself)."""
     c, t = _both(src, (3, 4), 70 + DTYPES.index(src))
     _same(cr.sign(c), torch.sign(t))
+
+
+@pytest.mark.parametrize("src", ["uint8", "int8", "int32", "int64"])
+def test_relu_of_integers(src):
+    """``relu`` of an integer tensor was refused; PyTorch's is max(x, 0) in its dtype."""
+    c, t = _both(src, (3, 4), 80)
+    _same(cr.nn.functional.relu(c), torch.nn.functional.relu(t))
+    _same(cr.nn.ReLU()(c), torch.nn.ReLU()(t))
+    _same(c.clone().relu_(), t.clone().relu_())

@@ -314,8 +314,10 @@ def relu(x, inplace: bool = False) -> Tensor:
     ``inplace`` (here and in the other activations) is PyTorch's option, accepted and computed
     out of place: the values are equal (docs/pytorch.md).
     """
+    if isinstance(x, Tensor) and x._data.dtype.kind in "iu":  # PyTorch's: max(x, 0), x's dtype
+        return x.clamp(min=0)
     if not (isinstance(x, Tensor) and x._data.dtype.kind == "f"):
-        x = _float_input("relu", x)  # wraps arrays and lists; refuses integer dtypes
+        x = _float_input("relu", x)  # wraps arrays and lists; refuses bool
     return ReLU.apply(x)
 
 
