@@ -81,6 +81,10 @@ CASES = {
                          + L.triangular_solve(b, a, transpose=True).solution,
                          [(3, 2), (3, 3)], True),
     "lu_factor_solve": (lambda L, a, b: _lu_all(L, a, b), [(2, 4, 4), (2, 4, 2)], True),
+    "vecdot": (lambda L, a, b: L.linalg.vecdot(a, b) + L.linalg.vecdot(b, a, dim=0).sum(),
+               [(3, 4), (3, 4)], True),
+    "inv_ex_solve_ex": (lambda L, a, b: L.linalg.inv_ex(a).inverse
+                        + L.linalg.solve_ex(a, b).result, [(2, 3, 3), (2, 3, 3)], True),
     "householder_product": (lambda L, a, tau: L.linalg.householder_product(a, tau),
                             [(4, 3), (2,)], True),
     "ormqr": (lambda L, a, tau, c: L.ormqr(a, tau, c) + L.ormqr(a, tau, c, transpose=True)
@@ -155,6 +159,17 @@ def test_qr_r_mode_and_lstsq_fields_as_pytorch():
         np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-12, atol=1e-13)
     np.testing.assert_array_equal(cr.linalg.lu_factor(cr.tensor(a[:, :3])).pivots.numpy(),
                                   torch.linalg.lu_factor(ta[:, :3]).pivots.numpy())
+    unpacked = cr.lu_unpack(*cr.linalg.lu_factor(cr.tensor(a[:, :3])))
+    for x, y in zip(unpacked, torch.lu_unpack(*torch.linalg.lu_factor(ta[:, :3])), strict=True):
+        np.testing.assert_allclose(x.numpy(), y.numpy(), rtol=1e-12, atol=1e-13)
+    for x, y in zip(cr.svd(cr.tensor(a)), torch.svd(ta), strict=True):  # V = Vh^H
+        np.testing.assert_allclose(x.numpy(), y.resolve_conj().numpy(), rtol=1e-10, atol=1e-12)
+    singular = a[:, :3].copy()
+    singular[1] = 0
+    ours = cr.linalg.inv_ex(cr.tensor(singular))
+    theirs = torch.linalg.inv_ex(torch.tensor(singular))
+    np.testing.assert_array_equal(ours.info.numpy(), theirs.info.numpy())
+    np.testing.assert_allclose(ours.inverse.numpy()[0], theirs.inverse.numpy()[0], rtol=1e-12)
     for driver in ("gels", "gelsy", "gelsd", "gelss"):
         ours = cr.linalg.lstsq(cr.tensor(a), cr.tensor(b), driver=driver)
         theirs = torch.linalg.lstsq(ta, tb, driver=driver)

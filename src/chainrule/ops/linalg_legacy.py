@@ -97,7 +97,7 @@ def lu_unpack(LU_data, LU_pivots, unpack_data: bool = True,  # noqa: N803 - PyTo
               unpack_pivots: bool = True):
     """(P, L, U) from ``linalg.lu_factor``'s packed result; the parts not asked for are empty
     Tensors, as PyTorch's."""
-    _matrices("lu_unpack", LU_data)
+    _matrices("lu_unpack", LU_data, complex_ok=True)
     xp = get_array_module(LU_data._data)
     dtype = LU_data._data.dtype
     m, n = LU_data.shape[-2:]

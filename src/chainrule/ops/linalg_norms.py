@@ -10,6 +10,7 @@ same over rows.
 from __future__ import annotations
 
 from ..autograd.tensor import Tensor
+from ._conj import cj
 from .decomp import inv, solve
 from .elementwise import abs as _abs
 from .join import stack
@@ -101,8 +102,9 @@ def cond(input, p=None):  # noqa: A002 - PyTorch's name
 
 
 def vecdot(x, y, *, dim: int = -1):
-    """The dot products of the vectors of ``x`` and ``y`` along ``dim`` (broadcast)."""
-    return _sum(x * y, axis=dim)
+    """The dot products of the vectors of ``x`` and ``y`` along ``dim`` (broadcast); x is
+    conjugated (sum conj(x) y), as PyTorch's, which changes nothing for real x."""
+    return _sum(cj(x) * y, axis=dim)
 
 
 def cross(input, other, *, dim: int = -1):  # noqa: A002 - PyTorch's name

@@ -185,7 +185,7 @@ def inv_ex(A, *, check_errors: bool = False):  # noqa: N803
     """``inv`` that reports singular matrices instead of raising: (inverse, info), info (int32)
     the LAPACK getrf code (the pivot found to be 0) and the inverse NaN where info != 0.
     ``check_errors=True`` raises as ``inv`` does."""
-    return InvExResult(*_ex("inv_ex", A, check_errors, inv, _lu_info))
+    return InvExResult(*_ex("inv_ex", A, check_errors, inv, _lu_info, True))
 
 
 def solve_ex(A, B, *, left: bool = True, check_errors: bool = False):  # noqa: N803
@@ -194,17 +194,18 @@ def solve_ex(A, B, *, left: bool = True, check_errors: bool = False):  # noqa: N
     if not left:
         x, info = solve_ex(transpose(A, -1, -2), transpose(B, -1, -2), check_errors=check_errors)
         return SolveExResult(transpose(x, -1, -2), info)
-    _square("solve_ex", A)
+    _square("solve_ex", A, complex_ok=True)
     if not isinstance(B, Tensor):
         raise TypeError(f"solve_ex: B must be a Tensor, got {type(B).__name__}")
     # PyTorch's rule: B is a (batch of) vector(s) if 1-D or shaped A.shape[:-1]. The batches are
     # broadcast to one shape, so that a failed matrix's NaN covers only its own solution.
     if B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1]):
         a, b = _common_batch("solve_ex", A, B.reshape(B.shape + (1,)), "B")
-        x, info = _ex("solve_ex", a, check_errors, lambda m: solve(m, b), _lu_info)
+        x, info = _ex("solve_ex", a, check_errors, lambda m: solve(m, b), _lu_info, True)
         return SolveExResult(x.reshape(x.shape[:-1]), info)
     a, b = _common_batch("solve_ex", A, B, "B")
-    return SolveExResult(*_ex("solve_ex", a, check_errors, lambda m: solve(m, b), _lu_info))
+    return SolveExResult(*_ex("solve_ex", a, check_errors, lambda m: solve(m, b), _lu_info,
+                              True))
 
 
 def cholesky_ex(input, *, upper: bool = False, check_errors: bool = False):  # noqa: A002

@@ -49,7 +49,7 @@ class SVDResult(NamedTuple):
 
 
 class SVDOldResult(NamedTuple):
-    """``torch.svd``'s result: A = U diag(S) V^T (V, not its transpose)."""
+    """``torch.svd``'s result: A = U diag(S) V^H (V, not its conjugate transpose)."""
 
     U: object  # noqa: N815
     S: object  # noqa: N815
@@ -182,7 +182,7 @@ def svd_old(input, some: bool = True, compute_uv: bool = True):  # noqa: A002 - 
 
     ``compute_uv=False`` gives S with zero-filled U (*, m, m) and V (*, n, n), as PyTorch.
     """
-    _matrices("svd", input)
+    _matrices("svd", input, complex_ok=True)
     if not compute_uv:
         xp = get_array_module(input._data)
         m, n = input.shape[-2:]
@@ -191,7 +191,7 @@ def svd_old(input, some: bool = True, compute_uv: bool = True):  # noqa: A002 - 
                             svdvals(input),
                             Tensor(xp.zeros(batch + (n, n), dtype=input._data.dtype)))
     u, s, vh = svd(input, not some)
-    return SVDOldResult(u, s, _t(vh))
+    return SVDOldResult(u, s, _h(vh))  # V = Vh^H
 
 
 class QR(Function):
