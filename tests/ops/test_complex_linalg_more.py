@@ -3,7 +3,7 @@
 ``matrix_rank``, ``cond``, ``solve_triangular``, the Cholesky family (``cholesky_ex``,
 ``cholesky_solve``, ``cholesky_inverse``), ``lu_factor``/``lu``/``lu_solve`` (LAPACK's complex
 pivots: the largest |Re| + |Im|), ``geqrf``/``householder_product``/``ormqr`` and
-``triangular_solve``.
+``triangular_solve``, and ``svd``'s U and Vh (losses independent of their phases).
 Each is checked in complex128 against PyTorch's values and conjugate gradients (z.grad = dL/dx
 + i dL/dy) and by gradcheck; QR's R has LAPACK's real diagonal, which fixes Q's phases, so a
 loss of Q and R is gauge-invariant there."""
@@ -81,6 +81,10 @@ CASES = {
                          + L.triangular_solve(b, a, transpose=True).solution,
                          [(3, 2), (3, 3)], True),
     "lu_factor_solve": (lambda L, a, b: _lu_all(L, a, b), [(2, 4, 4), (2, 4, 2)], True),
+    "svd_vectors": (lambda L, a: _svd_gauge_free(L, a), [(2, 4, 3)], False),
+    "svd_vectors_wide": (lambda L, a: _svd_gauge_free(L, a), [(3, 5)], False),
+    "svd_old_vectors": (lambda L, a: L.svd(a).U.abs() ** 2 + L.svd(a).V.abs().sum(), [(3, 3)],
+                        False),
     "vecdot": (lambda L, a, b: L.linalg.vecdot(a, b) + L.linalg.vecdot(b, a, dim=0).sum(),
                [(3, 4), (3, 4)], True),
     "inv_ex_solve_ex": (lambda L, a, b: L.linalg.inv_ex(a).inverse
@@ -92,6 +96,11 @@ CASES = {
               + L.ormqr(a, tau, c.mT, left=False, transpose=True).mT,
               [(4, 3), (3,), (4, 4)], True),
 }
+
+
+def _svd_gauge_free(L, a):  # losses of U and Vh that do not depend on their phases
+    u, s, vh = L.linalg.svd(a, full_matrices=False)
+    return u[..., :1] @ vh[..., :1, :] + (u.abs() ** 2).sum() + (u @ u.mH).sum() * s[..., :1, None]
 
 
 def _lu_all(L, a, b):

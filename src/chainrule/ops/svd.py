@@ -82,8 +82,8 @@ def _matrices(op, a, complex_ok=False):
 
 
 class SVD(Function):
-    """U, S, Vh of each matrix; ``full`` keeps U (m, m) and Vh (n, n). A complex matrix has
-    the gradient of S, U diag(g) Vh (PyTorch's convention); through U or Vh it is refused."""
+    """U, S, Vh of each matrix; ``full`` keeps U (m, m) and Vh (n, n). A complex matrix's rule
+    has conjugate transposes and PyTorch's phase term (``_phase_term``)."""
 
     complex_grad = True
 
@@ -93,10 +93,6 @@ class SVD(Function):
     def backward(self, g_u, g_s, g_vh):
         u, s, vh = self.kept  # set by svd() whenever the node is recorded
         k = s.shape[-1]
-        if u._data.dtype.kind == "c" and (g_u._data.any() or g_vh._data.any()):
-            raise ValueError("svd: the gradient through U or Vh of a complex matrix is not "
-                             "supported (its phase freedom needs PyTorch's gauge term); a loss "
-                             "of S alone (linalg.svdvals, the 2 and nuclear matrix norms) has one")
         if self.full:
             if g_u._data[..., k:].any() or g_vh._data[..., k:, :].any():
                 raise ValueError(
@@ -123,13 +119,15 @@ def svd_backward(u, s, vh, g_u, g_s, g_vh):
                              "singular values (PyTorch gives NaN); a loss of S alone "
                              "(linalg.svdvals) has one")
         f = fill_where(diag, 0, 1 / fill_where(diag, 1, gaps))
+        ju = matmul(_h(u), g_u) if use_u else None
+        jv = matmul(vh, _h(g_vh)) if use_v else None
         if use_u:
-            j = matmul(_t(u), g_u)
-            inner = inner + f * (j - _t(j)) * row
+            inner = inner + f * (ju - _h(ju)) * row
         if use_v:
-            j = matmul(vh, _t(g_vh))
-            inner = inner + col * (f * (j - _t(j)))
-    if u._data.dtype.kind == "c":  # S's part only (SVD refuses U and Vh): real weights
+            inner = inner + col * (f * (jv - _h(jv)))
+        if u._data.dtype.kind == "c":
+            inner = _phase_term(inner, ju, jv, s, xp)
+    if inner._data.dtype.kind != u._data.dtype.kind:  # S's part only: real weights
         inner = cast(inner, u._data.dtype)
     grad = matmul(matmul(u, inner), vh)
     m, n = u.shape[-2], vh.shape[-1]
@@ -138,10 +136,26 @@ def svd_backward(u, s, vh, g_u, g_s, g_vh):
         raise ValueError("svd: the gradient through U or Vh of a non-square matrix is not "
                          "defined when a singular value is 0 (PyTorch gives inf or NaN)")
     if extra_u:
-        grad = grad + matmul((g_u - matmul(u, matmul(_t(u), g_u))) / row, vh)
+        grad = grad + matmul((g_u - matmul(u, matmul(_h(u), g_u))) / row, vh)
     if extra_v:
-        grad = grad + matmul(u, (g_vh - matmul(matmul(g_vh, _t(vh)), vh)) / col)
+        grad = grad + matmul(u, (g_vh - matmul(matmul(g_vh, _h(vh)), vh)) / col)
     return grad
+
+
+def _phase_term(inner, ju, jv, s, xp):
+    """A complex SVD's columns of U (rows of Vh) are free up to e^(i phi): a loss that depends
+    on phi (Im diag(U^H G_U) + Im diag(V^H G_V) != 0) is refused, as PyTorch's; otherwise the
+    diagonal gets PyTorch's term i Im diag(U^H G_U) / s."""
+    im = sum(xp.diagonal(j._data, 0, -2, -1).imag for j in (ju, jv) if j is not None)
+    big = sum(xp.abs(j._data).max() for j in (ju, jv) if j is not None)
+    if (xp.abs(im) > 1e-8 * (1 + big)).any():
+        raise ValueError("svd: the loss depends on the phases of the complex singular vectors, "
+                         "which are arbitrary (e^(i phi) u and e^(i phi) v are ones too), so its "
+                         "gradient is not defined (PyTorch refuses it too)")
+    if ju is None:
+        return inner
+    d = diagonal(ju, 0, -2, -1)
+    return inner + diag_embed((d - cj(d)) * 0.5 / s)
 
 
 def svd(A, full_matrices: bool = True, *, driver=None):  # noqa: N803 - PyTorch's argument name
