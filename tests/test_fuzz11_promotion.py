@@ -171,3 +171,32 @@ def test_relu_of_integers(src):
     _same(cr.nn.functional.relu(c), torch.nn.functional.relu(t))
     _same(cr.nn.ReLU()(c), torch.nn.ReLU()(t))
     _same(c.clone().relu_(), t.clone().relu_())
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_integer_tensor_to_negative_tensor_powers(seed):
+    """An integer tensor to a tensor of negative integer powers raised NumPy's ValueError;
+    PyTorch's: 1 for base 1, +-1 for base -1, 0 otherwise."""
+    rng = np.random.default_rng(seed)
+    base = rng.integers(-3, 4, 12)
+    exp = rng.integers(-3, 4, 12)
+    for d1, d2 in (("int64", "int64"), ("int32", "int8"), ("int8", "int64")):
+        c = cr.tensor(base.astype(d1)) ** cr.tensor(exp.astype(d2))
+        t = torch.tensor(base.astype(d1)) ** torch.tensor(exp.astype(d2))
+        if (base == 0).any() and (exp < 0).any():  # 0 ** -n: 0 here; PyTorch's is undefined
+            keep = ~((base == 0) & (exp < 0))
+            assert str(c.dtype) == str(t.dtype).replace("torch.", "")
+            np.testing.assert_array_equal(c.numpy()[keep], t.numpy()[keep])
+        else:
+            _same(c, t)
+    _same(2 ** cr.tensor(exp), 2 ** torch.tensor(exp))
+
+
+@pytest.mark.parametrize("dtype", ["bool", "uint8", "int32", "int64"])
+def test_integer_tensor_to_negative_python_int_is_an_error(dtype):
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        torch.tensor(np.ones(2, dtype)) ** -1
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        cr.tensor(np.ones(2, dtype)) ** -1
+    with pytest.raises(RuntimeError, match="negative integer powers"):
+        cr.pow(cr.tensor(np.ones(2, dtype)), -2)

@@ -133,3 +133,30 @@ def comparison(name):
 
 def _in(a, dtype):
     return a if dtype is None or a.dtype == dtype else a.astype(dtype)
+
+
+def checked_exponent(base, exponent):
+    """``exponent``, or PyTorch's RuntimeError for an integer tensor to a negative Python int
+    (a tensor of negative exponents is computed, ``integer_power``)."""
+    if (isinstance(base, Tensor) and base._data.dtype.kind in "biu"
+            and isinstance(exponent, (int, numpy.integer)) and not isinstance(exponent, bool)
+            and exponent < 0):
+        raise RuntimeError(f"pow: integers to negative integer powers are not allowed (the "
+                           f"{base._data.dtype} tensor to the power {exponent}), as in PyTorch; "
+                           "cast the tensor to a float dtype first")
+    return exponent
+
+
+def integer_power(x, p):
+    """``x ** p`` of arrays; integer ``x`` to negative integer powers by PyTorch's rule, where
+    NumPy raises: 1 for x = 1, +-1 for x = -1 (by the parity of p), 0 otherwise."""
+    kx, kp = getattr(x, "dtype", numpy.asarray(x).dtype), getattr(p, "dtype", None)
+    if not (kx.kind in "iu" and isinstance(p, (int, numpy.integer)) or (
+            kx.kind in "iu" and kp is not None and kp.kind in "iu")) or not (p < 0).any():
+        return x**p
+    xp = get_array_module(x, p)
+    x, p = xp.asarray(x), xp.asarray(p)
+    neg = p < 0
+    out = x ** xp.where(neg, 0, p)
+    odd = xp.where(p % 2 == 0, 1, -1)
+    return xp.where(neg, xp.where(x == 1, 1, xp.where(x == -1, odd, 0)), out).astype(out.dtype)

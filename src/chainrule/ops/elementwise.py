@@ -10,6 +10,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
+from . import _promotion as _pr
 from ._broadcast import sum_to
 from ._conj import cj
 from ._promotion import _check_broadcast, as_dtype, comparison, float_operand, result_type  # noqa: F401
@@ -110,7 +111,7 @@ class Pow(Function):
     complex_grad = True
 
     def forward(self, x, p):
-        return x**p
+        return _pr.integer_power(x, p)
 
     def backward(self, g):
         x, p = self.inputs
@@ -289,7 +290,7 @@ def neg(input):  # noqa: A002
 
 def pow(input, exponent):  # noqa: A001, A002 - mirrors the operator and torch.pow
     """input ** exponent with broadcasting; ``exponent`` may be a number or a tensor."""
-    given = exponent
+    given = _pr.checked_exponent(input, exponent)  # PyTorch's error for int_tensor ** -1
     input, exponent = _binary("pow", input, exponent)  # noqa: A001
     if input.dtype.kind == "b":  # PyTorch: bool (NumPy's int8) to a Python bool power, only
         if not isinstance(given, bool):
