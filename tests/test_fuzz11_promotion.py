@@ -200,3 +200,20 @@ def test_integer_tensor_to_negative_python_int_is_an_error(dtype):
         cr.tensor(np.ones(2, dtype)) ** -1
     with pytest.raises(RuntimeError, match="negative integer powers"):
         cr.pow(cr.tensor(np.ones(2, dtype)), -2)
+
+
+@pytest.mark.parametrize("value", [2.5, -1.5, 0.9, 2, -3])
+@pytest.mark.parametrize("dtypes", [("int64", "int64"), ("uint8", "uint8"), ("int32", "int8"),
+                                    ("int64", "float32"), ("float32", "float64")])
+def test_addcmul_value_takes_the_tensors_dtype(value, dtypes):
+    """A float ``value`` on integer tensors gave float32; PyTorch truncates it to the integers'
+    dtype (the result type is the tensors' alone)."""
+    d1, d2 = dtypes
+    a = np.array([1, 2, 3])
+    if dtypes[0] == "uint8" and value < 0:
+        return  # a negative scalar on uint8: documented OverflowError here
+    c = cr.addcmul(cr.tensor(a.astype(d1)), cr.tensor(a.astype(d2)), cr.tensor(a.astype(d1)),
+                   value=value)
+    t = torch.addcmul(torch.tensor(a.astype(d1)), torch.tensor(a.astype(d2)),
+                      torch.tensor(a.astype(d1)), value=value)
+    _same(c, t)

@@ -61,6 +61,8 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:  # noqa: A
     no_out("addcmul", out)
     tensor_input("addcmul", input), tensor_input("addcmul", tensor1, "tensor1")
     input, tensor1, tensor2 = promoted_all(input, tensor1, tensor2)  # noqa: A001 - all at once
+    if input.dtype.kind in "iu" and isinstance(value, float):
+        value = int(value)  # PyTorch's: value takes the integer dtype (2.5 is 2), not promoting it
     prod = mul(tensor1, tensor2)
     return input + (prod if value == 1 else prod * value)
 
