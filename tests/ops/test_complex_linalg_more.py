@@ -218,3 +218,21 @@ def test_complex_ldl_as_pytorch(hermitian):
     t = torch.linalg.ldl_solve(tld, tpiv, torch.tensor(b), hermitian=hermitian)
     np.testing.assert_allclose(x.numpy(), t.numpy(), rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(a @ x.numpy(), b, rtol=1e-9, atol=1e-10)
+
+
+def _cofactors(m):
+    n = m.shape[0]
+    return np.array([[(-1) ** (i + j) * np.linalg.det(np.delete(np.delete(m, i, 0), j, 1))
+                      for j in range(n)] for i in range(n)])
+
+
+@pytest.mark.parametrize("rank", [1, 2])
+def test_det_gradient_at_a_singular_complex_matrix_is_the_conjugate_cofactors(rank):
+    rng = np.random.default_rng(rank)
+    a = _c(rng, (3, rank)) @ _c(rng, (rank, 3))
+    x = cr.tensor(a, requires_grad=True)
+    (cr.linalg.det(x) * (1 + 2j)).real.backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.conj(_cofactors(a)) * (1 - 2j), atol=1e-12)
+    assert gradcheck(cr.linalg.det, [cr.tensor(a, requires_grad=True)])
+    with pytest.raises(ValueError, match="second derivative at a singular"):
+        gradgradcheck(cr.linalg.det, [cr.tensor(a, requires_grad=True)])

@@ -5,6 +5,7 @@ every A. Two ways to it (T: the transpose of the last two axes):
 
     A invertible:             adj(A)^T = det(A) A^-T                       (one inverse: fast)
     any A = U diag(s) V^T:    adj(A)^T = det(U) det(V) U diag(c) V^T,  c_i = prod_{j != i} s_j
+    complex A = U diag(s) Vh: adj(A)^T = det(U) det(Vh) conj(U) diag(c) conj(Vh)
 
 The first loses accuracy as A nears singularity (det(A) -> 0 while A^-T grows) and fails at it;
 the second holds everywhere: at rank n - 1 only the product that skips the zero singular value
@@ -18,7 +19,7 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import LinAlgError, get_array_module
+from ..backend import get_array_module
 from ._broadcast import broadcast_to
 from ._conj import cj
 from .decomp import _square, inv
@@ -57,13 +58,8 @@ def cofactor(a, d):
     n = a.shape[-1]
     if _well_conditioned(a._data):
         return d.reshape(d.shape + (1, 1)) * _t(inv(a))
-    if a._data.dtype.kind == "c":  # svd is real-only here: the inverse while there is one
-        try:
-            return d.reshape(d.shape + (1, 1)) * _t(inv(a))
-        except LinAlgError:
-            raise ValueError("det: the gradient at a singular complex matrix is not supported "
-                             "(chainrule's svd, which gives it for real ones, is real-only)"
-                             ) from None
+    if a._data.dtype.kind == "c":
+        return _ComplexCofactor.apply(a)
     xp = get_array_module(a._data)
     u, s, vh = svd(a)
     rows = broadcast_to(s.reshape(s.shape[:-1] + (1, n)), s.shape + (n,))
@@ -72,6 +68,26 @@ def cofactor(a, d):
     signs = xp.linalg.det(u._data) * xp.linalg.det(vh._data)
     scale = Tensor(xp.sign(signs).astype(a._data.dtype)).reshape(s.shape[:-1] + (1, 1))
     return matmul(u * (scale * c.reshape(s.shape[:-1] + (1, n))), vh)
+
+
+class _ComplexCofactor(Function):
+    """adj(A)^T = det(U) det(Vh) conj(U) diag(c) conj(Vh) of ill-conditioned complex matrices;
+    its own derivative (det's second) is refused: through a complex SVD near rank loss it needs
+    the phases of the vanishing singular vectors, which are free."""
+
+    complex_grad = True
+
+    def forward(self, a):
+        xp = get_array_module(a)
+        u, s, vh = xp.linalg.svd(a)
+        n = s.shape[-1]
+        c = xp.prod(xp.where(xp.eye(n, dtype=bool), 1.0, s[..., None, :]), axis=-1)
+        scale = (xp.linalg.det(u) * xp.linalg.det(vh))[..., None, None]
+        return scale * (xp.conj(u) * c[..., None, :]) @ xp.conj(vh)
+
+    def backward(self, g):
+        raise ValueError("det: the second derivative at a singular (or nearly singular, "
+                         "condition number past eps^(-1/3)) complex matrix is not supported")
 
 
 class Det(Function):
