@@ -217,3 +217,20 @@ def test_addcmul_value_takes_the_tensors_dtype(value, dtypes):
     t = torch.addcmul(torch.tensor(a.astype(d1)), torch.tensor(a.astype(d2)),
                       torch.tensor(a.astype(d1)), value=value)
     _same(c, t)
+
+
+@pytest.mark.parametrize("alpha", [2, -1, 2.5, True])
+@pytest.mark.parametrize("dtypes", [("bool", "bool"), ("int64", "int64"), ("int32", "bool"),
+                                    ("int64", "float32"), ("float32", "float32")])
+def test_add_alpha_takes_the_result_dtype(alpha, dtypes):
+    """``add(bool, bool, alpha=2)`` gave int64 (PyTorch: bool), and a float alpha with integer
+    tensors promoted to float32 (PyTorch's RuntimeError)."""
+    a = np.array([1, 0, 3])
+    x1, x2 = (a.astype(d) for d in dtypes)
+    try:
+        t = torch.add(torch.tensor(x1), torch.tensor(x2), alpha=alpha)
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match="alpha must not be a floating point|bool alpha"):
+            cr.add(cr.tensor(x1), cr.tensor(x2), alpha=alpha)
+        return
+    _same(cr.add(cr.tensor(x1), cr.tensor(x2), alpha=alpha), t)

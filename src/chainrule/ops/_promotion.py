@@ -135,6 +135,23 @@ def _in(a, dtype):
     return a if dtype is None or a.dtype == dtype else a.astype(dtype)
 
 
+def scaled(name, input, other, alpha):  # noqa: A002 - PyTorch's name
+    """``alpha * other`` for ``add``/``sub(alpha=)``: alpha takes the result's dtype, as PyTorch's
+    (two bool tensors stay bool; a float alpha with integer tensors is PyTorch's error)."""
+    kind = result_type(input, other).kind
+    if kind == "b" and alpha and not isinstance(alpha, float):
+        return other
+    if isinstance(alpha, bool) and kind != "b":
+        raise RuntimeError(f"{name}: a bool alpha is only supported for bool results, as in "
+                           f"PyTorch (the result is {result_type(input, other)})")
+    if kind in "biu" and isinstance(alpha, float):
+        raise RuntimeError(f"{name}: for integral input tensors, argument alpha must not be a "
+                           f"floating point number (got alpha={alpha!r}), as in PyTorch")
+    if isinstance(other, Tensor) and kind in "iu":  # bool * 2 would be int64 beside int32
+        other = as_dtype(other, result_type(input, other), other)
+    return other * alpha
+
+
 def checked_exponent(base, exponent):
     """``exponent``, or PyTorch's RuntimeError for an integer tensor to a negative Python int
     (a tensor of negative exponents is computed, ``integer_power``)."""

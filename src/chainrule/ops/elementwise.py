@@ -257,7 +257,7 @@ class _Extremum(Function):
 
 def add(input, other, *, alpha=1):  # noqa: A002
     """input + alpha * other with broadcasting (``alpha`` is PyTorch's keyword)."""
-    other = other if alpha == 1 else mul(other, alpha)
+    other = other if alpha == 1 and alpha is not True else _pr.scaled("add", input, other, alpha)
     input, other = _binary("add", input, other)  # noqa: A001
     return Add.apply(input, other)
 
@@ -265,7 +265,7 @@ def add(input, other, *, alpha=1):  # noqa: A002
 def sub(input, other, *, alpha=1):  # noqa: A002
     """input - alpha * other with broadcasting (``alpha``: PyTorch's); a bool counts as 1 (NumPy's
     rule; PyTorch refuses it: docs/pytorch.md)."""
-    other = other if alpha == 1 else mul(other, alpha)
+    other = other if alpha == 1 and alpha is not True else _pr.scaled("sub", input, other, alpha)
     input, other = _binary("sub", input, other)  # noqa: A001
     return Sub.apply(input, other)
 
