@@ -18,7 +18,7 @@ import numpy as np
 
 from ..download import RemoteFile, data_home, fetch
 
-__all__ = ["CIFAR10_CLASSES", "CIFAR10_FILES", "cifar10", "read_cifar_records"]
+__all__ = ["CIFAR10_CLASSES", "CIFAR10_FILES", "binary_files", "cifar10", "read_cifar_records"]
 
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
                    "ship", "truck")
@@ -53,32 +53,54 @@ def read_cifar_records(raw: bytes, name: str = "CIFAR-10 file"):
     return np.ascontiguousarray(images), labels
 
 
-def _from_archive(path: str) -> dict[str, bytes]:
-    wanted = {f"{FOLDER}/{name}" for name in TRAIN + TEST}
+def binary_files(name: str, title: str, units: str, files, folder: str, most: dict,
+                 record: int, pickled: tuple, data_dir, download: bool) -> dict[str, bytes]:
+    """The bytes of each file of a CIFAR dataset's binary version (``most``: file name -> the
+    most records it may hold): from ``folder`` extracted in ``data_dir`` (or ``data_dir/name``),
+    else from the archive ``files[0]`` (fetched and SHA-256 checked). Finding only the python
+    version (``pickled``: its folder and archive names) is a FileNotFoundError saying why it is
+    not read. ``units``: what the messages call its files ("batches", "files")."""
+    root = data_home(data_dir)
+    for place in (os.path.join(root, folder), os.path.join(root, name, folder)):
+        if all(os.path.isfile(os.path.join(place, n)) for n in most):
+            return {n: _read_file(os.path.join(place, n), most[n] * record, title)
+                    for n in most}
+    try:
+        path = fetch(name, files, data_dir, download_missing=download)[files[0].name]
+    except FileNotFoundError as e:
+        found = [os.path.join(d, n) for d in (root, os.path.join(root, name)) for n in pickled
+                 if os.path.exists(os.path.join(d, n))]
+        if found:
+            raise FileNotFoundError(
+                f"{e} Found {found[0]}, {title}'s python version: its {units} are pickles, which "
+                f"chainrule does not load (unpickling runs code); get the binary version, "
+                f"{files[0].name}, from the same page") from None
+        raise
+    return _from_archive(path, folder, most, record, title)
+
+
+def _from_archive(path: str, folder: str, most: dict, record: int, title: str):
     found: dict[str, bytes] = {}
     with tarfile.open(path, "r:gz") as tar:
         for member in tar:
-            if member.name not in wanted:
+            parts = member.name.split("/")
+            if len(parts) != 2 or parts[0] != folder or parts[1] not in most:
                 continue
-            if not member.isfile() or member.size > _MAX_RECORDS * RECORD:
-                raise ValueError(f"{path}: {member.name} is not a CIFAR-10 batch (a regular "
-                                 f"file of at most {_MAX_RECORDS * RECORD} bytes)")
-            found[member.name.split("/", 1)[1]] = tar.extractfile(member).read()
-    missing = sorted(n for n in TRAIN + TEST if n not in found)
+            if not member.isfile() or member.size > most[parts[1]] * record:
+                raise ValueError(f"{path}: {member.name} is not a {title} file (a regular file "
+                                 f"of at most {most[parts[1]] * record} bytes)")
+            found[parts[1]] = tar.extractfile(member).read()
+    missing = sorted(n for n in most if n not in found)
     if missing:
-        raise ValueError(f"{path}: the archive lacks {missing} under {FOLDER}/")
+        raise ValueError(f"{path}: the archive lacks {missing} under {folder}/")
     return found
 
 
-def _from_folder(folder: str) -> dict[str, bytes]:
-    found = {}
-    for name in TRAIN + TEST:
-        path = os.path.join(folder, name)
-        if os.path.getsize(path) > _MAX_RECORDS * RECORD:
-            raise ValueError(f"{path}: more than {_MAX_RECORDS} records, not a CIFAR-10 batch")
-        with open(path, "rb") as f:
-            found[name] = f.read()
-    return found
+def _read_file(path: str, limit: int, title: str) -> bytes:
+    if os.path.getsize(path) > limit:
+        raise ValueError(f"{path}: more than {limit} bytes, not a {title} file")
+    with open(path, "rb") as f:
+        return f.read()
 
 
 def cifar10(data_dir=None, *, download: bool = True):
@@ -94,26 +116,9 @@ def cifar10(data_dir=None, *, download: bool = True):
             to put them).
         ValueError: a corrupt archive (checksum) or batch (not whole records).
     """
-    root = data_home(data_dir)
-    for folder in (os.path.join(root, FOLDER), os.path.join(root, "cifar10", FOLDER)):
-        if all(os.path.isfile(os.path.join(folder, n)) for n in TRAIN + TEST):
-            raw = _from_folder(folder)
-            break
-    else:
-        try:
-            path = fetch("cifar10", CIFAR10_FILES, data_dir,
-                         download_missing=download)[CIFAR10_FILES[0].name]
-        except FileNotFoundError as e:
-            pickled = [os.path.join(d, n) for d in (root, os.path.join(root, "cifar10"))
-                       for n in ("cifar-10-batches-py", "cifar-10-python.tar.gz")
-                       if os.path.exists(os.path.join(d, n))]
-            if pickled:
-                raise FileNotFoundError(
-                    f"{e} Found {pickled[0]}, CIFAR-10's python version: its batches are "
-                    "pickles, which chainrule does not load (unpickling runs code); get the "
-                    "binary version, cifar-10-binary.tar.gz, from the same page") from None
-            raise
-        raw = _from_archive(path)
+    raw = binary_files("cifar10", "CIFAR-10", "batches", CIFAR10_FILES, FOLDER,
+                       dict.fromkeys(TRAIN + TEST, _MAX_RECORDS), RECORD,
+                       ("cifar-10-batches-py", "cifar-10-python.tar.gz"), data_dir, download)
     splits = []
     for names in (TRAIN, TEST):
         parts = [read_cifar_records(raw[n], n) for n in names]

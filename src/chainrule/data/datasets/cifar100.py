@@ -11,12 +11,10 @@ The archive is read in place and checked against its SHA-256 before use; a folde
 
 from __future__ import annotations
 
-import os
-import tarfile
-
 import numpy as np
 
-from ..download import RemoteFile, data_home, fetch
+from ..download import RemoteFile
+from .cifar10 import binary_files
 
 __all__ = ["CIFAR100_CLASSES", "CIFAR100_COARSE_CLASSES", "CIFAR100_FILES", "cifar100",
            "read_cifar100_records"]
@@ -71,34 +69,6 @@ def read_cifar100_records(raw: bytes, name: str = "CIFAR-100 file"):
     return np.ascontiguousarray(images), fine, coarse
 
 
-def _from_archive(path: str) -> dict[str, bytes]:
-    found: dict[str, bytes] = {}
-    with tarfile.open(path, "r:gz") as tar:
-        for member in tar:
-            parts = member.name.split("/")
-            if len(parts) != 2 or parts[0] != FOLDER or parts[1] not in SPLITS:
-                continue
-            if not member.isfile() or member.size > SPLITS[parts[1]] * RECORD:
-                raise ValueError(f"{path}: {member.name} is not a CIFAR-100 file (a regular "
-                                 f"file of at most {SPLITS[parts[1]] * RECORD} bytes)")
-            found[parts[1]] = tar.extractfile(member).read()
-    missing = sorted(n for n in SPLITS if n not in found)
-    if missing:
-        raise ValueError(f"{path}: the archive lacks {missing} under {FOLDER}/")
-    return found
-
-
-def _from_folder(folder: str) -> dict[str, bytes]:
-    found = {}
-    for name, most in SPLITS.items():
-        path = os.path.join(folder, name)
-        if os.path.getsize(path) > most * RECORD:
-            raise ValueError(f"{path}: more than {most} records, not a CIFAR-100 file")
-        with open(path, "rb") as f:
-            found[name] = f.read()
-    return found
-
-
 def cifar100(data_dir=None, *, download: bool = True, label_mode: str = "fine"):
     """CIFAR-100 as ``(x_train, y_train), (x_test, y_test)``.
 
@@ -117,26 +87,9 @@ def cifar100(data_dir=None, *, download: bool = True, label_mode: str = "fine"):
     """
     if label_mode not in ("fine", "coarse"):
         raise ValueError(f"cifar100: label_mode must be 'fine' or 'coarse', got {label_mode!r}")
-    root = data_home(data_dir)
-    for folder in (os.path.join(root, FOLDER), os.path.join(root, "cifar100", FOLDER)):
-        if all(os.path.isfile(os.path.join(folder, n)) for n in SPLITS):
-            raw = _from_folder(folder)
-            break
-    else:
-        try:
-            path = fetch("cifar100", CIFAR100_FILES, data_dir,
-                         download_missing=download)[CIFAR100_FILES[0].name]
-        except FileNotFoundError as e:
-            pickled = [os.path.join(d, n) for d in (root, os.path.join(root, "cifar100"))
-                       for n in ("cifar-100-python", "cifar-100-python.tar.gz")
-                       if os.path.exists(os.path.join(d, n))]
-            if pickled:
-                raise FileNotFoundError(
-                    f"{e} Found {pickled[0]}, CIFAR-100's python version: its files are "
-                    "pickles, which chainrule does not load (unpickling runs code); get the "
-                    "binary version, cifar-100-binary.tar.gz, from the same page") from None
-            raise
-        raw = _from_archive(path)
+    raw = binary_files("cifar100", "CIFAR-100", "files", CIFAR100_FILES, FOLDER, SPLITS,
+                       RECORD, ("cifar-100-python", "cifar-100-python.tar.gz"), data_dir,
+                       download)
     splits = []
     for name in SPLITS:
         images, fine, coarse = read_cifar100_records(raw[name], name)
