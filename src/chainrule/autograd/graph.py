@@ -2,16 +2,16 @@
 
 The walk is iterative (no recursion limit), orders the nodes topologically once, visits each node
 once with the sum of all gradients that reached it, and frees saved values behind it unless
-``retain_graph`` is set.
+``retain_graph`` is set. A leaf's gradient is added to its ``.grad`` here too
+(``_accumulate_leaf``); the gradient hooks the walk runs are in post_accumulate.py.
 """
 
 from __future__ import annotations
 
 from ..backend import get_array_module
 from . import anomaly_mode
-from .accumulate import accumulate_leaf as _accumulate_leaf
 from .mode import _grad_enabled
-from .post_accumulate import after_accumulate
+from .post_accumulate import after_accumulate, retain_outputs, run_hooks, run_node_hooks
 from .reroute import refuse_stale_reads, reroute
 from .tensor import Tensor
 
@@ -187,19 +187,19 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                         refuse_stale_reads(fn, _modified)  # if backward reads it
                         break
             if fn._grad_hooks is not None and hooks:  # register_hook on its outputs
-                _run_node_hooks(fn, gouts, captured, hooked, assigned)
+                run_node_hooks(fn, gouts, captured, hooked, assigned)
             if len(gouts) == 1:  # the usual single-output node, without the helpers' calls
                 out = fn._outputs[0]()
                 if out is not None:
                     if reads is not False and out._counter[0] != fn._out_versions[0]:
                         _modified(fn, out, f"after {type(fn).__name__} computed it")
                     if out._retains_grad:
-                        _retain_outputs(fn, gouts)
+                        retain_outputs(fn, gouts)
             else:
                 for t, made in zip(fn.outputs(), fn._out_versions):
                     if t is not None and t._counter[0] != made:
                         _modified(fn, t, f"after {type(fn).__name__} computed it")
-                _retain_outputs(fn, gouts)
+                retain_outputs(fn, gouts)
                 gouts = _fill_missing(fn, gouts)
             if watched:
                 grads = _watched_node(fn, gouts, create_graph, targets, needed, anomaly)
@@ -240,7 +240,7 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                 fn.__dict__.clear()
                 fn.inputs = None
         for t, g in waiting.values():
-            _accumulate_leaf(t, _run_hooks(t._hooks, g, assigned), assigned)
+            _accumulate_leaf(t, run_hooks(t._hooks, g, assigned), assigned)
             after_accumulate(t)
         if targets is not None and hooks:  # grad(): the returned gradients pass the hooks too
             for i, g in captured.items():
@@ -250,7 +250,7 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                 node = t._ctx
                 found = t._hooks if node is None else (node._grad_hooks or {}).get(t._out_idx)
                 if found:
-                    captured[i] = _run_hooks(found, g, assigned)
+                    captured[i] = run_hooks(found, g, assigned)
     except Exception as err:
         if anomaly and fn is not None:  # where the failing node was made, as a warning
             anomaly_mode.report(fn, err)
@@ -262,6 +262,55 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             if fn.inputs is not None:
                 fn.release()
     return captured
+
+
+def _accumulate_leaf(t, g, assigned):
+    """Add ``g`` to the leaf ``t``'s ``.grad``: the first gradient owns its memory, later ones add
+    in place, and a sparse gradient (chainrule.sparse, e.g. ``Embedding(sparse=True)``'s) stays
+    sparse until a dense one joins it (``assigned``: the walk's record of the arrays it handed
+    out, see ``run_backward``)."""
+    if not t.requires_grad:
+        return
+    if not isinstance(g, Tensor) or (t.grad is not None and not isinstance(t.grad, Tensor)):
+        t.grad = _sum_with_sparse(t.grad, g)
+        return
+    if t.grad is None:
+        # A leaf's .grad must own its memory, so that in-place updates (clipping, optimizers) never
+        # change another leaf's gradient or the caller's array: copy an array already handed out
+        # (x + y gives both the same one), a view (reshape, broadcast) or the caller's root grad.
+        data = g._data
+        if id(data) in assigned or data.base is not None or not getattr(data.flags, "writeable", 1):
+            g = Tensor(data.copy()) if g._ctx is None else g.clone()  # clone: recorded
+            assigned[id(g._data)] = False
+        else:  # not copied: a node still waiting to run may hold the same array (a + m, a * m)
+            assigned[id(data)] = True
+        t.grad = g
+    elif assigned.get(id(t.grad._data)) and t.grad._ctx is None and not t.grad.requires_grad:
+        # The array this walk gave t without a copy: summing into it in place would change a
+        # gradient still on its way to other nodes. A new array, which t then owns.
+        t.grad = Tensor(t.grad._data + g._data)
+        assigned[id(t.grad._data)] = False
+    elif (_grad_enabled.get() or t.grad._ctx is not None or t.grad.requires_grad
+          or not getattr(t.grad._data.flags, "writeable", True)):
+        t.grad = t.grad + g  # recorded (create_graph): the sum is a node of the graph
+    else:
+        # In place, as PyTorch accumulates .grad: the leaf owns that memory (see above), and a
+        # second path into the same weights (a GAN's critic on real and fake batches) then costs
+        # one pass instead of a new array.
+        data = t.grad._data
+        data += g._data
+        t.grad._counter[0] += 1  # t.grad._mark_changed(), inline: weights used often come here
+
+
+def _sum_with_sparse(old, g):
+    """A leaf's ``.grad`` plus ``g`` where one is a sparse tensor (chainrule.sparse): sparse plus
+    sparse stays sparse (PyTorch's sparse add, which merges the entry lists), with a dense one
+    it is dense."""
+    if old is None:
+        return g
+    if old.is_sparse and g.is_sparse:
+        return old + g
+    return (g + old.to_dense()) if old.is_sparse else (old + g.to_dense())
 
 
 def _watched_node(fn, gouts, create_graph, targets, needed, anomaly):
@@ -323,40 +372,6 @@ def _through_composite(fn, gouts):
     return tuple(captured.get(id(t)) if first else None for t, first in zip(fn.inputs, firsts))
 
 
-def _run_node_hooks(fn, gouts, captured, hooked, assigned):
-    """Pass the gradients of ``fn``'s outputs through their hooks (``Tensor.register_hook``)."""
-    for i, found in fn._grad_hooks.items():
-        if found and gouts[i] is not None:
-            gouts[i] = _run_hooks(found, gouts[i], assigned)
-            out = fn._outputs[i]()
-            if out is not None and id(out) in captured:  # grad() returns it: the hooked one
-                captured[id(out)] = gouts[i]
-                hooked.add(id(out))
-
-
-def _run_hooks(found, g, assigned):
-    """``g`` after each hook in ``found`` (a hook returns a replacement or None). A replacement
-    may be a tensor the caller keeps: a leaf's ``.grad`` gets a copy of it (``assigned``)."""
-    for hook in list(found.values()):
-        result = hook(g)
-        if result is None:
-            continue
-        if not isinstance(result, Tensor):
-            if getattr(result, "is_sparse", False) and getattr(g, "is_sparse", False):
-                g = result  # a sparse gradient (chainrule.sparse) replaced by a sparse one
-                continue
-            raise TypeError(f"a gradient hook ({getattr(hook, '__name__', hook)!r}) returned a "
-                            f"{type(result).__name__}; return a Tensor or None")
-        if result._data.shape != g._data.shape or result._data.dtype != g._data.dtype:
-            raise RuntimeError(
-                f"a gradient hook ({getattr(hook, '__name__', hook)!r}) changed the gradient "
-                f"from shape {g._data.shape}, {g._data.dtype} to shape {result._data.shape}, "
-                f"{result._data.dtype}; return a Tensor of the same shape and dtype")
-        g = result
-        assigned[id(g._data)] = False
-    return g
-
-
 def _modified(fn, t, when):
     kind = type(t).__name__ if t._ctx is None else f"output of {type(t._ctx).__name__}"
     raise RuntimeError(
@@ -376,16 +391,6 @@ def _fill_missing(fn, gouts):
         Tensor(xp.zeros(shape, dtype=dtype)) if g is None else g
         for g, (shape, dtype) in zip(gouts, fn._out_meta)
     ]
-
-
-def _retain_outputs(fn, gouts):
-    for ref, g in zip(fn._outputs, gouts):
-        out = ref()
-        if out is not None and out._retains_grad and g is not None:
-            if out.grad is not None:
-                out.grad = out.grad + g.detach()
-            else:  # a copy, as PyTorch's: g may also reach a leaf's .grad, or be the caller's
-                out.grad = g if g._ctx is not None else Tensor(g._data.copy())
 
 
 def increment_version(tensor) -> None:

@@ -1,4 +1,5 @@
-"""``Tensor.register_post_accumulate_grad_hook`` and ``Tensor.retains_grad``.
+"""The hooks the backward walk (graph.py) runs: ``Tensor.register_hook``'s gradient hooks,
+``Tensor.register_post_accumulate_grad_hook`` and ``Tensor.retain_grad``'s ``.grad``.
 
 A post-accumulate hook is called with the leaf itself once backward has added the leaf's
 gradient to ``.grad`` (PyTorch's "optimizer in backward" pattern: step and free each parameter's
@@ -12,7 +13,7 @@ from __future__ import annotations
 from .hooks import RemovableHandle
 from .tensor import Tensor
 
-__all__ = ["after_accumulate"]
+__all__ = ["after_accumulate", "retain_outputs", "run_hooks", "run_node_hooks"]
 
 
 class _PostAccumulateHooks:
@@ -83,3 +84,48 @@ Tensor.register_post_accumulate_grad_hook = register_post_accumulate_grad_hook
 Tensor.retains_grad = property(
     lambda self: self._retains_grad and self._ctx is not None,
     doc="True for a non-leaf tensor after ``retain_grad()`` (a leaf keeps ``.grad`` anyway).")
+
+
+def run_node_hooks(fn, gouts, captured, hooked, assigned):
+    """Pass the gradients of ``fn``'s outputs through their hooks (``Tensor.register_hook``)."""
+    for i, found in fn._grad_hooks.items():
+        if found and gouts[i] is not None:
+            gouts[i] = run_hooks(found, gouts[i], assigned)
+            out = fn._outputs[i]()
+            if out is not None and id(out) in captured:  # grad() returns it: the hooked one
+                captured[id(out)] = gouts[i]
+                hooked.add(id(out))
+
+
+def run_hooks(found, g, assigned):
+    """``g`` after each hook in ``found`` (a hook returns a replacement or None). A replacement
+    may be a tensor the caller keeps: a leaf's ``.grad`` gets a copy of it (``assigned``)."""
+    for hook in list(found.values()):
+        result = hook(g)
+        if result is None:
+            continue
+        if not isinstance(result, Tensor):
+            if getattr(result, "is_sparse", False) and getattr(g, "is_sparse", False):
+                g = result  # a sparse gradient (chainrule.sparse) replaced by a sparse one
+                continue
+            raise TypeError(f"a gradient hook ({getattr(hook, '__name__', hook)!r}) returned a "
+                            f"{type(result).__name__}; return a Tensor or None")
+        if result._data.shape != g._data.shape or result._data.dtype != g._data.dtype:
+            raise RuntimeError(
+                f"a gradient hook ({getattr(hook, '__name__', hook)!r}) changed the gradient "
+                f"from shape {g._data.shape}, {g._data.dtype} to shape {result._data.shape}, "
+                f"{result._data.dtype}; return a Tensor of the same shape and dtype")
+        g = result
+        assigned[id(g._data)] = False
+    return g
+
+
+def retain_outputs(fn, gouts):
+    """The ``.grad`` of ``fn``'s outputs that called ``retain_grad()``: their gradients."""
+    for ref, g in zip(fn._outputs, gouts):
+        out = ref()
+        if out is not None and out._retains_grad and g is not None:
+            if out.grad is not None:
+                out.grad = out.grad + g.detach()
+            else:  # a copy, as PyTorch's: g may also reach a leaf's .grad, or be the caller's
+                out.grad = g if g._ctx is not None else Tensor(g._data.copy())
