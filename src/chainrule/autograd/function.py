@@ -18,7 +18,7 @@ from .anomaly_mode import _enabled as _anomaly_enabled
 from .anomaly_mode import remember_forward
 from .mode import _grad_enabled, _trace_recorder
 from .tensor import Tensor
-from .views import note_view
+from .views import ViewRefs
 
 __all__ = ["AccumulateGrad", "Function", "NonDifferentiable", "nondiff"]
 
@@ -169,12 +169,21 @@ _NDARRAY = numpy.ndarray
 
 def _share_count(out, data, arrays, inputs) -> None:
     """Give ``out`` the count of in-place changes of the input it is a view of (as detach()
-    does), so that a change through either is seen by a graph that read the other."""
+    does), so that a change through either is seen by a graph that read the other, and add it
+    to the input's live views (views.py): no recorded write into the input while ``out`` lives."""
     owner = data if data.base is None else data.base
     for i, a in enumerate(arrays):
         if a is owner or a.base is owner:
-            out._counter = inputs[i]._counter
-            note_view(inputs[i], out)  # no recorded write while out lives
+            t = inputs[i]
+            out._counter = t._counter
+            refs = getattr(t, "_views", None)
+            if refs is None:
+                refs = t._views = ViewRefs()
+            refs.append(weakref.ref(out))
+            if len(refs) > refs.limit:
+                refs.prune()
+            out._views = refs  # its own views join the same list
+            out._viewed = True
             return
 
 

@@ -6,11 +6,10 @@ good: they share their owner's memory for as long as they live. The owner instea
 references to its views (``_views``, one list that the views of its views join too), so that it
 is free again once they are gone: ``x[t].unsqueeze_(0).clone()`` in one step of a loop does not
 forbid a later ``x[t, mask, 0] = y`` that carries a gradient (the DeepAR port writes both).
+``Function.apply`` marks them where an op makes a view (``_share_count`` in function.py).
 """
 
 from __future__ import annotations
-
-import weakref
 
 
 class ViewRefs(list):
@@ -24,18 +23,6 @@ class ViewRefs(list):
 
     def alive(self) -> bool:
         return any(r() is not None for r in self)
-
-
-def note_view(owner, view) -> None:
-    """Record that ``view`` (an op's output) shares ``owner``'s memory."""
-    refs = getattr(owner, "_views", None)
-    if refs is None:
-        refs = owner._views = ViewRefs()
-    refs.append(weakref.ref(view))
-    if len(refs) > refs.limit:
-        refs.prune()
-    view._views = refs
-    view._viewed = True
 
 
 def shares_memory(t) -> bool:
