@@ -76,6 +76,37 @@ def test_prelu_matches_torch(rng, shape, n):
     assert cr.gradgradcheck(lambda a, b: F.prelu(a, b) ** 2, [t, tw])
 
 
+@pytest.mark.parametrize("shape, n", [((3, 4, 2), 4), ((3, 4), 1), ((5,), 1)])
+def test_prelu_second_order_matches_torch(rng, shape, n):
+    """The gradients of both first-order gradients (create_graph) with respect to the input, the
+    weight and the output gradient, as PyTorch's, zeros included (chainrule gave None for the
+    input-gradient's derivative in the input and the weight-gradient's in the weight)."""
+    x, w = _input(rng, shape), rng.uniform(-0.5, 0.5, n)
+    g, u, v = rng.standard_normal(shape), rng.standard_normal(shape), rng.standard_normal(n)
+    results = []
+    for L in (cr, torch):
+        xs, ws, gs = (L.tensor(a, requires_grad=True) for a in (x, w, g))
+        gx, gw = L.autograd.grad(L.nn.functional.prelu(xs, ws), [xs, ws], gs, create_graph=True)
+        for first, weights in ((gx, u), (gw, v)):
+            second = L.autograd.grad((first * L.tensor(weights)).sum(), [xs, ws, gs],
+                                     retain_graph=True)
+            results.append([first.detach().numpy()] + [d.numpy() for d in second])
+    for ours, theirs in zip(results[:2], results[2:], strict=True):
+        for a, b in zip(ours, theirs, strict=True):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_prelu_gradgradcheck_in_input_and_weight(rng):
+    x, w = _input(rng, (2, 3, 2)), rng.uniform(-0.5, 0.5, 3)
+    t, tw = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
+    assert cr.gradgradcheck(F.prelu, [t, tw])
+    module = nn.PReLU(3, dtype=cr.float64)
+    assert cr.gradgradcheck(lambda a: module(a), [t])
+    (gx,) = cr.grad(module(t).sum(), t, create_graph=True)
+    (gx * gx).sum().backward()
+    assert module.weight.grad is not None and t.grad is not None and not t.grad.numpy().any()
+
+
 def test_prelu_module_has_pytorchs_parameter():
     ours, theirs = nn.PReLU(3, 0.1), torch.nn.PReLU(3, 0.1)
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]

@@ -1,5 +1,5 @@
-"""A second backward through ReLU, LeakyReLU, Hardtanh, ReLU6 and the max, average and adaptive
-pools gives the parameters before them a zero gradient, not none, as PyTorch's does: an R1
+"""A second backward through ReLU, LeakyReLU, Hardtanh, ReLU6, PReLU and the max, average and
+adaptive pools gives the parameters before them a zero gradient, not none, as PyTorch's does: an R1
 penalty (the gradient of a discriminator's output with respect to its input, create_graph=True)
 reaches the conv biases, whose gradient is zero, and Adam or momentum SGD then step them as
 PyTorch's do."""
@@ -13,7 +13,8 @@ torch = pytest.importorskip("torch")
 
 ACTS = {"relu": lambda L: L.nn.ReLU(), "relu_": lambda L: L.nn.ReLU(inplace=True),
         "leaky_relu": lambda L: L.nn.LeakyReLU(0.2), "hardtanh": lambda L: L.nn.Hardtanh(-.5, .5),
-        "relu6": lambda L: L.nn.ReLU6(), "max_pool": lambda L: L.nn.MaxPool2d(2),
+        "relu6": lambda L: L.nn.ReLU6(), "prelu": lambda L: L.nn.PReLU(3),
+        "max_pool": lambda L: L.nn.MaxPool2d(2),
         "avg_pool": lambda L: L.nn.AvgPool2d(3, stride=1, padding=1),
         "adaptive_avg": lambda L: L.nn.AdaptiveAvgPool2d(3),
         "adaptive_max": lambda L: L.nn.AdaptiveMaxPool2d(3)}

@@ -15,6 +15,7 @@ import math
 from ..backend import asnumpy
 from ..backend import numpy as np
 from ..ops import activation as act
+from ..ops import activation_extra as act_extra
 from ..ops import elementwise as ew
 
 __all__ = ["CONVERTERS", "GraphBuilder", "OpStep", "UnsupportedOperatorError", "converts"]
@@ -220,6 +221,11 @@ def _step(g, s):  # 1 where x > 0, else 0, in x's dtype
 @converts(act.LeakyReLU)
 def _leaky_relu(g, s):
     return [g.op("LeakyRelu", s.inputs[:1], alpha=float(s["negative_slope"]))]
+
+
+@converts(act_extra.PReLU)
+def _prelu(g, s):  # the slope is shaped to broadcast against x, as ONNX's PRelu takes it
+    return [g.op("PRelu", s.inputs[:2])]
 
 
 @converts(act.ELU)

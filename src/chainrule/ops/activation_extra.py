@@ -1,10 +1,10 @@
 """More of PyTorch's activations: ``prelu``, ``mish``, ``hardswish``, ``hardsigmoid``, ``glu``,
 ``celu``, ``softshrink``, ``hardshrink``, ``tanhshrink`` and ``threshold``.
 
-Each is a composition of recorded ops (``where``, ``relu6``, ``softplus``, ``tanh``...), in the
-order of PyTorch's arithmetic, so none needs a gradient rule of its own and all differentiate
-again. Masks of the piecewise ones are constants: their second derivative is zero almost
-everywhere.
+Each but ``prelu`` is a composition of recorded ops (``where``, ``relu6``, ``softplus``,
+``tanh``...), in the order of PyTorch's arithmetic, so none needs a gradient rule of its own and
+all differentiate again. Masks of the piecewise ones are constants: their second derivative is
+zero almost everywhere.
 """
 
 from __future__ import annotations
@@ -12,8 +12,12 @@ from __future__ import annotations
 import math
 import numbers
 
+from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from .activation import _float_input, relu6, sigmoid, softplus, tanh
+from ..backend import get_array_module
+from ._broadcast import sum_to
+from ._promotion import promoted
+from .activation import _float_input, _kept, relu6, sigmoid, softplus, tanh
 from .elementwise import exp, where
 from .shape import _one_axis, getitem, reshape
 
@@ -33,6 +37,31 @@ def _number(op, name, value, *, nonnegative=False, nonzero=False) -> float:
     return float(value)
 
 
+class PReLU(Function):
+    """x where x > 0, else ``w * x``, for a slope ``w`` already shaped to broadcast against x.
+
+    An op of its own, not ``where(x > 0, x, w * x)``, for its recorded backward: each gradient
+    keeps the input it does not depend on in the graph (``ZeroOf``), so a second backward gives
+    ``x`` through the input-gradient and ``w`` through the weight-gradient a zero, as PyTorch's
+    ``_prelu_kernel_backward`` does, where the composition gave None.
+    """
+
+    def forward(self, x, w):
+        positive = x > 0
+        if self.recording:
+            self.positive = positive
+        return get_array_module(x).where(positive, x, w * x)
+
+    def backward(self, g):
+        x, w = self.inputs
+        gx = gw = None
+        if self.needs_input_grad[0]:
+            gx = _kept(where(self.positive, g, g * w), x)
+        if self.needs_input_grad[1]:
+            gw = _kept(sum_to(where(self.positive, 0.0, g * x), w.shape), w)
+        return gx, gw
+
+
 def prelu(input, weight) -> Tensor:  # noqa: A002 - PyTorch's names
     """x where x > 0, else ``weight * x``; ``weight`` holds one slope, or one per channel (axis 1).
 
@@ -50,7 +79,8 @@ def prelu(input, weight) -> Tensor:  # noqa: A002 - PyTorch's names
         w = reshape(weight, ())
     else:
         w = reshape(weight, (channels,) + (1,) * (x.ndim - 2))
-    return where(x > 0, x, w * x)  # a recorded comparison: a trace computes it anew
+    x, w = promoted(x, w)  # PyTorch refuses mixed dtypes; chainrule computes in the common one
+    return PReLU.apply(x, w)
 
 
 def mish(input, inplace: bool = False) -> Tensor:  # noqa: A002
