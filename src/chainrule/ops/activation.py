@@ -13,7 +13,7 @@ import math
 import numbers
 
 from ..autograd.function import Function
-from ..autograd.mode import is_grad_enabled
+from ..autograd.mode import _grad_enabled
 from ..autograd.tensor import Tensor, tensor
 from ..backend import get_array_module, numpy
 from ..kernels import K
@@ -52,7 +52,8 @@ class ZeroOf(Function):
 
 def _kept(grad, x):
     """``grad``, plus ``ZeroOf(x)`` when the backward is being recorded and ``x`` needs it."""
-    return grad + ZeroOf.apply(x) if x.requires_grad and is_grad_enabled() else grad
+    # _grad_enabled.get(): is_grad_enabled() read where it is kept, as the engine reads it
+    return grad + ZeroOf.apply(x) if x.requires_grad and _grad_enabled.get() else grad
 
 
 def _float_input(op, x, complex_ok=False):
