@@ -58,7 +58,7 @@ def test_transform_matches_pytorch(name):
     compare(y, ty, rtol=1e-13)
     compare_grads(y, ty, {"x": x}, {"x": tx})
     compare(ours.inv(cr.tensor(ty.detach().numpy())), theirs.inv(ty.detach()), rtol=1e-12)
-    assert ours.event_dim == theirs.domain.event_dim
+    assert ours.domain.event_dim == theirs.domain.event_dim
     assert ours.codomain.event_dim == theirs.codomain.event_dim
     assert ours.bijective == theirs.bijective
     shape = tuple(x_np.shape)

@@ -27,7 +27,6 @@ class Transform:
     bijective = True
     domain = constraints.real
     codomain = constraints.real
-    sign = 1
 
     def __init__(self, cache_size: int = 0):
         if cache_size not in (0, 1):
@@ -38,7 +37,19 @@ class Transform:
 
     @property
     def event_dim(self) -> int:
+        if self.domain.event_dim != self.codomain.event_dim:
+            raise ValueError(f"{type(self).__name__}.event_dim: the domain has event_dim "
+                             f"{self.domain.event_dim} and the codomain "
+                             f"{self.codomain.event_dim}; use .domain.event_dim or "
+                             f".codomain.event_dim")
         return self.domain.event_dim
+
+    @property
+    def sign(self):
+        """The sign of the Jacobian's determinant, for the monotone elementwise transforms;
+        others (not monotone, or not elementwise) raise, as PyTorch's do."""
+        raise NotImplementedError(f"{type(self).__name__} has no sign: it is not a monotone "
+                                  f"elementwise map")
 
     @property
     def inv(self) -> Transform:
@@ -111,6 +122,12 @@ class _InverseTransform(Transform):
     def inv(self):
         return self._inv
 
+    def forward_shape(self, shape):
+        return self._inv.inverse_shape(shape)
+
+    def inverse_shape(self, shape):
+        return self._inv.forward_shape(shape)
+
     def __eq__(self, other):
         return isinstance(other, _InverseTransform) and self._inv == other._inv
 
@@ -125,6 +142,7 @@ class ExpTransform(Transform):
     """y = exp(x)."""
 
     _by_type = True
+    sign = 1
 
     codomain = constraints.positive
 
@@ -147,6 +165,7 @@ class SigmoidTransform(Transform):
     """y = 1 / (1 + exp(-x))."""
 
     _by_type = True
+    sign = 1
 
     codomain = constraints.unit_interval
 
@@ -165,6 +184,7 @@ class TanhTransform(Transform):
     """y = tanh(x)."""
 
     _by_type = True
+    sign = 1
 
     codomain = constraints.interval(-1.0, 1.0)
 

@@ -347,6 +347,7 @@ class SoftplusTransform(Transform):
     """y = log(1 + exp(x)), onto the positive numbers."""
 
     _by_type = True
+    sign = 1
 
     codomain = constraints.positive
 
@@ -365,6 +366,7 @@ class CumulativeDistributionTransform(Transform):
     its ``icdf`` and the log-Jacobian its ``log_prob``."""
 
     codomain = constraints.unit_interval
+    sign = 1
 
     def __init__(self, distribution, cache_size: int = 0):
         super().__init__(cache_size)
