@@ -97,6 +97,9 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
     root_grads = [None] * len(roots) if grad_tensors is None else list(grad_tensors)
     if len(root_grads) != len(roots):
         raise ValueError(f"{who}: got {len(roots)} outputs but {len(root_grads)} grad_outputs")
+    # id of each array handed out to a leaf's .grad (or given by the caller, as these) -> whether
+    # the leaf took it without a copy this walk (see _accumulate_leaf)
+    assigned: dict[int, bool] = {}
     for i, (t, g) in enumerate(zip(roots, root_grads)):
         if not isinstance(t, Tensor):
             raise TypeError(f"{who}: outputs must be Tensors, got {type(t).__name__}")
@@ -126,6 +129,7 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             raise ValueError(
                 f"{who}: grad has shape {g._data.shape} but the output has shape {t._data.shape}")
         root_grads[i] = g
+        assigned[id(g._data)] = False
 
     # 2. Every node once, after all the nodes its outputs feed: its gradient is then complete.
     order = _topological_order(roots)
@@ -135,9 +139,6 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
     pending: dict[int, tuple[list, list]] = {}
     captured: dict[int, Tensor] = {}
     needed = None if targets is None else _needed_nodes(order, targets)
-    # id of each array handed out to a leaf's .grad (or given by the caller) -> whether the leaf
-    # took it without a copy this walk (see _accumulate_leaf)
-    assigned: dict[int, bool] = {id(g._data): False for g in root_grads}
     waiting = {}  # id(leaf) -> (leaf, its gradient so far): leaves whose hooks see the sum
     hooked = set()  # ids of targets whose hooks ran when their node did
 

@@ -178,17 +178,19 @@ def sum(input, axis=None, keepdims: bool = False,  # noqa: A001, A002 - numpy.su
     >>> cr.tensor([[1.0, 2.0], [3.0, 4.0]]).sum(axis=0).tolist()
     [4.0, 6.0]
     """
-    if dtype is None and input.dtype.kind in "biu":  # PyTorch sums these in int64
+    data = input._data if isinstance(input, Tensor) else input  # its dtype and rank, read here
+    if dtype is None and data.dtype.kind in "biu":  # PyTorch sums these in int64
         dtype = "int64"
     if dtype is not None:
         input = cast(input if isinstance(input, Tensor) else Tensor(input), dtype)  # noqa: A001
+        data = input._data
     if dim is not None or keepdim is not None:  # PyTorch's names for axis and keepdims
         axis = dim_or_axis("sum", axis, reduce_dim(dim))
         keepdims = keep_flag("sum", keepdims, keepdim)
-    nd = input._data.ndim if isinstance(input, Tensor) else input.ndim
+    nd = data.ndim
     axes = tuple(range(nd)) if axis is None else normalize_axis("sum", axis, nd)
     out = Sum.apply(input, axes=axes, keepdims=bool(keepdims))
-    return cast(out, bool) if input.dtype == bool else out  # dtype=bool: any, as PyTorch's
+    return cast(out, bool) if data.dtype == bool else out  # dtype=bool: any, as PyTorch's
 
 
 def mean(input, axis=None, keepdims: bool = False,  # noqa: A002 - PyTorch's name
