@@ -307,9 +307,9 @@ def test_operands_that_are_not_tensors_arrays_or_numbers_are_refused():
                 op(t, other)
     assert (t * [1, 2]).tolist() == [[1, 2], [1, 2]]  # a list is data, as NumPy reads it
     s = cr.sparse_coo_tensor([[0, 1], [1, 0]], [1.0, 2.0], (2, 2))
-    with pytest.raises(TypeError, match="got SparseTensor .*put it first, s \\+ t"):
-        t + s
-    assert (s + t).tolist() == [[1, 2], [3, 1]]
+    with pytest.raises(TypeError, match="got SparseTensor .*only \\+ and - take one"):
+        t * s
+    assert (s + t).tolist() == (t + s).tolist() == [[1, 2], [3, 1]]
 
 
 @pytest.mark.torch

@@ -24,7 +24,7 @@ from ..backend import device_of, get_array_module, to_device
 from ..backend.random import resolve_rng
 from .inplace_record import change, needs_record, record_write, refuse_trace
 from .mode import _grad_enabled
-from .promotion import check_in_place, result_type, true_divide_dtype
+from .promotion import check_in_place, dense_beside_sparse, result_type, true_divide_dtype
 from .tensor import Tensor
 from .write import put
 
@@ -167,7 +167,10 @@ def _castable(who, t, other, *, divide=False):
 
 def add_(self, other, *, alpha=1) -> Tensor:
     """``self += alpha * other``; PyTorch's RuntimeError where the promoted result cannot be
-    written into this tensor's dtype (an integer tensor and a float)."""
+    written into this tensor's dtype (an integer tensor and a float). A sparse ``other`` (of this
+    shape) adds as its dense form, as PyTorch's ``dense += sparse``."""
+    if not isinstance(other, Tensor):
+        other = dense_beside_sparse("add_", self, other)[1]
     _castable("add_", self, other)
 
     def write(arr):  # any cast within a category, as PyTorch (uint8 += int8), checked above
@@ -179,7 +182,9 @@ def add_(self, other, *, alpha=1) -> Tensor:
 
 
 def sub_(self, other, *, alpha=1) -> Tensor:
-    """``self -= alpha * other`` (dtypes as ``add_``)."""
+    """``self -= alpha * other`` (dtypes and a sparse ``other`` as ``add_``)."""
+    if not isinstance(other, Tensor):
+        other = dense_beside_sparse("sub_", self, other)[1]
     _castable("sub_", self, other)
 
     def write(arr):

@@ -22,8 +22,8 @@ from ..backend import numpy
 from ..backend.defaults import get_default_dtype
 from .tensor import Tensor
 
-__all__ = ["can_cast", "check_in_place", "default_complex", "promote_types", "result_type",
-           "true_divide_dtype"]
+__all__ = ["can_cast", "check_in_place", "default_complex", "dense_beside_sparse", "promote_types",
+           "result_type", "true_divide_dtype"]
 
 _BOOL = numpy.dtype(bool)
 _INT64 = numpy.dtype("int64")
@@ -137,3 +137,18 @@ def check_in_place(who: str, t: Tensor, dtype) -> None:
                            f"cast to the desired output type {_NAMES.get(want.name, want.name)} "
                            f"(the result is {dtype}, this tensor {want}: cast it first, e.g. "
                            ".float())")
+
+
+def dense_beside_sparse(who: str, a, b):
+    """``a`` and ``b`` with a sparse COO operand (``chainrule.sparse``) beside a dense Tensor
+    made dense, for PyTorch's ``dense + sparse`` (and ``-``, ``add_``...), which is dense and
+    differentiates into both. PyTorch does not broadcast there: the shapes must be equal."""
+    sparse_a = type(a) is not Tensor and getattr(a, "is_sparse", False)
+    sparse_b = type(b) is not Tensor and getattr(b, "is_sparse", False)
+    if sparse_a == sparse_b or not isinstance(b if sparse_a else a, Tensor):
+        return a, b
+    if tuple(a.shape) != tuple(b.shape):
+        raise ValueError(f"{who}: a dense and a sparse tensor must have the same shape (PyTorch "
+                         f"does not broadcast dense-sparse sums), got {tuple(a.shape)} and "
+                         f"{tuple(b.shape)}")
+    return (a.to_dense(), b) if sparse_a else (a, b.to_dense())

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numbers
 
 from ..autograd.function import nondiff
-from ..autograd.promotion import result_type, true_divide_dtype
+from ..autograd.promotion import dense_beside_sparse, result_type, true_divide_dtype
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ..backend.defaults import get_default_dtype
@@ -96,7 +96,8 @@ def binary(op, a, b, *, int_to_float=False):
                 _check_broadcast(op, a, b)
             return a, b
     except AttributeError:
-        pass
+        if op == "add" or op == "sub":
+            a, b = dense_beside_sparse(op, a, b)
     _check_operand(op, a)
     _check_operand(op, b)
     _check_broadcast(op, a, b)
@@ -111,7 +112,8 @@ def _check_operand(op, x) -> None:
         return
     hint = ""
     if getattr(x, "is_sparse", False):
-        hint = " (a sparse tensor: put it first, s + t, or use chainrule.sparse.add / mm)"
+        hint = (" (a sparse tensor: only + and - take one beside a dense tensor of its shape; "
+                "see chainrule.sparse)")
     raise TypeError(f"{op}: expected Tensors, arrays or numbers, got {type(x).__name__}{hint}")
 
 
@@ -138,6 +140,7 @@ def _in(a, dtype):
 def scaled(name, input, other, alpha):  # noqa: A002 - PyTorch's name
     """``alpha * other`` for ``add``/``sub(alpha=)``: alpha takes the result's dtype, as PyTorch's
     (two bool tensors stay bool; a float alpha with integer tensors is PyTorch's error)."""
+    input, other = dense_beside_sparse(name, input, other)  # noqa: A001
     kind = result_type(input, other).kind
     if kind == "b" and alpha and not isinstance(alpha, float):
         return other

@@ -57,7 +57,10 @@ def _scaled_sum(op, input, product, beta, alpha):  # noqa: A002
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002 - PyTorch's names
-    """beta * input + alpha * (mat1 @ mat2), mat1 (n, m) and mat2 (m, p)."""
+    """beta * input + alpha * (mat1 @ mat2), mat1 (n, m) and mat2 (m, p); a sparse ``mat1``
+    (chainrule.sparse) multiplies by its own ``mm``, as PyTorch's addmm of a sparse matrix."""
+    if type(mat1) is not Tensor and getattr(mat1, "is_sparse", False):
+        return _scaled_sum("addmm", input, mat1.mm(mat2), beta, alpha)
     _ndim("addmm", "mat1", mat1, 2)
     _ndim("addmm", "mat2", mat2, 2)
     if mat1.shape[1] != mat2.shape[0]:
