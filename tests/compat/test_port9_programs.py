@@ -1,0 +1,229 @@
+"""port9_programs.py and port9b_programs.py run unchanged on PyTorch and on chainrule from the
+same weights: losses, metrics and final parameters agree to float64 rounding (float32 runs to
+float32 rounding)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from . import port9_programs as programs  # noqa: E402
+from . import port9b_programs as programs_b  # noqa: E402
+from . import port9c_programs as programs_c  # noqa: E402
+from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
+from .test_real_programs import _both, _close  # noqa: E402
+
+
+def _shared_randn(monkeypatch, lib, seed):
+    """``torch.randn(shape)`` draws from one shared NumPy stream, in the default dtype."""
+    rng = np.random.default_rng(seed)
+
+    def randn(*size, **kwargs):
+        shape = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+        return lib.tensor(rng.standard_normal(tuple(shape)), dtype=lib.get_default_dtype())
+
+    monkeypatch.setattr(lib, "randn", randn)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_performer_with_favor_features_qr_projections_and_redraws_matches_pytorch(
+        monkeypatch, causal):
+    rng = np.random.default_rng(120)
+    tokens = rng.integers(0, 7, (2, 8))
+
+    def run(lib, model):
+        # the redrawn features come from QR of torch.randn: float64 by default here, as float32
+        # QR factors differ between LAPACK builds in the last bits
+        with monkeypatch.context() as m:
+            _shared_randn(m, lib, 121)
+            lib.set_default_dtype(lib.float64)
+            try:
+                return programs.train_performer(lib, model, lib.tensor(tokens))
+            finally:
+                lib.set_default_dtype(lib.float32)
+
+    ours, theirs = _both(lambda lib: programs.performer(lib, causal=causal), run)
+    assert ours[0][-1] < ours[0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_deep_sets_with_padded_masked_pooling_and_equivariant_layer_matches_pytorch():
+    rng = np.random.default_rng(122)
+    sizes = [3, 5, 2, 4]
+    sets = [rng.standard_normal((n, 2)) for n in sizes]
+    targets = np.array([s[:, 0].sum() + s[:, 1].max() for s in sets])
+    perm = rng.permutation(5)
+    ours, theirs = _both(programs.deep_sets, lambda lib, m: programs.train_deep_sets(
+        lib, m, [lib.tensor(s) for s in sets], lib.tensor(targets), lib.tensor(perm)))
+    assert ours[1] < 1e-12 and theirs[1] < 1e-12
+    _close([ours[0], ours[2]], [theirs[0], theirs[2]], rtol=1e-9, atol=1e-11)
+
+
+def test_prototypical_network_episodes_with_gathered_log_softmax_matches_pytorch():
+    rng = np.random.default_rng(123)
+    n_way, n_support, n_query = 3, 2, 2
+    centers = rng.standard_normal((n_way, 1, 1, 8, 8))
+    episodes = [centers + 0.5 * rng.standard_normal((n_way, n_support + n_query, 1, 8, 8))
+                for _ in range(4)]
+    ours, theirs = _both(programs.protonet, lambda lib, m: programs.train_protonet(
+        lib, m, [lib.tensor(e) for e in episodes], n_way, n_support, n_query))
+    assert [row[2] for row in ours[0]] == [1e-2, 5e-3, 5e-3, 2.5e-3]
+    np.testing.assert_allclose(ours[1], ours[2], rtol=1e-9, atol=1e-11)
+    # a conv bias before BatchNorm has a true gradient of zero, so Adam steps on rounding noise
+    # there (and the running means carry it); the rest is held to float64 rounding
+    noisy = [k for k in ours[3] if k.endswith(("0.bias", "running_mean"))]
+    _close({k: ours[3][k] for k in noisy}, {k: theirs[3][k] for k in noisy}, rtol=0, atol=1e-6)
+    for k in noisy:
+        del ours[3][k], theirs[3][k]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_siren_image_fit_and_poisson_fit_through_laplacians_match_pytorch():
+    rng = np.random.default_rng(124)
+    side = 5
+    image = np.cumsum(rng.standard_normal((side, side)), axis=1) / 3.0
+    state = {}
+
+    def run(lib, model):
+        other = programs.siren(lib).double()
+        if not state:
+            state.update(programs._state(other))
+        for k, v in other.state_dict().items():
+            v.copy_(lib.tensor(state[k]))
+        return programs.train_siren(lib, model, other, lib.tensor(image), side)
+
+    ours, theirs = _both(programs.siren, run)
+    assert all(row[2] > 0 for row in ours[0])
+    _close(ours, theirs, rtol=1e-8, atol=1e-10)
+
+
+def test_arcface_with_additive_angular_margin_and_two_param_groups_matches_pytorch():
+    rng = np.random.default_rng(125)
+    labels = np.repeat(np.arange(3), 4)
+    x = rng.standard_normal((3, 6))[labels] + 0.4 * rng.standard_normal((12, 6))
+    pairs = rng.integers(0, 12, (5, 2))
+    ours, theirs = _both(programs.arcface, lambda lib, m: programs.train_arcface(
+        lib, m, lib.tensor(x), lib.tensor(labels), lib.tensor(pairs)))
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def _shared_rand(monkeypatch, lib, seed):
+    """``torch.rand(shape)`` draws from one shared NumPy stream, in the default dtype."""
+    rng = np.random.default_rng(seed)
+
+    def rand(*size, **kwargs):
+        shape = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+        return lib.tensor(rng.uniform(size=tuple(shape)), dtype=lib.get_default_dtype())
+
+    monkeypatch.setattr(lib, "rand", rand)
+
+
+def test_gumbel_softmax_vae_with_straight_through_samples_and_annealing_matches_pytorch(
+        monkeypatch):
+    rng = np.random.default_rng(126)
+    data = (rng.uniform(size=(6, 12)) < 0.4).astype(np.float64)
+
+    def run(lib, model):
+        # float64 noise: -log(-log(U)) in float32 differs in its last bits between NumPy's and
+        # PyTorch's float32 log, which the decoder's gradient carries at 1e-7
+        with monkeypatch.context() as m:
+            _shared_rand(m, lib, 127)
+            lib.set_default_dtype(lib.float64)
+            try:
+                return programs_b.train_gumbel_vae(lib, model, lib.tensor(data))
+            finally:
+                lib.set_default_dtype(lib.float32)
+
+    ours, theirs = _both(programs_b.gumbel_vae, run)
+    assert [row[2] for row in ours[0]] == [row[2] for row in theirs[0]]
+    for out in (ours, theirs):  # F.gumbel_softmax(hard=True): one-hot rows of its own draws
+        assert (out[2] == 1).all() and (out[3] == 1).all()
+    _close([ours[0], ours[1], ours[4]], [theirs[0], theirs[1], theirs[4]], rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("gmlp", [False, True])
+def test_mlp_mixer_and_gmlp_with_warmup_cosine_clipping_and_ema_match_pytorch(gmlp):
+    rng = np.random.default_rng(128)
+    images = rng.standard_normal((4, 3, 8, 8))
+    labels = np.array([0, 2, 1, 2])
+    ours, theirs = _both(lambda lib: programs_b.mixer(lib, gmlp=gmlp),
+                         lambda lib, m: programs_b.train_mixer(lib, m, lib.tensor(images),
+                                                               lib.tensor(labels)))
+    assert [row[2] for row in ours[0]] == pytest.approx([5e-3, 5e-3, 2.5e-3, 0.0])
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_lr_range_test_with_a_custom_scheduler_restored_states_and_one_cycle_matches_pytorch():
+    rng = np.random.default_rng(129)
+    x = rng.standard_normal((12, 3))
+    y = np.tanh(x @ np.array([[1.0], [-2.0], [0.5]])) + 0.05 * rng.standard_normal((12, 1))
+    initial = {}
+
+    def run(lib, model):
+        initial[lib.__name__] = [p.detach().numpy().copy() for p in model.parameters()]
+        return programs_b.lr_range_test(lib, model, lib.tensor(x), lib.tensor(y))
+
+    ours, theirs = _both(programs_b.lr_finder_net, run)
+    assert ours[1] == theirs[1] and len(ours[0]["lr"]) == len(theirs[0]["lr"]) >= 6
+    for a, b in zip(ours[2], initial["chainrule"]):
+        np.testing.assert_array_equal(a, b)
+    _close([ours[0], ours[3], ours[4]], [theirs[0], theirs[3], theirs[4]], rtol=1e-9, atol=1e-11)
+
+
+def test_hamiltonian_neural_network_with_symplectic_gradients_and_rk4_matches_pytorch():
+    rng = np.random.default_rng(130)
+    x = rng.uniform(-1, 1, (10, 2))
+    dxdt = np.stack([x[:, 1], -x[:, 0]], 1)
+    ours, theirs = _both(programs_b.hnn, lambda lib, m: programs_b.train_hnn(
+        lib, m, lib.tensor(x), lib.tensor(dxdt)))
+    assert ours[0][-1] < ours[0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_growing_nca_with_sobel_depthwise_perception_and_alive_masks_matches_pytorch(
+        monkeypatch):
+    size, channel_n = 6, 6
+    seed = np.zeros((size, size, channel_n), np.float32)
+    seed[size // 2, size // 2, 3:] = 1.0
+    yy, xx = np.mgrid[:size, :size]
+    disc = ((yy - 2.5) ** 2 + (xx - 2.5) ** 2 < 5).astype(np.float32)
+    target = np.stack([disc * 0.8, disc * 0.3, disc * 0.5, disc], -1)[None]
+
+    def run(lib, model):
+        with monkeypatch.context() as m:
+            _shared_rand(m, lib, 131)
+            return programs_c.train_nca(lib, model, seed, lib.tensor(target))
+
+    ours, theirs = _both(programs_c.nca, run, double=False)
+    assert ours[2] == theirs[2] > 1
+    _close(ours, theirs, rtol=2e-5, atol=1e-6)
+
+
+def test_barlow_twins_with_in_place_diagonal_views_and_lars_matches_pytorch():
+    rng = np.random.default_rng(132)
+    base = rng.standard_normal((5, 8, 6))
+    views = [(b + 0.1 * rng.standard_normal(b.shape), b + 0.1 * rng.standard_normal(b.shape))
+             for b in base]
+    ours, theirs = _both(programs_c.barlow_twins, lambda lib, m: programs_c.train_barlow_twins(
+        lib, m, [(lib.tensor(a), lib.tensor(b)) for a, b in views]))
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_s4d_with_a_complex_vandermonde_kernel_and_fft_convolution_matches_pytorch():
+    rng = np.random.default_rng(133)
+    x = rng.standard_normal((4, 10, 1))
+    y = np.array([0, 1, 2, 1])
+    ours, theirs = _both(programs_c.s4d, lambda lib, m: programs_c.train_s4d(
+        lib, m, lib.tensor(x), lib.tensor(y)))
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_transformer_xl_with_relative_shift_and_segment_memory_matches_pytorch():
+    rng = np.random.default_rng(134)
+    stream = rng.integers(0, 9, (10, 2))
+    ours, theirs = _both(programs_c.transformer_xl, lambda lib, m: programs_c.train_transformer_xl(
+        lib, m, lib.tensor(stream)))
+    assert len(ours[0]) == 3
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
