@@ -351,6 +351,15 @@ def _same_memory(a, b) -> bool:
             and type(a) is type(b) and _pointer(a) == _pointer(b))
 
 
+def _region(arr, index):
+    """``arr[index]`` for a basic index, as a view even where it names one element (NumPy gives
+    a copy of it, a scalar, for ints alone; ``t[1] += v`` writes back a 0-d view)."""
+    items = index if isinstance(index, tuple) else (index,)
+    if not any(i is Ellipsis for i in items):
+        items = (*items, Ellipsis)
+    return arr[items]
+
+
 def record_write(t: Tensor, index, value, who: str) -> None:
     """``t[index] = value`` recorded: a ``WriteInto`` node becomes the ``_ctx`` of ``t`` (or of
     the root ``t`` is a view of), through which the gradient reaches ``value`` at the written
@@ -380,7 +389,7 @@ def record_write(t: Tensor, index, value, who: str) -> None:
             refuse(f"the index holds a {type(item).__name__} ({item!r}); ints, slices, None, "
                    "Ellipsis, boolean masks and integer arrays are recorded")
     if (basic and isinstance(value, Tensor) and value.requires_grad
-            and _same_memory(t._data[index], value._data)):
+            and _same_memory(_region(t._data, index), value._data)):
         return  # the values are already there: `y[:2] += 1` ends with `y[:2] = (that view)`
     root, positions = _root_of(t, who)
     if root is t:
