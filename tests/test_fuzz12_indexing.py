@@ -4,7 +4,9 @@ take_along_dim, masked_fill/masked_scatter/masked_select, put_ and where, agains
 dtypes, shapes, float64 gradients and error versus no error.
 
 Before this wave ``t[1] += v`` on a tensor in a graph (a single element by ints) raised "modified
-by an inplace operation" at backward.
+by an inplace operation" at backward. A 0-d integer Tensor in an index selected a copy, where
+PyTorch's indexes like an int (a view): ``t[cr.tensor(1)]`` did not show later changes of ``t``,
+and ``t[cr.tensor([0]), cr.tensor(0)] += 7`` wrote into a temporary copy and left ``t`` unchanged.
 """
 
 import numpy as np
@@ -23,3 +25,13 @@ def test_augmented_write_of_one_element_backward():
         t[-1, ...] *= 2.0
         (t * t).sum().backward()
         assert x.grad.tolist() == [0.0, 12.0, 4.0, 24.0]
+
+
+def test_zero_d_integer_index_is_an_int():
+    for lib in (torch, cr):
+        t = lib.tensor(np.arange(6.0).reshape(2, 3))
+        t[lib.tensor(1)].mul_(10)
+        t[:, lib.tensor(2)].add_(100)
+        t[lib.tensor([0]), lib.tensor(0)] += 7
+        t[lib.tensor(0), lib.tensor([1])] = -1
+        assert t.tolist() == [[7.0, -1.0, 102.0], [30.0, 40.0, 150.0]], lib.__name__

@@ -95,14 +95,25 @@ def _apply(t: Tensor, who: str, write) -> Tensor:
     return t
 
 
+def _plain_item(i, xp):
+    """One index item as ``setitem`` writes with it: a Tensor as its array, a list as an array, a
+    0-d integer array as an int (as in PyTorch and ``t[i]``: NumPy would select a copy with it,
+    which a write through ``ints_first``'s steps would then miss)."""
+    if isinstance(i, Tensor):
+        i = i._data
+    if isinstance(i, list):
+        return xp.asarray(i)
+    if getattr(i, "shape", None) == () and getattr(i, "dtype", None) is not None \
+            and i.dtype.kind in "iu":
+        return int(i)
+    return i
+
+
 def _plain_index(index, xp):
-    """``index`` with Tensors (and lists inside a tuple) as arrays."""
-    if isinstance(index, Tensor):
-        return index._data
+    """``index`` with Tensors (and lists inside a tuple) as arrays, 0-d integer ones as ints."""
     if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else xp.asarray(i) if isinstance(i, list)
-                     else i for i in index)
-    return index
+        return tuple(_plain_item(i, xp) for i in index)
+    return index if isinstance(index, list) else _plain_item(index, xp)
 
 
 def setitem(self, index, value) -> None:

@@ -255,7 +255,8 @@ class GetItem(Function):
         if ids is not None:
             if self.rows is not None:
                 _check_rows(ids, *self.rows)
-            self.index = ids
+            # a 0-d id indexes like an int, as in PyTorch: a view, not NumPy's copy
+            self.index = int(ids) if ids.ndim == 0 else ids
         out = x[self.index]
         if isinstance(out, numpy.generic):  # NumPy's one element is a copy; PyTorch's a 0-d view
             out = x[(*self.index, ...) if isinstance(self.index, tuple) else (self.index, ...)]
