@@ -28,7 +28,7 @@ from .promotion import check_in_place, dense_beside_sparse, result_type, true_di
 from .tensor import Tensor
 from .write import put
 
-__all__ = ["ints_first", "mark_changed", "writable_array"]
+__all__ = ["drop_empty_ellipsis", "ints_first", "mark_changed", "writable_array"]
 
 
 def writable_array(t: Tensor, who: str = "in-place change"):
@@ -121,7 +121,7 @@ def setitem(self, index, value) -> None:
     in PyTorch and as ``t[index]`` reads (``ints_first``). Recorded while gradients are recorded
     and ``t`` or ``value`` requires grad (``inplace_record.record_write``)."""
     xp = get_array_module(self._data)
-    index = _plain_index(index, xp)
+    index = drop_empty_ellipsis(_plain_index(index, xp), self._data.ndim)
     if needs_record(self, (value,)):
         record_write(self, xp.asarray(index) if isinstance(index, list) else index, value,
                      "__setitem__")
@@ -310,6 +310,24 @@ Tensor.__iadd__ = add_
 Tensor.__isub__ = sub_
 Tensor.__imul__ = mul_
 Tensor.__itruediv__ = div_
+
+
+def drop_empty_ellipsis(index, ndim):
+    """``index`` without an Ellipsis that stands for no axis of an ``ndim``-D tensor, where the
+    index holds arrays: PyTorch expands it into nothing, so arrays on either side of it stay
+    adjacent and their axes stay in place (``x[None, a, ..., b]`` of a 2-D ``x`` is ``(1, n)``),
+    where NumPy counts it as a separator and moves the arrays' axes first (``(n, 1)``)."""
+    if not isinstance(index, tuple) or not any(i is Ellipsis for i in index):
+        return index
+    if not any(getattr(i, "ndim", 0) > 0 or getattr(getattr(i, "dtype", None), "kind", "") == "b"
+               for i in index):
+        return index
+    used = sum(0 if i is None or i is Ellipsis
+               else i.ndim if getattr(getattr(i, "dtype", None), "kind", "") == "b" else 1
+               for i in index)
+    if used != ndim:
+        return index
+    return tuple(i for i in index if i is not Ellipsis)
 
 
 def ints_first(index):

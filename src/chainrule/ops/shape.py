@@ -11,7 +11,7 @@ import math
 import operator
 
 from ..autograd.function import Function
-from ..autograd.inplace import ints_first
+from ..autograd.inplace import drop_empty_ellipsis, ints_first
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ..kernels import K
@@ -318,6 +318,7 @@ def getitem(x, index, *, rows=None):
     xp = get_array_module(x._data)
     ids = index if isinstance(index, Tensor) and index._data.dtype.kind in "iu" else None
     index, accumulate = _convert_index(index, xp)
+    index = drop_empty_ellipsis(index, x._data.ndim)
     if accumulate or isinstance(index, tuple):
         steps = ints_first(index)
         if steps is not None:  # PyTorch's order: the ints select first, then the arrays
