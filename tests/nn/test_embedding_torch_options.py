@@ -1,6 +1,7 @@
 """nn.Embedding and nn.EmbeddingBag take PyTorch's max_norm/norm_type/scale_grad_by_freq/sparse
 (the text-classification tutorial writes ``EmbeddingBag(vocab, dim, sparse=False)``): the
-defaults accepted, ``sparse=True`` computed densely with PyTorch's gradient values, the option
+defaults accepted, ``sparse=True`` with PyTorch's gradient values (a sparse gradient: its
+entries in tests/sparse/test_embedding_bag_sparse.py), the option
 chainrule's EmbeddingBag does not offer (scale_grad_by_freq) refused; max_norm is tested in
 tests/compat/test_names8_embedding.py, Embedding's scale_grad_by_freq in
 tests/nn/test_embedding_max_norm.py."""

@@ -26,14 +26,15 @@ from ..ops import (
 )
 from ..ops.conv import conv1d
 from ..ops.elementwise import neg, where
+from ..ops.embedding_bag import reduce_bags
 from ..ops.shape import getitem
 from ..ops.softmax import implicit_softmax_dim, softmax
 from ..sparse.embedding import sparse_lookup
 from ._attention_core import attend
 from .embedding import embedding_renorm_, scaled_by_frequency, torch_options
 
-__all__ = ["conv_tbc", "embedding", "multi_head_attention_forward", "softmin", "upsample",
-           "upsample_bilinear", "upsample_nearest"]
+__all__ = ["conv_tbc", "embedding", "embedding_bag", "multi_head_attention_forward", "softmin",
+           "upsample", "upsample_bilinear", "upsample_nearest"]
 
 extra_names = (list(__all__) + activation_extra.__all__ + activation_random.__all__
                + bilinear.__all__ + ctc.__all__ + distance.__all__ + fold.__all__
@@ -88,6 +89,25 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
         if not bool(keep.all()):
             out = where(keep, out, out.detach())
     return out
+
+
+def embedding_bag(input, weight, offsets=None, *, mode: str = "mean",  # noqa: A002 - torch
+                  per_sample_weights=None, include_last_offset: bool = False,
+                  padding_idx: int | None = None, sparse: bool = False) -> Tensor:
+    """``ops.embedding_bag`` (see there for the arguments) with PyTorch's ``sparse``: the
+    gradient of ``weight`` is then a sparse COO tensor (chainrule.sparse) with one entry per id
+    kept, in input order (``padding_idx`` left out), holding the gradient of that lookup's row,
+    as PyTorch's. Mode "max" refuses it, as PyTorch does."""
+    if sparse and mode == "max":
+        raise ValueError("embedding_bag: max mode does not support sparse weights (sparse=True "
+                         "with mode='max'; as in PyTorch, use mode 'sum' or 'mean')")
+    sparse_grad = sparse and isinstance(weight, Tensor) and weight.requires_grad
+    return reduce_bags(input, weight, offsets, mode, per_sample_weights, include_last_offset,
+                       padding_idx, _sparse_rows if sparse_grad else None)
+
+
+def _sparse_rows(weight, ids):
+    return sparse_lookup(weight, ids, who="embedding_bag")
 
 
 def _deprecated(name):

@@ -5,9 +5,10 @@ from __future__ import annotations
 from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..ops.embedding_bag import MODES, embedding_bag
+from ..ops.embedding_bag import MODES
 from . import init
 from ._checks import float_dtype, positive_int, resolve_rng
+from ._functional_extra import embedding_bag
 from .embedding import _padding_index, embedding_renorm_, torch_options
 from .module import Module, Parameter
 
@@ -30,8 +31,9 @@ class EmbeddingBag(Module):
         rng: numpy Generator for the N(0, 1) initial weights (None: the default generator).
         dtype: floating-point dtype of the weight (None: the default dtype).
         max_norm, norm_type, scale_grad_by_freq, sparse: PyTorch's options, by keyword here (mode
-            stays third): ``sparse=True`` is computed densely (the same gradient values); a
-            ``max_norm`` or ``scale_grad_by_freq=True`` raises NotImplementedError.
+            stays third): ``sparse=True`` makes ``weight.grad`` a sparse COO tensor
+            (chainrule.sparse), one entry per id looked up, as PyTorch's (not with mode "max");
+            ``scale_grad_by_freq=True`` raises NotImplementedError.
 
     Shape:
         ``input`` (B, N) with ``offsets=None``, or (L,) with ``offsets`` (B,) (B + 1 with
@@ -109,7 +111,7 @@ class EmbeddingBag(Module):
         return embedding_bag(input, self.weight, offsets, mode=self.mode,
                              per_sample_weights=per_sample_weights,
                              include_last_offset=self.include_last_offset,
-                             padding_idx=self.padding_idx)
+                             padding_idx=self.padding_idx, sparse=self.sparse)
 
     def extra_repr(self) -> str:
         text = f"{self.num_embeddings}, {self.embedding_dim}"

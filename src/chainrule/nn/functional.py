@@ -26,6 +26,7 @@ from ..ops.softmax import log_softmax as _log_softmax
 from ._functional_extra import (  # noqa: F401 - PyTorch's F names
     conv_tbc,
     embedding,
+    embedding_bag,
     multi_head_attention_forward,
     softmin,
     upsample,

@@ -106,6 +106,15 @@ def embedding_bag(input, weight, offsets=None, *, mode: str = "mean",  # noqa: A
     >>> embedding_bag([0, 2, 1, 1], w, [0, 2], mode="sum").tolist()
     [[3.0, 2.0], [0.0, 2.0]]
     """
+    return reduce_bags(input, weight, offsets, mode, per_sample_weights, include_last_offset,
+                       padding_idx)
+
+
+def reduce_bags(input, weight, offsets, mode, per_sample_weights, include_last_offset,  # noqa: A002
+                padding_idx, lookup=None):
+    """``embedding_bag`` with the rows looked up by ``lookup(weight, ids)`` (ids: the 1-D int
+    array of the ids kept, bag after bag, in input order) where given: ``nn``'s
+    ``sparse=True`` passes a lookup whose weight gradient is a sparse tensor."""
     if mode not in MODES:
         raise ValueError(f"embedding_bag: mode must be one of {MODES}, got {mode!r}")
     if not isinstance(weight, Tensor) or weight.ndim != 2:
@@ -145,7 +154,10 @@ def embedding_bag(input, weight, offsets=None, *, mode: str = "mean",  # noqa: A
         pos, bag = pos[keep], bag[keep]
     counts = xp.bincount(bag, minlength=len(starts)).astype(xp.int64)
     new_starts = xp.cumsum(counts) - counts
-    rows = getitem(weight, Tensor(flat[pos]), rows=("embedding_bag", n_rows))
+    if lookup is None:
+        rows = getitem(weight, Tensor(flat[pos]), rows=("embedding_bag", n_rows))
+    else:
+        rows = lookup(weight, flat[pos])
     if psw is not None:
         rows = rows * reshape(getitem(reshape(psw, (-1,)), pos), (-1, 1))
     params = {"starts": new_starts, "counts": counts, "segment": bag}
