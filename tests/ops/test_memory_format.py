@@ -42,3 +42,24 @@ def test_memory_format_names_and_refusal():
     with pytest.raises(TypeError, match="Module.to: memory_format"):
         cr.nn.Linear(2, 2).to(memory_format=4)
 
+
+
+@pytest.mark.torch
+def test_clone_takes_a_memory_format_as_pytorchs():
+    # x.clone(memory_format=torch.preserve_format) was a TypeError (clone took no keywords)
+    torch = pytest.importorskip("torch")
+    x0 = np.random.default_rng(1).standard_normal((2, 3, 4, 4))
+    out = {}
+    for L in (cr, torch):
+        x = L.tensor(x0, requires_grad=True)
+        ys = [x.clone(memory_format=fmt) for fmt in (L.preserve_format, L.contiguous_format,
+                                                     L.channels_last)]
+        ys.append(L.clone(x, memory_format=L.preserve_format))
+        sum(y.pow(k + 1).sum() for k, y in enumerate(ys)).backward()
+        out[L.__name__] = [y.detach().numpy() for y in ys] + [x.grad.numpy()]
+    for a, b in zip(out["chainrule"], out["torch"]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    x = cr.tensor(x0, requires_grad=True)
+    assert cr.autograd.gradcheck(lambda t: t.clone(memory_format=cr.channels_last) * t, (x,))
+    with pytest.raises(TypeError, match="clone: memory_format must be one of .* got 'nhwc'"):
+        x.clone(memory_format="nhwc")

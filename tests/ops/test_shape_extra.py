@@ -201,3 +201,25 @@ def test_bad_arguments_are_refused_clearly():
         cr.put(x, cr.tensor([0, 1]), cr.ones(1))
     with pytest.raises(TypeError, match="put: source must have the input's dtype float32"):
         cr.put(x, cr.tensor([0]), cr.ones(1, dtype=cr.float64))
+
+
+@pytest.mark.torch
+def test_flip_method_takes_dims_as_a_keyword_as_pytorchs():
+    # x.flip(dims=[1]) was a TypeError (the method took positional dims only); allRank's
+    # ListMLE writes torch.logcumsumexp(x.flip(dims=[1]), dim=1).flip(dims=[1])
+    torch = pytest.importorskip("torch")
+    x0 = np.random.default_rng(3).standard_normal((3, 4))
+    w = np.cos(np.arange(12.0)).reshape(3, 4)
+    out = {}
+    for L in (cr, torch):
+        x = L.tensor(x0, requires_grad=True)
+        ys = [x.flip(dims=[1]), x.flip(dims=(0, 1)), x.flip(1), x.flip([0]), x.flip(0, 1)]
+        sum((y * L.tensor(w) * (k + 1)).sum() for k, y in enumerate(ys)).backward()
+        out[L.__name__] = [y.detach().numpy() for y in ys] + [x.grad.numpy()]
+    for a, b in zip(out["chainrule"], out["torch"]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    x = cr.tensor(x0, requires_grad=True)
+    assert cr.autograd.gradcheck(lambda t: t.flip(dims=[0, 1]) * t, (x,))
+    with pytest.raises(TypeError, match=r"flip: takes the dims .* got \(1,\) and keywords "
+                                        r"\['dims'\]"):
+        x.flip(1, dims=[0])

@@ -39,8 +39,11 @@ class Clone(Function):
         return g
 
 
-def clone(input) -> Tensor:  # noqa: A002
-    """A copy of ``input`` with its own memory; gradients flow through it."""
+def clone(input, *, memory_format=None) -> Tensor:  # noqa: A002
+    """A copy of ``input`` with its own memory; gradients flow through it. A ``memory_format``
+    is accepted (the values are the same; see ``memory_format.py``)."""
+    if memory_format is not None:
+        check_format("clone", memory_format)
     return Clone.apply(input)
 
 

@@ -296,8 +296,18 @@ def take_along_dim(input, indices, dim=None):  # noqa: A002
     return gather(input, axis, idx)
 
 
+def _flip_method(self, *dims, **kwargs):
+    """``x.flip(0, 1)``, ``x.flip((0, 1))`` or ``x.flip(dims=[0, 1])``, as PyTorch's method."""
+    if kwargs:
+        if dims or set(kwargs) != {"dims"}:
+            raise TypeError(f"flip: takes the dims as ints, one sequence or dims=, got "
+                            f"{dims!r} and keywords {sorted(kwargs)}")
+        return flip(self, kwargs["dims"])
+    return flip(self, dims[0] if len(dims) == 1 else dims)
+
+
 _METHODS = {
-    "flip": lambda self, *dims: flip(self, dims[0] if len(dims) == 1 else dims),
+    "flip": _flip_method,
     "roll": roll, "cumsum": cumsum, "diff": diff, "unbind": unbind, "movedim": movedim,
     "moveaxis": movedim, "swapaxes": swapaxes, "swapdims": swapaxes, "ravel": ravel,
     "unflatten": unflatten, "take": take, "take_along_dim": take_along_dim,
