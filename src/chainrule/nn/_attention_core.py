@@ -8,12 +8,11 @@ import math
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ..ops._broadcast import broadcast_to
 from ..ops.attention import attention_mask_bias, attention_weights
 from ..ops.dropout import dropout
 from ..ops.join import concat
 from ..ops.linalg import linear, matmul
-from ..ops.shape import permute, reshape, squeeze, transpose, unsqueeze
+from ..ops.shape import broadcast_to, permute, reshape, squeeze, transpose, unsqueeze
 from ..ops.softmax import softmax
 
 __all__ = ["attend"]

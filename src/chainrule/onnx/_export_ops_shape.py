@@ -11,11 +11,10 @@ that cannot be written from the two recordings, and the export refuses the op.
 from __future__ import annotations
 
 from ..backend import numpy as np
-from ..ops._broadcast import BroadcastTo
 from ..ops.creation import _Triangle
 from ..ops.join import Concat, ConstantPad, Split, Stack
 from ..ops.rearrange import CumSum, Flip
-from ..ops.shape import GetItem, Permute, Reshape
+from ..ops.shape import BroadcastTo, GetItem, Permute, Reshape
 from ._export_ops import converts
 
 __all__: list[str] = []

@@ -52,7 +52,6 @@ from . import torch_names as _torch_names  # noqa: F401 - attaches select, bitwi
 from . import torch_scatter as _torch_scatter  # noqa: F401 - index_copy, slice_scatter...
 from . import torch_stats as _torch_stats  # noqa: F401 - attaches cov, corrcoef, renorm... to Tensor
 from . import torch_windows as _torch_windows  # noqa: F401 - hann_window...
-from ._broadcast import sum_to
 from .activation import *  # noqa: F403
 from .attention import *  # noqa: F403
 from .conv import *  # noqa: F403
@@ -82,6 +81,7 @@ from .scan import *  # noqa: F403
 from .scatter_reduce import scatter_reduce
 from .select import *  # noqa: F403
 from .shape import *  # noqa: F403
+from .shape import sum_to
 from .shape_extra import *  # noqa: F403
 from .softmax import *  # noqa: F403
 from .special_fns import *  # noqa: F403

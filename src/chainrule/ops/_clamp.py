@@ -6,9 +6,9 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._broadcast import sum_to
 from ._promotion import as_dtype, result_type
 from .elementwise import _check_broadcast, fill_where
+from .shape import sum_to
 
 
 class ClampBounds(Function):

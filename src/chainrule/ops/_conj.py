@@ -12,7 +12,7 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
-from ._broadcast import sum_to
+from .shape import sum_to
 
 __all__ = ["Conj", "Imag", "MakeComplex", "Real", "cj", "complex_dtype", "real_dtype"]
 

@@ -15,11 +15,10 @@ import numbers
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._broadcast import sum_to
 from ._promotion import promoted
 from .activation import _float_input, _kept, relu6, sigmoid, softplus, tanh
 from .elementwise import exp, where
-from .shape import _one_axis, getitem, reshape
+from .shape import _one_axis, getitem, reshape, sum_to
 
 __all__ = ["celu", "glu", "hardshrink", "hardsigmoid", "hardswish", "mish", "prelu", "softshrink",
            "tanhshrink", "threshold"]

@@ -20,11 +20,11 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._broadcast import sum_to
 from ._conj import Imag, MakeComplex, Real, complex_dtype, real_dtype
 from .elementwise import abs as _abs
 from .elementwise import cos, fill_where, sign, sin
 from .join import stack
+from .shape import sum_to
 from .torch_names import tensor_input
 
 __all__ = ["ComplexAngle", "Polar", "ViewAsComplex", "ViewAsReal", "complex", "polar", "sgn",

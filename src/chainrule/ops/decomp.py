@@ -20,11 +20,10 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import LinAlgError, get_array_module, lapack, numpy
-from ._broadcast import broadcast_to
 from ._conj import Imag, MakeComplex, cj, real_dtype
 from .elementwise import fill_where
 from .linalg import matmul
-from .shape import transpose
+from .shape import broadcast_to, transpose
 
 __all__ = ["LinAlgError", "cholesky", "eigh", "inv", "slogdet", "solve"]
 

@@ -20,12 +20,11 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._broadcast import broadcast_to
 from ._conj import cj
 from .decomp import _square, inv
 from .elementwise import fill_where
 from .linalg import matmul
-from .shape import transpose
+from .shape import broadcast_to, transpose
 from .stats import prod
 from .svd import svd
 

@@ -11,11 +11,11 @@ from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from . import _promotion as _pr
-from ._broadcast import sum_to
 from ._conj import cj
 from ._promotion import _check_broadcast, as_dtype, comparison, float_operand, result_type  # noqa: F401
 from ._promotion import binary as _binary
 from .cast import Cast, ToDevice, cast, to_device_op  # noqa: F401 - their home was this module
+from .shape import sum_to
 
 __all__ = [
     "abs", "add", "cast", "clip", "div", "exp", "log", "maximum", "minimum", "mul", "neg", "pow",

@@ -19,11 +19,10 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._broadcast import sum_to
 from ._promotion import binary
 from .elementwise import fill_where
 from .rearrange import movedim
-from .shape import _one_axis, getitem, reshape
+from .shape import _one_axis, getitem, reshape, sum_to
 
 __all__ = ["fmax", "fmin"]
 

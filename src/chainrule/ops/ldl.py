@@ -20,7 +20,7 @@ from typing import NamedTuple
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, get_array_module, numpy
-from ._broadcast import broadcast_to
+from .shape import broadcast_to
 
 __all__ = ["ldl_factor", "ldl_factor_ex", "ldl_solve"]
 

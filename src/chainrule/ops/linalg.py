@@ -9,11 +9,10 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..kernels import K
-from ._broadcast import sum_to
 from ._conj import cj
 from .activation import ReLUMask
 from .reduce import Sum
-from .shape import Permute, reshape, transpose
+from .shape import Permute, reshape, sum_to, transpose
 
 __all__ = ["linear", "linear_relu", "matmul"]
 

@@ -16,13 +16,12 @@ from typing import NamedTuple
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
-from ._broadcast import broadcast_to
 from .creation import tril, triu
 from .decomp import _h, _square, cholesky, inv, solve
 from .elementwise import fill_where
 from .join import concat
 from .methods import clone
-from .shape import transpose
+from .shape import broadcast_to, transpose
 
 __all__ = ["cholesky_ex", "cholesky_inverse", "cholesky_solve", "inv_ex", "matrix_exp",
            "solve_ex", "solve_triangular", "triangular_solve"]

@@ -21,7 +21,6 @@ import math
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
-from ._broadcast import sum_to
 from ._conj import cj
 from ._promotion import binary, float_operand
 from ._special import erf as _erf
@@ -29,6 +28,7 @@ from ._special import erfc as _erfc
 from .elementwise import clip, cos, exp, fill_where, sqrt, where
 from .elementwise import pow as _pow
 from .reciprocal import reciprocal
+from .shape import sum_to
 
 __all__ = [
     "acos", "asin", "atan", "atan2", "ceil", "clamp_max", "clamp_min", "cosh", "erf", "erfc",

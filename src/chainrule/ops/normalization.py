@@ -17,8 +17,7 @@ import numbers
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._broadcast import sum_to
-from .shape import reshape
+from .shape import reshape, sum_to
 
 __all__ = ["batch_norm", "layer_norm"]
 

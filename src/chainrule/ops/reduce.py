@@ -16,11 +16,10 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ..kernels import K
 from ._args import dim_or_axis, keep_flag, reduce_dim
-from ._broadcast import broadcast_to
 from ._conj import cj
 from ._promotion import float_operand
 from .elementwise import cast, exp, fill_where, maximum, minimum
-from .shape import normalize_axis, reshape
+from .shape import broadcast_to, normalize_axis, reshape
 
 __all__ = ["MinMax", "argmax", "argmin", "logsumexp", "max", "mean", "min", "std", "sum", "var"]
 

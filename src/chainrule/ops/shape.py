@@ -1,4 +1,5 @@
-"""Shape and indexing ops: reshape, permute, transpose, squeeze, getitem (concat, pad: ``join``).
+"""Shape and indexing ops: reshape, permute, transpose, squeeze, broadcast_to and its adjoint
+sum_to, getitem (concat, pad: ``join``).
 
 Forwards return NumPy views wherever NumPy does (reshape of contiguous data, transposes, basic
 slicing), so they cost no copy. Backwards are written with these same ops, so they can be
@@ -16,7 +17,6 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ..kernels import K
 from ._args import dim_or_axis
-from ._broadcast import broadcast_to
 
 __all__ = [
     "broadcast_to", "flatten", "getitem", "permute", "reshape", "squeeze", "transpose", "unsqueeze",
@@ -219,6 +219,63 @@ def unsqueeze(input, axis=None, *, dim=None):  # noqa: A002
     dims = iter(input.shape)
     out_shape = tuple(1 if i in axes else next(dims) for i in range(input.ndim + len(axes)))
     return reshape(input, out_shape)
+
+
+# Broadcasting and its adjoint: the one place where a gradient is summed back to its input's
+# shape (every broadcasting op's backward calls sum_to; Sum's backward is a broadcast_to).
+
+
+def _reduced_axes(big: tuple[int, ...], small: tuple[int, ...]) -> tuple[int, ...]:
+    """Axes of ``big`` that broadcasting from ``small`` created or stretched."""
+    lead = len(big) - len(small)
+    axes = list(range(lead))
+    axes += [lead + i for i, n in enumerate(small) if n == 1 and big[lead + i] != 1]
+    return tuple(axes)
+
+
+class SumTo(Function):
+    """Sum a broadcast gradient back down to ``shape`` (the adjoint of broadcasting)."""
+
+    complex_grad = True
+
+    def forward(self, x):
+        axes = _reduced_axes(x.shape, self.shape)
+        y = x.sum(axis=axes, keepdims=True) if axes else x
+        return y.reshape(self.shape)
+
+    def backward(self, g):
+        return broadcast_to(g, self.inputs[0].shape)
+
+
+class BroadcastTo(Function):
+    complex_grad = True
+
+    def forward(self, x):
+        return get_array_module(x).broadcast_to(x, self.shape)
+
+    def backward(self, g):
+        return sum_to(g, self.inputs[0].shape)
+
+
+def sum_to(x, shape):
+    """Sum ``x`` over its broadcast axes so that it has ``shape`` (identity when it already has)."""
+    shape = tuple(shape)
+    if (x._data.shape if isinstance(x, Tensor) else x.shape) == shape:
+        return x
+    return SumTo.apply(x, shape=shape)
+
+
+def broadcast_to(x, shape):
+    """Broadcast ``x`` to ``shape`` like NumPy (a read-only view); the gradient is summed back."""
+    shape = tuple(shape)
+    have = x._data.shape if isinstance(x, Tensor) else x.shape
+    if have == shape:
+        return x
+    try:
+        numpy.broadcast_shapes(have, shape)  # shapes only: NumPy's rule serves every device
+    except ValueError:
+        raise ValueError(f"broadcast_to: cannot broadcast shape {have} to {shape}") from None
+    return BroadcastTo.apply(x, shape=shape)
 
 
 def _convert_index(index, xp):

@@ -24,13 +24,13 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ..backend.defaults import get_default_dtype
 from . import _bessel, _gamma
-from ._broadcast import sum_to
 from ._promotion import as_dtype, binary
 from ._special import ndtr as _ndtr
 from .elementwise import _check_broadcast, clip, cos, div, exp, fill_where, log, sqrt, where
 from .elementwise import pow as _pow
 from .math import _float_input, _real, _Unary, log1p, trunc
 from .reduce import sum as _sum
+from .shape import sum_to
 
 __all__ = ["acosh", "arccosh", "arcsinh", "arctanh", "asinh", "atanh", "copysign", "deg2rad",
     "digamma", "entr", "erfcx", "erfinv", "fix", "float_power", "heaviside", "i0", "lgamma",

@@ -15,8 +15,8 @@ from ..autograd.promotion import result_type, true_divide_dtype
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from . import _gamma_inc
-from ._broadcast import sum_to
 from .elementwise import _check_broadcast, exp, log
+from .shape import sum_to
 from .special_fns import lgamma
 
 __all__ = ["gammainc", "gammaincc", "zeta"]

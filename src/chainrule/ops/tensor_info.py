@@ -17,11 +17,10 @@ import numbers
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_data import Size
 from ..backend import get_array_module
-from ._broadcast import sum_to
 from ._conj import cj
 from .creation import multinomial
 from .elementwise import cast
-from .shape import transpose
+from .shape import sum_to, transpose
 
 __all__ = ["strided"]
 

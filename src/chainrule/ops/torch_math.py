@@ -19,7 +19,6 @@ from typing import NamedTuple
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import config, get_array_module, numpy
-from ._broadcast import sum_to
 from ._conj import Conj, Imag, Real
 from ._promotion import promoted, promoted_all, result_type
 from .complex import ComplexAngle
@@ -27,6 +26,7 @@ from .creation import ones_like
 from .elementwise import cast, div, mul
 from .join import stack
 from .math import exp2, logaddexp
+from .shape import sum_to
 from .torch_names import no_out, tensor_input
 
 __all__ = [
