@@ -15,6 +15,7 @@ import numbers
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
+from .resample_aa import antialiased_resize
 from .shape import getitem, permute, reshape
 from .volume_pool import adaptive_avg_pool3d
 
@@ -155,6 +156,9 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",  # n
             as PyTorch's), "trilinear" (5-D input) or "area" (adaptive average pooling).
         align_corners: for the linear and bicubic modes only: True maps the corner pixels'
             centres onto each other; False (the default) maps their outer edges.
+        antialias: for "bilinear" and "bicubic" with 4-D input: when shrinking, the filter is
+            widened by the scale so every input pixel counts, as PyTorch's (and PIL's) resize;
+            the bicubic filter is then a = -0.5's (see ``resample_aa.py``).
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate: input must be a Tensor, got {type(input).__name__}")
@@ -174,10 +178,14 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",  # n
         raise ValueError(f"interpolate: align_corners is for modes 'linear', 'bilinear', "
                          f"'trilinear' and 'bicubic' only, got align_corners={align_corners!r} "
                          f"with mode {mode!r}")
-    if antialias:
-        raise NotImplementedError("interpolate: antialias=True is not supported")
+    if antialias and (mode not in ("bilinear", "bicubic") or input.ndim != 4):
+        raise ValueError(f"interpolate: antialias=True is for modes 'bilinear' and 'bicubic' "
+                         f"with 4-D input (N, C, H, W), got mode {mode!r} and shape "
+                         f"{tuple(input.shape)}")
     n = input.ndim - 2
     sizes, scales = _sizes_and_scales(input, size, scale_factor, recompute_scale_factor, n)
+    if antialias:
+        return antialiased_resize(input, sizes, scales, mode, bool(align_corners))
     if mode == "area":  # PyTorch's "area" is adaptive average pooling to the output size
         pool = (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[n - 1]
         return pool(input, sizes[0] if n == 1 else sizes)

@@ -1,0 +1,71 @@
+"""``interpolate(..., antialias=True)``: PyTorch's antialiased bilinear and bicubic resizing of
+(N, C, H, W) input.
+
+Each output pixel is a normalised weighted sum of the input pixels under a filter centred on its
+source position: a triangle (bilinear) or the cubic convolution kernel with a = -0.5 (bicubic).
+When shrinking by a scale s > 1 the filter is stretched by s, so every input pixel contributes
+(the antialiasing); when growing, the filter keeps its size. Along one axis the sums are one
+(out, in) weight matrix, so the resize is ``W_h @ x @ W_w^T``: two matrix products, whose
+gradients (to any order) are the transposed products. The weights follow PyTorch's kernel
+(``_compute_weights_aa``): centre ``s * (i + 0.5)``, taps from ``int(centre - support + 0.5)``
+to ``int(centre + support + 0.5)`` (truncated, clipped to the axis), divided by their sum.
+"""
+
+from __future__ import annotations
+
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
+from .products import matmul
+
+__all__ = ["antialiased_resize"]
+
+_AA_CUBIC_A = -0.5  # PyTorch's antialiased bicubic filter (its plain bicubic uses -0.75)
+
+
+def _filter(xp, x, mode):
+    x = xp.abs(x)
+    if mode == "bilinear":
+        return xp.maximum(0.0, 1.0 - x)
+    a = _AA_CUBIC_A
+    near = ((a + 2.0) * x - (a + 3.0)) * x * x + 1.0
+    far = (((x - 5.0) * x + 8.0) * x - 4.0) * a
+    return xp.where(x < 1.0, near, xp.where(x < 2.0, far, 0.0))
+
+
+def _scale(n_in, n_out, align_corners, scale_factor):
+    """PyTorch's ``area_pixel_compute_scale``: the source step per output pixel."""
+    if align_corners:
+        return (n_in - 1) / (n_out - 1) if n_out > 1 else 0.0
+    if scale_factor is not None and scale_factor > 0:
+        return 1.0 / scale_factor
+    return n_in / n_out
+
+
+def _weights(xp, n_in, n_out, scale, mode, dtype):
+    """The (n_out, n_in) matrix of one axis."""
+    half = 1.0 if mode == "bilinear" else 2.0  # half the filter's width at scale 1
+    support = half * scale if scale >= 1.0 else half
+    invscale = 1.0 / scale if scale >= 1.0 else 1.0
+    w = xp.zeros((n_out, n_in))
+    for i in range(n_out):
+        center = scale * (i + 0.5)
+        lo = max(int(center - support + 0.5), 0)
+        hi = min(int(center + support + 0.5), n_in)
+        taps = _filter(xp, (xp.arange(lo, hi) - center + 0.5) * invscale, mode)
+        total = float(taps.sum())
+        w[i, lo:hi] = taps / total if total != 0.0 else taps
+    return w.astype(dtype)
+
+
+def antialiased_resize(x: Tensor, sizes, scales, mode: str, align_corners: bool) -> Tensor:
+    """(N, C, H, W) ``x`` resized to ``sizes`` = (H', W') with the antialiased ``mode``
+    ("bilinear" or "bicubic"); ``scales`` are the scale factors PyTorch hands its kernel (None
+    where the size was given, or recompute_scale_factor was set)."""
+    xp = get_array_module(x._data)
+    (h, w), (oh, ow) = x.shape[2:], sizes
+    rows = _weights(xp, h, oh, _scale(h, oh, align_corners, scales[0]), mode, x._data.dtype)
+    cols = _weights(xp, w, ow, _scale(w, ow, align_corners, scales[1]), mode, x._data.dtype)
+    # the width first, as PyTorch's separable kernel
+    y = matmul(x, Tensor(xp.ascontiguousarray(cols.T)))
+    return matmul(Tensor(rows), y)
+
