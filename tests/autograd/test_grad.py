@@ -209,3 +209,49 @@ def test_grad_asks_each_node_only_for_the_gradients_it_returns():
     assert seen == [(True, False)] and gx.tolist() == [3.0, 3.0]
     loss.backward()
     assert seen[-1] == (True, True) and w.grad.item() == 3.0 and x.grad.tolist() == [3.0, 3.0]
+
+
+@pytest.mark.torch
+def test_is_grads_batched_takes_one_vector_jacobian_product_per_row_as_pytorch():
+    # is_grads_batched=True was a ValueError; grad(y, x, torch.eye(n), is_grads_batched=True)
+    # is PyTorch's documented way to a Jacobian (and its tests of PINNs' derivatives)
+    torch = pytest.importorskip("torch")
+    X = np.random.default_rng(0).standard_normal((5, 4))  # noqa: N806
+    out = {}
+    for L in (cr, torch):
+        x = L.tensor(X, requires_grad=True)
+        w = L.tensor(X[:3].T.copy(), requires_grad=True)
+        y = L.tanh(x @ w)
+        (jac,) = L.autograd.grad(y.sum(1), x, L.eye(5, dtype=L.float64), retain_graph=True,
+                                 is_grads_batched=True)
+        eye = L.eye(3, dtype=L.float64)
+        gx, gw = L.autograd.grad(y, (x, w), eye[:, None, :].expand(3, 5, 3),
+                                 is_grads_batched=True, create_graph=True)
+        (gx.pow(2).sum() + gw.sin().sum()).backward()
+        out[L.__name__] = [jac.numpy(), gx.detach().numpy(), gw.detach().numpy(),
+                           x.grad.numpy(), w.grad.numpy()]
+    for a, b in zip(out["chainrule"], out["torch"]):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
+
+    def jacobian(t):  # the rows through create_graph, differentiated again by gradcheck
+        with cr.enable_grad():
+            return cr.grad((t.sin() * t.sum()).sum(0), t, cr.eye(2, dtype=cr.float64),
+                           create_graph=True, is_grads_batched=True)[0]
+
+    assert cr.gradcheck(jacobian, (leaf([[0.3, -0.7], [1.1, 0.2]]),))
+
+
+def test_is_grads_batched_refusals_and_unused_inputs_name_the_problem():
+    x, u = leaf([1.0, 2.0]), leaf([3.0])
+    y = x * 2
+    with pytest.raises(ValueError, match="is_grads_batched=True needs grad_outputs"):
+        cr.grad(y, x, is_grads_batched=True)
+    with pytest.raises(ValueError, match=r"same batch size as its first axis, got shapes \[\(\)\]"):
+        cr.grad(y.sum(), x, cr.tensor(1.0), is_grads_batched=True)
+    gx, gu = cr.grad(y, (x, u), cr.eye(2, dtype=cr.float64), is_grads_batched=True,
+                     allow_unused=True, retain_graph=True)
+    assert gu is None and gx.tolist() == [[2.0, 0.0], [0.0, 2.0]]
+    (gu,) = cr.grad(y, u, cr.eye(2, dtype=cr.float64), is_grads_batched=True,
+                    materialize_grads=True)
+    assert gu.shape == (2, 1) and not gu.numpy().any()

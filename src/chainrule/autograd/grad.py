@@ -28,7 +28,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         create_graph: record the gradient computation so the result can be differentiated again.
         allow_unused: return None for an input the outputs do not depend on, instead of raising.
         materialize_grads: return zeros for such an input instead (implies ``allow_unused``).
-        only_inputs, is_grads_batched: PyTorch's; accepted at their defaults (True, False).
+        is_grads_batched: the first axis of every ``grad_outputs`` entry is a batch of
+            independent vectors; the result has the same first axis, one vector-Jacobian product
+            per row (PyTorch vmaps one backward pass over it; here one pass runs per row). The
+            usual way to take a Jacobian ``grad(y, x, torch.eye(n), is_grads_batched=True)``.
+        only_inputs: PyTorch's; accepted at its default (True).
 
     Returns:
         A tuple with one gradient Tensor per input.
@@ -40,10 +44,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     >>> float(dx.item()), float(ddx.item())
     (27.0, 18.0)
     """
-    if not only_inputs or is_grads_batched:
-        raise ValueError("grad: only_inputs=False and is_grads_batched=True are not supported")
+    if not only_inputs:
+        raise ValueError("grad: only_inputs=False is not supported")
     if materialize_grads and allow_unused is False:
         raise ValueError("grad: materialize_grads=True needs allow_unused (True or None)")
+    if is_grads_batched:
+        return _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph,
+                             allow_unused, materialize_grads)
     allow_unused = bool(allow_unused or materialize_grads)
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     single = isinstance(inputs, Tensor)
@@ -71,6 +78,50 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 "pass allow_unused=True to get None for it"
             )
         result.append(g)
+    return tuple(result)
+
+
+def _grad_batched(outputs, inputs, grad_outputs, retain_graph, create_graph, allow_unused,
+                  materialize_grads):
+    """``grad(is_grads_batched=True)``: one ``grad`` per row of the grad_outputs' first axis,
+    the rows stacked (in the graph, as a sum of one-hot outer products, with create_graph)."""
+    if grad_outputs is None:
+        raise ValueError("grad: is_grads_batched=True needs grad_outputs (each with the batch "
+                         "as its first axis), got None")
+    many = not (isinstance(grad_outputs, Tensor) or hasattr(grad_outputs, "shape"))
+    gos = list(grad_outputs) if many else [grad_outputs]
+    shapes = [None if g is None else tuple(g.shape) for g in gos]
+    sizes = {s[0] for s in shapes if s}
+    if len(sizes) != 1 or any(s == () for s in shapes):
+        raise ValueError(f"grad: with is_grads_batched=True every grad_outputs entry needs the "
+                         f"same batch size as its first axis, got shapes {shapes}")
+    batch = sizes.pop()
+    rows = []
+    for b in range(batch):
+        rows.append(grad(outputs, inputs, [None if g is None else g[b] for g in gos],
+                         retain_graph=True if b < batch - 1 else retain_graph,
+                         create_graph=create_graph, allow_unused=allow_unused,
+                         materialize_grads=materialize_grads))
+    single = isinstance(inputs, Tensor)
+    xs = [inputs] if single else list(inputs)
+    result = []
+    for i, x in enumerate(xs):
+        col = [row[i] for row in rows]
+        if not col or col[0] is None:
+            result.append(None if col else Tensor(get_array_module(x._data).zeros(
+                (0,) + tuple(x.shape), x._data.dtype)))
+            continue
+        xp = get_array_module(col[0]._data)
+        if not create_graph:
+            result.append(Tensor(xp.stack([g._data for g in col])))
+            continue
+        total = None
+        for b, g in enumerate(col):
+            e = xp.zeros((batch,) + (1,) * g.ndim, g._data.dtype)
+            e[b] = 1
+            term = Tensor(e) * g.reshape((1,) + tuple(g.shape))
+            total = term if total is None else total + term
+        result.append(total)
     return tuple(result)
 
 
