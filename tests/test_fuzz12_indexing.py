@@ -3,13 +3,18 @@ index_copy/index_fill/index_select, scatter/scatter_add/scatter_reduce, gather, 
 take_along_dim, masked_fill/masked_scatter/masked_select, put_ and where, against PyTorch: values,
 dtypes, shapes, float64 gradients and error versus no error.
 
-Before this wave ``t[1] += v`` on a tensor in a graph (a single element by ints) raised "modified
-by an inplace operation" at backward. A 0-d integer Tensor in an index selected a copy, where
-PyTorch's indexes like an int (a view): ``t[cr.tensor(1)]`` did not show later changes of ``t``,
-and ``t[cr.tensor([0]), cr.tensor(0)] += 7`` wrote into a temporary copy and left ``t``
-unchanged. An Ellipsis standing for no axis separated integer arrays on either side of it (NumPy's
-rule), so ``x[None, a, ..., b, c]`` of a 3-D ``x`` put the arrays' axes first (PyTorch keeps them
-in place: shape ``(1, n)``, not ``(n, 1)``); a write through such an index failed to broadcast.
+Before this wave:
+
+* ``t[1] += v`` on a tensor in a graph (one element chosen by ints) raised "modified by an
+  inplace operation" at backward.
+* A 0-d integer Tensor in an index selected a copy, where PyTorch's indexes like an int (a view):
+  ``t[cr.tensor(1)]`` did not show later changes of ``t``, and ``t[cr.tensor([0]),
+  cr.tensor(0)] += 7`` wrote into a temporary copy and left ``t`` unchanged.
+* An Ellipsis standing for no axis separated the integer arrays on either side of it (NumPy's
+  rule): ``x[None, a, ..., b, c]`` of a 3-D ``x`` was ``(n, 1)`` (PyTorch: ``(1, n)``), and a
+  write through such an index failed to broadcast.
+* ``index_fill`` with a 0-d tensor value and an index naming a slice more than once gave the
+  value that slice's gradient once per naming.
 """
 
 import numpy as np
@@ -133,3 +138,12 @@ def test_empty_ellipsis_keeps_arrays_adjacent():
 def _set(t, index, value):
     t[index] = value
     return t
+
+
+def test_index_fill_value_gradient_counts_each_slice_once():
+    x = np.arange(12.0).reshape(3, 4)
+    for index in ([1, 1, 1], [0, 2, 0, -1, 2]):
+        check(torch, lambda lib, t, v: lib.index_fill(t, 1, lib.tensor(index), v) * t, x,
+              np.asarray(2.5), grad=(0, 1), label=str(index))
+        check(torch, lambda lib, t, v: (t * 1).index_fill_(0, lib.tensor(index[:2]), v), x,
+              np.asarray(2.5), grad=(0, 1), label=str(index))

@@ -146,6 +146,9 @@ def index_fill(input, dim: int, index, value) -> Tensor:  # noqa: A002
     """``input`` with the slices ``index`` along ``dim`` set to ``value`` (a number, or a 0-d
     tensor, which then gets the gradient of every filled entry)."""
     axis, idx = _index("index_fill", input, dim, index)
+    # each slice is filled once however often the index names it, so the value's gradient
+    # counts it once (PyTorch's too)
+    idx = get_array_module(idx).unique(idx)
     want = tuple(idx.size if d == axis else s for d, s in enumerate(input.shape))
     if isinstance(value, Tensor):
         if value.ndim != 0:
