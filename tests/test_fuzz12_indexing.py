@@ -15,7 +15,12 @@ Before this wave:
   write through such an index failed to broadcast.
 * ``index_fill`` with a 0-d tensor value and an index naming a slice more than once gave the
   value that slice's gradient once per naming.
+* ``gather``, ``scatter``, ``scatter_add``, ``scatter_reduce``, ``index_copy`` and
+  ``index_reduce`` took negative indices (counted from the end), where PyTorch raises
+  (``index_fill`` and ``take_along_dim`` take them in both).
 """
+
+import warnings
 
 import numpy as np
 import pytest
@@ -147,3 +152,111 @@ def test_index_fill_value_gradient_counts_each_slice_once():
               np.asarray(2.5), grad=(0, 1), label=str(index))
         check(torch, lambda lib, t, v: (t * 1).index_fill_(0, lib.tensor(index[:2]), v), x,
               np.asarray(2.5), grad=(0, 1), label=str(index))
+
+
+def _shape(rng):
+    return tuple(int(v) for v in rng.integers(1, 5, int(rng.integers(1, 4))))
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_gather_and_take_along_dim(seed):
+    rng = np.random.default_rng(seed)
+    s = _shape(rng)
+    dim = int(rng.integers(-len(s), len(s)))
+    d = dim % len(s)
+    ish = tuple(int(rng.integers(0, 5)) if k == d else int(rng.integers(0, n + 1))
+                for k, n in enumerate(s))
+    bad = rng.random() < 0.15  # negatives and one past the end: PyTorch's gather refuses both
+    idx = rng.integers(-s[d] if bad else 0, s[d] + bad, ish)
+    x = rng.standard_normal(s)
+    check(torch, lambda lib, t, i: lib.gather(t, dim, i), x, idx, grad=(0,), label=f"{seed}")
+    if not (idx >= s[d]).any():  # PyTorch's take_along_dim does not check the range
+        check(torch, lambda lib, t, i: lib.take_along_dim(t, i, dim), x, idx, grad=(0,))
+        check(torch, lambda lib, t, i: lib.take_along_dim(t, i), x, idx.reshape(-1) % x.size,
+              grad=(0,))
+
+
+REDUCES = ["set", "value", "add", "sum", "prod", "mean", "amax", "amin", "legacy_add",
+           "legacy_multiply"]
+
+
+@pytest.mark.parametrize("reduce", REDUCES)
+@pytest.mark.parametrize("seed", range(20))
+def test_scatter_family(seed, reduce):
+    """Duplicate targets only where the result is defined (every reduction but plain writes);
+    ``src`` may be larger than ``index``, whose shape picks the part that is used."""
+    rng = np.random.default_rng(seed)
+    s = _shape(rng)
+    dim = int(rng.integers(-len(s), len(s)))
+    d = dim % len(s)
+    ish = tuple(int(rng.integers(0, n + 1)) for n in s)
+    once = reduce in ("set", "value") or rng.random() < 0.3
+    if once:  # a permutation along dim: each target once
+        ish = tuple(n if k == d else m for k, (m, n) in enumerate(zip(ish, s)))
+        idx = np.argsort(rng.random(ish), axis=d)
+    else:
+        idx = rng.integers(0, s[d], ish)
+    if rng.random() < 0.1 and idx.size:
+        idx.flat[int(rng.integers(0, idx.size))] = int(rng.choice([-1, s[d]]))
+    wide = reduce != "prod" and rng.random() < 0.5  # PyTorch's prod gradient is wrong for it
+    src = rng.standard_normal(tuple(m + int(wide and rng.integers(0, 2)) for m in ish))
+    x = rng.standard_normal(s)
+    if reduce in ("amax", "amin", "prod"):  # ties would make the gradient split undefined
+        x, src = np.round(x, 3) + 1e-4 * rng.random(s), src + 1e-4 * rng.random(src.shape)
+    incl = bool(rng.random() < 0.5)
+    calls = {
+        "set": lambda lib, t, i, v: lib.scatter(t, dim, i, v),
+        "value": lambda lib, t, i, v: lib.scatter(t, dim, i, 2.5),
+        "add": lambda lib, t, i, v: lib.scatter_add(t, dim, i, v),
+        "legacy_add": lambda lib, t, i, v: (t * 1).scatter_(dim, i, v, reduce="add"),
+        "legacy_multiply": lambda lib, t, i, v: (t * 1).scatter_(dim, i, v, reduce="multiply"),
+    }
+    call = calls.get(reduce, lambda lib, t, i, v: lib.scatter_reduce(t, dim, i, v, reduce,
+                                                                     include_self=incl))
+    grad = () if reduce.startswith("legacy") else (0, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # PyTorch's deprecation of reduce=
+        check(torch, call, x, idx, src, grad=grad, rtol=1e-10, label=f"{seed} {incl}")
+
+
+@pytest.mark.parametrize("op", ["select", "add", "copy", "fill", "fill_tensor", "reduce"])
+@pytest.mark.parametrize("seed", range(25))
+def test_index_family(seed, op):
+    rng = np.random.default_rng(seed)
+    s = _shape(rng)
+    dim = int(rng.integers(-len(s), len(s)))
+    n = s[dim % len(s)]
+    k = int(rng.integers(0, 6))
+    once = op == "copy" or (rng.random() < 0.5 and k <= n)  # index_copy of repeats: undefined
+    idx = rng.permutation(n)[:k] if once else rng.integers(0, n, k)
+    if rng.random() < 0.3 and idx.size:
+        idx[int(rng.integers(0, idx.size))] = int(rng.choice([-1, -n, n]))
+    src = rng.standard_normal(tuple(idx.size if j == dim % len(s) else m for j, m in enumerate(s)))
+    x = rng.standard_normal(s)
+    alpha = float(rng.choice([1, 2.5, -1]))
+    red, incl = str(rng.choice(["prod", "mean", "amax", "amin"])), bool(rng.random() < 0.5)
+    calls = {
+        "select": lambda lib, t, i, v: lib.index_select(t, dim, i),
+        "add": lambda lib, t, i, v: lib.index_add(t, dim, i, v, alpha=alpha),
+        "copy": lambda lib, t, i, v: lib.index_copy(t, dim, i, v),
+        "fill": lambda lib, t, i, v: lib.index_fill(t, dim, i, -3.0),
+        "fill_tensor": lambda lib, t, i, v: lib.index_fill(t, dim, i, v.sum()),
+        "reduce": lambda lib, t, i, v: lib.index_reduce(t, dim, i, v, red, include_self=incl),
+    }
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # PyTorch's index_reduce is in beta
+        check(torch, calls[op], x, idx, src, grad=(0, 2), rtol=1e-10, label=f"{seed} {idx}")
+
+
+def test_negative_index_refused_as_pytorch():
+    x, v = cr.zeros(2, 3), cr.ones(2, 1)
+    i2 = cr.tensor([[-1], [0]])
+    for call in (lambda: cr.gather(x, 1, i2), lambda: cr.scatter(x, 1, i2, v),
+                 lambda: cr.scatter_add(x, 1, i2, v), lambda: x.scatter_(1, i2, 2.0),
+                 lambda: cr.scatter_reduce(x, 1, i2, v, "amax"),
+                 lambda: cr.index_copy(x, 1, cr.tensor([-1]), v),
+                 lambda: cr.index_reduce(x, 1, cr.tensor([-1]), v, "prod")):
+        with pytest.raises(IndexError, match="out of range"):
+            call()
+    assert cr.index_fill(x, 1, cr.tensor([-1]), 1.0)[:, 2].tolist() == [1.0, 1.0]
+    assert cr.take_along_dim(cr.arange(3.0), cr.tensor([-1, -3]), 0).tolist() == [2.0, 0.0]

@@ -45,9 +45,10 @@ class ScatterAddAlong(Function):
         return Gather.apply(_crop(gg, index.shape, self.axis), index, axis=self.axis), None
 
 
-def _index(op, shape, axis, index, xp):
+def _index(op, shape, axis, index, xp, *, negative=False):
     """``index`` as a Tensor of non-negative ints, checked against ``shape`` as PyTorch does:
-    as many dimensions, values in range along ``axis``, no larger along any other axis."""
+    as many dimensions, values in ``[0, n)`` along ``axis`` (``negative``: ``[-n, n)``, counted
+    from the end), no larger along any other axis."""
     idx = index._data if isinstance(index, Tensor) else xp.asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must hold integers, got dtype {idx.dtype}")
@@ -58,8 +59,11 @@ def _index(op, shape, axis, index, xp):
         raise ValueError(f"{op}: index of shape {idx.shape} is larger than the input's "
                          f"{tuple(shape)} along an axis other than {axis}")
     n = shape[axis]
-    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
-        raise IndexError(f"{op}: index out of range for axis {axis} of size {n}")
+    low = -n if negative else 0
+    if idx.size and (int(idx.min()) < low or int(idx.max()) >= n):
+        bad = int(idx.min()) if int(idx.min()) < low else int(idx.max())
+        raise IndexError(f"{op}: index out of range for axis {axis} of size {n}: got {bad}, "
+                         f"valid {low}..{n - 1}")
     return Tensor(idx % n if idx.size else idx)
 
 

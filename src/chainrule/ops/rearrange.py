@@ -293,6 +293,9 @@ def take_along_dim(input, indices, dim=None):  # noqa: A002
     input = broadcast_to(input, wide)  # noqa: A001
     idx = Tensor(get_array_module(idx._data).broadcast_to(
         idx._data, tuple(full[:axis] + [idx.shape[axis]] + full[axis:])))
+    n = input.shape[axis]
+    if idx._data.size and int(idx._data.min()) < 0 and int(idx._data.min()) >= -n:
+        idx = Tensor(idx._data % n)  # PyTorch's take_along_dim counts negatives from the end
     return gather(input, axis, idx)
 
 

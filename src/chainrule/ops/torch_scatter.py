@@ -113,7 +113,9 @@ def slice_scatter(input, src, dim: int = 0, start=None, end=None, step: int = 1)
                          (slice(None),) * axis + (slice(start, end, step),))
 
 
-def _index(name, input, dim, index):  # noqa: A002
+def _index(name, input, dim, index, negative=False):  # noqa: A002
+    """``(axis, index)``: a 1-D integer index in ``[0, n)`` (``negative``, index_fill's:
+    ``[-n, n)``, counted from the end), as PyTorch checks it."""
     axis = _one_axis(name, dim, tensor_input(name, input).ndim) if input.ndim else 0
     tensor_input(name, index, "index")
     if index.ndim > 1 or index.dtype.kind not in "iu":
@@ -121,7 +123,7 @@ def _index(name, input, dim, index):  # noqa: A002
                          f"{tuple(index.shape)}, dtype {index.dtype}")
     idx = index._data.reshape(-1)
     n = input.shape[axis] if input.ndim else 1
-    if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
+    if idx.size and (int(idx.min()) < (-n if negative else 0) or int(idx.max()) >= n):
         raise IndexError(f"{name}: index holds {int(idx.min())}..{int(idx.max())}, out of range "
                          f"for dimension {dim} of size {n}")
     # negatives counted from the end, as the write does: the backward's index_select takes none
@@ -145,7 +147,7 @@ def index_copy(input, dim: int, index, source, *, out=None) -> Tensor:  # noqa: 
 def index_fill(input, dim: int, index, value) -> Tensor:  # noqa: A002
     """``input`` with the slices ``index`` along ``dim`` set to ``value`` (a number, or a 0-d
     tensor, which then gets the gradient of every filled entry)."""
-    axis, idx = _index("index_fill", input, dim, index)
+    axis, idx = _index("index_fill", input, dim, index, negative=True)
     # each slice is filled once however often the index names it, so the value's gradient
     # counts it once (PyTorch's too)
     idx = get_array_module(idx).unique(idx)
