@@ -6,7 +6,10 @@ through a transform that is not monotone (``AbsTransform``) or not elementwise (
 softmax, reshape...) returned a wrong ``cdf``/``icdf`` silently, where PyTorch's raises
 NotImplementedError; the inverse of a shape-changing transform gave the forward map's
 ``forward_shape``/``inverse_shape``; and ``event_dim`` of a transform whose domain and codomain
-have different event dims returned the domain's, where PyTorch's refuses.
+have different event dims returned the domain's, where PyTorch's refuses. ``Gamma``/``Chi2``
+``cdf(inf)`` was NaN (not 1) and ``cdf(nan)`` 0 (``InverseGamma``: ``cdf(0)`` NaN, ``cdf(nan)``
+1); ``Beta``/``Dirichlet``/``Gamma`` densities with a concentration of 1 gave a NaN value a
+finite log-density (their ``xlogy`` dropped the NaN where ``torch.xlogy`` keeps it).
 """
 
 import itertools
@@ -293,3 +296,30 @@ def test_transformed_distribution(build):
         _close(ours.cdf(cr.tensor(value.numpy())), theirs.cdf(value))
         q = rng.uniform(0.1, 0.9, (2, 3))
         _close(ours.icdf(cr.tensor(q)), theirs.icdf(torch.tensor(q)))
+
+
+@pytest.mark.parametrize("name,params", [
+    ("Gamma", dict(concentration=3.0, rate=1.0)), ("Gamma", dict(concentration=0.5, rate=2.0)),
+    ("Chi2", dict(df=2.0)), ("InverseGamma", dict(concentration=2.0, rate=1.0)),
+])
+def test_gamma_family_cdf_at_zero_infinity_and_nan(name, params):
+    values = np.array([0.0, 1e-300, 0.5, 2.0, 1e10, np.inf, np.nan])
+    ours, theirs = _both(name, {k: np.array(v) for k, v in params.items()}, validate_args=False)
+    with np.errstate(divide="ignore"):  # InverseGamma's 1 / 0
+        cdf = ours.cdf(cr.tensor(values))
+    # was NaN at inf (Gamma, Chi2) or 0 (InverseGamma), and 0 (or 1) at NaN
+    _close(cdf, theirs.cdf(torch.tensor(values)), atol=1e-12)
+
+
+@pytest.mark.parametrize("name,params,value", [
+    ("Beta", dict(concentration1=1.0, concentration0=1.0), [np.nan, 0.3]),
+    ("Beta", dict(concentration1=1.0, concentration0=2.0), [np.nan, 0.3]),
+    ("Gamma", dict(concentration=1.0, rate=2.0), [np.nan, 0.3]),
+    ("Poisson", dict(rate=0.0), [np.nan, 0.0]),
+])
+def test_unit_concentration_density_keeps_nan(name, params, value):
+    ours, theirs = _both(name, {k: np.array(v) for k, v in params.items()}, validate_args=False)
+    value = np.array(value)
+    _close(ours.log_prob(cr.tensor(value)), theirs.log_prob(torch.tensor(value)))
+    dirichlet = D.Dirichlet(cr.tensor([1.0, 1.0, 2.0]), validate_args=False)
+    assert np.isnan(dirichlet.log_prob(cr.tensor([np.nan, 0.5, 0.5])).item())

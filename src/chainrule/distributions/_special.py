@@ -80,7 +80,8 @@ def gammainc_array(a, x):
     a = xp.asarray(a, dtype=xp.float64)
     x = xp.asarray(x, dtype=xp.float64)
     a, x = xp.broadcast_arrays(a, x)
-    safe_x = xp.where(x > 0, x, 1.0)
+    finite = (x > 0) & xp.isfinite(x)
+    safe_x = xp.where(finite, x, 1.0)
     log_front = a * xp.log(safe_x) - safe_x - _lgamma_array(a)
     use_series = x < a + 1.0
 
@@ -94,7 +95,7 @@ def gammainc_array(a, x):
             break
     series = total * xp.exp(log_front)
 
-    xc = xp.where(use_series, a + 2.0, safe_x)
+    xc = xp.where(use_series | ~finite, a + 2.0, safe_x)
     tiny = 1e-300
     b = xc + 1.0 - a
     c = xp.full_like(b, 1.0 / tiny)
@@ -114,7 +115,8 @@ def gammainc_array(a, x):
             break
     fraction = 1.0 - xp.exp(log_front) * h
     value = xp.where(use_series, series, fraction)
-    return xp.where(x > 0, value, 0.0)
+    # P(a, inf) = 1; a NaN x stays NaN (both fell to 0 or NaN above); P(a, x <= 0) = 0
+    return xp.where(x > 0, xp.where(xp.isinf(x), 1.0, value), xp.where(x == x, 0.0, x))
 
 
 class _GammaIncGradA(Function):

@@ -30,8 +30,8 @@ __all__ = ["Beta", "Binomial", "Dirichlet", "Gamma", "Poisson"]
 
 
 def _xlogy(x, y):
-    """x log y, 0 where x is 0 (y may be 0 there)."""
-    return x * log(where(x == 0, 1.0, y))
+    """x log y, 0 where x is 0 (y may be 0 there) unless y is NaN, as ``torch.xlogy``."""
+    return x * log(where((x == 0) & (y == y), 1.0, y))
 
 
 def _draw(who, rng, generator, like, fn):
