@@ -169,8 +169,10 @@ def _c2c(op: str, x, s, dim, norm, inverse: bool, *, default_all: bool = True) -
     return C2C.apply(x, axes=axes, inverse=inverse, norm=norm)
 
 
-def _one(n, dim):
-    return None if n is None else (n,), (dim,)
+def one_dim(op: str, n, dim):
+    """A 1-D transform's ``n`` and ``dim`` as ``s`` and ``dim`` (``n`` must be at least 1: unlike
+    an ``s`` entry, -1 does not stand for the input's length)."""
+    return None if n is None else (_size(op, "n", n),), (dim,)
 
 
 def fft(input, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:  # noqa: A002
@@ -183,14 +185,14 @@ def fft(input, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:  # noqa
         norm: "backward" (default, no scaling), "ortho" (1/sqrt(n)) or "forward" (1/n).
     """
     _no_out("fft", out)
-    return _c2c("fft", input, *_one(n, dim), norm, False)
+    return _c2c("fft", input, *one_dim("fft", n, dim), norm, False)
 
 
 def ifft(input, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:  # noqa: A002
     """The 1-D inverse discrete Fourier transform along ``dim`` (``torch.fft.ifft``); "backward"
     scales it by 1/n."""
     _no_out("ifft", out)
-    return _c2c("ifft", input, *_one(n, dim), norm, True)
+    return _c2c("ifft", input, *one_dim("ifft", n, dim), norm, True)
 
 
 def fft2(input, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:  # noqa: A002

@@ -30,6 +30,7 @@ from .fft import (
     as_signal,
     axes_and_sizes,
     check_norm,
+    one_dim,
     resize,
 )
 
@@ -109,22 +110,18 @@ def _c2r(op, z, s, dim, norm, default=True, conj=False):
     return C2R.apply(cj(z) if conj else z, axes=axes, sizes=full, norm=norm)
 
 
-def _one(n, dim):
-    return None if n is None else (n,), (dim,)
-
-
 def rfft(input, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:  # noqa: A002
     """The n // 2 + 1 non-negative frequencies of the DFT of a real signal along ``dim``
     (``torch.fft.rfft``); ``n`` pads or truncates the input, ``norm`` as in ``fft``."""
     _no_out("rfft", out)
-    return _r2c("rfft", input, *_one(n, dim), norm)
+    return _r2c("rfft", input, *one_dim("rfft", n, dim), norm)
 
 
 def irfft(input, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:  # noqa: A002
     """The real signal of length ``n`` (default 2 * (m - 1) for m input bins) whose spectrum's
     non-negative half is ``input`` (``torch.fft.irfft``, the inverse of ``rfft``)."""
     _no_out("irfft", out)
-    return _c2r("irfft", input, *_one(n, dim), norm)
+    return _c2r("irfft", input, *one_dim("irfft", n, dim), norm)
 
 
 def rfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:  # noqa: A002
@@ -156,14 +153,14 @@ def hfft(input, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:  # noq
     """The (real) DFT of a Hermitian-symmetric signal given by its first half
     (``torch.fft.hfft``): ``irfft`` of the conjugate, normalization direction swapped."""
     _no_out("hfft", out)
-    return _c2r("hfft", input, *_one(n, dim), DUAL[check_norm("hfft", norm)], conj=True)
+    return _c2r("hfft", input, *one_dim("hfft", n, dim), DUAL[check_norm("hfft", norm)], conj=True)
 
 
 def ihfft(input, n=None, dim: int = -1, norm=None, *, out=None) -> Tensor:  # noqa: A002
     """The inverse of ``hfft``: the half spectrum of a real signal, conjugated, normalization
     direction swapped (``torch.fft.ihfft``)."""
     _no_out("ihfft", out)
-    return cj(_r2c("ihfft", input, *_one(n, dim), DUAL[check_norm("ihfft", norm)]))
+    return cj(_r2c("ihfft", input, *one_dim("ihfft", n, dim), DUAL[check_norm("ihfft", norm)]))
 
 
 def hfft2(input, s=None, dim=(-2, -1), norm=None, *, out=None) -> Tensor:  # noqa: A002
