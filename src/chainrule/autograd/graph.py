@@ -8,7 +8,7 @@ once with the sum of all gradients that reached it, and frees saved values behin
 
 from __future__ import annotations
 
-from ..backend import get_array_module
+from ..backend import get_array_module, numpy, quiet
 from . import anomaly_mode
 from .mode import _grad_enabled
 from .post_accumulate import after_accumulate, retain_outputs, run_hooks, run_node_hooks
@@ -91,6 +91,10 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
     dict id -> grad and no ``.grad`` is touched; without it they accumulate into the leaves'
     ``.grad``. ``who`` names the caller in error messages. ``hooks=False`` (the walk inside
     one op's ``create_graph`` backward) runs no ``register_hook`` hooks: the outer walk does.
+
+    The walk runs with NumPy's floating-point warnings off (one ``errstate`` a walk, restored
+    after it, not one an op): PyTorch's backward gives inf and nan (the gradient of sqrt or log
+    at 0, of x / y at y = 0) without a warning.
     """
     # 1. The roots and the gradients they start from: dLoss/dLoss = 1 for a scalar loss.
     roots = list(tensors)
@@ -145,10 +149,11 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
     # 3. The walk: deliver the roots' gradients, then run each node's backward (the chain rule)
     # and deliver what it returns to its inputs. The backward pass is recorded (a graph of its
     # own, to differentiate again) only for create_graph; the mode is put back however it ends.
-    mode = _grad_enabled.set(create_graph)
     anomaly = anomaly_mode._enabled.get()  # detect_anomaly: checks and forward stacks
     watched = anomaly or _node_observer is not None  # either: each node through _watched_node
     fn = None
+    mode = _grad_enabled.set(create_graph)
+    (errors := quiet(numpy)).__enter__()  # NumPy's warnings off for the walk (see above)
     try:
         arrivals = zip(roots, root_grads)  # (tensor, its gradient) pairs to deliver
         nodes = reversed(order)
@@ -257,6 +262,7 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             anomaly_mode.report(fn, err)
         raise
     finally:
+        errors.__exit__(None, None, None)
         _grad_enabled.reset(mode)
     if not retain_graph:
         for fn in order:

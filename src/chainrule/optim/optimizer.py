@@ -27,7 +27,7 @@ from collections.abc import Iterable
 
 from ..autograd import Tensor, enable_grad
 from ..autograd.mode import _grad_enabled
-from ..backend import asnumpy, device_of, get_array_module, numpy, to_device
+from ..backend import asnumpy, device_of, get_array_module, numpy, quiet, to_device
 from ._state import as_array, as_complex, as_real, scalar
 from .hooks import (
     OptimizerHooks,
@@ -197,6 +197,7 @@ class Optimizer(OptimizerHooks):
             with enable_grad():
                 loss = closure()
         mode = _grad_enabled.set(False)  # as ``with no_grad():``, without its object per step
+        (errors := quiet(numpy)).__enter__()  # no NumPy warnings: inf, nan silent as PyTorch's
         try:
             for group in self.param_groups:
                 params, complex_params = [], []
@@ -229,6 +230,7 @@ class Optimizer(OptimizerHooks):
                 for p in params:  # p._mark_changed(), inline: a step of a small model is
                     p._counter[0] += 1  # mostly such per-parameter overhead
         finally:
+            errors.__exit__(None, None, None)
             _grad_enabled.reset(mode)
         return loss
 
