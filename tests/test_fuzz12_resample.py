@@ -1,0 +1,186 @@
+"""Fuzz wave 12: resampling against PyTorch's: F.interpolate (every mode, size vs scale_factor,
+align_corners, recompute_scale_factor), F.grid_sample/affine_grid, F.fold/unfold,
+pixel_shuffle/unshuffle and F.pad (values, dtypes, float64 gradients, errors).
+"""
+
+import itertools
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+F, TF = cr.nn.functional, torch.nn.functional
+
+
+def _close(ours, theirs, rtol=1e-7, atol=1e-9):
+    assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    assert tuple(ours.shape) == tuple(theirs.shape)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=rtol,
+                               atol=atol)
+
+
+def _check(ours_fn, theirs_fn, *arrays, seed=0):
+    """Values and float64 gradients (of every input) of ours_fn against theirs_fn."""
+    ours_in = [cr.tensor(a, requires_grad=True) for a in arrays]
+    theirs_in = [torch.tensor(a, requires_grad=True) for a in arrays]
+    try:
+        expected = theirs_fn(*theirs_in)
+    except (RuntimeError, ValueError, TypeError, IndexError):
+        with pytest.raises((RuntimeError, ValueError, TypeError, IndexError)):
+            ours_fn(*ours_in)
+        return
+    got = ours_fn(*ours_in)
+    _close(got, expected)
+    w = np.random.default_rng(seed).normal(size=tuple(expected.shape))
+    (got * cr.tensor(w)).sum().backward()
+    (expected * torch.tensor(w)).sum().backward()
+    for a, b in zip(ours_in, theirs_in):
+        if b.grad is not None and (a.grad is not None or b.grad.abs().sum() > 0):
+            _close(a.grad, b.grad)
+
+
+MODES = {"nearest": (3, 4, 5), "nearest-exact": (3, 4, 5), "linear": (3,), "bilinear": (4,),
+         "bicubic": (4,), "trilinear": (5,), "area": (3, 4, 5)}
+SPATIAL = {3: (5,), 4: (4, 7), 5: (3, 4, 5)}
+
+
+def _interp_options(ndim):
+    sp = ndim - 2
+    yield from ({"size": s} for s in [1, 3, 8, (6, 3, 9)[:sp]])
+    for sf, rsf in itertools.product([0.5, 1.5, 2, 3.7, (1.5, 0.7, 2.0)[:sp]],
+                                     [None, True, False]):
+        yield {"scale_factor": sf, "recompute_scale_factor": rsf}
+
+
+@pytest.mark.parametrize("mode,ndim", [(m, n) for m, dims in MODES.items() for n in dims])
+def test_interpolate(mode, ndim):
+    rng = np.random.default_rng(ndim)
+    x = rng.normal(size=(2, 3) + SPATIAL[ndim])
+    corners = [None, True, False] if mode in ("linear", "bilinear", "bicubic", "trilinear") \
+        else [None]
+    for opts, ac in itertools.product(_interp_options(ndim), corners):
+        kw = dict(opts, mode=mode) | ({} if ac is None else {"align_corners": ac})
+        _check(lambda z, kw=kw: F.interpolate(z, **kw), lambda z, kw=kw: TF.interpolate(z, **kw),
+               x)
+
+
+@pytest.mark.parametrize("kw", [
+    dict(size=3, scale_factor=2), dict(), dict(size=(3, 4, 5)), dict(mode="linear", size=3),
+    dict(mode="nearest", size=3, align_corners=True), dict(mode="bilinear", size=0),
+    dict(mode="bilinear", scale_factor=-1.0), dict(mode="bogus", size=3), dict(size=(3,)),
+    dict(size=(3, 4), recompute_scale_factor=True),
+])
+def test_interpolate_errors(kw):
+    x = np.random.default_rng(0).normal(size=(1, 2, 5, 6))
+    with pytest.raises((ValueError, RuntimeError, NotImplementedError)):
+        TF.interpolate(torch.tensor(x), **kw)
+    with pytest.raises((ValueError, TypeError, NotImplementedError)):
+        F.interpolate(cr.tensor(x), **kw)
+
+
+def test_interpolate_float32():
+    x = np.random.default_rng(1).normal(size=(1, 2, 5, 6)).astype(np.float32)
+    for mode in ["nearest", "bilinear", "bicubic", "area", "nearest-exact"]:
+        _close(F.interpolate(cr.tensor(x), scale_factor=1.7, mode=mode),
+               TF.interpolate(torch.tensor(x), scale_factor=1.7, mode=mode), rtol=1e-5,
+               atol=1e-6)
+
+
+@pytest.mark.parametrize("ndim,mode", [(4, "bilinear"), (4, "nearest"), (5, "bilinear"),
+                                       (5, "nearest")])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border"])
+def test_grid_sample(ndim, mode, padding_mode):
+    rng = np.random.default_rng(ndim)
+    x = rng.normal(size=(2, 3) + ((4, 5) if ndim == 4 else (3, 4, 5)))
+    extreme = np.full((2, 2, 2, ndim - 2) if ndim == 4 else (2, 1, 2, 2, 3), 5.0)
+    for ac, grid in itertools.product([False, True], ["random", "outside"]):
+        g = rng.uniform(-1.3, 1.3, (2, 3, 4, 2) if ndim == 4 else (2, 2, 3, 4, 3))
+        if mode == "nearest":
+            g = np.round(g * 7) / 7 + 0.013  # away from ties
+        g = extreme * (1 - 2 * (rng.uniform() > 0.5)) if grid == "outside" else g
+        kw = dict(mode=mode, padding_mode=padding_mode, align_corners=ac)
+        _check(lambda a, b, kw=kw: F.grid_sample(a, b, **kw),
+               lambda a, b, kw=kw: TF.grid_sample(a, b, **kw), x, g)
+
+
+@pytest.mark.filterwarnings("ignore:Since version 1.3.0, affine_grid:UserWarning")
+@pytest.mark.parametrize("size", [(2, 3, 4, 5), (2, 3, 1, 5), (2, 1, 3, 4, 5), (2, 3, 1, 1, 1)])
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_affine_grid(size, align_corners):
+    theta = np.random.default_rng(2).normal(size=(2,) + ((2, 3) if len(size) == 4 else (3, 4)))
+    _check(lambda t: F.affine_grid(t, size, align_corners=align_corners),
+           lambda t: TF.affine_grid(t, size, align_corners=align_corners), theta)
+
+
+def test_fold_unfold():
+    rng = np.random.default_rng(3)
+    for insz, k, d, p, s in itertools.product([(5, 6), (7, 3)], [2, (2, 3)], [1, (1, 2)],
+                                              [0, (1, 0)], [1, (2, 1)]):
+        kw = dict(kernel_size=k, dilation=d, padding=p, stride=s)
+        x = rng.normal(size=(2, 3) + insz)
+        _check(lambda z, kw=kw: F.unfold(z, **kw), lambda z, kw=kw: TF.unfold(z, **kw), x)
+        try:
+            cols = rng.normal(size=tuple(TF.unfold(torch.tensor(x), **kw).shape))
+        except RuntimeError:  # no whole block fits
+            continue
+        _check(lambda z, kw=kw, insz=insz: F.fold(z, insz, **kw),
+               lambda z, kw=kw, insz=insz: TF.fold(z, insz, **kw), cols)
+        _check(lambda z, kw=kw, insz=insz: F.fold(z, insz, **kw),
+               lambda z, kw=kw, insz=insz: TF.fold(z, insz, **kw), cols[0])
+
+
+@pytest.mark.parametrize("shape", [(1, 12, 6), (1, 13, 12), (13, 12), (1, 1, 12, 12)])
+def test_fold_bad_shapes(shape):
+    cols = np.zeros(shape)
+    with pytest.raises(RuntimeError):
+        TF.fold(torch.tensor(cols), (4, 5), kernel_size=2)
+    with pytest.raises(ValueError):
+        F.fold(cr.tensor(cols), (4, 5), kernel_size=2)
+
+
+def test_pixel_shuffle_unshuffle():
+    rng = np.random.default_rng(4)
+    for r in [1, 2, 3]:
+        for shape in [(2, r * r * 2, 3, 4), (r * r, 2, 3), (2, 2, r * r * 3, 2, 2)]:
+            _check(lambda z, r=r: F.pixel_shuffle(z, r), lambda z, r=r: TF.pixel_shuffle(z, r),
+                   rng.normal(size=shape))
+        for shape in [(2, 2, 3 * r, 2 * r), (2, 3 * r, 4 * r)]:
+            _check(lambda z, r=r: F.pixel_unshuffle(z, r),
+                   lambda z, r=r: TF.pixel_unshuffle(z, r), rng.normal(size=shape))
+    for shape, r in [((1, 3, 2, 2), 2), ((3, 2), 1), ((1, 4, 2, 2), 0)]:
+        _check(lambda z, r=r: F.pixel_shuffle(z, r), lambda z, r=r: TF.pixel_shuffle(z, r),
+               np.zeros(shape))
+
+
+PADS = [(1, 1), (0, 2), (2, 0, 1, 1), (1, 2, 0, 1, 2, 1), (3, 3), (0, 0)]
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_pad(mode):
+    rng = np.random.default_rng(5)
+    for ndim, pad in itertools.product([2, 3, 4, 5], PADS):
+        if mode != "constant" and len(pad) // 2 not in (ndim - 2, ndim - 1):
+            continue  # PyTorch's non-constant modes take only these input/pad ranks
+        x = rng.normal(size=(2, 3, 4, 5, 6)[:ndim])
+        for value in ([0.0, 1.5] if mode == "constant" else [None]):
+            kw = dict(mode=mode) | ({} if value is None else {"value": value})
+            _check(lambda z, kw=kw, pad=pad: F.pad(z, pad, **kw),
+                   lambda z, kw=kw, pad=pad: TF.pad(z, pad, **kw), x)
+    if mode == "constant":
+        x = rng.normal(size=(2, 3, 4))
+        for pad in [(-1, 1), (1, -1, 2, 0)]:
+            _check(lambda z, pad=pad: F.pad(z, pad), lambda z, pad=pad: TF.pad(z, pad), x)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.float32, bool, np.uint8])
+def test_pad_dtypes(dtype):
+    x = np.random.default_rng(6).integers(0, 3, (1, 2, 3, 4)).astype(dtype)
+    for mode in ["constant", "replicate", "circular"] + ([] if dtype is bool else ["reflect"]):
+        try:
+            expected = TF.pad(torch.tensor(x), (1, 1), mode=mode)
+        except RuntimeError:
+            continue
+        _close(F.pad(cr.tensor(x), (1, 1), mode=mode), expected)
+    _close(F.pad(cr.tensor(x), (1, 1), value=2.7), TF.pad(torch.tensor(x), (1, 1), value=2.7))
