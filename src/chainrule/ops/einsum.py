@@ -19,6 +19,7 @@ from ..backend import get_array_module, numpy
 from ._conj import cj
 from ._promotion import promoted, promoted_all
 from .creation import _dtype, _leaf
+from .diagonal import diagonal
 from .reduce import sum as _sum
 from .shape import broadcast_to, reshape, unsqueeze
 from .stats import norm
@@ -93,6 +94,19 @@ def _parse(equation, shapes):
     return full, out
 
 
+def _diagonals(t, sub):
+    """A Tensor operand whose subscripts repeat a letter (``"ii"``, ``"bii"``) taken along its
+    diagonals first, as ``diagonal`` does (the letter then appears once, as the last axis), so
+    the gradient is ``diagonal``'s: einsum's own gradient rule wants distinct letters."""
+    while isinstance(t, Tensor) and len(set(sub)) != len(sub):
+        c = next(c for c in sub if sub.count(c) > 1)
+        p = sub.index(c)
+        q = sub.index(c, p + 1)
+        t = diagonal(t, 0, p, q)
+        sub = sub[:p] + sub[p + 1:q] + sub[q + 1:] + c
+    return t, sub
+
+
 def einsum(equation, *operands):
     """Einstein summation over ``operands`` (PyTorch's and NumPy's notation, with '...')."""
     if len(operands) == 1 and isinstance(operands[0], (tuple, list)):
@@ -100,10 +114,7 @@ def einsum(equation, *operands):
     if not isinstance(equation, str):
         raise TypeError(f"einsum: equation must be a string, got {type(equation).__name__}")
     ins, out = _parse(equation, [getattr(t, "shape", ()) for t in operands])
-    for t, sub in zip(operands, ins):
-        if getattr(t, "requires_grad", False) and len(set(sub)) != len(sub):
-            raise ValueError(f"einsum: the repeated index in {sub!r} (a diagonal) has no "
-                             "gradient in chainrule; take torch.diagonal-style slices first")
+    operands, ins = zip(*(_diagonals(t, sub) for t, sub in zip(operands, ins)))
     eq = ",".join(ins) + "->" + out
     dtypes = {numpy.dtype(t.dtype) for t in operands if hasattr(t, "dtype")}
     if len(dtypes) > 1:  # mixed dtypes (PyTorch raises): PyTorch's promote_types, not NumPy's
