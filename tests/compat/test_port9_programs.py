@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 from . import port9_programs as programs  # noqa: E402
 from . import port9b_programs as programs_b  # noqa: E402
 from . import port9c_programs as programs_c  # noqa: E402
+from . import port9d_programs as programs_d  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -226,4 +227,40 @@ def test_transformer_xl_with_relative_shift_and_segment_memory_matches_pytorch()
     ours, theirs = _both(programs_c.transformer_xl, lambda lib, m: programs_c.train_transformer_xl(
         lib, m, lib.tensor(stream)))
     assert len(ours[0]) == 3
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_allrank_listmle_listnet_and_ndcg_over_padded_slates_match_pytorch():
+    rng = np.random.default_rng(135)
+    x = rng.standard_normal((3, 6, 5))
+    y = rng.integers(0, 4, (3, 6)).astype(np.float64)
+    y[0, 4:], y[2, 5:] = -1, -1
+    ours, theirs = _both(programs_d.ranker, lambda lib, m: programs_d.train_ranker(
+        lib, m, lib.tensor(x), lib.tensor(y)))
+    assert ours[1].shape == (3, 6) and np.isneginf(ours[1][0, 4:]).all()
+    # listwise losses do not change when every score shifts by one constant, so the last bias's
+    # true gradient is zero and Adam steps on rounding noise there
+    _close(ours[3].pop("2.bias"), theirs[3].pop("2.bias"), rtol=0, atol=1e-6)
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_cnf_with_an_exact_trace_by_is_grads_batched_and_rk4_matches_pytorch():
+    rng = np.random.default_rng(136)
+    x = np.concatenate([rng.normal(1.0, 0.3, (5, 2)), rng.normal(-1.0, 0.3, (5, 2))])
+    ours, theirs = _both(programs_d.cnf, lambda lib, f: programs_d.train_cnf(
+        lib, f, lib.tensor(x)))
+    assert ours[0][-1] < ours[0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_dino_with_antialiased_multi_crop_pos_embed_resampling_and_ema_teacher_matches_pytorch():
+    rng = np.random.default_rng(137)
+    images = rng.standard_normal((2, 3, 8, 8))
+
+    def run(lib, student):
+        teacher = programs_d.dino(lib).double()
+        return programs_d.train_dino(lib, student, teacher, lib.tensor(images))
+
+    ours, theirs = _both(programs_d.dino, run)
+    assert [row[1] for row in ours[0]] == [row[1] for row in theirs[0]]
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
