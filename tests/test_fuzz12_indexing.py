@@ -18,6 +18,8 @@ Before this wave:
 * ``gather``, ``scatter``, ``scatter_add``, ``scatter_reduce``, ``index_copy`` and
   ``index_reduce`` took negative indices (counted from the end), where PyTorch raises
   (``index_fill`` and ``take_along_dim`` take them in both).
+* ``take`` with a 0-d index, and ``index_put(accumulate=True)`` with 0-d indices, raised: the
+  NumPy scalar they made was read by ``Tensor()`` as a size (``Tensor(2)``: two zeros).
 """
 
 import warnings
@@ -260,3 +262,71 @@ def test_negative_index_refused_as_pytorch():
             call()
     assert cr.index_fill(x, 1, cr.tensor([-1]), 1.0)[:, 2].tolist() == [1.0, 1.0]
     assert cr.take_along_dim(cr.arange(3.0), cr.tensor([-1, -3]), 0).tolist() == [2.0, 0.0]
+
+
+DTYPES = ["float64", "float64", "float32", "int64", "int32", "uint8", "bool"]
+
+
+def _values(rng, shape, dtype):
+    x = np.asarray(rng.standard_normal(shape) * 3)
+    return x > 0 if dtype == "bool" else x.astype(dtype)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_put_and_take(seed):
+    rng = np.random.default_rng(seed)
+    s, dtype = _shape(rng), str(rng.choice(DTYPES))
+    x, n = _values(rng, s, dtype), int(np.prod(s))
+    k = int(rng.integers(0, 6))
+    once = rng.random() < 0.5 and k <= n
+    idx = rng.permutation(n)[:k] if once else rng.integers(-n, n, k)
+    if k == 1 and rng.random() < 0.5:
+        idx = idx.reshape(())
+    if rng.random() < 0.1 and idx.size:
+        idx.flat[0] = n
+    src = _values(rng, idx.shape, dtype)
+    acc = bool(rng.random() < 0.5)
+    defined = acc or len(np.unique(idx % n)) == idx.size  # which repeated write wins: undefined
+    grad = ((0, 2) if defined else ()) if dtype == "float64" else ()
+    skip = () if defined else (0,)
+    label = f"{seed} {dtype} {idx.tolist()} {acc}"
+    check(torch, lambda lib, t, i, v: t.clone().put_(i, v, accumulate=acc), x, idx, src,
+          grad=grad, skip=skip, label=label)
+    check(torch, lambda lib, t, i, v: lib.put(t, i, v, accumulate=acc), x, idx, src, grad=grad,
+          skip=skip, label=label)
+    check(torch, lambda lib, t, i: lib.take(t, i), x, idx, grad=grad[:1], label=label)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_index_put(seed):
+    rng = np.random.default_rng(seed)
+    s, dtype = _shape(rng), str(rng.choice(DTYPES))
+    x = _values(rng, s, dtype)
+    lead = tuple(int(v) for v in rng.integers(1, 4, int(rng.integers(0, 3))))
+    indices = []
+    for j in range(int(rng.integers(1, len(s) + 1))):
+        if rng.random() < 0.2:
+            indices.append(rng.random(s[j]) < 0.5)
+        else:
+            indices.append(rng.integers(-s[j], s[j], lead[int(rng.integers(0, len(lead) + 1)):]))
+    acc = bool(rng.random() < 0.5)
+    try:
+        spots = torch.arange(x.size).reshape(s)[tuple(torch.tensor(i) for i in indices)]
+        region, once = tuple(spots.shape), spots.unique().numel() == spots.numel()
+    except (IndexError, RuntimeError):
+        region, once = (1,), True
+    v = _values(rng, region if rng.random() < 0.7 else region[-1:], dtype)
+    if not (once or acc):  # which repeated write wins is undefined: one value everywhere
+        v = np.full(v.shape, v.flat[0] if v.size else 0, dtype=v.dtype)
+    grad = (0, len(indices) + 1) if dtype == "float64" and (once or acc) else ()
+    label = f"{seed} {dtype} {[i.tolist() for i in indices]} {acc}"
+    check(torch, lambda lib, t, *r: lib.index_put(t, r[:-1], r[-1], accumulate=acc), x,
+          *indices, v, grad=grad, label=label)
+    check(torch, lambda lib, t, *r: t.clone().index_put_(r[:-1], r[-1], accumulate=acc), x,
+          *indices, v, grad=grad, label=label)
+
+
+def test_zero_d_index_of_take_and_accumulating_index_put():
+    check(torch, lambda lib, t, i: lib.take(t, i), np.arange(6.0), np.array(-2), grad=(0,))
+    check(torch, lambda lib, t, i, j, v: lib.index_put(t, (i, j), v, accumulate=True),
+          np.arange(6.0).reshape(2, 3), np.array(1), np.array(2), np.array(5.0), grad=(0, 3))

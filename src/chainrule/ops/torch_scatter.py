@@ -176,7 +176,8 @@ def index_put(input, indices, values, accumulate: bool = False) -> Tensor:  # no
     region = xp.arange(input.numel()).reshape(input.shape)[index]
     src = _broadcast(cast(values, input.dtype), region.shape)
     if accumulate:
-        return put(input, Tensor(region), src, accumulate=True)
+        # asarray: 0-d indices give a NumPy scalar, which Tensor() would read as a size
+        return put(input, Tensor(xp.asarray(region)), src, accumulate=True)
     return _region_write("index_put", input, src, index)
 
 
