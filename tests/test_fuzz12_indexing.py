@@ -20,6 +20,8 @@ Before this wave:
   (``index_fill`` and ``take_along_dim`` take them in both).
 * ``take`` with a 0-d index, and ``index_put(accumulate=True)`` with 0-d indices, raised: the
   NumPy scalar they made was read by ``Tensor()`` as a size (``Tensor(2)``: two zeros).
+* ``nonzero``, ``argwhere`` and ``where(condition)`` of a 0-d tensor raised NumPy's ValueError;
+  PyTorch counts it as one entry with no axes.
 """
 
 import warnings
@@ -330,3 +332,11 @@ def test_zero_d_index_of_take_and_accumulating_index_put():
     check(torch, lambda lib, t, i: lib.take(t, i), np.arange(6.0), np.array(-2), grad=(0,))
     check(torch, lambda lib, t, i, j, v: lib.index_put(t, (i, j), v, accumulate=True),
           np.arange(6.0).reshape(2, 3), np.array(1), np.array(2), np.array(5.0), grad=(0, 3))
+
+
+def test_nonzero_of_a_zero_d_tensor():
+    for v in (True, False, 0.0, 2.5):
+        check(torch, lambda lib, t: lib.nonzero(t), np.asarray(v))
+        check(torch, lambda lib, t: lib.argwhere(t), np.asarray(v))
+        check(torch, lambda lib, t: lib.nonzero(t, as_tuple=True), np.asarray(v))
+        check(torch, lambda lib, t: lib.where(t), np.asarray(v == 0))

@@ -131,6 +131,9 @@ def masked_select(input, mask):  # noqa: A002
 def nonzero(input, *, as_tuple: bool = False):  # noqa: A002
     """The indices of the nonzero entries: (N, ndim) int64, or one 1-D tensor per axis."""
     xp = get_array_module(input._data)
+    if input._data.ndim == 0:  # PyTorch's: a 0-d tensor counts as one entry with no axes
+        k = int(bool(input._data))
+        return (Tensor(xp.zeros(k, "int64")),) if as_tuple else Tensor(xp.zeros((k, 0), "int64"))
     where = xp.nonzero(input._data)
     if as_tuple:
         return tuple(Tensor(w.astype("int64")) for w in where)
