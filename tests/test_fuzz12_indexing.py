@@ -22,6 +22,8 @@ Before this wave:
   NumPy scalar they made was read by ``Tensor()`` as a size (``Tensor(2)``: two zeros).
 * ``nonzero``, ``argwhere`` and ``where(condition)`` of a 0-d tensor raised NumPy's ValueError;
   PyTorch counts it as one entry with no axes.
+* ``masked_scatter`` refused a mask with more dimensions than the input, where PyTorch
+  broadcasts the two together (as ``masked_fill`` did).
 """
 
 import warnings
@@ -332,6 +334,55 @@ def test_zero_d_index_of_take_and_accumulating_index_put():
     check(torch, lambda lib, t, i: lib.take(t, i), np.arange(6.0), np.array(-2), grad=(0,))
     check(torch, lambda lib, t, i, j, v: lib.index_put(t, (i, j), v, accumulate=True),
           np.arange(6.0).reshape(2, 3), np.array(1), np.array(2), np.array(5.0), grad=(0, 3))
+
+
+@pytest.mark.parametrize("op", ["fill", "fill_tensor", "fill_", "scatter", "scatter_", "select",
+                                "where", "where_numbers", "where_one"])
+@pytest.mark.parametrize("seed", range(25))
+def test_masked_family_and_where(seed, op):
+    rng = np.random.default_rng(seed)
+    s, dtype = _shape(rng), str(rng.choice(DTYPES))
+    x = _values(rng, s, dtype)
+    ms = tuple(n if rng.random() < 0.7 else 1 for n in s)[int(rng.integers(0, 2)):]
+    if rng.random() < 0.15:
+        ms = (1,) + ms
+    if rng.random() < 0.05:
+        ms = ms + (2,)  # does not broadcast (mostly)
+    m = rng.random(ms) < 0.5
+    f = dtype == "float64"
+    g, label = ((0,) if f else ()), f"{seed} {dtype} {s} mask {ms}"
+    if op == "fill":
+        check(torch, lambda lib, t, k: lib.masked_fill(t, k, -2.5 if f else 3), x, m, grad=g)
+    elif op == "fill_tensor":
+        check(torch, lambda lib, t, k, v: lib.masked_fill(t, k, v), x, m, np.asarray(1.5),
+              grad=(0, 2) if f else (), label=label)
+    elif op == "fill_":
+        check(torch, lambda lib, t, k: t.clone().masked_fill_(k, 2), x, m, grad=g, label=label)
+    elif op in ("scatter", "scatter_"):
+        extra = int(rng.integers(0, 3))
+        src = _values(rng, tuple(n + extra for n in s) if rng.random() < 0.8 else (2,), dtype)
+        call = ((lambda lib, t, k, v: lib.masked_scatter(t, k, v)) if op == "scatter" else
+                (lambda lib, t, k, v: t.clone().masked_scatter_(k, v)))
+        check(torch, call, x, m, src, grad=(0, 2) if f else (), label=label)
+    elif op == "select":
+        check(torch, lambda lib, t, k: lib.masked_select(t, k), x, m, grad=g, label=label)
+    elif op == "where":
+        y = rng.standard_normal(s[int(rng.integers(0, len(s) + 1)):])
+        check(torch, lambda lib, k, t, o: lib.where(k, t, o), m, x, y,
+              grad=(1, 2) if f else (2,), label=label)
+    elif op == "where_numbers":
+        check(torch, lambda lib, k, t: lib.where(k, t, 2.5), m, x, grad=(1,) if f else (),
+              label=label)
+        check(torch, lambda lib, k, t: lib.where(k, 1, t), m, x, grad=(1,) if f else (),
+              label=label)
+    else:
+        check(torch, lambda lib, k: lib.where(k), m, label=label)
+        check(torch, lambda lib, t: lib.nonzero(t, as_tuple=bool(seed % 2)), x, label=label)
+
+
+def test_masked_scatter_broadcasts_the_input():
+    check(torch, lambda lib, t, k, v: lib.masked_scatter(t, k, v), np.arange(3.0),
+          np.array([[True, False, True], [False, True, True]]), np.arange(6.0) + 10, grad=(0, 2))
 
 
 def test_nonzero_of_a_zero_d_tensor():

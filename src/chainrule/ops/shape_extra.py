@@ -19,9 +19,9 @@ from ._conj import cj
 from .creation import tril, triu
 from .elementwise import where
 from .methods import _t
-from .rearrange import flip, vstack
+from .rearrange import broadcast_shapes, flip, vstack
 from .select import _writer, index_add
-from .shape import _one_axis, getitem, reshape, transpose
+from .shape import _one_axis, broadcast_to, getitem, reshape, transpose
 
 __all__ = ["adjoint", "dsplit", "fliplr", "flipud", "hsplit", "masked_scatter", "put", "rot90",
            "row_stack", "swapdims", "t", "tensor_split", "vsplit"]
@@ -162,18 +162,22 @@ row_stack = vstack
 
 
 def masked_scatter(input, mask, source):  # noqa: A002
-    """``input`` with the positions where ``mask`` (broadcast to its shape) is True filled from
-    ``source``'s entries in order."""
+    """``input`` with the positions where ``mask`` is True filled from ``source``'s entries in
+    order; ``input`` and ``mask`` broadcast together, as in PyTorch (the in-place
+    ``masked_scatter_`` keeps the input's shape)."""
     x, src = _tensor("masked_scatter", input), _tensor("masked_scatter", source)
     m = _tensor("masked_scatter", mask)._data
     if m.dtype != bool:
         raise TypeError(f"masked_scatter: mask must be boolean, got dtype {m.dtype}")
     xp = get_array_module(x._data, m)
     try:
-        m = xp.broadcast_to(m, x.shape)
+        shape = broadcast_shapes(m.shape, x.shape)
     except ValueError:
         raise ValueError(f"masked_scatter: mask of shape {tuple(mask.shape)} cannot be broadcast "
-                         f"to the input's shape {tuple(x.shape)}") from None
+                         f"with the input's shape {tuple(x.shape)}") from None
+    m = xp.broadcast_to(m, shape)
+    if shape != x.shape:
+        x = broadcast_to(x, shape)
     k = int(m.sum())
     if k > src.numel():
         raise ValueError(f"masked_scatter: source has {src.numel()} elements, fewer than the "
