@@ -1,6 +1,10 @@
 """Fuzz wave 12: resampling against PyTorch's: F.interpolate (every mode, size vs scale_factor,
-align_corners, recompute_scale_factor), F.grid_sample/affine_grid, F.fold/unfold,
+align_corners, recompute_scale_factor, antialias), F.grid_sample/affine_grid, F.fold/unfold,
 pixel_shuffle/unshuffle and F.pad (values, dtypes, float64 gradients, errors).
+
+Before this wave ``grid_sample`` refused ``mode="bicubic"`` and ``padding_mode="reflection"``
+(NotImplementedError), and an unknown mode was a NotImplementedError where PyTorch's is a
+ValueError.
 """
 
 import itertools
@@ -60,8 +64,9 @@ def test_interpolate(mode, ndim):
     x = rng.normal(size=(2, 3) + SPATIAL[ndim])
     corners = [None, True, False] if mode in ("linear", "bilinear", "bicubic", "trilinear") \
         else [None]
-    for opts, ac in itertools.product(_interp_options(ndim), corners):
-        kw = dict(opts, mode=mode) | ({} if ac is None else {"align_corners": ac})
+    antialias = [False, True] if mode in ("bilinear", "bicubic") else [False]
+    for opts, ac, aa in itertools.product(_interp_options(ndim), corners, antialias):
+        kw = dict(opts, mode=mode, antialias=aa) | ({} if ac is None else {"align_corners": ac})
         _check(lambda z, kw=kw: F.interpolate(z, **kw), lambda z, kw=kw: TF.interpolate(z, **kw),
                x)
 
@@ -88,9 +93,9 @@ def test_interpolate_float32():
                atol=1e-6)
 
 
-@pytest.mark.parametrize("ndim,mode", [(4, "bilinear"), (4, "nearest"), (5, "bilinear"),
-                                       (5, "nearest")])
-@pytest.mark.parametrize("padding_mode", ["zeros", "border"])
+@pytest.mark.parametrize("ndim,mode", [(4, "bilinear"), (4, "nearest"), (4, "bicubic"),
+                                       (5, "bilinear"), (5, "nearest")])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 def test_grid_sample(ndim, mode, padding_mode):
     rng = np.random.default_rng(ndim)
     x = rng.normal(size=(2, 3) + ((4, 5) if ndim == 4 else (3, 4, 5)))
@@ -99,7 +104,7 @@ def test_grid_sample(ndim, mode, padding_mode):
         g = rng.uniform(-1.3, 1.3, (2, 3, 4, 2) if ndim == 4 else (2, 2, 3, 4, 3))
         if mode == "nearest":
             g = np.round(g * 7) / 7 + 0.013  # away from ties
-        g = extreme * (1 - 2 * (rng.uniform() > 0.5)) if grid == "outside" else g
+        g = extreme * rng.uniform(-1.0, 1.0, extreme.shape) if grid == "outside" else g
         kw = dict(mode=mode, padding_mode=padding_mode, align_corners=ac)
         _check(lambda a, b, kw=kw: F.grid_sample(a, b, **kw),
                lambda a, b, kw=kw: TF.grid_sample(a, b, **kw), x, g)
@@ -184,3 +189,23 @@ def test_pad_dtypes(dtype):
             continue
         _close(F.pad(cr.tensor(x), (1, 1), mode=mode), expected)
     _close(F.pad(cr.tensor(x), (1, 1), value=2.7), TF.pad(torch.tensor(x), (1, 1), value=2.7))
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
+def test_grid_sample_one_pixel_axes_and_non_finite_grid(mode, padding_mode):
+    rng = np.random.default_rng(7)
+    for shape, ac in itertools.product([(1, 5), (4, 1), (1, 1)], [False, True]):
+        g = rng.uniform(-3.0, 3.0, (2, 3, 2, 2))
+        if mode == "nearest":
+            g = np.round(g * 7) / 7 + 0.013
+        kw = dict(mode=mode, padding_mode=padding_mode, align_corners=ac)
+        _check(lambda a, b, kw=kw: F.grid_sample(a, b, **kw),
+               lambda a, b, kw=kw: TF.grid_sample(a, b, **kw),
+               rng.normal(size=(2, 2) + shape), g)
+    g = np.array([[[[np.nan, 0.0], [np.inf, 0.2], [-np.inf, 0.1], [0.3, np.nan]]]])
+    x = rng.normal(size=(1, 1, 3, 4))
+    kw = dict(mode=mode, padding_mode=padding_mode, align_corners=False)
+    with np.errstate(invalid="ignore"):
+        got = F.grid_sample(cr.tensor(x), cr.tensor(g), **kw)
+    _close(got, TF.grid_sample(torch.tensor(x), torch.tensor(g), **kw))

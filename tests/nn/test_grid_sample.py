@@ -31,24 +31,43 @@ def test_affine_grid_matches_torch(rng, size, align_corners):
                 lambda t: TF.affine_grid(t, size, align_corners), [theta], rng)
 
 
-@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
-@pytest.mark.parametrize("padding_mode", ["zeros", "border"])
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [False, True])
-def test_grid_sample_matches_torch(rng, mode, padding_mode, align_corners):
+@pytest.mark.parametrize("spread", [1.3, 4.0])
+def test_grid_sample_matches_torch(rng, mode, padding_mode, align_corners, spread):
     x = rng.standard_normal((2, 3, 4, 6))
-    grid = rng.uniform(-1.3, 1.3, (2, 3, 5, 2))  # some positions outside the image
+    grid = rng.uniform(-spread, spread, (2, 3, 5, 2))  # positions outside, reflected repeatedly
     compare(lambda a, g: F.grid_sample(a, g, mode, padding_mode, align_corners),
             lambda a, g: TF.grid_sample(a, g, mode, padding_mode, align_corners), [x, grid], rng,
-            grad=[0, 1] if mode == "bilinear" else [0])
+            grad=[0] if mode == "nearest" else [0, 1])
 
 
-@pytest.mark.parametrize("padding_mode", ["zeros", "border"])
-def test_grid_sample_gradcheck(rng, padding_mode):
+@pytest.mark.parametrize("mode,padding_mode", [
+    ("bilinear", "zeros"), ("bilinear", "border"), ("bilinear", "reflection"),
+    ("bicubic", "zeros"), ("bicubic", "border"), ("bicubic", "reflection"),
+])
+def test_grid_sample_gradcheck(rng, mode, padding_mode):
     x = cr.tensor(rng.standard_normal((1, 2, 3, 4)), requires_grad=True)
-    grid = cr.tensor(rng.uniform(-1.2, 1.2, (1, 2, 3, 2)), requires_grad=True)
-    fn = lambda a, g: F.grid_sample(a, g, "bilinear", padding_mode, False)  # noqa: E731
+    grid = cr.tensor(rng.uniform(-2.5, 2.5, (1, 2, 3, 2)), requires_grad=True)
+    fn = lambda a, g: F.grid_sample(a, g, mode, padding_mode, False)  # noqa: E731
     assert cr.gradcheck(fn, [x, grid])
     assert cr.gradgradcheck(fn, [x, grid])
+
+
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_reflection_of_a_single_pixel_axis(align_corners):
+    """An axis of one pixel: aligned, every position reflects to it with gradient 0 (a zero, as
+    PyTorch's, not None); unaligned, positions mirror about its outer edges."""
+    x = np.array([[[[1.0, 2.0, 3.0]]]])
+    g = np.array([[[[0.3, 0.9], [-0.6, -2.7], [1.7, 0.2]]]])
+    gc, gt = cr.tensor(g, requires_grad=True), torch.tensor(g, requires_grad=True)
+    out = F.grid_sample(cr.tensor(x), gc, "bilinear", "reflection", align_corners)
+    want = TF.grid_sample(torch.tensor(x), gt, "bilinear", "reflection", align_corners)
+    np.testing.assert_allclose(out.detach().numpy(), want.detach().numpy(), rtol=1e-12)
+    out.sum().backward()
+    want.sum().backward()
+    np.testing.assert_allclose(gc.grad.numpy(), gt.grad.numpy(), rtol=1e-12, atol=1e-12)
 
 
 def test_spatial_transformer_gradient_reaches_theta(rng):
@@ -74,10 +93,13 @@ def test_default_align_corners_warns_like_torch():
 
 
 @pytest.mark.parametrize("call, err, match", [
-    (lambda x, g: F.grid_sample(x, g, "bicubic", align_corners=False), NotImplementedError,
-     "'bicubic'"),
-    (lambda x, g: F.grid_sample(x, g, padding_mode="reflection", align_corners=False),
-     NotImplementedError, "'reflection'"),
+    (lambda x, g: F.grid_sample(x, g, "area", align_corners=False), ValueError,
+     "mode must be 'bilinear', 'nearest' or 'bicubic', got 'area'"),
+    (lambda x, g: F.grid_sample(x, g, padding_mode="circular", align_corners=False),
+     ValueError, "padding_mode must be 'zeros', 'border' or 'reflection', got 'circular'"),
+    (lambda x, g: F.grid_sample(cr.zeros((1, 1, 2, 3, 4), dtype=cr.float64),
+                                cr.zeros((1, 1, 1, 1, 3), dtype=cr.float64), "bicubic",
+                                align_corners=False), ValueError, "'bicubic' takes 4-D input"),
     (lambda x, g: F.grid_sample(x, g[..., :1], align_corners=False), ValueError,
      r"got \(1, 2, 3, 4\) and \(1, 3, 3, 1\)"),
     (lambda x, g: F.affine_grid(cr.ones((1, 3, 3)), (1, 2, 3, 4), False), ValueError,
@@ -126,7 +148,7 @@ def test_border_padding_clips_infinite_and_nan_positions_as_torch(mode):
 
 
 @pytest.mark.parametrize("mode", ["bilinear", "nearest"])
-@pytest.mark.parametrize("padding_mode", ["zeros", "border"])
+@pytest.mark.parametrize("padding_mode", ["zeros", "border", "reflection"])
 @pytest.mark.parametrize("align_corners", [False, True])
 def test_volumes_are_sampled_trilinearly_as_in_torch(rng, mode, padding_mode, align_corners):
     """5-D input with a 3-D grid (VoxelMorph's spatial transformer, 3-D STNs) was refused: the

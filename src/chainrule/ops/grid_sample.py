@@ -1,5 +1,5 @@
 """``affine_grid`` and ``grid_sample`` (spatial transformers), PyTorch's functions for 4-D and
-5-D input.
+5-D input, with its three modes and three paddings.
 
 Both are compositions of recorded ops: ``affine_grid`` is a matrix product of a fixed base grid
 with ``theta``; ``grid_sample`` picks the corner values by index (``gather``, whose gradient adds
@@ -68,13 +68,13 @@ def affine_grid(theta, size, align_corners=None) -> Tensor:
     return reshape(matmul(Tensor(base), transpose(t, 1, 2)), (n, *spatial, k))
 
 
-def _source(coord, size, align_corners, padding_mode):
+def _unnormalize(coord, size, align_corners):
     if align_corners:
-        pos = (coord + 1.0) / 2.0 * (size - 1)
-    else:
-        pos = ((coord + 1.0) * size - 1.0) / 2.0
-    if padding_mode != "border":
-        return pos
+        return (coord + 1.0) / 2.0 * (size - 1)
+    return ((coord + 1.0) * size - 1.0) / 2.0
+
+
+def _clip(pos, size):
     # PyTorch counts the borders themselves as outside: the clipped position's gradient is 1
     # strictly inside (0, size - 1) only, 0 on and beyond the borders.
     # An infinite position clips to its edge and a NaN to 0, as in PyTorch's CPU kernel.
@@ -84,29 +84,94 @@ def _source(coord, size, align_corners, padding_mode):
     return where(inside, pos, Tensor(edge.astype(pos._data.dtype)))
 
 
+def _mirror(xp, p, size, align_corners):
+    """Positions ``p`` (an array) mirrored into [0, size - 1] (about the border pixels' centres
+    when aligned, about their outer edges otherwise), as PyTorch's reflect_coordinates, and the
+    sign (+-1) of the map there; None where there is no room (one pixel, aligned)."""
+    span2 = 2.0 * (size - 1) if align_corners else 2.0 * size
+    if span2 == 0:
+        return None
+    shift = 0.0 if align_corners else 0.5
+    t = p + shift
+    mag = xp.abs(t)
+    extra = mag - xp.trunc(mag / span2) * span2
+    flip = extra > span2 - extra
+    mirrored = xp.where(flip, span2 - extra, extra) - shift
+    return mirrored.astype(p.dtype), xp.where(flip ^ (t < 0), -1.0, 1.0).astype(p.dtype)
+
+
+def _reflect(pos, size, align_corners):
+    """The mirrored position as a recorded function of ``pos``: piecewise ``+-pos + c``."""
+    xp = get_array_module(pos._data)
+    found = _mirror(xp, pos._data, size, align_corners)
+    if found is None:  # 0, still a function of the grid (its gradient is 0, not None)
+        return where(Tensor(xp.zeros(pos._data.shape, dtype=bool)), pos,
+                     Tensor(xp.zeros_like(pos._data)))
+    mirrored, sign = found
+    return pos * Tensor(sign) + Tensor(mirrored - sign * pos._data)
+
+
+def _tap(xp, index, size, align_corners, padding_mode):
+    """An integer tap position (array of floats) moved in range by ``padding_mode`` (zeros:
+    left as is, to read 0 outside), as PyTorch's bicubic reads its 4 x 4 neighbours."""
+    if padding_mode == "reflection":
+        found = _mirror(xp, index, size, align_corners)
+        index = xp.zeros_like(index) if found is None else found[0]
+    if padding_mode != "zeros":
+        index = xp.clip(index, 0, size - 1)
+    return index.astype(xp.int64)
+
+
+def _cubic_weights(t):
+    """The weights of the neighbours at -1, 0, 1, 2 for a fraction ``t`` (a Tensor): PyTorch's
+    cubic convolution with A = -0.75."""
+    a = -0.75
+
+    def near(d):
+        return ((a + 2.0) * d - (a + 3.0)) * d * d + 1.0
+
+    def far(d):
+        return ((a * d - 5.0 * a) * d + 8.0 * a) * d - 4.0 * a
+
+    return [far(t + 1.0), near(t), near(1.0 - t), far(2.0 - t)]
+
+
+def _source(coord, size, align_corners, padding_mode):
+    pos = _unnormalize(coord, size, align_corners)
+    if padding_mode == "reflection":
+        return _clip(_reflect(pos, size, align_corners), size)
+    return _clip(pos, size) if padding_mode == "border" else pos
+
+
 def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros",  # noqa: A002
                 align_corners=None) -> Tensor:
     """Sample (N, C, H, W) ``input`` at the (N, Ho, Wo, 2) ``grid`` of (x, y) positions in
     [-1, 1]: (N, C, Ho, Wo); or (N, C, D, H, W) input at an (N, Do, Ho, Wo, 3) grid of (x, y, z)
     (VoxelMorph's spatial transformer; "bilinear" is then trilinear, as in PyTorch). Modes
-    "bilinear" and "nearest"; padding "zeros" (outside reads 0) or "border" (outside reads the
-    edge). ``align_corners`` as in ``interpolate`` (None: False, with PyTorch's warning). With
-    mode "nearest" the grid gets no gradient (None; PyTorch's zeros).
+    "bilinear", "nearest" and (4-D only) "bicubic" (PyTorch's cubic convolution, A = -0.75, on
+    the 4 x 4 neighbours); padding "zeros" (outside reads 0), "border" (outside reads the edge)
+    or "reflection" (positions mirrored back inside, about the border pixels' centres when
+    ``align_corners``, else their outer edges). ``align_corners`` as in ``interpolate`` (None:
+    False, with PyTorch's warning). With mode "nearest" the grid gets no gradient (None;
+    PyTorch's zeros).
     """
     x, g = _float_input("grid_sample", input), _float_input("grid_sample", grid)
     align_corners = _default_align(align_corners)
-    if mode not in ("bilinear", "nearest"):
-        raise NotImplementedError(f"grid_sample: mode {mode!r} is not supported; chainrule has "
-                                  "'bilinear' and 'nearest'")
-    if padding_mode not in ("zeros", "border"):
-        raise NotImplementedError(f"grid_sample: padding_mode {padding_mode!r} is not supported; "
-                                  "chainrule has 'zeros' and 'border'")
+    if mode not in ("bilinear", "nearest", "bicubic"):
+        raise ValueError(f"grid_sample: mode must be 'bilinear', 'nearest' or 'bicubic', got "
+                         f"{mode!r}")
+    if padding_mode not in ("zeros", "border", "reflection"):
+        raise ValueError(f"grid_sample: padding_mode must be 'zeros', 'border' or 'reflection', "
+                         f"got {padding_mode!r}")
     nd = x.ndim - 2
     if (x.ndim not in (4, 5) or g.ndim != x.ndim or g.shape[-1] != nd
             or g.shape[0] != x.shape[0]):
         raise ValueError(f"grid_sample: input must be (N, C, H, W) with grid (N, Ho, Wo, 2), or "
                          f"(N, C, D, H, W) with grid (N, Do, Ho, Wo, 3), the same N; got "
                          f"{tuple(x.shape)} and {tuple(g.shape)}")
+    if mode == "bicubic" and nd != 2:
+        raise ValueError(f"grid_sample: mode 'bicubic' takes 4-D input (N, C, H, W) only, got "
+                         f"{tuple(x.shape)}")
     if x.dtype != g.dtype:
         raise TypeError(f"grid_sample: input and grid must have the same dtype, got {x.dtype} "
                         f"and {g.dtype}")
@@ -140,6 +205,8 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
     if mode == "nearest":
         vals, valid = pick([xp.rint(p._data).astype(xp.int64) for p in pos])
         return vals * valid
+    if mode == "bicubic":
+        return _bicubic(g, sizes, align_corners, padding_mode, pick)
     lows = [xp.floor(p._data) for p in pos]
     # per axis, the weights of the low and the high neighbour; PyTorch multiplies them x first
     weights = [(unsqueeze(Tensor(lo + 1) - p, 1), unsqueeze(p - Tensor(lo), 1))
@@ -155,4 +222,26 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
         vals, valid = pick([lo + b for lo, b in zip(lows, bits)])
         term = vals * (weight * valid)
         result = term if result is None else result + term
+    return result
+
+
+def _bicubic(g, sizes, align_corners, padding_mode, pick):
+    """4 x 4 neighbours of the unclipped position (y, x), each moved in range by the padding,
+    weighted along x first, then y, as PyTorch's kernel."""
+    xp = get_array_module(g._data)
+    raw = [_unnormalize(getitem(g, (Ellipsis, 1 - a)), sizes[a], align_corners)
+           for a in range(2)]
+    lows = [xp.floor(p._data) for p in raw]
+    wy, wx = ([unsqueeze(w, 1) for w in _cubic_weights(p - Tensor(lo))]
+              for p, lo in zip(raw, lows))
+    result = None
+    for i in range(4):
+        iy = _tap(xp, lows[0] + (i - 1), sizes[0], align_corners, padding_mode)
+        row = None
+        for j in range(4):
+            ix = _tap(xp, lows[1] + (j - 1), sizes[1], align_corners, padding_mode)
+            vals, valid = pick([iy, ix])
+            term = vals * (wx[j] * valid)
+            row = term if row is None else row + term
+        result = row * wy[i] if result is None else result + row * wy[i]
     return result
