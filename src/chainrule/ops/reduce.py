@@ -161,16 +161,17 @@ class Std(Function):
         return _unreduce(g / y, x.shape, self.axes, self.keepdims) * centered * scale
 
 
-def sum(input, axis=None, keepdims: bool = False,  # noqa: A001, A002 - numpy.sum, torch.sum
-        *, dim=None, keepdim=None, dtype=None):
+def sum(input, dim=None, keepdim=None,  # noqa: A001, A002 - numpy.sum, torch.sum
+        *, axis=None, keepdims: bool = False, dtype=None):
     """Sum of the elements over ``axis`` (all axes when None).
 
     Args:
         x: a Tensor.
-        axis: None, an int or a tuple of ints (negative counts from the end); ``dim`` is
-            PyTorch's name for it (give one of the two). ``dim=()`` sums every axis, as
-            PyTorch's; ``axis=()`` none, as NumPy's.
-        keepdims: keep the reduced axes with size 1 (``keepdim`` in PyTorch).
+        dim: None, an int or a tuple of ints (negative counts from the end), positional as
+            PyTorch's; ``axis`` is NumPy's name for it (give one of the two). An empty ``dim``
+            (``x.sum(())``, ``x.sum(dim=[])``) sums every axis, as PyTorch's; ``axis=()``
+            none, as NumPy's.
+        keepdim: keep the reduced axes with size 1 (``keepdims`` in NumPy).
         dtype: cast ``input`` to this dtype first (PyTorch's option).
 
     >>> import chainrule as cr
@@ -183,17 +184,16 @@ def sum(input, axis=None, keepdims: bool = False,  # noqa: A001, A002 - numpy.su
     if dtype is not None:
         input = cast(input if isinstance(input, Tensor) else Tensor(input), dtype)  # noqa: A001
         data = input._data
-    if dim is not None or keepdim is not None:  # PyTorch's names for axis and keepdims
-        axis = dim_or_axis("sum", axis, reduce_dim(dim))
-        keepdims = keep_flag("sum", keepdims, keepdim)
+    axis = dim_or_axis("sum", axis, reduce_dim(dim))
+    keepdims = keep_flag("sum", keepdims, keepdim)
     nd = data.ndim
     axes = tuple(range(nd)) if axis is None else normalize_axis("sum", axis, nd)
     out = Sum.apply(input, axes=axes, keepdims=bool(keepdims))
     return cast(out, bool) if data.dtype == bool else out  # dtype=bool: any, as PyTorch's
 
 
-def mean(input, axis=None, keepdims: bool = False,  # noqa: A002 - PyTorch's name
-         *, dim=None, keepdim=None, dtype=None):
+def mean(input, dim=None, keepdim=None,  # noqa: A002 - PyTorch's name
+         *, axis=None, keepdims: bool = False, dtype=None):
     """Arithmetic mean over ``axis`` (all axes when None); arguments as in ``sum``. An integer
     or bool ``dtype=`` is PyTorch's RuntimeError (an integer ``input`` without one averages in
     float64, NumPy's rule, where PyTorch raises)."""
