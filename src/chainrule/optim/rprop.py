@@ -24,6 +24,9 @@ class Rprop(Optimizer):
         p = p - sign(g) * d
         g_prev = g
 
+    ``sign`` is PyTorch's: 0 for a nan (a weight whose gradient is nan keeps its value and step
+    size; its ``prev`` is nan, so the next step's sign product is 0 as well).
+
     ``_update`` is this rule, line for line. As in PyTorch, ``lr`` only sets the first step
     size; later changes of ``lr`` (a scheduler's) do not reach it. Meant for full-batch
     training: minibatch noise flips signs at random.
@@ -74,9 +77,15 @@ class Rprop(Optimizer):
         g_prev, d = state["prev"]._data, state["step_size"]._data
 
         g = -grad if group["maximize"] else grad
-        s = xp.sign(g * g_prev)
+        s = _sign(xp, g * g_prev)
         factor = xp.where(s > 0, eta_plus, xp.where(s < 0, eta_minus, 1.0)).astype(d.dtype)
         d[...] = xp.clip(d * factor, step_min, step_max)
         g = xp.where(s < 0, 0, g).astype(param.dtype)
-        param -= xp.sign(g) * d
+        param -= _sign(xp, g) * d
         g_prev[...] = g
+
+
+def _sign(xp, x):
+    """PyTorch's sign: 1, -1 or 0, and 0 for nan (NumPy's sign gives nan, which made a weight
+    with a nan gradient nan where PyTorch's Rprop leaves it as it is)."""
+    return xp.where(x > 0, 1, xp.where(x < 0, -1, 0)).astype(x.dtype)

@@ -1,0 +1,33 @@
+"""Fuzz wave 12: chainrule.optim against torch.optim 2.13 (CPU) with random flag combinations,
+several parameter groups, parameters without gradients, zero-size parameters, inf/nan gradients
+and state-dict round trips between the two libraries mid-run: weights, state and param groups.
+
+Bugs this wave found are pinned by the regression tests at the top.
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+NAN, INF = float("nan"), float("inf")
+
+
+def test_rprop_nan_gradient_leaves_the_weight_as_pytorchs():
+    """NumPy's sign(nan) is nan: a nan gradient made the weight nan, and the nan ``prev`` made
+    the next step's weight nan too; PyTorch's sign(nan) is 0, so the weight stays."""
+    grads = ([1.0, NAN, INF], [1.0, 1.0, -1.0], [NAN, 1.0, 1.0], [-1.0, -1.0, NAN])
+    out = []
+    for lib in (cr, torch):
+        p = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        opt = lib.optim.Rprop([p], lr=0.1)
+        for g in grads:
+            p.grad = lib.tensor(g, dtype=lib.float64)
+            opt.step()
+        s = opt.state[p]
+        out.append([np.asarray(t.detach().tolist()) for t in (p, s["prev"], s["step_size"])])
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)
+    assert np.isfinite(out[0][0]).all()
