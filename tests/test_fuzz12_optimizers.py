@@ -5,6 +5,8 @@ and state-dict round trips between the two libraries mid-run: weights, state and
 Bugs this wave found are pinned by the regression tests at the top.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -31,3 +33,29 @@ def test_rprop_nan_gradient_leaves_the_weight_as_pytorchs():
     for a, b in zip(*out):
         np.testing.assert_array_equal(a, b)
     assert np.isfinite(out[0][0]).all()
+
+
+def test_lbfgs_step_with_inf_loss_is_silent_and_as_pytorchs():
+    """LBFGS.step did its arithmetic outside the numpy.errstate(all='ignore') of every other
+    step: an inf loss warned 'invalid value encountered in multiply'. The closure itself still
+    runs with the caller's NumPy error state."""
+    out, seen = [], []
+    for lib in (cr, torch):
+        p = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+        opt = lib.optim.LBFGS([p], lr=1, max_iter=5)
+        scale = lib.tensor(INF, dtype=lib.float64)
+
+        def closure(lib=lib, p=p, opt=opt, scale=scale):
+            seen.append(np.geterr()["invalid"])
+            opt.zero_grad()
+            loss = (p ** 2).sum() * scale
+            loss.backward()
+            return loss
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            loss = opt.step(closure)
+        out.append((float(loss.detach()), p.detach().tolist()))
+    np.testing.assert_array_equal(np.asarray(out[0][1]), np.asarray(out[1][1]))
+    assert out[0][0] == out[1][0] == INF
+    assert set(seen) == {np.geterr()["invalid"]}

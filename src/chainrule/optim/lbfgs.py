@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..autograd import Tensor, enable_grad
-from ..backend import device_of, get_array_module, to_device
+from ..backend import device_of, get_array_module, numpy, quiet, to_device
 from ._line_search import strong_wolfe
 from ._state import as_array, as_real
 from .optimizer import Optimizer, check_number
@@ -116,8 +116,13 @@ class LBFGS(Optimizer):
             p._mark_changed()
 
     def _evaluate(self, closure) -> float:
-        with enable_grad():
-            return float(closure())
+        return float(self._call(closure))
+
+    def _call(self, closure):
+        """``closure()`` with gradient recording on and NumPy's warnings as the caller had them
+        (the step's own arithmetic runs without them, as every optimizer's step)."""
+        with numpy.errstate(**self._caller_errors), enable_grad():
+            return closure()
 
     def step(self, closure=None):
         """Run up to ``max_iter`` iterations; ``closure`` (required) recomputes loss and gradients.
@@ -128,6 +133,12 @@ class LBFGS(Optimizer):
         if closure is None:
             raise TypeError("LBFGS.step: needs a closure that clears the gradients, computes "
                             "the loss, calls backward and returns the loss")
+        self._caller_errors = numpy.geterr()
+        with quiet(numpy):  # no NumPy warnings: inf, nan silent as PyTorch's (Optimizer.step)
+            return self._iterate(closure)
+
+    def _iterate(self, closure):
+        """``step``'s iterations."""
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
@@ -136,8 +147,7 @@ class LBFGS(Optimizer):
         state.setdefault("func_evals", 0)
         state.setdefault("n_iter", 0)
 
-        with enable_grad():
-            orig_loss = closure()
+        orig_loss = self._call(closure)
         loss = float(orig_loss)
         evals = 1
         state["func_evals"] += 1
