@@ -160,8 +160,25 @@ def linspace(start, end, steps: int, *, dtype=None, device=None,
     """``steps`` evenly spaced values from ``start`` to ``end`` (both included), default dtype."""
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
-    arr = numpy.linspace(start, end, int(steps)).astype(_dtype("linspace", dtype))
+    dtype = _range_dtype("linspace", start, end, dtype)
+    arr = numpy.linspace(start, end, int(steps)).astype(dtype)
     return _leaf("linspace", arr, device, requires_grad)
+
+
+def _range_dtype(op, start, end, dtype):
+    """``linspace``/``logspace``'s dtype: a complex end (a number or a tensor) makes it the
+    default complex dtype, as PyTorch's (NumPy's cast to a real dtype would drop the imaginary
+    part), and a real ``dtype`` then is PyTorch's error."""
+    complex_end = any(numpy.iscomplexobj(v._data if isinstance(v, Tensor) else v)
+                      for v in (start, end))
+    if not complex_end:
+        return _dtype(op, dtype)
+    if dtype is None:
+        return numpy.result_type(config.default_dtype, numpy.complex64)
+    if _dtype(op, dtype).kind != "c":
+        raise RuntimeError(f"{op}: a complex start or end ({start!r}, {end!r}) can't be safely "
+                           f"cast to the real dtype {numpy.dtype(dtype)}")
+    return _dtype(op, dtype)
 
 
 def eye(n: int, m: int | None = None, *, dtype=None, device=None,

@@ -17,7 +17,7 @@ from ..autograd.promotion import promote_types as _promote_types
 from ..autograd.promotion import result_type as _result_type
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
-from .creation import _dtype, _leaf, _pick, randint
+from .creation import _dtype, _leaf, _pick, _range_dtype, randint
 
 __all__ = ["can_cast", "histc", "histogram", "is_complex", "is_floating_point", "logspace",
            "promote_types", "randint_like", "result_type"]
@@ -27,8 +27,9 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
     """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the exponent."""
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"logspace: steps must be a non-negative int, got {steps!r}")
+    dtype = _range_dtype("logspace", start, end, dtype)
     arr = numpy.power(float(base), numpy.linspace(start, end, int(steps)))
-    return _leaf("logspace", arr.astype(_dtype("logspace", dtype)), device, requires_grad)
+    return _leaf("logspace", arr.astype(dtype), device, requires_grad)
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, device=None,  # noqa: A002
