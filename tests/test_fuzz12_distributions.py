@@ -323,3 +323,14 @@ def test_unit_concentration_density_keeps_nan(name, params, value):
     _close(ours.log_prob(cr.tensor(value)), theirs.log_prob(torch.tensor(value)))
     dirichlet = D.Dirichlet(cr.tensor([1.0, 1.0, 2.0]), validate_args=False)
     assert np.isnan(dirichlet.log_prob(cr.tensor([np.nan, 0.5, 0.5])).item())
+
+
+@pytest.mark.parametrize("name,params", [("Gamma", dict(concentration=[2.0], rate=[1.5])),
+                                         ("Chi2", dict(df=[3.0]))])
+def test_gamma_log_prob_in_the_parameters_dtype(name, params):
+    """A float64 value of a float32 Gamma/Chi2 has a float32 log-density, as PyTorch's (it was
+    float64); an integer value too."""
+    ours, theirs = _both(name, {k: np.array(v, np.float32) for k, v in params.items()})
+    for value in [np.array([0.5, 2.0]), np.array([1, 2])]:
+        _close(ours.log_prob(cr.tensor(value)), theirs.log_prob(torch.tensor(value)), rtol=1e-6)
+    _close(ours.log_prob(0.5), theirs.log_prob(0.5), rtol=1e-6)

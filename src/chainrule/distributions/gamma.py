@@ -69,6 +69,9 @@ class Gamma(ExponentialFamily):
         return z / self.rate
 
     def log_prob(self, value):
+        # in the parameters' dtype, as PyTorch's (a float64 value of float32 Gamma: float32)
+        value = value.to(self.rate.dtype) if hasattr(value, "to") else tensor(
+            value, dtype=self.rate.dtype, device=self.rate.device)
         if self._validate_args:
             self._validate_sample(value)
         a, b = self.concentration, self.rate
