@@ -9,9 +9,8 @@ The derivatives are the calculus textbook's, written with chainrule ops on ``sel
     atan2(y, x): dy = x / (x^2 + y^2), dx = -y / (x^2 + y^2)   (0 at the origin, as PyTorch)
     remainder(a, b) = a - b floor(a / b): da = 1, db = -floor(a / b)
 
-The rounding functions (floor, ceil, round, trunc) are flat almost everywhere: their gradient is
-0, as PyTorch's. Tests, predicates and ``nan_to_num`` round it off. Array code goes through
-``get_array_module``, so every function runs on NumPy and CuPy arrays alike.
+The rounding functions (floor, ceil, round, trunc) are flat: gradient 0, as PyTorch's. Array code
+goes through ``get_array_module``, so every function runs on NumPy and CuPy arrays alike.
 """
 
 from __future__ import annotations
@@ -312,11 +311,14 @@ _round_half_even = _flat("round", lambda xp, x: xp.round(x))
 
 
 def round(input, *, decimals: int = 0):  # noqa: A001, A002 - PyTorch's name
-    """Round half to even (PyTorch's and NumPy's rule), to ``decimals`` places; gradient 0."""
+    """Round half to even to ``decimals`` places (integers: only 0, as PyTorch's); gradient 0."""
     if decimals == 0:
         return _round_half_even(input)
-    scale = 10.0 ** decimals
-    return _flat("round", lambda xp, a: xp.round(a * scale) / scale)(input)
+    if isinstance(input, Tensor) and input._data.dtype.kind in "biu":
+        raise NotImplementedError(f"round: decimals={decimals} of a {input.dtype} tensor")
+    s = 10.0 ** abs(decimals)  # PyTorch divides by 10 ** -decimals when negative
+    up, down = (lambda a: a * s, lambda a: a / s)[::1 if decimals > 0 else -1]
+    return _flat("round", lambda xp, a: down(xp.round(up(a))))(input)
 
 
 def frac(input):  # noqa: A002
@@ -382,10 +384,8 @@ def lerp(input, end, weight):  # noqa: A002
     return where(weight < 0.5, input + weight * diff, end - diff * (1 - weight))
 
 
-def nan_to_num(
-    input,  # noqa: A002 - PyTorch's name
-    nan: float = 0.0, posinf: float | None = None, neginf: float | None = None
-):
+def nan_to_num(input, nan: float = 0.0, posinf: float | None = None,  # noqa: A002
+               neginf: float | None = None):
     """NaN -> ``nan``, +inf -> ``posinf`` and -inf -> ``neginf`` (default: the dtype's largest
     and smallest finite values); the gradient is 0 at the replaced entries."""
     return NanToNum.apply(_float_input("nan_to_num", input), nan=nan, posinf=posinf, neginf=neginf)

