@@ -274,7 +274,7 @@ def ensemble(torch, n_models=3):
 
 def train_ensemble(torch, models, x, minibatches, steps=3, device="meta"):
     """torch.func's model-ensembling tutorial: stack_module_state, a stateless base copy on
-    ``device`` (the tutorial's "meta"; chainrule has no meta device, so its test passes "cpu"),
+    ``device`` (the tutorial's "meta"; a test passes "cpu" too),
     vmap over functional_call with one shared or one batch per model; then training the stacked
     parameters themselves."""
     from_func = torch.func

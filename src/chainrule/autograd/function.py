@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import weakref
 
-from ..backend import GPU_POSSIBLE, device_of, ensure_array, get_array_module, numpy
+from ..backend import GPU_POSSIBLE, MetaArray, device_of, ensure_array, get_array_module, numpy
 from ..backend.defaults import get_default_dtype
+from ..backend.meta import CopyOutError, DataDependentError, meta_like
 from .anomaly_mode import _enabled as _anomaly_enabled
 from .anomaly_mode import remember_forward
 from .mode import _grad_enabled, _trace_recorder
@@ -91,7 +92,12 @@ class Function:
         record = True in needs and _grad_enabled.get()
         fn.recording = record
         fn.needs_input_grad = tuple(needs) if record else (False,) * len(needs)
-        raw = fn.forward(*arrays)
+        try:
+            raw = fn.forward(*arrays)
+        except Exception as e:
+            if not _meta_among(arrays, fn):
+                raise
+            raw = _meta_forward(fn, arrays, e)
         if type(raw) is _NDARRAY:  # one NumPy array, the usual result: one type test for it
             multi, outs = False, (Tensor(raw),)
         else:  # a tuple of results; NumPy gives 0-d results as scalars: keep arrays
@@ -333,6 +339,36 @@ def _refuse_complex(cls, what: str = "output") -> None:
         f"{what} while recording for backward). Complex gradients are supported only by the ops "
         f"that opted in: {', '.join(_complex_ops())}; detach() the tensor or compute the "
         "result from its real and imaginary parts (.real, .imag, chainrule.complex)")
+
+
+def _meta_among(arrays, fn) -> bool:
+    """Whether a meta array is among an op's inputs or settings (only asked after a failure)."""
+    return any([type(a) is MetaArray for a in (*arrays, *fn.__dict__.values())])
+
+
+def _meta_forward(fn, arrays, error: Exception):
+    """The forward of ``fn`` on the meta device, after it failed on meta arrays (a kernel that
+    copies its input into a working buffer, a padded image or im2col columns, or checks values,
+    ids in range): it runs once more on zeros (NumPy's zeros are untouched pages until written)
+    and its results become meta arrays of their shapes and dtypes. An op whose result's shape
+    depends on the values is refused instead, as PyTorch's meta kernels refuse it, and so is a
+    move to a device that holds values."""
+    if isinstance(error, CopyOutError):
+        raise error
+    if isinstance(error, DataDependentError):
+        raise NotImplementedError(f"{type(fn).__name__}: not supported on the meta device "
+                                  f"({error})") from error
+    for a in arrays:  # a real tensor beside meta ones: its values must not be run on zeros
+        if type(a) is not MetaArray and getattr(a, "ndim", 0) > 0:
+            raise RuntimeError(f"{type(fn).__name__}: a tensor on device {device_of(a)} is not "
+                               "on the expected device meta") from error
+    zeros = [numpy.zeros(a.shape, a.dtype) if type(a) is MetaArray else a for a in arrays]
+    for name, value in list(fn.__dict__.items()):  # arrays given as settings (a pool's x, y)
+        if type(value) is MetaArray:
+            setattr(fn, name, numpy.zeros(value.shape, value.dtype))
+    with numpy.errstate(all="ignore"):
+        raw = fn.forward(*zeros)  # an error here is the one real arrays of these shapes give
+    return tuple(meta_like(a) for a in raw) if isinstance(raw, tuple) else meta_like(raw)
 
 
 def _check_devices(op: str, inputs) -> None:

@@ -8,7 +8,7 @@ once with the sum of all gradients that reached it, and frees saved values behin
 
 from __future__ import annotations
 
-from ..backend import get_array_module, numpy, quiet
+from ..backend import MetaArray, get_array_module, numpy, quiet
 from . import anomaly_mode
 from .mode import _grad_enabled
 from .post_accumulate import after_accumulate, retain_outputs, run_hooks, run_node_hooks
@@ -129,6 +129,8 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             g = Tensor(g)
         elif not isinstance(g, Tensor):
             g = Tensor(get_array_module(t._data).asarray(g, dtype=t._data.dtype))
+        if type(t._data) is MetaArray and type(g._data) is not MetaArray:  # gradients: meta too
+            g = Tensor(MetaArray(g._data.shape, g._data.dtype))
         if g._data.shape != t._data.shape:
             raise ValueError(
                 f"{who}: grad has shape {g._data.shape} but the output has shape {t._data.shape}")

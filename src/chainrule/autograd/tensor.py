@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import weakref
 
-from ..backend import asnumpy, config, device_of, get_array_module, numpy, to_device
+from ..backend import MetaArray, asnumpy, config, device_of, get_array_module, numpy, to_device
+from ..backend.device import device as _device
 from ..backend.printing import array2string_options
 from .hooks import RemovableHandle
 from .tensor_data import Size, legacy_data
@@ -167,8 +168,15 @@ class Tensor:
         return self._data.ndim
 
     @property
-    def device(self) -> str:
-        return device_of(self._data)
+    def device(self) -> _device:
+        """Where the values live: a ``chainrule.device`` ("cpu", "cuda" or "meta"), which is
+        also its name as a string."""
+        return _DEVICE_OF[device_of(self._data)]
+
+    @property
+    def is_meta(self) -> bool:
+        """True on the meta device: a shape and a dtype, no values (backend/meta.py)."""
+        return type(self._data) is MetaArray
 
     @property
     def is_cuda(self) -> bool:
@@ -219,18 +227,21 @@ class Tensor:
     def __format__(self, spec: str) -> str:
         """A 0-d tensor formats as its value (``f"{loss:.4f}"``), as in PyTorch; another takes a
         format spec only when it is empty (``f"{t}"``)."""
-        if self._data.ndim == 0:
+        if self._data.ndim == 0 and type(self._data) is not MetaArray:
             return self.item().__format__(spec)
         return object.__format__(self, spec)
 
     def __repr__(self) -> str:
-        host = asnumpy(self._data)
-        body = numpy.array2string(host, separator=", ", prefix="tensor(",
-                                  **array2string_options(host))
         extra = []
+        if type(self._data) is MetaArray:  # no values to show: PyTorch's form
+            body, extra = "...", ["device='meta'", f"size={tuple(self.shape)}"]
+        else:
+            host = asnumpy(self._data)
+            body = numpy.array2string(host, separator=", ", prefix="tensor(",
+                                      **array2string_options(host))
         if self._data.dtype != numpy.float32:
             extra.append(f"dtype={self._data.dtype}")
-        if self.device != "cpu":
+        if self.device not in ("cpu", "meta"):
             extra.append(f"device='{self.device}'")
         if self._ctx is not None:
             extra.append(f"grad_fn={type(self._ctx).__name__}")
@@ -244,6 +255,9 @@ class Tensor:
         ``force`` is PyTorch's option (detach and copy to the CPU first); chainrule's array never
         carries a graph and comes to the host anyway, so either value gives the same array.
         """
+        if type(self._data) is MetaArray:
+            raise TypeError("can't convert meta device type tensor to numpy: a meta tensor has "
+                            "no values (Module.to_empty() gives a module on it real memory)")
         return asnumpy(self._data)
 
     def item(self):
@@ -396,6 +410,9 @@ def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None 
             f"{arr.dtype}; pass dtype='float32' or use float data"
         )
     return Tensor(arr, requires_grad=bool(requires_grad))
+
+
+_DEVICE_OF = {name: _device(name) for name in ("cpu", "cuda", "meta")}
 
 
 # The backward walk (graph.py imports Tensor from here): imported once, not at each backward().

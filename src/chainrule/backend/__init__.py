@@ -22,6 +22,7 @@ except ImportError:  # pragma: no cover - depends on the machine
 from .device import device as _device
 from .linalg_errors import LinAlgError, lapack
 from .memory import apply_malloc_tuning
+from .meta import META_FACTORIES, NO_DATA, CopyOutError, MetaArray
 from .settings import config, reference_mode, set_reference_mode
 from .threads import apply_configured_threads, get_num_threads, set_num_threads
 
@@ -36,6 +37,7 @@ __all__ = [
     "DEVICES",
     "GPU_POSSIBLE",
     "LinAlgError",
+    "MetaArray",
     "asnumpy",
     "config",
     "cuda_available",
@@ -54,7 +56,7 @@ __all__ = [
     "validate_device",
 ]
 
-DEVICES = ("cpu", "cuda")
+DEVICES = ("cpu", "cuda", "meta")
 # Without CuPy every array is a NumPy array, so device checks can be skipped on hot paths.
 GPU_POSSIBLE = cupy is not None
 
@@ -79,18 +81,20 @@ def get_array_module(*arrays):
         for a in arrays:
             if isinstance(a, cupy.ndarray):
                 return cupy
+    if not arrays and config.default_device == "meta":  # a new layer's arrays: no memory
+        return META_FACTORIES
     return numpy
 
 
 def device_of(array) -> str:
-    """The device name ("cpu" or "cuda") an array lives on."""
+    """The device name ("cpu", "cuda" or "meta") an array lives on."""
     if cupy is not None and isinstance(array, cupy.ndarray):
         return "cuda"
-    return "cpu"
+    return "meta" if type(array) is MetaArray else "cpu"
 
 
 def validate_device(device: str) -> str:
-    """Normalize a device name ("cpu", "cuda", "cuda:0") and check that it is usable."""
+    """Normalize a device name ("cpu", "cuda", "cuda:0", "meta") and check that it is usable."""
     if isinstance(device, _device):
         device = str(device)
     if not isinstance(device, str):
@@ -107,8 +111,18 @@ def validate_device(device: str) -> str:
 
 
 def to_device(array, device: str):
-    """Return ``array`` on ``device`` (a no-op when it is already there)."""
+    """Return ``array`` on ``device`` (a no-op when it is already there).
+
+    To "meta": an array of the same shape and dtype holding nothing (backend/meta.py); from
+    "meta" to another device: NotImplementedError, there are no values to copy (PyTorch's
+    ``Module.to_empty`` gives a meta module fresh memory instead).
+    """
     name = validate_device(device)
+    if name == "meta":
+        return array if type(array) is MetaArray else MetaArray(array.shape, array.dtype)
+    if type(array) is MetaArray:
+        raise CopyOutError(f"{NO_DATA} Use Module.to_empty() instead of Module.to() to "
+                                  "give a module on the meta device memory on another device")
     if name == "cpu":
         return asnumpy(array)
     return cupy.asarray(array)

@@ -11,15 +11,17 @@ from types import SimpleNamespace
 __all__ = ["accelerator", "cuda", "device"]
 
 
-class device:  # noqa: N801 - PyTorch's name
-    """A device: ``device("cpu")``, ``device("cuda")``, ``device("cuda", 0)``, ``device("cuda:0")``.
+class device(str):  # noqa: N801 - PyTorch's name
+    """A device: ``device("cpu")``, ``device("cuda")``, ``device("cuda", 0)``, ``device("cuda:0")``,
+    ``device("meta")`` (tensors with a shape and dtype but no values, backend/meta.py).
 
-    Compares equal to another device of the same type and index, and to its string.
+    It is also the string of its name (``"cuda:0"``), so code that treats a tensor's ``device``
+    as a string keeps working; it compares equal to another device of the same type and index,
+    and to its string. ``with device("meta"):`` makes it the default device of the tensors and
+    layers made inside (PyTorch's context manager).
     """
 
-    __slots__ = ("type", "index")
-
-    def __init__(self, type, index=None):  # noqa: A002 - PyTorch's argument name
+    def __new__(cls, type, index=None):  # noqa: A002 - PyTorch's argument name
         spec = type
         if isinstance(spec, device):
             spec, index = spec.type, spec.index if index is None else index
@@ -27,33 +29,59 @@ class device:  # noqa: N801 - PyTorch's name
             raise TypeError(f"device: expected a string such as 'cpu' or 'cuda', got {spec!r}")
         name, _, idx = spec.partition(":")
         name = name.lower()
-        if name not in ("cpu", "cuda"):
-            raise ValueError(f"device: unknown device type {spec!r}; expected 'cpu' or 'cuda'")
+        if name not in ("cpu", "cuda", "meta"):
+            raise ValueError(f"device: unknown device type {spec!r}; expected 'cpu', 'cuda' or "
+                             "'meta'")
         if idx:
             if index is not None:
                 raise ValueError(f"device: index given twice ({spec!r} and {index!r})")
             if not idx.isdigit():
                 raise ValueError(f"device: invalid index in {spec!r}")
             index = int(idx)
+        self = super().__new__(cls, name if index is None else f"{name}:{index}")
         self.type = name
         self.index = index
+        return self
 
     def __str__(self) -> str:
-        return self.type if self.index is None else f"{self.type}:{self.index}"
+        return str.__str__(self)
 
     def __repr__(self) -> str:
         extra = "" if self.index is None else f", index={self.index}"
         return f"device(type='{self.type}'{extra})"
 
+    def __reduce__(self):
+        return device, (self.type, self.index)
+
     def __eq__(self, other) -> bool:
-        if isinstance(other, str):
-            other = device(other)
+        if isinstance(other, str) and not isinstance(other, device):
+            try:
+                other = device(other)
+            except ValueError:
+                return False
         if not isinstance(other, device):
             return NotImplemented
         return (self.type, self.index) == (other.type, other.index)
 
-    def __hash__(self) -> int:
-        return hash((self.type, self.index))
+    def __ne__(self, other) -> bool:
+        equal = self.__eq__(other)
+        return equal if equal is NotImplemented else not equal
+
+    __hash__ = str.__hash__
+
+    def __enter__(self):
+        from .settings import config
+
+        self.__dict__.setdefault("_outer", []).append(config.default_device)
+        from . import validate_device
+
+        config.default_device = validate_device(self)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        from .settings import config
+
+        config.default_device = self._outer.pop()
 
 
 def _cuda_available() -> bool:

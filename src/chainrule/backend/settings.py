@@ -39,7 +39,7 @@ need it, so an assignment takes effect at once. docs/configuration.md has the sa
     The floating-point dtype of tensor factories (``zeros``, ``randn``...), of ``tensor()`` of
     Python floats and of new layers' parameters when no ``dtype`` is passed.
     ``chainrule.set_default_dtype`` sets it, as ``torch.set_default_dtype`` does.
-``default_device`` (``CHAINRULE_DEFAULT_DEVICE``; ``"cpu"`` or ``"cuda"``; default cpu)
+``default_device`` (``CHAINRULE_DEFAULT_DEVICE``; ``"cpu"``, ``"cuda"`` or ``"meta"``; default cpu)
     Where tensor factories, ``tensor()`` and new layers put their arrays when no ``device`` is
     passed. ``chainrule.set_default_device`` sets it after checking that the device is usable.
 ``print_options`` (``CHAINRULE_PRINT_OPTIONS``, e.g. ``precision=4,linewidth=80``; a
@@ -157,8 +157,9 @@ def _default_dtype(value):
 
 def _default_device(value) -> str:
     text = str(value) if isinstance(value, _device) else value
-    if not isinstance(text, str) or text.split(":", 1)[0].strip().lower() not in ("cpu", "cuda"):
-        raise ValueError(f"expected 'cpu' or 'cuda' as the default device, got {value!r}")
+    if not isinstance(text, str) or text.split(":", 1)[0].strip().lower() not in (
+            "cpu", "cuda", "meta"):
+        raise ValueError(f"expected 'cpu', 'cuda' or 'meta' as the default device, got {value!r}")
     return text.split(":", 1)[0].strip().lower()
 
 
@@ -246,7 +247,7 @@ SETTINGS: dict[str, Setting] = {s.name: s for s in (
     Setting("data_dir", "CHAINRULE_DATA", "folder", None, _folder, _folder),
     Setting("default_dtype", "CHAINRULE_DEFAULT_DTYPE", "float32 or float64", "float32",
             _default_dtype, _default_dtype),
-    Setting("default_device", "CHAINRULE_DEFAULT_DEVICE", "'cpu' or 'cuda'", "cpu",
+    Setting("default_device", "CHAINRULE_DEFAULT_DEVICE", "'cpu', 'cuda' or 'meta'", "cpu",
             _default_device, _default_device),
     Setting("print_options", "CHAINRULE_PRINT_OPTIONS", "PrintOptions", PrintOptions(),
             _print_options, _print_options_text),

@@ -11,7 +11,7 @@ import warnings
 
 from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import MetaArray, get_array_module
 from ..ops import (
     activation_extra,
     activation_random,
@@ -62,7 +62,7 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
     n = weight.shape[0]
     data = input._data if isinstance(input, Tensor) else input
     xp = get_array_module(weight._data)
-    data = xp.asarray(data)
+    data = data if type(data) is MetaArray else xp.asarray(data)
     if data.dtype.kind not in "iu":
         raise TypeError(f"embedding: input must hold integer ids (e.g. dtype int64), got dtype "
                         f"{data.dtype}")

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 
 from ..autograd.tensor import Tensor
+from ..backend import MetaArray
 
 __all__ = ["deferred"]
 
@@ -65,6 +66,8 @@ def deferred(*, max_elements: int | None = None,
 
 def _skipped(t: Tensor) -> bool:
     """True (and ``t`` counted) when a ``deferred`` block is active: leave ``t`` uninitialized."""
+    if type(t._data) is MetaArray:  # no values to draw: nothing to do, as PyTorch's
+        return True
     deferral = _DEFERRAL.get()
     if deferral is None:
         return False

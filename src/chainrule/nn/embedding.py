@@ -7,7 +7,7 @@ import numbers
 from ..autograd.inplace_record import change
 from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import MetaArray, get_array_module
 from ..ops.elementwise import where
 from ..ops.shape import getitem
 from ..sparse.embedding import sparse_lookup
@@ -192,7 +192,8 @@ class Embedding(Module):
         if not hasattr(data, "dtype") or data.dtype.kind not in "iu":
             got = getattr(data, "dtype", type(ids).__name__)
             raise TypeError(f"Embedding: ids must be integers (e.g. dtype int64), got {got}")
-        return xp.asarray(data)  # the range is checked by the lookup (ops.shape.GetItem)
+        # the range is checked by the lookup (ops.shape.GetItem)
+        return data if type(data) is MetaArray else xp.asarray(data)
 
     def extra_repr(self) -> str:
         pad = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"

@@ -63,6 +63,9 @@ def add_factory_kwargs(cls) -> None:
         if device is None:
             return init(self, *args, **kwargs)
         _check(type(self).__name__, device)
+        if str(device) == "meta":  # built there at once: no weights drawn, no memory taken
+            with _device_type("meta"):
+                return init(self, *args, **kwargs)
         init(self, *args, **kwargs)
         self.to(device)
 

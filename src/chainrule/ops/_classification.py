@@ -14,7 +14,7 @@ import numbers
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor, tensor
-from ..backend import get_array_module
+from ..backend import MetaArray, get_array_module
 from ..kernels import K
 from .reduce import sum as _sum
 from .shape import unsqueeze
@@ -320,7 +320,8 @@ def _class_args(op, x, target, weight, ignore_index, axis, allow_probs):
             raise TypeError(f"{op}: ignore_index must be an int, got {ignore_index!r}")
         target, labels = data.astype(xp.int64, copy=False), True
         bad = None
-        if target.size and not (0 <= int(target.min()) and int(target.max()) < n):
+        if target.size and type(target) is not MetaArray and not (
+                0 <= int(target.min()) and int(target.max()) < n):
             bad = (target != ignore_index) & ((target < 0) | (target >= n))
         if bad is not None and bool(bad.any()):
             raise ValueError(f"{op}: target contains class {int(target[bad][0])} but input has {n} "

@@ -10,7 +10,7 @@ import math
 import numbers
 
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import MetaArray, get_array_module
 from .dropout import dropout
 from .elementwise import add, where
 from .linalg import matmul
@@ -55,7 +55,7 @@ def attention_weights(scores):
     """
     xp = get_array_module(scores._data)
     dead = xp.all(scores._data == -math.inf, axis=-1, keepdims=True)
-    if not dead.any():
+    if type(dead) is MetaArray or not dead.any():  # a meta tensor has no dead queries
         return softmax(scores, dim=-1)
     dead, zero = Tensor(dead), Tensor(xp.zeros((), dtype=scores.dtype))
     return where(dead, zero, softmax(where(dead, zero, scores), dim=-1))

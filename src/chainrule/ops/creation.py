@@ -13,7 +13,7 @@ import numbers
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import config, get_array_module, numpy, to_device, validate_device
+from ..backend import MetaArray, config, get_array_module, numpy, to_device, validate_device
 from ..backend.random import resolve_rng
 
 __all__ = [
@@ -67,16 +67,23 @@ def _leaf(op, array, device, requires_grad) -> Tensor:
     return Tensor(array, requires_grad=bool(requires_grad))
 
 
+def _filled(fill, shape, dtype, device):
+    """``fill(shape, dtype)``, or on the meta device an array holding nothing (no memory)."""
+    if (config.default_device if device is None else device) == "meta":
+        return MetaArray(shape, dtype)
+    return fill(shape, dtype)
+
+
 def zeros(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros of shape ``sizes`` (ints, or one tuple), or ``size=`` (a tuple)."""
-    arr = numpy.zeros(_size("zeros", sizes, size), _dtype("zeros", dtype))
+    arr = _filled(numpy.zeros, _size("zeros", sizes, size), _dtype("zeros", dtype), device)
     return _leaf("zeros", arr, device, requires_grad)
 
 
 def ones(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones of shape ``sizes`` (ints, or one tuple), or ``size=`` (a tuple)."""
-    return _leaf("ones", numpy.ones(_size("ones", sizes, size), _dtype("ones", dtype)), device,
-                 requires_grad)
+    arr = _filled(numpy.ones, _size("ones", sizes, size), _dtype("ones", dtype), device)
+    return _leaf("ones", arr, device, requires_grad)
 
 
 def empty(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
@@ -98,7 +105,8 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
     if type(fill_value) is complex:  # complex64 beside float32, as PyTorch
         default = numpy.result_type(config.default_dtype, numpy.complex64)
     size = _size("full", size if isinstance(size, (tuple, list)) else (size,))
-    arr = numpy.full(size, fill_value, _dtype("full", dtype, default))
+    arr = _filled(lambda shape, dt: numpy.full(shape, fill_value, dt), size,
+                  _dtype("full", dtype, default), device)
     return _leaf("full", arr, device, requires_grad)
 
 

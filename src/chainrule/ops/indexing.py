@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import MetaArray, get_array_module
 from ._args import dim_or_axis
 from .shape import _one_axis, getitem
 
@@ -60,7 +60,8 @@ def _index(op, shape, axis, index, xp, *, negative=False):
                          f"{tuple(shape)} along an axis other than {axis}")
     n = shape[axis]
     low = -n if negative else 0
-    if idx.size and (int(idx.min()) < low or int(idx.max()) >= n):
+    if idx.size and type(idx) is not MetaArray and (int(idx.min()) < low
+                                                   or int(idx.max()) >= n):
         bad = int(idx.min()) if int(idx.min()) < low else int(idx.max())
         raise IndexError(f"{op}: index out of range for axis {axis} of size {n}: got {bad}, "
                          f"valid {low}..{n - 1}")

@@ -11,7 +11,7 @@ import numbers
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module, numpy, validate_device
+from ..backend import ensure_array, get_array_module, numpy, validate_device
 from . import creation
 from ._args import dim_or_axis
 from ._promotion import promoted
@@ -183,7 +183,7 @@ def _reduce_bool(fn_name):
         xp = get_array_module(self._data)
 
         def reduce(a):  # uint8 input gives uint8, as PyTorch's (and torch.all/any here)
-            r = xp.asarray(getattr(xp, fn_name)(a, axis=axis, keepdims=keepdim))
+            r = ensure_array(getattr(xp, fn_name)(a, axis=axis, keepdims=keepdim))
             return r.astype(a.dtype) if a.dtype == numpy.uint8 else r
 
         return nondiff(reduce, self)

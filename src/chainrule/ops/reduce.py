@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module, numpy
+from ..backend import ensure_array, get_array_module, numpy
 from ..kernels import K
 from ._args import dim_or_axis, keep_flag, reduce_dim
 from ._conj import cj
@@ -353,7 +353,7 @@ def _arg(op, x, axis, keepdims):
     xp = get_array_module(x._data)
     fn = xp.argmax if op == "argmax" else xp.argmin
     keepdims = bool(keepdims)
-    return nondiff(lambda a: xp.asarray(fn(a, axis=axis, keepdims=keepdims)), x)
+    return nondiff(lambda a: ensure_array(fn(a, axis=axis, keepdims=keepdims)), x)
 
 
 def argmax(input, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A002

@@ -10,7 +10,7 @@ of them differentiate to any order.
 from __future__ import annotations
 
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import MetaArray, get_array_module
 from .methods import clone
 from .shape import _int_tuple, _one_axis, broadcast_to, getitem, reshape
 
@@ -40,7 +40,7 @@ def index_select(input, dim, index):  # noqa: A002
         raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
     idx = idx.reshape(-1)
     n = input.shape[axis]
-    if idx.size and (int(idx.min()) < 0 or int(idx.max()) >= n):
+    if idx.size and type(idx) is not MetaArray and (int(idx.min()) < 0 or int(idx.max()) >= n):
         raise IndexError(f"index_select: index holds {int(idx.min())}..{int(idx.max())}, out of "
                          f"range for axis {axis} of size {n} (0..{n - 1})")
     return _along(input, axis, idx)

@@ -14,7 +14,7 @@ import operator
 from ..autograd.function import Function
 from ..autograd.inplace import drop_empty_ellipsis, ints_first
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module, numpy
+from ..backend import MetaArray, get_array_module, numpy
 from ..kernels import K
 from ._args import dim_or_axis
 
@@ -289,7 +289,7 @@ def _convert_index(index, xp):
             i = xp.asarray(i) if i else xp.zeros(0, dtype=xp.intp)
         elif getattr(i, "shape", None) == () and i.dtype.kind in "iu":
             i = int(i)  # a 0-d integer array indexes like an int: basic indexing, a view
-        elif hasattr(i, "dtype") and hasattr(i, "shape"):
+        elif hasattr(i, "dtype") and hasattr(i, "shape") and type(i) is not MetaArray:
             i = xp.asarray(i)
         if getattr(i, "ndim", 0) > 0 and i.dtype.kind in "iu":
             has_int_array = True

@@ -16,7 +16,7 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_data import Size
-from ..backend import get_array_module
+from ..backend import device_of
 from ._conj import cj
 from .creation import multinomial
 from .elementwise import cast
@@ -150,10 +150,10 @@ def _no(self) -> bool:
     return False
 
 
-for _name in ("is_sparse", "is_quantized", "is_meta", "is_mps", "is_xpu", "is_mkldnn",
+for _name in ("is_sparse", "is_quantized", "is_mps", "is_xpu", "is_mkldnn",
               "is_sparse_csr"):
     setattr(Tensor, _name, property(_no, doc="False: chainrule's tensors are dense arrays."))
-Tensor.is_cpu = property(lambda self: get_array_module(self._data).__name__ == "numpy",
+Tensor.is_cpu = property(lambda self: device_of(self._data) == "cpu",
                          doc="True when the data is a NumPy array (the CPU).")
 Tensor.layout = property(lambda self: strided, doc="``strided``: dense, the only layout.")
 Tensor.itemsize = property(lambda self: self._data.itemsize, doc="Bytes per element.")
