@@ -27,7 +27,7 @@ import functools
 import weakref
 
 from .function import Function
-from .mode import _grad_enabled, no_grad
+from .mode import _grad_enabled, _saved_hooks, no_grad
 from .tensor import Tensor
 from .views import shares_memory
 
@@ -42,6 +42,7 @@ class FunctionCtx:
         self.materialize_grads = True
         self._saved = ()
         self._versions = ()
+        self._packed = None  # ({index: packed}, unpack_hook) under saved_tensors_hooks
         self._non_differentiable = set()
         self._dirty = {}  # id -> (tensor, (values, version) before forward's change, or None)
         self._before = {}
@@ -54,6 +55,12 @@ class FunctionCtx:
                                 f"{type(t).__name__}; keep other values as ctx attributes")
         self._saved = tensors
         self._versions = tuple(None if t is None else t._counter[0] for t in tensors)
+        hooks = _saved_hooks.get()
+        if hooks is not None:  # saved_tensors_hooks: keep what pack gives, unpack it in backward
+            from .saved_hooks import packing
+
+            keys = [i for i, t in enumerate(tensors) if t is not None]
+            self._packed = (packing(hooks[0], [tensors[i] for i in keys], keys), hooks[1])
 
     @property
     def saved_tensors(self) -> tuple:
@@ -63,7 +70,13 @@ class FunctionCtx:
                     "one of the variables needed for gradient computation has been modified by "
                     f"an inplace operation: a saved tensor of shape {t.shape} was changed after "
                     "save_for_backward")
-        return self._saved
+        if self._packed is None:
+            return self._saved
+        from .saved_hooks import unpacked
+
+        packed, unpack = self._packed
+        return tuple(unpacked(t, unpack(packed[i])) if i in packed else t
+                     for i, t in enumerate(self._saved))
 
     def mark_non_differentiable(self, *tensors) -> None:
         self._non_differentiable.update(id(t) for t in tensors)
@@ -93,6 +106,7 @@ class _CustomNode(Function):
     # The user's backward receives and returns gradients in PyTorch's complex convention, as
     # PyTorch's custom Functions do: complex tensors pass.
     complex_grad = True
+    packs_inputs = False  # what the user's forward saved is packed (save_for_backward)
     nan_check_all = True  # anomaly mode checks every gradient its backward returns, as PyTorch
 
     def forward(self, *arrays):

@@ -17,7 +17,7 @@ from ..backend.defaults import get_default_dtype
 from ..backend.meta import CopyOutError, DataDependentError, meta_like
 from .anomaly_mode import _enabled as _anomaly_enabled
 from .anomaly_mode import remember_forward
-from .mode import _grad_enabled, _trace_recorder
+from .mode import _grad_enabled, _saved_hooks, _trace_recorder
 from .tensor import Tensor
 from .views import ViewRefs
 
@@ -52,6 +52,9 @@ class Function:
     # lookup, as PyTorch's embedding, which saves no weight) sets False (nor its output, then);
     # or a function of the node giving the indices of the inputs it reads (autograd/reroute.py).
     reads_inputs = True
+    # Whether saved_tensors_hooks pack the inputs backward reads (a custom Function's node
+    # does not: its ctx.save_for_backward packs what it is given).
+    packs_inputs = True
 
     def __init__(self, **params):
         self.__dict__.update(params)
@@ -122,6 +125,11 @@ class Function:
         fn.inputs = inputs
         # The versions of the values the node read: backward refuses those changed since.
         fn._versions = versions
+        hooks = _saved_hooks.get()
+        if hooks is not None:  # saved_tensors_hooks: pack what backward will read
+            from .saved_hooks import pack_saved
+
+            pack_saved(fn, given, inputs, hooks)
         if multi:
             _attach_outputs(fn, outs)
         else:  # the usual single output, as _attach_outputs without the loop's lists

@@ -15,7 +15,8 @@ from .post_accumulate import after_accumulate, retain_outputs, run_hooks, run_no
 from .reroute import refuse_stale_reads, reroute
 from .tensor import Tensor
 
-__all__ = ["backward", "increment_version", "run_backward"]
+__all__ = ["backward", "disable_saved_tensors_hooks", "increment_version", "run_backward",
+           "save_on_cpu", "saved_tensors_hooks"]
 
 # Set by chainrule.profiler while a profile records (None otherwise): called as
 # ``observer(node, call, *args)`` in place of ``call(*args)``, a node's backward. Read once a walk.
@@ -413,3 +414,11 @@ def increment_version(tensor) -> None:
             raise TypeError(f"increment_version: expects a Tensor or an iterable of Tensors, got "
                             f"{type(t).__name__}")
         t._mark_changed()
+
+
+# PyTorch's torch.autograd.graph names for the hooks on saved tensors (autograd/saved_hooks.py).
+from .saved_hooks import (  # noqa: E402
+    disable_saved_tensors_hooks,
+    save_on_cpu,
+    saved_tensors_hooks,
+)

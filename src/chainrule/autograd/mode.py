@@ -63,3 +63,7 @@ class enable_grad(set_grad_enabled):  # noqa: N801
 
     def __init__(self):
         super().__init__(True)
+
+# (pack_hook, unpack_hook) of the innermost active ``saved_tensors_hooks``
+# (autograd/saved_hooks.py), or None: the one check ``Function.apply`` makes when it records.
+_saved_hooks: contextvars.ContextVar = contextvars.ContextVar("saved_tensors_hooks", default=None)

@@ -55,6 +55,7 @@ def _check_nonempty(op, x, axes):
 
 class Sum(Function):
     complex_grad = True
+    reads_inputs = False  # backward spreads the gradient over the input's shape
 
     def forward(self, x):
         if x.dtype.kind in "iu":  # the integer dtype kept (NumPy's would widen int32 to int64)
@@ -74,6 +75,7 @@ class Sum(Function):
 
 class Mean(Function):
     complex_grad = True
+    reads_inputs = False  # backward spreads the gradient over the input's shape
 
     def forward(self, x):
         return x.mean(axis=self.axes, keepdims=self.keepdims)
