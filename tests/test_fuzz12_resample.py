@@ -4,7 +4,8 @@ pixel_shuffle/unshuffle and F.pad (values, dtypes, float64 gradients, errors).
 
 Before this wave ``grid_sample`` refused ``mode="bicubic"`` and ``padding_mode="reflection"``
 (NotImplementedError), and an unknown mode was a NotImplementedError where PyTorch's is a
-ValueError.
+ValueError; ``F.pad`` refused a negative pad (a crop) in modes other than "constant" (PyTorch's
+"reflect"/"replicate" pad, then crop; "circular" crops, then pads).
 """
 
 import itertools
@@ -209,3 +210,23 @@ def test_grid_sample_one_pixel_axes_and_non_finite_grid(mode, padding_mode):
     with np.errstate(invalid="ignore"):
         got = F.grid_sample(cr.tensor(x), cr.tensor(g), **kw)
     _close(got, TF.grid_sample(torch.tensor(x), torch.tensor(g), **kw))
+
+
+@pytest.mark.parametrize("mode", ["reflect", "replicate", "circular"])
+def test_pad_negative_pads_crop_in_every_mode(mode):
+    rng = np.random.default_rng(8)
+    compared = 0
+    for size, left, right in itertools.product([2, 3, 5], range(-5, 5), range(-5, 5)):
+        if left >= 0 and right >= 0:
+            continue
+        kept = size + min(left, 0) + min(right, 0)
+        if mode == "circular" and (kept < 1 or max(left, right) > kept):
+            continue  # PyTorch reads uninitialised memory there; chainrule refuses
+        x = rng.normal(size=(1, 2, size))
+        _check(lambda z, p=(left, right): F.pad(z, p, mode=mode),
+               lambda z, p=(left, right): TF.pad(z, p, mode=mode), x)
+        compared += 1
+    x = rng.normal(size=(1, 2, 4, 5))
+    _check(lambda z: F.pad(z, (-1, 2, 2, -1), mode=mode),
+           lambda z: TF.pad(z, (-1, 2, 2, -1), mode=mode), x)
+    assert compared > 40

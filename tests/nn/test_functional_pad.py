@@ -50,7 +50,7 @@ def test_pad_values_and_gradients():
     ((1,), "constant", "even number"),
     ((1, 1, 1, 1, 1, 1), "constant", "pads 3 axes"),
     ((1, -4), "constant", r"pads \(1, -4\) crop 4 entries from axis 1 of size 3"),
-    ((1, -1), "reflect", "negative pads .cropping. are supported in mode 'constant' only"),
+    ((0, -3), "replicate", r"crop 3 entries from axis 1 of size 3 \(after padding; at least"),
     ((4, 0), "circular", r"circular padding \(4, 0\) wraps around axis 1 of size 3 more than"),
     ((1, 1), "reflect-ish", "mode"),
 ])

@@ -66,9 +66,10 @@ def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch
 
     ``F.pad(x, (1, 2))`` of a (N, C, W) tensor pads only W, to W + 3. Modes: "constant" (fill with
     ``value``, default 0), "reflect", "replicate" (repeat the edge) and "circular" (continue from
-    the other end, at most once around). Pads are ints, non-negative except in mode "constant",
-    where a negative one crops that side (``F.pad(x, (-1, -1))`` drops W's first and last
-    entries), as in PyTorch.
+    the other end, at most once around). Pads are ints; a negative one crops that side
+    (``F.pad(x, (-1, -1))`` drops W's first and last entries), as in PyTorch: "constant" and
+    "circular" crop first and pad what is left, "reflect" and "replicate" pad first and crop the
+    padded result (its reflections still reach the cropped entries).
     """
     if mode not in _MODES:
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got "
@@ -82,11 +83,12 @@ def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch
                          f"{ndim} (shape {tuple(input.shape)})")
     if any(isinstance(p, bool) or not isinstance(p, int) for p in pad):
         raise ValueError(f"pad: pads must be ints, got {tuple(pad)}")
+    crop_after = None
     if any(p < 0 for p in pad):
-        if mode != "constant":
-            raise ValueError(f"pad: negative pads (cropping) are supported in mode 'constant' "
-                             f"only, got {tuple(pad)} with mode {mode!r}")
-        input, pad = _crop(input, pad)  # noqa: A001 - PyTorch's name
+        if mode in ("constant", "circular"):
+            input, pad = _crop(input, pad)  # noqa: A001 - PyTorch's name
+        else:
+            crop_after, pad = tuple(pad), [p if p > 0 else 0 for p in pad]
     pairs = [(0, 0)] * ndim
     for k in range(len(pad) // 2):
         pairs[ndim - 1 - k] = (pad[2 * k], pad[2 * k + 1])
@@ -102,20 +104,22 @@ def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch
     if value:
         raise ValueError(f"pad: value is for mode 'constant' only, got value={value!r} with "
                          f"mode {mode!r}")
-    return _numpy_pad(input, pairs, _MODES[mode])
+    out = _numpy_pad(input, pairs, _MODES[mode])
+    return out if crop_after is None else _crop(out, crop_after, keep_one=True)[0]
 
 
-def _crop(x, pad):
+def _crop(x, pad, keep_one=False):
     """``x`` without the entries the negative pads of ``pad`` remove (a view), and the pads with
-    the negative ones set to 0. PyTorch crops before it pads: the crop must fit in the axis."""
+    the negative ones set to 0. The crop must fit in the axis (``keep_one``: leave an entry)."""
     index, kept = [slice(None)] * x.ndim, list(pad)
     for k in range(len(pad) // 2):
         axis, (left, right) = x.ndim - 1 - k, pad[2 * k:2 * k + 2]
         # (min and max here are chainrule's reductions, imported with the ops)
         cut_left, cut_right = (-left if left < 0 else 0), (-right if right < 0 else 0)
-        if cut_left + cut_right > x.shape[axis]:
+        if cut_left + cut_right > x.shape[axis] - keep_one:
             raise ValueError(f"pad: pads ({left}, {right}) crop {cut_left + cut_right} entries "
-                             f"from axis {axis} of size {x.shape[axis]}")
+                             f"from axis {axis} of size {x.shape[axis]}"
+                             + (" (after padding; at least one must remain)" if keep_one else ""))
         index[axis] = slice(cut_left, x.shape[axis] - cut_right)
         kept[2 * k:2 * k + 2] = left + cut_left, right + cut_right
     return x[tuple(index)], kept
