@@ -223,3 +223,26 @@ def test_flip_method_takes_dims_as_a_keyword_as_pytorchs():
     with pytest.raises(TypeError, match=r"flip: takes the dims .* got \(1,\) and keywords "
                                         r"\['dims'\]"):
         x.flip(1, dims=[0])
+
+
+@pytest.mark.torch
+def test_split_method_names_its_size_split_size_as_pytorchs():
+    # x.split(split_size=[...], dim=-1) was a TypeError (the method was the function, whose
+    # argument is split_size_or_sections); mamba-minimal splits its projections that way
+    torch = pytest.importorskip("torch")
+    x0 = np.random.default_rng(4).standard_normal((3, 5))
+    out = {}
+    for L in (cr, torch):
+        x = L.tensor(x0, requires_grad=True)
+        parts = (x.split(split_size=[1, 4], dim=-1) + x.split(split_size=2) + x.split(2, 1)
+                 + L.split(x, split_size_or_sections=[2, 1], dim=0))
+        sum((p * (k + 1)).pow(2).sum() for k, p in enumerate(parts)).backward()
+        out[L.__name__] = [p.detach().numpy() for p in parts] + [x.grad.numpy()]
+    assert len(out["chainrule"]) == len(out["torch"])
+    for a, b in zip(out["chainrule"], out["torch"]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    x = cr.tensor(x0, requires_grad=True)
+    assert cr.autograd.gradcheck(lambda t: t.split(split_size=[2, 3], dim=1)[1] * 2, (x,))
+    with pytest.raises(ValueError, match=r"split: sections \[2, 2\] must be non-negative and add "
+                                         r"up to 5"):
+        x.split(split_size=[2, 2], dim=1)

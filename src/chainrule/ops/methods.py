@@ -121,6 +121,12 @@ def _to(self, *args, device=None, dtype=None, non_blocking=False, copy=False,
     return clone(out) if copy and out is self else out
 
 
+def _split_method(self, split_size, dim=None, *, axis=None):
+    """``x.split(split_size, dim=0)``: PyTorch's method names the size ``split_size`` (its
+    function, ``torch.split``, ``split_size_or_sections``); an int or a list of sizes."""
+    return split(self, split_size, axis, dim=dim)
+
+
 def _type(self, dtype=None):
     """The type name (``"chainrule.FloatTensor"``) without an argument, else ``to(dtype)``."""
     if dtype is None:
@@ -251,7 +257,7 @@ Tensor.clone = clone
 Tensor.masked_fill = masked_fill
 Tensor.narrow = narrow
 Tensor.chunk = chunk
-Tensor.split = split
+Tensor.split = _split_method
 Tensor.to = _to
 Tensor.type = _type
 Tensor.t = _t
