@@ -13,6 +13,7 @@ from . import port9_programs as programs  # noqa: E402
 from . import port9b_programs as programs_b  # noqa: E402
 from . import port9c_programs as programs_c  # noqa: E402
 from . import port9d_programs as programs_d  # noqa: E402
+from . import port9e_programs as programs_e  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -264,3 +265,47 @@ def test_dino_with_antialiased_multi_crop_pos_embed_resampling_and_ema_teacher_m
     ours, theirs = _both(programs_d.dino, run)
     assert [row[1] for row in ours[0]] == [row[1] for row in theirs[0]]
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_efficient_kan_with_lstsq_spline_fits_and_grid_updates_matches_pytorch():
+    rng = np.random.default_rng(138)
+    x = rng.uniform(-1, 1, (12, 2))
+    y = np.sin(2 * x[:, :1]) * x[:, 1:] + 0.3 * x[:, :1] ** 2
+    ours, theirs = _both(programs_e.kan, lambda lib, m: programs_e.train_kan(
+        lib, m, lib.tensor(x), lib.tensor(y)))
+    assert ours[0][-1][0] < ours[0][0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_rainbow_with_noisy_nets_and_categorical_projection_by_index_add_matches_pytorch(
+        monkeypatch):
+    rng = np.random.default_rng(139)
+    batches = [(rng.standard_normal((4, 4)), rng.integers(0, 3, 4), rng.uniform(-2.5, 2.5, 4),
+                rng.standard_normal((4, 4)), (rng.uniform(size=(4, 1)) < 0.7).astype(float),
+                rng.uniform(0.3, 1.0, 4)) for _ in range(4)]
+
+    def run(lib, online):
+        # float64 noise: PyTorch's float32 sqrt is not correctly rounded on every CPU (a last-bit
+        # difference from NumPy's in a few draws of a hundred thousand)
+        with monkeypatch.context() as m:
+            _shared_randn(m, lib, 140)
+            lib.set_default_dtype(lib.float64)
+            try:
+                target = programs_e.rainbow(lib)
+                return programs_e.train_rainbow(
+                    lib, online, target, [tuple(lib.tensor(a) for a in b) for b in batches])
+            finally:
+                lib.set_default_dtype(lib.float32)
+
+    ours, theirs = _both(programs_e.rainbow, run)
+    assert all(np.allclose(row[1].sum(1), 1.0) for row in ours[0])
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_mamba_minimal_with_a_selective_scan_and_tied_head_matches_pytorch():
+    rng = np.random.default_rng(141)
+    tokens = rng.integers(0, 7, (2, 9))
+    ours, theirs = _both(programs_e.mamba, lambda lib, m: programs_e.train_mamba(
+        lib, m, lib.tensor(tokens)), double=False)
+    assert (ours[1] == theirs[1]).all() and ours[0][-1] < ours[0][0]
+    _close([ours[0], ours[2]], [theirs[0], theirs[2]], rtol=2e-5, atol=1e-6)
