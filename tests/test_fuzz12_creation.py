@@ -8,6 +8,10 @@ Before this wave:
 
 * ``linspace``/``logspace`` with a complex start or end dropped the imaginary part (a float32
   result; PyTorch's is complex64), and a real ``dtype`` with one was not refused.
+* ``full``/``full_like``/``new_full`` wrote a fill value the dtype cannot hold: NaN or inf into
+  an integer dtype gave the smallest int, a complex value into a real dtype its real part, 1e5
+  into float16 (or 1e40 into float32) inf, 1e30 into int64 garbage; PyTorch raises "value
+  cannot be converted to type ... without overflow".
 """
 
 import warnings
@@ -60,3 +64,27 @@ def test_complex_ends(name, ends, dtype):
                                                           kw.items()}),
               f"{name}{ends} {steps} {dtype}", rtol=1e-5)
     _same(lambda L: L.linspace(L.tensor(ends[0]), L.tensor(ends[1]), 3), f"tensor ends {ends}")
+
+
+FILLS = [0, 1, -1, 2.5, -2.7, 127, 127.9, -128, -128.9, 255, 300, 65504.0, 65520.0, 1e5, 1e30,
+         3.5e38, 1e40, 2 ** 63 - 1, -2 ** 63, True, False, float("nan"), float("inf"),
+         float("-inf"), 1 + 2j, 1 + 0j, 1e300j]
+FILL_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32",
+               "float64", "complex64", "complex128"]
+
+
+@pytest.mark.parametrize("dtype", FILL_DTYPES)
+def test_full_refuses_a_value_the_dtype_cannot_hold(dtype):
+    for v in FILLS:
+        if dtype == "uint8" and isinstance(v, int) and v < 0:
+            continue  # a negative Python int into uint8: PyTorch wraps, chainrule refuses
+        _same(lambda L: L.full((2,), v, dtype=getattr(L, dtype)), f"full {v!r} {dtype}")
+        _same(lambda L: L.full_like(L.zeros(3, dtype=getattr(L, dtype)), v), f"like {v!r}")
+        _same(lambda L: L.zeros(1, dtype=getattr(L, dtype)).new_full((2, 1), v), f"new {v!r}")
+
+
+@pytest.mark.parametrize("v", FILLS)
+def test_full_dtype_follows_the_fill_value(v):
+    _same(lambda L: L.full((2, 3), v), f"full {v!r}")
+    _same(lambda L: L.full([2], v), f"full list {v!r}")
+    _same(lambda L: L.full((), v), f"full () {v!r}")
