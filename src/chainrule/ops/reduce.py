@@ -86,7 +86,11 @@ class Mean(Function):
 
 
 class Extreme(Function):
-    """max/min over axes; tied maxima share the gradient evenly (as ``torch.amax`` does)."""
+    """max/min over axes; tied maxima share the gradient evenly (as ``torch.amax`` does), or,
+    with ``first`` (one axis: ``max(x, dim)``), it goes to the index ``argmax`` returns, the
+    first of them (or the first NaN), as PyTorch's ``max(x, dim)``."""
+
+    first = False
 
     def forward(self, x):
         xp = get_array_module(x)
@@ -95,10 +99,17 @@ class Extreme(Function):
     def backward(self, g):
         x = self.inputs[0]._data
         xp = get_array_module(x)
-        y = self.output._data.reshape(_kept_shape(x.shape, self.axes))
-        winners = (x == y).astype(g.dtype)
-        # A slice holding NaN has no winner; its gradient is 0 rather than 0/0.
-        winners /= xp.maximum(winners.sum(axis=self.axes, keepdims=True), 1)
+        if self.first:
+            (axis,) = self.axes
+            at = (xp.argmax if self.largest else xp.argmin)(x, axis=axis, keepdims=True)
+            where = xp.arange(x.shape[axis]).reshape([-1 if k == axis else 1
+                                                      for k in range(x.ndim)])
+            winners = (where == at).astype(g.dtype)
+        else:
+            y = self.output._data.reshape(_kept_shape(x.shape, self.axes))
+            winners = (x == y).astype(g.dtype)
+            # A slice holding NaN has no winner; its gradient is 0 rather than 0/0.
+            winners /= xp.maximum(winners.sum(axis=self.axes, keepdims=True), 1)
         return _unreduce(g, x.shape, self.axes, self.keepdims) * winners
 
 
@@ -225,7 +236,8 @@ def max(input, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A
       a tuple of axes.
     - ``max(x, other)`` with a Tensor ``other``: the elementwise maximum.
 
-    Ties share the gradient of the values evenly.
+    Ties share the gradient of the values evenly, except along ``dim``, where it goes to the
+    returned index (the first of the tied entries), as in PyTorch.
     """
     if isinstance(dim, Tensor):
         return maximum(input, dim)
@@ -241,7 +253,8 @@ def min(input, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A
       a tuple of axes.
     - ``min(x, other)`` with a Tensor ``other``: the elementwise minimum.
 
-    Ties share the gradient of the values evenly.
+    Ties share the gradient of the values evenly, except along ``dim``, where it goes to the
+    returned index (the first of the tied entries), as in PyTorch.
     """
     if isinstance(dim, Tensor):
         return minimum(input, dim)
@@ -256,14 +269,14 @@ def _max_or_min(op, largest, x, dim, keepdim, axis, keepdims):
         return _extreme(op, x, axis, keep, largest)
     if axis is not None:
         raise TypeError(f"{op}: give dim or axis, not both (got dim={dim!r}, axis={axis!r})")
-    values = _extreme(op, x, dim, keep, largest)
+    values = _extreme(op, x, dim, keep, largest, first=True)
     return MinMax(values, _arg("arg" + op, x, dim, keep))
 
 
-def _extreme(op, x, axis, keepdims, largest):
+def _extreme(op, x, axis, keepdims, largest, first=False):
     axes = normalize_axis(op, axis, x.ndim)
     _check_nonempty(op, x, axes)
-    return Extreme.apply(x, axes=axes, keepdims=keepdims, largest=largest)
+    return Extreme.apply(x, axes=axes, keepdims=keepdims, largest=largest, first=first)
 
 
 def logsumexp(input, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A002
