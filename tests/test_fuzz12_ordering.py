@@ -9,6 +9,9 @@ Before this wave:
 
 * ``max(x, dim)`` and ``min(x, dim)`` shared the gradient evenly among tied entries; PyTorch's
   goes to the returned index (the first of them, or the first NaN).
+* ``searchsorted`` refused ``sorter=`` (PyTorch takes it), and failed with NumPy's reshape or
+  stack errors when the sequence or the values had an empty dimension (PyTorch gives an empty
+  or zero result).
 """
 
 import numpy as np
@@ -126,3 +129,50 @@ def test_max_along_dim_gradient_goes_to_the_returned_index():
             check(torch, lambda lib, t: t.max(dim, keepdim), x, grad=(0,))
             check(torch, lambda lib, t: lib.min(t, dim=dim, keepdim=keepdim), x, grad=(0,))
     assert cr.tensor([[3.0, 3.0]]).max(1).indices.tolist() == [0]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_unique_and_unique_consecutive(seed):
+    rng, _, dtype, _, dim, _ = _case(seed)
+    x = rng.integers(-2, 3, tuple(int(v) for v in rng.integers(1, 5, int(rng.integers(1, 4)))))
+    dim = int(rng.integers(-x.ndim, x.ndim))
+    if dtype.startswith("float"):
+        x = x.astype(dtype)
+        if rng.random() < 0.3:  # PyTorch orders NaN arbitrarily when comparing slices (dim=)
+            x.flat[0] = np.nan
+    nan = bool(np.isnan(np.asarray(x, np.float64)).any())
+    inverse, counts = bool(rng.random() < 0.5), bool(rng.random() < 0.5)
+    kw = {"return_inverse": inverse, "return_counts": counts}
+    label = f"{seed} {x.dtype} {x.shape} dim={dim} {kw}"
+    check(torch, lambda lib, t: lib.unique(t, sorted=True, **kw), x, label=label)
+    check(torch, lambda lib, t: lib.unique_consecutive(t, **kw), x, label=label)
+    check(torch, lambda lib, t: lib.unique_consecutive(t, dim=dim, **kw), x, label=label)
+    if not nan:
+        check(torch, lambda lib, t: lib.unique(t, sorted=True, dim=dim, **kw), x, label=label)
+
+
+@pytest.mark.parametrize("seed", range(80))
+def test_searchsorted_and_bucketize(seed):
+    rng = np.random.default_rng(seed)
+    dtype = str(rng.choice(["float64", "float32", "int64", "int32"]))
+    lead = tuple(int(v) for v in rng.integers(0, 4, int(rng.integers(0, 3))))
+    b = np.sort(rng.integers(-3, 4, lead + (int(rng.integers(0, 6)),)), axis=-1).astype(dtype)
+    vs = lead + (int(rng.integers(0, 4)),) if lead else tuple(
+        int(v) for v in rng.integers(0, 4, int(rng.integers(0, 3))))
+    v = rng.integers(-4, 5, vs).astype(dtype)
+    if rng.random() < 0.3:
+        v = (rng.integers(-8, 9, vs) / 2).astype("float64" if dtype[0] == "i" else dtype)
+    right, side, i32 = bool(rng.random() < 0.5), str(rng.choice(["left", "right"])), \
+        bool(rng.random() < 0.3)
+    label = f"{seed} {b.shape} {b.dtype} {v.shape} {v.dtype} right={right} side={side}"
+    check(torch, lambda lib, s, t: lib.searchsorted(s, t, right=right, out_int32=i32), b, v,
+          label=label)
+    check(torch, lambda lib, s, t: lib.searchsorted(s, t, side=side), b, v, label=label)
+    order = np.argsort(rng.random(b.shape), axis=-1)  # shuffled, with the sorter undoing it
+    check(torch, lambda lib, s, t, o: lib.searchsorted(s, t, sorter=o, side=side),
+          np.take_along_axis(b, order, -1), v, np.argsort(order, axis=-1), label=label)
+    if b.ndim == 1:
+        check(torch, lambda lib, t, s: lib.bucketize(t, s, right=right, out_int32=i32), v, b,
+              label=label)
+        check(torch, lambda lib, s: lib.searchsorted(s, 1, right=right), b, label=label)
+        check(torch, lambda lib, s: lib.bucketize(1.5, s, right=right), b, label=label)

@@ -14,6 +14,8 @@ use the default generator unless given ``generator=``/``rng=``.
 
 from __future__ import annotations
 
+import math
+
 from ..autograd.function import Function
 from ..autograd.inplace_record import change
 from ..autograd.tensor import Tensor
@@ -183,9 +185,9 @@ def bincount(input, weights=None, minlength: int = 0):  # noqa: A002
 def searchsorted(sorted_sequence, values, *, out_int32: bool = False, right: bool = False,
                  side=None, sorter=None):
     """Where ``values`` would go in ``sorted_sequence`` (1-D, or one sorted row per leading
-    index) to keep it sorted: the first such place, or the last for ``right``/``side="right"``."""
-    if sorter is not None:
-        raise ValueError("searchsorted: sorter is not supported")
+    index) to keep it sorted: the first such place, or the last for ``right``/``side="right"``.
+    ``sorter``: indices (of the sequence's shape) that sort an unsorted sequence along its last
+    axis, as ``argsort`` gives them."""
     if side is not None and side not in ("left", "right"):
         raise ValueError(f"searchsorted: side must be 'left' or 'right', got {side!r}")
     if right and side == "left":
@@ -194,13 +196,22 @@ def searchsorted(sorted_sequence, values, *, out_int32: bool = False, right: boo
     seq = _arr(sorted_sequence)
     vals = _arr(values, sorted_sequence if isinstance(sorted_sequence, Tensor) else None)
     xp = get_array_module(seq)
+    if sorter is not None:
+        order = _arr(sorter, sorted_sequence)
+        if order.shape != seq.shape or order.dtype.kind not in "iu":
+            raise ValueError(f"searchsorted: sorter must be integers of the sequence's shape "
+                             f"{seq.shape}, got {order.dtype} of shape {order.shape}")
+        seq = xp.take_along_axis(seq, order, -1)
     if seq.ndim == 1:
         out = xp.searchsorted(seq, vals, side=side)
     else:
         if seq.shape[:-1] != vals.shape[:-1]:
             raise ValueError(f"searchsorted: leading shapes differ: {seq.shape} and {vals.shape}")
-        flat_s, flat_v = seq.reshape(-1, seq.shape[-1]), vals.reshape(-1, vals.shape[-1])
-        out = xp.stack([xp.searchsorted(s, v, side=side) for s, v in zip(flat_s, flat_v)])
+        rows = math.prod(seq.shape[:-1])  # reshape(-1, n) cannot tell it when it is empty
+        flat_s, flat_v = seq.reshape(rows, seq.shape[-1]), vals.reshape(rows, vals.shape[-1])
+        out = xp.zeros(flat_v.shape, "int64")
+        for r in range(rows):
+            out[r] = xp.searchsorted(flat_s[r], flat_v[r], side=side)
         out = out.reshape(vals.shape)
     return Tensor(xp.asarray(out).astype("int32" if out_int32 else "int64"))
 
