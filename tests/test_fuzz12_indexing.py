@@ -22,6 +22,9 @@ Before this wave:
   NumPy scalar they made was read by ``Tensor()`` as a size (``Tensor(2)``: two zeros).
 * ``nonzero``, ``argwhere`` and ``where(condition)`` of a 0-d tensor raised NumPy's ValueError;
   PyTorch counts it as one entry with no axes.
+* Under ``cr.trace``, ``gather`` and ``take_along_dim`` froze their index at its first value
+  (it was copied into a new tensor, a constant to the trace), so ``gather(x, 1,
+  x.argmax(1, keepdim=True))`` replayed the first call's positions.
 * ``masked_scatter`` refused a mask with more dimensions than the input, where PyTorch
   broadcasts the two together (as ``masked_fill`` did).
 """
@@ -391,3 +394,13 @@ def test_nonzero_of_a_zero_d_tensor():
         check(torch, lambda lib, t: lib.argwhere(t), np.asarray(v))
         check(torch, lambda lib, t: lib.nonzero(t, as_tuple=True), np.asarray(v))
         check(torch, lambda lib, t: lib.where(t), np.asarray(v == 0))
+
+
+def test_trace_follows_gather_and_take_along_dim_indices():
+    def f(x):
+        return (cr.gather(x, 1, x.argmax(1, keepdim=True))
+                + cr.take_along_dim(x, x.argmin(1, keepdim=True), 1)
+                + cr.take_along_dim(x, x.argmin(1, keepdim=True) - 3, 1))
+    traced = cr.trace(f, cr.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 1.0]]))
+    other = cr.tensor([[9.0, 5.0, 2.0], [7.0, 0.0, 8.0]])
+    assert traced(other).tolist() == f(other).tolist() == [[13.0], [8.0]]

@@ -292,11 +292,11 @@ def take_along_dim(input, indices, dim=None):  # noqa: A002
     full = list(shape)
     wide = tuple(full[:axis] + [input.shape[axis]] + full[axis:])
     input = broadcast_to(input, wide)  # noqa: A001
-    idx = Tensor(get_array_module(idx._data).broadcast_to(
-        idx._data, tuple(full[:axis] + [idx.shape[axis]] + full[axis:])))
+    # ops rather than new arrays, so that a trace (cr.trace) follows the indices
+    idx = broadcast_to(idx, tuple(full[:axis] + [idx.shape[axis]] + full[axis:]))
     n = input.shape[axis]
     if idx._data.size and int(idx._data.min()) < 0 and int(idx._data.min()) >= -n:
-        idx = Tensor(idx._data % n)  # PyTorch's take_along_dim counts negatives from the end
+        idx = idx % n  # PyTorch's take_along_dim counts negatives from the end
     return gather(input, axis, idx)
 
 
