@@ -59,3 +59,23 @@ def test_lbfgs_step_with_inf_loss_is_silent_and_as_pytorchs():
     np.testing.assert_array_equal(np.asarray(out[0][1]), np.asarray(out[1][1]))
     assert out[0][0] == out[1][0] == INF
     assert set(seen) == {np.geterr()["invalid"]}
+
+
+@pytest.mark.parametrize("name", ["Adam", "AdamW"])
+def test_amsgrad_max_keeps_a_nan_as_pytorchs(name):
+    """The compiled Adam sweep took AMSGrad's running maximum with Python's max, which drops a
+    nan second argument: after a nan gradient max_exp_avg_sq kept its old finite value where
+    PyTorch's (torch.maximum) is nan."""
+    states = []
+    for lib in (cr, torch):
+        p = lib.tensor([1.0, 2.0, 3.0], dtype=lib.float64, requires_grad=True)
+        opt = getattr(lib.optim, name)([p], lr=0.1, amsgrad=True)
+        for g in ([1.0, 2.0, 3.0], [NAN, 1.0, -1.0], [1.0, 1.0, 1.0]):
+            p.grad = lib.tensor(g, dtype=lib.float64)
+            opt.step()
+        states.append([np.asarray(opt.state[p][k].tolist()) for k in ("max_exp_avg_sq",
+                                                                        "exp_avg_sq")])
+        states[-1].append(np.asarray(p.detach().tolist()))
+    for a, b in zip(*states):
+        np.testing.assert_allclose(a, b, rtol=1e-14, equal_nan=True)
+    assert np.isnan(states[0][0][0])

@@ -119,8 +119,10 @@ def _build():  # noqa: C901 - the kernels are defined together, behind one impor
             mi = m[i] + (g - m[i]) * one_minus_beta1
             vi = v[i] * beta2 + g * g * one_minus_beta2
             m[i], v[i] = mi, vi
-            if amsgrad:
-                vi = max(vmax[i], vi)
+            if amsgrad:  # NumPy's and PyTorch's maximum: a nan in either gives nan
+                w = vmax[i]
+                if w > vi or w != w:
+                    vi = w
                 vmax[i] = vi
             p[i] = pi - mi / (np.sqrt(vi) / root_correction2 + eps) * step_size
 
