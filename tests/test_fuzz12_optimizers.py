@@ -79,3 +79,24 @@ def test_amsgrad_max_keeps_a_nan_as_pytorchs(name):
     for a, b in zip(*states):
         np.testing.assert_allclose(a, b, rtol=1e-14, equal_nan=True)
     assert np.isnan(states[0][0][0])
+
+
+@pytest.mark.parametrize("shape", [(5,), (3, 4)])
+def test_adafactor_inf_gradient_steps_as_pytorchs(shape):
+    """Adafactor moved its variances by beta2 v + (1 - beta2) g**2 where PyTorch's lerp computes
+    g**2 - (g**2 - v) beta2 for 1 - beta2 >= 0.5: an inf gradient gave an inf variance where
+    PyTorch's is nan, so a later update's rms was finite and clipped the other weights' steps
+    (PyTorch's is nan and skips the clipping): finite weights differed by 6%."""
+    rng = np.random.default_rng(0)
+    grads = [rng.standard_normal(shape) for _ in range(3)]
+    grads[1].flat[0] = INF
+    out = []
+    for lib in (cr, torch):
+        p = lib.tensor(np.linspace(-1, 1, int(np.prod(shape))).reshape(shape),
+                       requires_grad=True)
+        opt = lib.optim.Adafactor([p], lr=0.001, eps=(1e-30, 0.01), beta2_decay=-0.5)
+        for g in grads:
+            p.grad = lib.tensor(g.copy())
+            opt.step()
+        out.append(np.asarray(p.detach().tolist()))
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-12, atol=1e-15, equal_nan=True)

@@ -108,19 +108,18 @@ class Adafactor(Optimizer):
 
         g = -grad if group["maximize"] else grad
         one_minus_beta2 = t**beta2_decay
-        beta2 = 1 - one_minus_beta2
         rho = min(lr, 1 / math.sqrt(t))
         alpha = max(eps2, _rms(xp, param)) * rho
         if weight_decay != 0:
             param *= 1 - lr * weight_decay
         if factored:
             r, c = state["row_var"]._data, state["col_var"]._data  # written in place
-            r[...] = beta2 * r + one_minus_beta2 * xp.mean(g * g, axis=-1, keepdims=True)
-            c[...] = beta2 * c + one_minus_beta2 * xp.mean(g * g, axis=-2, keepdims=True)
+            r[...] = _lerp(r, xp.mean(g * g, axis=-1, keepdims=True), one_minus_beta2)
+            c[...] = _lerp(c, xp.mean(g * g, axis=-2, keepdims=True), one_minus_beta2)
             v = r @ c / xp.maximum(xp.mean(r, axis=-2, keepdims=True), eps1)
         else:
             v = state["variance"]._data
-            v[...] = beta2 * v + one_minus_beta2 * g * g
+            v[...] = _lerp(v, g * g, one_minus_beta2)
         u = g / xp.sqrt(xp.maximum(v, eps1 * eps1))
         u = u / max(1.0, _rms(xp, u) / d)
         param -= alpha * u
@@ -147,6 +146,14 @@ class Adafactor(Optimizer):
             )
         return Tensor(to_device(as_array(value), device_of(p._data)).astype(p._data.dtype,
                                                                            copy=True))
+
+
+def _lerp(a, b, w: float):
+    """``beta2_t a + (1 - beta2_t) b`` with ``w = 1 - beta2_t``, as PyTorch's lerp computes it:
+    from ``b`` where w >= 0.5 (every first step). An inf ``b`` then gives nan, as in PyTorch, whose
+    step of a parameter with a nan variance skips the update's rms clipping (an inf variance kept
+    it, and the other weights' steps differed)."""
+    return a + w * (b - a) if w < 0.5 else b - (b - a) * (1 - w)
 
 
 def _rms(xp, a) -> float:
