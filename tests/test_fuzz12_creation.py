@@ -12,6 +12,9 @@ Before this wave:
   an integer dtype gave the smallest int, a complex value into a real dtype its real part, 1e5
   into float16 (or 1e40 into float32) inf, 1e30 into int64 garbage; PyTorch raises "value
   cannot be converted to type ... without overflow".
+* ``tensor()`` of a list holding NumPy float scalars or float64 tensors took them as Python
+  floats: ``tensor([np.float64(2.5)])`` and ``tensor([t64, 1.0])`` were float32 where PyTorch
+  keeps float64 (a NumPy scalar counts by its dtype).
 """
 
 import warnings
@@ -88,3 +91,41 @@ def test_full_dtype_follows_the_fill_value(v):
     _same(lambda L: L.full((2, 3), v), f"full {v!r}")
     _same(lambda L: L.full([2], v), f"full list {v!r}")
     _same(lambda L: L.full((), v), f"full () {v!r}")
+
+
+def _nested(rng, depth=0):
+    """A random nested list (2 elements a level) of Python bools/ints/floats and NumPy scalars."""
+    if depth == 2:
+        pick = int(rng.integers(0, 9))
+        v = float(rng.integers(-3, 4)) / 2
+        return [True, 2, v, np.float16(v), np.float32(v), np.float64(v), np.int8(2), np.int32(-3),
+                np.uint8(7)][pick]
+    return [_nested(rng, depth + 1) for _ in range(2)]
+
+
+def test_tensor_from_nested_lists_of_numbers_and_numpy_scalars():
+    rng = np.random.default_rng(12)
+    for _ in range(150):
+        data = _nested(rng)
+        _same(lambda L: L.tensor(data), f"tensor({data!r})")
+        _same(lambda L: L.as_tensor(data), f"as_tensor({data!r})")
+        _same(lambda L: L.tensor(data, dtype=L.float64), f"tensor({data!r}, float64)")
+
+
+@pytest.mark.parametrize("data", [[1, 2], [1, 2.0], [True, 2], [True, False], [True, 2.5],
+                                  [[1, 2], [3, 4.5]], [], [[]], [[], []], [1 + 2j, 1], [2 ** 40],
+                                  [-2 ** 63], [0.1], 3, 3.5, True, [float("nan")],
+                                  [np.complex128(1j)], [np.complex64(1j), 2.0],
+                                  [np.float64(1), 1j], [[np.float64(1.0)], [2.0]]])
+def test_tensor_dtype_inference(data):
+    _same(lambda L: L.tensor(data), f"tensor({data!r})")
+    if "np." in repr(data):
+        return  # PyTorch refuses a NumPy float scalar with an integer dtype; NumPy casts it
+    for dtype in ("float64", "int32", "bool", "complex64"):
+        _same(lambda L: L.tensor(data, dtype=getattr(L, dtype)), f"tensor({data!r}, {dtype})")
+
+
+def test_tensor_from_a_list_of_tensors_keeps_their_dtype():
+    for dt, extra in (("float64", 2.0), ("float64", 2), ("int8", 2.5), ("float16", 2),
+                      ("int32", True)):
+        _same(lambda L: L.tensor([L.tensor(1, dtype=getattr(L, dt)), extra]), f"{dt} {extra}")

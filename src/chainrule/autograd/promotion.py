@@ -152,3 +152,34 @@ def dense_beside_sparse(who: str, a, b):
                          f"does not broadcast dense-sparse sums), got {tuple(a.shape)} and "
                          f"{tuple(b.shape)}")
     return (a.to_dense(), b) if sparse_a else (a, b.to_dense())
+
+
+def nested_data_dtype(data):
+    """``torch.tensor``'s dtype for nested lists that hold NumPy scalars, arrays or tensors: each
+    of those counts by its own dtype (``[np.float64(2.5)]`` is float64), a Python float as the
+    default dtype, an int as int64, promoted together. None when the lists hold Python numbers
+    only (the caller's rule, NumPy's inference, then applies)."""
+    typed, plain, stack = set(), set(), [data]
+    while stack:
+        seq = stack.pop()
+        kinds = set(map(type, seq))
+        for t in kinds - {list, tuple}:
+            if issubclass(t, numpy.generic):
+                typed.add(numpy.dtype(t))
+            elif t in _PLAIN:
+                plain.add(_PLAIN[t]())
+            else:
+                typed.update(numpy.dtype(v.dtype) for v in seq if type(v) is t and
+                             hasattr(v, "dtype"))
+        if list in kinds or tuple in kinds:
+            stack.extend(v for v in seq if type(v) in (list, tuple))
+    if not typed:
+        return None
+    dtype = typed.pop()
+    for other in typed | plain:
+        dtype = promote_types(dtype, other)
+    return dtype
+
+
+_PLAIN = {bool: lambda: _BOOL, int: lambda: _INT64, float: get_default_dtype,
+          complex: default_complex}

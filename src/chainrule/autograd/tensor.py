@@ -394,7 +394,11 @@ def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None 
     else:
         arr = numpy.array(data)
         if arr.dtype.kind in "fc":  # Python floats: the default dtype; complex: its partner
-            arr = arr.astype(config.default_dtype if arr.dtype.kind == "f"
+            from .promotion import nested_data_dtype  # it imports this module
+
+            typed = nested_data_dtype(data) if isinstance(data, (list, tuple)) else None
+            arr = arr.astype(typed if typed is not None else config.default_dtype
+                             if arr.dtype.kind == "f"
                              else numpy.result_type(config.default_dtype, "F"))
         elif arr.dtype.kind == "O":
             raise TypeError(
