@@ -14,6 +14,7 @@ from . import port9b_programs as programs_b  # noqa: E402
 from . import port9c_programs as programs_c  # noqa: E402
 from . import port9d_programs as programs_d  # noqa: E402
 from . import port9e_programs as programs_e  # noqa: E402
+from . import port9f_programs as programs_f  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -309,3 +310,25 @@ def test_mamba_minimal_with_a_selective_scan_and_tied_head_matches_pytorch():
         lib, m, lib.tensor(tokens)), double=False)
     assert (ours[1] == theirs[1]).all() and ours[0][-1] < ours[0][0]
     _close([ours[0], ours[2]], [theirs[0], theirs[2]], rtol=2e-5, atol=1e-6)
+
+
+def test_nflows_rational_quadratic_spline_coupling_flow_matches_pytorch():
+    rng = np.random.default_rng(142)
+    x = np.concatenate([rng.normal(0.8, 0.4, (6, 2)), rng.normal(-0.8, 0.4, (6, 2))])
+    x[0, 0], x[1, 1] = 2.7, -3.1  # in the linear tails
+    z = rng.standard_normal((5, 2)) * 0.7
+    ours, theirs = _both(programs_f.spline_flow, lambda lib, m: programs_f.train_spline_flow(
+        lib, m, lib.tensor(x), lib.tensor(z)))
+    np.testing.assert_allclose(ours[2], z, rtol=1e-6, atol=1e-6)  # the inverse inverts
+    assert ours[0][-1] < ours[0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_learning_to_learn_lstm_optimizer_with_retain_grad_and_unrolls_matches_pytorch():
+    rng = np.random.default_rng(143)
+    W, y, theta0 = (rng.standard_normal((4, 3)), rng.standard_normal(4),  # noqa: N806
+                    rng.standard_normal(3) * 1e-5)
+    ours, theirs = _both(programs_f.l2l_optimizer, lambda lib, m: programs_f.fit_l2l(
+        lib, m, lib.tensor(W), lib.tensor(y), lib.tensor(theta0)))
+    assert len(ours[1]) == 2 and all(n > 0 for n in ours[1])
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
