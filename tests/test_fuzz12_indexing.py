@@ -22,8 +22,8 @@ Before this wave:
   NumPy scalar they made was read by ``Tensor()`` as a size (``Tensor(2)``: two zeros).
 * ``nonzero``, ``argwhere`` and ``where(condition)`` of a 0-d tensor raised NumPy's ValueError;
   PyTorch counts it as one entry with no axes.
-* Under ``cr.trace``, ``gather`` and ``take_along_dim`` froze their index at its first value
-  (it was copied into a new tensor, a constant to the trace), so ``gather(x, 1,
+* Under ``cr.trace``, ``gather``, ``take_along_dim`` and ``take`` froze their index at its first
+  value (it was copied into a new tensor, a constant to the trace), so ``gather(x, 1,
   x.argmax(1, keepdim=True))`` replayed the first call's positions.
 * ``masked_scatter`` refused a mask with more dimensions than the input, where PyTorch
   broadcasts the two together (as ``masked_fill`` did).
@@ -400,7 +400,8 @@ def test_trace_follows_gather_and_take_along_dim_indices():
     def f(x):
         return (cr.gather(x, 1, x.argmax(1, keepdim=True))
                 + cr.take_along_dim(x, x.argmin(1, keepdim=True), 1)
-                + cr.take_along_dim(x, x.argmin(1, keepdim=True) - 3, 1))
+                + cr.take_along_dim(x, x.argmin(1, keepdim=True) - 3, 1)
+                + cr.take(x, x.argmax(1, keepdim=True) - 6))
     traced = cr.trace(f, cr.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 1.0]]))
     other = cr.tensor([[9.0, 5.0, 2.0], [7.0, 0.0, 8.0]])
-    assert traced(other).tolist() == f(other).tolist() == [[13.0], [8.0]]
+    assert traced(other).tolist() == f(other).tolist() == [[22.0], [10.0]]

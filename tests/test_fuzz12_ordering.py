@@ -12,6 +12,9 @@ Before this wave:
 * ``searchsorted`` refused ``sorter=`` (PyTorch takes it), and failed with NumPy's reshape or
   stack errors when the sequence or the values had an empty dimension (PyTorch gives an empty
   or zero result).
+* Under ``cr.trace``, ``median``, ``nanmedian``, ``kthvalue``, ``mode`` (values and indices) and
+  ``searchsorted``/``bucketize`` replayed the first call's positions: they were found from the
+  values outside any op, so the trace kept them as constants.
 """
 
 import numpy as np
@@ -176,3 +179,17 @@ def test_searchsorted_and_bucketize(seed):
               label=label)
         check(torch, lambda lib, s: lib.searchsorted(s, 1, right=right), b, label=label)
         check(torch, lambda lib, s: lib.bucketize(1.5, s, right=right), b, label=label)
+
+
+def test_trace_finds_the_picked_positions_again():
+    def f(x):
+        outs = [x.median(), x.nanmedian(), x.median(1).values, x.median(1).indices,
+                x.nanmedian(1, True).values, x.kthvalue(2, 1).values, x.kthvalue(2, 1).indices,
+                x.mode(0).values, cr.searchsorted(x.sort(1).values, x),
+                cr.searchsorted(x, x, sorter=x.argsort(1)), cr.bucketize(x, cr.tensor([0.5, 4]))]
+        return cr.cat([o.double().reshape(-1) for o in outs])
+    first = cr.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 1.0]])
+    traced = cr.trace(f, first)
+    for other in ([[9.0, 5.0, 2.0], [7.0, 0.0, 8.0]], [[3.0, 3.0, 1.0], [2.0, 6.0, 2.0]]):
+        other = cr.tensor(other)
+        assert traced(other).tolist() == f(other).tolist()

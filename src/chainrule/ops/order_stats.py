@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._args import reduce_dim
@@ -148,28 +149,26 @@ def nanmedian(input, dim=None, keepdim=False):  # noqa: A002
     x = _tensor("nanmedian", input)
     xp = get_array_module(x._data)
     if dim is None:
-        flat = x._data.reshape(-1)
-        if flat.size == 0:
+        if x._data.size == 0:
             raise ValueError("nanmedian: input is empty")
-        order = xp.argsort(flat, kind="stable")
-        k = max((int((~xp.isnan(flat)).sum()) - 1) // 2, 0)
-        i = int(order[k])
-        v, data = flat[i], x._data
-        mask = xp.isnan(data) if v != v else data == v  # ties share the gradient, as median's
-        return _Picked.apply(x, index=i, mask=mask)
+        return _Picked.apply(x, pick=lambda flat: _nanmedian_pick(flat, 0, xp)[0])
     axis = _one_axis("nanmedian", dim, max(x.ndim, 1))
     x1 = reshape(x, 1) if x.ndim == 0 else x
     _check_nonempty("nanmedian", x1, (axis,))
-    data = x1._data
+    return _pick(x1, axis, lambda a: _nanmedian_pick(a, axis, xp), keepdim, x.ndim == 0)
+
+
+def _nanmedian_pick(data, axis, xp):
     count = (~xp.isnan(data)).sum(axis=axis, keepdims=True)
     k = xp.maximum((count - 1) // 2, 0).astype("int64")
-    order = xp.argsort(data, axis=axis, kind="stable")
-    return _pick(x1, axis, xp.take_along_axis(order, k, axis), keepdim, x.ndim == 0)
+    return xp.take_along_axis(xp.argsort(data, axis=axis, kind="stable"), k, axis)
 
 
-def _pick(x, axis, idx, keepdim, scalar):
-    """``(values, indices)`` of the entries ``idx`` (keepdims shape) along ``axis``."""
-    values, idx = gather(x, axis, Tensor(idx)), Tensor(idx)
+def _pick(x, axis, find, keepdim, scalar):
+    """``(values, indices)`` of the entries ``find(array)`` names (keepdims shape) along ``axis``;
+    found by a ``nondiff`` step, which a trace (cr.trace) runs again at every call."""
+    idx = nondiff(find, x)
+    values = gather(x, axis, idx)
     if scalar:
         return ValuesIndices(reshape(values, ()), reshape(idx, ()))
     if not keepdim:
@@ -188,9 +187,8 @@ def kthvalue(input, k, dim=-1, keepdim=False):  # noqa: A002
         raise ValueError(f"kthvalue: k must be an int in [1, {n}] (the size of dim {axis}), "
                          f"got {k!r}")
     xp = get_array_module(x._data)
-    order = xp.argsort(x1._data, axis=axis, kind="stable")
-    idx = xp.take(order, [k - 1], axis=axis)
-    return _pick(x1, axis, idx, keepdim, x.ndim == 0)
+    return _pick(x1, axis, lambda a: xp.take(xp.argsort(a, axis=axis, kind="stable"), [k - 1],
+                                             axis=axis), keepdim, x.ndim == 0)
 
 
 def mode(input, dim=-1, keepdim=False):  # noqa: A002
@@ -200,8 +198,13 @@ def mode(input, dim=-1, keepdim=False):  # noqa: A002
     axis = _one_axis("mode", dim, max(x.ndim, 1))
     x1 = reshape(x, 1) if x.ndim == 0 else x
     _check_nonempty("mode", x1, (axis,))
-    xp = get_array_module(x._data)
-    data = xp.moveaxis(x1._data, axis, -1)
+    return _pick(x1, axis, lambda a: _mode_pick(a, axis, get_array_module(a)), keepdim,
+                 x.ndim == 0)
+
+
+def _mode_pick(a, axis, xp):
+    """The index of the last occurrence of the most frequent value along ``axis`` (keepdims)."""
+    data = xp.moveaxis(a, axis, -1)
     s = xp.sort(data, axis=-1)
     n = s.shape[-1]
     pos = xp.arange(n)
@@ -215,7 +218,7 @@ def mode(input, dim=-1, keepdim=False):  # noqa: A002
     value = xp.take_along_axis(s, best, -1)
     hit = data == value
     idx = (n - 1 - xp.argmax(hit[..., ::-1], axis=-1))[..., None].astype("int64")
-    return _pick(x1, axis, xp.moveaxis(idx, -1, axis), keepdim, x.ndim == 0)
+    return xp.moveaxis(idx, -1, axis)
 
 
 def msort(input):  # noqa: A002

@@ -273,6 +273,8 @@ def take(input, index):  # noqa: A002
     n = input._data.size
     if idx.size and (int(idx.min()) < -n or int(idx.max()) >= n):
         raise IndexError(f"take: index out of range for a tensor of {n} elements")
+    if isinstance(index, Tensor):  # an op, so that a trace (cr.trace) follows the index
+        return getitem(reshape(input, -1), index % max(n, 1))
     # asarray: a 0-d index gives a NumPy scalar, which Tensor() would read as a size
     return getitem(reshape(input, -1), Tensor(get_array_module(idx).asarray(idx % max(n, 1))))
 

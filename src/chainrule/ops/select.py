@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd.function import Function
+from ..autograd.function import Function, nondiff
 from ..autograd.inplace_record import change
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, get_array_module
@@ -193,27 +193,32 @@ def searchsorted(sorted_sequence, values, *, out_int32: bool = False, right: boo
     if right and side == "left":
         raise ValueError("searchsorted: side='left' and right=True ask for opposite sides")
     side = side or ("right" if right else "left")
-    seq = _arr(sorted_sequence)
-    vals = _arr(values, sorted_sequence if isinstance(sorted_sequence, Tensor) else None)
+    like = sorted_sequence if isinstance(sorted_sequence, Tensor) else None
+    args = [a if isinstance(a, Tensor) else Tensor(_arr(a, like))
+            for a in (sorted_sequence, values) + (() if sorter is None else (sorter,))]
+    seq, vals = args[0]._data, args[1]._data
+    if sorter is not None and (args[2].shape != seq.shape or args[2].dtype.kind not in "iu"):
+        raise ValueError(f"searchsorted: sorter must be integers of the sequence's shape "
+                         f"{seq.shape}, got {args[2].dtype} of shape {tuple(args[2].shape)}")
+    if seq.ndim > 1 and seq.shape[:-1] != vals.shape[:-1]:
+        raise ValueError(f"searchsorted: leading shapes differ: {seq.shape} and {vals.shape}")
+    dtype = "int32" if out_int32 else "int64"
+    # a nondiff step, which a trace (cr.trace) runs again at every call
+    return nondiff(lambda *a: _search(*a, side=side).astype(dtype), *args)
+
+
+def _search(seq, vals, order=None, *, side):
     xp = get_array_module(seq)
-    if sorter is not None:
-        order = _arr(sorter, sorted_sequence)
-        if order.shape != seq.shape or order.dtype.kind not in "iu":
-            raise ValueError(f"searchsorted: sorter must be integers of the sequence's shape "
-                             f"{seq.shape}, got {order.dtype} of shape {order.shape}")
+    if order is not None:
         seq = xp.take_along_axis(seq, order, -1)
     if seq.ndim == 1:
-        out = xp.searchsorted(seq, vals, side=side)
-    else:
-        if seq.shape[:-1] != vals.shape[:-1]:
-            raise ValueError(f"searchsorted: leading shapes differ: {seq.shape} and {vals.shape}")
-        rows = math.prod(seq.shape[:-1])  # reshape(-1, n) cannot tell it when it is empty
-        flat_s, flat_v = seq.reshape(rows, seq.shape[-1]), vals.reshape(rows, vals.shape[-1])
-        out = xp.zeros(flat_v.shape, "int64")
-        for r in range(rows):
-            out[r] = xp.searchsorted(flat_s[r], flat_v[r], side=side)
-        out = out.reshape(vals.shape)
-    return Tensor(xp.asarray(out).astype("int32" if out_int32 else "int64"))
+        return xp.asarray(xp.searchsorted(seq, vals, side=side))
+    rows = math.prod(seq.shape[:-1])  # reshape(-1, n) cannot tell it when it is empty
+    flat_s, flat_v = seq.reshape(rows, seq.shape[-1]), vals.reshape(rows, vals.shape[-1])
+    out = xp.zeros(flat_v.shape, "int64")
+    for r in range(rows):
+        out[r] = xp.searchsorted(flat_s[r], flat_v[r], side=side)
+    return out.reshape(vals.shape)
 
 
 def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False):  # noqa: A002

@@ -201,15 +201,20 @@ class MedianIndices(NamedTuple):
 
 
 class _Picked(Function):
-    """The entry ``index`` of the flattened x; its gradient is shared evenly among the entries
-    in ``mask`` (the ties, PyTorch's rule for a full reduction)."""
+    """The entry of the flattened x that ``pick(flat array)`` names, found in forward (so that a
+    trace finds it again for each call); its gradient is shared evenly among the entries equal
+    to it, or among the NaNs for a NaN (the ties, PyTorch's rule for a full reduction)."""
 
     def forward(self, x):
-        return x.reshape(-1)[self.index]
+        flat = x.reshape(-1)
+        self.index = int(self.pick(flat))
+        return flat[self.index]
 
     def backward(self, g):
         x = self.inputs[0]._data
-        return g * Tensor((self.mask / self.mask.sum()).astype(x.dtype, copy=False))
+        v = x.reshape(-1)[self.index]
+        mask = get_array_module(x).isnan(x) if v != v else x == v
+        return g * Tensor((mask / mask.sum()).astype(x.dtype, copy=False))
 
 
 def _median_pick(x, axis):
@@ -231,14 +236,10 @@ def median(input, dim=None, keepdim=False):  # noqa: A002
     (for all entries: shared evenly among the entries equal to it, as PyTorch's)."""
     if dim is None:
         _check_nonempty("median", reshape(input, -1), (0,))
-        flat = input._data.reshape(-1)
-        i = int(_median_pick(flat, 0)[0])
-        v, data = flat[i], input._data
-        mask = get_array_module(data).isnan(data) if v != v else data == v
-        return _Picked.apply(input, index=i, mask=mask)
+        return _Picked.apply(input, pick=lambda flat: _median_pick(flat, 0)[0])
     axis = normalize_axis("median", dim, input.ndim)[0]
     _check_nonempty("median", input, (axis,))
-    pick = Tensor(_median_pick(input._data, axis))
+    pick = nondiff(lambda a: _median_pick(a, axis), input)  # a trace picks again at each call
     values = gather(input, axis, pick)
     if not keepdim:
         values, pick = squeeze(values, axis), squeeze(pick, axis)
