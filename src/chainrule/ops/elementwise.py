@@ -28,8 +28,7 @@ def fill_where(mask, value, x):
     again): 0 in a gradient where no gradient goes, 1 as a harmless stand-in operand there.
 
     Masking rather than multiplying by 0 keeps an infinite or nan ``x`` out of positions that
-    receive no gradient, as PyTorch's backward formulas do.
-    """
+    receive no gradient, as PyTorch's backward formulas do."""
     xp = get_array_module(mask)
     mask = xp.asarray(mask)
     if not mask.any():
@@ -331,12 +330,13 @@ def abs(input):  # noqa: A001, A002
 
 
 def sign(input):  # noqa: A002
-    """Sign of input (-1, 0 or 1); not differentiable (a constant tensor)."""
-    if input._data.dtype.kind == "c":  # PyTorch's refusal (NumPy's would be z / |z|)
+    """Sign of input (-1, 0 or 1; 0 at NaN, as PyTorch's); not differentiable (a constant)."""
+    if input._data.dtype.kind == "c":  # PyTorch's refusal; NumPy's is z / |z|, torch.sgn's
         raise TypeError("sign: not defined for complex tensors (as PyTorch's); use sgn, z / |z|")
     if input._data.dtype == bool:  # PyTorch's: a bool tensor is its own sign
         return nondiff(lambda a: a.copy(), input)
-    return nondiff(get_array_module(input._data).sign, input)
+    xp = get_array_module(input._data)
+    return nondiff(lambda a: xp.where(a == a, xp.sign(a), 0), input)  # NumPy's sign(nan): nan
 
 
 def clip(input, min=None, max=None, *, low=None, high=None):  # noqa: A002 - PyTorch's names
