@@ -140,6 +140,44 @@ def test_zero_d_integer_index_is_an_int():
         assert t.tolist() == [[7.0, -1.0, 102.0], [30.0, 40.0, 150.0]], lib.__name__
 
 
+_VIEWS = [lambda t: t.transpose(0, -1), lambda t: t[::2], lambda t: t[..., 1:],
+          lambda t: t.unsqueeze(0), lambda t: t.permute(*reversed(range(t.ndim))),
+          lambda t: t.narrow(0, 0, 1), lambda t: t.select(0, 0)]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_write_through_a_view(seed):
+    """``base[...]`` changed through a view of it by an index write; the gradients reach the
+    base's source and the value (the view itself is not used afterwards: chainrule refuses a
+    view made before its base changed, where PyTorch rebuilds it)."""
+    rng = np.random.default_rng(seed)
+    shape = tuple(int(v) for v in rng.integers(2, 5, int(rng.integers(2, 4))))
+    view = _VIEWS[seed % len(_VIEWS)]
+    vshape = tuple(view(torch.zeros(shape)).shape)
+    index = _draw_index(rng, vshape)
+    try:
+        spots = torch.arange(int(np.prod(vshape))).reshape(vshape)[_as(torch, index)]
+        region, once = tuple(spots.shape), spots.unique().numel() == spots.numel()
+    except (IndexError, RuntimeError):
+        region, once = (1,), True
+    op = ["set", "iadd", "imul"][seed % 3]
+
+    def write(lib, t, value):
+        base = t * 1
+        w, at = view(base), _as(lib, index)
+        if op == "set":
+            w[at] = value
+        elif op == "iadd":
+            w[at] += value
+        else:
+            w[at] *= value
+        return base
+
+    v = rng.standard_normal(region) if once else np.full(region, 0.5)
+    check(torch, write, rng.standard_normal(shape), v, grad=(0, 1) if once else (),
+          label=f"{seed} {shape} {index} {op}")
+
+
 def test_empty_ellipsis_keeps_arrays_adjacent():
     a = np.array([0, 1])
     for index in [(None, a, Ellipsis, a, a), (None, a, Ellipsis, a, a > 0), (a, Ellipsis, a)]:
