@@ -100,3 +100,28 @@ def test_adafactor_inf_gradient_steps_as_pytorchs(shape):
             opt.step()
         out.append(np.asarray(p.detach().tolist()))
     np.testing.assert_allclose(out[0], out[1], rtol=1e-12, atol=1e-15, equal_nan=True)
+
+
+def test_adagrad_state_exists_from_construction_as_pytorchs():
+    """PyTorch's Adagrad makes every parameter's state (step 0, sum at the initial value) in its
+    constructor: its state_dict() lists a parameter that has not had a gradient yet, chainrule's
+    did not (its keys differed). A group added later gets its state at its first step, in
+    both."""
+    dicts = []
+    for lib in (cr, torch):
+        ps = [lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True) for _ in range(3)]
+        ps.append(lib.tensor([1.0 + 2.0j], dtype=lib.complex128, requires_grad=True))
+        opt = lib.optim.Adagrad([ps[0], ps[1], ps[3]], lr=0.1, initial_accumulator_value=0.5)
+        before = opt.state_dict()["state"]
+        opt.add_param_group({"params": [ps[2]]})
+        ps[0].grad = lib.tensor([1.0, -1.0], dtype=lib.float64)
+        opt.step()
+        after = opt.state_dict()["state"]
+        dicts.append([{k: {n: np.asarray(v.tolist()) for n, v in s.items()}
+                       for k, s in d.items()} for d in (before, after)])
+    for ours, theirs in zip(*dicts):
+        assert sorted(ours) == sorted(theirs) == [0, 1, 2]
+        for k in theirs:
+            assert sorted(ours[k]) == sorted(theirs[k])
+            for n in theirs[k]:
+                np.testing.assert_array_equal(ours[k][n], theirs[k][n])

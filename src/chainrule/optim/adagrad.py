@@ -48,6 +48,15 @@ class Adagrad(Optimizer):
                     "initial_accumulator_value": initial_accumulator_value, "eps": eps,
                     "maximize": maximize}
         super().__init__(params, defaults)
+        # As PyTorch's: every parameter given here has its state (step 0, the starting sum) from
+        # the start, so state_dict() lists it before its first gradient; a group added later
+        # starts its parameters' state at their first step.
+        for group in self.param_groups:
+            v = float(group["initial_accumulator_value"])
+            for p in group["params"]:
+                start = complex(v, v) if p._data.dtype.kind == "c" else v  # PyTorch's, per part
+                self.state[p] = {"step": scalar(0.0),
+                                 "sum": Tensor(get_array_module(p._data).full_like(p._data, start))}
 
     def _check_hyperparameters(self, h: dict, where: str) -> None:
         for key in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
