@@ -34,6 +34,7 @@ import is a violation. Imports inside functions count too.
     vision         data, autograd, backend   (torchvision's datasets and transforms; host-side)
     backends       nothing of ours   (PyTorch's switches: determinism, cudnn, matmul precision)
     compiler       nothing of ours   (chainrule.compile: torch.compile's signature, runs eagerly)
+    jit            nothing of ours   (torch.jit's names: script, trace, is_scripting; run eagerly)
     amp            autograd, backend   (torch.amp: GradScaler, autocast)
     func           nn, ops, autograd, backend   (PyTorch's torch.func: grad, vmap, functional_call)
     onnx           nn, ops, autograd, data, backend   (ONNX interchange: export, load)
@@ -87,6 +88,7 @@ ALLOWED: dict[str, set[str]] = {
     "vision": {"data", "autograd", "backend"},  # torchvision's datasets and transforms
     "backends": set(),  # PyTorch's torch.backends switches (recorded; no effect on the CPU)
     "compiler": set(),  # torch.compile's signature; runs eagerly
+    "jit": set(),  # torch.jit's names (script, trace, is_scripting...); runs eagerly
     "amp": {"autograd", "backend"},  # torch.amp: GradScaler, autocast
     "func": {"nn", "ops", "autograd", "backend"},  # PyTorch's torch.func (function transforms)
     "onnx": {"nn", "ops", "autograd", "data", "backend"},  # ONNX interchange (export, load)
