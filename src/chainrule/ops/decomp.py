@@ -145,7 +145,10 @@ class Eigh(Function):
         xp = get_array_module(w._data)
         diag = xp.broadcast_to(xp.eye(n, dtype=bool), w.shape[:-1] + (n, n))
         inner = Tensor(xp.zeros(diag.shape, dtype=w._data.dtype))
-        if bool(g_v._data.any()):  # the eigenvectors are used: their gradient needs distinct w
+        # The eigenvectors are used (their gradient needs distinct w): g_v is not 0, or it is
+        # recorded (a function of other cotangents, as jvp's zero dummies make), when the
+        # gradient with respect to it is not 0 although its value is.
+        if bool(g_v._data.any()) or g_v.requires_grad:
             gaps = w.reshape(w.shape[:-1] + (1, n)) - w.reshape(w.shape[:-1] + (n, 1))  # w_j - w_i
             if ((gaps._data == 0) & ~diag).any():
                 raise ValueError("eigh: the gradient through the eigenvectors is not defined for "

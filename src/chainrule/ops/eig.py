@@ -58,7 +58,9 @@ class Eig(Function):
         ceye = Tensor(eye.astype(values._data.dtype))
         vh = _h(vectors)
         inner = g_l.reshape(g_l.shape[:-1] + (1, n)) * ceye
-        if bool(g_v._data.any()):
+        # A recorded g_v (a function of other cotangents, as jvp's zero dummies make) keeps its
+        # term even while it is 0: the gradient with respect to it is not 0.
+        if bool(g_v._data.any()) or g_v.requires_grad:
             gram = matmul(vh, g_v)
             diag = (gram * ceye).sum(-2)  # diag(V^H G_V), (*, n)
             _check_phase_free(diag._data)

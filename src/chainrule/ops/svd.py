@@ -110,7 +110,10 @@ def svd_backward(u, s, vh, g_u, g_s, g_vh):
     row, col = s.reshape(s.shape[:-1] + (1, k)), s.reshape(s.shape + (1,))
     eye = Tensor(xp.eye(k, dtype=s._data.dtype))
     inner = g_s.reshape(g_s.shape + (1,)) * eye
-    use_u, use_v = bool(g_u._data.any()), bool(g_vh._data.any())
+    # A recorded cotangent (a function of others, as jvp's zero dummies make) keeps its term
+    # even while it is 0: the gradient with respect to it is not 0.
+    use_u = bool(g_u._data.any()) or g_u.requires_grad
+    use_v = bool(g_vh._data.any()) or g_vh.requires_grad
     if use_u or use_v:
         gaps = row * row - col * col  # s_j^2 - s_i^2
         diag = xp.broadcast_to(xp.eye(k, dtype=bool), gaps.shape)
