@@ -2,10 +2,10 @@
 and argmin, dtype casts, and the reductions var and std.
 
 A non-differentiable op (``autograd.function.nondiff``) is recorded as a function of arrays, not
-as a class with settings. The ones the library makes are recognized by the function (NumPy's
-``sign``) or by the names its closure holds (``_compare``'s operator name, ``_arg``'s axis), and
-every guess is checked: the ONNX formula is evaluated with NumPy on the values the op had in both
-recordings and must give exactly the recorded results, or the export refuses the op.
+as a class with settings. The ones the library makes are recognized by the function
+(``sign_array``) or by the names its closure holds (``_compare``'s operator name, ``_arg``'s axis),
+and every guess is checked: the ONNX formula is evaluated with NumPy on the values the op had in
+both recordings and must give exactly the recorded results, or the export refuses the op.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import inspect
 from ..autograd.function import NonDifferentiable
 from ..backend import asnumpy
 from ..backend import numpy as np
+from ..ops._sign import sign_array
 from ..ops.reduce import Std, Var
 from ._export_ops import UnsupportedOperatorError, converts
 
@@ -61,7 +62,7 @@ _MISSING = object()
 
 
 def _sign(s, fn, free):
-    if getattr(fn, "__name__", None) != "sign" or not hasattr(fn, "nin") or len(s.inputs) != 1:
+    if fn is not sign_array or len(s.inputs) != 1:  # ONNX's Sign, checked on the values
         return None
     return (lambda g: g.op("Sign", s.inputs[:1])), np.sign
 

@@ -14,6 +14,7 @@ from . import _promotion as _pr
 from ._conj import cj
 from ._promotion import _check_broadcast, as_dtype, comparison, float_operand, result_type  # noqa: F401
 from ._promotion import binary as _binary
+from ._sign import sign_array
 from .cast import Cast, ToDevice, cast, to_device_op  # noqa: F401 - their home was this module
 from .shape import sum_to
 
@@ -335,8 +336,7 @@ def sign(input):  # noqa: A002
         raise TypeError("sign: not defined for complex tensors (as PyTorch's); use sgn, z / |z|")
     if input._data.dtype == bool:  # PyTorch's: a bool tensor is its own sign
         return nondiff(lambda a: a.copy(), input)
-    xp = get_array_module(input._data)
-    return nondiff(lambda a: xp.where(a == a, xp.sign(a), 0), input)  # NumPy's sign(nan): nan
+    return nondiff(sign_array, input)
 
 
 def clip(input, min=None, max=None, *, low=None, high=None):  # noqa: A002 - PyTorch's names
