@@ -59,6 +59,9 @@ CASES = {
                                    lib.empty(2, 3, device="meta"), 0.0),
     "cast": lambda lib: (lib.empty(2, device="meta").to(lib.float64),
                          lib.empty(2, device="meta").long()),
+    "new": lambda lib: (lib.empty(2, device="meta").new_zeros(3),
+                        lib.empty(2, device="meta").new_tensor([1.0, 2.0]),
+                        lib.empty(2, device="meta").new_full((2,), 7.0)),
     "likes": lambda lib: (lib.zeros_like(lib.empty(2, 3, device="meta")),
                           lib.ones_like(lib.empty(2, 3, device="meta")),
                           lib.randn_like(lib.empty(2, 3, device="meta"))),
@@ -259,3 +262,15 @@ def test_a_real_layer_given_a_meta_input_is_refused_and_keeps_its_buffers():
     with pytest.raises(RuntimeError, match="ConvNd: a tensor on device cpu is not on the "
                                            "expected device meta"):
         cr.nn.Conv2d(3, 2, 3)(cr.empty(1, 3, 5, 5, device="meta"))
+
+
+@pytest.mark.parametrize("name, options", [("SGD", {"momentum": 0.9}), ("Adam", {}),
+                                           ("AdamW", {}), ("RMSprop", {"momentum": 0.5})])
+def test_optimizer_steps_on_meta_parameters_keep_them_meta(name, options):
+    for lib in (cr, torch):
+        layer = lib.nn.Linear(3, 2, device="meta")
+        layer(lib.empty(4, 3, device="meta")).sum().backward()
+        optimizer = getattr(lib.optim, name)(layer.parameters(), lr=0.1, **options)
+        optimizer.step()
+        optimizer.step()
+        assert layer.weight.is_meta and layer.weight.grad.is_meta

@@ -158,7 +158,8 @@ def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
     xp = get_array_module(self._data)
     arr = xp.array(data._data if isinstance(data, Tensor) else data,
                    dtype=self.dtype if dtype is None else dtype)
-    return creation._leaf("new_tensor", arr, device, requires_grad)
+    return creation._leaf("new_tensor", arr,
+                          device or (None if self.device == "cpu" else self.device), requires_grad)
 
 
 def _expand(self, *sizes):

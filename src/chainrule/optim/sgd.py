@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..autograd import Tensor
-from ..backend import get_array_module
+from ..backend import ensure_array
 from ..backend.settings import config
 from . import fused
 from .optimizer import Optimizer, check_bool, check_implementation_flags, check_number
@@ -76,7 +76,7 @@ class SGD(Optimizer):
         if momentum != 0:
             b = state.get("momentum_buffer")
             if b is None:  # b = g, a copy (an array also when g is a 0-d NumPy scalar)
-                b = get_array_module(param).array(g)
+                b = ensure_array(g).copy(order="K")
                 state["momentum_buffer"] = Tensor(b)
             else:
                 b = b._data  # the Tensor's array, written in place: the Tensor stays the state
