@@ -15,8 +15,9 @@ from ._checks import float_dtype, positive_int, probability, resolve_rng
 from .linear import Linear
 from .module import Module
 from .parameter import Parameter
+from .sdpa_backend import SDPBackend, sdpa_kernel
 
-__all__ = ["MultiheadAttention"]
+__all__ = ["MultiheadAttention", "SDPBackend", "sdpa_kernel"]
 
 
 class MultiheadAttention(Module):
