@@ -15,6 +15,8 @@ Before this wave:
   multiplied by 10 ** decimals, where PyTorch divides by 10 ** -decimals (a last-bit
   difference in float32).
 * ``sign``/``sgn``/``sign_`` of NaN was NaN (NumPy's); PyTorch's is 0.
+* ``clamp(x, min, max)`` with Python bounds ``min > max`` raised a ValueError; PyTorch's
+  documented result is ``max`` everywhere (as with tensor bounds).
 """
 
 import warnings
@@ -93,3 +95,39 @@ def test_unary_on_every_dtype(dtype, name):
     if name == "round" and dtype.startswith("int") or (name, dtype) == ("round", "uint8"):
         pytest.skip("PyTorch's round of an integer tensor fails or not by its size (vml path)")
     _same(lambda L, x: getattr(x.clone(), name)(), a, label=f"{name} {dtype}")
+
+
+CLAMP_BOUNDS = [(-2, 3), (-2.5, 3.5), (3, -2), (2.5, -1.5), (1, None), (None, 2), (1.5, None),
+                (None, -0.5), (0, 0), (float("nan"), None), (-1000, 1000)]
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int32", "int64", "bool", "float16",
+                                   "float32", "float64"])
+@pytest.mark.parametrize("bounds", CLAMP_BOUNDS)
+def test_clamp_bounds(dtype, bounds):
+    lo, hi = bounds
+    if dtype == "uint8" and any(isinstance(b, int) and b < 0 for b in bounds):
+        pytest.skip("a negative Python int bound of a uint8 tensor: PyTorch wraps it to 254")
+    if dtype in ("int8", "uint8") and -1000 in bounds:
+        pytest.skip("PyTorch refuses an int bound outside int8; chainrule clamps")
+    rng = np.random.default_rng(len(dtype))
+    a = (rng.standard_normal(12) * 4).astype(dtype) if dtype.startswith("float") else \
+        rng.integers(0 if dtype == "uint8" else -5, 6, 12).astype(dtype)
+    if dtype.startswith("float"):
+        a[:3] = [np.nan, np.inf, -np.inf]
+    _same(lambda L, x: L.clamp(x, lo, hi), a, label=f"clamp {dtype} {bounds}")
+    _same(lambda L, x: x.clip(min=lo, max=hi), a, label=f"clip {dtype} {bounds}")
+    if None not in bounds:
+        _same(lambda L, x: L.clamp(x, L.tensor(lo), L.tensor(hi)), a, label=f"tensor {bounds}")
+
+
+@pytest.mark.parametrize("bounds", [(-1.0, 2.0), (2.0, -1.0), (0.5, 0.5)])
+def test_clamp_gradient(bounds):
+    a = np.linspace(-3, 3, 11) + 0.05
+    for lib in (torch, cr):
+        x = lib.tensor(a, requires_grad=True)
+        lib.clamp(x, *bounds).sum().backward()
+        if lib is torch:
+            expected = x.grad.numpy()
+        else:
+            np.testing.assert_array_equal(x.grad.numpy(), expected)

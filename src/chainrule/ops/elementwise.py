@@ -341,7 +341,8 @@ def sign(input):  # noqa: A002
 
 def clip(input, min=None, max=None, *, low=None, high=None):  # noqa: A002 - PyTorch's names
     """Clamp ``input`` to ``[min, max]`` (either bound may be None), as ``torch.clip``/``clamp``;
-    ``low`` and ``high`` are other names for the bounds."""
+    ``low`` and ``high`` are other names for the bounds. Where ``min > max`` every entry is
+    ``max`` (PyTorch's documented rule: ``min(max(x, min), max)``)."""
     if low is not None or high is not None:
         if min is not None or max is not None:
             raise TypeError("clip: give min/max or low/high, not both")
@@ -352,8 +353,6 @@ def clip(input, min=None, max=None, *, low=None, high=None):  # noqa: A002 - PyT
         from ._clamp import clamp_bounds  # builds on this module: imported when first needed
 
         return clamp_bounds(input, min, max)
-    if min is not None and max is not None and min > max:
-        raise ValueError(f"clip: min={min} is greater than max={max}")
     if isinstance(input, Tensor) and input._data.dtype.kind in "biu":  # float bound: float32
         bounds = [b for b in (min, max) if b is not None]
         input = as_dtype(input, result_type(input, *bounds))  # noqa: A001
