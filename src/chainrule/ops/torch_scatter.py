@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import numbers
 
-from ..autograd.function import Function
+from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .diagonal import diagonal
-from .elementwise import cast
+from .elementwise import cast, where
+from .indexing import gather
 from .join import split
 from .methods import chunk, clone, narrow
 from .repeat import index_select
@@ -51,7 +52,7 @@ class _WriteInto(Function):
         return g * Tensor(mask), self.pick(g)
 
 
-def _write(name, input, src, place, pick, region_shape) -> Tensor:  # noqa: A002
+def _check_src(name, input, src, region_shape) -> None:  # noqa: A002
     tensor_input(name, input)
     tensor_input(name, src, "src")
     if tuple(src.shape) != tuple(region_shape):
@@ -59,7 +60,24 @@ def _write(name, input, src, place, pick, region_shape) -> Tensor:  # noqa: A002
                          f"{tuple(region_shape)}, got {tuple(src.shape)}")
     if src.dtype != input.dtype:
         raise TypeError(f"{name}: src must have input's dtype {input.dtype}, got {src.dtype}")
+
+
+def _write(name, input, src, place, pick, region_shape) -> Tensor:  # noqa: A002
+    _check_src(name, input, src, region_shape)
     return _WriteInto.apply(input, src, place=place, pick=pick)
+
+
+def _slots(index, n, shape):
+    """For each position along an axis of size ``n``: the entry of ``index`` that writes it
+    (the last one), or -1; reshaped to ``shape``. A ``nondiff`` step, so that a trace
+    (cr.trace) finds the positions again at every call."""
+    def slots(i):
+        xp = get_array_module(i)
+        i = i.reshape(-1)
+        out = xp.full(n, -1, dtype="int64")
+        out[xp.where(i < 0, i + n, i)] = xp.arange(i.size)
+        return out.reshape(shape)
+    return nondiff(slots, index)
 
 
 def _int(name, arg, v):
@@ -134,32 +152,40 @@ def index_copy(input, dim: int, index, source, *, out=None) -> Tensor:  # noqa: 
     """``input`` with the slices ``index`` along ``dim`` replaced by those of ``source``."""
     no_out("index_copy", out)
     axis, idx = _index("index_copy", input, dim, index)
-    region = (slice(None),) * axis + (idx,)
-
-    def place(arr, values):
-        arr[region] = values
-
     want = tuple(idx.size if d == axis else s for d, s in enumerate(input.shape))
-    return _write("index_copy", input, source, place,
-                  lambda g: index_select(g, axis, Tensor(idx)), want)
+    _check_src("index_copy", input, source, want)
+    if idx.size == 0 or input.ndim == 0:  # nothing written, or the one element
+        region = (slice(None),) * axis + (idx,)
+
+        def place(arr, values):
+            arr[region] = values
+
+        return _WriteInto.apply(input, source, place=place,
+                                pick=lambda g: index_select(g, axis, Tensor(idx)))
+    # each position takes the source slice written last there, picked by gather (the
+    # gradient goes back to that slice) from positions found again at each traced call
+    slot = _slots(index, input.shape[axis], [-1 if d == axis else 1 for d in range(input.ndim)])
+    at = _broadcast(nondiff(lambda s: get_array_module(s).maximum(s, 0), slot), input.shape)
+    return where(nondiff(lambda s: s >= 0, slot), gather(source, axis, at), input)
 
 
 def index_fill(input, dim: int, index, value) -> Tensor:  # noqa: A002
     """``input`` with the slices ``index`` along ``dim`` set to ``value`` (a number, or a 0-d
     tensor, which then gets the gradient of every filled entry)."""
-    axis, idx = _index("index_fill", input, dim, index, negative=True)
-    # each slice is filled once however often the index names it, so the value's gradient
-    # counts it once (PyTorch's too)
-    idx = get_array_module(idx).unique(idx)
-    want = tuple(idx.size if d == axis else s for d, s in enumerate(input.shape))
+    axis, _ = _index("index_fill", input, dim, index, negative=True)
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got shape "
                              f"{tuple(value.shape)}")
-        src = _broadcast(cast(value, input.dtype), want)
+        value = cast(value, input.dtype)
     else:
-        src = Tensor(get_array_module(input._data).full(want, value, input.dtype))
-    return index_copy(input, axis, Tensor(idx), src)
+        value = Tensor(get_array_module(input._data).asarray(value, input.dtype))
+    n = input.shape[axis] if input.ndim else 1
+    shape = [-1 if d == axis else 1 for d in range(input.ndim)]
+    # each slice is filled once however often the index names it, so the value's gradient
+    # counts it once (PyTorch's too); the positions are found again at each traced call
+    hit = nondiff(lambda s: s >= 0, _slots(index, n, shape))
+    return where(hit, value, input)
 
 
 def index_put(input, indices, values, accumulate: bool = False) -> Tensor:  # noqa: A002
