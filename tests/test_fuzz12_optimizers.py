@@ -107,21 +107,219 @@ def test_adagrad_state_exists_from_construction_as_pytorchs():
     constructor: its state_dict() lists a parameter that has not had a gradient yet, chainrule's
     did not (its keys differed). A group added later gets its state at its first step, in
     both."""
+    def arrays(state):  # PyTorch's state_dict() shares the live Tensors: copy now
+        return {k: {n: np.asarray(v.tolist()) for n, v in s.items()} for k, s in state.items()}
+
     dicts = []
     for lib in (cr, torch):
         ps = [lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True) for _ in range(3)]
         ps.append(lib.tensor([1.0 + 2.0j], dtype=lib.complex128, requires_grad=True))
         opt = lib.optim.Adagrad([ps[0], ps[1], ps[3]], lr=0.1, initial_accumulator_value=0.5)
-        before = opt.state_dict()["state"]
+        before = arrays(opt.state_dict()["state"])
         opt.add_param_group({"params": [ps[2]]})
         ps[0].grad = lib.tensor([1.0, -1.0], dtype=lib.float64)
         opt.step()
-        after = opt.state_dict()["state"]
-        dicts.append([{k: {n: np.asarray(v.tolist()) for n, v in s.items()}
-                       for k, s in d.items()} for d in (before, after)])
+        dicts.append([before, arrays(opt.state_dict()["state"])])
     for ours, theirs in zip(*dicts):
         assert sorted(ours) == sorted(theirs) == [0, 1, 2]
         for k in theirs:
             assert sorted(ours[k]) == sorted(theirs[k])
             for n in theirs[k]:
                 np.testing.assert_array_equal(ours[k][n], theirs[k][n])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "Adagrad"])
+def test_fused_and_foreach_together_refused_as_pytorchs(name):
+    """fused=True with foreach=True was accepted; PyTorch refuses the pair (RuntimeError)."""
+    with pytest.raises(RuntimeError, match="fused"):
+        getattr(torch.optim, name)([torch.zeros(2, requires_grad=True)], fused=True, foreach=True)
+    with pytest.raises(RuntimeError, match=f"{name}: fused=True and foreach=True"):
+        getattr(cr.optim, name)([cr.zeros(2, requires_grad=True)], fused=True, foreach=True)
+    getattr(cr.optim, name)([cr.zeros(2, requires_grad=True)], fused=True, foreach=False)
+
+
+# --- the differential fuzz --------------------------------------------------------------------
+
+FLAGS = {"foreach", "fused", "capturable", "differentiable"}
+
+
+def _b(r):
+    return bool(r.integers(2))
+
+
+def _pick(r, *values):
+    return values[int(r.integers(len(values)))]
+
+
+def _betas(r):  # beta1 >= 0.3: PyTorch's lerp turns an inf into nan for weights >= 0.5
+    return (_pick(r, 0.9, 0.8, 0.3), _pick(r, 0.999, 0.99, 0.5))
+
+
+def _sgd(r):
+    m = _pick(r, 0.0, 0.9, 0.5)
+    d = _pick(r, 0.0, 0.1) if m else 0.0
+    return dict(lr=_pick(r, 0.1, 0.01), momentum=m, dampening=d, weight_decay=_pick(r, 0, 0.1),
+                nesterov=bool(m and not d and _b(r)), maximize=_b(r))
+
+
+SPACE = {
+    "SGD": _sgd,
+    "Adam": lambda r: dict(lr=_pick(r, 0.1, 0.01), betas=_betas(r), eps=_pick(r, 1e-8, 1e-3),
+                           weight_decay=_pick(r, 0, 0.1), amsgrad=_b(r), maximize=_b(r),
+                           decoupled_weight_decay=_b(r)),
+    "AdamW": lambda r: dict(lr=_pick(r, 0.1, 0.01), betas=_betas(r), weight_decay=_pick(r, 0, 0.1),
+                            amsgrad=_b(r), maximize=_b(r)),
+    "Adadelta": lambda r: dict(lr=_pick(r, 1.0, 0.5), rho=_pick(r, 0.9, 0.5),
+                               eps=_pick(r, 1e-6, 1e-3), weight_decay=_pick(r, 0, 0.1),
+                               maximize=_b(r)),
+    # a group's own initial_accumulator_value: a documented difference (docs/pytorch.md)
+    "Adagrad": lambda r: dict(lr=_pick(r, 0.1, 0.01), lr_decay=_pick(r, 0, 0.01),
+                              weight_decay=_pick(r, 0, 0.1), eps=_pick(r, 1e-10, 1e-3),
+                              maximize=_b(r)),
+    "Adamax": lambda r: dict(lr=_pick(r, 0.1, 0.01), betas=_betas(r), eps=_pick(r, 1e-8, 1e-3),
+                             weight_decay=_pick(r, 0, 0.1), maximize=_b(r)),
+    "ASGD": lambda r: dict(lr=_pick(r, 0.1, 0.01), lambd=_pick(r, 1e-4, 0.01),
+                           alpha=_pick(r, 0.75, 0.5), t0=_pick(r, 1e6, 2.0, 0.0),
+                           weight_decay=_pick(r, 0, 0.1), maximize=_b(r)),
+    "NAdam": lambda r: dict(lr=_pick(r, 0.1, 0.01), betas=_betas(r), eps=_pick(r, 1e-8, 1e-3),
+                            weight_decay=_pick(r, 0, 0.1), momentum_decay=_pick(r, 4e-3, 0.1),
+                            decoupled_weight_decay=_b(r), maximize=_b(r)),
+    "RAdam": lambda r: dict(lr=_pick(r, 0.1, 0.01), betas=_betas(r), eps=_pick(r, 1e-8, 1e-3),
+                            weight_decay=_pick(r, 0, 0.1), decoupled_weight_decay=_b(r),
+                            maximize=_b(r)),
+    "RMSprop": lambda r: dict(lr=_pick(r, 0.1, 0.01), alpha=_pick(r, 0.99, 0.5),
+                              eps=_pick(r, 1e-8, 1e-3), weight_decay=_pick(r, 0, 0.1),
+                              momentum=_pick(r, 0.0, 0.9), centered=_b(r), maximize=_b(r)),
+    "Rprop": lambda r: dict(lr=_pick(r, 0.1, 0.01), etas=(_pick(r, 0.5, 0.3), _pick(r, 1.2, 1.5)),
+                            step_sizes=(_pick(r, 1e-6, 1e-3), _pick(r, 50.0, 0.05)),
+                            maximize=_b(r)),
+    "Adafactor": lambda r: dict(lr=_pick(r, 0.1, 0.01), beta2_decay=_pick(r, -0.8, -0.5),
+                                eps=(_pick(r, None, 1e-30), _pick(r, 1e-3, 1e-2)),
+                                d=_pick(r, 1.0, 2.0), weight_decay=_pick(r, 0, 0.1),
+                                maximize=_b(r)),
+}
+# The implementation flags drawn per optimizer: PyTorch's fused kernels exist on CPU for these;
+# its foreach ASGD rounds eta differently from its single-tensor one (chainrule's), so none.
+IMPL = {"SGD": ("foreach", "fused"), "Adam": ("foreach", "fused"),
+        "AdamW": ("foreach", "fused"), "Adagrad": ("foreach", "fused"), "ASGD": ()}
+
+
+def _np(v):
+    return np.asarray(v.detach().tolist() if hasattr(v, "detach") else v, dtype=np.float64)
+
+
+def _same(a, b, tol, what):
+    """Equal within tol where finite; inf and nan only where the other has inf or nan (PyTorch's
+    lerp gives nan where a + w (b - a) gives inf)."""
+    a, b = _np(a), _np(b)
+    assert a.shape == b.shape, what
+    np.testing.assert_array_equal(np.isfinite(a), np.isfinite(b), err_msg=what)
+    fin = np.isfinite(a)
+    np.testing.assert_allclose(a[fin], b[fin], rtol=tol, atol=tol, err_msg=what)
+
+
+def _dtype_name(t):
+    return str(t.dtype).rsplit(".", 1)[-1]
+
+
+def _compare_state_dicts(ours, theirs, tol, where):
+    assert sorted(ours["state"]) == sorted(theirs["state"]), where
+    for k, want in theirs["state"].items():
+        got = ours["state"][k]
+        assert sorted(got) == sorted(want), (where, k)
+        for key, v in want.items():
+            if isinstance(v, torch.Tensor):
+                assert isinstance(got[key], cr.Tensor), (where, key)
+                assert _dtype_name(got[key]) == _dtype_name(v), (where, key)
+            _same(got[key], v, tol, f"{where}: state {k} {key}")
+    assert len(ours["param_groups"]) == len(theirs["param_groups"])
+    for g, h in zip(ours["param_groups"], theirs["param_groups"], strict=True):
+        assert set(g) - FLAGS == set(h) - FLAGS, where
+        for key in set(h) - FLAGS:
+            want = list(h[key]) if isinstance(h[key], tuple) else h[key]
+            assert (list(g[key]) if isinstance(g[key], tuple) else g[key]) == want, (where, key)
+
+
+def _to_torch(v):
+    if isinstance(v, cr.Tensor):
+        return torch.tensor(v.detach().numpy())
+    if isinstance(v, dict):
+        return {k: _to_torch(x) for k, x in v.items()}
+    return [_to_torch(x) for x in v] if isinstance(v, list) else v
+
+
+def _plan(seed):
+    r = np.random.default_rng(seed)
+    name = list(SPACE)[seed % len(SPACE)]
+    dt = _pick(r, np.float64, np.float32)
+    shapes = [(3, 4), (5,), (0, 3), (2, 2), ()]
+    if name == "Adafactor":  # PyTorch's refuses 0-d and empty parameters
+        shapes = [(3, 4), (5,), (2, 2, 3), (4,)]
+    ng = int(r.integers(1, 4))
+    assign = r.integers(0, ng, len(shapes))
+    assign[:ng] = np.arange(ng)
+    impl = {f: _b(r) for f in IMPL.get(name, ("foreach",)) if _b(r)}
+    if impl.get("fused") and impl.get("foreach"):
+        impl.pop("foreach")
+    steps = int(r.integers(3, 10))
+    grads = [[(r.standard_normal(s) * _pick(r, 1.0, 10.0, 1e-3)).astype(dt) for s in shapes]
+             for _ in range(steps)]
+    none = r.random((steps, len(shapes))) < 0.2
+    if impl.get("fused"):
+        none[:] = False  # PyTorch's fused kernels fail on a None gradient
+    elif _b(r):  # PyTorch's fused Adam keeps nan out of amsgrad's maximum: not with fused
+        for _ in range(2):
+            g = grads[int(r.integers(steps))][int(r.integers(len(shapes)))]
+            if g.size:
+                g.flat[int(r.integers(g.size))] = _pick(r, np.nan, np.inf, -np.inf)
+    swap = int(r.integers(1, steps)) if _b(r) else -1
+    if name in ("ASGD", "NAdam") and dt == np.float64:
+        swap = -1  # loading keeps eta/mu/mu_product's float32 (docs/pytorch.md)
+    return dict(name=name, dt=dt, shapes=shapes, ng=ng, assign=assign, top=SPACE[name](r),
+                impl=impl, groups=[SPACE[name](r) if _b(r) else {} for _ in range(ng)],
+                grads=grads, none=none, swap=swap,
+                late=int(r.integers(0, steps)) if ng > 1 and _b(r) else -1,
+                arrays=[r.standard_normal(s).astype(dt) for s in shapes])
+
+
+def _build(lib, plan, ps):
+    groups = [{"params": [p for p, a in zip(ps, plan["assign"]) if a == g], **plan["groups"][g]}
+              for g in range(plan["ng"])]
+    late = groups.pop() if plan["late"] >= 0 else None
+    return getattr(lib.optim, plan["name"])(groups, **plan["top"], **plan["impl"]), late
+
+
+@pytest.mark.parametrize("seed", range(48))
+def test_optimizers_fuzz_against_pytorch(seed):
+    """Random flags, several groups (one maybe added by add_param_group mid-run), gradients
+    None at random, zero-size and 0-d parameters, inf/nan gradients; after each step the weights,
+    at the end the state dicts; state dicts swapped between the libraries mid-run."""
+    plan = _plan(seed)
+    tol = 1e-12 if plan["dt"] == np.float64 else 2e-5
+    libs = (cr, torch)
+    ps = [[lib.tensor(a.copy(), requires_grad=True) for a in plan["arrays"]] for lib in libs]
+    built = [_build(lib, plan, p) for lib, p in zip(libs, ps)]
+    opts = [o for o, _ in built]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch's warnings on its own flags
+        for t, grads in enumerate(plan["grads"]):
+            if t == plan["late"]:
+                for o, (_, late) in zip(opts, built):
+                    o.add_param_group(late)
+            if t == plan["swap"]:
+                ours, theirs = opts[0].state_dict(), opts[1].state_dict()
+                _compare_state_dicts(ours, theirs, tol, f"before the swap at {t}")
+                for i, (lib, p) in enumerate(zip(libs, ps)):
+                    opts[i], late = _build(lib, plan, p)
+                    if 0 <= plan["late"] <= t:
+                        opts[i].add_param_group(late)
+                opts[0].load_state_dict(theirs)
+                opts[1].load_state_dict(_to_torch(ours))
+            for lib, o, p in zip(libs, opts, ps):
+                for i, q in enumerate(p):
+                    q.grad = None if plan["none"][t, i] else lib.tensor(grads[i].copy())
+                o.step()
+            for i, (a, b) in enumerate(zip(*ps)):
+                _same(a, b, tol, f"{plan['name']} step {t} parameter {i}")
+                assert _dtype_name(a) == _dtype_name(b)
+    _compare_state_dicts(opts[0].state_dict(), opts[1].state_dict(), tol, plan["name"])

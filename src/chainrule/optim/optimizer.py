@@ -404,14 +404,14 @@ def check_bool(opt: str, name: str, value, where: str = "") -> None:
 
 def check_implementation_flags(opt: str, foreach=None, capturable=False, differentiable=False,
                                fused=None) -> None:
-    """PyTorch's choices of implementation (``fused=True``, ``foreach=``, ``capturable=``), which
-    give the same updates: accepted when valid (chainrule has one implementation); not kept in
-    the param groups. ``differentiable=True`` (a graph through the step) is refused."""
-    for name, value in (("foreach", foreach), ("fused", fused)):
-        if value is not None:
+    """PyTorch's implementation choices (``fused``, ``foreach``, ``capturable``) give the same
+    updates: accepted when valid, not kept in the param groups; ``differentiable=True`` refused."""
+    for name, value in (("foreach", foreach), ("fused", fused), ("capturable", capturable),
+                        ("differentiable", differentiable)):
+        if value is not None or name in ("capturable", "differentiable"):
             check_bool(opt, name, value)
-    check_bool(opt, "capturable", capturable)
-    check_bool(opt, "differentiable", differentiable)
+    if fused and foreach:  # as PyTorch's: they name two different implementations
+        raise RuntimeError(f"{opt}: fused=True and foreach=True cannot be given together")
     if differentiable:
         raise NotImplementedError(f"{opt}: differentiable=True (recording the step for autograd) "
                                   "is not supported")
