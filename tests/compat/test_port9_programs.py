@@ -15,6 +15,7 @@ from . import port9c_programs as programs_c  # noqa: E402
 from . import port9d_programs as programs_d  # noqa: E402
 from . import port9e_programs as programs_e  # noqa: E402
 from . import port9f_programs as programs_f  # noqa: E402
+from . import port9g_programs as programs_g  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -331,4 +332,32 @@ def test_learning_to_learn_lstm_optimizer_with_retain_grad_and_unrolls_matches_p
     ours, theirs = _both(programs_f.l2l_optimizer, lambda lib, m: programs_f.fit_l2l(
         lib, m, lib.tensor(W), lib.tensor(y), lib.tensor(theta0)))
     assert len(ours[1]) == 2 and all(n > 0 for n in ours[1])
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_detr_set_criterion_with_a_hungarian_matcher_and_giou_matches_pytorch():
+    pytest.importorskip("scipy")
+    rng = np.random.default_rng(144)
+    feats = rng.standard_normal((2, 5, 6))
+    boxes = [np.column_stack([rng.uniform(0.3, 0.7, (n, 2)), rng.uniform(0.1, 0.4, (n, 2))])
+             for n in (2, 1)]
+    labels = [np.array([0, 2]), np.array([1])]
+
+    def run(lib, model):
+        targets = [{"labels": lib.tensor(c), "boxes": lib.tensor(b)}
+                   for c, b in zip(labels, boxes)]
+        return programs_g.train_detr(lib, model, lib.tensor(feats), targets)
+
+    ours, theirs = _both(programs_g.detr_head, run)
+    assert ours[1] == theirs[1]
+    _close([ours[0], ours[2]], [theirs[0], theirs[2]], rtol=1e-9, atol=1e-11)
+
+
+def test_pixelcnnpp_discretized_logistic_mixture_loss_matches_pytorch():
+    rng = np.random.default_rng(145)
+    images = rng.integers(0, 256, (2, 1, 5, 5)) / 127.5 - 1.0
+    images[0, 0, 0, :2], images[1, 0, 4, 3:] = -1.0, 1.0
+    ours, theirs = _both(programs_g.mixture_net, lambda lib, m: programs_g.train_mixture_net(
+        lib, m, lib.tensor(images)))
+    assert ours[0][-1] < ours[0][0]
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
