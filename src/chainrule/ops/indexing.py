@@ -65,7 +65,8 @@ def _index(op, shape, axis, index, xp, *, negative=False):
         bad = int(idx.min()) if int(idx.min()) < low else int(idx.max())
         raise IndexError(f"{op}: index out of range for axis {axis} of size {n}: got {bad}, "
                          f"valid {low}..{n - 1}")
-    if isinstance(index, Tensor) and not (idx.size and int(idx.min()) < 0):
+    if isinstance(index, Tensor) and (type(idx) is MetaArray
+                                      or not (idx.size and int(idx.min()) < 0)):
         return index  # the Tensor itself: a trace (cr.trace) reads it again at every call
     return Tensor(idx % n if idx.size else idx)
 
