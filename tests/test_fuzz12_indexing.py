@@ -22,8 +22,8 @@ Before this wave:
   NumPy scalar they made was read by ``Tensor()`` as a size (``Tensor(2)``: two zeros).
 * ``nonzero``, ``argwhere`` and ``where(condition)`` of a 0-d tensor raised NumPy's ValueError;
   PyTorch counts it as one entry with no axes.
-* Under ``cr.trace``, ``gather``, ``take_along_dim``, ``take``, ``index_copy`` and
-  ``index_fill`` froze their index at its first value (it was copied into a new array, a
+* Under ``cr.trace``, ``gather``, ``take_along_dim``, ``take``, ``index_copy``, ``index_fill``,
+  ``put`` and ``one_hot`` froze their index at its first value (it was copied into a new array, a
   constant to the trace), so ``gather(x, 1, x.argmax(1, keepdim=True))`` replayed the first
   call's positions.
 * ``masked_scatter`` refused a mask with more dimensions than the input, where PyTorch
@@ -442,7 +442,9 @@ def test_trace_follows_gather_and_take_along_dim_indices():
                 + cr.take_along_dim(x, x.argmin(1, keepdim=True) - 3, 1)
                 + cr.take(x, x.argmax(1, keepdim=True) - 6)
                 + cr.index_copy(x, 1, x.argmax(1)[:1], x[:, 1:2] * 10)[:, :1]
-                + cr.index_fill(x, 1, x.argmin(1), x.sum())[:, 2:])
+                + cr.index_fill(x, 1, x.argmin(1), x.sum())[:, 2:]
+                + cr.put(x, x.argmax(1) - 6, x[:, 0] * 3)[:, :1]
+                + cr.nn.functional.one_hot(x.argmax(1), 3)[:, 2:])
     traced = cr.trace(f, cr.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 1.0]]))
     other = cr.tensor([[9.0, 5.0, 2.0], [7.0, 0.0, 8.0]])
-    assert traced(other).tolist() == f(other).tolist() == [[103.0], [41.0]]
+    assert traced(other).tolist() == f(other).tolist() == [[130.0], [49.0]]

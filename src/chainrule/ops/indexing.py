@@ -191,5 +191,7 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
     if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < largest:
         raise ValueError(f"one_hot: num_classes must be -1 or an int above every index "
                          f"(largest {largest - 1}), got {num_classes!r}")
-    out = (idx[..., None] == xp.arange(num_classes)).astype(xp.int64)
-    return Tensor(out)
+    def rows(a):
+        return (a[..., None] == xp.arange(num_classes)).astype(xp.int64)
+    # a nondiff step of a Tensor, which a trace (cr.trace) runs again at every call
+    return nondiff(rows, tensor) if isinstance(tensor, Tensor) else Tensor(rows(idx))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import operator
 
+from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._conj import cj
@@ -208,15 +209,24 @@ def put(input, index, source, accumulate=False):  # noqa: A002
         raise IndexError(f"put: index out of range for a tensor of {n} elements "
                          f"(got {int(idx.min())} to {int(idx.max())})")
     xp = get_array_module(x._data, idx)
-    idx = idx % max(n, 1)
     flat, values = reshape(x, -1), reshape(src, -1)
     if accumulate:
+        idx = idx % max(n, 1)
         return reshape(index_add(flat, 0, Tensor(idx.astype("int64")), values), x.shape)
-    writer = xp.full(n, -1, dtype="int64")
-    writer[idx] = xp.arange(idx.size)  # the last write to a position wins
-    hit = writer >= 0
-    picked = getitem(values, xp.where(hit, writer, 0)) if idx.size else flat
-    return reshape(where(Tensor(hit), picked, flat), x.shape)
+    if not idx.size:
+        return reshape(flat, x.shape)
+
+    def writers(i):  # for each flat position, the entry written there last, or -1
+        out = xp.full(n, -1, dtype="int64")
+        out[i.reshape(-1) % max(n, 1)] = xp.arange(i.size)
+        return out
+
+    # nondiff steps of the index, which a trace (cr.trace) runs again at every call
+    index = index if isinstance(index, Tensor) else Tensor(idx)
+    writer = nondiff(writers, index)
+    hit = nondiff(lambda w: w >= 0, writer)
+    picked = getitem(values, nondiff(lambda w: xp.maximum(w, 0), writer))
+    return reshape(where(hit, picked, flat), x.shape)
 
 
 _METHODS = {"adjoint": adjoint, "rot90": rot90, "fliplr": fliplr, "flipud": flipud,
