@@ -43,10 +43,13 @@ def _pos(self) -> Tensor:
 
 
 def _scalar_like(self, value) -> Tensor:
-    """A Python int as a 0-d tensor of ``self``'s dtype (a weak scalar, as in PyTorch)."""
-    if isinstance(value, Tensor):
+    """A Python int as a 0-d tensor of ``self``'s dtype (a weak scalar, as in PyTorch); anything
+    else unchanged (a float is then refused, not truncated)."""
+    if isinstance(value, Tensor) or not isinstance(value, numbers.Integral):
         return value
-    return Tensor(get_array_module(self._data).asarray(value, dtype=self._data.dtype))
+    bool_int = self._data.dtype == bool and not isinstance(value, bool)  # -3 >> mask: int64
+    dtype = "int64" if bool_int else self._data.dtype
+    return Tensor(get_array_module(self._data).asarray(value, dtype=dtype))
 
 
 def _reversed(self) -> Tensor:

@@ -142,11 +142,13 @@ def _integer_pair(name, ufunc, what):
         no_out(name, out)
         tensor_input(name, input)
         for arg, v in (("input", input), ("other", other)):
-            if _kind(v) not in "iu":
+            if _kind(v) not in "biu":
                 raise TypeError(f"{name}: {arg} must be an integer tensor, got "
                                 f"{v.dtype if isinstance(v, Tensor) else type(v).__name__}")
         xp = get_array_module(input._data)
         input, other = promoted(input, other)  # noqa: A001 - PyTorch's promotion
+        if input.dtype == bool:  # a bool beside an integer counts as 0 or 1, as PyTorch's
+            raise TypeError(f"{name}: not implemented for two bool operands (as PyTorch's)")
         return nondiff(lambda a, b: xp.asarray(getattr(xp, ufunc)(a, b)), input, other)
 
     op.__name__ = op.__qualname__ = name

@@ -104,18 +104,20 @@ def bitwise_not(input, *, out=None) -> Tensor:  # noqa: A002
 def _shift(name: str, ufunc: str):
     def op(input, other, *, out=None) -> Tensor:  # noqa: A002
         no_out(name, out)
-        tensor_input(name, input)
         for arg, v in (("input", input), ("other", other)):
             kind = (v._data if isinstance(v, Tensor) else numpy.asarray(v)).dtype.kind
-            if kind not in "iu":
+            if kind not in "biu":
                 raise TypeError(f"{name}: {arg} must be an integer tensor or int, got "
                                 f"{v.dtype if isinstance(v, Tensor) else type(v).__name__}")
-        xp = get_array_module(input._data)
+        xp = get_array_module(tensor_input(name, input)._data)
         input, other = promoted(input, other)  # noqa: A001 - PyTorch's promotion
+        if input.dtype == bool:
+            raise TypeError(f"{name}: not implemented for two bool operands (as PyTorch's)")
         return nondiff(lambda a, b: xp.asarray(getattr(xp, ufunc)(a, b)), input, other)
 
     op.__name__ = op.__qualname__ = name
-    op.__doc__ = f"``torch.{name}`` of integer tensors (NumPy's ``{ufunc}``); not differentiable."
+    op.__doc__ = (f"``torch.{name}`` of integer tensors (NumPy's ``{ufunc}``; a bool beside an "
+                  f"integer counts as 0 or 1); not differentiable.")
     return op
 
 
