@@ -9,8 +9,7 @@ The derivatives are the calculus textbook's, written with chainrule ops on ``sel
     atan2(y, x): dy = x / (x^2 + y^2), dx = -y / (x^2 + y^2)   (0 at the origin, as PyTorch)
     remainder(a, b) = a - b floor(a / b): da = 1, db = -floor(a / b)
 
-The rounding functions (floor, ceil, round, trunc) are flat: gradient 0, as PyTorch's. Array code
-goes through ``get_array_module``, so every function runs on NumPy and CuPy arrays alike.
+The rounding functions (floor, ceil, round, trunc) are flat: gradient 0, as PyTorch's.
 """
 
 from __future__ import annotations
@@ -171,9 +170,10 @@ class Atan2(Function):
 
 
 def _no_int_zero(op, a, b):
-    """Integer division by 0 is an error, as in PyTorch (NumPy gives 0 and a warning)."""
-    xp = get_array_module(a, b)
-    a, b = xp.asarray(a), xp.asarray(b)
+    """Integer division by 0 (NumPy: 0 and a warning) or of bools is an error, as in PyTorch."""
+    a, b = (xp := get_array_module(a, b)).asarray(a), xp.asarray(b)
+    if a.dtype == bool and b.dtype == bool:
+        raise NotImplementedError(f"{op}: not implemented for bool tensors (as PyTorch's)")
     if a.dtype.kind in "biu" and b.dtype.kind in "biu" and (b == 0).any():
         raise ZeroDivisionError(f"{op}: integer division by zero (the divisor holds 0)")
 
