@@ -7,7 +7,9 @@ PyTorch's raises "Invalid number of data points (-1)". ``jvp`` of a function who
 goes through ``eigh``/``eigvalsh``, ``svd``/``svdvals`` or ``eig`` (forward-over-reverse
 Hessian-vector products) was silently wrong: ``jvp`` differentiates the backward pass at zero
 cotangents, and those backwards dropped their eigenvector/singular-vector term whenever its
-cotangent was 0, even when it was a recorded function of the cotangents.
+cotangent was 0, even when it was a recorded function of the cotangents. ``jvp`` through
+``logcumsumexp`` was wrong too: its backward split the cotangent by sign, so a zero cotangent
+entry had no derivative.
 """
 
 import itertools
@@ -315,3 +317,28 @@ def test_repeated_eigenvalues_refused_for_forward_over_reverse():
                   (cr.tensor(np.eye(3)),), (cr.tensor(np.ones((3, 3))),))
     with pytest.raises(ValueError, match="repeated eigenvalues"):  # reverse over reverse too
         cfunc.hessian(lambda z: (cr.linalg.eigvalsh(z) ** 2).sum())(cr.tensor(np.eye(2)))
+
+
+@pytest.mark.parametrize("shape,dim", [((4, 3), 0), ((4, 3), 1), ((2, 3, 4), 1), ((5,), 0)])
+def test_logcumsumexp_forward_mode_and_second_order(shape, dim):
+    rng = np.random.default_rng(shape[0] + dim)
+    x, v, w = (rng.normal(size=shape) * 3 for _ in range(3))
+
+    def ours(z):
+        return cr.logcumsumexp(z, dim)
+
+    def theirs(z):
+        return torch.logcumsumexp(z, dim)
+
+    y = np.logaddexp.accumulate(x, axis=dim)
+    exact = np.cumsum(v * np.exp(x), axis=dim) / np.exp(y)  # PyTorch's jvp is off near 1e-6
+    got = cfunc.jvp(ours, (cr.tensor(x),), (cr.tensor(v),))[1]
+    np.testing.assert_allclose(got.numpy(), exact, rtol=1e-9, atol=1e-12)  # was off by O(1)
+    loss_t = lambda z: (theirs(z) ** 2 * torch.tensor(w)).sum()  # noqa: E731
+    hvp = torch.autograd.grad((tfunc.grad(loss_t)(xt := torch.tensor(x, requires_grad=True))
+                               * torch.tensor(v)).sum(), xt)[0]
+    _close(cfunc.jvp(cfunc.grad(lambda z: (ours(z) ** 2 * cr.tensor(w)).sum()),
+                     (cr.tensor(x),), (cr.tensor(v),))[1], hvp, rtol=1e-8, atol=1e-10)
+    t = cr.tensor(x, requires_grad=True)
+    assert cr.gradcheck(lambda a: ours(a), [t])
+    assert cr.gradgradcheck(lambda a: ours(a), [t])

@@ -10,8 +10,8 @@ E_j is the product of the entries before j, and the bracket is a running sum tak
 so it is exact with zeros in the input (as ``prod``'s). For ``create_graph`` its ``composite``
 gives the running product as recorded multiplies. The log-sum-exp's gradient splits g into its
 positive and negative parts and sums each in log space from the end (every e^(x_j - y_i) <= 1),
-so it neither overflows nor divides; log 0 (where g has no part of a sign) is a finite number far
-below the others, so that the result is 0 there and differentiating again stays finite.
+so it neither overflows nor divides; it is one ``Function``, linear in g, whose own gradients
+are the transposed sum, so that it differentiates again (``jvp``'s zero cotangents included).
 """
 
 from __future__ import annotations
@@ -22,10 +22,8 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._args import dim_or_axis
-from .elementwise import exp, log, where
 from .indexing import scatter_add_along
 from .join import concat
-from .rearrange import Flip
 from .shape import _one_axis, getitem
 
 __all__ = ["cummax", "cummin", "cumprod", "logcumsumexp"]
@@ -165,32 +163,40 @@ class LogCumSumExp(Function):
         return get_array_module(x).logaddexp.accumulate(x, axis=self.axis)
 
     def backward(self, g):
-        x, y = self.inputs[0], self.output
-        xp = get_array_module(g._data)
-        pos, neg = g._data > 0, g._data < 0
-        lowest = _far_below(xp, x._data, y._data, g._data)  # log 0, finite: no inf - inf below
-        # log|g| on each side, with 1 standing in elsewhere so that no log(0) is recorded
-        log_pos = where(Tensor(pos), log(where(Tensor(pos), g, 1.0)), lowest)
-        log_neg = where(Tensor(neg), log(where(Tensor(neg), -g, 1.0)), lowest)
-        return exp(_reverse_lcse(log_pos - y, self.axis) + x) - exp(
-            _reverse_lcse(log_neg - y, self.axis) + x)
+        return LogCumSumExpAdjoint.apply(g, self.inputs[0], self.output, axis=self.axis,
+                                         from_end=True)
 
 
-def _far_below(xp, x, y, g):
-    """A finite stand-in for log 0: so far below every finite x, y and log|g| that e^(it + x - y)
-    is 0, yet small enough in size that differentiating again does not overflow."""
-    size = 0.0
-    nonzero = g[g != 0]
-    with xp.errstate(all="ignore"):
-        for a in (x, y, xp.log(xp.abs(nonzero))):
-            finite = xp.abs(a[xp.isfinite(a)])
-            if finite.size:
-                size = max(size, float(finite.max()))
-    return -(3 * size + 1000.0)
+class LogCumSumExpAdjoint(Function):
+    """The linear maps of the log-sum-exp's gradient, K g and its transpose K^T g, where
+    K_ij = e^(x_i - y_j) for j >= i (every entry <= 1): ``from_end`` gives
+    (K g)_i = sum_{j >= i} g_j e^(x_i - y_j), else (K^T g)_j = sum_{i <= j} g_i e^(x_i - y_j).
+    Each is linear in g whatever g's values (a zero g still has its derivative, as ``jvp``'s
+    zero cotangents need), and its gradients are the other map, so it differentiates again to
+    any order."""
 
+    def forward(self, g, x, y):
+        xp = get_array_module(g)
+        axis, from_end = self.axis, self.from_end
+        inner, outer = (-y, x) if from_end else (x, -y)
 
-def _reverse_lcse(t, axis):
-    return Flip.apply(LogCumSumExp.apply(Flip.apply(t, axes=(axis,)), axis=axis), axes=(axis,))
+        def running(t):  # log-sum-exp from the end (from_end) or from the start
+            if not from_end:
+                return xp.logaddexp.accumulate(t, axis=axis)
+            return xp.flip(xp.logaddexp.accumulate(xp.flip(t, axis), axis=axis), axis)
+
+        with xp.errstate(all="ignore"):
+            parts = [running(xp.where(side, xp.log(xp.abs(g)), -xp.inf) + inner) + outer
+                     for side in (g > 0, g < 0)]
+            out = xp.exp(parts[0]) - xp.exp(parts[1])
+        return out.astype(g.dtype, copy=False)
+
+    def backward(self, h):
+        g, x, y = self.inputs
+        other = LogCumSumExpAdjoint.apply(h, x, y, axis=self.axis, from_end=not self.from_end)
+        if self.from_end:  # out = K g: d/dx_i = h_i out_i, d/dy_j = -g_j (K^T h)_j
+            return other, h * self.output, -(g * other)
+        return other, g * other, -(h * self.output)  # out = K^T g
 
 
 def logcumsumexp(input, dim=None, *, axis=None):  # noqa: A002 - PyTorch's name
