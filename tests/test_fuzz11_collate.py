@@ -117,9 +117,16 @@ def test_random_nested_collation(seed):
     assert ours == theirs
 
 
-def test_top_level_tuple_is_a_tuple_here_and_a_list_in_pytorch():
+def test_top_level_tuple_is_a_list_as_in_pytorch():
     samples = [(np.float32(i), i) for i in range(4)]
     ours = next(iter(DataLoader(samples, batch_size=2)))
     theirs = next(iter(torch.utils.data.DataLoader(samples, batch_size=2)))
-    assert isinstance(ours, tuple) and isinstance(theirs, list)
+    assert type(ours) is list and type(theirs) is list
+    ours[0] = ours[0] * 2  # a training loop's batch[0] = batch[0].to(device) works on it
+    assert ours[0].tolist() == [0.0, 2.0]
+    for dataset in (cr.utils.data.TensorDataset(cr.arange(4.0), cr.arange(4)),
+                    torch.utils.data.TensorDataset(torch.arange(4.0), torch.arange(4))):
+        loader = (DataLoader if isinstance(dataset, cr.utils.data.Dataset)
+                  else torch.utils.data.DataLoader)
+        assert type(next(iter(loader(dataset, batch_size=2)))) is list
     assert [str(t.dtype) for t in ours] == ["float32", "int64"]

@@ -168,8 +168,9 @@ class _Sampler:
 
 
 def _field(batch):
-    """The one field of a batch: an ArrayDataset's is a 1-tuple, a list's the batch itself."""
-    return batch[0] if isinstance(batch, tuple) else batch
+    """The one field of a batch: an ArrayDataset's is a list of one field (PyTorch's list of
+    fields), a list dataset's the batch itself."""
+    return batch[0] if isinstance(batch, list) else batch
 
 
 @pytest.mark.parametrize("dataset", [ArrayDataset(np.arange(10)), list(range(10))])

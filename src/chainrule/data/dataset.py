@@ -81,7 +81,7 @@ class TensorDataset(ArrayDataset):
 
 
 class DataLoader:
-    """Iterate over a dataset in batches of Tensors with the batch on the first axis: a tuple of
+    """Iterate over a dataset in batches of Tensors with the batch on the first axis: a list of
     them for samples that are tuples (``ArrayDataset``, ``TensorDataset``), the batch itself for
     samples that are single arrays or numbers, as PyTorch's (see ``collate``).
 
@@ -262,7 +262,7 @@ class DataLoader:
             else:
                 batches = (self.transform(b, stream) for b in batches)
         if self.tensors and self.collate_fn is None and not self.unbatched:
-            batches = (tensors_of(b) for b in batches)
+            batches = (_handed_out(b) for b in batches)
         depth = self.prefetch or (self.num_workers if gathered else 0)
         return prefetched(batches, depth) if depth else batches
 
@@ -372,6 +372,15 @@ def collate(samples: list):
     if isinstance(first, list) or (isinstance(first, tuple) and not hasattr(first, "_fields")):
         return tuple(collate_arrays(samples))
     return collate_arrays(samples)
+
+
+def _handed_out(batch):
+    """A batch as the loop receives it: its arrays as Tensors, and the fields of tuple samples
+    as a list, as PyTorch's ``default_collate`` gives them (``batch[0] = batch[0].to(device)``
+    works on it)."""
+    if type(batch) is tuple:
+        return [tensors_of(field) for field in batch]
+    return tensors_of(batch)
 
 
 def _structure(batch):
