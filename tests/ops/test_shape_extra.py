@@ -246,3 +246,33 @@ def test_split_method_names_its_size_split_size_as_pytorchs():
     with pytest.raises(ValueError, match=r"split: sections \[2, 2\] must be non-negative and add "
                                          r"up to 5"):
         x.split(split_size=[2, 2], dim=1)
+
+
+@pytest.mark.torch
+def test_tensor_methods_take_pytorchs_keyword_names():
+    # each was a TypeError: new_zeros/new_ones/new_empty(size=), expand(size=), view(size=),
+    # view(dtype) (a bit reinterpretation), sum_to_size(size=), mm/bmm(mat2=), min/max(other=)
+    torch = pytest.importorskip("torch")
+    x0 = np.random.default_rng(5).standard_normal((3, 4))
+    out = {}
+    for L in (cr, torch):
+        x = L.tensor(x0, requires_grad=True)
+        ys = [x[:1].expand(size=(3, 4)), x.view(size=(4, 3)), x.view(12),
+              x.sum_to_size(size=(1, 4)), x.mm(mat2=x.t()), x[None].bmm(mat2=x.t()[None]),
+              x.min(other=x * 0.5), x.max(other=x.flip(0))]
+        sum((y * (k + 1)).sum() for k, y in enumerate(ys)).backward()
+        bits = x.detach().float().view(L.int32)
+        out[L.__name__] = [y.detach().numpy() for y in ys] + [
+            x.grad.numpy(), bits.numpy(), x.view(dtype=L.int16).shape[-1],
+            x.view(L.float64).requires_grad, x.new_zeros(size=(2, 3)).numpy(),
+            x.new_ones(size=[2]).numpy(), tuple(x.new_empty(size=(1, 2)).shape)]
+    for a, b in zip(out["chainrule"], out["torch"]):
+        np.testing.assert_allclose(np.asarray(a, float), np.asarray(b, float), rtol=1e-12)
+    x = cr.tensor(x0, requires_grad=True)
+    assert cr.autograd.gradcheck(lambda t: t.min(other=t.t().t() * 0.3 + 0.1), (x,))
+    with pytest.raises(TypeError, match="new_zeros: give the sizes positionally or as size="):
+        x.new_zeros(2, size=(2,))
+    with pytest.raises(TypeError, match="min: other= is the elementwise form"):
+        x.min(1, other=x)
+    with pytest.raises(TypeError, match="view: give a shape or a dtype, not both"):
+        x.view(3, 4, dtype=cr.float32)

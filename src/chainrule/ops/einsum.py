@@ -274,7 +274,10 @@ def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None
     return _tri_indices("tril_indices", row, col, offset, False, dtype, device)
 
 
+def _mm_method(self, mat2):
+    return self @ mat2
+
+
 for _name, _fn in {"outer": outer, "ger": outer, "dot": dot, "inner": inner, "mv": mv,
-                   "diag": diag, "trace": trace, "mm": lambda a, b: a @ b,
-                   "bmm": lambda a, b: a @ b}.items():
+                   "diag": diag, "trace": trace, "mm": _mm_method, "bmm": _mm_method}.items():
     setattr(Tensor, _name, _fn)

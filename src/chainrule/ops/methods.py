@@ -127,6 +127,21 @@ def _split_method(self, split_size, dim=None, *, axis=None):
     return split(self, split_size, axis, dim=dim)
 
 
+def _view(self, *shape, size=None, dtype=None):
+    """``x.view(shape)`` (also ``size=``): ``reshape``'s view; ``x.view(dtype)`` (also
+    ``dtype=``): the same bytes read as another dtype, as PyTorch's (the last axis scaled by the
+    ratio of the item sizes; no gradient flows through it, as in PyTorch)."""
+    if dtype is None and len(shape) == 1 and _is_dtype(shape[0]):
+        shape, dtype = (), shape[0]
+    if dtype is None:
+        return reshape(self, *_sizes("view", shape, size))
+    if shape or size is not None:
+        raise TypeError(f"view: give a shape or a dtype, not both (got {shape or size!r} and "
+                        f"dtype={dtype!r})")
+    target = numpy.dtype(dtype)
+    return nondiff(lambda a: a.view(target), self)  # no gradient, even to the same dtype
+
+
 def _type(self, dtype=None):
     """The type name (``"chainrule.FloatTensor"``) without an argument, else ``to(dtype)``."""
     if dtype is None:
@@ -139,8 +154,22 @@ def _type(self, dtype=None):
     return cast(self, dtype)
 
 
+def _sizes(who, sizes, size):
+    """The shape given as varargs, one sequence, or PyTorch's ``size=`` keyword."""
+    if size is not None:
+        if sizes:
+            raise TypeError(f"{who}: give the sizes positionally or as size=, not both (got "
+                            f"{sizes!r} and size={size!r})")
+        return tuple(size) if isinstance(size, (tuple, list)) else (size,)
+    return sizes
+
+
 def _new(factory):
-    def method(self, *size, dtype=None, device=None, requires_grad=False):
+    def method(self, *size, dtype=None, device=None, requires_grad=False, **kw):
+        who = "new_" + factory.__name__
+        if set(kw) - {"size"}:
+            raise TypeError(f"{who}: unexpected keyword argument(s) {sorted(set(kw) - {'size'})}")
+        size = _sizes(who, size, kw.get("size"))
         return factory(*size, dtype=self.dtype if dtype is None else dtype,
                        device=device or (None if self.device == "cpu" else self.device),
                        requires_grad=requires_grad)
@@ -162,7 +191,8 @@ def _new_tensor(self, data, *, dtype=None, device=None, requires_grad=False):
                           device or (None if self.device == "cpu" else self.device), requires_grad)
 
 
-def _expand(self, *sizes):
+def _expand(self, *sizes, size=None):
+    sizes = _sizes("expand", sizes, size)
     if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
         sizes = tuple(sizes[0])
     lead = len(sizes) - self.ndim
@@ -259,6 +289,7 @@ Tensor.masked_fill = masked_fill
 Tensor.narrow = narrow
 Tensor.chunk = chunk
 Tensor.split = _split_method
+Tensor.view = _view
 Tensor.to = _to
 Tensor.type = _type
 Tensor.t = _t

@@ -227,35 +227,47 @@ def mean(input, dim=None, keepdim=None,  # noqa: A002 - PyTorch's name
     return Mean.apply(input, axes=axes, keepdims=bool(keepdims))
 
 
-def max(input, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001, A002
+def max(input, dim=None, keepdim=None, *, other=None, axis=None,  # noqa: A001, A002
+        keepdims=False):
     """Largest element: overall, along ``dim`` as PyTorch does, or over ``axis`` as NumPy does.
 
     - ``max(x)``: the largest value (a 0-d Tensor).
     - ``max(x, dim)`` (PyTorch): a named tuple ``(values, indices)`` along the int ``dim``.
     - ``max(x, axis=...)`` (NumPy, like ``torch.amax``): the values only, over an int or
       a tuple of axes.
-    - ``max(x, other)`` with a Tensor ``other``: the elementwise maximum.
+    - ``max(x, other)`` (or ``other=``) with a Tensor ``other``: the elementwise maximum.
 
     Ties share the gradient of the values evenly, except along ``dim``, where it goes to the
     returned index (the first of the tied entries), as in PyTorch.
     """
+    if other is not None:  # max(x, other=y): PyTorch's keyword for the elementwise form
+        if dim is not None or keepdim is not None or axis is not None:
+            raise TypeError(f"max: other= is the elementwise form; give no dim, keepdim or axis "
+                            f"with it (got dim={dim!r}, keepdim={keepdim!r}, axis={axis!r})")
+        return maximum(input, other)
     if isinstance(dim, Tensor):
         return maximum(input, dim)
     return _max_or_min("max", True, input, dim, keepdim, axis, keepdims)
 
 
-def min(input, dim=None, keepdim=None, *, axis=None, keepdims=False):  # noqa: A001, A002
+def min(input, dim=None, keepdim=None, *, other=None, axis=None,  # noqa: A001, A002
+        keepdims=False):
     """Smallest element: overall, along ``dim`` as PyTorch does, or over ``axis`` as NumPy does.
 
     - ``min(x)``: the smallest value (a 0-d Tensor).
     - ``min(x, dim)`` (PyTorch): a named tuple ``(values, indices)`` along the int ``dim``.
     - ``min(x, axis=...)`` (NumPy, like ``torch.amin``): the values only, over an int or
       a tuple of axes.
-    - ``min(x, other)`` with a Tensor ``other``: the elementwise minimum.
+    - ``min(x, other)`` (or ``other=``) with a Tensor ``other``: the elementwise minimum.
 
     Ties share the gradient of the values evenly, except along ``dim``, where it goes to the
     returned index (the first of the tied entries), as in PyTorch.
     """
+    if other is not None:  # min(x, other=y): PyTorch's keyword for the elementwise form
+        if dim is not None or keepdim is not None or axis is not None:
+            raise TypeError(f"min: other= is the elementwise form; give no dim, keepdim or axis "
+                            f"with it (got dim={dim!r}, keepdim={keepdim!r}, axis={axis!r})")
+        return minimum(input, other)
     if isinstance(dim, Tensor):
         return minimum(input, dim)
     return _max_or_min("min", False, input, dim, keepdim, axis, keepdims)

@@ -94,8 +94,13 @@ def _dim_order(self, *, ambiguity_check=False) -> tuple:
     return tuple(reversed(perm))
 
 
-def _sum_to_size(self, *size) -> Tensor:
-    """Sum over the axes that broadcasting would expand from ``size`` to this shape."""
+def _sum_to_size(self, *size, **kw) -> Tensor:
+    """Sum over the axes that broadcasting would expand from ``size`` (also ``size=``) to this
+    shape."""
+    if set(kw) - {"size"} or (kw and size):
+        raise TypeError(f"sum_to_size: give the size positionally or as size=, got {size!r} and "
+                        f"keywords {sorted(kw)}")
+    size = (kw["size"],) if kw else size
     size = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
     shape = tuple(self.shape)
     lead = len(shape) - len(size)
