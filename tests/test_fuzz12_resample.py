@@ -5,7 +5,8 @@ pixel_shuffle/unshuffle and F.pad (values, dtypes, float64 gradients, errors).
 Before this wave ``grid_sample`` refused ``mode="bicubic"`` and ``padding_mode="reflection"``
 (NotImplementedError), and an unknown mode was a NotImplementedError where PyTorch's is a
 ValueError; ``F.pad`` refused a negative pad (a crop) in modes other than "constant" (PyTorch's
-"reflect"/"replicate" pad, then crop; "circular" crops, then pads).
+"reflect"/"replicate" pad, then crop; "circular" crops, then pads); ``interpolate`` refused
+uint8 input in modes "nearest" and "nearest-exact", which PyTorch's resizes exactly (images).
 """
 
 import itertools
@@ -230,3 +231,23 @@ def test_pad_negative_pads_crop_in_every_mode(mode):
     _check(lambda z: F.pad(z, (-1, 2, 2, -1), mode=mode),
            lambda z: TF.pad(z, (-1, 2, 2, -1), mode=mode), x)
     assert compared > 40
+
+
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact"])
+@pytest.mark.parametrize("ndim", [3, 4, 5])
+def test_interpolate_uint8_nearest(mode, ndim):
+    rng = np.random.default_rng(ndim)
+    for insz in [1, 3, 5]:
+        x = rng.integers(0, 256, (2, 2) + (insz,) * (ndim - 2)).astype(np.uint8)
+        for kw in [dict(scale_factor=s) for s in [0.5, 1.0, 1.5, 2, 3.3]] + [
+                dict(size=s) for s in [1, 4, 9]]:
+            try:
+                want = TF.interpolate(torch.tensor(x), mode=mode, **kw)
+            except RuntimeError:
+                continue
+            got = F.interpolate(cr.tensor(x), mode=mode, **kw)  # was a TypeError
+            assert got.dtype == cr.uint8
+            np.testing.assert_array_equal(got.numpy(), want.numpy())
+    with pytest.raises(TypeError, match="floating-point dtype"):
+        F.interpolate(cr.tensor(np.zeros((1, 1, 4, 4), np.uint8)), scale_factor=2,
+                      mode="bilinear")

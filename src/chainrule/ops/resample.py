@@ -168,9 +168,10 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",  # n
     if input.ndim not in (3, 4, 5):
         raise ValueError(f"interpolate: input must be 3-D (N, C, L), 4-D (N, C, H, W) or 5-D "
                          f"(N, C, D, H, W), got shape {tuple(input.shape)}")
-    if input._data.dtype.kind != "f":
-        raise TypeError(f"interpolate: input must have a floating-point dtype, got "
-                        f"{input._data.dtype}")
+    if input._data.dtype.kind != "f" and not (
+            input._data.dtype.name == "uint8" and mode in ("nearest", "nearest-exact")):
+        raise TypeError(f"interpolate: input must have a floating-point dtype (or uint8 with "
+                        f"modes 'nearest' and 'nearest-exact'), got {input._data.dtype}")
     if mode in _LINEAR_MODES and input.ndim != _LINEAR_MODES[mode]:
         raise ValueError(f"interpolate: mode {mode!r} needs {_LINEAR_MODES[mode]}-D input, got "
                          f"shape {tuple(input.shape)}")
