@@ -15,6 +15,11 @@ Before this wave:
 * ``tensor()`` of a list holding NumPy float scalars or float64 tensors took them as Python
   floats: ``tensor([np.float64(2.5)])`` and ``tensor([t64, 1.0])`` were float32 where PyTorch
   keeps float64 (a NumPy scalar counts by its dtype).
+* ``arange`` with ``end`` on the wrong side of ``start`` for the step (``arange(-3)``,
+  ``arange(5, 1)``) returned an empty tensor and an infinite or NaN end computed; PyTorch
+  raises ("upper bound and lower bound inconsistent with step sign", "unsupported range").
+  ``tril_indices``/``triu_indices`` with a negative row or column count returned an empty
+  result where PyTorch raises.
 """
 
 import warnings
@@ -45,8 +50,11 @@ def _same(fn, label, rtol=1e-6):
         assert isinstance(t, Exception) and isinstance(c, Exception), f"{label}: torch {t!r}, " \
             f"chainrule {c!r}"
         return
+    if isinstance(t, torch.dtype):
+        assert str(c) == str(t).replace("torch.", ""), label
+        return
     if not hasattr(t, "dtype"):
-        assert t == c, label
+        assert tuple(t) == tuple(c), label
         return
     assert str(c.dtype) == str(t.dtype).replace("torch.", ""), f"{label}: {c.dtype}, {t.dtype}"
     assert tuple(c.shape) == tuple(t.shape), label
@@ -129,3 +137,62 @@ def test_tensor_from_a_list_of_tensors_keeps_their_dtype():
     for dt, extra in (("float64", 2.0), ("float64", 2), ("int8", 2.5), ("float16", 2),
                       ("int32", True)):
         _same(lambda L: L.tensor([L.tensor(1, dtype=getattr(L, dt)), extra]), f"{dt} {extra}")
+
+
+ARANGE = [(5,), (0,), (-3,), (1, 4), (1.0, 4), (0, 1, 0.1), (0, 1, 0.3), (1, 0, -0.3),
+          (0, -5, -1), (0.5, 3), (0, 10, 3), (10, 0, -3), (0, 1.0000001, 0.1), (-1, 1, 0.2),
+          (0, 2.0, 0.5), (0, 3, 0.1), (1, 2.5, 0.5), (0, 5, 2.0), (5, 1, 1), (5, 1), (1, 5, -1),
+          (0, 0.3, 0.1), (0, 1, 1 / 3), (0, 0), (0, 0, -1), (1.0, 1.0), (2, 2.5), (-2.5, 2, 0.7),
+          (0, float("inf")), (0, float("nan")), (1, 5, 0)]
+
+
+@pytest.mark.parametrize("args", ARANGE)
+@pytest.mark.parametrize("dtype", [None, "int64", "int32", "float32", "float64", "float16"])
+def test_arange(args, dtype):
+    if dtype and dtype.startswith("int") and any(a != int(a) for a in args if
+                                                 abs(a) != float("inf") and a == a):
+        pytest.skip("PyTorch's integer arange with fractional bounds depends on the dtype")
+    kw = (lambda L: {}) if dtype is None else (lambda L: {"dtype": getattr(L, dtype)})
+    _same(lambda L: L.arange(*args, **kw(L)), f"arange{args} {dtype}", rtol=1e-3)
+
+
+@pytest.mark.parametrize("args", [(0, 1, 0), (0, 1, 1), (0, 1, 5), (1, 0, 5), (0, 10, 4),
+                                  (-5, 5, 11), (0, 1, -1), (3, 3, 4), (-7, 7, 6), (2, -9, 7)])
+@pytest.mark.parametrize("dtype", [None, "int64", "int32", "int8", "float64", "float32"])
+def test_linspace_and_logspace(args, dtype):
+    kw = (lambda L: {}) if dtype is None else (lambda L: {"dtype": getattr(L, dtype)})
+    _same(lambda L: L.linspace(*args, **kw(L)), f"linspace{args} {dtype}", rtol=1e-5)
+    for base in (10.0, 2, 0.5):
+        lo, hi, n = args
+        if dtype in ("int8", "int32") and max(lo, hi) * np.log2(1 / base if base < 1 else
+                                                              base) > 6:
+            continue  # beyond the dtype: PyTorch's integer logspace wraps its own way
+        _same(lambda L: L.logspace(*args, base=base, **kw(L)), f"logspace{args} {base} {dtype}",
+              rtol=1e-5)
+
+
+@pytest.mark.parametrize("fn", ["zeros", "ones", "empty"])
+def test_sizes(fn):
+    for args in [((2, 3),), ([2, 3],), (2, 3), ((),), (0,), (-1,), ((2, -1),), (2.0,),
+                 ((2,), 3)]:
+        _same(lambda L: getattr(L, fn)(*args).shape, f"{fn}{args}")
+        if fn != "empty":
+            _same(lambda L: getattr(L, fn)(*args), f"{fn}{args}")
+    _same(lambda L: getattr(L, fn)(L.Size([2, 3])).shape, f"{fn}(Size)")
+    _same(lambda L: getattr(L, fn)(size=(2, 3), dtype=L.int32).dtype, f"{fn}(size=)")
+    _same(lambda L: getattr(L, fn + "_like")(L.ones(2, 3), dtype=L.int16).dtype, f"{fn}_like")
+
+
+@pytest.mark.parametrize("nm", [(0,), (1,), (3,), (3, 5), (5, 3), (0, 3), (3, 0), (-1,),
+                                (3, -1)])
+def test_eye(nm):
+    for dtype in ("float32", "int64", "bool", "float64"):
+        _same(lambda L: L.eye(*nm, dtype=getattr(L, dtype)), f"eye{nm} {dtype}")
+
+
+@pytest.mark.parametrize("name", ["tril_indices", "triu_indices"])
+def test_tri_indices(name):
+    for r, c in [(0, 0), (1, 1), (3, 3), (3, 5), (5, 3), (4, 0), (0, 4), (-1, 3), (3, -1)]:
+        for off in (-6, -2, -1, 0, 1, 2, 6):
+            _same(lambda L: getattr(L, name)(r, c, off), f"{name}({r}, {c}, {off})")
+        _same(lambda L: getattr(L, name)(r, c, dtype=L.int32), f"{name}({r}, {c}) int32")

@@ -9,6 +9,7 @@ gradient is the same mask.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 from ..autograd.function import Function
@@ -177,6 +178,11 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
         raise TypeError(f"arange: start, end and step must be numbers, got {bounds!r}")
     if step == 0:
         raise ValueError("arange: step must not be zero")
+    if not (math.isfinite(start) and math.isfinite(end)):
+        raise ValueError(f"arange: unsupported range {start!r} -> {end!r} (not finite)")
+    if (end - start) * step < 0:  # NumPy's empty result; PyTorch's error
+        raise ValueError(f"arange: end {end!r} lies on the wrong side of start {start!r} for "
+                         f"step {step!r} (upper bound and lower bound inconsistent with step sign)")
     ints = all(isinstance(b, numbers.Integral) for b in bounds)
     default = numpy.dtype("int64") if ints else FLOAT
     arr = numpy.arange(start, end, step, dtype="int64" if ints else "float64")

@@ -10,6 +10,7 @@ inside it) gets the gradient broadcast along it. So einsum differentiates to any
 
 from __future__ import annotations
 
+import numbers
 import string
 
 from ..autograd.function import Function
@@ -256,6 +257,9 @@ def trace(x):
 def _tri_indices(name, rows, cols, offset, upper, dtype, device):
     if cols is None:
         cols = rows
+    for arg, n in (("row", rows), ("col", cols)):
+        if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+            raise ValueError(f"{name}: {arg} must be a non-negative int, got {n!r}")
     r, c = (numpy.triu_indices if upper else numpy.tril_indices)(rows, offset, cols)
     dtype = _dtype(name, dtype, numpy.dtype("int64"))
     if dtype.kind not in "iu":
