@@ -59,6 +59,7 @@ from .autograd.gradcheck import gradcheck, gradgradcheck
 from .autograd.inference import inference_mode, is_inference_mode_enabled
 from .autograd.tensor import Size
 from .backend import config, get_num_threads, reference_mode, set_num_threads, set_reference_mode
+from .backend import numpy as _numpy_backend
 from .backend.defaults import (
     get_default_device,
     get_default_dtype,
@@ -240,7 +241,7 @@ from .ops.stats import __all__ as _stats_names
 from .ops.stft import istft, stft
 from .ops.svd import qr_old as qr
 from .ops.svd import svd_old as svd
-from .ops.tensor_info import strided
+from .ops.tensor_info import layout, strided
 from .ops.torch_copies import *  # noqa: F403 - transpose_copy, view_copy, norm_except_dim...
 from .ops.torch_copies import __all__ as _torch_copy_names
 from .ops.torch_lowrank import *  # noqa: F403 - svd_lowrank, pca_lowrank, histogramdd...
@@ -264,6 +265,7 @@ from .ops.torch_windows import *  # noqa: F403 - hann_window, kaiser_window...
 from .ops.torch_windows import __all__ as _torch_window_names
 from .ops.unique import unique_consecutive
 
+dtype = _numpy_backend.dtype  # PyTorch's torch.dtype: chainrule's dtypes are NumPy's
 absolute = abs
 negative = neg
 
@@ -347,7 +349,8 @@ __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
 __all__ += ["fmax", "fmin", "scatter_reduce", "unique_consecutive", "range"] + _torch_names
 __all__ += _torch_math_names + _torch_stats_names + _torch_window_names
-__all__ += _torch_scatter_names + _torch_misc_names + ["strided"] + _torch_lowrank_names
+__all__ += _torch_scatter_names + _torch_misc_names + ["dtype", "layout", "strided"]
+__all__ += _torch_lowrank_names
 __all__ += ["channels_last", "channels_last_3d", "contiguous_format", "memory_format",
             "preserve_format"]
 __all__ += ["is_inference_mode_enabled", "is_anomaly_enabled", "is_anomaly_check_nan_enabled",

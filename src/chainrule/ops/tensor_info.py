@@ -22,17 +22,22 @@ from .creation import multinomial
 from .elementwise import cast
 from .shape import sum_to, transpose
 
-__all__ = ["strided"]
+__all__ = ["layout", "strided"]
 
 
-class _Layout:
-    """PyTorch's ``torch.strided``: the dense layout, the only one chainrule has."""
+class layout:  # noqa: N801 - PyTorch's name
+    """PyTorch's ``torch.layout``: ``chainrule.strided`` (dense: every Tensor's) or
+    ``chainrule.sparse_coo`` (a SparseTensor's), so ``isinstance(x.layout, torch.layout)``
+    holds."""
+
+    def __init__(self, name: str):
+        self._name = name
 
     def __repr__(self) -> str:
-        return "chainrule.strided"
+        return f"chainrule.{self._name}"
 
 
-strided = _Layout()
+strided = layout("strided")
 
 
 def _address(arr) -> int:

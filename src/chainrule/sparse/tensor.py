@@ -27,18 +27,12 @@ from ..autograd.tensor_data import Size
 from ..backend import get_array_module
 from ..ops.select import index_add
 from ..ops.shape import reshape
+from ..ops.tensor_info import layout
 
 __all__ = ["SparseTensor", "sparse_coo"]
 
 
-class _Layout:
-    """PyTorch's ``torch.sparse_coo``: the layout of a SparseTensor."""
-
-    def __repr__(self):
-        return "chainrule.sparse_coo"
-
-
-sparse_coo = _Layout()
+sparse_coo = layout("sparse_coo")  # PyTorch's torch.sparse_coo: the layout of a SparseTensor
 
 
 class SparseTensor:
