@@ -120,7 +120,7 @@ def test_positional_order_matches_torch(name):
     ours = inspect.signature(getattr(init, name)).parameters
     theirs = inspect.signature(getattr(torch.nn.init, name)).parameters
     positional = [k for k in theirs if k != "generator"]
-    assert list(ours)[:len(positional)] == ["t", *positional[1:]]
+    assert list(ours)[:len(positional)] == positional  # "tensor" first, keyword-callable
     for key in positional[1:]:
         assert ours[key].default == theirs[key].default
     if "generator" in theirs:

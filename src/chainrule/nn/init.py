@@ -81,51 +81,52 @@ def _fill(t: Tensor, values) -> Tensor:
         return t.copy_(xp.asarray(values, dtype=t.dtype))
 
 
-def uniform_(t: Tensor, a: float = 0.0, b: float = 1.0, generator=None, *, rng=None) -> Tensor:
-    """Fill ``t`` with samples of U(a, b); returns ``t``."""
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator=None, *, rng=None) -> Tensor:
+    """Fill ``tensor`` with samples of U(a, b); returns ``tensor``."""
     who = "uniform_"
     a, b = _number(who, "a", a), _number(who, "b", b)
     if a > b:
         raise ValueError(f"{who}: a must not exceed b, got a={a}, b={b}")
-    if _skipped(_target(who, t, True)):
-        return t
+    if _skipped(_target(who, tensor, True)):
+        return tensor
     gen = _rng(who, rng, generator)
-    return _fill(t, _draw(t, lambda shape: gen.uniform(a, b, size=shape)))
+    return _fill(tensor, _draw(tensor, lambda shape: gen.uniform(a, b, size=shape)))
 
 
-def normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, generator=None, *,
+def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, generator=None, *,
             rng=None) -> Tensor:
-    """Fill ``t`` with samples of N(mean, std^2) (complex: parts N(mean, std^2 / 2)); returns t."""
+    """Fill ``tensor`` with samples of N(mean, std^2) (complex: parts N(mean, std^2 / 2));
+    returns ``tensor``."""
     who = "normal_"
     mean, std = _number(who, "mean", mean), _number(who, "std", std, nonnegative=True)
-    if _skipped(_target(who, t, True)):
-        return t
-    gen, std = _rng(who, rng, generator), std / math.sqrt(2) if t.dtype.kind == "c" else std
-    return _fill(t, _draw(t, lambda shape: gen.normal(mean, std, size=shape)))
+    if _skipped(_target(who, tensor, True)):
+        return tensor
+    gen, std = _rng(who, rng, generator), std / math.sqrt(2) if tensor.dtype.kind == "c" else std
+    return _fill(tensor, _draw(tensor, lambda shape: gen.normal(mean, std, size=shape)))
 
 
-def small_random_(t: Tensor, scale: float = 0.01, *, rng=None) -> Tensor:
+def small_random_(tensor: Tensor, scale: float = 0.01, *, rng=None) -> Tensor:
     """The lecture's "small random numbers": N(0, scale^2), i.e. ``scale * standard normal``."""
-    return normal_(t, 0.0, _number("small_random_", "scale", scale, nonnegative=True), rng=rng)
+    return normal_(tensor, 0.0, _number("small_random_", "scale", scale, nonnegative=True), rng=rng)
 
 
-def constant_(t: Tensor, val: float) -> Tensor:
-    """Fill ``t`` with ``val``; returns ``t``."""
+def constant_(tensor: Tensor, val: float) -> Tensor:
+    """Fill ``tensor`` with ``val``; returns ``tensor``."""
     val = _number("constant_", "val", val)
-    if not _skipped(_target("constant_", t, True)):
+    if not _skipped(_target("constant_", tensor, True)):
         with no_grad():
-            t.fill_(val)
-    return t
+            tensor.fill_(val)
+    return tensor
 
 
-def zeros_(t: Tensor) -> Tensor:
-    """Fill ``t`` with 0; returns ``t``."""
-    return constant_(t, 0.0)
+def zeros_(tensor: Tensor) -> Tensor:
+    """Fill ``tensor`` with 0; returns ``tensor``."""
+    return constant_(tensor, 0.0)
 
 
-def ones_(t: Tensor) -> Tensor:
-    """Fill ``t`` with 1; returns ``t``."""
-    return constant_(t, 1.0)
+def ones_(tensor: Tensor) -> Tensor:
+    """Fill ``tensor`` with 1; returns ``tensor``."""
+    return constant_(tensor, 1.0)
 
 
 def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
@@ -154,13 +155,13 @@ def calculate_gain(nonlinearity: str, param: float | None = None) -> float:
     )
 
 
-def _calculate_fan_in_and_fan_out(t) -> tuple[int, int]:
+def _calculate_fan_in_and_fan_out(tensor) -> tuple[int, int]:
     """(fan_in, fan_out) of a weight laid out as (out, in, *kernel), as PyTorch computes them.
 
     Raises:
         ValueError: for tensors with fewer than 2 dimensions.
     """
-    shape = tuple(t.shape)
+    shape = tuple(tensor.shape)
     if len(shape) < 2:
         raise ValueError(
             f"fan in and fan out cannot be computed for a tensor with fewer than 2 dimensions, "
@@ -177,77 +178,81 @@ def _fan(who: str, t, mode: str) -> int:
     return fan_in if mode == "fan_in" else fan_out
 
 
-def xavier_uniform_(t: Tensor, gain: float = 1.0, generator=None, *, rng=None) -> Tensor:
-    """Glorot/Xavier uniform: U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)); returns ``t``."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(_target("xavier_uniform_", t, True))
-    if t.numel() == 0:
-        return t
+def xavier_uniform_(tensor: Tensor, gain: float = 1.0, generator=None, *, rng=None) -> Tensor:
+    """Glorot/Xavier uniform: U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)); returns
+    ``tensor``."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(_target("xavier_uniform_", tensor, True))
+    if tensor.numel() == 0:
+        return tensor
     bound = _number("xavier_uniform_", "gain", gain) * math.sqrt(6.0 / (fan_in + fan_out))
-    return uniform_(t, -bound, bound, rng=_rng("uniform_", rng, generator))
+    return uniform_(tensor, -bound, bound, rng=_rng("uniform_", rng, generator))
 
 
-def xavier_normal_(t: Tensor, gain: float = 1.0, generator=None, *, rng=None) -> Tensor:
-    """Glorot/Xavier normal: N(0, s^2), s = gain * sqrt(2 / (fan_in + fan_out)); returns ``t``."""
-    fan_in, fan_out = _calculate_fan_in_and_fan_out(_target("xavier_normal_", t, True))
-    if t.numel() == 0:
-        return t
+def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None, *, rng=None) -> Tensor:
+    """Glorot/Xavier normal: N(0, s^2), s = gain * sqrt(2 / (fan_in + fan_out)); returns
+    ``tensor``."""
+    fan_in, fan_out = _calculate_fan_in_and_fan_out(_target("xavier_normal_", tensor, True))
+    if tensor.numel() == 0:
+        return tensor
     std = _number("xavier_normal_", "gain", gain) * math.sqrt(2.0 / (fan_in + fan_out))
-    return normal_(t, 0.0, abs(std), rng=_rng("xavier_normal_", rng, generator))
+    return normal_(tensor, 0.0, abs(std), rng=_rng("xavier_normal_", rng, generator))
 
 
-def kaiming_uniform_(t: Tensor, a: float = 0, mode: str = "fan_in",
+def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
                      nonlinearity: str = "leaky_relu", generator=None, *, rng=None) -> Tensor:
-    """He/Kaiming uniform: U(-b, b) with b = gain * sqrt(3 / fan); returns ``t``.
+    """He/Kaiming uniform: U(-b, b) with b = gain * sqrt(3 / fan); returns ``tensor``.
 
     Args:
-        t: weight of layout (out, in, *kernel).
+        tensor: weight of layout (out, in, *kernel).
         a: negative slope of the leaky ReLU that follows (used when ``nonlinearity="leaky_relu"``).
         mode: "fan_in" preserves the forward variance, "fan_out" the backward one.
         nonlinearity: name passed to ``calculate_gain``.
         rng: the random generator.
     """
-    fan = _fan("kaiming_uniform_", _target("kaiming_uniform_", t, True), mode)
-    if t.numel() == 0:
-        return t
+    fan = _fan("kaiming_uniform_", _target("kaiming_uniform_", tensor, True), mode)
+    if tensor.numel() == 0:
+        return tensor
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
-    return uniform_(t, -bound, bound, rng=_rng("uniform_", rng, generator))
+    return uniform_(tensor, -bound, bound, rng=_rng("uniform_", rng, generator))
 
 
-def kaiming_normal_(t: Tensor, a: float = 0, mode: str = "fan_in",
+def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu", generator=None, *, rng=None) -> Tensor:
     """He/Kaiming normal: N(0, s^2) with s = gain / sqrt(fan); arguments as ``kaiming_uniform_``."""
-    fan = _fan("kaiming_normal_", _target("kaiming_normal_", t, True), mode)
-    if t.numel() == 0:
-        return t
+    fan = _fan("kaiming_normal_", _target("kaiming_normal_", tensor, True), mode)
+    if tensor.numel() == 0:
+        return tensor
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
-    return normal_(t, 0.0, std, rng=_rng("kaiming_normal_", rng, generator))
+    return normal_(tensor, 0.0, std, rng=_rng("kaiming_normal_", rng, generator))
 
 
-def lecun_uniform_(t: Tensor, *, rng=None) -> Tensor:
+def lecun_uniform_(tensor: Tensor, *, rng=None) -> Tensor:
     """LeCun uniform: U(-b, b) with b = sqrt(3 / fan_in) (unit variance for a linear unit)."""
-    return kaiming_uniform_(t, mode="fan_in", nonlinearity="linear", rng=rng)
+    return kaiming_uniform_(tensor, mode="fan_in", nonlinearity="linear", rng=rng)
 
 
-def lecun_normal_(t: Tensor, *, rng=None) -> Tensor:
+def lecun_normal_(tensor: Tensor, *, rng=None) -> Tensor:
     """LeCun normal: N(0, 1 / fan_in), the initialization SELU networks assume (not truncated)."""
-    return kaiming_normal_(t, mode="fan_in", nonlinearity="linear", rng=rng)
+    return kaiming_normal_(tensor, mode="fan_in", nonlinearity="linear", rng=rng)
 
 
-def orthogonal_(t: Tensor, gain: float = 1, generator=None, *, rng=None) -> Tensor:
-    """Fill ``t`` with a (semi-)orthogonal matrix times ``gain`` (Saxe et al.), as PyTorch does.
+def orthogonal_(tensor: Tensor, gain: float = 1, generator=None, *, rng=None) -> Tensor:
+    """Fill ``tensor`` with a (semi-)orthogonal matrix times ``gain`` (Saxe et al.), as PyTorch
+    does.
 
     The tensor is viewed as (shape[0], rest); its rows (or columns, whichever are fewer) come out
     orthonormal. The QR factorization of a Gaussian matrix, sign-corrected, gives a uniform draw.
     """
     who = "orthogonal_"
-    _target(who, t)
-    if t.ndim < 2:
-        raise ValueError(f"{who}: needs a tensor with at least 2 dimensions, got shape {t.shape}")
+    _target(who, tensor)
+    if tensor.ndim < 2:
+        raise ValueError(f"{who}: needs a tensor with at least 2 dimensions, got shape "
+                         f"{tensor.shape}")
     gain = _number(who, "gain", gain)
-    if t.numel() == 0 or _skipped(t):
-        return t
-    rows = t.shape[0]
-    cols = t.numel() // rows
+    if tensor.numel() == 0 or _skipped(tensor):
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
     flat = _rng(who, rng, generator).standard_normal((rows, cols))
     if rows < cols:
         flat = flat.T
@@ -256,12 +261,13 @@ def orthogonal_(t: Tensor, gain: float = 1, generator=None, *, rng=None) -> Tens
     q = q * host.sign(host.diag(r))
     if rows < cols:
         q = q.T
-    return _fill(t, (gain * q).reshape(t.shape))
+    return _fill(tensor, (gain * q).reshape(tensor.shape))
 
 
-def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
+def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0,
                   b: float = 2.0, generator=None, *, rng=None) -> Tensor:
-    """Fill ``t`` with samples of N(mean, std^2) conditioned on ``a <= x <= b``; returns ``t``.
+    """Fill ``tensor`` with samples of N(mean, std^2) conditioned on ``a <= x <= b``; returns
+    ``tensor``.
 
     ``a`` and ``b`` bound the values themselves (not in units of ``std``), as in PyTorch. The
     draw is exact: normal samples outside [a, b] are drawn again (``_truncated_standard``).
@@ -271,13 +277,13 @@ def trunc_normal_(t: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.
     a, b = _number(who, "a", a), _number(who, "b", b)
     if not a <= b:
         raise ValueError(f"{who}: a must not exceed b, got a={a}, b={b}")
-    if _skipped(_target(who, t)):
-        return t
+    if _skipped(_target(who, tensor)):
+        return tensor
     if std == 0:
-        return _fill(t, get_array_module().full(t.shape, min(max(mean, a), b)))
+        return _fill(tensor, get_array_module().full(tensor.shape, min(max(mean, a), b)))
     gen = _rng(who, rng, generator)
-    z = _truncated_standard(gen, (a - mean) / std, (b - mean) / std, t.numel())
-    return _fill(t, (mean + std * z).clip(a, b).reshape(t.shape))
+    z = _truncated_standard(gen, (a - mean) / std, (b - mean) / std, tensor.numel())
+    return _fill(tensor, (mean + std * z).clip(a, b).reshape(tensor.shape))
 
 
 def _truncated_standard(gen, lo: float, hi: float, n: int):
@@ -308,57 +314,59 @@ def _truncated_standard(gen, lo: float, hi: float, n: int):
     return out[:n]
 
 
-def eye_(t: Tensor) -> Tensor:
-    """Fill the 2-D ``t`` with the identity matrix (ones on the diagonal of a non-square one)."""
+def eye_(tensor: Tensor) -> Tensor:
+    """Fill the 2-D ``tensor`` with the identity matrix (ones on the diagonal of a non-square
+    one)."""
     who = "eye_"
-    if _target(who, t, True).ndim != 2:
-        raise ValueError(f"{who}: only 2-D tensors are supported, got shape {t.shape}")
-    if _skipped(t):
-        return t
-    return _fill(t, get_array_module().eye(*t.shape))
+    if _target(who, tensor, True).ndim != 2:
+        raise ValueError(f"{who}: only 2-D tensors are supported, got shape {tensor.shape}")
+    if _skipped(tensor):
+        return tensor
+    return _fill(tensor, get_array_module().eye(*tensor.shape))
 
 
-def dirac_(t: Tensor, groups: int = 1) -> Tensor:
+def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     """Fill a 3-, 4- or 5-D convolution weight with the Dirac delta: the convolution keeps its
-    input channels (as many as fit, in each of ``groups`` groups); returns ``t``."""
+    input channels (as many as fit, in each of ``groups`` groups); returns ``tensor``."""
     who = "dirac_"
-    if _target(who, t).ndim not in (3, 4, 5):
-        raise ValueError(f"{who}: only 3-, 4- or 5-D tensors are supported, got shape {t.shape}")
+    if _target(who, tensor).ndim not in (3, 4, 5):
+        raise ValueError(f"{who}: only 3-, 4- or 5-D tensors are supported, got shape "
+                         f"{tensor.shape}")
     if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
         raise ValueError(f"{who}: groups must be an int >= 1, got {groups!r}")
-    if t.shape[0] % groups != 0:
-        raise ValueError(f"{who}: dim 0 ({t.shape[0]}) must be divisible by groups={groups}")
-    if _skipped(t):
-        return t
-    values = get_array_module().zeros(t.shape)
-    per_group = t.shape[0] // groups
-    centre = tuple(size // 2 for size in t.shape[2:])
+    if tensor.shape[0] % groups != 0:
+        raise ValueError(f"{who}: dim 0 ({tensor.shape[0]}) must be divisible by groups={groups}")
+    if _skipped(tensor):
+        return tensor
+    values = get_array_module().zeros(tensor.shape)
+    per_group = tensor.shape[0] // groups
+    centre = tuple(size // 2 for size in tensor.shape[2:])
     for g in range(groups):
-        for d in range(min(per_group, t.shape[1])):
+        for d in range(min(per_group, tensor.shape[1])):
             values[(g * per_group + d, d, *centre)] = 1
-    return _fill(t, values)
+    return _fill(tensor, values)
 
 
-def sparse_(t: Tensor, sparsity: float, std: float = 0.01, generator=None, *,
+def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator=None, *,
             rng=None) -> Tensor:
-    """Fill the 2-D ``t`` with N(0, std^2) samples, then zero ``ceil(sparsity * rows)`` entries of
-    each column at random rows (Martens, 2010); returns ``t``."""
+    """Fill the 2-D ``tensor`` with N(0, std^2) samples, then zero ``ceil(sparsity * rows)``
+    entries of each column at random rows (Martens, 2010); returns ``tensor``."""
     who = "sparse_"
-    if _target(who, t).ndim != 2:
-        raise ValueError(f"{who}: only 2-D tensors are supported, got shape {t.shape}")
+    if _target(who, tensor).ndim != 2:
+        raise ValueError(f"{who}: only 2-D tensors are supported, got shape {tensor.shape}")
     sparsity = _number(who, "sparsity", sparsity, nonnegative=True)
     if sparsity > 1:
         raise ValueError(f"{who}: sparsity must be in [0, 1], got {sparsity}")
     std = _number(who, "std", std, nonnegative=True)
-    if _skipped(t):
-        return t
+    if _skipped(tensor):
+        return tensor
     gen = _rng(who, rng, generator)
-    rows, cols = t.shape
+    rows, cols = tensor.shape
     values = gen.normal(0.0, std, size=(rows, cols))
     zeros = math.ceil(sparsity * rows)
     for col in range(cols):
         values[gen.permutation(rows)[:zeros], col] = 0
-    return _fill(t, values)
+    return _fill(tensor, values)
 
 
 def _deprecated(new):  # PyTorch's old names (normal for normal_...), with its FutureWarning
