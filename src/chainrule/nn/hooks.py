@@ -73,6 +73,14 @@ class Hooks:
         returns replaces ``grad_input``. Grad-CAM's way to read a layer's gradient."""
         return self._add_hook("_backward_hooks", hook, prepend)
 
+    def register_backward_hook(self, hook) -> RemovableHandle:
+        """PyTorch's deprecated backward hook, for older programs (guided backpropagation on ReLU
+        modules, Grad-CAM reading ``grad_output``): ``register_full_backward_hook``.
+        ``grad_output`` is PyTorch's; ``grad_input`` holds the gradients of the module's inputs,
+        which is PyTorch's for a module of one autograd node (ReLU, a convolution's first entry)
+        but not for one of several (PyTorch's are its last node's: a Linear's bias first)."""
+        return self.register_full_backward_hook(hook)
+
     def register_full_backward_pre_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """Call ``hook(module, grad_output)`` when backprop reaches the module's outputs; a tuple
         it returns replaces ``grad_output``."""
