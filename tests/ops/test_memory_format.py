@@ -63,3 +63,21 @@ def test_clone_takes_a_memory_format_as_pytorchs():
     assert cr.autograd.gradcheck(lambda t: t.clone(memory_format=cr.channels_last) * t, (x,))
     with pytest.raises(TypeError, match="clone: memory_format must be one of .* got 'nhwc'"):
         x.clone(memory_format="nhwc")
+
+
+@pytest.mark.torch
+def test_cfloat_and_cdouble_cast_to_complex_as_pytorchs():
+    # x.cfloat() and x.cdouble() were AttributeErrors
+    torch = pytest.importorskip("torch")
+    out = {}
+    for L in (cr, torch):
+        x = L.tensor([1.0, -2.0, 0.5], requires_grad=True)
+        w = L.tensor([1 + 2j, 3 - 1j, -1j], dtype=L.complex64)
+        y, z = x.cfloat() * w, x.double().cdouble() * w.cdouble()
+        (y.abs().sum() + z.abs().sum()).backward()
+        out[L.__name__] = [str(y.dtype).split(".")[-1], str(z.dtype).split(".")[-1],
+                           y.detach().numpy(), x.grad.numpy()]
+    ours, theirs = out["chainrule"], out["torch"]
+    assert ours[:2] == theirs[:2] == ["complex64", "complex128"]
+    for a, b in zip(ours[2:], theirs[2:]):
+        np.testing.assert_allclose(a, b, rtol=1e-6)

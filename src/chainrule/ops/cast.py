@@ -58,6 +58,8 @@ def to_device_op(x, device):
 Tensor.astype = cast
 Tensor.float = lambda self: cast(self, "float32")
 Tensor.double = lambda self: cast(self, "float64")
+Tensor.cfloat = lambda self: cast(self, "complex64")  # PyTorch's x.cfloat(): to complex64
+Tensor.cdouble = lambda self: cast(self, "complex128")
 
 
 def _move(self, device):
