@@ -26,6 +26,10 @@ Before this wave:
   ``put`` and ``one_hot`` froze their index at its first value (it was copied into a new array, a
   constant to the trace), so ``gather(x, 1, x.argmax(1, keepdim=True))`` replayed the first
   call's positions.
+* ``scatter``, ``scatter_add`` and ``index_add`` (and their in-place forms) took a source of
+  another dtype, casting or promoting it (``scatter_add(float16, float32 src)`` was float32),
+  where PyTorch requires the input's dtype, as chainrule's ``scatter_reduce`` and
+  ``index_copy`` did.
 * ``masked_scatter`` refused a mask with more dimensions than the input, where PyTorch
   broadcasts the two together (as ``masked_fill`` did).
 """
@@ -448,3 +452,18 @@ def test_trace_follows_gather_and_take_along_dim_indices():
     traced = cr.trace(f, cr.tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 1.0]]))
     other = cr.tensor([[9.0, 5.0, 2.0], [7.0, 0.0, 8.0]])
     assert traced(other).tolist() == f(other).tolist() == [[130.0], [49.0]]
+
+
+@pytest.mark.parametrize("dtypes", [("float16", "float32"), ("float32", "float64"),
+                                    ("float32", "int64"), ("int8", "bool"), ("int64", "int32")])
+def test_scatter_sources_of_another_dtype_refused_as_pytorch(dtypes):
+    x, src = np.zeros((2, 3), dtypes[0]), np.ones((2, 3), dtypes[1])
+    idx = np.array([[0, 1, 2], [2, 1, 0]])
+    for call in (lambda lib, t, i, v: lib.scatter(t, 1, i, v),
+                 lambda lib, t, i, v: lib.scatter_add(t, 1, i, v),
+                 lambda lib, t, i, v: t.clone().scatter_(1, i, v),
+                 lambda lib, t, i, v: t.clone().scatter_add_(1, i, v),
+                 lambda lib, t, i, v: lib.index_add(t, 1, i[0], v),
+                 lambda lib, t, i, v: t.clone().index_add_(1, i[0], v),
+                 lambda lib, t, i, v: lib.scatter(t, 1, i, 2)):  # a number is cast
+        check(torch, call, x, idx, src, label=str(dtypes))

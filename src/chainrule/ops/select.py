@@ -71,8 +71,16 @@ class Scatter(Function):
         return fill_where(written, 0, g), gsrc
 
 
+def _same_dtype(op, x, src, what="src"):
+    """PyTorch's rule for the scatter and index_add writes: a Tensor source of the input's own
+    dtype (no promotion, no cast)."""
+    if isinstance(src, Tensor) and src.dtype != x.dtype:
+        raise TypeError(f"{op}: {what} must have input's dtype {x.dtype}, got {src.dtype}")
+
+
 def _src(op, x, src):
     if isinstance(src, Tensor):
+        _same_dtype(op, x, src)
         return src
     xp = get_array_module(x._data)
     return Tensor(xp.full((1,) * x.ndim, src, dtype=x.dtype))
@@ -103,12 +111,14 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A
 def scatter_add(input, dim, index, src):  # noqa: A002
     """``input`` plus ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
     axis = _one_axis("scatter_add", dim, input.ndim)
+    _same_dtype("scatter_add", input, src)
     return input + scatter_add_along(src, axis, index, input.shape)
 
 
 def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
     """``input`` with ``alpha * source``'s slices added at ``index`` along ``dim``."""
     axis = _one_axis("index_add", dim, input.ndim)
+    _same_dtype("index_add", input, source, "source")
     idx = _index_args("index_add", input, axis, index, source)
     shape = list(source.shape)
     full = idx.reshape([-1 if d == axis else 1 for d in range(input.ndim)])
