@@ -238,6 +238,9 @@ def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False
 
 def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
             equal_nan: bool = False):
+    for name, tol in (("rtol", rtol), ("atol", atol)):
+        if tol < 0:  # NumPy would compare with it
+            raise ValueError(f"isclose: {name} must be greater than or equal to zero, got {tol}")
     xp = get_array_module(_arr(input))
     return Tensor(xp.asarray(xp.isclose(_arr(input), _arr(other), rtol=rtol, atol=atol,
                                         equal_nan=equal_nan)))
