@@ -291,16 +291,19 @@ def _extreme(op, x, axis, keepdims, largest, first=False):
     return Extreme.apply(x, axes=axes, keepdims=keepdims, largest=largest, first=first)
 
 
-def logsumexp(input, axis=None, keepdims: bool = False, *, dim=None, keepdim=None):  # noqa: A002
+def logsumexp(input, dim=None, keepdim=None, *, axis=None, keepdims: bool = False):  # noqa: A002
     """``log(sum(exp(x)))`` over ``axis``, computed without overflow; its gradient is the softmax.
+    Over no elements it is -inf; an empty ``dim`` reduces every dimension.
 
     >>> import chainrule as cr
     >>> round(cr.tensor([1000.0, 1000.0]).logsumexp().item(), 3)
     1000.693
     """
-    axis, keepdims = dim_or_axis("logsumexp", axis, dim), keep_flag("logsumexp", keepdims, keepdim)
+    axis = dim_or_axis("logsumexp", axis, reduce_dim(dim))
+    keepdims = keep_flag("logsumexp", keepdims, keepdim)
     axes = normalize_axis("logsumexp", axis, input.ndim)
-    _check_nonempty("logsumexp", input, axes)
+    if _count(input.shape, axes) == 0:  # log(0) = -inf over no elements, as PyTorch's
+        return sum(float_operand(input), axes, keepdims) - math.inf
     return LogSumExp.apply(float_operand(input), axes=axes, keepdims=bool(keepdims))
 
 
