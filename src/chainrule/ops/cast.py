@@ -3,12 +3,26 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device, validate_device
 from ._conj import Real
 
 __all__ = ["Cast", "ToDevice", "cast", "to_device_op"]
+
+
+def _astype(x, dtype):
+    """``x.astype(dtype)`` without NumPy's warnings for values the target cannot hold (a NaN or
+    infinite float to an int, a float64 beyond float32's range): PyTorch converts them silently,
+    and NumPy's values are PyTorch's (T5's log(0).to(torch.long), a float32 view of a float64
+    ``finfo.min`` mask, are discarded or saturate)."""
+    xp = get_array_module(x)
+    quiet = (xp.errstate(invalid="ignore", over="ignore") if hasattr(xp, "errstate")
+             else contextlib.nullcontext())  # CuPy has no errstate (nor the warnings)
+    with quiet:
+        return x.astype(dtype, copy=False)
 
 
 class Cast(Function):
@@ -20,7 +34,7 @@ class Cast(Function):
     def forward(self, x):
         if x.dtype.kind == "c" and self.dtype.kind != "c":
             x = x.real
-        return x.astype(self.dtype, copy=False)
+        return _astype(x, self.dtype)
 
     def backward(self, g):
         x = self.inputs[0]
@@ -46,7 +60,7 @@ def cast(x, dtype):
     if x.dtype == dtype:
         return x
     if x.requires_grad and dtype.kind not in "fc":
-        return nondiff(lambda a: a.astype(dtype), x)
+        return nondiff(lambda a: _astype(a, dtype), x)
     return Cast.apply(x, dtype=dtype)
 
 
