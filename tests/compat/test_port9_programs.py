@@ -16,6 +16,7 @@ from . import port9d_programs as programs_d  # noqa: E402
 from . import port9e_programs as programs_e  # noqa: E402
 from . import port9f_programs as programs_f  # noqa: E402
 from . import port9g_programs as programs_g  # noqa: E402
+from . import port9h_programs as programs_h  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -361,3 +362,18 @@ def test_pixelcnnpp_discretized_logistic_mixture_loss_matches_pytorch():
         lib, m, lib.tensor(images)))
     assert ours[0][-1] < ours[0][0]
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("kind", ["t5", "alibi"])
+def test_t5_relative_buckets_and_alibi_slopes_in_small_lms_match_pytorch(kind):
+    rng = np.random.default_rng(146)
+    tokens = rng.integers(0, 9, (2, 10))
+    ours, theirs = _both(lambda lib: programs_h.biased_lm(lib, kind=kind),
+                         lambda lib, m: programs_h.train_biased_lm(lib, m, lib.tensor(tokens)))
+    for a, b in zip(ours[2], theirs[2]):
+        np.testing.assert_array_equal(a, b)
+    assert ours[0][-1] < ours[0][0]
+    # the programs take their softmax in float32 (HF's softmax(scores.float()).type_as(scores)),
+    # so the float64 runs agree to float32 rounding
+    _close([ours[0], ours[1], ours[3]], [theirs[0], theirs[1], theirs[3]], rtol=2e-6,
+           atol=1e-7)
