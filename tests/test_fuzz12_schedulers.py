@@ -179,3 +179,69 @@ def test_warm_restarts_fractional_epochs_against_pytorch(seed):
             rows.append(s.get_last_lr() + [g["lr"] for g in opt.param_groups] + [s.last_epoch])
         out.append(rows)
     np.testing.assert_allclose(out[0], out[1], rtol=1e-9, atol=1e-15)
+
+
+class _Decay:
+    """A callable-object lr function: PyTorch's state dicts carry its attributes."""
+
+    def __init__(self):
+        self.k = 0.9
+
+    def __call__(self, epoch):
+        return self.k ** epoch
+
+
+CROSS = [("StepLR", dict(step_size=2)), ("MultiStepLR", dict(milestones=[2, 5, 5, 6])),
+         ("ExponentialLR", dict(gamma=0.5)), ("CosineAnnealingLR", dict(T_max=5)),
+         ("CosineAnnealingWarmRestarts", dict(T_0=2, T_mult=2)), ("LinearLR", {}),
+         ("ConstantLR", {}), ("PolynomialLR", dict(total_iters=6)),
+         ("CyclicLR", dict(base_lr=0.01, max_lr=0.1, mode="triangular2")),
+         ("OneCycleLR", dict(max_lr=0.1, total_steps=12, three_phase=True)),
+         ("ReduceLROnPlateau", dict(patience=0)), ("LambdaLR", dict(lr_lambda=_Decay)),
+         ("MultiplicativeLR", dict(lr_lambda=lambda e: 0.9))]
+
+
+@pytest.mark.parametrize(("name", "kwargs"), CROSS, ids=[c[0] for c in CROSS])
+@pytest.mark.parametrize("direction", ["torch->chainrule", "chainrule->torch"])
+@pytest.mark.parametrize("fractional", [False, True])
+def test_scheduler_state_dicts_load_across_libraries(name, kwargs, direction, fractional):
+    """A PyTorch scheduler's state_dict() was refused by every chainrule scheduler ('unexpected
+    keys _step_count, _is_initial...'); chainrule's CyclicLR and LambdaLR ones made PyTorch's
+    raise KeyError, its MultiStepLR one made PyTorch's raise IndexError (milestones a list, not
+    PyTorch's Counter) and its CosineAnnealingWarmRestarts one loaded without T_cur and T_i
+    (which it lacked as attributes too), so PyTorch went on from the wrong point."""
+    if fractional and name != "CosineAnnealingWarmRestarts":
+        pytest.skip("fractional epochs: CosineAnnealingWarmRestarts only")
+    src, dst = (torch, cr) if direction == "torch->chainrule" else (cr, torch)
+
+    def make(lib):
+        opt = lib.optim.SGD([{"params": [lib.zeros(1, requires_grad=True)], "lr": 0.1 * (i + 1),
+                              "momentum": 0.9} for i in range(2)])
+        kw = {k: (v() if v is _Decay else v) for k, v in kwargs.items()}
+        return opt, getattr(lib.optim.lr_scheduler, name)(opt, **kw)
+
+    def step(s, i):
+        if name == "ReduceLROnPlateau":
+            s.step(1.0)
+        else:
+            s.step(i * 0.7) if fractional else s.step()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        opt, s = make(src)
+        if name == "LambdaLR":
+            s.lr_lambdas[0].k = 0.5  # restored from the state dict, as PyTorch does
+        for i in range(4):
+            step(s, i)
+        opt2, s2 = make(dst)
+        for g, h in zip(opt2.param_groups, opt.param_groups, strict=True):
+            g.update({k: v for k, v in h.items() if k != "params"})  # the optimizer's state
+        s2.load_state_dict(s.state_dict())
+        if name == "CosineAnnealingWarmRestarts":
+            assert (s2.T_cur, s2.T_i) == pytest.approx((s.T_cur, s.T_i), rel=1e-12)
+        for i in range(4, 10):
+            step(s, i)
+            step(s2, i)
+            want = s.get_last_lr() + [g["lr"] for g in opt.param_groups]
+            got = s2.get_last_lr() + [g["lr"] for g in opt2.param_groups]
+            np.testing.assert_allclose(got, want, rtol=1e-9, err_msg=f"step {i}")

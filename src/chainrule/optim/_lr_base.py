@@ -4,6 +4,7 @@ re-exports it; the schedules themselves live there and in ``lr_plateau``)."""
 from __future__ import annotations
 
 import numbers
+import types
 
 from .optimizer import Optimizer
 
@@ -108,12 +109,23 @@ class LRScheduler:
         return list(self._last_lr)
 
     def state_dict(self) -> dict:
-        """The scheduler's state: every attribute but the optimizer (and lr functions)."""
-        return {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()
-                if k not in ("optimizer", "lr_lambdas")}
+        """The scheduler's state: every attribute but the optimizer; of lr functions, as
+        PyTorch's, None for a function and a copy of the attributes of a callable object."""
+        state = {k: (list(v) if isinstance(v, list) else v) for k, v in self.__dict__.items()
+                 if k not in ("optimizer", "lr_lambdas")}
+        if "lr_lambdas" in self.__dict__:
+            state["lr_lambdas"] = [_fn_state(fn) for fn in self.lr_lambdas]
+        return state
 
     def load_state_dict(self, state_dict: dict) -> None:
-        """Restore a state saved by ``state_dict()`` of the same kind of scheduler."""
+        """Restore a state saved by ``state_dict()`` of the same kind of scheduler, this
+        library's or PyTorch's (whose bookkeeping entries are left out, not needed here)."""
+        state_dict = {k: v for k, v in self._from_pytorch(dict(state_dict)).items()
+                      if k not in _PYTORCH_ONLY}
+        for fn, saved in zip(self.__dict__.get("lr_lambdas", ()),
+                             state_dict.pop("lr_lambdas", None) or (), strict=False):
+            if saved is not None:  # a callable object's attributes, as PyTorch restores them
+                fn.__dict__.update(saved)
         unknown = sorted(set(state_dict) - set(self.state_dict()))
         if unknown:
             raise ValueError(
@@ -122,6 +134,22 @@ class LRScheduler:
             )
         self.__dict__.update({k: (list(v) if isinstance(v, list) else v)
                               for k, v in state_dict.items()})
+
+    def _from_pytorch(self, state_dict: dict) -> dict:
+        """A state dict with PyTorch's form of this scheduler's entries in this library's."""
+        return state_dict
+
+
+# Entries of PyTorch's scheduler state dicts that the closed-form schedules here do not use (its
+# step bookkeeping, what they work out from their arguments).
+_PYTORCH_ONLY = frozenset({"_step_count", "_is_initial", "_get_lr_called_within_step",
+                           "default_min_lr", "mode_worse", "_scale_fn_ref"})
+
+
+def _fn_state(fn):
+    """PyTorch's saved form of an lr function: None for a function (or lambda), else a copy of
+    the callable object's attributes."""
+    return None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
 
 
 def _check_group_count(scheduler, n: int) -> None:

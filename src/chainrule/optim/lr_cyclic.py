@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from ._lr_base import LRScheduler, _check_int
+from ._lr_base import LRScheduler, _check_int, _fn_state
 from .optimizer import Optimizer, check_number
 
 __all__ = ["CyclicLR", "OneCycleLR"]
@@ -141,10 +141,18 @@ class CyclicLR(LRScheduler):
         return lrs
 
     def state_dict(self) -> dict:
-        """The schedule's state, without ``scale_fn`` (pass it again to resume)."""
+        """The schedule's state; of ``scale_fn`` (pass it again to resume), as PyTorch's, None
+        for a function and a copy of the attributes of a callable object."""
         state = super().state_dict()
-        state.pop("_scale_fn_custom", None)
+        fn = state.pop("_scale_fn_custom", None)
+        state["_scale_fn_custom"] = None if fn is None else _fn_state(fn)
         return state
+
+    def _from_pytorch(self, state_dict: dict) -> dict:
+        saved = state_dict.pop("_scale_fn_custom", None)
+        if saved is not None and self._scale_fn_custom is not None:
+            self._scale_fn_custom.__dict__.update(saved)
+        return state_dict
 
 
 class OneCycleLR(LRScheduler):
@@ -245,3 +253,15 @@ class OneCycleLR(LRScheduler):
                     break
                 start = end
         return lrs
+
+    def _from_pytorch(self, state_dict: dict) -> dict:
+        """PyTorch's phases are dicts (end_step, start_lr, end_lr, start_momentum,
+        end_momentum), here tuples in that order; two entries have other names here."""
+        for theirs, ours in (("_anneal_func_type", "anneal_strategy"), ("use_beta1", "_use_beta1")):
+            if theirs in state_dict:
+                state_dict[ours] = state_dict.pop(theirs)
+        phases = state_dict.pop("_schedule_phases", None)
+        if phases is not None:
+            keys = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
+            state_dict["_phases"] = [tuple(phase[k] for k in keys) for phase in phases]
+        return state_dict

@@ -15,6 +15,7 @@ warm-up, gets PyTorch's learning rates.
 from __future__ import annotations
 
 import bisect
+import collections
 import math
 import numbers
 
@@ -100,6 +101,18 @@ class MultiStepLR(LRScheduler):
 
     def _ratio(self, t: int) -> float:
         return self.gamma ** self.milestones.count(t) if t in self.milestones else 1.0
+
+    def state_dict(self) -> dict:
+        """The milestones as PyTorch keeps them (a Counter: milestone -> times), which its
+        MultiStepLR needs to load the state."""
+        return {**super().state_dict(), "milestones": collections.Counter(self.milestones)}
+
+    def _from_pytorch(self, state_dict: dict) -> dict:
+        """The sorted list of milestones (repeats kept) from a Counter, or a dict like it."""
+        m = state_dict.get("milestones")
+        if isinstance(m, dict):
+            state_dict["milestones"] = sorted(collections.Counter(m).elements())
+        return state_dict
 
 
 class ExponentialLR(LRScheduler):
@@ -201,6 +214,29 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             t -= length
             length *= self.T_mult
         return t, length
+
+    @property
+    def T_cur(self):  # noqa: N802 - PyTorch's name
+        """Steps (epochs) into the current cycle, as PyTorch's attribute."""
+        t = self._position()[0]
+        return t if self._fraction else round(t)
+
+    @property
+    def T_i(self) -> int:  # noqa: N802 - PyTorch's name
+        """The current cycle's length, as PyTorch's attribute."""
+        return self._position()[1]
+
+    def state_dict(self) -> dict:
+        """With PyTorch's ``T_cur`` and ``T_i``, so that PyTorch's scheduler loads it."""
+        return {**super().state_dict(), "T_cur": self.T_cur, "T_i": self.T_i}
+
+    def _from_pytorch(self, state_dict: dict) -> dict:
+        """The position comes from ``last_epoch``; PyTorch's ``T_cur`` gives its fraction."""
+        state_dict.pop("T_i", None)
+        t = state_dict.pop("T_cur", None)
+        if t is not None and "_fraction" not in state_dict:
+            state_dict["_fraction"] = float(t) - math.floor(t)
+        return state_dict
 
     def get_lr(self) -> list[float]:
         t, length = self._position()
