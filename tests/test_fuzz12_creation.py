@@ -20,6 +20,9 @@ Before this wave:
   raises ("upper bound and lower bound inconsistent with step sign", "unsupported range").
   ``tril_indices``/``triu_indices`` with a negative row or column count returned an empty
   result where PyTorch raises.
+* ``randint(low, high, dtype=)`` with a range the dtype cannot hold drew in int64 and cast, so
+  ``randint(250, 300, dtype=uint8)`` gave values 0..44 (wrapped around); PyTorch raises
+  ("from/to - 1 is out of bounds").
 """
 
 import warnings
@@ -196,3 +199,76 @@ def test_tri_indices(name):
         for off in (-6, -2, -1, 0, 1, 2, 6):
             _same(lambda L: getattr(L, name)(r, c, off), f"{name}({r}, {c}, {off})")
         _same(lambda L: getattr(L, name)(r, c, dtype=L.int32), f"{name}({r}, {c}) int32")
+
+
+RANDINT = [(0, 256, "uint8"), (0, 257, "uint8"), (-1, 5, "uint8"), (-128, 128, "int8"),
+           (-129, 0, "int8"), (127, 128, "int8"), (0, 2 ** 31, "int32"), (0, 2 ** 31 + 1, "int32"),
+           (0, 3, "bool"), (0, 2, "bool"), (0, 70000, "float16"), (0, 65505, "float16"),
+           (3, 10, "int64"), (5, 3, "int64"), (3, 3, "int64"), (-5, 5, "float64"),
+           (0, 2 ** 40, None), (250, 300, "uint8")]
+
+
+@pytest.mark.parametrize("low, high, dtype", RANDINT)
+def test_randint_range_and_dtype(low, high, dtype):
+    def draw(L):
+        L.manual_seed(3)
+        kw = {} if dtype is None else {"dtype": getattr(L, dtype)}
+        return L.randint(low, high, (500,), **kw)
+
+    t, c = _outcome(torch, draw), _outcome(cr, draw)
+    assert isinstance(t, Exception) == isinstance(c, Exception), f"torch {t!r}, chainrule {c!r}"
+    if isinstance(t, Exception):
+        return
+    assert str(c.dtype) == str(t.dtype).replace("torch.", "")
+    v = np.asarray(c.numpy(), np.float64)
+    assert v.min() >= low and v.max() <= high - 1
+    np.testing.assert_array_equal(draw(cr).numpy(), c.numpy())  # manual_seed repeats it
+
+
+@pytest.mark.parametrize("make", [
+    lambda L: L.rand(3, 4), lambda L: L.randn(2, 3, dtype=L.float64),
+    lambda L: L.rand(5, dtype=L.float16), lambda L: L.randperm(10),
+    lambda L: L.randperm(0), lambda L: L.randperm(6, dtype=L.int32),
+    lambda L: L.randint(5, (7,)), lambda L: L.randint(-3, 3, (2, 2), dtype=L.int8),
+    lambda L: L.randint_like(L.zeros(3, dtype=L.int32), 5), lambda L: L.rand(3, dtype=L.int64),
+    lambda L: L.rand_like(L.zeros(3, dtype=L.int32)), lambda L: L.randperm(-1),
+    lambda L: L.normal(0.0, 1.0, (3,)), lambda L: L.bernoulli(L.full((4,), 0.5)),
+    lambda L: L.randn(3, dtype=L.complex64), lambda L: L.rand(()),
+])
+def test_random_factories_dtype_shape_and_seed(make):
+    def draw(L):
+        L.manual_seed(11)
+        return make(L)
+
+    t, c = _outcome(torch, draw), _outcome(cr, draw)
+    assert isinstance(t, Exception) == isinstance(c, Exception), f"torch {t!r}, chainrule {c!r}"
+    if isinstance(t, Exception):
+        return
+    assert str(c.dtype) == str(t.dtype).replace("torch.", "") and c.shape == tuple(t.shape)
+    again = draw(cr)
+    np.testing.assert_array_equal(again.numpy(), c.numpy())  # bit for bit
+    cr.manual_seed(12)
+    if c.numel() > 3 and c.dtype.kind == "f":
+        assert not np.array_equal(make(cr).numpy(), c.numpy())
+    if "randperm" in repr(make.__code__.co_names) and c.numel():
+        np.testing.assert_array_equal(np.sort(c.numpy()), np.arange(c.numel()))
+
+
+NP_DTYPES = ["int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "float16",
+             "float32", "float64", "bool", "complex64", "complex128"]
+
+
+@pytest.mark.parametrize("dtype", NP_DTYPES)
+def test_from_numpy_arrays_of_every_dtype(dtype):
+    base = np.arange(6).reshape(2, 3).astype(dtype)
+    for make in (lambda L, a: L.tensor(a), lambda L, a: L.as_tensor(a),
+                 lambda L, a: L.from_numpy(a), lambda L, a: L.tensor(a.T),
+                 lambda L, a: L.from_numpy(a[:, ::2]), lambda L, a: L.as_tensor(a, dtype=L.float64),
+                 lambda L, a: L.tensor(a[0, 1]), lambda L, a: L.tensor([a[0, 1], a[1, 1]])):
+        _same(lambda L: make(L, base.copy()), f"{dtype}")
+    for L in (torch, cr):  # as_tensor and from_numpy share the array's memory, tensor copies
+        a = base.copy()
+        shared, copied, shared2 = L.as_tensor(a), L.tensor(a), L.from_numpy(a)
+        a[0, 0] = 1
+        assert shared[0, 0].item() == 1 and shared2[0, 0].item() == 1
+        assert copied[0, 0].item() == 0

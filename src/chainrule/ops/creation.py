@@ -292,9 +292,17 @@ def randint(low, high=None, size=(), *, rng=None, dtype=None, device=None,
     size = _size("randint", size if isinstance(size, (tuple, list)) else (size,))
     if not high > low:
         raise ValueError(f"randint: high must exceed low, got low={low}, high={high}")
+    dtype = _dtype("randint", dtype, numpy.dtype("int64"))
+    if dtype.kind in "biuf":  # PyTorch's bounds check; a cast would wrap the draws around
+        lo, hi = (0, 1) if dtype.kind == "b" else (-math.inf, math.inf) if dtype.kind == "f" \
+            else (int(numpy.iinfo(dtype).min), int(numpy.iinfo(dtype).max))
+        if dtype == numpy.float16:
+            lo, hi = -65504, 65504
+        for name, v in (("low", low), ("high - 1", high - 1)):
+            if not lo <= v <= hi:
+                raise ValueError(f"randint: {name} = {v} is out of bounds for {dtype}")
     arr = resolve_rng(_pick("randint", rng, generator), "randint").integers(low, high, size)
-    return _leaf("randint", arr.astype(_dtype("randint", dtype, numpy.dtype("int64"))), device,
-                 requires_grad)
+    return _leaf("randint", arr.astype(dtype), device, requires_grad)
 
 
 def randperm(n: int, *, rng=None, dtype=None, device=None, requires_grad: bool = False,
