@@ -208,3 +208,37 @@ def test_binary_tensor_scalar(name):
                         "sub"):  # the reflected operator
                 _same(lambda L, x: BINARY[name](L, s, x), a, label=f"{name} {s!r} {da}",
                       rtol=rtol)
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int16", "int32", "int64"])
+def test_wrap_around_and_extremes(dtype):
+    info = np.iinfo(dtype)
+    a = np.array([info.min, info.max, info.max - 1, info.min + 1, 0, 1, 3], dtype=dtype)
+    b = np.array([info.max, 1, 2, info.min, info.min, info.max, 3], dtype=dtype)
+    for name in ("add", "mul", "sub", "floor_divide", "remainder", "fmod", "and", "or", "xor",
+                 "pow", "div_trunc", "div_floor", "lshift", "rshift"):
+        if name in ("floor_divide", "remainder", "fmod", "div_trunc", "div_floor"):
+            bb = np.where(b == 0, 1, b).astype(dtype)
+        else:
+            bb = b if name not in ("pow", "lshift", "rshift") else np.abs(b % 9).astype(dtype)
+        _same(BINARY[name], a, bb, label=f"{name} {dtype}")
+    for name in ("neg", "abs", "bitwise_not", "square", "sign"):
+        if dtype == "uint8" and name in ("neg", "abs"):
+            continue
+        _same(lambda L, x: getattr(x, name)(), a, label=f"{name} {dtype}")
+    _same(lambda L, x: x.sum(), a, label=f"sum {dtype}")
+    _same(lambda L, x: x.cumsum(0), a, label=f"cumsum {dtype}")
+    _same(lambda L, x: x.prod(), a[4:], label=f"prod {dtype}")
+
+
+@pytest.mark.parametrize("dtype", ["uint8", "int8", "int32", "int64"])
+def test_integer_powers(dtype):
+    base = np.array([-3, -2, -1, 0, 1, 2, 3], dtype="int64")
+    base = (np.abs(base) if dtype == "uint8" else base).astype(dtype)
+    for e in (0, 1, 2, 3, 7, -1, -2, 0.5, -0.5, 2.0, True):
+        _same(lambda L, x: x ** e, base, label=f"{dtype} ** {e!r}", rtol=1e-6)
+        _same(lambda L, x: L.pow(x, e), base, label=f"pow {dtype} {e!r}", rtol=1e-6)
+    exps = np.array([-3, -2, -1, 0, 1, 2, 3]).astype("int64" if dtype != "uint8" else "uint8")
+    _same(lambda L, x, y: x ** y, base, exps, label=f"{dtype} ** tensor")
+    _same(lambda L, x: 2 ** x, np.abs(base).astype(dtype), label=f"2 ** {dtype}")
+    _same(lambda L, x: 2.5 ** x, base, label=f"2.5 ** {dtype}", rtol=1e-6)
