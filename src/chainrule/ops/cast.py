@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import contextlib
-
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, to_device, validate_device
@@ -19,9 +17,10 @@ def _astype(x, dtype):
     and NumPy's values are PyTorch's (T5's log(0).to(torch.long), a float32 view of a float64
     ``finfo.min`` mask, are discarded or saturate)."""
     xp = get_array_module(x)
-    quiet = (xp.errstate(invalid="ignore", over="ignore") if hasattr(xp, "errstate")
-             else contextlib.nullcontext())  # CuPy has no errstate (nor the warnings)
-    with quiet:
+    lossy = x.dtype.kind == "f" and (dtype.kind in "iu" or dtype.itemsize < x.dtype.itemsize)
+    if not lossy or not hasattr(xp, "errstate"):  # only these can warn; CuPy never does
+        return x.astype(dtype, copy=False)
+    with xp.errstate(invalid="ignore", over="ignore"):
         return x.astype(dtype, copy=False)
 
 
