@@ -217,8 +217,9 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     @property
     def T_cur(self):  # noqa: N802 - PyTorch's name
-        """Steps (epochs) into the current cycle, as PyTorch's attribute."""
-        t = self._position()[0]
+        """Steps (epochs) into the current cycle, as PyTorch's attribute (0 for a SequentialLR
+        member not started yet, whose ``last_epoch`` is -1)."""
+        t = max(self._position()[0], 0)
         return t if self._fraction else round(t)
 
     @property
