@@ -11,7 +11,8 @@ Before this wave:
 * ``full``/``full_like``/``new_full`` wrote a fill value the dtype cannot hold: NaN or inf into
   an integer dtype gave the smallest int, a complex value into a real dtype its real part, 1e5
   into float16 (or 1e40 into float32) inf, 1e30 into int64 garbage; PyTorch raises "value
-  cannot be converted to type ... without overflow".
+  cannot be converted to type ... without overflow". ``fill_`` did the same, and refused
+  ``1 + 0j`` into a real tensor (PyTorch writes 1).
 * ``tensor()`` of a list holding NumPy float scalars or float64 tensors took them as Python
   floats: ``tensor([np.float64(2.5)])`` and ``tensor([t64, 1.0])`` were float32 where PyTorch
   keeps float64 (a NumPy scalar counts by its dtype).
@@ -95,6 +96,7 @@ def test_full_refuses_a_value_the_dtype_cannot_hold(dtype):
         _same(lambda L: L.full((2,), v, dtype=getattr(L, dtype)), f"full {v!r} {dtype}")
         _same(lambda L: L.full_like(L.zeros(3, dtype=getattr(L, dtype)), v), f"like {v!r}")
         _same(lambda L: L.zeros(1, dtype=getattr(L, dtype)).new_full((2, 1), v), f"new {v!r}")
+        _same(lambda L: L.zeros(2, dtype=getattr(L, dtype)).fill_(v), f"fill_ {v!r}")
 
 
 @pytest.mark.parametrize("v", FILLS)

@@ -20,7 +20,10 @@ any true division of integers) is PyTorch's RuntimeError.
 
 from __future__ import annotations
 
+import numbers
+
 from ..backend import device_of, get_array_module, to_device
+from ..backend.dtypes import check_fill
 from ..backend.random import resolve_rng
 from .inplace_record import change, needs_record, record_write, refuse_trace
 from .mode import _grad_enabled
@@ -144,7 +147,10 @@ def copy_(self, src) -> Tensor:
 
 
 def fill_(self, value) -> Tensor:
-    """Set every element to the number (or one-element Tensor) ``value``."""
+    """Set every element to the number (or one-element Tensor) ``value``; a number the dtype
+    cannot hold (NaN into an integer tensor, 1e5 into float16) is PyTorch's RuntimeError."""
+    if isinstance(value, numbers.Number):
+        value = check_fill("fill_", value, self._data.dtype)
     if needs_record(self, (value,)):
         record_write(self, Ellipsis, value, "fill_")
         return self

@@ -15,6 +15,7 @@ import numbers
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import MetaArray, config, get_array_module, numpy, to_device, validate_device
+from ..backend.dtypes import check_fill
 from ..backend.random import resolve_rng
 
 __all__ = [
@@ -107,28 +108,9 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
         default = numpy.result_type(config.default_dtype, numpy.complex64)
     size = _size("full", size if isinstance(size, (tuple, list)) else (size,))
     dtype = _dtype("full", dtype, default)
-    _check_fill(fill_value, dtype)
+    fill_value = check_fill("full", fill_value, dtype)
     arr = _filled(lambda shape, dt: numpy.full(shape, fill_value, dt), size, dtype, device)
     return _leaf("full", arr, device, requires_grad)
-
-
-def _check_fill(value, dtype):
-    """PyTorch's refusal of a fill value ``dtype`` cannot hold (NumPy's cast would make nan or inf
-    the smallest int, a complex value its real part, and 1e5 in float16 inf)."""
-    z = complex(value)
-    if dtype.kind == "b":
-        return
-    if dtype.kind in "iu":
-        info = numpy.iinfo(dtype)
-        exact = value if isinstance(value, numbers.Integral) else z.real
-        held = numpy.isfinite(z) and info.min <= exact <= info.max
-    else:
-        with numpy.errstate(over="ignore"):
-            cast = numpy.asarray(z if dtype.kind == "c" else z.real).astype(dtype)
-        held = numpy.isfinite(cast) or not numpy.isfinite(z)
-    if not held or (z.imag != 0 and dtype.kind != "c"):
-        raise RuntimeError(f"full: fill_value {value!r} cannot be converted to dtype {dtype} "
-                           f"without overflow (as PyTorch's)")
 
 
 def _like(x, dtype):
