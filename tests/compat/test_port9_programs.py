@@ -17,6 +17,7 @@ from . import port9e_programs as programs_e  # noqa: E402
 from . import port9f_programs as programs_f  # noqa: E402
 from . import port9g_programs as programs_g  # noqa: E402
 from . import port9h_programs as programs_h  # noqa: E402
+from . import port9i_programs as programs_i  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -377,3 +378,16 @@ def test_t5_relative_buckets_and_alibi_slopes_in_small_lms_match_pytorch(kind):
     # so the float64 runs agree to float32 rounding
     _close([ours[0], ours[1], ours[3]], [theirs[0], theirs[1], theirs[3]], rtol=2e-6,
            atol=1e-7)
+
+
+def test_neural_turing_machine_with_cosine_addressing_and_circular_shifts_matches_pytorch():
+    rng = np.random.default_rng(147)
+    sequences = []
+    for _ in range(3):
+        seq = (rng.uniform(size=(3, 2, 4)) < 0.5).astype(np.float64)
+        seq[..., -1] = 0.0
+        sequences.append(seq)
+    ours, theirs = _both(programs_i.ntm, lambda lib, m: programs_i.train_ntm_copy(
+        lib, m, [lib.tensor(s) for s in sequences]))
+    np.testing.assert_allclose(ours[1].sum(1), 1.0, rtol=1e-9)
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
