@@ -3,7 +3,8 @@ composed from average pooling, so their gradients (of every order) come from the
 
 ``lp_pool`` is PyTorch's: ``(sum over the window of x ** p) ** (1 / p)``, computed as the mean of
 ``x ** p`` times the window size (so a partial ``ceil_mode`` window is scaled as PyTorch scales
-it), no padding. ``local_response_norm`` divides each channel by ``(k + alpha * mean of x ** 2
+it), no padding; ``p = inf`` is the max of ``|x|`` over the window and ``p = -inf`` the min, as
+PyTorch's. ``local_response_norm`` divides each channel by ``(k + alpha * mean of x ** 2
 over the ``size`` neighbouring channels) ** beta``, the window padded with zeros at both ends
 (``size // 2`` before, ``(size - 1) // 2`` after), as PyTorch's.
 """
@@ -21,13 +22,14 @@ from .activation import relu
 from .elementwise import abs as _abs
 from .elementwise import sign, where
 from .join import pad
-from .pool import avg_pool1d, avg_pool2d
+from .pool import avg_pool1d, avg_pool2d, max_pool1d, max_pool2d
 from .shape import reshape
-from .volume_pool import avg_pool3d
+from .volume_pool import avg_pool3d, max_pool3d
 
 __all__ = ["local_response_norm", "lp_pool1d", "lp_pool2d", "lp_pool3d"]
 
 _AVG = {1: avg_pool1d, 2: avg_pool2d, 3: avg_pool3d}
+_MAX = {1: max_pool1d, 2: max_pool2d, 3: max_pool3d}
 
 
 def _lp_pool(op, nd, x, norm_type, kernel_size, stride, ceil_mode):
@@ -37,6 +39,11 @@ def _lp_pool(op, nd, x, norm_type, kernel_size, stride, ceil_mode):
     if len(x.shape) != nd + 2:  # before x ** p, so that the message names this op
         raise ValueError(f"{op}: input must be {nd + 2}-D, (N, C, *{nd} spatial), got shape "
                          f"{tuple(x.shape)}")
+    if math.isinf(norm_type):  # PyTorch's limits: the largest |x| of each window (the smallest
+        # for -inf), a max pool's value and gradient
+        if norm_type > 0:
+            return _MAX[nd](_abs(x), kernel_size, stride, 0, 1, ceil_mode)
+        return -_MAX[nd](-_abs(x), kernel_size, stride, 0, 1, ceil_mode)
     mean = _AVG[nd](x ** norm_type, kernel_size, stride, 0, ceil_mode)
     total = sign(mean) * relu(_abs(mean)) * math.prod(kernel)
     # A window summing to 0 (all zeros, say after a ReLU) has PyTorch's 0 gradient: 0 ** (1 / p)
@@ -52,7 +59,7 @@ def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
 
     Args:
         x: input of shape (N, C, L).
-        norm_type: p (p = 1 sums the window; a large p tends to max pooling).
+        norm_type: p (p = 1 sums the window; p = inf is the max of |x|, -inf the min).
         kernel_size, stride, ceil_mode: as in ``avg_pool1d`` (no padding).
 
     Returns:
