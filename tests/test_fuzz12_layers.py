@@ -82,3 +82,49 @@ def test_lp_pool_of_an_infinite_norm_is_the_max_or_min_of_the_magnitudes(nd):
         np.testing.assert_array_equal(got.numpy(), windows.max(-1))
         got = cr.nn.functional.lp_pool1d(cr.tensor(x[..., :4]), -np.inf, 2)
         np.testing.assert_array_equal(got.numpy(), windows.min(-1))
+
+
+def _draw_conv_transpose(rng):
+    d, g = int(rng.integers(1, 4)), int(rng.choice([1, 2, 3]))
+    cin, cout = g * int(rng.integers(1, 3)), g * int(rng.integers(1, 3))
+    k, s, dil, p = _tup(rng, d, 1, 4), _tup(rng, d, 1, 4), _tup(rng, d, 1, 3), _tup(rng, d, 0, 3)
+    sp = tuple(int(v) for v in rng.integers(1, 5, d))
+    kb, sb, db, pb = (np.broadcast_to(v, d) for v in (k, s, dil, p))
+    kw = dict(stride=s, padding=p, dilation=dil, groups=g, bias=bool(rng.random() < 0.6))
+    if rng.random() < 0.3:  # replaced by what output_size asks for
+        kw["output_padding"] = tuple(int(rng.integers(0, max(sb[i], db[i]))) for i in range(d))
+    unbatched = rng.random() < 0.2
+    shape = ((cin,) if unbatched else (2, cin)) + sp
+    # one of the stride sizes a convolution maps back to the input's, sometimes one past them
+    size = [int((n - 1) * sb[i] - 2 * pb[i] + db[i] * (kb[i] - 1) + 1 + rng.integers(0, sb[i] + (
+        rng.random() < 0.15)) - (rng.random() < 0.05)) for i, n in enumerate(sp)]
+    r = rng.random()  # with the leading axes (C, or N and C) of the input, sometimes the wrong ones
+    lead = list(shape[:-d]) if rng.random() < 0.85 else [2] * (3 - len(shape[:-d]))
+    size = lead + size if r < 0.3 else tuple(size) if r < 0.5 else torch.Size(size) if r < 0.6 \
+        else [np.int64(v) for v in size] if r < 0.7 else size
+
+    def make(lib):
+        m = getattr(lib.nn, f"ConvTranspose{d}d")(cin, cout, k, **kw)
+        return m, lambda m, x: m(x, output_size=size)
+    return f"ConvTranspose{d}d({cin}, {cout}, {k}, {kw}) output_size={size} x{shape}", make, \
+        [rng.standard_normal(shape)]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_conv_transpose_output_size_ported_from_pytorch(seed):
+    _run(_draw_conv_transpose, 1210 + seed, 60, 25)
+
+
+def test_conv_transpose_output_size_counts_the_leading_axes_of_the_input():
+    # an unbatched input's output_size may name C before the sizes (PyTorch's; it was refused)
+    # and not N and C (it was taken); numpy ints are ints (they were refused)
+    x = np.random.default_rng(0).standard_normal((2, 3, 3))
+    for lib in (torch, cr):
+        m = lib.nn.ConvTranspose2d(2, 4, 3, stride=2, groups=2, dilation=2).double()
+        assert tuple(m(lib.tensor(x), output_size=[2, 10, 9]).shape) == (4, 10, 9)
+        assert tuple(m(lib.tensor(x), output_size=(np.int64(9), 9)).shape) == (4, 9, 9)
+        assert tuple(m(lib.tensor(x[None]), output_size=[1, 2, 9, 10]).shape) == (1, 4, 9, 10)
+        with pytest.raises(ValueError, match="output_size"):
+            m(lib.tensor(x), output_size=[1, 2, 9, 9])
+        with pytest.raises(ValueError, match="output_size"):
+            m(lib.tensor(x[None]), output_size=[2, 9, 9])

@@ -10,6 +10,7 @@ kaiming_uniform_(a=sqrt(5)) for the weight and U(-1/sqrt(fan_in), 1/sqrt(fan_in)
 from __future__ import annotations
 
 import math
+import operator
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
@@ -213,10 +214,12 @@ class _ConvTranspose(_ConvNd):
     def _output_padding(self, x, output_size):
         who, nd = type(self).__name__, self._nd
         given = tuple(output_size) if isinstance(output_size, (tuple, list)) else None
-        if given is None or len(given) not in (nd, nd + 2) or not all(
-                isinstance(v, int) and not isinstance(v, bool) for v in given):
-            raise ValueError(f"{who}: output_size must be {nd} ints (or {nd + 2} with N and C), "
-                             f"got {output_size!r}")
+        lead = "C" if x.ndim == nd + 1 else "N and C"  # PyTorch's: the input's leading axes
+        if given is None or len(given) not in (nd, x.ndim) or not all(
+                hasattr(v, "__index__") and not isinstance(v, bool) for v in given):
+            raise ValueError(f"{who}: output_size must be {nd} ints (or {x.ndim} with {lead}) "
+                             f"for input shape {tuple(x.shape)}, got {output_size!r}")
+        given = tuple(operator.index(v) for v in given)
         extra = []
         for a, want in enumerate(given[len(given) - nd:]):
             low = ((x.shape[x.ndim - nd + a] - 1) * self.stride[a] - 2 * self.padding[a]
