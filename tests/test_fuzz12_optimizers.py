@@ -323,3 +323,37 @@ def test_optimizers_fuzz_against_pytorch(seed):
                 _same(a, b, tol, f"{plan['name']} step {t} parameter {i}")
                 assert _dtype_name(a) == _dtype_name(b)
     _compare_state_dicts(opts[0].state_dict(), opts[1].state_dict(), tol, plan["name"])
+
+
+def test_named_parameters_as_pytorchs():
+    """torch.optim takes (name, Tensor) pairs (model.named_parameters()) and keeps the names in
+    each group's param_names, which its state dicts carry; chainrule refused them ('params[0]
+    must be a Tensor, got tuple')."""
+    out = []
+    for lib in (cr, torch):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(3, 2), lib.nn.Linear(2, 1))
+        with lib.no_grad():
+            for i, p in enumerate(model.parameters()):
+                p.copy_(lib.linspace(-1.0, 1.0, p.numel()).reshape(p.shape) * (i + 1))
+        named = list(model.named_parameters())
+        opt = lib.optim.AdamW(named[:2], lr=0.1)
+        opt.add_param_group({"params": named[2:], "lr": 0.01})
+        with pytest.raises(ValueError):  # all groups named or none
+            opt.add_param_group({"params": [lib.zeros(1, requires_grad=True)]})
+        with pytest.raises(ValueError):  # a group's parameters all named or none
+            lib.optim.SGD([named[0], named[1][1]], lr=0.1)
+        model(lib.ones(4, 3)).sum().backward()
+        opt.step()
+        sd = opt.state_dict()
+        fresh = lib.optim.AdamW(named[:2], lr=0.1)
+        fresh.add_param_group({"params": named[2:], "lr": 0.01})
+        fresh.load_state_dict(sd)
+        fresh.step()
+        out.append(([g["param_names"] for g in sd["param_groups"]],
+                    [g["param_names"] for g in fresh.param_groups],
+                    [p.detach().numpy().copy() for p in model.parameters()]))
+    assert out[0][0] == out[1][0] == [["0.weight", "0.bias"], ["1.weight", "1.bias"]]
+    assert out[0][1] == out[1][1]
+    for a, b in zip(out[0][2], out[1][2], strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)  # float32

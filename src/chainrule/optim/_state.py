@@ -92,3 +92,28 @@ def as_complex(r):
     if r.strides[-1] != r.itemsize:
         r = get_array_module(r).ascontiguousarray(r)
     return r.view(get_array_module(r).result_type(r.dtype, 1j))[..., 0]
+
+
+def copy_entry(value):
+    """A copy of Tensors, arrays and lists (so the saved state does not change under later
+    steps)."""
+    if isinstance(value, Tensor):
+        return Tensor(value._data.copy())
+    if hasattr(value, "copy") and hasattr(value, "dtype"):
+        return value.copy()
+    if isinstance(value, list):
+        return [copy_entry(v) for v in value]
+    return value
+
+
+def split_names(opt: str, params: list, where: str) -> tuple[list, list | None]:
+    """A group's parameters, and their names where they are given as PyTorch's (name, Tensor)
+    pairs (``model.named_parameters()``); all named or none."""
+    named = [isinstance(p, tuple) for p in params]
+    if not any(named):
+        return params, None
+    for i, p in enumerate(params):
+        if not isinstance(p, tuple) or len(p) != 2 or not isinstance(p[0], str):
+            raise ValueError(f"{opt}: params[{i}]{where} must be a (name, Tensor) pair as the "
+                             f"others are (all parameters named or none), got {p!r}")
+    return [p[1] for p in params], [p[0] for p in params]

@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from ..autograd import Tensor, enable_grad
 from ..autograd.mode import _grad_enabled
 from ..backend import asnumpy, device_of, get_array_module, numpy, quiet, to_device
-from ._state import as_array, as_complex, as_real, scalar
+from ._state import as_array, as_complex, as_real, copy_entry, scalar, split_names
 from .hooks import (
     OptimizerHooks,
     register_optimizer_step_post_hook,
@@ -149,7 +149,10 @@ class Optimizer(OptimizerHooks):
                 f"{name}: 'params' must be a Tensor or an ordered iterable of Tensors, got "
                 f"{type(params).__name__}{where}"
             )
-        params = list(params)
+        params, names = split_names(name, list(params), where)  # (name, Tensor) pairs too
+        if self.param_groups and (names is None) == ("param_names" in self.param_groups[0]):
+            raise ValueError(f"{name}: the parameter groups must all name their parameters (as "
+                             f"(name, Tensor) pairs) or none{where}")
         seen = {id(p) for group in self.param_groups for p in group["params"]}
         mine: set[int] = set()
         for i, p in enumerate(params):
@@ -164,6 +167,8 @@ class Optimizer(OptimizerHooks):
             mine.add(id(p))
         group = dict(param_group)
         group["params"] = params
+        if names is not None:  # PyTorch's group entry (state dicts carry it)
+            group["param_names"] = names
         for key, value in self.defaults.items():
             group.setdefault(key, value)
         self._check_hyperparameters(group, where)
@@ -245,7 +250,7 @@ class Optimizer(OptimizerHooks):
         index: dict[int, int] = {}
         groups = []
         for group in self.param_groups:
-            packed = {k: _copy(v) for k, v in group.items() if k != "params"}
+            packed = {k: copy_entry(v) for k, v in group.items() if k != "params"}
             packed["params"] = []
             for p in group["params"]:
                 index[id(p)] = len(index)
@@ -254,7 +259,7 @@ class Optimizer(OptimizerHooks):
         state = {}
         for p, s in self.state.items():
             if id(p) in index and s:  # as PyTorch's: no entry for a parameter without state
-                state[index[id(p)]] = {k: _copy(v) for k, v in s.items()}
+                state[index[id(p)]] = {k: copy_entry(v) for k, v in s.items()}
         return {"state": dict(sorted(state.items())), "param_groups": groups}
 
     def load_state_dict(self, state_dict: dict) -> None:
@@ -290,7 +295,7 @@ class Optimizer(OptimizerHooks):
             for k, p in zip(saved["params"], group["params"], strict=True):
                 by_index[int(k)] = p
             merged = dict(group)
-            merged.update({k: _copy(v) for k, v in saved.items() if k != "params"})
+            merged.update({k: copy_entry(v) for k, v in saved.items() if k != "params"})
             self._check_hyperparameters(merged, f" (saved param group {i})")
             new_groups.append(merged)
         state: defaultdict[Tensor, dict] = defaultdict(dict)
@@ -338,18 +343,6 @@ def _check_param(name: str, p, where: str, complex_ok: bool = True) -> None:
     if p._data.dtype.kind not in "fc":
         raise TypeError(f"{name}: {where} must have a floating-point or complex dtype, got "
                         f"{p._data.dtype}")
-
-
-def _copy(value):
-    """A copy of Tensors, arrays and lists (so the saved state does not change under later
-    steps)."""
-    if isinstance(value, Tensor):
-        return Tensor(value._data.copy())
-    if hasattr(value, "copy") and hasattr(value, "dtype"):
-        return value.copy()
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
 
 
 def _restore_scalar(name: str, key: str, value) -> Tensor:
