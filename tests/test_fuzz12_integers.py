@@ -20,6 +20,9 @@ Before this wave:
 * ``2.5 << int_tensor`` (a float on the left of a shift) truncated the float to the tensor's
   dtype and shifted it; PyTorch refuses float shifts. A bool operand beside an integer one in a
   shift or ``gcd``/``lcm`` was refused, where PyTorch counts it as 0 or 1.
+* ``div_`` took no ``rounding_mode``, and ``divide_(rounding_mode=)`` rounded the true quotient:
+  an integer tensor was refused (a float result) and floats floored ``x / y``, not Python's
+  ``x // y`` (``1.0 // 0.1`` is 9, ``floor(1.0 / 0.1)`` 10).
 """
 
 import warnings
@@ -242,3 +245,31 @@ def test_integer_powers(dtype):
     _same(lambda L, x, y: x ** y, base, exps, label=f"{dtype} ** tensor")
     _same(lambda L, x: 2 ** x, np.abs(base).astype(dtype), label=f"2 ** {dtype}")
     _same(lambda L, x: 2.5 ** x, base, label=f"2.5 ** {dtype}", rtol=1e-6)
+
+
+IN_PLACE = {
+    "ifloordiv": lambda x, y: x.__ifloordiv__(y), "imod": lambda x, y: x.__imod__(y),
+    "iand": lambda x, y: x.__iand__(y), "ior": lambda x, y: x.__ior__(y),
+    "ilshift": lambda x, y: x.__ilshift__(y), "irshift": lambda x, y: x.__irshift__(y),
+    "ipow": lambda x, y: x.__ipow__(y), "iadd": lambda x, y: x.__iadd__(y),
+    "imul": lambda x, y: x.__imul__(y), "itruediv": lambda x, y: x.__itruediv__(y),
+    "div_floor_": lambda x, y: x.div_(y, rounding_mode="floor"),
+    "div_trunc_": lambda x, y: x.div_(y, rounding_mode="trunc"),
+    "divide_floor_": lambda x, y: x.divide_(y, rounding_mode="floor"),
+    "fmod_": lambda x, y: x.fmod_(y), "remainder_": lambda x, y: x.remainder_(y),
+    "bitwise_xor_": lambda x, y: x.bitwise_xor_(y),
+}
+
+
+@pytest.mark.parametrize("name", list(IN_PLACE))
+def test_in_place_integer_ops(name):
+    rng = np.random.default_rng(len(name) + 7)
+    for da in ALL_DTYPES:
+        for db in ALL_DTYPES + [2, -2.5, True, 0, 0.1]:
+            a = _ints(rng, da, 6)
+            b = _ints(rng, db, 6) if isinstance(db, str) else db
+            if isinstance(b, float) and da == "uint8" and b < 0:
+                continue
+            _same(lambda L, x: (lambda t: (IN_PLACE[name](t, L.tensor(b) if isinstance(
+                b, np.ndarray) else b), t)[1])(x.clone()), a, label=f"{name} {da} {db}",
+                rtol=2e-3 if "float16" in (da, db) else 1e-6)

@@ -222,8 +222,11 @@ def mul_(self, other) -> Tensor:
     return change(self, "mul_", lambda x: x * _same(x, self, other), (other,), write)
 
 
-def div_(self, other) -> Tensor:
-    """``self /= other`` (true division: a floating or complex tensor)."""
+def div_(self, other, *, rounding_mode=None) -> Tensor:
+    """``self /= other`` (true division: a floating or complex tensor); with ``rounding_mode``
+    ("trunc" or "floor") ``divide_``'s rounded quotient, which keeps an integer tensor."""
+    if rounding_mode is not None:
+        return self.divide_(other, rounding_mode=rounding_mode)
     _castable("div_", self, other, divide=True)
 
     def write(arr):

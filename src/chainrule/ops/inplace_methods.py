@@ -31,6 +31,7 @@ from ..backend.random import resolve_rng
 from .activation_random import celu_, relu_, rrelu_, selu_, threshold_
 from .select import _index_args
 from .shape import _one_axis
+from .torch_names import divide
 from .torch_scatter import index_copy, index_fill
 
 __all__ = ["abs_", "absolute_", "acos_", "acosh_", "arccos_", "arccosh_", "arcsin_", "arcsinh_",
@@ -106,16 +107,15 @@ def subtract_(self, other, *, alpha=1) -> Tensor:
 
 
 def divide_(self, other, *, rounding_mode=None) -> Tensor:
-    """``self /= other``; ``rounding_mode`` "trunc" or "floor" rounds the quotient."""
+    """``self /= other``; ``rounding_mode`` "trunc" or "floor" rounds the quotient as
+    ``divide``'s (an integer tensor stays integer; "floor" of floats is Python's ``//``)."""
     if rounding_mode not in (None, "trunc", "floor"):
         raise ValueError(f"divide_: rounding_mode must be None, 'trunc' or 'floor', got "
                          f"{rounding_mode!r}")
-
-    def compute(x):
-        q = x / other
-        return q if rounding_mode is None else q.trunc() if rounding_mode == "trunc" else q.floor()
-
-    return change(self, "divide_", compute, (other,))
+    if rounding_mode is None:
+        return self.div_(other)
+    return change(self, "divide_", lambda x: divide(x, other, rounding_mode=rounding_mode),
+                  (other,))
 
 
 def addcmul_(self, tensor1, tensor2, *, value=1) -> Tensor:
