@@ -128,3 +128,174 @@ def test_conv_transpose_output_size_counts_the_leading_axes_of_the_input():
             m(lib.tensor(x), output_size=[1, 2, 9, 9])
         with pytest.raises(ValueError, match="output_size"):
             m(lib.tensor(x[None]), output_size=[2, 9, 9])
+
+
+def _draw_unpool(rng):
+    d = int(rng.integers(1, 4))
+    sp = tuple(int(v) for v in rng.integers(2, 7, d))
+    shape = ((2,) if rng.random() < 0.2 else (2, 2)) + sp
+    k, s = _tup(rng, d, 1, 4), _tup(rng, d, 1, 4) if rng.random() < 0.7 else None
+    kb, sb = np.broadcast_to(k, d), np.broadcast_to(k if s is None else s, d)
+    p = tuple(int(rng.integers(0, kk // 2 + 1)) for kk in kb) if rng.random() < 0.5 else 0
+    pb, src = np.broadcast_to(p, d), str(rng.choice(["pool", "dilated", "adaptive"]))
+    dil, ceil = _tup(rng, d, 1, 3), bool(rng.random() < 0.4)
+    adaptive = tuple(int(rng.integers(1, n + 1)) for n in sp)
+    # around the default size of the pooled input, sometimes outside the stride's range
+    pooled = [(n + 2 * pb[i] - kb[i]) // sb[i] + 1 for i, n in enumerate(sp)]
+    size = [max(1, int((m - 1) * sb[i] - 2 * pb[i] + kb[i] + rng.integers(-1, sb[i] + 1)))
+            for i, m in enumerate(pooled)]
+    r = rng.random()
+    size = list(shape[:-d]) + size if r < 0.25 else tuple(size) if r < 0.5 else list(sp) \
+        if r < 0.7 else None if r < 0.8 else size
+    func = bool(rng.random() < 0.4)
+
+    def make(lib):
+        if src == "adaptive":
+            pool = getattr(lib.nn, f"AdaptiveMaxPool{d}d")(adaptive if d > 1 else adaptive[0],
+                                                            return_indices=True)
+        else:
+            pool = getattr(lib.nn, f"MaxPool{d}d")(k, s, p, dilation=dil if src == "dilated"
+                                                   else 1, return_indices=True, ceil_mode=ceil)
+        if func:
+            f = getattr(lib.nn.functional, f"max_unpool{d}d")
+            return lib.nn.Identity(), lambda m, x: f(*pool(x), k, s, p, output_size=size)
+        return getattr(lib.nn, f"MaxUnpool{d}d")(k, s, p), lambda m, x: m(*pool(x),
+                                                                           output_size=size)
+    desc = f"MaxUnpool{d}d({k}, {s}, {p}) after {src} dil={dil} ceil={ceil} output_size={size}"
+    return f"{desc} func={func} x{shape}", make, [rng.standard_normal(shape)]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_max_unpool_output_size_ported_from_pytorch(seed):
+    _run(_draw_unpool, 1220 + seed, 80, 20)
+
+
+def _draw_fractional(rng):
+    d = int(rng.choice([2, 3]))
+    k = _tup(rng, d, 1, 4)
+    kb = np.broadcast_to(k, d)
+    sp = tuple(int(v) for v in rng.integers(2, 9, d))
+    shape = ((2,) if rng.random() < 0.2 else (2, 3)) + sp
+    if rng.random() < 0.5:
+        size = tuple(int(rng.integers(1, max(2, n - kb[i] + 2))) for i, n in enumerate(sp))
+        kw = dict(output_size=size if rng.random() < 0.7 else size[0])
+    else:  # PyTorch's functional form takes a tuple of ratios only (the module a float too);
+        # a ratio that leaves a side of 0 is refused by chainrule only, so none here
+        ratios = [float(rng.choice([0.5, 0.6, 0.75, 0.99])) for _ in range(d)]
+        kw = dict(output_ratio=tuple(max(r, 1 / n) for r, n in zip(ratios, sp)))
+    ri, module = bool(rng.random() < 0.5), bool(rng.random() < 0.4)
+    lead = (1, shape[0]) if len(shape) == d + 1 else shape[:2]
+    samples = rng.random(lead + (d,))  # PyTorch's draws: the same windows in both
+
+    def make(lib):
+        u = lib.tensor(samples)
+        if module:
+            return getattr(lib.nn, f"FractionalMaxPool{d}d")(
+                k, return_indices=ri, _random_samples=u, **kw), lambda m, x: m(x)
+        f = getattr(lib.nn.functional, f"fractional_max_pool{d}d")
+        return lib.nn.Identity(), lambda m, x: f(x, k, return_indices=ri, _random_samples=u, **kw)
+    return f"FractionalMaxPool{d}d({k}, {kw}, ri={ri}) module={module} x{shape}", make, \
+        [rng.standard_normal(shape)]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_fractional_max_pool_with_pytorchs_samples(seed):
+    _run(_draw_fractional, 1230 + seed, 60, 20)
+
+
+@pytest.mark.parametrize("d", [2, 3])
+def test_fractional_max_pool_draws_windows_of_pytorchs_shapes_holding_their_maxima(d):
+    # without samples the draws differ: the shapes are PyTorch's and each output is the
+    # largest value of a kernel-sized window that holds its index
+    x = np.random.default_rng(d).standard_normal((2, 3) + (9,) * d)
+    for kw in ({"output_size": (4,) * d}, {"output_ratio": 0.5}):
+        want = getattr(torch.nn, f"FractionalMaxPool{d}d")(2, return_indices=True, **kw)(
+            torch.tensor(x))[0]
+        y, ix = getattr(cr.nn, f"FractionalMaxPool{d}d")(2, return_indices=True, **kw)(
+            cr.tensor(x))
+        assert tuple(y.shape) == tuple(want.shape) == tuple(ix.shape)
+        flat = x.reshape(6, -1)
+        np.testing.assert_array_equal(y.numpy().reshape(6, -1),
+                                      np.take_along_axis(flat, ix.numpy().reshape(6, -1), 1))
+        for (plane, *_), i, v in zip(np.ndindex(6, *y.shape[2:]), ix.numpy().ravel(),
+                                     y.numpy().ravel()):
+            pos = np.unravel_index(i, (9,) * d)  # some 2-wide window holding it has it as max
+            img = x.reshape((6,) + (9,) * d)[plane]
+            assert any(img[tuple(slice(p - o, p - o + 2) for p, o in zip(pos, off))].max() == v
+                       for off in np.ndindex(*(2,) * d)
+                       if all(0 <= p - o <= 7 for p, o in zip(pos, off))), (plane, pos)
+
+
+def _draw_functional_norm(rng):
+    kind = str(rng.choice(["batch", "instance", "group", "layer", "rms"]))
+    N, C = int(rng.integers(1, 4)), int(rng.integers(1, 5))
+    sp = tuple(int(v) for v in rng.integers(1, 4, int(rng.integers(kind == "instance", 3))))
+    shape = (N, C) + sp
+
+    def maybe(shp, p=0.5):
+        return rng.standard_normal(shp) if rng.random() < p else None
+    if kind in ("batch", "instance"):  # running statistics updated in place, then returned
+        stats = (maybe(C, 0.6),) * 2
+        stats = (stats[0], None if stats[0] is None else rng.random(C) + 0.5)
+        use_batch = bool(rng.random() < 0.5) or (kind == "batch" and stats[0] is None)
+        w, b = maybe(C), maybe(C)
+        kw = dict(momentum=float(rng.choice([0.1, 0.5, 1.0, 0.0])),
+                  eps=float(rng.choice([1e-5, 0.1])))
+        kw["training" if kind == "batch" else "use_input_stats"] = use_batch
+
+        def call(lib, x):
+            t = [None if a is None else lib.tensor(a.copy()) for a in stats + (w, b)]
+            y = getattr(lib.nn.functional, f"{kind}_norm")(x, *t, **kw)
+            return (y,) + tuple(a for a in t[:2] if a is not None)
+        desc = f"{kind}_norm stats={stats[0] is not None} w={w is not None} b={b is not None} {kw}"
+    elif kind == "group":
+        G, w = int(rng.integers(1, C + 2)), maybe(C)
+        b = maybe(C)
+
+        def call(lib, x):
+            t = [None if a is None else lib.tensor(a) for a in (w, b)]
+            return lib.nn.functional.group_norm(x, G, *t, eps=0.1)
+        desc = f"group_norm G={G} w={w is not None} b={b is not None}"
+    else:
+        ns = shape[-int(rng.integers(1, len(shape) + 1)):]
+        w, b = maybe(ns), maybe(ns)
+        eps = None if kind == "rms" and rng.random() < 0.4 else float(rng.choice([1e-5, 0.1]))
+
+        def call(lib, x):
+            t = [None if a is None else lib.tensor(a) for a in (w, b)]
+            F = lib.nn.functional
+            if kind == "layer":
+                return F.layer_norm(x, list(ns), *t, eps=eps)
+            return F.rms_norm(x, ns, t[0], eps=eps)
+        desc = f"{kind}_norm {ns} w={w is not None} b={b is not None} eps={eps}"
+
+    def make(lib):
+        return lib.nn.Identity(), lambda m, x: call(lib, x)
+    return f"{desc} x{shape}", make, [rng.standard_normal(shape) * 2 + 0.3]
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_functional_normalizations_against_pytorch(seed):
+    _run(_draw_functional_norm, 1240 + seed, 60, 40)
+
+
+def _draw_functional_embedding(rng):
+    n, D = int(rng.integers(2, 6)), int(rng.integers(1, 4))
+    idx = rng.integers(0, n, tuple(rng.integers(1, 4, int(rng.integers(1, 3)))))
+    kw = dict(padding_idx=int(rng.integers(-n, n)) if rng.random() < 0.5 else None,
+              max_norm=float(rng.choice([0.3, 1.0])) if rng.random() < 0.7 else None,
+              norm_type=float(rng.choice([1.0, 2.0, 3.0, np.inf, 0.5])),
+              scale_grad_by_freq=bool(rng.random() < 0.3))
+    W = rng.standard_normal((n, D))
+
+    def make(lib):
+        w = lib.tensor(W.copy(), requires_grad=True)  # max_norm renorms its rows in place
+
+        def call(m, i):
+            return lib.nn.functional.embedding(i, w, **kw), w.detach() * 1
+        return lib.nn.Identity(), call
+    return f"F.embedding(n={n}, {kw}) idx{idx.shape}", make, [idx]
+
+
+def test_functional_embedding_against_pytorch():
+    _run(_draw_functional_embedding, 1250, 80, 80)
