@@ -12,6 +12,8 @@ Before this wave:
   sum), and ``logsumexp(x, ())`` returned ``x`` (PyTorch fails on it; an empty ``dim`` now
   reduces every dimension, as for ``sum``).
 * ``isclose``/``allclose`` took a negative ``rtol`` or ``atol``; PyTorch refuses it.
+* ``any``/``all`` with a list of dims (``x.any([0, 2])``, ``x.all([])``) raised a TypeError;
+  PyTorch takes a list as a tuple.
 
 Left out on purpose (deliberate differences): ``mean``/``std``/``var`` of integer tensors
 compute (PyTorch raises), and ``mean`` over no elements or ``std``/``var`` without degrees of
@@ -200,3 +202,35 @@ def test_isclose_allclose_equal(dtype, kw):
     _same(lambda L, x: L.tensor(L.equal(x, L.tensor(b))), a, f"equal {dtype}")
     _same(lambda L, x: L.tensor(L.equal(x, x)), a, f"equal self {dtype}")  # NaN != NaN
     _same(lambda L, x: L.tensor(L.equal(x, x[:2])), a, f"equal shapes {dtype}")
+
+
+DIMS = [0, -1, 2, (0, 1), (0, -1), (-1, 0), (1, 1), (0, 3), 3, -4, (), [], [2, 0]]
+DIM_REDUCTIONS = {
+    "sum": lambda L, x, d: x.sum(d), "sum_keep": lambda L, x, d: L.sum(x, d, keepdim=True),
+    "mean": lambda L, x, d: L.mean(x, d), "amax": lambda L, x, d: L.amax(x, d),
+    "amin_keep": lambda L, x, d: L.amin(x, d, True), "nansum": lambda L, x, d: L.nansum(x, d),
+    "count_nonzero": lambda L, x, d: L.count_nonzero(x, d), "std": lambda L, x, d: L.std(x, d),
+    "var_keep": lambda L, x, d: L.var(x, d, keepdim=True), "norm": lambda L, x, d: L.norm(x, dim=d),
+    "logsumexp": lambda L, x, d: L.logsumexp(x, d), "prod": lambda L, x, d: L.prod(x, d),
+    "any": lambda L, x, d: L.any(x, d), "all": lambda L, x, d: x.all(d),
+    "argmax": lambda L, x, d: L.argmax(x, d), "max": lambda L, x, d: L.max(x, d),
+    "cumsum": lambda L, x, d: L.cumsum(x, d), "var_mean": lambda L, x, d: L.var_mean(x, d),
+    "nanmean": lambda L, x, d: L.nanmean(x, d),
+    "vector_norm": lambda L, x, d: L.linalg.vector_norm(x, dim=d),
+    "logcumsumexp": lambda L, x, d: L.logcumsumexp(x, d),
+}
+FLOAT_ONLY = ("mean", "std", "var_keep", "norm", "logsumexp", "var_mean", "nanmean",
+              "vector_norm", "logcumsumexp")
+
+
+@pytest.mark.parametrize("name", list(DIM_REDUCTIONS))
+def test_reduction_dims(name):
+    rng = np.random.default_rng(len(name))
+    a = rng.integers(-3, 4, (2, 3, 4)).astype("float64")
+    for x in (a, a.astype("int32"), a > 0):
+        if x.dtype != np.float64 and name in FLOAT_ONLY or x.dtype == bool and name == "argmax":
+            continue
+        for d in DIMS:
+            if name == "logsumexp" and d in ((), []):
+                continue  # PyTorch fails on it (a shape error); chainrule reduces everything
+            _same(lambda L, t: DIM_REDUCTIONS[name](L, t, d), x, f"{name} {x.dtype} {d!r}")

@@ -217,6 +217,8 @@ def _compare(name):
 def _reduce_bool(fn_name):
     def method(self, dim=None, keepdim=False, *, axis=None):
         axis = dim_or_axis(fn_name, axis, dim)
+        if isinstance(axis, list):  # x.any([0, 2]) as x.any((0, 2)); [] as (): none, PyTorch's
+            axis = tuple(axis)
         xp = get_array_module(self._data)
 
         def reduce(a):  # uint8 input gives uint8, as PyTorch's (and torch.all/any here)
