@@ -83,7 +83,9 @@ def test_lists_and_unknown_names(capsys):
 
 @pytest.mark.skipif(cuda_available(), reason="checks the message shown without a GPU")
 def test_device_is_checked_before_anything_runs(tmp_path, capsys):
-    for device, message in (("tpu", "unknown device 'tpu'; expected one of ('cpu', 'cuda')"),
+    for device, message in (("tpu", "unknown device 'tpu'; expected one of ('cpu', 'cuda', "
+                                    "'meta')"),
+                            ("meta", "device 'meta' holds no values (shapes only)"),
                             ("cuda", "device 'cuda' was requested but CuPy with a visible GPU")):
         with pytest.raises(SystemExit) as exit_info:
             main(["train", "small_cnn", "--device", device, "--out", str(tmp_path / "x")])

@@ -74,7 +74,12 @@ def noise_spec(text: str) -> str:
 
 
 def device_name(name: str) -> str:
-    """argparse type of --device: a usable device name, or a usage error that says why not."""
+    """argparse type of --device: a usable device name, or a usage error that says why not (the
+    meta device holds no values, so nothing can train or be evaluated there)."""
+    if name == "meta":
+        raise argparse.ArgumentTypeError("device 'meta' holds no values (shapes only), so the "
+                                         "CLI cannot train or evaluate on it; expected 'cpu' "
+                                         "or 'cuda'")
     try:
         return validate_device(name)
     except (TypeError, ValueError, RuntimeError) as e:
