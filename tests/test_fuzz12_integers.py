@@ -23,6 +23,8 @@ Before this wave:
 * ``div_`` took no ``rounding_mode``, and ``divide_(rounding_mode=)`` rounded the true quotient:
   an integer tensor was refused (a float result) and floats floored ``x / y``, not Python's
   ``x // y`` (``1.0 // 0.1`` is 9, ``floor(1.0 / 0.1)`` 10).
+* ``bitwise_and/or/xor``, the shift functions and ``div`` refused a Python number as their
+  first argument (``torch.bitwise_and(3, t)``, ``torch.div(3, t)``), which PyTorch takes.
 """
 
 import warnings
@@ -273,3 +275,23 @@ def test_in_place_integer_ops(name):
             _same(lambda L, x: (lambda t: (IN_PLACE[name](t, L.tensor(b) if isinstance(
                 b, np.ndarray) else b), t)[1])(x.clone()), a, label=f"{name} {da} {db}",
                 rtol=2e-3 if "float16" in (da, db) else 1e-6)
+
+
+SCALAR_FIRST = ["remainder", "fmod", "floor_divide", "pow", "bitwise_and", "bitwise_or",
+                "bitwise_xor", "bitwise_left_shift", "bitwise_right_shift", "add", "sub", "mul",
+                "div", "true_divide", "float_power"]
+
+
+@pytest.mark.parametrize("name", SCALAR_FIRST)
+def test_number_as_first_argument(name):
+    rng = np.random.default_rng(len(name) + 3)
+    for da in ALL_DTYPES:
+        a = _ints(rng, da, 6)
+        for s in (3, -2, 2.5, True):
+            if _documented_difference(name, s, a) or isinstance(
+                    _outcome(torch, lambda L, x: getattr(L, name)(s, x), [a]), TypeError):
+                continue  # PyTorch's signature takes no number first: chainrule may
+            _same(lambda L, x: getattr(L, name)(s, x), a, label=f"{name}({s!r}, {da})",
+                  rtol=2e-3 if da == "float16" else 1e-6)
+    for mode in ("floor", "trunc"):
+        _same(lambda L, x: L.div(7, x, rounding_mode=mode), np.array([2, -3, 4]), label=mode)

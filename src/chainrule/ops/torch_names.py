@@ -48,6 +48,8 @@ def tensor_input(name: str, input, arg: str = "input") -> Tensor:  # noqa: A002
 def _binary(name: str, dunder: str):
     def op(input, other, *, out=None) -> Tensor:  # noqa: A002 - PyTorch's argument names
         no_out(name, out)
+        if dunder in _REFLECTED and isinstance(other, Tensor) and not isinstance(input, Tensor):
+            return getattr(other, _REFLECTED[dunder])(input)  # bitwise_and(3, t): PyTorch's
         return getattr(tensor_input(name, input), dunder)(other)
 
     op.__name__ = op.__qualname__ = name
@@ -55,6 +57,7 @@ def _binary(name: str, dunder: str):
     return op
 
 
+_REFLECTED = {"__and__": "__rand__", "__or__": "__ror__", "__xor__": "__rxor__"}
 eq, ne = _binary("eq", "__eq__"), _binary("ne", "__ne__")
 lt, le = _binary("lt", "__lt__"), _binary("le", "__le__")
 gt, ge = _binary("gt", "__gt__"), _binary("ge", "__ge__")
@@ -109,6 +112,10 @@ def _shift(name: str, ufunc: str):
             if kind not in "biu":
                 raise TypeError(f"{name}: {arg} must be an integer tensor or int, got "
                                 f"{v.dtype if isinstance(v, Tensor) else type(v).__name__}")
+        if isinstance(other, Tensor) and not isinstance(input, Tensor):  # shift(3, t): 3 weak
+            int_beside_bool = other.dtype == bool and not isinstance(input, bool)
+            input = Tensor(get_array_module(other._data).asarray(  # noqa: A001
+                input, dtype="int64" if int_beside_bool else other.dtype))
         xp = get_array_module(tensor_input(name, input)._data)
         input, other = promoted(input, other)  # noqa: A001 - PyTorch's promotion
         if input.dtype == bool:
@@ -170,7 +177,8 @@ def divide(input, other, *, rounding_mode=None, out=None) -> Tensor:  # noqa: A0
     [3, -4]
     """
     no_out("divide", out)
-    tensor_input("divide", input)
+    if not isinstance(other, Tensor):  # div(3, t) is PyTorch's too
+        tensor_input("divide", input)
     if rounding_mode is None:
         return div(input, other)
     if rounding_mode not in ("trunc", "floor"):
