@@ -299,3 +299,66 @@ def _draw_functional_embedding(rng):
 
 def test_functional_embedding_against_pytorch():
     _run(_draw_functional_embedding, 1250, 80, 80)
+
+
+def _draw_odd_arguments(rng):
+    def one():
+        return int(rng.choice([-1, 0, 1, 2, 3, 5]))
+
+    def some(d):
+        return tuple(one() for _ in range(d)) if rng.random() < 0.5 else one()
+    kind = str(rng.choice(["conv", "convt", "max", "avg", "lp", "unfold", "fold"]))
+    d = int(rng.integers(1, 4)) if kind not in ("lp", "unfold", "fold") else 2
+    shape = (2, 2) + tuple(int(v) for v in rng.integers(1, 7, d))
+    if kind == "conv":
+        pad = some(d) if rng.random() < 0.7 else str(rng.choice(["same", "valid"]))
+        kw = dict(stride=some(d), padding=pad, dilation=some(d), groups=int(rng.choice([1, 2, 0])),
+                  padding_mode=str(rng.choice(["zeros", "reflect", "replicate", "circular"])))
+        name, args = f"Conv{d}d", (2, 2, some(d))
+    elif kind == "convt":
+        kw = dict(stride=some(d), padding=some(d), output_padding=some(d), dilation=some(d),
+                  groups=int(rng.choice([1, 2, 0])))
+        name, args = f"ConvTranspose{d}d", (2, 2, some(d))
+    elif kind == "max":
+        kw = dict(stride=some(d), padding=some(d), dilation=some(d),
+                  ceil_mode=bool(rng.random() < 0.5))
+        name, args = f"MaxPool{d}d", (some(d),)
+    elif kind == "avg":  # PyTorch divides by a negative divisor_override; chainrule refuses it
+        kw = dict(stride=some(d), padding=some(d), ceil_mode=bool(rng.random() < 0.5),
+                  count_include_pad=bool(rng.random() < 0.5))
+        if d > 1 and rng.random() < 0.4:
+            kw["divisor_override"] = int(rng.choice([0, 1, 3]))
+        name, args = f"AvgPool{d}d", (some(d),)
+    elif kind == "lp":
+        kw = dict(stride=some(d), ceil_mode=bool(rng.random() < 0.5))
+        name, args = "LPPool2d", (float(rng.choice([2, 1, 0.5])), some(d))
+    elif kind == "unfold":
+        kw = dict(dilation=some(2), padding=some(2), stride=some(2))
+        name, args = "Unfold", (some(2),)
+    else:  # PyTorch's fold of a negative or zero size, stride or dilation crashed the process
+        def pos(lo):
+            return tuple(max(abs(v), lo) for v in np.broadcast_to(some(2), 2).tolist())
+        k = pos(1)
+        kw = dict(dilation=pos(1), padding=pos(0), stride=pos(1))
+        name, args = "Fold", (pos(1), k)
+        shape = (2, 2 * k[0] * k[1], int(rng.integers(1, 30)))
+
+    def make(lib):
+        return getattr(lib.nn, name)(*args, **kw), lambda m, x: m(x)
+    return f"{name}{args}{kw} x{shape}", make, [rng.standard_normal(shape)]
+
+
+# 3-D average pools of a side shorter than the kernel: PyTorch refuses (docs/pytorch.md)
+_ODD_DIFFERS = ("smaller than kernel size",)
+
+
+def test_odd_arguments_are_refused_where_pytorch_refuses_them():
+    rng = np.random.default_rng(1260)
+    counts = {"compared": 0, "raised": 0, "differs": 0}
+    for _ in range(300):
+        desc, make, arrays = _draw_odd_arguments(rng)
+        try:
+            counts[check(make, arrays, rng, differ=_ODD_DIFFERS)] += 1
+        except AssertionError as e:
+            raise AssertionError(desc) from e
+    assert counts["compared"] >= 15 and counts["raised"] >= 150, counts
