@@ -362,3 +362,23 @@ def test_odd_arguments_are_refused_where_pytorch_refuses_them():
         except AssertionError as e:
             raise AssertionError(desc) from e
     assert counts["compared"] >= 15 and counts["raised"] >= 150, counts
+
+
+def test_empty_adaptive_and_fractional_outputs_are_refused_where_pytorch_returns_them():
+    # docs/pytorch.md: chainrule names the sizes; PyTorch returns a tensor with a side of 0
+    x = np.random.default_rng(0).standard_normal((1, 2, 1, 6))
+    samples = np.full((1, 2, 2), 0.5)
+    assert torch.nn.AdaptiveAvgPool2d((0, 2))(torch.tensor(x)).shape == (1, 2, 0, 2)
+    assert torch.nn.functional.fractional_max_pool2d(
+        torch.tensor(x), 1, output_ratio=(0.5, 0.5), _random_samples=torch.tensor(samples)
+    ).shape == (1, 2, 0, 3)
+    with pytest.raises(ValueError, match=r"output_size must be a positive int.*got \(0, 2\)"):
+        cr.nn.AdaptiveAvgPool2d((0, 2))(cr.tensor(x))
+    with pytest.raises(ValueError, match=r"fractional_max_pool2d: output_size.*got \(0, 3\)"):
+        cr.nn.functional.fractional_max_pool2d(cr.tensor(x), 1, output_ratio=(0.5, 0.5),
+                                               _random_samples=cr.tensor(samples))
+    z = x[0, :, 0, :4].reshape(2, 2, 2)  # (C, H, W): one 2 x 2 window a channel
+    want = torch.nn.AvgPool2d(2, divisor_override=-2)(torch.tensor(z))
+    np.testing.assert_allclose(want.numpy().ravel(), -z.sum((1, 2)) / 2, rtol=1e-15)
+    with pytest.raises(ValueError, match="divisor_override must be a positive int or None, got -2"):
+        cr.nn.AvgPool2d(2, divisor_override=-2)
