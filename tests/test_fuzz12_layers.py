@@ -382,3 +382,22 @@ def test_empty_adaptive_and_fractional_outputs_are_refused_where_pytorch_returns
     np.testing.assert_allclose(want.numpy().ravel(), -z.sum((1, 2)) / 2, rtol=1e-15)
     with pytest.raises(ValueError, match="divisor_override must be a positive int or None, got -2"):
         cr.nn.AvgPool2d(2, divisor_override=-2)
+
+
+@pytest.mark.parametrize("ceil", [False, True])
+def test_lp_pool3d_of_a_window_summing_to_exactly_zero_is_zero(ceil):
+    # the cubes of these integers sum to 0 over the window; lp_pool3d averaged by planes, then
+    # over depth, left 1.5e-16, so the cube root 1e-5 (PyTorch: 0) and a gradient of -2e10
+    col = np.array([2.0, 1, -2, 2, -1, 0, -2, 1, -1]).reshape(3, 3, 1)
+    x = np.concatenate([col, np.ones((3, 3, 1))], -1)[None, None]
+    grads = []
+    for lib in (torch, cr):
+        t = lib.tensor(x, requires_grad=True)
+        y = lib.nn.functional.lp_pool3d(t, 3.0, (3, 3, 1), 1, ceil)
+        y.sum().backward()
+        grads.append(t.grad.numpy())
+        assert y.detach().numpy().ravel()[0] == 0
+    np.testing.assert_allclose(grads[1], grads[0], rtol=1e-12)
+    assert cr.autograd.gradcheck(lambda v: cr.nn.functional.lp_pool3d(v, 3.0, 2, 1, ceil),
+                                 [cr.tensor(np.random.default_rng(0).random((1, 2, 3, 3, 2))
+                                            + 0.5, requires_grad=True)])

@@ -44,13 +44,31 @@ def _lp_pool(op, nd, x, norm_type, kernel_size, stride, ceil_mode):
         if norm_type > 0:
             return _MAX[nd](_abs(x), kernel_size, stride, 0, 1, ceil_mode)
         return -_MAX[nd](-_abs(x), kernel_size, stride, 0, 1, ceil_mode)
-    mean = _AVG[nd](x ** norm_type, kernel_size, stride, 0, ceil_mode)
-    total = sign(mean) * relu(_abs(mean)) * math.prod(kernel)
+    total = _window_sums(nd, x ** norm_type, kernel, stride, ceil_mode)
+    total = sign(total) * relu(_abs(total))
     # A window summing to 0 (all zeros, say after a ReLU) has PyTorch's 0 gradient: 0 ** (1 / p)
     # would send back inf, and inf times the ReLU's 0 mask is NaN.
     zero = total.detach() == 0
     at_zero = 0.0 if norm_type > 0 else math.inf
     return where(zero, at_zero, where(zero, 1.0, total) ** (1.0 / norm_type))
+
+
+def _window_sums(nd, v, kernel, stride, ceil_mode):
+    """PyTorch's ``avg_pool(v) * prod(kernel)``: each window's sum, a partial ``ceil_mode``
+    window's scaled by the kernel's size over its own. The 2-D and 3-D sums are summed, not
+    averaged then multiplied back, so that a window of exact terms summing to 0 is 0 (the 3-D mean
+    is a mean of means: it left such a window a rounding error, its root 1e-5 where PyTorch has 0,
+    its gradient 1e10)."""
+    k = math.prod(kernel)
+    if nd == 1:  # one division, undone: an exact 0 stays 0
+        return avg_pool1d(v, kernel, stride, 0, ceil_mode) * k
+    sums = _AVG[nd](v, kernel, stride, 0, ceil_mode, True, 1)
+    if not ceil_mode:
+        return sums
+    xp = get_array_module(v._data)
+    ones = Tensor(xp.ones((1, 1) + tuple(v.shape[2:]), dtype=v.dtype))
+    counts = _AVG[nd](ones, kernel, stride, 0, ceil_mode, True, 1)  # elements of each window
+    return sums * (k / counts)
 
 
 @batch_optional(1)
