@@ -197,10 +197,13 @@ def sum(input, dim=None, keepdim=None,  # noqa: A001, A002 - numpy.sum, torch.su
     if dtype is not None:
         input = cast(input if isinstance(input, Tensor) else Tensor(input), dtype)  # noqa: A001
         data = input._data
-    axis = dim_or_axis("sum", axis, reduce_dim(dim))
-    keepdims = keep_flag("sum", keepdims, keepdim)
     nd = data.ndim
-    axes = tuple(range(nd)) if axis is None else normalize_axis("sum", axis, nd)
+    if dim is None and axis is None and keepdim is None:  # x.sum(): every axis
+        axes = tuple(range(nd))
+    else:
+        axis = dim_or_axis("sum", axis, reduce_dim(dim))
+        keepdims = keep_flag("sum", keepdims, keepdim)
+        axes = tuple(range(nd)) if axis is None else normalize_axis("sum", axis, nd)
     out = Sum.apply(input, axes=axes, keepdims=bool(keepdims))
     return cast(out, bool) if data.dtype == bool else out  # dtype=bool: any, as PyTorch's
 
