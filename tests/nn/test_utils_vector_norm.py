@@ -113,7 +113,7 @@ def test_signature_matches_torch(name):
     (lambda ps: nn.utils.parameters_to_vector([ps[0], 3]), r"parameters\[1\] must be a Tensor"),
     (lambda ps: nn.utils.parameters_to_vector(5), "iterable of Tensors"),
     (lambda ps: nn.utils.parameters_to_vector([]), "got no parameters"),
-    (lambda ps: nn.utils.get_total_norm(ps, -1), "norm_type must be a number > 0"),
+    (lambda ps: nn.utils.get_total_norm(ps, "2"), "norm_type must be a number or .inf., got .2."),
     (lambda ps: nn.utils.get_total_norm([ps[0], None]), r"tensors\[1\] must be a Tensor"),
     (lambda ps: nn.utils.clip_grads_with_norm_(ps, -1.0, 1.0), "max_norm must be a number >= 0"),
     (lambda ps: nn.utils.clip_grads_with_norm_(ps, 1.0, "2"), "total_norm must be a Tensor"),

@@ -77,7 +77,7 @@ def test_nonfinite_norm(rng):
     [
         (lambda ps: clip_grad_norm_(ps, -1.0), ValueError, "max_norm must be a number >= 0, got"),
         (lambda ps: clip_grad_norm_(ps, "1"), TypeError, "max_norm must be a number >= 0, got '1'"),
-        (lambda ps: clip_grad_norm_(ps, 1.0, norm_type=0), ValueError, "norm_type must be"),
+        (lambda ps: clip_grad_norm_(ps, 1.0, norm_type="two"), TypeError, "norm_type must be"),
         (lambda ps: clip_grad_norm_(5, 1.0), TypeError, "parameters must be a Tensor or an"),
         (lambda ps: clip_grad_norm_([ps[0]._data], 1.0), TypeError, r"parameters\[0\] must be"),
         (lambda ps: clip_grad_value_(ps, -0.5), ValueError, "clip_value must be a number >= 0"),

@@ -12,7 +12,7 @@ import numbers
 from collections.abc import Iterable
 
 from ...autograd import Tensor
-from ...backend import ensure_array, get_array_module
+from ...backend import ensure_array, get_array_module, quiet
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "clip_grads_with_norm_", "get_total_norm"]
 
@@ -28,7 +28,8 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
         parameters: a Tensor or an iterable of Tensors (e.g. ``model.parameters()``); those
             without a gradient are ignored.
         max_norm: the largest allowed total norm.
-        norm_type: the order p of the norm (a number > 0, or ``inf`` for the largest magnitude).
+        norm_type: the order p of the norm (any real number or ``inf``, as in
+            ``torch.linalg.vector_norm``: ``inf`` the largest magnitude, 0 the count of nonzeros).
         error_if_nonfinite: raise RuntimeError when the total norm is nan or inf (otherwise the
             gradients are scaled by the resulting nan or 0, as PyTorch does).
         foreach: accepted for PyTorch's signature; chainrule has one implementation.
@@ -121,27 +122,36 @@ def _check_limit(who: str, name: str, value) -> None:
 
 
 def _norm_order(who: str, norm_type) -> float:
-    if isinstance(norm_type, str) and norm_type.lower() == "inf":
-        return math.inf
+    """Any real order, as ``torch.linalg.vector_norm``: 0 counts the nonzero entries, a negative
+    p (``-inf`` included) is dominated by the smallest magnitudes."""
+    if isinstance(norm_type, str) and norm_type.lower() in ("inf", "-inf"):
+        return -math.inf if norm_type.startswith("-") else math.inf
     if not isinstance(norm_type, numbers.Real) or isinstance(norm_type, bool):
-        raise TypeError(f"{who}: norm_type must be a number > 0 or 'inf', got {norm_type!r}")
-    if not norm_type > 0:
-        raise ValueError(f"{who}: norm_type must be a number > 0 or inf, got {norm_type!r}")
+        raise TypeError(f"{who}: norm_type must be a number or 'inf', got {norm_type!r}")
     return float(norm_type)
 
 
 def _vector_norm(a, p: float):
-    """The p-norm of the 1-D array ``a`` (0 for an empty one), in a's dtype."""
+    """The p-norm of the 1-D array ``a``, in a's dtype; like PyTorch, an empty ``a`` has the norm 0
+    for p >= 0 but no ``inf`` or negative-order norm (their reductions have no identity)."""
     xp = get_array_module(a)
     if a.size == 0:
+        if p == math.inf or p < 0:
+            raise RuntimeError(f"cannot compute the {p} norm of an empty gradient or tensor: the "
+                               "reduction has no identity (PyTorch refuses it too)")
         return xp.zeros((), dtype=a.dtype)
     if p == math.inf:
         return xp.max(xp.abs(a))
+    if p == -math.inf:
+        return xp.min(xp.abs(a))
+    if p == 0:
+        return xp.asarray(xp.count_nonzero(a), dtype=a.dtype)
     if p == 2:
         return xp.linalg.norm(a)
     if p == 1:
         return xp.sum(xp.abs(a))
-    return xp.sum(xp.abs(a) ** p) ** (1.0 / p)
+    with quiet(xp):  # 0 ** p is inf for p < 0, as in PyTorch
+        return xp.sum(xp.abs(a) ** p) ** (1.0 / p)
 
 
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
@@ -152,7 +162,7 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
 
     Args:
         tensors: a Tensor or an iterable of Tensors.
-        norm_type: the order p (a number > 0, or ``inf``).
+        norm_type: the order p (any real number or ``inf``, as in ``clip_grad_norm_``).
         error_if_nonfinite: raise RuntimeError when the norm is nan or inf.
         foreach: accepted for PyTorch's signature; chainrule has one implementation.
 
