@@ -52,7 +52,15 @@ def _matrix_norm(op, a, ord, dim, keepdim, dtype):  # noqa: A002
     if ord == "fro":
         return _vector_norm(a, "fro", axes, keepdim)
     a = movedim(a, axes, (-2, -1))
-    if ord == "nuc":
+    rows, cols = a.shape[-2:]
+    picked = min(rows, cols) if ord in (2, -2) else cols if ord in (1, -1) else rows
+    if ord not in ("nuc", "fro") and picked == 0:
+        # PyTorch's: a largest singular value / sum among none is 0, a smallest undefined
+        if ord < 0:
+            raise ValueError(f"{op}: the {ord} norm of a matrix of shape {(rows, cols)} is "
+                             "undefined (a smallest value among none)")
+        out = _sum(_abs(a), axis=(-2, -1))
+    elif ord == "nuc":
         out = _sum(svdvals(a), axis=-1)
     elif ord in (2, -2):
         s = svdvals(a)
@@ -90,11 +98,14 @@ def cond(input, p=None):  # noqa: A002 - PyTorch's name
     """The condition number of each matrix: s_max / s_min for p None or 2 (s_min / s_max for
     -2), else ||A||_p ||A^-1||_p of square matrices (p: 'fro', 'nuc', inf, -inf, 1, -1)."""
     _matrices("cond", input, complex_ok=True)
+    square = input.shape[-1] == input.shape[-2]
+    if input.shape[-1] * input.shape[-2] == 0 and (square or not isinstance(p, str)):
+        return _sum(_abs(input), axis=(-2, -1))  # PyTorch's: 0 (a non-square one too)
     if p is None or (p in (2, -2) and not isinstance(p, bool)):
         s = svdvals(input)
         big, small = s[..., 0], s[..., -1]
         return small / big if p == -2 else big / small
-    if input.shape[-1] != input.shape[-2]:
+    if not square:
         raise ValueError(f"cond: p={p!r} needs square matrices (*, n, n), got shape "
                          f"{input.shape}")
     return _matrix_norm("cond", input, p, (-2, -1), False, None) * \

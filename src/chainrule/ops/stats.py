@@ -174,6 +174,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
     if p == "nuc" or isinstance(p, str):
         raise ValueError(f"norm: p must be a number or 'fro', got {p!r} (use chainrule.linalg "
                          "for matrix norms)")
+    if p < 0 and any(input.shape[ax] == 0 for ax in axes):
+        raise ValueError(f"norm: the {p} norm of an empty reduction is undefined (a negative "
+                         f"order has no identity): got shape {input.shape}, dim {dim!r}")
     a = _abs(input)
     if p == float("inf"):
         return _max(a, axis=axes, keepdims=keep)
