@@ -115,9 +115,7 @@ def _defined(name, dtype, shape):
     if dtype == "bool" and name in ("argmax", "argmin0"):
         return False  # PyTorch refuses bool; chainrule answers
     if shape == ():
-        return name not in ("sum0", "cumsum", "count_nonzero0", "amax0", "max0", "min1", "amin1",
-                            "argmin0", "cumsum_dt", "sum_neg", "cumprod", "prod1", "any0",
-                            "all1", "cummax")  # dim 0 of a 0-d tensor: PyTorch's, refused here
+        return name not in ("min1", "amin1", "prod1", "all1")  # refused by both
     return True
 
 

@@ -193,11 +193,12 @@ def test_invalid_arguments(call, exc, pattern):
         call(x)
 
 
-def test_a_zero_dim_tensor_has_no_axes():
+def test_a_zero_dim_tensor_takes_axis_0_and_minus_1_only():  # PyTorch's rule
     x = cr.tensor(np.float64(2.0), requires_grad=True)
     assert x.sum(axis=None).item() == 2.0 and x.max(axis=()).item() == 2.0
-    with pytest.raises(ValueError, match=r"axis 0 is out of range for a 0-D tensor \(it has no"):
-        x.sum(axis=0)
+    assert x.sum(axis=0).item() == 2.0 and x.sum(axis=-1).shape == ()
+    with pytest.raises(ValueError, match=r"axis 1 is out of range for a 0-D tensor \(valid: -1"):
+        x.sum(axis=1)
 
 
 def test_empty_reductions_raise():

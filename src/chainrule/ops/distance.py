@@ -13,6 +13,7 @@ import numbers
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._zero_d import on_one_axis, scalar_dim
 from .activation import _float_input
 from .elementwise import _check_broadcast, clip, where
 from .elementwise import abs as _abs
@@ -76,8 +77,10 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
         raise TypeError("normalize: out= is not supported; use the returned tensor")
     x = _float_input("normalize", input, True)  # complex: divided by its real norm, as PyTorch
     p, eps = _p("normalize", p), _eps("normalize", eps)
+    if scalar_dim(x, dim):
+        return on_one_axis(lambda t, d: normalize(t, p, d, eps), x)
     if x.ndim == 0:
-        raise ValueError("normalize: input must have at least one axis, got a 0-d tensor")
+        raise ValueError(f"normalize: dim {dim!r} is out of range for a 0-D tensor (valid: -1, 0)")
     axis = _one_axis("normalize", dim, x.ndim)
     norm = vector_norm(x, p, axis, True)
     return x / clip(norm, eps)

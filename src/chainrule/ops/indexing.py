@@ -12,6 +12,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import MetaArray, get_array_module
 from ._args import dim_or_axis
+from ._zero_d import on_one_axis, scalar_dim
 from .shape import _one_axis, getitem
 
 __all__ = ["argsort", "gather", "one_hot", "scatter_add_along", "sort", "topk"]
@@ -124,7 +125,10 @@ def argsort(input, dim: int | None = None, descending: bool = False,  # noqa: A0
 
     nan sorts as the largest value (last ascending, first descending), as in PyTorch.
     """
-    axis = _one_axis("argsort", dim_or_axis("argsort", axis, dim, -1), input.ndim)
+    axis = dim_or_axis("argsort", axis, dim, -1)
+    if scalar_dim(input, axis):
+        return on_one_axis(lambda t, d: argsort(t, d, descending), input)
+    axis = _one_axis("argsort", axis, input.ndim)
     xp = get_array_module(input._data)
 
     def order(a):
@@ -145,6 +149,8 @@ def sort(input, dim: int | None = None, descending: bool = False,  # noqa: A002
     """``(values, indices)`` of ``input`` sorted along ``dim``; the values carry the gradient. The
     order is always stable, as ``argsort``'s (``stable=`` is accepted either way)."""
     axis = dim_or_axis("sort", axis, dim, -1)
+    if scalar_dim(input, axis):
+        return on_one_axis(lambda t, d: sort(t, d, descending), input)
     idx = argsort(input, dim=axis, descending=descending)
     return ValuesIndices(gather(input, dim=axis, index=idx), idx)
 
@@ -152,7 +158,12 @@ def sort(input, dim: int | None = None, descending: bool = False,  # noqa: A002
 def topk(input, k: int, dim: int | None = None, largest: bool = True,  # noqa: A002
          sorted: bool = True, *, axis=None):  # noqa: A002 - PyTorch's names
     """The ``k`` largest (or smallest) values along ``dim`` and their indices, in order."""
-    axis = _one_axis("topk", dim_or_axis("topk", axis, dim, -1), input.ndim)
+    axis = dim_or_axis("topk", axis, dim, -1)
+    if scalar_dim(input, axis):
+        if k != 1:
+            raise ValueError(f"topk: k must be 1 for a 0-D tensor (its one entry), got {k!r}")
+        return on_one_axis(lambda t, d: topk(t, k, d, largest, sorted), input)
+    axis = _one_axis("topk", axis, input.ndim)
     if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= input.shape[axis]:
         raise ValueError(f"topk: k must be an int in [0, {input.shape[axis]}], got {k!r}")
     idx = argsort(input, dim=axis, descending=largest)

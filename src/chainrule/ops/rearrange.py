@@ -12,6 +12,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._args import dim_or_axis
+from ._zero_d import on_one_axis, scalar_dim
 from .indexing import gather
 from .join import concat, split
 from .shape import (
@@ -72,7 +73,7 @@ class CumSum(Function):
 def flip(input, dims):  # noqa: A002
     """``input`` reversed along ``dims`` (an int or a sequence of ints)."""
     dims = _int_tuple("flip", "dims", (dims,) if not isinstance(dims, (tuple, list)) else dims)
-    return Flip.apply(input, axes=normalize_axis("flip", dims, input.ndim))
+    return Flip.apply(input, axes=normalize_axis("flip", dims, input.ndim, scalar=True))
 
 
 def roll(input, shifts, dims=None):  # noqa: A002
@@ -100,6 +101,8 @@ def cumsum(input, dim=None, *, dtype=None, axis=None):  # noqa: A002
         input = input.astype(dtype)  # noqa: A001
     elif input.dtype.kind in "biu":  # PyTorch sums integers and booleans in int64
         input = input.astype("int64")  # noqa: A001
+    if scalar_dim(input, dim):
+        return on_one_axis(lambda t, d: cumsum(t, d, dtype=t.dtype), input)
     return CumSum.apply(input, axis=_one_axis("cumsum", dim, input.ndim))
 
 

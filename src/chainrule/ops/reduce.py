@@ -18,6 +18,7 @@ from ..kernels import K
 from ._args import dim_or_axis, keep_flag, reduce_dim
 from ._conj import cj
 from ._promotion import float_operand
+from ._zero_d import on_one_axis, scalar_dim
 from .elementwise import cast, exp, fill_where, maximum, minimum
 from .shape import broadcast_to, normalize_axis, reshape
 
@@ -203,7 +204,8 @@ def sum(input, dim=None, keepdim=None,  # noqa: A001, A002 - numpy.sum, torch.su
     else:
         axis = dim_or_axis("sum", axis, reduce_dim(dim))
         keepdims = keep_flag("sum", keepdims, keepdim)
-        axes = tuple(range(nd)) if axis is None else normalize_axis("sum", axis, nd)
+        axes = (tuple(range(nd)) if axis is None
+                else normalize_axis("sum", axis, nd, scalar=True))
     out = Sum.apply(input, axes=axes, keepdims=bool(keepdims))
     return cast(out, bool) if data.dtype == bool else out  # dtype=bool: any, as PyTorch's
 
@@ -222,7 +224,7 @@ def mean(input, dim=None, keepdim=None,  # noqa: A002 - PyTorch's name
         input = cast(input if isinstance(input, Tensor) else Tensor(input), dtype)  # noqa: A001
     axis = dim_or_axis("mean", axis, reduce_dim(dim))
     keepdims = keep_flag("mean", keepdims, keepdim)
-    axes = normalize_axis("mean", axis, input.ndim)
+    axes = normalize_axis("mean", axis, input.ndim, scalar=True)
     if _count(input.shape, axes) == 0:
         raise ValueError(
             f"mean: cannot average over zero elements (shape {input.shape}, axis {axis!r})"
@@ -289,9 +291,11 @@ def _max_or_min(op, largest, x, dim, keepdim, axis, keepdims):
 
 
 def _extreme(op, x, axis, keepdims, largest, first=False):
-    axes = normalize_axis(op, axis, x.ndim)
+    axes = normalize_axis(op, axis, x.ndim, scalar=True)
     _check_nonempty(op, x, axes)
-    return Extreme.apply(x, axes=axes, keepdims=keepdims, largest=largest, first=first)
+    # over no axis (a 0-D x, dim 0) each value is its own entry: no ties to break
+    return Extreme.apply(x, axes=axes, keepdims=keepdims, largest=largest,
+                         first=bool(first and axes))
 
 
 def logsumexp(input, dim=None, keepdim=None, *, axis=None, keepdims: bool = False):  # noqa: A002
@@ -304,7 +308,7 @@ def logsumexp(input, dim=None, keepdim=None, *, axis=None, keepdims: bool = Fals
     """
     axis = dim_or_axis("logsumexp", axis, reduce_dim(dim))
     keepdims = keep_flag("logsumexp", keepdims, keepdim)
-    axes = normalize_axis("logsumexp", axis, input.ndim)
+    axes = normalize_axis("logsumexp", axis, input.ndim, scalar=True)
     if _count(input.shape, axes) == 0:  # log(0) = -inf over no elements, as PyTorch's
         return sum(float_operand(input), axes, keepdims) - math.inf
     return LogSumExp.apply(float_operand(input), axes=axes, keepdims=bool(keepdims))
@@ -353,7 +357,7 @@ def _var_args(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
         ddof = correction
     elif ddof is None:
         ddof = 1  # PyTorch's default, the unbiased estimate
-    axes = normalize_axis(op, axis, x.ndim)
+    axes = normalize_axis(op, axis, x.ndim, scalar=True)
     n = _count(x.shape, axes)
     if isinstance(ddof, bool) or not isinstance(ddof, (int, float)) or ddof < 0:
         raise ValueError(f"{op}: ddof must be a non-negative number, got {ddof!r}")
@@ -377,6 +381,8 @@ def std(input, dim=None, unbiased=None, keepdim=None,  # noqa: A002 - PyTorch's 
 
 
 def _arg(op, x, axis, keepdims):
+    if scalar_dim(x, axis):
+        return on_one_axis(lambda t, d: _arg(op, t, d, keepdims), x)
     if axis is not None:
         axis = normalize_axis(op, axis, x.ndim)
         if len(axis) != 1:

@@ -1,5 +1,4 @@
-"""Shape and indexing ops: reshape, permute, transpose, squeeze, broadcast_to and its adjoint
-sum_to, getitem (concat, pad: ``join``).
+"""Shape and indexing ops: reshape, permute, transpose, squeeze, broadcast_to, sum_to, getitem.
 
 Forwards return NumPy views wherever NumPy does (reshape of contiguous data, transposes, basic
 slicing), so they cost no copy. Backwards are written with these same ops, so they can be
@@ -40,8 +39,9 @@ def _int_tuple(op, name, values):
     return tuple(_as_int(op, name, v) for v in values)
 
 
-def normalize_axis(op: str, axis, ndim: int) -> tuple[int, ...]:
-    """Sorted non-negative axes for an ``axis`` given as None (all), an int or a tuple of ints."""
+def normalize_axis(op: str, axis, ndim: int, *, scalar: bool = False) -> tuple[int, ...]:
+    """Sorted non-negative axes for an ``axis`` given as None (all), an int or a tuple of ints;
+    ``scalar=True``: a 0-D tensor takes 0 or -1 (PyTorch's rule), which name no axis of it."""
     if axis is None:
         return tuple(range(ndim))
     axes = tuple(axis) if isinstance(axis, (tuple, list)) else (axis,)
@@ -50,8 +50,11 @@ def normalize_axis(op: str, axis, ndim: int) -> tuple[int, ...]:
         if isinstance(a, bool) or not hasattr(a, "__index__"):
             raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
         a = operator.index(a)
+        if scalar and ndim == 0 and a in (0, -1):
+            continue
         if not -ndim <= a < ndim:
-            valid = f"valid: {-ndim} to {ndim - 1}" if ndim else "it has no axes; use axis=None"
+            valid = (f"valid: {-ndim} to {ndim - 1}" if ndim else "valid: -1, 0 or None"
+                     if scalar else "it has no axes; use axis=None")
             raise ValueError(f"{op}: axis {a} is out of range for a {ndim}-D tensor ({valid})")
         out.append(a % ndim)
     if len(set(out)) != len(out):
@@ -199,7 +202,7 @@ def squeeze(input, axis=None, *, dim=None):  # noqa: A002
     A given axis whose size is not 1 is left as it is, as in PyTorch (NumPy would raise).
     """
     axis = dim_or_axis("squeeze", axis, dim)
-    axes = normalize_axis("squeeze", axis, input.ndim)
+    axes = normalize_axis("squeeze", axis, input.ndim, scalar=True)
     axes = tuple(a for a in axes if input.shape[a] == 1)
     if not axes:
         return input

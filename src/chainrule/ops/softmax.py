@@ -13,6 +13,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._args import dim_or_axis
+from ._zero_d import on_one_axis, scalar_dim
 from .activation import _float_input
 from .elementwise import cast, exp
 from .reduce import sum as _sum
@@ -92,6 +93,8 @@ def softmax(input, axis: int = None, *, dim=None, dtype=None) -> Tensor:  # noqa
     input = _float_input("softmax", input)  # noqa: A001
     if dtype is not None:
         input = cast(input, dtype)  # noqa: A001
+    if scalar_dim(input, axis):
+        return on_one_axis(softmax, input)
     return Softmax.apply(input, axis=normalize_axis("softmax", axis, input.ndim, input.shape))
 
 
@@ -114,6 +117,8 @@ def log_softmax(x, axis: int = None, *, dim=None, dtype=None) -> Tensor:
     x = _float_input("log_softmax", x)
     if dtype is not None:
         x = cast(x, dtype)
+    if scalar_dim(x, axis):
+        return on_one_axis(log_softmax, x)
     return LogSoftmax.apply(x, axis=normalize_axis("log_softmax", axis, x.ndim, x.shape))
 
 

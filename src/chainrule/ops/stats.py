@@ -17,6 +17,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._args import dim_or_axis, keep_flag, reduce_dim
+from ._zero_d import on_one_axis, scalar_dim
 from .elementwise import abs as _abs
 from .elementwise import fill_where
 from .elementwise import pow as _pow
@@ -32,7 +33,8 @@ __all__ = ["amax", "amin", "aminmax", "count_nonzero", "median", "nansum", "norm
 
 
 def _axes(op, x, dim, axis, keepdim, keepdims):
-    axes = normalize_axis(op, dim_or_axis(op, axis, reduce_dim(dim)), x.ndim)
+    axes = normalize_axis(op, dim_or_axis(op, axis, reduce_dim(dim)), x.ndim,
+                          scalar=True)
     return axes, keep_flag(op, keepdims, keepdim)
 
 
@@ -82,6 +84,8 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=Fals
         out = Prod.apply(reshape(input, -1), axis=0, keepdims=False)
     elif isinstance(dim, (tuple, list)):
         raise TypeError(f"prod: dim must be a single int (PyTorch's), got {dim!r}")
+    elif scalar_dim(input, dim):
+        out = Prod.apply(reshape(input, -1), axis=0, keepdims=False)
     else:
         (ax,) = normalize_axis("prod", dim, input.ndim)
         out = Prod.apply(input, axis=ax, keepdims=bool(keepdim or keepdims))
@@ -137,7 +141,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=Fa
 
 
 def count_nonzero(input, dim=None):  # noqa: A002
-    axes = normalize_axis("count_nonzero", reduce_dim(dim), input.ndim)
+    axes = normalize_axis("count_nonzero", reduce_dim(dim), input.ndim, scalar=True)
     return nondiff(lambda a: get_array_module(a).asarray(
         get_array_module(a).count_nonzero(a, axis=axes)).astype("int64"), input)
 
@@ -167,7 +171,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
     inf, -inf, 0 (the count of nonzeros) or any other number ``(sum |x|^p)^(1/p)``."""
     if dtype is not None:
         input = input.astype(dtype)  # noqa: A001
-    axes = normalize_axis("norm", reduce_dim(dim), input.ndim)
+    axes = normalize_axis("norm", reduce_dim(dim), input.ndim, scalar=True)
     keep = bool(keepdim)
     if p in ("fro", 2, 2.0):
         return Norm2.apply(input, axes=axes, keepdims=keep)
@@ -240,6 +244,8 @@ def median(input, dim=None, keepdim=False):  # noqa: A002
     if dim is None:
         _check_nonempty("median", reshape(input, -1), (0,))
         return _Picked.apply(input, pick=lambda flat: _median_pick(flat, 0)[0])
+    if scalar_dim(input, dim):
+        return on_one_axis(lambda t, d: median(t, d, keepdim), input)
     axis = normalize_axis("median", dim, input.ndim)[0]
     _check_nonempty("median", input, (axis,))
     pick = nondiff(lambda a: _median_pick(a, axis), input)  # a trace picks again at each call

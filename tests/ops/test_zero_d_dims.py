@@ -1,0 +1,131 @@
+"""A 0-D tensor takes dim 0 or -1 as if it had one axis of size 1 (PyTorch's rule): reductions
+reduce over nothing, scans and sorts are the identity, arg-ops give index 0, softmax gives 1.
+Each op against PyTorch: values, dtypes, shapes, keepdim, float64 gradients; other dims refused."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.nn.functional as CF
+
+torch = pytest.importorskip("torch")
+TF = torch.nn.functional
+
+# name -> f(lib, F, x, dim); lib is chainrule or torch, F its nn.functional
+OPS = {
+    "sum": lambda m, F, x, d: x.sum(d),
+    "sum_keepdim": lambda m, F, x, d: x.sum(d, keepdim=True),
+    "sum_tuple": lambda m, F, x, d: x.sum((d,)),
+    "mean": lambda m, F, x, d: x.mean(d),
+    "mean_keepdim": lambda m, F, x, d: x.mean(d, keepdim=True),
+    "max": lambda m, F, x, d: x.max(d),
+    "max_keepdim": lambda m, F, x, d: x.max(d, keepdim=True),
+    "min": lambda m, F, x, d: x.min(d),
+    "amax": lambda m, F, x, d: x.amax(d),
+    "amin": lambda m, F, x, d: x.amin(d),
+    "aminmax": lambda m, F, x, d: m.aminmax(x, dim=d),
+    "cumsum": lambda m, F, x, d: x.cumsum(d),
+    "cumprod": lambda m, F, x, d: x.cumprod(d),
+    "cummax": lambda m, F, x, d: x.cummax(d),
+    "cummin": lambda m, F, x, d: x.cummin(d),
+    "logcumsumexp": lambda m, F, x, d: x.logcumsumexp(d),
+    "softmax": lambda m, F, x, d: x.softmax(d),
+    "log_softmax": lambda m, F, x, d: x.log_softmax(d),
+    "F.softmax": lambda m, F, x, d: F.softmax(x, d),
+    "F.log_softmax": lambda m, F, x, d: F.log_softmax(x, d),
+    "F.softmin": lambda m, F, x, d: F.softmin(x, d),
+    "F.normalize": lambda m, F, x, d: F.normalize(x, dim=d),
+    "sort": lambda m, F, x, d: x.sort(d),
+    "sort_descending": lambda m, F, x, d: x.sort(d, descending=True),
+    "topk": lambda m, F, x, d: x.topk(1, d),
+    "kthvalue": lambda m, F, x, d: x.kthvalue(1, d),
+    "median": lambda m, F, x, d: x.median(d),
+    "median_keepdim": lambda m, F, x, d: x.median(d, keepdim=True),
+    "nanmedian": lambda m, F, x, d: x.nanmedian(d),
+    "mode": lambda m, F, x, d: x.mode(d),
+    "std_c0": lambda m, F, x, d: x.std(d, correction=0),
+    "var_c0": lambda m, F, x, d: x.var(d, correction=0),
+    "norm": lambda m, F, x, d: x.norm(dim=d),
+    "vector_norm": lambda m, F, x, d: m.linalg.vector_norm(x, dim=d),
+    "flip": lambda m, F, x, d: x.flip(d),
+    "squeeze": lambda m, F, x, d: x.squeeze(d),
+    "unsqueeze": lambda m, F, x, d: x.unsqueeze(d),
+    "prod": lambda m, F, x, d: x.prod(d),
+    "prod_keepdim": lambda m, F, x, d: x.prod(d, keepdim=True),
+    "logsumexp": lambda m, F, x, d: x.logsumexp(d),
+    "nansum": lambda m, F, x, d: x.nansum(d),
+    "nanmean": lambda m, F, x, d: x.nanmean(d),
+    "quantile": lambda m, F, x, d: x.quantile(0.5, d),
+    "stack": lambda m, F, x, d: m.stack([x, x * 2], d),
+}
+NONDIFF = {
+    "argmax": lambda m, F, x, d: x.argmax(d),
+    "argmax_keepdim": lambda m, F, x, d: x.argmax(d, keepdim=True),
+    "argmin": lambda m, F, x, d: x.argmin(d),
+    "argsort": lambda m, F, x, d: x.argsort(d),
+    "all": lambda m, F, x, d: x.all(d),
+    "any": lambda m, F, x, d: x.any(d),
+    "count_nonzero": lambda m, F, x, d: x.count_nonzero(d),
+}
+
+
+def _parts(out):
+    return list(out) if isinstance(out, tuple) else [out]
+
+
+def _check(cr_out, t_out):
+    cps, tps = _parts(cr_out), _parts(t_out)
+    assert len(cps) == len(tps)
+    for c, t in zip(cps, tps):
+        assert c.shape == tuple(t.shape)
+        assert str(c.dtype) == str(t.dtype).replace("torch.", "")
+        np.testing.assert_allclose(c.numpy(), t.detach().numpy(), rtol=1e-12, atol=0)
+
+
+@pytest.mark.parametrize("dim", [0, -1])
+@pytest.mark.parametrize("name", sorted(OPS))
+def test_matches_pytorch_forward_and_float64_gradient(name, dim):
+    f = OPS[name]
+    x = cr.tensor(0.7, dtype="float64", requires_grad=True)
+    xt = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    out, out_t = f(cr, CF, x, dim), f(torch, TF, xt, dim)
+    _check(out, out_t)
+    first, first_t = _parts(out)[0], _parts(out_t)[0]
+    (first * 1.3).sum().backward()
+    (first_t * 1.3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-15)
+    xg = cr.tensor(0.7, dtype="float64", requires_grad=True)
+    assert cr.gradcheck(lambda t: _parts(f(cr, CF, t, dim))[0], [xg])
+
+
+@pytest.mark.parametrize("dim", [0, -1])
+@pytest.mark.parametrize("name", sorted(NONDIFF))
+@pytest.mark.parametrize("value", [0.0, 2.5])
+def test_logical_and_counting_reductions_match_pytorch(name, dim, value):
+    f = NONDIFF[name]
+    _check(f(cr, CF, cr.tensor(value, dtype="float64"), dim),
+           f(torch, TF, torch.tensor(value, dtype=torch.float64), dim))
+
+
+@pytest.mark.parametrize("name", sorted(set(OPS) - {"unsqueeze", "stack"}) + sorted(NONDIFF))
+@pytest.mark.parametrize("dim", [1, -2])
+def test_other_dims_of_a_0d_tensor_are_refused_as_in_pytorch(name, dim):
+    f = {**OPS, **NONDIFF}[name]
+    with pytest.raises((IndexError, RuntimeError)):
+        f(torch, TF, torch.tensor(0.7, dtype=torch.float64), dim)
+    with pytest.raises((ValueError, IndexError, TypeError)) as err:
+        f(cr, CF, cr.tensor(0.7, dtype="float64"), dim)
+    assert str(dim) in str(err.value)
+
+
+def test_integer_input_keeps_pytorchs_dtypes():
+    for name in ("sum", "cumsum", "prod", "max", "argmax", "sort", "flip", "squeeze"):
+        f = {**OPS, **NONDIFF}[name]
+        _check(f(cr, CF, cr.tensor(5), 0), f(torch, TF, torch.tensor(5), 0))
+
+
+def test_topk_of_a_0d_tensor_takes_k_1_only():
+    x = cr.tensor(0.7, dtype="float64")
+    for k in (0, 2):  # PyTorch gives the entry for k=0 (one value where none was asked for)
+        with pytest.raises(ValueError, match=f"topk: k must be 1 .* got {k}"):
+            x.topk(k, 0)
