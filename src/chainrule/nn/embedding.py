@@ -162,18 +162,21 @@ class Embedding(Module):
 
     def forward(self, ids):
         """Look up the vectors of ``ids`` (an integer Tensor, array or nested list)."""
-        index = self._check_ids(ids)
+        # self.weight is read once: a parametrization (spectral_norm's power iteration) runs once
+        # per forward pass, as in PyTorch
+        weight = self.weight
+        index = self._check_ids(ids, weight)
         if self.max_norm is not None:
             with no_grad():
-                embedding_renorm_(self.weight, index, self.max_norm, self.norm_type)
+                embedding_renorm_(weight, index, self.max_norm, self.norm_type)
         # The ids as a Tensor: an input of the lookup, which checks their range itself, so that a
         # trace (cr.trace) reads and checks them at every call.
         ids = ids if isinstance(ids, Tensor) and ids._data is index else Tensor(index)
-        if self.sparse and self.weight.requires_grad:  # weight.grad: a SparseTensor
-            out = sparse_lookup(self.weight, index, who="Embedding", padding_idx=self.padding_idx,
+        if self.sparse and weight.requires_grad:  # weight.grad: a SparseTensor
+            out = sparse_lookup(weight, index, who="Embedding", padding_idx=self.padding_idx,
                                 scale_grad_by_freq=self.scale_grad_by_freq)
         else:
-            out = getitem(self.weight, ids, rows=("Embedding", self.num_embeddings))
+            out = getitem(weight, ids, rows=("Embedding", self.num_embeddings))
         if self.scale_grad_by_freq and out.requires_grad:
             out = scaled_by_frequency(out, index, self.num_embeddings)
         if self.padding_idx is not None and out.requires_grad:
@@ -184,9 +187,9 @@ class Embedding(Module):
                 out = where(keep, out, out.detach())
         return out
 
-    def _check_ids(self, ids):
+    def _check_ids(self, ids, weight):
         data = ids._data if isinstance(ids, Tensor) else ids
-        xp = get_array_module(self.weight._data, data)
+        xp = get_array_module(weight._data, data)
         if isinstance(data, (list, tuple, numbers.Integral)):
             data = xp.asarray(data)
         if not hasattr(data, "dtype") or data.dtype.kind not in "iu":
