@@ -71,3 +71,38 @@ def test_empty_gradient_has_norm_zero(norm_type):
     expected = torch.nn.utils.clip_grad_norm_(theirs, 1.0, norm_type=norm_type)
     np.testing.assert_allclose(cu.clip_grad_norm_(ours, 1.0, norm_type=norm_type).numpy(),
                                expected.numpy(), rtol=1e-12)
+
+
+def _load(theirs, ours):
+    ours.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+
+
+@pytest.mark.parametrize(("layer", "args", "name", "x"), [
+    ("Embedding", (6, 3), "weight", np.array([[1, 4], [0, 5]])),
+    ("GRUCell", (3, 4), "weight_ih", np.linspace(-1.0, 1.0, 6).reshape(2, 3)),
+    ("RNNCell", (3, 4), "weight_ih", np.linspace(-1.0, 1.0, 6).reshape(2, 3)),
+    ("LSTMCell", (3, 4), "weight_ih", np.linspace(-1.0, 1.0, 6).reshape(2, 3)),
+])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_spectral_norm_power_iteration_runs_once_per_forward(layer, args, name, x, dim):
+    # Embedding read its weight twice per forward (and the cells their weight_ih, for the
+    # dtype), so spectral_norm's power iteration ran twice in training, where PyTorch runs it once
+    torch.manual_seed(0)
+    theirs = getattr(torch.nn, layer)(*args).double()
+    ours = getattr(cr.nn, layer)(*args, dtype=cr.float64)
+    torch.nn.utils.parametrizations.spectral_norm(theirs, name, dim=dim)
+    cu.parametrizations.spectral_norm(ours, name, dim=dim)
+    _load(theirs, ours)
+    for _ in range(2):
+        out = theirs(torch.tensor(x))
+        got = ours(cr.tensor(x))
+        out = out[0] if isinstance(out, tuple) else out
+        got = got[0] if isinstance(got, tuple) else got
+        np.testing.assert_allclose(got.numpy(), out.detach().numpy(), rtol=1e-10, atol=1e-12)
+        out.pow(2).sum().backward()
+        (got ** 2).sum().backward()
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[key].numpy(), value.numpy(), atol=1e-12)
+    original = getattr(theirs.parametrizations, name).original
+    np.testing.assert_allclose(getattr(ours.parametrizations, name).original.grad.numpy(),
+                               original.grad.numpy(), rtol=1e-9, atol=1e-12)

@@ -62,8 +62,9 @@ class _Recurrent(Module):
 
     @property
     def _dtype(self):
-        """The parameters' dtype, which ``Module.to(dtype=...)`` may have changed since."""
-        return self.weight_ih.dtype if isinstance(self, RNNCellBase) else self.weight_ih_l0.dtype
+        """The parameters' dtype (``Module.to`` may change it), from the stored Parameters: a
+        parametrized weight is computed once per forward pass, as in PyTorch, not also here."""
+        return next(self.parameters()).dtype
 
     def _add_weights(self, suffix, input_size, proj_size=0):
         xp = get_array_module()
