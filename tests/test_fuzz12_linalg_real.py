@@ -160,3 +160,155 @@ def test_negative_vector_norm_of_nothing_regression():
                   label=f"norm {o} {shape} {dim}")
     with pytest.raises(ValueError, match=r"-1 norm of an empty reduction.*shape \(2, 0\)"):
         cr.linalg.vector_norm(cr.zeros(2, 0), -1, dim=-1)
+
+
+@pytest.mark.parametrize("dt", ["float64", "float32"])
+@pytest.mark.parametrize("ba,bb", [((2, 1), (1, 3)), ((3,), ()), ((), (3,)), ((1,), (3,)),
+                                   ((0,), (1,)), ((2, 1), (0,))])
+def test_broadcast_batches(dt, ba, bb):
+    rng = np.random.default_rng(len(ba) * 3 + len(bb))
+    g, tol = ((0, 1), 1e-9) if dt == "float64" else ((), 1e-4)
+    a = _square(rng, ba, 3, dt)
+    x = rng.standard_normal(bb + (3, 2)).astype(dt)
+    lab = f"{dt}{ba}{bb}"
+    for name, fn, y in [
+        ("solve", lambda L, t, u: L.linalg.solve(t, u), x),
+        ("solve vector", lambda L, t, u: L.linalg.solve(t, u), x[..., 0].copy()),
+        ("solve_ex", lambda L, t, u: L.linalg.solve_ex(t, u), x),
+        ("solve_ex left=False", lambda L, t, u: L.linalg.solve_ex(t, u.mT, left=False), x),
+        ("matmul", lambda L, t, u: L.matmul(t, u), x),
+        ("cholesky_solve", lambda L, t, u: L.cholesky_solve(u, L.linalg.cholesky(t @ t.mT)), x),
+        ("solve_triangular", lambda L, t, u: L.linalg.solve_triangular(t.triu(), u, upper=True),
+         x),
+        ("lu_solve", lambda L, t, u: L.linalg.lu_solve(*L.linalg.lu_factor(t), u), x),
+    ] + ([("lstsq", lambda L, t, u: L.linalg.lstsq(t, u).solution, x)] if len(ba) <= len(bb)
+         else []):  # (a B of fewer dims than A: PyTorch's own rule is inconsistent)
+        check(torch, fn, a, y, grad=g, rtol=tol, label=f"{name} {lab}")
+
+
+def test_solve_ex_info_covers_a_own_batch_regression():
+    """Before: solve_ex's info had the broadcast batch shape of A and B; PyTorch's has A's."""
+    a = np.ones((2, 1, 2, 2))
+    a[1] = np.eye(2)
+    b = np.random.default_rng(0).standard_normal((3, 2, 1))
+    for left in (True, False):
+        out = check(torch, lambda L, t, u, f=left: L.linalg.solve_ex(t, u if f else u.mT,
+                                                                   left=f).info, a, b)
+        assert out.shape == (2, 1) and out.tolist() == [[2], [0]]
+    check(torch, lambda L, t, u: L.linalg.solve_ex(t, u).info, a[:, :1], b[:0])
+
+
+@pytest.mark.parametrize("dt", ["float64", "float32"])
+def test_products(dt):
+    rng = np.random.default_rng(3)
+    g2, g3, tol = ((0, 1), (0, 1, 2), 1e-9) if dt == "float64" else ((), (), 1e-4)
+
+    def r(*s):
+        return rng.standard_normal(s).astype(dt)
+
+    for sa, sb in [((3,), (3,)), ((3,), (3, 2)), ((2, 3), (3,)), ((4, 2, 3), (3,)),
+                   ((3,), (4, 3, 2)), ((0,), (0,)), ((0,), (0, 2)), ((2, 1, 2, 3), (5, 3, 4)),
+                   ((3,), (2,)), ((2, 3), (2, 3))]:
+        check(torch, lambda L, a, b: L.matmul(a, b), r(*sa), r(*sb), grad=g2, rtol=tol,
+              label=f"matmul {sa} {sb}")
+    m = r(2, 4)
+    m[0, 1] = np.nan  # beta=0: PyTorch ignores the input, its NaN too
+    for beta, alpha in [(0, 1), (0, 2.5), (1, 1), (0.5, 0), (0, 0)]:
+        lab = f"{dt} beta={beta} alpha={alpha}"
+        for name, fn, args in [
+            ("addmm", lambda L, i, a, b: L.addmm(i, a, b, beta=beta, alpha=alpha),
+             (m, r(2, 3), r(3, 4))),
+            ("addmm broadcast", lambda L, i, a, b: L.addmm(i, a, b, beta=beta, alpha=alpha),
+             (m[0].copy(), r(2, 3), r(3, 4))),
+            ("addmm empty", lambda L, i, a, b: L.addmm(i, a, b, beta=beta, alpha=alpha),
+             (m, r(2, 0), r(0, 4))),
+            ("addmm_", lambda L, i, a, b: i.clone().addmm_(a, b, beta=beta, alpha=alpha),
+             (m, r(2, 3), r(3, 4))),
+            ("baddbmm", lambda L, i, a, b: L.baddbmm(i, a, b, beta=beta, alpha=alpha),
+             (np.broadcast_to(m, (3, 2, 4)).copy(), r(3, 2, 3), r(3, 3, 4))),
+            ("addbmm", lambda L, i, a, b: L.addbmm(i, a, b, beta=beta, alpha=alpha),
+             (m, r(3, 2, 3), r(3, 3, 4))),
+            ("addmv", lambda L, i, a, b: L.addmv(i, a, b, beta=beta, alpha=alpha),
+             (m[0, :2].copy(), r(2, 3), r(3))),
+            ("addr", lambda L, i, a, b: L.addr(i, a, b, beta=beta, alpha=alpha),
+             (m, r(2), r(4))),
+        ]:
+            check(torch, fn, *args, grad=g3, rtol=tol, label=f"{name} {lab}")
+    for sa, sb, dims in [((2, 3, 4), (3, 4, 5), 2), ((2, 3), (3, 2), ([0], [1])),
+                         ((2, 3), (2, 3), 0), ((2, 3), (3, 2), ([0, 1], [1, 0])),
+                         ((0, 3), (3, 0), 1)]:
+        check(torch, lambda L, a, b: L.tensordot(a, b, dims=dims), r(*sa), r(*sb), grad=g2,
+              rtol=tol, label=f"tensordot {sa} {sb} {dims}")
+    for sa, sb in [((2,), (3,)), ((2, 3), (1, 2)), ((2, 1, 3), (4,)), ((0, 2), (2, 2)),
+                   ((), (2,))]:
+        check(torch, lambda L, a, b: L.kron(a, b), r(*sa), r(*sb), grad=g2, rtol=tol,
+              label=f"kron {sa} {sb}")
+    for nb in (0, 2):
+        check(torch, lambda L, a, b: L.outer(a, b), r(3), r(nb), grad=g2, rtol=tol)
+        check(torch, lambda L, a, b: L.ger(a, b), r(3), r(nb), grad=g2, rtol=tol)
+    for d in (-1, 0, 1, 2, None):
+        for sa, sb in [((3, 3), (3, 3)), ((2, 3), (1, 3)), ((4, 3, 2), (3, 1)), ((3, 0), (3, 0))]:
+            check(torch, lambda L, a, b: L.cross(a, b) if d is None else L.cross(a, b, dim=d),
+                  r(*sa), r(*sb), grad=g2, rtol=tol, label=f"cross {d} {sa} {sb}")
+            check(torch, lambda L, a, b: L.linalg.cross(a, b, dim=-1 if d is None else d),
+                  r(*sa), r(*sb), grad=g2, rtol=tol, label=f"linalg.cross {d} {sa} {sb}")
+        check(torch, lambda L, a, b: L.linalg.vecdot(a, b, dim=-1 if d is None else d),
+              r(2, 3), r(1, 3), grad=g2, rtol=tol, label=f"vecdot {d}")
+    for shapes in [[(2, 3), (3, 4)], [(3,), (3, 4), (4,)], [(3,), (3, 4), (4, 2)],
+                   [(2, 3), (3, 4), (4, 5), (5,)], [(0, 3), (3, 2), (2, 0)], [(2, 0), (0, 2)],
+                   [(3,), (3,)], [(2, 3), (4, 5)]]:
+        check(torch, lambda L, *ts: L.linalg.multi_dot(list(ts)), *[r(*s) for s in shapes],
+              grad=tuple(range(len(shapes))) if g2 else (), rtol=tol, label=f"multi_dot {shapes}")
+
+
+@pytest.mark.parametrize("dt", ["float64", "float32"])
+def test_diagonals_and_triangles(dt):
+    rng = np.random.default_rng(4)
+    g, tol = ((0,), 1e-9) if dt == "float64" else ((), 1e-4)
+    for shp in [(3, 4), (2, 3, 4), (0, 3), (4, 0), (2, 2, 0, 3)]:
+        x = rng.standard_normal(shp).astype(dt)
+        mat, vec = x.reshape(shp[-2] * (len(shp) - 1), shp[-1]), x.reshape(-1)[:shp[-1]]
+        for off in (-5, -1, 0, 2, 7):
+            for name, fn, arg in [
+                ("tril", lambda L, t: L.tril(t, off), x),
+                ("triu", lambda L, t: L.triu(t, off), x),
+                ("diagonal", lambda L, t: L.diagonal(t, off), x),
+                ("diagonal 1 0", lambda L, t: L.diagonal(t, off, 1, 0), x),
+                ("linalg.diagonal", lambda L, t: L.linalg.diagonal(t, offset=off, dim1=0,
+                                                                   dim2=-1), x),
+                ("diag_embed", lambda L, t: L.diag_embed(t, off), x),
+                ("diag_embed 0 -1", lambda L, t: L.diag_embed(t, off, 0, -1), x),
+                ("diag_embed -1 0", lambda L, t: L.diag_embed(t, off, -1, 0), x),
+                ("diag of a matrix", lambda L, t: L.diag(t, off), mat),
+                ("diag of a vector", lambda L, t: L.diag(t, off), vec),
+                ("trace", lambda L, t: t.trace(), mat),
+            ]:
+                check(torch, fn, arg, grad=g, rtol=tol, label=f"{name} {dt}{shp} {off}")
+
+
+@pytest.mark.parametrize("dt", ["float64", "float32"])
+@pytest.mark.parametrize("shp", [(2, 2), (3, 2, 2)])
+def test_singular_and_rank_deficient(dt, shp):
+    rng = np.random.default_rng(5)
+    ones = np.ones(shp, dt)
+    rhs = rng.standard_normal(shp[:-1] + (1,)).astype(dt)
+    for name, fn, arg in [
+        ("inv", lambda L, t: L.linalg.inv(t), ones),
+        ("inv_ex info", lambda L, t: L.linalg.inv_ex(t).info, ones),
+        ("solve_ex info", lambda L, t: L.linalg.solve_ex(t, t[..., :1]).info, ones),
+        ("cholesky_ex info", lambda L, t: L.linalg.cholesky_ex(t).info, -ones),
+        ("cholesky_ex check_errors", lambda L, t: L.linalg.cholesky_ex(t, check_errors=True),
+         -ones),
+        ("det", lambda L, t: L.linalg.det(t), ones),  # (its gradient: docs/pytorch.md)
+        ("slogdet", lambda L, t: L.linalg.slogdet(t), ones),
+        ("logdet", lambda L, t: L.logdet(t), ones),
+        ("matrix_rank", lambda L, t: L.linalg.matrix_rank(t), ones),
+        ("matrix_power -1", lambda L, t: L.linalg.matrix_power(t, -1), ones),
+        ("pinv", lambda L, t: L.linalg.pinv(t), ones),
+        ("pinv hermitian", lambda L, t: L.linalg.pinv(t + 0.01 * L.eye(2, dtype=t.dtype),
+                                                      hermitian=True, rtol=0.1), ones),
+    ]:
+        check(torch, fn, arg, rtol=1e-9 if dt == "float64" else 1e-4, label=f"{name} {dt}")
+    for drv in (None, "gelsy", "gelsd", "gelss"):
+        check(torch, lambda L, t, u, d=drv: L.linalg.lstsq(t, u, driver=d), ones, rhs,
+              rtol=1e-9 if dt == "float64" else 1e-4, label=f"lstsq {drv} rank-deficient {dt}")

@@ -198,13 +198,15 @@ def solve_ex(A, B, *, left: bool = True, check_errors: bool = False):  # noqa: N
         raise TypeError(f"solve_ex: B must be a Tensor, got {type(B).__name__}")
     # PyTorch's rule: B is a (batch of) vector(s) if 1-D or shaped A.shape[:-1]. The batches are
     # broadcast to one shape, so that a failed matrix's NaN covers only its own solution.
-    if B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1]):
-        a, b = _common_batch("solve_ex", A, B.reshape(B.shape + (1,)), "B")
-        x, info = _ex("solve_ex", a, check_errors, lambda m: solve(m, b), _lu_info, True)
-        return SolveExResult(x.reshape(x.shape[:-1]), info)
-    a, b = _common_batch("solve_ex", A, B, "B")
-    return SolveExResult(*_ex("solve_ex", a, check_errors, lambda m: solve(m, b), _lu_info,
-                              True))
+    vector = B.ndim == 1 or (B.ndim == A.ndim - 1 and B.shape == A.shape[:-1])
+    a, b = _common_batch("solve_ex", A, B.reshape(B.shape + (1,)) if vector else B, "B")
+    x, info = _ex("solve_ex", a, check_errors, lambda m: solve(m, b), _lu_info, True)
+    if info.shape != A.shape[:-2]:  # PyTorch's info covers A's own batch, not the broadcast one
+        xp = get_array_module(A._data)
+        flat = A._data.reshape((-1,) + A.shape[-2:])
+        info = Tensor(xp.asarray([_lu_info(m) for m in flat], dtype=xp.int32)
+                      .reshape(A.shape[:-2]))
+    return SolveExResult(x.reshape(x.shape[:-1]) if vector else x, info)
 
 
 def cholesky_ex(input, *, upper: bool = False, check_errors: bool = False):  # noqa: A002
