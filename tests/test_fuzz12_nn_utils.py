@@ -10,6 +10,7 @@ import chainrule as cr
 from chainrule.nn import utils as cu
 
 torch = pytest.importorskip("torch")
+torch_prune = pytest.importorskip("torch.nn.utils.prune")  # torch.nn.utils leaves it out
 
 
 def _pair(grads, dtype="float64"):
@@ -106,3 +107,110 @@ def test_spectral_norm_power_iteration_runs_once_per_forward(layer, args, name, 
     original = getattr(theirs.parametrizations, name).original
     np.testing.assert_allclose(getattr(ours.parametrizations, name).original.grad.numpy(),
                                original.grad.numpy(), rtol=1e-9, atol=1e-12)
+
+
+_LENGTHS = [[3, 5, 1, 4], [2], [4, 4, 2], [1, 3]]
+
+
+@pytest.mark.parametrize("lengths", _LENGTHS)
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence_sides_and_values(lengths, batch_first, side):
+    rng = np.random.default_rng(len(lengths))
+    seqs = [rng.normal(size=(n, 2)) for n in lengths]
+    expected = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first,
+                                               -1.5, side)
+    got = cu.rnn.pad_sequence([cr.tensor(s) for s in seqs], batch_first=batch_first,
+                              padding_value=-1.5, padding_side=side)
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+
+
+@pytest.mark.parametrize("lengths", _LENGTHS)
+@pytest.mark.parametrize("batch_first", [False, True])
+@pytest.mark.parametrize("total_length", [None, 7])
+def test_unsorted_packing_round_trips(lengths, batch_first, total_length):
+    tr, cR = torch.nn.utils.rnn, cu.rnn
+    rng = np.random.default_rng(sum(lengths))
+    seqs = [rng.normal(size=(n, 3)) for n in lengths]
+    tpad = tr.pad_sequence([torch.tensor(s) for s in seqs], batch_first=batch_first)
+    cpad = cR.pad_sequence([cr.tensor(s) for s in seqs], batch_first=batch_first)
+    theirs = tr.pack_padded_sequence(tpad, torch.tensor(lengths), batch_first, False)
+    ours = cR.pack_padded_sequence(cpad, cr.tensor(lengths), batch_first, enforce_sorted=False)
+    for field in ("data", "batch_sizes", "sorted_indices", "unsorted_indices"):
+        np.testing.assert_array_equal(getattr(ours, field).numpy(), getattr(theirs, field).numpy())
+    t_out, t_len = tr.pad_packed_sequence(theirs, batch_first, 9.0, total_length)
+    c_out, c_len = cR.pad_packed_sequence(ours, batch_first=batch_first, padding_value=9.0,
+                                          total_length=total_length)
+    np.testing.assert_array_equal(c_out.numpy(), t_out.numpy())
+    np.testing.assert_array_equal(c_len.numpy(), t_len.numpy())
+    for a, b in zip(cR.unpack_sequence(ours), seqs):
+        np.testing.assert_array_equal(a.numpy(), b)
+    for a, b in zip(cR.unpad_sequence(c_out, c_len, batch_first=batch_first), seqs):
+        np.testing.assert_array_equal(a.numpy(), b)
+    packed = cR.pack_sequence([cr.tensor(s) for s in seqs], enforce_sorted=False)
+    np.testing.assert_array_equal(packed.data.numpy(), theirs.data.numpy())
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU"])
+@pytest.mark.parametrize("bidirectional", [False, True])
+def test_unsorted_packed_sequence_through_recurrent_layers(kind, bidirectional):
+    tr, cR = torch.nn.utils.rnn, cu.rnn
+    torch.manual_seed(1)
+    theirs = getattr(torch.nn, kind)(3, 4, num_layers=2, bidirectional=bidirectional).double()
+    ours = getattr(cr.nn, kind)(3, 4, num_layers=2, bidirectional=bidirectional,
+                                dtype=cr.float64)
+    _load(theirs, ours)
+    rng = np.random.default_rng(3)
+    seqs = [rng.normal(size=(n, 3)) for n in (2, 5, 3)]
+    t_in = [torch.tensor(s, requires_grad=True) for s in seqs]
+    c_in = [cr.tensor(s, requires_grad=True) for s in seqs]
+    t_out, t_state = theirs(tr.pack_sequence(t_in, enforce_sorted=False))
+    c_out, c_state = ours(cR.pack_sequence(c_in, enforce_sorted=False))
+    t_pad, _ = tr.pad_packed_sequence(t_out, batch_first=True)
+    c_pad, _ = cR.pad_packed_sequence(c_out, batch_first=True)
+    np.testing.assert_allclose(c_pad.numpy(), t_pad.detach().numpy(), rtol=1e-10, atol=1e-12)
+    t_h = t_state[0] if kind == "LSTM" else t_state
+    c_h = c_state[0] if kind == "LSTM" else c_state
+    np.testing.assert_allclose(c_h.numpy(), t_h.detach().numpy(), rtol=1e-10, atol=1e-12)
+    weights = rng.normal(size=t_pad.shape)
+    ((t_pad * torch.tensor(weights)).sum() + t_h.sum()).backward()
+    ((c_pad * cr.tensor(weights)).sum() + c_h.sum()).backward()
+    for a, b in zip(c_in, t_in):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, atol=1e-12)
+    for (name, p), (_, q) in zip(theirs.named_parameters(), ours.named_parameters()):
+        np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-9, atol=1e-12,
+                                   err_msg=name)
+
+
+@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley", "householder"])
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 4)])
+def test_orthogonal_maps_values_and_gradients(orthogonal_map, shape):
+    torch.manual_seed(2)
+    theirs = torch.nn.Linear(shape[1], shape[0]).double()
+    ours = cr.nn.Linear(shape[1], shape[0], dtype=cr.float64)
+    _load(theirs, ours)
+    torch.nn.utils.parametrizations.orthogonal(theirs, orthogonal_map=orthogonal_map)
+    cu.parametrizations.orthogonal(ours, orthogonal_map=orthogonal_map)
+    assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
+    _load(theirs, ours)
+    np.testing.assert_allclose(ours.weight.numpy(), theirs.weight.detach().numpy(), atol=1e-10)
+    x = np.linspace(-1.0, 2.0, 2 * shape[1]).reshape(2, shape[1])
+    theirs(torch.tensor(x)).pow(2).sum().backward()
+    (ours(cr.tensor(x)) ** 2).sum().backward()
+    for (name, p), (_, q) in zip(theirs.named_parameters(), ours.named_parameters()):
+        np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), atol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("n", [1, 2, math.inf, -math.inf, -1, 3])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_ln_structured_orders_and_dims(n, dim):
+    values = np.random.default_rng(4).permutation(np.arange(1, 21)) * 0.1  # no ties
+    w = (values * np.where(np.arange(20) % 3 == 0, -1, 1)).reshape(4, 5)
+    theirs, ours = torch.nn.Linear(5, 4).double(), cr.nn.Linear(5, 4, dtype=cr.float64)
+    with torch.no_grad():
+        theirs.weight.copy_(torch.tensor(w))
+    ours.load_state_dict({"weight": cr.tensor(w), "bias": cr.tensor(theirs.bias.detach().numpy())})
+    torch_prune.ln_structured(theirs, "weight", 0.5, n, dim)
+    cu.prune.ln_structured(ours, "weight", 0.5, n, dim)
+    assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
+    np.testing.assert_array_equal(ours.weight_mask.numpy(), theirs.weight_mask.numpy())
