@@ -197,7 +197,7 @@ def test_a_zero_dim_tensor_takes_axis_0_and_minus_1_only():  # PyTorch's rule
     x = cr.tensor(np.float64(2.0), requires_grad=True)
     assert x.sum(axis=None).item() == 2.0 and x.max(axis=()).item() == 2.0
     assert x.sum(axis=0).item() == 2.0 and x.sum(axis=-1).shape == ()
-    with pytest.raises(ValueError, match=r"axis 1 is out of range for a 0-D tensor \(valid: -1"):
+    with pytest.raises(ValueError, match=r"axis 1 is out of range for a 0-D tensor \(valid: -1 or"):
         x.sum(axis=1)
 
 

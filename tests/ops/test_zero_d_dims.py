@@ -57,6 +57,11 @@ OPS = {
     "nanmean": lambda m, F, x, d: x.nanmean(d),
     "quantile": lambda m, F, x, d: x.quantile(0.5, d),
     "stack": lambda m, F, x, d: m.stack([x, x * 2], d),
+    "transpose": lambda m, F, x, d: x.transpose(d, 0),
+    "swapaxes": lambda m, F, x, d: x.swapaxes(-1, d),
+    "movedim": lambda m, F, x, d: x.movedim(d, -1),
+    "flatten": lambda m, F, x, d: x.flatten(d),
+    "flatten_end": lambda m, F, x, d: x.flatten(0, d),
 }
 NONDIFF = {
     "argmax": lambda m, F, x, d: x.argmax(d),
@@ -122,6 +127,15 @@ def test_integer_input_keeps_pytorchs_dtypes():
     for name in ("sum", "cumsum", "prod", "max", "argmax", "sort", "flip", "squeeze"):
         f = {**OPS, **NONDIFF}[name]
         _check(f(cr, CF, cr.tensor(5), 0), f(torch, TF, torch.tensor(5), 0))
+
+
+@pytest.mark.parametrize("call", [lambda x: x.sum((0, -1)), lambda x: x.flip((0, -1)),
+                                  lambda x: x.amax([-1, 0])])
+def test_dims_0_and_minus_1_together_repeat_one_dim_as_in_pytorch(call):
+    with pytest.raises(RuntimeError, match="multiple times"):
+        call(torch.tensor(0.7))
+    with pytest.raises(ValueError, match="repeated axis"):
+        call(cr.tensor(0.7))
 
 
 def test_topk_of_a_0d_tensor_takes_k_1_only():

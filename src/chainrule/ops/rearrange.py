@@ -141,8 +141,8 @@ def movedim(input, source, destination):  # noqa: A002
                      (destination,) if isinstance(destination, int) else destination)
     if len(src) != len(dst):
         raise ValueError(f"movedim: source {src} and destination {dst} must have the same length")
-    src = [_one_axis("movedim", s, input.ndim) for s in src]
-    dst = [_one_axis("movedim", d, input.ndim) for d in dst]
+    src = [_one_axis("movedim", s, input.ndim, True) for s in src]  # 0-D: 0 or -1, PyTorch's
+    dst = [_one_axis("movedim", d, input.ndim, True) for d in dst]
     if len(set(src)) != len(src) or len(set(dst)) != len(dst):
         raise ValueError(f"movedim: repeated axes in source {src} or destination {dst}")
     rest = iter([a for a in range(input.ndim) if a not in src])

@@ -50,22 +50,20 @@ def normalize_axis(op: str, axis, ndim: int, *, scalar: bool = False) -> tuple[i
         if isinstance(a, bool) or not hasattr(a, "__index__"):
             raise TypeError(f"{op}: axis must be an int, a tuple of ints or None, got {axis!r}")
         a = operator.index(a)
-        if scalar and ndim == 0 and a in (0, -1):
-            continue
-        if not -ndim <= a < ndim:
-            valid = (f"valid: {-ndim} to {ndim - 1}" if ndim else "valid: -1, 0 or None"
+        if not -ndim <= a < ndim and not (scalar and ndim == 0 and a in (0, -1)):
+            valid = (f"valid: {-ndim} to {ndim - 1}" if ndim else "valid: -1 or 0"
                      if scalar else "it has no axes; use axis=None")
             raise ValueError(f"{op}: axis {a} is out of range for a {ndim}-D tensor ({valid})")
-        out.append(a % ndim)
+        out.append(a % (ndim or 1))
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis!r}")
-    return tuple(sorted(out))
+    return tuple(sorted(out)) if ndim else ()
 
 
-def _one_axis(op: str, axis, ndim: int) -> int:
+def _one_axis(op: str, axis, ndim: int, scalar: bool = False) -> int:
     if axis is None or isinstance(axis, (tuple, list)):
         raise TypeError(f"{op}: axis must be a single int, got {axis!r}")
-    return normalize_axis(op, axis, ndim)[0]
+    return (normalize_axis(op, axis, ndim, scalar=scalar) or (0,))[0]
 
 
 class Reshape(Function):
@@ -159,17 +157,14 @@ def permute(input, *axes, dims=None):  # noqa: A002
 
 
 def transpose(input, axis0: int = None, axis1: int = None, *, dim0=None, dim1=None):  # noqa: A002
-    """``input`` with axes ``axis0`` and ``axis1`` swapped (a view), like ``torch.transpose``.
-
-    ``dim0``/``dim1`` are PyTorch's names for the two axes.
-    """
+    """``input`` with axes ``axis0`` and ``axis1`` (PyTorch's ``dim0``/``dim1``) swapped."""
     axis0 = dim_or_axis("transpose", axis0, dim0)
     axis1 = dim_or_axis("transpose", axis1, dim1)
-    a = _one_axis("transpose", axis0, input.ndim)
-    b = _one_axis("transpose", axis1, input.ndim)
-    axes = list(range(input.ndim))
+    a = _one_axis("transpose", axis0, input.ndim, True)  # 0-D: 0 or -1, PyTorch's
+    b = _one_axis("transpose", axis1, input.ndim, True)
+    axes = list(range(input.ndim or 1))
     axes[a], axes[b] = axes[b], axes[a]
-    return permute(input, axes)
+    return permute(input, axes[:input.ndim])
 
 
 def flatten(input, start_axis: int = None, end_axis: int = None,  # noqa: A002 - PyTorch's name
@@ -183,7 +178,8 @@ def flatten(input, start_axis: int = None, end_axis: int = None,  # noqa: A002 -
     """
     start_axis = dim_or_axis("flatten", start_axis, start_dim, 0)
     end_axis = dim_or_axis("flatten", end_axis, end_dim, -1)
-    if input.ndim == 0:
+    if input.ndim == 0:  # dims 0 and -1 only, as PyTorch's
+        _one_axis("flatten", start_axis, 0, True), _one_axis("flatten", end_axis, 0, True)
         return reshape(input, 1)
     s = _one_axis("flatten", start_axis, input.ndim)
     e = _one_axis("flatten", end_axis, input.ndim)
