@@ -214,3 +214,24 @@ def test_ln_structured_orders_and_dims(n, dim):
     cu.prune.ln_structured(ours, "weight", 0.5, n, dim)
     assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
     np.testing.assert_array_equal(ours.weight_mask.numpy(), theirs.weight_mask.numpy())
+
+
+@pytest.mark.parametrize("limit", [0.5, 2, 10.0])
+def test_clipping_bounds_given_as_tensors(limit):
+    # PyTorch takes a 0-d Tensor for max_norm and clip_value; chainrule raised a TypeError
+    grads = [[3.0, 0.0, -4.0], [[1.0, 2.0], [0.5, -0.25]]]
+    theirs, ours = _pair(grads)
+    expected = torch.nn.utils.clip_grad_norm_(theirs, torch.tensor(limit))
+    total = cu.clip_grad_norm_(ours, cr.tensor(limit))
+    np.testing.assert_allclose(total.numpy(), expected.numpy(), rtol=1e-12)
+    theirs, ours = _pair(grads)
+    torch.nn.utils.clip_grads_with_norm_(theirs, torch.tensor(limit), torch.tensor(5.0))
+    cu.clip_grads_with_norm_(ours, cr.tensor(limit), cr.tensor(5.0))
+    torch.nn.utils.clip_grad_value_(theirs, torch.tensor(limit / 4))
+    cu.clip_grad_value_(ours, cr.tensor(limit / 4))
+    for t, c in zip(theirs, ours):
+        np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="max_norm must be a number >= 0"):
+        cu.clip_grad_norm_(ours, cr.tensor(-1.0))
+    with pytest.raises(TypeError, match="clip_value must be a number >= 0"):
+        cu.clip_grad_value_(ours, cr.tensor([1.0, 2.0]))

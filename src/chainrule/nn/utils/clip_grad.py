@@ -47,7 +47,7 @@ def clip_grad_norm_(parameters, max_norm: float, norm_type: float = 2.0,
     """
     who = "clip_grad_norm_"
     params = _with_grads(who, parameters)
-    _check_limit(who, "max_norm", max_norm)
+    max_norm = _check_limit(who, "max_norm", max_norm)
     p_norm = _norm_order(who, norm_type)
     _check_foreach(who, foreach)
     if not params:
@@ -79,7 +79,7 @@ def clip_grad_value_(parameters, clip_value: float, foreach: bool | None = None)
     """
     who = "clip_grad_value_"
     params = _with_grads(who, parameters)
-    _check_limit(who, "clip_value", clip_value)
+    clip_value = _check_limit(who, "clip_value", clip_value)
     _check_foreach(who, foreach)
     for p in params:
         if p.grad._data.dtype.kind == "c":  # PyTorch's clamp refuses complex values too
@@ -113,12 +113,16 @@ def _with_grads(who: str, parameters) -> list[Tensor]:
     return out
 
 
-def _check_limit(who: str, name: str, value) -> None:
-    """A bound must be a number >= 0 (inf allowed: clip_grad_norm_(ps, inf) only measures)."""
+def _check_limit(who: str, name: str, value) -> float:
+    """A bound must be a number >= 0 (inf allowed: clip_grad_norm_(ps, inf) only measures), or a
+    one-element real Tensor holding one, as PyTorch takes; returned as a float."""
+    if isinstance(value, Tensor) and value.numel() == 1 and value.dtype.kind in "iuf":
+        value = value.item()
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(f"{who}: {name} must be a number >= 0, got {value!r}")
     if not value >= 0:
         raise ValueError(f"{who}: {name} must be a number >= 0, got {value!r}")
+    return value
 
 
 def _norm_order(who: str, norm_type) -> float:
@@ -207,7 +211,7 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm,
     """
     who = "clip_grads_with_norm_"
     params = _with_grads(who, parameters)
-    _check_limit(who, "max_norm", max_norm)
+    max_norm = _check_limit(who, "max_norm", max_norm)
     _check_foreach(who, foreach)
     if isinstance(total_norm, Tensor):
         if total_norm.numel() != 1:
