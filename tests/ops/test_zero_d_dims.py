@@ -62,6 +62,11 @@ OPS = {
     "movedim": lambda m, F, x, d: x.movedim(d, -1),
     "flatten": lambda m, F, x, d: x.flatten(d),
     "flatten_end": lambda m, F, x, d: x.flatten(0, d),
+    "index_select": lambda m, F, x, d: x.index_select(d, m.tensor([0])),
+    "index_select_0d_index": lambda m, F, x, d: x.index_select(d, m.tensor(0)),
+    "gather": lambda m, F, x, d: x.gather(d, m.tensor(0)),
+    "gather_1d_index": lambda m, F, x, d: x.gather(d, m.tensor([0, 0])),
+    "F.cosine_similarity": lambda m, F, x, d: F.cosine_similarity(x, x * -2.0, dim=d),
 }
 NONDIFF = {
     "argmax": lambda m, F, x, d: x.argmax(d),
@@ -143,3 +148,15 @@ def test_topk_of_a_0d_tensor_takes_k_1_only():
     for k in (0, 2):  # PyTorch gives the entry for k=0 (one value where none was asked for)
         with pytest.raises(ValueError, match=f"topk: k must be 1 .* got {k}"):
             x.topk(k, 0)
+
+
+
+@pytest.mark.parametrize("call", [lambda m, x: x.index_select(0, m.tensor([0, 0])),
+                                  lambda m, x: x.index_select(-1, m.tensor([1])),
+                                  lambda m, x: x.gather(0, m.tensor(1)),
+                                  lambda m, x: x.gather(0, m.tensor([[0]]))])
+def test_bad_indices_into_a_0d_tensor_are_refused_as_in_pytorch(call):
+    with pytest.raises((IndexError, RuntimeError)):
+        call(torch, torch.tensor(0.7))
+    with pytest.raises((IndexError, ValueError)):
+        call(cr, cr.tensor(0.7))

@@ -98,8 +98,11 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
     x1, x2 = _pair("cosine_similarity", x1, x2)
     eps = _eps("cosine_similarity", eps)
     ndim = max(x1.ndim, x2.ndim)
+    if ndim == 0 and scalar_dim(x1, dim):  # 0-D: one axis of size 1, as PyTorch's
+        return cosine_similarity(x1.reshape(1), x2.reshape(1), 0, eps)
     if ndim == 0:
-        raise ValueError("cosine_similarity: inputs must have at least one axis, got 0-d tensors")
+        raise ValueError(f"cosine_similarity: dim {dim!r} is out of range for 0-D tensors "
+                         "(valid: -1 or 0)")
     axis = _one_axis("cosine_similarity", dim, ndim) - ndim  # counted from the end
     xp = get_array_module(x1._data, x2._data)
     shape = xp.broadcast_shapes(tuple(x1.shape), tuple(x2.shape))

@@ -13,7 +13,7 @@ from ..autograd.tensor import Tensor
 from ..backend import MetaArray, get_array_module
 from ._args import dim_or_axis
 from ._zero_d import on_one_axis, scalar_dim
-from .shape import _one_axis, getitem
+from .shape import _one_axis, getitem, reshape
 
 __all__ = ["argsort", "gather", "one_hot", "scatter_add_along", "sort", "topk"]
 
@@ -91,7 +91,15 @@ def gather(input, dim=None, index=None, *, sparse_grad: bool = False, axis=None)
         sparse_grad: accepted for PyTorch's signature; the gradient is always a dense tensor
             (the same values PyTorch's sparse one holds).
     """
-    axis = _one_axis("gather", dim_or_axis("gather", axis, dim), input.ndim)
+    axis = dim_or_axis("gather", axis, dim)
+    if scalar_dim(input, axis):  # a 0-D input as one axis of size 1 (PyTorch's)
+        xp = get_array_module(input._data)
+        idx = index._data if isinstance(index, Tensor) else xp.asarray(index)
+        if idx.ndim > 1:
+            raise ValueError(f"gather: an index into a 0-D tensor must be 0-D or 1-D, got shape "
+                             f"{idx.shape}")
+        return reshape(gather(reshape(input, 1), 0, Tensor(idx.reshape(-1))), idx.shape)
+    axis = _one_axis("gather", axis, input.ndim)
     idx = _index("gather", input.shape, axis, index, get_array_module(input._data))
     return Gather.apply(_crop(input, idx.shape, axis), idx, axis=axis)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..autograd.tensor import Tensor
 from ..backend import MetaArray, get_array_module
+from ._zero_d import scalar_dim
 from .methods import clone
 from .shape import _int_tuple, _one_axis, broadcast_to, getitem, reshape
 
@@ -33,8 +34,14 @@ def index_select(input, dim, index):  # noqa: A002
     """The entries of ``input`` at ``index`` (a 1-D int tensor) along ``dim``:
     ``input[:, index]`` for ``dim=1``. Unlike NumPy indexing, a negative index is refused, as in
     PyTorch."""
-    axis = _one_axis("index_select", dim, input.ndim)
     xp = get_array_module(input._data)
+    if scalar_dim(input, dim):  # a 0-D input as one axis of size 1 (PyTorch's): one index
+        idx = _int_array("index_select", "index", index, xp)
+        if idx.size != 1:
+            raise ValueError(f"index_select: an index into a 0-D tensor must hold one value, got "
+                             f"shape {idx.shape}")
+        return reshape(index_select(reshape(input, 1), 0, Tensor(idx.reshape(1))), ())
+    axis = _one_axis("index_select", dim, input.ndim)
     idx = _int_array("index_select", "index", index, xp)
     if idx.ndim > 1:
         raise ValueError(f"index_select: index must be 1-D, got shape {idx.shape}")
