@@ -312,3 +312,54 @@ def test_singular_and_rank_deficient(dt, shp):
     for drv in (None, "gelsy", "gelsd", "gelss"):
         check(torch, lambda L, t, u, d=drv: L.linalg.lstsq(t, u, driver=d), ones, rhs,
               rtol=1e-9 if dt == "float64" else 1e-4, label=f"lstsq {drv} rank-deficient {dt}")
+
+
+def test_cond_of_singular_matrices_regression():
+    """Before: cond with p other than 2/-2/None raised LinAlgError for a singular matrix (the
+    inverse failed); PyTorch returns inf there and the usual value for the batch's others (its
+    own backward fails for these p: ours is that of the invertible ones, 0 at the singular)."""
+    import chainrule as cr
+    s = np.ones((2, 3, 3))
+    s[1] = np.eye(3) + np.diag([1.0, 2.0, 3.0]) + 0.1
+    for p in (1, -1, INF, -INF, "fro"):
+        check(torch, lambda L, t, p=p: L.linalg.cond(t, p), s, grad=(0,), label=f"cond {p}")
+    for p in (1, -1, INF, -INF, "fro", "nuc"):
+        a = cr.tensor(s, requires_grad=True)
+        out = cr.linalg.cond(a, p)
+        assert np.isinf(out[0].item())
+        out[1].backward()
+        b = cr.tensor(s[1], requires_grad=True)
+        cr.linalg.cond(b, p).backward()
+        np.testing.assert_allclose(a.grad.numpy()[1], b.grad.numpy(), rtol=1e-12)
+        assert not a.grad.numpy()[0].any()
+        t = torch.tensor(s[1])
+        assert out[1].item() == pytest.approx(torch.linalg.cond(t, p).item(), rel=1e-12)
+
+
+def test_older_tolerance_arguments_and_lowercase_uplo_regression():
+    """Before: matrix_rank(A, tol) / tol=, pinv(A, rcond) / rcond= (PyTorch's older overloads,
+    tol absolute, rcond relative) and a lowercase UPLO were refused; tensordot(dims=-1)
+    computed where PyTorch raises."""
+    import chainrule as cr
+    rng = np.random.default_rng(6)
+    a = rng.standard_normal((3, 4, 4))
+    s = a @ a.swapaxes(-1, -2)
+    tols = np.array([0.1, 1.0, 3.0])
+    for name, fn, args in [
+        ("rank tol", lambda L, t: L.linalg.matrix_rank(t, 1.0), (a,)),
+        ("rank tol=", lambda L, t, u: L.linalg.matrix_rank(t, tol=u), (a, tols)),
+        ("rank tol hermitian", lambda L, t: L.linalg.matrix_rank(t, 0.5, True), (s,)),
+        ("pinv rcond", lambda L, t: L.linalg.pinv(t, 0.3), (a,)),
+        ("pinv rcond=", lambda L, t: L.linalg.pinv(t, rcond=0.3, hermitian=True), (s,)),
+        ("pinv rcond tensor", lambda L, t, u: L.linalg.pinv(t, u), (a, tols / 10)),
+        ("eigvalsh u", lambda L, t: L.linalg.eigvalsh(t, UPLO="u"), (a,)),
+        ("eigh l", lambda L, t: L.linalg.eigh(t, UPLO="l")[0], (a,)),
+        ("tensordot -1", lambda L, t: L.tensordot(t, t, dims=-1), (a,)),
+    ]:
+        check(torch, fn, *args, grad=(0,), rtol=1e-9, label=name)
+    with pytest.raises(TypeError, match="rcond"):
+        cr.linalg.pinv(cr.tensor(a), rcond=0.1, rtol=0.1)
+    with pytest.raises(TypeError, match="tol"):
+        cr.linalg.matrix_rank(cr.tensor(a), tol=0.1, atol=0.1)
+    with pytest.raises(ValueError, match="UPLO must be 'L' or 'U'.*'X'"):
+        cr.linalg.eigh(cr.tensor(s), UPLO="X")

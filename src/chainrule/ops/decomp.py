@@ -218,8 +218,9 @@ def eigh(input, UPLO: str = "L"):  # noqa: A002, N803 - PyTorch's argument names
     values read only the lower (``UPLO="L"``) or upper triangle, and the gradient is that of a
     function of a symmetric matrix (the same whichever triangle was read)."""
     _square("eigh", input, complex_ok=True)
-    if UPLO not in ("L", "U"):
-        raise ValueError(f"eigh: UPLO must be 'L' or 'U', got {UPLO!r}")
+    if not isinstance(UPLO, str) or UPLO.upper() not in ("L", "U"):
+        raise ValueError(f"eigh: UPLO must be 'L' or 'U' (either case), got {UPLO!r}")
+    UPLO = UPLO.upper()  # noqa: N806 - PyTorch's argument name
     w, v = Eigh.apply(input, uplo=UPLO)
     if w._ctx is not None:  # both outputs enter the gradient's formula, even if one is dropped:
         w._ctx.kept = (w, v)  # held so that a second derivative goes through both

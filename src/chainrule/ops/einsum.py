@@ -156,6 +156,8 @@ def tensordot(a, b, dims=2):
     """Sum over the last ``dims`` axes of a and the first of b, or over the axis lists
     ``dims = (axes_a, axes_b)``."""
     if isinstance(dims, int):
+        if dims < 0:
+            raise ValueError(f"tensordot: dims must be >= 0 (a count of axes), got {dims}")
         axes_a, axes_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
     else:
         axes_a, axes_b = ([d] if isinstance(d, int) else list(d) for d in dims)

@@ -95,23 +95,35 @@ class Pinv(Function):
                 + right - matmul(matmul(right, p), a))
 
 
-def pinv(input, *, atol=None, rtol=None, hermitian: bool = False):  # noqa: A002 - PyTorch's name
+def pinv(input, rcond=None, hermitian: bool = False, *, atol=None,  # noqa: A002
+         rtol=None):
     """The Moore-Penrose pseudoinverse of each matrix of ``input`` (*, m, n), (*, n, m).
 
     Singular values (eigenvalues' magnitudes for ``hermitian``, which reads only the lower
     triangle) at or below max(atol, rtol * largest) count as zero; ``rtol`` defaults to
-    eps * max(m, n) (0 where a positive ``atol`` is given). The gradient is that of a matrix
-    whose rank does not change.
+    eps * max(m, n) (0 where a positive ``atol`` is given). ``rcond`` is PyTorch's older name
+    of ``rtol``. The gradient is that of a matrix whose rank does not change.
     """
     _matrices("pinv", input, complex_ok=True)
+    if rcond is not None:
+        if atol is not None or rtol is not None:
+            raise TypeError("pinv: give rcond (the older name of rtol) or atol/rtol, not both")
+        rtol = rcond
     if hermitian and input.shape[-1] != input.shape[-2]:
         raise ValueError(f"pinv: hermitian=True needs square matrices, got shape {input.shape}")
     return Pinv.apply(input, atol=atol, rtol=rtol, hermitian=bool(hermitian))
 
 
-def matrix_rank(input, *, atol=None, rtol=None, hermitian: bool = False):  # noqa: A002
-    """The number of singular values above PyTorch's cut-off (see ``pinv``), int64."""
+def matrix_rank(input, tol=None, hermitian: bool = False, *, atol=None,  # noqa: A002
+                rtol=None):
+    """The number of singular values above PyTorch's cut-off (see ``pinv``), int64; ``tol``
+    is PyTorch's older absolute tolerance (``atol=tol, rtol=0``)."""
     _matrices("matrix_rank", input, complex_ok=True)
+    if tol is not None:
+        if atol is not None or rtol is not None:
+            raise TypeError("matrix_rank: give tol (an absolute tolerance, the older form) or "
+                            "atol/rtol, not both")
+        atol, rtol = tol, 0.0
 
     def rank(a):
         xp = get_array_module(a)

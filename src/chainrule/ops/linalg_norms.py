@@ -13,8 +13,10 @@ from ..autograd.tensor import Tensor
 from ._conj import cj
 from .decomp import inv, solve
 from .elementwise import abs as _abs
+from .elementwise import fill_where
 from .join import stack
 from .linalg import matmul
+from .linalg_solve import inv_ex
 from .rearrange import movedim
 from .reduce import max as _max
 from .reduce import min as _min
@@ -108,8 +110,14 @@ def cond(input, p=None):  # noqa: A002 - PyTorch's name
     if not square:
         raise ValueError(f"cond: p={p!r} needs square matrices (*, n, n), got shape "
                          f"{input.shape}")
-    return _matrix_norm("cond", input, p, (-2, -1), False, None) * \
-        _matrix_norm("cond", inv(input), p, (-2, -1), False, None)
+    inverse, info = inv_ex(input)  # PyTorch's: a singular matrix's condition number is inf
+    failed = info._data != 0
+    if failed.any():  # (the NaN inverses zeroed first: an SVD of NaN would not converge)
+        inverse = fill_where(failed[..., None, None] | (inverse._data != inverse._data), 0,
+                             inverse)
+    out = _matrix_norm("cond", input, p, (-2, -1), False, None) * \
+        _matrix_norm("cond", inverse, p, (-2, -1), False, None)
+    return fill_where(failed, _INF, out) if failed.any() else out
 
 
 def vecdot(x, y, *, dim: int = -1):
