@@ -235,3 +235,19 @@ def test_clipping_bounds_given_as_tensors(limit):
         cu.clip_grad_norm_(ours, cr.tensor(-1.0))
     with pytest.raises(TypeError, match="clip_value must be a number >= 0"):
         cu.clip_grad_value_(ours, cr.tensor([1.0, 2.0]))
+
+
+def test_packed_sequence_conversions():
+    # PyTorch's PackedSequence has double()/float()/half()/long()/cpu()/cuda()/pin_memory()/
+    # is_cuda/is_pinned(); chainrule's had only to()
+    x = np.arange(24.0).reshape(4, 3, 2)
+    theirs = torch.nn.utils.rnn.pack_padded_sequence(torch.tensor(x), [4, 2, 1])
+    ours = cu.rnn.pack_padded_sequence(cr.tensor(x), [4, 2, 1])
+    for name in ("double", "float", "half", "long", "int", "short", "byte", "char", "cpu"):
+        a, b = getattr(theirs, name)(), getattr(ours, name)()
+        assert isinstance(b, cu.rnn.PackedSequence)
+        assert str(b.data.dtype) == str(a.data.dtype).removeprefix("torch.")
+        np.testing.assert_array_equal(b.data.numpy(), a.data.numpy())
+        np.testing.assert_array_equal(b.batch_sizes.numpy(), a.batch_sizes.numpy())
+    assert ours.is_cuda is theirs.is_cuda is False
+    assert ours.is_pinned() is theirs.is_pinned() is False

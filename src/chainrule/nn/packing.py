@@ -58,6 +58,30 @@ class PackedSequence(NamedTuple):
         PyTorch's ``packed.to(device)``; the bookkeeping Tensors stay on the host."""
         return self._replace(data=self.data.to(*args, **kwargs))
 
+    @property
+    def is_cuda(self) -> bool:
+        """Whether the steps are on a GPU, as PyTorch's ``packed.is_cuda``."""
+        return self.data.is_cuda
+
+    def is_pinned(self) -> bool:
+        """Whether the steps are in pinned memory, as PyTorch's ``packed.is_pinned()``."""
+        return self.data.is_pinned()
+
+
+def _on_data(name: str):
+    def method(self, *args, **kwargs):
+        return self._replace(data=getattr(self.data, name)(*args, **kwargs))
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = (f"The same sequences with ``data.{name}()``, as PyTorch's "
+                      f"``PackedSequence.{name}``; the bookkeeping Tensors stay on the host.")
+    return method
+
+
+# PyTorch's PackedSequence conversions, each applied to the steps
+for _name in ("byte", "char", "cpu", "cuda", "double", "float", "half", "int", "long",
+              "pin_memory", "short"):
+    setattr(PackedSequence, _name, _on_data(_name))
+
 
 def _host(indices):
     """A PackedSequence's bookkeeping (a Tensor, an array or a list) as a host int64 array."""
