@@ -67,6 +67,12 @@ OPS = {
     "gather": lambda m, F, x, d: x.gather(d, m.tensor(0)),
     "gather_1d_index": lambda m, F, x, d: x.gather(d, m.tensor([0, 0])),
     "F.cosine_similarity": lambda m, F, x, d: F.cosine_similarity(x, x * -2.0, dim=d),
+    "scatter": lambda m, F, x, d: x.scatter(d, m.tensor(0), x * 3.0),
+    "scatter_value": lambda m, F, x, d: x.scatter(d, m.tensor(0), 5.0),
+    "scatter_add": lambda m, F, x, d: x.scatter_add(d, m.tensor(0), x * 2.0),
+    "index_add": lambda m, F, x, d: x.index_add(d, m.tensor([0]), x * 2.0, alpha=0.5),
+    "index_copy": lambda m, F, x, d: x.index_copy(d, m.tensor([0]), x * 2.0),
+    "index_fill": lambda m, F, x, d: x.index_fill(d, m.tensor([0]), -1.5),
 }
 NONDIFF = {
     "argmax": lambda m, F, x, d: x.argmax(d),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import operator
 
+from ..autograd.tensor import Tensor
 from .shape import reshape
 
 
@@ -16,6 +17,11 @@ def scalar_dim(x, dim) -> bool:
     if getattr(x, "ndim", None) != 0 or isinstance(dim, bool) or not hasattr(dim, "__index__"):
         return False
     return operator.index(dim) in (0, -1)
+
+
+def as_1d(t):
+    """A 0-D tensor as shape (1,); anything else (a number, a shaped tensor) as it is."""
+    return reshape(t, 1) if isinstance(t, Tensor) and t.ndim == 0 else t
 
 
 def on_one_axis(fn, x):

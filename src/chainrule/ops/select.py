@@ -21,11 +21,12 @@ from ..autograd.inplace_record import change
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, get_array_module
 from ..backend.random import resolve_rng
+from ._zero_d import as_1d, scalar_dim
 from .elementwise import cast, fill_where
 from .indexing import _index, gather, scatter_add_along
 from .join import pad
 from .rearrange import broadcast_shapes
-from .shape import _one_axis, broadcast_to, getitem
+from .shape import _one_axis, broadcast_to, getitem, reshape
 from .unique import unique_dim
 
 __all__ = ["allclose", "argwhere", "bernoulli", "bincount", "bucketize", "equal", "index_add",
@@ -94,6 +95,9 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A
         raise ValueError(f"scatter: reduce must be None, 'add' or 'multiply', got {reduce!r}")
     if (src is None) == (value is None):
         raise TypeError("scatter: give one of src (a tensor or a number) and value")
+    if scalar_dim(input, dim):  # a 0-D input as one axis of size 1 (PyTorch's)
+        return reshape(scatter(as_1d(input), 0, as_1d(index), as_1d(src), value=value,
+                               reduce=reduce), ())
     axis = _one_axis("scatter", dim, input.ndim)
     idx = _index("scatter", input.shape, axis, index, get_array_module(input._data))._data
     s = _src("scatter", input, value if src is None else src)
@@ -110,6 +114,8 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A
 
 def scatter_add(input, dim, index, src):  # noqa: A002
     """``input`` plus ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
+    if scalar_dim(input, dim):  # a 0-D input as one axis of size 1 (PyTorch's)
+        return reshape(scatter_add(as_1d(input), 0, as_1d(index), as_1d(src)), ())
     axis = _one_axis("scatter_add", dim, input.ndim)
     _same_dtype("scatter_add", input, src)
     return input + scatter_add_along(src, axis, index, input.shape)
@@ -117,6 +123,8 @@ def scatter_add(input, dim, index, src):  # noqa: A002
 
 def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
     """``input`` with ``alpha * source``'s slices added at ``index`` along ``dim``."""
+    if scalar_dim(input, dim):  # a 0-D input as one axis of size 1 (PyTorch's)
+        return reshape(index_add(as_1d(input), 0, as_1d(index), as_1d(source), alpha=alpha), ())
     axis = _one_axis("index_add", dim, input.ndim)
     _same_dtype("index_add", input, source, "source")
     idx = _index_args("index_add", input, axis, index, source)

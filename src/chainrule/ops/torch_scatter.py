@@ -16,6 +16,7 @@ import numbers
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._zero_d import as_1d, scalar_dim
 from .diagonal import diagonal
 from .elementwise import cast, where
 from .indexing import gather
@@ -23,7 +24,7 @@ from .join import split
 from .methods import chunk, clone, narrow
 from .repeat import index_select
 from .scatter_reduce import scatter_reduce
-from .shape import _one_axis, getitem
+from .shape import _one_axis, getitem, reshape
 from .shape import broadcast_to as _broadcast
 from .shape_extra import put
 from .torch_names import no_out, tensor_input
@@ -134,7 +135,7 @@ def slice_scatter(input, src, dim: int = 0, start=None, end=None, step: int = 1)
 def _index(name, input, dim, index, negative=False):  # noqa: A002
     """``(axis, index)``: a 1-D integer index in ``[0, n)`` (``negative``, index_fill's:
     ``[-n, n)``, counted from the end), as PyTorch checks it."""
-    axis = _one_axis(name, dim, tensor_input(name, input).ndim) if input.ndim else 0
+    axis = _one_axis(name, dim, tensor_input(name, input).ndim, True)  # 0-D: 0 or -1
     tensor_input(name, index, "index")
     if index.ndim > 1 or index.dtype.kind not in "iu":
         raise ValueError(f"{name}: index must be a 1-D tensor of integers, got shape "
@@ -151,6 +152,8 @@ def _index(name, input, dim, index, negative=False):  # noqa: A002
 def index_copy(input, dim: int, index, source, *, out=None) -> Tensor:  # noqa: A002
     """``input`` with the slices ``index`` along ``dim`` replaced by those of ``source``."""
     no_out("index_copy", out)
+    if scalar_dim(input, dim):  # a 0-D input as one axis of size 1 (PyTorch's)
+        return reshape(index_copy(as_1d(input), 0, as_1d(index), as_1d(source)), ())
     axis, idx = _index("index_copy", input, dim, index)
     want = tuple(idx.size if d == axis else s for d, s in enumerate(input.shape))
     _check_src("index_copy", input, source, want)
