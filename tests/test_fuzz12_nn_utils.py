@@ -251,3 +251,29 @@ def test_packed_sequence_conversions():
         np.testing.assert_array_equal(b.batch_sizes.numpy(), a.batch_sizes.numpy())
     assert ours.is_cuda is theirs.is_cuda is False
     assert ours.is_pinned() is theirs.is_pinned() is False
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("float32", "float64"), ("float64", "float32"), ("int64", "float32"), ("float32", "int64")])
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_pad_sequence_of_mixed_dtypes_takes_the_first_dtype(first, second, side):
+    # PyTorch copies every sequence into a tensor of the first one's dtype; chainrule promoted
+    a, b = np.array([1.0, 2.0]), np.array([1.75])
+    theirs = [torch.tensor(a, dtype=getattr(torch, first)),
+              torch.tensor(b, dtype=getattr(torch, second))]
+    expected = torch.nn.utils.rnn.pad_sequence(theirs, padding_side=side)
+    got = cu.rnn.pad_sequence(
+        [cr.tensor(a, dtype=getattr(cr, first)), cr.tensor(b, dtype=getattr(cr, second))],
+        padding_side=side)
+    assert str(got.dtype) == str(expected.dtype).removeprefix("torch.")
+    np.testing.assert_array_equal(got.numpy(), expected.numpy())
+    if "int" not in first + second:
+        ta = torch.tensor(a, dtype=getattr(torch, first), requires_grad=True)
+        tb = torch.tensor(b, dtype=getattr(torch, second), requires_grad=True)
+        ca = cr.tensor(a, dtype=getattr(cr, first), requires_grad=True)
+        cb = cr.tensor(b, dtype=getattr(cr, second), requires_grad=True)
+        (torch.nn.utils.rnn.pad_sequence([ta, tb], padding_side=side) * 3).sum().backward()
+        (cu.rnn.pad_sequence([ca, cb], padding_side=side) * 3).sum().backward()
+        for t, c in ((ta, ca), (tb, cb)):
+            assert str(c.grad.dtype) == str(t.grad.dtype).removeprefix("torch.")
+            np.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())

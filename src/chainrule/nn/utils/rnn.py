@@ -23,7 +23,8 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     """Stack sequences of different lengths into one tensor, padding the short ones.
 
     Args:
-        sequences: Tensors of shape (L_i, *) with the same trailing shape and dtype.
+        sequences: Tensors of shape (L_i, *) with the same trailing shape; the result has the
+            first one's dtype, as in PyTorch.
         batch_first: give (B, T, *) rather than (T, B, *), T the longest length.
         padding_value: the value of the added steps.
         padding_side: "right" (after each sequence, PyTorch's default) or "left".
@@ -48,6 +49,8 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     longest = max(s.shape[0] for s in seqs)
     padded = []
     for s in seqs:
+        if s.dtype != seqs[0].dtype:  # PyTorch's result has the first sequence's dtype
+            s = s.to(seqs[0].dtype)
         missing = longest - s.shape[0]
         if missing:
             xp = get_array_module(s._data)
