@@ -9,6 +9,7 @@ import chainrule as cr
 import chainrule.nn.functional as CF
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore:index_reduce\\(\\) is in beta")  # PyTorch's
 TF = torch.nn.functional
 
 # name -> f(lib, F, x, dim); lib is chainrule or torch, F its nn.functional
@@ -73,6 +74,15 @@ OPS = {
     "index_add": lambda m, F, x, d: x.index_add(d, m.tensor([0]), x * 2.0, alpha=0.5),
     "index_copy": lambda m, F, x, d: x.index_copy(d, m.tensor([0]), x * 2.0),
     "index_fill": lambda m, F, x, d: x.index_fill(d, m.tensor([0]), -1.5),
+    "scatter_reduce_amax": lambda m, F, x, d: x.scatter_reduce(d, m.tensor(0), x * 2.0, "amax"),
+    "scatter_reduce_prod": lambda m, F, x, d: x.scatter_reduce(d, m.tensor([0]), x * 2.0, "prod"),
+    "scatter_reduce_mean_no_self": lambda m, F, x, d: x.scatter_reduce(
+        d, m.tensor(0), x * 2.0, "mean", include_self=False),
+    "index_reduce_prod": lambda m, F, x, d: x.index_reduce(d, m.tensor([0]), x * 2.0, "prod"),
+    "index_reduce_amin_no_self": lambda m, F, x, d: x.index_reduce(
+        d, m.tensor([0]), x * 2.0, "amin", include_self=False),
+    "F.gumbel_softmax": lambda m, F, x, d: F.gumbel_softmax(x, dim=d),  # 1 whatever the draw
+    "F.gumbel_softmax_hard": lambda m, F, x, d: F.gumbel_softmax(x, hard=True, dim=d),
 }
 NONDIFF = {
     "argmax": lambda m, F, x, d: x.argmax(d),

@@ -17,6 +17,7 @@ from ..autograd.inplace_record import change
 from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, to_device
 from ..backend.random import default_generator
+from ._zero_d import on_one_axis, scalar_dim
 from .activation import _float_input, elu, hardtanh, leaky_relu, selu
 from .activation_extra import celu
 from .activation_extra import threshold as _threshold
@@ -132,6 +133,8 @@ def gumbel_softmax(logits, tau: float = 1, hard: bool = False, eps: float = 1e-1
         raise ValueError(f"gumbel_softmax: tau must be > 0, got {tau}")
     _check("gumbel_softmax", 0.0, rng)
     x = _float_input("gumbel_softmax", logits)
+    if scalar_dim(x, dim):  # a 0-D input as one axis of size 1 (PyTorch's)
+        return on_one_axis(lambda t, d: gumbel_softmax(t, tau, hard, eps, d, rng=rng), x)
     data = x._data
     if rng is None:
         rng = default_generator()

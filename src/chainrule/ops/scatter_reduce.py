@@ -20,11 +20,12 @@ from __future__ import annotations
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._zero_d import as_1d, scalar_dim
 from .elementwise import fill_where, where
 from .indexing import _index, gather
 from .join import pad
 from .select import _positions, _writer
-from .shape import _one_axis
+from .shape import _one_axis, reshape
 
 __all__ = ["scatter_reduce"]
 
@@ -147,6 +148,9 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):  # noq
     if reduce not in _REDUCES:
         raise ValueError(f"scatter_reduce: reduce must be one of {', '.join(_REDUCES)}, "
                          f"got {reduce!r}")
+    if scalar_dim(input, dim):  # a 0-D input as one axis of size 1 (PyTorch's)
+        return reshape(scatter_reduce(as_1d(input), 0, as_1d(index), as_1d(src), reduce,
+                                      include_self=include_self), ())
     if not isinstance(input, Tensor) or not isinstance(src, Tensor):
         bad = "input" if not isinstance(input, Tensor) else "src"
         raise TypeError(f"scatter_reduce: {bad} must be a Tensor, got "

@@ -219,6 +219,9 @@ def index_reduce(input, dim: int, index, source, reduce: str, *,  # noqa: A002
     if reduce not in ("prod", "mean", "amax", "amin"):
         raise ValueError(f"index_reduce: reduce must be 'prod', 'mean', 'amax' or 'amin', got "
                          f"{reduce!r}")
+    if scalar_dim(input, dim):  # a 0-D input as one axis of size 1 (PyTorch's)
+        return reshape(index_reduce(as_1d(input), 0, as_1d(index), as_1d(source), reduce,
+                                    include_self=include_self), ())
     axis, idx = _index("index_reduce", input, dim, index)
     want = tuple(idx.size if d == axis else s for d, s in enumerate(input.shape))
     if tuple(tensor_input("index_reduce", source, "source").shape) != want:
