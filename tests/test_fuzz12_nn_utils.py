@@ -277,3 +277,40 @@ def test_pad_sequence_of_mixed_dtypes_takes_the_first_dtype(first, second, side)
         for t, c in ((ta, ca), (tb, cb)):
             assert str(c.grad.dtype) == str(t.grad.dtype).removeprefix("torch.")
             np.testing.assert_array_equal(c.grad.numpy(), t.grad.numpy())
+
+
+@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley", "householder"])
+@pytest.mark.parametrize("shape", [(3, 5), (5, 3), (4, 4)])
+def test_orthogonal_without_trivialization(orthogonal_map, shape):
+    # chainrule refused use_trivialization=False; PyTorch then maps the weight itself, keeps it
+    # as the original where the map has no right inverse, and assigns through geqrf (householder)
+    torch.manual_seed(5)
+    theirs = torch.nn.Linear(shape[1], shape[0]).double()
+    ours = cr.nn.Linear(shape[1], shape[0], dtype=cr.float64)
+    _load(theirs, ours)
+    kwargs = {"orthogonal_map": orthogonal_map, "use_trivialization": False}
+    torch.nn.utils.parametrizations.orthogonal(theirs, **kwargs)
+    cu.parametrizations.orthogonal(ours, **kwargs)
+    assert sorted(ours.state_dict()) == sorted(theirs.state_dict())
+    for key, value in theirs.state_dict().items():
+        np.testing.assert_allclose(ours.state_dict()[key].numpy(), value.numpy(), atol=1e-12)
+    np.testing.assert_allclose(ours.weight.numpy(), theirs.weight.detach().numpy(), atol=1e-10)
+    x = np.linspace(-1.0, 2.0, 2 * shape[1]).reshape(2, shape[1])
+    theirs(torch.tensor(x)).pow(2).sum().backward()
+    (ours(cr.tensor(x)) ** 2).sum().backward()
+    for (name, p), (_, q) in zip(theirs.named_parameters(), ours.named_parameters()):
+        np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), atol=1e-9, err_msg=name)
+    q = np.linalg.qr(np.arange(1.0, 1.0 + shape[0] * shape[1]).reshape(max(shape), min(shape))
+                     + np.eye(max(shape), min(shape)))[0]
+    q = q if shape[0] >= shape[1] else q.T
+    if orthogonal_map != "householder":
+        with pytest.raises(NotImplementedError):
+            theirs.weight = torch.tensor(q)
+        with pytest.raises(NotImplementedError, match="use_trivialization=False"):
+            ours.weight = cr.tensor(q)
+        return
+    theirs.weight = torch.tensor(q)
+    ours.weight = cr.tensor(q)
+    np.testing.assert_allclose(ours.parametrizations.weight.original.numpy(),
+                               theirs.parametrizations.weight.original.detach().numpy(), atol=1e-10)
+    np.testing.assert_allclose(ours.weight.numpy(), theirs.weight.detach().numpy(), atol=1e-10)

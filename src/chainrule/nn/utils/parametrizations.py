@@ -19,6 +19,7 @@ from ...backend.random import resolve_rng
 from ...ops.creation import eye, tril
 from ...ops.decomp import solve
 from ...ops.join import cat
+from ...ops.linalg_legacy import geqrf
 from ...ops.linalg_solve import matrix_exp
 from ..module import Module
 from .parametrize import register_parametrization
@@ -120,9 +121,14 @@ class _Orthogonal(Module):
                     raise NotImplementedError(
                         "orthogonal: the matrix_exp and cayley maps cannot be assigned to with "
                         "use_trivialization=False")
-                raise NotImplementedError(
-                    "orthogonal: assigning to the householder map with use_trivialization=False "
-                    "needs geqrf, which chainrule does not have")
+                # the Householder vectors of Q's QR, with diag(R) > 0 read from their diagonal
+                a, tau = geqrf(Tensor(data))
+                a, tau = a._data, tau._data
+                diag = xp.sign(xp.diagonal(a, axis1=-2, axis2=-1))
+                diag = xp.where(tau == 0.0, -diag, diag)  # a reflection LAPACK left out
+                idx = xp.arange(k)
+                a[..., idx, idx] = diag
+                return Tensor(xp.swapaxes(a, -1, -2).copy() if transpose else a)
             if n == k:
                 base = data.copy() if _is_orthogonal(data) else _make_orthogonal(data)
             else:
@@ -149,7 +155,8 @@ def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None 
             ((I + A/2)(I - A/2)^{-1} of the skew-symmetric A, by ``linalg.solve``) or
             ``"householder"`` (the default for a non-square one).
         use_trivialization: keep a ``base`` buffer (orthogonal) that the map multiplies, as
-            PyTorch, so that assigning an orthogonal matrix works; False is not supported.
+            PyTorch, so that assigning an orthogonal matrix works; with False the map reads the
+            weight itself (only the householder map can then be assigned to).
         rng: the generator that completes a non-square matrix's basis when one is assigned.
     """
     weight = getattr(module, name, None)
@@ -159,9 +166,6 @@ def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None 
     if weight.ndim < 2:
         raise ValueError(f"orthogonal: expected a matrix or a batch of matrices, got a tensor of "
                          f"shape {tuple(weight.shape)}")
-    if not use_trivialization:
-        raise ValueError("orthogonal: use_trivialization=False is not supported; the default "
-                         "(True) gives the same matrices")
     if orthogonal_map is None:
         orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] else "householder"
     if orthogonal_map not in _MAPS:

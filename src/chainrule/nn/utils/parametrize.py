@@ -64,8 +64,13 @@ class ParametrizationList(ModuleList):
         object.__setattr__(self, "unsafe", unsafe)
         first = modules[0]
         shape, dtype = tuple(original.shape), original.dtype
+        new = original
         with no_grad():
-            new = first.right_inverse(original) if hasattr(first, "right_inverse") else original
+            if hasattr(first, "right_inverse"):
+                try:
+                    new = first.right_inverse(original)
+                except NotImplementedError:  # as PyTorch: the original is kept as it is
+                    pass
         is_tensor = _is_tensor_like(new)
         object.__setattr__(self, "is_tensor", is_tensor)
         object.__setattr__(self, "ntensors", 1 if is_tensor else len(new))
