@@ -176,3 +176,35 @@ def test_bad_indices_into_a_0d_tensor_are_refused_as_in_pytorch(call):
         call(torch, torch.tensor(0.7))
     with pytest.raises((IndexError, ValueError)):
         call(cr, cr.tensor(0.7))
+
+
+INPLACE = {
+    "cumsum_": lambda m, y, d: y.cumsum_(d),
+    "scatter_": lambda m, y, d: y.scatter_(d, m.tensor(0), 2.0),
+    "scatter_add_": lambda m, y, d: y.scatter_add_(d, m.tensor(0), y * 2.0),
+    "index_add_": lambda m, y, d: y.index_add_(d, m.tensor([0]), y * 2.0),
+    "index_copy_": lambda m, y, d: y.index_copy_(d, m.tensor([0]), y * -3.0),
+    "index_fill_": lambda m, y, d: y.index_fill_(d, m.tensor([0]), 2.0),
+    "squeeze_": lambda m, y, d: y.squeeze_(d),
+    "unsqueeze_": lambda m, y, d: y.unsqueeze_(d),
+    "transpose_": lambda m, y, d: y.transpose_(d, 0),
+    "swapaxes_": lambda m, y, d: y.swapaxes_(-1, d),
+}
+
+
+@pytest.mark.parametrize("dim", [0, -1])
+@pytest.mark.parametrize("name", sorted(INPLACE))
+def test_in_place_methods_match_pytorch(name, dim):
+    f = INPLACE[name]
+    x = cr.tensor(0.7, dtype="float64", requires_grad=True)
+    xt = torch.tensor(0.7, dtype=torch.float64, requires_grad=True)
+    out, out_t = f(cr, x * 1.0, dim), f(torch, xt * 1.0, dim)
+    _check(out, out_t)
+    (out * 1.3).sum().backward()
+    (out_t * 1.3).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12, atol=1e-15)
+    if name not in ("unsqueeze_",):  # other dims are refused by both
+        with pytest.raises((IndexError, RuntimeError)):
+            f(torch, torch.tensor(0.7, dtype=torch.float64), 1)
+        with pytest.raises((ValueError, IndexError)):
+            f(cr, cr.tensor(0.7, dtype="float64"), 1)

@@ -28,6 +28,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.views import shares_memory
 from ..backend import device_of, get_array_module, to_device
 from ..backend.random import resolve_rng
+from ._zero_d import scalar_dim
 from .activation_random import celu_, relu_, rrelu_, selu_, threshold_
 from .select import _index_args
 from .shape import _one_axis
@@ -130,6 +131,8 @@ def addcdiv_(self, tensor1, tensor2, *, value=1) -> Tensor:
 
 def index_fill_(self, dim, index, value) -> Tensor:
     """Set the slices ``index`` along ``dim`` to ``value`` (a number or a 0-d tensor)."""
+    if scalar_dim(self, dim):  # a 0-D tensor as one axis of size 1 (PyTorch's)
+        return change(self, "index_fill_", lambda x: index_fill(x, dim, index, value), (value,))
     axis = _one_axis("index_fill", dim, self.ndim)
     idx = Tensor(_index_args("index_fill_", self, axis, index, low=-1))
     return change(self, "index_fill_", lambda x: index_fill(x, axis, idx, value), (value,))
@@ -137,6 +140,8 @@ def index_fill_(self, dim, index, value) -> Tensor:
 
 def index_copy_(self, dim, index, source) -> Tensor:
     """Replace the slices ``index`` along ``dim`` by those of ``source``."""
+    if scalar_dim(self, dim):  # a 0-D tensor as one axis of size 1 (PyTorch's)
+        return change(self, "index_copy_", lambda x: index_copy(x, dim, index, source), (source,))
     axis = _one_axis("index_copy", dim, self.ndim)
     idx = Tensor(_index_args("index_copy_", self, axis, index, source))
     if not isinstance(source, Tensor):
@@ -291,7 +296,8 @@ def t_(self) -> Tensor:
 def transpose_(self, dim0, dim1) -> Tensor:
     """Swap dimensions ``dim0`` and ``dim1`` in place."""
     a0, a1 = (_axis("transpose_", d, max(self.ndim, 1)) for d in (dim0, dim1))
-    return _reshape(self, "transpose_", lambda a: get_array_module(a).swapaxes(a, a0, a1),
+    return _reshape(self, "transpose_",  # a 0-D tensor takes dims 0 and -1: left as it is
+                    lambda a: get_array_module(a).swapaxes(a, a0, a1) if a.ndim else a,
                     lambda x: x.transpose(a0, a1))
 
 
