@@ -363,3 +363,30 @@ def test_older_tolerance_arguments_and_lowercase_uplo_regression():
         cr.linalg.matrix_rank(cr.tensor(a), tol=0.1, atol=0.1)
     with pytest.raises(ValueError, match="UPLO must be 'L' or 'U'.*'X'"):
         cr.linalg.eigh(cr.tensor(s), UPLO="X")
+
+
+def test_norms_of_integers_refused_regression():
+    """Before: the vector and matrix norms and vecdot of integer or bool tensors computed (some
+    an int64 result); PyTorch refuses them, a dtype= too. cross and multi_dot of integers stay
+    computed, as PyTorch's."""
+    import chainrule as cr
+    x = np.arange(6).reshape(2, 3)
+    for name, fn, arg in [
+        ("vector_norm", lambda L, t: L.linalg.vector_norm(t), x),
+        ("vector_norm dtype", lambda L, t: L.linalg.vector_norm(t, dtype=L.float64), x),
+        ("vector_norm bool", lambda L, t: L.linalg.vector_norm(t), x > 2),
+        ("linalg.norm", lambda L, t: L.linalg.norm(t), x),
+        ("matrix_norm", lambda L, t: L.linalg.matrix_norm(t), x),
+        ("matrix_norm 1", lambda L, t: L.linalg.matrix_norm(t, 1), x),
+        ("vecdot", lambda L, t: L.linalg.vecdot(t, t), x),
+        ("norm", lambda L, t: L.norm(t, 1), x),
+        ("Tensor.norm", lambda L, t: t.norm(), x),
+        ("dist", lambda L, t: L.dist(t, t), x),
+        ("renorm", lambda L, t: L.renorm(t, 2, 0, 1.0), x),
+        ("cross", lambda L, t: L.linalg.cross(t, t), x),
+        ("multi_dot", lambda L, t: L.linalg.multi_dot([t, t.mT]), x),
+    ]:
+        check(torch, fn, arg, label=name)
+    with pytest.raises(TypeError, match="vector_norm|norm: expected a floating point or "
+                                        "complex tensor, got int64"):
+        cr.linalg.vector_norm(cr.tensor(x))

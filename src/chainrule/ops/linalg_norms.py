@@ -22,6 +22,7 @@ from .reduce import max as _max
 from .reduce import min as _min
 from .reduce import sum as _sum
 from .shape import getitem, normalize_axis, unsqueeze
+from .stats import _floating
 from .stats import norm as _vector_norm
 from .svd import _matrices, svdvals
 
@@ -42,6 +43,7 @@ def matrix_norm(input, ord="fro", dim=(-2, -1), keepdim: bool = False, *,  # noq
 def _matrix_norm(op, a, ord, dim, keepdim, dtype):  # noqa: A002
     if not isinstance(a, Tensor):
         raise TypeError(f"{op}: expected a Tensor, got {type(a).__name__}")
+    _floating(op, a)
     if isinstance(ord, bool) or ord not in _MATRIX_ORDS:
         raise ValueError(f"{op}: ord must be one of 'fro', 'nuc', 2, -2, 1, -1, inf, -inf for "
                          f"matrices, got {ord!r}")
@@ -123,6 +125,8 @@ def cond(input, p=None):  # noqa: A002 - PyTorch's name
 def vecdot(x, y, *, dim: int = -1):
     """The dot products of the vectors of ``x`` and ``y`` along ``dim`` (broadcast); x is
     conjugated (sum conj(x) y), as PyTorch's, which changes nothing for real x."""
+    _floating("vecdot", x)
+    _floating("vecdot", y)
     return _sum(cj(x) * y, axis=dim)
 
 

@@ -166,9 +166,17 @@ class Norm2(Function):
         return _unreduce(g, x.shape, self.axes, self.keepdims) * x / safe
 
 
+def _floating(op, x):
+    """PyTorch's norms refuse integer and bool tensors (a ``dtype=`` does not help)."""
+    if isinstance(x, Tensor) and x.dtype.kind not in "fc":
+        raise TypeError(f"{op}: expected a floating point or complex tensor, got {x.dtype} "
+                        "(cast it first, e.g. x.double())")
+
+
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
     """The vector p-norm over ``dim`` (all entries for None): p = 2 or "fro" (Euclidean), 1,
     inf, -inf, 0 (the count of nonzeros) or any other number ``(sum |x|^p)^(1/p)``."""
+    _floating("norm", input)
     if dtype is not None:
         input = input.astype(dtype)  # noqa: A001
     axes = normalize_axis("norm", reduce_dim(dim), input.ndim, scalar=True)
