@@ -314,3 +314,28 @@ def test_orthogonal_without_trivialization(orthogonal_map, shape):
     np.testing.assert_allclose(ours.parametrizations.weight.original.numpy(),
                                theirs.parametrizations.weight.original.detach().numpy(), atol=1e-10)
     np.testing.assert_allclose(ours.weight.numpy(), theirs.weight.detach().numpy(), atol=1e-10)
+
+
+def test_functional_call_restores_a_module_shared_under_two_names():
+    # PyTorch 2.13 leaves the given weight in a submodule registered under two names (found by
+    # differential fuzzing); chainrule restores the module's own, as both libraries document
+    def build(lib):
+        class Tied(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.a = lib.nn.Linear(3, 3)
+                self.b = self.a
+
+            def forward(self, x):
+                return self.b(self.a(x))
+        return Tied()
+
+    theirs = build(torch)
+    torch.func.functional_call(theirs, {"a.weight": torch.zeros(3, 3)}, (torch.ones(1, 3),))
+    assert float(theirs.a.weight.abs().sum()) == 0.0  # the PyTorch behaviour chainrule avoids
+    ours = build(cr)
+    before = ours.a.weight.numpy().copy()
+    out = cu.stateless.functional_call(ours, {"a.weight": cr.zeros(3, 3)}, (cr.ones(1, 3),))
+    np.testing.assert_array_equal(out.numpy(), ours.a.bias.numpy()[None])  # zero weight: bias
+    np.testing.assert_array_equal(ours.a.weight.numpy(), before)
+    assert ours.b.weight is ours.a.weight
