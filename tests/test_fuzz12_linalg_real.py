@@ -390,3 +390,21 @@ def test_norms_of_integers_refused_regression():
     with pytest.raises(TypeError, match="vector_norm|norm: expected a floating point or "
                                         "complex tensor, got int64"):
         cr.linalg.vector_norm(cr.tensor(x))
+
+
+def test_mixed_dtypes_are_promoted():
+    """PyTorch refuses a float64 A with a float32 (or int64) B in these; chainrule computes in
+    the promoted dtype (docs/pytorch.md, "computed here where PyTorch raises"). Pinned so that
+    a change of either side is seen."""
+    import chainrule as cr
+    a = np.eye(3) * 2 + 0.1
+    b = np.ones((3, 2), np.float32)
+    for name, fn in [("solve", lambda L, x, y: L.linalg.solve(x, y)),
+                     ("solve_ex", lambda L, x, y: L.linalg.solve_ex(x, y)[0]),
+                     ("cholesky_solve", lambda L, x, y: L.cholesky_solve(y, x)),
+                     ("vecdot", lambda L, x, y: L.linalg.vecdot(x[:, :2], y)),
+                     ("cross", lambda L, x, y: L.linalg.cross(x, x.to(y.dtype))),
+                     ("inner", lambda L, x, y: L.inner(x, y.mT))]:
+        with pytest.raises(RuntimeError):
+            fn(torch, torch.tensor(a), torch.tensor(b))
+        assert fn(cr, cr.tensor(a), cr.tensor(b)).dtype == cr.float64, name
