@@ -339,3 +339,24 @@ def test_functional_call_restores_a_module_shared_under_two_names():
     np.testing.assert_array_equal(out.numpy(), ours.a.bias.numpy()[None])  # zero weight: bias
     np.testing.assert_array_equal(ours.a.weight.numpy(), before)
     assert ours.b.weight is ours.a.weight
+
+
+@pytest.mark.parametrize("norm_type", [0, 2.0, -1.0])
+@pytest.mark.parametrize("grad", [[3 + 4j, 1 - 1j, 0j], []])
+def test_norm_of_complex_gradients_is_real(norm_type, grad):
+    # the count-of-nonzeros norm (and an empty gradient's 0) came out complex
+    g = np.asarray(grad, dtype=np.complex128)
+    theirs = torch.zeros(len(grad), dtype=torch.complex128, requires_grad=True)
+    ours = cr.zeros(len(grad), dtype=cr.complex128, requires_grad=True)
+    theirs.grad, ours.grad = torch.tensor(g), cr.tensor(g)
+    if not grad and norm_type < 0:
+        with pytest.raises(RuntimeError):
+            torch.nn.utils.clip_grad_norm_([theirs], 1.0, norm_type)
+        with pytest.raises(RuntimeError, match="empty"):
+            cu.clip_grad_norm_([ours], 1.0, norm_type)
+        return
+    expected = torch.nn.utils.clip_grad_norm_([theirs], 1.0, norm_type)
+    total = cu.clip_grad_norm_([ours], 1.0, norm_type)
+    assert str(total.dtype) == "float64" == str(expected.dtype).removeprefix("torch.")
+    np.testing.assert_allclose(total.numpy(), expected.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(ours.grad.numpy(), theirs.grad.numpy(), rtol=1e-12)

@@ -136,20 +136,20 @@ def _norm_order(who: str, norm_type) -> float:
 
 
 def _vector_norm(a, p: float):
-    """The p-norm of the 1-D array ``a``, in a's dtype; like PyTorch, an empty ``a`` has the norm 0
-    for p >= 0 but no ``inf`` or negative-order norm (their reductions have no identity)."""
+    """The p-norm of the 1-D array ``a``, in a's real dtype; like PyTorch, an empty ``a`` has the
+    norm 0 for p >= 0 but no ``inf`` or negative-order norm (their reductions have no identity)."""
     xp = get_array_module(a)
     if a.size == 0:
         if p == math.inf or p < 0:
             raise RuntimeError(f"cannot compute the {p} norm of an empty gradient or tensor: the "
                                "reduction has no identity (PyTorch refuses it too)")
-        return xp.zeros((), dtype=a.dtype)
+        return xp.zeros((), dtype=a.real.dtype)
     if p == math.inf:
         return xp.max(xp.abs(a))
     if p == -math.inf:
         return xp.min(xp.abs(a))
     if p == 0:
-        return xp.asarray(xp.count_nonzero(a), dtype=a.dtype)
+        return xp.asarray(xp.count_nonzero(a), dtype=a.real.dtype)
     if p == 2:
         return xp.linalg.norm(a)
     if p == 1:
