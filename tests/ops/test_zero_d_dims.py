@@ -208,3 +208,12 @@ def test_in_place_methods_match_pytorch(name, dim):
             f(torch, torch.tensor(0.7, dtype=torch.float64), 1)
         with pytest.raises((ValueError, IndexError)):
             f(cr, cr.tensor(0.7, dtype="float64"), 1)
+
+
+def test_stride_of_a_0d_tensor_takes_no_dim_as_in_pytorch():  # stride does not wrap scalars
+    assert cr.tensor(0.7).stride() == torch.tensor(0.7).stride() == ()
+    for dim in (0, -1):
+        with pytest.raises(IndexError):
+            torch.tensor(0.7).stride(dim)
+        with pytest.raises(IndexError, match=f"stride: dim {dim} is out of range"):
+            cr.tensor(0.7).stride(dim)

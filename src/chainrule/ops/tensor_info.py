@@ -60,10 +60,10 @@ def _stride(self, dim=None):
     if dim is None:
         return steps
     if isinstance(dim, bool) or not isinstance(dim, numbers.Integral) \
-            or not -max(arr.ndim, 1) <= dim < max(arr.ndim, 1):
+            or not -arr.ndim <= dim < arr.ndim:  # a 0-D tensor has none (PyTorch's IndexError)
         raise IndexError(f"stride: dim {dim!r} is out of range for a tensor with {arr.ndim} "
                          "dimensions")
-    return steps[dim] if arr.ndim else 1
+    return steps[dim]
 
 
 def _storage_offset(self) -> int:
