@@ -217,3 +217,30 @@ def test_stride_of_a_0d_tensor_takes_no_dim_as_in_pytorch():  # stride does not 
             torch.tensor(0.7).stride(dim)
         with pytest.raises(IndexError, match=f"stride: dim {dim} is out of range"):
             cr.tensor(0.7).stride(dim)
+
+
+REFUSED_BY_BOTH = {  # ops that need a real axis: PyTorch refuses dim 0 of a 0-d tensor too
+    "cat": lambda m, x, d: m.cat([x, x], d),
+    "select": lambda m, x, d: x.select(d, 0),
+    "narrow": lambda m, x, d: x.narrow(d, 0, 1),
+    "roll": lambda m, x, d: x.roll(1, d),
+    "chunk": lambda m, x, d: x.chunk(1, d),
+    "split": lambda m, x, d: x.split(1, d),
+    "unbind": lambda m, x, d: x.unbind(d),
+    "diff": lambda m, x, d: x.diff(dim=d),
+    "tensor_split": lambda m, x, d: x.tensor_split(1, d),
+    "repeat_interleave": lambda m, x, d: x.repeat_interleave(2, d),
+    "unflatten": lambda m, x, d: x.unflatten(d, (1,)),
+    "glu": lambda m, x, d: m.nn.functional.glu(x, d),
+    "renorm": lambda m, x, d: x.renorm(2, d, 1.0),
+}
+
+
+@pytest.mark.parametrize("dim", [0, -1])
+@pytest.mark.parametrize("name", sorted(REFUSED_BY_BOTH))
+def test_ops_that_need_a_real_axis_refuse_a_0d_tensor_as_pytorch(name, dim):
+    f = REFUSED_BY_BOTH[name]
+    with pytest.raises((IndexError, RuntimeError)):
+        f(torch, torch.tensor(0.7), dim)
+    with pytest.raises((ValueError, IndexError)):
+        f(cr, cr.tensor(0.7), dim)
