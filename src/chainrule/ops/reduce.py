@@ -245,14 +245,7 @@ def max(input, dim=None, keepdim=None, *, other=None, axis=None,  # noqa: A001, 
     Ties share the gradient of the values evenly, except along ``dim``, where it goes to the
     returned index (the first of the tied entries), as in PyTorch.
     """
-    if other is not None:  # max(x, other=y): PyTorch's keyword for the elementwise form
-        if dim is not None or keepdim is not None or axis is not None:
-            raise TypeError(f"max: other= is the elementwise form; give no dim, keepdim or axis "
-                            f"with it (got dim={dim!r}, keepdim={keepdim!r}, axis={axis!r})")
-        return maximum(input, other)
-    if isinstance(dim, Tensor):
-        return maximum(input, dim)
-    return _max_or_min("max", True, input, dim, keepdim, axis, keepdims)
+    return _max_or_min("max", True, input, dim, keepdim, axis, keepdims, other)
 
 
 def min(input, dim=None, keepdim=None, *, other=None, axis=None,  # noqa: A001, A002
@@ -268,19 +261,19 @@ def min(input, dim=None, keepdim=None, *, other=None, axis=None,  # noqa: A001, 
     Ties share the gradient of the values evenly, except along ``dim``, where it goes to the
     returned index (the first of the tied entries), as in PyTorch.
     """
-    if other is not None:  # min(x, other=y): PyTorch's keyword for the elementwise form
+    return _max_or_min("min", False, input, dim, keepdim, axis, keepdims, other)
+
+
+def _max_or_min(op, largest, x, dim, keepdim, axis, keepdims, other):
+    """``max``/``min``: the elementwise form with a Tensor ``other`` (or one given as ``dim``),
+    else (values, indices) along ``dim``, else the values over ``axis``."""
+    if other is not None:  # max(x, other=y): PyTorch's keyword for the elementwise form
         if dim is not None or keepdim is not None or axis is not None:
-            raise TypeError(f"min: other= is the elementwise form; give no dim, keepdim or axis "
+            raise TypeError(f"{op}: other= is the elementwise form; give no dim, keepdim or axis "
                             f"with it (got dim={dim!r}, keepdim={keepdim!r}, axis={axis!r})")
-        return minimum(input, other)
+        return (maximum if largest else minimum)(x, other)
     if isinstance(dim, Tensor):
-        return minimum(input, dim)
-    return _max_or_min("min", False, input, dim, keepdim, axis, keepdims)
-
-
-def _max_or_min(op, largest, x, dim, keepdim, axis, keepdims):
-    """``max``/``min`` after the elementwise case: (values, indices) along ``dim``, else the
-    values over ``axis``."""
+        return (maximum if largest else minimum)(x, dim)
     keep = keep_flag(op, keepdims, keepdim)
     if dim is None:
         return _extreme(op, x, axis, keep, largest)
