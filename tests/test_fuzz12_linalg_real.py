@@ -408,3 +408,20 @@ def test_mixed_dtypes_are_promoted():
         with pytest.raises(RuntimeError):
             fn(torch, torch.tensor(a), torch.tensor(b))
         assert fn(cr, cr.tensor(a), cr.tensor(b)).dtype == cr.float64, name
+
+
+def test_eigh_eigenvector_gradient_is_symmetric_regression():
+    """Before: the gradient through eigh's eigenvectors was V (F o V^H G_V) V^H, not symmetric;
+    PyTorch keeps V^H G_V's skew-Hermitian part only (V^H dV is skew), so its gradient is
+    symmetric (Hermitian). The two agreed on symmetric directions only."""
+    rng = np.random.default_rng(8)
+    a = rng.standard_normal((2, 3, 3))
+    c = a + 1j * rng.standard_normal((2, 3, 3))
+    for uplo in ("L", "U"):
+        for x in (a, a + a.swapaxes(-1, -2)):
+            check(torch, lambda L, t, u=uplo: (lambda w, v: v ** 2)(*L.linalg.eigh(t, u)), x,
+                  grad=(0,), rtol=1e-9, label=f"eigh {uplo}")
+            check(torch, lambda L, t, u=uplo: (lambda w, v: v[..., 0] * v[..., 1] * w)(
+                *L.linalg.eigh(t, u)), x, grad=(0,), rtol=1e-9, label=f"eigh {uplo} mixed")
+        check(torch, lambda L, t, u=uplo: (lambda w, v: v.abs() ** 2)(*L.linalg.eigh(t, u)),
+              c + c.conj().swapaxes(-1, -2), grad=(0,), rtol=1e-9, label=f"eigh complex {uplo}")

@@ -160,6 +160,9 @@ class Eigh(Function):
                 raise ValueError("eigh: the loss depends on the phases of the complex "
                                  "eigenvectors, which are arbitrary (e^(i phi) v is one too), so "
                                  "its gradient is not defined (PyTorch refuses it too)")
+            # Only V^H G_V's skew-Hermitian part enters (V^H dV is skew for an orthonormal V),
+            # PyTorch's projection: the gradient is then itself symmetric (Hermitian).
+            vg = 0.5 * (vg - _h(vg))
             inner = fill_where(diag, 0, 1 / fill_where(diag, 1, gaps)) * vg
         inner = inner + g_w.reshape(g_w.shape + (1,)) * Tensor(xp.eye(n, dtype=w._data.dtype))
         if v._data.dtype.kind == "c" and inner._data.dtype.kind != "c":
