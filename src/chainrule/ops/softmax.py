@@ -11,7 +11,7 @@ import warnings
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, quiet
 from ._args import dim_or_axis
 from ._zero_d import on_one_axis, scalar_dim
 from .activation import _float_input
@@ -47,9 +47,10 @@ class Softmax(Function):
         xp = get_array_module(x)
         if x.size == 0:  # the maximum of an empty axis is undefined: nothing to normalize
             return xp.empty_like(x)
-        e = x - x.max(axis=self.axis, keepdims=True)  # shift: exp never overflows
-        xp.exp(e, out=e)
-        e /= e.sum(axis=self.axis, keepdims=True)
+        with quiet(xp):  # a row of only -inf (a fully masked query) is NaN, silently as PyTorch's
+            e = x - x.max(axis=self.axis, keepdims=True)  # shift: exp never overflows
+            xp.exp(e, out=e)
+            e /= e.sum(axis=self.axis, keepdims=True)
         return e
 
     def backward(self, g):
@@ -62,8 +63,9 @@ class LogSoftmax(Function):
         xp = get_array_module(x)
         if x.size == 0:
             return xp.empty_like(x)
-        shifted = x - x.max(axis=self.axis, keepdims=True)
-        return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
+        with quiet(xp):  # as Softmax's
+            shifted = x - x.max(axis=self.axis, keepdims=True)
+            return shifted - xp.log(xp.exp(shifted).sum(axis=self.axis, keepdims=True))
 
     def backward(self, g):
         return g - exp(self.output) * _sum(g, axis=self.axis, keepdims=True)
