@@ -1,6 +1,8 @@
 """Shared oracle for fuzz wave 12: run one call in chainrule and in PyTorch on the same arrays and
 compare what comes back (values, dtypes, shapes, errors) and, in float64, the input gradients."""
 
+import warnings
+
 import numpy as np
 
 import chainrule as cr
@@ -85,3 +87,38 @@ def check(torch, fn, *arrays, grad=(), skip=(), rtol=1e-12, label=""):
                 np.testing.assert_allclose(cg, tg, rtol=tol, atol=tol,
                                            err_msg=f"{label} grad of argument {i}")
     return c_out
+
+
+def outcome(lib, fn, arrays=(), errors=ERRORS):
+    """``fn(lib, *arrays as lib's tensors)`` with warnings off, or the error (of ``errors``) it
+    raised."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return fn(lib, *[lib.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays])
+        except errors as e:
+            return e
+
+
+def same_outcome(torch, fn, arrays=(), *, label="", rtol=0.0, errors=ERRORS):
+    """``fn(lib, *tensors)`` in both libraries: both raise, or the same result: a dtype, a tuple,
+    or a tensor of equal dtype, shape and values (integers exactly; floats within ``rtol``, NaN
+    where NaN)."""
+    t, c = outcome(torch, fn, arrays, errors), outcome(cr, fn, arrays, errors)
+    if isinstance(t, Exception) or isinstance(c, Exception):
+        assert isinstance(t, Exception) and isinstance(c, Exception), f"{label}: torch {t!r}, " \
+            f"chainrule {c!r}"
+        return
+    if isinstance(t, torch.dtype):
+        assert str(c) == str(t).replace("torch.", ""), label
+        return
+    if not hasattr(t, "dtype"):
+        assert tuple(t) == tuple(c), label
+        return
+    assert str(c.dtype) == str(t.dtype).replace("torch.", ""), f"{label}: {c.dtype}, {t.dtype}"
+    assert tuple(c.shape) == tuple(t.shape), label
+    cv, tv = np.asarray(c.numpy()), t.numpy()
+    if tv.dtype.kind in "fc":
+        np.testing.assert_allclose(cv, tv, rtol=rtol, atol=rtol, equal_nan=True, err_msg=label)
+    else:
+        np.testing.assert_array_equal(cv, tv, err_msg=label)

@@ -27,12 +27,13 @@ Before this wave:
   first argument (``torch.bitwise_and(3, t)``, ``torch.div(3, t)``), which PyTorch takes.
 """
 
-import warnings
 
 import numpy as np
 import pytest
 
 import chainrule as cr
+
+from ._fuzz12_check import outcome, same_outcome
 
 torch = pytest.importorskip("torch")
 
@@ -41,29 +42,13 @@ ERRORS = (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError,
 
 
 def _outcome(lib, fn, arrays):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return fn(lib, *[lib.tensor(a) if isinstance(a, np.ndarray) else a for a in arrays])
-        except ERRORS as e:
-            return e
+    return outcome(lib, fn, arrays, ERRORS)
 
 
 def _same(fn, *arrays, label="", rtol=0.0):
     """``fn(lib, *tensors)`` in both libraries: both raise, or equal dtypes, shapes and values
     (integers exactly; floats within ``rtol``, NaN where NaN)."""
-    t, c = _outcome(torch, fn, arrays), _outcome(cr, fn, arrays)
-    if isinstance(t, Exception) or isinstance(c, Exception):
-        assert isinstance(t, Exception) and isinstance(c, Exception), f"{label}: torch {t!r}, " \
-            f"chainrule {c!r}"
-        return
-    assert str(c.dtype) == str(t.dtype).replace("torch.", ""), f"{label}: {c.dtype}, {t.dtype}"
-    assert tuple(c.shape) == tuple(t.shape), label
-    cv, tv = np.asarray(c.numpy()), t.numpy()
-    if tv.dtype.kind in "fc":
-        np.testing.assert_allclose(cv, tv, rtol=rtol, atol=rtol, equal_nan=True, err_msg=label)
-    else:
-        np.testing.assert_array_equal(cv, tv, err_msg=label)
+    same_outcome(torch, fn, arrays, label=label, rtol=rtol, errors=ERRORS)
 
 
 @pytest.mark.parametrize("dtype", ["int8", "int16", "int32", "int64", "uint8", "bool"])
