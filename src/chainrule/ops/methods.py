@@ -134,12 +134,40 @@ def _view(self, *shape, size=None, dtype=None):
     if dtype is None and len(shape) == 1 and _is_dtype(shape[0]):
         shape, dtype = (), shape[0]
     if dtype is None:
-        return reshape(self, *_sizes("view", shape, size))
+        return _refuse_writes_if_copied(self, reshape(self, *_sizes("view", shape, size)))
     if shape or size is not None:
         raise TypeError(f"view: give a shape or a dtype, not both (got {shape or size!r} and "
                         f"dtype={dtype!r})")
     target = numpy.dtype(dtype)
     return nondiff(lambda a: a.view(target), self)  # no gradient, even to the same dtype
+
+
+def _refuse_writes_if_copied(x, out):
+    """``out``, a ``view`` of ``x``; if NumPy could not show x's memory in that shape, ``out`` is
+    a copy, and a change made in place through it would not reach ``x`` (PyTorch's would), so
+    its count of in-place changes refuses to count one."""
+    if out is not x and not getattr(out, "_viewed", False) and out._data.size > 1:
+        out._counter = _CopiedByView(tuple(x._data.shape), tuple(out._data.shape))
+    return out
+
+
+class _CopiedByView(list):
+    """The count of in-place changes of a tensor that ``view`` had to copy: counting one (what
+    every in-place change does) raises, since the change did not reach the viewed tensor."""
+
+    def __init__(self, shape, viewed_as):
+        super().__init__([0])
+        self.shapes = shape, viewed_as
+
+    def __setitem__(self, i, value):
+        shape, viewed_as = self.shapes
+        raise RuntimeError(
+            f"an in-place change of x.view{viewed_as} (x of shape {shape}): this x is stored in "
+            "an order that cannot be shown in that shape without copying (a transpose, a "
+            "permute, or a convolution or pooling output stored batch-last, viewed with its "
+            "batch axis merged), so view() returned a copy, and changing the copy would not "
+            "change x as PyTorch's view does. Change x itself, or use x.reshape(...) (or "
+            "x.contiguous().view(...)) to say that a copy is meant")
 
 
 def _type(self, dtype=None):
@@ -268,7 +296,9 @@ def _view_as(self, other):
     PyTorch's: ``x.view_as(x)`` is how the transforms give each argument a node of its own, so
     a Tensor passed twice is differentiated per position."""
     out = reshape(self, other.shape)
-    return Reshape.apply(self, shape=tuple(out.shape)) if out is self else out
+    if out is self:
+        return Reshape.apply(self, shape=tuple(out.shape))
+    return _refuse_writes_if_copied(self, out)
 
 
 Tensor.__invert__ = _invert

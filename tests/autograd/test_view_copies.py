@@ -1,0 +1,69 @@
+"""``view`` where NumPy must copy: the copy refuses in-place changes that PyTorch's view would
+have carried into the viewed tensor (they would silently miss it here)."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+
+def _batch_last_conv_output():
+    conv = cr.nn.Conv2d(1, 2, 3)
+    return conv, cr.randn(2, 1, 5, 5)
+
+
+@pytest.mark.parametrize("write", [
+    lambda v: v.zero_(),
+    lambda v: v.add_(1.0),
+    lambda v: v.__setitem__(0, 5.0),
+    lambda v: v[:3].fill_(2.0),          # a view of the copy shares its count
+    lambda v: v.detach().mul_(2.0),      # so does a detached alias
+])
+def test_in_place_change_of_a_copied_view_raises(write):
+    conv, x = _batch_last_conv_output()
+    with cr.no_grad():
+        y = conv(x)
+        before = y.numpy().copy()
+        v = y.view(-1)                   # merges the batch axis of a batch-last output: a copy
+        assert not np.shares_memory(v.numpy(), y.numpy())
+        with pytest.raises(RuntimeError, match=r"x.view\(36,\).*copy.*reshape"):
+            write(v)
+        np.testing.assert_array_equal(y.numpy(), before)
+
+
+def test_recorded_in_place_change_of_a_copied_view_raises():
+    conv, x = _batch_last_conv_output()
+    v = conv(x).view(-1)
+    with pytest.raises(RuntimeError, match="view"):
+        v.relu_()
+
+
+def test_transposed_view_and_view_as_copies_refuse_writes():
+    t = cr.randn(3, 4).t()
+    v = t.view(12)
+    np.testing.assert_array_equal(v.numpy(), t.numpy().reshape(12))
+    with pytest.raises(RuntimeError, match=r"x.view\(12,\) \(x of shape \(4, 3\)\)"):
+        v[0] = 1.0
+    w = t.view_as(cr.zeros(2, 6))
+    with pytest.raises(RuntimeError, match="in-place change"):
+        w.zero_()
+
+
+def test_true_views_and_meant_copies_still_change_in_place():
+    conv, x = _batch_last_conv_output()
+    with cr.no_grad():
+        y = conv(x)
+        y.view(2, -1).zero_()            # the batch axis kept apart: a real view
+        assert float(y.abs().sum()) == 0.0
+    z = cr.randn(3, 4)
+    z.view(12)[0] = 7.0                  # row-major memory: a real view
+    assert float(z[0, 0]) == 7.0
+    c = cr.randn(3, 4).t().contiguous().view(12)
+    c.zero_()                            # the copy was asked for
+    assert float(c.abs().sum()) == 0.0
+    r = cr.randn(3, 4).t().reshape(12)
+    r.add_(1.0)                          # reshape may copy, as PyTorch's: no refusal
+    g = cr.randn(3, 4, requires_grad=True)
+    out = (g.t().view(12) * 2).sum()     # reading the copy is fine, gradients flow
+    out.backward()
+    np.testing.assert_array_equal(g.grad.numpy(), np.full((3, 4), 2.0, np.float32))
