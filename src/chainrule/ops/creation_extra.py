@@ -17,6 +17,7 @@ from ..autograd.promotion import promote_types as _promote_types
 from ..autograd.promotion import result_type as _result_type
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
+from ._histogram import count, equal_width_edges, outer_edges
 from .creation import _dtype, _leaf, _pick, _range_dtype, randint
 
 __all__ = ["can_cast", "histc", "histogram", "is_complex", "is_floating_point", "logspace",
@@ -86,25 +87,32 @@ class Histogram(NamedTuple):
     bin_edges: Tensor
 
 
-def histogram(input, bins, *, range=None, weight=None, density=False):  # noqa: A002
+def histogram(input, bins=100, *, range=None, weight=None, density=False):  # noqa: A002
     """``(hist, bin_edges)``: counts (or weights, or a density) in ``bins`` (an int for equal
-    widths over ``range`` or the data's range, or a 1-D tensor of edges)."""
+    widths over ``range`` or the data's range, PyTorch's edges; or a 1-D tensor of edges)."""
     x = _float_tensor("histogram", input)
     data = x._data.reshape(-1)
     xp = get_array_module(data)
     if isinstance(bins, Tensor):
+        if range is not None:  # PyTorch has no such overload: the edges fix the range
+            raise TypeError(f"histogram: range={range!r} goes with an int bins, not with a "
+                            f"tensor of edges")
         bins = bins._data
     elif isinstance(bins, bool) or not isinstance(bins, numbers.Integral) or bins < 1:
         raise ValueError(f"histogram: bins must be a positive int or a 1-D tensor of edges, "
                          f"got {bins!r}")
+    else:
+        bins = xp.asarray(equal_width_edges(*outer_edges("histogram", data, range), int(bins),
+                                            data.dtype))
     w = None
     if weight is not None:
         if not isinstance(weight, Tensor) or tuple(weight.shape) != tuple(x.shape):
             raise ValueError(f"histogram: weight must be a Tensor of the input's shape "
                              f"{tuple(x.shape)}, got {getattr(weight, 'shape', weight)}")
         w = weight._data.reshape(-1)
-    hist, edges = xp.histogram(data, bins=bins, range=range, weights=w, density=bool(density))
-    return Histogram(Tensor(hist.astype(x.dtype)), Tensor(edges.astype(x.dtype)))
+    bins = bins.astype(x.dtype)
+    hist = count(xp, data[:, None], [bins], w, bool(density), x.dtype)
+    return Histogram(Tensor(hist), Tensor(bins))
 
 
 def is_floating_point(input) -> bool:  # noqa: A002

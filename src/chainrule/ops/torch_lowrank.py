@@ -17,6 +17,7 @@ from typing import NamedTuple
 from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._histogram import count, equal_width_edges, outer_edges
 from .creation import randn
 from .special_inc import gammainc, gammaincc
 from .svd import qr, svd
@@ -109,27 +110,34 @@ def histogramdd(input, bins, *, range=None, weight=None, density: bool = False, 
     d = input.shape[-1]
     points = input._data.reshape(-1, d)
     xp = get_array_module(points)
-    if isinstance(bins, (list, tuple)):
-        if len(bins) != d:
-            raise ValueError(f"histogramdd: bins must give one entry per dimension ({d}), got "
-                             f"{len(bins)}")
-        bins = [b._data if isinstance(b, Tensor) else b for b in bins]
-    pairs = None
+    bins = list(bins) if isinstance(bins, (list, tuple)) else [bins] * d
+    if len(bins) != d:
+        raise ValueError(f"histogramdd: bins must give one entry per dimension ({d}), got "
+                         f"{len(bins)}")
+    pairs = [None] * d
     if range is not None:
         if len(range) != 2 * d:
             raise ValueError(f"histogramdd: range must hold 2 * {d} numbers (min, max per "
                              f"dimension), got {len(range)}")
         pairs = list(zip(map(float, range[0::2]), map(float, range[1::2]), strict=True))
+    for k, b in enumerate(bins):
+        if isinstance(b, Tensor):
+            bins[k] = b._data
+        elif isinstance(b, numbers.Integral) and not isinstance(b, bool) and b > 0:
+            bins[k] = xp.asarray(equal_width_edges(
+                *outer_edges("histogramdd", points[:, k], pairs[k]), int(b), points.dtype))
+        else:
+            raise ValueError(f"histogramdd: bins must be positive ints or 1-D tensors of "
+                             f"edges, got {b!r} for dimension {k}")
     w = None
     if weight is not None:
         if tuple(tensor_input("histogramdd", weight, "weight").shape) != tuple(input.shape[:-1]):
             raise ValueError(f"histogramdd: weight must have shape {tuple(input.shape[:-1])}, "
                              f"got {tuple(weight.shape)}")
         w = weight._data.reshape(-1)
-    hist, edges = xp.histogramdd(points, bins=bins, range=pairs, weights=w,
-                                 density=bool(density))
-    return HistogramddResult(Tensor(hist.astype(input.dtype)),
-                             tuple(Tensor(e.astype(input.dtype)) for e in edges))
+    bins = [b.astype(input.dtype) for b in bins]
+    hist = count(xp, points, bins, w, bool(density), input.dtype)
+    return HistogramddResult(Tensor(hist), tuple(Tensor(e) for e in bins))
 
 
 def nonzero_static(input, *, size: int, fill_value: int = -1) -> Tensor:  # noqa: A002

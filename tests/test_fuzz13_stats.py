@@ -1,0 +1,73 @@
+"""Fuzz wave 13: statistics and distances against PyTorch (values, dtypes, shapes, errors and
+float64 gradients through ``_fuzz12_check.check``): histograms, counts, quantiles, covariance,
+distances, log-sum-exp and friends, moments, cumulative ops, closeness tests and clamps.
+
+Before this wave:
+
+* ``histogram``/``histogramdd`` with an int ``bins`` spaced their edges as NumPy does
+  (``lo + i * step``); PyTorch's ``linspace`` counts the upper half of the edges down from the
+  top, so an edge could sit an ulp away, and a value exactly on it (0.7 with ten bins over
+  [0, 1]) was counted one bin off PyTorch's. ``histogram``'s ``bins`` had no default (PyTorch:
+  100), and a ``range`` beside a tensor of edges was ignored (PyTorch refuses it).
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from _fuzz12_check import check
+
+torch = pytest.importorskip("torch")
+
+
+def _grid(dtype, n, lo, hi):
+    return np.linspace(lo, hi, n).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("n, lo, hi, bins", [(101, 0, 1, 10), (1001, -0.3, 1.1, 7),
+                                              (57, -1, 1, 13), (300, 0.1, 0.7, 3),
+                                              (41, -2.5, 7.5, 40)])
+def test_histograms_count_values_on_edges_as_pytorch(dtype, n, lo, hi, bins):
+    data = _grid(dtype, n, lo, hi)
+    for label, fn in [
+            ("auto range", lambda L, t: L.histogram(t, bins)),
+            ("range", lambda L, t: L.histogram(t, bins, range=(lo, hi))),
+            ("inner range", lambda L, t: L.histogram(t, bins, range=(lo + 0.05, hi - 0.05))),
+            ("density", lambda L, t: L.histogram(t, bins, density=True)),
+            ("histc", lambda L, t: L.histc(t, bins, min=lo, max=hi)),
+            ("dd", lambda L, t: L.histogramdd(t[:, None], bins=[bins])),
+            ("dd two", lambda L, t: L.histogramdd(L.stack([t, t.flip(0)], 1), bins=[bins, 3])),
+            ("dd int", lambda L, t: L.histogramdd(L.stack([t, t * 2], 1), bins=bins))]:
+        check(torch, fn, data, label=f"{label} {dtype} {n}")
+
+
+def test_histogram_edges_of_ten_bins_hold_point_seven():
+    x = cr.tensor([0.7, 0.3, 0.9], dtype=cr.float64)
+    assert cr.histogram(x, 10, range=(0.0, 1.0)).hist.tolist() == [0, 0, 1, 0, 0, 0, 0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_histograms(seed):
+    rng = np.random.default_rng(seed)
+    dtype = ["float32", "float64"][seed % 2]
+    x = (rng.standard_normal(40) * 3).round(1).astype(dtype)
+    w = rng.random(40).astype(dtype)
+    bins = int(rng.integers(1, 30))
+    edges = np.sort(rng.standard_normal(5)).astype(dtype)
+    for label, fn, args in [
+            ("default bins", lambda L, t: L.histogram(t), (x,)),
+            ("method", lambda L, t: t.histogram(bins, range=(-2.0, 2.0)), (x,)),
+            ("weight", lambda L, t, v: L.histogram(t, bins, weight=v, density=True), (x, w)),
+            ("edges", lambda L, t, e: L.histogram(t, e, weight=t.abs()), (x, edges)),
+            ("edges + range", lambda L, t, e: L.histogram(t, e, range=(0.0, 1.0)), (x, edges)),
+            ("constant", lambda L, t: L.histogram(t * 0 + 2, bins), (x,)),
+            ("bad range", lambda L, t: L.histogram(t, bins, range=(1.0, 0.0)), (x,)),
+            ("dd range", lambda L, t: L.histogramdd(t.reshape(-1, 2), bins=[bins, 2],
+                                                    range=[-1.0, 1.0, 0.0, 3.0]), (x,)),
+            ("dd weight", lambda L, t, v: L.histogramdd(t.reshape(-1, 4), bins=3,
+                                                        weight=v[:10], density=True), (x, w)),
+            ("dd edges", lambda L, t, e: L.histogramdd(t.reshape(-1, 2), bins=[e, e]), (x, edges)),
+            ("dd zero bins", lambda L, t: L.histogramdd(t.reshape(-1, 2), bins=[0, 2]), (x,)),
+            ("histc", lambda L, t: L.histc(t, bins, min=-1, max=1), (x,))]:
+        check(torch, fn, *args, label=f"{label} {seed}")
