@@ -27,9 +27,9 @@ would connect it (``autograd/reroute.py``). Stricter than PyTorch: a node that r
 refuses with the "modified by an inplace operation" error, even where PyTorch's would not have
 read them (``z = y * 2; y.add_(1); z.sum().backward()``). Refused outright: a leaf that requires
 grad or a view of one (as in PyTorch); a tensor that does not require grad but shares its memory
-with another one (a view of a constant buffer, one a view was made of, a ``detach()`` or
-``.data``) when the value requires grad: the other tensor would see the values without the
-gradient.
+with a view (a view of a constant buffer, one a view was made of) when the value requires grad:
+the other tensor would see the values without the gradient. A ``detach()`` or ``.data`` alias
+is written and recorded as its own tensor, as in PyTorch: the original sees the values only.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from .function import Function
 from .mode import _grad_enabled, _trace_recorder, no_grad
 from .promotion import check_in_place
 from .tensor import Tensor
-from .views import shares_memory
+from .views import shares_memory_as_view
 from .write import TakeAt, WriteInto, put, take
 
 __all__ = ["change", "needs_record", "record_write", "refuse_trace",
@@ -281,13 +281,13 @@ def refuse_trace(who):
 def _shared_constant(t: Tensor, who: str) -> None:
     if t._data.dtype.kind not in "fc":
         _refuse(who, t, f"the value requires grad, but the target has dtype {t._data.dtype}")
-    if shares_memory(t):
+    if shares_memory_as_view(t):
         _refuse(who, t, "the value requires grad, but the target shares its memory with another "
-                        "tensor (it is a view, a detach() or .data of one, or a view of it was "
-                        "made) that would see the values without their gradient, so it would be "
-                        "lost; compute the result out of place (cr.where, cat/stack, scatter, "
-                        "index_add...), clone() the target first, or write v.detach() if no "
-                        "gradient should reach it")
+                        "tensor (it is a view of one, or a view of it was made) that would see "
+                        "the values without their gradient, so it would be lost; compute the "
+                        "result out of place (cr.where, cat/stack, scatter, index_add...), "
+                        "clone() the target first, or write v.detach() if no gradient should "
+                        "reach it")
 
 
 def _record_change(t: Tensor, who: str, compute) -> None:

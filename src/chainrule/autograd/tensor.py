@@ -39,10 +39,11 @@ class Tensor:
         _version: how many times the values were changed in place (``_mark_changed``).
             Backward refuses to use values changed after a recorded op read them. A tensor and
             the tensors detached from it share one count (their memory is one), as in PyTorch.
-        _viewed: set (never unset; unset reads as False) on a tensor that an op or ``.data``
-            made as a view; ``_views``: weak references to the live views of a memory
-            (autograd/views.py). A recorded write (``autograd.inplace_record``) would not reach
-            the tensors sharing its memory, so it is refused while any lives.
+        _viewed: set (never unset; unset reads as False) on a tensor that an op made as a
+            view; ``_views``: weak references to the live views of a memory (autograd/views.py).
+            A recorded write (``autograd.inplace_record``) would not reach the tensors sharing
+            its memory as views, so it is refused while any lives. ``_base``: a weak reference to
+            the tensor a ``detach()`` or ``.data`` alias is of (not linked in the graph).
         _earlier: set by a recorded in-place change (unset reads as None): {version: weak
             reference to the stand-in that took this tensor's place at that version}, so that a
             node that read the tensor before the change reaches the earlier values' node.
@@ -91,7 +92,7 @@ class Tensor:
         """
         out = Tensor(self._writable())
         out._counter = self._counter
-        out._viewed = True
+        out._base = weakref.ref(self)  # an alias as detach() makes: no view in the graph's sense
         return out
 
     @data.setter

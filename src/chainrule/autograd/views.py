@@ -1,12 +1,15 @@
 """Which tensors share memory with which: the bookkeeping behind the refusal of a recorded write
 (``autograd.inplace_record``) into memory another live tensor reads without the write's gradient.
 
-A view an op makes (``x[i]``, ``x.T``, a split piece) and ``.data`` are marked ``_viewed`` for
-good: they share their owner's memory for as long as they live. The owner instead keeps weak
-references to its views (``_views``, one list that the views of its views join too), so that it
-is free again once they are gone: ``x[t].unsqueeze_(0).clone()`` in one step of a loop does not
+A view an op makes (``x[i]``, ``x.T``, a split piece) is marked ``_viewed`` for good: it
+shares its owner's memory for as long as it lives. The owner instead keeps weak references to
+its views (``_views``, one list that the views of its views join too), so that it is free
+again once they are gone: ``x[t].unsqueeze_(0).clone()`` in one step of a loop does not
 forbid a later ``x[t, mask, 0] = y`` that carries a gradient (the DeepAR port writes both).
 ``Function.apply`` marks them where an op makes a view (``_share_count`` in function.py).
+``detach()`` and ``.data`` make aliases instead (``_base``, a weak reference to the original):
+PyTorch links an alias to its original by neither values' gradient nor view, so a recorded
+write into one (``delta.data[:n] = clamp(delta[:n], lo, hi)``) is no concern of the other.
 """
 
 from __future__ import annotations
@@ -35,3 +38,13 @@ def shares_memory(t) -> bool:
         return True
     base = getattr(t, "_base", None)
     return base is not None and base() is not None
+
+
+def shares_memory_as_view(t) -> bool:
+    """Whether ``t`` is an op's view of another tensor or one of its views is alive: the
+    tensors that PyTorch's graph would link to a write into ``t`` (``shares_memory`` less the
+    ``detach()``/``.data`` aliases, which it does not link)."""
+    if getattr(t, "_viewed", False):
+        return True
+    refs = getattr(t, "_views", None)
+    return refs is not None and refs.alive()
