@@ -187,3 +187,41 @@ def test_the_bookkeeping_is_int64_tensors_that_hand_written_rnns_can_use():
         assert lengths.tolist() == [2, 3, 1, 3]
         np.testing.assert_array_equal(padded.numpy()[1], 2 * x.numpy()[1])
     assert rnn.pack_padded_sequence(x, [3, 3, 2, 1], batch_first=True).sorted_indices is None
+
+
+def test_a_packed_sequence_built_with_sorted_indices_alone_inverts_them_as_pytorch():
+    """PyTorch's PackedSequence(data, batch_sizes, sorted_indices) fills unsorted_indices with
+    the inverse permutation; left None, the lengths came back in the sorted order and an RNN
+    masked the wrong sequences (its final states were wrong, silently)."""
+    x = cr.tensor(np.random.default_rng(3).standard_normal((4, 3, 2)))
+    packed = rnn.pack_padded_sequence(x, [2, 4, 3], enforce_sorted=False)
+    rebuilt = rnn.PackedSequence(packed.data, packed.batch_sizes, packed.sorted_indices)
+    assert rebuilt.unsorted_indices.tolist() == [2, 0, 1]
+    assert rnn.pad_packed_sequence(rebuilt)[1].tolist() == [2, 4, 3]
+    gru = cr.nn.GRU(2, 3, rng=np.random.default_rng(0), dtype="float64")
+    np.testing.assert_array_equal(gru(rebuilt)[1].numpy(), gru(packed)[1].numpy())
+    pair = rnn.PackedSequence((packed.data, packed.batch_sizes))  # PyTorch's older form
+    assert pair.batch_sizes.tolist() == [3, 3, 2, 1] and pair.unsorted_indices is None
+    assert rebuilt._replace(data=packed.data * 2).unsorted_indices.tolist() == [2, 0, 1]
+    with pytest.raises(TypeError, match="PackedSequence: batch_sizes is missing"):
+        rnn.PackedSequence(packed.data)
+
+
+@pytest.mark.torch
+def test_a_packed_sequence_built_with_sorted_indices_alone_matches_torch():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(4).standard_normal((4, 3, 2))
+    theirs = torch.nn.GRU(2, 3, dtype=torch.float64)
+    ours = cr.nn.GRU(2, 3, dtype="float64")
+    ours.load_state_dict(theirs.state_dict())
+    results = []
+    for lib, m in ((torch, theirs), (cr, ours)):
+        packed = lib.nn.utils.rnn.pack_padded_sequence(lib.tensor(x), [2, 4, 3],
+                                                       enforce_sorted=False)
+        rebuilt = lib.nn.utils.rnn.PackedSequence(packed.data, packed.batch_sizes,
+                                                  packed.sorted_indices)
+        out, h = m(rebuilt)
+        padded, lengths = lib.nn.utils.rnn.pad_packed_sequence(out, batch_first=True)
+        results.append([padded.detach().numpy(), h.detach().numpy(), lengths.numpy()])
+    for a, b in zip(*results, strict=True):
+        np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)

@@ -33,7 +33,14 @@ from ..ops.shape import getitem
 __all__ = ["PackedSequence", "pack_padded_sequence", "pad_packed_sequence"]
 
 
-class PackedSequence(NamedTuple):
+class _PackedFields(NamedTuple):
+    data: Tensor
+    batch_sizes: object
+    sorted_indices: object = None
+    unsorted_indices: object = None
+
+
+class PackedSequence(_PackedFields):
     """The real steps of a batch of sequences, time-major (see the module's description).
 
     Attributes:
@@ -46,12 +53,26 @@ class PackedSequence(NamedTuple):
     The three are Tensors as in PyTorch, so that code written for its PackedSequence runs
     (``sorted_indices.to(data.device)``, ``batch_sizes.size(0)``); one built by hand may hold
     arrays or lists instead.
+
+    Built with ``sorted_indices`` and no ``unsorted_indices``, the latter is its inverse, as in
+    PyTorch (without it the lengths and final states would come back in the sorted order). As in
+    PyTorch, ``PackedSequence((data, batch_sizes))`` takes the pair as the first argument.
     """
 
-    data: Tensor
-    batch_sizes: object
-    sorted_indices: object = None
-    unsorted_indices: object = None
+    __slots__ = ()
+
+    def __new__(cls, data, batch_sizes=None, sorted_indices=None, unsorted_indices=None):
+        if batch_sizes is None:  # PyTorch's older form: the (data, batch_sizes) pair
+            if not isinstance(data, (tuple, list)) or len(data) != 2:
+                raise TypeError("PackedSequence: batch_sizes is missing: pass (data, "
+                                f"batch_sizes, ...) or the pair (data, batch_sizes), got {data!r}")
+            data, batch_sizes = data
+        if unsorted_indices is None and sorted_indices is not None:
+            order = _host(sorted_indices)
+            inverse = get_array_module().empty_like(order)
+            inverse[order] = get_array_module().arange(len(order), dtype=order.dtype)
+            unsorted_indices = Tensor(inverse)
+        return super().__new__(cls, data, batch_sizes, sorted_indices, unsorted_indices)
 
     def to(self, *args, **kwargs) -> PackedSequence:
         """The same sequences with ``data.to(*args, **kwargs)`` (a device or a dtype), as
