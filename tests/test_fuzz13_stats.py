@@ -9,6 +9,9 @@ Before this wave:
   top, so an edge could sit an ulp away, and a value exactly on it (0.7 with ten bins over
   [0, 1]) was counted one bin off PyTorch's. ``histogram``'s ``bins`` had no default (PyTorch:
   100), and a ``range`` beside a tensor of edges was ignored (PyTorch refuses it).
+* ``F.pairwise_distance`` and ``F.normalize`` refused p = 0 and negative p (PyTorch's ``norm``
+  orders: the count of nonzeros, ``(sum |x|^p)^(1/p)``, -inf the smallest magnitude),
+  ``pairwise_distance`` refused 0-D inputs and ``normalize`` a tuple of dims.
 """
 
 import numpy as np
@@ -71,3 +74,27 @@ def test_random_histograms(seed):
             ("dd zero bins", lambda L, t: L.histogramdd(t.reshape(-1, 2), bins=[0, 2]), (x,)),
             ("histc", lambda L, t: L.histc(t, bins, min=-1, max=1), (x,))]:
         check(torch, fn, *args, label=f"{label} {seed}")
+
+
+ORDERS = [0, -1, -0.5, -np.inf, 0.5, 1, 2, 3, np.inf]
+
+
+@pytest.mark.parametrize("p", ORDERS)
+def test_pairwise_distance_and_normalize_take_every_order(p):
+    rng = np.random.default_rng(7)
+    a, b = rng.standard_normal((4, 5)), rng.standard_normal((4, 5))
+    a[0, 1] = 0.0
+    grad = (0, 1) if p != 0 else ()
+    for label, fn, args in [
+            ("pwd", lambda L, x, y: L.nn.functional.pairwise_distance(x, y, p=p), (a, b)),
+            ("pwd keep", lambda L, x, y: L.pairwise_distance(x, y, p, 0.0, True), (a, b)),
+            ("pwd same", lambda L, x, y: L.nn.functional.pairwise_distance(x, x, p=p), (a, b)),
+            ("pwd 0-d", lambda L, x, y: L.nn.functional.pairwise_distance(x[0, 0], y[0, 0], p=p),
+             (a, b)),
+            ("module", lambda L, x, y: L.nn.PairwiseDistance(p, keepdim=True)(x[0], y), (a, b)),
+            ("normalize", lambda L, x, y: L.nn.functional.normalize(x, p=p), (a, b)),
+            ("normalize dim 0", lambda L, x, y: L.nn.functional.normalize(x * y, p, 0), (a, b)),
+            ("normalize dims", lambda L, x, y: L.nn.functional.normalize(x, p, (0, 1)), (a, b)),
+            ("normalize dims list", lambda L, x, y: L.nn.functional.normalize(
+                x.reshape(2, 2, 5), p, [-1, 0], eps=0.5), (a, b))]:
+        check(torch, fn, *args, grad=grad, label=f"{label} p={p}")

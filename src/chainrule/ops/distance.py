@@ -2,7 +2,9 @@
 ``pairwise_distance`` (PyTorch's functions, PyTorch's eps rules).
 
 All are compositions of recorded ops. The p-norm is guarded where it is 0, so that its gradient
-there is 0 (PyTorch's subgradient) rather than 0 / 0.
+there is 0 (PyTorch's subgradient) rather than 0 / 0. ``normalize`` and ``pairwise_distance``
+take any order PyTorch's ``norm`` takes (0 counts the nonzeros, -inf is the smallest magnitude, a
+negative p is ``(sum |x|^p)^(1/p)``), and ``normalize`` a tuple of dims.
 """
 
 from __future__ import annotations
@@ -21,15 +23,24 @@ from .elementwise import pow as _pow
 from .elementwise import sqrt as _sqrt
 from .reduce import max as _max
 from .reduce import sum as _sum
-from .shape import _one_axis, broadcast_to
+from .shape import _one_axis, broadcast_to, normalize_axis
+from .stats import norm as _norm
 
 __all__ = ["cosine_similarity", "normalize", "pairwise_distance"]
 
 
 def _p(op, p) -> float:
-    if isinstance(p, bool) or not isinstance(p, numbers.Real) or math.isnan(p) or not p > 0:
-        raise ValueError(f"{op}: p must be a positive number (or inf), got {p!r}")
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or math.isnan(p):
+        raise ValueError(f"{op}: p must be a real number (or +-inf), got {p!r}")
     return float(p)
+
+
+def _any_norm(x, p: float, dim, keepdims: bool) -> Tensor:
+    """The p-norm along ``dim`` (an int or a tuple): ``vector_norm`` for p > 0 on one axis,
+    PyTorch's ``norm`` rules for every other order."""
+    if p > 0 and isinstance(dim, int) and x.ndim:
+        return vector_norm(x, p, dim, keepdims)
+    return _norm(x, p, dim, keepdims)
 
 
 def _eps(op, eps) -> float:
@@ -81,9 +92,11 @@ def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None)
         return on_one_axis(lambda t, d: normalize(t, p, d, eps), x)
     if x.ndim == 0:
         raise ValueError(f"normalize: dim {dim!r} is out of range for a 0-D tensor (valid: -1, 0)")
+    if isinstance(dim, (tuple, list)):
+        axes = normalize_axis("normalize", tuple(dim), x.ndim)
+        return x / clip(_norm(x, p, axes, True), eps)
     axis = _one_axis("normalize", dim, x.ndim)
-    norm = vector_norm(x, p, axis, True)
-    return x / clip(norm, eps)
+    return x / clip(_any_norm(x, p, axis, True), eps)
 
 
 def _pair(op, x1, x2, complex_ok=False):
@@ -117,6 +130,4 @@ def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool =
     """The p-norm of ``x1 - x2 + eps`` along the last axis (PyTorch's ``F.pairwise_distance``)."""
     x1, x2 = _pair("pairwise_distance", x1, x2, complex_ok=True)  # the norm of a complex x1 - x2
     p, eps = _p("pairwise_distance", p), _eps("pairwise_distance", eps)
-    if max(x1.ndim, x2.ndim) == 0:
-        raise ValueError("pairwise_distance: inputs must have at least one axis, got 0-d tensors")
-    return vector_norm(x1 - x2 + eps, p, -1, bool(keepdim))
+    return _any_norm(x1 - x2 + eps, p, -1, bool(keepdim))  # 0-D inputs: their one value
