@@ -254,3 +254,23 @@ def test_recurrent_errors(rng):
         LSTM(3, 0)
     with pytest.raises(TypeError, match="LSTMCell: input must be a Tensor, got ndarray"):
         LSTMCell(3, 4)(np.zeros((2, 3), "float32"))
+
+
+@pytest.mark.parametrize("name", [*SEQUENCES, *CELLS])
+def test_forward_takes_pytorchs_keyword_names(rng, name):
+    """PyTorch's forward is forward(input, hx=None): programs call rnn(input=x, hx=h)."""
+    cls = {**SEQUENCES, **CELLS}[name]
+    m = cls(3, 4, rng=rng, dtype="float64")
+    x = cr.tensor(rng.standard_normal((2, 3) if name in CELLS else (5, 2, 3)))
+    shape = (2, 4) if name in CELLS else (1, 2, 4)
+    h = cr.tensor(rng.standard_normal(shape))
+    hx = (h, h * 0.5) if "LSTM" in name else h
+    got, want = m(input=x, hx=hx), m(x, hx)
+    for a, b in zip(_flat_any(got), _flat_any(want), strict=True):
+        np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+def _flat_any(out):
+    if isinstance(out, (tuple, list)):
+        return [t for o in out for t in _flat_any(o)]
+    return [out]

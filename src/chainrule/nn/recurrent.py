@@ -108,15 +108,15 @@ class RNNCellBase(_Recurrent):
         self._add_weights("", self.input_size)
         self.reset_parameters(rng=resolve_rng(rng, type(self).__name__))
 
-    def forward(self, x, hx=None):
+    def forward(self, input, hx=None):  # noqa: A002 - PyTorch's name: cell(input=x, hx=h) runs
         """One time step: the new hidden state (for LSTMCell the pair (h', c')).
 
         Args:
-            x: input of shape (N, input_size) or, unbatched, (input_size,).
+            input: shaped (N, input_size) or, unbatched, (input_size,).
             hx: the previous state, shaped (N, hidden_size) or (hidden_size,); for LSTMCell a pair
                 (h, c). None means zeros.
         """
-        who = type(self).__name__
+        who, x = type(self).__name__, input
         _check_input(who, x, self.input_size, self._dtype, (1, 2), "(N, H_in) or (H_in,)")
         batched = x.ndim == 2
         shapes = _state_shapes(self._mode, x.shape[:-1], self.hidden_size)
@@ -237,11 +237,11 @@ class RNNBase(_WeightLists, _Recurrent):
         self._rng = resolve_rng(rng, who)  # also draws the dropout masks during training
         self.reset_parameters(rng=self._rng)
 
-    def forward(self, x, hx=None):
+    def forward(self, input, hx=None):  # noqa: A002 - PyTorch's name: rnn(input=x, hx=h) runs
         """Run the whole sequence.
 
         Args:
-            x: input (L, N, H_in), or (N, L, H_in) with ``batch_first``, or unbatched (L, H_in);
+            input: (L, N, H_in), or (N, L, H_in) with ``batch_first``, or unbatched (L, H_in);
                 or a ``PackedSequence`` (``nn.utils.rnn.pack_padded_sequence``) of sequences of
                 different lengths, each then run over its own steps only.
             hx: initial hidden state (D * num_layers, N, H) (unbatched: (D * num_layers, H)), for
@@ -257,6 +257,7 @@ class RNNBase(_WeightLists, _Recurrent):
             real step (the reverse direction's after reading it from that step back to the
             first), in the batch's original order, as in PyTorch.
         """
+        x = input
         if isinstance(x, PackedSequence):
             return self._forward_packed(x, hx)
         who = type(self).__name__
@@ -369,7 +370,6 @@ class RNNBase(_WeightLists, _Recurrent):
         if self.bidirectional:
             s += ", bidirectional=True"
         return s
-
 
 
 class RNN(RNNBase):
