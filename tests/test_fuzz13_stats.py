@@ -12,6 +12,8 @@ Before this wave:
 * ``F.pairwise_distance`` and ``F.normalize`` refused p = 0 and negative p (PyTorch's ``norm``
   orders: the count of nonzeros, ``(sum |x|^p)^(1/p)``, -inf the smallest magnitude),
   ``pairwise_distance`` refused 0-D inputs and ``normalize`` a tuple of dims.
+* ``diff(n=0, prepend=..., append=...)`` returned the joined tensor (NumPy's rule); PyTorch
+  returns a copy of the input alone. ``diff(n=0)`` returned the input itself, not a copy.
 """
 
 import numpy as np
@@ -98,3 +100,27 @@ def test_pairwise_distance_and_normalize_take_every_order(p):
             ("normalize dims list", lambda L, x, y: L.nn.functional.normalize(
                 x.reshape(2, 2, 5), p, [-1, 0], eps=0.5), (a, b))]:
         check(torch, fn, *args, grad=grad, label=f"{label} p={p}")
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 5, 6])
+@pytest.mark.parametrize("dim", [0, -1])
+def test_diff_with_prepend_and_append(n, dim):
+    rng = np.random.default_rng(n)
+    x = rng.standard_normal((3, 4))
+    side = (2, 4) if dim == 0 else (3, 2)
+    pre, app = rng.standard_normal(side), rng.standard_normal(side[:dim] + (1,) if dim else (1, 4))
+    for label, fn, args in [
+            ("plain", lambda L, t: L.diff(t, n, dim), (x,)),
+            ("prepend", lambda L, t, p: L.diff(t, n, dim, prepend=p), (x, pre)),
+            ("append", lambda L, t, p: t.diff(n, dim, append=p), (x, pre)),
+            ("both", lambda L, t, p, a: L.diff(t, n=n, dim=dim, prepend=p, append=a),
+             (x, pre, app)),
+            ("bad prepend", lambda L, t, p: L.diff(t, n, dim, prepend=p.T), (x, pre))]:
+        check(torch, fn, *args, grad=tuple(range(len(args))), label=f"{label} n={n} dim={dim}")
+
+
+def test_diff_of_order_zero_is_a_copy():
+    x = cr.tensor([1.0, 2.0, 4.0])
+    y = cr.diff(x, 0)
+    y.add_(1.0)
+    assert x.tolist() == [1.0, 2.0, 4.0]

@@ -15,6 +15,7 @@ from ._args import dim_or_axis
 from ._zero_d import on_one_axis, scalar_dim
 from .indexing import gather
 from .join import concat, split
+from .methods import clone
 from .shape import (
     _int_tuple,
     _one_axis,
@@ -109,13 +110,16 @@ def cumsum(input, dim=None, *, dtype=None, axis=None):  # noqa: A002
 def diff(input, n: int = 1, dim: int = -1, prepend=None, append=None):  # noqa: A002
     """The n-th forward difference along ``dim``: ``input[i + 1] - input[i]``, ``n`` times."""
     axis = _one_axis("diff", dim, input.ndim)
+    if n < 0:
+        raise ValueError(f"diff: n must be >= 0, got {n}")
+    original = input
     if prepend is not None or append is not None:
         parts = [p for p in (prepend, input, append) if p is not None]
         xp = get_array_module(input._data)
         input = concat([p if isinstance(p, Tensor) else Tensor(xp.asarray(p))  # noqa: A001
                         for p in parts], axis)
-    if n < 0:
-        raise ValueError(f"diff: n must be >= 0, got {n}")
+    if n == 0:  # PyTorch's: a copy of the input, prepend and append left out (checked only)
+        return clone(original)
     lead = (slice(None),) * axis
     for _ in range(n):
         after = getitem(input, lead + (slice(1, None),))
