@@ -225,3 +225,23 @@ def test_a_packed_sequence_built_with_sorted_indices_alone_matches_torch():
         results.append([padded.detach().numpy(), h.detach().numpy(), lengths.numpy()])
     for a, b in zip(*results, strict=True):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("as_tensor", [False, True])
+def test_float_lengths_are_truncated_as_pytorchs(as_tensor):
+    """PyTorch packs with as_tensor(lengths, dtype=int64): the float lengths of a float mask's
+    sum(1) are taken (truncated); chainrule refused them."""
+    torch = pytest.importorskip("torch")
+    x = np.arange(24.0).reshape(4, 3, 2)
+    lengths = [4.0, 2.9, 1.0]
+    got = []
+    for lib in (torch, cr):
+        n = lib.tensor(lengths) if as_tensor else lengths
+        packed = lib.nn.utils.rnn.pack_padded_sequence(lib.tensor(x), n, enforce_sorted=False)
+        got.append([packed.data.numpy(), packed.batch_sizes.numpy(),
+                    lib.nn.utils.rnn.pad_packed_sequence(packed)[1].numpy()])
+    for a, b in zip(*got, strict=True):
+        np.testing.assert_array_equal(b, a)
+    with pytest.raises(ValueError, match="lengths must be finite"):
+        rnn.pack_padded_sequence(cr.tensor(x), [4.0, float("nan"), 1.0])

@@ -114,16 +114,20 @@ def _host(indices):
 
 
 def _host_lengths(lengths, n):
-    """``lengths`` (a list, array or Tensor of ints) as a host int64 array, checked."""
+    """``lengths`` (a list, array or Tensor of ints) as a host int64 array, checked. Floats are
+    taken as PyTorch's ``as_tensor(lengths, dtype=int64)`` takes them, truncated (a float mask's
+    ``mask.sum(1)`` holds the lengths as floats)."""
     xp = get_array_module()
     raw = lengths._data if isinstance(lengths, Tensor) else lengths
     try:
         arr = xp.asarray(getattr(raw, "get", lambda: raw)())
     except (TypeError, ValueError):
         arr = None
-    if arr is None or arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+    if arr is None or arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iuf"):
         raise ValueError("pack_padded_sequence: lengths must be a 1-D list, array or Tensor of "
                          f"ints, got {lengths!r}")
+    if arr.dtype.kind == "f" and not xp.isfinite(arr).all():
+        raise ValueError(f"pack_padded_sequence: lengths must be finite, got {lengths!r}")
     if len(arr) != n:
         raise ValueError(f"pack_padded_sequence: expected {n} lengths (one per sequence of the "
                          f"batch), got {len(arr)}")
