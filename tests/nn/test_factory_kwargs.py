@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 
 import numpy as np
 import pytest
@@ -172,3 +173,42 @@ def test_embedding_bag_follows_the_default_dtype():
         assert nn.EmbeddingBag(5, 2, dtype=cr.float32).weight.dtype == cr.float32
     finally:
         cr.set_default_dtype(before)
+
+
+def _positional(sig):
+    return [p for p in list(sig.parameters.values())[1:]
+            if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+
+
+@pytest.mark.parametrize("name", sorted(set(ARGS) - {"Embedding", "EmbeddingBag", "RNNBase",
+                                                     "RNN", "GRU"}))
+def test_device_and_dtype_are_taken_positionally_after_the_other_arguments(name):
+    """As PyTorch's: ``nn.Linear(3, 4, True, "cpu", torch.float64)``, as a subclass's
+    ``super().__init__(in_features, out_features, bias, device, dtype)`` writes it."""
+    torch = pytest.importorskip("torch")
+    theirs = _positional(inspect.signature(getattr(torch.nn, name).__init__))
+    if not theirs:  # LSTM(*args, **kwargs): RNNBase's order less mode
+        theirs = _positional(inspect.signature(torch.nn.RNNBase.__init__))[1:]
+    assert [p.name for p in theirs[-2:]] == ["device", "dtype"]
+    args = list(ARGS[name]) + [p.default for p in theirs[len(ARGS[name]):-2]]
+    ours = getattr(nn, name)(*args, "cpu", cr.float64)
+    with warnings.catch_warnings():  # Transformer's note on nested tensors
+        warnings.simplefilter("ignore", UserWarning)
+        built = getattr(torch.nn, name)(*args, "cpu", torch.float64)
+    assert [str(p.dtype) for p in ours.parameters()] == [
+        str(p.dtype).replace("torch.", "") for p in built.parameters()]
+    assert all(p.dtype == cr.float64 for p in ours.parameters())
+
+
+def test_positional_device_and_dtype_errors():
+    with pytest.raises(TypeError, match=r"Linear\(\) takes at most 5 positional"):
+        nn.Linear(3, 4, True, None, cr.float64, 1)
+    with pytest.raises(TypeError, match="multiple values for argument 'dtype'"):
+        nn.Linear(3, 4, True, None, cr.float64, dtype=cr.float32)
+    with pytest.raises(TypeError, match="device must be"):
+        nn.Linear(3, 4, True, 5)
+    # PyTorch's Embedding has _weight and _freeze there, GRU proj_size: no guessing
+    with pytest.raises(TypeError):
+        nn.Embedding(10, 4, None, None, 2.0, False, False, None)
+    with pytest.raises(TypeError):
+        nn.GRU(3, 4, 1, True, False, 0.0, False, "cpu")

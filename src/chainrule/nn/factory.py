@@ -12,6 +12,13 @@ base class's (``super().__init__``) or builds sublayers has the keyword taken by
 wrapper already: the move happens once, after the outermost constructor. Nothing runs at call
 time: ``Module.__call__`` and ``forward`` are untouched.
 
+PyTorch's constructors take ``device`` and ``dtype`` positionally too, after their other
+arguments: ``super().__init__(in_features, out_features, bias, device, dtype)`` in a subclass of
+``nn.Linear`` (pytorch/examples' forward-forward layer). The wrapper takes up to two positional
+arguments past the constructor's own as ``device`` then ``dtype``, except for the classes whose
+PyTorch constructor has other arguments there (``Embedding``'s ``_weight``, ``_freeze``;
+``EmbeddingBag``'s order; ``RNN``'s and ``GRU``'s ``proj_size``), where they are an error.
+
 A user's ``Module`` subclass keeps the constructor it defines, as in PyTorch (one that passes
 ``device=`` on to a chainrule base class gets that class's parameters moved). The wrapper's
 ``__signature__`` is the constructor's with a keyword-only ``device=None`` added, so
@@ -38,11 +45,38 @@ def _check(who: str, device) -> None:
     validate_device(str(device))
 
 
+# PyTorch's constructor has arguments of its own between these classes' and device, dtype
+# (RNN and GRU: proj_size, which they refuse)
+_NOT_POSITIONAL = frozenset({"Embedding", "EmbeddingBag", "GRU", "RNN"})
+
+
 def _signature(init) -> inspect.Signature:
     """``init``'s signature with a keyword-only ``device=None`` at the end."""
     sig = inspect.signature(init)
     device = inspect.Parameter("device", inspect.Parameter.KEYWORD_ONLY, default=None)
     return sig.replace(parameters=[*sig.parameters.values(), device])
+
+
+def _positional_count(cls, params) -> int | None:
+    """How many positional arguments ``cls``'s constructor takes before PyTorch's positional
+    ``device, dtype`` (None where it takes no more)."""
+    kinds = [p.kind for p in params.values()]
+    if cls.__name__ in _NOT_POSITIONAL or inspect.Parameter.VAR_POSITIONAL in kinds:
+        return None
+    return kinds.count(inspect.Parameter.POSITIONAL_OR_KEYWORD) - 1  # less self
+
+
+def _take_positional(who, n, args, kwargs):
+    """``args`` past the first ``n`` moved into ``kwargs`` as ``device`` then ``dtype``."""
+    extra = args[n:]
+    if len(extra) > 2:
+        raise TypeError(f"{who}() takes at most {n + 2} positional arguments (the last two "
+                        f"device and dtype), got {len(args)}")
+    for name, value in zip(("device", "dtype"), extra):
+        if name in kwargs:
+            raise TypeError(f"{who}() got multiple values for argument '{name}'")
+        kwargs[name] = value
+    return args[:n]
 
 
 def add_factory_kwargs(cls) -> None:
@@ -57,8 +91,12 @@ def add_factory_kwargs(cls) -> None:
             p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
         return
 
+    n = _positional_count(cls, params)
+
     @functools.wraps(init)
     def init_on_device(self, *args, **kwargs):
+        if n is not None and len(args) > n:
+            args = _take_positional(type(self).__name__, n, args, kwargs)
         device = kwargs.pop("device", None)
         if device is None:
             return init(self, *args, **kwargs)

@@ -39,8 +39,8 @@ class SyncBatchNorm(_BatchNorm):
     _layout = "(N, C, ...) with at least 2 dimensions"
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, process_group=None, *,
-                 device=None, dtype=None, bias: bool = True):
+                 affine: bool = True, track_running_stats: bool = True, process_group=None,
+                 device=None, dtype=None, *, bias: bool = True):
         if process_group is not None:
             raise ValueError(f"SyncBatchNorm: chainrule runs in one process, so process_group "
                              f"must be None, got {process_group!r}")
