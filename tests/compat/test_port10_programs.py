@@ -1,0 +1,87 @@
+"""port10_programs.py run unchanged on PyTorch and on chainrule from the same weights: losses,
+accuracies, attacks and final parameters agree to float64 rounding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule
+
+torch = pytest.importorskip("torch")
+
+from . import port10_programs as programs  # noqa: E402
+from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
+from .test_real_programs import _both, _close  # noqa: E402
+
+
+def test_fgsm_tutorial_per_example_attack_loop_matches_pytorch():
+    rng = np.random.default_rng(300)
+    images = rng.standard_normal((12, 1, 8, 8))
+    labels = rng.integers(0, 3, 12)
+
+    ours, theirs = _both(programs.fgsm_net, lambda lib, m: programs.run_fgsm(
+        lib, m, lib.tensor(images), lib.tensor(labels)))
+    assert ours[0] == theirs[0]
+    assert ours[0][0] > 0 and ours[0][-1] < ours[0][0]
+    assert len(ours[1]) == len(theirs[1])
+    for ex_ours, ex_theirs in zip(ours[1], theirs[1]):
+        assert [e[:2] for e in ex_ours] == [e[:2] for e in ex_theirs]
+        _close([e[2] for e in ex_ours], [e[2] for e in ex_theirs], rtol=1e-12, atol=1e-12)
+
+
+def _shared_uniform(monkeypatch, lib, seed):
+    """``t.uniform_(a, b)`` (also on a view) draws from one shared NumPy stream."""
+    rng = np.random.default_rng(seed)
+
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        with lib.no_grad():
+            return self.copy_(lib.tensor(rng.uniform(a, b, tuple(self.shape)), dtype=self.dtype))
+
+    monkeypatch.setattr(lib.Tensor, "uniform_", uniform_)
+
+
+@pytest.mark.parametrize("delta_init", ["previous", "zero"])
+def test_fast_adversarial_training_with_persistent_delta_and_pgd_matches_pytorch(
+        monkeypatch, delta_init):
+    rng = np.random.default_rng(301)
+    batches = [(rng.uniform(-1.5, 1.5, (4, 3, 8, 8)), rng.integers(0, 3, 4)) for _ in range(3)]
+    batches.append((rng.uniform(-1.5, 1.5, (2, 3, 8, 8)), rng.integers(0, 3, 2)))
+
+    def run(lib, model):
+        with monkeypatch.context() as m:
+            _shared_uniform(m, lib, 302)
+            return programs.train_fast_fgsm(
+                lib, model, [(lib.tensor(x), lib.tensor(y)) for x, y in batches],
+                delta_init=delta_init)
+
+    ours, theirs = _both(programs.preact_net, run)
+    assert ours[1][0] == 0.0 and max(ours[1]) == pytest.approx(0.2)
+    assert np.abs(ours[2]).max() > 0
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_forward_forward_layers_with_own_optimizers_match_pytorch():
+    rng = np.random.default_rng(303)
+    x = rng.standard_normal((20, 16))
+    y = rng.integers(0, 10, 20)
+    x_te = rng.standard_normal((8, 16))
+    y_te = rng.integers(0, 10, 8)
+    rnd = rng.permutation(20)
+    init = [(rng.uniform(-0.25, 0.25, (12, 16)), rng.uniform(-0.25, 0.25, 12)),
+            (rng.uniform(-0.3, 0.3, (12, 12)), rng.uniform(-0.3, 0.3, 12))]
+    out = {}
+    for lib in (chainrule, torch):
+        net = programs.ff_net(lib)
+        assert not list(net.parameters())
+        with lib.no_grad():
+            for layer, (w, b) in zip(net.layers, init):
+                layer.weight.copy_(lib.tensor(w))
+                layer.bias.copy_(lib.tensor(b))
+        out[lib.__name__] = programs.train_ff(lib, net, lib.tensor(x), lib.tensor(y),
+                                              lib.tensor(x_te), lib.tensor(y_te),
+                                              lib.tensor(rnd))
+    ours, theirs = out["chainrule"], out["torch"]
+    assert ours[:2] == theirs[:2]
+    np.testing.assert_array_equal(ours[2], theirs[2])
+    _close(ours[3], theirs[3], rtol=1e-9, atol=1e-11)
