@@ -30,6 +30,10 @@ def attend(who, query, key, value, num_heads, projections, out_proj, *, bias_k=N
     replace the projected keys/values. Shapes and masks as ``nn.MultiheadAttention.forward``.
     """
     (wq, bq), (wk, bk), (wv, bv) = projections
+    if is_causal and attn_mask is None:
+        # PyTorch reads is_causal as a hint about attn_mask, never as a mask of its own
+        raise ValueError(f"{who}: is_causal=True needs attn_mask, the causal mask it describes "
+                         "(e.g. Transformer.generate_square_subsequent_mask(L)), got None")
     E, kdim, vdim = wq.shape[0], wk.shape[1], wv.shape[1]
     if query.ndim not in (2, 3):
         raise ValueError(f"{who}: expected 3-D inputs ({'N, L, E' if batch_first else 'L, N, E'}) "
@@ -75,7 +79,7 @@ def attend(who, query, key, value, num_heads, projections, out_proj, *, bias_k=N
         attn_mask, key_padding_mask = _pad(attn_mask), _pad(key_padding_mask)
     S = k.shape[2]
     scores = matmul(q, transpose(k, -2, -1)) * (1.0 / math.sqrt(head_dim))
-    scores = _masked(scores, attn_mask, key_padding_mask, is_causal, n, L, S, num_heads)
+    scores = _masked(scores, attn_mask, key_padding_mask, n, L, S, num_heads)
     # PyTorch computes the weights it returns with a plain softmax (nan for a query that may
     # attend to no key) and, when it returns none, attends with scaled_dot_product_attention
     # (weights 0 and output 0 for such a query, so nan never spreads through a model).
@@ -136,7 +140,7 @@ def _check_shapes(who, key, value, key_padding_mask, attn_mask, n, L, num_heads,
     return S
 
 
-def _masked(scores, attn_mask, key_padding_mask, is_causal, n, L, S, num_heads):
+def _masked(scores, attn_mask, key_padding_mask, n, L, S, num_heads):
     # Masks stay Tensors: a float mask that requires grad (a learned position bias) gets its
     # gradient, as in PyTorch.
     if attn_mask is not None:
@@ -144,8 +148,6 @@ def _masked(scores, attn_mask, key_padding_mask, is_causal, n, L, S, num_heads):
         if mask.ndim == 3:  # (N*H, L, S)
             mask = reshape(mask, n, num_heads, L, S)
         scores = attention_mask_bias(scores, mask, False, allowed_when_true=False)
-    elif is_causal:
-        scores = attention_mask_bias(scores, None, True)
     if key_padding_mask is not None:
         pad = reshape(_as_mask(key_padding_mask), n, 1, 1, S)
         scores = attention_mask_bias(scores, pad, False, allowed_when_true=False)

@@ -115,7 +115,8 @@ class MultiheadAttention(Module):
 
         ``attn_mask`` (L, S) or (N*H, L, S): boolean True = may NOT attend (PyTorch's reading
         here), or float added to the scores. ``key_padding_mask`` (N, S): True = padding (or a
-        float mask added to the scores).
+        float mask added to the scores). ``is_causal``: a hint that ``attn_mask`` is the causal
+        mask (which it needs, as PyTorch does); the mask given is applied.
         """
         return attend("MultiheadAttention", query, key, value, self.num_heads,
                       self._projections(), self.out_proj, bias_k=self.bias_k,

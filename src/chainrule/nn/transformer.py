@@ -58,7 +58,7 @@ class _Layer(Module):
 
     def _sa_block(self, x, mask, padding, is_causal):
         x = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding,
-                           need_weights=False, is_causal=is_causal and mask is None)[0]
+                           need_weights=False, is_causal=is_causal)[0]
         return self.dropout1(x)
 
     def _ff_block(self, x, drop):
@@ -114,7 +114,7 @@ class TransformerDecoderLayer(_Layer):
 
     def _mha_block(self, x, memory, mask, padding, is_causal):
         x = self.multihead_attn(x, memory, memory, attn_mask=mask, key_padding_mask=padding,
-                                need_weights=False, is_causal=is_causal and mask is None)[0]
+                                need_weights=False, is_causal=is_causal)[0]
         return self.dropout2(x)
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,

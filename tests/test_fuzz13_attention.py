@@ -1,0 +1,252 @@
+"""Thirteenth fuzz wave: attention and transformers against PyTorch where the eighth wave did not
+look: float32 layers (dtypes and values), F.multi_head_attention_forward under random arguments,
+scaled_dot_product_attention with masks of every rank and dtype, the is_causal hint without a
+mask, mask dtypes and causal-mask detection in the encoder and decoder stacks."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+from ._fuzz8_port import port
+from ._fuzz12_check import check
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+
+def _bool_mask(rng, shape, p=0.3):
+    m = rng.random(shape) < p
+    m[..., 0] = False  # every query keeps a key
+    return m
+
+
+def _draw_mha32(rng):
+    h = int(rng.integers(1, 4))
+    E = h * int(rng.integers(1, 4))
+    kdim = int(rng.integers(1, 5)) if rng.random() < 0.3 else None
+    vdim = int(rng.integers(1, 5)) if rng.random() < 0.3 else None
+    bf, unbatched = bool(rng.random() < 0.5), bool(rng.random() < 0.2)
+    kw = dict(bias=bool(rng.random() < 0.7), add_bias_kv=bool(rng.random() < 0.3),
+              add_zero_attn=bool(rng.random() < 0.3), kdim=kdim, vdim=vdim, batch_first=bf)
+    L, S, N = (int(v) for v in rng.integers(1, 4, 3))
+
+    def shape(T, F):
+        return (T, F) if unbatched else (N, T, F) if bf else (T, N, F)
+
+    arrays = [rng.standard_normal(shape(L, E)), rng.standard_normal(shape(S, kdim or E)),
+              rng.standard_normal(shape(S, vdim or E))]
+    names = []
+    if rng.random() < 0.5:
+        names.append("attn_mask")
+        m = _bool_mask(rng, (L, S) if rng.random() < 0.6 else ((1 if unbatched else N) * h, L, S))
+        arrays.append(m if rng.random() < 0.5 else np.where(m, -np.inf, rng.standard_normal(
+            m.shape)))
+    if rng.random() < 0.4:
+        names.append("key_padding_mask")
+        m = _bool_mask(rng, (S,) if unbatched else (N, S))
+        arrays.append(m if rng.random() < 0.5 else np.where(m, -np.inf, 0.0))
+    call_kw = dict(need_weights=bool(rng.random() < 0.6),
+                   average_attn_weights=bool(rng.random() < 0.5))
+    return kw, E, h, arrays, names, call_kw
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_float32_multihead_attention_matches_pytorch(seed):
+    # float32 layers and inputs (float masks float32 too): the output and weights keep float32
+    # and agree with PyTorch's to float32 rounding
+    rng = np.random.default_rng(1300 + seed)
+    for _ in range(30):
+        kw, E, h, arrays, names, call_kw = _draw_mha32(rng)
+        arrays = [a.astype(np.float32) if a.dtype.kind == "f" else a for a in arrays]
+        tm = torch.nn.MultiheadAttention(E, h, **kw)
+        cm = cr.nn.MultiheadAttention(E, h, **kw)
+        port(tm, cm)
+
+        def call(lib, m, *ts, names=names, call_kw=call_kw):
+            return m(*ts[:3], **dict(zip(names, ts[3:])), **call_kw)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # PyTorch's mismatched-mask-types warning
+            t_out = call(torch, tm, *[torch.tensor(a) for a in arrays])
+        c_out = call(cr, cm, *[cr.tensor(a) for a in arrays])
+        desc = f"{kw} {[a.shape for a in arrays]} {names} {call_kw}"
+        for t, c in zip(t_out, c_out, strict=True):
+            assert (t is None) == (c is None), desc
+            if t is None:
+                continue
+            assert str(c.dtype) == "float32" and tuple(c.shape) == tuple(t.shape), desc
+            np.testing.assert_allclose(c.numpy(), t.detach().numpy(), rtol=2e-5, atol=2e-5,
+                                       err_msg=desc)
+
+
+def _draw_functional(rng):
+    """Random arguments of F.multi_head_attention_forward: (arrays, kw, argument names)."""
+    h = int(rng.integers(1, 3))
+    E = h * int(rng.integers(1, 3))
+    D = E // h
+    L, S, N = (int(v) for v in rng.integers(1, 4, 3))
+    unbatched = bool(rng.random() < 0.2)
+    separate = bool(rng.random() < 0.4)
+    kdim, vdim = (int(rng.integers(1, 4)), int(rng.integers(1, 4))) if separate else (E, E)
+
+    def shape(T, F):
+        return (T, F) if unbatched else (T, N, F)
+
+    named = {"query": rng.standard_normal(shape(L, E)), "key": rng.standard_normal(shape(S, kdim)),
+             "value": rng.standard_normal(shape(S, vdim))}
+    if separate:
+        named.update(q_proj_weight=rng.standard_normal((E, E)),
+                     k_proj_weight=rng.standard_normal((E, kdim)),
+                     v_proj_weight=rng.standard_normal((E, vdim)))
+    else:
+        named["in_proj_weight"] = rng.standard_normal((3 * E, E))
+    if rng.random() < 0.7:
+        named["in_proj_bias"] = rng.standard_normal(3 * E)
+    static = not unbatched and rng.random() < 0.25
+    if not static and rng.random() < 0.3:
+        named["bias_k"], named["bias_v"] = rng.standard_normal((2, 1, 1, E))
+    S2 = S
+    if static:
+        # PyTorch checks attn_mask against the key's length, not static_k's: a static length of
+        # its own only without attn_mask
+        S2 = int(rng.integers(1, 4)) if rng.random() < 0.3 else S
+        for name in ("static_k", "static_v"):
+            if rng.random() < 0.7:
+                named[name] = rng.standard_normal((N * h, S2, D))
+        if "static_k" not in named:
+            S2 = S
+    named["out_proj_weight"] = rng.standard_normal((E, E))
+    if rng.random() < 0.7:
+        named["out_proj_bias"] = rng.standard_normal(E)
+    zero_attn = bool(rng.random() < 0.3)
+    if S2 == S and rng.random() < 0.4:
+        m = _bool_mask(rng, (L, S2) if rng.random() < 0.6 else ((1 if unbatched else N) * h, L,
+                                                                 S2))
+        named["attn_mask"] = m if rng.random() < 0.5 else rng.standard_normal(m.shape)
+    if rng.random() < 0.3:
+        m = _bool_mask(rng, (S2,) if unbatched else (N, S2))
+        named["key_padding_mask"] = m if rng.random() < 0.5 else np.where(m, -np.inf, 0.0)
+    kw = dict(embed_dim_to_check=E, num_heads=h, add_zero_attn=zero_attn, dropout_p=0.0,
+              training=bool(rng.random() < 0.5), need_weights=bool(rng.random() < 0.6),
+              use_separate_proj_weight=separate,
+              average_attn_weights=bool(rng.random() < 0.5))
+    return named, kw
+
+
+_POSITIONAL = ("query", "key", "value")
+_SLOTS = ("in_proj_weight", "in_proj_bias", "bias_k", "bias_v", "out_proj_weight",
+          "out_proj_bias")
+
+
+def test_functional_multi_head_attention_forward_matches_pytorch():
+    rng = np.random.default_rng(1310)
+    for _ in range(60):
+        named, kw = _draw_functional(rng)
+        names = list(named)
+
+        def fn(lib, *ts, names=names, kw=kw):
+            a = dict(zip(names, ts))
+            slots = {s: a.pop(s, None) for s in _SLOTS}
+            out = lib.nn.functional.multi_head_attention_forward(
+                a.pop("query"), a.pop("key"), a.pop("value"), kw["embed_dim_to_check"],
+                kw["num_heads"], slots["in_proj_weight"], slots["in_proj_bias"], slots["bias_k"],
+                slots["bias_v"], kw["add_zero_attn"], kw["dropout_p"], slots["out_proj_weight"],
+                slots["out_proj_bias"], **{k: v for k, v in kw.items()
+                                           if k not in ("embed_dim_to_check", "num_heads",
+                                                        "add_zero_attn", "dropout_p")}, **a)
+            return tuple(o for o in out if o is not None)  # the weights are None without need
+
+        grad = [i for i, n in enumerate(names) if named[n].dtype.kind == "f"
+                and n not in ("attn_mask", "key_padding_mask")]
+        desc = f"{ {n: named[n].shape for n in names} } {kw}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            check(torch, fn, *[named[n] for n in names], grad=grad, rtol=1e-10, label=desc)
+
+
+def _draw_sdpa(rng):
+    """Random arguments of scaled_dot_product_attention: (arrays, kw)."""
+    batch = tuple(int(v) for v in rng.integers(1, 3, int(rng.integers(0, 3))))
+    L, S, E, Ev = (int(v) for v in rng.integers(1, 4, 4))
+    gqa = len(batch) >= 1 and rng.random() < 0.25
+    qb = batch[:-1] + (int(rng.integers(1, 3)) * batch[-1],) if gqa else batch
+    if not gqa and batch and rng.random() < 0.3:  # batch axes of 1 broadcast against the query's
+        batch = tuple(1 if rng.random() < 0.5 else b for b in batch)
+    arrays = [rng.standard_normal(qb + (L, E)), rng.standard_normal(batch + (S, E)),
+              rng.standard_normal(batch + (S, Ev))]
+    kw = {"dropout_p": 0.0}
+    r = rng.random()
+    if r < 0.5:  # a mask of any rank that broadcasts to (..., L, S), its axes 1 or full
+        full = qb + (L, S)
+        # PyTorch's kernels for 4-D inputs refuse a 1-D mask (docs/pytorch.md)
+        rank = int(rng.integers(1 + (len(full) >= 4), len(full) + 1))
+        shape = tuple(1 if rng.random() < 0.4 else d for d in full[-rank:])
+        m = rng.random(shape) < 0.3
+        kind = rng.random()
+        arrays.append(m if kind < 0.5 else np.where(m, -np.inf, 0.0) if kind < 0.7
+                      else rng.standard_normal(shape))
+    elif r < 0.65:
+        kw["is_causal"] = True
+    if rng.random() < 0.3:
+        kw["scale"] = float(rng.choice([0.1, 1.0, 2.5, -0.5]))
+    if gqa:
+        kw["enable_gqa"] = True
+    return arrays, kw
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_scaled_dot_product_attention_masks_of_every_rank(dtype):
+    # rows the mask hides completely give 0 (PyTorch's math kernel), float masks get their
+    # gradient; float32 keeps float32
+    rng = np.random.default_rng(1320 + (dtype == "float32"))
+    for _ in range(80):
+        arrays, kw = _draw_sdpa(rng)
+        arrays = [a.astype(dtype) if a.dtype.kind == "f" else a for a in arrays]
+        grad = [i for i, a in enumerate(arrays) if a.dtype.kind == "f"] if dtype == "float64" \
+            else ()
+        check(torch, lambda lib, *ts, kw=kw: lib.nn.functional.scaled_dot_product_attention(
+            *ts, **kw), *arrays, grad=grad, rtol=1e-10 if dtype == "float64" else 1e-5,
+            label=f"{[a.shape for a in arrays]} {[str(a.dtype) for a in arrays]} {kw}")
+
+
+def _causal_hint_calls(lib):
+    """Calls that give the is_causal hint without the mask it describes."""
+    E, h = 4, 2
+    mha = lib.nn.MultiheadAttention(E, h)
+    enc = lib.nn.TransformerEncoderLayer(E, h, 6, dropout=0.0)
+    dec = lib.nn.TransformerDecoderLayer(E, h, 6, dropout=0.0)
+    stack = lib.nn.TransformerEncoder(lib.nn.TransformerEncoderLayer(E, h, 6, dropout=0.0), 2,
+                                      enable_nested_tensor=False)
+    full = lib.nn.Transformer(E, h, 1, 1, 6, dropout=0.0)
+    x, y = lib.ones(3, 2, E), lib.ones(2, 2, E)
+    F = lib.nn.functional
+    w, b = lib.ones(3 * E, E), lib.zeros(3 * E)
+    return {
+        "MultiheadAttention": lambda: mha(x, x, x, is_causal=True),
+        "MultiheadAttention without weights": lambda: mha(x, x, x, is_causal=True,
+                                                          need_weights=False),
+        "multi_head_attention_forward": lambda: F.multi_head_attention_forward(
+            x, x, x, E, h, w, b, None, None, False, 0.0, lib.ones(E, E), None, is_causal=True),
+        "TransformerEncoderLayer": lambda: enc(x, is_causal=True),
+        "TransformerEncoder": lambda: stack(x, is_causal=True),
+        "TransformerDecoderLayer tgt": lambda: dec(y, x, tgt_is_causal=True),
+        "TransformerDecoderLayer memory": lambda: dec(y, x, memory_is_causal=True),
+        "Transformer src": lambda: full(x, y, src_is_causal=True),
+        "Transformer tgt": lambda: full(x, y, tgt_is_causal=True),
+    }
+
+
+def test_is_causal_hint_without_a_mask_is_refused():
+    # chainrule applied its own causal mask here where PyTorch refuses the call: is_causal only
+    # describes attn_mask (PyTorch may drop the mask for it, never invents one)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # nn.Transformer's nested-tensor notice
+        theirs, ours = _causal_hint_calls(torch), _causal_hint_calls(cr)
+    for name, call in theirs.items():
+        with pytest.raises(RuntimeError, match="Need attn_mask"):
+            call()
+        with pytest.raises(ValueError, match="is_causal=True needs attn_mask"):
+            ours[name]()
