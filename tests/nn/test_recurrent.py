@@ -248,8 +248,8 @@ def test_recurrent_errors(rng):
         RNNCell(3, 4)(cr.tensor(np.zeros((2, 3), "float32")), cr.tensor(np.zeros(4, "float32")))
     with pytest.raises(ValueError, match="RNN: nonlinearity must be 'tanh' or 'relu', got 'gelu'"):
         RNN(3, 4, nonlinearity="gelu")
-    with pytest.raises(ValueError, match=r"GRU: dropout must be a number in \[0, 1\), got 1.0"):
-        GRU(3, 4, num_layers=2, dropout=1.0)
+    with pytest.raises(ValueError, match=r"GRU: dropout must be a number in \[0, 1\], got 1.5"):
+        GRU(3, 4, num_layers=2, dropout=1.5)
     with pytest.raises(ValueError, match="LSTM: hidden_size must be at least 1, got 0"):
         LSTM(3, 0)
     with pytest.raises(TypeError, match="LSTMCell: input must be a Tensor, got ndarray"):
@@ -274,3 +274,18 @@ def _flat_any(out):
     if isinstance(out, (tuple, list)):
         return [t for o in out for t in _flat_any(o)]
     return [out]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("name", list(SEQUENCES))
+def test_dropout_one_and_mode_as_pytorchs(rng, name):
+    """PyTorch takes dropout=1 (every layer but the first then reads zeros in training; chainrule
+    refused it) and names the kind in RNNBase.mode."""
+    torch = pytest.importorskip("torch")
+    ours = SEQUENCES[name](3, 4, num_layers=2, dropout=1, rng=rng, dtype="float64")
+    theirs = _to_torch(torch, ours, name, input_size=3, hidden_size=4, num_layers=2, dropout=1)
+    assert ours.mode == theirs.mode and ours.dropout == theirs.dropout == 1.0
+    x = rng.standard_normal((5, 2, 3))
+    for a, b in zip(_flat(ours(cr.tensor(x))), _flat(theirs(torch.tensor(x))), strict=True):
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-12)
+    assert RNN(3, 4, nonlinearity="relu").mode == "RNN_RELU"

@@ -160,6 +160,12 @@ class _WeightLists:
     ``_flat_weights`` the same flattened. Read-only views of the module's current parameters."""
 
     @property
+    def mode(self) -> str:
+        """PyTorch's ``RNNBase.mode``: "RNN_TANH", "RNN_RELU", "LSTM" or "GRU" (programs branch
+        on ``rnn.mode == "LSTM"`` to build an (h, c) pair)."""
+        return self._mode
+
+    @property
     def _all_weights(self) -> list[list[str]]:
         names = ["weight_ih", "weight_hh"] + (["bias_ih", "bias_hh"] if self.bias else []) + (
             ["weight_hr"] if self.proj_size else [])

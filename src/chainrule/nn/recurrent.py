@@ -219,8 +219,8 @@ class RNNBase(_WeightLists, _Recurrent):
         self.proj_size = _check_proj_size(who, mode, proj_size, self.hidden_size)
         self.num_layers = positive_int(who, "num_layers", num_layers)
         if (isinstance(dropout, bool) or not isinstance(dropout, numbers.Real)
-                or not 0 <= dropout < 1):
-            raise ValueError(f"{who}: dropout must be a number in [0, 1), got {dropout!r}")
+                or not 0 <= dropout <= 1):
+            raise ValueError(f"{who}: dropout must be a number in [0, 1], got {dropout!r}")
         if dropout > 0 and self.num_layers == 1:
             warnings.warn(
                 f"{who}: dropout is applied between stacked layers only (not after the last), so "
@@ -353,7 +353,7 @@ class RNNBase(_WeightLists, _Recurrent):
     def _drop(self, x):
         """Inverted dropout between layers, with masks drawn from the module's generator."""
         keep = 1.0 - self.dropout
-        mask = (self._rng.random(x.shape) < keep) / keep
+        mask = (self._rng.random(x.shape) < keep) / keep if keep else x.new_zeros(x.shape)._data
         return x * Tensor(get_array_module(x._data).asarray(mask, dtype=x.dtype))
 
     def extra_repr(self) -> str:
