@@ -14,6 +14,9 @@ Before this wave:
   ``pairwise_distance`` refused 0-D inputs and ``normalize`` a tuple of dims.
 * ``diff(n=0, prepend=..., append=...)`` returned the joined tensor (NumPy's rule); PyTorch
   returns a copy of the input alone. ``diff(n=0)`` returned the input itself, not a copy.
+* ``isclose``/``allclose`` of integer tensors went through NumPy's float64: with zero
+  tolerances two int64 values past 2**53 that differ compared equal (PyTorch: an exact ``==``),
+  and with tolerances the test was not PyTorch's (which compares in the default dtype, float32).
 """
 
 import numpy as np
@@ -124,3 +127,27 @@ def test_diff_of_order_zero_is_a_copy():
     y = cr.diff(x, 0)
     y.add_(1.0)
     assert x.tolist() == [1.0, 2.0, 4.0]
+
+
+INTS = [([2**62 + 1, 2**63 - 1, -2**63, 16777217, 5], [2**62, -2**63, 2**63 - 1, 16777216, 5]),
+        ([1, 2, 250, 0, 127], [2, 1, 5, 0, 126])]
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int16", "int8", "uint8", "bool"])
+@pytest.mark.parametrize("kw", [{}, {"rtol": 0, "atol": 0}, {"atol": 1}, {"rtol": 0.6},
+                                {"atol": 0.5, "rtol": 0}, {"rtol": 1e-9, "atol": 0},
+                                {"equal_nan": True, "rtol": 0, "atol": 0}])
+def test_isclose_of_integers(dtype, kw):
+    for a, b in INTS:
+        x, y = np.array(a).astype(dtype), np.array(b).astype(dtype)
+        check(torch, lambda L, s, t: L.isclose(s, t, **kw), x, y, label=f"isclose {a[0]}")
+        check(torch, lambda L, s, t: s.isclose(t, **kw), x, y, label=f"method {a[0]}")
+        check(torch, lambda L, s, t: L.tensor(L.allclose(s, t, **kw)), x, y, label=f"all {a[0]}")
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "complex128"])
+def test_isclose_of_floats_with_zero_tolerances(dtype):
+    x = np.array([1.0, np.nan, np.inf, -np.inf, 0.0, -0.0, 1e-30]).astype(dtype)
+    y = np.array([1.0000001, np.nan, np.inf, np.inf, -0.0, 1e-40, 0.0]).astype(dtype)
+    for kw in [{"rtol": 0, "atol": 0}, {"equal_nan": True, "rtol": 0, "atol": 0}]:
+        check(torch, lambda L, s, t: L.isclose(s, t, **kw), x, y, label=f"{kw}")

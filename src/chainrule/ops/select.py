@@ -20,6 +20,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.inplace_record import change
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, get_array_module
+from ..backend.defaults import get_default_dtype
 from ..backend.random import resolve_rng
 from ._zero_d import as_1d, scalar_dim
 from .elementwise import cast, fill_where
@@ -249,9 +250,16 @@ def isclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A00
     for name, tol in (("rtol", rtol), ("atol", atol)):
         if tol < 0:  # NumPy would compare with it
             raise ValueError(f"isclose: {name} must be greater than or equal to zero, got {tol}")
-    xp = get_array_module(_arr(input))
-    return Tensor(xp.asarray(xp.isclose(_arr(input), _arr(other), rtol=rtol, atol=atol,
-                                        equal_nan=equal_nan)))
+    a, b = _arr(input), _arr(other)
+    xp = get_array_module(a)
+    if rtol == 0 and atol == 0:  # PyTorch's exact test (NumPy's floats would round big ints)
+        same = a == b
+        if equal_nan and a.dtype.kind in "fc" and b.dtype.kind in "fc":
+            same = same | (xp.isnan(a) & xp.isnan(b))
+        return Tensor(xp.asarray(same))
+    if a.dtype.kind in "biu" and b.dtype.kind in "biu":  # PyTorch compares in the default dtype
+        a, b = a.astype(get_default_dtype()), b.astype(get_default_dtype())
+    return Tensor(xp.asarray(xp.isclose(a, b, rtol=rtol, atol=atol, equal_nan=equal_nan)))
 
 
 def allclose(input, other, rtol: float = 1e-05, atol: float = 1e-08,  # noqa: A002
