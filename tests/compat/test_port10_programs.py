@@ -11,6 +11,7 @@ import chainrule
 torch = pytest.importorskip("torch")
 
 from . import port10_programs as programs  # noqa: E402
+from . import port10b_programs as programs_b  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -85,3 +86,54 @@ def test_forward_forward_layers_with_own_optimizers_match_pytorch():
     assert ours[:2] == theirs[:2]
     np.testing.assert_array_equal(ours[2], theirs[2])
     _close(ours[3], theirs[3], rtol=1e-9, atol=1e-11)
+
+
+def test_translation_tutorial_with_bahdanau_attention_and_teacher_forcing_matches_pytorch():
+    rng = np.random.default_rng(304)
+    input_ids = rng.integers(2, 9, (6, 5))
+    input_ids[:, -1] = programs_b.EOS_token
+    target_ids = rng.integers(2, 8, (6, programs_b.MAX_LENGTH))
+    target_ids[:, -1] = programs_b.EOS_token
+    order = [int(i) for i in rng.permutation(6)]
+    ours, theirs = _both(programs_b.translator, lambda lib, m: programs_b.train_translator(
+        lib, m, lib.tensor(input_ids), lib.tensor(target_ids), order))
+    assert ours[0][-1] < ours[0][0]
+    assert ours[1] == theirs[1]
+    _close([ours[0], ours[2], ours[3]], [theirs[0], theirs[2], theirs[3]], rtol=1e-9,
+           atol=1e-11)
+
+
+def test_segnet_with_max_unpooling_weighted_ignore_index_and_bincount_iou_matches_pytorch():
+    rng = np.random.default_rng(305)
+    images = rng.standard_normal((2, 3, 8, 8))
+    labels = rng.integers(0, 4, (2, 8, 8))
+    labels[rng.random((2, 8, 8)) < 0.2] = 255
+    weights = np.array([0.5, 1.0, 2.0, 1.5])
+    ours, theirs = _both(programs_b.segnet, lambda lib, m: programs_b.train_segnet(
+        lib, m, lib.tensor(images), lib.tensor(labels), lib.tensor(weights)))
+    assert ours[0][-1] < ours[0][0]
+    np.testing.assert_array_equal(ours[2], theirs[2])
+    assert ours[2].sum() == (labels != 255).sum()
+    _close([ours[0], ours[1], ours[3], ours[4], ours[5]],
+           [theirs[0], theirs[1], theirs[3], theirs[4], theirs[5]], rtol=1e-9, atol=1e-11)
+
+
+def test_stft_mask_speech_enhancer_with_istft_and_si_snr_matches_pytorch():
+    rng = np.random.default_rng(306)
+    t = np.arange(64) / 64.0
+    clean = np.stack([np.sin(2 * np.pi * 5 * t), np.sin(2 * np.pi * 3 * t + 1.0)])
+    noisy = clean + 0.3 * rng.standard_normal(clean.shape)
+
+    def build(lib):
+        # the Hann window in float64: chainrule's float32 one is the float64 one correctly
+        # rounded, PyTorch's (computed in float32) is off by an ulp in most places
+        lib.set_default_dtype(lib.float64)
+        try:
+            return programs_b.mask_enhancer(lib)
+        finally:
+            lib.set_default_dtype(lib.float32)
+
+    ours, theirs = _both(build, lambda lib, m: programs_b.train_enhancer(
+        lib, m, lib.tensor(noisy), lib.tensor(clean)))
+    assert ours[0][-1] < ours[0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
