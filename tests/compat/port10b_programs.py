@@ -35,7 +35,7 @@ def translator(torch, input_size=9, output_size=8, hidden_size=6, dropout_p=0.0)
             self.gru = nn.GRU(hidden_size, hidden_size, batch_first=True)
             self.dropout = nn.Dropout(dropout_p)
 
-        def forward(self, input):
+        def forward(self, input):  # noqa: A002 - as the tutorial writes it
             embedded = self.dropout(self.embedding(input))
             output, hidden = self.gru(embedded)
             return output, hidden
@@ -84,7 +84,7 @@ def translator(torch, input_size=9, output_size=8, hidden_size=6, dropout_p=0.0)
             attentions = torch.cat(attentions, dim=1)
             return decoder_outputs, decoder_hidden, attentions
 
-        def forward_step(self, input, hidden, encoder_outputs):
+        def forward_step(self, input, hidden, encoder_outputs):  # noqa: A002 - as the tutorial writes it
             embedded = self.dropout(self.embedding(input))
             query = hidden.permute(1, 0, 2)
             context, attn_weights = self.attention(query, encoder_outputs)
@@ -157,7 +157,7 @@ def train_translator(torch, model, input_ids, target_ids, order, n_epochs=3, lea
     decoder_optimizer = torch.optim.Adam(decoder.parameters(), lr=learning_rate)
     criterion = nn.NLLLoss()
     losses = []
-    for epoch in range(1, n_epochs + 1):
+    for epoch in range(1, n_epochs + 1):  # noqa: B007
         losses.append(train_epoch(torch, train_dataloader, encoder, decoder, encoder_optimizer,
                                   decoder_optimizer, criterion))
     encoder.eval()
@@ -220,7 +220,7 @@ def train_segnet(torch, model, images, labels, class_weights, n_class=4, ignore_
     scheduler = torch.optim.lr_scheduler.PolynomialLR(optimizer, total_iters=steps, power=0.9)
     losses, lrs = [], []
     model.train()
-    for step in range(steps):
+    for step in range(steps):  # noqa: B007
         optimizer.zero_grad()
         outputs = model(images)
         loss = criterion(outputs, labels)
@@ -284,7 +284,7 @@ def mask_enhancer(torch, n_fft=16, hidden=8):
 def train_enhancer(torch, model, noisy, clean, steps=3):
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     losses = []
-    for step in range(steps):
+    for step in range(steps):  # noqa: B007
         optimizer.zero_grad()
         wave, mask = model(noisy)
         loss = -si_snr(torch, wave, clean).mean()
