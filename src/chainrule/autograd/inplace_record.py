@@ -415,9 +415,11 @@ def record_write(t: Tensor, index, value, who: str) -> None:
     earlier = None
     if root._ctx is not None:
         earlier = _stand_in(root, copy=not isinstance(root._ctx, WriteInto))
+    read_at = value._counter[0]  # before the write: a view of root (`z[0] = z[1]`) shares it
     try:
         put(arr, place, _value(arr, value))
     except BaseException:
         _undo(root, earlier)
         raise
     _rewrite(root, earlier, place, value, None if root is t else t, positions)
+    root._ctx._versions[-1] = read_at

@@ -43,6 +43,7 @@ class WriteInto(Function):
     handed over). Settings: ``index`` (arrays, ints, slices...), ``chained``."""
 
     complex_grad = True  # its backward selects and masks: right for complex values as it is
+    reads_inputs = False  # the index and the value's shape: `z[0] = z[1]` changes what it wrote
 
     def backward(self, g):
         value = self.inputs[-1]

@@ -1,0 +1,386 @@
+"""Fuzz wave 13: forward-mode and higher-order functional AD against PyTorch's (float64).
+
+``func.jvp`` and ``autograd.functional.jvp`` (computed by the double-backward trick) against
+PyTorch's true forward mode (``torch.func.jvp``) over elementwise ops at their kinks,
+reductions, shape and indexing ops, linalg and ``nn.functional``; where PyTorch has no forward
+formula (``cdist``, ``grid_sample``, ``ctc_loss``...) or a wrong one (``det`` of a singular
+matrix, ``scatter_reduce(prod)``), central finite differences of PyTorch's function; ``jacfwd``
+against ``jacrev`` and PyTorch's; and ``autograd.functional``'s options (``strict``,
+``create_graph``, ``vectorize``, ``strategy``) against PyTorch's errors and results.
+
+Before this wave a write whose value was a view of its target (``z[0] = z[1]``,
+``z[0].copy_(z[2])``) made backward (and so every jvp through it) fail with "modified by an
+inplace operation": the write recorded the value's version after its own change.
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings(
+    "ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
+R = np.random.default_rng(13)
+
+
+def N(*s):
+    return R.normal(size=s)
+
+
+def P(*s):
+    return np.abs(R.normal(size=s)) + 0.5
+
+
+def SPD(n):
+    a = R.normal(size=(n, n))
+    return a @ a.T + n * np.eye(n)
+
+
+def F(L):
+    return L.nn.functional
+
+
+def _ix(L, *rows):
+    return L.tensor(np.array(rows))
+
+
+CASES = {
+    # elementwise, at kinks as PyTorch defines them
+    "tanh_sigmoid": (lambda L, x: x.tanh() * x.sigmoid() + x.erf(), N(3, 4)),
+    "log_sqrt_rsqrt": (lambda L, x: x.log() + x.sqrt() * x.rsqrt() + x.log1p(), P(3, 4)),
+    "asin_atanh": (lambda L, x: L.asin(x.tanh() * 0.9) + L.atanh(x.tanh() * 0.9), N(3, 4)),
+    "lgamma_digamma": (lambda L, x: L.lgamma(x) + L.digamma(x) + L.polygamma(1, x), P(4)),
+    "abs_kink": (lambda L, x: L.abs(x), np.array([0.0, -1.0, 2.0, 0.0])),
+    "relu_kink": (lambda L, x: L.relu(x), np.array([0.0, -1.0, 2.0, 0.0])),
+    "sign_floor_frac": (lambda L, x: x.sign() + x.floor() + x.frac(), N(5)),
+    "clamp_at_bounds": (lambda L, x: L.clamp(x, -0.5, 0.5),
+                        np.array([-0.5, 0.5, 0.2, -1.0, 1.0])),
+    "clamp_tensor_bounds": (lambda L, x, lo, hi: L.clamp(x, lo, hi), np.array([0., 1, 2, 5]),
+                            np.array([0., 1, 3, -1]), np.array([0., 1, 2, 4])),
+    "clamp_crossed": (lambda L, x: L.clamp(x, 1.0, -1.0), N(4)),
+    "where": (lambda L, x, y: L.where(x > 0, x, y), N(3, 4), N(3, 4)),
+    "maximum_tie": (lambda L, x, y: L.maximum(x, y) + L.minimum(x, y) * 2,
+                    np.array([1.0, 2, 3]), np.array([1.0, 1, 4])),
+    "pow": (lambda L, x, y: L.pow(x, y), P(3), N(3)),
+    "pow_zero_base": (lambda L, x, y: L.pow(x, y), np.array([0.0, 0.0, 2]),
+                      np.array([0.0, 2.0, 0.0])),
+    "atan2_hypot": (lambda L, x, y: L.atan2(x, y) + L.hypot(x, y), N(4), N(4)),
+    "remainder_fmod": (lambda L, x, y: L.remainder(x, y) + L.fmod(x, y), N(4) * 3, P(4)),
+    "lerp_addcdiv": (lambda L, x, y, w: L.lerp(x, y, w) + L.addcdiv(x, y, w.exp(), value=0.5),
+                     N(4), N(4), N(4)),
+    "xlogy": (lambda L, x, y: L.xlogy(x, y), np.array([0.0, 1, 2]), P(3)),
+    "copysign_logaddexp": (lambda L, x, y: L.copysign(x, y) + L.logaddexp(x, y), N(4), N(4)),
+    "activations": (lambda L, x: F(L).gelu(x) + F(L).gelu(x, approximate="tanh") + F(L).silu(x)
+                    + F(L).mish(x) + F(L).elu(x, 0.7) + F(L).selu(x) + F(L).softplus(x, 2.0)
+                    + F(L).logsigmoid(x) + F(L).softsign(x), N(6)),
+    "piecewise_at_kinks": (lambda L, x: F(L).hardtanh(x) + F(L).relu6(x * 3)
+                           + F(L).hardsigmoid(x * 3) + F(L).hardswish(x * 3)
+                           + F(L).leaky_relu(x, 0.1) + F(L).softshrink(x, 0.5)
+                           + F(L).hardshrink(x, 0.5), np.array([-1.0, 1.0, 0.5, 2, -2, 0])),
+    "prelu_glu": (lambda L, x, w: F(L).prelu(x, w).sum(-1) + F(L).glu(x, 1).sum((1, 2))[:, None],
+                  N(2, 4, 3), N(4)),
+    "normalize": (lambda L, x: F(L).normalize(x, dim=1), N(3, 4)),
+    "sinc_at_zero": (lambda L, x: L.sinc(x), np.array([0.0, 0.5, 1.2])),
+    "logit_eps": (lambda L, x: L.logit(x, eps=0.1), np.array([0.05, 0.5, 0.95])),
+    # reductions
+    "sum_mean": (lambda L, x: x.sum(1) + x.mean(0, keepdim=True).sum(), N(3, 4)),
+    "prod": (lambda L, x: x.prod(1), N(3, 4)),
+    "prod_one_zero": (lambda L, x: x.prod(1), np.array([[0.0, 2, 3], [0, 0, 1], [1, 2, 3.]])),
+    "prod_all_one_zero": (lambda L, x: x.prod(), np.array([[0.0, 2, 3], [4, 5, 1.]])),
+    "cumprod_zeros": (lambda L, x: x.cumprod(1), np.array([[0.0, 2, 3], [2, 0, 1]])),
+    "amax_amin_ties": (lambda L, x: x.amax(1) + x.amin(1), np.array([[1.0, 3, 3], [2, 2, 2.]])),
+    "max_min_all_ties": (lambda L, x: x.max() * x.min(), np.array([[1.0, 3, 3], [1, 2, 2.]])),
+    "max_dim_tie": (lambda L, x: x.max(1)[0] + x.min(0).values.sum(),
+                    np.array([[1.0, 3, 3], [2, 2, 2.]])),
+    "norm_at_zero": (lambda L, x: x.norm(dim=1), np.array([[0.0, 0], [1, 2]])),
+    "norms": (lambda L, x: x.norm() + x.norm(p=1) + x.norm(p=3, dim=0).sum()
+              + L.linalg.vector_norm(x, 0.5), N(3, 4)),
+    "norm_inf_tie": (lambda L, x: x.norm(p=float("inf")), np.array([1.0, -3, 3])),
+    "logsumexp_neg_inf": (lambda L, x: L.logsumexp(x, 1),
+                          np.array([[-np.inf, 0.0], [1, 2]])),
+    "var_std": (lambda L, x: x.var(1) + x.var(1, correction=0) + x.std(), N(3, 4)),
+    "var_std_mean": (lambda L, x: L.var_mean(x, 1) + L.std_mean(x, 0), N(3, 4)),
+    "std_of_constant": (lambda L, x: x.std(1), np.ones((2, 3))),
+    "order_statistics": (lambda L, x: x.median() + L.kthvalue(x, 2, 1)[0].sum()
+                         + L.topk(x, 2, 1)[0].sum() + L.sort(x, 1)[0][:, 0].sum(), N(3, 4)),
+    "cumulative": (lambda L, x: L.cummax(x, 1)[0] + L.cummin(x, 1)[0] + L.logcumsumexp(x, 1)
+                   + x.cumsum(0), N(3, 4)),
+    "diff_renorm": (lambda L, x: L.diff(x, dim=1).sum() + L.renorm(x, 2, 0, 1.0), N(3, 4)),
+    "dist_aminmax": (lambda L, x, y: L.dist(x, y) + L.aminmax(x, dim=1)[1].sum(),
+                     N(3, 4), N(3, 4)),
+    # shape and indexing
+    "cat_stack_split": (lambda L, x, y: L.split(L.cat([x, y], 1), [1, 4], 1)[1]
+                        + L.stack([x, x], 0)[1].sum(), N(2, 3), N(2, 2)),
+    "chunk_unbind": (lambda L, x: x.chunk(3, 0)[1] * x.unbind(0)[0], N(5, 2)),
+    "gather": (lambda L, x: L.gather(x, 1, _ix(L, [0, 2, 2], [1, 1, 0])), N(2, 3)),
+    "scatter": (lambda L, x, s: L.scatter(x, 1, _ix(L, [0, 2], [1, 0]), s)
+                + L.scatter_add(x, 1, _ix(L, [0, 0], [1, 1]), s), N(2, 3), N(2, 2)),
+    "scatter_reduce": (lambda L, x, s: L.scatter_reduce(x, 1, _ix(L, [0, 0], [1, 1]), s, "sum")
+                       + L.scatter_reduce(x, 1, _ix(L, [0, 0], [1, 1]), s, "mean",
+                                          include_self=False)
+                       + L.scatter_reduce(x, 1, _ix(L, [0, 0], [1, 1]), s, "amax"),
+                       N(2, 3), N(2, 2)),
+    "index_ops": (lambda L, x, s: L.index_select(x, 0, _ix(L, 2, 0, 2)).sum(0)
+                  + L.index_add(x, 0, _ix(L, 2, 0, 2), s).sum(0)
+                  + L.index_fill(x, 0, _ix(L, 2, 0), 1.5).sum(0), N(3, 2), N(3, 2)),
+    "index_put_accumulate": (lambda L, x, v: L.index_put(x, (_ix(L, 0, 0),), v,
+                                                         accumulate=True), N(3, 2), N(2, 2)),
+    "masked": (lambda L, x, s: x.masked_fill(x > 0, 2.0) + x.masked_scatter(x > 0, s),
+               N(3, 4), N(12)),
+    "advanced_indexing": (lambda L, x: x[_ix(L, 0, 2, 0), 1:].sum()
+                          + x[_ix(L, 0, 2), _ix(L, 1, 1)].sum() + x[x > 0].sum(), N(3, 4)),
+    "take_along": (lambda L, x: L.take(x, _ix(L, 0, 5, 5)).sum()
+                   + L.take_along_dim(x, _ix(L, [0], [2], [1]), 1), N(3, 4)),
+    "views": (lambda L, x: L.flip(x, (0,)) + L.roll(x, 1, 1) + x.expand(2, 3, 4)[1]
+              + L.rot90(x.reshape(4, 3), 1, (0, 1)) + x.unfold(1, 2, 2).reshape(3, 4), N(3, 4)),
+    "triangles": (lambda L, x: L.tril(x) + L.triu(x, 1) + L.diag_embed(L.diagonal(x)[:3])[0],
+                  N(3, 3)),
+    "contractions": (lambda L, x, y: L.einsum("ij,jk->ik", x, y) + L.tensordot(x, y, 1)
+                     + x @ y, N(3, 4), N(4, 2)),
+    "batched_products": (lambda L, a, x, y: L.baddbmm(a, x, y, beta=0.5, alpha=2.0)
+                         + L.bmm(x, y), N(2, 3, 2), N(2, 3, 4), N(2, 4, 2)),
+    "kron_outer_cross": (lambda L, x, y: L.kron(x, y).sum() + L.outer(x[0], y[0]).sum()
+                         + L.linalg.cross(x[:, :3], y[:2, :3]).sum(), N(2, 3), N(2, 3)),
+    "complex_views": (lambda L, x: L.view_as_real(L.view_as_complex(x) ** 2)
+                      + L.view_as_complex(x).abs()[:, None], N(3, 2)),
+    # linalg
+    "solve_inv": (lambda L, a, b: L.linalg.solve(a, b) + L.linalg.inv(a)[:, :2], SPD(3), N(3, 2)),
+    "det_slogdet": (lambda L, a: L.linalg.det(a) + L.linalg.slogdet(a)[1] + L.logdet(a @ a.mT),
+                    N(3, 3)),
+    "qr": (lambda L, a: L.linalg.qr(a), N(4, 3)),
+    "qr_wide_complete": (lambda L, a: L.linalg.qr(a, mode="complete")[1], N(3, 4)),
+    "singular_values": (lambda L, a: L.linalg.svdvals(a) + L.linalg.svd(a)[1], N(4, 3)),
+    "lstsq_pinv": (lambda L, a, b: L.linalg.lstsq(a, b).solution + L.linalg.pinv(a)[:, :2],
+                   N(4, 3), N(4, 2)),
+    "matrix_norms": (lambda L, a: L.linalg.matrix_norm(a) + L.linalg.matrix_norm(a, 1)
+                     + L.linalg.matrix_norm(a, 2) + L.linalg.norm(a, ord="nuc"), N(3, 4)),
+    "matrix_functions": (lambda L, a: L.linalg.matrix_exp(a * 0.5)
+                         + L.linalg.matrix_power(a, 3), N(3, 3)),
+    "triangular_solve": (lambda L, a, b: L.linalg.solve_triangular(a, b, upper=True),
+                         np.triu(SPD(3)), N(3, 2)),
+    "lu": (lambda L, a: L.linalg.lu_factor(a)[0], N(3, 3)),
+    "eigvals_multi_dot": (lambda L, a, b: L.view_as_real(L.linalg.eigvals(a)).sum()
+                          + L.linalg.multi_dot([a, b, a]), N(3, 3), N(3, 3)),
+    # nn.functional
+    "conv1d": (lambda L, x, w, b: F(L).conv1d(x, w, b, stride=2, padding=1),
+               N(2, 3, 7), N(4, 3, 3), N(4)),
+    "conv2d": (lambda L, x, w, b: F(L).conv2d(x, w, b, padding=1, dilation=2),
+               N(1, 2, 5, 5), N(3, 2, 3, 3), N(3)),
+    "conv2d_groups": (lambda L, x, w: F(L).conv2d(x, w, groups=2, stride=(2, 1)),
+                      N(1, 4, 5, 5), N(4, 2, 2, 2)),
+    "conv_transpose2d": (lambda L, x, w: F(L).conv_transpose2d(x, w, stride=2,
+                                                               output_padding=1),
+                         N(1, 2, 3, 3), N(2, 3, 3, 3)),
+    "max_pools": (lambda L, x: F(L).max_pool2d(x, 2).sum() + F(L).max_pool2d(x, 3, 2, 1).sum()
+                  + F(L).adaptive_max_pool2d(x, 2).sum(), N(1, 2, 5, 5)),
+    "max_pool_ties": (lambda L, x: F(L).max_pool2d(x, 2, 1), np.ones((1, 1, 3, 3))),
+    "avg_pools": (lambda L, x: F(L).avg_pool2d(x, 3, 2, 1, count_include_pad=False).sum()
+                  + F(L).adaptive_avg_pool2d(x, (2, 3)).sum() + F(L).lp_pool2d(x, 2, 2).sum(),
+                  N(1, 2, 5, 5)),
+    "softmaxes": (lambda L, x: F(L).softmax(x, 1) + F(L).log_softmax(x, 0)
+                  + F(L).softmin(x, 1), N(3, 4)),
+    "softmax_masked": (lambda L, x: F(L).softmax(x, 1), np.array([[-np.inf, 0.0, 1]])),
+    "layer_rms_norm": (lambda L, x, w, b: F(L).layer_norm(x, (4,), w, b)
+                       + F(L).rms_norm(x, (4,), w), N(3, 4), N(4), N(4)),
+    "batch_norm_training": (lambda L, x, w, b: F(L).batch_norm(x, None, None, w, b,
+                                                               training=True),
+                            N(4, 3), N(3), N(3)),
+    "batch_norm_eval_affine": (lambda L, x, w: F(L).batch_norm(
+        x, L.tensor(np.zeros(3)), L.tensor(np.ones(3)), w, training=False), N(4, 3), N(3)),
+    "group_instance_norm": (lambda L, x, w, b: F(L).group_norm(x, 2, w, b)
+                            + F(L).instance_norm(x), N(2, 4, 3), N(4), N(4)),
+    "regression_losses": (lambda L, x, y: F(L).mse_loss(x, y) + F(L).l1_loss(x, y)
+                          + F(L).smooth_l1_loss(x, y, beta=0.5) + F(L).huber_loss(x, y, delta=.5),
+                          N(3, 4), N(3, 4)),
+    "l1_at_tie": (lambda L, x, y: F(L).l1_loss(x, y), np.array([1.0, 2]), np.array([1.0, 3])),
+    "cross_entropy_smoothing": (lambda L, x: F(L).cross_entropy(
+        x, _ix(L, 0, 2, 1), label_smoothing=0.2) + F(L).cross_entropy(
+        x, _ix(L, 0, -100, 1), label_smoothing=0.1), N(3, 4)),
+    "cross_entropy_probs": (lambda L, x, t: F(L).cross_entropy(x, t.softmax(1),
+                                                               label_smoothing=0.3),
+                            N(3, 4), N(3, 4)),
+    "cross_entropy_2d": (lambda L, x: F(L).cross_entropy(x, _ix(L, [0, 2], [1, 1]),
+                                                         reduction="none"), N(2, 3, 2)),
+    "bce_kl": (lambda L, x, y: F(L).binary_cross_entropy(x.sigmoid(), y.sigmoid())
+               + F(L).binary_cross_entropy_with_logits(x, y.sigmoid())
+               + F(L).kl_div(x.log_softmax(1), y.softmax(1), reduction="batchmean"),
+               N(3, 4), N(3, 4)),
+    "other_losses": (lambda L, x, y, v: F(L).gaussian_nll_loss(x, y, v)
+                     + F(L).poisson_nll_loss(x, y.abs())
+                     + F(L).cosine_embedding_loss(x, y, L.tensor(np.array([1.0, -1, 1])))
+                     + F(L).triplet_margin_loss(x, y, v), N(3, 4), N(3, 4), P(3, 4)),
+    "embedding": (lambda L, w: F(L).embedding(_ix(L, [0, 2], [2, 1]), w), N(3, 4)),
+    "embedding_max_norm": (lambda L, w: F(L).embedding(_ix(L, [0, 2]), w, max_norm=1.0),
+                           N(3, 4) * 2),
+    "dropout_off": (lambda L, x: F(L).dropout(x, 0.0) + F(L).dropout(x, 0.5, training=False),
+                    N(3, 4)),
+    "interpolate": (lambda L, x: F(L).interpolate(x, size=(5, 4), mode="bilinear")
+                    + F(L).interpolate(x, size=(5, 4), mode="bicubic", align_corners=True)
+                    + F(L).interpolate(x, size=(5, 4)), N(1, 2, 3, 3)),
+    "interpolate_area": (lambda L, x: F(L).interpolate(x, size=(2, 2), mode="area"),
+                         N(1, 2, 5, 5)),
+    "pads": (lambda L, x: F(L).pad(x, (1, 2), mode="reflect") + F(L).pad(x, (1, 2), value=0.5)
+             + F(L).pad(x, (1, 2), mode="replicate") + F(L).pad(x, (1, 2), mode="circular"),
+             N(1, 2, 4)),
+    "attention": (lambda L, q, k, v: F(L).scaled_dot_product_attention(q, k, v, is_causal=True),
+                  N(1, 3, 4), N(1, 3, 4), N(1, 3, 2)),
+    "fold_unfold": (lambda L, x: F(L).fold(F(L).unfold(x, 2, padding=1), (3, 3), 2, padding=1),
+                    N(1, 2, 3, 3)),
+    "affine_grid": (lambda L, t: F(L).affine_grid(t, (1, 1, 3, 4), align_corners=False),
+                    N(1, 2, 3)),
+    "fft": (lambda L, x: L.fft.irfft(L.fft.rfft(x) * 2) + L.view_as_real(L.fft.fft(x)).sum(-1),
+            N(6)),
+}
+
+SYMMETRIC = {  # the functions read one triangle: PyTorch's forward formulas take a symmetric dA
+    "cholesky": (lambda L, a: L.linalg.cholesky(a) + L.linalg.cholesky(a, upper=True), SPD(3)),
+    "eigh": (lambda L, a: L.linalg.eigh(a)[1].abs() + L.linalg.eigvalsh(a), SPD(3)),
+}
+
+# PyTorch has no forward formula (NotImplementedError) or a wrong one: finite differences
+FINITE_DIFFERENCES = {
+    "cdist": (lambda L, x, y: L.cdist(x, y), N(3, 4), N(2, 4)),
+    "multi_margin": (lambda L, x: F(L).multi_margin_loss(x, _ix(L, 0, 2, 1)), N(3, 4)),
+    "embedding_bag": (lambda L, w: F(L).embedding_bag(_ix(L, 0, 2, 2, 1), w, _ix(L, 0, 2),
+                                                      mode="mean"), N(3, 4)),
+    "grid_sample": (lambda L, x, g: F(L).grid_sample(x, g.tanh(), align_corners=True),
+                    N(1, 2, 4, 4), N(1, 3, 3, 2)),
+    "ctc_loss": (lambda L, x: F(L).ctc_loss(x.log_softmax(2), _ix(L, [1, 2]), _ix(L, 4),
+                                            _ix(L, 2)), N(4, 1, 3)),
+    "det_singular": (lambda L, a: L.linalg.det(a), np.array([[1.0, 2, 3], [2, 4, 6], [1, 0, 1]])),
+    "scatter_reduce_prod": (lambda L, x, s: L.scatter_reduce(x, 1, _ix(L, [0, 0], [1, 1]), s,
+                                                             "prod"), N(2, 3), N(2, 2)),
+}
+
+
+def _leaves(out):
+    if isinstance(out, (tuple, list)):
+        return [leaf for o in out for leaf in _leaves(o)]
+    return [out]
+
+
+def _same(ours, theirs, tol=1e-8, what=""):
+    ours, theirs = _leaves(ours), _leaves(theirs)
+    assert len(ours) == len(theirs), what
+    for c, t in zip(ours, theirs):
+        t = t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
+        assert tuple(c.shape) == t.shape, what
+        assert str(c.dtype) == str(t.dtype), what
+        np.testing.assert_allclose(c.detach().numpy(), t, rtol=tol, atol=tol, equal_nan=True,
+                                   err_msg=what)
+
+
+def _jvps(fn, inputs, tangents):
+    want = torch.func.jvp(lambda *a: fn(torch, *a), tuple(torch.tensor(x) for x in inputs),
+                          tuple(torch.tensor(t) for t in tangents))
+    xs, ts = tuple(cr.tensor(x) for x in inputs), tuple(cr.tensor(t) for t in tangents)
+    got = cr.func.jvp(lambda *a: fn(cr, *a), xs, ts)
+
+    def tupled(*a):
+        out = fn(cr, *a)
+        return tuple(out) if isinstance(out, (tuple, list)) else out
+
+    return want, got, cr.autograd.functional.jvp(tupled, xs, ts)
+
+
+@pytest.mark.parametrize("name", sorted(CASES) + sorted(SYMMETRIC))
+def test_jvp_matches_pytorch_forward_mode(name):
+    fn, *inputs = CASES[name] if name in CASES else SYMMETRIC[name]
+    rng = np.random.default_rng(len(name))
+    tangents = [rng.normal(size=np.shape(x)) for x in inputs]
+    if name in SYMMETRIC:
+        tangents = [t + t.T for t in tangents]
+    want, got, functional = _jvps(fn, inputs, tangents)
+    _same(got[0], want[0], what=f"{name} value")
+    _same(got[1], want[1], what=f"{name} func.jvp tangent")
+    _same(functional[1], want[1], what=f"{name} autograd.functional.jvp tangent")
+
+
+@pytest.mark.parametrize("name", sorted(FINITE_DIFFERENCES))
+def test_jvp_where_pytorch_has_no_forward_formula(name):
+    fn, *inputs = FINITE_DIFFERENCES[name]
+    rng = np.random.default_rng(len(name))
+    tangents = [rng.normal(size=np.shape(x)) for x in inputs]
+    eps = 1e-6
+
+    def at(s):
+        out = fn(torch, *[torch.tensor(x + s * t) for x, t in zip(inputs, tangents)])
+        return out.numpy()
+
+    want = (at(eps) - at(-eps)) / (2 * eps)
+    got = cr.func.jvp(lambda *a: fn(cr, *a), tuple(cr.tensor(x) for x in inputs),
+                      tuple(cr.tensor(t) for t in tangents))[1]
+    np.testing.assert_allclose(got.numpy(), want, rtol=1e-6, atol=1e-7)
+
+
+def _net(L, x, w):
+    return (L.tanh(x @ w) * x.sum(1, keepdim=True)).log_softmax(1)
+
+
+def _loss(L, x, w):
+    return (_net(L, x, w) ** 2).sum() + (w ** 3).sum()
+
+
+@pytest.mark.parametrize("argnums", [0, 1, (0, 1)])
+def test_jacfwd_equals_jacrev_and_pytorch(argnums):
+    x, w = N(2, 3), N(3, 4)
+    for transform in ("jacfwd", "jacrev"):
+        want = getattr(torch.func, transform)(lambda a, b: _net(torch, a, b), argnums)(
+            torch.tensor(x), torch.tensor(w))
+        got = getattr(cr.func, transform)(lambda a, b: _net(cr, a, b), argnums)(
+            cr.tensor(x), cr.tensor(w))
+        _same(got, want, tol=1e-10, what=transform)
+    fwd_aux = cr.func.jacfwd(lambda a, b: (_net(cr, a, b), a.sum()), argnums, has_aux=True)(
+        cr.tensor(x), cr.tensor(w))
+    _same(fwd_aux[0], got, tol=1e-12)
+    assert float(fwd_aux[1]) == pytest.approx(x.sum())
+
+
+def test_hessians_forward_over_reverse_match_pytorch():
+    x, w = N(2, 3), N(3, 4)
+    want = torch.func.hessian(lambda a, b: _loss(torch, a, b), (0, 1))(torch.tensor(x),
+                                                                         torch.tensor(w))
+    ours = cr.func.hessian(lambda a, b: _loss(cr, a, b), (0, 1))(cr.tensor(x), cr.tensor(w))
+    nested = cr.func.jacfwd(cr.func.jacrev(lambda a, b: _loss(cr, a, b), (0, 1)), (0, 1))(
+        cr.tensor(x), cr.tensor(w))
+    _same(ours, want, tol=1e-9)
+    _same(nested, want, tol=1e-9)
+    v = N(2, 3)
+    hvp = cr.func.jvp(cr.func.grad(lambda a: _loss(cr, a, cr.tensor(w))), (cr.tensor(x),),
+                      (cr.tensor(v),))[1]
+    want_hvp = torch.autograd.functional.hvp(lambda a: _loss(torch, a, torch.tensor(w)),
+                                             torch.tensor(x), torch.tensor(v))[1]
+    _same(hvp, want_hvp, tol=1e-9)
+
+
+def _write(kind, z, a):
+    if kind == 0:
+        z[0] = z[1]
+    elif kind == 1:
+        z[0, :1] = z[1, 1:]
+    elif kind == 2:
+        z[1] = a[0]
+        z[0] = z[1]
+    elif kind == 3:
+        z[0].copy_(z[2])
+    else:
+        z[:, 0] = z[:, 1] * 2
+    return z
+
+
+@pytest.mark.parametrize("kind", range(5))
+def test_writing_a_view_of_the_target_into_it(kind):
+    """``z[0] = z[1]``: backward and jvp raised "modified by an inplace operation"."""
+    a0, t0 = N(3, 2), N(3, 2)
+    for_torch = torch.tensor(a0, requires_grad=True)
+    (_write(kind, for_torch.clone(), for_torch) ** 2).sum().backward()
+    ours = cr.tensor(a0, requires_grad=True)
+    (_write(kind, ours.clone(), ours) ** 2).sum().backward()
+    _same(ours.grad, for_torch.grad, tol=1e-12)
+    want = torch.func.jvp(lambda a: _write(kind, a.clone(), a) ** 2, (torch.tensor(a0),),
+                          (torch.tensor(t0),))
+    got = cr.func.jvp(lambda a: _write(kind, a.clone(), a) ** 2, (cr.tensor(a0),),
+                      (cr.tensor(t0),))
+    _same(got, want, tol=1e-12)
