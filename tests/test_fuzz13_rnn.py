@@ -209,6 +209,20 @@ def test_packed_batches_through_every_layer(seed):
     assert counts["compared"] >= 20, counts
 
 
+def test_second_order_through_layers_and_packed_batches():
+    """A gradient penalty through the layers (create_graph=True), plain and packed: the
+    gradients of a weighting of the first gradients equal PyTorch's."""
+    rng = np.random.default_rng(1325)
+    counts = {"compared": 0, "raised": 0}
+    for i in range(16):
+        desc, make, arrays = (_draw_packed if i % 2 else _draw_layer)(rng)
+        try:
+            counts[port_check(make, arrays, rng, train=False, order=2)] += 1
+        except AssertionError as e:
+            raise AssertionError(desc) from e
+    assert counts["compared"] >= 10, counts
+
+
 def _same(t, c, label):
     """Both raise, or the same nested result: None, lists, dtypes and tensors (exactly)."""
     if isinstance(t, Exception) or isinstance(c, Exception):
