@@ -10,7 +10,10 @@ against ``jacrev`` and PyTorch's; and ``autograd.functional``'s options (``stric
 
 Before this wave a write whose value was a view of its target (``z[0] = z[1]``,
 ``z[0].copy_(z[2])``) made backward (and so every jvp through it) fail with "modified by an
-inplace operation": the write recorded the value's version after its own change.
+inplace operation": the write recorded the value's version after its own change. ``jacobian``
+refused ``strategy="forward-mode"``; it accepted ``strict`` with ``vectorize`` and ``hessian``/
+``vhp``/``hvp`` accepted a function returning a 1-tuple, which PyTorch's refuse; and ``strict``
+with ``create_graph`` did not refuse a derivative that does not depend on the inputs.
 """
 
 import numpy as np
@@ -347,6 +350,10 @@ def test_hessians_forward_over_reverse_match_pytorch():
         cr.tensor(x), cr.tensor(w))
     _same(ours, want, tol=1e-9)
     _same(nested, want, tol=1e-9)
+    functional = cr.autograd.functional.hessian(
+        lambda a, b: _loss(cr, a, b), (cr.tensor(x), cr.tensor(w)), vectorize=True,
+        outer_jacobian_strategy="forward-mode")
+    _same(functional, want, tol=1e-9)
     v = N(2, 3)
     hvp = cr.func.jvp(cr.func.grad(lambda a: _loss(cr, a, cr.tensor(w))), (cr.tensor(x),),
                       (cr.tensor(v),))[1]
@@ -384,3 +391,80 @@ def test_writing_a_view_of_the_target_into_it(kind):
     got = cr.func.jvp(lambda a: _write(kind, a.clone(), a) ** 2, (cr.tensor(a0),),
                       (cr.tensor(t0),))
     _same(got, want, tol=1e-12)
+
+
+def _api_functions(L):
+    x, y = L.tensor(np.linspace(-1, 1, 3)), L.tensor(np.arange(6.0).reshape(2, 3) / 5)
+    return {
+        "vector": (lambda a: a.sin() * a.sum(), (x,)),
+        "two_inputs": (lambda a, b: (a * b).sum(0).exp(), (x, y)),
+        "tuple_output": (lambda a, b: (a.cos(), (b @ a).tanh()), (x, y)),
+        "independent": (lambda a, b: a ** 2, (x, y)),
+        "constant": (lambda a: L.ones(3, dtype=L.float64), (x,)),
+        "scalar": (lambda a, b: (a ** 3).sum() * b.sum(), (x, y)),
+        "linear": (lambda a, b: (a * 2).sum() + b.sum() * 0, (x, y)),
+        "one_tuple": (lambda a: ((a ** 3).sum(),), (x,)),
+        "one_by_one": (lambda a: (a ** 3).sum().reshape(1, 1), (x,)),
+        "integer": (lambda a: (a > 0).long(), (x,)),
+    }
+
+
+def _api_call(L, api, name, kw):
+    fn, inputs = _api_functions(L)[name]
+    try:
+        if api in ("jacobian", "hessian"):
+            return getattr(L.autograd.functional, api)(fn, inputs, **kw)
+        ones = tuple(L.ones_like(t) for t in inputs)
+        if api == "vjp":
+            out = fn(*inputs)
+            ones = tuple(L.ones_like(o) for o in _leaves(out))
+            ones = ones if isinstance(out, tuple) else ones[0]
+        return getattr(L.autograd.functional, api)(fn, inputs, ones, **kw)
+    except (RuntimeError, ValueError, TypeError, NotImplementedError, AssertionError) as e:
+        return e
+
+
+def _api_options(api):
+    base = [dict(create_graph=c, strict=s) for c in (False, True) for s in (False, True)]
+    if api not in ("jacobian", "hessian"):
+        return base
+    key = "strategy" if api == "jacobian" else "outer_jacobian_strategy"
+    return [dict(o, vectorize=v, **{key: m}) for o in base for v in (False, True)
+            for m in ("reverse-mode", "forward-mode")]
+
+
+@pytest.mark.parametrize("api", ["jacobian", "hessian", "jvp", "vjp", "vhp", "hvp"])
+def test_functional_options_raise_and_compute_as_pytorch(api):
+    """strategy="forward-mode" was refused; strict with vectorize, a 1-tuple given to hessian,
+    vhp or hvp, and (with strict and create_graph) a derivative independent of the inputs were
+    accepted, where PyTorch's raise."""
+    for name in _api_functions(cr):
+        for kw in _api_options(api):
+            want, got = _api_call(torch, api, name, kw), _api_call(cr, api, name, kw)
+            what = f"{api} {name} {kw}"
+            if isinstance(want, Exception) or isinstance(got, Exception):
+                assert isinstance(want, Exception) and isinstance(got, Exception), \
+                    f"{what}: torch {want!r}, chainrule {got!r}"
+                continue
+            _same(got, want, tol=1e-10, what=what)
+
+
+def test_forward_mode_jacobian_dtype_and_graph_are_pytorchs():
+    """Forward mode's Jacobian has the output's dtype, and stays in the graph of an input that
+    requires grad (create_graph=False notwithstanding), as PyTorch's."""
+    x0 = np.array([0.3, -1.2, 2.0])
+    for f in (lambda a: (a > 0).long(), lambda a: a.double() * 2, lambda a: a.half()):
+        want = torch.autograd.functional.jacobian(f, torch.tensor(x0, dtype=torch.float32),
+                                                  vectorize=True, strategy="forward-mode")
+        got = cr.autograd.functional.jacobian(f, cr.tensor(x0, dtype=cr.float32),
+                                              vectorize=True, strategy="forward-mode")
+        _same(got, want, tol=1e-3)
+    grads = []
+    for lib in (torch, cr):
+        x = lib.tensor(x0, requires_grad=True)
+        j = lib.autograd.functional.jacobian(lambda a: a.sin() * a, x, vectorize=True,
+                                             strategy="forward-mode")
+        assert j.requires_grad
+        j.sum().backward()
+        grads.append(x.grad)
+    _same(grads[1], grads[0], tol=1e-12)

@@ -11,13 +11,19 @@ Each is built on reverse mode (``grad``), the engine's one way to differentiate:
 
 As in PyTorch, the inputs are differentiated as fresh leaves (``detach().requires_grad_()``, or
 a view that stays in the graph with ``create_graph``); an input the outputs do not depend on has
-a zero gradient, or raises with ``strict=True``; results are detached unless ``create_graph``.
+a zero gradient, or raises with ``strict=True`` (as does, with ``create_graph`` too, a derivative
+that does not depend on the inputs); results are detached unless ``create_graph``.
+
+``jacobian(strategy="forward-mode", vectorize=True)`` (and ``hessian``'s
+``outer_jacobian_strategy``) gives forward mode's results, PyTorch's: the output's dtype, and
+recorded where an input requires grad; its values are the reverse-mode Jacobian's.
 """
 
 from __future__ import annotations
 
 from ..backend import get_array_module
 from .grad import grad
+from .mode import is_grad_enabled
 from .tensor import Tensor
 
 __all__ = ["hessian", "hvp", "jacobian", "jvp", "vhp", "vjp"]
@@ -63,6 +69,10 @@ def _grads(who, outputs, inputs, grad_outputs, create_graph, strict, out_index=0
                 raise RuntimeError(f"{who}: output {out_index} of the function is independent "
                                    f"of input {i}; this is not allowed in strict mode")
             g = _zeros(x)
+        elif strict and create_graph and not g.requires_grad:
+            raise RuntimeError(f"{who}: the derivative of output {out_index} with respect to "
+                               f"input {i} does not depend on the inputs; this is not allowed "
+                               "in strict mode with create_graph=True")
         result.append(g)
     return tuple(result)
 
@@ -119,6 +129,9 @@ def jvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
                      create_graph=create_graph, allow_unused=True)
     else:
         found = (None,) * len(dummies)
+    if strict and create_graph and any(f is not None and not f.requires_grad for f in found):
+        raise RuntimeError("jvp: the Jacobian-vector product does not depend on the inputs; "
+                           "this is not allowed in strict mode with create_graph=True")
     jv = tuple(_zeros(o) if f is None else f for o, f in zip(outs, found))
     return (_shape_back(tuple(_finish(o, create_graph) for o in outs), many_out),
             _shape_back(tuple(_finish(t, create_graph) for t in jv), many_out))
@@ -164,15 +177,39 @@ def _rows(who, out, xs, create_graph, strict, out_index):
 def jacobian(func, inputs, create_graph: bool = False, strict: bool = False,
              vectorize: bool = False, strategy: str = "reverse-mode"):
     """The Jacobian of ``func`` at ``inputs``: ``out.shape + in.shape`` per output and input
-    (a tuple over inputs, and over outputs, where those were given as tuples)."""
-    if strategy != "reverse-mode":
-        raise ValueError(f"jacobian: strategy must be 'reverse-mode' (chainrule has no forward "
-                         f"mode), got {strategy!r}")
+    (a tuple over inputs, and over outputs, where those were given as tuples).
+
+    ``vectorize`` is accepted (the rows are computed one at a time) but, as in PyTorch, not
+    together with ``strict``. ``strategy="forward-mode"`` needs ``vectorize=True`` and refuses
+    ``strict`` and ``create_graph``, as PyTorch's; its Jacobian has the output's dtype and is
+    recorded where an input requires grad (see the module docstring)."""
+    if strategy not in ("reverse-mode", "forward-mode"):
+        raise ValueError(f"jacobian: strategy must be 'reverse-mode' or 'forward-mode', got "
+                         f"{strategy!r}")
+    forward = strategy == "forward-mode"
+    if forward and create_graph:
+        raise NotImplementedError("jacobian: create_graph=True and strategy='forward-mode' are "
+                                  "not supported together (as in PyTorch)")
+    if forward and strict:
+        raise RuntimeError("jacobian: strict=True and strategy='forward-mode' are not supported "
+                           "together (as in PyTorch)")
+    if forward and not vectorize:
+        raise NotImplementedError("jacobian: strategy='forward-mode' is implemented for "
+                                  "vectorize=True only (as in PyTorch)")
+    if strict and vectorize:
+        raise RuntimeError("jacobian: strict=True and vectorize=True are not supported together "
+                           "(as in PyTorch); set one of them to False")
     ins, many_in = _tuple("jacobian", "inputs", inputs)
+    if forward:  # the tangents of inputs that require grad carry their graph
+        create_graph = is_grad_enabled() and any(x.requires_grad for x in ins)
     xs = _leaves("jacobian", ins, create_graph)
     outs, many_out = _outputs("jacobian", func, xs)
-    per_out = [_shape_back(_rows("jacobian", o, xs, create_graph, strict, j), many_in)
-               for j, o in enumerate(outs)]
+    per_out = []
+    for j, o in enumerate(outs):
+        rows = _rows("jacobian", o, xs, create_graph, strict, j)
+        if forward:
+            rows = tuple(r if r.dtype == o.dtype else r.to(o.dtype) for r in rows)
+        per_out.append(_shape_back(rows, many_in))
     return _shape_back(tuple(per_out), many_out)
 
 
@@ -183,24 +220,29 @@ def hessian(func, inputs, create_graph: bool = False, strict: bool = False,
     ins, many_in = _tuple("hessian", "inputs", inputs)
 
     def gradient(*xs):
-        outs, _ = _outputs("hessian", func, xs)
-        if len(outs) != 1 or outs[0]._data.size != 1:
-            raise RuntimeError("hessian: the function must return one Tensor of one element, "
-                               f"got shapes {[tuple(o.shape) for o in outs]}")
-        g = _grads("hessian", outs, xs, (None,), True, strict)
+        g = _grads("hessian", (_scalar("hessian", func(*xs)),), xs, (None,), True, strict)
         return g if many_in else g[0]
 
-    return jacobian(gradient, ins if many_in else ins[0], create_graph, strict,
+    return jacobian(gradient, ins if many_in else ins[0], create_graph, strict, vectorize,
                     strategy=outer_jacobian_strategy)
+
+
+def _scalar(who, out):
+    """``out``, which must be one Tensor (not a tuple, as in PyTorch) of one element."""
+    if not isinstance(out, Tensor):
+        raise RuntimeError(f"{who}: the function must return a single Tensor, got "
+                           f"{type(out).__name__}")
+    if out._data.size != 1:
+        raise RuntimeError(f"{who}: the function must return a Tensor of one element, got "
+                           f"shape {tuple(out.shape)}")
+    return out
 
 
 def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), v^T H)`` for a one-element ``func``."""
     ins, many_in = _tuple("vhp", "inputs", inputs)
     xs = _leaves("vhp", ins, create_graph)
-    outs, _ = _outputs("vhp", func, xs)
-    if len(outs) != 1 or outs[0]._data.size != 1:
-        raise RuntimeError("vhp: the function must return one Tensor of one element")
+    outs = (_scalar("vhp", func(*xs)),)
     vs, _ = _tuple("vhp", "v", v)
     _check_like("vhp", "v", vs, xs)
     g = _grads("vhp", outs, xs, (None,), True, strict)
