@@ -11,7 +11,7 @@ import pytest
 import chainrule as cr
 
 from ._fuzz8_port import port
-from ._fuzz12_check import check
+from ._fuzz12_check import check, same_outcome
 
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.torch
@@ -250,3 +250,59 @@ def test_is_causal_hint_without_a_mask_is_refused():
             call()
         with pytest.raises(ValueError, match="is_causal=True needs attn_mask"):
             ours[name]()
+
+
+_MASK_DTYPES = [None, "bool", "float16", "float32", "float64"]
+
+
+@pytest.mark.parametrize("query_dtype", ["float32", "float64"])
+@pytest.mark.parametrize("need_weights", [True, False])
+def test_multihead_attention_mask_dtypes_as_pytorch(query_dtype, need_weights):
+    # PyTorch adds a float mask to the scores of its need_weights path with baddbmm (the mask
+    # must have the query's dtype) and passes it to scaled_dot_product_attention otherwise
+    # (float32 or the query's dtype); boolean masks become the query's dtype first. A causal
+    # hint without a key_padding_mask and weights drops attn_mask, whatever its dtype.
+    rng = np.random.default_rng(1330)
+    E, h, L, S, N = 4, 2, 3, 3, 2
+    tm = torch.nn.MultiheadAttention(E, h).to(getattr(torch, query_dtype))
+    cm = cr.nn.MultiheadAttention(E, h, dtype=query_dtype)
+    port(tm, cm)
+    q, k = (rng.standard_normal((T, N, E)).astype(query_dtype) for T in (L, S))
+    causal = np.triu(np.ones((L, S), bool), 1)
+    pad = _bool_mask(rng, (N, S))
+    for attn in _MASK_DTYPES:
+        for kpm in _MASK_DTYPES:
+            for is_causal in (False, True) if attn else (False,):
+                kw = dict(need_weights=need_weights, is_causal=is_causal)
+                if attn:
+                    kw["attn_mask"] = causal if attn == "bool" else np.where(
+                        causal, -np.inf, 0.0).astype(attn)
+                if kpm:
+                    kw["key_padding_mask"] = pad if kpm == "bool" else np.where(
+                        pad, -np.inf, 0.0).astype(kpm)
+
+                def fn(lib, q, k, kw=kw):
+                    m = tm if lib is torch else cm
+                    masks = {n: lib.tensor(a) for n, a in kw.items() if "mask" in n}
+                    return m(q, k, k, need_weights=need_weights, is_causal=is_causal,
+                             **masks)[0].detach()
+
+                same_outcome(torch, fn, [q, k], rtol=1e-5 if query_dtype == "float32" else 1e-12,
+                             label=f"attn_mask {attn} key_padding_mask {kpm} {kw}")
+
+
+def test_scaled_dot_product_attention_mask_dtypes_as_pytorch():
+    # a float mask must be float32 or the query's dtype (chainrule added a float16 one and
+    # failed inside matmul on a float64 one with a float32 query)
+    rng = np.random.default_rng(1331)
+    for q_dtype in ("float16", "float32", "float64"):
+        q = rng.standard_normal((2, 3, 4)).astype(q_dtype)
+        for m_dtype in _MASK_DTYPES[1:] + ["int64"]:
+            m = rng.random((3, 3)) < 0.3 if m_dtype == "bool" else \
+                rng.standard_normal((3, 3)).astype(m_dtype)
+            same_outcome(torch, lambda lib, q, m: lib.nn.functional.scaled_dot_product_attention(
+                q, q, q, attn_mask=m), [q, m], rtol=1e-3 if q_dtype == "float16" else 1e-6,
+                label=f"query {q_dtype} attn_mask {m_dtype}")
+    with pytest.raises(TypeError, match="attn_mask must be float32 or have the query's dtype"):
+        cr.nn.functional.scaled_dot_product_attention(
+            *[cr.ones(1, 2, 2)] * 3, attn_mask=cr.zeros(2, 2, dtype="float64"))

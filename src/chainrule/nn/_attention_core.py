@@ -59,6 +59,8 @@ def attend(who, query, key, value, num_heads, projections, out_proj, *, bias_k=N
         query, key, value = (transpose(t, 0, 1) for t in (query, key, value))
     n, L, _ = query.shape
     head_dim = E // num_heads
+    if not (is_causal and not need_weights and key_padding_mask is None):
+        _check_mask_dtypes(who, query.dtype, attn_mask, key_padding_mask, need_weights)
     S = _check_shapes(who, key, value, key_padding_mask, attn_mask, n, L, num_heads, head_dim,
                       static_k, static_v, bias_k)
     q = _heads(linear(query, wq, bq), n, num_heads, head_dim)
@@ -138,6 +140,27 @@ def _check_shapes(who, key, value, key_padding_mask, attn_mask, n, L, num_heads,
             wanted = " or ".join(f"{k} = {v}" for v, k in shapes.items())
             raise ValueError(f"{who}: {name} must have shape {wanted}, got {tuple(m.shape)}")
     return S
+
+
+def _check_mask_dtypes(who, dtype, attn_mask, key_padding_mask, need_weights):
+    """PyTorch's rule for float masks: the masks (a boolean one taken in the query's dtype) are
+    summed; with ``need_weights`` the sum must have the query's dtype (it is added to the scores
+    in place), without it float32 or the query's dtype (``scaled_dot_product_attention``'s)."""
+    masks = {name: _as_mask(m).dtype for name, m in (("attn_mask", attn_mask),
+                                                      ("key_padding_mask", key_padding_mask))
+             if m is not None}
+    floats = [d for d in masks.values() if d.kind == "f"]
+    if not floats:
+        return
+    xp = get_array_module()
+    bools = [dtype] if any(d.kind == "b" for d in masks.values()) else []
+    merged = xp.result_type(*floats, *bools)
+    allowed = [dtype] if need_weights else [dtype, xp.dtype("float32")]
+    if merged not in allowed:
+        got = ", ".join(f"{name} {d}" for name, d in masks.items())
+        raise TypeError(f"{who}: float masks must have the query's dtype {dtype}"
+                        f"{'' if need_weights else ' or float32'} (need_weights={need_weights}),"
+                        f" got {got}")
 
 
 def _masked(scores, attn_mask, key_padding_mask, n, L, S, num_heads):

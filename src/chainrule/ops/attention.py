@@ -11,6 +11,7 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..backend import MetaArray, get_array_module
+from .cast import cast
 from .dropout import dropout
 from .elementwise import add, where
 from .linalg import matmul
@@ -44,7 +45,8 @@ def attention_mask_bias(scores, attn_mask, is_causal, allowed_when_true=True):
         return where(allowed, scores, Tensor(xp.asarray(-math.inf, dtype=scores.dtype)))
     if mask.dtype.kind != "f":
         raise TypeError(f"attention: attn_mask must be boolean or floating-point, got {mask.dtype}")
-    return add(scores, mask)
+    # in the scores' dtype, as PyTorch adds a float32 mask to float64 or float16 scores
+    return add(scores, cast(mask, scores.dtype))
 
 
 def attention_weights(scores):
@@ -89,6 +91,11 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
                              f"2 dimensions, got {getattr(t, 'shape', type(t).__name__)}")
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
+    mask_dtype = getattr(attn_mask, "dtype", None)
+    if mask_dtype is not None and mask_dtype.kind == "f" and mask_dtype not in (
+            query.dtype, get_array_module(query._data).dtype("float32")):
+        raise TypeError(f"scaled_dot_product_attention: a float attn_mask must be float32 or "
+                        f"have the query's dtype {query.dtype}, got {mask_dtype}")
     if scale is None:
         scale = 1.0 / math.sqrt(query.shape[-1])
     elif not isinstance(scale, numbers.Real):
