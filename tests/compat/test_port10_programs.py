@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 
 from . import port10_programs as programs  # noqa: E402
 from . import port10b_programs as programs_b  # noqa: E402
+from . import port10c_programs as programs_c  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -136,4 +137,50 @@ def test_stft_mask_speech_enhancer_with_istft_and_si_snr_matches_pytorch():
     ours, theirs = _both(build, lambda lib, m: programs_b.train_enhancer(
         lib, m, lib.tensor(noisy), lib.tensor(clean)))
     assert ours[0][-1] < ours[0][0]
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def _shared_randint(monkeypatch, lib, seed):
+    """``torch.randint(low, high, size, dtype=)`` draws from one shared NumPy stream."""
+    rng = np.random.default_rng(seed)
+
+    def randint(low, high, size, dtype=None, **kwargs):
+        return lib.tensor(rng.integers(low, high, tuple(size)), dtype=dtype)
+
+    monkeypatch.setattr(lib, "randint", randint)
+
+
+def test_pointnet2_ssg_with_farthest_point_sampling_and_ball_query_matches_pytorch(monkeypatch):
+    rng = np.random.default_rng(307)
+    xyz = rng.uniform(-1, 1, (4, 16, 3))
+    normals = rng.standard_normal((4, 16, 3))
+    points = np.concatenate([xyz, normals / np.linalg.norm(normals, axis=-1, keepdims=True)], -1)
+    target = rng.integers(0, 3, 4)
+
+    def run(lib, model):
+        with monkeypatch.context() as m:
+            _shared_randint(m, lib, 308)
+            return programs_c.train_pointnet2(lib, model, lib.tensor(points), lib.tensor(target))
+
+    ours, theirs = _both(programs_c.pointnet2, run)
+    assert ours[1] == theirs[1]
+    for a, b in zip(ours[2], theirs[2]):
+        np.testing.assert_array_equal(a, b)
+    _close([ours[0], ours[3]], [theirs[0], theirs[3]], rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.parametrize("coords_agg", ["mean", "sum"])
+def test_egnn_with_scatter_add_segment_sums_matches_pytorch_and_stays_equivariant(coords_agg):
+    rng = np.random.default_rng(309)
+    loc = rng.standard_normal((8, 3))
+    vel = rng.standard_normal((8, 3))
+    loc_end = loc + 0.1 * vel
+    q, _ = np.linalg.qr(rng.standard_normal((3, 3)))
+    ours, theirs = _both(lambda lib: programs_c.egnn(lib, coords_agg=coords_agg),
+                         lambda lib, m: programs_c.train_egnn(
+                             lib, m, lib.tensor(loc), lib.tensor(vel), lib.tensor(loc_end),
+                             lib.tensor(q)))
+    assert ours[0][-1] < ours[0][0]
+    np.testing.assert_allclose(ours[3], ours[1], rtol=1e-9, atol=1e-11)  # h invariant
+    np.testing.assert_allclose(ours[4], ours[2] @ q.T, rtol=1e-9, atol=1e-11)  # x equivariant
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
