@@ -17,6 +17,8 @@ Before this wave:
 * ``isclose``/``allclose`` of integer tensors went through NumPy's float64: with zero
   tolerances two int64 values past 2**53 that differ compared equal (PyTorch: an exact ``==``),
   and with tolerances the test was not PyTorch's (which compares in the default dtype, float32).
+* ``clamp``/``clip``/``clamp_`` of a complex tensor (or with a complex bound) computed an
+  arbitrary answer without a gradient asked for; PyTorch refuses complex clamps always.
 """
 
 import numpy as np
@@ -151,3 +153,29 @@ def test_isclose_of_floats_with_zero_tolerances(dtype):
     y = np.array([1.0000001, np.nan, np.inf, np.inf, -0.0, 1e-40, 0.0]).astype(dtype)
     for kw in [{"rtol": 0, "atol": 0}, {"equal_nan": True, "rtol": 0, "atol": 0}]:
         check(torch, lambda L, s, t: L.isclose(s, t, **kw), x, y, label=f"{kw}")
+
+
+NAN_BOUNDS = (np.array([-2.0, -0.5, 0.0, 0.5, 2.0, np.nan, np.inf, -np.inf, 1.0]),
+              np.array([-1.0, np.nan, 0.0, 1.0, -np.inf, 0.0, 0.0, 0.0, 1.0]),
+              np.array([1.0, 0.0, np.nan, 0.0, np.inf, 1.0, 5.0, 1.0, 1.0]))
+
+
+@pytest.mark.parametrize("name", ["clamp", "clip"])
+def test_clamp_with_tensor_bounds_and_nan(name):
+    x, lo, hi = NAN_BOUNDS
+    f = lambda L: getattr(L, name)  # noqa: E731
+    for label, fn, args in [
+            ("both", lambda L, t, a, b: f(L)(t, a, b), (x, lo, hi)),
+            ("swapped", lambda L, t, a, b: f(L)(t, b, a), (x, lo, hi)),
+            ("min", lambda L, t, a, b: f(L)(t, min=a), (x, lo, hi)),
+            ("max", lambda L, t, a, b: f(L)(t, max=b), (x, lo, hi)),
+            ("nan number", lambda L, t, a, b: f(L)(t, np.nan, 1.0), (x, lo, hi)),
+            ("broadcast", lambda L, t, a, b: f(L)(t.reshape(3, 3), a[:3], b[:3, None]),
+             (x, lo, hi))]:
+        check(torch, fn, *args, grad=(0, 1, 2), label=f"{name} {label}")
+    z = x + 1j
+    for fn in (lambda: cr.clamp(cr.tensor(z), 0, 1), lambda: cr.clip(cr.tensor(z), max=1.0),
+               lambda: cr.clamp(cr.tensor(x), cr.tensor(lo + 1j)),
+               lambda: cr.tensor(z).clamp_(0, 1), lambda: cr.tensor(z).clamp_min(0)):
+        with pytest.raises(TypeError, match="complex numbers have no order"):
+            fn()

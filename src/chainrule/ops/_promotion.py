@@ -69,6 +69,14 @@ def float_operand(x):
     return x
 
 
+def refuse_complex(op, *operands) -> None:
+    """Raise for a complex tensor among ``operands`` (an order is asked for: PyTorch refuses)."""
+    given = [t for t in operands if isinstance(t, Tensor)]
+    if any(t._data.dtype.kind == "c" for t in given):
+        raise TypeError(f"{op}: complex numbers have no order, got dtypes "
+                        f"{[str(t.dtype) for t in given]}")
+
+
 def _check_broadcast(op, a, b):
     """Raise a message naming the op and both shapes when NumPy could not broadcast them."""
     sa = a._data.shape if isinstance(a, Tensor) else getattr(a, "shape", ())
