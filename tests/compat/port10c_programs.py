@@ -10,6 +10,8 @@ sums and means, ``coord[row] - coord[col]``, a coordinate MLP whose last layer i
 ``self._modules["gcl_%d" % i]``) on an n-body style regression.
 """
 
+# ruff: noqa: B008, F507, UP031 - SiLU() defaults and %-formats as the EGNN repository writes
+
 from __future__ import annotations
 
 
