@@ -141,13 +141,21 @@ class LogSumExp(Function):
         return _unreduce(g, x.shape, self.axes, self.keepdims) * cj(exp(x - y))
 
 
+def _variance(x, axes, ddof, keepdims):
+    """``x.var``; float16 is accumulated in float32 and rounded once, as PyTorch's: NumPy's own
+    float16 intermediates overflow (the sum of 5000 values near 30 is inf in float16)."""
+    if x.dtype == numpy.float16:
+        return x.var(axis=axes, ddof=ddof, keepdims=keepdims, dtype=numpy.float32).astype(x.dtype)
+    return x.var(axis=axes, ddof=ddof, keepdims=keepdims)
+
+
 class Var(Function):
     # A complex x has a real variance, the mean of |x - mean|^2; the gradient 2 (x - mean) / n
     # is PyTorch's convention for it as written.
     complex_grad = True
 
     def forward(self, x):
-        return x.var(axis=self.axes, ddof=self.ddof, keepdims=self.keepdims)
+        return _variance(x, self.axes, self.ddof, self.keepdims)
 
     def backward(self, g):
         x = self.inputs[0]
@@ -163,8 +171,7 @@ class Std(Function):
     complex_grad = True
 
     def forward(self, x):
-        return get_array_module(x).sqrt(x.var(axis=self.axes, ddof=self.ddof,
-                                              keepdims=self.keepdims))
+        return get_array_module(x).sqrt(_variance(x, self.axes, self.ddof, self.keepdims))
 
     def backward(self, g):
         x, y = self.inputs[0], self.output
