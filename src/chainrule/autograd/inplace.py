@@ -165,6 +165,13 @@ def zero_(self) -> Tensor:
     return _apply(self, "zero_", lambda arr: arr.fill(0))
 
 
+def _opmath(arr) -> dict:
+    """float16 multiplies and divides in float32, rounded once, as PyTorch's: a number is not
+    rounded to float16 first (``x.mul_(1e5)`` would be inf, ``x.mul_(1e-7)`` 20% off)."""
+    dtype = arr.dtype
+    return {"dtype": "float32"} if dtype.kind == "f" and dtype.itemsize == 2 else {}
+
+
 def _same(x, t, other):
     """``other``, or the old values ``x`` where it is the tensor ``t`` itself (``y.add_(y)``)."""
     return x if other is t else other
@@ -217,7 +224,8 @@ def mul_(self, other) -> Tensor:
     _castable("mul_", self, other)
 
     def write(arr):
-        get_array_module(arr).multiply(arr, _value(arr, other), out=arr, casting="unsafe")
+        get_array_module(arr).multiply(arr, _value(arr, other), out=arr, casting="unsafe",
+                                       **_opmath(arr))
 
     return change(self, "mul_", lambda x: x * _same(x, self, other), (other,), write)
 
@@ -230,7 +238,7 @@ def div_(self, other, *, rounding_mode=None) -> Tensor:
     _castable("div_", self, other, divide=True)
 
     def write(arr):
-        arr /= _value(arr, other)
+        get_array_module(arr).true_divide(arr, _value(arr, other), out=arr, **_opmath(arr))
 
     return change(self, "div_", lambda x: x / _same(x, self, other), (other,), write)
 

@@ -17,8 +17,56 @@ from ..backend import get_array_module, numpy
 from ..backend.defaults import get_default_dtype
 from .cast import cast
 
-__all__ = ["as_dtype", "binary", "comparison", "float_operand", "promoted", "promoted_all",
-           "result_type"]
+__all__ = ["InFloat32", "as_dtype", "binary", "comparison", "float_operand", "in_float32",
+           "promoted", "promoted_all", "result_type"]
+
+_HALF_MAX = 65504.0
+
+
+class InFloat32(Exception):  # noqa: N818 - a signal to the op, never seen by a user
+    """Raised by ``binary(..., opmath=True)`` where a float16 tensor meets a number (or a 0-d
+    tensor of another dtype) that float16 cannot hold exactly: PyTorch's mul, div and
+    floor_divide compute that in float32, with the number unrounded, and round the result once.
+    NumPy would round the number to float16 first (``x * 1e5`` all inf, ``x * 1e-7`` 20% off)."""
+
+
+def _exact_in_half(value) -> bool:
+    v = float(value)
+    return abs(v) <= _HALF_MAX and float(numpy.float16(v)) == v
+
+
+def _scalar_value(x):
+    """The value of a number or a 0-d array/Tensor that is not float16; None for anything else."""
+    if isinstance(x, Tensor):
+        x = x._data
+        if x.ndim or x.dtype == numpy.float16 or x.dtype.kind not in "biuf":
+            return None
+        return x.item()
+    if isinstance(x, (int, float, numpy.integer, numpy.floating)) and not isinstance(x, bool):
+        return x
+    return None
+
+
+def _needs_float32(a, b) -> bool:
+    """A float16 tensor ``a`` beside a number or 0-d tensor ``b`` that PyTorch keeps in float32
+    (see ``InFloat32``); a number first is ``s * x`` reflected, a 0-d tensor first PyTorch rounds
+    to float16."""
+    if not isinstance(a, Tensor):
+        a, b = b, a
+    if isinstance(a, Tensor) and a._data.dtype == numpy.float16 and (
+            a._data.ndim or not isinstance(b, Tensor)):
+        v = _scalar_value(b)
+        return v is not None and not _exact_in_half(v)
+    return False
+
+
+def in_float32(op, a, b, **kwargs):
+    """``op(a, b)`` with the float16 tensors among ``a``, ``b`` in float32, the result rounded
+    back to float16 once (its gradients flow back through the casts in float16)."""
+    a32, b32 = (cast(x, numpy.float32) if isinstance(x, Tensor) and x._data.dtype ==
+                numpy.float16 else x for x in (a, b))
+    with numpy.errstate(over="ignore"):  # beyond 65504 is inf, as in PyTorch, without a warning
+        return cast(op(a32, b32, **kwargs), numpy.float16)
 
 
 def as_dtype(x, dtype, like=None):
@@ -90,12 +138,15 @@ def _check_broadcast(op, a, b):
             )
 
 
-def binary(op, a, b, *, int_to_float=False):
+def binary(op, a, b, *, int_to_float=False, opmath=False):
     """``a`` and ``b`` checked to broadcast and brought to the dtype PyTorch computes ``op`` in
-    (``promoted``); two Tensors of one (floating, for ``int_to_float``) dtype pass untouched."""
+    (``promoted``); two Tensors of one (floating, for ``int_to_float``) dtype pass untouched.
+    ``opmath``: raise ``InFloat32`` where PyTorch computes a float16 ``op`` in float32."""
     if isinstance(a, Tensor) and (type(b) is float or type(b) is int):
         da = a._data
         if da.dtype.kind in "fc":  # the usual x * 2.0: the number in the tensor's dtype
+            if opmath and da.dtype.itemsize == 2 and not _exact_in_half(b):
+                raise InFloat32
             return a, Tensor(get_array_module(da).asarray(b, dtype=da.dtype))
     try:
         da, db = a._data, b._data
@@ -109,6 +160,8 @@ def binary(op, a, b, *, int_to_float=False):
     _check_operand(op, a)
     _check_operand(op, b)
     _check_broadcast(op, a, b)
+    if opmath and _needs_float32(a, b):
+        raise InFloat32
     return promoted(a, b, int_to_float=int_to_float)
 
 

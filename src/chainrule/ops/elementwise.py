@@ -272,14 +272,20 @@ def sub(input, other, *, alpha=1):  # noqa: A002
 
 def mul(input, other):  # noqa: A002
     """input * other (elementwise) with broadcasting."""
-    input, other = _binary("mul", input, other)  # noqa: A001
+    try:
+        input, other = _binary("mul", input, other, opmath=True)  # noqa: A001
+    except _pr.InFloat32:
+        return _pr.in_float32(mul, input, other)
     return Mul.apply(input, other)
 
 
 def div(input, other):  # noqa: A002
     """input / other (true division, so integers give the default float dtype) with
     broadcasting."""
-    input, other = _binary("div", input, other, int_to_float=True)  # noqa: A001
+    try:
+        input, other = _binary("div", input, other, int_to_float=True, opmath=True)  # noqa: A001
+    except _pr.InFloat32:
+        return _pr.in_float32(div, input, other)
     return Div.apply(input, other)
 
 
@@ -414,12 +420,6 @@ Tensor.__neg__ = neg
 Tensor.__abs__ = abs
 for _name in ("__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"):
     setattr(Tensor, _name, comparison(_name))
-Tensor.exp = exp
-Tensor.log = log
-Tensor.sqrt = sqrt
-Tensor.sin = sin
-Tensor.cos = cos
-Tensor.abs = abs
-Tensor.sign = sign
-Tensor.clip = clip
-Tensor.clamp = clip
+for _name, _fn in {"exp": exp, "log": log, "sqrt": sqrt, "sin": sin, "cos": cos, "abs": abs,
+                   "sign": sign, "clip": clip, "clamp": clip}.items():
+    setattr(Tensor, _name, _fn)

@@ -20,7 +20,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from ._conj import cj
-from ._promotion import binary, float_operand
+from ._promotion import InFloat32, binary, float_operand, in_float32
 from ._special import erf as _erf
 from ._special import erfc as _erfc
 from .elementwise import clip, cos, exp, fill_where, sqrt, where
@@ -340,7 +340,10 @@ def fmod(input, other):  # noqa: A002
 
 def floor_divide(input, other):  # noqa: A002
     """floor(input / other), not differentiable (PyTorch's ``//``)."""
-    input, other = binary("floor_divide", input, other)  # noqa: A001
+    try:
+        input, other = binary("floor_divide", input, other, opmath=True)  # noqa: A001
+    except InFloat32:
+        return in_float32(floor_divide, input, other)
     _no_int_zero("floor_divide", input._data, other._data)
     return nondiff(lambda u, v: get_array_module(u, v).floor_divide(u, v), input, other)
 
@@ -400,10 +403,8 @@ def _predicate(name, test):
     return op
 
 
-isnan = _predicate("isnan", lambda xp, a: xp.isnan(a))
-isinf = _predicate("isinf", lambda xp, a: xp.isinf(a))
-isfinite = _predicate("isfinite", lambda xp, a: xp.isfinite(a))
-signbit = _predicate("signbit", lambda xp, a: xp.signbit(a))
+isnan, isinf, isfinite, signbit = (_predicate(n, lambda xp, a, n=n: getattr(xp, n)(a))
+                                   for n in ("isnan", "isinf", "isfinite", "signbit"))
 
 _METHODS = {
     "rsqrt": rsqrt, "expm1": expm1, "log1p": log1p, "log2": log2, "log10": log10, "exp2": exp2,
@@ -416,10 +417,9 @@ _METHODS = {
     "isnan": isnan, "isinf": isinf, "isfinite": isfinite, "signbit": signbit,
     "absolute": lambda self: self.abs(), "negative": lambda self: -self, "neg": lambda self: -self,
     "cos": cos, "where": lambda self, condition, other: where(condition, self, other),
+    "__mod__": remainder, "__floordiv__": floor_divide,
 }
 for _name, _fn in _METHODS.items():
     setattr(Tensor, _name, _fn)
-Tensor.__mod__ = remainder
 Tensor.__rmod__ = lambda self, other: remainder(other, self)
-Tensor.__floordiv__ = floor_divide
 Tensor.__rfloordiv__ = lambda self, other: floor_divide(other, self)

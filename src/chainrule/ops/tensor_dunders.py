@@ -1,9 +1,10 @@
 """Tensor operators PyTorch has that chainrule lacked: ``value in t``, ``+t``, ``t << k`` and
 ``t >> k`` (both ways round), the in-place ``&=``, ``|=``, ``^=``, ``<<=``, ``>>=``, ``%=``,
 ``//=``, ``**=`` (truly in place and recorded, as ``+=``), ``reversed(t)``, ``del t[i]``'s refusal,
-Python 2's ``__div__`` family, the device probes ``is_xla``, ``is_vulkan``, ``is_maia``,
-``is_mtia`` and ``is_distributed()`` (all False), and the deprecated ``resize``/``resize_as``
-(a reshape to the same number of elements) and ``volatile`` (False), with PyTorch's warnings.
+Python 2's ``__div__`` family, ``s / x`` of a float16 ``x`` as PyTorch's, the device probes
+``is_xla``, ``is_vulkan``, ``is_maia``, ``is_mtia`` and ``is_distributed()`` (all False), and
+the deprecated ``resize``/``resize_as`` (a reshape to the same number of elements) and
+``volatile`` (False), with PyTorch's warnings.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import numbers
 import warnings
 
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, numpy
+from .reciprocal import reciprocal
 from .torch_names import bitwise_left_shift, bitwise_right_shift
 
 __all__: list[str] = []
@@ -116,6 +118,19 @@ for _dunder, _method in (("__iand__", "bitwise_and_"), ("__ior__", "bitwise_or_"
                          ("__ifloordiv__", "floor_divide_"), ("__ipow__", "pow_"),
                          ("__idiv__", "div_")):
     setattr(Tensor, _dunder, _in_place(_method))
+_rtruediv = Tensor.__rtruediv__
+
+
+def _reflected_division(self, other):
+    """``other / self``; for a float16 ``self`` PyTorch's ``reciprocal(self) * other``, which
+    rounds ``1 / self`` to float16 first (inf where it passes 65504, even for a small ``other``).
+    """
+    if self._data.dtype == numpy.float16 and not isinstance(other, Tensor):
+        return reciprocal(self) * other
+    return _rtruediv(self, other)
+
+
+Tensor.__rtruediv__ = _reflected_division
 Tensor.__div__ = Tensor.__truediv__
 Tensor.__rdiv__ = Tensor.__rtruediv__
 Tensor.__long__ = Tensor.__int__

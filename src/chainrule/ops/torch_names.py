@@ -15,7 +15,7 @@ import warnings
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
-from ._promotion import binary, promoted
+from ._promotion import InFloat32, binary, in_float32, promoted
 from .creation import _dtype, _leaf
 from .elementwise import cast, div, maximum, minimum, mul, sub
 from .join import cat
@@ -184,7 +184,10 @@ def divide(input, other, *, rounding_mode=None, out=None) -> Tensor:  # noqa: A0
     if rounding_mode not in ("trunc", "floor"):
         raise ValueError(f"divide: rounding_mode must be None, 'trunc' or 'floor', got "
                          f"{rounding_mode!r}")
-    input, other = binary("divide", input, other)  # noqa: A001 - int64 // 2.0 is float32
+    try:
+        input, other = binary("divide", input, other, opmath=True)  # noqa: A001 - int64 // 2.0 is float32
+    except InFloat32:
+        return in_float32(divide, input, other, rounding_mode=rounding_mode)
     if input.dtype.kind not in "iub":
         return _RoundedQuotient.apply(input, other, mode=rounding_mode)
     q = floor_divide(input, other)
