@@ -306,3 +306,20 @@ def test_scaled_dot_product_attention_mask_dtypes_as_pytorch():
     with pytest.raises(TypeError, match="attn_mask must be float32 or have the query's dtype"):
         cr.nn.functional.scaled_dot_product_attention(
             *[cr.ones(1, 2, 2)] * 3, attn_mask=cr.zeros(2, 2, dtype="float64"))
+
+
+@pytest.mark.parametrize(("q_shape", "mask_shape"), [
+    ((2, 3, 4), (2, 1, 1, 3)),  # a 4-D padding mask of 3-D inputs
+    ((3, 4), (1, 3, 3)), ((1, 3, 4), (2, 3, 3)), ((1, 1, 3, 4), (1, 2, 3, 3)),
+    ((2, 1, 3, 4), (1, 2, 1, 3)), ((1, 1, 3, 4), (2, 1, 1, 3, 3))])
+def test_scaled_dot_product_attention_refuses_a_mask_that_widens_the_output(q_shape, mask_shape):
+    # chainrule broadcast the output to such a mask's batch shape ((2, 2, 3, 4) from the 3-D
+    # inputs of the first case); PyTorch refuses a mask that does not broadcast to the scores
+    rng = np.random.default_rng(1332)
+    q = rng.standard_normal(q_shape)
+    m = rng.random(mask_shape) < 0.3
+    for mask in (m, np.where(m, -np.inf, 0.0)):
+        same_outcome(torch, lambda lib, q, m: lib.nn.functional.scaled_dot_product_attention(
+            q, q, q, attn_mask=m), [q, mask], label=f"{q_shape} {mask_shape}")
+    with pytest.raises(ValueError, match="does not broadcast to the attention scores' shape"):
+        cr.nn.functional.scaled_dot_product_attention(*[cr.tensor(q)] * 3, attn_mask=cr.tensor(m))

@@ -103,10 +103,21 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
     if enable_gqa:
         key, value = _repeat_heads(query, key), _repeat_heads(query, value)
     scores = matmul(query, transpose(key, -2, -1)) * float(scale)
+    _check_mask_shape(getattr(attn_mask, "shape", None), tuple(scores.shape))
     weights = attention_weights(attention_mask_bias(scores, attn_mask, is_causal))
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, True, rng=rng)
     return matmul(weights, value)
+
+
+def _check_mask_shape(mask, scores):
+    """A mask must broadcast to the scores (..., L, S), not widen them (a (N, 1, 1, S) padding
+    mask of 3-D inputs would otherwise give an (N, N, L, Ev) output), as PyTorch refuses it."""
+    if mask is None:
+        return
+    if len(mask) > len(scores) or any(m not in (1, s) for m, s in zip(mask[::-1], scores[::-1])):
+        raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {tuple(mask)} does "
+                         f"not broadcast to the attention scores' shape {scores} (..., L, S)")
 
 
 def _repeat_heads(query, kv):
