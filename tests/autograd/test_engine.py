@@ -336,6 +336,60 @@ def test_one_context_manager_object_can_be_reused_and_nested():
     assert cr.is_grad_enabled()
 
 
+def test_set_grad_enabled_called_on_its_own_switches_at_once_as_pytorchs():
+    """torch.set_grad_enabled(False) at the top of an inference script turns recording off until
+    it is turned on again; chainrule's only acted inside a with block, so such a script recorded
+    every op (its outputs required grad). The with-block and decorator forms are unchanged."""
+    x = leaf([1.0])
+    try:
+        cr.set_grad_enabled(False)
+        assert not cr.is_grad_enabled() and not (x * 2).requires_grad
+        with cr.enable_grad():
+            assert (x * 2).requires_grad
+        assert not cr.is_grad_enabled()
+        cr.set_grad_enabled(True)
+        assert cr.is_grad_enabled() and (x * 2).requires_grad
+        with cr.no_grad():
+            cr.set_grad_enabled(True)
+            assert cr.is_grad_enabled()
+        assert cr.is_grad_enabled()
+
+        @cr.set_grad_enabled(False)
+        def off():
+            return cr.is_grad_enabled()
+
+        assert cr.is_grad_enabled() and not off() and cr.is_grad_enabled()
+        cr.inference_mode()
+        cr.enable_grad()
+        assert cr.is_grad_enabled()  # these two switch inside their blocks only, as PyTorch's
+    finally:
+        cr.set_grad_enabled(True)
+
+
+@pytest.mark.torch
+def test_set_grad_enabled_sequence_matches_torch():
+    torch = pytest.importorskip("torch")
+    seen = []
+    for lib in (torch, cr):
+        modes = []
+        try:
+            lib.set_grad_enabled(False)
+            modes.append(lib.is_grad_enabled())
+            with lib.set_grad_enabled(True):
+                modes.append(lib.is_grad_enabled())
+            modes.append(lib.is_grad_enabled())
+            with lib.no_grad():
+                with lib.set_grad_enabled(True):
+                    modes.append(lib.is_grad_enabled())
+                lib.set_grad_enabled(True)
+                modes.append(lib.is_grad_enabled())
+            modes.append(lib.is_grad_enabled())
+        finally:
+            lib.set_grad_enabled(True)
+        seen.append(modes)
+    assert seen[0] == seen[1]
+
+
 def test_set_grad_enabled_true_inside_no_grad():
     x = leaf([2.0])
     with cr.no_grad(), cr.set_grad_enabled(True):

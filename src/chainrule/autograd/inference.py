@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextvars
 import functools
 
-from .mode import set_grad_enabled
+from .mode import _GradMode
 
 __all__ = ["inference_mode", "is_inference_mode_enabled"]
 
@@ -23,7 +23,7 @@ def is_inference_mode_enabled() -> bool:
     return _inference.get()
 
 
-class inference_mode(set_grad_enabled):  # noqa: N801 - PyTorch's name
+class inference_mode(_GradMode):  # noqa: N801 - PyTorch's name
     """Record nothing inside this block and report ``is_inference_mode_enabled()``;
     ``inference_mode(False)`` turns both back (recording on), as PyTorch's. A context manager
     and a decorator, with or without the call (``@inference_mode``).

@@ -18,8 +18,9 @@ def is_grad_enabled() -> bool:
     return _grad_enabled.get()
 
 
-class set_grad_enabled:  # noqa: N801 - named like torch.set_grad_enabled, used as a context manager
-    """Context manager and decorator turning recording on or off; restores the old mode on exit."""
+class _GradMode:
+    """Context manager and decorator turning recording on or off; restores the old mode on exit
+    (the base of ``set_grad_enabled``, ``no_grad``, ``enable_grad`` and ``inference_mode``)."""
 
     def __init__(self, mode: bool):
         self.mode = bool(mode)
@@ -36,13 +37,33 @@ class set_grad_enabled:  # noqa: N801 - named like torch.set_grad_enabled, used 
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with set_grad_enabled(self.mode):
+            with _GradMode(self.mode):
                 return fn(*args, **kwargs)
 
         return wrapper
 
 
-class no_grad(set_grad_enabled):  # noqa: N801
+class set_grad_enabled(_GradMode):  # noqa: N801 - named like torch.set_grad_enabled
+    """Turn recording on or off: a context manager and a decorator that restore the old mode
+    afterwards, and, called on its own (``set_grad_enabled(False)`` at the top of an inference
+    script), a switch that takes effect at once and stays, as PyTorch's."""
+
+    def __init__(self, mode: bool):
+        super().__init__(mode)
+        self._prev = _grad_enabled.get()
+        _grad_enabled.set(self.mode)
+
+    def __exit__(self, *exc):
+        super().__exit__(*exc)
+        _grad_enabled.set(self._prev)  # the mode before the call, as PyTorch's
+        return False
+
+    def __call__(self, fn):  # a decorator: the call's own switch is undone, as PyTorch's
+        _grad_enabled.set(self._prev)
+        return super().__call__(fn)
+
+
+class no_grad(_GradMode):  # noqa: N801
     """Record nothing inside this block: for evaluation, inference and parameter updates.
 
     >>> import chainrule as cr
@@ -58,7 +79,7 @@ class no_grad(set_grad_enabled):  # noqa: N801
         self._tokens = []
 
 
-class enable_grad(set_grad_enabled):  # noqa: N801
+class enable_grad(_GradMode):  # noqa: N801
     """Record operations inside this block even where an outer ``no_grad`` turned recording off."""
 
     def __init__(self):
