@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 from . import port10_programs as programs  # noqa: E402
 from . import port10b_programs as programs_b  # noqa: E402
 from . import port10c_programs as programs_c  # noqa: E402
+from . import port10d_programs as programs_d  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -184,3 +185,41 @@ def test_egnn_with_scatter_add_segment_sums_matches_pytorch_and_stays_equivarian
     np.testing.assert_allclose(ours[3], ours[1], rtol=1e-9, atol=1e-11)  # h invariant
     np.testing.assert_allclose(ours[4], ours[2] @ q.T, rtol=1e-9, atol=1e-11)  # x equivariant
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_trpo_with_lbfgs_value_fit_fisher_vector_products_and_line_search_matches_pytorch():
+    pytest.importorskip("scipy")
+    rng = np.random.default_rng(310)
+    batches = []
+    for _ in range(2):
+        n = 10
+        mask = np.ones(n)
+        mask[[4, 9]] = 0.0  # two episodes end
+        batches.append({"state": rng.standard_normal((n, 3)).tolist(),
+                        "action": [rng.standard_normal((1, 2)) for _ in range(n)],
+                        "reward": rng.standard_normal(n).tolist(), "mask": mask.tolist()})
+
+    def run(lib, nets):
+        # torch.Tensor(list) follows the default dtype, as the repository's float64 runs set it
+        lib.set_default_dtype(lib.float64)
+        try:
+            return programs_d.run_trpo(lib, nets, batches)
+        finally:
+            lib.set_default_dtype(lib.float32)
+
+    ours, theirs = _both(programs_d.trpo_nets, run)
+    assert [o[3] for o in ours[0]] == [t[3] for t in theirs[0]]
+    assert any(o[3] for o in ours[0])
+    for o, t in zip(ours[0], theirs[0]):
+        _close([o[:3], o[4], o[5]], [t[:3], t[4], t[5]], rtol=1e-8, atol=1e-10)
+    _close(ours[1], theirs[1], rtol=1e-8, atol=1e-10)
+
+
+def test_optimizer_step_fused_into_backward_by_post_accumulate_grad_hooks_matches_pytorch():
+    rng = np.random.default_rng(311)
+    x = rng.standard_normal((10, 6))
+    y = rng.integers(0, 3, 10)
+    ours, theirs = _both(programs_d.fused_mlp, lambda lib, m: programs_d.train_fused_step(
+        lib, m, lib.tensor(x), lib.tensor(y)))
+    assert ours[0][-1] < ours[0][0] and all(ours[1]) and all(theirs[1])
+    _close([ours[0], ours[2]], [theirs[0], theirs[2]], rtol=1e-9, atol=1e-11)
