@@ -19,6 +19,9 @@ Before this wave:
   and with tolerances the test was not PyTorch's (which compares in the default dtype, float32).
 * ``clamp``/``clip``/``clamp_`` of a complex tensor (or with a complex bound) computed an
   arbitrary answer without a gradient asked for; PyTorch refuses complex clamps always.
+* ``cdist``/``pdist`` with p = inf split the gradient among coordinates tied for the largest
+  distance (``amax``'s rule); PyTorch's cdist/pdist give each of them the whole gradient
+  (Chebyshev distances of points on a grid tie often).
 """
 
 import numpy as np
@@ -179,3 +182,17 @@ def test_clamp_with_tensor_bounds_and_nan(name):
                lambda: cr.tensor(z).clamp_(0, 1), lambda: cr.tensor(z).clamp_min(0)):
         with pytest.raises(TypeError, match="complex numbers have no order"):
             fn()
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_cdist_and_pdist_on_a_grid(seed):
+    rng = np.random.default_rng(seed)
+    batch = tuple(int(s) for s in rng.integers(1, 3, seed % 3))
+    a = rng.integers(-2, 3, batch + (4, 3)).astype(float)
+    b = rng.integers(-2, 3, batch + (5, 3)).astype(float)
+    b[..., 0, :] = a[..., 0, :]  # a zero distance too
+    for p in [np.inf, 1.0, 2.0, 0.5, 3.0, 0.0]:
+        grad = (0, 1) if p else ()
+        check(torch, lambda L, x, y: L.cdist(x, y, p), a, b, grad=grad, label=f"cdist p={p}")
+        check(torch, lambda L, x: L.pdist(x, p), a[(0,) * len(batch)], grad=grad[:1],
+              label=f"pdist p={p}")

@@ -21,9 +21,11 @@ from ._conj import cj
 from ._promotion import promoted, promoted_all
 from .creation import _dtype, _leaf
 from .diagonal import diagonal
+from .elementwise import abs as abs_
+from .elementwise import fill_where
 from .reduce import sum as _sum
-from .shape import broadcast_to, reshape, unsqueeze
-from .stats import norm
+from .shape import broadcast_to, reshape, squeeze, unsqueeze
+from .stats import amax, norm
 
 # ``trace`` (a matrix's) is a method only: ``chainrule.trace`` is the plan tracer (autograd).
 __all__ = ["cdist", "diag", "dot", "einsum", "inner", "mv", "outer", "pdist", "tensordot",
@@ -188,7 +190,7 @@ def cdist(x1, x2, p: float = 2.0, compute_mode: str = _CDIST_MODES[0]):
     _real("cdist", ("x1", x1), ("x2", x2))
     if not p >= 0:
         raise ValueError(f"cdist: p must be a non-negative number, got {p}")
-    return norm(unsqueeze(x1, -2) - unsqueeze(x2, -3), p, dim=-1)
+    return _distance(unsqueeze(x1, -2) - unsqueeze(x2, -3), p)
 
 
 def pdist(input, p: float = 2.0):  # noqa: A002 - PyTorch's name
@@ -200,7 +202,19 @@ def pdist(input, p: float = 2.0):  # noqa: A002 - PyTorch's name
     if not p >= 0:
         raise ValueError(f"pdist: p must be a non-negative number, got {p}")
     rows, cols = get_array_module(input._data).triu_indices(input.shape[0], 1)
-    return norm(input[rows] - input[cols], p, dim=-1)
+    return _distance(input[rows] - input[cols], p)
+
+
+def _distance(diff, p):
+    """The p-norm of ``diff`` over its last axis. For p = inf, PyTorch's cdist/pdist gradient:
+    every coordinate at the largest distance gets the whole gradient (sign(diff) g), where the
+    gradient of ``norm``/``amax`` splits it among tied coordinates."""
+    if p != float("inf") or diff.shape[-1] == 0:
+        return norm(diff, p, dim=-1)
+    a = abs_(diff)
+    top = amax(a, -1, keepdim=True).detach()
+    ties = a._data == top._data
+    return squeeze(top, -1) + _sum(fill_where(~ties, 0, a - a.detach()), -1)
 
 
 def _real(op, *named):
