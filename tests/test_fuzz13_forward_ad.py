@@ -1,8 +1,9 @@
 """Fuzz wave 13: forward-mode and higher-order functional AD against PyTorch's (float64).
 
-``func.jvp`` and ``autograd.functional.jvp`` (computed by the double-backward trick) against
-PyTorch's true forward mode (``torch.func.jvp``) over elementwise ops at their kinks,
-reductions, shape and indexing ops, linalg and ``nn.functional``; where PyTorch has no forward
+``func.jvp``, ``autograd.functional.jvp`` and ``autograd.forward_ad``'s dual tensors (new in
+this wave; all computed by the double-backward trick) against PyTorch's true forward mode
+(``torch.func.jvp``) over elementwise ops at their kinks, reductions, shape and indexing ops,
+linalg and ``nn.functional``; where PyTorch has no forward
 formula (``cdist``, ``grid_sample``, ``ctc_loss``...) or a wrong one (``det`` of a singular
 matrix, ``scatter_reduce(prod)``), central finite differences of PyTorch's function; ``jacfwd``
 against ``jacrev`` and PyTorch's; and ``autograd.functional``'s options (``strict``,
@@ -285,7 +286,15 @@ def _jvps(fn, inputs, tangents):
         out = fn(cr, *a)
         return tuple(out) if isinstance(out, (tuple, list)) else out
 
-    return want, got, cr.autograd.functional.jvp(tupled, xs, ts)
+    return want, got, cr.autograd.functional.jvp(tupled, xs, ts), _dual_jvp(fn, xs, ts)
+
+
+def _dual_jvp(fn, xs, ts):
+    fw = cr.autograd.forward_ad
+    with fw.dual_level():
+        out = fn(cr, *[fw.make_dual(x, t) for x, t in zip(xs, ts)])
+        unpacked = [fw.unpack_dual(o) for o in _leaves(out)]
+    return [p for p, _ in unpacked], [cr.zeros_like(p) if t is None else t for p, t in unpacked]
 
 
 @pytest.mark.parametrize("name", sorted(CASES) + sorted(SYMMETRIC))
@@ -295,10 +304,12 @@ def test_jvp_matches_pytorch_forward_mode(name):
     tangents = [rng.normal(size=np.shape(x)) for x in inputs]
     if name in SYMMETRIC:
         tangents = [t + t.T for t in tangents]
-    want, got, functional = _jvps(fn, inputs, tangents)
+    want, got, functional, dual = _jvps(fn, inputs, tangents)
     _same(got[0], want[0], what=f"{name} value")
     _same(got[1], want[1], what=f"{name} func.jvp tangent")
     _same(functional[1], want[1], what=f"{name} autograd.functional.jvp tangent")
+    _same(dual[0], want[0], what=f"{name} forward_ad primal")
+    _same(dual[1], want[1], what=f"{name} forward_ad tangent")
 
 
 @pytest.mark.parametrize("name", sorted(FINITE_DIFFERENCES))
@@ -468,3 +479,124 @@ def test_forward_mode_jacobian_dtype_and_graph_are_pytorchs():
         j.sum().backward()
         grads.append(x.grad)
     _same(grads[1], grads[0], tol=1e-12)
+
+
+def _dual_outcome(lib, scenario):
+    fw = lib.autograd.forward_ad
+    x, t = lib.tensor(np.arange(3.0)), lib.tensor(np.ones(3))
+    try:
+        if scenario == "outside_a_level":
+            return fw.make_dual(x, t)
+        if scenario == "exit_without_a_level":
+            return fw.exit_dual_level()
+        with fw.dual_level():
+            if scenario == "nested":
+                with fw.dual_level():
+                    pass
+            if scenario == "integer_primal":
+                fw.make_dual(lib.tensor(np.arange(3)), t)
+            if scenario == "integer_tangent":
+                fw.make_dual(x, lib.tensor(np.arange(3)))
+            if scenario == "other_shape":
+                fw.make_dual(x, lib.ones(4, dtype=lib.float64))
+            if scenario == "dual_of_a_dual":
+                fw.make_dual(fw.make_dual(x, t), t)
+            if scenario == "float32_tangent":
+                d = fw.make_dual(x, lib.ones(3))
+                return d.dtype, fw.unpack_dual(d * 2).tangent
+            if scenario == "not_a_tensor":
+                return fw.unpack_dual(3.0)
+        return "computed"
+    except (RuntimeError, ValueError, TypeError) as e:
+        return e
+
+
+@pytest.mark.parametrize("scenario", ["outside_a_level", "exit_without_a_level", "nested",
+                                      "integer_primal", "integer_tangent", "other_shape",
+                                      "dual_of_a_dual", "float32_tangent", "not_a_tensor"])
+def test_forward_ad_refuses_what_pytorch_refuses(scenario):
+    want, got = _dual_outcome(torch, scenario), _dual_outcome(cr, scenario)
+    assert isinstance(got, Exception) == isinstance(want, Exception), f"{want!r} {got!r}"
+    if scenario == "float32_tangent":
+        assert str(got[0]) == str(want[0])[6:]
+        _same(got[1], want[1], tol=1e-12)
+    if scenario == "not_a_tensor":  # outside a level it is given back
+        assert tuple(cr.autograd.forward_ad.unpack_dual(3.0)) == (3.0, None)
+
+
+def _forward_ad_run(lib, x, w, t, tw, rg, outer_grad=True):
+    fw = lib.autograd.forward_ad
+    xs = [lib.tensor(x, requires_grad=0 in rg), lib.tensor(w, requires_grad=1 in rg)]
+    with lib.set_grad_enabled(outer_grad), fw.dual_level():
+        a, b = fw.make_dual(xs[0], lib.tensor(t)), fw.make_dual(xs[1], lib.tensor(tw))
+        h = (a @ b).tanh() * a.sum(1, keepdim=True)
+        outs = [fw.unpack_dual(h), fw.unpack_dual((a ** 2).sum()), fw.unpack_dual(xs[0] * 2),
+                fw.unpack_dual(b)]
+    assert fw.unpack_dual(h).tangent is None  # the tangents are gone with the level
+    flags = [(p.requires_grad, None if d is None else d.requires_grad) for p, d in outs]
+    if outs[0].primal.requires_grad:
+        (outs[0].tangent.sum() + outs[0].primal.sum()).backward()
+    return outs, flags, [None if v.grad is None else v.grad for v in xs]
+
+
+@pytest.mark.parametrize("rg", [(), (1,), (0, 1)])
+@pytest.mark.parametrize("outer_grad", [True, False])
+def test_forward_ad_values_graphs_and_reverse_over_forward(rg, outer_grad):
+    """Tangents, which results require grad (an input that requires grad keeps its graph, under
+    an outer no_grad nothing does), tangent None for what depends on no dual input, and the
+    gradient of a tangent (reverse over forward), as PyTorch's."""
+    x, w, t, tw = N(3, 4), N(4, 2), N(3, 4), N(4, 2)
+    want = _forward_ad_run(torch, x, w, t, tw, rg, outer_grad)
+    got = _forward_ad_run(cr, x, w, t, tw, rg, outer_grad)
+    assert got[1] == want[1]
+    for (gp, gt), (wp, wt) in zip(got[0], want[0]):
+        _same(gp, wp, tol=1e-12)
+        assert (gt is None) == (wt is None)
+        if wt is not None:
+            _same(gt, wt, tol=1e-10)
+    for g, gw in zip(got[2], want[2]):
+        assert (g is None) == (gw is None)
+        if gw is not None:
+            _same(g, gw, tol=1e-10)
+    assert cr.is_grad_enabled()
+
+
+def test_forward_ad_through_a_model_by_functional_call():
+    """The tangent of a model's output along a direction in its weights (make_dual of each
+    parameter, functional_call), as PyTorch's forward-AD tutorial computes it."""
+    x, v = N(5, 4), {"0.weight": N(3, 4), "0.bias": N(3), "2.weight": N(2, 3), "2.bias": N(2)}
+    results = []
+    for lib in (torch, cr):
+        lib.manual_seed(0)
+        model = lib.nn.Sequential(lib.nn.Linear(4, 3), lib.nn.GELU(), lib.nn.Linear(3, 2))
+        model = model.double()
+        with lib.no_grad():
+            for k, p in model.named_parameters():
+                p.copy_(lib.tensor(np.cos(np.arange(p.numel()) + len(k)).reshape(tuple(p.shape))))
+        fw = lib.autograd.forward_ad
+        with fw.dual_level():
+            params = {k: fw.make_dual(p, lib.tensor(v[k])) for k, p in model.named_parameters()}
+            out = lib.func.functional_call(model, params, (lib.tensor(x),))
+            loss = lib.nn.functional.cross_entropy(out, lib.tensor(np.array([0, 1, 1, 0, 1])))
+            results.append((fw.unpack_dual(out), fw.unpack_dual(loss)))
+    for (got, want) in zip(results[1], results[0]):
+        _same(got.primal, want.primal, tol=1e-12)
+        _same(got.tangent, want.tangent, tol=1e-10)
+
+
+def test_forward_ad_tangent_that_requires_grad_and_unpack_under_no_grad():
+    results = []
+    for lib in (torch, cr):
+        fw = lib.autograd.forward_ad
+        v = lib.tensor(np.array([1.0, -2.0, 0.5]), requires_grad=True)
+        with fw.dual_level():
+            d = fw.make_dual(lib.tensor(np.arange(3.0)), v * 2)
+            y = (d ** 2).sin().sum()
+            with lib.no_grad():  # unpacking records what it needs anyway
+                inner = fw.unpack_dual(y).tangent
+            primal, tangent = fw.unpack_dual(y)
+            assert not primal.requires_grad and tangent.requires_grad
+            tangent.backward()
+        results.append((inner, tangent, v.grad))
+    for got, want in zip(results[1], results[0]):
+        _same(got, want, tol=1e-12)

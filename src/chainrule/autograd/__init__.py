@@ -1,6 +1,9 @@
 """The autodiff engine: Tensor, Function, the backward walk, grad modes and gradient checking."""
 
-from . import functional  # noqa: F401 - jacobian, hessian, vjp... (torch.autograd.functional)
+from . import (
+    forward_ad,  # noqa: F401 - dual tensors (torch.autograd.forward_ad)
+    functional,  # noqa: F401 - jacobian, hessian, vjp... (torch.autograd.functional)
+)
 from . import inplace as _inplace  # noqa: F401 - attaches Tensor's in-place methods
 from . import post_accumulate as _post_accumulate  # noqa: F401 - register_post_accumulate_grad_hook
 from .anomaly_mode import (
