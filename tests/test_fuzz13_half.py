@@ -11,6 +11,8 @@ Before this wave:
   ``s / x`` is PyTorch's ``reciprocal(x) * s`` for float16 (inf where ``1 / x`` is).
 * ``var``/``std`` of float16 accumulated in float16: the variance of 5000 values near 30 was inf
   (the sum overflows), where PyTorch's is about 1.
+* ``cumsum``/``cumprod``/``logcumsumexp`` of float16 (and their gradients) rounded every step to
+  float16: a running sum of 3000 ones stuck at 2048; PyTorch accumulates in float32.
 """
 
 import numpy as np
@@ -42,6 +44,17 @@ def _ulps(c, t, n, label=""):
     scale = np.abs(tv[finite]).max(initial=0.0)
     np.testing.assert_allclose(cv[finite], tv[finite], rtol=0, atol=n * EPS * scale,
                                err_msg=label)
+
+
+def _no_worse(c, t, exact, n, label=""):
+    """``c`` has ``t``'s dtype and shape, and is as close to ``exact`` (float64) as ``t`` is, or
+    within ``n`` float16 units of its largest magnitude (PyTorch rounds some float16 backward
+    formulas at every step; chainrule's may be the more accurate)."""
+    assert str(c.dtype) == str(t.dtype).replace("torch.", ""), f"{label}: {c.dtype}, {t.dtype}"
+    assert tuple(c.shape) == tuple(t.shape), label
+    e = _np(exact)
+    bound = max(np.abs(_np(t) - e).max(), n * EPS * np.abs(e).max())
+    assert np.abs(_np(c) - e).max() <= bound, f"{label}: {np.abs(_np(c) - e).max()} > {bound}"
 
 
 def _values(rng, *shape, loc=0.0):
@@ -120,3 +133,30 @@ def test_float16_var_std_accumulate_in_float32(seed):
 def test_float16_var_std_values_and_gradients(name):
     x = (np.random.default_rng(4).standard_normal((3, 7)) + 5).astype(H)
     check(torch, lambda L, a: getattr(L, name)(a, 1), x, grad=(0,), rtol=4e-3, label=name)
+
+
+SCANS = {
+    "cumsum": (lambda L, a, d: L.cumsum(a, d), lambda rng, s: rng.standard_normal(s)),
+    "cumprod": (lambda L, a, d: L.cumprod(a, d), lambda rng, s: 1 + 0.01 * rng.standard_normal(s)),
+    "logcumsumexp": (lambda L, a, d: L.logcumsumexp(a, d), lambda rng, s: rng.standard_normal(s)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SCANS))
+@pytest.mark.parametrize("seed", range(3))
+def test_float16_running_sums_accumulate_in_float32(name, seed):
+    fn, draw = SCANS[name]
+    rng = np.random.default_rng(seed)
+    shape = (int(rng.integers(1, 4)), int(rng.integers(500, 3000)))
+    x, g = draw(rng, shape).astype(H), rng.standard_normal(shape).astype(H)
+    out = {}
+    for L, dtype in ((torch, H), (cr, H), (torch, np.float64)):
+        a = L.tensor(x.astype(dtype), requires_grad=True)
+        y = fn(L, a, 1)
+        (y * L.tensor(g.astype(dtype))).double().sum().backward()
+        out[L.__name__, dtype] = (y, a.grad)
+    # each running value rounded once from float32 (float16 steps were off by hundreds of units:
+    # a running sum stuck at 2048, where adding 1 rounds away)
+    for k, what in enumerate(("value", "grad")):
+        c, t, e = (out[key][k] for key in (("chainrule", H), ("torch", H), ("torch", np.float64)))
+        _no_worse(c, t, e, 3, f"{name} {what}")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, quiet
 from ._args import dim_or_axis
 from ._zero_d import on_one_axis, scalar_dim
 from .indexing import gather
@@ -64,7 +64,11 @@ class CumSum(Function):
 
     def forward(self, x):
         keep = x.dtype if x.dtype.kind in "iu" else None  # int32 stays int32, as PyTorch's
-        return get_array_module(x).cumsum(x, axis=self.axis, dtype=keep)
+        xp = get_array_module(x)
+        if x.dtype == xp.float16:  # summed in float32, each sum rounded once, as PyTorch's
+            with quiet(xp):  # beyond 65504 is inf, silently
+                return xp.cumsum(x, axis=self.axis, dtype=xp.float32).astype(x.dtype)
+        return xp.cumsum(x, axis=self.axis, dtype=keep)
 
     def backward(self, g):
         axes = (self.axis,)

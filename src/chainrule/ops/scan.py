@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, quiet
 from ._args import dim_or_axis
 from .indexing import scatter_add_along
 from .join import concat
@@ -39,6 +39,13 @@ def _axis(op, x, dim, axis):
     return _one_axis(op, dim, max(x.ndim, 1))
 
 
+def _in_float32(xp, fn, *arrays):
+    """``fn`` of float16 ``arrays`` computed in float32 and rounded once (PyTorch accumulates a
+    running product or log-sum-exp of float16 in float32; NumPy's would round every step)."""
+    with quiet(xp):  # beyond 65504 is inf, silently
+        return fn(*(a.astype(xp.float32) for a in arrays)).astype(xp.float16)
+
+
 def _along(x, axis, i):
     """The slice ``i`` (an int or a slice) of ``x`` along ``axis``."""
     return (slice(None),) * axis + (i,)
@@ -52,17 +59,25 @@ class CumProd(Function):
 
     def forward(self, x):
         keep = x.dtype if x.dtype.kind in "iu" else None  # int32 stays int32, as PyTorch's
-        return get_array_module(x).cumprod(x, axis=self.axis, dtype=keep)
+        xp = get_array_module(x)
+        if x.dtype == xp.float16:
+            return _in_float32(xp, lambda a: xp.cumprod(a, axis=self.axis), x)
+        return xp.cumprod(x, axis=self.axis, dtype=keep)
 
     def backward(self, g):
         x, gd = self.inputs[0]._data, g._data
         xp = get_array_module(x, gd)
+        if x.dtype == xp.float16 and gd.dtype == xp.float16:
+            return Tensor(_in_float32(xp, lambda *a: self._grad(xp, *a), x, gd))
+        return Tensor(self._grad(xp, x, gd))
+
+    def _grad(self, xp, x, gd):
         if x.dtype.kind == "c":
             x = xp.conj(x)
         ax, n = self.axis, x.shape[self.axis]
         out = xp.zeros(x.shape, xp.result_type(x, gd))
         if n == 0:
-            return Tensor(out)
+            return out
         # running = g_j + x_{j+1} running_{j+1}, from the end
         running = gd[_along(x, ax, n - 1)].copy()
         out[_along(x, ax, n - 1)] = running
@@ -72,7 +87,7 @@ class CumProd(Function):
         ones = xp.ones(x.shape[:ax] + (1,) + x.shape[ax + 1:], x.dtype)
         before = xp.cumprod(xp.concatenate([ones, x], axis=ax), axis=ax)[_along(x, ax,
                                                                               slice(0, n))]
-        return Tensor(out * before)
+        return out * before
 
     def composite(self, x):  # the running product as recorded multiplies, for create_graph
         ax, n = self.axis, x.shape[self.axis]
@@ -160,7 +175,10 @@ def cummin(input, dim=None, *, axis=None):  # noqa: A002 - PyTorch's name
 
 class LogCumSumExp(Function):
     def forward(self, x):
-        return get_array_module(x).logaddexp.accumulate(x, axis=self.axis)
+        xp = get_array_module(x)
+        if x.dtype == xp.float16:
+            return _in_float32(xp, lambda a: xp.logaddexp.accumulate(a, axis=self.axis), x)
+        return xp.logaddexp.accumulate(x, axis=self.axis)
 
     def backward(self, g):
         return LogCumSumExpAdjoint.apply(g, self.inputs[0], self.output, axis=self.axis,
@@ -177,6 +195,8 @@ class LogCumSumExpAdjoint(Function):
 
     def forward(self, g, x, y):
         xp = get_array_module(g)
+        if g.dtype == xp.float16:
+            return _in_float32(xp, self.forward, g, x, y)
         axis, from_end = self.axis, self.from_end
         inner, outer = (-y, x) if from_end else (x, -y)
 
