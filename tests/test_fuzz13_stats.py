@@ -22,6 +22,7 @@ Before this wave:
 * ``cdist``/``pdist`` with p = inf split the gradient among coordinates tied for the largest
   distance (``amax``'s rule); PyTorch's cdist/pdist give each of them the whole gradient
   (Chebyshev distances of points on a grid tie often).
+* ``norm(x, p="nuc")`` (PyTorch's nuclear norm through its legacy ``norm``) was refused.
 """
 
 import numpy as np
@@ -196,3 +197,16 @@ def test_cdist_and_pdist_on_a_grid(seed):
         check(torch, lambda L, x, y: L.cdist(x, y, p), a, b, grad=grad, label=f"cdist p={p}")
         check(torch, lambda L, x: L.pdist(x, p), a[(0,) * len(batch)], grad=grad[:1],
               label=f"pdist p={p}")
+
+
+@pytest.mark.parametrize("kw", [{}, {"dim": (1, 2)}, {"dim": (0, 2), "keepdim": True},
+                                {"dim": 1}, {"dim": [-1, -2]}])
+def test_norm_nuclear(kw):
+    rng = np.random.default_rng(13)
+    for x in (rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 4)),
+              rng.standard_normal((3, 2)) + 1j * rng.standard_normal((3, 2))):
+        check(torch, lambda L, t: L.norm(t, p="nuc", **kw), x, grad=(0,), label=f"{x.shape}")
+        check(torch, lambda L, t: t.norm("nuc", **kw), x, grad=(0,), label=f"method {x.shape}")
+    check(torch, lambda L, t: L.norm(t, "nuc", dtype=L.float64), rng.standard_normal((3, 4))
+          .astype("float32"), label="dtype")
+    check(torch, lambda L, t: L.norm(t, "spectral"), rng.standard_normal((3, 4)), label="other")

@@ -175,7 +175,8 @@ def _floating(op, x):
 
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
     """The vector p-norm over ``dim`` (all entries for None): p = 2 or "fro" (Euclidean), 1,
-    inf, -inf, 0 (the count of nonzeros) or any other number ``(sum |x|^p)^(1/p)``."""
+    inf, -inf, 0 (the count of nonzeros) or any other number ``(sum |x|^p)^(1/p)``; "nuc" is the
+    nuclear norm of the matrices over two dims (``dim`` a pair, or None for a 2-D input)."""
     _floating("norm", input)
     if dtype is not None:
         input = input.astype(dtype)  # noqa: A001
@@ -183,9 +184,14 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
     keep = bool(keepdim)
     if p in ("fro", 2, 2.0):
         return Norm2.apply(input, axes=axes, keepdims=keep)
-    if p == "nuc" or isinstance(p, str):
-        raise ValueError(f"norm: p must be a number or 'fro', got {p!r} (use chainrule.linalg "
-                         "for matrix norms)")
+    if p == "nuc":  # PyTorch's: the matrix nuclear norm over two dims (a 2-D input's own)
+        from .linalg_norms import matrix_norm  # builds on this module: imported when needed
+
+        whole = tuple(range(input.ndim))
+        return matrix_norm(input, "nuc", whole if dim is None else dim, keep)
+    if isinstance(p, str):
+        raise ValueError(f"norm: p must be a number, 'fro' or 'nuc', got {p!r} (use "
+                         "chainrule.linalg for other matrix norms)")
     if p < 0 and any(input.shape[ax] == 0 for ax in axes):
         raise ValueError(f"norm: the {p} norm of an empty reduction is undefined (a negative "
                          f"order has no identity): got shape {input.shape}, dim {dim!r}")
