@@ -323,3 +323,144 @@ def test_scaled_dot_product_attention_refuses_a_mask_that_widens_the_output(q_sh
             q, q, q, attn_mask=m), [q, mask], label=f"{q_shape} {mask_shape}")
     with pytest.raises(ValueError, match="does not broadcast to the attention scores' shape"):
         cr.nn.functional.scaled_dot_product_attention(*[cr.tensor(q)] * 3, attn_mask=cr.tensor(m))
+
+
+def _draw_stack(rng):
+    """A random Transformer layer or stack with PyTorch's generated causal masks (float32,
+    float64 or boolean) given with the is_causal hint left to the stack to detect, or set."""
+    kind = str(rng.choice(["enc", "encstack", "dec", "decstack", "full"]))
+    h = int(rng.integers(1, 3))
+    E = h * int(rng.integers(1, 3))
+    bf = bool(rng.random() < 0.5)
+    kw = dict(dim_feedforward=int(rng.integers(1, 6)), dropout=0.0, batch_first=bf,
+              norm_first=bool(rng.random() < 0.5), bias=bool(rng.random() < 0.8),
+              activation=str(rng.choice(["relu", "gelu"])),
+              layer_norm_eps=float(rng.choice([1e-5, 1e-2])))
+    L, S, N = (int(v) for v in rng.integers(1, 4, 3))
+    hint = rng.choice([None, True, False])
+    return kind, E, h, kw, (L, S, N), hint
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_transformer_stacks_with_generated_causal_masks(dtype):
+    rng = np.random.default_rng(1340 + (dtype == "float64"))
+    for _ in range(12):
+        kind, E, h, kw, (L, S, N), hint = _draw_stack(rng)
+        mask_kind = str(rng.choice(["float", "bool"]))
+        pad = rng.random() < 0.4
+
+        def make(lib, kind=kind, E=E, h=h, kw=kw):
+            nn = lib.nn
+            if kind == "full":
+                return nn.Transformer(E, h, 1, 2, **kw)
+            if kind.startswith("enc"):
+                layer = nn.TransformerEncoderLayer(E, h, **kw)
+                return layer if kind == "enc" else nn.TransformerEncoder(
+                    layer, 2, norm=nn.LayerNorm(E), enable_nested_tensor=False)
+            layer = nn.TransformerDecoderLayer(E, h, **kw)
+            return layer if kind == "dec" else nn.TransformerDecoder(layer, 2)
+
+        def call(lib, m, src, tgt, kind=kind, mask_kind=mask_kind, pad=pad, hint=hint,
+                 L=L, S=S, N=N):
+            gen = lib.nn.Transformer.generate_square_subsequent_mask
+            smask = gen(S, dtype=getattr(lib, "bool" if mask_kind == "bool" else dtype))
+            tmask = gen(L, dtype=getattr(lib, "bool" if mask_kind == "bool" else dtype))
+            spad = lib.tensor(np.arange(S)[None].repeat(N, 0) >= S - 1 if pad and S > 1 else
+                              np.zeros((N, S), bool))
+            if kind == "enc":
+                return m(src, src_mask=smask, src_key_padding_mask=spad, is_causal=bool(hint))
+            if kind == "encstack":
+                return m(src, mask=smask, src_key_padding_mask=spad, is_causal=hint)
+            if kind == "dec":
+                return m(tgt, src, tgt_mask=tmask, memory_key_padding_mask=spad,
+                         tgt_is_causal=bool(hint))
+            if kind == "decstack":
+                return m(tgt, src, tgt_mask=tmask, memory_key_padding_mask=spad,
+                         tgt_is_causal=hint)
+            return m(src, tgt, src_mask=smask, tgt_mask=tmask, src_key_padding_mask=spad,
+                     memory_key_padding_mask=spad, src_is_causal=hint, tgt_is_causal=hint)
+
+        shape = (lambda T: (N, T, E)) if kw["batch_first"] else (lambda T: (T, N, E))
+        src, tgt = (rng.standard_normal(shape(T)).astype(dtype) for T in (S, L))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # nn.Transformer's nested-tensor notice
+            tm = make(torch).to(getattr(torch, dtype))
+        cm = make(cr).to(getattr(cr, dtype))
+        port(tm, cm)
+        desc = f"{kind} {kw} L={L} S={S} N={N} {mask_kind} pad={pad} hint={hint}"
+        ts = [torch.tensor(a, requires_grad=dtype == "float64") for a in (src, tgt)]
+        cs = [cr.tensor(a, requires_grad=dtype == "float64") for a in (src, tgt)]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t_out = call(torch, tm, *ts)
+        c_out = call(cr, cm, *cs)
+        tol = 1e-10 if dtype == "float64" else 2e-5
+        assert str(c_out.dtype) == dtype, desc
+        np.testing.assert_allclose(c_out.detach().numpy(), t_out.detach().numpy(), rtol=tol,
+                                   atol=tol, err_msg=desc)
+        if dtype == "float64":
+            w = rng.standard_normal(tuple(t_out.shape))
+            (t_out * torch.tensor(w)).sum().backward()
+            (c_out * cr.tensor(w)).sum().backward()
+            for i, (t, c) in enumerate(zip(ts, cs)):
+                tg = np.zeros(t.shape) if t.grad is None else t.grad.numpy()
+                cg = np.zeros(c.shape) if c.grad is None else c.grad.numpy()
+                np.testing.assert_allclose(cg, tg, rtol=tol, atol=tol,
+                                           err_msg=f"{desc} grad {i}")
+
+
+def test_causal_bias_of_nn_attention_bias_matches_pytorch():
+    # torch.nn.attention.bias: causal_upper_left/causal_lower_right given as attn_mask (the
+    # lower-right one masks for decoding L new tokens after S - L cached ones)
+    import torch.nn.attention.bias  # noqa: F401 - a submodule PyTorch does not import itself
+
+    rng = np.random.default_rng(1350)
+    for _ in range(30):
+        L, S = (int(v) for v in rng.integers(1, 5, 2))
+        variant = str(rng.choice(["causal_upper_left", "causal_lower_right"]))
+        batch = (int(rng.integers(1, 3)), 2)
+        kw = {"scale": 0.7} if rng.random() < 0.3 else {}
+        q = rng.standard_normal(batch + (L, 3))
+        k, v = (rng.standard_normal((batch[0], 1 if rng.random() < 0.3 else 2, S, 3))
+                for _ in range(2))
+        if k.shape[1] != 2:
+            kw["enable_gqa"] = True
+            v = v[:, :1]
+
+        def fn(lib, q, k, v, variant=variant, L=L, S=S, kw=kw):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # the lower-right one's warning when L > S
+                b = getattr(lib.nn.attention.bias, variant)(L, S)
+            return lib.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=b, **kw)
+
+        check(torch, fn, q, k, v, grad=[0, 1, 2], rtol=1e-12,
+              label=f"{variant}({L}, {S}) {q.shape} {k.shape} {kw}")
+    for lib in (torch, cr):
+        mb = lib.nn.attention.bias
+        assert np.array_equal(np.asarray(mb.causal_lower_right(2, 4)._materialize().numpy()),
+                              np.tril(np.ones((2, 4), bool), 2))
+        assert np.array_equal(np.asarray(mb.causal_upper_left(3, 2)._materialize().numpy()),
+                              np.tril(np.ones((3, 2), bool)))
+        assert int(mb.CausalVariant.UPPER_LEFT) == 1 and int(mb.CausalVariant.LOWER_RIGHT) == 2
+        with pytest.warns(UserWarning, match="Lower right causal bias will produce NaNs"):
+            mb.causal_lower_right(3, 2)
+        with pytest.raises(Exception):  # noqa: B017 - PyTorch's AssertionError, chainrule's ValueError
+            mb.causal_upper_left(3)
+        q = lib.ones(1, 2, 3)
+        with pytest.raises(ValueError):
+            lib.nn.functional.scaled_dot_product_attention(
+                q, q, q, attn_mask=mb.causal_upper_left(2, 2), is_causal=True)
+
+
+def test_causal_lower_right_gradcheck():
+    rng = np.random.default_rng(1351)
+    q = cr.tensor(rng.standard_normal((2, 2, 4)), requires_grad=True)
+    k, v = (cr.tensor(rng.standard_normal((2, 5, 4)), requires_grad=True) for _ in range(2))
+    bias = cr.nn.attention.bias.causal_lower_right(2, 5)
+    assert "True" in repr(bias)
+
+    def f(a, b, c):
+        return cr.F.scaled_dot_product_attention(a, b, c, attn_mask=bias)
+
+    assert cr.gradcheck(f, (q, k, v))
+    assert cr.gradgradcheck(f, (q, k, v))

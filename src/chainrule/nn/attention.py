@@ -9,6 +9,7 @@ a state dict moves between this module and ``torch.nn.MultiheadAttention`` uncha
 from __future__ import annotations
 
 from ..backend import get_array_module
+from ..ops import attention_bias as bias
 from . import init
 from ._attention_core import attend
 from ._checks import float_dtype, positive_int, probability, resolve_rng
@@ -17,7 +18,7 @@ from .module import Module
 from .parameter import Parameter
 from .sdpa_backend import SDPBackend, sdpa_kernel
 
-__all__ = ["MultiheadAttention", "SDPBackend", "sdpa_kernel"]
+__all__ = ["MultiheadAttention", "SDPBackend", "bias", "sdpa_kernel"]
 
 
 class MultiheadAttention(Module):

@@ -11,6 +11,7 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..backend import MetaArray, get_array_module
+from .attention_bias import CausalBias, CausalVariant
 from .cast import cast
 from .dropout import dropout
 from .elementwise import add, where
@@ -73,7 +74,7 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
         key: (..., S, E) Tensor.
         value: (..., S, Ev) Tensor.
         attn_mask: boolean (True: may attend) or float (added to the scores), broadcastable to
-            (..., L, S).
+            (..., L, S), or a ``CausalBias`` (``nn.attention.bias.causal_lower_right(L, S)``).
         dropout_p: dropout probability of the attention weights.
         is_causal: each query attends only to keys at or before its position; not together with
             ``attn_mask``. A query that may attend to no key gets the output 0 (as in PyTorch).
@@ -91,6 +92,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: f
                              f"2 dimensions, got {getattr(t, 'shape', type(t).__name__)}")
     if is_causal and attn_mask is not None:
         raise ValueError("scaled_dot_product_attention: give attn_mask or is_causal, not both")
+    if isinstance(attn_mask, CausalBias):  # PyTorch's dispatch: its own causal mask if it can
+        if attn_mask.variant == CausalVariant.UPPER_LEFT or \
+                attn_mask.seq_len_q == attn_mask.seq_len_kv:
+            attn_mask, is_causal = None, True
+        else:
+            attn_mask = attn_mask._materialize(query.device)
     mask_dtype = getattr(attn_mask, "dtype", None)
     if mask_dtype is not None and mask_dtype.kind == "f" and mask_dtype not in (
             query.dtype, get_array_module(query._data).dtype("float32")):
