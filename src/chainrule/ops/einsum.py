@@ -16,7 +16,7 @@ import string
 from ..autograd.function import Function
 from ..autograd.promotion import promote_types
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module, numpy
+from ..backend import get_array_module, numpy, quiet
 from ._conj import cj
 from ._promotion import promoted, promoted_all
 from .creation import _dtype, _leaf
@@ -36,8 +36,12 @@ class Einsum(Function):
     complex_grad = True  # multilinear: each input's gradient contracts g with the others' conj
 
     def forward(self, *arrays):
-        return get_array_module(*arrays).einsum(self.equation, *arrays,
-                                                optimize=len(arrays) > 2)
+        xp = get_array_module(*arrays)
+        if arrays[0].dtype == xp.float16:  # NumPy sums float16 products in float16; PyTorch (and
+            with quiet(xp):  # matmul) in float32, rounding once: inf beyond 65504, silently
+                return xp.einsum(self.equation, *arrays, optimize=len(arrays) > 2,
+                                 dtype=xp.float32).astype(xp.float16)
+        return xp.einsum(self.equation, *arrays, optimize=len(arrays) > 2)
 
     def backward(self, g):
         ins, out = self.subscripts
