@@ -15,6 +15,8 @@ Before this wave:
   float16: a running sum of 3000 ones stuck at 2048; PyTorch accumulates in float32.
 * ``einsum`` over a middle index (``"ij,jk->ik"``, ``"bij,bjk->bik"``, so also ``tensordot``)
   of float16 summed in float16 (NumPy's einsum): 25 float16 units off for 1000 terms.
+* ``interpolate`` (linear, bilinear, trilinear, bicubic) of float16 took its positions, weights
+  and first-axis pass in float16: up to 10x PyTorch's error, which computes in float32.
 """
 
 import numpy as np
@@ -204,3 +206,19 @@ def test_float16_contractions_accumulate_in_float32(name):
     # as NumPy's einsum took over a middle index, was off by 25 units)
     for k, (c, t, e) in enumerate(_three_ways(CONTRACTIONS[name], [a, b])):
         _no_worse(c, t, e, 1, f"{name} output/grad {k}")
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_float16_interpolate_in_float32(seed):
+    rng = np.random.default_rng(seed)
+    mode = ["linear", "bilinear", "trilinear", "bicubic"][seed % 4]
+    ndim = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}[mode]
+    x = rng.standard_normal((2, 2) + tuple(rng.integers(3, 9, ndim - 2))) * 10 + 20
+    kw = {"mode": mode, "align_corners": bool(seed & 4)}
+    if seed % 3:
+        kw["scale_factor"] = float(rng.choice([0.6, 1.7, 2.5]))
+    else:
+        kw["size"] = tuple(int(v) for v in rng.integers(2, 12, ndim - 2))
+    fn = lambda L, a: L.nn.functional.interpolate(a, **kw)  # noqa: E731
+    for k, (c, t, e) in enumerate(_three_ways(fn, [x])):
+        _no_worse(c, t, e, 1, f"interpolate {kw} output/grad {k}")

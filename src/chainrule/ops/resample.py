@@ -13,8 +13,9 @@ import math
 import numbers
 
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, numpy
 from .adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
+from .cast import cast
 from .resample_aa import antialiased_resize
 from .shape import getitem, permute, reshape
 from .volume_pool import adaptive_avg_pool3d
@@ -183,6 +184,12 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",  # n
         raise ValueError(f"interpolate: antialias=True is for modes 'bilinear' and 'bicubic' "
                          f"with 4-D input (N, C, H, W), got mode {mode!r} and shape "
                          f"{tuple(input.shape)}")
+    if input._data.dtype == numpy.float16 and mode in _LINEAR_MODES:
+        # PyTorch takes a float16 resize's positions, weights and sums in float32, rounding the
+        # result once; float16 weights and a rounded first pass were several units off
+        y = interpolate(cast(input, numpy.float32), size, scale_factor, mode, align_corners,
+                        recompute_scale_factor, antialias)
+        return cast(y, numpy.float16)
     n = input.ndim - 2
     sizes, scales = _sizes_and_scales(input, size, scale_factor, recompute_scale_factor, n)
     if antialias:
