@@ -23,6 +23,11 @@ Before this wave:
   distance (``amax``'s rule); PyTorch's cdist/pdist give each of them the whole gradient
   (Chebyshev distances of points on a grid tie often).
 * ``norm(x, p="nuc")`` (PyTorch's nuclear norm through its legacy ``norm``) was refused.
+* ``histogram`` with an int ``bins`` over a range of a few ulps (data that barely varies) counted
+  by a search of all the edges; PyTorch estimates the bin from the equal widths and searches only
+  the edges beside it, and its linspace edges are then out of order, so the counts differed.
+  ``histc`` over a range wider than the dtype holds (float32 [-1e38, 1e38]) failed with NumPy's
+  "'list' argument must have no negative elements"; a ``range`` of three numbers was taken.
 """
 
 import numpy as np
@@ -210,3 +215,27 @@ def test_norm_nuclear(kw):
     check(torch, lambda L, t: L.norm(t, "nuc", dtype=L.float64), rng.standard_normal((3, 4))
           .astype("float32"), label="dtype")
     check(torch, lambda L, t: L.norm(t, "spectral"), rng.standard_normal((3, 4)), label="other")
+
+
+TINY = [(1.0, 1.0 + 1e-7), (0.0, 1e-44), (-1e-30, 1e-30), (0.1, 0.1 + 3e-8), (-1e38, 1e38)]
+
+
+@pytest.mark.parametrize("lo, hi", TINY)
+@pytest.mark.parametrize("bins", [1, 3, 10, 100])
+def test_histograms_over_ranges_of_a_few_ulps(lo, hi, bins):
+    x = np.array([-3e38, -1.0, 0.0, -0.0, 1e-45, 1.0, 1.0000001, 0.1, 0.10000001, 3e38], "float32")
+    for label, fn in [("histogram", lambda L, t: L.histogram(t, bins, range=(lo, hi))),
+                      ("weighted", lambda L, t: L.histogram(t, bins, range=(lo, hi), weight=t)),
+                      ("dd", lambda L, t: L.histogramdd(t[:, None], [bins], range=[lo, hi]))]:
+        check(torch, fn, x, label=f"{label} float32")
+        check(torch, fn, x.astype("float64"), label=f"{label} float64")
+    data = np.float32(lo) + np.arange(6, dtype="float32") * np.float32(1e-7)
+    check(torch, lambda L, t: L.histogram(t, bins), data, label="own range")
+    check(torch, lambda L, t: L.histc(t, bins, lo, hi), x[1:-1], label="histc")
+
+
+def test_histc_over_a_range_wider_than_float32():
+    x = cr.tensor(np.array([-3e38, -1.0, 0.0, 1.0, 3e38], "float32"))
+    assert cr.histc(x, 10, -0.0, 0.0).shape == (10,)  # PyTorch's counts here are undefined
+    with pytest.raises(ValueError, match=r"histogram: range must be \(min, max\)"):
+        cr.histogram(x, 3, range=(0.0, 1.0, 2.0))

@@ -17,7 +17,7 @@ from ..autograd.promotion import promote_types as _promote_types
 from ..autograd.promotion import result_type as _result_type
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
-from ._histogram import count, equal_width_edges, outer_edges
+from ._histogram import check_edges, count, equal_width_edges, outer_edges
 from .creation import _dtype, _leaf, _pick, _range_dtype, randint
 
 __all__ = ["can_cast", "histc", "histogram", "is_complex", "is_floating_point", "logspace",
@@ -73,13 +73,9 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A002 - PyTorch's names
     if not (numpy.isfinite(lo) and numpy.isfinite(hi)):
         raise ValueError(f"histc: range of [{lo}, {hi}] is not finite")
     # PyTorch's bin of x: floor((x - min) * bins / (max - min)) in the input's dtype (max in the
-    # last bin). NumPy's histogram places its edges otherwise, so an entry on an edge (or within
-    # a few ulps of one) could land one bin off PyTorch's.
-    lo_a, hi_a = xp.asarray(lo, data.dtype), xp.asarray(hi, data.dtype)
-    inside = data[(data >= lo_a) & (data <= hi_a)]
-    pos = xp.floor((inside - lo_a) * xp.asarray(bins, data.dtype) / (hi_a - lo_a))
-    counts = xp.bincount(xp.minimum(pos.astype("int64"), int(bins) - 1), minlength=int(bins))
-    return Tensor(counts.astype(x.dtype))
+    # last bin), not a search of the edges: an entry within an ulp of an edge lands as there
+    edges = xp.asarray(equal_width_edges(lo, hi, int(bins), data.dtype))
+    return Tensor(count(xp, data[:, None], [edges], None, False, x.dtype, ["linear"]))
 
 
 class Histogram(NamedTuple):
@@ -98,12 +94,15 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
             raise TypeError(f"histogram: range={range!r} goes with an int bins, not with a "
                             f"tensor of edges")
         bins = bins._data
+        check_edges("histogram", bins)
+        search = "edges"
     elif isinstance(bins, bool) or not isinstance(bins, numbers.Integral) or bins < 1:
         raise ValueError(f"histogram: bins must be a positive int or a 1-D tensor of edges, "
                          f"got {bins!r}")
     else:
         bins = xp.asarray(equal_width_edges(*outer_edges("histogram", data, range), int(bins),
                                             data.dtype))
+        search = "local"
     w = None
     if weight is not None:
         if not isinstance(weight, Tensor) or tuple(weight.shape) != tuple(x.shape):
@@ -111,7 +110,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
                              f"{tuple(x.shape)}, got {getattr(weight, 'shape', weight)}")
         w = weight._data.reshape(-1)
     bins = bins.astype(x.dtype)
-    hist = count(xp, data[:, None], [bins], w, bool(density), x.dtype)
+    hist = count(xp, data[:, None], [bins], w, bool(density), x.dtype, [search])
     return Histogram(Tensor(hist), Tensor(bins))
 
 

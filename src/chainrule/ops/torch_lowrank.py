@@ -17,7 +17,7 @@ from typing import NamedTuple
 from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._histogram import count, equal_width_edges, outer_edges
+from ._histogram import check_edges, count, equal_width_edges, outer_edges
 from .creation import randn
 from .special_inc import gammainc, gammaincc
 from .svd import qr, svd
@@ -120,9 +120,11 @@ def histogramdd(input, bins, *, range=None, weight=None, density: bool = False, 
             raise ValueError(f"histogramdd: range must hold 2 * {d} numbers (min, max per "
                              f"dimension), got {len(range)}")
         pairs = list(zip(map(float, range[0::2]), map(float, range[1::2]), strict=True))
+    searches = ["local"] * d
     for k, b in enumerate(bins):
         if isinstance(b, Tensor):
-            bins[k] = b._data
+            bins[k], searches[k] = b._data, "edges"
+            check_edges("histogramdd", bins[k])
         elif isinstance(b, numbers.Integral) and not isinstance(b, bool) and b > 0:
             bins[k] = xp.asarray(equal_width_edges(
                 *outer_edges("histogramdd", points[:, k], pairs[k]), int(b), points.dtype))
@@ -136,7 +138,7 @@ def histogramdd(input, bins, *, range=None, weight=None, density: bool = False, 
                              f"got {tuple(weight.shape)}")
         w = weight._data.reshape(-1)
     bins = [b.astype(input.dtype) for b in bins]
-    hist = count(xp, points, bins, w, bool(density), input.dtype)
+    hist = count(xp, points, bins, w, bool(density), input.dtype, searches)
     return HistogramddResult(Tensor(hist), tuple(Tensor(e) for e in bins))
 
 
