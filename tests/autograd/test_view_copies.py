@@ -67,3 +67,18 @@ def test_true_views_and_meant_copies_still_change_in_place():
     out = (g.t().view(12) * 2).sum()     # reading the copy is fine, gradients flow
     out.backward()
     np.testing.assert_array_equal(g.grad.numpy(), np.full((3, 4), 2.0, np.float32))
+
+
+def test_unfold_windows_refuse_in_place_changes():
+    x = cr.arange(10.0)
+    u = x.unfold(0, 2, 2)
+    np.testing.assert_array_equal(u.numpy(), np.arange(10.0, dtype=np.float32).reshape(5, 2))
+    with pytest.raises(RuntimeError, match=r"x.unfold\(0, 2, 2\) \(x of shape \(10,\)\).*clone"):
+        u.zero_()
+    np.testing.assert_array_equal(x.numpy(), np.arange(10.0, dtype=np.float32))
+    w = x.unfold(0, 3, 1).clone()
+    w.zero_()                            # a copy that was asked for
+    assert float(w.abs().sum()) == 0.0
+    g = cr.arange(6.0, dtype=cr.float64).requires_grad_()
+    (g.unfold(0, 3, 1) * 1.0).sum().backward()   # overlapping windows: reading is fine
+    np.testing.assert_array_equal(g.grad.numpy(), [1.0, 2.0, 3.0, 3.0, 2.0, 1.0])

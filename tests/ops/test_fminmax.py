@@ -73,8 +73,12 @@ def test_unfold_gradcheck_and_is_a_copy():
     assert cr.gradgradcheck(lambda t: t.unfold(1, 3, 2) ** 2, [x])
     plain = cr.arange(5.0)
     windows = plain.unfold(0, 2, 1)
-    windows[0, 0] = 9.0
-    assert plain[0].item() == 0.0  # a copy: PyTorch's view would change plain
+    with pytest.raises(RuntimeError, match="unfold"):  # a copy: PyTorch's view would change plain
+        windows[0, 0] = 9.0
+    assert plain[0].item() == 0.0
+    copied = cr.unfold_copy(plain, 0, 2, 1)
+    copied[0, 0] = 9.0  # unfold_copy is a copy by name: it is written freely
+    assert plain[0].item() == 0.0 and copied[0, 0].item() == 9.0
 
 
 def test_unfold_errors():

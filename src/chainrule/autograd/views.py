@@ -48,3 +48,23 @@ def shares_memory_as_view(t) -> bool:
         return True
     refs = getattr(t, "_views", None)
     return refs is not None and refs.alive()
+
+
+class _RefusingCount(list):
+    """The count of in-place changes of a tensor that is a copy where PyTorch gives a view:
+    counting a change (what every in-place change does, after writing) raises, since the change
+    did not reach the tensor the copy was taken from."""
+
+    def __init__(self, why: str):
+        super().__init__([0])
+        self.why = why
+
+    def __setitem__(self, i, value):
+        raise RuntimeError(f"an in-place change of a copy that PyTorch would give as a view: "
+                           f"{self.why}")
+
+
+def refuse_in_place(copy, why: str) -> None:
+    """Make ``copy`` (and its views and ``detach()`` aliases, which share its count) refuse
+    in-place changes, saying ``why``."""
+    copy._counter = _RefusingCount(why)

@@ -9,15 +9,17 @@ same with ``<=``.
 ``x.unfold(dimension, size, step)`` has one new trailing axis of length ``size``: window ``i``
 along ``dimension`` holds ``x``'s entries ``i * step ... i * step + size - 1`` there. PyTorch
 returns a strided view; chainrule returns a copy (an integer-array gather, whose gradient adds
-each window's share back, overlapping windows included), so writing into the result does not
-change ``x``. ``as_strided`` is not provided: arbitrary strides over NumPy memory could read
-outside the tensor or alias it in ways the in-place checks cannot see.
+each window's share back, overlapping windows included), so writing into the result would not
+change ``x``: the copy refuses in-place changes, with an error that says so. ``as_strided`` is
+not provided: arbitrary strides over NumPy memory could read outside the tensor or alias it in
+ways the in-place checks cannot see.
 """
 
 from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.views import refuse_in_place
 from ..backend import get_array_module
 from ._promotion import binary
 from .elementwise import fill_where
@@ -81,8 +83,12 @@ def unfold(self, dimension, size, step):
     xp = get_array_module(x._data)
     starts = xp.arange(0, n - size + 1, step)
     index = starts[:, None] + xp.arange(size)[None, :]
-    windows = getitem(x, (slice(None),) * axis + (Tensor(index),))
-    return movedim(windows, axis + 1, -1)
+    windows = movedim(getitem(x, (slice(None),) * axis + (Tensor(index),)), axis + 1, -1)
+    refuse_in_place(windows, (
+        f"x.unfold({dimension}, {size}, {step}) (x of shape {tuple(self.shape)}) gathers the "
+        "windows into new memory, so changing them would not change x as PyTorch's strided "
+        "view does. Change x itself, or clone() the windows to say that a copy is meant"))
+    return windows
 
 
 Tensor.fmax = fmax

@@ -11,6 +11,7 @@ import numbers
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
+from ..autograd.views import refuse_in_place
 from ..backend import ensure_array, get_array_module, numpy, validate_device
 from . import creation
 from ._args import dim_or_axis
@@ -147,27 +148,15 @@ def _refuse_writes_if_copied(x, out):
     a copy, and a change made in place through it would not reach ``x`` (PyTorch's would), so
     its count of in-place changes refuses to count one."""
     if out is not x and not getattr(out, "_viewed", False) and out._data.size > 1:
-        out._counter = _CopiedByView(tuple(x._data.shape), tuple(out._data.shape))
+        shape, viewed_as = tuple(x._data.shape), tuple(out._data.shape)
+        refuse_in_place(out, (
+            f"x.view{viewed_as} (x of shape {shape}) is a copy: x is stored in an order that "
+            "cannot be shown in that shape without copying (a transpose, a permute, or a "
+            "convolution or pooling output stored batch-last, viewed with its batch axis "
+            "merged), so changing the copy would not change x as PyTorch's view does. Change x "
+            "itself, or use x.reshape(...) (or x.contiguous().view(...)) to say that a copy is "
+            "meant"))
     return out
-
-
-class _CopiedByView(list):
-    """The count of in-place changes of a tensor that ``view`` had to copy: counting one (what
-    every in-place change does) raises, since the change did not reach the viewed tensor."""
-
-    def __init__(self, shape, viewed_as):
-        super().__init__([0])
-        self.shapes = shape, viewed_as
-
-    def __setitem__(self, i, value):
-        shape, viewed_as = self.shapes
-        raise RuntimeError(
-            f"an in-place change of x.view{viewed_as} (x of shape {shape}): this x is stored in "
-            "an order that cannot be shown in that shape without copying (a transpose, a "
-            "permute, or a convolution or pooling output stored batch-last, viewed with its "
-            "batch axis merged), so view() returned a copy, and changing the copy would not "
-            "change x as PyTorch's view does. Change x itself, or use x.reshape(...) (or "
-            "x.contiguous().view(...)) to say that a copy is meant")
 
 
 def _type(self, dtype=None):
