@@ -464,3 +464,37 @@ def test_causal_lower_right_gradcheck():
 
     assert cr.gradcheck(f, (q, k, v))
     assert cr.gradgradcheck(f, (q, k, v))
+
+
+@pytest.mark.parametrize("kw", [{}, {"kdim": 3, "vdim": 5}, {"add_bias_kv": True},
+                                {"bias": False}])
+def test_reset_parameters_as_pytorch(kw):
+    # MultiheadAttention._reset_parameters and Transformer._reset_parameters (PyTorch's names,
+    # which subclasses and scripts call to re-initialize) were missing
+    for lib in (torch, cr):
+        m = lib.nn.MultiheadAttention(6, 2, **kw)
+        with lib.no_grad():
+            for p in m.parameters():
+                p.fill_(7.0)
+        m._reset_parameters()
+        sd = {k: np.asarray(v.detach().numpy()) for k, v in m.state_dict().items()}
+        bound = np.sqrt(6 / (6 + 18))  # in_proj_weight (18, 6)
+        for name, v in sd.items():
+            if name in ("in_proj_bias", "out_proj.bias"):
+                assert not v.any(), (lib.__name__, name)
+            elif name == "out_proj.weight":
+                assert (v == 7).all(), (lib.__name__, name)  # Linear's init is kept
+            else:
+                assert (v != 7).all(), (lib.__name__, name)
+            if name == "in_proj_weight":
+                assert np.abs(v).max() <= bound, lib.__name__
+    for lib in (torch, cr):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = lib.nn.Transformer(4, 2, 1, 1, 6)
+        with lib.no_grad():
+            for p in t.parameters():
+                p.fill_(7.0)
+        t._reset_parameters()
+        for name, p in t.named_parameters():
+            assert ((p.detach().numpy() == 7).all()) == (p.ndim == 1), (lib.__name__, name)

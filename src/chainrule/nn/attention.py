@@ -88,14 +88,21 @@ class MultiheadAttention(Module):
             self.bias_v = Parameter(xp.empty((1, 1, E), dtype=dt))
         else:
             self.bias_k = self.bias_v = None
+        self._reset_parameters()
+
+    def _reset_parameters(self):
+        """PyTorch's initialization (its name too): Xavier-uniform projections, zero biases,
+        Xavier-normal ``bias_k``/``bias_v``; ``out_proj.weight`` keeps ``Linear``'s."""
+        rng = self._rng
         if self._qkv_same_embed_dim:
             init.xavier_uniform_(self.in_proj_weight, rng=rng)
         else:
             for w in (self.q_proj_weight, self.k_proj_weight, self.v_proj_weight):
                 init.xavier_uniform_(w, rng=rng)
-        if bias:
+        if self.in_proj_bias is not None:
+            init.zeros_(self.in_proj_bias)
             init.zeros_(self.out_proj.bias)
-        if add_bias_kv:
+        if self.bias_k is not None:
             init.xavier_normal_(self.bias_k, rng=rng)
             init.xavier_normal_(self.bias_v, rng=rng)
 

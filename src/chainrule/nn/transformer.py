@@ -207,7 +207,11 @@ class Transformer(Module):
             TransformerDecoderLayer(d_model, nhead, **options), num_decoder_layers,
             LayerNorm(d_model, layer_norm_eps, bias=bias, dtype=dtype))
         self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
-        # PyTorch's Transformer draws every matrix (custom stacks' too) from Xavier's uniform.
+        self._reset_parameters(rng)
+
+    def _reset_parameters(self, rng=None):
+        """PyTorch's initialization (its name too): every matrix, a custom stack's too, from
+        Xavier's uniform (``rng``: None draws from the default generator)."""
         for p in self.parameters():
             if p.ndim > 1:
                 init.xavier_uniform_(p, rng=rng)
