@@ -17,6 +17,8 @@ refused ``strategy="forward-mode"``; it accepted ``strict`` with ``vectorize`` a
 with ``create_graph`` did not refuse a derivative that does not depend on the inputs.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -272,8 +274,9 @@ def _same(ours, theirs, tol=1e-8, what=""):
         t = t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
         assert tuple(c.shape) == t.shape, what
         assert str(c.dtype) == str(t.dtype), what
-        np.testing.assert_allclose(c.detach().numpy(), t, rtol=tol, atol=tol, equal_nan=True,
-                                   err_msg=what)
+        rounding = {"float32": 1e-6, "float16": 1e-3}.get(str(t.dtype), 0)  # the dtype's ulp
+        np.testing.assert_allclose(c.detach().numpy(), t, rtol=max(tol, rounding),
+                                   atol=max(tol, rounding), equal_nan=True, err_msg=what)
 
 
 def _jvps(fn, inputs, tangents):
@@ -600,3 +603,125 @@ def test_forward_ad_tangent_that_requires_grad_and_unpack_under_no_grad():
         results.append((inner, tangent, v.grad))
     for got, want in zip(results[1], results[0]):
         _same(got, want, tol=1e-12)
+
+
+def _transform_scenarios():
+    x, y, t, s = N(2, 3), N(3), N(2, 3), N(3)
+
+    def T(L, a, dtype="float64"):
+        return L.tensor(a, dtype=getattr(L, dtype))
+
+    def under_no_grad(L):
+        with L.no_grad():
+            return L.func.jvp(lambda a: a.sin(), (T(L, y),), (T(L, s),))
+
+    jvp = {
+        "two_primals": lambda L: L.func.jvp(lambda a, b: a * b, (T(L, x), T(L, y)),
+                                            (T(L, t), T(L, s))),
+        "dict_primal": lambda L: L.func.jvp(lambda d: d["a"].sin() + d["b"],
+                                            ({"a": T(L, x), "b": T(L, y)},),
+                                            ({"a": T(L, t), "b": T(L, s)},)),
+        "has_aux": lambda L: L.func.jvp(lambda a: (a.exp(), a.sum()), (T(L, x),), (T(L, t),),
+                                        has_aux=True),
+        "nested_outputs": lambda L: L.func.jvp(lambda a: (a.exp(), [a.sum(), a * 2]),
+                                               (T(L, x),), (T(L, t),)),
+        "float32": lambda L: L.func.jvp(lambda a: a.exp(), (T(L, x, "float32"),),
+                                        (T(L, t, "float32"),)),
+        "to_float32": lambda L: L.func.jvp(lambda a: a.float() * 2, (T(L, x),), (T(L, t),)),
+        "constant_output": lambda L: L.func.jvp(lambda a: L.ones(3, dtype=L.float64),
+                                                (T(L, x),), (T(L, t),)),
+        "integer_output": lambda L: L.func.jvp(lambda a: ((a > 0).long(), a.sin()), (T(L, x),),
+                                               (T(L, t),)),
+        "strict": lambda L: L.func.jvp(lambda a: a * 0 + 1, (T(L, x),), (T(L, t),), strict=True),
+        "strict_constant": lambda L: L.func.jvp(lambda a: (a.sin(), L.ones(2)), (T(L, x),),
+                                                (T(L, t),), strict=True),
+        "strict_integer": lambda L: L.func.jvp(lambda a: (a > 0).long(), (T(L, x),), (T(L, t),),
+                                               strict=True),
+        "tangent_shape": lambda L: L.func.jvp(lambda a: a.exp(), (T(L, x),), (T(L, s),)),
+        "integer_primal": lambda L: L.func.jvp(lambda a: a * 2, (L.tensor(np.arange(3)),),
+                                               (L.tensor(np.arange(3)),)),
+        "missing_tangent": lambda L: L.func.jvp(lambda a, b: a * b, (T(L, x), T(L, y)),
+                                                (T(L, t),)),
+        "float_output": lambda L: L.func.jvp(lambda a: 3.0, (T(L, x),), (T(L, t),)),
+        "aux_missing": lambda L: L.func.jvp(lambda a: a.exp(), (T(L, x),), (T(L, t),),
+                                            has_aux=True),
+        "jvp_of_jvp": lambda L: L.func.jvp(lambda a: L.func.jvp(
+            lambda b: b.sin() * b, (a,), (T(L, t),))[1], (T(L, x),), (T(L, t),)),
+        "vmap_of_jvp": lambda L: L.func.vmap(lambda a, ta: L.func.jvp(
+            lambda b: b.sin().sum(), (a,), (ta,)))(T(L, x), T(L, t)),
+        "jvp_of_vmap": lambda L: L.func.jvp(L.func.vmap(lambda b: b.sin() @ b), (T(L, x),),
+                                            (T(L, t),)),
+        "jvp_of_grad": lambda L: L.func.jvp(L.func.grad(lambda d: (d["a"] ** 3).sum()),
+                                            ({"a": T(L, y)},), ({"a": T(L, s)},)),
+        "requires_grad_primal": lambda L: L.func.jvp(
+            lambda a: a.sin(), (L.tensor(y, requires_grad=True),), (T(L, s),)),
+        "under_no_grad": under_no_grad,
+        "empty": lambda L: L.func.jvp(lambda a: a.sin(), (L.zeros(0, dtype=L.float64),),
+                                      (L.zeros(0, dtype=L.float64),)),
+        "in_place_inside": lambda L: L.func.jvp(lambda a: a.clone().mul_(2).add_(a),
+                                                (T(L, y),), (T(L, s),)),
+        "linearize": lambda L: L.func.linearize(lambda a: a.sin() * a, T(L, y))[1](T(L, s)),
+    }
+    jac = {
+        "jacfwd_jacfwd": lambda L: L.func.jacfwd(L.func.jacfwd(lambda a: (a ** 3).prod()))(
+            T(L, y)),
+        "jacfwd_aux": lambda L: L.func.jacfwd(lambda a: (a.sin(), a.sum()), has_aux=True)(
+            T(L, y)),
+        "jacfwd_argnums": lambda L: L.func.jacfwd(lambda a, b: a @ b, argnums=(0, 1))(
+            T(L, x), T(L, y)),
+        "jacfwd_dict": lambda L: L.func.jacfwd(lambda d: d["a"] * d["b"].sum())(
+            {"a": T(L, y), "b": T(L, x)}),
+        "jacfwd_to_float32": lambda L: L.func.jacfwd(lambda a: (a.float(), a.sin()))(T(L, y)),
+        "jacrev_to_float32": lambda L: L.func.jacrev(lambda a: (a.float(), a.sin()))(T(L, y)),
+        "jacfwd_integer_output": lambda L: L.func.jacfwd(lambda a: (a.sin(), (a > 0).long()))(
+            T(L, y)),
+        "jacrev_integer_output": lambda L: L.func.jacrev(lambda a: (a.sin(), (a > 0).long()))(
+            T(L, y)),
+        "vjp_integer_output": lambda L: L.func.vjp(lambda a: (a > 0).long(), T(L, y))[0],
+        "jacfwd_integer_input": lambda L: L.func.jacfwd(lambda a: a * 2)(L.tensor(np.arange(3))),
+        "jacfwd_0d_input": lambda L: L.func.jacfwd(lambda a: L.stack([a, a ** 2]))(
+            L.tensor(2.0, dtype=L.float64)),
+        "jacfwd_empty": lambda L: L.func.jacfwd(lambda a: a.float() * 2)(
+            L.zeros(0, dtype=L.float64)),
+        "jacfwd_randomness": lambda L: L.func.jacfwd(lambda a: a * 2, randomness="bad")(T(L, y)),
+        "hessian_argnums": lambda L: L.func.hessian(lambda a, b: (a.sin() * b).sum(), 1)(
+            T(L, y), T(L, y)),
+    }
+    return {**jvp, **jac}
+
+
+@pytest.mark.parametrize("name", sorted(_transform_scenarios()))
+def test_func_transforms_raise_and_compute_as_pytorch(name):
+    """func.jvp of a function with an integer output raised a TypeError (PyTorch's tangent is
+    zeros of the output's dtype); strict=True was refused (PyTorch's raises only for an output
+    that does not depend on the primals); jacfwd had the input's dtype (forward mode's has the
+    output's, an integer output's is zeros) and jacrev/vjp accepted integer outputs, which
+    PyTorch's refuse."""
+    scenario = _transform_scenarios()[name]
+    errors = (RuntimeError, ValueError, TypeError)
+    try:
+        with warnings.catch_warnings():  # torch.func.linearize's tracer warns
+            warnings.simplefilter("ignore")
+            want = scenario(torch)
+    except errors as e:
+        want = e
+    try:
+        got = scenario(cr)
+    except errors as e:
+        got = e
+    if isinstance(want, Exception) or isinstance(got, Exception):
+        assert isinstance(want, Exception) and isinstance(got, Exception), f"{want!r} {got!r}"
+        return
+    flat_got, flat_want = _flat(got), _flat(want)
+    assert len(flat_got) == len(flat_want)
+    for g, w in zip(flat_got, flat_want):
+        assert g.requires_grad == w.requires_grad, name
+    _same(flat_got, flat_want, tol=1e-10, what=name)
+
+
+def _flat(tree):
+    if isinstance(tree, dict):
+        return [leaf for k in sorted(tree) for leaf in _flat(tree[k])]
+    if isinstance(tree, (tuple, list)):
+        return [leaf for item in tree for leaf in _flat(item)]
+    return [tree]

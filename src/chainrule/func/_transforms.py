@@ -88,14 +88,15 @@ def _zeros(like):
     return Tensor(get_array_module(like._data).zeros_like(like._data))
 
 
-def _backward(outputs, seeds, inputs, create):
-    """``sum_k seeds_k^T d outputs_k / d inputs``, zeros where nothing depends on an input."""
+def _backward(outputs, seeds, inputs, create, zeros=True):
+    """``sum_k seeds_k^T d outputs_k / d inputs``, zeros (None without ``zeros``) where nothing
+    depends on an input."""
     live = [(o, s) for o, s in zip(outputs, seeds) if o.requires_grad]
     found = (None,) * len(inputs)
     if live and inputs:
         found = _engine_grad([o for o, _ in live], list(inputs), [s for _, s in live],
                              retain_graph=True, create_graph=create, allow_unused=True)
-    return [_zeros(x) if g is None else (g if create else g.detach())
+    return [(_zeros(x) if zeros else None) if g is None else (g if create else g.detach())
             for x, g in zip(inputs, found)]
 
 
@@ -175,6 +176,13 @@ def grad(func, argnums=0, has_aux: bool = False):
     return wrapper
 
 
+def _floating_outputs(who, outs):
+    for o in outs:
+        if o._data.dtype.kind not in "fc":
+            raise RuntimeError(f"{who}: all outputs of the function must be floating-point or "
+                               f"complex Tensors (as in PyTorch), got one of dtype {o.dtype}")
+
+
 def _check_tensors(who, what, flat):
     for t in flat:
         if not isinstance(t, Tensor):
@@ -193,6 +201,7 @@ def vjp(func, *primals, has_aux: bool = False):
         out, aux = _split_aux(who, func(*new_args), has_aux)
     outs, out_spec = flatten(out)
     _check_tensors(who, "the function's outputs", outs)
+    _floating_outputs(who, outs)
     flat = [x for group in leaves for x in group]
 
     def vjp_fn(cotangents):
@@ -213,11 +222,10 @@ def vjp(func, *primals, has_aux: bool = False):
 def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False):
     """``(func(*primals), J tangents)``, computed in reverse mode by the double-backward trick
     (as ``autograd.functional.jvp``): ``u -> J^T u`` is linear, and its vector-Jacobian product
-    with the tangents is ``J tangents`` (chainrule has no forward mode). ``strict`` is PyTorch's
-    and must be False."""
+    with the tangents is ``J tangents`` (chainrule has no forward mode). An integer output's
+    tangent is zeros of its dtype; with ``strict`` an output that does not depend on the
+    primals (an integer one, a constant) raises, as in PyTorch."""
     who = "jvp"
-    if strict:
-        raise ValueError("jvp: strict=True is not supported (PyTorch's is not implemented either)")
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError(f"jvp: primals and tangents must be tuples, got "
                         f"{type(primals).__name__} and {type(tangents).__name__}")
@@ -235,9 +243,15 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
         out, aux = _split_aux(who, func(*new_args), has_aux)
         outs, out_spec = flatten(out)
         _check_tensors(who, "the function's outputs", outs)
-        dummies = [_zeros(o).requires_grad_(True) for o in outs]
-        jt_u = _backward(outs, dummies, flat, True)  # J^T u, linear in u
-        jv = _backward(jt_u, tans, dummies, create)
+        floats = [o for o in outs if o._data.dtype.kind == "f"]
+        dummies = [_zeros(o).requires_grad_(True) for o in floats]
+        jt_u = _backward(floats, dummies, flat, True)  # J^T u, linear in u
+        found = iter(_backward(jt_u, tans, dummies, create, zeros=False))
+        jv = [next(found) if o._data.dtype.kind == "f" else None for o in outs]
+    if strict and any(t is None for t in jv):
+        raise RuntimeError("jvp: an output of the function does not depend on the primals; "
+                           "this is not allowed with strict=True")
+    jv = [_zeros(o) if t is None else t for o, t in zip(outs, jv)]
     result = (_detached(out, create), unflatten(jv, out_spec))
     return result + (_detached(aux, create),) if has_aux else result
 
@@ -255,7 +269,10 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None,
     if chunk_size is not None and (not isinstance(chunk_size, numbers.Integral)
                                    or isinstance(chunk_size, bool) or chunk_size < 1):
         raise ValueError(f"{who}: chunk_size must be None or a positive int, got {chunk_size!r}")
+    return _jacobian_transform(who, func, argnums, has_aux, False)
 
+
+def _jacobian_transform(who, func, argnums, has_aux, forward):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         nums, many = _argnums(who, argnums, len(args))
@@ -265,21 +282,24 @@ def jacrev(func, argnums=0, *, has_aux: bool = False, chunk_size=None,
             out, aux = _split_aux(who, func(*new_args, **kwargs), has_aux)
             outs, out_spec = flatten(out)
             _check_tensors(who, "the function's outputs", outs)
+            if not forward:
+                _floating_outputs(who, outs)
             flat = [x for group in leaves for x in group]
-            jacs = [_regroup(_jacobian_of(o, flat, create), leaves, specs, many) for o in outs]
+            jacs = [_regroup(_jacobian_of(o, flat, create, forward), leaves, specs, many)
+                    for o in outs]
         result = unflatten(jacs, out_spec)
         return (result, _detached(aux, create)) if has_aux else result
 
     return wrapper
 
 
-def _jacobian_of(out, inputs, create):
-    """Per input, ``d out / d input`` shaped ``out.shape + input.shape``."""
-    n = out._data.size
-    if n == 0:
-        return [Tensor(get_array_module(x._data).zeros(tuple(out.shape) + tuple(x.shape),
-                                                        x._data.dtype)) for x in inputs]
-    xp = get_array_module(out._data)
+def _jacobian_of(out, inputs, create, forward=False):
+    """Per input, ``d out / d input`` shaped ``out.shape + input.shape``: in the input's dtype,
+    or (``forward``, as forward mode's tangents) the output's."""
+    n, xp = out._data.size, get_array_module(out._data)
+    if n == 0 or out._data.dtype.kind not in "fc":  # an integer output's is zeros (forward)
+        return [Tensor(xp.zeros(tuple(out.shape) + tuple(x.shape),
+                                out._data.dtype if forward else x._data.dtype)) for x in inputs]
     rows = [[] for _ in inputs]
     for k in range(n):
         onehot = xp.zeros(n, out._data.dtype)
@@ -287,19 +307,20 @@ def _jacobian_of(out, inputs, create):
         for row, g in zip(rows, _backward([out], [Tensor(onehot.reshape(out._data.shape))],
                                           inputs, create)):
             row.append(g)
-    return [stack(row).reshape(tuple(out.shape) + tuple(x.shape))
-            for row, x in zip(rows, inputs)]
+    jacs = [stack(row).reshape(tuple(out.shape) + tuple(x.shape)) for row, x in zip(rows, inputs)]
+    return [j.to(out.dtype) if forward and j.dtype != out.dtype else j for j in jacs]
 
 
 def jacfwd(func, argnums=0, has_aux: bool = False, *, randomness: str = "error"):
     """The Jacobian of ``func``, with PyTorch's ``jacfwd`` signature and values, computed in
     reverse mode as ``jacrev`` (chainrule has no forward mode): one backward pass per output
     element, so it is slower than PyTorch's for functions with many outputs and few inputs.
+    As forward mode's, it has the output's dtype (an integer output's is zeros).
     ``randomness`` is validated; the function is called once, outside any ``vmap``."""
     if randomness not in ("error", "different", "same"):
         raise ValueError(f"jacfwd: randomness must be 'error', 'different' or 'same', got "
                          f"{randomness!r}")
-    return jacrev(func, argnums, has_aux=has_aux)
+    return _jacobian_transform("jacfwd", func, argnums, has_aux, True)
 
 
 def hessian(func, argnums=0):
