@@ -725,3 +725,24 @@ def _flat(tree):
     if isinstance(tree, (tuple, list)):
         return [leaf for item in tree for leaf in _flat(item)]
     return [tree]
+
+
+@pytest.mark.parametrize("name", ["norm", "vector_norm", "linalg_norm", "norm_all"])
+def test_second_order_of_the_euclidean_norm_at_zero(name):
+    """The gradient x / ||x|| is 0 at a zero vector, and PyTorch's derivative of it there is 0
+    too; chainrule's was the identity (x over a stand-in norm of 1), so Hessians and
+    forward-over-reverse products through a norm of a zero row differed."""
+    f = {"norm": lambda L, a: a.norm(dim=1),
+         "vector_norm": lambda L, a: L.linalg.vector_norm(a, dim=1),
+         "linalg_norm": lambda L, a: L.linalg.norm(a, dim=1),
+         "norm_all": lambda L, a: a[0].norm().reshape(1)}[name]
+    x, w = np.array([[0.0, 0, 0], [1, 2, -1]]), np.array([0.7, -1.3])
+    results = []
+    for lib in (torch, cr):
+        def loss(a, lib=lib):
+            out = f(lib, a)
+            return (out * lib.tensor(w[:out.shape[0]])).sum()
+        results.append(lib.func.jacfwd(lib.func.grad(loss))(lib.tensor(x)))
+    _same(results[1], results[0], tol=1e-12)
+    t = cr.tensor(x + 0.5, requires_grad=True)
+    assert cr.gradgradcheck(lambda a: f(cr, a), [t])

@@ -147,8 +147,9 @@ def count_nonzero(input, dim=None):  # noqa: A002
 
 
 class Norm2(Function):
-    """The Euclidean norm over ``axes``; its gradient x / ||x|| is 0 where the norm is 0. A
-    complex x has a real norm, sqrt(sum |x|^2), and the same gradient (PyTorch's convention)."""
+    """The Euclidean norm over ``axes``; its gradient x / ||x|| is 0 where the norm is 0, and so
+    are that gradient's derivatives (x / inf there, PyTorch's second order). A complex x has a
+    real norm, sqrt(sum |x|^2), and the same gradient (PyTorch's convention)."""
 
     complex_grad = True
 
@@ -162,7 +163,7 @@ class Norm2(Function):
         x = self.inputs[0]
         kept = _kept_shape(x.shape, self.axes)
         out = reshape(self.output, kept)
-        safe = fill_where(out._data == 0, 1, out)
+        safe = fill_where(out._data == 0, float("inf"), out)
         return _unreduce(g, x.shape, self.axes, self.keepdims) * x / safe
 
 
