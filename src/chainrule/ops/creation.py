@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import math
 import numbers
+import warnings
 
 from ..autograd.function import Function
+from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import MetaArray, config, get_array_module, numpy, to_device, validate_device
 from ..backend.dtypes import check_fill
@@ -147,17 +149,22 @@ def full_like(input, fill_value, *, dtype=None, device=None,  # noqa: A002 - PyT
                 requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None,
+def arange(start, end=None, step=1, *, out=None, dtype=None, device=None,
            requires_grad: bool = False) -> Tensor:
     """``start, start + step, ...`` up to (not including) ``end``; ``arange(n)`` is 0..n-1.
 
-    int64 when every bound is an int, else the default dtype (as in PyTorch).
+    int64 when every bound is an int, else the default dtype (as in PyTorch). A bound may be a
+    one-entry 0-d tensor (``arange(lengths.max())``). ``out=`` is written and returned, in its
+    own dtype (``arange(0, n, out=torch.LongTensor(n))``, Tacotron 2's mask of lengths).
     """
     if end is None:
         start, end = 0, start
-    bounds = (start, end, step)
+    bounds = tuple(b.item() if isinstance(b, Tensor) and b.ndim == 0 else b
+                   for b in (start, end, step))
+    start, end, step = bounds
     if not all(isinstance(b, numbers.Real) and not isinstance(b, bool) for b in bounds):
-        raise TypeError(f"arange: start, end and step must be numbers, got {bounds!r}")
+        raise TypeError(f"arange: start, end and step must be numbers or 0-d tensors, got "
+                        f"{bounds!r}")
     if step == 0:
         raise ValueError("arange: step must not be zero")
     if not (math.isfinite(start) and math.isfinite(end)):
@@ -167,8 +174,39 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
                          f"step {step!r} (upper bound and lower bound inconsistent with step sign)")
     ints = all(isinstance(b, numbers.Integral) for b in bounds)
     default = numpy.dtype("int64") if ints else FLOAT
+    if out is not None:
+        dtype = _out_dtype("arange", out, dtype, requires_grad)
     arr = numpy.arange(start, end, step, dtype="int64" if ints else "float64")
-    return _leaf("arange", arr.astype(_dtype("arange", dtype, default)), device, requires_grad)
+    result = _leaf("arange", arr.astype(_dtype("arange", dtype, default)), device, requires_grad)
+    return result if out is None else _write_out("arange", out, result)
+
+
+def _out_dtype(op, out, dtype, requires_grad):
+    """The dtype of a factory that writes ``out``: ``out``'s own (``dtype=`` must agree)."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}: out must be a Tensor, got {type(out).__name__}")
+    if dtype is not None and numpy.dtype(_dtype(op, dtype)) != out._data.dtype:
+        raise RuntimeError(f"{op}: dtype {numpy.dtype(_dtype(op, dtype))} does not match the "
+                           f"dtype of out ({out._data.dtype})")
+    if requires_grad or out.requires_grad:
+        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad")
+    return out._data.dtype
+
+
+def _write_out(op, out, result):
+    """``result``'s values written into ``out`` in order, ``out`` returned. As PyTorch's, ``out``
+    keeps its shape when it has as many entries, else is resized to ``result``'s (with a
+    warning unless it was empty)."""
+    with no_grad():
+        if out.numel() != result.numel():
+            if out.numel():
+                warnings.warn(f"{op}: an output with one or more elements was resized since it "
+                              f"had shape {list(out.shape)}, which does not match the required "
+                              f"output shape {list(result.shape)}", UserWarning, stacklevel=3)
+            out.resize_(tuple(result.shape))
+        out.copy_(result.reshape(tuple(out.shape)))
+    return out
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None,
