@@ -34,6 +34,7 @@ def _check_same_shapes(op, tensors, axis):
 
 class Concat(Function):
     complex_grad = True
+    reads_inputs = False  # backward splits the gradient by the inputs' shapes
 
     def forward(self, *xs):
         return get_array_module(*xs).concatenate(xs, axis=self.axis)
@@ -44,6 +45,7 @@ class Concat(Function):
 
 class Stack(Function):
     complex_grad = True
+    reads_inputs = False  # backward splits the gradient by the inputs' shapes
 
     def forward(self, *xs):
         return get_array_module(*xs).stack(xs, axis=self.axis)
