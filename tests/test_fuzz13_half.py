@@ -17,6 +17,8 @@ Before this wave:
   of float16 summed in float16 (NumPy's einsum): 25 float16 units off for 1000 terms.
 * ``interpolate`` (linear, bilinear, trilinear, bicubic) of float16 took its positions, weights
   and first-axis pass in float16: up to 10x PyTorch's error, which computes in float32.
+* ``addcmul``/``addcdiv`` (and ``addcmul_``/``addcdiv_``) of float16 formed ``tensor1 * tensor2``
+  in float16: inf for products past 65504 where PyTorch's float32 result is finite.
 """
 
 import numpy as np
@@ -222,3 +224,22 @@ def test_float16_interpolate_in_float32(seed):
     fn = lambda L, a: L.nn.functional.interpolate(a, **kw)  # noqa: E731
     for k, (c, t, e) in enumerate(_three_ways(fn, [x])):
         _no_worse(c, t, e, 1, f"interpolate {kw} output/grad {k}")
+
+
+@pytest.mark.parametrize("name", ["addcmul", "addcdiv", "addcmul_", "addcdiv_"])
+@pytest.mark.parametrize("seed", range(3))
+def test_float16_addcmul_addcdiv_in_float32(name, seed):
+    rng = np.random.default_rng(seed)
+    shape = (3, 50)
+    x, t1 = _values(rng, *shape), (rng.standard_normal(shape) * 300).astype(H)
+    t2 = (np.abs(rng.standard_normal(shape)) * 300 + 1).astype(H)
+    value = float(rng.choice([1e-3, 0.1, -0.05]))
+
+    def fn(L, a, b, c):
+        if name.endswith("_"):
+            return getattr(a.clone(), name)(b, c, value=value)
+        return getattr(L, name)(a, b, c, value=value)
+    # the products reach 9e4, past float16's 65504: PyTorch's float32 sum is finite
+    for k, (c, t, e) in enumerate(_three_ways(fn, [x, t1, t2])):
+        _no_worse(c, t, e, 1, f"{name}(value={value}) output/grad {k}")
+    assert np.isfinite(fn(cr, *(cr.tensor(a) for a in (x, t1, t2))).numpy()).all()

@@ -32,6 +32,7 @@ from ._zero_d import scalar_dim
 from .activation_random import celu_, relu_, rrelu_, selu_, threshold_
 from .select import _index_args
 from .shape import _one_axis
+from .torch_math import addcdiv, addcmul
 from .torch_names import divide
 from .torch_scatter import index_copy, index_fill
 
@@ -120,12 +121,18 @@ def divide_(self, other, *, rounding_mode=None) -> Tensor:
 
 
 def addcmul_(self, tensor1, tensor2, *, value=1) -> Tensor:
-    """``self += value * tensor1 * tensor2``."""
+    """``self += value * tensor1 * tensor2`` (float16 in float32, as ``addcmul``)."""
+    if self.dtype == "float16":
+        return change(self, "addcmul_", lambda x: addcmul(x, tensor1, tensor2, value=value),
+                      (tensor1, tensor2))
     return change(self, "addcmul_", lambda x: x + value * tensor1 * tensor2, (tensor1, tensor2))
 
 
 def addcdiv_(self, tensor1, tensor2, *, value=1) -> Tensor:
-    """``self += value * tensor1 / tensor2``."""
+    """``self += value * tensor1 / tensor2`` (float16 in float32, as ``addcdiv``)."""
+    if self.dtype == "float16":
+        return change(self, "addcdiv_", lambda x: addcdiv(x, tensor1, tensor2, value=value),
+                      (tensor1, tensor2))
     return change(self, "addcdiv_", lambda x: x + value * tensor1 / tensor2, (tensor1, tensor2))
 
 

@@ -56,6 +56,14 @@ def _float_of(x: Tensor) -> Tensor:
     return x if x.dtype.kind == "f" else cast(x, config.default_dtype)
 
 
+def _in_float32(op, input, tensor1, tensor2, value):  # noqa: A002
+    """``op`` of float16 tensors computed in float32 and rounded once, as PyTorch's: in float16
+    ``tensor1 * tensor2`` overflows first (an Adam ``addcmul_(g, g)`` of a gradient of 300)."""
+    args = (cast(t, numpy.float32) for t in (input, tensor1, tensor2))
+    with numpy.errstate(over="ignore"):  # beyond 65504 is inf, silently
+        return cast(op(*args, value=value), numpy.float16)
+
+
 def addcmul(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:  # noqa: A002
     """``input + value * tensor1 * tensor2`` with broadcasting."""
     no_out("addcmul", out)
@@ -63,6 +71,8 @@ def addcmul(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:  # noqa: A
     input, tensor1, tensor2 = promoted_all(input, tensor1, tensor2)  # noqa: A001 - all at once
     if input.dtype.kind in "iu" and isinstance(value, float):
         value = int(value)  # PyTorch's: value takes the integer dtype (2.5 is 2), not promoting it
+    if input.dtype == numpy.float16:
+        return _in_float32(addcmul, input, tensor1, tensor2, value)
     prod = mul(tensor1, tensor2)
     return input + (prod if value == 1 else prod * value)
 
@@ -78,6 +88,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1, out=None) -> Tensor:  # noqa: A
                         "float tensors")
     tensor_input("addcdiv", tensor1, "tensor1")
     input, tensor1, tensor2 = promoted_all(input, tensor1, tensor2)  # noqa: A001 - all at once
+    if input.dtype == numpy.float16:
+        return _in_float32(addcdiv, input, tensor1, tensor2, value)
     quot = div(tensor1, tensor2)
     return input + (quot if value == 1 else quot * value)
 
