@@ -19,6 +19,9 @@ Before this wave:
   and first-axis pass in float16: up to 10x PyTorch's error, which computes in float32.
 * ``addcmul``/``addcdiv`` (and ``addcmul_``/``addcdiv_``) of float16 formed ``tensor1 * tensor2``
   in float16: inf for products past 65504 where PyTorch's float32 result is finite.
+* Optimizer steps of float16 parameters ran the rules' formulas in float16: with gradients of
+  400 Adam's ``v / (1 - beta2**t)`` was inf and the step lost (RMSprop, Adadelta alike), where
+  PyTorch's ops (float32 products, another order) stay finite.
 """
 
 import numpy as np
@@ -243,3 +246,35 @@ def test_float16_addcmul_addcdiv_in_float32(name, seed):
     for k, (c, t, e) in enumerate(_three_ways(fn, [x, t1, t2])):
         _no_worse(c, t, e, 1, f"{name}(value={value}) output/grad {k}")
     assert np.isfinite(fn(cr, *(cr.tensor(a) for a in (x, t1, t2))).numpy()).all()
+
+
+OPTIMIZERS = [("Adam", {"lr": 1e-2}), ("AdamW", {"lr": 1e-2, "weight_decay": 0.1}),
+              ("Adam", {"lr": 1e-2, "amsgrad": True}), ("NAdam", {"lr": 1e-2}),
+              ("RAdam", {"lr": 1e-2}), ("RMSprop", {"lr": 1e-2}),
+              ("RMSprop", {"lr": 1e-2, "centered": True, "momentum": 0.9}),
+              ("Adadelta", {"lr": 1.0}), ("Adamax", {"lr": 1e-2}),
+              ("SGD", {"lr": 1e-3, "momentum": 0.9, "nesterov": True}), ("ASGD", {"lr": 1e-2}),
+              ("Rprop", {"lr": 1e-2})]
+
+
+@pytest.mark.parametrize("name,kw", OPTIMIZERS, ids=[f"{n}{i}" for i, (n, _) in
+                                                     enumerate(OPTIMIZERS)])
+@pytest.mark.parametrize("scale", [1.0, 400.0])
+def test_float16_parameters_optimizer_steps(name, kw, scale):
+    rng = np.random.default_rng(5)
+    p0 = rng.standard_normal((4, 5)).astype(H)
+    grads = [(rng.standard_normal((4, 5)) * scale).astype(H) for _ in range(5)]
+    out = {}
+    for L, dtype in ((torch, H), (cr, H), (torch, np.float64)):
+        p = L.nn.Parameter(L.tensor(p0.astype(dtype)))
+        opt = getattr(L.optim, name)([p], **kw)
+        for g in grads:
+            p.grad = L.tensor(g.astype(dtype))
+            opt.step()
+        state = {k: str(v.dtype).replace("torch.", "") for k, v in opt.state[p].items()}
+        out[L.__name__, dtype] = p.detach(), state
+    (c, c_state), (t, t_state) = out["chainrule", H], out["torch", H]
+    assert c_state == t_state  # the state in float16 (the step count in float32), as PyTorch's
+    # Gradients of 400: Adam's v / (1 - beta2**t) is 1.6e5, inf in float16, and the step was
+    # lost; the rule now runs in float32 and rounds the parameter and state once
+    _no_worse(c, t, out["torch", np.float64][0], 1, f"{name}{kw}")

@@ -28,6 +28,7 @@ from collections.abc import Iterable
 from ..autograd import Tensor, enable_grad
 from ..autograd.mode import _grad_enabled
 from ..backend import asnumpy, device_of, get_array_module, numpy, quiet, to_device
+from . import _state
 from ._state import as_array, as_complex, as_real, copy_entry, scalar, split_names
 from .hooks import (
     OptimizerHooks,
@@ -110,8 +111,11 @@ class Optimizer(OptimizerHooks):
             self._update(p._writable(), p.grad._data, group, self.state[p])
 
     def _update_complex(self, group: dict, p: Tensor) -> None:
-        """``_update`` on the real views of a complex parameter, its gradient and its state."""
+        """``_update`` on the real views of a complex parameter, its gradient and its state (of
+        a float16 one: in float32, ``_state.update_in_float32``)."""
         state = self.state[p]
+        if p._data.dtype == numpy.float16:
+            return _state.update_in_float32(self._update, p._writable(), p.grad._data, group, state)
         param = p._writable()
         view = {k: Tensor(as_real(v._data)) if isinstance(v, Tensor) and v.dtype.kind == "c"
                 and v.shape == param.shape else v for k, v in state.items()}
@@ -225,7 +229,9 @@ class Optimizer(OptimizerHooks):
                             f"has a gradient of dtype {p.grad._data.dtype}; a complex parameter "
                             "needs a complex gradient and a real one a real gradient"
                         )
-                    (complex_params if is_complex else params).append(p)
+                    half = p._data.dtype == numpy.float16 and type(self)._update is not \
+                        Optimizer._update  # a rule of its own: computed in float32
+                    (complex_params if is_complex or half else params).append(p)
                 self._update_group(group, params)
                 for p in complex_params:
                     self._update_complex(group, p)
