@@ -28,6 +28,24 @@ Before this wave:
   the edges beside it, and its linspace edges are then out of order, so the counts differed.
   ``histc`` over a range wider than the dtype holds (float32 [-1e38, 1e38]) failed with NumPy's
   "'list' argument must have no negative elements"; a ``range`` of three numbers was taken.
+
+Checked and found equal (seeded cases below): quantile/nanquantile (every interpolation, q a
+number or tensor, NaN, infinities), median/nanmedian, logsumexp/logcumsumexp with infinities,
+var/std/var_mean/std_mean (real and complex, correction, dim tuples), nansum/nanmean, cumsum/
+cumprod (zeros, dtype=), cummax/cummin, renorm, count_nonzero, aminmax, cov/corrcoef (fweights,
+aweights), trapezoid/cumulative_trapezoid, cosine_similarity (eps, broadcasting), bincount,
+logaddexp/logaddexp2, xlogy/xlog1py, frexp/ldexp and nan_to_num at infinities and NaN, float64
+gradients included. Left as they are (deliberate or undefined): dtype mixes PyTorch refuses
+(isclose of int32 with int64, histogram weights of another dtype, clamp with one tensor and one
+number bound) compute; quantile of an input empty along another dim gives an empty result
+(PyTorch: error); nanmean's gradient over a slice of NaN only is 0 (PyTorch: NaN); std_mean's
+mean of [x, -inf] is -inf (PyTorch's Welford update gives NaN); bincount of no entries with
+weights keeps the weights' dtype (PyTorch: int64); gradients at ties of a flattened quantile
+follow a stable sort (PyTorch's unstable sort picks another of the tied entries). NumPy's
+floating-point RuntimeWarnings where PyTorch is silent: ``corrcoef`` of a constant row and
+``quantile`` between two infinities are now quiet; arithmetic on infinities (``diff``, ``var``,
+``trapezoid``, ``cumprod`` of inf and 0, ...) and NaN inputs of ``logaddexp``/``logcumsumexp``
+still warn (the elementwise ops' policy, not this wave's to change).
 """
 
 import numpy as np
@@ -239,3 +257,97 @@ def test_histc_over_a_range_wider_than_float32():
     assert cr.histc(x, 10, -0.0, 0.0).shape == (10,)  # PyTorch's counts here are undefined
     with pytest.raises(ValueError, match=r"histogram: range must be \(min, max\)"):
         cr.histogram(x, 3, range=(0.0, 1.0, 2.0))
+
+
+INTERPOLATIONS = ["linear", "lower", "higher", "nearest", "midpoint"]
+
+
+def _messy(rng, shape):
+    x = rng.standard_normal(shape)
+    spot = rng.random()
+    if spot < 0.45:
+        x.flat[rng.integers(0, x.size)] = [np.nan, np.inf, -np.inf][int(spot * 10) % 3]
+    return x
+
+
+# NumPy's floating-point warnings on inf - inf, 0 * inf and NaN inputs (chainrule's arithmetic
+# gives them where PyTorch is silent: library policy, module docstring), and PyTorch's own
+# cov() warning of no degrees of freedom, are not what these cases compare.
+QUIET = [pytest.mark.filterwarnings("ignore::RuntimeWarning"),
+         pytest.mark.filterwarnings("ignore::UserWarning")]
+
+
+@pytest.mark.parametrize("seed", range(24))
+@QUIET[0]
+@QUIET[1]
+def test_seeded_reductions(seed):
+    rng = np.random.default_rng(seed)
+    nd = int(rng.integers(1, 4))
+    shape = tuple(int(s) for s in rng.integers(1, 5, nd))
+    x = _messy(rng, shape)
+    g = (0,) if np.isfinite(x).all() else ()
+    dim, keep, how = int(rng.integers(-nd, nd)), bool(seed % 2), INTERPOLATIONS[seed % 5]
+    dims = tuple(sorted({int(d) for d in rng.integers(0, nd, int(rng.integers(1, nd + 1)))}))
+    corr = 0 if int(np.prod([shape[d] for d in dims])) < 3 else int(rng.integers(0, 3))
+    q, qs = float(rng.random()), np.sort(rng.random(3))
+    zeros = np.where(rng.random(shape) < 0.3, 0.0, x)
+    for label, fn, args, grad in [
+            ("quantile", lambda L, t: L.quantile(t, q, dim, keep, interpolation=how), (x,), g),
+            ("quantiles", lambda L, t, u: L.nanquantile(t, u, dim, keep, interpolation=how),
+             (x, qs), g),
+            ("nanmedian", lambda L, t: L.nanmedian(t, dim, keep), (x,), g),
+            ("logsumexp", lambda L, t: L.logsumexp(t, dims, keep), (x,), (0,)),
+            ("logcumsumexp", lambda L, t: L.logcumsumexp(t, dim), (x,), (0,)),
+            ("cumprod", lambda L, t: L.cumprod(t, dim), (zeros,), g),
+            ("var", lambda L, t: L.var(t, dims, correction=corr, keepdim=keep), (x,), g),
+            ("std_mean", lambda L, t: L.std_mean(t, dims, correction=corr), (x,), g),
+            ("nansum", lambda L, t: L.nansum(t, dims, keep), (x,), (0,)),
+            ("nanmean", lambda L, t: L.nanmean(t, dims, keep), (x,), ()),
+            ("aminmax", lambda L, t: L.aminmax(t, dim=dim, keepdim=keep), (x,), ()),
+            ("cummax", lambda L, t: L.cummax(t, dim), (x,), g),
+            ("count_nonzero", lambda L, t: L.count_nonzero(t, dims), (zeros,), ())]:
+        if label == "std_mean" and not g:
+            continue  # PyTorch's Welford mean of infinities (module docstring)
+        check(torch, fn, *args, grad=grad, label=f"{label} {seed}")
+
+
+@pytest.mark.parametrize("seed", range(24))
+@QUIET[0]
+@QUIET[1]
+def test_seeded_distances_and_moments(seed):
+    rng = np.random.default_rng(100 + seed)
+    batch = tuple(int(s) for s in rng.integers(1, 3, seed % 3))
+    p_rows, r_rows, m = (int(v) for v in rng.integers(1, 6, 3))
+    a, b = rng.standard_normal(batch + (p_rows, m)), rng.standard_normal(batch + (r_rows, m))
+    if seed % 3 == 0:
+        a, b = np.round(a), np.round(b)
+    eps, dim = float(rng.choice([1e-8, 1e-3, 0.5])), int(rng.integers(-1, 1))
+    x = rng.standard_normal((int(rng.integers(1, 4)), int(rng.integers(2, 7))))
+    fw, aw = rng.integers(0, 3, x.shape[1]), rng.random(x.shape[1])
+    z = rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))
+    y, xs = rng.standard_normal(batch + (p_rows, m)), np.sort(rng.standard_normal(m))
+    for label, fn, args, grad in [
+            ("cosine", lambda L, s, t: L.nn.functional.cosine_similarity(s[..., :1, :], t, dim,
+                                                                         eps), (a, b), (0, 1)),
+            ("cov", lambda L, s, f, w: L.cov(s, correction=seed % 3, fweights=f, aweights=w),
+             (x, fw, aw), (0, 2)),
+            ("corrcoef", lambda L, s: L.corrcoef(s), (x,), (0,)),
+            ("complex var", lambda L, s: L.var(s, seed % 2, correction=seed % 2), (z,), (0,)),
+            ("complex std_mean", lambda L, s: L.std_mean(s, (0, 1), keepdim=True), (z,), (0,)),
+            ("trapezoid", lambda L, s, t: L.trapezoid(s, t), (y, xs), (0, 1)),
+            ("cumulative", lambda L, s, t: L.cumulative_trapezoid(s, t), (y, xs), (0, 1)),
+            ("cumulative dx", lambda L, s: L.cumulative_trapezoid(s, dx=0.3, dim=0), (y,), (0,)),
+            ("logaddexp", lambda L, s, t: L.logaddexp(s[..., :1, :], t), (_messy(rng, a.shape),
+                                                                          b), (0, 1)),
+            ("xlogy", lambda L, s, t: L.xlogy(s, t.abs()), (np.round(a), b), (0, 1))]:
+        check(torch, fn, *args, grad=grad, label=f"{label} {seed}")
+
+
+def test_corrcoef_of_a_constant_row_and_quantile_of_infinities_are_quiet():
+    # pytest turns warnings into errors: NumPy's 0 / 0 and inf - inf warnings failed these
+    rows = np.array([[1.0, 2.0, 4.0], [3.0, 3.0, 3.0]])
+    check(torch, lambda L, t: L.corrcoef(t), rows, grad=(0,), label="constant row")
+    infs = np.array([[np.inf, -np.inf, 1.0, 2.0], [np.inf, np.inf, 1.0, 2.0]])
+    for how in INTERPOLATIONS:
+        check(torch, lambda L, t: L.quantile(t, 0.5, dim=1, interpolation=how), infs,
+              label=how)

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, quiet
 from ._args import reduce_dim
 from .indexing import gather, sort
 from .math import lerp
@@ -96,7 +96,8 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):  # noqa: A
         out = hi_v
     else:
         w = xp.where(void, 0.0, 0.5 if interpolation == "midpoint" else rank - xp.floor(rank))
-        out = lerp(lo_v, hi_v, Tensor(w.astype(data.dtype)))
+        with quiet(xp):  # between two infinities: NaN, as PyTorch's, without a warning
+            out = lerp(lo_v, hi_v, Tensor(w.astype(data.dtype)))
     if keepdim:  # the reduced axis kept as 1 (all of them for dim=None), quantiles in front
         kept = (1,) * len(shape) if dim is None else tuple(
             1 if i == axis else s for i, s in enumerate(shape))

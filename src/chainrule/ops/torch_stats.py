@@ -13,7 +13,7 @@ import warnings
 
 from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
-from ..backend import config, get_array_module, numpy
+from ..backend import config, get_array_module, numpy, quiet
 from ._conj import cj, real_dtype
 from .complex import complex as complex_
 from .elementwise import cast, clip, sqrt, where
@@ -97,11 +97,12 @@ def corrcoef(input) -> Tensor:  # noqa: A002
     product of the standard deviations), clipped to [-1, 1] as PyTorch clips them (a complex
     one's real and imaginary parts apart)."""
     c = cov(input)
-    if c.ndim == 0:
-        return c / c
-    d = c.diagonal()
-    d = sqrt(d.real if d.dtype.kind == "c" else d)
-    c = (c / d[:, None]) / d[None, :]
+    with quiet(get_array_module(c._data)):  # a constant row: 0 / 0, NaN without a warning
+        if c.ndim == 0:
+            return c / c
+        d = c.diagonal()
+        d = sqrt(d.real if d.dtype.kind == "c" else d)
+        c = (c / d[:, None]) / d[None, :]
     if c.dtype.kind == "c":
         return complex_(clip(c.real, -1.0, 1.0), clip(c.imag, -1.0, 1.0))
     return clip(c, -1.0, 1.0)
