@@ -14,6 +14,7 @@ from . import port10_programs as programs  # noqa: E402
 from . import port10b_programs as programs_b  # noqa: E402
 from . import port10c_programs as programs_c  # noqa: E402
 from . import port10d_programs as programs_d  # noqa: E402
+from . import port10e_programs as programs_e  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -223,3 +224,52 @@ def test_optimizer_step_fused_into_backward_by_post_accumulate_grad_hooks_matche
         lib, m, lib.tensor(x), lib.tensor(y)))
     assert ours[0][-1] < ours[0][0] and all(ours[1]) and all(theirs[1])
     _close([ours[0], ours[2]], [theirs[0], theirs[2]], rtol=1e-9, atol=1e-11)
+
+
+def _tacotron_batch():
+    rng = np.random.default_rng(312)
+    text = rng.integers(1, 10, (3, 6))
+    text_lengths = np.array([6, 5, 3])
+    for row, n in zip(text, text_lengths):
+        row[n:] = 0
+    output_lengths = np.array([5, 4, 3])
+    mels = rng.standard_normal((3, 4, 5))
+    gates = np.zeros((3, 5))
+    for i, n in enumerate(output_lengths):  # the collate's padding: silence, gate 1 to the end
+        mels[i, :, n:] = 0.0
+        gates[i, n - 1:] = 1.0
+    return text, text_lengths, mels, gates, output_lengths
+
+
+def test_tacotron2_inference_and_length_masks_match_pytorch():
+    text, text_lengths, _, _, _ = _tacotron_batch()
+
+    def run(lib, model):
+        mask = programs_e.get_mask_from_lengths(lib, lib.tensor(text_lengths))
+        model.eval()
+        with lib.no_grad():
+            outs = model.inference(lib.tensor(text[:1]))
+        return [mask.numpy()] + [o.numpy() for o in outs]
+
+    ours, theirs = _both(programs_e.tacotron2, run)
+    np.testing.assert_array_equal(ours[0], theirs[0])
+    assert ours[1].shape == theirs[1].shape and ours[1].shape[2] > 1
+    _close(ours[1:], theirs[1:], rtol=1e-9, atol=1e-11)
+
+
+def test_tacotron2_training_refuses_its_data_writes_after_the_forward_pass():
+    """A known gap (docs/pytorch.md, ``Tensor.data``): Tacotron 2 masks the attention energies
+    and its outputs through ``.data`` after computing them; chainrule counts those changes and
+    refuses the backward pass, where PyTorch's gradient silently takes the masked values (and,
+    for the outputs the postnet already read, differs from the true gradient)."""
+    batch = _tacotron_batch()
+    for lib in (chainrule, torch):
+        lib.manual_seed(0)
+        model = programs_e.tacotron2(lib).double()
+        args = [lib.tensor(a) for a in batch]
+        if lib is torch:
+            losses = programs_e.train_tacotron2(lib, model, *args)[0]
+            assert np.isfinite(losses).all()
+        else:
+            with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+                programs_e.train_tacotron2(lib, model, *args)
