@@ -69,16 +69,36 @@ def test_true_views_and_meant_copies_still_change_in_place():
     np.testing.assert_array_equal(g.grad.numpy(), np.full((3, 4), 2.0, np.float32))
 
 
-def test_unfold_windows_refuse_in_place_changes():
+def test_unfold_windows_are_a_view_both_ways():
     x = cr.arange(10.0)
     u = x.unfold(0, 2, 2)
     np.testing.assert_array_equal(u.numpy(), np.arange(10.0, dtype=np.float32).reshape(5, 2))
-    with pytest.raises(RuntimeError, match=r"x.unfold\(0, 2, 2\) \(x of shape \(10,\)\).*clone"):
-        u.zero_()
-    np.testing.assert_array_equal(x.numpy(), np.arange(10.0, dtype=np.float32))
+    u[1].zero_()                          # the windows are x's memory, as PyTorch's strided view
+    x.add_(1.0)                           # and a change of x shows in them
+    assert x.tolist()[:5] == [1.0, 2.0, 1.0, 1.0, 5.0] and u[1].tolist() == [1.0, 1.0]
+    assert u._version == x._version == 2
+    with pytest.raises(RuntimeError, match=r"one memory location.*unfold.*clone"):
+        x.unfold(0, 3, 1).zero_()         # overlapping windows: one element would be written twice
     w = x.unfold(0, 3, 1).clone()
-    w.zero_()                            # a copy that was asked for
-    assert float(w.abs().sum()) == 0.0
+    w.zero_()                             # a copy that was asked for
+    assert float(w.abs().sum()) == 0.0 and float(x[0]) == 1.0
     g = cr.arange(6.0, dtype=cr.float64).requires_grad_()
     (g.unfold(0, 3, 1) * 1.0).sum().backward()   # overlapping windows: reading is fine
     np.testing.assert_array_equal(g.grad.numpy(), [1.0, 2.0, 3.0, 3.0, 2.0, 1.0])
+
+
+@pytest.mark.torch
+def test_recorded_write_through_unfold_windows_matches_pytorch():
+    torch = pytest.importorskip("torch")
+    x0 = np.random.default_rng(3).standard_normal((3, 7))
+    got = []
+    for lib in (torch, cr):
+        x = lib.tensor(x0, dtype=lib.float64, requires_grad=True)
+        w = lib.tensor(1.5, dtype=lib.float64, requires_grad=True)
+        y = x * 1
+        u = y.unfold(1, 2, 3)             # windows (0, 1) and (3, 4) of each row
+        u[:, 1].mul_(w)
+        (y ** 2).sum().backward()
+        got.append((y.detach().numpy(), u.detach().numpy(), x.grad.numpy(), w.grad.numpy()))
+    for a, b in zip(*got):
+        np.testing.assert_allclose(b, a, rtol=1e-14)

@@ -67,13 +67,13 @@ def test_unfold_matches_pytorch(shape, args):
     _backward_pair([ours], [theirs], y, u)
 
 
-def test_unfold_gradcheck_and_is_a_copy():
+def test_unfold_gradcheck_and_overlapping_windows_are_read_only():
     x = cr.tensor(np.random.default_rng(2).standard_normal((3, 8)), requires_grad=True)
     assert cr.gradcheck(lambda t: t.unfold(1, 3, 2), [x])
     assert cr.gradgradcheck(lambda t: t.unfold(1, 3, 2) ** 2, [x])
     plain = cr.arange(5.0)
     windows = plain.unfold(0, 2, 1)
-    with pytest.raises(RuntimeError, match="unfold"):  # a copy: PyTorch's view would change plain
+    with pytest.raises(RuntimeError, match="unfold"):  # overlapping windows: one element twice
         windows[0, 0] = 9.0
     assert plain[0].item() == 0.0
     copied = cr.unfold_copy(plain, 0, 2, 1)

@@ -62,12 +62,26 @@ def _memory(t: Tensor, who: str):
             if base._writable() is not arr:
                 return base._writable()
             base = _base_of(base)
+        if 0 in arr.strides[:arr.ndim] or getattr(t, "_viewed", False) and _overlaps(arr):
+            raise RuntimeError(
+                f"{who}: more than one element of the tensor of shape {t.shape} is one memory "
+                f"location (strides {arr.strides}: an expand() or overlapping unfold() windows), "
+                "so an in-place change would write it more than once; clone() it first")
         raise RuntimeError(
             f"{who}: the tensor of shape {t.shape} is read-only memory (a view of a Parameter's "
-            "values made by an op, or an array that was read-only when it was wrapped); change "
-            "the Parameter itself, e.g. `with cr.no_grad(): param.copy_(value)`"
+            "values made by an op, a part of an expand() or of overlapping unfold() windows, or "
+            "an array that was read-only when it was wrapped); change the Parameter itself, "
+            "e.g. `with cr.no_grad(): param.copy_(value)`, or clone() the view first"
         )
     return arr
+
+
+def _overlaps(arr) -> bool:
+    """Whether two elements of ``arr`` (of more than one element) are one memory location."""
+    if arr.size < 2:
+        return False
+    span = sum((n - 1) * abs(s) for n, s in zip(arr.shape, arr.strides))
+    return span < (arr.size - 1) * arr.itemsize
 
 
 def mark_changed(t: Tensor) -> None:

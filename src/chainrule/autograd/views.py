@@ -14,6 +14,8 @@ write into one (``delta.data[:n] = clamp(delta[:n], lo, hi)``) is no concern of 
 
 from __future__ import annotations
 
+import weakref
+
 
 class ViewRefs(list):
     """Weak references to the live views of one memory, pruned as it grows."""
@@ -48,6 +50,21 @@ def shares_memory_as_view(t) -> bool:
         return True
     refs = getattr(t, "_views", None)
     return refs is not None and refs.alive()
+
+
+def link_view(out, t) -> None:
+    """Make ``out`` a view of ``t`` where the array cannot say so itself (a strided array made by
+    NumPy's stride tricks has no ``base`` of ``t``'s): the same bookkeeping as ``Function.apply``
+    does for an op's view (``_share_count`` in function.py)."""
+    out._counter = t._counter
+    refs = getattr(t, "_views", None)
+    if refs is None:
+        refs = t._views = ViewRefs()
+    refs.append(weakref.ref(out))
+    if len(refs) > refs.limit:
+        refs.prune()
+    out._views = refs
+    out._viewed = True
 
 
 class _RefusingCount(list):

@@ -7,24 +7,27 @@ double NaN included), else to ``b``: PyTorch's rule, not ``maximum``'s even spli
 same with ``<=``.
 
 ``x.unfold(dimension, size, step)`` has one new trailing axis of length ``size``: window ``i``
-along ``dimension`` holds ``x``'s entries ``i * step ... i * step + size - 1`` there. PyTorch
-returns a strided view; chainrule returns a copy (an integer-array gather, whose gradient adds
-each window's share back, overlapping windows included), so writing into the result would not
-change ``x``: the copy refuses in-place changes, with an error that says so. ``as_strided`` is
-not provided: arbitrary strides over NumPy memory could read outside the tensor or alias it in
-ways the in-place checks cannot see.
+along ``dimension`` holds ``x``'s entries ``i * step ... i * step + size - 1`` there. As
+PyTorch's, it is a strided view of ``x`` (strides computed here from ``x``'s, so it never reaches
+outside ``x``): a change of ``x`` shows in the windows, and a change of the windows reaches
+``x``, recorded for autograd as a write through any other view. Overlapping windows
+(``step < size``) are read-only, since one element would be written more than once (PyTorch
+writes them in an unspecified order). The gradient adds each window's share back.
+``as_strided`` itself is not provided: arbitrary strides over NumPy memory could read outside
+the tensor or alias it in ways the in-place checks cannot see.
 """
 
 from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..autograd.views import refuse_in_place
+from ..autograd.views import link_view
 from ..backend import get_array_module
 from ._promotion import binary
 from .elementwise import fill_where
+from .indexing import scatter_add_along
 from .rearrange import movedim
-from .shape import _one_axis, getitem, reshape, sum_to
+from .shape import _one_axis, reshape, sum_to
 
 __all__ = ["fmax", "fmin"]
 
@@ -63,9 +66,38 @@ def fmin(input, other):  # noqa: A002
     return _NanExtremum.apply(*_pair("fmin", input, other), largest=False)
 
 
+class _Unfold(Function):
+    complex_grad = True
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        n, stride = x.shape[self.axis], x.strides[self.axis]
+        shape = list(x.shape)
+        shape[self.axis] = (n - self.size) // self.step + 1
+        strides = list(x.strides)
+        strides[self.axis] = stride * self.step
+        overlap = self.step < self.size and shape[self.axis] > 1 and self.size > 1
+        tricks = xp.lib.stride_tricks
+        if xp.__name__ == "numpy":
+            return tricks.as_strided(x, (*shape, self.size), (*strides, stride),
+                                     writeable=not overlap)
+        return tricks.as_strided(x, (*shape, self.size), (*strides, stride))
+
+    def backward(self, g):
+        x = self.inputs[0]
+        xp = get_array_module(g._data)
+        a, nwin = self.axis, g.shape[self.axis]
+        at = (xp.arange(nwin)[:, None] * self.step + xp.arange(self.size)[None, :]).reshape(-1)
+        shape = list(x.shape)
+        shape[a] = nwin * self.size
+        lined = reshape(movedim(g, -1, a + 1), shape)  # window i, entry j at i * size + j
+        index = xp.broadcast_to(at.reshape([-1 if d == a else 1 for d in range(x.ndim)]), shape)
+        return scatter_add_along(lined, a, Tensor(index), x.shape)
+
+
 def unfold(self, dimension, size, step):
     """Windows of ``size`` entries every ``step`` along ``dimension``, as a new last axis (a
-    copy; see the module docstring)."""
+    view of ``self``; see the module docstring)."""
     for name, v in (("dimension", dimension), ("size", size), ("step", step)):
         if isinstance(v, bool) or not isinstance(v, int):
             raise TypeError(f"unfold: {name} must be an int, got {v!r}")
@@ -80,14 +112,8 @@ def unfold(self, dimension, size, step):
                          f"(shape {tuple(self.shape)})")
     if not self.ndim:
         return x
-    xp = get_array_module(x._data)
-    starts = xp.arange(0, n - size + 1, step)
-    index = starts[:, None] + xp.arange(size)[None, :]
-    windows = movedim(getitem(x, (slice(None),) * axis + (Tensor(index),)), axis + 1, -1)
-    refuse_in_place(windows, (
-        f"x.unfold({dimension}, {size}, {step}) (x of shape {tuple(self.shape)}) gathers the "
-        "windows into new memory, so changing them would not change x as PyTorch's strided "
-        "view does. Change x itself, or clone() the windows to say that a copy is meant"))
+    windows = _Unfold.apply(x, axis=axis, size=size, step=step)
+    link_view(windows, x)  # NumPy's strided array does not name x's memory as its base
     return windows
 
 
