@@ -138,6 +138,13 @@ def test_float16_var_std_accumulate_in_float32(seed):
             _ulps(c, t, 2, f"{name}{kw}, dim={dim}")
 
 
+def test_float16_variance_past_the_range_is_inf_silently():
+    x = np.array([-300.0, 300.0, 0.0], H)  # variance 9e4 > 65504; std 300
+    for name in ("var", "std"):
+        t, c = getattr(torch.tensor(x), name)(), getattr(cr.tensor(x), name)()
+        np.testing.assert_array_equal(c.numpy(), t.numpy(), err_msg=name)
+
+
 @pytest.mark.parametrize("name", ["var", "std", "var_mean", "std_mean"])
 def test_float16_var_std_values_and_gradients(name):
     x = (np.random.default_rng(4).standard_normal((3, 7)) + 5).astype(H)

@@ -141,12 +141,13 @@ class LogSumExp(Function):
         return _unreduce(g, x.shape, self.axes, self.keepdims) * cj(exp(x - y))
 
 
-def _variance(x, axes, ddof, keepdims):
-    """``x.var``; float16 is accumulated in float32 and rounded once, as PyTorch's: NumPy's own
-    float16 intermediates overflow (the sum of 5000 values near 30 is inf in float16)."""
-    if x.dtype == numpy.float16:
-        return x.var(axis=axes, ddof=ddof, keepdims=keepdims, dtype=numpy.float32).astype(x.dtype)
-    return x.var(axis=axes, ddof=ddof, keepdims=keepdims)
+def _variance(x, axes, ddof, keepdims, root=False):
+    """``x.var`` (its square root for ``root``); float16 summed in float32 and rounded once, as
+    PyTorch's (NumPy's float16 sums overflow: 5000 values near 30), past 65504 inf silently."""
+    wide = x.dtype == numpy.float16
+    v = x.var(axes, numpy.float32 if wide else None, ddof=ddof, keepdims=keepdims)
+    with numpy.errstate(over="ignore"):
+        return (get_array_module(x).sqrt(v) if root else v).astype(x.dtype if wide else v.dtype)
 
 
 class Var(Function):
@@ -171,7 +172,7 @@ class Std(Function):
     complex_grad = True
 
     def forward(self, x):
-        return get_array_module(x).sqrt(_variance(x, self.axes, self.ddof, self.keepdims))
+        return _variance(x, self.axes, self.ddof, self.keepdims, root=True)
 
     def backward(self, g):
         x, y = self.inputs[0], self.output
