@@ -498,3 +498,40 @@ def test_reset_parameters_as_pytorch(kw):
         t._reset_parameters()
         for name, p in t.named_parameters():
             assert ((p.detach().numpy() == 7).all()) == (p.ndim == 1), (lib.__name__, name)
+
+
+_SIZE_CALLS = {
+    "zeros": lambda lib, t: lib.zeros(t), "ones tuple": lambda lib, t: lib.ones((t, 2)),
+    "full": lambda lib, t: lib.full((t,), 1.5), "empty": lambda lib, t: lib.empty(t, 2).shape,
+    "randn": lambda lib, t: lib.randn(t).shape, "arange": lambda lib, t: lib.arange(t),
+    "arange bounds": lambda lib, t: lib.arange(t - 2, t + 3, t - 1),
+}
+
+
+@pytest.mark.parametrize("value", [3, 3.5, -1, [2], [2, 3], True])
+def test_factories_take_a_zero_d_tensor_as_a_size(value):
+    # a padding mask is built from arange(lengths.max()) (a 0-d tensor); chainrule's factories
+    # refused tensors as sizes and bounds where PyTorch takes integer (and, for arange, float)
+    # ones needing no gradient
+    for name, call in _SIZE_CALLS.items():
+        if isinstance(value, float) and name == "arange bounds" or value is True and \
+                name.startswith("arange"):
+            continue  # float bounds round differently in the last place; PyTorch counts True as 1
+        same_outcome(torch, lambda lib, call=call: call(lib, lib.tensor(value)),
+                     label=f"{name}({value!r})")
+
+
+def test_key_padding_mask_from_lengths_matches_pytorch():
+    rng = np.random.default_rng(1360)
+    lengths = np.array([3, 1, 4])
+    x = rng.standard_normal((3, 4, 4))
+    tm = torch.nn.MultiheadAttention(4, 2, batch_first=True).double()
+    cm = cr.nn.MultiheadAttention(4, 2, batch_first=True).double()
+    port(tm, cm)
+    outs = []
+    for lib, m in ((torch, tm), (cr, cm)):
+        n = lib.tensor(lengths)
+        pad = lib.arange(n.max())[None, :] >= n[:, None]
+        xs = lib.tensor(x)
+        outs.append(m(xs, xs, xs, key_padding_mask=pad)[0].detach().numpy())
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-12, atol=1e-12)

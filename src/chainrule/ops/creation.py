@@ -45,10 +45,20 @@ def _size(op, size, keyword=None) -> tuple[int, ...]:
         size = (keyword,)
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
+    size = tuple(_int_scalar(n) for n in size)
     if not all(isinstance(n, numbers.Integral) and not isinstance(n, bool) and n >= 0
                for n in size):
         raise TypeError(f"{op}: size must be non-negative ints or one tuple of them, got {size!r}")
     return tuple(int(n) for n in size)
+
+
+def _int_scalar(n):
+    """A one-entry integer Tensor needing no gradient as its Python int (``zeros(lengths.max())``,
+    as PyTorch takes it); anything else unchanged, for the size check."""
+    if isinstance(n, Tensor) and n._data.size == 1 and n.dtype.kind in "iu" \
+            and not n.requires_grad and type(n._data) is not MetaArray:
+        return n.item()
+    return n
 
 
 def _dtype(op, dtype, default=FLOAT):
