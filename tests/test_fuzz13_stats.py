@@ -22,7 +22,8 @@ Before this wave:
 * ``cdist``/``pdist`` with p = inf split the gradient among coordinates tied for the largest
   distance (``amax``'s rule); PyTorch's cdist/pdist give each of them the whole gradient
   (Chebyshev distances of points on a grid tie often).
-* ``norm(x, p="nuc")`` (PyTorch's nuclear norm through its legacy ``norm``) was refused.
+* ``norm(x, p="nuc")`` (PyTorch's nuclear norm through its legacy ``norm``) was refused, and
+  ``renorm`` of a complex tensor (PyTorch scales it by the norm of its magnitudes).
 * ``histogram`` with an int ``bins`` over a range of a few ulps (data that barely varies) counted
   by a search of all the edges; PyTorch estimates the bin from the equal widths and searches only
   the edges beside it, and its linspace edges are then out of order, so the counts differed.
@@ -351,3 +352,14 @@ def test_corrcoef_of_a_constant_row_and_quantile_of_infinities_are_quiet():
     for how in INTERPOLATIONS:
         check(torch, lambda L, t: L.quantile(t, 0.5, dim=1, interpolation=how), infs,
               label=how)
+
+
+@pytest.mark.parametrize("p", [1, 2, 3, 0.5, np.inf])
+def test_renorm_of_complex(p):
+    rng = np.random.default_rng(17)
+    z = rng.standard_normal((3, 4, 2)) + 1j * rng.standard_normal((3, 4, 2))
+    for dim in (0, -1):
+        check(torch, lambda L, t: L.renorm(t, p, dim, 1.0), z, grad=(0,), label=f"dim {dim}")
+        check(torch, lambda L, t: t.clone().renorm_(p, dim, 2.0), z, label=f"in place {dim}")
+    check(torch, lambda L, t: L.renorm(t, p, 1, 1.0), z.astype("complex64"), rtol=1e-6,
+          label="complex64")  # the float32 rounding the oracle allows float32

@@ -112,8 +112,9 @@ def renorm(input, p, dim: int, maxnorm, *, out=None) -> Tensor:  # noqa: A002
     """Each slice of ``input`` along ``dim`` whose ``p``-norm exceeds ``maxnorm`` scaled down to
     that norm (PyTorch's factor ``maxnorm / (norm + 1e-7)``); the others unchanged."""
     no_out("renorm", out)
-    if tensor_input("renorm", input).dtype.kind != "f":
-        raise TypeError(f"renorm: input must be floating point, got dtype {input.dtype}")
+    if tensor_input("renorm", input).dtype.kind not in "fc":  # complex: scaled by |x|'s norm
+        raise TypeError(f"renorm: input must be floating point or complex, got dtype "
+                        f"{input.dtype}")
     if not isinstance(p, numbers.Real) or p <= 0:
         raise ValueError(f"renorm: p must be a positive number, got {p!r}")
     if not isinstance(maxnorm, numbers.Real) or maxnorm < 0:
