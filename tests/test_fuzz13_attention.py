@@ -535,3 +535,54 @@ def test_key_padding_mask_from_lengths_matches_pytorch():
         xs = lib.tensor(x)
         outs.append(m(xs, xs, xs, key_padding_mask=pad)[0].detach().numpy())
     np.testing.assert_allclose(outs[1], outs[0], rtol=1e-12, atol=1e-12)
+
+
+def _attention_pool(lib, spacial=2, embed_dim=8, num_heads=2, output_dim=6):
+    """OpenAI CLIP's AttentionPool2d: the mean token attends to the grid through
+    F.multi_head_attention_forward with separate projections, all arguments by keyword."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class AttentionPool2d(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.positional_embedding = nn.Parameter(
+                lib.randn(spacial ** 2 + 1, embed_dim) / embed_dim ** 0.5)
+            self.k_proj = nn.Linear(embed_dim, embed_dim)
+            self.q_proj = nn.Linear(embed_dim, embed_dim)
+            self.v_proj = nn.Linear(embed_dim, embed_dim)
+            self.c_proj = nn.Linear(embed_dim, output_dim)
+            self.num_heads = num_heads
+
+        def forward(self, x):
+            x = x.flatten(start_dim=2).permute(2, 0, 1)  # NCHW -> (HW)NC
+            x = lib.cat([x.mean(dim=0, keepdim=True), x], dim=0)
+            x = x + self.positional_embedding[:, None, :].to(x.dtype)
+            x, _ = F.multi_head_attention_forward(
+                query=x[:1], key=x, value=x, embed_dim_to_check=x.shape[-1],
+                num_heads=self.num_heads, q_proj_weight=self.q_proj.weight,
+                k_proj_weight=self.k_proj.weight, v_proj_weight=self.v_proj.weight,
+                in_proj_weight=None,
+                in_proj_bias=lib.cat([self.q_proj.bias, self.k_proj.bias, self.v_proj.bias]),
+                bias_k=None, bias_v=None, add_zero_attn=False, dropout_p=0,
+                out_proj_weight=self.c_proj.weight, out_proj_bias=self.c_proj.bias,
+                use_separate_proj_weight=True, training=self.training, need_weights=False)
+            return x.squeeze(0)
+
+    return AttentionPool2d()
+
+
+def test_clip_attention_pool_matches_pytorch():
+    rng = np.random.default_rng(1370)
+    tm, cm = _attention_pool(torch).double(), _attention_pool(cr).double()
+    port(tm, cm)
+    x = rng.standard_normal((3, 8, 2, 2))
+    tx, cx = torch.tensor(x, requires_grad=True), cr.tensor(x, requires_grad=True)
+    t, c = tm(tx), cm(cx)
+    np.testing.assert_allclose(c.detach().numpy(), t.detach().numpy(), rtol=1e-12, atol=1e-12)
+    w = rng.standard_normal(tuple(t.shape))
+    (t * torch.tensor(w)).sum().backward()
+    (c * cr.tensor(w)).sum().backward()
+    np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    for (name, p), q in zip(tm.named_parameters(), cm.parameters()):
+        np.testing.assert_allclose(q.grad.numpy(), p.grad.numpy(), rtol=1e-10, atol=1e-12,
+                                   err_msg=name)
