@@ -746,3 +746,36 @@ def test_second_order_of_the_euclidean_norm_at_zero(name):
     _same(results[1], results[0], tol=1e-12)
     t = cr.tensor(x + 0.5, requires_grad=True)
     assert cr.gradgradcheck(lambda a: f(cr, a), [t])
+
+
+WEIGHTED_LOSSES = {
+    "cross_entropy": lambda L, x, w: F(L).cross_entropy(x, _ix(L, 0, 2, 1), weight=w),
+    "cross_entropy_smoothing": lambda L, x, w: F(L).cross_entropy(x, _ix(L, 0, 2, 1), weight=w,
+                                                                  label_smoothing=0.1),
+    "nll_loss": lambda L, x, w: F(L).nll_loss(x, _ix(L, 0, 2, 1), weight=w),
+    "binary_cross_entropy": lambda L, x, w: F(L).binary_cross_entropy(
+        x.sigmoid(), L.tensor(np.full((3, 4), 0.3)), weight=w),
+    "bce_with_logits_weight": lambda L, x, w: F(L).binary_cross_entropy_with_logits(
+        x, L.tensor(np.full((3, 4), 0.3)), weight=w),
+    "bce_with_logits_pos_weight": lambda L, x, w: F(L).binary_cross_entropy_with_logits(
+        x, L.tensor(np.full((3, 4), 0.3)), pos_weight=w),
+    "multi_margin_loss": lambda L, x, w: F(L).multi_margin_loss(x, _ix(L, 0, 2, 1), weight=w),
+}
+
+
+@pytest.mark.parametrize("name", sorted(WEIGHTED_LOSSES))
+def test_a_class_weight_that_requires_grad_is_refused(name):
+    """These losses are not differentiated with respect to their weights: PyTorch raises where
+    a weight requires grad; chainrule computed and silently gave the weight no gradient (and
+    jvp no term for its tangent). Under no_grad both compute."""
+    x, w = N(3, 4), P(4)
+    loss = WEIGHTED_LOSSES[name]
+    values = []
+    for lib in (torch, cr):
+        with pytest.raises(RuntimeError, match="differentiable with respect to"):
+            loss(lib, lib.tensor(x, requires_grad=True), lib.tensor(w, requires_grad=True))
+        with lib.no_grad():
+            values.append(loss(lib, lib.tensor(x), lib.tensor(w, requires_grad=True)))
+    _same(values[1], values[0], tol=1e-12)
+    with pytest.raises(RuntimeError, match="differentiable with respect to"):
+        cr.func.jvp(lambda a: loss(cr, cr.tensor(x), a), (cr.tensor(w),), (cr.tensor(w),))

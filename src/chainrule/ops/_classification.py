@@ -13,6 +13,7 @@ from __future__ import annotations
 import numbers
 
 from ..autograd.function import Function
+from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor, tensor
 from ..backend import MetaArray, get_array_module
 from ..kernels import K
@@ -81,6 +82,9 @@ def _const(op, name, value, x, shape):
     """A non-differentiated float array (class weights, pos_weight) broadcastable to ``shape``."""
     if value is None:
         return None
+    if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"{op}: not differentiable with respect to {name}, which requires "
+                           f"grad (as PyTorch's, for class labels); pass {name}.detach()")
     xp = get_array_module(x._data)
     data = value._data if isinstance(value, Tensor) else xp.asarray(value)
     if data.dtype.kind not in "fiu":
