@@ -26,7 +26,8 @@ def get_mask_from_lengths(torch, lengths):
 
 def tacotron2(torch, n_symbols=10, emb=8, n_mel=4, att_rnn=8, dec_rnn=8, att_dim=6,
               loc_filters=3, loc_kernel=3, prenet_dim=6, postnet_dim=6, prenet_p=0.0, conv_p=0.0,
-              p_attention_dropout=0.0, p_decoder_dropout=0.0, max_decoder_steps=8):
+              p_attention_dropout=0.0, p_decoder_dropout=0.0, max_decoder_steps=8,
+              mask_padding=True):
     nn = torch.nn
     F = nn.functional  # noqa: N806
     Variable = torch.autograd.Variable  # noqa: N806
@@ -275,7 +276,7 @@ def tacotron2(torch, n_symbols=10, emb=8, n_mel=4, att_rnn=8, dec_rnn=8, att_dim
     class Tacotron2(nn.Module):
         def __init__(self):
             super().__init__()
-            self.mask_padding = True
+            self.mask_padding = mask_padding
             self.n_mel_channels = n_mel
             self.embedding = nn.Embedding(n_symbols, emb)
             std = (2.0 / (n_symbols + emb)) ** 0.5

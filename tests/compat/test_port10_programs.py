@@ -257,19 +257,29 @@ def test_tacotron2_inference_and_length_masks_match_pytorch():
     _close(ours[1:], theirs[1:], rtol=1e-9, atol=1e-11)
 
 
-def test_tacotron2_training_refuses_its_data_writes_after_the_forward_pass():
-    """A known gap (docs/pytorch.md, ``Tensor.data``): Tacotron 2 masks the attention energies
-    and its outputs through ``.data`` after computing them; chainrule counts those changes and
-    refuses the backward pass, where PyTorch's gradient silently takes the masked values (and,
-    for the outputs the postnet already read, differs from the true gradient)."""
+def test_tacotron2_training_with_masked_attention_energies_matches_pytorch():
+    """hparams.mask_padding=False: the attention energies are still masked through ``.data``
+    after the linear layer computed them (no op read them yet: as PyTorch's, no error)."""
+    batch = _tacotron_batch()
+    ours, theirs = _both(lambda lib: programs_e.tacotron2(lib, mask_padding=False),
+                         lambda lib, m: programs_e.train_tacotron2(
+                             lib, m, *[lib.tensor(a) for a in batch]))
+    assert ours[0][-1] < ours[0][0]
+    assert ours[2][2, :, 3:].max() == 0.0  # padded text positions get no attention
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_tacotron2_output_masking_after_the_postnet_read_them_is_refused():
+    """A known gap (docs/pytorch.md, ``Tensor.data``): with mask_padding, ``parse_output``
+    masks through ``.data`` the mel outputs that the postnet's first convolution already read;
+    PyTorch's gradient then takes the masked values (not the true gradient), chainrule refuses."""
     batch = _tacotron_batch()
     for lib in (chainrule, torch):
         lib.manual_seed(0)
         model = programs_e.tacotron2(lib).double()
         args = [lib.tensor(a) for a in batch]
         if lib is torch:
-            losses = programs_e.train_tacotron2(lib, model, *args)[0]
-            assert np.isfinite(losses).all()
+            assert np.isfinite(programs_e.train_tacotron2(lib, model, *args)[0]).all()
         else:
             with pytest.raises(RuntimeError, match="modified by an inplace operation"):
                 programs_e.train_tacotron2(lib, model, *args)

@@ -52,6 +52,11 @@ class Function:
     # lookup, as PyTorch's embedding, which saves no weight) sets False (nor its output, then);
     # or a function of the node giving the indices of the inputs it reads (autograd/reroute.py).
     reads_inputs = True
+    # Whether backward reads the values of the outputs (exp, tanh, softmax do): None, as
+    # reads_inputs says (an op that reads no input reads no output); False for an op that reads
+    # its inputs only, whose output may then be changed unrecorded before anything reads it
+    # (autograd/inplace.py, mark_changed).
+    reads_output = None
     # Whether saved_tensors_hooks pack the inputs backward reads (a custom Function's node
     # does not: its ctx.save_for_backward packs what it is given).
     packs_inputs = True

@@ -85,8 +85,34 @@ def _overlaps(arr) -> bool:
 
 
 def mark_changed(t: Tensor) -> None:
-    """Count an in-place change of ``t`` (and so of the tensors it shares its count with)."""
+    """Count an unrecorded in-place change of ``t`` (and so of the tensors it shares its count
+    with).
+
+    Where ``t`` (or the tensor it is a ``.data``/``detach()`` alias of) is an op's output that
+    nothing has read since the op made it, and the op's backward does not read its output
+    (``Function.reads_output``: a matmul, a linear layer), the op's node takes the new version as
+    the one it made, through the views between them: PyTorch's gradient is then unaffected, and
+    the ops that read the changed values read them as they are (``scores.data.masked_fill_(mask,
+    -inf)`` before a softmax, as older attention code writes it). A node that read the values
+    before the change still sees it, and refuses if its backward reads them.
+    """
+    before = t._counter[0]
     t._mark_changed()
+    cur = t if t._ctx is not None else _base_of(t)
+    while cur is not None and cur._ctx is not None and cur._counter is t._counter:
+        node, k = cur._ctx, cur._out_idx
+        made = getattr(node, "_out_versions", None)
+        flag = node.reads_output
+        if made is None or made[k] != before or (
+                node.reads_inputs is not False if flag is None else flag):
+            return
+        node._out_versions = (*made[:k], t._counter[0], *made[k + 1:])
+        viewed = [i for i, x in enumerate(node.inputs or ()) if x._counter is t._counter]
+        if not viewed or node.reads_inputs is not False or node._versions[viewed[0]] != before:
+            return
+        node._versions = [*node._versions]  # the view op read its base at the new version too
+        node._versions[viewed[0]] = t._counter[0]
+        cur = node.inputs[viewed[0]]
 
 
 def _base_of(t):

@@ -229,7 +229,7 @@ def change(t: Tensor, who: str, compute, values=(), plain=None) -> Tensor:
     if needs_record(t, values):
         _record_change(t, who, compute)
         return t
-    from .inplace import writable_array
+    from .inplace import mark_changed, writable_array
 
     arr = writable_array(t, who)
     if plain is not None:
@@ -238,7 +238,7 @@ def change(t: Tensor, who: str, compute, values=(), plain=None) -> Tensor:
         with no_grad():
             result = _conform(compute(t), t, who)
         arr[...] = result._data
-    t._mark_changed()
+    mark_changed(t)
     return t
 
 

@@ -34,6 +34,7 @@ __all__ = ["cdist", "diag", "dot", "einsum", "inner", "mv", "outer", "pdist", "t
 
 class Einsum(Function):
     complex_grad = True  # multilinear: each input's gradient contracts g with the others' conj
+    reads_output = False
 
     def forward(self, *arrays):
         xp = get_array_module(*arrays)

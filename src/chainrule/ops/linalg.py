@@ -20,6 +20,7 @@ __all__ = ["linear", "linear_relu", "matmul"]
 
 class MatMul(Function):
     complex_grad = True
+    reads_output = False  # backward reads a and b only
 
     batch_last = False  # lay a 2-D product out batch-last, like a layer's input (kernels.gemm)
 
@@ -127,6 +128,7 @@ class Linear(Function):
     """``y = x @ w.T + b``, a layer of neurons: each output is a weighted sum of the inputs."""
 
     complex_grad = True  # backward multiplies by the conjugates of x and w (as MatMul)
+    reads_output = False
 
     def forward(self, x, w, b=None):
         return K.affine(x, w, b)
