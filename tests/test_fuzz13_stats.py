@@ -363,3 +363,30 @@ def test_renorm_of_complex(p):
         check(torch, lambda L, t: t.clone().renorm_(p, dim, 2.0), z, label=f"in place {dim}")
     check(torch, lambda L, t: L.renorm(t, p, 1, 1.0), z.astype("complex64"), rtol=1e-6,
           label="complex64")  # the float32 rounding the oracle allows float32
+
+
+SPECIALS = np.array([0.0, -0.0, 1.0, -1.5, 1e-310, 3e38, np.inf, -np.inf, np.nan, 0.75, 2.0**-20])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@QUIET[0]
+def test_special_values(dtype):
+    x = SPECIALS.astype(dtype)
+    y = np.roll(SPECIALS, 3).astype(dtype)
+    e = np.array([0, 1, -1, 10, -10, 100, 1, 2, 3, -1000, 1000])
+    counts = np.array([1, 3, 3, 0, 7, 2])
+    grad = (0, 1) if dtype == "float64" else ()
+    for label, fn, args, g in [
+            ("frexp", lambda L, t: L.frexp(t), (x,), ()),
+            ("ldexp", lambda L, t, k: t.ldexp(k), (x, e), ()),
+            ("nan_to_num", lambda L, t: L.nan_to_num(t, nan=0.5, posinf=9.0), (x,), grad[:1]),
+            ("nan_to_num default", lambda L, t: t.nan_to_num(), (x,), grad[:1]),
+            ("logaddexp", lambda L, t, u: L.logaddexp(t, u), (x, y), grad),
+            ("logaddexp2", lambda L, t, u: L.logaddexp2(t, u), (x, y), grad),
+            ("xlogy", lambda L, t, u: L.xlogy(t, u), (x, y), grad),
+            ("xlog1py", lambda L, t, u: L.special.xlog1py(t, u), (x, y), grad),
+            ("clamp", lambda L, t, u: L.clamp(t, u, 1.5 * u), (x, y), grad),
+            ("count_nonzero", lambda L, t: L.count_nonzero(t), (x,), ()),
+            ("histc", lambda L, t: L.histc(t, 4, -2, 2), (x,), ()),
+            ("bincount", lambda L, k, w: L.bincount(k, w[:6], minlength=9), (counts, x), ())]:
+        check(torch, fn, *args, grad=g, label=f"{label} {dtype}")
