@@ -85,3 +85,8 @@ def refuse_in_place(copy, why: str) -> None:
     """Make ``copy`` (and its views and ``detach()`` aliases, which share its count) refuse
     in-place changes, saying ``why``."""
     copy._counter = _RefusingCount(why)
+
+
+def refuses_in_place(t) -> bool:
+    """Whether ``t`` is a copy made by ``refuse_in_place`` (or a view or alias of one)."""
+    return isinstance(t._counter, _RefusingCount)

@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.views import refuse_in_place
 from ..backend import get_array_module, numpy
 from .shape import sum_to
 
-__all__ = ["Conj", "Imag", "MakeComplex", "Real", "cj", "complex_dtype", "real_dtype"]
+__all__ = ["Conj", "Imag", "MakeComplex", "Real", "cj", "complex_dtype", "conj_copy",
+           "real_dtype"]
 
 
 def complex_dtype(dtype):
@@ -96,3 +98,16 @@ def _zeros_like(g):
 def cj(t):
     """``conj(t)`` for a complex Tensor, ``t`` itself for a real one (no node, no copy)."""
     return Conj.apply(t) if t._data.dtype.kind == "c" else t
+
+
+def conj_copy(t, what: str):
+    """``cj(t)`` where a user asked for PyTorch's lazy conjugate, a view (``conj()``, ``mH``,
+    ``H``, ``adjoint()``): NumPy has none, so a complex result is a copy, which refuses in-place
+    changes (they would not reach ``t``)."""
+    out = cj(t)
+    if out is not t:
+        refuse_in_place(out, f"{what} of a complex tensor is a conjugated copy (NumPy has no "
+                             "lazy conjugate view), so changing it would not change the tensor "
+                             "as PyTorch's view does. Use conj_physical(), or clone() it, for a "
+                             "copy to write into")
+    return out

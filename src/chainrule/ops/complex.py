@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..autograd.views import refuse_in_place
 from ..backend import get_array_module
 from ._conj import Imag, MakeComplex, Real, complex_dtype, real_dtype
 from .elementwise import abs as _abs
@@ -140,9 +141,13 @@ def view_as_real(input) -> Tensor:  # noqa: A002
     z = tensor_input("view_as_real", input)
     if z.dtype.kind != "c":
         raise TypeError(f"view_as_real: input must be a complex tensor, got dtype {z.dtype}")
-    if z._data.strides and z._data.strides[-1] != z._data.itemsize:  # no view of it: a copy
-        return stack([Real.apply(z), Imag.apply(z)], -1)
-    return ViewAsReal.apply(z)
+    if (z._data.strides and z._data.strides[-1] != z._data.itemsize
+            and get_array_module(z._data).__name__ != "numpy"):  # CuPy: no view of it, a copy
+        pairs = stack([Real.apply(z), Imag.apply(z)], -1)
+        refuse_in_place(pairs, f"view_as_real of a tensor of shape {tuple(z.shape)} and strides "
+                               f"{z._data.strides} is a copy on this device; clone() it first")
+        return pairs
+    return ViewAsReal.apply(z)  # NumPy views any layout: a size-1 axis reads as the pair axis
 
 
 def view_as_complex(input) -> Tensor:  # noqa: A002

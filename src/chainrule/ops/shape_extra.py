@@ -16,7 +16,7 @@ import operator
 from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._conj import cj
+from ._conj import conj_copy
 from .creation import tril, triu
 from .elementwise import where
 from .methods import _t
@@ -44,7 +44,7 @@ def adjoint(input):  # noqa: A002
     x = _tensor("adjoint", input)
     if x.ndim < 2:
         raise ValueError(f"adjoint: input must have at least 2 dimensions, got shape {x.shape}")
-    return cj(transpose(x, -2, -1))
+    return conj_copy(transpose(x, -2, -1), "adjoint()")
 
 
 def swapdims(input, dim0: int, dim1: int):  # noqa: A002 - PyTorch's names

@@ -17,7 +17,7 @@ import numbers
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_data import Size
 from ..backend import device_of
-from ._conj import cj
+from ._conj import conj_copy
 from .creation import multinomial
 from .elementwise import cast
 from .shape import sum_to, transpose
@@ -119,13 +119,13 @@ def _h(self) -> Tensor:
     if self.ndim > 2:
         raise ValueError(f"H: only for matrices (2-D tensors), got shape {tuple(self.shape)}; "
                          "for batches of matrices use mH")
-    return cj(self if self.ndim < 2 else transpose(self, 0, 1))
+    return conj_copy(self if self.ndim < 2 else transpose(self, 0, 1), "H")
 
 
 def _m_h(self) -> Tensor:
     if self.ndim < 2:
         raise ValueError(f"mH: needs at least 2 dimensions, got shape {tuple(self.shape)}")
-    return cj(transpose(self, -2, -1))
+    return conj_copy(transpose(self, -2, -1), "mH")
 
 
 def _new(self, *args, device=None) -> Tensor:

@@ -18,8 +18,9 @@ from typing import NamedTuple
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
+from ..autograd.views import refuses_in_place
 from ..backend import config, get_array_module, numpy
-from ._conj import Conj, Imag, Real
+from ._conj import Imag, Real, cj, conj_copy
 from ._promotion import promoted, promoted_all, result_type
 from .complex import ComplexAngle
 from .creation import ones_like
@@ -254,14 +255,26 @@ def _same(name, complex_op=None, what=""):
 
 
 real = _same("real", Real, "the real part of a complex tensor (a view, as PyTorch's); ")
-conj = _same("conj", Conj, "the conjugate of a complex tensor (a copy; never lazy here); ")
-resolve_conj, resolve_neg = _same("resolve_conj"), _same("resolve_neg")
+resolve_neg = _same("resolve_neg")
+
+
+def conj(input) -> Tensor:  # noqa: A002
+    """``torch.conj``: the conjugate of a complex tensor (a copy that refuses in-place changes:
+    PyTorch's is a lazy view, see ``conj_copy``), the tensor itself for a real tensor."""
+    return conj_copy(tensor_input("conj", input), "conj()")
+
+
+def resolve_conj(input) -> Tensor:  # noqa: A002
+    """``torch.resolve_conj``: a writable copy of a ``conj()`` (or ``mH``...) result, which
+    refuses in-place changes; any other tensor itself."""
+    t = tensor_input("resolve_conj", input)
+    return t.clone() if t.dtype.kind == "c" and refuses_in_place(t) else t
 
 
 def conj_physical(input, *, out=None) -> Tensor:  # noqa: A002
     """``torch.conj_physical``: the conjugate of a complex tensor, a real tensor itself."""
     no_out("conj_physical", out)
-    return conj(tensor_input("conj_physical", input))
+    return cj(tensor_input("conj_physical", input))
 
 
 def imag(input) -> Tensor:  # noqa: A002

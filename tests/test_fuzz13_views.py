@@ -1,0 +1,162 @@
+"""Thirteenth fuzz wave, view semantics: a base tensor of some layout (row-major, transposed,
+sliced with steps, a convolution or pooling output, complex), a chain of one to three view ops,
+one in-place change through the base or a view, then every tensor compared with PyTorch's
+(values, dtype, shape, ``_version``), and, with a base computed from a leaf that requires grad,
+the gradients after backward (float64). Where PyTorch leaves view-or-copy open (``reshape``,
+``flatten``) only the tensors on one side of it are compared; chainrule may refuse a write with a
+RuntimeError (a copy where PyTorch views, a recorded write it cannot follow), never differ
+silently. The scenarios are built in tests/_fuzz13_views.py."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+from ._fuzz13_views import LAYOUTS, NEW_GROUP, VIEWS, WRITES, apply_view, apply_write, make_base
+
+torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.torch
+
+
+def _numpy(lib, t):
+    t = t.detach()
+    if lib is torch:
+        t = t.resolve_conj().resolve_neg()
+    return np.array(t.numpy())
+
+
+def _run(lib, seed, grad):
+    """The tensors of one scenario after the write (label, comparable, dtype, shape, values,
+    version) and the leaf's and value's gradients; or where it stopped with an error."""
+    rng = np.random.default_rng(seed)
+    layout = LAYOUTS[rng.integers(len(LAYOUTS))]
+    with (lib.enable_grad() if grad else lib.no_grad()), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        leaf, base = make_base(lib, rng, layout, grad)
+        pool, groups = [("base", base, 0)], 1
+        for _ in range(int(rng.integers(1, 4))):
+            op = VIEWS[rng.integers(len(VIEWS))]
+            i = len(pool) - 1 if rng.random() < 0.6 else int(rng.integers(len(pool)))
+            label, src, group = pool[i]
+            try:
+                outs = apply_view(lib, rng, op, src)
+            except (RuntimeError, ValueError, TypeError, IndexError) as e:
+                return "view refused", op, e
+            # documented: reshape may copy; chainrule's view copies where NumPy cannot view,
+            # and its conjugate transposes are copies
+            copied = lib is cr and (op in ("mH", "adjoint") and src.is_complex() or op == "view"
+                                    and not np.shares_memory(outs[0]._data, src._data))
+            if op in NEW_GROUP or copied:
+                group, groups = groups, groups + 1
+            pool += [(f"{op}({label})", o, group) for o in outs]
+        op = WRITES[rng.integers(len(WRITES))]
+        label, target, group = pool[int(rng.integers(len(pool)))]
+        w = None
+        if grad and rng.random() < 0.5:
+            w = lib.tensor(float(rng.standard_normal()), dtype=lib.float64, requires_grad=True)
+        try:
+            apply_write(lib, rng, op, target, w)
+        except (RuntimeError, ValueError, TypeError, IndexError) as e:
+            return "write refused", f"{op} on {label}", e
+        got = [(label, g == group, str(t.dtype).replace("torch.", ""), tuple(t.shape),
+                _numpy(lib, t), t._version) for label, t, g in pool]
+        if not grad:
+            return "done", got, None
+        weights = np.random.default_rng(seed + 1)
+        try:
+            total = 0
+            for _, t, _ in pool:
+                if t.requires_grad:
+                    r = lib.view_as_real(t) if t.is_complex() else t
+                    total = total + (r * lib.tensor(weights.standard_normal(tuple(r.shape)))).sum()
+            total.backward()
+        except RuntimeError as e:
+            return "done", got, e
+        return "done", got, [None if v is None or v.grad is None else _numpy(lib, v.grad)
+                             for v in (leaf, w)]
+
+
+# PyTorch refuses a recorded write into one output of split/chunk/unbind (its autograd cannot
+# rebase a view among several); chainrule follows it through the view's root like any other.
+_MULTIPLE = "function that returns multiple views"
+
+
+def _compare(seed, grad):
+    want, got = _run(torch, seed, grad), _run(cr, seed, grad)
+    if want[0] == "view refused":
+        assert got[0] != "done" or want[1] == "view", (seed, want)  # view: documented copy
+        return "both refused"
+    if got[0] == "view refused":  # a layout PyTorch views as complex and NumPy cannot
+        assert got[1] == "view_as_complex" and "contiguous" in str(got[2]), (seed, got)
+        return "refused here"
+    if want[0] == "write refused":
+        if got[0] == "done":
+            assert _MULTIPLE in str(want[2]) or "Index put requires" in str(want[2]), (seed,
+                                                                                       want)
+            return "computed here"  # PyTorch's own limits: see _MULTIPLE
+        return "both refused"
+    if got[0] != "done":
+        assert got[0] == "write refused" and isinstance(got[2], RuntimeError), (seed, got)
+        return "refused here"
+    one_group = len({g for _, g, *_ in got[1]}) == 1
+    for (label, same_t, *meta_t, v_t, ver_t), (_, same_c, *meta_c, v_c, ver_c) in zip(want[1],
+                                                                                      got[1]):
+        assert meta_c == meta_t, (seed, label)
+        if same_t and same_c:
+            np.testing.assert_allclose(v_c, v_t, rtol=1e-12, atol=1e-12, err_msg=f"{seed} {label}")
+            assert ver_c == ver_t, (seed, label, "_version")
+    if grad and one_group:  # gradients are defined where every tensor is the base's view
+        if isinstance(want[2], Exception) and not isinstance(got[2], Exception):
+            assert "isFloatingType" in str(want[2]), (seed, want[2])  # PyTorch's own check
+            return "computed here"
+        if isinstance(got[2], Exception):
+            assert isinstance(got[2], RuntimeError), (seed, want[2], got[2])
+            return "backward refused"
+        for a, b in zip(want[2], got[2]):
+            assert (a is None) == (b is None), seed
+            if a is not None:
+                np.testing.assert_allclose(b, a, rtol=1e-10, atol=1e-12, err_msg=str(seed))
+    return "same"
+
+
+@pytest.mark.parametrize("grad", [False, True], ids=["values", "gradients"])
+@pytest.mark.parametrize("block", range(3))
+def test_views_after_in_place_changes_as_pytorchs(block, grad):
+    seen = [_compare(seed, grad) for seed in range(block * 150, block * 150 + 150)]
+    assert seen.count("same") > (20 if grad else 90)
+
+
+def test_view_as_real_of_a_strided_complex_tensor_is_a_view():
+    a = np.arange(6.0).reshape(3, 2) + 1j
+    x = cr.tensor(a)
+    r = cr.view_as_real(x[:, 0])          # was a stacked copy: the write missed x
+    r.mul_(2.0)
+    np.testing.assert_array_equal(x.numpy()[:, 0], 2 * a[:, 0])
+    t = cr.view_as_real(x.t())
+    x.add_(1.0)                           # and a change of x showed nowhere
+    np.testing.assert_array_equal(t.numpy()[..., 0], x.numpy().real.T)
+    assert r._version == t._version == x._version == 2
+    g = cr.tensor(a, requires_grad=True)
+    (cr.view_as_real(g[:, 1]) * cr.tensor([[1.0, 2.0]] * 3)).sum().backward()
+    np.testing.assert_array_equal(g.grad.numpy(), [[0, 1 + 2j]] * 3)
+
+
+@pytest.mark.parametrize("take", [lambda x: x.conj(), lambda x: x.mH, lambda x: x.H,
+                                  lambda x: x.adjoint(), lambda x: cr.conj(x).imag])
+def test_conjugate_copies_refuse_in_place_changes(take):
+    # PyTorch's conj()/mH/H/adjoint() are lazy views: writing them changes x. NumPy has no
+    # conjugate view, so chainrule's copies refuse writes (they silently missed x before)
+    x = cr.tensor([[1 + 2j, 3j], [1.0, 2.0]])
+    with pytest.raises(RuntimeError, match="conjugated copy.*conj_physical"):
+        take(x).mul_(2)
+    assert x.tolist() == [[1 + 2j, 3j], [1.0, 2.0]]
+    c = x.conj().resolve_conj()           # a copy asked for, as PyTorch's resolve_conj gives
+    c.mul_(2)
+    p = cr.conj_physical(x)
+    p.zero_()
+    assert c.tolist() == [[2 - 4j, -6j], [2.0, 4.0]] and x.tolist()[0] == [1 + 2j, 3j]
+    r = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
+    r.mH.zero_()                          # a real tensor's is a plain transposed view
+    assert r.tolist() == [[0.0, 0.0], [0.0, 0.0]]
