@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module
 from ..ops import attention_bias as bias
+from ..ops import flex_attention
 from . import init
 from ._attention_core import attend
 from ._checks import float_dtype, positive_int, probability, resolve_rng
@@ -18,7 +19,7 @@ from .module import Module
 from .parameter import Parameter
 from .sdpa_backend import SDPBackend, sdpa_kernel
 
-__all__ = ["MultiheadAttention", "SDPBackend", "bias", "sdpa_kernel"]
+__all__ = ["MultiheadAttention", "SDPBackend", "bias", "flex_attention", "sdpa_kernel"]
 
 
 class MultiheadAttention(Module):
