@@ -68,6 +68,7 @@ from .backend.defaults import (
 )
 from .backend.device import accelerator, cuda, device
 from .backend.dtypes import (
+    bfloat16,
     bool,  # noqa: A004 - PyTorch's dtype name, shadowed here only
     cdouble,
     cfloat,
@@ -285,8 +286,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     # PyTorch's names (docs/pytorch.md)
-    "Size", "abs", "accelerator", "add", "arange", "argmax", "argmin",
-    "argsort", "bmm", "bool", "cat", "chunk", "clamp", "clip", "clone", "concat", "cos", "cuda",
+    "Size", "abs", "accelerator", "add", "arange", "argmax", "argmin", "argsort", "bfloat16",
+    "bmm", "bool", "cat", "chunk", "clamp", "clip", "clone", "concat", "cos", "cuda",
     "default_generator", "device", "div", "double", "empty", "empty_like", "exp", "eye",
     "flatten", "float", "float16", "float32", "float64", "from_numpy", "full", "full_like",
     "gather", "half", "initial_seed", "int", "int8", "int16", "int32", "int64", "is_tensor",

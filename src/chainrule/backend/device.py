@@ -139,9 +139,11 @@ cuda = SimpleNamespace(
     manual_seed_all=_cuda_manual_seed,  # one device: the same
     synchronize=_synchronize,
     empty_cache=_empty_cache,
+    is_bf16_supported=lambda including_emulation=True: False,  # NumPy/CuPy have no bfloat16
 )
 cuda.__doc__ = ("``cuda.is_available()``: True when CuPy sees a GPU; ``device_count()``, "
-                "``synchronize()``, ``empty_cache()``, ``manual_seed(_all)`` (no-ops without one).")
+                "``synchronize()``, ``empty_cache()``, ``manual_seed(_all)`` (no-ops without one); "
+                "``is_bf16_supported()`` is False.")
 
 accelerator = SimpleNamespace(
     is_available=_cuda_available,

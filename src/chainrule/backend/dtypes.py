@@ -22,7 +22,33 @@ bool = numpy.dtype("bool")  # noqa: A001 - PyTorch's name
 complex64 = cfloat = numpy.dtype("complex64")
 complex128 = cdouble = numpy.dtype("complex128")
 
-__all__ = ["bool", "cdouble", "cfloat", "complex64", "complex128",
+
+class _NamedOnly:
+    """A PyTorch dtype that NumPy has no type for (``bfloat16``). It exists so that a script can
+    name it (nanoGPT's ``{'float32': torch.float32, 'bfloat16': torch.bfloat16,
+    'float16': torch.float16}[dtype]``, ``autocast(dtype=torch.bfloat16, enabled=False)``); making
+    or casting a tensor with it is a TypeError that says so (NumPy reads ``.dtype``)."""
+
+    is_floating_point, is_complex, is_signed = True, False, True
+
+    def __init__(self, name: str, itemsize: int):
+        self.name, self.itemsize = name, itemsize
+
+    def __repr__(self) -> str:
+        return f"chainrule.{self.name}"
+
+    def __reduce__(self):
+        return self.name  # pickled (a deepcopy of a config) as the module's one instance
+
+    @property
+    def dtype(self):
+        raise TypeError(f"chainrule cannot compute in {self.name}: NumPy has no {self.name} type; "
+                        "use chainrule.float32 (or float16, x.half())")
+
+
+bfloat16 = _NamedOnly("bfloat16", 2)
+
+__all__ = ["bfloat16", "bool", "cdouble", "cfloat", "complex64", "complex128",
            "double", "float", "float16", "float32", "float64", "half", "int", "int8",
            "int16", "int32", "int64", "long", "short", "uint8"]
 

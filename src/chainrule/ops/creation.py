@@ -66,7 +66,9 @@ def _dtype(op, dtype, default=FLOAT):
         return config.default_dtype if default is FLOAT else default
     try:
         return numpy.dtype(dtype)
-    except TypeError:
+    except TypeError as e:
+        if str(e).startswith("chainrule cannot"):  # bfloat16 (backend/dtypes.py)
+            raise TypeError(f"{op}: {e}") from None
         raise TypeError(f"{op}: dtype {dtype!r} is not a dtype (e.g. chainrule.float32)") from None
 
 

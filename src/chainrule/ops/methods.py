@@ -13,6 +13,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..autograd.views import refuse_in_place
 from ..backend import ensure_array, get_array_module, numpy, validate_device
+from ..backend.dtypes import _NamedOnly
 from . import creation
 from ._args import dim_or_axis
 from ._promotion import promoted
@@ -86,7 +87,7 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:  # noqa: A002
 
 
 def _is_dtype(value) -> bool:
-    if isinstance(value, (numpy.dtype, type)):
+    if isinstance(value, (numpy.dtype, type, _NamedOnly)):  # bfloat16: cast() says it can't
         return True
     if isinstance(value, str):
         try:
