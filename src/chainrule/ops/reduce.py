@@ -18,6 +18,7 @@ from ..kernels import K
 from ._args import dim_or_axis, keep_flag, reduce_dim
 from ._conj import cj
 from ._promotion import float_operand
+from ._wide import half_sum, variance
 from ._zero_d import on_one_axis, scalar_dim
 from .elementwise import cast, exp, fill_where, maximum, minimum
 from .shape import broadcast_to, normalize_axis, reshape
@@ -61,6 +62,8 @@ class Sum(Function):
     def forward(self, x):
         if x.dtype.kind in "iu":  # the integer dtype kept (NumPy's would widen int32 to int64)
             return x.sum(axis=self.axes, keepdims=self.keepdims, dtype=x.dtype)
+        if x.dtype.itemsize == 2:  # float16: summed in float32 (_wide.py)
+            return half_sum(x, self.axes, self.keepdims)
         if self.axes == (0,) and x.ndim == 2 and not self.keepdims:
             return K.column_sums(x)  # a bias gradient, as one BLAS product
         return x.sum(axis=self.axes, keepdims=self.keepdims)
@@ -141,22 +144,13 @@ class LogSumExp(Function):
         return _unreduce(g, x.shape, self.axes, self.keepdims) * cj(exp(x - y))
 
 
-def _variance(x, axes, ddof, keepdims, root=False):
-    """``x.var`` (its square root for ``root``); float16 summed in float32 and rounded once, as
-    PyTorch's (NumPy's float16 sums overflow: 5000 values near 30), past 65504 inf silently."""
-    wide = x.dtype == numpy.float16
-    v = x.var(axes, numpy.float32 if wide else None, ddof=ddof, keepdims=keepdims)
-    with numpy.errstate(over="ignore"):
-        return (get_array_module(x).sqrt(v) if root else v).astype(x.dtype if wide else v.dtype)
-
-
 class Var(Function):
     # A complex x has a real variance, the mean of |x - mean|^2; the gradient 2 (x - mean) / n
     # is PyTorch's convention for it as written.
     complex_grad = True
 
     def forward(self, x):
-        return _variance(x, self.axes, self.ddof, self.keepdims)
+        return variance(x, self.axes, self.ddof, self.keepdims)
 
     def backward(self, g):
         x = self.inputs[0]
@@ -172,7 +166,7 @@ class Std(Function):
     complex_grad = True
 
     def forward(self, x):
-        return _variance(x, self.axes, self.ddof, self.keepdims, root=True)
+        return variance(x, self.axes, self.ddof, self.keepdims, root=True)
 
     def backward(self, g):
         x, y = self.inputs[0], self.output

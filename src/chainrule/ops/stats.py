@@ -17,6 +17,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._args import dim_or_axis, keep_flag, reduce_dim
+from ._wide import half_sum
 from ._zero_d import on_one_axis, scalar_dim
 from .elementwise import abs as _abs
 from .elementwise import fill_where
@@ -120,6 +121,8 @@ def aminmax(input, *, dim=None, keepdim=False):  # noqa: A002
 class NanSum(Function):
     def forward(self, x):
         keep = x.dtype if x.dtype.kind in "iu" else None  # int32 stays int32, as PyTorch's
+        if x.dtype == "float16":  # summed in float32 (_wide.py)
+            return half_sum(get_array_module(x).nan_to_num(x, nan=0.0), self.axes, self.keepdims)
         return get_array_module(x).nansum(x, axis=self.axes, keepdims=self.keepdims, dtype=keep)
 
     def backward(self, g):
