@@ -24,6 +24,10 @@ Before this wave:
   PyTorch's ops (float32 products, another order) stay finite.
 * ``sum`` over any but the innermost axis and ``nansum`` of float16 summed in float16 (NumPy's
   loop): a column sum of 1000 values near 3 was tens of units off.
+* ``layer_norm``, ``group_norm``, ``instance_norm``, ``batch_norm`` (training), norms
+  (``linalg.vector_norm``/``norm``, ``Tensor.norm``), ``normalize``, ``cosine_similarity``,
+  ``pairwise_distance`` and ``mse_loss`` of float16 formed sums of squares in float16: inf norms
+  and losses and NaN gradients for values near 100; PyTorch computes them in float32.
 """
 
 import numpy as np
@@ -304,4 +308,43 @@ def test_float16_sums_accumulate_in_float32(name, loc):
     # a column sum (NumPy's float16 loop off by tens of units for 1000 values near 3)
     for k, (c, t, e) in enumerate(_three_ways(SUMS[name], [x])):
         _no_worse(c, t, e, 1, f"{name} output/grad {k}")
+
+
+NORMS = {  # sums of squares of values near 100 pass 65504: inf norms, NaN gradients before
+    "layer_norm": lambda L, a, w, b: L.nn.functional.layer_norm(a, (a.shape[-1],), w, b),
+    "group_norm": lambda L, a, w, b: L.nn.functional.group_norm(a[None], 2, w[:4], b[:4]),
+    "instance_norm": lambda L, a, w, b: L.nn.functional.instance_norm(a[None], weight=w[:4]),
+    "batch_norm": lambda L, a, w, b: L.nn.functional.batch_norm(a.T, None, None, training=True),
+    "rms_norm": lambda L, a, w, b: L.nn.functional.rms_norm(a, (a.shape[-1],), w),
+    "vector_norm": lambda L, a, w, b: L.linalg.vector_norm(a, dim=-1),
+    "linalg.norm": lambda L, a, w, b: L.linalg.norm(a),
+    "Tensor.norm": lambda L, a, w, b: a.norm(dim=0),
+    "normalize": lambda L, a, w, b: L.nn.functional.normalize(a, dim=-1),
+    "cosine_similarity": lambda L, a, w, b: L.nn.functional.cosine_similarity(a, a + w, dim=-1),
+    "pairwise_distance": lambda L, a, w, b: L.nn.functional.pairwise_distance(a, w),
+    "mse_loss": lambda L, a, w, b: L.nn.functional.mse_loss(a, b.expand(a.shape)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(NORMS))
+def test_float16_norms_and_normalizations_in_float32(name):
+    rng = np.random.default_rng(len(name))
+    d = int(rng.integers(300, 1000))
+    x = rng.standard_normal((4, d)) * 3 + 100
+    w, b = rng.standard_normal(d), rng.standard_normal(d)
+    out = list(_three_ways(NORMS[name], [x, w, b]))
+    for k, (c, t, e) in enumerate(out):
+        assert np.isfinite(_np(c)).all() == np.isfinite(_np(t)).all(), f"{name} {k}"
+        _no_worse(c, t, e, 2, f"{name} output/grad {k}")
+
+
+def test_float16_batch_norm_running_statistics_stay_float16_and_update():
+    x = np.random.default_rng(8).standard_normal((300, 3)) * 3 + 100
+    out = {}
+    for L, dtype in ((torch, H), (cr, H), (torch, np.float64)):
+        bn = L.nn.BatchNorm1d(3).to(getattr(L, np.dtype(dtype).name))
+        y = bn(L.tensor(x.astype(dtype)))  # the statistics updated in place, in their dtype
+        out[L, dtype] = (y, bn.running_mean, bn.running_var)
+    for c, t, e in zip(out[cr, H], out[torch, H], out[torch, np.float64]):
+        _no_worse(c, t, e, 2)
 

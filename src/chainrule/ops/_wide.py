@@ -6,9 +6,13 @@ sooner. A result past float16's 65504 is inf, without NumPy's warning, as a cast
 
 from __future__ import annotations
 
-from ..backend import get_array_module, numpy
+import functools
 
-__all__ = ["half_sum", "variance"]
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module, numpy
+from .cast import cast
+
+__all__ = ["half_sum", "in_float32", "variance"]
 
 
 def half_sum(x, axes, keepdims):
@@ -28,3 +32,38 @@ def variance(x, axes, ddof, keepdims, root=False):
     with numpy.errstate(over="ignore"):
         return v.astype(numpy.float16)
 
+
+def _narrow(out):
+    if isinstance(out, Tensor):
+        return cast(out, numpy.float16) if out._data.dtype == numpy.float32 else out
+    if isinstance(out, tuple):
+        items = [_narrow(o) for o in out]
+        return type(out)(*items) if hasattr(out, "_fields") else tuple(items)
+    return out
+
+
+def in_float32(*keep):
+    """Decorate an op so that, given a float16 Tensor first, it computes in float32 and rounds
+    its float32 outputs to float16 once, as PyTorch's normalizations, norms and losses of
+    float16 do (their sums of squares overflow float16 past 65504, and NaN gradients followed).
+    Arguments named (or at the positions) in ``keep`` pass unchanged: running statistics, which
+    the op updates in place. Gradients flow back through the recorded casts."""
+    def decorate(op):
+        @functools.wraps(op)
+        def wrapper(*args, **kwargs):
+            first = args[0] if args else None
+            if not (isinstance(first, Tensor) and first._data.dtype == numpy.float16) or \
+                    kwargs.get("dtype") is not None:  # a dtype asked for: the op's own rule
+                return op(*args, **kwargs)
+
+            def widen(v, key):
+                if key in keep or not (isinstance(v, Tensor) and v._data.dtype == numpy.float16):
+                    return v
+                return cast(v, numpy.float32)
+
+            args = [widen(v, i) for i, v in enumerate(args)]
+            kwargs = {k: widen(v, k) for k, v in kwargs.items()}
+            with numpy.errstate(over="ignore"):  # past 65504 is inf, silently
+                return _narrow(op(*args, **kwargs))
+        return wrapper
+    return decorate

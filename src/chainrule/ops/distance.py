@@ -15,6 +15,7 @@ import numbers
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._wide import in_float32
 from ._zero_d import on_one_axis, scalar_dim
 from .activation import _float_input
 from .elementwise import _check_broadcast, clip, where
@@ -49,6 +50,7 @@ def _eps(op, eps) -> float:
     return float(eps)
 
 
+@in_float32()
 def vector_norm(x, p: float, axis: int, keepdims: bool) -> Tensor:
     """The p-norm of ``x`` along ``axis``; its gradient is 0 where the norm is 0."""
     if p == math.inf:
@@ -82,6 +84,7 @@ class _ClampMinStraight(Function):
         return g
 
 
+@in_float32()
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:  # noqa: A002
     """``input / max(||input||_p, eps)`` along ``dim`` (PyTorch's ``F.normalize``)."""
     if out is not None:
@@ -105,6 +108,7 @@ def _pair(op, x1, x2, complex_ok=False):
     return x1, x2
 
 
+@in_float32()
 def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
     """The cosine of the angle between ``x1`` and ``x2`` along ``dim`` (broadcasting): each is
     divided by its norm clamped to at least ``eps``, as in PyTorch."""
@@ -126,6 +130,7 @@ def cosine_similarity(x1, x2, dim: int = 1, eps: float = 1e-8) -> Tensor:
     return _sum((a / na) * (b / nb), axis)
 
 
+@in_float32()
 def pairwise_distance(x1, x2, p: float = 2.0, eps: float = 1e-6, keepdim: bool = False) -> Tensor:
     """The p-norm of ``x1 - x2 + eps`` along the last axis (PyTorch's ``F.pairwise_distance``)."""
     x1, x2 = _pair("pairwise_distance", x1, x2, complex_ok=True)  # the norm of a complex x1 - x2

@@ -18,6 +18,7 @@ import numbers
 from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._wide import in_float32
 from .math import rsqrt
 from .normalization import _check_float_tensor, batch_norm, layer_norm
 from .reduce import mean
@@ -47,6 +48,7 @@ def _check_eps(op, eps):
         raise ValueError(f"{op}: eps must be a non-negative number, got {eps!r}")
 
 
+@in_float32()
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):  # noqa: A002
     """Standardize each sample's channels in ``num_groups`` groups (N, C, *), then scale and
     shift each channel by ``weight`` and ``bias`` (shape (C,))."""
@@ -73,6 +75,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     return _channel_affine(y, weight, bias)
 
 
+@in_float32(1, 2, "running_mean", "running_var")
 def instance_norm(input, running_mean=None, running_var=None, weight=None,  # noqa: A002
                   bias=None, use_input_stats: bool = True, momentum: float = 0.1,
                   eps: float = 1e-5):
@@ -121,6 +124,7 @@ def _update_running(x, running_mean, running_var, momentum):
                                                                   running_var.dtype)))
 
 
+@in_float32()
 def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
     """``input / sqrt(mean(input^2) + eps) * weight`` over the trailing ``normalized_shape``
     axes; ``eps=None`` is the dtype's machine epsilon, as PyTorch's."""

@@ -26,6 +26,7 @@ from ._classification import (
     cross_entropy,
     nll_loss,
 )
+from ._wide import in_float32
 from .activation import logsigmoid, sigmoid
 from .elementwise import abs as _abs
 from .elementwise import clip, log, maximum, where
@@ -53,6 +54,7 @@ def _no_weight(op, weight):
                         "sum(weight)); multiply reduction='none' by the weights instead")
 
 
+@in_float32()
 def mse_loss(input, target, size_average=None, reduce=None,  # noqa: A002 - torch's names
              reduction: str = "mean", weight=None) -> Tensor:
     """Mean squared error: the mean (or sum) of ``(input - target) ** 2``.

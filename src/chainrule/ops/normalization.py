@@ -17,6 +17,7 @@ import numbers
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._wide import in_float32
 from .shape import reshape, sum_to
 
 __all__ = ["batch_norm", "layer_norm"]
@@ -160,6 +161,7 @@ def _buffer_array(op, name, r, channels):
     return data
 
 
+@in_float32(1, 2, "running_mean", "running_var")
 def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Batch normalization: standardize each channel (axis 1) over the batch and spatial axes.
@@ -252,6 +254,7 @@ def _batch_norm_eval(x, mean, var, weight, bias, eps):
     return x * reshape(scale, stat_shape) + reshape(shift, stat_shape)
 
 
+@in_float32()
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Layer normalization: standardize over the trailing ``normalized_shape`` axes of each sample.
 

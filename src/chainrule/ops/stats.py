@@ -17,7 +17,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._args import dim_or_axis, keep_flag, reduce_dim
-from ._wide import half_sum
+from ._wide import half_sum, in_float32
 from ._zero_d import on_one_axis, scalar_dim
 from .elementwise import abs as _abs
 from .elementwise import fill_where
@@ -177,6 +177,7 @@ def _floating(op, x):
                         "(cast it first, e.g. x.double())")
 
 
+@in_float32()
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
     """The vector p-norm over ``dim`` (all entries for None): p = 2 or "fro" (Euclidean), 1,
     inf, -inf, 0 (the count of nonzeros) or any other number ``(sum |x|^p)^(1/p)``; "nuc" is the
