@@ -28,6 +28,8 @@ Before this wave:
   (``linalg.vector_norm``/``norm``, ``Tensor.norm``), ``normalize``, ``cosine_similarity``,
   ``pairwise_distance`` and ``mse_loss`` of float16 formed sums of squares in float16: inf norms
   and losses and NaN gradients for values near 100; PyTorch computes them in float32.
+* ``clip_grad_norm_``/``get_total_norm`` of float16 gradients: the norm of a 300 x 300 gradient
+  of values near 3 was inf, so every gradient was scaled to 0.
 """
 
 import numpy as np
@@ -348,3 +350,15 @@ def test_float16_batch_norm_running_statistics_stay_float16_and_update():
     for c, t, e in zip(out[cr, H], out[torch, H], out[torch, np.float64]):
         _no_worse(c, t, e, 2)
 
+
+def test_float16_clip_grad_norm():
+    g = (np.random.default_rng(9).standard_normal((300, 300)) * 3).astype(H)
+    out = {}
+    for L in (torch, cr):
+        p, q = (L.nn.Parameter(L.zeros(s, dtype=L.float16)) for s in ((300, 300), (3,)))
+        p.grad, q.grad = L.tensor(g), L.tensor(g[0, :3])
+        # the sum of squares (8e5) passes 65504: the norm was inf and every gradient cleared
+        out[L.__name__] = (L.nn.utils.clip_grad_norm_([p, q], 1.0), p.grad, q.grad)
+    for c, t in zip(out["chainrule"], out["torch"]):
+        np.testing.assert_array_equal(c.numpy(), t.numpy())
+        assert c.dtype == np.float16
