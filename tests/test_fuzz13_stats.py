@@ -53,7 +53,8 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from _fuzz12_check import check
+
+from ._fuzz12_check import check
 
 torch = pytest.importorskip("torch")
 
