@@ -117,3 +117,13 @@ def test_flex_attention_refuses_bad_input_by_name():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert cfa.flex_attention(q, q, q, kernel_options={"BLOCK_M": 16}).shape == q.shape
+
+
+def test_pytorchs_import_paths():
+    import chainrule.nn.attention.flex_attention as fa
+    from chainrule.nn.attention.bias import causal_lower_right
+    from chainrule.nn.attention.flex_attention import create_block_mask, flex_attention
+
+    assert fa is cfa and flex_attention is cfa.flex_attention
+    assert create_block_mask is cfa.create_block_mask
+    assert causal_lower_right is cr.nn.attention.bias.causal_lower_right

@@ -8,6 +8,8 @@ a state dict moves between this module and ``torch.nn.MultiheadAttention`` uncha
 
 from __future__ import annotations
 
+import sys
+
 from ..backend import get_array_module
 from ..ops import attention_bias as bias
 from ..ops import flex_attention
@@ -20,6 +22,11 @@ from .parameter import Parameter
 from .sdpa_backend import SDPBackend, sdpa_kernel
 
 __all__ = ["MultiheadAttention", "SDPBackend", "bias", "flex_attention", "sdpa_kernel"]
+
+# PyTorch's submodule paths (``from torch.nn.attention.bias import causal_lower_right``) name
+# these two ops modules here, so ported imports work as written.
+sys.modules[__name__ + ".bias"] = bias
+sys.modules[__name__ + ".flex_attention"] = flex_attention
 
 
 class MultiheadAttention(Module):
