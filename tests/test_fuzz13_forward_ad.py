@@ -760,14 +760,17 @@ WEIGHTED_LOSSES = {
     "bce_with_logits_pos_weight": lambda L, x, w: F(L).binary_cross_entropy_with_logits(
         x, L.tensor(np.full((3, 4), 0.3)), pos_weight=w),
     "multi_margin_loss": lambda L, x, w: F(L).multi_margin_loss(x, _ix(L, 0, 2, 1), weight=w),
+    "batch_norm_running_mean": lambda L, x, w: F(L).batch_norm(x, w, w.detach() + 1),
+    "batch_norm_running_var": lambda L, x, w: F(L).batch_norm(x, w.detach(), w, training=True),
 }
 
 
 @pytest.mark.parametrize("name", sorted(WEIGHTED_LOSSES))
 def test_a_class_weight_that_requires_grad_is_refused(name):
-    """These losses are not differentiated with respect to their weights: PyTorch raises where
-    a weight requires grad; chainrule computed and silently gave the weight no gradient (and
-    jvp no term for its tangent). Under no_grad both compute."""
+    """These losses are not differentiated with respect to their weights, nor batch_norm with
+    respect to its running statistics: PyTorch raises where one requires grad; chainrule
+    computed and silently gave it no gradient (and jvp no term for its tangent). Under no_grad
+    both compute."""
     x, w = N(3, 4), P(4)
     loss = WEIGHTED_LOSSES[name]
     values = []

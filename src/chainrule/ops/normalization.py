@@ -15,6 +15,7 @@ import math
 import numbers
 
 from ..autograd.function import Function, nondiff
+from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._wide import in_float32
@@ -150,7 +151,11 @@ def _check_param(op, name, t, shape, dtype):
 
 
 def _buffer_array(op, name, r, channels):
-    """The raw array of a running statistic (a Tensor or an array) of shape (C,)."""
+    """The raw array of a running statistic (a Tensor or an array) of shape (C,); it is not
+    differentiated, so one that requires grad is refused (as PyTorch's)."""
+    if isinstance(r, Tensor) and r.requires_grad and is_grad_enabled():
+        raise RuntimeError(f"{op}: not differentiable with respect to {name}, which requires "
+                           f"grad (as PyTorch's); pass {name}.detach()")
     data = r._data if isinstance(r, Tensor) else r
     if not hasattr(data, "shape") or data.dtype.kind != "f":
         raise TypeError(
