@@ -248,15 +248,15 @@ def test_random_factories_take_generator(call):
 
 def test_module_methods_take_pytorchs_keyword_names():
     """m.load_state_dict(state_dict=sd) and m.register_buffer('b', tensor=t) (PyTorch's names)
-    were TypeErrors; assign=True, which chainrule does not do, is refused clearly."""
+    were TypeErrors; assign=True adopts the given tensors (tests/nn/test_load_state_assign.py)."""
     ours, theirs = cr.nn.Linear(3, 2), torch.nn.Linear(3, 2)
     sd = {k: cr.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()}
     ours.load_state_dict(state_dict=sd, strict=True, assign=False)
     np.testing.assert_array_equal(ours.weight.numpy(), theirs.weight.detach().numpy())
     ours.register_buffer("scale", tensor=cr.tensor([2.0]), persistent=True)
     assert "scale" in ours.state_dict()
-    with pytest.raises(ValueError, match="assign=True is not supported"):
-        ours.load_state_dict(sd, True, True)
+    ours.load_state_dict(sd, False, True)
+    assert np.shares_memory(ours.weight.numpy(), sd["weight"].numpy()) and ours.weight.requires_grad
 
 
 def test_numpy_takes_force():

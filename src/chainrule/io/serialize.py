@@ -114,7 +114,7 @@ def _decode(value, arrays: dict, device):
             for k, v in value["__dict__"]}
 
 
-def load(f, map_location=None, *, weights_only=True):
+def load(f, map_location=None, *, weights_only=True, mmap=None):
     """Read what ``save`` wrote: the same nesting, with Tensors (arrays stay arrays).
 
     Args:
@@ -122,6 +122,9 @@ def load(f, map_location=None, *, weights_only=True):
             current position to its end.
         map_location: None, "cpu" or "cuda" (or a ``chainrule.device``): where the Tensors go.
         weights_only: accepted for PyTorch's signature; loading never runs code either way.
+        mmap: accepted for PyTorch's signature (``torch.load(path, mmap=True,
+            weights_only=True)``, the checkpoint-loading tutorial); the values are the same
+            either way, read into memory.
 
     Raises:
         ValueError: the file is not one ``save`` wrote (e.g. a PyTorch pickle), or is damaged.
@@ -130,7 +133,7 @@ def load(f, map_location=None, *, weights_only=True):
         with tempfile.TemporaryDirectory() as folder:  # the file reader checks a file on disk
             copy = Path(folder) / "load.safetensors"
             copy.write_bytes(f.read())
-            return load(copy, map_location, weights_only=weights_only)
+            return load(copy, map_location, weights_only=weights_only, mmap=mmap)
     refusal = (f"load: '{f}' was not written by chainrule.save; a PyTorch .pt/.pth pickle "
                "cannot be read (unpickling runs code): save its state dict with safetensors "
                "and load it with chainrule.io.load_weights")

@@ -326,8 +326,9 @@ class Module(Hooks, StateHooks, Access):
         Args:
             state_dict: a mapping such as the result of ``state_dict()`` (ours or PyTorch's).
             strict: when True, missing and unexpected keys are errors; shape mismatches always are.
-            assign: PyTorch's option to adopt the given tensors instead of copying; only False
-                (the copy) is supported.
+            assign: True adopts the given tensors (their dtype, device and memory) as the new
+                Parameters (keeping ``requires_grad``) and Buffers, as PyTorch's: a model built
+                on the meta device, then given its checkpoint.
 
         Returns:
             ``(missing_keys, unexpected_keys)`` as lists.
@@ -338,10 +339,7 @@ class Module(Hooks, StateHooks, Access):
         Load pre-hooks may rename keys first; load post-hooks may forgive missing or unexpected
         keys (then the values are copied before the strict check, as in PyTorch).
         """
-        if assign:
-            raise ValueError("load_state_dict: assign=True is not supported; the values are "
-                             "copied into the existing parameters (assign=False)")
-        return load_state(self, state_dict, strict)  # nn/state_hooks.py
+        return load_state(self, state_dict, strict, assign)  # nn/state_hooks.py
 
     def to(self, device=None, *, dtype=None, non_blocking=False, memory_format=None) -> Module:
         """Move parameters, buffers and gradients to ``device`` and/or cast to ``dtype``.

@@ -24,6 +24,9 @@ from collections import OrderedDict
 from collections.abc import Mapping
 
 from ..autograd.mode import no_grad
+from ..autograd.tensor import Tensor
+from ..backend import numpy
+from .parameter import Buffer, Parameter
 from .state import IncompatibleKeys, check_state
 
 __all__ = ["StateHooks", "collect_state", "load_state"]
@@ -157,8 +160,8 @@ def _collect(module, out, prefix, keep_vars):
                                "a value; it must edit the state dict in place and return None")
 
 
-def load_state(module, state_dict, strict: bool) -> IncompatibleKeys:
-    """``module.load_state_dict(state_dict, strict)``: see the module docstring."""
+def load_state(module, state_dict, strict: bool, assign: bool = False) -> IncompatibleKeys:
+    """``module.load_state_dict(state_dict, strict, assign)``: see the module docstring."""
     if not isinstance(state_dict, Mapping):
         raise TypeError(f"load_state_dict: state must be a mapping, got "
                         f"{type(state_dict).__name__}")
@@ -181,6 +184,9 @@ def load_state(module, state_dict, strict: bool) -> IncompatibleKeys:
     values, missing, unexpected = check_state(own, state, strict and not post, owner)
     with no_grad():  # counted in-place changes: a graph recorded before cannot use them
         for key, value in values.items():
+            if assign:
+                _assign(module, key, own[key], state[key])
+                continue
             if hasattr(own[key], "materialize"):  # an UninitializedParameter (lazy modules)
                 own[key].materialize(value.shape)
             own[key].copy_(value)
@@ -195,3 +201,16 @@ def load_state(module, state_dict, strict: bool) -> IncompatibleKeys:
             "the load post-hooks ran):\n  missing keys: " + ", ".join(result.missing_keys)
             + "\n  unexpected keys: " + ", ".join(result.unexpected_keys))
     return result
+
+
+def _assign(module, key, target, given) -> None:
+    """``load_state_dict(assign=True)``: the state's values (their dtype and device, their memory)
+    take ``target``'s place, as a Parameter keeping its ``requires_grad`` or a Buffer keeping its
+    persistence, as PyTorch's (a model built on the meta device, then given the checkpoint)."""
+    path, _, name = key.rpartition(".")
+    owner = module.get_submodule(path) if path else module
+    data = given._data if isinstance(given, Tensor) else numpy.asarray(given)
+    if isinstance(target, Parameter):
+        owner._parameters[name] = Parameter(data, requires_grad=target.requires_grad)
+    else:
+        owner._buffers[name] = Buffer(data, persistent=getattr(target, "persistent", True))
