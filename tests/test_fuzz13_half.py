@@ -30,6 +30,9 @@ Before this wave:
   and losses and NaN gradients for values near 100; PyTorch computes them in float32.
 * ``clip_grad_norm_``/``get_total_norm`` of float16 gradients: the norm of a 300 x 300 gradient
   of values near 3 was inf, so every gradient was scaled to 0.
+
+Added: ``io.load_weights`` reads BF16 tensors of a safetensors file (a large model's usual
+checkpoint dtype; NumPy has no bfloat16) as float32, exactly, for a float32 or float16 model.
 """
 
 import numpy as np
@@ -362,3 +365,22 @@ def test_float16_clip_grad_norm():
     for c, t in zip(out["chainrule"], out["torch"]):
         np.testing.assert_array_equal(c.numpy(), t.numpy())
         assert c.dtype == np.float16
+
+
+@pytest.mark.parametrize("half", [False, True])
+def test_bfloat16_safetensors_weights_load(tmp_path, half):
+    st = pytest.importorskip("safetensors.torch")
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4))
+    saved = {k: v.bfloat16() if v.is_floating_point() else v
+             for k, v in model.state_dict().items()}
+    st.save_file(saved, tmp_path / "w.safetensors")  # a large model's usual checkpoint dtype
+    ours = cr.nn.Sequential(cr.nn.Linear(3, 4), cr.nn.BatchNorm1d(4))
+    if half:
+        ours.half(), model.half()
+    model.load_state_dict(saved)
+    with pytest.warns(UserWarning, match="no SHA-256 checksums"):  # another tool's file
+        cr.io.load_weights(ours, tmp_path / "w.safetensors")
+    for (k, c), t in zip(ours.state_dict().items(), model.state_dict().values()):
+        assert str(c.dtype) == str(t.dtype).replace("torch.", ""), k
+        np.testing.assert_array_equal(c.numpy(), t.numpy(), err_msg=k)  # widened exactly

@@ -132,9 +132,9 @@ def _corrupt_case(tmp_path, kind):
 
         save_weights(nn.Linear(64, 10, rng=np.random.default_rng(0)), path)
         path.write_bytes(path.read_bytes()[:-100])
-    elif kind == "bf16":  # a dtype NumPy cannot hold
-        _safetensors(path, {"weight": {**weight, "dtype": "BF16", "data_offsets": [0, 2]},
-                            "bias": {**bias, "data_offsets": [2, 6]}}, b"\x00" * 6)
+    elif kind == "f8":  # a dtype NumPy cannot hold (BF16 is read, widened to float32)
+        _safetensors(path, {"weight": {**weight, "dtype": "F8_E4M3", "data_offsets": [0, 1]},
+                            "bias": {**bias, "data_offsets": [1, 5]}}, b"\x00" * 5)
     elif kind == "duplicate":  # two entries of one name: which one is meant?
         entry = json.dumps(bias)
         raw = f'{{"weight": {json.dumps(weight)}, "bias": {entry}, "bias": {entry}}}'
@@ -191,8 +191,8 @@ CASES = {
         lambda tmp: _corrupt_case(tmp, "truncated"),
         "from chainrule.experiments import load_model; load_model({path!r})",
         "truncated or corrupt"),
-    "safetensors-bf16": (
-        lambda tmp: _corrupt_case(tmp, "bf16"), _LOAD_LINEAR, "unsupported dtype 'BF16'"),
+    "safetensors-f8": (
+        lambda tmp: _corrupt_case(tmp, "f8"), _LOAD_LINEAR, "unsupported dtype 'F8_E4M3'"),
     "safetensors-127000-empty-tensors": (
         lambda tmp: _crowded_header(tmp / "model.safetensors"), _LOAD_LINEAR,
         "... and 126982 more"),

@@ -52,6 +52,9 @@ _DTYPES = {
     "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?",
 }
 _NAMES = {numpy.dtype(code): name for name, code in _DTYPES.items()}
+# Read only, widened to float32 (exactly: bfloat16 is float32's upper 16 bits). NumPy has no
+# bfloat16, and checkpoints of large models are commonly saved in it.
+_BF16 = "BF16"
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class TensorInfo:
     shape: tuple
     begin: int
     end: int
+    bfloat16: bool = False  # stored as BF16 (read as uint16 bits, returned as float32)
 
 
 @dataclass(frozen=True)
@@ -136,21 +140,21 @@ def _tensor_info(name: str, entry) -> TensorInfo:
         got = sorted(entry) if isinstance(entry, dict) else type(entry).__name__
         raise ValueError(f"tensor {name!r}: expected keys dtype, shape, data_offsets, got {got}")
     dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-    if dtype not in _DTYPES:
-        raise ValueError(f"tensor {name!r}: unsupported dtype {dtype!r}; NumPy reads "
-                         f"{', '.join(_DTYPES)}")
+    if dtype not in _DTYPES and dtype != _BF16:
+        raise ValueError(f"tensor {name!r}: unsupported dtype {dtype!r}; chainrule reads "
+                         f"{', '.join(_DTYPES)} and {_BF16} (as float32)")
     if not isinstance(shape, list) or not all(_is_int(d) and d >= 0 for d in shape):
         raise ValueError(f"tensor {name!r}: shape must be a list of ints >= 0, got {shape!r}")
     if (not isinstance(offsets, list) or len(offsets) != 2
             or not all(_is_int(o) and o >= 0 for o in offsets) or offsets[0] > offsets[1]):
         raise ValueError(f"tensor {name!r}: data_offsets must be [begin, end] with "
                          f"0 <= begin <= end, got {offsets!r}")
-    dt = numpy.dtype(_DTYPES[dtype])
+    dt = numpy.dtype(_DTYPES["U16" if dtype == _BF16 else dtype])
     nbytes = math.prod(shape) * dt.itemsize
     if offsets[1] - offsets[0] != nbytes:
         raise ValueError(f"tensor {name!r}: {dtype} of shape {tuple(shape)} is {nbytes} bytes, "
                          f"its data_offsets {offsets} span {offsets[1] - offsets[0]}")
-    return TensorInfo(dt, tuple(shape), offsets[0], offsets[1])
+    return TensorInfo(dt, tuple(shape), offsets[0], offsets[1], dtype == _BF16)
 
 
 def read_header(who: str, path) -> Header:
@@ -295,6 +299,8 @@ def read_tensors(who: str, header: Header, names=None) -> dict:
                     info.dtype.newbyteorder("="))
                 if name in header.complex_names:
                     out[name] = out[name].view(numpy.result_type(info.dtype, 1j))[..., 0]
+                if info.bfloat16:
+                    out[name] = (out[name].astype(numpy.uint32) << 16).view(numpy.float32)
     return out
 
 
