@@ -238,6 +238,27 @@ CASES = {
                     N(1, 2, 3)),
     "fft": (lambda L, x: L.fft.irfft(L.fft.rfft(x) * 2) + L.view_as_real(L.fft.fft(x)).sum(-1),
             N(6)),
+    "statistics": (lambda L, x: L.quantile(x, L.tensor(np.array([0.1, 0.5, 0.9])), dim=1).sum(0)
+                   + L.nanmedian(x, 1)[0] + L.cov(x).sum(0) + L.corrcoef(x).sum(1), N(3, 5)),
+    "pooling_3d": (lambda L, x: F(L).avg_pool3d(x, 2) + F(L).max_pool3d(x, 2)
+                   + F(L).adaptive_avg_pool3d(x, 2), N(1, 1, 4, 4, 4)),
+    "unpool_shuffle": (lambda L, x: F(L).max_unpool2d(*F(L).max_pool2d(x, 2, return_indices=True),
+                                                      2) + F(L).pixel_unshuffle(x, 2).reshape(
+        1, 1, 4, 4) + F(L).channel_shuffle(x.reshape(1, 4, 2, 2), 2).reshape(1, 1, 4, 4),
+                       N(1, 1, 4, 4)),
+    "stft": (lambda L, x: L.view_as_real(L.stft(x, 8, hop_length=2, return_complex=True,
+                                                window=L.hann_window(8, dtype=L.float64))),
+             N(32)),
+    "tensor_solvers": (lambda L, a, b: L.linalg.tensorsolve(a, b).sum()
+                       + L.linalg.tensorinv(a, 1).sum(), N(6, 2, 3)
+                       + np.eye(6).reshape(6, 2, 3) * 3, N(6)),
+    "more_linalg": (lambda L, a, b: L.linalg.lu_solve(*L.linalg.lu_factor(a), b)
+                    + L.linalg.solve(a, b.mT, left=False).mT + L.linalg.pinv(
+                        a @ a.mT, hermitian=True)[:, :2], N(3, 3) + 3 * np.eye(3), N(3, 2)),
+    "scatters": (lambda L, x, s: L.diagonal_scatter(x, s) + L.select_scatter(x, s, 0, 1)
+                 + L.slice_scatter(x, s[:, None].expand(3, 2), 1, 0, 2), N(3, 3), N(3)),
+    "saturated": (lambda L, x: L.sigmoid(x) + F(L).logsigmoid(x) + F(L).gelu(x)
+                  + F(L).softplus(x, 1, 2), np.array([-800.0, 800.0, 0.0, 2.0, 1.9, -40])),
 }
 
 SYMMETRIC = {  # the functions read one triangle: PyTorch's forward formulas take a symmetric dA
@@ -258,6 +279,14 @@ FINITE_DIFFERENCES = {
     "det_singular": (lambda L, a: L.linalg.det(a), np.array([[1.0, 2, 3], [2, 4, 6], [1, 0, 1]])),
     "scatter_reduce_prod": (lambda L, x, s: L.scatter_reduce(x, 1, _ix(L, [0, 0], [1, 1]), s,
                                                              "prod"), N(2, 3), N(2, 2)),
+    "cdist_p1": (lambda L, x, y: L.cdist(x, y, p=1), N(3, 4), N(2, 4)),
+    "index_reduce_amax": (lambda L, x, s: x.index_reduce(0, _ix(L, 0, 2, 0), s, "amax"),
+                          N(3, 2), N(3, 2)),
+    "heaviside_product": (lambda L, x: x * L.heaviside(x, L.tensor(0.5, dtype=L.float64)),
+                          N(5)),
+    "multi_head_attention_forward": (lambda L, x, w, b, ow: F(L).multi_head_attention_forward(
+        x, x, x, 4, 2, w, b, None, None, False, 0.0, ow, None, training=False,
+        need_weights=False)[0], N(3, 1, 4), N(12, 4), N(12), N(4, 4)),
 }
 
 
@@ -323,7 +352,9 @@ def test_jvp_where_pytorch_has_no_forward_formula(name):
     eps = 1e-6
 
     def at(s):
-        out = fn(torch, *[torch.tensor(x + s * t) for x, t in zip(inputs, tangents)])
+        with warnings.catch_warnings():  # index_reduce() is in beta
+            warnings.simplefilter("ignore")
+            out = fn(torch, *[torch.tensor(x + s * t) for x, t in zip(inputs, tangents)])
         return out.numpy()
 
     want = (at(eps) - at(-eps)) / (2 * eps)
@@ -782,3 +813,37 @@ def test_a_class_weight_that_requires_grad_is_refused(name):
     _same(values[1], values[0], tol=1e-12)
     with pytest.raises(RuntimeError, match="differentiable with respect to"):
         cr.func.jvp(lambda a: loss(cr, cr.tensor(x), a), (cr.tensor(w),), (cr.tensor(w),))
+
+
+def _higher_order(L):
+    x0, v0, w0 = np.linspace(-1, 1, 3), np.array([0.3, -0.7, 1.1]), np.cos(np.arange(9.0))
+    w, fun = L.tensor(w0.reshape(3, 3)), L.autograd.functional
+
+    def f(x):
+        return (w @ x).tanh() * x.sin()
+
+    def s(x):
+        return ((w @ x).tanh() ** 2).sum() * x.exp().sum()
+
+    calls = {
+        "jvp": lambda x, v: fun.jvp(f, x, v, create_graph=True)[1],
+        "vjp": lambda x, v: fun.vjp(f, x, v, create_graph=True)[1],
+        "hvp": lambda x, v: fun.hvp(s, x, v, create_graph=True)[1],
+        "vhp": lambda x, v: fun.vhp(s, x, v, create_graph=True)[1],
+        "jacobian": lambda x, v: fun.jacobian(f, x, create_graph=True) * v,
+        "hessian": lambda x, v: fun.hessian(s, x, create_graph=True) * v,
+        "func_jvp": lambda x, v: L.func.jvp(f, (x,), (v,))[1],
+        "jacfwd": lambda x, v: L.func.jacfwd(f)(x) * v,
+    }
+    grads = []
+    for call in calls.values():
+        x, v = L.tensor(x0, requires_grad=True), L.tensor(v0, requires_grad=True)
+        (call(x, v) ** 2).sum().backward()
+        grads += [x.grad, v.grad]
+    return grads
+
+
+def test_reverse_over_forward_and_create_graph_match_pytorch():
+    """The backward of what autograd.functional returns with create_graph, and of func.jvp's and
+    jacfwd's results, reaches the inputs and the tangents as PyTorch's."""
+    _same(_higher_order(cr), _higher_order(torch), tol=1e-10)
