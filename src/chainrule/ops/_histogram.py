@@ -1,9 +1,7 @@
-"""PyTorch's histogram edges and counts, shared by ``histogram`` and ``histogramdd``.
+"""PyTorch's histogram edges and counts, shared by ``histc``, ``histogram`` and ``histogramdd``.
 
-PyTorch makes the ``bins + 1`` edges with its ``linspace``: ``step = (hi - lo) / bins`` rounded in
-the input's dtype, then ``lo + i * step`` for the first half of the edges and
-``hi - (bins - i) * step`` for the rest, each a fused multiply-add (one rounding). NumPy's
-``histogram`` spaces its edges as ``lo + i * step`` throughout, so an edge in the upper half can
+PyTorch makes the ``bins + 1`` edges with its ``linspace`` (``_linspace.py``). NumPy's
+``histogram`` spaces its edges as ``lo + i * step`` throughout, so an edge in the upper half could
 sit an ulp away from PyTorch's, and a value lying exactly on it (0.7 with ten bins over [0, 1],
 say) was counted one bin off. An entry's bin is then found as PyTorch finds it (``_bin_of``; the
 last bin includes its right edge, NaN and entries outside the edges are left out), and the
@@ -14,41 +12,9 @@ weights, which in float32 loses the small bins to the large total).
 from __future__ import annotations
 
 from ..backend import numpy
+from ._linspace import equal_width_edges
 
 __all__ = ["check_edges", "count", "equal_width_edges", "outer_edges"]
-
-
-def _split(x):
-    big = 134217729.0 * x  # 2 ** 27 + 1: Veltkamp's split into two halves of 26 bits
-    high = big - (big - x)
-    return high, x - high
-
-
-def _fused_multiply_add(a, b, c):
-    """``a * b + c`` with the product exact (Dekker's product and Knuth's sum, float64)."""
-    p = a * b
-    a_hi, a_lo = _split(a)
-    b_hi, b_lo = _split(b)
-    p_err = ((a_hi * b_hi - p) + a_hi * b_lo + a_lo * b_hi) + a_lo * b_lo
-    s = p + c
-    back = s - p
-    s_err = (p - (s - back)) + (c - back)
-    return numpy.where(numpy.isfinite(p), s + (s_err + p_err), p + c)  # inf step: IEEE's
-
-
-def equal_width_edges(lo: float, hi: float, bins: int, dtype):
-    """The ``bins + 1`` edges from ``lo`` to ``hi`` that PyTorch's histograms use, in ``dtype``
-    (a NumPy array: the edges are few, and the data's array module takes them from there)."""
-    with numpy.errstate(all="ignore"):  # a range wider than the dtype holds: inf and NaN
-        kind = numpy.dtype(dtype).type
-        start, end = kind(lo), kind(hi)
-        step = numpy.float64((end - start) / kind(bins))
-        i = numpy.arange(bins + 1, dtype=numpy.float64)
-        lower = i < (bins + 1) // 2
-        base = numpy.where(lower, numpy.float64(start), numpy.float64(end))
-        edges = _fused_multiply_add(numpy.where(lower, step, -step),
-                                    numpy.where(lower, i, bins - i), base)
-        return edges.astype(dtype)
 
 
 def outer_edges(op: str, column, bounds=None) -> tuple[float, float]:

@@ -19,6 +19,7 @@ from ..autograd.tensor import Tensor
 from ..backend import MetaArray, config, get_array_module, numpy, to_device, validate_device
 from ..backend.dtypes import check_fill
 from ..backend.random import resolve_rng
+from ._linspace import torch_linspace
 
 __all__ = [
     "arange", "empty", "empty_like", "eye", "from_numpy", "full", "full_like", "linspace",
@@ -227,7 +228,12 @@ def linspace(start, end, steps: int, *, dtype=None, device=None,
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
     dtype = _range_dtype("linspace", start, end, dtype)
-    arr = numpy.linspace(start, end, int(steps)).astype(dtype)
+    arr = None
+    if numpy.dtype(dtype).kind != "c":  # PyTorch's values to the last bit (_linspace.py)
+        ends = [v.item() if isinstance(v, Tensor) else v for v in (start, end)]
+        arr = torch_linspace(*ends, int(steps), dtype)
+    if arr is None:
+        arr = numpy.linspace(start, end, int(steps)).astype(dtype)
     return _leaf("linspace", arr, device, requires_grad)
 
 
