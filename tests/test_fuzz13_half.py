@@ -30,6 +30,8 @@ Before this wave:
   and losses and NaN gradients for values near 100; PyTorch computes them in float32.
 * ``clip_grad_norm_``/``get_total_norm`` of float16 gradients: the norm of a 300 x 300 gradient
   of values near 3 was inf, so every gradient was scaled to 0.
+* ``masked_fill``/``masked_fill_`` wrote a number the tensor's dtype cannot hold (``-1e9``
+  into float16 attention scores, 1000 into int8) as inf or wrapped, where PyTorch raises.
 
 Added: ``io.load_weights`` reads BF16 tensors of a safetensors file (a large model's usual
 checkpoint dtype; NumPy has no bfloat16) as float32, exactly, for a float32 or float16 model.
@@ -40,7 +42,7 @@ import pytest
 
 import chainrule as cr
 
-from ._fuzz12_check import check
+from ._fuzz12_check import check, same_outcome
 
 torch = pytest.importorskip("torch")
 
@@ -384,3 +386,15 @@ def test_bfloat16_safetensors_weights_load(tmp_path, half):
     for (k, c), t in zip(ours.state_dict().items(), model.state_dict().values()):
         assert str(c.dtype) == str(t.dtype).replace("torch.", ""), k
         np.testing.assert_array_equal(c.numpy(), t.numpy(), err_msg=k)  # widened exactly
+
+
+@pytest.mark.parametrize("dtype", ["float16", "float32", "int8", "int64", "bool"])
+def test_masked_fill_refuses_a_number_the_dtype_cannot_hold(dtype):
+    x = np.array([1, -2, 3]).astype(dtype)
+    for value in (1e5, -1e9, float("-inf"), -65504.0, float("nan"), 2.5, 1000, True):
+        for label, fn in (("masked_fill", lambda L, a: a.masked_fill(a > 0, value)),
+                          ("masked_fill_", lambda L, a: a.clone().masked_fill_(a > 0, value))):
+            if dtype in ("int8", "int64") and value != value:
+                continue  # NaN into integers: PyTorch's CPU kernel is undefined there
+            # -1e9 into float16 attention scores is PyTorch's RuntimeError, not a silent -inf
+            same_outcome(torch, fn, [x], label=f"{label}({value}) of {dtype}")

@@ -306,6 +306,8 @@ def masked_fill_(self, mask, value) -> Tensor:
     m = mask._data if isinstance(mask, Tensor) else mask
     if getattr(m, "dtype", None) is None or m.dtype.kind != "b":
         raise TypeError("masked_fill_: mask must be a boolean Tensor")
+    if isinstance(value, numbers.Number):  # 1e5 into float16 is PyTorch's error, as fill_'s
+        value = check_fill("masked_fill_", value, self._data.dtype)
 
     def write(arr):
         xp = get_array_module(arr)

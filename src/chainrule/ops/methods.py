@@ -13,7 +13,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..autograd.views import refuse_in_place
 from ..backend import ensure_array, get_array_module, numpy, validate_device
-from ..backend.dtypes import _NamedOnly
+from ..backend.dtypes import _NamedOnly, check_fill
 from . import creation
 from ._args import dim_or_axis
 from ._promotion import promoted
@@ -62,7 +62,9 @@ def masked_fill(x, mask, value) -> Tensor:
                         f"{getattr(m, 'dtype', type(mask).__name__)}")
     if isinstance(value, Tensor):
         value = value.item() if value.ndim == 0 and not value.requires_grad else value
-    if not isinstance(value, Tensor):
+    if not isinstance(value, Tensor):  # a number x's dtype cannot hold is PyTorch's error
+        value = check_fill("masked_fill", value, x.dtype) if isinstance(
+            value, numbers.Number) else value  # (-1e9 into float16 scores: no silent -inf)
         value = Tensor(get_array_module(x._data).asarray(value, dtype=x.dtype))
     return where(Tensor(m), value, x)
 
