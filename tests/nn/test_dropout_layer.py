@@ -115,9 +115,9 @@ def test_reprs_and_no_state():
 
 
 @pytest.mark.parametrize("build, error, match", [
-    (lambda: nn.Dropout(1.0), ValueError, r"Dropout: p must be in \[0, 1\), got 1.0"),
-    (lambda: nn.Dropout(-0.1), ValueError, r"Dropout: p must be in \[0, 1\), got -0.1"),
-    (lambda: nn.Dropout2d(1.5), ValueError, r"Dropout2d: p must be in \[0, 1\)"),
+    (lambda: nn.Dropout(1.01), ValueError, r"Dropout: p must be in \[0, 1\], got 1.01"),
+    (lambda: nn.Dropout(-0.1), ValueError, r"Dropout: p must be in \[0, 1\], got -0.1"),
+    (lambda: nn.Dropout2d(1.5), ValueError, r"Dropout2d: p must be in \[0, 1\]"),
     (lambda: nn.Dropout("0.5"), TypeError, "Dropout: p must be a number"),
     (lambda: nn.Dropout(0.5, rng=42), TypeError, "Dropout: rng must be a numpy.random.Generator"),
 ])
@@ -157,3 +157,20 @@ def test_same_rules_as_torch(rng):
                 zero = (out == 0).reshape(8, 6, -1)
                 assert (zero.any(axis=2) == zero.all(axis=2)).all()
         np.testing.assert_array_equal(ours.eval()(x)._data, theirs.eval()(tx).numpy())
+
+
+@pytest.mark.parametrize("name, shape", [
+    ("Dropout", (2, 3, 4, 4)), ("Dropout1d", (2, 3, 4)), ("Dropout2d", (2, 3, 4, 4)),
+    ("Dropout3d", (2, 3, 2, 4, 4)), ("AlphaDropout", (2, 3)), ("FeatureAlphaDropout", (2, 3, 4)),
+])
+def test_p_one_drops_everything_as_pytorch(name, shape):
+    """p = 1 is a valid probability in PyTorch (every entry dropped, a zero gradient); the
+    layers refused it."""
+    torch = pytest.importorskip("torch")
+    a = np.random.default_rng(1).standard_normal(shape)
+    x, xt = cr.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y, yt = getattr(nn, name)(1.0)(x), getattr(torch.nn, name)(1.0)(xt)
+    (y * cr.tensor(a)).sum().backward()
+    (yt * torch.tensor(a)).sum().backward()
+    np.testing.assert_array_equal(y.detach().numpy(), yt.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), xt.grad.numpy())

@@ -62,11 +62,11 @@ def int_tuple(who: str, name: str, value, n: int, minimum: int) -> tuple[int, ..
 
 
 def probability(who: str, p) -> float:
-    """A drop probability in [0, 1)."""
+    """A drop probability in [0, 1], as PyTorch's (p = 1 drops everything)."""
     if not isinstance(p, numbers.Real) or isinstance(p, bool):
-        raise TypeError(f"{who}: p must be a number in [0, 1), got {p!r}")
-    if not 0.0 <= p < 1.0:
-        raise ValueError(f"{who}: p must be in [0, 1), got {p}")
+        raise TypeError(f"{who}: p must be a number in [0, 1], got {p!r}")
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"{who}: p must be in [0, 1], got {p}")
     return float(p)
 
 
