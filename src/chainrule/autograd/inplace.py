@@ -23,7 +23,7 @@ from __future__ import annotations
 import numbers
 
 from ..backend import device_of, get_array_module, to_device
-from ..backend.dtypes import check_fill
+from ..backend.dtypes import check_fill, uint8_as_mask
 from ..backend.random import resolve_rng
 from .inplace_record import change, needs_record, record_write, refuse_trace
 from .mode import _grad_enabled
@@ -141,9 +141,10 @@ def _apply(t: Tensor, who: str, write) -> Tensor:
 def _plain_item(i, xp):
     """One index item as ``setitem`` writes with it: a Tensor as its array, a list as an array, a
     0-d integer array as an int (as in PyTorch and ``t[i]``: NumPy would select a copy with it,
-    which a write through ``ints_first``'s steps would then miss)."""
+    which a write through ``ints_first``'s steps would then miss), a uint8 array as a mask."""
     if isinstance(i, Tensor):
         i = i._data
+    i = uint8_as_mask(i, stacklevel=5)
     if isinstance(i, list):
         return xp.asarray(i)
     if getattr(i, "shape", None) == () and getattr(i, "dtype", None) is not None \

@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - depends on the machine
     cupy = None
 
 from .device import device as _device
+from .dtypes import bool_condition
 from .linalg_errors import LinAlgError, lapack
 from .memory import apply_malloc_tuning
 from .meta import META_FACTORIES, NO_DATA, CopyOutError, MetaArray
@@ -39,6 +40,7 @@ __all__ = [
     "LinAlgError",
     "MetaArray",
     "asnumpy",
+    "bool_condition",
     "config",
     "cuda_available",
     "device_of",

@@ -7,6 +7,7 @@ chainrule's dtypes are NumPy's, so ``t.dtype == chainrule.float32`` and
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy
 
@@ -72,3 +73,25 @@ def check_fill(op: str, value, dtype):
         raise RuntimeError(f"{op}: fill value {value!r} cannot be converted to dtype {dtype} "
                            f"without overflow (as PyTorch's)")
     return z.real if isinstance(value, complex) and dtype.kind != "c" else value
+
+
+def uint8_as_mask(i, stacklevel: int = 4):
+    """A uint8 index array read as the boolean mask PyTorch reads it as, with its deprecation
+    warning (``x[(x != pad).byte()]`` in older code; NumPy would read it as integer positions);
+    any other index item as it is."""
+    dtype = getattr(i, "dtype", None)
+    if getattr(dtype, "kind", "") == "u" and dtype.itemsize == 1:
+        warnings.warn("indexing with dtype uint8 is now deprecated, please use a dtype bool "
+                      "instead (as PyTorch warns)", UserWarning, stacklevel=stacklevel)
+        return i.astype(bool)
+    return i
+
+
+def bool_condition(op: str, condition):
+    """``where``'s condition as a boolean array: a uint8 one is PyTorch's deprecated mask (with
+    its warning), any other dtype PyTorch's TypeError."""
+    if condition.dtype != numpy.uint8:
+        raise TypeError(f"{op}: condition must be boolean, got dtype {condition.dtype}")
+    warnings.warn(f"{op} received a uint8 condition tensor. This behavior is deprecated; use a "
+                  "boolean condition instead (as PyTorch warns)", UserWarning, stacklevel=3)
+    return condition.astype(bool)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..autograd.function import Function, nondiff
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
-from ..backend import MetaArray, get_array_module, quiet
+from ..backend import MetaArray, bool_condition, get_array_module, quiet
 from . import _promotion as _pr
 from ._conj import cj
 from ._promotion import _check_broadcast, as_dtype, comparison, float_operand, result_type  # noqa: F401
@@ -382,8 +382,8 @@ def where(condition, input=None, other=None):  # noqa: A002
         condition = condition._data
     xp = get_array_module(condition, getattr(input, "data", None), getattr(other, "data", None))
     condition = condition if type(condition) is MetaArray else xp.asarray(condition)
-    if condition.dtype != bool:
-        raise TypeError(f"where: condition must be boolean, got dtype {condition.dtype}")
+    if condition.dtype != bool:  # a uint8 one is PyTorch's deprecated mask, others an error
+        condition = bool_condition("where", condition)
     input, other = _binary("where", input, other)  # noqa: A001
     if isinstance(given, Tensor) and given._data is condition:
         condition = given  # the Tensor itself: a trace (cr.trace) follows where it came from

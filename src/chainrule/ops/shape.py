@@ -14,6 +14,7 @@ from ..autograd.function import Function
 from ..autograd.inplace import drop_empty_ellipsis, ints_first
 from ..autograd.tensor import Tensor
 from ..backend import MetaArray, get_array_module, numpy
+from ..backend.dtypes import uint8_as_mask
 from ..kernels import K
 from ._args import dim_or_axis
 
@@ -284,6 +285,7 @@ def _convert_index(index, xp):
     for i in items:
         if isinstance(i, Tensor):
             i = i._data
+        i = uint8_as_mask(i)  # PyTorch's (deprecated) byte mask
         if isinstance(i, list):
             i = xp.asarray(i) if i else xp.zeros(0, dtype=xp.intp)
         elif getattr(i, "shape", None) == () and i.dtype.kind in "iu":
@@ -372,7 +374,8 @@ def getitem(x, index, *, rows=None):
     that a traced model checks it too (``nn.Embedding``'s ids); the error names ``who``.
     """
     xp = get_array_module(x._data)
-    ids = index if isinstance(index, Tensor) and index._data.dtype.kind in "iu" else None
+    ids = index if isinstance(index, Tensor) and index._data.dtype.kind in "iu" and \
+        index._data.dtype.itemsize + (index._data.dtype.kind == "i") > 1 else None  # not uint8
     index, accumulate = _convert_index(index, xp)
     index = drop_empty_ellipsis(index, x._data.ndim)
     if accumulate or isinstance(index, tuple):
