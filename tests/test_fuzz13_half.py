@@ -398,3 +398,41 @@ def test_masked_fill_refuses_a_number_the_dtype_cannot_hold(dtype):
                 continue  # NaN into integers: PyTorch's CPU kernel is undefined there
             # -1e9 into float16 attention scores is PyTorch's RuntimeError, not a silent -inf
             same_outcome(torch, fn, [x], label=f"{label}({value}) of {dtype}")
+
+
+def _activation_ops():
+    F = "nn.functional"
+
+    def fn(path, *args, **kw):
+        def call(L, a):
+            obj = L
+            for part in path.split("."):
+                obj = getattr(obj, part)
+            return obj(a, *args, **kw)
+        return call
+    return {
+        "exp": lambda L, a: (a / 3).exp(), "log": lambda L, a: (a.abs() + 0.01).log(),
+        "rsqrt": lambda L, a: (a.abs() + 0.01).rsqrt(), "tanh": fn("tanh"),
+        "sigmoid": fn("sigmoid"), "erf": fn("erf"), "atan": fn("atan"), "sin": fn("sin"),
+        "gelu": fn(f"{F}.gelu"), "gelu tanh": fn(f"{F}.gelu", approximate="tanh"),
+        "silu": fn(f"{F}.silu"), "mish": fn(f"{F}.mish"), "elu": fn(f"{F}.elu"),
+        "selu": fn(f"{F}.selu"), "softplus": fn(f"{F}.softplus"),
+        "logsigmoid": fn(f"{F}.logsigmoid"), "softsign": fn(f"{F}.softsign"),
+        "softmax": lambda L, a: L.softmax(a.reshape(20, -1), 1),
+        "log_softmax": lambda L, a: L.log_softmax(a.reshape(20, -1), 1),
+        "logsumexp": lambda L, a: L.logsumexp(a.reshape(20, -1), 1),
+        "cross_entropy": lambda L, a: L.nn.functional.cross_entropy(
+            a.reshape(-1, 10), L.arange(a.numel() // 10) % 10),
+        "x ** 3": lambda L, a: a**3, "x * x.flip": lambda L, a: a * a.flip(0),
+        "x / (|x| + 1)": lambda L, a: a / (a.abs() + 1),
+    }
+
+
+@pytest.mark.parametrize("name", sorted(_activation_ops()))
+def test_float16_elementwise_and_activations_against_pytorch(name):
+    rng = np.random.default_rng(len(name))
+    x = rng.standard_normal(2000) * 3
+    # values and gradients within a few float16 units of the largest (PyTorch computes each
+    # in float32 and rounds once; chainrule rounds some composites twice)
+    for k, (c, t, e) in enumerate(_three_ways(_activation_ops()[name], [x])):
+        _no_worse(c, t, e, 4, f"{name} output/grad {k}")
