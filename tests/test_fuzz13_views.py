@@ -78,8 +78,9 @@ def _run(lib, seed, grad):
                              for v in (leaf, w)]
 
 
-# PyTorch refuses a recorded write into one output of split/chunk/unbind (its autograd cannot
-# rebase a view among several); chainrule follows it through the view's root like any other.
+# PyTorch refuses a recorded write into one output of split/chunk/unbind, or the use of one after
+# a write (its autograd cannot rebase a view among several); chainrule follows it through the
+# view's root like any other.
 _MULTIPLE = "function that returns multiple views"
 
 
@@ -109,7 +110,9 @@ def _compare(seed, grad):
             assert ver_c == ver_t, (seed, label, "_version")
     if grad and one_group:  # gradients are defined where every tensor is the base's view
         if isinstance(want[2], Exception) and not isinstance(got[2], Exception):
-            assert "isFloatingType" in str(want[2]), (seed, want[2])  # PyTorch's own check
+            # PyTorch's own limits (its check of a complex gradient's dtype; a view among several
+            # read after a write): chainrule's gradients there are checked numerically below
+            assert "isFloatingType" in str(want[2]) or _MULTIPLE in str(want[2]), (seed, want)
             return "computed here"
         if isinstance(got[2], Exception):
             assert isinstance(got[2], RuntimeError), (seed, want[2], got[2])
@@ -125,7 +128,7 @@ def _compare(seed, grad):
 @pytest.mark.parametrize("block", range(3))
 def test_views_after_in_place_changes_as_pytorchs(block, grad):
     seen = [_compare(seed, grad) for seed in range(block * 150, block * 150 + 150)]
-    assert seen.count("same") > (20 if grad else 90)
+    assert seen.count("same") > (55 if grad else 90)
 
 
 def test_view_as_real_of_a_strided_complex_tensor_is_a_view():
@@ -160,3 +163,55 @@ def test_conjugate_copies_refuse_in_place_changes(take):
     r = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
     r.mH.zero_()                          # a real tensor's is a plain transposed view
     assert r.tolist() == [[0.0, 0.0], [0.0, 0.0]]
+
+
+def _loss_by_pytorch(seed, delta):
+    """The fuzzed scenario's loss computed by PyTorch without autograd, with ``delta`` added to
+    the leaf (the first tensor made)."""
+    made, plain = [0], torch.tensor
+
+    def tensor(data, *args, **kwargs):
+        made[0] += 1
+        return plain(np.asarray(data) + delta if made[0] == 1 else data, *args, **kwargs)
+
+    torch.tensor = tensor
+    try:
+        with torch.no_grad():
+            got = _run(torch, seed, True)[1]
+    finally:
+        torch.tensor = plain
+    weights, total = np.random.default_rng(seed + 1), 0.0
+    for *_, v, _ in got:
+        v = np.stack([v.real, v.imag], -1) if np.iscomplexobj(v) else v
+        total += float((v * weights.standard_normal(v.shape)).sum())
+    return total
+
+
+@pytest.mark.parametrize("seed", [181, 184, 277])
+def test_gradients_where_pytorch_refuses_a_view_among_several_are_right(seed):
+    # a chunk/split/unbind piece read after a write: PyTorch's backward refuses, chainrule's
+    # gradient is checked against central differences of PyTorch's forward values
+    assert _MULTIPLE in str(_run(torch, seed, True)[2])
+    grad = _run(cr, seed, True)[2][0]
+    assert np.abs(grad).sum() > 0
+    numeric = np.zeros_like(grad)
+    for i in np.ndindex(grad.shape):
+        for unit in ((1.0, 1j) if np.iscomplexobj(grad) else (1.0,)):
+            d = np.zeros_like(grad)
+            d[i] = 1e-6 * unit
+            numeric[i] += unit * (_loss_by_pytorch(seed, d) - _loss_by_pytorch(seed, -d)) / 2e-6
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-7)
+
+
+def test_views_made_before_a_recorded_write_follow_it_as_pytorchs():
+    got = []
+    for lib in (torch, cr):
+        x = lib.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=lib.float64, requires_grad=True)
+        y = x * 1
+        a, col = y[:, :2], y[:, 2]
+        before = (a * 2).sum()            # read before: its gradient reaches the earlier values
+        y[:, 2:].mul_(3)                  # a write beside a, through another view
+        y.exp_()                          # and one of the whole tensor
+        (before + (a * a).sum() + col.sum() + y.sum()).backward()
+        got.append(x.grad.numpy())
+    np.testing.assert_allclose(got[1], got[0], rtol=1e-13)

@@ -43,11 +43,11 @@ from .function import Function
 from .mode import _grad_enabled, _trace_recorder, no_grad
 from .promotion import check_in_place
 from .tensor import Tensor
+from .view_replay import _addresses, _pointer, keep_earlier, other_views, rebuild
 from .views import shares_memory_as_view
 from .write import TakeAt, WriteInto, put, take
 
-__all__ = ["change", "needs_record", "record_write", "refuse_trace",
-           "reshape_in_place"]
+__all__ = ["change", "needs_record", "record_write", "refuse_trace", "reshape_in_place"]
 
 
 def needs_record(t: Tensor, values) -> bool:
@@ -89,22 +89,6 @@ def _root_of(t: Tensor, who: str):
         _refuse(who, t, f"it is a view of a tensor of shape {cur.shape} that the gradient could "
                         "not follow into; compute the result out of place (y = y.relu())")
     return cur, _positions(t._data, cur._data, who, t)
-
-
-def _pointer(a) -> int:
-    face = getattr(a, "__array_interface__", None)
-    return face["data"][0] if face is not None else a.data.ptr
-
-
-def _addresses(a):
-    """The byte address of each element of ``a`` (an int64 array of ``a``'s shape)."""
-    xp = get_array_module(a)
-    out = xp.full(a.shape, _pointer(a), dtype="int64")
-    for k, (n, step) in enumerate(zip(a.shape, a.strides)):
-        shape = [1] * a.ndim
-        shape[k] = n
-        out = out + (xp.arange(n, dtype="int64") * step).reshape(shape)
-    return out
 
 
 def _positions(view, root, who, t):
@@ -304,6 +288,8 @@ def _record_change(t: Tensor, who: str, compute) -> None:
     except BaseException:
         _undo(t, old)
         raise
+    others = other_views(t, None)
+    keep_earlier(others)
     t._mark_changed()
     node = result._ctx
     fresh = (result.requires_grad and node is not None and node is not old._ctx
@@ -314,6 +300,7 @@ def _record_change(t: Tensor, who: str, compute) -> None:
         _attach(_new(WriteInto, index=Ellipsis, chained=True), (old, result), t)
     elif result.requires_grad:
         _attach(_new(WriteInto, index=Ellipsis, chained=False), (result,), t)
+    rebuild(t, others)
 
 
 def _change_view(t, root, positions, who, compute) -> None:
@@ -337,6 +324,8 @@ def _rewrite(root, earlier, index, value, view, positions) -> None:
     onto ``root``'s earlier node, and rebuild ``view`` (None: none) from the new ``root``."""
     if view is not None and view._ctx is not None:
         _stand_in(view, copy=False)  # its earlier node's output, for nodes that read it (reroute)
+    others = other_views(root, view)
+    keep_earlier(others)
     root._mark_changed()
     if earlier is None:
         _attach(_new(WriteInto, index=index, chained=False), (value,), root)
@@ -344,6 +333,7 @@ def _rewrite(root, earlier, index, value, view, positions) -> None:
         _attach(_new(WriteInto, index=index, chained=True), (earlier, value), root)
     if view is not None:
         _attach(_new(TakeAt, positions=positions), (root,), view)
+    rebuild(root, others)
 
 
 def _same_memory(a, b) -> bool:
