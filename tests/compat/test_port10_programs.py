@@ -3,6 +3,8 @@ accuracies, attacks and final parameters agree to float64 rounding."""
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,7 @@ from . import port10b_programs as programs_b  # noqa: E402
 from . import port10c_programs as programs_c  # noqa: E402
 from . import port10d_programs as programs_d  # noqa: E402
 from . import port10e_programs as programs_e  # noqa: E402
+from . import port10f_programs as programs_f  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -283,3 +286,29 @@ def test_tacotron2_output_masking_after_the_postnet_read_them_is_refused():
         else:
             with pytest.raises(RuntimeError, match="modified by an inplace operation"):
                 programs_e.train_tacotron2(lib, model, *args)
+
+
+def test_pointer_network_with_byte_masks_and_masked_attention_matches_pytorch():
+    """The uint8 mask that picks each next input (``embedded_inputs[embedding_mask.data]``) was
+    read by chainrule as integer positions: a wrong decoder input, silently."""
+    rng = np.random.default_rng(313)
+    points = rng.random((4, 5, 1))
+    solutions = np.argsort(points[..., 0], axis=1)
+    model = programs_f.pointer_net(chainrule)
+    trained = {n for n, p in model.named_parameters() if p.requires_grad}
+    state = {k: (rng.uniform(-0.3, 0.3, v.shape) if k in trained else v.numpy())
+             for k, v in model.state_dict().items()}
+    out = {}
+    for lib in (chainrule, torch):
+        net = programs_f.pointer_net(lib)
+        net.load_state_dict({k: lib.tensor(v) for k, v in state.items()})
+        with warnings.catch_warnings():  # the deprecated uint8 mask, warned by both
+            warnings.filterwarnings("ignore", message=".*uint8.*")
+            out[lib.__name__] = programs_f.train_pointer_net(lib, net.double(),
+                                                             lib.tensor(points),
+                                                             lib.tensor(solutions))
+    ours, theirs = out["chainrule"], out["torch"]
+    for a, b in zip(ours[1], theirs[1]):
+        np.testing.assert_array_equal(a, b)
+        assert (np.sort(a, axis=1) == np.arange(5)).all()  # each input pointed at once
+    _close([ours[0], ours[2]], [theirs[0], theirs[2]], rtol=1e-9, atol=1e-11)
