@@ -436,3 +436,37 @@ def test_float16_elementwise_and_activations_against_pytorch(name):
     # in float32 and rounds once; chainrule rounds some composites twice)
     for k, (c, t, e) in enumerate(_three_ways(_activation_ops()[name], [x])):
         _no_worse(c, t, e, 4, f"{name} output/grad {k}")
+
+
+def test_float16_model_trains_as_closely_as_pytorch():
+    """A float16 MLP with LayerNorm and GELU, five Adam steps (eps=1e-4: float16 cannot hold
+    1e-8; see docs/pytorch.md) on inputs near 50: losses and parameters as close to a float64
+    run as PyTorch's float16 run is, or closer."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((64, 16)) * 20 + 50, rng.integers(0, 5, 64)
+    torch.manual_seed(0)
+    ref = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.LayerNorm(32), torch.nn.GELU(),
+                              torch.nn.Linear(32, 5))
+    weights = {k: v.detach().numpy() for k, v in ref.state_dict().items()}
+    out = {}
+    for L, dtype in ((torch, "float16"), (cr, "float16"), (torch, "float64")):
+        m = L.nn.Sequential(L.nn.Linear(16, 32), L.nn.LayerNorm(32), L.nn.GELU(),
+                            L.nn.Linear(32, 5))
+        m.load_state_dict({k: L.tensor(v) for k, v in weights.items()})
+        m = m.to(getattr(L, dtype))
+        opt = L.optim.Adam(m.parameters(), lr=1e-2, eps=1e-4)
+        losses = []
+        for _ in range(5):
+            opt.zero_grad()
+            loss = L.nn.functional.cross_entropy(m(L.tensor(x.astype(dtype))), L.tensor(y))
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        flat = np.concatenate([np.asarray(p.detach().numpy(), np.float64).ravel()
+                               for p in m.parameters()])
+        out[L.__name__, dtype] = np.array(losses), flat
+    exact = out["torch", "float64"]
+    for k in (0, 1):
+        ours = np.abs(out["chainrule", "float16"][k] - exact[k]).max()
+        theirs = np.abs(out["torch", "float16"][k] - exact[k]).max()
+        assert ours <= max(theirs, 4 * EPS * np.abs(exact[k]).max()), (k, ours, theirs)
