@@ -7,10 +7,13 @@ VIEWS = ["index", "slice", "select", "narrow", "diagonal", "expand", "movedim", 
          "squeeze", "unsqueeze", "transpose", "swapaxes", "t", "mT", "mH", "adjoint", "real",
          "imag", "view_as_real", "view_as_complex", "unflatten", "unfold", "view", "unbind",
          "split", "tensor_split", "chunk", "hsplit", "vsplit", "reshape", "flatten", "detach",
-         "ellipsis", "none_index"]
+         "ellipsis", "none_index", "expand_as", "moveaxis", "swapdims", "split_with_sizes",
+         "dsplit", "view_as", "T", "H", "reshape_as"]
 WRITES = ["zero_", "add_", "mul_", "setitem", "copy_", "fill_", "clamp_", "relu_",
-          "masked_fill_", "iadd", "sub_", "div_"]
-NEW_GROUP = {"reshape", "flatten"}  # PyTorch leaves view or copy open: compare within groups
+          "masked_fill_", "iadd", "sub_", "div_", "index_fill_", "slice_set", "addcmul_",
+          "lerp_"]
+# PyTorch leaves view or copy open for these: compared within groups
+NEW_GROUP = {"reshape", "flatten", "reshape_as"}
 
 
 def _shape(rng, ndim):
@@ -68,6 +71,23 @@ def apply_view(lib, rng, op, t):
         return [t.diagonal(int(rng.integers(-1, 2)), 0, -1)]
     if op == "expand":
         return [t.unsqueeze(0).expand(2, *s)]
+    if op == "expand_as":
+        return [t.unsqueeze(-1).expand_as(lib.zeros(*s, 3))]
+    if op == "moveaxis":
+        return [t.moveaxis(d, _dim(rng, t))]
+    if op == "swapdims":
+        return [t.swapdims(d, _dim(rng, t))]
+    if op == "split_with_sizes":
+        cut = int(rng.integers(0, s[d] + 1))
+        return list(t.split_with_sizes([cut, s[d] - cut], d))
+    if op == "dsplit":
+        return list(t.dsplit(int(rng.integers(1, 3))))
+    if op == "view_as":
+        return [t.view_as(lib.zeros(*s[::-1]))]
+    if op == "reshape_as":
+        return [t.reshape_as(lib.zeros(*s[::-1]))]
+    if op in ("T", "H"):
+        return [getattr(t, op) if nd == 2 else t.t() if nd < 2 else t.mT]
     if op == "movedim":
         return [t.movedim(d, _dim(rng, t))]
     if op == "permute":
@@ -161,6 +181,14 @@ def apply_write(lib, rng, op, t, w=None):
         t.clamp_(-0.5, 0.7)
     elif op == "relu_":
         t.relu_()
+    elif op == "index_fill_":
+        t.index_fill_(0 if t.ndim else 0, lib.tensor([0]), value)
+    elif op == "slice_set":
+        t[..., 1:] = value
+    elif op == "addcmul_":
+        t.addcmul_(other, other, value=0.5)
+    elif op == "lerp_":
+        t.lerp_(other, 0.25)
     elif op == "masked_fill_":
         t.masked_fill_(lib.tensor(raw.real > 0), value)
     else:
