@@ -55,11 +55,12 @@ class _IndexedModules(Module):
             keys[_position(type(self).__name__, index, len(keys))]]
         for key in targets:
             del self._modules[key]
-        self._renumber()
+        self._renumber(always=True)
 
-    def _renumber(self) -> None:
-        # Keep the keys "0".."n-1" (state-dict names) after a deletion or insertion, as in PyTorch.
-        if all(k.isdigit() for k in self._modules):
+    def _renumber(self, always: bool = False) -> None:
+        # Keep the keys "0".."n-1" (state-dict names) after a deletion or insertion, as in PyTorch;
+        # a deletion renumbers named (OrderedDict) layers too, as PyTorch's (they kept their names).
+        if always or all(k.isdigit() for k in self._modules):
             modules = list(self._modules.values())
             self._modules.clear()
             self._modules.update((str(i), m) for i, m in enumerate(modules))
@@ -141,6 +142,24 @@ class Sequential(_IndexedModules):
             x = module(x)
         return x
 
+    def _times(self, count) -> list:
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise TypeError(f"unsupported operand type(s) for *: 'Sequential' and "
+                            f"'{type(count).__name__}'")
+        if count <= 0:
+            raise ValueError(f"Sequential * {count}: the factor must be positive")
+        return list(self) * count
+
+    def __mul__(self, count: int) -> Sequential:
+        """A new Sequential of these layers ``count`` times over (the same layer objects, so
+        their parameters are shared), as PyTorch's."""
+        return Sequential(*self._times(count))
+
+    __rmul__ = __mul__
+
+    def __imul__(self, count: int) -> Sequential:
+        return self.extend(self._times(count)[len(self):])
+
 
 class ModuleList(_IndexedModules):
     """A list of modules whose parameters belong to the parent (a plain list would hide them).
@@ -149,7 +168,26 @@ class ModuleList(_IndexedModules):
     >>> layers = nn.ModuleList([nn.Identity() for _ in range(3)])
     >>> len(layers)
     3
+    >>> layers
+    ModuleList(
+      (0-2): 3 x Identity()
+    )
     """
+
+    def __repr__(self) -> str:
+        """PyTorch's: a run of equal entries is one line, ``(first-last): count x entry``."""
+        runs: list[list] = []  # [first index, last index, repr]
+        for i, module in enumerate(self):
+            text = repr(module)
+            if runs and runs[-1][2] == text:
+                runs[-1][1] = i
+            else:
+                runs.append([i, i, text])
+        if not runs:
+            return f"{type(self).__name__}()"
+        lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + text.replace(
+            "\n", "\n  ") for a, b, text in runs]
+        return type(self).__name__ + "(\n  " + "\n  ".join(lines) + "\n)"
 
 
 class ModuleDict(Module):

@@ -1,0 +1,115 @@
+"""Thirteenth fuzz wave, the Module API as programs use it, side by side with PyTorch: random
+sequences of Sequential/ModuleList edits (append, extend, insert, del of indices and slices, pop,
+item assignment, slicing, ``+``, ``*``) on the same layers, named (OrderedDict) Sequentials
+included; the kinds of error PyTorch raises for a bad name, a bad training mode or a bad value;
+``named_modules(memo=)``, ``zero_grad(set_to_none=False)`` in place, ``copy.deepcopy`` of a
+trained model (no gradients on the copy), ModuleList's repr of repeated layers, and the global
+module hooks (``nn.modules.module.register_module_forward_hook`` and the rest)."""
+
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+pytestmark = [pytest.mark.torch, pytest.mark.filterwarnings("ignore")]
+
+
+def _layers(lib, n, start=1):
+    return [lib.nn.Linear(1, start + i) for i in range(n)]  # out_features names each layer
+
+
+def _view(container):
+    return [(k, m.out_features) for k, m in container._modules.items()]
+
+
+def _edit(lib, rng, kind, named):
+    n0 = int(rng.integers(1, 5))
+    if kind == "Sequential" and named:
+        box = lib.nn.Sequential(OrderedDict((f"l{i}", m) for i, m in enumerate(_layers(lib, n0))))
+    elif kind == "Sequential":
+        box = lib.nn.Sequential(*_layers(lib, n0))
+    else:
+        box = lib.nn.ModuleList(_layers(lib, n0))
+    log, fresh = [], iter(range(100, 200))
+    for _ in range(8):
+        op, n = int(rng.integers(0, 10)), len(box)
+        try:
+            if op == 0:
+                box.append(lib.nn.Linear(1, next(fresh)))
+            elif op == 1:
+                box.extend(_layers(lib, int(rng.integers(0, 3)), next(fresh) * 10))
+            elif op == 2 and not named:  # PyTorch's insert fails on named layers (KeyError),
+                low = -n if kind == "Sequential" else 0  # ModuleList's on a negative index
+                box.insert(int(rng.integers(low, n + 1)), lib.nn.Linear(1, next(fresh)))
+            elif op == 3 and n:
+                del box[int(rng.integers(-n, n))]
+            elif op == 4:
+                a, b = sorted(int(x) for x in rng.integers(-n - 1, n + 2, 2))
+                del box[a:b:int(rng.choice([1, 2]))]
+            elif op == 5 and n:
+                log.append(("pop", box.pop(int(rng.integers(-n, n))).out_features))
+            elif op == 6 and n:
+                box[int(rng.integers(-n, n))] = lib.nn.Linear(1, next(fresh))
+            elif op == 7:
+                a, b = (int(x) for x in rng.integers(-n - 1, n + 2, 2))
+                log.append(("slice", type(box[a:b]).__name__, _view(box[a:b])))
+            elif op == 8:
+                other = type(box)(_layers(lib, 1, next(fresh)))
+                if kind == "Sequential":
+                    log.append(("add", _view(box + other)))
+                box += other
+            elif op == 9 and kind == "Sequential" and n:
+                k = int(rng.integers(1, 3))
+                log.append(("mul", _view(box * k), _view(k * box)))
+                if not named:  # PyTorch's *= fails on named layers (KeyError)
+                    box *= k
+        except (IndexError, TypeError, ValueError, KeyError) as e:
+            log.append(("error", type(e).__name__))
+        log.append(_view(box))
+    log.append(list(box.state_dict()))
+    return log
+
+
+@pytest.mark.parametrize("kind", ["Sequential", "ModuleList"])
+@pytest.mark.parametrize("named", [False, True])
+def test_random_container_edits_match_pytorchs(kind, named):
+    if named and kind == "ModuleList":
+        pytest.skip("a ModuleList has no named form")
+    for seed in range(60):
+        want = _edit(torch, np.random.default_rng(seed), kind, named)
+        got = _edit(cr, np.random.default_rng(seed), kind, named)
+        assert got == want, seed
+
+
+def test_sequential_multiplication_shares_the_layers_as_pytorchs():
+    for lib in (torch, cr):
+        s = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.ReLU())
+        twice = s * 2
+        assert list(twice._modules) == ["0", "1", "2", "3"] and twice[2] is s[0]
+        assert len(list(twice.parameters())) == 2  # shared, counted once
+        with pytest.raises(ValueError):
+            s * 0
+        with pytest.raises(TypeError):
+            s * 1.5
+        s *= 3
+        assert len(s) == 6 and s[4] is s[0]
+
+
+def test_deleting_from_a_named_sequential_renumbers_as_pytorchs():
+    for lib in (torch, cr):
+        s = lib.nn.Sequential(OrderedDict(a=lib.nn.Linear(1, 1), b=lib.nn.Linear(1, 2)))
+        del s[0]
+        assert list(s.state_dict()) == ["0.weight", "0.bias"], lib
+
+
+def test_module_list_repr_folds_repeated_layers_as_pytorchs():
+    def build(lib):
+        nn = lib.nn
+        return nn.Sequential(
+            nn.ModuleList([nn.Linear(2, 2), nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 2)]),
+            nn.ModuleList([nn.Sequential(nn.Tanh(), nn.Dropout(0.1)) for _ in range(3)]),
+            nn.ModuleList(), nn.Sequential(nn.ReLU(), nn.ReLU()))
+    assert repr(build(cr)) == repr(build(torch))
