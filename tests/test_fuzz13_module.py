@@ -6,6 +6,7 @@ included; the kinds of error PyTorch raises for a bad name, a bad training mode 
 trained model (no gradients on the copy), ModuleList's repr of repeated layers, and the global
 module hooks (``nn.modules.module.register_module_forward_hook`` and the rest)."""
 
+import copy
 from collections import OrderedDict
 
 import numpy as np
@@ -103,6 +104,73 @@ def test_deleting_from_a_named_sequential_renumbers_as_pytorchs():
         s = lib.nn.Sequential(OrderedDict(a=lib.nn.Linear(1, 1), b=lib.nn.Linear(1, 2)))
         del s[0]
         assert list(s.state_dict()) == ["0.weight", "0.bias"], lib
+
+
+def _errors(lib):
+    nn, out = lib.nn, []
+
+    def record(fn):
+        try:
+            fn()
+            out.append("ok")
+        except Exception as e:  # noqa: BLE001 - the kind is what is compared
+            out.append(next(k.__name__ for k in (KeyError, ValueError, TypeError, AttributeError,
+                                                 IndexError) if isinstance(e, k)))
+
+    for name in ("a.b", "", 3, "ok2", "training"):
+        m = nn.Module()
+        record(lambda: m.add_module(name, nn.ReLU()))
+        record(lambda: m.register_parameter(name, nn.Parameter(lib.ones(1))))
+        record(lambda: m.register_buffer(name, lib.ones(1)))
+    for mode in (1, "no", None, True):
+        record(lambda: nn.ReLU().train(mode))
+    for value in (3, [1.0], "x", lib.ones(1), None):
+        record(lambda: nn.Module().register_buffer("b", value))
+    record(lambda: nn.Sequential(nn.ReLU()).set_submodule("0", 3))
+    record(lambda: nn.ModuleDict()["a.b"] == 1)
+    md = nn.ModuleDict()
+    record(lambda: md.__setitem__("", nn.ReLU()))
+    return out
+
+
+def test_error_kinds_match_pytorchs():
+    assert _errors(cr) == _errors(torch)
+
+
+def test_named_modules_memo_and_positions_as_pytorchs():
+    for lib in (torch, cr):
+        a, b = lib.nn.ReLU(), lib.nn.Tanh()
+        s = lib.nn.Sequential(a, lib.nn.Sequential(b, a))
+        memo = {b}
+        assert [n for n, _ in s.named_modules(memo, "r")] == ["r", "r.0", "r.1"]
+        assert a in memo and s in memo
+        assert [n for n, _ in s.named_modules(None, "", False)] == ["", "0", "1", "1.0", "1.1"]
+        assert [n for n, _ in s.named_modules(prefix="p")][:2] == ["p", "p.0"]
+
+
+def test_zero_grad_without_none_zeroes_the_same_tensor_as_pytorchs():
+    for lib in (torch, cr):
+        m = lib.nn.Linear(2, 1)
+        m(lib.ones(3, 2)).sum().backward()
+        held = m.weight.grad
+        m.zero_grad(set_to_none=False)
+        assert m.weight.grad is held and float(held.abs().sum()) == 0.0
+        m(lib.ones(3, 2)).sum().backward()
+        np.testing.assert_array_equal(held.numpy(), np.full((1, 2), 3.0))
+
+
+def test_deepcopy_of_a_trained_model_has_no_gradients_as_pytorchs():
+    for lib in (torch, cr):
+        m = lib.nn.Sequential(lib.nn.Linear(2, 2), lib.nn.ReLU())
+        m.register_buffer("seen", lib.ones(1))
+        m(lib.ones(1, 2)).sum().backward()
+        c = copy.deepcopy(m)
+        assert [p.grad for p in c.parameters()] == [None, None], lib
+        assert all(p.grad is not None for p in m.parameters())
+        assert c[0].weight.requires_grad and type(c[0].weight).__name__ == "Parameter"
+        x = lib.ones(2, requires_grad=True)
+        (x * 2).sum().backward()
+        assert copy.deepcopy(x).grad is not None  # a plain tensor keeps its gradient (PyTorch)
 
 
 def test_module_list_repr_folds_repeated_layers_as_pytorchs():

@@ -21,7 +21,7 @@ from .factory import add_factory_kwargs
 from .hooks import Hooks, RemovableHandle
 from .module_access import Access
 from .parameter import Buffer, Parameter
-from .state import IncompatibleKeys, check_name, convert
+from .state import ArgumentKindError, IncompatibleKeys, check_name, convert
 from .state_hooks import StateHooks, collect_state, load_state
 from .summary import summarize
 
@@ -167,6 +167,10 @@ class Module(Hooks, StateHooks, Access):
         """Register ``tensor`` (Tensor, array or None) as a buffer; ``persistent=False``: not
         saved."""
         self._unclaimed("register_buffer", name, self._stores(name)[1])
+        if tensor is not None and not (isinstance(tensor, Tensor) or (
+                hasattr(tensor, "shape") and hasattr(tensor, "dtype"))):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor, an array or None, got "
+                            f"{type(tensor).__name__}")  # as PyTorch's (this kept a number)
         buffer = None if tensor is None else Buffer(tensor, persistent=persistent)
         self._persist(name, persistent)
         self._stores(name)[1][name] = buffer
@@ -191,19 +195,22 @@ class Module(Hooks, StateHooks, Access):
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)  # nn/hooks.py
 
-    def named_modules(self, prefix: str = "", *, remove_duplicate: bool = True,
-                      _memo: set | None = None) -> Iterator[tuple[str, Module]]:
-        """This module and all below it as (dotted name, module), depth first; shared ones once."""
-        memo = set() if _memo is None else _memo
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """This module and all below it as (dotted name, module), depth first; shared ones once.
+        ``memo``: PyTorch's set of modules to skip, filled as it goes."""
+        if isinstance(memo, str):  # chainrule's earlier positional form: named_modules(prefix)
+            memo, prefix = None, memo
+        memo = set() if memo is None else memo
         if remove_duplicate:
-            if id(self) in memo:
+            if self in memo:
                 return
-            memo.add(id(self))
+            memo.add(self)
         yield prefix, self
         for name, child in self._modules.items():
             if child is not None:
                 path = f"{prefix}.{name}" if prefix else name
-                yield from child.named_modules(path, remove_duplicate=remove_duplicate, _memo=memo)
+                yield from child.named_modules(memo, path, remove_duplicate)
 
     def modules(self) -> Iterator[Module]:
         for _, m in self.named_modules():
@@ -222,8 +229,8 @@ class Module(Hooks, StateHooks, Access):
 
     def _named_members(self, store: str, prefix: str, recurse: bool, remove_duplicate: bool):
         memo = set()
-        mods = self.named_modules(prefix, remove_duplicate=remove_duplicate) if recurse else [
-            (prefix, self)]
+        mods = self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate) if (
+            recurse) else [(prefix, self)]
         for path, m in mods:
             for name, t in getattr(m, store).items():
                 if t is None or (remove_duplicate and id(t) in memo):
@@ -262,7 +269,7 @@ class Module(Hooks, StateHooks, Access):
     def train(self, mode: bool = True) -> Module:
         """Set training (``mode=True``) or evaluation mode here and below; returns self."""
         if not isinstance(mode, bool):
-            raise TypeError(f"train: mode must be a bool, got {mode!r}")
+            raise ArgumentKindError(f"train: mode must be a bool, got {mode!r}")
         self.training = mode
         for child in self.children():
             child.train(mode)
@@ -284,8 +291,10 @@ class Module(Hooks, StateHooks, Access):
             if set_to_none or p.grad is None:
                 p.grad = None
             else:
-                with no_grad():
-                    p.grad = p.grad.detach().zero_()
+                with no_grad():  # in place, as PyTorch: a held reference sees the zeros
+                    if p.grad.grad_fn is not None:  # create_graph's: a detached copy
+                        p.grad = p.grad.detach()
+                    p.grad.zero_()
 
     def num_parameters(self, *, trainable_only: bool = False) -> int:
         """Number of parameter elements (shared parameters counted once)."""
@@ -376,19 +385,6 @@ class Module(Hooks, StateHooks, Access):
 
     def cuda(self, device=None) -> Module:
         return self.to("cuda")
-
-    # As PyTorch's, these cast the floating-point entries only: complex ones keep their dtype.
-    def half(self) -> Module:
-        """Cast floating-point parameters and buffers to float16; returns self."""
-        return self._cast(None, get_array_module().dtype("float16"), "f")
-
-    def double(self) -> Module:
-        """Cast floating-point parameters and buffers to float64; returns self."""
-        return self._cast(None, get_array_module().dtype("float64"), "f")
-
-    def float(self) -> Module:
-        """Cast floating-point parameters and buffers to float32; returns self."""
-        return self._cast(None, get_array_module().dtype("float32"), "f")
 
     def extra_repr(self) -> str:
         """The text inside this module's parentheses in ``repr`` (its hyperparameters)."""

@@ -9,6 +9,7 @@ the registered children one name at a time, as PyTorch's do (a Sequential's chil
 from __future__ import annotations
 
 from ..backend import get_array_module, validate_device
+from .state import ArgumentKindError
 
 __all__ = ["Access"]
 
@@ -43,7 +44,8 @@ class Access:
         if not target:
             raise ValueError("set_submodule: target must name a submodule, got ''")
         if not isinstance(module, Module):
-            raise TypeError(f"set_submodule: module must be a Module, got {type(module).__name__}")
+            raise ArgumentKindError(  # PyTorch's error is a ValueError (this was a TypeError)
+                f"set_submodule: module must be a Module, got {type(module).__name__}")
         parent_path, _, name = target.rpartition(".")
         parent = self.get_submodule(parent_path)
         if strict and name not in parent._modules:
@@ -77,6 +79,19 @@ class Access:
         """PyTorch moves the tensors to shared memory for its multiprocessing; chainrule's process
         workers pickle what they need, so this returns the module unchanged."""
         return self
+
+    # As PyTorch's, these cast the floating-point entries only: complex ones keep their dtype.
+    def half(self):
+        """Cast floating-point parameters and buffers to float16; returns self."""
+        return self._cast(None, get_array_module().dtype("float16"), "f")
+
+    def double(self):
+        """Cast floating-point parameters and buffers to float64; returns self."""
+        return self._cast(None, get_array_module().dtype("float64"), "f")
+
+    def float(self):
+        """Cast floating-point parameters and buffers to float32; returns self."""
+        return self._cast(None, get_array_module().dtype("float32"), "f")
 
     def type(self, dst_type):
         """Cast the floating-point parameters and buffers to ``dst_type`` (a dtype, a dtype name

@@ -85,6 +85,13 @@ class Parameter(Tensor):
     def _writable(self):
         return self._wdata
 
+    def __getstate__(self):
+        # As PyTorch's: a copy (``copy.deepcopy(model)``) or pickle of a Parameter has no grad,
+        # so a copied model does not step on the original's stale gradients.
+        state = super().__getstate__()
+        state["grad"] = None
+        return state
+
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 

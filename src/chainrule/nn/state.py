@@ -20,7 +20,18 @@ def check_name(who: str, name) -> None:
     if not isinstance(name, str):
         raise TypeError(f"{who}: name must be a string, got {type(name).__name__}")
     if not name or "." in name:
-        raise ValueError(f"{who}: name must be non-empty and contain no '.', got {name!r}")
+        raise NameRefusedError(f"{who}: name must be non-empty and contain no '.', got {name!r}")
+
+
+class NameRefusedError(KeyError, ValueError):
+    """A name that cannot be registered: PyTorch's error is a KeyError (this was a ValueError)."""
+
+    def __str__(self) -> str:  # the message, not KeyError's quoted repr of it
+        return str(self.args[0])
+
+
+class ArgumentKindError(ValueError, TypeError):
+    """A wrong kind of argument where PyTorch raises ValueError (this was a TypeError)."""
 
 
 def may_be_missing(key: str) -> bool:
