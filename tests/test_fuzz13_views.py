@@ -14,6 +14,7 @@ import pytest
 
 import chainrule as cr
 
+from ._fuzz12_check import outcome
 from ._fuzz13_views import LAYOUTS, NEW_GROUP, VIEWS, WRITES, apply_view, apply_write, make_base
 
 torch = pytest.importorskip("torch")
@@ -216,3 +217,18 @@ def test_views_made_before_a_recorded_write_follow_it_as_pytorchs():
         (before + (a * a).sum() + col.sum() + y.sum()).backward()
         got.append(x.grad.numpy())
     np.testing.assert_allclose(got[1], got[0], rtol=1e-13)
+
+
+@pytest.mark.parametrize("take", [lambda x: x[:, :2], lambda x: x[:, 1:3], lambda x: x[::2, 2:],
+                                  lambda x: x[:1, :2].expand(3, 2), lambda x: x.t()[:2].t(),
+                                  lambda x: x[:, :3].unflatten(1, (1, 3))[..., :2]])
+def test_view_as_complex_views_the_layouts_pytorch_views(take):
+    # it required a C-contiguous input; PyTorch's rule: a last stride of 1, even other strides
+    # and an even storage offset
+    values = np.arange(12.0).reshape(3, 4)
+    want = outcome(torch, lambda m, x: m.view_as_complex(take(x)).mul_(1j) and x, [values])
+    got = outcome(cr, lambda m, x: m.view_as_complex(take(x)).mul_(1j) and x, [values])
+    if isinstance(want, Exception):
+        assert isinstance(got, Exception), want
+    else:
+        np.testing.assert_array_equal(got.numpy(), want.numpy())

@@ -160,10 +160,29 @@ def view_as_complex(input) -> Tensor:  # noqa: A002
     if x.ndim == 0 or x.shape[-1] != 2:
         raise ValueError(f"view_as_complex: input must have a last dimension of size 2, got "
                          f"shape {tuple(x.shape)}")
-    if not x._data.flags.c_contiguous:
-        raise ValueError("view_as_complex: input must be contiguous (call .contiguous() first), "
-                         f"got strides {x._data.strides}")
+    bad = _unviewable(x._data)
+    if bad:
+        raise ValueError(f"view_as_complex: input must have {bad} (as PyTorch's; call "
+                         f".contiguous() first), got strides {x._data.strides} in bytes")
     return ViewAsComplex.apply(x)
+
+
+def _unviewable(a) -> str:
+    """What keeps a real array with a last axis of 2 from being read as complex pairs, by
+    PyTorch's rule (its strides are in elements; NumPy's, ``a.strides``, in bytes); ``""``: a
+    view can be made."""
+    item = a.itemsize
+    if a.strides[-1] != item:
+        return "a last dimension with stride 1"
+    if any(s % (2 * item) for n, s in zip(a.shape[:-1], a.strides[:-1]) if n > 1):
+        return "a stride divisible by 2 for all but the last dimension"
+    owner = a.base
+    while getattr(owner, "base", None) is not None:
+        owner = owner.base
+    face = getattr(owner, "__array_interface__", None)
+    if face is not None and (a.__array_interface__["data"][0] - face["data"][0]) % (2 * item):
+        return "a storage offset divisible by 2"
+    return ""
 
 
 
