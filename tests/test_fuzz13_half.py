@@ -30,8 +30,10 @@ Before this wave:
   and losses and NaN gradients for values near 100; PyTorch computes them in float32.
 * ``clip_grad_norm_``/``get_total_norm`` of float16 gradients: the norm of a 300 x 300 gradient
   of values near 3 was inf, so every gradient was scaled to 0.
-* ``masked_fill``/``masked_fill_`` wrote a number the tensor's dtype cannot hold (``-1e9``
-  into float16 attention scores, 1000 into int8) as inf or wrapped, where PyTorch raises.
+* ``masked_fill``/``masked_fill_``, ``index_fill`` and ``scatter(value=)`` wrote a number the
+  tensor's dtype cannot hold (``-1e9`` into float16 attention scores, 1000 into int8) as inf or
+  wrapped, where PyTorch raises; and ``full``/``fill_`` (and those) refused a negative int for
+  an unsigned tensor, which PyTorch wraps (uint8: -1 is 255, down to -255).
 
 Added: ``io.load_weights`` reads BF16 tensors of a safetensors file (a large model's usual
 checkpoint dtype; NumPy has no bfloat16) as float32, exactly, for a float32 or float16 model.
@@ -388,16 +390,26 @@ def test_bfloat16_safetensors_weights_load(tmp_path, half):
         np.testing.assert_array_equal(c.numpy(), t.numpy(), err_msg=k)  # widened exactly
 
 
-@pytest.mark.parametrize("dtype", ["float16", "float32", "int8", "int64", "bool"])
-def test_masked_fill_refuses_a_number_the_dtype_cannot_hold(dtype):
-    x = np.array([1, -2, 3]).astype(dtype)
-    for value in (1e5, -1e9, float("-inf"), -65504.0, float("nan"), 2.5, 1000, True):
-        for label, fn in (("masked_fill", lambda L, a: a.masked_fill(a > 0, value)),
-                          ("masked_fill_", lambda L, a: a.clone().masked_fill_(a > 0, value))):
-            if dtype in ("int8", "int64") and value != value:
+@pytest.mark.parametrize("dtype", ["float16", "float32", "int8", "uint8", "int64", "bool"])
+def test_writing_a_number_the_dtype_cannot_hold_is_an_error(dtype):
+    x = np.array([1, 2, 3]).astype(dtype)
+    fills = {
+        "masked_fill": lambda L, a, v: a.masked_fill(a > 1, v),
+        "masked_fill_": lambda L, a, v: a.clone().masked_fill_(a > 1, v),
+        "index_fill": lambda L, a, v: a.index_fill(0, L.tensor([0, 2]), v),
+        "scatter": lambda L, a, v: a.scatter(0, L.tensor([1]), v),
+        "scatter_": lambda L, a, v: a.clone().scatter_(0, L.tensor([1]), v),
+        "full": lambda L, a, v: L.full((2,), v, dtype=a.dtype),
+    }
+    for value in (1e5, -1e9, float("-inf"), -65504.0, float("nan"), 2.5, 1000, True, -1, -129,
+                  -256, -1.0):
+        for label, fn in fills.items():
+            if dtype in ("int8", "uint8", "int64") and value != value:
                 continue  # NaN into integers: PyTorch's CPU kernel is undefined there
-            # -1e9 into float16 attention scores is PyTorch's RuntimeError, not a silent -inf
-            same_outcome(torch, fn, [x], label=f"{label}({value}) of {dtype}")
+            # -1e9 into float16 attention scores is PyTorch's RuntimeError, not a silent -inf;
+            # a negative int wraps into uint8 (-1 is 255) down to -255, as PyTorch's
+            same_outcome(torch, lambda L, a, f=fn, v=value: f(L, a, v), [x],
+                         label=f"{label}({value}) of {dtype}")
 
 
 def _activation_ops():

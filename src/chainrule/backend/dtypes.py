@@ -64,6 +64,8 @@ def check_fill(op: str, value, dtype):
     if dtype.kind in "iu":
         info = numpy.iinfo(dtype)
         exact = value if isinstance(value, numbers.Integral) else z.real
+        if dtype.kind == "u" and isinstance(value, numbers.Integral) and -info.max <= value < 0:
+            return value.__index__() % (info.max + 1)  # PyTorch wraps it (uint8: -1 is 255)
         held = numpy.isfinite(z) and info.min <= exact <= info.max
     else:
         with numpy.errstate(over="ignore"):

@@ -15,12 +15,14 @@ use the default generator unless given ``generator=``/``rng=``.
 from __future__ import annotations
 
 import math
+import numbers
 
 from ..autograd.function import Function, nondiff
 from ..autograd.inplace_record import change
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, get_array_module
 from ..backend.defaults import get_default_dtype
+from ..backend.dtypes import check_fill
 from ..backend.random import resolve_rng
 from ._zero_d import as_1d, scalar_dim
 from .elementwise import cast, fill_where
@@ -84,7 +86,8 @@ def _src(op, x, src):
     if isinstance(src, Tensor):
         _same_dtype(op, x, src)
         return src
-    xp = get_array_module(x._data)
+    xp = get_array_module(x._data)  # a number x's dtype cannot hold is PyTorch's error
+    src = check_fill(op, src, x.dtype) if isinstance(src, numbers.Number) else src
     return Tensor(xp.full((1,) * x.ndim, src, dtype=x.dtype))
 
 

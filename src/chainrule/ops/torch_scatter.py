@@ -16,6 +16,7 @@ import numbers
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ..backend.dtypes import check_fill
 from ._zero_d import as_1d, scalar_dim
 from .diagonal import diagonal
 from .elementwise import cast, where
@@ -181,7 +182,9 @@ def index_fill(input, dim: int, index, value) -> Tensor:  # noqa: A002
             raise ValueError(f"index_fill: value must be a number or a 0-d tensor, got shape "
                              f"{tuple(value.shape)}")
         value = cast(value, input.dtype)
-    else:
+    else:  # a number the dtype cannot hold (1e5 into float16) is PyTorch's error
+        value = check_fill("index_fill", value, input.dtype) if isinstance(
+            value, numbers.Number) else value
         value = Tensor(get_array_module(input._data).asarray(value, input.dtype))
     n = input.shape[axis] if input.ndim else 1
     shape = [-1 if d == axis else 1 for d in range(input.ndim)]
