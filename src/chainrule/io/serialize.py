@@ -10,6 +10,7 @@ of a class of one's own) is refused when saving, naming where it sits in the obj
 
 from __future__ import annotations
 
+import io
 import json
 import numbers
 import os
@@ -28,6 +29,7 @@ from .safetensors_file import (
     read_tensors,
     write_file,
 )
+from .torch_file import LEGACY_MAGIC, is_torch_zip, read_torch_file
 
 __all__ = ["load", "save"]
 
@@ -114,29 +116,60 @@ def _decode(value, arrays: dict, device):
             for k, v in value["__dict__"]}
 
 
-def load(f, map_location=None, *, weights_only=True, mmap=None):
-    """Read what ``save`` wrote: the same nesting, with Tensors (arrays stay arrays).
+def _refuse_legacy(what: str):
+    raise ValueError(
+        f"load: {what} is in PyTorch's legacy format (torch.save(..., "
+        "_use_new_zipfile_serialization=False)), which chainrule does not read; load it in "
+        "PyTorch and save it again with torch.save(obj, path) (the zip format)")
+
+
+def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=False):
+    """Read what ``save`` wrote, or a file ``torch.save`` wrote: the same nesting, with Tensors.
+
+    A ``torch.save`` file (a zip archive) is read without unpickling (io/torch_file.py): its
+    tensors and plain values come back as ``torch.load(f, weights_only=True)`` gives them,
+    Tensors as chainrule Tensors (``nn.Parameter`` where PyTorch saved one) with the stored
+    ``requires_grad``; a pickled object of any other kind (a whole Module) is refused, naming it.
 
     Args:
         f: the file path, or a binary file object (``io.BytesIO``, an open file) read from its
             current position to its end.
-        map_location: None, "cpu" or "cuda" (or a ``chainrule.device``): where the Tensors go.
+        map_location: None, "cpu" or "cuda" (or a ``chainrule.device``): where the Tensors go
+            (None: where ``save`` had them; for a PyTorch file, the host).
         weights_only: accepted for PyTorch's signature; loading never runs code either way.
         mmap: accepted for PyTorch's signature (``torch.load(path, mmap=True,
             weights_only=True)``, the checkpoint-loading tutorial); the values are the same
             either way, read into memory.
+        upcast_bfloat16: read a PyTorch file's bfloat16 tensors as float32 (exactly); without
+            it they are refused, as NumPy has no bfloat16.
 
     Raises:
-        ValueError: the file is not one ``save`` wrote (e.g. a PyTorch pickle), or is damaged.
+        ValueError: the file is neither (e.g. PyTorch's legacy, non-zip format), holds a
+            pickled object other than tensors and plain values, or is damaged.
     """
     if not isinstance(f, (str, os.PathLike)) and callable(getattr(f, "read", None)):
+        data = f.read()
+        if is_torch_zip(data):
+            return read_torch_file(io.BytesIO(data), map_location=map_location,
+                                   upcast_bfloat16=upcast_bfloat16)
+        if data.startswith(LEGACY_MAGIC):
+            _refuse_legacy("the file object")
         with tempfile.TemporaryDirectory() as folder:  # the file reader checks a file on disk
             copy = Path(folder) / "load.safetensors"
-            copy.write_bytes(f.read())
+            copy.write_bytes(data)
             return load(copy, map_location, weights_only=weights_only, mmap=mmap)
-    refusal = (f"load: '{f}' was not written by chainrule.save; a PyTorch .pt/.pth pickle "
-               "cannot be read (unpickling runs code): save its state dict with safetensors "
-               "and load it with chainrule.io.load_weights")
+    try:
+        with open(f, "rb") as stream:
+            head = stream.read(len(LEGACY_MAGIC))
+    except OSError:
+        head = b""  # read_header says what is wrong with the path
+    if is_torch_zip(head):
+        return read_torch_file(f, map_location=map_location, upcast_bfloat16=upcast_bfloat16)
+    if head == LEGACY_MAGIC:
+        _refuse_legacy(f"'{f}'")
+    refusal = (f"load: '{f}' was not written by chainrule.save, nor by torch.save (a zip "
+               "archive): chainrule reads those two formats, never a plain pickle (unpickling "
+               "runs code)")
     try:
         header = read_header("load", f)
     except ValueError as err:

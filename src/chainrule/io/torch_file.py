@@ -1,0 +1,287 @@
+"""Reading the files ``torch.save`` writes, without unpickling.
+
+A ``torch.save`` file is a zip archive: ``<name>/data.pkl`` is a pickle of the object, in which
+each tensor's bytes are a reference to ``<name>/data/<key>``, a raw storage in the byte order
+``<name>/byteorder`` names. ``torch_pickle.run_pickle`` interprets the pickle with the table
+below, which allows what ``torch.load(..., weights_only=True)`` allows for tensors and plain
+values (tensors, Parameters, OrderedDicts, dtypes, devices, sets, complex numbers, bytes) and
+refuses every other name. Each tensor is built from its storage with the saved offset, shape and
+strides (bounds checked against the storage) and copied, so it owns its memory.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import zipfile
+import zlib
+
+from ..autograd.tensor import Tensor
+from ..backend import dtypes, numpy, to_device
+from ..backend.device import device as _device
+from ..nn.parameter import Parameter
+from .torch_pickle import Global, run_pickle
+
+__all__ = ["LEGACY_MAGIC", "is_torch_zip", "read_torch_file"]
+
+# torch.save(..., _use_new_zipfile_serialization=False) starts with PROTO 2 and this long int
+LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
+_ZIP_MAGIC = b"PK\x03\x04"
+_MAX_COPY = 1 << 30  # bytes a tensor may take beyond its storage (stride-0 views of expand())
+_MAX_PICKLE = 1 << 30
+_MAX_RATIO = 1100  # deflate cannot shrink more than about 1032 : 1
+
+_STORAGE_DTYPES = {
+    "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
+    "BFloat16Storage": "bfloat16", "LongStorage": "int64", "IntStorage": "int32",
+    "ShortStorage": "int16", "CharStorage": "int8", "ByteStorage": "uint8",
+    "BoolStorage": "bool", "ComplexFloatStorage": "complex64",
+    "ComplexDoubleStorage": "complex128",
+}
+_DTYPES = ("float16", "float32", "float64", "int8", "int16", "int32", "int64", "uint8",
+           "uint16", "uint32", "uint64", "bool", "complex64", "complex128")
+
+
+def is_torch_zip(head: bytes) -> bool:
+    """Whether a file's first bytes are those of a zip archive (torch.save's format)."""
+    return head[:4] == _ZIP_MAGIC
+
+
+class _StorageType:
+    def __init__(self, name: str, dtype):
+        self.name, self.dtype = name, dtype  # dtype None: UntypedStorage, sized in bytes
+
+    def __repr__(self) -> str:
+        return f"torch.{self.name}"
+
+
+class _Storage:
+    def __init__(self, key: str, dtype, count: int):
+        self.key, self.dtype, self.count = key, dtype, count
+
+
+class _Archive:
+    def __init__(self, zf: zipfile.ZipFile, prefix: str, big_endian: bool, who: str):
+        self.zf, self.prefix, self.big, self.who = zf, prefix, big_endian, who
+        self.cache: dict = {}
+
+    def entry(self, name: str, size=None, limit=None) -> bytes:
+        try:
+            info = self.zf.getinfo(self.prefix + name)
+        except KeyError:
+            raise ValueError(f"{self.who}: the archive has no '{self.prefix}{name}' (the file "
+                             "is truncated or damaged)") from None
+        if size is not None and info.file_size != size:
+            raise ValueError(f"{self.who}: '{self.prefix}{name}' holds {info.file_size} bytes, "
+                             f"but the pickle says {size} (the file is damaged)")
+        if (limit is not None and info.file_size > limit) or (
+                info.compress_type != zipfile.ZIP_STORED
+                and info.file_size > _MAX_RATIO * info.compress_size + 1024):
+            raise ValueError(f"{self.who}: '{self.prefix}{name}' claims {info.file_size} bytes, "
+                             "more than the archive can hold (the file is damaged)")
+        try:
+            return self.zf.read(info)
+        except (zipfile.BadZipFile, EOFError, zlib.error, OSError, NotImplementedError) as err:
+            raise ValueError(f"{self.who}: cannot read '{self.prefix}{name}' from the archive "
+                             f"({err}); the file is truncated or damaged") from None
+
+    def storage(self, pid) -> _Storage:
+        if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
+                and isinstance(pid[1], _StorageType) and isinstance(pid[2], str)
+                and isinstance(pid[4], int) and not isinstance(pid[4], bool) and pid[4] >= 0):
+            raise ValueError(f"{self.who}: the pickle refers to storage {pid!r}, which is not "
+                             "one torch.save writes ('storage', type, key, location, size)")
+        return _Storage(pid[2], pid[1].dtype, pid[4])
+
+    def data(self, storage: _Storage, itemsize: int) -> bytes:
+        nbytes = storage.count * (1 if storage.dtype is None else itemsize)
+        if storage.key not in self.cache:
+            self.cache[storage.key] = self.entry(f"data/{storage.key}", size=nbytes)
+        data = self.cache[storage.key]
+        if len(data) != nbytes:  # the same key named twice with different sizes
+            raise ValueError(f"{self.who}: storage '{storage.key}' is named with two sizes")
+        return data
+
+
+def _dims(value, what: str, who: str) -> tuple:
+    if not (isinstance(value, tuple) and len(value) <= 64 and all(
+            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)):
+        raise ValueError(f"{who}: a tensor's {what} is {value!r}; expected a tuple of at most "
+                         "64 non-negative ints (the file is damaged)")
+    return value
+
+
+class _Builder:
+    """The constructors the pickle's names map to, bound to one archive and one load call."""
+
+    def __init__(self, archive: _Archive, device, upcast_bfloat16: bool):
+        self.archive, self.device, self.upcast = archive, device, upcast_bfloat16
+        self.who = archive.who
+
+    def array(self, storage, offset, size, stride, dtype):
+        who = self.who
+        if not isinstance(storage, _Storage):
+            raise ValueError(f"{who}: a tensor is rebuilt from {storage!r}, not a storage")
+        size, stride = _dims(size, "shape", who), _dims(stride, "strides", who)
+        if len(size) != len(stride) or not isinstance(offset, int) or offset < 0:
+            raise ValueError(f"{who}: a tensor has shape {size}, strides {stride} and offset "
+                             f"{offset!r}; expected as many strides as dimensions and an "
+                             "offset >= 0 (the file is damaged)")
+        bf16 = dtype is dtypes.bfloat16
+        if bf16 and not self.upcast:
+            raise ValueError(
+                f"{who}: the file holds a bfloat16 tensor (storage '{storage.key}'); NumPy has "
+                "no bfloat16, so chainrule cannot keep its dtype. Pass upcast_bfloat16=True to "
+                "read bfloat16 tensors as float32 (exactly: every bfloat16 is a float32)")
+        dt = numpy.dtype("uint16" if bf16 else dtype).newbyteorder(
+            ">" if self.archive.big else "<")
+        count = len(self.archive.data(storage, dt.itemsize)) // dt.itemsize
+        numel = math.prod(size)
+        end = offset + sum((n - 1) * s for n, s in zip(size, stride)) + 1 if numel else 0
+        if numel > count and numel * dt.itemsize > _MAX_COPY:
+            raise ValueError(
+                f"{who}: a tensor of shape {size} repeats storage '{storage.key}' ({count} "
+                f"elements) into {numel * dt.itemsize} bytes, more than chainrule copies from "
+                "a view (the file is damaged or hostile)")
+        if end > count:
+            raise ValueError(
+                f"{who}: a tensor of shape {size}, strides {stride} and offset {offset} reaches "
+                f"element {end - 1} of storage '{storage.key}', which holds {count} "
+                f"{dt.name} elements (the file is damaged)")
+        flat = numpy.frombuffer(self.archive.data(storage, dt.itemsize), dtype=dt)
+        if numel:
+            view = numpy.lib.stride_tricks.as_strided(
+                flat[offset:], size, tuple(s * dt.itemsize for s in stride), writeable=False)
+        else:
+            view = numpy.empty(size, dtype=dt)
+        out = view.astype(dt.newbyteorder("="), copy=True)
+        if bf16:  # bfloat16 is the upper half of a float32
+            out = (out.astype(numpy.uint32) << 16).view(numpy.float32)
+        return out
+
+    def tensor(self, array, requires_grad) -> Tensor:
+        if not isinstance(requires_grad, bool):
+            raise ValueError(f"{self.who}: requires_grad is {requires_grad!r}, not a bool")
+        if self.device is not None:
+            array = to_device(array, self.device)
+        return Tensor(array, requires_grad=requires_grad)
+
+    def rebuild_v2(self, storage, offset, size, stride, requires_grad, hooks, metadata=None):
+        self._plain(hooks, metadata)
+        if not isinstance(storage, _Storage) or storage.dtype is None:
+            raise ValueError(f"{self.who}: _rebuild_tensor_v2 needs a typed storage, got "
+                             f"{storage!r}")
+        array = self.array(storage, offset, size, stride, storage.dtype)
+        return self.tensor(array, requires_grad)
+
+    def rebuild_v3(self, storage, offset, size, stride, requires_grad, hooks, dtype,
+                   metadata=None):
+        self._plain(hooks, metadata)
+        if not (isinstance(dtype, numpy.dtype) or dtype is dtypes.bfloat16):
+            raise ValueError(f"{self.who}: _rebuild_tensor_v3 got dtype {dtype!r}")
+        if isinstance(storage, _Storage) and storage.dtype is not None and (
+                storage.dtype != dtype):
+            raise ValueError(f"{self.who}: a {dtype} tensor is rebuilt from a "
+                             f"{storage.dtype} storage (the file is damaged)")
+        return self.tensor(self.array(storage, offset, size, stride, dtype), requires_grad)
+
+    def _plain(self, hooks, metadata):
+        if not isinstance(hooks, dict) or hooks or metadata not in (None, {}):
+            raise ValueError(f"{self.who}: a tensor carries backward hooks or metadata "
+                             f"({hooks!r}, {metadata!r}), which chainrule does not read")
+
+    def parameter(self, data, requires_grad, hooks, state=None):
+        if not isinstance(data, Tensor) or not isinstance(requires_grad, bool):
+            raise ValueError(f"{self.who}: _rebuild_parameter got {type(data).__name__} data "
+                             f"and requires_grad={requires_grad!r}")
+        self._plain(hooks, state or None)
+        return Parameter(data, requires_grad=requires_grad)
+
+    def from_type(self, func, new_type, args, state):
+        if not isinstance(func, Global) or not isinstance(args, tuple) or state not in (
+                None, {}) or new_type not in ("torch.Tensor", "torch.nn.parameter.Parameter"):
+            raise ValueError(f"{self.who}: the file holds a tensor subclass or a tensor with "
+                             f"attributes ({new_type!r}), which chainrule does not read")
+        out = func.call(*args)
+        if new_type == "torch.Tensor" or isinstance(out, Parameter):
+            return out
+        return Parameter(out, requires_grad=out.requires_grad)
+
+
+def _bytes(text, encoding="latin1"):
+    if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
+        raise TypeError(f"_codecs.encode({text!r}, {encoding!r}) is not how bytes are pickled")
+    return text.encode("latin1")
+
+
+def _bytearray(*args):
+    if args and not isinstance(args[0], bytes) or len(args) > 1:  # bytearray(n) would allocate
+        raise TypeError(f"bytearray{args!r} is not how a bytearray is pickled")
+    return bytearray(*args)
+
+
+def _complex(real=0.0, imag=0.0):
+    if not all(isinstance(v, (int, float)) for v in (real, imag)):
+        raise TypeError(f"complex({real!r}, {imag!r}) takes two numbers here")
+    return complex(real, imag)
+
+
+def _table(builder: _Builder) -> dict:
+    table = {
+        "torch._utils._rebuild_tensor_v2": Global("_rebuild_tensor_v2", builder.rebuild_v2),
+        "torch._utils._rebuild_tensor_v3": Global("_rebuild_tensor_v3", builder.rebuild_v3),
+        "torch._utils._rebuild_parameter": Global("_rebuild_parameter", builder.parameter),
+        "torch._utils._rebuild_parameter_with_state": Global(
+            "_rebuild_parameter_with_state", builder.parameter),
+        "torch._tensor._rebuild_from_type_v2": Global("_rebuild_from_type_v2",
+                                                      builder.from_type),
+        "torch.Tensor": "torch.Tensor",
+        "torch.nn.parameter.Parameter": "torch.nn.parameter.Parameter",
+        "collections.OrderedDict": Global("OrderedDict", collections.OrderedDict),
+        "collections.Counter": Global("Counter", collections.Counter),
+        "torch.Size": Global("torch.Size", lambda dims=(): tuple(_dims(
+            tuple(dims), "torch.Size", builder.who))),
+        "torch.device": Global("torch.device", _device),
+        "torch.storage.UntypedStorage": _StorageType("storage.UntypedStorage", None),
+        "_codecs.encode": Global("_codecs.encode", _bytes),
+        "builtins.bytearray": Global("bytearray", _bytearray),
+        "builtins.set": Global("set", lambda items=(): set(items)),
+        "builtins.complex": Global("complex", _complex),
+        "torch.bfloat16": dtypes.bfloat16,
+    }
+    for name, dtype in _STORAGE_DTYPES.items():
+        dt = dtypes.bfloat16 if dtype == "bfloat16" else numpy.dtype(dtype)
+        table[f"torch.{name}"] = _StorageType(name, dt)
+    table.update({f"torch.{name}": numpy.dtype(name) for name in _DTYPES})
+    return table
+
+
+def read_torch_file(source, *, map_location=None, upcast_bfloat16=False, who="load"):
+    """Read a file ``torch.save`` wrote (a path or a binary file object of the zip archive).
+
+    Tensors come back as chainrule Tensors (``Parameter`` where PyTorch saved one), with the
+    stored ``requires_grad``, on ``map_location`` (None: the host).
+    """
+    try:
+        zf = zipfile.ZipFile(source)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        raise ValueError(f"{who}: '{source}' is not a readable zip archive ({err}); the file "
+                         "is truncated or damaged") from None
+    with zf:
+        names = [n for n in zf.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
+        if len(names) != 1:
+            raise ValueError(f"{who}: the zip archive has {len(names)} '<name>/data.pkl' "
+                             "entries, not one: it is not a file torch.save wrote")
+        prefix = names[0][:-len("data.pkl")]
+        order = "little"
+        if prefix + "byteorder" in zf.namelist():
+            order = _Archive(zf, prefix, False, who).entry("byteorder", limit=16).decode(
+                "ascii", "replace").strip()
+        if order not in ("little", "big"):
+            raise ValueError(f"{who}: the archive's byteorder is {order!r}; expected 'little' "
+                             "or 'big'")
+        archive = _Archive(zf, prefix, order == "big", who)
+        device = None if map_location is None else str(map_location)
+        builder = _Builder(archive, device, upcast_bfloat16)
+        data = archive.entry("data.pkl", limit=_MAX_PICKLE)
+        return run_pickle(data, _table(builder), archive.storage, who)
