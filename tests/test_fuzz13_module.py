@@ -181,3 +181,54 @@ def test_module_list_repr_folds_repeated_layers_as_pytorchs():
             nn.ModuleList([nn.Sequential(nn.Tanh(), nn.Dropout(0.1)) for _ in range(3)]),
             nn.ModuleList(), nn.Sequential(nn.ReLU(), nn.ReLU()))
     assert repr(build(cr)) == repr(build(torch))
+
+
+def _parameter_dict_ops(lib, seed):
+    rng, log = np.random.default_rng(seed), []
+    pd = lib.nn.ParameterDict({"b": lib.ones(1), "a": lib.zeros(2)})
+    for _ in range(10):
+        op, key = int(rng.integers(0, 9)), str(rng.choice(["a", "b", "c", "d"]))
+        value = lib.full((int(rng.integers(1, 4)),), float(rng.integers(0, 9)))
+        try:
+            if op == 0:
+                pd[key] = value
+            elif op == 1:
+                log.append(("pop", pd.pop(key).tolist()))
+            elif op == 2:
+                log.append(("popitem", pd.popitem()[0]))
+            elif op == 3:
+                log.append(("setdefault", pd.setdefault(key, value).tolist()))
+            elif op == 4:
+                other = {key: value, "z": value}
+                log.append(("or", list(pd | other), list(pd.copy()), list(reversed(pd))))
+                pd |= lib.nn.ParameterDict(other)
+            elif op == 5:
+                log.append(("fromkeys", list(pd.fromkeys([key, "y"], value))))
+            elif op == 6:
+                del pd[key]
+            elif op == 7:
+                pd.update([(key, value)])
+            else:
+                log.append(("get", key in pd, pd.get(key, "none") if key not in pd else key))
+        except (KeyError, AttributeError):  # PyTorch's missing key: AttributeError, ours KeyError
+            log.append("missing")
+        log.append([(k, type(v).__name__, v.tolist()) for k, v in pd.items()])
+    log.append([n for n, _ in pd.named_parameters()])
+    return log
+
+
+def test_random_parameter_dict_operations_match_pytorchs():
+    for seed in range(40):
+        assert _parameter_dict_ops(cr, seed) == _parameter_dict_ops(torch, seed), seed
+
+
+def test_load_state_dict_result_shows_as_pytorchs():
+    for lib in (torch, cr):
+        m = lib.nn.Linear(1, 1)
+        result = m.load_state_dict(m.state_dict())
+        assert repr(result) == str(result) == "<All keys matched successfully>"
+        assert list(result) == [[], []] and result.missing_keys == []
+        result = m.load_state_dict({"weight": lib.ones(1, 1), "x": lib.ones(1)}, strict=False)
+        assert repr(result).endswith("IncompatibleKeys(missing_keys=['bias'], "
+                                     "unexpected_keys=['x'])")
+        assert result == (["bias"], ["x"])

@@ -138,6 +138,43 @@ class ParameterDict(Module):
     def pop(self, key: str) -> Parameter:
         return self._parameters.pop(key)
 
+    def popitem(self) -> tuple[str, Parameter]:
+        """Remove and return the last (key, Parameter) pair."""
+        if not self._parameters:
+            raise KeyError("popitem(): ParameterDict is empty")
+        return self._parameters.popitem()
+
+    def setdefault(self, key: str, default=None) -> Parameter:
+        """``self[key]``, first setting it to ``default`` (made a Parameter) when absent."""
+        if key not in self._parameters:
+            self[key] = default
+        return self[key]
+
+    def copy(self) -> ParameterDict:
+        """A new ParameterDict holding the same Parameter objects, in the same order."""
+        return ParameterDict(OrderedDict(self._parameters))
+
+    def fromkeys(self, keys: Iterable[str], default=None) -> ParameterDict:
+        """A new ParameterDict with each of ``keys`` set to ``default`` (a Tensor)."""
+        return ParameterDict([(k, default) for k in keys])
+
+    def __reversed__(self):
+        return reversed(list(self._parameters))
+
+    def __or__(self, other: ParameterDict) -> ParameterDict:
+        merged = self.copy()
+        merged.update(other)
+        return merged
+
+    def __ror__(self, other: ParameterDict) -> ParameterDict:
+        merged = other.copy() if isinstance(other, ParameterDict) else ParameterDict(other)
+        merged.update(self)
+        return merged
+
+    def __ior__(self, other: ParameterDict) -> ParameterDict:
+        self.update(other)
+        return self
+
     def clear(self) -> None:
         self._parameters.clear()
 

@@ -13,7 +13,17 @@ from ..backend import device_of, to_device
 __all__ = ["IncompatibleKeys", "RemovableHandle", "check_name", "check_state", "convert",
            "may_be_missing"]
 
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """``load_state_dict``'s result: (missing_keys, unexpected_keys), shown as PyTorch's."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
 
 
 def check_name(who: str, name) -> None:
