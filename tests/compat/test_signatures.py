@@ -115,8 +115,13 @@ def test_losses_refuse_a_reduction_in_the_weight_slot(rng):
     with pytest.raises(TypeError, match="weight must be a Tensor or None, got 'sum'.*"
                                         "pass reduction='sum'"):
         F.nll_loss(cr.tensor(z), cr.tensor(y), "sum")
-    with pytest.raises(TypeError, match="size_average and reduce were removed"):
-        F.binary_cross_entropy(cr.tensor([0.5]), cr.tensor([1.0]), None, False)
+    # PyTorch's deprecated size_average: False is a sum, as there (the older VAE example's)
+    with pytest.warns(UserWarning, match="please use reduction='sum'"):
+        out = F.binary_cross_entropy(cr.tensor([0.5, 0.25]), cr.tensor([1.0, 0.0]), None, False)
+    with pytest.warns(UserWarning):
+        ref = TF.binary_cross_entropy(torch.tensor([0.5, 0.25]), torch.tensor([1.0, 0.0]), None,
+                                      False)
+    np.testing.assert_allclose(out.item(), ref.item(), rtol=1e-6)
 
 
 @pytest.mark.parametrize("call", [
@@ -200,20 +205,21 @@ def test_sum_mean_take_dtype(rng, call):
 def test_regression_losses_take_pytorchs_positional_order(rng, name):
     """PyTorch's third positional argument of F.mse_loss (and MSELoss's first) is the removed
     size_average: F.mse_loss(x, y, 'sum') is a mean there (with a warning) but was a sum in
-    chainrule, silently. Now reduction is PyTorch's fifth (third for modules) and a value in the
-    size_average slot is a TypeError."""
+    chainrule, silently. Now reduction is PyTorch's fifth (third for modules) and a value other
+    than a bool in the size_average slot is a TypeError (a bool is PyTorch's deprecated
+    option, honoured as there)."""
     x, tx = _pair(rng.standard_normal((3, 4)))
     y = rng.standard_normal((3, 4))
     args = (None, None, "sum") + ((0.5,) if name == "SmoothL1Loss" else ())
     if name.islower():
         ours = getattr(F, name)(x, cr.tensor(y), *args)
         theirs = getattr(TF, name)(tx, torch.tensor(y), *args)
-        with pytest.raises(TypeError, match="size_average and reduce were removed"):
+        with pytest.raises(TypeError, match="size_average must be a bool or None.*'sum'"):
             getattr(F, name)(x, cr.tensor(y), "sum")
     else:
         ours = getattr(cr.nn, name)(*args)(x, cr.tensor(y))
         theirs = getattr(torch.nn, name)(*args)(tx, torch.tensor(y))
-        with pytest.raises(TypeError, match="size_average and reduce were removed"):
+        with pytest.raises(TypeError, match="size_average must be a bool or None.*'sum'"):
             getattr(cr.nn, name)("sum")
     _check(ours, theirs, x, tx)
 

@@ -4,6 +4,7 @@ losses): each holds its options and calls its function of ``chainrule.ops.loss_e
 from __future__ import annotations
 
 from ..ops import loss_extra as L  # noqa: N812 - short alias for the op family
+from ..ops._loss_args import legacy_reduction
 from .loss import _Loss
 from .module import Module
 
@@ -19,9 +20,7 @@ class KLDivLoss(Module):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean",
                  log_target: bool = False):
         super().__init__()
-        if size_average is not None or reduce is not None:
-            raise TypeError("KLDivLoss: size_average and reduce were removed from PyTorch; use "
-                            "reduction='mean', 'batchmean', 'sum' or 'none'")
+        reduction = legacy_reduction(size_average, reduce, reduction)  # PyTorch's deprecated
         if reduction not in ("mean", "batchmean", "sum", "none"):
             raise ValueError(f"KLDivLoss: reduction must be one of ('mean', 'batchmean', 'sum', "
                              f"'none'), got {reduction!r}")

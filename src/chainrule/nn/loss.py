@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 from ..ops import loss as L  # noqa: N812 - short alias for the op family
+from ..ops._loss_args import legacy_reduction
 from .module import Module
 
 __all__ = ["BCELoss", "BCEWithLogitsLoss", "CrossEntropyLoss", "HuberLoss", "L1Loss", "MSELoss",
@@ -18,9 +19,7 @@ _REDUCTIONS = ("mean", "sum", "none")
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):  # PyTorch's order
         super().__init__()
-        if size_average is not None or reduce is not None:
-            raise TypeError(f"{type(self).__name__}: size_average and reduce were removed from "
-                            "PyTorch; use reduction='mean', 'sum' or 'none'")
+        reduction = legacy_reduction(size_average, reduce, reduction)  # PyTorch's deprecated
         if reduction not in _REDUCTIONS:
             raise ValueError(f"{type(self).__name__}: reduction must be one of {_REDUCTIONS}, "
                              f"got {reduction!r}")

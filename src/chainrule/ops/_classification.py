@@ -17,6 +17,7 @@ from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor, tensor
 from ..backend import MetaArray, get_array_module
 from ..kernels import K
+from ._loss_args import _torch_loss_args, legacy_reduction  # noqa: F401 - imported from here
 from .reduce import sum as _sum
 from .shape import unsqueeze
 from .softmax import log_softmax, softmax
@@ -38,17 +39,6 @@ def _reduce_array(loss, reduction, denom):
 def _check_reduction(op, reduction):
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
-
-
-def _torch_loss_args(op, weight, size_average, reduce):
-    """PyTorch's positional slots before ``reduction``: ``weight`` must not be a reduction name,
-    and the removed ``size_average``/``reduce`` are refused, as the loss modules refuse them."""
-    if isinstance(weight, str):
-        raise TypeError(f"{op}: weight must be a Tensor or None, got {weight!r}; the third "
-                        f"positional argument is weight, as in PyTorch: pass reduction={weight!r}")
-    if size_average is not None or reduce is not None:
-        raise TypeError(f"{op}: size_average and reduce were removed from PyTorch; use "
-                        "reduction='mean', 'sum' or 'none'")
 
 
 def _float_tensor(op, name, x):
@@ -381,7 +371,7 @@ def cross_entropy(input, target, weight=None, size_average=None,  # noqa: A002 -
     """
     op = "cross_entropy"
     if weight is not None or size_average is not None or reduce is not None:
-        _torch_loss_args(op, weight, size_average, reduce)  # PyTorch's positional slots
+        reduction = _torch_loss_args(op, weight, size_average, reduce, reduction)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")
     if (type(label_smoothing) is not float and (not isinstance(label_smoothing, numbers.Real)
@@ -415,7 +405,7 @@ def nll_loss(input, target, weight=None, size_average=None,  # noqa: A002 - torc
         axis: the class axis of ``input``.
     """
     op = "nll_loss"
-    _torch_loss_args(op, weight, size_average, reduce)
+    reduction = _torch_loss_args(op, weight, size_average, reduce, reduction)
     _check_reduction(op, reduction)
     log_probs, target, a, _, weight = _class_args(op, input, target, weight, ignore_index, axis,
                                                   allow_probs=False)

@@ -78,7 +78,7 @@ def mse_loss(input, target, size_average=None, reduce=None,  # noqa: A002 - torc
     >>> (0.5 * cr.F.mse_loss(y, f, reduction="sum")).item()
     2.5
     """
-    _torch_loss_args("mse_loss", None, size_average, reduce)
+    reduction = _torch_loss_args("mse_loss", None, size_average, reduce, reduction)
     _no_weight("mse_loss", weight)
     _check_reduction("mse_loss", reduction)
     x = _float_tensor("mse_loss", "input", input)
@@ -95,7 +95,7 @@ def l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002 - torch
         input, target: Tensors of the same shape (the target may require grad).
         size_average, reduce, reduction, weight: as in ``mse_loss`` (PyTorch's order).
     """
-    _torch_loss_args("l1_loss", None, size_average, reduce)
+    reduction = _torch_loss_args("l1_loss", None, size_average, reduce, reduction)
     _no_weight("l1_loss", weight)
     _check_reduction("l1_loss", reduction)
     if isinstance(input, Tensor) and input.dtype.kind == "c":
@@ -146,7 +146,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002 
     Args: as ``huber_loss`` (PyTorch's order, ``size_average``/``reduce`` as in ``mse_loss``);
     ``beta`` >= 0.
     """
-    _torch_loss_args("smooth_l1_loss", None, size_average, reduce)
+    reduction = _torch_loss_args("smooth_l1_loss", None, size_average, reduce, reduction)
     if not isinstance(beta, numbers.Real) or isinstance(beta, bool) or not beta >= 0:
         raise ValueError(f"smooth_l1_loss: beta must be a non-negative number, got {beta!r}")
     if beta == 0:
@@ -269,7 +269,7 @@ def binary_cross_entropy(input, target, weight=None,  # noqa: A002 - torch's nam
         reduction: "mean", "sum" or "none".
     """
     op = "binary_cross_entropy"
-    _torch_loss_args(op, weight, size_average, reduce)
+    reduction = _torch_loss_args(op, weight, size_average, reduce, reduction)
     _check_reduction(op, reduction)
     p = _float_tensor(op, "input", input)
     target = _float_target(op, p, target)
@@ -303,7 +303,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None,  # noqa: A002 -
             class along the last axis); > 1 raises recall. Not differentiated.
     """
     op = "binary_cross_entropy_with_logits"
-    _torch_loss_args(op, weight, size_average, reduce)
+    reduction = _torch_loss_args(op, weight, size_average, reduce, reduction)
     _check_reduction(op, reduction)
     z = _float_tensor(op, "input", input)
     target = _float_target(op, z, target)

@@ -41,8 +41,9 @@ def _reduce(loss, reduction):
 
 
 def _start(op, size_average, reduce, reduction):
-    _torch_loss_args(op, None, size_average, reduce)
+    reduction = _torch_loss_args(op, None, size_average, reduce, reduction)
     _check_reduction(op, reduction)
+    return reduction
 
 
 def _real(op, name, value) -> float:
@@ -73,7 +74,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
     ``reduction="batchmean"`` divides the sum by the batch size (``input.shape[0]``), the true
     KL divergence per sample; "mean" divides by the number of elements, with PyTorch's warning.
     """
-    _torch_loss_args("kl_div", None, size_average, reduce)
+    reduction = _torch_loss_args("kl_div", None, size_average, reduce, reduction)
     if reduction not in ("mean", "sum", "none", "batchmean"):
         raise ValueError(f"kl_div: reduction must be one of ('mean', 'sum', 'none', "
                          f"'batchmean'), got {reduction!r}")
@@ -129,7 +130,7 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, 
     """Poisson negative log-likelihood: ``exp(input) - target * input`` for a log-rate input,
     ``input - target * log(input + eps)`` for a rate; ``full`` adds Stirling's term for target > 1.
     """
-    _start("poisson_nll_loss", size_average, reduce, reduction)
+    reduction = _start("poisson_nll_loss", size_average, reduce, reduction)
     eps = _real("poisson_nll_loss", "eps", eps)
     x = _float_tensor("poisson_nll_loss", "input", input)
     t = _float_target("poisson_nll_loss", x, target)
@@ -146,7 +147,7 @@ def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=
                         reduce=None, reduction: str = "mean") -> Tensor:
     """``max(0, -target * (input1 - input2) + margin)``: ranks input1 above input2 where
     target is 1, below where it is -1."""
-    _start("margin_ranking_loss", size_average, reduce, reduction)
+    reduction = _start("margin_ranking_loss", size_average, reduce, reduction)
     margin = _real("margin_ranking_loss", "margin", margin)
     a = _float_tensor("margin_ranking_loss", "input1", input1)
     b = _float_target("margin_ranking_loss", a, input2)
@@ -157,7 +158,7 @@ def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=
 def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None,  # noqa: A002
                          reduce=None, reduction: str = "mean") -> Tensor:
     """``input`` where target is 1, ``max(0, margin - input)`` where it is -1."""
-    _start("hinge_embedding_loss", size_average, reduce, reduction)
+    reduction = _start("hinge_embedding_loss", size_average, reduce, reduction)
     margin = _real("hinge_embedding_loss", "margin", margin)
     x = _float_tensor("hinge_embedding_loss", "input", input)
     y = _labels("hinge_embedding_loss", x, target, x.shape)
@@ -168,7 +169,7 @@ def hinge_embedding_loss(input, target, margin: float = 1.0, size_average=None, 
 def soft_margin_loss(input, target, size_average=None, reduce=None,  # noqa: A002
                      reduction: str = "mean") -> Tensor:
     """Two-class logistic loss ``log(1 + exp(-target * input))`` for labels +-1."""
-    _start("soft_margin_loss", size_average, reduce, reduction)
+    reduction = _start("soft_margin_loss", size_average, reduce, reduction)
     x = _float_tensor("soft_margin_loss", "input", input)
     t = _float_target("soft_margin_loss", x, target)
     return _reduce(softplus(-x * t, 1.0, math.inf), reduction)
@@ -181,7 +182,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None,  
     ``target``: 0/1 labels, float (of the input's dtype) or integer as in PyTorch (which
     refuses bool ones, as this does).
     ``weight``: one rescaling weight per class (a constant), or None."""
-    _torch_loss_args("multilabel_soft_margin_loss", weight, size_average, reduce)
+    reduction = _torch_loss_args("multilabel_soft_margin_loss", weight, size_average, reduce,
+                                 reduction)
     _check_reduction("multilabel_soft_margin_loss", reduction)
     x = _float_tensor("multilabel_soft_margin_loss", "input", input)
     if isinstance(target, Tensor) and target.dtype.kind in "iu":  # 0/1 labels, as PyTorch
@@ -211,7 +213,7 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_averag
                           reduce=None, reduction: str = "mean") -> Tensor:
     """``1 - cos(input1, input2)`` where target is 1, ``max(0, cos - margin)`` where it is -1;
     the cosine is taken along the last axis (PyTorch adds 1e-12 to each squared norm)."""
-    _start("cosine_embedding_loss", size_average, reduce, reduction)
+    reduction = _start("cosine_embedding_loss", size_average, reduce, reduction)
     margin = _real("cosine_embedding_loss", "margin", margin)
     a = _float_tensor("cosine_embedding_loss", "input1", input1)
     b = _float_target("cosine_embedding_loss", a, input2)
@@ -233,7 +235,7 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
                         reduction: str = "mean") -> Tensor:
     """``max(0, margin + d(anchor, positive) - d(anchor, negative))`` with d the
     ``pairwise_distance`` (p-norm); ``swap`` uses the smaller of d(a, n) and d(p, n)."""
-    _start("triplet_margin_loss", size_average, reduce, reduction)
+    reduction = _start("triplet_margin_loss", size_average, reduce, reduction)
     margin = _real("triplet_margin_loss", "margin", margin)
     if not margin > 0:  # as PyTorch
         raise ValueError(f"triplet_margin_loss: margin must be greater than 0, got {margin}")
@@ -255,7 +257,8 @@ def multi_margin_loss(input, target, p: int = 1, margin: float = 1.0, weight=Non
                       size_average=None, reduce=None, reduction: str = "mean") -> Tensor:
     """Multi-class hinge loss: per sample, the mean over the other classes i of
     ``max(0, margin - input[y] + input[i]) ** p`` (times ``weight[y]``), p 1 or 2."""
-    _torch_loss_args("multi_margin_loss", weight, size_average, reduce)
+    reduction = _torch_loss_args("multi_margin_loss", weight, size_average, reduce,
+                                 reduction)
     _check_reduction("multi_margin_loss", reduction)
     if p not in (1, 2) or isinstance(p, bool):
         raise ValueError(f"multi_margin_loss: p must be 1 or 2, got {p!r}")

@@ -59,7 +59,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None,  # noq
     in PyTorch.
     """
     op = "multilabel_margin_loss"
-    _torch_loss_args(op, None, size_average, reduce)
+    reduction = _torch_loss_args(op, None, size_average, reduce, reduction)
     _check_reduction(op, reduction)
     x = _float_tensor(op, "input", input)
     if x.ndim not in (1, 2):
