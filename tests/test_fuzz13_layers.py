@@ -61,7 +61,7 @@ def test_embedding_of_one_id_is_a_copy_of_the_row(sparse):
     assert v.tolist() == [0.0, 0.0]
 
 
-@pytest.mark.parametrize("sparse", [False])
+@pytest.mark.parametrize("sparse", [False, True])
 def test_embedding_with_max_norm_called_twice_before_backward(sparse):
     # the second lookup renorms the weight in place; neither lookup's backward reads the weight
     # (PyTorch's saves none), but the sparse one refused the changed weight and the 0-d one

@@ -20,6 +20,10 @@ __all__ = ["sparse_lookup"]
 class SparseLookup(Function):
     """``weight[ids]``; the gradient of ``weight`` is a hybrid SparseTensor (1 sparse axis)."""
 
+    # backward routes the gradient by the ids and reads no weight (PyTorch's saves none): a
+    # weight renormed in place by a second max_norm lookup before backward is no error
+    reads_inputs = False
+
     def forward(self, weight):
         self.shape = weight.shape
         return weight[self.ids]
