@@ -482,3 +482,18 @@ def test_float16_model_trains_as_closely_as_pytorch():
         ours = np.abs(out["chainrule", "float16"][k] - exact[k]).max()
         theirs = np.abs(out["torch", "float16"][k] - exact[k]).max()
         assert ours <= max(theirs, 4 * EPS * np.abs(exact[k]).max()), (k, ours, theirs)
+
+
+def test_float16_beside_float32_is_not_rounded_to_float16():
+    """The float32 computation of a float16 op (``_wide.in_float32``) rounds back only what
+    would be float16: with a float32 operand the result keeps float32, as PyTorch's."""
+    rng = np.random.default_rng(10)
+    a, b = rng.standard_normal((2, 3)).astype(H), rng.standard_normal((2, 3)).astype(np.float32)
+    for name in ("cosine_similarity", "pairwise_distance"):
+        c = getattr(cr.nn.functional, name)(cr.tensor(a), cr.tensor(b))
+        t = getattr(torch.nn.functional, name)(torch.tensor(a), torch.tensor(b))
+        _ulps(c, t, 1, name)
+    m, v = rng.standard_normal(3).astype(np.float32), rng.random(3).astype(np.float32) + 1
+    t = torch.nn.functional.batch_norm(torch.tensor(a), torch.tensor(m), torch.tensor(v))
+    c = cr.nn.functional.batch_norm(cr.tensor(a), cr.tensor(m), cr.tensor(v))
+    _ulps(c, t, 2, "batch_norm with float32 running statistics")

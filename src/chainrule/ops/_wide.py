@@ -42,6 +42,14 @@ def _narrow(out):
     return out
 
 
+def _mixed(args, kwargs, keep) -> bool:
+    """Whether a floating Tensor argument (not in ``keep``) is not float16: then the result is
+    not float16 either (``mse_loss`` of float16 and float32 is float32, as PyTorch's)."""
+    named = [(i, v) for i, v in enumerate(args)] + list(kwargs.items())
+    return any(isinstance(v, Tensor) and v._data.dtype.kind in "fc" and
+               v._data.dtype != numpy.float16 for k, v in named if k not in keep)
+
+
 def in_float32(*keep):
     """Decorate an op so that, given a float16 Tensor first, it computes in float32 and rounds
     its float32 outputs to float16 once, as PyTorch's normalizations, norms and losses of
@@ -53,8 +61,8 @@ def in_float32(*keep):
         def wrapper(*args, **kwargs):
             first = args[0] if args else None
             if not (isinstance(first, Tensor) and first._data.dtype == numpy.float16) or \
-                    kwargs.get("dtype") is not None:  # a dtype asked for: the op's own rule
-                return op(*args, **kwargs)
+                    kwargs.get("dtype") is not None or _mixed(args, kwargs, keep):
+                return op(*args, **kwargs)  # a dtype asked for or mixed: the op's own rule
 
             def widen(v, key):
                 if key in keep or not (isinstance(v, Tensor) and v._data.dtype == numpy.float16):
