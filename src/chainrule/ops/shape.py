@@ -313,9 +313,8 @@ class GetItem(Function):
         if ids is not None:
             if self.rows is not None:
                 _check_rows(ids, *self.rows)
-            # a 0-d id indexes like an int, as in PyTorch: a view, not NumPy's copy; but an
-            # embedding's lookup (rows) copies its row, as PyTorch's embedding does, so that a
-            # later change to the weight (max_norm, an optimizer step) leaves the output alone
+            # a 0-d id indexes like an int, as in PyTorch: a view; an embedding's (rows) copies
+            # its row as PyTorch's, so that a later change to the weight leaves the output alone
             self.index = int(ids) if ids.ndim == 0 and self.rows is None else ids
         out = x[self.index]
         if isinstance(out, numpy.generic):  # NumPy's one element is a copy; PyTorch's a 0-d view
