@@ -232,3 +232,85 @@ def test_load_state_dict_result_shows_as_pytorchs():
         assert repr(result).endswith("IncompatibleKeys(missing_keys=['bias'], "
                                      "unexpected_keys=['x'])")
         assert result == (["bias"], ["x"])
+
+
+def _r(t):  # sums in another order: the last bits differ
+    return np.round(t.detach().numpy(), 10).tolist()
+
+
+def _global_hooks_run(lib, seed):
+    rng, log, handles = np.random.default_rng(seed), [], []
+    g = lib.nn.modules.module
+    net = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.Tanh(), lib.nn.Linear(3, 1)).double()
+    with lib.no_grad():
+        for i, p in enumerate(net.parameters()):
+            p.copy_(lib.tensor(np.linspace(-1, 1, p.numel()).reshape(tuple(p.shape)) + i))
+    names = {id(m): n or "root" for n, m in net.named_modules()}
+
+    def name(m):
+        return names.get(id(m), type(m).__name__)
+
+    for i in range(int(rng.integers(1, 6))):
+        kind, ret = int(rng.integers(0, 6)), bool(rng.random() < 0.3)
+        if kind == 0:
+            handles.append(g.register_module_forward_pre_hook(
+                lambda m, a, i=i, ret=ret: (log.append(("gpre", i, name(m))),
+                                            (a[0] * 2,) if ret else None)[1]))
+        elif kind == 1:
+            kw = bool(rng.random() < 0.5)
+
+            def fwd(m, *a, i=i, ret=ret, kw=kw):
+                log.append(("gfwd", i, name(m), sorted(a[1]) if kw else None))
+                return a[-1] + 1 if ret else None
+            handles.append(g.register_module_forward_hook(fwd, with_kwargs=kw))
+        elif kind == 2:
+            handles.append(g.register_module_full_backward_hook(
+                lambda m, gi, go, i=i: log.append(
+                    ("gbwd", i, name(m), [None if t is None else _r(t) for t in gi],
+                     [_r(t) for t in go]))))
+        elif kind == 3:
+            handles.append(g.register_module_full_backward_pre_hook(
+                lambda m, go, i=i, ret=ret: (log.append(("gbpre", i, name(m))),
+                                             tuple(t * 3 for t in go) if ret else None)[1]))
+        else:
+            target = list(net.modules())[int(rng.integers(0, 4))]
+            handles.append(target.register_forward_hook(
+                lambda m, a, o, i=i: log.append(("local", i, name(m)))))
+            handles.append(target.register_full_backward_hook(
+                lambda m, gi, go, i=i: log.append(("local bwd", i, name(m)))))
+    x = lib.tensor(np.array([[0.5, -1.0]]), requires_grad=bool(rng.random() < 0.7))
+    try:
+        out = net(x)
+        out.sum().backward()
+        log.append(("out", _r(out), _r(net[0].weight.grad),
+                    None if x.grad is None else _r(x.grad)))
+    finally:
+        for h in handles[::2]:
+            h.remove()
+    log.append(("after removal", _r(net(x))))
+    for h in handles:
+        h.remove()
+    return log
+
+
+def test_global_module_hooks_run_as_pytorchs():
+    for seed in range(40):
+        assert _global_hooks_run(cr, seed) == _global_hooks_run(torch, seed), seed
+
+
+def test_global_forward_hook_always_called_when_forward_raises():
+    for lib in (torch, cr):
+        log = []
+
+        class Boom(lib.nn.Module):
+            def forward(self, x):
+                raise KeyError("boom")
+        h = lib.nn.modules.module.register_module_forward_hook(
+            lambda m, a, o: log.append((type(m).__name__, o)), always_call=True)
+        try:
+            with pytest.raises(KeyError):
+                Boom()(lib.ones(1))
+        finally:
+            h.remove()
+        lib.nn.ReLU()(lib.ones(1))
+        assert log == [("Boom", None)], lib

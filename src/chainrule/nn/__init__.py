@@ -14,7 +14,7 @@ Sequential(
 203530
 """
 
-from . import functional, init, utils
+from . import functional, init, modules, utils
 from .activation import (
     ELU,
     GELU,
@@ -176,7 +176,7 @@ from .upsample import (
 __all__ = [
     # core
     "Buffer", "IncompatibleKeys", "ModelSummary", "Module", "Parameter", "RemovableHandle",
-    "SummaryRow", "functional", "init", "utils",
+    "SummaryRow", "functional", "init", "modules", "utils",
     # attention
     "MultiheadAttention", "Transformer", "TransformerDecoder", "TransformerDecoderLayer",
     "TransformerEncoder", "TransformerEncoderLayer",

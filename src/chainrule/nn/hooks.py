@@ -18,9 +18,67 @@ from ..autograd.hooks import RemovableHandle
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 
-__all__ = ["Hooks", "RemovableHandle"]
+__all__ = ["Hooks", "RemovableHandle", "register_module_backward_hook",
+           "register_module_forward_hook", "register_module_forward_pre_hook",
+           "register_module_full_backward_hook", "register_module_full_backward_pre_hook"]
 
 _NONE = MappingProxyType({})  # a module without backward hooks (read-only, shared)
+
+# The global hooks (``nn.modules.module.register_module_*``): every module's call runs them,
+# before its own, as PyTorch's. ANY_GLOBAL holds them all: Module.__call__ checks it.
+GLOBAL_PRE, GLOBAL_FORWARD, GLOBAL_BACKWARD, GLOBAL_BACKWARD_PRE = {}, {}, {}, {}
+ANY_GLOBAL: dict = {}
+_GLOBAL_FLAGS: dict = {}  # handle id -> (with_kwargs, always_call)
+
+
+class _GlobalHandle(RemovableHandle):
+    def remove(self) -> None:
+        super().remove()
+        ANY_GLOBAL.pop(self.id, None)
+        _GLOBAL_FLAGS.pop(self.id, None)
+
+
+def _global(store: dict, hook, with_kwargs: bool = False,
+            always_call: bool = False) -> RemovableHandle:
+    if not callable(hook):
+        raise TypeError(f"register_module_*_hook: a hook must be callable, got "
+                        f"{type(hook).__name__}")
+    handle = _GlobalHandle(store)
+    store[handle.id] = ANY_GLOBAL[handle.id] = hook
+    if with_kwargs or always_call:
+        _GLOBAL_FLAGS[handle.id] = (bool(with_kwargs), bool(always_call))
+    return handle
+
+
+def register_module_forward_pre_hook(hook) -> RemovableHandle:
+    """``hook(module, args)`` before every module's forward (and before its own pre-hooks); a
+    non-None result replaces the positional inputs. ``handle.remove()`` unregisters it."""
+    return _global(GLOBAL_PRE, hook)
+
+
+def register_module_forward_hook(hook, *, with_kwargs: bool = False,
+                                 always_call: bool = False) -> RemovableHandle:
+    """``hook(module, args, output)`` after every module's forward (before its own hooks); a
+    non-None result replaces the output. The options are ``register_forward_hook``'s."""
+    return _global(GLOBAL_FORWARD, hook, with_kwargs, always_call)
+
+
+def register_module_full_backward_pre_hook(hook) -> RemovableHandle:
+    """``hook(module, grad_output)`` for every module, as ``register_full_backward_pre_hook``."""
+    return _global(GLOBAL_BACKWARD_PRE, hook)
+
+
+def register_module_full_backward_hook(hook) -> RemovableHandle:
+    """``hook(module, grad_input, grad_output)`` for every module, as
+    ``register_full_backward_hook``."""
+    return _global(GLOBAL_BACKWARD, hook)
+
+
+register_module_backward_hook = register_module_full_backward_hook  # the deprecated name
+
+
+def _with_globals(store: dict, own) -> list:
+    return [*store.items(), *own.items()] if store else list(own.items())
 
 
 class Hooks:
@@ -88,7 +146,9 @@ class Hooks:
 
     def _call_with_hooks(self, args, kwargs):
         flags = self.__dict__.get("_hook_flags", _NONE)
-        for hid, hook in list(self._forward_pre_hooks.items()):
+        if _GLOBAL_FLAGS:
+            flags = {**_GLOBAL_FLAGS, **flags}
+        for hid, hook in _with_globals(GLOBAL_PRE, self._forward_pre_hooks):
             if flags.get(hid, (False,))[0]:
                 result = hook(self, args, kwargs)
                 if result is not None:
@@ -101,7 +161,8 @@ class Hooks:
             if result is not None:
                 args = result if isinstance(result, tuple) else (result,)
         watch = None
-        if (self._backward_hooks or self._backward_pre_hooks) and is_grad_enabled():
+        if (self._backward_hooks or self._backward_pre_hooks or GLOBAL_BACKWARD
+                or GLOBAL_BACKWARD_PRE) and is_grad_enabled():
             watch = _Watch(self)
             args = watch.inputs(args)
         try:
@@ -109,7 +170,7 @@ class Hooks:
         except Exception:
             _always_called(self, flags, args, kwargs)
             raise
-        for hid, hook in list(self._forward_hooks.items()):
+        for hid, hook in _with_globals(GLOBAL_FORWARD, self._forward_hooks):
             with_kwargs = flags.get(hid, (False,))[0]
             result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
             if result is not None:
@@ -120,7 +181,7 @@ class Hooks:
 def _always_called(module, flags, args, kwargs) -> None:
     """Forward raised: run the forward hooks registered with ``always_call=True`` (output None);
     an error of theirs is a warning, so that forward's error is the one raised."""
-    for hid, hook in list(module._forward_hooks.items()):
+    for hid, hook in _with_globals(GLOBAL_FORWARD, module._forward_hooks):
         with_kwargs, always = flags.get(hid, (False, False))
         if not always:
             continue
@@ -161,7 +222,7 @@ class _Watch:
         return new[0] if single else type(items)(new)
 
     def _at_outputs(self, grads):
-        for hook in list(self.module._backward_pre_hooks.values()):
+        for _, hook in _with_globals(GLOBAL_BACKWARD_PRE, self.module._backward_pre_hooks):
             result = hook(self.module, grads)
             if result is not None:
                 grads = _checked(self.module, "backward pre-hook", result, grads)
@@ -177,7 +238,7 @@ class _Watch:
         return tuple(g for g, s in zip(grad_input, self.slots) if s)
 
     def _run(self, grad_input):
-        for hook in list(self.module._backward_hooks.values()):
+        for _, hook in _with_globals(GLOBAL_BACKWARD, self.module._backward_hooks):
             result = hook(self.module, grad_input, self.grad_output)
             if result is not None:
                 grad_input = _checked(self.module, "full backward hook", result, grad_input)

@@ -18,7 +18,7 @@ from ..backend import get_array_module, validate_device
 from ..backend.device import device as _device_type
 from ..ops.memory_format import check_format
 from .factory import add_factory_kwargs
-from .hooks import Hooks, RemovableHandle
+from .hooks import ANY_GLOBAL, Hooks, RemovableHandle
 from .module_access import Access
 from .parameter import Buffer, Parameter
 from .state import ArgumentKindError, IncompatibleKeys, check_name, convert
@@ -191,7 +191,7 @@ class Module(Hooks, StateHooks, Access):
 
     def __call__(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
-                or self._backward_pre_hooks):
+                or self._backward_pre_hooks or ANY_GLOBAL):  # nn/hooks.py: global hooks
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)  # nn/hooks.py
 
