@@ -14,6 +14,7 @@ import io
 import json
 import numbers
 import os
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -30,6 +31,7 @@ from .safetensors_file import (
     write_file,
 )
 from .torch_file import LEGACY_MAGIC, is_torch_zip, read_torch_file
+from .torch_write import write_torch_file
 
 __all__ = ["load", "save"]
 
@@ -69,9 +71,9 @@ def _encode(value, where: str, arrays: dict):
     )
 
 
-def save(obj, f) -> None:
+def save(obj, f, *, format: str = "chainrule") -> None:  # noqa: A002 - the option's name
     """Write ``obj`` (a state dict or a nesting of dicts/lists/tuples of Tensors, arrays and
-    plain values) to ``f`` as safetensors + JSON.
+    plain values) to ``f`` as safetensors + JSON, or as PyTorch's zip archive.
 
     Args:
         obj: what to save.
@@ -79,14 +81,22 @@ def save(obj, f) -> None:
             temporary file beside it, which then replaces it (a failed write leaves the old file
             and no temporary file); or a binary file object (``io.BytesIO``, an open file),
             written from its current position.
+        format: ``"chainrule"`` (safetensors + JSON, checksummed) or ``"torch"``: the zip
+            archive ``torch.save`` writes, which ``torch.load(f, weights_only=True)`` reads
+            (io/torch_write.py; NumPy arrays are refused there: save Tensors).
 
     Raises:
         TypeError: naming the first value that is not one of the types above.
     """
+    if format not in ("chainrule", "torch"):
+        raise ValueError(f"save: format must be 'chainrule' or 'torch', got {format!r}")
     writable = not isinstance(f, (str, os.PathLike)) and callable(getattr(f, "write", None))
     if not (writable or isinstance(f, (str, os.PathLike))):
         raise TypeError(f"save: f must be a file path (str or PathLike) or a binary file "
                         f"object with write(), got {type(f).__name__}")
+    if format == "torch":
+        _save_torch(obj, f, writable)
+        return
     arrays: dict = {}
     structure = json.dumps(_encode(obj, "obj", arrays), allow_nan=True)
     if writable:  # io.BytesIO or an open file: the same bytes, written where it stands
@@ -98,6 +108,27 @@ def save(obj, f) -> None:
         raise FileNotFoundError(f"save: no such folder: '{f.parent}'")
     # a uniquely named temporary file, synced, then renamed; removed if the write fails
     _write(f, arrays, {_STRUCTURE: structure, "format": _FORMAT})
+
+
+def _save_torch(obj, f, writable: bool) -> None:
+    if writable:
+        write_torch_file(obj, f)
+        return
+    f = Path(f)
+    if not f.parent.is_dir():
+        raise FileNotFoundError(f"save: no such folder: '{f.parent}'")
+    data = io.BytesIO()  # built whole first: a refused value leaves no file behind
+    write_torch_file(obj, data)
+    tmp = f.with_name(f".{f.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        with open(tmp, "xb") as out:
+            out.write(data.getbuffer())
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, f)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _decode(value, arrays: dict, device):
