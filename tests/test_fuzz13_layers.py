@@ -266,3 +266,18 @@ def test_odd_arguments_raise_where_pytorch_raises(label):
         warnings.simplefilter("ignore")
         same_outcome(torch, _BAD[label], [x], label=label, rtol=1e-12,
                      errors=(Exception,))  # PyTorch's asserts (AssertionError) count too
+
+
+@pytest.mark.parametrize("norm_type", [0.0, -np.inf, -1.0, -2.0, 0.5, np.inf])
+def test_max_norm_of_pytorchs_other_norm_orders(norm_type):
+    # norm_type=0 (PyTorch's count of nonzeros) raised ZeroDivisionError, and -inf (the
+    # smallest magnitude) renormed rows by a norm of 1
+    w = np.array([[3.0, 4.0, 0.0], [0.5, 0.2, 0.1], [-2.0, 1.0, 1.0], [0.0, 0.0, 0.0]])
+    for max_norm in (0.5, 1.0, 2.5):
+        t, c = torch.tensor(w), cr.tensor(w)
+        want = torch.nn.functional.embedding(torch.tensor([0, 1, 2, 3]), t, max_norm=max_norm,
+                                             norm_type=norm_type)
+        got = cr.nn.functional.embedding(cr.tensor([0, 1, 2, 3]), c, max_norm=max_norm,
+                                         norm_type=norm_type)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-15)
+        np.testing.assert_allclose(c.numpy(), t.numpy(), rtol=1e-15)

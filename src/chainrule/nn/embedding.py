@@ -9,6 +9,7 @@ from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import MetaArray, get_array_module
 from ..ops.elementwise import where
+from ..ops.reduce import _errstate
 from ..ops.shape import getitem
 from ..sparse.embedding import sparse_lookup
 from . import init
@@ -56,7 +57,13 @@ def embedding_renorm_(input, indices, max_norm, norm_type) -> Tensor:  # noqa: A
     def plain(arr):
         w = arr[rows]
         mags = xp.abs(w)
-        norms = mags.max(axis=1) if p == float("inf") else (mags ** p).sum(axis=1) ** (1 / p)
+        if p in (float("inf"), float("-inf"), 0.0):  # PyTorch's norms of these orders: the
+            # largest or smallest magnitude, the count of nonzeros
+            norms = mags.max(axis=1) if p > 0 else mags.min(axis=1) if p < 0 else (
+                mags != 0).sum(axis=1).astype(arr.dtype)
+        else:
+            with _errstate(xp):  # a negative order of a zero entry: an infinite power, norm 0
+                norms = (mags ** p).sum(axis=1) ** (1 / p)
         scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(arr.dtype)
         arr[rows] = w * scale[:, None]
 
