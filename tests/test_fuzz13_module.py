@@ -314,3 +314,35 @@ def test_global_forward_hook_always_called_when_forward_raises():
             h.remove()
         lib.nn.ReLU()(lib.ones(1))
         assert log == [("Boom", None)], lib
+
+
+def _buffer_set_in_forward(lib):
+    class Gated(lib.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.lin = lib.nn.Linear(2, 2).double()
+            with lib.no_grad():
+                self.lin.weight.copy_(lib.tensor([[1.0, 2.0], [3.0, -1.0]]))
+                self.lin.bias.fill_(0.5)
+            self.register_buffer("gate", lib.ones(1, 2, dtype=lib.float64))
+            self.register_buffer("scratch", lib.ones(1, 2, dtype=lib.float64), persistent=False)
+
+        def forward(self, x):
+            self.gate = lib.sigmoid(self.lin(x))  # a buffer set to a tensor with a graph
+            self.scratch = self.gate * 2
+            return x * self.gate + self.scratch
+
+    m = Gated()
+    x = lib.tensor([[0.5, -1.0]], dtype=lib.float64, requires_grad=True)
+    m(x).sum().backward()
+    out = [_r(x.grad), _r(m.lin.weight.grad), list(m.state_dict()), m.gate.requires_grad,
+           [n for n, _ in m.named_buffers()]]
+    m.register_buffer("param_as_buffer", m.lin.bias)
+    out.append((m.param_as_buffer is m.lin.bias, list(m.state_dict())))
+    m.float()
+    out.append([str(t.dtype).replace("torch.", "") for t in (m.gate, m.scratch)])
+    return out
+
+
+def test_a_buffer_set_to_a_tensor_with_a_graph_passes_gradients_as_pytorchs():
+    assert _buffer_set_in_forward(cr) == _buffer_set_in_forward(torch)

@@ -21,7 +21,7 @@ from .factory import add_factory_kwargs
 from .hooks import ANY_GLOBAL, Hooks, RemovableHandle
 from .module_access import Access
 from .parameter import Buffer, Parameter
-from .state import ArgumentKindError, IncompatibleKeys, check_name, convert
+from .state import ArgumentKindError, IncompatibleKeys, buffer_of, check_name, convert, is_saved
 from .state_hooks import StateHooks, collect_state, load_state
 from .summary import summarize
 
@@ -112,9 +112,9 @@ class Module(Hooks, StateHooks, Access):
                     f"{kind}: cannot assign {type(value).__name__} to buffer {name!r}; "
                     "expected a Tensor or None"
                 )
-            old = buffers[name]  # an empty (None) one remembers register_buffer's persistent
-            persistent = name not in d.get("_unsaved", ()) if old is None else old.persistent
-            buffers[name] = None if value is None else Buffer(value, persistent=persistent)
+            old = buffers[name]
+            persistent = is_saved(self, name, old)  # a None one remembers register_buffer's
+            buffers[name] = None if value is None else buffer_of(value, persistent)
             self._persist(name, persistent)
         elif name in modules:
             if value is not None:
@@ -171,7 +171,7 @@ class Module(Hooks, StateHooks, Access):
                 hasattr(tensor, "shape") and hasattr(tensor, "dtype"))):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor, an array or None, got "
                             f"{type(tensor).__name__}")  # as PyTorch's (this kept a number)
-        buffer = None if tensor is None else Buffer(tensor, persistent=persistent)
+        buffer = None if tensor is None else buffer_of(tensor, persistent)
         self._persist(name, persistent)
         self._stores(name)[1][name] = buffer
 
@@ -318,7 +318,7 @@ class Module(Hooks, StateHooks, Access):
             if p is not None:
                 yield prefix + name, p
         for name, b in self._buffers.items():
-            if b is not None and b.persistent:
+            if b is not None and is_saved(self, name, b):
                 yield prefix + name, b
         for name, child in self._modules.items():
             if child is not None:

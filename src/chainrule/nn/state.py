@@ -9,6 +9,7 @@ from collections import namedtuple
 from ..autograd.hooks import RemovableHandle
 from ..autograd.tensor import Tensor
 from ..backend import device_of, to_device
+from .parameter import Buffer
 
 __all__ = ["IncompatibleKeys", "RemovableHandle", "check_name", "check_state", "convert",
            "may_be_missing"]
@@ -24,6 +25,22 @@ class IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpect
         return super().__repr__()
 
     __str__ = __repr__
+
+
+def buffer_of(value, persistent: bool):
+    """What a module keeps for a buffer: a Buffer sharing ``value``'s memory, or, for a Tensor
+    that requires grad (one computed from parameters in forward), the Tensor itself, as PyTorch
+    keeps it, so that gradients flow through ``self.buf`` (a Buffer would cut them)."""
+    if isinstance(value, Tensor) and value.requires_grad and not hasattr(value, "persistent"):
+        return value
+    return Buffer(value, persistent=persistent)
+
+
+def is_saved(module, name: str, buffer) -> bool:
+    """Whether ``module``'s buffer ``name`` goes in the state dict (persistent)."""
+    if hasattr(buffer, "persistent"):
+        return buffer.persistent
+    return name not in module.__dict__.get("_unsaved", ())
 
 
 def check_name(who: str, name) -> None:

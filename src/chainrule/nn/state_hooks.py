@@ -27,7 +27,7 @@ from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import numpy
 from .parameter import Buffer, Parameter
-from .state import IncompatibleKeys, check_state
+from .state import IncompatibleKeys, check_state, is_saved
 
 __all__ = ["StateHooks", "collect_state", "load_state"]
 
@@ -146,7 +146,8 @@ def _collect(module, out, prefix, keep_vars):
     for hook in _hooks(module, "_state_dict_pre_hooks"):
         hook(module, prefix, keep_vars)
     own = [(prefix + n, p) for n, p in module._parameters.items() if p is not None]
-    own += [(prefix + n, b) for n, b in module._buffers.items() if b is not None and b.persistent]
+    own += [(prefix + n, b) for n, b in module._buffers.items()
+            if b is not None and is_saved(module, n, b)]
     for key, t in own:
         out[key] = t if keep_vars else t.detach()
     if _has_extra(module):
