@@ -280,3 +280,51 @@ def test_damaged_archives_refused():
         cr.load(io.BytesIO(archive(b"\x80\x02I1\n.")))
     with pytest.raises(ValueError, match="'<name>/data.pkl'"):
         cr.load(io.BytesIO(archive(b".", name="a/b")))
+
+
+def test_conj_and_neg_views_resolved_as_in_torch():
+    z = torch.tensor([1 + 2j, 3 - 1j])
+    c, t = both(saved({"conj": z.conj(), "neg": torch._neg_view(torch.tensor([1.0, -2.0])),
+                       "neg_conj": torch._neg_view(z.conj())}))
+    for k in t:
+        t[k] = t[k].resolve_conj().resolve_neg()
+    same(c, t)
+
+
+def test_sparse_and_meta_tensors_refused_naming_the_kind():
+    for t in (torch.eye(2).to_sparse(), torch.empty(2, device="meta")):
+        with pytest.raises(ValueError, match="kind of tensor chainrule does not read.*to_dense"):
+            cr.load(io.BytesIO(saved(t)))
+
+
+def _random_view(rng, dtype):
+    shape = tuple(int(n) for n in rng.integers(1, 5, size=rng.integers(1, 5)))
+    base = torch.tensor(rng.standard_normal(shape) * 50).to(dtype)
+    view = base
+    for _ in range(rng.integers(0, 4)):
+        op = rng.integers(0, 5)
+        if op == 0 and view.dim() > 1:
+            view = view.transpose(0, view.dim() - 1)
+        elif op == 1:
+            d = int(rng.integers(0, view.dim()))
+            view = view.narrow(d, int(rng.integers(0, view.shape[d])), 1)
+        elif op == 2:
+            d = int(rng.integers(0, view.dim()))
+            view = view.unsqueeze(d).expand(*view.shape[:d], 3, *view.shape[d:])
+        elif op == 3 and view.dim() >= 2:
+            view = view.diagonal()
+        else:
+            view = view[(slice(None, None, int(rng.integers(1, 3))),) * view.dim()]
+    return view
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_random_views_of_every_dtype_match_torch(seed):
+    rng = np.random.default_rng(seed)
+    dtypes = [torch.float16, torch.float32, torch.float64, torch.int8, torch.int16, torch.int32,
+              torch.int64, torch.uint8, torch.bool, torch.complex64, torch.complex128]
+    obj = {f"v{i}": _random_view(rng, dtypes[int(rng.integers(0, len(dtypes)))])
+           for i in range(8)}
+    protocol = int(rng.choice([2, 4]))
+    c, t = both(saved(obj, pickle_protocol=protocol), weights_only=protocol == 2)
+    same(c, t)

@@ -167,28 +167,38 @@ class _Builder:
         return Tensor(array, requires_grad=requires_grad)
 
     def rebuild_v2(self, storage, offset, size, stride, requires_grad, hooks, metadata=None):
-        self._plain(hooks, metadata)
         if not isinstance(storage, _Storage) or storage.dtype is None:
             raise ValueError(f"{self.who}: _rebuild_tensor_v2 needs a typed storage, got "
                              f"{storage!r}")
-        array = self.array(storage, offset, size, stride, storage.dtype)
-        return self.tensor(array, requires_grad)
+        return self.rebuild_v3(storage, offset, size, stride, requires_grad, hooks,
+                               storage.dtype, metadata)
 
     def rebuild_v3(self, storage, offset, size, stride, requires_grad, hooks, dtype,
                    metadata=None):
-        self._plain(hooks, metadata)
+        self._plain(hooks, None)
         if not (isinstance(dtype, numpy.dtype) or dtype is dtypes.bfloat16):
             raise ValueError(f"{self.who}: _rebuild_tensor_v3 got dtype {dtype!r}")
         if isinstance(storage, _Storage) and storage.dtype is not None and (
                 storage.dtype != dtype):
             raise ValueError(f"{self.who}: a {dtype} tensor is rebuilt from a "
                              f"{storage.dtype} storage (the file is damaged)")
-        return self.tensor(self.array(storage, offset, size, stride, dtype), requires_grad)
+        array = self.array(storage, offset, size, stride, dtype)
+        # a conj() or _neg_view() view is saved as its storage and a flag PyTorch resolves
+        flags = {} if metadata is None else metadata
+        if not isinstance(flags, dict) or not set(flags) <= {"conj", "neg"} or not all(
+                isinstance(v, bool) for v in flags.values()):
+            raise ValueError(f"{self.who}: a tensor carries metadata {metadata!r}, which "
+                             "chainrule does not read (it reads the conj and neg flags)")
+        if flags.get("conj"):
+            array = numpy.conj(array)
+        if flags.get("neg"):
+            array = numpy.negative(array)
+        return self.tensor(array, requires_grad)
 
-    def _plain(self, hooks, metadata):
-        if not isinstance(hooks, dict) or hooks or metadata not in (None, {}):
-            raise ValueError(f"{self.who}: a tensor carries backward hooks or metadata "
-                             f"({hooks!r}, {metadata!r}), which chainrule does not read")
+    def _plain(self, hooks, state):
+        if not isinstance(hooks, dict) or hooks or state not in (None, {}):
+            raise ValueError(f"{self.who}: a tensor carries backward hooks or state "
+                             f"({hooks!r}, {state!r}), which chainrule does not read")
 
     def parameter(self, data, requires_grad, hooks, state=None):
         if not isinstance(data, Tensor) or not isinstance(requires_grad, bool):

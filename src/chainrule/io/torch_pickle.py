@@ -117,6 +117,11 @@ def _add(target, items: list, who: str, kind: type):
 
 def _resolve(module: str, name: str, table: dict, who: str):
     full = f"{_RENAMED.get(module, module)}.{name}"
+    if full not in table and full.startswith("torch._utils._rebuild_"):
+        raise PickleError(
+            f"{who}: the file holds a kind of tensor chainrule does not read (PyTorch rebuilds "
+            f"it with '{full}': a sparse, quantized, nested or meta tensor); save it as a "
+            "dense tensor, e.g. t.to_dense() or t.dequantize()")
     if full not in table:
         raise PickleError(
             f"{who}: the file refers to the Python global '{full}', which chainrule does not "
