@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numbers
 import types
+import warnings
 
 from .optimizer import Optimizer
 
@@ -75,12 +76,28 @@ class LRScheduler:
             group["lr"] = lr
         self._last_lr = list(lrs)
 
+    # Whether get_lr is PyTorch's closed form, which its deprecated step(epoch) uses: then
+    # step(epoch) jumps to that step (``for epoch in ...: scheduler.step(epoch)``, older code).
+    _closed_form = False
+
     def _step_to(self, epoch) -> None:
-        raise TypeError(
-            f"{type(self).__name__}.step: epoch={epoch!r} is not taken (PyTorch deprecated "
-            "step(epoch) for this schedule); call step() once per step, or resume with "
-            "load_state_dict"
-        )
+        name = type(self).__name__
+        if not self._closed_form:
+            raise TypeError(
+                f"{name}.step: epoch={epoch!r} is not taken (PyTorch deprecated step(epoch) "
+                "and has no closed form for this schedule); call step() once per step, or "
+                "resume with load_state_dict")
+        _check_int(f"{name}.step", "epoch", epoch, low=0)
+        warnings.warn("The epoch parameter in `scheduler.step()` was not necessary and is being "
+                      "deprecated where possible. Please use `scheduler.step()` to step the "
+                      "scheduler. During the deprecation, if epoch is different from None, the "
+                      "closed form is used (as PyTorch warns)", UserWarning, stacklevel=3)
+        _check_group_count(self, len(self.base_lrs))
+        self.last_epoch = epoch
+        lrs = self.get_lr()
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            group["lr"] = lr
+        self._last_lr = list(lrs)
 
     def _chained_lr(self) -> list[float]:
         """The lrs of step ``last_epoch`` inside a ``ChainedScheduler``: PyTorch's recursive form,

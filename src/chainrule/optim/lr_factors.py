@@ -25,6 +25,8 @@ class ConstantLR(LRScheduler):
         last_epoch: the last step taken (-1 for a new schedule).
     """
 
+    _closed_form = True  # step(epoch) jumps to the step, as PyTorch's
+
     def __init__(self, optimizer: Optimizer, factor: float = 1.0 / 3, total_iters: int = 5,
                  last_epoch: int = -1):
         check_number("ConstantLR", "factor", factor, high=1.0)
@@ -57,6 +59,8 @@ class PolynomialLR(LRScheduler):
         power: the polynomial's power.
         last_epoch: the last step taken (-1 for a new schedule).
     """
+
+    _closed_form = True  # step(epoch) jumps to the step, as PyTorch's
 
     _keeps_lr_at_start = True
 

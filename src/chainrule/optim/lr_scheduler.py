@@ -48,6 +48,8 @@ class StepLR(LRScheduler):
         last_epoch: the last step taken (-1 for a new schedule).
     """
 
+    _closed_form = True  # step(epoch) jumps to the step, as PyTorch's
+
     _keeps_lr_at_start = True
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1,
@@ -79,6 +81,8 @@ class MultiStepLR(LRScheduler):
         gamma: the decay factor.
         last_epoch: the last step taken (-1 for a new schedule).
     """
+
+    _closed_form = True  # step(epoch) jumps to the step, as PyTorch's
 
     _keeps_lr_at_start = True
 
@@ -124,6 +128,8 @@ class ExponentialLR(LRScheduler):
         last_epoch: the last step taken (-1 for a new schedule).
     """
 
+    _closed_form = True  # step(epoch) jumps to the step, as PyTorch's
+
     _keeps_lr_at_start = True
 
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
@@ -150,6 +156,8 @@ class CosineAnnealingLR(LRScheduler):
         eta_min: the lowest learning rate.
         last_epoch: the last step taken (-1 for a new schedule).
     """
+
+    _closed_form = True  # step(epoch) jumps to the step, as PyTorch's
 
     _keeps_lr_at_start = True
 
@@ -291,6 +299,8 @@ class LambdaLR(LRScheduler):
     The functions are not part of ``state_dict()``; build the scheduler with them to resume.
     """
 
+    _closed_form = True  # step(epoch) jumps to the step, as PyTorch's
+
     def __init__(self, optimizer: Optimizer, lr_lambda, last_epoch: int = -1):
         self.lr_lambdas = lr_lambdas("LambdaLR", optimizer, lr_lambda)
         super().__init__(optimizer, last_epoch)
@@ -307,6 +317,8 @@ class LinearLR(LRScheduler):
     ``lr_t = lr_0 * (start + (end - start) * min(t, total_iters) / total_iters)``; as in PyTorch,
     step 0 scales the current lr by ``start_factor``.
     """
+
+    _closed_form = True  # step(epoch) jumps to the step, as PyTorch's
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
                  end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1):
