@@ -34,6 +34,8 @@ Before this wave:
   tensor's dtype cannot hold (``-1e9`` into float16 attention scores, 1000 into int8) as inf or
   wrapped, where PyTorch raises; and ``full``/``fill_`` (and those) refused a negative int for
   an unsigned tensor, which PyTorch wraps (uint8: -1 is 255, down to -255).
+* ``x.half()`` (``to``/``type``) of integers past 65504 warned NumPy's "overflow encountered
+  in cast", where casts are silent (the value inf, as PyTorch's).
 
 Added: ``io.load_weights`` reads BF16 tensors of a safetensors file (a large model's usual
 checkpoint dtype; NumPy has no bfloat16) as float32, exactly, for a float32 or float16 model.
@@ -497,3 +499,13 @@ def test_float16_beside_float32_is_not_rounded_to_float16():
     t = torch.nn.functional.batch_norm(torch.tensor(a), torch.tensor(m), torch.tensor(v))
     c = cr.nn.functional.batch_norm(cr.tensor(a), cr.tensor(m), cr.tensor(v))
     _ulps(c, t, 2, "batch_norm with float32 running statistics")
+
+
+def test_integers_past_float16_range_convert_to_inf_silently():
+    for dtype in ("int64", "int32", "uint16"):
+        x = np.array([70000, 65504, 65520, 5]).astype(dtype)
+        for fn in (lambda L, a: a.half(), lambda L, a: a.to(L.float16),
+                   lambda L, a: a.type(L.float16)):
+            c, t = fn(cr, cr.tensor(x)), fn(torch, torch.tensor(x))  # -W error: no warning
+            np.testing.assert_array_equal(c.numpy(), t.numpy(), err_msg=dtype)
+            assert c.dtype == np.float16

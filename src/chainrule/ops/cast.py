@@ -13,11 +13,12 @@ __all__ = ["Cast", "ToDevice", "cast", "to_device_op"]
 
 def _astype(x, dtype):
     """``x.astype(dtype)`` without NumPy's warnings for values the target cannot hold (a NaN or
-    infinite float to an int, a float64 beyond float32's range): PyTorch converts them silently,
-    and NumPy's values are PyTorch's (T5's log(0).to(torch.long), a float32 view of a float64
-    ``finfo.min`` mask, are discarded or saturate)."""
+    infinite float to an int, a float64 beyond float32's range, an int beyond float16's):
+    PyTorch converts them silently, and NumPy's values are PyTorch's (T5's log(0).to(torch.long),
+    a float32 view of a float64 ``finfo.min`` mask, are discarded or saturate)."""
     xp = get_array_module(x)
-    lossy = x.dtype.kind == "f" and (dtype.kind in "iu" or dtype.itemsize < x.dtype.itemsize)
+    lossy = x.dtype.kind == "f" and (dtype.kind in "iu" or dtype.itemsize < x.dtype.itemsize) \
+        or dtype == xp.float16  # an integer past 65504 is inf
     if not lossy or not hasattr(xp, "errstate"):  # only these can warn; CuPy never does
         return x.astype(dtype, copy=False)
     with xp.errstate(invalid="ignore", over="ignore"):
