@@ -346,3 +346,44 @@ def _buffer_set_in_forward(lib):
 
 def test_a_buffer_set_to_a_tensor_with_a_graph_passes_gradients_as_pytorchs():
     assert _buffer_set_in_forward(cr) == _buffer_set_in_forward(torch)
+
+
+def _backward_hook_shapes(lib):
+    log = []
+
+    def grads(gs):
+        return [None if g is None else _r(g) for g in gs]
+
+    class Outputs(lib.nn.Module):
+        def __init__(self, kind):
+            super().__init__()
+            self.kind = kind
+
+        def forward(self, x):
+            if self.kind == "dict":
+                return {"a": x * 2}
+            return (x * 2, x.sum()) if self.kind == "tuple" else x * 3
+
+    x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+    for kind in ("dict", "tuple", "tensor"):
+        m = Outputs(kind)
+        m.register_full_backward_hook(lambda m, gi, go: log.append((m.kind, grads(gi), grads(go))))
+        m.register_full_backward_pre_hook(lambda m, go: log.append(("pre", m.kind, grads(go))))
+        out = m(x)
+        total = out["a"].sum() if kind == "dict" else (
+            out[0].sum() * 3 + out[1] * 5 if kind == "tuple" else out.sum())
+        total.backward()
+        log.append(_r(x.grad))
+    shared = lib.nn.Linear(2, 2).double()
+    with lib.no_grad():
+        shared.weight.copy_(lib.tensor([[1.0, -1.0], [0.5, 2.0]]))
+        shared.bias.fill_(0.1)
+    shared.register_full_backward_hook(lambda m, gi, go: log.append(("shared", grads(gi))))
+    lib.nn.Sequential(shared, lib.nn.Tanh(), shared)(x[None]).sum().backward()
+    return log
+
+
+def test_backward_hooks_on_dict_tuple_and_shared_modules_as_pytorchs():
+    # a module returning a dict: PyTorch runs no backward hook (chainrule's called the hook with
+    # grad_output None); a module called twice: its hooks run once per call
+    assert _backward_hook_shapes(cr) == _backward_hook_shapes(torch)

@@ -232,6 +232,8 @@ class _Watch:
         return grads
 
     def _at_inputs(self, grads):
+        if self.grad_output is None:  # no output to watch (a dict, a number), or the gradient
+            return grads  # reached the inputs another way: PyTorch skips the hooks too
         it = iter(grads)
         grad_input = tuple(next(it) if s else None for s in self.slots)
         grad_input = self._run(grad_input)
