@@ -72,7 +72,7 @@ def apply_view(lib, rng, op, t):
     if op == "expand":
         return [t.unsqueeze(0).expand(2, *s)]
     if op == "expand_as":
-        return [t.unsqueeze(-1).expand_as(lib.zeros(*s, 3))]
+        return [t.unsqueeze(-1).expand_as(lib.zeros((*s, 3)))]
     if op == "moveaxis":
         return [t.moveaxis(d, _dim(rng, t))]
     if op == "swapdims":
@@ -83,9 +83,9 @@ def apply_view(lib, rng, op, t):
     if op == "dsplit":
         return list(t.dsplit(int(rng.integers(1, 3))))
     if op == "view_as":
-        return [t.view_as(lib.zeros(*s[::-1]))]
+        return [t.view_as(lib.zeros(s[::-1]))]
     if op == "reshape_as":
-        return [t.reshape_as(lib.zeros(*s[::-1]))]
+        return [t.reshape_as(lib.zeros(s[::-1]))]
     if op in ("T", "H"):
         return [getattr(t, op) if nd == 2 else t.t() if nd < 2 else t.mT]
     if op == "movedim":

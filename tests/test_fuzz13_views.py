@@ -45,11 +45,9 @@ def _run(lib, seed, grad):
                 outs = apply_view(lib, rng, op, src)
             except (RuntimeError, ValueError, TypeError, IndexError) as e:
                 return "view refused", op, e
-            # documented: reshape may copy; chainrule's view copies where NumPy cannot view,
-            # and its conjugate transposes are copies
-            copied = lib is cr and (op in ("mH", "adjoint", "H") and src.is_complex()
-                                    or op in ("view", "view_as")
-                                    and not np.shares_memory(outs[0]._data, src._data))
+            # documented: reshape may copy; chainrule's conjugate transposes are copies (its
+            # view copies where NumPy cannot view, and follows the viewed tensor's changes)
+            copied = lib is cr and op in ("mH", "adjoint", "H") and src.is_complex()
             if op in NEW_GROUP or copied:
                 group, groups = groups, groups + 1
             pool += [(f"{op}({label})", o, group) for o in outs]

@@ -102,3 +102,40 @@ def test_recorded_write_through_unfold_windows_matches_pytorch():
         got.append((y.detach().numpy(), u.detach().numpy(), x.grad.numpy(), w.grad.numpy()))
     for a, b in zip(*got):
         np.testing.assert_allclose(b, a, rtol=1e-14)
+
+
+def test_a_change_of_the_viewed_tensor_shows_in_the_copy():
+    # the copy was left with the values of when it was made (a documented limit, now lifted)
+    conv, x = _batch_last_conv_output()
+    with cr.no_grad():
+        y = conv(x)
+        v = y.view(-1)                   # a copy: the batch axis merged
+        row = v[:4]                      # its view shows it too
+        y[0].zero_()                     # through a view of y
+        y.detach().add_(1.0)             # through an alias of y
+        np.testing.assert_array_equal(v.numpy(), y.numpy().reshape(-1))
+        np.testing.assert_array_equal(row.numpy(), [1.0] * 4)
+        assert v._version == y._version == 2
+    t = cr.randn(3, 4)
+    w = t.t().view(12)                   # a transposed source
+    t[0, 1] = 5.0
+    assert float(w[3]) == 5.0
+
+
+@pytest.mark.torch
+def test_recorded_change_of_the_viewed_tensor_reaches_the_copys_gradient():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x0, w0 = rng.standard_normal((2, 1, 5, 5)), rng.standard_normal((2, 1, 3, 3))
+    got = []
+    for lib in (torch, cr):
+        x = lib.tensor(x0, requires_grad=True)
+        y = lib.nn.functional.conv2d(x, lib.tensor(w0))
+        v = y.view(-1)
+        before = (v * 2.0).sum()         # read before the writes: the earlier values' graph
+        y.mul_(3.0)
+        y[1].exp_()
+        (before + (v * lib.tensor(np.arange(36.0))).sum()).backward()
+        got.append((v.detach().numpy(), x.grad.numpy()))
+    for a, b in zip(*got):
+        np.testing.assert_allclose(b, a, rtol=1e-12)

@@ -29,6 +29,7 @@ from .inplace_record import change, needs_record, record_write, refuse_trace
 from .mode import _grad_enabled
 from .promotion import check_in_place, dense_beside_sparse, result_type, true_divide_dtype
 from .tensor import Tensor
+from .views import refresh_copies
 from .write import put
 
 __all__ = ["drop_empty_ellipsis", "ints_first", "mark_changed", "writable_array"]
@@ -98,6 +99,7 @@ def mark_changed(t: Tensor) -> None:
     """
     before = t._counter[0]
     t._mark_changed()
+    refresh_copies(t)  # a copy made where PyTorch views (views.track_copy) shows the change
     cur = t if t._ctx is not None else _base_of(t)
     while cur is not None and cur._ctx is not None and cur._counter is t._counter:
         node, k = cur._ctx, cur._out_idx

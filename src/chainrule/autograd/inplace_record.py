@@ -43,7 +43,7 @@ from .function import Function
 from .mode import _grad_enabled, _trace_recorder, no_grad
 from .promotion import check_in_place
 from .tensor import Tensor
-from .view_replay import _addresses, _pointer, keep_earlier, other_views, rebuild
+from .view_replay import _addresses, _pointer, keep_earlier, other_views, rebuild, rebuild_copies
 from .views import shares_memory_as_view
 from .write import TakeAt, WriteInto, put, take
 
@@ -301,6 +301,7 @@ def _record_change(t: Tensor, who: str, compute) -> None:
     elif result.requires_grad:
         _attach(_new(WriteInto, index=Ellipsis, chained=False), (result,), t)
     rebuild(t, others)
+    rebuild_copies(t)
 
 
 def _change_view(t, root, positions, who, compute) -> None:
@@ -334,6 +335,7 @@ def _rewrite(root, earlier, index, value, view, positions) -> None:
     if view is not None:
         _attach(_new(TakeAt, positions=positions), (root,), view)
     rebuild(root, others)
+    rebuild_copies(root)
 
 
 def _same_memory(a, b) -> bool:

@@ -14,6 +14,7 @@ the graph.
 from __future__ import annotations
 
 from ..backend import get_array_module
+from .views import copies_of
 from .write import TakeAt
 
 
@@ -97,3 +98,22 @@ def rebuild(root, views) -> None:
 
     for v, positions in views:
         _attach(_new(TakeAt, positions=positions), (root,), v)
+
+
+def rebuild_copies(root) -> None:
+    """After a recorded write into ``root``'s memory is counted: each copy tracked for it (a
+    ``view`` NumPy could not make) takes the new values and becomes a ``TakeAt`` of ``root`` at
+    its source's positions, reshaped as the copy; one whose source is not found in ``root``
+    keeps its node, whose use then refuses (its count moved on)."""
+    from .inplace_record import _attach, _new, _stand_in
+
+    pairs = copies_of(root)
+    locate = _locator(root._data) if pairs else None
+    for copy, source in pairs:
+        at = locate(_addresses(source)) if source.dtype == root._data.dtype else None
+        if copy._ctx is not None and at is not None:
+            _stand_in(copy, copy=False)
+        copy._data[...] = source.reshape(copy._data.shape)
+        list.__setitem__(copy._counter, 0, copy._counter[0] + 1)  # past its refusal
+        if at is not None:
+            _attach(_new(TakeAt, positions=at.reshape(copy._data.shape)), (root,), copy)

@@ -90,3 +90,37 @@ def refuse_in_place(copy, why: str) -> None:
 def refuses_in_place(t) -> bool:
     """Whether ``t`` is a copy made by ``refuse_in_place`` (or a view or alias of one)."""
     return isinstance(t._counter, _RefusingCount)
+
+
+def track_copy(copy, source) -> None:
+    """Remember ``copy``, ``source``'s values reshaped where PyTorch gives a view (``view``
+    that NumPy could not make), with ``source``'s memory, so that an in-place change of that
+    memory is carried into the copy (``refresh_copies``) as it would show in PyTorch's view.
+    The source's array is kept (not the tensor, often a temporary: ``x.t().view(-1)``)."""
+    refs = getattr(source, "_views", None)
+    if refs is None:
+        refs = source._views = ViewRefs()
+    if getattr(refs, "copies", None) is None:
+        refs.copies = []
+    refs.copies.append((weakref.ref(copy), source._data))
+
+
+def copies_of(t) -> list:
+    """``[(copy, source array)]``: the live copies tracked for ``t``'s memory."""
+    refs = getattr(t, "_views", None)
+    if refs is None and getattr(t, "_base", None) is not None and t._base() is not None:
+        refs = getattr(t._base(), "_views", None)  # a detach() or .data alias of the owner
+    pairs = getattr(refs, "copies", None)
+    if not pairs:
+        return []
+    live = [(c(), a) for c, a in pairs]
+    pairs[:] = [p for p, (c, _) in zip(pairs, live) if c is not None]
+    return [(c, a) for c, a in live if c is not None]
+
+
+def refresh_copies(t) -> None:
+    """After an in-place change of ``t``'s memory: each tracked copy takes its source's new
+    values, and its count of changes moves on (a node that read it before sees the change)."""
+    for copy, source in copies_of(t):
+        copy._data[...] = source.reshape(copy._data.shape)
+        list.__setitem__(copy._counter, 0, copy._counter[0] + 1)  # past the refusal

@@ -11,7 +11,7 @@ import numbers
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
-from ..autograd.views import refuse_in_place
+from ..autograd.views import refuse_in_place, track_copy
 from ..backend import ensure_array, get_array_module, numpy, validate_device
 from ..backend.dtypes import _NamedOnly, check_fill
 from . import creation
@@ -159,6 +159,7 @@ def _refuse_writes_if_copied(x, out):
             "merged), so changing the copy would not change x as PyTorch's view does. Change x "
             "itself, or use x.reshape(...) (or x.contiguous().view(...)) to say that a copy is "
             "meant"))
+        track_copy(out, x)  # and a change of x is carried into it
     return out
 
 
