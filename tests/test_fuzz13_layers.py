@@ -281,3 +281,36 @@ def test_max_norm_of_pytorchs_other_norm_orders(norm_type):
                                          norm_type=norm_type)
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-15)
         np.testing.assert_allclose(c.numpy(), t.numpy(), rtol=1e-15)
+
+
+def test_functional_embedding_bag_takes_pytorchs_positional_order_and_max_norm():
+    # F.embedding_bag had mode and the rest keyword-only and no max_norm/norm_type/
+    # scale_grad_by_freq: PyTorch's positional calls and max_norm= raised TypeError
+    from ._fuzz12_check import check as both
+
+    rng = np.random.default_rng(1340)
+    for _ in range(40):
+        n = int(rng.integers(2, 6))
+        w = rng.standard_normal((n, 3)) * 2
+        ids = rng.integers(0, n, int(rng.integers(1, 7)))
+        offsets = np.array([0] + sorted(int(v) for v in rng.integers(0, len(ids) + 1, 2)))
+        mode = str(rng.choice(["sum", "mean", "max"]))
+        max_norm = float(rng.choice([0.5, 1.5])) if rng.random() < 0.6 else None
+        norm_type = float(rng.choice([1.0, 2.0, np.inf]))
+        pi = int(rng.integers(-n, n)) if rng.random() < 0.4 else None
+        psw = rng.standard_normal(ids.shape) if mode == "sum" and rng.random() < 0.5 else None
+
+        def fn(lib, w, ids, offsets, *p, mode=mode, max_norm=max_norm, norm_type=norm_type,
+               pi=pi):
+            # max_norm renorms the leaf w in place (under no_grad), returned to compare
+            out = lib.nn.functional.embedding_bag(ids, w, offsets, max_norm, norm_type, False,
+                                                  mode, False, p[0] if p else None, False, pi)
+            return out, w
+        both(torch, fn, w, ids, offsets, *([] if psw is None else [psw]),
+             grad=(0, 3) if psw is not None else (0,),
+             label=f"{mode} max_norm={max_norm} {norm_type} pi={pi} psw={psw is not None}")
+    w, ids = cr.tensor(np.ones((3, 2))), cr.tensor([0, 1])
+    with pytest.raises(NotImplementedError, match="scale_grad_by_freq"):
+        cr.nn.functional.embedding_bag(ids, w, cr.tensor([0]), scale_grad_by_freq=True)
+    with pytest.raises(ValueError, match="max_norm"):
+        cr.nn.functional.embedding_bag(ids, w, cr.tensor([0]), max_norm=-1.0)

@@ -91,16 +91,24 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type: float =
     return out
 
 
-def embedding_bag(input, weight, offsets=None, *, mode: str = "mean",  # noqa: A002 - torch
-                  per_sample_weights=None, include_last_offset: bool = False,
-                  padding_idx: int | None = None, sparse: bool = False) -> Tensor:
-    """``ops.embedding_bag`` (see there for the arguments) with PyTorch's ``sparse``: the
-    gradient of ``weight`` is then a sparse COO tensor (chainrule.sparse) with one entry per id
-    kept, in input order (``padding_idx`` left out), holding the gradient of that lookup's row,
-    as PyTorch's. Mode "max" refuses it, as PyTorch does."""
+def embedding_bag(input, weight, offsets=None, max_norm=None,  # noqa: A002 - torch's names
+                  norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
+                  sparse: bool = False, per_sample_weights=None,
+                  include_last_offset: bool = False, padding_idx: int | None = None) -> Tensor:
+    """``ops.embedding_bag`` (see there for the arguments) in PyTorch's order, with PyTorch's
+    ``max_norm``/``norm_type`` (the rows of the ids given are first scaled down to ``max_norm``,
+    in ``weight`` itself, as ``F.embedding``) and ``sparse``: the gradient of ``weight`` is then a
+    sparse COO tensor (chainrule.sparse) with one entry per id kept, in input order
+    (``padding_idx`` left out), holding the gradient of that lookup's row, as PyTorch's. Mode
+    "max" refuses it, as PyTorch does. ``scale_grad_by_freq=True`` raises NotImplementedError
+    (PyTorch's CPU kernel divides by the counts of other ids when the ids are not sorted)."""
+    torch_options("embedding_bag", max_norm, norm_type, scale_grad_by_freq)
     if sparse and mode == "max":
         raise ValueError("embedding_bag: max mode does not support sparse weights (sparse=True "
                          "with mode='max'; as in PyTorch, use mode 'sum' or 'mean')")
+    if max_norm is not None and isinstance(weight, Tensor):
+        with no_grad():
+            embedding_renorm_(weight, getattr(input, "_data", input), max_norm, norm_type)
     sparse_grad = sparse and isinstance(weight, Tensor) and weight.requires_grad
     return reduce_bags(input, weight, offsets, mode, per_sample_weights, include_last_offset,
                        padding_idx, _sparse_rows if sparse_grad else None)
