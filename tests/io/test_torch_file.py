@@ -328,3 +328,34 @@ def test_random_views_of_every_dtype_match_torch(seed):
     protocol = int(rng.choice([2, 4]))
     c, t = both(saved(obj, pickle_protocol=protocol), weights_only=protocol == 2)
     same(c, t)
+
+
+def test_map_location_dict_and_function_as_in_torch(tmp_path):
+    path = tmp_path / "w.pt"
+    torch.save({"w": torch.ones(2, requires_grad=True)}, path)
+    seen = []
+
+    def keep(storage, loc):  # the idiom: lambda storage, loc: storage
+        seen.append(loc)
+        return storage
+
+    out = cr.load(path, map_location=keep)["w"]
+    assert seen == ["cpu"] and out.requires_grad and out.tolist() == [1.0, 1.0]
+    assert cr.load(path, map_location={"cuda:0": "cpu"})["w"].device == "cpu"
+    assert cr.load(path, map_location={"cpu": cr.device("cpu")})["w"].device == "cpu"
+    with pytest.raises(TypeError, match="map_location returned int .*expected a Tensor"):
+        cr.load(path, map_location=lambda s, loc: 3)
+    with pytest.raises(TypeError, match="map_location must be None, a device"):
+        cr.load(path, map_location=3.5)
+    cr.save({"w": cr.ones(2)}, tmp_path / "own.pt")  # chainrule's own files: saved from "cpu"
+    assert cr.load(tmp_path / "own.pt", map_location=keep)["w"].tolist() == [1.0, 1.0]
+    assert seen[-1] == "cpu"
+
+
+def test_wrong_arguments_to_a_known_global_refused():
+    pkl = b"\x80\x02ctorch._utils\n_rebuild_tensor_v2\n" + _ints([1]) + b"R."
+    with pytest.raises(ValueError, match="_rebuild_tensor_v2 was given arguments it does not"):
+        cr.load(io.BytesIO(archive(pkl)))
+    pkl = b"\x80\x02c__builtin__\nset\n" + _ints([1]) + b"R."
+    with pytest.raises(ValueError, match="set was given arguments"):
+        cr.load(io.BytesIO(archive(pkl)))

@@ -19,7 +19,7 @@ import tempfile
 from pathlib import Path
 
 from ..autograd.tensor import Tensor
-from ..backend import numpy, to_device
+from ..backend import numpy
 from .checkpoint import _host, _write
 from .safetensors_file import (
     DIGESTS,
@@ -30,7 +30,7 @@ from .safetensors_file import (
     read_tensors,
     write_file,
 )
-from .torch_file import LEGACY_MAGIC, is_torch_zip, read_torch_file
+from .torch_file import LEGACY_MAGIC, is_torch_zip, place, read_torch_file
 from .torch_write import write_torch_file
 
 __all__ = ["load", "save"]
@@ -140,7 +140,7 @@ def _decode(value, arrays: dict, device):
         array = arrays[value["__array__"]]
         if value.get("kind") == "ndarray":
             return array
-        return Tensor(array if device is None else to_device(array, device))
+        return place(array, False, "cpu", device, "load")
     if "__tuple__" in value:
         return tuple(_decode(v, arrays, device) for v in value["__tuple__"])
     return {_decode(k, arrays, device) if isinstance(k, dict) else k: _decode(v, arrays, device)
@@ -165,8 +165,11 @@ def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=
     Args:
         f: the file path, or a binary file object (``io.BytesIO``, an open file) read from its
             current position to its end.
-        map_location: None, "cpu" or "cuda" (or a ``chainrule.device``): where the Tensors go
-            (None: where ``save`` had them; for a PyTorch file, the host).
+        map_location: where the Tensors go, as in PyTorch: None (the host), "cpu" or "cuda"
+            (or a ``chainrule.device``), a dict from saved locations to devices
+            (``{"cuda:0": "cpu"}``; chainrule's own files are saved from "cpu"), or a function
+            called with each Tensor and its saved location (``lambda storage, loc: storage``)
+            whose returned Tensor is used.
         weights_only: accepted for PyTorch's signature; loading never runs code either way.
         mmap: accepted for PyTorch's signature (``torch.load(path, mmap=True,
             weights_only=True)``, the checkpoint-loading tutorial); the values are the same
@@ -209,5 +212,4 @@ def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=
         raise ValueError(refusal)
     check_metadata("load", header)
     arrays = read_tensors("load", header)
-    device = None if map_location is None else str(map_location)
-    return _decode(json.loads(header.metadata[_STRUCTURE]), arrays, device)
+    return _decode(json.loads(header.metadata[_STRUCTURE]), arrays, map_location)

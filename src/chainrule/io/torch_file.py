@@ -56,8 +56,8 @@ class _StorageType:
 
 
 class _Storage:
-    def __init__(self, key: str, dtype, count: int):
-        self.key, self.dtype, self.count = key, dtype, count
+    def __init__(self, key: str, dtype, count: int, location: str):
+        self.key, self.dtype, self.count, self.location = key, dtype, count, location
 
 
 class _Archive:
@@ -88,10 +88,11 @@ class _Archive:
     def storage(self, pid) -> _Storage:
         if not (isinstance(pid, tuple) and len(pid) == 5 and pid[0] == "storage"
                 and isinstance(pid[1], _StorageType) and isinstance(pid[2], str)
+                and isinstance(pid[3], str)
                 and isinstance(pid[4], int) and not isinstance(pid[4], bool) and pid[4] >= 0):
             raise ValueError(f"{self.who}: the pickle refers to storage {pid!r}, which is not "
                              "one torch.save writes ('storage', type, key, location, size)")
-        return _Storage(pid[2], pid[1].dtype, pid[4])
+        return _Storage(pid[2], pid[1].dtype, pid[4], pid[3])
 
     def data(self, storage: _Storage, itemsize: int) -> bytes:
         nbytes = storage.count * (1 if storage.dtype is None else itemsize)
@@ -159,12 +160,10 @@ class _Builder:
             out = (out.astype(numpy.uint32) << 16).view(numpy.float32)
         return out
 
-    def tensor(self, array, requires_grad) -> Tensor:
+    def tensor(self, array, requires_grad, location) -> Tensor:
         if not isinstance(requires_grad, bool):
             raise ValueError(f"{self.who}: requires_grad is {requires_grad!r}, not a bool")
-        if self.device is not None:
-            array = to_device(array, self.device)
-        return Tensor(array, requires_grad=requires_grad)
+        return place(array, requires_grad, location, self.device, self.who)
 
     def rebuild_v2(self, storage, offset, size, stride, requires_grad, hooks, metadata=None):
         if not isinstance(storage, _Storage) or storage.dtype is None:
@@ -193,7 +192,7 @@ class _Builder:
             array = numpy.conj(array)
         if flags.get("neg"):
             array = numpy.negative(array)
-        return self.tensor(array, requires_grad)
+        return self.tensor(array, requires_grad, storage.location)
 
     def _plain(self, hooks, state):
         if not isinstance(hooks, dict) or hooks or state not in (None, {}):
@@ -218,6 +217,31 @@ class _Builder:
         return Parameter(out, requires_grad=out.requires_grad)
 
 
+def place(array, requires_grad: bool, location: str, map_location, who: str) -> Tensor:
+    """A loaded array as a Tensor where ``map_location`` puts a tensor saved at ``location``.
+
+    ``map_location`` is PyTorch's: None (the host), a device, a dict from saved locations
+    (``"cuda:0"``) to devices (a location it does not name goes to the host), or a function
+    called with the Tensor and its saved location, whose returned Tensor is used.
+    """
+    if callable(map_location) and not isinstance(map_location, str):
+        out = map_location(Tensor(array, requires_grad=requires_grad), location)
+        if not isinstance(out, Tensor):
+            raise TypeError(f"{who}: map_location returned {type(out).__name__} for a tensor "
+                            f"saved on '{location}'; expected a Tensor (chainrule calls it with "
+                            "each Tensor, not a storage)")
+        return out
+    target = map_location
+    if isinstance(map_location, dict):
+        target = map_location.get(location)
+    if target is not None:
+        if not isinstance(target, str):
+            raise TypeError(f"{who}: map_location must be None, a device, a dict of locations "
+                            f"or a function, got {type(map_location).__name__} {target!r}")
+        array = to_device(array, str(_device(target)))
+    return Tensor(array, requires_grad=requires_grad)
+
+
 def _bytes(text, encoding="latin1"):
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
         raise TypeError(f"_codecs.encode({text!r}, {encoding!r}) is not how bytes are pickled")
@@ -238,13 +262,13 @@ def _complex(real=0.0, imag=0.0):
 
 def _table(builder: _Builder) -> dict:
     table = {
-        "torch._utils._rebuild_tensor_v2": Global("_rebuild_tensor_v2", builder.rebuild_v2),
-        "torch._utils._rebuild_tensor_v3": Global("_rebuild_tensor_v3", builder.rebuild_v3),
-        "torch._utils._rebuild_parameter": Global("_rebuild_parameter", builder.parameter),
+        "torch._utils._rebuild_tensor_v2": Global("_rebuild_tensor_v2", builder.rebuild_v2, True),
+        "torch._utils._rebuild_tensor_v3": Global("_rebuild_tensor_v3", builder.rebuild_v3, True),
+        "torch._utils._rebuild_parameter": Global("_rebuild_parameter", builder.parameter, True),
         "torch._utils._rebuild_parameter_with_state": Global(
-            "_rebuild_parameter_with_state", builder.parameter),
+            "_rebuild_parameter_with_state", builder.parameter, True),
         "torch._tensor._rebuild_from_type_v2": Global("_rebuild_from_type_v2",
-                                                      builder.from_type),
+                                                      builder.from_type, True),
         "torch.Tensor": "torch.Tensor",
         "torch.nn.parameter.Parameter": "torch.nn.parameter.Parameter",
         "collections.OrderedDict": Global("OrderedDict", collections.OrderedDict),
@@ -291,7 +315,6 @@ def read_torch_file(source, *, map_location=None, upcast_bfloat16=False, who="lo
             raise ValueError(f"{who}: the archive's byteorder is {order!r}; expected 'little' "
                              "or 'big'")
         archive = _Archive(zf, prefix, order == "big", who)
-        device = None if map_location is None else str(map_location)
-        builder = _Builder(archive, device, upcast_bfloat16)
+        builder = _Builder(archive, map_location, upcast_bfloat16)
         data = archive.entry("data.pkl", limit=_MAX_PICKLE)
         return run_pickle(data, _table(builder), archive.storage, who)

@@ -11,6 +11,7 @@ it is read, before anything further happens; nothing is imported and no code of 
 
 from __future__ import annotations
 
+import inspect
 import struct
 
 __all__ = ["Global", "PickleError", "run_pickle"]
@@ -25,8 +26,8 @@ class Global:
     """A function from the allowed table: ``call`` builds the value REDUCE asks for. (A name
     that stands for a value, such as ``torch.float32``, maps to the value itself.)"""
 
-    def __init__(self, name: str, call):
-        self.name, self.call = name, call
+    def __init__(self, name: str, call, own_errors: bool = False):
+        self.name, self.call, self.own_errors = name, call, own_errors
 
     def __repr__(self) -> str:
         return f"<{self.name}>"
@@ -274,10 +275,14 @@ def _reduce(func, args, who: str):
         raise PickleError(f"{who}: the pickle stream is damaged (REDUCE of {func.name} with "
                           f"{type(args).__name__} arguments)")
     try:
-        return func.call(*args)
+        if func.own_errors:  # chainrule's constructor says what else is wrong, in its words
+            inspect.signature(func.call).bind(*args)
+        else:
+            return func.call(*args)
     except TypeError as err:
         raise PickleError(f"{who}: {func.name} was given arguments it does not take "
                           f"({err})") from None
+    return func.call(*args)
 
 
 def _build(target, state, who: str):
