@@ -1,5 +1,7 @@
 """Dropout layers: train-only inverted dropout, statistics, determinism, gradients."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -126,13 +128,35 @@ def test_validation(build, error, match):
         build()
 
 
-def test_dropout2d_input_validation(rng):
-    with pytest.raises(ValueError, match=r"Dropout2d: expected a 4-D \(N, C, H, W\) or 3-D "
-                                         r"\(N, C, L\) input, got shape \(3, 4\)"):
-        nn.Dropout2d(rng=rng)(_x(rng, 3, 4))
-    with pytest.raises(ValueError, match=r"Dropout3d: expected a 5-D \(N, C, D, H, W\) or 4-D "
-                                         r"\(C, D, H, W\) input, got shape \(3, 4, 2\)"):
-        nn.Dropout3d(rng=rng)(_x(rng, 3, 4, 2))
+@pytest.mark.parametrize("shape", [(), (9,), (9, 8), (9, 8, 3), (9, 8, 2, 2), (9, 8, 2, 2, 2)])
+def test_dropout2d_and_3d_of_any_rank_drop_as_pytorch(shape):
+    # pytorch/examples mnist_rnn puts nn.Dropout2d after an LSTM, on (N, 64): PyTorch warns that
+    # the rank is deprecated and drops single elements; chainrule refused every rank but 3 and 4
+    # (Dropout3d every rank but 4 and 5). The pattern of whole zeroed blocks must be PyTorch's.
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    x = np.arange(1.0, 1.0 + np.prod(shape, dtype=int)).reshape(shape)
+    for ours, theirs in [(nn.Dropout2d, torch.nn.Dropout2d), (nn.Dropout3d, torch.nn.Dropout3d)]:
+        outcome = []
+        for lib_layer, wrap in [(ours(0.5, rng=np.random.default_rng(0)), cr.tensor),
+                                (theirs(0.5), torch.tensor)]:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                try:
+                    y = lib_layer(wrap(x)).numpy()
+                except (ValueError, RuntimeError):
+                    outcome.append(("error", len(caught) > 0))
+                    continue
+                lib_layer.eval()
+                assert np.array_equal(lib_layer(wrap(x)).numpy(), x)
+            blocks = set()  # which sub-blocks are wholly kept/dropped: the mask's granularity
+            for k in range(y.ndim + 1):
+                flat = y.reshape(int(np.prod(y.shape[:k], dtype=int)), -1) if y.ndim else y
+                if all(len(set((row == 0).tolist())) == 1 for row in np.atleast_2d(flat)):
+                    blocks.add(k)
+            outcome.append((min(blocks) if blocks else None, len(caught) > 0,
+                            set(np.unique(y).tolist()) <= set((2 * x).ravel().tolist()) | {0.0}))
+        assert outcome[0] == outcome[1], (ours.__name__, shape, outcome)
 
 
 @pytest.mark.torch

@@ -108,9 +108,6 @@ def test_matches_torch_scaling_and_eval_identity(rng):
      r"rng must be a numpy.random.Generator .*got int"),
     (lambda: F.dropout(cr.tensor([1.0]), 0.5, rng=np.random.RandomState(0)), TypeError,
      r"got RandomState"),
-    (lambda: F.dropout2d(cr.tensor(np.ones((2, 3))), 0.5), ValueError,
-     r"dropout2d: input must be 4-D \(N, C, H, W\) or 3-D \(N, C, L\), dropped along L, got "
-     r"shape \(2, 3\)"),
     (lambda: F.dropout1d(cr.tensor(np.ones(3)), 0.5), ValueError,
      r"dropout1d: input must be 3-D \(N, C, L\) or 2-D \(C, L\)"),
     (lambda: F.dropout(cr.tensor([1, 2]), 0.5), TypeError, r"must be floating point"),

@@ -77,12 +77,11 @@ class Dropout2d(_Dropout):
         rng: numpy Generator for the masks (None: the default generator).
 
     Shape:
-        (N, C, H, W) -> same; a 3-D input is taken as (N, C, L), with PyTorch's warning (see
-        ``F.dropout2d``).
+        (N, C, H, W) -> same; a 3-D input is taken as (N, C, L), with PyTorch's warning, and
+        other ranks run as PyTorch's deprecated forms (see ``F.dropout2d``).
     """
 
     def forward(self, x):
-        check_input("Dropout2d", x, (3, 4), "4-D (N, C, H, W) or 3-D (N, C, L)")
         return dropout2d(x, self.p, self.training, rng=self.rng)
 
 
@@ -95,9 +94,9 @@ class Dropout3d(_Dropout):
         rng: numpy Generator for the masks (None: the default generator).
 
     Shape:
-        (N, C, D, H, W) or unbatched (C, D, H, W) -> same.
+        (N, C, D, H, W) or unbatched (C, D, H, W) -> same; other ranks as PyTorch's deprecated
+        forms, with its warning (taken as unbatched).
     """
 
     def forward(self, x):
-        check_input("Dropout3d", x, (4, 5), "5-D (N, C, D, H, W) or 4-D (C, D, H, W)")
         return dropout3d(x, self.p, self.training, rng=self.rng)

@@ -79,12 +79,21 @@ _LAYOUTS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
 def _channel_dropout(op, nd, x, p, training, rng):
     """One draw per (sample, channel) of batched input, or per channel of unbatched input
     (ranks nd + 2 and nd + 1, as PyTorch's dropout1d/dropout3d); dropout2d of 3-D input is
-    PyTorch's channel-wise 1-D dropout of (N, C, L), with its warning."""
+    PyTorch's channel-wise 1-D dropout of (N, C, L), with its warning. dropout2d/dropout3d of
+    another rank run as PyTorch's do, with its deprecation warning: dropout2d draws one value
+    per entry of the first two dims (so per element of a 2-D (N, F) input), dropout3d takes
+    the input as unbatched and draws one value per entry of the first dim."""
     _check(op, p, rng)
     if x.ndim not in (nd + 1, nd + 2):
-        other = "(N, C, L), dropped along L" if nd == 2 else _LAYOUTS[nd].replace("N, ", "")
-        raise ValueError(f"{op}: input must be {nd + 2}-D {_LAYOUTS[nd]} or {nd + 1}-D {other}, "
-                         f"got shape {tuple(x.shape)}")
+        if nd == 1:
+            raise ValueError(f"{op}: input must be 3-D {_LAYOUTS[1]} or 2-D (C, L), "
+                             f"got shape {tuple(x.shape)}")
+        warnings.warn(f"{op}: Received a {x.ndim}-D input to {op}, which is deprecated and will "
+                      "result in an error in a future release. To retain the behavior and "
+                      "silence this warning, please use dropout instead. Note that "
+                      f"{op} exists to provide channel-wise dropout on inputs with {nd} spatial "
+                      "dimensions, a channel dimension, and an optional batch dimension (i.e. "
+                      f"{nd + 1}D or {nd + 2}D inputs).", UserWarning, stacklevel=3)
     batched = x.ndim == nd + 2 or nd == 2
     if nd == 2 and x.ndim == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that channel-wise "
@@ -96,6 +105,9 @@ def _channel_dropout(op, nd, x, p, training, rng):
     if not training or p == 0:
         return x
     kept = 2 if batched else 1
+    if x.ndim + (not batched) < 2:
+        raise ValueError(f"{op}: channel dropout needs at least 2 dimensions "
+                         f"(batch and channels), got shape {tuple(x.shape)}")
     return _masked(x, p, tuple(x.shape[:kept]) + (1,) * (x.ndim - kept), rng)
 
 
