@@ -59,6 +59,38 @@ class StateHooks:
         after the hooks) and must return None."""
         return self._add_hook("_load_state_dict_post_hooks", hook)
 
+    def _register_state_dict_hook(self, hook):
+        """PyTorch's older name of ``register_state_dict_post_hook``."""
+        return self.register_state_dict_post_hook(hook)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False):
+        """PyTorch's older form: ``hook(state_dict, prefix, local_metadata, strict,
+        missing_keys, unexpected_keys, error_msgs)``, with the module first if ``with_module``."""
+        return self.register_load_state_dict_pre_hook(
+            hook if with_module else (lambda module, *args: hook(*args)))
+
+    def _save_to_state_dict(self, destination, prefix: str, keep_vars: bool) -> None:
+        """PyTorch's per-module step of ``state_dict()``: this module's parameters, persistent
+        buffers and extra state (not its children's) into ``destination``. Subclasses may
+        override it (and call it through ``super()``) to add or convert entries."""
+        own = [(prefix + n, p) for n, p in self._parameters.items() if p is not None]
+        own += [(prefix + n, b) for n, b in self._buffers.items()
+                if b is not None and is_saved(self, n, b)]
+        for key, t in own:
+            destination[key] = t if keep_vars else t.detach()
+        if _has_extra(self):
+            destination[prefix + EXTRA] = self.get_extra_state()
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs) -> None:
+        """PyTorch's per-module step of ``load_state_dict``, for subclasses that override it to
+        convert an old checkpoint (rename, reshape or drop ``state_dict``'s keys under
+        ``prefix``, then ``super()._load_from_state_dict(...)``). chainrule calls an override
+        before the load pre-hooks, on the keys under the module's prefix; the values are loaded
+        afterwards for the whole model. An override that does not call this one loads its own
+        entries itself: they are then neither missing nor unexpected, as in PyTorch."""
+        self.__dict__["_default_load_ran"] = True
+
     def get_extra_state(self):
         """Override to save something that is not a parameter or buffer in ``state_dict()``
         under ``"<prefix>_extra_state"``; ``set_extra_state`` gets it back on loading."""
@@ -88,6 +120,12 @@ def _tree(module, prefix: str = ""):
             yield from _tree(child, f"{prefix}{name}.")
 
 
+def _direct(tree, prefix: str, key: str) -> bool:
+    """Whether ``key`` is an entry of the module at ``prefix`` itself (not of a descendant)."""
+    return key.startswith(prefix) and max((p for p, _ in tree if key.startswith(p)),
+                                          key=len) == prefix
+
+
 def _by_owner(tree, keys) -> dict:
     """``keys`` grouped by the prefix of the module that reports them in PyTorch's recursion
     (the deepest whose prefix they start with), in their order."""
@@ -113,11 +151,16 @@ def _post_hooked(module, prefix, missing, unexpected, result) -> None:
                                "returned a value; it must edit the incompatible keys in place")
 
 
-def _pre_hooked(module, state, prefix, errors):
+def _pre_hooked(module, state, prefix, errors, missing, unexpected, handled):
     """The state after the load pre-hooks, as PyTorch's recursion gives it: each module's hooks
     see and edit a dictionary of the keys under its prefix only (the root's: a copy of all),
     and its children's dictionaries are taken from it after its hooks ran (a renamed key reaches
     the child that owns it; a key a child's hook moves out of its prefix is dropped)."""
+    if type(module)._load_from_state_dict is not StateHooks._load_from_state_dict:
+        module.__dict__.pop("_default_load_ran", None)
+        module._load_from_state_dict(state, prefix, {}, True, missing, unexpected, errors)
+        if not module.__dict__.pop("_default_load_ran", False):
+            handled.append(prefix)  # the override loaded this module's own entries itself
     for hook in _hooks(module, "_load_state_dict_pre_hooks"):
         hook(module, state, prefix, {}, True, [], [], errors)  # PyTorch's hooks get True
     kids = [(f"{prefix}{name}.", c) for name, c in module._modules.items() if c is not None]
@@ -128,7 +171,7 @@ def _pre_hooked(module, state, prefix, errors):
                           if not any(k.startswith(p) for p, _ in kids))
     for p, child in kids:
         sub = OrderedDict((k, v) for k, v in state.items() if k.startswith(p))
-        out.update(_pre_hooked(child, sub, p, errors))
+        out.update(_pre_hooked(child, sub, p, errors, missing, unexpected, handled))
     return out
 
 
@@ -145,13 +188,7 @@ def collect_state(module, destination, prefix: str, keep_vars: bool):
 def _collect(module, out, prefix, keep_vars):
     for hook in _hooks(module, "_state_dict_pre_hooks"):
         hook(module, prefix, keep_vars)
-    own = [(prefix + n, p) for n, p in module._parameters.items() if p is not None]
-    own += [(prefix + n, b) for n, b in module._buffers.items()
-            if b is not None and is_saved(module, n, b)]
-    for key, t in own:
-        out[key] = t if keep_vars else t.detach()
-    if _has_extra(module):
-        out[prefix + EXTRA] = module.get_extra_state()
+    module._save_to_state_dict(out, prefix, keep_vars)
     for name, child in module._modules.items():
         if child is not None:
             _collect(child, out, f"{prefix}{name}.", keep_vars)
@@ -167,8 +204,9 @@ def load_state(module, state_dict, strict: bool, assign: bool = False) -> Incomp
         raise TypeError(f"load_state_dict: state must be a mapping, got "
                         f"{type(state_dict).__name__}")
     tree = list(_tree(module))
-    errors = []
-    state = _pre_hooked(module, OrderedDict(state_dict), "", errors)
+    errors, told_missing, told_unexpected, handled = [], [], [], []
+    state = _pre_hooked(module, OrderedDict(state_dict), "", errors, told_missing,
+                        told_unexpected, handled)
     if errors:
         raise ValueError("load_state_dict: a load pre-hook reported (nothing was loaded):\n  "
                          + "\n  ".join(map(str, errors)))
@@ -177,6 +215,9 @@ def load_state(module, state_dict, strict: bool, assign: bool = False) -> Incomp
     missing_extra = [k for k in extras if k not in extra_values]
     post = any(_hooks(m, "_load_state_dict_post_hooks") for _, m in tree)
     own = OrderedDict(module._state_items(""))
+    for prefix in handled:  # what an override of _load_from_state_dict loaded itself
+        for key in [k for k in (*own, *state) if _direct(tree, prefix, k)]:
+            own.pop(key, None), state.pop(key, None)
     owner = type(module).__name__
     if strict and missing_extra and not post:
         raise ValueError(f"load_state_dict: the state does not fit {owner} (nothing was loaded):"
@@ -194,8 +235,8 @@ def load_state(module, state_dict, strict: bool, assign: bool = False) -> Incomp
     for key, value in extra_values.items():
         extras[key].set_extra_state(value)
     result = IncompatibleKeys([], [])
-    _post_hooked(module, "", _by_owner(tree, missing + missing_extra),
-                 _by_owner(tree, unexpected), result)
+    _post_hooked(module, "", _by_owner(tree, missing + missing_extra + told_missing),
+                 _by_owner(tree, unexpected + told_unexpected), result)
     if strict and (result.missing_keys or result.unexpected_keys):
         raise ValueError(
             f"load_state_dict: the state does not fit {owner} (the values were loaded before "
