@@ -314,3 +314,25 @@ def test_functional_embedding_bag_takes_pytorchs_positional_order_and_max_norm()
         cr.nn.functional.embedding_bag(ids, w, cr.tensor([0]), scale_grad_by_freq=True)
     with pytest.raises(ValueError, match="max_norm"):
         cr.nn.functional.embedding_bag(ids, w, cr.tensor([0]), max_norm=-1.0)
+
+
+@pytest.mark.parametrize("freeze", [False, True])
+def test_embeddings_take_pytorchs_weight_argument(freeze):
+    # Embedding(_weight=, _freeze=) and EmbeddingBag(_weight=) were TypeErrors
+    w = np.random.default_rng(0).standard_normal((4, 3))
+    for lib in (torch, cr):
+        table = lib.tensor(w)
+        e = lib.nn.Embedding(4, 3, 1, None, 2.0, False, False, table, freeze)
+        bag = lib.nn.EmbeddingBag(4, 3, mode="sum", padding_idx=1, _weight=table * 2)
+        assert e.weight.requires_grad is not freeze and bag.weight.requires_grad
+        np.testing.assert_array_equal(e(lib.tensor([1, 3])).detach().numpy(), w[[1, 3]])
+        np.testing.assert_array_equal(bag(lib.tensor([[1, 3]])).detach().numpy(), 2 * w[[3]])
+        with lib.no_grad():
+            table[0] = 7.0  # the table is shared, as PyTorch's
+        assert e.weight[0, 0].item() == 7.0
+        assert repr(e) == "Embedding(4, 3, padding_idx=1)"
+        assert tuple(e.weight.shape) == (4, 3) and e.weight.dtype == table.dtype
+    with pytest.raises(ValueError, match=r"_weight must have shape .*\(4, 2\).*\(4, 3\)"):
+        cr.nn.Embedding(4, 2, _weight=cr.tensor(w))
+    with pytest.raises(TypeError, match="_weight must be a floating-point Tensor"):
+        cr.nn.EmbeddingBag(4, 3, _weight=w)

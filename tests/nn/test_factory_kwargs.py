@@ -207,8 +207,9 @@ def test_positional_device_and_dtype_errors():
         nn.Linear(3, 4, True, None, cr.float64, dtype=cr.float32)
     with pytest.raises(TypeError, match="device must be"):
         nn.Linear(3, 4, True, 5)
-    # PyTorch's Embedding has _weight and _freeze there, GRU proj_size: no guessing
-    with pytest.raises(TypeError):
-        nn.Embedding(10, 4, None, None, 2.0, False, False, None)
+    # Embedding takes PyTorch's _weight and _freeze, then device and dtype; GRU has proj_size
+    # there, which chainrule's lacks: no guessing
+    e = nn.Embedding(10, 4, None, None, 2.0, False, False, None, False, "cpu", cr.float64)
+    assert e.weight.dtype == cr.float64
     with pytest.raises(TypeError):
         nn.GRU(3, 4, 1, True, False, 0.0, False, "cpu")

@@ -74,6 +74,19 @@ def embedding_renorm_(input, indices, max_norm, norm_type) -> Tensor:  # noqa: A
     return change(input, "embedding_renorm_", recorded, plain=plain)
 
 
+def given_weight(who: str, weight, num_embeddings, embedding_dim, freeze) -> Parameter:
+    """PyTorch's ``_weight=`` of Embedding and EmbeddingBag: a Parameter sharing the memory of
+    ``weight`` (a 2-D float Tensor of the table's shape), frozen with ``freeze``."""
+    shape = tuple(getattr(weight, "shape", ()))
+    if not isinstance(weight, Tensor) or weight.dtype.kind not in "fc":
+        got = f"{weight.dtype} Tensor" if isinstance(weight, Tensor) else type(weight).__name__
+        raise TypeError(f"{who}: _weight must be a floating-point Tensor, got {got}")
+    if shape != (num_embeddings, embedding_dim):
+        raise ValueError(f"{who}: _weight must have shape (num_embeddings, embedding_dim) = "
+                         f"{(num_embeddings, embedding_dim)}, got {shape}")
+    return Parameter(weight.detach(), requires_grad=not freeze)
+
+
 def scaled_by_frequency(out, index, num_embeddings):
     """``out`` (the rows looked up at ``index``) with the gradient of each position divided by
     how often its id occurs in ``index``: PyTorch's ``scale_grad_by_freq``. The values are
@@ -104,6 +117,9 @@ class Embedding(Module):
             the call's ids (PyTorch's).
         sparse: make ``weight.grad`` a sparse COO tensor (chainrule.sparse) with one entry per
             id looked up, for ``optim.SparseAdam``, ``SGD`` or ``Adagrad`` (PyTorch's).
+        _weight, _freeze: PyTorch's: use this Tensor (num_embeddings, embedding_dim) as the weight,
+            sharing its memory and as it is (no draw, the padding row not zeroed), frozen with
+            ``_freeze``.
         rng: numpy Generator for the N(0, 1) initial weights (None: the default generator).
         dtype: floating-point dtype of the weight.
 
@@ -121,7 +137,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  max_norm=None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
-                 sparse: bool = False, *, rng=None, dtype=None):
+                 sparse: bool = False, _weight=None, _freeze: bool = False, *, rng=None,
+                 dtype=None):
         super().__init__()
         torch_options("Embedding", max_norm, norm_type, False)
         self.max_norm, self.norm_type = max_norm, norm_type
@@ -130,6 +147,10 @@ class Embedding(Module):
         self.num_embeddings = positive_int("Embedding", "num_embeddings", num_embeddings)
         self.embedding_dim = positive_int("Embedding", "embedding_dim", embedding_dim)
         self.padding_idx = _padding_index(padding_idx, self.num_embeddings)
+        if _weight is not None:  # PyTorch's: the table itself (shared, kept as it is)
+            self.weight = given_weight("Embedding", _weight, num_embeddings, embedding_dim,
+                                       _freeze)
+            return
         dt = float_dtype(dtype, "Embedding")
         self.weight = Parameter(get_array_module().empty((num_embeddings, embedding_dim), dtype=dt))
         self.reset_parameters(rng=resolve_rng(rng, "Embedding"))

@@ -9,7 +9,7 @@ from ..ops.embedding_bag import MODES
 from . import init
 from ._checks import float_dtype, positive_int, resolve_rng
 from ._functional_extra import embedding_bag
-from .embedding import _padding_index, embedding_renorm_, torch_options
+from .embedding import _padding_index, embedding_renorm_, given_weight, torch_options
 from .module import Module, Parameter
 
 __all__ = ["EmbeddingBag"]
@@ -33,7 +33,8 @@ class EmbeddingBag(Module):
         max_norm, norm_type, scale_grad_by_freq, sparse: PyTorch's options, by keyword here (mode
             stays third): ``sparse=True`` makes ``weight.grad`` a sparse COO tensor
             (chainrule.sparse), one entry per id looked up, as PyTorch's (not with mode "max");
-            ``scale_grad_by_freq=True`` raises NotImplementedError.
+            ``scale_grad_by_freq=True`` raises NotImplementedError; ``_weight``: a Tensor
+            (num_embeddings, embedding_dim) used as the weight, shared and as it is.
 
     Shape:
         ``input`` (B, N) with ``offsets=None``, or (L,) with ``offsets`` (B,) (B + 1 with
@@ -49,7 +50,7 @@ class EmbeddingBag(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, mode: str = "mean", *,
                  include_last_offset: bool = False, padding_idx: int | None = None, rng=None,
                  dtype=None, max_norm=None, norm_type: float = 2.0,
-                 scale_grad_by_freq: bool = False, sparse: bool = False):
+                 scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None):
         super().__init__()
         torch_options("EmbeddingBag", max_norm, norm_type, scale_grad_by_freq)
         self.max_norm, self.norm_type = max_norm, norm_type
@@ -61,6 +62,10 @@ class EmbeddingBag(Module):
         self.mode = mode
         self.include_last_offset = bool(include_last_offset)
         self.padding_idx = _padding_index(padding_idx, self.num_embeddings)
+        if _weight is not None:  # PyTorch's: the table itself (shared, kept as it is)
+            self.weight = given_weight("EmbeddingBag", _weight, num_embeddings, embedding_dim,
+                                       False)
+            return
         dt = float_dtype(dtype, "EmbeddingBag")
         self.weight = Parameter(get_array_module().empty((num_embeddings, embedding_dim), dtype=dt))
         self.reset_parameters(rng=resolve_rng(rng, "EmbeddingBag"))

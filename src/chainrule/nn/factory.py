@@ -16,8 +16,8 @@ PyTorch's constructors take ``device`` and ``dtype`` positionally too, after the
 arguments: ``super().__init__(in_features, out_features, bias, device, dtype)`` in a subclass of
 ``nn.Linear`` (pytorch/examples' forward-forward layer). The wrapper takes up to two positional
 arguments past the constructor's own as ``device`` then ``dtype``, except for the classes whose
-PyTorch constructor has other arguments there (``Embedding``'s ``_weight``, ``_freeze``;
-``EmbeddingBag``'s order; ``RNN``'s and ``GRU``'s ``proj_size``), where they are an error.
+PyTorch constructor has other arguments there (``EmbeddingBag``'s order; ``RNN``'s and
+``GRU``'s ``proj_size``), where they are an error.
 
 A user's ``Module`` subclass keeps the constructor it defines, as in PyTorch (one that passes
 ``device=`` on to a chainrule base class gets that class's parameters moved). The wrapper's
@@ -47,7 +47,7 @@ def _check(who: str, device) -> None:
 
 # PyTorch's constructor has arguments of its own between these classes' and device, dtype
 # (RNN and GRU: proj_size, which they refuse)
-_NOT_POSITIONAL = frozenset({"Embedding", "EmbeddingBag", "GRU", "RNN"})
+_NOT_POSITIONAL = frozenset({"EmbeddingBag", "GRU", "RNN"})
 
 
 def _signature(init) -> inspect.Signature:
