@@ -1,0 +1,94 @@
+"""port11_programs.py run unchanged on PyTorch and on chainrule from the same weights: losses,
+metrics, learning rates and final parameters agree to float64 rounding."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule
+
+torch = pytest.importorskip("torch")
+
+from . import port11_programs as programs  # noqa: E402
+from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
+from .test_real_programs import _both, _close  # noqa: E402
+
+
+def _shared_dropout2d(monkeypatch, lib, seed):
+    """``nn.Dropout2d`` on the (N, F) input mnist_rnn gives it drops single elements (PyTorch's
+    deprecated 2-D form); both libraries draw the mask from one shared NumPy stream."""
+    rng = np.random.default_rng(seed)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        assert x.ndim == 2
+        keep = (rng.uniform(size=tuple(x.shape)) >= self.p).astype(np.float64)
+        return x * lib.tensor(keep, dtype=x.dtype) / (1 - self.p)
+
+    monkeypatch.setattr(lib.nn.Dropout2d, "forward", forward)
+
+
+def _shared_normal(monkeypatch, lib, seed):
+    """``t.normal_`` draws from a stream seeded by the shape, whoever else calls it (the init
+    functions of one library may call it and the other's not)."""
+
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        rng = np.random.default_rng([seed, *self.shape])
+        with lib.no_grad():
+            return self.copy_(lib.tensor(rng.normal(mean, std, tuple(self.shape)),
+                                         dtype=self.dtype))
+
+    monkeypatch.setattr(lib.Tensor, "normal_", normal_)
+
+
+def test_mnist_rnn_with_lstm_rows_dropout2d_on_2d_input_and_adadelta_matches_pytorch(monkeypatch):
+    rng = np.random.default_rng(1100)
+    images = rng.standard_normal((10, 1, 6, 6))
+    labels = rng.integers(0, 4, 10)
+
+    def run(lib, model):
+        with monkeypatch.context() as m:
+            _shared_dropout2d(m, lib, 1101)
+            return programs.train_mnist_rnn(lib, model, lib.tensor(images), lib.tensor(labels))
+
+    ours, theirs = _both(programs.mnist_rnn, run)
+    assert [t[1] for t in ours[1]] == [t[1] for t in theirs[1]]
+    _close([ours[0], [t[0] for t in ours[1]], [t[2] for t in ours[1]], ours[2]],
+           [theirs[0], [t[0] for t in theirs[1]], [t[2] for t in theirs[1]], theirs[2]],
+           rtol=1e-9, atol=1e-11)
+
+
+def test_mnist_rnn_unpatched_dropout2d_warns_as_pytorch_and_trains():
+    rng = np.random.default_rng(1102)
+    model = programs.mnist_rnn(chainrule).double()
+    with pytest.warns(UserWarning, match="Received a 2-D input to dropout2d"):
+        losses, tests, _ = programs.train_mnist_rnn(
+            chainrule, model, chainrule.tensor(rng.standard_normal((8, 1, 6, 6))),
+            chainrule.tensor(rng.integers(0, 4, 8)), epochs=1)
+    assert np.isfinite(losses).all() and 0 <= tests[0][1] <= 8
+
+
+def test_simsiam_with_stop_gradient_fix_lr_groups_and_linear_eval_matches_pytorch(monkeypatch):
+    rng = np.random.default_rng(1103)
+    pairs = [rng.standard_normal((2, 4, 3, 5, 5)) for _ in range(3)]
+    images = rng.standard_normal((6, 3, 5, 5))
+    labels = rng.integers(0, 3, 6)
+
+    def run(lib, model):
+        out = programs.train_simsiam(lib, model, [lib.tensor(p) for p in pairs])
+        pretrained = {k: lib.tensor(v) for k, v in out[1].items()}
+        with monkeypatch.context() as m:
+            _shared_normal(m, lib, 1104)
+            return out + (programs.linear_eval(lib, pretrained, lib.tensor(images),
+                                               lib.tensor(labels)),)
+
+    ours, theirs = _both(programs.simsiam, run)
+    assert ours[2] is theirs[2] is True  # the frozen bias never got a gradient
+    assert ours[3][2] == theirs[3][2] == ["fc.bias", "fc.weight"]
+    assert ours[3][3] == theirs[3][3] == []
+    assert ours[3][1] == theirs[3][1]
+    _close([[h[0] for h in ours[0]], [h[1] for h in ours[0]], ours[1], ours[3][0], ours[3][4]],
+           [[h[0] for h in theirs[0]], [h[1] for h in theirs[0]], theirs[1], theirs[3][0],
+            theirs[3][4]], rtol=1e-9, atol=1e-11)
