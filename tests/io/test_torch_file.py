@@ -359,3 +359,21 @@ def test_wrong_arguments_to_a_known_global_refused():
     pkl = b"\x80\x02c__builtin__\nset\n" + _ints([1]) + b"R."
     with pytest.raises(ValueError, match="set was given arguments"):
         cr.load(io.BytesIO(archive(pkl)))
+
+
+def test_mutated_files_load_or_raise_value_error_only():
+    good = saved({"w": torch.randn(3, 4), "b": torch.arange(5), "n": [3, (0.5, "x")],
+                  "m": collections.OrderedDict(a=torch.ones(2))})
+    pkl = zipfile.ZipFile(io.BytesIO(good)).read("archive/data.pkl")
+    rng = np.random.default_rng(0)
+    for i in range(600):
+        data = bytearray(good if i % 2 else pkl)
+        for _ in range(rng.integers(1, 4)):
+            data[rng.integers(0, len(data))] = rng.integers(0, 256)
+        if i % 2 == 0:
+            data = archive(bytes(data[:len(data) - int(rng.integers(0, 3))]), {
+                k: zipfile.ZipFile(io.BytesIO(good)).read(f"archive/data/{k}") for k in "01"})
+        try:
+            cr.load(io.BytesIO(bytes(data)))
+        except ValueError:
+            pass

@@ -30,6 +30,10 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _MAX_COPY = 1 << 30  # bytes a tensor may take beyond its storage (stride-0 views of expand())
 _MAX_PICKLE = 1 << 30
 _MAX_RATIO = 1100  # deflate cannot shrink more than about 1032 : 1
+# what zipfile raises for a damaged archive: an unknown version or method, an "encrypted" flag
+# (RuntimeError), an offset past any file (OverflowError)
+_ZIP_ERRORS = (zipfile.BadZipFile, EOFError, zlib.error, OSError, NotImplementedError,
+               RuntimeError, OverflowError)
 
 _STORAGE_DTYPES = {
     "FloatStorage": "float32", "DoubleStorage": "float64", "HalfStorage": "float16",
@@ -81,7 +85,7 @@ class _Archive:
                              "more than the archive can hold (the file is damaged)")
         try:
             return self.zf.read(info)
-        except (zipfile.BadZipFile, EOFError, zlib.error, OSError, NotImplementedError) as err:
+        except _ZIP_ERRORS as err:
             raise ValueError(f"{self.who}: cannot read '{self.prefix}{name}' from the archive "
                              f"({err}); the file is truncated or damaged") from None
 
@@ -298,7 +302,7 @@ def read_torch_file(source, *, map_location=None, upcast_bfloat16=False, who="lo
     """
     try:
         zf = zipfile.ZipFile(source)
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+    except (*_ZIP_ERRORS, ValueError) as err:
         raise ValueError(f"{who}: '{source}' is not a readable zip archive ({err}); the file "
                          "is truncated or damaged") from None
     with zf:
