@@ -443,3 +443,11 @@ def test_load_and_save_overrides_run_as_pytorchs(case):
     super(), or its entries loaded by hand) or _save_to_state_dict: PyTorch calls them, chainrule
     ignored them (the renamed key was unexpected, the added one absent)."""
     assert _overrides(cr, case) == _overrides(torch, case)
+
+
+def test_module_bfloat16_refuses_as_to_bfloat16_does():
+    model = cr.nn.Linear(2, 2)
+    with pytest.raises(TypeError, match="cannot compute in bfloat16"):
+        model.bfloat16()
+    assert model.weight.dtype == cr.float32
+    assert torch.nn.Linear(2, 2).bfloat16().weight.dtype == torch.bfloat16  # PyTorch computes

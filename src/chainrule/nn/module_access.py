@@ -9,6 +9,7 @@ the registered children one name at a time, as PyTorch's do (a Sequential's chil
 from __future__ import annotations
 
 from ..backend import get_array_module, validate_device
+from ..backend.dtypes import bfloat16
 from .state import ArgumentKindError
 
 __all__ = ["Access"]
@@ -92,6 +93,11 @@ class Access:
     def float(self):
         """Cast floating-point parameters and buffers to float32; returns self."""
         return self._cast(None, get_array_module().dtype("float32"), "f")
+
+    def bfloat16(self):
+        """PyTorch's cast to bfloat16, which chainrule cannot compute in: the TypeError that
+        ``to(chainrule.bfloat16)`` gives (this was an AttributeError)."""
+        return self.to(bfloat16)
 
     def type(self, dst_type):
         """Cast the floating-point parameters and buffers to ``dst_type`` (a dtype, a dtype name
