@@ -45,10 +45,9 @@ def _run(lib, seed, grad):
                 outs = apply_view(lib, rng, op, src)
             except (RuntimeError, ValueError, TypeError, IndexError) as e:
                 return "view refused", op, e
-            # documented: reshape may copy; chainrule's conjugate transposes are copies (its
-            # view copies where NumPy cannot view, and follows the viewed tensor's changes)
-            copied = lib is cr and op in ("mH", "adjoint", "H") and src.is_complex()
-            if op in NEW_GROUP or copied:
+            # documented: reshape may copy (chainrule's view copies where NumPy cannot view, and
+            # so do its conjugate transposes; both follow the viewed tensor's changes)
+            if op in NEW_GROUP:
                 group, groups = groups, groups + 1
             pool += [(f"{op}({label})", o, group) for o in outs]
         op = WRITES[rng.integers(len(WRITES))]
@@ -160,6 +159,9 @@ def test_conjugate_copies_refuse_in_place_changes(take):
     p = cr.conj_physical(x)
     p.zero_()
     assert c.tolist() == [[2 - 4j, -6j], [2.0, 4.0]] and x.tolist()[0] == [1 + 2j, 3j]
+    h = take(x)
+    x.mul_(2)                             # a change of x shows in them, as in PyTorch's views
+    np.testing.assert_array_equal(h.numpy(), take(x).numpy())
     r = cr.tensor([[1.0, 2.0], [3.0, 4.0]])
     r.mH.zero_()                          # a real tensor's is a plain transposed view
     assert r.tolist() == [[0.0, 0.0], [0.0, 0.0]]

@@ -14,7 +14,7 @@ the graph.
 from __future__ import annotations
 
 from ..backend import get_array_module
-from .views import copies_of
+from .views import copies_of, refresh
 from .write import TakeAt
 
 
@@ -109,11 +109,12 @@ def rebuild_copies(root) -> None:
 
     pairs = copies_of(root)
     locate = _locator(root._data) if pairs else None
-    for copy, source in pairs:
-        at = locate(_addresses(source)) if source.dtype == root._data.dtype else None
-        if copy._ctx is not None and at is not None:
+    for c in pairs:
+        copy, at = c.tensor(), None  # a conjugate is no TakeAt: its node refuses, count moved
+        if copy is not None and c.source.dtype == root._data.dtype and not c.conj:
+            at = locate(_addresses(c.source))
+        if copy is not None and copy._ctx is not None and at is not None:
             _stand_in(copy, copy=False)
-        copy._data[...] = source.reshape(copy._data.shape)
-        list.__setitem__(copy._counter, 0, copy._counter[0] + 1)  # past its refusal
+        refresh(c)
         if at is not None:
-            _attach(_new(TakeAt, positions=at.reshape(copy._data.shape)), (root,), copy)
+            _attach(_new(TakeAt, positions=at.reshape(c.data.shape)), (root,), copy)

@@ -15,6 +15,7 @@ write into one (``delta.data[:n] = clamp(delta[:n], lo, hi)``) is no concern of 
 from __future__ import annotations
 
 import weakref
+from typing import NamedTuple
 
 
 class ViewRefs(list):
@@ -92,35 +93,55 @@ def refuses_in_place(t) -> bool:
     return isinstance(t._counter, _RefusingCount)
 
 
-def track_copy(copy, source) -> None:
+def track_copy(copy, source, conj: bool = False) -> None:
     """Remember ``copy``, ``source``'s values reshaped where PyTorch gives a view (``view``
     that NumPy could not make), with ``source``'s memory, so that an in-place change of that
     memory is carried into the copy (``refresh_copies``) as it would show in PyTorch's view.
-    The source's array is kept (not the tensor, often a temporary: ``x.t().view(-1)``)."""
+    The source's array is kept (not the tensor, often a temporary: ``x.t().view(-1)``), and so
+    are the copy's array, count and list of views (its views, ``x.mH.imag``, outlive it);
+    ``conj``: the copy is its conjugate (``x.mH``, PyTorch's lazy conjugate view)."""
     refs = getattr(source, "_views", None)
     if refs is None:
         refs = source._views = ViewRefs()
     if getattr(refs, "copies", None) is None:
         refs.copies = []
-    refs.copies.append((weakref.ref(copy), source._data))
+    copies_of(source)  # drop the copies no tensor sees any more
+    if getattr(copy, "_views", None) is None:
+        copy._views = ViewRefs()  # the views of the copy will join it
+    refs.copies.append(_Copy(weakref.ref(copy), copy._data, copy._counter, copy._views,
+                             source._data, conj))
+
+
+class _Copy(NamedTuple):
+    tensor: object  # a weak reference to the copy
+    data: object
+    counter: list
+    views: ViewRefs
+    source: object
+    conj: bool
 
 
 def copies_of(t) -> list:
-    """``[(copy, source array)]``: the live copies tracked for ``t``'s memory."""
+    """The ``_Copy`` entries still seen by a tensor (the copy or a view of it) tracked for
+    ``t``'s memory."""
     refs = getattr(t, "_views", None)
     if refs is None and getattr(t, "_base", None) is not None and t._base() is not None:
         refs = getattr(t._base(), "_views", None)  # a detach() or .data alias of the owner
     pairs = getattr(refs, "copies", None)
     if not pairs:
         return []
-    live = [(c(), a) for c, a in pairs]
-    pairs[:] = [p for p, (c, _) in zip(pairs, live) if c is not None]
-    return [(c, a) for c, a in live if c is not None]
+    pairs[:] = [c for c in pairs if c.tensor() is not None or c.views.alive()]
+    return list(pairs)
 
 
 def refresh_copies(t) -> None:
     """After an in-place change of ``t``'s memory: each tracked copy takes its source's new
     values, and its count of changes moves on (a node that read it before sees the change)."""
-    for copy, source in copies_of(t):
-        copy._data[...] = source.reshape(copy._data.shape)
-        list.__setitem__(copy._counter, 0, copy._counter[0] + 1)  # past the refusal
+    for c in copies_of(t):
+        refresh(c)
+
+
+def refresh(c) -> None:
+    values = c.source.reshape(c.data.shape)
+    c.data[...] = values.conj() if c.conj else values
+    list.__setitem__(c.counter, 0, c.counter[0] + 1)  # past the refusal

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..autograd.views import refuse_in_place
+from ..autograd.views import refuse_in_place, track_copy
 from ..backend import get_array_module, numpy
 from .shape import sum_to
 
@@ -103,11 +103,12 @@ def cj(t):
 def conj_copy(t, what: str):
     """``cj(t)`` where a user asked for PyTorch's lazy conjugate, a view (``conj()``, ``mH``,
     ``H``, ``adjoint()``): NumPy has none, so a complex result is a copy, which refuses in-place
-    changes (they would not reach ``t``)."""
+    changes (they would not reach ``t``) and takes those of ``t`` (``views.track_copy``)."""
     out = cj(t)
     if out is not t:
         refuse_in_place(out, f"{what} of a complex tensor is a conjugated copy (NumPy has no "
                              "lazy conjugate view), so changing it would not change the tensor "
                              "as PyTorch's view does. Use conj_physical(), or clone() it, for a "
                              "copy to write into")
+        track_copy(out, t, conj=True)  # a change of t is carried into it
     return out
