@@ -11,6 +11,7 @@ import chainrule
 torch = pytest.importorskip("torch")
 
 from . import port11_programs as programs  # noqa: E402
+from . import port11b_programs as programs_b  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -92,3 +93,36 @@ def test_simsiam_with_stop_gradient_fix_lr_groups_and_linear_eval_matches_pytorc
     _close([[h[0] for h in ours[0]], [h[1] for h in ours[0]], ours[1], ours[3][0], ours[3][4]],
            [[h[0] for h in theirs[0]], [h[1] for h in theirs[0]], theirs[1], theirs[3][0],
             theirs[3][4]], rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.filterwarnings("ignore:size_average and reduce args will be deprecated")
+def test_dec_with_state_dict_copy_of_kmeans_centres_and_kl_to_target_distribution_matches_pytorch():
+    rng = np.random.default_rng(1105)
+    x = np.concatenate([rng.normal(c, 0.3, (4, 6)) for c in (-1.0, 0.0, 1.5)])[rng.permutation(12)]
+
+    ours, theirs = _both(programs_b.dec, lambda lib, m: programs_b.train_dec(
+        lib, m, lib.tensor(x), lib.tensor([0, 5, 10])))
+    assert ours[3] == theirs[3] and ours[4] == theirs[4]
+    assert ours[1][-1] < ours[1][0]
+    _close([ours[0], ours[1], ours[2], ours[5]], [theirs[0], theirs[1], theirs[2], theirs[5]],
+           rtol=1e-9, atol=1e-11)
+
+
+def test_keras_style_loop_with_buffer_metrics_plateau_lr_and_early_stopping_matches_pytorch():
+    rng = np.random.default_rng(1106)
+    x = rng.standard_normal((20, 5))
+    y = (x[:, 0] > 0).astype(np.int64) + (x[:, 1] > 0.5)
+
+    def run(lib, model):
+        data = lib.utils.data
+        ds = data.TensorDataset(lib.tensor(x), lib.tensor(y))
+        train = data.DataLoader(data.Subset(ds, range(14)), batch_size=5)
+        val = data.DataLoader(data.Subset(ds, range(14, 20)), batch_size=4)
+        # a class with no predictions makes 0 / 0 in the F1, silent in PyTorch; chainrule's hot
+        # division keeps NumPy's RuntimeWarning (docs/pytorch.md), so the line runs as it says
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return programs_b.fit_keras_style(lib, model, train, val)
+
+    ours, theirs = _both(programs_b.keras_net, run)
+    assert ours[1] == theirs[1]
+    _close([ours[0], ours[2], ours[3]], [theirs[0], theirs[2], theirs[3]], rtol=1e-9, atol=1e-11)
