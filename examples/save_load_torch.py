@@ -9,7 +9,9 @@ chainrule names and lays out parameters as PyTorch does (``Linear.weight`` is (o
 2. if PyTorch is installed, the same network written in PyTorch loads the file with
    ``safetensors.torch.load_file`` + ``load_state_dict(strict=True)``, its outputs on the test
    images are compared with chainrule's, and the way back (PyTorch weights -> chainrule) is
-   checked too;
+   checked too, and so are PyTorch's own ``.pth`` files: ``torch.save(state_dict)`` read by
+   ``chainrule.load`` (no unpickling), and ``chainrule.save(..., format="torch")`` read by
+   ``torch.load(weights_only=True)``;
 3. without PyTorch (or with ``--no-torch``) the file is read back by chainrule alone: the model
    is rebuilt from the stored config (``io.read_config`` + ``models.build_from_config``), the
    weights loaded with ``io.load_weights``, and the outputs compared.
@@ -79,6 +81,17 @@ def with_torch(path, x, logits, seed: int) -> dict:
         expected = fresh(torch.from_numpy(x)).numpy()
     result["torch_to_chainrule_max_abs_diff"] = compare(predict(model, x), expected)[
         "max_abs_diff"]
+
+    # PyTorch's own checkpoint format, both ways: torch.save -> chainrule.load, and back
+    pth = path.with_name(path.stem + "-from-torch.pth")
+    torch.save(fresh.state_dict(), pth)
+    model.load_state_dict(cr.load(pth))
+    result["pth_to_chainrule_max_abs_diff"] = compare(predict(model, x), expected)["max_abs_diff"]
+    cr.save(model.state_dict(), pth, format="torch")
+    net.load_state_dict(torch.load(pth, weights_only=True))
+    with torch.no_grad():
+        again = net(torch.from_numpy(x)).numpy()
+    result["chainrule_pth_to_torch_max_abs_diff"] = compare(again, expected)["max_abs_diff"]
     return result
 
 
@@ -131,7 +144,8 @@ def main(argv=None) -> dict:
           f"predictions agree on {result['prediction_agreement']:.2%} of {len(x_test)} images")
     if use_torch:
         print("PyTorch weights loaded by chainrule: largest logit difference "
-              f"{result['torch_to_chainrule_max_abs_diff']:.2e}")
+              f"{result['torch_to_chainrule_max_abs_diff']:.2e} (safetensors), "
+              f"{result['pth_to_chainrule_max_abs_diff']:.2e} (torch.save's .pth)")
     return result
 
 

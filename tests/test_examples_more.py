@@ -160,6 +160,8 @@ def test_save_load_into_torch(tmp_path, load_script):
     assert result["backend"] == "torch"
     assert result["max_abs_diff"] < 1e-4 and result["prediction_agreement"] == 1.0
     assert result["torch_to_chainrule_max_abs_diff"] < 1e-4
+    assert result["pth_to_chainrule_max_abs_diff"] == result["torch_to_chainrule_max_abs_diff"]
+    assert result["chainrule_pth_to_torch_max_abs_diff"] < 1e-4
     assert result["test_accuracy"] > 0.3
 
 
