@@ -451,3 +451,21 @@ def test_module_bfloat16_refuses_as_to_bfloat16_does():
         model.bfloat16()
     assert model.weight.dtype == cr.float32
     assert torch.nn.Linear(2, 2).bfloat16().weight.dtype == torch.bfloat16  # PyTorch computes
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib, m: m.to("cpu", lib.float64), lambda lib, m: m.to(lib.float16, True),
+    lambda lib, m: m.to(lib.zeros(1, dtype=lib.float64), False),
+    lambda lib, m: m.to(lib.device("cpu"), lib.complex128, True),
+    lambda lib, m: m.to(device="cpu", dtype=lib.float64, non_blocking=True),
+    lambda lib, m: m.to(lib.float64, "cpu")])
+def test_module_to_takes_pytorchs_positional_forms(call):
+    def dtypes(lib):
+        m = lib.nn.BatchNorm1d(2)
+        m.register_buffer("z", lib.ones(1, dtype=lib.complex64))
+        try:
+            assert call(lib, m) is m
+        except (TypeError, RuntimeError, ValueError):
+            return "refused"
+        return [str(t.dtype).replace("torch.", "") for t in [*m.parameters(), *m.buffers()]]
+    assert dtypes(cr) == dtypes(torch)

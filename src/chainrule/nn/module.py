@@ -350,18 +350,20 @@ class Module(Hooks, StateHooks, Access):
         """
         return load_state(self, state_dict, strict, assign)  # nn/state_hooks.py
 
-    def to(self, device=None, *, dtype=None, non_blocking=False, memory_format=None) -> Module:
+    def to(self, device=None, dtype=None, non_blocking=False, *, memory_format=None) -> Module:
         """Move parameters, buffers and gradients to ``device`` and/or cast to ``dtype``.
 
         As PyTorch's: ``dtype`` is a floating-point or complex dtype, and it applies to the
         floating-point and complex entries (a complex one cast to a real dtype keeps its real
         part, with PyTorch's warning); integer entries keep theirs. Parameters keep their identity;
-        returns self. ``non_blocking``, a ``memory_format`` (``channels_last``) are accepted.
+        returns self. ``to(device, dtype)``, ``to(dtype)``, ``to(tensor)`` (its dtype) as PyTorch;
+        ``non_blocking``, a ``memory_format`` (``channels_last``) are accepted.
         """
         if memory_format is not None:
             check_format("Module.to", memory_format)
-        if device is not None and not isinstance(device, (str, _device_type)):
-            device, dtype = None, device  # model.to(chainrule.float64), as in PyTorch
+        if device is not None and not isinstance(device, (str, _device_type)) and (
+                dtype is None or isinstance(dtype, bool)):  # to(dtype or tensor[, non_blocking])
+            device, dtype = None, device
         if dtype is not None:
             dtype = get_array_module().dtype(dtype)
             if dtype.kind not in "fc":
