@@ -336,3 +336,26 @@ def test_embeddings_take_pytorchs_weight_argument(freeze):
         cr.nn.Embedding(4, 2, _weight=cr.tensor(w))
     with pytest.raises(TypeError, match="_weight must be a floating-point Tensor"):
         cr.nn.EmbeddingBag(4, 3, _weight=w)
+
+
+@pytest.mark.parametrize("name", ["LazyBatchNorm1d", "LazyBatchNorm2d", "LazyInstanceNorm2d"])
+def test_lazy_norm_without_state_runs_on_any_channel_count(name):
+    # affine=False, track_running_stats=False: nothing to size, so the first call left
+    # num_features 0 and the layer then refused every input ("expected 0 channels")
+    rng = np.random.default_rng(0)
+    shapes = [(4, 3), (4, 5)] if name.endswith("1d") else [(2, 3, 2, 2), (2, 5, 3, 2)]
+    ms = [getattr(lib.nn, name)(affine=False, track_running_stats=False) for lib in (torch, cr)]
+    for shape in shapes:
+        x = rng.standard_normal(shape)
+        t, c = torch.tensor(x, requires_grad=True), cr.tensor(x, requires_grad=True)
+        with warnings.catch_warnings():  # PyTorch's instance norm warns of the count
+            warnings.simplefilter("ignore")
+            want = ms[0](t)
+        got = ms[1](c)
+        np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-12,
+                                   atol=1e-12)
+        w = rng.standard_normal(shape)
+        (want * torch.tensor(w)).sum().backward()
+        (got * cr.tensor(w)).sum().backward()
+        np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
+    assert repr(ms[1]) == repr(ms[0]) and ms[1].state_dict() == {}

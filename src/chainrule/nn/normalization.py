@@ -96,7 +96,9 @@ class _BatchNorm(Module):
         who = type(self).__name__
         if x.ndim not in self._ranks:
             raise ValueError(f"{who}: expected input of shape {self._layout}, got shape {x.shape}")
-        if x.shape[1] != self.num_features:
+        # 0: a Lazy one with no state to size (affine=False, track_running_stats=False), which
+        # PyTorch leaves at 0 features and runs on any channel count
+        if self.num_features and x.shape[1] != self.num_features:
             raise ValueError(
                 f"{who}: expected {self.num_features} channels on axis 1, "
                 f"got input of shape {x.shape}"
