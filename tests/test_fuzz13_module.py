@@ -469,3 +469,36 @@ def test_module_to_takes_pytorchs_positional_forms(call):
             return "refused"
         return [str(t.dtype).replace("torch.", "") for t in [*m.parameters(), *m.buffers()]]
     assert dtypes(cr) == dtypes(torch)
+
+
+def _always_call_log(lib, failing):
+    log = []
+    m = lib.nn.ReLU()
+
+    def pre(mod, a):
+        log.append("pre")
+        if failing == "pre-hook":
+            raise KeyError("pre")
+
+    def plain(mod, a, o):
+        log.append(("plain", o is None))
+        if failing == "forward hook":
+            raise KeyError("hook")
+
+    m.register_forward_pre_hook(pre)
+    m.register_forward_hook(lambda mod, a, o: log.append(("always 1", o is None)), always_call=True)
+    m.register_forward_hook(plain)
+    m.register_forward_hook(lambda mod, a, kw, o: log.append(("always 2", o is None, kw)),
+                            always_call=True, with_kwargs=True)
+    try:
+        m(lib.ones(1))
+    except KeyError:
+        log.append("raised")
+    return log
+
+
+@pytest.mark.parametrize("failing", ["pre-hook", "forward hook", None])
+def test_always_call_hooks_run_when_a_hook_raises_as_pytorchs(failing):
+    """PyTorch runs the always_call forward hooks that have not run when a pre-hook or a forward
+    hook raises (with the output so far); chainrule ran them only when forward itself raised."""
+    assert _always_call_log(cr, failing) == _always_call_log(torch, failing)

@@ -148,45 +148,54 @@ class Hooks:
         flags = self.__dict__.get("_hook_flags", _NONE)
         if _GLOBAL_FLAGS:
             flags = {**_GLOBAL_FLAGS, **flags}
-        for hid, hook in _with_globals(GLOBAL_PRE, self._forward_pre_hooks):
-            if flags.get(hid, (False,))[0]:
-                result = hook(self, args, kwargs)
-                if result is not None:
-                    if not (isinstance(result, tuple) and len(result) == 2):
-                        raise RuntimeError("a forward pre-hook with with_kwargs=True must return "
-                                           f"None or (args, kwargs), got {type(result).__name__}")
-                    args, kwargs = result
-                continue
-            result = hook(self, args)
-            if result is not None:
-                args = result if isinstance(result, tuple) else (result,)
-        watch = None
-        if (self._backward_hooks or self._backward_pre_hooks or GLOBAL_BACKWARD
-                or GLOBAL_BACKWARD_PRE) and is_grad_enabled():
-            watch = _Watch(self)
-            args = watch.inputs(args)
-        try:
+        output, called, watch = None, set(), None
+        try:  # as PyTorch's: an error here runs the always_call hooks that have not run yet
+            args, kwargs = _pre_hooks(self, flags, args, kwargs)
+            if (self._backward_hooks or self._backward_pre_hooks or GLOBAL_BACKWARD
+                    or GLOBAL_BACKWARD_PRE) and is_grad_enabled():
+                watch = _Watch(self)
+                args = watch.inputs(args)
             output = self.forward(*args, **kwargs)
+            for hid, hook in _with_globals(GLOBAL_FORWARD, self._forward_hooks):
+                called.add(hid)
+                with_kwargs = flags.get(hid, (False,))[0]
+                result = hook(self, args, kwargs, output) if with_kwargs else hook(
+                    self, args, output)
+                if result is not None:
+                    output = result
         except Exception:
-            _always_called(self, flags, args, kwargs)
+            _always_called(self, flags, args, kwargs, output, called)
             raise
-        for hid, hook in _with_globals(GLOBAL_FORWARD, self._forward_hooks):
-            with_kwargs = flags.get(hid, (False,))[0]
-            result = hook(self, args, kwargs, output) if with_kwargs else hook(self, args, output)
-            if result is not None:
-                output = result
         return output if watch is None else watch.outputs(output)
 
 
-def _always_called(module, flags, args, kwargs) -> None:
-    """Forward raised: run the forward hooks registered with ``always_call=True`` (output None);
-    an error of theirs is a warning, so that forward's error is the one raised."""
+def _pre_hooks(module, flags, args, kwargs):
+    """The forward pre-hooks (global ones first), each may replace the inputs."""
+    for hid, hook in _with_globals(GLOBAL_PRE, module._forward_pre_hooks):
+        if flags.get(hid, (False,))[0]:
+            result = hook(module, args, kwargs)
+            if result is not None:
+                if not (isinstance(result, tuple) and len(result) == 2):
+                    raise RuntimeError("a forward pre-hook with with_kwargs=True must return "
+                                       f"None or (args, kwargs), got {type(result).__name__}")
+                args, kwargs = result
+            continue
+        result = hook(module, args)
+        if result is not None:
+            args = result if isinstance(result, tuple) else (result,)
+    return args, kwargs
+
+
+def _always_called(module, flags, args, kwargs, output, called) -> None:
+    """A pre-hook, forward or a forward hook raised: run the forward hooks registered with
+    ``always_call=True`` that have not run (with the output so far: None if forward did not
+    return); an error of theirs is a warning, so that the first error is the one raised."""
     for hid, hook in _with_globals(GLOBAL_FORWARD, module._forward_hooks):
         with_kwargs, always = flags.get(hid, (False, False))
-        if not always:
+        if not always or hid in called:
             continue
         try:
-            hook(module, args, kwargs, None) if with_kwargs else hook(module, args, None)
+            hook(module, args, kwargs, output) if with_kwargs else hook(module, args, output)
         except Exception as err:  # noqa: BLE001 - reported, forward's error goes on
             warnings.warn(f"a forward hook with always_call=True raised {err!r} after forward "
                           "had raised; that error is silenced", stacklevel=3)
