@@ -30,7 +30,8 @@ def same(c, t, where="obj"):
         assert str(c.dtype) == str(t.dtype).replace("torch.", ""), where
         assert tuple(c.shape) == tuple(t.shape), where
         assert c.requires_grad == t.requires_grad, where
-        np.testing.assert_array_equal(c.numpy(), t.detach().numpy(), err_msg=where)
+        np.testing.assert_array_equal(c.numpy(), t.detach().resolve_conj().resolve_neg().numpy(),
+                                      err_msg=where)
     elif isinstance(t, dict):
         assert type(c) is type(t), (where, type(c), type(t))
         assert list(c) == list(t), where
@@ -200,11 +201,48 @@ def test_bfloat16_refused_unless_upcast():
     np.testing.assert_array_equal(out.numpy(), t.float().numpy())
 
 
-def test_whole_module_and_legacy_format_refused():
+def test_whole_module_refused():
     with pytest.raises(ValueError, match="torch.nn.modules.linear.Linear.*state_dict"):
         cr.load(io.BytesIO(saved(torch.nn.Linear(2, 2))))
-    with pytest.raises(ValueError, match="legacy format"):
-        cr.load(io.BytesIO(saved({"w": torch.ones(1)}, _use_new_zipfile_serialization=False)))
+    with pytest.raises(ValueError, match="torch.nn.modules.linear.Linear.*state_dict"):
+        cr.load(io.BytesIO(saved(torch.nn.Linear(2, 2), _use_new_zipfile_serialization=False)))
+
+
+def test_legacy_format_matches_torch_load(tmp_path):
+    torch.manual_seed(5)
+    net = TorchLeNet()
+    base = torch.arange(12.0)
+    obj = {"model": net.state_dict(), "views": [base[2:8].view(2, 3), base.view(3, 4).t()],
+           "base": base, "p": torch.nn.Parameter(torch.ones(2)), "epoch": 7,
+           "ints": torch.tensor([[1, 2]], dtype=torch.int16).t(), "empty": torch.zeros(0, 2),
+           "z": torch.tensor([1 + 2j]).conj(), "note": ("x", None, 2**70)}
+    data = saved(obj, _use_new_zipfile_serialization=False)
+    c, t = both(data)
+    same(c, t)
+    path = tmp_path / "legacy.pth"
+    path.write_bytes(data)
+    lenet = LeNet()
+    lenet.load_state_dict(cr.load(path)["model"])
+    x = np.random.default_rng(1).standard_normal((1, 1, 28, 28)).astype(np.float32)
+    np.testing.assert_allclose(lenet(cr.tensor(x)).numpy(), net(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-5, atol=1e-5)
+
+
+def test_damaged_legacy_files_raise_value_error_only():
+    good = saved({"w": torch.randn(3, 4), "b": [torch.arange(5)], "n": 3},
+                 _use_new_zipfile_serialization=False)
+    for cut in (len(good) - 1, len(good) - 30, len(good) // 2, 30):
+        with pytest.raises(ValueError):
+            cr.load(io.BytesIO(good[:cut]))
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        data = bytearray(good)
+        for _ in range(rng.integers(1, 4)):
+            data[rng.integers(15, len(data))] = rng.integers(0, 256)
+        try:
+            cr.load(io.BytesIO(bytes(data)))
+        except ValueError:
+            pass
 
 
 # hand-made files: a pickle written opcode by opcode, in a zip laid out as torch.save's

@@ -31,6 +31,7 @@ from .safetensors_file import (
     write_file,
 )
 from .torch_file import LEGACY_MAGIC, is_torch_zip, place, read_torch_file
+from .torch_legacy import read_legacy_file
 from .torch_write import write_torch_file
 
 __all__ = ["load", "save"]
@@ -147,17 +148,11 @@ def _decode(value, arrays: dict, device):
             for k, v in value["__dict__"]}
 
 
-def _refuse_legacy(what: str):
-    raise ValueError(
-        f"load: {what} is in PyTorch's legacy format (torch.save(..., "
-        "_use_new_zipfile_serialization=False)), which chainrule does not read; load it in "
-        "PyTorch and save it again with torch.save(obj, path) (the zip format)")
-
-
 def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=False):
     """Read what ``save`` wrote, or a file ``torch.save`` wrote: the same nesting, with Tensors.
 
-    A ``torch.save`` file (a zip archive) is read without unpickling (io/torch_file.py): its
+    A ``torch.save`` file (a zip archive, or PyTorch's legacy format) is read without
+    unpickling (io/torch_file.py, io/torch_legacy.py): its
     tensors and plain values come back as ``torch.load(f, weights_only=True)`` gives them,
     Tensors as chainrule Tensors (``nn.Parameter`` where PyTorch saved one) with the stored
     ``requires_grad``; a pickled object of any other kind (a whole Module) is refused, naming it.
@@ -178,7 +173,7 @@ def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=
             it they are refused, as NumPy has no bfloat16.
 
     Raises:
-        ValueError: the file is neither (e.g. PyTorch's legacy, non-zip format), holds a
+        ValueError: the file is neither (e.g. a plain pickle), holds a
             pickled object other than tensors and plain values, or is damaged.
     """
     if not isinstance(f, (str, os.PathLike)) and callable(getattr(f, "read", None)):
@@ -187,7 +182,8 @@ def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=
             return read_torch_file(io.BytesIO(data), map_location=map_location,
                                    upcast_bfloat16=upcast_bfloat16)
         if data.startswith(LEGACY_MAGIC):
-            _refuse_legacy("the file object")
+            return read_legacy_file(data, map_location=map_location,
+                                    upcast_bfloat16=upcast_bfloat16)
         with tempfile.TemporaryDirectory() as folder:  # the file reader checks a file on disk
             copy = Path(folder) / "load.safetensors"
             copy.write_bytes(data)
@@ -200,7 +196,8 @@ def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=
     if is_torch_zip(head):
         return read_torch_file(f, map_location=map_location, upcast_bfloat16=upcast_bfloat16)
     if head == LEGACY_MAGIC:
-        _refuse_legacy(f"'{f}'")
+        return read_legacy_file(Path(f).read_bytes(), map_location=map_location,
+                                upcast_bfloat16=upcast_bfloat16)
     refusal = (f"load: '{f}' was not written by chainrule.save, nor by torch.save (a zip "
                "archive): chainrule reads those two formats, never a plain pickle (unpickling "
                "runs code)")

@@ -141,8 +141,10 @@ _GET = {b"h": 1, b"j": 4}
 _CONSTANTS = {b"N": None, b"\x88": True, b"\x89": False}
 
 
-def run_pickle(data: bytes, table: dict, persistent_load, who: str = "load"):
-    """Interpret ``data`` and return the object it builds.
+def run_pickle(data: bytes, table: dict, persistent_load, who: str = "load", *,
+               start: int = 0, with_end: bool = False):
+    """Interpret ``data`` from ``start`` and return the object it builds (and, ``with_end``,
+    the offset just past its STOP: PyTorch's legacy format is several pickles in a row).
 
     Args:
         data: the pickle stream (``data.pkl`` of a torch.save archive).
@@ -151,6 +153,7 @@ def run_pickle(data: bytes, table: dict, persistent_load, who: str = "load"):
         who: the name that starts each error message.
     """
     r = _Reader(data, who)
+    r.pos = start
     stack: list = []
     marks: list = []
     memo: dict = {}
@@ -240,7 +243,7 @@ def run_pickle(data: bytes, table: dict, persistent_load, who: str = "load"):
             if len(stack) != 1 or marks:
                 raise PickleError(f"{who}: the pickle stream is damaged (STOP with "
                                   f"{len(stack)} values on the stack)")
-            return stack[0]
+            return (stack[0], r.pos) if with_end else stack[0]
         else:
             raise PickleError(f"{who}: the pickle stream uses opcode {op!r} at offset "
                               f"{r.pos - 1}, which torch.save does not write; chainrule does "
