@@ -359,3 +359,25 @@ def test_lazy_norm_without_state_runs_on_any_channel_count(name):
         (got * cr.tensor(w)).sum().backward()
         np.testing.assert_allclose(c.grad.numpy(), t.grad.numpy(), rtol=1e-10, atol=1e-12)
     assert repr(ms[1]) == repr(ms[0]) and ms[1].state_dict() == {}
+
+
+def test_attributes_of_the_layers_are_pytorchs():
+    # ReLU6 had no min_val/max_val and EmbeddingBag no scale_grad_by_freq
+    for name, args, attrs in [
+            ("ReLU6", (), ["min_val", "max_val", "inplace"]),
+            ("EmbeddingBag", (5, 3), ["num_embeddings", "embedding_dim", "max_norm",
+                                      "norm_type", "scale_grad_by_freq", "mode", "sparse",
+                                      "include_last_offset", "padding_idx"]),
+            ("Upsample", (None, 2.0, "bilinear", True), ["size", "scale_factor", "mode",
+                                                         "align_corners",
+                                                         "recompute_scale_factor"]),
+            ("AdaptiveLogSoftmaxWithLoss", (16, 10, [3, 6]), ["cutoffs", "div_value",
+                                                               "shortlist_size", "n_clusters",
+                                                               "head_size", "head_bias"]),
+            ("Fold", ((4, 5), 2), ["output_size", "kernel_size", "dilation", "padding",
+                                   "stride"]),
+            ("PairwiseDistance", (), ["norm", "eps", "keepdim"])]:
+        t, c = getattr(torch.nn, name)(*args), getattr(cr.nn, name)(*args)
+        for a in attrs:
+            assert getattr(c, a) == getattr(t, a), (name, a)
+            assert type(getattr(c, a)) is type(getattr(t, a)), (name, a)

@@ -100,6 +100,7 @@ class ReLU6(_Elementwise):
 
     fn = staticmethod(A.relu6)
     shows_inplace = True
+    min_val, max_val = 0.0, 6.0  # PyTorch's (its ReLU6 is a Hardtanh(0, 6))
 
 
 class LogSigmoid(_Elementwise):

@@ -54,6 +54,7 @@ class EmbeddingBag(Module):
         super().__init__()
         torch_options("EmbeddingBag", max_norm, norm_type, scale_grad_by_freq)
         self.max_norm, self.norm_type = max_norm, norm_type
+        self.scale_grad_by_freq = bool(scale_grad_by_freq)  # False: True is refused above
         self.sparse = bool(sparse)
         self.num_embeddings = positive_int("EmbeddingBag", "num_embeddings", num_embeddings)
         self.embedding_dim = positive_int("EmbeddingBag", "embedding_dim", embedding_dim)
