@@ -6,12 +6,18 @@ assignments against a ``Parameter`` of centres, centres written through
 changed labels as a stopping rule), and a Keras-style training loop with torchmetrics-like metric
 modules (counters in ``register_buffer`` updated in place, a confusion matrix by ``bincount``,
 macro F1, ``ReduceLROnPlateau(mode='max')``, early stopping on a ``copy.deepcopy`` of the best
-``state_dict``, ``clip_grad_value_``, ``RMSprop(centered=True)``).
+``state_dict``, ``clip_grad_value_``, ``RMSprop(centered=True)``), and PyTorch-GAN's
+conditional GAN (label ``nn.Embedding`` concatenated to the noise, ``*block(...)`` layer lists
+with the ``BatchNorm1d(out_feat, 0.8)`` eps, legacy ``Variable``, ``torch.FloatTensor``/
+``LongTensor`` built from NumPy arrays and shapes, ``imgs.type(FloatTensor)``, ``fill_``, an
+LSGAN ``MSELoss``, in float32 as the script runs).
 """
 
 from __future__ import annotations
 
 import copy
+
+import numpy as np
 
 
 def _state(model):
@@ -222,3 +228,110 @@ def fit_keras_style(torch, model, train, val, epochs=5, patience=2):
                 break
     model.load_state_dict(best_state)
     return history, logs, best_score, _state(model)
+
+
+# --- PyTorch-GAN's conditional GAN -------------------------------------------------------------
+
+def cgan(torch, n_classes=3, latent_dim=4, img_shape=(1, 4, 4)):
+    nn = torch.nn
+
+    class Generator(nn.Module):
+        def __init__(self):
+            super(Generator, self).__init__()  # noqa: UP008 - as the script writes it
+            self.label_emb = nn.Embedding(n_classes, n_classes)
+
+            def block(in_feat, out_feat, normalize=True):
+                layers = [nn.Linear(in_feat, out_feat)]
+                if normalize:
+                    layers.append(nn.BatchNorm1d(out_feat, 0.8))
+                layers.append(nn.LeakyReLU(0.2, inplace=True))
+                return layers
+
+            self.model = nn.Sequential(
+                *block(latent_dim + n_classes, 8, normalize=False),
+                *block(8, 12),
+                nn.Linear(12, int(np.prod(img_shape))),
+                nn.Tanh(),
+            )
+
+        def forward(self, noise, labels):
+            gen_input = torch.cat((self.label_emb(labels), noise), -1)
+            img = self.model(gen_input)
+            img = img.view(img.size(0), *img_shape)
+            return img
+
+    class Discriminator(nn.Module):
+        def __init__(self):
+            super(Discriminator, self).__init__()  # noqa: UP008
+            self.label_embedding = nn.Embedding(n_classes, n_classes)
+            self.model = nn.Sequential(
+                nn.Linear(n_classes + int(np.prod(img_shape)), 10),
+                nn.LeakyReLU(0.2, inplace=True),
+                nn.Linear(10, 10),
+                nn.Dropout(0.4),
+                nn.LeakyReLU(0.2, inplace=True),
+                nn.Linear(10, 1),
+            )
+
+        def forward(self, img, labels):
+            d_in = torch.cat((img.view(img.size(0), -1), self.label_embedding(labels)), -1)
+            validity = self.model(d_in)
+            return validity
+
+    class Pair(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.generator = Generator()
+            self.discriminator = Discriminator()
+
+    return Pair()
+
+
+def train_cgan(torch, pair, dataloader, n_classes=3, latent_dim=4, n_epochs=2, seed=0):
+    Variable = torch.autograd.Variable  # noqa: N806 - the script's legacy import
+
+    np.random.seed(seed)
+    generator, discriminator = pair.generator, pair.discriminator
+    adversarial_loss = torch.nn.MSELoss()
+    optimizer_G = torch.optim.Adam(generator.parameters(), lr=0.002, betas=(0.5, 0.999))  # noqa: N806
+    optimizer_D = torch.optim.Adam(discriminator.parameters(), lr=0.002, betas=(0.5, 0.999))  # noqa: N806
+    FloatTensor = torch.FloatTensor  # noqa: N806
+    LongTensor = torch.LongTensor  # noqa: N806
+
+    def sample_image(n_row):
+        z = Variable(FloatTensor(np.random.normal(0, 1, (n_row ** 2, latent_dim))))
+        labels = np.array([num for _ in range(n_row) for num in range(n_row)])
+        labels = Variable(LongTensor(labels))
+        gen_imgs = generator(z, labels)
+        img = gen_imgs.data
+        return ((img - img.min()) / (img.max() - img.min())).numpy().copy()  # normalize=True
+
+    log = []
+    for _epoch in range(n_epochs):
+        for _i, (imgs, labels) in enumerate(dataloader):
+            batch_size = imgs.shape[0]
+            valid = Variable(FloatTensor(batch_size, 1).fill_(1.0), requires_grad=False)
+            fake = Variable(FloatTensor(batch_size, 1).fill_(0.0), requires_grad=False)
+            real_imgs = Variable(imgs.type(FloatTensor))
+            labels = Variable(labels.type(LongTensor))
+
+            optimizer_G.zero_grad()
+            z = Variable(FloatTensor(np.random.normal(0, 1, (batch_size, latent_dim))))
+            gen_labels = Variable(LongTensor(np.random.randint(0, n_classes, batch_size)))
+            gen_imgs = generator(z, gen_labels)
+            validity = discriminator(gen_imgs, gen_labels)
+            g_loss = adversarial_loss(validity, valid)
+            g_loss.backward()
+            optimizer_G.step()
+
+            optimizer_D.zero_grad()
+            validity_real = discriminator(real_imgs, labels)
+            d_real_loss = adversarial_loss(validity_real, valid)
+            validity_fake = discriminator(gen_imgs.detach(), gen_labels)
+            d_fake_loss = adversarial_loss(validity_fake, fake)
+            d_loss = (d_real_loss + d_fake_loss) / 2
+            d_loss.backward()
+            optimizer_D.step()
+            log.append((d_loss.item(), g_loss.item(), str(gen_imgs.dtype), str(d_loss.dtype)))
+    generator.eval()
+    return log, sample_image(3), _state(pair)

@@ -126,3 +126,47 @@ def test_keras_style_loop_with_buffer_metrics_plateau_lr_and_early_stopping_matc
     ours, theirs = _both(programs_b.keras_net, run)
     assert ours[1] == theirs[1]
     _close([ours[0], ours[2], ours[3]], [theirs[0], theirs[2], theirs[3]], rtol=1e-9, atol=1e-11)
+
+
+def _shared_module_dropout(monkeypatch, lib, seed):
+    rng = np.random.default_rng(seed)
+
+    def forward(self, x):
+        if not self.training:
+            return x
+        keep = (rng.uniform(size=tuple(x.shape)) >= self.p).astype(np.float64)
+        return x * lib.tensor(keep, dtype=x.dtype) / (1 - self.p)
+
+    monkeypatch.setattr(lib.nn.Dropout, "forward", forward)
+
+
+@pytest.mark.parametrize("legacy_float", ["FloatTensor", "DoubleTensor"])
+def test_conditional_gan_with_legacy_float_tensor_variables_and_label_embeddings_matches_pytorch(
+        monkeypatch, legacy_float):
+    # As written the script runs in float32 (torch.FloatTensor), where six Adam steps drift the
+    # weights by magnified float32 rounding (the losses still agree); with FloatTensor bound to
+    # DoubleTensor the same program must agree to float64 rounding everywhere.
+    rng = np.random.default_rng(1107)
+    imgs = rng.uniform(-1, 1, (10, 1, 4, 4))  # float64, as a dataset may give; .type() casts
+    labels = rng.integers(0, 3, 10).astype(np.int32)
+
+    def run(lib, pair):
+        data = lib.utils.data
+        loader = data.DataLoader(data.TensorDataset(lib.tensor(imgs), lib.tensor(labels)),
+                                 batch_size=4)
+        with monkeypatch.context() as m:
+            _shared_module_dropout(m, lib, 1108)
+            m.setattr(lib, "FloatTensor", getattr(lib, legacy_float))
+            return programs_b.train_cgan(lib, pair.to(lib.FloatTensor(1).dtype), loader)
+
+    ours, theirs = _both(programs_b.cgan, run, double=False)
+    # chainrule's dtypes are NumPy's: str() gives 'float32' where PyTorch's says 'torch.float32'
+    assert [[d.replace("torch.", "") for d in e[2:]] for e in theirs[0]] == \
+        [list(e[2:]) for e in ours[0]]
+    wide = legacy_float == "DoubleTensor"
+    assert theirs[0][0][2] == ("torch.float64" if wide else "torch.float32")
+    if wide:
+        _close([[e[:2] for e in ours[0]], ours[1], ours[2]],
+               [[e[:2] for e in theirs[0]], theirs[1], theirs[2]], rtol=1e-9, atol=1e-11)
+    else:  # Adam's m / sqrt(v) of near-zero gradients magnifies float32 rounding in the weights
+        _close([e[:2] for e in ours[0]], [e[:2] for e in theirs[0]], rtol=1e-4, atol=1e-6)
