@@ -415,3 +415,12 @@ def test_mutated_files_load_or_raise_value_error_only():
             cr.load(io.BytesIO(bytes(data)))
         except ValueError:
             pass
+
+
+def test_torchscript_archive_refused_with_a_hint():
+    buf = io.BytesIO()
+    with warnings.catch_warnings():  # torch 2.13 deprecates torch.jit, still in real files
+        warnings.simplefilter("ignore", DeprecationWarning)
+        torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), buf)
+    with pytest.raises(ValueError, match="TorchScript archive .*state_dict.*onnx"):
+        cr.load(io.BytesIO(buf.getvalue()))

@@ -311,6 +311,11 @@ def read_torch_file(source, *, map_location=None, upcast_bfloat16=False, who="lo
             raise ValueError(f"{who}: the zip archive has {len(names)} '<name>/data.pkl' "
                              "entries, not one: it is not a file torch.save wrote")
         prefix = names[0][:-len("data.pkl")]
+        if prefix + "constants.pkl" in zf.namelist():
+            raise ValueError(
+                f"{who}: the file is a TorchScript archive (torch.jit.save: it holds the "
+                "model's code), which chainrule does not read; save the model's state_dict() "
+                "with torch.save, or export it to ONNX and use chainrule.onnx.load")
         order = "little"
         if prefix + "byteorder" in zf.namelist():
             order = _Archive(zf, prefix, False, who).entry("byteorder", limit=16).decode(
