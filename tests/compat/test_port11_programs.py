@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 
 from . import port11_programs as programs  # noqa: E402
 from . import port11b_programs as programs_b  # noqa: E402
+from . import port11c_programs as programs_c  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -170,3 +171,33 @@ def test_conditional_gan_with_legacy_float_tensor_variables_and_label_embeddings
                [[e[:2] for e in theirs[0]], theirs[1], theirs[2]], rtol=1e-9, atol=1e-11)
     else:  # Adam's m / sqrt(v) of near-zero gradients magnifies float32 rounding in the weights
         _close([e[:2] for e in ours[0]], [e[:2] for e in theirs[0]], rtol=1e-4, atol=1e-6)
+
+
+def test_snli_with_bottle_linear_bidirectional_lstm_states_and_frozen_embeddings_matches_pytorch(
+        monkeypatch):
+    rng = np.random.default_rng(1109)
+    raw = [(rng.integers(0, 12, (5, 3)), rng.integers(0, 12, (4, 3)), rng.integers(0, 3, 3))
+           for _ in range(3)]
+    pretrained = rng.standard_normal((12, 5))
+
+    def run(lib, model):
+        batches = [programs_c.Batch(*(lib.tensor(a) for a in b)) for b in raw]
+        with monkeypatch.context() as m:
+            _shared_module_dropout(m, lib, 1110)
+            return programs_c.train_snli(lib, model, batches, lib.tensor(pretrained))
+
+    ours, theirs = _both(programs_c.snli, run)
+    assert ours[2] is theirs[2] is True
+    assert [e[0] for e in ours[0]] == [e[0] for e in theirs[0]]
+    _close([[e[1:] for e in ours[0]], ours[1]], [[e[1:] for e in theirs[0]], theirs[1]],
+           rtol=1e-9, atol=1e-11)
+
+
+@pytest.mark.filterwarnings("ignore:Implicit dimension choice for softmax")
+def test_infogan_with_classname_init_implicit_softmax_dim_and_chained_info_optim_matches_pytorch():
+    rng = np.random.default_rng(1111)
+    imgs = [rng.uniform(-1, 1, (4, 1, 8, 8)) for _ in range(3)]
+
+    ours, theirs = _both(programs_c.infogan, lambda lib, pair: programs_c.train_infogan(
+        lib, pair, [lib.tensor(a) for a in imgs]))
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
