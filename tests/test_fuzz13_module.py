@@ -502,3 +502,28 @@ def test_always_call_hooks_run_when_a_hook_raises_as_pytorchs(failing):
     """PyTorch runs the always_call forward hooks that have not run when a pre-hook or a forward
     hook raises (with the output so far); chainrule ran them only when forward itself raised."""
     assert _always_call_log(cr, failing) == _always_call_log(torch, failing)
+
+
+def _grad_input_of_two_inputs(lib, which):
+    log = []
+
+    class Mix(lib.nn.Module):
+        def forward(self, a, k, b):
+            return a * b * k
+
+    m = Mix()
+    m.register_full_backward_hook(
+        lambda mod, gi, go: log.append([None if g is None else _r(g) for g in gi]))
+    a = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad="a" in which)
+    b = lib.tensor([3.0, 4.0], dtype=lib.float64, requires_grad="b" in which)
+    out = m(a, 2.0, b)
+    if out.requires_grad:
+        out.sum().backward()
+    return log
+
+
+@pytest.mark.parametrize("which", ["a", "b", "ab", ""])
+def test_grad_input_of_an_input_that_needs_no_gradient_is_zeros_as_pytorchs(which):
+    """PyTorch's full backward hook shows zeros for a tensor input that needs no gradient when
+    another one does (None for a non-tensor input); chainrule showed None."""
+    assert _grad_input_of_two_inputs(cr, which) == _grad_input_of_two_inputs(torch, which)

@@ -17,6 +17,7 @@ from ..autograd.function import Function
 from ..autograd.hooks import RemovableHandle
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 
 __all__ = ["Hooks", "RemovableHandle", "register_module_backward_hook",
            "register_module_forward_hook", "register_module_forward_pre_hook",
@@ -127,8 +128,9 @@ class Hooks:
 
     def register_full_backward_hook(self, hook, prepend: bool = False) -> RemovableHandle:
         """Call ``hook(module, grad_input, grad_output)`` when backprop has computed the gradients
-        of the module's positional tensor inputs (None for those that need none); a tuple it
-        returns replaces ``grad_input``. Grad-CAM's way to read a layer's gradient."""
+        of the module's positional tensor inputs (zeros for a tensor that needs none while another
+        does, as PyTorch's; all None when none does; None for a non-tensor); a tuple it returns
+        replaces ``grad_input``. Grad-CAM's way to read a layer's gradient."""
         return self._add_hook("_backward_hooks", hook, prepend)
 
     def register_backward_hook(self, hook) -> RemovableHandle:
@@ -215,6 +217,9 @@ class _Watch:
         caught = [a for a, s in zip(args, self.slots) if s]
         if not caught:
             return args
+        # a tensor input that needs no gradient shows zeros in grad_input, as PyTorch's
+        self.zeros = [(get_array_module(a._data), a.shape, a.dtype) if isinstance(a, Tensor)
+                      and not s else None for a, s in zip(args, self.slots)]
         it = iter(_Identity.apply(*caught, on_backward=self._at_inputs))
         return tuple(next(it) if s else a for a, s in zip(args, self.slots))
 
@@ -244,7 +249,8 @@ class _Watch:
         if self.grad_output is None:  # no output to watch (a dict, a number), or the gradient
             return grads  # reached the inputs another way: PyTorch skips the hooks too
         it = iter(grads)
-        grad_input = tuple(next(it) if s else None for s in self.slots)
+        grad_input = tuple(next(it) if s else None if z is None else Tensor(z[0].zeros(z[1], z[2]))
+                           for s, z in zip(self.slots, self.zeros))
         grad_input = self._run(grad_input)
         return tuple(g for g, s in zip(grad_input, self.slots) if s)
 
