@@ -21,7 +21,7 @@ from .mode import _grad_enabled, _saved_hooks, _trace_recorder
 from .tensor import Tensor
 from .views import ViewRefs
 
-__all__ = ["AccumulateGrad", "Function", "NonDifferentiable", "nondiff"]
+__all__ = ["AccumulateGrad", "Function", "NonDifferentiable", "OutputOnly", "nondiff"]
 
 
 class Function:
@@ -52,10 +52,11 @@ class Function:
     # lookup, as PyTorch's embedding, which saves no weight) sets False (nor its output, then);
     # or a function of the node giving the indices of the inputs it reads (autograd/reroute.py).
     reads_inputs = True
-    # Whether backward reads the values of the outputs (exp, tanh, softmax do): None, as
-    # reads_inputs says (an op that reads no input reads no output); False for an op that reads
-    # its inputs only, whose output may then be changed unrecorded before anything reads it
-    # (autograd/inplace.py, mark_changed).
+    # Whether backward reads the values of the outputs: None, as reads_inputs says (an op that
+    # reads no input reads no output); False for an op that reads its inputs only, whose output
+    # may then be changed unrecorded before anything reads it (autograd/inplace.py,
+    # mark_changed); True for one that reads it. An op that reads its output only says
+    # reads_inputs = False, reads_output = True (``OutputOnly``).
     reads_output = None
     # Whether saved_tensors_hooks pack the inputs backward reads (a custom Function's node
     # does not: its ctx.save_for_backward packs what it is given).
@@ -130,11 +131,6 @@ class Function:
         fn.inputs = inputs
         # The versions of the values the node read: backward refuses those changed since.
         fn._versions = versions
-        hooks = _saved_hooks.get()
-        if hooks is not None:  # saved_tensors_hooks: pack what backward will read
-            from .saved_hooks import pack_saved
-
-            pack_saved(fn, given, inputs, hooks)
         if multi:
             _attach_outputs(fn, outs)
         else:  # the usual single output, as _attach_outputs without the loop's lists
@@ -144,6 +140,11 @@ class Function:
                 o._ctx = fn
             fn._outputs = (weakref.ref(o),)
             fn._out_versions = (o._counter[0],)
+        hooks = _saved_hooks.get()
+        if hooks is not None:  # saved_tensors_hooks: pack what backward will read
+            from .saved_hooks import pack_saved
+
+            pack_saved(fn, given, inputs, outs, hooks)
         if _anomaly_enabled.get():  # detect_anomaly: where in the forward pass the node was made
             remember_forward(fn)
         return outs if multi else outs[0]
@@ -180,6 +181,14 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
+
+
+class OutputOnly(Function):
+    """Base of the ops whose backward reads their output only (exp, tanh, relu, softmax), as
+    PyTorch saves their result: their input may change in place after they ran, their output
+    may not, and saved_tensors_hooks pack the output."""
+
+    reads_inputs, reads_output = False, True
 
 
 _base_init = Function.__init__

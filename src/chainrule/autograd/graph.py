@@ -200,7 +200,8 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
             if len(gouts) == 1:  # the usual single-output node, without the helpers' calls
                 out = fn._outputs[0]()
                 if out is not None:
-                    if reads is not False and out._counter[0] != fn._out_versions[0]:
+                    if out._counter[0] != fn._out_versions[0] and (
+                            reads is not False if (ro := fn.reads_output) is None else ro):
                         _modified(fn, out, f"after {type(fn).__name__} computed it")
                     if out._retains_grad:
                         retain_outputs(fn, gouts)

@@ -17,10 +17,12 @@ one an error with that message (and is itself refused while one is active), as P
 
 Two things differ from PyTorch. chainrule's node still holds its inputs, which are the edges
 of its graph, so packing one does not free its memory: the hooks see and replace what backward
-reads, which is what compression, casts and counting need, but offloading saves nothing. And a
-backward that reads the op's output (``exp``, ``relu``) reads it directly: the output is packed
-by the node that consumes it, as its input. An op whose ``create_graph`` backward differentiates
-its forward formula (``Function.composite``) reads the inputs themselves there.
+reads, which is what compression, casts and counting need, but offloading saves nothing. An op
+whose backward reads its output only (``exp``, ``tanh``, ``relu``, ``softmax``: ``reads_inputs``
+False, ``reads_output`` True) packs its output, as PyTorch saves their result; one that reads
+its inputs and its output (``pow``, ``div``) packs its inputs only, and reads its output directly
+(a node that consumes the output packs it, as its input). An op whose ``create_graph`` backward
+differentiates its forward formula (``Function.composite``) reads the inputs themselves there.
 """
 
 from __future__ import annotations
@@ -173,11 +175,44 @@ class _UnpackingBackward:
             fn.inputs = edges
 
 
-def pack_saved(fn, given, inputs, hooks) -> None:
-    """Pack the inputs that ``fn``'s backward reads (``Function.apply``, while recording inside
-    ``saved_tensors_hooks``)."""
+class _UnpackingOutput(_UnpackingBackward):
+    """The same for a node that packed its output (``packed``: {0: what pack_hook gave}): the
+    output its backward reads (``self.output``) is the unpacked one while it runs."""
+
+    __slots__ = ()
+
+    def __call__(self, *grads):
+        fn = self.node()
+        refs = fn._outputs
+        out = refs[0]()
+        value = self.unpack(self.packed[0])
+        held = unpacked(out, value) if out is not None else _as_output(value)
+        fn._outputs = (weakref.ref(held),)  # held here while backward runs
+        try:
+            return type(fn).backward(fn, *grads)
+        finally:
+            fn._outputs = refs
+
+
+def _as_output(value) -> Tensor:
+    if not isinstance(value, Tensor):
+        raise TypeError(f"Output of saved tensor unpack_hook expected to be a Tensor but got "
+                        f"result of type {type(value).__name__}")
+    return value
+
+
+def pack_saved(fn, given, inputs, outs, hooks) -> None:
+    """Pack the inputs that ``fn``'s backward reads, or its output where it reads that only
+    (``Function.apply``, while recording inside ``saved_tensors_hooks``)."""
     reads = fn.reads_inputs
-    if reads is False or not fn.packs_inputs:
+    if reads is False:
+        if fn.reads_output and len(outs) == 1 and fn.packs_inputs:
+            fn.backward = _UnpackingOutput(fn, packing(hooks[0], outs, [0]), hooks[1])
+            # What the hooks keep is theirs: a later change of the output is not checked
+            # (PyTorch's rule), and the node lets it be, as one that reads no output.
+            fn.reads_output = False
+        return
+    if not fn.packs_inputs:
         return
     pack, unpack = hooks
     read = list(range(len(inputs)) if reads is True else reads(fn))

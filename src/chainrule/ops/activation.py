@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from ..autograd.function import Function
+from ..autograd.function import Function, OutputOnly
 from ..autograd.mode import _grad_enabled
 from ..autograd.tensor import Tensor, tensor
 from ..backend import get_array_module, numpy
@@ -86,7 +86,7 @@ def _sigmoid_array(x):
     return y
 
 
-class Sigmoid(Function):
+class Sigmoid(OutputOnly):
     complex_grad = True  # holomorphic: g times the conjugate derivative, from conj(y)
 
     def forward(self, x):
@@ -100,7 +100,7 @@ class Sigmoid(Function):
         return g * (y * (1 - y))
 
 
-class Tanh(Function):
+class Tanh(OutputOnly):
     complex_grad = True
 
     def forward(self, x):
@@ -111,7 +111,7 @@ class Tanh(Function):
         return g * (1 - y * y)
 
 
-class ReLU(Function):
+class ReLU(OutputOnly):
     """max(x, 0). It saves nothing: its output is positive exactly where its input is."""
 
     def forward(self, x):

@@ -6,7 +6,7 @@ be differentiated again. ``sum_to`` undoes broadcasting.
 
 from __future__ import annotations
 
-from ..autograd.function import Function, nondiff
+from ..autograd.function import Function, OutputOnly, nondiff
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import MetaArray, bool_condition, get_array_module, quiet
@@ -128,7 +128,7 @@ class Pow(Function):
         return gx, gp
 
 
-class Exp(Function):
+class Exp(OutputOnly):
     complex_grad = True
 
     def forward(self, x):
@@ -169,7 +169,7 @@ class Cos(Function):
         return -(g * cj(sin(self.inputs[0])))
 
 
-class Sqrt(Function):
+class Sqrt(OutputOnly):
     complex_grad = True
 
     def forward(self, x):

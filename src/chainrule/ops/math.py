@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from ..autograd.function import Function, nondiff
+from ..autograd.function import Function, OutputOnly, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from ._conj import cj
@@ -60,12 +60,12 @@ class _Unary(Function):
         return self.rule(x, out, g)
 
 
-class Rsqrt(_Unary):
+class Rsqrt(OutputOnly, _Unary):
     fn = staticmethod(lambda xp, x: 1 / xp.sqrt(x))
     rule = staticmethod(lambda x, out, g: g * -0.5 * out * out * out)
 
 
-class Expm1(_Unary):
+class Expm1(OutputOnly, _Unary):
     fn = staticmethod(lambda xp, x: xp.expm1(x))
     rule = staticmethod(lambda x, out, g: g * (out + 1))
 
@@ -85,12 +85,12 @@ class Log10(_Unary):
     rule = staticmethod(lambda x, out, g: g / (x * math.log(10)))
 
 
-class Exp2(_Unary):
+class Exp2(OutputOnly, _Unary):
     fn = staticmethod(lambda xp, x: xp.exp2(x))
     rule = staticmethod(lambda x, out, g: g * out * math.log(2))
 
 
-class Tan(_Unary):
+class Tan(OutputOnly, _Unary):
     fn = staticmethod(lambda xp, x: xp.tan(x))
     rule = staticmethod(lambda x, out, g: g * (out * out + 1))
 

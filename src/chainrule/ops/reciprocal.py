@@ -3,7 +3,7 @@ it and its 0th output where a NaN reaches it; its gradient is -g * y**2, from th
 
 from __future__ import annotations
 
-from ..autograd.function import Function
+from ..autograd.function import OutputOnly
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .elementwise import div
@@ -11,7 +11,7 @@ from .elementwise import div
 __all__ = ["reciprocal"]
 
 
-class Reciprocal(Function):
+class Reciprocal(OutputOnly):
     def forward(self, x):
         return get_array_module(x).reciprocal(x)
 

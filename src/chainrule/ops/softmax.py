@@ -9,7 +9,7 @@ from __future__ import annotations
 import numbers
 import warnings
 
-from ..autograd.function import Function
+from ..autograd.function import OutputOnly
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from ._args import dim_or_axis
@@ -42,7 +42,7 @@ def normalize_axis(op, axis, ndim, shape):
     return int(axis) % ndim
 
 
-class Softmax(Function):
+class Softmax(OutputOnly):
     def forward(self, x):
         xp = get_array_module(x)
         if x.size == 0:  # the maximum of an empty axis is undefined: nothing to normalize
@@ -58,7 +58,7 @@ class Softmax(Function):
         return y * (g - _sum(g * y, axis=self.axis, keepdims=True))
 
 
-class LogSoftmax(Function):
+class LogSoftmax(OutputOnly):
     def forward(self, x):
         xp = get_array_module(x)
         if x.size == 0:
