@@ -424,3 +424,12 @@ def test_torchscript_archive_refused_with_a_hint():
         torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), buf)
     with pytest.raises(ValueError, match="TorchScript archive .*state_dict.*onnx"):
         cr.load(io.BytesIO(buf.getvalue()))
+
+
+def test_messages_about_huge_or_deep_values_stay_short():
+    deep = b"\x80\x02" + b"]" * 100000 + b"a" * 99999 + b"Q."
+    with pytest.raises(ValueError, match=r"storage \[\[\[\[\[\[\[\.\.\.\]\]\]\]\]\]\], which is"):
+        cr.load(io.BytesIO(archive(deep)))
+    huge = b"\x80\x02\x8b" + (10**5).to_bytes(4, "little") + b"\x01" * 10**5 + b"Q."
+    with pytest.raises(ValueError, match="storage <an int of 799993 bits>"):
+        cr.load(io.BytesIO(archive(huge)))

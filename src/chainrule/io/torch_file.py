@@ -20,7 +20,7 @@ from ..autograd.tensor import Tensor
 from ..backend import dtypes, numpy, to_device
 from ..backend.device import device as _device
 from ..nn.parameter import Parameter
-from .torch_pickle import Global, run_pickle
+from .torch_pickle import Global, run_pickle, short
 
 __all__ = ["LEGACY_MAGIC", "is_torch_zip", "read_torch_file"]
 
@@ -94,7 +94,7 @@ class _Archive:
                 and isinstance(pid[1], _StorageType) and isinstance(pid[2], str)
                 and isinstance(pid[3], str)
                 and isinstance(pid[4], int) and not isinstance(pid[4], bool) and pid[4] >= 0):
-            raise ValueError(f"{self.who}: the pickle refers to storage {pid!r}, which is not "
+            raise ValueError(f"{self.who}: the pickle refers to storage {short(pid)}, which is not "
                              "one torch.save writes ('storage', type, key, location, size)")
         return _Storage(pid[2], pid[1].dtype, pid[4], pid[3])
 
@@ -111,7 +111,7 @@ class _Archive:
 def _dims(value, what: str, who: str) -> tuple:
     if not (isinstance(value, tuple) and len(value) <= 64 and all(
             isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)):
-        raise ValueError(f"{who}: a tensor's {what} is {value!r}; expected a tuple of at most "
+        raise ValueError(f"{who}: a tensor's {what} is {short(value)}; expected a tuple of at most "
                          "64 non-negative ints (the file is damaged)")
     return value
 
@@ -126,11 +126,11 @@ class _Builder:
     def array(self, storage, offset, size, stride, dtype):
         who = self.who
         if not isinstance(storage, _Storage):
-            raise ValueError(f"{who}: a tensor is rebuilt from {storage!r}, not a storage")
+            raise ValueError(f"{who}: a tensor is rebuilt from {short(storage)}, not a storage")
         size, stride = _dims(size, "shape", who), _dims(stride, "strides", who)
         if len(size) != len(stride) or not isinstance(offset, int) or offset < 0:
             raise ValueError(f"{who}: a tensor has shape {size}, strides {stride} and offset "
-                             f"{offset!r}; expected as many strides as dimensions and an "
+                             f"{short(offset)}; expected as many strides as dimensions and an "
                              "offset >= 0 (the file is damaged)")
         bf16 = dtype is dtypes.bfloat16
         if bf16 and not self.upcast:
@@ -166,13 +166,13 @@ class _Builder:
 
     def tensor(self, array, requires_grad, location) -> Tensor:
         if not isinstance(requires_grad, bool):
-            raise ValueError(f"{self.who}: requires_grad is {requires_grad!r}, not a bool")
+            raise ValueError(f"{self.who}: requires_grad is {short(requires_grad)}, not a bool")
         return place(array, requires_grad, location, self.device, self.who)
 
     def rebuild_v2(self, storage, offset, size, stride, requires_grad, hooks, metadata=None):
         if not isinstance(storage, _Storage) or storage.dtype is None:
             raise ValueError(f"{self.who}: _rebuild_tensor_v2 needs a typed storage, got "
-                             f"{storage!r}")
+                             f"{short(storage)}")
         return self.rebuild_v3(storage, offset, size, stride, requires_grad, hooks,
                                storage.dtype, metadata)
 
@@ -180,7 +180,7 @@ class _Builder:
                    metadata=None):
         self._plain(hooks, None)
         if not (isinstance(dtype, numpy.dtype) or dtype is dtypes.bfloat16):
-            raise ValueError(f"{self.who}: _rebuild_tensor_v3 got dtype {dtype!r}")
+            raise ValueError(f"{self.who}: _rebuild_tensor_v3 got dtype {short(dtype)}")
         if isinstance(storage, _Storage) and storage.dtype is not None and (
                 storage.dtype != dtype):
             raise ValueError(f"{self.who}: a {dtype} tensor is rebuilt from a "
@@ -190,7 +190,7 @@ class _Builder:
         flags = {} if metadata is None else metadata
         if not isinstance(flags, dict) or not set(flags) <= {"conj", "neg"} or not all(
                 isinstance(v, bool) for v in flags.values()):
-            raise ValueError(f"{self.who}: a tensor carries metadata {metadata!r}, which "
+            raise ValueError(f"{self.who}: a tensor carries metadata {short(metadata)}, which "
                              "chainrule does not read (it reads the conj and neg flags)")
         if flags.get("conj"):
             array = numpy.conj(array)
@@ -201,12 +201,12 @@ class _Builder:
     def _plain(self, hooks, state):
         if not isinstance(hooks, dict) or hooks or state not in (None, {}):
             raise ValueError(f"{self.who}: a tensor carries backward hooks or state "
-                             f"({hooks!r}, {state!r}), which chainrule does not read")
+                             f"({short(hooks)}, {short(state)}), which chainrule does not read")
 
     def parameter(self, data, requires_grad, hooks, state=None):
         if not isinstance(data, Tensor) or not isinstance(requires_grad, bool):
             raise ValueError(f"{self.who}: _rebuild_parameter got {type(data).__name__} data "
-                             f"and requires_grad={requires_grad!r}")
+                             f"and requires_grad={short(requires_grad)}")
         self._plain(hooks, state or None)
         return Parameter(data, requires_grad=requires_grad)
 
@@ -214,7 +214,7 @@ class _Builder:
         if not isinstance(func, Global) or not isinstance(args, tuple) or state not in (
                 None, {}) or new_type not in ("torch.Tensor", "torch.nn.parameter.Parameter"):
             raise ValueError(f"{self.who}: the file holds a tensor subclass or a tensor with "
-                             f"attributes ({new_type!r}), which chainrule does not read")
+                             f"attributes ({short(new_type)}), which chainrule does not read")
         out = func.call(*args)
         if new_type == "torch.Tensor" or isinstance(out, Parameter):
             return out
@@ -241,26 +241,27 @@ def place(array, requires_grad: bool, location: str, map_location, who: str) -> 
     if target is not None:
         if not isinstance(target, str):
             raise TypeError(f"{who}: map_location must be None, a device, a dict of locations "
-                            f"or a function, got {type(map_location).__name__} {target!r}")
+                            f"or a function, got {type(map_location).__name__} {short(target)}")
         array = to_device(array, str(_device(target)))
     return Tensor(array, requires_grad=requires_grad)
 
 
 def _bytes(text, encoding="latin1"):
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
-        raise TypeError(f"_codecs.encode({text!r}, {encoding!r}) is not how bytes are pickled")
+        raise TypeError(f"_codecs.encode({short(text)}, {short(encoding)}) is not how bytes "
+                        "are pickled")
     return text.encode("latin1")
 
 
 def _bytearray(*args):
     if args and not isinstance(args[0], bytes) or len(args) > 1:  # bytearray(n) would allocate
-        raise TypeError(f"bytearray{args!r} is not how a bytearray is pickled")
+        raise TypeError(f"bytearray{short(args)} is not how a bytearray is pickled")
     return bytearray(*args)
 
 
 def _complex(real=0.0, imag=0.0):
     if not all(isinstance(v, (int, float)) for v in (real, imag)):
-        raise TypeError(f"complex({real!r}, {imag!r}) takes two numbers here")
+        raise TypeError(f"complex({short(real)}, {short(imag)}) takes two numbers here")
     return complex(real, imag)
 
 
@@ -321,7 +322,7 @@ def read_torch_file(source, *, map_location=None, upcast_bfloat16=False, who="lo
             order = _Archive(zf, prefix, False, who).entry("byteorder", limit=16).decode(
                 "ascii", "replace").strip()
         if order not in ("little", "big"):
-            raise ValueError(f"{who}: the archive's byteorder is {order!r}; expected 'little' "
+            raise ValueError(f"{who}: the archive's byteorder is {short(order)}; expected 'little' "
                              "or 'big'")
         archive = _Archive(zf, prefix, order == "big", who)
         builder = _Builder(archive, map_location, upcast_bfloat16)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from ..backend import dtypes
 from .torch_file import LEGACY_MAGIC, _Builder, _Storage, _StorageType, _table
-from .torch_pickle import run_pickle
+from .torch_pickle import run_pickle, short
 
 __all__ = ["read_legacy_file"]
 
@@ -34,11 +34,11 @@ class _Legacy:
                 and isinstance(pid[1], _StorageType) and pid[1].dtype is not None
                 and isinstance(pid[2], str) and isinstance(pid[3], str)
                 and isinstance(pid[4], int) and not isinstance(pid[4], bool) and pid[4] >= 0):
-            raise ValueError(f"{self.who}: the pickle refers to storage {pid!r}, which is not "
+            raise ValueError(f"{self.who}: the pickle refers to storage {short(pid)}, which is not "
                              "one PyTorch's legacy format writes ('storage', type, key, "
                              "location, size, view)")
         if pid[5] is not None:
-            raise ValueError(f"{self.who}: the file holds a storage view ({pid[5]!r}), which "
+            raise ValueError(f"{self.who}: the file holds a storage view ({short(pid[5])}), which "
                              "chainrule does not read; save it again with torch.save(obj, path)")
         known = self.named.setdefault(pid[2], _Storage(pid[2], pid[1].dtype, pid[4], pid[3]))
         if (known.dtype, known.count) != (pid[1].dtype, pid[4]):
@@ -71,7 +71,7 @@ def _itemsize(storage: _Storage) -> int:
 
 
 def _no_storage(pid):
-    raise ValueError(f"load: a header pickle of the legacy file refers to storage {pid!r} "
+    raise ValueError(f"load: a header pickle of the legacy file refers to storage {short(pid)} "
                      "(the file is damaged)")
 
 
@@ -83,8 +83,8 @@ def read_legacy_file(data: bytes, *, map_location=None, upcast_bfloat16=False, w
     version, pos = run_pickle(data, {}, _no_storage, who, start=pos, with_end=True)
     info, pos = run_pickle(data, {}, _no_storage, who, start=pos, with_end=True)
     if magic != _MAGIC or version != _PROTOCOL or not isinstance(info, dict):
-        raise ValueError(f"{who}: the legacy file's header is damaged (magic {magic!r}, "
-                         f"protocol {version!r})")
+        raise ValueError(f"{who}: the legacy file's header is damaged (magic {short(magic)}, "
+                         f"protocol {short(version)})")
     big = info.get("little_endian", True) is False
     legacy = _Legacy(big, who)
     dry = _Dry(legacy, None, upcast_bfloat16)
@@ -92,7 +92,7 @@ def read_legacy_file(data: bytes, *, map_location=None, upcast_bfloat16=False, w
     _, pos = run_pickle(data, _table(dry), legacy.storage, who, start=start, with_end=True)
     keys, pos = run_pickle(data, {}, _no_storage, who, start=pos, with_end=True)
     if not (isinstance(keys, list) and all(isinstance(k, str) for k in keys)):
-        raise ValueError(f"{who}: the legacy file's list of storages is damaged ({keys!r})")
+        raise ValueError(f"{who}: the legacy file's list of storages is damaged ({short(keys)})")
     for key in keys:
         if key not in legacy.named:
             raise ValueError(f"{who}: the legacy file stores '{key}', which its object does "

@@ -12,9 +12,22 @@ it is read, before anything further happens; nothing is imported and no code of 
 from __future__ import annotations
 
 import inspect
+import reprlib
 import struct
 
-__all__ = ["Global", "PickleError", "run_pickle"]
+__all__ = ["Global", "PickleError", "run_pickle", "short"]
+
+_REPR = reprlib.Repr()
+
+
+def short(value) -> str:
+    """A value from the file in a message: a few items, levels and digits of it, never all."""
+    if isinstance(value, int) and value.bit_length() > 128:
+        return f"<an int of {value.bit_length()} bits>"
+    try:
+        return _REPR.repr(value)
+    except ValueError:  # an int too long to print, inside a container
+        return f"<a {type(value).__name__} holding an int too long to print>"
 
 
 class PickleError(ValueError):
@@ -245,7 +258,7 @@ def run_pickle(data: bytes, table: dict, persistent_load, who: str = "load", *,
                                   f"{len(stack)} values on the stack)")
             return (stack[0], r.pos) if with_end else stack[0]
         else:
-            raise PickleError(f"{who}: the pickle stream uses opcode {op!r} at offset "
+            raise PickleError(f"{who}: the pickle stream uses opcode {short(op)} at offset "
                               f"{r.pos - 1}, which torch.save does not write; chainrule does "
                               "not read it")
 
@@ -272,7 +285,7 @@ def _hashable(items: list, who: str) -> list:
 
 def _reduce(func, args, who: str):
     if not isinstance(func, Global):
-        raise PickleError(f"{who}: the pickle stream calls {func!r}, which is not a function "
+        raise PickleError(f"{who}: the pickle stream calls {short(func)}, which is not a function "
                           "chainrule knows")
     if not isinstance(args, tuple):
         raise PickleError(f"{who}: the pickle stream is damaged (REDUCE of {func.name} with "
