@@ -433,3 +433,18 @@ def test_messages_about_huge_or_deep_values_stay_short():
     huge = b"\x80\x02\x8b" + (10**5).to_bytes(4, "little") + b"\x01" * 10**5 + b"Q."
     with pytest.raises(ValueError, match="storage <an int of 799993 bits>"):
         cr.load(io.BytesIO(archive(huge)))
+
+
+@pytest.mark.parametrize("storage, dtype", [("FloatStorage", ">f4"), ("DoubleStorage", ">f8"),
+                                            ("LongStorage", ">i8"), ("ComplexFloatStorage", ">c8")])
+def test_big_endian_archive_matches_torch(storage, dtype):
+    raw = (np.arange(10) * 1.5 - 3).astype(dtype).tobytes()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("archive/data.pkl", tensor_pickle(1, (3, 2), (1, 3), 10, storage))
+        z.writestr("archive/byteorder", "big")
+        z.writestr("archive/version", "3\n")
+        z.writestr("archive/data/0", raw)
+    c, t = both(buf.getvalue())
+    same(c, t)
+    assert c.numpy().dtype.isnative
