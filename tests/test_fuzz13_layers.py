@@ -381,3 +381,23 @@ def test_attributes_of_the_layers_are_pytorchs():
         for a in attrs:
             assert getattr(c, a) == getattr(t, a), (name, a)
             assert type(getattr(c, a)) is type(getattr(t, a)), (name, a)
+
+
+@pytest.mark.parametrize("dtype", ["int64", "int32", "uint8", "bool"])
+def test_fixed_value_inits_fill_integer_and_bool_tensors(dtype):
+    # constant_/zeros_/ones_/eye_/dirac_ refused integer and bool tensors, which PyTorch fills
+    for name, args in [("constant_", (2.7,)), ("constant_", (-2.7,)), ("zeros_", ()),
+                       ("ones_", ()), ("eye_", ()), ("dirac_", ()), ("dirac_", (2,))]:
+        if dtype == "uint8" and args == (-2.7,):
+            continue
+        shape = (4, 2, 3, 3) if name == "dirac_" else (3, 4)
+        want = getattr(torch.nn.init, name)(torch.full(shape, 5, dtype=getattr(torch, dtype)),
+                                            *args)
+        got = getattr(cr.nn.init, name)(cr.full(shape, 5, dtype=getattr(cr, dtype)), *args)
+        assert str(got.dtype) == dtype
+        np.testing.assert_array_equal(got.numpy(), want.numpy(), err_msg=f"{name}{args}")
+    if dtype == "uint8":  # -2.7 does not fit: PyTorch refuses it
+        with pytest.raises((RuntimeError, ValueError, OverflowError)):
+            cr.nn.init.constant_(cr.zeros(3, dtype=cr.uint8), -2.7)
+    with pytest.raises(TypeError, match="normal_: tensor must be floating-point"):
+        cr.nn.init.normal_(cr.zeros(3, dtype=getattr(cr, dtype)))

@@ -142,4 +142,5 @@ def test_validation(rng):
     with pytest.raises(TypeError, match="expected a Parameter or Tensor, got ndarray"):
         init.zeros_(np.zeros(3))
     with pytest.raises(TypeError, match="must be floating-point or complex, got dtype int64"):
-        init.ones_(nn.Buffer(np.zeros(3, dtype="int64")))
+        init.normal_(nn.Buffer(np.zeros(3, dtype="int64")))
+    assert init.ones_(nn.Buffer(np.zeros(3, dtype="int64"))).tolist() == [1, 1, 1]  # PyTorch's

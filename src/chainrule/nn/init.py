@@ -39,11 +39,12 @@ _LINEAR_FNS = (
 )
 
 
-def _target(who: str, t, complex_ok: bool = False) -> Tensor:
-    """``t``, checked; ``complex_ok``: PyTorch's initializer also fills complex tensors."""
+def _target(who: str, t, complex_ok: bool = False, any_dtype: bool = False) -> Tensor:
+    """``t``, checked; ``complex_ok``: PyTorch's initializer also fills complex tensors;
+    ``any_dtype``: integer and bool ones too (its fills with fixed values)."""
     if not isinstance(t, Tensor):
         raise TypeError(f"{who}: expected a Parameter or Tensor, got {type(t).__name__}")
-    if t.dtype.kind != "f" and not (complex_ok and t.dtype.kind == "c"):
+    if not any_dtype and t.dtype.kind != "f" and not (complex_ok and t.dtype.kind == "c"):
         raise TypeError(f"{who}: tensor must be floating-point{' or complex' * complex_ok}, got "
                         f"dtype {t.dtype}")
     return t
@@ -113,7 +114,7 @@ def small_random_(tensor: Tensor, scale: float = 0.01, *, rng=None) -> Tensor:
 def constant_(tensor: Tensor, val: float) -> Tensor:
     """Fill ``tensor`` with ``val``; returns ``tensor``."""
     val = _number("constant_", "val", val)
-    if not _skipped(_target("constant_", tensor, True)):
+    if not _skipped(_target("constant_", tensor, any_dtype=True)):
         with no_grad():
             tensor.fill_(val)
     return tensor
@@ -318,7 +319,7 @@ def eye_(tensor: Tensor) -> Tensor:
     """Fill the 2-D ``tensor`` with the identity matrix (ones on the diagonal of a non-square
     one)."""
     who = "eye_"
-    if _target(who, tensor, True).ndim != 2:
+    if _target(who, tensor, any_dtype=True).ndim != 2:
         raise ValueError(f"{who}: only 2-D tensors are supported, got shape {tensor.shape}")
     if _skipped(tensor):
         return tensor
@@ -329,7 +330,7 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     """Fill a 3-, 4- or 5-D convolution weight with the Dirac delta: the convolution keeps its
     input channels (as many as fit, in each of ``groups`` groups); returns ``tensor``."""
     who = "dirac_"
-    if _target(who, tensor).ndim not in (3, 4, 5):
+    if _target(who, tensor, any_dtype=True).ndim not in (3, 4, 5):
         raise ValueError(f"{who}: only 3-, 4- or 5-D tensors are supported, got shape "
                          f"{tensor.shape}")
     if not isinstance(groups, numbers.Integral) or isinstance(groups, bool) or groups < 1:
