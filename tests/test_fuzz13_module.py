@@ -527,3 +527,18 @@ def test_grad_input_of_an_input_that_needs_no_gradient_is_zeros_as_pytorchs(whic
     """PyTorch's full backward hook shows zeros for a tensor input that needs no gradient when
     another one does (None for a non-tensor input); chainrule showed None."""
     assert _grad_input_of_two_inputs(cr, which) == _grad_input_of_two_inputs(torch, which)
+
+
+def _shared_buffer(lib):
+    first, second = lib.nn.Module(), lib.nn.Module()
+    first.register_buffer("x", lib.ones(2))
+    second.register_buffer("y", first.x)  # one buffer registered in two modules
+    s = lib.nn.Sequential(first, second)
+    return ([n for n, _ in s.named_buffers()],
+            [n for n, _ in s.named_buffers(remove_duplicate=False)],
+            list(s.state_dict()), second.y is first.x, len(list(s.buffers())))
+
+
+def test_a_buffer_registered_in_two_modules_is_one_buffer_as_pytorchs():
+    """chainrule wrapped it in a second Buffer, so named_buffers()/buffers() listed it twice."""
+    assert _shared_buffer(cr) == _shared_buffer(torch)

@@ -33,6 +33,8 @@ def buffer_of(value, persistent: bool):
     keeps it, so that gradients flow through ``self.buf`` (a Buffer would cut them)."""
     if isinstance(value, Tensor) and value.requires_grad and not hasattr(value, "persistent"):
         return value
+    if isinstance(value, Buffer) and value.persistent == persistent:
+        return value  # one buffer in two modules stays one (named_buffers lists it once)
     return Buffer(value, persistent=persistent)
 
 
