@@ -297,6 +297,7 @@ def test_global_of_os_system_refused_before_it_runs(tmp_path):
     ((0, (2, -2), (1, 1), 10), "shape is"),
     ((0, (1 << 30, 1 << 30), (0, 0), 10), "repeats storage '0' .10 elements. into 4611686018"),
     ((0, (4,), (1,), 11), "holds 40 bytes, but the pickle says 44"),
+    ((-1, (2,), (1,), 10), "int64 offset >= 0"),
 ])
 def test_bad_offsets_strides_and_sizes_refused(case, match):
     raw = np.arange(10, dtype=np.float32).tobytes()

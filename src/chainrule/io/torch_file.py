@@ -110,9 +110,9 @@ class _Archive:
 
 def _dims(value, what: str, who: str) -> tuple:
     if not (isinstance(value, tuple) and len(value) <= 64 and all(
-            isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in value)):
-        raise ValueError(f"{who}: a tensor's {what} is {short(value)}; expected a tuple of at most "
-                         "64 non-negative ints (the file is damaged)")
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 63 for v in value)):
+        raise ValueError(f"{who}: a tensor's {what} is {short(value)}; expected a tuple of at "
+                         "most 64 non-negative int64s (the file is damaged)")
     return value
 
 
@@ -128,10 +128,11 @@ class _Builder:
         if not isinstance(storage, _Storage):
             raise ValueError(f"{who}: a tensor is rebuilt from {short(storage)}, not a storage")
         size, stride = _dims(size, "shape", who), _dims(stride, "strides", who)
-        if len(size) != len(stride) or not isinstance(offset, int) or offset < 0:
+        if len(size) != len(stride) or not isinstance(offset, int) or not (
+                0 <= offset < 1 << 63):
             raise ValueError(f"{who}: a tensor has shape {size}, strides {stride} and offset "
                              f"{short(offset)}; expected as many strides as dimensions and an "
-                             "offset >= 0 (the file is damaged)")
+                             "int64 offset >= 0 (the file is damaged)")
         bf16 = dtype is dtypes.bfloat16
         if bf16 and not self.upcast:
             raise ValueError(
