@@ -542,3 +542,62 @@ def _shared_buffer(lib):
 def test_a_buffer_registered_in_two_modules_is_one_buffer_as_pytorchs():
     """chainrule wrapped it in a second Buffer, so named_buffers()/buffers() listed it twice."""
     assert _shared_buffer(cr) == _shared_buffer(torch)
+
+
+def _random_hooks(lib, seed):
+    rng, log, handles = np.random.default_rng(seed), [], []
+    net = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.Sequential(lib.nn.Tanh(),
+                            lib.nn.Linear(3, 2)), lib.nn.Sigmoid()).double()
+    with lib.no_grad():
+        for i, p in enumerate(net.parameters()):
+            p.copy_(lib.tensor(np.linspace(-1, 1, p.numel()).reshape(tuple(p.shape)) * (i + 1)))
+    mods, g = list(net.named_modules()), lib.nn.modules.module
+
+    def maybe(gs):
+        return [None if t is None else _r(t) for t in gs]
+
+    for i in range(int(rng.integers(1, 8))):
+        n, m = mods[int(rng.integers(len(mods)))]
+        kind, first, ret = int(rng.integers(0, 6)), bool(rng.random() < 0.4), rng.random() < 0.3
+        if kind == 0:
+            def bwd(mod, gi, go, i=i, n=n, ret=ret):
+                log.append(("bwd", i, n, maybe(gi)))
+                return tuple(None if t is None else t * 0.5 for t in gi) if ret else None
+            handles.append(m.register_full_backward_hook(bwd, prepend=first))
+        elif kind == 1:
+            handles.append(m.register_full_backward_pre_hook(
+                lambda mod, go, i=i, n=n, ret=ret: (log.append(("bwd pre", i, n, maybe(go))),
+                                                    tuple(t * 2 for t in go) if ret else None)[1],
+                prepend=first))
+        elif kind == 2:
+            handles.append(m.register_forward_hook(
+                lambda mod, a, o, i=i, n=n, ret=ret: (log.append(("fwd", i, n)),
+                                                      o * 1.5 if ret else None)[1], prepend=first))
+        elif kind == 3:
+            handles.append(m.register_forward_pre_hook(
+                lambda mod, a, i=i, n=n, ret=ret: (log.append(("fwd pre", i, n)),
+                                                   (a[0] - 0.25,) if ret else None)[1],
+                prepend=first))
+        elif kind == 4:
+            handles.append(g.register_module_full_backward_pre_hook(
+                lambda mod, go, i=i: log.append(("global bwd pre", i, type(mod).__name__))))
+        else:
+            handles.append(g.register_module_forward_pre_hook(
+                lambda mod, a, i=i: log.append(("global fwd pre", i, type(mod).__name__))))
+    x = lib.tensor(np.array([[0.3, -0.7], [1.0, 0.1]]), requires_grad=bool(rng.random() < 0.7))
+    try:
+        y = net(x)
+        y.sum().backward()
+        log.append((_r(y), _r(net[0].weight.grad), None if x.grad is None else _r(x.grad)))
+    finally:
+        for h in handles:
+            h.remove()
+    return log
+
+
+@pytest.mark.parametrize("block", range(2))
+def test_random_local_and_global_hooks_match_pytorchs(block):
+    """Forward and backward (pre-)hooks on random submodules, prepended or not, replacing
+    inputs, outputs and gradients, with global ones: calls, order, values and gradients."""
+    for seed in range(block * 60, block * 60 + 60):
+        assert _random_hooks(cr, seed) == _random_hooks(torch, seed), seed
