@@ -91,7 +91,7 @@ def apply_view(lib, rng, op, t):
     if op == "movedim":
         return [t.movedim(d, _dim(rng, t))]
     if op == "permute":
-        return [t.permute(*[int(i) for i in rng.permutation(nd)])]
+        return [t.permute(tuple(int(i) for i in rng.permutation(nd)))]
     if op == "squeeze":
         return [t.squeeze() if rng.random() < 0.5 else t.squeeze(d)]
     if op == "unsqueeze":
