@@ -59,11 +59,31 @@ def _xlogx(t):
 
 
 def _labels(op, x, target, shape):
-    """A constant array of +-1 labels (or any numbers) of ``shape``."""
-    data = target._data if isinstance(target, Tensor) else get_array_module(x._data).asarray(target)
-    if tuple(data.shape) != tuple(shape):
-        raise ValueError(f"{op}: target must have shape {tuple(shape)}, got {tuple(data.shape)}")
+    """A constant array of +-1 labels (or any numbers) that broadcasts with ``shape``, as
+    PyTorch's losses broadcast it (TransE's ``MarginRankingLoss`` target ``tensor([-1])``)."""
+    xp = get_array_module(x._data)
+    data = target._data if isinstance(target, Tensor) else xp.asarray(target)
+    _broadcast(op, ("target", data.shape), ("input", shape))
     return data
+
+
+def _broadcast(op, *named):
+    """The shape PyTorch's loss broadcasts its (name, shape) arguments to, or a ValueError."""
+    shapes = [tuple(shape) for _, shape in named]
+    try:
+        return tuple(get_array_module().broadcast_shapes(*shapes))
+    except ValueError:
+        listed = ", ".join(f"{name} shape {shape}" for (name, _), shape in zip(named, shapes))
+        raise ValueError(f"{op}: {listed} do not broadcast") from None
+
+
+def _float_operand(op, x, other):
+    """``other`` as a float Tensor of ``x``'s dtype, of any shape (broadcast by the caller)."""
+    if not isinstance(other, Tensor):
+        return Tensor(get_array_module(x._data).asarray(other, dtype=x.dtype))
+    if other.dtype.kind != "f" or other.dtype != x.dtype:
+        return _float_target(op, x, other)  # its dtype errors
+    return other
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean",  # noqa: A002
@@ -150,8 +170,14 @@ def margin_ranking_loss(input1, input2, target, margin: float = 0, size_average=
     reduction = _start("margin_ranking_loss", size_average, reduce, reduction)
     margin = _real("margin_ranking_loss", "margin", margin)
     a = _float_tensor("margin_ranking_loss", "input1", input1)
-    b = _float_target("margin_ranking_loss", a, input2)
-    y = _labels("margin_ranking_loss", a, target, a.shape)
+    b = _float_operand("margin_ranking_loss", a, input2)
+    y = target._data if isinstance(target, Tensor) else get_array_module(a._data).asarray(target)
+    if not a.ndim == b.ndim == y.ndim:  # PyTorch's rule: same rank, then broadcast
+        raise ValueError(f"margin_ranking_loss: input1, input2 and target must have the same "
+                         f"number of dimensions, got shapes {tuple(a.shape)}, {tuple(b.shape)} "
+                         f"and {tuple(y.shape)}")
+    _broadcast("margin_ranking_loss", ("input1", a.shape), ("input2", b.shape),
+               ("target", y.shape))
     return _reduce(clip(Tensor(-y.astype(a.dtype)) * (a - b) + margin, 0.0), reduction)
 
 
@@ -216,11 +242,15 @@ def cosine_embedding_loss(input1, input2, target, margin: float = 0, size_averag
     reduction = _start("cosine_embedding_loss", size_average, reduce, reduction)
     margin = _real("cosine_embedding_loss", "margin", margin)
     a = _float_tensor("cosine_embedding_loss", "input1", input1)
-    b = _float_target("cosine_embedding_loss", a, input2)
-    if a.ndim not in (1, 2):
-        raise ValueError(f"cosine_embedding_loss: inputs must be 1-D (D) or 2-D (N, D), got shape "
-                         f"{tuple(a.shape)}")
+    b = _float_operand("cosine_embedding_loss", a, input2)
+    if a.ndim not in (1, 2) or b.ndim != a.ndim:
+        raise ValueError(f"cosine_embedding_loss: inputs must be 1-D (D) or 2-D (N, D), got shapes "
+                         f"{tuple(a.shape)} and {tuple(b.shape)}")
+    _broadcast("cosine_embedding_loss", ("input1", a.shape), ("input2", b.shape))
     y = _labels("cosine_embedding_loss", a, target, a.shape[:-1])
+    if y.ndim != a.ndim - 1:  # PyTorch's: a 0-D target for 1-D inputs, a 1-D one for 2-D inputs
+        raise ValueError(f"cosine_embedding_loss: a {y.ndim}-D target needs {y.ndim + 1}-D "
+                         f"inputs, got shape {tuple(a.shape)}")
     axis = a.ndim - 1
     dot = _sum(a * b, axis)
     m1 = _sum(a * a, axis) + _COS_EPS
