@@ -69,3 +69,19 @@ def test_out_errors_as_pytorch():
             lib.arange(3.0, out=lib.zeros(3, requires_grad=True))
     with pytest.raises(TypeError, match="out must be a Tensor"):
         cr.arange(3, out=[0, 0, 0])
+
+
+def test_arange_end_keyword_as_pytorch():
+    # TransE's evaluation builds its entity ids by torch.arange(end=n), a TypeError in chainrule
+    # (start was a required positional argument).
+    torch = pytest.importorskip("torch")
+    for kw in ({"end": 5}, {"start": 1, "end": 4}, {"end": 5, "step": 2, "start": 0},
+               {"end": 2.5}, {"end": 4, "dtype": "float64"}):
+        ours = cr.arange(**{k: getattr(cr, v) if k == "dtype" else v for k, v in kw.items()})
+        theirs = torch.arange(**{k: getattr(torch, v) if k == "dtype" else v
+                                 for k, v in kw.items()})
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        assert str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    np.testing.assert_array_equal(cr.arange(1, end=5).numpy(), [1, 2, 3, 4])
+    with pytest.raises(TypeError, match="arange: missing the end"):
+        cr.arange()

@@ -162,16 +162,22 @@ def full_like(input, fill_value, *, dtype=None, device=None,  # noqa: A002 - PyT
                 requires_grad=requires_grad)
 
 
-def arange(start, end=None, step=1, *, out=None, dtype=None, device=None,
+def arange(start=None, end=None, step=1, *, out=None, dtype=None, device=None,
            requires_grad: bool = False) -> Tensor:
-    """``start, start + step, ...`` up to (not including) ``end``; ``arange(n)`` is 0..n-1.
+    """``start, start + step, ...`` up to (not including) ``end``; ``arange(n)`` and
+    ``arange(end=n)`` are 0..n-1.
 
     int64 when every bound is an int, else the default dtype (as in PyTorch). A bound may be a
     one-entry 0-d tensor (``arange(lengths.max())``). ``out=`` is written and returned, in its
     own dtype (``arange(0, n, out=torch.LongTensor(n))``, Tacotron 2's mask of lengths).
     """
+    if start is None and end is None:
+        raise TypeError("arange: missing the end: arange(end), arange(start, end) or "
+                        "arange(start, end, step)")
     if end is None:
         start, end = 0, start
+    elif start is None:  # arange(end=n), PyTorch's keyword form
+        start = 0
     bounds = tuple(b.item() if isinstance(b, Tensor) and b.ndim == 0 else b
                    for b in (start, end, step))
     start, end, step = bounds
