@@ -260,3 +260,114 @@ def train_infogan(torch, pair, imgs_batches, latent_dim=3, n_classes=3, code_dim
         optimizer_info.step()
         log.append((d_loss.item(), g_loss.item(), info_loss.item()))
     return log, _state(pair)
+
+
+# --- TransE (knowledge-graph embeddings) -------------------------------------------------------
+
+def transe(torch, entity_count=7, relation_count=3, norm=1, dim=4, margin=1.0):
+    nn = torch.nn
+
+    class TransE(nn.Module):
+        def __init__(self):
+            super(TransE, self).__init__()  # noqa: UP008
+            self.entity_count, self.relation_count = entity_count, relation_count
+            self.norm, self.dim = norm, dim
+            self.entities_emb = self._init_enitity_emb()
+            self.relations_emb = self._init_relation_emb()
+            self.criterion = nn.MarginRankingLoss(margin=margin, reduction="none")
+
+        def _init_enitity_emb(self):
+            entities_emb = nn.Embedding(num_embeddings=self.entity_count + 1,
+                                        embedding_dim=self.dim, padding_idx=self.entity_count)
+            uniform_range = 6 / np.sqrt(self.dim)
+            entities_emb.weight.data.uniform_(-uniform_range, uniform_range)
+            return entities_emb
+
+        def _init_relation_emb(self):
+            relations_emb = nn.Embedding(num_embeddings=self.relation_count + 1,
+                                         embedding_dim=self.dim, padding_idx=self.relation_count)
+            uniform_range = 6 / np.sqrt(self.dim)
+            relations_emb.weight.data.uniform_(-uniform_range, uniform_range)
+            # -1 to avoid nan for OOV vector
+            relations_emb.weight.data[:-1, :].div_(
+                relations_emb.weight.data[:-1, :].norm(p=1, dim=1, keepdim=True))
+            return relations_emb
+
+        def forward(self, positive_triplets, negative_triplets):
+            # -1 to avoid nan for OOV vector
+            self.entities_emb.weight.data[:-1, :].div_(
+                self.entities_emb.weight.data[:-1, :].norm(p=2, dim=1, keepdim=True))
+            assert positive_triplets.size()[1] == 3
+            positive_distances = self._distance(positive_triplets)
+            assert negative_triplets.size()[1] == 3
+            negative_distances = self._distance(negative_triplets)
+            return (self.loss(positive_distances, negative_distances), positive_distances,
+                    negative_distances)
+
+        def predict(self, triplets):
+            return self._distance(triplets)
+
+        def loss(self, positive_distances, negative_distances):
+            target = torch.tensor([-1], dtype=torch.long)
+            return self.criterion(positive_distances, negative_distances, target)
+
+        def _distance(self, triplets):
+            assert triplets.size()[1] == 3
+            heads = triplets[:, 0]
+            relations = triplets[:, 1]
+            tails = triplets[:, 2]
+            return (self.entities_emb(heads) + self.relations_emb(relations)
+                    - self.entities_emb(tails)).norm(p=self.norm, dim=1)
+
+    return TransE()
+
+
+def hit_at_k(torch, predictions, ground_truth_idx, k=10):
+    assert predictions.size(0) == ground_truth_idx.size(0)
+    zero_tensor = torch.tensor([0])
+    one_tensor = torch.tensor([1])
+    _, indices = predictions.topk(k=k, largest=False)
+    return torch.where(indices == ground_truth_idx, one_tensor, zero_tensor).sum().item()
+
+
+def mrr(predictions, ground_truth_idx):
+    indices = predictions.argsort()
+    return (1.0 / (indices == ground_truth_idx).nonzero()[:, 1].float().add(1.0)).sum().item()
+
+
+def train_transe(torch, model, triples, epochs=4, batch_size=4, entity_count=7):
+    data = torch.utils.data
+    loader = data.DataLoader(data.TensorDataset(triples), batch_size=batch_size)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+    losses = []
+    for _epoch in range(epochs):
+        model.train()
+        for (local_triples,) in loader:
+            heads, relations, tails = local_triples[:, 0], local_triples[:, 1], local_triples[:, 2]
+            head_or_tail = torch.randint(high=2, size=heads.size())
+            random_entities = torch.randint(high=entity_count, size=heads.size())
+            broken_heads = torch.where(head_or_tail == 1, random_entities, heads)
+            broken_tails = torch.where(head_or_tail == 0, random_entities, tails)
+            negative_triples = torch.stack((broken_heads, relations, broken_tails), dim=1)
+            optimizer.zero_grad()
+            loss, pd, nd = model(local_triples, negative_triples)
+            loss.mean().backward()
+            optimizer.step()
+            losses.append(loss.data.tolist())
+    # test: rank every entity as the tail
+    model.eval()
+    hits, ranks = 0, 0.0
+    entity_ids = torch.arange(end=entity_count).unsqueeze(0)
+    with torch.no_grad():
+        for (local_triples,) in loader:
+            heads, relations, tails = local_triples[:, 0], local_triples[:, 1], local_triples[:, 2]
+            n = heads.size()[0]
+            all_entities = entity_ids.repeat(n, 1)
+            heads = heads.reshape(-1, 1).repeat(1, all_entities.size()[1])
+            relations = relations.reshape(-1, 1).repeat(1, all_entities.size()[1])
+            triplets = torch.stack((heads, relations, all_entities), dim=2).reshape(-1, 3)
+            tails_predictions = model.predict(triplets).reshape(n, -1)
+            ground_truth = tails.reshape(-1, 1)
+            hits += hit_at_k(torch, tails_predictions, ground_truth, k=3)
+            ranks += mrr(tails_predictions, ground_truth)
+    return losses, hits, ranks, _state(model)

@@ -201,3 +201,24 @@ def test_infogan_with_classname_init_implicit_softmax_dim_and_chained_info_optim
     ours, theirs = _both(programs_c.infogan, lambda lib, pair: programs_c.train_infogan(
         lib, pair, [lib.tensor(a) for a in imgs]))
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_transe_with_data_view_renormalisation_broadcast_margin_target_and_ranking_matches_pytorch(
+        monkeypatch):
+    rng = np.random.default_rng(1112)
+    triples = np.stack([rng.integers(0, 7, 10), rng.integers(0, 3, 10), rng.integers(0, 7, 10)], 1)
+
+    def run(lib, model):
+        draws = np.random.default_rng(1113)
+
+        def randint(*args, size, high=None, **kwargs):
+            high = args[-1] if args else high
+            return lib.tensor(draws.integers(0, high, tuple(size)))
+
+        with monkeypatch.context() as m:
+            m.setattr(lib, "randint", randint)
+            return programs_c.train_transe(lib, model, lib.tensor(triples))
+
+    ours, theirs = _both(programs_c.transe, run)
+    assert ours[1] == theirs[1]
+    _close([ours[0], ours[2], ours[3]], [theirs[0], theirs[2], theirs[3]], rtol=1e-9, atol=1e-11)
