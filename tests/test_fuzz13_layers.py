@@ -401,3 +401,22 @@ def test_fixed_value_inits_fill_integer_and_bool_tensors(dtype):
             cr.nn.init.constant_(cr.zeros(3, dtype=cr.uint8), -2.7)
     with pytest.raises(TypeError, match="normal_: tensor must be floating-point"):
         cr.nn.init.normal_(cr.zeros(3, dtype=getattr(cr, dtype)))
+
+
+@pytest.mark.parametrize(("name", "args", "shape"), [
+    ("LazyLinear", (3,), (2, 5)), ("LazyConv2d", (3, 2), (1, 2, 4, 4)),
+    ("LazyConvTranspose1d", (3, 2), (1, 2, 4)), ("LazyBatchNorm1d", (), (4, 3)),
+    ("LazyInstanceNorm2d", (), (2, 3, 4, 4)),
+    ("LazyBatchNorm2d", (1e-5, 0.1, False, False), (2, 3, 2, 2))])
+def test_lazy_modules_answer_has_uninitialized_params(name, args, shape):
+    # PyTorch's LazyModuleMixin method was missing (AttributeError)
+    seen = []
+    for lib in (torch, cr):
+        m = getattr(lib.nn, name)(*args)
+        before = m.has_uninitialized_params()
+        m(lib.ones(shape))
+        loaded = getattr(lib.nn, name)(*args)
+        loaded.load_state_dict(m.state_dict())
+        seen.append((before, hasattr(m, "has_uninitialized_params"), type(m).__name__,
+                     getattr(loaded, "has_uninitialized_params", lambda: None)()))
+    assert seen[1] == seen[0]

@@ -20,7 +20,8 @@ from .linear import Linear
 from .module import Module
 from .parameter import Parameter
 
-__all__ = ["LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyLinear", "UninitializedParameter"]
+__all__ = ["LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyLinear", "LazyModuleMixin",
+           "UninitializedParameter"]
 
 
 class UninitializedParameter(Parameter):
@@ -59,7 +60,17 @@ def _uninitialized(p):
     return isinstance(p, UninitializedParameter)
 
 
-class LazyLinear(Linear):
+class LazyModuleMixin:
+    """What PyTorch's lazy modules answer before their first call (their class changes to the
+    plain one after it, which has no such method, as in PyTorch)."""
+
+    def has_uninitialized_params(self) -> bool:
+        """Whether a parameter or buffer still waits for the first call to get its shape."""
+        state = [*self._parameters.values(), *self._buffers.values()]
+        return any(hasattr(t, "materialize") for t in state)
+
+
+class LazyLinear(LazyModuleMixin, Linear):
     """``Linear`` whose ``in_features`` is the last axis of its first input, as PyTorch's.
 
     Args:
@@ -111,7 +122,7 @@ class LazyLinear(Linear):
         return self.forward(x)  # now the plain class's
 
 
-class _LazyConv:
+class _LazyConv(LazyModuleMixin):
     """What the lazy convolutions share: the first call sets ``in_channels`` and the weights."""
 
     def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,

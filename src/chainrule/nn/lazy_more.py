@@ -13,7 +13,7 @@ from ..backend import get_array_module
 from ._checks import float_dtype, positive_int
 from .conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from .group_norm import InstanceNorm1d, InstanceNorm2d, InstanceNorm3d, _InstanceNorm
-from .lazy import UninitializedParameter, _LazyConv
+from .lazy import LazyModuleMixin, UninitializedParameter, _LazyConv
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .parameter import Buffer
 
@@ -94,7 +94,7 @@ class LazyConvTranspose3d(_LazyConvTranspose, ConvTranspose3d):
     cls_to_become = ConvTranspose3d
 
 
-class _LazyNorm:
+class _LazyNorm(LazyModuleMixin):
     """The first call sets ``num_features`` and gives the weight, bias and running statistics
     their shape (C,) and PyTorch's initial values (1, 0, 0, 1)."""
 
