@@ -420,3 +420,16 @@ def test_lazy_modules_answer_has_uninitialized_params(name, args, shape):
         seen.append((before, hasattr(m, "has_uninitialized_params"), type(m).__name__,
                      getattr(loaded, "has_uninitialized_params", lambda: None)()))
     assert seen[1] == seen[0]
+
+
+def test_embedding_reprs_are_pytorchs():
+    # Embedding left out sparse=True; EmbeddingBag showed include_last_offset=True, which
+    # PyTorch's repr leaves out
+    for kw in [{}, {"padding_idx": -1}, {"max_norm": 1.0}, {"norm_type": 3.0},
+               {"scale_grad_by_freq": True}, {"sparse": True},
+               {"max_norm": 2, "norm_type": 1.0, "sparse": True, "padding_idx": 0}]:
+        assert repr(cr.nn.Embedding(5, 3, **kw)) == repr(torch.nn.Embedding(5, 3, **kw))
+    for kw in [{}, {"mode": "sum"}, {"padding_idx": -1}, {"max_norm": 1.0}, {"sparse": True},
+               {"include_last_offset": True},
+               {"mode": "max", "padding_idx": 2, "max_norm": 1.0, "norm_type": 1.0}]:
+        assert repr(cr.nn.EmbeddingBag(5, 3, **kw)) == repr(torch.nn.EmbeddingBag(5, 3, **kw))

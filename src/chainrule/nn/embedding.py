@@ -234,6 +234,8 @@ class Embedding(Module):
             pad += f", norm_type={self.norm_type}"
         if self.scale_grad_by_freq:
             pad += ", scale_grad_by_freq=True"
+        if self.sparse:
+            pad += ", sparse=True"
         return f"{self.num_embeddings}, {self.embedding_dim}{pad}"
 
 

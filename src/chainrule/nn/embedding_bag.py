@@ -125,9 +125,7 @@ class EmbeddingBag(Module):
             text += f", max_norm={self.max_norm}"
         if self.norm_type != 2:
             text += f", norm_type={self.norm_type}"
-        text += f", mode={self.mode!r}"
-        if self.include_last_offset:
-            text += ", include_last_offset=True"
+        text += f", mode={self.mode!r}"  # include_last_offset and sparse not shown, as PyTorch
         if self.padding_idx is not None:
             text += f", padding_idx={self.padding_idx}"
         return text
