@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from ..backend import get_array_module, validate_device
 from ..backend.dtypes import bfloat16
+from ..ops.methods import legacy_dtype
 from .state import ArgumentKindError
 
 __all__ = ["Access"]
@@ -100,10 +101,17 @@ class Access:
         return self.to(bfloat16)
 
     def type(self, dst_type):
-        """Cast the floating-point parameters and buffers to ``dst_type`` (a dtype, a dtype name
-        or a legacy type such as ``torch.DoubleTensor``); returns the module."""
-        dtype = getattr(dst_type, "dtype", dst_type)
-        return self.to(dtype=dtype)
+        """Cast the parameters and buffers to ``dst_type`` (a dtype, a dtype name or a legacy
+        type such as ``torch.DoubleTensor`` or ``"torch.cuda.FloatTensor"``); returns the module.
+
+        As PyTorch's, integer buffers are cast too (``num_batches_tracked`` becomes float)."""
+        dtype = get_array_module().dtype(legacy_dtype(getattr(dst_type, "dtype", dst_type)))
+        self.to(dtype=dtype)
+        for m in self.modules():
+            for name, b in m._buffers.items():
+                if b is not None and b.dtype != dtype:
+                    m._buffers[name] = b.to(dtype)
+        return self
 
     def to_empty(self, *, device=None, recurse: bool = True):
         """Give every parameter and buffer fresh, uninitialized storage on ``device`` (PyTorch's

@@ -163,16 +163,22 @@ def _refuse_writes_if_copied(x, out):
     return out
 
 
-def _type(self, dtype=None):
-    """The type name (``"chainrule.FloatTensor"``) without an argument, else ``to(dtype)``."""
-    if dtype is None:
-        return "chainrule." + _TYPE_NAMES.get(str(self.dtype), f"Tensor[{self.dtype}]")
+def legacy_dtype(dtype):
+    """The dtype a ``type()`` argument names: a legacy type (``torch.FloatTensor``) or its
+    name (``"torch.cuda.FloatTensor"``) gives its dtype; anything else is returned as given."""
     if callable(dtype) and getattr(dtype, "__name__", None) in _TYPE_NAMES.values():
         dtype = dtype.__name__  # x.type(torch.FloatTensor): the legacy constructor names it
     if isinstance(dtype, str) and dtype.rsplit(".", 1)[-1] in _TYPE_NAMES.values():
         name = dtype.rsplit(".", 1)[-1]
         dtype = next(k for k, v in _TYPE_NAMES.items() if v == name)
-    return cast(self, dtype)
+    return dtype
+
+
+def _type(self, dtype=None):
+    """The type name (``"chainrule.FloatTensor"``) without an argument, else ``to(dtype)``."""
+    if dtype is None:
+        return "chainrule." + _TYPE_NAMES.get(str(self.dtype), f"Tensor[{self.dtype}]")
+    return cast(self, legacy_dtype(dtype))
 
 
 def _sizes(who, sizes, size):
