@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 from . import port11_programs as programs  # noqa: E402
 from . import port11b_programs as programs_b  # noqa: E402
 from . import port11c_programs as programs_c  # noqa: E402
+from . import port11d_programs as programs_d  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -222,3 +223,21 @@ def test_transe_with_data_view_renormalisation_broadcast_margin_target_and_ranki
     ours, theirs = _both(programs_c.transe, run)
     assert ours[1] == theirs[1]
     _close([ours[0], ours[2], ours[3]], [theirs[0], theirs[2], theirs[3]], rtol=1e-9, atol=1e-11)
+
+
+def test_film_with_gathered_question_encodings_coord_maps_and_film_layers_matches_pytorch():
+    rng = np.random.default_rng(1114)
+    lengths = [5, 3, 4, 2]
+    questions = np.zeros((4, 6), dtype=np.int64)
+    for i, n in enumerate(lengths):
+        questions[i, :n] = rng.integers(1, 7, n)
+    feats = rng.standard_normal((4, 3, 4, 4))
+    answers = rng.integers(0, 3, 4)
+
+    ours, theirs = _both(programs_d.film_net, lambda lib, m: programs_d.train_film(
+        lib, m, lib.tensor(questions), lib.tensor(feats), lib.tensor(answers)))
+    assert [e[1] for e in ours[0]] == [e[1] for e in theirs[0]]
+    assert [e[2] for e in ours[0]] == [e[2].replace("torch.", "") for e in theirs[0]]
+    assert ours[0][0][2] == "float64"  # the float32 coordinate maps are promoted by cat
+    _close([[e[0] for e in ours[0]], ours[1], ours[2]],
+           [[e[0] for e in theirs[0]], theirs[1], theirs[2]], rtol=1e-9, atol=1e-11)
