@@ -38,8 +38,9 @@ EXCEPTIONS: dict[str, set[str]] = {
     "from_numpy": {"ndarray"},
     "set_num_threads": {"int"},
     "set_num_interop_threads": {"int"},
-    # chainrule writes safetensors + JSON and never pickles (docs/pytorch.md), nor memory-maps.
-    "load": {"mmap", "pickle_module"},
+    # chainrule never pickles (docs/pytorch.md): it reads torch.save's files by its own reader
+    # and writes safetensors + JSON (or torch's zip format, by its own writer).
+    "load": {"pickle_module"},
     "save": {"pickle_module", "pickle_protocol", "_use_new_zipfile_serialization",
              "_disable_byteorder_record"},
     # cr.trace is chainrule's function tracer (docs/pytorch.md), not torch.trace (x.trace() is).

@@ -12,8 +12,8 @@ import itertools
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 
-from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
+from ..autograd.zero_grad import zero_grad_in_place
 from ..backend import get_array_module, validate_device
 from ..backend.device import device as _device_type
 from ..ops.memory_format import check_format
@@ -288,13 +288,10 @@ class Module(Hooks, StateHooks, Access):
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient (``.grad = None``), or fill it with zeros (False)."""
         for p in self.parameters():
-            if set_to_none or p.grad is None:
+            if set_to_none:
                 p.grad = None
-            else:
-                with no_grad():  # in place, as PyTorch: a held reference sees the zeros
-                    if p.grad.grad_fn is not None:  # create_graph's: a detached copy
-                        p.grad = p.grad.detach()
-                    p.grad.zero_()
+            else:  # in place, as PyTorch: a held reference sees the zeros
+                zero_grad_in_place(p)
 
     def num_parameters(self, *, trainable_only: bool = False) -> int:
         """Number of parameter elements (shared parameters counted once)."""

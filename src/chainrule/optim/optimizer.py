@@ -27,7 +27,8 @@ from collections.abc import Iterable
 
 from ..autograd import Tensor, enable_grad
 from ..autograd.mode import _grad_enabled
-from ..backend import asnumpy, device_of, get_array_module, numpy, quiet, to_device
+from ..autograd.zero_grad import zero_grad_in_place
+from ..backend import asnumpy, device_of, numpy, quiet, to_device
 from . import _state
 from ._state import as_array, as_complex, as_real, copy_entry, scalar, split_names
 from .hooks import (
@@ -179,17 +180,16 @@ class Optimizer(OptimizerHooks):
         self.param_groups.append(group)
 
     def zero_grad(self, set_to_none: bool = True) -> None:
-        """Forget the gradients: every ``p.grad`` becomes None (fresh zeros if not set_to_none)."""
+        """Forget the gradients: every ``p.grad`` becomes None (zeroed in place if not
+        set_to_none)."""
         for group in self.param_groups:
             for p in group["params"]:
                 if p.grad is None:
                     continue
                 if set_to_none:
                     p.grad = None
-                elif not isinstance(p.grad, Tensor):  # sparse: no entries, as PyTorch's
-                    p.grad = p.grad.detach().zero_()
-                else:
-                    p.grad = Tensor(get_array_module(p.grad._data).zeros_like(p.grad._data))
+                else:  # in place, as PyTorch: a held reference sees the zeros
+                    zero_grad_in_place(p)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient (those whose ``.grad`` is None are skipped).
