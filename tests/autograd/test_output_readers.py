@@ -245,3 +245,41 @@ def test_second_order_through_the_output_after_the_input_changed(name, hooks):
 
     for a, b in zip(hess(cr), hess(torch)):
         np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def _ng(lib, change):
+    with lib.no_grad():
+        change()
+
+
+UNRECORDED_INPUT = {
+    "clone, exp": lambda lib, x: (u := x.clone(), y := u.exp(), _ng(lib, lambda: u.add_(1)), y),
+    "matmul, tanh": lambda lib, x: (u := x @ x.T, y := u.tanh(), _ng(lib, lambda: u.mul_(2)), y),
+    "product, exp": lambda lib, x: (u := x * 1.5, y := u.exp(), _ng(lib, lambda: u.add_(1)), y),
+    "then a recorded change": lambda lib, x: (u := x.clone(), y := u.sigmoid(),
+                                              _ng(lib, lambda: u.add_(1)), u.mul_(x), y + u),
+    "then read again": lambda lib, x: (u := x.clone(), y := u.relu(),
+                                       _ng(lib, lambda: u.add_(1)), y + u * u),
+    "through a view": lambda lib, x: (u := x.clone(), y := u[0].softmax(-1),
+                                      _ng(lib, lambda: u[0].add_(1)), y),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNRECORDED_INPUT))
+def test_an_op_output_changed_outside_the_graph_after_a_node_that_does_not_read_it(case):
+    # The op's node takes the unrecorded change as its own (inplace.mark_changed); a node that
+    # read the output before it and does not read its values stays connected to that node.
+    _same(lambda lib, x: UNRECORDED_INPUT[case](lib, x)[-1], _input("exp", 7), case)
+
+
+UNRECORDED_READ = {
+    "clone, squared": lambda lib, x: (u := x.clone(), y := u * u, _ng(lib, lambda: u.add_(1)), y),
+    "product, times x": lambda lib, x: (u := x * 1.5, y := u * x,
+                                        _ng(lib, lambda: u.add_(1)), y),
+    "matmul, sin": lambda lib, x: (u := x @ x.T, y := u.sin(), _ng(lib, lambda: u.mul_(2)), y),
+}
+
+
+@pytest.mark.parametrize("case", sorted(UNRECORDED_READ))
+def test_a_changed_output_that_a_node_reads_is_still_refused(case):
+    _both_refuse(lambda lib, x: UNRECORDED_READ[case](lib, x)[-1], _input("exp", 8), case)

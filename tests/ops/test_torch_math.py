@@ -186,9 +186,18 @@ def test_in_place_writers_match_pytorch_and_are_guarded():
     w = cr.ones(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="exp_: a leaf tensor that requires grad"):
         w.exp_()
+    # The detached alias changes z's values, which no backward reads (a product's backward does
+    # not read the product): PyTorch's gradient, 2 * sum(exp(2)), not a refusal.
+    grads = []
+    for L in (cr, torch):
+        y = L.ones(3, requires_grad=True, dtype=L.float64)
+        z = y * 2
+        (z.sum() * z.detach().exp_().sum()).backward()
+        grads.append(y.grad.numpy())
+    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-12)
     y = cr.ones(3, requires_grad=True)
     z = y * 2
-    s = z.sum() * z.detach().exp_().sum()  # the detached alias changes z's values
+    s = (z * z).sum() * z.detach().exp_().sum()  # z * z reads the changed values
     with pytest.raises(RuntimeError, match="modified by an inplace operation"):
         s.backward()
 

@@ -234,6 +234,12 @@ def _stand_in(t, ctx):
     outs = list(t._ctx._outputs)
     outs[t._out_idx] = weakref.ref(old)
     t._ctx._outputs = tuple(outs)
+    node, flag = t._ctx, t._ctx.reads_output
+    reads = node.reads_inputs is not False if flag is None else flag
+    if seen is not None and not reads:  # it may have taken the change as its own
+        made = list(node._out_versions)  # (inplace.mark_changed): the kept values stand in
+        made[t._out_idx] = version
+        node._out_versions = tuple(made)
     return old
 
 

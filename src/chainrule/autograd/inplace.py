@@ -89,13 +89,13 @@ def mark_changed(t: Tensor) -> None:
     """Count an unrecorded in-place change of ``t`` (and so of the tensors it shares its count
     with).
 
-    Where ``t`` (or the tensor it is a ``.data``/``detach()`` alias of) is an op's output that
-    nothing has read since the op made it, and the op's backward does not read its output
-    (``Function.reads_output``: a matmul, a linear layer), the op's node takes the new version as
+    Where ``t`` (or the tensor it is a ``.data``/``detach()`` alias of) is an op's output whose
+    version is the one the op made, and the op's backward does not read its output
+    (``Function.reads_output``: a matmul, a product), the op's node takes the new version as
     the one it made, through the views between them: PyTorch's gradient is then unaffected, and
     the ops that read the changed values read them as they are (``scores.data.masked_fill_(mask,
     -inf)`` before a softmax, as older attention code writes it). A node that read the values
-    before the change still sees it, and refuses if its backward reads them.
+    before the change refuses if its backward reads them, else it keeps the op's node as PyTorch.
     """
     before = t._counter[0]
     t._mark_changed()
@@ -109,6 +109,8 @@ def mark_changed(t: Tensor) -> None:
                 node.reads_inputs is not False if flag is None else flag):
             return
         node._out_versions = (*made[:k], t._counter[0], *made[k + 1:])
+        cur._earlier = getattr(cur, "_earlier", None) or {}  # for the nodes that read it before
+        cur._earlier[before] = (node, k)  # (autograd/reroute.py)
         viewed = [i for i, x in enumerate(node.inputs or ()) if x._counter is t._counter]
         if not viewed or node.reads_inputs is not False or node._versions[viewed[0]] != before:
             return

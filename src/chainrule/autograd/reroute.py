@@ -12,7 +12,9 @@ VoxelMorph's ``new_locs[:, i] = 2 * (new_locs[:, i] / (n - 1) - 0.5)``, ``z = y 
 y.add_(1)``, as PyTorch's graph connects them. Where that cannot give the right gradient it is
 refused: an input read at a version its node did not make (a view made before a change of its
 base and used after it), or a stand-in that shares the changed memory under a node that reads
-its values.
+its values. An input changed outside the graph whose node took the change as its own
+(``inplace.mark_changed``: a matmul's or a clone's output) stays that node's output for a node
+that does not read it (``u = x.clone(); y = u.exp(); with no_grad(): u.add_(1)``).
 """
 
 from __future__ import annotations
@@ -48,6 +50,15 @@ def reroute(fn, refuse) -> None:
             continue  # read as its node made it
         earlier = getattr(t, "_earlier", None)
         standin = earlier.get(v) if earlier else None
+        if type(standin) is tuple:  # changed unrecorded, its node took the change (mark_changed)
+            node, k = standin
+            outs = getattr(node, "_outputs", None)  # its output now: t, or a later stand-in
+            standin = outs[k]() if outs else None
+            if standin is None or _reads(fn, i):
+                refuse(fn, t, f"after {type(fn).__name__} used it as an input")
+            changed = changed or list(inputs)
+            changed[i] = standin
+            continue
         if standin is None:  # changed outside the graph, or a view of a changed base
             refuse(fn, t, f"after {type(node).__name__} computed it")
         if isinstance(standin, weakref.ref):  # a copy of the values at v

@@ -62,8 +62,8 @@ class Sub(Function):
 
 
 class Mul(Function):
-    complex_grad = True  # cj: the conjugate of a complex factor, the factor itself if real
-    # backward reads each factor only for the other's gradient
+    complex_grad, reads_output = True, False  # cj: a complex factor's conjugate (real: itself)
+    # backward reads each factor only for the other's gradient, never the product
     reads_inputs = staticmethod(lambda fn: [1 - o for o in (0, 1) if fn.needs_input_grad[o]])
 
     def forward(self, a, b):
