@@ -8,6 +8,7 @@ the registered children one name at a time, as PyTorch's do (a Sequential's chil
 
 from __future__ import annotations
 
+from ..autograd.tensor import Tensor
 from ..backend import get_array_module, validate_device
 from ..backend.dtypes import bfloat16
 from ..ops.methods import legacy_dtype
@@ -78,8 +79,13 @@ class Access:
         return self._get_member("get_buffer", target, "_buffers")
 
     def share_memory(self):
-        """PyTorch moves the tensors to shared memory for its multiprocessing; chainrule's process
-        workers pickle what they need, so this returns the module unchanged."""
+        """Move every parameter and buffer (and a gradient already there) into memory that
+        processes forked after this share, as PyTorch's: Hogwild-style workers that step one
+        model in place (``Tensor.share_memory_``). Returns self."""
+        for t in (*self.parameters(), *self.buffers()):
+            t.share_memory_()
+            if isinstance(t.grad, Tensor):  # a dense gradient (not a sparse one)
+                t.grad.share_memory_()
         return self
 
     # As PyTorch's, these cast the floating-point entries only: complex ones keep their dtype.

@@ -6,8 +6,10 @@
 
 A chainrule tensor is a dense NumPy (or CuPy) array, so the memory answers are the array's:
 strides in elements (0 along a broadcast axis, as PyTorch's ``expand``), the offset from the
-start of the array that owns the memory, its address. It is never sparse, quantized, pinned,
-shared or on a meta/MPS/XPU device; ``pin_memory()`` and ``share_memory_()`` return the tensor.
+start of the array that owns the memory, its address. It is never sparse, quantized, pinned
+or on a meta/MPS/XPU device, and ``pin_memory()`` returns the tensor. ``share_memory_()`` moves
+a CPU tensor's values into memory that processes made by ``fork`` share (``backend/shared.py``);
+views made of it before then keep the old memory.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_data import Size
-from ..backend import device_of
+from ..backend import device_of, numpy
+from ..backend.shared import in_shared_memory, is_shared
 from ._conj import conj_copy
 from .creation import multinomial
 from .elementwise import cast
@@ -156,6 +159,15 @@ def _new_empty_strided(self, size, stride, *, dtype=None, device=None,
     return self.new_empty(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
 
 
+def _share_memory_(self):
+    """Move the values into memory shared with processes forked after this (Hogwild-style
+    training); a GPU or meta tensor is returned as it is, as PyTorch's CUDA tensors."""
+    array = self._writable()
+    if type(array) is numpy.ndarray and not is_shared(array):
+        self._set_array(in_shared_memory(array))
+    return self
+
+
 def _no(self) -> bool:
     return False
 
@@ -185,9 +197,9 @@ Tensor.storage_offset = _storage_offset
 Tensor.data_ptr = lambda self: _address(self._data)
 Tensor.dim_order = _dim_order
 Tensor.is_pinned = _no
-Tensor.is_shared = _no
+Tensor.is_shared = lambda self: is_shared(self._data)
 Tensor.pin_memory = lambda self, device=None: self
-Tensor.share_memory_ = lambda self: self
+Tensor.share_memory_ = _share_memory_
 Tensor.sum_to_size = _sum_to_size
 Tensor.new = _new
 Tensor.new_empty_strided = _new_empty_strided
