@@ -2,13 +2,13 @@
 place, Hogwild-style (pytorch/examples mnist_hogwild), are seen by the parent. Before, both
 returned the tensor unchanged, so forked workers silently trained copies."""
 
-import multiprocessing
 import sys
 
 import numpy as np
 import pytest
 
 import chainrule as cr
+import chainrule.multiprocessing as mp  # torch.multiprocessing's names, as mnist_hogwild imports
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="fork start method (Linux)")
 
@@ -28,7 +28,7 @@ def test_forked_workers_update_the_parents_parameters():
     assert model.weight.is_shared() and model.bias.is_shared()
     before = model.weight.detach().numpy().copy()
     bias = model.bias.detach().numpy().copy()
-    ctx = multiprocessing.get_context("fork")
+    ctx = mp.get_context("fork")
     procs = [ctx.Process(target=_worker, args=(model, r)) for r in range(2)]
     for p in procs:
         p.start()
