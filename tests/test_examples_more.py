@@ -13,7 +13,7 @@ REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = ["train_digits_mlp", "regularization", "rnn_sequences", "optimizers",
             "save_load_torch", "linalg_gradients", "vae_distributions", "training_utilities",
             "onnx_load", "onnx_export", "tensorboard_logging", "detect_anomaly",
-            "streaming_data", "fourier_layer", "profile_training"]
+            "streaming_data", "fourier_layer", "profile_training", "hogwild_digits"]
 
 
 def test_train_digits_mlp(tmp_path, capsys, load_script):
@@ -130,6 +130,14 @@ def test_optimizers_step_schedule_halves_every_three_epochs(load_script):
     assert result["plot"] is None
     lrs = result["curves"]["SGD + momentum, StepLR"]["lr"]
     assert lrs == pytest.approx([0.05] * 3 + [0.025] * 3 + [0.0125])
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forked workers (Linux)")
+def test_hogwild_workers_train_the_parents_shared_model(load_script, capsys):
+    example = load_script("examples/hogwild_digits.py")
+    result = example.main(["--workers", "2", "--epochs", "3"])
+    assert result["before"] < 0.3 and result["after"] > 0.7  # only the workers stepped
+    assert "the parent never stepped" in capsys.readouterr().out
 
 
 def test_save_load_without_torch(tmp_path, load_script):
