@@ -17,8 +17,8 @@ from ..backend import get_array_module, numpy
 from ..backend.defaults import get_default_dtype
 from .cast import cast
 
-__all__ = ["InFloat32", "as_dtype", "binary", "comparison", "float_operand", "in_float32",
-           "promoted", "promoted_all", "result_type"]
+__all__ = ["InFloat32", "as_dtype", "binary", "comparison", "float_operand", "promoted",
+           "promoted_all", "result_type"]
 
 _HALF_MAX = 65504.0
 
@@ -58,15 +58,6 @@ def _needs_float32(a, b) -> bool:
         v = _scalar_value(b)
         return v is not None and not _exact_in_half(v)
     return False
-
-
-def in_float32(op, a, b, **kwargs):
-    """``op(a, b)`` with the float16 tensors among ``a``, ``b`` in float32, the result rounded
-    back to float16 once (its gradients flow back through the casts in float16)."""
-    a32, b32 = (cast(x, numpy.float32) if isinstance(x, Tensor) and x._data.dtype ==
-                numpy.float16 else x for x in (a, b))
-    with numpy.errstate(over="ignore"):  # beyond 65504 is inf, as in PyTorch, without a warning
-        return cast(op(a32, b32, **kwargs), numpy.float16)
 
 
 def as_dtype(x, dtype, like=None):

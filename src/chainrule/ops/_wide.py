@@ -12,7 +12,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from .cast import cast
 
-__all__ = ["half_sum", "in_float32", "variance"]
+__all__ = ["call_in_float32", "half_sum", "in_float32", "variance"]
 
 
 def half_sum(x, axes, keepdims):
@@ -64,14 +64,22 @@ def in_float32(*keep):
                     kwargs.get("dtype") is not None or _mixed(args, kwargs, keep):
                 return op(*args, **kwargs)  # a dtype asked for or mixed: the op's own rule
 
-            def widen(v, key):
-                if key in keep or not (isinstance(v, Tensor) and v._data.dtype == numpy.float16):
-                    return v
-                return cast(v, numpy.float32)
-
-            args = [widen(v, i) for i, v in enumerate(args)]
-            kwargs = {k: widen(v, k) for k, v in kwargs.items()}
-            with numpy.errstate(over="ignore"):  # past 65504 is inf, silently
-                return _narrow(op(*args, **kwargs))
+            return call_in_float32(op, args, kwargs, keep)
         return wrapper
     return decorate
+
+
+def call_in_float32(op, args, kwargs, keep=()):
+    """``op(*args, **kwargs)`` with its float16 Tensor arguments (but those in ``keep``) cast to
+    float32 and its float32 Tensor results rounded to float16 once: the arithmetic PyTorch does
+    for float16 (also ``mul``/``div`` of float16 by a number float16 cannot hold,
+    ``_promotion.InFloat32``)."""
+    def widen(v, key):
+        if key in keep or not (isinstance(v, Tensor) and v._data.dtype == numpy.float16):
+            return v
+        return cast(v, numpy.float32)
+
+    args = [widen(v, i) for i, v in enumerate(args)]
+    kwargs = {k: widen(v, k) for k, v in kwargs.items()}
+    with numpy.errstate(over="ignore"):  # past 65504 is inf, silently
+        return _narrow(op(*args, **kwargs))

@@ -11,6 +11,7 @@ from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import MetaArray, bool_condition, get_array_module, quiet
 from . import _promotion as _pr
+from . import _wide
 from ._conj import cj
 from ._promotion import _check_broadcast, as_dtype, comparison, float_operand, result_type  # noqa: F401
 from ._promotion import binary as _binary
@@ -18,10 +19,8 @@ from ._sign import sign_array
 from .cast import Cast, ToDevice, cast, to_device_op  # noqa: F401 - their home was this module
 from .shape import sum_to
 
-__all__ = [
-    "abs", "add", "cast", "clip", "div", "exp", "log", "maximum", "minimum", "mul", "neg", "pow",
-    "cos", "sign", "sin", "sqrt", "sub", "to_device_op", "where",
-]
+__all__ = ["abs", "add", "cast", "clip", "div", "exp", "log", "maximum", "minimum", "mul", "neg",
+           "pow", "cos", "sign", "sin", "sqrt", "sub", "to_device_op", "where"]
 
 
 def fill_where(mask, value, x):
@@ -275,7 +274,7 @@ def mul(input, other):  # noqa: A002
     try:
         input, other = _binary("mul", input, other, opmath=True)  # noqa: A001
     except _pr.InFloat32:
-        return _pr.in_float32(mul, input, other)
+        return _wide.call_in_float32(mul, (input, other), {})
     return Mul.apply(input, other)
 
 
@@ -285,7 +284,7 @@ def div(input, other):  # noqa: A002
     try:
         input, other = _binary("div", input, other, int_to_float=True, opmath=True)  # noqa: A001
     except _pr.InFloat32:
-        return _pr.in_float32(div, input, other)
+        return _wide.call_in_float32(div, (input, other), {})
     return Div.apply(input, other)
 
 

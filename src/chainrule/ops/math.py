@@ -20,20 +20,20 @@ from ..autograd.function import Function, OutputOnly, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from ._conj import cj
-from ._promotion import InFloat32, binary, float_operand, in_float32
+from ._promotion import InFloat32, binary, float_operand
 from ._special import erf as _erf
 from ._special import erfc as _erfc
+from ._wide import call_in_float32
 from .elementwise import clip, cos, exp, fill_where, sqrt, where
 from .elementwise import pow as _pow
 from .reciprocal import reciprocal
 from .shape import sum_to
 
-__all__ = [
-    "acos", "asin", "atan", "atan2", "ceil", "clamp_max", "clamp_min", "cosh", "erf", "erfc",
-    "exp2", "expm1", "floor", "floor_divide", "fmod", "frac", "hypot", "isfinite", "isinf",
-    "isnan", "lerp", "log10", "log1p", "log2", "logaddexp", "nan_to_num", "reciprocal",
-    "remainder", "round", "rsqrt", "signbit", "sinh", "square", "tan", "trunc",
-]
+__all__ = ["acos", "asin", "atan", "atan2", "ceil", "clamp_max", "clamp_min", "cosh", "erf",
+           "erfc", "exp2", "expm1", "floor", "floor_divide", "fmod", "frac", "hypot", "isfinite",
+           "isinf", "isnan", "lerp", "log10", "log1p", "log2", "logaddexp", "nan_to_num",
+           "reciprocal", "remainder", "round", "rsqrt", "signbit", "sinh", "square", "tan",
+           "trunc"]
 
 
 def _on_float(xp, x, kernel):
@@ -343,7 +343,7 @@ def floor_divide(input, other):  # noqa: A002
     try:
         input, other = binary("floor_divide", input, other, opmath=True)  # noqa: A001
     except InFloat32:
-        return in_float32(floor_divide, input, other)
+        return call_in_float32(floor_divide, (input, other), {})
     _no_int_zero("floor_divide", input._data, other._data)
     return nondiff(lambda u, v: get_array_module(u, v).floor_divide(u, v), input, other)
 

@@ -15,7 +15,8 @@ import warnings
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
-from ._promotion import InFloat32, binary, in_float32, promoted
+from ._promotion import InFloat32, binary, promoted
+from ._wide import call_in_float32
 from .creation import _dtype, _leaf
 from .elementwise import cast, div, maximum, minimum, mul, sub
 from .join import cat
@@ -187,7 +188,7 @@ def divide(input, other, *, rounding_mode=None, out=None) -> Tensor:  # noqa: A0
     try:
         input, other = binary("divide", input, other, opmath=True)  # noqa: A001 - int64 // 2.0 is float32
     except InFloat32:
-        return in_float32(divide, input, other, rounding_mode=rounding_mode)
+        return call_in_float32(divide, (input, other), {"rounding_mode": rounding_mode})
     if input.dtype.kind not in "iub":
         return _RoundedQuotient.apply(input, other, mode=rounding_mode)
     q = floor_divide(input, other)
