@@ -82,7 +82,25 @@ def _conv_transpose(g, s):
                        f"{s.alt_in_shapes[0]})")
     if any(e < 0 for e in extra):
         raise s.refuse(f"output size {s['size']} is smaller than the input {s.in_shapes[0]} gives")
-    return [g.op("ConvTranspose", s.inputs, output_padding=extra, **_conv_attrs(s, s["geom"]))]
+    attrs = _conv_attrs(s, s["geom"])
+    if all(e < st for e, st in zip(extra, s["geom"].stride)):
+        return [g.op("ConvTranspose", s.inputs, output_padding=extra, **attrs)]
+    # PyTorch takes an output_padding below max(stride, dilation); onnxruntime only one below
+    # the stride. The rest is written as less cropping at the end, then as zeros past the full
+    # output (where only the bias lands), added before the bias.
+    nd, pads, tail = len(extra), list(attrs.pop("pads")), []
+    for i, st in enumerate(s["geom"].stride):
+        less = min(extra[i], pads[nd + i]) if extra[i] >= st else 0
+        pads[nd + i] -= less
+        extra[i] -= less
+        tail.append(extra[i] if extra[i] >= st else 0)
+        extra[i] -= tail[-1]
+    y = g.op("ConvTranspose", s.inputs[:2], output_padding=extra, pads=pads, **attrs)
+    if any(tail):
+        y = g.op("Pad", [y, g.ints([0] * (nd + 4) + tail)])
+    if len(s.inputs) > 2:
+        y = g.op("Add", [y, g.op("Reshape", [s.inputs[2], g.ints([-1] + [1] * nd)])])
+    return [y]
 
 
 converts(ConvTransposeReLUNd, dynamic=("size",))(_relu_after(_conv_transpose))
