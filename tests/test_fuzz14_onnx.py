@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
+import chainrule.nn.functional as F
 from chainrule import nn
 
 onnx = pytest.importorskip("onnx")
@@ -72,3 +73,23 @@ def test_conv_transpose_output_padding_at_least_the_stride(stride, dilation, pad
     x = rng.standard_normal((2, 4, 5, 6)).astype(np.float32)
     proto = round_trip(model, [x], rng, dynamic=(0, 2, 3))
     onnx.checker.check_model(proto, full_check=True)
+
+
+@pytest.mark.parametrize("layer", [nn.Softshrink(0.3), nn.Hardshrink(0.4), nn.CELU(0.7),
+                                   nn.Threshold(0.1, -2.0)], ids=repr)
+def test_shrink_threshold_celu_export_with_dynamic_axes(layer):
+    """These compared x's raw array (an untracked mask), which the exporter sees as a constant
+    made outside any op: the export was refused. The comparisons are now recorded."""
+    rng = np.random.default_rng(1)
+    model = nn.Sequential(nn.Linear(5, 7, rng=rng), layer)
+    round_trip(model, [rng.standard_normal((3, 5)).astype(np.float32)], rng)
+
+
+def test_softshrink_keeps_nan_as_pytorch():
+    """softshrink(NaN) was 0 (neither comparison held); PyTorch's is NaN."""
+    torch = pytest.importorskip("torch")
+    x = np.array([np.nan, -np.inf, np.inf, -0.5, -0.2, 0.0, 0.2, 0.5, 0.7, -2.0], np.float32)
+    for lambd in (0.0, 0.5):
+        got = F.softshrink(cr.tensor(x), lambd).numpy()
+        want = torch.nn.functional.softshrink(torch.tensor(x), lambd).numpy()
+        np.testing.assert_array_equal(got, want)

@@ -120,7 +120,7 @@ def celu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A
     """x where x > 0, else ``alpha * (exp(x / alpha) - 1)``."""
     alpha = _number("celu", "alpha", alpha, nonzero=True)
     x = _float_input("celu", input)
-    positive = x._data > 0
+    positive = x > 0  # a recorded comparison, so that chainrule.onnx.export can write it
     # exp reads only the negative side: exp of a large x would overflow (inf * 0 = NaN gradient).
     negative = where(positive, 0.0, x)
     return where(positive, x, alpha * (exp(negative / alpha) - 1.0))
@@ -130,16 +130,15 @@ def softshrink(input, lambd: float = 0.5) -> Tensor:  # noqa: A002
     """x - lambd above lambd, x + lambd below -lambd, 0 between."""
     lambd = _number("softshrink", "lambd", lambd, nonnegative=True)
     x = _float_input("softshrink", input)
-    d = x._data
-    return where(d > lambd, x - lambd, where(d < -lambd, x + lambd, 0.0))
+    # |NaN| <= lambd is False: a NaN stays NaN, as in PyTorch
+    return where(abs(x) <= lambd, 0.0, where(x > 0, x - lambd, x + lambd))
 
 
 def hardshrink(input, lambd: float = 0.5) -> Tensor:  # noqa: A002
     """x where |x| > lambd, else 0."""
     lambd = _number("hardshrink", "lambd", lambd)
     x = _float_input("hardshrink", input)
-    d = x._data
-    return where((d >= -lambd) & (d <= lambd), 0.0, x)
+    return where(abs(x) <= lambd, 0.0, x)  # |NaN| <= lambd is False: NaN stays
 
 
 def tanhshrink(input) -> Tensor:  # noqa: A002
@@ -154,4 +153,4 @@ def threshold(input, threshold: float, value: float, inplace: bool = False) -> T
     threshold = _number("threshold", "threshold", threshold)
     value = _number("threshold", "value", value)
     x = _float_input("threshold", input)
-    return where(~(x._data <= threshold), x, value)
+    return where(x <= threshold, value, x)
