@@ -80,6 +80,9 @@ class TensorDataset(ArrayDataset):
     """
 
 
+_GATHERED = (ArrayDataset.__getitem__, TensorDataset.__getitem__)  # one gather per batch
+
+
 class DataLoader:
     """Iterate over a dataset in batches of Tensors with the batch on the first axis: a list of
     them for samples that are tuples (``ArrayDataset``, ``TensorDataset``), the batch itself for
@@ -235,7 +238,7 @@ class DataLoader:
             # Seeded by numbers drawn from rng (not Generator.spawn, whose count of children is
             # not part of the state a checkpoint saves), so the stream follows from rng's state.
             stream = np.random.default_rng(self.rng.integers(0, 2**63, size=4).tolist())
-        gathered = (isinstance(self.dataset, ArrayDataset) and self.collate_fn is None
+        gathered = (_plain_arrays(self.dataset) and self.collate_fn is None
                     and not self.unbatched)
         if gathered:
             batches = self._gathered(order, sizes)
@@ -313,6 +316,12 @@ class DataLoader:
             convert = self.collate_fn or (default_convert if self.tensors else _as_is)
             return convert(samples[0])
         return collate(samples) if self.collate_fn is None else self.collate_fn(samples)
+
+
+def _plain_arrays(dataset) -> bool:
+    """An ``ArrayDataset`` whose samples are its arrays' rows, so that a batch is one gather; a
+    subclass with its own ``__getitem__`` (a transform of each sample) is read sample by sample."""
+    return isinstance(dataset, ArrayDataset) and type(dataset).__getitem__ in _GATHERED
 
 
 def _as_is(sample):
