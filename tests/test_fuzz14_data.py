@@ -63,6 +63,30 @@ def _tensor(lib, values, dtype=None):
 # --- TensorDataset -------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_tensor_dataset_samples_are_tensors(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 6))
+    arrays = [rng.standard_normal((n, 2)).astype("float32"), rng.integers(0, 5, n),
+              rng.standard_normal(n)]
+    index = [int(rng.integers(-n, n)), slice(0, int(rng.integers(0, n + 1))), n, -n - 1][seed % 4]
+
+    def sample(lib):
+        ds = lib.utils.data.TensorDataset(*[_tensor(lib, a) for a in arrays])
+        # numpy rows before: x.unsqueeze(0) of a sample failed and ds.tensors was missing
+        return _norm(ds[index]), len(ds), _norm(list(ds.tensors))
+
+    _both(sample, errors_alike=True)
+
+
+def test_tensor_dataset_keeps_the_given_tensors():
+    x = cr.arange(6.0).reshape(3, 2)
+    ds = cr.utils.data.TensorDataset(x, np.arange(3))
+    assert ds.tensors[0] is x and isinstance(ds.tensors[1], cr.Tensor)
+    first, label = ds[0]
+    assert tuple(first.unsqueeze(0).shape) == (1, 2) and label.dtype == cr.int64
+
+
 def test_a_subclass_that_changes_each_sample_is_read_sample_by_sample():
     # the loader gathered a TensorDataset's batches from its arrays, also for a subclass with its
     # own __getitem__: its change of each sample (an augmentation, a scaled input) was skipped

@@ -18,6 +18,7 @@ import numbers
 
 import numpy as np
 
+from ..autograd.tensor import Tensor
 from ..backend.random import default_generator, generator_scope
 from .base import Dataset, as_generator
 from .collate import collate_arrays, default_convert, tensors_of
@@ -72,12 +73,25 @@ class ArrayDataset(Dataset):
 
 
 class TensorDataset(ArrayDataset):
-    """PyTorch's name: samples along the first axis of Tensors (or arrays) of equal length.
+    """PyTorch's: samples along the first axis of Tensors (or arrays) of equal length; sample
+    ``i`` is the tuple of their rows ``i``, as Tensors (``x, y = dataset[i]``).
+
+    Attributes:
+        tensors: the Tensors as given (an array as a Tensor over its memory).
 
     >>> import chainrule as cr
-    >>> len(TensorDataset(cr.zeros(4, 2), cr.ones(4)))
-    4
+    >>> ds = TensorDataset(cr.zeros(4, 2), cr.ones(4))
+    >>> len(ds), [tuple(t.shape) for t in ds[1]], len(ds.tensors)
+    (4, [(2,), ()], 2)
     """
+
+    def __init__(self, *tensors):
+        super().__init__(*tensors)
+        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(a)
+                             for t, a in zip(tensors, self.arrays, strict=True))
+
+    def __getitem__(self, index):
+        return tuple(t[index] for t in self.tensors)
 
 
 _GATHERED = (ArrayDataset.__getitem__, TensorDataset.__getitem__)  # one gather per batch
