@@ -114,11 +114,40 @@ def test_detach_in_place_matches_pytorch():
     np.testing.assert_array_equal(a.grad.numpy(), [8.0, 8.0])  # 6 + h's values 2
 
 
-def test_detach_in_place_refuses_a_graph_that_has_not_run_backward():
+def test_detach_in_place_of_a_read_tensor_refuses_the_backward_that_reaches_it():
+    # PyTorch's earlier readers keep their edge to the cut tensor's graph; chainrule's reach it
+    # through the tensor, so the gradient that arrives there is refused, not dropped
     a = cr.ones(2, requires_grad=True)
     h = a * 2
     y = (h * 3).sum()
-    with pytest.raises(RuntimeError, match="detach_: .* graph has not run backward yet"):
-        h.detach_()
-    y.backward()  # nothing was cut: the gradient still reaches a
-    np.testing.assert_array_equal(a.grad.numpy(), [6.0, 6.0])
+    h.detach_()
+    assert not h.requires_grad and h.grad_fn is None
+    with pytest.raises(RuntimeError, match=r"backward: a gradient reached a tensor \(shape "
+                                           r"\(2,\)\) that detach_\(\) cut"):
+        y.backward()
+
+
+@pytest.mark.torch
+def test_detach_in_place_of_an_unread_rnn_state_before_backward_matches_pytorch():
+    # d2l's train_epoch_ch8: state.detach_() of an nn.GRU's h_n, which no loss read, so its
+    # graph never ran backward (chainrule refused this before)
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 2, 3))
+    weights = {k: v.detach().numpy().copy()
+               for k, v in cr.nn.GRU(3, 5, 2).double().state_dict().items()}
+    grads = {}
+    for lib in (cr, torch):
+        gru = lib.nn.GRU(3, 5, 2).double()
+        gru.load_state_dict({k: lib.tensor(v) for k, v in weights.items()})
+        state = None
+        for _ in range(3):
+            if state is not None:
+                assert state.detach_() is state
+                assert not state.requires_grad and state.is_leaf and state.grad_fn is None
+            out, state = gru(lib.tensor(x), state)
+            gru.zero_grad()
+            out.sum().backward()
+        grads[lib] = [p.grad.numpy().copy() for p in gru.parameters()]
+    for ours, theirs in zip(grads[cr], grads[torch]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)

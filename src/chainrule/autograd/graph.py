@@ -12,7 +12,7 @@ from ..backend import MetaArray, get_array_module, numpy, quiet
 from . import anomaly_mode
 from .mode import _grad_enabled
 from .post_accumulate import after_accumulate, retain_outputs, run_hooks, run_node_hooks
-from .reroute import refuse_stale_reads, reroute
+from .reroute import refuse_cut, refuse_stale_reads, reroute
 from .tensor import Tensor
 
 __all__ = ["backward", "disable_saved_tensors_hooks", "increment_version", "run_backward",
@@ -281,7 +281,7 @@ def _accumulate_leaf(t, g, assigned):
     sparse until a dense one joins it (``assigned``: the walk's record of the arrays it handed
     out, see ``run_backward``)."""
     if not t.requires_grad:
-        return
+        return refuse_cut(t)  # None, unless detach_() cut t after an op here had read it
     if not isinstance(g, Tensor) or (t.grad is not None and not isinstance(t.grad, Tensor)):
         t.grad = _sum_with_sparse(t.grad, g)
         return

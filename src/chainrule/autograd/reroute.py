@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import weakref
 
-__all__ = ["refuse_stale_reads", "reroute"]
+__all__ = ["refuse_cut", "refuse_stale_reads", "reroute"]
 
 
 def _reads(fn, i) -> bool:
@@ -71,3 +71,16 @@ def reroute(fn, refuse) -> None:
         changed[i] = standin
     if changed:
         fn.inputs = tuple(changed)
+
+
+def refuse_cut(t) -> None:
+    """A gradient reached ``t``, a tensor that does not require grad: dropped (as PyTorch drops a
+    leaf's), unless ``Tensor.detach_`` cut ``t`` from a graph that had not run backward. Then an
+    op that read ``t`` before the cut sends it a gradient that PyTorch would pass on to the ops
+    that computed ``t``; chainrule's graph reaches them through ``t`` itself, so it refuses."""
+    if getattr(t, "_cut", False):
+        raise RuntimeError(
+            f"backward: a gradient reached a tensor (shape {t.shape}) that detach_() cut from "
+            "its graph after an op had read it; the gradient cannot go on to the ops that "
+            "computed it (PyTorch's graph keeps them). Call detach_() after backward(), or use "
+            "t = t.detach()")

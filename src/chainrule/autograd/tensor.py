@@ -23,7 +23,7 @@ _NDARRAY = numpy.ndarray
 
 
 _NOT_STATE = frozenset({"_data", "_wdata", "_base", "_counter", "_hooks", "_viewed", "_views",
-                        "_earlier", "__weakref__"})
+                        "_earlier", "_cut", "__weakref__"})
 
 
 class Tensor:
@@ -50,7 +50,8 @@ class Tensor:
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",
-                 "_counter", "_hooks", "_base", "_viewed", "_views", "_earlier", "__weakref__")
+                 "_counter", "_hooks", "_base", "_viewed", "_views", "_earlier", "_cut",
+                 "__weakref__")
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
     def __init__(self, data, *sizes, requires_grad: bool = False):
@@ -287,18 +288,15 @@ class Tensor:
     def detach_(self) -> Tensor:
         """Cut this tensor from the graph in place: it becomes a leaf that does not require grad.
 
-        chainrule's graph reaches a node's inputs through the tensors themselves, so cutting a
-        tensor whose graph has not run backward yet would also cut the gradient of ops that
-        already read it (PyTorch keeps theirs): that is refused. Call it after ``backward()``
-        (truncated backpropagation through time's ``h.detach_()``), or use ``detach()``.
+        chainrule's graph reaches a node's inputs through the tensors themselves, so an op that
+        read this tensor before the cut cannot pass a gradient on to the ops that computed it
+        (PyTorch's can). Cutting is what truncated backpropagation through time wants
+        (``h.detach_()`` of a state no loss has read, d2l's ``state.detach_()``); a backward
+        that later brings such a gradient here raises an error (``reroute.refuse_cut``)
+        instead of dropping it. ``t = t.detach()`` leaves the graph of earlier readers whole.
         """
-        ctx = self._ctx
-        if ctx is not None and getattr(ctx, "inputs", None) is not None:
-            raise RuntimeError(
-                f"detach_: this tensor (shape {self.shape}) was computed by {type(ctx).__name__} "
-                "whose graph has not run backward yet; cutting it in place would also cut the "
-                "gradient of ops that already read it. Use t = t.detach(), or call detach_() "
-                "after backward()")
+        if self._ctx is not None and getattr(self._ctx, "inputs", None) is not None:
+            self._cut = True  # its graph has not run backward: an earlier reader may still
         self._ctx = None
         self.requires_grad = False
         return self
