@@ -304,6 +304,10 @@ def _class_args(op, x, target, weight, ignore_index, axis, allow_probs):
                             f"{data.shape}; pass integer class labels (e.g. target.astype('int64'))"
                             + (f" or class probabilities of shape {shape}" if allow_probs
                                else ""))
+        if isinstance(ignore_index, numbers.Real) and ignore_index >= 0:  # refused, as PyTorch
+            raise ValueError(f"{op}: ignore_index={ignore_index!r} does not apply to class "
+                             "probabilities (a floating-point target); ignore samples by "
+                             "zeroing their probabilities, or pass integer labels")
         target, labels = _float_target(op, x, target), False
     else:
         if data.shape != label_shape:
