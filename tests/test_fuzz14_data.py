@@ -100,3 +100,74 @@ def test_a_subclass_that_changes_each_sample_is_read_sample_by_sample():
         return [_norm(b) for b in lib.utils.data.DataLoader(ds, batch_size=2)]
 
     assert _both(batches)[0][1][0][3] == [0.0, 2.0]
+
+
+# --- DataLoader options, their errors and attributes ---------------------------------------------
+
+_OPTIONS = [dict(persistent_workers=True), dict(prefetch_factor=2), dict(timeout=-1),
+            dict(num_workers=-1), dict(pin_memory=True), dict(pin_memory_device=""),
+            dict(in_order=True), dict(batch_size=None, drop_last=True), dict(batch_size=0),
+            dict(batch_size=2.0), dict(batch_size=True), dict(shuffle=True, sampler=[0, 1]),
+            dict(batch_sampler=[[0, 1]], batch_size=2),
+            dict(batch_sampler=[[0, 1]], drop_last=True),
+            dict(batch_sampler=[[0, 1]], shuffle=True), dict(batch_sampler=[[0, 1]], sampler=[0]),
+            dict(batch_sampler=[[0, 1]], batch_size=None), dict(shuffle=None), dict(shuffle=0),
+            dict(prefetch_factor=None), dict(prefetch_factor=-1, num_workers=1),
+            dict(batch_size=3, drop_last=True), dict(batch_size=None), dict(sampler=[4, 0, 4]),
+            dict(sampler=[4, 0, 4], batch_size=2, drop_last=True),
+            dict(batch_sampler=[[3], [1, 0]])]
+
+
+@pytest.mark.parametrize("options", _OPTIONS, ids=[str(o) for o in _OPTIONS])
+def test_loader_options_errors_and_attributes(options):
+    # persistent_workers or prefetch_factor without workers and a negative timeout were accepted
+    # and ignored; PyTorch refuses them. The attributes a program reads (loader.sampler,
+    # loader.batch_sampler, loader.generator, loader.pin_memory...) were missing or None.
+    def loader(lib):
+        dl = lib.utils.data.DataLoader(list(range(7)), **options)
+        batches = [_norm(b) for b in dl]
+        attrs = [getattr(dl, a) for a in ("batch_size", "drop_last", "num_workers", "pin_memory",
+                                          "timeout", "prefetch_factor", "persistent_workers",
+                                          "generator", "multiprocessing_context",
+                                          "pin_memory_device", "in_order", "worker_init_fn")]
+        samplers = [type(dl.sampler).__name__, type(dl.batch_sampler).__name__]
+        return batches, len(dl), attrs, samplers, len(dl.sampler)
+
+    _both(loader)
+
+
+def test_prefetch_factor_is_two_with_workers_and_the_default_samplers_follow_the_loader():
+    def loader(lib):
+        dl = lib.utils.data.DataLoader(list(range(5)), batch_size=2, num_workers=1)
+        return (dl.prefetch_factor, list(dl.sampler), list(dl.batch_sampler),
+                dl.batch_sampler.sampler is dl.sampler, dl.sampler is dl.sampler)
+
+    assert _both(loader) == (2, [0, 1, 2, 3, 4], [[0, 1], [2, 3], [4]], True, True)
+    # with shuffle the sampler is a RandomSampler on the loader's generator: iterating it draws
+    # the permutation that the next pass would have drawn
+    g = cr.Generator().manual_seed(3)
+    dl = cr.utils.data.DataLoader(list(range(9)), batch_size=9, shuffle=True, generator=g)
+    assert isinstance(dl.sampler, cr.utils.data.RandomSampler) and dl.generator is g
+    state = g.get_state()
+    drawn = list(dl.sampler)
+    g.set_state(state)
+    assert next(iter(dl)).tolist() == drawn and sorted(drawn) == list(range(9))
+
+
+def test_a_sampler_without_a_length_is_iterated_and_len_is_refused():
+    # a generator or iterator as sampler was a TypeError at construction; PyTorch takes any
+    # iterable of indices (only len(loader) needs its length)
+    def loader(lib):
+        dl = lib.utils.data.DataLoader(list(range(10, 17)), sampler=iter([6, 0, 3]), batch_size=2)
+        first = [b.tolist() for b in dl]
+        with pytest.raises(TypeError):
+            len(dl)
+        return first, [b.tolist() for b in dl]  # a one-shot iterator: the second pass is empty
+
+    assert _both(loader) == ([[16, 10], [13]], [])
+
+
+def test_shuffling_an_empty_dataset_is_refused_as_in_pytorch():
+    # it yielded no batch at all, so a training loop ran silently without a step
+    _both(lambda lib: lib.utils.data.DataLoader([], batch_size=2, shuffle=True), errors_alike=True)
+    assert _both(lambda lib: len(lib.utils.data.DataLoader([], batch_size=2))) == 0

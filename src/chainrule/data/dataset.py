@@ -23,6 +23,7 @@ from ..backend.random import default_generator, generator_scope
 from .base import Dataset, as_generator
 from .collate import collate_arrays, default_convert, tensors_of
 from .iterable import IterableDataset
+from .options import check_stream_options, check_torch_options, default_samplers, num_workers_of
 from .streaming import past_length_warned, stream_batches
 from .threads import in_threads, prefetched
 from .workers import check_context, in_processes, thread_starter
@@ -144,12 +145,13 @@ class DataLoader:
         collate_fn: ``collate_fn(samples) -> batch`` makes each batch from the list of its
             samples (``dataset[i]``), as in PyTorch; its batches are yielded as it returns them
             (``tensors`` does not convert them; a ``transform`` gets them as they are).
-        **torch_options: PyTorch-only options accepted for compatibility and ignored:
-            ``pin_memory``, ``persistent_workers``, ``prefetch_factor``, ``timeout``;
-            ``worker_init_fn(worker_id)`` runs in each worker (thread or process) as it starts,
-            after ``get_worker_info()`` is set; ``multiprocessing_context`` ("fork" or None)
-            picks processes or threads; ``generator`` (a ``chainrule.Generator``) is ``rng``;
-            any other name is a TypeError.
+        **torch_options: PyTorch-only options, checked as PyTorch checks them and kept as
+            attributes, with no effect: ``pin_memory``, ``pin_memory_device``,
+            ``persistent_workers`` and ``prefetch_factor`` (both need ``num_workers > 0``),
+            ``timeout``, ``in_order``; ``worker_init_fn(worker_id)`` runs in each worker
+            (thread or process) as it starts, after ``get_worker_info()`` is set;
+            ``multiprocessing_context`` ("fork" or None) picks processes or threads;
+            ``generator`` (a ``chainrule.Generator``) is ``rng``; any other name is a TypeError.
 
     Every random number of a pass comes from ``rng`` when the pass starts (``iter(loader)``), in
     the caller's thread and in a fixed order: the permutation, then the seed of the transform's
@@ -165,17 +167,22 @@ class DataLoader:
 
     Attributes:
         rng: the Generator that orders the samples (None when not shuffling and none was given).
+        sampler, batch_sampler: PyTorch's: those given, else a ``SequentialSampler`` (with
+            ``shuffle`` a ``RandomSampler`` on ``rng``) and a ``BatchSampler`` over it (None
+            with ``batch_size=None``); None over an ``IterableDataset``.
     """
 
     def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, *, rng=None,
                  drop_last: bool = False, transform=None, prefetch: int = 0,
                  num_workers: int = 0, tensors: bool = True, collate_fn=None, sampler=None,
                  batch_sampler=None, **torch_options):
-        _check_torch_options(torch_options)
+        self.num_workers = num_workers_of(num_workers)
+        torch_options = check_torch_options(torch_options, self.num_workers)
         self.iterable = isinstance(dataset, IterableDataset)
         if self.iterable:
-            _check_stream_options(shuffle, sampler, batch_sampler)
-        self.worker_init_fn = torch_options.get("worker_init_fn")
+            check_stream_options(shuffle, sampler, batch_sampler)
+        for name, value in torch_options.items():
+            setattr(self, name, value)  # generator, pin_memory, worker_init_fn... as PyTorch's
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got "
                             f"{type(collate_fn).__name__}")
@@ -184,10 +191,10 @@ class DataLoader:
             if shuffle:
                 raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive "
                                  "(the sampler chooses the order)")
-            if not (hasattr(sampler, "__iter__") and hasattr(sampler, "__len__")):
-                raise TypeError(f"DataLoader: sampler must define __iter__ and __len__, got "
+            if not hasattr(sampler, "__iter__"):  # without __len__, len(loader) is refused
+                raise TypeError(f"DataLoader: sampler must be an iterable of indices, got "
                                 f"{type(sampler).__name__}")
-        self.sampler = sampler
+        self._sampler = sampler
         if batch_sampler is not None:
             if batch_size != 1 or shuffle or sampler is not None or drop_last:
                 raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
@@ -195,7 +202,7 @@ class DataLoader:
             if not hasattr(batch_sampler, "__iter__"):
                 raise TypeError(f"DataLoader: batch_sampler must be an iterable of lists of "
                                 f"indices, got {type(batch_sampler).__name__}")
-        self.batch_sampler = batch_sampler
+        self._batch_sampler = batch_sampler
         self.processes = check_context(torch_options.get("multiprocessing_context"))
         if self.processes and collate_fn is not None:
             raise TypeError("DataLoader: worker processes send NumPy batches made by the default "
@@ -231,15 +238,31 @@ class DataLoader:
         if rng is None:
             rng = torch_options.get("generator")  # a numpy Generator, checked above
         self.rng = as_generator(rng) if rng is not None or shuffle or transform else None
-        self.num_workers = _num_workers(num_workers)
         self.tensors = bool(tensors)
         if batch_sampler is not None:
             self.batch_size = None  # as PyTorch's: the batch sampler decides
+        if self.shuffle and not self.iterable and sampler is None and not len(dataset):
+            raise ValueError("DataLoader: shuffle=True over an empty dataset: a RandomSampler "
+                             "needs at least one sample (num_samples=0), as in PyTorch")
+        self._defaults = None
+
+    @property
+    def sampler(self):
+        return self._sampler if self._sampler is not None else self._samplers()[0]
+
+    @property
+    def batch_sampler(self):
+        return self._batch_sampler if self._batch_sampler is not None else self._samplers()[1]
+
+    def _samplers(self):
+        if self._defaults is None:
+            self._defaults = default_samplers(self)
+        return self._defaults
 
     def __len__(self) -> int:
-        if self.batch_sampler is not None:
-            return len(self.batch_sampler)
-        n = len(self.dataset) if self.sampler is None else len(self.sampler)
+        if self._batch_sampler is not None:
+            return len(self._batch_sampler)
+        n = len(self.dataset) if self._sampler is None else len(self._sampler)
         n = -(-n // (self.batch_size or 1)) if not self.drop_last else n // self.batch_size
         if self.iterable:  # without a length, len(self.dataset) was a TypeError
             self.length_reported = n  # the passes warn beyond it, as PyTorch's
@@ -285,12 +308,12 @@ class DataLoader:
 
     def _order(self):
         """The indices of a map-style pass (None: in order), and the batch sampler's sizes."""
-        if self.batch_sampler is not None:
-            chosen = [[int(i) for i in batch] for batch in self.batch_sampler]
+        if self._batch_sampler is not None:
+            chosen = [[int(i) for i in batch] for batch in self._batch_sampler]
             order = np.array([i for batch in chosen for i in batch], np.int64)
             return order, [len(batch) for batch in chosen]
-        if self.sampler is not None:
-            return np.fromiter((int(i) for i in self.sampler), np.int64), None
+        if self._sampler is not None:
+            return np.fromiter((int(i) for i in self._sampler), np.int64), None
         return (self.rng.permutation(len(self.dataset)) if self.shuffle else None), None
 
     def _plans(self, order, sizes=None):
@@ -340,42 +363,6 @@ def _plain_arrays(dataset) -> bool:
 
 def _as_is(sample):
     return sample
-
-
-_TORCH_OPTIONS = {"pin_memory", "persistent_workers", "prefetch_factor", "worker_init_fn",
-                  "timeout", "multiprocessing_context", "generator"}
-
-
-def _check_torch_options(options: dict) -> None:
-    unknown = sorted(set(options) - _TORCH_OPTIONS)
-    if unknown:
-        raise TypeError(f"DataLoader: unexpected keyword argument(s) {unknown}")
-    generator = options.get("generator")
-    if generator is not None and not isinstance(generator, np.random.Generator):
-        raise TypeError("DataLoader: generator= takes a chainrule.Generator (a "
-                        "numpy.random.Generator), or pass rng= (a Generator or an int seed); got "
-                        f"{type(generator).__name__}")
-    init = options.get("worker_init_fn")
-    if init is not None and not callable(init):
-        raise TypeError(f"DataLoader: worker_init_fn must be callable (it is called with each "
-                        f"worker's id), got {type(init).__name__}")
-
-
-def _check_stream_options(shuffle, sampler, batch_sampler) -> None:
-    """PyTorch's refusals for an IterableDataset, whose stream decides its own order."""
-    for name, value, given in (("shuffle", shuffle, isinstance(shuffle, bool) and shuffle),
-                               ("sampler", sampler, sampler is not None),
-                               ("batch_sampler", batch_sampler, batch_sampler is not None)):
-        if given:
-            raise ValueError(f"DataLoader with IterableDataset: expected unspecified {name} "
-                             f"option, but got {name}={value!r} (the stream decides the order "
-                             "of its items; shard or shuffle inside the dataset)")
-
-
-def _num_workers(n) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-        raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {n!r}")
-    return int(n)
 
 
 def collate(samples: list):

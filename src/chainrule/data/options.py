@@ -1,0 +1,89 @@
+"""The DataLoader's PyTorch-only options: which it takes, their checks, their attributes, and the
+default samplers that PyTorch's loader shows as ``loader.sampler`` and ``loader.batch_sampler``.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+from .samplers import BatchSampler, RandomSampler, SequentialSampler
+
+__all__ = ["check_stream_options", "check_torch_options", "default_samplers", "num_workers_of"]
+
+_DEFAULTS = {"pin_memory": False, "timeout": 0, "prefetch_factor": None,
+             "persistent_workers": False, "worker_init_fn": None, "multiprocessing_context": None,
+             "generator": None, "pin_memory_device": "", "in_order": True}
+
+
+def num_workers_of(n) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ValueError(f"DataLoader: num_workers must be an int >= 0, got {n!r}")
+    return int(n)
+
+
+def check_torch_options(options: dict, num_workers: int) -> dict:
+    """PyTorch's checks of its options; all of them with their values (PyTorch's defaults for
+    those not given, ``prefetch_factor`` 2 with workers), as the loader's attributes."""
+    unknown = sorted(set(options) - set(_DEFAULTS))
+    if unknown:
+        raise TypeError(f"DataLoader: unexpected keyword argument(s) {unknown}")
+    values = {**_DEFAULTS, **options}
+    generator = values["generator"]
+    if generator is not None and not isinstance(generator, np.random.Generator):
+        raise TypeError("DataLoader: generator= takes a chainrule.Generator (a "
+                        "numpy.random.Generator), or pass rng= (a Generator or an int seed); got "
+                        f"{type(generator).__name__}")
+    init = values["worker_init_fn"]
+    if init is not None and not callable(init):
+        raise TypeError(f"DataLoader: worker_init_fn must be callable (it is called with each "
+                        f"worker's id), got {type(init).__name__}")
+    timeout = values["timeout"]
+    if not isinstance(timeout, numbers.Real) or timeout < 0:
+        raise ValueError(f"DataLoader: timeout option should be non-negative, got {timeout!r}")
+    if timeout > 0 and num_workers == 0:  # PyTorch's loader asserts it when a pass starts
+        raise ValueError(f"DataLoader: timeout={timeout!r} needs num_workers > 0 (it bounds the "
+                         "wait for a worker's batch)")
+    factor = values["prefetch_factor"]
+    if num_workers == 0 and factor is not None:
+        raise ValueError(f"DataLoader: prefetch_factor option could only be specified with "
+                         f"num_workers > 0, got prefetch_factor={factor!r} with num_workers=0; "
+                         "leave it None")
+    if num_workers > 0 and factor is None:
+        values["prefetch_factor"] = 2
+    elif factor is not None and (isinstance(factor, bool) or not isinstance(
+            factor, numbers.Integral) or factor < 1):
+        raise ValueError(f"DataLoader: prefetch_factor must be a positive int (batches per "
+                         f"worker), got {factor!r}")
+    if values["persistent_workers"] and num_workers == 0:
+        raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+    return values
+
+
+def check_stream_options(shuffle, sampler, batch_sampler) -> None:
+    """PyTorch's refusals for an IterableDataset, whose stream decides its own order."""
+    for name, value, given in (("shuffle", shuffle, shuffle not in (False, None)),
+                               ("sampler", sampler, sampler is not None),
+                               ("batch_sampler", batch_sampler, batch_sampler is not None)):
+        if given:
+            raise ValueError(f"DataLoader with IterableDataset: expected unspecified {name} "
+                             f"option, but got {name}={value!r} (the stream decides the order "
+                             "of its items; shard or shuffle inside the dataset)")
+
+
+def default_samplers(loader) -> tuple:
+    """PyTorch's ``(sampler, batch_sampler)`` of a loader given no batch sampler: the sampler
+    given, else a ``SequentialSampler`` (a ``RandomSampler`` on the loader's generator with
+    ``shuffle``: iterating it draws from the generator as a pass does), and a ``BatchSampler``
+    over it (None without automatic batching). None for both over an IterableDataset."""
+    if loader.iterable:
+        return None, None
+    sampler = loader._sampler
+    if sampler is None and loader.shuffle:
+        sampler = RandomSampler(loader.dataset, generator=loader.rng)
+    elif sampler is None:
+        sampler = SequentialSampler(loader.dataset)
+    if loader.batch_size is None:
+        return sampler, None
+    return sampler, BatchSampler(sampler, loader.batch_size, loader.drop_last)
