@@ -33,7 +33,11 @@ def _reduce_array(loss, reduction, denom):
     if reduction == "none":
         return loss
     total = loss.sum()
-    return total if reduction == "sum" else total / denom
+    if reduction == "sum":
+        return total
+    if type(denom) is int and denom == 0:  # the mean of no losses: NaN, as PyTorch's, quietly
+        return total * float("nan")
+    return total / denom
 
 
 def _check_reduction(op, reduction):
@@ -151,9 +155,7 @@ class CrossEntropy(_ClassLoss):
                 loss, self.gz = out
                 self.one_hot_unweighted = True
                 self.denom = self.denom_backward = len(t)
-                if self.reduction == "none":
-                    return loss
-                return loss.sum() / self.denom if self.reduction == "mean" else loss.sum()
+                return _reduce_array(loss, self.reduction, self.denom)
         shifted = z - z.max(axis=a, keepdims=True)
         logp = shifted - xp.log(xp.exp(shifted).sum(axis=a, keepdims=True))
         if self.weight is not None:
