@@ -171,3 +171,42 @@ def test_shuffling_an_empty_dataset_is_refused_as_in_pytorch():
     # it yielded no batch at all, so a training loop ran silently without a step
     _both(lambda lib: lib.utils.data.DataLoader([], batch_size=2, shuffle=True), errors_alike=True)
     assert _both(lambda lib: len(lib.utils.data.DataLoader([], batch_size=2))) == 0
+
+
+# --- random_split, Subset, ConcatDataset, StackDataset -------------------------------------------
+
+_SPLITS = [[0.5, 0.5], [0.3, 0.7], [0.1, 0.2, 0.7], [1 / 3] * 3, [0.25] * 4, [1.0], [0.0, 1.0],
+           [0.6, 0.6], [-0.5, 1.5], [0.2, 0.8000000000001], [0.2, 0.7999999999], [0.3, 0.7, 0.0],
+           (0.9, 0.1), [1], [1, 0], [True, False], [0.5, 0.5000001], "n", "n-1", "n+1"]
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 7, 10, 11])
+@pytest.mark.parametrize("lengths", _SPLITS, ids=[str(s) for s in _SPLITS])
+def test_random_split_lengths_and_rounding(n, lengths):
+    # lengths summing to a little over 1 were taken as fractions (PyTorch: an error), and lengths
+    # whose sum is 1 but not all floats ([1], [1, 0]) were refused (PyTorch: fractions)
+    if isinstance(lengths, str):
+        lengths = {"n": [n, 0], "n-1": [n - 1, 1], "n+1": [n + 1, 0]}[lengths]
+
+    def split(lib):
+        parts = lib.utils.data.random_split(list(range(n)), lengths)
+        return [len(p) for p in parts], sorted(i for p in parts for i in p)
+
+    if min(lengths) < 0 and all(isinstance(v, int) for v in lengths):
+        return  # PyTorch slices with a negative length; chainrule refuses it (below)
+    _both(split)
+
+
+def test_random_split_takes_tensor_lengths_refuses_negative_ones_and_repeats():
+    def split(lib):
+        parts = lib.utils.data.random_split(range(5), _tensor(lib, [2, 3]))
+        return [len(p) for p in parts]
+
+    assert _both(split) == [2, 3]
+    with pytest.raises(ValueError, match=r"non-negative ints .* got \[6, -1\]"):
+        cr.utils.data.random_split(range(5), [6, -1])
+    with pytest.warns(UserWarning, match="length of split at index 1 is 0"):
+        cr.utils.data.random_split(range(3), [1.0, 0.0])
+    runs = [[list(p) for p in cr.utils.data.random_split(
+        range(20), [0.3, 0.3, 0.4], generator=cr.Generator().manual_seed(9))] for _ in range(2)]
+    assert runs[0] == runs[1] and sorted(sum(runs[0], [])) == list(range(20))

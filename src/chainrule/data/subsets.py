@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import math
 import numbers
+import warnings
 
 import numpy as np
 
@@ -138,7 +139,9 @@ def random_split(dataset, lengths, generator=None, *, rng=None) -> list[Subset]:
         dataset: anything with ``__len__`` and ``__getitem__``.
         lengths: ints that sum to ``len(dataset)``, or fractions that sum to 1 (each part gets
             ``floor(fraction * n)`` samples and the remainder goes one by one to the first
-            parts, as in PyTorch).
+            parts, as in PyTorch). As PyTorch's, any lengths whose sum is 1 (within rounding,
+            not above) are fractions (``[1]`` is the whole dataset), and a part of 0 samples
+            warns.
         generator: PyTorch's name for ``rng`` (a ``chainrule.Generator``).
         rng: a ``numpy.random.Generator`` or int seed; None draws from the default generator
             (``chainrule.manual_seed``).
@@ -150,15 +153,21 @@ def random_split(dataset, lengths, generator=None, *, rng=None) -> list[Subset]:
                             f"{type(generator).__name__}")
         rng = generator
     n = len(dataset)
-    lengths = list(lengths)
-    if lengths and all(isinstance(v, numbers.Real) and not isinstance(v, numbers.Integral)
-                       for v in lengths):
-        if any(v < 0 for v in lengths) or not math.isclose(sum(lengths), 1.0, abs_tol=1e-9):
-            raise ValueError(f"random_split: fractions must be non-negative and sum to 1, got "
-                             f"{lengths!r}")
+    lengths = [v.item() if hasattr(v, "item") and not isinstance(v, numbers.Number) else v
+               for v in lengths]  # 0-d Tensors, as PyTorch takes them
+    if lengths and all(isinstance(v, numbers.Real) for v in lengths) \
+            and math.isclose(sum(lengths), 1) and sum(lengths) <= 1:  # PyTorch's rule
+        for i, v in enumerate(lengths):
+            if not 0 <= v <= 1:
+                raise ValueError(f"random_split: fraction at index {i} is not between 0 and 1, "
+                                 f"got {v!r} in {lengths!r}")
         counts = [int(math.floor(n * v)) for v in lengths]
         for i in range(n - sum(counts)):
             counts[i % len(counts)] += 1
+        for i, count in enumerate(counts):
+            if count == 0:
+                warnings.warn(f"random_split: length of split at index {i} is 0; this might "
+                              "result in an empty dataset", UserWarning, stacklevel=2)
         lengths = counts
     if not all(isinstance(v, numbers.Integral) and v >= 0 for v in lengths) \
             or sum(lengths) != n:
