@@ -1,0 +1,128 @@
+"""port12_programs.py (and port12b_...) run unchanged on PyTorch and on chainrule from the same
+weights: losses, perplexities, decodings and final parameters agree to float64 rounding
+(float32 runs to float32 rounding)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule
+
+torch = pytest.importorskip("torch")
+
+from . import port12_programs as programs  # noqa: E402
+from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
+from .test_real_programs import _both, _close  # noqa: E402
+
+SRC = ["go .", "i lost .", "he is calm .", "i am home .", "we won .", "be nice ."]
+TGT = ["va !", "j'ai perdu .", "il est calme .", "je suis chez moi .", "nous avons gagne .",
+       "sois gentil !"]
+
+
+def _shared_xavier(monkeypatch, lib, seed, shapes):
+    """``nn.init.xavier_uniform_`` draws from a stream seeded by the call's place and shape."""
+
+    def xavier_uniform_(tensor, gain=1.0, generator=None):
+        fan_out, fan_in = tensor.shape[0], tensor.shape[1]
+        a = gain * np.sqrt(6.0 / (fan_in + fan_out))
+        rng = np.random.default_rng([seed, len(shapes), *tensor.shape])
+        shapes.append(tuple(tensor.shape))
+        with lib.no_grad():
+            return tensor.copy_(lib.tensor(rng.uniform(-a, a, tuple(tensor.shape)),
+                                           dtype=tensor.dtype))
+
+    monkeypatch.setattr(lib.nn.init, "xavier_uniform_", xavier_uniform_)
+
+
+@pytest.mark.parametrize("attention", [False, True])
+def test_d2l_seq2seq_with_masked_softmax_ce_subclass_flat_weight_init_and_bleu_matches_pytorch(
+        monkeypatch, attention):
+    src = programs.Vocab([s.split(" ") for s in SRC], reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    tgt = programs.Vocab([t.split(" ") for t in TGT], reserved_tokens=["<pad>", "<bos>", "<eos>"])
+
+    def run(lib, net):
+        shapes = []
+        with monkeypatch.context() as m:
+            _shared_xavier(m, lib, 1200, shapes)
+            src_array, src_len = programs.build_array_nmt(lib, [s.split(" ") for s in SRC],
+                                                          src, 6)
+            tgt_array, tgt_len = programs.build_array_nmt(lib, [t.split(" ") for t in TGT],
+                                                          tgt, 6)
+            data = lib.utils.data
+            loader = data.DataLoader(data.TensorDataset(src_array, src_len, tgt_array, tgt_len),
+                                     batch_size=4)
+            out = programs.train_seq2seq(lib, net, loader, 0.05, 10, tgt)
+        preds = [programs.predict_seq2seq(lib, net, s, src, tgt, 6,
+                                          save_attention_weights=attention) for s in SRC]
+        weights = [[w.detach().numpy().copy() for step in p[1] for w in step] for p in preds]
+        return out, [p[0] for p in preds], shapes, str(src_len.dtype), weights
+
+    ours, theirs = _both(lambda lib: programs.seq2seq(lib, len(src), len(tgt),
+                                                      attention=attention), run)
+    assert ours[1] == theirs[1]
+    # the GRUs' weights were reached through _flat_weights_names and _parameters
+    assert ours[2] == theirs[2] and len(ours[2]) == (12 if attention else 9)
+    assert ours[3] == theirs[3].replace("torch.", "") == "int64"  # int32 sums to int64
+    assert ours[0][1][-1] < ours[0][1][0] * 0.6
+    _close([ours[0], ours[4]], [theirs[0], theirs[4]], rtol=1e-9, atol=1e-11)
+    bleus = [programs.bleu(p, t, k=2) for p, t in zip(ours[1], TGT)]
+    assert bleus == [programs.bleu(p, t, k=2) for p, t in zip(theirs[1], TGT)]
+
+
+TEXT = ("the time machine by h g wells the time traveller for so it will be convenient to speak "
+        "of him was expounding a recondite matter to us ")
+
+
+def _corpus():
+    tokens = list(TEXT)
+    vocab = programs.Vocab([tokens])
+    return vocab, [vocab[t] for t in tokens]
+
+
+class _Sequential:
+    """d2l's SeqDataLoader with sequential partitioning (offset 0, as its random draw may not)."""
+
+    def __init__(self, lib, corpus):
+        self.lib, self.corpus = lib, corpus
+
+    def __iter__(self):
+        return programs.seq_data_iter_sequential(self.lib, self.corpus, 4, 5, 0)
+
+
+@pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True to a scalar")
+def test_d2l_rnn_from_scratch_with_one_hot_detach_in_place_and_hand_written_sgd_matches_pytorch(
+        monkeypatch):
+    # float32 throughout (the one-hot inputs are .type(torch.float32)), to float32 rounding
+    vocab, corpus = _corpus()
+    out = {}
+    for lib in (chainrule, torch):
+        rng = np.random.default_rng(1201)
+
+        def randn(*size, rng=rng, lib=lib, **kwargs):
+            shape = kwargs.pop("size", None) or size
+            return lib.tensor(rng.standard_normal(tuple(shape)), dtype=lib.float32)
+
+        with monkeypatch.context() as m:
+            m.setattr(lib, "randn", randn)
+            net = programs.RNNModelScratch(lib, len(vocab), 16, "cpu", programs.get_params,
+                                           programs.init_rnn_state, programs.rnn)
+        out[lib] = (programs.train_ch8(lib, net, _Sequential(lib, corpus), vocab, 1.0, 6, "cpu"),
+                    [p.detach().numpy().copy() for p in net.params])
+    ours, theirs = out[chainrule], out[torch]
+    assert ours[0][1:] == theirs[0][1:]
+    assert ours[0][0][-1] < ours[0][0][0] * 0.8
+    _close(ours[0][0], theirs[0][0], rtol=1e-5, atol=0)
+    _close(ours[1], theirs[1], rtol=0, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True to a scalar")
+def test_d2l_concise_rnn_with_state_detach_in_place_before_backward_matches_pytorch():
+    # state.detach_() on nn.RNN's h_n, which no loss read: chainrule refused it before
+    vocab, corpus = _corpus()
+    ours, theirs = _both(lambda lib: programs.rnn_model(lib, len(vocab), 16), lambda lib, net: (
+        programs.train_ch8(lib, net, _Sequential(lib, corpus), vocab, 1.0, 6, "cpu"),
+        {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}), double=False)
+    assert ours[0][1:] == theirs[0][1:]
+    _close(ours[0][0], theirs[0][0], rtol=1e-5, atol=0)
+    _close(ours[1], theirs[1], rtol=0, atol=1e-6)
