@@ -12,6 +12,8 @@ Before this wave:
   pytest's ``-W error``) in ``cross_entropy`` (class labels of (0, C) logits, or probabilities),
   ``binary_cross_entropy``, ``binary_cross_entropy_with_logits`` and ``mse_loss``; it is NaN,
   quietly, as PyTorch's (and as the other losses' already was).
+* ``binary_cross_entropy`` of a NaN probability computed a NaN loss; PyTorch refuses it ("all
+  elements of input should be between 0 and 1"), as this already refused NaN targets.
 
 Checked and found equal (seeded cases below): cross_entropy/nll_loss with weights, ignore_index,
 label_smoothing, (N, C, d1, ...), (C,) and empty inputs, all-ignored targets, probability
@@ -129,3 +131,14 @@ def test_mean_over_an_empty_batch_is_nan_quietly(name):
     _compare(torch, name, fn, *args, grad=[0])
     out = fn(cr, *(cr.tensor(a) for a in args))
     assert out.shape == () and np.isnan(out.item())
+
+
+def test_binary_cross_entropy_refuses_a_nan_probability():
+    # it computed NaN (its range check let NaN through); PyTorch refuses, as for a NaN target
+    p, t = np.array([0.2, np.nan]), np.array([0.0, 1.0])
+    with pytest.raises(RuntimeError, match="between 0 and 1"):
+        torch.nn.functional.binary_cross_entropy(torch.tensor(p), torch.tensor(t))
+    with pytest.raises(ValueError, match=r"input must hold probabilities in \[0, 1\]"):
+        F(cr).binary_cross_entropy(cr.tensor(p), cr.tensor(t))
+    with pytest.raises(ValueError, match="input must hold probabilities"):
+        cr.nn.BCELoss()(cr.tensor(p), cr.tensor(t))

@@ -273,7 +273,7 @@ def binary_cross_entropy(input, target, weight=None,  # noqa: A002 - torch's nam
     _check_reduction(op, reduction)
     p = _float_tensor(op, "input", input)
     target = _float_target(op, p, target)
-    if bool(((p._data < 0) | (p._data > 1)).any()):
+    if not bool(((p._data >= 0) & (p._data <= 1)).all()):  # NaN too, as PyTorch
         raise ValueError(f"{op}: input must hold probabilities in [0, 1], got values in "
                          f"[{float(p._data.min())}, {float(p._data.max())}]; "
                          "for logits use binary_cross_entropy_with_logits")
