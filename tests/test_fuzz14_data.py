@@ -210,3 +210,76 @@ def test_random_split_takes_tensor_lengths_refuses_negative_ones_and_repeats():
     runs = [[list(p) for p in cr.utils.data.random_split(
         range(20), [0.3, 0.3, 0.4], generator=cr.Generator().manual_seed(9))] for _ in range(2)]
     assert runs[0] == runs[1] and sorted(sum(runs[0], [])) == list(range(20))
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_subset_of_random_indices_and_positions(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 8))
+    indices = rng.integers(-n, n, int(rng.integers(0, 5))).tolist()
+    k = max(len(indices), 1)
+    where = [int(rng.integers(-k, k)), rng.integers(0, max(len(indices), 1), 2).tolist(), k][
+        seed % 3]
+    values = rng.standard_normal(n)
+
+    def read(lib):
+        base = lib.utils.data.TensorDataset(_tensor(lib, values))
+        sub = lib.utils.data.Subset(base, indices)
+        # a list of positions reads the dataset at once (it was a TypeError)
+        return len(sub), _norm(sub[where]), _norm(sub.__getitems__(indices and [0, -1]))
+
+    _both(read, errors_alike=True)
+
+
+def test_subset_getitems_reads_the_dataset_in_one_call():
+    class Batched(cr.utils.data.Dataset):
+        calls = []
+
+        def __len__(self):
+            return 6
+
+        def __getitem__(self, i):
+            return i * 10
+
+        def __getitems__(self, indices):
+            self.calls.append(list(indices))
+            return [i * 10 for i in indices]
+
+    sub = cr.utils.data.Subset(Batched(), [5, 3, 1])
+    assert sub.__getitems__([2, 0]) == [10, 50] and Batched.calls == [[1, 5]]
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_concat_dataset_indices_lengths_and_nesting(seed):
+    rng = np.random.default_rng(seed)
+    parts = [list(range(10 * p, 10 * p + int(rng.integers(0, 4)))) for p in
+             range(int(rng.integers(1, 4)))]
+    total = sum(map(len, parts))
+    probes = list(range(-total - 1, total + 1))
+
+    def read(lib):
+        data = lib.utils.data
+        flat = data.ConcatDataset(parts)
+        nested = data.ConcatDataset([data.ConcatDataset(parts[:1]), *parts[1:]])
+        got = []
+        for i in probes:  # an index past either end raises (ValueError in PyTorch when negative)
+            try:
+                got.append((flat[i], nested[i]))
+            except (IndexError, ValueError):
+                got.append("out of range")
+        return len(flat), flat.cumulative_sizes, got
+
+    _both(read)
+
+
+def test_stack_dataset_tuples_dicts_and_batches():
+    def read(lib):
+        data = lib.utils.data
+        pos = data.StackDataset(data.TensorDataset(_tensor(lib, [1.0, 2.0, 3.0])), "abc")
+        kw = data.StackDataset(x=[1, 2, 3], y=data.Subset("abcd", [3, 2, 1]))
+        loader = data.DataLoader(kw, batch_size=2)
+        return (_norm(pos[-1]), _norm(kw[0]), _norm(pos.__getitems__([2, 0])),
+                [_norm(b) for b in loader], len(pos))
+
+    _both(read)
+    _both(lambda lib: lib.utils.data.StackDataset([1, 2], "abc"), errors_alike=True)

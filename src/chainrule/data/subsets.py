@@ -34,7 +34,17 @@ class Subset(Dataset):
         return len(self.indices)
 
     def __getitem__(self, i):
+        if isinstance(i, list):  # PyTorch's: the dataset read at those positions at once
+            return self.dataset[[self.indices[j] for j in i]]
         return self.dataset[self.indices[i]]
+
+    def __getitems__(self, indices) -> list:
+        """The samples at ``indices`` as a list (PyTorch's batched read): in one call of the
+        dataset's own ``__getitems__`` when it has one."""
+        chosen = [self.indices[j] for j in indices]
+        if callable(getattr(self.dataset, "__getitems__", None)):
+            return self.dataset.__getitems__(chosen)
+        return [self.dataset[i] for i in chosen]
 
 
 class ConcatDataset(Dataset):
