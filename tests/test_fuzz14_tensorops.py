@@ -13,6 +13,10 @@ Before this wave:
   ``roll(x, 1, ())`` (no dims) refused the shift; PyTorch rolls the flattened tensor in both.
   ``roll(x, 1.5)`` and ``roll(x, True)`` were taken as ``int(shift)``, and an empty ``shifts``
   rolled nothing; PyTorch refuses all three.
+* ``vander`` and ``linalg.vander`` of integer or bool tensors kept their dtype (an int8 or uint8
+  matrix of powers wrapped around: ``vander(int8 [5], 5)`` held 5 ** 4 as 113, silently);
+  PyTorch's powers are int64. ``linalg.vander`` took N = 1 (PyTorch: "N must be greater than
+  1"), and bool and float16 inputs, which PyTorch refuses.
 """
 
 import numpy as np
@@ -71,3 +75,24 @@ def test_roll_arguments_as_pytorch(args):
     x = np.arange(6.0).reshape(2, 3)
     same_outcome(torch, lambda L, t: L.roll(t, *args), [x], label=str(args))
     same_outcome(torch, lambda L, t: t.roll(*args), [x], label=f"method {args}")
+
+
+@pytest.mark.parametrize("seed", range(27))
+def test_vander(seed):
+    rng = np.random.default_rng(seed)
+    dtype = DTYPES[seed % len(DTYPES)]
+    x = _array(rng, (int(rng.integers(0, 5)),), dtype)
+    n, increasing = [None, 0, 1, 2, 3, 5][seed % 6], bool(seed % 2)
+    label = f"{seed} {dtype} {x.shape} N={n} increasing={increasing}"
+    check(torch, lambda L, t: L.vander(t, n, increasing), x, grad=_grad(dtype, 0), label=label)
+    batch = _array(rng, (2,) + x.shape, dtype)
+    for v in (x, batch):
+        check(torch, lambda L, t: L.linalg.vander(t, N=n), v, grad=_grad(dtype, 0),
+              label=f"linalg {label} {v.shape}")
+
+
+def test_vander_of_small_integers_is_int64():
+    x = np.array([5, -3, 2], "int8")
+    for fn in (lambda L, t: L.vander(t, 5), lambda L, t: L.linalg.vander(t, N=5)):
+        same_outcome(torch, fn, [x], label="int8")
+        same_outcome(torch, fn, [x.astype("uint8")], label="uint8")

@@ -216,9 +216,14 @@ def vander(x, *, N=None):  # noqa: N803 - PyTorch's name
         raise TypeError(f"vander: x must be a Tensor, got {type(x).__name__}")
     if x.ndim < 1:
         raise ValueError(f"vander: x must have at least one dimension, got shape {x.shape}")
+    if x.dtype.kind == "b" or x.dtype.itemsize == 2 and x.dtype.kind == "f":
+        raise TypeError(f"vander: x must be a floating point (not float16), complex or integer "
+                        f"tensor, got {x.dtype}")
     count = x.shape[-1] if N is None else N
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"vander: N must be a positive int, got {N!r}")
+    if isinstance(count, bool) or not isinstance(count, int) or count < 2:
+        raise ValueError(f"vander: N must be an int greater than 1 (PyTorch's), got {count!r}")
+    if x.dtype.kind in "iu":  # PyTorch's powers of integers are int64
+        x = x.astype("int64")
     powers = [Tensor(get_array_module(x._data).ones(x.shape, dtype=x._data.dtype))]
     for _ in range(1, count):
         powers.append(powers[-1] * x)

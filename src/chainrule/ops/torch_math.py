@@ -334,6 +334,8 @@ def vander(x, N=None, increasing: bool = False) -> Tensor:  # noqa: N803 - PyTor
     n = x.shape[0] if N is None else N
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"vander: N must be a nonnegative int, got {N!r}")
+    if x.dtype.kind in "biu":  # PyTorch's powers of integers and booleans are int64
+        x = x.astype("int64")
     if n == 0:
         return Tensor(get_array_module(x._data).zeros((x.shape[0], 0), x.dtype))
     cols = [ones_like(x)]
