@@ -17,6 +17,11 @@ Before this wave:
   matrix of powers wrapped around: ``vander(int8 [5], 5)`` held 5 ** 4 as 113, silently);
   PyTorch's powers are int64. ``linalg.vander`` took N = 1 (PyTorch: "N must be greater than
   1"), and bool and float16 inputs, which PyTorch refuses.
+* ``einsum`` refused a letter (or an ellipsis dimension) of size 1 in one operand and n in
+  another ("index 'a' has sizes 2 and 1"), where PyTorch broadcasts it: batched products
+  ``"...ij,...jk->...ik"`` of a (2, 1, m, n) and a (5, n, p) stack, ``"bij,bjk"`` with a
+  batch of 1, and tensordot over such an axis failed. ``dot``, ``mv`` and ``inner`` still
+  refuse it, as PyTorch's.
 """
 
 import numpy as np
@@ -96,3 +101,29 @@ def test_vander_of_small_integers_is_int64():
     for fn in (lambda L, t: L.vander(t, 5), lambda L, t: L.linalg.vander(t, N=5)):
         same_outcome(torch, fn, [x], label="int8")
         same_outcome(torch, fn, [x.astype("uint8")], label="uint8")
+
+
+@pytest.mark.parametrize("equation, shapes", [
+    ("...ij,...jk->...ik", [(2, 1, 2, 3), (5, 3, 4)]), ("...,...->...", [(2, 1), (3,)]),
+    ("...i,...i->...", [(2, 1, 3), (4, 3)]), ("...i,...i", [(1, 3), (4, 3)]),
+    ("i...,i...->i", [(2, 1), (2, 3)]), ("b...,b...->b...", [(2, 3, 1), (2, 1, 4)]),
+    ("i,i->i", [(1,), (3,)]), ("ij,jk->ik", [(2, 1), (3, 4)]), ("bij,bjk", [(1, 2, 3), (4, 3, 2)]),
+    ("ij,ij->ij", [(1, 0), (3, 1)]), ("i,i->", [(0,), (1,)]), ("iij,j->ij", [(2, 2, 1), (3,)]),
+    ("...ii->...i", [(1, 2, 2)]), ("...,...", [(2,), (3,)]), ("ii->i", [(1, 3)]),
+    ("ij,jk,kl->il", [(2, 1), (3, 1), (1, 2)])])
+def test_einsum_broadcasts_letters_of_size_one(equation, shapes):
+    rng = np.random.default_rng(len(equation))
+    arrays = [rng.standard_normal(s) for s in shapes]
+    check(torch, lambda L, *ts: L.einsum(equation, *ts), *arrays, grad=tuple(range(len(shapes))),
+          label=f"{equation} {shapes}")
+
+
+@pytest.mark.parametrize("name, shapes", [
+    ("dot", [(1,), (3,)]), ("mv", [(2, 1), (3,)]), ("inner", [(2, 1), (3,)]),
+    ("tensordot", [(2, 1), (3, 4)]), ("outer", [(1,), (3,)])])
+def test_products_beside_einsum_broadcast_only_where_pytorch_does(name, shapes):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) for s in shapes]
+    fn = (lambda L, a, b: L.tensordot(a, b, 1)) if name == "tensordot" else \
+        (lambda L, a, b: getattr(L, name)(a, b))
+    check(torch, fn, *arrays, grad=(0, 1), label=name)

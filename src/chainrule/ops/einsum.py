@@ -91,15 +91,30 @@ def _parse(equation, shapes):
         letters = "".join(full)
         out = dots + "".join(sorted(c for c in set(letters) if letters.count(c) == 1
                                     and c not in dots))
-    sizes = {}
-    for sub, shape in zip(full, shapes):
+    sizes = {}  # a letter's size; one of size 1 broadcasts against the others (PyTorch's)
+    for k, (sub, shape) in enumerate(zip(full, shapes)):
         for c, n in zip(sub, shape):
-            if sizes.setdefault(c, n) != n:
+            seen = [m for d, m in zip(sub, shape) if d == c]
+            if len(set(seen)) > 1:  # a diagonal's sizes must agree: no broadcasting
+                raise ValueError(f"einsum: index {c!r} has sizes {min(seen)} and {max(seen)} in "
+                                 f"operand {k} of shape {tuple(shape)} in {equation!r}")
+            if sizes.setdefault(c, n) != n and 1 not in (n, sizes[c]):
                 raise ValueError(f"einsum: index {c!r} has sizes {sizes[c]} and {n} in "
-                                 f"{equation!r} (shapes {[tuple(s) for s in shapes]})")
+                                 f"{equation!r} (shapes {[tuple(s) for s in shapes]}); only "
+                                 "a size of 1 broadcasts")
+            sizes[c] = sizes[c] if n == 1 else n
     if any(c not in sizes for c in out) or len(set(out)) != len(out):
         raise ValueError(f"einsum: output subscripts {out!r} must be distinct input letters")
-    return full, out
+    return full, out, sizes
+
+
+def _broadcast_ones(t, sub, sizes):
+    """The axes of size 1 whose letter is larger elsewhere squeezed out (with the letter): the
+    product broadcasts them, as PyTorch's."""
+    ones = [p for p, c in enumerate(sub) if t.shape[p] == 1 and sizes[c] != 1]
+    if not ones:
+        return t, sub
+    return squeeze(t, tuple(ones)), "".join(c for p, c in enumerate(sub) if p not in ones)
 
 
 def _diagonals(t, sub):
@@ -121,8 +136,9 @@ def einsum(equation, *operands):
         operands = tuple(operands[0])
     if not isinstance(equation, str):
         raise TypeError(f"einsum: equation must be a string, got {type(equation).__name__}")
-    ins, out = _parse(equation, [getattr(t, "shape", ()) for t in operands])
-    operands, ins = zip(*(_diagonals(t, sub) for t, sub in zip(operands, ins)))
+    ins, out, sizes = _parse(equation, [getattr(t, "shape", ()) for t in operands])
+    operands, ins = zip(*(_broadcast_ones(*_diagonals(t, sub), sizes)
+                          for t, sub in zip(operands, ins)))
     eq = ",".join(ins) + "->" + out
     dtypes = {numpy.dtype(t.dtype) for t in operands if hasattr(t, "dtype")}
     if len(dtypes) > 1:  # mixed dtypes (PyTorch raises): PyTorch's promote_types, not NumPy's
@@ -142,6 +158,7 @@ def dot(input, tensor):  # noqa: A002
     if input.ndim != 1 or tensor.ndim != 1:
         raise ValueError(
             f"dot: expects two 1-D tensors, got shapes {input.shape} and {tensor.shape}")
+    _same_size("dot", input, tensor)
     return einsum("i,i->", input, tensor)
 
 
@@ -149,6 +166,7 @@ def inner(input, other):  # noqa: A002
     """The sum over the last axes of ``input`` and ``other`` (a product for a scalar)."""
     if input.ndim == 0 or other.ndim == 0:
         return input * other
+    _same_size("inner", input, other)
     return tensordot(input, other, ([input.ndim - 1], [other.ndim - 1]))
 
 
@@ -156,7 +174,15 @@ def mv(input, vec):  # noqa: A002
     if input.ndim != 2 or vec.ndim != 1:
         raise ValueError(
             f"mv: expects a 2-D matrix and a 1-D vector, got {input.shape}, {vec.shape}")
+    _same_size("mv", input, vec)
     return einsum("ij,j->i", input, vec)
+
+
+def _same_size(op, a, b):
+    """Where PyTorch's product is not einsum's, a last axis of size 1 does not broadcast."""
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(f"{op}: the last dimensions must match, got shapes {tuple(a.shape)} "
+                         f"and {tuple(b.shape)}")
 
 
 def tensordot(a, b, dims=2):
