@@ -283,3 +283,20 @@ def test_stack_dataset_tuples_dicts_and_batches():
 
     _both(read)
     _both(lambda lib: lib.utils.data.StackDataset([1, 2], "abc"), errors_alike=True)
+
+
+# --- collation of dates --------------------------------------------------------------------------
+
+_DATES = [np.array(["2020-01-01"], dtype="datetime64[D]"), np.datetime64("2021-03"),
+          np.timedelta64(3, "h"), np.array([1, 2], dtype="timedelta64[s]")]
+
+
+@pytest.mark.parametrize("value", _DATES, ids=[str(v.dtype) for v in _DATES])
+def test_dates_and_durations_are_refused_as_in_pytorch(value):
+    # they became Tensors of dtype datetime64/timedelta64 (NumPy's timedelta64 is an integer
+    # type), which no operation understands; PyTorch raises a TypeError
+    _both(lambda lib: _norm(lib.utils.data.default_convert({"t": value})), errors_alike=True)
+    _both(lambda lib: _norm(lib.utils.data.default_collate([value, value])), errors_alike=True)
+    _both(lambda lib: _norm(lib.utils.data.default_collate([(1.5, value)] * 2)), errors_alike=True)
+    _both(lambda lib: [_norm(b) for b in lib.utils.data.DataLoader([value] * 3, batch_size=2)],
+          errors_alike=True)

@@ -27,6 +27,14 @@ __all__ = ["collate_arrays", "default_collate", "default_convert", "tensors_of"]
 _REFUSED_KINDS = "SaUO"  # bytes, strings, objects: no Tensor holds them (PyTorch's rule)
 
 
+def _refuse_times(value, who: str) -> None:
+    """Dates and durations (NumPy's datetime64 and timedelta64, the latter an integer type to
+    NumPy): no Tensor holds them, PyTorch refuses them with a TypeError."""
+    if isinstance(value, (np.ndarray, np.generic)) and value.dtype.kind in "Mm":
+        raise TypeError(f"{who}: can't convert NumPy values of dtype {value.dtype} (dates or "
+                        "durations) to a Tensor; convert them to numbers in the dataset")
+
+
 def _error(found) -> TypeError:
     return TypeError("default_collate: batch must contain tensors, numpy arrays, numbers, dicts "
                      f"or lists; found {found}")
@@ -52,6 +60,7 @@ def _stack(arrays):
 
 
 def _number_dtype(value) -> np.dtype:
+    _refuse_times(value, "default_collate")
     if isinstance(value, (bool, np.bool_)):
         return np.dtype(bool)
     if isinstance(value, np.generic):
@@ -73,6 +82,7 @@ def _array_of(value):
                             "in the dataset")
         return value._data
     if isinstance(value, np.ndarray):
+        _refuse_times(value, "default_collate")
         if value.dtype.char in _REFUSED_KINDS:
             raise _error(value.dtype)
         return value
@@ -200,6 +210,7 @@ def default_convert(data):
     are."""
     if isinstance(data, Tensor):
         return data
+    _refuse_times(data, "default_convert")
     if isinstance(data, np.ndarray):
         return data if data.dtype.char in _REFUSED_KINDS else Tensor(data)
     if isinstance(data, (np.bool_, np.number)):
