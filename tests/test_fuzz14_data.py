@@ -300,3 +300,95 @@ def test_dates_and_durations_are_refused_as_in_pytorch(value):
     _both(lambda lib: _norm(lib.utils.data.default_collate([(1.5, value)] * 2)), errors_alike=True)
     _both(lambda lib: [_norm(b) for b in lib.utils.data.DataLoader([value] * 3, batch_size=2)],
           errors_alike=True)
+
+
+# --- samplers ------------------------------------------------------------------------------------
+
+
+def _gen(lib, seed):
+    return lib.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("seed", range(24))
+def test_random_samplers_draw_what_pytorch_defines(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 7))
+    replacement = bool(seed % 2)
+    num = [None, int(rng.integers(1, 3 * n + 1))][seed // 2 % 2]
+    weights = rng.random(n) * (rng.random(n) > 0.3)
+    weights[int(rng.integers(0, n))] += 0.5  # at least one non-zero weight
+    subset = rng.integers(0, 50, int(rng.integers(0, 6))).tolist()
+    m = int(rng.integers(1, 2 * n + 1)) if replacement else int((weights > 0).sum())
+
+    def draw(lib):
+        data = lib.utils.data
+        rs = data.RandomSampler(range(n), replacement=replacement, num_samples=num,
+                                generator=_gen(lib, seed))
+        drawn = list(rs)
+        counts = np.bincount(drawn, minlength=n)
+        k = len(drawn)
+        if not replacement:  # whole permutations, then part of one: counts differ by <= 1
+            assert counts.max() - counts.min() <= 1 and counts.sum() == k
+            assert sorted(drawn[:k - k % n]) == sorted(list(range(n)) * (k // n))
+        assert len(set(drawn)) == len(drawn) or k > n or replacement
+        srs = data.SubsetRandomSampler(subset, generator=_gen(lib, seed))
+        assert sorted(srs) == sorted(subset)
+        ws = data.WeightedRandomSampler(_tensor(lib, weights), m, replacement=replacement,
+                                        generator=_gen(lib, seed))
+        picks = list(ws)
+        assert all(weights[i] > 0 for i in picks) and len(picks) == m
+        assert replacement or len(set(picks)) == m
+        return len(rs), k, len(srs), len(ws)
+
+    _both(draw)
+    # a seeded chainrule sampler repeats itself bit for bit
+    again = [list(cr.utils.data.RandomSampler(range(n), replacement=replacement,
+                                              num_samples=num, generator=_gen(cr, seed)))
+             for _ in range(2)]
+    assert again[0] == again[1]
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 7, 8, 10])
+@pytest.mark.parametrize("replicas", [1, 2, 3, 4, 11])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_distributed_sampler_shares_padding_and_shuffle(n, replicas, drop_last):
+    def shares(lib, shuffle, epoch=0):
+        out = []
+        for rank in range(replicas):
+            s = lib.utils.data.DistributedSampler(range(n), num_replicas=replicas, rank=rank,
+                                                  shuffle=shuffle, seed=4, drop_last=drop_last)
+            s.set_epoch(epoch)
+            out.append((len(s), list(s)))
+        return out
+
+    _both(lambda lib: shares(lib, False))  # in order: the shares themselves are defined
+    # shuffled: the lengths and the multiset of all shares are PyTorch's; every epoch is a
+    # permutation shared by the ranks (so the shares are disjoint but for the padding)
+    ours = shares(cr, True)
+    theirs = shares(torch, True)
+    assert [k for k, _ in ours] == [k for k, _ in theirs]
+    every = sorted(i for _, share in ours for i in share)
+    counts = np.bincount(every, minlength=n) if every else np.zeros(n, int)
+    expected = np.bincount(sorted(i for _, share in theirs for i in share), minlength=n) \
+        if n and theirs[0][0] else np.zeros(n, int)
+    assert sorted(counts.tolist()) == sorted(expected.tolist())
+    assert shares(cr, True) == ours  # seeded: repeats; another epoch, another permutation
+    assert min(n, len(every)) < 5 or shares(cr, True, epoch=1) != ours
+
+
+def test_batch_sampler_over_samplers_and_lengths():
+    def batches(lib):
+        data = lib.utils.data
+        out = []
+        for sampler in ([5, 1, 9, 2, 2], data.SequentialSampler(range(7)), range(0), "abc"):
+            for size in (1, 2, 3, 8):
+                for drop in (False, True):
+                    b = data.BatchSampler(sampler, size, drop)
+                    out.append((len(b), list(b)))
+        return out
+
+    _both(batches)
+    for bad in (0, -1, 2.0, True, None):
+        _both(lambda lib, bad=bad: lib.utils.data.BatchSampler(range(3), bad, False),
+              errors_alike=True)
+    _both(lambda lib: lib.utils.data.BatchSampler(range(3), 2, None), errors_alike=True)
