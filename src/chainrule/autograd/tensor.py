@@ -23,7 +23,7 @@ _NDARRAY = numpy.ndarray
 
 
 _NOT_STATE = frozenset({"_data", "_wdata", "_base", "_counter", "_hooks", "_viewed", "_views",
-                        "_earlier", "_cut", "__weakref__"})
+                        "_earlier", "_cut", "__weakref__", "__dict__"})
 
 
 class Tensor:
@@ -51,7 +51,7 @@ class Tensor:
 
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",
                  "_counter", "_hooks", "_base", "_viewed", "_views", "_earlier", "_cut",
-                 "__weakref__")
+                 "__weakref__", "__dict__")  # __dict__: a program's own attributes (x.g = ...)
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
     def __init__(self, data, *sizes, requires_grad: bool = False):
@@ -123,6 +123,7 @@ class Tensor:
             for name in getattr(cls, "__slots__", ()):
                 if name not in _NOT_STATE and hasattr(self, name):
                     state[name] = getattr(self, name)
+        state.update(self.__dict__)  # a program's own attributes (never a slot's or data's name)
         return state
 
     def __setstate__(self, state):
