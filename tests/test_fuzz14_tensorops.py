@@ -22,6 +22,9 @@ Before this wave:
   ``"...ij,...jk->...ik"`` of a (2, 1, m, n) and a (5, n, p) stack, ``"bij,bjk"`` with a
   batch of 1, and tensordot over such an axis failed. ``dot``, ``mv`` and ``inner`` still
   refuse it, as PyTorch's.
+* ``einsum`` of integer or bool tensors summed in their own dtype: ``einsum("ij->i", int8)``
+  wrapped around past 127 and ``einsum("ii", bool)`` (a trace) was a bool, where PyTorch sums a
+  letter that one operand alone has in int64 (as ``sum``); its dtype is now PyTorch's.
 """
 
 import numpy as np
@@ -127,3 +130,50 @@ def test_products_beside_einsum_broadcast_only_where_pytorch_does(name, shapes):
     fn = (lambda L, a, b: L.tensordot(a, b, 1)) if name == "tensordot" else \
         (lambda L, a, b: getattr(L, name)(a, b))
     check(torch, fn, *arrays, grad=(0, 1), label=name)
+
+
+def _where_torch_computes(fn, *arrays, grad=(), label=""):
+    """``check`` where PyTorch computes: its einsum and tensordot of bool tensors, and some of
+    integers (a bmm of an int64 sum with an int32 operand), fail inside PyTorch."""
+    try:
+        fn(torch, *[torch.tensor(a) for a in arrays])
+    except (RuntimeError, NotImplementedError):
+        return
+    check(torch, fn, *arrays, grad=grad, label=label)
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_einsums(seed):
+    rng = np.random.default_rng(seed)
+    dtype = DTYPES[seed % len(DTYPES)]
+    # (with an empty integer operand PyTorch's dtype depends on which axis is empty: not drawn)
+    empty = rng.random() < 0.1 and dtype.startswith("float")
+    sizes = {c: int(rng.integers(0 if empty else 1, 4)) for c in "abcd"}
+    subs = ["".join(rng.choice(list("abcd"), int(rng.integers(0, 4)))) for _ in range(2)]
+    shapes = [tuple(sizes[c] for c in s) for s in subs]
+    if rng.random() < 0.4:  # an ellipsis, broadcast between the operands
+        batch = _shape(rng, 1, 3, 0, 3)
+        shapes = [batch + shapes[0], tuple(1 if rng.random() < 0.3 else n for n in batch)
+                  + shapes[1]]
+        subs = ["..." + s for s in subs]
+    letters = sorted(set("".join(subs).replace(".", "")))
+    out = "".join(c for c in letters if rng.random() < 0.5)
+    out = ("..." + out if "..." in subs[0] and rng.random() < 0.7 else out)
+    eq = ",".join(subs) + ("->" + out if rng.random() < 0.6 else "")
+    arrays = [_array(rng, s, dtype) for s in shapes]
+    label = f"{seed} {eq} {shapes} {dtype}"
+    _where_torch_computes(lambda L, a, b: L.einsum(eq, a, b), *arrays, grad=_grad(dtype, 0, 1),
+                          label=label)
+    one = subs[0] + ("->" + "".join(sorted(set(subs[0]) - {"."})) if rng.random() < 0.5 else "")
+    _where_torch_computes(lambda L, a: L.einsum(one, [a]), arrays[0], grad=_grad(dtype, 0),
+                          label=f"{label} {one}")
+
+
+@pytest.mark.parametrize("equation, shape", [("ij->i", (2, 40)), ("ii", (3, 3)), ("ij->", (2, 2)),
+                                             ("...->", (2, 1)), ("ij,k->ik", [(2, 1), (3,)]),
+                                             ("ij,jk->ik", [(2, 30), (30, 2)])])
+@pytest.mark.parametrize("dtype", ["int8", "uint8", "bool", "int32"])
+def test_einsum_sums_integers_in_int64(equation, shape, dtype):
+    shapes = shape if isinstance(shape, list) else [shape]
+    arrays = [np.full(s, 5).astype(dtype) for s in shapes]
+    _where_torch_computes(lambda L, *ts: L.einsum(equation, *ts), *arrays, label=equation)

@@ -117,6 +117,21 @@ def _broadcast_ones(t, sub, sizes):
     return squeeze(t, tuple(ones)), "".join(c for p, c in enumerate(sub) if p not in ones)
 
 
+def _summed_in_int64(operands, ins, out):
+    """PyTorch sums a letter that only one operand has (and the output lacks) inside that
+    operand first, and its sum of integers or booleans is int64: such an operand is widened.
+    Beside other operands, an axis of size 1 is squeezed there instead of summed."""
+    wide = []
+    for k, (t, sub) in enumerate(zip(operands, ins)):
+        elsewhere = out + "".join(s for j, s in enumerate(ins) if j != k)
+        if (isinstance(t, Tensor) and t.dtype.kind in "biu" and t.dtype != numpy.int64
+                and any(c not in elsewhere and (len(ins) == 1 or n != 1)
+                        for c, n in zip(sub, t.shape))):
+            t = t.astype("int64")
+        wide.append(t)
+    return tuple(wide)
+
+
 def _diagonals(t, sub):
     """A Tensor operand whose subscripts repeat a letter (``"ii"``, ``"bii"``) taken along its
     diagonals first, as ``diagonal`` does (the letter then appears once, as the last axis), so
@@ -139,6 +154,7 @@ def einsum(equation, *operands):
     ins, out, sizes = _parse(equation, [getattr(t, "shape", ()) for t in operands])
     operands, ins = zip(*(_broadcast_ones(*_diagonals(t, sub), sizes)
                           for t, sub in zip(operands, ins)))
+    operands = _summed_in_int64(operands, ins, out)
     eq = ",".join(ins) + "->" + out
     dtypes = {numpy.dtype(t.dtype) for t in operands if hasattr(t, "dtype")}
     if len(dtypes) > 1:  # mixed dtypes (PyTorch raises): PyTorch's promote_types, not NumPy's
