@@ -109,10 +109,11 @@ class Function:
             raw = _meta_forward(fn, arrays, e)
         if type(raw) is _NDARRAY:  # one NumPy array, the usual result: one type test for it
             multi, outs = False, (Tensor(raw),)
-        else:  # a tuple of results; NumPy gives 0-d results as scalars: keep arrays
+        else:  # a tuple of results, or a NumPy scalar (a 0-d result): kept as 0-d arrays
             multi = isinstance(raw, tuple)
-            outs = tuple([Tensor(ensure_array(a)) for a in raw]) if multi else (
-                Tensor(ensure_array(raw)),)
+            outs = tuple([Tensor(numpy.asarray(a) if isinstance(a, _SCALAR) else a)
+                          for a in raw]) if multi else (
+                Tensor(numpy.asarray(raw) if isinstance(raw, _SCALAR) else raw),)
         for o in outs:
             # A view of an input (x.T, x[i], a split piece) is one memory with it. NumPy and CuPy
             # point a view's ``base`` at the owner; an op may also return an input unchanged.
@@ -193,6 +194,7 @@ class OutputOnly(Function):
 
 _base_init = Function.__init__
 _NDARRAY = numpy.ndarray
+_SCALAR = numpy.generic
 
 
 def _share_count(out, data, arrays, inputs) -> None:

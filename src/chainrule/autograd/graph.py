@@ -8,7 +8,7 @@ once with the sum of all gradients that reached it, and frees saved values behin
 
 from __future__ import annotations
 
-from ..backend import MetaArray, get_array_module, numpy, quiet
+from ..backend import MetaArray, get_array_module, numpy
 from . import anomaly_mode
 from .mode import _grad_enabled
 from .post_accumulate import after_accumulate, retain_outputs, run_hooks, run_node_hooks
@@ -156,7 +156,7 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
     watched = anomaly or _node_observer is not None  # either: each node through _watched_node
     fn = None
     mode = _grad_enabled.set(create_graph)
-    (errors := quiet(numpy)).__enter__()  # NumPy's warnings off for the walk (see above)
+    (errors := numpy.errstate(all="ignore")).__enter__()  # no NumPy warnings (see above)
     try:
         arrivals = zip(roots, root_grads)  # (tensor, its gradient) pairs to deliver
         nodes = reversed(order)

@@ -142,7 +142,7 @@ def binary(op, a, b, *, int_to_float=False, opmath=False):
     try:
         da, db = a._data, b._data
         if da.dtype == db.dtype and (not int_to_float or da.dtype.kind in "fc"):
-            if da.shape != db.shape:
+            if da.shape != db.shape and da.ndim and db.ndim:  # a 0-d one broadcasts with all
                 _check_broadcast(op, a, b)
             return a, b
     except AttributeError:

@@ -180,12 +180,16 @@ def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=Con
     if len(xa.shape) == nd + 1:
         return drop_batch(_convolve(op, nd, add_batch(x), weight, bias, stride, padding,
                                     dilation, groups, fn))
-    if fn is ConvNd and "c" in (_kind(x), _kind(weight)):
+    wa = weight._data if isinstance(weight, Tensor) else weight
+    # a complex input or weight Tensor: four real convolutions (the arrays tested first)
+    if fn is ConvNd and "c" in (xa.dtype.kind, wa.dtype.kind) and "c" in (
+            _kind(x), _kind(weight)):
         return _complex_convolve(op, nd, x, weight, bias, lambda a, w: _convolve(
             op, nd, a, w, None, stride, padding, dilation, groups))
+    ba = bias._data if isinstance(bias, Tensor) else bias
     geom, out_size = conv_setup(  # the geometry in 2-D form
-        op, nd, tuple(xa.shape), xa.dtype, *_shape_and_dtype(weight), _shape_and_dtype(bias),
-        stride, padding, dilation, groups)
+        op, nd, tuple(xa.shape), xa.dtype, tuple(wa.shape), wa.dtype,
+        None if ba is None else (tuple(ba.shape), ba.dtype), stride, padding, dilation, groups)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     if nd == 2:
         return fn.apply(*inputs, geom=geom, out_size=out_size)
@@ -195,6 +199,7 @@ def _convolve(op, nd, x, weight, bias, stride, padding, dilation, groups, fn=Con
 
 def _kind(t):
     return t._data.dtype.kind if isinstance(t, Tensor) else None
+
 
 
 def _complex_convolve(op, nd, x, weight, bias, conv):
@@ -222,12 +227,17 @@ def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding
     if len(xa.shape) == nd + 1:
         return drop_batch(_transpose_convolve(op, nd, add_batch(x), weight, bias, stride,
                                               padding, output_padding, groups, dilation, fn))
-    if fn is ConvTransposeNd and "c" in (_kind(x), _kind(weight)):
+    wa = weight._data if isinstance(weight, Tensor) else weight
+    # a complex input or weight Tensor: four real convolutions (the arrays tested first)
+    if fn is ConvTransposeNd and "c" in (xa.dtype.kind, wa.dtype.kind) and "c" in (
+            _kind(x), _kind(weight)):
         return _complex_convolve(op, nd, x, weight, bias, lambda a, w: _transpose_convolve(
             op, nd, a, w, None, stride, padding, output_padding, groups, dilation))
+    ba = bias._data if isinstance(bias, Tensor) else bias
     geom, size = conv_transpose_setup(
-        op, nd, tuple(xa.shape), xa.dtype, *_shape_and_dtype(weight), _shape_and_dtype(bias),
-        stride, padding, output_padding, groups, dilation)
+        op, nd, tuple(xa.shape), xa.dtype, tuple(wa.shape), wa.dtype,
+        None if ba is None else (tuple(ba.shape), ba.dtype), stride, padding, output_padding,
+        groups, dilation)
     inputs = (x, weight) if bias is None else (x, weight, bias)
     if nd == 2:
         return fn.apply(*inputs, geom=geom, size=size)

@@ -73,11 +73,15 @@ class Adam(Optimizer):
 
     def _update(self, param, grad, group, state):
         """The rule of the class docstring on one parameter (``param`` changes in place)."""
-        lr, beta1, beta2, eps, weight_decay, amsgrad, maximize = _hyper(group)
+        lr, eps = float(group["lr"]), float(group["eps"])
+        weight_decay = float(group["weight_decay"])
+        beta1, beta2 = float(group["betas"][0]), float(group["betas"][1])
+        amsgrad, maximize = bool(group["amsgrad"]), bool(group["maximize"])
+        # AdamW's decay (a group of an older state dict lacks the key: the class's rule)
+        decoupled = bool(group.get("decoupled_weight_decay", self._decoupled))
         xp = get_array_module(param)
         m, v, v_max = adam_state(state, param, amsgrad)  # the state Tensors' arrays
         t = advance(state)
-        decoupled = self._group_decoupled(group)
         if decoupled and weight_decay != 0:  # AdamW
             param -= lr * weight_decay * param
         g = -grad if maximize else grad
@@ -93,18 +97,15 @@ class Adam(Optimizer):
             v_hat = v / (1 - beta2**t)
         param -= lr * m_hat / (xp.sqrt(v_hat) + eps)
 
-    def _group_decoupled(self, group) -> bool:
-        """AdamW's decay for this group: its ``decoupled_weight_decay`` (absent in an older state
-        dict's group: the class's rule)."""
-        return bool(group.get("decoupled_weight_decay", self._decoupled))
-
     def _update_group(self, group, params):
         """Each parameter's step: the fused kernel when it takes the arrays, else the rule."""
-        h, state, cache, decoupled = _hyper(group), self.state, {}, self._group_decoupled(group)
-        work = self._work
+        state, cache, work = self.state, {}, self._work
         # A subclass runs its own rule; reference mode runs the rule (kernels.fast).
         rule = type(self)._update is Adam._update
         kernel = fused.adam if rule and not config.reference_mode else None
+        if kernel is not None:  # the kernel's arguments, read once per group
+            h = _hyper(group)
+            decoupled = bool(group.get("decoupled_weight_decay", self._decoupled))
         for p in params:
             param, grad = p._writable(), p.grad._data
             if kernel is None or not kernel(param, grad, state[p], h, cache, decoupled, work):
@@ -112,7 +113,7 @@ class Adam(Optimizer):
 
 
 def _hyper(group: dict) -> tuple:
-    """The group's hyperparameters, read once per step."""
+    """The group's hyperparameters as the fused kernel takes them, read once per step."""
     beta1, beta2 = group["betas"]
     return (float(group["lr"]), float(beta1), float(beta2), float(group["eps"]),
             float(group["weight_decay"]),

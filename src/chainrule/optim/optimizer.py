@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from ..autograd import Tensor, enable_grad
 from ..autograd.mode import _grad_enabled
 from ..autograd.zero_grad import zero_grad_in_place
-from ..backend import asnumpy, device_of, numpy, quiet, to_device
+from ..backend import asnumpy, device_of, numpy, to_device
 from . import _state
 from ._state import as_array, as_complex, as_real, copy_entry, scalar, split_names
 from .hooks import (
@@ -206,7 +206,7 @@ class Optimizer(OptimizerHooks):
             with enable_grad():
                 loss = closure()
         mode = _grad_enabled.set(False)  # as ``with no_grad():``, without its object per step
-        (errors := quiet(numpy)).__enter__()  # no NumPy warnings: inf, nan silent as PyTorch's
+        (errors := numpy.errstate(all="ignore")).__enter__()  # inf, nan silent as PyTorch's
         try:
             for group in self.param_groups:
                 params, complex_params = [], []

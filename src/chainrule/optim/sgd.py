@@ -68,7 +68,9 @@ class SGD(Optimizer):
 
     def _update(self, param, grad, group, state):
         """The rule of the class docstring on one parameter (``param`` changes in place)."""
-        lr, momentum, dampening, weight_decay, nesterov, maximize = _hyper(group)
+        lr, momentum = float(group["lr"]), float(group["momentum"])
+        dampening, weight_decay = float(group["dampening"]), float(group["weight_decay"])
+        nesterov, maximize = bool(group["nesterov"]), bool(group["maximize"])
         g = -grad if maximize else grad
         if weight_decay != 0:
             g = g + weight_decay * param
@@ -86,11 +88,12 @@ class SGD(Optimizer):
 
     def _update_group(self, group, params):
         """Each parameter's step: the fused kernel when it takes the arrays, else the rule."""
-        h, state, cache = _hyper(group), self.state, {}
+        state, cache = self.state, {}
         # A subclass runs its own rule; reference mode runs the rule (kernels.fast).
         rule = type(self)._update is SGD._update
         kernel = fused.sgd if rule and not config.reference_mode else None
-        momentum = h[1] != 0
+        h = _hyper(group) if kernel is not None else None  # the kernel's arguments, once a group
+        momentum = float(group["momentum"]) != 0
         for p in params:
             param, grad = p._writable(), p.grad._data
             st = state[p] if momentum else {}  # no state without momentum, as PyTorch's
@@ -99,7 +102,7 @@ class SGD(Optimizer):
 
 
 def _hyper(group: dict) -> tuple:
-    """The group's hyperparameters, read once per step: lr, momentum, dampening, weight_decay,
-    nesterov, maximize."""
+    """The group's hyperparameters as the fused kernel takes them, read once per step: lr,
+    momentum, dampening, weight_decay, nesterov, maximize."""
     return (float(group["lr"]), float(group["momentum"]), float(group["dampening"]),
             float(group["weight_decay"]), bool(group["nesterov"]), bool(group["maximize"]))
