@@ -392,3 +392,21 @@ def test_batch_sampler_over_samplers_and_lengths():
         _both(lambda lib, bad=bad: lib.utils.data.BatchSampler(range(3), bad, False),
               errors_alike=True)
     _both(lambda lib: lib.utils.data.BatchSampler(range(3), 2, None), errors_alike=True)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+@pytest.mark.parametrize("size", [1, 3, 4])
+def test_a_sampler_of_batches_with_batch_size_none(workers, size):
+    # PyTorch's fast batching of a TensorDataset: BatchSampler as the sampler and
+    # batch_size=None, so that dataset[[i, j, k]] reads a batch at once; the loader turned each
+    # index into an int and raised a TypeError on the lists
+    def loader(lib):
+        data = lib.utils.data
+        ds = data.TensorDataset(_tensor(lib, np.arange(14.0).reshape(7, 2)),
+                                _tensor(lib, np.arange(7)))
+        sampler = data.BatchSampler(data.SequentialSampler(ds), size, drop_last=False)
+        dl = data.DataLoader(ds, sampler=sampler, batch_size=None, num_workers=workers)
+        keyed = data.DataLoader({"a": 1, "b": 2}, sampler=["b", "a", "b"], batch_size=2)
+        return [_norm(b) for b in dl], len(dl), [_norm(b) for b in keyed]
+
+    _both(loader)

@@ -23,7 +23,13 @@ from ..backend.random import default_generator, generator_scope
 from .base import Dataset, as_generator
 from .collate import collate_arrays, default_convert, tensors_of
 from .iterable import IterableDataset
-from .options import check_stream_options, check_torch_options, default_samplers, num_workers_of
+from .options import (
+    check_stream_options,
+    check_torch_options,
+    default_samplers,
+    num_workers_of,
+    sampler_keys,
+)
 from .streaming import past_length_warned, stream_batches
 from .threads import in_threads, prefetched
 from .workers import check_context, in_processes, thread_starter
@@ -276,7 +282,7 @@ class DataLoader:
             # not part of the state a checkpoint saves), so the stream follows from rng's state.
             stream = np.random.default_rng(self.rng.integers(0, 2**63, size=4).tolist())
         gathered = (_plain_arrays(self.dataset) and self.collate_fn is None
-                    and not self.unbatched)
+                    and not self.unbatched and (order is None or order.dtype != object))
         if gathered:
             batches = self._gathered(order, sizes)
         else:
@@ -313,7 +319,7 @@ class DataLoader:
             order = np.array([i for batch in chosen for i in batch], np.int64)
             return order, [len(batch) for batch in chosen]
         if self._sampler is not None:
-            return np.fromiter((int(i) for i in self._sampler), np.int64), None
+            return sampler_keys(self._sampler), None
         return (self.rng.permutation(len(self.dataset)) if self.shuffle else None), None
 
     def _plans(self, order, sizes=None):

@@ -10,7 +10,8 @@ import numpy as np
 
 from .samplers import BatchSampler, RandomSampler, SequentialSampler
 
-__all__ = ["check_stream_options", "check_torch_options", "default_samplers", "num_workers_of"]
+__all__ = ["check_stream_options", "check_torch_options", "default_samplers", "num_workers_of",
+           "sampler_keys"]
 
 _DEFAULTS = {"pin_memory": False, "timeout": 0, "prefetch_factor": None,
              "persistent_workers": False, "worker_init_fn": None, "multiprocessing_context": None,
@@ -87,3 +88,20 @@ def default_samplers(loader) -> tuple:
     if loader.batch_size is None:
         return sampler, None
     return sampler, BatchSampler(sampler, loader.batch_size, loader.drop_last)
+
+
+def sampler_keys(sampler) -> np.ndarray:
+    """The indices a sampler gives for a pass: an int64 array; or, when they are not numbers (a
+    sampler of batches, ``BatchSampler`` as ``sampler`` with ``batch_size=None``: lists of
+    indices; or keys of a dict-like dataset), an object array of them, each passed to
+    ``dataset[...]`` as it is (arrays and Tensors as lists), as PyTorch's loader passes them."""
+    items = list(sampler)
+    try:
+        if any(isinstance(i, (str, bytes)) for i in items):
+            raise TypeError("keys")
+        return np.array([int(i) for i in items], np.int64)
+    except TypeError:
+        keys = np.empty(len(items), object)
+        for j, key in enumerate(items):
+            keys[j] = key.tolist() if hasattr(key, "tolist") else key
+        return keys
