@@ -205,8 +205,10 @@ def pad(x, pad_width, mode: str = "constant", value: float = 0.0):
         raise ValueError(f"pad: mode must be 'constant', 'reflect', 'edge' or 'wrap', got "
                          f"{mode!r}")
     pairs = _pad_pairs(pad_width, x.ndim)
-    if mode == "constant":
-        return ConstantPad.apply(x, pairs=pairs, value=value)
+    if mode == "constant" or not any(b or a for b, a in pairs):
+        # with nothing to pad, a new copy all the same (NumPy's and PyTorch's), never x itself:
+        # a later in-place change of either would have changed the other
+        return ConstantPad.apply(x, pairs=pairs, value=value if mode == "constant" else 0)
     xp = get_array_module(x._data)
     for ax, (b, a) in enumerate(pairs):
         if b == a == 0:

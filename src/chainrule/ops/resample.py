@@ -16,6 +16,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from .adaptive_pool import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .cast import cast
+from .methods import clone
 from .resample_aa import antialiased_resize
 from .shape import getitem, permute, reshape
 from .volume_pool import adaptive_avg_pool3d
@@ -207,6 +208,15 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",  # n
             y = _linear(y, axis, sizes[k], scales[k], bool(align_corners))
         else:
             y = _nearest(y, axis, sizes[k], scales[k], mode == "nearest-exact")
+    return _fresh(y, input)
+
+
+def _fresh(y, x):
+    """``y``, or a copy of it where it is ``x`` or shares ``x``'s memory: PyTorch's shuffles and
+    resizes return new memory, while a reshape (a shuffle by 1, of 1 x 1 pixels) or an axis left
+    as it is gives ``x``'s own, which a later in-place change of either would change in both."""
+    if y is x or get_array_module(x._data).may_share_memory(y._data, x._data):
+        return clone(y)
     return y
 
 
@@ -227,7 +237,7 @@ def pixel_shuffle(input, upscale_factor: int) -> Tensor:  # noqa: A002 - torch's
     y = reshape(input, (*lead, c // (r * r), r, r, h, w))
     k = len(lead)
     y = permute(y, (*range(k), k, k + 3, k + 1, k + 4, k + 2))
-    return reshape(y, (*lead, c // (r * r), h * r, w * r))
+    return _fresh(reshape(y, (*lead, c // (r * r), h * r, w * r)), input)
 
 
 def pixel_unshuffle(input, downscale_factor: int) -> Tensor:  # noqa: A002 - torch's name
@@ -240,7 +250,7 @@ def pixel_unshuffle(input, downscale_factor: int) -> Tensor:  # noqa: A002 - tor
     y = reshape(input, (*lead, c, h // r, r, w // r, r))
     k = len(lead)
     y = permute(y, (*range(k), k, k + 2, k + 4, k + 1, k + 3))
-    return reshape(y, (*lead, c * r * r, h // r, w // r))
+    return _fresh(reshape(y, (*lead, c * r * r, h // r, w // r)), input)
 
 
 def channel_shuffle(input, groups: int) -> Tensor:  # noqa: A002 - torch's name
@@ -252,7 +262,7 @@ def channel_shuffle(input, groups: int) -> Tensor:  # noqa: A002 - torch's name
                          f"divisible by groups={g}, got shape {tuple(input.shape)}")
     n, c, *rest = input.shape
     y = permute(reshape(input, (n, g, c // g, *rest)), (0, 2, 1, *range(3, 3 + len(rest))))
-    return reshape(y, tuple(input.shape))
+    return _fresh(reshape(y, tuple(input.shape)), input)
 
 
 def native_channel_shuffle(input, groups: int) -> Tensor:  # noqa: A002 - torch's name
