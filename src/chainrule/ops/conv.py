@@ -267,7 +267,8 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv1d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """``relu(conv1d(...))`` in one op: the same values and gradients, one pass and node fewer.
 
-    ``nn.Sequential`` uses it for every ``Conv1d`` followed by ``ReLU`` (neither with hooks).
+    ``nn.fuse(model)`` makes each ``Conv1d`` followed by ``ReLU`` in a ``Sequential`` (neither
+    with hooks) one layer that runs it; nothing fuses by itself.
     The arguments are those of ``conv1d``.
     """
     return _convolve("conv1d_relu", 1, x, weight, bias, stride, padding, dilation, groups,
@@ -301,7 +302,8 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
 def conv2d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     """``relu(conv2d(...))`` in one op: the same values and gradients, one pass and node fewer.
 
-    ``nn.Sequential`` uses it for every ``Conv2d`` followed by ``ReLU`` (neither with hooks).
+    ``nn.fuse(model)`` makes each ``Conv2d`` followed by ``ReLU`` in a ``Sequential`` (neither
+    with hooks) one layer that runs it; nothing fuses by itself.
     The arguments are those of ``conv2d``.
 
     >>> import chainrule as cr

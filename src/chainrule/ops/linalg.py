@@ -216,7 +216,8 @@ def _check_linear(op, x, w, b):
 def linear_relu(x, weight, bias=None):
     """``relu(linear(x, weight, bias))`` in one op: the same values and gradients, less overhead.
 
-    ``nn.Sequential`` uses it for every ``Linear`` followed by ``ReLU`` (neither with hooks).
+    ``nn.fuse(model)`` makes each ``Linear`` followed by ``ReLU`` in a ``Sequential`` (neither
+    with hooks) one layer that runs it; nothing fuses by itself.
 
     Shape:
         ``(..., in_features) -> (..., out_features)``
