@@ -410,3 +410,33 @@ def test_a_sampler_of_batches_with_batch_size_none(workers, size):
         return [_norm(b) for b in dl], len(dl), [_norm(b) for b in keyed]
 
     _both(loader)
+
+
+def test_a_sampler_subclass_without_len_is_iterated_and_has_no_len():
+    # the base Sampler defined __len__ raising NotImplementedError: len(loader) raised that
+    # instead of PyTorch's TypeError (tqdm(loader) catches only TypeError), and list(sampler)
+    # asked for it
+    def loader(lib):
+        class Picks(lib.utils.data.Sampler):
+            def __init__(self):
+                pass
+
+            def __iter__(self):
+                return iter([2, 0, 2])
+
+        class Batches(lib.utils.data.Sampler):
+            def __init__(self):
+                pass
+
+            def __iter__(self):
+                return iter([[2, 0], [1]])
+
+        out = []
+        for kw in (dict(sampler=Picks(), batch_size=2), dict(batch_sampler=Batches())):
+            dl = lib.utils.data.DataLoader(list(range(10, 13)), **kw)
+            with pytest.raises(TypeError):
+                len(dl)
+            out.append([b.tolist() for b in dl])
+        return out
+
+    assert _both(loader) == [[[12, 10], [12]], [[12, 10], [11]]]

@@ -95,7 +95,7 @@ def sampler_keys(sampler) -> np.ndarray:
     sampler of batches, ``BatchSampler`` as ``sampler`` with ``batch_size=None``: lists of
     indices; or keys of a dict-like dataset), an object array of them, each passed to
     ``dataset[...]`` as it is (arrays and Tensors as lists), as PyTorch's loader passes them."""
-    items = list(sampler)
+    items = [i for i in sampler]  # not list(): it would ask a sampler for its length
     try:
         if any(isinstance(i, (str, bytes)) for i in items):
             raise TypeError("keys")

@@ -18,15 +18,15 @@ __all__ = ["BatchSampler", "DistributedSampler", "RandomSampler", "Sampler", "Se
 
 
 class Sampler:
-    """Base class: ``__iter__`` yields dataset indices, ``__len__`` says how many."""
+    """Base class: ``__iter__`` yields dataset indices; a subclass that knows how many defines
+    ``__len__`` (as in PyTorch, the base has none: ``len()`` of a sampler without one is a
+    TypeError, which ``len(loader)`` and tqdm's progress bar expect).
+    """
 
     def __init__(self, data_source=None):  # PyTorch's (deprecated) argument, unused
         pass
 
     def __iter__(self):  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def __len__(self) -> int:  # pragma: no cover - abstract
         raise NotImplementedError
 
 
