@@ -93,3 +93,12 @@ def test_softshrink_keeps_nan_as_pytorch():
         got = F.softshrink(cr.tensor(x), lambd).numpy()
         want = torch.nn.functional.softshrink(torch.tensor(x), lambd).numpy()
         np.testing.assert_array_equal(got, want)
+
+
+def test_masked_fill_with_a_computed_mask_exports():
+    """masked_fill wrapped its mask's array in a new Tensor, so a mask computed from the input
+    (x < 0, the usual attention mask) reached the recording as a foreign array: the export
+    failed (TraceError)."""
+    rng = np.random.default_rng(2)
+    round_trip(lambda x: x.masked_fill(x < 0, 0.25) + x[:, :1].masked_fill(x[:, :1] > 1, -2.0),
+               [rng.standard_normal((2, 3, 4)).astype(np.float32)], rng)

@@ -66,7 +66,8 @@ def masked_fill(x, mask, value) -> Tensor:
         value = check_fill("masked_fill", value, x.dtype) if isinstance(
             value, numbers.Number) else value  # (-1e9 into float16 scores: no silent -inf)
         value = Tensor(get_array_module(x._data).asarray(value, dtype=x.dtype))
-    return where(Tensor(m), value, x)
+    # the mask Tensor itself (not its array): a recorded comparison stays in the recording
+    return where(mask if isinstance(mask, Tensor) else Tensor(m), value, x)
 
 
 def narrow(input, dim: int, start: int, length: int) -> Tensor:  # noqa: A002
