@@ -102,3 +102,12 @@ def test_masked_fill_with_a_computed_mask_exports():
     rng = np.random.default_rng(2)
     round_trip(lambda x: x.masked_fill(x < 0, 0.25) + x[:, :1].masked_fill(x[:, :1] > 1, -2.0),
                [rng.standard_normal((2, 3, 4)).astype(np.float32)], rng)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 0.5, 3.0])
+def test_normalize_exports(p):
+    """F.normalize's p-norm compared its sums with 0 through their raw arrays: a constant made
+    outside any op, refused by the export (so every normalize)."""
+    rng = np.random.default_rng(3)
+    round_trip(lambda x: F.normalize(x, p=p, dim=-1) + F.normalize(x, dim=1),
+               [rng.standard_normal((2, 3, 4)).astype(np.float32)], rng)
