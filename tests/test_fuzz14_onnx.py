@@ -19,7 +19,7 @@ from chainrule import nn
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-from chainrule.onnx import export, load  # noqa: E402
+from chainrule.onnx import UnsupportedOperatorError, export, load  # noqa: E402
 
 
 def run(proto, feeds):
@@ -32,10 +32,10 @@ def close(got, want, rtol=1e-4, what=""):
     np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * scale, err_msg=what)
 
 
-def round_trip(model, xs, rng, dynamic=(0,), rtol=1e-4):
+def round_trip(model, xs, rng, dynamic=(0,), rtol=1e-4, special=False):
     """Export ``model`` on ``xs`` (float32 arrays) with the axes ``dynamic`` of every input
     dynamic, then compare onnxruntime and the loaded model with the eager model on fresh inputs
-    of other sizes along those axes."""
+    of other sizes along those axes (``special``: holding NaN and infinities too)."""
     names = [f"x{i}" for i in range(len(xs))]
     axes = {n: {a: f"{n}_{a}" for a in dynamic} for n in names}
     with warnings.catch_warnings():
@@ -48,6 +48,8 @@ def round_trip(model, xs, rng, dynamic=(0,), rtol=1e-4):
         for x in xs:
             shape = [n + grow if a in dynamic else n for a, n in enumerate(x.shape)]
             fresh.append(rng.standard_normal(shape).astype(x.dtype))
+            if special:
+                fresh[-1].flat[[0, -1, 1]] = [np.nan, np.inf, -np.inf][:fresh[-1].size]
         with cr.no_grad():
             want = model(*[cr.tensor(x) for x in fresh]).numpy()
             back = loaded(*[cr.tensor(x) for x in fresh]).numpy()
@@ -111,3 +113,42 @@ def test_normalize_exports(p):
     rng = np.random.default_rng(3)
     round_trip(lambda x: F.normalize(x, p=p, dim=-1) + F.normalize(x, dim=1),
                [rng.standard_normal((2, 3, 4)).astype(np.float32)], rng)
+
+
+_F = (np.float32,)
+MATH = {  # name -> (function of x, extra settings of round_trip); the ops had no converter
+    "rsqrt": lambda x: (x * x + 0.1).rsqrt(),
+    "expm1_log1p": lambda x: x.expm1() + x.abs().log1p(),
+    "log2_log10_exp2": lambda x: (x.abs() + 0.1).log2() + (x.abs() + 0.1).log10() + x.exp2(),
+    "erf_erfc": lambda x: cr.erf(x) + cr.special.erfc(x),
+    "inverse_trig": lambda x: (x.tanh() * 0.9).asin() + (x.tanh() * 0.9).acos() + x.tan(),
+    "hyperbolic": lambda x: x.sinh() + x.cosh() + x.asinh() + (x.abs() + 1.1).acosh()
+    + (x.tanh() * 0.9).atanh(),
+    "reciprocal": lambda x: (x + 5.0).reciprocal(),
+    "steps": lambda x: (x * 3).floor() + (x * 3).ceil() + (x * 3).trunc() + (x * 3).round(),
+    "round_decimals": lambda x: (x * 30).round(decimals=1) + (x * 30).round(decimals=-1),
+    "remainder_fmod": lambda x: x.remainder(0.3) + x.fmod(-0.4) + (x * 5).remainder(x - 3),
+    "norm_prod": lambda x: x.norm(dim=1, keepdim=True) + x.prod(dim=-1, keepdim=True)
+    + cr.linalg.vector_norm(x, dim=(1, 2)).reshape(-1, 1, 1),
+    "einsum": lambda x: cr.einsum("nab,nac->nbc", x, x.tanh()),
+    "roll": lambda x: x.roll(1, dims=2) + x.roll((-1, 2), dims=(1, 2)) + x.roll(5, dims=1),
+    "roll_flat": lambda x: x + x[0].roll(3) + x.roll(0, dims=1),
+    "clone": lambda x: x.clone() * 2,
+    "cosine_similarity": lambda x: F.cosine_similarity(x, x.flip(1), dim=2),
+    "nan_to_num": lambda x: x.nan_to_num() + x.nan_to_num(0.5, 2.0, -3.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MATH))
+def test_math_converters(name):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # NaN and infinities (nan_to_num's inputs)
+        round_trip(MATH[name], [x], rng, special=name == "nan_to_num")
+
+
+def test_roll_along_a_dynamic_axis_is_refused():
+    x = np.zeros((2, 3), np.float32)
+    with pytest.raises(UnsupportedOperatorError, match="Roll.*axis 0, whose size changes"):
+        export(lambda t: t.roll(1, dims=0), x, dynamic_axes={"t": {0: "batch"}})

@@ -16,7 +16,13 @@ from ..autograd.tracing import TraceError, _Recorder
 from ..backend import asnumpy
 from ..backend import numpy as np
 from ..nn.normalization import _BatchNorm
-from . import _export_ops_nn, _export_ops_nondiff, _export_ops_rnn, _export_ops_shape  # noqa: F401
+from . import (  # noqa: F401 - they register their converters
+    _export_ops_math,
+    _export_ops_nn,
+    _export_ops_nondiff,
+    _export_ops_rnn,
+    _export_ops_shape,
+)
 from ._export_ops import CONVERTERS, GraphBuilder, OpStep, UnsupportedOperatorError
 
 __all__ = ["Recording", "build_graph", "record", "same"]

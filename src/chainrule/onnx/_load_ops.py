@@ -163,7 +163,9 @@ def _unary(name, fn):
 for _name, _fn in {
     "Neg": ops.neg, "Exp": ops.exp, "Log": ops.log, "Sqrt": ops.sqrt, "Abs": ops.abs,
     "Reciprocal": ops.reciprocal, "Erf": ops.erf, "Sin": ops.sin, "Cos": ops.cos,
-    "Tan": ops.tan, "Atan": ops.atan, "Floor": ops.floor, "Ceil": ops.ceil,
+    "Tan": ops.tan, "Atan": ops.atan, "Asin": ops.asin, "Acos": ops.acos, "Sinh": ops.sinh,
+    "Cosh": ops.cosh, "Asinh": ops.asinh, "Acosh": ops.acosh, "Atanh": ops.atanh,
+    "Floor": ops.floor, "Ceil": ops.ceil,
     "Sign": ops.sign, "Relu": ops.relu, "Sigmoid": ops.sigmoid, "Tanh": ops.tanh,
     "Softsign": ops.softsign, "Identity": lambda x: x,
 }.items():
@@ -319,6 +321,13 @@ def _not(ctx, attrs, x):
 @op("IsNaN", const=(0,))
 def _isnan(ctx, attrs, x):
     return nondiff(lambda a: get_array_module(a).isnan(a), x)
+
+
+@op("IsInf", const=(0,))
+def _isinf(ctx, attrs, x):
+    positive, negative = attrs.get("detect_positive", 1), attrs.get("detect_negative", 1)
+    return nondiff(lambda a: get_array_module(a).isinf(a) & (((a > 0) & bool(positive))
+                                                              | ((a < 0) & bool(negative))), x)
 
 
 @op("Where", const=(0,))

@@ -135,7 +135,7 @@ class Erfc(_Unary):
 
 
 class Flat(_Unary):
-    """floor, ceil, round, trunc: steps, whose derivative is 0 wherever it exists."""
+    """floor, ceil, round, trunc (``kind``; ``decimals`` of round): 0 derivative, as steps."""
 
     def forward(self, x):  # inf and nan (log2(0), rsqrt(0), atanh(1)) silently, as PyTorch
         with quiet(xp := get_array_module(x)):
@@ -292,12 +292,12 @@ def erfc(input):  # noqa: A002
     return Erfc.apply(_floating("erfc", _real("erfc", input)))
 
 
-def _flat(name, fn):
+def _flat(name, fn, decimals=0):
     def op(input):  # noqa: A002 - PyTorch's name
         input = _real(name, _float_input(name, input))  # noqa: A001
         if input._data.dtype.kind in "biu":  # integers are already whole
             return input
-        return Flat.apply(input, fn=fn)
+        return Flat.apply(input, fn=fn, kind=name, decimals=decimals)
 
     op.__name__ = op.__qualname__ = name
     op.__doc__ = f"``{name}`` of each element; its gradient is 0 (a step function), as PyTorch's."
@@ -318,7 +318,7 @@ def round(input, *, decimals: int = 0):  # noqa: A001, A002 - PyTorch's name
         raise NotImplementedError(f"round: decimals={decimals} of a {input.dtype} tensor")
     s = 10.0 ** abs(decimals)  # PyTorch divides by 10 ** -decimals when negative
     up, down = (lambda a: a * s, lambda a: a / s)[::1 if decimals > 0 else -1]
-    return _flat("round", lambda xp, a: down(xp.round(up(a))))(input)
+    return _flat("round", lambda xp, a: down(xp.round(up(a))), decimals)(input)
 
 
 def frac(input):  # noqa: A002
