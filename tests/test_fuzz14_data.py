@@ -440,3 +440,24 @@ def test_a_sampler_subclass_without_len_is_iterated_and_has_no_len():
         return out
 
     assert _both(loader) == [[[12, 10], [12]], [[12, 10], [11]]]
+
+
+def test_a_dataset_without_len_is_read_through_a_sampler_or_a_subset():
+    # the base Dataset defined __len__ raising NotImplementedError (PyTorch's has none):
+    # len() of such a dataset was not a TypeError and list() of it failed
+    def read(lib):
+        class Squares(lib.utils.data.Dataset):
+            def __getitem__(self, i):
+                if i >= 4:
+                    raise IndexError(i)
+                return i * i
+
+        ds = Squares()
+        with pytest.raises(TypeError):
+            len(ds)
+        loader = lib.utils.data.DataLoader(ds, sampler=[3, 1], batch_size=2)
+        sub = lib.utils.data.Subset(ds, [2, 3])
+        return list(ds), [b.tolist() for b in loader], [sub[0], sub[1]], len(sub)
+
+    assert _both(read) == ([0, 1, 4, 9], [[9, 1]], [4, 9], 2)
+    _both(lambda lib: lib.utils.data.DataLoader(lib.utils.data.Dataset(), batch_size=2).__len__())

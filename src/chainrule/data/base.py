@@ -32,11 +32,10 @@ class Dataset:
     """A sized collection of samples: subclass it and define ``__len__`` and ``__getitem__(index)``.
 
     ``__getitem__`` takes an int and returns one sample, usually a tuple such as ``(x, y)`` of
-    arrays or numbers; the DataLoader stacks the samples of a batch field by field.
+    arrays or numbers; the DataLoader stacks the samples of a batch field by field. As PyTorch's,
+    the base has no ``__len__`` (``len()`` of a dataset without one is a TypeError); a loader
+    needs it unless a sampler gives the indices.
     """
-
-    def __len__(self) -> int:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} must define __len__")
 
     def __getitem__(self, index):  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} must define __getitem__")

@@ -214,9 +214,9 @@ class DataLoader:
             raise TypeError("DataLoader: worker processes send NumPy batches made by the default "
                             "collate; with a collate_fn, leave multiprocessing_context unset "
                             "(worker threads)")
-        if not self.iterable and not (hasattr(dataset, "__len__")
-                                      and hasattr(dataset, "__getitem__")):
-            raise TypeError(
+        if not self.iterable and not (hasattr(dataset, "__getitem__") and (hasattr(
+                dataset, "__len__") or sampler is not None or batch_sampler is not None)):
+            raise TypeError(  # a sampler's indices need no length
                 "DataLoader: dataset must define __len__ and __getitem__, got "
                 f"{type(dataset).__name__}"
             )

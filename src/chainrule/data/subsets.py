@@ -24,8 +24,8 @@ class Subset(Dataset):
     """
 
     def __init__(self, dataset, indices):
-        if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
-            raise TypeError(f"Subset: dataset must define __len__ and __getitem__, got "
+        if not hasattr(dataset, "__getitem__"):
+            raise TypeError(f"Subset: dataset must define __getitem__, got "
                             f"{type(dataset).__name__}")
         self.dataset = dataset
         self.indices = [int(i) for i in indices]
