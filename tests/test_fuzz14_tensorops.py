@@ -25,6 +25,15 @@ Before this wave:
 * ``einsum`` of integer or bool tensors summed in their own dtype: ``einsum("ij->i", int8)``
   wrapped around past 127 and ``einsum("ii", bool)`` (a trace) was a bool, where PyTorch sums a
   letter that one operand alone has in int64 (as ``sum``); its dtype is now PyTorch's.
+
+Checked and found equal (seeded cases below): flip/fliplr/flipud, rot90 (every k and plane),
+roll, block_diag, cartesian_prod, combinations (with_replacement), kron, diag_embed, diagonal,
+diagonal_scatter/select_scatter/slice_scatter (with gradients to the source), tensordot (a
+count, lists, negative dims, a tensor), cross, lerp (tensor and number weights), clamp with
+tensor bounds. Left as they are: two dtypes in cross/lerp/einsum/tensordot are promoted here
+where PyTorch raises (docs/pytorch.md's policy); PyTorch 2.13's block_diag gradient is wrong for
+the blocks after an empty 1-D block (chainrule's is right); ``clamp(uint8, -1, 2)`` is 2
+everywhere in PyTorch (-1 wraps to 255 in uint8), here the values clamped to [0, 2].
 """
 
 import numpy as np
@@ -177,3 +186,113 @@ def test_einsum_sums_integers_in_int64(equation, shape, dtype):
     shapes = shape if isinstance(shape, list) else [shape]
     arrays = [np.full(s, 5).astype(dtype) for s in shapes]
     _where_torch_computes(lambda L, *ts: L.einsum(equation, *ts), *arrays, label=equation)
+
+
+@pytest.mark.parametrize("seed", range(36))
+def test_cross_lerp_and_clamp(seed):
+    rng = np.random.default_rng(seed)
+    dtype = DTYPES[seed % len(DTYPES)]
+    shape = list(_shape(rng, 1, 3, 1, 3))
+    dim = int(rng.integers(0, len(shape)))
+    shape[dim] = 3
+    a = _array(rng, tuple(shape), dtype)
+    # two dtypes are promoted here where PyTorch raises (docs/pytorch.md): one dtype compared
+    for b in (_array(rng, tuple(shape), dtype), _array(rng, tuple(shape[dim:]), dtype)):
+        g = _grad(dtype, 0, 1)
+        label = f"{seed} {a.dtype} {b.dtype} {a.shape} {b.shape} dim={dim}"
+        check(torch, lambda L, p, q: L.cross(p, q, dim=dim), a, b, grad=g, label=label)
+        check(torch, lambda L, p, q: L.linalg.cross(p, q, dim=dim - len(shape)), a, b, grad=g,
+              label=f"linalg {label}")
+    fdt = ["float64", "float32", "float16"][seed % 3]
+    x, end = _array(rng, tuple(shape), fdt), _array(rng, tuple(shape[-1:]), fdt)
+    w = (rng.random(_shape(rng, 1, 3, 0, 2)) * 2 - 0.5).astype(fdt)
+    g = _grad(fdt, 0, 1, 2)
+    label = f"{seed} {fdt} {x.shape} {w.shape}"
+    check(torch, lambda L, p, q, r: L.lerp(p, q, r), x, end, w, grad=g, label=f"lerp {label}")
+    scalar = float(w.flat[0]) if w.size else 0.75
+    check(torch, lambda L, p, q: p.lerp(q, scalar), x, end, grad=g[:2], label=f"lerp {scalar}")
+    lo, hi = _array(rng, tuple(shape[-1:]), dtype), _array(rng, (), dtype)
+    label = f"{seed} {dtype} {a.shape}"
+    if dtype != "bool":  # PyTorch has no bool kernel for two tensor bounds (one it takes)
+        check(torch, lambda L, t, p, q: L.clamp(t, p, q), a, lo, hi,
+              grad=_grad(dtype, 0, 1, 2), label=f"clamp {label}")
+    check(torch, lambda L, t, p: t.clamp_min(p), a, lo, label=f"clamp_min {label}")
+    check(torch, lambda L, t, q: L.clamp_max(t, q), a, hi, label=f"clamp_max {label}")
+    check(torch, lambda L, t: L.clamp(t, -1.5, 2.5), a, label=f"clamp numbers {label}")
+
+
+@pytest.mark.parametrize("seed", range(36))
+def test_block_diag_cartesian_prod_combinations_and_kron(seed):
+    rng = np.random.default_rng(seed)
+    dtype = DTYPES[seed % len(DTYPES)]
+    # PyTorch 2.13's block_diag backward loses its place after an empty 1-D block (its gradient
+    # for the blocks below is read from the wrong rows): 1-D blocks are drawn non-empty
+    mats = [_array(rng, _shape(rng, 1 if k % 2 else 0, 3, 0, 3), dtype) for k in range(3)]
+    mats = [m if m.ndim != 1 or m.size else m.reshape(0, 0) for m in mats]
+    label = f"{seed} {dtype} {[m.shape for m in mats]}"
+    check(torch, lambda L, *ms: L.block_diag(*ms), *mats, grad=_grad(dtype, 0, 1, 2),
+          label=f"block_diag {label}")
+    a, b = _array(rng, (int(rng.integers(0, 4)),), dtype), _array(rng, (2,), dtype)
+    check(torch, lambda L, p, q: L.cartesian_prod(p, q), a, b, grad=_grad(dtype, 0, 1),
+          label=f"cartesian_prod {label} {a.shape}")
+    check(torch, lambda L, p: L.cartesian_prod(p), a, grad=_grad(dtype, 0), label="one")
+    r, repl = int(rng.integers(0, 4)), bool(rng.random() < 0.5)
+    check(torch, lambda L, p: L.combinations(p, r, repl), a, grad=_grad(dtype, 0),
+          label=f"combinations {a.shape} r={r} with_replacement={repl}")
+    ka = _array(rng, _shape(rng, 0, 3, 0, 3), dtype)
+    kb = _array(rng, _shape(rng, 1, 3, 0, 4), dtype)
+    check(torch, lambda L, p, q: L.kron(p, q), ka, kb, grad=_grad(dtype, 0, 1),
+          label=f"kron {ka.shape} {kb.shape} {dtype}")
+
+
+@pytest.mark.parametrize("seed", range(45))
+def test_diag_embed_and_scatters_into_views(seed):
+    rng = np.random.default_rng(seed)
+    dtype = DTYPES[seed % len(DTYPES)]
+    shape = _shape(rng, 0, 4, 1, 4)
+    x, nd = _array(rng, shape, dtype), len(shape)
+    k = int(rng.integers(-3, 4))
+    d1, d2 = (int(v) for v in rng.choice(np.arange(-nd - 1, nd + 1), 2, replace=False))
+    check(torch, lambda L, t: L.diag_embed(t, k, d1, d2), x, grad=_grad(dtype, 0),
+          label=f"diag_embed {seed} {dtype} {shape} {k} {d1} {d2}")
+    if nd >= 2:
+        a1, a2 = (int(v) for v in rng.choice(np.arange(nd), 2, replace=False))
+        a1 -= nd * (seed % 2)
+        src = _array(rng, np.diagonal(np.empty(shape), k, a1 % nd, a2).shape, dtype)
+        check(torch, lambda L, t, s: L.diagonal_scatter(t, s, k, a1, a2), x, src,
+              grad=_grad(dtype, 0, 1), label=f"diagonal_scatter {seed} {shape} {k} {a1} {a2}")
+    dim = int(rng.integers(-nd, nd))
+    n = shape[dim]
+    index = int(rng.integers(-n - 1, n + 1)) if n else 0
+    src = _array(rng, shape[:dim % nd] + shape[dim % nd + 1:], dtype)
+    check(torch, lambda L, t, s: L.select_scatter(t, s, dim, index), x, src,
+          grad=_grad(dtype, 0, 1), label=f"select_scatter {seed} {shape} {dim} {index}")
+    start, end = int(rng.integers(-4, 4)), [None, int(rng.integers(-4, 5))][seed % 2]
+    step = int(rng.integers(1, 3))
+    part = np.empty(shape)[(slice(None),) * (dim % nd) + (slice(start, end, step),)].shape
+    check(torch, lambda L, t, s: L.slice_scatter(t, s, dim, start, end, step), x,
+          _array(rng, part, dtype), grad=_grad(dtype, 0, 1),
+          label=f"slice_scatter {seed} {shape} {dim} {start}:{end}:{step}")
+
+
+@pytest.mark.parametrize("seed", range(36))
+def test_tensordot_forms_of_dims(seed):
+    rng = np.random.default_rng(seed)
+    dtype = DTYPES[seed % len(DTYPES)]
+    k = int(rng.integers(0, 3))
+    inner = _shape(rng, 1, 4, k, k + 1)
+    a = _array(rng, _shape(rng, 1, 3, 0, 2) + inner, dtype)
+    b = _array(rng, inner + _shape(rng, 1, 3, 0, 2), dtype)
+    perm = rng.permutation(k)
+    da = [a.ndim - k + int(i) for i in perm]
+    db = [int(i) for i in perm]
+    label = f"{seed} {dtype} {a.shape} {b.shape}"
+    for name, dims in [("count", k), ("lists", (da, db)),
+                       ("negative", ([d - a.ndim for d in da], db)),
+                       ("tensor", torch.tensor([da, db]) if k else None)]:
+        if dims is None:
+            continue
+        _where_torch_computes(
+            lambda L, p, q: L.tensordot(p, q, dims=L.tensor(dims.tolist())
+                                        if name == "tensor" else dims),
+            a, b, grad=_grad(dtype, 0, 1), label=f"tensordot {name} {label} {dims}")
