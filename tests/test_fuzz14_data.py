@@ -130,7 +130,8 @@ def test_loader_options_errors_and_attributes(options):
                                           "timeout", "prefetch_factor", "persistent_workers",
                                           "generator", "multiprocessing_context",
                                           "pin_memory_device", "in_order", "worker_init_fn")]
-        samplers = [type(dl.sampler).__name__, type(dl.batch_sampler).__name__]
+        samplers = [type(dl.sampler).__name__, type(dl.batch_sampler).__name__,
+                    dl.collate_fn.__name__]
         return batches, len(dl), attrs, samplers, len(dl.sampler)
 
     _both(loader)

@@ -21,7 +21,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend.random import default_generator, generator_scope
 from .base import Dataset, as_generator
-from .collate import collate_arrays, default_convert, tensors_of
+from .collate import collate_arrays, default_collate, default_convert, tensors_of
 from .iterable import IterableDataset
 from .options import (
     check_stream_options,
@@ -192,7 +192,7 @@ class DataLoader:
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got "
                             f"{type(collate_fn).__name__}")
-        self.collate_fn = collate_fn
+        self._collate_fn = collate_fn
         if sampler is not None:
             if shuffle:
                 raise ValueError("DataLoader: sampler and shuffle=True are mutually exclusive "
@@ -253,6 +253,14 @@ class DataLoader:
         self._defaults = None
 
     @property
+    def collate_fn(self):
+        """PyTorch's: the one given, else ``default_collate`` (``default_convert`` with
+        ``batch_size=None``), the rule the loader follows."""
+        if self._collate_fn is not None:
+            return self._collate_fn
+        return default_convert if self.unbatched else default_collate
+
+    @property
     def sampler(self):
         return self._sampler if self._sampler is not None else self._samplers()[0]
 
@@ -281,7 +289,7 @@ class DataLoader:
             # Seeded by numbers drawn from rng (not Generator.spawn, whose count of children is
             # not part of the state a checkpoint saves), so the stream follows from rng's state.
             stream = np.random.default_rng(self.rng.integers(0, 2**63, size=4).tolist())
-        gathered = (_plain_arrays(self.dataset) and self.collate_fn is None
+        gathered = (_plain_arrays(self.dataset) and self._collate_fn is None
                     and not self.unbatched and (order is None or order.dtype != object))
         if gathered:
             batches = self._gathered(order, sizes)
@@ -303,11 +311,11 @@ class DataLoader:
             else:
                 batches = (self._collated(plan, base) for plan in plans)
         if stream is not None:
-            if self.collate_fn is None:
+            if self._collate_fn is None:
                 batches = (_structure(self.transform(b, stream)) for b in batches)
             else:
                 batches = (self.transform(b, stream) for b in batches)
-        if self.tensors and self.collate_fn is None and not self.unbatched:
+        if self.tensors and self._collate_fn is None and not self.unbatched:
             batches = (_handed_out(b) for b in batches)
         depth = self.prefetch or (self.num_workers if gathered else 0)
         return prefetched(batches, depth) if depth else batches
@@ -356,9 +364,9 @@ class DataLoader:
     def _batch_of(self, samples: list):
         """The batch of ``samples`` (with ``batch_size=None``: the one sample, converted)."""
         if self.unbatched:  # no automatic batching: the one sample, converted
-            convert = self.collate_fn or (default_convert if self.tensors else _as_is)
+            convert = self._collate_fn or (default_convert if self.tensors else _as_is)
             return convert(samples[0])
-        return collate(samples) if self.collate_fn is None else self.collate_fn(samples)
+        return collate(samples) if self._collate_fn is None else self._collate_fn(samples)
 
 
 def _plain_arrays(dataset) -> bool:
