@@ -78,3 +78,53 @@ def test_numpy_style_pad_with_nothing_to_pad_copies():
         assert y is not x and not np.shares_memory(y.numpy(), x.detach().numpy()), mode
         y.sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), np.full((2, 3), 4.0))
+
+
+def _tup(rng, d, lo, hi):
+    if rng.random() < 0.6:
+        return tuple(int(v) for v in rng.integers(lo, hi, d))
+    return int(rng.integers(lo, hi))
+
+
+def _draw_layer(rng):
+    d = int(rng.integers(1, 4))
+    kind = str(rng.choice(["conv", "convT", "max", "avg"]))
+    if kind in ("conv", "convT"):
+        kw = dict(stride=_tup(rng, d, 1, 3), dilation=_tup(rng, d, 1, 3), bias=bool(
+            rng.random() < .5), groups=int(rng.choice([1, 2])))
+        if kind == "conv":
+            kw["padding"] = ["same", "valid", _tup(rng, d, 0, 3)][int(rng.integers(0, 3))]
+            kw["stride"] = 1 if kw["padding"] == "same" else kw["stride"]
+            kw["padding_mode"] = str(rng.choice(["zeros", "reflect", "replicate", "circular"]))
+        else:
+            kw["padding"] = _tup(rng, d, 0, 3)
+        kw = {k: v for k, v in kw.items() if rng.random() < .7}
+        return f"Conv{'Transpose' if kind == 'convT' else ''}{d}d", (2, 4, _tup(rng, d, 1, 4)), kw
+    kw = dict(stride=_tup(rng, d, 1, 3) if rng.random() < .7 else None, padding=_tup(rng, d, 0, 2),
+              ceil_mode=bool(rng.random() < .5))
+    if kind == "max":
+        kw.update(dilation=_tup(rng, d, 1, 3), return_indices=bool(rng.random() < .5))
+    else:
+        kw["count_include_pad"] = bool(rng.random() < .5)
+        if d > 1 and rng.random() < .5:
+            kw["divisor_override"] = int(rng.integers(1, 4))
+    kw = {k: v for k, v in kw.items() if rng.random() < .7}
+    return f"{'Max' if kind == 'max' else 'Avg'}Pool{d}d", (_tup(rng, d, 2, 5),), kw
+
+
+_FIELDS = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices",
+           "count_include_pad", "divisor_override", "padding_mode", "groups", "output_padding")
+
+
+def test_layer_reprs_and_fields_are_pytorchs():
+    # before: MaxPool reprs left out dilation and ceil_mode when at their defaults, AvgPool
+    # reprs added ceil_mode/count_include_pad/divisor_override (PyTorch's show kernel_size,
+    # stride and padding only, AvgPool1d's as 1-tuples), and a Conv's padding_mode was quoted
+    rng = np.random.default_rng(1400)
+    for _ in range(150):
+        name, args, kw = _draw_layer(rng)
+        theirs, ours = getattr(torch.nn, name)(*args, **kw), getattr(cr.nn, name)(*args, **kw)
+        assert repr(ours) == repr(theirs), (name, args, kw)
+        for field in _FIELDS:
+            if hasattr(theirs, field):
+                assert getattr(ours, field) == getattr(theirs, field), (name, args, kw, field)

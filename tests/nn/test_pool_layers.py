@@ -62,9 +62,11 @@ def test_output_shapes_and_values():
 
 
 def test_reprs():
-    assert repr(nn.MaxPool2d(2)) == "MaxPool2d(kernel_size=2, stride=2, padding=0)"
+    # PyTorch's: MaxPool shows every field, AvgPool these three (AvgPool1d's as 1-tuples)
+    assert repr(nn.MaxPool2d(2)) == (
+        "MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)")
     assert repr(nn.AvgPool1d(3, 1, 1, count_include_pad=False)) == (
-        "AvgPool1d(kernel_size=3, stride=1, padding=1, count_include_pad=False)")
+        "AvgPool1d(kernel_size=(3,), stride=(1,), padding=(1,))")
     assert repr(nn.AdaptiveAvgPool2d((1, 1))) == "AdaptiveAvgPool2d(output_size=(1, 1))"
 
 

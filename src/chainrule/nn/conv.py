@@ -116,7 +116,7 @@ class _ConvNd(Module):
         if self.bias is None:
             s += ", bias=False"
         if getattr(self, "padding_mode", "zeros") != "zeros":
-            s += f", padding_mode={self.padding_mode!r}"
+            s += f", padding_mode={self.padding_mode}"  # PyTorch's, unquoted
         return s
 
 
@@ -191,6 +191,7 @@ class _Conv(_ConvNd):
 class _ConvTranspose(_ConvNd):
     _op = _op_relu = None
     _transposed = True
+    padding_mode = "zeros"  # PyTorch's attribute; the only mode a transposed one takes
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,

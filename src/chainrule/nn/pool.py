@@ -84,11 +84,9 @@ class _MaxPool(_Pool):
         return type(self)._op(x, self.kernel_size, self.stride, self.padding,
                               ceil_mode=self.ceil_mode)
 
-    def extra_repr(self) -> str:
-        dilation = "" if self.dilation == 1 else f", dilation={self.dilation}"
-        ceil = ", ceil_mode=True" if self.ceil_mode else ""
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
-                f"{dilation}{ceil}")
+    def extra_repr(self) -> str:  # PyTorch's, every field shown
+        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
+                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class _AvgPool(_Pool):
@@ -115,11 +113,8 @@ class _AvgPool(_Pool):
         return type(self)._op(x, self.kernel_size, self.stride, self.padding, self.ceil_mode,
                               self.count_include_pad, self.divisor_override)
 
-    def extra_repr(self) -> str:
-        extra = "" if self.count_include_pad else ", count_include_pad=False"
-        if self.divisor_override is not None:
-            extra += f", divisor_override={self.divisor_override}"
-        return super().extra_repr() + extra
+    def extra_repr(self) -> str:  # PyTorch's: these three only
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
 class _AdaptivePool(Module):
@@ -186,7 +181,7 @@ class MaxPool2d(_MaxPool):
         (N, C, H, W) -> (N, C, H_out, W_out), H_out = (H + 2 * padding - kh) // stride + 1.
 
     >>> MaxPool2d(2)
-    MaxPool2d(kernel_size=2, stride=2, padding=0)
+    MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
     """
 
     _nd = 2
@@ -221,6 +216,10 @@ class AvgPool1d(_AvgPool):
     def __init__(self, kernel_size, stride=None, padding=0, ceil_mode=False,
                  count_include_pad: bool = True):  # PyTorch's: no divisor_override
         super().__init__(kernel_size, stride, padding, ceil_mode, count_include_pad)
+        # PyTorch's AvgPool1d keeps 1-tuples (``kernel_size=(3,)`` in its repr)
+        self.kernel_size, self.stride, self.padding = (
+            tuple(v) if isinstance(v, (tuple, list)) else (v,)
+            for v in (self.kernel_size, self.stride, self.padding))
 
 
 class AvgPool2d(_AvgPool):
