@@ -462,3 +462,112 @@ def test_a_dataset_without_len_is_read_through_a_sampler_or_a_subset():
 
     assert _both(read) == ([0, 1, 4, 9], [[9, 1]], [4, 9], 2)
     _both(lambda lib: lib.utils.data.DataLoader(lib.utils.data.Dataset(), batch_size=2).__len__())
+
+
+# --- the loader end to end on random datasets ----------------------------------------------------
+
+
+def _random_dataset(lib, rng, n):
+    data = lib.utils.data
+    x = rng.standard_normal((n, 2)).astype(str(rng.choice(["float32", "float64"])))
+    y = rng.integers(0, 4, n)
+    kind = int(rng.integers(0, 5))
+    if kind == 0:
+        return data.TensorDataset(lib.tensor(x), lib.tensor(y))
+    if kind == 1:
+        return [(x[i], int(y[i])) for i in range(n)]
+    if kind == 2:
+        base = data.TensorDataset(lib.tensor(np.concatenate([x, x])), lib.tensor(
+            np.concatenate([y, y])))
+        return data.Subset(base, rng.permutation(2 * n)[:n].tolist())
+    if kind == 3:
+        k = int(rng.integers(0, n + 1))
+        return data.ConcatDataset([data.TensorDataset(lib.tensor(x[:k]), lib.tensor(y[:k])),
+                                   [(lib.tensor(x[i]), lib.tensor(y[i])) for i in range(k, n)]])
+    return data.StackDataset(x=data.TensorDataset(lib.tensor(x)), y=list(y))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_pipelines_batch_as_pytorch(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 9))
+    batch_size = [None, 1, 2, 3, 5][seed % 5]
+    drop_last = bool(rng.integers(0, 2)) and batch_size is not None
+    order = rng.integers(0, n, int(rng.integers(0, 2 * n))).tolist()
+    mode = int(rng.integers(0, 4))  # in order, a sampler, a batch sampler, a collate_fn
+    workers = int(rng.integers(0, 3))
+    draws = rng.integers(0, 2**31, 8)
+
+    def loader(lib, threads):
+        ds = _random_dataset(lib, np.random.default_rng(draws), n)
+        kw = dict(batch_size=batch_size, drop_last=drop_last)
+        if mode == 1:
+            kw["sampler"] = order
+        if mode == 2:
+            kw = dict(batch_sampler=[order[i:i + 2] for i in range(0, len(order), 2)])
+        if mode == 3:
+            kw["collate_fn"] = lambda samples: ("custom", samples)
+        dl = lib.utils.data.DataLoader(ds, num_workers=threads, **kw)
+        return [_norm(b) for b in dl], len(dl)
+
+    theirs = _run(torch, lambda lib: loader(lib, 0))
+    assert _run(cr, lambda lib: loader(lib, 0)) == theirs
+    if workers:  # chainrule's worker threads give the same batches
+        assert _run(cr, lambda lib: loader(lib, workers)) == theirs
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_shuffled_passes_hold_pytorch_counts_and_repeat_when_seeded(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 12))
+    batch_size = [None, 1, 3, 4][seed % 4]
+    drop_last = bool(seed % 3 == 0) and batch_size is not None
+
+    def passes(lib, seed_of_pass, workers=0):
+        ds = lib.utils.data.TensorDataset(lib.tensor(np.arange(n)))
+        dl = lib.utils.data.DataLoader(ds, batch_size=batch_size, shuffle=True,
+                                       drop_last=drop_last, num_workers=workers,
+                                       generator=lib.Generator().manual_seed(seed_of_pass))
+        return [[b[0].tolist() for b in dl] for _ in range(2)], len(dl)
+
+    (t_passes, t_len), (c_passes, c_len) = passes(torch, seed), passes(cr, seed)
+    assert c_len == t_len
+    for ours, theirs in zip(c_passes, t_passes, strict=True):
+        sizes = [np.size(b) for b in ours]
+        assert sizes == [np.size(b) for b in theirs] and len(ours) == t_len
+        seen = np.ravel(np.concatenate([np.ravel(b) for b in ours])) if ours else []
+        assert len(set(seen.tolist() if len(seen) else [])) == len(seen)  # no repeats
+    assert passes(cr, seed) == (c_passes, c_len)  # bit for bit, pass after pass
+    assert passes(cr, seed, workers=2) == (c_passes, c_len)
+    assert n < 6 or c_passes[0] != c_passes[1]  # every pass draws a new order
+
+
+def test_streams_lengths_and_chains():
+    def stream(lib, n, length=None):
+        class Count(lib.utils.data.IterableDataset):
+            def __iter__(self):
+                return iter(range(n))
+
+        if length is not None:
+            Count.__len__ = lambda self: length
+        return Count()
+
+    def read(lib):
+        data, out = lib.utils.data, []
+        for n, length in ((0, None), (5, None), (5, 5), (6, 6)):
+            for batch_size in (None, 1, 2, 4):
+                for drop_last in (False, True) if batch_size else (False,):
+                    dl = data.DataLoader(stream(lib, n, length), batch_size=batch_size,
+                                         drop_last=drop_last)
+                    try:
+                        size = len(dl)
+                    except TypeError:
+                        size = "no len"
+                    out.append((size, [_norm(b) for b in dl]))
+        chain = data.ChainDataset([stream(lib, 2, 2), stream(lib, 3, 3)])
+        out.append((len(chain), list(chain), list(stream(lib, 2) + stream(lib, 1))))
+        with pytest.raises(TypeError):
+            len(data.ChainDataset([stream(lib, 2, 2), stream(lib, 3)]))
+        return out
+
+    _both(read)
