@@ -14,6 +14,10 @@ Before this wave:
   quietly, as PyTorch's (and as the other losses' already was).
 * ``binary_cross_entropy`` of a NaN probability computed a NaN loss; PyTorch refuses it ("all
   elements of input should be between 0 and 1"), as this already refused NaN targets.
+* ``binary_cross_entropy_with_logits`` at an infinite logit with target 0 (any ``-inf``, and
+  ``+inf`` with target 1) was NaN (``inf * 0`` in ``max(z, 0) - z t``), with NumPy's warning;
+  PyTorch's own formula is NaN at every ``-inf`` logit. It is now the loss's limit (0 or inf),
+  quietly (docs/pytorch.md, "What differs on purpose").
 
 Checked and found equal (seeded cases below): cross_entropy/nll_loss with weights, ignore_index,
 label_smoothing, (N, C, d1, ...), (C,) and empty inputs, all-ignored targets, probability
@@ -142,3 +146,30 @@ def test_binary_cross_entropy_refuses_a_nan_probability():
         F(cr).binary_cross_entropy(cr.tensor(p), cr.tensor(t))
     with pytest.raises(ValueError, match="input must hold probabilities"):
         cr.nn.BCELoss()(cr.tensor(p), cr.tensor(t))
+
+
+@pytest.mark.parametrize("pos_weight", [None, 2.0, 0.0])
+def test_binary_cross_entropy_with_logits_at_infinite_logits_is_the_limit(pos_weight):
+    # a masked logit of -inf with target 0 gave NaN (and a warning): its loss is 0
+    z = np.array([np.inf, np.inf, np.inf, -np.inf, -np.inf, -np.inf, 2.0])
+    t = np.array([0.0, 0.5, 1.0, 0.0, 0.5, 1.0, 0.3])
+    pw = None if pos_weight is None else cr.tensor(pos_weight)
+    zc = cr.tensor(z, requires_grad=True)
+    got = F(cr).binary_cross_entropy_with_logits(zc, cr.tensor(t), reduction="none",
+                                                 pos_weight=pw)
+    p = 1.0 if pos_weight is None else pos_weight
+    want = [np.inf, np.inf, 0.0, 0.0, np.inf * p if p else 0.0, np.inf * p if p else 0.0]
+    np.testing.assert_array_equal(got.numpy()[:6], want)
+    zt = torch.tensor(z, requires_grad=True)
+    ref = torch.nn.functional.binary_cross_entropy_with_logits(
+        zt, torch.tensor(t), reduction="none",
+        pos_weight=None if pos_weight is None else torch.tensor(pos_weight))
+    np.testing.assert_allclose(got.numpy()[[0, 1, 6]], ref.detach().numpy()[[0, 1, 6]],
+                               rtol=1e-15)
+    assert np.isnan(ref.detach().numpy()[3:6]).all()  # PyTorch's formula at -inf
+    got.sum().backward()
+    ref.sum().backward()
+    np.testing.assert_allclose(zc.grad.numpy(), zt.grad.numpy(), rtol=1e-15)
+    f32 = F(cr).binary_cross_entropy_with_logits(cr.tensor(z.astype(np.float32)),
+                                                 cr.tensor(t.astype(np.float32)))
+    assert f32.dtype == cr.float32 and np.isinf(f32.item())

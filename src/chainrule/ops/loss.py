@@ -10,6 +10,7 @@ class-label losses live in ``_classification.py`` and are exported from here.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import numbers
 
@@ -159,6 +160,11 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002 
 _BCE_EPS = 9.999999960041972e-13
 
 
+def _quiet(xp):
+    """No warning for the ``inf - inf`` of an infinite logit (replaced by its limit after)."""
+    return xp.errstate(invalid="ignore") if hasattr(xp, "errstate") else contextlib.nullcontext()
+
+
 def _clamped_log_array(x):
     """log(x) clamped to >= -100 as PyTorch's binary cross entropy does (no warning at x = 0)."""
     xp = get_array_module(x)
@@ -227,16 +233,26 @@ class BinaryCrossEntropyWithLogits(_BinaryLoss):
     """Binary cross entropy of sigmoid(z), computed from the logits without forming sigmoid(z).
 
     The loss is ``(1 - t) z + l softplus(-z)`` with ``l = 1 + (pos_weight - 1) t``; without
-    pos_weight that is ``max(z, 0) - z t + log(1 + exp(-|z|))``, which never overflows.
+    pos_weight that is ``max(z, 0) - z t + log(1 + exp(-|z|))``, which never overflows. At an
+    infinite logit it is its limit, ``(1 - t) softplus(z) + pos_weight t softplus(-z)`` with the
+    term of a zero coefficient 0: a logit of -inf (masked) with target 0 costs 0, where the
+    formula's ``inf - inf`` is NaN (docs/pytorch.md, "What differs on purpose").
     """
 
     def forward(self, z, t):
         xp = get_array_module(z)
-        log_term = xp.log1p(xp.exp(-xp.abs(z)))
-        if self.pos_weight is None:
-            return self._finish(xp.maximum(z, 0) - z * t + log_term)
-        softplus_neg = xp.maximum(-z, 0) + log_term
-        return self._finish((1 - t) * z + (1 + (self.pos_weight - 1) * t) * softplus_neg)
+        with _quiet(xp):
+            log_term = xp.log1p(xp.exp(-xp.abs(z)))
+            pw = self.pos_weight
+            if pw is None:
+                loss = xp.maximum(z, 0) - z * t + log_term
+            else:
+                loss = (1 - t) * z + (1 + (pw - 1) * t) * (xp.maximum(-z, 0) + log_term)
+            infinite = xp.isinf(z)
+            if infinite.any():
+                c = xp.where(z > 0, 1 - t, t if pw is None else pw * t)  # of the infinite term
+                loss = xp.where(infinite, xp.where(c == 0, 0, c * xp.inf), loss).astype(z.dtype)
+        return self._finish(loss)
 
     def backward(self, g):
         z, t = self.inputs
