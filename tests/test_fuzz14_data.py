@@ -106,7 +106,8 @@ def test_a_subclass_that_changes_each_sample_is_read_sample_by_sample():
 
 _OPTIONS = [dict(persistent_workers=True), dict(prefetch_factor=2), dict(timeout=-1),
             dict(num_workers=-1), dict(pin_memory=True), dict(pin_memory_device=""),
-            dict(in_order=True), dict(batch_size=None, drop_last=True), dict(batch_size=0),
+            dict(in_order=True), dict(multiprocessing_context="fork"),
+            dict(batch_size=None, drop_last=True), dict(batch_size=0),
             dict(batch_size=2.0), dict(batch_size=True), dict(shuffle=True, sampler=[0, 1]),
             dict(batch_sampler=[[0, 1]], batch_size=2),
             dict(batch_sampler=[[0, 1]], drop_last=True),

@@ -57,6 +57,10 @@ def check_torch_options(options: dict, num_workers: int) -> dict:
             factor, numbers.Integral) or factor < 1):
         raise ValueError(f"DataLoader: prefetch_factor must be a positive int (batches per "
                          f"worker), got {factor!r}")
+    if values["multiprocessing_context"] is not None and num_workers == 0:
+        raise ValueError(f"DataLoader: multiprocessing_context can only be used with "
+                         f"multi-process loading (num_workers > 0), but got num_workers=0 and "
+                         f"multiprocessing_context={values['multiprocessing_context']!r}")
     if values["persistent_workers"] and num_workers == 0:
         raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
     return values
