@@ -318,9 +318,12 @@ def test_refusals():
     with pytest.raises(RuntimeError, match="one memory location"):
         (w * 1.0).reshape(1, 3, 4).expand(2, 3, 4).mul_(2.0)
     buf = cr.zeros(3, 4, dtype="float64")
+    view = buf[:2]
     with pytest.raises(RuntimeError, match="shares its memory"):
-        buf[:2].add_(w[:2])  # a view of a constant buffer: buf would not see the gradient
+        buf.add_(w)  # a constant buffer whose view lives: the view would not see the gradient
     assert w._version == 0 and buf._version == 0
+    view.add_(w[:2])  # through the buffer, which then carries it (views.owner_of), as PyTorch
+    assert buf.requires_grad and buf._version == 1
     with cr.no_grad():  # under no_grad: plain in place, identity kept
         w += 1.0
     np.testing.assert_allclose(w.detach().numpy(), W + 1.0)

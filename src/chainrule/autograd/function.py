@@ -208,7 +208,7 @@ def _share_count(out, data, arrays, inputs) -> None:
             out._counter = t._counter
             refs = getattr(t, "_views", None)
             if refs is None:
-                refs = t._views = ViewRefs()
+                refs = t._views = ViewRefs(t)  # t owns the memory: its views' list names it
             refs.append(weakref.ref(out))
             if len(refs) > refs.limit:
                 refs.prune()

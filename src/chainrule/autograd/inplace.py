@@ -143,13 +143,13 @@ def _apply(t: Tensor, who: str, write) -> Tensor:
 
 
 def _plain_item(i, xp):
-    """One index item as ``setitem`` writes with it: a Tensor as its array, a list as an array, a
-    0-d integer array as an int (as in PyTorch and ``t[i]``: NumPy would select a copy with it,
-    which a write through ``ints_first``'s steps would then miss), a uint8 array as a mask."""
+    """One index item as ``setitem`` writes with it: a Tensor as its array, a list or range as an
+    array, a 0-d integer array as an int (as in PyTorch and ``t[i]``: NumPy would select a copy
+    with it, which a write through ``ints_first``'s steps would miss), a uint8 array as a mask."""
     if isinstance(i, Tensor):
         i = i._data
     i = uint8_as_mask(i, stacklevel=5)
-    if isinstance(i, list):
+    if isinstance(i, (list, range)):  # t[range(n), y] -= 1 (makemore) as t[list(range(n)), y]
         return xp.asarray(i)
     if getattr(i, "shape", None) == () and getattr(i, "dtype", None) is not None \
             and i.dtype.kind in "iu":

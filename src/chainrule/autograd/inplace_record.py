@@ -27,9 +27,11 @@ would connect it (``autograd/reroute.py``). Stricter than PyTorch: a node that r
 refuses with the "modified by an inplace operation" error, even where PyTorch's would not have
 read them (``z = y * 2; y.add_(1); z.sum().backward()``). Refused outright: a leaf that requires
 grad or a view of one (as in PyTorch); a tensor that does not require grad but shares its memory
-with a view (a view of a constant buffer, one a view was made of) when the value requires grad:
-the other tensor would see the values without the gradient. A ``detach()`` or ``.data`` alias
-is written and recorded as its own tensor, as in PyTorch: the original sees the values only.
+with a view (one a view was made of) when the value requires grad: the other tensor would see
+the values without the gradient. A view made outside the graph of a constant (``dC[ix] += v``)
+is written through that constant (``views.owner_of``), which then carries the gradient. A
+``detach()`` or ``.data`` alias is written and recorded as its own tensor, as in PyTorch: the
+original sees the values only.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from .mode import _grad_enabled, _trace_recorder, no_grad
 from .promotion import check_in_place
 from .tensor import Tensor
 from .view_replay import _addresses, _pointer, keep_earlier, other_views, rebuild, rebuild_copies
-from .views import shares_memory_as_view
+from .views import owner_of, shares_memory_as_view
 from .write import TakeAt, WriteInto, put, take
 
 __all__ = ["change", "needs_record", "record_write", "refuse_trace", "reshape_in_place"]
@@ -73,7 +75,8 @@ def _root_of(t: Tensor, who: str):
             from .inplace import writable_array  # a sibling module that imports this one
 
             writable_array(t, who)
-        return t, None
+        root = owner_of(t)  # a view made outside the graph, of a constant (views.owner_of)
+        return (t, None) if root is None else (root, _positions(t._data, root._data, who, t))
     cur = t
     while cur._ctx is not None and cur._ctx.inputs is not None:
         base = next((x for x in cur._ctx.inputs if x._counter is cur._counter), None)

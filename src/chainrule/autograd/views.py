@@ -23,6 +23,10 @@ class ViewRefs(list):
 
     limit = 16  # prune once longer than this; doubling it keeps the pruning linear overall
 
+    def __init__(self, owner=None):
+        super().__init__()
+        self.owner = None if owner is None else weakref.ref(owner)  # whose memory (owner_of)
+
     def prune(self) -> None:
         self[:] = [r for r in self if r() is not None]
         self.limit = max(16, 2 * len(self))
@@ -53,6 +57,19 @@ def shares_memory_as_view(t) -> bool:
     return refs is not None and refs.alive()
 
 
+def owner_of(t):
+    """The constant tensor whose memory ``t``, a view made outside the graph, shows (``dC[ix]``
+    of ``dC = zeros_like(C)`` written with a value that requires grad, as makemore's
+    ``dC[ix] += demb[k, j]``), through which ``inplace_record`` then records the write, as
+    PyTorch's graph does; None where ``t`` is no view, or the owner is gone, in the graph or of
+    another dtype. The list of a memory's views names the tensor that owns it."""
+    refs = getattr(t, "_views", None) if getattr(t, "_viewed", False) else None
+    owner = None if refs is None or refs.owner is None else refs.owner()
+    if owner is None or owner is t or owner.requires_grad or owner._data.dtype != t._data.dtype:
+        return None
+    return owner
+
+
 def link_view(out, t) -> None:
     """Make ``out`` a view of ``t`` where the array cannot say so itself (a strided array made by
     NumPy's stride tricks has no ``base`` of ``t``'s): the same bookkeeping as ``Function.apply``
@@ -60,7 +77,7 @@ def link_view(out, t) -> None:
     out._counter = t._counter
     refs = getattr(t, "_views", None)
     if refs is None:
-        refs = t._views = ViewRefs()
+        refs = t._views = ViewRefs(t)
     refs.append(weakref.ref(out))
     if len(refs) > refs.limit:
         refs.prune()
@@ -102,12 +119,12 @@ def track_copy(copy, source, conj: bool = False) -> None:
     ``conj``: the copy is its conjugate (``x.mH``, PyTorch's lazy conjugate view)."""
     refs = getattr(source, "_views", None)
     if refs is None:
-        refs = source._views = ViewRefs()
+        refs = source._views = ViewRefs(source)
     if getattr(refs, "copies", None) is None:
         refs.copies = []
     copies_of(source)  # drop the copies no tensor sees any more
     if getattr(copy, "_views", None) is None:
-        copy._views = ViewRefs()  # the views of the copy will join it
+        copy._views = ViewRefs(copy)  # the views of the copy will join it
     refs.copies.append(_Copy(weakref.ref(copy), copy._data, copy._counter, copy._views,
                              source._data, conj))
 
