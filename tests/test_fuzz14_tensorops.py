@@ -25,6 +25,11 @@ Before this wave:
 * ``einsum`` of integer or bool tensors summed in their own dtype: ``einsum("ij->i", int8)``
   wrapped around past 127 and ``einsum("ii", bool)`` (a trace) was a bool, where PyTorch sums a
   letter that one operand alone has in int64 (as ``sum``); its dtype is now PyTorch's.
+* ``trapezoid``/``trapz`` of integer samples with none along ``dim`` gave float32 zeros (PyTorch:
+  zeros of y's dtype), of bool samples (or bool ``x``) and ``cumulative_trapezoid`` of bool
+  samples computed where PyTorch refuses them, and a 0-d tensor ``dx`` was taken as a tensor
+  (PyTorch reads it as a number); with a constant ``dx`` the float16 sums were the sum of the
+  pieces, a few ulps off PyTorch's ``(sum(y) - (y_first + y_last) / 2) dx``.
 
 Checked and found equal (seeded cases below): flip/fliplr/flipud, rot90 (every k and plane),
 roll, block_diag, cartesian_prod, combinations (with_replacement), kron, diag_embed, diagonal,
@@ -296,3 +301,40 @@ def test_tensordot_forms_of_dims(seed):
             lambda L, p, q: L.tensordot(p, q, dims=L.tensor(dims.tolist())
                                         if name == "tensor" else dims),
             a, b, grad=_grad(dtype, 0, 1), label=f"tensordot {name} {label} {dims}")
+
+
+@pytest.mark.parametrize("seed", range(45))
+def test_trapezoid_and_cumulative_trapezoid(seed):
+    rng = np.random.default_rng(seed)
+    dtype = DTYPES[seed % len(DTYPES)]
+    shape = _shape(rng, 0, 4, 1, 4)
+    y, nd = _array(rng, shape, dtype), len(shape)
+    dim = int(rng.integers(-nd, nd))
+    dx = float(rng.random() + 0.5)
+    x = np.sort(rng.standard_normal(shape[dim]))
+    xs = np.sort(rng.standard_normal(shape), axis=dim).astype(
+        "float64" if dtype == "float64" else "float32")
+    label = f"{seed} {dtype} {shape} dim={dim}"
+    for name in ("trapezoid", "trapz", "cumulative_trapezoid"):
+        check(torch, lambda L, t: getattr(L, name)(t, dim=dim), y, grad=_grad(dtype, 0),
+              label=f"{name} {label}")
+        check(torch, lambda L, t: getattr(L, name)(t, dx=dx, dim=dim), y, grad=_grad(dtype, 0),
+              label=f"{name} dx={dx} {label}")
+        for points in (x, xs):
+            check(torch, lambda L, t, p: getattr(L, name)(t, p, dim=dim), y, points,
+                  grad=_grad(dtype, 0, 1), label=f"{name} x{points.shape} {label}")
+
+
+def test_trapezoid_edges_as_pytorch():
+    ints, flags = np.zeros((2, 0), "int16"), np.array([True, False, True])
+    half = np.array([1.1, 2.3, 3.7, 4.1, 7.9], "float16")
+    for fn, arrays in [(lambda L, t: L.trapezoid(t), [ints]),
+                       (lambda L, t: L.trapz(t, dx=2.0), [ints]),
+                       (lambda L, t: L.trapezoid(t), [flags]),
+                       (lambda L, t: L.cumulative_trapezoid(t), [flags]),
+                       (lambda L, t, p: L.trapezoid(t, p), [half.astype("float64")[:3], flags]),
+                       (lambda L, t: L.trapezoid(t, dx=L.tensor(2.5)), [half]),
+                       (lambda L, t: L.cumulative_trapezoid(t, dx=L.tensor(2)), [half]),
+                       (lambda L, t: L.trapezoid(t, dx=1.3), [half]),
+                       (lambda L, t: L.trapezoid(t, dx=True), [half])]:
+        same_outcome(torch, fn, arrays, label=str(arrays))

@@ -133,10 +133,16 @@ def _spacing(name, y, x, dx, axis):
     """The widths of the intervals along ``axis``: ``diff(x)`` (1-D ``x`` along the axis, or
     ``x`` broadcasting with ``y``), or the constant ``dx`` (1 by default)."""
     if x is None:
+        if isinstance(dx, Tensor) and dx.ndim == 0 and dx.dtype.kind in "iuf":
+            dx = dx.item()  # PyTorch's dx is a number (a 0-d tensor is read as one)
+        if isinstance(dx, (bool, complex)) or not isinstance(dx, numbers.Real | None):
+            raise TypeError(f"{name}: dx must be a real number, got {dx!r}")
         return 1.0 if dx is None else dx
     if dx is not None:
         raise TypeError(f"{name}: pass x or dx, not both")
-    x = _floating(tensor_input(name, x, "x"))
+    if tensor_input(name, x, "x").dtype.kind == "b":
+        raise TypeError(f"{name}: x must not be bool (PyTorch's), got dtype {x.dtype}")
+    x = _floating(x)
     if x.ndim == 1:
         if x.shape[0] != y.shape[axis]:
             raise ValueError(f"{name}: x has {x.shape[0]} points, y has {y.shape[axis]} along "
@@ -153,20 +159,32 @@ def _ends(t, axis):
     return getitem(t, head + (slice(None, -1),)), getitem(t, head + (slice(1, None),))
 
 
-def _pieces(name, y, x, dx, dim):
-    y = _floating(tensor_input(name, y, "y"))
-    if y.ndim == 0:
+def _samples(name, y, dim):
+    if tensor_input(name, y, "y").ndim == 0:
         raise ValueError(f"{name}: y must have at least one dimension, got a 0-d tensor")
-    axis = _one_axis(name, dim, y.ndim)
-    lo, hi = _ends(y, axis)
-    return (lo + hi) * _spacing(name, y, x, dx, axis) / 2.0, axis
+    return _one_axis(name, dim, y.ndim)
+
+
+def _floating_samples(name, y):
+    if y.dtype.kind == "b":
+        raise TypeError(f"{name}: y must not be bool (PyTorch's), got dtype {y.dtype}")
+    return _floating(y)
 
 
 def trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
     """The trapezoidal rule along ``dim``: the integral of ``y`` sampled at ``x`` (or at the
-    constant spacing ``dx``, 1 by default)."""
-    areas, axis = _pieces("trapezoid", y, x, dx, dim)
-    return _sum(areas, axis)
+    constant spacing ``dx``, 1 by default). PyTorch's arithmetic: with a constant spacing,
+    ``(sum(y) - (y_first + y_last) / 2) dx``; no samples integrate to zeros of y's dtype."""
+    axis = _samples("trapezoid", y, dim)
+    if y.shape[axis] == 0:
+        return y.sum(axis).astype(y.dtype)
+    y = _floating_samples("trapezoid", y)
+    spacing = _spacing("trapezoid", y, x, dx, axis)
+    if isinstance(spacing, Tensor):
+        lo, hi = _ends(y, axis)
+        return _sum((lo + hi) * spacing, axis) / 2.0
+    ends = getitem(y, (slice(None),) * axis + ([0, -1],))
+    return (_sum(y, axis) - _sum(ends, axis) * 0.5) * spacing
 
 
 def trapz(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
@@ -176,8 +194,10 @@ def trapz(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
 
 def cumulative_trapezoid(y, x=None, *, dx=None, dim: int = -1) -> Tensor:
     """The running trapezoidal integral along ``dim`` (one entry fewer than ``y``)."""
-    areas, axis = _pieces("cumulative_trapezoid", y, x, dx, dim)
-    return cumsum(areas, axis)
+    axis = _samples("cumulative_trapezoid", y, dim)
+    y = _floating_samples("cumulative_trapezoid", y)
+    lo, hi = _ends(y, axis)
+    return cumsum((lo + hi) * _spacing("cumulative_trapezoid", y, x, dx, axis) / 2.0, axis)
 
 
 def unravel_index(indices, shape) -> tuple:
