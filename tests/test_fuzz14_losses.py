@@ -18,6 +18,8 @@ Before this wave:
   ``+inf`` with target 1) was NaN (``inf * 0`` in ``max(z, 0) - z t``), with NumPy's warning;
   PyTorch's own formula is NaN at every ``-inf`` logit. It is now the loss's limit (0 or inf),
   quietly (docs/pytorch.md, "What differs on purpose").
+* ``gaussian_nll_loss`` took a ``var`` with size 1 only in the last axis; PyTorch takes size 1 in
+  any one axis (a variance shared by the channels: (N, 1, H, W) for input (N, C, H, W)).
 
 Checked and found equal (seeded cases below): cross_entropy/nll_loss with weights, ignore_index,
 label_smoothing, (N, C, d1, ...), (C,) and empty inputs, all-ignored targets, probability
@@ -173,3 +175,20 @@ def test_binary_cross_entropy_with_logits_at_infinite_logits_is_the_limit(pos_we
     f32 = F(cr).binary_cross_entropy_with_logits(cr.tensor(z.astype(np.float32)),
                                                  cr.tensor(t.astype(np.float32)))
     assert f32.dtype == cr.float32 and np.isinf(f32.item())
+
+
+@pytest.mark.parametrize("var_shape", [(2, 3, 4), (2, 3), (1, 3, 4), (2, 1, 4), (2, 3, 1),
+                                       (1, 1, 4), (3, 4), (2, 3, 2), (4,), ()])
+def test_gaussian_nll_loss_var_shapes_against_pytorch(var_shape):
+    # (1, 3, 4) and (2, 1, 4) were refused; the others were already PyTorch's
+    rng = np.random.default_rng(1414)
+    x, t = rng.standard_normal((2, 3, 4)), rng.standard_normal((2, 3, 4))
+    v = rng.random(var_shape) + 0.1
+    for full, red in ((False, "mean"), (True, "none")):
+        _compare(torch, f"var {var_shape}", lambda lib, a, b, c, full=full, red=red:
+                 F(lib).gaussian_nll_loss(a, b, c, full=full, reduction=red), x, t, v,
+                 grad=[0, 1, 2])
+    if var_shape == (2, 1, 4):
+        m = cr.nn.GaussianNLLLoss()
+        vt = cr.tensor(v, requires_grad=True)
+        assert cr.autograd.gradcheck(lambda a: m(cr.tensor(x), cr.tensor(t), a), (vt,))

@@ -117,8 +117,9 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     """Gaussian negative log-likelihood ``0.5 * (log(var) + (input - target)^2 / var)``.
 
     ``var`` is the input's shape, or lacks its last axis (one variance per sample), or has size 1
-    there; a number is one variance for all. It is clamped to at least ``eps`` without the clamp
-    being differentiated (as PyTorch does); ``full`` adds ``0.5 * log(2 pi)``.
+    in one axis (shared along it, as PyTorch: (N, 1, H, W) for input (N, C, H, W)); a number is
+    one variance for all. It is clamped to at least ``eps`` without the clamp being
+    differentiated (as PyTorch does); ``full`` adds ``0.5 * log(2 pi)``.
     """
     _check_reduction("gaussian_nll_loss", reduction)
     eps = _real("gaussian_nll_loss", "eps", eps)
@@ -128,12 +129,14 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
         var = Tensor(get_array_module(x._data).full(x.shape, float(var), dtype=x.dtype))
     v = _float_tensor("gaussian_nll_loss", "var", var)
     if tuple(v.shape) != tuple(x.shape):
+        differ = [(a, b) for a, b in zip(x.shape, v.shape) if a != b]
         if tuple(x.shape[:-1]) == tuple(v.shape):
             v = unsqueeze(v, -1)
-        elif not (tuple(x.shape[:-1]) == tuple(v.shape[:-1]) and v.shape[-1] == 1):
+        elif not (v.ndim == x.ndim and len(differ) == 1 and differ[0][1] == 1):
             raise ValueError(f"gaussian_nll_loss: var must have the input's shape "
                              f"{tuple(x.shape)}, that shape without its last axis, or size 1 "
-                             f"there; got {tuple(v.shape)}")
+                             f"in one of its axes (shared along it: (N, 1, H, W) for input "
+                             f"(N, C, H, W)); got {tuple(v.shape)}")
     if bool((v._data < 0).any()):
         raise ValueError("gaussian_nll_loss: var has negative entries")
     v = _ClampMinStraight.apply(v, low=eps)
