@@ -255,6 +255,20 @@ op("Softmax")(_softmax(ops.softmax))
 op("LogSoftmax")(_softmax(ops.log_softmax))
 
 
+def _hardmax(x, axis):
+    """1 at the first maximum along ``axis``, 0 elsewhere (not differentiated: a step)."""
+    def one_hot(a):
+        xp = get_array_module(a)
+        ax = axis % a.ndim
+        first = xp.expand_dims(xp.argmax(a, axis=ax), ax)
+        pos = xp.arange(a.shape[ax]).reshape([-1 if i == ax else 1 for i in range(a.ndim)])
+        return (pos == first).astype(a.dtype)
+    return nondiff(one_hot, x)
+
+
+op("Hardmax", const=(0,))(_softmax(_hardmax))
+
+
 def _clip_bound(value, dtype):
     return value if dtype.kind == "f" else int(value)
 

@@ -1,0 +1,266 @@
+"""Fuzz wave 14, ONNX loading: random one-op graphs written with onnx.helper (opsets 13 to 20,
+attributes at non-default values, broadcasting, float16 and int32/int64 initializers) loaded by
+chainrule.onnx.load and compared with onnxruntime; where onnxruntime departs from the ONNX
+specification (pooling's SAME padding with dilations, a ConvTranspose's SAME padding with a
+kernel of one) ONNX's reference implementation decides. Malformed files raise OnnxLoadError."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.onnx import OnnxLoadError, load
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+F = TensorProto.FLOAT
+X_SHAPE = (2, 3, 4, 5)
+
+
+def _init(array, name):
+    return numpy_helper.from_array(np.asarray(array), name)
+
+
+def _i64(values, name):
+    return _init(np.asarray(values, np.int64), name)
+
+
+def model_of(nodes, inits, opset, out_shape=None):
+    g = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", F, ["N", *X_SHAPE[1:]])],
+                          [helper.make_tensor_value_info("y", F, out_shape)], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+    m.ir_version = 8
+    return m
+
+
+def _outcome(m, x):
+    """onnxruntime's output (the graph's output then declared with its shape), or None where
+    onnxruntime refuses the graph."""
+    try:
+        sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+        want = sess.run(None, {"x": x})[0]
+    except Exception:  # noqa: BLE001 - an invalid random case (onnxruntime's own errors)
+        return None
+    out = m.graph.output[0].type.tensor_type.shape
+    out.SetInParent()
+    for d in want.shape:
+        out.dim.add().dim_value = d
+    return want
+
+
+def _close(got, want):
+    if got.shape != want.shape or got.dtype != want.dtype:
+        return False
+    scale = max(1.0, float(np.abs(want).max())) if want.size else 1.0
+    return np.allclose(got, want, rtol=1e-4, atol=1e-4 * scale, equal_nan=True)
+
+
+def check(m, x):
+    want = _outcome(m, x)
+    if want is None:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = load(m)(cr.tensor(x)).numpy()
+    if _close(got, want):
+        return
+    from onnx.reference import ReferenceEvaluator  # onnxruntime departs from the spec?
+    ref = ReferenceEvaluator(m).run(None, {"x": x})[0]
+    assert _close(got, ref), f"chainrule {got.shape}, onnxruntime {want.shape}, ONNX's " \
+        f"reference {ref.shape}: {[n.op_type for n in m.graph.node]}"
+
+
+def _layer(r, opset):
+    k, s, d, g = (int(r.integers(1, 4)), int(r.integers(1, 3)), int(r.integers(1, 3)),
+                  int(r.choice([1, 3])))
+    kw = {"strides": [s, s], "dilations": [d, d]}
+    mode = int(r.integers(3))
+    if mode == 0:
+        kw["pads"] = [int(v) for v in r.integers(0, 2, 4)]
+    elif mode == 1:
+        kw["auto_pad"] = str(r.choice(["SAME_UPPER", "SAME_LOWER", "VALID"]))
+    kind = int(r.integers(4))
+    if kind == 0:
+        w = r.standard_normal((6, 3 // g, k, k)).astype(np.float32)
+        return [helper.make_node("Conv", ["x", "W", "b"], ["y"], group=g, **kw)], [
+            _init(w, "W"), _init(r.standard_normal(6).astype(np.float32), "b")]
+    if kind == 1:
+        w = r.standard_normal((3, 6 // g, k, k)).astype(np.float32)
+        if mode == 2 and r.integers(2):
+            kw["output_padding"] = [int(v) for v in r.integers(0, s, 2)]
+        elif mode == 2:
+            kw["output_shape"] = [int(v) for v in 3 * s + (k - 1) * d + 1 + r.integers(0, s, 2)]
+        return [helper.make_node("ConvTranspose", ["x", "W"], ["y"], group=g, **kw)], [
+            _init(w, "W")]
+    kw["kernel_shape"] = [k, k]
+    if r.integers(2):
+        kw["ceil_mode"] = 1
+    if kind == 2:
+        return [helper.make_node("MaxPool", ["x"], ["y"], **kw)], []
+    kw.pop("dilations")
+    if "pads" in kw:
+        kw["pads"] = [min(p, k // 2) for p in kw["pads"]]
+    return [helper.make_node("AveragePool", ["x"], ["y"], count_include_pad=int(r.integers(2)),
+                             **kw)], []
+
+
+def _norm_or_activation(r, opset):
+    k = int(r.integers(5))
+    eps = float(r.uniform(1e-5, 0.1))
+    if k == 0:
+        stats = [r.standard_normal(3).astype(np.float32) for _ in range(4)]
+        stats[3] = np.abs(stats[3]) + 0.5
+        return [helper.make_node("BatchNormalization", ["x", "s", "b", "m", "v"], ["y"],
+                                 epsilon=eps, momentum=0.7)], [
+            _init(a, n) for a, n in zip(stats, "sbmv")]
+    if k == 1:
+        return [helper.make_node("InstanceNormalization", ["x", "s", "b"], ["y"], epsilon=eps)], [
+            _init(r.standard_normal(3).astype(np.float32), n) for n in "sb"]
+    if k == 2 and opset >= 17:
+        axis = int(r.integers(-3, 4))
+        shape = X_SHAPE[axis:]
+        return [helper.make_node("LayerNormalization", ["x", "s", "b"], ["y"], axis=axis,
+                                 epsilon=eps)], [
+            _init(r.standard_normal(shape).astype(np.float32), n) for n in "sb"]
+    u = lambda lo, hi: float(r.uniform(lo, hi))  # noqa: E731
+    acts = [("Elu", {"alpha": u(0.1, 2)}), ("Celu", {"alpha": u(0.1, 2)}),
+            ("Selu", {"alpha": u(0.5, 2), "gamma": u(0.5, 2)}), ("LeakyRelu", {"alpha": u(-1, 1)}),
+            ("HardSigmoid", {"alpha": u(0.1, 0.5), "beta": u(0.2, 0.8)}),
+            ("ThresholdedRelu", {"alpha": u(-1, 1)}), ("Softplus", {}), ("Softsign", {}),
+            ("HardSwish", {}), ("Mish", {}), ("Softmax", {"axis": int(r.integers(-4, 4))}),
+            ("LogSoftmax", {"axis": int(r.integers(-4, 4))}),
+            ("Hardmax", {"axis": int(r.integers(-4, 4))})]
+    if opset >= 20:
+        acts.append(("Gelu", {"approximate": str(r.choice(["none", "tanh"]))}))
+    name, kw = acts[int(r.integers(len(acts)))]
+    return [helper.make_node(name, ["x"], ["y"], **kw)], []
+
+
+def _broadcast(r, opset):
+    shape = [n if r.integers(2) else 1 for n in X_SHAPE][int(r.integers(0, 4)):]
+    b = r.standard_normal(shape).astype(np.float16 if r.integers(2) else np.float32)
+    op_type = str(r.choice(["Add", "Sub", "Mul", "Div", "Pow", "Max", "Min", "Mean", "Sum",
+                            "PRelu"]))
+    nodes, x = [], "x"
+    if b.dtype == np.float16:  # a float16 initializer, widened by a Cast
+        nodes.append(helper.make_node("Cast", ["B16"], ["B"], to=F))
+    if op_type == "Pow":
+        nodes.append(helper.make_node("Abs", ["x"], ["xa"]))
+        x = "xa"
+    nodes.append(helper.make_node(op_type, [x, "B"], ["y"]))
+    return nodes, [_init(b, "B16" if b.dtype == np.float16 else "B")]
+
+
+def _shape_op(r, opset):
+    k = int(r.integers(6))
+    if k == 0:
+        return [helper.make_node("Transpose", ["x"], ["y"],
+                                 perm=[int(v) for v in r.permutation(4)])], []
+    if k == 1:
+        targets = [[0, -1], [2, 0, 20], [-1, 5], [0, 3, 0, 5]]
+        return [helper.make_node("Reshape", ["x", "s"], ["y"])], [
+            _i64(targets[int(r.integers(len(targets)))], "s")]
+    if k == 2:
+        settings = ([int(r.integers(-5, 5)) for _ in range(2)],
+                    [int(r.choice([-1, 100, 3, -100, 2])) for _ in range(2)],
+                    [int(v) for v in r.choice(4, 2, replace=False)],
+                    [int(r.choice([1, 2, -1, -2])) for _ in range(2)])
+        return [helper.make_node("Slice", ["x", "st", "en", "ax", "sp"], ["y"])], [
+            _i64(v, n) for v, n in zip(settings, ("st", "en", "ax", "sp"))]
+    if k == 3:
+        index = r.integers(-4, 4, (2, 3)).astype(np.int64 if r.integers(2) else np.int32)
+        return [helper.make_node("Gather", ["x", "i"], ["y"], axis=int(r.choice([2, -2, 3])))], [
+            _init(index, "i")]
+    if k == 4:
+        return [helper.make_node("Tile", ["x", "rp"], ["y"])], [_i64(r.integers(1, 3, 4), "rp")]
+    return [helper.make_node("Flatten", ["x"], ["y"], axis=int(r.integers(-4, 5)))], []
+
+
+_REDUCE = ["ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
+           "ReduceL2", "ReduceLogSumExp", "ReduceSumSquare"]
+
+
+def _reduction(r, opset):
+    op_type = str(r.choice(_REDUCE + ["ArgMax", "ArgMin"]))
+    keep = int(r.integers(2))
+    axes = sorted({int(v) for v in r.integers(-4, 4, int(r.integers(1, 3)))})
+    if op_type.startswith("Arg"):
+        return [helper.make_node(op_type, ["x"], ["i"], axis=axes[0], keepdims=keep,
+                                 select_last_index=int(r.integers(2))),
+                helper.make_node("Cast", ["i"], ["y"], to=F)], []
+    if op_type == "ReduceSum" or opset >= 18:
+        if r.integers(3):
+            return [helper.make_node(op_type, ["x", "ax"], ["y"], keepdims=keep)], [
+                _i64(axes, "ax")]
+        return [helper.make_node(op_type, ["x"], ["y"], keepdims=keep,
+                                 noop_with_empty_axes=int(r.integers(2)))], []
+    return [helper.make_node(op_type, ["x"], ["y"], axes=axes, keepdims=keep)], []
+
+
+def _other(r, opset):
+    k = int(r.integers(5))
+    if k == 0:
+        low, high = sorted(r.standard_normal(2).astype(np.float32))
+        return [helper.make_node("Clip", ["x", "lo" if r.integers(2) else "", "hi"], ["y"])], [
+            _init(low, "lo"), _init(high, "hi")]
+    if k == 1:
+        return [helper.make_node("CumSum", ["x", "a"], ["y"], exclusive=int(r.integers(2)),
+                                 reverse=int(r.integers(2)))], [_i64(int(r.integers(-4, 4)), "a")]
+    if k == 2:
+        mode = str(r.choice(["constant", "reflect", "edge", "wrap"]))
+        return [helper.make_node("Pad", ["x", "p", "v"], ["y"], mode=mode)], [
+            _i64(r.integers(0, 2, 8), "p"), _init(np.float32(0.5), "v")]
+    if k == 3 and opset >= 14:
+        return [helper.make_node("Trilu", ["x", "k"], ["y"], upper=int(r.integers(2)))], [
+            _i64(int(r.integers(-2, 3)), "k")]
+    equation = str(r.choice(["abcd,abed->abce", "abcd,abcd->ab", "...d,...d->..."]))
+    return [helper.make_node("Einsum", ["x", "x"], ["y"], equation=equation)], []
+
+
+BUILDERS = [_layer, _norm_or_activation, _broadcast, _shape_op, _reduction, _other]
+
+
+# -- regressions ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("opset,axis", [(13, -1), (13, 1), (11, 1), (11, -2)])
+def test_hardmax(opset, axis):
+    """Hardmax was refused (no evaluator); a one-hot of the first maximum, ties included."""
+    x = np.random.default_rng(6).integers(0, 3, X_SHAPE).astype(np.float32)  # many ties
+    m = model_of([helper.make_node("Hardmax", ["x"], ["y"], axis=axis)], [], opset)
+    want = _outcome(m, x)
+    np.testing.assert_array_equal(load(m)(cr.tensor(x)).numpy(), want)
+
+
+def _relu_model():
+    return model_of([helper.make_node("Relu", ["x"], ["y"])], [], 17, X_SHAPE)
+
+
+@pytest.mark.parametrize("mangle,match", [
+    (lambda b: b[: len(b) // 2], "corrupt or truncated"),
+    (lambda b: bytes(range(256)) * 2, "corrupt or truncated"),
+    (lambda b: b"", "not a valid ONNX model"),
+])
+def test_malformed_bytes_raise_onnx_load_error(mangle, match):
+    with pytest.raises(OnnxLoadError, match=match):
+        load(mangle(_relu_model().SerializeToString()))
+
+
+def test_invalid_graphs_raise_onnx_load_error_naming_the_problem():
+    undefined = model_of([helper.make_node("Add", ["x", "z"], ["y"])], [], 17, X_SHAPE)
+    with pytest.raises(OnnxLoadError, match="'z'"):
+        load(undefined)
+    short = numpy_helper.from_array(np.ones((2, 3), np.float32), "w")
+    short.raw_data = short.raw_data[:-4]
+    with pytest.raises(OnnxLoadError, match="raw_data size"):
+        load(model_of([helper.make_node("Add", ["x", "w"], ["y"])], [short], 17, X_SHAPE))
+    custom = model_of([helper.make_node("Foo", ["x"], ["y"], domain="com.acme")], [], 17, X_SHAPE)
+    custom.opset_import.append(helper.make_opsetid("com.acme", 1))
+    with pytest.raises(OnnxLoadError, match="com.acme:Foo"):
+        load(custom)
+    with pytest.raises(OnnxLoadError, match="opset 23"):
+        load(model_of([helper.make_node("Relu", ["x"], ["y"])], [], 23, X_SHAPE))
