@@ -227,6 +227,16 @@ BUILDERS = [_layer, _norm_or_activation, _broadcast, _shape_op, _reduction, _oth
 
 # -- regressions ------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("op_type", _REDUCE)
+def test_a_reduction_over_no_axes_keeps_its_elementwise_part(op_type):
+    """noop_with_empty_axes=1 without axes returned x itself; onnxruntime and ONNX's reference
+    give the reduction's elementwise part (|x| for ReduceL1/ReduceL2, x**2 for ReduceSumSquare)."""
+    x = np.random.default_rng(5).standard_normal(X_SHAPE).astype(np.float32)
+    m = model_of([helper.make_node(op_type, ["x"], ["y"], noop_with_empty_axes=1)], [], 18)
+    want = _outcome(m, x)
+    np.testing.assert_allclose(load(m)(cr.tensor(x)).numpy(), want, rtol=1e-6, atol=1e-6)
+
+
 @pytest.mark.parametrize("opset,axis", [(13, -1), (13, 1), (11, 1), (11, -2)])
 def test_hardmax(opset, axis):
     """Hardmax was refused (no evaluator); a one-hot of the first maximum, ties included."""

@@ -200,13 +200,18 @@ def _tile(ctx, attrs, x, repeats):
     return ops.tile(x, *reps)
 
 
-def _reduce(since, fn, int_fn):
+# What a reduction over no axes (noop_with_empty_axes) leaves: its elementwise part, as
+# onnxruntime and ONNX's reference implementation compute it (|x| for ReduceL2, not x).
+_NOOP = {"ReduceSumSquare": lambda x: x * x, "ReduceL1": ops.abs, "ReduceL2": ops.abs}
+
+
+def _reduce(name, since, fn, int_fn):
     def evaluate(ctx, attrs, x, axes=None):
         axes = _axes(ctx, attrs, axes, since)
         keep = bool(attrs.get("keepdims", 1))
         if not axes:
             if attrs.get("noop_with_empty_axes", 0):
-                return x
+                return _NOOP.get(name, lambda t: t)(x)
             axes = tuple(range(x.ndim))
         axes = tuple(sorted({_axis(a, x.ndim, "Reduce") for a in axes}))
         if not is_float(x):
@@ -247,7 +252,7 @@ def _int_reduce(name, fn):
 
 
 for _name, (_since, _fn, _int) in _REDUCTIONS.items():
-    op(_name, const=(1,))(_reduce(_since, _fn, _int_reduce(_name, _int)))
+    op(_name, const=(1,))(_reduce(_name, _since, _fn, _int_reduce(_name, _int)))
 
 
 def _arg(largest):
