@@ -225,6 +225,15 @@ def _other(r, opset):
 BUILDERS = [_layer, _norm_or_activation, _broadcast, _shape_op, _reduction, _other]
 
 
+@pytest.mark.parametrize("builder", BUILDERS, ids=lambda b: b.__name__.strip("_"))
+def test_random_graphs_load_as_onnxruntime_runs_them(builder):
+    r = np.random.default_rng(sorted(b.__name__ for b in BUILDERS).index(builder.__name__))
+    for _ in range(40):
+        opset = int(r.choice([13, 14, 15, 16, 17, 18, 19, 20]))
+        nodes, inits = builder(r, opset)
+        check(model_of(nodes, inits, opset), r.standard_normal(X_SHAPE).astype(np.float32))
+
+
 # -- regressions ------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("op_type", _REDUCE)
@@ -244,6 +253,19 @@ def test_hardmax(opset, axis):
     m = model_of([helper.make_node("Hardmax", ["x"], ["y"], axis=axis)], [], opset)
     want = _outcome(m, x)
     np.testing.assert_array_equal(load(m)(cr.tensor(x)).numpy(), want)
+
+
+@pytest.mark.parametrize("op_type", ["MaxPool", "AveragePool"])
+def test_a_window_larger_than_the_padded_input_gives_an_empty_output(op_type):
+    """It raised chainrule's pooling error; ONNX's output size is 0 there (onnxruntime's too):
+    the window (5 elements along axis 2) is one longer than the input (4)."""
+    x = np.ones(X_SHAPE, np.float32)
+    kw = {"dilations": [2, 1]} if op_type == "MaxPool" else {}
+    m = model_of([helper.make_node(op_type, ["x"], ["y"], kernel_shape=[3 if kw else 5, 3],
+                                   auto_pad="VALID", **kw)], [], 18)
+    want = _outcome(m, x)
+    assert want.shape == (2, 3, 0, 3)
+    assert load(m)(cr.tensor(x)).shape == want.shape
 
 
 def _relu_model():

@@ -149,6 +149,15 @@ def _pool_geometry(attrs, x, who):
     return kernel, strides, dilations, pairs, ceil, outs
 
 
+def _empty(x, outs):
+    """The output when the window is one element larger than the padded input: ONNX's output
+    size is 0 along that axis (onnxruntime's too), an empty result; else None."""
+    if all(o > 0 for o in outs) or any(o < 0 for o in outs):
+        return None
+    xp = get_array_module(x._data)
+    return Tensor(xp.zeros((*x.shape[:2], *outs), dtype=x._data.dtype))
+
+
 def _native(kernel, pairs, dilations):
     """Whether PyTorch's pooling (symmetric padding at most half the window) computes it."""
     return all(pb == pe and 2 * pb <= (k - 1) * d + 1
@@ -176,6 +185,8 @@ def _max_pool_check(attrs, n_inputs, used, opset):
 @op("MaxPool", check=_max_pool_check)
 def _max_pool(ctx, attrs, x):
     kernel, strides, dilations, pairs, ceil, outs = _pool_geometry(attrs, x, "MaxPool")
+    if (empty := _empty(x, outs)) is not None:
+        return empty
     pool = _MAX[len(kernel)]
     if _native(kernel, pairs, dilations):
         y = pool(x, kernel, strides, tuple(p for p, _ in pairs), dilations, ceil)
@@ -194,6 +205,8 @@ def _avg_pool_check(attrs, n_inputs, used, opset):
 @op("AveragePool", check=_avg_pool_check)
 def _avg_pool(ctx, attrs, x):
     kernel, strides, dilations, pairs, ceil, outs = _pool_geometry(attrs, x, "AveragePool")
+    if (empty := _empty(x, outs)) is not None:
+        return empty
     include = bool(attrs.get("count_include_pad", 0))
     pool = _AVG[len(kernel)]
     if _native(kernel, pairs, dilations):
