@@ -12,6 +12,7 @@ import chainrule
 torch = pytest.importorskip("torch")
 
 from . import port12_programs as programs  # noqa: E402
+from . import port12b_programs as programs_b  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -126,3 +127,79 @@ def test_d2l_concise_rnn_with_state_detach_in_place_before_backward_matches_pyto
     assert ours[0][1:] == theirs[0][1:]
     _close(ours[0][0], theirs[0][0], rtol=1e-5, atol=0)
     _close(ours[1], theirs[1], rtol=0, atol=1e-6)
+
+
+def test_fastai_backprop_from_scratch_with_g_attributes_and_layer_classes_matches_pytorch():
+    # x.g = ... on tensors (chainrule's had no __dict__) and the lesson's checks against autograd
+    rng = np.random.default_rng(1202)
+    x, y = rng.standard_normal((20, 6)), rng.standard_normal(20)
+    w1, w2 = rng.standard_normal((6, 5)) / np.sqrt(6), rng.standard_normal((5, 1)) / np.sqrt(5)
+    out = {}
+    for lib in (chainrule, torch):
+        previous = lib.get_default_dtype()
+        lib.set_default_dtype(lib.float64)  # the nn.Module version makes its weights by randn
+        try:
+            out[lib] = programs_b.fastai_backprop(lib, *(lib.tensor(a) for a in (
+                x, y, w1, np.zeros(5), w2, np.zeros(1))))
+        finally:
+            lib.set_default_dtype(previous)
+    assert out[chainrule]["nn_module"][-1] == out[torch]["nn_module"][-1] == 0  # plain tensors
+    for version in ("functions", "classes", "modules", "nn_module"):
+        _close(out[chainrule][version][:5], out[torch][version][:5], rtol=1e-12, atol=1e-14)
+        _close(out[chainrule][version][:4], out[chainrule]["autograd"][:4], rtol=1e-12,
+               atol=1e-14)
+
+
+def _shared_draws(monkeypatch, lib, seed):
+    """``randn``/``randint``/``multinomial`` with a ``generator=`` draw from one NumPy stream."""
+    rng = np.random.default_rng(seed)
+
+    def randn(*size, generator=None, **kwargs):
+        shape = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+        return lib.tensor(rng.standard_normal(tuple(shape)), dtype=lib.get_default_dtype())
+
+    def randint(low, high, size, generator=None, **kwargs):
+        return lib.tensor(rng.integers(low, high, tuple(size)))
+
+    def multinomial(probs, num_samples, generator=None, **kwargs):
+        p = probs.detach().numpy()
+        u = rng.uniform(size=p.shape[0])
+        return lib.tensor((p.cumsum(-1) < u[:, None]).sum(-1)[:, None])
+
+    for name, fn in (("randn", randn), ("randint", randint), ("multinomial", multinomial)):
+        monkeypatch.setattr(lib, name, fn)
+
+
+WORDS = ["emma", "olivia", "ava", "isabella", "sophia", "mia", "amelia", "harper", "evelyn",
+         "abigail", "emily", "ella"]
+
+
+def test_makemore_backprop_ninja_with_retain_grad_manual_backward_and_training_matches_pytorch(
+        monkeypatch):
+    # dC[ix] += demb[k, j] under recorded gradients and dlogits[range(n), Yb] -= 1: both refused
+    # by chainrule before
+    chars = sorted(set("".join(WORDS)))
+    stoi = {s: i + 1 for i, s in enumerate(chars)}
+    stoi["."] = 0
+    itos = {i: s for s, i in stoi.items()}
+    out = {}
+    for lib in (chainrule, torch):
+        previous = lib.get_default_dtype()
+        with monkeypatch.context() as m:
+            _shared_draws(m, lib, 1203)
+            lib.set_default_dtype(lib.float64)
+            try:
+                X, Y = programs_b.build_dataset(lib, WORDS, stoi, 3)  # noqa: N806
+                run = programs_b.backprop_ninja(lib, X, Y, len(itos), 3)
+                names = programs_b.sample_names(lib, run[-1], 3, itos)
+            finally:
+                lib.set_default_dtype(previous)
+        out[lib] = run[:-1] + (names,)
+    ours, theirs = out[chainrule], out[torch]
+    assert [r[0] for r in ours[0]] == [r[0] for r in theirs[0]] and len(ours[0]) == 28
+    assert all(r[2] for r in ours[0]) and all(r[2] for r in theirs[0])  # allclose everywhere
+    assert max(r[3] for r in ours[0]) < 1e-15 and max(r[3] for r in theirs[0]) < 1e-15
+    assert abs(ours[1]) < 1e-15 and ours[2] < 1e-15  # the fused loss and BatchNorm agree
+    assert ours[6] == theirs[6]
+    _close([ours[3], ours[4], ours[5]], [theirs[3], theirs[4], theirs[5]], rtol=1e-12,
+           atol=1e-14)
