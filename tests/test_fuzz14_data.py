@@ -572,3 +572,32 @@ def test_streams_lengths_and_chains():
         return out
 
     _both(read)
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_the_loader_reads_a_batch_by_getitems_as_pytorch(workers):
+    # PyTorch's loader reads a batch with dataset.__getitems__(indices) when the dataset has one
+    # (a batched read from disk, or batch-level work); the loader called __getitem__ per sample
+    def read(lib):
+        data = lib.utils.data
+
+        class Bulk(data.Dataset):
+            def __len__(self):
+                return 5
+
+            def __getitem__(self, i):
+                return i
+
+            def __getitems__(self, indices):
+                return [100 + i for i in indices]
+
+        out = []
+        sets = (Bulk(), data.Subset(Bulk(), [4, 2, 0]), data.StackDataset(Bulk(), list("abcde")))
+        for ds in sets:
+            for kw in (dict(batch_size=2), dict(batch_size=None),
+                       dict(batch_size=2, collate_fn=list)):
+                out.append([_norm(b) for b in data.DataLoader(ds, num_workers=workers, **kw)])
+        return out
+
+    got = _both(read)
+    assert got[0][0] == ("T", "int64", (2,), [100, 101]) and got[1][0] == ("V", "int", 0)

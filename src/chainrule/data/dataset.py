@@ -31,6 +31,7 @@ from .options import (
     sampler_keys,
 )
 from .streaming import past_length_warned, stream_batches
+from .subsets import batch_reader
 from .threads import in_threads, prefetched
 from .workers import check_context, in_processes, thread_starter
 
@@ -353,8 +354,14 @@ class DataLoader:
                 yield tuple(a[np.asarray(indices, np.int64)] for a in arrays)
 
     def _collated(self, plan, base):
-        """One batch of samples, each read inside its own stream (``generator_scope``)."""
+        """One batch of samples, each read inside its own stream (``generator_scope``); by the
+        dataset's ``__getitems__`` (PyTorch's batched read) in the stream of the batch's first
+        sample, when it has one of its own (``subsets.batch_reader``)."""
         start, indices = plan
+        read = None if self.unbatched else batch_reader(self.dataset)
+        if read is not None:
+            with generator_scope([*base, start]):
+                return self._batch_of(list(read(list(indices))))
         samples = []
         for offset, i in enumerate(indices):
             with generator_scope([*base, start + offset]):

@@ -13,7 +13,7 @@ import numpy as np
 from .base import Dataset, as_generator
 from .iterable import IterableDataset
 
-__all__ = ["ConcatDataset", "StackDataset", "Subset", "random_split"]
+__all__ = ["ConcatDataset", "StackDataset", "Subset", "batch_reader", "random_split"]
 
 
 class Subset(Dataset):
@@ -140,6 +140,23 @@ class StackDataset(Dataset):
         if isinstance(self.datasets, dict):
             return [{k: columns[k][j] for k in named} for j in range(len(indices))]
         return [tuple(columns[k][j] for k in named) for j in range(len(indices))]
+
+
+def batch_reader(dataset):
+    """The dataset's ``__getitems__``, which a DataLoader calls with the indices of a batch as
+    PyTorch's does, when reading it differs from reading each sample: None for a dataset without
+    one, and for a ``Subset`` or ``StackDataset`` whose datasets have none (theirs read item by
+    item, which the loader does with a stream per sample)."""
+    read = getattr(dataset, "__getitems__", None)
+    if not callable(read):
+        return None
+    if isinstance(dataset, Subset):
+        return read if batch_reader(dataset.dataset) is not None else None
+    if isinstance(dataset, StackDataset):
+        inner = dataset.datasets.values() if isinstance(dataset.datasets, dict) else \
+            dataset.datasets
+        return read if any(batch_reader(d) is not None for d in inner) else None
+    return read
 
 
 def random_split(dataset, lengths, generator=None, *, rng=None) -> list[Subset]:
