@@ -592,7 +592,13 @@ def test_the_loader_reads_a_batch_by_getitems_as_pytorch(workers):
                 return [100 + i for i in indices]
 
         out = []
-        sets = (Bulk(), data.Subset(Bulk(), [4, 2, 0]), data.StackDataset(Bulk(), list("abcde")))
+        class BulkRows(data.TensorDataset):
+            def __getitems__(self, indices):
+                return [(self.tensors[0][i] * 10,) for i in indices]
+
+        rows = BulkRows(_tensor(lib, np.arange(5.0)))
+        sets = (Bulk(), data.Subset(Bulk(), [4, 2, 0]), data.StackDataset(Bulk(), list("abcde")),
+                rows)
         for ds in sets:
             for kw in (dict(batch_size=2), dict(batch_size=None),
                        dict(batch_size=2, collate_fn=list)):

@@ -379,7 +379,8 @@ class DataLoader:
 def _plain_arrays(dataset) -> bool:
     """An ``ArrayDataset`` whose samples are its arrays' rows, so that a batch is one gather; a
     subclass with its own ``__getitem__`` (a transform of each sample) is read sample by sample."""
-    return isinstance(dataset, ArrayDataset) and type(dataset).__getitem__ in _GATHERED
+    return (isinstance(dataset, ArrayDataset) and type(dataset).__getitem__ in _GATHERED
+            and batch_reader(dataset) is None)
 
 
 def _as_is(sample):
