@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 
 from . import port12_programs as programs  # noqa: E402
 from . import port12b_programs as programs_b  # noqa: E402
+from . import port12c_programs as programs_c  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -203,3 +204,45 @@ def test_makemore_backprop_ninja_with_retain_grad_manual_backward_and_training_m
     assert ours[6] == theirs[6]
     _close([ours[3], ours[4], ours[5]], [theirs[3], theirs[4], theirs[5]], rtol=1e-12,
            atol=1e-14)
+
+
+def test_what_is_torch_nn_really_from_scratch_to_nn_module_matches_pytorch(monkeypatch):
+    rng = np.random.default_rng(1204)
+    x = rng.uniform(0, 1, (24, 784))
+    y = (x @ rng.standard_normal((784, 10))).argmax(1)  # labels a linear model can learn
+    out = {}
+    for lib in (chainrule, torch):
+        draws = np.random.default_rng(1205)
+
+        def randn(*size, draws=draws, lib=lib, **kwargs):
+            return lib.tensor(draws.standard_normal(size), dtype=lib.get_default_dtype())
+
+        previous = lib.get_default_dtype()
+        with monkeypatch.context() as m:
+            m.setattr(lib, "randn", randn)
+            lib.set_default_dtype(lib.float64)
+            try:
+                scratch = programs_c.from_scratch(lib, lib.tensor(x), lib.tensor(y), 784, 10,
+                                                  lr=0.05)
+                model = programs_c.logistic_module(lib, 784, 10)
+                by_hand = programs_c.fit_by_hand(lib, model, lib.tensor(x), lib.tensor(y),
+                                                 lr=0.05)
+            finally:
+                lib.set_default_dtype(previous)
+        out[lib] = scratch, by_hand
+    ours, theirs = out[chainrule], out[torch]
+    assert ours[0][1] < ours[0][0][0] and np.mean(ours[1][3:]) < np.mean(ours[1][:3])
+    _close(list(ours), list(theirs), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("model", ["linear", "cnn", "sequential_lambda_wrapped"])
+def test_what_is_torch_nn_really_fit_with_loss_batch_and_validation_matches_pytorch(model):
+    rng = np.random.default_rng(1206)
+    arrays = (rng.uniform(0, 1, (24, 784)), rng.integers(0, 10, 24),
+              rng.uniform(0, 1, (10, 784)), rng.integers(0, 10, 10))
+    build = {"linear": lambda lib: lib.nn.Linear(784, 10), "cnn": programs_c.mnist_cnn,
+             "sequential_lambda_wrapped": programs_c.lambda_cnn}[model]
+    ours, theirs = _both(build, lambda lib, m: programs_c.train_refactored(
+        lib, m, *(lib.tensor(a) for a in arrays), wrapped=model.endswith("wrapped")))
+    assert isinstance(ours[0][0], np.float64) and isinstance(theirs[0][0], np.float64)
+    _close(ours, theirs, rtol=1e-10, atol=1e-12)
