@@ -98,8 +98,13 @@ class TensorDataset(ArrayDataset):
         self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(a)
                              for t, a in zip(tensors, self.arrays, strict=True))
 
-    def __getitem__(self, index):
-        return tuple(t[index] for t in self.tensors)
+    def __getitem__(self, index):  # a Tensor over the rows (indexing tracks only a gradient)
+        return tuple(t[index] if t.requires_grad else _rows(t._data[index])
+                     for t in self.tensors)
+
+
+def _rows(values) -> Tensor:
+    return Tensor(np.asarray(values) if isinstance(values, np.generic) else values)
 
 
 _GATHERED = (ArrayDataset.__getitem__, TensorDataset.__getitem__)  # one gather per batch
