@@ -20,6 +20,8 @@ Before this wave:
   quietly (docs/pytorch.md, "What differs on purpose").
 * ``gaussian_nll_loss`` took a ``var`` with size 1 only in the last axis; PyTorch takes size 1 in
   any one axis (a variance shared by the channels: (N, 1, H, W) for input (N, C, H, W)).
+* ``triplet_margin_loss`` refused inputs of rank other than 1 or 2; PyTorch takes any one rank
+  (a batch of (N, K, D) triplets, distances along the last axis).
 
 Checked and found equal (seeded cases below): cross_entropy/nll_loss with weights, ignore_index,
 label_smoothing, (N, C, d1, ...), (C,) and empty inputs, all-ignored targets, probability
@@ -89,7 +91,7 @@ def _class_case(rng):
 @pytest.mark.parametrize("seed", range(3))
 def test_cross_entropy_and_nll_loss_against_pytorch(seed):
     rng = np.random.default_rng(1400 + seed)
-    for k in range(70):
+    for k in range(50):
         x, t, w, kw, probs = _class_case(rng)
         f64 = x.dtype == np.float64
         label = f"case {k}: {x.shape} {x.dtype} probs={probs} {kw} weight={w is not None}"
@@ -192,3 +194,67 @@ def test_gaussian_nll_loss_var_shapes_against_pytorch(var_shape):
         m = cr.nn.GaussianNLLLoss()
         vt = cr.tensor(v, requires_grad=True)
         assert cr.autograd.gradcheck(lambda a: m(cr.tensor(x), cr.tensor(t), a), (vt,))
+
+
+def _margin_case(rng, k):
+    dt = str(rng.choice(["float64", "float32"]))
+    red = str(rng.choice(["mean", "sum", "none"]))
+    N, C = int(rng.integers(1, 4)), int(rng.integers(1, 5))
+    rank = int(rng.choice([0, 1, 2, 2, 3]))
+    shape = ((N, 2, C) if rank == 3 else (N, C) if rank == 2 else (C,) if rank == 1 else ())
+    a, b, c = (rng.standard_normal(shape).astype(dt) for _ in range(3))
+    if rng.random() < 0.2:
+        b = a.copy()  # a zero distance: the eps of pairwise_distance
+    p, swap = float(rng.choice([1.0, 2.0, 3.0, 0.5])), bool(rng.random() < 0.5)
+    eps, margin = float(rng.choice([1e-6, 0.0, 0.1])), float(rng.choice([0.5, 1.0, 3.0]))
+    g = [0, 1, 2] if dt == "float64" else []
+    label = f"triplet {k}: {shape} {dt} {red} p={p} swap={swap} eps={eps} margin={margin}"
+    _compare(torch, label, lambda lib, x, y, z: F(lib).triplet_margin_loss(
+        x, y, z, margin=margin, p=p, eps=eps, swap=swap, reduction=red), a, b, c, grad=g)
+    kind = int(rng.integers(0, 3))
+
+    def dist(lib):
+        return [None, lambda u, v: 1 - F(lib).cosine_similarity(u, v, dim=-1),
+                lambda u, v: (u - v).abs().sum(-1)][kind]
+
+    if rank:
+        _compare(torch, f"{label} distance {kind}", lambda lib, x, y, z:
+                 F(lib).triplet_margin_with_distance_loss(x, y, z, distance_function=dist(lib),
+                                                          margin=margin, swap=swap,
+                                                          reduction=red), a, b, c, grad=g)
+    x2 = (rng.standard_normal((N, C)) * rng.choice([1, 100])).astype(dt)
+    t01 = (rng.random((N, C)) < 0.5).astype(dt if rng.random() < 0.7 else "int64")
+    w = (rng.random(C) + 0.1).astype(dt) if rng.random() < 0.5 else None
+    _compare(torch, f"multilabel_soft_margin {k} {dt} {red}", lambda lib, x, t:
+             F(lib).multilabel_soft_margin_loss(x, t, None if w is None else lib.tensor(w),
+                                                reduction=red), x2, t01, grad=g[:1])
+    lists = np.full((N, C), -1)
+    for row in lists:
+        n = int(rng.integers(0, C + 1))
+        row[:n] = rng.integers(0, C, n) if rng.random() < 0.3 else rng.permutation(C)[:n]
+    _compare(torch, f"multilabel_margin {k} {dt} {red} {lists.tolist()}", lambda lib, x, t:
+             F(lib).multilabel_margin_loss(x, t, reduction=red), x2, lists, grad=g[:1])
+    y = rng.integers(0, C, N)
+    mp, mm = int(rng.choice([1, 2])), float(rng.choice([0.0, 1.0, 2.5]))
+    _compare(torch, f"multi_margin {k} {dt} {red} p={mp} margin={mm}", lambda lib, x, t:
+             F(lib).multi_margin_loss(x, t, p=mp, margin=mm, reduction=red,
+                                      weight=None if w is None else lib.tensor(w)),
+             x2, y, grad=g[:1])
+    ys = np.where(rng.random(N) < 0.5, 1.0, -1.0).astype(dt)
+    m2 = float(rng.choice([0.0, 0.5, -0.5]))
+    _compare(torch, f"cosine_embedding {k} {dt} {red}", lambda lib, x, z, t:
+             F(lib).cosine_embedding_loss(x, z, t, margin=m2, reduction=red),
+             x2, rng.standard_normal((N, C)).astype(dt), ys, grad=g[:2])
+    _compare(torch, f"margin_ranking {k} {dt} {red}", lambda lib, x, z, t:
+             F(lib).margin_ranking_loss(x, z, t, margin=m2, reduction=red),
+             x2[:, 0].copy(), a.reshape(-1)[:1].repeat(N), ys, grad=g[:2])
+    _compare(torch, f"hinge_embedding {k} {dt} {red}", lambda lib, x, t:
+             F(lib).hinge_embedding_loss(x, t, margin=abs(m2), reduction=red),
+             x2, np.where(rng.random((N, C)) < 0.5, 1.0, -1.0).astype(dt), grad=g[:1])
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_margin_losses_against_pytorch(seed):
+    rng = np.random.default_rng(1420 + seed)
+    for k in range(30):
+        _margin_case(rng, k)

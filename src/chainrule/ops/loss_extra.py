@@ -267,7 +267,8 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
                         eps: float = 1e-6, swap: bool = False, size_average=None, reduce=None,
                         reduction: str = "mean") -> Tensor:
     """``max(0, margin + d(anchor, positive) - d(anchor, negative))`` with d the
-    ``pairwise_distance`` (p-norm); ``swap`` uses the smaller of d(a, n) and d(p, n)."""
+    ``pairwise_distance`` (p-norm along the last axis); ``swap`` uses the smaller of d(a, n) and
+    d(p, n). The three have one rank, any (PyTorch's); they broadcast."""
     reduction = _start("triplet_margin_loss", size_average, reduce, reduction)
     margin = _real("triplet_margin_loss", "margin", margin)
     if not margin > 0:  # as PyTorch
@@ -275,9 +276,9 @@ def triplet_margin_loss(anchor, positive, negative, margin: float = 1.0, p: floa
     a = _float_tensor("triplet_margin_loss", "anchor", anchor)
     pos = _float_tensor("triplet_margin_loss", "positive", positive)
     neg = _float_tensor("triplet_margin_loss", "negative", negative)
-    if not (a.ndim == pos.ndim == neg.ndim) or a.ndim not in (1, 2):
-        raise ValueError(f"triplet_margin_loss: anchor, positive and negative must all be 1-D (D) "
-                         f"or all 2-D (N, D), got shapes {tuple(a.shape)}, {tuple(pos.shape)}, "
+    if not a.ndim == pos.ndim == neg.ndim:  # any one rank, as PyTorch: (D,), (N, D), (N, K, D)
+        raise ValueError(f"triplet_margin_loss: anchor, positive and negative must have the same "
+                         f"number of axes, got shapes {tuple(a.shape)}, {tuple(pos.shape)}, "
                          f"{tuple(neg.shape)}")
     d_pos = pairwise_distance(a, pos, p, eps)
     d_neg = pairwise_distance(a, neg, p, eps)
