@@ -30,6 +30,12 @@ Before this wave:
   samples computed where PyTorch refuses them, and a 0-d tensor ``dx`` was taken as a tensor
   (PyTorch reads it as a number); with a constant ``dx`` the float16 sums were the sum of the
   pieces, a few ulps off PyTorch's ``(sum(y) - (y_first + y_last) / 2) dx``.
+* ``index_add(alpha=)`` of an integer or bool tensor with an alpha of another kind promoted:
+  ``index_add(int32, ..., alpha=0.5)`` was float32 (and ``index_add_`` wrote the sum with 0.5
+  times the source, truncated), of bool with ``alpha=2`` int64; PyTorch casts alpha to the
+  input's dtype (0.5 adds nothing to integers, -1 in uint8 is 255, any nonzero alpha is True
+  for bool) and refuses one it cannot hold (-1.5 in uint8, 2**33 in int32, 1j for a real
+  tensor); a 0-d tensor alpha was taken as a tensor (PyTorch reads it as a number).
 
 Checked and found equal (seeded cases below): flip/fliplr/flipud, rot90 (every k and plane),
 roll, block_diag, cartesian_prod, combinations (with_replacement), kron, diag_embed, diagonal,
@@ -338,3 +344,29 @@ def test_trapezoid_edges_as_pytorch():
                        (lambda L, t: L.trapezoid(t, dx=1.3), [half]),
                        (lambda L, t: L.trapezoid(t, dx=True), [half])]:
         same_outcome(torch, fn, arrays, label=str(arrays))
+
+
+@pytest.mark.parametrize("seed", range(36))
+def test_index_add_casts_alpha_to_the_input_dtype(seed):
+    rng = np.random.default_rng(seed)
+    dtype = DTYPES[seed % len(DTYPES)]
+    shape = _shape(rng, 1, 4, 1, 3)
+    x, dim = _array(rng, shape, dtype), int(rng.integers(-len(shape), len(shape)))
+    n = shape[dim]
+    index = rng.permutation(n)[:int(rng.integers(0, n + 1))] if dtype == "float16" else \
+        rng.integers(0, n, int(rng.integers(0, 5)))  # float16: no repeats (summing order)
+    part = list(shape)
+    part[dim] = len(index)
+    src = _array(rng, tuple(part), dtype)
+    alpha = [1, 2, -1, 0.5, 1.5, -1.5, True, 0, 2 ** 33, 1j, 1 + 0j][seed % 11]
+    label = f"{seed} {dtype} {shape} dim={dim} alpha={alpha}"
+    check(torch, lambda L, t, i, s: L.index_add(t, dim, i, s, alpha=alpha), x, index, src,
+          grad=_grad(dtype, 0, 2), label=label)
+    check(torch, lambda L, t, i, s: t.clone().index_add_(dim, i, s, alpha=alpha), x, index,
+          src, label=f"in place {label}")
+
+
+def test_index_add_alpha_as_a_zero_d_tensor():
+    x, index = np.arange(3.0), np.array([0, 0, 2])
+    check(torch, lambda L, t, i, s: L.index_add(t, 0, i, s, alpha=L.tensor(2.0)), x, index, x,
+          grad=(0, 2), label="0-d alpha")

@@ -136,8 +136,22 @@ def index_add(input, dim, index, source, *, alpha=1):  # noqa: A002
     full = idx.reshape([-1 if d == axis else 1 for d in range(input.ndim)])
     full = get_array_module(idx).broadcast_to(full, shape)
     size = list(input.shape)
-    scaled = source if alpha == 1 else source * alpha  # bool + bool stays bool (no int64 alpha)
+    scaled = source if alpha == 1 else source * _alpha_of(input, alpha)
     return input + scatter_add_along(scaled, axis, Tensor(full), size)
+
+
+def _alpha_of(x, alpha):
+    """PyTorch's index_add casts ``alpha`` to the input's dtype: an integer tensor truncates it
+    (0.5 adds nothing, -1 in uint8 is 255), a bool tensor takes bool(alpha); a value the dtype
+    cannot hold (a complex one for a real tensor) is its error."""
+    if isinstance(alpha, Tensor) and alpha.ndim == 0:
+        alpha = alpha.item()  # PyTorch's alpha is a number
+    if not isinstance(alpha, numbers.Number):
+        raise TypeError(f"index_add: alpha must be a number, got {alpha!r}")
+    alpha = check_fill("index_add (alpha)", alpha, x.dtype)
+    if x.dtype.kind in "biu":  # truncated toward zero, as C's cast
+        return get_array_module(x._data).asarray(alpha).astype(x.dtype)
+    return alpha
 
 
 def masked_select(input, mask):  # noqa: A002
