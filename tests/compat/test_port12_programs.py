@@ -14,6 +14,7 @@ torch = pytest.importorskip("torch")
 from . import port12_programs as programs  # noqa: E402
 from . import port12b_programs as programs_b  # noqa: E402
 from . import port12c_programs as programs_c  # noqa: E402
+from . import port12d_programs as programs_d  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -246,3 +247,28 @@ def test_what_is_torch_nn_really_fit_with_loss_batch_and_validation_matches_pyto
         lib, m, *(lib.tensor(a) for a in arrays), wrapped=model.endswith("wrapped")))
     assert isinstance(ours[0][0], np.float64) and isinstance(theirs[0][0], np.float64)
     _close(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+def test_makemore_wavenet_with_hand_written_layers_retain_grad_and_update_ratios_matches_pytorch(
+        monkeypatch):
+    chars = sorted(set("".join(WORDS)))
+    stoi = {s: i + 1 for i, s in enumerate(chars)}
+    stoi["."] = 0
+    out = {}
+    for lib in (chainrule, torch):
+        previous = lib.get_default_dtype()
+        with monkeypatch.context() as m:
+            _shared_draws(m, lib, 1207)
+            lib.set_default_dtype(lib.float64)
+            try:
+                X, Y = programs_b.build_dataset(lib, WORDS[:9], stoi, 8)  # noqa: N806
+                Xd, Yd = programs_b.build_dataset(lib, WORDS[9:], stoi, 8)  # noqa: N806
+                model, batchnorm = programs_d.wavenet_mlp(lib, len(stoi))
+                out[lib] = programs_d.train_wavenet(lib, model, X, Y, Xd, Yd)
+                norms = [layer for layer in model.layers if isinstance(layer, batchnorm)]
+                out[lib] += ([b.running_var.numpy().copy() for b in norms],)
+            finally:
+                lib.set_default_dtype(previous)
+    ours, theirs = out[chainrule], out[torch]
+    assert ours[0] == theirs[0] == 1096
+    _close(list(ours[1:]), list(theirs[1:]), rtol=1e-10, atol=1e-12)
