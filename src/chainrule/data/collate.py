@@ -22,7 +22,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backend.defaults import get_default_dtype
 
-__all__ = ["collate_arrays", "default_collate", "default_convert", "tensors_of"]
+__all__ = ["collate", "collate_arrays", "default_collate", "default_convert", "tensors_of"]
 
 _REFUSED_KINDS = "SaUO"  # bytes, strings, objects: no Tensor holds them (PyTorch's rule)
 
@@ -224,3 +224,22 @@ def default_convert(data):
     if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
         return _rebuilt(data, [default_convert(v) for v in data])
     return data
+
+
+def collate(samples: list):
+    """Stack a list of samples into a batch, as PyTorch's ``default_collate`` (``data.collate``:
+    the same rule, with arrays for Tensors): a sample that is an array or a number gives the
+    stacked array itself, a dict sample a dict of batches, a namedtuple one that namedtuple of
+    batches; a tuple or list sample gives a tuple of fields (PyTorch: a list).
+
+    >>> [b.shape for b in collate([(np.zeros(3), 1), (np.ones(3), 0)])]
+    [(2, 3), (2,)]
+    >>> collate([np.zeros(3), np.ones(3)]).shape
+    (2, 3)
+    >>> collate([{"x": 1.5, "name": "a"}, {"x": 2.5, "name": "b"}])
+    {'x': array([1.5, 2.5]), 'name': ['a', 'b']}
+    """
+    first = samples[0]
+    if isinstance(first, list) or (isinstance(first, tuple) and not hasattr(first, "_fields")):
+        return tuple(collate_arrays(samples))
+    return collate_arrays(samples)

@@ -21,7 +21,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend.random import default_generator, generator_scope
 from .base import Dataset, as_generator
-from .collate import collate_arrays, default_collate, default_convert, tensors_of
+from .collate import collate, default_collate, default_convert, tensors_of
 from .iterable import IterableDataset
 from .options import (
     check_stream_options,
@@ -116,7 +116,8 @@ class DataLoader:
     samples that are single arrays or numbers, as PyTorch's (see ``collate``).
 
     Args:
-        dataset: a ``Dataset`` (anything with ``__len__`` and ``__getitem__``), or an
+        dataset: a ``Dataset`` (anything with ``__getitem__``, and ``__len__`` unless a
+            sampler gives the indices; a ``__getitems__`` of its own reads each batch), or an
             ``IterableDataset``: its items are batched in the order ``iter(dataset)`` gives them
             (no ``shuffle``, ``sampler`` or ``batch_sampler``); with ``num_workers=k`` each worker
             iterates its own copy and the batches come round robin over the workers, as in
@@ -390,25 +391,6 @@ def _plain_arrays(dataset) -> bool:
 
 def _as_is(sample):
     return sample
-
-
-def collate(samples: list):
-    """Stack a list of samples into a batch, as PyTorch's ``default_collate`` (``data.collate``:
-    the same rule, with arrays for Tensors): a sample that is an array or a number gives the
-    stacked array itself, a dict sample a dict of batches, a namedtuple one that namedtuple of
-    batches; a tuple or list sample gives a tuple of fields (PyTorch: a list).
-
-    >>> [b.shape for b in collate([(np.zeros(3), 1), (np.ones(3), 0)])]
-    [(2, 3), (2,)]
-    >>> collate([np.zeros(3), np.ones(3)]).shape
-    (2, 3)
-    >>> collate([{"x": 1.5, "name": "a"}, {"x": 2.5, "name": "b"}])
-    {'x': array([1.5, 2.5]), 'name': ['a', 'b']}
-    """
-    first = samples[0]
-    if isinstance(first, list) or (isinstance(first, tuple) and not hasattr(first, "_fields")):
-        return tuple(collate_arrays(samples))
-    return collate_arrays(samples)
 
 
 def _handed_out(batch):
