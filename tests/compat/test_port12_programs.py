@@ -4,6 +4,8 @@ weights: losses, perplexities, decodings and final parameters agree to float64 r
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
@@ -15,6 +17,7 @@ from . import port12_programs as programs  # noqa: E402
 from . import port12b_programs as programs_b  # noqa: E402
 from . import port12c_programs as programs_c  # noqa: E402
 from . import port12d_programs as programs_d  # noqa: E402
+from . import port12e_programs as programs_e  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -272,3 +275,34 @@ def test_makemore_wavenet_with_hand_written_layers_retain_grad_and_update_ratios
     ours, theirs = out[chainrule], out[torch]
     assert ours[0] == theirs[0] == 1096
     _close(list(ours[1:]), list(theirs[1:]), rtol=1e-10, atol=1e-12)
+
+
+PAIRS = [("hi there .", "hello ."), ("how are you ?", "i am fine ."),
+         ("what is your name ?", "bob ."), ("bye .", "see you later ."),
+         ("are you a bot ?", "maybe .")]
+
+
+@pytest.mark.parametrize("attn_model", ["dot", "general", "concat"])
+def test_chatbot_tutorial_with_luong_attention_mask_nll_and_greedy_search_matches_pytorch(
+        attn_model):
+    voc = programs_e.Voc("pairs")
+    for question, answer in PAIRS:
+        voc.addSentence(question)
+        voc.addSentence(answer)
+
+    def run(lib, model):
+        random.seed(1)  # the teacher-forcing draws: True, False, False, True, ...
+        losses = programs_e.trainIters(lib, voc, [list(p) for p in PAIRS], model)
+        words, scores, dtype = programs_e.greedy_search(lib, model.encoder, model.decoder, voc,
+                                                        "how are you ?")
+        return losses, words, scores, dtype, {
+            k: v.detach().numpy().copy() for k, v in model.state_dict().items()}
+
+    ours, theirs = _both(lambda lib: programs_e.chatbot(lib, voc.num_words, attn_model), run)
+    forced = [f for _, f in ours[0]]
+    assert forced == [f for _, f in theirs[0]] and True in forced and False in forced
+    assert ours[1] == theirs[1]
+    assert ours[3] == theirs[3].replace("torch.", "") == "float64"  # cat onto zeros([0]) promotes
+    assert ours[0][-1][0] < ours[0][0][0]
+    _close([[loss for loss, _ in ours[0]], ours[2], ours[4]],
+           [[loss for loss, _ in theirs[0]], theirs[2], theirs[4]], rtol=1e-9, atol=1e-11)
