@@ -296,3 +296,25 @@ def test_invalid_graphs_raise_onnx_load_error_naming_the_problem():
         load(custom)
     with pytest.raises(OnnxLoadError, match="opset 23"):
         load(model_of([helper.make_node("Relu", ["x"], ["y"])], [], 23, X_SHAPE))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 1), (2, 3, 1, 1)])
+def test_instance_normalization_of_one_spatial_element(shape):
+    """It called chainrule's instance_norm, which refuses one spatial element as PyTorch's
+    F.instance_norm does; ONNX's normalized value is 0 there (the output is the bias), and
+    PyTorch's exporter writes GroupNorm as InstanceNormalization on (N, groups, -1), so a
+    GroupNorm over one value per group failed to run after loading."""
+    n = helper.make_node("InstanceNormalization", ["x", "s", "b"], ["y"], epsilon=0.01)
+    g = helper.make_graph([n], "g", [helper.make_tensor_value_info("x", F, shape)],
+                          [helper.make_tensor_value_info("y", F, shape)],
+                          [_init(np.float32([1, 2, 3]), "s"), _init(np.float32([0.5, -1, 2]), "b")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    x = np.random.default_rng(7).standard_normal(shape).astype(np.float32)
+    sess = ort.InferenceSession(m.SerializeToString(), providers=["CPUExecutionProvider"])
+    loaded = load(m)
+    xc = cr.tensor(x, requires_grad=True)
+    y = loaded(xc)
+    np.testing.assert_array_equal(y.numpy(), sess.run(None, {"x": x})[0])
+    y.sum().backward()
+    np.testing.assert_array_equal(xc.grad.numpy(), np.zeros(shape, np.float32))

@@ -267,4 +267,7 @@ def _layer_norm(ctx, attrs, x, scale, bias=None):
 
 @op("InstanceNormalization")
 def _instance_norm(ctx, attrs, x, scale, bias):
+    if x.ndim > 2 and math.prod(x.shape[2:]) == 1:  # PyTorch's op refuses; ONNX's value: 0
+        shape = (1, -1) + (1,) * (x.ndim - 2)  # (PyTorch exports GroupNorm on (N, G, 1) so)
+        return (x - x) * ops.reshape(scale, shape) + ops.reshape(bias, shape)
     return ops.instance_norm(x, weight=scale, bias=bias, eps=attrs.get("epsilon", 1e-5))
