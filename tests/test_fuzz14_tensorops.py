@@ -25,6 +25,9 @@ Before this wave:
 * ``einsum`` of integer or bool tensors summed in their own dtype: ``einsum("ij->i", int8)``
   wrapped around past 127 and ``einsum("ii", bool)`` (a trace) was a bool, where PyTorch sums a
   letter that one operand alone has in int64 (as ``sum``); its dtype is now PyTorch's.
+* ``einsum``'s sublist form, ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` (PyTorch's and NumPy's,
+  with ``Ellipsis``), raised "equation must be a string"; an operand's subscripts with a stray
+  '.' or two ellipses failed with a message listing spare letters.
 * ``trapezoid``/``trapz`` of integer samples with none along ``dim`` gave float32 zeros (PyTorch:
   zeros of y's dtype), of bool samples (or bool ``x``) and ``cumulative_trapezoid`` of bool
   samples computed where PyTorch refuses them, and a 0-d tensor ``dx`` was taken as a tensor
@@ -197,6 +200,31 @@ def test_einsum_sums_integers_in_int64(equation, shape, dtype):
     shapes = shape if isinstance(shape, list) else [shape]
     arrays = [np.full(s, 5).astype(dtype) for s in shapes]
     _where_torch_computes(lambda L, *ts: L.einsum(equation, *ts), *arrays, label=equation)
+
+
+@pytest.mark.parametrize("args", [
+    ((2, 3), [0, 1], (3, 4), [1, 2], [0, 2]), ((2, 3), [0, 1], (3, 4), [1, 2]),
+    ((2, 2, 3), [Ellipsis, 1], (3, 4), [1, 2], [Ellipsis, 2]),
+    ((2, 3), (51, 26), (3, 4), (26, 2), (51, 2)), ((3, 3), [4, 4], []), ((2, 3), [0, 1], [1]),
+    ((2, 3), [52, 1], (3, 4), [1, 2]), ((2, 3), [-1, 1], (3, 4), [1, 2]),
+    ((2, 3), [0, True], (3, 4), [1, 2])])
+def test_einsum_sublist_form(args):
+    rng = np.random.default_rng(3)
+    arrays = [rng.standard_normal(args[k]) for k in range(0, len(args) - len(args) % 2, 2)]
+    subs = [args[k] for k in range(1, len(args), 2)] + ([args[-1]] if len(args) % 2 else [])
+
+    def call(L, *ts):
+        flat = [v for t, s in zip(ts, subs) for v in (t, s)] + subs[len(ts):]
+        return L.einsum(*flat)
+
+    check(torch, call, *arrays, grad=tuple(range(len(arrays))), label=str(args))
+
+
+@pytest.mark.parametrize("equation", ["...a...->a", "a.b->a", "ab->a..", "a..,b"])
+def test_einsum_stray_dots_refused(equation):
+    x = np.ones((2, 3))
+    same_outcome(torch, lambda L, t: L.einsum(equation, t, t) if "," in equation
+                 else L.einsum(equation, t), [x], label=equation)
 
 
 @pytest.mark.parametrize("seed", range(36))

@@ -77,6 +77,10 @@ def _parse(equation, shapes):
                 default=0)
     dots = "".join(spare[:width])
     full = []
+    for sub in ins + [rhs]:
+        if "." in sub.replace("...", "", 1):
+            raise ValueError(f"einsum: subscripts {sub!r} in {equation!r} hold a '.' outside "
+                             "one ellipsis '...'")
     for sub, shape in zip(ins, shapes):
         if "..." in sub:
             n = len(shape) - (len(sub) - 3)
@@ -145,10 +149,32 @@ def _diagonals(t, sub):
     return t, sub
 
 
+def _from_sublists(args):
+    """PyTorch's (and NumPy's) other spelling: operands each followed by a list of ints in
+    [0, 52) (letters) and Ellipsis, then optionally the output's list."""
+    def letters(sub):
+        if not isinstance(sub, (list, tuple)):
+            raise TypeError(f"einsum: expected a list of subscripts after each operand, got "
+                            f"{type(sub).__name__}")
+        for v in sub:
+            if v is not Ellipsis and not (isinstance(v, int) and 0 <= v < 52):
+                raise ValueError(f"einsum: a subscript must be an int in [0, 52) or Ellipsis, "
+                                 f"got {v!r}")
+        return "".join("..." if v is Ellipsis else string.ascii_letters[v] for v in sub)
+
+    operands, subs = args[0:len(args) - len(args) % 2:2], args[1::2]
+    eq = ",".join(letters(sub) for sub in subs[:len(operands)])
+    if len(args) % 2:
+        eq += "->" + letters(args[-1])
+    return eq, operands
+
+
 def einsum(equation, *operands):
     """Einstein summation over ``operands`` (PyTorch's and NumPy's notation, with '...')."""
     if len(operands) == 1 and isinstance(operands[0], (tuple, list)):
         operands = tuple(operands[0])
+    if isinstance(equation, Tensor):  # the sublist form: einsum(a, [0, 1], b, [1, 2], [0, 2])
+        equation, operands = _from_sublists((equation,) + operands)
     if not isinstance(equation, str):
         raise TypeError(f"einsum: equation must be a string, got {type(equation).__name__}")
     ins, out, sizes = _parse(equation, [getattr(t, "shape", ()) for t in operands])
