@@ -22,6 +22,11 @@ Before this wave:
   any one axis (a variance shared by the channels: (N, 1, H, W) for input (N, C, H, W)).
 * ``triplet_margin_loss`` refused inputs of rank other than 1 or 2; PyTorch takes any one rank
   (a batch of (N, K, D) triplets, distances along the last axis).
+* ``reduction="elementwise_mean"`` (PyTorch 0.4's name of "mean", which PyTorch 2.13 still
+  reads with a deprecation warning, in every loss but ``gaussian_nll_loss``,
+  ``poisson_nll_loss``, ``multilabel_soft_margin_loss`` and ``triplet_margin_with_distance_loss``)
+  was refused. ``kl_div`` warned about "mean" also where PyTorch does not: under the deprecated
+  ``size_average``/``reduce`` (and now "elementwise_mean").
 
 Checked and found equal (seeded cases below): cross_entropy/nll_loss with weights, ignore_index,
 label_smoothing, (N, C, d1, ...), (C,) and empty inputs, all-ignored targets, probability
@@ -37,6 +42,8 @@ gradient at a zero target is finite (docs/pytorch.md); an empty batch of ``multi
 or ``multilabel_margin_loss`` (PyTorch returns uninitialised memory); ``ctc_loss`` of targets
 that hold the blank (refused) and of an empty batch (PyTorch refuses it, this computes).
 """
+
+import warnings
 
 import numpy as np
 import pytest
@@ -258,3 +265,83 @@ def test_margin_losses_against_pytorch(seed):
     rng = np.random.default_rng(1420 + seed)
     for k in range(30):
         _margin_case(rng, k)
+
+
+_ELEMENTWISE_MEAN = {
+    "mse_loss": (lambda F, a, b, r: F.mse_loss(a, b, reduction=r), 0),
+    "l1_loss": (lambda F, a, b, r: F.l1_loss(a, b, reduction=r), 0),
+    "huber_loss": (lambda F, a, b, r: F.huber_loss(a, b, reduction=r), 0),
+    "smooth_l1_loss": (lambda F, a, b, r: F.smooth_l1_loss(a, b, reduction=r), 0),
+    "cross_entropy": (lambda F, a, b, r: F.cross_entropy(a, b, reduction=r), 1),
+    "nll_loss": (lambda F, a, b, r: F.nll_loss(a, b, reduction=r), 1),
+    "binary_cross_entropy": (lambda F, a, b, r: F.binary_cross_entropy(a, b, reduction=r), 2),
+    "bce_with_logits": (lambda F, a, b, r: F.binary_cross_entropy_with_logits(
+        a, b, reduction=r), 3),
+    "kl_div": (lambda F, a, b, r: F.kl_div(a, b, reduction=r), 3),
+    "soft_margin_loss": (lambda F, a, b, r: F.soft_margin_loss(a, b.sign(), reduction=r), 0),
+    "hinge_embedding_loss": (lambda F, a, b, r: F.hinge_embedding_loss(a, b.sign(),
+                                                                       reduction=r), 0),
+    "multi_margin_loss": (lambda F, a, b, r: F.multi_margin_loss(a, b, reduction=r), 1),
+    "triplet_margin_loss": (lambda F, a, b, r: F.triplet_margin_loss(a, b, a * 0.5,
+                                                                     reduction=r), 0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_ELEMENTWISE_MEAN))
+def test_elementwise_mean_is_the_deprecated_name_of_mean(name):
+    # PyTorch 0.4's reduction name was refused ("reduction must be one of ...")
+    fn, kind = _ELEMENTWISE_MEAN[name]
+    rng = np.random.default_rng(14)
+    x = rng.standard_normal((3, 4))
+    second = [x * 0.5, np.array([0, 3, 1]), 1 / (1 + np.exp(-x)), np.abs(x)][kind]
+    first = 1 / (1 + np.exp(x)) if kind == 2 else x
+    for lib in (torch, cr):
+        a, b = lib.tensor(first), lib.tensor(second)
+        with pytest.warns(UserWarning, match="elementwise_mean' is deprecated"):
+            got = fn(lib.nn.functional, a, b, "elementwise_mean")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # kl_div's about "mean"
+            assert got.item() == fn(lib.nn.functional, a, b, "mean").item()
+
+
+def test_elementwise_mean_in_modules_and_ctc():
+    rng = np.random.default_rng(15)
+    lp = rng.standard_normal((4, 1, 3))
+    x, lab = rng.standard_normal((2, 3)), np.array([2, 0])
+    for lib in (torch, cr):
+        with pytest.warns(UserWarning, match="elementwise_mean' is deprecated"):
+            m = lib.nn.CrossEntropyLoss(reduction="elementwise_mean")  # warns here: chainrule
+            out = m(lib.tensor(x), lib.tensor(lab))  # here: PyTorch
+        assert out.item() == pytest.approx(
+            lib.nn.functional.cross_entropy(lib.tensor(x), lib.tensor(lab)).item(), rel=1e-15)
+    got = []
+    for lib in (torch, cr):
+        logp = lib.nn.functional.log_softmax(lib.tensor(lp), 2)
+        with pytest.warns(UserWarning, match="elementwise_mean' is deprecated"):
+            got.append(lib.nn.functional.ctc_loss(logp, lib.tensor([[1, 2]]), [4], [2],
+                                                  reduction="elementwise_mean").item())
+    assert got[1] == pytest.approx(got[0], rel=1e-12)
+    for lib in (torch, cr):  # these refuse it in PyTorch, and here
+        a = lib.tensor(x)
+        with pytest.raises(ValueError, match="elementwise_mean"):
+            lib.nn.functional.poisson_nll_loss(a, a.abs(), reduction="elementwise_mean")
+        with pytest.raises(ValueError, match="elementwise_mean"):
+            lib.nn.functional.multilabel_soft_margin_loss(a, a.abs(),
+                                                          reduction="elementwise_mean")
+        with pytest.raises(ValueError, match="elementwise_mean"):
+            lib.nn.functional.gaussian_nll_loss(a, a, a.abs(), reduction="elementwise_mean")
+        with pytest.raises(ValueError, match="elementwise_mean"):
+            lib.nn.functional.triplet_margin_with_distance_loss(a, a, a,
+                                                                reduction="elementwise_mean")
+
+
+def test_kl_div_warns_about_mean_only_where_pytorch_does():
+    # it also warned under the deprecated size_average/reduce, which PyTorch reads silently
+    # (but for their own deprecation warning)
+    x, t = np.log(np.full((2, 3), 1 / 3)), np.full((2, 3), 1 / 3)
+    for lib in (torch, cr):
+        with pytest.warns(UserWarning) as record:
+            lib.nn.functional.kl_div(lib.tensor(x), lib.tensor(t), size_average=True)
+        assert not any("batchmean" in str(w.message) for w in record), lib.__name__
+        with pytest.warns(UserWarning, match="batchmean"):
+            lib.nn.functional.kl_div(lib.tensor(x), lib.tensor(t))

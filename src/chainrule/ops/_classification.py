@@ -376,7 +376,8 @@ def cross_entropy(input, target, weight=None, size_average=None,  # noqa: A002 -
     [[0.5, -0.5]]
     """
     op = "cross_entropy"
-    if weight is not None or size_average is not None or reduce is not None:
+    if (weight is not None or size_average is not None or reduce is not None
+            or reduction not in _REDUCTIONS):
         reduction = _torch_loss_args(op, weight, size_average, reduce, reduction)
     if reduction not in _REDUCTIONS:
         raise ValueError(f"{op}: reduction must be one of {_REDUCTIONS}, got {reduction!r}")

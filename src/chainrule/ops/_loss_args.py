@@ -23,8 +23,13 @@ def legacy_reduction(size_average, reduce, reduction):
     """``reduction``, or PyTorch's reading of its deprecated ``size_average``/``reduce`` when
     either is given (``F.binary_cross_entropy(x, y, size_average=False)``, the older VAE
     example's sum): None counts as True; both True is "mean", ``reduce`` alone "sum", else
-    "none"; with PyTorch's deprecation warning."""
+    "none"; with PyTorch's deprecation warning. PyTorch 0.4's ``reduction="elementwise_mean"`` is
+    "mean", with its warning too."""
     if size_average is None and reduce is None:
+        if reduction == "elementwise_mean":  # PyTorch 0.4's name of "mean", read with a warning
+            warnings.warn("reduction='elementwise_mean' is deprecated. Please use "
+                          "reduction='mean' instead.", UserWarning, stacklevel=4)
+            return "mean"
         return reduction
     for name, value in (("size_average", size_average), ("reduce", reduce)):
         if value is not None and not isinstance(value, (bool, numbers.Integral)):

@@ -23,6 +23,7 @@ from ..autograd.tensor import Tensor, tensor
 from ..backend import device_of, get_array_module, to_device
 from . import _ctc_args as args
 from ._classification import _check_reduction
+from ._loss_args import legacy_reduction
 from .elementwise import where
 from .join import concat, stack
 from .reduce import _errstate, logsumexp
@@ -166,6 +167,7 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank: int = 0,
     Returns:
         The loss Tensor (a scalar, or (N,) for "none"; () unbatched with "none").
     """
+    reduction = legacy_reduction(None, None, reduction)  # PyTorch 0.4's "elementwise_mean"
     _check_reduction("ctc_loss", reduction)
     lp = log_probs if isinstance(log_probs, Tensor) else tensor(log_probs)
     if lp._data.dtype.kind != "f":

@@ -129,6 +129,7 @@ def huber_loss(input, target, reduction: str = "mean",  # noqa: A002 - torch's n
         weight: PyTorch's option, not supported (anything but None is a TypeError).
     """
     _no_weight("huber_loss", weight)
+    reduction = _torch_loss_args("huber_loss", None, None, None, reduction)
     _check_reduction("huber_loss", reduction)
     if not isinstance(delta, numbers.Real) or isinstance(delta, bool) or not delta > 0:
         raise ValueError(f"huber_loss: delta must be a positive number, got {delta!r}")

@@ -94,11 +94,12 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
     ``reduction="batchmean"`` divides the sum by the batch size (``input.shape[0]``), the true
     KL divergence per sample; "mean" divides by the number of elements, with PyTorch's warning.
     """
+    named_mean = reduction == "mean" and size_average is None and reduce is None  # warned below
     reduction = _torch_loss_args("kl_div", None, size_average, reduce, reduction)
     if reduction not in ("mean", "sum", "none", "batchmean"):
         raise ValueError(f"kl_div: reduction must be one of ('mean', 'sum', 'none', "
                          f"'batchmean'), got {reduction!r}")
-    if reduction == "mean":
+    if named_mean:
         warnings.warn("reduction: 'mean' divides the total loss by both the batch size and the "
                       "support size.'batchmean' divides only by the batch size, and aligns with "
                       "the KL div math definition.'mean' will be changed to behave the same as "
@@ -153,6 +154,8 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, 
     """Poisson negative log-likelihood: ``exp(input) - target * input`` for a log-rate input,
     ``input - target * log(input + eps)`` for a rate; ``full`` adds Stirling's term for target > 1.
     """
+    if reduction == "elementwise_mean":  # PyTorch's poisson_nll_loss refuses the old name
+        _check_reduction("poisson_nll_loss", reduction)
     reduction = _start("poisson_nll_loss", size_average, reduce, reduction)
     eps = _real("poisson_nll_loss", "eps", eps)
     x = _float_tensor("poisson_nll_loss", "input", input)
@@ -211,6 +214,8 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None,  
     ``target``: 0/1 labels, float (of the input's dtype) or integer as in PyTorch (which
     refuses bool ones, as this does).
     ``weight``: one rescaling weight per class (a constant), or None."""
+    if reduction == "elementwise_mean":  # PyTorch's refuses the old name of "mean" here
+        _check_reduction("multilabel_soft_margin_loss", reduction)
     reduction = _torch_loss_args("multilabel_soft_margin_loss", weight, size_average, reduce,
                                  reduction)
     _check_reduction("multilabel_soft_margin_loss", reduction)
