@@ -55,7 +55,7 @@ def _flat_index(xp, channels, k, d, s, padded, blocks):
 
 
 def _batched(op, x, ndim):
-    x = _float_input(op, x)
+    x = _float_input(op, x, complex_ok=True)  # complex as PyTorch's (its im2col/col2im take it)
     if x.ndim not in (ndim - 1, ndim):
         raise ValueError(f"{op}: input must be {ndim - 1}-D or {ndim}-D (batched), got shape "
                          f"{tuple(x.shape)}")
