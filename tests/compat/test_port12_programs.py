@@ -18,6 +18,7 @@ from . import port12b_programs as programs_b  # noqa: E402
 from . import port12c_programs as programs_c  # noqa: E402
 from . import port12d_programs as programs_d  # noqa: E402
 from . import port12e_programs as programs_e  # noqa: E402
+from . import port12f_programs as programs_f  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -306,3 +307,42 @@ def test_chatbot_tutorial_with_luong_attention_mask_nll_and_greedy_search_matche
     assert ours[0][-1][0] < ours[0][0][0]
     _close([[loss for loss, _ in ours[0]], ours[2], ours[4]],
            [[loss for loss, _ in theirs[0]], theirs[2], theirs[4]], rtol=1e-9, atol=1e-11)
+
+
+def test_d2l_transformer_with_lazy_linears_cached_decoder_keys_and_float32_pe_matches_pytorch(
+        monkeypatch):
+    src = programs.Vocab([s.split(" ") for s in SRC], reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    tgt = programs.Vocab([t.split(" ") for t in TGT], reserved_tokens=["<pad>", "<bos>", "<eos>"])
+    state, out = None, {}
+    for lib in (chainrule, torch):
+        net = programs_f.transformer(lib, len(src), len(tgt))
+        src_array, src_len = programs.build_array_nmt(lib, [s.split(" ") for s in SRC], src, 6)
+        tgt_array, tgt_len = programs.build_array_nmt(lib, [t.split(" ") for t in TGT], tgt, 6)
+        net(src_array, tgt_array, src_len)  # materializes the LazyLinears
+        if state is None:
+            state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+        net.load_state_dict({k: lib.tensor(v) for k, v in state.items()})
+        net = net.double()
+        pe = net.encoder.pos_encoding.P.numpy().copy()
+        if lib is torch:  # PyTorch's float32 sin/cos differ from NumPy's in the last place
+            np.testing.assert_allclose(pe, out[chainrule][4], rtol=0, atol=6e-8)
+            for coder in (net.encoder, net.decoder):  # so both run on chainrule's values
+                coder.pos_encoding.P = torch.tensor(out[chainrule][4])
+        shapes = []
+        with monkeypatch.context() as m:
+            _shared_xavier(m, lib, 1208, shapes)
+            data = lib.utils.data
+            loader = data.DataLoader(data.TensorDataset(src_array, src_len, tgt_array, tgt_len),
+                                     batch_size=4)
+            run = programs.train_seq2seq(lib, net, loader, 0.01, 8, tgt)
+        preds = [programs.predict_seq2seq(lib, net, s, src, tgt, 6, save_attention_weights=True)
+                 for s in SRC]
+        weights = [[w.detach().numpy().copy() for step in p[1] for blk in step for w in blk]
+                   for p in preds]
+        out[lib] = run, [p[0] for p in preds], shapes, weights, pe
+    ours, theirs = out[chainrule], out[torch]
+    # the Linears the lazy ones became: 2 blocks x (4 + 2) + 2 x (8 + 2) + the output layer
+    assert ours[2] == theirs[2] and len(ours[2]) == 33
+    assert ours[1] == theirs[1]
+    assert ours[0][1][-1] < ours[0][1][0] * 0.7
+    _close([ours[0], ours[3]], [theirs[0], theirs[3]], rtol=1e-9, atol=1e-11)
