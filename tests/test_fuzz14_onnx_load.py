@@ -318,3 +318,45 @@ def test_instance_normalization_of_one_spatial_element(shape):
     np.testing.assert_array_equal(y.numpy(), sess.run(None, {"x": x})[0])
     y.sum().backward()
     np.testing.assert_array_equal(xc.grad.numpy(), np.zeros(shape, np.float32))
+
+
+@pytest.mark.parametrize("bidirectional", [False, True])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_pytorch_rnn_with_relu_loads(bidirectional, batch_first):
+    """PyTorch's nn.RNN(nonlinearity="relu") exports RNN nodes with activations=["Relu"...],
+    which the loader refused (default activations only)."""
+    import io
+
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    rnn = torch.nn.RNN(4, 3, num_layers=2, nonlinearity="relu", batch_first=batch_first,
+                       bidirectional=bidirectional).double()
+    model = torch.nn.Sequential(rnn)
+    f = io.BytesIO()
+    x = torch.randn(2, 5, 4, dtype=torch.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(model, (x,), f, dynamo=False, opset_version=17, input_names=["x"],
+                          dynamic_axes={"x": {0: "a", 1: "b"}})
+    loaded = load(f.getvalue())
+    for shape in ((2, 5, 4), (3, 2, 4)):
+        xt = torch.randn(*shape, dtype=torch.float64, requires_grad=True)
+        xc = cr.tensor(xt.detach().numpy(), requires_grad=True)
+        want, got = model(xt)[0], loaded(xc)[0]
+        np.testing.assert_allclose(got.numpy(), want.detach().numpy(), rtol=1e-10, atol=1e-10)
+        want.sum().backward()
+        got.sum().backward()
+        np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_rnn_activations_the_loader_cannot_evaluate_are_listed():
+    w, r = np.ones((1, 3, 4), np.float32), np.ones((1, 3, 3), np.float32)
+    n = helper.make_node("RNN", ["x", "W", "R"], ["y"], hidden_size=3, activations=["Affine"],
+                         activation_alpha=[0.5], activation_beta=[0.1])
+    g = helper.make_graph([n], "g", [helper.make_tensor_value_info("x", F, [2, 1, 4])],
+                          [helper.make_tensor_value_info("y", F, [2, 1, 1, 3])],
+                          [_init(w, "W"), _init(r, "R")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    with pytest.raises(OnnxLoadError, match=r"RNN activations=\['Affine'\]"):
+        load(m)

@@ -20,10 +20,23 @@ _DEFAULT_ACTIVATIONS = {"LSTM": ("Sigmoid", "Tanh", "Tanh"), "GRU": ("Sigmoid", 
                         "RNN": ("Tanh",)}
 
 
+# The Elman RNN's activation per direction (PyTorch's nonlinearity "tanh" or "relu", and more)
+_RNN_ACTIVATIONS = {"Tanh": ops.tanh, "Relu": ops.relu, "Sigmoid": ops.sigmoid}
+
+
+def _rnn_activations(attrs, directions):
+    acts = [a.capitalize() for a in attrs.get("activations", ())] or ["Tanh"]
+    return [_RNN_ACTIVATIONS[a] for a in (acts * directions if len(acts) == 1 else acts)]
+
+
 def _check(kind):
     def check(attrs, n_inputs, used, opset):
         acts = tuple(a.capitalize() for a in attrs.get("activations", ()))
         default = _DEFAULT_ACTIVATIONS[kind]
+        directions = 2 if attrs.get("direction") == "bidirectional" else 1
+        if kind == "RNN" and acts and len(acts) in (1, directions) and all(
+                a in _RNN_ACTIVATIONS for a in acts) and "activation_alpha" not in attrs:
+            acts = ()
         if acts and acts not in (default, default * 2):
             return f"{kind} activations={list(attrs['activations'])}"
         if "clip" in attrs:
@@ -87,6 +100,7 @@ def _run(kind, ctx, attrs, x, w, r, b=None, seq_lens=None, h0=None, c0=None, p=N
     xp = get_array_module(x._data)
     zeros = Tensor(xp.zeros((batch, hidden), dtype=x._data.dtype))
     ys, hs, cs = [], [], []
+    act = _rnn_activations(attrs, len(orders)) if kind == "RNN" else None
     for d, backwards in enumerate(orders):
         gx = x @ ops.transpose(w[d], 0, 1)  # every step's input projection at once
         if b is not None:
@@ -103,7 +117,7 @@ def _run(kind, ctx, attrs, x, w, r, b=None, seq_lens=None, h0=None, c0=None, p=N
             elif kind == "GRU":
                 h = _gru_step(gx[t], h, r[d], rb, hidden, attrs.get("linear_before_reset", 0))
             else:
-                h = ops.tanh(gx[t] + h @ ops.transpose(r[d], 0, 1) + rb)
+                h = act[d](gx[t] + h @ ops.transpose(r[d], 0, 1) + rb)
             out[t] = h
         ys.append(ops.stack(out, 0))
         hs.append(h)
