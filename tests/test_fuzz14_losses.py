@@ -27,6 +27,8 @@ Before this wave:
   ``poisson_nll_loss``, ``multilabel_soft_margin_loss`` and ``triplet_margin_with_distance_loss``)
   was refused. ``kl_div`` warned about "mean" also where PyTorch does not: under the deprecated
   ``size_average``/``reduce`` (and now "elementwise_mean").
+* ``AdaptiveLogSoftmaxWithLoss`` of an empty batch raised "mean: cannot average over zero
+  elements"; PyTorch gives an empty output and a NaN loss.
 
 Checked and found equal (seeded cases below): cross_entropy/nll_loss with weights, ignore_index,
 label_smoothing, (N, C, d1, ...), (C,) and empty inputs, all-ignored targets, probability
@@ -345,3 +347,39 @@ def test_kl_div_warns_about_mean_only_where_pytorch_does():
         assert not any("batchmean" in str(w.message) for w in record), lib.__name__
         with pytest.warns(UserWarning, match="batchmean"):
             lib.nn.functional.kl_div(lib.tensor(x), lib.tensor(t))
+
+
+def _grad(p):
+    return np.zeros(tuple(p.shape)) if p.grad is None else p.grad.numpy()
+
+
+def test_adaptive_log_softmax_with_loss_against_pytorch():
+    rng = np.random.default_rng(1430)
+    for k in range(16):
+        n_in, n_cls = int(rng.integers(8, 12)), int(rng.integers(4, 12))
+        cutoffs = sorted(rng.choice(np.arange(1, n_cls), size=min(int(rng.integers(1, 3)),
+                                                                  n_cls - 1), replace=False))
+        kw = dict(div_value=float(rng.choice([1.0, 2.0])), head_bias=bool(rng.random() < 0.5))
+        tm = torch.nn.AdaptiveLogSoftmaxWithLoss(n_in, n_cls, [int(c) for c in cutoffs],
+                                                 **kw).double()
+        cm = cr.nn.AdaptiveLogSoftmaxWithLoss(n_in, n_cls, [int(c) for c in cutoffs], **kw,
+                                              dtype=cr.float64)
+        cm.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+        n = [0, 0, 1, 3, 4][k % 5]  # the empty batch raised; PyTorch: NaN loss
+        x, y = rng.standard_normal((n, n_in)), rng.integers(0, n_cls, n)
+        xt, xc = torch.tensor(x, requires_grad=True), cr.tensor(x, requires_grad=True)
+        ot, oc = tm(xt, torch.tensor(y)), cm(xc, cr.tensor(y))
+        assert tuple(oc.output.shape) == tuple(ot.output.shape) == (n,)
+        np.testing.assert_allclose(oc.output.numpy(), ot.output.detach().numpy(), atol=1e-12)
+        np.testing.assert_allclose(oc.loss.item(), ot.loss.item(), atol=1e-12, equal_nan=True)
+        if not n:
+            continue
+        ot.loss.backward()
+        oc.loss.backward()
+        np.testing.assert_allclose(xc.grad.numpy(), xt.grad.numpy(), atol=1e-12)
+        cps = dict(cm.named_parameters())
+        for name, p in tm.named_parameters():
+            np.testing.assert_allclose(_grad(cps[name]), _grad(p), atol=1e-12, err_msg=name)
+        np.testing.assert_allclose(cm.log_prob(xc).detach().numpy(),
+                                   tm.log_prob(xt).detach().numpy(), atol=1e-12)
+        np.testing.assert_array_equal(cm.predict(xc).numpy(), tm.predict(xt).numpy())

@@ -10,6 +10,7 @@ a cluster only for the rows whose target falls in it.
 
 from __future__ import annotations
 
+import math
 from typing import NamedTuple
 
 from ..autograd.tensor import Tensor
@@ -17,6 +18,7 @@ from ..backend import get_array_module
 from ..ops.indexing import gather
 from ..ops.join import concat
 from ..ops.reduce import argmax, mean
+from ..ops.reduce import sum as _sum
 from ..ops.shape import getitem, reshape
 from ..ops.softmax import log_softmax
 from ._checks import positive_int, resolve_rng
@@ -145,7 +147,8 @@ class AdaptiveLogSoftmaxWithLoss(Module):
             zeros = Tensor(xp.zeros(order[0].shape[0], dtype=x._data.dtype))
             placed = concat([zeros] + pieces, 0)
             output = getitem(placed, Tensor(xp.argsort(xp.concatenate(order)))) + output
-        loss = mean(-output)
+        # the mean of no rows is NaN, as PyTorch's (mean refuses an empty tensor)
+        loss = mean(-output) if output.shape[0] else _sum(-output) * math.nan
         return _ASMoutput(output if batched else reshape(output, ()), loss)
 
     def _full_log_prob(self, x, head_out):
