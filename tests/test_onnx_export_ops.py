@@ -208,7 +208,8 @@ def test_fused_ops_become_the_plain_op_and_relu():
 @pytest.mark.parametrize("opset", [13, 17, 18, 20, 21])
 def test_opset_dependent_forms(opset):
     """Reductions take axes as an attribute before opset 18 (ReduceSum: 13) and as an input
-    from then on; Gelu is an op from opset 20; LayerNormalization needs opset 17."""
+    from then on; Gelu is an op from opset 20; LayerNormalization from opset 17, its formula
+    before."""
     def fn(x):
         return x.mean(1) + cr.amax(x, 1) + x.sum(1) + F.gelu(x).sum(1) + cr.logsumexp(x, 1)
 
@@ -218,11 +219,11 @@ def test_opset_dependent_forms(opset):
     assert ("Gelu" in [n.op_type for n in proto.graph.node]) == (opset >= 20)
     mean = next(n for n in proto.graph.node if n.op_type == "ReduceMean")
     assert (len(mean.input) == 2) == (opset >= 18)
-    if opset < 17:
-        with pytest.raises(UnsupportedOperatorError, match="opset 17"):
-            export(nn.LayerNorm(5), x, opset_version=opset)
-    else:
-        _export_and_compare(nn.LayerNorm(5), [x], opset_version=opset)
+    for layer in (nn.LayerNorm(5), nn.LayerNorm(5, elementwise_affine=False), nn.GroupNorm(1, 2)):
+        xs = [x.reshape(2, 5) if isinstance(layer, nn.LayerNorm) else x.reshape(1, 2, 5)]
+        proto = _export_and_compare(layer, xs, opset_version=opset)
+        ops = [n.op_type for n in proto.graph.node]
+        assert ("LayerNormalization" in ops) == (opset >= 17)
 
 
 def test_dynamic_spatial_axes_where_the_graph_can_follow_them():

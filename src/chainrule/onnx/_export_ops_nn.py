@@ -162,15 +162,24 @@ def _adaptive_avg(g, s):
 
 @converts(LayerNorm)
 def _layer_norm(g, s):
-    if g.opset < 17:
-        raise s.refuse(f"ONNX's LayerNormalization needs opset 17 or later, got {g.opset}")
     k = len(s["normalized_shape"])
     x = s.inputs[0]
+    if g.opset < 17:  # before ONNX's LayerNormalization: its formula, as PyTorch writes it
+        return [_layer_norm_formula(g, s, x, list(range(-k, 0)))]
     weight = s.inputs[1] if s["has_weight"] else g.const(
         np.ones(s["normalized_shape"], dtype=s.dtype), "layer_norm_ones")
     bias = [s.inputs[-1]] if s["has_bias"] else []
     return [g.op("LayerNormalization", [x, weight, *bias], axis=-k,
                  epsilon=float(s["eps"]))]
+
+
+def _layer_norm_formula(g, s, x, axes):
+    centred = g.op("Sub", [x, g.reduce("ReduceMean", x, axes, True)])
+    var = g.reduce("ReduceMean", g.op("Mul", [centred, centred]), axes, True)
+    y = g.op("Div", [centred, g.op("Sqrt", [g.op("Add", [var, g.scalar(s["eps"], s.dtype)])])])
+    if s["has_weight"]:
+        y = g.op("Mul", [y, s.inputs[1]])
+    return g.op("Add", [y, s.inputs[-1]]) if s["has_bias"] else y
 
 
 @converts(Softmax)
