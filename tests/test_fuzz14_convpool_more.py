@@ -1,5 +1,7 @@
 """Fuzz wave 14, continued (see test_fuzz14_convpool.py): what the option matrix found beyond
-it. ``F.unfold``/``F.fold`` refused complex input (a TypeError), which PyTorch's take."""
+it. ``F.unfold``/``F.fold`` refused complex input (a TypeError), which PyTorch's take; ``F.pad``
+refused pads given as NumPy ints (``pad = (k - 1) // 2`` of a NumPy kernel size) or 0-d integer
+tensors, and ``interpolate`` a ``size`` of 0-d integer tensors, both taken by PyTorch."""
 
 import numpy as np
 import pytest
@@ -37,3 +39,30 @@ def test_unfold_and_fold_still_refuse_integers():
         cr.nn.functional.unfold(x, 2)
     with pytest.raises(TypeError, match="fold: input must have a floating-point dtype"):
         cr.nn.functional.fold(x.reshape(1, 4, 4), 3, 2)
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+def test_pad_takes_numpy_and_tensor_ints_as_pytorch(mode):
+    x = np.random.default_rng(1461).standard_normal((1, 2, 5, 5))
+    for pad in [(np.int64(1), 1, np.int32(2), -1), (np.int64(2), np.int64(0), 1, 1)]:
+        for wrap in (None, "tensor"):
+            ours = tuple(cr.tensor(int(p)) if wrap else p for p in pad)
+            theirs = tuple(torch.tensor(int(p)) if wrap else p for p in pad)
+            want = torch.nn.functional.pad(torch.tensor(x), theirs, mode=mode).numpy()
+            got = cr.nn.functional.pad(cr.tensor(x), ours, mode=mode).numpy()
+            np.testing.assert_array_equal(got, want, err_msg=f"{pad} {wrap}")
+    for bad in [(1.0, 1, 0, 0), (True, 1, 0, 0), (cr.tensor(1.0), 1, 0, 0)]:  # refused by both
+        with pytest.raises(ValueError, match="pad: pads must be ints"):
+            cr.nn.functional.pad(cr.tensor(x), bad, mode=mode)
+
+
+def test_interpolate_takes_a_size_of_numpy_and_tensor_ints_as_pytorch():
+    x = np.random.default_rng(1462).standard_normal((1, 2, 5, 5))
+    for ours, theirs in [((np.int64(3), 7), (np.int64(3), 7)), (np.int64(4), np.int64(4)),
+                         ((cr.tensor(3), cr.tensor(8)), (torch.tensor(3), torch.tensor(8)))]:
+        for mode in ("nearest", "bilinear"):
+            want = torch.nn.functional.interpolate(torch.tensor(x), size=theirs, mode=mode)
+            got = cr.nn.functional.interpolate(cr.tensor(x), size=ours, mode=mode)
+            np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+    with pytest.raises(ValueError, match="interpolate: size must be a positive int"):
+        cr.nn.functional.interpolate(cr.tensor(x), size=(3.0, 4))

@@ -7,6 +7,8 @@ and ``softmax``/``log_softmax`` without ``dim`` pick PyTorch's implicit axis (0 
 input, else 1, with PyTorch's warning) where ``chainrule.functional``'s take the last axis.
 """
 
+import operator
+
 from ..ops import *  # noqa: F403
 from ..ops import __all__ as _ops_all
 from ..ops import pad as _numpy_pad
@@ -21,6 +23,7 @@ from ..ops.grid_sample import *  # noqa: F403
 from ..ops.loss_extra import *  # noqa: F403
 from ..ops.loss_margin import *  # noqa: F403
 from ..ops.resample import *  # noqa: F403
+from ..ops.resample import _is_index
 from ..ops.softmax import implicit_softmax_dim
 from ..ops.softmax import log_softmax as _log_softmax
 from ._functional_extra import (  # noqa: F401 - PyTorch's F names
@@ -81,8 +84,9 @@ def pad(input, pad, mode: str = "constant", value=None):  # noqa: A002 - PyTorch
     if len(pad) // 2 > ndim:
         raise ValueError(f"pad: pad {tuple(pad)} pads {len(pad) // 2} axes, but the input has "
                          f"{ndim} (shape {tuple(input.shape)})")
-    if any(isinstance(p, bool) or not isinstance(p, int) for p in pad):
+    if any(isinstance(p, bool) or not _is_index(p) for p in pad):
         raise ValueError(f"pad: pads must be ints, got {tuple(pad)}")
+    pad = [operator.index(p) for p in pad]  # NumPy ints and 0-d int tensors too, as PyTorch's
     crop_after = None
     if any(p < 0 for p in pad):
         if mode in ("constant", "circular"):

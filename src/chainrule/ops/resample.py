@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import numbers
+import operator
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
@@ -41,10 +42,11 @@ def _sizes_and_scales(x, size, scale_factor, recompute_scale_factor, n):
     spatial = tuple(x.shape[2:])
     if size is not None:
         sizes = tuple(size) if isinstance(size, (tuple, list)) else (size,) * n
-        if len(sizes) != n or any(isinstance(s, bool) or not isinstance(s, numbers.Integral)
-                                  or s <= 0 for s in sizes):
+        if len(sizes) != n or any(isinstance(s, bool) or not _is_index(s) or operator.index(s)
+                                  <= 0 for s in sizes):
             raise ValueError(f"interpolate: size must be a positive int or {n} positive ints for "
                              f"input of shape {tuple(x.shape)}, got {size!r}")
+        sizes = tuple(operator.index(s) for s in sizes)  # 0-d int tensors too, as PyTorch's
         if recompute_scale_factor:
             raise ValueError("interpolate: recompute_scale_factor=True needs scale_factor, not "
                              f"size (got size={size!r})")
@@ -60,6 +62,15 @@ def _sizes_and_scales(x, size, scale_factor, recompute_scale_factor, n):
         raise ValueError(f"interpolate: scale_factor {scale_factor!r} shrinks spatial shape "
                          f"{spatial} to {sizes}; every output size must be positive")
     return sizes, ((None,) * n if recompute_scale_factor else tuple(float(s) for s in scales))
+
+
+def _is_index(s):
+    """Whether ``s`` is an integer: a Python or NumPy int, or an integer tensor of one element."""
+    try:
+        operator.index(s)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def _nearest(x, axis, out, scale, exact):
