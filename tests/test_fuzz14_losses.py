@@ -10,8 +10,9 @@ Before this wave:
   supported for floating point target").
 * The mean of an empty batch warned "invalid value encountered in scalar divide" (an error under
   pytest's ``-W error``) in ``cross_entropy`` (class labels of (0, C) logits, or probabilities),
-  ``binary_cross_entropy``, ``binary_cross_entropy_with_logits`` and ``mse_loss``; it is NaN,
-  quietly, as PyTorch's (and as the other losses' already was).
+  ``binary_cross_entropy``, ``binary_cross_entropy_with_logits``, ``mse_loss`` and
+  ``kl_div(reduction="batchmean")``; it is NaN, quietly, as PyTorch's (and as the other
+  losses' already was).
 * ``binary_cross_entropy`` of a NaN probability computed a NaN loss; PyTorch refuses it ("all
   elements of input should be between 0 and 1"), as this already refused NaN targets.
 * ``binary_cross_entropy_with_logits`` at an infinite logit with target 0 (any ``-inf``, and
@@ -135,7 +136,8 @@ def test_probability_targets_refuse_a_nonnegative_ignore_index():
 
 
 
-@pytest.mark.parametrize("name", ["ce_labels", "ce_probs", "bce", "bce_logits", "mse"])
+@pytest.mark.parametrize("name", ["ce_labels", "ce_probs", "bce", "bce_logits", "mse",
+                                  "kl_batchmean"])
 def test_mean_over_an_empty_batch_is_nan_quietly(name):
     # the division by zero samples warned (pyproject's filterwarnings makes that an error)
     x, p, lab = np.zeros((0, 3)), np.full((0, 3), 0.5), np.zeros(0, np.int64)
@@ -144,7 +146,9 @@ def test_mean_over_an_empty_batch_is_nan_quietly(name):
                 "bce": (lambda lib, a, b: F(lib).binary_cross_entropy(a, b), (p, p)),
                 "bce_logits": (lambda lib, a, b: F(lib).binary_cross_entropy_with_logits(a, b),
                                (x, p)),
-                "mse": (lambda lib, a, b: F(lib).mse_loss(a, b), (x, p))}[name]
+                "mse": (lambda lib, a, b: F(lib).mse_loss(a, b), (x, p)),
+                "kl_batchmean": (lambda lib, a, b: F(lib).kl_div(a, b, reduction="batchmean"),
+                                 (x, p))}[name]
     _compare(torch, name, fn, *args, grad=[0])
     out = fn(cr, *(cr.tensor(a) for a in args))
     assert out.shape == () and np.isnan(out.item())
@@ -383,3 +387,100 @@ def test_adaptive_log_softmax_with_loss_against_pytorch():
         np.testing.assert_allclose(cm.log_prob(xc).detach().numpy(),
                                    tm.log_prob(xt).detach().numpy(), atol=1e-12)
         np.testing.assert_array_equal(cm.predict(xc).numpy(), tm.predict(xt).numpy())
+
+
+def _elementwise_case(rng, k):
+    shape = tuple(int(v) for v in rng.integers(0, 4, int(rng.integers(0, 4))))
+    dt = str(rng.choice(["float64", "float32"]))
+    red = str(rng.choice(["mean", "sum", "none"]))
+    g2 = [0, 1] if dt == "float64" else []
+    x = (rng.standard_normal(shape) * rng.choice([1, 50])).astype(dt)
+    t = rng.standard_normal(shape).astype(dt)
+    tag = f"{k}: {shape} {dt} {red}"
+    delta, beta = float(rng.choice([0.5, 1.0, 3.0])), float(rng.choice([0.0, 0.5, 1.0]))
+    for name, kw in (("mse_loss", {}), ("l1_loss", {}), ("huber_loss", {"delta": delta}),
+                     ("smooth_l1_loss", {"beta": beta})):
+        _compare(torch, f"{name} {tag} {kw}", lambda lib, a, b, name=name, kw=kw:
+                 getattr(F(lib), name)(a, b, reduction=red, **kw), x, t, grad=g2)
+    p = (1 / (1 + np.exp(-x.astype(np.float64)))).astype(dt)
+    if p.size and rng.random() < 0.3:
+        p.flat[0] = rng.choice([0.0, 1.0])  # the clamped logs
+    q = rng.random(shape).astype(dt)
+    q = (q > 0.5).astype(dt) if rng.random() < 0.4 else q
+    w = ((rng.random(shape[int(rng.integers(0, len(shape) + 1)):]) + 0.1).astype(dt)
+         if rng.random() < 0.5 else None)
+    pw = ((rng.random(shape[int(rng.integers(0, len(shape) + 1)):]) * 3).astype(dt)
+          if rng.random() < 0.5 else None)
+
+    def opt(lib, v):
+        return None if v is None else lib.tensor(v)
+
+    # the target's gradient at p = 0 or 1 is that of the clamped loss here, inf in PyTorch
+    _compare(torch, f"bce {tag}", lambda lib, a, b: F(lib).binary_cross_entropy(
+        a, b, opt(lib, w), reduction=red), p, q, grad=g2 if np.all((p > 0) & (p < 1)) else g2[:1])
+    _compare(torch, f"bce_with_logits {tag}", lambda lib, a, b: F(lib).
+             binary_cross_entropy_with_logits(a, b, opt(lib, w), reduction=red,
+                                              pos_weight=opt(lib, pw)), x, q, grad=g2)
+    log_target = bool(rng.random() < 0.5)
+    kred = str(rng.choice(["mean", "sum", "none", "batchmean"]))
+    tk = (rng.random(shape) + 0.01).astype(dt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "mean" of kl_div, in both
+        _compare(torch, f"kl_div {tag} {kred} {log_target}", lambda lib, a, b: F(lib).kl_div(
+            a, b, reduction=kred, log_target=log_target), -np.abs(x),
+            np.log(tk) if log_target else tk, grad=g2)
+    log_input, full = bool(rng.random() < 0.5), bool(rng.random() < 0.5)
+    eps = float(rng.choice([1e-8, 0.5]))
+    _compare(torch, f"poisson {tag} {log_input} {full}", lambda lib, a, b: F(lib).
+             poisson_nll_loss(a, b, log_input=log_input, full=full, eps=eps, reduction=red),
+             x if log_input else np.abs(x), rng.poisson(2.0, shape).astype(dt), grad=g2[:1])
+    if dt == "float64":  # PyTorch's float32 soft margin overflows to inf at large margins
+        _compare(torch, f"soft_margin {tag}", lambda lib, a, b: F(lib).soft_margin_loss(
+            a, b, reduction=red), x, np.sign(t), grad=g2[:1])
+    m = float(rng.choice([0.0, 1.0, -0.5, 2.0]))
+    _compare(torch, f"hinge_embedding {tag}", lambda lib, a, b: F(lib).hinge_embedding_loss(
+        a, b, margin=m, reduction=red), x, np.where(t > 0, 1.0, -1.0).astype(dt), grad=g2[:1])
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_elementwise_losses_against_pytorch(seed):
+    rng = np.random.default_rng(1440 + seed)
+    for k in range(30):
+        _elementwise_case(rng, k)
+
+
+def _ctc_case(rng, k):
+    T, C, N = int(rng.integers(1, 7)), int(rng.integers(2, 6)), int(rng.integers(1, 4))
+    dt = str(rng.choice(["float64", "float32"]))
+    blank = int(rng.integers(0, C)) if rng.random() < 0.6 else 0
+    unbatched = rng.random() < 0.15
+    n = 1 if unbatched else N
+    il = rng.integers(1, T + 1, n)
+    tl = rng.integers(0, 5, n)
+    labels = [c for c in range(C) if c != blank]
+    tg = rng.choice(labels, (n, int(tl.max()) + int(rng.random() < 0.2)))
+    layout = int(rng.integers(0, 2))
+    targets = (tg[0, :tl[0]] if unbatched else tg) if layout == 0 else \
+        np.concatenate([tg[b, :tl[b]] for b in range(n)])
+    targets = targets.astype(np.int32 if rng.random() < 0.2 else np.int64)
+    red, zero_inf = str(rng.choice(["mean", "sum", "none"])), bool(rng.random() < 0.5)
+    as_tensors = int(rng.integers(0, 3))
+    x = rng.standard_normal((T, C) if unbatched else (T, N, C)).astype(dt)
+
+    def fn(lib, x, tgt):
+        if as_tensors == 0:
+            a, b = tuple(il.tolist()), tuple(tl.tolist())
+        else:
+            a, b = (lib.tensor(v[0] if unbatched and as_tensors == 2 else v) for v in (il, tl))
+        return F(lib).ctc_loss(F(lib).log_softmax(x, -1), tgt, a, b, blank=blank,
+                               reduction=red, zero_infinity=zero_inf)
+
+    label = f"ctc {k}: T={T} C={C} il={il} tl={tl} blank={blank} layout={layout} {dt} {red}"
+    # an infinite loss's gradient is NaN over different frames in PyTorch (docs/pytorch.md)
+    _compare(torch, label, fn, x, targets, grad=[0] if dt == "float64" and zero_inf else [])
+
+
+def test_ctc_loss_target_layouts_against_pytorch():
+    rng = np.random.default_rng(1450)
+    for k in range(60):
+        _ctc_case(rng, k)

@@ -109,6 +109,8 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
     loss = exp(t) * (t - x) if log_target else _xlogx(t) - t * x
     if reduction == "batchmean":
         total = _sum(loss)
+        if x.ndim and not x.shape[0]:  # no samples: NaN, as PyTorch's, without NumPy's warning
+            return total * math.nan
         return total / x.shape[0] if x.ndim else total
     return _reduce(loss, reduction)
 
