@@ -19,6 +19,7 @@ from . import port12c_programs as programs_c  # noqa: E402
 from . import port12d_programs as programs_d  # noqa: E402
 from . import port12e_programs as programs_e  # noqa: E402
 from . import port12f_programs as programs_f  # noqa: E402
+from . import port12g_programs as programs_g  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -160,9 +161,10 @@ def _shared_draws(monkeypatch, lib, seed):
     """``randn``/``randint``/``multinomial`` with a ``generator=`` draw from one NumPy stream."""
     rng = np.random.default_rng(seed)
 
-    def randn(*size, generator=None, **kwargs):
+    def randn(*size, generator=None, dtype=None, requires_grad=False, **kwargs):
         shape = size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
-        return lib.tensor(rng.standard_normal(tuple(shape)), dtype=lib.get_default_dtype())
+        return lib.tensor(rng.standard_normal(tuple(shape)),
+                          dtype=dtype or lib.get_default_dtype(), requires_grad=requires_grad)
 
     def randint(low, high, size, generator=None, **kwargs):
         return lib.tensor(rng.integers(low, high, tuple(size)))
@@ -346,3 +348,62 @@ def test_d2l_transformer_with_lazy_linears_cached_decoder_keys_and_float32_pe_ma
     assert ours[1] == theirs[1]
     assert ours[0][1][-1] < ours[0][1][0] * 0.7
     _close([ours[0], ours[3]], [theirs[0], theirs[3]], rtol=1e-9, atol=1e-11)
+
+
+def test_micrograd_readme_check_matches_pytorch():
+    ours, theirs = programs_g.micrograd_check(chainrule), programs_g.micrograd_check(torch)
+    assert ours[:2] == theirs[:2] == (-20.0, 46.0)
+    _close(ours, theirs, rtol=1e-14, atol=0)  # micrograd's README asks for 1e-6
+
+
+def _in_float64(monkeypatch, lib, seed, run, dtype="float64"):
+    """``run()`` with ``randn`` drawing from one NumPy stream in the default dtype, float64."""
+    previous = lib.get_default_dtype()
+    with monkeypatch.context() as m:
+        _shared_draws(m, lib, seed)
+        lib.set_default_dtype(getattr(lib, dtype))
+        try:
+            return run()
+        finally:
+            lib.set_default_dtype(previous)
+
+
+def test_makemore_bigram_counts_and_one_layer_network_matches_pytorch(monkeypatch):
+    # float32 as written (one_hot(...).float() @ W): to float32 rounding
+    ours, theirs = (_in_float64(monkeypatch, lib, 1209, lambda lib=lib: programs_g.bigram(
+        lib, WORDS), dtype="float32") for lib in (chainrule, torch))
+    assert ours[:2] == (sum(len(w) + 1 for w in WORDS), "int32") == (theirs[0],
+                                                                    theirs[1][6:])
+    assert ours[4][-1] < ours[4][0]
+    _close(list(ours[2:]), list(theirs[2:]), rtol=1e-5, atol=1e-6)
+
+
+def test_learning_pytorch_with_examples_from_scalars_to_dynamic_net_matches_pytorch(monkeypatch):
+    def run(lib):
+        random.seed(3)  # DynamicNet's extra terms: 4 or 5 of them
+        return programs_g.learning_with_examples(lib)
+
+    # torch.float as the tutorial's dtype: float32 throughout, to its rounding
+    ours, theirs = (_in_float64(monkeypatch, lib, 1210, lambda lib=lib: run(lib),
+                                dtype="float32") for lib in (chainrule, torch))
+    for i in (0, 2, 3, 5):
+        assert ours[i][-1] < ours[i][0] and theirs[i][-1] < theirs[i][0]
+    for i in (0, 2, 5):  # (nn.Linear(3, 1) starts from each library's own random init)
+        _close(ours[i], theirs[i], rtol=2e-5, atol=0)
+    for i in (1, 6):
+        assert ours[i].split(" ")[:3] == theirs[i].split(" ")[:3]
+        _close([float(w) for w in ours[i].replace("?", "").split() if w[-1].isdigit()
+                and w[0] in "-0123456789"],
+               [float(w) for w in theirs[i].replace("?", "").split() if w[-1].isdigit()
+                and w[0] in "-0123456789"], rtol=1e-4, atol=1e-6)
+
+
+def test_pytorch_examples_regression_with_formatted_tensors_and_data_add_matches_pytorch(
+        monkeypatch):
+    def run(lib, fc):
+        return _in_float64(monkeypatch, lib, 1211, lambda: programs_g.regression(lib, fc))
+
+    ours, theirs = _both(lambda lib: lib.nn.Linear(4, 1), run)
+    assert ours[1:] == theirs[1:]
+    assert ours[0][-1] < ours[0][0] / 2
+    _close(ours[0], theirs[0], rtol=1e-10, atol=1e-12)
