@@ -25,6 +25,10 @@ Before this wave:
 * ``einsum`` of integer or bool tensors summed in their own dtype: ``einsum("ij->i", int8)``
   wrapped around past 127 and ``einsum("ii", bool)`` (a trace) was a bool, where PyTorch sums a
   letter that one operand alone has in int64 (as ``sum``); its dtype is now PyTorch's.
+* ``tensordot`` with two lists of dims of different lengths (``([0, 1], [0])``) contracted the
+  pairs ``zip`` kept and dropped the rest silently, and an axis named twice (``([0, 0], [0,
+  1])``) gave an arbitrary product; PyTorch refuses both, as it refuses a count larger than
+  either tensor's dimensions.
 * ``einsum``'s sublist form, ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` (PyTorch's and NumPy's,
   with ``Ellipsis``), raised "equation must be a string"; an operand's subscripts with a stray
   '.' or two ellipses failed with a message listing spare letters.
@@ -225,6 +229,17 @@ def test_einsum_stray_dots_refused(equation):
     x = np.ones((2, 3))
     same_outcome(torch, lambda L, t: L.einsum(equation, t, t) if "," in equation
                  else L.einsum(equation, t), [x], label=equation)
+
+
+@pytest.mark.parametrize("dims", [([0, 1], [0]), ([0, 0], [0, 1]), ([0, -3], [0, 1]), ([3], [0]),
+                                  ([0], [1]), 4, -1, 3, ([], []), ([2, 1], [0, 1]),
+                                  ([-1, 1], [0, -2])])
+def test_tensordot_dims_checked_as_pytorch(dims):
+    a = np.arange(24.0).reshape(2, 3, 4)
+    cube = np.random.default_rng(0).standard_normal((3, 3, 3))
+    for x, y in [(a, a.transpose(2, 1, 0).copy()), (cube, cube * 0.5 + 1)]:
+        check(torch, lambda L, p, q: L.tensordot(p, q, dims), x, y, grad=(0, 1),
+              label=f"{dims} {x.shape}")
 
 
 @pytest.mark.parametrize("seed", range(36))

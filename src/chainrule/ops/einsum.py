@@ -11,6 +11,7 @@ inside it) gets the gradient broadcast along it. So einsum differentiates to any
 from __future__ import annotations
 
 import numbers
+import operator
 import string
 
 from ..autograd.function import Function
@@ -229,21 +230,41 @@ def _same_size(op, a, b):
 
 def tensordot(a, b, dims=2):
     """Sum over the last ``dims`` axes of a and the first of b, or over the axis lists
-    ``dims = (axes_a, axes_b)``."""
+    ``dims = (axes_a, axes_b)`` (of one length, no axis twice; a tensor of them too)."""
+    if isinstance(dims, Tensor):
+        dims = dims.tolist()
     if isinstance(dims, int):
-        if dims < 0:
-            raise ValueError(f"tensordot: dims must be >= 0 (a count of axes), got {dims}")
+        if not 0 <= dims <= min(a.ndim, b.ndim):
+            raise ValueError(f"tensordot: dims must be a count of axes in 0..{min(a.ndim, b.ndim)}"
+                             f" for shapes {tuple(a.shape)} and {tuple(b.shape)}, got {dims}")
         axes_a, axes_b = list(range(a.ndim - dims, a.ndim)), list(range(dims))
     else:
         axes_a, axes_b = ([d] if isinstance(d, int) else list(d) for d in dims)
+        if len(axes_a) != len(axes_b):
+            raise ValueError(f"tensordot: the two lists of dims must have one length, got "
+                             f"{axes_a} and {axes_b}")
+        axes_a, axes_b = _axes("a", axes_a, a.ndim), _axes("b", axes_b, b.ndim)
     letters = iter(string.ascii_letters)
     sa = [next(letters) for _ in range(a.ndim)]
     sb = [next(letters) for _ in range(b.ndim)]
     for i, j in zip(axes_a, axes_b):
         sb[j] = sa[i]
-    out = [c for i, c in enumerate(sa) if i not in [k % max(a.ndim, 1) for k in axes_a]]
-    out += [c for j, c in enumerate(sb) if j not in [k % max(b.ndim, 1) for k in axes_b]]
+    out = [c for i, c in enumerate(sa) if i not in axes_a]
+    out += [c for j, c in enumerate(sb) if j not in axes_b]
     return einsum("".join(sa) + "," + "".join(sb) + "->" + "".join(out), a, b)
+
+
+def _axes(name, dims, ndim):
+    axes = []
+    for d in dims:
+        d = operator.index(d)
+        if not -ndim <= d < ndim:
+            raise IndexError(f"tensordot: dim {d} is out of range for {name} with {ndim} "
+                             "dimensions")
+        axes.append(d % ndim)
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"tensordot: the dims of {name} name an axis twice, got {dims}")
+    return axes
 
 
 _CDIST_MODES = ("use_mm_for_euclid_dist_if_necessary", "use_mm_for_euclid_dist",
