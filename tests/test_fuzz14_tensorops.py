@@ -29,6 +29,9 @@ Before this wave:
   pairs ``zip`` kept and dropped the rest silently, and an axis named twice (``([0, 0], [0,
   1])``) gave an arbitrary product; PyTorch refuses both, as it refuses a count larger than
   either tensor's dimensions.
+* ``block_diag`` of blocks of different dtypes took NumPy's promotion: int32 beside float32 was
+  float64, and a 0-d float64 block lifted 1-D float32 ones to float64; PyTorch's is its
+  ``result_type`` (float32 for both).
 * ``einsum``'s sublist form, ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` (PyTorch's and NumPy's,
   with ``Ellipsis``), raised "equation must be a string"; an operand's subscripts with a stray
   '.' or two ellipses failed with a message listing spare letters.
@@ -350,6 +353,15 @@ def test_tensordot_forms_of_dims(seed):
             lambda L, p, q: L.tensordot(p, q, dims=L.tensor(dims.tolist())
                                         if name == "tensor" else dims),
             a, b, grad=_grad(dtype, 0, 1), label=f"tensordot {name} {label} {dims}")
+
+
+@pytest.mark.parametrize("dtypes", [("int32", "float32"), ("float64", "float32"),
+                                    ("int8", "uint8"), ("bool", "int16"), ("int64", "float16"),
+                                    ("complex64", "float64"), ("uint8", "bool")])
+@pytest.mark.parametrize("shapes", [((2,), (1, 1)), ((), (2,)), ((), ()), ((2, 2), ())])
+def test_block_diag_promotes_as_pytorch(dtypes, shapes):
+    blocks = [np.ones(s, d) for s, d in zip(shapes, dtypes)]
+    check(torch, lambda L, *ts: L.block_diag(*ts), *blocks, label=f"{dtypes} {shapes}")
 
 
 @pytest.mark.parametrize("seed", range(45))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import warnings
 
+from ..autograd.promotion import result_type
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backend.defaults import get_default_dtype
@@ -169,8 +170,7 @@ def block_diag(*tensors):
         mats.append(reshape(t, 1, 1) if t.ndim == 0 else reshape(t, 1, -1) if t.ndim == 1 else t)
     if not mats:
         return Tensor(get_array_module().zeros((1, 0), get_default_dtype()))
-    xp = get_array_module(*[m._data for m in mats])
-    dtype = xp.result_type(*[m._data for m in mats])
+    dtype = result_type(*tensors)  # PyTorch's (a 0-D tensor only lifts the kind), not NumPy's
     cols = sum(m.shape[1] for m in mats)
     rows, left = [], 0
     for m in mats:
