@@ -32,6 +32,10 @@ Before this wave:
 * ``block_diag`` of blocks of different dtypes took NumPy's promotion: int32 beside float32 was
   float64, and a 0-d float64 block lifted 1-D float32 ones to float64; PyTorch's is its
   ``result_type`` (float32 for both).
+* ``diagonal_scatter``/``select_scatter``/``slice_scatter`` refused a ``src`` of another dtype;
+  PyTorch copies it in, cast to the input's dtype (float32 into float64, -1.7 into int32 as -1,
+  a complex one into a real input losing its imaginary part with a warning), the gradient
+  coming back in ``src``'s dtype.
 * ``einsum``'s sublist form, ``einsum(a, [0, 1], b, [1, 2], [0, 2])`` (PyTorch's and NumPy's,
   with ``Ellipsis``), raised "equation must be a string"; an operand's subscripts with a stray
   '.' or two ellipses failed with a message listing spare letters.
@@ -59,6 +63,8 @@ everywhere in PyTorch (-1 wraps to 255 in uint8), here the values clamped to [0,
 
 import numpy as np
 import pytest
+
+import chainrule as cr
 
 from ._fuzz12_check import check, same_outcome
 
@@ -362,6 +368,28 @@ def test_tensordot_forms_of_dims(seed):
 def test_block_diag_promotes_as_pytorch(dtypes, shapes):
     blocks = [np.ones(s, d) for s, d in zip(shapes, dtypes)]
     check(torch, lambda L, *ts: L.block_diag(*ts), *blocks, label=f"{dtypes} {shapes}")
+
+
+@pytest.mark.parametrize("dtypes", [("float64", "float32"), ("float64", "float16"),
+                                    ("float32", "float64"), ("int32", "float32"),
+                                    ("float64", "int64"), ("int16", "bool"), ("float16", "int8"),
+                                    ("bool", "float32")])
+def test_scatters_into_views_cast_the_source_as_pytorch(dtypes):
+    rng = np.random.default_rng(1)
+    x, src = _array(rng, (2, 3), dtypes[0]), _array(rng, (3,), dtypes[1])
+    g = (0, 1) if set(dtypes) <= {"float64", "float32", "float16"} and "float64" in dtypes \
+        else ()
+    for name, fn in [("select", lambda L, t, s: L.select_scatter(t, s, 0, 1)),
+                     ("slice", lambda L, t, s: L.slice_scatter(t, s.expand(2, 3))),
+                     ("diagonal", lambda L, t, s: L.diagonal_scatter(t, s[:2], 1))]:
+        check(torch, fn, x, src, grad=g, label=f"{name} {dtypes}")
+
+
+def test_scatter_of_a_complex_source_into_a_real_input_warns():
+    x, z = cr.zeros(2, 2), cr.tensor([1 + 2j, 3 - 1j])
+    with pytest.warns(UserWarning, match="discards the imaginary part"):
+        y = cr.select_scatter(x, z, 0, 0)
+    assert y.dtype == cr.float32 and y.tolist() == [[1.0, 3.0], [0.0, 0.0]]
 
 
 @pytest.mark.parametrize("seed", range(45))

@@ -12,6 +12,7 @@ region read back (for ``src``), the read being a recorded op (``diagonal``, inde
 from __future__ import annotations
 
 import numbers
+import warnings
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
@@ -60,12 +61,18 @@ def _check_src(name, input, src, region_shape) -> None:  # noqa: A002
     if tuple(src.shape) != tuple(region_shape):
         raise ValueError(f"{name}: src must have the shape of the region it fills, "
                          f"{tuple(region_shape)}, got {tuple(src.shape)}")
-    if src.dtype != input.dtype:
-        raise TypeError(f"{name}: src must have input's dtype {input.dtype}, got {src.dtype}")
 
 
 def _write(name, input, src, place, pick, region_shape) -> Tensor:  # noqa: A002
+    """PyTorch's copy into the region: a ``src`` of another dtype is cast to the input's (its
+    gradient comes back in its own dtype; a complex one into a real input loses its imaginary
+    part, with PyTorch's warning)."""
     _check_src(name, input, src, region_shape)
+    if src.dtype != input.dtype:
+        if src.dtype.kind == "c" and input.dtype.kind != "c":
+            warnings.warn("Casting complex values to real discards the imaginary part",
+                          UserWarning, stacklevel=3)
+        src = cast(src, input.dtype)
     return _WriteInto.apply(input, src, place=place, pick=pick)
 
 
