@@ -66,3 +66,26 @@ def test_interpolate_takes_a_size_of_numpy_and_tensor_ints_as_pytorch():
             np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
     with pytest.raises(ValueError, match="interpolate: size must be a positive int"):
         cr.nn.functional.interpolate(cr.tensor(x), size=(3.0, 4))
+
+
+@pytest.mark.parametrize("nd", [2, 3])
+def test_fractional_max_pool_reads_the_first_rows_of_longer_samples_as_pytorch(nd):
+    # PyTorch's takes _random_samples with at least N rows (the first N are read); chainrule's
+    # asked for exactly N. Fewer rows, other channels or another last size stay refused.
+    rng = np.random.default_rng(1463)
+    x = rng.standard_normal((2, 3) + (6,) * nd)
+    name = f"fractional_max_pool{nd}d"
+    for rows in (2, 3, 5):
+        s = rng.random((rows, 3, nd))
+        want = getattr(torch.nn.functional, name)(torch.tensor(x), 2, output_size=3,
+                                                  _random_samples=torch.tensor(s))
+        got = getattr(cr.nn.functional, name)(cr.tensor(x), 2, output_size=3,
+                                              _random_samples=cr.tensor(s))
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+    for shape in [(1, 3, nd), (2, 2, nd), (2, 3, nd + 1), (6, nd)]:
+        with pytest.raises(RuntimeError):
+            getattr(torch.nn.functional, name)(torch.tensor(x), 2, output_size=3,
+                                               _random_samples=torch.rand(*shape).double())
+        with pytest.raises(ValueError, match="_random_samples must have shape"):
+            getattr(cr.nn.functional, name)(cr.tensor(x), 2, output_size=3,
+                                            _random_samples=cr.tensor(rng.random(shape)))

@@ -119,9 +119,11 @@ def _fractional(nd, input, kernel_size, output_size, output_ratio, _random_sampl
     else:
         samples = _random_samples._data if isinstance(_random_samples, Tensor) \
             else xp.asarray(_random_samples)
-        if tuple(samples.shape) != want:
-            raise ValueError(f"{op}: _random_samples must have shape (N, C, {nd}) = {want} for "
-                             f"input shape {tuple(input.shape)}, got {tuple(samples.shape)}")
+        if samples.ndim != 3 or samples.shape[1:] != want[1:] or samples.shape[0] < want[0]:
+            raise ValueError(f"{op}: _random_samples must have shape (N, C, {nd}) = {want} (or "
+                             f"more than N rows) for input shape {tuple(input.shape)}, got "
+                             f"{tuple(samples.shape)}")
+        samples = samples[:want[0]]  # PyTorch's reads the first N rows of a longer one
         if samples.dtype != x.dtype:
             raise TypeError(f"{op}: _random_samples must have the input's dtype {x.dtype}, got "
                             f"{samples.dtype}")
