@@ -484,3 +484,139 @@ def test_ctc_loss_target_layouts_against_pytorch():
     rng = np.random.default_rng(1450)
     for k in range(60):
         _ctc_case(rng, k)
+
+
+def _second_order(lib, fn, arrays, wrt):
+    ts = [lib.tensor(a, requires_grad=i in wrt) for i, a in enumerate(arrays)]
+    out = fn(lib, *ts)
+    w = lib.tensor(np.random.default_rng(1).standard_normal(tuple(out.shape)))
+    gs = lib.autograd.grad((out * w).sum(), [ts[i] for i in wrt], create_graph=True,
+                           allow_unused=True)
+    total = sum((g * lib.tensor(np.random.default_rng(2 + k).standard_normal(tuple(g.shape))))
+                .sum() for k, g in enumerate(gs) if g is not None)
+    g2 = lib.autograd.grad(total, [ts[i] for i in wrt], allow_unused=True)
+    return [np.zeros(arrays[i].shape) if g is None else g.detach().numpy()
+            for i, g in zip(wrt, g2)]
+
+
+_SECOND_ORDER = {
+    "cross_entropy": (lambda lib, x, t, q, lab: F(lib).cross_entropy(
+        x, lib.tensor(lab), label_smoothing=0.2), 0),
+    "cross_entropy_probs": (lambda lib, x, t, q, lab: F(lib).cross_entropy(x, q), 2),
+    "nll_loss": (lambda lib, x, t, q, lab: F(lib).nll_loss(F(lib).log_softmax(x, 1),
+                                                            lib.tensor(lab)), 0),
+    "binary_cross_entropy": (lambda lib, x, t, q, lab: F(lib).binary_cross_entropy(
+        F(lib).sigmoid(x), q), 2),
+    "bce_with_logits": (lambda lib, x, t, q, lab: F(lib).binary_cross_entropy_with_logits(
+        x, q, pos_weight=lib.tensor(np.array([0.5, 2.0, 1.0]))), 2),
+    "mse_loss": (lambda lib, x, t, q, lab: F(lib).mse_loss(x, t), 1),
+    "huber_loss": (lambda lib, x, t, q, lab: F(lib).huber_loss(x, t, delta=0.7), 1),
+    "kl_div": (lambda lib, x, t, q, lab: F(lib).kl_div(x, t, reduction="batchmean",
+                                                       log_target=True), 1),
+    "poisson_nll_loss": (lambda lib, x, t, q, lab: F(lib).poisson_nll_loss(x, t.abs()), 0),
+    "gaussian_nll_loss": (lambda lib, x, t, q, lab: F(lib).gaussian_nll_loss(x, t, q), 2),
+    "multilabel_soft_margin": (lambda lib, x, t, q, lab: F(lib).multilabel_soft_margin_loss(
+        x, q.round()), 0),
+    "cosine_embedding": (lambda lib, x, t, q, lab: F(lib).cosine_embedding_loss(
+        x, t, lib.tensor(np.array([1.0, -1.0, 1.0, -1.0])), margin=-0.5), 1),
+    "triplet_margin": (lambda lib, x, t, q, lab: F(lib).triplet_margin_loss(
+        x, t, q, margin=3.0, p=3, swap=True), 2),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_SECOND_ORDER))
+def test_second_order_gradients_against_pytorch(name):
+    fn, last = _SECOND_ORDER[name]
+    rng = np.random.default_rng(1460)
+    x, t = rng.standard_normal((4, 3)), rng.standard_normal((4, 3))
+    q = rng.random((4, 3)) + 0.05
+    q = q / q.sum(1, keepdims=True)
+    lab = np.array([0, 2, 1, 2])
+    wrt = list(range(last + 1))
+
+    def call(lib, *ts):
+        return fn(lib, *ts, lab)
+
+    want = _second_order(torch, call, [x, t, q], wrt)
+    got = _second_order(cr, call, [x, t, q], wrt)
+    for i, (g, w) in enumerate(zip(got, want)):
+        np.testing.assert_allclose(g, w, rtol=1e-10, atol=1e-12, err_msg=f"{name} argument {i}")
+
+
+_R = np.random.default_rng(1470)
+_X, _X13, _X32 = _R.standard_normal((2, 3)), _R.standard_normal((1, 3)), _R.standard_normal((3, 2))
+_P = 1 / (1 + np.exp(-_X))
+_ERRORS = [  # (label, function, arrays): PyTorch and chainrule both refuse each
+    ("bad reduction", lambda lib, a, b: F(lib).mse_loss(a, b, reduction="avg"), (_X, _X)),
+    ("batchmean outside kl_div", lambda lib, a, b: F(lib).l1_loss(a, b, reduction="batchmean"),
+     (_X, _X)),
+    ("ce reduction", lambda lib, a, b: F(lib).cross_entropy(a, b, reduction="MEAN"),
+     (_X, np.array([0, 1]))),
+    ("ce label out of range", lambda lib, a, b: F(lib).cross_entropy(a, b), (_X, np.array([0, 3]))),
+    ("ce negative label", lambda lib, a, b: F(lib).cross_entropy(a, b), (_X, np.array([-1, 0]))),
+    ("nll label out of range", lambda lib, a, b: F(lib).nll_loss(a, b), (_X, np.array([3, 0]))),
+    ("ce labels of another length", lambda lib, a, b: F(lib).cross_entropy(a, b),
+     (_X, np.array([0]))),
+    ("ce labels (N, 1)", lambda lib, a, b: F(lib).cross_entropy(a, b), (_X, np.array([[0], [1]]))),
+    ("ce probabilities of another shape", lambda lib, a, b: F(lib).cross_entropy(a, b),
+     (_X, _X32)),
+    ("ce bool labels", lambda lib, a, b: F(lib).cross_entropy(a, b), (_X, np.array([True, False]))),
+    ("ce smoothing > 1", lambda lib, a, b: F(lib).cross_entropy(a, b, label_smoothing=1.5),
+     (_X, np.array([0, 1]))),
+    ("ce weight of another length", lambda lib, a, b, w: F(lib).cross_entropy(a, b, w),
+     (_X, np.array([0, 1]), np.ones(2))),
+    ("nll 0-d input", lambda lib, a, b: F(lib).nll_loss(a, b), (np.float64(1), np.int64(0))),
+    ("bce input > 1", lambda lib, a, b: F(lib).binary_cross_entropy(a, b), (_P + 1, _P)),
+    ("bce target > 1", lambda lib, a, b: F(lib).binary_cross_entropy(a, b), (_P, _P + 1)),
+    ("bce shapes", lambda lib, a, b: F(lib).binary_cross_entropy(a, b), (_P, _P[:1])),
+    ("bce weight shape", lambda lib, a, b, w: F(lib).binary_cross_entropy(a, b, w),
+     (_P, _P, np.ones(2))),
+    ("bce_with_logits shapes", lambda lib, a, b: F(lib).binary_cross_entropy_with_logits(a, b),
+     (_X, _X13)),
+    ("bce_with_logits pos_weight shape", lambda lib, a, b, w: F(lib).
+     binary_cross_entropy_with_logits(a, b, pos_weight=w), (_X, _P, np.ones(2))),
+    ("gaussian negative var", lambda lib, a, b, v: F(lib).gaussian_nll_loss(a, b, v),
+     (_X, _X, -np.ones((2, 3)))),
+    ("gaussian var shape", lambda lib, a, b, v: F(lib).gaussian_nll_loss(a, b, v),
+     (_X, _X, np.ones((3, 2)))),
+    ("gaussian var two axes", lambda lib, a, b, v: F(lib).gaussian_nll_loss(a, b, v),
+     (_X[None], _X[None], np.ones((1, 1, 1)))),  # input (1, 2, 3): two axes differ
+    ("margin ranking ranks", lambda lib, a, b, y: F(lib).margin_ranking_loss(a, b, y),
+     (_X, _X, np.ones(3))),
+    ("cosine embedding 3-D", lambda lib, a, b, y: F(lib).cosine_embedding_loss(a, b, y),
+     (_X[None], _X[None], np.ones((1, 2)))),
+    ("cosine embedding target shape", lambda lib, a, b, y: F(lib).cosine_embedding_loss(a, b, y),
+     (_X, _X, np.ones(3))),
+    ("triplet ranks", lambda lib, a, b, c: F(lib).triplet_margin_loss(a, b, c), (_X, _X[0], _X)),
+    ("triplet shapes", lambda lib, a, b, c: F(lib).triplet_margin_loss(a, b, c), (_X, _X32, _X)),
+    ("triplet margin 0", lambda lib, a, b, c: F(lib).triplet_margin_loss(a, b, c, margin=0.0),
+     (_X, _X, _X)),
+    ("triplet distance margin < 0", lambda lib, a, b, c: F(lib).
+     triplet_margin_with_distance_loss(a, b, c, margin=-1.0), (_X, _X, _X)),
+    ("multi margin p=3", lambda lib, a, b: F(lib).multi_margin_loss(a, b, p=3),
+     (_X, np.array([0, 1]))),
+    ("multi margin 3-D", lambda lib, a, b: F(lib).multi_margin_loss(a, b),
+     (_X[None], np.array([[0, 1]]))),
+    ("multi margin class out of range", lambda lib, a, b: F(lib).multi_margin_loss(a, b),
+     (_X, np.array([0, 3]))),
+    ("multilabel margin class 3", lambda lib, a, b: F(lib).multilabel_margin_loss(a, b),
+     (_X, np.array([[0, 3, -1], [1, -1, 0]]))),
+    ("multilabel margin -2", lambda lib, a, b: F(lib).multilabel_margin_loss(a, b),
+     (_X, np.array([[0, -2, -1], [1, -1, 0]]))),
+    ("multilabel margin target shape", lambda lib, a, b: F(lib).multilabel_margin_loss(a, b),
+     (_X, np.array([0, 1]))),
+    ("multilabel soft margin 0-d", lambda lib, a, b: F(lib).multilabel_soft_margin_loss(a, b),
+     (np.float64(1), np.float64(0))),
+    ("ctc blank out of range", lambda lib, a: F(lib).ctc_loss(a, lib.tensor([[1]]), [2], [1],
+                                                              blank=3), (np.zeros((2, 1, 3)),)),
+    ("ctc input length > T", lambda lib, a: F(lib).ctc_loss(a, lib.tensor([[1]]), [3], [1]),
+     (np.zeros((2, 1, 3)),)),
+    ("ctc target length > S", lambda lib, a: F(lib).ctc_loss(a, lib.tensor([[1]]), [2], [2]),
+     (np.zeros((2, 1, 3)),)),
+]
+
+
+@pytest.mark.parametrize("label", [e[0] for e in _ERRORS])
+def test_bad_arguments_are_refused_as_in_pytorch(label):
+    fn, arrays = next((f, a) for name, f, a in _ERRORS if name == label)
+    assert check(torch, fn, *arrays, label=label) is None  # both raised
