@@ -152,3 +152,36 @@ def test_roll_along_a_dynamic_axis_is_refused():
     x = np.zeros((2, 3), np.float32)
     with pytest.raises(UnsupportedOperatorError, match="Roll.*axis 0, whose size changes"):
         export(lambda t: t.roll(1, dims=0), x, dynamic_axes={"t": {0: "batch"}})
+
+
+class _Last(nn.Module):
+    """The recurrent layer's outputs and final state, joined into one output."""
+
+    def __init__(self, rnn):
+        super().__init__()
+        self.rnn = rnn
+
+    def forward(self, x):
+        y, h = self.rnn(x)
+        h = h[0] if isinstance(h, tuple) else h
+        return cr.cat([y.sum(1 if self.rnn.batch_first else 0), h.sum(0)], dim=1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda r: nn.RNN(4, 3, rng=r),
+    lambda r: nn.RNN(4, 3, num_layers=2, nonlinearity="relu", bidirectional=True, rng=r),
+    lambda r: nn.RNN(4, 3, batch_first=True, bias=False, rng=r),
+    lambda r: nn.LSTM(4, 3, proj_size=2, num_layers=2, bidirectional=True, rng=r),
+    lambda r: nn.LSTM(4, 3, proj_size=1, batch_first=True, rng=r),
+], ids=["rnn", "rnn_relu_2_layers_bidirectional", "rnn_batch_first", "lstm_proj_bidirectional",
+        "lstm_proj_batch_first"])
+def test_unrolled_recurrent_layers_export_with_a_dynamic_batch(make):
+    """The Elman RNN and the LSTM with projections run as recorded steps: their zero initial
+    state had the batch's size and their per-step split cut at multiples of the batch, both
+    refused by the export for a dynamic batch axis (only LSTM and GRU, one node each,
+    exported)."""
+    rng = np.random.default_rng(8)
+    model = _Last(make(rng)).eval()
+    shape = (2, 5, 4) if model.rnn.batch_first else (5, 2, 4)
+    x = rng.standard_normal(shape).astype(np.float32)
+    round_trip(model, [x], rng, dynamic=(0 if model.rnn.batch_first else 1,))

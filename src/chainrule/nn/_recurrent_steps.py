@@ -12,7 +12,7 @@ from ..ops.activation import relu, sigmoid, tanh
 from ..ops.elementwise import where
 from ..ops.join import split, stack
 from ..ops.linalg import linear
-from ..ops.shape import reshape
+from ..ops.shape import reshape, squeeze
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
@@ -68,8 +68,10 @@ def _run_steps(mode, x, state, weights, reverse, active):
     w_hh = weights[1]
     xw, b_hh = _project(mode, reshape(x, steps * batch, x.shape[2]), weights[0],
                         weights[2], weights[3])
-    # One split node for all steps: its backward joins the step gradients in one concat.
-    xs = split(xw, [batch] * steps, axis=0)  # sections: a batch of 0 too
+    # One split node for all steps: its backward joins the step gradients in one concat. Split
+    # along a time axis of its own, so that the cuts do not depend on the batch size (which
+    # chainrule.onnx.export may leave dynamic).
+    xs = [squeeze(t, 0) for t in split(reshape(xw, steps, batch, xw.shape[-1]), 1, axis=0)]
     step = _STEPS[mode] if len(weights) == 4 else partial(_lstm_step, w_hr=weights[4])
     outputs = [None] * steps
     for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
@@ -131,6 +133,15 @@ def _initial_state(who, mode, hx, shapes, dtype):
         if t.dtype != dtype:
             raise TypeError(f"{who}: {name} has dtype {t.dtype} but the parameters have {dtype}")
     return states
+
+
+def _zero_start(mode, x, hidden_size, proj_size):
+    """The zero initial state of one layer and direction. The recorded steps (Elman RNN, LSTM
+    with projections) start from one zero row that broadcasts over the batch: a constant whose
+    size does not follow the batch, so that chainrule.onnx.export can leave the batch dynamic."""
+    stepped = proj_size or mode not in ("LSTM", "GRU")
+    lead = (1,) * (x.ndim - 2) if stepped else x.shape[1:-1]
+    return _zero_state(x, _state_shapes(mode, lead, hidden_size, proj_size))
 
 
 def _zero_state(x, shapes):

@@ -35,6 +35,7 @@ from ._recurrent_steps import (
     _run_steps,
     _state_shapes,
     _WeightLists,
+    _zero_start,
     _zero_state,
 )
 from .module import Module, Parameter
@@ -311,9 +312,8 @@ class RNNBase(_WeightLists, _Recurrent):
             outputs = []
             for d in range(directions):
                 k = layer * directions + d
-                shapes = _state_shapes(self._mode, x.shape[1:-1], self.hidden_size, self.proj_size)
-                state = (_zero_state(x, shapes) if initial is None
-                         else tuple(getitem(t, k) for t in initial))
+                state = (tuple(getitem(t, k) for t in initial) if initial is not None
+                         else _zero_start(self._mode, x, self.hidden_size, self.proj_size))
                 out, state = self._run(x, state, f"_l{layer}" + ("_reverse" if d else ""), d,
                                        active)
                 outputs.append(out)
