@@ -50,6 +50,9 @@ Before this wave:
   input's dtype (0.5 adds nothing to integers, -1 in uint8 is 255, any nonzero alpha is True
   for bool) and refuses one it cannot hold (-1.5 in uint8, 2**33 in int32, 1j for a real
   tensor); a 0-d tensor alpha was taken as a tensor (PyTorch reads it as a number).
+* ``nextafter`` of a float tensor beside an integer or bool one refused both ("must be floating
+  point"); PyTorch promotes them first (float32 beside int8 is float32's next value), refusing
+  only when the promoted dtype is not floating point.
 
 Checked and found equal (seeded cases below): flip/fliplr/flipud, rot90 (every k and plane),
 roll, block_diag, cartesian_prod, combinations (with_replacement), kron, diag_embed, diagonal,
@@ -453,3 +456,12 @@ def test_index_add_alpha_as_a_zero_d_tensor():
     x, index = np.arange(3.0), np.array([0, 0, 2])
     check(torch, lambda L, t, i, s: L.index_add(t, 0, i, s, alpha=L.tensor(2.0)), x, index, x,
           grad=(0, 2), label="0-d alpha")
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "int8"), ("uint8", "float32"), ("int64", "int64"),
+                                    ("float64", "float32"), ("float16", "float32"),
+                                    ("bool", "float64"), ("float32", "bool"),
+                                    ("float16", "float16")])
+def test_nextafter_promotes_first(dtypes):
+    a, b = np.array([1, 2, 0]).astype(dtypes[0]), np.array([3, 0, 0]).astype(dtypes[1])
+    same_outcome(torch, lambda L, p, q: L.nextafter(p, q), [a, b], label=str(dtypes))

@@ -176,10 +176,13 @@ lcm = _integer_pair("lcm", "lcm", "least common multiple")
 def nextafter(input, other, *, out=None) -> Tensor:  # noqa: A002
     """The next floating-point value after ``input`` toward ``other``; not differentiable."""
     no_out("nextafter", out)
-    if tensor_input("nextafter", input).dtype.kind != "f" or _kind(other) != "f":
-        raise TypeError("nextafter: input and other must be floating point")
-    xp = get_array_module(input._data)
+    tensor_input("nextafter", input)
+    kinds = (input.dtype.kind, _kind(other))
     input, other = promoted(input, other)  # noqa: A001 - PyTorch's promotion
+    if input.dtype.kind != "f":  # an integer or bool beside a float is promoted to it first
+        raise TypeError(f"nextafter: input and other must promote to a floating-point dtype, "
+                        f"got kinds {kinds} (dtype {input.dtype})")
+    xp = get_array_module(input._data)
     return nondiff(lambda a, b: xp.asarray(xp.nextafter(a, b)), input, other)
 
 
