@@ -99,6 +99,8 @@ def gather(input, dim=None, index=None, *, sparse_grad: bool = False, axis=None)
             raise ValueError(f"gather: an index into a 0-D tensor must be 0-D or 1-D, got shape "
                              f"{idx.shape}")
         return reshape(gather(reshape(input, 1), 0, Tensor(idx.reshape(-1))), idx.shape)
+    if input.ndim == 1 and getattr(index, "ndim", None) == 0:  # one position, a 0-D result
+        return reshape(gather(input, axis, reshape(index, 1)), ())
     axis = _one_axis("gather", axis, input.ndim)
     idx = _index("gather", input.shape, axis, index, get_array_module(input._data))
     return Gather.apply(_crop(input, idx.shape, axis), idx, axis=axis)

@@ -91,6 +91,12 @@ def _src(op, x, src):
     return Tensor(xp.full((1,) * x.ndim, src, dtype=x.dtype))
 
 
+def _one_position(x, index) -> bool:
+    """A 0-D index into a 1-D input: PyTorch reads it as one position (shape (1,)), as it reads
+    every 0-D tensor of gather and scatter as one of a single element."""
+    return x.ndim == 1 and getattr(index, "ndim", None) == 0
+
+
 def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A002
     """``input`` with ``src`` (or the number ``value``) written at ``index`` along ``dim``;
     PyTorch's (deprecated) ``reduce="add"`` or ``"multiply"`` combines them with ``input``
@@ -102,6 +108,8 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):  # noqa: A
     if scalar_dim(input, dim):  # a 0-D input as one axis of size 1 (PyTorch's)
         return reshape(scatter(as_1d(input), 0, as_1d(index), as_1d(src), value=value,
                                reduce=reduce), ())
+    if _one_position(input, index):  # the Transforms tutorial's zeros(10).scatter_(0, y, 1)
+        return scatter(input, dim, as_1d(index), as_1d(src), value=value, reduce=reduce)
     axis = _one_axis("scatter", dim, input.ndim)
     idx = _index("scatter", input.shape, axis, index, get_array_module(input._data))._data
     s = _src("scatter", input, value if src is None else src)
@@ -120,6 +128,8 @@ def scatter_add(input, dim, index, src):  # noqa: A002
     """``input`` plus ``src`` added at ``index`` along ``dim`` (repeated indices add up)."""
     if scalar_dim(input, dim):  # a 0-D input as one axis of size 1 (PyTorch's)
         return reshape(scatter_add(as_1d(input), 0, as_1d(index), as_1d(src)), ())
+    if _one_position(input, index):
+        return scatter_add(input, dim, as_1d(index), as_1d(src))
     axis = _one_axis("scatter_add", dim, input.ndim)
     _same_dtype("scatter_add", input, src)
     return input + scatter_add_along(src, axis, index, input.shape)
