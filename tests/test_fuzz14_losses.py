@@ -28,6 +28,8 @@ Before this wave:
   ``poisson_nll_loss``, ``multilabel_soft_margin_loss`` and ``triplet_margin_with_distance_loss``)
   was refused. ``kl_div`` warned about "mean" also where PyTorch does not: under the deprecated
   ``size_average``/``reduce`` (and now "elementwise_mean").
+* ``cross_entropy``/``nll_loss`` of one unbatched sample (C,) refused its label as a (1,) tensor
+  (``criterion(out, torch.tensor([y]))``); PyTorch takes it as the 0-d label.
 * ``AdaptiveLogSoftmaxWithLoss`` of an empty batch raised "mean: cannot average over zero
   elements"; PyTorch gives an empty output and a NaN loss.
 
@@ -620,3 +622,20 @@ _ERRORS = [  # (label, function, arrays): PyTorch and chainrule both refuse each
 def test_bad_arguments_are_refused_as_in_pytorch(label):
     fn, arrays = next((f, a) for name, f, a in _ERRORS if name == label)
     assert check(torch, fn, *arrays, label=label) is None  # both raised
+
+
+@pytest.mark.parametrize("name", ["cross_entropy", "nll_loss"])
+def test_an_unbatched_sample_takes_its_label_as_a_1_element_tensor(name):
+    # input (C,) with target tensor([y]) was refused ("target of shape (1,) does not match")
+    x = np.array([0.1, 0.5, -0.3])
+    fn = getattr
+    for kw in ({}, {"reduction": "none"}, {"reduction": "sum"}, {"ignore_index": 1},
+               {"ignore_index": 2}):
+        for t in (np.array([1]), np.array([1], np.uint8), np.array([3]), np.array([1, 2])):
+            _compare(torch, f"{name} {kw} {t}", lambda lib, a, b, kw=kw:
+                     fn(F(lib), name)(a, b, **kw), x, t, grad=[0])
+        _compare(torch, f"{name} weight", lambda lib, a, b, w: fn(F(lib), name)(a, b, w),
+                 x, np.array([2]), np.array([1.0, 2.0, 3.0]), grad=[0])
+    # one class: a (1,) target has the input's shape, so PyTorch reads it as probabilities
+    _compare(torch, f"{name} one class", lambda lib, a, b: fn(F(lib), name)(a, b),
+             np.array([0.3]), np.array([0]))

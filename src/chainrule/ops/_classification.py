@@ -290,6 +290,9 @@ def _class_args(op, x, target, weight, ignore_index, axis, allow_probs):
     label_shape = shape[:a] + shape[a + 1:]
     xp = get_array_module(x._data)
     data = target._data if isinstance(target, Tensor) else xp.asarray(target)
+    if nd == 1 and data.shape == (1,) and data.dtype.kind in "iu" and (
+            shape != (1,) or not allow_probs):  # (1,) of (1,) logits: probabilities, refused
+        data = data.reshape(())  # PyTorch: a (C,) input takes its one label as (1,) too
 
     def expected():  # built only for an error message: formatting shapes takes time on every call
         probs = f" or class probabilities of shape {shape}" if allow_probs else ""
@@ -308,8 +311,7 @@ def _class_args(op, x, target, weight, ignore_index, axis, allow_probs):
                                else ""))
         if isinstance(ignore_index, numbers.Real) and ignore_index >= 0:  # refused, as PyTorch
             raise ValueError(f"{op}: ignore_index={ignore_index!r} does not apply to class "
-                             "probabilities (a floating-point target); ignore samples by "
-                             "zeroing their probabilities, or pass integer labels")
+                             "probabilities (a float target); zero those samples' rows instead")
         target, labels = _float_target(op, x, target), False
     else:
         if data.shape != label_shape:
