@@ -53,6 +53,8 @@ Before this wave:
 * ``nextafter`` of a float tensor beside an integer or bool one refused both ("must be floating
   point"); PyTorch promotes them first (float32 beside int8 is float32's next value), refusing
   only when the promoted dtype is not floating point.
+* ``cdist(x1, x2, p=inf)`` and ``pdist(x, p=inf)`` of points with no coordinates (M = 0)
+  raised "max: cannot reduce over an axis of size 0"; PyTorch's distances are 0.
 
 Checked and found equal (seeded cases below): flip/fliplr/flipud, rot90 (every k and plane),
 roll, block_diag, cartesian_prod, combinations (with_replacement), kron, diag_embed, diagonal,
@@ -465,3 +467,13 @@ def test_index_add_alpha_as_a_zero_d_tensor():
 def test_nextafter_promotes_first(dtypes):
     a, b = np.array([1, 2, 0]).astype(dtypes[0]), np.array([3, 0, 0]).astype(dtypes[1])
     same_outcome(torch, lambda L, p, q: L.nextafter(p, q), [a, b], label=str(dtypes))
+
+
+@pytest.mark.parametrize("p", [0, 0.5, 1, 2, 3, float("inf")])
+def test_distances_of_points_without_coordinates(p):
+    rng = np.random.default_rng(0)
+    for s1, s2 in [((3, 0), (2, 0)), ((2, 3, 0), (1, 2, 0)), ((0, 0), (2, 0))]:
+        check(torch, lambda L, x, y: L.cdist(x, y, p), rng.standard_normal(s1),
+              rng.standard_normal(s2), grad=(0, 1), label=f"cdist {p} {s1} {s2}")
+    check(torch, lambda L, x: L.pdist(x, p), rng.standard_normal((3, 0)), grad=(0,),
+          label=f"pdist {p}")

@@ -303,7 +303,9 @@ def _distance(diff, p):
     """The p-norm of ``diff`` over its last axis. For p = inf, PyTorch's cdist/pdist gradient:
     every coordinate at the largest distance gets the whole gradient (sign(diff) g), where the
     gradient of ``norm``/``amax`` splits it among tied coordinates."""
-    if p != float("inf") or diff.shape[-1] == 0:
+    if diff.shape[-1] == 0:  # points without coordinates: distance 0 for every p
+        return _sum(abs_(diff), -1)
+    if p != float("inf"):
         return norm(diff, p, dim=-1)
     a = abs_(diff)
     top = amax(a, -1, keepdim=True).detach()
