@@ -20,6 +20,7 @@ from . import port12d_programs as programs_d  # noqa: E402
 from . import port12e_programs as programs_e  # noqa: E402
 from . import port12f_programs as programs_f  # noqa: E402
 from . import port12g_programs as programs_g  # noqa: E402
+from . import port12h_programs as programs_h  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -407,3 +408,16 @@ def test_pytorch_examples_regression_with_formatted_tensors_and_data_add_matches
     assert ours[1:] == theirs[1:]
     assert ours[0][-1] < ours[0][0] / 2
     _close(ours[0], theirs[0], rtol=1e-10, atol=1e-12)
+
+
+def test_learn_the_basics_dataset_transforms_one_hot_scatter_train_and_test_loops_match_pytorch():
+    # float32 as written (ToTensor's images): the log's printed losses agree to its rounding
+    rng = np.random.default_rng(1212)
+    labels = rng.integers(0, 10, 12)
+    images = (rng.uniform(0, 60, (12, 8, 8)) + 15 * labels[:, None, None]).astype(np.uint8)
+    ours, theirs = _both(programs_h.neural_network, lambda lib, m: programs_h.learn_the_basics(
+        lib, m, images, labels), double=False)
+    assert ours[2:] == theirs[2:]
+    assert [line.split(":")[0] for line in ours[0]] == [line.split(":")[0] for line in theirs[0]]
+    assert ours[1][-1][0] < ours[1][0][0]
+    _close(ours[1], theirs[1], rtol=1e-5, atol=1e-6)
