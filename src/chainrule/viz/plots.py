@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import warnings
 
 import numpy as np
 
@@ -35,7 +36,12 @@ def save_figure(fig, path) -> str:
     tmp = os.path.join(folder, f".tmp-{secrets.token_hex(4)}{suffix}")
     os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
     try:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight")
+        with warnings.catch_warnings():
+            # matplotlib warns when its search for the best legend place took over a second: a
+            # busy machine's clock decides that, not the figure (the legend is drawn the same)
+            warnings.filterwarnings("ignore", message='Creating legend with loc="best"',
+                                    category=UserWarning)
+            fig.savefig(tmp, dpi=110, bbox_inches="tight")
         os.replace(tmp, path)
     except OSError as err:
         if err.strerror and err.filename is None:
