@@ -46,8 +46,19 @@ target gradient at p = 0 or 1 is that of the clamped loss (PyTorch's: inf); ``kl
 gradient at a zero target is finite (docs/pytorch.md); an empty batch of ``multi_margin_loss``
 or ``multilabel_margin_loss`` (PyTorch returns uninitialised memory); ``ctc_loss`` of targets
 that hold the blank (refused) and of an empty batch (PyTorch refuses it, this computes).
+Also left: ``multi_margin_loss`` at infinite logits (PyTorch adds a hinge only where it is > 0,
+so its ``inf - inf`` NaN, and any NaN input, counts 0; here NaN); ``multi_margin_loss`` of a 0-d
+input or a (C,) input with a (1,) target and ``multilabel_margin_loss`` of a 0-d input (PyTorch
+computes, refused here); targets and weights PyTorch refuses by dtype (int32 labels, a float32
+weight of float64 logits: taken here); a negative ``label_smoothing`` (PyTorch computes, refused
+here); the modules GaussianNLLLoss, PoissonNLLLoss, MultiLabelSoftMarginLoss and
+TripletMarginWithDistanceLoss take "elementwise_mean" (PyTorch's refuse it at the call); loss
+modules' repr shows a reduction other than "mean" (PyTorch's does not). PyTorch 2.13's new
+``nn.LinearCrossEntropyLoss``/``F.linear_cross_entropy`` (a chunked linear + cross entropy) is
+not in chainrule.
 """
 
+import inspect
 import warnings
 
 import numpy as np
@@ -639,3 +650,40 @@ def test_an_unbatched_sample_takes_its_label_as_a_1_element_tensor(name):
     # one class: a (1,) target has the input's shape, so PyTorch reads it as probabilities
     _compare(torch, f"{name} one class", lambda lib, a, b: fn(F(lib), name)(a, b),
              np.array([0.3]), np.array([0]))
+
+
+_R2 = np.random.default_rng(1480)
+_XM, _TM = _R2.standard_normal((3, 4)), _R2.standard_normal((3, 4))
+_PM, _LAB, _W = 1 / (1 + np.exp(-_TM)), np.array([0, 3, 1]), _R2.random(4) + 0.1
+_MODULES = {  # name: (call arrays, positional constructor arguments in PyTorch's order)
+    "L1Loss": ([_XM, _TM], []), "MSELoss": ([_XM, _TM], []),
+    "CrossEntropyLoss": ([_XM, _LAB], [_W, None, 1]), "NLLLoss": ([_XM, _LAB], [_W, None, 3]),
+    "BCELoss": ([_PM, _PM[::-1].copy()], [_W]), "BCEWithLogitsLoss": ([_XM, _PM], [_W]),
+    "KLDivLoss": ([_XM, _PM], []), "PoissonNLLLoss": ([_XM, np.abs(_TM)], [False, True]),
+    "HingeEmbeddingLoss": ([_XM, np.sign(_TM)], [0.5]), "SoftMarginLoss": ([_XM, np.sign(_TM)], []),
+    "MultiLabelSoftMarginLoss": ([_XM, (_TM > 0) * 1.0], [_W]),
+    "MultiMarginLoss": ([_XM, _LAB], [2, 0.5, _W]),
+    "MultiLabelMarginLoss": ([_XM, np.array([[0, 1, -1, 0], [3, -1, 0, 0], [-1, 0, 0, 0]])], []),
+    "MarginRankingLoss": ([_XM[:, 0].copy(), _TM[:, 0].copy(), np.sign(_TM[:, 1])], [0.3]),
+    "CosineEmbeddingLoss": ([_XM, _TM, np.sign(_TM[:, 1])], [0.2]),
+    "TripletMarginLoss": ([_XM, _TM, _PM], [0.5, 1.5, 1e-3, True]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_MODULES))
+def test_loss_modules_positional_and_deprecated_arguments_against_pytorch(name):
+    arrays, pre = _MODULES[name]
+
+    def build(lib, legacy):
+        ctor = getattr(lib.nn, name)
+        args = [lib.tensor(v) if isinstance(v, np.ndarray) else v for v in pre]
+        if legacy is None:
+            return ctor(*args)
+        names = list(inspect.signature(getattr(torch.nn, name).__init__).parameters)[1:]
+        return ctor(**dict(zip(names, args)), size_average=legacy[0], reduce=legacy[1])
+
+    for legacy in (None, (None, None), (False, None), (True, False), (None, False), (False, True)):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # the deprecation of size_average
+            _compare(torch, f"{name} {legacy}", lambda lib, *ts: build(lib, legacy)(*ts),
+                     *arrays, grad=[0])
