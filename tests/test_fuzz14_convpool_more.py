@@ -89,3 +89,35 @@ def test_fractional_max_pool_reads_the_first_rows_of_longer_samples_as_pytorch(n
         with pytest.raises(ValueError, match="_random_samples must have shape"):
             getattr(cr.nn.functional, name)(cr.tensor(x), 2, output_size=3,
                                             _random_samples=cr.tensor(rng.random(shape)))
+
+
+def _pool_calls(lib):
+    f = lib.nn.functional
+    one, two = lib.ones(1, 2, 6, dtype=lib.float64), lib.ones(1, 2, 6, 6, dtype=lib.float64)
+    three = lib.ones(1, 2, 4, 4, 4, dtype=lib.float64)
+    pooled, idx = f.max_pool2d(two, 2, return_indices=True)
+    yield "max_pool1d", lambda: f.max_pool1d(input=one, kernel_size=2, stride=2)
+    yield "max_pool2d", lambda: f.max_pool2d(input=two, kernel_size=2, return_indices=True)[0]
+    yield "max_pool3d", lambda: f.max_pool3d(input=three, kernel_size=2, padding=1)
+    yield "avg_pool1d", lambda: f.avg_pool1d(input=one, kernel_size=3, ceil_mode=True)
+    yield "avg_pool2d", lambda: f.avg_pool2d(input=two, kernel_size=2, divisor_override=3)
+    yield "avg_pool3d", lambda: f.avg_pool3d(input=three, kernel_size=2)
+    yield "lp_pool1d", lambda: f.lp_pool1d(input=one, norm_type=2, kernel_size=2)
+    yield "lp_pool2d", lambda: f.lp_pool2d(input=two, norm_type=3, kernel_size=2)
+    yield "lp_pool3d", lambda: f.lp_pool3d(input=three, norm_type=1, kernel_size=2)
+    for d, x in ((1, one), (2, two), (3, three)):
+        yield f"adaptive_avg_pool{d}d", lambda d=d, x=x: getattr(f, f"adaptive_avg_pool{d}d")(
+            input=x, output_size=3)
+        yield f"adaptive_max_pool{d}d", lambda d=d, x=x: getattr(f, f"adaptive_max_pool{d}d")(
+            input=x, output_size=3, return_indices=False)
+    yield "max_unpool2d", lambda: f.max_unpool2d(input=pooled, indices=idx, kernel_size=2,
+                                                 output_size=(6, 6))
+    yield "local_response_norm", lambda: f.local_response_norm(input=two, size=3)
+
+
+def test_pools_take_pytorchs_input_keyword():
+    # F.max_pool2d(input=x, ...) and the rest were a TypeError (their first argument was x)
+    theirs, ours = dict(_pool_calls(torch)), dict(_pool_calls(cr))
+    for name, call in theirs.items():
+        np.testing.assert_allclose(ours[name]().numpy(), call().numpy(), rtol=1e-12,
+                                   err_msg=name)

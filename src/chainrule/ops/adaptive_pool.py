@@ -139,17 +139,18 @@ def _adaptive_avg(op, nd, x, output_size):
 
 
 @batch_optional(1)
-def adaptive_avg_pool1d(x, output_size):
+def adaptive_avg_pool1d(input, output_size):  # noqa: A002
     """Average (N, C, L) down to (N, C, output_size) over PyTorch's adaptive windows."""
+    x = input  # taken by PyTorch's name, input=
     return _adaptive_avg("adaptive_avg_pool1d", 1, x, output_size)
 
 
 @batch_optional(2)
-def adaptive_avg_pool2d(x, output_size):
+def adaptive_avg_pool2d(input, output_size):  # noqa: A002
     """Average (N, C, H, W) down to (N, C, *output_size) (``1`` gives global average pooling).
 
     Args:
-        x: input of shape (N, C, H, W).
+        input: of shape (N, C, H, W).
         output_size: an int or (h, w); None in the tuple keeps that input size. Window i of m
             along an axis of n elements covers [floor(i * n / m), ceil((i + 1) * n / m)), as in
             PyTorch.
@@ -157,6 +158,7 @@ def adaptive_avg_pool2d(x, output_size):
     Returns:
         Tensor of shape (N, C, h, w).
     """
+    x = input  # taken by PyTorch's name, input=
     return _adaptive_avg("adaptive_avg_pool2d", 2, x, output_size)
 
 
@@ -180,18 +182,19 @@ def _adaptive_max_2d(x, out_size):
 
 
 @batch_optional(1)
-def adaptive_max_pool1d(x, output_size, return_indices=False):
+def adaptive_max_pool1d(input, output_size, return_indices=False):  # noqa: A002
     """Max of (N, C, L) over ``output_size`` adaptive windows; gradient to the first maximum.
     ``return_indices=True`` also returns the winners' indices (PyTorch's)."""
+    x = input  # taken by PyTorch's name, input=
     return _adaptive_max("adaptive_max_pool1d", 1, x, output_size, return_indices)
 
 
 @batch_optional(2)
-def adaptive_max_pool2d(x, output_size, return_indices=False):
+def adaptive_max_pool2d(input, output_size, return_indices=False):  # noqa: A002
     """Max of (N, C, H, W) over adaptive windows (as ``adaptive_avg_pool2d``): (N, C, h, w).
 
     Args:
-        x: input of shape (N, C, H, W).
+        input: of shape (N, C, H, W).
         output_size: an int or (h, w); None keeps that input size.
         return_indices: also return the winners' flat indices into each (H, W) plane.
 
@@ -199,4 +202,5 @@ def adaptive_max_pool2d(x, output_size, return_indices=False):
         Tensor of shape (N, C, h, w) (and the int64 indices); the gradient goes to the first
         maximum of each window.
     """
+    x = input  # taken by PyTorch's name, input=
     return _adaptive_max("adaptive_max_pool2d", 2, x, output_size, return_indices)

@@ -207,12 +207,12 @@ def torch_defaults(op, *, ceil_mode=False, return_indices=False) -> None:
         raise TypeError(f"{op}: return_indices must be a bool, got {return_indices!r}")
 
 
-def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: A002
+               ceil_mode=False, return_indices=False):
     """Max over sliding windows of a batch of sequences (N, C, L) -> (N, C, L_out).
 
     Args:
-        x: input of shape (N, C, L).
+        input: of shape (N, C, L).
         kernel_size: window length.
         stride: step between windows (default: ``kernel_size``).
         padding: -inf added at both ends (at most half the kernel).
@@ -227,6 +227,7 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         adds up where windows overlap. ``dilation`` (PyTorch's) spaces a window's elements; its
         windows are found by the winners' indices (slower than the default 1).
     """
+    x = input  # taken by PyTorch's name, input=
     if dilation != 1 or ceil_mode is not False or return_indices:  # beyond the defaults
         torch_defaults("max_pool1d", ceil_mode=ceil_mode, return_indices=return_indices)
         if _ndim(x) == 2:  # unbatched, a batch of one (the indices too), as in _pool
@@ -241,12 +242,12 @@ def max_pool1d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     return (y, _indices(y, x, kernel_size, stride, padding)) if return_indices else y
 
 
-def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: A002
+               ceil_mode=False, return_indices=False):
     """Max over sliding windows of a batch of images (N, C, H, W) -> (N, C, H_out, W_out).
 
     Args:
-        x: input of shape (N, C, H, W).
+        input: of shape (N, C, H, W).
         kernel_size: window size, an int or (kh, kw).
         stride: step between windows (default: ``kernel_size``).
         padding: -inf border (at most half the kernel), an int or (ph, pw).
@@ -263,6 +264,7 @@ def max_pool2d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
     >>> max_pool2d(cr.tensor([[[[1.0, 2.0], [4.0, 3.0]]]]), 2).tolist()
     [[[[4.0]]]]
     """
+    x = input  # taken by PyTorch's name, input=
     if dilation != 1 or ceil_mode is not False or return_indices:  # beyond the defaults
         torch_defaults("max_pool2d", ceil_mode=ceil_mode, return_indices=return_indices)
         if _ndim(x) == 3:  # unbatched, a batch of one (the indices too), as in _pool
@@ -348,11 +350,12 @@ def min_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False):
                  ceil_mode=ceil_mode)
 
 
-def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True):
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True):
     """Mean over sliding windows of (N, C, L); zero padding, counted unless told otherwise.
 
     Args:
-        x: input of shape (N, C, L).
+        input: of shape (N, C, L).
         kernel_size, stride, padding, ceil_mode: as in ``max_pool1d``; a partial last window
             of ``ceil_mode`` divides by its part inside the padded input (PyTorch's rule).
         count_include_pad: divide by the kernel size (True) or by the non-padding elements.
@@ -360,18 +363,19 @@ def avg_pool1d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     Returns:
         Tensor of shape (N, C, L_out).
     """
+    x = input  # taken by PyTorch's name, input=
     if ceil_mode is not False:
         torch_defaults("avg_pool1d", ceil_mode=ceil_mode)
     return _average("avg_pool1d", 1, x, kernel_size, stride, padding, ceil_mode,
                     bool(count_include_pad), None)
 
 
-def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True, divisor_override=None):
     """Mean over sliding windows of (N, C, H, W), as PyTorch's ``avg_pool2d``.
 
     Args:
-        x: input of shape (N, C, H, W).
+        input: of shape (N, C, H, W).
         kernel_size, stride, padding: as in ``max_pool2d`` (zero padding).
         ceil_mode: round the output sizes up; a partial last window divides by its part inside
             the padded input (PyTorch's rule).
@@ -381,6 +385,7 @@ def avg_pool2d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     Returns:
         Tensor of shape (N, C, H_out, W_out).
     """
+    x = input  # taken by PyTorch's name, input=
     if ceil_mode is not False:
         torch_defaults("avg_pool2d", ceil_mode=ceil_mode)
     return _average("avg_pool2d", 2, x, kernel_size, stride, padding, ceil_mode,

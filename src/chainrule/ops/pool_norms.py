@@ -72,34 +72,37 @@ def _window_sums(nd, v, kernel, stride, ceil_mode):
 
 
 @batch_optional(1)
-def lp_pool1d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):  # noqa: A002
     """The p-norm of each window of (N, C, L): ``(sum x ** p) ** (1 / p)``, as PyTorch's.
 
     Args:
-        x: input of shape (N, C, L).
+        input: of shape (N, C, L).
         norm_type: p (p = 1 sums the window; p = inf is the max of |x|, -inf the min).
         kernel_size, stride, ceil_mode: as in ``avg_pool1d`` (no padding).
 
     Returns:
         Tensor of shape (N, C, L_out).
     """
+    x = input  # taken by PyTorch's name, input=
     return _lp_pool("lp_pool1d", 1, x, norm_type, kernel_size, stride, ceil_mode)
 
 
 @batch_optional(2)
-def lp_pool2d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+def lp_pool2d(input, norm_type, kernel_size, stride=None, ceil_mode=False):  # noqa: A002
     """The p-norm of each window of (N, C, H, W), as PyTorch's (arguments as ``lp_pool1d``).
 
     >>> import chainrule as cr
     >>> lp_pool2d(cr.tensor([[[[3.0, 4.0]]]]), 2, (1, 2)).tolist()
     [[[[5.0]]]]
     """
+    x = input  # taken by PyTorch's name, input=
     return _lp_pool("lp_pool2d", 2, x, norm_type, kernel_size, stride, ceil_mode)
 
 
 @batch_optional(3)
-def lp_pool3d(x, norm_type, kernel_size, stride=None, ceil_mode=False):
+def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False):  # noqa: A002
     """The p-norm of each window of (N, C, D, H, W), as PyTorch's (arguments as ``lp_pool1d``)."""
+    x = input  # taken by PyTorch's name, input=
     return _lp_pool("lp_pool3d", 3, x, norm_type, kernel_size, stride, ceil_mode)
 
 
@@ -120,20 +123,21 @@ def _channel_window_sums(sq, before, after, size):
     return reshape(avg_pool2d(planes, (size, 1), 1), sq.shape) * size
 
 
-def local_response_norm(x, size, alpha=1e-4, beta=0.75, k=1.0):
+def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):  # noqa: A002
     """Local response normalization across channels (AlexNet's), as PyTorch's.
 
     ``y[:, c] = x[:, c] / (k + alpha / size * sum of x[:, j] ** 2 over the size channels j
     around c) ** beta``, the sum over channels c - size // 2 .. c + (size - 1) // 2 that exist.
 
     Args:
-        x: input of shape (N, C, *) with at least one axis after C.
+        input: of shape (N, C, *) with at least one axis after C.
         size: how many neighbouring channels to sum over.
         alpha, beta, k: the multiplier, the exponent and the additive constant.
 
     Returns:
         Tensor of the shape of ``x``.
     """
+    x = input  # taken by PyTorch's name, input=
     op = "local_response_norm"
     _check_lrn(op, size, alpha, beta, k)
     if len(x.shape) < 3:

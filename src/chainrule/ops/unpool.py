@@ -135,11 +135,12 @@ def _unpool(op, nd, x, indices, kernel_size, stride, padding, output_size):
 
 
 @batch_optional(1, paired="indices")
-def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool1d(input, indices, kernel_size, stride=None, padding=0,  # noqa: A002
+                 output_size=None):
     """The inverse of ``max_pool1d`` on its winners: (N, C, L) values back at ``indices``.
 
     Args:
-        x: the pooled values, (N, C, L).
+        input: the pooled values, (N, C, L).
         indices: ``max_pool1d(..., return_indices=True)``'s, the same shape as x.
         kernel_size, stride, padding: those of the pool (stride defaults to kernel_size).
         output_size: the length to restore (PyTorch's rule: within one stride of the default
@@ -148,15 +149,17 @@ def max_unpool1d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     Returns:
         Tensor (N, C, L_out), zero except at the indices.
     """
+    x = input  # taken by PyTorch's name, input=
     return _unpool("max_unpool1d", 1, x, indices, kernel_size, stride, padding, output_size)
 
 
 @batch_optional(2, paired="indices")
-def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool2d(input, indices, kernel_size, stride=None, padding=0,  # noqa: A002
+                 output_size=None):
     """The inverse of ``max_pool2d`` on its winners: (N, C, H, W) values back at ``indices``.
 
     Args:
-        x: the pooled values, (N, C, H, W).
+        input: the pooled values, (N, C, H, W).
         indices: ``max_pool2d(..., return_indices=True)``'s (flat per-plane), the shape of x.
         kernel_size, stride, padding: those of the pool (ints or pairs).
         output_size: (h, w) or (N, C, h, w) to restore, as ``max_unpool1d``'s.
@@ -170,13 +173,16 @@ def max_unpool2d(x, indices, kernel_size, stride=None, padding=0, output_size=No
     >>> max_unpool2d(y, i, 2).tolist()
     [[[[0.0, 0.0], [4.0, 0.0]]]]
     """
+    x = input  # taken by PyTorch's name, input=
     return _unpool("max_unpool2d", 2, x, indices, kernel_size, stride, padding, output_size)
 
 
 @batch_optional(3, paired="indices")
-def max_unpool3d(x, indices, kernel_size, stride=None, padding=0, output_size=None):
+def max_unpool3d(input, indices, kernel_size, stride=None, padding=0,  # noqa: A002
+                 output_size=None):
     """The inverse of ``max_pool3d`` on its winners: (N, C, D, H, W) values back at ``indices``.
 
     The arguments are those of ``max_unpool2d`` with three spatial axes.
     """
+    x = input  # taken by PyTorch's name, input=
     return _unpool("max_unpool3d", 3, x, indices, kernel_size, stride, padding, output_size)

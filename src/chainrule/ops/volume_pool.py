@@ -43,12 +43,12 @@ def _separable(pool2d, x, kernel, stride, padding, **options):
 
 
 @batch_optional(3)
-def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
-               return_indices=False):
+def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1,  # noqa: A002
+               ceil_mode=False, return_indices=False):
     """Max over sliding windows of a batch of volumes (N, C, D, H, W).
 
     Args:
-        x: input of shape (N, C, D, H, W).
+        input: of shape (N, C, D, H, W).
         kernel_size: window size, an int or (kd, kh, kw).
         stride: step between windows (default: ``kernel_size``).
         padding: -inf border (at most half the kernel), an int or (pd, ph, pw).
@@ -62,6 +62,7 @@ def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
         gradient goes to the first maximum of each window in (d, h, w) order. ``dilation``
         (PyTorch's) spaces a window's elements, through the winners' indices.
     """
+    x = input  # taken by PyTorch's name, input=
     if dilation != 1 or ceil_mode is not False or return_indices is not False:
         torch_defaults("max_pool3d", ceil_mode=ceil_mode, return_indices=return_indices)
         if dilation != 1 and dilation != (1, 1, 1):  # windows with gaps
@@ -77,12 +78,12 @@ def max_pool3d(x, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=Fal
 
 
 @batch_optional(3)
-def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
-               divisor_override=None):
+def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,  # noqa: A002
+               count_include_pad=True, divisor_override=None):
     """Mean over sliding windows of (N, C, D, H, W), as PyTorch's ``avg_pool3d``.
 
     Args:
-        x: input of shape (N, C, D, H, W).
+        input: of shape (N, C, D, H, W).
         kernel_size, stride, padding, ceil_mode: as in ``max_pool3d`` (zero padding); a partial
             last window of ``ceil_mode`` divides by its part inside the padded input.
         count_include_pad: divide by kd * kh * kw (True) or by the non-padding elements.
@@ -91,6 +92,7 @@ def avg_pool3d(x, kernel_size, stride=None, padding=0, ceil_mode=False, count_in
     Returns:
         Tensor of shape (N, C, D_out, H_out, W_out).
     """
+    x = input  # taken by PyTorch's name, input=
     op = "avg_pool3d"
     if ceil_mode is not False:
         torch_defaults(op, ceil_mode=ceil_mode)
@@ -120,16 +122,17 @@ def _output_size(op, x, output_size, floating):
 
 
 @batch_optional(3)
-def adaptive_avg_pool3d(x, output_size):
+def adaptive_avg_pool3d(input, output_size):  # noqa: A002
     """Average (N, C, D, H, W) down to (N, C, *output_size) over PyTorch's adaptive windows.
 
     Args:
-        x: input of shape (N, C, D, H, W).
+        input: of shape (N, C, D, H, W).
         output_size: an int or (d, h, w); None in the tuple keeps that input size.
 
     Returns:
         Tensor of shape (N, C, d, h, w).
     """
+    x = input  # taken by PyTorch's name, input=
     od, oh, ow = _output_size("adaptive_avg_pool3d", x, output_size, True)
     n, c, d, h, w = x.shape
     planes = adaptive_avg_pool2d(reshape(x, (n, c * d, h, w)), (oh, ow))
@@ -138,11 +141,11 @@ def adaptive_avg_pool3d(x, output_size):
 
 
 @batch_optional(3)
-def adaptive_max_pool3d(x, output_size, return_indices=False):
+def adaptive_max_pool3d(input, output_size, return_indices=False):  # noqa: A002
     """Max of (N, C, D, H, W) over adaptive windows -> (N, C, *output_size).
 
     Args:
-        x: input of shape (N, C, D, H, W).
+        input: of shape (N, C, D, H, W).
         output_size: an int or (d, h, w); None keeps that input size.
         return_indices: also return the winners' flat indices into each (D, H, W) volume.
 
@@ -150,6 +153,7 @@ def adaptive_max_pool3d(x, output_size, return_indices=False):
         Tensor of shape (N, C, d, h, w) (and the int64 indices); the gradient goes to the first
         maximum of each window.
     """
+    x = input  # taken by PyTorch's name, input=
     out = _output_size("adaptive_max_pool3d", x, output_size, False)
     if not isinstance(return_indices, bool):
         raise TypeError(f"adaptive_max_pool3d: return_indices must be a bool, got "
