@@ -55,6 +55,9 @@ Before this wave:
   only when the promoted dtype is not floating point.
 * ``cdist(x1, x2, p=inf)`` and ``pdist(x, p=inf)`` of points with no coordinates (M = 0)
   raised "max: cannot reduce over an axis of size 0"; PyTorch's distances are 0.
+* ``index_put``/``index_put_`` cast values of another dtype into the input's (an inf float64
+  value into int32 wrote -2147483648); PyTorch refuses them ("Index put requires the source
+  and destination dtypes match"), as chainrule's scatter and index_add do.
 
 Checked and found equal (seeded cases below): flip/fliplr/flipud, rot90 (every k and plane),
 roll, block_diag, cartesian_prod, combinations (with_replacement), kron, diag_embed, diagonal,
@@ -477,3 +480,17 @@ def test_distances_of_points_without_coordinates(p):
               rng.standard_normal(s2), grad=(0, 1), label=f"cdist {p} {s1} {s2}")
     check(torch, lambda L, x: L.pdist(x, p), rng.standard_normal((3, 0)), grad=(0,),
           label=f"pdist {p}")
+
+
+@pytest.mark.parametrize("dtypes", [("int32", "float64"), ("float32", "float64"),
+                                    ("float32", "int64"), ("float32", "bool"), ("int64", "int64"),
+                                    ("uint8", "int64")])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_index_put_values_of_another_dtype_refused_as_pytorch(dtypes, accumulate):
+    x, v = np.zeros((2, 3), dtypes[0]), np.array(np.inf).astype(dtypes[1]) \
+        if dtypes[1].startswith("float") else np.ones((), dtypes[1])
+    index = np.array([0, 1])
+    same_outcome(torch, lambda L, t, i, u: L.index_put(t, (i,), u, accumulate), [x, index, v],
+                 label=f"{dtypes} {accumulate}")
+    same_outcome(torch, lambda L, t, i, u: t.index_put_((i,), u, accumulate=accumulate),
+                 [x, index, v], label=f"in place {dtypes} {accumulate}")

@@ -209,6 +209,9 @@ def index_put(input, indices, values, accumulate: bool = False) -> Tensor:  # no
             isinstance(i, Tensor) or i is None for i in indices):
         raise TypeError(f"index_put: indices must be a tuple of Tensors, got "
                         f"{type(indices).__name__}")
+    if isinstance(values, Tensor) and values.dtype != input.dtype:  # PyTorch's rule (no cast)
+        raise TypeError(f"index_put: values must have input's dtype {input.dtype}, got "
+                        f"{values.dtype}")
     index = tuple(slice(None) if i is None else i._data for i in indices)
     xp = get_array_module(input._data)
     values = values if isinstance(values, Tensor) else Tensor(xp.asarray(values, input.dtype))
