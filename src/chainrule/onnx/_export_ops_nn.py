@@ -8,7 +8,7 @@ are recorded as ops of their own), so these converters write 2-D ONNX nodes.
 from __future__ import annotations
 
 from ..backend import numpy as np
-from ..ops.adaptive_pool import _Separable
+from ..ops.adaptive_pool import _IndexGather, _Separable
 from ..ops.conv import ConvNd, ConvReLUNd, ConvTransposeNd, ConvTransposeReLUNd
 from ..ops.linalg import Linear, LinearReLU, MatMul
 from ..ops.normalization import LayerNorm
@@ -128,6 +128,31 @@ def _extremum_pool(g, s):
 
 
 converts(_MaxPoolReLU, dynamic=("geom",))(_relu_after(_extremum_pool))
+
+
+@converts(_IndexGather, dynamic=("flat", "shape", "pool"))
+def _index_gather(g, s):
+    """Max pooling with dilation (chainrule gathers each window's winner): ONNX's MaxPool with
+    ``dilations``, its end padding grown where ceil_mode adds a last window. Other gathers
+    (gradients of pooling recorded with create_graph) have no ONNX form here."""
+    pool = s.params.get("pool")
+    if pool is None:
+        raise s.refuse("a gather at indices found from the input's values (other than dilated "
+                       "max pooling's) has no ONNX converter")
+    kernel, stride, padding, dilation, out = pool
+    if s.alt is not None and s.alt["pool"][:4] != pool[:4]:
+        raise s.refuse("its window changes with the dynamic axes")
+    ends = []
+    for i, (n, k, st, p, d, o) in enumerate(zip(s.in_shapes[0][2:], *pool)):
+        end = max((o - 1) * st + d * (k - 1) + 1 - n - p, 0)
+        alt = s.alt["pool"] if s.alt is not None else pool
+        alt_end = max((alt[4][i] - 1) * st + d * (k - 1) + 1 - s.alt_in_shapes[0][2 + i] - p, 0)
+        if end != alt_end or end >= k:  # onnxruntime refuses pads as large as the kernel
+            raise s.refuse(f"its padding at the end of axis {2 + i} ({end}) changes with the "
+                           "dynamic axes or reaches the kernel size")
+        ends.append(end)
+    return [g.op("MaxPool", s.inputs[:1], kernel_shape=list(kernel), strides=list(stride),
+                 dilations=list(dilation), pads=list(padding) + ends)]
 
 
 @converts(_AvgPool, dynamic=("geom",))

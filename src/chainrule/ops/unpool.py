@@ -58,7 +58,9 @@ def dilated_max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mod
     empty = not found.all()  # a window wholly in the padding: -inf, as PyTorch's, no gradient
     safe = xp.where(found, idx._data, 0) if empty else idx._data
     flat = safe.reshape(planes, math.prod(out)) + (xp.arange(planes) * plane)[:, None]
-    y = _IndexGather.apply(x, flat=flat.reshape(idx.shape), shape=idx.shape)
+    # ``pool`` names the windows for readers of the recording (chainrule.onnx.export's MaxPool)
+    y = _IndexGather.apply(x, flat=flat.reshape(idx.shape), shape=idx.shape,
+                           pool=(kernel, stride, padding, dilation, tuple(out)))
     if empty:
         low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         y = where(Tensor(found), y, Tensor(xp.full(y.shape, low, dtype=x.dtype)))
