@@ -53,9 +53,11 @@ computes, refused here); targets and weights PyTorch refuses by dtype (int32 lab
 weight of float64 logits: taken here); a negative ``label_smoothing`` (PyTorch computes, refused
 here); the modules GaussianNLLLoss, PoissonNLLLoss, MultiLabelSoftMarginLoss and
 TripletMarginWithDistanceLoss take "elementwise_mean" (PyTorch's refuse it at the call); loss
-modules' repr shows a reduction other than "mean" (PyTorch's does not). PyTorch 2.13's new
-``nn.LinearCrossEntropyLoss``/``F.linear_cross_entropy`` (a chunked linear + cross entropy) is
-not in chainrule.
+modules' repr shows a reduction other than "mean" (PyTorch's does not).
+
+New: PyTorch 2.13's ``nn.LinearCrossEntropyLoss``/``F.linear_cross_entropy`` (a linear map and
+cross entropy in one criterion; its chunking ``options`` accepted, the value of PyTorch's
+reference implementation).
 """
 
 import inspect
@@ -687,3 +689,94 @@ def test_loss_modules_positional_and_deprecated_arguments_against_pytorch(name):
             warnings.simplefilter("ignore", UserWarning)  # the deprecation of size_average
             _compare(torch, f"{name} {legacy}", lambda lib, *ts: build(lib, legacy)(*ts),
                      *arrays, grad=[0])
+
+
+def _lce_case(rng, k):
+    n_in, C = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    positions = tuple(int(v) for v in rng.integers(1, 3, int(rng.choice([0, 0, 1, 2]))))
+    unbatched = not positions and rng.random() < 0.2
+    N = int(rng.integers(0, 4))
+    x = rng.standard_normal((n_in,) if unbatched else (N, n_in))
+    w = rng.standard_normal((C, *positions, n_in))
+    b = rng.standard_normal((C, *positions))
+    logits = ((C,) if unbatched else (N, C)) + positions
+    kw = {"reduction": str(rng.choice(["mean", "sum", "none"])),
+          "label_smoothing": float(rng.choice([0.0, 0.2]))}
+    cw = rng.random(C) + 0.1 if rng.random() < 0.4 else None
+    if rng.random() < 0.3:  # class probabilities: ignore_index must stay None
+        t = rng.random(logits)
+        t, grad = t / t.sum(axis=0 if unbatched else 1, keepdims=True), [0, 1, 2, 3]
+    else:
+        t, grad = rng.integers(0, C, () if unbatched else (N, *positions)), [0, 1, 2]
+        ii = rng.choice([None, -1, 0])
+        kw["ignore_index"] = None if ii is None else int(ii)
+        if t.size and rng.random() < 0.3:
+            t.flat[0] = -1 if kw["ignore_index"] is None else kw["ignore_index"]
+    with_bias = rng.random() < 0.5
+
+    def fn(lib, x, w, b, t):
+        return F(lib).linear_cross_entropy(x, w, t, linear_bias=b if with_bias else None,
+                                           weight=None if cw is None else lib.tensor(cw), **kw)
+
+    _compare(torch, f"linear_cross_entropy {k}: x {x.shape} w {w.shape} {kw} bias={with_bias}",
+             fn, x, w, b, t, grad=grad)
+
+
+def test_linear_cross_entropy_against_pytorch():
+    # new: PyTorch 2.13's F.linear_cross_entropy (its reference value: linear, then cross_entropy)
+    rng = np.random.default_rng(1490)
+    for k in range(50):
+        _lce_case(rng, k)
+    x, w = cr.tensor(rng.standard_normal((3, 4)), requires_grad=True), \
+        cr.tensor(rng.standard_normal((2, 2, 4)), requires_grad=True)
+    t = cr.tensor(np.array([[0, 1], [1, 1], [0, 0]]))
+    assert cr.autograd.gradcheck(lambda a, b: F(cr).linear_cross_entropy(a, b, t), (x, w))
+    assert cr.autograd.gradgradcheck(lambda a, b: F(cr).linear_cross_entropy(
+        a, b, t, label_smoothing=0.1), (x, w))
+
+
+@pytest.mark.parametrize("out_features", [(), (2,), (2, 3)])
+def test_linear_cross_entropy_loss_module_against_pytorch(out_features):
+    rng = np.random.default_rng(1491)
+    cw = torch.tensor(rng.random(3) + 0.1)
+    kw = dict(out_features=out_features, bias=True, dtype=torch.float64, weight=cw,
+              label_smoothing=0.1)
+    tm = torch.nn.LinearCrossEntropyLoss(4, 3, **kw)
+    cm = cr.nn.LinearCrossEntropyLoss(4, 3, **{**kw, "dtype": cr.float64,
+                                               "weight": cr.tensor(cw.numpy())})
+    assert repr(cm) == repr(tm)
+    assert sorted(cm.state_dict()) == sorted(tm.state_dict()) == ["linear.bias", "linear.weight",
+                                                                  "weight"]
+    cm.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in tm.state_dict().items()})
+    x, t = rng.standard_normal((5, 4)), rng.integers(0, 3, (5, *out_features))
+    want, got = tm(torch.tensor(x), torch.tensor(t)), cm(cr.tensor(x), cr.tensor(t))
+    np.testing.assert_allclose(got.item(), want.item(), rtol=1e-13)
+    want.backward()
+    got.backward()
+    for name in ("weight", "bias"):
+        np.testing.assert_allclose(getattr(cm.linear, name).grad.numpy(),
+                                   getattr(tm.linear, name).grad.numpy(), rtol=1e-12, atol=1e-14)
+
+
+_LCE_ERRORS = [  # (label, call): PyTorch and chainrule both refuse each
+    ("K-dim unbatched", lambda lib, x, w: F(lib).linear_cross_entropy(
+        x[0], lib.stack([w, w], 1), lib.tensor(0))),
+    ("probabilities with ignore_index", lambda lib, x, w: F(lib).linear_cross_entropy(
+        x, w, F(lib).softmax(x @ w.T, 1), ignore_index=-100)),
+    ("bias shape", lambda lib, x, w: F(lib).linear_cross_entropy(
+        x, w, lib.tensor([0, 1]), linear_bias=w[0])),
+    ("in_features", lambda lib, x, w: F(lib).linear_cross_entropy(x, w.T, lib.tensor([0, 1]))),
+    ("3-D input", lambda lib, x, w: F(lib).linear_cross_entropy(x[None], w, lib.tensor([[0]]))),
+    ("1-D weight", lambda lib, x, w: F(lib).linear_cross_entropy(x, w[0], lib.tensor([0, 1]))),
+    ("module weight shape", lambda lib, x, w: lib.nn.LinearCrossEntropyLoss(
+        4, 3, weight=lib.tensor(np.ones(2)))),
+    ("module label_smoothing", lambda lib, x, w: lib.nn.LinearCrossEntropyLoss(
+        4, 3, label_smoothing=1.5)),
+]
+
+
+@pytest.mark.parametrize("label", [e[0] for e in _LCE_ERRORS])
+def test_linear_cross_entropy_bad_arguments(label):
+    fn = next(f for name, f in _LCE_ERRORS if name == label)
+    x, w = np.random.default_rng(0).standard_normal((2, 4)), np.ones((3, 4))
+    assert check(torch, fn, x, w, label=label) is None  # both raised

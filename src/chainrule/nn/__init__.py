@@ -100,6 +100,7 @@ from .lazy_more import (
     UninitializedBuffer,
 )
 from .linear import Identity, Linear
+from .linear_cross_entropy import LinearCrossEntropyLoss
 from .loss import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -224,6 +225,7 @@ __all__ = [
     # more losses
     "AdaptiveLogSoftmaxWithLoss",
     "MultiLabelMarginLoss", "NLLLoss2d", "TripletMarginWithDistanceLoss",
+    "LinearCrossEntropyLoss",
     # random activations and dropouts
     "AlphaDropout", "FeatureAlphaDropout", "RReLU",
     # 3-D padding, more lazy layers, the recurrent base classes

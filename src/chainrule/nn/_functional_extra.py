@@ -20,6 +20,7 @@ from ..ops import (
     distance,
     fold,
     grid_sample,
+    linear_cross_entropy,
     loss_extra,
     loss_margin,
     resample,
@@ -38,7 +39,8 @@ __all__ = ["conv_tbc", "embedding", "embedding_bag", "multi_head_attention_forwa
 
 extra_names = (list(__all__) + activation_extra.__all__ + activation_random.__all__
                + bilinear.__all__ + ctc.__all__ + distance.__all__ + fold.__all__
-               + grid_sample.__all__ + loss_extra.__all__ + loss_margin.__all__ + resample.__all__)
+               + grid_sample.__all__ + linear_cross_entropy.__all__ + loss_extra.__all__
+               + loss_margin.__all__ + resample.__all__)
 
 
 def softmin(input, dim=None, _stacklevel: int = 3, dtype=None):  # noqa: A002 - PyTorch's names

@@ -20,6 +20,7 @@ from ..ops.ctc import *  # noqa: F403
 from ..ops.distance import *  # noqa: F403
 from ..ops.fold import *  # noqa: F403
 from ..ops.grid_sample import *  # noqa: F403
+from ..ops.linear_cross_entropy import *  # noqa: F403
 from ..ops.loss_extra import *  # noqa: F403
 from ..ops.loss_margin import *  # noqa: F403
 from ..ops.resample import *  # noqa: F403
