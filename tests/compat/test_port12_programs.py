@@ -21,6 +21,7 @@ from . import port12e_programs as programs_e  # noqa: E402
 from . import port12f_programs as programs_f  # noqa: E402
 from . import port12g_programs as programs_g  # noqa: E402
 from . import port12h_programs as programs_h  # noqa: E402
+from . import port12i_programs as programs_i  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -421,3 +422,13 @@ def test_learn_the_basics_dataset_transforms_one_hot_scatter_train_and_test_loop
     assert [line.split(":")[0] for line in ours[0]] == [line.split(":")[0] for line in theirs[0]]
     assert ours[1][-1][0] < ours[1][0][0]
     _close(ours[1], theirs[1], rtol=1e-5, atol=1e-6)
+
+
+def test_llm_c_train_gpt2_with_flag_attributes_tied_weights_and_grad_accumulation_matches_pytorch():
+    data = np.random.default_rng(1213).integers(0, 11, 200)
+    ours, theirs = _both(programs_i.llmc_gpt, lambda lib, m: programs_i.train_llmc(
+        lib, m, lib.tensor(data)))
+    assert ours[1] == theirs[1] and ours[2] == theirs[2] == 1688
+    assert ours[4] is theirs[4] is True  # wte and lm_head stay one Parameter
+    assert ours[3] == theirs[3]  # both AdamW signatures name fused=
+    _close([ours[0], ours[5]], [theirs[0], theirs[5]], rtol=1e-9, atol=1e-11)
