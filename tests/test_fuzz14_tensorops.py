@@ -58,6 +58,9 @@ Before this wave:
 * ``index_put``/``index_put_`` cast values of another dtype into the input's (an inf float64
   value into int32 wrote -2147483648); PyTorch refuses them ("Index put requires the source
   and destination dtypes match"), as chainrule's scatter and index_add do.
+* ``histogram``/``histogramdd`` cast a tensor of edges or a weight of another dtype to the
+  input's (a float64 edge 0.1 moved to float32's 0.1 silently); PyTorch refuses both ("input
+  tensor and bins tensors should have the same dtype").
 
 Checked and found equal (seeded cases below): flip/fliplr/flipud, rot90 (every k and plane),
 roll, block_diag, cartesian_prod, combinations (with_replacement), kron, diag_embed, diagonal,
@@ -494,3 +497,27 @@ def test_index_put_values_of_another_dtype_refused_as_pytorch(dtypes, accumulate
                  label=f"{dtypes} {accumulate}")
     same_outcome(torch, lambda L, t, i, u: t.index_put_((i,), u, accumulate=accumulate),
                  [x, index, v], label=f"in place {dtypes} {accumulate}")
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "float64", None), ("float64", "float32", None),
+                                    ("float32", "float32", "float64"),
+                                    ("float64", "float64", "float32"),
+                                    ("float32", "float32", "float32"), ("float64", None, "int64"),
+                                    ("float32", None, "float16")])
+def test_histogram_edges_and_weights_of_another_dtype_refused(dtypes):
+    x = np.array([0.1, 0.5, 1.5, 0.7]).astype(dtypes[0])
+    edges = None if dtypes[1] is None else np.array([0.0, 0.1, 1.0, 2.0]).astype(dtypes[1])
+    w = None if dtypes[2] is None else np.array([1, 2, 3, 4]).astype(dtypes[2])
+
+    def hist(L, t):
+        bins = 3 if edges is None else L.tensor(edges)
+        weight = None if w is None else L.tensor(w)
+        return L.histogram(t, bins, weight=weight)
+
+    def histdd(L, t):
+        bins = [3] if edges is None else [L.tensor(edges)]
+        weight = None if w is None else L.tensor(w)
+        return L.histogramdd(t[:, None], bins, weight=weight)
+
+    for fn in (hist, histdd):
+        check(torch, lambda L, t: tuple(fn(L, t)), x, label=f"{fn.__name__} {dtypes}")

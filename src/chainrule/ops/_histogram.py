@@ -14,7 +14,7 @@ from __future__ import annotations
 from ..backend import numpy
 from ._linspace import equal_width_edges
 
-__all__ = ["check_edges", "count", "equal_width_edges", "outer_edges"]
+__all__ = ["check_dtype", "check_edges", "count", "equal_width_edges", "outer_edges"]
 
 
 def outer_edges(op: str, column, bounds=None) -> tuple[float, float]:
@@ -72,6 +72,12 @@ def check_edges(op: str, edges) -> None:
     if edges.ndim != 1 or edges.size < 2 or bool((edges[1:] < edges[:-1]).any()):
         raise ValueError(f"{op}: bin edges must be a 1-D tensor of at least two "
                          f"non-decreasing values, got {edges.tolist()}")
+
+
+def check_dtype(op: str, what: str, array, dtype) -> None:
+    """PyTorch's histograms take edges and weights of the input's dtype only (no cast)."""
+    if array.dtype != dtype:
+        raise TypeError(f"{op}: {what} must have the input's dtype {dtype}, got {array.dtype}")
 
 
 def count(xp, points, edges, weights, density: bool, dtype, searches):

@@ -17,7 +17,7 @@ from ..autograd.promotion import promote_types as _promote_types
 from ..autograd.promotion import result_type as _result_type
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
-from ._histogram import check_edges, count, equal_width_edges, outer_edges
+from ._histogram import check_dtype, check_edges, count, equal_width_edges, outer_edges
 from .creation import _dtype, _leaf, _pick, _range_dtype, randint
 
 __all__ = ["can_cast", "histc", "histogram", "is_complex", "is_floating_point", "logspace",
@@ -95,6 +95,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
                             f"tensor of edges")
         bins = bins._data
         check_edges("histogram", bins)
+        check_dtype("histogram", "bins", bins, data.dtype)
         search = "edges"
     elif isinstance(bins, bool) or not isinstance(bins, numbers.Integral) or bins < 1:
         raise ValueError(f"histogram: bins must be a positive int or a 1-D tensor of edges, "
@@ -109,6 +110,7 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
             raise ValueError(f"histogram: weight must be a Tensor of the input's shape "
                              f"{tuple(x.shape)}, got {getattr(weight, 'shape', weight)}")
         w = weight._data.reshape(-1)
+        check_dtype("histogram", "weight", w, data.dtype)
     bins = bins.astype(x.dtype)
     hist = count(xp, data[:, None], [bins], w, bool(density), x.dtype, [search])
     return Histogram(Tensor(hist), Tensor(bins))

@@ -17,7 +17,7 @@ from typing import NamedTuple
 from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._histogram import check_edges, count, equal_width_edges, outer_edges
+from ._histogram import check_dtype, check_edges, count, equal_width_edges, outer_edges
 from .creation import randn
 from .special_inc import gammainc, gammaincc
 from .svd import qr, svd
@@ -125,6 +125,7 @@ def histogramdd(input, bins, *, range=None, weight=None, density: bool = False, 
         if isinstance(b, Tensor):
             bins[k], searches[k] = b._data, "edges"
             check_edges("histogramdd", bins[k])
+            check_dtype("histogramdd", f"bins[{k}]", bins[k], input.dtype)
         elif isinstance(b, numbers.Integral) and not isinstance(b, bool) and b > 0:
             bins[k] = xp.asarray(equal_width_edges(
                 *outer_edges("histogramdd", points[:, k], pairs[k]), int(b), points.dtype))
@@ -137,6 +138,7 @@ def histogramdd(input, bins, *, range=None, weight=None, density: bool = False, 
             raise ValueError(f"histogramdd: weight must have shape {tuple(input.shape[:-1])}, "
                              f"got {tuple(weight.shape)}")
         w = weight._data.reshape(-1)
+        check_dtype("histogramdd", "weight", w, input.dtype)
     bins = [b.astype(input.dtype) for b in bins]
     hist = count(xp, points, bins, w, bool(density), input.dtype, searches)
     return HistogramddResult(Tensor(hist), tuple(Tensor(e) for e in bins))
