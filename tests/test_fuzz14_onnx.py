@@ -201,3 +201,30 @@ def test_dilated_max_pooling_exports(pool, shape):
     proto = round_trip(pool().eval(), [rng.standard_normal(shape).astype(np.float32)], rng)
     assert [n.op_type for n in proto.graph.node if n.op_type != "Identity"] == ["MaxPool"]
 
+
+
+@pytest.mark.parametrize("fn,dtype", [
+    (lambda x: x // 0.3 + x // (x.flip(0) + 0.05), np.float32),
+    (lambda x: x // 0.1, np.float64),
+    (lambda x: x // 3 + x // -4 + x // (x.abs() + 1), np.int64),
+])
+def test_floor_divide_exports_exactly(fn, dtype):
+    """// (floor_divide, not differentiated) had no converter. Integers: (a - mod(a, b)) / b;
+    floats: NumPy's steps from fmod, so that the quotients are NumPy's to the last bit
+    (1.0 // 0.1 is 9, not floor(1.0 / 0.1) = 10)."""
+    rng = np.random.default_rng(10)
+
+    def sample(n):
+        if dtype == np.int64:
+            return rng.integers(-20, 20, (n, 6))
+        x = rng.standard_normal((n, 6)).astype(dtype)
+        x[0, :3] = [1.0, -1.0, 0.7]
+        return x
+
+    proto = export(fn, cr.tensor(sample(2)), input_names=["x"], dynamic_axes={"x": {0: "b"}})
+    for n in (2, 3):
+        x = sample(n)
+        want = fn(cr.tensor(x)).numpy()
+        for got in (run(proto, {"x": x})[0], load(proto)(cr.tensor(x)).numpy()):
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)

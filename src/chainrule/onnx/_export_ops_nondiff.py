@@ -87,6 +87,32 @@ def _argmax(s, fn, free):
     return emit, lambda a: np.asarray(reference(a, axis=axis, keepdims=keepdims))
 
 
+def _floor_divide(s, fn, free):
+    """``floor_divide`` (``//``): for integers a - mod(a, b) divided exactly; for floats NumPy's
+    own steps from fmod (the quotient rounded as NumPy rounds it), and a / b where b is 0."""
+    if getattr(fn, "__qualname__", "") != "floor_divide.<locals>.<lambda>" or len(s.inputs) != 2 \
+            or s.in_dtypes[0] != s.in_dtypes[1]:
+        return None
+    dtype = s.in_dtypes[0]
+
+    def emit(g):
+        a, b = s.inputs
+        if dtype.kind in "iu":
+            return g.op("Div", [g.op("Sub", [a, g.op("Mod", [a, b], fmod=0)]), b])
+        c = lambda v: g.scalar(v, dtype)  # noqa: E731
+        mod = g.op("Mod", [a, b], fmod=1)
+        div = g.op("Div", [g.op("Sub", [a, mod]), b])
+        signs = g.op("Xor", [g.op("Less", [b, c(0)]), g.op("Less", [mod, c(0)])])
+        down = g.op("And", [g.op("Not", [g.op("Equal", [mod, c(0)])]), signs])
+        div = g.op("Where", [down, g.op("Sub", [div, c(1)]), div])
+        low = g.op("Floor", [div])
+        up = g.op("Greater", [g.op("Sub", [div, low]), c(0.5)])
+        q = g.op("Where", [up, g.op("Add", [low, c(1)]), low])
+        return g.op("Where", [g.op("Equal", [b, c(0)]), g.op("Div", [a, b]), q])
+
+    return emit, lambda u, v: np.floor_divide(u, v)
+
+
 def _cast(s, fn, free):
     dtype = free.get("dtype")
     if dtype is None or len(free) != 1 or len(s.inputs) != 1:
@@ -103,13 +129,13 @@ def _cast(s, fn, free):
 def _nondiff(g, s):
     fn = s["fn"]
     free = _closure(fn)
-    for recognize in (_comparison, _sign, _argmax, _cast):
+    for recognize in (_comparison, _sign, _argmax, _floor_divide, _cast):
         found = recognize(s, fn, free)
         if found is not None and _agrees(s, found[1]):
             return [found[0](g)]
     raise UnsupportedOperatorError(
         f"export: no ONNX converter for the non-differentiable op {_name(fn)} of the model's "
-        "inputs (comparisons with a Tensor or a Python number, sign, argmax/argmin and dtype "
+        "inputs (comparisons with a Tensor or a Python number, sign, argmax/argmin, // and dtype "
         "casts are written; ops of parameters and buffers alone become constants)"
     )
 
