@@ -25,6 +25,7 @@ from ..backend.defaults import get_default_dtype
 from ..backend.dtypes import check_fill
 from ..backend.random import resolve_rng
 from ._zero_d import as_1d, scalar_dim
+from .creation import _leaf
 from .elementwise import cast, fill_where
 from .indexing import _index, gather, scatter_add_along
 from .join import pad
@@ -314,17 +315,22 @@ def bernoulli(input, p=None, *, generator=None, rng=None):  # noqa: A002 - PyTor
     return Tensor(get_array_module(a).asarray(draws.astype(out_dtype)))
 
 
-def normal(mean, std=1.0, size=None, *, generator=None, rng=None, dtype=None):
-    """Normal draws with ``mean`` and ``std`` (tensors broadcast, or numbers with ``size``)."""
+def normal(mean, std=1.0, size=None, *, generator=None, rng=None, dtype=None, device=None,
+           requires_grad: bool = False):
+    """Normal draws with ``mean`` and ``std`` (tensors broadcast, or numbers with ``size``: then
+    in the default dtype, with PyTorch's factory keywords, as d2l's ``torch.normal(0, 0.01,
+    size=(2, 1), requires_grad=True)``)."""
     gen = resolve_rng(generator if rng is None else rng, "normal")
     m, s = asnumpy(_arr(mean)), asnumpy(_arr(std))
     if (s < 0).any():
         raise ValueError("normal: std must be >= 0")
     shape = tuple(size) if size is not None else broadcast_shapes(m.shape, s.shape)
     like = [t for t in (mean, std) if isinstance(t, Tensor)]
-    dtype = dtype or (like[0].dtype if like else "float32")
+    dtype = dtype or (like[0].dtype if like else get_default_dtype())
     draws = (m + s * gen.standard_normal(shape)).astype(dtype)
-    return Tensor(get_array_module(like[0]._data).asarray(draws) if like else draws)
+    if not like:
+        return _leaf("normal", draws, device, requires_grad)
+    return Tensor(get_array_module(like[0]._data).asarray(draws), requires_grad=requires_grad)
 
 
 # In place: the same values written into the tensor's own memory (see the module docstring).
