@@ -28,6 +28,8 @@ Before this wave:
   ``poisson_nll_loss``, ``multilabel_soft_margin_loss`` and ``triplet_margin_with_distance_loss``)
   was refused. ``kl_div`` warned about "mean" also where PyTorch does not: under the deprecated
   ``size_average``/``reduce`` (and now "elementwise_mean").
+* ``kl_div`` of a negative target (an invalid probability) took its ``t log t`` as 0 and gave a
+  finite loss, silently; PyTorch's is NaN there (log of a negative number), as it is now.
 * ``cross_entropy``/``nll_loss`` of one unbatched sample (C,) refused its label as a (1,) tensor
   (``criterion(out, torch.tensor([y]))``); PyTorch takes it as the 0-d label.
 * ``AdaptiveLogSoftmaxWithLoss`` of an empty batch raised "mean: cannot average over zero
@@ -780,3 +782,12 @@ def test_linear_cross_entropy_bad_arguments(label):
     fn = next(f for name, f in _LCE_ERRORS if name == label)
     x, w = np.random.default_rng(0).standard_normal((2, 4)), np.ones((3, 4))
     assert check(torch, fn, x, w, label=label) is None  # both raised
+
+
+def test_kl_div_of_a_negative_target_is_nan_as_pytorch():
+    # t log t was taken as 0 wherever t <= 0, so a negative target gave a finite loss silently
+    x, t = np.array([-1.0, -2.0, -0.5]), np.array([0.5, -0.2, 0.0])
+    _compare(torch, "kl_div negative target", lambda lib, a, b: F(lib).kl_div(
+        a, b, reduction="none"), x, t, grad=[0])
+    got = cr.nn.KLDivLoss(reduction="sum")(cr.tensor(x), cr.tensor(t))
+    assert np.isnan(got.item())

@@ -53,9 +53,9 @@ def _real(op, name, value) -> float:
 
 
 def _xlogx(t):
-    """t * log(t), 0 where t is 0 (and a 0 gradient there)."""
-    positive = t._data > 0
-    return where(positive, t * log(where(positive, t, 1.0)), 0.0)
+    """t * log(t), 0 where t is 0 (and a 0 gradient there); NaN where t < 0, as PyTorch's."""
+    nonzero = t._data != 0
+    return where(nonzero, t * log(where(nonzero, t, 1.0)), 0.0)
 
 
 def _labels(op, x, target, shape):
