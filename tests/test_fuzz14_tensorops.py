@@ -61,6 +61,9 @@ Before this wave:
 * ``histogram``/``histogramdd`` cast a tensor of edges or a weight of another dtype to the
   input's (a float64 edge 0.1 moved to float32's 0.1 silently); PyTorch refuses both ("input
   tensor and bins tensors should have the same dtype").
+* ``meshgrid`` and ``cartesian_prod`` of tensors of different dtypes computed (cartesian_prod
+  promoting them into one); PyTorch refuses them ("meshgrid expects all tensors to have the
+  same dtype").
 
 Checked and found equal (seeded cases below): flip/fliplr/flipud, rot90 (every k and plane),
 roll, block_diag, cartesian_prod, combinations (with_replacement), kron, diag_embed, diagonal,
@@ -521,3 +524,11 @@ def test_histogram_edges_and_weights_of_another_dtype_refused(dtypes):
 
     for fn in (hist, histdd):
         check(torch, lambda L, t: tuple(fn(L, t)), x, label=f"{fn.__name__} {dtypes}")
+
+
+@pytest.mark.parametrize("dtypes", [("float32", "int64"), ("float32", "float64"),
+                                    ("int32", "int32"), ("bool", "uint8")])
+def test_meshgrid_and_cartesian_prod_want_one_dtype(dtypes):
+    a, b = np.array([1, 0]).astype(dtypes[0]), np.array([1, 2, 0]).astype(dtypes[1])
+    check(torch, lambda L, p, q: L.cartesian_prod(p, q), a, b, label=f"cartesian {dtypes}")
+    check(torch, lambda L, p, q: L.meshgrid(p, q, indexing="xy"), a, b, label=f"mesh {dtypes}")

@@ -188,6 +188,9 @@ def cartesian_prod(*tensors):
         raise ValueError("cartesian_prod: expected at least one tensor, got none")
     if len(tensors) == 1:
         return tensors[0]
+    if len({t.dtype for t in tensors}) > 1:  # PyTorch's (its meshgrid's) rule: no promotion
+        raise TypeError(f"cartesian_prod: expects tensors of one dtype, got "
+                        f"{[str(t.dtype) for t in tensors]}")
     xp = get_array_module(*[t._data for t in tensors])
     grids = xp.meshgrid(*[xp.arange(t.shape[0]) for t in tensors], indexing="ij")
     return stack([getitem(t, g.reshape(-1)) for t, g in zip(tensors, grids)], 1)

@@ -270,6 +270,9 @@ def meshgrid(*tensors, indexing: str | None = None):
     if any(t.ndim > 1 for t in tensors):
         raise ValueError(f"meshgrid: expects 0-D or 1-D tensors, got shapes "
                          f"{[t.shape for t in tensors]}")
+    if len({t.dtype for t in tensors}) > 1:  # PyTorch's rule: no promotion between them
+        raise TypeError(f"meshgrid: expects tensors of one dtype, got "
+                        f"{[str(t.dtype) for t in tensors]}")
     tensors = [_one_1d(t) for t in tensors]
     swap = indexing == "xy" and len(tensors) >= 2
     order = [1, 0] + list(range(2, len(tensors))) if swap else list(range(len(tensors)))
