@@ -22,6 +22,7 @@ from . import port12f_programs as programs_f  # noqa: E402
 from . import port12g_programs as programs_g  # noqa: E402
 from . import port12h_programs as programs_h  # noqa: E402
 from . import port12i_programs as programs_i  # noqa: E402
+from . import port12j_programs as programs_j  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -432,3 +433,56 @@ def test_llm_c_train_gpt2_with_flag_attributes_tied_weights_and_grad_accumulatio
     assert ours[4] is theirs[4] is True  # wte and lm_head stay one Parameter
     assert ours[3] == theirs[3]  # both AdamW signatures name fused=
     _close([ours[0], ours[5]], [theirs[0], theirs[5]], rtol=1e-9, atol=1e-11)
+
+
+def _shared_normal_draws(monkeypatch, lib, seed):
+    """``torch.normal(mean, std, size)`` and ``init.normal_`` from one NumPy stream."""
+    rng = np.random.default_rng(seed)
+
+    def normal(mean, std, size=None, *, requires_grad=False, dtype=None, **kwargs):
+        return lib.tensor(rng.normal(mean, std, tuple(size)), requires_grad=requires_grad,
+                          dtype=dtype or lib.get_default_dtype())
+
+    def normal_(tensor, mean=0.0, std=1.0, generator=None):
+        with lib.no_grad():
+            return tensor.copy_(lib.tensor(rng.normal(mean, std, tuple(tensor.shape))))
+
+    monkeypatch.setattr(lib, "normal", normal)
+    monkeypatch.setattr(lib.nn.init, "normal_", normal_)
+
+
+def _blobs(lib, seed=1214, n=24):
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, n)
+    x = rng.normal(0, 1, (n, 1, 4, 4)) + y[:, None, None, None] * 0.8
+    data = lib.utils.data
+    ds = data.TensorDataset(lib.tensor(x, dtype=lib.float32), lib.tensor(y))
+    return data.DataLoader(ds, batch_size=8), data.DataLoader(ds, batch_size=12)
+
+
+def test_d2l_regressions_from_scratch_learn_with_chainrules_own_normal_draws():
+    random.seed(0)
+    history, w_error, b_error = programs_j.linear_regression(chainrule, num_examples=600)
+    assert history[-1] < 0.01 and max(map(abs, w_error)) < 0.1 and abs(b_error) < 0.1
+    train_iter, test_iter = _blobs(chainrule)
+    history = programs_j.softmax_regression(chainrule, train_iter, test_iter, num_epochs=4)
+    assert history[-1][0] < history[0][0] and history[-1][2] > 0.5
+
+
+@pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True to a scalar")
+def test_d2l_regressions_from_scratch_and_concise_match_pytorch(monkeypatch):
+    # float32 as the book's: to its rounding
+    out = {}
+    for lib in (chainrule, torch):
+        with monkeypatch.context() as m:
+            _shared_normal_draws(m, lib, 1215)
+            random.seed(1)
+            linear = programs_j.linear_regression(lib)
+            train_iter, test_iter = _blobs(lib)
+            scratch = programs_j.softmax_regression(lib, train_iter, test_iter)
+            concise, net = programs_j.softmax_concise(lib, train_iter, test_iter)
+        out[lib] = linear, scratch, concise
+    ours, theirs = out[chainrule], out[torch]
+    _close(list(ours[:2]), list(theirs[:2]), rtol=2e-5, atol=1e-6)
+    # the concise net's bias keeps each library's own random init (the book sets the weight)
+    assert ours[2][-1][0] < ours[2][0][0] and theirs[2][-1][0] < theirs[2][0][0]
