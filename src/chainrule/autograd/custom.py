@@ -82,7 +82,7 @@ class FunctionCtx:
         self._non_differentiable.update(id(t) for t in tensors)
 
     def set_materialize_grads(self, value: bool) -> None:
-        """Accepted; an output that got no gradient is always given zeros (PyTorch's default)."""
+        """With False, backward receives None (not zeros) for an output that got no gradient."""
         self.materialize_grads = bool(value)
 
     def mark_dirty(self, *tensors) -> None:
@@ -131,6 +131,11 @@ class _CustomNode(Function):
                 raise RuntimeError(f"{self.user.__name__}.backward returned a gradient for an "
                                    "input that is not a Tensor; return None there")
         return tuple(g for g, is_tensor in zip(result, self.positions_all) if is_tensor)
+
+    @property
+    def materialize_grads(self) -> bool:
+        """Whether the walk gives zeros to outputs that got no gradient (else None arrives)."""
+        return self.ctx.materialize_grads
 
 
 def apply_with_ctx(cls, *args, **kwargs):

@@ -395,7 +395,7 @@ def _modified(fn, t, when):
 
 def _fill_missing(fn, gouts):
     """Zeros for outputs of a multi-output node that received no gradient."""
-    if len(gouts) == 1:
+    if len(gouts) == 1 or not getattr(fn, "materialize_grads", True):  # custom: None arrives
         return gouts
     xp = get_array_module(*[g._data for g in gouts if g is not None])
     return [
