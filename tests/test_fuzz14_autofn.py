@@ -55,6 +55,112 @@ def _t(lib, values, requires_grad=True):
     return lib.tensor(np.asarray(values, dtype=np.float64), requires_grad=requires_grad)
 
 
+def _custom(lib, opt, seen):
+    """One custom Function of up to three outputs, shaped by the seeded options ``opt``."""
+
+    def grads(ctx, g0, g1, g2):
+        seen.append(tuple(g is None for g in (g0, g1, g2)[:opt["n_out"]]))
+        x, w, y1 = ctx.saved_tensors if opt["save_output"] else (*ctx.saved_tensors, None)
+        if y1 is None:
+            y1 = (x * w).exp()
+        gx = gw = None
+        for g, dx, dw in ((g0, w * x.cos(), x.sin()), (g1, y1 * w, y1 * x),
+                          (g2, ctx.k + 0 * x, None)):
+            if g is None:
+                continue
+            gx = g * dx if gx is None else gx + g * dx
+            if dw is not None:
+                gw = g * dw if gw is None else gw + g * dw
+        if opt["respect_needs"]:
+            gx = gx if ctx.needs_input_grad[0] else None
+            gw = gw if ctx.needs_input_grad[1] else None
+        if gx is None and not opt["materialize"]:
+            gx = None
+        return (gx, gw, None) + (None,) * opt["extra_nones"]
+
+    def run_forward(x, w, k):
+        outs = (x.sin() * w, (x * w).exp(), x * k)
+        return outs[:opt["n_out"]]
+
+    def keep(ctx, x, w, k, outs):
+        ctx.set_materialize_grads(opt["materialize"])
+        ctx.k = k
+        if opt["save_output"]:
+            ctx.save_for_backward(x, w, outs[1]) if len(outs) > 1 else ctx.save_for_backward(
+                x, w, None)
+        else:
+            ctx.save_for_backward(x, w)
+        if opt["nondiff"] is not None and opt["nondiff"] < len(outs):
+            ctx.mark_non_differentiable(outs[opt["nondiff"]])
+
+    if opt["setup_context"]:
+        class Fn(lib.autograd.Function):
+            @staticmethod
+            def forward(x, w, k):
+                return run_forward(x, w, k)
+
+            @staticmethod
+            def setup_context(ctx, inputs, output):
+                keep(ctx, *inputs, output)
+
+            @staticmethod
+            def backward(ctx, *gs):
+                return grads(ctx, *gs, *(None,) * (3 - len(gs)))
+    else:
+        class Fn(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, w, k):
+                outs = run_forward(x, w, k)
+                keep(ctx, x, w, k, outs)
+                return outs
+
+            @staticmethod
+            def backward(ctx, *gs):
+                return grads(ctx, *gs, *(None,) * (3 - len(gs)))
+    return Fn
+
+
+def _options(seed):
+    rng = np.random.default_rng(seed)
+    n_out = int(rng.integers(1, 4))
+    return rng, {
+        "n_out": n_out, "materialize": bool(rng.integers(2)), "save_output": bool(rng.integers(2)),
+        "setup_context": bool(rng.integers(2)), "respect_needs": bool(rng.integers(2)),
+        "extra_nones": int(rng.integers(0, 2)),
+        "nondiff": int(rng.integers(n_out)) if rng.random() < 0.3 else None,
+        "w_shape": (3,) if rng.random() < 0.6 else (1,), "w_grad": bool(rng.random() < 0.7),
+        "used": [j for j in range(n_out) if rng.random() < 0.6] or [int(rng.integers(n_out))],
+        "double": bool(rng.integers(2))}
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_random_custom_functions_match_pytorch(seed):
+    rng, opt = _options(seed)
+    x0 = rng.uniform(-1.5, 1.5, 3)
+    w0 = rng.uniform(-1.0, 1.0, opt["w_shape"])
+    k = float(rng.uniform(0.5, 2.0))
+    weights = [rng.standard_normal(3) for _ in range(3)]
+    r = rng.standard_normal(3)
+
+    def program(lib):
+        seen = []
+        fn = _custom(lib, opt, seen)
+        x, w = _t(lib, x0), _t(lib, w0, opt["w_grad"])
+        outs = fn.apply(x, w, k)
+        assert type(outs) is tuple  # a 1-tuple stays one
+        flags = [o.requires_grad for o in outs]
+        loss = sum((outs[j] * lib.tensor(weights[j])).sum() for j in opt["used"])
+        wanted = [x, w] if opt["w_grad"] else [x]
+        first = lib.autograd.grad(loss, wanted, create_graph=opt["double"], allow_unused=True)
+        second = None
+        if opt["double"] and first[0] is not None and first[0].requires_grad:
+            second = lib.autograd.grad((first[0] * lib.tensor(r)).sum(), wanted,
+                                       allow_unused=True)
+        return outs, flags, first, second, seen
+
+    both(program, f"seed {seed} {opt}")
+
+
 def test_set_materialize_grads_false_gives_none_for_outputs_without_gradient():
     # chainrule accepted set_materialize_grads(False) but gave zeros all the same: a backward
     # written as PyTorch's ("if g2 is None: ...") took the other branch
@@ -86,4 +192,58 @@ def test_set_materialize_grads_false_gives_none_for_outputs_without_gradient():
     seen = both(program, "materialize")[-1]
     assert seen == [[False, True, False], [True, False, True], [True, False, True],
                     [False, True, True]]
+
+
+def _returns(lib, make_grad, n_inputs=1):
+    class Fn(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, *rest):
+            return x.sum() * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            return make_grad(lib, g)
+
+    x = _t(lib, [1.0, 2.0, 3.0])
+    Fn.apply(x, *[2.0] * (n_inputs - 1)).backward()
+    return x.grad
+
+
+@pytest.mark.parametrize("label, make_grad, n_inputs", [
+    # PyTorch takes gradients past the inputs' count when they are None; chainrule refused
+    ("extra None", lambda L, g: (g * L.ones(3, dtype=L.float64), None), 1),
+    ("two extra Nones", lambda L, g: (g * L.ones(3, dtype=L.float64), None, None), 2),
+    ("extra Tensor", lambda L, g: (g * L.ones(3, dtype=L.float64), g), 1),
+    ("too few", lambda L, g: g * L.ones(3, dtype=L.float64), 2),
+    # a gradient of a shape the input's broadcasts to is summed to it (PyTorch's engine)
+    ("leading 1", lambda L, g: g * L.ones(1, 3, dtype=L.float64), 1),
+    ("leading n", lambda L, g: g * L.arange(6.0, dtype=L.float64).reshape(2, 3), 1),
+    ("inner broadcast", lambda L, g: g * L.ones(4, 1, 3, dtype=L.float64), 1),
+    ("not broadcastable", lambda L, g: g * L.ones(3, 2, dtype=L.float64), 1),
+    ("smaller", lambda L, g: g * L.ones(1, dtype=L.float64), 1),
+    ("scalar", lambda L, g: g, 1),
+])
+def test_gradients_returned_by_a_custom_backward_are_taken_as_pytorch(label, make_grad, n_inputs):
+    both(lambda lib: _returns(lib, make_grad, n_inputs), label)
+
+
+def test_broadcast_gradient_is_summed_for_a_size_one_input_and_differentiates_again():
+    def program(lib):
+        class Scale(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x, w):
+                ctx.save_for_backward(x, w)
+                return x * w
+
+            @staticmethod
+            def backward(ctx, g):
+                x, w = ctx.saved_tensors
+                return g * w, g * x  # (3,) for the (1,) w: summed by the engine
+
+        x, w = _t(lib, [0.5, -1.0, 2.0]), _t(lib, [1.5])
+        out = Scale.apply(x, w)
+        gx, gw = lib.autograd.grad((out * out).sum(), (x, w), create_graph=True)
+        return gx, gw, lib.autograd.grad(gw.sum() + gx.sum(), (x, w))
+
+    both(program, "size-one input")
 

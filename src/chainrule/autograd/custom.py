@@ -122,7 +122,10 @@ class _CustomNode(Function):
         result = self.user.backward(self.ctx, *grads)
         if not isinstance(result, tuple):
             result = (result,)
-        if len(result) != len(self.positions_all):
+        n = len(self.positions_all)
+        if len(result) > n and all(g is None for g in result[n:]):
+            result = result[:n]  # PyTorch takes extra trailing Nones
+        if len(result) != n:
             raise RuntimeError(
                 f"{self.user.__name__}.backward returned {len(result)} gradients, but forward "
                 f"took {len(self.positions_all)} inputs (one per input, None for non-Tensors)")
@@ -130,12 +133,24 @@ class _CustomNode(Function):
             if g is not None and not is_tensor:
                 raise RuntimeError(f"{self.user.__name__}.backward returned a gradient for an "
                                    "input that is not a Tensor; return None there")
-        return tuple(g for g, is_tensor in zip(result, self.positions_all) if is_tensor)
+        grads = [g for g, is_tensor in zip(result, self.positions_all) if is_tensor]
+        return tuple(_sum_to_input(g, x) for g, x in zip(grads, self.inputs))
 
     @property
     def materialize_grads(self) -> bool:
         """Whether the walk gives zeros to outputs that got no gradient (else None arrives)."""
         return self.ctx.materialize_grads
+
+
+def _sum_to_input(g, x):
+    """``g`` summed to ``x``'s shape where ``x``'s shape broadcasts to ``g``'s, as PyTorch's
+    engine takes a custom backward's gradient; other shapes are left for the engine to refuse."""
+    if not isinstance(g, Tensor) or g._data.shape == x._data.shape:
+        return g
+    have, want = g._data.shape, x._data.shape
+    if len(want) <= len(have) and all(w in (1, h) for w, h in zip(want[::-1], have[::-1])):
+        return g.sum_to_size(*want) if want else g.sum()
+    return g
 
 
 def apply_with_ctx(cls, *args, **kwargs):
