@@ -247,3 +247,17 @@ def test_broadcast_gradient_is_summed_for_a_size_one_input_and_differentiates_ag
 
     both(program, "size-one input")
 
+
+@pytest.mark.parametrize("name", ["hvp", "vhp"])
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1), (2,)])
+def test_hvp_and_vhp_without_v_for_one_element_input(name, shape):
+    # PyTorch lets v be omitted for one input of one element; chainrule refused it with
+    # "v[0] must be a Tensor, got NoneType" (and named vhp in hvp's errors)
+    def program(lib):
+        x = _t(lib, np.full(shape, 0.7))
+        return getattr(lib.autograd.functional, name)(lambda t: (t ** 3).sum() * t.sum(), x)
+
+    both(program, f"{name} {shape}")
+    if shape == (2,):
+        with pytest.raises(RuntimeError, match=f"{name}: v can be omitted only for one input"):
+            getattr(cr.autograd.functional, name)(lambda t: (t ** 3).sum(), _t(cr, [1.0, 2.0]))

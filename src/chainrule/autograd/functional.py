@@ -239,19 +239,30 @@ def _scalar(who, out):
 
 
 def vhp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
-    """``(func(inputs), v^T H)`` for a one-element ``func``."""
-    ins, many_in = _tuple("vhp", "inputs", inputs)
-    xs = _leaves("vhp", ins, create_graph)
-    outs = (_scalar("vhp", func(*xs)),)
-    vs, _ = _tuple("vhp", "v", v)
-    _check_like("vhp", "v", vs, xs)
-    g = _grads("vhp", outs, xs, (None,), True, strict)
-    h = _grads("vhp", g, xs, vs, create_graph, strict)
-    return _finish(outs[0], create_graph), _shape_back(
-        tuple(_finish(t, create_graph) for t in h), many_in)
+    """``(func(inputs), v^T H)`` for a one-element ``func``; ``v`` may be omitted for one
+    input of one element."""
+    return _vhp("vhp", func, inputs, v, create_graph, strict)
 
 
 def hvp(func, inputs, v=None, create_graph: bool = False, strict: bool = False):
     """``(func(inputs), H v)``: for a twice continuously differentiable function H is
     symmetric, so H v = (v^T H)^T, which ``vhp`` computes."""
-    return vhp(func, inputs, v, create_graph, strict)
+    return _vhp("hvp", func, inputs, v, create_graph, strict)
+
+
+def _vhp(who, func, inputs, v, create_graph, strict):
+    ins, many_in = _tuple(who, "inputs", inputs)
+    xs = _leaves(who, ins, create_graph)
+    outs = (_scalar(who, func(*xs)),)
+    if v is None:  # PyTorch's: only for one input of one element
+        if len(xs) != 1 or xs[0]._data.size != 1:
+            raise RuntimeError(f"{who}: v can be omitted only for one input of one element, "
+                               f"got shapes {[tuple(x.shape) for x in xs]}")
+        vs = (Tensor(get_array_module(xs[0]._data).ones_like(xs[0]._data)),)
+    else:
+        vs, _ = _tuple(who, "v", v)
+        _check_like(who, "v", vs, xs)
+    g = _grads(who, outs, xs, (None,), True, strict)
+    h = _grads(who, g, xs, vs, create_graph, strict)
+    return _finish(outs[0], create_graph), _shape_back(
+        tuple(_finish(t, create_graph) for t in h), many_in)
