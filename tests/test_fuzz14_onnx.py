@@ -228,3 +228,28 @@ def test_floor_divide_exports_exactly(fn, dtype):
         for got in (run(proto, {"x": x})[0], load(proto)(cr.tensor(x)).numpy()):
             assert got.dtype == want.dtype
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("fn,ints", [
+    (lambda x: x.sort(dim=-1).values + x.sort(dim=1, descending=True).values, False),
+    (lambda x: x.topk(2, dim=1).values * x.topk(2, dim=1, largest=False).values, False),
+    (lambda x: x.sort(dim=0).values, False),  # along the dynamic axis
+    (lambda x: x.argsort(dim=1) + x.argsort(dim=1, descending=True), True),  # ties
+    (lambda x: x.topk(3, dim=1).indices * 10 + x.topk(3, dim=1).values, True),
+])
+def test_sort_topk_argsort_export(fn, ints):
+    """argsort (the indices of sort and topk) and gather along an axis had no converters; they
+    are TopK (ties in index order, as chainrule's stable sort) and GatherElements."""
+    rng = np.random.default_rng(11)
+
+    def sample(n):
+        return rng.integers(-3, 3, (n, 6)) if ints else rng.standard_normal((n, 6)).astype(
+            np.float32)
+
+    proto = export(fn, cr.tensor(sample(2)), input_names=["x"], dynamic_axes={"x": {0: "b"}})
+    for n in (2, 3, 5):
+        x = sample(n)
+        want = fn(cr.tensor(x)).numpy()
+        for got in (run(proto, {"x": x})[0], load(proto)(cr.tensor(x)).numpy()):
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)

@@ -360,3 +360,27 @@ def test_rnn_activations_the_loader_cannot_evaluate_are_listed():
     m.ir_version = 8
     with pytest.raises(OnnxLoadError, match=r"RNN activations=\['Affine'\]"):
         load(m)
+
+
+@pytest.mark.parametrize("axis,largest,k", [(-1, 1, 3), (1, 0, 2), (0, 1, 2), (3, 0, 5)])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_top_k(axis, largest, k, dtype):
+    """TopK was refused (no evaluator); values and indices, ties in index order."""
+    x = np.random.default_rng(12).integers(0, 4, X_SHAPE).astype(dtype)  # many ties
+    elem = F if dtype == np.float32 else TensorProto.INT64
+    n = helper.make_node("TopK", ["x", "k"], ["v", "i"], axis=axis, largest=largest)
+    g = helper.make_graph([n], "g", [helper.make_tensor_value_info("x", elem, X_SHAPE)],
+                          [helper.make_tensor_value_info("v", elem, None),
+                           helper.make_tensor_value_info("i", TensorProto.INT64, None)],
+                          [_i64([k], "k")])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    want = ort.InferenceSession(m.SerializeToString()).run(None, {"x": x})
+    for out, w in zip(m.graph.output, want):
+        out.type.tensor_type.shape.SetInParent()
+        for d in w.shape:
+            out.type.tensor_type.shape.dim.add().dim_value = d
+    got = load(m)(cr.tensor(x))
+    for c, w in zip(got, want):
+        assert c.numpy().dtype == w.dtype
+        np.testing.assert_array_equal(c.numpy(), w)

@@ -113,6 +113,32 @@ def _floor_divide(s, fn, free):
     return emit, lambda u, v: np.floor_divide(u, v)
 
 
+def _argsort(s, fn, free):
+    """``argsort`` (``sort``'s and ``topk``'s indices): ONNX's TopK over the whole axis, whose
+    ties keep the lower index first, as chainrule's stable order does both ways."""
+    if getattr(fn, "__qualname__", "") != "argsort.<locals>.order" or len(s.inputs) != 1:
+        return None
+    axis, descending = free.get("axis"), bool(free.get("descending"))
+    ndim = len(s.in_shapes[0])
+    if not isinstance(axis, int) or not 0 <= axis < ndim:
+        return None
+
+    def emit(g):
+        x = s.inputs[0]
+        if s.in_shapes[0][axis] == s.alt_in_shapes[0][axis]:
+            k = g.ints([s.in_shapes[0][axis]])
+        else:  # the axis is dynamic: its size read from the input
+            k = g.op("Gather", [g.op("Shape", [x]), g.ints([axis])], axis=0)
+        _, index = g.op("TopK", [x, k], n_out=2, axis=axis, largest=int(descending), sorted=1)
+        return index
+
+    def reference(a):
+        order = np.argsort(np.flip(a, axis) if descending else a, axis=axis, kind="stable")
+        return np.flip(a.shape[axis] - 1 - order, axis) if descending else order
+
+    return emit, reference
+
+
 def _cast(s, fn, free):
     dtype = free.get("dtype")
     if dtype is None or len(free) != 1 or len(s.inputs) != 1:
@@ -129,13 +155,14 @@ def _cast(s, fn, free):
 def _nondiff(g, s):
     fn = s["fn"]
     free = _closure(fn)
-    for recognize in (_comparison, _sign, _argmax, _floor_divide, _cast):
+    for recognize in (_comparison, _sign, _argmax, _floor_divide, _argsort, _cast):
         found = recognize(s, fn, free)
         if found is not None and _agrees(s, found[1]):
             return [found[0](g)]
     raise UnsupportedOperatorError(
         f"export: no ONNX converter for the non-differentiable op {_name(fn)} of the model's "
-        "inputs (comparisons with a Tensor or a Python number, sign, argmax/argmin, // and dtype "
+        "inputs (comparisons with a Tensor or a Python number, sign, argmax/argmin, argsort, // "
+        "and dtype "
         "casts are written; ops of parameters and buffers alone become constants)"
     )
 

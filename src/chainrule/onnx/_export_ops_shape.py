@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from ..backend import numpy as np
 from ..ops.creation import _Triangle
+from ..ops.indexing import Gather
 from ..ops.join import Concat, ConstantPad, Split, Stack
 from ..ops.rearrange import CumSum, Flip
 from ..ops.shape import BroadcastTo, GetItem, Permute, Reshape
@@ -57,6 +58,12 @@ def _reshape(g, s):
     if zero is None and not dynamic and 0 in target:
         raise s.refuse(f"an empty target shape {tuple(target)} needs opset 14 or later")
     return [g.op("Reshape", [s.inputs[0], g.ints(target)], allowzero=zero)]
+
+
+@converts(Gather)
+def _gather(g, s):
+    """``gather`` along an axis (``sort``'s and ``topk``'s values): GatherElements."""
+    return [g.op("GatherElements", s.inputs[:2], axis=int(s["axis"]))]
 
 
 @converts(Permute)

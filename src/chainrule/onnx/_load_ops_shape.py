@@ -159,6 +159,18 @@ def _gather_elements(ctx, attrs, x, index):
     return ops.gather(x, axis, idx)
 
 
+@op("TopK", const=(1,))
+def _top_k(ctx, attrs, x, k):
+    """The k largest (or smallest) along ``axis``, sorted, ties in index order (ONNX's rule)."""
+    axis, largest = _axis(attrs.get("axis", -1), x.ndim, "TopK"), bool(attrs.get("largest", 1))
+    (count,) = ints(k)
+    if is_float(x):
+        return tuple(ops.topk(x, count, axis, largest))
+    index = ops.argsort(x, axis, descending=largest)  # stable: ties keep their order
+    index = index[(slice(None),) * axis + (slice(0, count),)]
+    return nondiff(lambda a, i: get_array_module(a).take_along_axis(a, i, axis), x, index), index
+
+
 @op("Shape", const=(0,))
 def _shape(ctx, attrs, x):
     start, end = attrs.get("start", 0), attrs.get("end")
