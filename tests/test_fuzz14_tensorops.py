@@ -64,6 +64,8 @@ Before this wave:
 * ``meshgrid`` and ``cartesian_prod`` of tensors of different dtypes computed (cartesian_prod
   promoting them into one); PyTorch refuses them ("meshgrid expects all tensors to have the
   same dtype").
+* ``lerp`` of float16 tensors rounded each step in float16 (a few ulps off: -0.9004 for
+  PyTorch's -0.8979); PyTorch computes it in float32 and rounds once, as chainrule now does.
 
 Checked and found equal (seeded cases below): flip/fliplr/flipud, rot90 (every k and plane),
 roll, block_diag, cartesian_prod, combinations (with_replacement), kron, diag_embed, diagonal,
@@ -532,3 +534,14 @@ def test_meshgrid_and_cartesian_prod_want_one_dtype(dtypes):
     a, b = np.array([1, 0]).astype(dtypes[0]), np.array([1, 2, 0]).astype(dtypes[1])
     check(torch, lambda L, p, q: L.cartesian_prod(p, q), a, b, label=f"cartesian {dtypes}")
     check(torch, lambda L, p, q: L.meshgrid(p, q, indexing="xy"), a, b, label=f"mesh {dtypes}")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_float16_lerp_rounds_once_as_pytorch(seed):
+    rng = np.random.default_rng(seed)
+    a, b = ((rng.standard_normal(200) * 3).astype("float16") for _ in range(2))
+    w = (rng.random(200) * 2 - 0.5).astype("float16")
+    for weight in (w, w[:1].reshape(()), float(w[0])):
+        arrays = [a, b] + ([weight] if isinstance(weight, np.ndarray) else [])
+        same_outcome(torch, lambda L, p, q, *r: L.lerp(p, q, *(r or [weight])), arrays,
+                     label=f"{seed} {np.shape(weight)}")

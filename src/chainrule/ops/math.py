@@ -23,7 +23,7 @@ from ._conj import cj
 from ._promotion import InFloat32, binary, float_operand
 from ._special import erf as _erf
 from ._special import erfc as _erfc
-from ._wide import call_in_float32
+from ._wide import call_in_float32, in_float32
 from .elementwise import clip, cos, exp, fill_where, sqrt, where
 from .elementwise import pow as _pow
 from .reciprocal import reciprocal
@@ -378,9 +378,9 @@ def clamp_max(input, max):  # noqa: A002 - PyTorch's argument name
     return clip(input, None, max)
 
 
+@in_float32()  # float16 as PyTorch's: computed in float32, rounded once
 def lerp(input, end, weight):  # noqa: A002
-    """input + weight * (end - input), computed as PyTorch does: from ``end`` where weight >= 0.5
-    (exactly ``end`` at weight 1, and an infinite ``input`` does not turn the result into nan)."""
+    """input + weight (end - input), PyTorch's way: from ``end`` where weight >= 0.5 (exact)."""
     diff = end - input
     if not isinstance(weight, Tensor):
         return input + weight * diff if weight < 0.5 else end - diff * (1 - weight)
