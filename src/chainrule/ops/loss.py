@@ -10,13 +10,12 @@ class-label losses live in ``_classification.py`` and are exported from here.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import numbers
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, quiet
 from ._classification import (
     _check_reduction,
     _const,
@@ -161,11 +160,6 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002 
 _BCE_EPS = 9.999999960041972e-13
 
 
-def _quiet(xp):
-    """No warning for the ``inf - inf`` of an infinite logit (replaced by its limit after)."""
-    return xp.errstate(invalid="ignore") if hasattr(xp, "errstate") else contextlib.nullcontext()
-
-
 def _clamped_log_array(x):
     """log(x) clamped to >= -100 as PyTorch's binary cross entropy does (no warning at x = 0)."""
     xp = get_array_module(x)
@@ -242,7 +236,7 @@ class BinaryCrossEntropyWithLogits(_BinaryLoss):
 
     def forward(self, z, t):
         xp = get_array_module(z)
-        with _quiet(xp):
+        with quiet(xp):  # no warning for an infinite logit's inf - inf (its limit replaces it)
             log_term = xp.log1p(xp.exp(-xp.abs(z)))
             pw = self.pos_weight
             if pw is None:
