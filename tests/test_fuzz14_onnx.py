@@ -253,3 +253,17 @@ def test_sort_topk_argsort_export(fn, ints):
         for got in (run(proto, {"x": x})[0], load(proto)(cr.tensor(x)).numpy()):
             assert got.dtype == want.dtype
             np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("model,shape,match", [
+    (lambda: nn.AdaptiveMaxPool2d((2, 3)), (1, 1, 5, 7), "adaptive max pooling whose windows"),
+    (lambda: (lambda t: t.cummax(1).values), (2, 3), "cummax/cummin"),
+    (lambda: nn.Fold((4, 5), 2), (1, 8, 12), "Fold"),
+    (lambda: nn.ConvTranspose3d(2, 3, 2), (1, 2, 2, 2, 2), "conv_transpose3d"),
+])
+def test_refusals_name_what_the_user_wrote(model, shape, match):
+    """These were refused as 'no ONNX converter for the op _AdaptiveExtremum' (RunningExtreme,
+    ScatterAdd, ScatterAddAlong): internal names. The message now says which layer or
+    function it is."""
+    with pytest.raises(UnsupportedOperatorError, match=match):
+        export(model(), np.ones(shape, np.float32))

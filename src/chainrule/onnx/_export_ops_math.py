@@ -13,11 +13,15 @@ import math
 from ..backend import numpy as np
 from ..ops import math as m
 from ..ops import special_fns as sf
+from ..ops.adaptive_pool import _AdaptiveExtremum
 from ..ops.distance import _ClampMinStraight
 from ..ops.einsum import Einsum
+from ..ops.indexing import ScatterAddAlong
 from ..ops.methods import Clone
 from ..ops.rearrange import Roll
 from ..ops.reciprocal import Reciprocal
+from ..ops.scan import RunningExtreme
+from ..ops.shape import ScatterAdd
 from ..ops.stats import Norm2, Prod
 from ._export_ops import _as_output_dtype, converts
 
@@ -61,6 +65,24 @@ converts(m.Log2)(_with_constant("Div", math.log(2.0), before="Log"))
 converts(m.Log10)(_with_constant("Div", math.log(10.0), before="Log"))
 converts(m.Exp2)(_with_constant("Mul", math.log(2.0), after="Exp"))
 converts(m.Erfc)(_with_constant("Sub", 1.0, before="Erf", constant_first=True))
+
+
+def _refused(why):
+    """A converter that refuses its op with the user's name for it (the op's class is internal)."""
+    def convert(g, s):
+        raise s.refuse(why)
+    return convert
+
+
+converts(_AdaptiveExtremum)(_refused(
+    "adaptive max pooling whose windows do not tile the input has no ONNX form here (windows "
+    "that tile it, an output size dividing the input's, export as MaxPool)"))
+converts(RunningExtreme)(_refused("cummax/cummin have no ONNX operator"))
+converts(ScatterAdd)(_refused(
+    "a scatter-add (F.fold/nn.Fold, EmbeddingBag, istft, or an indexed write's gradient) has no "
+    "converter"))
+converts(ScatterAddAlong)(_refused(
+    "a scatter-add along an axis (conv_transpose3d, scatter_add) has no converter"))
 
 
 @converts(Clone)
