@@ -261,3 +261,20 @@ def test_hvp_and_vhp_without_v_for_one_element_input(name, shape):
     if shape == (2,):
         with pytest.raises(RuntimeError, match=f"{name}: v can be omitted only for one input"):
             getattr(cr.autograd.functional, name)(lambda t: (t ** 3).sum(), _t(cr, [1.0, 2.0]))
+
+
+@pytest.mark.parametrize("rows", [(), (3,), (2, 3)])
+def test_autograd_backward_of_one_tensor_with_its_gradient(rows):
+    # cr.autograd.backward(t, g) iterated the Tensor t as a sequence of its rows: a 0-D t raised
+    # "len() of a 0-d tensor", and backward([t], g) refused a Tensor g for a list of one
+    def program(lib):
+        x = _t(lib, np.linspace(-1.0, 1.0, int(np.prod(rows))).reshape(rows))
+        g = lib.tensor(np.full(rows, 1.5))
+        lib.autograd.backward(x * x, g, True)
+        lib.autograd.backward([(x ** 3).sum()], lib.tensor(2.0, dtype=lib.float64))
+        if not rows:
+            lib.autograd.backward(x.exp())
+        return x.grad
+
+    both(program, f"backward {rows}")
+

@@ -13,9 +13,8 @@ from .anomaly_mode import (
     set_detect_anomaly,
 )
 from .function import Function
-from .grad import grad, value_and_grad
+from .grad import backward, grad, value_and_grad
 from .gradcheck import gradcheck, gradgradcheck  # functions, as torch's (module: by its path)
-from .graph import backward
 from .inference import inference_mode
 from .mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .tensor import Tensor, tensor

@@ -12,7 +12,24 @@ from ..backend import get_array_module
 from .graph import run_backward
 from .tensor import Tensor
 
-__all__ = ["grad", "value_and_grad"]
+__all__ = ["backward", "grad", "value_and_grad"]
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(sum of tensors * grad_tensors)/d(leaf) into every leaf's ``.grad``
+    (``torch.autograd.backward``): ``tensors`` is one Tensor or a sequence of them, and
+    ``grad_tensors`` one gradient (a Tensor, or None for a one-element output) for each.
+    ``inputs`` (PyTorch's option to accumulate into some leaves only) is not supported."""
+    if inputs is not None:
+        raise TypeError("backward: inputs= is not supported (every leaf that requires grad "
+                        "accumulates); use chainrule.grad(outputs, inputs) for the gradients of "
+                        "some inputs only")
+    if isinstance(tensors, Tensor):  # one Tensor, not the sequence of its rows
+        tensors, grad_tensors = (tensors,), (grad_tensors,)
+    elif isinstance(grad_tensors, Tensor):
+        grad_tensors = (grad_tensors,)
+    run_backward(list(tensors), None if grad_tensors is None else list(grad_tensors),
+                 retain_graph=bool(retain_graph) or create_graph, create_graph=create_graph)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
