@@ -278,3 +278,24 @@ def test_autograd_backward_of_one_tensor_with_its_gradient(rows):
 
     both(program, f"backward {rows}")
 
+
+def test_custom_function_may_name_its_backward_vjp():
+    # PyTorch takes `vjp` as backward's other name; chainrule raised "FunctionCtx is not
+    # differentiable", as it did (a misleading message) for a Function with neither
+    def program(lib, with_vjp):
+        class Twice(lib.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                return x * 2
+
+        if with_vjp:
+            Twice.vjp = staticmethod(lambda ctx, g: g * 5)
+        x = _t(lib, [1.0, 2.0])
+        Twice.apply(x).sum().backward()
+        return x.grad
+
+    both(lambda lib: program(lib, True), "vjp")
+    both(lambda lib: program(lib, False), "neither")
+    with pytest.raises(NotImplementedError, match="Twice: a custom Function must implement "
+                                                  "backward"):
+        program(cr, False)

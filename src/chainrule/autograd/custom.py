@@ -119,7 +119,7 @@ class _CustomNode(Function):
         if self.tensor_outputs is not None:  # None for each output that is not a Tensor
             it = iter(grads)
             grads = tuple(next(it) if t else None for t in self.tensor_outputs)
-        result = self.user.backward(self.ctx, *grads)
+        result = _user_backward(self.user)(self.ctx, *grads)
         if not isinstance(result, tuple):
             result = (result,)
         n = len(self.positions_all)
@@ -140,6 +140,17 @@ class _CustomNode(Function):
     def materialize_grads(self) -> bool:
         """Whether the walk gives zeros to outputs that got no gradient (else None arrives)."""
         return self.ctx.materialize_grads
+
+
+def _user_backward(cls):
+    """``cls.backward``, or ``cls.vjp`` (PyTorch's other name for it) where only that is written."""
+    written = _overridden(cls)
+    if "backward" in written:
+        return cls.backward
+    if "vjp" in written:
+        return cls.vjp
+    raise NotImplementedError(f"{cls.__name__}: a custom Function must implement backward (or "
+                              "vjp) to be differentiated")
 
 
 def _sum_to_input(g, x):
