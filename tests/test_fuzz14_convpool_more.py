@@ -121,3 +121,39 @@ def test_pools_take_pytorchs_input_keyword():
     for name, call in theirs.items():
         np.testing.assert_allclose(ours[name]().numpy(), call().numpy(), rtol=1e-12,
                                    err_msg=name)
+
+
+def _unet(lib):
+    """A small encoder-decoder through most of the option matrix at once."""
+    nn, F = lib.nn, lib.nn.functional
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.inc = nn.Conv2d(3, 8, 3, padding="same", padding_mode="reflect")
+            self.down = nn.MaxPool2d(2, return_indices=True)
+            self.mid = nn.Conv2d(8, 12, 3, padding=1, groups=4, bias=False)
+            self.up = nn.ConvTranspose2d(12, 8, 2, stride=2)
+            self.unpool = nn.MaxUnpool2d(2)
+            self.shuffle = nn.PixelShuffle(2)
+            self.post = nn.Conv2d(2, 4, (3, 1), dilation=(2, 1), padding=(2, 0),
+                                  padding_mode="circular")
+            self.pool, self.lp = nn.AdaptiveAvgPool2d((3, None)), nn.LPPool2d(2, 2, ceil_mode=True)
+
+        def forward(self, x):
+            h = F.relu(self.inc(x))
+            d, idx = self.down(h)
+            m = F.leaky_relu(self.mid(F.pad(d, (1, 0, 0, 1), mode="replicate")[..., 1:, :-1]))
+            s = self.up(m, output_size=h.shape) + self.unpool(d, idx, output_size=h.size())
+            q = self.post(self.shuffle(s))
+            return self.pool(q).sum((1, 2)), self.lp(q.abs() + 0.1)
+    return Net()
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_an_encoder_decoder_ported_from_pytorch(seed):
+    from ._fuzz8_port import compare_module
+
+    torch.manual_seed(seed)
+    x = np.random.default_rng(seed).standard_normal((2, 3, 7, 9))
+    compare_module(_unet(torch), _unet(cr), [x], np.random.default_rng(seed), steps=2)
