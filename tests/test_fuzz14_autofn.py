@@ -299,3 +299,120 @@ def test_custom_function_may_name_its_backward_vjp():
     with pytest.raises(NotImplementedError, match="Twice: a custom Function must implement "
                                                   "backward"):
         program(cr, False)
+
+
+_UNARY = [lambda t: t.sin(), lambda t: t * t, lambda t: t.exp(), lambda t: t.tanh(),
+          lambda t: t.sum(0, keepdim=True) * t, lambda t: t.flip(0), lambda t: t[1:].sum() + t]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_random_hooks_and_retain_grad_match_pytorch(seed):
+    # a random chain over two leaves, hooks (scaling, returning None, in-place on the gradient)
+    # on leaves and intermediates, retain_grad on some, two backward passes (the first
+    # retained), and grad() of the same graph: every .grad, retained grad and hook call
+    rng = np.random.default_rng(1000 + seed)
+    x0, w0 = rng.uniform(-1, 1, 4), rng.uniform(-1, 1, 4)
+    steps = [int(rng.integers(len(_UNARY))) for _ in range(int(rng.integers(2, 5)))]
+    hooked = {int(i): (int(rng.integers(3)), float(rng.uniform(0.5, 2))) for i in
+              rng.choice(len(steps) + 2, size=int(rng.integers(1, 4)), replace=True)}
+    retained = {int(i) for i in rng.choice(len(steps), size=int(rng.integers(0, 3)))}
+    weights = rng.standard_normal(4)
+    use_grad = bool(rng.integers(2))
+
+    def program(lib):
+        calls = []
+        x, w = _t(lib, x0), _t(lib, w0)
+        nodes = [x, w]
+        h = x * w
+        for k, step in enumerate(steps):
+            h = _UNARY[step](h)
+            nodes.append(h)
+            if k in retained:
+                h.retain_grad()
+        for i, (kind, scale) in hooked.items():
+            def hook(g, i=i, kind=kind, scale=scale):
+                calls.append((i, kind, g.detach().numpy().round(10).tolist()))
+                if kind == 0:
+                    return g * scale
+                if kind == 2:
+                    g.mul_(scale)  # PyTorch's hook may change the gradient in place
+                return None
+            nodes[i].register_hook(hook)
+        loss = (h * lib.tensor(weights)).sum()
+        if use_grad:
+            gs = lib.autograd.grad(loss, [x, w], retain_graph=True)
+        else:
+            gs = None
+        loss.backward(retain_graph=True)
+        first = (x.grad.clone(), w.grad.clone())
+        loss.backward()
+        kept = [nodes[2 + k].grad for k in sorted(retained)]
+        return gs, first, x.grad, w.grad, kept, calls
+
+    both(program, f"seed {seed} steps {steps} hooks {hooked} retained {retained}")
+
+
+def _random_function(rng, n_in):
+    """A function of ``n_in`` inputs: one or two outputs, some independent of an input."""
+    kinds = [int(rng.integers(4)) for _ in range(2)]
+    n_out = int(rng.integers(1, 3))
+
+    def out(kind, xs):
+        a, b = xs[0], xs[-1]
+        return [lambda: (a * b.sum()).sin(), lambda: a.exp() * 2, lambda: (a * a).sum() * b,
+                lambda: a[:1] * b[-1:] + a.sum()][kind]()
+
+    def f(*xs):
+        outs = tuple(out(k, xs) for k in kinds[:n_out])
+        return outs if n_out > 1 else outs[0]
+
+    def scalar(*xs):
+        return sum((o * o).sum() for o in (f(*xs) if n_out > 1 else (f(*xs),))).cos()
+
+    return f, scalar
+
+
+@pytest.mark.parametrize("seed", range(48))
+def test_random_autograd_functional_calls_match_pytorch(seed):
+    rng = np.random.default_rng(2000 + seed)
+    n_in = int(rng.integers(1, 3))
+    shapes = [(int(rng.integers(1, 4)),) for _ in range(n_in)]
+    values = [rng.uniform(-1, 1, s) for s in shapes]
+    f, scalar = _random_function(rng, n_in)
+    api = ["jacobian", "hessian", "vjp", "jvp", "vhp", "hvp"][seed % 6]
+    create_graph, strict = bool(rng.integers(2)), bool(rng.random() < 0.3)
+    vectorize = bool(rng.random() < 0.3)
+    as_tuple = n_in > 1 or bool(rng.integers(2))
+    vs = [rng.standard_normal(s) for s in shapes]
+
+    def program(lib):
+        xs = tuple(_t(lib, v) for v in values)
+        inputs = xs if as_tuple else xs[0]
+        fn = getattr(lib.autograd.functional, api)
+        flags = {"create_graph": create_graph, "strict": strict}
+        if api in ("jacobian", "hessian"):
+            result = fn(f if api == "jacobian" else scalar, inputs, vectorize=vectorize, **flags)
+        elif api == "vjp":
+            outs = f(*xs)
+            v = tuple(lib.tensor(np.full(tuple(o.shape), 0.5)) for o in outs) if isinstance(
+                outs, tuple) else lib.tensor(np.full(tuple(outs.shape), 0.5))
+            result = fn(f, inputs, v, **flags)
+        else:
+            v = tuple(lib.tensor(a) for a in vs)
+            result = fn(f if api == "jvp" else scalar, inputs, v if as_tuple else v[0], **flags)
+        leaves = [t for t in _flat(result)]
+        flags_out = [t.requires_grad for t in leaves]
+        grads = None
+        if create_graph and any(flags_out):
+            total = sum(t.sum() for t in leaves if t.requires_grad)
+            grads = lib.autograd.grad(total, xs, allow_unused=True)
+        return result, flags_out, grads
+
+    both(program, f"seed {seed} {api} n_in {n_in} create_graph {create_graph} strict {strict} "
+                  f"vectorize {vectorize}")
+
+
+def _flat(x):
+    if isinstance(x, (tuple, list)):
+        return [leaf for item in x for leaf in _flat(item)]
+    return [x]
