@@ -370,3 +370,11 @@ __all__ += _torch_copy_names + ["is_autocast_enabled", "random", "vmap"]
 from .sparse import SparseTensor, sparse_coo, sparse_coo_tensor, spmm  # noqa: E402 - torch.sparse
 
 __all__ += ["SparseTensor", "sparse", "sparse_coo", "sparse_coo_tensor", "spmm"]
+
+from .ops.out_arg import NAMES as _OUT_NAMES  # noqa: E402 - PyTorch's out= (ops/out_arg.py)
+from .ops.out_arg import takes_out as _takes_out  # noqa: E402
+
+for _name in _OUT_NAMES:
+    if _name in globals():
+        globals()[_name] = _takes_out(_name, globals()[_name])
+del _name

@@ -165,8 +165,10 @@ def test_bad_inputs_get_clear_errors():
     x = cr.ones(2, 3)
     with pytest.raises(TypeError, match="eq: input must be a Tensor, got float"):
         cr.eq(1.0, x)
-    with pytest.raises(TypeError, match="out= is not supported"):
-        cr.eq(x, x, out=cr.empty(2, 3))
+    out = cr.empty(2, 3)  # out= is written, as PyTorch's (ops/out_arg.py)
+    assert cr.eq(x, x, out=out) is out and out.tolist() == [[1.0] * 3] * 2
+    with pytest.raises(RuntimeError, match="Float can.t be cast to the desired output type Bool"):
+        cr.add(x, x, out=cr.empty(2, 3, dtype=cr.bool))
     with pytest.raises(ValueError, match="rounding_mode must be None, 'trunc' or 'floor'"):
         cr.divide(x, x, rounding_mode="round")
     with pytest.raises(IndexError, match="select: index 3 is out of range for dimension 0"):

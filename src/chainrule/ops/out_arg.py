@@ -1,0 +1,140 @@
+"""``out=``: PyTorch's top-level functions write their result into a tensor given to them.
+
+``torch.add(a, b, out=c)`` computes ``a + b``, writes it into ``c`` and returns ``c`` (the first
+tensors tutorial writes ``torch.matmul(t, t.T, out=y)``). chainrule's functions compute a new
+tensor; ``takes_out`` gives each of the names below PyTorch's keyword: the result is computed as
+without it and copied into ``out``, with PyTorch's rules:
+
+- ``out`` takes the result's shape: resized when its shape differs, with PyTorch's warning
+  unless it was empty (or the function makes new values, ``zeros``...);
+- the result's dtype must be castable to ``out``'s (``can_cast``: no float result into an
+  integer tensor, no complex one into a real tensor, only bool into bool), and the functions
+  that make new values (``zeros``, ``rand``, ``linspace``...) make them in ``out``'s dtype when
+  no ``dtype`` is given;
+- ``out=`` is not differentiable: while grad mode is on, an argument that requires grad (a
+  result that would carry a gradient) or an ``out`` that requires grad is PyTorch's
+  RuntimeError;
+- a function with several results (``max(x, dim)``, ``sort``, ``topk``...) takes a tuple of as
+  many tensors and returns them as its named tuple.
+
+``arange`` writes its own ``out`` (``ops/creation.py``), in ``out``'s dtype.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import warnings
+
+from ..autograd.mode import _grad_enabled, no_grad
+from ..autograd.promotion import _NAMES, can_cast
+from ..autograd.tensor import Tensor
+
+__all__ = ["NAMES", "takes_out", "write_out"]
+
+# The chainrule functions whose PyTorch 2.13 namesakes take out= (from PyTorch's signatures).
+NAMES = (
+    "abs", "absolute", "acos", "acosh", "add", "addbmm", "addcdiv", "addcmul", "addmm", "addmv",
+    "addr", "all", "amax", "amin", "aminmax", "angle", "any", "arccos", "arccosh", "arcsin",
+    "arcsinh", "arctan", "arctan2", "arctanh", "argmax", "argmin", "asin", "asinh", "atan",
+    "atan2", "atanh", "baddbmm", "bernoulli", "bitwise_and", "bitwise_left_shift",
+    "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "bmm", "bucketize",
+    "cat", "ceil", "cholesky", "cholesky_inverse", "cholesky_solve", "clamp", "clip",
+    "column_stack", "complex", "concat", "concatenate", "conj_physical", "copysign", "cos",
+    "cosh", "cross", "cummax", "cummin", "cumprod", "cumsum", "deg2rad", "diag", "diff",
+    "digamma", "div", "divide", "dot", "dstack", "empty", "eq", "erf", "erfc", "erfinv", "exp",
+    "exp2", "expm1", "eye", "fix", "float_power", "floor", "floor_divide", "fmax", "fmin",
+    "fmod", "frac", "frexp", "full", "gather", "gcd", "ge", "geqrf", "ger", "greater",
+    "greater_equal", "gt", "heaviside", "histc", "histogram", "histogramdd", "hstack", "hypot",
+    "i0", "igamma", "igammac", "index_add", "index_copy", "index_reduce", "index_select",
+    "inner", "inverse", "isneginf", "isposinf", "kron", "kthvalue", "lcm", "ldexp", "le",
+    "lerp", "less", "less_equal", "lgamma", "linspace", "log", "log10", "log1p", "log2",
+    "log_softmax", "logaddexp", "logaddexp2", "logcumsumexp", "logical_and", "logical_not",
+    "logical_or", "logical_xor", "logit", "logspace", "logsumexp", "lt", "lu_solve",
+    "lu_unpack", "masked_select", "matmul", "matrix_power", "max", "maximum", "mean", "median",
+    "min", "minimum", "mm", "mode", "msort", "mul", "multinomial", "mv", "mvlgamma",
+    "nan_to_num", "nanmean", "nanmedian", "nanquantile", "nansum", "narrow_copy", "ne", "neg",
+    "negative", "nextafter", "nonzero", "norm", "normal", "not_equal", "ones", "ormqr", "outer",
+    "polar", "polygamma", "pow", "prod", "qr", "quantile", "rad2deg", "rand", "randint",
+    "randn", "randperm", "range", "reciprocal", "remainder", "renorm", "round", "row_stack",
+    "rsqrt", "searchsorted", "sgn", "sigmoid", "sign", "signbit", "sin", "sinc", "sinh",
+    "softmax", "sort", "sqrt", "square", "stack", "std", "std_mean", "sub", "subtract", "sum",
+    "svd", "take_along_dim", "tan", "tanh", "tensordot", "topk", "triangular_solve", "tril",
+    "triu", "true_divide", "trunc", "var", "var_mean", "vdot", "vstack", "where", "xlogy",
+    "zeros",
+)
+# Functions that make new values: in out's dtype unless a dtype is given, as PyTorch's.
+_MAKERS = frozenset({"empty", "eye", "full", "linspace", "logspace", "normal", "ones", "rand",
+                     "randint", "randn", "randperm", "range", "zeros"})
+
+
+def takes_out(name: str, fn):
+    """``fn`` with PyTorch's ``out=`` keyword (see the module docstring); without it, ``fn``."""
+
+    @functools.wraps(fn)
+    def with_out(*args, out=None, **kwargs):
+        if out is None:
+            return fn(*args, **kwargs)
+        return write_out(name, fn, args, kwargs, out)
+
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return with_out
+    params = list(sig.parameters.values())
+    if "out" not in sig.parameters:
+        at = next((i for i, p in enumerate(params) if p.kind is p.VAR_KEYWORD), len(params))
+        params.insert(at, inspect.Parameter("out", inspect.Parameter.KEYWORD_ONLY, default=None))
+    with_out.__signature__ = sig.replace(parameters=params)
+    return with_out
+
+
+def write_out(name: str, fn, args, kwargs, out):
+    """``fn(*args, **kwargs)`` written into ``out`` (a Tensor, or a tuple for several results)."""
+    if name in _MAKERS and kwargs.get("dtype") is None and isinstance(out, Tensor):
+        kwargs = {**kwargs, "dtype": out.dtype}
+    result = fn(*args, **kwargs)
+    if not isinstance(result, tuple):
+        _write(name, out, result)
+        return out
+    if not isinstance(out, (tuple, list)) or len(out) != len(result):
+        raise TypeError(f"{name}: out must be a tuple of {len(result)} tensors (one per result), "
+                        f"got {_describe(out)}")
+    for o, r in zip(out, result):
+        _write(name, o, r)
+    return type(result)(*out) if hasattr(result, "_fields") else tuple(out)
+
+
+def _write(name: str, out, result) -> None:
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}: out must be a Tensor, got {_describe(out)}")
+    if not isinstance(result, Tensor):
+        raise TypeError(f"{name}: out= takes tensor results, and this call returns "
+                        f"{type(result).__name__}")
+    if _grad_enabled.get() and (result.requires_grad or out.requires_grad):
+        raise RuntimeError(
+            f"{name}(): functions with out=... arguments don't support automatic "
+            "differentiation, but one of the arguments requires grad (compute under "
+            "torch.no_grad(), or use the returned tensor)")
+    have, want = result._data.dtype, out._data.dtype
+    if not can_cast(have, want):
+        raise RuntimeError(f"{name}: result type {_NAMES.get(have.name, have.name)} can't be cast "
+                           f"to the desired output type {_NAMES.get(want.name, want.name)}")
+    if out.device != result.device:
+        raise RuntimeError(f"{name}: out is on {out.device} but the result is on {result.device}")
+    with no_grad():
+        if tuple(out._data.shape) != tuple(result._data.shape):
+            if out._data.size and name not in _MAKERS:  # a maker resizes quietly, as PyTorch's
+                warnings.warn(
+                    f"{name}: an output with one or more elements was resized since it had shape "
+                    f"{list(out._data.shape)}, which does not match the required output shape "
+                    f"{list(result._data.shape)}; pass an empty out or one of that shape",
+                    UserWarning, stacklevel=4)
+            out.resize_(tuple(result._data.shape))
+        out.copy_(result)
+
+
+def _describe(value) -> str:
+    if isinstance(value, Tensor):
+        return f"a Tensor of shape {tuple(value.shape)}"
+    return type(value).__name__
