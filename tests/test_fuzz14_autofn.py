@@ -4,6 +4,8 @@ several outputs some unused, double backward), torch.autograd.grad's options, te
 torch.autograd.functional, each run in chainrule and PyTorch 2.13 and compared: values, dtypes,
 shapes, float64 gradients, and error against no error."""
 
+import sys
+
 import numpy as np
 import pytest
 
@@ -11,7 +13,8 @@ import chainrule as cr
 
 torch = pytest.importorskip("torch")
 
-ERRORS = (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError)
+ERRORS = (RuntimeError, TypeError, ValueError, IndexError, NotImplementedError,
+          sys.modules["chainrule.autograd.gradcheck"].GradcheckError)
 
 
 def _plain(o):
@@ -482,3 +485,66 @@ def test_random_mark_dirty_functions_match_pytorch(seed):
         _same(_plain(program(cr)), _plain(program(torch, clone=True)), label)
     else:
         both(program, label)
+
+
+def _scaled(lib, factor, noise=0.0, shift=0.0):
+    class Scaled(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * 2
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            jitter = lib.tensor(np.random.default_rng().uniform(0, noise, tuple(x.shape)))
+            return g * (x * factor + jitter) + shift
+
+    return Scaled
+
+
+@pytest.mark.parametrize("factor, options", [
+    (4, {"fast_mode": True}), (3, {"fast_mode": True}), (4, {"fast_mode": False}),
+    (4, {"nondet_tol": 1e-12, "check_undefined_grad": False, "check_batched_grad": False,
+         "check_grad_dtypes": True, "check_backward_ad": True, "check_forward_ad": False}),
+    (4, {"eps": 1e-7, "atol": 1e-6, "rtol": 1e-4, "raise_exception": False}),
+    (3, {"raise_exception": False, "fast_mode": True}),
+])
+def test_gradcheck_takes_pytorchs_options(factor, options):
+    # gradcheck refused PyTorch's fast_mode, nondet_tol, check_* and masked keywords (TypeError)
+    both(lambda lib: lib.autograd.gradcheck(_scaled(lib, factor).apply,
+                                            (_t(lib, [0.5, -1.0, 2.0]),), **options),
+         f"{factor} {options}")
+
+
+def test_gradcheck_refuses_a_backward_that_differs_between_runs():
+    # nondet_tol: PyTorch runs backward twice and refuses ("not reentrant") where the results
+    # differ by more; a noisy backward is caught even where finite differences could not be
+    for lib in (cr, torch):
+        x = _t(lib, [0.5, -1.0, 2.0])
+        with pytest.raises(Exception, match="(?i)reentrant"):
+            lib.autograd.gradcheck(_scaled(lib, 4, noise=1e-9).apply, (x,), atol=1e-3)
+        assert lib.autograd.gradcheck(_scaled(lib, 4, noise=1e-9).apply, (x,), atol=1e-3,
+                                      nondet_tol=1e-6)
+        # and a backward whose gradient is not proportional to grad_output is refused
+        with pytest.raises(Exception, match="not multiplied by grad_output"):
+            lib.autograd.gradcheck(_scaled(lib, 4, shift=1e-9).apply, (x,), atol=1e-3)
+
+
+@pytest.mark.parametrize("given", ["one", "tuple", "none", "wrong shape"])
+def test_gradgradcheck_takes_grad_outputs(given):
+    # gradgradcheck(fn, inputs, grad_outputs) was a TypeError (unexpected argument)
+    def program(lib):
+        def fn(x):
+            return (x ** 3).sin(), x.exp().sum()
+
+        x = _t(lib, [0.3, -0.4])
+        u = {"one": None, "none": None,
+             "tuple": (_t(lib, [1.0, -2.0], False), _t(lib, 0.5, False)),
+             "wrong shape": (_t(lib, [1.0], False), _t(lib, 0.5, False))}[given]
+        if given == "one":
+            return lib.autograd.gradgradcheck(lambda t: (t ** 3).sin(), (x,),
+                                              _t(lib, [1.0, 2.0], False))
+        return lib.autograd.gradgradcheck(fn, (x,), u, gen_non_contig_grad_outputs=False)
+
+    both(program, given)

@@ -55,7 +55,11 @@ def _scalar(fn, inputs, weights) -> float:
 
 def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float = 1e-3,
               seed: int = 0, max_elements: int = 512, n_directions: int = 6,
-              raise_exception: bool = True) -> bool:
+              raise_exception: bool = True, nondet_tol: float = 0.0, fast_mode: bool = False,
+              check_undefined_grad: bool = True, check_grad_dtypes: bool = False,
+              check_batched_grad: bool = False, check_batched_forward_grad: bool = False,
+              check_forward_ad: bool = False, check_backward_ad: bool = True,
+              masked: bool | None = None) -> bool:
     """Check the gradients of ``fn`` at ``inputs`` against central finite differences.
 
     Args:
@@ -70,6 +74,14 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
         max_elements: inputs with at most this many elements are checked element by element; larger
             ones along ``n_directions`` random directions.
         raise_exception: raise ``GradcheckError`` on failure (else return False).
+        nondet_tol: the backward pass runs twice; its two results may differ by this much.
+        fast_mode: check every input along ``n_directions`` random directions (PyTorch's fast
+            mode checks random projections too).
+        check_undefined_grad, check_grad_dtypes, check_batched_grad, check_batched_forward_grad,
+            check_forward_ad, check_backward_ad, masked: PyTorch's, accepted for its programs.
+            Not checked separately here: gradients always have their input's dtype, there is no
+            vmap, forward mode (``forward_ad``) is computed by reverse mode, which this checks,
+            and a backward's handling of None gradients is not exercised.
 
     Returns:
         True when every checked gradient agrees.
@@ -86,15 +98,32 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
                 UserWarning,
                 stacklevel=2,
             )
+    if masked:
+        raise NotImplementedError("gradcheck: masked=True (sparse masked semantics) is not "
+                                  "supported")
+    if fast_mode:
+        max_elements = 0
     rng = numpy.random.default_rng(seed)
-    outs = _outputs(fn, inputs)
-    weights = _weights(outs, rng)
-    live = [(o, u) for o, u in zip(outs, weights) if o.requires_grad]
-    if live:
-        analytical = grad([o for o, _ in live], [inputs[i] for i in checked],
-                          [Tensor(u) for _, u in live], allow_unused=True)
-    else:
-        analytical = [None] * len(checked)
+    analytical, weights = _analytical(fn, inputs, checked, rng)
+    msg = _backward_problem(fn, inputs, checked, analytical, seed, nondet_tol)
+    if msg is not None:
+        if raise_exception:
+            raise GradcheckError(msg)
+        return False
+    if not _agrees(fn, inputs, checked, analytical, weights, rng, eps, atol, rtol,
+                   max_elements, n_directions, raise_exception):
+        return False
+    msg = _backward_problem(fn, inputs, checked, analytical, seed, None)
+    if msg is not None:
+        if raise_exception:
+            raise GradcheckError(msg)
+        return False
+    return True
+
+
+def _agrees(fn, inputs, checked, analytical, weights, rng, eps, atol, rtol, max_elements,
+            n_directions, raise_exception):
+    """Backpropagated and finite-difference gradients agree (else GradcheckError or False)."""
     worst = None
     for i, g in zip(checked, analytical):
         x = inputs[i]
@@ -121,6 +150,42 @@ def gradcheck(fn, inputs, *, eps: float = 1e-6, atol: float = 1e-5, rtol: float 
     if raise_exception:
         raise GradcheckError(msg)
     return False
+
+
+def _analytical(fn, inputs, checked, rng, scale=1):
+    """The backpropagated gradients of ``s`` (see the module docstring) for the checked inputs,
+    the output weights multiplied by ``scale``, and the weights."""
+    outs = _outputs(fn, inputs)
+    weights = _weights(outs, rng)
+    live = [(o, u * scale) for o, u in zip(outs, weights) if o.requires_grad]
+    if not live:
+        return [None] * len(checked), weights
+    return grad([o for o, _ in live], [inputs[i] for i in checked], [Tensor(u) for _, u in live],
+                allow_unused=True), weights
+
+
+def _dense(g):
+    if g is None:
+        return None
+    return numpy.asarray(asnumpy((g if isinstance(g, Tensor) else g.to_dense())._data))
+
+
+def _backward_problem(fn, inputs, checked, analytical, seed, nondet_tol):
+    """PyTorch's checks of the backward pass itself: run again it gives the same gradients
+    (within ``nondet_tol``; checked first), and (``nondet_tol`` None, after the values) zero
+    output gradients give zero (NaN aside: 0 * inf)."""
+    scale = 0 if nondet_tol is None else 1
+    again, _ = _analytical(fn, inputs, checked, numpy.random.default_rng(seed), scale)
+    for i, g, h in zip(checked, analytical, again):
+        a, z = _dense(g), _dense(h)
+        if nondet_tol is not None and ((a is None) != (z is None) or a is not None and
+                                       numpy.abs(a - z).max(initial=0) > nondet_tol):
+            return (f"gradcheck: backward is not reentrant: two backward passes gave different "
+                    f"gradients for input {i} (nondet_tol={nondet_tol})")
+        if nondet_tol is None and z is not None and numpy.any((z != 0) & ~numpy.isnan(z)):
+            return (f"gradcheck: backward not multiplied by grad_output: zero output gradients "
+                    f"gave a nonzero gradient for input {i}")
+    return None
 
 
 def _compare(fn, inputs, weights, x, g, eps, max_elements, n_directions, rng):
@@ -167,17 +232,30 @@ def _compare(fn, inputs, weights, x, g, eps, max_elements, n_directions, rng):
         data[...] = original
 
 
-def gradgradcheck(fn, inputs, *, seed: int = 0, **kwargs) -> bool:
-    """Check second derivatives: gradcheck of ``x -> d<u, fn(x)>/dx`` for a seeded random ``u``.
+def gradgradcheck(fn, inputs, grad_outputs=None, *, seed: int = 0,
+                  gen_non_contig_grad_outputs: bool = False, check_fwd_over_rev: bool = False,
+                  check_rev_over_rev: bool = True, **kwargs) -> bool:
+    """Check second derivatives: gradcheck of ``x -> d<u, fn(x)>/dx`` for ``u`` the
+    ``grad_outputs`` (a Tensor or one per output, PyTorch's), or seeded random ones.
 
     The backward pass of ``fn`` is recorded with ``create_graph=True`` and differentiated again, so
     this verifies that every backward rule is itself differentiable and correct. Keyword arguments
-    go to ``gradcheck``.
+    go to ``gradcheck``; PyTorch's ``gen_non_contig_grad_outputs`` and ``check_*_over_rev`` are
+    accepted (memory layout does not change chainrule's values; forward-over-reverse is reverse
+    over reverse here).
     """
     inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
     checked = [x for x in inputs if isinstance(x, Tensor) and x.requires_grad]
-    rng = numpy.random.default_rng(seed + 1)
-    weights = _weights(_outputs(fn, inputs), rng)
+    outs = _outputs(fn, inputs)
+    if grad_outputs is None:
+        weights = _weights(outs, numpy.random.default_rng(seed + 1))
+    else:
+        given = (grad_outputs,) if isinstance(grad_outputs, Tensor) else tuple(grad_outputs)
+        if len(given) != len(outs) or any(not isinstance(u, Tensor) or u.shape != o.shape
+                                          for u, o in zip(given, outs)):
+            raise ValueError(f"gradgradcheck: grad_outputs must be one Tensor per output, of "
+                             f"shapes {[tuple(o.shape) for o in outs]}, got {grad_outputs!r}")
+        weights = [u.detach()._data for u in given]
 
     def first_derivative(*xs):
         # gradcheck evaluates this under no_grad; the inner graph is still needed
