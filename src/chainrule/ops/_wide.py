@@ -7,6 +7,7 @@ sooner. A result past float16's 65504 is inf, without NumPy's warning, as a cast
 from __future__ import annotations
 
 import functools
+import warnings
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
@@ -21,9 +22,14 @@ def half_sum(x, axes, keepdims):
         return x.sum(axis=axes, keepdims=keepdims, dtype=numpy.float32).astype(numpy.float16)
 
 
-def variance(x, axes, ddof, keepdims, root=False):
+def variance(x, axes, ddof, keepdims, root=False, spent=False):
     """``x.var`` (its square root for ``root``: a float16 variance past 65504 may have a finite
-    root); float16 in float32, rounded once."""
+    root); float16 in float32, rounded once. ``spent``: no degrees of freedom are left, and the
+    quotient by 0 is inf or nan (PyTorch's), without NumPy's warnings (the caller warned)."""
+    if spent:
+        with warnings.catch_warnings(), numpy.errstate(all="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return variance(x, axes, ddof, keepdims, root)
     wide = x.dtype == numpy.float16
     v = x.var(axes, numpy.float32 if wide else None, ddof=ddof, keepdims=keepdims)
     v = get_array_module(x).sqrt(v) if root else v

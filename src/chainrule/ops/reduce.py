@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import warnings
 from typing import NamedTuple
 
 from ..autograd.function import Function, nondiff
@@ -150,13 +151,17 @@ class Var(Function):
     complex_grad = True
 
     def forward(self, x):
-        return variance(x, self.axes, self.ddof, self.keepdims)
+        return variance(x, self.axes, self.ddof, self.keepdims, spent=self.spent)
 
     def backward(self, g):
         x = self.inputs[0]
         centered = x - mean(x, axis=self.axes, keepdims=True)
-        scale = 2.0 / (_count(x.shape, self.axes) - self.ddof)
-        return _unreduce(g, x.shape, self.axes, self.keepdims) * centered * scale
+        g = _unreduce(g, x.shape, self.axes, self.keepdims)
+        if self.spent == "all":  # PyTorch's gradient without degrees of freedom, dim not given:
+            c = centered._data   # inf, or nan where x is its mean (inf * 0)
+            return g * Tensor(get_array_module(c).where(c == 0, math.nan, math.inf).astype(c.dtype))
+        scale = 2.0 / d if (d := _count(x.shape, self.axes) - self.ddof) else math.inf
+        return g * centered * scale
 
 
 class Std(Function):
@@ -166,14 +171,14 @@ class Std(Function):
     complex_grad = True
 
     def forward(self, x):
-        return variance(x, self.axes, self.ddof, self.keepdims, root=True)
+        return variance(x, self.axes, self.ddof, self.keepdims, root=True, spent=self.spent)
 
     def backward(self, g):
         x, y = self.inputs[0], self.output
         zero = y._data == 0  # a constant slice: its gradient 0, and 1 / y kept finite
         y, g = fill_where(zero, 1, y), fill_where(zero, 0, g)
         centered = x - mean(x, axis=self.axes, keepdims=True)
-        scale = 1.0 / (_count(x.shape, self.axes) - self.ddof)
+        scale = 1.0 / d if (d := _count(x.shape, self.axes) - self.ddof) else math.inf
         return _unreduce(g / y, x.shape, self.axes, self.keepdims) * centered * scale
 
 
@@ -356,12 +361,13 @@ def _var_args(op, x, axis, keepdims, ddof, dim, keepdim, unbiased, correction):
     n = _count(x.shape, axes)
     if isinstance(ddof, bool) or not isinstance(ddof, (int, float)) or ddof < 0:
         raise ValueError(f"{op}: ddof must be a non-negative number, got {ddof!r}")
-    if n - ddof <= 0:
-        raise ValueError(
-            f"{op}: ddof={ddof} leaves no degrees of freedom for {n} elements (shape {x.shape}, "
-            f"axis {axis!r})"
-        )
-    return {"axes": axes, "keepdims": bool(keepdims), "ddof": ddof}
+    if n - ddof <= 0:  # inf or nan, with PyTorch's warning
+        warnings.warn(f"{op}(): degrees of freedom is <= 0 (ddof={ddof}, {n} elements of shape "
+                      f"{tuple(x.shape)} over axis {axis!r}); the result is inf or nan, as "
+                      "PyTorch's", UserWarning, stacklevel=3)
+    # spent: no degrees of freedom left, "all" when no dim was given (PyTorch's backward differs)
+    spent = (n - ddof <= 0) and ("all" if axis is None else True)
+    return {"axes": axes, "keepdims": bool(keepdims), "ddof": ddof, "spent": spent}
 
 
 def std(input, dim=None, unbiased=None, keepdim=None,  # noqa: A002 - PyTorch's name
