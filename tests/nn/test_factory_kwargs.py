@@ -22,7 +22,8 @@ ARGS = {
     "EmbeddingBag": (10, 4), "GRU": (3, 4), "GRUCell": (3, 4), "GroupNorm": (2, 4),
     "InstanceNorm1d": (4, 1e-5, 0.1, True), "InstanceNorm2d": (4, 1e-5, 0.1, True),
     "InstanceNorm3d": (4, 1e-5, 0.1, True, True), "LSTM": (3, 4), "LSTMCell": (3, 4),
-    "LayerNorm": (4,), "Linear": (3, 4), "LazyLinear": (4,), "LazyConv1d": (3, 2),
+    "LayerNorm": (4,), "Linear": (3, 4), "LinearCrossEntropyLoss": (3, 4), "LazyLinear": (4,),
+    "LazyConv1d": (3, 2),
     "LazyConv2d": (3, 2), "LazyConv3d": (3, 2), "MultiheadAttention": (8, 2), "PReLU": (3,),
     "RMSNorm": (4,), "RNN": (3, 4), "RNNCell": (3, 4), "Transformer": (8, 2, 1, 1, 16),
     "TransformerDecoderLayer": (8, 2, 16), "TransformerEncoderLayer": (8, 2, 16),
@@ -181,7 +182,8 @@ def _positional(sig):
 
 
 @pytest.mark.parametrize("name", sorted(set(ARGS) - {"Embedding", "EmbeddingBag", "RNNBase",
-                                                     "RNN", "GRU"}))
+                                                     "RNN", "GRU",  # keyword-only in PyTorch:
+                                                     "LinearCrossEntropyLoss"}))
 def test_device_and_dtype_are_taken_positionally_after_the_other_arguments(name):
     """As PyTorch's: ``nn.Linear(3, 4, True, "cpu", torch.float64)``, as a subclass's
     ``super().__init__(in_features, out_features, bias, device, dtype)`` writes it."""

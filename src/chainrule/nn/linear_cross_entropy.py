@@ -32,7 +32,7 @@ class LinearCrossEntropyLoss(_Loss):
     """
 
     def __init__(self, in_features: int, num_classes: int, *, out_features=(),
-                 bias: bool = False, dtype=None, reduction: str = "mean", weight=None,
+                 bias: bool = False, device=None, dtype=None, reduction: str = "mean", weight=None,
                  ignore_index=None, label_smoothing: float = 0.0, options=None, rng=None):
         if weight is not None and tuple(weight.shape) != (num_classes,):
             raise ValueError(f"LinearCrossEntropyLoss: weight must have shape ({num_classes},),"
@@ -48,7 +48,7 @@ class LinearCrossEntropyLoss(_Loss):
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
         self.linear = Linear(in_features, math.prod(self.out_features, start=num_classes),
-                             bias=bias, dtype=dtype, rng=rng)
+                             bias=bias, device=device, dtype=dtype, rng=rng)
         self.options = options
 
     def forward(self, input, target):  # noqa: A002 - PyTorch's name
