@@ -133,6 +133,20 @@ def _clone_stays_clean():
                     "tmp_path, pass --out, or monkeypatch.chdir(tmp_path))", pytrace=False)
 
 
+@pytest.fixture(autouse=True)
+def _switches_restored():
+    """PyTorch's process-wide switches as a test found them: a ported program that sets
+    ``torch.set_float32_matmul_precision("high")`` (llm.c's) must not change a later test's."""
+    import chainrule as cr
+
+    precision = cr.get_float32_matmul_precision()
+    deterministic = cr.are_deterministic_algorithms_enabled()
+    warn_only = cr.is_deterministic_algorithms_warn_only_enabled()
+    yield
+    cr.set_float32_matmul_precision(precision)
+    cr.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+
+
 def pytest_collection_modifyitems(config, items):
     try:
         import torch  # noqa: F401
