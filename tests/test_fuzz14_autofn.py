@@ -548,3 +548,50 @@ def test_gradgradcheck_takes_grad_outputs(given):
         return lib.autograd.gradgradcheck(fn, (x,), u, gen_non_contig_grad_outputs=False)
 
     both(program, given)
+
+
+def _once_square(lib):
+    from torch.autograd.function import once_differentiable as torch_once
+
+    from chainrule.autograd.function import once_differentiable as cr_once
+
+    class OnceSquare(lib.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        @(torch_once if lib is torch else cr_once)
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    return OnceSquare
+
+
+@pytest.mark.parametrize("case", ["penalty", "flag", "plain seed", "plain backward"])
+def test_once_differentiable_refuses_to_be_differentiated_twice(case):
+    # under create_graph with a differentiable incoming gradient, chainrule's results did not
+    # require grad: a gradient penalty through them silently lost that part of its derivative
+    # ((g * g).sum() + other terms gave the other terms' gradient only), where PyTorch raises
+    def program(lib):
+        x = _t(lib, [1.0, -2.0])
+        y = _once_square(lib).apply(x)
+        if case == "plain seed":  # a constant incoming gradient: nothing to refuse
+            (g,) = lib.autograd.grad(y.sum(), x, create_graph=True)
+            return g, g.requires_grad
+        (g,) = lib.autograd.grad((y * y).sum(), x, create_graph=True)
+        if case == "flag":
+            return g, g.requires_grad
+        if case == "plain backward":
+            (y * y).sum().backward()
+            return x.grad
+        ((g * g).sum() + (x ** 3).sum()).backward()
+        return x.grad
+
+    both(program, case)
+    if case == "penalty":
+        with pytest.raises(RuntimeError, match="differentiate twice a function that was marked "
+                                               "with @once_differentiable"):
+            program(cr)

@@ -290,11 +290,38 @@ def _overridden(cls):
 
 def once_differentiable(backward):
     """Mark a custom Function's backward as not differentiable again: it runs without recording
-    (PyTorch's decorator of the same name)."""
+    (PyTorch's decorator of the same name). Under ``create_graph``, where a gradient it got is
+    itself differentiable, its results still require grad, as PyTorch's, but differentiating
+    them raises (rather than silently dropping that part of a second derivative)."""
 
     @functools.wraps(backward)
     def wrapper(ctx, *grads):
+        recording = _grad_enabled.get() and any(
+            isinstance(g, Tensor) and g.requires_grad for g in grads)
         with no_grad():
-            return backward(ctx, *grads)
+            result = backward(ctx, *grads)
+        if not recording:
+            return result
+        if isinstance(result, tuple):
+            return tuple(_differentiated_once(g) for g in result)
+        return _differentiated_once(result)
 
     return wrapper
+
+
+class _OnceDifferentiated(Function):
+    """Stands after a gradient computed by a ``once_differentiable`` backward: refuses to be
+    differentiated (PyTorch's ``DelayedError``)."""
+
+    def forward(self, g):
+        return g
+
+    def backward(self, grad):
+        raise RuntimeError("trying to differentiate twice a function that was marked with "
+                           "@once_differentiable")
+
+
+def _differentiated_once(g):
+    if not isinstance(g, Tensor):
+        return g
+    return _OnceDifferentiated.apply(g.detach().requires_grad_(True))
