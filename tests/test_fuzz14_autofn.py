@@ -595,3 +595,51 @@ def test_once_differentiable_refuses_to_be_differentiated_twice(case):
         with pytest.raises(RuntimeError, match="differentiate twice a function that was marked "
                                                "with @once_differentiable"):
             program(cr)
+
+
+@pytest.mark.parametrize("style", ["ctx", "setup_context"])
+@pytest.mark.parametrize("call", ["keyword number", "keyword tensor", "default", "unknown"])
+def test_apply_binds_keyword_arguments_and_defaults_as_pytorch(style, call):
+    # apply(x, k=3.0) was refused ('takes positional arguments only'), and with setup_context
+    # the inputs lacked forward's defaults (PyTorch binds them), so a backward returning one
+    # gradient per input returned too few
+    def program(lib):
+        seen = []
+
+        def grads(ctx, g):
+            x, w = ctx.saved_tensors
+            return (g * (w if isinstance(w, lib.Tensor) else ctx.k),
+                    g * x if isinstance(w, lib.Tensor) else None)
+
+        if style == "ctx":
+            class Fn(lib.autograd.Function):
+                @staticmethod
+                def forward(ctx, x, k=2.0):
+                    seen.append(tuple(ctx.needs_input_grad))
+                    ctx.save_for_backward(x, k if isinstance(k, lib.Tensor) else None)
+                    ctx.k = k
+                    return x * k
+
+                backward = staticmethod(grads)
+        else:
+            class Fn(lib.autograd.Function):
+                @staticmethod
+                def forward(x, k=2.0):
+                    return x * k
+
+                @staticmethod
+                def setup_context(ctx, inputs, output):
+                    seen.append((len(inputs), tuple(ctx.needs_input_grad)))
+                    x, k = inputs
+                    ctx.save_for_backward(x, k if isinstance(k, lib.Tensor) else None)
+                    ctx.k = k
+
+                backward = staticmethod(grads)
+
+        x, w = _t(lib, [1.0, -2.0]), _t(lib, [3.0, 0.5])
+        y = {"keyword number": lambda: Fn.apply(x, k=3.0), "keyword tensor": lambda: Fn.apply(
+            x, k=w), "default": lambda: Fn.apply(x), "unknown": lambda: Fn.apply(x, q=1)}[call]()
+        y.sum().backward()
+        return y, x.grad, w.grad, seen
+
+    both(program, f"{style} {call}")

@@ -24,6 +24,7 @@ so a backward written with Tensor ops differentiates again, as PyTorch's does.
 from __future__ import annotations
 
 import functools
+import inspect
 import weakref
 
 from .function import Function
@@ -166,20 +167,20 @@ def _sum_to_input(g, x):
 
 def apply_with_ctx(cls, *args, **kwargs):
     """``cls.apply(*args)`` for a PyTorch-style subclass (see the module docstring)."""
-    if kwargs:
-        raise TypeError(f"{cls.__name__}.apply takes positional arguments only (PyTorch's), got "
-                        f"{sorted(kwargs)}")
+    split = "setup_context" in _overridden(cls)  # PyTorch 2's split: forward(*args), then it
+    if kwargs or split:
+        args, kwargs = _bind(cls, split, args, kwargs)
     ctx = FunctionCtx(tuple(isinstance(a, Tensor) and a.requires_grad for a in args))
     ctx._entry_versions = {id(a): a._counter[0] for a in args if isinstance(a, Tensor)}
     if _marks_dirty(cls):  # keep the inputs' values before forward may change them
         ctx._before = {id(a): (a._data.copy(), a._counter[0]) for a in args
                        if isinstance(a, Tensor) and a._ctx is not None}
     with no_grad():
-        if "setup_context" in _overridden(cls):  # PyTorch 2's split: forward(*args), then this
-            out = cls.forward(*args)
+        if split:
+            out = cls.forward(*args, **kwargs)
             cls.setup_context(ctx, args, out)
         else:
-            out = cls.forward(ctx, *args)
+            out = cls.forward(ctx, *args, **kwargs)
     single = isinstance(out, Tensor)
     given = (out,) if single else tuple(out) if isinstance(out, (tuple, list)) else None
     if given is None:
@@ -213,6 +214,24 @@ def apply_with_ctx(cls, *args, **kwargs):
             m.requires_grad, m._ctx = False, None
     it = iter(made)
     return made[0] if single else type(out)(next(it) if t else o for o, t in zip(given, is_tensor))
+
+
+def _bind(cls, split, args, kwargs):
+    """``apply``'s arguments as PyTorch binds them to ``forward``'s signature: keyword arguments
+    for its parameters become positional inputs (a Tensor among them is differentiated and gets
+    a gradient from backward); with ``setup_context``, defaults fill the inputs too."""
+    signature = vars(cls).get("_forward_signature")
+    if signature is None:
+        signature = cls._forward_signature = inspect.signature(cls.forward)
+    try:
+        bound = signature.bind(*args, **kwargs) if split else signature.bind(None, *args,
+                                                                               **kwargs)
+    except TypeError as e:
+        raise TypeError(f"{cls.__name__}.apply: the arguments do not fit forward's signature "
+                        f"{signature}: {e}") from None
+    if split:
+        bound.apply_defaults()
+    return (bound.args if split else bound.args[1:]), bound.kwargs
 
 
 def _marks_dirty(cls) -> bool:
