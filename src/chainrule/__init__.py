@@ -371,13 +371,9 @@ from .sparse import SparseTensor, sparse_coo, sparse_coo_tensor, spmm  # noqa: E
 
 __all__ += ["SparseTensor", "sparse", "sparse_coo", "sparse_coo_tensor", "spmm"]
 
-from .ops.out_arg import NAMES as _OUT_NAMES  # noqa: E402 - PyTorch's out= (ops/out_arg.py)
-from .ops.out_arg import takes_out as _takes_out  # noqa: E402
+from .ops import out_arg as _out_arg  # noqa: E402 - PyTorch's out= (ops/out_arg.py)
 
-_with_out = {}  # one wrapper a function: aliases (vstack, row_stack) stay one function
-for _name in _OUT_NAMES:
-    if _name in globals():
-        _fn = globals()[_name]
-        _own = _fn.__name__ if _fn.__name__ in _OUT_NAMES else _name  # messages name vstack
-        globals()[_name] = _with_out.setdefault(id(_fn), _takes_out(_own, _fn))
-del _name, _fn, _own, _with_out
+_out_arg.give_out(globals(), _out_arg.NAMES)
+_out_arg.give_out(vars(linalg), _out_arg.LINALG_NAMES, "linalg.")
+_out_arg.give_out(vars(special), _out_arg.SPECIAL_NAMES, "special.")
+_out_arg.give_out(vars(fft), _out_arg.FFT_NAMES, "fft.")

@@ -72,5 +72,5 @@ def test_matmul_matches_torch(rng):
     torch.linalg.matmul(tx, ty).backward(torch.tensor(g))
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-13, atol=1e-13)
     np.testing.assert_allclose(y.grad.numpy(), ty.grad.numpy(), rtol=1e-13, atol=1e-13)
-    with pytest.raises(TypeError, match="linalg.matmul: out= is not supported"):
-        cr.linalg.matmul(x, y, out=cr.zeros(2, 3, 5))
+    with pytest.raises(RuntimeError, match="linalg.matmul.*out=.*automatic differentiation"):
+        cr.linalg.matmul(x, y, out=cr.zeros(2, 3, 5))  # as PyTorch's: out= is not recorded

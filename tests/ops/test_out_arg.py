@@ -137,3 +137,24 @@ def test_without_out_nothing_changes():
     y = cr.exp(x)  # recorded as before: out is None
     y.sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), np.exp([1.0, -2.0]), rtol=1e-6)
+
+
+@pytest.mark.parametrize("module, name, args", [
+    ("linalg", "inv", (np.array([[2.0, 1.0], [1.0, 3.0]]),)),
+    ("linalg", "vector_norm", (A,)),
+    ("special", "expit", (A,)),
+    ("fft", "rfft", (A.astype(np.float64),)),
+    ("fft", "fftfreq", (5,)),
+])
+def test_linalg_special_fft_write_out_as_pytorch(module, name, args):
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (cr, torch):
+        fn = getattr(getattr(lib, module), name)
+        want = fn(*[lib.tensor(a) if isinstance(a, np.ndarray) else a for a in args])
+        out = lib.empty(0, dtype=want.dtype)
+        assert fn(*[lib.tensor(a) if isinstance(a, np.ndarray) else a for a in args],
+                  out=out) is out
+        results.append(out.numpy())
+    assert results[0].dtype == results[1].dtype and results[0].shape == results[1].shape
+    np.testing.assert_allclose(results[0], results[1], rtol=1e-6, atol=1e-7)

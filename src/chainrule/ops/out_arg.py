@@ -17,7 +17,9 @@ without it and copied into ``out``, with PyTorch's rules:
 - a function with several results (``max(x, dim)``, ``sort``, ``topk``...) takes a tuple of as
   many tensors and returns them as its named tuple.
 
-``arange`` writes its own ``out`` (``ops/creation.py``), in ``out``'s dtype.
+The functions of ``chainrule.linalg``, ``special`` and ``fft`` whose PyTorch namesakes take
+``out=`` take it the same way. ``arange`` writes its own ``out`` (``ops/creation.py``), in
+``out``'s dtype.
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ from ..autograd.mode import _grad_enabled, no_grad
 from ..autograd.promotion import _NAMES, can_cast
 from ..autograd.tensor import Tensor
 
-__all__ = ["NAMES", "takes_out", "write_out"]
+__all__ = ["FFT_NAMES", "LINALG_NAMES", "NAMES", "SPECIAL_NAMES", "give_out", "takes_out",
+           "write_out"]
 
 # The chainrule functions whose PyTorch 2.13 namesakes take out= (from PyTorch's signatures).
 NAMES = (
@@ -63,9 +66,50 @@ NAMES = (
     "triu", "true_divide", "trunc", "var", "var_mean", "vdot", "vstack", "where", "xlogy",
     "zeros",
 )
+# The same for chainrule.linalg, chainrule.special and chainrule.fft (torch.linalg...).
+LINALG_NAMES = (
+    "cholesky", "cholesky_ex", "cond", "cross", "det", "eig", "eigh", "eigvals", "eigvalsh",
+    "householder_product", "inv", "inv_ex", "ldl_factor", "ldl_factor_ex", "ldl_solve", "lu",
+    "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_norm", "matrix_power",
+    "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular",
+    "svd", "svdvals", "tensorinv", "tensorsolve", "vecdot", "vector_norm",
+)
+SPECIAL_NAMES = (
+    "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
+    "chebyshev_polynomial_u", "chebyshev_polynomial_v", "chebyshev_polynomial_w", "digamma",
+    "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1", "gammainc", "gammaincc",
+    "gammaln", "hermite_polynomial_h", "hermite_polynomial_he", "i0", "i0e", "i1", "i1e",
+    "laguerre_polynomial_l", "legendre_polynomial_p", "log1p", "log_ndtr", "logit",
+    "modified_bessel_i0", "modified_bessel_i1", "modified_bessel_k0", "modified_bessel_k1",
+    "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "scaled_modified_bessel_k0",
+    "scaled_modified_bessel_k1", "shifted_chebyshev_polynomial_t",
+    "shifted_chebyshev_polynomial_u", "shifted_chebyshev_polynomial_v",
+    "shifted_chebyshev_polynomial_w", "sinc", "spherical_bessel_j0", "xlog1py", "xlogy", "zeta",
+)
+FFT_NAMES = (
+    "fft", "fft2", "fftfreq", "fftn", "hfft", "hfft2", "hfftn", "ifft", "ifft2", "ifftn",
+    "ihfft", "ihfft2", "ihfftn", "irfft", "irfft2", "irfftn", "rfft", "rfft2", "rfftfreq",
+    "rfftn",
+)
 # Functions that make new values: in out's dtype unless a dtype is given, as PyTorch's.
 _MAKERS = frozenset({"empty", "eye", "full", "linspace", "logspace", "normal", "ones", "rand",
-                     "randint", "randn", "randperm", "range", "zeros"})
+                     "randint", "randn", "randperm", "range", "zeros", "fft.fftfreq",
+                     "fft.rfftfreq"})
+
+
+def give_out(namespace: dict, names, prefix: str = "") -> None:
+    """Give the functions of ``namespace`` (a module's dict) named in ``names`` the keyword; one
+    wrapper a function, so that aliases (``vstack``, ``row_stack``) stay one function, named as
+    the function calls itself where that is one of ``names``."""
+    made = {}
+    for name in names:
+        fn = namespace.get(name)
+        if fn is None:
+            continue
+        if id(fn) not in made:
+            own = fn.__name__ if fn.__name__ in names else name
+            made[id(fn)] = takes_out(prefix + own, fn)
+        namespace[name] = made[id(fn)]
 
 
 def takes_out(name: str, fn):
