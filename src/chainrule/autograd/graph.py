@@ -11,7 +11,13 @@ from __future__ import annotations
 from ..backend import MetaArray, get_array_module, numpy
 from . import anomaly_mode
 from .mode import _grad_enabled
-from .post_accumulate import after_accumulate, retain_outputs, run_hooks, run_node_hooks
+from .post_accumulate import (
+    after_accumulate,
+    retain_outputs,
+    run_hooks,
+    run_node_hooks,
+    sum_with_sparse,
+)
 from .reroute import refuse_cut, refuse_stale_reads, reroute
 from .tensor import Tensor
 
@@ -283,7 +289,7 @@ def _accumulate_leaf(t, g, assigned):
     if not t.requires_grad:
         return refuse_cut(t)  # None, unless detach_() cut t after an op here had read it
     if not isinstance(g, Tensor) or (t.grad is not None and not isinstance(t.grad, Tensor)):
-        t.grad = _sum_with_sparse(t.grad, g)
+        t.grad = sum_with_sparse(t.grad, g)
         return
     if t.grad is None:
         # A leaf's .grad must own its memory, so that in-place updates (clipping, optimizers) never
@@ -296,6 +302,9 @@ def _accumulate_leaf(t, g, assigned):
         else:  # not copied: a node still waiting to run may hold the same array (a + m, a * m)
             assigned[id(data)] = True
         t.grad = g
+    elif t.grad._data.shape != g._data.shape:  # a .grad set by hand: PyTorch refuses that
+        raise RuntimeError(f"backward: .grad has shape {t.grad._data.shape}, the gradient reaching "
+                           f"it {g._data.shape}; a .grad must have its tensor's shape")
     elif assigned.get(id(t.grad._data)) and t.grad._ctx is None and not t.grad.requires_grad:
         # The array this walk gave t without a copy: summing into it in place would change a
         # gradient still on its way to other nodes. A new array, which t then owns.
@@ -311,17 +320,6 @@ def _accumulate_leaf(t, g, assigned):
         data = t.grad._data
         data += g._data
         t.grad._counter[0] += 1  # t.grad._mark_changed(), inline: weights used often come here
-
-
-def _sum_with_sparse(old, g):
-    """A leaf's ``.grad`` plus ``g`` where one is a sparse tensor (chainrule.sparse): sparse plus
-    sparse stays sparse (PyTorch's sparse add, which merges the entry lists), with a dense one
-    it is dense."""
-    if old is None:
-        return g
-    if old.is_sparse and g.is_sparse:
-        return old + g
-    return (g + old.to_dense()) if old.is_sparse else (old + g.to_dense())
 
 
 def _watched_node(fn, gouts, create_graph, targets, needed, anomaly):

@@ -13,7 +13,8 @@ from __future__ import annotations
 from .hooks import RemovableHandle
 from .tensor import Tensor
 
-__all__ = ["after_accumulate", "retain_outputs", "run_hooks", "run_node_hooks"]
+__all__ = ["after_accumulate", "retain_outputs", "run_hooks", "run_node_hooks",
+           "sum_with_sparse"]
 
 
 class _PostAccumulateHooks:
@@ -129,3 +130,14 @@ def retain_outputs(fn, gouts):
                 out.grad = out.grad + g.detach()
             else:  # a copy, as PyTorch's: g may also reach a leaf's .grad, or be the caller's
                 out.grad = g if g._ctx is not None else Tensor(g._data.copy())
+
+
+def sum_with_sparse(old, g):
+    """A leaf's ``.grad`` plus ``g`` where one is a sparse tensor (chainrule.sparse): sparse plus
+    sparse stays sparse (PyTorch's sparse add, which merges the entry lists), with a dense one
+    it is dense."""
+    if old is None:
+        return g
+    if old.is_sparse and g.is_sparse:
+        return old + g
+    return (g + old.to_dense()) if old.is_sparse else (old + g.to_dense())
