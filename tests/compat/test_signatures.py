@@ -173,8 +173,11 @@ def test_backward_takes_pytorchs_arguments(rng):
     y.backward(cr.tensor(g), True)
     ty.backward(torch.tensor(g), True)
     np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-14)
-    with pytest.raises(TypeError, match="inputs= is not supported"):
-        (x * x).sum().backward(inputs=[x])
+    before = x.grad.numpy().copy()
+    (x * x).sum().backward(inputs=[x])  # accumulates into x only, as PyTorch's
+    (tx * tx).sum().backward(inputs=[tx])
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-14)
+    assert not np.array_equal(before, x.grad.numpy())
 
 
 def test_reduce_lr_on_plateau_step_takes_metrics_by_name():

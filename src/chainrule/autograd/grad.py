@@ -12,24 +12,49 @@ from ..backend import get_array_module
 from .graph import run_backward
 from .tensor import Tensor
 
-__all__ = ["backward", "grad", "value_and_grad"]
+__all__ = ["backward", "backward_into", "grad", "value_and_grad"]
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
     """Accumulate d(sum of tensors * grad_tensors)/d(leaf) into every leaf's ``.grad``
     (``torch.autograd.backward``): ``tensors`` is one Tensor or a sequence of them, and
     ``grad_tensors`` one gradient (a Tensor, or None for a one-element output) for each.
-    ``inputs`` (PyTorch's option to accumulate into some leaves only) is not supported."""
+    ``inputs``: accumulate into these tensors' ``.grad`` only (leaves or not), as PyTorch's."""
     if inputs is not None:
-        raise TypeError("backward: inputs= is not supported (every leaf that requires grad "
-                        "accumulates); use chainrule.grad(outputs, inputs) for the gradients of "
-                        "some inputs only")
+        return backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs)
     if isinstance(tensors, Tensor):  # one Tensor, not the sequence of its rows
         tensors, grad_tensors = (tensors,), (grad_tensors,)
     elif isinstance(grad_tensors, Tensor):
         grad_tensors = (grad_tensors,)
     run_backward(list(tensors), None if grad_tensors is None else list(grad_tensors),
                  retain_graph=bool(retain_graph) or create_graph, create_graph=create_graph)
+
+
+
+def backward_into(tensors, grad_tensors, retain_graph, create_graph, inputs) -> None:
+    """``backward(..., inputs=...)``: the gradients of ``inputs`` alone (``grad``), each added
+    to its tensor's ``.grad`` (a new array the tensor owns; recorded for ``create_graph``);
+    the other leaves are left as they are, and an input the outputs do not reach keeps its
+    ``.grad``, as PyTorch's."""
+    inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+    if not inputs:
+        raise RuntimeError("backward: inputs= cannot be empty, as in PyTorch (None accumulates "
+                           "into every leaf)")
+    for t in inputs:
+        if not isinstance(t, Tensor) or not t.requires_grad:
+            got = "a Tensor that does not" if isinstance(t, Tensor) else type(t).__name__
+            raise RuntimeError(f"backward: every entry of inputs= must be a Tensor that requires "
+                               f"grad, got {got}")
+    if isinstance(tensors, Tensor):
+        tensors, grad_tensors = (tensors,), (grad_tensors,)
+    grads = grad(tensors, inputs, grad_tensors, retain_graph=retain_graph,
+                 create_graph=create_graph, allow_unused=True)
+    for t, g in zip(inputs, grads):
+        if g is None:
+            continue
+        if not create_graph:
+            g = Tensor(g._data.copy())
+        t.grad = g if t.grad is None else t.grad + g
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,

@@ -357,17 +357,17 @@ class Tensor:
             retain_graph: keep the graph's saved values so that backward can run through it again
                 (None: as ``create_graph``).
             create_graph: record the backward pass itself, for higher-order derivatives.
-            inputs: PyTorch's option to accumulate into only some leaves; not supported here
-                (anything but None is a TypeError): use ``chainrule.grad(outputs, inputs)``.
+            inputs: accumulate into these tensors' ``.grad`` only (``autograd.grad``'s
+                ``backward_into``); None: into every leaf that requires grad.
         """
         if grad is not None:
             if gradient is not None:
                 raise TypeError("backward: give gradient or grad, not both")
             gradient = grad
-        if inputs is not None:
-            raise TypeError("backward: inputs= is not supported (every leaf that requires grad "
-                            "accumulates); use chainrule.grad(outputs, inputs) for the gradients "
-                            "of some inputs only")
+        if inputs is not None:  # some tensors only
+            from .grad import backward_into
+
+            return backward_into(self, gradient, retain_graph, create_graph, inputs)
         graph.run_backward([self], None if gradient is None else [gradient],
                            retain_graph=bool(retain_graph) or create_graph,
                            create_graph=create_graph)
