@@ -208,7 +208,8 @@ def _share_count(out, data, arrays, inputs) -> None:
             out._counter = t._counter
             refs = getattr(t, "_views", None)
             if refs is None:
-                refs = t._views = ViewRefs(t)  # t owns the memory: its views' list names it
+                refs = t._views = ViewRefs()  # a list made in C: no __init__ to step into
+                refs.owner = weakref.ref(t)  # t owns the memory: its views' list names it
             refs.append(weakref.ref(out))
             if len(refs) > refs.limit:
                 refs.prune()

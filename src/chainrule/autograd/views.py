@@ -23,9 +23,7 @@ class ViewRefs(list):
 
     limit = 16  # prune once longer than this; doubling it keeps the pruning linear overall
 
-    def __init__(self, owner=None):
-        super().__init__()
-        self.owner = None if owner is None else weakref.ref(owner)  # whose memory (owner_of)
+    owner = None  # a weak reference to the tensor whose memory it is (owner_of), set by makers
 
     def prune(self) -> None:
         self[:] = [r for r in self if r() is not None]
@@ -77,7 +75,8 @@ def link_view(out, t) -> None:
     out._counter = t._counter
     refs = getattr(t, "_views", None)
     if refs is None:
-        refs = t._views = ViewRefs(t)
+        refs = t._views = ViewRefs()
+        refs.owner = weakref.ref(t)
     refs.append(weakref.ref(out))
     if len(refs) > refs.limit:
         refs.prune()
@@ -119,12 +118,14 @@ def track_copy(copy, source, conj: bool = False) -> None:
     ``conj``: the copy is its conjugate (``x.mH``, PyTorch's lazy conjugate view)."""
     refs = getattr(source, "_views", None)
     if refs is None:
-        refs = source._views = ViewRefs(source)
+        refs = source._views = ViewRefs()
+        refs.owner = weakref.ref(source)
     if getattr(refs, "copies", None) is None:
         refs.copies = []
     copies_of(source)  # drop the copies no tensor sees any more
     if getattr(copy, "_views", None) is None:
-        copy._views = ViewRefs(copy)  # the views of the copy will join it
+        copy._views = ViewRefs()  # the views of the copy will join it
+        copy._views.owner = weakref.ref(copy)
     refs.copies.append(_Copy(weakref.ref(copy), copy._data, copy._counter, copy._views,
                              source._data, conj))
 

@@ -35,9 +35,8 @@ def _reduce_array(loss, reduction, denom):
     total = loss.sum()
     if reduction == "sum":
         return total
-    if type(denom) is int and denom == 0:  # the mean of no losses: NaN, as PyTorch's, quietly
-        return total * float("nan")
-    return total / denom
+    # the mean of no losses: NaN, as PyTorch's, quietly
+    return total * float("nan") if type(denom) is int and denom == 0 else total / denom
 
 
 def _check_reduction(op, reduction):
@@ -155,6 +154,8 @@ class CrossEntropy(_ClassLoss):
                 loss, self.gz = out
                 self.one_hot_unweighted = True
                 self.denom = self.denom_backward = len(t)
+                if self.reduction == "mean" and self.denom:  # the usual: the mean, inline
+                    return loss.sum() / self.denom
                 return _reduce_array(loss, self.reduction, self.denom)
         shifted = z - z.max(axis=a, keepdims=True)
         logp = shifted - xp.log(xp.exp(shifted).sum(axis=a, keepdims=True))
