@@ -237,3 +237,6 @@ __all__ = [
     # one-process forms of the multi-device modules
     "DataParallel", "SyncBatchNorm",
 ]
+
+# torch.nn.modules.batchnorm._BatchNorm and the other per-kind submodules of nn.modules
+modules._PATH_MODULES = modules._paths.install(modules.__name__, globals(), vars(modules))

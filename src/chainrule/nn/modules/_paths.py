@@ -1,0 +1,59 @@
+"""PyTorch's per-kind submodules of ``torch.nn.modules`` under the same names, for the programs
+that import a base class or a layer by its file: ``from torch.nn.modules.batchnorm import
+_BatchNorm`` (SAM's BatchNorm momentum switch), ``torch.nn.modules.conv._ConvNd``,
+``nn.modules.loss._Loss``. chainrule's layers live in other files, so each name is a module
+object holding the classes PyTorch's file holds (those chainrule has), registered in
+``sys.modules`` so that both attribute access and ``from ... import`` find it."""
+
+from __future__ import annotations
+
+import sys
+import types
+
+# submodule -> the classes PyTorch's holds; the private bases are taken from their own files
+PATHS = {
+    "batchnorm": ("_BatchNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm",
+                  "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d"),
+    "instancenorm": ("_InstanceNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"),
+    "normalization": ("LayerNorm", "GroupNorm", "LocalResponseNorm", "RMSNorm"),
+    "conv": ("_ConvNd", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
+             "ConvTranspose3d"),
+    "linear": ("Identity", "Linear", "Bilinear", "LazyLinear"),
+    "loss": ("_Loss", "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss",
+             "BCEWithLogitsLoss", "KLDivLoss", "SmoothL1Loss", "HuberLoss"),
+    "dropout": ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"),
+    "activation": ("ReLU", "LeakyReLU", "PReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh",
+                   "Softmax", "LogSoftmax", "MultiheadAttention"),
+    "container": ("Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"),
+    "rnn": ("RNNBase", "RNNCellBase", "RNN", "LSTM", "GRU", "RNNCell", "LSTMCell", "GRUCell"),
+    "sparse": ("Embedding", "EmbeddingBag"),
+    "pooling": ("MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
+                "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveMaxPool2d"),
+    "transformer": ("Transformer", "TransformerEncoder", "TransformerDecoder",
+                    "TransformerEncoderLayer", "TransformerDecoderLayer"),
+}
+
+
+def install(package: str, nn_namespace: dict, namespace: dict) -> list[str]:
+    """Make each submodule in ``namespace`` (the ``nn.modules`` package's globals) from the
+    classes in ``nn_namespace`` (``nn``'s) and the private bases; return the names made."""
+    from ..conv import _ConvNd
+    from ..group_norm import _InstanceNorm
+    from ..loss import _Loss
+    from ..normalization import _BatchNorm
+
+    private = {"_BatchNorm": _BatchNorm, "_InstanceNorm": _InstanceNorm, "_ConvNd": _ConvNd,
+               "_Loss": _Loss}
+    made = []
+    for name, classes in PATHS.items():
+        if isinstance(namespace.get(name), types.ModuleType):
+            continue
+        module = types.ModuleType(f"{package}.{name}",
+                                  f"PyTorch's torch.nn.modules.{name}: {', '.join(classes)}.")
+        module.__all__ = list(classes)
+        for cls in classes:
+            setattr(module, cls, private[cls] if cls in private else nn_namespace[cls])
+        sys.modules[module.__name__] = module
+        namespace[name] = module
+        made.append(name)
+    return made
