@@ -11,6 +11,7 @@ torch = pytest.importorskip("torch")
 
 from . import port13_programs as programs  # noqa: E402
 from . import port13b_programs as programs_b  # noqa: E402
+from . import port13c_programs as programs_c  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_port9_programs import _shared_rand  # noqa: E402
 from .test_real_programs import _both, _close  # noqa: E402
@@ -96,3 +97,69 @@ def test_bernoulli_rbm_with_sign_sampling_and_free_energy_contrastive_divergence
 
     ours, theirs = _both(programs_b.rbm, run)
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_nalu_with_uninitialised_tensor_parameters_and_log_space_products_matches_pytorch():
+    rng = np.random.default_rng(1306)
+    x = rng.uniform(0.5, 2.0, (10, 2))
+    y = (x[:, :1] * x[:, 1:])
+
+    def run(lib, net):
+        return programs_c.train_nalu(lib, net, lib.tensor(x), lib.tensor(y))
+
+    ours, theirs = _both(programs_c.nalu, run)
+    assert ours[1] == theirs[1]
+    _close(ours[0], theirs[0], rtol=1e-9, atol=1e-11)
+    assert ours[0][-1][0] < ours[0][0][0]
+
+
+def test_lookahead_subclass_without_optimizer_init_under_step_lr_matches_pytorch():
+    rng = np.random.default_rng(1307)
+    x = rng.standard_normal((10, 3))
+    y = np.sin(x.sum(1, keepdims=True))
+
+    def build(lib):
+        return lib.nn.Sequential(lib.nn.Linear(3, 6), lib.nn.Tanh(), lib.nn.Linear(6, 1))
+
+    def run(lib, net):
+        return programs_c.train_lookahead(lib, net, lib.tensor(x), lib.tensor(y))
+
+    ours, theirs = _both(build, run)
+    assert ours[3:] == theirs[3:] == ([0], ["fast_state", "param_groups", "slow_state"], 4)
+    _close(ours[:3], theirs[:3], rtol=1e-9, atol=1e-11)
+    assert ours[0][-1] < ours[0][0]
+
+
+def test_byol_with_hooked_hidden_layer_deepcopied_target_and_ema_matches_pytorch():
+    rng = np.random.default_rng(1308)
+    base = rng.standard_normal((6, 6))
+    views = [(base + 0.1 * rng.standard_normal(base.shape),
+              base + 0.1 * rng.standard_normal(base.shape)) for _ in range(2)]
+
+    def run(lib, learner):
+        return programs_c.train_byol(lib, learner, [tuple(lib.tensor(v) for v in pair)
+                                                    for pair in views])
+
+    ours, theirs = _both(programs_c.byol, run)
+    assert ours[2] and theirs[2]
+    assert sorted(ours[1]) == sorted(theirs[1])
+    _close([ours[0], ours[1], ours[3]], [theirs[0], theirs[1], theirs[3]], rtol=1e-9,
+           atol=1e-11)
+    # the projector's last bias has a gradient of exactly zero (the predictor's BatchNorm takes
+    # any shift out): Adam scales the two libraries' different rounding noise, about 1e-16, by
+    # lr / eps, so that bias, and the eval-mode projection through it, agree to about 1e-10
+    _close(ours[4], theirs[4], rtol=0, atol=1e-9)
+
+
+def test_swav_sinkhorn_codes_with_renormalised_and_frozen_prototypes_matches_pytorch():
+    rng = np.random.default_rng(1309)
+    crops = [[rng.standard_normal((4, 5)) for _ in range(2)] for _ in range(2)]
+
+    def run(lib, model):
+        return programs_c.train_swav(lib, model, [[lib.tensor(c) for c in pair]
+                                                  for pair in crops])
+
+    ours, theirs = _both(programs_c.swav, run)
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+    rows = np.linalg.norm(ours[1]["prototypes.weight"], axis=1)
+    assert not np.allclose(rows, 1.0)  # the last step moved them off the sphere again
