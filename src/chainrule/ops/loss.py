@@ -26,6 +26,7 @@ from ._classification import (
     cross_entropy,
     nll_loss,
 )
+from ._loss_dtypes import float_pair
 from ._wide import in_float32
 from .activation import logsigmoid, sigmoid
 from .elementwise import abs as _abs
@@ -81,9 +82,8 @@ def mse_loss(input, target, size_average=None, reduce=None,  # noqa: A002 - torc
     reduction = _torch_loss_args("mse_loss", None, size_average, reduce, reduction)
     _no_weight("mse_loss", weight)
     _check_reduction("mse_loss", reduction)
-    x = _float_tensor("mse_loss", "input", input)
-    return SquaredError.apply(x, _float_target("mse_loss", x, target), reduction=reduction,
-                              weight=None)
+    x, target = float_pair("mse_loss", _float_tensor("mse_loss", "input", input), target)
+    return SquaredError.apply(x, target, reduction=reduction, weight=None)
 
 
 def l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002 - torch's names
@@ -100,8 +100,8 @@ def l1_loss(input, target, size_average=None, reduce=None,  # noqa: A002 - torch
     _check_reduction("l1_loss", reduction)
     if isinstance(input, Tensor) and input.dtype.kind == "c":
         return _reduce(_abs(input - _complex_target("l1_loss", input, target)), reduction)
-    x = _float_tensor("l1_loss", "input", input)
-    return _reduce(_abs(x - _float_target("l1_loss", x, target)), reduction)
+    x, target = float_pair("l1_loss", _float_tensor("l1_loss", "input", input), target)
+    return _reduce(_abs(x - target), reduction)
 
 
 def _complex_target(op, x, target):
@@ -132,8 +132,8 @@ def huber_loss(input, target, reduction: str = "mean",  # noqa: A002 - torch's n
     _check_reduction("huber_loss", reduction)
     if not isinstance(delta, numbers.Real) or isinstance(delta, bool) or not delta > 0:
         raise ValueError(f"huber_loss: delta must be a positive number, got {delta!r}")
-    x = _float_tensor("huber_loss", "input", input)
-    d = x - _float_target("huber_loss", x, target)
+    x, target = float_pair("huber_loss", _float_tensor("huber_loss", "input", input), target)
+    d = x - target
     ad = _abs(d)
     loss = where(ad._data < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
     return _reduce(loss, reduction)

@@ -16,6 +16,7 @@ from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._classification import _check_reduction, _float_target, _float_tensor, _torch_loss_args
+from ._loss_dtypes import float_pair
 from .activation import logsigmoid, relu, softplus
 from .distance import _ClampMinStraight, pairwise_distance
 from .elementwise import clip, exp, log, minimum, sqrt, where
@@ -104,8 +105,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction: str = "mean
                       "support size.'batchmean' divides only by the batch size, and aligns with "
                       "the KL div math definition.'mean' will be changed to behave the same as "
                       "'batchmean' in the next major release.", UserWarning, stacklevel=2)
-    x = _float_tensor("kl_div", "input", input)
-    t = _float_target("kl_div", x, target)
+    x, t = float_pair("kl_div", _float_tensor("kl_div", "input", input), target)
     loss = exp(t) * (t - x) if log_target else _xlogx(t) - t * x
     if reduction == "batchmean":
         total = _sum(loss)
@@ -127,7 +127,7 @@ def gaussian_nll_loss(input, target, var, full: bool = False, eps: float = 1e-6,
     _check_reduction("gaussian_nll_loss", reduction)
     eps = _real("gaussian_nll_loss", "eps", eps)
     x = _float_tensor("gaussian_nll_loss", "input", input)
-    t = _float_target("gaussian_nll_loss", x, target)
+    x, t = float_pair("gaussian_nll_loss", x, target)
     if isinstance(var, numbers.Real) and not isinstance(var, bool):
         var = Tensor(get_array_module(x._data).full(x.shape, float(var), dtype=x.dtype))
     v = _float_tensor("gaussian_nll_loss", "var", var)
@@ -161,7 +161,7 @@ def poisson_nll_loss(input, target, log_input: bool = True, full: bool = False, 
     reduction = _start("poisson_nll_loss", size_average, reduce, reduction)
     eps = _real("poisson_nll_loss", "eps", eps)
     x = _float_tensor("poisson_nll_loss", "input", input)
-    t = _float_target("poisson_nll_loss", x, target)
+    x, t = float_pair("poisson_nll_loss", x, target, cast_input=False)
     loss = exp(x) - t * x if log_input else x - t * log(x + eps)
     if full:
         big = t._data > 1
@@ -204,8 +204,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None,  # noqa: A00
                      reduction: str = "mean") -> Tensor:
     """Two-class logistic loss ``log(1 + exp(-target * input))`` for labels +-1."""
     reduction = _start("soft_margin_loss", size_average, reduce, reduction)
-    x = _float_tensor("soft_margin_loss", "input", input)
-    t = _float_target("soft_margin_loss", x, target)
+    x, t = float_pair("soft_margin_loss", _float_tensor("soft_margin_loss", "input", input), target)
     return _reduce(softplus(-x * t, 1.0, math.inf), reduction)
 
 

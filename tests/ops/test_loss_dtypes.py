@@ -1,0 +1,63 @@
+"""Regression losses between float tensors of two dtypes: ``F.mse_loss(float64_input,
+float32_target)`` was a TypeError ("target has dtype float32 but input has dtype float64");
+PyTorch computes it in the promoted dtype, each gradient in its tensor's own dtype. Found by the
+NCF port (a float64 model and ``label.float()``)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+X = [0.3, 0.2, 0.6]
+T = [1.0, 0.0, 3.0]
+CASES = [
+    ("mse_loss", {}), ("l1_loss", {}), ("smooth_l1_loss", {}), ("smooth_l1_loss", {"beta": 0.5}),
+    ("kl_div", {"reduction": "batchmean"}), ("kl_div", {"log_target": True, "reduction": "sum"}),
+    ("gaussian_nll_loss", {}), ("poisson_nll_loss", {}),
+    ("poisson_nll_loss", {"log_input": False, "full": True}),
+]
+
+
+def _run(lib, name, kwargs, x_dtype, t_dtype):
+    F = lib.nn.functional
+    x = lib.tensor(X, dtype=getattr(lib, x_dtype), requires_grad=True)
+    t = lib.tensor(T, dtype=getattr(lib, t_dtype), requires_grad=True)
+    args = (x, t, lib.ones(3)) if name == "gaussian_nll_loss" else (x, t)
+    out = getattr(F, name)(*args, **kwargs)
+    out.backward()
+    return out, x.grad, t.grad
+
+
+@pytest.mark.parametrize("x_dtype, t_dtype", [("float64", "float32"), ("float32", "float64"),
+                                              ("float16", "float32")])
+@pytest.mark.parametrize("name, kwargs", CASES)
+def test_mixed_float_dtypes_are_promoted_as_pytorch(name, kwargs, x_dtype, t_dtype):
+    ours = _run(cr, name, kwargs, x_dtype, t_dtype)
+    theirs = _run(torch, name, kwargs, x_dtype, t_dtype)
+    for a, b in zip(ours, theirs):
+        assert str(a.dtype) == str(b.dtype).replace("torch.", "")
+        b = b.detach().numpy()
+        keep = np.isfinite(b)  # PyTorch's kl_div/poisson target gradient is NaN at target 0
+        # float32/float16 parts agree to their rounding (NumPy's exp and log differ from
+        # PyTorch's in the last bits there)
+        tol = 1e-12 if "float16" not in (x_dtype, t_dtype) else 1e-3
+        tol = max(tol, 1e-6) if "float32" in (x_dtype, t_dtype) else tol
+        np.testing.assert_allclose(a.numpy()[keep], b[keep], rtol=tol, atol=tol)
+
+
+def test_huber_loss_promotes_too_and_bad_targets_are_still_refused():
+    x = cr.tensor(X, requires_grad=True)
+    out = cr.nn.functional.huber_loss(x, cr.tensor(T, dtype=cr.float64))
+    assert out.dtype == np.float64
+    assert np.isclose(out.item(), torch.nn.functional.huber_loss(
+        torch.tensor(X), torch.tensor(T, dtype=torch.float64)).item(), rtol=1e-7)
+    out.backward()
+    assert x.grad.dtype == np.float32
+    with pytest.raises(ValueError, match=r"mse_loss: input shape \(3,\) and target shape \(3, 1\)"):
+        cr.nn.functional.mse_loss(x, cr.tensor([[1.0], [0.0], [3.0]], dtype=cr.float64))
+    with pytest.raises(TypeError, match="mse_loss: target must have a floating-point dtype"):
+        cr.nn.functional.mse_loss(x, cr.tensor([1, 0, 3]))
