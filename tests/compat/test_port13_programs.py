@@ -12,6 +12,7 @@ torch = pytest.importorskip("torch")
 from . import port13_programs as programs  # noqa: E402
 from . import port13b_programs as programs_b  # noqa: E402
 from . import port13c_programs as programs_c  # noqa: E402
+from . import port13d_programs as programs_d  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_port9_programs import _shared_rand  # noqa: E402
 from .test_real_programs import _both, _close  # noqa: E402
@@ -163,3 +164,60 @@ def test_swav_sinkhorn_codes_with_renormalised_and_frozen_prototypes_matches_pyt
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
     rows = np.linalg.norm(ours[1]["prototypes.weight"], axis=1)
     assert not np.allclose(rows, 1.0)  # the last step moved them off the sphere again
+
+
+def test_ncf_neumf_with_topk_take_hit_ratio_and_ndcg_matches_pytorch():
+    rng = np.random.default_rng(1310)
+    users = np.repeat(np.arange(5), 4)
+    items = rng.integers(0, 7, 20)
+    labels = (((users + items) % 3) == 0).astype(np.int64)
+    test_users = np.repeat(np.arange(5), 4)
+    test_items = np.stack([rng.permutation(7)[:4] for _ in range(5)]).ravel()
+
+    def run(lib, model):
+        data = lib.utils.data
+        train = data.DataLoader(data.TensorDataset(lib.tensor(users), lib.tensor(items),
+                                                   lib.tensor(labels)), batch_size=8)
+        test = data.DataLoader(data.TensorDataset(lib.tensor(test_users), lib.tensor(test_items),
+                                                  lib.zeros(20, dtype=lib.int64)), batch_size=4)
+        return programs_d.train_ncf(lib, model, train, test)
+
+    # float32 as the program runs (label.float() against the model's logits)
+    ours, theirs = _both(programs_d.ncf, run, double=False)
+    _close(ours, theirs, rtol=2e-5, atol=1e-6)
+    assert np.mean(ours[0][-3:]) < np.mean(ours[0][:3])  # the last epoch's batches
+
+
+def test_kuangliu_densenet_with_concatenated_features_and_cosine_annealing_matches_pytorch():
+    rng = np.random.default_rng(1311)
+    x = rng.standard_normal((4, 3, 32, 32))  # CIFAR's size: three transitions then a 4x4 pool
+    y = np.arange(4) % 3
+
+    def run(lib, net):
+        data = lib.utils.data
+        loader = data.DataLoader(data.TensorDataset(lib.tensor(x), lib.tensor(y)), batch_size=2)
+        return programs_d.train_cifar(lib, net, loader, loader)
+
+    ours, theirs = _both(lambda lib: programs_d.densenet(lib), run)
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+
+
+def test_highway_network_over_module_lists_matches_pytorch():
+    rng = np.random.default_rng(1312)
+    x = rng.standard_normal((12, 5))
+    y = np.tanh(x[:, :1] - x[:, 1:2])
+
+    def run(lib, net):
+        opt = lib.optim.SGD(net.parameters(), lr=0.1)
+        losses = []
+        for _ in range(10):
+            loss = lib.nn.functional.mse_loss(net(lib.tensor(x)), lib.tensor(y))
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        return losses
+
+    ours, theirs = _both(programs_d.highway, run)
+    _close(ours, theirs, rtol=1e-9, atol=1e-11)
+    assert ours[-1] < ours[0]
