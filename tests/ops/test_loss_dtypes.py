@@ -61,3 +61,23 @@ def test_huber_loss_promotes_too_and_bad_targets_are_still_refused():
         cr.nn.functional.mse_loss(x, cr.tensor([[1.0], [0.0], [3.0]], dtype=cr.float64))
     with pytest.raises(TypeError, match="mse_loss: target must have a floating-point dtype"):
         cr.nn.functional.mse_loss(x, cr.tensor([1, 0, 3]))
+
+
+@pytest.mark.parametrize("x_dtype, t_dtype", [("float64", "float32"), ("float32", "float64")])
+@pytest.mark.parametrize("reduction", ["mean", "none"])
+def test_bce_with_logits_of_two_dtypes_gives_the_targets_dtype_as_pytorch(x_dtype, t_dtype,
+                                                                           reduction):
+    # PyTorch's composition writes into a buffer of the target's dtype, in float32 steps where
+    # that is float32: the values agree to float32 rounding
+    runs = []
+    for lib in (cr, torch):
+        x = lib.tensor([0.3, -1.2, 2.0], dtype=getattr(lib, x_dtype), requires_grad=True)
+        t = lib.tensor([1.0, 0.0, 0.3], dtype=getattr(lib, t_dtype), requires_grad=True)
+        out = lib.nn.functional.binary_cross_entropy_with_logits(
+            x, t, reduction=reduction, pos_weight=lib.tensor([2.0]))
+        out.sum().backward()
+        runs.append([(str(v.dtype).replace("torch.", ""), v.detach().numpy())
+                     for v in (out, x.grad, t.grad)])
+    for (dtype, ours), (theirs_dtype, theirs) in zip(*runs):
+        assert dtype == theirs_dtype
+        np.testing.assert_allclose(ours, theirs, rtol=1e-6, atol=1e-7)

@@ -317,8 +317,13 @@ def binary_cross_entropy_with_logits(input, target, weight=None,  # noqa: A002 -
     reduction = _torch_loss_args(op, weight, size_average, reduce, reduction)
     _check_reduction(op, reduction)
     z = _float_tensor(op, "input", input)
-    target = _float_target(op, z, target)
+    # two float dtypes: computed in the promoted one, the result in the target's (PyTorch's
+    # composition writes into a buffer of the target's dtype)
+    mixed = isinstance(target, Tensor) and target.dtype.kind == "f" and target.dtype != z.dtype
+    out_dtype = target.dtype if mixed else None
+    z, target = float_pair(op, z, target)
     weight = _const(op, "weight", weight, z, z.shape)
     pos_weight = _const(op, "pos_weight", pos_weight, z, z.shape)
-    return BinaryCrossEntropyWithLogits.apply(z, target, reduction=reduction, weight=weight,
-                                              pos_weight=pos_weight)
+    out = BinaryCrossEntropyWithLogits.apply(z, target, reduction=reduction, weight=weight,
+                                             pos_weight=pos_weight)
+    return out if out_dtype is None or out.dtype == out_dtype else out.to(out_dtype)
