@@ -65,7 +65,7 @@ def in_float32(*keep):
     def decorate(op):
         @functools.wraps(op)
         def wrapper(*args, **kwargs):
-            first = args[0] if args else None
+            first = args[0] if args else kwargs.get("input")
             if not (isinstance(first, Tensor) and first._data.dtype == numpy.float16) or \
                     kwargs.get("dtype") is not None or _mixed(args, kwargs, keep):
                 return op(*args, **kwargs)  # a dtype asked for or mixed: the op's own rule

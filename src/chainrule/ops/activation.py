@@ -309,35 +309,35 @@ def tanh(input) -> Tensor:  # noqa: A002
     return Tanh.apply(_float_input("tanh", float_operand(input), True))  # int: float
 
 
-def relu(x, inplace: bool = False) -> Tensor:
+def relu(input, inplace: bool = False) -> Tensor:  # noqa: A002
     """Rectified linear unit max(x, 0); the gradient at 0 is 0, as in PyTorch.
 
     ``inplace`` (here and in the other activations) is PyTorch's option, accepted and computed
     out of place: the values are equal (docs/pytorch.md).
     """
-    if isinstance(x, Tensor) and x._data.dtype.kind in "iu":  # PyTorch's: max(x, 0), x's dtype
-        return x.clamp(min=0)
-    if not (isinstance(x, Tensor) and x._data.dtype.kind == "f"):
-        x = _float_input("relu", x)  # wraps arrays and lists; refuses bool
-    return ReLU.apply(x)
+    if isinstance(input, Tensor) and input._data.dtype.kind in "iu":  # max(x, 0), x's dtype
+        return input.clamp(min=0)
+    if not (isinstance(input, Tensor) and input._data.dtype.kind == "f"):
+        return ReLU.apply(_float_input("relu", input))  # wraps arrays and lists; refuses bool
+    return ReLU.apply(input)
 
 
-def leaky_relu(x, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
+def leaky_relu(input, negative_slope=0.01, inplace=False) -> Tensor:  # noqa: A002
     """Leaky ReLU: x where x > 0, else ``negative_slope * x``."""
     _check_number("leaky_relu", "negative_slope", negative_slope)
     if negative_slope == 0:
-        return ReLU.apply(_float_input("leaky_relu", x))
-    return LeakyReLU.apply(_float_input("leaky_relu", x), negative_slope=float(negative_slope))
+        return ReLU.apply(_float_input("leaky_relu", input))
+    return LeakyReLU.apply(_float_input("leaky_relu", input), negative_slope=float(negative_slope))
 
 
-def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
+def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
     """Softplus log(1 + exp(beta * x)) / beta, the smooth ReLU, with PyTorch's semantics.
 
     Where ``beta * x > threshold`` it returns ``x`` (the two agree to float precision there). The
     other branch is computed as ``max(bx, 0) + log1p(exp(-|bx|))``, which never overflows.
 
     Args:
-        x: input Tensor.
+        input: input Tensor.
         beta: sharpness (> 0); large beta approaches ReLU.
         threshold: above this value of ``beta * x`` the function is linear.
 
@@ -346,25 +346,26 @@ def softplus(x, beta: float = 1.0, threshold: float = 20.0) -> Tensor:
     """
     _check_number("softplus", "beta", beta, positive=True)
     _check_number("softplus", "threshold", threshold)
-    return Softplus.apply(_float_input("softplus", x), beta=float(beta), threshold=float(threshold))
+    return Softplus.apply(_float_input("softplus", input), beta=float(beta),
+                          threshold=float(threshold))
 
 
-def elu(x, alpha: float = 1.0, inplace: bool = False) -> Tensor:
+def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """Exponential linear unit: x where x > 0, else alpha * (exp(x) - 1)."""
     _check_number("elu", "alpha", alpha)
-    return ELU.apply(_float_input("elu", x), alpha=float(alpha), scale=1.0)
+    return ELU.apply(_float_input("elu", input), alpha=float(alpha), scale=1.0)
 
 
-def selu(x, inplace: bool = False) -> Tensor:
+def selu(input, inplace: bool = False) -> Tensor:  # noqa: A002
     """Scaled ELU with the self-normalizing constants (alpha ~ 1.6733, scale ~ 1.0507)."""
-    return ELU.apply(_float_input("selu", x), alpha=_SELU_ALPHA, scale=_SELU_SCALE)
+    return ELU.apply(_float_input("selu", input), alpha=_SELU_ALPHA, scale=_SELU_SCALE)
 
 
-def gelu(x, approximate: str = "none") -> Tensor:
+def gelu(input, approximate: str = "none") -> Tensor:  # noqa: A002
     """Gaussian error linear unit x * Phi(x), Phi the standard normal distribution function.
 
     Args:
-        x: input Tensor.
+        input: input Tensor.
         approximate: "none" for the exact Phi (through erf), or "tanh" for
             ``0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 x^3)))``, as in PyTorch.
 
@@ -373,38 +374,37 @@ def gelu(x, approximate: str = "none") -> Tensor:
     """
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return GELU.apply(_float_input("gelu", x), approximate=approximate)
+    return GELU.apply(_float_input("gelu", input), approximate=approximate)
 
 
-def silu(x, inplace: bool = False) -> Tensor:
+def silu(input, inplace: bool = False) -> Tensor:  # noqa: A002
     """Sigmoid linear unit (swish) x * sigmoid(x)."""
-    return SiLU.apply(_float_input("silu", x))
+    return SiLU.apply(_float_input("silu", input))
 
 
-def softsign(x) -> Tensor:
+def softsign(input) -> Tensor:  # noqa: A002
     """Softsign x / (1 + |x|)."""
-    return Softsign.apply(_float_input("softsign", x))
+    return Softsign.apply(_float_input("softsign", input))
 
 
-def hardtanh(x, min_val: float = -1.0, max_val: float = 1.0,
-             inplace: bool = False) -> Tensor:
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False) -> Tensor:  # noqa: A002
     """Clamp to [min_val, max_val]; the gradient flows strictly inside the interval (as PyTorch)."""
     _check_number("hardtanh", "min_val", min_val)
     _check_number("hardtanh", "max_val", max_val)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val={min_val} is greater than max_val={max_val}")
-    return Hardtanh.apply(_float_input("hardtanh", x), min_val=float(min_val),
+    return Hardtanh.apply(_float_input("hardtanh", input), min_val=float(min_val),
                           max_val=float(max_val))
 
 
-def relu6(x, inplace: bool = False) -> Tensor:
+def relu6(input, inplace: bool = False) -> Tensor:  # noqa: A002
     """min(max(x, 0), 6), i.e. ``hardtanh(x, 0, 6)``."""
-    return Hardtanh.apply(_float_input("relu6", x), min_val=0.0, max_val=6.0)
+    return Hardtanh.apply(_float_input("relu6", input), min_val=0.0, max_val=6.0)
 
 
-def logsigmoid(x) -> Tensor:
+def logsigmoid(input) -> Tensor:  # noqa: A002
     """log(sigmoid(x)) = -softplus(-x), computed without overflow or log(0)."""
-    return LogSigmoid.apply(_float_input("logsigmoid", x))
+    return LogSigmoid.apply(_float_input("logsigmoid", input))
 
 
 def _check_number(op, name, value, positive=False):

@@ -245,11 +245,11 @@ def _transpose_convolve(op, nd, x, weight, bias, stride, padding, output_padding
     return squeeze(fn.apply(*inputs, geom=geom, size=(1,) + size), 2)
 
 
-def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv1d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
     """1-D convolution (cross-correlation, as in PyTorch) of a batch of sequences.
 
     Args:
-        x: input of shape (N, C_in, L).
+        input: input of shape (N, C_in, L).
         weight: filters of shape (C_out, C_in / groups, kL).
         bias: optional (C_out,) added to every position.
         stride, dilation: positive ints (or 1-tuples).
@@ -261,7 +261,7 @@ def conv1d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         Tensor of shape (N, C_out, L_out) with
         L_out = (L + 2 * padding - dilation * (kL - 1) - 1) // stride + 1.
     """
-    return _convolve("conv1d", 1, x, weight, bias, stride, padding, dilation, groups)
+    return _convolve("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv1d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -275,11 +275,11 @@ def conv1d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)
                      ConvReLUNd)
 
 
-def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
     """2-D convolution (cross-correlation, as in PyTorch) of a batch of images, one GEMM per group.
 
     Args:
-        x: input of shape (N, C_in, H, W).
+        input: input of shape (N, C_in, H, W).
         weight: filters of shape (C_out, C_in / groups, kH, kW).
         bias: optional (C_out,) added to every pixel.
         stride, dilation: positive ints or (h, w) tuples.
@@ -296,7 +296,7 @@ def conv2d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     >>> conv2d(x, cr.tensor([[[[1.0, 1.0]]]])).tolist()
     [[[[3.0, 5.0], [9.0, 11.0]]]]
     """
-    return _convolve("conv2d", 2, x, weight, bias, stride, padding, dilation, groups)
+    return _convolve("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
 def conv2d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
@@ -315,12 +315,12 @@ def conv2d_relu(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1)
                      ConvReLUNd)
 
 
-def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose1d(input, weight, bias=None, stride=1, padding=0,  # noqa: A002
+                     output_padding=0, groups=1, dilation=1):
     """1-D transposed convolution (the adjoint of ``conv1d``; "deconvolution"), as in PyTorch.
 
     Args:
-        x: input of shape (N, C_in, L).
+        input: input of shape (N, C_in, L).
         weight: filters of shape (C_in, C_out / groups, kL) (PyTorch's layout).
         bias: optional (C_out,).
         stride, padding, dilation, groups: those of the convolution this is the adjoint of.
@@ -330,16 +330,16 @@ def conv_transpose1d(x, weight, bias=None, stride=1, padding=0, output_padding=0
         Tensor of shape (N, C_out, L_out), L_out = (L - 1) * stride - 2 * padding
         + dilation * (kL - 1) + output_padding + 1.
     """
-    return _transpose_convolve("conv_transpose1d", 1, x, weight, bias, stride, padding,
+    return _transpose_convolve("conv_transpose1d", 1, input, weight, bias, stride, padding,
                                output_padding, groups, dilation)
 
 
-def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose2d(input, weight, bias=None, stride=1, padding=0,  # noqa: A002
+                     output_padding=0, groups=1, dilation=1):
     """2-D transposed convolution (the adjoint of ``conv2d``): upsampling in decoders and GANs.
 
     Args:
-        x: input of shape (N, C_in, H, W).
+        input: input of shape (N, C_in, H, W).
         weight: filters of shape (C_in, C_out / groups, kH, kW) (PyTorch's layout).
         bias: optional (C_out,).
         stride, padding, dilation, groups: those of the convolution this is the adjoint of
@@ -355,7 +355,7 @@ def conv_transpose2d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     >>> conv_transpose2d(x, cr.tensor([[[[1.0, 1.0]]]])).tolist()
     [[[[1.0, 3.0, 2.0]]]]
     """
-    return _transpose_convolve("conv_transpose2d", 2, x, weight, bias, stride, padding,
+    return _transpose_convolve("conv_transpose2d", 2, input, weight, bias, stride, padding,
                                output_padding, groups, dilation)
 
 

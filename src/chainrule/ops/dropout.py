@@ -47,11 +47,11 @@ def _masked(x, p, mask_shape, rng):
     return mul(x, Tensor(to_device(mask, device_of(data))))
 
 
-def dropout(x, p=0.5, training=True, inplace=False, *, rng=None):
+def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A002
     """Inverted dropout: zero each element with probability ``p`` and scale the rest by 1 / (1 - p).
 
     Args:
-        x: input Tensor of any shape (floating point).
+        input: input Tensor of any shape (floating point).
         p: probability of zeroing an element, in [0, 1]; ``p = 1`` gives all zeros.
         training: when False (evaluation) the input is returned unchanged, as it is for ``p = 0``.
         inplace: PyTorch's option, accepted; the result is computed out of place.
@@ -59,7 +59,7 @@ def dropout(x, p=0.5, training=True, inplace=False, *, rng=None):
             generator (reproducible after ``chainrule.manual_seed``).
 
     Returns:
-        Tensor of the shape of ``x``; the gradient is masked and scaled the same way.
+        Tensor of the shape of ``input``; the gradient is masked and scaled the same way.
 
     >>> import chainrule as cr
     >>> import numpy as np
@@ -69,8 +69,8 @@ def dropout(x, p=0.5, training=True, inplace=False, *, rng=None):
     """
     _check("dropout", p, rng)
     if not training or p == 0:
-        return x
-    return _masked(x, p, tuple(x.shape), rng)
+        return input
+    return _masked(input, p, tuple(input.shape), rng)
 
 
 _LAYOUTS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
@@ -111,16 +111,16 @@ def _channel_dropout(op, nd, x, p, training, rng):
     return _masked(x, p, tuple(x.shape[:kept]) + (1,) * (x.ndim - kept), rng)
 
 
-def dropout1d(x, p=0.5, training=True, inplace=False, *, rng=None):
+def dropout1d(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A002
     """Channel dropout for sequences: zero whole channels of (N, C, L) (or unbatched (C, L)) with
     probability ``p``.
 
     Args and Returns as in ``dropout``; one draw per (sample, channel), shared along the sequence.
     """
-    return _channel_dropout("dropout1d", 1, x, p, training, rng)
+    return _channel_dropout("dropout1d", 1, input, p, training, rng)
 
 
-def dropout2d(x, p=0.5, training=True, inplace=False, *, rng=None):
+def dropout2d(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A002
     """Channel dropout (spatial dropout) for images: zero whole feature maps of (N, C, H, W).
 
     A 3-D input is taken as (N, C, L) and its channels dropped along L, with PyTorch's warning
@@ -129,13 +129,13 @@ def dropout2d(x, p=0.5, training=True, inplace=False, *, rng=None):
     Args and Returns as in ``dropout``; one draw per (sample, channel), shared over the image,
     because neighbouring pixels are so correlated that dropping single pixels regularizes little.
     """
-    return _channel_dropout("dropout2d", 2, x, p, training, rng)
+    return _channel_dropout("dropout2d", 2, input, p, training, rng)
 
 
-def dropout3d(x, p=0.5, training=True, inplace=False, *, rng=None):
+def dropout3d(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A002
     """Channel dropout for volumes: zero whole channels of (N, C, D, H, W) (or unbatched
     (C, D, H, W)) with probability ``p``.
 
     Args and Returns as in ``dropout``; one draw per (sample, channel), shared over the volume.
     """
-    return _channel_dropout("dropout3d", 3, x, p, training, rng)
+    return _channel_dropout("dropout3d", 3, input, p, training, rng)

@@ -171,19 +171,19 @@ class LinearReLU(Function):
         return Linear.backward(self, ReLUMask.apply(g, self.output))
 
 
-def linear(x, weight, bias=None):
+def linear(input, weight, bias=None):  # noqa: A002
     """``x @ weight.T + bias`` in one op; ``weight`` is (out_features, in_features) as in PyTorch.
 
     Args:
-        x: input of shape ``(..., in_features)``.
+        input: input of shape ``(..., in_features)``.
         weight: ``(out_features, in_features)``.
         bias: ``(out_features,)`` or None.
 
     Shape:
         ``(..., in_features) -> (..., out_features)``
     """
-    _check_linear("linear", x, weight, bias)
-    return Linear.apply(x, weight) if bias is None else Linear.apply(x, weight, bias)
+    _check_linear("linear", input, weight, bias)
+    return Linear.apply(input, weight) if bias is None else Linear.apply(input, weight, bias)
 
 
 def _check_linear(op, x, w, b):

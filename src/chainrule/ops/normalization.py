@@ -167,8 +167,8 @@ def _buffer_array(op, name, r, channels):
 
 
 @in_float32(1, 2, "running_mean", "running_var")
-def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, training=False,
-               momentum=0.1, eps=1e-5):
+def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None,  # noqa: A002
+               training=False, momentum=0.1, eps=1e-5):
     """Batch normalization: standardize each channel (axis 1) over the batch and spatial axes.
 
     In training mode the statistics of this batch are used and, when running statistics are given,
@@ -177,7 +177,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
     statistics are used and the op is an affine map of ``x``.
 
     Args:
-        x: input Tensor of shape (N, C) or (N, C, *).
+        input: the Tensor ``x`` of shape (N, C) or (N, C, *).
         running_mean, running_var: per-channel running statistics (Tensors or arrays of shape
             (C,)), or None to always use the batch statistics (then ``training`` must be True).
         weight, bias: optional per-channel scale and shift, shape (C,).
@@ -196,7 +196,7 @@ def batch_norm(x, running_mean=None, running_var=None, weight=None, bias=None, t
     >>> cr.ops.batch_norm(x, training=True, eps=0.0).tolist()
     [[-1.0, -1.0], [1.0, 1.0]]
     """
-    op = "batch_norm"
+    op, x = "batch_norm", input
     _check_float_tensor(op, "x", x)
     if x.ndim < 2:
         raise ValueError(f"{op}: x must have shape (N, C) or (N, C, *), got shape {x.shape}")
@@ -260,11 +260,11 @@ def _batch_norm_eval(x, mean, var, weight, bias, eps):
 
 
 @in_float32()
-def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
     """Layer normalization: standardize over the trailing ``normalized_shape`` axes of each sample.
 
     Args:
-        x: input Tensor whose last axes have shape ``normalized_shape``.
+        input: the Tensor ``x`` whose last axes have shape ``normalized_shape``.
         normalized_shape: an int or a tuple of ints, the shape of the normalized trailing axes.
         weight, bias: optional elementwise scale and shift of shape ``normalized_shape``.
         eps: added to the variance (the biased one, as in PyTorch) for numerical stability.
@@ -279,7 +279,7 @@ def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     >>> cr.ops.layer_norm(cr.tensor([[1.0, 3.0], [2.0, 6.0]]), 2, eps=0.0).tolist()
     [[-1.0, 1.0], [-1.0, 1.0]]
     """
-    op = "layer_norm"
+    op, x = "layer_norm", input
     _check_float_tensor(op, "x", x)
     shape = _normalized_shape(op, normalized_shape)
     if x.shape[x.ndim - len(shape):] != shape or x.ndim < len(shape):

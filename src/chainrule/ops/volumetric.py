@@ -29,11 +29,11 @@ __all__ = ["conv3d", "conv_transpose3d"]
 
 
 @batch_optional(3)
-def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
+def conv3d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):  # noqa: A002
     """3-D convolution (cross-correlation, as in PyTorch) of a batch of volumes.
 
     Args:
-        x: input of shape (N, C_in, D, H, W).
+        input: the volumes ``x``, of shape (N, C_in, D, H, W).
         weight: filters of shape (C_out, C_in / groups, kD, kH, kW).
         bias: optional (C_out,) added to every voxel.
         stride, dilation: positive ints or (d, h, w) tuples.
@@ -50,7 +50,7 @@ def conv3d(x, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     >>> conv3d(x, cr.ones(1, 1, 2, 1, 1)).shape
     (1, 1, 1, 2, 2)
     """
-    op = "conv3d"
+    op, x = "conv3d", input
     geom, (d_out, h_out, w_out) = conv_setup(
         op, 3, *_shape_and_dtype(x), *_shape_and_dtype(weight), _shape_and_dtype(bias), stride,
         padding, dilation, groups)
@@ -78,12 +78,12 @@ def _pairs_as_padding(pad_h, pad_w):
 
 
 @batch_optional(3)
-def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0, groups=1,
-                     dilation=1):
+def conv_transpose3d(input, weight, bias=None, stride=1, padding=0,  # noqa: A002
+                     output_padding=0, groups=1, dilation=1):
     """3-D transposed convolution (the adjoint of ``conv3d``), as in PyTorch.
 
     Args:
-        x: input of shape (N, C_in, D, H, W).
+        input: the volumes ``x``, of shape (N, C_in, D, H, W).
         weight: filters of shape (C_in, C_out / groups, kD, kH, kW) (PyTorch's layout).
         bias: optional (C_out,).
         stride, padding, dilation, groups: those of the convolution this is the adjoint of
@@ -98,7 +98,7 @@ def conv_transpose3d(x, weight, bias=None, stride=1, padding=0, output_padding=0
     >>> conv_transpose3d(cr.ones(1, 1, 2, 1, 1), cr.ones(1, 1, 2, 1, 1)).tolist()
     [[[[[1.0]], [[2.0]], [[1.0]]]]]
     """
-    op = "conv_transpose3d"
+    op, x = "conv_transpose3d", input
     geom, (d_out, h_out, w_out) = conv_transpose_setup(
         op, 3, *_shape_and_dtype(x), *_shape_and_dtype(weight), _shape_and_dtype(bias), stride,
         padding, output_padding, groups, dilation)
