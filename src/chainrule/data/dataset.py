@@ -24,6 +24,7 @@ from .base import Dataset, as_generator
 from .collate import collate, default_collate, default_convert, tensors_of
 from .iterable import IterableDataset
 from .options import (
+    LoaderIterator,
     check_stream_options,
     check_torch_options,
     default_samplers,
@@ -158,8 +159,11 @@ class DataLoader:
         collate_fn: ``collate_fn(samples) -> batch`` makes each batch from the list of its
             samples (``dataset[i]``), as in PyTorch; its batches are yielded as it returns them
             (``tensors`` does not convert them; a ``transform`` gets them as they are).
-        **torch_options: PyTorch-only options, checked as PyTorch checks them and kept as
-            attributes, with no effect: ``pin_memory``, ``pin_memory_device``,
+        pin_memory, timeout, worker_init_fn, multiprocessing_context, generator,
+        **torch_options: PyTorch-only options (the first five in PyTorch's positional order:
+            ``sampler`` to ``generator`` are PyTorch's 4th to 13th arguments; ``rng`` and the
+            other chainrule options are keyword-only), checked as PyTorch checks them and kept
+            as attributes, with no effect: ``pin_memory``, ``pin_memory_device``,
             ``persistent_workers`` and ``prefetch_factor`` (both need ``num_workers > 0``),
             ``timeout``, ``in_order``; ``worker_init_fn(worker_id)`` runs in each worker
             (thread or process) as it starts, after ``get_worker_info()`` is set;
@@ -185,10 +189,15 @@ class DataLoader:
             with ``batch_size=None``); None over an ``IterableDataset``.
     """
 
-    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, *, rng=None,
-                 drop_last: bool = False, transform=None, prefetch: int = 0,
-                 num_workers: int = 0, tensors: bool = True, collate_fn=None, sampler=None,
-                 batch_sampler=None, **torch_options):
+    def __init__(self, dataset, batch_size: int = 1, shuffle: bool = False, sampler=None,
+                 batch_sampler=None, num_workers: int = 0, collate_fn=None, pin_memory=False,
+                 drop_last: bool = False, timeout=0, worker_init_fn=None,
+                 multiprocessing_context=None, generator=None, *, rng=None, transform=None,
+                 prefetch: int = 0, tensors: bool = True, **torch_options):
+        # PyTorch's positional order up to ``generator``; chainrule's own options keyword-only.
+        torch_options.update(pin_memory=pin_memory, timeout=timeout, generator=generator,
+                             worker_init_fn=worker_init_fn,
+                             multiprocessing_context=multiprocessing_context)
         self.num_workers = num_workers_of(num_workers)
         torch_options = check_torch_options(torch_options, self.num_workers)
         self.iterable = isinstance(dataset, IterableDataset)
@@ -325,7 +334,7 @@ class DataLoader:
         if self.tensors and self._collate_fn is None and not self.unbatched:
             batches = (_handed_out(b) for b in batches)
         depth = self.prefetch or (self.num_workers if gathered else 0)
-        return prefetched(batches, depth) if depth else batches
+        return LoaderIterator(prefetched(batches, depth) if depth else batches, self)
 
     def _order(self):
         """The indices of a map-style pass (None: in order), and the batch sampler's sizes."""

@@ -109,3 +109,26 @@ def sampler_keys(sampler) -> np.ndarray:
         for j, key in enumerate(items):
             keys[j] = key.tolist() if hasattr(key, "tolist") else key
         return keys
+
+
+class LoaderIterator:
+    """The iterator of a pass (``iter(loader)``), as PyTorch's: ``next`` gives the batches and
+    ``len`` is ``len(loader)`` (a TypeError where the dataset has no length)."""
+
+    def __init__(self, batches, loader):
+        self._batches, self._loader = batches, loader
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        return next(self._batches)
+
+    def __len__(self) -> int:
+        return len(self._loader)
+
+    def close(self) -> None:
+        """Stop the pass early (its worker threads or processes end), as a generator's close."""
+        close = getattr(self._batches, "close", None)
+        if close is not None:
+            close()
