@@ -13,6 +13,7 @@ from . import port13_programs as programs  # noqa: E402
 from . import port13b_programs as programs_b  # noqa: E402
 from . import port13c_programs as programs_c  # noqa: E402
 from . import port13d_programs as programs_d  # noqa: E402
+from . import port13e_programs as programs_e  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_port9_programs import _shared_rand  # noqa: E402
 from .test_real_programs import _both, _close  # noqa: E402
@@ -221,3 +222,24 @@ def test_highway_network_over_module_lists_matches_pytorch():
     ours, theirs = _both(programs_d.highway, run)
     _close(ours, theirs, rtol=1e-9, atol=1e-11)
     assert ours[-1] < ours[0]
+
+
+@pytest.mark.filterwarnings("ignore:.*xavier_uniform. is now deprecated:FutureWarning")
+@pytest.mark.parametrize("gcn", [False, True])
+def test_graphsage_mean_aggregator_with_index_put_mask_and_frozen_features_matches_pytorch(gcn):
+    rng = np.random.default_rng(1313)
+    n = 10
+    feat = rng.standard_normal((n, 4)).astype(np.float32)
+    labels = (np.arange(n) % 3).reshape(-1, 1)
+    adj = {i: {(i + 1) % n, (i - 1) % n, (i * 3) % n} - {i} for i in range(n)}
+
+    def build(lib):
+        return programs_e.graphsage(lib, feat, adj, gcn=gcn)
+
+    def run(lib, model):
+        return programs_e.train_graphsage(lib, model, labels, list(range(7)), [7, 8, 9])
+
+    # float32 as written (torch.FloatTensor features and weights)
+    ours, theirs = _both(build, run, double=False)
+    assert ours[2] == theirs[2]
+    _close(ours[:2], theirs[:2], rtol=2e-5, atol=1e-6)
