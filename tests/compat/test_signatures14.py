@@ -193,3 +193,60 @@ def test_len_of_a_dataloader_iterator(drop_last, expected):
             list(range(10)), 3, drop_last=drop_last)))
         assert len(list(it)) == expected
         assert iter(it) is it
+
+
+def _shared_modules():
+    names = []
+    for name in sorted(set(dir(torch.nn)) & set(dir(cr.nn))):
+        theirs, ours = getattr(torch.nn, name), getattr(cr.nn, name)
+        if inspect.isclass(theirs) and inspect.isclass(ours) \
+                and issubclass(theirs, torch.nn.Module):
+            names.append(name)
+    return names
+
+
+# chainrule's NumPy-style first names, with PyTorch's taken by keyword too (same positions).
+_ALIASES = {"axis": "dim", "start_axis": "start_dim", "end_axis": "end_dim",
+            "sizes": "unflattened_size"}
+
+
+@pytest.mark.parametrize("name", _shared_modules())
+def test_module_constructor_takes_pytorchs_positional_order(name):
+    """``nn.X(a, b, c)`` binds as PyTorch's does: each of PyTorch's positional parameters (but
+    ``device``/``dtype`` and Hardtanh's deprecated ``min_value``/``max_value``) is at the same
+    position in chainrule's, by PyTorch's name or a NumPy-style alias taking it by keyword."""
+    P = inspect.Parameter
+    theirs = [p for p in list(inspect.signature(getattr(torch.nn, name).__init__)
+                              .parameters.values())[1:]]
+    ours = list(inspect.signature(getattr(cr.nn, name).__init__).parameters.values())[1:]
+    if any(p.kind is P.VAR_POSITIONAL for p in theirs + ours):
+        return
+    skip = {"device", "dtype", "min_value", "max_value"}
+    want = [p.name for p in theirs if p.kind is P.POSITIONAL_OR_KEYWORD and p.name not in skip]
+    mine = [p.name for p in ours if p.kind in (P.POSITIONAL_OR_KEYWORD, P.POSITIONAL_ONLY)]
+    keywords = {p.name for p in ours}
+    got = [_ALIASES.get(n, n) if _ALIASES.get(n) in keywords else n for n in mine[:len(want)]]
+    assert got == want, f"nn.{name}: ours {mine}, PyTorch's {want}"
+
+
+def test_embedding_bag_positional_order_matches_pytorch(rng):
+    """PyTorch's order (num_embeddings, embedding_dim, max_norm, norm_type, scale_grad_by_freq,
+    mode, sparse, _weight, include_last_offset, padding_idx); a string third is still ``mode``
+    (chainrule's earlier order), and ``from_pretrained`` takes PyTorch's order too."""
+    table = rng.standard_normal((6, 3))
+    ours = cr.nn.EmbeddingBag(6, 3, None, 2.0, False, "max", False, cr.tensor(table), True, 0)
+    theirs = torch.nn.EmbeddingBag(6, 3, None, 2.0, False, "max", False, torch.tensor(table),
+                                   True, 0)
+    ids, offsets = [1, 2, 0, 4, 5, 3], [0, 2, 6]
+    np.testing.assert_allclose(
+        ours(cr.tensor(ids), cr.tensor(offsets)).detach().numpy(),
+        theirs(torch.tensor(ids), torch.tensor(offsets)).detach().numpy(), rtol=1e-12)
+    assert ours.mode == "max" and ours.include_last_offset and ours.padding_idx == 0
+    assert cr.nn.EmbeddingBag(6, 3, "sum", rng=rng).mode == "sum"
+    with pytest.raises(TypeError, match="mode given twice"):
+        cr.nn.EmbeddingBag(6, 3, "sum", mode="max")
+    pre = cr.nn.EmbeddingBag.from_pretrained(cr.tensor(table), True, None, 2.0, False, "sum")
+    tpre = torch.nn.EmbeddingBag.from_pretrained(torch.tensor(table), True, None, 2.0, False,
+                                                 "sum")
+    np.testing.assert_allclose(pre(cr.tensor([[1, 2]])).detach().numpy(),
+                               tpre(torch.tensor([[1, 2]])).detach().numpy(), rtol=1e-12)

@@ -30,10 +30,11 @@ class EmbeddingBag(Module):
         padding_idx: an id left out of every bag; its row starts at zero and gets no gradient.
         rng: numpy Generator for the N(0, 1) initial weights (None: the default generator).
         dtype: floating-point dtype of the weight (None: the default dtype).
-        max_norm, norm_type, scale_grad_by_freq, sparse: PyTorch's options, by keyword here (mode
-            stays third): ``sparse=True`` makes ``weight.grad`` a sparse COO tensor
-            (chainrule.sparse), one entry per id looked up, as PyTorch's (not with mode "max");
-            ``scale_grad_by_freq=True`` raises NotImplementedError; ``_weight``: a Tensor
+        max_norm, norm_type, scale_grad_by_freq, sparse: PyTorch's options, in PyTorch's
+            positional order (``max_norm`` third; a string there is taken as ``mode``, the third
+            argument chainrule took before): ``sparse=True`` makes ``weight.grad`` a sparse COO
+            tensor (chainrule.sparse), one entry per id looked up, as PyTorch's (not with mode
+            "max"); ``scale_grad_by_freq=True`` raises NotImplementedError; ``_weight``: a Tensor
             (num_embeddings, embedding_dim) used as the weight, shared and as it is.
 
     Shape:
@@ -47,11 +48,16 @@ class EmbeddingBag(Module):
     (2, 3)
     """
 
-    def __init__(self, num_embeddings: int, embedding_dim: int, mode: str = "mean", *,
-                 include_last_offset: bool = False, padding_idx: int | None = None, rng=None,
-                 dtype=None, max_norm=None, norm_type: float = 2.0,
-                 scale_grad_by_freq: bool = False, sparse: bool = False, _weight=None):
+    def __init__(self, num_embeddings: int, embedding_dim: int, max_norm=None,
+                 norm_type: float = 2.0, scale_grad_by_freq: bool = False, mode: str = "mean",
+                 sparse: bool = False, _weight=None, include_last_offset: bool = False,
+                 padding_idx: int | None = None, *, rng=None, dtype=None):
         super().__init__()
+        if isinstance(max_norm, str):  # chainrule's earlier order, mode third: a mode name
+            if mode != "mean":
+                raise TypeError(f"EmbeddingBag: mode given twice ({max_norm!r} third and "
+                                f"mode={mode!r}); the third argument is max_norm, as PyTorch's")
+            max_norm, mode = None, max_norm
         torch_options("EmbeddingBag", max_norm, norm_type, scale_grad_by_freq)
         self.max_norm, self.norm_type = max_norm, norm_type
         self.scale_grad_by_freq = bool(scale_grad_by_freq)  # False: True is refused above
@@ -72,12 +78,12 @@ class EmbeddingBag(Module):
         self.reset_parameters(rng=resolve_rng(rng, "EmbeddingBag"))
 
     @classmethod
-    def from_pretrained(cls, embeddings, freeze: bool = True, *, mode: str = "mean",
-                        include_last_offset: bool = False, padding_idx: int | None = None,
-                        max_norm=None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
-                        sparse: bool = False):
+    def from_pretrained(cls, embeddings, freeze: bool = True, max_norm=None,
+                        norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+                        mode: str = "mean", sparse: bool = False,
+                        include_last_offset: bool = False, padding_idx: int | None = None):
         """An EmbeddingBag whose weight is a copy of ``embeddings`` (a 2-D float Tensor or array),
-        as PyTorch's (the options after ``freeze`` by keyword).
+        as PyTorch's (its arguments in PyTorch's order).
 
         Args:
             embeddings: the table, shape (num_embeddings, embedding_dim).
@@ -92,7 +98,8 @@ class EmbeddingBag(Module):
                 "EmbeddingBag.from_pretrained: embeddings must be 2-D "
                 f"(num_embeddings, embedding_dim), got shape {getattr(data, 'shape', None)}"
             )
-        module = cls(data.shape[0], data.shape[1], mode, include_last_offset=include_last_offset,
+        module = cls(data.shape[0], data.shape[1], mode=mode,
+                     include_last_offset=include_last_offset,
                      padding_idx=padding_idx, dtype=data.dtype, max_norm=max_norm,
                      norm_type=norm_type, scale_grad_by_freq=scale_grad_by_freq, sparse=sparse,
                      rng=get_array_module().random.default_rng(0))
