@@ -130,3 +130,7 @@ __all__ = (
     + volume_pool.__all__
     + volumetric.__all__
 )
+
+# last: wraps Tensor.add_, addcmul_... that the modules above attached (PyTorch's deprecated
+# positional overloads, add_(alpha, other))
+from . import deprecated_overloads as _deprecated_overloads  # noqa: E402, F401, I001
