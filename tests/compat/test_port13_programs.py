@@ -14,6 +14,7 @@ from . import port13b_programs as programs_b  # noqa: E402
 from . import port13c_programs as programs_c  # noqa: E402
 from . import port13d_programs as programs_d  # noqa: E402
 from . import port13e_programs as programs_e  # noqa: E402
+from . import port13f_programs as programs_f  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_port9_programs import _shared_rand  # noqa: E402
 from .test_real_programs import _both, _close  # noqa: E402
@@ -243,3 +244,24 @@ def test_graphsage_mean_aggregator_with_index_put_mask_and_frozen_features_match
     ours, theirs = _both(build, run, double=False)
     assert ours[2] == theirs[2]
     _close(ours[:2], theirs[:2], rtol=2e-5, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore:size_average and reduce args will be deprecated")
+@pytest.mark.filterwarnings("ignore:This overload of add_ is deprecated")
+def test_mean_teacher_with_detached_ema_model_and_deprecated_add_overload_matches_pytorch():
+    rng = np.random.default_rng(1314)
+    batches = []
+    for _ in range(2):
+        x = rng.standard_normal((6, 4))
+        y = rng.integers(0, 3, 6)
+        y[::2] = programs_f.NO_LABEL  # half the batch unlabelled
+        batches.append((x, x + 0.1 * rng.standard_normal(x.shape), y))
+
+    def run(lib, both):
+        data = [((lib.tensor(a), lib.tensor(b)), lib.tensor(c)) for a, b, c in batches]
+        return programs_f.train_mean_teacher(lib, both, data)
+
+    ours, theirs = _both(programs_f.mean_teacher, run)
+    assert ours[1] == theirs[1] == [False] * 4  # the EMA model's parameters never get grads
+    assert [h[3] for h in ours[0]] == [h[3] for h in theirs[0]] == [3] * 6
+    _close([ours[0], ours[2]], [theirs[0], theirs[2]], rtol=1e-9, atol=1e-11)
