@@ -146,11 +146,15 @@ def test_byol_with_hooked_hidden_layer_deepcopied_target_and_ema_matches_pytorch
     ours, theirs = _both(programs_c.byol, run)
     assert ours[2] and theirs[2]
     assert sorted(ours[1]) == sorted(theirs[1])
-    _close([ours[0], ours[1], ours[3]], [theirs[0], theirs[1], theirs[3]], rtol=1e-9,
-           atol=1e-11)
-    # the projector's last bias has a gradient of exactly zero (the predictor's BatchNorm takes
-    # any shift out): Adam scales the two libraries' different rounding noise, about 1e-16, by
-    # lr / eps, so that bias, and the eval-mode projection through it, agree to about 1e-10
+    net = [k for k in ours[1] if k.startswith("net.")]
+    _close([ours[0], [ours[1][k] for k in net], ours[3]],
+           [theirs[0], [theirs[1][k] for k in net], theirs[3]], rtol=1e-9, atol=1e-11)
+    # the projector's biases before a BatchNorm (its own, the predictor's) have gradients of
+    # exactly zero: Adam scales the two libraries' different rounding noise there, about 1e-16,
+    # by lr / eps, so those biases, the running means and the eval-mode projection through them
+    # agree to about 1e-10 (the noise itself varies with the arrays' alignment in memory)
+    _close({k: v for k, v in ours[1].items() if k not in net},
+           {k: v for k, v in theirs[1].items() if k not in net}, rtol=0, atol=1e-9)
     _close(ours[4], theirs[4], rtol=0, atol=1e-9)
 
 
