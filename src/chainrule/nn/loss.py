@@ -29,6 +29,15 @@ class _Loss(Module):
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
 
+class _WeightedLoss(_Loss):
+    """PyTorch's base of the losses that take per-class weights: ``weight`` is a buffer (in the
+    state dict), for the subclasses programs write (``class LabelSmoothing(_WeightedLoss)``)."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction: str = "mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+
+
 class MSELoss(_Loss):
     """Mean squared error ``mean((input - target)^2)`` (``F.mse_loss``)."""
 

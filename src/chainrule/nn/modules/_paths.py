@@ -19,8 +19,8 @@ PATHS = {
     "conv": ("_ConvNd", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
              "ConvTranspose3d"),
     "linear": ("Identity", "Linear", "Bilinear", "LazyLinear"),
-    "loss": ("_Loss", "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss",
-             "BCEWithLogitsLoss", "KLDivLoss", "SmoothL1Loss", "HuberLoss"),
+    "loss": ("_Loss", "_WeightedLoss", "L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss",
+             "BCELoss", "BCEWithLogitsLoss", "KLDivLoss", "SmoothL1Loss", "HuberLoss"),
     "dropout": ("Dropout", "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout"),
     "activation": ("ReLU", "LeakyReLU", "PReLU", "ELU", "GELU", "SiLU", "Sigmoid", "Tanh",
                    "Softmax", "LogSoftmax", "MultiheadAttention"),
@@ -39,11 +39,11 @@ def install(package: str, nn_namespace: dict, namespace: dict) -> list[str]:
     classes in ``nn_namespace`` (``nn``'s) and the private bases; return the names made."""
     from ..conv import _ConvNd
     from ..group_norm import _InstanceNorm
-    from ..loss import _Loss
+    from ..loss import _Loss, _WeightedLoss
     from ..normalization import _BatchNorm
 
     private = {"_BatchNorm": _BatchNorm, "_InstanceNorm": _InstanceNorm, "_ConvNd": _ConvNd,
-               "_Loss": _Loss}
+               "_Loss": _Loss, "_WeightedLoss": _WeightedLoss}
     made = []
     for name, classes in PATHS.items():
         if isinstance(namespace.get(name), types.ModuleType):
