@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import math
 import numbers
-import warnings
 
 from ..autograd.function import Function
-from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import MetaArray, config, get_array_module, numpy, to_device, validate_device
 from ..backend.dtypes import check_fill
 from ..backend.random import resolve_rng
 from ._linspace import torch_linspace
+from .out_arg import write_into
 
 __all__ = [
     "arange", "empty", "empty_like", "eye", "from_numpy", "full", "full_like", "linspace",
@@ -194,38 +193,25 @@ def arange(start=None, end=None, step=1, *, out=None, dtype=None, device=None,
     ints = all(isinstance(b, numbers.Integral) for b in bounds)
     default = numpy.dtype("int64") if ints else FLOAT
     if out is not None:
-        dtype = _out_dtype("arange", out, dtype, requires_grad)
+        dtype = _out_dtype("arange", out, dtype)
     arr = numpy.arange(start, end, step, dtype="int64" if ints else "float64")
     result = _leaf("arange", arr.astype(_dtype("arange", dtype, default)), device, requires_grad)
-    return result if out is None else _write_out("arange", out, result)
+    if out is None:
+        return result
+    write_into("arange", out, result, keep_count=True, stacklevel=3)  # out's rules (out_arg.py)
+    return out
 
 
-def _out_dtype(op, out, dtype, requires_grad):
+def _out_dtype(op, out, dtype):
     """The dtype of a factory that writes ``out``: ``out``'s own (``dtype=`` must agree)."""
     if not isinstance(out, Tensor):
         raise TypeError(f"{op}: out must be a Tensor, got {type(out).__name__}")
     if dtype is not None and numpy.dtype(_dtype(op, dtype)) != out._data.dtype:
         raise RuntimeError(f"{op}: dtype {numpy.dtype(_dtype(op, dtype))} does not match the "
                            f"dtype of out ({out._data.dtype})")
-    if requires_grad or out.requires_grad:
-        raise RuntimeError(f"{op}(): functions with out=... arguments don't support automatic "
-                           "differentiation, but one of the arguments requires grad")
-    return out._data.dtype
+    return out._data.dtype  # a recorded argument: write_into's RuntimeError
 
 
-def _write_out(op, out, result):
-    """``result``'s values written into ``out`` in order, ``out`` returned. As PyTorch's, ``out``
-    keeps its shape when it has as many entries, else is resized to ``result``'s (with a
-    warning unless it was empty)."""
-    with no_grad():
-        if out.numel() != result.numel():
-            if out.numel():
-                warnings.warn(f"{op}: an output with one or more elements was resized since it "
-                              f"had shape {list(out.shape)}, which does not match the required "
-                              f"output shape {list(result.shape)}", UserWarning, stacklevel=3)
-            out.resize_(tuple(result.shape))
-        out.copy_(result.reshape(tuple(out.shape)))
-    return out
 
 
 def linspace(start, end, steps: int, *, dtype=None, device=None,

@@ -33,7 +33,7 @@ from ..autograd.promotion import _NAMES, can_cast
 from ..autograd.tensor import Tensor
 
 __all__ = ["FFT_NAMES", "LINALG_NAMES", "NAMES", "SPECIAL_NAMES", "give_out", "takes_out",
-           "write_out"]
+           "write_into", "write_out"]
 
 # The chainrule functions whose PyTorch 2.13 namesakes take out= (from PyTorch's signatures).
 NAMES = (
@@ -139,17 +139,19 @@ def write_out(name: str, fn, args, kwargs, out):
         kwargs = {**kwargs, "dtype": out.dtype}
     result = fn(*args, **kwargs)
     if not isinstance(result, tuple):
-        _write(name, out, result)
+        write_into(name, out, result)
         return out
     if not isinstance(out, (tuple, list)) or len(out) != len(result):
         raise TypeError(f"{name}: out must be a tuple of {len(result)} tensors (one per result), "
                         f"got {_describe(out)}")
     for o, r in zip(out, result):
-        _write(name, o, r)
+        write_into(name, o, r)
     return type(result)(*out) if hasattr(result, "_fields") else tuple(out)
 
 
-def _write(name: str, out, result) -> None:
+def write_into(name: str, out, result, *, keep_count: bool = False, stacklevel: int = 4) -> None:
+    """``result`` copied into ``out`` with PyTorch's checks (see the module docstring).
+    ``keep_count``: ``out`` keeps its shape when it has as many entries (``arange``'s rule)."""
     if not isinstance(out, Tensor):
         raise TypeError(f"{name}: out must be a Tensor, got {_describe(out)}")
     if not isinstance(result, Tensor):
@@ -166,16 +168,19 @@ def _write(name: str, out, result) -> None:
                            f"to the desired output type {_NAMES.get(want.name, want.name)}")
     if out.device != result.device:
         raise RuntimeError(f"{name}: out is on {out.device} but the result is on {result.device}")
+    shape = tuple(result._data.shape)
+    if keep_count and out._data.size == result._data.size:
+        shape = tuple(out._data.shape)
     with no_grad():
-        if tuple(out._data.shape) != tuple(result._data.shape):
+        if tuple(out._data.shape) != shape:
             if out._data.size and name not in _MAKERS:  # a maker resizes quietly, as PyTorch's
                 warnings.warn(
                     f"{name}: an output with one or more elements was resized since it had shape "
                     f"{list(out._data.shape)}, which does not match the required output shape "
-                    f"{list(result._data.shape)}; pass an empty out or one of that shape",
-                    UserWarning, stacklevel=4)
-            out.resize_(tuple(result._data.shape))
-        out.copy_(result)
+                    f"{list(shape)}; pass an empty out or one of that shape",
+                    UserWarning, stacklevel=stacklevel)
+            out.resize_(shape)
+        out.copy_(result.reshape(shape))
 
 
 def _describe(value) -> str:
