@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from importlib import import_module
+
 from ..autograd.tensor import Tensor, tensor
 from ..backend import config, device_of, ensure_array, to_device
 
-__all__ = ["Buffer", "Parameter"]
+__all__ = ["Buffer", "Parameter", "is_lazy"]
+
+# torch.nn.parameter also names the lazy modules' placeholders; they live beside the lazy
+# modules (which import this file), so they are looked up on first use.
+_LAZY_NAMES = {"UninitializedParameter": "lazy", "UninitializedBuffer": "lazy_more"}
 
 
 def _as_array(data):
@@ -112,3 +118,15 @@ class Buffer(Tensor):
 
     def __repr__(self) -> str:
         return "Buffer containing:\n" + super().__repr__()
+
+
+def is_lazy(param) -> bool:
+    """Whether ``param`` is a lazy module's placeholder that has no shape yet (PyTorch's
+    ``torch.nn.parameter.is_lazy``)."""
+    return isinstance(param, tuple(__getattr__(name) for name in _LAZY_NAMES))
+
+
+def __getattr__(name):
+    if name in _LAZY_NAMES:
+        return getattr(import_module(f"{__package__}.{_LAZY_NAMES[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
