@@ -182,10 +182,16 @@ for _cls, _onnx in ((ew.Neg, "Neg"), (ew.Exp, "Exp"), (ew.Log, "Log"), (ew.Sqrt,
 
 @converts(ew.Clip)
 def _clip(g, s):
-    none = ""  # an omitted optional input
-    low = none if s["low"] is None else g.scalar(s["low"], s.dtype)
-    high = none if s["high"] is None else g.scalar(s["high"], s.dtype)
-    return [g.op("Clip", [s.inputs[0], low, high])]
+    """Clip with both bounds; one bound alone is Max or Min: ONNX's Clip takes an omitted bound
+    as the dtype's extreme, which would turn an infinity into a finite number."""
+    x, low, high = s.inputs[0], s["low"], s["high"]
+    if low is None or high is None:
+        if low is not None:
+            x = g.op("Max", [x, g.scalar(low, s.dtype)])
+        if high is not None:
+            x = g.op("Min", [x, g.scalar(high, s.dtype)])
+        return [x if x != s.inputs[0] else g.op("Identity", [x])]
+    return [g.op("Clip", [x, g.scalar(low, s.dtype), g.scalar(high, s.dtype)])]
 
 
 @converts(act.Hardtanh)

@@ -62,9 +62,17 @@ _MISSING = object()
 
 
 def _sign(s, fn, free):
-    if fn is not sign_array or len(s.inputs) != 1:  # ONNX's Sign, checked on the values
+    """ONNX's Sign, with 0 at NaN (chainrule's and PyTorch's rule; ONNX's Sign keeps NaN)."""
+    if fn is not sign_array or len(s.inputs) != 1:
         return None
-    return (lambda g: g.op("Sign", s.inputs[:1])), np.sign
+
+    def emit(g):
+        y = g.op("Sign", s.inputs[:1])
+        if s.in_dtypes[0].kind != "f":
+            return y
+        return g.op("Where", [g.op("IsNaN", s.inputs[:1]), g.scalar(0, s.in_dtypes[0]), y])
+
+    return emit, sign_array
 
 
 def _argmax(s, fn, free):
