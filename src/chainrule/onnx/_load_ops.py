@@ -166,10 +166,18 @@ for _name, _fn in {
     "Tan": ops.tan, "Atan": ops.atan, "Asin": ops.asin, "Acos": ops.acos, "Sinh": ops.sinh,
     "Cosh": ops.cosh, "Asinh": ops.asinh, "Acosh": ops.acosh, "Atanh": ops.atanh,
     "Floor": ops.floor, "Ceil": ops.ceil,
-    "Sign": ops.sign, "Relu": ops.relu, "Sigmoid": ops.sigmoid, "Tanh": ops.tanh,
+    "Relu": ops.relu, "Sigmoid": ops.sigmoid, "Tanh": ops.tanh,
     "Softsign": ops.softsign, "Identity": lambda x: x,
 }.items():
     _unary(_name, _fn)
+
+
+@op("Sign")
+def _sign(ctx, attrs, x):
+    """-1, 0 or 1; NaN stays NaN (ONNX's Sign, as NumPy's; chainrule's and PyTorch's give 0)."""
+    if not is_float(x):
+        return ops.sign(x)
+    return ops.where(x._data != x._data, x, ops.sign(x))
 
 
 @op("Round")
@@ -277,13 +285,16 @@ def _clip_bound(value, dtype):
 def _clip(ctx, attrs, x, low=None, high=None):
     low_v = None if low is None else scalar(low)
     high_v = None if high is None else scalar(high)
-    if low_v is None and high_v is None:
-        return x
     if not is_float(x):
+        if low_v is None and high_v is None:
+            return x
         return nondiff(lambda a: get_array_module(a).clip(a, low_v, high_v).astype(a.dtype), x)
     dtype = x._data.dtype
-    return ops.clip(x, None if low_v is None else _clip_bound(low_v, dtype),
-                    None if high_v is None else _clip_bound(high_v, dtype))
+    # An omitted bound is the dtype's extreme (ONNX's rule): infinities become finite.
+    info = get_array_module(x._data).finfo(dtype)
+    low_v = float(info.min) if low_v is None else low_v
+    high_v = float(info.max) if high_v is None else high_v
+    return ops.clip(x, _clip_bound(low_v, dtype), _clip_bound(high_v, dtype))
 
 
 def _gemm_operand(t, transpose):

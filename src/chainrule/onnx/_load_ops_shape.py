@@ -299,9 +299,15 @@ def _trilu(ctx, attrs, x, k=None):
 @op("CumSum", const=(1,))
 def _cumsum(ctx, attrs, x, axis):
     axis = _axis(int(scalar(axis)), x.ndim, "CumSum")
-    if attrs.get("reverse", 0):
+    reverse = attrs.get("reverse", 0)
+    if reverse:
         x = ops.flip(x, (axis,))
-    y = ops.cumsum(x, axis)
-    if attrs.get("exclusive", 0):
-        y = y - x
-    return ops.flip(y, (axis,)) if attrs.get("reverse", 0) else y
+    n = x.shape[axis]
+    if attrs.get("exclusive", 0) and n:
+        # The sums of the entries before each one: shifted by one, not the inclusive sums minus
+        # the entry (inf - inf would be NaN, and a large entry would swallow the small ones).
+        head = ops.cumsum(x[(slice(None),) * axis + (slice(0, n - 1),)], axis)
+        y = ops.pad(head, [(1, 0) if a == axis else (0, 0) for a in range(x.ndim)])
+    else:
+        y = ops.cumsum(x, axis)
+    return ops.flip(y, (axis,)) if reverse else y
