@@ -1,0 +1,136 @@
+"""port14_programs.py (and port14b_...) run unchanged on PyTorch and on chainrule from the same
+weights and draws: losses, accuracies, outputs and final parameters agree to float64 rounding
+(float32 runs to float32 rounding); each program also learns from chainrule's own draws."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import chainrule
+
+torch = pytest.importorskip("torch")
+
+from . import port14_programs as programs  # noqa: E402
+from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
+from .test_port9_programs import _shared_rand  # noqa: E402
+from .test_port12_programs import _shared_normal_draws  # noqa: E402
+from .test_real_programs import _both, _close  # noqa: E402
+
+
+def _classes(seed, n=24, features=(6,), classes=3, scale=1.5):
+    rng = np.random.default_rng(seed)
+    y = np.arange(n) % classes
+    x = rng.standard_normal((n, *features))
+    flat = x.reshape(n, -1)
+    flat[np.arange(n), y] += scale * 2
+    return x, y
+
+
+def _losses(board, key='loss', train=True):
+    return [v for k, t, v in board if k == key and t == train]
+
+
+@pytest.mark.parametrize("concise", [False, True])
+def test_d2l_dropout_mlp_with_book_trainer_and_masks_from_torch_rand_matches_pytorch(
+        monkeypatch, concise):
+    x, y = _classes(1400)
+
+    def build(lib):
+        model = programs.dropout_mlp(lib, concise=concise,
+                                     dropout_1=0.0 if concise else 0.5,
+                                     dropout_2=0.0 if concise else 0.2)
+        with lib.no_grad():
+            model(lib.zeros(1, 6))  # materialise the lazy layers
+        return model
+
+    def run(lib, model):
+        data = programs.tensor_data(lib, lib.tensor(x), lib.tensor(y), 18, 6)
+        with monkeypatch.context() as m:
+            _shared_rand(m, lib, 1401)  # the scratch masks: (torch.rand(X.shape) > p).float()
+            return programs.fit(lib, model, data)
+
+    ours, theirs = _both(build, run)
+    assert [b[:2] for b in ours[0]] == [b[:2] for b in theirs[0]]
+    _close([[b[2] for b in ours[0]], ours[1]], [[b[2] for b in theirs[0]], theirs[1]],
+           rtol=1e-9, atol=1e-11)
+    assert _losses(ours[0])[-1] < _losses(ours[0])[0]
+
+
+def _regression(lib, seed=1402, n=30, num_inputs=20, num_train=10):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((n, num_inputs))
+    y = X @ np.full((num_inputs, 1), 0.01) + 0.05 + 0.01 * rng.standard_normal((n, 1))
+    return programs.tensor_data(lib, lib.tensor(X), lib.tensor(y), num_train, 5)
+
+
+@pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True to a scalar")
+@pytest.mark.parametrize("lambd", [0, 3])
+def test_d2l_weight_decay_from_scratch_with_the_books_sgd_class_matches_pytorch(
+        monkeypatch, lambd):
+    out = {}
+    for lib in (chainrule, torch):
+        with monkeypatch.context() as m:
+            _shared_normal_draws(m, lib, 1403)
+            lib.set_default_dtype(lib.float64)
+            try:
+                out[lib] = programs.weight_decay_scratch(lib, _regression(lib), lambd)
+            finally:
+                lib.set_default_dtype(lib.float32)
+    ours, theirs = out[chainrule], out[torch]
+    assert [b[:2] for b in ours[0]] == [b[:2] for b in theirs[0]]
+    _close([[b[2] for b in ours[0]], [ours[1]], ours[2]],
+           [[b[2] for b in theirs[0]], [theirs[1]], theirs[2]], rtol=1e-9, atol=1e-11)
+
+
+def test_d2l_weight_decay_concise_with_per_group_decay_on_a_lazy_linear_matches_pytorch():
+    def build(lib):
+        model = programs.weight_decay_concise(lib, _regression(lib), wd=3)
+        assert isinstance(model.net.weight, lib.nn.parameter.UninitializedParameter)
+        with lib.no_grad():
+            model(lib.zeros(1, 20))
+        return model
+
+    def run(lib, model):
+        return programs.fit(lib, model, _regression(lib), max_epochs=4)
+
+    ours, theirs = _both(build, run)
+    _close([[b[2] for b in ours[0]], ours[1]], [[b[2] for b in theirs[0]], theirs[1]],
+           rtol=1e-9, atol=1e-11)
+    # the decayed weight shrinks towards zero
+    assert np.abs(ours[1]["net.weight"]).sum() < 0.5 * 20 * 0.5
+
+
+@pytest.mark.parametrize("concise", [False, True])
+def test_d2l_batch_norm_from_scratch_in_a_lazy_lenet_matches_pytorch(concise):
+    x, y = _classes(1404, n=12, features=(1, 28, 28), scale=1.0)
+
+    def run(lib, model):
+        data = programs.tensor_data(lib, lib.tensor(x), lib.tensor(y), 8, 4)
+        board, state = programs.fit(lib, model, data, max_epochs=2)
+        return board, state, programs.bn_moving_stats(model)
+
+    ours, theirs = _both(lambda lib: programs.bn_lenet(lib, concise=concise), run)
+    assert [b[:2] for b in ours[0]] == [b[:2] for b in theirs[0]]
+    _close([[b[2] for b in ours[0]], ours[1], ours[2]],
+           [[b[2] for b in theirs[0]], theirs[1], theirs[2]], rtol=1e-9, atol=1e-11)
+    assert len(ours[2]) == (0 if concise else 4)
+
+
+@pytest.mark.filterwarnings("ignore:Converting a tensor with requires_grad=True to a scalar")
+def test_d2l_chapters_learn_with_chainrules_own_draws():
+    chainrule.manual_seed(0)
+    x, y = _classes(1405)
+    model = programs.dropout_mlp(chainrule)
+    board, _ = programs.fit(chainrule, model,
+                            programs.tensor_data(chainrule, chainrule.tensor(x, dtype=chainrule
+                                                                             .float32),
+                                                 chainrule.tensor(y), 18, 6), max_epochs=8)
+    assert np.mean(_losses(board)[-3:]) < np.mean(_losses(board)[:3])
+    chainrule.set_default_dtype(chainrule.float64)
+    try:
+        board, penalty, _ = programs.weight_decay_scratch(chainrule, _regression(chainrule), 3,
+                                                          max_epochs=10)
+    finally:
+        chainrule.set_default_dtype(chainrule.float32)
+    assert penalty < 0.01 and _losses(board)[-1] < _losses(board)[0]
