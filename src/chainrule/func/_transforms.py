@@ -45,6 +45,12 @@ def _wants_graph(*trees) -> bool:
         t.requires_grad for tree in trees for t in _tensors(tree)))
 
 
+# PyTorch's jacobians (and hessian, through them) take real inputs and give real outputs only;
+# grad, vjp and jvp differentiate complex tensors too (grad's output must be real).
+_REAL_ONLY = ("jacrev", "jacfwd")
+_DIFFERENTIABLE = {"grad_and_value": "fc", "vjp": "fc", "jvp": "fc", "jacrev": "f", "jacfwd": "f"}
+
+
 def _argnums(who, argnums, nargs):
     many = isinstance(argnums, tuple)
     nums = argnums if many else (argnums,)
@@ -66,8 +72,9 @@ def _leaf(who, where, t, create):
     if not isinstance(t, Tensor):
         raise TypeError(f"{who}: {where} must be a Tensor (or a tuple/list/dict of Tensors), "
                         f"got {type(t).__name__}")
-    if t._data.dtype.kind != "f":
-        raise TypeError(f"{who}: {where} must be floating point to be differentiated, got dtype "
+    if t._data.dtype.kind not in _DIFFERENTIABLE[who]:
+        kind = "floating point" if who in _REAL_ONLY else "floating point or complex"
+        raise TypeError(f"{who}: {where} must be {kind} to be differentiated, got dtype "
                         f"{t.dtype}")
     return t.view_as(t) if create and t.requires_grad else t.detach().requires_grad_(True)
 
@@ -146,6 +153,10 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
                        else type(value).__name__)
                 raise RuntimeError(f"{who}: the function must return a 0-d (scalar) Tensor, got "
                                    f"{got}; use vjp or jacrev for other outputs")
+            if value._data.dtype.kind != "f":
+                raise RuntimeError(f"{who}: the function must return a real floating-point "
+                                   f"scalar, got dtype {value.dtype} (as in PyTorch; take .real, "
+                                   f".abs() or use vjp for a complex output)")
             flat = [x for group in leaves for x in group]
             one = Tensor(get_array_module(value._data).ones_like(value._data))
             grads = _backward([value], [one], flat, create)
@@ -176,11 +187,12 @@ def grad(func, argnums=0, has_aux: bool = False):
     return wrapper
 
 
-def _floating_outputs(who, outs):
+def _floating_outputs(who, outs, kinds="fc"):
     for o in outs:
-        if o._data.dtype.kind not in "fc":
-            raise RuntimeError(f"{who}: all outputs of the function must be floating-point or "
-                               f"complex Tensors (as in PyTorch), got one of dtype {o.dtype}")
+        if o._data.dtype.kind not in kinds:
+            what = "real floating-point" if kinds == "f" else "floating-point or complex"
+            raise RuntimeError(f"{who}: all outputs of the function must be {what} Tensors (as "
+                               f"in PyTorch), got one of dtype {o.dtype}")
 
 
 def _check_tensors(who, what, flat):
@@ -243,11 +255,11 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
         out, aux = _split_aux(who, func(*new_args), has_aux)
         outs, out_spec = flatten(out)
         _check_tensors(who, "the function's outputs", outs)
-        floats = [o for o in outs if o._data.dtype.kind == "f"]
+        floats = [o for o in outs if o._data.dtype.kind in "fc"]
         dummies = [_zeros(o).requires_grad_(True) for o in floats]
         jt_u = _backward(floats, dummies, flat, True)  # J^T u, linear in u
         found = iter(_backward(jt_u, tans, dummies, create, zeros=False))
-        jv = [next(found) if o._data.dtype.kind == "f" else None for o in outs]
+        jv = [next(found) if o._data.dtype.kind in "fc" else None for o in outs]
     if strict and any(t is None for t in jv):
         raise RuntimeError("jvp: an output of the function does not depend on the primals; "
                            "this is not allowed with strict=True")
@@ -282,8 +294,8 @@ def _jacobian_transform(who, func, argnums, has_aux, forward):
             out, aux = _split_aux(who, func(*new_args, **kwargs), has_aux)
             outs, out_spec = flatten(out)
             _check_tensors(who, "the function's outputs", outs)
-            if not forward:
-                _floating_outputs(who, outs)
+            _floating_outputs(who, [o for o in outs if forward is False
+                                    or o._data.dtype.kind == "c"], "f")
             flat = [x for group in leaves for x in group]
             jacs = [_regroup(_jacobian_of(o, flat, create, forward), leaves, specs, many)
                     for o in outs]
