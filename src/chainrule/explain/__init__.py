@@ -4,7 +4,8 @@ The lecture names three remedies for a network's poor interpretability, and this
 all three, for any chainrule model:
 
 * sensitivity analysis: per-sample attributions (``saliency``, ``gradient_x_input``,
-  ``smoothgrad``, ``integrated_gradients``, ``occlusion``, ``guided_backprop``, ``deconvnet``)
+  ``smoothgrad``, ``integrated_gradients``, ``occlusion``, ``feature_ablation``,
+  ``guided_backprop``, ``deconvnet``)
   and global sensitivity over a dataset (``mean_abs_gradient``, ``permutation_importance``,
   ``sensitivity_rules``);
 * feature visualization of convolutional nets (``first_layer_filters``, ``top_activating_patches``,
@@ -25,11 +26,11 @@ all three, for any chainrule model:
 """
 
 from ._common import predict_scores
+from .ablation import feature_ablation, occlusion
 from .attribution import (
     IntegratedGradients,
     gradient_x_input,
     integrated_gradients,
-    occlusion,
     saliency,
     smoothgrad,
 )
@@ -84,6 +85,7 @@ __all__ = [
     "apply_mask",
     "compare_decision_tree",
     "deconvnet",
+    "feature_ablation",
     "first_layer_filters",
     "gradient_x_input",
     "induce_rules",

@@ -17,8 +17,8 @@ from ..backend import asnumpy, numpy
 from ..ops import softmax
 from ..train.progress import bar_line
 
-__all__ = ["Progress", "as_batch", "batches", "check_positive_int", "eval_mode", "model_dtype",
-           "predict_scores", "resolve_targets", "score_gradients"]
+__all__ = ["Progress", "as_batch", "batches", "check_positive_int", "chosen_scores", "eval_mode",
+           "model_dtype", "predict_scores", "resolve_targets", "score_gradients"]
 
 OUTPUTS = ("logit", "probability")
 
@@ -86,6 +86,15 @@ def predict_scores(model, x, *, output: str = "logit", batch_size: int = 256):
         for sl in batches(len(x), batch_size):
             parts.append(asnumpy(_scores("predict_scores", model, Tensor(x[sl]), output)._data))
     return numpy.concatenate(parts)
+
+
+def chosen_scores(model, x, t, output, batch_size):
+    """``f(x)[i, t[i]]`` (N,) in float64, without recording."""
+    s = predict_scores(model, x, output=output, batch_size=batch_size)
+    if t.max() >= s.shape[1]:
+        raise ValueError(f"target {int(t.max())} is out of range for a model with {s.shape[1]} "
+                         "outputs")
+    return s[numpy.arange(len(x)), t].astype(numpy.float64)
 
 
 def check_output(who: str, output: str) -> None:

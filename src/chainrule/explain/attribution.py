@@ -10,8 +10,8 @@ The methods, with the papers they come from:
 * ``integrated_gradients``: ``(x - x') * integral_0^1 df/dx(x' + a (x - x')) da`` from a
   baseline ``x'`` (Sundararajan, Taly & Yan 2017); its attributions sum to ``f(x) - f(x')``, and
   the result reports how far the quadrature misses that sum.
-* ``occlusion``: how much the score falls when a window of the input is replaced by a fill
-  value (Zeiler & Fergus 2014's grey square), averaged over the windows covering each input.
+* ``occlusion`` (in ``ablation``): how much the score falls when a window of the input is
+  replaced by a fill value (Zeiler & Fergus 2014's grey square).
 
 Everything runs on the host in eval mode, in batches of ``batch_size`` forward rows, with a
 progress bar on stderr when ``progress=True``.
@@ -28,11 +28,12 @@ from ._common import (
     batches,
     check_output,
     check_positive_int,
+    chosen_scores,
     eval_mode,
-    predict_scores,
     resolve_targets,
     score_gradients,
 )
+from .ablation import occlusion
 
 __all__ = ["IntegratedGradients", "gradient_x_input", "integrated_gradients", "occlusion",
            "saliency", "smoothgrad"]
@@ -220,97 +221,8 @@ def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50
             bar.update(len(idx))
     bar.close()
     attributions = ((x - base) * total).astype(x.dtype)
-    scores = _chosen(model, x, t, output, batch_size)
-    base_scores = _chosen(model, numpy.ascontiguousarray(base), t, output, batch_size)
+    scores = chosen_scores(model, x, t, output, batch_size)
+    base_scores = chosen_scores(model, numpy.ascontiguousarray(base), t, output, batch_size)
     delta = attributions.reshape(len(x), -1).sum(axis=1, dtype=numpy.float64) - (
         scores - base_scores)
     return IntegratedGradients(attributions, delta, scores, base_scores, t)
-
-
-def _chosen(model, x, t, output, batch_size):
-    s = predict_scores(model, x, output=output, batch_size=batch_size)
-    if t.max() >= s.shape[1]:
-        raise ValueError(f"target {int(t.max())} is out of range for a model with {s.shape[1]} "
-                         "outputs")
-    return s[numpy.arange(len(x)), t].astype(numpy.float64)
-
-
-def _windows(who, shape, window, stride):
-    """Window size and stride over the sample's last one (tabular) or two (images) axes."""
-    spatial = shape[-2:] if len(shape) >= 3 else shape[-1:]
-    size = (window,) * len(spatial) if isinstance(window, int) else tuple(window)
-    step = (stride,) * len(spatial) if isinstance(stride, int) else tuple(stride)
-    for name, v in (("window", size), ("stride", step)):
-        if len(v) != len(spatial) or not all(isinstance(s, (int, numpy.integer)) and s >= 1
-                                             for s in v):
-            raise ValueError(f"{who}: {name} must be a positive int or {len(spatial)} of them "
-                             f"for samples of shape {shape}, got {v!r}")
-    if any(s > n for s, n in zip(size, spatial)):
-        raise ValueError(f"{who}: window {size} is larger than the sample's extent {spatial}")
-    if any(st > s < n for s, st, n in zip(size, step, spatial)):  # gaps: 0 / 0 there
-        raise ValueError(f"{who}: stride {step} is larger than the window {size}; inputs "
-                         "between windows would be covered by none")
-    starts = [list(range(0, n - s + 1, st)) + ([n - s] if (n - s) % st else [])
-              for n, s, st in zip(spatial, size, step)]
-    return spatial, size, starts
-
-
-def occlusion(model, x, target=None, *, window=4, stride=2, fill=0.0, output: str = "logit",
-              batch_size: int = 256, progress: bool = False):
-    """Occlusion sensitivity: the fall of the score when a window of the input is covered.
-
-    For images (N, C, H, W) the window is a square over the last two axes and covers every
-    channel; for tabular (N, D) inputs it spans ``window`` neighbouring features. Each input's
-    attribution is the mean of ``f(x) - f(x with the window filled)`` over the windows that
-    cover it, as Zeiler & Fergus's grey-square sweep (and Captum's ``Occlusion``).
-
-    Args:
-        window: the window's size, an int or one per axis.
-        stride: its step, at most the window (larger steps would leave inputs uncovered);
-            windows that would miss the last rows or columns get one more window flush with
-            the edge, so every input is covered.
-        fill: the value put in the window: a number, or "mean" (each sample's own mean).
-        (the other Args as ``saliency``)
-
-    Returns:
-        An array shaped like ``x``.
-    """
-    who = "occlusion"
-    x = as_batch(who, model, x)
-    check_output(who, output)
-    batch_size = check_positive_int(who, "batch_size", batch_size)
-    if not (fill == "mean" or isinstance(fill, (int, float))):
-        raise ValueError(f"{who}: fill must be a number or 'mean', got {fill!r}")
-    spatial, size, starts = _windows(who, x.shape[1:], window, stride)
-    t = resolve_targets(who, model, x, target, output=output, batch_size=batch_size)
-    scores = _chosen(model, x, t, output, batch_size)
-    positions = [(a,) for a in starts[0]] if len(starts) == 1 else [
-        (a, b) for a in starts[0] for b in starts[1]]
-    lead = x.ndim - 1 - len(spatial)
-    total = numpy.zeros(x.shape, dtype=numpy.float64)
-    count = numpy.zeros(x.shape[1 + lead:], dtype=numpy.float64)
-    per = max(batch_size // len(positions), 1)
-    bar = Progress(who, len(x) * len(positions), enabled=progress)
-    for pos in positions:
-        count[tuple(slice(p, p + s) for p, s in zip(pos, size))] += 1
-    with eval_mode(model):
-        for sl in batches(len(x), per):
-            xs = x[sl]
-            fills = (xs.reshape(len(xs), -1).mean(axis=1) if fill == "mean"
-                     else numpy.full(len(xs), fill)).astype(x.dtype)
-            rows = numpy.repeat(xs[None], len(positions), axis=0)
-            for j, pos in enumerate(positions):
-                region = (j, slice(None)) + (slice(None),) * lead + tuple(
-                    slice(p, p + s) for p, s in zip(pos, size))
-                rows[region] = fills.reshape((-1,) + (1,) * (x.ndim - 1))
-            rows = rows.reshape(-1, *x.shape[1:])
-            tt = numpy.tile(t[sl], len(positions))
-            drop = scores[sl][None] - _chosen(model, rows, tt, output, batch_size).reshape(
-                len(positions), len(xs))
-            for j, pos in enumerate(positions):
-                region = (slice(None),) * (1 + lead) + tuple(
-                    slice(p, p + s) for p, s in zip(pos, size))
-                total[sl][region] += drop[j].reshape((-1,) + (1,) * (x.ndim - 1))
-            bar.update(len(rows))
-    bar.close()
-    return (total / count).astype(x.dtype)
