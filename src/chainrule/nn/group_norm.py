@@ -1,7 +1,8 @@
 """GroupNorm, InstanceNorm1d/2d and RMSNorm, with PyTorch's names, defaults and state-dict keys.
 
 The formulas are in ``ops/group_norm.py``. InstanceNorm shares BatchNorm's bookkeeping (its
-``affine`` parameters and, with ``track_running_stats``, the running buffers), with PyTorch's
+``affine`` parameters and, with ``track_running_stats``, the running buffers: their common base
+``_NormBase``, as in PyTorch, where an instance norm is no ``_BatchNorm``), with PyTorch's
 defaults for instance normalization: no affine parameters and no running statistics.
 """
 
@@ -13,7 +14,7 @@ from ..ops.normalization import _normalized_shape
 from ..ops.shape import squeeze, unsqueeze
 from ._checks import float_dtype, positive_int
 from .module import Module
-from .normalization import _BatchNorm, _check_eps
+from .normalization import _check_eps, _NormBase
 from .parameter import Parameter
 
 __all__ = ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d", "RMSNorm"]
@@ -59,7 +60,7 @@ class GroupNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class _InstanceNorm(_BatchNorm):
+class _InstanceNorm(_NormBase):
     """Instance normalization: each channel of each sample standardized over its positions."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,

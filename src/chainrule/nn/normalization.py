@@ -25,8 +25,11 @@ def _check_eps(who, eps):
         raise ValueError(f"{who}: eps must be a non-negative number, got {eps!r}")
 
 
-class _BatchNorm(Module):
-    """Shared implementation; subclasses say which input ranks they accept."""
+class _NormBase(Module):
+    """The state shared by batch and instance normalization (PyTorch's ``_NormBase``): the
+    per-channel ``weight`` and ``bias``, and with ``track_running_stats`` the buffers
+    ``running_mean``, ``running_var`` and ``num_batches_tracked``. Subclasses say which input
+    ranks they accept and how they normalize."""
 
     _ranks: tuple[int, ...] = ()
     _layout = ""
@@ -84,6 +87,18 @@ class _BatchNorm(Module):
                 if self.bias is not None:
                     self.bias.fill_(0)
 
+    def extra_repr(self) -> str:
+        return (
+            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
+        )
+
+
+class _BatchNorm(_NormBase):
+    """Batch normalization (PyTorch's ``_BatchNorm``, the base that ``isinstance`` checks for
+    "a BatchNorm layer" use: ``BatchNorm1d/2d/3d``, their lazy forms and ``SyncBatchNorm``, not
+    the instance norms)."""
+
     def forward(self, x):
         """Normalize ``x`` per channel (axis 1).
 
@@ -120,12 +135,6 @@ class _BatchNorm(Module):
             training=use_batch_stats,
             momentum=factor,
             eps=self.eps,
-        )
-
-    def extra_repr(self) -> str:
-        return (
-            f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-            f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}"
         )
 
 

@@ -12,8 +12,8 @@ import types
 
 # submodule -> the classes PyTorch's holds; the private bases are taken from their own files
 PATHS = {
-    "batchnorm": ("_BatchNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm",
-                  "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d"),
+    "batchnorm": ("_NormBase", "_BatchNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
+                  "SyncBatchNorm", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d"),
     "instancenorm": ("_InstanceNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"),
     "normalization": ("LayerNorm", "GroupNorm", "LocalResponseNorm", "RMSNorm"),
     "conv": ("_ConvNd", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
@@ -40,10 +40,10 @@ def install(package: str, nn_namespace: dict, namespace: dict) -> list[str]:
     from ..conv import _ConvNd
     from ..group_norm import _InstanceNorm
     from ..loss import _Loss, _WeightedLoss
-    from ..normalization import _BatchNorm
+    from ..normalization import _BatchNorm, _NormBase
 
-    private = {"_BatchNorm": _BatchNorm, "_InstanceNorm": _InstanceNorm, "_ConvNd": _ConvNd,
-               "_Loss": _Loss, "_WeightedLoss": _WeightedLoss}
+    private = {"_NormBase": _NormBase, "_BatchNorm": _BatchNorm, "_InstanceNorm": _InstanceNorm,
+               "_ConvNd": _ConvNd, "_Loss": _Loss, "_WeightedLoss": _WeightedLoss}
     made = []
     for name, classes in PATHS.items():
         if isinstance(namespace.get(name), types.ModuleType):

@@ -16,7 +16,7 @@ from ...backend import get_array_module
 from ..conv import _ConvNd
 from ..linear import Linear
 from ..module import Module
-from ..normalization import _BatchNorm
+from ..normalization import _NormBase
 from ..parameter import Parameter
 
 __all__ = ["fuse_conv_bn_eval", "fuse_conv_bn_weights", "fuse_linear_bn_eval",
@@ -65,7 +65,7 @@ def _check(who: str, layer, kind: type, bn) -> None:
     if not isinstance(layer, kind):
         raise TypeError(f"{who}: expected a {kind.__name__.lstrip('_')} layer, got "
                         f"{type(layer).__name__}")
-    if not isinstance(bn, _BatchNorm):
+    if not isinstance(bn, _NormBase):
         raise TypeError(f"{who}: bn must be a BatchNorm layer, got {type(bn).__name__}")
     if layer.training or bn.training:
         raise ValueError(f"{who}: fusion is only for eval mode; call .eval() on both layers "
