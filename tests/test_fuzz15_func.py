@@ -119,3 +119,52 @@ def test_complex_gradients_pass_finite_differences():
             lo = (np.abs(Z3 - d) ** 3).sum()
             parts.append((hi - lo) / (2 * eps))
         np.testing.assert_allclose(g.numpy()[k], parts[0] + 1j * parts[1], rtol=1e-7)
+
+
+# --- vmap's out_dims as a prefix of the outputs' structure -------------------------------------
+
+A43 = RNG.normal(size=(4, 3))
+
+
+def _vm(lib, fn, **kw):
+    return lib.func.vmap(fn, **kw)(T(lib, A43))
+
+
+OUT_DIMS = {  # out_dims nested, as dicts, as (d,) for one output, bools: each was refused
+    "nested_list": lambda L: _vm(L, lambda x: (x, [x * 2, x.sum()]), out_dims=(0, [1, 0])),
+    "nested_wrong_kind": lambda L: _vm(L, lambda x: (x, [x * 2, x.sum()]), out_dims=(0, (1, 0))),
+    "nested_short": lambda L: _vm(L, lambda x: (x, [x * 2, x.sum()]), out_dims=(0, [1])),
+    "list_top": lambda L: _vm(L, lambda x: (x, [x * 2, x.sum()]), out_dims=[0, [1, 0]]),
+    "int_for_subtree": lambda L: _vm(L, lambda x: (x, [x * 2, x]), out_dims=(1, 1)),
+    "dict": lambda L: _vm(L, lambda x: {"a": x, "b": (x.sum(), x)}, out_dims={"a": 1, "b": 0}),
+    "dict_nested": lambda L: _vm(L, lambda x: {"a": x, "b": (x.sum(), x)},
+                                 out_dims={"a": 1, "b": (0, 1)}),
+    "dict_missing_key": lambda L: _vm(L, lambda x: {"a": x, "b": x}, out_dims={"a": 1}),
+    "dict_for_tuple": lambda L: _vm(L, lambda x: (x, x), out_dims={"a": 1}),
+    "one_tuple_for_tensor": lambda L: _vm(L, lambda x: x * 2, out_dims=(1,)),
+    "one_tuple_for_one_tuple": lambda L: _vm(L, lambda x: (x * 2,), out_dims=(1,)),
+    "two_tuple_for_tensor": lambda L: _vm(L, lambda x: x * 2, out_dims=(1, 0)),
+    "tuple_for_dict": lambda L: _vm(L, lambda x: {"a": x}, out_dims=(0,)),
+    "bool": lambda L: _vm(L, lambda x: x * 2, out_dims=True),
+    "bool_in_tuple": lambda L: _vm(L, lambda x: (x, x), out_dims=(False, True)),
+    "string": lambda L: _vm(L, lambda x: x * 2, out_dims="1"),
+    "negative_nested": lambda L: _vm(L, lambda x: (x, [x.outer(x)]), out_dims=(-1, [-2])),
+    "out_of_range_nested": lambda L: _vm(L, lambda x: (x, [x]), out_dims=(0, [2])),
+    "bool_in_dims": lambda L: L.func.vmap(lambda x: x * 2, in_dims=True)(T(L, A43)),
+    "list_in_dims_for_tuple_arg": lambda L: L.func.vmap(lambda p: p[0] * p[1], in_dims=([0, 1],))(
+        (T(L, A43), T(L, A43.T))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(OUT_DIMS))
+def test_vmap_out_dims_structures(name):
+    same(OUT_DIMS[name], name)
+
+
+def test_vmap_out_dims_errors_name_the_structures():
+    with pytest.raises(ValueError, match=r"out_dims has structure tuple\(\*, tuple\(\*\)\) but "
+                                         r"the function's output has structure "
+                                         r"tuple\(\*, list\(\*, \*\)\)"):
+        cr.func.vmap(lambda x: (x, [x, x]), out_dims=(0, (1,)))(cr.zeros(2, 3))
+    with pytest.raises(ValueError, match="out_dims must be ints or None .* got '1'"):
+        cr.func.vmap(lambda x: x, out_dims="1")(cr.zeros(2, 3))

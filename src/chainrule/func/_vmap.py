@@ -63,27 +63,32 @@ def _dims_per_leaf(in_dims, args):
                          f"with {len(args)} positional argument(s)")
     dims = []
     for i, (d, a) in enumerate(zip(in_dims, args)):
-        _broadcast(i, d, a, dims)
+        _broadcast(d, a, dims, f"in_dims[{i}]", f"argument {i}")
     for d in dims:
         if d is not None and (not isinstance(d, numbers.Integral) or isinstance(d, bool)):
             raise ValueError(f"vmap: in_dims must be ints or None, got {d!r}")
     return flat_args, args_spec, dims
 
 
-def _broadcast(i, d, a, dims) -> None:
-    """Append the in_dim of each leaf of ``a``: ``d`` is an int/None for a whole subtree, or a
-    container of the same kind (a prefix of ``a``'s structure)."""
-    if d is None or isinstance(d, numbers.Integral) and not isinstance(d, bool):
+def _broadcast(d, a, dims, who, what, roots=None) -> None:
+    """Append the dim of each leaf of ``a`` (the in_dims of an argument, the out_dims of the
+    outputs): ``d`` is an int/None for a whole subtree, or a container of the same kind (a prefix
+    of ``a``'s structure); ``who`` and ``what`` name them in the error."""
+    roots = roots or (d, a)
+    if d is None or isinstance(d, numbers.Integral):
         dims += [d] * len(flatten(a)[0])
         return
+    if not isinstance(d, (tuple, list, dict)):
+        raise ValueError(f"vmap: {who} must be ints or None (or tuples/lists/dicts of them), "
+                         f"got {d!r}")
     same_kind = (isinstance(d, dict) and isinstance(a, dict) and list(d) == list(a)) or (
         isinstance(d, (tuple, list)) and type(d) is type(a) and len(d) == len(a))
     if not same_kind:
-        raise ValueError(f"vmap: in_dims[{i}] has structure {describe(flatten(d)[1])} but "
-                         f"argument {i} has structure {describe(flatten(a)[1])}")
+        raise ValueError(f"vmap: {who} has structure {describe(flatten(roots[0])[1])} but "
+                         f"{what} has structure {describe(flatten(roots[1])[1])}")
     for dd, aa in zip(d.values() if isinstance(d, dict) else d,
                       a.values() if isinstance(a, dict) else a):
-        _broadcast(i, dd, aa, dims)
+        _broadcast(dd, aa, dims, who, what, roots)
 
 
 def _mapped_size(flat, dims):
@@ -122,16 +127,11 @@ def _stack_outputs(results, out_dims, empty=False):
             raise ValueError(f"vmap: the function returned {describe(s)} for one slice and "
                              f"{describe(spec)} for another; the structure must not change")
     top = results[0]
-    if isinstance(out_dims, tuple) and isinstance(top, tuple):
-        if len(out_dims) != len(top):
-            raise ValueError(f"vmap: out_dims has {len(out_dims)} entries but the function "
-                             f"returned {len(top)} outputs")
-        dims = [d for od, o in zip(out_dims, top) for d in [od] * len(flatten(o)[0])]
-    elif isinstance(out_dims, tuple):
-        raise ValueError(f"vmap: out_dims {out_dims!r} is a tuple but the function returned one "
-                         f"{type(top).__name__}")
-    else:
-        dims = [out_dims] * len(flats[0][0])
+    if (isinstance(out_dims, tuple) and len(out_dims) == 1
+            and not isinstance(top, (tuple, list, dict))):
+        out_dims = out_dims[0]  # PyTorch's (d,) for one output
+    dims: list = []
+    _broadcast(out_dims, top, dims, "out_dims", "the function's output")
     stacked = []
     for j, d in enumerate(dims):
         column = [f[0][j] for f in flats]
@@ -193,7 +193,7 @@ def _stack_column(column, d):
     if not isinstance(first, Tensor):
         raise ValueError(f"vmap: the function must return only Tensors, got "
                          f"{type(first).__name__}; set its out_dim to None to return it as is")
-    if not isinstance(d, numbers.Integral) or isinstance(d, bool):
+    if not isinstance(d, numbers.Integral):  # a bool is PyTorch's 0 or 1
         raise ValueError(f"vmap: out_dims must be ints or None, got {d!r}")
     if not -(first.ndim + 1) <= d <= first.ndim:
         raise ValueError(f"vmap: out_dim {d} is out of range for outputs of shape "
@@ -209,8 +209,10 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         in_dims: the mapped dimension per positional argument (an int or None for all, or a
             tuple with an int, None or a matching container per argument). Keyword arguments
             are passed unchanged to every call.
-        out_dims: where the mapped dimension goes in each output (an int, or a tuple per
-            output); None returns an output that is the same for every slice as it is.
+        out_dims: where the mapped dimension goes in each output: an int or None for all, or
+            a tuple/list/dict matching the outputs' structure down to where an int or None
+            applies to a whole part (as ``in_dims``); None returns an output that is the same
+            for every slice as it is.
         randomness: ``'error'``, ``'different'`` or ``'same'`` (see the module docstring).
         chunk_size: PyTorch's; accepted (None or a positive int), the loop runs one slice at a
             time.
