@@ -71,3 +71,25 @@ def test_update_bn_and_replace_batch_norms_leave_instance_norms_alone():
     for c, t in zip(got["chainrule"][0], got["torch"][0]):
         np.testing.assert_allclose(c, t, rtol=1e-12, atol=1e-12)
     assert got["chainrule"][1] == got["torch"][1] == [True, False]
+
+
+@pytest.mark.parametrize("frozen", [False, True])
+@pytest.mark.parametrize("bias", [False, True])
+@pytest.mark.parametrize("kind", ["conv", "convT", "linear"])
+def test_fused_parameters_require_grad_as_the_layers_did(kind, bias, frozen):
+    # the fused weight and bias always required grad: a frozen layer's fused copy trained, and
+    # a bias-less layer's made-up bias (PyTorch's: requires none) too
+    got = {}
+    for lib in (torch, cr):
+        nn = lib.nn
+        layer = {"conv": lambda: nn.Conv2d(2, 3, 2, bias=bias),
+                 "convT": lambda: nn.ConvTranspose2d(2, 3, 2, bias=bias),
+                 "linear": lambda: nn.Linear(2, 3, bias=bias)}[kind]().double().eval()
+        bn = (nn.BatchNorm1d(3) if kind == "linear" else nn.BatchNorm2d(3)).double().eval()
+        layer.requires_grad_(not frozen)
+        if kind == "linear":
+            fused = nn.utils.fuse_linear_bn_eval(layer, bn)
+        else:
+            fused = nn.utils.fuse_conv_bn_eval(layer, bn, transpose=kind == "convT")
+        got[lib.__name__] = [(n, p.requires_grad) for n, p in fused.named_parameters()]
+    assert got["chainrule"] == got["torch"]

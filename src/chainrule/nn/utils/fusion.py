@@ -27,6 +27,13 @@ def _arr(t):
     return None if t is None else getattr(t, "_data", t)
 
 
+def _fused(weight, fused_w, bias, fused_b) -> tuple[Parameter, Parameter]:
+    """The fused arrays as Parameters that require grad where the layer's did (PyTorch's rule:
+    a frozen weight stays frozen, and the bias made for a layer without one requires none)."""
+    return (Parameter(fused_w, requires_grad=bool(getattr(weight, "requires_grad", True))),
+            Parameter(fused_b, requires_grad=bool(getattr(bias, "requires_grad", False))))
+
+
 def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps: float, bn_w, bn_b,
                          transpose: bool = False) -> tuple[Parameter, Parameter]:
     """The fused convolution's (weight, bias) as new Parameters of the weight's (bias's) dtype.
@@ -43,7 +50,7 @@ def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps: float, bn_w, bn_b
     fused_w = (w * (gamma * rsqrt).reshape(shape + (1,) * (w.ndim - 2))).astype(w.dtype)
     bias_dtype = w.dtype if conv_b is None else b.dtype
     fused_b = ((b - rm) * rsqrt * gamma + beta).astype(bias_dtype)
-    return Parameter(fused_w), Parameter(fused_b)
+    return _fused(conv_w, fused_w, conv_b, fused_b)
 
 
 def fuse_linear_bn_weights(linear_w, linear_b, bn_rm, bn_rv, bn_eps: float, bn_w,
@@ -58,7 +65,7 @@ def fuse_linear_bn_weights(linear_w, linear_b, bn_rm, bn_rv, bn_eps: float, bn_w
     fused_w = w * scale[..., None].astype(w.dtype)
     bias_dtype = w.dtype if linear_b is None else b.dtype
     fused_b = ((b - rm) * scale + beta).astype(bias_dtype)
-    return Parameter(fused_w), Parameter(fused_b)
+    return _fused(linear_w, fused_w, linear_b, fused_b)
 
 
 def _check(who: str, layer, kind: type, bn) -> None:
