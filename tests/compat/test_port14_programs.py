@@ -12,6 +12,7 @@ import chainrule
 torch = pytest.importorskip("torch")
 
 from . import port14_programs as programs  # noqa: E402
+from . import port14b_programs as programs_b  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_port9_programs import _shared_rand  # noqa: E402
 from .test_port12_programs import _shared_normal_draws  # noqa: E402
@@ -134,3 +135,29 @@ def test_d2l_chapters_learn_with_chainrules_own_draws():
     finally:
         chainrule.set_default_dtype(chainrule.float32)
     assert penalty < 0.01 and _losses(board)[-1] < _losses(board)[0]
+
+
+_CNNS = {"nin": programs_b.nin, "googlenet": programs_b.googlenet, "resnet": programs_b.resnet,
+         "resnext": lambda lib: programs_b.resnet(lib, resnext=True),
+         "densenet": programs_b.densenet}
+
+
+@pytest.mark.parametrize("name", sorted(_CNNS))
+def test_d2l_modern_cnns_of_lazy_layers_with_the_books_init_and_trainer_match_pytorch(name):
+    side = 8 if name == "densenet" else 16  # PyTorch's float64 7x7 convolution is slow
+    x, y = _classes(1406, n=12, features=(1, side, side), scale=1.0)
+
+    def build(lib):
+        model = programs_b.materialize(lib, _CNNS[name](lib), (2, 1, side, side))
+        kinds = {type(m).__name__ for m in model.modules()}
+        assert not any(k.startswith("Lazy") for k in kinds), kinds
+        return model
+
+    def run(lib, model):
+        data = programs.tensor_data(lib, lib.tensor(x), lib.tensor(y), 8, 4)
+        return programs.fit(lib, model, data, max_epochs=2)
+
+    ours, theirs = _both(build, run)
+    assert [b[:2] for b in ours[0]] == [b[:2] for b in theirs[0]]
+    _close([[b[2] for b in ours[0]], ours[1]], [[b[2] for b in theirs[0]], theirs[1]],
+           rtol=1e-9, atol=1e-11)
