@@ -14,6 +14,7 @@ from chainrule import nn
 from chainrule.explain import (
     feature_ablation,
     gradient_x_input,
+    integrated_gradients,
     occlusion,
     saliency,
 )
@@ -66,6 +67,37 @@ def test_saliency_and_input_x_gradient_take_captums_target_forms(kind, form):
     np.testing.assert_allclose(gradient_x_input(ours, x, ours_t),
                                _captum(captum_attr.InputXGradient, theirs, x, target=theirs_t),
                                rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("method, captum_method", [
+    ("gausslegendre", "gausslegendre"), ("midpoint", "riemann_middle"),
+    ("left", "riemann_left"), ("right", "riemann_right"),
+    ("riemann_left", "riemann_left"), ("riemann_right", "riemann_right")])
+@pytest.mark.parametrize("kind", ["mlp", "cnn"])
+def test_integrated_gradients_methods_and_baselines_match_captum(method, captum_method, kind):
+    ours, theirs, x, target, rng = _twins(kind, 23)
+    sample = rng.standard_normal(x.shape[1:])
+    batch = rng.standard_normal(x.shape)
+    for steps, mine, theirs_base, chunk in ((2, 0.0, 0.0, 1), (5, 0.3, 0.3, 3),
+                                            (9, sample, torch.tensor(sample[None]), 4),
+                                            (16, batch, torch.tensor(batch), 50)):
+        res = integrated_gradients(ours, x, target, baseline=mine, steps=steps, method=method,
+                                   batch_size=chunk)
+        want, delta = _captum(captum_attr.IntegratedGradients, theirs, x,
+                              target=torch.tensor(target), baselines=theirs_base, n_steps=steps,
+                              method=captum_method, internal_batch_size=max(chunk, len(x)),
+                              return_convergence_delta=True)
+        # Captum's float32 step sizes: its deltas are themselves off by 1e-8 of the score gaps
+        np.testing.assert_allclose(res.attributions, want, rtol=1e-6, atol=1e-7)
+        np.testing.assert_allclose(res.delta, delta, rtol=1e-6, atol=1e-7)
+
+
+def test_integrated_gradients_refuses_captums_riemann_trapezoid():
+    ours, _, x, target, _ = _twins("mlp", 2)
+    with pytest.raises(ValueError, match="riemann_trapezoid.*use 'trapezoid'"):
+        integrated_gradients(ours, x, target, method="riemann_trapezoid")
+    with pytest.raises(ValueError, match="method must be one of .*riemann_left.*got 'simpson'"):
+        integrated_gradients(ours, x, target, method="simpson")
 
 
 @pytest.mark.parametrize("window, stride", [((2,), (2,)), ((3,), (2,)), ((2,), (1,)),

@@ -38,7 +38,9 @@ from .ablation import occlusion
 __all__ = ["IntegratedGradients", "gradient_x_input", "integrated_gradients", "occlusion",
            "saliency", "smoothgrad"]
 
-IG_METHODS = ("gausslegendre", "trapezoid", "midpoint")
+IG_METHODS = ("gausslegendre", "trapezoid", "midpoint", "left", "right")
+# Captum's names for the same rules; its "riemann_trapezoid" is not our trapezoid (below)
+CAPTUM_METHODS = {"riemann_middle": "midpoint", "riemann_left": "left", "riemann_right": "right"}
 
 
 def _gradients(who, model, x, target, output, batch_size, progress):
@@ -167,7 +169,8 @@ def _quadrature(method: str, steps: int):
         weights = numpy.full(steps, 1.0 / (steps - 1))
         weights[[0, -1]] /= 2
         return alphas, weights
-    return (numpy.arange(steps) + 0.5) / steps, numpy.full(steps, 1.0 / steps)
+    offset = {"midpoint": 0.5, "left": 0.0, "right": 1.0}[method]
+    return (numpy.arange(steps) + offset) / steps, numpy.full(steps, 1.0 / steps)
 
 
 def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50,
@@ -180,7 +183,10 @@ def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50
             like one sample or like ``x``.
         steps: points on the path (gradient evaluations per input).
         method: the quadrature: "gausslegendre" (exact for polynomials of degree < 2 steps),
-            "trapezoid" or "midpoint" (the Riemann sums of the paper).
+            "trapezoid", "midpoint", "left" or "right" (the Riemann sums of the paper; Captum's
+            "riemann_middle", "riemann_left" and "riemann_right" are accepted for the last
+            three). Captum's "riemann_trapezoid" weighs every point 1/steps, which sums to
+            (steps - 1)/steps; it is refused, as ``trapezoid`` differs from it.
         batch_size: forward rows per pass (interpolated points of several inputs together).
         (the other Args as ``saliency``)
 
@@ -192,8 +198,14 @@ def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50
     check_output(who, output)
     steps = check_positive_int(who, "steps", steps)
     batch_size = check_positive_int(who, "batch_size", batch_size)
+    if method == "riemann_trapezoid":
+        raise ValueError(f"{who}: Captum's method 'riemann_trapezoid' gives its points weights "
+                         "summing to (steps - 1)/steps, so its attributions miss completeness by "
+                         "that share; use 'trapezoid' (the same points, weights summing to 1)")
+    method = CAPTUM_METHODS.get(method, method)
     if method not in IG_METHODS:
-        raise ValueError(f"{who}: method must be one of {IG_METHODS}, got {method!r}")
+        raise ValueError(f"{who}: method must be one of {IG_METHODS + tuple(CAPTUM_METHODS)}, "
+                         f"got {method!r}")
     base = numpy.asarray(baseline, dtype=x.dtype)
     if base.shape not in ((), x.shape[1:], x.shape):
         raise ValueError(f"{who}: baseline must be a number or shaped like one sample "
