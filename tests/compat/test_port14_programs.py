@@ -13,6 +13,7 @@ torch = pytest.importorskip("torch")
 
 from . import port14_programs as programs  # noqa: E402
 from . import port14b_programs as programs_b  # noqa: E402
+from . import port14c_programs as programs_c  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_port9_programs import _shared_rand  # noqa: E402
 from .test_port12_programs import _shared_normal_draws  # noqa: E402
@@ -161,3 +162,25 @@ def test_d2l_modern_cnns_of_lazy_layers_with_the_books_init_and_trainer_match_py
     assert [b[:2] for b in ours[0]] == [b[:2] for b in theirs[0]]
     _close([[b[2] for b in ours[0]], ours[1]], [[b[2] for b in theirs[0]], theirs[1]],
            rtol=1e-9, atol=1e-11)
+
+
+_RNNS = ["gru", "lstm", "rnn", "stacked", "birnn", "concise_gru", "deep_gru", "concise_lstm",
+         "concise_rnn"]
+
+
+@pytest.mark.parametrize("kind", _RNNS)
+def test_d2l_recurrent_language_models_from_scratch_and_concise_match_pytorch(kind):
+    def build(lib):
+        return programs_c.rnn_lm(lib, len(programs_c.time_machine(lib).vocab), kind)
+
+    def run(lib, model):
+        data = programs_c.time_machine(lib)
+        board, state = programs.fit(lib, model, data, max_epochs=2, gradient_clip_val=1)
+        return board, state, model.predict("the t", 8, data.vocab)
+
+    # float32 as the book's one-hot inputs: to its rounding
+    ours, theirs = _both(build, run, double=False)
+    assert [b[:2] for b in ours[0]] == [b[:2] for b in theirs[0]]
+    assert ours[2] == theirs[2] and ours[2].startswith("the t") and len(ours[2]) == 13
+    _close([[b[2] for b in ours[0]], ours[1]], [[b[2] for b in theirs[0]], theirs[1]],
+           rtol=2e-5, atol=1e-6)
