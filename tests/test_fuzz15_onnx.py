@@ -14,7 +14,7 @@ import chainrule as cr
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-from chainrule.onnx import export, load  # noqa: E402
+from chainrule.onnx import UnsupportedOperatorError, export, load  # noqa: E402
 
 SPECIAL = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 0.5, -0.5, 1.5, 2.5, -2.5, 1e30, -1e30,
                     3.0, -3.0, 1e-30, 0.9999], np.float32)
@@ -70,3 +70,84 @@ def test_clamp_with_one_bound_keeps_infinities(fn):
     Max or Min."""
     x = np.random.default_rng(1).standard_normal(16).astype(np.float32)
     export_and_compare(fn, [x], [SPECIAL])
+
+
+# -- atan2, cumprod, cummax/cummin: converters added in wave 15 --------------------------------
+
+_EDGES = np.array([np.nan, np.inf, -np.inf, 0.0, -0.0, 1.0, -1.0, 1e-30, -1e30, 2.0], np.float32)
+
+
+@pytest.mark.parametrize("opset", [13, 17, 21])
+def test_atan2_every_quadrant_zero_sign_and_infinity(opset):
+    """atan2 had no converter. Every pair of the edge values (signed zeros, infinities, NaN)
+    gives NumPy's (and PyTorch's) angle."""
+    y, x = np.meshgrid(_EDGES, _EDGES)
+    export_and_compare(lambda a, b: cr.atan2(a, b), [y + 1, x], [y, x], opset)
+    rng = np.random.default_rng(2)
+    a, b = rng.standard_normal((2, 3, 7)).astype(np.float32)
+    export_and_compare(lambda a, b: cr.atan2(a, b) * 2, [a, b], [b * 1e3, a])
+
+
+def test_atan2_matches_pytorch_in_float64_and_broadcasts():
+    """onnxruntime has no float64 Atan: ONNX's reference implementation runs the file."""
+    torch = pytest.importorskip("torch")
+    from onnx.reference import ReferenceEvaluator
+
+    rng = np.random.default_rng(3)
+    y, x = rng.standard_normal((4, 5)), rng.standard_normal((1, 5))
+    proto = export(lambda a, b: cr.atan2(a, b), (cr.tensor(y), cr.tensor(x)),
+                   input_names=["y", "x"])
+    y, x = y * 3 - 1, np.concatenate([x[:, :3], [[0.0, -0.0]]], 1)
+    want = torch.atan2(torch.tensor(y), torch.tensor(x)).numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):  # the formula's 1 / 0 finds -0
+        got = ReferenceEvaluator(proto).run(None, {"y": y, "x": x})[0]
+        back = load(proto)(y, x).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=1e-15)
+    np.testing.assert_allclose(back, want, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32])
+@pytest.mark.parametrize("dim", [0, 1, -1])
+def test_cumprod_exports(dtype, dim):
+    """cumprod had no converter (ONNX has only CumSum): the running products are written one
+    Mul per position, in NumPy's order, so they round as chainrule's."""
+    rng = np.random.default_rng(4)
+    x = (rng.standard_normal((3, 6)) * 2).astype(dtype)
+    fresh = (rng.standard_normal((3, 6)) * 2).astype(dtype)
+    if dtype == np.float32:
+        fresh.flat[[1, 7, 13]] = [np.inf, 0.0, np.nan]
+    proto = export_and_compare(lambda t: cr.cumprod(t, dim), [x], [fresh], rtol=0)
+    torch = pytest.importorskip("torch")
+    want = torch.cumprod(torch.tensor(fresh), dim).numpy()
+    np.testing.assert_array_equal(run(proto, {"x0": fresh})[0], want.astype(dtype))
+
+
+@pytest.mark.parametrize("fn", ["cummax", "cummin"])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_cummax_cummin_values_and_indices_as_pytorch(fn, dtype):
+    """cummax/cummin were refused. Values and indices (ties: the later position; from a NaN
+    on, the NaN and each later NaN's position) agree with PyTorch."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(5)
+    x = rng.integers(0, 3, (4, 7)).astype(dtype)
+    fresh = rng.integers(0, 3, (4, 7)).astype(dtype)
+    if dtype == np.float32:
+        fresh[1, 2] = fresh[1, 5] = fresh[2, 0] = np.nan
+        fresh[3, 3] = -np.inf
+    for dim in (1, 0, -1):
+        proto = export_and_compare(lambda t: getattr(cr, fn)(t, dim), [x], [fresh], rtol=0)
+        values, indices = getattr(torch, fn)(torch.tensor(fresh), dim)
+        got = run(proto, {"x0": fresh})
+        np.testing.assert_array_equal(got[0], values.numpy())
+        np.testing.assert_array_equal(got[1], indices.numpy())
+
+
+def test_running_ops_along_a_dynamic_axis_are_refused():
+    x = np.ones((2, 3), np.float32)
+    for fn in (lambda t: cr.cumprod(t, 0), lambda t: cr.cummax(t, 0).values):
+        with pytest.raises(UnsupportedOperatorError, match="along axis 0, whose size changes"):
+            export(fn, x, input_names=["t"], dynamic_axes={"t": {0: "batch"}})
+    round_trip = export(lambda t: cr.cumprod(t, 1), x, input_names=["t"],
+                        dynamic_axes={"t": {0: "batch"}})
+    fresh = np.random.default_rng(6).standard_normal((5, 3)).astype(np.float32)
+    np.testing.assert_array_equal(run(round_trip, {"t": fresh})[0], np.cumprod(fresh, 1))

@@ -20,7 +20,6 @@ from ..ops.indexing import ScatterAddAlong
 from ..ops.methods import Clone
 from ..ops.rearrange import Roll
 from ..ops.reciprocal import Reciprocal
-from ..ops.scan import RunningExtreme
 from ..ops.shape import ScatterAdd
 from ..ops.stats import Norm2, Prod
 from ._export_ops import _as_output_dtype, converts
@@ -77,7 +76,6 @@ def _refused(why):
 converts(_AdaptiveExtremum)(_refused(
     "adaptive max pooling whose windows do not tile the input has no ONNX form here (windows "
     "that tile it, an output size dividing the input's, export as MaxPool)"))
-converts(RunningExtreme)(_refused("cummax/cummin have no ONNX operator"))
 converts(ScatterAdd)(_refused(
     "a scatter-add (F.fold/nn.Fold, EmbeddingBag, istft, or an indexed write's gradient) has no "
     "converter"))
