@@ -99,3 +99,129 @@ def test_clip_with_an_omitted_bound_makes_infinities_finite(bounds):
     inits = {"lo": np.asarray(0.3, np.float32), "hi": np.asarray(0.4, np.float32)}
     m = graph([helper.make_node("Clip", ["x", *bounds], ["y"])], {"x": SPECIAL}, inits)
     compare(m, {"x": SPECIAL})
+
+
+# -- ScatterElements, ScatterND, GatherND, BitShift: added in wave 15 --------------------------
+
+def _distinct(rng, dim, shape, axis):
+    """Indices along ``axis`` without repeats in any line (a plain scatter of repeated
+    positions keeps an unspecified one)."""
+    lines = np.moveaxis(np.zeros(shape, np.int64), axis, -1)
+    for pos in np.ndindex(lines.shape[:-1]):
+        lines[pos] = rng.permutation(dim)[:shape[axis]]
+    return np.moveaxis(lines, -1, axis)
+
+
+@pytest.mark.parametrize("reduction,opset", [("none", 11), ("none", 18), ("add", 16),
+                                             ("mul", 16), ("max", 18), ("min", 18)])
+@pytest.mark.parametrize("axis", [0, 1, -1])
+@pytest.mark.parametrize("dtype", [np.float32, np.int64])
+def test_scatter_elements(reduction, opset, axis, dtype):
+    """ScatterElements was not in the loader's table (PyTorch exports scatter, scatter_add and
+    scatter_reduce as it); negative indices count from the end."""
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((3, 4, 5)) * 3).astype(dtype)
+    shape = [2, 3, 4]
+    dim = x.shape[axis]
+    idx = (_distinct(rng, dim, shape, axis % 3) if reduction == "none"
+           else rng.integers(0, dim, shape))
+    idx = np.where(rng.random(shape) < 0.5, idx - dim, idx)
+    u = (rng.standard_normal(shape) * 3).astype(dtype)
+    attrs = {} if reduction == "none" else {"reduction": reduction}
+    m = graph([helper.make_node("ScatterElements", ["x", "i", "u"], ["y"], axis=axis, **attrs)],
+              {"x": x, "u": u}, {"i": idx}, opset)
+    compare(m, {"x": x, "u": u})
+
+
+@pytest.mark.parametrize("reduction", ["none", "add"])
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_scatter_nd_and_gather_nd(reduction, k):
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((5, 4, 2)).astype(np.float32)
+    flat = rng.permutation(int(np.prod(x.shape[:k])))[:4]
+    if reduction == "add":
+        flat[1] = flat[0]  # a repeated position adds up
+    idx = np.stack(np.unravel_index(flat, x.shape[:k]), -1).reshape(2, 2, k)
+    idx = np.where(rng.random(idx.shape) < 0.5, idx - np.array(x.shape[:k]), idx)
+    u = rng.standard_normal((2, 2, *x.shape[k:])).astype(np.float32)
+    attrs = {} if reduction == "none" else {"reduction": reduction}
+    m = graph([helper.make_node("ScatterND", ["x", "i", "u"], ["y"], **attrs)],
+              {"x": x, "u": u}, {"i": idx}, 16)
+    compare(m, {"x": x, "u": u})
+    m = graph([helper.make_node("GatherND", ["x", "i"], ["y"])], {"x": x}, {"i": idx}, 13)
+    compare(m, {"x": x})
+
+
+def _float64(nodes, inputs, inits, opset, out_shape):
+    m = graph(nodes, inputs, inits, opset)
+    m.graph.output[0].CopyFrom(helper.make_tensor_value_info("y", 11, out_shape))
+    return load(m)
+
+
+@pytest.mark.parametrize("reduction", ["none", "add", "mul", "max", "min"])
+def test_scatter_elements_gradients(reduction):
+    """Float64 gradients of the data and the updates: finite differences and PyTorch's
+    scatter/scatter_add/scatter_reduce (include_self, as ONNX's reductions)."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(9)
+    x, u = rng.standard_normal((3, 4)), rng.standard_normal((2, 4))
+    idx = np.array([[0, 2, 1, 2], [1, 0, 2, 0]]) if reduction == "none" else \
+        rng.integers(-3, 3, (2, 4))
+    attrs = {} if reduction == "none" else {"reduction": reduction}
+    loaded = _float64([helper.make_node("ScatterElements", ["x", "i", "u"], ["y"], **attrs)],
+                      {"x": x, "u": u}, {"i": idx}, 18, (3, 4))
+    xs = cr.tensor(x, requires_grad=True), cr.tensor(u, requires_grad=True)
+    assert cr.autograd.gradcheck(lambda a, b: loaded(a, b), xs)
+    tx, tu = (torch.tensor(a, requires_grad=True) for a in (x, u))
+    ti = torch.tensor(idx % 3)
+    names = {"add": "sum", "mul": "prod", "max": "amax", "min": "amin"}
+    want = (tx.scatter(0, ti, tu) if reduction == "none"
+            else tx.scatter_reduce(0, ti, tu, names[reduction]))
+    w = torch.tensor(rng.standard_normal((3, 4)))
+    (want * w).sum().backward()
+    got = loaded(*xs)
+    (got * cr.tensor(w.numpy())).sum().backward()
+    np.testing.assert_allclose(got.detach().numpy(), want.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(xs[0].grad.numpy(), tx.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(xs[1].grad.numpy(), tu.grad.numpy(), rtol=1e-12)
+
+
+def test_scatter_nd_and_gather_nd_gradients():
+    rng = np.random.default_rng(10)
+    x, u = rng.standard_normal((3, 4)), rng.standard_normal((2, 4))
+    idx = np.array([[2], [-3]])
+    for reduction in ("none", "add"):
+        attrs = {} if reduction == "none" else {"reduction": reduction}
+        loaded = _float64([helper.make_node("ScatterND", ["x", "i", "u"], ["y"], **attrs)],
+                          {"x": x, "u": u}, {"i": idx}, 16, (3, 4))
+        assert cr.autograd.gradcheck(lambda a, b: loaded(a, b), (
+            cr.tensor(x, requires_grad=True), cr.tensor(u, requires_grad=True)))
+    loaded = _float64([helper.make_node("GatherND", ["x", "i"], ["y"])], {"x": x},
+                      {"i": np.array([[0, 1], [-1, 2], [0, 1]])}, 13, (3,))
+    assert cr.autograd.gradcheck(lambda a: loaded(a), (cr.tensor(x, requires_grad=True),))
+
+
+@pytest.mark.parametrize("direction", ["LEFT", "RIGHT"])
+@pytest.mark.parametrize("dtype", [np.uint8, np.uint16, np.uint32, np.uint64])
+def test_bit_shift(direction, dtype):
+    """BitShift (unsigned integers, broadcasting) was not in the loader's table."""
+    rng = np.random.default_rng(11)
+    a = rng.integers(0, 200, (3, 4)).astype(dtype)
+    b = rng.integers(0, 8, (4,)).astype(dtype)
+    m = graph([helper.make_node("BitShift", ["a", "b"], ["y"], direction=direction)],
+              {"a": a, "b": b})
+    compare(m, {"a": a, "b": b})
+
+
+def test_scatter_out_of_range_and_unknown_settings_are_errors():
+    x = np.zeros((3, 4), np.float32)
+    m = graph([helper.make_node("ScatterElements", ["x", "i", "u"], ["y"], axis=1)],
+              {"x": x, "u": np.ones((1, 1), np.float32)}, {"i": np.array([[4]])}, 13)
+    m.graph.output[0].CopyFrom(helper.make_tensor_value_info("y", 1, (3, 4)))
+    with pytest.raises(IndexError, match="ScatterElements: an index is out of range"):
+        load(m)(x, np.ones((1, 1), np.float32))
+    m = graph([helper.make_node("ScatterND", ["x", "i", "u"], ["y"], reduction="mul")],
+              {"x": x, "u": np.ones((1, 4), np.float32)}, {"i": np.array([[1]])}, 16)
+    m.graph.output[0].CopyFrom(helper.make_tensor_value_info("y", 1, (3, 4)))
+    with pytest.raises(ValueError, match="ScatterND reduction='mul'"):
+        load(m)

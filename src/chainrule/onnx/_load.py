@@ -15,7 +15,13 @@ from ..autograd.tensor import Tensor, tensor
 from ..backend import device_of, ensure_array, numpy, to_device
 from ..nn.module import Module
 from ..nn.parameter import Buffer, Parameter
-from . import _load_ops_nn, _load_ops_resize, _load_ops_rnn, _load_ops_shape  # noqa: F401
+from . import (  # noqa: F401 - they register their operators
+    _load_ops_nn,
+    _load_ops_resize,
+    _load_ops_rnn,
+    _load_ops_scatter,
+    _load_ops_shape,
+)
 from ._load_graph import OnnxLoadError, read_graph
 from ._load_ops import OPS, Context, const
 
