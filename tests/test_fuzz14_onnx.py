@@ -257,7 +257,6 @@ def test_sort_topk_argsort_export(fn, ints):
 
 @pytest.mark.parametrize("model,shape,match", [
     (lambda: nn.AdaptiveMaxPool2d((2, 3)), (1, 1, 5, 7), "adaptive max pooling whose windows"),
-    (lambda: nn.Fold((4, 5), 2), (1, 8, 12), "Fold"),
     (lambda: nn.ConvTranspose3d(2, 3, 2), (1, 2, 2, 2, 2), "conv_transpose3d"),
 ])
 def test_refusals_name_what_the_user_wrote(model, shape, match):

@@ -151,3 +151,42 @@ def test_running_ops_along_a_dynamic_axis_are_refused():
                         dynamic_axes={"t": {0: "batch"}})
     fresh = np.random.default_rng(6).standard_normal((5, 3)).astype(np.float32)
     np.testing.assert_array_equal(run(round_trip, {"t": fresh})[0], np.cumprod(fresh, 1))
+
+
+# -- F.fold / nn.Fold: ScatterND with reduction="add" (opset 16) --------------------------------
+
+@pytest.mark.parametrize("settings", [
+    {"output_size": (4, 5), "kernel_size": 2},
+    {"output_size": (5, 6), "kernel_size": (2, 3), "stride": 2, "padding": 1,
+     "dilation": (1, 2)},
+    {"output_size": 6, "kernel_size": 3, "stride": 3},
+])
+@pytest.mark.parametrize("opset", [16, 18, 21])
+def test_fold_exports_with_a_dynamic_batch(settings, opset):
+    """nn.Fold (F.fold) was refused: its overlapping windows are summed by a scatter-add, now
+    ONNX's ScatterND(reduction="add") into zeros shaped from the input."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(12)
+    size = settings["output_size"]
+    size = (size, size) if isinstance(size, int) else size
+    unfold = {k: v for k, v in settings.items() if k != "output_size"}
+    cols = cr.nn.functional.unfold(cr.tensor(rng.standard_normal((2, 3, *size))), **unfold)
+    model = cr.nn.Fold(**settings)
+    x = cols.numpy().astype(np.float32)
+    proto = export(model, x, input_names=["x"], output_names=["y"], opset_version=opset,
+                   dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}})
+    for n in (1, 4):
+        fresh = rng.standard_normal((n, *x.shape[1:])).astype(np.float32)
+        want = torch.nn.Fold(**settings)(torch.tensor(fresh)).numpy()
+        np.testing.assert_allclose(run(proto, {"x": fresh})[0], want, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(load(proto)(fresh).numpy(), want, rtol=1e-6, atol=1e-6)
+
+
+def test_unbatched_fold_in_float64_and_the_opset_it_needs():
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((12, 6))
+    fn = lambda t: cr.nn.functional.fold(t, (3, 4), 2)  # noqa: E731
+    export_and_compare(fn, [x], [rng.standard_normal((12, 6))], opset=16, rtol=1e-12)
+    with pytest.raises(UnsupportedOperatorError, match="F.fold/nn.Fold.*from opset 16; got "
+                       "opset_version=15"):
+        export(fn, x, opset_version=15)

@@ -20,7 +20,6 @@ from ..ops.indexing import ScatterAddAlong
 from ..ops.methods import Clone
 from ..ops.rearrange import Roll
 from ..ops.reciprocal import Reciprocal
-from ..ops.shape import ScatterAdd
 from ..ops.stats import Norm2, Prod
 from ._export_ops import _as_output_dtype, converts
 
@@ -76,9 +75,6 @@ def _refused(why):
 converts(_AdaptiveExtremum)(_refused(
     "adaptive max pooling whose windows do not tile the input has no ONNX form here (windows "
     "that tile it, an output size dividing the input's, export as MaxPool)"))
-converts(ScatterAdd)(_refused(
-    "a scatter-add (F.fold/nn.Fold, EmbeddingBag, istft, or an indexed write's gradient) has no "
-    "converter"))
 converts(ScatterAddAlong)(_refused(
     "a scatter-add along an axis (conv_transpose3d, scatter_add) has no converter"))
 

@@ -22,6 +22,7 @@ from . import (  # noqa: F401 - they register their converters
     _export_ops_nondiff,
     _export_ops_rnn,
     _export_ops_scan,
+    _export_ops_scatter,
     _export_ops_shape,
 )
 from ._export_ops import CONVERTERS, GraphBuilder, OpStep, UnsupportedOperatorError
