@@ -7,8 +7,11 @@ import pytest
 
 import chainrule as cr
 
+from ._fuzz12_check import check
+
 torch = pytest.importorskip("torch")
-pytestmark = pytest.mark.torch
+# PyTorch's rms_norm warns that mixed dtypes take its unfused path
+pytestmark = [pytest.mark.torch, pytest.mark.filterwarnings("ignore:Mismatch dtype:UserWarning")]
 
 
 def _with_instance_norm(lib):
@@ -93,3 +96,64 @@ def test_fused_parameters_require_grad_as_the_layers_did(kind, bias, frozen):
             fused = nn.utils.fuse_conv_bn_eval(layer, bn, transpose=kind == "convT")
         got[lib.__name__] = [(n, p.requires_grad) for n, p in fused.named_parameters()]
     assert got["chainrule"] == got["torch"]
+
+
+def _mixed_norm_calls():
+    """(label, fn(lib, x, w, b, rm, rv)) of every normalization that takes per-channel or
+    elementwise parameters, with x (4, 3, 5)."""
+    def stats(lib, rm, rv):
+        return rm.detach().clone(), rv.detach().clone()
+
+    def bn_train(lib, x, w, b, rm, rv):
+        m, v = stats(lib, rm, rv)
+        return lib.nn.functional.batch_norm(x, m, v, w, b, True, 0.3), m, v
+
+    def in_train(lib, x, w, b, rm, rv):
+        m, v = stats(lib, rm, rv)
+        return lib.nn.functional.instance_norm(x, m, v, w, b, True, 0.3), m, v
+
+    return {
+        "batch_norm training": bn_train,
+        "batch_norm eval": lambda lib, x, w, b, rm, rv: lib.nn.functional.batch_norm(
+            x, rm, rv, w, b, False),
+        "batch_norm without statistics": lambda lib, x, w, b, rm, rv:
+            lib.nn.functional.batch_norm(x, None, None, w, b, True),
+        "instance_norm": in_train,
+        "instance_norm eval": lambda lib, x, w, b, rm, rv: lib.nn.functional.instance_norm(
+            x, rm, rv, w, b, False),
+        "group_norm": lambda lib, x, w, b, rm, rv: lib.nn.functional.group_norm(x, 3, w, b),
+        "layer_norm": lambda lib, x, w, b, rm, rv: lib.nn.functional.layer_norm(
+            x.transpose(1, 2), (3,), w, b),
+        "layer_norm weight only": lambda lib, x, w, b, rm, rv: lib.nn.functional.layer_norm(
+            x.transpose(1, 2), [3], w),
+        "rms_norm": lambda lib, x, w, b, rm, rv: lib.nn.functional.rms_norm(
+            x.transpose(1, 2), (3,), w),
+        "rms_norm eps": lambda lib, x, w, b, rm, rv: lib.nn.functional.rms_norm(
+            x.transpose(1, 2), [3], w, 0.1),
+    }
+
+
+@pytest.mark.parametrize("label", list(_mixed_norm_calls()))
+def test_float16_input_with_float32_parameters(label):
+    # PyTorch normalizes a float16 input with float32 weights, biases and running statistics
+    # (a half input to a layer whose parameters stayed float32) and returns float16, computing
+    # in float32; batch_norm and layer_norm refused (weight dtype is not the input's), and
+    # group_norm, instance_norm and rms_norm returned float32
+    fn = _mixed_norm_calls()[label]
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((4, 3, 5)).astype(np.float16) * 2 + 1
+    w, b = rng.standard_normal(3).astype(np.float32), rng.standard_normal(3).astype(np.float32)
+    rm, rv = rng.standard_normal(3).astype(np.float32), (rng.random(3) + 0.5).astype(np.float32)
+    check(torch, fn, x, w, b, rm, rv, grad=(0, 1, 2), label=label)
+
+
+@pytest.mark.parametrize("x_dtype,w_dtype", [("float32", "float64"), ("float64", "float32"),
+                                             ("float16", "float64"), ("float16", "float32")])
+@pytest.mark.parametrize("eps", [None, 1e-3])
+def test_rms_norm_keeps_the_input_dtype(x_dtype, w_dtype, eps):
+    # rms_norm of a float32 input by a float64 weight was float64 (PyTorch's: float32)
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((3, 2, 4)).astype(x_dtype)
+    w = (rng.random(4) + 0.5).astype(w_dtype)
+    check(torch, lambda lib, x, w: lib.nn.functional.rms_norm(x, [4], w, eps), x, w,
+          grad=(0, 1), label=f"rms_norm {x_dtype} {w_dtype}")

@@ -48,26 +48,34 @@ def _narrow(out):
     return out
 
 
-def _mixed(args, kwargs, keep) -> bool:
-    """Whether a floating Tensor argument (not in ``keep``) is not float16: then the result is
-    not float16 either (``mse_loss`` of float16 and float32 is float32, as PyTorch's)."""
+def _mixed(args, kwargs, keep, allowed=()) -> bool:
+    """Whether a floating Tensor argument (not in ``keep``) is not float16 (nor of a dtype in
+    ``allowed``): then the result is not float16 either (``mse_loss`` of float16 and float32 is
+    float32, as PyTorch's)."""
     named = [(i, v) for i, v in enumerate(args)] + list(kwargs.items())
     return any(isinstance(v, Tensor) and v._data.dtype.kind in "fc" and
-               v._data.dtype != numpy.float16 for k, v in named if k not in keep)
+               v._data.dtype != numpy.float16 and v._data.dtype not in allowed
+               for k, v in named if k not in keep)
 
 
-def in_float32(*keep):
+def in_float32(*keep, float32_params: bool = False):
     """Decorate an op so that, given a float16 Tensor first, it computes in float32 and rounds
     its float32 outputs to float16 once, as PyTorch's normalizations, norms and losses of
     float16 do (their sums of squares overflow float16 past 65504, and NaN gradients followed).
     Arguments named (or at the positions) in ``keep`` pass unchanged: running statistics, which
-    the op updates in place. Gradients flow back through the recorded casts."""
+    the op updates in place. Gradients flow back through the recorded casts.
+
+    ``float32_params``: float32 Tensor arguments beside the float16 input are the op's
+    parameters, and the result is float16 all the same (PyTorch's mixed-dtype normalizations on
+    a CPU: a float16 input to a layer whose weights stayed float32)."""
+    allowed = (numpy.dtype(numpy.float32),) if float32_params else ()
+
     def decorate(op):
         @functools.wraps(op)
         def wrapper(*args, **kwargs):
             first = args[0] if args else kwargs.get("input")
             if not (isinstance(first, Tensor) and first._data.dtype == numpy.float16) or \
-                    kwargs.get("dtype") is not None or _mixed(args, kwargs, keep):
+                    kwargs.get("dtype") is not None or _mixed(args, kwargs, keep, allowed):
                 return op(*args, **kwargs)  # a dtype asked for or mixed: the op's own rule
 
             return call_in_float32(op, args, kwargs, keep)

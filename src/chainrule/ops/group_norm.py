@@ -19,6 +19,7 @@ from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._wide import in_float32
+from .cast import cast
 from .math import rsqrt
 from .normalization import _check_float_tensor, batch_norm, layer_norm
 from .reduce import mean
@@ -48,7 +49,7 @@ def _check_eps(op, eps):
         raise ValueError(f"{op}: eps must be a non-negative number, got {eps!r}")
 
 
-@in_float32()
+@in_float32(float32_params=True)
 def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5):  # noqa: A002
     """Standardize each sample's channels in ``num_groups`` groups (N, C, *), then scale and
     shift each channel by ``weight`` and ``bias`` (shape (C,))."""
@@ -75,7 +76,7 @@ def group_norm(input, num_groups: int, weight=None, bias=None, eps: float = 1e-5
     return _channel_affine(y, weight, bias)
 
 
-@in_float32(1, 2, "running_mean", "running_var")
+@in_float32(1, 2, "running_mean", "running_var", float32_params=True)
 def instance_norm(input, running_mean=None, running_var=None, weight=None,  # noqa: A002
                   bias=None, use_input_stats: bool = True, momentum: float = 0.1,
                   eps: float = 1e-5):
@@ -124,10 +125,11 @@ def _update_running(x, running_mean, running_var, momentum):
                                                                   running_var.dtype)))
 
 
-@in_float32()
+@in_float32(float32_params=True)
 def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
     """``input / sqrt(mean(input^2) + eps) * weight`` over the trailing ``normalized_shape``
-    axes; ``eps=None`` is the dtype's machine epsilon, as PyTorch's."""
+    axes, of the input's dtype; ``eps=None`` is the machine epsilon of the dtype it computes in
+    (float32's for float16), as PyTorch's."""
     op = "rms_norm"
     _check_float_tensor(op, "input", input)
     shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(
@@ -137,9 +139,14 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):  # noqa: A002
                          f"input of shape {input.shape}")
     if weight is not None and tuple(weight.shape) != shape:
         raise ValueError(f"{op}: weight must have shape {shape}, got {tuple(weight.shape)}")
+    # float16 in float32 where the weight is of another dtype still (the decorator's case is a
+    # float32 weight), with float32's epsilon for eps=None, as PyTorch computes float16; the
+    # result has the input's dtype whatever the weight's
+    x = cast(input, "float32") if input.dtype == "float16" else input
     if eps is None:
-        eps = float(get_array_module(input._data).finfo(input.dtype).eps)
+        eps = float(get_array_module(x._data).finfo(x.dtype).eps)
     _check_eps(op, eps)
     axes = tuple(range(input.ndim - len(shape), input.ndim))
-    y = input * rsqrt(mean(input * input, axis=axes, keepdims=True) + eps)
-    return y if weight is None else y * weight
+    y = x * rsqrt(mean(x * x, axis=axes, keepdims=True) + eps)
+    y = y if weight is None else y * weight
+    return y if y.dtype == input.dtype else cast(y, input.dtype)

@@ -166,7 +166,7 @@ def _buffer_array(op, name, r, channels):
     return data
 
 
-@in_float32(1, 2, "running_mean", "running_var")
+@in_float32(1, 2, "running_mean", "running_var", float32_params=True)
 def batch_norm(input, running_mean=None, running_var=None, weight=None, bias=None,  # noqa: A002
                training=False, momentum=0.1, eps=1e-5):
     """Batch normalization: standardize each channel (axis 1) over the batch and spatial axes.
@@ -259,7 +259,7 @@ def _batch_norm_eval(x, mean, var, weight, bias, eps):
     return x * reshape(scale, stat_shape) + reshape(shift, stat_shape)
 
 
-@in_float32()
+@in_float32(float32_params=True)
 def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # noqa: A002
     """Layer normalization: standardize over the trailing ``normalized_shape`` axes of each sample.
 
