@@ -4,6 +4,8 @@ weights and draws: losses, accuracies, outputs and final parameters agree to flo
 
 from __future__ import annotations
 
+import random
+
 import numpy as np
 import pytest
 
@@ -14,8 +16,9 @@ torch = pytest.importorskip("torch")
 from . import port14_programs as programs  # noqa: E402
 from . import port14b_programs as programs_b  # noqa: E402
 from . import port14c_programs as programs_c  # noqa: E402
+from . import port14d_programs as programs_d  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
-from .test_port9_programs import _shared_rand  # noqa: E402
+from .test_port9_programs import _shared_rand, _shared_randn  # noqa: E402
 from .test_port12_programs import _shared_normal_draws  # noqa: E402
 from .test_real_programs import _both, _close  # noqa: E402
 
@@ -184,3 +187,71 @@ def test_d2l_recurrent_language_models_from_scratch_and_concise_match_pytorch(ki
     assert ours[2] == theirs[2] and ours[2].startswith("the t") and len(ours[2]) == 13
     _close([[b[2] for b in ours[0]], ours[1]], [[b[2] for b in theirs[0]], theirs[1]],
            rtol=2e-5, atol=1e-6)
+
+
+def _in_float64(run):
+    """``run(lib, model)`` under set_default_dtype(float64): the tutorials' tensors made by
+    ``torch.zeros``/``torch.Tensor`` then meet the float64 model."""
+    def wrapped(lib, model):
+        lib.set_default_dtype(lib.float64)
+        try:
+            return run(lib, model)
+        finally:
+            lib.set_default_dtype(lib.float32)
+    return wrapped
+
+
+def test_pytorch_nlp_tutorial_bag_of_words_classifier_matches_pytorch():
+    ours, theirs = _both(programs_d.bow_classifier,
+                         _in_float64(lambda lib, m: programs_d.train_bow(lib, m)))
+    _close(list(ours), list(theirs), rtol=1e-9, atol=1e-11)
+    assert np.mean(ours[0][-4:]) < np.mean(ours[0][:4])
+
+
+@pytest.mark.parametrize("cbow", [False, True])
+def test_pytorch_word_embeddings_tutorial_ngram_and_cbow_match_pytorch(cbow):
+    vocab = set(programs_d.SONNET)
+    word_to_ix = {word: i for i, word in enumerate(vocab)}
+
+    def build(lib):
+        return programs_d.ngram_lm(lib, len(vocab), cbow=cbow)
+
+    def run(lib, model):
+        return programs_d.train_ngram(lib, model, word_to_ix, cbow=cbow)
+
+    ours, theirs = _both(build, run)
+    _close(list(ours), list(theirs), rtol=1e-9, atol=1e-11)
+    assert ours[0][-1] < ours[0][0]
+
+
+def test_pytorch_sequence_models_tutorial_lstm_steps_and_tagger_match_pytorch(monkeypatch):
+    def run(lib, model):
+        with monkeypatch.context() as m:
+            _shared_randn(m, lib, 1407)
+            return programs_d.train_lstm_tagger(lib, model)
+
+    ours, theirs = _both(programs_d.lstm_tagger, _in_float64(run))
+    assert ours[4] == theirs[4]
+    _close(list(ours[:4]), list(theirs[:4]), rtol=1e-9, atol=1e-11)
+    assert ours[2][-1] < ours[2][0]
+
+
+def test_pytorch_char_rnn_name_generation_tutorial_matches_pytorch():
+    def run(lib, model):
+        random.seed(1408)
+        return programs_d.train_name_rnn(lib, model)
+
+    ours, theirs = _both(lambda lib: programs_d.name_rnn(lib, dropout=0.0), _in_float64(run))
+    assert ours[2] == theirs[2] and all(n[0] in "ABC" for n in ours[2])
+    _close(list(ours[:2]), list(theirs[:2]), rtol=1e-9, atol=1e-11)
+
+
+def test_pytorch_nlp_tutorials_learn_with_chainrules_own_draws():
+    chainrule.manual_seed(1)
+    random.seed(1409)
+    rnn = programs_d.name_rnn(chainrule)  # with its Dropout(0.1), in float32
+    losses, _, names = programs_d.train_name_rnn(chainrule, rnn, n_iters=40)
+    assert np.mean(losses[-8:]) < np.mean(losses[:8]) and len(names) == 9
+    tagger = programs_d.lstm_tagger(chainrule)
+    _, _, losses, _, tags = programs_d.train_lstm_tagger(chainrule, tagger, epochs=200)
+    assert losses[-1] < 0.5 * losses[0] and tags == [0, 1, 2, 0, 1]
