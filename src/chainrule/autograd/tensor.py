@@ -12,7 +12,7 @@ import weakref
 from ..backend import MetaArray, asnumpy, config, device_of, get_array_module, numpy, to_device
 from ..backend.device import device as _device
 from ..backend.printing import array2string_options
-from .hooks import RemovableHandle
+from .hooks import RemovableHandle, write_watchers
 from .tensor_data import Size, legacy_data
 
 __all__ = ["Size", "Tensor", "tensor"]
@@ -104,8 +104,10 @@ class Tensor:
             self._mark_changed()
 
     def _mark_changed(self) -> None:
-        """Count one in-place change of the values."""
+        """Count one in-place change of the values; tell the watchers (``hooks.watch_writes``)."""
         self._version += 1
+        for watcher in write_watchers.get():
+            watcher(self)
 
     def _set_array(self, array) -> None:
         """Hold ``array`` as the values (Parameter overrides this to protect them)."""
