@@ -168,3 +168,111 @@ def test_vmap_out_dims_errors_name_the_structures():
         cr.func.vmap(lambda x: (x, [x, x]), out_dims=(0, (1,)))(cr.zeros(2, 3))
     with pytest.raises(ValueError, match="out_dims must be ints or None .* got '1'"):
         cr.func.vmap(lambda x: x, out_dims="1")(cr.zeros(2, 3))
+
+
+# --- vmap and in-place changes -----------------------------------------------------------------
+# A loop changed a tensor shared by the slices once per slice: an in_dims=None argument ended
+# with the last slice's sum added N times (PyTorch raises), an accumulator grew N times (PyTorch
+# adds once), a BatchNorm in training mode updated its running statistics per sample (PyTorch
+# raises). chainrule now raises for all of them, and changes of slices of mapped inputs and of
+# tensors made inside the function compute as PyTorch's.
+
+
+def _bn_model(L, seed=0):
+    L.manual_seed(seed)
+    model = L.nn.Sequential(L.nn.Linear(3, 4), L.nn.BatchNorm1d(4), L.nn.Tanh()).double()
+    r = np.random.default_rng(seed)
+    model.load_state_dict({k: L.tensor(np.abs(r.normal(size=tuple(v.shape)))
+                                       if "float" in str(v.dtype) else np.asarray(v))
+                           for k, v in model.state_dict().items()})
+    return model
+
+
+def _accumulate(L):
+    acc = L.zeros(3, dtype=L.float64)
+    out = L.func.vmap(lambda x: (acc.add_(1), x * 2)[1])(T(L, A43))
+    return out, acc
+
+
+def _ensemble(L, train):
+    models = [_bn_model(L, s).train(train) for s in range(3)]
+    params, buffers = L.func.stack_module_state(models)
+
+    def fmodel(p, b, x):
+        return L.func.functional_call(models[0], (p, b), (x,))
+    out = L.func.vmap(fmodel)(params, buffers, T(L, B353))
+    out.pow(2).sum().backward()
+    return out, {k: v.grad for k, v in params.items()}, buffers
+
+
+RNG_FIXED = np.random.default_rng(151)
+B453, B353 = RNG_FIXED.normal(size=(4, 5, 3)), RNG_FIXED.normal(size=(3, 5, 3))
+
+IN_PLACE = {
+    "unmapped_target_mapped_value": lambda L: L.func.vmap(
+        lambda x, y: x.add_(y), in_dims=(None, 0))(T(L, A43[0]).clone(), T(L, A43)),
+    "unmapped_target_setitem": lambda L: L.func.vmap(
+        lambda x, y: (x.__setitem__(0, y.sum()), y * x)[1], in_dims=(None, 0))(
+        T(L, A43[0]).clone(), T(L, A43)),
+    "captured_copy_": lambda L: (lambda buf: L.func.vmap(lambda x: buf.copy_(x) * 2)(T(L, A43)))(
+        L.zeros(3, dtype=L.float64)),
+    "batch_norm_training": lambda L: L.func.vmap(_bn_model(L))(T(L, B453)),
+    "per_sample_grad_batch_norm_training": lambda L: (lambda m: L.func.vmap(L.func.grad(
+        lambda p, b, x: L.func.functional_call(m, (p, b), (x,)).sum()),
+        in_dims=(None, None, 0))(dict(m.named_parameters()), dict(m.named_buffers()),
+                                 T(L, B453)))(_bn_model(L)),
+    "nested_unmapped_at_outer_level": lambda L: L.func.vmap(
+        lambda y, w: L.func.vmap(lambda wr: wr.mul_(y.sum()))(w), in_dims=(0, None))(
+        T(L, A43), T(L, np.ones((2, 3)))),
+    # what still computes: slices of mapped inputs, clones, tensors made inside the function
+    "mapped_slice_add_": lambda L: (lambda x: (L.func.vmap(lambda r: r.add_(1.5))(x), x))(
+        T(L, A43)),
+    "mapped_slice_in_dims_1": lambda L: (lambda x: (L.func.vmap(
+        lambda r: r.mul_(r.sum()), in_dims=1)(x), x))(T(L, A43)),
+    "mapped_pytree_setitem": lambda L: (lambda d: (L.func.vmap(
+        lambda p: (p["a"].__setitem__(0, 7.0), p["a"] + p["b"])[1])(d), d["a"]))(
+        {"a": T(L, A43), "b": T(L, A43 * 2)}),
+    "clone_of_mapped_then_change": lambda L: L.func.vmap(lambda x, y: x.clone().add_(y))(
+        T(L, A43), T(L, A43 * 3)),
+    "mapped_target_unmapped_value": lambda L: L.func.vmap(
+        lambda x, y: x.clone().mul_(y), in_dims=(0, None))(T(L, A43), T(L, A43[1])),
+    "nested_mapped_inner": lambda L: (lambda x: (L.func.vmap(L.func.vmap(
+        lambda v: v.sub_(1)))(x), x))(T(L, B453)),
+    "batch_norm_eval": lambda L: L.func.vmap(_bn_model(L).eval())(T(L, B453)),
+    "batch_norm_replaced": lambda L: L.func.vmap(
+        L.func.replace_all_batch_norm_modules_(_bn_model(L)))(T(L, B453)),
+    "ensemble_batch_norm_training": lambda L: _ensemble(L, True),
+    "ensemble_batch_norm_eval": lambda L: _ensemble(L, False),
+    "empty_map_unmapped_target": lambda L: L.func.vmap(lambda x, y: x.add_(y), in_dims=(None, 0))(
+        T(L, A43[0]).clone(), T(L, np.zeros((0, 3)))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(IN_PLACE))
+def test_vmap_in_place_changes(name):
+    same(IN_PLACE[name], name)
+
+
+def test_vmap_refuses_changing_an_unmapped_tensor_once_per_slice():
+    """By a value that is not mapped PyTorch's batched call changes it once; a loop cannot tell
+    that from a change by a mapped value, and refuses both (rather than adding N times)."""
+    out, acc = _accumulate(torch)
+    assert acc.tolist() == [1.0, 1.0, 1.0] and tuple(out.shape) == (4, 3)
+    acc = cr.zeros(3, dtype=cr.float64)
+    with pytest.raises(RuntimeError, match=r"changed in place a tensor that is not mapped "
+                                           r"\(dtype float64, shape \(3,\)\).*in_dims"):
+        cr.func.vmap(lambda x: (acc.add_(1), x * 2)[1])(cr.tensor(A43))
+    assert acc.tolist() == [2.0, 2.0, 2.0]  # the two slices that ran
+    single = cr.func.vmap(lambda x: (acc.add_(1), x * 2)[1])(cr.tensor(A43[:1]))
+    assert single.shape == (1, 3) and acc.tolist() == [3.0, 3.0, 3.0]  # once, as PyTorch's
+
+
+def test_vmap_changing_a_tensor_made_inside_by_a_mapped_value_computes_per_slice():
+    """PyTorch refuses it (the new tensor is not batched); the loop's slices each have their own
+    new tensor, so chainrule gives what the function computes on each slice."""
+    with pytest.raises(RuntimeError):
+        torch.func.vmap(lambda x, y: x.clone().add_(y), in_dims=(None, 0))(
+            torch.tensor(A43[0]), torch.tensor(A43))
+    got = cr.func.vmap(lambda x, y: x.clone().add_(y), in_dims=(None, 0))(
+        cr.tensor(A43[0]), cr.tensor(A43))
+    np.testing.assert_array_equal(got.numpy(), A43[0] + A43)

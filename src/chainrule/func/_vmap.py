@@ -10,6 +10,9 @@ Randomness: ``'error'`` raises when ``f`` draws random numbers (any draw through
 generators: ``rand``, ``dropout``, ``nn.Dropout``...); ``'different'`` lets each slice draw its
 own numbers (a loop does this by itself); ``'same'`` rewinds every generator ``f`` drew from to
 its state before the first slice, so every slice draws the same numbers.
+
+In-place changes: a tensor that the slices share (captured, ``in_dims=None``, a BatchNorm's
+running statistics) would be changed once per slice; ``vmap`` refuses that (``_writes``).
 """
 
 from __future__ import annotations
@@ -18,11 +21,13 @@ import functools
 import numbers
 
 from ..autograd import Tensor
+from ..autograd.hooks import watch_writes
 from ..backend import get_array_module
 from ..backend.random import watch_draws
 from ..nn import Module
 from ..ops.join import stack
 from ._pytree import describe, flatten, unflatten
+from ._writes import SharedWrites
 
 __all__ = ["stack_module_state", "vmap"]
 
@@ -161,19 +166,22 @@ def _map_nothing(func, flat, spec, dims, kwargs, out_dims, randomness):
     every generator it draws from rewound afterwards; the stacked outputs are cut to length 0."""
     pairs = [(x, x) if d is None else _stand_ins(x, d) for x, d in zip(flat, dims)]
     watcher = _Randomness("error" if randomness == "error" else "same")
+    writes = SharedWrites([])
     results = []
-    with watch_draws(watcher):
+    with watch_draws(watcher), watch_writes(writes):
         for k in (0, 1):
             watcher.next_slice()
+            writes.next_slice()
             try:
                 results.append(func(*unflatten([p[k] for p in pairs], spec), **kwargs))
             except Exception as e:
-                if watcher.refused:
+                if watcher.refused or writes.shared is not None:
                     raise
                 raise ValueError(f"vmap: the mapped dimension has size 0, so the function was "
                                  f"called on stand-in slices of {('zeros', 'ones')[k]} to learn "
                                  f"its output shapes, and it raised {type(e).__name__}: "
                                  f"{e}") from e
+            writes.check()
     watcher.next_slice()
     return _stack_outputs(results, out_dims, empty=True)
 
@@ -245,12 +253,15 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
         if size == 0:
             return _map_nothing(func, flat, spec, dims, kwargs, out_dims, randomness)
         watcher = _Randomness(randomness)
+        writes = SharedWrites([x for x, d in zip(flat, dims) if d is not None])
         results = []
-        with watch_draws(watcher):
+        with watch_draws(watcher), watch_writes(writes):
             for i in range(size):
                 watcher.next_slice()
+                writes.next_slice()
                 sliced = [x if d is None else _slice(x, d, i) for x, d in zip(flat, dims)]
                 results.append(func(*unflatten(sliced, spec), **kwargs))
+                writes.check()
         return _stack_outputs(results, out_dims)
 
     return wrapper
