@@ -190,3 +190,24 @@ def test_unbatched_fold_in_float64_and_the_opset_it_needs():
     with pytest.raises(UnsupportedOperatorError, match="F.fold/nn.Fold.*from opset 16; got "
                        "opset_version=15"):
         export(fn, x, opset_version=15)
+
+
+def test_split_along_a_dynamic_axis_keeps_the_last_piece_open():
+    """x.split([1, n - 1]) along a dynamic axis was written as Split with the example's sizes
+    (1, 2): onnxruntime failed on any other length. The cuts agree between the recordings, so
+    the pieces are now Slices, the last one to the end of the axis."""
+    rng = np.random.default_rng(14)
+
+    def model(x):
+        head, tail = x.split([1, x.shape[1] - 1], 1)
+        first, *rest = x.unbind(2)
+        return cr.cat([tail, head], 1) * 2, first + rest[0]
+
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    proto = export(model, x, input_names=["x"], dynamic_axes={"x": {0: "b", 1: "s"}})
+    for shape in ((2, 3, 4), (1, 6, 4), (3, 2, 4)):
+        fresh = rng.standard_normal(shape).astype(np.float32)
+        want = model(cr.tensor(fresh))
+        for got, back, w in zip(run(proto, {"x": fresh}), load(proto)(fresh), want):
+            same(got, w.numpy())
+            same(back.numpy(), w.numpy())

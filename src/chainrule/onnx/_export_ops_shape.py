@@ -104,8 +104,15 @@ def _stack(g, s):
 
 @converts(Split)
 def _split(g, s):
+    """ONNX's Split with the pieces' sizes; where the axis changes size with the dynamic axes
+    (the cuts do not: the recordings agree on them), the last piece runs to the end, so the
+    pieces are Slices."""
     axis = int(s["axis"]) % len(s.in_shapes[0])
     edges = [0, *s["cuts"], s.in_shapes[0][axis]]
+    if s.alt_in_shapes[0][axis] != s.in_shapes[0][axis]:
+        return [g.op("Slice", [s.inputs[0], g.ints([a]), g.ints([b if i < len(edges) - 2
+                                                                 else _BIG]), g.ints([axis])])
+                for i, (a, b) in enumerate(zip(edges, edges[1:]))]
     sizes = [max(0, b - a) for a, b in zip(edges, edges[1:])]
     outs = g.op("Split", [s.inputs[0], g.ints(sizes)], axis=axis, n_out=len(sizes))
     return outs if len(sizes) > 1 else [outs]
