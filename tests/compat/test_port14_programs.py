@@ -17,6 +17,7 @@ from . import port14_programs as programs  # noqa: E402
 from . import port14b_programs as programs_b  # noqa: E402
 from . import port14c_programs as programs_c  # noqa: E402
 from . import port14d_programs as programs_d  # noqa: E402
+from . import port14e_programs as programs_e  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_port9_programs import _shared_rand, _shared_randn  # noqa: E402
 from .test_port12_programs import _shared_normal_draws  # noqa: E402
@@ -255,3 +256,57 @@ def test_pytorch_nlp_tutorials_learn_with_chainrules_own_draws():
     tagger = programs_d.lstm_tagger(chainrule)
     _, _, losses, _, tags = programs_d.train_lstm_tagger(chainrule, tagger, epochs=200)
     assert losses[-1] < 0.5 * losses[0] and tags == [0, 1, 2, 0, 1]
+
+
+def _no_prefix(value):
+    """``str(dtype)`` is ``torch.float32`` in PyTorch and ``float32`` here."""
+    if isinstance(value, str):
+        return value.removeprefix("torch.")
+    if isinstance(value, dict):
+        return {k: _no_prefix(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_no_prefix(v) for v in value)
+    return value
+
+
+def test_pytorch_blitz_tensors_and_autograd_pages_match_pytorch():
+    for page in (programs_e.tensors_page, programs_e.autograd_pages):
+        ours, theirs = _no_prefix(page(chainrule)), _no_prefix(page(torch))
+        assert ours.keys() == theirs.keys()
+        for key in ours:
+            if key == "wb":
+                for a, b in zip(ours[key], theirs[key]):
+                    _close(a, b, rtol=1e-6, atol=1e-7)
+            else:
+                assert ours[key] == theirs[key], key
+    ours = programs_e.tensors_page(chainrule)
+    assert ours["t_to_n"] == ([2.0] * 5, [2.0] * 5) and ours["n_to_t"][0] == [2.0] * 5
+
+
+def test_pytorch_blitz_frozen_features_with_new_fc_and_momentum_sgd_match_pytorch():
+    rng = np.random.default_rng(1410)
+    x, y = rng.standard_normal((6, 6)), np.arange(6) % 3
+
+    def run(lib, model):
+        return programs_e.finetune_frozen(lib, model, lib.tensor(x), lib.tensor(y))
+
+    ours, theirs = _both(programs_e.frozen_net, run)
+    assert ours[1] == theirs[1] == [True, True]
+    _close([ours[0], ours[2]], [theirs[0], theirs[2]], rtol=1e-9, atol=1e-11)
+
+
+def test_pytorch_blitz_cifar_classifier_with_saved_state_and_per_class_accuracy_matches_pytorch(
+        tmp_path):
+    x, y = _classes(1411, n=16, features=(3, 32, 32), classes=4, scale=3.0)
+
+    def run(lib, model):
+        data = lib.utils.data
+        train = data.DataLoader(data.TensorDataset(lib.tensor(x[:8]), lib.tensor(y[:8])),
+                                batch_size=2)
+        test = data.DataLoader(data.TensorDataset(lib.tensor(x[8:]), lib.tensor(y[8:])),
+                               batch_size=4)
+        return programs_e.train_cifar(lib, model, train, test, tmp_path / lib.__name__)
+
+    ours, theirs = _both(programs_e.cifar_net, run)
+    assert ours[:3] == theirs[:3]
+    _close(ours[3], theirs[3], rtol=1e-9, atol=1e-11)
