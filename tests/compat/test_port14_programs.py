@@ -18,6 +18,7 @@ from . import port14b_programs as programs_b  # noqa: E402
 from . import port14c_programs as programs_c  # noqa: E402
 from . import port14d_programs as programs_d  # noqa: E402
 from . import port14e_programs as programs_e  # noqa: E402
+from . import port14f_programs as programs_f  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_port9_programs import _shared_rand, _shared_randn  # noqa: E402
 from .test_port12_programs import _shared_normal_draws  # noqa: E402
@@ -310,3 +311,72 @@ def test_pytorch_blitz_cifar_classifier_with_saved_state_and_per_class_accuracy_
     ours, theirs = _both(programs_e.cifar_net, run)
     assert ours[:3] == theirs[:3]
     _close(ours[3], theirs[3], rtol=1e-9, atol=1e-11)
+
+
+def _loaders(lib, x, y, split, batch_size):
+    data = lib.utils.data
+    return (data.DataLoader(data.TensorDataset(lib.tensor(x[:split]), lib.tensor(y[:split])),
+                            batch_size=batch_size),
+            data.DataLoader(data.TensorDataset(lib.tensor(x[split:]), lib.tensor(y[split:])),
+                            batch_size=batch_size))
+
+
+def test_yunjey_bidirectional_lstm_classifier_matches_pytorch():
+    x, y = _classes(1412, n=16, features=(1, 6, 6), scale=2.0)
+
+    def run(lib, model):
+        return programs_f.train_birnn(lib, model, *_loaders(lib, x, y, 12, 4))
+
+    ours, theirs = _both(programs_f.birnn, _in_float64(run))
+    assert ours[:2] == theirs[:2]
+    _close(ours[2], theirs[2], rtol=1e-9, atol=1e-11)
+
+
+def test_yunjey_deep_residual_network_with_update_lr_matches_pytorch():
+    x, y = _classes(1413, n=8, features=(3, 32, 32), scale=2.0)
+
+    def run(lib, model):
+        return programs_f.train_resnet(lib, model, _loaders(lib, x, y, 8, 4)[0])
+
+    ours, theirs = _both(programs_f.resnet, run)
+    assert ours[1] == theirs[1] == pytest.approx([0.01, 0.01 / 3, 0.01 / 3, 0.01 / 9])
+    _close([ours[0], ours[2], ours[3]], [theirs[0], theirs[2], theirs[3]], rtol=1e-9,
+           atol=1e-11)
+
+
+def _shared_multinomial(monkeypatch, lib, seed):
+    """``torch.multinomial(prob, num_samples=1)`` from one shared NumPy stream."""
+    rng = np.random.default_rng(seed)
+
+    def multinomial(prob, num_samples, replacement=False, **kwargs):
+        assert num_samples == 1
+        p = np.atleast_2d(prob.detach().numpy().astype(np.float64))
+        ids = [[rng.choice(p.shape[1], p=row / row.sum())] for row in p]
+        return lib.tensor(ids if prob.dim() == 2 else ids[0])
+
+    monkeypatch.setattr(lib, "multinomial", multinomial)
+
+
+TEXT = """the cat sat on the mat
+the dog sat on the log
+a cat and a dog met on the mat"""
+
+
+def test_yunjey_lstm_language_model_with_detached_list_states_and_sampling_matches_pytorch(
+        monkeypatch, tmp_path):
+    (tmp_path / "train.txt").write_text(TEXT)
+    vocab = len({w for line in TEXT.split("\n") for w in line.split()}) + 1
+
+    def run(lib, model):
+        corpus = programs_f.corpus(lib)
+        ids = corpus.get_data(tmp_path / "train.txt", batch_size=2)
+        out = tmp_path / lib.__name__
+        out.mkdir()
+        with monkeypatch.context() as m:
+            _shared_multinomial(m, lib, 1414)
+            return ids.tolist(), programs_f.train_rnnlm(lib, model, ids, corpus, out)
+
+    ours, theirs = _both(lambda lib: programs_f.rnnlm(lib, vocab), _in_float64(run))
+    assert ours[0] == theirs[0] and len(ours[0]) == 2
+    assert ours[1][:2] == theirs[1][:2]
+    _close(ours[1][2], theirs[1][2], rtol=1e-9, atol=1e-11)
