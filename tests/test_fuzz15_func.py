@@ -79,6 +79,8 @@ COMPLEX = {
     "grad_and_value_complex_input": lambda L: L.func.grad_and_value(lambda a: a.abs().sum())(
         T(L, Z3)),
     "grad_complex_output": lambda L: L.func.grad(lambda a: (a * 1j).sum())(T(L, X3)),
+    "grad_integer_output": lambda L: L.func.grad(lambda a: (a > 0).sum())(T(L, X3)),
+    "grad_bool_output": lambda L: L.func.grad(lambda a: (a > 0).all())(T(L, X3)),
     "grad_real_part_of_complex": lambda L: L.func.grad(lambda a: (a * (1 + 2j)).sum().real)(
         T(L, X3)),
     "vmap_grad_complex": lambda L: L.func.vmap(L.func.grad(lambda a: (a.abs() ** 2).sum()))(

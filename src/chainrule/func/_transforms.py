@@ -153,10 +153,10 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
                        else type(value).__name__)
                 raise RuntimeError(f"{who}: the function must return a 0-d (scalar) Tensor, got "
                                    f"{got}; use vjp or jacrev for other outputs")
-            if value._data.dtype.kind != "f":
-                raise RuntimeError(f"{who}: the function must return a real floating-point "
-                                   f"scalar, got dtype {value.dtype} (as in PyTorch; take .real, "
-                                   f".abs() or use vjp for a complex output)")
+            if value._data.dtype.kind == "c":  # an integer one's gradient is zeros
+                raise RuntimeError(f"{who}: the function must return a real scalar, got dtype "
+                                   f"{value.dtype} (as in PyTorch; take .real or .abs(), or use "
+                                   f"vjp for a complex output)")
             flat = [x for group in leaves for x in group]
             one = Tensor(get_array_module(value._data).ones_like(value._data))
             grads = _backward([value], [one], flat, create)
