@@ -157,3 +157,40 @@ def test_rms_norm_keeps_the_input_dtype(x_dtype, w_dtype, eps):
     w = (rng.random(4) + 0.5).astype(w_dtype)
     check(torch, lambda lib, x, w: lib.nn.functional.rms_norm(x, [4], w, eps), x, w,
           grad=(0, 1), label=f"rms_norm {x_dtype} {w_dtype}")
+
+
+@pytest.mark.parametrize("shape", [(3, 3), (4, 3), (2, 5), (2, 3, 3)])
+@pytest.mark.parametrize("orthogonal_map", ["matrix_exp", "cayley", None])
+@pytest.mark.parametrize("trivialize", [True, False])
+def test_orthogonal_keeps_a_complex_weight_unitary(shape, orthogonal_map, trivialize):
+    # the maps took X - X^T where PyTorch takes X - X^H: for a complex weight that matrix is not
+    # skew-Hermitian, so the "orthogonal" weight was not unitary (and its gradients differed)
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal(shape) + 1j * rng.standard_normal(shape)
+    c = np.cos(np.arange(a.size)).reshape(shape)
+    random_base = trivialize and shape[-2] != shape[-1]  # completed by random columns
+
+    def fn(lib, a):
+        m = lib.nn.Module()
+        m.weight = lib.nn.Parameter(a.detach().clone())
+        lib.nn.utils.parametrizations.orthogonal(m, orthogonal_map=orthogonal_map,
+                                                 use_trivialization=trivialize)
+        w = m.weight
+        (w * lib.tensor(c)).abs().sum().backward()
+        orig = m.parametrizations.weight.original
+        return (w, orig) if random_base else (w, orig, orig.grad)
+
+    w = check(torch, fn, a, label=f"orthogonal {shape} {orthogonal_map}")[0].detach().numpy()
+    wh = np.swapaxes(w, -1, -2).conj()
+    gram = wh @ w if shape[-2] >= shape[-1] else w @ wh
+    np.testing.assert_allclose(gram, np.broadcast_to(np.eye(gram.shape[-1]), gram.shape),
+                               atol=1e-12)
+
+
+def test_householder_orthogonal_refuses_a_complex_weight():
+    a = np.ones((3, 3)) + 1j
+    for lib in (torch, cr):
+        m = lib.nn.Module()
+        m.weight = lib.nn.Parameter(lib.tensor(a))
+        with pytest.raises(ValueError, match="householder"):
+            lib.nn.utils.parametrizations.orthogonal(m, orthogonal_map="householder")

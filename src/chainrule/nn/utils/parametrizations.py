@@ -35,6 +35,11 @@ def _mt(x: Tensor) -> Tensor:
     return x.transpose(-2, -1)
 
 
+def _mh(x: Tensor) -> Tensor:
+    """The conjugate transpose (the transpose of a real matrix)."""
+    return x.mH if x.dtype.kind == "c" else _mt(x)
+
+
 def _householder_product(a: Tensor, tau: Tensor) -> Tensor:
     """The first k columns of H_1 ... H_k, H_i = I - tau_i v_i v_i^T, v_i the i-th column of
     ``a`` below the diagonal with a 1 on it (LAPACK's orgqr), for a tall (n, k) ``a``."""
@@ -61,7 +66,8 @@ def _is_orthogonal(q) -> bool:
     xp = get_array_module(q)
     n, k = q.shape[-2:]
     eps = 10.0 * n * xp.finfo(q.dtype).eps
-    return bool(xp.allclose(xp.swapaxes(q, -1, -2) @ q, xp.eye(k, dtype=q.dtype), atol=eps))
+    qh = xp.swapaxes(q, -1, -2).conj()
+    return bool(xp.allclose(qh @ q, xp.eye(k, dtype=q.dtype), atol=eps))
 
 
 class _Orthogonal(Module):
@@ -72,6 +78,9 @@ class _Orthogonal(Module):
     def __init__(self, weight: Tensor, orthogonal_map: str, *, use_trivialization: bool = True,
                  rng=None):
         super().__init__()
+        if weight.dtype.kind == "c" and orthogonal_map == "householder":
+            raise ValueError("orthogonal: the householder map does not support complex tensors "
+                             "(as PyTorch's); use orthogonal_map='matrix_exp' or 'cayley'")
         self.shape = tuple(weight.shape)
         self.orthogonal_map = orthogonal_map
         self._rng = rng
@@ -94,7 +103,7 @@ class _Orthogonal(Module):
             if n != k:
                 xp = get_array_module(x._data)
                 x = cat([x, Tensor(xp.zeros(x.shape[:-2] + (n, n - k), x._data.dtype))], dim=-1)
-            a = x - _mt(x)
+            a = x - _mh(x)  # skew-Hermitian: its exponential and Cayley map are unitary
             if self.orthogonal_map == "matrix_exp":
                 q = matrix_exp(a)
             else:
@@ -151,9 +160,11 @@ def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None 
     Args:
         module: the layer.
         name: the matrix parameter.
-        orthogonal_map: ``"matrix_exp"`` (the default for a square matrix), ``"cayley"``
-            ((I + A/2)(I - A/2)^{-1} of the skew-symmetric A, by ``linalg.solve``) or
-            ``"householder"`` (the default for a non-square one).
+        orthogonal_map: ``"matrix_exp"`` (the default for a square or complex matrix),
+            ``"cayley"`` ((I + A/2)(I - A/2)^{-1} of the skew-symmetric, for a complex matrix
+            skew-Hermitian, A, by ``linalg.solve``) or ``"householder"`` (the default for a
+            real non-square one; not for complex ones, as PyTorch's). A complex matrix is kept
+            unitary.
         use_trivialization: keep a ``base`` buffer (orthogonal) that the map multiplies, as
             PyTorch, so that assigning an orthogonal matrix works; with False the map reads the
             weight itself (only the householder map can then be assigned to).
@@ -167,7 +178,8 @@ def orthogonal(module: Module, name: str = "weight", orthogonal_map: str | None 
         raise ValueError(f"orthogonal: expected a matrix or a batch of matrices, got a tensor of "
                          f"shape {tuple(weight.shape)}")
     if orthogonal_map is None:
-        orthogonal_map = "matrix_exp" if weight.shape[-2] == weight.shape[-1] else "householder"
+        square = weight.shape[-2] == weight.shape[-1]
+        orthogonal_map = "matrix_exp" if square or weight.dtype.kind == "c" else "householder"
     if orthogonal_map not in _MAPS:
         raise ValueError(f"orthogonal: orthogonal_map must be 'matrix_exp', 'cayley' or "
                          f"'householder', got {orthogonal_map!r}")
