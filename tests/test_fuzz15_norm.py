@@ -194,3 +194,19 @@ def test_householder_orthogonal_refuses_a_complex_weight():
         m.weight = lib.nn.Parameter(lib.tensor(a))
         with pytest.raises(ValueError, match="householder"):
             lib.nn.utils.parametrizations.orthogonal(m, orthogonal_map="householder")
+
+
+@pytest.mark.parametrize("which", ["mean", "var"])
+@pytest.mark.parametrize("use_input_stats", [True, False])
+def test_instance_norm_refuses_one_running_statistic_without_the_other(which, use_input_stats):
+    # F.instance_norm with only running_mean updated it and normalized on (PyTorch: ValueError)
+    x = np.random.default_rng(6).standard_normal((2, 3, 4))
+    stat = np.ones(3)
+
+    def fn(lib, x, stat):
+        stats = (stat, None) if which == "mean" else (None, stat)
+        return lib.nn.functional.instance_norm(x, *stats, use_input_stats=use_input_stats)
+
+    for lib in (torch, cr):
+        with pytest.raises(ValueError):
+            fn(lib, lib.tensor(x), lib.tensor(stat))

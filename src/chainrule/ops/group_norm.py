@@ -94,8 +94,10 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None,  # no
                     ("running_var", running_var)):
         _check_channels(op, name, t, c)
     _check_eps(op, eps)
+    if (running_mean is None) != (running_var is None):  # PyTorch's check
+        raise ValueError(f"{op}: give both running_mean and running_var, or neither")
     if not use_input_stats:
-        if running_mean is None or running_var is None:
+        if running_mean is None:
             raise ValueError(f"{op}: use_input_stats=False needs running_mean and running_var")
         return batch_norm(input, running_mean, running_var, weight, bias, training=False,
                           eps=eps)
@@ -103,7 +105,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None,  # no
         raise ValueError(f"{op}: expected more than 1 spatial element when using the input's "
                          f"statistics (training, or no running statistics), got input shape "
                          f"{tuple(input.shape)}")
-    if running_mean is not None or running_var is not None:
+    if running_mean is not None:
         _update_running(input, running_mean, running_var, momentum)
     return group_norm(input, c, weight, bias, eps)
 
