@@ -9,7 +9,7 @@ all three, for any chainrule model:
   and global sensitivity over a dataset (``mean_abs_gradient``, ``permutation_importance``,
   ``sensitivity_rules``);
 * feature visualization of convolutional nets (``first_layer_filters``, ``top_activating_patches``,
-  ``activation_maximization``);
+  ``activation_maximization``, ``grad_cam``, ``guided_grad_cam``);
 * pruning (``prune_magnitude``, ``prune_units``, ``obd_saliency``, ``prune_by_saliency``,
   ``prune_iteratively``, with masks that survive training and checkpoints) and rule extraction
   by pruning, NeuroRule (``neurorule``, ``induce_rules``).
@@ -34,6 +34,7 @@ from .attribution import (
     saliency,
     smoothgrad,
 )
+from .cam import grad_cam, guided_grad_cam, upsample_nearest
 from .extraction import NeuroRuleResult, compare_decision_tree, neurorule
 from .features import (
     activation_maximization,
@@ -87,6 +88,8 @@ __all__ = [
     "deconvnet",
     "feature_ablation",
     "first_layer_filters",
+    "grad_cam",
+    "guided_grad_cam",
     "gradient_x_input",
     "induce_rules",
     "guided_backprop",
@@ -118,4 +121,5 @@ __all__ = [
     "sparsity",
     "sparsity_schedule",
     "top_activating_patches",
+    "upsample_nearest",
 ]

@@ -18,7 +18,7 @@ from ..ops import softmax
 from ..train.progress import bar_line
 
 __all__ = ["Progress", "as_batch", "batches", "check_positive_int", "chosen_scores", "eval_mode",
-           "model_dtype", "predict_scores", "resolve_targets", "score_gradients"]
+           "model_dtype", "predict_scores", "resolve_targets", "score_gradients", "scores_of"]
 
 OUTPUTS = ("logit", "probability")
 
@@ -116,16 +116,21 @@ def resolve_targets(who: str, model, x, target, *, output: str = "logit", batch_
     return t
 
 
+def scores_of(who: str, model, xt, targets, *, output: str = "logit"):
+    """The recorded scores ``f(xt)[i, targets[i]]`` (N,) as a Tensor."""
+    out = _scores(who, model, xt, output)
+    if targets.max() >= out.shape[1]:
+        raise ValueError(f"{who}: target {int(targets.max())} is out of range for a "
+                         f"model with {out.shape[1]} outputs")
+    pick = numpy.zeros(out.shape, dtype=out._data.dtype)
+    pick[numpy.arange(out.shape[0]), targets] = 1
+    return (out * Tensor(pick)).sum(axis=1)
+
+
 def score_gradients(model, x, targets, *, output: str = "logit"):
     """Scores ``f(x)[i, targets[i]]`` (N,) and their gradients with respect to ``x``, as arrays."""
     xt = Tensor(x, requires_grad=True)
-    out = _scores("score_gradients", model, xt, output)
-    if targets.max() >= out.shape[1]:
-        raise ValueError(f"score_gradients: target {int(targets.max())} is out of range for a "
-                         f"model with {out.shape[1]} outputs")
-    pick = numpy.zeros(out.shape, dtype=x.dtype)
-    pick[numpy.arange(len(x)), targets] = 1
-    chosen = (out * Tensor(pick)).sum(axis=1)
+    chosen = scores_of("score_gradients", model, xt, targets, output=output)
     (g,) = grad(chosen.sum(), xt)
     return asnumpy(chosen._data), asnumpy(g._data)
 
