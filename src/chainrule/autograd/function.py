@@ -41,6 +41,8 @@ class Function:
     composite = None
     # Gradient hooks of its outputs (Tensor.register_hook): {output index: {id: hook}}.
     _grad_hooks = None
+    # Its own hooks and metadata (grad_fn.register_hook, autograd/node_hooks.py), or None.
+    _node_hooks = None
     # Whether backward is correct for complex tensors (PyTorch's convention: the gradient of a
     # real loss L with respect to z = x + iy is dL/dx + i dL/dy, so a holomorphic op's backward
     # multiplies by the conjugate of its derivative). An op must opt in: recording one that has

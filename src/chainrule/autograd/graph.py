@@ -12,7 +12,7 @@ from ..backend import MetaArray, get_array_module, numpy
 from . import anomaly_mode
 from .mode import _grad_enabled
 from .post_accumulate import (
-    after_accumulate,
+    accumulate_hooked,
     retain_outputs,
     run_hooks,
     run_node_hooks,
@@ -21,8 +21,8 @@ from .post_accumulate import (
 from .reroute import refuse_cut, refuse_stale_reads, reroute
 from .tensor import Tensor
 
-__all__ = ["backward", "disable_saved_tensors_hooks", "increment_version", "run_backward",
-           "save_on_cpu", "saved_tensors_hooks"]
+__all__ = ["Node", "backward", "disable_saved_tensors_hooks", "increment_version",
+           "register_multi_grad_hook", "run_backward", "save_on_cpu", "saved_tensors_hooks"]
 
 # Set by chainrule.profiler while a profile records (None otherwise): called as
 # ``observer(node, call, *args)`` in place of ``call(*args)``, a node's backward. Read once a walk.
@@ -202,7 +202,8 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                         refuse_stale_reads(fn, _modified)  # if backward reads it
                         break
             if fn._grad_hooks is not None and hooks:  # register_hook on its outputs
-                run_node_hooks(fn, gouts, captured, hooked, assigned)
+                run_node_hooks(fn, gouts, captured, hooked,
+                               (assigned, order, needed, targets, waiting))
             if len(gouts) == 1:  # the usual single-output node, without the helpers' calls
                 out = fn._outputs[0]()
                 if out is not None:
@@ -217,8 +218,8 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                         _modified(fn, t, f"after {type(fn).__name__} computed it")
                 retain_outputs(fn, gouts)
                 gouts = _fill_missing(fn, gouts)
-            if watched:
-                grads = _watched_node(fn, gouts, create_graph, targets, needed, anomaly)
+            if watched or fn._node_hooks is not None:  # node_hooks.py: grad_fn.register_hook
+                grads = _watched_node(fn, gouts, create_graph, targets, needed, anomaly, entry[0])
             elif create_graph and fn.composite is not None:
                 grads = _through_composite(fn, gouts)  # its backward works on arrays
             elif needed is None:
@@ -256,8 +257,7 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                 fn.__dict__.clear()
                 fn.inputs = None
         for t, g in waiting.values():
-            _accumulate_leaf(t, run_hooks(t._hooks, g, assigned), assigned)
-            after_accumulate(t)
+            accumulate_hooked(t, g, _accumulate_leaf, (assigned, order, needed, targets, waiting))
         if targets is not None and hooks:  # grad(): the returned gradients pass the hooks too
             for i, g in captured.items():
                 t = targets.get(i)
@@ -266,7 +266,7 @@ def run_backward(tensors, grad_tensors, *, retain_graph, create_graph, targets=N
                 node = t._ctx
                 found = t._hooks if node is None else (node._grad_hooks or {}).get(t._out_idx)
                 if found:
-                    captured[i] = run_hooks(found, g, assigned)
+                    captured[i] = run_hooks(found, g, (assigned, order, needed, targets, waiting))
     except Exception as err:
         if anomaly and fn is not None:  # where the failing node was made, as a warning
             anomaly_mode.report(fn, err)
@@ -322,12 +322,16 @@ def _accumulate_leaf(t, g, assigned):
         t.grad._counter[0] += 1  # t.grad._mark_changed(), inline: weights used often come here
 
 
-def _watched_node(fn, gouts, create_graph, targets, needed, anomaly):
-    """``fn``'s backward under anomaly mode, a profiler's observer, or both."""
+def _watched_node(fn, gouts, create_graph, targets, needed, anomaly, received=None):
+    """``fn``'s backward under anomaly mode, a profiler's observer, between its node hooks
+    (node_hooks.py; ``received``: the gradients before ``_fill_missing``), or several."""
+    if received is not None and fn._node_hooks is not None:
+        return fn._node_hooks.around(fn, received, _fill_missing, lambda g: _watched_node(
+            fn, g, create_graph, targets, needed, anomaly))
     args = (fn, gouts, create_graph, targets, needed)
     observer = _node_observer
     if observer is None:
-        return anomaly_mode.run_node(fn, _call_node, *args)
+        return anomaly_mode.run_node(fn, _call_node, *args) if anomaly else _call_node(*args)
     if anomaly:
         return observer(fn, anomaly_mode.run_node, fn, _call_node, *args)
     return observer(fn, _call_node, *args)
@@ -415,9 +419,6 @@ def increment_version(tensor) -> None:
         t._mark_changed()
 
 
-# PyTorch's torch.autograd.graph names for the hooks on saved tensors (autograd/saved_hooks.py).
-from .saved_hooks import (  # noqa: E402
-    disable_saved_tensors_hooks,
-    save_on_cpu,
-    saved_tensors_hooks,
-)
+# torch.autograd.graph's names for hooks (autograd/multi_grad.py, autograd/saved_hooks.py).
+from .multi_grad import Node, register_multi_grad_hook  # noqa: E402
+from .saved_hooks import disable_saved_tensors_hooks, save_on_cpu, saved_tensors_hooks  # noqa

@@ -6,15 +6,30 @@ gradient to ``.grad`` (PyTorch's "optimizer in backward" pattern: step and free 
 gradient as soon as it is complete). The hooks sit in one gradient hook of the leaf that changes
 nothing: a leaf with gradient hooks has its gradient summed over the whole walk before it reaches
 ``.grad`` (``graph.run_backward``), and the walk calls ``after_accumulate`` just after that.
+
+The walk hands the hook runners its ``walk``: ``(assigned, order, needed, targets, waiting)``,
+its record of the arrays it handed out, its nodes in order, those it runs for ``grad()``, the
+tensors ``grad()`` returns gradients for and the hooked leaves that received a gradient so far;
+``current_walk()`` gives it to a hook (multi_grad.py).
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from .hooks import RemovableHandle
+from .node_hooks import run_accumulate_post, run_accumulate_pre
 from .tensor import Tensor
 
-__all__ = ["after_accumulate", "retain_outputs", "run_hooks", "run_node_hooks",
-           "sum_with_sparse"]
+__all__ = ["accumulate_hooked", "after_accumulate", "current_walk", "retain_outputs", "run_hooks",
+           "run_node_hooks", "sum_with_sparse"]
+
+_walk: ContextVar = ContextVar("walk", default=None)
+
+
+def current_walk():
+    """The walk whose gradient hooks are running, or None outside them."""
+    return _walk.get()
 
 
 class _PostAccumulateHooks:
@@ -87,20 +102,39 @@ Tensor.retains_grad = property(
     doc="True for a non-leaf tensor after ``retain_grad()`` (a leaf keeps ``.grad`` anyway).")
 
 
-def run_node_hooks(fn, gouts, captured, hooked, assigned):
+def accumulate_hooked(t: Tensor, g, accumulate, walk) -> None:
+    """Add ``g`` to the hooked leaf ``t``'s ``.grad`` (``accumulate``) between its hooks: its
+    gradient hooks, its AccumulateGrad's pre-hooks, then its post-accumulate hooks and its
+    AccumulateGrad's hooks (node_hooks.py), PyTorch's order."""
+    g = run_accumulate_pre(t, run_hooks(t._hooks, g, walk))
+    if g is not None:
+        accumulate(t, g, walk[0])
+    after_accumulate(t)
+    run_accumulate_post(t)
+
+
+def run_node_hooks(fn, gouts, captured, hooked, walk):
     """Pass the gradients of ``fn``'s outputs through their hooks (``Tensor.register_hook``)."""
     for i, found in fn._grad_hooks.items():
         if found and gouts[i] is not None:
-            gouts[i] = run_hooks(found, gouts[i], assigned)
+            gouts[i] = run_hooks(found, gouts[i], walk)
             out = fn._outputs[i]()
             if out is not None and id(out) in captured:  # grad() returns it: the hooked one
                 captured[id(out)] = gouts[i]
                 hooked.add(id(out))
 
 
-def run_hooks(found, g, assigned):
+def run_hooks(found, g, walk):
     """``g`` after each hook in ``found`` (a hook returns a replacement or None). A replacement
-    may be a tensor the caller keeps: a leaf's ``.grad`` gets a copy of it (``assigned``)."""
+    may be a tensor the caller keeps: a leaf's ``.grad`` gets a copy of it (``walk[0]``)."""
+    token = _walk.set(walk)
+    try:
+        return _run_hooks(found, g, walk[0])
+    finally:
+        _walk.reset(token)
+
+
+def _run_hooks(found, g, assigned):
     for hook in list(found.values()):
         result = hook(g)
         if result is None:
