@@ -181,6 +181,19 @@ def test_a_post_hook_cannot_give_a_gradient_where_there_was_none_as_pytorch():
     both(program)
 
 
+def test_multi_output_node_hooks_see_none_for_unused_outputs_as_pytorch():
+    def program(lib):
+        x = _t(lib, [1.0, 2.0, 3.0, 4.0])
+        a, b = x.split(2)
+        log = []
+        a.grad_fn.register_prehook(lambda go: log.append(("pre", list(go))))
+        a.grad_fn.register_hook(lambda gi, go: log.append(("post", list(gi), list(go))))
+        b.register_hook(lambda g: log.append("never: b gets no gradient"))
+        (a * 2).sum().backward()
+        return log, x.grad
+    both(program)
+
+
 def test_accumulate_grad_hooks_order_and_replacement_as_pytorch():
     def program(lib):
         x = _t(lib, [1.0, 2.0])
@@ -274,3 +287,28 @@ def test_multi_grad_hook_bad_arguments_are_refused_as_pytorch(mode):
         program(cr)
     with pytest.raises((ValueError, RuntimeError, AssertionError)):  # PyTorch: an assert
         program(torch)
+
+
+@pytest.mark.parametrize("sizes", [2, [1, 1, 2], [3, 1]])
+def test_hooks_of_a_split_output_without_gradient_get_none_as_pytorch(sizes):
+    def program(lib):
+        x = _t(lib, [1.0, 2.0, 3.0, 4.0])
+        parts = x.split(sizes)
+        log = []
+        for i, p in enumerate(parts):
+            p.register_hook(lambda g, i=i: log.append((i, _gs([g]) if g is not None else None)))
+            p.retain_grad()
+        (parts[0] * 2).sum().backward(retain_graph=True)
+        (gx,) = lib.autograd.grad(parts[-1].sum(), x)
+        return log, x.grad, gx, [p.grad for p in parts]
+    both(program)
+
+
+def test_a_hook_may_not_give_a_gradient_to_an_output_that_got_none_as_pytorch():
+    def program(lib):
+        x = _t(lib, [1.0, 2.0, 3.0, 4.0])
+        a, b = x.split(2)
+        b.register_hook(lambda g: lib.ones(2, dtype=lib.float64))
+        (a * 2).sum().backward()
+        return x.grad
+    both(program)

@@ -116,7 +116,9 @@ def accumulate_hooked(t: Tensor, g, accumulate, walk) -> None:
 def run_node_hooks(fn, gouts, captured, hooked, walk):
     """Pass the gradients of ``fn``'s outputs through their hooks (``Tensor.register_hook``)."""
     for i, found in fn._grad_hooks.items():
-        if found and gouts[i] is not None:
+        if found and gouts[i] is None:  # an output that got none (another one did): PyTorch
+            run_hooks(found, None, walk)  # calls its hooks with None
+        elif found:
             gouts[i] = run_hooks(found, gouts[i], walk)
             out = fn._outputs[i]()
             if out is not None and id(out) in captured:  # grad() returns it: the hooked one
@@ -139,6 +141,9 @@ def _run_hooks(found, g, assigned):
         result = hook(g)
         if result is None:
             continue
+        if g is None:
+            raise RuntimeError(f"a gradient hook ({getattr(hook, '__name__', hook)!r}) can't "
+                               "replace a None gradient with a non-None value")
         if not isinstance(result, Tensor):
             if getattr(result, "is_sparse", False) and getattr(g, "is_sparse", False):
                 g = result  # a sparse gradient (chainrule.sparse) replaced by a sparse one
