@@ -235,6 +235,24 @@ def test_node_metadata_is_one_dict_per_node():
         y.grad_fn.register_prehook(3)
 
 
+def test_ddp_style_gradient_ready_hooks_as_pytorch():
+    """The pattern of apex's and Horovod's data-parallel wrappers: a hook on each parameter's
+    AccumulateGrad reached through p.expand_as(p), called once its gradient is in .grad."""
+    def program(lib):
+        net = lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh(), lib.nn.Linear(4, 2)).double()
+        for p, v in zip(net.parameters(), np.random.default_rng(0).standard_normal(26).cumsum()):
+            with lib.no_grad():
+                p.fill_(float(v) / 10)
+        ready, accs = [], []
+        for name, p in net.named_parameters():
+            acc = p.expand_as(p).grad_fn.next_functions[0][0]
+            acc.register_hook(lambda *_, n=name, p=p: ready.append((n, p.grad.sum().item())))
+            accs.append(acc)
+        net(_t(lib, np.ones((5, 3)), False)).pow(2).sum().backward()
+        return sorted(ready)
+    both(program)
+
+
 def test_multi_grad_hook_as_pytorchs_docstring_example():
     def program(lib):
         rng = np.random.default_rng(1)
@@ -311,4 +329,17 @@ def test_a_hook_may_not_give_a_gradient_to_an_output_that_got_none_as_pytorch():
         b.register_hook(lambda g: lib.ones(2, dtype=lib.float64))
         (a * 2).sum().backward()
         return x.grad
+    both(program)
+
+
+@pytest.mark.parametrize("call", ["expand_as", "expand", "expand -1"])
+def test_expand_to_its_own_shape_is_a_new_tensor_with_a_node_as_pytorch(call):
+    def program(lib):
+        x = _t(lib, [[1.0, 2.0], [3.0, 4.0]])
+        y = {"expand_as": lambda: x.expand_as(x), "expand": lambda: x.expand(2, 2),
+             "expand -1": lambda: x.expand(-1, 2)}[call]()
+        (y * y).sum().backward()
+        plain = _t(lib, [1.0], requires_grad=False)
+        return (y is x, y.is_leaf, y.grad_fn is None, x.grad, plain.expand_as(plain) is plain,
+                y.detach().numpy().tolist())
     both(program)

@@ -228,7 +228,15 @@ def _expand(self, *sizes, size=None):
         raise ValueError(f"expand: {len(sizes)} sizes for a tensor of shape {self.shape}")
     shape = tuple(self.shape[i - lead] if s == -1 and i >= lead else s
                   for i, s in enumerate(sizes))
-    return broadcast_to(self, shape)
+    return _expanded(self, shape)
+
+
+def _expanded(self, shape):
+    """``self`` broadcast to ``shape``: always a new Tensor, with a node of its own where self
+    requires grad, as PyTorch's, also in its own shape (data-parallel wrappers reach a
+    parameter's AccumulateGrad through ``p.expand_as(p).grad_fn.next_functions[0][0]``)."""
+    out = broadcast_to(self, shape)
+    return Reshape.apply(self, shape=tuple(shape)) if out is self else out
 
 
 def _t(self):
@@ -326,7 +334,7 @@ Tensor.to = _to
 Tensor.type = _type
 Tensor.t = _t
 Tensor.expand = _expand
-Tensor.expand_as = lambda self, other: broadcast_to(self, other.shape)
+Tensor.expand_as = lambda self, other: _expanded(self, tuple(other.shape))
 Tensor.view_as = _view_as
 Tensor.reshape_as = lambda self, other: reshape(self, other.shape)
 Tensor.is_floating_point = lambda self: self.dtype.kind == "f"
