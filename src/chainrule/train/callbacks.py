@@ -61,6 +61,10 @@ class Callback:
 
     def on_epoch_begin(self, epoch: int, logs=None): ...
 
+    def on_epoch_logs(self, epoch: int, logs=None):
+        """The epoch's logs are complete (validation included) but not yet recorded: a callback
+        that finds them unusable sets ``trainer.diverged`` and the epoch is dropped."""
+
     def on_epoch_end(self, epoch: int, logs=None): ...
 
     def on_batch_begin(self, batch: int, logs=None): ...
@@ -89,6 +93,10 @@ class CallbackList:
     def on_epoch_begin(self, epoch, logs=None):
         for c in self.callbacks:
             c.on_epoch_begin(epoch, logs)
+
+    def on_epoch_logs(self, epoch, logs=None):
+        for c in self.callbacks:
+            c.on_epoch_logs(epoch, logs)
 
     def on_epoch_end(self, epoch, logs=None):
         for c in self.callbacks:
@@ -293,13 +301,16 @@ class TerminateOnNaN(Callback):
     and sets the trainer's ``diverged`` (True), ``stop_reason`` (that line) and
     ``stop_training``. ``Trainer.fit`` then ends at once: the diverged epoch is not validated,
     not recorded in the History and its ``on_epoch_end`` hooks do not run, so ModelCheckpoint
-    keeps the last finite epoch's files and CSVLogger writes no NaN row. The model keeps the
-    diverged weights; reload the checkpoint.
+    keeps the last finite epoch's files and CSVLogger writes no NaN row. The epoch's validation
+    logs are checked the same way before the epoch is recorded (an infinite ``val_loss`` is no
+    best epoch), and so are the weights when another callback stopped the epoch early. The model
+    keeps the diverged weights; reload the checkpoint.
 
     ``Trainer.fit`` adds one by default (``terminate_on_nan=False`` leaves it out).
 
     Args:
-        monitor: the names of the batch logs to check (a name or a list); None checks them all.
+        monitor: the names of the batch logs to check (a name or a list), and of the epoch logs
+            their "val_" forms; None checks them all.
             A name the first step does not log (a typo, or "val_loss", which no training step
             logs) is a ValueError then, not a check that never runs.
     """
@@ -310,10 +321,11 @@ class TerminateOnNaN(Callback):
         self.monitor = [monitor] if isinstance(monitor, str) else monitor
 
     def on_epoch_begin(self, epoch, logs=None):
-        self._epoch = epoch
+        self._epoch, self._batch, self._weights_checked = epoch, -1, False
 
     def on_batch_end(self, batch, logs=None):
         logs = logs or {}
+        self._batch = batch
         absent = [n for n in self.monitor or () if n not in logs]
         if absent:
             raise ValueError(f"TerminateOnNaN: monitor names {absent}, which the training step "
@@ -323,16 +335,32 @@ class TerminateOnNaN(Callback):
             if not math.isfinite(logs[name]):
                 return self._diverge(f"{name} is {logs[name]}", batch)
         steps = self.trainer.params.get("steps")  # None: a stream, whose last batch is unknown
-        last = steps is None or batch + 1 >= steps or self.trainer.stop_training
+        if steps is None or batch + 1 >= steps or self.trainer.stop_training:
+            self._check_weights(batch)
+
+    def _check_weights(self, batch) -> None:
+        self._weights_checked = True
         weights = getattr(self.trainer, "non_finite_weights", None)
-        bad = weights() if last and weights is not None else {}
+        bad = weights() if weights is not None else {}
         if bad:
             name, count = next(iter(bad.items()))
             self._diverge(f"{count} value(s) of weight {name} are not finite after the step", batch)
 
-    def _diverge(self, what: str, batch: int) -> None:
+    def on_epoch_logs(self, epoch, logs=None):
+        # A callback after this one may have stopped the epoch early, before the weights were
+        # checked; and the validation logs (an infinite val_loss) are only known now.
+        if not getattr(self, "_weights_checked", True):
+            self._check_weights(self._batch)
+        names = (logs or {}) if self.monitor is None else [
+            n for m in self.monitor for n in (m, f"val_{m}") if n in (logs or {})]
+        for name in names:
+            if not self.trainer.diverged and not math.isfinite(logs[name]):
+                self._diverge(f"{name} is {logs[name]}", None)
+
+    def _diverge(self, what: str, batch) -> None:
         epoch = getattr(self, "_epoch", 0)
-        message = f"training diverged: {what} at epoch {epoch + 1}, batch {batch + 1}"
+        where = "after its last batch" if batch is None else f"batch {batch + 1}"
+        message = f"training diverged: {what} at epoch {epoch + 1}, {where}"
         warnings.warn(f"TerminateOnNaN: {message}; training stopped, and the diverged epoch is "
                       "not recorded or checkpointed", RuntimeWarning, stacklevel=2)
         self.trainer.stop_training = self.trainer.diverged = True

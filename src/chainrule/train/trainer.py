@@ -201,6 +201,9 @@ class Trainer:
                     # TerminateOnNaN checked the weights (or, turned off, lets NaN through)
                     val = self._evaluate(val_loader, weights_checked=True)
                     logs.update({f"val_{k}": v for k, v in val.items()})
+                callbacks.on_epoch_logs(epoch, logs)  # TerminateOnNaN: an infinite val_loss
+                if self.diverged:
+                    break
                 self.epoch = epoch
                 self.history.append(epoch, logs)
                 callbacks.on_epoch_end(epoch, logs)
