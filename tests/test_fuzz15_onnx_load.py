@@ -225,3 +225,56 @@ def test_scatter_out_of_range_and_unknown_settings_are_errors():
     m.graph.output[0].CopyFrom(helper.make_tensor_value_info("y", 1, (3, 4)))
     with pytest.raises(ValueError, match="ScatterND reduction='mul'"):
         load(m)
+
+
+# -- DepthToSpace, SpaceToDepth, OneHot: added in wave 15 --------------------------------------
+
+@pytest.mark.parametrize("mode", ["DCR", "CRD"])
+@pytest.mark.parametrize("block", [1, 2, 3])
+def test_depth_to_space_and_back(mode, block):
+    """DepthToSpace (PyTorch exports pixel_shuffle as it) and SpaceToDepth (pixel_unshuffle)
+    were missing from the loader's table."""
+    rng = np.random.default_rng(15)
+    x = rng.standard_normal((2, 2 * block * block, 3, 2)).astype(np.float32)
+    compare(graph([helper.make_node("DepthToSpace", ["x"], ["y"], blocksize=block, mode=mode)],
+                  {"x": x}), {"x": x})
+    x = rng.standard_normal((2, 3, 2 * block, block)).astype(np.float32)
+    compare(graph([helper.make_node("SpaceToDepth", ["x"], ["y"], blocksize=block)], {"x": x}),
+            {"x": x})
+    x64 = rng.standard_normal((1, 2 * block * block, 2, 3))
+    loaded = _float64([helper.make_node("DepthToSpace", ["x"], ["y"], blocksize=block,
+                                        mode=mode)], {"x": x64}, {}, 13,
+                      (1, 2, 2 * block, 3 * block))
+    assert cr.autograd.gradcheck(lambda t: loaded(t) ** 2, (cr.tensor(x64, requires_grad=True),))
+
+
+@pytest.mark.parametrize("axis", [-1, 0, 1, -2])
+@pytest.mark.parametrize("values", [np.array([0.5, 2.0], np.float32), np.array([0, 3])])
+def test_one_hot(axis, values):
+    """OneHot (PyTorch's F.one_hot) was missing; negative indices count from the end and
+    indices outside [-depth, depth) give a row of the off value, as onnxruntime's."""
+    idx = np.array([[0, 3, -1], [-4, 5, 2]], np.int64)
+    m = graph([helper.make_node("OneHot", ["i", "d", "v"], ["y"], axis=axis)], {"i": idx},
+              {"d": np.asarray(4, np.int64), "v": values}, 13)
+    compare(m, {"i": idx})
+
+
+def test_pixel_shuffle_and_one_hot_exported_by_pytorch():
+    torch = pytest.importorskip("torch")
+    import io
+
+    class Net(torch.nn.Module):
+        def forward(self, x, ids):
+            y = torch.nn.functional.pixel_shuffle(x, 2)
+            return torch.nn.functional.pixel_unshuffle(y * 2, 2), \
+                torch.nn.functional.one_hot(ids, 5).float() * 3
+
+    x, ids = torch.randn(2, 8, 3, 2), torch.tensor([[0, 4], [2, 1]])
+    for opset in (11, 17):
+        f = io.BytesIO()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # the TorchScript exporter's
+            torch.onnx.export(Net(), (x, ids), f, opset_version=opset, dynamo=False)
+        got = load(f.getvalue())(x.numpy(), ids.numpy())
+        for g, w in zip(got, Net()(x, ids)):
+            np.testing.assert_allclose(g.numpy(), w.numpy(), rtol=1e-6)

@@ -16,6 +16,7 @@ from ..backend import device_of, ensure_array, numpy, to_device
 from ..nn.module import Module
 from ..nn.parameter import Buffer, Parameter
 from . import (  # noqa: F401 - they register their operators
+    _load_ops_layout,
     _load_ops_nn,
     _load_ops_resize,
     _load_ops_rnn,
