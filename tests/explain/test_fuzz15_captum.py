@@ -17,6 +17,7 @@ from chainrule.explain import (
     integrated_gradients,
     occlusion,
     saliency,
+    smoothgrad,
 )
 
 torch = pytest.importorskip("torch")
@@ -173,3 +174,55 @@ def test_feature_ablation_of_a_linear_model_and_its_errors():
         feature_ablation(model, x, 0, baseline=np.zeros(5))
     with pytest.raises(ValueError, match=r"fill must be a number, 'mean' or an array"):
         occlusion(model, x, 0, window=1, stride=1, fill="grey")
+
+
+@pytest.mark.parametrize("nt_type", ["smoothgrad", "smoothgrad_sq", "vargrad"])
+@pytest.mark.parametrize("absolute", [False, True])
+def test_smoothgrad_matches_captums_noise_tunnel_where_it_is_deterministic(nt_type, absolute):
+    """The noise is random in both, so only what it cannot change is compared: a linear model's
+    gradient is the same everywhere (mean W, mean square W**2, variance 0), and with no noise
+    (stdevs=0) every copy is x itself."""
+    rng = np.random.default_rng(41)
+    lin = nn.Linear(6, 3, rng=rng).to(dtype="float64")
+    lin_t = torch.nn.Linear(6, 3).double()
+    lin_t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in lin.state_dict().items()})
+    ours, theirs, x, target, _ = _twins("cnn", 43)
+    for mine, torch_model, xs, stdev in ((lin, lin_t, rng.standard_normal((4, 6)), 0.7),
+                                         (ours, theirs, x, 0.0)):
+        t = rng.integers(0, 3, len(xs))
+        tunnel = captum_attr.NoiseTunnel(captum_attr.Saliency(torch_model))
+        want = tunnel.attribute(torch.tensor(xs, requires_grad=True), nt_type=nt_type,
+                                nt_samples=5, stdevs=stdev, target=torch.tensor(t),
+                                abs=absolute).detach().numpy()
+        got = smoothgrad(mine, xs, t, n_samples=5, stdev=stdev, nt_type=nt_type,
+                         absolute=absolute, rng=0)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("nt_type", ["smoothgrad", "smoothgrad_sq", "vargrad"])
+def test_smoothgrad_combines_the_noisy_gradients_as_written_out_in_torch(nt_type):
+    """The same noise (drawn here from the same seed) through PyTorch's autograd."""
+    ours, theirs, x, target, _ = _twins("cnn", 47)
+    n = 6
+    for stdev, noise in ((None, 0.2), (0.3, 0.0)):
+        got = smoothgrad(ours, x, target, n_samples=n, noise=noise, stdev=stdev,
+                         nt_type=nt_type, rng=5, batch_size=n * len(x))
+        spread = np.ptp(x.reshape(len(x), -1), axis=1).reshape(-1, 1, 1, 1)
+        sigma = noise * spread if stdev is None else stdev
+        rows = torch.tensor((x[None] + sigma * np.random.default_rng(5).standard_normal(
+            (n, *x.shape))).reshape(-1, *x.shape[1:]), requires_grad=True)
+        theirs(rows)[torch.arange(len(rows)), torch.tensor(np.tile(target, n))].sum().backward()
+        g = rows.grad.numpy().reshape(n, *x.shape)
+        want = {"smoothgrad": g.mean(0), "smoothgrad_sq": (g * g).mean(0),
+                "vargrad": (g * g).mean(0) - g.mean(0) ** 2}[nt_type]
+        np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+
+
+def test_smoothgrad_refuses_bad_noise_arguments():
+    ours, _, x, target, _ = _twins("mlp", 3)
+    with pytest.raises(ValueError, match="nt_type must be one of .* got 'var'"):
+        smoothgrad(ours, x, target, nt_type="var")
+    with pytest.raises(ValueError, match="stdev must be a finite number >= 0, got -1"):
+        smoothgrad(ours, x, target, stdev=-1.0)
+    with pytest.raises(ValueError, match="noise must be a finite number >= 0, got True"):
+        smoothgrad(ours, x, target, noise=True)

@@ -89,16 +89,24 @@ def gradient_x_input(model, x, target=None, *, output: str = "logit", batch_size
     return x * g
 
 
+NT_TYPES = ("smoothgrad", "smoothgrad_sq", "vargrad")
+
+
 def smoothgrad(model, x, target=None, *, n_samples: int = 25, noise: float = 0.15,
-               output: str = "logit", absolute: bool = False, batch_size: int = 64,
-               progress: bool = False, rng=None):
+               stdev: float | None = None, nt_type: str = "smoothgrad", output: str = "logit",
+               absolute: bool = False, batch_size: int = 64, progress: bool = False, rng=None):
     """SmoothGrad: the gradient averaged over ``n_samples`` copies of ``x`` with Gaussian noise.
 
     Args:
         n_samples: noisy copies per input.
         noise: the noise's standard deviation as a share of each input's value range
             (``max - min`` over the sample), as in Smilkov et al. (they found 0.1-0.2 best).
-        absolute: average ``|gradient|`` instead of the gradient (their "SmoothGrad-abs").
+        stdev: the noise's standard deviation in the input's units instead (Captum's
+            ``NoiseTunnel`` ``stdevs``); when given, ``noise`` is not used.
+        nt_type: how the noisy gradients ``g`` are combined, with Captum's names:
+            "smoothgrad" (their mean), "smoothgrad_sq" (the mean of ``g**2``) or "vargrad"
+            (their variance, ``mean(g**2) - mean(g)**2``; Adebayo et al. 2018).
+        absolute: use ``|gradient|`` (their "SmoothGrad-abs"; Captum's ``Saliency(abs=True)``).
         rng: numpy Generator or seed for the noise; the same seed gives the same map.
         (the other Args as ``saliency``)
 
@@ -110,12 +118,18 @@ def smoothgrad(model, x, target=None, *, n_samples: int = 25, noise: float = 0.1
     check_output(who, output)
     n_samples = check_positive_int(who, "n_samples", n_samples)
     batch_size = check_positive_int(who, "batch_size", batch_size)
-    if not (isinstance(noise, (int, float)) and numpy.isfinite(noise) and noise >= 0):
-        raise ValueError(f"{who}: noise must be a finite number >= 0, got {noise!r}")
+    for name, v in (("noise", noise), ("stdev", 0.0 if stdev is None else stdev)):
+        if isinstance(v, bool) or not (isinstance(v, (int, float, numpy.floating))
+                                       and numpy.isfinite(v) and v >= 0):
+            raise ValueError(f"{who}: {name} must be a finite number >= 0, got {v!r}")
+    if nt_type not in NT_TYPES:
+        raise ValueError(f"{who}: nt_type must be one of {NT_TYPES}, got {nt_type!r}")
     rng = numpy.random.default_rng(rng)
     t = resolve_targets(who, model, x, target, output=output, batch_size=batch_size)
     flat = x.reshape(len(x), -1)
-    sigma = (noise * (flat.max(axis=1) - flat.min(axis=1))).reshape((-1,) + (1,) * (x.ndim - 1))
+    spread = flat.max(axis=1) - flat.min(axis=1)
+    sigma = (noise * spread if stdev is None else numpy.full(len(x), float(stdev)))
+    sigma = sigma.reshape((-1,) + (1,) * (x.ndim - 1))
     total = numpy.zeros_like(x, dtype=numpy.float64)
     bar = Progress(who, len(x) * n_samples, enabled=progress)
     per = max(batch_size // n_samples, 1)
@@ -126,8 +140,14 @@ def smoothgrad(model, x, target=None, *, n_samples: int = 25, noise: float = 0.1
             rows = noisy.reshape(-1, *x.shape[1:]).astype(x.dtype)
             tt = numpy.tile(t[sl], n_samples)
             g = score_gradients(model, rows, tt, output=output)[1]
-            g = g.reshape(n_samples, *xs.shape)
-            total[sl] = (numpy.abs(g) if absolute else g).mean(axis=0)
+            g = g.reshape(n_samples, *xs.shape).astype(numpy.float64)
+            g = numpy.abs(g) if absolute else g
+            if nt_type == "smoothgrad":
+                total[sl] = g.mean(axis=0)
+            else:
+                total[sl] = (g * g).mean(axis=0)
+                if nt_type == "vargrad":
+                    total[sl] -= g.mean(axis=0) ** 2
             bar.update(len(rows))
     bar.close()
     return total.astype(x.dtype)
