@@ -15,6 +15,7 @@ Sequential(
 """
 
 from . import functional, init, modules, utils
+from . import grad as grad  # torch.nn.grad, kept out of __all__ (it would shadow cr.grad)
 from .activation import (
     ELU,
     GELU,

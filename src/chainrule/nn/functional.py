@@ -27,6 +27,7 @@ from ..ops.resample import *  # noqa: F403
 from ..ops.resample import _is_index
 from ..ops.softmax import implicit_softmax_dim
 from ..ops.softmax import log_softmax as _log_softmax
+from . import grad  # noqa: F401 - PyTorch's F.grad.conv2d_input...
 from ._functional_extra import (  # noqa: F401 - PyTorch's F names
     conv_tbc,
     embedding,
