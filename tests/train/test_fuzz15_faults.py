@@ -3,9 +3,13 @@ damaged files and bad command lines, each checked against an invariant (seeded s
 
 import warnings
 
+import numpy as np
+import pytest
+
 import chainrule as cr
 from chainrule import optim
-from chainrule.train import Callback, ModelCheckpoint, Trainer
+from chainrule.optim.lr_scheduler import LinearLR
+from chainrule.train import Callback, LearningRateScheduler, ModelCheckpoint, Trainer
 
 from .conftest import make_blobs, make_mlp
 
@@ -53,3 +57,85 @@ def test_weights_poisoned_in_an_epoch_another_callback_stops_are_not_saved(tmp_p
     assert trainer.diverged and len(history) == 0
     assert "weight 0.weight are not finite" in trainer.stop_reason
     assert not (tmp_path / "last.state.safetensors").exists()
+
+
+class _KilledError(Exception):
+    pass
+
+
+class _Kill(Callback):
+    """Raises (a killed process) at batch ``batch`` of epoch ``epoch``."""
+
+    def __init__(self, epoch, batch):
+        self.at = (epoch, batch)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, logs=None):
+        if (self.epoch, batch) == self.at:
+            raise _KilledError
+
+
+def _same_run(a, b):
+    """Weights, optimizer and scheduler states, random states and the History, bit for bit."""
+    wa, wb = a.model.state_dict(), b.model.state_dict()
+    assert list(wa) == list(wb)
+    for k in wa:
+        np.testing.assert_array_equal(wa[k].numpy(), wb[k].numpy(), err_msg=k)
+    sa, sb = a.optimizer.state_dict(), b.optimizer.state_dict()
+    assert sa["param_groups"] == sb["param_groups"]
+    assert sa["state"].keys() == sb["state"].keys()
+    for i, entry in sa["state"].items():
+        for key, value in entry.items():
+            np.testing.assert_array_equal(np.asarray(value), np.asarray(sb["state"][i][key]))
+    schedulers = [c.scheduler for c in b.callbacks if isinstance(c, LearningRateScheduler)]
+    for i, c in enumerate(c for c in a.callbacks if isinstance(c, LearningRateScheduler)):
+        assert c.scheduler.state_dict() == schedulers[i].state_dict()
+    ga, gb = a._generators(), b._generators()
+    assert {k: g.bit_generator.state for k, g in ga.items()} == {
+        k: g.bit_generator.state for k, g in gb.items()}
+    assert (a.history.epoch, a.history.history) == (b.history.epoch, b.history.history)
+
+
+def _interrupted(build, fit, tmp_path, epochs, kill):
+    """An uninterrupted run, and one killed at ``kill`` and resumed from its last checkpoint in
+    a rebuilt trainer (a new process)."""
+    full = build([])
+    fit(full, epochs)
+    first = build([ModelCheckpoint(tmp_path, save_best_only=False), _Kill(*kill)])
+    with pytest.raises(_KilledError):
+        fit(first, epochs)
+    resumed = build([ModelCheckpoint(tmp_path, save_best_only=False)])
+    fit(resumed, epochs, resume_from=tmp_path)
+    return full, resumed
+
+
+def _warm_and_decay(callbacks, seed=0):
+    model = make_mlp(seed, noise=0.3)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    warm_up = LinearLR(opt, start_factor=0.1, total_iters=7)
+    return Trainer(model, "cross_entropy", opt, metrics=["accuracy"],
+                   callbacks=[LearningRateScheduler(warm_up, interval="batch"), *callbacks],
+                   scheduler=optim.StepLR(opt, 1, 0.8))
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_run_with_two_schedulers_resumes_both(tmp_path, seed):
+    rng = np.random.default_rng(seed)
+    kill = (int(rng.integers(1, 4)), int(rng.integers(0, 4)))
+
+    def fit(trainer, epochs, **kwargs):
+        trainer.fit(TRAIN, VAL, epochs=epochs, batch_size=16, rng=seed, verbose=0, **kwargs)
+
+    _same_run(*_interrupted(_warm_and_decay, fit, tmp_path, 5, kill))
+
+
+def test_resuming_two_schedulers_with_one_is_refused(tmp_path):
+    _warm_and_decay([ModelCheckpoint(tmp_path, save_best_only=False)]).fit(
+        TRAIN, epochs=1, batch_size=16, rng=0, verbose=0)
+    model = make_mlp(0, noise=0.3)
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    one = Trainer(model, "cross_entropy", opt, scheduler=optim.StepLR(opt, 1, 0.8))
+    with pytest.raises(ValueError, match="saved by a run whose scheduler is"):
+        one.fit(TRAIN, epochs=2, batch_size=16, rng=0, verbose=0, resume_from=tmp_path)

@@ -232,8 +232,17 @@ def _rng_state(rng):
     )
 
 
-def _class(obj) -> str | None:
+def _class(obj):
+    """The class name of ``obj`` (a list of them for a list of schedulers), or None."""
+    if isinstance(obj, (list, tuple)):
+        return [type(o).__name__ for o in obj]
     return None if obj is None else type(obj).__name__
+
+
+def _scheduler_state(scheduler):
+    if isinstance(scheduler, (list, tuple)):
+        return [s.state_dict() for s in scheduler]
+    return None if scheduler is None else scheduler.state_dict()
 
 
 def save_training_state(path, *, optimizer, epoch: int, scheduler=None, rng=None, extra=None,
@@ -244,7 +253,8 @@ def save_training_state(path, *, optimizer, epoch: int, scheduler=None, rng=None
         path: the file to write (``.safetensors``); its folder is created if needed.
         optimizer: an optimizer with ``state_dict()`` (or None).
         epoch: the last completed epoch.
-        scheduler: a learning-rate scheduler with ``state_dict()`` (or None).
+        scheduler: a learning-rate scheduler with ``state_dict()``, a list of them (a run
+            with several, such as a warm-up stepped per batch and a decay per epoch), or None.
         rng: a ``numpy.random.Generator`` or a dict name -> Generator (their bit-generator states).
         extra: more state of the caller: dicts, lists, numbers, strings, arrays (e.g. the history).
         model: a Module whose weights to include, so that this one file restores the whole run.
@@ -262,8 +272,7 @@ def save_training_state(path, *, optimizer, epoch: int, scheduler=None, rng=None
         "epoch": int(epoch),
         "optimizer": _encode(None if optimizer is None else optimizer.state_dict(), "optimizer",
                              arrays),
-        "scheduler": _encode(None if scheduler is None else scheduler.state_dict(), "scheduler",
-                             arrays),
+        "scheduler": _encode(_scheduler_state(scheduler), "scheduler", arrays),
         "rng": _encode(_rng_state(rng), "rng", arrays),
         "extra": _encode(extra, "extra", arrays),
         "has_model": model is not None,
@@ -284,7 +293,8 @@ def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng
         path: the training-state file.
         model: a Module to load the included weights into (the file must hold them).
         optimizer: an optimizer to ``load_state_dict`` the saved optimizer state into.
-        scheduler: a scheduler to ``load_state_dict`` the saved scheduler state into.
+        scheduler: a scheduler to ``load_state_dict`` the saved scheduler state into, or a
+            list of them (the file must hold as many, of the same kinds).
         rng: a Generator, or a dict name -> Generator, whose states are set from the file; with a
             dict, only the names the file holds are set.
         history: a ``train.History`` to restore ``extra["history"]`` into (the Trainer's).
@@ -350,7 +360,10 @@ def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng
             model.load_state_dict(weights, strict=strict)
         if optimizer is not None:
             optimizer.load_state_dict(state["optimizer"])
-        if scheduler is not None:
+        if isinstance(scheduler, (list, tuple)):
+            for one, saved_state in zip(scheduler, state["scheduler"], strict=True):
+                one.load_state_dict(saved_state)
+        elif scheduler is not None:
             scheduler.load_state_dict(state["scheduler"])
         if rng is not None:
             _set_rng(who, rng, state["rng"])

@@ -177,17 +177,29 @@ def _check_state_entry(field: str, key, value, shape) -> None:
         raise _FieldError(field, value, "an array or a finite number")
 
 
-def _check_scheduler(saved, scheduler) -> None:
+def _check_schedulers(saved, scheduler) -> None:
+    """One scheduler's state, or a list of them for a run with several."""
+    several = isinstance(scheduler, (list, tuple))
+    count = len(scheduler) if several else 1
+    if several != isinstance(saved, list) or (several and len(saved) != count):
+        held = f"{len(saved)} schedulers' states" if isinstance(saved, list) else "one's state"
+        raise _FieldError("scheduler", held, f"the states of the run's {count} learning-rate "
+                          "scheduler(s); resume with the schedulers of the run that saved it")
+    for i, (one, live) in enumerate(zip(saved, scheduler) if several else [(saved, scheduler)]):
+        _check_scheduler(one, live, f"scheduler[{i}]" if several else "scheduler")
+
+
+def _check_scheduler(saved, scheduler, field: str = "scheduler") -> None:
     if not isinstance(saved, Mapping) or not all(isinstance(k, str) for k in saved):
-        raise _FieldError("scheduler", saved, "a dict of named values")
+        raise _FieldError(field, saved, "a dict of named values")
     if "last_epoch" in saved and (not _is_int(saved["last_epoch"]) or saved["last_epoch"] < -1):
-        raise _FieldError("scheduler.last_epoch", saved["last_epoch"], "an int >= -1")
+        raise _FieldError(f"{field}.last_epoch", saved["last_epoch"], "an int >= -1")
     live = scheduler.state_dict()
     for key, value in saved.items():
         if key not in live:
-            raise _FieldError(f"scheduler.{key}", value,
+            raise _FieldError(f"{field}.{key}", value,
                        f"no such entry; {type(scheduler).__name__} has {sorted(live)}")
-        _like(f"scheduler.{key}", value, live[key])
+        _like(f"{field}.{key}", value, live[key])
 
 
 def _check_classes(who: str, path, saved, live: dict) -> None:
@@ -198,9 +210,11 @@ def _check_classes(who: str, path, saved, live: dict) -> None:
         raise _FieldError("classes", saved, "a dict naming the optimizer and scheduler classes")
     for part, obj in live.items():
         name = saved.get(part)
-        if obj is not None and name is not None and name != type(obj).__name__:
+        own = ([type(o).__name__ for o in obj] if isinstance(obj, (list, tuple))
+               else type(obj).__name__)
+        if obj is not None and name is not None and name != own:
             raise ValueError(f"{who}: '{path}' was saved by a run whose {part} is {name}; the "
-                             f"{part} given is {type(obj).__name__}. Resume with the run's own "
+                             f"{part} given is {own}. Resume with the run's own "
                              "kind (its state would be read with another's meaning)")
 
 
@@ -259,7 +273,7 @@ def check_training_state(who: str, path, state: dict, *, optimizer=None, schedul
         if optimizer is not None:
             _check_optimizer(state["optimizer"], optimizer)
         if scheduler is not None:
-            _check_scheduler(state["scheduler"], scheduler)
+            _check_schedulers(state["scheduler"], scheduler)
         if rng is not None:
             _check_rng(state["rng"], rng)
         if history:

@@ -111,11 +111,15 @@ class Trainer:
 
     @property
     def scheduler(self):
-        """The scheduler of the first LearningRateScheduler callback (saved with checkpoints)."""
-        for c in self.callbacks:
-            if isinstance(c, LearningRateScheduler):
-                return c.scheduler
-        return None
+        """The scheduler of the first LearningRateScheduler callback."""
+        found = self._schedulers()
+        return found[0] if isinstance(found, list) else found
+
+    def _schedulers(self):
+        """What checkpoints save: None, the one scheduler, or the list of all of them (a warm-up
+        stepped per batch and a decay per epoch, say: each one's state is the run's)."""
+        found = [c.scheduler for c in self.callbacks if isinstance(c, LearningRateScheduler)]
+        return found[0] if len(found) == 1 else (found or None)
 
     def fit(self, train_data, y=None, validation_data=None, *, epochs: int = 1,
             batch_size: int | None = 32, shuffle: bool = True, rng=None, verbose: int = 1,
@@ -299,7 +303,7 @@ class Trainer:
         """Write everything ``fit(resume_from=path)`` needs into one safetensors file."""
         return save_training_state(
             path, model=self.model, optimizer=self.optimizer, epoch=self.epoch,
-            scheduler=self.scheduler, rng=self._generators(), config=config,
+            scheduler=self._schedulers(), rng=self._generators(), config=config,
             extra={"history": self.history.state_dict()},
         )
 
@@ -309,7 +313,7 @@ class Trainer:
         if path.is_dir():
             path = path / LAST_STATE
         state = load_training_state(path, model=self.model, optimizer=self.optimizer,
-                                    scheduler=self.scheduler, rng=self._generators(),
+                                    scheduler=self._schedulers(), rng=self._generators(),
                                     history=self.history, whole_run=True)
         self.epoch = state["epoch"]
 
