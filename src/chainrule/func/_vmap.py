@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import numbers
 
-from ..autograd import Tensor
+from ..autograd import Tensor, is_grad_enabled
 from ..autograd.hooks import watch_writes
 from ..backend import get_array_module
 from ..backend.random import watch_draws
@@ -122,6 +122,27 @@ def _mapped_size(flat, dims):
 
 def _slice(x, d, i):
     return x[(slice(None),) * (d % x.ndim) + (i,)]
+
+
+def _own_slice(x, d, i):
+    """Slice ``i`` of ``x``: a view, or, where gradients are recorded through ``x``, a copy that
+    ``_write_back`` writes into ``x`` if the function changed it. A view shares ``x``'s count of
+    in-place changes, so a change of one slice would make the ops that saved another slice
+    refuse backward; PyTorch's one batched call has no such slices."""
+    view = _slice(x, d, i)
+    if not (view.requires_grad and is_grad_enabled()):
+        return view
+    own = view.clone()
+    own._vmap_version = own._version
+    return own
+
+
+def _write_back(flat, dims, sliced, i) -> None:
+    """Write the slices the function changed in place (copies, ``_own_slice``) into their inputs
+    (a recorded change, through which gradients flow as through the function's own)."""
+    for x, d, s in zip(flat, dims, sliced):
+        if d is not None and s._version != getattr(s, "_vmap_version", s._version):
+            _slice(x, d, i).copy_(s)
 
 
 def _stack_outputs(results, out_dims, empty=False):
@@ -259,9 +280,10 @@ def vmap(func, in_dims=0, out_dims=0, randomness: str = "error", *, chunk_size=N
             for i in range(size):
                 watcher.next_slice()
                 writes.next_slice()
-                sliced = [x if d is None else _slice(x, d, i) for x, d in zip(flat, dims)]
+                sliced = [x if d is None else _own_slice(x, d, i) for x, d in zip(flat, dims)]
                 results.append(func(*unflatten(sliced, spec), **kwargs))
                 writes.check()
+                _write_back(flat, dims, sliced, i)
         return _stack_outputs(results, out_dims)
 
     return wrapper
