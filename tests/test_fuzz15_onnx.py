@@ -211,3 +211,45 @@ def test_split_along_a_dynamic_axis_keeps_the_last_piece_open():
         for got, back, w in zip(run(proto, {"x": fresh}), load(proto)(fresh), want):
             same(got, w.numpy())
             same(back.numpy(), w.numpy())
+
+
+# -- EmbeddingBag of a 2-D input ---------------------------------------------------------------
+
+@pytest.mark.parametrize("mode,weighted", [("sum", False), ("sum", True), ("mean", False),
+                                           ("max", False)])
+@pytest.mark.parametrize("opset", [13, 18])
+def test_embedding_bag_of_a_2d_input_exports(mode, weighted, opset):
+    """EmbeddingBag was refused: its op looked the ids up through an array read from the input
+    (a constant to the recording). For a 2-D input (bags of one length, no padding_idx) the
+    lookup now indexes by the input itself, written as Gather + ReduceSum/ReduceMax per bag,
+    with per_sample_weights as a second input; compared with PyTorch at other batch sizes."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(16)
+    model = cr.nn.EmbeddingBag(10, 3, mode=mode, rng=rng)
+    ref = torch.nn.EmbeddingBag(10, 3, mode=mode)
+    ref.weight.data = torch.tensor(model.weight.numpy())
+    ids = rng.integers(0, 10, (2, 4))
+    weights = rng.standard_normal((2, 4)).astype(np.float32)
+    fn = (lambda i, w: model(i, per_sample_weights=w)) if weighted else model
+    names = ["ids", "w"] if weighted else ["ids"]
+    proto = export(fn, (cr.tensor(ids), cr.tensor(weights))[:len(names)], input_names=names,
+                   dynamic_axes={n: {0: "batch"} for n in names}, opset_version=opset)
+    for batch in (1, 5):
+        feeds = {"ids": rng.integers(0, 10, (batch, 4)),
+                 "w": rng.standard_normal((batch, 4)).astype(np.float32)}
+        feeds = {k: feeds[k] for k in names}
+        want = ref(torch.tensor(feeds["ids"]), per_sample_weights=torch.tensor(feeds["w"])
+                   if weighted else None).detach().numpy()
+        np.testing.assert_allclose(run(proto, feeds)[0], want, rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(load(proto)(*feeds.values()).numpy(), want, rtol=1e-6,
+                                   atol=1e-6)
+
+
+def test_embedding_bag_with_offsets_or_padding_is_refused():
+    model = cr.nn.EmbeddingBag(10, 3, mode="sum", rng=np.random.default_rng(17))
+    ids, offsets = np.array([1, 2, 4, 5, 4, 3]), np.array([0, 2, 2])
+    with pytest.raises(UnsupportedOperatorError):
+        export(lambda i: model(i, cr.tensor(offsets)), cr.tensor(ids))
+    padded = cr.nn.EmbeddingBag(10, 3, mode="sum", padding_idx=0)
+    with pytest.raises(UnsupportedOperatorError):
+        export(padded, cr.tensor(np.array([[1, 0, 2], [0, 3, 4]])))

@@ -1,10 +1,12 @@
-"""Converters of scatter-adds for ``chainrule.onnx.export``: ``F.fold``/``nn.Fold`` (and other
-sums of rows at an integer-array index) as ONNX's ScatterND, whose ``add`` reduction (opset 16)
-sums repeated positions."""
+"""Converters of scatter-adds and bag reductions for ``chainrule.onnx.export``: ``F.fold`` and
+``nn.Fold`` (and other sums of rows at an integer-array index) as ONNX's ScatterND, whose ``add``
+reduction (opset 16) sums repeated positions; ``EmbeddingBag`` of a 2-D input (bags of one length) as a
+Gather and a ReduceSum or ReduceMax over each bag."""
 
 from __future__ import annotations
 
 from ..backend import numpy as np
+from ..ops.embedding_bag import SegmentMax, SegmentSum
 from ..ops.shape import ScatterAdd
 from ._export_ops import converts
 
@@ -36,3 +38,30 @@ def _scatter_add(g, s):
     zeros = g.op("Expand", [g.scalar(0, s.dtype), target])
     return [g.op("ScatterND", [zeros, positions, x],
                  reduction="add" if accumulate else None)]
+
+
+def _bag_length(s):
+    """The one length of every bag (EmbeddingBag of a 2-D input), in both recordings."""
+    lengths = {int(n) for step in (s.params, s.alt or s.params) for n in step["counts"]}
+    n_rows = {s.in_shapes[0][0], s.alt_in_shapes[0][0]}
+    if len(lengths) != 1 or 0 in lengths:
+        raise s.refuse("EmbeddingBag exports for a 2-D input (bags of one length, no "
+                       "padding_idx); bags given by offsets have no converter")
+    (n,) = lengths
+    if any(rows % n for rows in n_rows):  # pragma: no cover - the op's own invariant
+        raise s.refuse("its bags do not cover its rows")
+    return n
+
+
+@converts(SegmentSum, dynamic=("starts", "counts", "segment"))
+def _segment_sum(g, s):
+    n = _bag_length(s)
+    bags = g.op("Reshape", [s.inputs[0], g.ints([-1, n, s.in_shapes[0][1]])])
+    return [g.reduce("ReduceSum", bags, [1], False)]
+
+
+@converts(SegmentMax, dynamic=("starts", "counts", "segment", "segment_of_full"))
+def _segment_max(g, s):
+    n = _bag_length(s)
+    bags = g.op("Reshape", [s.inputs[0], g.ints([-1, n, s.in_shapes[0][1]])])
+    return [g.reduce("ReduceMax", bags, [1], False)]

@@ -154,17 +154,24 @@ def reduce_bags(input, weight, offsets, mode, per_sample_weights, include_last_o
         pos, bag = pos[keep], bag[keep]
     counts = xp.bincount(bag, minlength=len(starts)).astype(xp.int64)
     new_starts = xp.cumsum(counts) - counts
+    # Bags of equal length (a 2-D input, no padding id) keep every id in order: the index is the
+    # input itself, recorded as an op of it (so chainrule.trace and ONNX export follow the ids).
+    whole = ids.ndim == 2 and padding_idx is None and isinstance(input, Tensor)
     if lookup is None:
-        rows = getitem(weight, Tensor(flat[pos]), rows=("embedding_bag", n_rows))
+        index = reshape(input, (-1,)) if whole else Tensor(flat[pos])
+        rows = getitem(weight, index, rows=("embedding_bag", n_rows))
     else:
         rows = lookup(weight, flat[pos])
     if psw is not None:
-        rows = rows * reshape(getitem(reshape(psw, (-1,)), pos), (-1, 1))
+        rows = rows * (reshape(psw, (-1, 1)) if whole else
+                       reshape(getitem(reshape(psw, (-1,)), pos), (-1, 1)))
     params = {"starts": new_starts, "counts": counts, "segment": bag}
     if mode == "max":
         return SegmentMax.apply(rows, **params, segment_of_full=_rank(bag, counts, xp))
     out = SegmentSum.apply(rows, **params)
-    if mode == "mean":
+    if mode == "mean" and whole:
+        out = out * (1.0 / max(ids.shape[1], 1))  # one count for every bag
+    elif mode == "mean":
         out = out * (1.0 / xp.maximum(counts, 1)).astype(weight.dtype)[:, None]
     return out
 
