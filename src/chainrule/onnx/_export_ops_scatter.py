@@ -1,7 +1,7 @@
 """Converters of scatter-adds and bag reductions for ``chainrule.onnx.export``: ``F.fold`` and
 ``nn.Fold`` (and other sums of rows at an integer-array index) as ONNX's ScatterND, whose ``add``
-reduction (opset 16) sums repeated positions; ``EmbeddingBag`` of a 2-D input (bags of one length) as a
-Gather and a ReduceSum or ReduceMax over each bag."""
+reduction (opset 16) sums repeated positions; ``EmbeddingBag`` of a 2-D input (bags of one
+length) as a Gather and a ReduceSum or ReduceMax over each bag."""
 
 from __future__ import annotations
 
