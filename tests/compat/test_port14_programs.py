@@ -19,6 +19,7 @@ from . import port14c_programs as programs_c  # noqa: E402
 from . import port14d_programs as programs_d  # noqa: E402
 from . import port14e_programs as programs_e  # noqa: E402
 from . import port14f_programs as programs_f  # noqa: E402
+from . import port14g_programs as programs_g  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_port9_programs import _shared_rand, _shared_randn  # noqa: E402
 from .test_port12_programs import _shared_normal_draws  # noqa: E402
@@ -380,3 +381,40 @@ def test_yunjey_lstm_language_model_with_detached_list_states_and_sampling_match
     assert ours[0] == theirs[0] and len(ours[0]) == 2
     assert ours[1][:2] == theirs[1][:2]
     _close(ours[1][2], theirs[1][2], rtol=1e-9, atol=1e-11)
+
+
+def test_conv_bn_fusion_tutorials_custom_functions_pass_gradcheck_in_both_libraries():
+    rng = np.random.default_rng(1416)
+    X, weight, a = rng.uniform(size=(2, 2, 4, 4)), rng.uniform(size=(2, 2, 3, 3)), \
+        rng.uniform(size=(1, 2, 3, 4))
+    for lib in (chainrule, torch):
+        args = [lib.tensor(v, requires_grad=True) for v in (X, weight, a)]
+        assert programs_g.gradchecks(lib, *args) == (True, True, True)
+
+
+@pytest.mark.parametrize("fused", [True, False])
+def test_conv_bn_fusion_tutorials_mnist_net_with_adadelta_matches_pytorch(fused):
+    x, y = _classes(1417, n=8, features=(1, 12, 12), classes=10, scale=2.0)
+
+    def build(lib):
+        model = programs_g.mnist_net(lib, fused, side=12)
+        model.dropout.p = 0.0  # the two libraries' dropout draws differ
+        return model
+
+    def run(lib, model):
+        return programs_g.train_mnist(lib, model, _loaders(lib, x, y, 8, 4)[0])
+
+    ours, theirs = _both(build, run)
+    _close(list(ours), list(theirs), rtol=1e-9, atol=1e-11)
+    assert ours[0][-1] < ours[0][0]
+
+
+def test_binarized_convolution_with_nn_grad_backward_matches_pytorch():
+    x, y = _classes(1418, n=6, features=(2, 6, 6), scale=2.0)
+
+    def run(lib, model):
+        return programs_g.train_binary(lib, model, lib.tensor(x), lib.tensor(y))
+
+    ours, theirs = _both(programs_g.binary_conv, run)
+    _close(list(ours), list(theirs), rtol=1e-9, atol=1e-11)
+    assert ours[0][-1] < ours[0][0]
