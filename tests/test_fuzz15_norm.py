@@ -211,3 +211,88 @@ def test_instance_norm_refuses_one_running_statistic_without_the_other(which, us
         fn(torch, torch.tensor(x), torch.tensor(stat))
     with pytest.raises(ValueError, match="running_mean and running_var"):
         fn(cr, cr.tensor(x), cr.tensor(stat))
+
+
+def _draw_norm_call(rng):
+    """A random functional normalization in float64: (label, fn, arrays, grad positions).
+    Weights and biases require grad; the input is sometimes a transposed (non-contiguous) view;
+    the running statistics are updated copies, returned. (float32 and float16 are left to the
+    tests above: there both libraries round once, but their statistics differ in the last
+    float32 bits, which a near-constant group amplifies past any fixed tolerance.)"""
+    kind = str(rng.choice(["batch", "instance", "group", "layer", "rms", "normalize"]))
+    n, c = int(rng.integers(1, 4)), int(rng.integers(1, 5))
+    spatial = tuple(int(v) for v in rng.integers(1, 4, int(rng.integers(0, 3))))
+    shape = (n, c) + spatial
+    x = rng.standard_normal(shape) * 2 + 0.3
+    transposed = x.ndim >= 3 and rng.random() < 0.3
+
+    def view(x):  # the same values as the drawn x, through a transposed view
+        return x.transpose(-1, -2).contiguous().transpose(-1, -2) if transposed else x
+
+    def arr(shp, p=0.6):
+        return rng.standard_normal(shp) if rng.random() < p else None
+    eps = float(rng.choice([1e-5, 0.1]))
+    if kind in ("batch", "instance"):
+        w, b = arr(c), arr(c)
+        rm = arr(c)
+        rv = None if rm is None else rng.random(c) + 0.5
+        training = bool(rng.random() < 0.6) or rm is None
+        momentum = float(rng.choice([0.1, 0.5, 1.0]))
+
+        def fn(lib, x, *t):
+            stats = [s.detach().clone() if s is not None else None for s in t[:2]]
+            f = getattr(lib.nn.functional, f"{kind}_norm")
+            y = f(view(x), *stats, t[2], t[3], training, momentum, eps)
+            return (y,) + tuple(s for s in stats if s is not None)
+        arrays = [x, rm, rv, w, b]
+        label = f"{kind}_norm training={training} m={momentum}"
+    elif kind == "group":
+        g = int(rng.choice([d for d in range(1, c + 1) if c % d == 0]))
+        w, b = arr(c), arr(c)
+
+        def fn(lib, x, w, b):
+            return lib.nn.functional.group_norm(view(x), g, w, b, eps)
+        arrays = [x, w, b]
+        label = f"group_norm G={g}"
+    elif kind in ("layer", "rms"):
+        ns = shape[-int(rng.integers(1, len(shape) + 1)):]
+        w, b = arr(ns), arr(ns)
+        e = None if kind == "rms" and rng.random() < 0.4 else eps
+
+        def fn(lib, x, w, b):
+            if kind == "layer":
+                return lib.nn.functional.layer_norm(view(x), list(ns), w, b, e)
+            return lib.nn.functional.rms_norm(view(x), list(ns), w, e)
+        arrays = [x, w, b]
+        label = f"{kind}_norm {ns} eps={e}"
+    else:
+        p = float(rng.choice([1.0, 2.0, 3.0, np.inf, 0.5]))
+        dim = int(rng.integers(-x.ndim, x.ndim))
+
+        def fn(lib, x):
+            return lib.nn.functional.normalize(view(x), p, dim, eps)
+        arrays = [x]
+        label = f"normalize p={p} dim={dim}"
+    stats = (1, 2) if kind in ("batch", "instance") else ()
+    grad = tuple(i for i, a in enumerate(arrays) if a is not None and i not in stats)
+    return f"{label} x{shape} transposed={transposed}", fn, arrays, grad
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_functional_normalizations_with_gradients_of_their_parameters(seed):
+    rng = np.random.default_rng(1500 + seed)
+    for _ in range(60):
+        label, fn, arrays, grad = _draw_norm_call(rng)
+        check(torch, fn, *arrays, grad=grad, label=label)
+
+
+@pytest.mark.parametrize("use_input_stats", [True, False])
+def test_instance_norm_of_a_batch_of_vectors(use_input_stats):
+    # (N, C) input was refused (rank below 3); PyTorch normalizes it by the running statistics
+    # and refuses it only with use_input_stats (one position per channel)
+    rng = np.random.default_rng(8)
+    x, rm, rv, w = rng.standard_normal((4, 3)), rng.standard_normal(3), rng.random(3) + .5, \
+        rng.standard_normal(3)
+    check(torch, lambda lib, x, rm, rv, w: lib.nn.functional.instance_norm(
+        x, rm, rv, w, use_input_stats=use_input_stats), x, rm, rv, w, grad=(0, 3),
+        label=f"instance_norm (N, C) use_input_stats={use_input_stats}")

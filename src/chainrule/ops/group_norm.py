@@ -86,9 +86,8 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None,  # no
     (the variance unbiased), as PyTorch's."""
     op = "instance_norm"
     _check_float_tensor(op, "input", input)
-    if input.ndim < 3:
-        raise ValueError(f"{op}: expects input of shape (N, C, L) or (N, C, H, W), got "
-                         f"{input.shape}")
+    if input.ndim < 2:  # (N, C) only with running statistics: one position per channel
+        raise ValueError(f"{op}: expects input of shape (N, C, *), got {input.shape}")
     c = input.shape[1]
     for name, t in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
                     ("running_var", running_var)):
