@@ -315,3 +315,15 @@ def test_vmap_slice_change_where_pytorch_refuses_backward_is_exact():
     cr.func.vmap(lambda r: r.add_(r.sin()).exp())(x * 2).sum().backward()
     want = np.exp(2 * A43 + np.sin(2 * A43)) * (2 + 2 * np.cos(2 * A43))
     np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-13)
+
+
+DEBUG_UNWRAP = {  # func.debug_unwrap was missing (inside vmap PyTorch's result is undefined)
+    "inside_grad": lambda L: L.func.grad(lambda r: (L.func.debug_unwrap(r, recurse=False)
+                                                    .detach() * r).sum())(T(L, X3)),
+    "plain": lambda L: L.func.debug_unwrap(T(L, X3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEBUG_UNWRAP))
+def test_debug_unwrap(name):
+    same(DEBUG_UNWRAP[name], name)

@@ -22,10 +22,10 @@ over the mapped dimension (correct, not fast). Per-sample gradients of a model:
 
 from ..nn.utils.stateless import functional_call
 from ._batch_norm import replace_all_batch_norm_modules_
-from ._linearize import functionalize, linearize
+from ._linearize import debug_unwrap, functionalize, linearize
 from ._transforms import grad, grad_and_value, hessian, jacfwd, jacrev, jvp, vjp
 from ._vmap import stack_module_state, vmap
 
-__all__ = ["functional_call", "functionalize", "grad", "grad_and_value", "hessian", "jacfwd",
-           "jacrev", "jvp", "linearize", "replace_all_batch_norm_modules_", "stack_module_state",
-           "vjp", "vmap"]
+__all__ = ["debug_unwrap", "functional_call", "functionalize", "grad", "grad_and_value",
+           "hessian", "jacfwd", "jacrev", "jvp", "linearize", "replace_all_batch_norm_modules_",
+           "stack_module_state", "vjp", "vmap"]

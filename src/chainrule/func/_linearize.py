@@ -18,7 +18,7 @@ import functools
 from ..autograd.tensor import Tensor
 from ._transforms import jvp
 
-__all__ = ["functionalize", "linearize"]
+__all__ = ["debug_unwrap", "functionalize", "linearize"]
 
 
 def linearize(func, *primals):
@@ -62,3 +62,13 @@ def functionalize(func, *, remove: str = "mutations"):
         return func(*args, **kwargs)
 
     return functionalized
+
+
+def debug_unwrap(tensor, *, recurse: bool = True):
+    """PyTorch's unwrapping of a transform's tensor (a BatchedTensor inside ``vmap``, a
+    gradient-tracking one inside ``grad``) to the tensor under it, for printing in a debugger.
+    chainrule's transforms run the function on plain tensors (a slice per call in ``vmap``), so
+    ``tensor`` is returned as it is; ``recurse`` is accepted."""
+    if not isinstance(tensor, Tensor):
+        raise TypeError(f"debug_unwrap: tensor must be a Tensor, got {type(tensor).__name__}")
+    return tensor
