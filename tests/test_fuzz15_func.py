@@ -17,6 +17,8 @@ import pytest
 
 import chainrule as cr
 
+from ._fuzz12_check import check
+
 torch = pytest.importorskip("torch")
 
 ERRORS = (RuntimeError, TypeError, ValueError, IndexError)
@@ -327,3 +329,64 @@ DEBUG_UNWRAP = {  # func.debug_unwrap was missing (inside vmap PyTorch's result 
 @pytest.mark.parametrize("name", sorted(DEBUG_UNWRAP))
 def test_debug_unwrap(name):
     same(DEBUG_UNWRAP[name], name)
+
+
+# --- seeded random vmap programs, values and float64 gradients --------------------------------
+
+
+UNARY = {  # name: (function of one slice, minimum slice ndim)
+    "sum_last": (lambda L, r: r.sum(-1), 1),
+    "softmax": (lambda L, r: L.softmax(r, 0) * r, 1),
+    "logsumexp": (lambda L, r: L.logsumexp(r, -1), 1),
+    "outer": (lambda L, r: r.reshape(-1)[:2].outer(r.reshape(-1)[-2:]), 1),
+    "matmul_self": (lambda L, r: r @ r.mT, 2),
+    "norm": (lambda L, r: L.linalg.vector_norm(r, dim=0), 1),
+    "cumprod": (lambda L, r: r.cumprod(0), 1),
+    "max": (lambda L, r: r.max(0).values, 1),
+    "index": (lambda L, r: r[..., ::2] * r[..., :1], 1),
+    "tanh_mean": (lambda L, r: r.tanh().mean(), 0),
+    "where": (lambda L, r: L.where(r > 0, r ** 2, r.exp()), 0),
+    "flatten_cat": (lambda L, r: L.cat([r.reshape(-1), r.reshape(-1) * 2]), 0),
+}
+BINARY = {
+    "mul": (lambda L, a, b: a * b, 0),
+    "matmul": (lambda L, a, b: a @ b.mT, 2),
+    "atan2": (lambda L, a, b: L.atan2(a, b), 0),
+    "stack": (lambda L, a, b: L.stack([a, b], -1).sum(0), 1),
+    "mse": (lambda L, a, b: L.nn.functional.mse_loss(a, b), 0),
+}
+
+
+def _random_program(seed):
+    rng = np.random.default_rng(seed)
+    binary = rng.random() < 0.5
+    table = BINARY if binary else UNARY
+    name = sorted(table)[rng.integers(len(table))]
+    fn, min_nd = table[name]
+    nd = int(rng.integers(max(min_nd, 1), 4))
+    shape = [int(s) for s in rng.integers(2, 4, nd)]
+    size = int(rng.integers(1, 4))
+    arrays, in_dims = [], []
+    for k in range(2 if binary else 1):
+        mapped = k == 0 or rng.random() < 0.6
+        d = int(rng.integers(-nd - 1, nd + 1)) if mapped else None
+        s = list(shape)
+        if d is not None:
+            s.insert(d % (nd + 1), size)
+        arrays.append(rng.normal(size=s))
+        in_dims.append(d)
+    out_dims = int(rng.integers(-1, 1))
+    chunk = [None, 1, 2][rng.integers(3)]
+    return name, fn, arrays, tuple(in_dims), out_dims, chunk
+
+
+@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.filterwarnings("ignore:An output with one or more elements was resized")  # torch's
+def test_random_vmap_programs(seed):
+    name, fn, arrays, in_dims, out_dims, chunk = _random_program(seed)
+
+    def program(L, *xs):
+        return L.func.vmap(lambda *s: fn(L, *s), in_dims=in_dims, out_dims=out_dims,
+                           chunk_size=chunk)(*xs)
+    check(torch, program, *arrays, grad=tuple(range(len(arrays))),
+          label=f"{name} in_dims={in_dims} out_dims={out_dims} chunk={chunk}")
