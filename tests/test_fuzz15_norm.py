@@ -296,3 +296,17 @@ def test_instance_norm_of_a_batch_of_vectors(use_input_stats):
     check(torch, lambda lib, x, rm, rv, w: lib.nn.functional.instance_norm(
         x, rm, rv, w, use_input_stats=use_input_stats), x, rm, rv, w, grad=(0, 3),
         label=f"instance_norm (N, C) use_input_stats={use_input_stats}")
+
+
+@pytest.mark.parametrize("momentum", [0.3, None])
+def test_batch_norm_without_a_batch_counter(momentum):
+    # num_batches_tracked set to None (PyTorch skips the count; with momentum=None the running
+    # statistics then stay) raised AttributeError
+    x = np.random.default_rng(9).standard_normal((4, 3, 5))
+
+    def fn(lib, x):
+        bn = lib.nn.BatchNorm1d(3, momentum=momentum).double()
+        bn.num_batches_tracked = None
+        ys = [bn(x), bn(x * 2)]
+        return ys + [bn.running_mean, bn.running_var]
+    check(torch, fn, x, grad=(0,), label=f"momentum={momentum}")

@@ -119,7 +119,8 @@ class _BatchNorm(_NormBase):
                 f"got input of shape {x.shape}"
             )
         factor = 0.0 if self.momentum is None else self.momentum
-        if self.training and self.track_running_stats:
+        # a num_batches_tracked set to None (as PyTorch allows) counts nothing
+        if self.training and self.track_running_stats and self.num_batches_tracked is not None:
             with no_grad():
                 self.num_batches_tracked.add_(1)
             if self.momentum is None:  # a cumulative average of every batch seen so far
