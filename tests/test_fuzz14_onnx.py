@@ -257,7 +257,8 @@ def test_sort_topk_argsort_export(fn, ints):
 
 @pytest.mark.parametrize("model,shape,match", [
     (lambda: nn.AdaptiveMaxPool2d((2, 3)), (1, 1, 5, 7), "adaptive max pooling whose windows"),
-    (lambda: nn.ConvTranspose3d(2, 3, 2), (1, 2, 2, 2, 2), "conv_transpose3d"),
+    (lambda: (lambda t: F.conv_transpose3d(t, cr.ones(2, 3, 2, 2, 2))), (1, 2, 2, 2, 2),
+     "conv_transpose3d"),
 ])
 def test_refusals_name_what_the_user_wrote(model, shape, match):
     """These were refused as 'no ONNX converter for the op _AdaptiveExtremum' (RunningExtreme,

@@ -253,3 +253,56 @@ def test_embedding_bag_with_offsets_or_padding_is_refused():
     padded = cr.nn.EmbeddingBag(10, 3, mode="sum", padding_idx=0)
     with pytest.raises(UnsupportedOperatorError):
         export(padded, cr.tensor(np.array([[1, 0, 2], [0, 3, 4]])))
+
+
+# -- nn.ConvTranspose3d: one ConvTranspose node -------------------------------------------------
+
+@pytest.mark.parametrize("seed", range(6))
+def test_conv_transpose3d_layer_exports(seed):
+    """nn.ConvTranspose3d was refused (chainrule runs it as 2-D ones and a scatter-add along the
+    depth); the layer is now recognized and written as ONNX's 3-D ConvTranspose, an output
+    padding at or above the stride as less cropping and Pad (onnxruntime refuses it), with a
+    dynamic batch and width. Compared with PyTorch's layer."""
+    torch = pytest.importorskip("torch")
+    r = np.random.default_rng(100 + seed)
+    stride, dilation = tuple(r.integers(1, 3, 3)), tuple(r.integers(1, 3, 3))
+    settings = dict(stride=stride, dilation=dilation, padding=tuple(r.integers(0, 2, 3)),
+                    output_padding=tuple(int(r.integers(0, max(a, b)))
+                                         for a, b in zip(stride, dilation)),
+                    groups=int(r.choice([1, 2])), bias=bool(seed % 2))
+    settings = {k: tuple(int(v) for v in x) if isinstance(x, tuple) else x
+                for k, x in settings.items()}
+    model = cr.nn.ConvTranspose3d(2, 4, (2, 3, 2), rng=r, **settings)
+    ref = torch.nn.ConvTranspose3d(2, 4, (2, 3, 2), **settings)
+    ref.weight.data = torch.tensor(model.weight.numpy())
+    if model.bias is not None:
+        ref.bias.data = torch.tensor(model.bias.numpy())
+    x = r.standard_normal((2, 2, 3, 2, 3)).astype(np.float32)
+    proto = export(cr.nn.Sequential(model, cr.nn.ReLU()), x, input_names=["x"],
+                   dynamic_axes={"x": {0: "batch", 4: "width"}}, opset_version=17)
+    assert [n.op_type for n in proto.graph.node].count("ConvTranspose") == 1
+    for shape in ((1, 2, 3, 2, 3), (3, 2, 3, 2, 5)):
+        fresh = r.standard_normal(shape).astype(np.float32)
+        want = ref(torch.tensor(fresh)).relu().detach().numpy()
+        np.testing.assert_allclose(run(proto, {"x": fresh})[0], want, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(load(proto)(fresh).numpy(), want, rtol=1e-5, atol=1e-5)
+
+
+def test_conv_transpose3d_with_output_size_and_the_refusals():
+    rng = np.random.default_rng(18)
+    model = cr.nn.ConvTranspose3d(2, 3, 3, stride=2, rng=rng)
+    x = rng.standard_normal((1, 2, 2, 3, 2)).astype(np.float32)
+
+    class Sized(cr.nn.Module):  # the layer must be found among the model's modules
+        def __init__(self):
+            super().__init__()
+            self.up = model
+
+        def forward(self, t):
+            return self.up(t, output_size=(6, 8, 5))
+
+    export_and_compare(Sized(), [x], [rng.standard_normal(x.shape).astype(np.float32)])
+    with pytest.raises(UnsupportedOperatorError, match="ConvTranspose3d.*unbatched"):
+        export(model, x[0])
+    with pytest.raises(UnsupportedOperatorError, match="conv_transpose3d"):
+        export(lambda t: cr.nn.functional.conv_transpose3d(t, model.weight), x)

@@ -15,9 +15,9 @@ from ..ops.normalization import LayerNorm
 from ..ops.pool import _AvgPool, _ExtremumPool, _MaxPoolReLU
 from ..ops.reduce import Extreme, LogSumExp, Mean, Sum
 from ..ops.softmax import LogSoftmax, Softmax
-from ._export_ops import converts
+from ._export_ops import UnsupportedOperatorError, converts
 
-__all__: list[str] = []
+__all__ = ["conv_transpose3d"]
 
 
 def _relu_after(convert):
@@ -104,6 +104,42 @@ def _conv_transpose(g, s):
 
 
 converts(ConvTransposeReLUNd, dynamic=("size",))(_relu_after(_conv_transpose))
+
+
+def conv_transpose3d(g, x, m, tensor_value, shapes):
+    """An ``nn.ConvTranspose3d`` layer (chainrule runs it as 2-D ones and a scatter-add along the
+    depth): one ONNX ConvTranspose. Its output padding comes from the recorded shapes (so an
+    ``output_size`` given to the call is followed) and must agree between both recordings; what
+    reaches the stride (which onnxruntime refuses) is less end cropping, then Pad, then the bias
+    Add, as for the 2-D layer."""
+    (in_shape, out_shape), (alt_in, alt_out) = shapes
+    kernel, stride, dilation = m.kernel_size, m.stride, m.dilation
+    padding = [int(p) for p in m.padding]
+
+    def extra(i, o):
+        return [o[2 + a] - ((i[2 + a] - 1) * stride[a] - 2 * padding[a]
+                            + dilation[a] * (kernel[a] - 1) + 1) for a in range(3)]
+
+    if len(in_shape) != 5 or extra(in_shape, out_shape) != extra(alt_in, alt_out):
+        raise UnsupportedOperatorError(
+            f"export: cannot write ConvTranspose3d to ONNX: an unbatched input {in_shape} or an "
+            "output padding that changes with the dynamic axes")
+    extra_pad, pads, tail = extra(in_shape, out_shape), padding + padding, []
+    for a in range(3):
+        if extra_pad[a] >= stride[a]:
+            less = min(extra_pad[a], pads[3 + a])
+            pads[3 + a] -= less
+            extra_pad[a] -= less
+        tail.append(extra_pad[a] if extra_pad[a] >= stride[a] else 0)
+        extra_pad[a] -= tail[-1]
+    y = g.op("ConvTranspose", [x, tensor_value(m.weight)], strides=list(stride),
+             dilations=list(dilation), pads=pads, group=m.groups, kernel_shape=list(kernel),
+             output_padding=extra_pad)
+    if any(tail):
+        y = g.op("Pad", [y, g.ints([0] * 7 + tail)])
+    if m.bias is not None:
+        y = g.op("Add", [y, g.op("Reshape", [tensor_value(m.bias), g.ints([-1, 1, 1, 1])])])
+    return y
 
 
 def _pool_attrs(s):

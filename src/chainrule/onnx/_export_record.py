@@ -15,6 +15,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.tracing import TraceError, _Recorder
 from ..backend import asnumpy
 from ..backend import numpy as np
+from ..nn.conv import ConvTranspose3d, _ConvTranspose
 from ..nn.normalization import _BatchNorm
 from . import (  # noqa: F401 - they register their converters
     _export_ops_math,
@@ -26,20 +27,23 @@ from . import (  # noqa: F401 - they register their converters
     _export_ops_shape,
 )
 from ._export_ops import CONVERTERS, GraphBuilder, OpStep, UnsupportedOperatorError
+from ._export_ops_nn import conv_transpose3d
 
 __all__ = ["Recording", "build_graph", "record", "same"]
 
 
 class Recording:
     """One run of the model: the recorder's steps, consts and live tensors, the output slots,
-    and the batch-norm layers met (start step, end step, input slot, output slot, module)."""
+    and the layers written as one ONNX node each, whatever ops chainrule runs them with (batch
+    norm, 3-D transposed convolution): (start step, end step, input slot, output slot, module)."""
 
     def __init__(self, fn, inputs, model):
         self.rec = _Recorder(tuple(Tensor(x._data) for x in inputs))
         self.norms: list = []
         handles = []
         for m in _modules(model):
-            if isinstance(m, _BatchNorm) and type(m).forward is _BatchNorm.forward:
+            if (isinstance(m, _BatchNorm) and type(m).forward is _BatchNorm.forward) or (
+                    isinstance(m, ConvTranspose3d) and type(m).forward is _ConvTranspose.forward):
                 handles.append(m.register_forward_pre_hook(self._enter))
                 handles.append(m.register_forward_hook(self._leave))
         self._open: list = []
@@ -56,7 +60,7 @@ class Recording:
         start, x = self._open.pop()
         src = self.rec.slot.get(id(x)) if isinstance(x, Tensor) else None
         dst = self.rec.slot.get(id(output)) if isinstance(output, Tensor) else None
-        if src is not None and dst is not None and module.running_mean is not None:
+        if src is not None and dst is not None and getattr(module, "running_mean", 0) is not None:
             self.norms.append((start, len(self.rec.steps), src, dst, module))
 
 
@@ -176,7 +180,13 @@ def build_graph(main: Recording, alt: Recording, *, opset, names, input_names, e
         region = norms.get(k)
         if region is not None and _whole(region, k, steps, used_after):
             end, src, dst, m = region
-            value[dst] = _batch_norm(g, value[src], m, tensor_value, rec.seen[dst]._data.dtype)
+            if isinstance(m, _BatchNorm):
+                value[dst] = _batch_norm(g, value[src], m, tensor_value,
+                                         rec.seen[dst]._data.dtype)
+            else:
+                shapes = [(r.seen[src]._data.shape, r.seen[dst]._data.shape)
+                          for r in (rec, alt.rec)]
+                value[dst] = conv_transpose3d(g, value[src], m, tensor_value, shapes)
             k = end
             continue
         if cls is NonDifferentiable and all(n in constant for n in sources):
