@@ -91,6 +91,8 @@ def _prune(model, x, y, required, step, retrain, lr, penalty, log):
         scores = numpy.concatenate([(numpy.abs(w) * numpy.abs(v).max(axis=0)[:, None]).ravel(),
                                     numpy.abs(v).ravel()])
         n_alive = int(alive.sum())
+        if n_alive == 0:  # every link gone and the accuracy still held (one class, say)
+            return
         n = max(1, int(step * n_alive))
         saved = {k: t.numpy().copy() for k, t in model.state_dict().items()}
         while True:
@@ -167,7 +169,19 @@ def neurorule(data: TabularData, *, hidden: int = 4, levels: int = 3, epochs: in
     Returns:
         A NeuroRuleResult; its ``metrics`` hold accuracies, fidelity, links and rule counts.
     """
-    hidden = check_positive_int("neurorule", "hidden", hidden)
+    who = "neurorule"
+    hidden = check_positive_int(who, "hidden", hidden)
+    levels = check_positive_int(who, "levels", levels, low=2)
+    epochs = check_positive_int(who, "epochs", epochs, low=0)
+    retrain = check_positive_int(who, "retrain", retrain, low=0)
+    for name, v, low, high in (("prune_step", prune_step, 0, 1),
+                               ("max_accuracy_drop", max_accuracy_drop, 0, 1)):
+        if isinstance(v, bool) or not isinstance(v, (int, float, numpy.floating)) or not (
+                low < v <= high if name == "prune_step" else low <= v <= high):
+            span = f"({low}, {high}]" if name == "prune_step" else f"[{low}, {high}]"
+            raise ValueError(f"{who}: {name} must be a number in {span}, got {v!r}")
+    if table not in ("auto", "all", "seen"):
+        raise ValueError(f"{who}: table must be 'auto', 'all' or 'seen', got {table!r}")
     enc = make_encoding(data, levels=levels)
     ltr, lte = enc.levels(data.x_train), enc.levels(data.x_test)
     xtr, xte = enc.encode_levels(ltr), enc.encode_levels(lte)
@@ -191,8 +205,6 @@ def neurorule(data: TabularData, *, hidden: int = 4, levels: int = 3, epochs: in
     used = sorted({a for m in units for a in seen[m]})
     centers, delta = _discretize(model, xtr, units)
 
-    if table not in ("auto", "all", "seen"):
-        raise ValueError(f"neurorule: table must be 'auto', 'all' or 'seen', got {table!r}")
     combos = 1
     for a in used:
         combos *= enc.attributes[a].n_levels
