@@ -1,18 +1,24 @@
-"""Fifteenth fuzz wave, explain: NeuroRule on edge cases (constant features, one class, tiny
-networks, arguments out of range).
+"""Fifteenth fuzz wave, explain: sensitivity analysis and NeuroRule on edge cases (constant
+features, one class, tiny networks, arguments out of range).
 
 Before this wave ``neurorule`` never returned when pruning removed every link and the training
 accuracy still held (a one-class table, or ``max_accuracy_drop=1``): its pruning loop went on
-removing one link of none; ``neurorule(levels=1)`` failed inside ``Linear`` and ``levels=2.5``
-cut three bins.
+removing one link of none; ``mean_abs_gradient(classes=[0.5])`` measured class 0 and
+``classes=[-1]`` the last class under the label -1, silently; ``sensitivity_rules`` with
+``threshold=0`` stated rules for a constant column ("if x1 rises by 0, P(class0) falls by at
+least 0.00"); ``neurorule(levels=1)`` failed inside ``Linear`` and ``levels=2.5`` cut three bins.
 """
 
 import numpy as np
 import pytest
 
+from chainrule import nn
 from chainrule.explain import (
     TabularData,
+    mean_abs_gradient,
     neurorule,
+    permutation_importance,
+    sensitivity_rules,
 )
 from chainrule.explain.tabular import make_encoding
 
@@ -65,3 +71,45 @@ def test_neurorule_refuses_arguments_before_training(kwargs, message):
         neurorule(data, **kwargs)
     with pytest.raises(ValueError, match="make_encoding: levels must be an integer >= 2"):
         make_encoding(_table(lambda x: x[:, 0] > 0, categorical=False), levels=1)
+
+
+def _mlp(seed=0, n_out=2):
+    rng = np.random.default_rng(seed)
+    return nn.Sequential(nn.Linear(3, 4, rng=rng), nn.Tanh(),
+                         nn.Linear(4, n_out, rng=rng)).to(dtype="float64")
+
+
+def test_mean_abs_gradient_refuses_classes_that_are_not_indices():
+    model, x = _mlp(), np.random.default_rng(1).standard_normal((10, 3))
+    full = mean_abs_gradient(model, x)
+    np.testing.assert_array_equal(mean_abs_gradient(model, x, classes=[1]), full[1:])
+    for bad in ([0.5], [-1], [2], [[0]]):
+        with pytest.raises(ValueError, match=r"mean_abs_gradient: classes must be class indices "
+                                             r"in \[0, 2\)"):
+            mean_abs_gradient(model, x, classes=bad)
+
+
+def test_sensitivity_rules_skip_constant_columns_and_need_a_positive_threshold():
+    model = _mlp(2)
+    x = np.random.default_rng(3).standard_normal((30, 3))
+    x[:, 1] = 1.0
+    rules = sensitivity_rules(model, x, threshold=1e-9, coverage=1.0)
+    assert rules and all(r.feature != "x1" for r in rules)
+    for bad in (0, -0.1, 1.5):
+        with pytest.raises(ValueError, match=r"threshold must be a probability change in "
+                                             r"\(0, 1\]"):
+            sensitivity_rules(model, x, threshold=bad)
+    falling = sensitivity_rules(model, x, delta=-1.0, threshold=1e-9, coverage=1.0)
+    assert falling and all(str(r).startswith(f"if {r.feature} falls by 1,") for r in falling)
+    with pytest.raises(ValueError, match="delta must be finite"):
+        sensitivity_rules(model, x, delta=np.inf)
+
+
+def test_one_output_models_and_one_label_datasets():
+    model = _mlp(4, n_out=1)
+    x = np.random.default_rng(5).standard_normal((12, 3))
+    assert sensitivity_rules(model, x, threshold=1e-6) == []  # softmax of one class is 1
+    assert mean_abs_gradient(model, x).shape == (1, 3)
+    assert np.abs(mean_abs_gradient(model, x)).max() == 0
+    importance = permutation_importance(_mlp(6), x, np.zeros(12, dtype=np.int64), rng=0)
+    assert importance["importances"].shape == (3, 5)

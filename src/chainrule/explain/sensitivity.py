@@ -46,7 +46,15 @@ def mean_abs_gradient(model, x, *, classes=None, output: str = "probability",
     x = as_batch(who, model, x)
     batch_size = check_positive_int(who, "batch_size", batch_size)
     n_out = predict_scores(model, x[:1], output="logit").shape[1]
-    classes = list(range(n_out)) if classes is None else [int(c) for c in classes]
+    if classes is None:
+        classes = list(range(n_out))
+    else:
+        picked = numpy.asarray(classes)
+        if picked.ndim != 1 or picked.dtype.kind not in "iu" or (
+                len(picked) and (picked.min() < 0 or picked.max() >= n_out)):
+            raise ValueError(f"{who}: classes must be class indices in [0, {n_out}), got "
+                             f"{classes!r}")
+        classes = [int(c) for c in picked]
     total = numpy.zeros((len(classes), *x.shape[1:]), dtype=numpy.float64)
     bar = Progress(who, len(x) * len(classes), enabled=progress)
     with eval_mode(model):
@@ -118,7 +126,8 @@ class SensitivityRule:
 
     def __str__(self) -> str:
         way = "rises" if self.change > 0 else "falls"
-        return (f"if {self.feature} rises by {self.delta:.3g}, P({self.class_name}) {way} by "
+        move = "rises" if self.delta > 0 else "falls"
+        return (f"if {self.feature} {move} by {abs(self.delta):.3g}, P({self.class_name}) {way} by "
                 f"at least {abs(self.change):.2f} (for {self.coverage:.0%} of {self.n_samples} "
                 f"samples; mean {self.mean_change:+.2f})")
 
@@ -138,8 +147,8 @@ def sensitivity_rules(model, x, *, feature_names=None, class_names=None, delta=N
         x: (N, D) inputs, e.g. the training set.
         feature_names, class_names: names for the rules (default x0.., class0..).
         delta: the rise per feature: a number, a (D,) array, or None (each column's standard
-            deviation over ``x``).
-        threshold: the smallest probability change a rule states.
+            deviation over ``x``); a feature whose delta is 0 (a constant column) gets no rule.
+        threshold: the smallest probability change a rule states, in (0, 1].
         coverage: the share of samples a rule must hold for, in (0, 1].
         max_confidence: only the samples whose most probable class has a probability below
             this are considered (None: all): a confident network moves little anywhere else,
@@ -154,6 +163,9 @@ def sensitivity_rules(model, x, *, feature_names=None, class_names=None, delta=N
         raise ValueError(f"{who}: x must be (N, D) tabular inputs, got shape {x.shape}")
     if not 0 < coverage <= 1:
         raise ValueError(f"{who}: coverage must be in (0, 1], got {coverage!r}")
+    if not 0 < threshold <= 1:  # at 0, every input that moves nothing would make a rule
+        raise ValueError(f"{who}: threshold must be a probability change in (0, 1], got "
+                         f"{threshold!r}")
     d = x.shape[1]
     feature_names = [f"x{j}" for j in range(d)] if feature_names is None else list(feature_names)
     if len(feature_names) != d:
@@ -170,7 +182,11 @@ def sensitivity_rules(model, x, *, feature_names=None, class_names=None, delta=N
     class_names = ([f"class{c}" for c in range(p0.shape[1])] if class_names is None
                    else list(class_names))
     rules = []
+    if not numpy.isfinite(steps).all():
+        raise ValueError(f"{who}: delta must be finite, got {delta!r}")
     for j in range(d):
+        if steps[j] == 0:  # a constant column (standard deviation 0): no rise, no rule
+            continue
         moved = x.copy()
         moved[:, j] += steps[j]
         change = predict_scores(model, moved, output="probability", batch_size=batch_size) - p0
