@@ -310,3 +310,30 @@ def test_batch_norm_without_a_batch_counter(momentum):
         ys = [bn(x), bn(x * 2)]
         return ys + [bn.running_mean, bn.running_var]
     check(torch, fn, x, grad=(0,), label=f"momentum={momentum}")
+
+
+@pytest.mark.parametrize("dim", [0, 1, None])
+def test_parametrized_weight_norm_loads_a_hook_based_weight_norm_checkpoint(dim):
+    # PyTorch's parametrizations.weight_norm renames <name>_g/<name>_v of an old checkpoint
+    # (nn.utils.weight_norm's, as HiFi-GAN-style vocoders saved them) to original0/original1;
+    # chainrule's reported them unexpected and left the weights as they were
+    rng = np.random.default_rng(10)
+    old = torch.nn.Sequential(torch.nn.Conv1d(2, 3, 3), torch.nn.ReLU(),
+                              torch.nn.Conv1d(3, 2, 1)).double()
+    with pytest.warns(FutureWarning):  # PyTorch's deprecation of the hook-based form
+        torch.nn.utils.weight_norm(old[0], dim=dim)
+    with torch.no_grad():
+        old[0].weight_g.mul_(torch.tensor(rng.random(old[0].weight_g.shape) + 0.5))
+    state = {k: v.numpy() for k, v in old.state_dict().items()}
+    x = rng.standard_normal((2, 2, 7))
+    outs = {}
+    for lib in (torch, cr):
+        new = lib.nn.Sequential(lib.nn.Conv1d(2, 3, 3), lib.nn.ReLU(),
+                                lib.nn.Conv1d(3, 2, 1)).double()
+        lib.nn.utils.parametrizations.weight_norm(new[0], dim=dim)
+        new.load_state_dict({k: lib.tensor(v) for k, v in state.items()})
+        outs[lib.__name__] = new(lib.tensor(x)).detach().numpy(), sorted(new.state_dict())
+    np.testing.assert_allclose(outs["chainrule"][0], outs["torch"][0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(outs["chainrule"][0], old(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-12, atol=1e-12)
+    assert outs["chainrule"][1] == outs["torch"][1]

@@ -205,6 +205,8 @@ class _WeightNorm(Module):
 def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Module:
     """Weight normalization as a parametrization: ``module.<name>`` becomes ``g * v / ||v||``,
     with g in ``parametrizations.<name>.original0`` and v in ``original1``; returns ``module``.
+    A state dict of the hook-based ``nn.utils.weight_norm`` (``<name>_g``, ``<name>_v``) loads
+    into it, as in PyTorch.
 
     Args:
         module: the layer.
@@ -220,6 +222,16 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
                          f"{tuple(weight.shape)}), got {dim!r}")
     dim = None if dim is None else (-1 if dim == -1 else int(dim) % weight.ndim)
     register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+
+    def old_keys(state, prefix, local_metadata, strict, missing, unexpected, errors):
+        # a checkpoint of the hook-based nn.utils.weight_norm (<name>_g, <name>_v) loads, as
+        # PyTorch's compatibility hook lets it
+        g, v = f"{prefix}{name}_g", f"{prefix}{name}_v"
+        if g in state and v in state:
+            state[f"{prefix}parametrizations.{name}.original0"] = state.pop(g)
+            state[f"{prefix}parametrizations.{name}.original1"] = state.pop(v)
+
+    module._register_load_state_dict_pre_hook(old_keys)
     return module
 
 
