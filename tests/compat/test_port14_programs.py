@@ -4,7 +4,9 @@ weights and draws: losses, accuracies, outputs and final parameters agree to flo
 
 from __future__ import annotations
 
+import argparse
 import random
+import sys
 
 import numpy as np
 import pytest
@@ -20,6 +22,7 @@ from . import port14d_programs as programs_d  # noqa: E402
 from . import port14e_programs as programs_e  # noqa: E402
 from . import port14f_programs as programs_f  # noqa: E402
 from . import port14g_programs as programs_g  # noqa: E402
+from . import port14h_programs as programs_h  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_port9_programs import _shared_rand, _shared_randn  # noqa: E402
 from .test_port12_programs import _shared_normal_draws  # noqa: E402
@@ -416,5 +419,91 @@ def test_binarized_convolution_with_nn_grad_backward_matches_pytorch():
         return programs_g.train_binary(lib, model, lib.tensor(x), lib.tensor(y))
 
     ours, theirs = _both(programs_g.binary_conv, run)
+    _close(list(ours), list(theirs), rtol=1e-9, atol=1e-11)
+    assert ours[0][-1] < ours[0][0]
+
+
+def _shared_dropout(monkeypatch, lib, seed):
+    """``F.dropout`` and ``nn.Dropout2d`` draw their masks from one shared NumPy stream."""
+    rng = np.random.default_rng(seed)
+
+    def masked(x, p, shape):
+        keep = lib.tensor(rng.uniform(size=shape) >= p, dtype=x.dtype)
+        return x * keep / (1 - p)
+
+    def dropout(input, p=0.5, training=True, inplace=False):  # noqa: A002
+        return masked(input, p, tuple(input.shape)) if training else input
+
+    def dropout2d_forward(self, input):  # noqa: A002
+        return masked(input, self.p, tuple(input.shape[:2]) + (1, 1)) if self.training \
+            else input
+
+    monkeypatch.setattr(lib.nn.functional, "dropout", dropout)
+    monkeypatch.setattr(lib.nn.Dropout2d, "forward", dropout2d_forward)
+
+
+def _hogwild_args(**kw):
+    args = dict(cuda=False, mps=False, seed=1, batch_size=4, shuffle=False, lr=0.05,
+                momentum=0.5, epochs=2, log_interval=1, dry_run=False, num_processes=2)
+    args.update(kw)
+    return argparse.Namespace(**args)
+
+
+def _digits(lib, seed, n, dtype=None):
+    x, y = _classes(seed, n=n, features=(1, 28, 28), classes=4, scale=3.0)
+    return lib.utils.data.TensorDataset(lib.tensor(x, dtype=dtype), lib.tensor(y))
+
+
+def test_mnist_hogwild_workers_in_one_process_match_pytorch(monkeypatch):
+    def run(lib, model):
+        with monkeypatch.context() as m:
+            _shared_dropout(m, lib, 1419)
+            return programs_h.hogwild_main(lib, model, _hogwild_args(), _digits(lib, 1420, 8),
+                                           _digits(lib, 1421, 8))
+
+    ours, theirs = _both(programs_h.hogwild_net, run)
+    assert ours[0] == theirs[0] and len(ours[0]) == 8
+    assert ours[1][0] == theirs[1][0] and ours[2][0] == theirs[2][0]
+    _close([[ours[1][1], ours[2][1]], ours[3]], [[theirs[1][1], theirs[2][1]], theirs[3]],
+           rtol=1e-9, atol=1e-11)
+    assert ours[2][1] < ours[1][1]
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="forked workers (Linux)")
+def test_mnist_hogwild_forked_workers_train_the_shared_model_with_chainrules_own_draws():
+    chainrule.manual_seed(2)
+    model = programs_h.hogwild_net(chainrule)
+    train, test = _digits(chainrule, 1422, 16, chainrule.float32), \
+        _digits(chainrule, 1423, 8, chainrule.float32)
+    # one epoch in this process first, so that the workers find the kernels loaded
+    first = programs_h.hogwild_main(chainrule, model, _hogwild_args(num_processes=1, epochs=1),
+                                    train, test)
+    out = programs_h.hogwild_main(chainrule, model, _hogwild_args(shuffle=True, epochs=3),
+                                  train, test, in_process=False)
+    assert out[4] == [0, 0] and out[0] == []  # the workers logged in their own processes
+    # the parent's model took the workers' steps
+    assert not np.allclose(out[3]["fc2.weight"], first[3]["fc2.weight"])
+    assert out[2][1] < first[1][1]
+
+
+def test_d2l_nadaraya_watson_kernels_and_parametric_attention_pooling_match_pytorch():
+    rng = np.random.default_rng(1424)
+    x_train = np.sort(rng.uniform(size=20) * 5)
+    x_test = np.arange(0, 5, 0.25)
+    noise = rng.normal(0, 0.5, 20)
+    out = {}
+    for lib in (chainrule, torch):
+        xt = lib.tensor(x_train, dtype=lib.float32)
+        y_train = programs_h.f(lib, xt) + lib.tensor(noise, dtype=lib.float32)
+        out[lib] = programs_h.nadaraya_watson_kernels(lib, xt, y_train,
+                                                      lib.tensor(x_test, dtype=lib.float32))
+    _close(out[chainrule], out[torch], rtol=2e-6, atol=1e-6)
+    y_train = 2 * np.sin(x_train) + x_train ** 0.8 + noise
+
+    def run(lib, net):
+        return programs_h.train_nw(lib, net, lib.tensor(x_train), lib.tensor(y_train),
+                                   lib.tensor(x_test))
+
+    ours, theirs = _both(programs_h.nw_regression, run)
     _close(list(ours), list(theirs), rtol=1e-9, atol=1e-11)
     assert ours[0][-1] < ours[0][0]
