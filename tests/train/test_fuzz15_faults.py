@@ -139,3 +139,33 @@ def test_resuming_two_schedulers_with_one_is_refused(tmp_path):
     one = Trainer(model, "cross_entropy", opt, scheduler=optim.StepLR(opt, 1, 0.8))
     with pytest.raises(ValueError, match="saved by a run whose scheduler is"):
         one.fit(TRAIN, epochs=2, batch_size=16, rng=0, verbose=0, resume_from=tmp_path)
+
+
+def _plain(callbacks=(), seed=0):
+    model = make_mlp(seed, noise=0.2)
+    return Trainer(model, "cross_entropy", optim.Adam(model.parameters(), lr=0.02),
+                   callbacks=list(callbacks))
+
+
+_SAVED = {"batch_size": 16, "rng": 1}
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"batch_size": 32}, "batch size: the checkpoint's run had 16, this one has 32"),
+    ({"shuffle": False}, "shuffle: the checkpoint's run had True"),
+    ({"rng": None}, "drew from ['data', 'default', 'model.2.rng'], this one draws from ['data', "),
+    ({"data": (TRAIN[0][:40], TRAIN[1][:40])}, "training samples: the checkpoint's run had 60"),
+    ({"data": (TRAIN[0][::-1].copy(), TRAIN[1][::-1].copy())}, "training data (digest)"),
+])
+def test_resuming_with_other_data_batching_or_seed_is_refused(tmp_path, change, message):
+    _plain([ModelCheckpoint(tmp_path, save_best_only=False)]).fit(
+        TRAIN, epochs=1, verbose=0, **_SAVED)
+    other = _plain(seed=3)
+    before = {k: v.numpy().copy() for k, v in other.model.state_dict().items()}
+    kwargs = {**_SAVED, **change}
+    data = kwargs.pop("data", TRAIN)
+    with pytest.raises(ValueError, match="saved by a different run") as caught:
+        other.fit(data, epochs=2, verbose=0, resume_from=tmp_path, **kwargs)
+    assert message in str(caught.value)
+    for k, v in other.model.state_dict().items():  # nothing was restored
+        np.testing.assert_array_equal(v.numpy(), before[k])

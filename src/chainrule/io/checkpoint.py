@@ -286,7 +286,8 @@ def save_training_state(path, *, optimizer, epoch: int, scheduler=None, rng=None
 
 
 def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng=None,
-                        history=None, strict: bool = True, whole_run: bool = False) -> dict:
+                        history=None, strict: bool = True, whole_run: bool = False,
+                        check=None) -> dict:
     """Read a file written by ``save_training_state`` and restore it into the objects given.
 
     Args:
@@ -301,6 +302,9 @@ def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng
         strict: passed to ``model.load_state_dict``.
         whole_run: the caller continues the whole run (the Trainer): a scheduler state in the
             file must have a scheduler to go to, or the learning rate would stop following it.
+        check: None, or ``check(state)`` (the dict returned below), the caller's own check of
+            the file against its run, which raises ValueError to refuse it; it runs after the
+            checks here and before anything is restored.
 
     Returns:
         A dict with "epoch", "optimizer", "scheduler", "rng", "extra" (as saved), "model" (the
@@ -355,6 +359,8 @@ def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng
     state["model"] = weights if present["model"] else None
     check_training_state(who, path, state, optimizer=optimizer, scheduler=scheduler, rng=rng,
                          history=history is not None)
+    if check is not None:
+        check(state)
     try:
         if model is not None:
             model.load_state_dict(weights, strict=strict)

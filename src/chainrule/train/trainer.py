@@ -36,6 +36,7 @@ from .callbacks import (
 from .history import History
 from .metrics import MeanTracker, get_metric
 from .reporting import ProgressBar
+from .resume import check_same_run, data_signature, layer_generators, own_data_stream
 
 __all__ = ["Trainer"]
 
@@ -107,7 +108,7 @@ class Trainer:
         check_coverage(model, optimizer)
         self.history, self.epoch, self.stop_training, self.params = History(), -1, False, {}
         self.diverged, self.stop_reason = False, None
-        self._train_loader = None
+        self._train_loader = self._data_signature = None
 
     @property
     def scheduler(self):
@@ -168,7 +169,8 @@ class Trainer:
         steps = batch_count(loader)  # None: a stream without a length, whose epochs end with it
         if steps == 0:
             raise ValueError(NO_BATCHES)
-        self._own_data_stream(loader)
+        own_data_stream(loader, self.model)
+        self._data_signature = data_signature(loader)  # saved with checkpoints, checked on resume
         val_loader = None if validation_data is None else self._loader(
             "fit", validation_data, batch_size, False, None)
         self.history, self.epoch = History(), -1
@@ -304,7 +306,7 @@ class Trainer:
         return save_training_state(
             path, model=self.model, optimizer=self.optimizer, epoch=self.epoch,
             scheduler=self._schedulers(), rng=self._generators(), config=config,
-            extra={"history": self.history.state_dict()},
+            extra={"history": self.history.state_dict(), "run": self._data_signature},
         )
 
     def load_checkpoint(self, path) -> None:
@@ -312,9 +314,14 @@ class Trainer:
         path = Path(path)
         if path.is_dir():
             path = path / LAST_STATE
+        generators = self._generators()
+
+        def same_run(state):  # the data, batching and random streams must be the saved run's
+            check_same_run(path, state, signature=self._data_signature, generators=generators)
+
         state = load_training_state(path, model=self.model, optimizer=self.optimizer,
-                                    scheduler=self._schedulers(), rng=self._generators(),
-                                    history=self.history, whole_run=True)
+                                    scheduler=self._schedulers(), rng=generators,
+                                    history=self.history, whole_run=True, check=same_run)
         self.epoch = state["epoch"]
 
     def _generators(self) -> dict:
@@ -323,33 +330,12 @@ class Trainer:
         found, seen = {}, set()
         candidates = [("data", getattr(self._train_loader, "rng", None)),
                       ("perturb", getattr(self.perturb, "rng", None))]
-        candidates += [*self._layer_generators(), ("default", default_generator())]
+        candidates += [*layer_generators(self.model), ("default", default_generator())]
         for name, value in candidates:
             if isinstance(value, numpy.random.Generator) and id(value) not in seen:
                 seen.add(id(value))
                 found[name] = value
         return found
-
-    def _layer_generators(self) -> list:
-        found = []
-        for path, module in self.model.named_modules():
-            prefix = f"model.{path}." if path else "model."
-            found += [(prefix + k, v) for k, v in vars(module).items()
-                      if isinstance(v, numpy.random.Generator)]
-        return found
-
-    def _own_data_stream(self, loader) -> None:
-        """Give the loader a stream of its own when it shares its Generator with a layer.
-
-        One Generator drawn by the loader (maybe in a prefetch thread) and by a dropout layer
-        would make a run depend on the order of their draws. The loader's new stream is seeded
-        by numbers drawn from the shared Generator, so it follows from its state: a rebuilt run
-        derives the same stream, and a resumed one restores both from the checkpoint.
-        """
-        shared = getattr(loader, "rng", None)
-        if shared is None or not any(g is shared for _, g in self._layer_generators()):
-            return
-        loader.rng = numpy.random.default_rng(shared.integers(0, 2**63, size=4).tolist())
 
     def _check_steps(self, who: str) -> None:
         """The default train_step needs an optimizer and a loss: say so before anything runs."""

@@ -1,0 +1,98 @@
+"""What a checkpoint records about a run besides its state, and the checks a resume makes.
+
+A resumed run continues the saved one exactly only when it trains on the same data, batched and
+shuffled the same way, and draws from the same random streams; otherwise it would go on with a
+plausible but different run. The Trainer stores the data's signature with its checkpoints, and
+refuses a resume whose data, batching or random streams differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from ..backend import asnumpy, numpy
+from ..data import ArrayDataset
+from ._checks import batch_count
+
+__all__ = ["check_same_run", "data_signature", "layer_generators", "own_data_stream"]
+
+_WHAT = {"samples": "training samples", "batch_size": "batch size", "steps": "steps per epoch",
+         "shuffle": "shuffle", "drop_last": "drop_last", "data": "training data (digest)"}
+
+
+def _digest(dataset) -> str | None:
+    """A digest of an in-memory data set's arrays (their bytes, shapes and dtypes), else None."""
+    if not isinstance(dataset, ArrayDataset):
+        return None
+    h = hashlib.blake2b(digest_size=12)
+    for array in dataset.arrays:
+        array = numpy.ascontiguousarray(asnumpy(array))
+        h.update(f"{array.shape}{array.dtype.str}".encode())
+        h.update(array.data if array.dtype.kind != "O" else repr(array.tolist()).encode())
+    return h.hexdigest()
+
+
+def data_signature(loader) -> dict:
+    """How ``loader`` feeds an epoch: sample count, batching, shuffling and a digest of its data
+    (for arrays in memory). Entries that do not apply are None."""
+    dataset = getattr(loader, "dataset", None)
+    try:
+        samples = len(dataset)
+    except TypeError:
+        samples = None
+    return {"samples": samples, "batch_size": getattr(loader, "batch_size", None),
+            "steps": batch_count(loader), "shuffle": getattr(loader, "shuffle", None),
+            "drop_last": getattr(loader, "drop_last", None), "data": _digest(dataset)}
+
+
+def check_same_run(path, state: dict, *, signature: dict | None, generators: dict) -> None:
+    """Raise ValueError when the run about to resume from ``state`` is not the one that saved it.
+
+    ``signature`` is this run's ``data_signature`` (None: not known, not compared) and
+    ``generators`` the names of its random streams. Files written before these were recorded
+    hold neither, and are not compared.
+    """
+    extra = state.get("extra") if isinstance(state.get("extra"), dict) else {}
+    saved = extra.get("run")
+    problems = []
+    if isinstance(saved, dict) and signature is not None:
+        problems += [f"{_WHAT[k]}: the checkpoint's run had {saved[k]!r}, this one has "
+                     f"{signature[k]!r}" for k in _WHAT
+                     if saved.get(k) is not None and signature[k] is not None
+                     and saved[k] != signature[k]]
+    streams = state.get("rng")
+    if isinstance(streams, dict) and "bit_generator" not in streams and set(streams) != set(
+            generators):
+        problems.append(f"random streams: the checkpoint's run drew from {sorted(streams)}, "
+                        f"this one draws from {sorted(generators)} (another rng= for the data, "
+                        "or other random layers?)")
+    if problems:
+        raise ValueError(
+            f"resume: '{path}' was saved by a different run, so resuming would not continue it "
+            "(nothing was restored):\n  " + "\n  ".join(problems) + "\nResume with the data, "
+            "batch size and seeds of that run; to start a new run from its weights, load them "
+            "with io.load_weights (a ModelCheckpoint folder holds them in last.safetensors)")
+
+
+def layer_generators(model) -> list:
+    """(name, Generator) of every Generator a module of ``model`` holds (dropout's, say)."""
+    found = []
+    for path, module in model.named_modules():
+        prefix = f"model.{path}." if path else "model."
+        found += [(prefix + k, v) for k, v in vars(module).items()
+                  if isinstance(v, numpy.random.Generator)]
+    return found
+
+
+def own_data_stream(loader, model) -> None:
+    """Give the loader a stream of its own when it shares its Generator with a layer.
+
+    One Generator drawn by the loader (maybe in a prefetch thread) and by a dropout layer
+    would make a run depend on the order of their draws. The loader's new stream is seeded
+    by numbers drawn from the shared Generator, so it follows from its state: a rebuilt run
+    derives the same stream, and a resumed one restores both from the checkpoint.
+    """
+    shared = getattr(loader, "rng", None)
+    if shared is None or not any(g is shared for _, g in layer_generators(model)):
+        return
+    loader.rng = numpy.random.default_rng(shared.integers(0, 2**63, size=4).tolist())
