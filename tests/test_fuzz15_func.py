@@ -390,3 +390,23 @@ def test_random_vmap_programs(seed):
                            chunk_size=chunk)(*xs)
     check(torch, program, *arrays, grad=tuple(range(len(arrays))),
           label=f"{name} in_dims={in_dims} out_dims={out_dims} chunk={chunk}")
+
+
+
+def _vjp_cotangent_grad(L, outer):
+    x = T(L, X3)
+    ct = T(L, Y3).requires_grad_()
+    _, fn = L.func.vjp(lambda a: (a.sin() * a, a.exp()), x)
+    g = fn((ct, ct * 2))[0] if not outer else L.func.grad(
+        lambda c: fn((c, c * 2))[0].pow(2).sum())(ct)
+    if outer:
+        return g
+    g.pow(2).sum().backward()
+    return g, ct.grad
+
+
+@pytest.mark.parametrize("outer", [False, True])
+def test_vjp_fn_is_differentiable_in_its_cotangents(outer):
+    """vjp_fn's products were detached when the primals did not require grad, even for
+    cotangents that did: their gradient was lost (backward raised, or a sum skipped them)."""
+    same(lambda L: _vjp_cotangent_grad(L, outer), f"outer={outer}")

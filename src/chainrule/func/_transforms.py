@@ -223,8 +223,10 @@ def vjp(func, *primals, has_aux: bool = False):
             raise ValueError(f"vjp_fn: cotangents must have the structure and shapes of the "
                              f"outputs {[tuple(o.shape) for o in outs]}, got "
                              f"{[tuple(getattr(c, 'shape', ())) for c in cots]}")
+        # cotangents that require grad make the products differentiable in them, as PyTorch's
+        recorded = create or _wants_graph(cots)
         with _level():
-            grads = _backward(outs, cots, flat, create)
+            grads = _backward(outs, cots, flat, recorded)
         return _regroup(grads, leaves, specs, True)
 
     result = (_detached(out, create), vjp_fn)
