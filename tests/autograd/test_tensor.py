@@ -130,10 +130,10 @@ def test_retain_grad_needs_requires_grad():
 def test_repr():
     assert repr(cr.tensor([1.0, 2.0])) == "tensor([1., 2.])"
     assert repr(cr.tensor([1.0, 2.0], requires_grad=True)) == "tensor([1., 2.], requires_grad=True)"
-    assert repr(cr.tensor([1, 2])) == "tensor([1, 2], dtype=int64)"
-    assert repr(cr.tensor(np.array([0.5]))) == "tensor([0.5], dtype=float64)"
+    assert repr(cr.tensor([1, 2])) == "tensor([1, 2])"  # int64 and bool are implied, as in PyTorch
+    assert repr(cr.tensor(np.array([0.5]))) == "tensor([0.5000], dtype=float64)"
     y = cr.tensor([1.0], requires_grad=True) * 2.0
-    assert repr(y) == "tensor([2.], grad_fn=Mul)"
+    assert repr(y) == "tensor([2.], grad_fn=<MulBackward0>)"
 
 
 @pytest.mark.parametrize("op", ["__lt__", "__le__", "__gt__", "__ge__", "__eq__", "__ne__"])

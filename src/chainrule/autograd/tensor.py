@@ -11,9 +11,9 @@ import weakref
 
 from ..backend import MetaArray, asnumpy, config, device_of, get_array_module, numpy, to_device
 from ..backend.device import device as _device
-from ..backend.printing import array2string_options
 from .hooks import RemovableHandle, write_watchers
 from .tensor_data import Size, legacy_data
+from .tensor_text import tensor_text
 
 __all__ = ["Size", "Tensor", "tensor"]
 
@@ -237,22 +237,7 @@ class Tensor:
         return object.__format__(self, spec)
 
     def __repr__(self) -> str:
-        extra = []
-        if type(self._data) is MetaArray:  # no values to show: PyTorch's form
-            body, extra = "...", ["device='meta'", f"size={tuple(self.shape)}"]
-        else:
-            host = asnumpy(self._data)
-            body = numpy.array2string(host, separator=", ", prefix="tensor(",
-                                      **array2string_options(host))
-        if self._data.dtype != numpy.float32:
-            extra.append(f"dtype={self._data.dtype}")
-        if self.device not in ("cpu", "meta"):
-            extra.append(f"device='{self.device}'")
-        if self._ctx is not None:
-            extra.append(f"grad_fn={type(self._ctx).__name__}")
-        elif self.requires_grad:
-            extra.append("requires_grad=True")
-        return "tensor(" + ", ".join([body] + extra) + ")"
+        return tensor_text(self)
 
     def numpy(self, *, force: bool = False):
         """The data as a NumPy array (shares memory on the CPU; copies from a GPU).

@@ -42,8 +42,8 @@ need it, so an assignment takes effect at once. docs/configuration.md has the sa
 ``default_device`` (``CHAINRULE_DEFAULT_DEVICE``; ``"cpu"``, ``"cuda"`` or ``"meta"``; default cpu)
     Where tensor factories, ``tensor()`` and new layers put their arrays when no ``device`` is
     passed. ``chainrule.set_default_device`` sets it after checking that the device is usable.
-``print_options`` (``CHAINRULE_PRINT_OPTIONS``, e.g. ``precision=4,linewidth=80``; a
-    ``PrintOptions``; default NumPy's look: 8 digits, 75 characters a line)
+``print_options`` (``CHAINRULE_PRINT_OPTIONS``, e.g. ``precision=8,linewidth=120``; a
+    ``PrintOptions``; default PyTorch's: 4 digits, 80 characters a line)
     How tensors print (``Tensor.__repr__``): digits after the point, the size above which a tensor
     is summarized, the items shown at each end then, the line width and ``sci_mode``.
     ``chainrule.set_printoptions`` sets it, as ``torch.set_printoptions`` does.
@@ -166,12 +166,13 @@ def _default_device(value) -> str:
 @dataclass(frozen=True)
 class PrintOptions:
     """How tensors print, PyTorch's ``set_printoptions`` fields; ``sci_mode`` True prints every
-    float in scientific notation, False never, None as the values need (NumPy's choice)."""
+    float in scientific notation, False never, None as the values need (PyTorch's choice).
+    The defaults are PyTorch's."""
 
-    precision: int = 8
+    precision: int = 4
     threshold: float = 1000
     edgeitems: int = 3
-    linewidth: int = 75
+    linewidth: int = 80
     sci_mode: bool | None = None
 
 

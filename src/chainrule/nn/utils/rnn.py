@@ -32,7 +32,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
     >>> import chainrule as cr
     >>> pad_sequence([cr.tensor([1, 2, 3]), cr.tensor([4])], batch_first=True)
     tensor([[1, 2, 3],
-            [4, 0, 0]], dtype=int64)
+            [4, 0, 0]])
     """
     seqs = list(sequences)
     if not seqs or not all(isinstance(s, Tensor) for s in seqs):
