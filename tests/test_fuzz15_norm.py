@@ -337,3 +337,18 @@ def test_parametrized_weight_norm_loads_a_hook_based_weight_norm_checkpoint(dim)
     np.testing.assert_allclose(outs["chainrule"][0], old(torch.tensor(x)).detach().numpy(),
                                rtol=1e-12, atol=1e-12)
     assert outs["chainrule"][1] == outs["torch"][1]
+
+
+def test_normalization_files_of_nn_modules_hold_pytorchs_classes():
+    # nn.modules.normalization lacked CrossMapLRN2d, nn.modules.instancenorm the lazy instance
+    # norms (and _NormBase, which PyTorch's file imports)
+    import torch.nn.modules.batchnorm as tb
+    import torch.nn.modules.instancenorm as ti
+    import torch.nn.modules.normalization as tn
+    for theirs, ours in ((tn, cr.nn.modules.normalization), (tb, cr.nn.modules.batchnorm),
+                         (ti, cr.nn.modules.instancenorm)):
+        names = list(theirs.__all__) + [n for n in ("_NormBase", "_BatchNorm", "_InstanceNorm")
+                                        if hasattr(theirs, n)]
+        assert [n for n in names if not hasattr(ours, n)] == [], theirs.__name__
+    from chainrule.nn.modules.instancenorm import LazyInstanceNorm2d, _NormBase
+    assert isinstance(LazyInstanceNorm2d(), _NormBase)

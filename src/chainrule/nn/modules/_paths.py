@@ -14,8 +14,11 @@ import types
 PATHS = {
     "batchnorm": ("_NormBase", "_BatchNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d",
                   "SyncBatchNorm", "LazyBatchNorm1d", "LazyBatchNorm2d", "LazyBatchNorm3d"),
-    "instancenorm": ("_InstanceNorm", "InstanceNorm1d", "InstanceNorm2d", "InstanceNorm3d"),
-    "normalization": ("LayerNorm", "GroupNorm", "LocalResponseNorm", "RMSNorm"),
+    "instancenorm": ("_NormBase", "_InstanceNorm", "InstanceNorm1d", "InstanceNorm2d",
+                     "InstanceNorm3d", "LazyInstanceNorm1d", "LazyInstanceNorm2d",
+                     "LazyInstanceNorm3d"),
+    "normalization": ("LayerNorm", "GroupNorm", "LocalResponseNorm", "CrossMapLRN2d",
+                      "RMSNorm"),
     "conv": ("_ConvNd", "Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d",
              "ConvTranspose3d"),
     "linear": ("Identity", "Linear", "Bilinear", "LazyLinear"),
