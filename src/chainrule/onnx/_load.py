@@ -17,6 +17,7 @@ from ..nn.module import Module
 from ..nn.parameter import Buffer, Parameter
 from . import (  # noqa: F401 - they register their operators
     _load_ops_layout,
+    _load_ops_loss,
     _load_ops_nn,
     _load_ops_resize,
     _load_ops_rnn,

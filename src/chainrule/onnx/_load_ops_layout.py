@@ -1,12 +1,14 @@
-"""ONNX operators that move channels into space and back (DepthToSpace, which PyTorch's
-``pixel_shuffle`` exports as, and SpaceToDepth, ``pixel_unshuffle``), and OneHot."""
+"""ONNX operators that move entries around: DepthToSpace (which PyTorch's ``pixel_shuffle``
+exports as) and SpaceToDepth (``pixel_unshuffle``), Col2Im (``nn.Fold``), OneHot, NonZero, and
+LpNormalization."""
 
 from __future__ import annotations
 
 from .. import ops
 from ..autograd.function import nondiff
 from ..backend import get_array_module
-from ._load_ops import is_float, op, scalar
+from ..ops.fold import fold
+from ._load_ops import ints, is_float, op, scalar
 
 __all__: list[str] = []
 
@@ -75,3 +77,38 @@ def _one_hot(ctx, attrs, indices, depth, values):
     if not is_float(values):
         return nondiff(lambda m, v: get_array_module(v).where(m, v[1], v[0]), hit, values)
     return ops.where(hit, ops.broadcast_to(on, hit.shape), ops.broadcast_to(off, hit.shape))
+
+
+@op("NonZero", const=(0,))
+def _non_zero(ctx, attrs, x):
+    """The positions of the non-zero entries, (rank, count) int64 in row-major order (what
+    PyTorch exports boolean-mask indexing and masked_select through)."""
+    def where(a):
+        xp = get_array_module(a)
+        return xp.stack(xp.nonzero(a.reshape(1) if a.ndim == 0 else a)).astype(xp.int64)
+    return nondiff(where, x)
+
+
+@op("LpNormalization")
+def _lp_normalization(ctx, attrs, x):
+    """x divided by its L1 or L2 norm along ``axis`` (no epsilon, as ONNX's)."""
+    p, axis = attrs.get("p", 2), attrs.get("axis", -1)
+    if p not in (1, 2):
+        raise ValueError(f"LpNormalization: p must be 1 or 2, got {p}")
+    norm = ops.sum(ops.abs(x), axis=axis, keepdims=True) if p == 1 else ops.sqrt(
+        ops.sum(x * x, axis=axis, keepdims=True))
+    return x / norm
+
+
+@op("Col2Im", const=(1, 2))
+def _col2im(ctx, attrs, x, image_shape, block_shape):
+    """Columns (N, C * prod(block), L) summed back into images: ``F.fold`` (2-D images with a
+    padding equal at both ends of each axis, which is what PyTorch's Fold exports)."""
+    size, block = ints(image_shape), ints(block_shape)
+    if len(size) != 2:
+        raise ValueError(f"Col2Im: only 2-D images are supported, got image_shape {size}")
+    pads = attrs.get("pads") or (0, 0, 0, 0)
+    if tuple(pads[:2]) != tuple(pads[2:]):
+        raise ValueError(f"Col2Im: pads {tuple(pads)} differ at the two ends of an axis")
+    return fold(x, size, block, dilation=tuple(attrs.get("dilations") or (1, 1)),
+                    padding=tuple(pads[:2]), stride=tuple(attrs.get("strides") or (1, 1)))
