@@ -124,8 +124,8 @@ def test_every_unsupported_op_is_listed_with_counts_and_the_opset():
     nodes = list(model.graph.node)
     del model.graph.node[:]
     model.graph.node.extend(nodes[:1] + [
-        helper.make_node("LpNormalization", ["h"], ["h1"]),
-        helper.make_node("LpNormalization", ["h1"], ["h2"]),
+        helper.make_node("MeanVarianceNormalization", ["h"], ["h1"]),
+        helper.make_node("MeanVarianceNormalization", ["h1"], ["h2"]),
         helper.make_node("Det", ["h2"], ["h3"]),
         helper.make_node("Resize", ["h3", "", "sc"], ["t"], mode="cubic")] + nodes[2:])
     model.graph.initializer.append(numpy_helper.from_array(np.ones(2, np.float32), "sc"))
@@ -133,7 +133,7 @@ def test_every_unsupported_op_is_listed_with_counts_and_the_opset():
         load(model.SerializeToString())
     message = str(info.value)
     assert "(opset 13)" in message
-    assert "LpNormalization (x2)" in message and "Det (x1)" in message
+    assert "MeanVarianceNormalization (x2)" in message and "Det (x1)" in message
     assert "Resize mode='cubic' (x1)" in message
 
 
