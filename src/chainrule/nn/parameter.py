@@ -75,12 +75,19 @@ class Parameter(Tensor):
             full_view = (hasattr(base, "flags") and base.flags.writeable
                          and (base.shape, base.dtype, base.strides)
                          == (array.shape, array.dtype, array.strides))
-            if not full_view:
+            if full_view:
+                array, flags = base, base.flags
+            elif hasattr(base, "flags") and base.flags.writeable:
+                # part of another Parameter's memory (``nn.Parameter(w[:k])``, nanoGPT's
+                # crop_block_size, ``nn.Parameter(w.t())``): share it, as PyTorch's does
+                array = array.view()
+                array.flags.writeable = True
+                flags = array.flags
+            else:
                 raise ValueError(
                     f"Parameter: the array of shape {array.shape} is read-only, so no optimizer "
                     "or in-place method could change it; pass a writable array (e.g. a .copy())"
                 )
-            array, flags = base, base.flags
         self._wdata = array
         if flags is not None and getattr(flags, "writeable", False):  # CuPy has no such flag
             view = array.view()
