@@ -410,3 +410,74 @@ def test_vjp_fn_is_differentiable_in_its_cotangents(outer):
     """vjp_fn's products were detached when the primals did not require grad, even for
     cotangents that did: their gradient was lost (backward raised, or a sum skipped them)."""
     same(lambda L: _vjp_cotangent_grad(L, outer), f"outer={outer}")
+
+
+# --- derivatives through weights the function captures ----------------------------------------
+# The transforms recorded their derivatives only when an argument required grad, so a weight
+# the function used without taking it as an argument (a model's parameter) got no gradient from
+# a loss on them: a gradient penalty by func.grad trained nothing, silently.
+
+W23 = RNG.normal(size=(2, 3))
+X13 = RNG.normal(size=(1, 3))
+
+
+def _captured(L, name):
+    w = T(L, W23).requires_grad_()
+    x = T(L, X13)
+
+    def f(a):
+        return (a @ w.T).tanh()
+    results = {
+        "grad": lambda: L.func.grad(lambda a: f(a).sum())(x),
+        "grad_and_value": lambda: L.func.grad_and_value(lambda a: f(a).sum())(x),
+        "grad_aux": lambda: L.func.grad(lambda a: (f(a).sum(), f(a) * 2), has_aux=True)(x),
+        "vjp": lambda: L.func.vjp(f, x)[1](T(L, [[1.0, -2.0]])),
+        "vjp_out": lambda: L.func.vjp(f, x)[0],
+        "jvp": lambda: L.func.jvp(f, (x,), (T(L, X13 * 2),)),
+        "jacrev": lambda: L.func.jacrev(f)(x),
+        "jacfwd": lambda: L.func.jacfwd(f)(x),
+        "hessian": lambda: L.func.hessian(lambda a: f(a).sum())(x[0]),
+        "vmap_grad": lambda: L.func.vmap(L.func.grad(lambda a: f(a).sum()))(
+            T(L, RNG_X43)),
+    }
+    out = results[name]()
+    loss = sum(((leaf - 0.3) ** 2).sum() for _, leaf in _leaves(out))
+    loss.backward()
+    return out, w.grad
+
+
+RNG_X43 = np.random.default_rng(153).normal(size=(4, 1, 3))
+CAPTURED = ["grad", "grad_and_value", "grad_aux", "vjp", "vjp_out", "jvp", "jacrev", "jacfwd",
+            "hessian", "vmap_grad"]  # (PyTorch's linearize traces captured weights as constants)
+
+
+@pytest.mark.parametrize("name", CAPTURED)
+def test_transforms_are_differentiable_in_captured_weights(name):
+    same(lambda L: _captured(L, name), name)
+
+
+def _gradient_penalty(L):
+    """WGAN-GP's penalty with torch.func.grad over a critic's input, then one step."""
+    L.manual_seed(0)
+    critic = L.nn.Sequential(L.nn.Linear(3, 5), L.nn.Tanh(), L.nn.Linear(5, 1)).double()
+    r = np.random.default_rng(7)
+    critic.load_state_dict({k: L.tensor(r.normal(size=tuple(v.shape)))
+                            for k, v in critic.state_dict().items()})
+    x = L.tensor(r.normal(size=(6, 3)))
+    grads = L.func.vmap(L.func.grad(lambda xi: critic(xi.unsqueeze(0)).squeeze()))(x)
+    penalty = ((grads.norm(dim=1) - 1) ** 2).mean()
+    penalty.backward()
+    return penalty, [p.grad for p in critic.parameters()], grads.requires_grad
+
+
+def test_gradient_penalty_by_func_grad_trains_the_critic():
+    same(_gradient_penalty, "gradient penalty")
+
+
+def test_no_recording_without_captured_weights_or_under_no_grad():
+    x, w = cr.tensor(X13), cr.tensor(W23, requires_grad=True)
+    assert not cr.func.grad(lambda a: (a ** 3).sum())(x).requires_grad
+    assert not cr.func.jacrev(lambda a: a @ cr.tensor(W23).T)(x).requires_grad
+    with cr.no_grad():
+        assert not cr.func.grad(lambda a: (a @ w.T).tanh().sum())(x).requires_grad
+        assert not cr.func.jacrev(lambda a: a @ w.T)(x).requires_grad

@@ -2,9 +2,11 @@
 
 Each transform runs the function on fresh leaves made from the differentiated arguments and asks
 the engine (reverse mode) for the derivatives. Inside another transform (``grad(grad(f))``,
-``jacfwd(jacrev(f))``), or when an argument already requires grad, the derivatives are recorded
-(``create_graph``) so that the outer level can differentiate them again; otherwise they are
-returned detached. Gradients are computed even under ``no_grad``, as PyTorch's are.
+``jacfwd(jacrev(f))``), when an argument already requires grad, or when the function uses a
+tensor that requires grad without taking it as an argument (a model's parameter: a gradient
+penalty), the derivatives are recorded (``create_graph``) so that the outer level or an outer
+backward can differentiate them again; otherwise they are returned detached. Gradients are
+computed even under ``no_grad``, as PyTorch's are.
 """
 
 from __future__ import annotations
@@ -49,6 +51,27 @@ def _wants_graph(*trees) -> bool:
 # grad, vjp and jvp differentiate complex tensors too (grad's output must be real).
 _REAL_ONLY = ("jacrev", "jacfwd")
 _DIFFERENTIABLE = {"grad_and_value": "fc", "vjp": "fc", "jvp": "fc", "jacrev": "f", "jacfwd": "f"}
+
+
+def _captured(outer_grad, trees, leaves) -> bool:
+    """Whether, with gradients on outside the transform, the graph of ``trees`` (the function's
+    outputs) reaches a tensor that requires grad other than the transform's own ``leaves``: a
+    weight the function uses without taking it as an argument (a model's parameter). Then the
+    derivatives are recorded, so that an outer backward reaches it, as PyTorch's."""
+    if not outer_grad:
+        return False
+    own = {id(x) for group in leaves for x in group}
+    stack, seen = _tensors(trees), set()
+    while stack:
+        t = stack.pop()
+        if not t.requires_grad or id(t) in own:
+            continue
+        if t._ctx is None:
+            return True
+        if id(t._ctx) not in seen:
+            seen.add(id(t._ctx))
+            stack.extend(t._ctx.inputs or ())
+    return False
 
 
 def _argnums(who, argnums, nargs):
@@ -144,10 +167,11 @@ def grad_and_value(func, argnums=0, has_aux: bool = False):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         nums, many = _argnums(who, argnums, len(args))
-        create = _wants_graph(args, kwargs)
+        create, outer = _wants_graph(args, kwargs), is_grad_enabled()
         with _level():
             new_args, leaves, specs = _prepare(who, args, nums, create)
             value, aux = _split_aux(who, func(*new_args, **kwargs), has_aux)
+            create = create or _captured(outer, (value, aux), leaves)
             if not isinstance(value, Tensor) or value.ndim != 0:
                 got = (f"a Tensor of shape {tuple(value.shape)}" if isinstance(value, Tensor)
                        else type(value).__name__)
@@ -207,10 +231,11 @@ def vjp(func, *primals, has_aux: bool = False):
     one entry per primal (``(output, vjp_fn, aux)`` with ``has_aux``). ``vjp_fn`` may be called
     several times."""
     who = "vjp"
-    create = _wants_graph(primals)
+    create, outer = _wants_graph(primals), is_grad_enabled()
     with _level():
         new_args, leaves, specs = _prepare(who, primals, range(len(primals)), create)
         out, aux = _split_aux(who, func(*new_args), has_aux)
+        create = create or _captured(outer, (out, aux), leaves)
     outs, out_spec = flatten(out)
     _check_tensors(who, "the function's outputs", outs)
     _floating_outputs(who, outs)
@@ -243,7 +268,7 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError(f"jvp: primals and tangents must be tuples, got "
                         f"{type(primals).__name__} and {type(tangents).__name__}")
-    create = _wants_graph(primals, tangents)
+    create, outer = _wants_graph(primals, tangents), is_grad_enabled()
     with _level():
         new_args, leaves, specs = _prepare(who, tuple(primals), range(len(primals)), create)
         flat = [x for group in leaves for x in group]
@@ -255,6 +280,7 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
                              f"{[tuple(x.shape) for x in flat]}, got "
                              f"{[tuple(getattr(t, 'shape', ())) for t in tans]}")
         out, aux = _split_aux(who, func(*new_args), has_aux)
+        create = create or _captured(outer, (out, aux), leaves)
         outs, out_spec = flatten(out)
         _check_tensors(who, "the function's outputs", outs)
         floats = [o for o in outs if o._data.dtype.kind in "fc"]
@@ -290,10 +316,11 @@ def _jacobian_transform(who, func, argnums, has_aux, forward):
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
         nums, many = _argnums(who, argnums, len(args))
-        create = _wants_graph(args, kwargs)
+        create, outer = _wants_graph(args, kwargs), is_grad_enabled()
         with _level():
             new_args, leaves, specs = _prepare(who, args, nums, create)
             out, aux = _split_aux(who, func(*new_args, **kwargs), has_aux)
+            create = create or _captured(outer, (out, aux), leaves)
             outs, out_spec = flatten(out)
             _check_tensors(who, "the function's outputs", outs)
             _floating_outputs(who, [o for o in outs if forward is False
