@@ -10,8 +10,10 @@ import chainrule as cr
 from ._fuzz12_check import check
 
 torch = pytest.importorskip("torch")
-# PyTorch's rms_norm warns that mixed dtypes take its unfused path
-pytestmark = [pytest.mark.torch, pytest.mark.filterwarnings("ignore:Mismatch dtype:UserWarning")]
+# PyTorch's rms_norm warns that mixed dtypes take its unfused path, and a lazy instance norm
+# with no state to size that its (unused) num_features, 0, is not the input's channel count
+pytestmark = [pytest.mark.torch, pytest.mark.filterwarnings("ignore:Mismatch dtype:UserWarning"),
+              pytest.mark.filterwarnings("ignore:input's size at dim:UserWarning")]
 
 
 def _with_instance_norm(lib):
@@ -352,3 +354,62 @@ def test_normalization_files_of_nn_modules_hold_pytorchs_classes():
         assert [n for n in names if not hasattr(ours, n)] == [], theirs.__name__
     from chainrule.nn.modules.instancenorm import LazyInstanceNorm2d, _NormBase
     assert isinstance(LazyInstanceNorm2d(), _NormBase)
+
+
+def _draw_norm_module(rng):
+    """A random normalization layer (lazy and sync forms included) run for a few steps in
+    training and evaluation modes: (label, fn, x). The weights are drawn, the same for both
+    libraries; fn returns the outputs, the buffers and the parameters' gradients."""
+    name = str(rng.choice(["BatchNorm1d", "BatchNorm2d", "BatchNorm3d", "SyncBatchNorm",
+                           "LazyBatchNorm2d", "InstanceNorm1d", "InstanceNorm2d",
+                           "LazyInstanceNorm1d", "GroupNorm", "LayerNorm", "RMSNorm"]))
+    c = int(rng.integers(1, 4))
+    rank = {"1d": 3, "2d": 4, "3d": 5}.get(name[-2:], int(rng.integers(2, 5)))
+    if name == "BatchNorm1d":
+        rank = int(rng.choice([2, 3]))
+    shape = (int(rng.integers(2, 4)), c) + tuple(int(v) for v in rng.integers(2, 4, rank - 2))
+    if name.startswith("InstanceNorm") and rng.random() < 0.3:
+        shape = shape[1:]  # unbatched (C, *)
+    kw, args = {}, ()
+    if "BatchNorm" in name or "InstanceNorm" in name:
+        kw = dict(eps=float(rng.choice([1e-5, 0.1])),
+                  momentum=None if rng.random() < 0.3 else float(rng.choice([0.1, 0.7])),
+                  affine=bool(rng.random() < 0.7), track_running_stats=bool(rng.random() < 0.7))
+        args = () if name.startswith("Lazy") else (c,)
+    elif name == "GroupNorm":
+        args, kw = (int(rng.choice([d for d in range(1, c + 1) if c % d == 0])), c), dict(
+            affine=bool(rng.random() < 0.7))
+    else:
+        ns = shape[-int(rng.integers(1, min(3, len(shape)) + 1)):]
+        args = (ns,)
+        kw = dict(elementwise_affine=bool(rng.random() < 0.7))
+        if name == "RMSNorm":
+            kw["eps"] = None if rng.random() < 0.5 else 0.1
+    modes = [bool(rng.random() < 0.7) for _ in range(int(rng.integers(1, 4)))]
+    x = rng.standard_normal(shape) * 2 + 0.5
+
+    def fn(lib, x):
+        m = getattr(lib.nn, name)(*args, **kw).double()
+        outs = []
+        for k, train in enumerate(modes):
+            m.train(train)
+            y = m(x * (k + 1))
+            if k == 0:  # the lazy ones have their parameters now: draw them
+                r = np.random.default_rng(0)
+                with lib.no_grad():
+                    for p in m.parameters():
+                        p.copy_(lib.tensor(r.standard_normal(tuple(p.shape))))
+                y = m(x * (k + 1))
+            outs.append(y)
+        (outs[-1] * outs[-1]).sum().backward()
+        state = [v for k, v in sorted(m.state_dict().items())]
+        return outs + state + [p.grad for p in m.parameters()]
+    return f"{name}{args}{kw} x{shape} modes={modes}", fn, x
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_normalization_layers_over_training_and_evaluation_steps(seed):
+    rng = np.random.default_rng(1510 + seed)
+    for _ in range(25):
+        label, fn, x = _draw_norm_module(rng)
+        check(torch, fn, x, grad=(0,), label=label)
