@@ -26,9 +26,10 @@ import functools
 import math
 import numbers
 import types
+import warnings
 
 from .autograd import Tensor
-from .backend import get_array_module, numpy
+from .backend import cuda_available, get_array_module, numpy
 
 __all__ = ["GradScaler", "autocast", "cuda_amp", "custom_bwd", "custom_fwd",
            "is_autocast_available", "is_autocast_enabled"]
@@ -47,7 +48,8 @@ class GradScaler:
         backoff_factor: multiplies ``S`` after a step with inf/NaN gradients (in (0, 1)).
         growth_interval: the number of clean steps before ``S`` grows.
         enabled: False makes every method a pass-through (``scale`` returns the loss, ``step``
-            calls ``optimizer.step()``), so one script runs with and without scaling.
+            calls ``optimizer.step()``), so one script runs with and without scaling. A
+            ``"cuda"`` scaler on a machine without CUDA is disabled with a warning, as PyTorch's.
 
     >>> import chainrule as cr
     >>> w = cr.tensor([1.0], requires_grad=True)
@@ -74,6 +76,13 @@ class GradScaler:
         self.set_growth_factor(growth_factor)
         self.set_backoff_factor(backoff_factor)
         self.set_growth_interval(growth_interval)
+        if enabled and device == "cuda" and not cuda_available():
+            # as PyTorch's: a CUDA scaler on a machine without CUDA scales nothing
+            warnings.warn("GradScaler: enabled for device 'cuda', but CUDA is not available; "
+                          "disabling it, as PyTorch does (scale() returns the loss, "
+                          "get_scale() is 1.0). Pass device='cpu' to scale on the CPU",
+                          UserWarning, stacklevel=2)
+            self._enabled = False
         self._scale = numpy.float32(init_scale)  # PyTorch keeps S in a float32 tensor
         self._growth_tracker = 0
         self._per_optimizer: dict[int, dict] = {}

@@ -2,6 +2,7 @@
 overflow; the disabled pass-through; autocast's no-op and its clear errors; cuda.amp aliases."""
 
 import inspect
+import warnings
 
 import numpy as np
 import pytest
@@ -144,7 +145,7 @@ def test_misuse_is_refused_as_pytorch_refuses_it():
     opt16 = cr.optim.SGD([half], lr=0.1)
     half.grad = cr.tensor([1.0], dtype=cr.float16)
     with pytest.raises(ValueError, match="float16 gradients; keep the parameters in float32"):
-        GradScaler().unscale_(opt16)
+        GradScaler("cpu").unscale_(opt16)
 
 
 def test_state_dict_round_trip_and_disabled_scaler():
@@ -160,7 +161,7 @@ def test_state_dict_round_trip_and_disabled_scaler():
     loss = cr.tensor(3.0)
     assert off.scale(loss) is loss and off.get_scale() == 1.0 and off.state_dict() == {}
     with pytest.raises(RuntimeError, match="source state dict is empty"):
-        GradScaler().load_state_dict(off.state_dict())
+        GradScaler("cpu").load_state_dict(off.state_dict())
 
 
 def test_autocast_disabled_is_a_no_op_and_enabled_is_a_clear_error():
@@ -183,8 +184,8 @@ def test_autocast_disabled_is_a_no_op_and_enabled_is_a_clear_error():
         cr.autocast("tpu", enabled=False)
     with cr.cuda.amp.autocast(enabled=False):
         pass
-    legacy = cr.cuda.amp.GradScaler(init_scale=8.0)
-    assert isinstance(legacy, GradScaler) and legacy.get_scale() == 8.0
+    legacy = cr.cuda.amp.GradScaler(init_scale=8.0, enabled=False)
+    assert isinstance(legacy, GradScaler) and legacy.get_scale() == 1.0
 
 
 @pytest.mark.torch
@@ -201,3 +202,29 @@ def test_signatures_match_torch():
     b = inspect.signature(torch.cuda.amp.autocast.__init__).parameters
     assert list(a) == list(b)[1:]
     assert [a["enabled"].default, a["cache_enabled"].default] == [True, True]
+
+
+@pytest.mark.filterwarnings("ignore:`torch.cuda.amp.GradScaler:FutureWarning")  # PyTorch's
+@pytest.mark.skipif(cr.cuda.is_available(), reason="a machine without CUDA")
+def test_cuda_scaler_without_cuda_is_disabled_with_a_warning_as_pytorchs():
+    """nanoGPT's ``torch.cuda.amp.GradScaler(enabled=(dtype == 'float16'))`` on a CPU: PyTorch
+    warns and scales nothing; before, chainrule's scaled by 2**16 and kept that state."""
+    torch = pytest.importorskip("torch")
+    for make in (lambda lib: lib.cuda.amp.GradScaler(), lambda lib: lib.amp.GradScaler("cuda"),
+                 lambda lib: lib.amp.GradScaler(init_scale=8.0)):
+        answers = []
+        for lib in (cr, torch):
+            with pytest.warns(UserWarning, match="CUDA is not available"):
+                scaler = make(lib)
+            w = lib.tensor([1.0], requires_grad=True)
+            opt = lib.optim.SGD([w], lr=0.1)
+            loss = scaler.scale((w * 3).sum())
+            loss.backward()
+            scaler.step(opt)
+            scaler.update()
+            answers.append((scaler.is_enabled(), scaler.get_scale(), loss.item(), w.grad.tolist(),
+                            w.tolist(), scaler.state_dict()))
+        assert answers[0] == answers[1] == (False, 1.0, 3.0, [3.0], [pytest.approx(0.7)], {})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert GradScaler("cuda", enabled=False).get_scale() == 1.0  # no warning when off
