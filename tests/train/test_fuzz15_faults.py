@@ -8,8 +8,15 @@ import pytest
 
 import chainrule as cr
 from chainrule import optim
+from chainrule.data import ArrayDataset, DataLoader, Dataset
 from chainrule.optim.lr_scheduler import LinearLR
-from chainrule.train import Callback, LearningRateScheduler, ModelCheckpoint, Trainer
+from chainrule.train import (
+    Callback,
+    EarlyStopping,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    Trainer,
+)
 
 from .conftest import make_blobs, make_mlp
 
@@ -64,17 +71,40 @@ class _KilledError(Exception):
 
 
 class _Kill(Callback):
-    """Raises (a killed process) at batch ``batch`` of epoch ``epoch``."""
+    """Raises (a killed process) at ``(epoch, batch)``: a training batch, "val" (inside the
+    validation, through the ``kill_metric`` a scenario logs) or "end" (after the checkpoint)."""
+
+    order = 20
 
     def __init__(self, epoch, batch):
-        self.at = (epoch, batch)
+        self.at, self.epoch, self.armed = (epoch, batch), None, True
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
 
     def on_batch_end(self, batch, logs=None):
-        if (self.epoch, batch) == self.at:
+        if self.armed and (self.epoch, batch) == self.at:
             raise _KilledError
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.on_batch_end("end")
+
+    def in_validation(self):
+        self.on_batch_end("val")
+
+
+def _kill_metric(trainer_box):
+    """A metric (the mean predicted label) that gives a _Kill its chance inside validation."""
+
+    def predicted(y_true, y_pred):
+        trainer = trainer_box[0]
+        if not trainer.model.training:
+            for c in trainer.callbacks:
+                if isinstance(c, _Kill):
+                    c.in_validation()
+        return float(np.asarray(y_pred).argmax(-1).mean())
+
+    return predicted
 
 
 def _same_run(a, b):
@@ -104,10 +134,15 @@ def _interrupted(build, fit, tmp_path, epochs, kill):
     full = build([])
     fit(full, epochs)
     first = build([ModelCheckpoint(tmp_path, save_best_only=False), _Kill(*kill)])
-    with pytest.raises(_KilledError):
+    try:
         fit(first, epochs)
+    except _KilledError:
+        pass
+    else:  # EarlyStopping ended the run before the kill: resuming it must change nothing
+        assert any(isinstance(c, EarlyStopping) for c in first.callbacks)
     resumed = build([ModelCheckpoint(tmp_path, save_best_only=False)])
-    fit(resumed, epochs, resume_from=tmp_path)
+    saved = (tmp_path / "last.state.safetensors").exists()  # not when killed in epoch 0
+    fit(resumed, epochs, resume_from=tmp_path if saved else None)
     return full, resumed
 
 
@@ -169,3 +204,112 @@ def test_resuming_with_other_data_batching_or_seed_is_refused(tmp_path, change, 
     assert message in str(caught.value)
     for k, v in other.model.state_dict().items():  # nothing was restored
         np.testing.assert_array_equal(v.numpy(), before[k])
+
+
+class _Samples(Dataset):
+    """A map-style data set read one sample at a time (the loader's worker-thread path)."""
+
+    def __init__(self, x, y):
+        self.x, self.y = x, y
+
+    def __len__(self):
+        return len(self.x)
+
+    def __getitem__(self, i):
+        return self.x[i], self.y[i]
+
+
+def _jitter(batch, rng):
+    x, y = batch
+    return x + rng.normal(0, 0.1, x.shape).astype(x.dtype), y
+
+
+def _scenario(seed):
+    """A random run: optimizer, param groups and a frozen layer, schedules, early stopping,
+    noise layers, data as arrays or a loader (workers, augmentation), batch size, and where the
+    process is killed."""
+    r = np.random.default_rng(seed)
+    s = {"opt": r.choice(["sgd", "adam", "adamw", "rmsprop"]), "groups": r.random() < 0.4,
+         "sched": r.choice(["none", "step", "two", "plateau"]), "early": r.random() < 0.4,
+         "noise": float(r.choice([0.0, 0.3])), "data": r.choice(["arrays", "loader", "workers"]),
+         "batch": int(r.choice([7, 16, 60])), "epochs": int(r.integers(3, 7))}
+    steps = -(-60 // s["batch"])
+    epoch = int(r.integers(0, s["epochs"]))
+    s["kill"] = (epoch, [int(r.integers(0, steps)), "val", "end"][int(r.integers(0, 3))])
+    return s
+
+
+def _build(s, callbacks):
+    model = make_mlp(1, noise=s["noise"])
+    if s["groups"]:
+        model[0].weight.requires_grad_(False)
+        params = [{"params": [model[0].bias], "lr": 0.03},
+                  {"params": list(model[-1].parameters())}]
+    else:
+        params = model.parameters()
+    opt = {"sgd": lambda: optim.SGD(params, lr=0.1, momentum=0.9),
+           "adam": lambda: optim.Adam(params, lr=0.02),
+           "adamw": lambda: optim.AdamW(params, lr=0.02),
+           "rmsprop": lambda: optim.RMSprop(params, lr=0.01)}[s["opt"]]()
+    extra = []
+    if s["sched"] == "two":
+        extra.append(LearningRateScheduler(LinearLR(opt, start_factor=0.2, total_iters=5),
+                                           interval="batch"))
+    if s["early"]:
+        extra.append(EarlyStopping("val_loss", patience=1, min_delta=0.01, verbose=0))
+    schedule = {"none": None, "two": optim.StepLR(opt, 1, 0.8), "step": optim.StepLR(opt, 2, 0.5),
+                "plateau": optim.ReduceLROnPlateau(opt, patience=0, factor=0.5)}[s["sched"]]
+    box = []
+    trainer = Trainer(model, "cross_entropy", opt, metrics=["accuracy", _kill_metric(box)],
+                      callbacks=[*extra, *callbacks], scheduler=schedule)
+    box.append(trainer)
+    return trainer
+
+
+def _fit(s):
+    def fit(trainer, epochs, **kwargs):
+        if s["data"] == "arrays":
+            data, more = TRAIN, {"batch_size": s["batch"], "rng": 7}
+        else:
+            workers = 2 if s["data"] == "workers" else 0
+            dataset = _Samples(*TRAIN) if workers else ArrayDataset(*TRAIN)
+            data, more = DataLoader(dataset, s["batch"], shuffle=True, rng=7, transform=_jitter,
+                                    num_workers=workers), {}
+        trainer.fit(data, VAL, epochs=epochs, verbose=0, **more, **kwargs)
+    return fit
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_a_random_run_killed_anywhere_resumes_bit_for_bit(tmp_path, seed):
+    s = _scenario(seed)
+    _same_run(*_interrupted(lambda cbs: _build(s, cbs), _fit(s), tmp_path, s["epochs"],
+                            s["kill"]))
+
+
+def _early(callbacks=(), monitor="val_loss"):
+    model = make_mlp(0, noise=0.3)
+    return Trainer(model, "cross_entropy", optim.Adam(model.parameters(), lr=0.05),
+                   callbacks=[EarlyStopping(monitor, patience=1, min_delta=0.05, verbose=0),
+                              *callbacks])
+
+
+def test_a_run_early_stopping_ended_stays_ended_when_resumed_for_more_epochs(tmp_path):
+    full = _early([ModelCheckpoint(tmp_path, save_best_only=False)])
+    full.fit(TRAIN, VAL, epochs=30, batch_size=16, rng=0, verbose=0)
+    assert len(full.history) < 30
+    resumed = _early()
+    resumed.fit(TRAIN, VAL, epochs=40, batch_size=16, rng=0, verbose=0, resume_from=tmp_path)
+    _same_run(full, resumed)  # no epoch more, and the best weights restored as before
+
+
+@pytest.mark.parametrize("other, message", [
+    (lambda: _plain(seed=0), "callbacks that keep a state: the checkpoint's run had "
+                             "['EarlyStopping'], this one has []"),
+    (lambda: _early(monitor="val_accuracy"), "monitored 'val_loss', this one monitors"),
+])
+def test_resuming_without_the_runs_early_stopping_is_refused(tmp_path, other, message):
+    _early([ModelCheckpoint(tmp_path, save_best_only=False)]).fit(
+        TRAIN, VAL, epochs=1, batch_size=16, rng=1, verbose=0)
+    with pytest.raises(ValueError) as caught:
+        other().fit(TRAIN, VAL, epochs=3, batch_size=16, rng=1, verbose=0, resume_from=tmp_path)
+    assert message in str(caught.value)

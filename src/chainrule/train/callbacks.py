@@ -15,6 +15,7 @@ from pathlib import Path
 
 from ..io import save_weights
 from ..optim.lr_scheduler import ReduceLROnPlateau
+from ._callback_state import check_early_stopping_state
 
 __all__ = [
     "BEST_WEIGHTS",
@@ -45,6 +46,16 @@ class Callback:
 
     def set_trainer(self, trainer) -> None:
         self.trainer = trainer
+
+    def state_dict(self) -> dict | None:
+        """What a resumed run needs of this callback (saved with the Trainer's checkpoints, and
+        given back to ``load_state_dict`` after ``on_train_begin``); None: nothing. A callback
+        that overrides it makes a resume without it (or with it, where the run had none) an
+        error, since the resumed run would not be the saved one."""
+        return None
+
+    def load_state_dict(self, state: dict) -> None:
+        """Restore what ``state_dict`` returned (called when ``fit`` resumes a checkpoint)."""
 
     def report(self, text: str) -> None:
         """Print ``text`` as a line of the run's progress output (the ProgressBar's).
@@ -162,7 +173,9 @@ class EarlyStopping(Callback):
     Attributes:
         best, best_epoch: the best value seen and its epoch; stopped_epoch: the epoch it stopped at.
 
-    Its count starts afresh in each ``fit``, a resumed one included.
+    A checkpoint of the Trainer holds its state (the best value and epoch, the epochs waited,
+    the best weights), so a run killed and resumed stops where it would have, with the same
+    best weights; a fresh ``fit`` starts its count afresh.
     """
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
@@ -208,6 +221,20 @@ class EarlyStopping(Callback):
             if self.verbose and self.best_epoch != self._last_epoch:
                 self.report(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
                             f"({self.monitor}: {self.best:.4g})")
+
+    def state_dict(self) -> dict:
+        return {"monitor": self.monitor, "best": self.best, "best_epoch": self.best_epoch,
+                "wait": self.wait, "stopped_epoch": self.stopped_epoch,
+                "last_epoch": self._last_epoch, "best_weights": self.best_weights}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue a resumed run's count; one it had stopped stops again before any epoch."""
+        check_early_stopping_state(state, self.monitor, self.restore_best_weights)
+        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
+        self.stopped_epoch, self._last_epoch = state["stopped_epoch"], state["last_epoch"]
+        self.best_weights = state["best_weights"]
+        if self.stopped_epoch is not None:
+            self.trainer.stop_training = True
 
 
 class ModelCheckpoint(Callback):

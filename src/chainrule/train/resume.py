@@ -45,12 +45,14 @@ def data_signature(loader) -> dict:
             "drop_last": getattr(loader, "drop_last", None), "data": _digest(dataset)}
 
 
-def check_same_run(path, state: dict, *, signature: dict | None, generators: dict) -> None:
+def check_same_run(path, state: dict, *, signature: dict | None, generators: dict,
+                   callbacks: list) -> None:
     """Raise ValueError when the run about to resume from ``state`` is not the one that saved it.
 
     ``signature`` is this run's ``data_signature`` (None: not known, not compared) and
-    ``generators`` the names of its random streams. Files written before these were recorded
-    hold neither, and are not compared.
+    ``generators`` the names of its random streams, ``callbacks`` the names of its callbacks
+    that keep a state (EarlyStopping). Files written before these were recorded hold none of
+    them, and are not compared.
     """
     extra = state.get("extra") if isinstance(state.get("extra"), dict) else {}
     saved = extra.get("run")
@@ -66,6 +68,10 @@ def check_same_run(path, state: dict, *, signature: dict | None, generators: dic
         problems.append(f"random streams: the checkpoint's run drew from {sorted(streams)}, "
                         f"this one draws from {sorted(generators)} (another rng= for the data, "
                         "or other random layers?)")
+    saved_callbacks = extra.get("callbacks")
+    if isinstance(saved_callbacks, dict) and sorted(saved_callbacks) != sorted(callbacks):
+        problems.append(f"callbacks that keep a state: the checkpoint's run had "
+                        f"{sorted(saved_callbacks)}, this one has {sorted(callbacks)}")
     if problems:
         raise ValueError(
             f"resume: '{path}' was saved by a different run, so resuming would not continue it "

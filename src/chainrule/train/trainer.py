@@ -16,6 +16,7 @@ from ..data import ArrayDataset, DataLoader, Dataset, IterableDataset, as_genera
 from ..io import load_training_state, save_training_state
 from ..nn import Module
 from ..nn import fuse as nn_fuse
+from ._callback_state import callback_keys, callback_states, restore_callbacks
 from ._checks import (
     NO_BATCHES,
     batch_count,
@@ -185,8 +186,12 @@ class Trainer:
         self.params = {"epochs": epochs, "steps": steps, "verbose": verbose}
         self.stop_training, self.diverged, self.stop_reason, logs = False, False, None, {}
         callbacks.on_train_begin()
+        restore_callbacks(self.callbacks, getattr(self, "_callback_states", None))
+        self._callback_states = None
         try:
             for epoch in range(self.epoch + 1, epochs):
+                if self.stop_training:  # a resumed run that EarlyStopping had ended
+                    break
                 callbacks.on_epoch_begin(epoch)
                 self.model.train()
                 tracker, step = MeanTracker(), -1
@@ -306,7 +311,8 @@ class Trainer:
         return save_training_state(
             path, model=self.model, optimizer=self.optimizer, epoch=self.epoch,
             scheduler=self._schedulers(), rng=self._generators(), config=config,
-            extra={"history": self.history.state_dict(), "run": self._data_signature},
+            extra={"history": self.history.state_dict(), "run": self._data_signature,
+                   "callbacks": callback_states(self.callbacks)},
         )
 
     def load_checkpoint(self, path) -> None:
@@ -317,12 +323,13 @@ class Trainer:
         generators = self._generators()
 
         def same_run(state):  # the data, batching and random streams must be the saved run's
-            check_same_run(path, state, signature=self._data_signature, generators=generators)
+            check_same_run(path, state, signature=self._data_signature, generators=generators,
+                           callbacks=callback_keys(self.callbacks))
 
         state = load_training_state(path, model=self.model, optimizer=self.optimizer,
                                     scheduler=self._schedulers(), rng=generators,
                                     history=self.history, whole_run=True, check=same_run)
-        self.epoch = state["epoch"]
+        self.epoch, self._callback_states = state["epoch"], state["extra"].get("callbacks")
 
     def _generators(self) -> dict:
         """Every random Generator the run draws from: the shuffling one, those of the layers, and
