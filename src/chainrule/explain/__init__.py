@@ -5,7 +5,7 @@ all three, for any chainrule model:
 
 * sensitivity analysis: per-sample attributions (``saliency``, ``gradient_x_input``,
   ``smoothgrad``, ``integrated_gradients``, ``occlusion``, ``feature_ablation``,
-  ``guided_backprop``, ``deconvnet``)
+  ``deeplift``, ``guided_backprop``, ``deconvnet``)
   and global sensitivity over a dataset (``mean_abs_gradient``, ``permutation_importance``,
   ``sensitivity_rules``);
 * feature visualization of convolutional nets (``first_layer_filters``, ``top_activating_patches``,
@@ -35,6 +35,7 @@ from .attribution import (
     smoothgrad,
 )
 from .cam import grad_cam, guided_grad_cam, upsample_nearest
+from .deeplift import deeplift
 from .extraction import NeuroRuleResult, compare_decision_tree, neurorule
 from .features import (
     activation_maximization,
@@ -86,6 +87,7 @@ __all__ = [
     "apply_mask",
     "compare_decision_tree",
     "deconvnet",
+    "deeplift",
     "feature_ablation",
     "first_layer_filters",
     "grad_cam",
