@@ -413,3 +413,31 @@ def test_normalization_layers_over_training_and_evaluation_steps(seed):
     for _ in range(25):
         label, fn, x = _draw_norm_module(rng)
         check(torch, fn, x, grad=(0,), label=label)
+
+
+@pytest.mark.parametrize("layer", ["linear", "conv", "conv_transpose"])
+@pytest.mark.parametrize("with_v", [False, True])
+def test_spectral_norm_loads_a_checkpoint_from_before_pytorch_1_0(layer, with_v):
+    # such a state dict has weight (saved as a buffer), weight_orig and weight_u, and no
+    # weight_v: PyTorch's load hook drops weight and solves weight_v; chainrule's load failed
+    rng = np.random.default_rng(11)
+    make = {"linear": lambda nn: nn.Linear(4, 3), "conv": lambda nn: nn.Conv2d(2, 3, 2),
+            "conv_transpose": lambda nn: nn.ConvTranspose2d(3, 2, 2)}[layer]
+    x = rng.standard_normal((2, 4) if layer == "linear" else (2, 2 + (layer != "conv"), 4, 4))
+    src = torch.nn.utils.spectral_norm(make(torch.nn).double())
+    for _ in range(3):
+        src(torch.tensor(x))
+    old = {k: v.numpy() for k, v in src.state_dict().items()}
+    old["weight"] = src.weight.detach().numpy()
+    if not with_v:
+        del old["weight_v"]
+    outs = {}
+    for lib in (torch, cr):
+        m = lib.nn.utils.spectral_norm(make(lib.nn).double())
+        m.load_state_dict({k: lib.tensor(v) for k, v in old.items()})
+        m.eval()
+        outs[lib.__name__] = m(lib.tensor(x)).detach().numpy(), m.weight_v.numpy()
+    for c, t in zip(outs["chainrule"], outs["torch"]):
+        np.testing.assert_allclose(c, t, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(outs["chainrule"][0], src.eval()(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-10, atol=1e-12)

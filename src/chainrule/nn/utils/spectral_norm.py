@@ -18,7 +18,7 @@ from __future__ import annotations
 import numbers
 
 from ...autograd import Tensor, no_grad
-from ...backend import get_array_module
+from ...backend import get_array_module, numpy
 from ...backend.random import resolve_rng
 from ..module import Module
 from ..parameter import Parameter
@@ -82,6 +82,7 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
 
     The parameter becomes ``<name>_orig``; the buffers ``<name>_u`` and ``<name>_v`` (drawn from
     N(0, 1) and normalized, from ``rng``) hold the singular vectors' estimates, as in PyTorch.
+    A state dict saved before PyTorch 1.0 (with ``<name>``, without ``<name>_v``) loads too.
 
     Args:
         module: the layer (``Linear``, ``ConvTranspose2d``, a custom one...).
@@ -118,7 +119,37 @@ def spectral_norm(module: Module, name: str = "weight", n_power_iterations: int 
     module.register_buffer(name + "_u", u)
     module.register_buffer(name + "_v", v)
     module.register_forward_pre_hook(fn)
+    module.register_load_state_dict_pre_hook(_OldCheckpoint(name))
     return module
+
+
+class _OldCheckpoint:
+    """Load a state dict saved before PyTorch 1.0 (``<name>``, ``<name>_orig`` and ``<name>_u``
+    without ``<name>_v``; ``<name>`` saved as a buffer): ``<name>`` is dropped and ``<name>_v``
+    solved from ``W v = sigma u`` with ``sigma = mean(<name>_orig / <name>)``, as PyTorch's
+    load hook does (by the pseudo-inverse of ``W^T W``)."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self, module, state, prefix, local_metadata, strict, missing, unexpected,
+                 errors) -> None:
+        fn = _find(module, self.name, SpectralNorm)[1]
+        key = prefix + self.name
+        if fn is None or not all(k in state for k in (key, key + "_orig", key + "_u")):
+            return
+        weight, orig, u = (_array(state[k]) for k in (key, key + "_orig", key + "_u"))
+        del state[key]
+        xp = get_array_module(orig)
+        sigma = (orig / weight).mean()
+        mat = fn.reshape_weight_to_matrix(Tensor(orig))._data
+        v = xp.linalg.pinv(mat.T @ mat) @ mat.T @ u
+        state[key + "_v"] = Tensor(v * (sigma / (u @ (mat @ v))))
+
+
+def _array(value):
+    """A state entry's values as an array (a Tensor's, or what ``numpy.asarray`` makes)."""
+    return value._data if isinstance(value, Tensor) else numpy.asarray(value)
 
 
 def remove_spectral_norm(module: Module, name: str = "weight") -> Module:
