@@ -481,3 +481,46 @@ def test_no_recording_without_captured_weights_or_under_no_grad():
     with cr.no_grad():
         assert not cr.func.grad(lambda a: (a @ w.T).tanh().sum())(x).requires_grad
         assert not cr.func.jacrev(lambda a: a @ w.T)(x).requires_grad
+
+
+# --- seeded random compositions of grad/jacrev/jacfwd/hessian, under vmap or not ---------------
+
+SCALARS = [
+    lambda L, a, b: (a.sin() * b).sum() + (a ** 2).sum() * b.mean(),
+    lambda L, a, b: L.logsumexp(a * b, 0) + (a.tanh() @ b),
+    lambda L, a, b: (L.softmax(a, 0) * b.exp()).sum(),
+    lambda L, a, b: L.linalg.vector_norm(a - b) ** 3,  # (never at a == b: PyTorch's NaN there)
+]
+
+
+def _transform(L, kind, f, argnums):
+    return getattr(L.func, kind)(f, argnums=argnums)
+
+
+def _first(out):
+    while isinstance(out, (tuple, list)):
+        out = out[0]
+    return out
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_transform_compositions(seed):
+    rng = np.random.default_rng(1500 + seed)
+    fn = SCALARS[rng.integers(len(SCALARS))]
+    outer = ["grad", "jacrev", "jacfwd", "hessian"][rng.integers(4)]
+    inner = ["grad", "jacrev", "jacfwd", None][rng.integers(4)]
+    argnums = [0, 1, (0, 1)][rng.integers(3)]
+    mapped = bool(rng.random() < 0.5)
+    a, b = rng.normal(size=3), rng.normal(size=3)
+
+    def program(L):
+        def h(x, y):
+            if inner is None:
+                return fn(L, x, y)
+            d = _first(_transform(L, inner, lambda p, q: fn(L, p, q), 0)(x, y))
+            return d.sum() if outer in ("grad", "hessian") else d
+        t = _transform(L, outer, h, argnums)
+        if mapped:
+            return L.func.vmap(t, in_dims=(0, None))(T(L, np.stack([a, b + 0.5, 2 * a])), T(L, b))
+        return t(T(L, a), T(L, b))
+    same(program, f"{outer}({inner}) argnums={argnums} vmap={mapped}", rtol=1e-9)
