@@ -306,3 +306,23 @@ def test_conv_transpose3d_with_output_size_and_the_refusals():
         export(model, x[0])
     with pytest.raises(UnsupportedOperatorError, match="conv_transpose3d"):
         export(lambda t: cr.nn.functional.conv_transpose3d(t, model.weight), x)
+
+
+@pytest.mark.parametrize("opset", [13, 18, 21])
+def test_mask_logic_exports(opset):
+    """&, |, ^ and ~ of masks (and logical_and/or/xor) had no converter: a model combining
+    attention or validity masks could not be exported. They are And/Or/Xor/Not; of integers,
+    ONNX's Bitwise* ops from opset 18 (refused below it), which the loader now evaluates."""
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal((3, 4)).astype(np.float32)
+    fresh = rng.standard_normal((3, 4)).astype(np.float32)
+    export_and_compare(lambda a: a * ((a > 0) & (a < 1) | ~(a > -1) ^ (a > 0.5))
+                       + cr.logical_and(a > 0, a < 1) + cr.logical_xor(a > 0, a < 0.5),
+                       [x], [fresh], opset)
+    ints = rng.integers(-9, 9, (3, 4))
+    fn = lambda a: (a & 6) | (a ^ a.flip(0)) | ~a  # noqa: E731
+    if opset < 18:
+        with pytest.raises(UnsupportedOperatorError, match="BitwiseAnd .*needs opset 18"):
+            export(fn, ints, opset_version=opset)
+    else:
+        export_and_compare(fn, [ints], [rng.integers(-9, 9, (3, 4)).astype(ints.dtype)], opset)

@@ -147,6 +147,36 @@ def _argsort(s, fn, free):
     return emit, reference
 
 
+_LOGICAL = {"bitwise_and": ("And", "BitwiseAnd"), "bitwise_or": ("Or", "BitwiseOr"),
+            "bitwise_xor": ("Xor", "BitwiseXor"), "logical_and": ("And", None),
+            "logical_or": ("Or", None), "logical_xor": ("Xor", None)}
+
+
+def _bitwise(s, fn, free):
+    """``&``, ``|``, ``^`` and ``~`` of masks (And, Or, Xor, Not) or of integers (ONNX's
+    Bitwise* ops, opset 18), as the Tensor methods compute them."""
+    name = free.get("ufunc", free.get("_u"))
+    kinds = {d.kind for d in s.in_dtypes}
+    if len(s.inputs) == 1 and "xp" in free and len(free) == 1 and kinds <= set("biu"):
+        op_type, reference = ("Not" if kinds == {"b"} else "BitwiseNot"), np.invert
+    elif name in _LOGICAL and len(s.inputs) == 2 and kinds <= set("biu"):
+        logical, bitwise = _LOGICAL[name]
+        op_type = logical if kinds == {"b"} else bitwise
+        if op_type is None or len(set(s.in_dtypes)) != 1:
+            return None
+        reference = getattr(np, name)
+    else:
+        return None
+
+    def emit(g):
+        if op_type.startswith("Bitwise") and g.opset < 18:
+            raise s.refuse(f"ONNX's {op_type} (of integers) needs opset 18 or later, got "
+                           f"{g.opset}")
+        return g.op(op_type, s.inputs)
+
+    return emit, reference
+
+
 def _cast(s, fn, free):
     dtype = free.get("dtype")
     if dtype is None or len(free) != 1 or len(s.inputs) != 1:
@@ -163,15 +193,16 @@ def _cast(s, fn, free):
 def _nondiff(g, s):
     fn = s["fn"]
     free = _closure(fn)
-    for recognize in (_comparison, _sign, _argmax, _floor_divide, _argsort, _cast):
+    for recognize in (_comparison, _sign, _argmax, _floor_divide, _argsort, _bitwise,
+                      _cast):
         found = recognize(s, fn, free)
         if found is not None and _agrees(s, found[1]):
             return [found[0](g)]
     raise UnsupportedOperatorError(
         f"export: no ONNX converter for the non-differentiable op {_name(fn)} of the model's "
-        "inputs (comparisons with a Tensor or a Python number, sign, argmax/argmin, argsort, // "
-        "and dtype "
-        "casts are written; ops of parameters and buffers alone become constants)"
+        "inputs (comparisons with a Tensor or a Python number, sign, argmax/argmin, argsort, //, "
+        "&, |, ^, ~ and dtype casts are written; ops of parameters and buffers alone become "
+        "constants)"
     )
 
 

@@ -1,5 +1,6 @@
-"""ONNX operators that write at indices or shift bits: ScatterElements, ScatterND, GatherND and
-BitShift. Negative indices count from the end, as ONNX says; out-of-range ones are errors."""
+"""ONNX operators that write at indices or work on bits: ScatterElements, ScatterND, GatherND,
+BitShift and BitwiseAnd/Or/Xor/Not. Negative indices count from the end, as ONNX says;
+out-of-range ones are errors."""
 
 from __future__ import annotations
 
@@ -98,3 +99,17 @@ def _bit_shift(ctx, attrs, x, y):
         return out.astype(a.dtype)
 
     return nondiff(shift, x, y)
+
+
+def _bitwise(ufunc):
+    def evaluate(ctx, attrs, *xs):
+        if any(x._data.dtype.kind not in "iu" for x in xs):
+            raise TypeError(f"{ufunc}: the inputs must be integers, got dtypes "
+                            f"{[str(x._data.dtype) for x in xs]}")
+        return nondiff(lambda *a: getattr(get_array_module(*a), ufunc)(*a), *xs)
+    return evaluate
+
+
+for _name, _ufunc in (("BitwiseAnd", "bitwise_and"), ("BitwiseOr", "bitwise_or"),
+                      ("BitwiseXor", "bitwise_xor"), ("BitwiseNot", "invert")):
+    op(_name, const=(0, 1))(_bitwise(_ufunc))
