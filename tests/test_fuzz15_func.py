@@ -269,6 +269,11 @@ def test_vmap_refuses_changing_an_unmapped_tensor_once_per_slice():
     assert acc.tolist() == [2.0, 2.0, 2.0]  # the two slices that ran
     single = cr.func.vmap(lambda x: (acc.add_(1), x * 2)[1])(cr.tensor(A43[:1]))
     assert single.shape == (1, 3) and acc.tolist() == [3.0, 3.0, 3.0]  # once, as PyTorch's
+    critic = cr.nn.utils.parametrizations.spectral_norm(cr.nn.Linear(3, 2).double())
+    with pytest.raises(RuntimeError, match="spectral_norm's power-iteration vectors"):
+        cr.func.vmap(cr.func.grad(lambda r: critic(r).sum()))(cr.tensor(A43))
+    critic.eval()  # no power iteration: nothing shared changes
+    assert cr.func.vmap(cr.func.grad(lambda r: critic(r).sum()))(cr.tensor(A43)).shape == (4, 3)
 
 
 def test_vmap_changing_a_tensor_made_inside_by_a_mapped_value_computes_per_slice():

@@ -65,9 +65,9 @@ class SharedWrites:
         raise RuntimeError(
             f"vmap: the function changed in place a tensor that is not mapped (dtype {t.dtype}, "
             f"shape {tuple(t.shape)}): a tensor captured from outside, an in_dims=None argument "
-            "or a module's buffer (a BatchNorm's running statistics in training mode). "
-            "chainrule's vmap calls the function once per slice and would change it once per "
-            "slice, where PyTorch's vmap changes it once (by a value that is not mapped) or "
-            "raises (by a mapped one); it has been changed by the slices so far. Map it with "
-            "in_dims, change a clone made inside the function, or, for BatchNorm, use eval() or "
-            "func.replace_all_batch_norm_modules_")
+            "or a module's buffer updated in training mode (a BatchNorm's running statistics, "
+            "spectral_norm's power-iteration vectors). chainrule's vmap calls the function once "
+            "per slice and would change it once per slice, where PyTorch's vmap changes it once "
+            "(by a value that is not mapped) or raises (by a mapped one); it has been changed by "
+            "the slices so far. Map it with in_dims, change a clone made inside the function, "
+            "or put the module in eval() (for BatchNorm: func.replace_all_batch_norm_modules_)")
