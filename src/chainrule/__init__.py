@@ -15,6 +15,7 @@ from . import (
     backends,
     compiler,
     data,
+    distributed,
     distributions,
     fft,
     func,
@@ -345,7 +346,7 @@ autograd.profiler = profiler.legacy  # PyTorch's older path, torch.autograd.prof
 _sys.modules[__name__ + ".autograd.profiler"] = profiler.legacy
 
 __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends", "compile",
-            "compiler", "jit", "multiprocessing",
+            "compiler", "distributed", "jit", "multiprocessing",
             "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled",
             "set_float32_matmul_precision", "use_deterministic_algorithms"]
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names

@@ -1,8 +1,8 @@
-"""PyTorch's one-process forms of its multi-device modules: ``SyncBatchNorm`` and
-``DataParallel``.
+"""PyTorch's one-process forms of its multi-device modules: ``SyncBatchNorm``, ``DataParallel``
+and ``DistributedDataParallel``.
 
-chainrule trains in one process on one device (``chainrule.distributed`` runs data parallelism
-over MPI, with its own API). In one process PyTorch's ``SyncBatchNorm`` has no other process to
+chainrule trains in one process on one device (``chainrule.distributed`` is PyTorch's API for a
+world of that one process). In one process PyTorch's ``SyncBatchNorm`` has no other process to
 share batch statistics with and computes what ``BatchNorm`` computes, so this one does, over
 inputs (N, C, ...) of any rank >= 2. ``DataParallel`` wraps a module and runs it on the whole
 batch: it does not split the batch across devices (there is one); what it keeps of PyTorch's is
@@ -12,13 +12,15 @@ from a ``DataParallel`` model loads here the same way, and the reverse.
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 
 from ..autograd.mode import no_grad
+from ..backend.world import default_group
 from .module import Module
 from .normalization import _BatchNorm
 
-__all__ = ["DataParallel", "SyncBatchNorm"]
+__all__ = ["DataParallel", "DistributedDataParallel", "SyncBatchNorm"]
 
 
 class SyncBatchNorm(_BatchNorm):
@@ -117,3 +119,30 @@ class DataParallel(Module):
     def forward(self, *inputs, **kwargs):
         """``self.module(*inputs, **kwargs)``, on the whole batch."""
         return self.module(*inputs, **kwargs)
+
+
+class DistributedDataParallel(DataParallel):
+    """PyTorch's ``DistributedDataParallel`` in a world of one process (``chainrule.distributed``):
+    it needs ``init_process_group`` first, as PyTorch's, and then runs ``module`` as it is (the
+    all-reduce of one rank's gradients changes nothing). ``no_sync()`` and
+    ``require_backward_grad_sync`` (nanoGPT's gradient accumulation) are accepted; the wrapped
+    module is ``.module`` and the state-dict keys start with ``module.``, as PyTorch's.
+    """
+
+    def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
+                 broadcast_buffers=None, init_sync=True, process_group=None, bucket_cap_mb=None,
+                 find_unused_parameters=False, check_reduction=False,
+                 gradient_as_bucket_view=False, static_graph=False, **kwargs):
+        default_group("DistributedDataParallel")
+        super().__init__(module, device_ids, output_device, dim)
+        self.find_unused_parameters = bool(find_unused_parameters)
+        self.require_backward_grad_sync = True
+
+    @contextlib.contextmanager
+    def no_sync(self):
+        """Skip the gradient all-reduce inside the block (there is none to skip here)."""
+        old, self.require_backward_grad_sync = self.require_backward_grad_sync, False
+        try:
+            yield
+        finally:
+            self.require_backward_grad_sync = old
