@@ -13,6 +13,7 @@ import pytest
 from chainrule import nn
 from chainrule.explain import (
     feature_ablation,
+    gradient_shap,
     gradient_x_input,
     integrated_gradients,
     occlusion,
@@ -226,3 +227,40 @@ def test_smoothgrad_refuses_bad_noise_arguments():
         smoothgrad(ours, x, target, stdev=-1.0)
     with pytest.raises(ValueError, match="noise must be a finite number >= 0, got True"):
         smoothgrad(ours, x, target, noise=True)
+
+
+def test_gradient_shap_matches_captum_where_it_is_deterministic():
+    """A linear model's gradient is the same everywhere, so with one baseline and no noise the
+    random points and baseline draws change nothing: ``W[target] * (x - b)`` in both."""
+    rng = np.random.default_rng(53)
+    lin = nn.Linear(6, 3, rng=rng).to(dtype="float64")
+    lin_t = torch.nn.Linear(6, 3).double()
+    lin_t.load_state_dict({k: torch.tensor(v.numpy()) for k, v in lin.state_dict().items()})
+    x, base, target = rng.standard_normal((4, 6)), rng.standard_normal(6), rng.integers(0, 3, 4)
+    for mine, theirs_base in ((base, torch.tensor(base[None])), (0.0, torch.zeros(1, 6))):
+        want = captum_attr.GradientShap(lin_t).attribute(
+            torch.tensor(x, requires_grad=True), baselines=theirs_base,
+            target=torch.tensor(target), n_samples=7).detach().numpy()
+        got = gradient_shap(lin, x, target, baselines=mine, n_samples=7, rng=0)
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("stdev", [0.0, 0.2])
+def test_gradient_shap_is_the_mean_of_the_draws_written_out_in_torch(stdev):
+    ours, theirs, x, target, rng = _twins("cnn", 59)
+    pool = rng.standard_normal((5, *x.shape[1:]))
+    n = 4
+    got = gradient_shap(ours, x, target, baselines=pool, n_samples=n, stdev=stdev, rng=9,
+                        batch_size=5)
+    draw = np.random.default_rng(9)
+    picks = draw.integers(0, len(pool), size=(n, len(x)))
+    alphas = draw.uniform(0.0, 1.0, size=(n, len(x)))
+    noisy = x[None] + stdev * draw.standard_normal((n, *x.shape))
+    diff = noisy - pool[picks]
+    rows = torch.tensor((pool[picks] + alphas[..., None, None, None] * diff).reshape(
+        -1, *x.shape[1:]), requires_grad=True)
+    theirs(rows)[torch.arange(len(rows)), torch.tensor(np.tile(target, n))].sum().backward()
+    want = (rows.grad.numpy().reshape(n, *x.shape) * diff).mean(axis=0)
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
+    with pytest.raises(ValueError, match=r"baselines must be a number, one sample"):
+        gradient_shap(ours, x, target, baselines=np.zeros((5, 2, 8)))

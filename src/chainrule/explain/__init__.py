@@ -4,7 +4,7 @@ The lecture names three remedies for a network's poor interpretability, and this
 all three, for any chainrule model:
 
 * sensitivity analysis: per-sample attributions (``saliency``, ``gradient_x_input``,
-  ``smoothgrad``, ``integrated_gradients``, ``occlusion``, ``feature_ablation``,
+  ``smoothgrad``, ``integrated_gradients``, ``gradient_shap``, ``occlusion``, ``feature_ablation``,
   ``deeplift``, ``guided_backprop``, ``deconvnet``)
   and global sensitivity over a dataset (``mean_abs_gradient``, ``permutation_importance``,
   ``sensitivity_rules``);
@@ -29,6 +29,7 @@ from ._common import predict_scores
 from .ablation import feature_ablation, occlusion
 from .attribution import (
     IntegratedGradients,
+    gradient_shap,
     gradient_x_input,
     integrated_gradients,
     saliency,
@@ -92,6 +93,7 @@ __all__ = [
     "first_layer_filters",
     "grad_cam",
     "guided_grad_cam",
+    "gradient_shap",
     "gradient_x_input",
     "induce_rules",
     "guided_backprop",

@@ -35,8 +35,8 @@ from ._common import (
 )
 from .ablation import occlusion
 
-__all__ = ["IntegratedGradients", "gradient_x_input", "integrated_gradients", "occlusion",
-           "saliency", "smoothgrad"]
+__all__ = ["IntegratedGradients", "gradient_shap", "gradient_x_input", "integrated_gradients",
+           "occlusion", "saliency", "smoothgrad"]
 
 IG_METHODS = ("gausslegendre", "trapezoid", "midpoint", "left", "right")
 # Captum's names for the same rules; its "riemann_trapezoid" is not our trapezoid (below)
@@ -258,3 +258,59 @@ def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50
     delta = attributions.reshape(len(x), -1).sum(axis=1, dtype=numpy.float64) - (
         scores - base_scores)
     return IntegratedGradients(attributions, delta, scores, base_scores, t)
+
+
+def gradient_shap(model, x, target=None, *, baselines=0.0, n_samples: int = 5,
+                  stdev: float = 0.0, output: str = "logit", batch_size: int = 256, rng=None):
+    """GradientSHAP (Lundberg & Lee 2017; Captum's ``GradientShap``): expected gradients.
+
+    For each input, ``n_samples`` times: a baseline ``b`` drawn from ``baselines``, a point
+    ``a`` drawn uniformly from [0, 1], Gaussian noise of standard deviation ``stdev`` added to
+    ``x`` (giving ``x~``); the attribution is the mean of ``(x~ - b) * df/dx(b + a (x~ - b))``,
+    an estimate of integrated gradients averaged over the baselines.
+
+    Args:
+        baselines: a number, one baseline shaped like a sample, or (B, ...) baselines to draw
+            from (the "background" distribution).
+        n_samples: draws per input; stdev: the noise on ``x`` (in the input's units).
+        rng: numpy Generator or seed. Draws, in this order: the baseline indices
+            (n_samples, N), the points (n_samples, N), then the noise (n_samples, N, ...).
+        (the other Args as ``saliency``)
+
+    Returns:
+        An array shaped like ``x``.
+    """
+    who = "gradient_shap"
+    x = as_batch(who, model, x)
+    check_output(who, output)
+    n_samples = check_positive_int(who, "n_samples", n_samples)
+    batch_size = check_positive_int(who, "batch_size", batch_size)
+    if isinstance(stdev, bool) or not (isinstance(stdev, (int, float, numpy.floating))
+                                       and numpy.isfinite(stdev) and stdev >= 0):
+        raise ValueError(f"{who}: stdev must be a finite number >= 0, got {stdev!r}")
+    pool = numpy.asarray(baselines)
+    if pool.dtype.kind not in "fiub" or (pool.shape != () and pool.shape[-(x.ndim - 1):] !=
+                                         x.shape[1:]) or pool.ndim not in (0, x.ndim - 1, x.ndim):
+        raise ValueError(f"{who}: baselines must be a number, one sample {x.shape[1:]} or "
+                         f"(B, ...) samples, got shape {pool.shape}")
+    pool = numpy.broadcast_to(pool, x.shape[1:])[None] if pool.ndim < x.ndim else pool
+    pool = pool.astype(x.dtype)
+    rng = numpy.random.default_rng(rng)
+    t = resolve_targets(who, model, x, target, output=output, batch_size=batch_size)
+    picks = rng.integers(0, len(pool), size=(n_samples, len(x)))
+    alphas = rng.uniform(0.0, 1.0, size=(n_samples, len(x)))
+    noisy = x[None] + stdev * rng.standard_normal((n_samples, *x.shape))
+    b = pool[picks]
+    diff = (noisy - b).astype(x.dtype)
+    shape = (-1,) + (1,) * (x.ndim - 1)
+    rows = (b + alphas.reshape(n_samples, *shape) * diff).astype(x.dtype).reshape(-1,
+                                                                                  *x.shape[1:])
+    tt = numpy.tile(t, n_samples)
+    total = numpy.zeros(x.shape, dtype=numpy.float64)
+    flat = diff.reshape(-1, *x.shape[1:])
+    with eval_mode(model):
+        for sl in batches(len(rows), batch_size):
+            g = score_gradients(model, rows[sl], tt[sl], output=output)[1]
+            idx = numpy.arange(sl.start, sl.stop) % len(x)
+            numpy.add.at(total, idx, g * flat[sl])
+    return (total / n_samples).astype(x.dtype)
