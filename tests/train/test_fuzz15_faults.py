@@ -313,3 +313,105 @@ def test_resuming_without_the_runs_early_stopping_is_refused(tmp_path, other, me
     with pytest.raises(ValueError) as caught:
         other().fit(TRAIN, VAL, epochs=3, batch_size=16, rng=1, verbose=0, resume_from=tmp_path)
     assert message in str(caught.value)
+
+
+def _checkpointed(tmp_path, epochs=2):
+    trainer = _plain([ModelCheckpoint(tmp_path, save_best_only=False)])
+    trainer.fit(TRAIN, epochs=epochs, batch_size=16, rng=1, verbose=0)
+    return tmp_path / "last.state.safetensors"
+
+
+def _weights(trainer):
+    return {k: v.numpy().copy() for k, v in trainer.model.state_dict().items()}
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_a_damaged_checkpoint_is_refused_or_reads_the_same(tmp_path, seed):
+    """Truncated, cut to nothing, a flipped byte, garbage appended: a clear error and nothing
+    restored, or (a byte flipped into equivalent JSON) exactly the saved state."""
+    path = _checkpointed(tmp_path)
+    data = bytearray(path.read_bytes())
+    r = np.random.default_rng(seed)
+    kind = ["truncate", "empty", "flip", "append"][seed % 4]
+    if kind == "truncate":
+        data = data[:int(r.integers(1, len(data)))]
+    elif kind == "empty":
+        data = bytearray()
+    elif kind == "flip":
+        data[int(r.integers(0, len(data)))] ^= 1 << int(r.integers(0, 8))
+    else:
+        data += r.bytes(int(r.integers(1, 64)))
+    path.write_bytes(bytes(data))
+    other = _plain(seed=4)
+    before = _weights(other)
+    try:
+        other.fit(TRAIN, epochs=3, batch_size=16, rng=1, verbose=0, resume_from=tmp_path)
+    except ValueError as err:
+        assert str(path) in str(err)
+        assert all(np.array_equal(v, before[k]) for k, v in _weights(other).items())
+    else:
+        full = _plain()
+        full.fit(TRAIN, epochs=3, batch_size=16, rng=1, verbose=0)
+        _same_run(full, other)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_a_torch_file_given_as_checkpoint_is_named_and_never_unpickled(tmp_path, monkeypatch,
+                                                                        legacy):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "last.state.safetensors"
+    torch.save({"epoch": 3}, path, _use_new_zipfile_serialization=not legacy)
+    import pickle
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("unpickled")
+
+    monkeypatch.setattr(pickle, "loads", refuse)
+    monkeypatch.setattr(pickle, "Unpickler", refuse)
+    with pytest.raises(ValueError, match="torch.save") as caught:
+        _plain().fit(TRAIN, epochs=3, batch_size=16, rng=1, verbose=0, resume_from=tmp_path)
+    assert "chainrule.load(path)" in str(caught.value)
+
+
+def test_a_training_state_of_a_newer_format_is_refused(tmp_path, monkeypatch):
+    from chainrule.io import checkpoint
+
+    monkeypatch.setattr(checkpoint, "_FORMAT", 2)
+    _checkpointed(tmp_path, epochs=1)
+    monkeypatch.undo()
+    with pytest.raises(ValueError, match="format 2, written by another chainrule version"):
+        _plain().fit(TRAIN, epochs=3, batch_size=16, rng=1, verbose=0, resume_from=tmp_path)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_a_full_disk_during_a_save_keeps_the_last_checkpoint_to_resume_from(
+        tmp_path, monkeypatch, seed):
+    import errno
+
+    from chainrule.io import checkpoint
+
+    fail_at = int(np.random.default_rng(seed).integers(2, 7))  # the n-th file written
+    real, count = checkpoint.write_file, [0]
+
+    def write_file(f, arrays, metadata):
+        count[0] += 1
+        if count[0] == fail_at:
+            f.write(b"partial")
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(f, arrays, metadata)
+
+    monkeypatch.setattr(checkpoint, "write_file", write_file)
+    with pytest.raises(OSError, match="No space left") as caught:
+        _plain([ModelCheckpoint(tmp_path, save_best_only=False)]).fit(
+            TRAIN, epochs=5, batch_size=16, rng=1, verbose=0)
+    assert str(tmp_path) in caught.value.filename
+    monkeypatch.undo()
+    assert sorted(p.name for p in tmp_path.iterdir()) == (
+        ["last.safetensors", "last.state.safetensors"] if fail_at > 2 else ["last.safetensors"])
+    full = _plain()
+    full.fit(TRAIN, epochs=5, batch_size=16, rng=1, verbose=0)
+    resumed = _plain([ModelCheckpoint(tmp_path, save_best_only=False)])
+    saved = (tmp_path / "last.state.safetensors").exists()
+    resumed.fit(TRAIN, epochs=5, batch_size=16, rng=1, verbose=0,
+                resume_from=tmp_path if saved else None)
+    _same_run(full, resumed)

@@ -43,6 +43,7 @@ __all__ = [
 _CONFIG = "chainrule.config"
 _KIND = "chainrule.kind"
 _STATE = "chainrule.state"
+_FORMAT = 1  # the training-state layout; a newer one is refused, not misread
 
 
 def _host(value):
@@ -269,6 +270,7 @@ def save_training_state(path, *, optimizer, epoch: int, scheduler=None, rng=None
     if model is not None:
         arrays.update({f"model/{k}": _host(v) for k, v in model.state_dict().items()})
     state = {
+        "format": _FORMAT,
         "epoch": int(epoch),
         "optimizer": _encode(None if optimizer is None else optimizer.state_dict(), "optimizer",
                              arrays),
@@ -333,9 +335,13 @@ def load_training_state(path, *, model=None, optimizer=None, scheduler=None, rng
         saved = json.loads(metadata[_STATE])
         present = {key: saved[key] is not None for key in ("optimizer", "scheduler", "rng")}
         present["model"] = saved.get("has_model") is True
-        epoch = saved["epoch"]
-    except (ValueError, KeyError, TypeError, RecursionError) as err:
+        epoch, layout = saved["epoch"], saved.get("format", 1)  # older files name none
+    except (ValueError, KeyError, TypeError, RecursionError, AttributeError) as err:
         raise ValueError(f"{who}: '{path}' has damaged training-state metadata: {err!r}") from None
+    if layout != _FORMAT:
+        raise ValueError(f"{who}: '{path}' holds a training state of format {layout!r}, written "
+                         f"by another chainrule version; this one reads format {_FORMAT} (use "
+                         "chainrule version that wrote it)")
     for name, target in (("model", model), ("optimizer", optimizer), ("scheduler", scheduler),
                          ("rng", rng)):
         if target is not None and not present[name]:

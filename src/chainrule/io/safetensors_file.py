@@ -31,6 +31,7 @@ import json
 import math
 import struct
 import warnings
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -123,6 +124,16 @@ def _corrupt(who: str, path, why: str) -> ValueError:
     )
 
 
+def _foreign(path, head: bytes) -> str:
+    """What a file that fails to parse as safetensors seems to be instead: PyTorch's formats."""
+    hint = "; chainrule.load(path) reads PyTorch's files without unpickling them"
+    if zipfile.is_zipfile(path):
+        return "; it is a zip archive, as torch.save writes" + hint
+    if head[0] == 0x80 and 2 <= head[1] <= 5:
+        return "; it looks like a Python pickle (torch.save's legacy format)" + hint
+    return ""
+
+
 def _no_duplicates(pairs):
     keys = [k for k, _ in pairs]
     if len(set(keys)) != len(keys):
@@ -176,15 +187,16 @@ def read_header(who: str, path) -> Header:
         n = int.from_bytes(head, "little")
         if n > MAX_HEADER_BYTES:
             raise _corrupt(who, path, f"header length {n} exceeds the {MAX_HEADER_BYTES}-byte "
-                                      "limit")
+                                      "limit" + _foreign(path, head))
         if 8 + n > size:
             raise _corrupt(who, path, f"header length {n} runs past the end of the "
-                                      f"{size}-byte file")
+                                      f"{size}-byte file" + _foreign(path, head))
         raw = f.read(n)
     try:
         header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates)
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
-        raise _corrupt(who, path, f"the header is not valid JSON ({err})") from None
+        raise _corrupt(who, path, f"the header is not valid JSON ({err})"
+                       + _foreign(path, head)) from None
     if not isinstance(header, dict):
         raise _corrupt(who, path, f"the header is a JSON {type(header).__name__}, not an object")
     metadata = header.pop("__metadata__", None) or {}
