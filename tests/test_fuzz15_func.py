@@ -296,6 +296,19 @@ def _through_vmap(L, fn, extra=False):
     return out, y, x.grad
 
 
+def _no_grad_add(r):
+    with (torch.no_grad() if isinstance(r, torch.Tensor) else cr.no_grad()):
+        r.add_(1)
+    return r * r
+
+
+def _through_vmap_leaf(L, fn):
+    x = T(L, A43).requires_grad_()
+    out = L.func.vmap(fn)(x)
+    out.sum().backward()
+    return out, x.detach(), x.grad
+
+
 SLICE_CHANGES = {  # a change of one slice made backward refuse the ops that saved another
     "mul_then_pow": lambda L: _through_vmap(L, lambda r: (r.mul_(2) ** 2).sum()),
     "mul_then_pow_input_used_after": lambda L: _through_vmap(
@@ -307,6 +320,7 @@ SLICE_CHANGES = {  # a change of one slice made backward refuse the ops that sav
     "clamp_then_exp_then_mul": lambda L: _through_vmap(
         L, lambda r: r.clamp_(-0.5, 0.5).exp() * r),
     "leaf_slice_refused": lambda L: L.func.vmap(lambda r: r.add_(1))(T(L, A43).requires_grad_()),
+    "leaf_slice_under_no_grad": lambda L: _through_vmap_leaf(L, _no_grad_add),
 }
 
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 import functools
 import numbers
 
-from ..autograd import Tensor, is_grad_enabled
+from ..autograd import Tensor, is_grad_enabled, no_grad
 from ..autograd.hooks import watch_writes
 from ..backend import get_array_module
 from ..backend.random import watch_draws
@@ -133,15 +133,22 @@ def _own_slice(x, d, i):
     if not (view.requires_grad and is_grad_enabled()):
         return view
     own = view.clone()
-    own._vmap_version = own._version
+    own._vmap_state = (own._version, own._ctx)
     return own
 
 
 def _write_back(flat, dims, sliced, i) -> None:
-    """Write the slices the function changed in place (copies, ``_own_slice``) into their inputs
-    (a recorded change, through which gradients flow as through the function's own)."""
+    """Write the slices the function changed in place (copies, ``_own_slice``) into their inputs:
+    a recorded change, through which gradients flow as through the function's own, or, where
+    the function changed the slice unrecorded (under ``no_grad``), an unrecorded one."""
     for x, d, s in zip(flat, dims, sliced):
-        if d is not None and s._version != getattr(s, "_vmap_version", s._version):
+        state = getattr(s, "_vmap_state", None)
+        if d is None or state is None or s._version == state[0]:
+            continue
+        if s._ctx is state[1]:  # no recorded op changed it
+            with no_grad():
+                _slice(x, d, i).copy_(s)
+        else:
             _slice(x, d, i).copy_(s)
 
 
