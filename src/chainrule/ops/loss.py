@@ -135,7 +135,7 @@ def huber_loss(input, target, reduction: str = "mean",  # noqa: A002 - torch's n
     x, target = float_pair("huber_loss", _float_tensor("huber_loss", "input", input), target)
     d = x - target
     ad = _abs(d)
-    loss = where(ad._data < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))
+    loss = where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))  # recorded: exportable
     return _reduce(loss, reduction)
 
 

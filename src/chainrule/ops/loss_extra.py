@@ -55,7 +55,7 @@ def _real(op, name, value) -> float:
 
 def _xlogx(t):
     """t * log(t), 0 where t is 0 (and a 0 gradient there); NaN where t < 0, as PyTorch's."""
-    nonzero = t._data != 0
+    nonzero = t != 0  # a recorded comparison (chainrule.trace, ONNX export follow it)
     return where(nonzero, t * log(where(nonzero, t, 1.0)), 0.0)
 
 
