@@ -5,7 +5,9 @@ weights and draws: losses, accuracies, outputs and final parameters agree to flo
 from __future__ import annotations
 
 import argparse
+import pickle
 import random
+import socket
 import sys
 
 import numpy as np
@@ -23,6 +25,8 @@ from . import port14e_programs as programs_e  # noqa: E402
 from . import port14f_programs as programs_f  # noqa: E402
 from . import port14g_programs as programs_g  # noqa: E402
 from . import port14h_programs as programs_h  # noqa: E402
+from . import port14i_programs as programs_i  # noqa: E402
+from . import real_programs  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_port9_programs import _shared_rand, _shared_randn  # noqa: E402
 from .test_port12_programs import _shared_normal_draws  # noqa: E402
@@ -507,3 +511,56 @@ def test_d2l_nadaraya_watson_kernels_and_parametric_attention_pooling_match_pyto
     ours, theirs = _both(programs_h.nw_regression, run)
     _close(list(ours), list(theirs), rtol=1e-9, atol=1e-11)
     assert ours[0][-1] < ours[0][0]
+
+
+def _shared_randint(monkeypatch, lib, seed):
+    """``torch.randint(high, size)`` from one shared NumPy stream."""
+    rng = np.random.default_rng(seed)
+
+    def randint(high, size, **kwargs):
+        return lib.tensor(rng.integers(0, high, tuple(size)))
+
+    monkeypatch.setattr(lib, "randint", randint)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.filterwarnings("ignore:`torch.cuda.amp.GradScaler:FutureWarning")  # PyTorch's
+@pytest.mark.filterwarnings("ignore:.*CUDA is not available")  # both scalers disable themselves
+@pytest.mark.parametrize("ddp", [False, True])
+def test_nanogpt_train_py_with_memmap_batches_checkpoint_resume_and_ddp_matches_pytorch(
+        monkeypatch, tmp_path, ddp):
+    rng = np.random.default_rng(1425)
+    data = tmp_path / "data"
+    data.mkdir()
+    for split, n in (("train", 60), ("val", 30)):
+        ((np.arange(n) * 3 + rng.integers(0, 2, n)) % 10).astype(np.uint16).tofile(
+            data / f"{split}.bin")
+    with open(data / "meta.pkl", "wb") as f:
+        pickle.dump({"vocab_size": 10}, f)
+    if ddp:
+        for key, value in (("RANK", "0"), ("LOCAL_RANK", "0"), ("WORLD_SIZE", "1"),
+                           ("MASTER_ADDR", "127.0.0.1"), ("MASTER_PORT", str(_free_port()))):
+            monkeypatch.setenv(key, value)
+
+    def run(lib, model):
+        out = tmp_path / lib.__name__
+        with monkeypatch.context() as m:
+            _shared_randint(m, lib, 1426)
+            first = programs_i.train(lib, model, data, out, crop_to=4)
+            resumed_model = real_programs.gpt(lib, block_size=4).double()
+            resumed = programs_i.train(lib, resumed_model, data, out, init_from="resume",
+                                       max_iters=8, block_size=4)
+        return first, resumed
+
+    ours, theirs = _both(real_programs.gpt, run)
+    for a, b in zip(ours, theirs):
+        assert a[2:5] == b[2:5] and a[4] is False  # the CUDA scaler is off on a CPU
+        assert [e[0] for e in a[1]] == [e[0] for e in b[1]]
+        _close([a[0], a[1], a[5]], [b[0], b[1], b[5]], rtol=1e-9, atol=1e-11)
+    assert ours[0][5]["transformer.wpe.weight"].shape == (4, 8)  # cropped
+    assert ours[1][0][0][0] == 6  # resumed at the checkpoint's iteration
