@@ -12,6 +12,7 @@ from chainrule.data import ArrayDataset, DataLoader, Dataset
 from chainrule.optim.lr_scheduler import LinearLR
 from chainrule.train import (
     Callback,
+    CSVLogger,
     EarlyStopping,
     LearningRateScheduler,
     ModelCheckpoint,
@@ -78,6 +79,8 @@ class _Kill(Callback):
 
     def __init__(self, epoch, batch):
         self.at, self.epoch, self.armed = (epoch, batch), None, True
+        if batch == "log":  # between the CSV row (order 0) and the checkpoint (order 10)
+            self.order, self.at = 5, (epoch, "end")
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch
@@ -130,19 +133,23 @@ def _same_run(a, b):
 
 def _interrupted(build, fit, tmp_path, epochs, kill):
     """An uninterrupted run, and one killed at ``kill`` and resumed from its last checkpoint in
-    a rebuilt trainer (a new process)."""
-    full = build([])
+    a rebuilt trainer (a new process); both log to a CSV file, which must come out the same."""
+    full = build([CSVLogger(tmp_path / "full.csv")])
     fit(full, epochs)
-    first = build([ModelCheckpoint(tmp_path, save_best_only=False), _Kill(*kill)])
+    log = CSVLogger(tmp_path / "log.csv", append=True)
+    first = build([ModelCheckpoint(tmp_path, save_best_only=False), log, _Kill(*kill)])
     try:
         fit(first, epochs)
     except _KilledError:
         pass
     else:  # EarlyStopping ended the run before the kill: resuming it must change nothing
         assert any(isinstance(c, EarlyStopping) for c in first.callbacks)
-    resumed = build([ModelCheckpoint(tmp_path, save_best_only=False)])
+    resumed = build([ModelCheckpoint(tmp_path, save_best_only=False), log])
     saved = (tmp_path / "last.state.safetensors").exists()  # not when killed in epoch 0
+    if not saved:
+        (tmp_path / "log.csv").unlink(missing_ok=True)  # a fresh start starts a fresh log
     fit(resumed, epochs, resume_from=tmp_path if saved else None)
+    assert (tmp_path / "log.csv").read_text() == (tmp_path / "full.csv").read_text()
     return full, resumed
 
 
@@ -235,7 +242,8 @@ def _scenario(seed):
          "batch": int(r.choice([7, 16, 60])), "epochs": int(r.integers(3, 7))}
     steps = -(-60 // s["batch"])
     epoch = int(r.integers(0, s["epochs"]))
-    s["kill"] = (epoch, [int(r.integers(0, steps)), "val", "end"][int(r.integers(0, 3))])
+    batch = int(r.integers(0, steps))
+    s["kill"] = (epoch, [batch, batch, "val", "end", "log"][int(r.integers(0, 5))])
     return s
 
 
@@ -415,3 +423,9 @@ def test_a_full_disk_during_a_save_keeps_the_last_checkpoint_to_resume_from(
     resumed.fit(TRAIN, epochs=5, batch_size=16, rng=1, verbose=0,
                 resume_from=tmp_path if saved else None)
     _same_run(full, resumed)
+
+
+@pytest.mark.parametrize("option", ["shuffle", "terminate_on_nan"])
+def test_a_string_for_a_true_false_option_is_refused(option):
+    with pytest.raises(TypeError, match=f"fit: {option} must be True or False, got 'False'"):
+        _plain().fit(TRAIN, epochs=1, verbose=0, **{option: "False"})

@@ -9,8 +9,8 @@ from ..autograd import Tensor
 from ..backend import get_array_module
 from ..data import DataLoader, Dataset, IterableDataset
 
-__all__ = ["NO_BATCHES", "batch_count", "check_batch", "check_coverage", "check_weights",
-           "keras_arguments", "non_finite_weights", "resolve_loss"]
+__all__ = ["NO_BATCHES", "batch_count", "check_batch", "check_coverage", "check_flags",
+           "check_weights", "keras_arguments", "non_finite_weights", "resolve_loss"]
 
 NO_BATCHES = ("fit: train_data yields no batches (is it empty, or drop_last with fewer samples "
               "than batch_size?)")
@@ -49,6 +49,13 @@ def check_weights(who: str, model) -> None:
         more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
         raise ValueError(f"{who}: the model has non-finite weights (NaN or inf) in "
                          f"{listed}{more}; did training diverge? Load finite weights first")
+
+
+def check_flags(who: str, **flags) -> None:
+    """True/False options must be bools: a string "False" from a config file is truthy."""
+    for name, value in flags.items():
+        if not isinstance(value, bool):
+            raise TypeError(f"{who}: {name} must be True or False, got {value!r}")
 
 
 def _is_array(value) -> bool:

@@ -22,6 +22,7 @@ from ._checks import (
     batch_count,
     check_batch,
     check_coverage,
+    check_flags,
     check_weights,
     keras_arguments,
     non_finite_weights,
@@ -164,6 +165,7 @@ class Trainer:
         """
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
+        check_flags("fit", shuffle=shuffle, terminate_on_nan=terminate_on_nan)
         train_data, validation_data = keras_arguments("fit", train_data, y, validation_data)
         self._check_steps("fit")
         loader = self._train_loader = self._loader("fit", train_data, batch_size, shuffle, rng)
