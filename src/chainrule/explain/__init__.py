@@ -36,6 +36,7 @@ from .attribution import (
     smoothgrad,
 )
 from .cam import grad_cam, guided_grad_cam, upsample_nearest
+from .conductance import layer_conductance
 from .deeplift import deeplift
 from .extraction import NeuroRuleResult, compare_decision_tree, neurorule
 from .features import (
@@ -99,6 +100,7 @@ __all__ = [
     "guided_backprop",
     "integrated_gradients",
     "layer_activations",
+    "layer_conductance",
     "load_tabular",
     "masks",
     "mean_abs_gradient",
