@@ -441,3 +441,12 @@ def test_spectral_norm_loads_a_checkpoint_from_before_pytorch_1_0(layer, with_v)
         np.testing.assert_allclose(c, t, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(outs["chainrule"][0], src.eval()(torch.tensor(x)).detach().numpy(),
                                rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("shape", [(2, 4, 3), (3,), (), (2, 0)])
+@pytest.mark.parametrize("p", [1.0, 2.0, np.inf, 0.5])
+def test_normalize_over_the_whole_tensor(shape, p):
+    # F.normalize(x, dim=None) (PyTorch: one norm of every entry) was a TypeError
+    x = np.random.default_rng(12).standard_normal(shape)
+    check(torch, lambda lib, x: lib.nn.functional.normalize(x, p, None), x, grad=(0,),
+          label=f"normalize p={p} dim=None {shape}")

@@ -86,11 +86,14 @@ class _ClampMinStraight(Function):
 
 @in_float32()
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:  # noqa: A002
-    """``input / max(||input||_p, eps)`` along ``dim`` (PyTorch's ``F.normalize``)."""
+    """``input / max(||input||_p, eps)`` along ``dim`` (an int, a tuple, or None for the whole
+    tensor: PyTorch's ``F.normalize``)."""
     if out is not None:
         raise TypeError("normalize: out= is not supported; use the returned tensor")
     x = _float_input("normalize", input, True)  # complex: divided by its real norm, as PyTorch
     p, eps = _p("normalize", p), _eps("normalize", eps)
+    if dim is None:  # one norm of every entry (PyTorch's vector_norm over all dimensions)
+        dim = tuple(range(x.ndim)) if x.ndim else 0
     if scalar_dim(x, dim):
         return on_one_axis(lambda t, d: normalize(t, p, d, eps), x)
     if x.ndim == 0:
