@@ -543,3 +543,26 @@ def test_random_transform_compositions(seed):
             return L.func.vmap(t, in_dims=(0, None))(T(L, np.stack([a, b + 0.5, 2 * a])), T(L, b))
         return t(T(L, a), T(L, b))
     same(program, f"{outer}({inner}) argnums={argnums} vmap={mapped}", rtol=1e-9)
+
+
+def _pinn_step(L):
+    """A physics-informed network's residual: the Laplacian of u(x) by vmap(hessian) and the
+    gradient by vmap(jacrev), both through the network's own (captured) parameters."""
+    L.manual_seed(0)
+    net = L.nn.Sequential(L.nn.Linear(2, 6), L.nn.Tanh(), L.nn.Linear(6, 1)).double()
+    r = np.random.default_rng(11)
+    net.load_state_dict({k: L.tensor(r.normal(size=tuple(v.shape)))
+                         for k, v in net.state_dict().items()})
+    x = L.tensor(r.normal(size=(5, 2)))
+
+    def u(p):
+        return net(p.unsqueeze(0)).squeeze()
+    lap = L.func.vmap(L.func.hessian(u))(x).diagonal(dim1=-2, dim2=-1).sum(-1)
+    grad_u = L.func.vmap(L.func.jacrev(u))(x)
+    loss = ((lap + 1) ** 2).mean() + (grad_u ** 2).sum(-1).mean()
+    loss.backward()
+    return loss, [p.grad for p in net.parameters()]
+
+
+def test_physics_informed_loss_trains_the_network():
+    same(_pinn_step, "pinn", rtol=1e-9)
