@@ -264,3 +264,24 @@ def test_gradient_shap_is_the_mean_of_the_draws_written_out_in_torch(stdev):
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-14)
     with pytest.raises(ValueError, match=r"baselines must be a number, one sample"):
         gradient_shap(ours, x, target, baselines=np.zeros((5, 2, 8)))
+
+
+@pytest.mark.parametrize("window, stride", [((1, 4), (1, 1)), ((2, 4), (1, 4)), ((2, 3), (2, 1)),
+                                            (2, 1)])
+def test_occlusion_of_sequences_matches_captum(window, stride):
+    """Samples (L, D), e.g. embedded tokens: an int window slides over D and covers every token
+    (Captum's window (L, w)); one size per axis, (1, D), occludes one token at a time, which was
+    refused before this wave."""
+    rng = np.random.default_rng(61)
+    ours = nn.Sequential(nn.Flatten(), nn.Linear(24, 5, rng=rng), nn.Tanh(),
+                         nn.Linear(5, 3, rng=rng)).to(dtype="float64")
+    theirs = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(24, 5), torch.nn.Tanh(),
+                                 torch.nn.Linear(5, 3)).double()
+    theirs.load_state_dict({k: torch.tensor(v.numpy()) for k, v in ours.state_dict().items()})
+    x, target = rng.standard_normal((3, 6, 4)), rng.integers(0, 3, 3)
+    captum_window = window if isinstance(window, tuple) else (6, window)
+    captum_stride = stride if isinstance(stride, tuple) else (1, stride)
+    got = occlusion(ours, x, target, window=window, stride=stride, fill=0.1)
+    want = _captum(captum_attr.Occlusion, theirs.eval(), x, target=torch.tensor(target),
+                   sliding_window_shapes=captum_window, strides=captum_stride, baselines=0.1)
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)

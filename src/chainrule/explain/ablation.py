@@ -46,13 +46,14 @@ def _like_x(who: str, name: str, value, x):
 def _windows(who, shape, window, stride):
     """The axes the window slides over, its size on them, and its start positions on each.
 
-    An int (or a tuple as long as that) slides over the sample's last axis (tabular) or last two
-    (images), covering every channel; a tuple with one entry per axis of the sample (Captum's
-    ``sliding_window_shapes``) slides over all of them. Positions step by ``stride`` from 0 for
+    An int (or a tuple as long as that) slides over the sample's last axis (tabular, and
+    sequences (L, D)) or last two (images), covering the axes before them; a tuple with one entry
+    per axis of the sample (Captum's ``sliding_window_shapes``) slides over all of them, e.g.
+    ``(1, D)`` over the tokens of an embedded sequence. Positions step by ``stride`` from 0 for
     as long as the window still starts inside the input, so the last window may stick out past
     the edge and cover fewer inputs, as Captum's does.
     """
-    if isinstance(window, (tuple, list)) and len(window) == len(shape) > 2:
+    if isinstance(window, (tuple, list)) and len(window) == len(shape):
         axes = tuple(range(len(shape)))
     else:
         axes = tuple(range(len(shape)))[-2:] if len(shape) >= 3 else (len(shape) - 1,)
@@ -80,7 +81,9 @@ def occlusion(model, x, target=None, *, window=4, stride=2, fill=0.0, output: st
 
     For images (N, C, H, W) the window is a square over the last two axes and covers every
     channel (or give one size per axis of a sample, e.g. ``(1, 4, 4)``, to slide over the channels
-    too); for tabular (N, D) inputs it spans ``window`` neighbouring features. Each input's
+    too); for tabular (N, D) inputs it spans ``window`` neighbouring features, and for sequences
+    (N, L, D) ``window`` neighbouring features of every position (``window=(1, D)``: one
+    position at a time). Each input's
     attribution is the mean of ``f(x) - f(x with the window filled)`` over the windows that cover
     it, as Zeiler & Fergus's grey-square sweep and Captum's ``Occlusion``.
 
