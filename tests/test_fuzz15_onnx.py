@@ -342,3 +342,16 @@ def test_losses_with_masks_export(name):
     rng = np.random.default_rng(20)
     x = rng.standard_normal((3, 4)).astype(np.float32)
     export_and_compare(fn, [x], [rng.standard_normal((3, 4)).astype(np.float32)], rtol=1e-6)
+
+
+@pytest.mark.parametrize("p", [2.0, 3.0, float("inf")])
+def test_lp_pool_exports(p):
+    """LPPool compared its window sums with 0 through a detached copy, which the recorder
+    refuses (memory shared with the computation, not made by an op): no LPPool model could be
+    exported. The comparison is now recorded."""
+    rng = np.random.default_rng(21)
+    x = np.abs(rng.standard_normal((1, 2, 4, 4))).astype(np.float32)
+    x[0, 0, :2, :2] = 0  # a window of zeros: 0, as PyTorch's
+    export_and_compare(cr.nn.LPPool2d(p, 2), [x], [x[:, ::-1].copy()], rtol=1e-5)
+    y = np.abs(rng.standard_normal((2, 3, 7))).astype(np.float32)
+    export_and_compare(cr.nn.LPPool1d(p, 3, stride=2, ceil_mode=True), [y], [y * 2], rtol=1e-5)

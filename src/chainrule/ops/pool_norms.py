@@ -48,7 +48,7 @@ def _lp_pool(op, nd, x, norm_type, kernel_size, stride, ceil_mode):
     total = sign(total) * relu(_abs(total))
     # A window summing to 0 (all zeros, say after a ReLU) has PyTorch's 0 gradient: 0 ** (1 / p)
     # would send back inf, and inf times the ReLU's 0 mask is NaN.
-    zero = total.detach() == 0
+    zero = total == 0  # a comparison: no gradient, and recorded (trace, ONNX export)
     at_zero = 0.0 if norm_type > 0 else math.inf
     return where(zero, at_zero, where(zero, 1.0, total) ** (1.0 / norm_type))
 
