@@ -450,3 +450,32 @@ def test_normalize_over_the_whole_tensor(shape, p):
     x = np.random.default_rng(12).standard_normal(shape)
     check(torch, lambda lib, x: lib.nn.functional.normalize(x, p, None), x, grad=(0,),
           label=f"normalize p={p} dim=None {shape}")
+
+
+@pytest.mark.parametrize("out_shape", [(2, 3), (0,), (5,)])
+def test_normalize_writes_into_out(out_shape):
+    # F.normalize(x, out=o) was a TypeError ('out= is not supported'); PyTorch writes into o
+    # (resizing it as its out= functions do) and returns it
+    x = np.random.default_rng(13).standard_normal((2, 3))
+    got = {}
+    for lib in (torch, cr):
+        out = lib.zeros(out_shape, dtype=lib.float64)
+        with pytest.warns(UserWarning, match="resized") if out_shape == (5,) else \
+                _no_warning():
+            r = lib.nn.functional.normalize(lib.tensor(x), 2.0, 1, 1e-12, out=out)
+        assert r is out
+        got[lib.__name__] = out.numpy()
+    np.testing.assert_allclose(got["chainrule"], got["torch"], rtol=1e-12, atol=0)
+    for lib in (torch, cr):  # out= is not differentiable
+        with pytest.raises(RuntimeError):
+            lib.nn.functional.normalize(lib.tensor(x, requires_grad=True),
+                                        out=lib.zeros((2, 3), dtype=lib.float64))
+
+
+def _no_warning():
+    import contextlib
+    import warnings
+    stack = contextlib.ExitStack()
+    stack.enter_context(warnings.catch_warnings())
+    warnings.simplefilter("error")
+    return stack

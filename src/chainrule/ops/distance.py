@@ -22,6 +22,7 @@ from .elementwise import _check_broadcast, clip, where
 from .elementwise import abs as _abs
 from .elementwise import pow as _pow
 from .elementwise import sqrt as _sqrt
+from .out_arg import write_into
 from .reduce import max as _max
 from .reduce import sum as _sum
 from .shape import _one_axis, broadcast_to, normalize_axis
@@ -88,8 +89,9 @@ class _ClampMinStraight(Function):
 def normalize(input, p: float = 2.0, dim: int = 1, eps: float = 1e-12, out=None) -> Tensor:  # noqa: A002
     """``input / max(||input||_p, eps)`` along ``dim`` (an int, a tuple, or None for the whole
     tensor: PyTorch's ``F.normalize``)."""
-    if out is not None:
-        raise TypeError("normalize: out= is not supported; use the returned tensor")
+    if out is not None:  # written into out with PyTorch's out= rules (no gradient through it)
+        write_into("normalize", out, normalize(input, p, dim, eps))
+        return out
     x = _float_input("normalize", input, True)  # complex: divided by its real norm, as PyTorch
     p, eps = _p("normalize", p), _eps("normalize", eps)
     if dim is None:  # one norm of every entry (PyTorch's vector_norm over all dimensions)
