@@ -136,9 +136,12 @@ def test_occlusion_of_images_matches_captums_windows_and_baselines(window, strid
     assert got.dtype == np.float64  # Captum's Occlusion returns float32 for float64 inputs
 
 
-@pytest.mark.parametrize("kind", ["mlp", "cnn"])
-@pytest.mark.parametrize("mask", ["none", "shared", "per_sample", "one_group"])
-@pytest.mark.parametrize("baseline", ["number", "sample", "batch"])
+# Captum ablates the 128 inputs of a CNN sample one forward pass at a time: one such case
+@pytest.mark.parametrize("kind, mask, baseline", [
+    (kind, mask, baseline) for kind in ("mlp", "cnn")
+    for mask in ("none", "shared", "per_sample", "one_group")
+    for baseline in ("number", "sample", "batch")
+    if not (kind == "cnn" and mask == "none" and baseline != "batch")])
 def test_feature_ablation_matches_captum(kind, mask, baseline):
     ours, theirs, x, target, rng = _twins(kind, 31)
     groups = {"none": None, "shared": rng.integers(0, 5, x.shape[1:]),
