@@ -11,7 +11,7 @@ import numpy as np
 from .samplers import BatchSampler, RandomSampler, SequentialSampler
 
 __all__ = ["check_stream_options", "check_torch_options", "default_samplers", "num_workers_of",
-           "sampler_keys"]
+           "sampler_keys", "LazyKeys"]
 
 _DEFAULTS = {"pin_memory": False, "timeout": 0, "prefetch_factor": None,
              "persistent_workers": False, "worker_init_fn": None, "multiprocessing_context": None,
@@ -99,6 +99,11 @@ def sampler_keys(sampler) -> np.ndarray:
     sampler of batches, ``BatchSampler`` as ``sampler`` with ``batch_size=None``: lists of
     indices; or keys of a dict-like dataset), an object array of them, each passed to
     ``dataset[...]`` as it is (arrays and Tensors as lists), as PyTorch's loader passes them."""
+    try:
+        if len(sampler) > _EAGER:
+            return LazyKeys(sampler)
+    except TypeError:  # no length: take what it gives
+        pass
     items = [i for i in sampler]  # not list(): it would ask a sampler for its length
     try:
         if any(isinstance(i, (str, bytes)) for i in items):
@@ -109,6 +114,32 @@ def sampler_keys(sampler) -> np.ndarray:
         for j, key in enumerate(items):
             keys[j] = key.tolist() if hasattr(key, "tolist") else key
         return keys
+
+
+_EAGER = 1 << 20  # a longer pass (minGPT's num_samples=int(1e10)) is read as it goes
+
+
+class LazyKeys:
+    """The integer indices of a long sampler's pass, drawn from ``iter(sampler)`` as the batches
+    ask for them (in order: ``keys[a:b]`` must start where the previous slice stopped)."""
+
+    dtype = np.dtype(np.int64)
+
+    def __init__(self, sampler):
+        self._length, self._it, self._next = len(sampler), iter(sampler), 0
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice) or index.step not in (None, 1) \
+                or (index.start or 0) != self._next:
+            raise IndexError(f"the indices of a long sampler's pass are read in order; asked "
+                             f"for {index!r} at position {self._next}")
+        stop = min(self._length if index.stop is None else index.stop, self._length)
+        keys = [int(next(self._it)) for _ in range(stop - self._next)]
+        self._next = stop
+        return np.array(keys, np.int64)
 
 
 class LoaderIterator:

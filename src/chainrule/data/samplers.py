@@ -69,15 +69,29 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num is None else self._num
 
     def __iter__(self):
+        # Drawn as they are taken, as PyTorch's (32 at a time with replacement, a permutation a
+        # round without): minGPT's trainer asks for num_samples=int(1e10) and takes a few.
         g, n = resolve_rng(self.generator, "RandomSampler"), len(self.data_source)
         if self.replacement:
-            return iter(g.integers(0, n, self.num_samples).tolist())
-        rounds = -(-self.num_samples // n)
-        order = np.concatenate([g.permutation(n) for _ in range(rounds)])
-        return iter(order[:self.num_samples].tolist())
+            return _draws(g, n, self.num_samples)
+        return _permutations(g, n, self.num_samples)
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+def _draws(g, n, total):
+    while total > 0:
+        chunk = min(total, 32)
+        yield from g.integers(0, n, chunk).tolist()
+        total -= chunk
+
+
+def _permutations(g, n, total):
+    for _ in range(total // n):
+        yield from g.permutation(n).tolist()
+    if total % n:
+        yield from g.permutation(n)[:total % n].tolist()
 
 
 class SubsetRandomSampler(Sampler):
