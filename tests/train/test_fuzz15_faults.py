@@ -429,3 +429,24 @@ def test_a_full_disk_during_a_save_keeps_the_last_checkpoint_to_resume_from(
 def test_a_string_for_a_true_false_option_is_refused(option):
     with pytest.raises(TypeError, match=f"fit: {option} must be True or False, got 'False'"):
         _plain().fit(TRAIN, epochs=1, verbose=0, **{option: "False"})
+
+
+@pytest.mark.parametrize("kind", ["random", "weighted", "batch"])
+def test_a_samplers_own_generator_is_checkpointed(tmp_path, kind):
+    from chainrule.data.samplers import BatchSampler, RandomSampler, WeightedRandomSampler
+
+    data = ArrayDataset(*TRAIN)
+
+    def loader():
+        g = np.random.default_rng(3)
+        if kind == "random":
+            return DataLoader(data, 8, sampler=RandomSampler(data, generator=g))
+        if kind == "weighted":
+            return DataLoader(data, 8, sampler=WeightedRandomSampler(np.ones(60), 60, generator=g))
+        return DataLoader(data, batch_sampler=BatchSampler(RandomSampler(data, generator=g), 8,
+                                                           False))
+
+    def fit(trainer, epochs, **kwargs):
+        trainer.fit(loader(), epochs=epochs, verbose=0, **kwargs)
+
+    _same_run(*_interrupted(lambda cbs: _plain(cbs), fit, tmp_path, 4, (2, 3)))

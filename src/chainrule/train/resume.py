@@ -14,7 +14,8 @@ from ..backend import asnumpy, numpy
 from ..data import ArrayDataset
 from ._checks import batch_count
 
-__all__ = ["check_same_run", "data_signature", "layer_generators", "own_data_stream"]
+__all__ = ["check_same_run", "data_signature", "layer_generators", "own_data_stream",
+           "sampler_generators"]
 
 _WHAT = {"samples": "training samples", "batch_size": "batch size", "steps": "steps per epoch",
          "shuffle": "shuffle", "drop_last": "drop_last", "data": "training data (digest)"}
@@ -87,6 +88,25 @@ def layer_generators(model) -> list:
         prefix = f"model.{path}." if path else "model."
         found += [(prefix + k, v) for k, v in vars(module).items()
                   if isinstance(v, numpy.random.Generator)]
+    return found
+
+
+def sampler_generators(loader) -> list:
+    """(name, Generator) of the samplers that order a loader's passes with a Generator of their
+    own (``RandomSampler(data, generator=g)``, also inside a ``BatchSampler``), which the
+    loader's ``rng`` does not cover."""
+    found, seen = [], set()
+    todo = [("data.sampler", getattr(loader, "_sampler", None)),
+            ("data.batch_sampler", getattr(loader, "_batch_sampler", None))]
+    while todo:
+        name, sampler = todo.pop(0)
+        if sampler is None or id(sampler) in seen:
+            continue
+        seen.add(id(sampler))
+        generator = getattr(sampler, "generator", None)
+        if isinstance(generator, numpy.random.Generator):
+            found.append((name, generator))
+        todo.append((f"{name}.sampler", getattr(sampler, "sampler", None)))
     return found
 
 

@@ -28,17 +28,17 @@ from ._checks import (
     non_finite_weights,
     resolve_loss,
 )
-from .callbacks import (
-    LAST_STATE,
-    Callback,
-    CallbackList,
-    LearningRateScheduler,
-    TerminateOnNaN,
-)
+from .callbacks import LAST_STATE, Callback, CallbackList, LearningRateScheduler, TerminateOnNaN
 from .history import History
 from .metrics import MeanTracker, get_metric
 from .reporting import ProgressBar
-from .resume import check_same_run, data_signature, layer_generators, own_data_stream
+from .resume import (
+    check_same_run,
+    data_signature,
+    layer_generators,
+    own_data_stream,
+    sampler_generators,
+)
 
 __all__ = ["Trainer"]
 
@@ -334,10 +334,11 @@ class Trainer:
         self.epoch, self._callback_states = state["epoch"], state["extra"].get("callbacks")
 
     def _generators(self) -> dict:
-        """Every random Generator the run draws from: the shuffling one, those of the layers, and
-        the default one (``F.dropout`` without ``rng``, a loader's per-pass seeds, ``cr.randn``)."""
+        """Every random Generator the run draws from: the shuffling one, the samplers', those of
+        the layers, and the default one (``F.dropout`` without ``rng``, ``cr.randn``...)."""
         found, seen = {}, set()
         candidates = [("data", getattr(self._train_loader, "rng", None)),
+                      *sampler_generators(self._train_loader),
                       ("perturb", getattr(self.perturb, "rng", None))]
         candidates += [*layer_generators(self.model), ("default", default_generator())]
         for name, value in candidates:
