@@ -566,3 +566,22 @@ def _pinn_step(L):
 
 def test_physics_informed_loss_trains_the_network():
     same(_pinn_step, "pinn", rtol=1e-9)
+
+
+
+def _forward_mode_change(L, kind):
+    x = T(L, X3)
+    t = T(L, Y3)
+    f = {"mul_": lambda a: a.mul_(2) ** 2,
+         "setitem": lambda a: (a.__setitem__(0, a[1] * 3), a.sin())[1],
+         "none": lambda a: a.sin() * a}[kind[1]]
+    out = (L.func.jvp(f, (x,), (t,)) if kind[0] == "jvp" else L.func.jacfwd(f)(x))
+    return out, x
+
+
+@pytest.mark.parametrize("kind", [(k, c) for k in ("jvp", "jacfwd")
+                                  for c in ("mul_", "setitem", "none")])
+def test_forward_mode_primals_may_change_in_place(kind):
+    """PyTorch's forward mode lets the function change its primals in place (and the caller's
+    tensor changes); chainrule's jvp/jacfwd refused ('a leaf tensor that requires grad')."""
+    same(lambda L: _forward_mode_change(L, kind), str(kind))

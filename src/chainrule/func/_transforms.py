@@ -16,7 +16,7 @@ import numbers
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from ..autograd import Tensor, enable_grad, is_grad_enabled
+from ..autograd import Tensor, enable_grad, is_grad_enabled, no_grad
 from ..autograd import grad as _engine_grad
 from ..backend import get_array_module
 from ..ops.join import stack
@@ -108,10 +108,25 @@ def _prepare(who, args, nums, create):
     for n in nums:
         flat, spec = flatten(args[n])
         new = [_leaf(who, f"argument {n}", t, create) for t in flat]
-        args[n] = unflatten(new, spec)
+        # forward mode's primals may be changed in place (PyTorch's dual tensors): the function
+        # gets copies, and _write_primals writes a change into the caller's tensor
+        args[n] = unflatten([x.clone() for x in new] if who in _FORWARD else new, spec)
         leaves.append(new)
         specs.append(spec)
     return tuple(args), leaves, specs
+
+
+_FORWARD = ("jvp", "jacfwd")
+
+
+def _write_primals(args, new_args, nums) -> None:
+    """Write the copies (``_prepare``) that the function changed in place into the caller's
+    primals, as PyTorch's forward mode changes them."""
+    for n in nums:
+        for t, given in zip(flatten(args[n])[0], flatten(new_args[n])[0]):
+            if given._version != 0:
+                with no_grad():
+                    t.copy_(given)
 
 
 def _zeros(like):
@@ -280,6 +295,7 @@ def jvp(func, primals, tangents, *, strict: bool = False, has_aux: bool = False)
                              f"{[tuple(x.shape) for x in flat]}, got "
                              f"{[tuple(getattr(t, 'shape', ())) for t in tans]}")
         out, aux = _split_aux(who, func(*new_args), has_aux)
+        _write_primals(tuple(primals), new_args, range(len(primals)))
         create = create or _captured(outer, (out, aux), leaves)
         outs, out_spec = flatten(out)
         _check_tensors(who, "the function's outputs", outs)
@@ -320,6 +336,8 @@ def _jacobian_transform(who, func, argnums, has_aux, forward):
         with _level():
             new_args, leaves, specs = _prepare(who, args, nums, create)
             out, aux = _split_aux(who, func(*new_args, **kwargs), has_aux)
+            if forward:
+                _write_primals(args, new_args, nums)
             create = create or _captured(outer, (out, aux), leaves)
             outs, out_spec = flatten(out)
             _check_tensors(who, "the function's outputs", outs)
