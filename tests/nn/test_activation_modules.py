@@ -71,7 +71,7 @@ def test_step_gradients():
 
 def test_reprs():
     assert repr(nn.ReLU()) == "ReLU()"
-    assert repr(nn.Softmax(1)) == "Softmax(axis=1)"
+    assert repr(nn.Softmax(1)) == "Softmax(dim=1)"  # PyTorch's name
     assert repr(nn.Step(True)) == "Step(straight_through=True)"
 
 

@@ -38,8 +38,8 @@ def test_gradients(rng):
 
 
 def test_reprs():
-    assert repr(nn.Flatten()) == "Flatten(start_axis=1, end_axis=-1)"
-    assert repr(nn.Unflatten(1, (1, 28, 28))) == "Unflatten(axis=1, sizes=(1, 28, 28))"
+    assert repr(nn.Flatten()) == "Flatten(start_dim=1, end_dim=-1)"  # PyTorch's names
+    assert repr(nn.Unflatten(1, (1, 28, 28))) == "Unflatten(dim=1, unflattened_size=(1, 28, 28))"
 
 
 def test_validation(rng):

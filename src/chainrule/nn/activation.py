@@ -23,7 +23,8 @@ def _real(who: str, name: str, value, *, positive: bool = False) -> float:
         raise TypeError(f"{who}: {name} must be a number, got {value!r}")
     if positive and not value > 0:
         raise ValueError(f"{who}: {name} must be positive, got {value}")
-    return float(value)
+    # a Python number is kept as given, as PyTorch keeps it (repr: Hardtanh(min_val=-2, ...))
+    return value if type(value) in (int, float) else float(value)
 
 
 def _axis(who: str, axis) -> int:
@@ -214,7 +215,7 @@ class Softmax(Module):
         return softmax(x, axis)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+        return f"dim={self.axis}"  # PyTorch's name
 
     @property
     def dim(self):
@@ -245,7 +246,7 @@ class LogSoftmax(Module):
         return log_softmax(x, axis)
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}"
+        return f"dim={self.axis}"  # PyTorch's name
 
     @property
     def dim(self):

@@ -14,7 +14,7 @@ from ..ops.softmax import softmax
 from . import init
 from ._checks import float_dtype, positive_int
 from ._functional_extra import softmin
-from .activation import _axis
+from .activation import _axis, _real
 from .module import Module, Parameter
 
 __all__ = ["CELU", "GLU", "Hardshrink", "Hardsigmoid", "Hardswish", "Mish", "PReLU", "Softmax2d",
@@ -152,8 +152,8 @@ class Threshold(Module):
 
     def __init__(self, threshold: float, value: float, inplace: bool = False):
         super().__init__()
-        self.threshold = _number("Threshold", "threshold", threshold)
-        self.value = _number("Threshold", "value", value)
+        self.threshold = _real("Threshold", "threshold", threshold)
+        self.value = _real("Threshold", "value", value)
         self.inplace = inplace
 
     def forward(self, input):  # noqa: A002

@@ -21,12 +21,18 @@ from .module import Module
 from .parameter import Parameter
 from .sdpa_backend import SDPBackend, sdpa_kernel
 
-__all__ = ["MultiheadAttention", "SDPBackend", "bias", "flex_attention", "sdpa_kernel"]
+__all__ = ["MultiheadAttention", "NonDynamicallyQuantizableLinear", "SDPBackend", "bias",
+           "flex_attention", "sdpa_kernel"]
 
 # PyTorch's submodule paths (``from torch.nn.attention.bias import causal_lower_right``) name
 # these two ops modules here, so ported imports work as written.
 sys.modules[__name__ + ".bias"] = bias
 sys.modules[__name__ + ".flex_attention"] = flex_attention
+
+
+class NonDynamicallyQuantizableLinear(Linear):
+    """PyTorch's class of ``MultiheadAttention.out_proj``: a ``Linear`` (chainrule quantizes
+    nothing); the name is what ``print(model)`` shows for it, as PyTorch's."""
 
 
 class MultiheadAttention(Module):
@@ -90,7 +96,7 @@ class MultiheadAttention(Module):
             self.in_proj_bias = Parameter(xp.zeros(3 * E, dtype=dt))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(E, E, bias=bias, rng=rng, dtype=dt)
+        self.out_proj = NonDynamicallyQuantizableLinear(E, E, bias=bias, rng=rng, dtype=dt)
         if add_bias_kv:
             self.bias_k = Parameter(xp.empty((1, 1, E), dtype=dt))
             self.bias_v = Parameter(xp.empty((1, 1, E), dtype=dt))
@@ -141,9 +147,3 @@ class MultiheadAttention(Module):
                       key_padding_mask=key_padding_mask, need_weights=need_weights,
                       attn_mask=attn_mask, average_attn_weights=average_attn_weights,
                       is_causal=is_causal, batch_first=self.batch_first)
-
-    def extra_repr(self) -> str:
-        extra = "" if self._qkv_same_embed_dim else f", kdim={self.kdim}, vdim={self.vdim}"
-        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, dropout={self.dropout}, "
-                f"batch_first={self.batch_first}{extra}")
-

@@ -70,7 +70,7 @@ class Flatten(Module):
         return reshape(x, shape[:s] + (math.prod(shape[s:e + 1]),) + shape[e + 1:])
 
     def extra_repr(self) -> str:
-        return f"start_axis={self.start_axis}, end_axis={self.end_axis}"
+        return f"start_dim={self.start_axis}, end_dim={self.end_axis}"  # PyTorch's names
 
     @property
     def start_dim(self):
@@ -123,7 +123,7 @@ class Unflatten(Module):
         return reshape(x, shape[:a] + sizes + shape[a + 1:])
 
     def extra_repr(self) -> str:
-        return f"axis={self.axis}, sizes={self.sizes}"
+        return f"dim={self.axis}, unflattened_size={self.sizes}"  # PyTorch's names
 
     @property
     def dim(self):

@@ -25,9 +25,6 @@ class _Loss(Module):
                              f"got {reduction!r}")
         self.reduction = reduction
 
-    def extra_repr(self) -> str:
-        return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
-
 
 class _WeightedLoss(_Loss):
     """PyTorch's base of the losses that take per-class weights: ``weight`` is a buffer (in the

@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 
 from ..ops import loss_margin as L  # noqa: N812 - short alias for the op family
+from .distance import PairwiseDistance
 from .loss import NLLLoss, _Loss
 
 __all__ = ["MultiLabelMarginLoss", "NLLLoss2d", "TripletMarginWithDistanceLoss"]
@@ -28,7 +29,9 @@ class TripletMarginWithDistanceLoss(_Loss):
         if margin <= 0:
             raise ValueError(f"TripletMarginWithDistanceLoss: margin must be greater than 0, "
                              f"got {margin}")
-        self.distance_function = distance_function
+        # PyTorch's default is a PairwiseDistance module, a child that print(model) shows
+        self.distance_function = PairwiseDistance() if distance_function is None else \
+            distance_function
         self.margin = margin
         self.swap = swap
 

@@ -8,6 +8,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping
 
 from ..autograd.tensor import Tensor
+from ..ops.torch_misc import typename
 from .module import Module
 from .parameter import Parameter
 
@@ -23,8 +24,12 @@ def _as_parameter(who: str, value) -> Parameter:
     raise TypeError(f"{who}: values must be Parameters or Tensors, got {type(value).__name__}")
 
 
-def _repr(p) -> str:
-    return f"Parameter containing: [{p.dtype} of size {tuple(p.shape)}]"
+def _repr(key, p, kind: str) -> str:
+    """One line of PyTorch's repr: the list shows the dtype, the dict the tensor type name
+    (``chainrule.FloatTensor``); sizes as ``2x3``; lines indented two more spaces, as PyTorch's."""
+    size = "x".join(str(n) for n in p.shape)
+    device = f" ({p.device})" if str(p.device).startswith("cuda") else ""
+    return f"  ({key}): Parameter containing: [{kind} of size {size}{device}]"
 
 
 class ParameterList(Module):
@@ -81,7 +86,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({k}): {_repr(p)}" for k, p in self._parameters.items())
+        return "\n".join(_repr(k, p, p.dtype) for k, p in self._parameters.items())
 
 
 class ParameterDict(Module):
@@ -195,4 +200,4 @@ class ParameterDict(Module):
             self[pair[0]] = pair[1]
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({k}): {_repr(p)}" for k, p in self._parameters.items())
+        return "\n".join(_repr(k, p, typename(p)) for k, p in self._parameters.items())

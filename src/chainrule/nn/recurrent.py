@@ -362,14 +362,10 @@ class RNNBase(_WeightLists, _Recurrent):
             s += f", proj_size={self.proj_size}"
         if self.num_layers != 1:
             s += f", num_layers={self.num_layers}"
-        s += self._repr_flags()
-        if self.batch_first:
-            s += ", batch_first=True"
-        if self.dropout:
-            s += f", dropout={self.dropout}"
-        if self.bidirectional:
-            s += ", bidirectional=True"
-        return s
+        flags = (("bias=False", not self.bias), ("batch_first=True", self.batch_first),
+                 (f"dropout={self.dropout}", self.dropout),  # no nonlinearity, as PyTorch's
+                 ("bidirectional=True", self.bidirectional))
+        return s + "".join(f", {text}" for text, shown in flags if shown)
 
 
 class RNN(RNNBase):
