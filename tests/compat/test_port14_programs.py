@@ -26,6 +26,7 @@ from . import port14f_programs as programs_f  # noqa: E402
 from . import port14g_programs as programs_g  # noqa: E402
 from . import port14h_programs as programs_h  # noqa: E402
 from . import port14i_programs as programs_i  # noqa: E402
+from . import port14j_programs as programs_j  # noqa: E402
 from . import real_programs  # noqa: E402
 from ._one_thread import one_torch_thread  # noqa: E402, F401 - an autouse fixture
 from .test_port9_programs import _shared_rand, _shared_randn  # noqa: E402
@@ -564,3 +565,44 @@ def test_nanogpt_train_py_with_memmap_batches_checkpoint_resume_and_ddp_matches_
         _close([a[0], a[1], a[5]], [b[0], b[1], b[5]], rtol=1e-9, atol=1e-11)
     assert ours[0][5]["transformer.wpe.weight"].shape == (4, 8)  # cropped
     assert ours[1][0][0][0] == 6  # resumed at the checkpoint's iteration
+
+
+def _shared_random_sampler(monkeypatch, lib, seed):
+    """``RandomSampler(ds, replacement=True, num_samples=...)`` from one shared NumPy stream."""
+    rng = np.random.default_rng(seed)
+
+    class Sampler:
+        def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+            self.n, self.num_samples = len(data_source), num_samples
+
+        def __iter__(self):
+            while True:
+                yield int(rng.integers(0, self.n))
+
+        def __len__(self):
+            return self.num_samples
+
+    monkeypatch.setattr(lib.utils.data, "RandomSampler", Sampler)
+
+
+@pytest.mark.filterwarnings("ignore:'pin_memory' argument is set as true:UserWarning")  # torch
+def test_mingpt_sort_demo_with_its_trainer_and_configure_optimizers_matches_pytorch(monkeypatch):
+    def run(lib, model):
+        with monkeypatch.context() as m:
+            _shared_random_sampler(m, lib, 1427)
+            _shared_randint(m, lib, 1428)
+            _shared_rand(m, lib, 1429)
+            return programs_j.train(lib, model, programs_j.sort_dataset(lib, "train"))
+
+    ours, theirs = _both(programs_j.gpt, _in_float64(run))
+    assert ours[1:4] == theirs[1:4] and ours[1] == [9, 20]
+    _close([ours[0], ours[4]], [theirs[0], theirs[4]], rtol=1e-9, atol=1e-11)
+
+
+def test_mingpt_sort_demo_learns_with_chainrules_own_sampler_and_draws():
+    chainrule.manual_seed(3)
+    model = programs_j.gpt(chainrule, pdrop=0.1)
+    losses, _, _, cat, _ = programs_j.train(chainrule, model,
+                                            programs_j.sort_dataset(chainrule, "train"),
+                                            max_iters=30, batch_size=8)
+    assert np.mean(losses[-5:]) < 0.8 * np.mean(losses[:5]) and len(cat[0]) == 8
