@@ -1,4 +1,5 @@
-"""A ``.grad`` set by hand with another shape: backward refused to sum into it silently."""
+"""A ``.grad`` set by hand with another shape: refused at the assignment, as PyTorch refuses it
+(backward also refuses to sum into one of another shape, should one get there)."""
 
 import numpy as np
 import pytest
@@ -7,9 +8,11 @@ import chainrule as cr
 
 
 @pytest.mark.parametrize("shape", [(2,), (3, 1), ()])
-def test_a_grad_of_another_shape_is_refused_at_backward(shape):
+def test_a_grad_of_another_shape_is_refused(shape):
     x = cr.ones(1, requires_grad=True)
-    x.grad = cr.zeros(shape)  # (2,) would have broadcast the (1,) gradient into itself
+    with pytest.raises(RuntimeError, match=r"assign a gradient of size \[.*\] to a tensor of size"):
+        x.grad = cr.zeros(shape)  # (2,) would have broadcast the (1,) gradient into itself
+    x._grad = cr.zeros(shape)  # past the check: backward refuses it too
     with pytest.raises(RuntimeError, match=r"\.grad has shape .*, the gradient reaching it \(1,\)"):
         (x * 2).sum().backward()
 

@@ -289,7 +289,7 @@ def _accumulate_leaf(t, g, assigned):
     if not t.requires_grad:
         return refuse_cut(t)  # None, unless detach_() cut t after an op here had read it
     if not isinstance(g, Tensor) or (t.grad is not None and not isinstance(t.grad, Tensor)):
-        t.grad = sum_with_sparse(t.grad, g)
+        t._grad = sum_with_sparse(t.grad, g)
         return
     if t.grad is None:
         # A leaf's .grad must own its memory, so that in-place updates (clipping, optimizers) never
@@ -301,18 +301,18 @@ def _accumulate_leaf(t, g, assigned):
             assigned[id(g._data)] = False
         else:  # not copied: a node still waiting to run may hold the same array (a + m, a * m)
             assigned[id(data)] = True
-        t.grad = g
+        t._grad = g
     elif t.grad._data.shape != g._data.shape:  # a .grad set by hand: PyTorch refuses that
         raise RuntimeError(f"backward: .grad has shape {t.grad._data.shape}, the gradient reaching "
                            f"it {g._data.shape}; a .grad must have its tensor's shape")
     elif assigned.get(id(t.grad._data)) and t.grad._ctx is None and not t.grad.requires_grad:
         # The array this walk gave t without a copy: summing into it in place would change a
         # gradient still on its way to other nodes. A new array, which t then owns.
-        t.grad = Tensor(t.grad._data + g._data)
+        t._grad = Tensor(t.grad._data + g._data)
         assigned[id(t.grad._data)] = False
     elif (_grad_enabled.get() or t.grad._ctx is not None or t.grad.requires_grad
           or not getattr(t.grad._data.flags, "writeable", True)):
-        t.grad = t.grad + g  # recorded (create_graph): the sum is a node of the graph
+        t._grad = t.grad + g  # recorded (create_graph): the sum is a node of the graph
     else:
         # In place, as PyTorch accumulates .grad: the leaf owns that memory (see above), and a
         # second path into the same weights (a GAN's critic on real and fake batches) then costs

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from contextvars import ContextVar
 
+from . import grad_attribute  # noqa: F401 - Tensor.grad, checked when assigned
 from .hooks import RemovableHandle
 from .node_hooks import run_accumulate_post, run_accumulate_pre
 from .tensor import Tensor

@@ -49,7 +49,7 @@ class Tensor:
             node that read the tensor before the change reaches the earlier values' node.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",
+    __slots__ = ("_data", "_grad", "requires_grad", "_ctx", "_out_idx", "_retains_grad",
                  "_counter", "_hooks", "_base", "_viewed", "_views", "_earlier", "_cut",
                  "__weakref__", "__dict__")  # __dict__: a program's own attributes (x.g = ...)
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
@@ -65,7 +65,7 @@ class Tensor:
                 "cr.tensor(data, dtype='float32', requires_grad=True)"
             )
         self._data = data
-        self.grad = None
+        self._grad = None  # grad: checked when assigned (autograd/grad_attribute.py)
         self.requires_grad = requires_grad
         self._ctx = None
         self._out_idx = 0

@@ -102,7 +102,7 @@ class Parameter(Tensor):
         # As PyTorch's: a copy (``copy.deepcopy(model)``) or pickle of a Parameter has no grad,
         # so a copied model does not step on the original's stale gradients.
         state = super().__getstate__()
-        state["grad"] = None
+        state["_grad"] = None
         return state
 
     def __repr__(self) -> str:

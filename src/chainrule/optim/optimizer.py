@@ -187,7 +187,7 @@ class Optimizer(OptimizerHooks):
                 if p.grad is None:
                     continue
                 if set_to_none:
-                    p.grad = None
+                    p._grad = None  # no check to run (autograd/grad_attribute.py)
                 else:  # in place, as PyTorch: a held reference sees the zeros
                     zero_grad_in_place(p)
 
