@@ -231,11 +231,16 @@ class _Watch:
         caught = [o for o in items if isinstance(o, Tensor) and o.requires_grad]
         if not caught:
             return output
-        it = iter(_Identity.apply(*caught, on_backward=self._at_outputs))
+        # one grad_output entry per tensor output, None for one that needs no gradient
+        self.out_slots = [o.requires_grad for o in items if isinstance(o, Tensor)]
+        # an output that gets no gradient shows None in grad_output, as PyTorch's (no zeros)
+        it = iter(_Identity.apply(*caught, on_backward=self._at_outputs, materialize_grads=False))
         new = [next(it) if isinstance(o, Tensor) and o.requires_grad else o for o in items]
         return new[0] if single else type(items)(new)
 
     def _at_outputs(self, grads):
+        it = iter(grads)
+        grads = tuple(next(it) if s else None for s in self.out_slots)
         for _, hook in _with_globals(GLOBAL_BACKWARD_PRE, self.module._backward_pre_hooks):
             result = hook(self.module, grads)
             if result is not None:
@@ -243,7 +248,7 @@ class _Watch:
         self.grad_output = grads
         if True not in self.slots:  # no input needs a gradient: the hooks run now
             self._run(tuple(None for _ in self.slots))
-        return grads
+        return tuple(g for g, s in zip(grads, self.out_slots) if s)
 
     def _at_inputs(self, grads):
         if self.grad_output is None:  # no output to watch (a dict, a number), or the gradient
@@ -266,9 +271,12 @@ def _checked(module, kind, result, grads):
     """A hook's replacement for ``grads``: a tuple of as many, each None or the same shape."""
     if isinstance(result, Tensor):
         result = (result,)
-    if not isinstance(result, (tuple, list)) or len(result) != len(grads):
+    if not isinstance(result, (tuple, list)):
         raise TypeError(f"{type(module).__name__}: a {kind} must return None or a tuple of "
                         f"{len(grads)} gradients, got {result!r:.80}")
+    if len(result) != len(grads):  # PyTorch's RuntimeError
+        raise RuntimeError(f"{type(module).__name__}: a {kind} returned an invalid number of "
+                           f"gradients, got {len(result)}, but expected {len(grads)}")
     for new, old in zip(result, grads):
         if new is not None and old is not None and (
                 not isinstance(new, Tensor) or new.shape != old.shape):
