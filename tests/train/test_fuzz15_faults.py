@@ -318,9 +318,21 @@ def test_a_run_early_stopping_ended_stays_ended_when_resumed_for_more_epochs(tmp
 def test_resuming_without_the_runs_early_stopping_is_refused(tmp_path, other, message):
     _early([ModelCheckpoint(tmp_path, save_best_only=False)]).fit(
         TRAIN, VAL, epochs=1, batch_size=16, rng=1, verbose=0)
+    trainer = other()
+    before = _weights(trainer)
     with pytest.raises(ValueError) as caught:
-        other().fit(TRAIN, VAL, epochs=3, batch_size=16, rng=1, verbose=0, resume_from=tmp_path)
+        trainer.fit(TRAIN, VAL, epochs=3, batch_size=16, rng=1, verbose=0, resume_from=tmp_path)
     assert message in str(caught.value)
+    assert all(np.array_equal(v, before[k]) for k, v in _weights(trainer).items())
+
+
+def test_resuming_with_epochs_behind_the_checkpoint_is_refused(tmp_path):
+    _checkpointed(tmp_path, epochs=3)
+    trainer = _plain(seed=2)
+    before = _weights(trainer)
+    with pytest.raises(ValueError, match="has trained epochs 0 to 2 already, but epochs=2"):
+        trainer.fit(TRAIN, epochs=2, batch_size=16, rng=1, verbose=0, resume_from=tmp_path)
+    assert all(np.array_equal(v, before[k]) for k, v in _weights(trainer).items())
 
 
 def _checkpointed(tmp_path, epochs=2):

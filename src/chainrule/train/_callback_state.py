@@ -28,9 +28,9 @@ def _keyed(callbacks) -> dict:
     return keyed
 
 
-def callback_keys(callbacks) -> list:
-    """The names under which the stateful ``callbacks`` save their state."""
-    return list(_keyed(callbacks))
+def callback_keys(callbacks) -> dict:
+    """name -> callback, for the stateful ``callbacks`` (the names they save their state under)."""
+    return _keyed(callbacks)
 
 
 def callback_states(callbacks) -> dict:

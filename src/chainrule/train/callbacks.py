@@ -227,9 +227,13 @@ class EarlyStopping(Callback):
                 "wait": self.wait, "stopped_epoch": self.stopped_epoch,
                 "last_epoch": self._last_epoch, "best_weights": self.best_weights}
 
+    def check_state(self, state) -> None:
+        """Refuse a saved state of the wrong form, or of another monitored log."""
+        check_early_stopping_state(state, self.monitor, self.restore_best_weights)
+
     def load_state_dict(self, state: dict) -> None:
         """Continue a resumed run's count; one it had stopped stops again before any epoch."""
-        check_early_stopping_state(state, self.monitor, self.restore_best_weights)
+        self.check_state(state)
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
         self.stopped_epoch, self._last_epoch = state["stopped_epoch"], state["last_epoch"]
         self.best_weights = state["best_weights"]

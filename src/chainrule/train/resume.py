@@ -14,8 +14,8 @@ from ..backend import asnumpy, numpy
 from ..data import ArrayDataset
 from ._checks import batch_count
 
-__all__ = ["check_same_run", "data_signature", "layer_generators", "own_data_stream",
-           "sampler_generators"]
+__all__ = ["check_epochs", "check_same_run", "data_signature", "layer_generators",
+           "own_data_stream", "sampler_generators"]
 
 _WHAT = {"samples": "training samples", "batch_size": "batch size", "steps": "steps per epoch",
          "shuffle": "shuffle", "drop_last": "drop_last", "data": "training data (digest)"}
@@ -47,13 +47,13 @@ def data_signature(loader) -> dict:
 
 
 def check_same_run(path, state: dict, *, signature: dict | None, generators: dict,
-                   callbacks: list) -> None:
+                   callbacks: dict) -> None:
     """Raise ValueError when the run about to resume from ``state`` is not the one that saved it.
 
-    ``signature`` is this run's ``data_signature`` (None: not known, not compared) and
-    ``generators`` the names of its random streams, ``callbacks`` the names of its callbacks
-    that keep a state (EarlyStopping). Files written before these were recorded hold none of
-    them, and are not compared.
+    ``signature`` is this run's ``data_signature`` (None: not known, not compared),
+    ``generators`` the names of its random streams, ``callbacks`` its callbacks that keep a
+    state (EarlyStopping) by name; each one's ``check_state``, if any, checks the saved state.
+    Files written before these were recorded hold none of them, and are not compared.
     """
     extra = state.get("extra") if isinstance(state.get("extra"), dict) else {}
     saved = extra.get("run")
@@ -73,12 +73,24 @@ def check_same_run(path, state: dict, *, signature: dict | None, generators: dic
     if isinstance(saved_callbacks, dict) and sorted(saved_callbacks) != sorted(callbacks):
         problems.append(f"callbacks that keep a state: the checkpoint's run had "
                         f"{sorted(saved_callbacks)}, this one has {sorted(callbacks)}")
+    for key, callback in callbacks.items() if isinstance(saved_callbacks, dict) else ():
+        if not problems and saved_callbacks.get(key) is not None and hasattr(
+                callback, "check_state"):
+            callback.check_state(saved_callbacks[key])
     if problems:
         raise ValueError(
             f"resume: '{path}' was saved by a different run, so resuming would not continue it "
             "(nothing was restored):\n  " + "\n  ".join(problems) + "\nResume with the data, "
             "batch size and seeds of that run; to start a new run from its weights, load them "
             "with io.load_weights (a ModelCheckpoint folder holds them in last.safetensors)")
+
+
+def check_epochs(path, last: int, epochs: int) -> None:
+    """A resume must not ask to stop before epochs the checkpoint has already trained."""
+    if epochs < last + 1:
+        raise ValueError(f"fit: '{path}' has trained epochs 0 to {last} already, but epochs="
+                         f"{epochs} asks to stop before epoch {epochs}; pass epochs >= "
+                         f"{last + 1} to continue it (epochs counts from the run's start)")
 
 
 def layer_generators(model) -> list:

@@ -33,6 +33,7 @@ from .history import History
 from .metrics import MeanTracker, get_metric
 from .reporting import ProgressBar
 from .resume import (
+    check_epochs,
     check_same_run,
     data_signature,
     layer_generators,
@@ -178,7 +179,7 @@ class Trainer:
             "fit", validation_data, batch_size, False, None)
         self.history, self.epoch = History(), -1
         if resume_from is not None:
-            self.load_checkpoint(resume_from)
+            self.load_checkpoint(resume_from, epochs=epochs)
         callbacks = self.callbacks
         if not any(isinstance(c, ProgressBar) for c in callbacks):
             callbacks = [*callbacks, ProgressBar(verbose)]
@@ -317,8 +318,9 @@ class Trainer:
                    "callbacks": callback_states(self.callbacks)},
         )
 
-    def load_checkpoint(self, path) -> None:
-        """Restore what ``save_checkpoint`` wrote (``path`` may be a ModelCheckpoint folder)."""
+    def load_checkpoint(self, path, *, epochs: int | None = None) -> None:
+        """Restore what ``save_checkpoint`` wrote (``path`` may be a ModelCheckpoint folder);
+        with ``epochs`` (fit's), a checkpoint already past that epoch is refused."""
         path = Path(path)
         if path.is_dir():
             path = path / LAST_STATE
@@ -327,6 +329,8 @@ class Trainer:
         def same_run(state):  # the data, batching and random streams must be the saved run's
             check_same_run(path, state, signature=self._data_signature, generators=generators,
                            callbacks=callback_keys(self.callbacks))
+            if epochs is not None:
+                check_epochs(path, state["epoch"], epochs)
 
         state = load_training_state(path, model=self.model, optimizer=self.optimizer,
                                     scheduler=self._schedulers(), rng=generators,
