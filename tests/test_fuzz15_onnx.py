@@ -355,3 +355,15 @@ def test_lp_pool_exports(p):
     export_and_compare(cr.nn.LPPool2d(p, 2), [x], [x[:, ::-1].copy()], rtol=1e-5)
     y = np.abs(rng.standard_normal((2, 3, 7))).astype(np.float32)
     export_and_compare(cr.nn.LPPool1d(p, 3, stride=2, ceil_mode=True), [y], [y * 2], rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_one_hot_exports_with_num_classes(dtype):
+    """F.one_hot had no converter; with num_classes given it is ONNX's OneHot. num_classes=-1
+    (the count read from the values) is refused: the file would keep the example's count."""
+    rng = np.random.default_rng(22)
+    ids = rng.integers(0, 5, (2, 3)).astype(dtype)
+    fn = lambda i: cr.nn.functional.one_hot(i, 6) * 2  # noqa: E731
+    export_and_compare(fn, [ids], [rng.integers(0, 6, (2, 3)).astype(dtype)])
+    with pytest.raises(UnsupportedOperatorError, match="num_classes=-1"):
+        export(lambda i: cr.nn.functional.one_hot(i), ids)

@@ -177,6 +177,29 @@ def _bitwise(s, fn, free):
     return emit, reference
 
 
+def _one_hot(s, fn, free):
+    """``F.one_hot``: ONNX's OneHot (int64 0/1 rows); with ``num_classes=-1`` the count comes
+    from the values, which the file cannot follow, so that is refused."""
+    if getattr(fn, "__qualname__", "") != "one_hot.<locals>.rows" or len(s.inputs) != 1:
+        return None
+    n = free.get("num_classes")
+    if not isinstance(n, int):
+        return None
+    if getattr(fn, "inferred_classes", True):
+        raise s.refuse("one_hot with num_classes=-1 counts the classes from the values (the "
+                       "file would keep the example's count); pass num_classes")
+
+    def emit(g):
+        values = g.const(np.asarray([0, 1], dtype=np.int64), "one_hot_values")
+        depth = g.const(np.asarray(n, dtype=np.int64), "one_hot_depth")
+        ids = s.inputs[0]
+        if s.in_dtypes[0] != np.int64:  # onnxruntime's OneHot takes int64 indices
+            ids = g.op("Cast", [ids], to=g.onnx.TensorProto.INT64)
+        return g.op("OneHot", [ids, depth, values], axis=-1)
+
+    return emit, lambda a: (a[..., None] == np.arange(n)).astype(np.int64)
+
+
 def _cast(s, fn, free):
     dtype = free.get("dtype")
     if dtype is None or len(free) != 1 or len(s.inputs) != 1:
@@ -194,7 +217,7 @@ def _nondiff(g, s):
     fn = s["fn"]
     free = _closure(fn)
     for recognize in (_comparison, _sign, _argmax, _floor_divide, _argsort, _bitwise,
-                      _cast):
+                      _one_hot, _cast):
         found = recognize(s, fn, free)
         if found is not None and _agrees(s, found[1]):
             return [found[0](g)]

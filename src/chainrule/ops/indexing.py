@@ -204,7 +204,8 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
     if idx.size and idx.min() < 0:
         raise ValueError(f"one_hot: class indices must be >= 0, got {int(idx.min())}")
     largest = int(idx.max()) + 1 if idx.size else 0
-    if num_classes == -1:
+    inferred = num_classes == -1
+    if inferred:
         if not idx.size:  # PyTorch refuses too: nothing to count the classes from
             raise ValueError(f"one_hot: num_classes=-1 cannot be inferred from an empty tensor "
                              f"(shape {tuple(idx.shape)}); pass num_classes")
@@ -214,5 +215,6 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
                          f"(largest {largest - 1}), got {num_classes!r}")
     def rows(a):
         return (a[..., None] == xp.arange(num_classes)).astype(xp.int64)
+    rows.inferred_classes = inferred  # the count read from the values (ONNX export refuses it)
     # a nondiff step of a Tensor, which a trace (cr.trace) runs again at every call
     return nondiff(rows, tensor) if isinstance(tensor, Tensor) else Tensor(rows(idx))
