@@ -343,3 +343,27 @@ def test_expand_to_its_own_shape_is_a_new_tensor_with_a_node_as_pytorch(call):
         return (y is x, y.is_leaf, y.grad_fn is None, x.grad, plain.expand_as(plain) is plain,
                 y.detach().numpy().tolist())
     both(program)
+
+
+def test_hooks_around_in_place_changes_and_changed_during_backward_as_pytorch():
+    def program(lib):
+        x, log = _t(lib, [1.0, 2.0]), []
+        h = x * 3
+        h.register_hook(lambda g: log.append(("before", _gs([g]))))
+        h.grad_fn.register_prehook(lambda go: log.append(("node", _gs(go))))
+        h.mul_(5)  # hooks registered before see the gradient of the value before the change
+        h.register_hook(lambda g: log.append(("after", _gs([g]))))
+        (h * h).sum().backward()
+        k, handles = (x * 2).exp(), []
+
+        def first(g):
+            log.append("first")
+            handles[1].remove()  # removed while backward runs: the running list still has it
+        handles.append(k.register_hook(first))
+        handles.append(k.register_hook(lambda g: log.append("second")))
+        k.grad_fn.register_prehook(
+            lambda go: (log.append("pre"), k.register_hook(lambda g: log.append("late")), None)[2])
+        k.sum().backward(retain_graph=True)
+        k.sum().backward()
+        return log, x.grad
+    both(program)
