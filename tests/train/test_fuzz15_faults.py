@@ -462,3 +462,52 @@ def test_a_samplers_own_generator_is_checkpointed(tmp_path, kind):
         trainer.fit(loader(), epochs=epochs, verbose=0, **kwargs)
 
     _same_run(*_interrupted(lambda cbs: _plain(cbs), fit, tmp_path, 4, (2, 3)))
+
+
+_BAD_OPTIONS = {
+    "--epochs": ["0", "-3", "1.5", "abc", "", "nan"],
+    "--batch-size": ["0", "-1", "2.0", "1e3"],
+    "--lr": ["0", "-1e-3", "nan", "inf", "1e400", "x", ""],
+    "--weight-decay": ["-1", "nan", "-inf", "x"],
+    "--seed": ["-1", "2.5", "x"],
+    "--val-split": ["1", "-0.1", "nan", "2"],
+    "--threads": ["0", "-2", "x"],
+}
+
+
+@pytest.mark.parametrize("option, value", [(o, v) for o, vs in _BAD_OPTIONS.items() for v in vs])
+def test_a_bad_training_option_is_one_line_naming_it(option, value, tmp_path, monkeypatch,
+                                                      capsys):
+    from chainrule.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as caught:
+        main(["train", "mlp", "--out", str(tmp_path / "run"), f"{option}={value}"])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2
+    assert err.startswith(f"chainrule: error: argument {option}: ")
+    assert f"got {value!r}" in err or f"got {value} " in err  # the value, and what was expected
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("make", ["missing", "empty", "weights only", "trainer checkpoint"])
+def test_cli_resume_of_a_missing_or_foreign_run_is_one_line(make, tmp_path, monkeypatch, capsys):
+    from chainrule.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    run = tmp_path / "run"
+    if make != "missing":
+        run.mkdir()
+    if make == "weights only":
+        from chainrule.io import save_weights
+
+        save_weights(make_mlp(0), run / "model.safetensors")
+    elif make == "trainer checkpoint":  # a library run's folder, not a command line run's
+        _checkpointed(run / "checkpoint")
+    listed = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    status = main(["train", "mlp", "--epochs", "2", "--out", str(run), "--resume", "--quiet"])
+    err = capsys.readouterr().err
+    assert status == 2 and err.startswith("chainrule: error: --resume") and str(run) in err
+    assert err.count("\n") == 1
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == listed
