@@ -585,3 +585,24 @@ def test_forward_mode_primals_may_change_in_place(kind):
     """PyTorch's forward mode lets the function change its primals in place (and the caller's
     tensor changes); chainrule's jvp/jacfwd refused ('a leaf tensor that requires grad')."""
     same(lambda L: _forward_mode_change(L, kind), str(kind))
+
+
+LINEARIZE = {  # pytree primals and no primals were refused; a tangent of another dtype accepted
+    "dict_primal": lambda L: L.func.linearize(lambda d: d["a"].sin() * d["b"],
+                                              {"a": T(L, X3), "b": T(L, Y3)})[1](
+        {"a": T(L, Y3), "b": T(L, X3)}),
+    "tuple_primal": lambda L: L.func.linearize(lambda p: p[0].sin() * p[1],
+                                               (T(L, X3), T(L, Y3)))[1]((T(L, Y3), T(L, X3))),
+    "no_primals": lambda L: L.func.linearize(lambda: L.ones(2, dtype=L.float64))[0],
+    "float32_tangent": lambda L: L.func.linearize(lambda a: a.sin(), T(L, X3))[1](T(L, Y3).float()),
+    "wrong_shape": lambda L: L.func.linearize(lambda a: a.sin(), T(L, X3))[1](T(L, Y3[:2])),
+    "wrong_count": lambda L: L.func.linearize(lambda a: a.sin(), T(L, X3))[1](T(L, Y3), T(L, Y3)),
+    "two_primals": lambda L: L.func.linearize(lambda a, b: a * b.exp(), T(L, X3), T(L, Y3))[1](
+        T(L, Y3), T(L, X3)),
+    "tuple_output": lambda L: L.func.linearize(lambda a: (a.sin(), a.sum()), T(L, X3))[1](T(L, Y3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LINEARIZE))
+def test_linearize(name):
+    same(LINEARIZE[name], name)

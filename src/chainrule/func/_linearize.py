@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 
 from ..autograd.tensor import Tensor
+from ._pytree import flatten, unflatten
 from ._transforms import jvp
 
 __all__ = ["debug_unwrap", "functionalize", "linearize"]
@@ -23,7 +24,8 @@ __all__ = ["debug_unwrap", "functionalize", "linearize"]
 
 def linearize(func, *primals):
     """``(func(*primals), jvp_fn)`` where ``jvp_fn(*tangents)`` is ``J(primals) @ tangents``,
-    shaped as the output (tangents: one per primal, of its shape).
+    shaped as the output (tangents: one per primal, of its structure, shapes and dtypes; a
+    primal may be a Tensor or a tuple/list/dict of them).
 
     >>> import chainrule as cr
     >>> out, jvp_fn = linearize(lambda x: x * x, cr.tensor([1.0, 3.0]))
@@ -32,16 +34,25 @@ def linearize(func, *primals):
     """
     if not callable(func):
         raise TypeError(f"linearize: func must be callable, got {type(func).__name__}")
-    if not primals or not all(isinstance(p, Tensor) for p in primals):
-        raise TypeError(f"linearize: primals must be one or more Tensors, got "
-                        f"{[type(p).__name__ for p in primals]}")
-    primals = tuple(p.detach() for p in primals)
-    output = jvp(func, primals, tuple(p * 0 for p in primals))[0]
+    flat, spec = flatten(primals)
+    if not all(isinstance(p, Tensor) for p in flat):
+        raise TypeError(f"linearize: primals must be Tensors (or tuples/lists/dicts of them), got "
+                        f"{[type(p).__name__ for p in flat]}")
+    flat = [p.detach() for p in flat]
+    primals = unflatten(flat, spec)
+    output = jvp(func, primals, unflatten([p * 0 for p in flat], spec))[0]
 
     def jvp_fn(*tangents):
         if len(tangents) != len(primals):
             raise ValueError(f"linearize: jvp_fn takes one tangent per primal ({len(primals)}), "
                              f"got {len(tangents)}")
+        given, given_spec = flatten(tangents)
+        if given_spec != spec or any(
+                not isinstance(t, Tensor) or (t.shape, t.dtype) != (p.shape, p.dtype)
+                for t, p in zip(given, flat)):
+            raise ValueError(f"linearize: jvp_fn's tangents must have the structure and shapes "
+                             f"(and dtypes) of the primals {_described(flat)}, got "
+                             f"{_described(given)}")
         return jvp(func, primals, tangents)[1]
 
     return output, jvp_fn
@@ -72,3 +83,8 @@ def debug_unwrap(tensor, *, recurse: bool = True):
     if not isinstance(tensor, Tensor):
         raise TypeError(f"debug_unwrap: tensor must be a Tensor, got {type(tensor).__name__}")
     return tensor
+
+
+def _described(flat):
+    return [(tuple(t.shape), str(t.dtype)) if isinstance(t, Tensor) else type(t).__name__
+            for t in flat]
