@@ -60,8 +60,12 @@ class StateHooks:
         return self._add_hook("_load_state_dict_post_hooks", hook)
 
     def _register_state_dict_hook(self, hook):
-        """PyTorch's older name of ``register_state_dict_post_hook``."""
-        return self.register_state_dict_post_hook(hook)
+        """PyTorch's older form of ``register_state_dict_post_hook``, whose hook may also return
+        a state dict: the module's ``state_dict()`` then returns that one (a child's, as in
+        PyTorch, is not passed up to its parent)."""
+        if not callable(hook):
+            return self.register_state_dict_post_hook(hook)  # its error
+        return self._add_hook("_state_dict_hooks", _MayReplace(hook))
 
     def _register_load_state_dict_pre_hook(self, hook, with_module: bool = False):
         """PyTorch's older form: ``hook(state_dict, prefix, local_metadata, strict,
@@ -181,8 +185,17 @@ def collect_state(module, destination, prefix: str, keep_vars: bool):
     if not isinstance(out, Mapping):
         raise TypeError(f"state_dict: destination must be a mapping or None, got "
                         f"{type(out).__name__}")
-    _collect(module, out, prefix, keep_vars)
-    return out
+    return _collect(module, out, prefix, keep_vars)
+
+
+class _MayReplace:
+    """A ``_register_state_dict_hook`` hook: its result, when not None, replaces the state."""
+
+    def __init__(self, hook):
+        self.hook = hook
+
+    def __call__(self, *args):
+        return self.hook(*args)
 
 
 def _collect(module, out, prefix, keep_vars):
@@ -193,9 +206,13 @@ def _collect(module, out, prefix, keep_vars):
         if child is not None:
             _collect(child, out, f"{prefix}{name}.", keep_vars)
     for hook in _hooks(module, "_state_dict_hooks"):
-        if hook(module, out, prefix, {}) is not None:
+        result = hook(module, out, prefix, {})
+        if result is not None and isinstance(hook, _MayReplace):
+            out = result
+        elif result is not None:
             raise RuntimeError(f"state_dict: a post-hook of {type(module).__name__} returned "
                                "a value; it must edit the state dict in place and return None")
+    return out
 
 
 def load_state(module, state_dict, strict: bool, assign: bool = False) -> IncompatibleKeys:
