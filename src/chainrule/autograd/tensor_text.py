@@ -23,31 +23,36 @@ _SAME = {
     "SquaredError": "MseLossBackward0", "CrossEntropy": "NllLossBackward0",
     "LeakyReLU": "LeakyReluBackward0", "GELU": "GeluBackward0", "ELU": "EluBackward0",
     "SiLU": "SiluBackward0", "Softplus": "SoftplusBackward0", "AbsoluteError": "L1LossBackward0",
-    "BinaryCrossEntropy": "BinaryCrossEntropyBackward0", "Dropout": "MulBackward0",
-    "Conv2d": "ConvolutionBackward0", "Conv": "ConvolutionBackward0",
+    "BinaryCrossEntropy": "BinaryCrossEntropyBackward0", "ConvNd": "ConvolutionBackward0",
+    "BatchNorm": "NativeBatchNormBackward0", "LayerNorm": "NativeLayerNormBackward0",
+    "NLLLoss": "NllLossBackward0", "ConstantPad": "ConstantPadNdBackward0",
 }
 
 
-def _ndims(node):
-    inputs = node.__dict__.get("inputs") or ()
-    return tuple(getattr(t, "ndim", 0) for t in inputs)
+def _reduction(node, out, stem: str) -> str:
+    """Sum/Mean to one number is PyTorch's first overload (``x.sum()``), over some dims (or
+    with ``keepdim``) its second."""
+    return f"{stem}Backward{0 if out.ndim == 0 else 1}"
 
 
-def _reduction(node, stem: str) -> str:
-    """Sum/Mean over every axis is PyTorch's first overload, over some dims its second."""
-    axes = getattr(node, "axes", None)
-    ndim = _ndims(node)[:1]
-    whole = axes is None or (ndim and len(set(axes)) == ndim[0] and not node.keepdims)
-    return f"{stem}Backward{0 if whole else 1}"
+def _matmul(node, out) -> str:
+    names = {0: "DotBackward0", 1: "MvBackward0", 2: "MmBackward0"}
+    return names.get(out.ndim, "UnsafeViewBackward0")  # batched: a product, then a view
 
 
-def _matmul(node) -> str:
-    names = {(1, 1): "DotBackward0", (2, 2): "MmBackward0", (2, 1): "MvBackward0"}
-    return names.get(_ndims(node), "UnsafeViewBackward0")  # batched: a product, then a view
+def _pool(stem: str, tail: str = ""):
+    """Max/avg pooling of 2-D or 3-D maps (4-D, 5-D tensors) as PyTorch's kernels name them."""
+    def name(node, out) -> str:
+        return {4: f"{stem}2D", 5: f"{stem}3D"}.get(out.ndim, stem) + tail + "Backward0"
+    return name
 
 
-def _index(node) -> str:
-    index = getattr(node, "index", None)
+def _index(node, out) -> str:
+    if getattr(node, "rows", None) is not None:
+        return "EmbeddingBackward0"  # F.embedding's lookup of rows
+    if "index" not in node.__dict__:
+        return "SelectBackward0"  # released by backward: the commonest (x[0], x[:, 1])
+    index = node.index
     parts = index if isinstance(index, tuple) else (index,)
     if any(not (p is None or p is Ellipsis or isinstance(p, (int, slice))) for p in parts):
         return "IndexBackward0"
@@ -61,16 +66,16 @@ def _index(node) -> str:
     return "AliasBackward0"
 
 
-def _pow(node) -> str:
+def _pow(node, out) -> str:
     inputs = node.__dict__.get("inputs") or ()
     if len(inputs) == 2 and not inputs[1].requires_grad and inputs[1].ndim == 0:
         return "PowBackward0"  # a Python number as the exponent
     if len(inputs) == 2 and not inputs[0].requires_grad and inputs[0].ndim == 0:
         return "PowBackward2"
-    return "PowBackward1"
+    return "PowBackward1" if inputs else "PowBackward0"  # released: x ** 2, the commonest
 
 
-def _reshape(node) -> str:
+def _reshape(node, out) -> str:
     inputs, shape = node.__dict__.get("inputs") or (), tuple(getattr(node, "shape", ()))
     before = tuple(inputs[0].shape) if inputs else None
     if before is not None and len(shape) == len(before) + 1 and any(
@@ -79,40 +84,47 @@ def _reshape(node) -> str:
     return "ViewBackward0"
 
 
-def _permute(node) -> str:
-    axes = getattr(node, "axes", ())
-    moved = [i for i, a in enumerate(axes) if a != i]
-    return "TransposeBackward0" if len(moved) == 2 else "PermuteBackward0"
+def _permute(node, out) -> str:
+    axes = getattr(node, "axes", None)
+    moved = out.ndim if axes is None else sum(a != i for i, a in enumerate(axes))
+    return "TransposeBackward0" if moved == 2 else "PermuteBackward0"
 
 
-def _extreme(node) -> str:
+def _extreme(node, out) -> str:
     stem = "Max" if getattr(node, "largest", True) else "Min"
-    if getattr(node, "first", False):
+    if out.ndim == 0:
+        return f"{stem}Backward1"  # x.max()
+    if node.__dict__.get("inputs") is None or getattr(node, "first", False):
+        # released by backward (as max(x, dim), the commoner) or max(x, dim)
         return f"{stem}Backward0"
-    return f"{stem}Backward1" if _reduction(node, "")[-1] == "0" else f"A{stem.lower()}Backward0"
+    return f"A{stem.lower()}Backward0"
 
 
-def _linear(node) -> str:
-    ndims = _ndims(node)
-    if ndims[:1] != (2,):
-        return "ViewBackward0" if ndims else "AddmmBackward0"
-    return "AddmmBackward0" if len(ndims) == 3 else "MmBackward0"
+def _linear(node, out) -> str:
+    if out.ndim > 2:
+        return "ViewBackward0"  # the batch folded into rows, a product, then a view
+    inputs = node.__dict__.get("inputs")
+    return "MmBackward0" if inputs is not None and len(inputs) == 2 else "AddmmBackward0"
 
 
 _BY_NODE = {
-    "Sum": lambda n: _reduction(n, "Sum"), "Mean": lambda n: _reduction(n, "Mean"),
+    "Sum": lambda n, out: _reduction(n, out, "Sum"),
+    "Mean": lambda n, out: _reduction(n, out, "Mean"),
     "MatMul": _matmul, "GetItem": _index, "Pow": _pow, "Permute": _permute,
     "Extreme": _extreme, "Linear": _linear, "Reshape": _reshape,
+    "_ExtremumPool": _pool("MaxPool", "WithIndices"), "_AvgPool": _pool("AvgPool"),
 }
 
 
-def torch_name(node) -> str:
-    """The name PyTorch gives the node of the op that made ``node`` (see the module's note)."""
+def torch_name(node, out) -> str:
+    """The name PyTorch gives ``node``, the node that made the tensor ``out`` (see the module's
+    note). Backward releases what a node recorded; the name is then read from ``out`` alone,
+    where the two agree on the common ops."""
     name = type(node).__name__
     if name.endswith("Backward") or name.endswith("Backward0"):
         return name
     if name in _BY_NODE:
-        return _BY_NODE[name](node)
+        return _BY_NODE[name](node, out)
     return _SAME.get(name, f"{name}Backward0")
 
 
@@ -120,6 +132,6 @@ def tensor_text(t) -> str:
     """``repr`` of the Tensor ``t``, as PyTorch prints it."""
     data = t._data
     host = None if type(data) is MetaArray else asnumpy(data)
-    grad_fn = None if t._ctx is None else torch_name(t._ctx)
+    grad_fn = None if t._ctx is None else torch_name(t._ctx, data)
     return tensor_repr(host, dtype=data.dtype, shape=data.shape, device=str(t.device),
                        grad_fn=grad_fn, requires_grad=t.requires_grad)
