@@ -511,3 +511,22 @@ def test_cli_resume_of_a_missing_or_foreign_run_is_one_line(make, tmp_path, monk
     assert status == 2 and err.startswith("chainrule: error: --resume") and str(run) in err
     assert err.count("\n") == 1
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == listed
+
+
+def test_a_folder_that_refuses_the_checkpoint_names_the_checkpoint_not_a_temporary(
+        tmp_path, monkeypatch):
+    import builtins
+    import errno
+
+    real_open = builtins.open
+
+    def guarded(file, mode="r", *args, **kwargs):
+        if "x" in mode:  # the temporary file beside the checkpoint
+            raise PermissionError(errno.EACCES, "Permission denied", str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", guarded)
+    with pytest.raises(PermissionError) as caught:
+        _checkpointed(tmp_path / "ro ü", epochs=1)
+    assert caught.value.filename == str(tmp_path / "ro ü" / "last.safetensors")
+    assert list((tmp_path / "ro ü").iterdir()) == []

@@ -81,8 +81,9 @@ def _write(path, arrays: dict, metadata: dict) -> Path:
         os.replace(tmp, path)
     except BaseException as err:
         tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError) and err.strerror and err.filename is None:
-            err.filename = str(path)  # a full disk says which file it could not write
+        if isinstance(err, OSError) and err.strerror and err.filename2 is None and (
+                err.filename is None or str(err.filename) == str(tmp)):
+            err.filename = str(path)  # a full disk or a read-only folder names the user's file
         raise
     return path
 
