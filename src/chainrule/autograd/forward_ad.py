@@ -20,8 +20,9 @@ computed tensor costs two backward passes.
 Differences from PyTorch's: the graph is recorded inside the level even under ``no_grad`` (a
 ``dual_level`` turns grad mode on; a ``no_grad`` block inside it cuts the tangents, where
 PyTorch's still flow); a dual tensor reads ``requires_grad=True``; complex dual tensors are not
-supported; the tangent of a dual input is the tensor given to ``make_dual``. As in PyTorch, one
-level may be entered at a time, the tangents are gone once it exits, the tangent of a tensor
+supported; the tangent of a dual input is the tensor given to ``make_dual``. As in PyTorch,
+``repr`` of a dual tensor shows its ``tangent=`` (computing it), one level may be entered at a
+time, the tangents are gone once it exits, the tangent of a tensor
 that does not depend on a dual input is None, and the primal and tangent of a computed tensor
 are in the (reverse-mode) graph of the tensors that require grad, so ``tangent.backward()``
 reaches them.

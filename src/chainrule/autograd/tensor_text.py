@@ -11,10 +11,14 @@ other node prints as its class name with PyTorch's ``Backward0`` ending, and a c
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+
 from ..backend import MetaArray, asnumpy
 from ..backend.tensor_str import tensor_repr
 
 __all__ = ["tensor_text", "torch_name"]
+
+_PRINTING_TANGENT = ContextVar("chainrule_printing_tangent", default=False)
 
 # chainrule node -> PyTorch's node, where the two correspond one to one
 _SAME = {
@@ -128,10 +132,33 @@ def torch_name(node, out) -> str:
     return _SAME.get(name, f"{name}Backward0")
 
 
+def _dual(t):
+    """``(primal, tangent)`` of a dual tensor inside a forward-AD level, else None (and None
+    for the tangent being printed: PyTorch's tangents carry no tangent of their own)."""
+    if not t.requires_grad or _PRINTING_TANGENT.get():
+        return None
+    from . import forward_ad  # it imports Tensor: read when a level may be active only
+
+    if forward_ad._level.get() is None:
+        return None
+    primal, tangent = forward_ad.unpack_dual(t)
+    # a primal in reverse mode's graph prints as the tensor itself (make_dual's view of it)
+    return None if tangent is None else (t if primal.requires_grad else primal, tangent)
+
+
 def tensor_text(t) -> str:
-    """``repr`` of the Tensor ``t``, as PyTorch prints it."""
+    """``repr`` of the Tensor ``t``, as PyTorch prints it (a dual tensor inside a forward-AD
+    level as its primal with ``tangent=...``)."""
+    tangent = None
+    dual = _dual(t)
+    if dual is not None:
+        t, token = dual[0], _PRINTING_TANGENT.set(True)
+        try:
+            tangent = f"{dual[1]}"  # as PyTorch's: a 0-d tangent as its number
+        finally:
+            _PRINTING_TANGENT.reset(token)
     data = t._data
     host = None if type(data) is MetaArray else asnumpy(data)
     grad_fn = None if t._ctx is None else torch_name(t._ctx, data)
     return tensor_repr(host, dtype=data.dtype, shape=data.shape, device=str(t.device),
-                       grad_fn=grad_fn, requires_grad=t.requires_grad)
+                       grad_fn=grad_fn, requires_grad=t.requires_grad, tangent=tangent)

@@ -149,12 +149,13 @@ def _add_suffixes(text: str, suffixes, indent: int, linewidth: int) -> str:
 
 
 def tensor_repr(host, *, dtype, shape, device: str = "cpu", grad_fn: str | None = None,
-                requires_grad: bool = False, prefix: str = "tensor(") -> str:
+                requires_grad: bool = False, tangent: str | None = None,
+                prefix: str = "tensor(") -> str:
     """``repr`` of a tensor of ``dtype`` and ``shape`` whose values are ``host`` (a NumPy array;
     None on the meta device), with PyTorch's suffixes: ``device=`` off the default device,
     ``size=`` where the numbers do not show it, ``dtype=`` unless the values imply it (the default
     float dtype, its complex type, int64, bool), then ``grad_fn=<...>`` or
-    ``requires_grad=True``."""
+    ``requires_grad=True``, then a dual tensor's ``tangent=`` (its text)."""
     options = config.print_options
     default = numpy.dtype(config.default_dtype)
     implied = (default, numpy.dtype(numpy.complex128 if default == numpy.float64 else
@@ -180,4 +181,6 @@ def tensor_repr(host, *, dtype, shape, device: str = "cpu", grad_fn: str | None 
         suffixes.append(f"grad_fn=<{grad_fn}>")
     elif requires_grad:
         suffixes.append("requires_grad=True")
+    if tangent is not None:
+        suffixes.append(f"tangent={tangent}")
     return _add_suffixes(prefix + body, suffixes, len(prefix), options.linewidth)
