@@ -530,3 +530,27 @@ def test_a_folder_that_refuses_the_checkpoint_names_the_checkpoint_not_a_tempora
         _checkpointed(tmp_path / "ro ü", epochs=1)
     assert caught.value.filename == str(tmp_path / "ro ü" / "last.safetensors")
     assert list((tmp_path / "ro ü").iterdir()) == []
+
+
+class _SaveEvery(Callback):
+    """A user's callback that checkpoints every few batches (a long epoch's habit)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def on_batch_end(self, batch, logs=None):
+        if batch == 2:
+            self.trainer.save_checkpoint(self.path)
+
+
+def test_a_checkpoint_in_the_middle_of_an_epoch_is_refused(tmp_path):
+    """Its weights would have seen part of the epoch, which a resume trains again in full."""
+    trainer = _plain([_SaveEvery(tmp_path / "mid.safetensors")])
+    with pytest.raises(ValueError, match="epoch 1 is in progress"):
+        trainer.fit(TRAIN, epochs=2, batch_size=16, rng=1, verbose=0)
+    assert not (tmp_path / "mid.safetensors").exists()
+    with pytest.raises(ValueError, match="cut short by an error"):  # a crash handler's save
+        trainer.save_checkpoint(tmp_path / "mid.safetensors")
+    trainer.callbacks = []
+    trainer.fit(TRAIN, epochs=1, batch_size=16, rng=1, verbose=0)
+    assert trainer.save_checkpoint(tmp_path / "end.safetensors").is_file()  # after fit: fine

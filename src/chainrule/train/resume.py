@@ -14,8 +14,8 @@ from ..backend import asnumpy, numpy
 from ..data import ArrayDataset
 from ._checks import batch_count
 
-__all__ = ["check_epochs", "check_same_run", "data_signature", "layer_generators",
-           "own_data_stream", "sampler_generators"]
+__all__ = ["check_epoch_closed", "check_epochs", "check_same_run", "data_signature",
+           "layer_generators", "own_data_stream", "sampler_generators"]
 
 _WHAT = {"samples": "training samples", "batch_size": "batch size", "steps": "steps per epoch",
          "shuffle": "shuffle", "drop_last": "drop_last", "data": "training data (digest)"}
@@ -83,6 +83,17 @@ def check_same_run(path, state: dict, *, signature: dict | None, generators: dic
             "(nothing was restored):\n  " + "\n  ".join(problems) + "\nResume with the data, "
             "batch size and seeds of that run; to start a new run from its weights, load them "
             "with io.load_weights (a ModelCheckpoint folder holds them in last.safetensors)")
+
+
+def check_epoch_closed(open_epoch) -> None:
+    """A checkpoint holds the state at an epoch's end: refuse one in the middle of an epoch (its
+    weights have seen part of the epoch that a resume would train again from its start)."""
+    if open_epoch is not None:
+        raise ValueError(
+            f"save_checkpoint: epoch {open_epoch + 1} is in progress (or was cut short by an "
+            "error); a checkpoint holds the state at an epoch's end, and one taken now would be "
+            "resumed by training this epoch again from its start. Save in on_epoch_end "
+            "(ModelCheckpoint does), or after fit returns")
 
 
 def check_epochs(path, last: int, epochs: int) -> None:

@@ -33,6 +33,7 @@ from .history import History
 from .metrics import MeanTracker, get_metric
 from .reporting import ProgressBar
 from .resume import (
+    check_epoch_closed,
     check_epochs,
     check_same_run,
     data_signature,
@@ -110,8 +111,8 @@ class Trainer:
         model.to(self.device)
         check_coverage(model, optimizer)
         self.history, self.epoch, self.stop_training, self.params = History(), -1, False, {}
-        self.diverged, self.stop_reason = False, None
-        self._train_loader = self._data_signature = None
+        self.diverged, self.stop_reason, self._train_loader = False, None, None
+        self._data_signature = self._open_epoch = None
 
     @property
     def scheduler(self):
@@ -120,8 +121,7 @@ class Trainer:
         return found[0] if isinstance(found, list) else found
 
     def _schedulers(self):
-        """What checkpoints save: None, the one scheduler, or the list of all of them (a warm-up
-        stepped per batch and a decay per epoch, say: each one's state is the run's)."""
+        """What checkpoints save: None, the one scheduler, or a list (a warm-up and a decay)."""
         found = [c.scheduler for c in self.callbacks if isinstance(c, LearningRateScheduler)]
         return found[0] if len(found) == 1 else (found or None)
 
@@ -177,7 +177,7 @@ class Trainer:
         self._data_signature = data_signature(loader)  # saved with checkpoints, checked on resume
         val_loader = None if validation_data is None else self._loader(
             "fit", validation_data, batch_size, False, None)
-        self.history, self.epoch = History(), -1
+        self.history, self.epoch, self._open_epoch = History(), -1, None
         if resume_from is not None:
             self.load_checkpoint(resume_from, epochs=epochs)
         callbacks = self.callbacks
@@ -195,6 +195,7 @@ class Trainer:
             for epoch in range(self.epoch + 1, epochs):
                 if self.stop_training:  # a resumed run that EarlyStopping had ended
                     break
+                self._open_epoch = epoch  # until recorded: no checkpoint of a half epoch
                 callbacks.on_epoch_begin(epoch)
                 self.model.train()
                 tracker, step = MeanTracker(), -1
@@ -218,7 +219,7 @@ class Trainer:
                 callbacks.on_epoch_logs(epoch, logs)  # TerminateOnNaN: an infinite val_loss
                 if self.diverged:
                     break
-                self.epoch = epoch
+                self.epoch, self._open_epoch = epoch, None
                 self.history.append(epoch, logs)
                 callbacks.on_epoch_end(epoch, logs)
                 if self.stop_training:
@@ -310,7 +311,9 @@ class Trainer:
         return non_finite_weights(self.model)
 
     def save_checkpoint(self, path, *, config: dict | None = None) -> Path:
-        """Write everything ``fit(resume_from=path)`` needs into one safetensors file."""
+        """Write everything ``fit(resume_from=path)`` needs into one safetensors file (at an
+        epoch's end: ``on_epoch_end``, or after ``fit``; not in the middle of an epoch)."""
+        check_epoch_closed(self._open_epoch)
         return save_training_state(
             path, model=self.model, optimizer=self.optimizer, epoch=self.epoch,
             scheduler=self._schedulers(), rng=self._generators(), config=config,
@@ -321,9 +324,7 @@ class Trainer:
     def load_checkpoint(self, path, *, epochs: int | None = None) -> None:
         """Restore what ``save_checkpoint`` wrote (``path`` may be a ModelCheckpoint folder);
         with ``epochs`` (fit's), a checkpoint already past that epoch is refused."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / LAST_STATE
+        path = Path(path) / LAST_STATE if Path(path).is_dir() else Path(path)
         generators = self._generators()
 
         def same_run(state):  # the data, batching and random streams must be the saved run's
@@ -335,7 +336,8 @@ class Trainer:
         state = load_training_state(path, model=self.model, optimizer=self.optimizer,
                                     scheduler=self._schedulers(), rng=generators,
                                     history=self.history, whole_run=True, check=same_run)
-        self.epoch, self._callback_states = state["epoch"], state["extra"].get("callbacks")
+        self.epoch, self._open_epoch = state["epoch"], None
+        self._callback_states = state["extra"].get("callbacks")
 
     def _generators(self) -> dict:
         """Every random Generator the run draws from: the shuffling one, the samplers', those of
