@@ -15,8 +15,9 @@ What a trace keeps and what it does not (the same contract as ``torch.jit.trace`
   statistics of the running buffers). Python that runs between them is run once, while tracing:
   ``if`` statements on tensor values, loops over ``x.shape``, NumPy computations on ``.numpy()``
   and values turned into Python numbers are frozen as they were for the example inputs. A tensor
-  or array that is not an op's output but shares memory with one (``x.detach()``,
-  ``Tensor(x.numpy())``, ``table[ids.numpy()]``) is refused (the replay could not follow it); pass
+  or array that is not an op's output but shares memory with one (``Tensor(x.numpy())``,
+  ``table[ids.numpy()]``) is refused (the replay could not follow it; ``x.detach()`` and ``x.data``
+  are replayed as ``x``: ``chainrule.autograd.tracing_alias``); pass
   ``check_inputs`` to compare the trace with the model on other inputs. (``table[ids]`` with an
   integer Tensor, as in ``nn.Embedding``, makes ``ids`` an input of the lookup: it traces.)
 * Parameters and buffers are read again at every call, so a trace follows training, in-place
@@ -49,6 +50,7 @@ from ..backend import device_of, ensure_array, get_array_module
 from . import function as _function
 from .mode import _trace_recorder, no_grad
 from .tensor import Tensor
+from .tracing_alias import alias_slot
 
 __all__ = ["Traced", "TraceError", "invalidate_traces", "trace"]
 
@@ -275,6 +277,8 @@ class _Recorder:
 
     def _source(self, cls, given, t) -> int:
         n = self.slot.get(id(t))
+        if n is None:
+            n = alias_slot(self, t)  # x.detach() of a recorded x: x's slot
         if n is not None:
             return n
         n = self._new_slot(t)
@@ -333,6 +337,8 @@ class _Recorder:
         out_slots = []
         for t in outputs:
             n = self.slot.get(id(t))
+            if n is None:
+                n = alias_slot(self, t)
             if n is None:  # returned without any op: a fixed tensor, or one read at every call
                 n = self._new_slot(t)
                 self._refuse_shared("the model", "an output", t._data)
