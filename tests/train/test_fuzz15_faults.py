@@ -554,3 +554,44 @@ def test_a_checkpoint_in_the_middle_of_an_epoch_is_refused(tmp_path):
     trainer.callbacks = []
     trainer.fit(TRAIN, epochs=1, batch_size=16, rng=1, verbose=0)
     assert trainer.save_checkpoint(tmp_path / "end.safetensors").is_file()  # after fit: fine
+
+
+class _Averaging(Callback):
+    """A user's SWA (or EMA) callback: averages the weights after every epoch, and keeps the
+    average in the Trainer's checkpoints through state_dict/load_state_dict."""
+
+    def __init__(self, ema):
+        self.ema = ema
+
+    def on_train_begin(self, logs=None):
+        from chainrule.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+        fn = get_ema_multi_avg_fn(0.7) if self.ema else None
+        self.average = AveragedModel(self.trainer.model, multi_avg_fn=fn)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.average.update_parameters(self.trainer.model)
+
+    def state_dict(self):
+        return self.average.state_dict()
+
+    def load_state_dict(self, state):
+        self.average.load_state_dict(state)
+
+
+@pytest.mark.parametrize("ema", [False, True])
+def test_weight_averaging_in_a_callback_resumes_bit_for_bit(tmp_path, ema):
+    averaging = {}
+
+    def build(callbacks):
+        trainer = _plain([_Averaging(ema), *callbacks])
+        averaging[len(averaging)] = trainer.callbacks[0]
+        return trainer
+
+    def fit(trainer, epochs, **kwargs):
+        trainer.fit(TRAIN, VAL, epochs=epochs, batch_size=16, rng=2, verbose=0, **kwargs)
+
+    _same_run(*_interrupted(build, fit, tmp_path, 4, (2, 1)))
+    full, resumed = averaging[0].average.state_dict(), averaging[2].average.state_dict()
+    for k in full:
+        np.testing.assert_array_equal(full[k].numpy(), resumed[k].numpy(), err_msg=k)
