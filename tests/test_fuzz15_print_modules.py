@@ -157,3 +157,15 @@ def test_kept_numbers_and_renamed_fields_still_work(torch):
     a, p, n = (cr.randn(3, 4) for _ in range(3))
     expected = cr.nn.TripletMarginWithDistanceLoss(distance_function=cr.pairwise_distance)
     assert abs(loss(a, p, n).item() - expected(a, p, n).item()) < 1e-6
+
+
+def test_buffers_print_as_plain_tensors(torch):
+    for lib in (cr, torch):
+        bn = lib.nn.BatchNorm1d(3)
+        bn.register_buffer("extra", lib.nn.Buffer(lib.ones(2)))
+        texts = [repr(bn.running_mean), repr(bn.extra), repr(bn.num_batches_tracked),
+                 str(lib.nn.Buffer(lib.zeros(2)))]
+        if lib is cr:
+            ours = texts
+    assert ours == texts == ["tensor([0., 0., 0.])", "tensor([1., 1.])", "tensor(0)",
+                             "tensor([0., 0.])"]

@@ -111,6 +111,7 @@ class Parameter(Tensor):
 
 class Buffer(Tensor):
     """State of a Module that is saved and moved with it but not trained (e.g. a running mean).
+    It prints as a plain tensor, as PyTorch's (whose ``Buffer`` makes a plain tensor).
 
     Args:
         data: an array, Tensor (memory is shared) or nested list, of any dtype.
@@ -122,9 +123,6 @@ class Buffer(Tensor):
     def __init__(self, data, *, persistent: bool = True):
         super().__init__(_as_array(data), requires_grad=False)
         self.persistent = bool(persistent)
-
-    def __repr__(self) -> str:
-        return "Buffer containing:\n" + super().__repr__()
 
 
 def is_lazy(param) -> bool:
