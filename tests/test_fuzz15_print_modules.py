@@ -169,3 +169,29 @@ def test_buffers_print_as_plain_tensors(torch):
             ours = texts
     assert ours == texts == ["tensor([0., 0., 0.])", "tensor([1., 1.])", "tensor(0)",
                              "tensor([0., 0.])"]
+
+
+@pytest.mark.parametrize("build", [
+    "SGD(ps, lr=0.1, momentum=0.9)", "Adam(ps, lr=1e-3)", "RMSprop(ps)",
+    'SGD([{"params": ps[:1]}, {"params": ps[1:], "lr": 0.01}], lr=0.1)',
+    'Adam([{"params": ps[:1]}, {"params": ps[1:]}, {"params": []}])',
+])
+def test_optimizers_print_their_groups_as_pytorchs(torch, build):
+    """The layout is PyTorch's (a blank line between groups); the keys chainrule's groups lack
+    (foreach, fused, differentiable, capturable) are left out and numbers compared as floats
+    (PyTorch keeps a default 0 as the int 0)."""
+    texts = []
+    for lib in (cr, torch):
+        ps = list(lib.nn.Linear(2, 2).parameters())
+        texts.append(repr(eval("lib.optim." + build, {"lib": lib, "ps": ps})))  # noqa: S307
+    ours, theirs = (text.splitlines() for text in texts)
+    keys = {line.split(":")[0] for line in ours}
+    theirs = [line for line in theirs if ":" not in line or line.split(":")[0] in keys]
+
+    def number(line):
+        key, _, value = line.partition(": ")
+        try:
+            return key, float(value)
+        except ValueError:
+            return key, value
+    assert [number(line) for line in ours] == [number(line) for line in theirs]
