@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 
+from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 
@@ -38,8 +39,24 @@ def max_pool_indices(x, kernel, stride, padding, out_size, dilation=None, return
     it the value -inf and, as its index, the flat position of its first tap at or after 0 on
     each axis (which lies outside the plane or elsewhere in it); that index is given here too.
     With ``return_found`` the result is ``(indices, found)``, ``found`` a boolean array (N, C,
-    *out_size) that is False for such windows."""
-    a = x._data if isinstance(x, Tensor) else x
+    *out_size) that is False for such windows.
+
+    Without ``return_found`` the indices of a Tensor are a recorded non-differentiable op, so
+    that a trace computes them again at each call and ``chainrule.onnx.export`` writes them (its
+    function's ``max_pool`` attribute holds the windows: kernel, stride, padding, dilation)."""
+    if return_found:
+        arg, found = _winners(x._data if isinstance(x, Tensor) else x, kernel, stride, padding,
+                              out_size, dilation)
+        return Tensor(arg), found
+
+    def winners(a):
+        return _winners(a, kernel, stride, padding, out_size, dilation)[0]
+
+    winners.max_pool = (kernel, stride, padding, dilation)
+    return nondiff(winners, x) if isinstance(x, Tensor) else Tensor(winners(x))
+
+
+def _winners(a, kernel, stride, padding, out_size, dilation):
     xp = get_array_module(a)
     spatial = a.shape[2:]
     starts, bounds, steps, counts = [], [], [], []
@@ -86,4 +103,4 @@ def max_pool_indices(x, kernel, stride, padding, out_size, dilation=None, return
         firsts = [s + (xp.maximum(-s, 0) + d - 1) // d * d for s, d in zip(starts, steps)]
         flat = sum(f * step for f, step in zip(_open_grid(firsts), place))
         arg = xp.where(found, arg, flat)
-    return (Tensor(arg), found) if return_found else Tensor(arg)
+    return arg, found

@@ -1,0 +1,124 @@
+"""``max_pool*d(..., return_indices=True)``'s indices for ``chainrule.onnx.export``.
+
+chainrule records the indices as a non-differentiable op whose function carries the windows
+(``ops._pool_index.max_pool_indices``: kernel, stride, padding, dilation). They are ONNX's
+``MaxPool`` second output, which flattens over the whole tensor (``((n * C + c) * H + h) * W +
+w``); PyTorch's are flat per (H, W) plane, so the file takes them modulo the plane's size (read
+from the input's shape where the spatial axes are dynamic). Adaptive pooling's indices are
+written where its windows tile the input (equal windows side by side), else refused.
+"""
+
+from __future__ import annotations
+
+from ..ops._pool_index import _winners
+
+__all__ = ["pool_indices"]
+
+
+def pool_indices(s, fn, free):
+    """The non-differentiable op recognizer (see ``_export_ops_nondiff``): (emit, reference)
+    for max pooling's indices, or None for other functions."""
+    spec = getattr(fn, "max_pool", None)
+    if spec is None or len(s.inputs) != 1:
+        return None
+    kernel, stride, padding, dilation = spec
+    if kernel is None:  # adaptive windows: a MaxPool where they tile the input
+        kernel = _tiles(s.in_shapes[0], s.out_shapes[0])
+        if kernel is None or kernel != _tiles(s.alt_in_shapes[0], s.alt_out_shapes[0]):
+            raise s.refuse("adaptive max pooling's indices have an ONNX form only where the "
+                           "windows tile the input (an output size dividing the input's, with "
+                           "the same window along the dynamic axes)")
+        stride, padding = kernel, (0,) * len(kernel)
+    dilation = dilation or (1,) * len(kernel)
+    fits = _rounding(s.in_shapes[0], s.out_shapes[0], kernel, stride, padding, dilation)
+    fits &= _rounding(s.alt_in_shapes[0], s.alt_out_shapes[0], kernel, stride, padding, dilation)
+    if not fits:
+        raise s.refuse(f"its output size {s.out_shapes[0][2:]} is not a max pool's of an input "
+                       f"of size {s.in_shapes[0][2:]} with either rounding")
+    ceil = min(fits)  # ceil_mode=False where both roundings give the recorded sizes
+
+    def emit(g):
+        _, idx = g.op("MaxPool", [s.inputs[0]], n_out=2, kernel_shape=list(kernel),
+                      strides=list(stride), pads=list(padding) * 2, dilations=list(dilation),
+                      ceil_mode=int(ceil))
+        spatial = s.in_shapes[0][2:]
+        if spatial == s.alt_in_shapes[0][2:]:
+            plane = 1
+            for n in spatial:
+                plane *= n
+            size = g.ints([plane])
+        else:
+            shape = g.op("Shape", [s.inputs[0]])
+            size = g.reduce("ReduceProd", g.op("Slice", [shape, g.ints([2]), g.ints([len(spatial)
+                                                                                      + 2])]),
+                            [0], keepdims=True)
+        return g.op("Mod", [idx, size])
+
+    def reference(a):  # the windows of any input size, checked against both recordings
+        out = _sizes(a.shape, kernel, stride, padding, dilation, ceil)
+        return _winners(a, kernel, stride, padding, out, dilation)[0]
+
+    return emit, reference
+
+
+def _sizes(in_shape, kernel, stride, padding, dilation, ceil) -> tuple:
+    """PyTorch's output sizes (a last window of ceil_mode never starts in the padding)."""
+    out = []
+    for n, k, st, p, d in zip(in_shape[2:], kernel, stride, padding, dilation):
+        size = (n + 2 * p - d * (k - 1) - 1 + (st - 1 if ceil else 0)) // st + 1
+        out.append(size - 1 if ceil and (size - 1) * st >= n + p else size)
+    return tuple(out)
+
+
+def _tiles(in_shape, out_shape):
+    """The window of adaptive pooling whose windows tile the input, else None."""
+    pairs = list(zip(in_shape[2:], out_shape[2:]))
+    return tuple(n // m for n, m in pairs) if all(n % m == 0 for n, m in pairs) else None
+
+
+def _rounding(in_shape, out_shape, kernel, stride, padding, dilation) -> set:
+    """The ceil_mode values that give the recorded output size."""
+    return {ceil for ceil in (False, True)
+            if _sizes(in_shape, kernel, stride, padding, dilation, ceil) == tuple(out_shape[2:])}
+
+
+def _sizes(in_shape, kernel, stride, padding, dilation, ceil) -> tuple:
+    """PyTorch's output sizes (a last window of ceil_mode never starts in the padding)."""
+    out = []
+    for n, k, st, p, d in zip(in_shape[2:], kernel, stride, padding, dilation):
+        size = (n + 2 * p - d * (k - 1) - 1 + (st - 1 if ceil else 0)) // st + 1
+        out.append(size - 1 if ceil and (size - 1) * st >= n + p else size)
+    return tuple(out)
+
+
+def _ceil_mode(s, in_shape, out_shape, kernel, stride, padding, dilation) -> bool:
+    """Whether the recorded output size is the rounded-up one (ceil_mode)."""
+    for ceil in (False, True):
+        if _sizes(in_shape, kernel, stride, padding, dilation, ceil) == tuple(out_shape[2:]):
+            return ceil
+    raise s.refuse(f"its output size {tuple(out_shape[2:])} is not a max pool's of an input "
+                   f"of size {tuple(in_shape[2:])}")
+
+
+def _sizes(in_shape, kernel, stride, padding, dilation, ceil) -> tuple:
+    """PyTorch's output sizes (a last window of ceil_mode never starts in the padding)."""
+    out = []
+    for n, k, st, p, d in zip(in_shape[2:], kernel, stride, padding, dilation):
+        size = (n + 2 * p - d * (k - 1) - 1 + (st - 1 if ceil else 0)) // st + 1
+        out.append(size - 1 if ceil and (size - 1) * st >= n + p else size)
+    return tuple(out)
+
+
+def _ceil_mode(s, in_shape, out_shape, kernel, stride, padding, dilation) -> bool:
+    """Whether the recorded output size is the rounded-up one (ceil_mode), checked per axis."""
+    ceil = None
+    for n, m, k, st, p, d in zip(in_shape[2:], out_shape[2:], kernel, stride, padding, dilation):
+        span = n + 2 * p - d * (k - 1) - 1
+        floor, up = span // st + 1, -(-span // st) + 1
+        if up > floor and (up - 1) * st >= n + p:  # PyTorch drops a last window in the padding
+            up -= 1
+        this = None if floor == up else m == up
+        if m not in (floor, up) or (this is not None and ceil is not None and this != ceil):
+            raise s.refuse(f"output size {m} of a pool over {n} is neither rounding")
+        ceil = this if this is not None else ceil
+    return bool(ceil)
