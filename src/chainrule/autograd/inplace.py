@@ -29,7 +29,7 @@ from .inplace_record import change, needs_record, record_write, refuse_trace
 from .mode import _grad_enabled
 from .promotion import check_in_place, dense_beside_sparse, result_type, true_divide_dtype
 from .tensor import Tensor
-from .views import refresh_copies
+from .views import parameter_view_alias, refresh_copies
 from .write import put
 
 __all__ = ["drop_empty_ellipsis", "ints_first", "mark_changed", "writable_array"]
@@ -39,9 +39,8 @@ def writable_array(t: Tensor, who: str = "in-place change"):
     """The array to write ``t``'s new values into, checking that ``t`` may change now.
 
     Raises RuntimeError for a tensor that requires grad while gradients are recorded, and for
-    memory that is read-only (a view of a Parameter's values made by an op); ``TraceError``
-    while ``chainrule.trace`` records.
-    """
+    read-only memory (an expand(), a read-only array: not an op's view of a Parameter, which is
+    written through the Parameter's memory); ``TraceError`` while ``chainrule.trace`` records."""
     refuse_trace(who)
     if t.requires_grad and _grad_enabled.get():
         kind = "a leaf tensor" if t._ctx is None else "a tensor computed by a recorded op"
@@ -68,12 +67,12 @@ def _memory(t: Tensor, who: str):
                 f"{who}: more than one element of the tensor of shape {t.shape} is one memory "
                 f"location (strides {arr.strides}: an expand() or overlapping unfold() windows), "
                 "so an in-place change would write it more than once; clone() it first")
+        if (alias := parameter_view_alias(t, arr, who)) is not None:  # p[0].zero_(), no_grad
+            return alias
         raise RuntimeError(
-            f"{who}: the tensor of shape {t.shape} is read-only memory (a view of a Parameter's "
-            "values made by an op, a part of an expand() or of overlapping unfold() windows, or "
-            "an array that was read-only when it was wrapped); change the Parameter itself, "
-            "e.g. `with cr.no_grad(): param.copy_(value)`, or clone() the view first"
-        )
+            f"{who}: the tensor of shape {t.shape} is read-only memory (a part of an expand() or "
+            "overlapping unfold() windows, or an array that was read-only when it was wrapped); "
+            "clone() it first, or change the Parameter itself inside `with cr.no_grad():`")
     return arr
 
 

@@ -17,6 +17,8 @@ from __future__ import annotations
 import weakref
 from typing import NamedTuple
 
+from .mode import _grad_enabled
+
 
 class ViewRefs(list):
     """Weak references to the live views of one memory, pruned as it grows."""
@@ -163,3 +165,31 @@ def refresh(c) -> None:
     values = c.source.reshape(c.data.shape)
     c.data[...] = values.conj() if c.conj else values
     list.__setitem__(c.counter, 0, c.counter[0] + 1)  # past the refusal
+
+
+def parameter_view_alias(t, arr, who: str):
+    """A writable alias of ``arr``, the read-only array of ``t``, where ``t`` is an op's view of
+    a Parameter's values (``p[0]``, ``p.diagonal()``, ``p.reshape(...)``, also of its
+    ``detach()``) that counts its changes with the Parameter's: PyTorch changes such a view in
+    place under ``no_grad`` (``emb.weight[pad].zero_()``, ``w.diagonal().fill_(0)``). The
+    Parameter's array is read-only only so that raw NumPy writes, which nothing counts, fail.
+    None where ``t`` is no such view. A view made while nothing was recorded, of a Parameter
+    that requires grad, changed while gradients are recorded: PyTorch's RuntimeError."""
+    refs = getattr(t, "_views", None)
+    owner = None if refs is None or refs.owner is None else refs.owner()
+    while owner is not None and owner._writable() is owner._data:  # a detach() of it
+        ref = getattr(owner, "_base", None)
+        owner = None if ref is None else ref()
+    if owner is None or owner._counter is not t._counter:
+        return None
+    memory = owner._writable()
+    if (memory if memory.base is None else memory.base) is not arr.base:
+        return None  # not inside the Parameter's memory
+    if owner.requires_grad and _grad_enabled.get():
+        raise RuntimeError(
+            f"{who}: a view of a Parameter (shape {tuple(t.shape)}) made while gradients were "
+            "not recorded is being changed in place while they are; make and change the view "
+            "both inside `with cr.no_grad():` (the change untracked) or both outside it")
+    alias = arr.view()
+    alias.flags.writeable = True
+    return alias
