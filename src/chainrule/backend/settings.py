@@ -72,7 +72,8 @@ import numpy
 
 from .device import device as _device
 
-__all__ = ["BLAS_THREAD_VARIABLES", "SETTINGS", "Config", "PrintOptions", "Setting", "config",
+__all__ = ["BLAS_THREAD_VARIABLES", "LAUNCHER_VARIABLES", "SETTINGS", "Config", "PrintOptions",
+           "Setting", "config", "launcher_variable",
            "from_environment", "parse_threads", "reference_mode", "set_reference_mode"]
 
 # Read by the BLAS and OpenMP libraries themselves when they load: a user who sets one has chosen.
@@ -372,3 +373,18 @@ def reference_mode(enabled: bool = True):
         yield
     finally:
         config.reference_mode = old
+
+
+# What PyTorch's launcher (torchrun) tells a process about its world: chainrule.distributed
+# reads these at init_process_group and is_torchelastic_launched (a world of one process).
+LAUNCHER_VARIABLES = ("WORLD_SIZE", "RANK", "TORCHELASTIC_RUN_ID")
+
+
+def launcher_variable(name: str) -> str | None:
+    """The launcher's value of ``name`` (one of ``LAUNCHER_VARIABLES``), read when asked, since
+    a launcher sets it for the process; None where it is not set."""
+    if name not in LAUNCHER_VARIABLES:
+        raise ValueError(f"launcher_variable: name must be one of {LAUNCHER_VARIABLES}, "
+                         f"got {name!r}")
+    return os.environ.get(name)
+

@@ -16,8 +16,8 @@ initialized...").
 from __future__ import annotations
 
 import enum
-import os
 
+from ..backend.settings import launcher_variable
 from ..backend.world import default_group, set_default_group
 
 __all__ = ["ReduceOp", "all_gather", "all_gather_into_tensor", "all_gather_object", "all_reduce",
@@ -72,12 +72,12 @@ def is_mpi_available() -> bool:
 
 
 def is_torchelastic_launched() -> bool:
-    return os.environ.get("TORCHELASTIC_RUN_ID") is not None
+    return launcher_variable("TORCHELASTIC_RUN_ID") is not None
 
 
 def _one(name, value, env):
     if value in (None, -1):
-        value = int(os.environ.get(env, 1 if name == "world_size" else 0))
+        value = int(launcher_variable(env) or (1 if name == "world_size" else 0))
     want = 1 if name == "world_size" else 0
     if value != want:
         raise RuntimeError(f"init_process_group: chainrule runs one process, so {name} must be "
