@@ -1,7 +1,7 @@
-"""Converters of running ops and ``atan2`` for ``chainrule.onnx.export``: ``cumprod``, ``cummax``
-and ``cummin`` (ONNX has only CumSum), written as one node per position along the axis, so the
-axis must keep its size (not a dynamic one); and ``atan2``, as ONNX's Atan of a ratio put in its
-quadrant (ONNX has no Atan2).
+"""Converters of running ops and ``atan2`` for ``chainrule.onnx.export``: ``cumprod``, ``cummax``,
+``cummin`` and ``logcumsumexp`` (ONNX has only CumSum), written as one node per position along
+the axis, so the axis must keep its size (not a dynamic one); and ``atan2``, as ONNX's Atan of a
+ratio put in its quadrant (ONNX has no Atan2).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import math
 
 from ..backend import numpy as np
 from ..ops.math import Atan2
-from ..ops.scan import CumProd, RunningExtreme
+from ..ops.scan import CumProd, LogCumSumExp, RunningExtreme
 from ._export_ops import _as_output_dtype, converts
 
 __all__: list[str] = []
@@ -41,6 +41,32 @@ def _running(g, x, axis, n, op_type):
 def _cumprod(g, s):
     axis, n = _static_length(s, "cumprod")
     return [_running(g, s.inputs[0], axis, n, "Mul")]
+
+
+@converts(LogCumSumExp)
+def _logcumsumexp(g, s):
+    """NumPy's running ``logaddexp`` (its formula, position by position): equal values give
+    ``a + log 2`` (infinities stay), others ``max + log1p(exp(-|a - b|))``, NaN spreading. A
+    ``log(cumsum(exp(x - max)))`` would be one CumSum but lose early values far below the max
+    (their exp underflows to 0, their log to -inf)."""
+    axis, n = _static_length(s, "logcumsumexp")
+    dtype = s.dtype
+    c = lambda v: g.scalar(v, dtype)  # noqa: E731
+    if n <= 1:
+        return [g.op("Identity", [s.inputs[0]])]
+    parts = g.op("Split", [s.inputs[0], g.ints([1] * n)], axis=axis, n_out=n)
+    out = [parts[0]]
+    for b in parts[1:]:
+        a = out[-1]
+        e = g.op("Exp", [g.op("Neg", [g.op("Abs", [g.op("Sub", [a, b])])])])
+        u = g.op("Add", [c(1), e])  # log1p(e) as log(u) * e / (u - 1), exact where u rounds
+        w = g.op("Sub", [u, c(1)])
+        log1p = g.op("Where", [g.op("Equal", [w, c(0)]), e,
+                               g.op("Div", [g.op("Mul", [g.op("Log", [u]), e]), w])])
+        apart = g.op("Add", [g.op("Max", [a, b]), log1p])
+        out.append(g.op("Where", [g.op("Equal", [a, b]), g.op("Add", [a, c(math.log(2))]),
+                                  apart]))
+    return [g.op("Concat", out, axis=axis)]
 
 
 @converts(RunningExtreme)
