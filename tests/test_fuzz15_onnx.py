@@ -245,14 +245,20 @@ def test_embedding_bag_of_a_2d_input_exports(mode, weighted, opset):
                                    atol=1e-6)
 
 
-def test_embedding_bag_with_offsets_or_padding_is_refused():
+def test_embedding_bag_with_fixed_offsets_or_padding_exports():
+    """These were refused; they export since the bags are recorded ops (test_fuzz15_onnx_bags)."""
     model = cr.nn.EmbeddingBag(10, 3, mode="sum", rng=np.random.default_rng(17))
     ids, offsets = np.array([1, 2, 4, 5, 4, 3]), np.array([0, 2, 2])
-    with pytest.raises(UnsupportedOperatorError):
-        export(lambda i: model(i, cr.tensor(offsets)), cr.tensor(ids))
+    fn = lambda i: model(i, cr.tensor(offsets))  # noqa: E731 - offsets fixed in the model
+    proto = export(fn, cr.tensor(ids), input_names=["ids"])
+    other = np.array([9, 0, 3, 3, 1, 7])
+    np.testing.assert_allclose(run(proto, {"ids": other})[0], fn(cr.tensor(other)).numpy(),
+                               rtol=1e-6)
     padded = cr.nn.EmbeddingBag(10, 3, mode="sum", padding_idx=0)
-    with pytest.raises(UnsupportedOperatorError):
-        export(padded, cr.tensor(np.array([[1, 0, 2], [0, 3, 4]])))
+    two_d = np.array([[1, 0, 2], [0, 3, 4]])
+    proto = export(padded, cr.tensor(two_d), input_names=["ids"])
+    np.testing.assert_allclose(run(proto, {"ids": two_d[::-1].copy()})[0],
+                               padded(cr.tensor(two_d[::-1].copy())).detach().numpy(), rtol=1e-6)
 
 
 # -- nn.ConvTranspose3d: one ConvTranspose node -------------------------------------------------

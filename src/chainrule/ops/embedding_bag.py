@@ -17,8 +17,10 @@ from __future__ import annotations
 import numbers
 
 from ..autograd.function import Function
+from ..autograd.mode import _trace_recorder
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._bag_record import recorded_bags
 from .shape import ScatterAdd, getitem, reshape
 
 __all__ = ["embedding_bag"]
@@ -98,8 +100,8 @@ def embedding_bag(input, weight, offsets=None, *, mode: str = "mean",  # noqa: A
     Returns:
         A Tensor ``(B, embedding_dim)``.
 
-    The bags (ids and offsets) are read when the op is called; a ``cr.trace`` of a model using it
-    keeps them fixed, so trace such models per batch or not at all.
+    While ``cr.trace`` or ``cr.onnx.export`` records a model, bags given by offsets or with a
+    ``padding_idx`` are computed from recorded ops of the ids and offsets (``_bag_record``).
 
     >>> import chainrule as cr
     >>> w = cr.tensor([[1.0, 0.0], [0.0, 1.0], [2.0, 2.0]])
@@ -143,6 +145,10 @@ def reduce_bags(input, weight, offsets, mode, per_sample_weights, include_last_o
     flat = ids.reshape(-1)
     if padding_idx is not None:
         padding_idx = _padding(padding_idx, n_rows)
+    if lookup is None and _trace_recorder.get() is not None and (
+            ids.ndim == 1 or padding_idx is not None):  # bags a recording must follow
+        return recorded_bags(input, ids, weight, offsets, mode, psw, include_last_offset,
+                             padding_idx, _bags)
     # Keep the ids inside a bag (and not the padding id); renumber the bags over what is kept.
     lengths = ends - starts
     bag = xp.repeat(xp.arange(len(starts)), lengths)
