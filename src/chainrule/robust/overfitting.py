@@ -10,6 +10,7 @@ drops sharply, stop and keep the weights of the last check before the drop.
 from __future__ import annotations
 
 import math
+import numbers
 
 from ..backend import asnumpy
 from ..train.callbacks import Callback
@@ -17,6 +18,33 @@ from ._core import check_eps, check_int
 from .evaluate import robust_accuracy
 
 __all__ = ["OverfittingCheck"]
+
+
+def check_state(state, settings: dict) -> None:
+    """Refuse a saved OverfittingCheck state of the wrong form, or of other settings."""
+    keys = {"settings", "best", "best_epoch", "collapsed_at", "weights"}
+    if not isinstance(state, dict) or set(state) != keys:
+        got = sorted(state) if isinstance(state, dict) else type(state).__name__
+        raise ValueError(f"OverfittingCheck: the checkpoint's state has entries {got}, expected "
+                         f"{sorted(keys)}")
+    if state["settings"] != settings:
+        raise ValueError(f"OverfittingCheck: the checkpoint's run checked with "
+                         f"{state['settings']}, this one with {settings}; resume with the run's "
+                         "own settings")
+    best = state["best"]
+    if isinstance(best, bool) or not isinstance(best, numbers.Real) or math.isnan(best):
+        raise ValueError(f"OverfittingCheck: the checkpoint's best accuracy is {best!r}, "
+                         "expected a number")
+    for field in ("best_epoch", "collapsed_at"):
+        value = state[field]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                                  or value < 0):
+            raise ValueError(f"OverfittingCheck: the checkpoint's {field} is {value!r}, "
+                             "expected None or an int >= 0")
+    weights = state["weights"]
+    if weights is not None and not isinstance(weights, dict):
+        raise ValueError(f"OverfittingCheck: the checkpoint's weights are a "
+                         f"{type(weights).__name__}, expected a dict of arrays or None")
 
 
 class OverfittingCheck(Callback):
@@ -39,7 +67,9 @@ class OverfittingCheck(Callback):
     Each epoch's logs and the Trainer's history get ``pgd_accuracy`` (the CSVLogger writes it to
     metrics.csv).
     ``collapsed_at`` is the epoch of the collapse (None: none) and ``best_epoch`` that of the
-    weights kept. A resumed run starts the watch afresh from its first epoch.
+    weights kept. Each ``fit`` starts the watch afresh; the Trainer's checkpoints keep its state
+    (``state_dict``: the best accuracy, its epoch and weights, the collapse), so a resumed run
+    compares with the saved run's best and a run that had collapsed stays stopped.
     """
 
     order = -5  # after the lr scheduler, before the CSVLogger and the checkpoint see the logs
@@ -55,7 +85,27 @@ class OverfittingCheck(Callback):
         self.steps = check_int(who, "steps", steps)
         self.drop = check_eps(who, drop, name="drop", positive=True)
         self.restore, self.seed = bool(restore), check_int(who, "seed", seed, low=0)
+        self.on_train_begin()
+
+    def on_train_begin(self, logs=None):
         self.best, self.best_epoch, self.collapsed_at, self._weights = -1.0, None, None, None
+
+    def _settings(self) -> dict:
+        return {"eps": self.eps, "steps": self.steps, "drop": self.drop,
+                "restore": self.restore, "seed": self.seed, "examples": len(self.x)}
+
+    def state_dict(self) -> dict:
+        """The watch so far: settings, best accuracy and epoch, collapse epoch, kept weights."""
+        return {"settings": self._settings(), "best": self.best, "best_epoch": self.best_epoch,
+                "collapsed_at": self.collapsed_at, "weights": self._weights}
+
+    def load_state_dict(self, state: dict) -> None:
+        """Continue a saved watch (a resume); one that had collapsed stops the run again."""
+        check_state(state, self._settings())
+        self.best, self.best_epoch = float(state["best"]), state["best_epoch"]
+        self.collapsed_at, self._weights = state["collapsed_at"], state["weights"]
+        if self.collapsed_at is not None and self.trainer is not None:
+            self.trainer.stop_training = True
 
     def accuracy(self, model) -> float:
         """The model's PGD accuracy on the check images (in eval mode; its mode is kept)."""
