@@ -20,20 +20,27 @@ _SMS = RemoteFile("SMSSpamCollection",
 
 
 def read_labelled_csv(path, *, label_column: int = 0, text_columns=(1, 2), delimiter: str = ",",
-                      label_map=None, label_offset: int = 0, quoting: int = csv.QUOTE_MINIMAL):
+                      label_map=None, label_offset: int = 0, quoting: int = csv.QUOTE_MINIMAL,
+                      columns: int | None = None, num_classes: int | None = None):
     """Read a CSV of labelled texts into ``(texts, labels)`` (a list of str and an int64 array).
 
     Text columns are joined with a space. ``label_map`` maps label strings to ints (else labels are
     parsed as ints and ``label_offset`` is subtracted, e.g. 1 for AG News's 1-based classes). Use
     ``quoting=csv.QUOTE_NONE`` for tab-separated files whose texts contain stray quote characters.
+    ``columns``: every row must have exactly this many fields (else at least enough for the
+    columns read), so that a stray delimiter cannot silently drop part of a text.
+    ``num_classes``: every label must lie in ``0 .. num_classes - 1``. A UTF-8 byte-order mark
+    at the start of the file is skipped.
 
     Raises:
-        ValueError: a row has too few columns or an unknown label, or the file is not UTF-8 or
-            not well-formed CSV (a quoted text cut off by a truncated file, which a lenient reader
-            would run on to the end of the file); the message names the file and line.
+        ValueError: a row has the wrong number of columns or an unknown or out-of-range label,
+            or the file is not UTF-8 or not well-formed CSV (a quoted text cut off by a truncated
+            file, which a lenient reader would run on to the end of the file); the message names
+            the file and line.
     """
     texts, labels = [], []
-    with open(path, newline="", encoding="utf-8") as f:
+    need = max(label_column, *text_columns) + 1
+    with open(path, newline="", encoding="utf-8-sig") as f:
         rows = csv.reader(f, delimiter=delimiter, quoting=quoting, strict=True)
         while True:
             try:
@@ -46,7 +53,8 @@ def read_labelled_csv(path, *, label_column: int = 0, text_columns=(1, 2), delim
             line = rows.line_num
             if not row:
                 continue
-            need = max(label_column, *text_columns) + 1
+            if columns is not None and len(row) != columns:
+                raise ValueError(f"{path}:{line}: expected {columns} columns, got {len(row)}")
             if len(row) < need:
                 raise ValueError(f"{path}:{line}: expected at least {need} columns, got {len(row)}")
             raw = row[label_column]
@@ -54,6 +62,9 @@ def read_labelled_csv(path, *, label_column: int = 0, text_columns=(1, 2), delim
                 label = label_map[raw] if label_map is not None else int(raw) - label_offset
             except (KeyError, ValueError):
                 raise ValueError(f"{path}:{line}: unknown label {raw!r}") from None
+            if num_classes is not None and not 0 <= label < num_classes:
+                raise ValueError(f"{path}:{line}: label {raw!r} is out of range: expected "
+                                 f"{label_offset} .. {num_classes - 1 + label_offset}")
             labels.append(label)
             texts.append(" ".join(row[c] for c in text_columns))
     return texts, np.asarray(labels, dtype=np.int64)
@@ -76,7 +87,8 @@ def ag_news(data_dir=None, *, download: bool = True, splits=("train", "test")):
         else:
             raise ValueError(f"ag_news: unknown split {split!r}; expected 'train' or 'test'")
         path = fetch("ag_news", [remote], data_dir, download_missing=download)[remote.name]
-        out[split] = read_labelled_csv(path, label_offset=1)
+        out[split] = read_labelled_csv(path, label_offset=1, columns=3,
+                                       num_classes=len(AG_NEWS_CLASSES))
     return out
 
 
@@ -88,5 +100,6 @@ def sms_spam(data_dir=None):
     """
     path = fetch("sms_spam", [_SMS], data_dir, download_missing=False)[_SMS.name]
     texts, labels = read_labelled_csv(path, text_columns=(1,), delimiter="\t",
-                                      label_map={"ham": 0, "spam": 1}, quoting=csv.QUOTE_NONE)
+                                      label_map={"ham": 0, "spam": 1}, quoting=csv.QUOTE_NONE,
+                                      columns=2)
     return texts, labels
