@@ -26,10 +26,10 @@ from ..autograd.inplace_record import change, refuse_trace, reshape_in_place
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
 from ..autograd.views import shares_memory
-from ..backend import device_of, get_array_module, to_device
-from ..backend.random import resolve_rng
+from ..backend import get_array_module
 from ._zero_d import scalar_dim
 from .activation_random import celu_, relu_, rrelu_, selu_, threshold_
+from .random_fills import cauchy_, exponential_, geometric_, log_normal_, random_
 from .select import _index_args
 from .shape import _one_axis
 from .torch_math import addcdiv, addcmul
@@ -168,78 +168,6 @@ def fill_diagonal_(self, fill_value, wrap: bool = False) -> Tensor:
     xp.fill_diagonal(mask, True, wrap=bool(wrap))
     return change(self, "fill_diagonal_", lambda x: x.masked_fill(Tensor(mask), fill_value),
                   (fill_value,))
-
-
-# ---- random fills: each draws from ``generator`` (a chainrule.Generator) or the default one
-
-def _draw(t, who, draws) -> Tensor:
-    values = to_device(draws.astype(t._data.dtype), device_of(t._data))
-    return change(t, who, lambda x: Tensor(values))
-
-
-def _positive(who, name, value):
-    if not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{who}: {name} must be a positive number, got {value!r}")
-
-
-def exponential_(self, lambd: float = 1.0, *, generator=None) -> Tensor:
-    """Fill with draws of the exponential distribution of rate ``lambd`` (mean ``1 / lambd``)."""
-    _positive("exponential_", "lambd", lambd)
-    rng = resolve_rng(generator, "exponential_")
-    return _draw(self, "exponential_", rng.exponential(1.0 / lambd, size=self._data.shape))
-
-
-def log_normal_(self, mean: float = 1.0, std: float = 2.0, *, generator=None) -> Tensor:
-    """Fill with ``exp(N(mean, std^2))`` draws."""
-    _positive("log_normal_", "std", std)
-    rng = resolve_rng(generator, "log_normal_")
-    return _draw(self, "log_normal_", rng.lognormal(mean, std, size=self._data.shape))
-
-
-def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *, generator=None) -> Tensor:
-    """Fill with draws of the Cauchy distribution at ``median`` with scale ``sigma``."""
-    _positive("cauchy_", "sigma", sigma)
-    rng = resolve_rng(generator, "cauchy_")
-    return _draw(self, "cauchy_", median + sigma * rng.standard_cauchy(size=self._data.shape))
-
-
-def geometric_(self, p, *, generator=None) -> Tensor:
-    """Fill with the number of Bernoulli(``p``) trials up to the first success (1, 2, ...)."""
-    if not isinstance(p, numbers.Real) or not 0 < p <= 1:
-        raise ValueError(f"geometric_: p must be in (0, 1], got {p!r}")
-    rng = resolve_rng(generator, "geometric_")
-    return _draw(self, "geometric_", rng.geometric(p, size=self._data.shape))
-
-
-def _random_top(a) -> int:
-    """One past the largest value ``random_()`` draws into the array ``a``: every integer of a
-    float dtype's mantissa, every value of an integer dtype."""
-    if a.dtype.kind == "b":
-        return 2
-    if a.dtype.kind == "f":
-        return 2 ** {2: 11, 4: 24, 8: 53}[a.dtype.itemsize] + 1
-    return int(get_array_module(a).iinfo(a.dtype).max) + 1
-
-
-def random_(self, *args, generator=None, **kwargs) -> Tensor:
-    """Fill with integers drawn uniformly from ``[from, to - 1]``: ``random_(to)``,
-    ``random_(from, to)`` (or ``**{"from": a, "to": b}``); with neither, from 0 to the largest
-    integer the dtype holds exactly (2**24 for float32, 2**53 for float64)."""
-    unknown = set(kwargs) - {"from", "to"}
-    if unknown or len(args) > 2:
-        raise TypeError(f"random_: takes (to), (from, to) or from=/to=, got {len(args)} "
-                        f"positional arguments and {sorted(kwargs)}")
-    low, high = (0, args[0]) if len(args) == 1 else (args + (0, None))[:2]
-    low, high = kwargs.get("from", low), kwargs.get("to", high)
-    if high is None:
-        high = _random_top(self._data)
-    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in (low, high)):
-        raise TypeError(f"random_: from and to must be ints, got {low!r} and {high!r}")
-    if low >= high:
-        raise ValueError(f"random_: expects 'from' to be less than 'to', got from={low} >= "
-                         f"to={high}")
-    rng = resolve_rng(generator, "random_")
-    return _draw(self, "random_", rng.integers(low, high, size=self._data.shape, dtype="int64"))
 
 
 # ---- shape: a metadata change, recorded as the view op for a tensor in a graph

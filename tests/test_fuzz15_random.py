@@ -1,0 +1,94 @@
+"""Fuzz wave 15: the random-number API against PyTorch 2.13 (CPU). chainrule's streams are
+NumPy's (PCG64), so values differ from PyTorch's by design: compared are dtypes, shapes,
+error-vs-no-error, ranges, reproducibility and seeded statistics.
+
+What this wave found (each fixed):
+
+* ``random_(from, to)`` drew in int64 and cast, so a range the dtype cannot hold wrapped around
+  silently: ``uint8.random_(-3, 5)`` wrote 253..255, ``int8.random_(0, 300)`` negative values,
+  ``bool.random_(5)`` True/False; PyTorch raises "from/to - 1 is out of bounds for <dtype>".
+* ``exponential_``, ``cauchy_`` and ``log_normal_`` filled an integer or bool tensor with the
+  draws truncated (mostly zeros, or all True); PyTorch refuses a non-floating dtype.
+  ``geometric_(1)`` was accepted (PyTorch: p in (0, 1)).
+"""
+
+import warnings
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+DTYPES = ["float16", "float32", "float64", "int8", "uint8", "int16", "int32", "int64", "bool"]
+
+
+def _outcome(lib, dt, fill):
+    t = lib.zeros(6, 5, dtype=getattr(lib, dt))
+    try:
+        out = fill(lib, t)
+    except (RuntimeError, TypeError, ValueError, NotImplementedError) as e:
+        return e
+    assert out is t
+    return out
+
+
+def _same_outcome(dt, fill, label):
+    t_out, c_out = _outcome(torch, dt, fill), _outcome(cr, dt, fill)
+    if isinstance(t_out, Exception):
+        assert isinstance(c_out, Exception), f"{label} {dt}: torch raised {t_out!r}, chainrule " \
+            f"computed {c_out}"
+        return None
+    assert not isinstance(c_out, Exception), f"{label} {dt}: torch computed, chainrule raised " \
+        f"{c_out!r}"
+    assert str(c_out.dtype) == str(t_out.dtype).replace("torch.", "")
+    assert tuple(c_out.shape) == tuple(t_out.shape)
+    return c_out.numpy()
+
+
+RANGES = [(), (5,), (-3, 5), (0, 300), (0, 2**31), (0, 2**63 - 1), (-1, 2), (0, 3), (0, 2),
+          (-128, 128), (-129, 0), (0, 256), (0, 257), (-2**31, 2**31), (-2**31 - 1, 0),
+          (-2**63, 0), (0, 65505), (-65504, 65505), (0, 65506)]
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("rng_args", RANGES, ids=str)
+def test_random_range_per_dtype(dt, rng_args):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # PyTorch warns of a float range beyond the mantissa
+        got = _same_outcome(dt, lambda L, t: t.random_(*rng_args), f"random_{rng_args}")
+    if got is not None and len(rng_args) == 2:  # the draws lie in [from, to - 1], unwrapped
+        lo, hi = rng_args
+        assert got.min() >= lo and got.max() <= hi - 1, (dt, rng_args, got.min(), got.max())
+
+
+FILLS = {
+    "exponential_": lambda L, t: t.exponential_(),
+    "exponential_(2)": lambda L, t: t.exponential_(2.0),
+    "cauchy_": lambda L, t: t.cauchy_(),
+    "log_normal_": lambda L, t: t.log_normal_(),
+    "geometric_(0.3)": lambda L, t: t.geometric_(0.3),
+    "geometric_(1)": lambda L, t: t.geometric_(1),
+    "geometric_(0)": lambda L, t: t.geometric_(0),
+    "exponential_(-1)": lambda L, t: t.exponential_(-1.0),
+    "cauchy_(0, 0)": lambda L, t: t.cauchy_(0.0, 0.0),
+}
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("name", list(FILLS))
+def test_continuous_fills_dtype_and_errors(dt, name):
+    got = _same_outcome(dt, FILLS[name], name)
+    if got is not None and name.startswith("geometric_"):
+        assert got.min() >= 1
+    if got is not None and name.startswith("exponential_"):
+        assert got.min() >= 0
+
+
+def test_random_generator_keyword_reproduces():
+    for fill in ("random_", "exponential_", "cauchy_", "log_normal_"):
+        a, b = cr.zeros(50), cr.zeros(50)
+        getattr(a, fill)(generator=cr.Generator().manual_seed(7))
+        getattr(b, fill)(generator=cr.Generator().manual_seed(7))
+        assert np.array_equal(a.numpy(), b.numpy()), fill
