@@ -51,6 +51,20 @@ def _ranks(values):
     return ranks
 
 
+def _scores(who: str, name: str, values):
+    """``values`` as a flat float64 array, non-empty and free of NaN (which no threshold orders:
+    sorted last, a NaN would count as the highest score and bias the result silently)."""
+    xp = get_array_module(values)
+    flat = xp.asarray(values, dtype="float64").ravel()
+    if len(flat) == 0:
+        raise ValueError(f"{who}: {name} must be non-empty, got no scores")
+    bad = int(xp.isnan(flat).sum())
+    if bad:
+        raise ValueError(f"{who}: {name} holds NaN scores ({bad} of {len(flat)}); a score must "
+                         "be a number (+-inf allowed)")
+    return flat
+
+
 def auroc(scores_in, scores_out) -> float:
     """Area under the ROC curve for telling ``scores_in`` (positives) from ``scores_out``.
 
@@ -61,10 +75,7 @@ def auroc(scores_in, scores_out) -> float:
     0.8333333333333334
     """
     xp = get_array_module(scores_in)
-    a = xp.asarray(scores_in, dtype="float64").ravel()
-    b = xp.asarray(scores_out, dtype="float64").ravel()
-    if len(a) == 0 or len(b) == 0:
-        raise ValueError(f"auroc: both score sets must be non-empty, got {len(a)} and {len(b)}")
+    a, b = _scores("auroc", "scores_in", scores_in), _scores("auroc", "scores_out", scores_out)
     ranks = _ranks(xp.concatenate([a, b]))
     u = ranks[:len(a)].sum() - len(a) * (len(a) + 1) / 2
     return float(u / (len(a) * len(b)))
@@ -80,12 +91,10 @@ def fpr_at_tpr(scores_in, scores_out, tpr: float = 0.95) -> float:
     0.3333333333333333
     """
     xp = get_array_module(scores_in)
-    if not (isinstance(tpr, (int, float)) and 0 < tpr <= 1):
+    if isinstance(tpr, bool) or not (isinstance(tpr, (int, float)) and 0 < tpr <= 1):
         raise ValueError(f"fpr_at_tpr: tpr must be in (0, 1], got {tpr!r}")
-    a = xp.sort(xp.asarray(scores_in, dtype="float64").ravel())[::-1]
-    b = xp.asarray(scores_out, dtype="float64").ravel()
-    if len(a) == 0 or len(b) == 0:
-        raise ValueError("fpr_at_tpr: both score sets must be non-empty")
+    a = xp.sort(_scores("fpr_at_tpr", "scores_in", scores_in))[::-1]
+    b = _scores("fpr_at_tpr", "scores_out", scores_out)
     keep = math.ceil(round(tpr * len(a), 9))  # accept at least this many positives
     threshold = a[max(keep, 1) - 1]
     return float((b >= threshold).mean())
