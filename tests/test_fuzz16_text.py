@@ -1,0 +1,144 @@
+"""Wave 16, text: bags of n-grams against scikit-learn, Zhang's quantization against the paper.
+
+1. ``TfidfFeatures`` against ``sklearn.feature_extraction.text.TfidfVectorizer`` given the same
+   token pattern and n-gram range, on seeded random corpora with unicode words, inner apostrophes,
+   empty and punctuation-only texts: the same n-grams, idf and TF-IDF matrix (also of texts the
+   features were not fitted on, with words they never saw). ``max_size`` keeps what scikit-learn's
+   ``max_features`` keeps wherever the cut does not fall between n-grams of equal count (there
+   scikit-learn's order is that of an unstable argsort; chainrule's is alphabetical).
+   ``min_count`` counts occurrences, not documents (scikit-learn's ``min_df``), so it is checked
+   against a count, with scikit-learn given the vocabulary.
+2. ``quantize`` against a plain re-implementation of the paper's definition.
+"""
+
+from collections import Counter
+
+import numpy as np
+import pytest
+
+from chainrule.data.ngrams import TOKEN_PATTERN, TfidfFeatures
+from chainrule.data.text import ALPHABET, quantize
+
+text_mod = pytest.importorskip("sklearn.feature_extraction.text")
+
+WORDS = ["a", "b", "cat", "Dog", "don't", "ÉCOLE", "école", "naïve", "日本", "x_y", "42", "it's",
+         "ß", "İstanbul", "ΣΑΣ", "'", "!!", "...", "_", "don''t", "o'", "'tis", "Ünïcode"]
+SEPS = [" ", "  ", ", ", "!", ".\n", "\t", " - ", "\u00a0"]
+
+
+def _corpus(rng, most=10):
+    docs = []
+    for _ in range(int(rng.integers(1, most))):
+        k = int(rng.integers(0, 9))
+        docs.append("".join(WORDS[rng.integers(len(WORDS))] + SEPS[rng.integers(len(SEPS))]
+                            for _ in range(k)))
+    docs.append(["", "?!. ...", "'"][int(rng.integers(3))])  # empty / punctuation-only
+    return docs
+
+
+def _dense(features, texts, vocab):
+    cols = [features.vocabulary.index[t] for t in vocab]
+    return features.transform(texts).to_dense(features.n_features)[:, cols]
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_tfidf_matches_sklearn_vocabulary_idf_and_matrix(seed):
+    rng = np.random.default_rng(seed)
+    docs, other = _corpus(rng), _corpus(rng)
+    n = int(rng.integers(1, 4))
+    ours = TfidfFeatures(n).fit(docs)
+    sk = text_mod.TfidfVectorizer(token_pattern=TOKEN_PATTERN, ngram_range=(1, n))
+    if len(ours.vocabulary) == 1:  # nothing but punctuation: scikit-learn refuses
+        with pytest.raises(ValueError, match="empty vocabulary"):
+            sk.fit(docs)
+        return
+    x = sk.fit_transform(docs).toarray()
+    vocab = sorted(sk.vocabulary_, key=sk.vocabulary_.get)
+    assert sorted(ours.vocabulary.tokens[1:]) == sorted(vocab)
+    assert ours.idf[0] == 0
+    np.testing.assert_allclose(ours.idf[[ours.vocabulary.index[t] for t in vocab]], sk.idf_,
+                               rtol=1e-15)
+    for texts, want in ((docs, x), (other, sk.transform(other).toarray())):
+        got = _dense(ours, texts, vocab)
+        assert got.dtype == np.float32
+        np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-7)
+    analyzer = sk.build_analyzer()
+    for d in docs:
+        assert Counter(ours.grams(d)) == Counter(analyzer(d))
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_max_size_keeps_what_max_features_keeps_when_no_tie_at_the_cut(seed):
+    rng = np.random.default_rng(100 + seed)
+    docs, n, size = _corpus(rng, 14), int(rng.integers(1, 4)), int(rng.integers(1, 25))
+    counts = Counter(g for d in docs for g in TfidfFeatures(n).grams(d))
+    order = sorted(counts, key=lambda t: (-counts[t], t))
+    ours = TfidfFeatures(n, max_size=size).fit(docs)
+    assert ours.vocabulary.tokens[1:] == order[:size]  # most frequent first, ties alphabetical
+    if not order or (len(order) > size and counts[order[size - 1]] == counts[order[size]]):
+        return  # scikit-learn breaks this tie in an unstable argsort's order
+    sk = text_mod.TfidfVectorizer(token_pattern=TOKEN_PATTERN, ngram_range=(1, n),
+                                  max_features=size)
+    x = sk.fit_transform(docs).toarray()
+    vocab = sorted(sk.vocabulary_, key=sk.vocabulary_.get)
+    assert sorted(vocab) == sorted(order[:size])
+    np.testing.assert_allclose(_dense(ours, docs, vocab), x, rtol=1e-6, atol=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_min_count_counts_occurrences_and_weights_match_sklearn(seed):
+    rng = np.random.default_rng(200 + seed)
+    docs, other = _corpus(rng), _corpus(rng)
+    n, least = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    ours = TfidfFeatures(n, min_count=least).fit(docs)
+    counts = Counter(g for d in docs for g in ours.grams(d))
+    assert set(ours.vocabulary.tokens[1:]) == {t for t, c in counts.items() if c >= least}
+    vocab = ours.vocabulary.tokens[1:]
+    if not vocab:
+        return
+    sk = text_mod.TfidfVectorizer(token_pattern=TOKEN_PATTERN, ngram_range=(1, n),
+                                  vocabulary=vocab).fit(docs)
+    np.testing.assert_allclose(ours.idf[1:], sk.idf_, rtol=1e-15)
+    np.testing.assert_allclose(_dense(ours, other, vocab), sk.transform(other).toarray(),
+                               rtol=1e-6, atol=1e-7)
+    again = TfidfFeatures.from_dict(ours.to_dict())
+    np.testing.assert_array_equal(again.transform(other).to_dense(ours.n_features),
+                                  ours.transform(other).to_dense(ours.n_features))
+
+
+PAPER = "abcdefghijklmnopqrstuvwxyz0123456789-,;.!?:'\"/\\|_@#$%^&*~`+-=<>()[]{}"
+
+
+def _paper_quantize(text, length):
+    # the paper: lower case, one-hot over its 70 characters ("-" listed twice: the first counts)
+    # and the new line, unknown characters all zero, the first `length` characters read backward,
+    # the rest of the frame zero
+    frame = np.zeros((70, length), np.float32)
+    chars = PAPER + "\n"
+    for j, c in enumerate(reversed(text.lower()[:length])):
+        if c in chars:
+            frame[chars.index(c), j] = 1
+    return frame
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_quantize_is_the_papers_definition(seed):
+    assert ALPHABET == PAPER + "\n"
+    rng = np.random.default_rng(300 + seed)
+    pool = list(ALPHABET) + list(ALPHABET.upper()) + ["İ", "é", "\r", "\t", " ", "日", "ß", "Σ",
+                                                      "\u0307", "ﬁ", "\u212a"]
+    texts = ["".join(pool[i] for i in rng.integers(0, len(pool), int(rng.integers(0, 60))))
+             for _ in range(int(rng.integers(1, 5)))]
+    length = int(rng.integers(1, 70))
+    got = quantize(texts, length=length)
+    assert got.shape == (len(texts), 70, length) and got.dtype == np.float32
+    np.testing.assert_array_equal(got, np.stack([_paper_quantize(t, length) for t in texts]))
+    assert not got[:, PAPER.rindex("-")].any()  # the second "-" row is never set
+
+
+def test_quantize_paper_length_reads_the_first_1014_characters_backward():
+    text = "a" * 1013 + "bc"
+    frame = quantize([text])[0]
+    assert frame.shape == (70, 1014)
+    assert frame[:, 0].argmax() == 1 and frame[0, 1:].all()  # "b" (1014th) first, then the a's
+    assert not frame[2].any()  # "c" is past the 1,014 characters read
