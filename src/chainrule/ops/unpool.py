@@ -14,6 +14,7 @@ import math
 import operator
 
 from ..autograd.function import Function
+from ..autograd.mode import _trace_recorder
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._pool_index import max_pool_indices
@@ -64,6 +65,8 @@ def dilated_max_pool(op, nd, x, kernel_size, stride, padding, dilation, ceil_mod
     if empty:
         low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
         y = where(Tensor(found), y, Tensor(xp.full(y.shape, low, dtype=x.dtype)))
+    if _trace_recorder.get() is not None:  # indices a replay (or an ONNX file) computes again
+        idx = max_pool_indices(x, kernel, stride, padding, tuple(out), dilation)
     return y, idx
 
 
