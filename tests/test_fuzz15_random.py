@@ -10,6 +10,9 @@ What this wave found (each fixed):
 * ``exponential_``, ``cauchy_`` and ``log_normal_`` filled an integer or bool tensor with the
   draws truncated (mostly zeros, or all True); PyTorch refuses a non-floating dtype.
   ``geometric_(1)`` was accepted (PyTorch: p in (0, 1)).
+* ``Tensor.normal_`` and ``Tensor.uniform_`` filled an integer tensor with truncated draws
+  (``uniform_()`` gave zeros) where PyTorch refuses, and a complex tensor with a zero imaginary
+  part where PyTorch draws both parts (normal: each part N(mean, std^2 / 2)).
 """
 
 import warnings
@@ -92,3 +95,34 @@ def test_random_generator_keyword_reproduces():
         getattr(a, fill)(generator=cr.Generator().manual_seed(7))
         getattr(b, fill)(generator=cr.Generator().manual_seed(7))
         assert np.array_equal(a.numpy(), b.numpy()), fill
+
+
+NORMAL_UNIFORM = {
+    "normal_": lambda L, t: t.normal_(), "normal_(1, 0)": lambda L, t: t.normal_(1.0, 0.0),
+    "normal_(0, -1)": lambda L, t: t.normal_(0.0, -1.0), "uniform_": lambda L, t: t.uniform_(),
+    "uniform_(-2, 3)": lambda L, t: t.uniform_(-2.0, 3.0),
+    "uniform_(2, 1)": lambda L, t: t.uniform_(2.0, 1.0),
+}
+
+
+@pytest.mark.parametrize("dt", DTYPES + ["complex64", "complex128"])
+@pytest.mark.parametrize("name", list(NORMAL_UNIFORM))
+def test_normal_uniform_dtypes(dt, name):
+    """An integer or bool tensor is refused (it kept the draws truncated: uniform_() gave zeros)."""
+    _same_outcome(dt, NORMAL_UNIFORM[name], name)
+
+
+@pytest.mark.parametrize("dt", ["complex64", "complex128"])
+def test_complex_normal_uniform_fill_both_parts(dt):
+    """Complex normal_/uniform_ left the imaginary part 0; PyTorch draws each part (normal: each
+    part N(mean, std^2 / 2))."""
+    gen = cr.Generator().manual_seed(3)
+    n = 200_000
+    z = cr.zeros(n, dtype=getattr(cr, dt)).normal_(1.0, 2.0, generator=gen).numpy()
+    for part in (z.real, z.imag):  # mean 1, variance 2; bounds: 6 standard errors
+        assert abs(part.mean() - 1.0) < 6 * (2.0 / n) ** 0.5
+        assert abs(part.var() - 2.0) < 6 * 2.0 * (2.0 / n) ** 0.5
+    u = cr.zeros(n, dtype=getattr(cr, dt)).uniform_(2.0, 4.0, generator=gen).numpy()
+    for part in (u.real, u.imag):  # U(2, 4): mean 3, variance 1/3
+        assert part.min() >= 2.0 and part.max() <= 4.0
+        assert abs(part.mean() - 3.0) < 6 * (1 / 3 / n) ** 0.5

@@ -24,7 +24,7 @@ import numbers
 
 from ..backend import device_of, get_array_module, to_device
 from ..backend.dtypes import check_fill, uint8_as_mask
-from ..backend.random import resolve_rng
+from ..backend.random import fill_draws
 from .inplace_record import change, needs_record, record_write, refuse_trace
 from .mode import _grad_enabled
 from .promotion import check_in_place, dense_beside_sparse, result_type, true_divide_dtype
@@ -328,19 +328,17 @@ def _pick(op, rng, generator):
 
 
 def normal_(self, mean: float = 0.0, std: float = 1.0, *, rng=None, generator=None) -> Tensor:
-    """Fill with samples of N(mean, std^2) from ``rng`` (or ``generator``) or the default one."""
-    draw = resolve_rng(_pick("normal_", rng, generator), "normal_").normal(mean, std,
-                                                                          size=self.shape)
-
-    return _fill_with(self, "normal_", draw)
+    """Fill with samples of N(mean, std^2) from ``rng`` (or ``generator``) or the default one
+    (complex: each part N(mean, std^2 / 2); an integer tensor is refused, as in PyTorch)."""
+    return _fill_with(self, "normal_", fill_draws("normal_", _pick("normal_", rng, generator),
+                                                  self._data.dtype, self.shape, mean, std))
 
 
 def uniform_(self, a: float = 0.0, b: float = 1.0, *, rng=None, generator=None) -> Tensor:
-    """Fill with samples of U(a, b) from ``rng`` (or ``generator``) or the default one."""
-    draw = resolve_rng(_pick("uniform_", rng, generator), "uniform_").uniform(a, b,
-                                                                             size=self.shape)
-
-    return _fill_with(self, "uniform_", draw)
+    """Fill with samples of U(a, b) from ``rng`` (or ``generator``) or the default one (complex:
+    each part; an integer tensor is refused, as in PyTorch)."""
+    return _fill_with(self, "uniform_", fill_draws("uniform_", _pick("uniform_", rng, generator),
+                                                   self._data.dtype, self.shape, a, b))
 
 
 def _fill_with(t: Tensor, who: str, draw) -> Tensor:

@@ -20,8 +20,8 @@ from contextvars import ContextVar
 
 import numpy
 
-__all__ = ["Generator", "default_generator", "generator_scope", "initial_seed", "manual_seed",
-           "note_draw", "resolve_rng", "seed", "watch_draws"]
+__all__ = ["Generator", "default_generator", "fill_draws", "generator_scope", "initial_seed",
+           "manual_seed", "note_draw", "resolve_rng", "seed", "watch_draws"]
 
 _state = {"generator": numpy.random.default_rng(), "seed": None}
 
@@ -164,3 +164,23 @@ def resolve_rng(rng, who: str) -> numpy.random.Generator:
     if _watchers.get():
         note_draw(rng)
     return rng
+
+
+def fill_draws(who: str, rng, dtype, shape, a, b) -> numpy.ndarray:
+    """What ``Tensor.normal_(a, b)`` (mean, std) or ``Tensor.uniform_(a, b)`` writes into a
+    tensor of ``dtype``, as PyTorch: a floating-point dtype, or a complex one whose real and
+    imaginary parts are drawn apart (normal: each part std ``b / sqrt(2)``, so that the complex
+    variance is ``b**2``). An integer or bool tensor is refused (its draws would be truncated).
+    """
+    dtype = numpy.dtype(dtype)
+    if dtype.kind not in "fc":
+        raise TypeError(f"{who}: fills only a floating-point or complex tensor, got dtype "
+                        f"{dtype}")
+    gen = resolve_rng(rng, who)
+    normal = who == "normal_"
+    scale = b / 2 ** 0.5 if normal and dtype.kind == "c" else b
+
+    def part():
+        return gen.normal(a, scale, size=shape) if normal else gen.uniform(a, b, size=shape)
+
+    return part() + 1j * part() if dtype.kind == "c" else part()
