@@ -142,3 +142,22 @@ def test_quantize_paper_length_reads_the_first_1014_characters_backward():
     assert frame.shape == (70, 1014)
     assert frame[:, 0].argmax() == 1 and frame[0, 1:].all()  # "b" (1014th) first, then the a's
     assert not frame[2].any()  # "c" is past the 1,014 characters read
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_training_encodings_are_quantize_and_the_character_ids(seed):
+    # char_cnn trains on one_hot_frames(zhang_positions(...)), lstm_text on padded_characters
+    from chainrule.data.sequences import one_hot_frames, padded_characters, zhang_positions
+
+    rng = np.random.default_rng(400 + seed)
+    pool = list(ALPHABET) + list(ALPHABET.upper()) + ["İ", "é", "\t", " ", "日"]
+    texts = ["".join(pool[i] for i in rng.integers(0, len(pool), int(rng.integers(0, 50))))
+             for _ in range(6)]
+    length = int(rng.integers(1, 60))
+    np.testing.assert_array_equal(one_hot_frames(zhang_positions(texts, length)),
+                                  quantize(texts, length=length))
+    ids = padded_characters(texts, length)
+    for row, text in zip(ids, texts):
+        head = text.lower()[:length]
+        want = [2 + ALPHABET.index(c) if c in ALPHABET else 1 for c in head]
+        assert row.tolist() == want + [0] * (ids.shape[1] - len(want))
