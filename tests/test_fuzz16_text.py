@@ -161,3 +161,17 @@ def test_training_encodings_are_quantize_and_the_character_ids(seed):
         head = text.lower()[:length]
         want = [2 + ALPHABET.index(c) if c in ALPHABET else 1 for c in head]
         assert row.tolist() == want + [0] * (ids.shape[1] - len(want))
+
+
+def test_tfidf_settings_are_checked_at_construction_and_numpy_ints_save(tmp_path):
+    # before: min_count / max_size were only checked at fit, and a NumPy int (a grid search's
+    # np.arange) was kept as it was, so save() of the fitted features failed with a TypeError
+    for bad in (dict(min_count=0), dict(max_size=0), dict(min_count=1.5), dict(max_size=True)):
+        name = next(iter(bad))
+        with pytest.raises(ValueError, match=f"TfidfFeatures: {name} must be a positive int"):
+            TfidfFeatures(2, **bad)
+    f = TfidfFeatures(np.int64(2), min_count=np.int64(1), max_size=np.int32(3))
+    f.fit(["a b a", "b c"]).save(tmp_path / "f.json")
+    g = TfidfFeatures.load(tmp_path / "f.json")
+    assert (g.ngram_range, g.min_count, g.max_size) == (2, 1, 3)
+    assert g.vocabulary.tokens == f.vocabulary.tokens

@@ -184,8 +184,10 @@ class TfidfFeatures:
     def __init__(self, ngram_range: int = 2, *, min_count: int = 1,
                  max_size: int | None = None, weighting: str = "tfidf"):
         self.ngram_range = _positive("TfidfFeatures", "ngram_range", ngram_range)
-        self.min_count = min_count
-        self.max_size = max_size
+        # checked (and made plain ints, which JSON can write) here, not first at fit
+        self.min_count = _positive("TfidfFeatures", "min_count", min_count)
+        self.max_size = None if max_size is None else _positive("TfidfFeatures", "max_size",
+                                                                max_size)
         if weighting not in WEIGHTINGS:
             raise ValueError(f"TfidfFeatures: weighting must be one of {WEIGHTINGS}, got "
                              f"{weighting!r}")
