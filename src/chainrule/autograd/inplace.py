@@ -29,7 +29,7 @@ from .inplace_record import change, needs_record, record_write, refuse_trace
 from .mode import _grad_enabled
 from .promotion import check_in_place, dense_beside_sparse, result_type, true_divide_dtype
 from .tensor import Tensor
-from .views import parameter_view_alias, refresh_copies
+from .views import memory_owner, parameter_view_alias, refresh_copies
 from .write import put
 
 __all__ = ["drop_empty_ellipsis", "ints_first", "mark_changed", "writable_array"]
@@ -88,9 +88,9 @@ def mark_changed(t: Tensor) -> None:
     """Count an unrecorded in-place change of ``t`` (and so of the tensors it shares its count
     with).
 
-    Where ``t`` (or the tensor it is a ``.data``/``detach()`` alias of) is an op's output whose
-    version is the one the op made, and the op's backward does not read its output
-    (``Function.reads_output``: a matmul, a product), the op's node takes the new version as
+    Where ``t`` (or what it is a ``.data``/``detach()`` alias of, or a ``no_grad`` view of:
+    ``y[0].add_(1)``) is an op's output at the version the op made, and the op's backward does
+    not read its output (``Function.reads_output``: a matmul, a product), the node takes it as
     the one it made, through the views between them: PyTorch's gradient is then unaffected, and
     the ops that read the changed values read them as they are (``scores.data.masked_fill_(mask,
     -inf)`` before a softmax, as older attention code writes it). A node that read the values
@@ -100,6 +100,7 @@ def mark_changed(t: Tensor) -> None:
     t._mark_changed()
     refresh_copies(t)  # a copy made where PyTorch views (views.track_copy) shows the change
     cur = t if t._ctx is not None else _base_of(t)
+    cur = memory_owner(t) if cur is None else cur  # a view made under no_grad: its owner
     while cur is not None and cur._ctx is not None and cur._counter is t._counter:
         node, k = cur._ctx, cur._out_idx
         made = getattr(node, "_out_versions", None)

@@ -175,8 +175,7 @@ def parameter_view_alias(t, arr, who: str):
     Parameter's array is read-only only so that raw NumPy writes, which nothing counts, fail.
     None where ``t`` is no such view. A view made while nothing was recorded, of a Parameter
     that requires grad, changed while gradients are recorded: PyTorch's RuntimeError."""
-    refs = getattr(t, "_views", None)
-    owner = None if refs is None or refs.owner is None else refs.owner()
+    owner = memory_owner(t)
     while owner is not None and owner._writable() is owner._data:  # a detach() of it
         ref = getattr(owner, "_base", None)
         owner = None if ref is None else ref()
@@ -193,3 +192,12 @@ def parameter_view_alias(t, arr, who: str):
     alias = arr.view()
     alias.flags.writeable = True
     return alias
+
+
+def memory_owner(t):
+    """The live tensor whose memory ``t``, an op's view, shows and whose count of in-place
+    changes it shares (the owner its list of views names); None where there is none."""
+    refs = getattr(t, "_views", None)
+    owner = None if refs is None or refs.owner is None else refs.owner()
+    return owner if owner is not None and owner._counter is t._counter else None
+
