@@ -13,6 +13,8 @@ What this wave found (each fixed):
 * ``Tensor.normal_`` and ``Tensor.uniform_`` filled an integer tensor with truncated draws
   (``uniform_()`` gave zeros) where PyTorch refuses, and a complex tensor with a zero imaginary
   part where PyTorch draws both parts (normal: each part N(mean, std^2 / 2)).
+* ``bernoulli_(p_tensor)`` refused an integer or bool tensor (PyTorch fills it) and a ``p`` that
+  broadcasts to the tensor's shape (PyTorch expands it).
 """
 
 import warnings
@@ -126,3 +128,33 @@ def test_complex_normal_uniform_fill_both_parts(dt):
     for part in (u.real, u.imag):  # U(2, 4): mean 3, variance 1/3
         assert part.min() >= 2.0 and part.max() <= 4.0
         assert abs(part.mean() - 3.0) < 6 * (1 / 3 / n) ** 0.5
+
+
+BERNOULLI = {
+    "()": lambda L, t: t.bernoulli_(), "(0.3)": lambda L, t: t.bernoulli_(0.3),
+    "(1.5)": lambda L, t: t.bernoulli_(1.5), "(-0.1)": lambda L, t: t.bernoulli_(-0.1),
+    "(p full)": lambda L, t: t.bernoulli_(L.full((6, 5), 0.3)),
+    "(p row)": lambda L, t: t.bernoulli_(L.full((5,), 0.3, dtype=L.float32)),
+    "(p col)": lambda L, t: t.bernoulli_(L.full((6, 1), 0.7, dtype=L.float64)),
+    "(p bad shape)": lambda L, t: t.bernoulli_(L.full((4,), 0.3)),
+    "(p too big)": lambda L, t: t.bernoulli_(L.full((2, 6, 5), 0.3)),
+    "(p 1.5)": lambda L, t: t.bernoulli_(L.full((5,), 1.5)),
+    "(p gen)": lambda L, t: t.bernoulli_(L.full((5,), 0.5), generator=L.Generator()),
+}
+
+
+@pytest.mark.parametrize("dt", DTYPES)
+@pytest.mark.parametrize("name", list(BERNOULLI))
+def test_bernoulli_fill_dtypes_and_broadcast(dt, name):
+    got = _same_outcome(dt, BERNOULLI[name], f"bernoulli_{name}")
+    if got is not None:
+        assert set(np.unique(got.astype(float))) <= {0.0, 1.0}
+
+
+def test_bernoulli_fill_statistics_per_column():
+    n = 100_000
+    p = cr.tensor([0.0, 0.1, 0.5, 0.9, 1.0])
+    t = cr.zeros(n, 5, dtype=cr.int64).bernoulli_(p, generator=cr.Generator().manual_seed(0))
+    freq = t.numpy().mean(axis=0)
+    bound = 6 * np.sqrt(p.numpy() * (1 - p.numpy()) / n)
+    assert np.all(np.abs(freq - p.numpy()) <= bound + 1e-12), freq

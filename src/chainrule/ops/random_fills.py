@@ -1,8 +1,9 @@
 """The in-place random fills of a tensor (``exponential_``, ``log_normal_``, ``cauchy_``,
-``geometric_``, ``random_``), each drawing from ``generator`` (a chainrule.Generator) or the
-default one, with PyTorch's checks of the tensor's dtype and of the arguments: a continuous
-distribution fills only a floating-point tensor (an integer one would keep the draws truncated),
-and ``random_(from, to)`` refuses a range the dtype cannot hold (a cast would wrap it around).
+``geometric_``, ``random_``, the values of ``bernoulli_``), each drawing from ``generator`` (a
+chainrule.Generator) or the default one, with PyTorch's checks of the tensor's dtype and of the
+arguments: a continuous distribution fills only a floating-point tensor (an integer one would
+keep the draws truncated), and ``random_(from, to)`` refuses a range the dtype cannot hold (a
+cast would wrap it around).
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import numbers
 
 from ..autograd.inplace_record import change
 from ..autograd.tensor import Tensor
-from ..backend import device_of, get_array_module, to_device
+from ..backend import asnumpy, device_of, get_array_module, to_device
 from ..backend.random import resolve_rng
+from .rearrange import broadcast_shapes
 
 __all__ = ["cauchy_", "exponential_", "geometric_", "log_normal_", "random_"]
 
@@ -122,3 +124,29 @@ def random_(self, *args, generator=None, **kwargs) -> Tensor:
     rng = resolve_rng(generator, "random_")
     return _draw(self, "random_", rng.integers(low, high, size=self._data.shape,
                                                dtype="int64" if high <= 2**63 else "uint64"))
+
+
+def bernoulli_values(self, p=0.5, *, generator=None, rng=None) -> Tensor:
+    """What ``self.bernoulli_(p)`` writes: 1 with probability ``p`` (a number, or a tensor that
+    broadcasts to ``self``'s shape, of any floating dtype), else 0, in ``self``'s dtype (an
+    integer or bool tensor too, as in PyTorch)."""
+    if generator is not None and rng is not None:
+        raise TypeError("bernoulli_: give rng or generator, not both")
+    if isinstance(p, Tensor):
+        if p._data.dtype.kind != "f":
+            raise TypeError(f"bernoulli_: p must be a number or a floating-point tensor, got "
+                            f"dtype {p._data.dtype}")
+        if broadcast_shapes(tuple(p.shape), tuple(self.shape)) != tuple(self.shape):
+            raise RuntimeError(f"bernoulli_: p of shape {tuple(p.shape)} does not broadcast to "
+                               f"the tensor's shape {tuple(self.shape)}")
+        probs = asnumpy(p._data)
+        bad = probs.size and not (probs.min() >= 0 and probs.max() <= 1)  # NaN fails too
+    else:
+        if isinstance(p, bool) or not isinstance(p, numbers.Real):
+            raise TypeError(f"bernoulli_: p must be a number or a tensor, got {p!r}")
+        probs, bad = p, not 0 <= p <= 1
+    if bad:
+        raise ValueError(f"bernoulli_: p must lie in [0, 1], got {p!r}")
+    draws = resolve_rng(rng if generator is None else generator, "bernoulli_").random(
+        tuple(self.shape)) < probs  # on the host, from the host generator
+    return Tensor(to_device(draws.astype(self._data.dtype), device_of(self._data)))

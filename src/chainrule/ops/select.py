@@ -29,6 +29,7 @@ from .creation import _leaf
 from .elementwise import cast, fill_where
 from .indexing import _index, gather, scatter_add_along
 from .join import pad
+from .random_fills import bernoulli_values
 from .rearrange import broadcast_shapes
 from .shape import _one_axis, broadcast_to, getitem, reshape
 from .unique import unique_dim
@@ -377,9 +378,7 @@ for _name, _compute in {
     "clamp_max_": lambda self, m: self.clamp_max(m),
     "lerp_": lambda self, end, weight: self.lerp(end, weight),
     "nan_to_num_": lambda self, *a, **kw: self.nan_to_num(*a, **kw),
-    "bernoulli_": lambda self, p=0.5, *, generator=None, rng=None: (bernoulli(
-        self, p, generator=generator, rng=rng) if not isinstance(p, Tensor) else bernoulli(
-            p, generator=generator, rng=rng)),
+    "bernoulli_": bernoulli_values,
 }.items():
     setattr(Tensor, _name, _writer(_name, _compute))
 
