@@ -175,3 +175,32 @@ def test_tfidf_settings_are_checked_at_construction_and_numpy_ints_save(tmp_path
     g = TfidfFeatures.load(tmp_path / "f.json")
     assert (g.ngram_range, g.min_count, g.max_size) == (2, 1, 3)
     assert g.vocabulary.tokens == f.vocabulary.tokens
+
+
+def test_char_cnn_matches_the_same_network_built_from_torch_layers():
+    torch = pytest.importorskip("torch")
+    from chainrule import tensor
+    from chainrule.models import CharCNN
+
+    length, tn, f = 129, torch.nn, 256
+    net = CharCNN("small", 4, length=length, rng=np.random.default_rng(0)).double().eval()
+    ref = tn.Module()
+    ref.features = tn.Sequential(
+        tn.Conv1d(70, f, 7), tn.ReLU(), tn.MaxPool1d(3), tn.Conv1d(f, f, 7), tn.ReLU(),
+        tn.MaxPool1d(3), *[m for _ in range(3) for m in (tn.Conv1d(f, f, 3), tn.ReLU())],
+        tn.Conv1d(f, f, 3), tn.ReLU(), tn.MaxPool1d(3))
+    ref.classifier = tn.Sequential(  # the paper's frame: ((129 - 6) // 3 - 6) // 3 - 8 = 3 -> 1
+        tn.Flatten(), tn.Linear(f, 1024), tn.ReLU(), tn.Dropout(0.5), tn.Linear(1024, 1024),
+        tn.ReLU(), tn.Dropout(0.5), tn.Linear(1024, 4))
+    ref.load_state_dict({k: torch.tensor(v.detach().numpy()) for k, v in net.state_dict().items()})
+    ref.double().eval()
+    x = quantize(["Hello, World! The quick brown fox.", "char-cnn\n(2015)"], length=length,
+                 dtype=np.float64)
+    ours, xt = tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    y, yt = net(ours), ref.classifier(ref.features(xt))
+    (y * y).sum().backward()
+    (yt * yt).sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(ours.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(net.features[0].weight.grad.numpy(),
+                               ref.features[0].weight.grad.numpy(), rtol=1e-10, atol=1e-14)
