@@ -3,6 +3,7 @@ the result (adversarial inputs, per-example success, perturbation norms)."""
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +15,8 @@ from ..nn import Module
 from ..ops import cross_entropy
 
 __all__ = ["AttackResult", "check_bounds", "check_classes", "check_eps", "check_int",
-           "input_gradient", "loss_and_logits", "predict_labels", "prepare", "resolve_rng"]
+           "in_eval_mode", "input_gradient", "loss_and_logits", "predict_labels", "prepare",
+           "resolve_rng"]
 
 
 @dataclass
@@ -40,6 +42,27 @@ class AttackResult:
     def success_rate(self) -> float:
         """The share of examples the attack succeeded on."""
         return float(asnumpy(self.success).mean()) if len(self.success) else 0.0
+
+
+def in_eval_mode(fn):
+    """Run ``fn(model, ...)`` with the model in eval mode, its own mode put back after.
+
+    In training mode batch norm would normalize each example with its batch's statistics (the
+    examples would not be attacked independently, a batch of one fails) and update its running
+    statistics at every step, and dropout would make the attack random: every attack, score and
+    patch here sees the model as it will be used (as torchattacks does by default).
+    """
+    @functools.wraps(fn)
+    def run(model, *args, **kwargs):
+        training = getattr(model, "training", None)
+        if not isinstance(model, Module) or not training:
+            return fn(model, *args, **kwargs)
+        model.eval()
+        try:
+            return fn(model, *args, **kwargs)
+        finally:
+            model.train(training)
+    return run
 
 
 def check_eps(who: str, eps, *, name: str = "eps", positive: bool = False) -> float:

@@ -15,6 +15,7 @@ from ._core import (
     AttackResult,
     check_eps,
     check_int,
+    in_eval_mode,
     input_gradient,
     prepare,
     resolve_rng,
@@ -47,6 +48,7 @@ def apgd_checkpoints(steps: int) -> list[int]:
     return sorted({math.ceil(round(q * steps, 9)) for q in p})  # round: 0.57 is 0.5700...01
 
 
+@in_eval_mode
 def apgd(model, x, y=None, *, eps: float, steps: int = 100, restarts: int = 1,
          random_start: bool = True, target=None, bounds=(0.0, 1.0), rng=None) -> AttackResult:
     """APGD with the cross-entropy loss in the L-infinity ball of radius ``eps``.

@@ -3,7 +3,8 @@
 Each attack takes a classifier (a Module giving logits), a batch ``x`` inside ``bounds`` and the
 true labels ``y`` (untargeted: leave the true class) or a ``target`` (targeted: reach it), and
 returns an ``AttackResult``. Every example is attacked independently: its gradient is that of its
-own loss, its step sizes and restarts are its own.
+own loss, its step sizes and restarts are its own. The model runs in eval mode (batch norm's
+running statistics, no dropout) and gets its own mode back.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from ._core import (
     AttackResult,
     check_eps,
     check_int,
+    in_eval_mode,
     input_gradient,
     loss_and_logits,
     per_example_norm,
@@ -78,6 +80,7 @@ def _random_start(x, eps: float, norm: str, rng):
     return xp.asarray(delta, dtype=x.dtype)
 
 
+@in_eval_mode
 def fgsm(model, x, y=None, *, eps: float, target=None, bounds=(0.0, 1.0),
          random_start: bool = False, alpha: float | None = None, rng=None) -> AttackResult:
     """Fast gradient sign method: one step of size ``eps`` along the sign of the loss gradient.
@@ -120,6 +123,7 @@ def fgsm_points(model, x, labels, targeted, eps, bounds, rng=None, alpha=None):
     return project(start + step * _step(g, "linf"), x, eps, "linf", bounds)
 
 
+@in_eval_mode
 def pgd(model, x, y=None, *, eps: float, norm: str = "linf", steps: int = 40,
         alpha: float | None = None, restarts: int = 1, random_start: bool = True,
         target=None, bounds=(0.0, 1.0), rng=None) -> AttackResult:

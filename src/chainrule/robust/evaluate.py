@@ -9,7 +9,7 @@ import time
 from ..backend import asnumpy, get_array_module
 from ..data import ArrayDataset, DataLoader, Dataset
 from ..train.progress import bar_line, duration, format_logs
-from ._core import check_int, predict_labels
+from ._core import check_int, in_eval_mode, predict_labels
 from .apgd import apgd
 from .attacks import fgsm, pgd
 from .minimal import cw_l2, deepfool
@@ -70,6 +70,7 @@ class _Progress:
                                     *format_logs(logs)]), file=self.out, flush=True)
 
 
+@in_eval_mode
 def robust_accuracy(model, data, method="pgd", *, batch_size: int = 128, verbose: int = 1,
                     limit: int | None = None, out=None, **attack_kwargs) -> dict:
     """Clean and robust accuracy of ``model`` on ``data`` under an attack, batch by batch.
@@ -80,7 +81,7 @@ def robust_accuracy(model, data, method="pgd", *, batch_size: int = 128, verbose
     did not reach its target, and the model stays right).
 
     Args:
-        model: a classifier (Module) giving logits; put it in eval mode first.
+        model: a classifier (Module) giving logits; it runs in eval mode (its mode is kept).
         data: a DataLoader, a Dataset or a pair ``(x, y)`` of arrays.
         method: an attack name of ``ATTACKS`` ("fgsm", "pgd", "apgd", "cw", "deepfool") or a
             function ``attack(model, x, y, **attack_kwargs) -> AttackResult``.

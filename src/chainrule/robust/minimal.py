@@ -14,6 +14,7 @@ from ._core import (
     check_classes,
     check_eps,
     check_int,
+    in_eval_mode,
     per_example_norm,
     prepare,
     result,
@@ -24,6 +25,7 @@ __all__ = ["cw_l2", "deepfool"]
 _TINY = 1e-12
 
 
+@in_eval_mode
 def deepfool(model, x, y=None, *, steps: int = 50, overshoot: float = 0.02, candidates: int = 10,
              target=None, bounds=(0.0, 1.0)) -> AttackResult:
     """DeepFool: step to the nearest decision boundary of the model linearized at the point.
@@ -101,6 +103,7 @@ def deepfool(model, x, y=None, *, steps: int = 50, overshoot: float = 0.02, cand
     return result(model, x, adv, labels, targeted=targeted, norm="l2")
 
 
+@in_eval_mode
 def cw_l2(model, x, y=None, *, c: float = 1.0, kappa: float = 0.0, steps: int = 100,
           lr: float = 0.1, binary_steps: int = 5, target=None,
           bounds=(0.0, 1.0)) -> AttackResult:

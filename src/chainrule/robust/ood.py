@@ -13,7 +13,7 @@ import math
 from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
 from ..ops import logsumexp, softmax
-from ._core import check_eps
+from ._core import check_eps, in_eval_mode
 
 __all__ = ["auroc", "energy_score", "fpr_at_tpr", "logits_of", "msp_score", "ood_scores",
            "SCORES"]
@@ -100,6 +100,7 @@ def fpr_at_tpr(scores_in, scores_out, tpr: float = 0.95) -> float:
     return float((b >= threshold).mean())
 
 
+@in_eval_mode
 def logits_of(model, x, *, batch_size: int = 500):
     """The model's logits for ``x``, batch by batch, without a graph."""
     xp = get_array_module(x)

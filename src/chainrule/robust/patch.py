@@ -18,7 +18,7 @@ import math
 from ..autograd import Tensor, grad, no_grad
 from ..backend import get_array_module
 from ..ops import cross_entropy
-from ._core import check_eps, check_int, resolve_rng
+from ._core import check_eps, check_int, in_eval_mode, resolve_rng
 
 __all__ = ["apply_patch", "paste_matrices", "patch_side", "patch_success", "random_placements",
            "train_patch"]
@@ -101,6 +101,7 @@ def apply_patch(x, patch, mats):
     return Tensor(xp.asarray(x * (1 - cover), dtype=x.dtype)) + pasted
 
 
+@in_eval_mode
 def train_patch(model, x, target: int, *, area: float = 0.09, epochs: int = 1,
                 batch_size: int = 64, lr: float = 0.05, max_rotation: float = 45.0,
                 scale=(0.9, 1.1), rng=None, callback=None):
@@ -112,7 +113,7 @@ def train_patch(model, x, target: int, *, area: float = 0.09, epochs: int = 1,
     (0.5 everywhere).
 
     Args:
-        model: a classifier (Module) giving logits; put it in eval mode first.
+        model: a classifier (Module) giving logits; it runs in eval mode (its mode is kept).
         x: training images (N, C, H, W); images of the target class may be left in or out.
         target: the class the patch should make the model answer.
         area: the patch's share of the image (0 < area < 1).
@@ -157,6 +158,7 @@ def train_patch(model, x, target: int, *, area: float = 0.09, epochs: int = 1,
     return patch
 
 
+@in_eval_mode
 def patch_success(model, x, y, patch, target: int, *, max_rotation: float = 45.0,
                   scale=(0.9, 1.1), rng=None, batch_size: int = 256) -> dict:
     """Targeted success of ``patch`` on images not of class ``target``, at random placements.

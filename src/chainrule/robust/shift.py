@@ -9,7 +9,7 @@ from ..autograd import Tensor, no_grad
 from ..backend import get_array_module
 from ..data.transforms import elastic_distortion
 from ..ops import softmax
-from ._core import resolve_rng
+from ._core import in_eval_mode, resolve_rng
 
 __all__ = ["POSES", "confident_mistakes", "pose_curves", "transform_images", "warp"]
 
@@ -80,11 +80,12 @@ def _probabilities(model, x, batch_size: int):
     return xp.concatenate(parts)
 
 
+@in_eval_mode
 def pose_curves(model, x, y, poses=None, *, rng=None, batch_size: int = 500) -> dict:
     """Accuracy and mean confidence (top softmax probability) at each pose of each kind.
 
     Args:
-        model: a classifier in eval mode.
+        model: a classifier; it runs in eval mode (its mode is kept).
         x, y: images (N, C, H, W) and labels.
         poses: ``{kind: [values]}`` (default ``POSES``).
         rng: Generator or seed for the elastic distortions.
@@ -109,6 +110,7 @@ def pose_curves(model, x, y, poses=None, *, rng=None, batch_size: int = 500) -> 
     return curves
 
 
+@in_eval_mode
 def confident_mistakes(model, x, y, angles, *, k: int = 20, batch_size: int = 500) -> list:
     """The ``k`` most confident wrong answers over rotations by ``angles``.
 
