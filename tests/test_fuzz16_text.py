@@ -204,3 +204,20 @@ def test_char_cnn_matches_the_same_network_built_from_torch_layers():
     np.testing.assert_allclose(ours.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-14)
     np.testing.assert_allclose(net.features[0].weight.grad.numpy(),
                                ref.features[0].weight.grad.numpy(), rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_mean_weighting_is_torch_embedding_bag_mean_over_the_repeated_ngrams(seed):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(500 + seed)
+    docs, other = _corpus(rng), _corpus(rng)
+    f = TfidfFeatures(2, weighting="mean").fit(docs)
+    table = torch.tensor(rng.standard_normal((f.n_features, 3)))
+    bags = f.transform(other)
+    got = torch.nn.functional.embedding_bag(
+        torch.tensor(bags.indices), table, torch.tensor(bags.offsets), mode="sum",
+        per_sample_weights=torch.tensor(bags.weights, dtype=torch.float64))
+    for row, text in zip(got, other):
+        ids = f.vocabulary.lookup(f.grams(text), drop_unknown=True)  # repeats kept
+        want = table[torch.tensor(ids)].mean(0) if len(ids) else torch.zeros(3, dtype=table.dtype)
+        np.testing.assert_allclose(row.numpy(), want.numpy(), rtol=1e-6, atol=1e-7)
