@@ -15,6 +15,9 @@ What this wave found (each fixed):
   part where PyTorch draws both parts (normal: each part N(mean, std^2 / 2)).
 * ``bernoulli_(p_tensor)`` refused an integer or bool tensor (PyTorch fills it) and a ``p`` that
   broadcasts to the tensor's shape (PyTorch expands it).
+* ``randperm(n, dtype=)`` cast the permutation, so ``randperm(300, dtype=int8)`` repeated values.
+  ``multinomial`` crashed in NumPy on zero rows and accepted 0 samples and integer weights.
+  ``randint(5.5, size)`` drew as if high were 5.5; ``randint(high=5, size=...)`` was refused.
 """
 
 import warnings
@@ -158,3 +161,92 @@ def test_bernoulli_fill_statistics_per_column():
     freq = t.numpy().mean(axis=0)
     bound = 6 * np.sqrt(p.numpy() * (1 - p.numpy()) / n)
     assert np.all(np.abs(freq - p.numpy()) <= bound + 1e-12), freq
+
+
+def _same_call(fn, label):
+    """Both libraries raise, or both compute the same dtype and shape; returns chainrule's."""
+    out = {}
+    for lib in (torch, cr):
+        try:
+            out[lib] = fn(lib)
+        except (RuntimeError, TypeError, ValueError, NotImplementedError) as e:
+            out[lib] = e
+    t, c = out[torch], out[cr]
+    if isinstance(t, Exception):
+        assert isinstance(c, Exception), f"{label}: torch raised {t!r}, chainrule computed"
+        return None
+    assert not isinstance(c, Exception), f"{label}: torch computed, chainrule raised {c!r}"
+    assert (str(c.dtype), tuple(c.shape)) == (str(t.dtype).replace("torch.", ""),
+                                              tuple(t.shape)), label
+    return c.numpy()
+
+
+@pytest.mark.parametrize("n", [0, 1, 5, 127, 128, 129, 255, 256, 257, 2049, 2050, 40000])
+@pytest.mark.parametrize("dt", ["int8", "uint8", "int16", "int32", "int64", "float16", "float32",
+                                "float64", "bool"])
+def test_randperm_dtype_holds_n(n, dt):
+    """randperm(300, dtype=int8) cast the permutation, so values wrapped and repeated; PyTorch
+    refuses an n the dtype cannot hold (float16: n <= 2049)."""
+    got = _same_call(lambda L: L.randperm(n, dtype=getattr(L, dt)), f"randperm({n}, {dt})")
+    if got is not None:
+        assert sorted(got.astype("int64").tolist()) == list(range(n))
+
+
+MULTINOMIAL = {
+    "1d": lambda L: L.multinomial(L.tensor([1.0, 2.0, 3.0]), 2),
+    "2d replacement": lambda L: L.multinomial(L.tensor([[1.0, 2.0, 3.0], [0.0, 0.0, 1.0]]), 5,
+                                              True),
+    "more than categories": lambda L: L.multinomial(L.tensor([1.0, 2.0, 3.0]), 4),
+    "all categories": lambda L: L.multinomial(L.tensor([1.0, 2.0, 3.0]), 3),
+    "zero row": lambda L: L.multinomial(L.tensor([[0.0, 0.0], [1.0, 1.0]]), 1),
+    "no rows": lambda L: L.multinomial(L.zeros(0, 3), 2),
+    "no rows replacement": lambda L: L.multinomial(L.zeros(0, 3), 2, True),
+    "0 samples": lambda L: L.multinomial(L.tensor([1.0, 2.0]), 0),
+    "-1 samples": lambda L: L.multinomial(L.tensor([1.0, 2.0]), -1),
+    "negative": lambda L: L.multinomial(L.tensor([1.0, -2.0]), 1),
+    "nan": lambda L: L.multinomial(L.tensor([1.0, float("nan")]), 1),
+    "inf": lambda L: L.multinomial(L.tensor([1.0, float("inf")]), 1),
+    "int weights": lambda L: L.multinomial(L.tensor([1, 2]), 1),
+    "3d": lambda L: L.multinomial(L.ones(2, 2, 2), 1),
+    "0d": lambda L: L.multinomial(L.tensor(1.0), 1),
+    "no categories": lambda L: L.multinomial(L.zeros(2, 0), 1),
+    "float32 method": lambda L: L.tensor([1.0, 2.0], dtype=L.float32).multinomial(2),
+    "generator": lambda L: L.multinomial(L.tensor([1.0, 2.0]), 1, generator=L.Generator()),
+}
+
+
+@pytest.mark.parametrize("name", list(MULTINOMIAL))
+def test_multinomial_outcomes(name):
+    """Before: no rows crashed in NumPy's min, 0 samples and integer weights were accepted."""
+    got = _same_call(MULTINOMIAL[name], f"multinomial {name}")
+    if got is not None and "replacement" not in name and got.size:
+        assert all(len(set(row)) == len(row) for row in got.reshape(-1, got.shape[-1]))
+
+
+def test_multinomial_frequencies_unnormalized():
+    w = cr.tensor([[1.0, 3.0, 0.0, 6.0], [5.0, 5.0, 0.0, 0.0]])
+    n = 100_000
+    got = cr.multinomial(w, n, True, generator=cr.Generator().manual_seed(1)).numpy()
+    p = w.numpy() / w.numpy().sum(axis=1, keepdims=True)
+    freq = np.stack([np.bincount(row, minlength=4) / n for row in got])
+    assert np.all(np.abs(freq - p) <= 6 * np.sqrt(p * (1 - p) / n) + 1e-12)
+
+
+RANDINT = {
+    "high float": lambda L: L.randint(5.5, (3,)),
+    "low float": lambda L: L.randint(1.0, 5, (3,)),
+    "high= size=": lambda L: L.randint(high=5, size=(3,)),
+    "low= high= size=": lambda L: L.randint(low=2, high=5, size=(3,)),
+    "empty range": lambda L: L.randint(5, 5, (3,)),
+    "n=0 size": lambda L: L.randint(5, (0, 2)),
+    "randint_like high=": lambda L: L.randint_like(L.zeros(2, 3), high=5),
+    "randint_like uint8 -3": lambda L: L.randint_like(L.zeros(2, 3, dtype=L.uint8), -3, 5),
+}
+
+
+@pytest.mark.parametrize("name", list(RANDINT))
+def test_randint_arguments(name):
+    """randint(5.5, size) drew up to 5; randint(high=5, size=...) was refused."""
+    got = _same_call(RANDINT[name], f"randint {name}")
+    if got is not None and got.size:
+        assert got.min() >= 0 and got.max() < 5

@@ -22,8 +22,8 @@ from .out_arg import write_into
 
 __all__ = [
     "arange", "empty", "empty_like", "eye", "from_numpy", "full", "full_like", "linspace",
-    "multinomial", "ones", "ones_like", "rand", "rand_like", "randint", "randn", "randn_like",
-    "randperm", "tril", "triu", "zeros", "zeros_like",
+    "ones", "ones_like", "rand", "rand_like", "randint", "randn", "randn_like", "tril", "triu",
+    "zeros", "zeros_like",
 ]
 
 
@@ -313,11 +313,15 @@ def rand_like(input, *, rng=None, dtype=None, device=None,  # noqa: A002 - PyTor
                requires_grad=requires_grad)
 
 
-def randint(low, high=None, size=(), *, rng=None, dtype=None, device=None,
+def randint(low=None, high=None, size=(), *, rng=None, dtype=None, device=None,
             requires_grad: bool = False, generator=None) -> Tensor:
-    """Random ints in ``[low, high)`` (``randint(high, size)`` starts at 0), int64 (or ``dtype``;
-    ``requires_grad`` only with a floating-point ``dtype``)."""
-    if high is None or isinstance(high, (tuple, list)):
+    """Random ints in ``[low, high)`` (``randint(high, size)`` and ``randint(high=h, size=s)``
+    start at 0), int64 (or ``dtype``; ``requires_grad`` only with a floating-point ``dtype``)."""
+    if any(isinstance(v, float) for v in (low, high)):  # numpy would draw up to the float
+        raise TypeError(f"randint: low and high must be ints, got {low!r} and {high!r}")
+    if low is None and high is not None:
+        low = 0
+    elif high is None or isinstance(high, (tuple, list)):
         low, high, size = 0, low, (size if high is None else high)
     size = _size("randint", size if isinstance(size, (tuple, list)) else (size,))
     if not high > low:
@@ -333,47 +337,6 @@ def randint(low, high=None, size=(), *, rng=None, dtype=None, device=None,
                 raise ValueError(f"randint: {name} = {v} is out of bounds for {dtype}")
     arr = resolve_rng(_pick("randint", rng, generator), "randint").integers(low, high, size)
     return _leaf("randint", arr.astype(dtype), device, requires_grad)
-
-
-def randperm(n: int, *, rng=None, dtype=None, device=None, requires_grad: bool = False,
-             generator=None) -> Tensor:
-    """A random permutation of ``0 .. n-1`` (int64, or ``dtype``; ``requires_grad`` only with a
-    floating-point one)."""
-    (n,) = _size("randperm", (n,))
-    arr = resolve_rng(_pick("randperm", rng, generator), "randperm").permutation(n)
-    return _leaf("randperm", arr.astype(_dtype("randperm", dtype, numpy.dtype("int64"))), device,
-                 requires_grad)
-
-
-def multinomial(input, num_samples: int, replacement: bool = False, *, rng=None,  # noqa: A002
-                generator=None) -> Tensor:
-    """Indices drawn with the (unnormalized, non-negative) weights ``input``, int64.
-
-    Args:
-        probs: a 1-D or 2-D Tensor of weights (each row its own distribution).
-        num_samples: how many indices per row.
-        replacement: draw with replacement; without it ``num_samples`` may not exceed the
-            number of non-zero weights.
-        rng: numpy Generator (None: the default generator); ``generator`` is PyTorch's name.
-    """
-    p = numpy.asarray(input.numpy() if isinstance(input, Tensor) else input, dtype="float64")
-    if p.ndim not in (1, 2):
-        raise ValueError(f"multinomial: probs must be 1-D or 2-D, got shape {p.shape}")
-    if (p < 0).any() or not numpy.isfinite(p).all():
-        raise ValueError("multinomial: probs must be finite and non-negative")
-    rows = p.reshape(-1, p.shape[-1])
-    total = rows.sum(axis=1, keepdims=True)
-    if (total <= 0).any():
-        raise ValueError("multinomial: every row of probs needs a positive sum")
-    if not replacement and num_samples > int((rows > 0).sum(axis=1).min()):
-        raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement "
-                         "from fewer non-zero weights")
-    g = resolve_rng(_pick("multinomial", rng, generator), "multinomial")
-    out = numpy.stack([g.choice(rows.shape[1], num_samples, replace=bool(replacement), p=r / t)
-                       for r, t in zip(rows, total[:, 0], strict=True)])
-    out = out.reshape(p.shape[:-1] + (num_samples,)).astype("int64")
-    device = input.device if isinstance(input, Tensor) else None
-    return _leaf("multinomial", out, device, False)
 
 
 class _Triangle(Function):

@@ -1,5 +1,5 @@
-"""More creation, counting and dtype helpers, PyTorch's names: logspace, randint_like, histc,
-histogram, is_floating_point, is_complex, result_type, can_cast, promote_types.
+"""More creation, counting and dtype helpers, PyTorch's names: logspace, randint_like, randperm,
+multinomial, histc, histogram, is_floating_point, is_complex, result_type, can_cast, promote_types.
 
 None of these is differentiable (they make new leaves, count, or answer about dtypes).
 ``result_type`` and ``promote_types`` describe chainrule's own arithmetic, which follows PyTorch's
@@ -17,11 +17,12 @@ from ..autograd.promotion import promote_types as _promote_types
 from ..autograd.promotion import result_type as _result_type
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
+from ..backend.random import resolve_rng
 from ._histogram import check_dtype, check_edges, count, equal_width_edges, outer_edges
-from .creation import _dtype, _leaf, _pick, _range_dtype, randint
+from .creation import _dtype, _leaf, _pick, _range_dtype, _size, randint
 
 __all__ = ["can_cast", "histc", "histogram", "is_complex", "is_floating_point", "logspace",
-           "promote_types", "randint_like", "result_type"]
+           "multinomial", "promote_types", "randint_like", "randperm", "result_type"]
 
 
 def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
@@ -160,3 +161,61 @@ def can_cast(from_, to) -> bool:
 
 
 Tensor.is_complex = is_complex
+
+
+def randperm(n: int, *, rng=None, dtype=None, device=None, requires_grad: bool = False,
+             generator=None) -> Tensor:
+    """A random permutation of ``0 .. n-1`` (int64, or ``dtype``; ``requires_grad`` only with a
+    floating-point one). A dtype that cannot hold ``n - 1`` exactly is refused, as in PyTorch
+    (a cast would repeat values: no longer a permutation)."""
+    (n,) = _size("randperm", (n,))
+    dtype = _dtype("randperm", dtype, numpy.dtype("int64"))
+    if dtype.kind not in "iuf":
+        raise TypeError(f"randperm: dtype must be an integer or floating-point dtype, got {dtype}")
+    top = 2 ** (numpy.finfo(dtype).nmant + 1) + 1 if dtype.kind == "f" \
+        else int(numpy.iinfo(dtype).max) + 1
+    if n > top:
+        raise ValueError(f"randperm: n = {n} is too large for {dtype} (at most {top}: every "
+                         "value below n must be exact)")
+    arr = resolve_rng(_pick("randperm", rng, generator), "randperm").permutation(n)
+    return _leaf("randperm", arr.astype(dtype), device, requires_grad)
+
+
+def multinomial(input, num_samples: int, replacement: bool = False, *, rng=None,  # noqa: A002
+                generator=None) -> Tensor:
+    """Indices drawn with the (unnormalized, non-negative) weights ``input``, int64.
+
+    Args:
+        input: a 1-D or 2-D floating-point Tensor of weights (each row its own distribution;
+            no rows: an empty result).
+        num_samples: how many indices per row (a positive int).
+        replacement: draw with replacement; without it ``num_samples`` may not exceed the
+            number of non-zero weights.
+        rng: numpy Generator (None: the default generator); ``generator`` is PyTorch's name.
+    """
+    if isinstance(input, Tensor) and input.dtype.kind != "f":
+        raise TypeError(f"multinomial: input must be a floating-point tensor, got dtype "
+                        f"{input.dtype}")
+    p = numpy.asarray(input.numpy() if isinstance(input, Tensor) else input, dtype="float64")
+    if p.ndim not in (1, 2):
+        raise ValueError(f"multinomial: probs must be 1-D or 2-D, got shape {p.shape}")
+    if isinstance(num_samples, bool) or not isinstance(num_samples, numbers.Integral) \
+            or num_samples <= 0:
+        raise ValueError(f"multinomial: num_samples must be a positive int, got {num_samples!r}")
+    if p.shape[-1] == 0:
+        raise ValueError("multinomial: probs has no categories (its last dimension is 0)")
+    if (p < 0).any() or not numpy.isfinite(p).all():
+        raise ValueError("multinomial: probs must be finite and non-negative")
+    rows = p.reshape(-1, p.shape[-1])
+    total = rows.sum(axis=1, keepdims=True)
+    if (total <= 0).any():
+        raise ValueError("multinomial: every row of probs needs a positive sum")
+    if not replacement and rows.shape[0] and num_samples > int((rows > 0).sum(axis=1).min()):
+        raise ValueError(f"multinomial: cannot draw {num_samples} samples without replacement "
+                         "from fewer non-zero weights")
+    g = resolve_rng(_pick("multinomial", rng, generator), "multinomial")
+    out = numpy.zeros((rows.shape[0], num_samples), dtype="int64")
+    for i, (r, t) in enumerate(zip(rows, total[:, 0], strict=True)):
+        out[i] = g.choice(rows.shape[1], num_samples, replace=bool(replacement), p=r / t)
+    device = input.device if isinstance(input, Tensor) else None
+    return _leaf("multinomial", out.reshape(p.shape[:-1] + (num_samples,)), device, False)

@@ -21,7 +21,7 @@ from ..autograd.tensor_data import Size
 from ..backend import device_of, numpy
 from ..backend.shared import in_shared_memory, is_shared
 from ._conj import conj_copy
-from .creation import multinomial
+from .creation_extra import multinomial
 from .elementwise import cast
 from .shape import sum_to, transpose
 
