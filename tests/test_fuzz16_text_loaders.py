@@ -73,3 +73,26 @@ def test_default_reader_still_accepts_extra_columns(tmp_path):
     p.write_text("1,a,b,extra\n", encoding="utf-8")
     texts, y = read_labelled_csv(p, label_offset=1)
     assert texts == ["a b"] and y.tolist() == [0]
+
+
+def test_predict_text_files_drops_a_bom_and_crlf(tmp_path, monkeypatch, capsys):
+    # before: a file saved with a BOM gave its first text a leading "\ufeff" (an unknown
+    # character that lstm_text reads as input and that predict printed back)
+    import argparse
+
+    from chainrule.cli import text as text_cli
+
+    seen = []
+
+    def fake_predict(checkpoint, texts):
+        seen.extend(texts)
+        return [{"text": t, "class": "ham", "probabilities": {"ham": 1.0}} for t in texts]
+
+    monkeypatch.setattr(text_cli.text, "predict_texts", fake_predict)
+    p = tmp_path / "texts.txt"
+    p.write_bytes("\ufeffFirst text\r\n\r\nsecond\r\n".encode("utf-8"))
+    args = argparse.Namespace(images=[str(p)], text_files=True, checkpoint="run", json=True,
+                              top=1)
+    assert text_cli.predict(args) == 0
+    assert seen == ["First text", "second"]
+    capsys.readouterr()

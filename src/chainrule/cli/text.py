@@ -76,7 +76,7 @@ def predict(args) -> int:
     if args.text_files:
         texts = []
         for name in args.images:
-            with open(name, encoding="utf-8") as f:
+            with open(name, encoding="utf-8-sig") as f:  # a BOM is not part of the text
                 try:
                     texts.extend(line.rstrip("\n") for line in f if line.strip())
                 except UnicodeDecodeError as err:  # it named no file
