@@ -14,9 +14,11 @@ the bilinear weights with which every image pixel samples the rotated, scaled, s
 from __future__ import annotations
 
 import math
+import numbers
 
 from ..autograd import Tensor, grad, no_grad
 from ..backend import get_array_module
+from ..nn import Module
 from ..ops import cross_entropy
 from ._core import check_eps, check_int, in_eval_mode, resolve_rng
 
@@ -101,6 +103,27 @@ def apply_patch(x, patch, mats):
     return Tensor(xp.asarray(x * (1 - cover), dtype=x.dtype)) + pasted
 
 
+def _check_images(who: str, model, x, target):
+    """``x`` as an (N, C, H, W) array in [0, 1], and ``target`` as one of the model's classes."""
+    if not isinstance(model, Module):
+        raise TypeError(f"{who}: model must be a chainrule nn.Module, got {type(model).__name__}")
+    x = x._data if isinstance(x, Tensor) else x
+    if not hasattr(x, "shape") or x.ndim != 4 or x.shape[0] == 0:
+        raise ValueError(f"{who}: x must be a batch of images (N, C, H, W) with N >= 1, got "
+                         f"{getattr(x, 'shape', type(x).__name__)}")
+    xp = get_array_module(x)
+    if not bool(xp.isfinite(x).all()) or bool((x < 0).any()) or bool((x > 1).any()):
+        raise ValueError(f"{who}: x must hold finite values in [0, 1] (the patch's range), got "
+                         f"values from {float(x.min()):g} to {float(x.max()):g}")
+    with no_grad():
+        classes = int(model(Tensor(x[:1]))._data.shape[1])
+    if isinstance(target, bool) or not isinstance(target, numbers.Integral) \
+            or not 0 <= target < classes:
+        raise ValueError(f"{who}: target must be one of the model's classes, an int in [0, "
+                         f"{classes}), got {target!r}")
+    return x, int(target)
+
+
 @in_eval_mode
 def train_patch(model, x, target: int, *, area: float = 0.09, epochs: int = 1,
                 batch_size: int = 64, lr: float = 0.05, max_rotation: float = 45.0,
@@ -131,6 +154,7 @@ def train_patch(model, x, target: int, *, area: float = 0.09, epochs: int = 1,
     check_int(who, "epochs", epochs)
     check_int(who, "batch_size", batch_size)
     lr = check_eps(who, lr, name="lr", positive=True)
+    x, target = _check_images(who, model, x, target)
     rng = resolve_rng(rng)
     xp = get_array_module(x)
     n, c, h, w = x.shape
@@ -167,8 +191,18 @@ def patch_success(model, x, y, patch, target: int, *, max_rotation: float = 45.0
         ``{"success_rate", "n", "clean_target_rate"}``: the share of patched images the model
         calls ``target``, how many were scored, and the share it calls ``target`` unpatched.
     """
-    rng = resolve_rng(rng)
+    who = "patch_success"
+    x, target = _check_images(who, model, x, target)
     xp = get_array_module(x)
+    y = xp.asarray(y._data if isinstance(y, Tensor) else y)
+    if y.shape != (x.shape[0],) or y.dtype.kind not in "iu":
+        raise ValueError(f"{who}: y must be {x.shape[0]} integer class labels (one per image), "
+                         f"got shape {y.shape} of {y.dtype}")
+    patch = patch._data if isinstance(patch, Tensor) else xp.asarray(patch)
+    if patch.ndim != 3 or patch.shape[0] != x.shape[1] or patch.shape[1] != patch.shape[2]:
+        raise ValueError(f"{who}: patch must be square with the images' {x.shape[1]} "
+                         f"channel(s), (C, s, s), got shape {patch.shape}")
+    rng = resolve_rng(rng)
     keep = y != target
     x, side = x[keep], patch.shape[-1]
     hits = clean_hits = 0
