@@ -80,6 +80,22 @@ def _probabilities(model, x, batch_size: int):
     return xp.concatenate(parts)
 
 
+def _images_and_labels(who: str, x, y):
+    """``x`` as an (N, C, H, W) array and ``y`` as N integer labels (a list or Tensor too): a
+    label array of another shape would broadcast against the predictions and give a wrong
+    accuracy instead of an error."""
+    x = x._data if isinstance(x, Tensor) else x
+    if not hasattr(x, "shape") or x.ndim != 4 or x.shape[0] == 0:
+        raise ValueError(f"{who}: x must be a batch of images (N, C, H, W) with N >= 1, got "
+                         f"{getattr(x, 'shape', type(x).__name__)}")
+    xp = get_array_module(x)
+    y = xp.asarray(y._data if isinstance(y, Tensor) else y)
+    if y.shape != (x.shape[0],) or y.dtype.kind not in "iu":
+        raise ValueError(f"{who}: y must be {x.shape[0]} integer class labels (one per image), "
+                         f"got shape {y.shape} of {y.dtype}")
+    return x, y
+
+
 @in_eval_mode
 def pose_curves(model, x, y, poses=None, *, rng=None, batch_size: int = 500) -> dict:
     """Accuracy and mean confidence (top softmax probability) at each pose of each kind.
@@ -94,6 +110,7 @@ def pose_curves(model, x, y, poses=None, *, rng=None, batch_size: int = 500) -> 
         ``{kind: [{"value", "accuracy", "confidence", "confidence_wrong"}, ...]}``;
         ``confidence_wrong`` is the mean confidence of the wrong answers (NaN when none).
     """
+    x, y = _images_and_labels("pose_curves", x, y)
     rng = resolve_rng(rng)
     curves = {}
     for kind, values in (poses or POSES).items():
@@ -118,6 +135,7 @@ def confident_mistakes(model, x, y, angles, *, k: int = 20, batch_size: int = 50
         A list of dicts, most confident first: ``index`` (into x), ``angle``, ``label``,
         ``predicted``, ``confidence`` and ``image`` (the rotated image).
     """
+    x, y = _images_and_labels("confident_mistakes", x, y)
     found = []
     for angle in angles:
         p = _probabilities(model, warp(x, angle=angle), batch_size)
