@@ -18,6 +18,8 @@ What this wave found (each fixed):
 * ``randperm(n, dtype=)`` cast the permutation, so ``randperm(300, dtype=int8)`` repeated values.
   ``multinomial`` crashed in NumPy on zero rows and accepted 0 samples and integer weights.
   ``randint(5.5, size)`` drew as if high were 5.5; ``randint(high=5, size=...)`` was refused.
+* ``normal(int64 tensor, std)`` returned int64 (truncated) draws; PyTorch refuses an integer
+  first tensor. ``normal(mean_t, std_t, size)`` was accepted (PyTorch: size only with numbers).
 """
 
 import warnings
@@ -250,3 +252,45 @@ def test_randint_arguments(name):
     got = _same_call(RANDINT[name], f"randint {name}")
     if got is not None and got.size:
         assert got.min() >= 0 and got.max() < 5
+
+
+NORMAL = {
+    "(t, t) broadcast": lambda L: L.normal(L.zeros(2, 3), L.ones(3)),
+    "(t32, t32)": lambda L: L.normal(L.zeros(2, 3, dtype=L.float32), L.ones(3, dtype=L.float32)),
+    "(t32, t64)": lambda L: L.normal(L.zeros(3, dtype=L.float32), L.ones(3, dtype=L.float64)),
+    "(t, 2.0)": lambda L: L.normal(L.zeros(2, 3), 2.0),
+    "(0.0, t32)": lambda L: L.normal(0.0, L.ones(2, 3, dtype=L.float32)),
+    "(int t, t)": lambda L: L.normal(L.zeros(3, dtype=L.int64), L.ones(3)),
+    "(t, int t)": lambda L: L.normal(L.zeros(3), L.ones(3, dtype=L.int64)),
+    "(0.0, int t)": lambda L: L.normal(0.0, L.ones(3, dtype=L.int64)),
+    "(int t, 1.0)": lambda L: L.normal(L.zeros(3, dtype=L.int32), 1.0),
+    "(t, -t)": lambda L: L.normal(L.zeros(3), -L.ones(3)),
+    "(t, -1.0)": lambda L: L.normal(L.zeros(3), -1.0),
+    "(0, 1, size)": lambda L: L.normal(0.0, 1.0, (2, 3)),
+    "(0, 1, size, f64)": lambda L: L.normal(0.0, 1.0, (2, 3), dtype=L.float64),
+    "(0, 1, size=)": lambda L: L.normal(0.0, 1.0, size=(2, 3)),
+    "(t, t, size)": lambda L: L.normal(L.zeros(3), L.ones(3), (3,)),
+    "(t, t) no broadcast": lambda L: L.normal(L.zeros(2), L.ones(3)),
+    "(t, t) generator": lambda L: L.normal(L.zeros(2), L.ones(2), generator=L.Generator()),
+    "(t)": lambda L: L.normal(L.zeros(2, 3)),
+    "(t, t) no rows": lambda L: L.normal(L.zeros(0, 3), L.ones(3)),
+}
+
+
+@pytest.mark.parametrize("name", list(NORMAL))
+def test_normal_overloads(name):
+    """normal(int64 tensor, ...) gave int64 draws (truncated); PyTorch refuses an integer first
+    tensor. normal(t, t, size) is refused as by PyTorch."""
+    _same_call(NORMAL[name], f"normal{name}")
+
+
+def test_normal_broadcast_statistics():
+    n = 50_000
+    m = np.array([[-3.0], [0.0], [5.0]])
+    s = np.array([0.5, 1.0, 2.0, 0.0])
+    mean = cr.tensor(np.broadcast_to(m, (n, 3, 1)).copy())
+    draws = cr.normal(mean, cr.tensor(s), generator=cr.Generator().manual_seed(11)).numpy()
+    assert draws.shape == (n, 3, 4)
+    s = np.broadcast_to(s, (3, 4))
+    assert np.all(np.abs(draws.mean(axis=0) - m) <= 6 * s / np.sqrt(n) + 1e-12)
+    assert np.all(np.abs(draws.std(axis=0) - s) <= 6 * s / np.sqrt(2 * n) + 1e-12)

@@ -327,6 +327,9 @@ def normal(mean, std=1.0, size=None, *, generator=None, rng=None, dtype=None, de
         raise ValueError("normal: std must be >= 0")
     shape = tuple(size) if size is not None else broadcast_shapes(m.shape, s.shape)
     like = [t for t in (mean, std) if isinstance(t, Tensor)]
+    if like and (like[0].dtype.kind not in "fc" or size is not None):  # PyTorch's rule
+        raise TypeError("normal: the first tensor of mean, std (the result's dtype) must be "
+                        f"floating-point, and size only with numbers; got {like[0].dtype}")
     dtype = dtype or (like[0].dtype if like else get_default_dtype())
     draws = (m + s * gen.standard_normal(shape)).astype(dtype)
     if not like:
