@@ -128,3 +128,14 @@ def test_pgd_matches_a_pytorch_loop_with_the_same_draws(seed, norm):
     norms = np.abs(delta).max(1) if norm == "linf" else np.sqrt((delta ** 2).sum(1))
     np.testing.assert_allclose(res.norms, norms, rtol=0, atol=1e-10)
     assert (res.norms <= eps + 1e-12).all()
+
+
+def test_fgsm_refuses_an_alpha_it_would_ignore():
+    # Before, fgsm(..., alpha=0.05) without random_start stepped eps and dropped alpha silently.
+    ours, _ = _models(np.random.default_rng(0))
+    x, y = np.full((2, 1, 3, 4), 0.5), np.array([0, 1])
+    with pytest.raises(ValueError, match="fgsm: alpha=0.05 is the step from a random start; "
+                                         "pass random_start=True"):
+        robust.fgsm(ours, x, y, eps=0.1, alpha=0.05)
+    res = robust.fgsm(ours, x, y, eps=0.1, alpha=0.05, random_start=True, rng=0)
+    assert (res.norms <= 0.1 + 1e-12).all()

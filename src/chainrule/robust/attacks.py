@@ -107,6 +107,9 @@ def fgsm(model, x, y=None, *, eps: float, target=None, bounds=(0.0, 1.0),
     eps = check_eps(who, eps)
     if random_start:
         alpha = 1.25 * eps if alpha is None else check_eps(who, alpha, name="alpha")
+    elif alpha is not None:  # the plain step is eps: an alpha would be ignored silently
+        raise ValueError(f"fgsm: alpha={alpha!r} is the step from a random start; pass "
+                         "random_start=True with it (without, the step is eps)")
     x, labels, targeted, bounds = prepare(who, model, x, y, target, bounds)
     adv = fgsm_points(model, x, labels, targeted, eps, bounds,
                       resolve_rng(rng) if random_start else None, alpha)
