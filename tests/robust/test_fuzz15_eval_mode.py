@@ -76,3 +76,21 @@ def test_the_mode_comes_back_when_an_attack_fails():
     with pytest.raises(ValueError, match="fgsm: x must lie inside bounds"):
         robust.fgsm(model, np.full((2, 1, 3, 4), 2.0), [0, 1], eps=0.1)
     assert model.training
+
+
+def test_each_modules_own_mode_comes_back():
+    # A frozen batch norm (eval) inside a training model stays frozen after the attack, and a
+    # model in eval with one submodule training gets the same treatment.
+    x, y = _data(3)
+    model = _model().train()
+    model[2].eval()
+    robust.pgd(model, x, y, eps=0.1, steps=2, rng=0)
+    assert [m.training for m in model] == [True, True, False, True, True, True]
+    model.eval()
+    model[4].train()  # dropout on in an eval model: the attack still runs without it
+    before = _state(model)
+    got = robust.fgsm(model, x, y, eps=0.1)
+    assert [m.training for m in model] == [False, False, False, False, True, False]
+    model[4].eval()
+    np.testing.assert_array_equal(got.adversarial, robust.fgsm(model, x, y, eps=0.1).adversarial)
+    assert all(np.array_equal(v, before[k]) for k, v in _state(model).items())

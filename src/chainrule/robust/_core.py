@@ -54,14 +54,15 @@ def in_eval_mode(fn):
     """
     @functools.wraps(fn)
     def run(model, *args, **kwargs):
-        training = getattr(model, "training", None)
-        if not isinstance(model, Module) or not training:
+        if not isinstance(model, Module) or not any(m.training for m in model.modules()):
             return fn(model, *args, **kwargs)
-        model.eval()
+        modes = [(m, m.training) for m in model.modules()]  # each its own: a frozen batch norm
+        model.eval()                                         # in a training model stays frozen
         try:
             return fn(model, *args, **kwargs)
         finally:
-            model.train(training)
+            for m, training in modes:
+                m.training = training
     return run
 
 
