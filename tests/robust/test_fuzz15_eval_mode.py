@@ -94,3 +94,13 @@ def test_each_modules_own_mode_comes_back():
     model[4].eval()
     np.testing.assert_array_equal(got.adversarial, robust.fgsm(model, x, y, eps=0.1).adversarial)
     assert all(np.array_equal(v, before[k]) for k, v in _state(model).items())
+
+
+def test_the_overfitting_check_keeps_each_modules_mode():
+    x, y = _data(4)
+    model = _model().train()
+    model[2].eval()
+    check = robust.OverfittingCheck(x, y, eps=0.1, steps=2)
+    assert check.accuracy(model) == robust.robust_accuracy(
+        model, (x, y), "pgd", eps=0.1, steps=2, rng=0, verbose=0)["robust_accuracy"]
+    assert [m.training for m in model] == [True, True, False, True, True, True]

@@ -109,12 +109,8 @@ class OverfittingCheck(Callback):
 
     def accuracy(self, model) -> float:
         """The model's PGD accuracy on the check images (in eval mode; its mode is kept)."""
-        training = model.training
-        try:
-            res = robust_accuracy(model.eval(), (self.x, self.y), "pgd", eps=self.eps,
-                                  steps=self.steps, rng=self.seed, verbose=0)
-        finally:
-            model.train(training)
+        res = robust_accuracy(model, (self.x, self.y), "pgd", eps=self.eps, steps=self.steps,
+                              rng=self.seed, verbose=0)  # it runs the model in eval mode
         return res["robust_accuracy"]
 
     def on_epoch_end(self, epoch, logs=None):
