@@ -294,3 +294,65 @@ def test_normal_broadcast_statistics():
     s = np.broadcast_to(s, (3, 4))
     assert np.all(np.abs(draws.mean(axis=0) - m) <= 6 * s / np.sqrt(n) + 1e-12)
     assert np.all(np.abs(draws.std(axis=0) - s) <= 6 * s / np.sqrt(2 * n) + 1e-12)
+
+
+def test_generator_api_against_torch():
+    """Generator().initial_seed() and cr.initial_seed() were None before a manual_seed (a
+    worker_init_fn doing initial_seed() % 2**32 failed); cr.default_generator was a function,
+    so torch's cr.default_generator.manual_seed(s) failed; negative seeds were refused where
+    PyTorch takes them modulo 2**64."""
+    for lib in (torch, cr):
+        g = lib.Generator()
+        assert isinstance(g.initial_seed(), int) and isinstance(lib.initial_seed(), int)
+        assert g.manual_seed(5) is g and g.initial_seed() == 5
+        assert g.manual_seed(-1).initial_seed() == 2**64 - 1
+        assert g.manual_seed(2**64 - 1).initial_seed() == 2**64 - 1
+        for bad in (2**64, -2**63 - 1):
+            with pytest.raises((RuntimeError, ValueError)):
+                g.manual_seed(bad)
+        s = g.seed()
+        assert isinstance(s, int) and g.initial_seed() == s
+        assert lib.default_generator.manual_seed(7) is lib.default_generator
+        assert lib.initial_seed() == 7
+        assert str(lib.Generator(device="cpu").device) == "cpu"
+        with pytest.raises((RuntimeError, TypeError)):
+            g.set_state(lib.zeros(5, dtype=lib.uint8))
+        with pytest.raises((RuntimeError, TypeError)):
+            g.set_state(lib.zeros(5))
+    assert cr.default_generator() is cr.default_generator  # called: the generator in effect
+
+
+@pytest.mark.parametrize("dt", ["float16", "float32", "float64", "int32", "int64", "uint8"])
+def test_state_round_trips_reproduce_every_sampler(dt):
+    """get_state/set_state (a Generator's and the default one's) restore the stream exactly,
+    whatever the samplers drew in between."""
+    fills = [lambda t, g: t.random_(0, 100, generator=g)]
+    if dt.startswith("float"):
+        fills += [lambda t, g: t.uniform_(generator=g), lambda t, g: t.normal_(generator=g),
+                  lambda t, g: t.exponential_(generator=g), lambda t, g: t.cauchy_(generator=g),
+                  lambda t, g: t.log_normal_(generator=g),
+                  lambda t, g: t.bernoulli_(0.4, generator=g)]
+    for fill in fills:
+        g = cr.Generator().manual_seed(123)
+        state = g.get_state()
+        a = fill(cr.zeros(40, dtype=getattr(cr, dt)), g).numpy().copy()
+        g.set_state(state)
+        assert np.array_equal(fill(cr.zeros(40, dtype=getattr(cr, dt)), g).numpy(), a)
+        cr.manual_seed(9)
+        state = cr.get_rng_state()
+        a = fill(cr.zeros(40, dtype=getattr(cr, dt)), None).numpy().copy()
+        cr.set_rng_state(state)
+        assert np.array_equal(fill(cr.zeros(40, dtype=getattr(cr, dt)), None).numpy(), a)
+        cr.manual_seed(9)
+        assert np.array_equal(fill(cr.zeros(40, dtype=getattr(cr, dt)), None).numpy(), a)
+
+
+def test_fork_rng_restores_and_disabled_does_not():
+    cr.manual_seed(4)
+    with cr.random.fork_rng(devices=[]):
+        inside = cr.rand(3).numpy()
+    assert np.array_equal(cr.rand(3).numpy(), inside)
+    cr.manual_seed(4)
+    with cr.random.fork_rng(enabled=False):
+        cr.rand(3)
+    assert not np.array_equal(cr.rand(3).numpy(), inside)

@@ -52,8 +52,9 @@ def test_generator_serves_generator_and_rng_arguments():
     assert first == next(iter(again))[0].tolist()
     with pytest.raises(TypeError, match="generator= takes a chainrule.Generator"):
         cr.utils.data.DataLoader(data, generator=object())
-    with pytest.raises(ValueError, match="seed must be a non-negative int, got -1"):
-        cr.Generator().manual_seed(-1)
+    with pytest.raises(ValueError, match=r"seed must be an int in \[-2\*\*63, 2\*\*64\), got 2\.5"):
+        cr.Generator().manual_seed(2.5)
+    assert cr.Generator().manual_seed(-1).initial_seed() == 2**64 - 1  # as PyTorch
 
 
 def test_inference_mode_is_no_grad():

@@ -23,9 +23,6 @@ import numpy
 __all__ = ["Generator", "default_generator", "fill_draws", "generator_scope", "initial_seed",
            "manual_seed", "note_draw", "resolve_rng", "seed", "watch_draws"]
 
-_state = {"generator": numpy.random.default_rng(), "seed": None}
-
-
 class _Lazy:
     """A generator made on first use (most samples of most datasets draw nothing)."""
 
@@ -59,69 +56,93 @@ def generator_scope(entropy):
         _scoped.reset(token)
 
 
+def _entropy_seed() -> int:
+    """A seed from the operating system's entropy (what an unseeded generator starts from)."""
+    return int(numpy.random.SeedSequence().entropy % 2**63)
+
+
+def _seed_value(who: str, seed) -> int:
+    """``seed`` as PyTorch keeps it: an int in [-2**63, 2**64), stored modulo 2**64."""
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) \
+            or not -2**63 <= seed < 2**64:
+        raise ValueError(f"{who}: seed must be an int in [-2**63, 2**64), got {seed!r}")
+    return int(seed) % 2**64
+
+
 class Generator(numpy.random.Generator):
     """PyTorch's ``torch.Generator`` spelling of a ``numpy.random.Generator`` (PCG64).
 
     ``Generator().manual_seed(42)`` returns the generator, seeded, so that
     ``random_split(data, [0.8, 0.2], generator=torch.Generator().manual_seed(42))`` runs as
     written; it is a ``numpy.random.Generator``, so it serves every ``rng=`` too. Its numbers
-    are NumPy's, not PyTorch's.
+    are NumPy's, not PyTorch's. Unseeded, it starts from the operating system's entropy (PyTorch:
+    a fixed seed), and ``initial_seed()`` says which seed that was.
     """
 
+    _who = "Generator."
+
     def __init__(self, device="cpu"):
-        super().__init__(numpy.random.PCG64())
+        self._seed = _entropy_seed()
+        super().__init__(numpy.random.PCG64(self._seed))
         self.device = device
-        self._seed = None
 
     def manual_seed(self, seed: int) -> Generator:
-        """Seed this generator with a non-negative int; returns it."""
-        if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
-            raise ValueError(f"Generator.manual_seed: seed must be a non-negative int, got "
-                             f"{seed!r}")
-        self.bit_generator.state = numpy.random.PCG64(int(seed)).state
-        self._seed = int(seed)
+        """Seed this generator with an int (a negative one is taken modulo 2**64, as PyTorch);
+        returns it."""
+        seed = _seed_value(self._who + "manual_seed", seed)
+        self.bit_generator.state = numpy.random.PCG64(seed).state
+        self._seed = seed
         return self
 
-    def initial_seed(self) -> int | None:
-        """The seed last given to ``manual_seed`` (None before one was)."""
+    def seed(self) -> int:
+        """Reseed from the operating system's entropy; returns the seed used."""
+        s = _entropy_seed()
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self) -> int:
+        """The seed this generator started from: the last ``manual_seed``'s, or the entropy one."""
         return self._seed
+
+
+class _DefaultGenerator(Generator):
+    """The process-wide generator, PyTorch's ``torch.default_generator`` (``manual_seed``,
+    ``get_state``... as any Generator's). Called, ``default_generator()`` returns the generator
+    that ``rng=None`` falls back to: this one, or inside a ``generator_scope`` that scope's."""
+
+    _who = ""
+
+    def __call__(self) -> numpy.random.Generator:
+        scoped = _scoped.get()
+        gen = self if scoped is None else scoped.get()
+        if _watchers.get():
+            note_draw(gen)
+        return gen
+
+
+default_generator = _DefaultGenerator()
 
 
 def manual_seed(seed: int) -> numpy.random.Generator:
     """Seed the default generator (what every ``rng=None`` draws from); returns it.
 
     Args:
-        seed: a non-negative int.
+        seed: an int in [-2**63, 2**64) (a negative one is taken modulo 2**64, as PyTorch).
     """
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"manual_seed: seed must be a non-negative int, got {seed!r}")
     # Reseeded in place (the state of ``default_rng(seed)``), so that a layer or loader that
     # already holds the default generator follows the new seed.
-    _state["generator"].bit_generator.state = numpy.random.PCG64(int(seed)).state
-    _state["seed"] = int(seed)
-    return _state["generator"]
+    return default_generator.manual_seed(seed)
 
 
 def seed() -> int:
     """Seed the default generator from the operating system's entropy; returns the seed used."""
-    s = int(numpy.random.SeedSequence().entropy % 2**63)
-    manual_seed(s)
-    return s
+    return default_generator.seed()
 
 
-def initial_seed() -> int | None:
-    """The seed last given to ``manual_seed`` (None if the generator was never seeded)."""
-    return _state["seed"]
-
-
-def default_generator() -> numpy.random.Generator:
-    """The generator that ``rng=None`` falls back to: the process-wide one, or inside a
-    ``generator_scope`` that scope's."""
-    scoped = _scoped.get()
-    gen = _state["generator"] if scoped is None else scoped.get()
-    if _watchers.get():
-        note_draw(gen)
-    return gen
+def initial_seed() -> int:
+    """The seed the default generator started from (the last ``manual_seed``'s, or, never
+    seeded, the operating system's entropy it started from)."""
+    return default_generator.initial_seed()
 
 
 # Callbacks told of every generator a random op is about to draw from (``chainrule.func.vmap``'s

@@ -199,13 +199,6 @@ def _put_state(generator, new_state, who: str) -> None:
         "has_uint32": raw[32], "uinteger": int.from_bytes(raw[33:37], "little")}
 
 
-def _generator_seed(self) -> int:
-    """Seed this generator from the operating system's entropy; returns the seed."""
-    seed = int(numpy.random.SeedSequence().entropy % 2**63)
-    self.manual_seed(seed)
-    return seed
-
-
 def _clone_state(self) -> Generator:
     """A new generator on the same device with a copy of this one's state."""
     twin = Generator(self.device)
@@ -220,4 +213,4 @@ Generator.get_state.__doc__ = "This generator's state as a uint8 tensor, for ``s
 Generator.set_state = lambda self, new_state: _put_state(self, new_state,
                                                          "Generator.set_state") or self
 Generator.set_state.__doc__ = "Put back a state from ``get_state``; returns the generator."
-Generator.seed, Generator.clone_state = _generator_seed, _clone_state
+Generator.clone_state = _clone_state
