@@ -139,3 +139,14 @@ def test_fgsm_refuses_an_alpha_it_would_ignore():
         robust.fgsm(ours, x, y, eps=0.1, alpha=0.05)
     res = robust.fgsm(ours, x, y, eps=0.1, alpha=0.05, random_start=True, rng=0)
     assert (res.norms <= 0.1 + 1e-12).all()
+
+
+@pytest.mark.parametrize("norm", ["l1", "Linf", "inf"])
+def test_project_refuses_a_norm_it_does_not_know(norm):
+    # Before, any name but "linf" was projected as L2: project(..., "l1") gave an L2 ball.
+    x = np.zeros((1, 4))
+    with pytest.raises(ValueError, match=f"project: norm must be one of \\('linf', 'l2'\\), got "
+                                         f"'{norm}'"):
+        robust.project(x + 1, x, 0.5, norm, (-2.0, 2.0))
+    np.testing.assert_allclose(robust.project(x + 1, x, 0.5, "l2", (-2.0, 2.0)),
+                               np.full((1, 4), 0.25))

@@ -47,6 +47,8 @@ def project(x_adv, x, eps: float, norm: str, bounds):
     The L-infinity projection is exact; for L2 the ball's projection comes first and the box's
     clipping second, which keeps the point inside both (clipping only shortens the perturbation).
     """
+    if norm not in NORMS:  # any other name would be projected as L2
+        raise ValueError(f"project: norm must be one of {NORMS}, got {norm!r}")
     xp = get_array_module(x)
     delta = x_adv - x
     if norm == "linf":
