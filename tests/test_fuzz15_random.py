@@ -356,3 +356,43 @@ def test_fork_rng_restores_and_disabled_does_not():
     with cr.random.fork_rng(enabled=False):
         cr.rand(3)
     assert not np.array_equal(cr.rand(3).numpy(), inside)
+
+
+def _moments_ok(x, mean, var, label):
+    """Sample mean and variance within 6 standard errors of the distribution's (the variance's
+    standard error estimated from the sample's squared deviations)."""
+    n = x.size
+    assert abs(x.mean() - mean) <= 6 * np.sqrt(var / n), (label, x.mean(), mean)
+    dev2 = (x - x.mean()) ** 2
+    assert abs(x.var() - var) <= 6 * dev2.std() / np.sqrt(n), (label, x.var(), var)
+
+
+def test_sampler_statistics_seeded():
+    n = 200_000
+    g = cr.Generator().manual_seed(2026)
+    z = lambda: cr.zeros(n, dtype=cr.float64)  # noqa: E731
+    _moments_ok(z().uniform_(-2.0, 3.0, generator=g).numpy(), 0.5, 25 / 12, "uniform_")
+    _moments_ok(z().normal_(1.0, 2.0, generator=g).numpy(), 1.0, 4.0, "normal_")
+    _moments_ok(z().exponential_(2.0, generator=g).numpy(), 0.5, 0.25, "exponential_")
+    _moments_ok(z().geometric_(0.3, generator=g).numpy(), 1 / 0.3, 0.7 / 0.09, "geometric_")
+    mu, s = 0.2, 0.5
+    _moments_ok(z().log_normal_(mu, s, generator=g).numpy(), np.exp(mu + s * s / 2),
+                (np.exp(s * s) - 1) * np.exp(2 * mu + s * s), "log_normal_")
+    c = z().cauchy_(1.0, 2.0, generator=g).numpy()  # quartiles at median -+ sigma
+    for q, at in ((0.25, -1.0), (0.5, 1.0), (0.75, 3.0)):
+        assert abs((c < at).mean() - q) <= 6 * np.sqrt(q * (1 - q) / n), q
+    b = z().bernoulli_(0.3, generator=g).numpy()
+    assert abs(b.mean() - 0.3) <= 6 * np.sqrt(0.21 / n)
+    r = cr.zeros(n, dtype=cr.int32).random_(-3, 5, generator=g).numpy()
+    assert r.min() == -3 and r.max() == 4
+    assert np.all(np.abs(np.bincount(r + 3) / n - 1 / 8) <= 6 * np.sqrt(7 / 64 / n))
+    f = cr.zeros(n, dtype=cr.float32).random_(generator=g).numpy()  # 0 .. 2**24
+    assert f.min() >= 0 and f.max() <= 2**24 and np.all(f == np.round(f))
+    _moments_ok(f.astype("float64"), 2**23, ((2**24 + 1) ** 2 - 1) / 12, "random_() float32")
+    rates = cr.tensor([0.5, 3.0, 20.0], dtype=cr.float64)
+    p = cr.poisson(rates.expand(n, 3).contiguous(), generator=g).numpy()
+    for k, lam in enumerate((0.5, 3.0, 20.0)):
+        _moments_ok(p[:, k], lam, lam, f"poisson({lam})")
+    ri = cr.randint(-5, 5, (n,), generator=g).numpy()
+    assert ri.min() == -5 and ri.max() == 4
+    _moments_ok(ri.astype("float64"), -0.5, (10**2 - 1) / 12, "randint")
