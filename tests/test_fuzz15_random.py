@@ -396,3 +396,24 @@ def test_sampler_statistics_seeded():
     ri = cr.randint(-5, 5, (n,), generator=g).numpy()
     assert ri.min() == -5 and ri.max() == 4
     _moments_ok(ri.astype("float64"), -0.5, (10**2 - 1) / 12, "randint")
+
+
+@pytest.mark.parametrize("name,args", [("uniform_", ()), ("normal_", ()), ("random_", (0, 5)),
+                                       ("bernoulli_", (0.5,)), ("exponential_", ()),
+                                       ("geometric_", (0.5,)), ("cauchy_", ()),
+                                       ("log_normal_", ())])
+def test_fill_of_recorded_tensor_is_a_constant(name, args):
+    """As in PyTorch: a fill of a tensor computed from w cuts its gradient path (the values are
+    constants), so d(y * w)/dw is y's new values; a leaf that requires grad is refused."""
+    w = cr.ones(3, requires_grad=True, dtype=cr.float64)
+    y = w * 2
+    getattr(y, name)(*args)
+    (y * w).sum().backward()
+    assert np.array_equal(w.grad.numpy(), y.detach().numpy())
+    with pytest.raises(RuntimeError):
+        getattr(cr.zeros(3, requires_grad=True), name)(*args)
+    base = cr.zeros(4, 3)
+    view = base[:, 1]
+    getattr(view, name)(*args)  # a view's fill lands in its base, nowhere else
+    assert np.array_equal(base.numpy()[:, 1], view.numpy())
+    assert not base.numpy()[:, [0, 2]].any()
