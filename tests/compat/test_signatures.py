@@ -132,10 +132,10 @@ def test_losses_refuse_a_reduction_in_the_weight_slot(rng):
     lambda f, x: f.dropout2d(x, 0.3, False, True),
 ], ids=["relu", "relu6", "leaky_relu", "elu", "selu", "silu", "hardtanh", "dropout", "dropout2d"])
 def test_functional_activations_accept_inplace(rng, call):
-    """F.relu(x, inplace=True) (torchvision's style) was a TypeError; it is computed out of place,
-    with PyTorch's values."""
+    """F.relu(x, inplace=True) (torchvision's style) was a TypeError; it changes its input as
+    PyTorch's (so of a non-leaf: a leaf that requires grad is refused, as there)."""
     x, tx = _pair(rng.standard_normal((2, 3, 4, 5)))
-    _check(call(F, x), call(TF, tx * 1.0), x, tx)
+    _check(call(F, x * 1.0), call(TF, tx * 1.0), x, tx)
 
 
 @pytest.mark.parametrize("call", [lambda m, x: m.add(x, x * x, alpha=2),

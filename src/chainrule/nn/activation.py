@@ -45,12 +45,16 @@ class _Elementwise(Module):
     shows_inplace = False  # PyTorch's repr shows inplace=True for ReLU, ReLU6, SELU, SiLU
 
     def __init__(self, inplace: bool = False):
-        # PyTorch's inplace= is accepted (and shown); the result is computed out of place, with
-        # equal values (docs/pytorch.md, "What differs on purpose").
+        # inplace=True (PyTorch's, for ReLU, ReLU6, SELU, SiLU): the input is changed and returned
         super().__init__()
+        if inplace and not self.shows_inplace:
+            raise TypeError(f"{type(self).__name__}: inplace=True is not an option of this layer "
+                            "(PyTorch's takes no inplace); use it without")
         self.inplace = inplace
 
     def forward(self, x):
+        if self.inplace:
+            return type(self).fn(x, True)
         return type(self).fn(x)
 
     def extra_repr(self) -> str:
@@ -123,7 +127,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, x):
-        return A.leaky_relu(x, self.negative_slope)
+        return A.leaky_relu(x, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + _inplace(self)
@@ -153,7 +157,7 @@ class ELU(Module):
         self.inplace = inplace
 
     def forward(self, x):
-        return A.elu(x, self.alpha)
+        return A.elu(x, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + _inplace(self)
@@ -190,7 +194,7 @@ class Hardtanh(Module):
             )
 
     def forward(self, x):
-        return A.hardtanh(x, self.min_val, self.max_val)
+        return A.hardtanh(x, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self) -> str:
         return f"min_val={self.min_val}, max_val={self.max_val}" + _inplace(self)

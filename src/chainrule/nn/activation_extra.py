@@ -2,7 +2,7 @@
 and ``Softmin``/``Softmax2d``, the layers of ``ops.activation_extra`` and ``softmin``.
 
 Hyperparameters are checked when the layer is built. Names, positional order and defaults are
-PyTorch's; ``inplace=`` is accepted and the result is computed out of place, with equal values.
+PyTorch's; ``inplace=True`` writes the result into the input and returns it, as PyTorch's.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ class _Inplace(Module):
         self.inplace = inplace
 
     def forward(self, input):  # noqa: A002
-        return type(self).fn(input)
+        return type(self).fn(input, self.inplace)
 
 
 class Mish(_Inplace):
@@ -113,7 +113,7 @@ class CELU(Module):
         self.inplace = inplace
 
     def forward(self, input):  # noqa: A002
-        return A.celu(input, self.alpha)
+        return A.celu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
@@ -157,7 +157,7 @@ class Threshold(Module):
         self.inplace = inplace
 
     def forward(self, input):  # noqa: A002
-        return A.threshold(input, self.threshold, self.value)
+        return A.threshold(input, self.threshold, self.value, self.inplace)
 
     def extra_repr(self) -> str:
         return f"threshold={self.threshold}, value={self.value}" + (

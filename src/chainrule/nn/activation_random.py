@@ -18,7 +18,7 @@ class RReLU(Module):
 
     Args:
         lower, upper: the range of the slopes.
-        inplace: PyTorch's option, accepted; computed out of place.
+        inplace: write the result into the input and return it, as PyTorch's.
         rng: numpy Generator for the slopes (None: the default generator).
 
     Shape:
@@ -39,7 +39,7 @@ class RReLU(Module):
         self.rng = resolve_rng(rng, "RReLU")
 
     def forward(self, input):  # noqa: A002 - PyTorch's name
-        return rrelu(input, self.lower, self.upper, self.training, rng=self.rng)
+        return rrelu(input, self.lower, self.upper, self.training, self.inplace, rng=self.rng)
 
     def extra_repr(self) -> str:
         inplace = ", inplace=True" if self.inplace else ""
@@ -60,7 +60,7 @@ class AlphaDropout(_Dropout):
     """
 
     def forward(self, input):  # noqa: A002
-        return alpha_dropout(input, self.p, self.training, rng=self.rng)
+        return alpha_dropout(input, self.p, self.training, self.inplace, rng=self.rng)
 
 
 class FeatureAlphaDropout(_Dropout):
@@ -75,4 +75,4 @@ class FeatureAlphaDropout(_Dropout):
     """
 
     def forward(self, input):  # noqa: A002
-        return feature_alpha_dropout(input, self.p, self.training, rng=self.rng)
+        return feature_alpha_dropout(input, self.p, self.training, self.inplace, rng=self.rng)

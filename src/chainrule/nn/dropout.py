@@ -21,7 +21,7 @@ class _Dropout(Module):
         super().__init__()
         who = type(self).__name__
         self.p = probability(who, p)
-        self.inplace = inplace  # accepted and shown, as PyTorch; computed out of place
+        self.inplace = inplace  # True: the input is changed and returned, as PyTorch's
         self.rng = resolve_rng(rng, who)
 
     def extra_repr(self) -> str:
@@ -46,7 +46,7 @@ class Dropout(_Dropout):
     """
 
     def forward(self, x):
-        return dropout(x, self.p, self.training, rng=self.rng)
+        return dropout(x, self.p, self.training, self.inplace, rng=self.rng)
 
 
 class Dropout1d(_Dropout):
@@ -62,7 +62,7 @@ class Dropout1d(_Dropout):
 
     def forward(self, x):
         check_input("Dropout1d", x, (2, 3), "3-D (N, C, L) or 2-D (C, L)")
-        return dropout1d(x, self.p, self.training, rng=self.rng)
+        return dropout1d(x, self.p, self.training, self.inplace, rng=self.rng)
 
 
 class Dropout2d(_Dropout):
@@ -82,7 +82,7 @@ class Dropout2d(_Dropout):
     """
 
     def forward(self, x):
-        return dropout2d(x, self.p, self.training, rng=self.rng)
+        return dropout2d(x, self.p, self.training, self.inplace, rng=self.rng)
 
 
 class Dropout3d(_Dropout):
@@ -99,4 +99,4 @@ class Dropout3d(_Dropout):
     """
 
     def forward(self, x):
-        return dropout3d(x, self.p, self.training, rng=self.rng)
+        return dropout3d(x, self.p, self.training, self.inplace, rng=self.rng)

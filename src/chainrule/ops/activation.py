@@ -10,13 +10,13 @@ gives their input a gradient, a zero one, as PyTorch's does (``ZeroOf``).
 from __future__ import annotations
 
 import math
-import numbers
 
 from ..autograd.function import Function, OutputOnly
 from ..autograd.mode import _grad_enabled
-from ..autograd.tensor import Tensor, tensor
+from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ..kernels import K
+from ._activation_checks import _check_number, _float_input, in_place
 from ._conj import cj
 from ._promotion import float_operand
 from ._special import ndtr
@@ -54,15 +54,6 @@ def _kept(grad, x):
     """``grad``, plus ``ZeroOf(x)`` when the backward is being recorded and ``x`` needs it."""
     # _grad_enabled.get(): is_grad_enabled() read where it is kept, as the engine reads it
     return grad + ZeroOf.apply(x) if x.requires_grad and _grad_enabled.get() else grad
-
-
-def _float_input(op, x, complex_ok=False):
-    """``x`` as a floating-point (or complex) Tensor (arrays and lists wrapped), else TypeError."""
-    if not isinstance(x, Tensor):
-        x = tensor(x)
-    if x._data.dtype.kind != "f" and not (complex_ok and x._data.dtype.kind == "c"):
-        raise TypeError(f"{op}: input must have a floating-point dtype, got {x._data.dtype}")
-    return x
 
 
 class Step(Function):
@@ -312,9 +303,11 @@ def tanh(input) -> Tensor:  # noqa: A002
 def relu(input, inplace: bool = False) -> Tensor:  # noqa: A002
     """Rectified linear unit max(x, 0); the gradient at 0 is 0, as in PyTorch.
 
-    ``inplace`` (here and in the other activations) is PyTorch's option, accepted and computed
-    out of place: the values are equal (docs/pytorch.md).
+    ``inplace=True`` (here and in the other activations) writes the result into ``input`` and
+    returns it, as PyTorch's (recorded where needed: ``autograd.inplace_record.change``).
     """
+    if inplace:
+        return in_place("relu", input, relu)
     if isinstance(input, Tensor) and input._data.dtype.kind in "iu":  # max(x, 0), x's dtype
         return input.clamp(min=0)
     if not (isinstance(input, Tensor) and input._data.dtype.kind == "f"):
@@ -325,6 +318,8 @@ def relu(input, inplace: bool = False) -> Tensor:  # noqa: A002
 def leaky_relu(input, negative_slope=0.01, inplace=False) -> Tensor:  # noqa: A002
     """Leaky ReLU: x where x > 0, else ``negative_slope * x``."""
     _check_number("leaky_relu", "negative_slope", negative_slope)
+    if inplace:
+        return in_place("leaky_relu", input, lambda x: leaky_relu(x, negative_slope))
     if negative_slope == 0:
         return ReLU.apply(_float_input("leaky_relu", input))
     return LeakyReLU.apply(_float_input("leaky_relu", input), negative_slope=float(negative_slope))
@@ -353,11 +348,15 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # no
 def elu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """Exponential linear unit: x where x > 0, else alpha * (exp(x) - 1)."""
     _check_number("elu", "alpha", alpha)
+    if inplace:
+        return in_place("elu", input, lambda x: elu(x, alpha))
     return ELU.apply(_float_input("elu", input), alpha=float(alpha), scale=1.0)
 
 
 def selu(input, inplace: bool = False) -> Tensor:  # noqa: A002
     """Scaled ELU with the self-normalizing constants (alpha ~ 1.6733, scale ~ 1.0507)."""
+    if inplace:
+        return in_place("selu", input, selu)
     return ELU.apply(_float_input("selu", input), alpha=_SELU_ALPHA, scale=_SELU_SCALE)
 
 
@@ -379,6 +378,8 @@ def gelu(input, approximate: str = "none") -> Tensor:  # noqa: A002
 
 def silu(input, inplace: bool = False) -> Tensor:  # noqa: A002
     """Sigmoid linear unit (swish) x * sigmoid(x)."""
+    if inplace:
+        return in_place("silu", input, silu)
     return SiLU.apply(_float_input("silu", input))
 
 
@@ -393,27 +394,22 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False) -> Tensor:  # noqa
     _check_number("hardtanh", "max_val", max_val)
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val={min_val} is greater than max_val={max_val}")
+    if inplace:
+        return in_place("hardtanh", input, lambda x: hardtanh(x, min_val, max_val))
     return Hardtanh.apply(_float_input("hardtanh", input), min_val=float(min_val),
                           max_val=float(max_val))
 
 
 def relu6(input, inplace: bool = False) -> Tensor:  # noqa: A002
     """min(max(x, 0), 6), i.e. ``hardtanh(x, 0, 6)``."""
+    if inplace:
+        return in_place("relu6", input, relu6)
     return Hardtanh.apply(_float_input("relu6", input), min_val=0.0, max_val=6.0)
 
 
 def logsigmoid(input) -> Tensor:  # noqa: A002
     """log(sigmoid(x)) = -softplus(-x), computed without overflow or log(0)."""
     return LogSigmoid.apply(_float_input("logsigmoid", input))
-
-
-def _check_number(op, name, value, positive=False):
-    if not isinstance(value, numbers.Real) or isinstance(value, bool):
-        raise TypeError(f"{op}: {name} must be a real number, got {value!r}")
-    if math.isnan(value):
-        raise ValueError(f"{op}: {name} must not be NaN")
-    if positive and value <= 0:
-        raise ValueError(f"{op}: {name} must be positive, got {value!r}")
 
 
 Tensor.relu = relu

@@ -15,6 +15,7 @@ import numbers
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._activation_checks import in_place
 from ._promotion import promoted
 from .activation import _float_input, _kept, relu6, sigmoid, softplus, tanh
 from .elementwise import exp, where
@@ -83,19 +84,25 @@ def prelu(input, weight) -> Tensor:  # noqa: A002 - PyTorch's names
 
 
 def mish(input, inplace: bool = False) -> Tensor:  # noqa: A002
-    """x * tanh(softplus(x)), elementwise (``inplace`` is accepted; the result is a new tensor)."""
+    """x * tanh(softplus(x)), elementwise."""
+    if inplace:
+        return in_place("mish", input, mish)
     x = _float_input("mish", input)
     return x * tanh(softplus(x))
 
 
 def hardswish(input, inplace: bool = False) -> Tensor:  # noqa: A002
     """x * relu6(x + 3) / 6: 0 below -3, x above 3, a parabola between."""
+    if inplace:
+        return in_place("hardswish", input, hardswish)
     x = _float_input("hardswish", input)
     return x * relu6(x + 3.0) / 6.0
 
 
 def hardsigmoid(input, inplace: bool = False) -> Tensor:  # noqa: A002
     """relu6(x + 3) / 6: 0 below -3, 1 above 3, linear between."""
+    if inplace:
+        return in_place("hardsigmoid", input, hardsigmoid)
     x = _float_input("hardsigmoid", input)
     return relu6(x + 3.0) / 6.0
 
@@ -119,6 +126,8 @@ def glu(input, dim: int = -1) -> Tensor:  # noqa: A002
 def celu(input, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """x where x > 0, else ``alpha * (exp(x / alpha) - 1)``."""
     alpha = _number("celu", "alpha", alpha, nonzero=True)
+    if inplace:
+        return in_place("celu", input, lambda x: celu(x, alpha))
     x = _float_input("celu", input)
     positive = x > 0  # a recorded comparison, so that chainrule.onnx.export can write it
     # exp reads only the negative side: exp of a large x would overflow (inf * 0 = NaN gradient).
@@ -152,5 +161,10 @@ def threshold(input, threshold: float, value: float, inplace: bool = False) -> T
     PyTorch)."""
     threshold = _number("threshold", "threshold", threshold)
     value = _number("threshold", "value", value)
+    if inplace:
+        return in_place("threshold", input, lambda x: _threshold(x, threshold, value))
     x = _float_input("threshold", input)
     return where(x <= threshold, value, x)
+
+
+_threshold = threshold  # the op, by a name its argument ``threshold`` does not hide

@@ -13,10 +13,10 @@ from __future__ import annotations
 import math
 import numbers
 
-from ..autograd.inplace_record import change
 from ..autograd.tensor import Tensor
 from ..backend import device_of, get_array_module, to_device
 from ..backend.random import default_generator
+from ._activation_checks import in_place as _in_place
 from ._zero_d import on_one_axis, scalar_dim
 from .activation import _float_input, elu, hardtanh, leaky_relu, selu
 from .activation_extra import celu
@@ -62,11 +62,13 @@ def rrelu(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3, training: bool 
 
     In training each element draws its own slope ``a`` uniformly from [lower, upper] (the
     gradient there is that slope); otherwise ``a = (lower + upper) / 2``, a leaky ReLU.
-    ``rng``: the generator of the slopes (None: the default generator). ``inplace`` is accepted
-    and computed out of place (``rrelu_`` changes its input).
+    ``rng``: the generator of the slopes (None: the default generator). ``inplace=True``
+    writes the result into ``input`` and returns it (as ``rrelu_``).
     """
     lower, upper = slope_bounds("rrelu", lower, upper)
     _check("rrelu", 0.0, rng)
+    if inplace:
+        return _in_place("rrelu", input, lambda x: rrelu(x, lower, upper, training, rng=rng))
     x = _float_input("rrelu", input)
     if not training:
         return leaky_relu(x, (lower + upper) / 2)
@@ -82,11 +84,13 @@ def _where_positive(data, slopes):
     return out
 
 
-def _alpha_masked(op, x, p, training, mask_shape, rng):
+def _alpha_masked(op, x, p, training, mask_shape, rng, inplace=False):
     _check(op, p, rng)
     x = _float_input(op, x)
     if not training or p == 0:
-        return x
+        return x  # inplace too: PyTorch's returns its input unchanged
+    if inplace:
+        return _in_place(op, x, lambda t: _alpha_masked(op, t, p, training, mask_shape, rng))
     if p == 1:
         return x * 0.0
     data = x._data
@@ -104,8 +108,9 @@ def alpha_dropout(input, p: float = 0.5, training: bool = False,  # noqa: A002 -
     """Alpha dropout, for SELU networks: each element is dropped with probability ``p`` to SELU's
     saturation value, then all are mapped by ``a * x + b`` so that the mean and variance of
     zero-mean unit-variance input are kept. The identity when not ``training`` (PyTorch's
-    functional default) or for ``p = 0``; zeros for ``p = 1``."""
-    return _alpha_masked("alpha_dropout", input, p, training, tuple(input.shape), rng)
+    functional default) or for ``p = 0``; zeros for ``p = 1``. ``inplace=True`` writes the
+    result into ``input`` and returns it."""
+    return _alpha_masked("alpha_dropout", input, p, training, tuple(input.shape), rng, inplace)
 
 
 def feature_alpha_dropout(input, p: float = 0.5, training: bool = False,  # noqa: A002
@@ -116,7 +121,7 @@ def feature_alpha_dropout(input, p: float = 0.5, training: bool = False,  # noqa
         raise ValueError(f"feature_alpha_dropout: input must have a batch and a channel axis "
                          f"(N, C, *), got shape {tuple(input.shape)}")
     shape = tuple(input.shape[:2]) + (1,) * (len(input.shape) - 2)
-    return _alpha_masked("feature_alpha_dropout", input, p, training, shape, rng)
+    return _alpha_masked("feature_alpha_dropout", input, p, training, shape, rng, inplace)
 
 
 def gumbel_softmax(logits, tau: float = 1, hard: bool = False, eps: float = 1e-10,
@@ -154,15 +159,6 @@ def _positions(index, shape, axis):
     """0, 1, ... along ``axis`` of ``shape`` (broadcastable), on ``index``'s device."""
     xp = get_array_module(index)
     return xp.arange(shape[axis]).reshape([-1 if i == axis else 1 for i in range(len(shape))])
-
-
-def _in_place(name, x, compute):
-    """``compute(x)``'s values written into ``x``'s memory; x is returned (PyTorch's ``f_``),
-    recorded where needed (``autograd.inplace_record.change``)."""
-    if not isinstance(x, Tensor):
-        raise TypeError(f"{name}: input must be a Tensor (it is changed in place), got "
-                        f"{type(x).__name__}")
-    return change(x, name, compute)
 
 
 def rrelu_(input, lower: float = 1.0 / 8, upper: float = 1.0 / 3,  # noqa: A002

@@ -13,6 +13,7 @@ from .. import backend
 from ..autograd.tensor import Tensor
 from ..backend import device_of, to_device
 from ..backend.random import default_generator, note_draw
+from ._activation_checks import in_place
 from .elementwise import mul
 
 __all__ = ["dropout", "dropout1d", "dropout2d", "dropout3d"]
@@ -54,7 +55,8 @@ def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A
         input: input Tensor of any shape (floating point).
         p: probability of zeroing an element, in [0, 1]; ``p = 1`` gives all zeros.
         training: when False (evaluation) the input is returned unchanged, as it is for ``p = 0``.
-        inplace: PyTorch's option, accepted; the result is computed out of place.
+        inplace: write the result into ``input`` and return it, as PyTorch's (recorded where
+            needed); not training or ``p = 0``, ``input`` is returned unchanged.
         rng: the ``numpy.random.Generator`` that draws the mask; None draws from the default
             generator (reproducible after ``chainrule.manual_seed``).
 
@@ -70,13 +72,15 @@ def dropout(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A
     _check("dropout", p, rng)
     if not training or p == 0:
         return input
+    if inplace:
+        return in_place("dropout", input, lambda x: _masked(x, p, tuple(x.shape), rng))
     return _masked(input, p, tuple(input.shape), rng)
 
 
 _LAYOUTS = {1: "(N, C, L)", 2: "(N, C, H, W)", 3: "(N, C, D, H, W)"}
 
 
-def _channel_dropout(op, nd, x, p, training, rng):
+def _channel_dropout(op, nd, x, p, training, rng, inplace):
     """One draw per (sample, channel) of batched input, or per channel of unbatched input
     (ranks nd + 2 and nd + 1, as PyTorch's dropout1d/dropout3d); dropout2d of 3-D input is
     PyTorch's channel-wise 1-D dropout of (N, C, L), with its warning. dropout2d/dropout3d of
@@ -108,7 +112,10 @@ def _channel_dropout(op, nd, x, p, training, rng):
     if x.ndim + (not batched) < 2:
         raise ValueError(f"{op}: channel dropout needs at least 2 dimensions "
                          f"(batch and channels), got shape {tuple(x.shape)}")
-    return _masked(x, p, tuple(x.shape[:kept]) + (1,) * (x.ndim - kept), rng)
+    shape = tuple(x.shape[:kept]) + (1,) * (x.ndim - kept)
+    if inplace:
+        return in_place(op, x, lambda t: _masked(t, p, shape, rng))
+    return _masked(x, p, shape, rng)
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A002
@@ -117,7 +124,7 @@ def dropout1d(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa:
 
     Args and Returns as in ``dropout``; one draw per (sample, channel), shared along the sequence.
     """
-    return _channel_dropout("dropout1d", 1, input, p, training, rng)
+    return _channel_dropout("dropout1d", 1, input, p, training, rng, inplace)
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A002
@@ -129,7 +136,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa:
     Args and Returns as in ``dropout``; one draw per (sample, channel), shared over the image,
     because neighbouring pixels are so correlated that dropping single pixels regularizes little.
     """
-    return _channel_dropout("dropout2d", 2, input, p, training, rng)
+    return _channel_dropout("dropout2d", 2, input, p, training, rng, inplace)
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa: A002
@@ -138,4 +145,4 @@ def dropout3d(input, p=0.5, training=True, inplace=False, *, rng=None):  # noqa:
 
     Args and Returns as in ``dropout``; one draw per (sample, channel), shared over the volume.
     """
-    return _channel_dropout("dropout3d", 3, input, p, training, rng)
+    return _channel_dropout("dropout3d", 3, input, p, training, rng, inplace)

@@ -143,7 +143,7 @@ class Normalize:
         std = np.asarray(self.std, a.dtype).reshape(-1, 1, 1)
         if isinstance(x, Tensor) and x.requires_grad and is_grad_enabled():
             # Recorded, as torchvision's (a Normalize in front of a model passes gradients);
-            # out of place even with inplace, as chainrule's inplace=True layers are.
+            # out of place even with inplace (torchvision's would write into x).
             return (x - Tensor(mean)) / Tensor(std)
         if self.inplace and isinstance(x, Tensor):
             np.subtract(a, mean, out=a)
