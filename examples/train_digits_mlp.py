@@ -79,14 +79,15 @@ def part_callbacks(args, train, val, test) -> dict:
     load_weights(best, best_file)
     best_acc = Trainer(best, "cross_entropy", None, metrics=["accuracy"]).evaluate(test)["accuracy"]
 
-    # Resume: a fresh model and optimizer continue the run saved in out/last.
+    # Resume: a fresh model and optimizer continue the run saved in out/last, with its data and
+    # seed (a resume with others is refused); without EarlyStopping, to train on past its stop.
     model2 = mlp(args.hidden, args.seed + 1)
     resumed = Trainer(model2, cr.F.cross_entropy,
                       optim.SGD(model2.parameters(), lr=0.05, momentum=0.9),
                       metrics=["accuracy"], callbacks=[CSVLogger(out / "log.csv", append=True)])
     last_epoch = history.epoch[-1]
     resumed.fit(train, val, epochs=last_epoch + 1 + args.extra_epochs, batch_size=32,
-                resume_from=out / "last", verbose=args.verbose)
+                rng=args.seed, resume_from=out / "last", verbose=args.verbose)
     csv_rows = len((out / "log.csv").read_text().splitlines()) - 1
     result = {
         "epochs_run": len(history),
