@@ -300,3 +300,42 @@ def test_trace_follows_an_in_place_activation_and_refuses_one_into_a_view():
 
     with pytest.raises(TraceError, match="relu"):
         cr.trace(into_view, example)
+
+
+def _block(lib, m, w, v):
+    """torchvision's residual block: conv -> BatchNorm -> ReLU(inplace) -> conv, + identity,
+    ReLU(inplace); float64, training-mode batch statistics."""
+    conv, bn, act = m.Conv2d(3, 3, 3, padding=1, bias=False).double(), m.BatchNorm2d(3).double(), \
+        m.ReLU(inplace=True)
+    with (torch.no_grad() if lib is torch else cr.no_grad()):
+        conv.weight.copy_(lib.tensor(w))
+    x = lib.tensor(v)
+    x.requires_grad_(True)
+    out = act(conv(act(bn(conv(x)))) + x)
+    (out * out).sum().backward()
+    return [t.grad.numpy() for t in (x, conv.weight, bn.weight, bn.bias)] + [out.detach().numpy()]
+
+
+def test_residual_block_with_inplace_relus_matches_pytorch():
+    rng = np.random.default_rng(0)
+    w, v = rng.normal(0, 0.5, (3, 3, 3, 3)), rng.normal(0, 1, (2, 3, 6, 6))
+    for ours, theirs in zip(_block(cr, nn, w, v), _block(torch, tnn, w, v)):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("op", ["exp", "tanh", "sigmoid"])
+def test_change_of_an_output_a_backward_reads_computes_where_pytorch_refuses(op):
+    """docs/pytorch.md, "What differs on purpose": the node that read the old values reads a
+    copy of them, so the gradient is the program's (the out-of-place one's)."""
+    v = _values((3, 4), seed=3) / 4
+    tx = torch.tensor(v, requires_grad=True)
+    th = getattr(tx, op)()
+    TF.relu(th, inplace=True)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        th.sum().backward()
+    x, ref = cr.tensor(v, requires_grad=True), cr.tensor(v, requires_grad=True)
+    h = getattr(x, op)()
+    F.relu(h, inplace=True)
+    h.sum().backward()
+    F.relu(getattr(ref, op)()).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), ref.grad.numpy(), rtol=1e-14)
