@@ -136,15 +136,22 @@ def _clone_stays_clean():
 @pytest.fixture(autouse=True)
 def _switches_restored():
     """PyTorch's process-wide switches as a test found them: a ported program that sets
-    ``torch.set_float32_matmul_precision("high")`` (llm.c's) must not change a later test's."""
+    ``torch.set_float32_matmul_precision("high")`` (llm.c's) or
+    ``torch.backends.cuda.matmul.allow_tf32 = True`` (nanoGPT's) must not change a later test's."""
     import chainrule as cr
 
     precision = cr.get_float32_matmul_precision()
     deterministic = cr.are_deterministic_algorithms_enabled()
     warn_only = cr.is_deterministic_algorithms_warn_only_enabled()
+    matmul = dict(vars(cr.backends.cuda.matmul))
+    cudnn_names = ("deterministic", "benchmark", "enabled", "allow_tf32")
+    cudnn = {name: getattr(cr.backends.cudnn, name) for name in cudnn_names}
     yield
     cr.set_float32_matmul_precision(precision)
     cr.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+    vars(cr.backends.cuda.matmul).update(matmul)
+    for name, value in cudnn.items():
+        setattr(cr.backends.cudnn, name, value)
 
 
 def pytest_collection_modifyitems(config, items):
