@@ -36,7 +36,8 @@ def test_attack_writes_results_a_curve_and_a_grid(run, tmp_path, capsys):
 @pytest.mark.parametrize("method", ["fgsm", "apgd", "cw", "deepfool"])
 def test_every_method_runs(run, tmp_path, method):
     out = tmp_path / method
-    assert main(["attack", str(run), "--method", method, "--n", "20", "--steps", "5",
+    steps = [] if method == "fgsm" else ["--steps", "5"]  # one step: fgsm takes no --steps
+    assert main(["attack", str(run), "--method", method, "--n", "20", *steps,
                  "--curve", "", "--quiet", "--out", str(out)]) == 0
     res = _results(out)
     assert res["n"] == 20 and "curve" not in res
@@ -94,3 +95,22 @@ def test_train_adversarial_records_its_settings(tmp_path, capsys):
                                      "bounds": [0.0, 1.0], "clip_start": False}
     assert main(["train", "gan", "--adversarial", "fgsm", "--out", str(tmp_path / "g")]) == 2
     assert "adversarial training is for classifiers" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("method, options, named", [
+    ("fgsm", ["--alpha", "0.1"], "--alpha 0.1: --method fgsm does not use it"),
+    ("cw", ["--norm", "l2"], "--norm l2: --method cw does not use it"),
+    ("deepfool", ["--restarts", "3"], "--restarts 3: --method deepfool does not use it"),
+    ("fgsm", ["--steps", "5"], "--steps 5: --method fgsm does not use it"),
+    ("apgd", ["--alpha", "0.01"], "(it is for pgd)"),
+])
+def test_an_option_the_method_does_not_use_is_refused(run, tmp_path, capsys, method, options,
+                                                      named):
+    out = tmp_path / "attack"
+    assert main(["attack", str(run), "--method", method, *options, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    # Not an error: the advice to set --threads that a busy machine gets before work starts.
+    err = "".join(line for line in err.splitlines(keepends=True) if " BLAS threads on " not in line)
+    assert named in err and err.count("\n") == 1
+    assert not out.exists()
+

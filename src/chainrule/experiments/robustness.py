@@ -109,6 +109,16 @@ def attack_run(checkpoint, method: str = "pgd", *, eps: float = 0.3, norm: str =
 
 def _attack_kwargs(method, eps, norm, steps, restarts, alpha, seed) -> dict:
     robust.get_attack(method)  # an unknown name fails here, before any work
+    # An option the method does not take is refused, not dropped without a word.
+    unused = [(f"--alpha {alpha}", alpha is not None and method != "pgd", "pgd"),
+              (f"--norm {norm}", norm != "linf" and method != "pgd", "pgd"),
+              (f"--restarts {restarts}", restarts != 1 and method not in ("pgd", "apgd"),
+               "pgd and apgd"),
+              (f"--steps {steps}", steps is not None and method == "fgsm",
+               "every method but fgsm, a single step")]
+    for option, given, takes in unused:
+        if given:
+            raise ValueError(f"{option}: --method {method} does not use it (it is for {takes})")
     if method == "fgsm":
         return {"eps": eps}
     if method == "pgd":
