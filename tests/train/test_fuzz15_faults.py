@@ -618,3 +618,24 @@ def test_weight_averaging_in_a_callback_resumes_bit_for_bit(tmp_path, ema):
     full, resumed = averaging[0].average.state_dict(), averaging[2].average.state_dict()
     for k in full:
         np.testing.assert_array_equal(full[k].numpy(), resumed[k].numpy(), err_msg=k)
+
+
+def test_resuming_into_a_model_with_other_layers_of_the_same_shapes_is_refused(tmp_path):
+    # A Tanh net loads a ReLU net's weights (the same shapes): without the layers' digest it
+    # went on as a different run without a word.
+    def trainer(activation):
+        model = cr.nn.Sequential(cr.nn.Linear(2, 16, rng=np.random.default_rng(0)),
+                                 activation(), cr.nn.Linear(16, 2, rng=np.random.default_rng(1)))
+        return Trainer(model, "cross_entropy", optim.SGD(model.parameters(), lr=0.1))
+
+    saved = trainer(cr.nn.ReLU)
+    saved.callbacks.append(ModelCheckpoint(tmp_path, save_best_only=False))
+    saved.fit(TRAIN, epochs=1, batch_size=16, rng=1, verbose=0)
+    other = trainer(cr.nn.Tanh)
+    before = _weights(other)
+    with pytest.raises(ValueError, match=re.escape("the model's layers (a digest of their names")):
+        other.fit(TRAIN, epochs=2, batch_size=16, rng=1, verbose=0, resume_from=tmp_path)
+    assert all(np.array_equal(v, before[k]) for k, v in _weights(other).items())
+    same = trainer(cr.nn.ReLU)
+    same.fit(TRAIN, epochs=2, batch_size=16, rng=1, verbose=0, resume_from=tmp_path)
+    assert len(same.history) == 2

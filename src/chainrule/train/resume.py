@@ -1,9 +1,10 @@
 """What a checkpoint records about a run besides its state, and the checks a resume makes.
 
 A resumed run continues the saved one exactly only when it trains on the same data, batched and
-shuffled the same way, and draws from the same random streams; otherwise it would go on with a
-plausible but different run. The Trainer stores the data's signature with its checkpoints, and
-refuses a resume whose data, batching or random streams differ.
+shuffled the same way, with a model of the same layers, and draws from the same random streams;
+otherwise it would go on with a plausible but different run. The Trainer stores the data's
+signature with its checkpoints, and refuses a resume whose data, batching, layers or random
+streams differ.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ __all__ = ["check_epoch_closed", "check_epochs", "check_same_run", "data_signatu
            "layer_generators", "own_data_stream", "sampler_generators"]
 
 _WHAT = {"samples": "training samples", "batch_size": "batch size", "steps": "steps per epoch",
-         "shuffle": "shuffle", "drop_last": "drop_last", "data": "training data (digest)"}
+         "shuffle": "shuffle", "drop_last": "drop_last", "data": "training data (digest)",
+         "layers": "the model's layers (a digest of their names and classes)"}
 
 
 def _digest(dataset) -> str | None:
@@ -33,9 +35,21 @@ def _digest(dataset) -> str | None:
     return h.hexdigest()
 
 
-def data_signature(loader) -> dict:
+def _layers(model) -> str | None:
+    """A digest of ``model``'s modules, by name and class: two models whose parameters have the
+    same shapes (a ReLU net and a Tanh net) load each other's weights, but are other runs."""
+    if model is None:
+        return None
+    h = hashlib.blake2b(digest_size=12)
+    for name, module in model.named_modules():
+        h.update(f"{name}:{type(module).__qualname__};".encode())
+    return h.hexdigest()
+
+
+def data_signature(loader, model=None) -> dict:
     """How ``loader`` feeds an epoch: sample count, batching, shuffling and a digest of its data
-    (for arrays in memory). Entries that do not apply are None."""
+    (for arrays in memory), and a digest of ``model``'s layers. Entries that do not apply are
+    None."""
     dataset = getattr(loader, "dataset", None)
     try:
         samples = len(dataset)
@@ -43,7 +57,8 @@ def data_signature(loader) -> dict:
         samples = None
     return {"samples": samples, "batch_size": getattr(loader, "batch_size", None),
             "steps": batch_count(loader), "shuffle": getattr(loader, "shuffle", None),
-            "drop_last": getattr(loader, "drop_last", None), "data": _digest(dataset)}
+            "drop_last": getattr(loader, "drop_last", None), "data": _digest(dataset),
+            "layers": _layers(model)}
 
 
 def check_same_run(path, state: dict, *, signature: dict | None, generators: dict,
@@ -80,9 +95,9 @@ def check_same_run(path, state: dict, *, signature: dict | None, generators: dic
     if problems:
         raise ValueError(
             f"resume: '{path}' was saved by a different run, so resuming would not continue it "
-            "(nothing was restored):\n  " + "\n  ".join(problems) + "\nResume with the data, "
-            "batch size and seeds of that run; to start a new run from its weights, load them "
-            "with io.load_weights (a ModelCheckpoint folder holds them in last.safetensors)")
+            "(nothing was restored):\n  " + "\n  ".join(problems) + "\nResume with the model, "
+            "data, batch size and seeds of that run; to start a new run from its weights, load "
+            "them with io.load_weights (a ModelCheckpoint folder holds them in last.safetensors)")
 
 
 def check_epoch_closed(open_epoch) -> None:

@@ -174,7 +174,7 @@ class Trainer:
         if steps == 0:
             raise ValueError(NO_BATCHES)
         own_data_stream(loader, self.model)
-        self._data_signature = data_signature(loader)  # saved with checkpoints, checked on resume
+        self._data_signature = data_signature(loader, self.model)  # checked on resume
         val_loader = None if validation_data is None else self._loader(
             "fit", validation_data, batch_size, False, None)
         self.history, self.epoch, self._open_epoch = History(), -1, None
