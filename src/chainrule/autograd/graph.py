@@ -302,7 +302,7 @@ def _accumulate_leaf(t, g, assigned):
         else:  # not copied: a node still waiting to run may hold the same array (a + m, a * m)
             assigned[id(data)] = True
         t._grad = g
-    elif t.grad._data.shape != g._data.shape:  # a .grad set by hand: PyTorch refuses that
+    elif t.grad._data.shape != g._data.shape:  # .data given another shape after .grad was made
         raise RuntimeError(f"backward: .grad has shape {t.grad._data.shape}, the gradient reaching "
                            f"it {g._data.shape}; a .grad must have its tensor's shape")
     elif assigned.get(id(t.grad._data)) and t.grad._ctx is None and not t.grad.requires_grad:

@@ -11,6 +11,7 @@ not follow the change into the other one.
 
 from __future__ import annotations
 
+from ..backend import get_array_module
 from .inplace import mark_changed
 from .inplace_record import refuse_trace
 from .mode import _trace_recorder, no_grad
@@ -22,8 +23,6 @@ def traced_change(t, who: str, compute):
     rec = _trace_recorder.get()
     if rec is None:
         return None
-    from ..backend import get_array_module
-
     shares = getattr(get_array_module(t._data), "may_share_memory", None)
     if shares is None or any(u is not t and shares(u._data, t._data) for u in rec.seen):
         refuse_trace(who)
