@@ -15,8 +15,9 @@ from ..backend import asnumpy, numpy
 from ..data import ArrayDataset
 from ._checks import batch_count
 
-__all__ = ["check_epoch_closed", "check_epochs", "check_same_run", "data_signature",
-           "layer_generators", "own_data_stream", "sampler_generators"]
+__all__ = ["LazySignature", "check_epoch_closed", "check_epochs", "check_same_run",
+           "data_signature", "layer_generators", "own_data_stream", "sampler_generators",
+           "signature"]
 
 _WHAT = {"samples": "training samples", "batch_size": "batch size", "steps": "steps per epoch",
          "shuffle": "shuffle", "drop_last": "drop_last", "data": "training data (digest)",
@@ -59,6 +60,24 @@ def data_signature(loader, model=None) -> dict:
             "steps": batch_count(loader), "shuffle": getattr(loader, "shuffle", None),
             "drop_last": getattr(loader, "drop_last", None), "data": _digest(dataset),
             "layers": _layers(model)}
+
+
+class LazySignature:
+    """``data_signature(loader, model)``, computed on first use and kept: only a run that saves
+    or resumes a checkpoint pays for the digest (one pass over the data's bytes)."""
+
+    def __init__(self, loader, model):
+        self._args, self._value = (loader, model), None
+
+    def __call__(self) -> dict:
+        if self._value is None:
+            self._value = data_signature(*self._args)
+        return self._value
+
+
+def signature(lazy: LazySignature | None) -> dict | None:
+    """The signature ``lazy`` stands for (None before any ``fit``)."""
+    return None if lazy is None else lazy()
 
 
 def check_same_run(path, state: dict, *, signature: dict | None, generators: dict,

@@ -33,13 +33,14 @@ from .history import History
 from .metrics import MeanTracker, get_metric
 from .reporting import ProgressBar
 from .resume import (
+    LazySignature,
     check_epoch_closed,
     check_epochs,
     check_same_run,
-    data_signature,
     layer_generators,
     own_data_stream,
     sampler_generators,
+    signature,
 )
 
 __all__ = ["Trainer"]
@@ -174,7 +175,7 @@ class Trainer:
         if steps == 0:
             raise ValueError(NO_BATCHES)
         own_data_stream(loader, self.model)
-        self._data_signature = data_signature(loader, self.model)  # checked on resume
+        self._data_signature = LazySignature(loader, self.model)  # saved, checked on resume
         val_loader = None if validation_data is None else self._loader(
             "fit", validation_data, batch_size, False, None)
         self.history, self.epoch, self._open_epoch = History(), -1, None
@@ -317,7 +318,7 @@ class Trainer:
         return save_training_state(
             path, model=self.model, optimizer=self.optimizer, epoch=self.epoch,
             scheduler=self._schedulers(), rng=self._generators(), config=config,
-            extra={"history": self.history.state_dict(), "run": self._data_signature,
+            extra={"history": self.history.state_dict(), "run": signature(self._data_signature),
                    "callbacks": callback_states(self.callbacks)},
         )
 
@@ -328,8 +329,8 @@ class Trainer:
         generators = self._generators()
 
         def same_run(state):  # the data, batching and random streams must be the saved run's
-            check_same_run(path, state, signature=self._data_signature, generators=generators,
-                           callbacks=callback_keys(self.callbacks))
+            check_same_run(path, state, signature=signature(self._data_signature),
+                           generators=generators, callbacks=callback_keys(self.callbacks))
             if epochs is not None:
                 check_epochs(path, state["epoch"], epochs)
 
