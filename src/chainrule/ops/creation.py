@@ -17,6 +17,7 @@ from ..autograd.tensor import Tensor
 from ..backend import MetaArray, config, get_array_module, numpy, to_device, validate_device
 from ..backend.dtypes import check_fill
 from ..backend.random import resolve_rng
+from ._layout import check_factory_options
 from ._linspace import torch_linspace
 from .out_arg import write_into
 
@@ -90,31 +91,39 @@ def _filled(fill, shape, dtype, device):
     return fill(shape, dtype)
 
 
-def zeros(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def zeros(*sizes, size=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+          requires_grad: bool = False) -> Tensor:
     """A tensor of zeros of shape ``sizes`` (ints, or one tuple), or ``size=`` (a tuple)."""
+    check_factory_options("zeros", layout, pin_memory)
     arr = _filled(numpy.zeros, _size("zeros", sizes, size), _dtype("zeros", dtype), device)
     return _leaf("zeros", arr, device, requires_grad)
 
 
-def ones(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def ones(*sizes, size=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+         requires_grad: bool = False) -> Tensor:
     """A tensor of ones of shape ``sizes`` (ints, or one tuple), or ``size=`` (a tuple)."""
+    check_factory_options("ones", layout, pin_memory)
     arr = _filled(numpy.ones, _size("ones", sizes, size), _dtype("ones", dtype), device)
     return _leaf("ones", arr, device, requires_grad)
 
 
-def empty(*sizes, size=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty(*sizes, size=None, dtype=None, layout=None, device=None, pin_memory: bool = False,
+          requires_grad: bool = False) -> Tensor:
     """A tensor of shape ``sizes`` or ``size=``; chainrule fills it with zeros (never
     uninitialized memory)."""
+    check_factory_options("empty", layout, pin_memory)
     return zeros(_size("empty", sizes, size), dtype=dtype, device=device,
                  requires_grad=requires_grad)
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, *, dtype=None, layout=None, device=None, pin_memory: bool = False,
+         requires_grad: bool = False) -> Tensor:
     """A tensor of shape ``size`` holding ``fill_value`` everywhere.
 
     The dtype follows the value when not given: float32 for a float (complex64 for a complex),
     int64 for an int, bool for a bool (as in PyTorch).
     """
+    check_factory_options("full", layout, pin_memory)
     if not isinstance(fill_value, (numbers.Number, numpy.generic)):
         raise TypeError(f"full: fill_value must be a number, got {type(fill_value).__name__}")
     default = FLOAT if isinstance(fill_value, float) else numpy.asarray(fill_value).dtype
@@ -127,42 +136,44 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = Fal
     return _leaf("full", arr, device, requires_grad)
 
 
-def _like(x, dtype):
+def _like(op, x, dtype, layout, pin_memory):
+    check_factory_options(op, layout, pin_memory)
     if not isinstance(x, Tensor):
         raise TypeError(f"expected a Tensor, got {type(x).__name__}")
     return x.shape, (x.dtype if dtype is None else dtype), x.device
 
 
-def zeros_like(input, *, dtype=None, device=None,  # noqa: A002 - PyTorch's name
-               requires_grad: bool = False) -> Tensor:
+def zeros_like(input, *, dtype=None, layout=None, device=None,  # noqa: A002
+               pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """Zeros of ``input``'s shape, dtype and device."""
-    shape, dtype, dev = _like(input, dtype)
+    shape, dtype, dev = _like("zeros_like", input, dtype, layout, pin_memory)
     return zeros(shape, dtype=dtype, device=device or dev, requires_grad=requires_grad)
 
 
-def ones_like(input, *, dtype=None, device=None,  # noqa: A002 - PyTorch's name
-              requires_grad: bool = False) -> Tensor:
+def ones_like(input, *, dtype=None, layout=None, device=None,  # noqa: A002
+              pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """Ones of ``input``'s shape, dtype and device."""
-    shape, dtype, dev = _like(input, dtype)
+    shape, dtype, dev = _like("ones_like", input, dtype, layout, pin_memory)
     return ones(shape, dtype=dtype, device=device or dev, requires_grad=requires_grad)
 
 
-def empty_like(input, *, dtype=None, device=None,  # noqa: A002 - PyTorch's name
-               requires_grad: bool = False) -> Tensor:
+def empty_like(input, *, dtype=None, layout=None, device=None,  # noqa: A002
+               pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """``zeros_like`` (chainrule never hands out uninitialized memory)."""
+    check_factory_options("empty_like", layout, pin_memory)
     return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full_like(input, fill_value, *, dtype=None, device=None,  # noqa: A002 - PyTorch's name
-              requires_grad: bool = False) -> Tensor:
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None,  # noqa: A002
+              pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """``fill_value`` in ``input``'s shape, dtype and device."""
-    shape, dtype, dev = _like(input, dtype)
+    shape, dtype, dev = _like("full_like", input, dtype, layout, pin_memory)
     return full(shape, fill_value, dtype=dtype, device=device or dev,
                 requires_grad=requires_grad)
 
 
-def arange(start=None, end=None, step=1, *, out=None, dtype=None, device=None,
-           requires_grad: bool = False) -> Tensor:
+def arange(start=None, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """``start, start + step, ...`` up to (not including) ``end``; ``arange(n)`` and
     ``arange(end=n)`` are 0..n-1.
 
@@ -170,6 +181,7 @@ def arange(start=None, end=None, step=1, *, out=None, dtype=None, device=None,
     one-entry 0-d tensor (``arange(lengths.max())``). ``out=`` is written and returned, in its
     own dtype (``arange(0, n, out=torch.LongTensor(n))``, Tacotron 2's mask of lengths).
     """
+    check_factory_options("arange", layout, pin_memory)
     if start is None and end is None:
         raise TypeError("arange: missing the end: arange(end), arange(start, end) or "
                         "arange(start, end, step)")
@@ -214,11 +226,12 @@ def _out_dtype(op, out, dtype):
 
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
+             pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from ``start`` to ``end`` (both included), default dtype."""
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"linspace: steps must be a non-negative int, got {steps!r}")
+    check_factory_options("linspace", layout, pin_memory)
     dtype = _range_dtype("linspace", start, end, dtype)
     arr = None
     if numpy.dtype(dtype).kind != "c":  # PyTorch's values to the last bit (_linspace.py)
@@ -245,9 +258,10 @@ def _range_dtype(op, start, end, dtype):
     return _dtype(op, dtype)
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None,
-        requires_grad: bool = False) -> Tensor:
+def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None,
+        pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The ``n`` x ``m`` identity matrix (``m`` defaults to ``n``)."""
+    check_factory_options("eye", layout, pin_memory)
     n, m = _size("eye", (n, n if m is None else m))
     return _leaf("eye", numpy.eye(n, m, dtype=_dtype("eye", dtype)), device, requires_grad)
 
@@ -279,44 +293,47 @@ def _random(op, size, rng, dtype, device, requires_grad, draw, part=None) -> Ten
     return _leaf(op, values, device, requires_grad)
 
 
-def randn(*sizes, size=None, rng=None, dtype=None, device=None, requires_grad: bool = False,
-          generator=None) -> Tensor:
+def randn(*sizes, size=None, rng=None, dtype=None, layout=None, device=None,
+          pin_memory: bool = False, requires_grad: bool = False, generator=None) -> Tensor:
     """Standard normal samples of shape ``size``, from ``rng`` (PyTorch's ``generator``) or the
     default generator; a complex ``dtype`` has variance 1 (each part 1/2), as PyTorch's."""
+    check_factory_options("randn", layout, pin_memory)
     return _random("randn", _size("randn", sizes, size), _pick("randn", rng, generator), dtype,
                    device, requires_grad,
                    lambda g, s: g.standard_normal(s), part=0.5 ** 0.5)
 
 
-def rand(*sizes, size=None, rng=None, dtype=None, device=None, requires_grad: bool = False,
-         generator=None) -> Tensor:
+def rand(*sizes, size=None, rng=None, dtype=None, layout=None, device=None,
+         pin_memory: bool = False, requires_grad: bool = False, generator=None) -> Tensor:
     """Uniform samples in [0, 1) of shape ``size``, from ``rng`` (or ``generator``) or the default
     generator; for a complex ``dtype``, the real and imaginary parts each."""
+    check_factory_options("rand", layout, pin_memory)
     return _random("rand", _size("rand", sizes, size), _pick("rand", rng, generator), dtype,
                    device, requires_grad,
                    lambda g, s: g.random(s), part=1.0)
 
 
-def randn_like(input, *, rng=None, dtype=None, device=None,  # noqa: A002 - PyTorch's name
-               requires_grad: bool = False, generator=None) -> Tensor:
+def randn_like(input, *, rng=None, dtype=None, layout=None, device=None,  # noqa: A002
+               pin_memory: bool = False, requires_grad: bool = False, generator=None) -> Tensor:
     """``randn`` of ``input``'s shape, dtype and device."""
-    shape, dtype, dev = _like(input, dtype)
+    shape, dtype, dev = _like("randn_like", input, dtype, layout, pin_memory)
     return randn(shape, rng=_pick("randn_like", rng, generator), dtype=dtype, device=device or dev,
                requires_grad=requires_grad)
 
 
-def rand_like(input, *, rng=None, dtype=None, device=None,  # noqa: A002 - PyTorch's name
-              requires_grad: bool = False, generator=None) -> Tensor:
+def rand_like(input, *, rng=None, dtype=None, layout=None, device=None,  # noqa: A002
+              pin_memory: bool = False, requires_grad: bool = False, generator=None) -> Tensor:
     """``rand`` of ``input``'s shape, dtype and device."""
-    shape, dtype, dev = _like(input, dtype)
+    shape, dtype, dev = _like("rand_like", input, dtype, layout, pin_memory)
     return rand(shape, rng=_pick("rand_like", rng, generator), dtype=dtype, device=device or dev,
                requires_grad=requires_grad)
 
 
-def randint(low=None, high=None, size=(), *, rng=None, dtype=None, device=None,
-            requires_grad: bool = False, generator=None) -> Tensor:
+def randint(low=None, high=None, size=(), *, rng=None, dtype=None, layout=None, device=None,
+            pin_memory: bool = False, requires_grad: bool = False, generator=None) -> Tensor:
     """Random ints in ``[low, high)`` (``randint(high, size)`` and ``randint(high=h, size=s)``
     start at 0), int64 (or ``dtype``; ``requires_grad`` only with a floating-point ``dtype``)."""
+    check_factory_options("randint", layout, pin_memory)
     if any(isinstance(v, float) for v in (low, high)):  # numpy would draw up to the float
         raise TypeError(f"randint: low and high must be ints, got {low!r} and {high!r}")
     if low is None and high is not None:

@@ -19,14 +19,17 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ..backend.random import resolve_rng
 from ._histogram import check_dtype, check_edges, count, equal_width_edges, outer_edges
+from ._layout import check_factory_options
 from .creation import _dtype, _leaf, _pick, _range_dtype, _size, randint
 
 __all__ = ["can_cast", "histc", "histogram", "is_complex", "is_floating_point", "logspace",
            "multinomial", "promote_types", "randint_like", "randperm", "result_type"]
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+def logspace(start, end, steps, base=10.0, *, dtype=None, layout=None, device=None,
+             pin_memory: bool = False, requires_grad=False):
     """``steps`` values from ``base ** start`` to ``base ** end``, evenly spaced in the exponent."""
+    check_factory_options("logspace", layout, pin_memory)
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < 0:
         raise ValueError(f"logspace: steps must be a non-negative int, got {steps!r}")
     dtype = _range_dtype("logspace", start, end, dtype)
@@ -34,10 +37,11 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
     return _leaf("logspace", arr.astype(dtype), device, requires_grad)
 
 
-def randint_like(input, low=0, high=None, *, dtype=None, device=None,  # noqa: A002
-                 requires_grad: bool = False, generator=None, rng=None):
+def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None,  # noqa: A002
+                 pin_memory: bool = False, requires_grad: bool = False, generator=None, rng=None):
     """Random ints in ``[low, high)`` of ``input``'s shape and dtype (``randint_like(x, high)``
     starts at 0)."""
+    check_factory_options("randint_like", layout, pin_memory)
     if not isinstance(input, Tensor):
         raise TypeError(f"randint_like: input must be a Tensor, got {type(input).__name__}")
     if high is None:
@@ -163,11 +167,12 @@ def can_cast(from_, to) -> bool:
 Tensor.is_complex = is_complex
 
 
-def randperm(n: int, *, rng=None, dtype=None, device=None, requires_grad: bool = False,
-             generator=None) -> Tensor:
+def randperm(n: int, *, rng=None, dtype=None, layout=None, device=None,
+             pin_memory: bool = False, requires_grad: bool = False, generator=None) -> Tensor:
     """A random permutation of ``0 .. n-1`` (int64, or ``dtype``; ``requires_grad`` only with a
     floating-point one). A dtype that cannot hold ``n - 1`` exactly is refused, as in PyTorch
     (a cast would repeat values: no longer a permutation)."""
+    check_factory_options("randperm", layout, pin_memory)
     (n,) = _size("randperm", (n,))
     dtype = _dtype("randperm", dtype, numpy.dtype("int64"))
     if dtype.kind not in "iuf":

@@ -19,6 +19,7 @@ from ..autograd.promotion import promote_types
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy, quiet
 from ._conj import cj
+from ._layout import check_factory_options
 from ._promotion import promoted, promoted_all
 from .creation import _dtype, _leaf
 from .diagonal import diagonal
@@ -379,14 +380,18 @@ def _tri_indices(name, rows, cols, offset, upper, dtype, device):
     return _leaf(name, numpy.stack([r, c]).astype(dtype), device, False)
 
 
-def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None):
+def triu_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None,
+                 pin_memory: bool = False):
     """The (2, N) row and column indices of the upper triangle (PyTorch's layout; int64 unless
     ``dtype`` names another integer dtype)."""
+    check_factory_options("triu_indices", layout, pin_memory)
     return _tri_indices("triu_indices", row, col, offset, True, dtype, device)
 
 
-def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None):
+def tril_indices(row: int, col: int, offset: int = 0, *, dtype=None, device=None, layout=None,
+                 pin_memory: bool = False):
     """The (2, N) row and column indices of the lower triangle (as ``triu_indices``)."""
+    check_factory_options("tril_indices", layout, pin_memory)
     return _tri_indices("tril_indices", row, col, offset, False, dtype, device)
 
 

@@ -8,6 +8,7 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..backend import numpy
+from ._layout import check_factory_options
 from .creation import _dtype, _leaf
 from .rearrange import Roll
 from .shape import normalize_axis
@@ -30,10 +31,11 @@ def _float(op, dtype):
 
 
 def fftfreq(n: int, d: float = 1.0, *, out=None, dtype=None, layout=None, device=None,
-            requires_grad: bool = False) -> Tensor:
+            pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The frequencies of the bins of an ``n``-point ``fft`` with sample spacing ``d``:
     ``[0, 1, ..., (n - 1) // 2, -(n // 2), ..., -1] / (d * n)`` in the default dtype."""
     _check_n_d("fftfreq", n, d)
+    check_factory_options("fftfreq", layout, pin_memory)
     if out is not None:
         raise TypeError("fftfreq: out= is not supported; use the returned tensor")
     arr = numpy.fft.fftfreq(int(n), float(d)).astype(_float("fftfreq", dtype))
@@ -41,10 +43,11 @@ def fftfreq(n: int, d: float = 1.0, *, out=None, dtype=None, layout=None, device
 
 
 def rfftfreq(n: int, d: float = 1.0, *, out=None, dtype=None, layout=None, device=None,
-             requires_grad: bool = False) -> Tensor:
+             pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The frequencies of the n // 2 + 1 bins of an ``n``-point ``rfft``:
     ``[0, 1, ..., n // 2] / (d * n)`` in the default dtype."""
     _check_n_d("rfftfreq", n, d)
+    check_factory_options("rfftfreq", layout, pin_memory)
     if out is not None:
         raise TypeError("rfftfreq: out= is not supported; use the returned tensor")
     arr = numpy.fft.rfftfreq(int(n), float(d)).astype(_float("rfftfreq", dtype))

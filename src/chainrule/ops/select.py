@@ -24,6 +24,7 @@ from ..backend import asnumpy, get_array_module
 from ..backend.defaults import get_default_dtype
 from ..backend.dtypes import check_fill
 from ..backend.random import resolve_rng
+from ._layout import check_factory_options
 from ._zero_d import as_1d, scalar_dim
 from .creation import _leaf
 from .elementwise import cast, fill_where
@@ -316,11 +317,12 @@ def bernoulli(input, p=None, *, generator=None, rng=None):  # noqa: A002 - PyTor
     return Tensor(get_array_module(a).asarray(draws.astype(out_dtype)))
 
 
-def normal(mean, std=1.0, size=None, *, generator=None, rng=None, dtype=None, device=None,
-           requires_grad: bool = False):
+def normal(mean, std=1.0, size=None, *, generator=None, rng=None, dtype=None, layout=None,
+           device=None, pin_memory: bool = False, requires_grad: bool = False):
     """Normal draws with ``mean`` and ``std`` (tensors broadcast, or numbers with ``size``: then
     in the default dtype, with PyTorch's factory keywords, as d2l's ``torch.normal(0, 0.01,
     size=(2, 1), requires_grad=True)``)."""
+    check_factory_options("normal", layout, pin_memory)
     gen = resolve_rng(generator if rng is None else rng, "normal")
     m, s = asnumpy(_arr(mean)), asnumpy(_arr(std))
     if (s < 0).any():

@@ -21,26 +21,12 @@ from ..autograd.tensor_data import Size
 from ..backend import device_of, numpy
 from ..backend.shared import in_shared_memory, is_shared
 from ._conj import conj_copy
+from ._layout import layout, strided
 from .creation_extra import multinomial
 from .elementwise import cast
 from .shape import sum_to, transpose
 
 __all__ = ["layout", "strided"]
-
-
-class layout:  # noqa: N801 - PyTorch's name
-    """PyTorch's ``torch.layout``: ``chainrule.strided`` (dense: every Tensor's) or
-    ``chainrule.sparse_coo`` (a SparseTensor's), so ``isinstance(x.layout, torch.layout)``
-    holds."""
-
-    def __init__(self, name: str):
-        self._name = name
-
-    def __repr__(self) -> str:
-        return f"chainrule.{self._name}"
-
-
-strided = layout("strided")
 
 
 def _address(arr) -> int:

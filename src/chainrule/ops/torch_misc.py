@@ -14,6 +14,7 @@ import numbers
 from ..autograd.tensor import Tensor, tensor
 from ..backend import asnumpy, config, numpy
 from ..backend.random import Generator, default_generator
+from ._layout import check_factory_options
 from .creation import _dtype, _leaf, _size, empty, full_like
 from .elementwise import cast
 from .methods import clone
@@ -59,6 +60,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad: bool = Fa
 def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False,
                   requires_grad: bool = False) -> Tensor:
     """A 0-d tensor holding the number ``s``, of the default dtype unless ``dtype`` is given."""
+    check_factory_options("scalar_tensor", layout, pin_memory)
     if not isinstance(s, numbers.Number):
         raise TypeError(f"scalar_tensor: s must be a number, got {type(s).__name__}")
     return _leaf("scalar_tensor", numpy.asarray(s, dtype=_dtype("scalar_tensor", dtype)),
@@ -88,6 +90,7 @@ def frombuffer(buffer, *, dtype, count: int = -1, offset: int = 0,
 def empty_strided(size, stride, *, dtype=None, layout=None, device=None,
                   requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """``empty(size)``: chainrule's tensors are dense, so ``stride`` is not kept."""
+    check_factory_options("empty_strided", layout, pin_memory)
     if len(tuple(stride)) != len(tuple(size)):
         raise ValueError(f"empty_strided: size {tuple(size)} and stride {tuple(stride)} must "
                          "have the same length")
@@ -97,6 +100,7 @@ def empty_strided(size, stride, *, dtype=None, layout=None, device=None,
 def empty_permuted(size, physical_layout, *, dtype=None, layout=None, device=None,
                    requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """``empty(size)``: chainrule's tensors are dense, so the memory order is not kept."""
+    check_factory_options("empty_permuted", layout, pin_memory)
     if sorted(physical_layout) != list(range(len(tuple(size)))):
         raise ValueError(f"empty_permuted: physical_layout {tuple(physical_layout)} must be a "
                          f"permutation of the {len(tuple(size))} dimensions")

@@ -15,6 +15,7 @@ import warnings
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
+from ._layout import check_factory_options
 from ._promotion import InFloat32, binary, promoted
 from ._wide import call_in_float32
 from .creation import _dtype, _leaf
@@ -273,6 +274,7 @@ def torch_range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None,
     """``torch.range`` (deprecated in PyTorch, with its warning): ``start`` to ``end``
     inclusive, default dtype."""
     no_out("range", out)
+    check_factory_options("range", layout)
     if end is None:
         raise TypeError("range: end is required (range(start, end, step))")
     warnings.warn("torch.range is deprecated and will be removed in a future release because its "

@@ -14,6 +14,7 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..backend import numpy
+from ._layout import check_factory_options
 from .creation import _dtype, _leaf
 from .special_fns import i0
 
@@ -21,7 +22,9 @@ __all__ = ["bartlett_window", "blackman_window", "hamming_window", "hann_window"
            "kaiser_window"]
 
 
-def _window(name, window_length, periodic, dtype, device, requires_grad, shape_fn) -> Tensor:
+def _window(name, window_length, periodic, dtype, device, requires_grad, shape_fn,
+            layout=None, pin_memory=False) -> Tensor:
+    check_factory_options(name, layout, pin_memory)
     if isinstance(window_length, bool) or not isinstance(window_length, numbers.Integral) \
             or window_length < 0:
         raise ValueError(f"{name}: window_length must be a nonnegative int, got "
@@ -50,10 +53,10 @@ def _cosines(alpha, beta, gamma=0.0):
 
 
 def hann_window(window_length, periodic: bool = True, *, dtype=None, layout=None, device=None,
-                requires_grad: bool = False) -> Tensor:
+                pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The Hann window ``0.5 - 0.5 cos(2 pi k / (N - 1))``."""
     return _window("hann_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosines(0.5, 0.5))
+                   _cosines(0.5, 0.5), layout, pin_memory)
 
 
 def hamming_window(window_length, periodic: bool = True, alpha: float = 0.54,
@@ -61,25 +64,26 @@ def hamming_window(window_length, periodic: bool = True, alpha: float = 0.54,
                    pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The (generalized) Hamming window ``alpha - beta cos(2 pi k / (N - 1))``."""
     return _window("hamming_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosines(alpha, beta))
+                   _cosines(alpha, beta), layout, pin_memory)
 
 
 def blackman_window(window_length, periodic: bool = True, *, dtype=None, layout=None,
-                    device=None, requires_grad: bool = False) -> Tensor:
+                    device=None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The Blackman window ``0.42 - 0.5 cos(2 pi k / (N - 1)) + 0.08 cos(4 pi k / (N - 1))``."""
     return _window("blackman_window", window_length, periodic, dtype, device, requires_grad,
-                   _cosines(0.42, 0.5, 0.08))
+                   _cosines(0.42, 0.5, 0.08), layout, pin_memory)
 
 
 def bartlett_window(window_length, periodic: bool = True, *, dtype=None, layout=None,
-                    device=None, requires_grad: bool = False) -> Tensor:
+                    device=None, pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
     """The Bartlett (triangular) window ``1 - |2 k / (N - 1) - 1|``."""
     return _window("bartlett_window", window_length, periodic, dtype, device, requires_grad,
-                   lambda k, m: 1.0 - numpy.abs(2.0 * k / (m - 1) - 1.0))
+                   lambda k, m: 1.0 - numpy.abs(2.0 * k / (m - 1) - 1.0), layout, pin_memory)
 
 
 def kaiser_window(window_length, periodic: bool = True, beta: float = 12.0, *, dtype=None,
-                  layout=None, device=None, requires_grad: bool = False) -> Tensor:
+                  layout=None, device=None, pin_memory: bool = False,
+                  requires_grad: bool = False) -> Tensor:
     """The Kaiser window ``I0(beta sqrt(1 - (2 k / (N - 1) - 1)^2)) / I0(beta)``."""
     if not isinstance(beta, numbers.Real) or beta < 0:
         raise ValueError(f"kaiser_window: beta must be a nonnegative number, got {beta!r}")
@@ -89,4 +93,5 @@ def kaiser_window(window_length, periodic: bool = True, beta: float = 12.0, *, d
         arg = beta * numpy.sqrt(numpy.clip(1.0 - r * r, 0.0, None))
         return (i0(Tensor(arg)) / i0(Tensor(numpy.asarray(float(beta))))).numpy()
 
-    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad, shape)
+    return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad, shape,
+                   layout, pin_memory)

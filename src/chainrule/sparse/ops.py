@@ -9,6 +9,7 @@ import numbers
 from ..autograd.tensor import Tensor
 from ..autograd.tensor import tensor as _tensor
 from ..backend import get_array_module
+from ..ops._layout import check_factory_options
 from ..ops.reduce import sum as _dense_sum
 from ..ops.select import index_add
 from ..ops.shape import getitem, unsqueeze
@@ -20,8 +21,8 @@ __all__ = ["add", "addmm", "log_softmax", "mm", "softmax", "sparse_coo_tensor", 
 
 
 def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
-                      requires_grad: bool = False, check_invariants=None,
-                      is_coalesced=None) -> SparseTensor:
+                      pin_memory: bool = False, requires_grad: bool = False,
+                      check_invariants=None, is_coalesced=None) -> SparseTensor:
     """A sparse COO tensor with entries ``values`` at the columns of ``indices`` (PyTorch's).
 
     Args:
@@ -38,6 +39,7 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
     [[0.0, 0.0, 3.0], [4.0, 0.0, 0.0]]
     """
     who = "sparse_coo_tensor"
+    check_factory_options(who, None, pin_memory)
     if isinstance(values, Tensor):
         vals = values if dtype is None else values.to(dtype)
     else:
