@@ -10,6 +10,7 @@ last k dimensions). With ``cache_size=1`` a transform remembers its last pair, s
 
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 
@@ -53,7 +54,34 @@ class Transform:
 
     @property
     def inv(self) -> Transform:
+        """The inverse transform, the same object on every call (so ``t.inv.inv is t``, as
+        PyTorch's, and a cached transform and its inverse share one cache)."""
+        inv = getattr(self, "_inv_ref", None)
+        if inv is None:
+            inv = self._inv_ref = self._make_inverse()
+        return inv
+
+    def _make_inverse(self):
         return _InverseTransform(self)
+
+    # Transforms whose constructors take more than ``cache_size`` copy themselves in
+    # ``with_cache``; a subclass with its own constructor must override ``with_cache``.
+    _copy_with_cache = False
+
+    def with_cache(self, cache_size: int = 1) -> Transform:
+        """This transform with ``cache_size`` (itself when it already has it)."""
+        if getattr(self, "_cache_size", 0) == cache_size:
+            return self
+        if type(self).__init__ is Transform.__init__:
+            return type(self)(cache_size=cache_size)
+        if type(self).__dict__.get("_copy_with_cache", False):
+            if cache_size not in (0, 1):
+                raise ValueError(f"{type(self).__name__}: cache_size must be 0 or 1, got "
+                                 f"{cache_size!r}")
+            clone = copy.copy(self)
+            clone._cache_size, clone._cached, clone._inv_ref = cache_size, None, None
+            return clone
+        raise NotImplementedError(f"{type(self).__name__}.with_cache is not implemented")
 
     def __call__(self, x):
         if self._cache_size and self._cached is not None and self._cached[0] is x:
@@ -121,6 +149,9 @@ class _InverseTransform(Transform):
     @property
     def inv(self):
         return self._inv
+
+    def with_cache(self, cache_size: int = 1):
+        return self._inv.with_cache(cache_size).inv
 
     def forward_shape(self, shape):
         return self._inv.inverse_shape(shape)
@@ -201,6 +232,8 @@ class TanhTransform(Transform):
 
 class AffineTransform(Transform):
     """y = loc + scale * x (elementwise; ``event_dim`` rightmost dimensions form one event)."""
+
+    _copy_with_cache = True
 
     def __init__(self, loc, scale, event_dim: int = 0, cache_size: int = 0):
         super().__init__(cache_size)

@@ -30,6 +30,8 @@ class PowerTransform(Transform):
     domain = constraints.positive
     codomain = constraints.positive
 
+    _copy_with_cache = True
+
     def __init__(self, exponent, cache_size: int = 0):
         super().__init__(cache_size)
         self.exponent = exponent
@@ -165,6 +167,8 @@ class ReshapeTransform(Transform):
     """Reshapes the rightmost ``in_shape`` dimensions to ``out_shape`` (the same number of
     elements); its log-Jacobian is 0."""
 
+    _copy_with_cache = True
+
     def __init__(self, in_shape, out_shape, cache_size: int = 0):
         self.in_shape, self.out_shape = tuple(in_shape), tuple(out_shape)
         if math.prod(self.in_shape) != math.prod(self.out_shape):
@@ -212,6 +216,8 @@ class ReshapeTransform(Transform):
 class IndependentTransform(Transform):
     """``base_transform`` with its ``reinterpreted_batch_ndims`` rightmost batch dimensions read
     as event dimensions: the log-Jacobian sums over them."""
+
+    _copy_with_cache = True
 
     def __init__(self, base_transform, reinterpreted_batch_ndims, cache_size: int = 0):
         super().__init__(cache_size)
@@ -265,7 +271,9 @@ class ComposeTransform(Transform):
         if not all(isinstance(p, Transform) for p in parts):
             raise TypeError(f"ComposeTransform: parts must be Transforms, got {parts!r}")
         super().__init__(cache_size)
-        self.parts = list(parts)
+        # as PyTorch's: a cached composition caches each part, so that its inverse (the parts'
+        # inverses) returns the very input of the last call
+        self.parts = [p.with_cache(cache_size) for p in parts] if cache_size else list(parts)
 
     @property
     def domain(self):
@@ -302,9 +310,14 @@ class ComposeTransform(Transform):
             sign = sign * p.sign
         return sign
 
-    @property
-    def inv(self):
-        return ComposeTransform([p.inv for p in reversed(self.parts)])
+    def _make_inverse(self):
+        inv = ComposeTransform([p.inv for p in reversed(self.parts)])
+        inv._inv_ref = self
+        return inv
+
+    def with_cache(self, cache_size: int = 1):
+        return self if self._cache_size == cache_size else ComposeTransform(self.parts,
+                                                                            cache_size)
 
     def __eq__(self, other):
         return isinstance(other, ComposeTransform) and self.parts == other.parts
@@ -367,6 +380,8 @@ class CumulativeDistributionTransform(Transform):
 
     codomain = constraints.unit_interval
     sign = 1
+
+    _copy_with_cache = True
 
     def __init__(self, distribution, cache_size: int = 0):
         super().__init__(cache_size)

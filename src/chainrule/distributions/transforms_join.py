@@ -79,6 +79,8 @@ class CatTransform(Transform):
     """``tseq[i]`` applied to the i-th block of ``lengths[i]`` entries (1 each by default) along
     ``dim``; the results concatenated."""
 
+    _copy_with_cache = True
+
     def __init__(self, tseq, dim=0, lengths=None, cache_size=0):
         _check_transforms("CatTransform", tseq)
         super().__init__(cache_size)
@@ -140,6 +142,8 @@ class CatTransform(Transform):
 
 class StackTransform(Transform):
     """``tseq[i]`` applied to index i of dimension ``dim``; the results stacked."""
+
+    _copy_with_cache = True
 
     def __init__(self, tseq, dim=0, cache_size=0):
         _check_transforms("StackTransform", tseq)
