@@ -53,6 +53,15 @@ def _size(op, size, keyword=None) -> tuple[int, ...]:
     return tuple(int(n) for n in size)
 
 
+def _shape(op, sizes, keyword) -> tuple[int, ...]:
+    """``_size`` of a factory's own size arguments, where none at all is PyTorch's TypeError
+    (``zeros()``; a 0-d tensor is ``zeros(())``)."""
+    if not sizes and keyword is None:
+        raise TypeError(f"{op}: missing the size: give ints ({op}(2, 3)), one tuple "
+                        f"({op}((2, 3)); () for a 0-d tensor) or size=")
+    return _size(op, sizes, keyword)
+
+
 def _int_scalar(n):
     """A one-entry integer Tensor needing no gradient as its Python int (``zeros(lengths.max())``,
     as PyTorch takes it); anything else unchanged, for the size check."""
@@ -95,7 +104,7 @@ def zeros(*sizes, size=None, dtype=None, layout=None, device=None, pin_memory: b
           requires_grad: bool = False) -> Tensor:
     """A tensor of zeros of shape ``sizes`` (ints, or one tuple), or ``size=`` (a tuple)."""
     check_factory_options("zeros", layout, pin_memory)
-    arr = _filled(numpy.zeros, _size("zeros", sizes, size), _dtype("zeros", dtype), device)
+    arr = _filled(numpy.zeros, _shape("zeros", sizes, size), _dtype("zeros", dtype), device)
     return _leaf("zeros", arr, device, requires_grad)
 
 
@@ -103,7 +112,7 @@ def ones(*sizes, size=None, dtype=None, layout=None, device=None, pin_memory: bo
          requires_grad: bool = False) -> Tensor:
     """A tensor of ones of shape ``sizes`` (ints, or one tuple), or ``size=`` (a tuple)."""
     check_factory_options("ones", layout, pin_memory)
-    arr = _filled(numpy.ones, _size("ones", sizes, size), _dtype("ones", dtype), device)
+    arr = _filled(numpy.ones, _shape("ones", sizes, size), _dtype("ones", dtype), device)
     return _leaf("ones", arr, device, requires_grad)
 
 
@@ -112,7 +121,7 @@ def empty(*sizes, size=None, dtype=None, layout=None, device=None, pin_memory: b
     """A tensor of shape ``sizes`` or ``size=``; chainrule fills it with zeros (never
     uninitialized memory)."""
     check_factory_options("empty", layout, pin_memory)
-    return zeros(_size("empty", sizes, size), dtype=dtype, device=device,
+    return zeros(_shape("empty", sizes, size), dtype=dtype, device=device,
                  requires_grad=requires_grad)
 
 
@@ -298,7 +307,7 @@ def randn(*sizes, size=None, rng=None, dtype=None, layout=None, device=None,
     """Standard normal samples of shape ``size``, from ``rng`` (PyTorch's ``generator``) or the
     default generator; a complex ``dtype`` has variance 1 (each part 1/2), as PyTorch's."""
     check_factory_options("randn", layout, pin_memory)
-    return _random("randn", _size("randn", sizes, size), _pick("randn", rng, generator), dtype,
+    return _random("randn", _shape("randn", sizes, size), _pick("randn", rng, generator), dtype,
                    device, requires_grad,
                    lambda g, s: g.standard_normal(s), part=0.5 ** 0.5)
 
@@ -308,7 +317,7 @@ def rand(*sizes, size=None, rng=None, dtype=None, layout=None, device=None,
     """Uniform samples in [0, 1) of shape ``size``, from ``rng`` (or ``generator``) or the default
     generator; for a complex ``dtype``, the real and imaginary parts each."""
     check_factory_options("rand", layout, pin_memory)
-    return _random("rand", _size("rand", sizes, size), _pick("rand", rng, generator), dtype,
+    return _random("rand", _shape("rand", sizes, size), _pick("rand", rng, generator), dtype,
                    device, requires_grad,
                    lambda g, s: g.random(s), part=1.0)
 

@@ -308,6 +308,10 @@ def bernoulli(input, p=None, *, generator=None, rng=None):  # noqa: A002 - PyTor
     gen = resolve_rng(generator if rng is None else rng, "bernoulli")
     a = _arr(input)
     out_dtype = a.dtype
+    if p is None and a.dtype.kind != "f":  # PyTorch's: the probabilities must be floating
+        raise NotImplementedError(f"bernoulli: input holds the probabilities and must be "
+                                  f"floating-point, got dtype {a.dtype}; bernoulli(input, p) "
+                                  "draws with probability p in an integer or bool tensor's shape")
     if p is not None:  # float64 probabilities: an int or bool input must not round p to 0 or 1
         a = get_array_module(a).full(a.shape, p, dtype="float64")
     if a.size and not (float(a.min()) >= 0 and float(a.max()) <= 1):  # NaN fails too
