@@ -80,11 +80,46 @@ def test_normalize_passes_gradients():
     std = np.array([0.5, 0.25, 2.0])
     for inplace in (False, True):
         x = cr.tensor(np.random.default_rng(0).random((2, 3, 2, 2)), requires_grad=True)
-        y = transforms.Normalize([0.1, 0.2, 0.3], std, inplace=inplace)(x)
-        assert y.requires_grad and y is not x
+        z = x * 1.0  # not a leaf: inplace writes into it, as torchvision's sub_/div_
+        y = transforms.Normalize([0.1, 0.2, 0.3], std, inplace=inplace)(z)
+        assert y.requires_grad and (y is z) == inplace
         (y * y).sum().backward()
         want = 2 * (x.numpy() - np.array([0.1, 0.2, 0.3])[:, None, None]) / std[:, None, None] ** 2
         np.testing.assert_allclose(x.grad.numpy(), want, rtol=1e-12)
+
+
+def test_normalize_inplace_on_a_tensor_that_requires_grad_is_torchvisions():
+    # Before, inplace=True on a tensor that requires grad computed out of place (torchvision's
+    # F.normalize writes with sub_/div_: a leaf is an error, a non-leaf is changed and recorded).
+    torch = pytest.importorskip("torch")
+    mean, std = [0.1, 0.2, 0.3], [0.5, 0.25, 2.0]
+    a = np.random.default_rng(0).random((3, 2, 2))
+
+    def theirs(t):  # torchvision's F.normalize(t, mean, std, inplace=True), step by step
+        return t.sub_(torch.tensor(mean, dtype=t.dtype).view(-1, 1, 1)).div_(
+            torch.tensor(std, dtype=t.dtype).view(-1, 1, 1))
+
+    leaf = torch.tensor(a, requires_grad=True)
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        theirs(leaf)
+    with pytest.raises(RuntimeError, match=r"Normalize\(inplace=True\): the input \(shape "
+                                           r"\(3, 2, 2\)\) is a leaf tensor that requires grad"):
+        transforms.Normalize(mean, std, inplace=True)(cr.tensor(a, requires_grad=True))
+    w_t, w_c = torch.tensor(a, requires_grad=True), cr.tensor(a, requires_grad=True)
+    z_t, z_c = w_t * 3.0, w_c * 3.0
+    y_t, y_c = theirs(z_t), transforms.Normalize(mean, std, inplace=True)(z_c)
+    assert y_t is z_t and y_c is z_c
+    np.testing.assert_allclose(y_c.numpy(), y_t.detach().numpy(), rtol=1e-12)
+    (y_t ** 3).sum().backward()
+    (y_c ** 3).sum().backward()
+    np.testing.assert_allclose(w_c.grad.numpy(), w_t.grad.numpy(), rtol=1e-12)
+    with torch.no_grad():  # under no_grad a leaf is written, in both
+        leaf = torch.tensor(a, requires_grad=True)
+        assert theirs(leaf) is leaf
+    with cr.no_grad():
+        ours = cr.tensor(a, requires_grad=True)
+        assert transforms.Normalize(mean, std, inplace=True)(ours) is ours
+    np.testing.assert_allclose(ours.numpy(), leaf.detach().numpy(), rtol=1e-12)
 
 
 def test_color_jitter_contrast_per_image_and_grey_saturation():

@@ -122,7 +122,8 @@ class ToTensor:
 class Normalize:
     """``(x - mean[c]) / std[c]`` per channel of a float (..., C, H, W) Tensor; ``inplace``
     overwrites a Tensor's values and returns it. A Tensor that requires grad gives a recorded
-    result (out of place, ``inplace`` or not), so gradients pass through it."""
+    result, so gradients pass through it: with ``inplace``, as torchvision's, the input itself
+    written in place (a leaf that requires grad is then PyTorch's RuntimeError)."""
 
     def __init__(self, mean, std, inplace: bool = False):
         self.mean, self.std = tuple(np.atleast_1d(mean)), tuple(np.atleast_1d(std))
@@ -143,8 +144,15 @@ class Normalize:
         std = np.asarray(self.std, a.dtype).reshape(-1, 1, 1)
         if isinstance(x, Tensor) and x.requires_grad and is_grad_enabled():
             # Recorded, as torchvision's (a Normalize in front of a model passes gradients);
-            # out of place even with inplace (torchvision's would write into x).
-            return (x - Tensor(mean)) / Tensor(std)
+            # inplace writes into x through sub_/div_, so a leaf is PyTorch's error.
+            if not self.inplace:
+                return (x - Tensor(mean)) / Tensor(std)
+            if x.is_leaf:
+                raise RuntimeError(f"Normalize(inplace=True): the input (shape {a.shape}) is a "
+                                   "leaf tensor that requires grad, which cannot be written in "
+                                   "place while gradients are recorded (PyTorch's error); use "
+                                   "inplace=False, or normalize under no_grad()")
+            return x.sub_(Tensor(mean)).div_(Tensor(std))
         if self.inplace and isinstance(x, Tensor):
             np.subtract(a, mean, out=a)
             np.divide(a, std, out=a)
