@@ -231,7 +231,7 @@ def test_training_guide_snippets_run(capsys, run_guide):
     run_guide("docs/training.md", min_blocks=8)
     out = capsys.readouterr().out
     assert "4 True" in out  # the resumed run equals the uninterrupted one
-    assert "mnist: missing files" in out
+    assert "True\nTrue\nmnist: missing files" in out  # data_home follows cr.config.data_dir
     assert "0 [[2, 3], [4, 1], [5]]" in out and "2 [[2, 4], [3, 1], [5]]" in out  # streams
 
 

@@ -1,0 +1,110 @@
+"""The Python blocks of the pages no other test runs: README.md, docs/sparse.md, docs/fft.md,
+docs/configuration.md and docs/pytorch.md's data-loading examples, run as a reader would, with
+what their comments promise checked (the other guides: grep ``run_guide(`` in tests/)."""
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule.vision import datasets
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_MNIST = REPO.parent / "shared" / "data" / "mnist"
+
+
+def test_readme_tour_runs(capsys, run_guide):
+    tour = run_guide("README.md", min_blocks=2)
+    assert capsys.readouterr().out.splitlines() == ["(3, 2)"]  # w.grad.shape
+    assert (tour["dt"].item(), tour["ddt"].item()) == (27.0, 18.0)  # "# 27.0 and 18.0"
+    assert tour["trainer"].metrics and tour["model"][1].weight.shape == (32, 64)
+
+
+def test_sparse_guide_runs(run_guide):
+    page = run_guide("docs/sparse.md", min_blocks=1)
+    s = page["s"]
+    assert s.to_dense().tolist() == [[0, 0, 3], [9, 0, 0]]
+    assert not s.is_coalesced() and s.coalesce().values().tolist() == [3.0, 9.0]
+    assert (s._nnz(), s.sparse_dim(), s.dense_dim()) == (3, 2, 0)
+    with pytest.raises(RuntimeError, match="coalesce"):  # "indices()/values() need a coalesced"
+        s.values()
+
+
+def test_fft_guide_runs(run_guide):
+    page = run_guide("docs/fft.md", min_blocks=1)
+    assert page["X"].shape == (8, 33) and page["X"].dtype == cr.complex64  # "(8, 33) complex64"
+    assert page["x"].grad.dtype == cr.float32  # "x.grad is real"
+
+
+@pytest.fixture
+def config_restored():
+    saved = {name: getattr(cr.config, name) for name in ("reference_mode", "keep_columns_mib")}
+    yield
+    for name, value in saved.items():
+        setattr(cr.config, name, value)
+
+
+def test_configuration_page_runs(capsys, run_guide, config_restored):
+    run_guide("docs/configuration.md", min_blocks=1)
+    printed = capsys.readouterr().out
+    assert printed.startswith("Config(threads='auto', jit=True, gpu_kernels=True, ")
+    assert cr.config.reference_mode is True and cr.config.keep_columns_mib == 0
+
+
+def test_configuration_page_table_gives_the_defaults():
+    """The table's default column, against the settings' own defaults."""
+    from chainrule.backend.settings import SETTINGS
+
+    page = (REPO / "docs" / "configuration.md").read_text()
+    rows = {m.group(1): m.group(2).strip() for m in re.finditer(
+        r"^\| `(\w+)` \| [^|]+ \| ([^|]+) \|", page, flags=re.M)}
+    assert set(rows) == set(SETTINGS)
+    for name in ("threads", "jit", "gpu_kernels", "reference_mode", "malloc_tuning",
+                 "keep_columns_mib"):
+        default = SETTINGS[name].default
+        assert rows[name] == (f'`"{default}"`' if isinstance(default, str) else f"`{default}`")
+    assert f"`{SETTINGS['print_options'].default!r}`" in rows["print_options"]
+    assert rows["default_dtype"] == str(np.dtype(SETTINGS["default_dtype"].default))
+    assert rows["default_device"] == SETTINGS["default_device"].default
+
+
+def _blocks(page):
+    return re.findall(r"^```python\n(.*?)^```", (REPO / page).read_text(), flags=re.S | re.M)
+
+
+@pytest.mark.skipif(not SHARED_MNIST.is_dir(), reason="MNIST is not at ../shared/data/mnist")
+def test_pytorch_page_mnist_example_runs(monkeypatch):
+    monkeypatch.chdir(REPO)  # the example's path, "../shared/data/mnist", is from the clone
+    namespace = {"__name__": "pytorch_md"}
+    exec(compile(_blocks("docs/pytorch.md")[0], "docs/pytorch.md block 0", "exec"), namespace)
+    images, labels = next(iter(namespace["loader"]))
+    assert images.shape == (1000, 1, 28, 28) and images.dtype == cr.float32
+    assert labels.tolist()[:5] == [7, 2, 1, 0, 4]
+
+
+def _twelve_images(root, download):
+    """Stands in for the 170 MB download: twelve random 32x32 colour images, both splits."""
+    assert (root, download) == ("./data", True)  # the example's arguments reach the reader
+    rng = np.random.default_rng(0)
+    split = rng.integers(0, 256, (12, 32, 32, 3), dtype=np.uint8), rng.integers(0, 10, 12)
+    return split, split
+
+
+class _FakeCIFAR10(datasets.CIFAR10):
+    _load = staticmethod(_twelve_images)
+
+
+def test_pytorch_page_cifar10_example_runs():
+    """The CIFAR-10 example's dataset class, transforms and loader (two workers), on stand-in
+    images."""
+    import chainrule as torch
+    from chainrule.vision import transforms
+
+    namespace = {"__name__": "pytorch_md", "torch": torch, "transforms": transforms,
+                 "datasets": type("datasets", (), {"CIFAR10": _FakeCIFAR10})}
+    exec(compile(_blocks("docs/pytorch.md")[1], "docs/pytorch.md block 1", "exec"), namespace)
+    images, labels = next(iter(namespace["loader"]))
+    assert images.shape == (12, 3, 32, 32) and images.dtype == cr.float32
+    assert labels.shape == (12,)
