@@ -115,8 +115,9 @@ def gammainc_array(a, x):
             break
     fraction = 1.0 - xp.exp(log_front) * h
     value = xp.where(use_series, series, fraction)
-    # P(a, inf) = 1; a NaN x stays NaN (both fell to 0 or NaN above); P(a, x <= 0) = 0
-    return xp.where(x > 0, xp.where(xp.isinf(x), 1.0, value), xp.where(x == x, 0.0, x))
+    # P(a, inf) = 1, P(a, 0) = 0; a NaN x stays NaN and a negative one gives NaN (as
+    # torch.special.gammainc: Gamma's cdf of a negative value when not validating)
+    return xp.where(x > 0, xp.where(xp.isinf(x), 1.0, value), xp.where(x == 0, 0.0, xp.nan))
 
 
 class _GammaIncGradA(Function):
