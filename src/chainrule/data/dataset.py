@@ -33,8 +33,8 @@ from .options import (
 )
 from .streaming import past_length_warned, stream_batches
 from .subsets import batch_reader
-from .threads import in_threads, prefetched
-from .workers import check_context, in_processes, thread_starter
+from .threads import in_threads, prefetched, thread_workers
+from .workers import check_context, in_processes
 
 __all__ = ["ArrayDataset", "DataLoader", "Dataset", "TensorDataset", "as_generator", "collate"]
 
@@ -142,9 +142,9 @@ class DataLoader:
             in its heavy loops); the batches are identical with and without it.
         num_workers: threads that prepare batches ahead (0: the caller's thread does it). For an
             ``ArrayDataset`` one background thread gathers and transforms the next batches (as
-            ``prefetch``, which wins when both are given). For any other dataset each of
-            ``num_workers`` threads builds whole batches (``dataset[i]`` for each sample, then
-            ``collate``), up to ``2 * num_workers`` batches ahead, yielded in order. Not
+            ``prefetch``, which wins when both are given). For any other dataset worker
+            ``w`` of ``num_workers`` threads builds batches ``w, w + k, ...`` on its own copy
+            of the dataset (``data.threads``), ``prefetch_factor`` each ahead, in order. Not
             processes: nothing is pickled, and NumPy releases the GIL in its heavy loops (see
             docs/pytorch.md for what the threads buy). With ``multiprocessing_context="fork"``
             they are forked processes instead (``data.workers``; the default collate only):
@@ -163,10 +163,11 @@ class DataLoader:
         **torch_options: PyTorch-only options (the first five in PyTorch's positional order:
             ``sampler`` to ``generator`` are PyTorch's 4th to 13th arguments; ``rng`` and the
             other chainrule options are keyword-only), checked as PyTorch checks them and kept
-            as attributes, with no effect: ``pin_memory``, ``pin_memory_device``,
-            ``persistent_workers`` and ``prefetch_factor`` (both need ``num_workers > 0``),
-            ``timeout``, ``in_order``; ``worker_init_fn(worker_id)`` runs in each worker
-            (thread or process) as it starts, after ``get_worker_info()`` is set;
+            as attributes: ``pin_memory``, ``pin_memory_device``, ``timeout``, ``in_order``
+            (no effect), ``persistent_workers`` (threads keep their copies and run
+            ``worker_init_fn`` once) and ``prefetch_factor`` (both need ``num_workers > 0``);
+            ``worker_init_fn(worker_id)`` runs in each worker as it starts, after
+            ``get_worker_info()`` is set;
             ``multiprocessing_context`` ("fork" or None) picks processes or threads;
             ``generator`` (a ``chainrule.Generator``) is ``rng``; any other name is a TypeError.
 
@@ -317,13 +318,13 @@ class DataLoader:
             if self.iterable:  # each worker (if any) reads its own copy of the stream
                 batches = past_length_warned(self, stream_batches(
                     self.dataset, self._batch_of, self.batch_size, self.drop_last, base,
-                    self.num_workers, self.processes, init))
+                    self.num_workers, self.processes, init, thread_workers(self)))
             elif self.num_workers and self.processes:
                 batches = in_processes(self._collated, plans, base, self.num_workers,
                                        self.dataset, init)
             elif self.num_workers and not self.prefetch:
-                starter = thread_starter(self.num_workers, base[0], self.dataset, init)
-                batches = in_threads(self._collated, plans, base, self.num_workers, starter)
+                batches = in_threads(self._collated, plans, base, thread_workers(self),
+                                     self.prefetch_factor)
             else:
                 batches = (self._collated(plan, base) for plan in plans)
         if stream is not None:
@@ -368,19 +369,21 @@ class DataLoader:
             else:
                 yield tuple(a[np.asarray(indices, np.int64)] for a in arrays)
 
-    def _collated(self, plan, base):
+    def _collated(self, plan, base, dataset=None):
         """One batch of samples, each read inside its own stream (``generator_scope``); by the
         dataset's ``__getitems__`` (PyTorch's batched read) in the stream of the batch's first
-        sample, when it has one of its own (``subsets.batch_reader``)."""
+        sample, when it has one of its own (``subsets.batch_reader``); ``dataset``: a worker
+        thread's copy of the loader's."""
         start, indices = plan
-        read = None if self.unbatched else batch_reader(self.dataset)
+        dataset = self.dataset if dataset is None else dataset
+        read = None if self.unbatched else batch_reader(dataset)
         if read is not None:
             with generator_scope([*base, start]):
                 return self._batch_of(list(read(list(indices))))
         samples = []
         for offset, i in enumerate(indices):
             with generator_scope([*base, start + offset]):
-                samples.append(self.dataset[i])
+                samples.append(dataset[i])
         return self._batch_of(samples)
 
     def _batch_of(self, samples: list):

@@ -13,15 +13,13 @@ count, so what a random dataset draws with ``rng=None`` does not depend on threa
 
 from __future__ import annotations
 
-import copy
 import queue
 import threading
 import warnings
 
 from ..backend.random import generator_scope
+from .threads import ThreadWorkers
 from .workers import (
-    WorkerInfo,
-    enter_worker,
     get_worker_info,
     receive,
     start_processes,
@@ -32,7 +30,7 @@ __all__ = ["past_length_warned", "stream_batches"]
 
 
 def stream_batches(dataset, make_batch, size, drop_last: bool, base, workers: int,
-                   processes: bool, init=None):
+                   processes: bool, init=None, threads=None):
     """The batches of one pass over ``dataset``.
 
     Args:
@@ -40,12 +38,16 @@ def stream_batches(dataset, make_batch, size, drop_last: bool, base, workers: in
         size: items per batch, or None (no automatic batching).
         base: the pass's seed (a list of ints); workers: 0 reads in the caller's thread.
         processes: forked worker processes instead of threads; init: ``worker_init_fn``.
+        threads: the worker threads' ``ThreadWorkers`` (``data.threads``): each worker's copy
+            of the dataset, set up by ``init`` (kept from pass to pass with persistent workers).
     """
     if not workers:
         return _batches(dataset, make_batch, size, drop_last, base, 0)
     if processes:
         return _from_processes(dataset, make_batch, size, drop_last, base, workers, init)
-    return _from_threads(dataset, make_batch, size, drop_last, base, workers, init)
+    if threads is None:
+        threads = ThreadWorkers(workers, dataset, init)
+    return _from_threads(make_batch, size, drop_last, base, threads)
 
 
 def _batches(dataset, make_batch, size, drop_last, base, worker):
@@ -79,10 +81,11 @@ class _Failed:
         self.error = error
 
 
-def _from_threads(dataset, make_batch, size, drop_last, base, workers, init):
-    """Round robin over ``workers`` threads, each filling its own queue two batches ahead."""
+def _from_threads(make_batch, size, drop_last, base, workers):
+    """Round robin over ``workers`` threads (a ``ThreadWorkers``), each filling its own queue
+    two batches ahead."""
     stop = threading.Event()
-    queues = [queue.Queue(maxsize=2) for _ in range(workers)]
+    queues = [queue.Queue(maxsize=2) for _ in range(workers.count)]
 
     def put(w, item) -> bool:
         while not stop.is_set():
@@ -95,9 +98,7 @@ def _from_threads(dataset, make_batch, size, drop_last, base, workers, init):
 
     def work(w):
         try:
-            mine = copy.copy(dataset)  # its own attributes, as a worker process's copy
-            with generator_scope([*base, w]):
-                enter_worker(WorkerInfo(w, workers, base[0] + w, mine), init)
+            mine = workers.enter(w, base).dataset  # its own copy, as a worker process's
             for batch in _batches(mine, make_batch, size, drop_last, base, w):
                 if not put(w, batch):
                     return
@@ -106,7 +107,7 @@ def _from_threads(dataset, make_batch, size, drop_last, base, workers, init):
             put(w, _Failed(e))
 
     threads = [threading.Thread(target=work, args=(w,), daemon=True,
-                                name=f"chainrule-loader-{w}") for w in range(workers)]
+                                name=f"chainrule-loader-{w}") for w in range(workers.count)]
     for t in threads:
         t.start()
     try:

@@ -11,7 +11,6 @@ they are those of ``num_workers=0``: every sample draws from its own stream
 from __future__ import annotations
 
 import collections
-import itertools
 import json
 import multiprocessing
 import threading
@@ -20,7 +19,7 @@ import traceback
 import numpy as np
 
 __all__ = ["WorkerInfo", "check_context", "enter_worker", "get_worker_info", "in_processes",
-           "start_processes", "stop_processes", "thread_starter"]
+           "set_worker_info", "start_processes", "stop_processes"]
 
 _local = threading.local()
 
@@ -58,16 +57,9 @@ def enter_worker(info: WorkerInfo, init=None) -> None:
         init(info.id)
 
 
-def thread_starter(workers: int, seed: int, dataset, init=None):
-    """An initializer for a pool's threads that numbers them and records their ``WorkerInfo``."""
-    numbers, lock = itertools.count(), threading.Lock()
-
-    def start() -> None:
-        with lock:
-            worker = next(numbers)
-        enter_worker(WorkerInfo(worker, workers, seed + worker, dataset), init)
-
-    return start
+def set_worker_info(info: WorkerInfo | None) -> None:
+    """Record ``info`` as this thread's ``WorkerInfo`` (a persistent worker's, again)."""
+    _local.info = info
 
 
 def check_context(context) -> bool:

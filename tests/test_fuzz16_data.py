@@ -1,0 +1,151 @@
+"""Fuzz wave 16, the data pipeline against PyTorch's ``torch.utils.data``: the loader's workers
+(``worker_init_fn``, ``get_worker_info``, ``persistent_workers``, which worker builds which
+batch), its option checks, the samplers' attributes and the collation of nested samples. The
+same program runs on both libraries (``lib`` is ``torch`` or ``chainrule``); what a random
+generator decides is compared only where PyTorch defines it. Earlier waves:
+tests/test_fuzz6_data.py, tests/test_fuzz11_collate.py, tests/test_fuzz14_data.py.
+"""
+
+import multiprocessing
+import time
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+from ._fuzz12_check import outcome
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.filterwarnings("ignore:This DataLoader will create:UserWarning")
+
+
+def _norm(b):
+    """A batch or sample as plain data: Tensors by dtype, shape and values."""
+    if isinstance(b, (torch.Tensor, cr.Tensor)):
+        return ("T", str(b.dtype).replace("torch.", ""), tuple(b.shape),
+                b.detach().numpy().tolist())
+    if isinstance(b, dict):
+        return (type(b).__name__, {k: _norm(v) for k, v in b.items()})
+    if isinstance(b, tuple) and hasattr(b, "_fields"):
+        return ("NT", type(b).__name__, [_norm(v) for v in b])
+    if isinstance(b, (list, tuple)):
+        return (type(b).__name__, [_norm(v) for v in b])
+    if isinstance(b, np.ndarray):
+        return ("A", str(b.dtype), b.tolist())
+    return ("V", type(b).__name__, b)
+
+
+def _both(fn):
+    """``fn(lib)`` gives the same plain result in both libraries, or both raise."""
+    theirs, ours = outcome(torch, fn), outcome(cr, fn)
+    if isinstance(theirs, Exception) or isinstance(ours, Exception):
+        assert isinstance(theirs, Exception) and isinstance(ours, Exception), \
+            f"torch {theirs!r}, chainrule {ours!r}"
+        return None
+    assert ours == theirs
+    return ours
+
+
+def _calls(lib):
+    """A list that a worker's ``worker_init_fn`` can append to (PyTorch's are processes)."""
+    return multiprocessing.Manager().list() if lib is torch else []
+
+
+# --- worker threads of a map-style dataset -------------------------------------------------------
+
+
+@pytest.mark.parametrize("persistent", [False, True])
+@pytest.mark.parametrize("n, batch_size, workers", [(0, 1, 2), (4, 2, 3), (9, 2, 2)])
+def test_every_worker_starts_and_builds_every_kth_batch_on_its_own_copy(n, batch_size, workers,
+                                                                       persistent):
+    # worker threads came from a pool that starts threads as batches arrive and reuses idle
+    # ones: worker_init_fn ran for some workers only (none for an empty pass), a batch went to
+    # whichever thread was free, and every worker read the caller's dataset itself, so what
+    # worker_init_fn set there (a per-worker handle, a shard, a mark) was overwritten by the
+    # next worker, leaked into the other workers' batches and stayed in the caller's dataset.
+    # PyTorch: each worker starts once per pass (once in all with persistent_workers) on its
+    # own copy, and batch i is built by worker i % k.
+    def loader(lib):
+        calls = _calls(lib)
+
+        class Marked(lib.utils.data.Dataset):
+            mark = -1
+
+            def __len__(self):
+                return n
+
+            def __getitem__(self, i):
+                time.sleep(0.002 * (i % 3))  # so that a free thread would take the next batch
+                return np.array([self.mark, lib.utils.data.get_worker_info().id, i])
+
+        def init(worker_id):
+            calls.append(worker_id)
+            lib.utils.data.get_worker_info().dataset.mark = 10 + worker_id
+
+        ds = Marked()
+        dl = lib.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=workers,
+                                       worker_init_fn=init, persistent_workers=persistent)
+        passes = [[_norm(b) for b in dl] for _ in range(2)]
+        return passes, sorted(calls), ds.mark
+
+    passes, calls, mark = _both(loader)
+    assert mark == -1 and calls == sorted(list(range(workers)) * (1 if persistent else 2))
+
+
+def test_a_persistent_worker_keeps_its_copy_from_pass_to_pass():
+    # persistent_workers was accepted and ignored: each pass started its workers afresh
+    def loader(lib):
+        class Counting(lib.utils.data.Dataset):
+            def __init__(self):
+                self.reads = 0
+
+            def __len__(self):
+                return 4
+
+            def __getitem__(self, i):
+                self.reads += 1  # the worker's own count, pass after pass
+                return self.reads
+
+        ds = Counting()
+        out = []
+        for persistent in (False, True):
+            dl = lib.utils.data.DataLoader(ds, batch_size=1, num_workers=2,
+                                           persistent_workers=persistent)
+            out.append([[_norm(b) for b in dl] for _ in range(2)])
+        return out, ds.reads
+
+    out, reads = _both(loader)
+    assert reads == 0 and out[1][1][0][3] == [3]
+
+
+def test_a_failing_worker_init_fn_raises_in_the_caller():
+    def init(worker_id):
+        if worker_id == 1:
+            raise KeyError("no shard for worker 1")
+
+    dl = cr.utils.data.DataLoader(list(range(6)), batch_size=2, num_workers=2,
+                                  worker_init_fn=init)
+    got = iter(dl)
+    assert next(got).tolist() == [0, 1]  # worker 0's batch
+    with pytest.raises(KeyError, match="no shard for worker 1"):
+        next(got)
+
+
+def test_a_dataset_that_cannot_be_copied_is_shared_by_the_workers():
+    class Proxy(cr.utils.data.Dataset):  # a __getattr__ that recurses on a bare copy
+        def __init__(self, items):
+            self.items = items
+
+        def __getattr__(self, name):
+            return getattr(self.items, name)
+
+        def __len__(self):
+            return len(self.items)
+
+        def __getitem__(self, i):
+            return self.items[i]
+
+    dl = cr.utils.data.DataLoader(Proxy([1, 2, 3]), batch_size=2, num_workers=2)
+    assert [b.tolist() for b in dl] == [[1, 2], [3]]
