@@ -63,8 +63,8 @@ def test_bad_arguments_are_refused():
     with pytest.raises(ValueError, match="'lanczos' resizes PIL and uint8 images only"):
         transforms.Resize(3, interpolation=transforms.InterpolationMode.LANCZOS)(
             cr.zeros(1, 5, 5))
-    with pytest.raises(TypeError, match="float or uint8 image, got dtype int64"):
-        transforms.Resize(3)(cr.zeros(1, 5, 5, dtype=cr.int64))
+    with pytest.raises(TypeError, match="float or uint8 image .*got dtype bool"):
+        transforms.Resize(3)(cr.zeros(1, 5, 5, dtype=cr.bool))
     with pytest.raises(ValueError, match=r"scale should be \(min, max\)"):
         transforms.RandomResizedCrop(4, scale=(1.0, 0.5))
 
@@ -79,9 +79,11 @@ def test_uint8_and_pil_images_use_pillows_resize(rng):
     from_array = transforms.Resize((8, 11))(a)
     assert from_array.dtype == np.uint8
     np.testing.assert_array_equal(from_array, expected)
+    # a uint8 Tensor takes torchvision's tensor rule (float32, rounded), within one of Pillow's
     from_tensor = v2.Resize((8, 11))(v2.ToImage()(a))
     assert from_tensor.dtype == np.uint8 and from_tensor.shape == (3, 8, 11)
-    np.testing.assert_array_equal(from_tensor.numpy().transpose(1, 2, 0), expected)
+    difference = from_tensor.numpy().transpose(1, 2, 0).astype(int) - expected
+    assert np.abs(difference).max() <= 1
 
 
 def test_random_resized_crop_of_the_whole_image_is_a_resize(rng):

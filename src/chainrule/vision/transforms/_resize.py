@@ -2,9 +2,12 @@
 
 A float image (Tensor (..., C, H, W) or array (H, W[, C])) is resized by PyTorch's
 ``interpolate(mode="bilinear", align_corners=False, antialias=antialias)`` rule (or "nearest"),
-written as one weight matrix per axis, as torchvision resizes float tensors. A PIL image, and a
-uint8 image (array or Tensor), goes through Pillow's ``resize``, torchvision's path for PIL images
-(PyTorch's own uint8 kernel can differ from it by one in a few pixel values).
+written as one weight matrix per axis, as torchvision resizes float tensors. An integer Tensor
+(uint8...) resizes as torchvision's ``transforms.functional.resize`` does it: the same rule in
+float32, then rounded and cast back (uint8 bicubic clamped to 0..255). A PIL image, and a uint8
+array (H, W[, C]) (chainrule's stand-in for one), goes through Pillow's ``resize``, torchvision's
+path for PIL images; so does a uint8 Tensor with BOX, HAMMING or LANCZOS, which torchvision's
+tensors do not take.
 """
 
 from __future__ import annotations
@@ -132,7 +135,9 @@ def resize_image(image, size: tuple[int, int], mode: str, antialias: bool, who: 
     """``image`` (any kind the transforms take) resized to ``size`` = (height, width)."""
     img = _Image(image, who)
     height, width = size
-    if img.kind == "pil" or img.array.dtype == np.uint8:
+    integer_tensor = img.kind == "tensor" and img.array.dtype.kind in "ui"
+    if img.kind == "pil" or (img.array.dtype == np.uint8 and not (
+            integer_tensor and mode in _FLOAT_MODES)):
         module = _pil_module(who)
         resample = getattr(module.Resampling, _PIL_RESAMPLE[mode])
         if img.kind == "pil":
@@ -148,17 +153,25 @@ def resize_image(image, size: tuple[int, int], mode: str, antialias: bool, who: 
                                         .resize((width, height), resample))
                              for c in range(a.shape[2])], axis=2)
         return np.asarray(module.fromarray(a).resize((width, height), resample))
-    if img.array.dtype.kind != "f":
-        raise TypeError(f"{who}: expected a float or uint8 image, got dtype {img.array.dtype}")
+    if img.array.dtype.kind != "f" and not integer_tensor:
+        raise TypeError(f"{who}: expected a float or uint8 image (or an integer Tensor), got "
+                        f"dtype {img.array.dtype}")
     if mode not in _FLOAT_MODES:
         raise ValueError(f"{who}: interpolation {mode!r} resizes PIL and uint8 images only (as "
-                         f"torchvision's tensors: {list(_FLOAT_MODES)}); got a float image")
-    dtype = img.array.dtype
+                         f"torchvision's tensors: {list(_FLOAT_MODES)}); got a "
+                         f"{img.array.dtype} Tensor")
+    # an integer Tensor resizes as torchvision's: in float32, bicubic's uint8 clamped to
+    # [0, 255], rounded (half to even) and cast back
+    dtype = img.array.dtype if not integer_tensor else np.dtype(np.float32)
     rows = _weights(img.size[0], height, mode, antialias, dtype).astype(dtype)
     cols = _weights(img.size[1], width, mode, antialias, dtype).astype(dtype)
-    a = np.moveaxis(img.array, (img.h_axis, img.w_axis), (-2, -1))
-    out = np.moveaxis(rows @ a @ cols.T, (-2, -1), (img.h_axis, img.w_axis))
-    return img.back(out)
+    a = np.moveaxis(img.array, (img.h_axis, img.w_axis), (-2, -1)).astype(dtype, copy=False)
+    out = rows @ a @ cols.T
+    if integer_tensor:
+        if mode == "bicubic" and img.array.dtype == np.uint8:
+            out = np.clip(out, 0, 255)
+        out = np.round(out).astype(img.array.dtype)
+    return img.back(np.moveaxis(out, (-2, -1), (img.h_axis, img.w_axis)))
 
 
 def _output_size(who: str, size, max_size, h: int, w: int) -> tuple[int, int]:

@@ -1,0 +1,78 @@
+"""Sixteenth fuzz wave, chainrule.vision against torchvision: the cases the differential fuzzing
+found wrong, pinned against PyTorch's own kernels (torchvision's tensor functionals are built on
+them: ``interpolate``, ``pad``) or against torchvision where it imports."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+import chainrule.vision.transforms.functional as F  # noqa: N812 - torchvision's spelling
+from chainrule.vision import transforms
+
+
+def _torchvision_functional():
+    try:  # a torchvision built for another torch fails with RuntimeError, not ImportError
+        import torchvision.transforms.functional as tvf
+    except Exception as e:  # noqa: BLE001
+        pytest.skip(f"torchvision does not import: {e!r}")
+    return tvf
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("mode", ["nearest", "nearest-exact", "bilinear", "bicubic"])
+@pytest.mark.parametrize("antialias", [True, False])
+def test_uint8_tensors_resize_by_torchvisions_tensor_rule(mode, antialias):
+    torch = pytest.importorskip("torch")
+    # a uint8 Tensor went through Pillow: other pixels for nearest (off by up to 247), an
+    # antialiased result for antialias=False; torchvision interpolates it in float32, rounds
+    # (exactly for the nearest modes; the weighted modes land on exact halves often, where
+    # float32 sums in another order than PyTorch's kernel round to the other neighbour)
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        x = rng.integers(0, 256, (int(rng.integers(1, 4)), *rng.integers(2, 12, 2)), np.uint8)
+        # output width 2 or more: PyTorch's antialiased kernel, resizing to one column while
+        # enlarging the height, repeats the first row's value down the column
+        size = [int(rng.integers(1, 16)), int(rng.integers(2, 16))]
+        ours = F.resize(cr.tensor(x), size, mode, antialias=antialias)
+        aa = antialias and mode in ("bilinear", "bicubic")
+        theirs = torch.nn.functional.interpolate(
+            torch.tensor(x, dtype=torch.float32)[None], size=size, mode=mode, antialias=aa,
+            align_corners=False if mode in ("bilinear", "bicubic") else None)[0]
+        theirs = theirs.clamp(0, 255).round().to(torch.uint8).numpy()
+        assert ours.dtype == cr.uint8 and ours.shape == theirs.shape
+        if mode.startswith("nearest"):
+            np.testing.assert_array_equal(ours.numpy(), theirs, err_msg=f"{x.shape} -> {size}")
+        else:
+            difference = np.abs(ours.numpy().astype(int) - theirs)
+            assert difference.max() <= 1 and (difference > 0).mean() < 0.05, f"{x.shape}"
+
+
+@pytest.mark.torch
+def test_integer_tensors_other_than_uint8_resize_too():
+    torch = pytest.importorskip("torch")
+    x = np.arange(-30, 30, dtype=np.int16).reshape(1, 6, 10)
+    ours = transforms.Resize((4, 7))(cr.tensor(x))
+    theirs = torch.nn.functional.interpolate(torch.tensor(x, dtype=torch.float32)[None],
+                                             size=(4, 7), mode="bilinear", antialias=True)
+    assert ours.dtype == cr.int16
+    difference = ours.numpy() - theirs[0].round().to(torch.int16).numpy()
+    assert np.abs(difference).max() <= 1
+
+
+def test_uint8_tensor_with_a_pillow_only_mode_still_resizes():
+    pytest.importorskip("PIL")
+    x = cr.tensor(np.arange(48, dtype=np.uint8).reshape(1, 6, 8))
+    assert F.resize(x, [3, 4], transforms.InterpolationMode.LANCZOS).shape == (1, 3, 4)
+
+
+@pytest.mark.torch
+def test_uint8_tensor_resize_matches_torchvision():
+    torch = pytest.importorskip("torch")
+    tvf = _torchvision_functional()
+    rng = np.random.default_rng(1)
+    for mode in ("NEAREST", "BILINEAR", "BICUBIC"):
+        x = rng.integers(0, 256, (3, 9, 13), np.uint8)
+        theirs = tvf.resize(torch.tensor(x), 5, getattr(tvf.InterpolationMode, mode))
+        ours = F.resize(cr.tensor(x), 5, getattr(transforms.InterpolationMode, mode))
+        assert ours.shape == tuple(theirs.shape) and ours.dtype == cr.uint8
+        assert np.abs(ours.numpy().astype(int) - theirs.numpy()).max() <= (mode != "NEAREST")
