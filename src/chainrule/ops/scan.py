@@ -24,6 +24,7 @@ from ..backend import get_array_module, quiet
 from ._args import dim_or_axis
 from .indexing import scatter_add_along
 from .join import concat
+from .scan_complex import complex_logcumsumexp
 from .shape import _one_axis, getitem
 
 __all__ = ["cummax", "cummin", "cumprod", "logcumsumexp"]
@@ -220,13 +221,17 @@ class LogCumSumExpAdjoint(Function):
 
 
 def logcumsumexp(input, dim=None, *, axis=None):  # noqa: A002 - PyTorch's name
-    """``log(cumsum(exp(x)))`` along ``dim``, computed without overflow."""
+    """``log(cumsum(exp(x)))`` along ``dim``, computed without overflow (complex too:
+    scan_complex.py)."""
     ax = _axis("logcumsumexp", input, dim, axis)
     x = input
-    if x.dtype.kind != "f":
-        raise TypeError(f"logcumsumexp: expected a floating-point tensor, got dtype {x.dtype}")
+    if x.dtype.kind not in "fc":
+        raise TypeError(f"logcumsumexp: expected a floating-point or complex tensor, got dtype "
+                        f"{x.dtype}")
     if x.ndim == 0:
         return x * 1
+    if x.dtype.kind == "c":
+        return complex_logcumsumexp(x, ax)
     return LogCumSumExp.apply(x, axis=ax)
 
 
