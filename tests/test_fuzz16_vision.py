@@ -76,3 +76,34 @@ def test_uint8_tensor_resize_matches_torchvision():
         ours = F.resize(cr.tensor(x), 5, getattr(transforms.InterpolationMode, mode))
         assert ours.shape == tuple(theirs.shape) and ours.dtype == cr.uint8
         assert np.abs(ours.numpy().astype(int) - theirs.numpy()).max() <= (mode != "NEAREST")
+
+
+@pytest.mark.torch
+def test_tensor_reflect_padding_with_a_negative_side_reflects_the_whole_image():
+    torch = pytest.importorskip("torch")
+    # (-1, 0, 1, 0) on a width 2 image: PyTorch's reflect pads [a, b] to [a, b, a] and crops
+    # the left: [b, a]; the crop came first, then numpy reflected [b] alone: [b, b]
+    rng = np.random.default_rng(2)
+    for _ in range(40):
+        h, w = (int(v) for v in rng.integers(2, 7, 2))
+        pads = [int(v) for v in rng.integers(-1, 2, 4)]
+        x = rng.random((2, h, w)).astype(np.float32)
+        left, top, right, bottom = pads
+        theirs = torch.nn.functional.pad(torch.tensor(x)[None], (left, right, top, bottom),
+                                         mode="reflect")[0].numpy()
+        np.testing.assert_array_equal(F.pad(cr.tensor(x), pads, padding_mode="reflect").numpy(),
+                                      theirs, err_msg=f"{(h, w)} {pads}")
+    # an array (torchvision's PIL path) still crops first, then reflects what is left
+    a = np.arange(6, dtype=np.uint8).reshape(2, 3)
+    np.testing.assert_array_equal(F.pad(a, [-1, 0, 1, 0], padding_mode="reflect"),
+                                  [[1, 2, 1], [4, 5, 4]])
+
+
+def test_padding_that_crops_past_the_image_or_reflects_past_it_is_refused():
+    x = cr.tensor(np.zeros((1, 6, 2), np.float32))
+    # right -3 of a width 2 image: the slice 0:-1 wrapped around and kept a column
+    with pytest.raises(ValueError, match=r"negative padding \[2, -2, -3, -3\] crops more than"):
+        F.pad(x, [2, -2, -3, -3])
+    with pytest.raises(ValueError, match=r"reflect padding \[2, 0, 0, 0\] must be less than"):
+        F.pad(x, [2, 0, 0, 0], padding_mode="reflect")
+    assert F.pad(x, [1, 0, 0, 0], padding_mode="reflect").shape == (1, 6, 3)

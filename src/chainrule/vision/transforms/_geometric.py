@@ -239,13 +239,26 @@ def pad(img, padding, fill=0, padding_mode: str = "constant"):
     image = _Image(img, "pad")
     a = image.array
     h, w = image.size
+    if max(-top, 0) + max(-bottom, 0) > h or max(-left, 0) + max(-right, 0) > w:
+        raise ValueError(f"pad: negative padding {padding!r} crops more than the image's "
+                         f"{h} x {w}")
     index = [slice(None)] * a.ndim  # negative padding crops
     index[image.h_axis] = slice(max(-top, 0), h - max(-bottom, 0))
     index[image.w_axis] = slice(max(-left, 0), w - max(-right, 0))
-    a = a[tuple(index)]
     widths = [(0, 0)] * a.ndim
     widths[image.h_axis] = (max(top, 0), max(bottom, 0))
     widths[image.w_axis] = (max(left, 0), max(right, 0))
+    if padding_mode == "reflect" and image.kind == "tensor":
+        # PyTorch's reflection padding (torchvision's tensor path): the positive sides reflect
+        # the whole image, less than its size, and the negative ones crop after
+        if max(top, bottom) >= h or max(left, right) >= w:
+            raise ValueError(f"pad: reflect padding {padding!r} must be less than the image's "
+                             f"size {h} x {w} on each side")
+        padded = np.pad(a, widths, mode="reflect")
+        index[image.h_axis] = slice(max(-top, 0), padded.shape[image.h_axis] - max(-bottom, 0))
+        index[image.w_axis] = slice(max(-left, 0), padded.shape[image.w_axis] - max(-right, 0))
+        return image.back(padded[tuple(index)])
+    a = a[tuple(index)]
     if padding_mode != "constant":
         return image.back(np.pad(a, widths, mode=padding_mode))
     values = np.atleast_1d(np.asarray(fill))
