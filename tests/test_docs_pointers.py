@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
+import inspect
 import re
 from functools import cache
 from pathlib import Path
@@ -187,6 +188,29 @@ def test_every_chainrule_command_and_option_the_pages_show_exists():
     assert not wrong, "\n".join(wrong)
 
 
+def test_every_model_and_dataset_the_pages_train_exists():
+    """`chainrule train MODEL --dataset NAME`: a registered model (or generative task) and a
+    dataset `chainrule datasets` lists."""
+    from chainrule import experiments, models
+    from chainrule.experiments.generative import GENERATIVE_TASKS
+
+    known = {info.name for info in models.available()} | set(GENERATIVE_TASKS)
+    datasets = {*experiments.DATASETS, *experiments.TEXT_DATASETS}
+    wrong, seen = [], 0
+    for page, line in _command_lines():
+        command = _strip_env(line)
+        match = re.match(r"(?:python3? -m )?chainrule\s+train\s+([a-z_0-9|]+)", command)
+        if match:
+            seen += 1
+            wrong += [f"{page}: no model {name}: `{command[:100]}`"
+                      for name in match.group(1).split("|") if name not in known]
+        wrong += [f"{page}: no dataset {name}: `{command[:100]}`"
+                  for name in re.findall(r"--dataset ([a-z_0-9]+)", command)
+                  if name not in datasets]
+    assert seen >= 30
+    assert not wrong, "\n".join(wrong)
+
+
 def test_every_option_of_a_script_the_pages_run_exists():
     """`python benchmarks/run.py --workloads ...`: the script's source names the option."""
     seen, wrong = 0, []
@@ -252,3 +276,59 @@ def test_every_chainrule_name_the_pages_give_exists():
     assert len(names) >= 100
     wrong = [f"{page}: {dotted}" for page, dotted in names if not _exists(dotted)]
     assert not wrong, "names of chainrule the docs give that it does not have:\n" + "\n".join(wrong)
+
+
+# Where the signatures of the pages' tables are looked up, in order.
+_SIGNATURE_HOMES = ("chainrule.train", "chainrule.data.datasets", "chainrule.data",
+                    "chainrule.profiler", "chainrule")
+_BARE_KEYWORD = re.compile(r"(\w+)=\s*(?=,|$)")
+_ELLIPSIS = re.compile(r"^\.\.\.,\s*|,\s*\.\.\.\s*$")
+
+
+def _table_signatures():
+    row = re.compile(r"^\| `((?:[\w]+\.)*\w+)\(([^`|]*=[^`|]*)\)`", re.M)
+    for page, text in _all_pages():
+        for match in row.finditer(text):
+            yield page, match.group(1), match.group(2)
+
+
+def _callable(dotted: str):
+    if dotted.startswith(("chainrule.", "cr.")):
+        module, _, name = dotted.replace("cr.", "chainrule.", 1).rpartition(".")
+        return getattr(importlib.import_module(module), name, None)
+    for home in _SIGNATURE_HOMES:
+        found = importlib.import_module(home)
+        for part in dotted.split("."):
+            found = getattr(found, part, None)
+        if found is not None:
+            return found
+    return None
+
+
+def test_the_signatures_in_the_pages_tables_are_the_code_s():
+    """`| `EarlyStopping(monitor="val_loss", patience=5, ...)` | ...`: each keyword a parameter,
+    each default given the parameter's default."""
+    checked, wrong = 0, []
+    for page, name, arguments in _table_signatures():
+        function = _callable(name)
+        if function is None:
+            continue  # an object's method (`prof.key_averages`)
+        parameters = inspect.signature(function).parameters
+        # `schedule(wait=, ...)` names a parameter without its default: read it as `wait=...`.
+        arguments = _ELLIPSIS.sub("", arguments)  # `(..., dynamo=True)`, `(a=1, ...)`
+        source = "f(" + _BARE_KEYWORD.sub(r"\1=...", arguments) + ")"
+        call = ast.parse(source).body[0].value
+        for keyword in call.keywords:
+            checked += 1
+            if keyword.arg not in parameters:
+                wrong.append(f"{page}: {name} has no parameter {keyword.arg}")
+                continue
+            if not isinstance(keyword.value, (ast.Constant, ast.Tuple, ast.UnaryOp)):
+                continue  # `generator=g`: an example's value, not a default
+            given, default = ast.literal_eval(keyword.value), parameters[keyword.arg].default
+            if given is not Ellipsis and given != default and not (
+                    isinstance(default, tuple) and tuple(given) == default):
+                wrong.append(f"{page}: {name}({keyword.arg}={given!r}), but the code's default "
+                             f"is {default!r}")
+    assert checked >= 40
+    assert not wrong, "\n".join(wrong)
