@@ -12,7 +12,9 @@ The pipeline of Zhang, Zhao & LeCun's (2015) strongest small-data baseline, done
    ``idf = ln((1 + n) / (1 + df)) + 1`` (``n`` training texts, ``df`` of them containing the n-gram:
    scikit-learn's ``smooth_idf=True``), the text's vector then divided by its Euclidean norm
    (``norm="l2"``). This is what ``sklearn.feature_extraction.text.TfidfVectorizer`` computes with
-   ``smooth_idf=True, sublinear_tf=False, norm="l2"`` over the same tokens.
+   ``smooth_idf=True, norm="l2"`` over the same tokens, ``max_df`` (n-grams in more than that
+   share, or that number, of the training texts are left out before ``max_size`` picks the most
+   frequent) and ``sublinear_tf`` (``1 + ln(tf)`` for ``tf``) included.
 5. ``Bags``: the result as ``nn.EmbeddingBag`` reads it: flat feature ids, the offset of each
    text's first id, and a weight per id (a CSR matrix's ``indices``, ``indptr[:-1]`` and ``data``).
 
@@ -179,10 +181,14 @@ class TfidfFeatures:
         weighting: ``"tfidf"`` (the module's formula) or ``"mean"``: each known n-gram's count
             over the text's count of known n-grams, so that an ``EmbeddingBag(mode="sum")`` gives
             the average of the text's n-gram vectors, repeats included (fastText's input).
+        max_df: leave out n-grams found in more than this share (a float in [0, 1]) or this
+            number (an int >= 1) of the training texts, as scikit-learn's (corpus stop words).
+        sublinear_tf: weigh by ``1 + ln(tf)`` instead of the count ``tf`` (``"tfidf"`` only).
     """
 
     def __init__(self, ngram_range: int = 2, *, min_count: int = 1,
-                 max_size: int | None = None, weighting: str = "tfidf"):
+                 max_size: int | None = None, weighting: str = "tfidf", max_df=1.0,
+                 sublinear_tf: bool = False):
         self.ngram_range = _positive("TfidfFeatures", "ngram_range", ngram_range)
         # checked (and made plain ints, which JSON can write) here, not first at fit
         self.min_count = _positive("TfidfFeatures", "min_count", min_count)
@@ -192,6 +198,11 @@ class TfidfFeatures:
             raise ValueError(f"TfidfFeatures: weighting must be one of {WEIGHTINGS}, got "
                              f"{weighting!r}")
         self.weighting = weighting
+        self.max_df = _max_df(max_df)
+        if not isinstance(sublinear_tf, bool) or (sublinear_tf and weighting != "tfidf"):
+            raise ValueError(f"TfidfFeatures: sublinear_tf must be True or False, and True only "
+                             f"with weighting='tfidf'; got {sublinear_tf!r} with {weighting!r}")
+        self.sublinear_tf = sublinear_tf
         self.vocabulary: Vocabulary | None = None
         self.idf: np.ndarray | None = None
 
@@ -207,7 +218,17 @@ class TfidfFeatures:
     def fit(self, texts: Sequence[str]) -> TfidfFeatures:
         """Learn the vocabulary and the idf of ``texts``."""
         docs = [self.grams(t) for t in _texts("TfidfFeatures.fit", texts)]
-        self.vocabulary = Vocabulary.build(docs, min_count=self.min_count, max_size=self.max_size)
+        limit = self.max_df if isinstance(self.max_df, int) else self.max_df * len(docs)
+        kept = docs
+        if limit < len(docs):  # scikit-learn's order: the df limit first, then max_size
+            dfs = Counter(g for doc in docs for g in set(doc))
+            common = {g for g, c in dfs.items() if c > limit}
+            kept = [[g for g in doc if g not in common] for doc in docs]
+        self.vocabulary = Vocabulary.build(kept, min_count=self.min_count, max_size=self.max_size)
+        if kept is not docs and len(self.vocabulary) == 1 and any(docs):
+            raise ValueError(f"TfidfFeatures.fit: no n-grams remain after max_df={self.max_df!r} "
+                             f"left out those in more than {limit:g} of the {len(docs)} texts; "
+                             "raise max_df (scikit-learn's error too)")
         df = np.zeros(len(self.vocabulary), dtype=np.int64)
         for doc in docs:
             df[self.vocabulary.lookup(set(doc), drop_unknown=True)] += 1
@@ -225,6 +246,8 @@ class TfidfFeatures:
             ids = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
             w = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
             if len(ids) and self.weighting == "tfidf":
+                if self.sublinear_tf:
+                    w = 1.0 + np.log(w)
                 w = w * self.idf[ids]
                 w /= math.sqrt(float(w @ w))
             elif len(ids):
@@ -243,7 +266,8 @@ class TfidfFeatures:
         self._check_fitted()
         return {"kind": "tfidf_ngrams", "token_pattern": TOKEN_PATTERN,
                 "ngram_range": self.ngram_range, "min_count": self.min_count,
-                "max_size": self.max_size, "weighting": self.weighting,
+                "max_size": self.max_size, "weighting": self.weighting, "max_df": self.max_df,
+                "sublinear_tf": self.sublinear_tf,
                 "vocabulary": self.vocabulary.to_dict(), "idf": self.idf.tolist()}
 
     @classmethod
@@ -257,7 +281,8 @@ class TfidfFeatures:
                              f"{d.get('token_pattern')!r}, this version uses {TOKEN_PATTERN!r}")
         try:
             f = cls(d["ngram_range"], min_count=d["min_count"], max_size=d["max_size"],
-                    weighting=d["weighting"])
+                    weighting=d["weighting"], max_df=d.get("max_df", 1.0),
+                    sublinear_tf=d.get("sublinear_tf", False))  # older files: the defaults
             f.vocabulary = Vocabulary.from_dict(d["vocabulary"])
             f.idf = np.asarray(d["idf"], dtype=np.float64)
         except (KeyError, TypeError) as err:
@@ -299,6 +324,16 @@ def _texts(who: str, texts) -> list[str]:
         if not isinstance(t, str):
             raise TypeError(f"{who}: texts[{n}] must be a str, got {type(t).__name__}")
     return texts
+
+
+def _max_df(value):
+    """scikit-learn's ``max_df``: a share of the texts (a float in [0, 1]) or a count (an int)."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value >= 1:
+        return int(value)
+    if isinstance(value, (float, np.floating)) and 0.0 <= value <= 1.0:
+        return float(value)
+    raise ValueError(f"TfidfFeatures: max_df must be a float in [0, 1] (a share of the texts) or "
+                     f"an int >= 1 (a number of texts), got {value!r}")
 
 
 def _positive(who: str, name: str, value) -> int:
