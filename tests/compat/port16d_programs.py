@@ -118,7 +118,7 @@ def train_memn2n(torch, mem_n2n, train_loader, max_epochs=3, lr=0.01, max_clip=4
 
     def evaluate(data_loader):
         correct = 0
-        for step, (story, query, answer) in enumerate(data_loader):
+        for _step, (story, query, answer) in enumerate(data_loader):
             story = Variable(story)
             query = Variable(query)
             answer = Variable(answer)
@@ -130,7 +130,7 @@ def train_memn2n(torch, mem_n2n, train_loader, max_epochs=3, lr=0.01, max_clip=4
 
     losses, accs = [], []
     for epoch in range(max_epochs):
-        for step, (story, query, answer) in enumerate(train_loader):
+        for _step, (story, query, answer) in enumerate(train_loader):
             story = Variable(story)
             query = Variable(query)
             answer = Variable(answer)

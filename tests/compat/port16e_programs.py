@@ -146,7 +146,8 @@ def train_edl(torch, model, dataloaders, loss="digamma", num_classes=3, num_epoc
                 best_acc = epoch_acc
                 best_model_wts = copy.deepcopy(model.state_dict())
     model.load_state_dict(best_model_wts)
-    return history, evidence_log, float(best_acc), {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    state = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    return history, evidence_log, float(best_acc), state
 
 
 # ---- importance weighted autoencoder (xqding/Importance_Weighted_Autoencoders) ----
@@ -170,7 +171,7 @@ def iwae(torch, dim_h1=3, dim_image_vars=12, hidden=16):
             sigma = torch.exp(logsigma)
             return mu, sigma
 
-    class IWAE_1(nn.Module):
+    class IWAE_1(nn.Module):  # noqa: N801 - the repository's name
         def __init__(self, dim_h1, dim_image_vars):
             super().__init__()
             self.encoder_h1 = BasicBlock(dim_image_vars, hidden, dim_h1)
@@ -340,7 +341,7 @@ def beta_vae(torch, z_dim=3, nc=1):
         def forward(self, tensor):
             return tensor.view(self.size)
 
-    class BetaVAE_H(nn.Module):
+    class BetaVAE_H(nn.Module):  # noqa: N801 - the repository's name
         """Model proposed in original beta-VAE paper (Higgins et al, ICLR, 2017)."""
         def __init__(self, z_dim=10, nc=3):
             super().__init__()

@@ -127,8 +127,8 @@ def test_maxout_with_hopfield_pooling_matches_pytorch():
 def test_wave16_part_four_learns_with_chainrules_own_draws():
     chainrule.manual_seed(0)
     losses, accs, pad, _ = programs.train_memn2n(
-        chainrule, programs.memn2n(chainrule, _SETTINGS), _babi(chainrule, 1647, n=24, batch_size=6),
-        max_epochs=8, decay_interval=4)
+        chainrule, programs.memn2n(chainrule, _SETTINGS),
+        _babi(chainrule, 1647, n=24, batch_size=6), max_epochs=8, decay_interval=4)
     assert np.mean(losses[-4:]) < np.mean(losses[:4]) and accs[-1] > accs[0]
     x, qdd = _pendulum(1648, n=6)
     losses, _ = programs.train_lnn(chainrule, programs.lnn(chainrule).double(),
