@@ -107,3 +107,16 @@ def test_padding_that_crops_past_the_image_or_reflects_past_it_is_refused():
     with pytest.raises(ValueError, match=r"reflect padding \[2, 0, 0, 0\] must be less than"):
         F.pad(x, [2, 0, 0, 0], padding_mode="reflect")
     assert F.pad(x, [1, 0, 0, 0], padding_mode="reflect").shape == (1, 6, 3)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int16, np.int32, np.uint16, np.float32])
+def test_to_tensor_keeps_a_non_uint8_arrays_dtype_unscaled(dtype):
+    # torchvision's ToTensor divides only uint8 (ByteTensor) by 255 and keeps other dtypes;
+    # a float64 array came back float32, an int16 array as float32
+    a = (np.arange(24).reshape(2, 4, 3) * 7).astype(dtype)
+    out = transforms.ToTensor()(a)
+    assert out.dtype == cr.from_numpy(a).dtype and out.shape == (3, 2, 4)
+    np.testing.assert_array_equal(out.numpy(), a.transpose(2, 0, 1))
+    assert F.to_tensor(a[:, :, 0]).shape == (1, 2, 4)
+    scaled = transforms.ToTensor()(a.astype(np.uint8))
+    assert scaled.dtype == cr.float32 and float(scaled.max()) == pytest.approx(161 / 255)

@@ -1,10 +1,11 @@
 """torchvision's image transforms for one image: ``Compose``, ``ToTensor``, ``Normalize``...
 
 Images are NumPy arrays, (H, W) or (H, W, C), uint8 in 0..255 or float, or PIL images when
-Pillow is installed; ``ToTensor`` makes a (C, H, W) Tensor of the default dtype (float32) in
-[0, 1]. ``Normalize``, ``RandomErasing`` and ``ConvertImageDtype`` take Tensors (after
-``ToTensor``); the others take either, and give back the kind they were given (an array in its
-layout, a PIL image, a Tensor). The random ones draw from ``rng``, or from the default generator
+Pillow is installed; ``ToTensor`` makes a uint8 image a (C, H, W) Tensor of the default dtype
+(float32) in [0, 1] (other dtypes keep theirs, unscaled, as torchvision's). ``Normalize``,
+``RandomErasing`` and ``ConvertImageDtype`` take Tensors (after ``ToTensor``); the others take
+either, and give back the kind they were given (an array in its layout, a PIL image, a
+Tensor). The random ones draw from ``rng``, or from the default generator
 (``chainrule.manual_seed``; inside a DataLoader pass, each sample's own stream).
 ``transforms.functional`` has torchvision's functional forms (``rotate``, ``affine``...).
 """
@@ -101,8 +102,9 @@ class Lambda:
 
 
 class ToTensor:
-    """An (H, W) or (H, W, C) image (array or PIL image) as a (C, H, W) Tensor of the default
-    dtype; uint8 is divided by 255."""
+    """An (H, W) or (H, W, C) image (array or PIL image) as a (C, H, W) Tensor: uint8 as the
+    default dtype divided by 255; any other dtype (a float64 or int16 array, a PIL "I" or "F"
+    image) kept as it is, unscaled, as torchvision's."""
 
     def __call__(self, image):
         a = np.asarray(image)
@@ -111,9 +113,10 @@ class ToTensor:
         if a.ndim != 3:
             raise ValueError(f"ToTensor: expected an (H, W) or (H, W, C) image, got shape "
                              f"{a.shape}")
-        scale = 255.0 if a.dtype == np.uint8 else 1.0
+        if a.dtype != np.uint8:
+            return Tensor(np.ascontiguousarray(a.transpose(2, 0, 1)))
         dtype = get_default_dtype()
-        return Tensor(np.ascontiguousarray(a.transpose(2, 0, 1), dtype=dtype) / dtype.type(scale))
+        return Tensor(np.ascontiguousarray(a.transpose(2, 0, 1), dtype=dtype) / dtype.type(255))
 
     def __repr__(self) -> str:
         return "ToTensor()"

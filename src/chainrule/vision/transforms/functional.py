@@ -110,7 +110,8 @@ def normalize(tensor, mean, std, inplace: bool = False):
 
 
 def to_tensor(pic):
-    """An image as a float (C, H, W) Tensor, uint8 scaled to [0, 1] (``ToTensor``)."""
+    """An image as a (C, H, W) Tensor, uint8 as floats scaled to [0, 1], other dtypes kept
+    (``ToTensor``)."""
     return ToTensor()(pic)
 
 
