@@ -120,3 +120,12 @@ def test_to_tensor_keeps_a_non_uint8_arrays_dtype_unscaled(dtype):
     assert F.to_tensor(a[:, :, 0]).shape == (1, 2, 4)
     scaled = transforms.ToTensor()(a.astype(np.uint8))
     assert scaled.dtype == cr.float32 and float(scaled.max()) == pytest.approx(161 / 255)
+
+
+def test_normalize_takes_a_negative_std_and_refuses_a_zero_one():
+    # torchvision checks only std == 0; a negative std was refused
+    x = cr.tensor(np.full((2, 2, 2), 0.75, np.float32))
+    out = transforms.Normalize([0.5, 0.25], [-0.5, 0.25])(x)
+    np.testing.assert_allclose(out.numpy()[:, 0, 0], [-0.5, 2.0])
+    with pytest.raises(ValueError, match="non-zero stds, got mean=.*std=\\[1, 0\\]"):
+        transforms.Normalize([0, 0], [1, 0])

@@ -130,8 +130,9 @@ class Normalize:
 
     def __init__(self, mean, std, inplace: bool = False):
         self.mean, self.std = tuple(np.atleast_1d(mean)), tuple(np.atleast_1d(std))
-        if len(self.mean) != len(self.std) or not all(s > 0 for s in self.std):
-            raise ValueError(f"Normalize: mean and std need one value per channel and positive "
+        # torchvision refuses only a zero std (a negative one flips the channel's sign)
+        if len(self.mean) != len(self.std) or not all(s != 0 for s in self.std):
+            raise ValueError(f"Normalize: mean and std need one value per channel and non-zero "
                              f"stds, got mean={mean!r}, std={std!r}")
         self.inplace = bool(inplace)
 
