@@ -194,3 +194,18 @@ def test_edges_of_the_support(name, params, values, validate):
         _agree(_outcome(lambda: getattr(ours, attr)), _outcome(lambda: getattr(theirs, attr)),
                f"{name}.{attr}")
     _agree(_outcome(ours.entropy), _outcome(theirs.entropy), f"{name}.entropy")
+
+
+# ---- parameters given as Python numbers --------------------------------------------------
+
+@pytest.mark.parametrize("name,args", [("NegativeBinomial", (5, 0.3)), ("Poisson", (2.0,)),
+                                       ("Binomial", (5, 0.3)), ("NegativeBinomial", (2.5, 0.6))])
+def test_counts_of_scalar_parameters_sample(name, args):
+    """NegativeBinomial(5, 0.3).sample() raised AttributeError (NumPy's 0-D Poisson draw is a
+    Python int): every draw of a 0-D count distribution is now a 0-D Tensor, as PyTorch's."""
+    ours, theirs = getattr(D, name)(*args), getattr(TD, name)(*args)
+    for shape in [(), (3,), (2, 2)]:
+        a, b = ours.sample(shape), theirs.sample(torch.Size(shape))
+        assert (str(a.dtype), tuple(a.shape)) == (str(b.dtype)[6:], tuple(b.shape))
+        assert bool((a >= 0).all()) and bool((a == a.floor()).all())
+

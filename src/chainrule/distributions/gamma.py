@@ -36,7 +36,8 @@ def _xlogy(x, y):
 
 def _draw(who, rng, generator, like, fn):
     """``fn(numpy Generator)`` (drawn on the host) as a Tensor of ``like``'s dtype and device."""
-    values = fn(pick_rng(who, rng, generator)).astype(like.dtype, copy=False)
+    # a 0-D draw comes back from NumPy as a Python number (NegativeBinomial(5, 0.3).sample())
+    values = asnumpy(fn(pick_rng(who, rng, generator))).astype(like.dtype, copy=False)
     return tensor(values, device=like.device)
 
 
