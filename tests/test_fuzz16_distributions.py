@@ -209,3 +209,12 @@ def test_counts_of_scalar_parameters_sample(name, args):
         assert (str(a.dtype), tuple(a.shape)) == (str(b.dtype)[6:], tuple(b.shape))
         assert bool((a >= 0).all()) and bool((a == a.floor()).all())
 
+
+def test_half_cauchy_log_prob_in_the_scale_dtype():
+    """PyTorch's HalfCauchy casts the value to its scale's dtype (HalfNormal does not): a
+    float64 value of a float32 HalfCauchy has a float32 log-density (it was float64)."""
+    for value in [np.array([0.5, 2.0]), np.array([-1.0, 0.0])]:
+        for name in ("HalfCauchy", "HalfNormal"):
+            ours = getattr(D, name)(1.5, validate_args=False).log_prob(cr.tensor(value))
+            theirs = getattr(TD, name)(1.5, validate_args=False).log_prob(torch.tensor(value))
+            _same(ours, theirs, rtol=1e-6, atol=1e-7)

@@ -125,10 +125,14 @@ class FoldedAtZero:
     """|X| for an X symmetric about 0 (``self.base_dist``, scale ``self.scale``): HalfNormal and
     HalfCauchy. The density doubles on [0, inf) and is 0 below; the cdf is ``2 F(x) - 1``."""
 
+    _cast_value = False
+
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
         value, _ = broadcast_all(value, self.scale)
+        if self._cast_value:  # PyTorch's HalfCauchy: as_tensor(value, dtype=scale.dtype)
+            value = value.to(self.scale.dtype)
         return where(value >= 0, self.base_dist.log_prob(value) + math.log(2), -math.inf)
 
     def cdf(self, value):

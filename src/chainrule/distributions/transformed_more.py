@@ -217,6 +217,7 @@ class HalfCauchy(FoldedAtZero, _Parameterised):
     arg_constraints = {"scale": constraints.positive}
     support = constraints.nonnegative
     has_rsample = True
+    _cast_value = True
 
     def __init__(self, scale, validate_args=None):
         super().__init__(Cauchy(0.0, scale, validate_args=False), AbsTransform(),
