@@ -218,3 +218,40 @@ def test_half_cauchy_log_prob_in_the_scale_dtype():
             ours = getattr(D, name)(1.5, validate_args=False).log_prob(cr.tensor(value))
             theirs = getattr(TD, name)(1.5, validate_args=False).log_prob(torch.tensor(value))
             _same(ours, theirs, rtol=1e-6, atol=1e-7)
+
+
+# ---- constraints -------------------------------------------------------------------------
+
+def _matrices():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(3, 3))
+    s = a @ a.T
+    return [np.stack([s, -s, np.eye(3), np.zeros((3, 3)), np.diag([1.0, 0.0, 1.0]), s + 1e-7,
+                      s + 1e-4 * np.triu(np.ones((3, 3)), 1)]),
+            np.stack([np.tril(a), a, np.tril(a) - np.eye(3)]), rng.normal(size=(2, 3, 4)),
+            np.diag([1.0, -1e-20, 2.0])[None]]
+
+
+@pytest.mark.parametrize("name", ["square", "symmetric", "positive_semidefinite",
+                                  "lower_triangular", "positive_definite"])
+def test_matrix_constraints(name):
+    """``square``, ``symmetric``, ``positive_semidefinite`` and ``lower_triangular`` were
+    missing from ``constraints`` (``positive_definite`` compared with another tolerance)."""
+    ours, theirs = getattr(D.constraints, name), getattr(TD.constraints, name)
+    assert (ours.event_dim, ours.is_discrete) == (theirs.event_dim, theirs.is_discrete)
+    for m in _matrices():
+        if name == "positive_definite" and m.shape[-1] == m.shape[-2] and \
+                not bool(TD.constraints.symmetric.check(torch.tensor(m)).all()):
+            continue  # PyTorch's answer for such a batch is only its symmetry check
+        np.testing.assert_array_equal(ours.check(cr.tensor(m)).numpy(),
+                                      theirs.check(torch.tensor(m)).numpy(), err_msg=name)
+
+
+def test_constraint_names_and_is_dependent():
+    assert sorted(set(TD.constraints.__all__) - set(D.constraints.__all__)) == []
+    for M in (TD, D):
+        C = M.constraints
+        assert C.is_dependent(M.Uniform.support) and C.is_dependent(C.dependent)
+        assert not C.is_dependent(C.real) and not C.is_dependent(C.positive)
+        assert C.is_dependent(M.Binomial.support)
+

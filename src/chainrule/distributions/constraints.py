@@ -11,11 +11,14 @@ from __future__ import annotations
 from ..autograd import Tensor, tensor
 from ..backend import get_array_module
 
-__all__ = ["Constraint", "boolean", "corr_cholesky", "dependent", "dependent_property",
-           "greater_than", "greater_than_eq", "half_open_interval", "independent",
-           "integer_interval", "interval", "less_than", "lower_cholesky", "nonnegative",
+# ``cat``, ``stack`` (transforms_join) and ``multinomial`` (counts) are added by their modules
+__all__ = ["Constraint", "MixtureSameFamilyConstraint", "boolean", "corr_cholesky",
+           "dependent", "dependent_property", "greater_than", "greater_than_eq",
+           "half_open_interval", "independent", "integer_interval", "interval", "is_dependent",
+           "less_than", "lower_cholesky", "lower_triangular", "nonnegative",
            "nonnegative_integer", "one_hot", "positive", "positive_definite", "positive_integer",
-           "real", "real_vector", "simplex", "unit_interval"]
+           "positive_semidefinite", "real", "real_vector", "simplex", "square",
+           "symmetric", "unit_interval"]
 
 
 def _data(value):
@@ -210,14 +213,82 @@ class _CorrCholesky(Constraint):
         return _LowerCholesky()._check(x) & unit_rows
 
 
-class _PositiveDefinite(Constraint):
+class _LowerTriangular(Constraint):
+    event_dim = 2
+
+    def _check(self, x):
+        return (get_array_module(x).tril(x) == x).all((-2, -1))
+
+
+class _Square(Constraint):
     event_dim = 2
 
     def _check(self, x):
         xp = get_array_module(x)
-        symmetric = (abs(x - x.swapaxes(-1, -2)) <= 1e-6 * (1 + abs(x))).all((-2, -1))
+        return xp.full(x.shape[:-2], x.shape[-2] == x.shape[-1], dtype=bool)
+
+
+class _Symmetric(_Square):
+    """Square matrices equal to their transpose within ``torch.isclose(atol=1e-6)``."""
+
+    def _check(self, x):
+        square = super()._check(x)
+        if not square.all():
+            return square
+        xt = x.swapaxes(-1, -2)
+        return (abs(x - xt) <= 1e-6 + 1e-5 * abs(xt)).all((-2, -1))
+
+
+class _PositiveSemidefinite(_Symmetric):
+    def _check(self, x):
+        symmetric = super()._check(x)
+        if not symmetric.all():
+            return symmetric
+        return (get_array_module(x).linalg.eigvalsh(x) >= 0).all(-1)
+
+
+class _PositiveDefinite(_Symmetric):
+    def _check(self, x):
+        symmetric = super()._check(x)
+        if x.shape[-2] != x.shape[-1]:
+            return symmetric
         sym = (x + x.swapaxes(-1, -2)) / 2
-        return symmetric & (xp.linalg.eigvalsh(sym)[..., 0] > 0)
+        return symmetric & (get_array_module(x).linalg.eigvalsh(sym)[..., 0] > 0)
+
+
+class MixtureSameFamilyConstraint(Constraint):
+    """The support of a MixtureSameFamily: ``base_constraint`` (its components') checked
+    against every component, the mixture dimension put back before the event ones."""
+
+    def __init__(self, base_constraint):
+        if not isinstance(base_constraint, Constraint):
+            raise TypeError(f"MixtureSameFamilyConstraint: base_constraint must be a "
+                            f"Constraint, got {type(base_constraint).__name__}")
+        self.base_constraint = base_constraint
+
+    @property
+    def is_discrete(self):
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self):
+        return self.base_constraint.event_dim
+
+    def check(self, value):
+        n = value.ndim - self.event_dim
+        if n < 0:
+            raise ValueError(f"Expected value.dim() >= {self.event_dim} but got {value.ndim}")
+        ok = self.base_constraint.check(value.unsqueeze(-1 - self.event_dim))
+        return ok.reshape(tuple(ok.shape[:n]) + (-1,)).all(-1)
+
+    def __repr__(self):
+        return f"MixtureSameFamilyConstraint({self.base_constraint!r})"
+
+
+def is_dependent(constraint) -> bool:
+    """Whether ``constraint`` depends on a distribution's parameters (``dependent``, or a
+    ``dependent_property`` read from the class)."""
+    return isinstance(constraint, (_Dependent, dependent_property))
 
 
 dependent = _Dependent()
@@ -241,3 +312,7 @@ simplex = _Simplex()
 lower_cholesky = _LowerCholesky()
 corr_cholesky = _CorrCholesky()
 positive_definite = _PositiveDefinite()
+lower_triangular = _LowerTriangular()
+square = _Square()
+symmetric = _Symmetric()
+positive_semidefinite = _PositiveSemidefinite()

@@ -35,6 +35,7 @@ class _Multinomial(constraints.Constraint):
 
 
 constraints.multinomial = _Multinomial
+constraints.__all__.append("multinomial")
 
 
 class Multinomial(Distribution):

@@ -59,6 +59,7 @@ class _Stack(constraints.Constraint):
 
 constraints.cat = _Cat
 constraints.stack = _Stack
+constraints.__all__ += ["cat", "stack"]
 
 
 def _check_transforms(who, tseq):
