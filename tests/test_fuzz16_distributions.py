@@ -255,3 +255,77 @@ def test_constraint_names_and_is_dependent():
         assert not C.is_dependent(C.real) and not C.is_dependent(C.positive)
         assert C.is_dependent(M.Binomial.support)
 
+
+# ---- MixtureSameFamily -------------------------------------------------------------------
+
+def _mixture(M, mix_logits, comp_loc, comp_scale, independent=False):
+    lib = _lib(M)
+    comp = M.Normal(lib.tensor(comp_loc), lib.tensor(comp_scale))
+    if independent:
+        comp = M.Independent(comp, 1)
+    return M.MixtureSameFamily(M.Categorical(logits=lib.tensor(mix_logits)), comp)
+
+
+@pytest.mark.parametrize("mix,comp", [((3,), (2, 3)), ((1, 3), (2, 3)), ((2, 3), (2, 3)),
+                                      ((2, 1, 3), (4, 2, 5, 3)), ((3,), (2, 3, 4))])
+def test_mixture_weights_shared_over_batch_dimensions(mix, comp):
+    """A mixture batch_shape that broadcasts to the components' (one set of weights for a
+    batch of mixtures) was refused; PyTorch takes it."""
+    rng = np.random.default_rng(sum(comp))
+    logits, loc, scale = rng.normal(size=mix), rng.normal(size=comp), rng.uniform(.5, 2, comp)
+    independent = len(comp) == 3 and comp[-1] == 4
+    ours, theirs = (_mixture(M, logits, loc, scale, independent) for M in (D, TD))
+    assert tuple(ours.batch_shape) == tuple(theirs.batch_shape)
+    value = rng.normal(size=(4,) + tuple(theirs.batch_shape) + tuple(theirs.event_shape))
+    _same(ours.log_prob(cr.tensor(value)), theirs.log_prob(torch.tensor(value)))
+    # PyTorch pads the weights on the wrong side of their batch dimensions when they have
+    # more than one (its mean and variance fail): there, NumPy's moments of the mixture
+    probs = np.exp(logits - logits.max(-1, keepdims=True))
+    probs = probs / probs.sum(-1, keepdims=True)
+    probs = probs.reshape((1,) * (len(comp) - independent - len(mix)) + mix + (1,) * independent)
+    k = -2 if independent else -1
+    mean = (probs * loc).sum(k)
+    variance = (probs * (scale ** 2 + (loc - np.expand_dims(mean, k)) ** 2)).sum(k)
+    np.testing.assert_allclose(ours.mean.numpy(), mean, rtol=1e-12)
+    np.testing.assert_allclose(ours.variance.numpy(), variance, rtol=1e-12)
+    if len(mix) < 2:
+        _same(ours.mean, theirs.mean)
+        _same(ours.variance, theirs.variance)
+    if not independent:
+        _same(ours.cdf(cr.tensor(value)), theirs.cdf(torch.tensor(value)))
+    # PyTorch's own sample fails or has the mixture's batch_shape here; ours has the batch's
+    draws = ours.sample((5,))
+    assert tuple(draws.shape) == (5,) + tuple(theirs.batch_shape) + tuple(theirs.event_shape)
+    assert bool(cr.isfinite(ours.log_prob(draws)).all())
+
+
+def test_mixture_draws_pick_the_shared_choice_per_batch_entry():
+    # components far apart: each draw tells which component it came from
+    logits = np.log(np.array([0.7, 0.3, 1e-12]))
+    loc, scale = np.array([[0.0, 100.0, 200.0], [1000.0, 1100.0, 1200.0]]), np.full((2, 3), 0.1)
+    draws = _mixture(D, logits, loc, scale).sample((4000,)).numpy()
+    picked = np.rint((draws - loc[:, 0]) / 100.0)
+    assert set(np.unique(picked)) <= {0.0, 1.0}
+    np.testing.assert_allclose((picked == 0).mean(0), [0.7, 0.7], atol=0.05)
+
+
+@pytest.mark.parametrize("mix,comp", [((2, 3), (1, 3)), ((4, 2, 3), (2, 3)), ((3, 3), (2, 3))])
+def test_mixture_that_would_widen_the_batch_is_refused(mix, comp):
+    with pytest.raises(ValueError, match="must broadcast to"):
+        _mixture(D, np.zeros(mix), np.zeros(comp), np.ones(comp))
+
+
+def test_mixture_support_is_pytorchs_constraint():
+    for M in (TD, D):
+        lib = _lib(M)
+        m = M.MixtureSameFamily(M.Categorical(logits=lib.zeros(2, 3)),
+                                M.Uniform(lib.tensor([[0.0, 1.0, 2.0]]).expand(2, 3),
+                                          lib.tensor([[3.0, 4.0, 5.0]]).expand(2, 3)))
+        support = m.support
+        assert type(support).__name__ == "MixtureSameFamilyConstraint"
+        assert support.event_dim == 0 and not support.is_discrete
+        # in the support of every component
+        check = support.check(lib.tensor([[2.5, 0.5], [2.0, 3.5]]))
+        assert check.numpy().tolist() == [[True, False], [True, False]]
+        with pytest.raises(ValueError):
+            m.log_prob(lib.tensor([0.5, 2.5]))

@@ -29,11 +29,16 @@ class MixtureSameFamily(Distribution):
                              f"{type(component_distribution).__name__}")
         mix_batch = tuple(mixture_distribution.batch_shape)
         comp_batch = tuple(component_distribution.batch_shape)
-        if len(comp_batch) < 1 or len(mix_batch) != len(comp_batch) - 1 or any(
-                a != b and 1 not in (a, b) for a, b in zip(mix_batch, comp_batch[:-1])):
+        # The weights may be shared along leading batch dimensions (a mixture batch_shape that
+        # broadcasts to the components', as PyTorch accepts); one that would widen the
+        # components' batch (where PyTorch's batch_shape and samples disagree) is refused.
+        if len(comp_batch) < 1 or len(mix_batch) > len(comp_batch) - 1 or any(
+                a != b and a != 1 for a, b in zip(reversed(mix_batch),
+                                                  reversed(comp_batch[:-1]))):
             raise ValueError(f"`mixture_distribution.batch_shape` ({mix_batch}) is not "
                              f"compatible with `component_distribution.batch_shape` "
-                             f"({comp_batch})")
+                             f"({comp_batch}): it must broadcast to "
+                             f"{comp_batch[:-1]}")
         k = mixture_distribution.logits.shape[-1]
         if comp_batch[-1] != k:
             raise ValueError(f"`mixture_distribution component` ({k}) does not equal "
@@ -54,7 +59,7 @@ class MixtureSameFamily(Distribution):
 
     @constraints.dependent_property
     def support(self):
-        return self._component_distribution.support
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
 
     def expand(self, batch_shape, _instance=None):
         new = type(self).__new__(type(self))
@@ -101,6 +106,12 @@ class MixtureSameFamily(Distribution):
             index = self._mixture_distribution.sample(sample_shape, rng=rng, generator=generator)
             comp = self._component_distribution.sample(sample_shape, rng=rng,
                                                        generator=generator)
+            # weights shared over leading batch dimensions: the choice broadcast over them
+            n_sample = comp.ndim - 1 - self._event_ndims - len(self.batch_shape)
+            mix_batch = tuple(self._mixture_distribution.batch_shape)
+            index = index.reshape(tuple(index.shape[:n_sample]) + (1,) * (
+                len(self.batch_shape) - len(mix_batch)) + mix_batch)
+            index = index.expand(tuple(comp.shape[:n_sample]) + tuple(self.batch_shape))
             gather_dim = comp.ndim - 1 - self._event_ndims
             index = index.reshape(tuple(index.shape) + (1,) * (self._event_ndims + 1))
             index = index.expand(tuple(index.shape[: gather_dim]) + (1,) + tuple(
