@@ -1,12 +1,14 @@
 """What README.md and docs/*.md point at is there.
 
 A reader follows the names the pages give: a file (`ops/conv.py`, `tests/compat/real_programs.py`),
-a name in a file (`ops/_conj.py:cj`, "`autograd/graph.py`'s `_node_observer`"), a command line
-option (`chainrule train ... --val-split 0.2`, `python benchmarks/run.py --workloads ...`), a
-setting (`cr.config.jit`, `CHAINRULE_JIT`) or a name of the library (`cr.fft.rfft`). These tests
-read the pages and the source (and import chainrule); they run no snippet (the guides' snippets
-are run by the run_guide tests). A pointer into a file gives a name, not a line number: line
-numbers go stale with every edit above them.
+a name in a file (`ops/_conj.py:cj`, "`autograd/graph.py`'s `_node_observer`", pytest's
+`test_x.py::test_name`), a command line option (`chainrule train ... --val-split 0.2`,
+`python benchmarks/run.py --workloads ...`), a model or dataset to train, a setting
+(`cr.config.jit`, `CHAINRULE_JIT`), a name of the library (`cr.fft.rfft`) or a signature with its
+defaults (training.md's callbacks). These tests read the pages and the source (and import
+chainrule); they run no snippet (the guides' snippets are run by the run_guide tests and
+test_docs_snippets.py). A pointer into a file gives a name, not a line number: line numbers go
+stale with every edit above them.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ GONE = {"autograd/accumulate.py", "ops/_broadcast.py"}
 # A user's own files that pages name (nanoGPT's `train.py`, valgrind's `python script.py`).
 USER_FILES = {"script.py", "train.py"}
 
-_PATH = re.compile(r"(?<![\w/.*-])((?:[\w.*-]+/)*[\w*-]+\.(?:py|md))(?::(\w[\w.]*))?(?![\w/])")
+_PATH = re.compile(r"(?<![\w/.*-])((?:[\w.*-]+/)*[\w*-]+\.(?:py|md))(?:::?(\w[\w.]*))?(?![\w/])")
 _OWN_NAME = re.compile(r"`((?:[\w.-]+/)*[\w-]+\.py)`'s `(\w+)")
 _FENCE = re.compile(r"^```(\w*)\n(.*?)^```", re.S | re.M)
 _LIBRARY_NAME = re.compile(r"(?<![\w.])(?:cr|chainrule)(?:\.[A-Za-z_]\w*)+")
