@@ -275,13 +275,14 @@ def test_sequential_state_dict_resumes_and_bad_arguments():
     first = make(sched, opt)
     for _ in range(6):
         first.step()
-    state = first.state_dict()
+    state, opt_state = first.state_dict(), opt.state_dict()
     expected = [first.get_last_lr()]
     for _ in range(3):
         first.step()
         expected.append(first.get_last_lr())
     opt2 = _opt()
     second = make(sched, opt2)
+    opt2.load_state_dict(opt_state)  # the optimizer's lr too: PyTorch's steps go on from it
     second.load_state_dict(state)
     got = [second.get_last_lr()]
     for _ in range(3):

@@ -51,10 +51,32 @@ class LRScheduler:
         self.last_epoch = last_epoch
         self._initial_step()
 
+    # True where PyTorch's constructor keeps the current lr when it resumes (last_epoch >= 0):
+    # its schedules that check ``_is_initial`` (ExponentialLR, CosineAnnealingLR, LinearLR,
+    # PolynomialLR); StepLR, MultiStepLR and ConstantLR take their recursive step there.
+    _keeps_lr_on_resume = False
+
+    def _has_recursive_form(self) -> bool:
+        """Whether PyTorch's ``step()`` takes this schedule from the current lr."""
+        return (getattr(self, "_ratio", None) is not None
+                or type(self)._chained_lr is not LRScheduler._chained_lr)
+
     def _initial_step(self) -> None:
-        """The step constructing the scheduler takes (to ``last_epoch + 1``): ``step()``, unless
-        a schedule keeps the current lr there whatever ``last_epoch`` is."""
-        self.step()
+        """The step constructing the scheduler takes (to ``last_epoch + 1``): ``step()``; a
+        schedule resumed with ``last_epoch >= 0`` takes PyTorch's constructor's step instead,
+        from the optimizer's current lr (the loaded one), where PyTorch's has a recursive form."""
+        if self.last_epoch < 0 or not self._has_recursive_form():
+            self.step()
+            return
+        _check_group_count(self, len(self.base_lrs))
+        self.last_epoch += 1
+        if self._keeps_lr_on_resume:
+            lrs = [group["lr"] for group in self.optimizer.param_groups]
+        else:
+            lrs = self._chained_lr()
+        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
+            group["lr"] = lr
+        self._last_lr = list(lrs)
 
     def get_lr(self) -> list[float]:  # pragma: no cover - abstract
         """The lr of each group at step ``self.last_epoch``."""
@@ -71,10 +93,31 @@ class LRScheduler:
             return
         _check_group_count(self, len(self.base_lrs))
         self.last_epoch += 1
-        lrs = self._first_lrs() if self.last_epoch == 0 else self.get_lr()
+        lrs = self._first_lrs() if self.last_epoch == 0 else self._next_lrs()
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
             group["lr"] = lr
         self._last_lr = list(lrs)
+
+    def _next_lrs(self) -> list[float]:
+        """The lrs of step ``last_epoch`` (> 0). PyTorch's ``step()`` takes most schedules in
+        their recursive form, from the current lr; the closed form here is the same number as
+        long as each group's lr is the closed form's of the step before. Where it is not (another
+        schedule stepped on the same steps, as PyTorch's docs chain ``ExponentialLR`` and
+        ``MultiStepLR``; ReduceLROnPlateau; a hand-set lr; a schedule made after a warm-up that
+        ended elsewhere), a schedule with a recursive form goes on from the current lr, as
+        PyTorch's."""
+        lrs = self.get_lr()
+        if not self._has_recursive_form():
+            return lrs
+        self.last_epoch -= 1
+        try:
+            before = self.get_lr()
+        finally:
+            self.last_epoch += 1
+        groups = self.optimizer.param_groups
+        if all(group["lr"] == lr for group, lr in zip(groups, before, strict=True)):
+            return lrs
+        return self._chained_lr()
 
     # Whether get_lr is PyTorch's closed form, which its deprecated step(epoch) uses: then
     # step(epoch) jumps to that step (``for epoch in ...: scheduler.step(epoch)``, older code).

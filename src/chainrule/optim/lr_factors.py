@@ -64,6 +64,8 @@ class PolynomialLR(LRScheduler):
 
     _keeps_lr_at_start = True
 
+    _keeps_lr_on_resume = True  # PyTorch's constructor keeps the lr when resuming
+
     def __init__(self, optimizer: Optimizer, total_iters: int = 5, power: float = 1.0,
                  last_epoch: int = -1):
         _check_int("PolynomialLR", "total_iters", total_iters, low=1)

@@ -2,8 +2,10 @@
 
 The schedules are written in closed form (the lr at step t from the initial lr), easy to check
 against a formula; their values agree with ``torch.optim.lr_scheduler``. Call ``scheduler.step()``
-after ``optimizer.step()``, once per epoch or once per batch as the schedule intends. One scheduler
-drives an optimizer at a time (a second one would overwrite the first's lr).
+after ``optimizer.step()``, once per epoch or once per batch as the schedule intends. Where
+something else changed the lr (a second schedule stepped on the same steps, a hand-set lr), a
+schedule that PyTorch steps recursively goes on from the current lr, as PyTorch's
+(``LRScheduler._next_lrs``), so schedules stepped together compose as they do there.
 
 As in PyTorch, constructing ``StepLR``, ``MultiStepLR``, ``ExponentialLR`` or
 ``CosineAnnealingLR`` leaves the optimizer's current lr as it is (their value at step 0 is the
@@ -132,6 +134,8 @@ class ExponentialLR(LRScheduler):
 
     _keeps_lr_at_start = True
 
+    _keeps_lr_on_resume = True  # PyTorch's constructor keeps the lr when resuming
+
     def __init__(self, optimizer: Optimizer, gamma: float, last_epoch: int = -1):
         check_number("ExponentialLR", "gamma", gamma)
         self.gamma = gamma
@@ -160,6 +164,8 @@ class CosineAnnealingLR(LRScheduler):
     _closed_form = True  # step(epoch) jumps to the step, as PyTorch's
 
     _keeps_lr_at_start = True
+
+    _keeps_lr_on_resume = True  # PyTorch's constructor keeps the lr when resuming
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1):
@@ -319,6 +325,8 @@ class LinearLR(LRScheduler):
     """
 
     _closed_form = True  # step(epoch) jumps to the step, as PyTorch's
+
+    _keeps_lr_on_resume = True  # PyTorch's constructor keeps the lr when resuming
 
     def __init__(self, optimizer: Optimizer, start_factor: float = 1.0 / 3,
                  end_factor: float = 1.0, total_iters: int = 5, last_epoch: int = -1):
