@@ -129,3 +129,16 @@ def test_normalize_takes_a_negative_std_and_refuses_a_zero_one():
     np.testing.assert_allclose(out.numpy()[:, 0, 0], [-0.5, 2.0])
     with pytest.raises(ValueError, match="non-zero stds, got mean=.*std=\\[1, 0\\]"):
         transforms.Normalize([0, 0], [1, 0])
+
+
+def test_a_float_crop_size_is_truncated_and_a_bad_padding_named():
+    # torchvision's _setup_size takes int(size); a float gave "'float' object is not iterable"
+    x = cr.tensor(np.arange(36.0).reshape(1, 6, 6))
+    np.testing.assert_array_equal(transforms.CenterCrop(4.0)(x).numpy(),
+                                  transforms.CenterCrop(4)(x).numpy())
+    assert transforms.RandomCrop(3.5)(x).shape == (1, 3, 3)
+    assert len(transforms.FiveCrop(2.0)(x)) == 5
+    with pytest.raises(TypeError, match=r"Pad: padding must be an int or a sequence .*got 1.5"):
+        transforms.Pad(1.5)
+    with pytest.raises(TypeError, match=r"CenterCrop: size must be an int .*got 'a'"):
+        transforms.CenterCrop("a")

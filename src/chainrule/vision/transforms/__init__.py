@@ -169,6 +169,10 @@ class Normalize:
 
 
 def _pair(who: str, name: str, value) -> tuple[int, int]:
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        value = int(value)  # torchvision's _setup_size: CenterCrop(4.0) is CenterCrop(4)
+    if not isinstance(value, (numbers.Integral, tuple, list)):
+        raise TypeError(f"{who}: {name} must be an int or (height, width), got {value!r}")
     values = (value, value) if isinstance(value, numbers.Integral) else tuple(value)
     if len(values) == 1:
         values = values * 2

@@ -218,6 +218,9 @@ _PAD_MODES = ("constant", "edge", "reflect", "symmetric")
 
 
 def _padding(who, padding):
+    if not isinstance(padding, (numbers.Integral, tuple, list)):
+        raise TypeError(f"{who}: padding must be an int or a sequence of 1, 2 or 4 ints, got "
+                        f"{padding!r}")
     pads = (padding,) * 4 if isinstance(padding, numbers.Integral) else tuple(padding)
     if len(pads) == 1:
         pads = pads * 4
@@ -292,8 +295,10 @@ class Pad:
 
 
 def _crop_size(who, size):
-    if isinstance(size, numbers.Integral):
+    if isinstance(size, numbers.Real):  # a float truncated, as torchvision's _setup_size
         return int(size), int(size)
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"{who}: size must be an int or (height, width), got {size!r}")
     size = tuple(size)
     if len(size) == 1:
         return int(size[0]), int(size[0])
