@@ -37,9 +37,12 @@ def _norm(b):
     return ("V", type(b).__name__, b)
 
 
+_ERRORS = (RuntimeError, TypeError, ValueError, IndexError, KeyError)
+
+
 def _both(fn):
     """``fn(lib)`` gives the same plain result in both libraries, or both raise."""
-    theirs, ours = outcome(torch, fn), outcome(cr, fn)
+    theirs, ours = outcome(torch, fn, errors=_ERRORS), outcome(cr, fn, errors=_ERRORS)
     if isinstance(theirs, Exception) or isinstance(ours, Exception):
         assert isinstance(theirs, Exception) and isinstance(ours, Exception), \
             f"torch {theirs!r}, chainrule {ours!r}"
@@ -48,9 +51,10 @@ def _both(fn):
     return ours
 
 
-def _calls(lib):
-    """A list that a worker's ``worker_init_fn`` can append to (PyTorch's are processes)."""
-    return multiprocessing.Manager().list() if lib is torch else []
+def _counts():
+    """Calls per worker id, which a ``worker_init_fn`` counts in any worker (PyTorch's are forked
+    processes)."""
+    return multiprocessing.Array("i", 4)
 
 
 # --- worker threads of a map-style dataset -------------------------------------------------------
@@ -68,7 +72,7 @@ def test_every_worker_starts_and_builds_every_kth_batch_on_its_own_copy(n, batch
     # PyTorch: each worker starts once per pass (once in all with persistent_workers) on its
     # own copy, and batch i is built by worker i % k.
     def loader(lib):
-        calls = _calls(lib)
+        calls = _counts()
 
         class Marked(lib.utils.data.Dataset):
             mark = -1
@@ -81,17 +85,18 @@ def test_every_worker_starts_and_builds_every_kth_batch_on_its_own_copy(n, batch
                 return np.array([self.mark, lib.utils.data.get_worker_info().id, i])
 
         def init(worker_id):
-            calls.append(worker_id)
+            with calls.get_lock():
+                calls[worker_id] += 1
             lib.utils.data.get_worker_info().dataset.mark = 10 + worker_id
 
         ds = Marked()
         dl = lib.utils.data.DataLoader(ds, batch_size=batch_size, num_workers=workers,
                                        worker_init_fn=init, persistent_workers=persistent)
         passes = [[_norm(b) for b in dl] for _ in range(2)]
-        return passes, sorted(calls), ds.mark
+        return passes, list(calls), ds.mark
 
     passes, calls, mark = _both(loader)
-    assert mark == -1 and calls == sorted(list(range(workers)) * (1 if persistent else 2))
+    assert mark == -1 and calls == [1 if persistent else 2] * workers + [0] * (4 - workers)
 
 
 def test_a_persistent_worker_keeps_its_copy_from_pass_to_pass():
@@ -149,3 +154,49 @@ def test_a_dataset_that_cannot_be_copied_is_shared_by_the_workers():
 
     dl = cr.utils.data.DataLoader(Proxy([1, 2, 3]), batch_size=2, num_workers=2)
     assert [b.tolist() for b in dl] == [[1, 2], [3]]
+
+
+# --- what samplers give: indices, or keys passed on as they are ----------------------------------
+
+_KEYS = [[3, 1], [3.0, 1.0], [1.5], [True, False], [-1, np.int64(2)], [np.float64(2.0)],
+         "tensor", "float tensor", [7]]
+
+
+@pytest.mark.parametrize("keys, dataset", [
+    (k, d) for k in _KEYS for d in ("list", "tensors", "dict")
+    if not (d == "dict" and "tensor" in str(k))], ids=lambda v: str(v))
+@pytest.mark.parametrize("batching", ["sampler", "batch_sampler", "unbatched", "workers"])
+def test_indices_that_are_not_integers_reach_the_dataset_as_they_are(keys, dataset, batching):
+    # the loader read a sampler's (or batch sampler's) indices with int(): a float index 1.5
+    # from a computed sampler read sample 1, and 3.0 read sample 3, where PyTorch passes them
+    # to dataset[...] (a list or Tensor refuses them; a dict with float keys takes them); a
+    # batch sampler's string keys were a ValueError
+    def loader(lib):
+        data = lib.utils.data
+        picks = {"tensor": lib.tensor([3, 1]), "float tensor": lib.tensor([3.0, 1.0])}.get(
+            keys, keys) if isinstance(keys, str) else keys  # (not a dict's keys: PyTorch hashes
+        # a Tensor by identity, chainrule's loader passes its number)
+        ds = {"list": lambda: list(range(10, 15)),
+              "tensors": lambda: data.TensorDataset(lib.arange(5.0), lib.arange(5)),
+              "dict": lambda: {1.5: 7, 3.0: 8, 1.0: 9, 2.0: 6, -1: 5, 7: 2}}[dataset]
+        kw = {"sampler": dict(sampler=picks, batch_size=2),
+              "batch_sampler": dict(batch_sampler=[picks]),
+              "unbatched": dict(sampler=picks, batch_size=None),
+              "workers": dict(sampler=picks, batch_size=2, num_workers=2 if lib is cr else 0)
+              }[batching]  # PyTorch's batches are those of 0 workers
+        return [_norm(b) for b in data.DataLoader(ds(), **kw)]
+
+    _both(loader)
+
+
+def test_an_empty_batch_of_a_batch_sampler_is_refused_as_in_pytorch():
+    # a TensorDataset's batches are gathered at once: an empty one came out as a batch of no
+    # samples (a mean loss over it is NaN) where PyTorch's collate raises
+    def loader(lib):
+        ds = lib.utils.data.TensorDataset(lib.arange(5.0))
+        return [_norm(b) for b in lib.utils.data.DataLoader(ds, batch_sampler=[[1], []])]
+
+    _both(loader)
+    picked = cr.utils.data.DataLoader(list(range(5)), batch_sampler=[[], [2]], collate_fn=list)
+    assert list(picked) == [[], [2]]  # a collate_fn of its own decides, as in PyTorch
+

@@ -28,6 +28,7 @@ from .options import (
     check_stream_options,
     check_torch_options,
     default_samplers,
+    keys_of,
     num_workers_of,
     sampler_keys,
 )
@@ -340,9 +341,8 @@ class DataLoader:
     def _order(self):
         """The indices of a map-style pass (None: in order), and the batch sampler's sizes."""
         if self._batch_sampler is not None:
-            chosen = [[int(i) for i in batch] for batch in self._batch_sampler]
-            order = np.array([i for batch in chosen for i in batch], np.int64)
-            return order, [len(batch) for batch in chosen]
+            chosen = [list(batch) for batch in self._batch_sampler]
+            return keys_of([i for batch in chosen for i in batch]), [len(b) for b in chosen]
         if self._sampler is not None:
             return sampler_keys(self._sampler), None
         return (self.rng.permutation(len(self.dataset)) if self.shuffle else None), None
@@ -366,6 +366,8 @@ class DataLoader:
         for start, indices in self._plans(order, sizes):
             if order is None:  # a copy, as the gather: in-place changes leave the data alone
                 yield tuple(a[start:start + len(indices)].copy() for a in arrays)
+            elif not len(indices):  # PyTorch's collate of no samples raises
+                raise IndexError("DataLoader: the batch_sampler gave an empty batch")
             else:
                 yield tuple(a[np.asarray(indices, np.int64)] for a in arrays)
 

@@ -5,13 +5,14 @@ default samplers that PyTorch's loader shows as ``loader.sampler`` and ``loader.
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
 from .samplers import BatchSampler, RandomSampler, SequentialSampler
 
 __all__ = ["check_stream_options", "check_torch_options", "default_samplers", "num_workers_of",
-           "sampler_keys", "LazyKeys"]
+           "keys_of", "sampler_keys", "LazyKeys"]
 
 _DEFAULTS = {"pin_memory": False, "timeout": 0, "prefetch_factor": None,
              "persistent_workers": False, "worker_init_fn": None, "multiprocessing_context": None,
@@ -95,8 +96,8 @@ def default_samplers(loader) -> tuple:
 
 
 def sampler_keys(sampler) -> np.ndarray:
-    """The indices a sampler gives for a pass: an int64 array; or, when they are not numbers (a
-    sampler of batches, ``BatchSampler`` as ``sampler`` with ``batch_size=None``: lists of
+    """The indices a sampler gives for a pass: an int64 array; or, when they are not all integers
+    (a sampler of batches, ``BatchSampler`` as ``sampler`` with ``batch_size=None``: lists of
     indices; or keys of a dict-like dataset), an object array of them, each passed to
     ``dataset[...]`` as it is (arrays and Tensors as lists), as PyTorch's loader passes them."""
     try:
@@ -104,16 +105,27 @@ def sampler_keys(sampler) -> np.ndarray:
             return LazyKeys(sampler)
     except TypeError:  # no length: take what it gives
         pass
-    items = [i for i in sampler]  # not list(): it would ask a sampler for its length
+    return keys_of([i for i in sampler])  # not list(): it would ask a sampler for its length
+
+
+def keys_of(items: list) -> np.ndarray:
+    """``items`` (what a sampler or a batch sampler gave) as an int64 array when every one is an
+    integer (``operator.index``: a float ``3.0`` or a bool is not), else as an object array of the
+    keys as they are: ``dataset[3.5]`` then raises where PyTorch's does, instead of reading
+    sample 3."""
     try:
-        if any(isinstance(i, (str, bytes)) for i in items):
-            raise TypeError("keys")
-        return np.array([int(i) for i in items], np.int64)
+        return np.array([_index(i) for i in items], np.int64)
     except TypeError:
         keys = np.empty(len(items), object)
         for j, key in enumerate(items):
             keys[j] = key.tolist() if hasattr(key, "tolist") else key
         return keys
+
+
+def _index(key) -> int:
+    if isinstance(key, (bool, np.bool_)):
+        raise TypeError("a bool is a key, not an index")
+    return operator.index(key)
 
 
 _EAGER = 1 << 20  # a longer pass (minGPT's num_samples=int(1e10)) is read as it goes
@@ -137,7 +149,7 @@ class LazyKeys:
             raise IndexError(f"the indices of a long sampler's pass are read in order; asked "
                              f"for {index!r} at position {self._next}")
         stop = min(self._length if index.stop is None else index.stop, self._length)
-        keys = [int(next(self._it)) for _ in range(stop - self._next)]
+        keys = [_index(next(self._it)) for _ in range(stop - self._next)]
         self._next = stop
         return np.array(keys, np.int64)
 
