@@ -200,3 +200,12 @@ def test_an_empty_batch_of_a_batch_sampler_is_refused_as_in_pytorch():
     picked = cr.utils.data.DataLoader(list(range(5)), batch_sampler=[[], [2]], collate_fn=list)
     assert list(picked) == [[], [2]]  # a collate_fn of its own decides, as in PyTorch
 
+
+def test_a_subset_of_a_dict_like_dataset_keeps_its_keys():
+    # Subset turned every index into an int: the keys of a dict-like dataset were a ValueError
+    def read(lib):
+        data = lib.utils.data
+        sub = data.Subset({"a": 1.5, "b": 2.5, 3: 0.5}, ["b", np.int64(3), "a"])
+        return [sub[i] for i in range(3)], [_norm(b) for b in data.DataLoader(sub, batch_size=2)]
+
+    assert _both(read)[0] == [2.5, 0.5, 1.5]

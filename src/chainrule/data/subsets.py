@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import math
 import numbers
+import operator
 import warnings
 
 import numpy as np
@@ -20,7 +21,8 @@ class Subset(Dataset):
     """The samples of ``dataset`` at ``indices``, in that order (no copy).
 
     Attributes:
-        dataset, indices: as given (``indices`` as a list of ints).
+        dataset, indices: as given (``indices`` as a list: integers as ints, other keys of a
+            dict-like dataset as they are).
     """
 
     def __init__(self, dataset, indices):
@@ -28,7 +30,7 @@ class Subset(Dataset):
             raise TypeError(f"Subset: dataset must define __getitem__, got "
                             f"{type(dataset).__name__}")
         self.dataset = dataset
-        self.indices = [int(i) for i in indices]
+        self.indices = [_key(i) for i in indices]
 
     def __len__(self) -> int:
         return len(self.indices)
@@ -45,6 +47,14 @@ class Subset(Dataset):
         if callable(getattr(self.dataset, "__getitems__", None)):
             return self.dataset.__getitems__(chosen)
         return [self.dataset[i] for i in chosen]
+
+
+def _key(index):
+    """An index of ``Subset`` as an int (a NumPy integer, a 0-d Tensor), or a key as it is."""
+    try:
+        return operator.index(index)
+    except TypeError:
+        return index
 
 
 class ConcatDataset(Dataset):
