@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import sys
+import warnings
 from pathlib import Path
 
 from ..data.idx import atomic_write_bytes
@@ -23,7 +24,13 @@ class CSVLogger(Callback):
 
     Each row is written and the file closed at the end of its epoch, so the file is complete up to
     the last finished epoch even if the run is killed. The first row (or the header of the file
-    appended to) fixes the columns: names that appear only later are left out.
+    appended to) fixes the columns: names that appear only later are left out (with a warning
+    when the file appended to has no column for a name of the run's first row).
+
+    As Keras' CSVLogger, the header is written when the file is new or empty, and appending to a
+    file that holds one (a fresh run or a resumed one) adds rows below it without a second one.
+    A file to append to must be such a log: its first row a header that starts with ``epoch``
+    (else a ValueError, say for another separator; nothing is overwritten).
 
     Args:
         path: the CSV file.
@@ -38,21 +45,34 @@ class CSVLogger(Callback):
 
     def on_train_begin(self, logs=None):
         self.columns = None
+        self._warned = False
         if self.append and self.path.is_file() and self.path.stat().st_size > 0:
             try:
                 with open(self.path, newline="") as f:
-                    rows = list(csv.reader(f, delimiter=self.separator))
+                    text = f.read()
+                rows = list(csv.reader(io.StringIO(text), delimiter=self.separator))
             except (csv.Error, UnicodeDecodeError) as err:
                 raise ValueError(f"CSVLogger: {self.path} is not a CSV log to append to: "
                                  f"{err}") from None
-            self.columns = rows[0] if rows and rows[0] else None
+            # every row this logger writes ends its line: a last line without an end is a row
+            # (or a header) cut off mid-write, left out (or, a lone header, started afresh)
+            ended = text.endswith(("\n", "\r"))
+            if not ended:
+                rows = rows[:-1]
+            if any(rows) and (not rows[0] or rows[0][0] != "epoch"):
+                raise ValueError(f"CSVLogger: {self.path} is not a CSV log to append to: its "
+                                 f"first row {rows[0][:4]!r} is not a header starting with "
+                                 f"'epoch' (separator {self.separator!r}); give another path "
+                                 "or append=False")
+            self.columns = rows[0] if any(rows) else None
             if self.columns is not None:
                 last = getattr(self.trainer, "epoch", -1)  # >= 0: fit resumed a checkpoint
-                self._keep_until(rows, last if isinstance(last, int) and last >= 0 else None)
+                self._keep_until(rows, last if isinstance(last, int) and last >= 0 else None,
+                                 rewrite=not ended)
         else:
             self.path.parent.mkdir(parents=True, exist_ok=True)
 
-    def _keep_until(self, rows: list, last) -> None:
+    def _keep_until(self, rows: list, last, *, rewrite: bool = False) -> None:
         """Drop the rows after epoch ``last`` (None: none) and any partial row.
 
         A run killed after logging an epoch but before saving its checkpoint logged rows that the
@@ -60,7 +80,7 @@ class CSVLogger(Callback):
         """
         kept = [r for r in rows[1:] if len(r) == len(self.columns)
                 and (last is None or _row_epoch(r) is not None and _row_epoch(r) <= last)]
-        if len(kept) == len(rows) - 1:
+        if len(kept) == len(rows) - 1 and not rewrite:
             return
         text = io.StringIO()
         csv.writer(text, delimiter=self.separator).writerows([self.columns, *kept])
@@ -71,6 +91,14 @@ class CSVLogger(Callback):
         fresh = self.columns is None
         if fresh:
             self.columns = list(row)
+        elif not self._warned:
+            self._warned = True
+            lost = [k for k in row if k not in self.columns]
+            if lost:
+                warnings.warn(f"CSVLogger: {self.path}, appended to, has no column for "
+                              f"{', '.join(lost)}: they are left out of its rows (append to a "
+                              "log of the same columns, or start a new one)", UserWarning,
+                              stacklevel=2)
         try:
             with open(self.path, "w" if fresh else "a", newline="") as f:
                 writer = csv.DictWriter(f, self.columns, delimiter=self.separator, restval="",
