@@ -146,3 +146,30 @@ def test_schedule_made_after_a_warm_up_that_ended_elsewhere_as_pytorchs():
         out.append(rows)
     np.testing.assert_allclose(out[0], out[1], rtol=1e-12)
     assert out[0][0] < 0.1
+
+
+@pytest.mark.parametrize("adam", [False, True])
+@pytest.mark.parametrize("three_phase", [False, True])
+def test_one_cycle_momenta_per_group_as_pytorchs(adam, three_phase):
+    """OneCycleLR's base_momentum and max_momentum one per group (PyTorch takes lists, as for
+    max_lr): chainrule's raised a TypeError ('list' - 'list') at construction."""
+    out = []
+    for lib in (torch, cr):
+        ps = [lib.zeros(1, requires_grad=True) for _ in range(2)]
+        opt = (lib.optim.Adam(ps[:1], lr=0.1) if adam
+               else lib.optim.SGD(ps[:1], lr=0.1, momentum=0.9))
+        opt.add_param_group({"params": ps[1:]})
+        s = lib.optim.lr_scheduler.OneCycleLR(
+            opt, [0.5, 1.0], total_steps=30, three_phase=three_phase, anneal_strategy="linear",
+            base_momentum=[0.8, 0.7], max_momentum=(0.9, 0.95), div_factor=5.0)
+        rows = []
+        for _ in range(30):
+            opt.step()
+            s.step()
+            rows.append([(g["betas"][0] if adam else g["momentum"]) for g in opt.param_groups]
+                        + s.get_last_lr())
+        out.append(rows)
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-12)
+    opt = cr.optim.SGD([{"params": [p]} for p in ps], lr=0.1, momentum=0.9)
+    with pytest.raises(ValueError, match="expected 2 values for max_momentum"):
+        cr.optim.lr_scheduler.OneCycleLR(opt, 0.1, total_steps=3, max_momentum=[0.9])

@@ -168,13 +168,14 @@ class OneCycleLR(LRScheduler):
         pct_start: the share of the steps spent rising.
         anneal_strategy: "cos" or "linear".
         three_phase: rise, fall back to the initial lr, then fall to the minimum.
+        base_momentum, max_momentum: a number or one per parameter group.
     """
 
     def __init__(self, optimizer: Optimizer, max_lr, total_steps: int | None = None,
                  epochs: int | None = None, steps_per_epoch: int | None = None,
                  pct_start: float = 0.3, anneal_strategy: str = "cos",
-                 cycle_momentum: bool = True, base_momentum: float = 0.85,
-                 max_momentum: float = 0.95, div_factor: float = 25.0,
+                 cycle_momentum: bool = True, base_momentum=0.85,
+                 max_momentum=0.95, div_factor: float = 25.0,
                  final_div_factor: float = 1e4, three_phase: bool = False,
                  last_epoch: int = -1):
         who = "OneCycleLR"
@@ -214,15 +215,19 @@ class OneCycleLR(LRScheduler):
                 raise ValueError(f"{who}: optimizer has no momentum or betas to cycle; pass "
                                  "cycle_momentum=False")
             self._use_beta1 = "betas" in defaults
+            # one number, or one per group (as PyTorch's; a list was refused with a TypeError)
+            max_momentum = _per_group(who, "max_momentum", optimizer, max_momentum)
+            base_momentum = _per_group(who, "base_momentum", optimizer, base_momentum)
         if last_epoch == -1:
-            for group, peak in zip(groups, peaks, strict=True):
+            for i, (group, peak) in enumerate(zip(groups, peaks, strict=True)):
                 check_number(who, "max_lr", peak)
                 group["initial_lr"] = peak / div_factor
                 group["max_lr"] = peak
                 group["min_lr"] = group["initial_lr"] / final_div_factor
                 if self.cycle_momentum:
-                    self._set_momentum(group, max_momentum)
-                    group["max_momentum"], group["base_momentum"] = max_momentum, base_momentum
+                    self._set_momentum(group, max_momentum[i])
+                    group["max_momentum"] = max_momentum[i]
+                    group["base_momentum"] = base_momentum[i]
         super().__init__(optimizer, last_epoch)
 
     def _set_momentum(self, group, value: float) -> None:
