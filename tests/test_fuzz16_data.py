@@ -209,3 +209,29 @@ def test_a_subset_of_a_dict_like_dataset_keeps_its_keys():
         return [sub[i] for i in range(3)], [_norm(b) for b in data.DataLoader(sub, batch_size=2)]
 
     assert _both(read)[0] == [2.5, 0.5, 1.5]
+
+
+# --- the loader's option checks ------------------------------------------------------------------
+
+_DROPS = ["False", "True", 1, 0, None, np.bool_(True), 1.0, False]
+
+
+@pytest.mark.parametrize("drop_last", _DROPS, ids=[repr(d) for d in _DROPS])
+@pytest.mark.parametrize("batching", [dict(batch_size=2), dict(batch_size=None),
+                                      dict(batch_sampler=[[0, 1], [2]]), dict(stream=True)])
+def test_drop_last_must_be_a_bool_as_in_pytorch(drop_last, batching):
+    # drop_last was read with bool(): drop_last="False" silently dropped the last batch (and 1
+    # or None were taken); PyTorch's BatchSampler raises a ValueError unless it is a bool
+    def loader(lib):
+        kw = dict(batching)
+        ds = list(range(5))
+        if kw.pop("stream", False):
+            class Stream(lib.utils.data.IterableDataset):
+                def __iter__(self):
+                    return iter(range(5))
+
+            ds, kw = Stream(), dict(batch_size=2)
+        dl = lib.utils.data.DataLoader(ds, drop_last=drop_last, **kw)
+        return [_norm(b) for b in dl], dl.drop_last
+
+    _both(loader)

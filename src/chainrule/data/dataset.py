@@ -25,6 +25,7 @@ from .collate import collate, default_collate, default_convert, tensors_of
 from .iterable import IterableDataset
 from .options import (
     LoaderIterator,
+    check_batching,
     check_stream_options,
     check_torch_options,
     default_samplers,
@@ -242,10 +243,8 @@ class DataLoader:
         if self.unbatched and (drop_last or transform is not None or self.processes):
             raise ValueError("DataLoader: batch_size=None (no automatic batching) is mutually "
                              "exclusive with drop_last, transform and worker processes")
-        if not self.unbatched and (isinstance(batch_size, bool) or not isinstance(
-                batch_size, numbers.Integral) or batch_size < 1):
-            raise ValueError(f"DataLoader: batch_size must be a positive int or None, got "
-                             f"{batch_size!r}")
+        if not self.unbatched and batch_sampler is None:  # PyTorch's BatchSampler checks
+            check_batching(batch_size, drop_last)
         if transform is not None and not callable(transform):
             raise TypeError(
                 f"DataLoader: transform must be callable, got {type(transform).__name__}"
@@ -258,13 +257,13 @@ class DataLoader:
         self.prefetch = int(prefetch)
         self.batch_size = None if self.unbatched else int(batch_size)
         self.shuffle = bool(shuffle)
-        self.drop_last = bool(drop_last)
+        self.drop_last = drop_last  # as given, as PyTorch keeps it (a bool when batching)
         if rng is None:
             rng = torch_options.get("generator")  # a numpy Generator, checked above
         self.rng = as_generator(rng) if rng is not None or shuffle or transform else None
         self.tensors = bool(tensors)
         if batch_sampler is not None:
-            self.batch_size = None  # as PyTorch's: the batch sampler decides
+            self.batch_size, self.drop_last = None, False  # as PyTorch's: the batch sampler
         if self.shuffle and not self.iterable and sampler is None and not len(dataset):
             raise ValueError("DataLoader: shuffle=True over an empty dataset: a RandomSampler "
                              "needs at least one sample (num_samples=0), as in PyTorch")

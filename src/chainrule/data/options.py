@@ -11,8 +11,8 @@ import numpy as np
 
 from .samplers import BatchSampler, RandomSampler, SequentialSampler
 
-__all__ = ["check_stream_options", "check_torch_options", "default_samplers", "num_workers_of",
-           "keys_of", "sampler_keys", "LazyKeys"]
+__all__ = ["check_batching", "check_stream_options", "check_torch_options", "default_samplers",
+           "num_workers_of", "keys_of", "sampler_keys", "LazyKeys"]
 
 _DEFAULTS = {"pin_memory": False, "timeout": 0, "prefetch_factor": None,
              "persistent_workers": False, "worker_init_fn": None, "multiprocessing_context": None,
@@ -65,6 +65,18 @@ def check_torch_options(options: dict, num_workers: int) -> dict:
     if values["persistent_workers"] and num_workers == 0:
         raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
     return values
+
+
+def check_batching(batch_size, drop_last) -> None:
+    """The checks of PyTorch's ``BatchSampler``, which its loader makes from ``batch_size`` and
+    ``drop_last``: a positive int, and a bool (``drop_last="False"`` would drop the last batch)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
+            or batch_size < 1:
+        raise ValueError(f"DataLoader: batch_size must be a positive int or None, got "
+                         f"{batch_size!r}")
+    if not isinstance(drop_last, bool):
+        raise ValueError(f"DataLoader: drop_last should be a boolean value, but got "
+                         f"drop_last={drop_last!r}")
 
 
 def check_stream_options(shuffle, sampler, batch_sampler) -> None:
