@@ -329,3 +329,34 @@ def test_mixture_support_is_pytorchs_constraint():
         assert check.numpy().tolist() == [[True, False], [True, False]]
         with pytest.raises(ValueError):
             m.log_prob(lib.tensor([0.5, 2.5]))
+
+
+# ---- gradients with respect to the value -------------------------------------------------
+
+@pytest.mark.parametrize("name", ["Gamma", "Chi2", "InverseGamma"])
+def test_gamma_cdf_of_values_wider_than_the_parameters_backpropagates(name):
+    """Gamma's (Chi2's, InverseGamma's) cdf of a batch of values wider than the parameters
+    raised in backward when the concentration required a gradient ("_GammaInc.backward
+    returned a gradient of shape (4, 3) for an input of shape (3,)"); PyTorch has no gradient
+    in the concentration there (NotImplementedError), chainrule's is checked by differences."""
+    from chainrule.autograd.gradcheck import gradcheck
+
+    conc = cr.tensor([1.5, 2.0, 3.0], dtype=cr.float64, requires_grad=True)
+    rate = cr.tensor([1.0, 2.0, 0.5], dtype=cr.float64, requires_grad=True)
+    x = cr.tensor([[0.5, 1.0, 2.0], [0.3, 2.5, 1.0]], dtype=cr.float64, requires_grad=True)
+
+    def cdf(conc, rate, x):
+        return (D.Chi2(conc) if name == "Chi2" else getattr(D, name)(conc, rate)).cdf(x)
+
+    assert gradcheck(cdf, (conc, rate, x))
+    # the value's and the rate's gradients are PyTorch's
+    t_rate = torch.tensor(rate.numpy(), requires_grad=True)
+    t_x = torch.tensor(x.numpy(), requires_grad=True)
+    t_conc = torch.tensor(conc.numpy())
+    theirs = (TD.Chi2(t_conc) if name == "Chi2" else getattr(TD, name)(t_conc, t_rate)).cdf(t_x)
+    ours = cdf(conc.detach(), rate, x)
+    _same(ours, theirs)
+    wrt = [x] if name == "Chi2" else [x, rate]
+    t_wrt = [t_x] if name == "Chi2" else [t_x, t_rate]
+    for a, b in zip(cr.grad(ours.sum(), wrt), torch.autograd.grad(theirs.sum(), t_wrt)):
+        _same(a, b)

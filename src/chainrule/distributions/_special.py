@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from ..autograd import Function
 from ..backend import asnumpy, get_array_module
-from ..ops import digamma, exp, lgamma, log, polygamma
+from ..ops import broadcast_tensors, digamma, exp, lgamma, log, polygamma
 from ..ops._gamma import digamma as _digamma_array
 from ..ops._gamma import lgamma as _lgamma_array
 
@@ -146,5 +146,9 @@ class _GammaInc(Function):
 
 
 def gammainc(a, x):
-    """P(a, x), differentiable in x (the gamma density) and a (once)."""
+    """P(a, x), differentiable in x (the gamma density) and a (once). The two are broadcast
+    first (recorded), so that each gradient has its input's shape: a Gamma's cdf of a batch of
+    values wider than its parameters' raised in backward."""
+    if tuple(a.shape) != tuple(x.shape):
+        a, x = broadcast_tensors(a, x)
     return _GammaInc.apply(a, x)
