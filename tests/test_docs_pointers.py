@@ -4,11 +4,11 @@ A reader follows the names the pages give: a file (`ops/conv.py`, `tests/compat/
 a name in a file (`ops/_conj.py:cj`, "`autograd/graph.py`'s `_node_observer`", pytest's
 `test_x.py::test_name`), a command line option (`chainrule train ... --val-split 0.2`,
 `python benchmarks/run.py --workloads ...`), a model or dataset to train, a setting
-(`cr.config.jit`, `CHAINRULE_JIT`), a name of the library (`cr.fft.rfft`) or a signature with its
-defaults (training.md's callbacks). These tests read the pages and the source (and import
-chainrule); they run no snippet (the guides' snippets are run by the run_guide tests and
-test_docs_snippets.py). A pointer into a file gives a name, not a line number: line numbers go
-stale with every edit above them.
+(`cr.config.jit`, `CHAINRULE_JIT`), a name of the library (`cr.fft.rfft`), a signature with its
+defaults (training.md's callbacks) or a section (`(performance.md, "Threads")`). These tests read
+the pages and the source (and import chainrule); they run no snippet (the guides' snippets are
+run by the run_guide tests and test_docs_snippets.py). A pointer into a file gives a name, not a
+line number: line numbers go stale with every edit above them.
 """
 
 from __future__ import annotations
@@ -333,4 +333,27 @@ def test_the_signatures_in_the_pages_tables_are_the_code_s():
                 wrong.append(f"{page}: {name}({keyword.arg}={given!r}), but the code's default "
                              f"is {default!r}")
     assert checked >= 40
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_section_a_page_sends_the_reader_to_exists():
+    """`(docs/performance.md, "On a GPU")`, `see "Type promotion" above`: a heading, or the bold
+    lead of a paragraph, of that page starts with the title."""
+    cross = re.compile(r"([\w/]+\.md)`?,? [\"“]([^\"”]+)[\"”]")
+    inside = re.compile(r"\b(?:see|See) [\"“]([^\"”]{3,60})[\"”]")
+    checked, wrong = 0, []
+    for page, text in _all_pages():
+        flat = " ".join(text.split())
+        references = [(target, title) for target, title in cross.findall(flat)]
+        references += [(page, title) for title in inside.findall(flat)]
+        for target, title in references:
+            found = [p for p in (REPO / target, REPO / "docs" / Path(target).name) if p.is_file()]
+            if not found:
+                wrong.append(f"{page}: no page {target}")
+                continue
+            checked += 1
+            lead = re.compile(r"(?:^#+ |\*\*)" + re.escape(title), re.M | re.I)
+            if not lead.search(_text(found[0])):
+                wrong.append(f'{page}: {target} has no section "{title}"')
+    assert checked >= 5
     assert not wrong, "\n".join(wrong)
