@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import copy
 
+from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 from ..backend.random import default_generator
 from ..ops import activation as A  # noqa: N812 - short alias for the op family
 from ..ops.creation import full, triu
@@ -149,6 +151,27 @@ def _generators(module):
                 yield value
 
 
+def _detect_is_causal(mask, is_causal, x, layers):
+    """A stack's ``is_causal`` as PyTorch reads it: a hint given is kept; None asks whether
+    ``mask`` is the (T, T) causal mask of the input's T steps (True above the diagonal, or -inf
+    there and 0 elsewhere, as ``generate_square_subsequent_mask`` makes it). The layers then let
+    attention drop the mask for its causal form, as PyTorch's do, so a causal mask of another
+    float dtype than the input's is accepted there (without a key padding mask) as in PyTorch."""
+    if is_causal is not None or mask is None:
+        return bool(is_causal)
+    batch_first = len(layers) and getattr(layers[0].self_attn, "batch_first", False)
+    steps = x.shape[1 if x.ndim == 3 and batch_first else 0]
+    m = mask._data if isinstance(mask, Tensor) else mask
+    xp = get_array_module(m)
+    m = xp.asarray(m)
+    if m.shape != (steps, steps) or m.dtype.kind not in "bf":
+        return False
+    above = xp.triu(xp.ones((steps, steps), dtype=bool), 1)
+    if m.dtype.kind == "b":
+        return bool((m == above).all())
+    return bool(((m == -xp.inf) == above).all() and (m[~above] == 0).all())
+
+
 class TransformerEncoder(Module):
     """``num_layers`` copies of ``encoder_layer`` (``layers.0``, ``layers.1``...) and an optional
     final ``norm``."""
@@ -162,9 +185,10 @@ class TransformerEncoder(Module):
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         x = src
+        is_causal = _detect_is_causal(mask, is_causal, src, self.layers)
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
-                      is_causal=bool(is_causal))
+                      is_causal=is_causal)
         return x if self.norm is None else self.norm(x)
 
 
@@ -180,9 +204,10 @@ class TransformerDecoder(Module):
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
         x = tgt
+        tgt_is_causal = _detect_is_causal(tgt_mask, tgt_is_causal, tgt, self.layers)
         for layer in self.layers:
             x = layer(x, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
-                      memory_key_padding_mask, bool(tgt_is_causal), memory_is_causal)
+                      memory_key_padding_mask, tgt_is_causal, memory_is_causal)
         return x if self.norm is None else self.norm(x)
 
 
