@@ -2,7 +2,7 @@
 
 A reader follows the names the pages give: a file (`ops/conv.py`, `tests/compat/real_programs.py`),
 a name in a file (`ops/_conj.py:cj`, "`autograd/graph.py`'s `_node_observer`", pytest's
-`test_x.py::test_name`), a command line option (`chainrule train ... --val-split 0.2`,
+`test_x.py::test_name`), a command line option and its value (`chainrule train --schedule cosine`,
 `python benchmarks/run.py --workloads ...`), a model or dataset to train, a setting
 (`cr.config.jit`, `CHAINRULE_JIT`), a name of the library (`cr.fft.rfft`), a signature with its
 defaults (training.md's callbacks) or a section (`(performance.md, "Threads")`). These tests read
@@ -187,6 +187,33 @@ def test_every_chainrule_command_and_option_the_pages_show_exists():
                 wrong.append(f"{page}: `chainrule {names[0] if names else ''}` has no {flag}: "
                              f"`{command[:120]}`")
     assert seen >= 50  # the pages' commands were found
+    assert not wrong, "\n".join(wrong)
+
+
+def test_every_value_the_pages_give_an_option_with_choices_is_one_of_them():
+    """`--schedule cosine`, `--method fgsm|pgd|apgd|cw|deepfool`: values argparse accepts."""
+    from chainrule.cli.main import _parser
+
+    choices = {}
+    for action in _parser()._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                for option in sub._actions:
+                    for string in option.option_strings if option.choices else ():
+                        choices[name, string] = {str(c) for c in option.choices}
+    checked, wrong = 0, []
+    for page, line in _command_lines():
+        match = re.match(r"(?:python3? -m )?chainrule\s+([a-z_]+)(.*)", _strip_env(line))
+        if not match:
+            continue
+        for flag, value in re.findall(r"(--[a-z][a-z0-9-]*)[ =]([^\s`\[\]]+)", match.group(2)):
+            allowed = choices.get((match.group(1), flag))
+            if allowed is None or value.startswith("--") or value.isupper():
+                continue
+            checked += 1
+            wrong += [f"{page}: chainrule {match.group(1)} {flag} {v}: not one of {sorted(allowed)}"
+                      for v in re.split(r"\\?\|", value.strip("'\"")) if v not in allowed]
+    assert checked >= 30
     assert not wrong, "\n".join(wrong)
 
 
