@@ -49,7 +49,6 @@ from .autograd import (
     no_grad,
     set_grad_enabled,
     tensor,
-    trace,
     value_and_grad,
 )
 from .autograd.anomaly_mode import (
@@ -242,6 +241,7 @@ from .ops.special_fns import __all__ as _special_fn_names
 from .ops.stats import *  # noqa: F403 - prod, amax, norm, median...
 from .ops.stats import __all__ as _stats_names
 from .ops.stft import istft, stft
+from .ops.strided import as_strided, trace  # trace: torch.trace for a Tensor, else the tracer
 from .ops.svd import qr_old as qr
 from .ops.svd import svd_old as svd
 from .ops.tensor_info import layout, strided
@@ -350,7 +350,8 @@ __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends
             "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled",
             "set_float32_matmul_precision", "use_deterministic_algorithms"]
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
-__all__ += ["fmax", "fmin", "scatter_reduce", "unique_consecutive", "range"] + _torch_names
+__all__ += ["as_strided", "fmax", "fmin", "scatter_reduce", "unique_consecutive", "range"]
+__all__ += _torch_names
 __all__ += _torch_math_names + _torch_stats_names + _torch_window_names
 __all__ += _torch_scatter_names + _torch_misc_names + ["dtype", "layout", "strided"]
 __all__ += _torch_lowrank_names

@@ -43,8 +43,6 @@ EXCEPTIONS: dict[str, set[str]] = {
     "load": {"pickle_module"},
     "save": {"pickle_module", "pickle_protocol", "_use_new_zipfile_serialization",
              "_disable_byteorder_record"},
-    # cr.trace is chainrule's function tracer (docs/pytorch.md), not torch.trace (x.trace() is).
-    "trace": {"input"},
 }
 
 
