@@ -10,6 +10,7 @@ Found by this wave (each fixed in src/chainrule/distributions, with its test her
 """
 
 
+import math
 import warnings
 
 import numpy as np
@@ -360,3 +361,52 @@ def test_gamma_cdf_of_values_wider_than_the_parameters_backpropagates(name):
     t_wrt = [t_x] if name == "Chi2" else [t_x, t_rate]
     for a, b in zip(cr.grad(ours.sum(), wrt), torch.autograd.grad(theirs.sum(), t_wrt)):
         _same(a, b)
+
+
+# ---- a user's own distribution, written as for PyTorch -----------------------------------
+
+def _custom(M):
+    lib = _lib(M)
+
+    class Shifted(M.Distribution):
+        arg_constraints = {"loc": M.constraints.real}
+        support = M.constraints.real
+        has_rsample = True
+
+        def __init__(self, loc, validate_args=None):
+            self.loc = loc
+            super().__init__(loc.shape, validate_args=validate_args)
+
+        def expand(self, batch_shape, _instance=None):
+            new = self._get_checked_instance(Shifted, _instance)
+            new.loc = self.loc.expand(batch_shape)
+            super(Shifted, new).__init__(batch_shape, validate_args=False)
+            new._validate_args = self._validate_args
+            return new
+
+        def log_prob(self, value):
+            return -0.5 * (value - self.loc) ** 2 - 0.5 * math.log(2 * math.pi)
+
+    class Renamed(Shifted):
+        def __init__(self, mu):
+            super().__init__(mu)
+
+    return Shifted, Renamed, lib
+
+
+@pytest.mark.parametrize("M", [TD, D], ids=["torch", "chainrule"])
+def test_custom_distribution_expand_uses_get_checked_instance(M):
+    """``Distribution._get_checked_instance`` (what a custom distribution's ``expand`` calls)
+    was missing; ``Binomial.param_shape`` and ``NegativeBinomial.param_shape`` too."""
+    Shifted, Renamed, lib = _custom(M)
+    d = Shifted(lib.tensor([0.5, 1.5], dtype=lib.float64)).expand((3, 2))
+    assert tuple(d.batch_shape) == (3, 2) and tuple(d.loc.shape) == (3, 2)
+    lp = d.log_prob(lib.zeros(3, 2, dtype=lib.float64))
+    np.testing.assert_allclose(np.asarray(lp.numpy())[0], -0.5 * np.array([0.25, 2.25])
+                               - 0.5 * math.log(2 * math.pi))
+    with pytest.raises(NotImplementedError, match="custom .expand"):
+        Renamed(lib.tensor([0.5])).expand((2, 1))
+    for name in ("Binomial", "NegativeBinomial"):
+        dist = getattr(M, name)(5, lib.tensor([[0.3], [0.6]]))
+        assert tuple(dist.param_shape) == (2, 1)
+        assert tuple(dist.expand((2, 3)).param_shape) == (2, 3)

@@ -80,6 +80,16 @@ class Distribution:
         new._batch_shape = batch_shape
         return new
 
+    def _get_checked_instance(self, cls, _instance=None):
+        """A new, empty instance of this distribution's class for ``cls.expand`` to fill (what a
+        custom distribution's ``expand`` calls, as PyTorch's). A subclass of ``cls`` with its own
+        ``__init__`` must define its own ``expand``: NotImplementedError."""
+        if _instance is None and type(self).__init__ != cls.__init__:
+            raise NotImplementedError(
+                f"Subclass {type(self).__name__} of {cls.__name__} that defines a custom __init__ "
+                f"method must also define a custom .expand() method.")
+        return type(self).__new__(type(self)) if _instance is None else _instance
+
     def _extended_shape(self, sample_shape=()) -> Size:
         if isinstance(sample_shape, int):
             sample_shape = (sample_shape,)

@@ -267,6 +267,11 @@ class Binomial(Distribution):
         setattr(self, name, param)  # the other one is computed when first read (lazy_property)
         super().__init__(param.shape, (), validate_args)
 
+    @property
+    def param_shape(self):
+        """The shape of ``probs``/``logits`` (broadcast with ``total_count``), as PyTorch's."""
+        return self.batch_shape
+
     @lazy_property
     def logits(self):
         return probs_to_logits(self.probs, is_binary=True)
