@@ -27,6 +27,7 @@ from ._common import (
     eval_mode,
     resolve_targets,
 )
+from .multi_input import pack
 
 __all__ = ["feature_ablation", "occlusion"]
 
@@ -76,7 +77,7 @@ def _windows(who, shape, window, stride):
 
 
 def occlusion(model, x, target=None, *, window=4, stride=2, fill=0.0, output: str = "logit",
-              batch_size: int = 256, progress: bool = False):
+              batch_size: int = 256, progress: bool = False, additional_forward_args=None):
     """Occlusion sensitivity: the fall of the score when a window of the input is covered.
 
     For images (N, C, H, W) the window is a square over the last two axes and covers every
@@ -95,17 +96,38 @@ def occlusion(model, x, target=None, *, window=4, stride=2, fill=0.0, output: st
             covers fewer inputs), as in Captum.
         fill: the value put in the window: a number, "mean" (each sample's own mean), or an
             array shaped like one sample or like ``x`` (Captum's ``baselines``).
+        additional_forward_args: more arguments of the model, not attributed; ``x`` may be a
+            tuple of inputs, each occluded on its own with the others left as they are (window,
+            stride and fill then may be tuples with one entry per input), giving a tuple
+            (Captum's; ``multi_input``).
         (the other Args as ``saliency``)
 
     Returns:
         An array shaped like ``x``.
     """
     who = "occlusion"
+    for f in (fill if isinstance(x, tuple) and isinstance(fill, (tuple, list)) else (fill,)):
+        if isinstance(f, str) and f != "mean":
+            raise ValueError(f"{who}: fill must be a number, 'mean' or an array, got {f!r}")
+    packed = pack(who, model, x, additional_forward_args)
+    if packed is not None:
+        masks = [packed.embed(k, m) for k, (xi, w, s) in enumerate(zip(
+            packed.xs, packed.each("window", window), packed.each("stride", stride)))
+            for m in _window_masks(who, xi, w, s)]
+        with numpy.errstate(invalid="ignore"):  # the index column: covered by no window
+            flat = _ablate(who, packed.model, packed.x, target, masks,
+                           packed.like_x("fill", fill, mean=True), output, batch_size, progress,
+                           mean=True)
+        return packed.unpack(flat)
     x = as_batch(who, model, x)
     if not (isinstance(fill, str) and fill == "mean"):
-        if isinstance(fill, str):
-            raise ValueError(f"{who}: fill must be a number, 'mean' or an array, got {fill!r}")
         fill = _like_x(who, "fill", fill, x)
+    masks = _window_masks(who, x, window, stride)
+    return _ablate(who, model, x, target, masks, fill, output, batch_size, progress, mean=True)
+
+
+def _window_masks(who, x, window, stride):
+    """One boolean mask shaped like a sample of ``x`` per position of the sliding window."""
     axes, size, positions = _windows(who, x.shape[1:], window, stride)
     masks = []
     for pos in positions:
@@ -115,7 +137,7 @@ def occlusion(model, x, target=None, *, window=4, stride=2, fill=0.0, output: st
         mask = numpy.zeros(x.shape[1:], dtype=bool)
         mask[tuple(region)] = True
         masks.append(mask)
-    return _ablate(who, model, x, target, masks, fill, output, batch_size, progress, mean=True)
+    return masks
 
 
 def feature_ablation(model, x, target=None, *, feature_mask=None, baseline=0.0,

@@ -34,6 +34,7 @@ from ._common import (
     score_gradients,
 )
 from .ablation import occlusion
+from .multi_input import pack
 
 __all__ = ["IntegratedGradients", "gradient_shap", "gradient_x_input", "integrated_gradients",
            "occlusion", "saliency", "smoothgrad"]
@@ -59,7 +60,7 @@ def _gradients(who, model, x, target, output, batch_size, progress):
 
 
 def saliency(model, x, target=None, *, output: str = "logit", absolute: bool = False,
-             batch_size: int = 64, progress: bool = False):
+             batch_size: int = 64, progress: bool = False, additional_forward_args=None):
     """The gradient of the target score with respect to the input.
 
     Args:
@@ -70,10 +71,18 @@ def saliency(model, x, target=None, *, output: str = "logit", absolute: bool = F
         absolute: return ``|df/dx|``, the usual saliency map.
         batch_size: samples per backward pass.
         progress: draw a progress bar on stderr.
+        additional_forward_args: more arguments of the model, after the inputs, not attributed;
+            ``x`` may be a tuple of inputs, giving a tuple of attributions (Captum's; see
+            ``multi_input``).
 
     Returns:
         An array shaped like ``x``. For a linear model ``W x + b`` it is the row ``W[target]``.
     """
+    packed = pack("saliency", model, x, additional_forward_args)
+    if packed is not None:
+        return packed.unpack(saliency(packed.model, packed.x, target, output=output,
+                                      absolute=absolute, batch_size=batch_size,
+                                      progress=progress))
     _, g = _gradients("saliency", model, x, target, output, batch_size, progress)
     return numpy.abs(g) if absolute else g
 
@@ -195,7 +204,8 @@ def _quadrature(method: str, steps: int):
 
 def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50,
                          method: str = "gausslegendre", output: str = "logit",
-                         batch_size: int = 256, progress: bool = False) -> IntegratedGradients:
+                         batch_size: int = 256, progress: bool = False,
+                         additional_forward_args=None, return_convergence_delta: bool = False):
     """Integrated gradients along the straight path from ``baseline`` to ``x``.
 
     Args:
@@ -208,12 +218,24 @@ def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50
             three). Captum's "riemann_trapezoid" weighs every point 1/steps, which sums to
             (steps - 1)/steps; it is refused, as ``trapezoid`` differs from it.
         batch_size: forward rows per pass (interpolated points of several inputs together).
+        additional_forward_args: as ``saliency``'s; with a tuple of inputs ``baseline`` may be
+            a tuple, one per input, and ``attributions`` is a tuple.
+        return_convergence_delta: return Captum's ``(attributions, delta)`` instead.
         (the other Args as ``saliency``)
 
     Returns:
-        IntegratedGradients: attributions, and ``delta``, the completeness error per sample.
+        IntegratedGradients: attributions, and ``delta``, the completeness error per sample
+        (its attributions summed over every input, minus ``f(x) - f(baseline)``).
     """
     who = "integrated_gradients"
+    packed = pack(who, model, x, additional_forward_args)
+    if packed is not None:
+        r = integrated_gradients(packed.model, packed.x, target,
+                                 baseline=packed.like_x("baseline", baseline), steps=steps,
+                                 method=method, output=output, batch_size=batch_size,
+                                 progress=progress)
+        r.attributions = packed.unpack(r.attributions)
+        return (r.attributions, r.delta) if return_convergence_delta else r
     x = as_batch(who, model, x)
     check_output(who, output)
     steps = check_positive_int(who, "steps", steps)
@@ -257,6 +279,8 @@ def integrated_gradients(model, x, target=None, *, baseline=0.0, steps: int = 50
     base_scores = chosen_scores(model, numpy.ascontiguousarray(base), t, output, batch_size)
     delta = attributions.reshape(len(x), -1).sum(axis=1, dtype=numpy.float64) - (
         scores - base_scores)
+    if return_convergence_delta:
+        return attributions, delta
     return IntegratedGradients(attributions, delta, scores, base_scores, t)
 
 

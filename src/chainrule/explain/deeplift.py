@@ -31,10 +31,12 @@ from ._common import (
     batches,
     check_output,
     check_positive_int,
+    chosen_scores,
     eval_mode,
     resolve_targets,
     scores_of,
 )
+from .multi_input import pack
 
 __all__ = ["deeplift"]
 
@@ -133,7 +135,8 @@ def _rescale(model, eps):
 
 
 def deeplift(model, x, target=None, *, baseline=0.0, multiply_by_inputs: bool = True,
-             eps: float = 1e-10, output: str = "logit", batch_size: int = 64):
+             eps: float = 1e-10, output: str = "logit", batch_size: int = 64,
+             additional_forward_args=None, return_convergence_delta: bool = False):
     """DeepLIFT attributions of the target score by the rescale rule (Captum's ``DeepLift``).
 
     Args:
@@ -145,11 +148,25 @@ def deeplift(model, x, target=None, *, baseline=0.0, multiply_by_inputs: bool = 
             multipliers alone (Captum's ``multiply_by_inputs=False``).
         eps: below this change of a layer's input the plain derivative is used.
         output: "logit" or "probability"; batch_size: samples per backward pass.
+        additional_forward_args: more arguments of the model, not attributed; ``x`` may be a
+            tuple of inputs (``baseline`` then a tuple too), giving a tuple (``multi_input``).
+        return_convergence_delta: also return, as Captum's, ``delta`` (N,): the attributions
+            summed over every input minus ``f(x) - f(x')`` (0 up to rounding for linear layers
+            and elementwise nonlinearities with ``multiply_by_inputs``).
 
     Returns:
-        An array shaped like ``x``.
+        An array shaped like ``x``, or ``(attributions, delta)``.
     """
     who = "deeplift"
+    packed = pack(who, model, x, additional_forward_args)
+    if packed is not None:
+        out = deeplift(packed.model, packed.x, target,
+                       baseline=packed.like_x("baseline", baseline),
+                       multiply_by_inputs=multiply_by_inputs, eps=eps, output=output,
+                       batch_size=batch_size, return_convergence_delta=return_convergence_delta)
+        if return_convergence_delta:
+            return packed.unpack(out[0]), out[1]
+        return packed.unpack(out)
     x = as_batch(who, model, x)
     check_output(who, output)
     batch_size = check_positive_int(who, "batch_size", batch_size)
@@ -167,4 +184,9 @@ def deeplift(model, x, target=None, *, baseline=0.0, multiply_by_inputs: bool = 
                                output=output)
             (g,) = grad(chosen.sum(), both)
             mult[sl] = asnumpy(g._data)[:sl.stop - sl.start]
-    return (x - base) * mult if multiply_by_inputs else mult
+    attributions = (x - base) * mult if multiply_by_inputs else mult
+    if not return_convergence_delta:
+        return attributions
+    gap = chosen_scores(model, x, t, output, batch_size) - chosen_scores(
+        model, numpy.ascontiguousarray(base), t, output, batch_size)
+    return attributions, attributions.reshape(len(x), -1).sum(axis=1, dtype=numpy.float64) - gap
