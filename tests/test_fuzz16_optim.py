@@ -173,3 +173,104 @@ def test_one_cycle_momenta_per_group_as_pytorchs(adam, three_phase):
     opt = cr.optim.SGD([{"params": [p]} for p in ps], lr=0.1, momentum=0.9)
     with pytest.raises(ValueError, match="expected 2 values for max_momentum"):
         cr.optim.lr_scheduler.OneCycleLR(opt, 0.1, total_steps=3, max_momentum=[0.9])
+
+
+# --- lr given as a Tensor ---------------------------------------------------------------------
+
+RULES = {"SGD": dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.1, maximize=True),
+         "Adam": dict(lr=0.1, amsgrad=True, maximize=True, weight_decay=0.1),
+         "AdamW": dict(lr=0.1, amsgrad=True, weight_decay=0.1),
+         "Adadelta": dict(lr=1.0, weight_decay=0.1, maximize=True),
+         "Adagrad": dict(lr=0.1, lr_decay=0.01, weight_decay=0.1),
+         "Adamax": dict(lr=0.1, weight_decay=0.1, maximize=True),
+         "ASGD": dict(lr=0.1, t0=3, weight_decay=0.1),
+         "NAdam": dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True),
+         "RAdam": dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True),
+         "RMSprop": dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.1),
+         "Rprop": dict(lr=0.1, maximize=True)}
+
+
+def _trajectory(lib, name, kwargs, dtype, steps=30):
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((3, 4))
+    if dtype == "complex128":
+        a = a + 1j * rng.standard_normal((3, 4))
+    p = lib.tensor(a, dtype=getattr(lib, dtype), requires_grad=True)
+    q = lib.tensor(rng.standard_normal(5), dtype=lib.float64, requires_grad=True)
+    w, b = lib.tensor(np.linspace(0.5, 2, 12).reshape(3, 4)), lib.tensor(np.linspace(-1, 1, 5))
+    opt = getattr(lib.optim, name)([p, q], **kwargs)
+    out = []
+    for t in range(steps):
+        opt.zero_grad()
+        ((p.abs() ** 2 * w).sum() + (q * b).sum() + 0.1 * (q ** 2).sum()).backward()
+        if t % 7 == 3:
+            q.grad = None  # skipped this step
+        opt.step()
+        out.append(np.concatenate([p.detach().numpy().ravel(), q.detach().numpy()]))
+    return np.array(out), opt
+
+
+@pytest.mark.parametrize("name", list(RULES))
+@pytest.mark.parametrize("dtype", ["float64", "complex128"])
+def test_lr_as_a_tensor_as_pytorchs(name, dtype):
+    """PyTorch's optimizers take the lr as a one-element float Tensor (torch.compile recipes
+    pass one, for schedules to change without recompiling); chainrule's refused it ('lr must be
+    a number >= 0, got tensor(0.1000)'). The trajectory equals the float lr's and PyTorch's."""
+    kwargs = dict(RULES[name])
+    got = {}
+    for lib in (cr, torch):
+        tensor_lr = {**kwargs, "lr": lib.tensor(kwargs["lr"], dtype=lib.float64)}
+        got[lib], opt = _trajectory(lib, name, tensor_lr, dtype)
+        assert isinstance(opt.param_groups[0]["lr"], lib.Tensor)
+    plain, _ = _trajectory(cr, name, kwargs, dtype)
+    np.testing.assert_allclose(got[cr], plain, rtol=1e-15, atol=0)
+    np.testing.assert_allclose(got[cr], got[torch], rtol=1e-9, atol=1e-12)  # NAdam's float32 mu
+
+
+def test_lr_tensor_of_more_than_one_element_refused():
+    for lib, error in ((torch, ValueError), (cr, ValueError)):
+        with pytest.raises(error, match="lr"):
+            lib.optim.Adam([lib.zeros(2, requires_grad=True)], lr=lib.tensor([0.1, 0.2]))
+    with pytest.raises(ValueError, match=r"SGD: lr as a Tensor must have one float element, got "
+                                         r"shape \(2,\)"):
+        cr.optim.SGD([cr.zeros(2, requires_grad=True)], lr=cr.tensor([0.1, 0.2]))
+
+
+SCHEDULES = {
+    "exponential": lambda S, o: S.ExponentialLR(o, 0.9),
+    "step and exponential": lambda S, o: (S.ExponentialLR(o, 0.9), S.StepLR(o, 3, 0.5)),
+    "cosine": lambda S, o: S.CosineAnnealingLR(o, 8, 0.01),
+    "lambda": lambda S, o: S.LambdaLR(o, lambda e: 0.9 ** e),
+    "warm restarts": lambda S, o: S.CosineAnnealingWarmRestarts(o, 3, 2),
+    "one cycle": lambda S, o: S.OneCycleLR(o, 0.5, total_steps=30),
+    "cyclic": lambda S, o: S.CyclicLR(o, 0.01, 0.1, 3),
+    "plateau": lambda S, o: S.ReduceLROnPlateau(o, patience=0),
+    "sequential": lambda S, o: S.SequentialLR(o, [S.LinearLR(o, 0.2, total_iters=3),
+                                                  S.ExponentialLR(o, 0.9)], [3]),
+    "chained": lambda S, o: S.ChainedScheduler([S.LinearLR(o, 0.2, total_iters=3),
+                                               S.ExponentialLR(o, 0.9)]),
+    "multiplicative": lambda S, o: S.MultiplicativeLR(o, lambda e: 0.9),
+    "polynomial": lambda S, o: S.PolynomialLR(o, 10, 2.0),
+}
+
+
+@pytest.mark.parametrize("name", list(SCHEDULES))
+def test_schedules_fill_a_tensor_lr_in_place_as_pytorchs(name):
+    """A schedule over a Tensor lr fills that Tensor with each step's lr, as PyTorch's do (a
+    program holding it, or a compiled step reading it, sees the schedule); the group keeps it."""
+    out = []
+    for lib in (cr, torch):
+        lr = lib.tensor(0.1, dtype=lib.float64)
+        opt = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=lr, momentum=0.9)
+        made = SCHEDULES[name](lib.optim.lr_scheduler, opt)
+        rows = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for _ in range(25):
+                opt.step()
+                for s in made if isinstance(made, tuple) else (made,):
+                    s.step(1.0) if name == "plateau" else s.step()
+                assert opt.param_groups[0]["lr"] is lr
+                rows.append([float(lr), float(s.get_last_lr()[0])])
+        out.append(rows)
+    np.testing.assert_allclose(out[0], out[1], rtol=1e-12)

@@ -7,6 +7,7 @@ import numbers
 import types
 import warnings
 
+from ..autograd import Tensor, no_grad
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler"]
@@ -40,7 +41,8 @@ class LRScheduler:
             raise ValueError(f"{name}: last_epoch must be an int >= -1, got {last_epoch!r}")
         for i, group in enumerate(optimizer.param_groups):
             if last_epoch == -1:
-                group.setdefault("initial_lr", group["lr"])
+                lr = group["lr"]  # a Tensor lr is filled in place by the steps: keep a copy
+                group.setdefault("initial_lr", lr.clone() if isinstance(lr, Tensor) else lr)
             elif "initial_lr" not in group:
                 raise ValueError(
                     f"{name}: param group {i} has no 'initial_lr', so last_epoch={last_epoch} "
@@ -74,9 +76,13 @@ class LRScheduler:
             lrs = [group["lr"] for group in self.optimizer.param_groups]
         else:
             lrs = self._chained_lr()
+        self._set_lrs(lrs)
+
+    def _set_lrs(self, lrs) -> None:
+        """Set each group's lr (a Tensor lr filled in place, as PyTorch's) and ``_last_lr``."""
         for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            group["lr"] = lr
-        self._last_lr = list(lrs)
+            set_lr(group, lr)
+        self._last_lr = [float(lr) for lr in lrs]
 
     def get_lr(self) -> list[float]:  # pragma: no cover - abstract
         """The lr of each group at step ``self.last_epoch``."""
@@ -94,9 +100,7 @@ class LRScheduler:
         _check_group_count(self, len(self.base_lrs))
         self.last_epoch += 1
         lrs = self._first_lrs() if self.last_epoch == 0 else self._next_lrs()
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            group["lr"] = lr
-        self._last_lr = list(lrs)
+        self._set_lrs(lrs)
 
     def _next_lrs(self) -> list[float]:
         """The lrs of step ``last_epoch`` (> 0). PyTorch's ``step()`` takes most schedules in
@@ -138,9 +142,7 @@ class LRScheduler:
         _check_group_count(self, len(self.base_lrs))
         self.last_epoch = epoch
         lrs = self.get_lr()
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            group["lr"] = lr
-        self._last_lr = list(lrs)
+        self._set_lrs(lrs)
 
     def _chained_lr(self) -> list[float]:
         """The lrs of step ``last_epoch`` inside a ``ChainedScheduler``: PyTorch's recursive form,
@@ -160,9 +162,7 @@ class LRScheduler:
         _check_group_count(self, len(self.base_lrs))
         self.last_epoch += 1
         lrs = self._chained_lr()
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            group["lr"] = lr
-        self._last_lr = list(lrs)
+        self._set_lrs(lrs)
 
     def get_last_lr(self) -> list[float]:
         """The learning rates the last ``step()`` set, one per parameter group."""
@@ -210,6 +210,17 @@ def _fn_state(fn):
     """PyTorch's saved form of an lr function: None for a function (or lambda), else a copy of
     the callable object's attributes."""
     return None if isinstance(fn, types.FunctionType) else dict(fn.__dict__)
+
+
+def set_lr(group: dict, lr) -> None:
+    """``group["lr"] = lr``; an lr given as a Tensor keeps its Tensor, filled with the value in
+    place, as PyTorch's schedules keep it (a program that holds it sees the schedule)."""
+    current = group["lr"]
+    if isinstance(current, Tensor):
+        with no_grad():
+            current.fill_(float(lr))
+    else:
+        group["lr"] = float(lr) if isinstance(lr, Tensor) else lr
 
 
 def _check_group_count(scheduler, n: int) -> None:

@@ -140,7 +140,7 @@ class LBFGS(Optimizer):
     def _iterate(self, closure):
         """``step``'s iterations."""
         group = self.param_groups[0]
-        lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
+        lr, max_iter, max_eval = float(group["lr"]), group["max_iter"], group["max_eval"]
         tol_grad, tol_change = group["tolerance_grad"], group["tolerance_change"]
         history_size, line_search = group["history_size"], group["line_search_fn"]
         state = self.state[self._params[0]]

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import numbers
 
-from ._lr_base import LRScheduler, _check_int, _fn_state
+from ._lr_base import LRScheduler, _check_int, _fn_state, set_lr
 from .optimizer import Optimizer, check_number
 
 __all__ = ["CyclicLR", "OneCycleLR"]
@@ -99,7 +99,7 @@ class CyclicLR(LRScheduler):
             self.max_momentums = _per_group(who, "max_momentum", optimizer, max_momentum)
         if last_epoch == -1:
             for i, group in enumerate(optimizer.param_groups):
-                group["lr"] = base_lrs[i]
+                set_lr(group, base_lrs[i])
                 if self.cycle_momentum:
                     self._set_momentum(group, self.max_momentums[i])
                     group["max_momentum"] = self.max_momentums[i]

@@ -111,7 +111,7 @@ class MultiplicativeLR(LRScheduler):
         goes on from it rather than multiply by ``lr_lambda(t + 1)`` a second time."""
         _check_group_count(self, len(self.base_lrs))
         self.last_epoch += 1
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = [float(group["lr"]) for group in self.optimizer.param_groups]
 
     def get_lr(self) -> list[float]:
         lrs = [group["lr"] for group in self.optimizer.param_groups]
@@ -151,12 +151,12 @@ class ChainedScheduler(LRScheduler):
                                  f"schedulers[{i}] ({type(s).__name__}) drives another one")
         self._schedulers, self.optimizer = schedulers, optimizer
         self.base_lrs = list(schedulers[0].base_lrs)
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._last_lr = [float(group["lr"]) for group in optimizer.param_groups]
 
     def step(self) -> None:
         for s in self._schedulers:
             s._step_in_chain()
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = [float(group["lr"]) for group in self.optimizer.param_groups]
 
     def state_dict(self) -> dict:
         return {"_last_lr": list(self._last_lr),

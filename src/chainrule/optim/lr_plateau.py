@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from ._lr_base import LRScheduler, _check_group_count, _check_int
+from ._lr_base import LRScheduler, _check_group_count, _check_int, set_lr
 from .optimizer import Optimizer, check_number
 
 __all__ = ["ReduceLROnPlateau"]
@@ -65,7 +65,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
         self.last_epoch = 0
-        self._last_lr = [group["lr"] for group in optimizer.param_groups]
+        self._last_lr = [float(group["lr"]) for group in optimizer.param_groups]
 
     def step(self, metrics) -> None:  # type: ignore[override]
         """Record one value of the monitored metric (a number or a one-element Tensor/array);
@@ -86,10 +86,10 @@ class ReduceLROnPlateau(LRScheduler):
                 old = float(group["lr"])
                 new = max(old * self.factor, low)
                 if old - new > self.eps:
-                    group["lr"] = new
+                    set_lr(group, new)
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
+        self._last_lr = [float(group["lr"]) for group in self.optimizer.param_groups]
 
     def _is_better(self, a: float) -> bool:
         if self.mode == "min":

@@ -21,7 +21,7 @@ import collections
 import math
 import numbers
 
-from ._lr_base import LRScheduler, _check_group_count, _check_int, lr_lambdas
+from ._lr_base import LRScheduler, _check_group_count, _check_int, lr_lambdas, set_lr
 from .lr_cyclic import CyclicLR, OneCycleLR
 from .lr_factors import ChainedScheduler, ConstantLR, MultiplicativeLR, PolynomialLR
 from .lr_plateau import ReduceLROnPlateau
@@ -216,9 +216,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.last_epoch = math.floor(epoch)
         self._fraction = float(epoch) - self.last_epoch
         lrs = self.get_lr()
-        for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-            group["lr"] = lr
-        self._last_lr = list(lrs)
+        self._set_lrs(lrs)
 
     def _position(self) -> tuple[float, int]:
         """(steps into the current cycle, the cycle's length) at step ``last_epoch`` (plus the
@@ -386,7 +384,7 @@ class SequentialLR(LRScheduler):
         self.base_lrs = [float(g["initial_lr"]) for g in optimizer.param_groups]
         self.last_epoch = 0
         for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
+            set_lr(group, group["initial_lr"])
         for s in schedulers:
             s.last_epoch -= 1  # undo the step each took when it was made
         first = schedulers[0]
@@ -399,10 +397,7 @@ class SequentialLR(LRScheduler):
         scheduler = self._schedulers[index]
         if index > 0 and self._milestones[index - 1] == self.last_epoch:
             scheduler.last_epoch = 0  # its step 0 in closed form, as PyTorch's step(0)
-            lrs = scheduler.get_lr()
-            for group, lr in zip(self.optimizer.param_groups, lrs, strict=True):
-                group["lr"] = lr
-            scheduler._last_lr = list(lrs)
+            scheduler._set_lrs(scheduler.get_lr())
         else:
             scheduler.step()
         self._last_lr = scheduler.get_last_lr()
