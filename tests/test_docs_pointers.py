@@ -5,10 +5,10 @@ a name in a file (`ops/_conj.py:cj`, "`autograd/graph.py`'s `_node_observer`", p
 `test_x.py::test_name`), a command line option and its value (`chainrule train --schedule cosine`,
 `python benchmarks/run.py --workloads ...`), a model or dataset to train, a setting
 (`cr.config.jit`, `CHAINRULE_JIT`), a name of the library (`cr.fft.rfft`), a signature with its
-defaults (training.md's callbacks) or a section (`(performance.md, "Threads")`). These tests read
-the pages and the source (and import chainrule); they run no snippet (the guides' snippets are
-run by the run_guide tests and test_docs_snippets.py). A pointer into a file gives a name, not a
-line number: line numbers go stale with every edit above them.
+defaults (training.md's callbacks), a section (`(performance.md, "Threads")`) or a link. These
+tests read the pages and the source (and import chainrule); they run no snippet (the guides'
+snippets are run by the run_guide tests and test_docs_snippets.py). A pointer into a file gives a
+name, not a line number: line numbers go stale with every edit above them.
 """
 
 from __future__ import annotations
@@ -383,4 +383,31 @@ def test_every_section_a_page_sends_the_reader_to_exists():
             if not lead.search(_text(found[0])):
                 wrong.append(f'{page}: {target} has no section "{title}"')
     assert checked >= 5
+    assert not wrong, "\n".join(wrong)
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor of a Markdown heading: lower case, punctuation dropped, spaces to '-'."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_every_link_of_the_pages_reaches_its_file_and_heading():
+    """`[Threads](#threads-steady-speed-on-a-busy-machine)`, `![...](figures/x.png)`,
+    `[autograd.md](autograd.md#finding-the-op-behind-a-nan-gradient-detect_anomaly)`."""
+    checked, wrong = 0, []
+    for page in PAGES:
+        for target in re.findall(r"\]\(([^)\s]+)\)", _FENCE.sub("", _text(page))):
+            if re.match(r"[a-z]+:", target):
+                continue  # a web address
+            checked += 1
+            path, _, anchor = target.partition("#")
+            linked = page.parent / path if path else page
+            if not linked.exists():
+                wrong.append(f"{page.name}: no {target}")
+            elif anchor and linked.suffix == ".md":
+                headings = [line.lstrip("#") for line in _text(linked).splitlines()
+                            if line.startswith("#")]
+                if anchor not in {_anchor(h) for h in headings}:
+                    wrong.append(f"{page.name}: {linked.name} has no heading #{anchor}")
+    assert checked >= 50
     assert not wrong, "\n".join(wrong)
