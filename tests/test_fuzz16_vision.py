@@ -142,3 +142,36 @@ def test_a_float_crop_size_is_truncated_and_a_bad_padding_named():
         transforms.Pad(1.5)
     with pytest.raises(TypeError, match=r"CenterCrop: size must be an int .*got 'a'"):
         transforms.CenterCrop("a")
+
+
+@pytest.mark.parametrize("name", ["MNIST", "FashionMNIST"])
+def test_mnist_looks_in_torchvisions_raw_folder_too(monkeypatch, tmp_path, name):
+    # torchvision.datasets.MNIST("./data", download=True) keeps the .gz files in
+    # ./data/MNIST/raw; chainrule looked only in ./data and ./data/mnist, so a program run
+    # after torchvision's download fetched everything again (or failed offline)
+    import importlib
+
+    from chainrule.vision import datasets
+
+    loader = importlib.import_module("chainrule.data.datasets.mnist")  # the module, not mnist()
+
+    seen = {}
+
+    def fetch(dataset, files, data_dir, download_missing, extra_dirs=()):
+        seen.update(data_dir=data_dir, extra_dirs=extra_dirs)
+        raise FileNotFoundError("stop here")
+
+    monkeypatch.setattr(loader, "fetch", fetch)
+    with pytest.raises(FileNotFoundError, match="stop here"):
+        getattr(datasets, name)(tmp_path, train=False)
+    assert str(tmp_path / name / "raw") in seen["extra_dirs"]
+    assert seen["data_dir"] == tmp_path
+
+
+def test_mnist_classes_have_torchvisions_class_to_idx():
+    from chainrule.vision import datasets
+
+    assert datasets.MNIST.classes[3] == "3 - three"
+    mapping = datasets.FashionMNIST.class_to_idx.fget(datasets.FashionMNIST.__new__(
+        datasets.FashionMNIST))
+    assert mapping["Ankle boot"] == 9 and len(mapping) == 10

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import os
+
 from ..autograd.tensor import Tensor
 from ..data.dataset import Dataset
 from ..data.datasets import (
@@ -24,17 +26,20 @@ class MNIST(Dataset):
 
     Args:
         root: the data folder (the files are looked up there, in ``root/mnist``, in
-            $CHAINRULE_DATA and the user cache, as ``chainrule.data.datasets.mnist`` does).
+            torchvision's ``root/MNIST/raw`` (``root/FashionMNIST/raw``), in $CHAINRULE_DATA
+            and the user cache, as ``chainrule.data.datasets.mnist`` does).
         train: the 60000 training images, else the 10000 test images.
         transform: applied to each image, an (H, W) uint8 NumPy array (e.g. ``ToTensor()``).
         target_transform: applied to each label (an int).
         download: fetch the files (SHA-256 verified) when they are missing.
 
     Attributes:
-        data: the images, a uint8 Tensor (N, 28, 28); targets: the labels, an int64 Tensor (N,).
+        data: the images, a uint8 Tensor (N, 28, 28); targets: the labels, an int64 Tensor (N,);
+        classes, class_to_idx: the class names and their indices.
     """
 
     _load = staticmethod(mnist)
+    _torchvision_raw = True
     classes = tuple(f"{d} - {w}" for d, w in enumerate(
         ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")))
 
@@ -44,11 +49,19 @@ class MNIST(Dataset):
             if fn is not None and not callable(fn):
                 raise TypeError(f"{type(self).__name__}: {name} must be callable, "
                                 f"got {type(fn).__name__}")
-        split = type(self)._load(root, download=download)[0 if train else 1]
+        # torchvision keeps its download (the .gz files too) in root/<class name>/raw
+        extra = {} if root is None or not self._torchvision_raw else {
+            "extra_dirs": (os.path.join(os.path.expanduser(os.fspath(root)),
+                                        type(self).__name__, "raw"),)}
+        split = type(self)._load(root, download=download, **extra)[0 if train else 1]
         self.train = bool(train)
         self.transform, self.target_transform = transform, target_transform
         self._images, self._labels = split
         self.data, self.targets = Tensor(self._images), Tensor(self._labels)
+
+    @property
+    def class_to_idx(self) -> dict:
+        return {name: i for i, name in enumerate(self.classes)}
 
     def __len__(self) -> int:
         return len(self._labels)
@@ -91,13 +104,13 @@ class CIFAR10(MNIST):
     """
 
     _load = staticmethod(cifar10)
+    _torchvision_raw = False
     classes = CIFAR10_CLASSES
 
     def __init__(self, root=None, train: bool = True, transform=None, target_transform=None,
                  download: bool = False):
         super().__init__(root, train, transform, target_transform, download)
         self.data, self.targets = self._images, self._labels.tolist()
-        self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
 
 
 class CIFAR100(CIFAR10):

@@ -67,22 +67,23 @@ def _load(name, files, data_dir, download, extra_dirs=()):
     return (x_train, y_train), (x_test, y_test)
 
 
-def mnist(data_dir=None, *, download: bool = True):
+def mnist(data_dir=None, *, download: bool = True, extra_dirs=()):
     """The MNIST digits as ``(x_train, y_train), (x_test, y_test)``.
 
     Images are uint8 arrays (N, 28, 28) with values 0..255 (scale them with ``transforms.scale``);
-    labels int64 (N,). Files are looked up in ``data_dir`` (or ``data_dir/mnist``), else
-    $CHAINRULE_DATA, else the user cache, and downloaded (SHA-256 verified) when missing and
-    ``download`` is True.
+    labels int64 (N,). Files are looked up in ``data_dir`` (or ``data_dir/mnist``), then each of
+    ``extra_dirs``, else $CHAINRULE_DATA, else the user cache, and downloaded (SHA-256 verified)
+    when missing and ``download`` is True.
     """
-    return _load("mnist", _MNIST_FILES, data_dir, download)
+    return _load("mnist", _MNIST_FILES, data_dir, download, extra_dirs=tuple(extra_dirs))
 
 
-def fashion_mnist(data_dir=None, *, download: bool = True):
+def fashion_mnist(data_dir=None, *, download: bool = True, extra_dirs=()):
     """Fashion-MNIST (Xiao et al. 2017) as ``(x_train, y_train), (x_test, y_test)``, like ``mnist``.
 
-    Besides the usual places it finds the files of Debian's ``dataset-fashion-mnist`` package in
-    /usr/share/datasets/fashion-mnist. Class names are in ``FASHION_MNIST_CLASSES``.
+    Besides the usual places (and ``extra_dirs``) it finds the files of Debian's
+    ``dataset-fashion-mnist`` package in /usr/share/datasets/fashion-mnist. Class names are in
+    ``FASHION_MNIST_CLASSES``.
     """
     return _load("fashion-mnist", _FASHION_FILES, data_dir, download,
-                 extra_dirs=("/usr/share/datasets/fashion-mnist",))
+                 extra_dirs=(*extra_dirs, "/usr/share/datasets/fashion-mnist"))
