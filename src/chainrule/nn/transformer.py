@@ -18,6 +18,7 @@ from ..ops import activation as A  # noqa: N812 - short alias for the op family
 from ..ops.creation import full, triu
 from . import init
 from ._checks import resolve_rng
+from .activation import GELU, ReLU
 from .attention import MultiheadAttention
 from .containers import ModuleList
 from .dropout import Dropout
@@ -57,6 +58,10 @@ class _Layer(Module):
             setattr(self, f"dropout{i}", Dropout(dropout, rng=rng))
         self.norm_first = bool(norm_first)
         self.activation = _activation(who, activation)
+        if norms == 2:  # PyTorch's flag of the encoder layer: 1 for ReLU, 2 for GELU, else 0
+            act = self.activation
+            self.activation_relu_or_gelu = (1 if act is A.relu or isinstance(act, ReLU) else
+                                            2 if act is A.gelu or isinstance(act, GELU) else 0)
 
     def _sa_block(self, x, mask, padding, is_causal):
         x = self.self_attn(x, x, x, attn_mask=mask, key_padding_mask=padding,
@@ -174,7 +179,11 @@ def _detect_is_causal(mask, is_causal, x, layers):
 
 class TransformerEncoder(Module):
     """``num_layers`` copies of ``encoder_layer`` (``layers.0``, ``layers.1``...) and an optional
-    final ``norm``."""
+    final ``norm``.
+
+    ``enable_nested_tensor`` and ``mask_check`` are kept as PyTorch's attributes of those names;
+    chainrule has no nested-tensor path (``use_nested_tensor`` is False), so the results are
+    those of PyTorch's path without it in every mode (docs/pytorch.md)."""
 
     def __init__(self, encoder_layer, num_layers: int, norm=None, enable_nested_tensor=True,
                  mask_check=True):
@@ -182,6 +191,8 @@ class TransformerEncoder(Module):
         self.layers = _clones(encoder_layer, num_layers)
         self.num_layers = num_layers
         self.norm = norm
+        self.enable_nested_tensor, self.use_nested_tensor = enable_nested_tensor, False
+        self.mask_check = mask_check
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         x = src
