@@ -235,3 +235,34 @@ def test_drop_last_must_be_a_bool_as_in_pytorch(drop_last, batching):
         return [_norm(b) for b in dl], dl.drop_last
 
     _both(loader)
+
+
+# --- a TensorDataset whose Tensor requires grad --------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_batches_of_a_tensor_that_requires_grad_carry_its_gradient(seed):
+    # a TensorDataset's batches were gathered from its NumPy arrays: a Tensor that requires
+    # grad (learned inputs, an optimized perturbation) gave batches that did not, so backward
+    # never reached it and its optimizer silently left it alone; PyTorch stacks its rows t[i]
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 7))
+    values, labels = rng.standard_normal((n, 3)), rng.integers(0, 4, n)
+    order = rng.integers(0, n, int(rng.integers(1, 2 * n))).tolist()
+    kw = [dict(batch_size=2), dict(batch_size=3, drop_last=True), dict(sampler=order, batch_size=2),
+          dict(batch_sampler=[order[:2], order[2:] or [0]]), dict(batch_size=None),
+          dict(batch_size=2, num_workers=2)][seed]
+
+    def train(lib):
+        x = lib.tensor(values, requires_grad=True)
+        weights = lib.tensor(np.arange(1.0, 4.0))
+        ds = lib.utils.data.TensorDataset(x, lib.tensor(labels))
+        opts = {k: v for k, v in kw.items() if lib is cr or k != "num_workers"}  # PyTorch's
+        seen = []  # worker processes refuse a Tensor that requires grad; chainrule's threads not
+        for xb, yb in lib.utils.data.DataLoader(ds, **opts):
+            seen.append((xb.requires_grad, yb.requires_grad, _norm(yb)))
+            ((xb * weights).sum() * (yb + 1).sum()).backward()
+        return seen, x.grad.numpy().tolist()
+
+    seen, grad = _both(train)
+    assert all(needs and not label_needs for needs, label_needs, _ in seen) and any(map(any, grad))

@@ -22,6 +22,7 @@ from ..autograd.tensor import Tensor
 from ..backend.random import default_generator, generator_scope
 from .base import Dataset, as_generator
 from .collate import collate, default_collate, default_convert, tensors_of
+from .gather import gathered
 from .iterable import IterableDataset
 from .options import (
     LoaderIterator,
@@ -306,10 +307,10 @@ class DataLoader:
             # Seeded by numbers drawn from rng (not Generator.spawn, whose count of children is
             # not part of the state a checkpoint saves), so the stream follows from rng's state.
             stream = np.random.default_rng(self.rng.integers(0, 2**63, size=4).tolist())
-        gathered = (_plain_arrays(self.dataset) and self._collate_fn is None
+        by_rows = (_plain_arrays(self.dataset) and self._collate_fn is None
                     and not self.unbatched and (order is None or order.dtype != object))
-        if gathered:
-            batches = self._gathered(order, sizes)
+        if by_rows:
+            batches = gathered(self.dataset, self._plans(order, sizes), order is None)
         else:
             seeder = self.rng if self.rng is not None else default_generator()
             base = seeder.integers(0, 2**63, size=4).tolist()
@@ -334,7 +335,7 @@ class DataLoader:
                 batches = (self.transform(b, stream) for b in batches)
         if self.tensors and self._collate_fn is None and not self.unbatched:
             batches = (_handed_out(b) for b in batches)
-        depth = self.prefetch or (self.num_workers if gathered else 0)
+        depth = self.prefetch or (self.num_workers if by_rows else 0)
         return LoaderIterator(prefetched(batches, depth) if depth else batches, self)
 
     def _order(self):
@@ -359,16 +360,6 @@ class DataLoader:
         for start in range(0, batches * size, size):
             stop = min(start + size, n)
             yield start, (range(start, stop) if order is None else order[start:stop].tolist())
-
-    def _gathered(self, order, sizes=None):
-        arrays = self.dataset.arrays
-        for start, indices in self._plans(order, sizes):
-            if order is None:  # a copy, as the gather: in-place changes leave the data alone
-                yield tuple(a[start:start + len(indices)].copy() for a in arrays)
-            elif not len(indices):  # PyTorch's collate of no samples raises
-                raise IndexError("DataLoader: the batch_sampler gave an empty batch")
-            else:
-                yield tuple(a[np.asarray(indices, np.int64)] for a in arrays)
 
     def _collated(self, plan, base, dataset=None):
         """One batch of samples, each read inside its own stream (``generator_scope``); by the
