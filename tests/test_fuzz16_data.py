@@ -266,3 +266,24 @@ def test_batches_of_a_tensor_that_requires_grad_carry_its_gradient(seed):
 
     seen, grad = _both(train)
     assert all(needs and not label_needs for needs, label_needs, _ in seen) and any(map(any, grad))
+
+
+# --- the samplers' attributes --------------------------------------------------------------------
+
+
+def test_sampler_attributes_are_pytorchs_and_weights_can_change_between_passes():
+    # WeightedRandomSampler.weights was a NumPy array (weights.clone(), weights.numpy() and
+    # Tensor arithmetic failed), and RandomSampler lacked PyTorch's _num_samples
+    def read(lib):
+        data = lib.utils.data
+        rs = [data.RandomSampler(range(4), num_samples=k) for k in (None, 6)]
+        ws = data.WeightedRandomSampler([1, 2.5, 0], 5, generator=lib.Generator().manual_seed(1))
+        before = _norm(ws.weights.clone())
+        ws.weights[1] = 0.0  # hard-example reweighting in place, between passes
+        after = sorted(set(ws))
+        ws.weights = ws.weights * 0 + lib.tensor([0.0, 0.0, 1.0], dtype=lib.float64)
+        return ([r._num_samples for r in rs], before, after, sorted(set(ws)),
+                ws.weights.numpy().tolist())
+
+    assert _both(read) == ([None, 6], ("T", "float64", (3,), [1.0, 2.5, 0.0]), [0], [2],
+                           [0.0, 0.0, 1.0])

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.tensor import Tensor
 from ..backend.random import resolve_rng
 from .iterable import IterableDataset
 
@@ -58,15 +59,15 @@ class RandomSampler(Sampler):
             raise TypeError(f"RandomSampler: replacement should be a boolean value, but got "
                             f"replacement={replacement!r}")
         self.data_source, self.replacement, self.generator = data_source, replacement, generator
-        self._num = None if num_samples is None else _count("RandomSampler", "num_samples",
-                                                             num_samples)
+        self._num_samples = None if num_samples is None else _count(  # PyTorch's attribute
+            "RandomSampler", "num_samples", num_samples)
         if self.num_samples < 1:  # an empty data source, as PyTorch refuses it
             raise ValueError(f"RandomSampler: num_samples should be a positive integer value, "
                              f"but got num_samples={self.num_samples} (an empty data source)")
 
     @property
     def num_samples(self) -> int:
-        return len(self.data_source) if self._num is None else self._num
+        return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def __iter__(self):
         # Drawn as they are taken, as PyTorch's (32 at a time with replacement, a permutation a
@@ -117,7 +118,7 @@ class WeightedRandomSampler(Sampler):
                 or w.sum() <= 0:
             raise ValueError("WeightedRandomSampler: weights must be a 1-D sequence of finite, "
                              "non-negative numbers with a positive sum")
-        self.weights, self.generator = w, generator
+        self.weights, self.generator = Tensor(w), generator  # float64, as PyTorch's
         self.num_samples = _count("WeightedRandomSampler", "num_samples", num_samples)
         if not isinstance(replacement, bool):  # bool("False") would draw with replacement
             raise ValueError(f"WeightedRandomSampler: replacement should be a boolean value, "
@@ -129,8 +130,9 @@ class WeightedRandomSampler(Sampler):
 
     def __iter__(self):
         g = resolve_rng(self.generator, "WeightedRandomSampler")
-        picks = g.choice(len(self.weights), self.num_samples, replace=self.replacement,
-                         p=self.weights / self.weights.sum())
+        w = self.weights  # as it is now: a program may change or replace it between passes
+        w = np.asarray(w.numpy() if hasattr(w, "numpy") else w, np.float64)
+        picks = g.choice(len(w), self.num_samples, replace=self.replacement, p=w / w.sum())
         return iter(picks.tolist())
 
     def __len__(self) -> int:
