@@ -13,6 +13,7 @@ from ..backend import asnumpy, get_array_module
 from ..data import as_generator
 from ..nn import Module
 from ..ops import cross_entropy
+from .streams import ExampleStreams
 
 __all__ = ["AttackResult", "check_bounds", "check_classes", "check_eps", "check_int",
            "in_eval_mode", "input_gradient", "loss_and_logits", "predict_labels", "prepare",
@@ -94,8 +95,9 @@ def check_bounds(who: str, bounds) -> tuple[float, float]:
 
 
 def resolve_rng(rng):
-    """A Generator from a Generator, a seed, or None (a fresh, unseeded one)."""
-    return as_generator(rng)
+    """A Generator from a Generator, a seed, or None (a fresh, unseeded one); ``robust_accuracy``'s
+    per-example streams (streams.py) as they are."""
+    return rng if isinstance(rng, ExampleStreams) else as_generator(rng)
 
 
 def _dtype_of(model: Module):

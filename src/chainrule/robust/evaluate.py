@@ -13,6 +13,7 @@ from ._core import check_int, in_eval_mode, predict_labels
 from .apgd import apgd
 from .attacks import fgsm, pgd
 from .minimal import cw_l2, deepfool
+from .streams import ExampleStreams, root_seed
 
 __all__ = ["ATTACKS", "accuracy_curve", "get_attack", "robust_accuracy"]
 
@@ -90,6 +91,10 @@ def robust_accuracy(model, data, method="pgd", *, batch_size: int = 128, verbose
         limit: attack only the first ``limit`` examples (None: all).
         out: the text file for progress (default sys.stdout).
         **attack_kwargs: passed to the attack (``eps``, ``steps``, ``restarts``, ``rng``...).
+            A seeded ``rng`` (an int, or a Generator, which gives one seed) is split into one
+            stream per example of ``data`` for the attacks of ``ATTACKS``, so that the random
+            starts, and with them the result, do not depend on ``batch_size`` (streams.py);
+            an attack function of your own gets ``rng`` as given, once per batch.
 
     Returns:
         A dict: ``clean_accuracy``, ``robust_accuracy``, ``success_rate`` (over the examples
@@ -109,13 +114,16 @@ def robust_accuracy(model, data, method="pgd", *, batch_size: int = 128, verbose
     progress = _Progress(f"attack {name}", steps, verbose, out)
     n = clean = robust = 0
     norms = []
+    root = root_seed(attack_kwargs.get("rng")) if attack in ATTACKS.values() else None
     for i, batch in enumerate(loader):
         if i >= steps:
             break
         x, y = batch[0], batch[-1]
         if limit is not None and n + len(x) > limit:
             x, y = x[:limit - n], y[:limit - n]
-        res = attack(model, x, y, **attack_kwargs)
+        kwargs = attack_kwargs if root is None else {
+            **attack_kwargs, "rng": ExampleStreams(root, n, len(x))}
+        res = attack(model, x, y, **kwargs)
         xp = get_array_module(res.adversarial)
         y = xp.asarray(y)
         right = predict_labels(model, xp.asarray(x).astype(res.adversarial.dtype)) == y
