@@ -175,3 +175,47 @@ def test_mnist_classes_have_torchvisions_class_to_idx():
     mapping = datasets.FashionMNIST.class_to_idx.fget(datasets.FashionMNIST.__new__(
         datasets.FashionMNIST))
     assert mapping["Ankle boot"] == 9 and len(mapping) == 10
+
+
+def test_v2_photometric_transforms_take_float_images():
+    from chainrule.vision.transforms import v2
+
+    # v2's posterize, equalize and automatic augmentations take float images (v1's: uint8
+    # only); chainrule's v2 names were v1's and refused them
+    x = np.array([[[0.0, 0.3, 0.49, 0.5], [0.74, 0.76, 0.999, 1.0]]], np.float32)
+    out = v2.RandomPosterize(2, p=1.0)(cr.tensor(x))
+    np.testing.assert_array_equal(out.numpy(), [[[0, 0.25, 0.25, 0.5], [0.5, 0.75, 0.75, 0.75]]])
+    # equalize through uint8: x * 255.999 truncated, PIL's rule, times 1 / 255
+    flat = x.reshape(1, 1, 8)
+    as_uint8 = (flat * np.float32(255.999)).astype(np.uint8)
+    expected = transforms.functional.equalize(cr.tensor(as_uint8)).numpy() * np.float32(1 / 255)
+    np.testing.assert_array_equal(v2.RandomEqualize(p=1.0)(cr.tensor(flat)).numpy(), expected)
+    with pytest.raises(TypeError, match="expected a uint8 image"):
+        transforms.RandomEqualize(p=1.0)(cr.tensor(flat))
+    rng = np.random.default_rng(7)
+    image = rng.random((2, 3, 8, 8))
+    for name in ("AutoAugment", "RandAugment", "TrivialAugmentWide", "AugMix"):
+        with pytest.raises(TypeError, match="or use transforms.v2's"):
+            getattr(transforms, name)()(cr.tensor(image))
+        for seed in range(6):
+            out = getattr(v2, name)(rng=np.random.default_rng(seed))(cr.tensor(image))
+            assert out.dtype == cr.float64 and out.shape == (2, 3, 8, 8)
+            assert -1e-12 <= float(out.min()) and float(out.max()) <= 1 + 1e-12
+
+
+@pytest.mark.torch
+def test_v2_float_posterize_and_equalize_match_torchvision():
+    torch = pytest.importorskip("torch")
+    try:
+        import torchvision.transforms.v2 as tv2
+    except Exception as e:  # noqa: BLE001
+        pytest.skip(f"torchvision does not import: {e!r}")
+    from chainrule.vision.transforms import v2
+
+    rng = np.random.default_rng(8)
+    for bits in range(9):
+        x = rng.random((3, 6, 7)).astype(np.float32)
+        np.testing.assert_array_equal(v2.RandomPosterize(bits, 1.0)(cr.tensor(x)).numpy(),
+                                      tv2.RandomPosterize(bits, 1.0)(torch.tensor(x)).numpy())
+        np.testing.assert_allclose(v2.RandomEqualize(1.0)(cr.tensor(x)).numpy(),
+                                   tv2.RandomEqualize(1.0)(torch.tensor(x)).numpy(), atol=1e-7)

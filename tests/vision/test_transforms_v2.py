@@ -107,8 +107,12 @@ def test_v2_names_are_the_v1_transforms():
     for name in ("Compose", "Normalize", "RandomHorizontalFlip", "RandomVerticalFlip",
                  "RandomCrop", "CenterCrop", "ColorJitter", "RandomAffine", "ToTensor",
                  "RandomRotation", "RandomPerspective", "GaussianBlur", "RandomErasing",
-                 "TrivialAugmentWide", "RandomApply", "Grayscale", "Pad"):
+                 "RandomApply", "Grayscale", "Pad"):
         assert getattr(v2, name) is getattr(transforms, name)
+    # v2's take float images too: subclasses of v1's
+    for name in ("TrivialAugmentWide", "AutoAugment", "RandAugment", "AugMix",
+                 "RandomPosterize", "RandomEqualize"):
+        assert issubclass(getattr(v2, name), getattr(transforms, name))
     flip = v2.RandomHorizontalFlip(p=1.0)
     assert flip(cr.tensor([[[1.0, 2.0, 3.0]]])).numpy().tolist() == [[[3.0, 2.0, 1.0]]]
     crop = v2.RandomCrop(2, padding=1, rng=np.random.default_rng(0))

@@ -246,6 +246,32 @@ def _kernel_sizes(kernel_size):
     return [int(k) for k in sizes]
 
 
+def posterize_v2(img, bits: int):
+    """torchvision.transforms.v2's posterize: uint8 as ``posterize``; a float image in [0, 1]
+    quantised to ``2 ** bits`` levels, ``floor(x * levels).clamp(0, levels - 1) / levels``."""
+    chw = _CHW(img, "posterize")
+    if chw.dtype.kind != "f":
+        return posterize(img, bits)
+    if not isinstance(bits, numbers.Integral) or not 0 <= bits <= 8:
+        raise ValueError(f"posterize: bits must be an int in 0..8, got {bits!r}")
+    levels = 1 << int(bits)
+    out = np.clip(np.floor(chw.array * chw.dtype.type(levels)), 0, levels - 1)
+    return chw.back(out * chw.dtype.type(1.0 / levels))
+
+
+def equalize_v2(img):
+    """torchvision.transforms.v2's equalize: a float image through uint8 (``x * 255.999``
+    truncated, equalised, times ``1 / 255``), uint8 as ``equalize``."""
+    chw = _CHW(img, "equalize")
+    if chw.dtype.kind != "f":
+        return equalize(img)
+    a = chw.array
+    as_uint8 = np.clip(a * chw.dtype.type(255 + 1.0 - 1e-3), 0, 255).astype(np.uint8)
+    planes = as_uint8.reshape(-1, *a.shape[-2:])
+    out = np.stack([_equalize_plane(p) for p in planes]).reshape(a.shape)
+    return chw.back(out.astype(chw.dtype) * chw.dtype.type(1.0 / 255))
+
+
 def gaussian_kernel1d(size: int, sigma: float, dtype=np.float64):
     """The normalised Gaussian taps at -(size-1)/2..(size-1)/2."""
     half = (size - 1) * 0.5

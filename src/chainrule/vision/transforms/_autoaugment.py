@@ -147,6 +147,8 @@ def _space(bins: int, height: int, width: int, *, wide: bool, identity: bool, in
 
 
 class _Augment:
+    _float_ok = False  # v2's take float images too
+
     def _setup(self, interpolation, fill):
         who = type(self).__name__
         self.interpolation = InterpolationMode(interpolation_name(who, interpolation))
@@ -154,15 +156,24 @@ class _Augment:
 
     def _prepare(self, image):
         img = _Image(image, type(self).__name__)
-        if img.kind != "pil" and img.array.dtype != np.uint8:
+        if img.kind != "pil" and img.array.dtype != np.uint8 and not (
+                self._float_ok and img.array.dtype.kind == "f"):
             raise TypeError(f"{type(self).__name__}: expected a uint8 image (or a PIL image), "
-                            f"got dtype {img.array.dtype}; apply it before ToTensor")
+                            f"got dtype {img.array.dtype}; apply it before ToTensor (or use "
+                            f"transforms.v2's, which take float images)")
         fill = self.fill
         if img.kind != "pil" and fill is not None:
             fill = [float(f) for f in np.atleast_1d(fill)]
         return img, fill
 
     def _op(self, image, name, magnitude, fill):
+        if self._float_ok and name in ("Posterize", "Solarize", "Equalize") \
+                and _Image(image, "apply_op").array.dtype.kind == "f":
+            # v2's rules for a float image in [0, 1]: the threshold a fraction of 1
+            if name == "Solarize":
+                return adj.solarize(image, magnitude / 255.0)
+            return adj.posterize_v2(image, int(magnitude)) if name == "Posterize" \
+                else adj.equalize_v2(image)
         return apply_op(image, name, magnitude, self.interpolation, fill)
 
 
@@ -314,7 +325,8 @@ class AugMix(_Augment):
         m = rng.dirichlet([self.alpha] * 2, size=n).astype(np.float32)
         weights = rng.dirichlet([self.alpha] * self.mixture_width, size=n).astype(np.float32)
         weights = weights * m[:, 1:2]
-        original = np.asarray(img.array, np.float32)
+        work = np.float64 if img.array.dtype == np.float64 else np.float32
+        original = np.asarray(img.array, work)
         mix = m[:, 0].reshape(shape) * original
         for i in range(self.mixture_width):
             aug = image
@@ -328,8 +340,8 @@ class AugMix(_Augment):
                     magnitude = -magnitude
                 aug = self._op(aug, name, magnitude, fill)
             mix = mix + weights[:, i].reshape(shape) * np.asarray(_Image(aug, "AugMix").array,
-                                                                  np.float32)
-        return img.back(mix.astype(np.uint8))
+                                                                  work)
+        return img.back(mix.astype(img.array.dtype))  # uint8 truncated, as torchvision's
 
     def __repr__(self) -> str:
         return (f"AugMix(severity={self.severity}, mixture_width={self.mixture_width}, "

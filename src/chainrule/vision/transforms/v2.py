@@ -6,9 +6,11 @@ v2's replacement for ``ToTensor`` + ``Normalize``: ``ToImage`` turns an (H, W) o
 or PIL image into a (C, H, W) Tensor of the same dtype, ``ToDtype`` converts it (with ``scale``,
 uint8 0..255 becomes float 0..1). ``MixUp`` and ``CutMix`` mix a batch and its labels (after the
 DataLoader); ``Identity``, ``RGB``, ``GaussianNoise``, ``RandomChannelPermutation`` are v2's.
-The other transforms (crops, flips, ``Resize``, rotations,
-``ColorJitter``, ``GaussianBlur``, ``RandomErasing``, ``AutoAugment``...) are the ``transforms``
-ones (the same arithmetic in v1 and v2); images are plain Tensors (torchvision's
+``RandomPosterize``, ``RandomEqualize``, ``AutoAugment``, ``RandAugment``,
+``TrivialAugmentWide`` and ``AugMix`` take float images too, as v2's (v1's: uint8 only). The
+other transforms (crops, flips, ``Resize``, rotations, ``ColorJitter``, ``GaussianBlur``,
+``RandomErasing``...) are the ``transforms`` ones (the same arithmetic in v1 and v2); images are
+plain Tensors (torchvision's
 ``tv_tensors.Image`` is a Tensor subclass), not bounding boxes or masks.
 """
 
@@ -19,8 +21,6 @@ import numpy as np
 from ...autograd.tensor import Tensor
 from .._image import _is_pil
 from . import (
-    AugMix,
-    AutoAugment,
     AutoAugmentPolicy,
     CenterCrop,
     ColorJitter,
@@ -35,21 +35,18 @@ from . import (
     Normalize,
     Pad,
     PILToTensor,
-    RandAugment,
     RandomAdjustSharpness,
     RandomAffine,
     RandomApply,
     RandomAutocontrast,
     RandomChoice,
     RandomCrop,
-    RandomEqualize,
     RandomErasing,
     RandomGrayscale,
     RandomHorizontalFlip,
     RandomInvert,
     RandomOrder,
     RandomPerspective,
-    RandomPosterize,
     RandomResizedCrop,
     RandomRotation,
     RandomSolarize,
@@ -58,10 +55,17 @@ from . import (
     TenCrop,
     ToPILImage,
     ToTensor,
-    TrivialAugmentWide,
 )
 from . import Lambda as _Lambda
 from ._mix import RGB, CutMix, GaussianNoise, Identity, MixUp, RandomChannelPermutation
+from ._v2photo import (
+    AugMix,
+    AutoAugment,
+    RandAugment,
+    RandomEqualize,
+    RandomPosterize,
+    TrivialAugmentWide,
+)
 
 __all__ = ["AugMix", "AutoAugment", "AutoAugmentPolicy", "CenterCrop", "ColorJitter", "Compose",
            "ConvertImageDtype", "CutMix", "ElasticTransform", "FiveCrop", "GaussianBlur",
