@@ -93,3 +93,57 @@ def test_inference_equals_pytorch_with_grad(kind):
         np.testing.assert_allclose(got, want, rtol=2e-5, atol=2e-5, err_msg=label)
         fast_differs += not np.allclose(fast, want, atol=1e-5, equal_nan=True)
     assert fast_differs > 0
+
+
+def test_transformer_file_helpers_as_pytorch():
+    # programs import PyTorch's helpers from its file (from torch.nn.modules.transformer import
+    # _get_clones, _get_activation_fn, LayerNorm, ...); chainrule's held only the five classes
+    import chainrule.nn.modules.transformer as ours
+    import torch.nn.modules.transformer as theirs
+
+    names = [n for n in dir(theirs) if not n.startswith("__")
+             and n not in ("copy", "torch", "warnings")]
+    assert [n for n in names if not hasattr(ours, n)] == []
+    x = np.linspace(-3, 3, 13)
+    for name in ("relu", "gelu"):
+        np.testing.assert_allclose(ours._get_activation_fn(name)(cr.tensor(x)).numpy(),
+                                   theirs._get_activation_fn(name)(torch.tensor(x)).numpy(),
+                                   rtol=1e-12, atol=1e-12)
+    with pytest.raises(RuntimeError):
+        theirs._get_activation_fn("tanh")
+    with pytest.raises(ValueError, match="activation must be 'relu' or 'gelu', got 'tanh'"):
+        ours._get_activation_fn("tanh")
+    t_clones = theirs._get_clones(torch.nn.Linear(2, 3), 2)
+    c_clones = ours._get_clones(cr.nn.Linear(2, 3), 2)
+    assert list(c_clones.state_dict()) == list(t_clones.state_dict())
+    assert c_clones[0].weight is not c_clones[1].weight
+    for sz in (0, 1, 3):
+        for dt in ("float32", "float64", "bool"):
+            np.testing.assert_array_equal(
+                ours._generate_square_subsequent_mask(sz, dtype=getattr(cr, dt)).numpy(),
+                theirs._generate_square_subsequent_mask(sz, dtype=getattr(torch, dt)).numpy())
+    for shape, bf in (((3, 4), False), ((3, 2, 4), False), ((2, 3, 4), True), ((3, 2, 4), True)):
+        assert ours._get_seq_len(cr.zeros(*shape), bf) == theirs._get_seq_len(
+            torch.zeros(*shape), bf)
+
+
+def test_detect_is_causal_mask_as_pytorch():
+    rng = np.random.default_rng(1650)
+    for _ in range(200):
+        n = int(rng.integers(1, 5))
+        shape = (n, n) if rng.random() < 0.8 else (2, n, n) if rng.random() < 0.5 else (n, n + 1)
+        upper = np.triu(np.ones(shape, bool), 1)
+        dt = str(rng.choice(["bool", "float16", "float32", "float64"]))
+        m = upper.copy() if dt == "bool" else np.where(upper, -np.inf, 0.0).astype(dt)
+        r = rng.random()
+        if r < 0.3:  # one entry changed
+            i = tuple(int(rng.integers(0, s)) for s in shape)
+            m[i] = (not m[i]) if dt == "bool" else rng.choice([0.0, -np.inf, 1.0, -1e4])
+        elif r < 0.4 and dt != "bool":
+            m = m.T.copy() if m.ndim == 2 else m
+        is_causal = rng.choice([None, None, True, False])
+        size = None if rng.random() < 0.5 else int(rng.integers(1, 5))
+        want = torch.nn.modules.transformer._detect_is_causal_mask(
+            torch.tensor(m), is_causal, size)
+        got = cr.nn.modules.transformer._detect_is_causal_mask(cr.tensor(m), is_causal, size)
+        assert got is want, (m, is_causal, size)

@@ -139,6 +139,19 @@ class TransformerDecoderLayer(_Layer):
         return self.norm3(x + self._ff_block(x, self.dropout3))
 
 
+def _get_activation_fn(activation):
+    """PyTorch's helper: the function of the activation named "relu" or "gelu"."""
+    if activation not in _ACTIVATIONS:
+        raise ValueError(f"_get_activation_fn: activation must be 'relu' or 'gelu', got "
+                         f"{activation!r}")
+    return _ACTIVATIONS[activation]
+
+
+def _get_clones(module, N):  # noqa: N803 - PyTorch's name
+    """PyTorch's helper: a ModuleList of ``N`` independent copies of ``module``."""
+    return _clones(module, N)
+
+
 def _clones(layer, n):
     # The copies share the layer's generators (its dropouts' and attention's, or the default
     # one) rather than each getting a frozen copy: copies of one generator would draw the same
@@ -156,25 +169,36 @@ def _generators(module):
                 yield value
 
 
-def _detect_is_causal(mask, is_causal, x, layers):
-    """A stack's ``is_causal`` as PyTorch reads it: a hint given is kept; None asks whether
-    ``mask`` is the (T, T) causal mask of the input's T steps (True above the diagonal, or -inf
-    there and 0 elsewhere, as ``generate_square_subsequent_mask`` makes it). The layers then let
-    attention drop the mask for its causal form, as PyTorch's do, so a causal mask of another
-    float dtype than the input's is accepted there (without a key padding mask) as in PyTorch."""
+def _get_seq_len(src, batch_first):
+    """The number of steps of ``src`` (PyTorch's helper of this name): (S, E) unbatched,
+    (S, N, E) or with ``batch_first`` (N, S, E)."""
+    return src.shape[1 if src.ndim == 3 and batch_first else 0]
+
+
+def _detect_is_causal_mask(mask, is_causal=None, size=None):
+    """A stack's ``is_causal`` as PyTorch reads it (its helper of this name): a hint given is
+    kept; None asks whether ``mask`` is the (size, size) causal mask (``size`` None: the mask's
+    own), True above the diagonal or -inf there and 0 elsewhere, as
+    ``generate_square_subsequent_mask`` makes it. The layers then let attention drop the mask for
+    its causal form, as PyTorch's do, so a causal mask of another float dtype than the input's
+    is accepted there (without a key padding mask) as in PyTorch."""
     if is_causal is not None or mask is None:
         return bool(is_causal)
-    batch_first = len(layers) and getattr(layers[0].self_attn, "batch_first", False)
-    steps = x.shape[1 if x.ndim == 3 and batch_first else 0]
     m = mask._data if isinstance(mask, Tensor) else mask
     xp = get_array_module(m)
     m = xp.asarray(m)
+    steps = m.shape[-2] if size is None and m.ndim >= 2 else size
     if m.shape != (steps, steps) or m.dtype.kind not in "bf":
         return False
     above = xp.triu(xp.ones((steps, steps), dtype=bool), 1)
     if m.dtype.kind == "b":
         return bool((m == above).all())
     return bool(((m == -xp.inf) == above).all() and (m[~above] == 0).all())
+
+
+def _stack_is_causal(mask, is_causal, x, layers):
+    batch_first = len(layers) and getattr(layers[0].self_attn, "batch_first", False)
+    return _detect_is_causal_mask(mask, is_causal, _get_seq_len(x, batch_first))
 
 
 class TransformerEncoder(Module):
@@ -196,7 +220,7 @@ class TransformerEncoder(Module):
 
     def forward(self, src, mask=None, src_key_padding_mask=None, is_causal=None):
         x = src
-        is_causal = _detect_is_causal(mask, is_causal, src, self.layers)
+        is_causal = _stack_is_causal(mask, is_causal, src, self.layers)
         for layer in self.layers:
             x = layer(x, src_mask=mask, src_key_padding_mask=src_key_padding_mask,
                       is_causal=is_causal)
@@ -215,7 +239,7 @@ class TransformerDecoder(Module):
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
         x = tgt
-        tgt_is_causal = _detect_is_causal(tgt_mask, tgt_is_causal, tgt, self.layers)
+        tgt_is_causal = _stack_is_causal(tgt_mask, tgt_is_causal, tgt, self.layers)
         for layer in self.layers:
             x = layer(x, memory, tgt_mask, memory_mask, tgt_key_padding_mask,
                       memory_key_padding_mask, tgt_is_causal, memory_is_causal)
@@ -271,4 +295,9 @@ class Transformer(Module):
     @staticmethod
     def generate_square_subsequent_mask(sz: int, device=None, dtype=None):
         """A float (sz, sz) mask: 0 on and below the diagonal, -inf above (causal attention)."""
-        return triu(full((sz, sz), float("-inf"), dtype=dtype, device=device), 1)
+        return _generate_square_subsequent_mask(sz, device, dtype)
+
+
+def _generate_square_subsequent_mask(sz, device=None, dtype=None):
+    """PyTorch's helper behind ``Transformer.generate_square_subsequent_mask``."""
+    return triu(full((sz, sz), float("-inf"), dtype=dtype, device=device), 1)

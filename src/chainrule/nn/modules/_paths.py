@@ -37,6 +37,26 @@ PATHS = {
 }
 
 
+def _transformer_names(nn_namespace: dict) -> dict:
+    """The other names of PyTorch's transformer file that programs import from it
+    (``from torch.nn.modules.transformer import _get_clones, _get_activation_fn, LayerNorm``)."""
+    from collections.abc import Callable
+    from typing import Any
+
+    from ...autograd.tensor import Tensor
+    from .. import functional, transformer
+    from ..init import xavier_uniform_
+
+    names = {n: nn_namespace[n] for n in ("Dropout", "LayerNorm", "Linear", "Module",
+                                          "ModuleList", "MultiheadAttention")}
+    names.update({n: getattr(transformer, n) for n in (
+        "_get_clones", "_get_activation_fn", "_generate_square_subsequent_mask",
+        "_detect_is_causal_mask", "_get_seq_len")})
+    names.update(Any=Any, Callable=Callable, Tensor=Tensor, F=functional,
+                 xavier_uniform_=xavier_uniform_)
+    return names
+
+
 def install(package: str, nn_namespace: dict, namespace: dict) -> list[str]:
     """Make each submodule in ``namespace`` (the ``nn.modules`` package's globals) from the
     classes in ``nn_namespace`` (``nn``'s) and the private bases; return the names made."""
@@ -56,6 +76,9 @@ def install(package: str, nn_namespace: dict, namespace: dict) -> list[str]:
         module.__all__ = list(classes)
         for cls in classes:
             setattr(module, cls, private[cls] if cls in private else nn_namespace[cls])
+        if name == "transformer":
+            for key, value in _transformer_names(nn_namespace).items():
+                setattr(module, key, value)
         sys.modules[module.__name__] = module
         namespace[name] = module
         made.append(name)
