@@ -287,3 +287,40 @@ def test_sampler_attributes_are_pytorchs_and_weights_can_change_between_passes()
 
     assert _both(read) == ([None, 6], ("T", "float64", (3,), [1.0, 2.5, 0.0]), [0], [2],
                            [0.0, 0.0, 1.0])
+
+
+# --- timeout -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("context", [None, "fork"])
+def test_a_batch_slower_than_the_timeout_is_pytorchs_runtime_error(stream, context):
+    # timeout was checked and kept but never applied: a hung worker (a stalled network read)
+    # hung the training loop instead of raising PyTorch's RuntimeError
+    def loader(lib, slow, workers=2):
+        data = lib.utils.data
+
+        class Slow(data.Dataset):
+            def __len__(self):
+                return 6
+
+            def __getitem__(self, i):
+                time.sleep(0.6 if slow and i == 3 else 0)
+                return np.float32(i)
+
+        class SlowStream(data.IterableDataset):
+            def __iter__(self):
+                info = data.get_worker_info()
+                for i in range(info.id, 6, info.num_workers):
+                    time.sleep(0.6 if slow and i == 3 else 0)
+                    yield np.float32(i)
+
+        kw = dict(multiprocessing_context=context) if lib is cr and context else {}
+        dl = data.DataLoader(SlowStream() if stream else Slow(), batch_size=2,
+                             num_workers=workers, timeout=0.15, **kw)
+        return [_norm(b) for b in dl]
+
+    assert _both(lambda lib: loader(lib, slow=False))
+    for lib in (torch, cr) if not stream and context is None else (cr,):
+        with pytest.raises(RuntimeError, match=r"DataLoader timed out after 0\.15 seconds"):
+            loader(lib, slow=True)

@@ -166,9 +166,10 @@ class DataLoader:
         **torch_options: PyTorch-only options (the first five in PyTorch's positional order:
             ``sampler`` to ``generator`` are PyTorch's 4th to 13th arguments; ``rng`` and the
             other chainrule options are keyword-only), checked as PyTorch checks them and kept
-            as attributes: ``pin_memory``, ``pin_memory_device``, ``timeout``, ``in_order``
-            (no effect), ``persistent_workers`` (threads keep their copies and run
-            ``worker_init_fn`` once) and ``prefetch_factor`` (both need ``num_workers > 0``);
+            as attributes: ``pin_memory``, ``pin_memory_device``, ``in_order`` (no effect),
+            ``timeout`` (a RuntimeError when a worker's batch takes longer), ``persistent_workers``
+            (threads keep their copies and run ``worker_init_fn`` once) and ``prefetch_factor``
+            (both need ``num_workers > 0``);
             ``worker_init_fn(worker_id)`` runs in each worker as it starts, after
             ``get_worker_info()`` is set;
             ``multiprocessing_context`` ("fork" or None) picks processes or threads;
@@ -322,7 +323,7 @@ class DataLoader:
                     self.num_workers, self.processes, init, thread_workers(self)))
             elif self.num_workers and self.processes:
                 batches = in_processes(self._collated, plans, base, self.num_workers,
-                                       self.dataset, init)
+                                       self.dataset, init, self.timeout)
             elif self.num_workers and not self.prefetch:
                 batches = in_threads(self._collated, plans, base, thread_workers(self),
                                      self.prefetch_factor)

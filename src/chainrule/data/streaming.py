@@ -24,6 +24,7 @@ from .workers import (
     receive,
     start_processes,
     stop_processes,
+    timed_out,
 )
 
 __all__ = ["past_length_warned", "stream_batches"]
@@ -39,12 +40,15 @@ def stream_batches(dataset, make_batch, size, drop_last: bool, base, workers: in
         base: the pass's seed (a list of ints); workers: 0 reads in the caller's thread.
         processes: forked worker processes instead of threads; init: ``worker_init_fn``.
         threads: the worker threads' ``ThreadWorkers`` (``data.threads``): each worker's copy
-            of the dataset, set up by ``init`` (kept from pass to pass with persistent workers).
+            of the dataset, set up by ``init`` (kept from pass to pass with persistent workers),
+            and the loader's ``timeout`` (a RuntimeError when a batch takes longer).
     """
     if not workers:
         return _batches(dataset, make_batch, size, drop_last, base, 0)
+    timeout = threads.timeout if threads is not None else 0
     if processes:
-        return _from_processes(dataset, make_batch, size, drop_last, base, workers, init)
+        return _from_processes(dataset, make_batch, size, drop_last, base, workers, init,
+                               timeout)
     if threads is None:
         threads = ThreadWorkers(workers, dataset, init)
     return _from_threads(make_batch, size, drop_last, base, threads)
@@ -110,11 +114,16 @@ def _from_threads(make_batch, size, drop_last, base, workers):
                                 name=f"chainrule-loader-{w}") for w in range(workers.count)]
     for t in threads:
         t.start()
+    hung = False
     try:
         active = list(range(len(queues)))
         while active:
             for w in list(active):
-                item = queues[w].get()
+                try:
+                    item = queues[w].get(timeout=workers.timeout or None)
+                except queue.Empty:
+                    hung = True  # a worker that may never end is left to finish alone
+                    raise timed_out(workers.timeout) from None
                 if item is _END:
                     active.remove(w)
                 elif isinstance(item, _Failed):
@@ -123,11 +132,11 @@ def _from_threads(make_batch, size, drop_last, base, workers):
                     yield item
     finally:
         stop.set()
-        for t in threads:
+        for t in threads if not hung else ():
             t.join()
 
 
-def _from_processes(dataset, make_batch, size, drop_last, base, workers, init):
+def _from_processes(dataset, make_batch, size, drop_last, base, workers, init, timeout):
     """Round robin over ``workers`` forked processes, two requests in flight per worker."""
     state = {}
 
@@ -145,7 +154,7 @@ def _from_processes(dataset, make_batch, size, drop_last, base, workers, init):
     try:
         while active:
             for w in list(active):
-                batch = receive(pipes[w], w)
+                batch = receive(pipes[w], w, timeout)
                 if batch is None:
                     active.remove(w)
                     continue

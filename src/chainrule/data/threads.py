@@ -19,7 +19,7 @@ from concurrent.futures import Future
 
 from ..autograd.tensor import Tensor
 from ..backend.random import generator_scope
-from .workers import WorkerInfo, enter_worker, set_worker_info
+from .workers import WorkerInfo, enter_worker, set_worker_info, timed_out
 
 __all__ = ["ThreadWorkers", "in_threads", "prefetched", "thread_workers", "worker_copy"]
 
@@ -41,8 +41,10 @@ class ThreadWorkers:
     each worker starts; kept for the next passes with ``persistent``, as PyTorch's persistent
     workers keep their state and run ``worker_init_fn`` once."""
 
-    def __init__(self, count: int, dataset, init=None, persistent: bool = False):
+    def __init__(self, count: int, dataset, init=None, persistent: bool = False,
+                 timeout: float = 0):
         self.count, self.dataset, self.init, self.persistent = count, dataset, init, persistent
+        self.timeout = timeout  # the loader's: the longest wait for a batch (0: no limit)
         self._infos: list = [None] * count
 
     def enter(self, worker: int, base) -> WorkerInfo:
@@ -66,7 +68,7 @@ def thread_workers(loader) -> ThreadWorkers:
     if kept is not None and kept.dataset is loader.dataset:
         return kept
     made = ThreadWorkers(loader.num_workers, loader.dataset, loader.worker_init_fn,
-                         bool(loader.persistent_workers))
+                         bool(loader.persistent_workers), loader.timeout)
     if made.persistent:
         loader._thread_workers = made
     return made
@@ -105,20 +107,33 @@ def in_threads(build, plans, base, workers: ThreadWorkers, ahead: int = 2):
     for t in threads:
         t.start()
     pending: collections.deque = collections.deque()
+    hung = False
+
+    def next_batch():  # PyTorch's RuntimeError when it takes over the loader's timeout
+        nonlocal hung
+        future = pending.popleft()
+        try:
+            return future.result(timeout=workers.timeout or None)
+        except TimeoutError:
+            if future.done():  # the dataset's own TimeoutError
+                raise
+            hung = True  # that worker may never end: it is left to finish alone
+            raise timed_out(workers.timeout) from None
+
     try:
         for sent, plan in enumerate(plans):
             future: Future = Future()
             tasks[sent % k].put((plan, future))
             pending.append(future)
             if len(pending) >= ahead * k:
-                yield pending.popleft().result()
+                yield next_batch()
         while pending:
-            yield pending.popleft().result()
+            yield next_batch()
     finally:
         stop.set()
         for q in tasks:
             q.put(None)
-        for t in threads:
+        for t in threads if not hung else ():
             t.join()
 
 

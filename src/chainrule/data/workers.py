@@ -19,7 +19,7 @@ import traceback
 import numpy as np
 
 __all__ = ["WorkerInfo", "check_context", "enter_worker", "get_worker_info", "in_processes",
-           "set_worker_info", "start_processes", "stop_processes"]
+           "set_worker_info", "start_processes", "stop_processes", "timed_out"]
 
 _local = threading.local()
 
@@ -116,9 +116,16 @@ def _serve(conn, build, base, info: WorkerInfo, init) -> None:
     conn.close()
 
 
-def receive(conn, worker: int) -> tuple | None:
+def timed_out(timeout: float) -> RuntimeError:
+    """PyTorch's error when a worker's batch takes longer than the loader's ``timeout``."""
+    return RuntimeError(f"DataLoader timed out after {timeout} seconds")
+
+
+def receive(conn, worker: int, timeout: float = 0) -> tuple | None:
     """The batch a worker process sent (a tuple of arrays, or one array for single-array
-    samples); None when it says it is done."""
+    samples); None when it says it is done. Waits at most ``timeout`` seconds (0: no limit)."""
+    if timeout and not conn.poll(timeout):
+        raise timed_out(timeout)
     header = json.loads(conn.recv_bytes())
     if header.get("stop"):
         return None
@@ -161,9 +168,9 @@ def stop_processes(pipes, processes, early: bool) -> None:
         conn.close()
 
 
-def in_processes(build, plans, base, workers: int, dataset=None, init=None):
-    """Yield ``build(plan, base)`` for each plan, in order, built by ``workers`` forked processes.
-    """
+def in_processes(build, plans, base, workers: int, dataset=None, init=None, timeout=0):
+    """Yield ``build(plan, base)`` for each plan, in order, built by ``workers`` forked processes
+    (a RuntimeError when a batch takes over ``timeout`` seconds)."""
     pipes, processes = start_processes(build, base, workers, dataset, init)
     in_flight: collections.deque = collections.deque()
     sent = 0
@@ -182,8 +189,9 @@ def in_processes(build, plans, base, workers: int, dataset=None, init=None):
         for _ in range(2 * workers):
             send_next()
         while in_flight:
-            w = in_flight.popleft()
-            batch = receive(pipes[w], w)
+            w = in_flight[0]
+            batch = receive(pipes[w], w, timeout)  # a timeout leaves it in flight: killed
+            in_flight.popleft()
             send_next()
             yield batch
     finally:
