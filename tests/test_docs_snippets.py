@@ -110,3 +110,26 @@ def test_pytorch_page_cifar10_example_runs():
     images, labels = next(iter(namespace["loader"]))
     assert images.shape == (12, 3, 32, 32) and images.dtype == cr.float32
     assert labels.shape == (12,)
+
+
+def _quoted_error(start):
+    """The error pytorch.md's "What is not supported" table quotes, found by its start."""
+    text = (REPO / "docs" / "pytorch.md").read_text()
+    return re.search("`(" + re.escape(start) + "[^`]*)`", text).group(1)
+
+
+def test_pytorch_page_quotes_the_export_and_sparse_errors_the_code_gives():
+    pytest.importorskip("onnx")
+    import io
+
+    with pytest.raises(cr.onnx.UnsupportedOperatorError) as error:
+        cr.onnx.export(lambda x: cr.lgamma(x), cr.rand(3) + 1, io.BytesIO())
+    assert f"UnsupportedOperatorError: {error.value}" == _quoted_error(
+        "UnsupportedOperatorError: export:")
+    with pytest.raises(RuntimeError, match="^export: trace: "):  # "TraceError: export: trace: ..."
+        cr.onnx.export(lambda x: x[x > 0].sum(), cr.randn(4), io.BytesIO())
+    s = cr.sparse_coo_tensor([[0, 1], [2, 0]], [3.0, 4.0], (2, 3))
+    with pytest.raises(TypeError) as error:
+        cr.ones(2, 3) * s
+    assert f"TypeError: {error.value}" == _quoted_error("TypeError: mul: expected")
+    assert (cr.ones(2, 3) + s).tolist() == [[1, 1, 4], [5, 1, 1]]  # `+` is no longer refused
