@@ -147,3 +147,20 @@ def test_detect_is_causal_mask_as_pytorch():
             torch.tensor(m), is_causal, size)
         got = cr.nn.modules.transformer._detect_is_causal_mask(cr.tensor(m), is_causal, size)
         assert got is want, (m, is_causal, size)
+
+
+def test_out_proj_class_imports_from_pytorch_files():
+    # copies of PyTorch's attention import the out_proj class from its files; chainrule's
+    # nn.modules.linear/activation lacked it (ImportError)
+    from chainrule.nn.modules.activation import NonDynamicallyQuantizableLinear as Act
+    from chainrule.nn.modules.linear import NonDynamicallyQuantizableLinear as Ours
+    from torch.nn.modules.linear import NonDynamicallyQuantizableLinear as Theirs
+
+    assert Ours is Act and issubclass(Ours, cr.nn.Linear)
+    assert type(cr.nn.MultiheadAttention(4, 2).out_proj) is Ours
+    assert type(torch.nn.MultiheadAttention(4, 2).out_proj) is Theirs
+    t, c = Theirs(3, 2).double(), Ours(3, 2).double()
+    port(t, c)
+    x = np.random.default_rng(1660).standard_normal((4, 3))
+    np.testing.assert_allclose(c(cr.tensor(x)).numpy(), t(torch.tensor(x)).detach().numpy(),
+                               rtol=1e-12, atol=1e-12)

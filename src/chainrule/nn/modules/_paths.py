@@ -37,9 +37,17 @@ PATHS = {
 }
 
 
-def _transformer_names(nn_namespace: dict) -> dict:
-    """The other names of PyTorch's transformer file that programs import from it
-    (``from torch.nn.modules.transformer import _get_clones, _get_activation_fn, LayerNorm``)."""
+def _other_names(kind: str, nn_namespace: dict) -> dict:
+    """Names besides the classes that programs import from PyTorch's files: the class of
+    ``MultiheadAttention.out_proj`` (``from torch.nn.modules.linear import
+    NonDynamicallyQuantizableLinear``, in copies of PyTorch's attention), and the transformer
+    file's helpers (``from torch.nn.modules.transformer import _get_clones, LayerNorm``)."""
+    if kind in ("linear", "activation"):
+        from ..attention import NonDynamicallyQuantizableLinear
+
+        return {"NonDynamicallyQuantizableLinear": NonDynamicallyQuantizableLinear}
+    if kind != "transformer":
+        return {}
     from collections.abc import Callable
     from typing import Any
 
@@ -76,9 +84,8 @@ def install(package: str, nn_namespace: dict, namespace: dict) -> list[str]:
         module.__all__ = list(classes)
         for cls in classes:
             setattr(module, cls, private[cls] if cls in private else nn_namespace[cls])
-        if name == "transformer":
-            for key, value in _transformer_names(nn_namespace).items():
-                setattr(module, key, value)
+        for key, value in _other_names(name, nn_namespace).items():
+            setattr(module, key, value)
         sys.modules[module.__name__] = module
         namespace[name] = module
         made.append(name)
