@@ -426,3 +426,42 @@ def test_normal_icdf_near_the_median_and_in_the_tails():
     tail = np.array([1e-300, 1e-100, 1e-20, 1e-10, 1 - 1e-10])
     _same(D.Normal(cr.tensor(0.0, dtype=cr.float64), 1.0).icdf(cr.tensor(tail)),
           torch.special.ndtri(torch.tensor(tail)), rtol=1e-15, atol=0)
+
+
+# ---- TransformedDistribution through transforms with a batch of parameters ---------------
+
+def _logistic(M, lib, loc, scale):
+    """PyTorch's documented Logistic: Uniform(0, 1) through logit and an affine map."""
+    T = M.transforms
+    return M.TransformedDistribution(
+        M.Uniform(lib.tensor(0.0, dtype=lib.float64), 1.0),
+        [T.SigmoidTransform().inv, T.AffineTransform(loc=lib.tensor(loc), scale=lib.tensor(scale))])
+
+
+def test_transformed_distribution_widened_by_the_transforms_parameters():
+    """A TransformedDistribution whose AffineTransform (or PowerTransform) has a batch of
+    parameters (PyTorch's Logistic example) kept the base's batch_shape (); its sample((4,))
+    raised (shapes (3,) and (4,)) and expand/Independent failed. forward_shape/inverse_shape
+    of those transforms now broadcast with the parameters, and the base is expanded as
+    PyTorch's."""
+    loc, scale = np.array([0.0, 1.0, 2.0]), np.array([1.0, 2.0, 3.0])
+    ours, theirs = _logistic(D, cr, loc, scale), _logistic(TD, torch, loc, scale)
+    assert tuple(ours.batch_shape) == tuple(theirs.batch_shape) == (3,)
+    assert tuple(ours.base_dist.batch_shape) == (3,)
+    assert tuple(ours.sample((4,)).shape) == tuple(theirs.sample((4,)).shape) == (4, 3)
+    value = np.array([[0.5], [-1.0]])
+    _same(ours.log_prob(cr.tensor(value)), theirs.log_prob(torch.tensor(value)))
+    _same(ours.cdf(cr.tensor(value)), theirs.cdf(torch.tensor(value)))
+    wide_o, wide_t = ours.expand((2, 3)), theirs.expand((2, 3))
+    assert tuple(wide_o.base_dist.batch_shape) == tuple(wide_t.base_dist.batch_shape) == (2, 3)
+    assert tuple(wide_o.sample().shape) == (2, 3)
+    _same(D.Independent(ours, 1).log_prob(cr.tensor(value)),
+          TD.Independent(theirs, 1).log_prob(torch.tensor(value)))
+    for M in (TD, D):
+        lib = _lib(M)
+        power = M.transforms.PowerTransform(lib.tensor([[1.0], [2.0]]))
+        assert tuple(power.forward_shape((3,))) == (2, 3)
+        assert tuple(power.inv.forward_shape((3,))) == (2, 3)
+        affine = M.transforms.AffineTransform(1.0, lib.tensor([2.0, 3.0]))
+        assert tuple(affine.inverse_shape((4, 1))) == (4, 2)
+        assert tuple(M.transforms.AffineTransform(1.0, 2.0).forward_shape((4, 1))) == (4, 1)

@@ -39,11 +39,17 @@ class TransformedDistribution(Distribution):
         if len(base_shape) < domain_event_dim:
             raise ValueError(f"base_distribution needs at least {domain_event_dim} dimensions, "
                              f"but has shape {base_shape}")
+        # A transform may change the shape of an event (stick breaking adds a coordinate), or
+        # widen the batch (an AffineTransform with a batch of loc/scale): the base is expanded
+        # to the shape that maps onto the result, as PyTorch's
+        shape = tuple(chain.forward_shape(base_shape))
+        expanded = tuple(chain.inverse_shape(shape))
+        if expanded != base_shape:
+            base_distribution = base_distribution.expand(
+                expanded[: len(expanded) - base_event_dim])
         if domain_event_dim > base_event_dim:
             base_distribution = Independent(base_distribution, domain_event_dim - base_event_dim)
         self.base_dist = base_distribution
-        # A transform may change the shape of an event (stick breaking adds a coordinate).
-        shape = tuple(chain.forward_shape(base_shape))
         event_dim = chain.codomain.event_dim + max(base_event_dim - domain_event_dim, 0)
         cut = len(shape) - event_dim
         super().__init__(shape[:cut], shape[cut:], validate_args)
@@ -51,8 +57,10 @@ class TransformedDistribution(Distribution):
     def expand(self, batch_shape, _instance=None):
         new = type(self).__new__(type(self)) if _instance is None else _instance
         new.__dict__.update(self.__dict__)
-        new.base_dist = self.base_dist.expand(tuple(batch_shape) + tuple(
-            self.base_dist.batch_shape[len(self.batch_shape):]))
+        shape = tuple(batch_shape) + tuple(self.event_shape)
+        for t in reversed(self.transforms):
+            shape = tuple(t.inverse_shape(shape))
+        new.base_dist = self.base_dist.expand(shape[: len(shape) - len(self.base_dist.event_shape)])
         Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
         new._validate_args = self._validate_args
         return new

@@ -265,6 +265,12 @@ class AffineTransform(Transform):
     def _inverse(self, y):
         return (y - self.loc) / self.scale
 
+    def forward_shape(self, shape):
+        return _with_parameters(shape, self.loc, self.scale)
+
+    def inverse_shape(self, shape):
+        return _with_parameters(shape, self.loc, self.scale)
+
     def log_abs_det_jacobian(self, x, y):
         if isinstance(self.scale, numbers.Real):
             result = full_like(x, math.log(abs(self.scale)))
@@ -280,6 +286,13 @@ class AffineTransform(Transform):
 
     def __repr__(self):
         return f"AffineTransform(loc={self.loc}, scale={self.scale}, event_dim={self._event_dim})"
+
+
+def _with_parameters(shape, *params):
+    """``shape`` broadcast with the shapes of the tensor parameters (a transform with a
+    batch of parameters widens a batch of inputs, as PyTorch's forward_shape/inverse_shape)."""
+    return broadcast_shapes(tuple(shape), *(tuple(p.shape) for p in params
+                                            if not isinstance(p, numbers.Number)))
 
 
 def _same(a, b):

@@ -17,7 +17,7 @@ from ..ops import abs as _abs
 from ..ops import arange, cat, exp, expm1, eye, log, logsigmoid, ones_like, sigmoid, zeros
 from . import constraints
 from ._utils import finfo, softplus, sum_rightmost
-from .transforms import Transform
+from .transforms import Transform, _with_parameters
 
 __all__ = ["AbsTransform", "ComposeTransform", "CumulativeDistributionTransform",
            "IndependentTransform", "LowerCholeskyTransform", "PowerTransform", "ReshapeTransform",
@@ -47,6 +47,11 @@ class PowerTransform(Transform):
 
     def _inverse(self, y):
         return y ** (1 / self.exponent)
+
+    def forward_shape(self, shape):
+        return _with_parameters(shape, self.exponent)
+
+    inverse_shape = forward_shape
 
     def log_abs_det_jacobian(self, x, y):
         return log(_abs(self.exponent * y / x))
