@@ -6,6 +6,7 @@ generator decides is compared only where PyTorch defines it. Earlier waves:
 tests/test_fuzz6_data.py, tests/test_fuzz11_collate.py, tests/test_fuzz14_data.py.
 """
 
+import collections
 import multiprocessing
 import time
 
@@ -324,3 +325,73 @@ def test_a_batch_slower_than_the_timeout_is_pytorchs_runtime_error(stream, conte
     for lib in (torch, cr) if not stream and context is None else (cr,):
         with pytest.raises(RuntimeError, match=r"DataLoader timed out after 0\.15 seconds"):
             loader(lib, slow=True)
+
+
+# --- random pipelines: datasets, samplers and worker options together ----------------------------
+
+
+_Pair = collections.namedtuple("_Pair", "a b")
+
+
+def _dataset(lib, rng, n):
+    data = lib.utils.data
+    x = rng.standard_normal((n, 2)).astype(str(rng.choice(["float32", "float64"])))
+    y = rng.integers(0, 4, n)
+    kind = int(rng.integers(0, 6))
+    if kind == 0:
+        return data.TensorDataset(lib.tensor(x), lib.tensor(y))
+    if kind == 1:  # dict samples with strings and namedtuples
+        return [{"x": x[i], "tag": f"t{i}", "p": _Pair(int(y[i]), float(x[i, 0]))}
+                for i in range(n)]
+    if kind == 2:
+        k = int(rng.integers(0, n + 1))
+        parts = [data.TensorDataset(lib.tensor(x[:k]), lib.tensor(y[:k])),
+                 data.Subset(data.TensorDataset(lib.tensor(x), lib.tensor(y)), list(range(k, n)))]
+        return data.ConcatDataset(parts)
+    if kind == 3:
+        return data.StackDataset(data.TensorDataset(lib.tensor(x)), [int(v) for v in y])
+    if kind == 4:
+        return data.Subset(data.TensorDataset(lib.tensor(x), lib.tensor(y)),
+                           rng.permutation(n).tolist())
+    return [(lib.tensor(x[i]), float(y[i])) for i in range(n)]
+
+
+def _sampler(lib, rng, n, ds):
+    data = lib.utils.data
+    kind = int(rng.integers(0, 5))
+    if kind == 0:
+        return dict(sampler=data.SequentialSampler(ds), batch_size=int(rng.integers(1, 4)))
+    if kind == 1:
+        replicas = int(rng.integers(1, 4))
+        rank = int(rng.integers(0, replicas))
+        return dict(sampler=data.DistributedSampler(ds, replicas, rank, shuffle=False,
+                                                    drop_last=bool(rng.integers(0, 2))),
+                    batch_size=int(rng.integers(1, 4)))
+    if kind == 2:
+        inner = rng.integers(0, n, int(rng.integers(0, 2 * n))).tolist()
+        return dict(batch_sampler=data.BatchSampler(inner, int(rng.integers(1, 4)),
+                                                    bool(rng.integers(0, 2))))
+    if kind == 3:
+        return dict(batch_size=None)
+    return dict(batch_size=int(rng.integers(1, 5)), drop_last=bool(rng.integers(0, 2)))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_random_pipelines_with_workers_give_pytorchs_batches(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 8))
+    draws = rng.integers(0, 2**31, 8)
+    workers = int(rng.integers(1, 4))
+    extra = [dict(), dict(persistent_workers=True), dict(prefetch_factor=1),
+             dict(timeout=30), dict(worker_init_fn=lambda w: None)][seed % 5]
+
+    def loader(lib, workers, extra):
+        local = np.random.default_rng(draws)
+        ds = _dataset(lib, local, n)
+        kw = _sampler(lib, local, n, ds)
+        dl = lib.utils.data.DataLoader(ds, num_workers=workers, **kw, **extra)
+        return [[_norm(b) for b in dl] for _ in range(2)], len(dl)
+
+    theirs = outcome(torch, lambda lib: loader(lib, 0, {}), errors=_ERRORS)
+    ours = outcome(cr, lambda lib: loader(lib, workers, extra), errors=_ERRORS)
+    assert not isinstance(theirs, Exception) and ours == theirs  # worker threads: the same
