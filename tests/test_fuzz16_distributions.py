@@ -465,3 +465,13 @@ def test_transformed_distribution_widened_by_the_transforms_parameters():
         affine = M.transforms.AffineTransform(1.0, lib.tensor([2.0, 3.0]))
         assert tuple(affine.inverse_shape((4, 1))) == (4, 2)
         assert tuple(M.transforms.AffineTransform(1.0, 2.0).forward_shape((4, 1))) == (4, 1)
+
+
+def test_logit_relaxed_bernoulli_param_shape():
+    """LogitRelaxedBernoulli.param_shape was missing (RelaxedBernoulli's base)."""
+    from chainrule.distributions.relaxed_bernoulli import LogitRelaxedBernoulli
+    from torch.distributions.relaxed_bernoulli import LogitRelaxedBernoulli as Theirs
+
+    ours = LogitRelaxedBernoulli(cr.tensor(0.5), logits=cr.tensor([[0.3, -0.2]]))
+    theirs = Theirs(torch.tensor(0.5), logits=torch.tensor([[0.3, -0.2]]))
+    assert tuple(ours.param_shape) == tuple(theirs.param_shape) == (1, 2)

@@ -53,6 +53,10 @@ class LogitRelaxedBernoulli(Distribution):
         return type(self).__name__ + inner[inner.index("("):]
 
     @property
+    def param_shape(self):
+        return self._bernoulli.param_shape
+
+    @property
     def probs(self):
         return self._bernoulli.probs
 
