@@ -133,3 +133,28 @@ def test_pytorch_page_quotes_the_export_and_sparse_errors_the_code_gives():
         cr.ones(2, 3) * s
     assert f"TypeError: {error.value}" == _quoted_error("TypeError: mul: expected")
     assert (cr.ones(2, 3) + s).tolist() == [[1, 1, 4], [5, 1, 1]]  # `+` is no longer refused
+
+
+def _says(quoted, error):
+    """The error reads as quoted: its type, then the quote's parts ("..." elides) in order."""
+    said, at = f"{type(error).__name__}: {error}", 0
+    for part in quoted.split("..."):
+        found = said.find(part, at)
+        assert found >= 0, f"{said!r} does not read as {quoted!r}"
+        at = found + len(part)
+
+
+@pytest.mark.filterwarnings("ignore:`torch.jit.(script|save)` is deprecated:DeprecationWarning")
+def test_pytorch_page_quotes_the_errors_of_torch_files_chainrule_does_not_read(tmp_path):
+    torch = pytest.importorskip("torch")
+    torch.save(torch.nn.Sequential(torch.nn.Linear(2, 2)), tmp_path / "module.pt")
+    torch.jit.save(torch.jit.script(torch.nn.Linear(2, 2)), tmp_path / "script.pt")
+    torch.save({"s": torch.eye(2).to_sparse()}, tmp_path / "sparse.pt")
+    torch.save({"b": torch.ones(2, dtype=torch.bfloat16)}, tmp_path / "bfloat16.pt")
+    for name, start in (("module", "PickleError: load: the file refers"),
+                        ("script", "ValueError: load: the file is a TorchScript"),
+                        ("sparse", "PickleError: load: the file holds a kind"),
+                        ("bfloat16", "ValueError: load: the file holds a bfloat16")):
+        with pytest.raises(ValueError) as error:
+            cr.load(tmp_path / f"{name}.pt")
+        _says(_quoted_error(start), error.value)
