@@ -274,3 +274,46 @@ def test_schedules_fill_a_tensor_lr_in_place_as_pytorchs(name):
                 rows.append([float(lr), float(s.get_last_lr()[0])])
         out.append(rows)
     np.testing.assert_allclose(out[0], out[1], rtol=1e-12)
+
+
+# --- implementation flags kept in the groups -----------------------------------------------------
+
+FLAG_CASES = [("SGD", dict(foreach=True)), ("Adam", dict(fused=True)), ("AdamW", {}),
+              ("Adadelta", dict(capturable=False)), ("Adagrad", dict(fused=False)),
+              ("Adamax", dict(foreach=False)), ("ASGD", {}), ("NAdam", dict(foreach=True)),
+              ("RAdam", {}), ("RMSprop", dict(foreach=True)), ("Rprop", {}),
+              ("Adafactor", dict(foreach=False)), ("SparseAdam", {}), ("LBFGS", {})]
+
+
+@pytest.mark.parametrize(("name", "flags"), FLAG_CASES, ids=[c[0] for c in FLAG_CASES])
+def test_implementation_flags_kept_in_param_groups_as_pytorchs(name, flags):
+    """PyTorch keeps foreach, fused, capturable and differentiable (those each optimizer takes)
+    in every param group, its repr and its state dicts; chainrule's took them and dropped
+    them, so its groups' keys and repr differed (foreach=True read back as missing)."""
+    groups = []
+    for lib in (cr, torch):
+        a, b = (lib.zeros(2, requires_grad=True) for _ in range(2))
+        opt = getattr(lib.optim, name)([a], lr=0.1, **flags)
+        opt.add_param_group({"params": [b], "lr": 0.01})
+        groups.append([{k: v for k, v in g.items() if k != "params"}
+                       for g in opt.state_dict()["param_groups"]])
+    for ours, theirs in zip(*groups, strict=True):
+        assert sorted(ours) == sorted(theirs)
+        for k in ("foreach", "fused", "capturable", "differentiable"):
+            assert ours.get(k, "absent") == theirs.get(k, "absent"), k
+
+
+def test_checkpoint_checks_take_a_flag_saved_otherwise():
+    """A checkpoint whose optimizer was made with foreach=None resumes into one made with
+    foreach=True (the flags are the implementation's, not the run's); a flag that is neither
+    None nor a bool is refused, naming the field."""
+    from chainrule.io.state_checks import check_training_state
+
+    def opt(**kw):
+        return cr.optim.Adam([cr.zeros(2, requires_grad=True)], lr=0.1, **kw)
+
+    saved = {"epoch": 3, "optimizer": opt().state_dict()}
+    check_training_state("load", "run.ckpt", saved, optimizer=opt(foreach=True, fused=False))
+    saved["optimizer"]["param_groups"][0]["foreach"] = "yes"
+    with pytest.raises(ValueError, match=r"param_groups\[0\]\.foreach"):
+        check_training_state("load", "run.ckpt", saved, optimizer=opt())

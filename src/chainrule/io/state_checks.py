@@ -47,6 +47,10 @@ def _check_epoch(epoch) -> None:
         raise _FieldError("epoch", epoch, "an int >= -1 (the last completed epoch)")
 
 
+# PyTorch's implementation choices that optimizers keep in their groups (None: its default).
+_IMPLEMENTATION_FLAGS = frozenset({"foreach", "fused", "capturable", "differentiable"})
+
+
 def _like(field: str, saved, live) -> None:
     """``saved`` must be of the kind of ``live`` (the same object's current value)."""
     if isinstance(live, (bool, numpy.bool_)):
@@ -112,6 +116,10 @@ def _check_optimizer(saved, optimizer, field: str = "optimizer") -> None:
                 known = sorted(k for k in live if k != "params")
                 raise _FieldError(f"{where}.{key}", value, "no such hyperparameter; "
                                   f"{type(optimizer).__name__} has {known}")
+            if key in _IMPLEMENTATION_FLAGS:  # None or a bool, whichever the optimizer was given
+                if value is not None and not isinstance(value, bool):
+                    raise _FieldError(f"{where}.{key}", value, "True, False or None")
+                continue
             _like(f"{where}.{key}", value, live[key])
     if sorted(indices) != list(range(len(indices))):
         raise _FieldError(f"{field}.param_groups[*].params", indices,

@@ -46,7 +46,8 @@ class Adagrad(Optimizer):
         check_implementation_flags("Adagrad", foreach, False, differentiable, fused)
         defaults = {"lr": lr, "lr_decay": lr_decay, "weight_decay": weight_decay,
                     "initial_accumulator_value": initial_accumulator_value, "eps": eps,
-                    "maximize": maximize}
+                    "maximize": maximize,
+                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
         # As PyTorch's: every parameter given here has its state (step 0, the starting sum) from
         # the start, so state_dict() lists it before its first gradient; a group added later

@@ -53,7 +53,8 @@ class Adam(Optimizer):
         check_bool(type(self).__name__, "decoupled_weight_decay", decoupled_weight_decay)
         # a group's key, as PyTorch's: add_param_group and a loaded state dict may set it per group
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
-                    "amsgrad": amsgrad, "maximize": maximize,
+                    "amsgrad": amsgrad, "maximize": maximize, "foreach": foreach,
+                    "capturable": capturable, "differentiable": differentiable, "fused": fused,
                     "decoupled_weight_decay": bool(decoupled_weight_decay or self._decoupled)}
         super().__init__(params, defaults)
 

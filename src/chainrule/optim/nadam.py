@@ -48,7 +48,8 @@ class NAdam(Optimizer):
         check_implementation_flags("NAdam", foreach, capturable, differentiable)
         defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "momentum_decay": momentum_decay,
-                    "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize}
+                    "decoupled_weight_decay": decoupled_weight_decay, "maximize": maximize,
+                    "foreach": foreach, "capturable": capturable, "differentiable": differentiable}
         super().__init__(params, defaults)
 
     _scalar_state = frozenset({"step", "mu_product"})

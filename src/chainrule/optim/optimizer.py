@@ -403,7 +403,8 @@ def check_bool(opt: str, name: str, value, where: str = "") -> None:
 def check_implementation_flags(opt: str, foreach=None, capturable=False, differentiable=False,
                                fused=None) -> None:
     """PyTorch's implementation choices (``fused``, ``foreach``, ``capturable``) give the same
-    updates: accepted when valid, not kept in the param groups; ``differentiable=True`` refused."""
+    updates: accepted when valid (each optimizer keeps PyTorch's in its param groups, for their
+    repr and state dicts); ``differentiable=True`` refused."""
     for name, value in (("foreach", foreach), ("fused", fused), ("capturable", capturable),
                         ("differentiable", differentiable)):
         if value is not None or name in ("capturable", "differentiable"):

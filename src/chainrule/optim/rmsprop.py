@@ -49,7 +49,8 @@ class RMSprop(Optimizer):
                  differentiable: bool = False):
         check_implementation_flags("RMSprop", foreach, capturable, differentiable)
         defaults = {"lr": lr, "alpha": alpha, "eps": eps, "weight_decay": weight_decay,
-                    "momentum": momentum, "centered": centered, "maximize": maximize}
+                    "momentum": momentum, "centered": centered, "maximize": maximize,
+                    "foreach": foreach, "capturable": capturable, "differentiable": differentiable}
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, h: dict, where: str) -> None:

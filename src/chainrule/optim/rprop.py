@@ -44,7 +44,8 @@ class Rprop(Optimizer):
                  foreach: bool | None = None, maximize: bool = False,
                  differentiable: bool = False):
         check_implementation_flags("Rprop", foreach, capturable, differentiable)
-        defaults = {"lr": lr, "etas": etas, "step_sizes": step_sizes, "maximize": maximize}
+        defaults = {"lr": lr, "etas": etas, "step_sizes": step_sizes, "maximize": maximize,
+                    "foreach": foreach, "capturable": capturable, "differentiable": differentiable}
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, h: dict, where: str) -> None:

@@ -50,7 +50,8 @@ class SGD(Optimizer):
                  foreach=None, differentiable: bool = False, fused=None):
         check_implementation_flags("SGD", foreach, False, differentiable, fused)
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
-                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
+                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, h: dict, where: str) -> None:
