@@ -395,3 +395,57 @@ def test_random_pipelines_with_workers_give_pytorchs_batches(seed):
     theirs = outcome(torch, lambda lib: loader(lib, 0, {}), errors=_ERRORS)
     ours = outcome(cr, lambda lib: loader(lib, workers, extra), errors=_ERRORS)
     assert not isinstance(theirs, Exception) and ours == theirs  # worker threads: the same
+
+
+# --- samples that require grad -------------------------------------------------------------------
+
+
+def test_stacking_samples_that_require_grad_passes_gradcheck():
+    from chainrule.data.gather import stack_rows
+
+    rng = np.random.default_rng(0)
+    rows = [cr.tensor(rng.standard_normal((2, 3)), requires_grad=True) for _ in range(3)]
+    np.testing.assert_array_equal(stack_rows(rows, np.dtype("float64")).detach().numpy(),
+                                  np.stack([r.detach().numpy() for r in rows]))
+    assert cr.autograd.gradcheck(lambda *r: stack_rows(list(r), np.dtype("float64")) ** 2, rows)
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_samples_that_require_grad_are_collated_with_their_gradient(seed):
+    # default_collate refused a sample Tensor that requires grad (a custom dataset's self.z[i]
+    # of learned latent codes); PyTorch stacks it and the gradient reaches the Tensor
+    rng = np.random.default_rng(seed)
+    n, width = int(rng.integers(2, 6)), int(rng.integers(1, 4))
+    codes, targets = rng.standard_normal((n, width)), rng.standard_normal(n)
+    shape = [lambda z, i: (z[i], float(targets[i])), lambda z, i: {"z": z[i], "k": i},
+             lambda z, i: [z[i] * 2, (z[i].sum(), np.float32(i))], lambda z, i: z[i]][seed % 4]
+    batch_size = [1, 2, 3, None][seed // 2 % 4]
+
+    def train(lib):
+        z = lib.tensor(codes, requires_grad=True)
+
+        class Latents(lib.utils.data.Dataset):
+            def __len__(self):
+                return n
+
+            def __getitem__(self, i):
+                return shape(z, i)
+
+        total = 0.0
+        for batch in lib.utils.data.DataLoader(Latents(), batch_size=batch_size):
+            leaves = []
+            stack = [batch]
+            while stack:
+                b = stack.pop()
+                if isinstance(b, dict):
+                    stack.extend(b.values())
+                elif isinstance(b, (list, tuple)):
+                    stack.extend(b)
+                elif b.requires_grad:
+                    leaves.append(b)
+            loss = sum((leaf * leaf).sum() for leaf in leaves)
+            loss.backward()
+            total += float(loss)
+        return round(total, 9), z.grad.numpy().tolist()
+
+    _both(train)

@@ -137,14 +137,15 @@ def test_unequal_sizes_raise_as_in_pytorch():
         default_collate([2**70, 1])
 
 
-def test_bad_batches_and_tensors_that_require_grad_are_refused():
+def test_bad_batches_are_refused_and_tensors_that_require_grad_keep_it():
     with pytest.raises(TypeError, match="batch must be a list of samples, got int"):
         default_collate(3)
     with pytest.raises(ValueError, match="batch is empty"):
         default_collate([])
     w = cr.ones(2, requires_grad=True)
-    with pytest.raises(TypeError, match="requires grad"):
-        default_collate([w, w])
+    batch = default_collate([w, w * 3])  # a recorded stack, as PyTorch's (tests/test_fuzz16_data)
+    batch.sum().backward()
+    assert batch.requires_grad and w.grad.tolist() == [4.0, 4.0]
 
 
 @pytest.mark.torch

@@ -21,6 +21,7 @@ import numpy as np
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backend.defaults import get_default_dtype
+from .gather import stack_rows
 
 __all__ = ["collate", "collate_arrays", "default_collate", "default_convert", "tensors_of"]
 
@@ -76,10 +77,6 @@ def _number_dtype(value) -> np.dtype:
 def _array_of(value):
     """One sample of an array batch as an array (a Tensor's values, a scalar 0-d)."""
     if isinstance(value, Tensor):
-        if value.requires_grad:
-            raise TypeError("default_collate: a sample Tensor requires grad, and the batch would "
-                            "not carry its gradient; stack it with chainrule.stack, or detach it "
-                            "in the dataset")
         return value._data
     if isinstance(value, np.ndarray):
         _refuse_times(value, "default_collate")
@@ -134,6 +131,8 @@ def collate_arrays(batch):
     if isinstance(first, (Tensor, np.ndarray, np.bool_, np.number)):
         # chainrule's datasets give NumPy arrays and scalars where PyTorch's give Tensors, so
         # the three mix in one batch (a TensorDataset beside a list of Tensors)
+        if any(isinstance(v, Tensor) and v.requires_grad for v in batch):  # recorded, as
+            return stack_rows(batch, _promoted([_array_of(v).dtype for v in batch]))  # PyTorch's
         if any(isinstance(v, (Tensor, np.ndarray)) for v in batch):
             return _stack([_array_of(v) for v in batch])
         return _numbers(batch, first_is_float=False)

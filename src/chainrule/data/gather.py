@@ -5,16 +5,19 @@ A ``TensorDataset`` Tensor that requires grad (learned inputs, a perturbation be
 is gathered as a Tensor, by indexing that the gradient flows back through, as PyTorch's
 ``default_collate`` stacks its rows ``t[i]``: the batch requires grad and ``backward`` reaches
 the dataset's Tensor. The other arrays are gathered as NumPy arrays (copies: in-place changes
-of a batch leave the dataset alone).
+of a batch leave the dataset alone). Samples that are Tensors requiring grad (a custom dataset's
+``self.z[i]``) are collated by ``stack_rows``, PyTorch's differentiable ``torch.stack``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from ..autograd.function import Function
 from ..autograd.tensor import Tensor
+from ..backend import get_array_module
 
-__all__ = ["gathered"]
+__all__ = ["gathered", "stack_rows"]
 
 
 def gathered(dataset, plans, in_order: bool):
@@ -34,3 +37,28 @@ def _take(source, start: int, indices, in_order: bool):
     if in_order:
         return source[start:start + len(indices)].copy()
     return source[np.asarray(indices, np.int64)]
+
+
+class _StackRows(Function):
+    complex_grad = True
+    reads_inputs = False  # backward only routes the gradient's rows
+
+    def forward(self, *rows):
+        return get_array_module(*rows).stack(rows)
+
+    def backward(self, g):
+        return tuple(g[i] for i in range(len(self.inputs)))
+
+
+def stack_rows(samples: list, dtype) -> Tensor:
+    """The Tensors (or arrays) ``samples``, of one shape, as ``dtype`` (their promoted one),
+    stacked along a new first axis by a recorded op: the gradient of the batch reaches the samples
+    that require grad, as through PyTorch's ``default_collate``."""
+    rows = [v if isinstance(v, Tensor) else Tensor(np.asarray(v)) for v in samples]
+    for i, row in enumerate(rows):
+        if row.shape != rows[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(rows[0].shape)} at entry 0 and {list(row.shape)} at "
+                               f"entry {i}")
+    rows = [row if row._data.dtype == dtype else row.to(dtype) for row in rows]
+    return _StackRows.apply(*rows)
