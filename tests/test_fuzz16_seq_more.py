@@ -164,3 +164,33 @@ def test_out_proj_class_imports_from_pytorch_files():
     x = np.random.default_rng(1660).standard_normal((4, 3))
     np.testing.assert_allclose(c(cr.tensor(x)).numpy(), t(torch.tensor(x)).detach().numpy(),
                                rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("wide", ["src", "tgt"])
+def test_transformer_refuses_inputs_of_another_width_than_d_model(wide):
+    # chainrule passed src of 6 features to a custom encoder that projects them to d_model=4
+    # (and computed); PyTorch's Transformer refuses src or tgt whose last axis is not d_model
+    rng = np.random.default_rng(1670)
+    x = rng.standard_normal((3, 2, 6 if wide == "src" else 4))
+    y = rng.standard_normal((2, 2, 6 if wide == "tgt" else 4))
+
+    def build(lib):
+        class Projecting(lib.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.proj = lib.nn.Linear(6, 4)
+
+            def forward(self, x, *args, **kwargs):
+                return self.proj(x)
+
+        custom = {f"custom_{'encoder' if wide == 'src' else 'decoder'}": Projecting()}
+        return lib.nn.Transformer(4, 2, 1, 1, 8, dropout=0.0, **custom).double()
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        t = build(torch)
+        with pytest.raises(RuntimeError, match="must be equal to d_model"):
+            t(torch.tensor(x), torch.tensor(y))
+    with pytest.raises(ValueError, match=r"src and tgt must have d_model=4 features \(the last "
+                                         r"axis\), got shapes"):
+        build(cr)(cr.tensor(x), cr.tensor(y))

@@ -284,6 +284,11 @@ class Transformer(Module):
         if src.ndim == 3 and tgt.ndim == 3 and src.shape[batch] != tgt.shape[batch]:
             raise ValueError(f"Transformer: src and tgt must have one batch size (axis {batch}), "
                              f"got shapes {tuple(src.shape)} and {tuple(tgt.shape)}")
+        if src.shape[-1] != self.d_model or tgt.shape[-1] != self.d_model:
+            # PyTorch's check too: a custom encoder or decoder does not widen what it takes
+            raise ValueError(f"Transformer: src and tgt must have d_model={self.d_model} features "
+                             f"(the last axis), got shapes {tuple(src.shape)} and "
+                             f"{tuple(tgt.shape)}")
         # By keyword, as PyTorch calls them: a custom encoder or decoder may order them otherwise.
         memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
                               is_causal=src_is_causal)
