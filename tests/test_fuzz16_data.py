@@ -449,3 +449,34 @@ def test_samples_that_require_grad_are_collated_with_their_gradient(seed):
         return round(total, 9), z.grad.numpy().tolist()
 
     _both(train)
+
+
+# --- default_collate and default_convert called directly, on more kinds of leaves ----------------
+
+_EXTRA_LEAVES = [np.str_("u"), b"by", None, 1 + 2j, np.complex64(1j), np.array(["a", "b"]),
+                 np.int8(-3), np.array(3, np.uint16), collections.OrderedDict(a=1.5),
+                 collections.defaultdict(int, {"k": 2}), np.float16(1.5), 10**20,
+                 np.zeros((0, 2)), (), [], {}, np.array([1, 2], dtype=np.uint32)]
+
+
+@pytest.mark.parametrize("seed", range(60))
+def test_direct_collation_of_random_nested_samples(seed):
+    # wave 11 went through the DataLoader; these call default_collate and default_convert
+    # themselves, with leaves it did not draw (NumPy strings, bytes, None, complex numbers,
+    # string arrays, unsigned arrays, OrderedDict/defaultdict, ints past int64, empty containers)
+    from .test_fuzz11_collate import _T, _bump, _gen, _map
+
+    rng = np.random.default_rng(seed)
+    base = _gen(rng)
+    leaf = _EXTRA_LEAVES[seed % len(_EXTRA_LEAVES)]  # the same in every sample, as it is
+    samples = [_map(base, lambda x, i=i: _bump(x, i)) for i in range(3)]
+
+    def collated(lib, convert):
+        made = [_map(s, lambda v: lib.tensor(v.a) if isinstance(v, _T) else v) for s in samples]
+        made = [(s, leaf) if seed % 2 else {"e": leaf, "b": s} for s in made]
+        if convert:
+            return _norm(lib.utils.data.default_convert(made[0]))
+        return _norm(lib.utils.data.default_collate(made))
+
+    _both(lambda lib: collated(lib, False))
+    _both(lambda lib: collated(lib, True))
