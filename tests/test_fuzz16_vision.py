@@ -219,3 +219,18 @@ def test_v2_float_posterize_and_equalize_match_torchvision():
                                       tv2.RandomPosterize(bits, 1.0)(torch.tensor(x)).numpy())
         np.testing.assert_allclose(v2.RandomEqualize(1.0)(cr.tensor(x)).numpy(),
                                    tv2.RandomEqualize(1.0)(torch.tensor(x)).numpy(), atol=1e-7)
+
+
+def test_to_pil_image_keeps_floats_for_mode_f_and_int16_as_i16():
+    image_module = pytest.importorskip("PIL.Image")
+    # mode="F" multiplied the floats by 255 into uint8 and then failed ("Invalid mode for data
+    # type"); torchvision keeps them; an int16 channel is torchvision's "I;16", not "I"
+    x = np.array([[0.25, 0.5], [2.0, -1.0]], np.float32)
+    for pic in (cr.tensor(x[None]), x, x[:, :, None]):
+        out = F.to_pil_image(pic, "F")
+        assert isinstance(out, image_module.Image) and out.mode == "F"
+        np.testing.assert_array_equal(np.asarray(out), x)
+    ints = np.array([[0, 1000], [7, 30000]], np.int16)
+    out = transforms.ToPILImage()(cr.tensor(ints[None]))
+    assert out.mode == "I;16" and np.asarray(out).tolist() == ints.tolist()
+    assert F.to_pil_image(x[None].repeat(3, 0).transpose(1, 2, 0)).mode == "RGB"

@@ -298,7 +298,8 @@ class PILToTensor:
 
 class ToPILImage:
     """A (C, H, W) Tensor or an (H, W[, C]) array as a PIL image (needs Pillow): floats are
-    multiplied by 255 and truncated to uint8, as torchvision's ``to_pil_image``."""
+    multiplied by 255 and truncated to uint8 (kept as floats for ``mode="F"``), one int16
+    channel is an "I;16" image, as torchvision's ``to_pil_image``."""
 
     def __init__(self, mode=None):
         self.mode = mode
@@ -316,10 +317,15 @@ class ToPILImage:
             a = a if a.ndim == 2 else a.transpose(1, 2, 0)
         else:
             a = np.asarray(image)
-        if a.dtype.kind == "f":
+        if a.dtype.kind == "f" and self.mode != "F":  # mode "F" keeps the floats
             a = (a * 255).astype(np.uint8)
         if a.ndim == 3 and a.shape[2] == 1:
             a = a[:, :, 0]
+        if a.ndim == 2 and a.dtype == np.int16 and self.mode in (None, "I;16"):
+            # torchvision's mode for int16: "I;16" (its 16 bits read unsigned)
+            return Image.fromarray(np.ascontiguousarray(a).view(np.uint16))
+        if self.mode == "F" and a.ndim == 2 and a.dtype == np.float32:
+            return Image.fromarray(np.ascontiguousarray(a))
         return Image.fromarray(np.ascontiguousarray(a), mode=self.mode) if self.mode else \
             Image.fromarray(np.ascontiguousarray(a))
 
