@@ -194,3 +194,33 @@ def test_transformer_refuses_inputs_of_another_width_than_d_model(wide):
     with pytest.raises(ValueError, match=r"src and tgt must have d_model=4 features \(the last "
                                          r"axis\), got shapes"):
         build(cr)(cr.tensor(x), cr.tensor(y))
+
+
+def test_tied_lengths_of_a_large_batch_unpack_as_pytorch():
+    # docs/pytorch.md: enforce_sorted=False sorts the lengths; chainrule keeps tied lengths in
+    # batch order (a stable sort), PyTorch's unstable sort orders ties of batches above 16
+    # otherwise. sorted_indices and the rows of packed.data within a tie then differ; the
+    # lengths, the batch sizes, everything unpacked and a recurrent layer's results agree
+    rng = np.random.default_rng(1680)
+    B, T = 40, 4
+    lengths = rng.integers(1, T + 1, B)
+    x = rng.standard_normal((T, B, 3))
+    tm, cm = torch.nn.GRU(3, 2, 2, bidirectional=True).double(), cr.nn.GRU(3, 2, 2,
+                                                                          bidirectional=True)
+    port(tm, cm.double())
+    results = {}
+    for lib, m in ((torch, tm), (cr, cm)):
+        U = lib.nn.utils.rnn
+        p = U.pack_padded_sequence(lib.tensor(x), lib.tensor(lengths), enforce_sorted=False)
+        out, h = m(p)
+        results[lib] = p, U.pad_packed_sequence(out, total_length=T + 1)[0], h
+    (tp, t_out, th), (cp, c_out, ch) = results[torch], results[cr]
+    order_t, order_c = tp.sorted_indices.numpy(), cp.sorted_indices.numpy()
+    assert not np.array_equal(order_t, order_c)
+    np.testing.assert_array_equal(cp.batch_sizes.numpy(), tp.batch_sizes.numpy())
+    np.testing.assert_array_equal(lengths[order_c], lengths[order_t])
+    for n in np.unique(lengths):  # chainrule's ties in batch order
+        assert (np.diff(order_c[lengths[order_c] == n]) > 0).all()
+    np.testing.assert_allclose(c_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-12,
+                               atol=1e-12)
+    np.testing.assert_allclose(ch.detach().numpy(), th.detach().numpy(), rtol=1e-12, atol=1e-12)
