@@ -317,3 +317,17 @@ def test_checkpoint_checks_take_a_flag_saved_otherwise():
     saved["optimizer"]["param_groups"][0]["foreach"] = "yes"
     with pytest.raises(ValueError, match=r"param_groups\[0\]\.foreach"):
         check_training_state("load", "run.ckpt", saved, optimizer=opt())
+
+
+@pytest.mark.parametrize("kwargs", [dict(lr=0), dict(lr=0.0), dict(eps=0.0)])
+def test_sparse_adam_refuses_zero_lr_and_eps_as_pytorchs(kwargs):
+    """PyTorch's SparseAdam refuses lr=0 and eps=0 (its check is 0 < value); chainrule's took
+    them (an lr of 0 never moves the weights, silently)."""
+    with pytest.raises(ValueError):
+        torch.optim.SparseAdam([torch.zeros(2, requires_grad=True)], **kwargs)
+    key = next(iter(kwargs))
+    with pytest.raises(ValueError, match=f"SparseAdam: {key} must be a number > 0, got 0"):
+        cr.optim.SparseAdam([cr.zeros(2, requires_grad=True)], **kwargs)
+    with pytest.raises(ValueError, match=r"\(param group 1\)"):
+        opt = cr.optim.SparseAdam([cr.zeros(2, requires_grad=True)])
+        opt.add_param_group({"params": [cr.zeros(2, requires_grad=True)], **kwargs})

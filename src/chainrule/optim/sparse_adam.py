@@ -40,8 +40,10 @@ class SparseAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, h: dict, where: str) -> None:
-        check_number("SparseAdam", "lr", h["lr"], where)
-        check_number("SparseAdam", "eps", h["eps"], where)
+        for key in ("lr", "eps"):  # PyTorch's SparseAdam refuses 0 for both (others take it)
+            check_number("SparseAdam", key, h[key], where)
+            if not float(h[key]) > 0:
+                raise ValueError(f"SparseAdam: {key} must be a number > 0, got {h[key]!r}{where}")
         betas = h["betas"]
         if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
             raise ValueError(f"SparseAdam: betas must be two numbers in [0, 1), got {betas!r}"
