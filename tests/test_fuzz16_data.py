@@ -126,6 +126,39 @@ def test_a_persistent_worker_keeps_its_copy_from_pass_to_pass():
     assert reads == 0 and out[1][1][0][3] == [3]
 
 
+@pytest.mark.parametrize("workers, persistent, batch_size", [(2, True, 2), (3, True, None),
+                                                             (2, False, 2)])
+def test_a_stream_sharded_by_worker_init_fn_keeps_its_shards_with_persistent_workers(
+        workers, persistent, batch_size):
+    # PyTorch's documented sharding: worker_init_fn narrows its copy's range; a persistent
+    # worker keeps that copy (and what __iter__ counts on it) from epoch to epoch
+    def loader(lib):
+        data, calls = lib.utils.data, _counts()
+
+        class Range(data.IterableDataset):
+            def __init__(self):
+                self.start, self.end, self.epochs = 0, 7, 0
+
+            def __iter__(self):
+                self.epochs += 1
+                return iter([np.array([i, self.epochs]) for i in range(self.start, self.end)])
+
+        def init(worker_id):
+            with calls.get_lock():
+                calls[worker_id] += 1
+            info = data.get_worker_info()
+            ds, per = info.dataset, -(-7 // info.num_workers)
+            ds.start, ds.end = worker_id * per, min(worker_id * per + per, 7)
+
+        ds = Range()
+        dl = data.DataLoader(ds, batch_size=batch_size, num_workers=workers, worker_init_fn=init,
+                             persistent_workers=persistent)
+        return [[_norm(b) for b in dl] for _ in range(3)], list(calls), ds.epochs
+
+    epochs, calls, untouched = _both(loader)
+    assert untouched == 0 and calls[:workers] == [1 if persistent else 3] * workers
+
+
 def test_a_failing_worker_init_fn_raises_in_the_caller():
     def init(worker_id):
         if worker_id == 1:
