@@ -331,7 +331,7 @@ def test_sampler_attributes_are_pytorchs_and_weights_can_change_between_passes()
 def test_a_batch_slower_than_the_timeout_is_pytorchs_runtime_error(stream, context):
     # timeout was checked and kept but never applied: a hung worker (a stalled network read)
     # hung the training loop instead of raising PyTorch's RuntimeError
-    def loader(lib, slow, workers=2):
+    def loader(lib, slow, timeout):
         data = lib.utils.data
 
         class Slow(data.Dataset):
@@ -350,14 +350,14 @@ def test_a_batch_slower_than_the_timeout_is_pytorchs_runtime_error(stream, conte
                     yield np.float32(i)
 
         kw = dict(multiprocessing_context=context) if lib is cr and context else {}
-        dl = data.DataLoader(SlowStream() if stream else Slow(), batch_size=2,
-                             num_workers=workers, timeout=0.15, **kw)
+        dl = data.DataLoader(SlowStream() if stream else Slow(), batch_size=2, num_workers=2,
+                             timeout=timeout, **kw)
         return [_norm(b) for b in dl]
 
-    assert _both(lambda lib: loader(lib, slow=False))
+    assert _both(lambda lib: loader(lib, slow=False, timeout=60))
     for lib in (torch, cr) if not stream and context is None else (cr,):
         with pytest.raises(RuntimeError, match=r"DataLoader timed out after 0\.15 seconds"):
-            loader(lib, slow=True)
+            loader(lib, slow=True, timeout=0.15)
 
 
 # --- random pipelines: datasets, samplers and worker options together ----------------------------
