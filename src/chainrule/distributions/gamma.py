@@ -11,8 +11,9 @@ import math
 
 from ..autograd import no_grad, tensor
 from ..backend import asnumpy
-from ..ops import arange, argmax, exp, floor, log, log1p, one_hot, ones_like, where
+from ..ops import arange, argmax, exp, floor, log, log1p, one_hot, ones_like, stack, where
 from . import constraints
+from ._beta_grad import dirichlet_rsample
 from ._special import digamma, gammainc, lgamma, standard_gamma
 from ._utils import (
     broadcast_all,
@@ -128,8 +129,7 @@ class Dirichlet(ExponentialFamily):
 
     def rsample(self, sample_shape=(), *, rng=None, generator=None):
         a = self.concentration.expand(tuple(self._extended_shape(sample_shape)))
-        z = standard_gamma(a, pick_rng("Dirichlet.rsample", rng, generator))
-        return z / z.sum(-1, keepdim=True)
+        return dirichlet_rsample(a, pick_rng("Dirichlet.rsample", rng, generator))
 
     def log_prob(self, value):
         if self._validate_args:
@@ -186,10 +186,8 @@ class Beta(ExponentialFamily):
 
     def rsample(self, sample_shape=(), *, rng=None, generator=None):
         shape = tuple(self._extended_shape(sample_shape))
-        g = pick_rng("Beta.rsample", rng, generator)
-        x = standard_gamma(self.concentration1.expand(shape), g)
-        y = standard_gamma(self.concentration0.expand(shape), g)
-        return x / (x + y)
+        pair = stack([self.concentration1.expand(shape), self.concentration0.expand(shape)], -1)
+        return dirichlet_rsample(pair, pick_rng("Beta.rsample", rng, generator))[..., 0]
 
     def log_prob(self, value):
         if self._validate_args:
