@@ -513,3 +513,29 @@ def test_direct_collation_of_random_nested_samples(seed):
 
     _both(lambda lib: collated(lib, False))
     _both(lambda lib: collated(lib, True))
+
+
+# --- determinism under manual_seed ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("workers", [0, 2])
+def test_manual_seed_repeats_every_random_choice_of_the_data_pipeline(workers):
+    # as in PyTorch, with no generator given the shuffles, samplers and splits draw from the
+    # default generator: the same seed repeats them, another seed changes them
+    def draws(lib, seed):
+        lib.manual_seed(seed)
+        data = lib.utils.data
+        dl = data.DataLoader(list(range(30)), batch_size=7, shuffle=True,
+                             num_workers=workers if lib is cr else 0)
+        return ([[b.tolist() for b in dl] for _ in range(2)],
+                list(data.RandomSampler(range(30))),
+                list(data.RandomSampler(range(30), replacement=True, num_samples=40)),
+                list(data.SubsetRandomSampler(range(5, 35))),
+                list(data.WeightedRandomSampler([1.0] * 30, 30, replacement=False)),
+                [list(p) for p in data.random_split(range(30), [0.3, 0.7])])
+
+    for lib in (torch, cr):
+        first, again, other = draws(lib, 0), draws(lib, 0), draws(lib, 1)
+        assert first == again and first[0][0] != first[0][1]  # passes differ, runs repeat
+        assert all(a != b for a, b in zip(first, other, strict=True))
+        assert sorted(sum(first[0][0], [])) == list(range(30)) == sorted(first[4])
