@@ -360,3 +360,19 @@ def test_a_decoder_stack_applies_an_activation_module(module):
     np.testing.assert_allclose(out(t_module, torch), out(t_relu, torch), rtol=1e-12, atol=1e-12)
     assert not np.allclose(out(t_fn, torch), out(t_relu, torch))
     np.testing.assert_allclose(out(c_module, cr), out(t_fn, torch), rtol=1e-12, atol=1e-12)
+
+
+def test_second_order_through_transformers():
+    """A gradient penalty through the drawn transformers (create_graph=True): the gradients of a
+    weighting of the first gradients of the inputs and every weight equal PyTorch's."""
+    rng = np.random.default_rng(1605)
+    counts = {"compared": 0, "raised": 0}
+    for _ in range(6):
+        desc, make, arrays = _draw_transformer(rng)
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                counts[port_check(make, arrays, rng, train=False, order=2, grad=[0, 1])] += 1
+        except AssertionError as e:
+            raise AssertionError(desc) from e
+    assert counts["compared"] >= 5, counts
