@@ -234,3 +234,32 @@ def test_to_pil_image_keeps_floats_for_mode_f_and_int16_as_i16():
     out = transforms.ToPILImage()(cr.tensor(ints[None]))
     assert out.mode == "I;16" and np.asarray(out).tolist() == ints.tolist()
     assert F.to_pil_image(x[None].repeat(3, 0).transpose(1, 2, 0)).mode == "RGB"
+
+
+def test_get_params_of_random_crop_resized_crop_and_color_jitter():
+    # torchvision's static get_params, the segmentation idiom (one window for image and mask):
+    # i, j, h, w = T.RandomCrop.get_params(image, (th, tw)); F.crop(image, i, j, h, w)...
+    image = cr.tensor(np.arange(3 * 20 * 30, dtype=np.float32).reshape(3, 20, 30))
+    for seed in range(5):
+        i, j, h, w = transforms.RandomCrop.get_params(image, (8, 12),
+                                                      rng=np.random.default_rng(seed))
+        assert (h, w) == (8, 12) and 0 <= i <= 12 and 0 <= j <= 18
+        assert F.crop(image, i, j, h, w).shape == (3, 8, 12)
+        top, left, h, w = transforms.RandomResizedCrop.get_params(
+            image, (0.08, 1.0), (3 / 4, 4 / 3), rng=np.random.default_rng(seed))
+        assert 0 <= top and top + h <= 20 and 0 <= left and left + w <= 30
+    assert transforms.RandomCrop.get_params(image, (20, 30)) == (0, 0, 20, 30)
+    with pytest.raises(ValueError, match=r"crop size \(21, 5\) is larger than the input"):
+        transforms.RandomCrop.get_params(image, (21, 5))
+    # a crop drawn with get_params is RandomResizedCrop's own draw for the same generator
+    crop = transforms.RandomResizedCrop(5, rng=np.random.default_rng(9))
+    assert transforms.RandomResizedCrop.get_params(image, crop.scale, crop.ratio,
+                                                   rng=np.random.default_rng(9)) == \
+        crop.params(20, 30, np.random.default_rng(9))
+    jitter = transforms.ColorJitter(brightness=0.5, hue=0.1)
+    assert jitter.brightness == [0.5, 1.5] and jitter.contrast is None
+    order, b, c, s, h = transforms.ColorJitter.get_params(
+        jitter.brightness, jitter.contrast, jitter.saturation, jitter.hue,
+        rng=np.random.default_rng(0))
+    assert sorted(order.tolist()) == [0, 1, 2, 3] and order.dtype == cr.int64
+    assert 0.5 <= b <= 1.5 and c is None and s is None and -0.1 <= h <= 0.1

@@ -6,6 +6,7 @@ import numbers
 
 import numpy as np
 
+from ..autograd.tensor import Tensor
 from ..backend.random import resolve_rng
 from ._image import _Image
 
@@ -76,7 +77,20 @@ class ColorJitter:
                        "contrast": _factor_range("contrast", contrast),
                        "saturation": _factor_range("saturation", saturation),
                        "hue": _hue_range(hue)}
+        # torchvision's attributes: each a [min, max] list, or None
+        self.brightness, self.contrast, self.saturation, self.hue = (
+            None if r is None else list(r) for r in self.ranges.values())
         self.rng = rng
+
+    @staticmethod
+    def get_params(brightness, contrast, saturation, hue, *, rng=None):
+        """torchvision's draw: (the order of the four changes, an int64 Tensor permutation of
+        0..3, then each factor drawn from its [min, max] range, or None for a None range)."""
+        rng = resolve_rng(rng, "ColorJitter")
+        order = rng.permutation(4).astype(np.int64)
+        factors = [None if r is None else float(rng.uniform(r[0], r[1]))
+                   for r in (brightness, contrast, saturation, hue)]
+        return (Tensor(order), *factors)
 
     @staticmethod
     def _hue(work, c_axis, shift, integer):
@@ -105,11 +119,10 @@ class ColorJitter:
         integer = a.dtype.kind in "ui"
         bound = 255.0 if integer else 1.0
         work = a.astype(np.float64) if integer else a
-        rng = resolve_rng(self.rng, "ColorJitter")
-        order = rng.permutation(4)
-        factors = {name: (None if r is None else rng.uniform(*r))
-                   for name, r in self.ranges.items()}
+        order, *drawn = self.get_params(*self.ranges.values(), rng=self.rng)
+        order = order.numpy()
         names = list(self.ranges)
+        factors = dict(zip(names, drawn, strict=True))
         for k in order:
             f = factors[names[k]]
             if f is None:

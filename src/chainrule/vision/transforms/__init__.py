@@ -236,6 +236,19 @@ class RandomCrop:
             = img.array
         img.array = out
 
+    @staticmethod
+    def get_params(img, output_size, *, rng=None) -> tuple[int, int, int, int]:
+        """torchvision's draw: (top, left, height, width) of a random ``output_size`` window of
+        ``img`` (the whole image when it is that size)."""
+        (h, w), (th, tw) = _Image(img, "RandomCrop.get_params").size, tuple(output_size)
+        if h < th or w < tw:
+            raise ValueError(f"RandomCrop.get_params: required crop size {(th, tw)} is larger "
+                             f"than the input image size {(h, w)}")
+        if (h, w) == (th, tw):
+            return 0, 0, h, w
+        rng = resolve_rng(rng, "RandomCrop")
+        return int(rng.integers(0, h - th + 1)), int(rng.integers(0, w - tw + 1)), th, tw
+
     def __call__(self, image):
         img = _Image(image, "RandomCrop")
         if self.padding is not None:

@@ -242,24 +242,14 @@ class RandomResizedCrop:
 
     def params(self, height: int, width: int, rng) -> tuple[int, int, int, int]:
         """(top, left, crop height, crop width), by torchvision's ``get_params`` rule."""
-        area = height * width
-        log_ratio = (math.log(self.ratio[0]), math.log(self.ratio[1]))
-        for _ in range(10):
-            target = area * rng.uniform(*self.scale)
-            aspect = math.exp(rng.uniform(*log_ratio))
-            w = int(round(math.sqrt(target * aspect)))
-            h = int(round(math.sqrt(target / aspect)))
-            if 0 < w <= width and 0 < h <= height:
-                return int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1)), \
-                    h, w
-        in_ratio = width / height
-        if in_ratio < min(self.ratio):
-            w, h = width, int(round(width / min(self.ratio)))
-        elif in_ratio > max(self.ratio):
-            h, w = height, int(round(height * max(self.ratio)))
-        else:
-            h, w = height, width
-        return (height - h) // 2, (width - w) // 2, h, w
+        return _crop_params(height, width, self.scale, self.ratio, rng)
+
+    @staticmethod
+    def get_params(img, scale, ratio, *, rng=None) -> tuple[int, int, int, int]:
+        """torchvision's static draw: (top, left, height, width) of a random part of ``img``
+        of area fraction in ``scale`` and aspect in ``ratio``."""
+        return _crop_params(*_Image(img, "RandomResizedCrop.get_params").size, tuple(scale),
+                            tuple(ratio), resolve_rng(rng, "RandomResizedCrop"))
 
     def __call__(self, image):
         img = _Image(image, "RandomResizedCrop")
@@ -275,3 +265,24 @@ class RandomResizedCrop:
         return (f"RandomResizedCrop(size={self.size}, scale={self.scale}, ratio={self.ratio}, "
                 f"interpolation={self.interpolation}, antialias={self.antialias})")
 
+
+def _crop_params(height: int, width: int, scale, ratio, rng) -> tuple[int, int, int, int]:
+    """torchvision's RandomResizedCrop.get_params: ten tries at a random area and aspect, then
+    the centre crop of the closest allowed aspect."""
+    area = height * width
+    log_ratio = (math.log(ratio[0]), math.log(ratio[1]))
+    for _ in range(10):
+        target = area * rng.uniform(*scale)
+        aspect = math.exp(rng.uniform(*log_ratio))
+        w = int(round(math.sqrt(target * aspect)))
+        h = int(round(math.sqrt(target / aspect)))
+        if 0 < w <= width and 0 < h <= height:
+            return int(rng.integers(0, height - h + 1)), int(rng.integers(0, width - w + 1)), h, w
+    in_ratio = width / height
+    if in_ratio < min(ratio):
+        w, h = width, int(round(width / min(ratio)))
+    elif in_ratio > max(ratio):
+        h, w = height, int(round(height * max(ratio)))
+    else:
+        h, w = height, width
+    return (height - h) // 2, (width - w) // 2, h, w
