@@ -263,3 +263,13 @@ def test_get_params_of_random_crop_resized_crop_and_color_jitter():
         rng=np.random.default_rng(0))
     assert sorted(order.tolist()) == [0, 1, 2, 3] and order.dtype == cr.int64
     assert 0.5 <= b <= 1.5 and c is None and s is None and -0.1 <= h <= 0.1
+
+
+def test_random_crop_refuses_reflect_padding_past_a_tensors_size():
+    # torchvision pads a Tensor with PyTorch's reflection pad, which refuses a pad of the
+    # image's size or more; numpy repeated the reflection. Arrays (the PIL path) still do
+    crop = transforms.RandomCrop(8, padding=3, padding_mode="reflect")
+    with pytest.raises(ValueError, match=r"reflect padding \(3, 3, 3, 3\) must be less than"):
+        crop(cr.zeros(1, 3, 3))
+    assert crop(cr.zeros(1, 4, 4)).shape == (1, 8, 8)
+    assert crop(np.zeros((3, 3), np.uint8)).shape == (8, 8)

@@ -220,6 +220,11 @@ class RandomCrop:
         widths = [(0, 0)] * img.array.ndim
         widths[img.h_axis], widths[img.w_axis] = (top, bottom), (left, right)
         if self.padding_mode != "constant":
+            if self.padding_mode == "reflect" and img.kind == "tensor" and (
+                    max(top, bottom) >= img.size[0] or max(left, right) >= img.size[1]):
+                # PyTorch's reflection pad (torchvision's tensor path) refuses it
+                raise ValueError(f"RandomCrop: reflect padding {(left, top, right, bottom)} must "
+                                 f"be less than the image's size {img.size} on each side")
             img.array = np.pad(img.array, widths, mode=_PAD_MODES[self.padding_mode])
             return
         fill = np.asarray(self.fill)  # a number, or one per channel (torchvision's tuple)
