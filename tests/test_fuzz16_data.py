@@ -539,3 +539,36 @@ def test_manual_seed_repeats_every_random_choice_of_the_data_pipeline(workers):
         assert first == again and first[0][0] != first[0][1]  # passes differ, runs repeat
         assert all(a != b for a, b in zip(first, other, strict=True))
         assert sorted(sum(first[0][0], [])) == list(range(30)) == sorted(first[4])
+
+
+@pytest.mark.parametrize("context", [None, "fork"])
+def test_initial_seed_in_a_worker_is_its_seed_so_seed_worker_changes_every_pass(context):
+    # initial_seed() in a worker was the main process's seed: PyTorch's reproducibility recipe
+    # (seed_worker: numpy.random.seed(torch.initial_seed() % 2**32)) seeded NumPy the same in
+    # every worker and every pass, so a dataset's NumPy augmentations repeated epoch after
+    # epoch. In PyTorch it is the worker's seed (base_seed + id), new every pass
+    def passes(lib):
+        data = lib.utils.data
+        lib.manual_seed(5)
+
+        def seed_worker(worker_id):
+            np.random.seed(lib.initial_seed() % 2**32)
+
+        class Noisy(data.Dataset):
+            def __len__(self):
+                return 4
+
+            def __getitem__(self, i):
+                info = data.get_worker_info()
+                return np.array([np.random.rand(), lib.initial_seed() == info.seed,
+                                 info.seed - info.id])
+
+        kw = dict(multiprocessing_context=context) if lib is cr and context else {}
+        dl = data.DataLoader(Noisy(), batch_size=2, num_workers=2, worker_init_fn=seed_worker,
+                             **kw)
+        got = [np.concatenate([b.numpy() for b in dl]) for _ in range(2)]
+        base_seeds = {float(v) for g in got for v in g[:, 2]}
+        return (bool(got[0][:, 1].all() and got[1][:, 1].all()), len(base_seeds),
+                bool(np.all(got[0][:, 0] != got[1][:, 0])), lib.initial_seed())
+
+    assert _both(passes) == (True, 2, True, 5)  # one base seed per pass, the caller's kept

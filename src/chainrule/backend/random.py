@@ -139,10 +139,23 @@ def seed() -> int:
     return default_generator.seed()
 
 
+# In a DataLoader worker (thread or process) PyTorch's initial_seed() is the worker's seed
+# (base_seed + worker id, new every pass), which PyTorch's reproducibility recipe
+# (``seed_worker``) seeds NumPy and ``random`` from; ``data.workers`` sets it for the worker.
+_worker_seed: ContextVar[int | None] = ContextVar("chainrule_worker_seed", default=None)
+
+
+def set_worker_seed(seed: int | None) -> None:
+    """Make ``initial_seed()`` return ``seed`` in the calling thread (a loader's worker)."""
+    _worker_seed.set(seed)
+
+
 def initial_seed() -> int:
     """The seed the default generator started from (the last ``manual_seed``'s, or, never
-    seeded, the operating system's entropy it started from)."""
-    return default_generator.initial_seed()
+    seeded, the operating system's entropy it started from); in a DataLoader worker, the
+    worker's seed, as PyTorch's (``get_worker_info().seed``)."""
+    seed = _worker_seed.get()
+    return default_generator.initial_seed() if seed is None else seed
 
 
 # Callbacks told of every generator a random op is about to draw from (``chainrule.func.vmap``'s

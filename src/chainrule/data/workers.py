@@ -18,6 +18,8 @@ import traceback
 
 import numpy as np
 
+from ..backend.random import set_worker_seed
+
 __all__ = ["WorkerInfo", "check_context", "enter_worker", "get_worker_info", "in_processes",
            "set_worker_info", "start_processes", "stop_processes", "timed_out"]
 
@@ -52,14 +54,16 @@ def get_worker_info() -> WorkerInfo | None:
 def enter_worker(info: WorkerInfo, init=None) -> None:
     """Record ``info`` as this thread's (or process's) ``WorkerInfo``, then run the loader's
     ``worker_init_fn`` (``init``), if any, with the worker's id, as PyTorch does."""
-    _local.info = info
+    set_worker_info(info)
     if init is not None:
         init(info.id)
 
 
 def set_worker_info(info: WorkerInfo | None) -> None:
-    """Record ``info`` as this thread's ``WorkerInfo`` (a persistent worker's, again)."""
+    """Record ``info`` as this thread's ``WorkerInfo`` (a persistent worker's, again), and its
+    seed as what ``initial_seed()`` returns there, as in a PyTorch worker."""
     _local.info = info
+    set_worker_seed(None if info is None else info.seed)
 
 
 def check_context(context) -> bool:
@@ -81,7 +85,7 @@ def check_context(context) -> bool:
 def _serve(conn, build, base, info: WorkerInfo, init) -> None:
     """A worker's loop: a JSON task in, a JSON header and one bytes message per array out (or a
     ``stop`` header once ``build`` raises StopIteration: an IterableDataset's worker is done)."""
-    _local.info = info
+    set_worker_info(info)
     while True:
         task = json.loads(conn.recv_bytes())
         if task is None:
