@@ -273,3 +273,20 @@ def test_random_crop_refuses_reflect_padding_past_a_tensors_size():
         crop(cr.zeros(1, 3, 3))
     assert crop(cr.zeros(1, 4, 4)).shape == (1, 8, 8)
     assert crop(np.zeros((3, 3), np.uint8)).shape == (8, 8)
+
+
+def test_to_tensor_of_pil_images_takes_torchvisions_dtype_by_mode():
+    image_module = pytest.importorskip("PIL.Image")
+    base = np.array([[0, 100, 200], [255, 30, 128]], np.uint8)
+    # a "1" (bilevel) image is read as uint8 0/255, so 0.0/1.0 floats (not bool)
+    bilevel = transforms.ToTensor()(image_module.fromarray(base).convert("1"))
+    assert bilevel.dtype == cr.float32 and set(bilevel.numpy().ravel().tolist()) <= {0.0, 1.0}
+    # "I;16" as int16 (torchvision's np.int16), "I" as int32, "F" as float32, unscaled
+    wide = image_module.fromarray(base.astype(np.uint16) * 200)
+    assert wide.mode == "I;16"
+    out = transforms.ToTensor()(wide)
+    assert out.dtype == cr.int16
+    np.testing.assert_array_equal(out.numpy()[0], (base.astype(np.uint16) * 200).view(np.int16))
+    assert transforms.ToTensor()(wide.convert("I")).dtype == cr.int32
+    grey = transforms.ToTensor()(image_module.fromarray(base))
+    np.testing.assert_allclose(grey.numpy()[0], base / np.float32(255), rtol=1e-7)

@@ -21,7 +21,7 @@ from ...autograd.tensor import Tensor
 from ...backend.defaults import get_default_dtype
 from ...backend.random import resolve_rng
 from .._color import ColorJitter
-from .._image import _Image
+from .._image import _Image, _is_pil
 from ._autoaugment import (
     AugMix,
     AutoAugment,
@@ -101,13 +101,20 @@ class Lambda:
         return self.lambd(image)
 
 
+_PIL_DTYPES = {"I": np.int32, "I;16": np.int16, "F": np.float32}
+
+
 class ToTensor:
     """An (H, W) or (H, W, C) image (array or PIL image) as a (C, H, W) Tensor: uint8 as the
     default dtype divided by 255; any other dtype (a float64 or int16 array, a PIL "I" or "F"
     image) kept as it is, unscaled, as torchvision's."""
 
     def __call__(self, image):
-        a = np.asarray(image)
+        if _is_pil(image):  # torchvision's dtypes by mode: "1" read as uint8 0/255
+            a = np.array(image, _PIL_DTYPES.get(image.mode, np.uint8))
+            a = a * np.uint8(255) if image.mode == "1" else a
+        else:
+            a = np.asarray(image)
         if a.ndim == 2:
             a = a[:, :, None]
         if a.ndim != 3:
