@@ -224,3 +224,47 @@ def test_tied_lengths_of_a_large_batch_unpack_as_pytorch():
     np.testing.assert_allclose(c_out.detach().numpy(), t_out.detach().numpy(), rtol=1e-12,
                                atol=1e-12)
     np.testing.assert_allclose(ch.detach().numpy(), th.detach().numpy(), rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_packed_sequence_built_with_unsorted_indices_alone(seed):
+    # chainrule placed the packed sequences of PackedSequence(data, batch_sizes, None,
+    # unsorted_indices) in packed order while taking their lengths in unsorted_indices' order:
+    # pad_packed_sequence gave rows of the wrong lengths and a recurrent layer ran each sequence
+    # over another's length (silently wrong). PyTorch puts column j = packed sequence
+    # unsorted_indices[j] and takes hx in the packed order; so does chainrule now
+    from ._fuzz8_port import check as port_check
+
+    rng = np.random.default_rng(1690 + seed)
+    for _ in range(12):
+        B, T, I, H = (int(v) for v in rng.integers(1, 5, 4))
+        lengths = np.sort(rng.integers(1, T + 1, B))[::-1].copy()
+        lengths[0] = T
+        perm = rng.permutation(B)
+        kind = str(rng.choice(["RNN", "LSTM", "GRU"]))
+        kw = dict(num_layers=int(rng.integers(1, 3)), bidirectional=bool(rng.random() < 0.5))
+        x = rng.standard_normal((T, B, I))
+        arrays = [x]
+        if rng.random() < 0.6:
+            lead = (kw["num_layers"] * (1 + kw["bidirectional"]), B, H)
+            arrays += [rng.standard_normal(lead) for _ in range(1 + (kind == "LSTM"))]
+        bf, pad, total = bool(rng.random() < 0.5), float(rng.choice([0.0, -1.0])), T + 1
+
+        def make(lib, kind=kind, kw=kw, lengths=lengths, perm=perm, bf=bf, pad=pad, total=total):
+            U = lib.nn.utils.rnn
+
+            def call(m, x, *h):
+                p = U.pack_padded_sequence(x, lengths.tolist())
+                p = U.PackedSequence(p.data, p.batch_sizes, None, lib.tensor(perm.tolist()))
+                state = () if not h else ((h[0], h[1]),) if kind == "LSTM" else (h[0],)
+                out, hn = m(p, *state)
+                padded, n = U.pad_packed_sequence(p, batch_first=bf, padding_value=pad,
+                                                  total_length=total)
+                return padded, n, U.unpack_sequence(out), U.pad_packed_sequence(out)[0], hn
+            return getattr(lib.nn, kind)(I, H, **kw), call
+
+        desc = f"{kind} {kw} lengths={lengths.tolist()} unsorted={perm.tolist()} {len(arrays)}"
+        try:
+            assert port_check(make, arrays, rng, train=False) == "compared"
+        except AssertionError as e:
+            raise AssertionError(desc) from e

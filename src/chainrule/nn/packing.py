@@ -134,6 +134,29 @@ def _host_lengths(lengths, n):
     return arr.astype(xp.int64)
 
 
+def _order(sequence):
+    """The batch column of each packed sequence: ``sorted_indices``, or, when a PackedSequence
+    was built with ``unsorted_indices`` alone, its inverse (where PyTorch's ``pad_packed_sequence``
+    puts them: column j holds packed sequence ``unsorted_indices[j]``)."""
+    if sequence.sorted_indices is not None or sequence.unsorted_indices is None:
+        return sequence.sorted_indices
+    unsorted = _host(sequence.unsorted_indices)
+    order = get_array_module().empty_like(unsorted)
+    order[unsorted] = get_array_module().arange(len(unsorted), dtype=unsorted.dtype)
+    return order
+
+
+def _in_batch_order(sequence, state):
+    """A recurrent layer's initial ``state`` tuple in the batch columns of ``sequence``. PyTorch
+    takes hx in the batch's order and sorts it by ``sorted_indices``; built with
+    ``unsorted_indices`` alone, it takes hx in the packed order, unpermuted: row i starts packed
+    sequence i, which ``_order`` puts in column ``order[i]``."""
+    if state is None or sequence.sorted_indices is not None or sequence.unsorted_indices is None:
+        return state
+    unsorted = _host(sequence.unsorted_indices)
+    return tuple(getitem(t, (slice(None), unsorted)) for t in state)
+
+
 def _positions(lengths, sorted_indices):
     """The (time, batch) index of every packed step and the batch sizes."""
     xp = get_array_module()
@@ -229,7 +252,7 @@ def _pad_packed(sequence, batch_first, padding_value, total_length):
     if isinstance(steps, bool) or not isinstance(steps, numbers.Integral) or steps < longest:
         raise ValueError("pad_packed_sequence: total_length must be an int at least the longest "
                          f"length {longest}, got {total_length!r}")
-    t_idx, b_idx, _ = _positions(lengths, sequence.sorted_indices)
+    t_idx, b_idx, _ = _positions(lengths, _order(sequence))
     data = sequence.data
     filler = Tensor(get_array_module(data._data).full((1,) + data.shape[1:], padding_value,
                                                      dtype=data.dtype))

@@ -39,7 +39,7 @@ from ._recurrent_steps import (
     _zero_state,
 )
 from .module import Module, Parameter
-from .packing import PackedSequence, _pad_packed
+from .packing import PackedSequence, _in_batch_order, _order, _pad_packed
 from .packing import _positions as packed_positions
 
 __all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
@@ -292,8 +292,8 @@ class RNNBase(_WeightLists, _Recurrent):
         padded, lengths = _pad_packed(packed, False, 0.0, None)
         initial = None if hx is None else _initial_state(who, self._mode, hx,
                                                          self._state_shape(padded), self._dtype)
-        out, h_n = self._layers(padded, initial, lengths)
-        t_idx, b_idx, _ = packed_positions(lengths, packed.sorted_indices)
+        out, h_n = self._layers(padded, _in_batch_order(packed, initial), lengths)
+        t_idx, b_idx, _ = packed_positions(lengths, _order(packed))
         data = getitem(out, (t_idx, b_idx))
         out = PackedSequence(data, packed.batch_sizes, packed.sorted_indices,
                              packed.unsorted_indices)
