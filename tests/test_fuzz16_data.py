@@ -572,3 +572,28 @@ def test_initial_seed_in_a_worker_is_its_seed_so_seed_worker_changes_every_pass(
                 bool(np.all(got[0][:, 0] != got[1][:, 0])), lib.initial_seed())
 
     assert _both(passes) == (True, 2, True, 5)  # one base seed per pass, the caller's kept
+
+
+def test_manual_seed_in_a_worker_leaves_the_callers_generator_alone():
+    # a worker_init_fn's torch.manual_seed(42 + worker_id) reseeded the process-wide generator
+    # from a worker thread: every later pass shuffled in the same order and the caller's own
+    # draws (dropout, initialization) restarted from 42 + k. In PyTorch it seeds the worker only
+    def passes(lib):
+        data = lib.utils.data
+        lib.manual_seed(0)
+
+        class Seeds(data.Dataset):
+            def __len__(self):
+                return 8
+
+            def __getitem__(self, i):
+                return np.array([i, lib.initial_seed() - data.get_worker_info().id])
+
+        dl = data.DataLoader(Seeds(), batch_size=8, shuffle=True, num_workers=2,
+                             worker_init_fn=lambda w: lib.manual_seed(42 + w))
+        batches = [next(iter(dl)).numpy() for _ in range(4)]
+        return (len({tuple(b[:, 0]) for b in batches}), sorted({int(s) for b in batches
+                                                                for s in b[:, 1]}),
+                lib.initial_seed())
+
+    assert _both(passes) == (4, [42], 0)  # 4 orders; every sample saw its worker's 42 + id

@@ -123,22 +123,6 @@ class _DefaultGenerator(Generator):
 default_generator = _DefaultGenerator()
 
 
-def manual_seed(seed: int) -> numpy.random.Generator:
-    """Seed the default generator (what every ``rng=None`` draws from); returns it.
-
-    Args:
-        seed: an int in [-2**63, 2**64) (a negative one is taken modulo 2**64, as PyTorch).
-    """
-    # Reseeded in place (the state of ``default_rng(seed)``), so that a layer or loader that
-    # already holds the default generator follows the new seed.
-    return default_generator.manual_seed(seed)
-
-
-def seed() -> int:
-    """Seed the default generator from the operating system's entropy; returns the seed used."""
-    return default_generator.seed()
-
-
 # In a DataLoader worker (thread or process) PyTorch's initial_seed() is the worker's seed
 # (base_seed + worker id, new every pass), which PyTorch's reproducibility recipe
 # (``seed_worker``) seeds NumPy and ``random`` from; ``data.workers`` sets it for the worker.
@@ -148,6 +132,32 @@ _worker_seed: ContextVar[int | None] = ContextVar("chainrule_worker_seed", defau
 def set_worker_seed(seed: int | None) -> None:
     """Make ``initial_seed()`` return ``seed`` in the calling thread (a loader's worker)."""
     _worker_seed.set(seed)
+
+
+def manual_seed(seed: int) -> numpy.random.Generator:
+    """Seed the default generator (what every ``rng=None`` draws from); returns it.
+
+    Args:
+        seed: an int in [-2**63, 2**64) (a negative one is taken modulo 2**64, as PyTorch).
+    """
+    # Reseeded in place (the state of ``default_rng(seed)``), so that a layer or loader that
+    # already holds the default generator follows the new seed. In a DataLoader worker thread
+    # (a worker_init_fn's torch.manual_seed(seed + worker_id)) only the worker's seed changes,
+    # as only the worker process's generator does in PyTorch: the caller's generator, which
+    # orders the next passes and drives the model's dropout, is left alone.
+    if _worker_seed.get() is not None:
+        _worker_seed.set(_seed_value("manual_seed", seed))
+        return default_generator
+    return default_generator.manual_seed(seed)
+
+
+def seed() -> int:
+    """Seed the default generator from the operating system's entropy; returns the seed used
+    (in a DataLoader worker, the worker's seed, as ``manual_seed``)."""
+    if _worker_seed.get() is not None:
+        _worker_seed.set(_entropy_seed())
+        return _worker_seed.get()
+    return default_generator.seed()
 
 
 def initial_seed() -> int:
