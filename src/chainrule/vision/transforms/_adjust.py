@@ -249,11 +249,13 @@ def _kernel_sizes(kernel_size):
 def posterize_v2(img, bits: int):
     """torchvision.transforms.v2's posterize: uint8 as ``posterize``; a float image in [0, 1]
     quantised to ``2 ** bits`` levels, ``floor(x * levels).clamp(0, levels - 1) / levels``."""
-    chw = _CHW(img, "posterize")
-    if chw.dtype.kind != "f":
-        return posterize(img, bits)
+    chw = _CHW(img, "posterize", channels=None)  # v2's: any number of channels
     if not isinstance(bits, numbers.Integral) or not 0 <= bits <= 8:
         raise ValueError(f"posterize: bits must be an int in 0..8, got {bits!r}")
+    if chw.dtype == np.uint8:
+        return chw.back(chw.array & np.uint8((0xFF << (8 - int(bits))) & 0xFF))
+    if chw.dtype.kind != "f":
+        raise TypeError(f"posterize: expected a uint8 or float image, got dtype {chw.dtype}")
     levels = 1 << int(bits)
     out = np.clip(np.floor(chw.array * chw.dtype.type(levels)), 0, levels - 1)
     return chw.back(out * chw.dtype.type(1.0 / levels))
@@ -262,10 +264,13 @@ def posterize_v2(img, bits: int):
 def equalize_v2(img):
     """torchvision.transforms.v2's equalize: a float image through uint8 (``x * 255.999``
     truncated, equalised, times ``1 / 255``), uint8 as ``equalize``."""
-    chw = _CHW(img, "equalize")
-    if chw.dtype.kind != "f":
-        return equalize(img)
+    chw = _CHW(img, "equalize", channels=None)  # v2's: any number of channels
     a = chw.array
+    if chw.dtype.kind != "f":
+        if chw.dtype != np.uint8:
+            raise TypeError(f"equalize: expected a uint8 or float image, got dtype {chw.dtype}")
+        planes = a.reshape(-1, *a.shape[-2:])
+        return chw.back(np.stack([_equalize_plane(p) for p in planes]).reshape(a.shape))
     as_uint8 = np.clip(a * chw.dtype.type(255 + 1.0 - 1e-3), 0, 255).astype(np.uint8)
     planes = as_uint8.reshape(-1, *a.shape[-2:])
     out = np.stack([_equalize_plane(p) for p in planes]).reshape(a.shape)

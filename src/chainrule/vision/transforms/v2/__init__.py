@@ -18,9 +18,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...autograd.tensor import Tensor
-from .._image import _is_pil
-from . import (
+from ....autograd.tensor import Tensor
+from ..._image import _is_pil
+from .. import (
     AutoAugmentPolicy,
     CenterCrop,
     ColorJitter,
@@ -56,9 +56,9 @@ from . import (
     ToPILImage,
     ToTensor,
 )
-from . import Lambda as _Lambda
-from ._mix import RGB, CutMix, GaussianNoise, Identity, MixUp, RandomChannelPermutation
-from ._v2photo import (
+from .. import Lambda as _Lambda
+from .._mix import RGB, CutMix, GaussianNoise, Identity, MixUp, RandomChannelPermutation
+from .._v2photo import (
     AugMix,
     AutoAugment,
     RandAugment,
@@ -76,7 +76,8 @@ __all__ = ["AugMix", "AutoAugment", "AutoAugmentPolicy", "CenterCrop", "ColorJit
            "RandomErasing", "RandomGrayscale", "RandomHorizontalFlip", "RandomInvert",
            "RandomOrder", "RandomPerspective", "RandomPosterize", "RandomResizedCrop",
            "RandomRotation", "RandomSolarize", "RandomVerticalFlip", "Resize", "TenCrop", "ToDtype",
-           "ToImage", "ToPILImage", "ToPureTensor", "ToTensor", "TrivialAugmentWide"]
+           "ToImage", "ToPILImage", "ToPureTensor", "ToTensor", "TrivialAugmentWide",
+           "functional"]
 
 
 class Lambda(_Lambda):
@@ -191,3 +192,6 @@ class ToDtype:
 
     def __repr__(self) -> str:
         return f"ToDtype(dtype={self.dtype}, scale={self.scale})"
+
+
+from . import functional  # noqa: E402 - it uses the classes above
