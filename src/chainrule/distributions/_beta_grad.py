@@ -22,8 +22,9 @@ __all__ = ["beta_grad_a_array", "dirichlet_rsample"]
 _TINY = 1e-300
 
 
-def _betacf(y, p, q, xp):
-    """h(y; p, q) with I_y(p, q) = y^p (1 - y)^q / (p B(p, q)) h, and dh/dp, dh/dq."""
+def _betacf(y, p, q, wrt_q, xp):
+    """h(y; p, q) with I_y(p, q) = y^p (1 - y)^q / (p B(p, q)) h, and dh/dp, dh/dq (each entry
+    iterated until h and the one derivative it needs, dh/dq where ``wrt_q``, have converged)."""
     def step(alpha, da_p, da_q, state):
         d, dd_p, dd_q, c, dc_p, dc_q, h, dh_p, dh_q = state
         den = 1.0 + alpha * d
@@ -49,17 +50,24 @@ def _betacf(y, p, q, xp):
     d = 1.0 / (1.0 + alpha)
     state = (d, -d * d * da_p, -d * d * da_q, zero + 1.0, zero, zero, d, -d * d * da_p,
              -d * d * da_q)
+    done = xp.zeros(y.shape, dtype=bool)
     for m in range(1, 100000):
         # even term: m (q - m) y / ((p + 2m - 1)(p + 2m))
         den = (p + 2 * m - 1) * (p + 2 * m)
         alpha = m * (q - m) * y / den
         da_p = alpha * (-1 / (p + 2 * m - 1) - 1 / (p + 2 * m))
-        state, delta_even = step(alpha, da_p, m * y / den, state)
+        new, delta_even = step(alpha, da_p, m * y / den, state)
         # odd term: -(p + m)(p + q + m) y / ((p + 2m)(p + 2m + 1))
         alpha = -(p + m) * (p + q + m) * y / ((p + 2 * m) * (p + 2 * m + 1))
         da_p = alpha * (1 / (p + m) + 1 / (p + q + m) - 1 / (p + 2 * m) - 1 / (p + 2 * m + 1))
-        state, delta_odd = step(alpha, da_p, alpha / (p + q + m), state)
-        if not bool((abs(delta_even * delta_odd - 1.0) > 1e-15).any()):
+        new, delta_odd = step(alpha, da_p, alpha / (p + q + m), new)
+        # an entry stops where it converged, the derivatives too (its fraction may end at a
+        # zero term, after which the recurrence would go on with a tail that is not part of it)
+        moved = abs(xp.where(wrt_q, new[8] - state[8], new[7] - state[7])) > 1e-15 * abs(
+            xp.where(wrt_q, new[8], new[7]))
+        state = tuple(xp.where(done, old, fresh) for old, fresh in zip(state, new))
+        done = done | ~((abs(delta_even * delta_odd - 1.0) > 1e-15) | moved)
+        if bool(done.all()):
             break
     return state[6], state[7], state[8]
 
@@ -72,7 +80,7 @@ def beta_grad_a_array(x, a, b):
     x = xp.where(inside, x, 0.5)
     flip = x > (a + 1) / (a + b + 2)
     y = xp.where(flip, 1 - x, x)
-    h, dh_p, dh_q = _betacf(y, xp.where(flip, b, a), xp.where(flip, a, b), xp)
+    h, dh_p, dh_q = _betacf(y, xp.where(flip, b, a), xp.where(flip, a, b), flip, xp)
     psi = _digamma_array(a) - _digamma_array(a + b)
     log_x = xp.log(x)
     direct = -x * (1 - x) / a * (h * (log_x - 1 / a - psi) + dh_p)
