@@ -16,7 +16,7 @@ import math
 import zipfile
 import zlib
 
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Size, Tensor
 from ..backend import dtypes, numpy, to_device
 from ..backend.device import device as _device
 from ..nn.parameter import Parameter
@@ -279,7 +279,7 @@ def _table(builder: _Builder) -> dict:
         "torch.nn.parameter.Parameter": "torch.nn.parameter.Parameter",
         "collections.OrderedDict": Global("OrderedDict", collections.OrderedDict),
         "collections.Counter": Global("Counter", collections.Counter),
-        "torch.Size": Global("torch.Size", lambda dims=(): tuple(_dims(
+        "torch.Size": Global("torch.Size", lambda dims=(): Size(_dims(
             tuple(dims), "torch.Size", builder.who))),
         "torch.device": Global("torch.device", _device),
         "torch.storage.UntypedStorage": _StorageType("storage.UntypedStorage", None),

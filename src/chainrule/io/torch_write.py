@@ -16,7 +16,7 @@ import numbers
 import struct
 import zipfile
 
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Size, Tensor
 from ..backend import dtypes, numpy
 from ..backend.device import device as _device
 from ..nn.parameter import Parameter
@@ -100,6 +100,8 @@ class _Writer:
         if isinstance(obj, bytes):  # protocol 2 has no bytes opcode: PyTorch's way
             return _global("_codecs", "encode") + _str(obj.decode("latin1")) + _str(
                 "latin1") + b"\x86R"
+        if isinstance(obj, Size):  # torch.load gives a torch.Size, as torch.save's file does
+            return _global("torch", "Size") + _tuple([_int(int(n)) for n in obj]) + b"\x85R"
         if isinstance(obj, (dict, list, tuple, set)):
             if id(obj) in self.path:
                 raise ValueError(f"save: {where} contains itself; a torch file cannot hold a "

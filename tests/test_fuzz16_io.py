@@ -1,0 +1,55 @@
+"""Sixteenth fuzz wave, saving and loading: files torch.save writes read by chainrule.load, and
+files chainrule.save(format="torch") writes read by torch.load (weights_only True and False),
+compared value by value, dtype by dtype and type by type; damaged files raise ValueError only."""
+
+import io
+import warnings
+
+import pytest
+
+import chainrule as cr
+
+torch = pytest.importorskip("torch")
+
+
+def _saved(obj, **kw):
+    buf = io.BytesIO()
+    torch.save(obj, buf, **kw)
+    return buf.getvalue()
+
+
+def _torch_load(data, weights_only=True):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return torch.load(io.BytesIO(data), weights_only=weights_only)
+
+
+def _written(obj) -> bytes:
+    buf = io.BytesIO()
+    cr.save(obj, buf, format="torch")
+    return buf.getvalue()
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_torch_size_loads_as_chainrule_size(legacy):
+    data = _saved({"s": torch.Size([2, 3]), "e": torch.Size([]), "shape": torch.ones(4, 1).shape},
+                  _use_new_zipfile_serialization=not legacy)
+    expected = _torch_load(data)
+    out = cr.load(io.BytesIO(data))
+    for key, size in expected.items():
+        assert isinstance(out[key], cr.Size), key
+        assert out[key] == size and out[key].numel() == size.numel()
+    assert cr.zeros(*out["s"]).shape == (2, 3)
+
+
+@pytest.mark.parametrize("weights_only", [True, False])
+def test_chainrule_size_reaches_torch_as_torch_size(weights_only):
+    x = cr.zeros(2, 0, 5)
+    obj = {"s": x.size(), "e": cr.Size([]), "nested": [(x.size(), 1)], "t": (2, 3)}
+    out = _torch_load(_written(obj), weights_only)
+    assert isinstance(out["s"], torch.Size) and out["s"] == torch.Size([2, 0, 5])
+    assert isinstance(out["e"], torch.Size) and out["e"] == torch.Size([])
+    assert isinstance(out["nested"][0][0], torch.Size)
+    assert type(out["t"]) is tuple  # a plain tuple stays one
+    back = cr.load(io.BytesIO(_written(obj)))
+    assert isinstance(back["s"], cr.Size) and type(back["t"]) is tuple
