@@ -2,6 +2,7 @@
 files chainrule.save(format="torch") writes read by torch.load (weights_only True and False),
 compared value by value, dtype by dtype and type by type; damaged files raise ValueError only."""
 
+import collections
 import io
 import warnings
 
@@ -53,3 +54,16 @@ def test_chainrule_size_reaches_torch_as_torch_size(weights_only):
     assert type(out["t"]) is tuple  # a plain tuple stays one
     back = cr.load(io.BytesIO(_written(obj)))
     assert isinstance(back["s"], cr.Size) and type(back["t"]) is tuple
+
+
+@pytest.mark.parametrize("weights_only", [True, False])
+def test_a_counter_reaches_torch_as_a_counter(weights_only):
+    obj = {"c": collections.Counter("abracadabra"), "empty": collections.Counter(),
+           "d": {"a": 1}}
+    out = _torch_load(_written(obj), weights_only)
+    assert type(out["c"]) is collections.Counter and out["c"] == obj["c"]
+    assert type(out["empty"]) is collections.Counter and not out["empty"]
+    assert type(out["d"]) is dict
+    back = cr.load(io.BytesIO(_written(obj)))
+    assert type(back["c"]) is collections.Counter and back["c"] == obj["c"]
+    assert list(back["c"]) == list(out["c"])

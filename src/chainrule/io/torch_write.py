@@ -132,6 +132,8 @@ class _Writer:
         if obj:
             out += b"(" + b"".join(self.value(k, f"{where} key") + self.value(
                 v, f"{where}[{k!r}]") for k, v in obj.items()) + b"u"
+        if isinstance(obj, collections.Counter):  # Counter(dict), as pickle spells it
+            return _global("collections", "Counter") + out + b"\x85R"
         metadata = getattr(obj, "_metadata", None) if ordered else None
         if isinstance(metadata, dict):
             out += b"}" + _str("_metadata") + self.value(metadata, f"{where}._metadata") + b"sb"
