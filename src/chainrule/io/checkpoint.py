@@ -30,6 +30,7 @@ from .safetensors_file import (
     write_file,
 )
 from .state_checks import check_training_state
+from .tied import tied_names
 
 __all__ = [
     "load_training_state",
@@ -88,15 +89,16 @@ def _write(path, arrays: dict, metadata: dict) -> Path:
     return path
 
 
-def _check_shapes(who: str, header, model, prefix: str, strict: bool) -> None:
-    """Raise ValueError listing every key and shape of ``model`` that the file cannot fill."""
+def _check_shapes(who: str, header, model, prefix: str, strict: bool, tied=()) -> None:
+    """Raise ValueError listing every key and shape of ``model`` that the file cannot fill
+    (``tied``: keys the file fills through a tensor they share, ``io/tied.py``)."""
     saved = {k[len(prefix):]: header.shape(k) for k in header.tensors if k.startswith(prefix)}
     own = {k: tuple(t.shape) for k, t in model.state_dict().items()}
     problems = [f"{k}: the file has shape {saved[k]}, the model {own[k]}"
                 for k in own if k in saved and saved[k] != own[k]]
     if strict:
         problems += [f"{k}: in the model, not in the file" for k in own
-                     if k not in saved and not may_be_missing(k)]
+                     if k not in saved and k not in tied and not may_be_missing(k)]
         problems += [f"{k}: in the file, not in the model" for k in saved if k not in own]
     if problems:
         shown = "\n  ".join(problems[:20]) + (
@@ -127,6 +129,10 @@ def save_weights(model, path, *, config: dict | None = None) -> Path:
 def load_weights(model, path, strict: bool = True):
     """Load weights saved by ``save_weights`` (or by PyTorch's safetensors) into ``model``.
 
+    A name tied to another (one tensor, such as an embedding shared with the output layer) may
+    be absent from the file, as ``safetensors.torch.save_model`` leaves it out: it is filled
+    through the tensor it shares, as ``safetensors.torch.load_model`` does.
+
     Args:
         model: a Module with the architecture the weights were saved from.
         path: a safetensors weights file.
@@ -146,8 +152,11 @@ def load_weights(model, path, strict: bool = True):
             f"load_weights: '{path}' is a training-state file; use load_training_state(path, "
             "model=...) or Trainer.fit(resume_from=...)"
         )
-    _check_shapes("load_weights", header, model, "", strict)
-    return model.load_state_dict(read_tensors("load_weights", header), strict=strict)
+    tied = tied_names(model.state_dict(), header.tensors)  # left out by safetensors' save_model
+    _check_shapes("load_weights", header, model, "", strict, tied)
+    arrays = read_tensors("load_weights", header)
+    return model.load_state_dict({**arrays, **{k: arrays[v] for k, v in tied.items()}},
+                                 strict=strict)
 
 
 def read_shapes(path) -> dict:
