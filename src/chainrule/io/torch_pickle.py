@@ -12,6 +12,7 @@ it is read, before anything further happens; nothing is imported and no code of 
 from __future__ import annotations
 
 import inspect
+import re
 import reprlib
 import struct
 
@@ -129,6 +130,11 @@ def _add(target, items: list, who: str, kind: type):
         raise PickleError(f"{who}: the pickle stream puts an unhashable value in a set") from None
 
 
+# PyTorch dtypes NumPy has no equivalent of (a file names them as torch.<dtype>)
+_NO_NUMPY_DTYPE = re.compile(
+    r"torch\.(float8_\w+|float4_\w+|complex32|u?int[1-7]|q\w*int\w+|bits\w*|bit)")
+
+
 def _resolve(module: str, name: str, table: dict, who: str):
     full = f"{_RENAMED.get(module, module)}.{name}"
     if full not in table and full.startswith("torch._utils._rebuild_"):
@@ -136,6 +142,11 @@ def _resolve(module: str, name: str, table: dict, who: str):
             f"{who}: the file holds a kind of tensor chainrule does not read (PyTorch rebuilds "
             f"it with '{full}': a sparse, quantized, nested or meta tensor); save it as a "
             "dense tensor, e.g. t.to_dense() or t.dequantize()")
+    if full not in table and _NO_NUMPY_DTYPE.fullmatch(full):
+        raise PickleError(
+            f"{who}: the file holds a {full} tensor or dtype; NumPy has no such dtype, so "
+            "chainrule cannot read it. Convert it before saving, e.g. t.float() or t.to(torch."
+            "float16) (float8, float4, complex32, quantized, sub-byte and bits dtypes)")
     if full not in table:
         raise PickleError(
             f"{who}: the file refers to the Python global '{full}', which chainrule does not "
