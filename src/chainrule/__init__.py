@@ -8,6 +8,7 @@
 """
 
 import sys as _sys
+import types as _types
 
 from . import (
     amp,
@@ -39,7 +40,7 @@ from . import (
     vision,
 )
 from . import functional as F  # noqa: N812 - the conventional alias
-from .amp import GradScaler, autocast, is_autocast_enabled
+from .amp import GradScaler, autocast, get_autocast_dtype, is_autocast_enabled
 from .autograd import (
     Function,
     Tensor,
@@ -342,6 +343,9 @@ __all__ = [
 ]
 __all__ += _einsum_names + _math_names + _rearrange_names + _select_names + _stats_names
 cuda.amp = amp.cuda_amp  # torch.cuda.amp.GradScaler / autocast
+cpu = _types.SimpleNamespace(  # torch.cpu: the CPU device's module, its older amp spellings
+    amp=amp.cpu_amp, is_available=lambda: True, device_count=lambda: 1,
+    current_device=lambda: "cpu", synchronize=lambda device=None: None)
 autograd.profiler = profiler.legacy  # PyTorch's older path, torch.autograd.profiler
 _sys.modules[__name__ + ".autograd.profiler"] = profiler.legacy
 
@@ -367,7 +371,8 @@ __all__ += _inplace_names + _inplace_more_names + _legacy_tensor_names
 __all__ += _torch_runtime_names + ["GradScaler", "cond", "from_dlpack", "gradient", "to_dlpack",
                                    "get_deterministic_debug_mode", "set_deterministic_debug_mode",
                                    "while_loop"]
-__all__ += _torch_copy_names + ["is_autocast_enabled", "random", "vmap"]
+__all__ += _torch_copy_names + ["cpu", "get_autocast_dtype", "is_autocast_enabled", "random",
+                                "vmap"]
 
 from .sparse import SparseTensor, sparse_coo, sparse_coo_tensor, spmm  # noqa: E402 - torch.sparse
 

@@ -122,9 +122,11 @@ def test_misuse_is_refused_as_pytorch_refuses_it():
     w = cr.tensor([1.0], requires_grad=True)
     opt = cr.optim.SGD([w], lr=0.1)
     scaler = GradScaler("cpu")
-    with pytest.raises(RuntimeError, match="No inf checks were recorded"):
+    with pytest.raises(RuntimeError, match="update: called before any scale"):
         scaler.update()
     scaler.scale(w.sum()).backward()
+    with pytest.raises(RuntimeError, match="No inf checks were recorded"):
+        scaler.update()
     scaler.unscale_(opt)
     with pytest.raises(RuntimeError, match="already been called on this optimizer"):
         scaler.unscale_(opt)
@@ -144,12 +146,15 @@ def test_misuse_is_refused_as_pytorch_refuses_it():
     half = cr.tensor([1.0], dtype=cr.float16, requires_grad=True)
     opt16 = cr.optim.SGD([half], lr=0.1)
     half.grad = cr.tensor([1.0], dtype=cr.float16)
+    scaler16 = GradScaler("cpu")
+    scaler16.scale(cr.tensor(1.0))
     with pytest.raises(ValueError, match="float16 gradients; keep the parameters in float32"):
-        GradScaler("cpu").unscale_(opt16)
+        scaler16.unscale_(opt16)
 
 
 def test_state_dict_round_trip_and_disabled_scaler():
     scaler = GradScaler("cpu", init_scale=64.0, growth_interval=5)
+    scaler.scale(cr.tensor(1.0))  # S exists from the first scale() on, as PyTorch's
     scaler.update(new_scale=32.0)
     saved = scaler.state_dict()
     other = GradScaler("cpu")
@@ -176,10 +181,6 @@ def test_autocast_disabled_is_a_no_op_and_enabled_is_a_clear_error():
     assert f(x).tolist() == [2.5]
     with pytest.raises(ValueError, match="cannot compute in bfloat16 .* pass enabled=False"):
         cr.autocast("cpu")
-    with pytest.raises(ValueError, match="no automatic mixed precision.*dtype=float16"):
-        cr.autocast("cuda")
-    with pytest.raises(ValueError, match="no automatic mixed precision.*dtype=float16"):
-        cr.cuda.amp.autocast()
     with pytest.raises(ValueError, match="device_type must be 'cpu' or 'cuda', got 'tpu'"):
         cr.autocast("tpu", enabled=False)
     with cr.cuda.amp.autocast(enabled=False):

@@ -1,4 +1,4 @@
-"""``chainrule.amp``: PyTorch's loss scaling (``GradScaler``) and its ``autocast`` switch.
+"""PyTorch's loss scaling, ``GradScaler``.
 
 Loss scaling keeps small gradients of a low-precision backward pass from rounding to zero: the
 loss is multiplied by ``S`` before backward, the gradients divided by ``S`` before the step, and
@@ -11,28 +11,22 @@ loss is multiplied by ``S`` before backward, the gradients divided by ``S`` befo
 ``GradScaler`` does this on whatever gradients backward produced (float32, or float32 gradients
 of parameters whose forward ran partly in float16), so a PyTorch loop with
 ``scaler.scale(loss).backward(); scaler.step(opt); scaler.update()`` runs unchanged and skips the
-same steps. ``autocast`` has no automatic casting behind it: chainrule's ops compute in their
-inputs' dtype and do not choose one per op, so ``autocast(..., enabled=False)`` is accepted (a
-no-op, as in a script with an AMP switch) and ``enabled=True`` raises, naming what to do
-instead, rather than silently computing in float32. So ``is_autocast_available`` is False, and
-the decorators ``custom_fwd``/``custom_bwd`` of a custom Function's forward and backward find
-autocast always off: they run them as they are, as PyTorch's do outside an autocast region.
+same steps. As PyTorch's, ``S`` becomes a float32 at the first ``scale()`` (``get_scale()`` is
+``init_scale`` as given before that), and ``unscale_``/``step``/``update`` before any ``scale()``
+are refused: they would divide gradients that were never multiplied.
 """
 
 from __future__ import annotations
 
-import contextlib
-import functools
 import math
 import numbers
-import types
 import warnings
+from collections import abc
 
-from .autograd import Tensor
-from .backend import cuda_available, get_array_module, numpy
+from ..autograd import Tensor
+from ..backend import cuda_available, get_array_module, numpy
 
-__all__ = ["GradScaler", "autocast", "cuda_amp", "custom_bwd", "custom_fwd",
-           "is_autocast_available", "is_autocast_enabled"]
+__all__ = ["GradScaler"]
 
 _READY, _UNSCALED, _STEPPED = "ready", "unscaled", "stepped"
 
@@ -83,7 +77,7 @@ class GradScaler:
                           "get_scale() is 1.0). Pass device='cpu' to scale on the CPU",
                           UserWarning, stacklevel=2)
             self._enabled = False
-        self._scale = numpy.float32(init_scale)  # PyTorch keeps S in a float32 tensor
+        self._scale = None  # PyTorch's float32 S, made at the first scale()
         self._growth_tracker = 0
         self._per_optimizer: dict[int, dict] = {}
 
@@ -91,18 +85,31 @@ class GradScaler:
         return self._enabled
 
     def scale(self, outputs):
-        """``outputs`` (a Tensor, or nested lists/tuples of them) times the current scale."""
+        """``outputs`` (a Tensor, or nested lists/tuples/iterables of them) times the scale.
+
+        As PyTorch's, the product with a 0-dim float32 ``S``, so its dtype follows the type
+        promotion rules: a 0-dim float16 loss gives a float32 product, a float16 loss with
+        dimensions a float16 one (computed in float32 and rounded), a float64 loss a float64 one.
+        Lists and tuples come back as such, other iterables as a lazy ``map``.
+        """
         if not self._enabled:
             return outputs
         if isinstance(outputs, Tensor):
-            if outputs.dtype == numpy.float16:  # as PyTorch: the product in float32, rounded
+            if self._scale is None:
+                self._scale = numpy.float32(self._init_scale)
+            scale = Tensor(numpy.asarray(self._scale))
+            if outputs.dtype == numpy.float16:  # the product in float32
                 with numpy.errstate(over="ignore"):  # an overflow is inf, for step() to see
-                    return (outputs.float() * float(self._scale)).half()
-            return outputs * float(self._scale)
+                    product = outputs.float() * scale
+                    # rounded back to float16 unless the promotion rules give float32
+                    return product if outputs.dim() == 0 else product.half()
+            return outputs * scale
         if isinstance(outputs, (list, tuple)):
             return type(outputs)(self.scale(o) for o in outputs)
-        raise TypeError(
-            f"GradScaler.scale: outputs must be a Tensor or a list/tuple of Tensors, got "
+        if isinstance(outputs, abc.Iterable):
+            return map(self.scale, outputs)
+        raise ValueError(
+            f"GradScaler.scale: outputs must be a Tensor or an iterable of Tensors, got "
             f"{type(outputs).__name__}"
         )
 
@@ -113,6 +120,7 @@ class GradScaler:
         """
         if not self._enabled:
             return
+        self._check_scaled("unscale_")
         state = self._state(optimizer)
         if state["stage"] == _UNSCALED:
             raise RuntimeError("unscale_() has already been called on this optimizer since the "
@@ -120,7 +128,7 @@ class GradScaler:
         if state["stage"] == _STEPPED:
             raise RuntimeError("unscale_() is being called after step().")
         inv_scale = numpy.float32(1.0 / numpy.float64(self._scale))
-        found_inf = False
+        found_inf, checked = False, 0
         for group in optimizer.param_groups:
             for p in group["params"]:
                 if p.grad is None:
@@ -134,9 +142,11 @@ class GradScaler:
                     )
                 xp = get_array_module(g)
                 found_inf = found_inf or not bool(xp.isfinite(g).all())
-                # A new array: gradient arrays may be shared, so they are never written into.
-                p.grad = Tensor((g * inv_scale).astype(g.dtype, copy=False))
-        state["stage"], state["found_inf"] = _UNSCALED, found_inf
+                checked += 1
+                # In place, as PyTorch's: a reference to p.grad taken before sees the unscaled
+                # values. A new array: gradient arrays may be shared, so are never written into.
+                p.grad.data = (g * inv_scale).astype(g.dtype, copy=False)
+        state["stage"], state["found_inf"], state["checked"] = _UNSCALED, found_inf, checked
 
     def step(self, optimizer, *args, **kwargs):
         """``optimizer.step(*args, **kwargs)`` unless the gradients hold inf or NaN (skipped).
@@ -148,11 +158,15 @@ class GradScaler:
             return optimizer.step(*args, **kwargs)
         if "closure" in kwargs:
             raise RuntimeError("Closure use is not currently supported if GradScaler is enabled.")
+        self._check_scaled("step")
         state = self._state(optimizer)
         if state["stage"] == _STEPPED:
             raise RuntimeError("step() has already been called since the last update().")
         if state["stage"] == _READY:
             self.unscale_(optimizer)
+        if not state["checked"]:  # as PyTorch: an optimizer none of whose params has a grad
+            raise RuntimeError("GradScaler.step: no inf checks were recorded for this "
+                               "optimizer: none of its parameters has a gradient")
         result = None if state["found_inf"] else optimizer.step(*args, **kwargs)
         state["stage"] = _STEPPED
         return result
@@ -161,6 +175,7 @@ class GradScaler:
         """Adapt the scale after this iteration's steps (or set it to ``new_scale``)."""
         if not self._enabled:
             return
+        self._check_scaled("update")
         if new_scale is not None:
             value = float(new_scale.item() if isinstance(new_scale, Tensor) else new_scale)
             _positive("new_scale", value, "GradScaler.update")
@@ -185,7 +200,9 @@ class GradScaler:
 
     def get_scale(self) -> float:
         """The current scale (1.0 when disabled)."""
-        return float(self._scale) if self._enabled else 1.0
+        if not self._enabled:
+            return 1.0
+        return self._init_scale if self._scale is None else float(self._scale)
 
     def get_growth_factor(self) -> float:
         return self._growth_factor
@@ -233,132 +250,29 @@ class GradScaler:
         self.set_growth_factor(state_dict["growth_factor"])
         self.set_backoff_factor(state_dict["backoff_factor"])
         self.set_growth_interval(state_dict["growth_interval"])
-        self._scale = numpy.float32(state_dict["scale"])
+        self._init_scale = float(state_dict["scale"])
+        if self._scale is not None:  # else S is made from it at the first scale(), as PyTorch
+            self._scale = numpy.float32(self._init_scale)
         self._growth_tracker = int(state_dict["_growth_tracker"])
 
     def _state(self, optimizer) -> dict:
         return self._per_optimizer.setdefault(id(optimizer),
-                                              {"stage": _READY, "found_inf": False})
+                                              {"stage": _READY, "found_inf": False,
+                                               "checked": 0})
+
+    def _check_scaled(self, method: str) -> None:
+        if self._scale is None:
+            raise RuntimeError(
+                f"GradScaler.{method}: called before any scale(); the gradients were not "
+                "multiplied by the scale, so they must not be divided by it. Use "
+                "scaler.scale(loss).backward() earlier in the iteration, as PyTorch requires"
+            )
 
 
 def _positive(name, value, who="GradScaler") -> None:
     if (not isinstance(value, numbers.Real) or isinstance(value, bool)
             or not math.isfinite(value) or value <= 0):
         raise ValueError(f"{who}: {name} must be a finite number > 0, got {value!r}")
-
-
-class autocast(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name; a decorator too
-    """PyTorch's ``autocast(device_type, dtype=None, enabled=True, cache_enabled=None)``.
-
-    With ``enabled=False`` it is a no-op ``with`` block or decorator. Enabled, it raises
-    ``ValueError``: chainrule's ops compute in their inputs' dtype, with no per-op casting, so an
-    enabled autocast would silently compute in float32 (bfloat16, the CPU default, does not
-    exist in NumPy at all). Cast yourself where you want float16 (``x.half()``), keep float32
-    parameters, and pass ``enabled=False`` (e.g. ``enabled=use_amp``) to keep the script's block.
-    """
-
-    def __init__(self, device_type: str, dtype=None, enabled: bool = True,
-                 cache_enabled: bool | None = None):
-        if not isinstance(device_type, str) or device_type not in ("cpu", "cuda"):
-            raise ValueError(
-                f"autocast: device_type must be 'cpu' or 'cuda', got {device_type!r}"
-            )
-        if not isinstance(enabled, bool):
-            raise TypeError(f"autocast: enabled must be True or False, got {enabled!r}")
-        self.device, self.fast_dtype = device_type, dtype
-        self._enabled, self._cache_enabled = enabled, cache_enabled
-        if not enabled:
-            return
-        default = "bfloat16" if device_type == "cpu" else "float16"
-        name = default if dtype is None else _dtype_name(dtype)
-        if name == "bfloat16":
-            raise ValueError(
-                "autocast: chainrule cannot compute in bfloat16 (NumPy has no bfloat16 type; it "
-                f"is autocast({device_type!r})'s default dtype); pass enabled=False to run the "
-                "block in float32"
-            )
-        raise ValueError(
-            f"autocast: chainrule has no automatic mixed precision, so autocast(dtype={name}) "
-            "would silently compute in the inputs' dtype; pass enabled=False, and cast to "
-            "float16 yourself (x.half()) where you want it"
-        )
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-
-def is_autocast_available(device_type: str) -> bool:
-    """False: chainrule has no automatic mixed precision on any device (see the module
-    docstring); PyTorch answers True for "cpu" and "cuda"."""
-    if not isinstance(device_type, str):
-        raise TypeError(f"is_autocast_available: device_type must be a str, got "
-                        f"{type(device_type).__name__}")
-    return False
-
-
-def is_autocast_enabled(device_type: str | None = None) -> bool:
-    """False: no autocast region is ever on in chainrule (PyTorch's ``torch.is_autocast_enabled``,
-    with or without a device type)."""
-    if device_type is not None and not isinstance(device_type, str):
-        raise TypeError(f"is_autocast_enabled: device_type must be a str or None, got "
-                        f"{type(device_type).__name__}")
-    return False
-
-
-def _device_type(who, device_type) -> None:
-    if not isinstance(device_type, str):
-        raise ValueError(f"{who}: expected device_type of type str, got {device_type!r} "
-                         f"({type(device_type).__name__})")
-
-
-def custom_fwd(fwd=None, *, device_type: str, cast_inputs=None):
-    """Decorate a custom Function's ``forward`` as PyTorch's ``torch.amp.custom_fwd``:
-    ``@custom_fwd(device_type="cuda", cast_inputs=torch.float32)``.
-
-    PyTorch casts the floating inputs to ``cast_inputs`` and turns autocast off inside
-    ``forward`` when it runs in an autocast region, and does nothing outside one; chainrule's
-    autocast is never on, so ``forward`` runs as it is. The context records that autocast was
-    off, for ``custom_bwd``.
-    """
-    _device_type("custom_fwd", device_type)
-    if fwd is None:
-        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
-    if not callable(fwd):
-        raise TypeError(f"custom_fwd: expected a forward function, got {type(fwd).__name__}")
-
-    @functools.wraps(fwd)
-    def forward(ctx, *args, **kwargs):
-        ctx._fwd_used_autocast, ctx._dtype = False, None
-        return fwd(ctx, *args, **kwargs)
-
-    return forward
-
-
-def custom_bwd(bwd=None, *, device_type: str):
-    """Decorate a custom Function's ``backward`` as PyTorch's ``torch.amp.custom_bwd``: run it in
-    the autocast state ``forward`` ran in, which in chainrule is always off, so it runs as it
-    is."""
-    _device_type("custom_bwd", device_type)
-    if bwd is None:
-        return functools.partial(custom_bwd, device_type=device_type)
-    if not callable(bwd):
-        raise TypeError(f"custom_bwd: expected a backward function, got {type(bwd).__name__}")
-
-    @functools.wraps(bwd)
-    def backward(ctx, *grads):
-        return bwd(ctx, *grads)
-
-    return backward
-
-
-def _dtype_name(dtype) -> str:
-    try:
-        return numpy.dtype(dtype).name
-    except TypeError:  # not a NumPy dtype (e.g. a torch.dtype): its own name
-        return str(getattr(dtype, "name", dtype)).removeprefix("torch.")
 
 
 class _CudaGradScaler(GradScaler):
@@ -370,13 +284,17 @@ class _CudaGradScaler(GradScaler):
                          enabled)
 
 
-def _cuda_autocast(enabled: bool = True, dtype=numpy.float16, cache_enabled: bool = True):
-    """``torch.cuda.amp.autocast``: ``autocast("cuda", ...)``, PyTorch's older spelling."""
-    return autocast("cuda", dtype, enabled, cache_enabled)
 
 
-_CudaGradScaler.__name__ = _CudaGradScaler.__qualname__ = "GradScaler"
-_cuda_autocast.__name__ = _cuda_autocast.__qualname__ = "autocast"
+class _CpuGradScaler(GradScaler):
+    """``torch.cpu.amp.GradScaler``: ``GradScaler("cpu", ...)``, PyTorch's older spelling."""
 
-cuda_amp = types.SimpleNamespace(GradScaler=_CudaGradScaler, autocast=_cuda_autocast)
-cuda_amp.__doc__ = "``chainrule.cuda.amp``: PyTorch's older ``torch.cuda.amp`` spellings."
+    def __init__(self, init_scale: float = 2.0**16, growth_factor: float = 2.0,
+                 backoff_factor: float = 0.5, growth_interval: int = 2000, enabled: bool = True):
+        super().__init__("cpu", init_scale, growth_factor, backoff_factor, growth_interval,
+                         enabled)
+
+
+for _cls in (_CudaGradScaler, _CpuGradScaler):
+    _cls.__name__ = _cls.__qualname__ = "GradScaler"
+del _cls

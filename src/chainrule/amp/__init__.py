@@ -1,0 +1,25 @@
+"""``chainrule.amp``: PyTorch's loss scaling (``GradScaler``, ``grad_scaler.py``) and its
+``autocast`` switch (``autocast_mode.py``: no automatic casting behind it; it runs disabled
+where PyTorch's would and raises where PyTorch's would be enabled)."""
+
+import types
+
+from .autocast_mode import (
+    autocast,
+    custom_bwd,
+    custom_fwd,
+    get_autocast_dtype,
+    is_autocast_available,
+    is_autocast_enabled,
+    legacy,
+)
+from .grad_scaler import GradScaler, _CpuGradScaler, _CudaGradScaler
+
+__all__ = ["GradScaler", "autocast", "cpu_amp", "cuda_amp", "custom_bwd", "custom_fwd",
+           "get_autocast_dtype", "is_autocast_available", "is_autocast_enabled"]
+
+cuda_amp = types.SimpleNamespace(GradScaler=_CudaGradScaler, autocast=legacy.cuda)
+cuda_amp.__doc__ = "``chainrule.cuda.amp``: PyTorch's older ``torch.cuda.amp`` spellings."
+cpu_amp = types.SimpleNamespace(GradScaler=_CpuGradScaler, autocast=legacy.cpu)
+cpu_amp.__doc__ = "``chainrule.cpu.amp``: PyTorch's older ``torch.cpu.amp`` spellings."
+del types
