@@ -130,3 +130,30 @@ def test_dtypes_numpy_lacks_are_refused_naming_the_dtype(dtype):
     # the dtypes chainrule has are not caught by the pattern
     out = cr.load(io.BytesIO(_saved([torch.uint8, torch.int16, torch.uint64, torch.complex64])))
     assert [str(d) for d in out] == ["uint8", "int16", "uint64", "complex64"]
+
+
+def _round_trip(obj, fmt):
+    buf = io.BytesIO()
+    cr.save(obj, buf, format=fmt)
+    return cr.load(io.BytesIO(buf.getvalue()))
+
+
+@pytest.mark.parametrize("fmt", ["chainrule", "torch"])
+def test_parameters_requires_grad_and_sizes_survive_both_formats_as_in_torch(fmt):
+    def objects(lib, param):
+        w = lib.ones(2, 3)
+        return {"p": param(lib.ones(2)), "pf": param(lib.ones(2), requires_grad=False),
+                "r": lib.ones(2, requires_grad=True), "n": lib.ones(2, requires_grad=True) * 2,
+                "plain": lib.zeros(1), "s": w.size(), "nested": [(param(lib.ones(1)),)]}
+
+    expected = _torch_load(_saved(objects(torch, torch.nn.Parameter)))
+    out = _round_trip(objects(cr, nn.Parameter), fmt)
+    expected["nested"], out["nested"] = expected["nested"][0][0], out["nested"][0][0]
+    for key, t in expected.items():
+        c = out[key]
+        if isinstance(t, torch.Size):
+            assert isinstance(c, cr.Size) and c == t, key
+            continue
+        assert isinstance(c, nn.Parameter) == isinstance(t, torch.nn.Parameter), key
+        assert c.requires_grad == t.requires_grad and c.is_leaf, key
+        np.testing.assert_array_equal(c.detach().numpy(), t.detach().numpy(), err_msg=key)

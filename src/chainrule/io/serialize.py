@@ -18,8 +18,9 @@ import secrets
 import tempfile
 from pathlib import Path
 
-from ..autograd.tensor import Tensor
+from ..autograd.tensor import Size, Tensor
 from ..backend import numpy
+from ..nn.parameter import Parameter
 from .checkpoint import _host, _write
 from .safetensors_file import (
     DIGESTS,
@@ -44,8 +45,11 @@ def _encode(value, where: str, arrays: dict):
     if isinstance(value, (Tensor, numpy.ndarray)):
         key = f"t{len(arrays)}"
         arrays[key] = _host(value)
-        kind = "tensor" if isinstance(value, Tensor) else "ndarray"
-        return {"__array__": key, "kind": kind}
+        if not isinstance(value, Tensor):
+            return {"__array__": key, "kind": "ndarray"}
+        # as torch.save: a Parameter stays one, and requires_grad is kept
+        return {"__array__": key, "kind": "parameter" if isinstance(value, Parameter)
+                else "tensor", "requires_grad": bool(value.requires_grad)}
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, numpy.bool_):  # not a numbers.Integral
@@ -62,6 +66,8 @@ def _encode(value, where: str, arrays: dict):
                 raise TypeError(f"save: {where} has a key of type {type(k).__name__}; keys must "
                                 "be str, int, float, bool or None")
         return {"__dict__": items}
+    if isinstance(value, Size):  # x.size() comes back a Size, as torch.load gives torch.Size
+        return {"__size__": [int(n) for n in value]}
     if isinstance(value, (list, tuple)):
         encoded = [_encode(v, f"{where}[{i}]", arrays) for i, v in enumerate(value)]
         return {"__tuple__": encoded} if isinstance(value, tuple) else encoded
@@ -141,7 +147,12 @@ def _decode(value, arrays: dict, device):
         array = arrays[value["__array__"]]
         if value.get("kind") == "ndarray":
             return array
-        return place(array, False, "cpu", device, "load")
+        grad = value.get("requires_grad") is True
+        if value.get("kind") == "parameter":
+            return Parameter(place(array, False, "cpu", device, "load"), requires_grad=grad)
+        return place(array, grad, "cpu", device, "load")
+    if "__size__" in value:
+        return Size(value["__size__"])
     if "__tuple__" in value:
         return tuple(_decode(v, arrays, device) for v in value["__tuple__"])
     return {_decode(k, arrays, device) if isinstance(k, dict) else k: _decode(v, arrays, device)
