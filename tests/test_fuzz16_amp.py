@@ -150,6 +150,12 @@ def _misuse_cases(lib):
         s.scale((w * 0).sum())
         return s.step(o)
 
+    def update_after_unscale_without_grads():
+        w, o, s = fresh()
+        s.scale(w.sum())
+        s.unscale_(o)
+        return s.update()
+
     def step_some_grads():
         w, o, s = fresh()
         v = lib.tensor([1.0], requires_grad=True)
@@ -173,7 +179,8 @@ def _misuse_cases(lib):
         return before, s.get_scale(), s.state_dict()
 
     return [step_before_scale, unscale_before_scale, update_new_before_scale,
-            step_without_grads, step_some_grads, lazy_scale, load_into_fresh]
+            step_without_grads, update_after_unscale_without_grads, step_some_grads,
+            lazy_scale, load_into_fresh]
 
 
 def test_lazy_scale_and_misuse_follow_torch():
@@ -183,6 +190,29 @@ def test_lazy_scale_and_misuse_follow_torch():
     float32, PyTorch the number given."""
     for ours, theirs in zip(_misuse_cases(cr), _misuse_cases(torch), strict=True):
         assert _outcome(ours) == _outcome(theirs), ours.__name__
+
+
+@pytest.mark.parametrize("bad", [None, np.inf, np.nan])
+def test_sparse_embedding_gradients_are_unscaled_as_torchs(bad):
+    """``Embedding(sparse=True)`` + ``SparseAdam`` under a GradScaler was an AttributeError (the
+    sparse gradient has no dense array); PyTorch unscales its stored values."""
+    out = []
+    for lib in (cr, torch):
+        emb = lib.nn.Embedding(5, 2, sparse=True)
+        with lib.no_grad():
+            emb.weight.copy_(lib.tensor(np.arange(10.0).reshape(5, 2), dtype=lib.float32))
+        opt, s = lib.optim.SparseAdam(emb.parameters(), lr=0.1), lib.amp.GradScaler(
+            "cpu", init_scale=4.0)
+        factor = 1.0 if bad is None else float(bad)
+        for _ in range(3):
+            opt.zero_grad()
+            s.scale(emb(lib.tensor([1, 3, 1])).sum() * factor).backward()
+            s.unscale_(opt)
+            grad = emb.weight.grad.coalesce()
+            s.step(opt)
+            s.update()
+        out.append((emb.weight.tolist(), s.get_scale(), grad.to_dense().tolist()))
+    np.testing.assert_equal(out[0], out[1])
 
 
 def test_unscale_is_in_place_as_torchs():

@@ -133,7 +133,8 @@ class GradScaler:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                g = p.grad._data
+                sparse = getattr(p.grad, "is_sparse", False)  # Embedding(sparse=True)'s
+                g = p.grad._values()._data if sparse else p.grad._data
                 if g.dtype == numpy.float16:
                     raise ValueError(
                         "GradScaler.unscale_: a parameter has float16 gradients; keep the "
@@ -145,7 +146,11 @@ class GradScaler:
                 checked += 1
                 # In place, as PyTorch's: a reference to p.grad taken before sees the unscaled
                 # values. A new array: gradient arrays may be shared, so are never written into.
-                p.grad.data = (g * inv_scale).astype(g.dtype, copy=False)
+                unscaled = (g * inv_scale).astype(g.dtype, copy=False)
+                if sparse:  # the stored values, a new Tensor of them in the same SparseTensor
+                    p.grad._vals = Tensor(unscaled)
+                else:
+                    p.grad.data = unscaled
         state["stage"], state["found_inf"], state["checked"] = _UNSCALED, found_inf, checked
 
     def step(self, optimizer, *args, **kwargs):
@@ -181,7 +186,8 @@ class GradScaler:
             _positive("new_scale", value, "GradScaler.update")
             self._scale = numpy.float32(value)
         else:
-            checked = [s for s in self._per_optimizer.values() if s["stage"] != _READY]
+            # as PyTorch: only optimizers with a gradient checked for inf/NaN count
+            checked = [s for s in self._per_optimizer.values() if s["checked"]]
             if not checked:
                 raise RuntimeError("No inf checks were recorded prior to update.")
             if any(s["found_inf"] for s in checked):
