@@ -328,3 +328,34 @@ def test_cpu_namespace_and_older_spellings():
             assert s.get_scale() == 4.0 and s.is_enabled() and type(s).__name__ == "GradScaler"
             with lib.cpu.amp.autocast(enabled=False) as a:
                 assert _name(a.fast_dtype) == "bfloat16" and a.device == "cpu"
+
+
+def _older_queries_trace(lib):
+    import threading
+
+    def note():
+        seen = []
+        worker = threading.Thread(target=lambda: seen.append(_name(lib.get_autocast_dtype("cpu"))))
+        worker.start()
+        worker.join()
+        trace.append((_name(lib.get_autocast_cpu_dtype()), _name(lib.get_autocast_gpu_dtype()),
+                      lib.is_autocast_cpu_enabled(), lib.is_autocast_cache_enabled(), seen[0],
+                      lib.clear_autocast_cache()))
+
+    trace = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # PyTorch's for the older names
+        note()
+        with lib.autocast("cpu", dtype=lib.float16, enabled=False, cache_enabled=False):
+            note()  # another thread keeps its own state
+            with lib.autocast("cuda", dtype=lib.float32, enabled=False):
+                note()  # cache_enabled=None: the enclosing block's
+        note()
+    return trace
+
+
+def test_older_autocast_queries_and_cache_switch_follow_torch():
+    """``torch.get_autocast_gpu_dtype()`` (flash-attention/mamba-style code), the cpu spelling,
+    ``is_autocast_cpu_enabled``, ``is_autocast_cache_enabled``/``clear_autocast_cache``: all
+    were AttributeErrors."""
+    assert _older_queries_trace(cr) == _older_queries_trace(torch)

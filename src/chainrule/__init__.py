@@ -40,7 +40,17 @@ from . import (
     vision,
 )
 from . import functional as F  # noqa: N812 - the conventional alias
-from .amp import GradScaler, autocast, get_autocast_dtype, is_autocast_enabled
+from .amp import (
+    GradScaler,
+    autocast,
+    clear_autocast_cache,
+    get_autocast_cpu_dtype,
+    get_autocast_dtype,
+    get_autocast_gpu_dtype,
+    is_autocast_cache_enabled,
+    is_autocast_cpu_enabled,
+    is_autocast_enabled,
+)
 from .autograd import (
     Function,
     Tensor,
@@ -371,8 +381,10 @@ __all__ += _inplace_names + _inplace_more_names + _legacy_tensor_names
 __all__ += _torch_runtime_names + ["GradScaler", "cond", "from_dlpack", "gradient", "to_dlpack",
                                    "get_deterministic_debug_mode", "set_deterministic_debug_mode",
                                    "while_loop"]
-__all__ += _torch_copy_names + ["cpu", "get_autocast_dtype", "is_autocast_enabled", "random",
-                                "vmap"]
+__all__ += _torch_copy_names + ["clear_autocast_cache", "cpu", "get_autocast_cpu_dtype",
+                                "get_autocast_dtype", "get_autocast_gpu_dtype",
+                                "is_autocast_cache_enabled", "is_autocast_cpu_enabled",
+                                "is_autocast_enabled", "random", "vmap"]
 
 from .sparse import SparseTensor, sparse_coo, sparse_coo_tensor, spmm  # noqa: E402 - torch.sparse
 

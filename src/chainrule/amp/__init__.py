@@ -6,17 +6,24 @@ import types
 
 from .autocast_mode import (
     autocast,
+    clear_autocast_cache,
     custom_bwd,
     custom_fwd,
+    get_autocast_cpu_dtype,
     get_autocast_dtype,
+    get_autocast_gpu_dtype,
     is_autocast_available,
+    is_autocast_cache_enabled,
+    is_autocast_cpu_enabled,
     is_autocast_enabled,
     legacy,
 )
 from .grad_scaler import GradScaler, _CpuGradScaler, _CudaGradScaler
 
-__all__ = ["GradScaler", "autocast", "cpu_amp", "cuda_amp", "custom_bwd", "custom_fwd",
-           "get_autocast_dtype", "is_autocast_available", "is_autocast_enabled"]
+__all__ = ["GradScaler", "autocast", "clear_autocast_cache", "cpu_amp", "cuda_amp", "custom_bwd",
+           "custom_fwd", "get_autocast_cpu_dtype", "get_autocast_dtype", "get_autocast_gpu_dtype",
+           "is_autocast_available", "is_autocast_cache_enabled", "is_autocast_cpu_enabled",
+           "is_autocast_enabled"]
 
 cuda_amp = types.SimpleNamespace(GradScaler=_CudaGradScaler, autocast=legacy.cuda)
 cuda_amp.__doc__ = "``chainrule.cuda.amp``: PyTorch's older ``torch.cuda.amp`` spellings."

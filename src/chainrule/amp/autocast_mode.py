@@ -20,16 +20,18 @@ import warnings
 from ..backend import cuda_available, numpy
 from ..backend.dtypes import bfloat16
 
-__all__ = ["autocast", "custom_bwd", "custom_fwd", "get_autocast_dtype", "is_autocast_available",
-           "is_autocast_enabled"]
+__all__ = ["autocast", "clear_autocast_cache", "custom_bwd", "custom_fwd", "get_autocast_cpu_dtype",
+           "get_autocast_dtype", "get_autocast_gpu_dtype", "is_autocast_available",
+           "is_autocast_cache_enabled", "is_autocast_cpu_enabled", "is_autocast_enabled"]
 
 _DEFAULT_DTYPES = {"cpu": bfloat16, "cuda": numpy.dtype(numpy.float16)}
 _state = threading.local()  # PyTorch's autocast state is per thread
 
 
 def _dtypes() -> dict:
+    """This thread's autocast dtype per device, and under ``"cache"`` its cache switch."""
     if not hasattr(_state, "dtypes"):
-        _state.dtypes = dict(_DEFAULT_DTYPES)
+        _state.dtypes = {**_DEFAULT_DTYPES, "cache": True}
     return _state.dtypes
 
 
@@ -63,7 +65,8 @@ class autocast(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name; a d
                             f"{cache_enabled!r}")
         self.device = device_type
         self.fast_dtype = get_autocast_dtype(device_type) if dtype is None else dtype
-        self._cache_enabled = cache_enabled
+        self._cache_enabled = (is_autocast_cache_enabled() if cache_enabled is None
+                               else cache_enabled)
         self._saved: list = []
         name = _dtype_name(self.fast_dtype)
         if enabled and device_type == "cuda" and not cuda_available():
@@ -91,12 +94,14 @@ class autocast(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name; a d
 
     def __enter__(self):
         dtypes = _dtypes()
-        self._saved.append(dtypes[self.device])
-        dtypes[self.device] = self.fast_dtype  # as PyTorch: set even by a disabled block
+        self._saved.append((dtypes[self.device], dtypes["cache"]))
+        # as PyTorch: set even by a disabled block
+        dtypes[self.device], dtypes["cache"] = self.fast_dtype, self._cache_enabled
         return self
 
     def __exit__(self, *exc) -> None:
-        _dtypes()[self.device] = self._saved.pop()
+        dtypes = _dtypes()
+        dtypes[self.device], dtypes["cache"] = self._saved.pop()
         return None
 
 
@@ -106,6 +111,31 @@ def get_autocast_dtype(device_type: str):
     ``float16`` on CUDA)."""
     _check_device("get_autocast_dtype", device_type)
     return _dtypes()[device_type]
+
+
+def get_autocast_cpu_dtype():
+    """PyTorch's older ``torch.get_autocast_cpu_dtype()``: ``get_autocast_dtype("cpu")``."""
+    return get_autocast_dtype("cpu")
+
+
+def get_autocast_gpu_dtype():
+    """PyTorch's older ``torch.get_autocast_gpu_dtype()``: ``get_autocast_dtype("cuda")``."""
+    return get_autocast_dtype("cuda")
+
+
+def is_autocast_cpu_enabled() -> bool:
+    """PyTorch's older ``torch.is_autocast_cpu_enabled()``: False, as ``is_autocast_enabled``."""
+    return False
+
+
+def is_autocast_cache_enabled() -> bool:
+    """PyTorch's ``torch.is_autocast_cache_enabled()``: True unless the innermost ``autocast``
+    block of this thread passed ``cache_enabled=False`` (there is no cast cache here)."""
+    return _dtypes()["cache"]
+
+
+def clear_autocast_cache() -> None:
+    """PyTorch's ``torch.clear_autocast_cache()``: nothing to clear (no casts are cached)."""
 
 
 def is_autocast_available(device_type: str) -> bool:
