@@ -10,6 +10,7 @@ of a class of one's own) is refused when saving, naming where it sits in the obj
 
 from __future__ import annotations
 
+import collections
 import io
 import json
 import numbers
@@ -65,6 +66,8 @@ def _encode(value, where: str, arrays: dict):
             if isinstance(k, dict):
                 raise TypeError(f"save: {where} has a key of type {type(k).__name__}; keys must "
                                 "be str, int, float, bool or None")
+        if isinstance(value, collections.OrderedDict):  # a state dict: torch.load keeps it one
+            return {"__dict__": items, "ordered": True}
         return {"__dict__": items}
     if isinstance(value, Size):  # x.size() comes back a Size, as torch.load gives torch.Size
         return {"__size__": [int(n) for n in value]}
@@ -155,8 +158,9 @@ def _decode(value, arrays: dict, device):
         return Size(value["__size__"])
     if "__tuple__" in value:
         return tuple(_decode(v, arrays, device) for v in value["__tuple__"])
-    return {_decode(k, arrays, device) if isinstance(k, dict) else k: _decode(v, arrays, device)
-            for k, v in value["__dict__"]}
+    kind = collections.OrderedDict if value.get("ordered") is True else dict
+    return kind((_decode(k, arrays, device) if isinstance(k, dict) else k,
+                 _decode(v, arrays, device)) for k, v in value["__dict__"])
 
 
 def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=False):
