@@ -157,3 +157,139 @@ def test_parameters_requires_grad_and_sizes_survive_both_formats_as_in_torch(fmt
         assert isinstance(c, nn.Parameter) == isinstance(t, torch.nn.Parameter), key
         assert c.requires_grad == t.requires_grad and c.is_leaf, key
         np.testing.assert_array_equal(c.detach().numpy(), t.detach().numpy(), err_msg=key)
+
+
+_DTYPES = ["bool", "uint8", "int8", "int16", "int32", "int64", "float16", "float32", "float64",
+           "complex64", "complex128", "uint16", "uint32", "uint64"]
+
+
+def _random_tensor(rng, g):
+    dtype = getattr(torch, _DTYPES[rng.integers(len(_DTYPES))])
+    shape = tuple(int(n) for n in rng.integers(0 if rng.random() < 0.1 else 1, 5,
+                                               rng.integers(0, 5)))
+    base = torch.randn(shape, generator=g, dtype=torch.float64) * 50
+    if dtype.is_complex:
+        base = torch.complex(base, -base.flip(0) if shape else base)
+    elif dtype == torch.bool:
+        base = base > 0
+    elif not dtype.is_floating_point:
+        base = base.abs()
+    t = base.to(dtype)
+    kind = rng.integers(6)
+    if kind == 1 and t.dim() >= 2:
+        t = t.transpose(0, -1)
+    elif kind == 2 and t.dim() >= 1 and t.shape[0] > 1:
+        t = t[1:]
+    elif kind == 3 and t.dim() >= 1 and t.shape[-1]:
+        t = t[..., :1].expand(*t.shape[:-1], 3)
+    elif kind == 4 and t.dim() == 4:
+        t = t.contiguous(memory_format=torch.channels_last)
+    elif kind == 5 and t.dim() >= 1:
+        t = t[..., ::2]
+    return t
+
+
+def _random_object(rng, g, depth=0):
+    pick = rng.integers(9 if depth < 3 else 4)
+    if pick <= 1:
+        return _random_tensor(rng, g)
+    if pick == 2:
+        return [None, True, -7, 2**70, 0.5, -0.0, "ü", b"\x00b", 1 - 2j][rng.integers(9)]
+    if pick == 3:
+        return torch.Size([int(n) for n in rng.integers(0, 4, rng.integers(0, 3))])
+    items = [_random_object(rng, g, depth + 1) for _ in range(rng.integers(0, 4))]
+    if pick == 4:
+        return items
+    if pick == 5:
+        return tuple(items)
+    if pick == 6:
+        return collections.OrderedDict((f"k{i}", v) for i, v in enumerate(items))
+    if pick == 7:  # a tensor and views of it in one file: one storage in torch's file
+        base = _random_tensor(rng, g)
+        return {"base": base, "again": base, "view": base.reshape(-1)[1:] if base.numel() > 1
+                else base, **{i: v for i, v in enumerate(items)}}
+    w = _random_tensor(rng, g)
+    w = w if w.is_floating_point() or w.is_complex() else w.double()
+    return {"w": torch.nn.Parameter(w, requires_grad=bool(rng.random() < 0.5)), "items": items}
+
+
+def _same(c, t, where="obj"):
+    """chainrule's object (c) against PyTorch's (t), recursively: types, dtypes, values."""
+    if isinstance(t, torch.Tensor):
+        assert isinstance(c, cr.Tensor), where
+        assert isinstance(c, nn.Parameter) == isinstance(t, torch.nn.Parameter), where
+        assert str(c.dtype) == str(t.dtype)[6:], (where, c.dtype, t.dtype)
+        assert tuple(c.shape) == tuple(t.shape) and c.requires_grad == t.requires_grad, where
+        np.testing.assert_array_equal(c.detach().numpy(), t.detach().numpy(), err_msg=where)
+    elif isinstance(t, torch.Size):
+        assert isinstance(c, cr.Size) and c == t, where
+    elif isinstance(t, dict):
+        assert type(c) is type(t) and list(c) == list(t), where
+        for k in t:
+            _same(c[k], t[k], f"{where}[{k!r}]")
+    elif isinstance(t, (list, tuple)):
+        assert type(c) is type(t) and len(c) == len(t), where
+        for i, (a, b) in enumerate(zip(c, t)):
+            _same(a, b, f"{where}[{i}]")
+    else:
+        assert type(c) is type(t) and c == t and str(c) == str(t), (where, c, t)
+
+
+def _to_chainrule(obj):
+    if isinstance(obj, torch.Tensor):
+        array = obj.detach().numpy().copy()
+        if isinstance(obj, torch.nn.Parameter):
+            return nn.Parameter(cr.tensor(array), requires_grad=obj.requires_grad)
+        return cr.tensor(array)
+    if isinstance(obj, torch.Size):
+        return cr.Size(obj)
+    if isinstance(obj, dict):
+        return type(obj)((k, _to_chainrule(v)) for k, v in obj.items())
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_to_chainrule(v) for v in obj)
+    return obj
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_objects_torch_to_chainrule_and_back(seed):
+    rng, g = np.random.default_rng(seed), torch.Generator().manual_seed(seed)
+    obj = {"root": _random_object(rng, g), "extra": [_random_object(rng, g) for _ in range(3)]}
+    for kw in ({}, {"_use_new_zipfile_serialization": False}, {"pickle_protocol": 4}):
+        data = _saved(obj, **kw)
+        try:  # PyTorch cannot read back a legacy file holding a uint16-64 tensor
+            expected = _torch_load(data, weights_only=not kw)
+        except AttributeError:
+            assert kw and "UntypedStorage" in str(data)
+            with pytest.raises(ValueError, match="UntypedStorage"):
+                cr.load(io.BytesIO(data))
+            continue
+        _same(cr.load(io.BytesIO(data)), expected)
+    ours = _to_chainrule(obj)
+    written = _written(ours)
+    for weights_only in (True, False):
+        _same(ours, _torch_load(written, weights_only))
+    _same(cr.load(io.BytesIO(written)), _torch_load(written))
+    _same(_round_trip(ours, "chainrule"), _torch_load(written))
+
+
+
+def test_an_ordered_dict_stays_one_in_chainrules_format_as_with_torch_save():
+    model = nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3))
+    obj = {"model": model.state_dict(), "plain": {"b": 1, "a": 2},
+           "nested": [collections.OrderedDict(z=1, y=collections.OrderedDict())]}
+    expected = _torch_load(_saved({"model": collections.OrderedDict(
+        (k, torch.tensor(v.numpy())) for k, v in obj["model"].items()),
+        "plain": obj["plain"], "nested": obj["nested"]}))
+    out = _round_trip(obj, "chainrule")
+    _same(out, expected)
+    assert type(out["model"]) is collections.OrderedDict and list(out["plain"]) == ["b", "a"]
+    nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3)).load_state_dict(out["model"])
+
+
+def test_complex_numbers_and_bytes_in_chainrules_format_as_with_torch_save():
+    obj = {"z": 1.5 - 2j, "inf": complex(float("inf"), -0.0), "b": b"\x00\xff ok", "e": b"",
+           "keys": {3: 1j}}
+    expected = _torch_load(_saved(obj))
+    out = _round_trip(obj, "chainrule")
+    assert out == expected and all(type(out[k]) is type(expected[k]) for k in obj)
+    assert str(out["inf"]) == str(expected["inf"])  # the signed zero too

@@ -59,6 +59,10 @@ def _encode(value, where: str, arrays: dict):
         return int(value)
     if isinstance(value, numbers.Real):
         return float(value)
+    if isinstance(value, numbers.Complex):  # torch.save keeps complex numbers and bytes too
+        return {"__complex__": [complex(value).real, complex(value).imag]}
+    if isinstance(value, bytes):
+        return {"__bytes__": value.decode("latin1")}
     if isinstance(value, dict):
         items = [[_encode(k, f"{where} key", arrays) if not isinstance(k, str) else k,
                   _encode(v, f"{where}[{k!r}]", arrays)] for k, v in value.items()]
@@ -76,8 +80,8 @@ def _encode(value, where: str, arrays: dict):
         return {"__tuple__": encoded} if isinstance(value, tuple) else encoded
     raise TypeError(
         f"save: {where} is a {type(value).__name__}, which chainrule does not save (it writes "
-        "safetensors + JSON, never pickle): save Tensors, arrays, numbers, strings, None and "
-        "dicts/lists/tuples of them, e.g. model.state_dict() rather than the model"
+        "safetensors + JSON, never pickle): save Tensors, arrays, numbers, strings, bytes, None "
+        "and dicts/lists/tuples of them, e.g. model.state_dict() rather than the model"
     )
 
 
@@ -156,6 +160,10 @@ def _decode(value, arrays: dict, device):
         return place(array, grad, "cpu", device, "load")
     if "__size__" in value:
         return Size(value["__size__"])
+    if "__complex__" in value:
+        return complex(*value["__complex__"])
+    if "__bytes__" in value:
+        return value["__bytes__"].encode("latin1")
     if "__tuple__" in value:
         return tuple(_decode(v, arrays, device) for v in value["__tuple__"])
     kind = collections.OrderedDict if value.get("ordered") is True else dict
