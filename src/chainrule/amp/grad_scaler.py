@@ -261,6 +261,14 @@ class GradScaler:
             self._scale = numpy.float32(self._init_scale)
         self._growth_tracker = int(state_dict["_growth_tracker"])
 
+    def __getstate__(self) -> dict:
+        """Pickling and deepcopy, refused mid-iteration as PyTorch refuses them: the per-optimizer
+        unscale/step records of an unfinished iteration would come along."""
+        if self._enabled and self._per_optimizer:
+            raise RuntimeError("GradScaler: an instance may only be pickled or copied at the "
+                               "beginning of an iteration, or at the end after update()")
+        return dict(self.__dict__)
+
     def _state(self, optimizer) -> dict:
         return self._per_optimizer.setdefault(id(optimizer),
                                               {"stage": _READY, "found_inf": False,
