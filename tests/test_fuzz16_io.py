@@ -289,7 +289,7 @@ def test_an_ordered_dict_stays_one_in_chainrules_format_as_with_torch_save():
 def test_complex_numbers_and_bytes_in_chainrules_format_as_with_torch_save():
     obj = {"z": 1.5 - 2j, "inf": complex(float("inf"), -0.0), "b": b"\x00\xff ok", "e": b"",
            "keys": {3: 1j}}
-    expected = _torch_load(_saved(obj))
+    expected = _torch_load(_saved(obj), weights_only=False)  # b"" pickles as bytes()
     out = _round_trip(obj, "chainrule")
     assert out == expected and all(type(out[k]) is type(expected[k]) for k in obj)
     assert str(out["inf"]) == str(expected["inf"])  # the signed zero too
