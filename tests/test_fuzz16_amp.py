@@ -411,3 +411,39 @@ def test_older_autocast_queries_and_cache_switch_follow_torch():
     ``is_autocast_cpu_enabled``, ``is_autocast_cache_enabled``/``clear_autocast_cache``: all
     were AttributeErrors."""
     assert _older_queries_trace(cr) == _older_queries_trace(torch)
+
+
+def test_one_decorator_in_several_threads_restores_each_threads_state():
+    """Thread 1 (inside an outer float32 block) enters the decorated function, thread 2 enters
+    it, thread 1 leaves first: each must get its own state back."""
+    import threading
+
+    entered, second_in, first_out, seen = threading.Event(), threading.Event(), \
+        threading.Event(), {}
+
+    @cr.autocast("cpu", dtype=cr.float16, enabled=False)
+    def block(first):
+        if first:
+            entered.set()
+            second_in.wait(5)
+        else:
+            second_in.set()
+            first_out.wait(5)
+
+    def one():
+        with cr.autocast("cpu", dtype=cr.float32, enabled=False):
+            block(True)
+            seen[1] = cr.get_autocast_dtype("cpu")
+        first_out.set()
+
+    def two():
+        entered.wait(5)
+        block(False)
+        seen[2] = cr.get_autocast_dtype("cpu")
+
+    threads = [threading.Thread(target=one), threading.Thread(target=two)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {1: np.dtype(np.float32), 2: cr.bfloat16}

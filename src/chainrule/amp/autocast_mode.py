@@ -67,7 +67,6 @@ class autocast(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name; a d
         self.fast_dtype = get_autocast_dtype(device_type) if dtype is None else dtype
         self._cache_enabled = (is_autocast_cache_enabled() if cache_enabled is None
                                else cache_enabled)
-        self._saved: list = []
         name = _dtype_name(self.fast_dtype)
         if enabled and device_type == "cuda" and not cuda_available():
             warnings.warn("autocast: device_type 'cuda', but CUDA is not available; disabling "
@@ -94,14 +93,17 @@ class autocast(contextlib.ContextDecorator):  # noqa: N801 - PyTorch's name; a d
 
     def __enter__(self):
         dtypes = _dtypes()
-        self._saved.append((dtypes[self.device], dtypes["cache"]))
+        # saved per thread (blocks nest within a thread), so that one decorator instance
+        # can run in several threads at once
+        _state.saved = getattr(_state, "saved", [])
+        _state.saved.append((dtypes[self.device], dtypes["cache"]))
         # as PyTorch: set even by a disabled block
         dtypes[self.device], dtypes["cache"] = self.fast_dtype, self._cache_enabled
         return self
 
     def __exit__(self, *exc) -> None:
         dtypes = _dtypes()
-        dtypes[self.device], dtypes["cache"] = self._saved.pop()
+        dtypes[self.device], dtypes["cache"] = _state.saved.pop()
         return None
 
 
