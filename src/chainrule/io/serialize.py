@@ -32,8 +32,8 @@ from .safetensors_file import (
     read_tensors,
     write_file,
 )
-from .torch_file import LEGACY_MAGIC, is_torch_zip, place, read_torch_file
-from .torch_legacy import read_legacy_file
+from .torch_file import is_torch_zip, place, read_torch_file
+from .torch_legacy import is_legacy, read_legacy_file
 from .torch_write import write_torch_file
 
 __all__ = ["load", "save"]
@@ -204,7 +204,7 @@ def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=
         if is_torch_zip(data):
             return read_torch_file(io.BytesIO(data), map_location=map_location,
                                    upcast_bfloat16=upcast_bfloat16)
-        if data.startswith(LEGACY_MAGIC):
+        if is_legacy(data[:32]):
             return read_legacy_file(data, map_location=map_location,
                                     upcast_bfloat16=upcast_bfloat16)
         with tempfile.TemporaryDirectory() as folder:  # the file reader checks a file on disk
@@ -213,12 +213,12 @@ def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=
             return load(copy, map_location, weights_only=weights_only, mmap=mmap)
     try:
         with open(f, "rb") as stream:
-            head = stream.read(len(LEGACY_MAGIC))
+            head = stream.read(32)
     except OSError:
         head = b""  # read_header says what is wrong with the path
     if is_torch_zip(head):
         return read_torch_file(f, map_location=map_location, upcast_bfloat16=upcast_bfloat16)
-    if head == LEGACY_MAGIC:
+    if is_legacy(head):
         return read_legacy_file(Path(f).read_bytes(), map_location=map_location,
                                 upcast_bfloat16=upcast_bfloat16)
     refusal = (f"load: '{f}' was not written by chainrule.save, nor by torch.save (a zip "

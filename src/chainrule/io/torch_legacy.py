@@ -15,7 +15,17 @@ from ..backend import dtypes
 from .torch_file import LEGACY_MAGIC, _Builder, _Storage, _StorageType, _table
 from .torch_pickle import run_pickle, short
 
-__all__ = ["read_legacy_file"]
+__all__ = ["is_legacy", "read_legacy_file"]
+
+_MAGIC_LONG = LEGACY_MAGIC[2:]  # LONG1 of the magic number, after PROTO 2
+
+
+def is_legacy(head: bytes) -> bool:
+    """Whether a file's first 32 bytes start a legacy-format file: the magic number pickled
+    with protocol 2 or 3, or with 4 or 5 (which put a FRAME opcode before it)."""
+    if head[:1] != b"\x80" or head[1:2] not in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        return False
+    return head[2:14] == _MAGIC_LONG or (head[2:3] == b"\x95" and head[11:23] == _MAGIC_LONG)
 
 _MAGIC = 0x1950A86A20F9469CFC6C
 _PROTOCOL = 1001
@@ -77,7 +87,7 @@ def _no_storage(pid):
 
 def read_legacy_file(data: bytes, *, map_location=None, upcast_bfloat16=False, who="load"):
     """Read a whole legacy-format file (its bytes) as ``torch.load`` would, without unpickling."""
-    if not data.startswith(LEGACY_MAGIC):
+    if not is_legacy(data[:32]):
         raise ValueError(f"{who}: not a file in PyTorch's legacy format")
     magic, pos = run_pickle(data, {}, _no_storage, who, with_end=True)
     version, pos = run_pickle(data, {}, _no_storage, who, start=pos, with_end=True)
