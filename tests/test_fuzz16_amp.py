@@ -447,3 +447,31 @@ def test_one_decorator_in_several_threads_restores_each_threads_state():
     for t in threads:
         t.join()
     assert seen == {1: np.dtype(np.float32), 2: cr.bfloat16}
+
+
+def _custom_function_trace(lib):
+    seen = []
+
+    class Scale(lib.autograd.Function):
+        @staticmethod
+        @lib.amp.custom_fwd(device_type="cpu", cast_inputs=lib.float32)
+        def forward(ctx, x):
+            seen.append(("fwd", _name(lib.get_autocast_dtype("cpu")), _name(x.dtype)))
+            return x * 2
+
+        @staticmethod
+        @lib.amp.custom_bwd(device_type="cpu")
+        def backward(ctx, g):
+            seen.append(("bwd", _name(lib.get_autocast_dtype("cpu")), _name(g.dtype)))
+            return g * 2
+
+    x = lib.tensor([1.0, 2.0], dtype=lib.float64, requires_grad=True)
+    with lib.autocast("cpu", dtype=lib.float16, enabled=False):
+        y = Scale.apply(x)
+    y.sum().backward()  # outside the block: backward runs in forward's autocast state
+    seen.append(("after", _name(lib.get_autocast_dtype("cpu")), x.grad.tolist()))
+    return seen
+
+
+def test_custom_fwd_bwd_run_backward_in_forwards_autocast_state_as_torch():
+    assert _custom_function_trace(cr) == _custom_function_trace(torch)

@@ -175,7 +175,9 @@ def custom_fwd(fwd=None, *, device_type: str, cast_inputs=None):
 
     @functools.wraps(fwd)
     def forward(ctx, *args, **kwargs):
-        ctx._fwd_used_autocast, ctx._dtype = False, None
+        # as PyTorch: the autocast dtype of forward's time, for custom_bwd
+        ctx._fwd_used_autocast = False
+        ctx._dtype = _dtypes()[device_type] if device_type in _DEFAULT_DTYPES else None
         return fwd(ctx, *args, **kwargs)
 
     return forward
@@ -183,8 +185,8 @@ def custom_fwd(fwd=None, *, device_type: str, cast_inputs=None):
 
 def custom_bwd(bwd=None, *, device_type: str):
     """Decorate a custom Function's ``backward`` as PyTorch's ``torch.amp.custom_bwd``: run it in
-    the autocast state ``forward`` ran in, which in chainrule is always off, so it runs as it
-    is."""
+    the autocast state ``forward`` ran in, which in chainrule is always off (with forward's
+    ``get_autocast_dtype``), so it runs as it is."""
     _check_type("custom_bwd", device_type)
     if bwd is None:
         return functools.partial(custom_bwd, device_type=device_type)
@@ -193,7 +195,11 @@ def custom_bwd(bwd=None, *, device_type: str):
 
     @functools.wraps(bwd)
     def backward(ctx, *grads):
-        return bwd(ctx, *grads)
+        dtype = getattr(ctx, "_dtype", None)
+        if device_type not in _DEFAULT_DTYPES or dtype is None:
+            return bwd(ctx, *grads)
+        with autocast(device_type, dtype=dtype, enabled=False):  # forward's dtype, as PyTorch
+            return bwd(ctx, *grads)
 
     return backward
 
