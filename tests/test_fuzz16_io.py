@@ -395,3 +395,33 @@ def test_legacy_files_of_every_pickle_protocol_load(tmp_path, protocol):
     _same(cr.load(path), expected)
     with pytest.raises(ValueError):
         cr.load(io.BytesIO(data[:-5]))
+
+
+@pytest.mark.filterwarnings("ignore:load_weights.*no SHA-256 checksums")
+def test_safetensors_complex64_from_the_safetensors_library_loads(tmp_path):
+    st = pytest.importorskip("safetensors.torch")
+    g = torch.Generator().manual_seed(0)
+    z = torch.complex(torch.randn(3, 2, generator=g), torch.randn(3, 2, generator=g))
+    path = tmp_path / "c.safetensors"
+    st.save_file({"z": z, "r": torch.ones(2), "e": z[:0]}, str(path))
+
+    class M(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.z = nn.Parameter(cr.zeros(3, 2, dtype=cr.complex64))
+            self.r = nn.Parameter(cr.zeros(2))
+            self.e = nn.Parameter(cr.zeros(0, 2, dtype=cr.complex64))
+
+    m = M()
+    assert cr.io.read_shapes(path) == {"z": (3, 2), "r": (2,), "e": (0, 2)}
+    assert cr.io.load_weights(m, path) == ([], [])
+    assert m.z.dtype == cr.complex64
+    np.testing.assert_array_equal(m.z.detach().numpy(), z.numpy())
+    # chainrule's own complex files still hold real views the library reads as float32
+    ours = tmp_path / "ours.safetensors"
+    cr.io.save_weights(m, ours)
+    back = st.load_file(str(ours))
+    np.testing.assert_array_equal(torch.view_as_complex(back["z"]).numpy(), z.numpy())
+    m2 = M()
+    cr.io.load_weights(m2, ours)
+    np.testing.assert_array_equal(m2.z.detach().numpy(), z.numpy())

@@ -51,6 +51,7 @@ _METADATA_DIGEST = "__metadata__"
 _DTYPES = {
     "F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2",
     "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?",
+    "C64": "<c8",  # safetensors' own complex64 (chainrule writes complex as real views)
 }
 _NAMES = {numpy.dtype(code): name for name, code in _DTYPES.items()}
 # Read only, widened to float32 (exactly: bfloat16 is float32's upper 16 bits). NumPy has no
