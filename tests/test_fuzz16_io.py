@@ -425,3 +425,15 @@ def test_safetensors_complex64_from_the_safetensors_library_loads(tmp_path):
     m2 = M()
     cr.io.load_weights(m2, ours)
     np.testing.assert_array_equal(m2.z.detach().numpy(), z.numpy())
+
+
+def test_a_file_object_of_another_format_is_refused_naming_it(tmp_path):
+    buf = io.BytesIO()
+    np.save(buf, np.ones(3))
+    with pytest.raises(ValueError, match="load: the BytesIO was not written by chainrule") as e:
+        cr.load(io.BytesIO(buf.getvalue()))
+    assert "load.safetensors" not in str(e.value) and "/tmp" not in str(e.value)
+    path = tmp_path / "array.npy"
+    path.write_bytes(buf.getvalue())
+    with open(path, "rb") as f, pytest.raises(ValueError, match=f"'{path}' was not written"):
+        cr.load(f)

@@ -210,7 +210,12 @@ def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=
         with tempfile.TemporaryDirectory() as folder:  # the file reader checks a file on disk
             copy = Path(folder) / "load.safetensors"
             copy.write_bytes(data)
-            return load(copy, map_location, weights_only=weights_only, mmap=mmap)
+            try:
+                return load(copy, map_location, weights_only=weights_only, mmap=mmap)
+            except ValueError as err:  # name the caller's file, not the temporary copy
+                name = getattr(f, "name", None)
+                shown = f"'{name}'" if isinstance(name, str) else f"the {type(f).__name__}"
+                raise ValueError(str(err).replace(f"'{copy}'", shown)) from None
     try:
         with open(f, "rb") as stream:
             head = stream.read(32)
