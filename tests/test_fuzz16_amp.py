@@ -475,3 +475,17 @@ def _custom_function_trace(lib):
 
 def test_custom_fwd_bwd_run_backward_in_forwards_autocast_state_as_torch():
     assert _custom_function_trace(cr) == _custom_function_trace(torch)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda", "cuda:0", "xpu", "mps", "gpu", "CPU", "tpu"])
+def test_is_autocast_enabled_device_names_follow_torch(device):
+    """A misspelt device ("gpu", "CPU") was a quiet False; PyTorch raises."""
+    answers = []
+    for lib in (cr, torch):
+        try:
+            answers.append(lib.is_autocast_enabled(device))
+        except RuntimeError:
+            answers.append("error")
+    assert answers[0] == answers[1]
+    if device.startswith(("cpu", "cuda")):
+        assert _name(cr.get_autocast_dtype(device)) == _name(torch.get_autocast_dtype(device))

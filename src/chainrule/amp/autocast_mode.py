@@ -111,6 +111,8 @@ def get_autocast_dtype(device_type: str):
     """PyTorch's ``torch.get_autocast_dtype``: the dtype of the innermost ``autocast`` block of
     ``device_type`` in this thread (enabled or not), else its default (``bfloat16`` on the CPU,
     ``float16`` on CUDA)."""
+    if isinstance(device_type, str):  # "cuda:0": PyTorch reads the type, ignores the index
+        device_type = device_type.split(":")[0]
     _check_device("get_autocast_dtype", device_type)
     return _dtypes()[device_type]
 
@@ -155,7 +157,16 @@ def is_autocast_enabled(device_type: str | None = None) -> bool:
     if device_type is not None and not isinstance(device_type, str):
         raise TypeError(f"is_autocast_enabled: device_type must be a str or None, got "
                         f"{type(device_type).__name__}")
+    if device_type is not None and device_type.split(":")[0] not in _TORCH_DEVICE_TYPES:
+        # as PyTorch: a typo ("gpu", "CPU") is an error, not a quiet False
+        raise RuntimeError(f"is_autocast_enabled: device_type must be one of "
+                           f"{', '.join(_TORCH_DEVICE_TYPES)}, got {device_type!r}")
     return False
+
+
+_TORCH_DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "ideep", "hip",
+                       "ve", "fpga", "maia", "xla", "lazy", "vulkan", "mps", "meta", "hpu", "mtia",
+                       "privateuseone")
 
 
 def custom_fwd(fwd=None, *, device_type: str, cast_inputs=None):
