@@ -282,6 +282,8 @@ class Pad:
 
     def __init__(self, padding, fill=0, padding_mode: str = "constant"):
         self.padding = _padding("Pad", padding)
+        if not isinstance(fill, (numbers.Number, tuple, list)):  # torchvision's check, up front
+            raise TypeError(f"Pad: fill must be a number or a tuple/list of numbers, got {fill!r}")
         if padding_mode not in _PAD_MODES:
             raise ValueError(f"Pad: padding_mode must be one of {list(_PAD_MODES)}, got "
                              f"{padding_mode!r}")

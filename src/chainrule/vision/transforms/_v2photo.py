@@ -4,7 +4,8 @@
 
 A float image (values in [0, 1]) is posterized as ``floor(x * 2**bits) / 2**bits``, equalised
 through uint8, and solarized at the same fraction of 1 as a uint8 image's threshold of 255;
-uint8 and PIL images go as in v1.
+uint8 and PIL images go as in v1. v2's ``GaussianBlur`` also takes a one-element sigma
+(``[s]`` as ``s``), which v1's refuses.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from ._autoaugment import AugMix as _AugMix
 from ._autoaugment import AutoAugment as _AutoAugment
 from ._autoaugment import RandAugment as _RandAugment
 from ._autoaugment import TrivialAugmentWide as _TrivialAugmentWide
+from ._pixel import GaussianBlur as _GaussianBlur
 from ._pixel import RandomEqualize as _RandomEqualize
 from ._pixel import RandomPosterize as _RandomPosterize
 
-__all__ = ["AugMix", "AutoAugment", "RandAugment", "RandomEqualize", "RandomPosterize",
-           "TrivialAugmentWide"]
+__all__ = ["AugMix", "AutoAugment", "GaussianBlur", "RandAugment", "RandomEqualize",
+           "RandomPosterize", "TrivialAugmentWide"]
 
 
 class AutoAugment(_AutoAugment):
@@ -55,3 +57,13 @@ class RandomEqualize(_RandomEqualize):
 
     def _apply(self, image):
         return adj.equalize_v2(image)
+
+
+class GaussianBlur(_GaussianBlur):
+    """v1's ``GaussianBlur``, whose sigma may also be a one-element sequence (v2's
+    ``_setup_number_or_seq``: ``[s]`` is the fixed sigma ``s``)."""
+
+    def __init__(self, kernel_size, sigma=(0.1, 2.0), *, rng=None):
+        if isinstance(sigma, (list, tuple)) and len(sigma) == 1:
+            sigma = (sigma[0], sigma[0])
+        super().__init__(kernel_size, sigma, rng=rng)

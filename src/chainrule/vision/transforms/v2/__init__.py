@@ -28,7 +28,6 @@ from .. import (
     ConvertImageDtype,
     ElasticTransform,
     FiveCrop,
-    GaussianBlur,
     Grayscale,
     InterpolationMode,
     LinearTransformation,
@@ -61,6 +60,7 @@ from .._mix import RGB, CutMix, GaussianNoise, Identity, MixUp, RandomChannelPer
 from .._v2photo import (
     AugMix,
     AutoAugment,
+    GaussianBlur,
     RandAugment,
     RandomEqualize,
     RandomPosterize,
