@@ -437,3 +437,25 @@ def test_a_file_object_of_another_format_is_refused_naming_it(tmp_path):
     path.write_bytes(buf.getvalue())
     with open(path, "rb") as f, pytest.raises(ValueError, match=f"'{path}' was not written"):
         cr.load(f)
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_python_attributes_of_saved_tensors_and_parameters_as_torch_load(legacy):
+    t = torch.arange(4.0)
+    t.note, t.tags = "scaled", [1, 2]
+    p = torch.nn.Parameter(torch.ones(2))
+    p._no_weight_decay = True  # Mamba's mark on A_log and D
+    q = torch.nn.Parameter(torch.zeros(1), requires_grad=False)
+    q.lr_scale = 0.5
+    data = _saved({"t": t, "p": p, "q": q, "plain": torch.ones(1)},
+                  _use_new_zipfile_serialization=not legacy)
+    expected, out = _torch_load(data), cr.load(io.BytesIO(data))
+    _same(out, expected)
+    assert (out["t"].note, out["t"].tags) == (expected["t"].note, expected["t"].tags)
+    assert out["p"]._no_weight_decay is True and isinstance(out["p"], nn.Parameter)
+    assert out["q"].lr_scale == 0.5 and not out["q"].requires_grad
+    clash = torch.ones(2)
+    clash.__dict__["numpy"] = "not a method"  # would replace the Tensor's own numpy()
+    data = _saved({"c": clash}, _use_new_zipfile_serialization=not legacy)
+    with pytest.raises(ValueError, match="carries attributes .*none that a Tensor has"):
+        cr.load(io.BytesIO(data))

@@ -208,18 +208,34 @@ class _Builder:
         if not isinstance(data, Tensor) or not isinstance(requires_grad, bool):
             raise ValueError(f"{self.who}: _rebuild_parameter got {type(data).__name__} data "
                              f"and requires_grad={short(requires_grad)}")
-        self._plain(hooks, state or None)
-        return Parameter(data, requires_grad=requires_grad)
+        self._plain(hooks, None)
+        return self._attributes(Parameter(data, requires_grad=requires_grad), state)
 
     def from_type(self, func, new_type, args, state):
-        if not isinstance(func, Global) or not isinstance(args, tuple) or state not in (
-                None, {}) or new_type not in ("torch.Tensor", "torch.nn.parameter.Parameter"):
-            raise ValueError(f"{self.who}: the file holds a tensor subclass or a tensor with "
-                             f"attributes ({short(new_type)}), which chainrule does not read")
+        if not isinstance(func, Global) or not isinstance(args, tuple) or new_type not in (
+                "torch.Tensor", "torch.nn.parameter.Parameter"):
+            raise ValueError(f"{self.who}: the file holds a tensor subclass ({short(new_type)}), "
+                             "which chainrule does not read")
         out = func.call(*args)
-        if new_type == "torch.Tensor" or isinstance(out, Parameter):
+        if new_type != "torch.Tensor" and not isinstance(out, Parameter):
+            out = Parameter(out, requires_grad=out.requires_grad)
+        return self._attributes(out, state)
+
+    def _attributes(self, out: Tensor, state):
+        """A tensor's own Python attributes (``p._no_weight_decay = True``), which torch.save
+        keeps as its state (a dict, or a dict and slots): set as PyTorch sets them, except
+        that a name the Tensor already has (a method, ``grad``, ``_data``...) is refused."""
+        if isinstance(state, tuple) and len(state) == 2 and state[1] in (None, {}):
+            state = state[0]
+        if state is None or state == {}:
             return out
-        return Parameter(out, requires_grad=out.requires_grad)
+        if not isinstance(state, dict) or not all(
+                isinstance(k, str) and k.isidentifier() and not hasattr(out, k) for k in state):
+            raise ValueError(f"{self.who}: a tensor carries attributes {short(state)}; "
+                             "chainrule sets new plain attributes only, none that a Tensor has")
+        for key, value in state.items():
+            setattr(out, key, value)
+        return out
 
 
 def place(array, requires_grad: bool, location: str, map_location, who: str) -> Tensor:
