@@ -173,11 +173,17 @@ def fit_map(model, x, y, *, alpha: float, beta: float, steps: int = 3000,
     check_positive("fit_map", "alpha", alpha, allow_zero=True)
     check_positive("fit_map", "beta", beta)
     check_positive("fit_map", "lr", lr)
-    xt, yt = Tensor(check_batch("fit_map", "x", x)), Tensor(asnumpy(y).reshape(-1, 1))
+    xt, y, yt = Tensor(check_batch("fit_map", "x", x)), asnumpy(y), None
     params = _trainable("fit_map", model)
     opt = optim.Adam(params, lr=lr)
     for _ in range(steps):
-        r = model(xt) - yt
+        out = model(xt)
+        if yt is None:  # y in the output's shape: (N,) against (N, 1) would broadcast to (N, N)
+            if y.size != out.numel():
+                raise ValueError(f"fit_map: y must hold one target per output ({out.numel()} for "
+                                 f"outputs of shape {out.shape}), got shape {y.shape}")
+            yt = Tensor(y.reshape(out.shape))
+        r = out - yt
         loss = 0.5 * beta * total(r * r) + 0.5 * alpha * sum(total(p * p) for p in params)
         opt.zero_grad()
         loss.backward()
