@@ -6,7 +6,8 @@ and (cx, cy, w, h)). ``box_area``, ``box_iou``, ``generalized_box_iou``, ``dista
 ``complete_box_iou``, ``box_convert``, ``clip_boxes_to_image`` and ``sigmoid_focal_loss`` are
 recorded, so gradients pass through them (DETR's box losses); ``nms``, ``batched_nms`` and
 ``remove_small_boxes`` give int64 indices; ``roi_align`` pools boxes of a feature map (Mask
-R-CNN's RoI Align), recorded for the feature map. The paired losses (``generalized_box_iou_loss``
+R-CNN's RoI Align), recorded for the feature map; ``roi_pool``, ``ps_roi_align`` and
+``ps_roi_pool`` are in ``_roi_pool``. The paired losses (``generalized_box_iou_loss``
 ...), ``masks_to_boxes`` and ``stochastic_depth`` are in ``_box_loss``.
 """
 
@@ -27,12 +28,13 @@ from ._box_loss import (
     stochastic_depth,
 )
 from ._roi_align import roi_align
+from ._roi_pool import ps_roi_align, ps_roi_pool, roi_pool
 
 __all__ = ["batched_nms", "box_area", "box_convert", "box_iou", "clip_boxes_to_image",
            "complete_box_iou", "complete_box_iou_loss", "distance_box_iou",
            "distance_box_iou_loss", "generalized_box_iou", "generalized_box_iou_loss",
-           "masks_to_boxes", "nms", "remove_small_boxes", "roi_align", "sigmoid_focal_loss",
-           "stochastic_depth"]
+           "masks_to_boxes", "nms", "ps_roi_align", "ps_roi_pool", "remove_small_boxes",
+           "roi_align", "roi_pool", "sigmoid_focal_loss", "stochastic_depth"]
 
 
 def _boxes(who: str, boxes, name: str = "boxes") -> Tensor:
