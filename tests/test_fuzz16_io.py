@@ -459,3 +459,14 @@ def test_python_attributes_of_saved_tensors_and_parameters_as_torch_load(legacy)
     data = _saved({"c": clash}, _use_new_zipfile_serialization=not legacy)
     with pytest.raises(ValueError, match="carries attributes .*none that a Tensor has"):
         cr.load(io.BytesIO(data))
+
+
+def test_a_damaged_zip_named_plainly(tmp_path):
+    data = _saved({"w": torch.ones(3)})
+    with pytest.raises(ValueError, match="load: the file object is not a readable zip") as e:
+        cr.load(io.BytesIO(data[:40]))
+    assert "0x" not in str(e.value)
+    path = tmp_path / "cut.pt"
+    path.write_bytes(data[:40])
+    with pytest.raises(ValueError, match=f"load: '{path}' is not a readable zip"):
+        cr.load(path)

@@ -321,7 +321,9 @@ def read_torch_file(source, *, map_location=None, upcast_bfloat16=False, who="lo
     try:
         zf = zipfile.ZipFile(source)
     except (*_ZIP_ERRORS, ValueError) as err:
-        raise ValueError(f"{who}: '{source}' is not a readable zip archive ({err}); the file "
+        shown = f"'{source}'" if isinstance(source, str) or hasattr(source, "__fspath__") else (
+            "the file object")  # not its repr, <_io.BytesIO object at 0x...>
+        raise ValueError(f"{who}: {shown} is not a readable zip archive ({err}); the file "
                          "is truncated or damaged") from None
     with zf:
         names = [n for n in zf.namelist() if n.endswith("/data.pkl") and n.count("/") == 1]
