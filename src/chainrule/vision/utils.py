@@ -1,4 +1,5 @@
-"""torchvision.utils' ``make_grid`` and ``save_image``: a batch of images as one tiled picture.
+"""torchvision.utils' ``make_grid`` and ``save_image``: a batch of images as one tiled picture
+(the ``draw_*`` helpers are in ``_draw``).
 
 ``save_image(fake, "samples.png", nrow=8, normalize=True)`` in a GAN or autoencoder script runs
 unchanged. The rules are torchvision's: one-channel images are repeated to three channels, a
@@ -20,8 +21,10 @@ import numpy as np
 
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy, get_array_module
+from ._draw import draw_bounding_boxes, draw_keypoints, draw_segmentation_masks
 
-__all__ = ["make_grid", "save_image"]
+__all__ = ["draw_bounding_boxes", "draw_keypoints", "draw_segmentation_masks", "make_grid",
+           "save_image"]
 
 
 def _as_batch(tensor):
