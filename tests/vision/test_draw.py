@@ -47,6 +47,15 @@ def test_boxes_by_hand():
     assert filled.numpy()[0, 2, 2] == 100 / 255  # inside: white at alpha 100
 
 
+def test_oriented_boxes_by_hand():
+    image = cr.tensor(np.zeros((3, 12, 16), np.uint8))
+    square = cr.tensor([[1, 1, 13, 1, 13, 9, 1, 9.]])  # the top edge dashed, 5 on and 5 off
+    red = utils.draw_bounding_boxes(image, square, colors=(255, 0, 0)).numpy()[0] == 255
+    assert red[1:10, 13].all() and red[9, 1:14].all() and red[1:10, 1].all()
+    assert red[1, 1:6].all() and not red[1, 8:10].any() and red[1, 12]
+    assert not red[2:9, 2:13].any()  # no fill
+
+
 def test_masks_by_hand():
     image = np.full((3, 2, 2), 100, np.uint8)
     masks = np.array([[[True, True], [False, False]], [[False, True], [False, False]]])
@@ -69,6 +78,8 @@ def test_bad_arguments_and_warnings():
     image = cr.tensor(IMAGE)
     with pytest.raises(ValueError, match=r"\(xmin, ymin, xmax, ymax\) format"):
         utils.draw_bounding_boxes(image, cr.tensor([[5, 0, 1, 1.]]))
+    with pytest.raises(ValueError, match=r"boxes must be \(N, 4\) .* or \(N, 8\)"):
+        utils.draw_bounding_boxes(image, cr.zeros(2, 5))
     with pytest.raises(ValueError, match="3 boxes but 1 labels"):
         utils.draw_bounding_boxes(image, cr.tensor(BOXES), labels=["a"])
     with pytest.raises(ValueError, match="at least one colour per object, got 1 for 3"):
@@ -107,11 +118,13 @@ def test_bad_arguments_and_warnings():
 def test_draw_bounding_boxes_equals_torchvision(kwargs):
     torch = pytest.importorskip("torch")
     tvu = _torchvision_utils()
+    oriented = np.array([[2, 3, 15, 1, 19, 12, 4, 16.5], [10, 2, 22, 9, 14, 19, 3, 11]] * 2)[:3]
     for image in _images() + [IMAGE[:1]]:
-        ours = utils.draw_bounding_boxes(cr.tensor(image), cr.tensor(BOXES), **kwargs)
-        theirs = tvu.draw_bounding_boxes(torch.tensor(image), torch.tensor(BOXES), **kwargs)
-        assert str(theirs.dtype).endswith(str(ours.numpy().dtype))
-        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+        for boxes in (BOXES, oriented):
+            ours = utils.draw_bounding_boxes(cr.tensor(image), cr.tensor(boxes), **kwargs)
+            theirs = tvu.draw_bounding_boxes(torch.tensor(image), torch.tensor(boxes), **kwargs)
+            assert str(theirs.dtype).endswith(str(ours.numpy().dtype))
+            np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
 @pytest.mark.torch

@@ -5,11 +5,13 @@ Images are (C, H, W) uint8 or float Tensors in [0, 1]; a float image is drawn on
 (v2's ``to_dtype(scale=True)`` both ways) and comes back in its dtype. Boxes and keypoints are
 truncated to whole pixels. Automatic colours are torchvision's palette, ``(i * (2**25 - 1,
 2**15 - 1, 2**21 - 1)) % 255`` for object ``i``. Nothing is recorded (torchvision draws under
-``no_grad``). Oriented (N, 8) boxes are not drawn.
+``no_grad``). Oriented (N, 8) boxes (four corners) are drawn as torchvision's: the first edge
+dashed (5 pixels on, 5 off), the others solid, the fill a polygon.
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -83,18 +85,36 @@ def _back(pixels: np.ndarray, dtype) -> Tensor:
     return to_dtype(out, dtype, scale=True)
 
 
+def _oriented(draw, corners, color, width, fill):
+    """Four corners: the first edge dashed, the other three solid, then the filled polygon."""
+    (x, y), (x_end, y_end) = corners[0:2], corners[2:4]
+    left, on = math.hypot(x_end - x, y_end - y), True
+    angle = math.atan2(y_end - y, x_end - x)
+    while left > 0:
+        step = min(left, 5)
+        nx, ny = x + math.cos(angle) * step, y + math.sin(angle) * step
+        if on:
+            draw.line([(x, y), (nx, ny)], color, width, None)
+        x, y, left, on = nx, ny, left - step, not on
+    for i in range(2, 8, 2):
+        draw.line(((corners[i], corners[i + 1]), (corners[(i + 2) % 8], corners[(i + 3) % 8])),
+                  width=width, fill=color)
+    draw.polygon(corners, fill=fill, outline=None, width=0)
+
+
 def draw_bounding_boxes(image: Tensor, boxes, labels=None, colors=None, fill: bool = False,
                         width: int = 1, font=None, font_size=None, label_colors=None,
                         label_background_colors=None, fill_labels: bool = False) -> Tensor:
-    """Boxes (N, 4) in (xmin, ymin, xmax, ymax) drawn on ``image`` (1 or 3 channels; the result
-    has 3), with optional ``labels``; ``fill`` fills each box at alpha 100/255."""
+    """Boxes (N, 4) in (xmin, ymin, xmax, ymax) or (N, 8) corners drawn on ``image`` (1 or 3
+    channels; the result has 3), with optional ``labels``; ``fill`` fills each box at alpha
+    100/255."""
     who = "draw_bounding_boxes"
     _image(who, image, (1, 3))
     box = asnumpy(boxes._data if isinstance(boxes, Tensor) else np.asarray(boxes))
-    if box.ndim != 2 or box.shape[1] != 4:
-        raise ValueError(f"{who}: boxes must be (N, 4) (xmin, ymin, xmax, ymax), got shape "
-                         f"{box.shape}")
-    if (box[:, 0] > box[:, 2]).any() or (box[:, 1] > box[:, 3]).any():
+    if box.ndim != 2 or box.shape[1] not in (4, 8):
+        raise ValueError(f"{who}: boxes must be (N, 4) (xmin, ymin, xmax, ymax) or (N, 8) "
+                         f"(x1, y1, ..., x4, y4), got shape {box.shape}")
+    if box.shape[1] == 4 and ((box[:, 0] > box[:, 2]).any() or (box[:, 1] > box[:, 3]).any()):
         raise ValueError(f"{who}: boxes must be in (xmin, ymin, xmax, ymax) format (use "
                          f"vision.ops.box_convert to convert them)")
     if len(box) == 0:
@@ -130,8 +150,11 @@ def draw_bounding_boxes(image: Tensor, boxes, labels=None, colors=None, fill: bo
     for corners, color, label, text_color, back in zip(box.astype(np.int64).tolist(), colors,
                                                        labels, label_colors,
                                                        label_background_colors):
-        draw.rectangle(corners, width=width, outline=color,
-                       fill=tuple(color) + (100,) if fill else None)
+        shade = tuple(color) + (100,) if fill else None
+        if len(corners) == 8:
+            _oriented(draw, corners, color, width, shade)
+        else:
+            draw.rectangle(corners, width=width, outline=color, fill=shade)
         if label is not None:
             margin = width + 1
             where = (corners[0] + margin, corners[1] + margin)
