@@ -176,7 +176,8 @@ def test_evidence_of_a_net_with_a_frozen_body_is_the_linear_closed_form(data):
 def test_evidence_functions_check_their_arguments(data):
     x, _ = data
     with pytest.raises(ValueError, match=r"linear_evidence: t must hold one target per row of "
-                                         r"phi \(6\), got shape \(5,\)"):
+                                         r"phi \(6\), shape \(6,\) or \(6, 1\), got shape "
+                                         r"\(5,\)"):
         linear_evidence(x, np.zeros(5), 1.0, 1.0)
     with pytest.raises(ValueError, match="evidence_fixed_point: alpha has grown to 1 and the "
                                          "posterior mean to 0"):

@@ -11,7 +11,14 @@ from __future__ import annotations
 
 from ..nn import BayesianConv2d, BayesianLinear, Flatten, ReLU, Sequential, Tanh
 from ..ops import cross_entropy
-from ._checks import check_batch, check_int, check_positive, eval_modes, restore_modes
+from ._checks import (
+    check_batch,
+    check_int,
+    check_positive,
+    eval_modes,
+    resolve_rng,
+    restore_modes,
+)
 from .calibration import probability_draws
 
 __all__ = ["bayesian_mlp", "kl_divergence", "elbo_loss", "sample_predict"]
@@ -26,6 +33,8 @@ def bayesian_mlp(sizes, *, prior_sigma: float = 1.0, prior_mixture=None, init_rh
         raise ValueError(f"bayesian_mlp: sizes must list at least two positive widths, got {sizes}")
     if activation not in ("relu", "tanh"):
         raise ValueError(f"bayesian_mlp: activation must be 'relu' or 'tanh', got {activation!r}")
+    if rng is not None:  # an int seed too, as elsewhere in chainrule.bayes
+        rng = resolve_rng("bayesian_mlp", rng)
     layers = [Flatten()]
     for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(BayesianLinear(a, b, prior_sigma=prior_sigma, prior_mixture=prior_mixture,

@@ -58,9 +58,16 @@ def _design(who: str, phi, t):
     if phi.ndim != 2 or not phi.size:
         raise ValueError(f"{who}: phi must be a non-empty 2-D design matrix (N, M), got shape "
                          f"{phi.shape}")
-    if t.size != len(phi):
-        raise ValueError(f"{who}: t must hold one target per row of phi ({len(phi)}), got shape "
-                         f"{t.shape}")
+    if t.shape not in ((len(phi),), (len(phi), 1)):
+        raise ValueError(f"{who}: t must hold one target per row of phi ({len(phi)}), shape "
+                         f"({len(phi)},) or ({len(phi)}, 1), got shape {t.shape}")
+    for name, a in (("phi", phi), ("t", t)):
+        if a.dtype.kind not in "fiub":
+            raise ValueError(f"{who}: {name} must hold real numbers, got dtype {a.dtype}")
+        if not bool(get_array_module(a).isfinite(a).all()):
+            raise ValueError(f"{who}: {name} must be finite, got "
+                             f"{int((~get_array_module(a).isfinite(a)).sum())} NaN or infinite "
+                             "entries")
     return phi.astype("float64"), t.astype("float64").reshape(-1)
 
 

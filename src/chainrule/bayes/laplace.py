@@ -129,6 +129,10 @@ class LastLayerLaplace:
         if phi.ndim != 2:
             raise ValueError(f"LastLayerLaplace: the last Linear's input must be 2-D (N, "
                              f"features), got shape {phi.shape}")
+        if not bool(get_array_module(phi).isfinite(phi).all()):
+            raise ValueError("LastLayerLaplace: x must give finite features (the last Linear's "
+                             f"input), got {int((~get_array_module(phi).isfinite(phi)).sum())} "
+                             "NaN or infinite values (is x finite?)")
         return get_array_module(phi).concatenate([phi, phi[:, :1] * 0 + 1], axis=1)
 
     def fit(self, x, y) -> LastLayerLaplace:

@@ -40,7 +40,13 @@ class MixturePrior(Module):
     def __init__(self, means, *, sigma: float = 0.1, fixed_zero: bool = False,
                  dtype="float32"):
         super().__init__()
-        means = [float(m) for m in means]
+        try:
+            if isinstance(means, (str, bytes)):
+                raise TypeError
+            means = [float(m) for m in means]
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"MixturePrior: means must be a sequence of real numbers, got "
+                             f"{means!r}") from err
         if not means or not all(math.isfinite(m) for m in means):
             raise ValueError(f"MixturePrior: means must list at least one centre, all finite, "
                              f"got {means}")
@@ -110,9 +116,14 @@ def sharing_loss(model, prior: MixturePrior, n_train: int, *, loss, strength: fl
     """
     check_int("sharing_loss", "n_train", n_train)
     strength = check_positive("sharing_loss", "strength", strength, allow_zero=True)
-    if params is None:
+    given = params is not None
+    if not given:
         params = [p for name, p in model.named_parameters() if name.endswith("weight")]
     params = list(params)
+    if not params:
+        raise ValueError("sharing_loss: params must list at least one weight to share, got "
+                         + ("none" if given else f"none: {type(model).__name__} has no "
+                            "Parameter named 'weight'"))
 
     def penalized(output, target):
         data = loss(output, target)
