@@ -72,6 +72,7 @@ def test_the_cyclic_schedule_is_wong_et_als_triangle(epochs, steps_per_epoch):
     seen = []
     for i in range(total):
         seen.append(opt.param_groups[0]["lr"])  # the lr step i trains with
+        opt.step()  # (no gradients: no change; a schedule stepped first would warn)
         callback.on_batch_end(i)
         callback.on_epoch_end(i // steps_per_epoch)  # a batch schedule ignores epochs
     expected = [_wong_lr(i, total, epochs, 5e-3) for i in range(total)]

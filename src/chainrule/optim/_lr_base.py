@@ -8,6 +8,7 @@ import types
 import warnings
 
 from ..autograd import Tensor, no_grad
+from ._step_order import note_scheduler_step, track_step_called
 from .optimizer import Optimizer
 
 __all__ = ["LRScheduler"]
@@ -51,7 +52,10 @@ class LRScheduler:
         self.optimizer = optimizer
         self.base_lrs = [float(group["initial_lr"]) for group in optimizer.param_groups]
         self.last_epoch = last_epoch
+        track_step_called(optimizer)  # PyTorch's check of the order of the steps (_step_order)
+        self._step_count = 0
         self._initial_step()
+        self._step_count = 1
 
     # True where PyTorch's constructor keeps the current lr when it resumes (last_epoch >= 0):
     # its schedules that check ``_is_initial`` (ExponentialLR, CosineAnnealingLR, LinearLR,
@@ -94,6 +98,8 @@ class LRScheduler:
         ``step(epoch)`` (PyTorch's form that jumps to a step) is taken by
         ``CosineAnnealingWarmRestarts`` alone, whose epoch may be fractional.
         """
+        if self._checks_step_order:
+            note_scheduler_step(self)
         if epoch is not None:
             self._step_to(epoch)
             return
@@ -157,8 +163,14 @@ class LRScheduler:
         r = max(ratio(self.last_epoch), 0.0)
         return [group["lr"] * r for group in self.optimizer.param_groups]
 
+    # False where PyTorch's step() is its own, without the warning of a step taken before the
+    # optimizer's (CosineAnnealingWarmRestarts).
+    _checks_step_order = True
+
     def _step_in_chain(self) -> None:
         """Advance one step as a member of a ``ChainedScheduler``."""
+        if self._checks_step_order:
+            note_scheduler_step(self)
         _check_group_count(self, len(self.base_lrs))
         self.last_epoch += 1
         lrs = self._chained_lr()
@@ -201,8 +213,8 @@ class LRScheduler:
 
 
 # Entries of PyTorch's scheduler state dicts that the closed-form schedules here do not use (its
-# step bookkeeping, what they work out from their arguments).
-_PYTORCH_ONLY = frozenset({"_step_count", "_is_initial", "_get_lr_called_within_step",
+# step bookkeeping, what they work out from their arguments); its ``_step_count`` is kept.
+_PYTORCH_ONLY = frozenset({"_is_initial", "_get_lr_called_within_step",
                            "default_min_lr", "mode_worse", "_scale_fn_ref"})
 
 

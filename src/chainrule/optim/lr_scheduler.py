@@ -199,6 +199,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     one step further (``last_epoch`` is ``floor(epoch)``, the fraction is kept).
     """
 
+    _checks_step_order = False  # PyTorch's step() is its own, without the check
+
     def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1,  # noqa: N803
                  eta_min: float = 0.0, last_epoch: int = -1):
         _check_int("CosineAnnealingWarmRestarts", "T_0", T_0, low=1)
@@ -388,6 +390,7 @@ class SequentialLR(LRScheduler):
         for s in schedulers:
             s.last_epoch -= 1  # undo the step each took when it was made
         first = schedulers[0]
+        first._step_count = 0  # its step here is its first, as PyTorch's _initial_step
         first.step()
         self._last_lr = first.get_last_lr()
 
