@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import warnings
 
+from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from .activation import _float_input
@@ -152,8 +153,8 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
     the 4 x 4 neighbours); padding "zeros" (outside reads 0), "border" (outside reads the edge)
     or "reflection" (positions mirrored back inside, about the border pixels' centres when
     ``align_corners``, else their outer edges). ``align_corners`` as in ``interpolate`` (None:
-    False, with PyTorch's warning). With mode "nearest" the grid gets no gradient (None;
-    PyTorch's zeros).
+    False, with PyTorch's warning). With mode "nearest" the grid's gradient is zeros, as
+    PyTorch's.
     """
     x, g = _float_input("grid_sample", input), _float_input("grid_sample", grid)
     align_corners = _default_align(align_corners)
@@ -204,7 +205,7 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
 
     if mode == "nearest":
         vals, valid = pick([xp.rint(p._data).astype(xp.int64) for p in pos])
-        return vals * valid
+        return _Nearest.apply(vals, valid, g)
     if mode == "bicubic":
         return _bicubic(g, sizes, align_corners, padding_mode, pick)
     lows = [xp.floor(p._data) for p in pos]
@@ -223,6 +224,21 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
         term = vals * (weight * valid)
         result = term if result is None else result + term
     return result
+
+
+class _Nearest(Function):
+    """The nearest pixels' values ``vals`` times the mask ``valid`` (0 outside); the grid, an
+    input too, gets PyTorch's gradient of the rounded positions: zeros."""
+
+    def forward(self, vals, valid, grid):
+        return vals * valid
+
+    def backward(self, g):
+        valid, grid = self.inputs[1], self.inputs[2]
+        zeros = None
+        if self.needs_input_grad[2]:
+            zeros = Tensor(get_array_module(g._data).zeros(grid.shape, grid._data.dtype))
+        return g * valid if self.needs_input_grad[0] else None, None, zeros
 
 
 def _bicubic(g, sizes, align_corners, padding_mode, pick):
