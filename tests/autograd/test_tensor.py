@@ -93,8 +93,10 @@ def test_item_and_tolist():
 def test_bool_of_one_element_and_ambiguous_truth():
     assert bool(cr.tensor([1.0]))
     assert not bool(cr.tensor(0.0))
-    with pytest.raises(ValueError, match="ambiguous"):
+    with pytest.raises(RuntimeError, match="ambiguous"):  # PyTorch's error class
         bool(cr.tensor([1.0, 2.0]))
+    with pytest.raises(RuntimeError, match="ambiguous"):
+        bool(cr.tensor([]))
 
 
 def test_detach_shares_data_and_cuts_the_graph():
@@ -215,3 +217,11 @@ def test_to_cuda_without_cupy_is_a_clear_runtime_error():
         cr.tensor([1.0]).to("cuda")
     with pytest.raises(RuntimeError, match="CuPy"):
         cr.tensor([1.0], device="cuda")
+
+
+def test_bool_raises_pytorchs_error_class():
+    torch = pytest.importorskip("torch")
+    for values in ([1.0, 2.0], []):
+        for lib in (torch, cr):
+            with pytest.raises(RuntimeError, match="ambiguous"):
+                bool(lib.tensor(values))
