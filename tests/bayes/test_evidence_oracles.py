@@ -5,7 +5,15 @@ import numpy as np
 import pytest
 
 from chainrule import nn
-from chainrule.bayes import evidence_fixed_point, fit_map, linear_evidence, log_evidence
+from chainrule.autograd import Tensor, grad
+from chainrule.bayes import (
+    choose_weight_decay,
+    evidence_fixed_point,
+    fit_map,
+    linear_evidence,
+    log_evidence,
+)
+from chainrule.ops import mse_loss
 
 
 def regression(seed, n=40, m=5):
@@ -60,3 +68,18 @@ def test_fit_map_refuses_targets_of_another_size():
     with pytest.raises(ValueError, match=r"y must hold .*got shape \(20,\)"):
         fit_map(nn.Linear(3, 1, dtype="float64"), phi, np.concatenate([t, t]), alpha=1.0,
                 beta=1.0, steps=1)
+
+
+def test_the_weight_decay_of_two_outputs_makes_mse_loss_stationary_at_the_map():
+    # weight_decay was 2 alpha / (beta N) with N the examples; mse_loss averages over examples
+    # times outputs, so for two outputs it was twice the equivalent decay.
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((12, 3))
+    y = x @ rng.standard_normal((3, 2)) + 0.1 * rng.standard_normal((12, 2))
+    out = choose_weight_decay(
+        lambda: nn.Linear(3, 2, bias=False, dtype="float64", rng=np.random.default_rng(0)),
+        x, y, [2.0], beta=10.0, steps=1500, lr=0.05)
+    assert out["weight_decay"] == pytest.approx(2 * 2.0 / (10.0 * 24))
+    w = out["models"][0].weight
+    (g,) = grad(mse_loss(out["models"][0](Tensor(x)), Tensor(y)), [w])
+    np.testing.assert_allclose(g._data + out["weight_decay"] * w._data, 0, atol=1e-10)

@@ -10,7 +10,8 @@ validation set; its fixed point re-estimates ``alpha = gamma / |w|^2`` and
 of well-determined parameters.
 
 The objective ``beta/2 sum_n (y_n - f_n)^2 + alpha/2 |w|^2`` is ``mse_loss`` plus an optimizer
-``weight_decay`` of ``2 alpha / (beta N)``.
+``weight_decay`` of ``2 alpha / (beta N)``, N the number of targets (examples times outputs:
+``mse_loss`` averages over every element).
 """
 
 from __future__ import annotations
@@ -204,7 +205,8 @@ def choose_weight_decay(build, x, y, alphas, *, beta: float, steps: int = 3000,
 
     Returns:
         ``{"alphas", "log_evidence", "gamma", "best_alpha", "weight_decay" (the optimizer's
-        equivalent of best_alpha with mse_loss: 2 alpha / (beta N)), "models"}``.
+        equivalent of best_alpha with mse_loss: 2 alpha / (beta N), N the number of targets),
+        "models"}``.
     """
     alphas = list(alphas)
     if not alphas:
@@ -218,4 +220,4 @@ def choose_weight_decay(build, x, y, alphas, *, beta: float, steps: int = 3000,
     best = max(range(len(rows)), key=lambda i: rows[i]["log_evidence"])
     return {"alphas": list(alphas), "log_evidence": [r["log_evidence"] for r in rows],
             "gamma": [r["gamma"] for r in rows], "best_alpha": alphas[best],
-            "weight_decay": 2 * alphas[best] / (beta * len(asnumpy(y))), "models": models}
+            "weight_decay": 2 * alphas[best] / (beta * asnumpy(y).size), "models": models}
