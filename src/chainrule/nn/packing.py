@@ -116,14 +116,14 @@ def _host(indices):
 def _host_lengths(lengths, n):
     """``lengths`` (a list, array or Tensor of ints) as a host int64 array, checked. Floats are
     taken as PyTorch's ``as_tensor(lengths, dtype=int64)`` takes them, truncated (a float mask's
-    ``mask.sum(1)`` holds the lengths as floats)."""
+    ``mask.sum(1)`` holds the lengths as floats), and bools as it takes them, as 1 and 0."""
     xp = get_array_module()
     raw = lengths._data if isinstance(lengths, Tensor) else lengths
     try:
         arr = xp.asarray(getattr(raw, "get", lambda: raw)())
     except (TypeError, ValueError):
         arr = None
-    if arr is None or arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iuf"):
+    if arr is None or arr.ndim != 1 or (arr.size and arr.dtype.kind not in "biuf"):
         raise ValueError("pack_padded_sequence: lengths must be a 1-D list, array or Tensor of "
                          f"ints, got {lengths!r}")
     if arr.dtype.kind == "f" and not xp.isfinite(arr).all():
