@@ -63,3 +63,11 @@ def test_mixture_prior_and_sharing_loss_refuse_what_they_cannot_use():
         bayes.sharing_loss(nn.Linear(2, 2), prior, 10, loss=cr.ops.mse_loss, params=[])
     with pytest.raises(ValueError, match="ReLU has no Parameter named 'weight'"):
         bayes.sharing_loss(nn.ReLU(), prior, 10, loss=cr.ops.mse_loss)
+
+
+@pytest.mark.parametrize("cls", [bayes.DiagonalLaplace, bayes.KFACLaplace])
+def test_whole_network_laplace_refuses_non_finite_inputs(cls):
+    x = np.ones((4, 3), dtype="float32")
+    x[0, 0] = np.nan  # DiagonalLaplace's GGN was NaN silently, KFAC's a LinAlgError
+    with pytest.raises(ValueError, match=rf"{cls.__name__}.fit: x must be finite, got 1 NaN"):
+        cls(nn.Sequential(nn.Linear(3, 2))).fit(x)

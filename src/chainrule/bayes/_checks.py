@@ -62,6 +62,19 @@ def check_batch(who: str, name: str, x):
     return x
 
 
+def check_finite_batch(who: str, name: str, x):
+    """``check_batch``, and for a float or complex ``x`` every value finite (a NaN input makes
+    every curvature NaN, silently or as a LinAlgError far from the cause)."""
+    from ..backend import get_array_module
+    x = check_batch(who, name, x)
+    if x.dtype.kind in "fc":
+        bad = ~get_array_module(x).isfinite(x)
+        if bool(bad.any()):
+            raise ValueError(f"{who}: {name} must be finite, got {int(bad.sum())} NaN or "
+                             "infinite values")
+    return x
+
+
 def check_probs(who: str, probs, labels):
     """``(probs, labels)`` checked: probs (N, C), N >= 1, finite rows summing to 1, labels (N,)
     integers (of any dtype) in [0, C)."""

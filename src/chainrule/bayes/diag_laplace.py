@@ -15,7 +15,7 @@ from ..backend import asnumpy, get_array_module
 from ..nn import Module
 from ..ops import softmax
 from ._checks import (
-    check_batch,
+    check_finite_batch,
     check_int,
     check_positive,
     eval_modes,
@@ -54,7 +54,7 @@ class DiagonalLaplace:
 
     def fit(self, x, y=None) -> DiagonalLaplace:
         """Accumulate the GGN diagonal over the examples ``x`` (labels are not needed)."""
-        x = check_batch("DiagonalLaplace.fit", "x", x)
+        x = check_finite_batch("DiagonalLaplace.fit", "x", x)
         modes = eval_modes(self.model)
         acc = [p._data.astype("float64") * 0 for p in self.params]
         try:

@@ -45,6 +45,7 @@ from ..nn import Conv2d, Linear, Module, unfuse
 from ..ops import conv2d, softmax
 from ._checks import (
     check_batch,
+    check_finite_batch,
     check_int,
     check_positive,
     eval_modes,
@@ -210,7 +211,7 @@ class KFACLaplace:
     def fit(self, x, y=None, *, batch_size: int = 256) -> KFACLaplace:
         """Accumulate the Kronecker factors over the inputs ``x`` (labels are not needed)."""
         check_int("KFACLaplace.fit", "batch_size", batch_size)
-        x = check_batch("KFACLaplace.fit", "x", x)
+        x = check_finite_batch("KFACLaplace.fit", "x", x)
         layers = self.layers  # unfused before the modes are recorded (unfusing makes modules)
         modes = eval_modes(self.model)
         b_sums, a_sums, counts = None, None, None
