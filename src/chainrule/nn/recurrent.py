@@ -38,6 +38,7 @@ from ._recurrent_steps import (
     _zero_start,
     _zero_state,
 )
+from ._rnn_helpers import LSTMHelpers, RNNHelpers
 from .module import Module, Parameter
 from .packing import PackedSequence, _in_batch_order, _order, _pad_packed
 from .packing import _positions as packed_positions
@@ -201,7 +202,7 @@ class GRUCell(RNNCellBase):
         super().__init__(input_size, hidden_size, bias, 3, rng=rng, dtype=dtype)
 
 
-class RNNBase(_WeightLists, _Recurrent):
+class RNNBase(RNNHelpers, _WeightLists, _Recurrent):
     """RNN's, LSTM's and GRU's base (PyTorch's): ``mode`` "RNN_TANH", "RNN_RELU", "LSTM" or "GRU"
     picks the step; the other arguments as theirs below (``proj_size`` for the LSTM only)."""
 
@@ -385,7 +386,7 @@ class RNN(RNNBase):
                          batch_first, dropout, bidirectional, rng=rng, dtype=dtype)
 
 
-class LSTM(RNNBase):
+class LSTM(LSTMHelpers, RNNBase):
     """A multi-layer LSTM, each step as in ``LSTMCell``; ``forward`` returns (output, (h_n, c_n)).
 
     ``proj_size`` P > 0 adds PyTorch's projection: each step's h is ``W_hr (o * tanh(c))`` with
