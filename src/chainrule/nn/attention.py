@@ -147,3 +147,24 @@ class MultiheadAttention(Module):
                       key_padding_mask=key_padding_mask, need_weights=need_weights,
                       attn_mask=attn_mask, average_attn_weights=average_attn_weights,
                       is_causal=is_causal, batch_first=self.batch_first)
+
+    def merge_masks(self, attn_mask, key_padding_mask, query):
+        """PyTorch's helper of its fast path: ``(mask, mask_type)``. Only ``key_padding_mask``
+        (N, S): itself, type 1; an ``attn_mask`` (L, L) or (N*H, L, L): it as (N, H, L, L), type
+        2, plus (for bools: or) the padding mask as (N, 1, 1, L) where one is given; neither:
+        ``(None, None)``. ``query`` is (N, L, E), batch first, as PyTorch's reads it."""
+        merged, mask_type = None, None
+        if key_padding_mask is not None:
+            merged, mask_type = key_padding_mask, 1
+        if attn_mask is not None:
+            batch, length, _ = query.shape
+            if attn_mask.ndim == 3:
+                merged = attn_mask.view(batch, -1, length, length)
+            else:
+                merged = attn_mask.view(1, 1, length, length).expand(
+                    batch, self.num_heads, -1, -1)
+            if key_padding_mask is not None:
+                merged = merged + key_padding_mask.view(batch, 1, 1, length).expand(
+                    -1, self.num_heads, -1, -1)
+            mask_type = 2
+        return merged, mask_type
