@@ -146,12 +146,28 @@ def _switches_restored():
     matmul = dict(vars(cr.backends.cuda.matmul))
     cudnn_names = ("deterministic", "benchmark", "enabled", "allow_tf32")
     cudnn = {name: getattr(cr.backends.cudnn, name) for name in cudnn_names}
+    # both libraries' default for distributions' validate_args (set_default_validate_args)
+    validate = [(cls, cls.__dict__["_validate_args"]) for cls in _distribution_bases()]
     yield
+    for cls, value in validate:
+        cls._validate_args = value
     cr.set_float32_matmul_precision(precision)
     cr.use_deterministic_algorithms(deterministic, warn_only=warn_only)
     vars(cr.backends.cuda.matmul).update(matmul)
     for name, value in cudnn.items():
         setattr(cr.backends.cudnn, name, value)
+
+
+def _distribution_bases():
+    import sys
+
+    import chainrule.distributions as crd
+
+    bases = [crd.Distribution]
+    torch_distributions = sys.modules.get("torch.distributions")
+    if torch_distributions is not None:
+        bases.append(torch_distributions.Distribution)
+    return bases
 
 
 def pytest_collection_modifyitems(config, items):

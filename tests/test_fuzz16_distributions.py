@@ -334,9 +334,11 @@ def test_mixture_that_would_widen_the_batch_is_refused(mix, comp):
 def test_mixture_support_is_pytorchs_constraint():
     for M in (TD, D):
         lib = _lib(M)
+        # validation asked for: the default is global state another test may have switched off
         m = M.MixtureSameFamily(M.Categorical(logits=lib.zeros(2, 3)),
                                 M.Uniform(lib.tensor([[0.0, 1.0, 2.0]]).expand(2, 3),
-                                          lib.tensor([[3.0, 4.0, 5.0]]).expand(2, 3)))
+                                          lib.tensor([[3.0, 4.0, 5.0]]).expand(2, 3)),
+                                validate_args=True)
         support = m.support
         assert type(support).__name__ == "MixtureSameFamilyConstraint"
         assert support.event_dim == 0 and not support.is_discrete
