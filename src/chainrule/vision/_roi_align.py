@@ -80,25 +80,30 @@ def _rois(boxes, who: str) -> np.ndarray:
     return asnumpy(boxes._data)
 
 
-def roi_align(input: Tensor, boxes, output_size, spatial_scale: float = 1.0,  # noqa: A002
-              sampling_ratio: int = -1, aligned: bool = False) -> Tensor:
-    """RoI Align of ``input`` (N, C, H, W) over ``boxes`` ((K, 5) with the batch index first,
-    or a list of (L, 4) per image), each pooled to ``output_size`` (PH, PW); (K, C, PH, PW)."""
+def _check(who: str, input, output_size, boxes):  # noqa: A002
     if not isinstance(input, Tensor) or input.ndim != 4 or np.dtype(input.dtype).kind != "f":
-        raise ValueError(f"roi_align: input must be a float Tensor (N, C, H, W), got "
+        raise ValueError(f"{who}: input must be a float Tensor (N, C, H, W), got "
                          f"{getattr(input, 'shape', type(input).__name__)}")
     pooled = (output_size, output_size) if isinstance(output_size, numbers.Integral) \
         else tuple(output_size)
     if len(pooled) != 2 or not all(isinstance(p, numbers.Integral) and p > 0 for p in pooled):
-        raise ValueError(f"roi_align: output_size must be a positive int or (height, width), "
+        raise ValueError(f"{who}: output_size must be a positive int or (height, width), "
                          f"got {output_size!r}")
-    n, _, height, width = input.shape
     dtype = np.dtype(input.dtype)
-    rois = _rois(boxes, "roi_align").astype(dtype)
+    rois = _rois(boxes, who).astype(dtype)
     batch = rois[:, 0].astype(np.int64)
-    if len(batch) and (batch.min() < 0 or batch.max() >= n):
-        raise IndexError(f"roi_align: box batch indices must be in [0, {n - 1}], got "
+    if len(batch) and (batch.min() < 0 or batch.max() >= input.shape[0]):
+        raise IndexError(f"{who}: box batch indices must be in [0, {input.shape[0] - 1}], got "
                          f"{sorted(set(batch.tolist()))}")
+    return (int(pooled[0]), int(pooled[1])), dtype, rois, batch
+
+
+def roi_align(input: Tensor, boxes, output_size, spatial_scale: float = 1.0,  # noqa: A002
+              sampling_ratio: int = -1, aligned: bool = False) -> Tensor:
+    """RoI Align of ``input`` (N, C, H, W) over ``boxes`` ((K, 5) with the batch index first,
+    or a list of (L, 4) per image), each pooled to ``output_size`` (PH, PW); (K, C, PH, PW)."""
+    pooled, dtype, rois, batch = _check("roi_align", input, output_size, boxes)
+    height, width = input.shape[2:]
     offset = dtype.type(0.5 if aligned else 0.0)
     scale = dtype.type(spatial_scale)
     weights = []

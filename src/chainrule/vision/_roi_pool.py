@@ -16,14 +16,12 @@ and column of the map are never read, as torchvision's forward). The boxes get n
 
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import asnumpy
-from ._roi_align import _RoIPool, _rois, roi_align
+from ._roi_align import _check, _RoIPool, roi_align
 
 __all__ = ["ps_roi_align", "ps_roi_pool", "roi_pool"]
 
@@ -46,24 +44,6 @@ class _Gather(Function):
     def backward(self, g):
         return _Gather.apply(g, index=self.index, fill=0, shape=self.shape,
                              adjoint=not self.adjoint)
-
-
-def _check(who: str, input, output_size, boxes):  # noqa: A002
-    if not isinstance(input, Tensor) or input.ndim != 4 or np.dtype(input.dtype).kind != "f":
-        raise ValueError(f"{who}: input must be a float Tensor (N, C, H, W), got "
-                         f"{getattr(input, 'shape', type(input).__name__)}")
-    pooled = (output_size, output_size) if isinstance(output_size, numbers.Integral) \
-        else tuple(output_size)
-    if len(pooled) != 2 or not all(isinstance(p, numbers.Integral) and p > 0 for p in pooled):
-        raise ValueError(f"{who}: output_size must be a positive int or (height, width), "
-                         f"got {output_size!r}")
-    dtype = np.dtype(input.dtype)
-    rois = _rois(boxes, who).astype(dtype)
-    batch = rois[:, 0].astype(np.int64)
-    if len(batch) and (batch.min() < 0 or batch.max() >= input.shape[0]):
-        raise IndexError(f"{who}: box batch indices must be in [0, {input.shape[0] - 1}], got "
-                         f"{sorted(set(batch.tolist()))}")
-    return (int(pooled[0]), int(pooled[1])), dtype, rois, batch
 
 
 def _round(v):
