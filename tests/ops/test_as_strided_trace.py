@@ -58,11 +58,53 @@ def test_as_strided_gradcheck_and_gradgradcheck():
     assert cr.autograd.gradgradcheck(f, (x,))
 
 
-def test_as_strided_result_is_a_copy():
+def test_as_strided_result_is_a_view_as_pytorchs():
+    """A write through the result reaches the input and the reverse, in both libraries."""
+    out = []
+    for lib in (cr, torch):
+        x = lib.tensor(np.arange(8.0))
+        w = x[1:].as_strided((2, 3), (3, 1))
+        w[0, 1] = 100.0
+        x[5] = -1.0
+        m = lib.tensor(np.arange(12.0).reshape(4, 3))
+        m.t().as_strided((2, 2), (3, 1), 1)[1, 1] = 99.0
+        s = lib.tensor(5.0)
+        z = s.as_strided((2,), (0,))
+        s.fill_(3.0)
+        out.append([x.numpy(), w.numpy(), m.numpy(), z.numpy(),
+                    tuple(x.as_strided((0, 3), (1, 1)).shape)])
+    for a, b in zip(*out):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_as_strided_write_is_recorded_and_counted():
+    """A recorded write through the view reaches the gradient; it counts as input's change."""
+    grads = []
+    for lib in (cr, torch):
+        a = lib.tensor(np.arange(6.0), requires_grad=True)
+        k = lib.tensor(2.0, requires_grad=True)
+        y = a * 1
+        v = y.as_strided((3,), (2,))
+        before = y._version
+        v.mul_(k)
+        assert y._version > before and v._version == y._version
+        (y * lib.tensor(np.arange(6.0) + 1)).sum().backward()
+        grads.append((a.grad.numpy(), k.grad.numpy()))
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_as_strided_overlapping_result_is_read_only():
+    """One position read twice: an in-place change would write it twice (as unfold's)."""
     x = cr.tensor(np.arange(6.0))
-    w = x.as_strided((2, 2), (2, 1))
-    w[0, 0] = 100.0
-    assert x[0].item() == 0.0
+    for w in (x.as_strided((4, 3), (1, 1)), x.as_strided((2, 2), (0, 1))):
+        with pytest.raises(RuntimeError, match="more than one element .* is one memory"):
+            w.add_(1)
+    np.testing.assert_array_equal(x.numpy(), np.arange(6.0))
+    w = x.as_strided((2, 2), (0, 1)).clone()
+    w.add_(1)
+    x.as_strided((3,), (2,)).zero_()  # no overlap: writable
+    np.testing.assert_array_equal(x.numpy(), [0, 1, 0, 3, 0, 5])
 
 
 @pytest.mark.parametrize("args, match", [

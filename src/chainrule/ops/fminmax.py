@@ -13,8 +13,8 @@ outside ``x``): a change of ``x`` shows in the windows, and a change of the wind
 ``x``, recorded for autograd as a write through any other view. Overlapping windows
 (``step < size``) are read-only, since one element would be written more than once (PyTorch
 writes them in an unspecified order). The gradient adds each window's share back.
-``as_strided`` (ops/strided.py) reads arbitrary strides into a copy instead, within the tensor's
-own elements.
+``as_strided`` (ops/strided.py) is the same kind of view with arbitrary strides, within the
+tensor's own elements.
 """
 
 from __future__ import annotations

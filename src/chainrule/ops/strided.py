@@ -9,10 +9,14 @@ positions and strides counted in elements from the start of the memory that owns
 sliding windows of a contiguous vector, ``x.as_strided((N, C, H - k + 1, W - k + 1, k, k), (*s,
 s[2], s[3]))`` with ``s = x.stride()`` the patches of an image batch. Every position must be one
 of ``input``'s own elements: reading memory outside them (which PyTorch allows within the
-storage) is refused, naming the position. Unlike PyTorch's, the result is a copy, not a view: a
-write into it does not reach ``input`` (``as_strided_`` is not provided either). The gradient adds
-each element's share back to the element of ``input`` it was read from, overlapping reads summed,
-as PyTorch's.
+storage) is refused, naming the position. As PyTorch's, the result is a view of ``input``'s
+memory (NumPy's stride tricks on its array): a change of ``input`` shows in it, and a change of it
+reaches ``input``, counted as a change of ``input`` and recorded for autograd as a write through
+any other view. A result that names one memory position more than once (overlapping windows, a
+zero stride) is read-only, as ``Tensor.unfold``'s overlapping windows: an in-place change raises
+(it would write that position more than once); ``clone()`` it first. ``as_strided_`` is not
+provided. The gradient adds each element's share back to the element of ``input`` it was read
+from, overlapping reads summed, as PyTorch's.
 
 ``chainrule.trace(A)`` with a Tensor is ``torch.trace``: the sum of a 2-D tensor's diagonal (as
 ``A.trace()``), differentiable. Given a callable, it is chainrule's tracer,
@@ -24,11 +28,14 @@ from __future__ import annotations
 
 import numbers
 
+from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..autograd.tracing import trace as _tracer
+from ..autograd.views import link_view
 from ..backend import get_array_module
 from .einsum import trace as _matrix_trace
-from .shape import getitem, reshape
+from .indexing import scatter_add_along
+from .shape import reshape
 from .tensor_info import _storage_offset, _stride
 
 __all__ = ["as_strided", "trace"]
@@ -43,9 +50,31 @@ def _ints(name, value, who="as_strided"):
     return tuple(int(v) for v in value)
 
 
+class _AsStrided(Function):
+    """A strided view of ``x``'s array from its element ``start`` (an index tuple), with
+    ``steps`` in elements; ``index`` is the flat (C-order) element of ``x`` each entry reads."""
+
+    complex_grad = True
+
+    def forward(self, x):
+        xp = get_array_module(x)
+        first = x[(..., *(slice(i, i + 1) for i in self.start))]  # a view starting there
+        strides = tuple(s * x.itemsize for s in self.steps)
+        if xp.__name__ == "numpy":
+            return xp.lib.stride_tricks.as_strided(first, self.size, strides,
+                                                   writeable=not self.overlap)
+        return xp.lib.stride_tricks.as_strided(first, self.size, strides)
+
+    def backward(self, g):
+        x = self.inputs[0]
+        flat = scatter_add_along(reshape(g, -1), 0, Tensor(self.index.reshape(-1)),
+                                 (x.numel(),))
+        return reshape(flat, x.shape)
+
+
 def as_strided(input, size, stride, storage_offset=None):  # noqa: A002 - PyTorch's name
     """The elements of ``input``'s memory at ``storage_offset + sum(i_k * stride[k])`` for each
-    index ``i`` of a result of shape ``size`` (a copy; see the module docstring)."""
+    index ``i`` of a result of shape ``size`` (a view; see the module docstring)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"as_strided: input must be a Tensor, got {type(input).__name__}")
     size, stride = _ints("size", size), _ints("stride", stride)
@@ -80,7 +109,15 @@ def as_strided(input, size, stride, storage_offset=None):  # noqa: A002 - PyTorc
             f"{tuple(input.shape)}, stride {_stride(input)} and storage_offset "
             f"{_storage_offset(input)}); chainrule reads only the tensor's own elements")
     index = order[found].reshape(size)
-    return getitem(reshape(input, -1), Tensor(index))
+    if index.size == 0:  # reads nothing: no memory is touched
+        start, stride = (0,) * input.ndim, (0,) * len(size)
+    else:
+        start = tuple(int(i) for i in xp.unravel_index(int(index.reshape(-1)[0]), input.shape))
+    overlap = index.size > 1 and int(xp.unique(want).size) < index.size
+    out = _AsStrided.apply(input, start=start, size=size, steps=stride, index=index,
+                           overlap=overlap)
+    link_view(out, input)  # NumPy's strided array does not name input's memory as its base
+    return out
 
 
 def trace(fn=None, *example_inputs, check_inputs=(), input=None):  # noqa: A002
