@@ -62,7 +62,10 @@ def _getrf(a):
     xp = get_array_module(a)
     batch, (m, n) = a.shape[:-2], a.shape[-2:]
     k = min(m, n)
-    lu = a.reshape((-1, m, n)).copy()
+    count = 1
+    for d in batch:  # (not -1: a 0 x n matrix has no size to infer it from)
+        count *= d
+    lu = a.reshape((count, m, n)).copy()
     rows = xp.arange(lu.shape[0])
     pivots = xp.zeros((lu.shape[0], k), dtype=xp.int32)
     info = xp.zeros(lu.shape[0], dtype=xp.int32)
@@ -85,7 +88,10 @@ def _getrf(a):
 def _permutation(pivots, m, dtype):
     """P (*, m, m) with A = P L U from getrf's pivots (row j was swapped with row pivots[j])."""
     xp = get_array_module(pivots)
-    flat = pivots.reshape((-1, pivots.shape[-1])) - 1
+    count = 1
+    for d in pivots.shape[:-1]:
+        count *= d
+    flat = pivots.reshape((count, pivots.shape[-1])) - 1
     perm = xp.broadcast_to(xp.arange(m), (flat.shape[0], m)).copy()
     rows = xp.arange(flat.shape[0])
     for j in range(flat.shape[1]):
