@@ -9,6 +9,8 @@ from __future__ import annotations
 import math
 import numbers
 
+from ..autograd.function import nondiff
+from ..autograd.mode import _trace_recorder
 from ..autograd.tensor import Tensor
 from ..backend import MetaArray, get_array_module
 from .attention_bias import CausalBias, CausalVariant
@@ -42,7 +44,8 @@ def attention_mask_bias(scores, attn_mask, is_causal, allowed_when_true=True):
         return scores
     mask = attn_mask if isinstance(attn_mask, Tensor) else Tensor(xp.asarray(attn_mask))
     if mask.dtype.kind == "b":
-        allowed = mask if allowed_when_true else Tensor(~mask._data)
+        # an op, not ~mask._data: a trace (chainrule.trace) must invert each call's mask again
+        allowed = mask if allowed_when_true else nondiff(_invert, mask)
         return where(allowed, scores, Tensor(xp.asarray(-math.inf, dtype=scores.dtype)))
     if mask.dtype.kind != "f":
         raise TypeError(f"attention: attn_mask must be boolean or floating-point, got {mask.dtype}")
@@ -57,11 +60,23 @@ def attention_weights(scores):
     scaled_dot_product_attention gives, rather than the nan of a softmax over only -inf.
     """
     xp = get_array_module(scores._data)
-    dead = xp.all(scores._data == -math.inf, axis=-1, keepdims=True)
-    if type(dead) is MetaArray or not dead.any():  # a meta tensor has no dead queries
-        return softmax(scores, dim=-1)
-    dead, zero = Tensor(dead), Tensor(xp.zeros((), dtype=scores.dtype))
+    if _trace_recorder.get() is None:
+        dead = _dead_queries(scores._data)
+        if type(dead) is MetaArray or not dead.any():  # a meta tensor has no dead queries
+            return softmax(scores, dim=-1)
+        dead = Tensor(dead)
+    else:  # a trace replays other masks too: the dead queries are found again at each call
+        dead = nondiff(_dead_queries, scores)
+    zero = Tensor(xp.zeros((), dtype=scores.dtype))
     return where(dead, zero, softmax(where(dead, zero, scores), dim=-1))
+
+
+def _dead_queries(scores):
+    return get_array_module(scores).all(scores == -math.inf, axis=-1, keepdims=True)
+
+
+def _invert(mask):
+    return ~mask
 
 
 def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p: float = 0.0,
