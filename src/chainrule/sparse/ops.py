@@ -12,7 +12,7 @@ from ..backend import get_array_module
 from ..ops._layout import check_factory_options
 from ..ops.reduce import sum as _dense_sum
 from ..ops.select import index_add
-from ..ops.shape import getitem, unsqueeze
+from ..ops.shape import getitem, normalize_axis, unsqueeze
 from ..ops.torch_names import concatenate
 from .tensor import SparseTensor, _describe
 
@@ -192,7 +192,7 @@ def sum(input, dim=None, dtype=None):  # noqa: A001,A002 - PyTorch's names
     vals = input._vals if dtype is None else input._vals.to(dtype)
     if dim is None:
         return _dense_sum(vals)
-    dims = sorted({d % input.ndim for d in ((dim,) if isinstance(dim, int) else dim)})
+    dims = normalize_axis("sparse.sum", dim, input.ndim)  # out of range or repeated: refused
     sd = input.sparse_dim()
     dense_axes = [d - sd + 1 for d in dims if d >= sd]
     if dense_axes:
