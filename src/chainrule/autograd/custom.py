@@ -120,7 +120,13 @@ class _CustomNode(Function):
         if self.tensor_outputs is not None:  # None for each output that is not a Tensor
             it = iter(grads)
             grads = tuple(next(it) if t else None for t in self.tensor_outputs)
-        result = _user_backward(self.user)(self.ctx, *grads)
+        user_backward = _user_backward(self.user)
+        if user_backward is None:  # only jvp is written: its transpose
+            from .custom_jvp import backward_by_jvp
+
+            result = backward_by_jvp(self, grads)
+        else:
+            result = user_backward(self.ctx, *grads)
         if not isinstance(result, tuple):
             result = (result,)
         n = len(self.positions_all)
@@ -144,12 +150,15 @@ class _CustomNode(Function):
 
 
 def _user_backward(cls):
-    """``cls.backward``, or ``cls.vjp`` (PyTorch's other name for it) where only that is written."""
+    """``cls.backward``, or ``cls.vjp`` (PyTorch's other name for it) where only that is written;
+    None where only ``jvp`` is (the backward is its transpose, ``custom_jvp``)."""
     written = _overridden(cls)
     if "backward" in written:
         return cls.backward
     if "vjp" in written:
         return cls.vjp
+    if "jvp" in written:
+        return None
     raise NotImplementedError(f"{cls.__name__}: a custom Function must implement backward (or "
                               "vjp) to be differentiated")
 
