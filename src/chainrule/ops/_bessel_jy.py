@@ -78,7 +78,7 @@ def _near(xp, a):
     """(J0, J1, Y0, Y1) at a in (0, 25]."""
     j = _orders(xp, a)
     j0, j1 = j[..., 0], j[..., 1]
-    log_term = xp.log(a / 2) + _EULER
+    log_term = xp.log(a) - math.log(2) + _EULER  # a / 2 underflows below the subnormals
     k = xp.arange(1, _ORDERS // 2)
     sign = xp.where(k % 2 == 0, 1.0, -1.0)
     y0 = 2 / math.pi * log_term * j0 - 4 / math.pi * xp.sum(sign * j[..., 2 * k] / k, axis=-1)

@@ -47,7 +47,7 @@ _TAYLOR_TERMS = 40
 def _series(xp, a, order: int):
     """e^a K_order(a) for a in (0, 2] (A&S 9.6.13, 9.6.11)."""
     q = a * a / 4
-    log_half = xp.log(a / 2)
+    log_half = xp.log(a) - math.log(2)  # a / 2 underflows below the subnormals
     term, harmonic = xp.ones_like(a), 0.0
     if order == 0:
         total = xp.zeros_like(a)
@@ -96,7 +96,7 @@ def _scaled_k(xp, a, order: float):
     out = xp.where(a > _INTEGRAL_END, _asymptotic(xp, xp.maximum(a, _INTEGRAL_END), order),
                    _integral(xp, mid, order))
     if order in (0, 1):
-        low = xp.clip(a, 1e-300, _SERIES_END)
+        low = xp.minimum(a, _SERIES_END)  # a > 0 here: no floor (one at 1e-300 froze K0, K1)
         out = xp.where(a <= _SERIES_END, _series(xp, low, int(order)), out)
     return out
 
