@@ -226,6 +226,7 @@ def register_parametrization(module: Module, tensor_name: str, parametrization: 
     if not isinstance(parametrization, Module):
         raise TypeError(f"register_parametrization: parametrization must be an nn.Module, got "
                         f"{type(parametrization).__name__}")
+    parametrization.train(module.training)  # as PyTorch: it starts in the module's mode
     if is_parametrized(module, tensor_name):
         plist = module.parametrizations[tensor_name]
         if not unsafe:
