@@ -12,7 +12,7 @@ import weakref
 from ..backend import MetaArray, asnumpy, config, device_of, get_array_module, numpy, to_device
 from ..backend.device import device as _device
 from .hooks import RemovableHandle, write_watchers
-from .tensor_data import Size, legacy_data
+from .tensor_data import Shape, Size, legacy_data
 from .tensor_text import tensor_text
 
 __all__ = ["Size", "Tensor", "tensor"]
@@ -140,8 +140,8 @@ class Tensor:
             setattr(self, name, value)
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+    def shape(self) -> Shape:
+        return Shape(self._data.shape)
 
     @property
     def dtype(self):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from ..backend import numpy
 
-__all__ = ["Size", "legacy_data"]
+__all__ = ["Shape", "Size", "legacy_data"]
 
 
 class Size(tuple):
@@ -26,6 +26,14 @@ class Size(tuple):
 
     def __repr__(self) -> str:
         return f"Size({list(self)})"
+
+
+class Shape(Size):
+    """``Tensor.shape``: a ``Size`` (``x.shape.numel()``, equal to a tuple or a ``torch.Size`` of
+    the same ints, as PyTorch's) that prints as a plain tuple, as chainrule's messages and
+    doctests have always shown a shape (``x.size()`` prints as ``Size([...])``)."""
+
+    __repr__ = tuple.__repr__
 
 
 def _is_int(x) -> bool:
