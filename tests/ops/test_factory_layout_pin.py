@@ -114,5 +114,34 @@ def test_every_shared_factory_of_pytorch_with_these_keywords_takes_them():
         gap = want - set(params)
         if gap and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
             missing[name] = gap
-    # cr.tensor is autograd's (autograd/tensor.py); its pin_memory= is not taken yet
-    assert missing == {"tensor": {"pin_memory"}}
+    assert missing == {}
+
+
+def test_tensor_and_pin_memory_without_a_gpu_are_pytorchs_errors(monkeypatch):
+    """``tensor(data, pin_memory=True)`` and ``x.pin_memory()`` raise where no GPU is visible,
+    as PyTorch's; ``as_tensor`` takes no ``pin_memory`` in either library."""
+    from chainrule.backend import device as _device
+    from chainrule.ops import tensor_info
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU: PyTorch pins")
+    for lib in (torch, cr):
+        assert lib.tensor([1.0], pin_memory=False).tolist() == [1.0]
+        with pytest.raises(TypeError, match="pin_memory"):
+            lib.as_tensor([1.0], pin_memory=True)
+    with pytest.raises(RuntimeError, match="pin_memory=True requires a CUDA"):
+        torch.tensor([1.0], pin_memory=True)
+    with pytest.raises(RuntimeError, match="Cannot access accelerator device"):
+        torch.tensor([1.0]).pin_memory()
+    monkeypatch.setattr(_device, "_cuda_available", lambda: False)
+    monkeypatch.setattr(tensor_info, "cuda_available", lambda: False)
+    with pytest.raises(RuntimeError, match="tensor: pin_memory=True requires a CUDA"):
+        cr.tensor([1.0], pin_memory=True)
+    with pytest.raises(TypeError, match="tensor: pin_memory must be True or False, got 1"):
+        cr.tensor([1.0], pin_memory=1)
+    with pytest.raises(RuntimeError, match="pin_memory: Cannot access accelerator device"):
+        cr.tensor([1.0]).pin_memory()
+    monkeypatch.setattr(tensor_info, "cuda_available", lambda: True)  # a GPU: the tensor itself
+    monkeypatch.setattr(_device, "_cuda_available", lambda: True)
+    x = cr.tensor([1.0], pin_memory=True)
+    assert x.pin_memory() is x and not x.is_pinned()

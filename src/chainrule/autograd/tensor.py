@@ -10,6 +10,7 @@ from __future__ import annotations
 import weakref
 
 from ..backend import MetaArray, asnumpy, config, device_of, get_array_module, numpy, to_device
+from ..backend.device import check_pin_memory
 from ..backend.device import device as _device
 from .hooks import RemovableHandle, write_watchers
 from .tensor_data import Shape, Size, legacy_data
@@ -360,17 +361,20 @@ class Tensor:
                            create_graph=create_graph)
 
 
-def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None = None) -> Tensor:
+def tensor(data, *, requires_grad: bool = False, dtype=None, device: str | None = None,
+           pin_memory: bool = False) -> Tensor:
     """Make a leaf Tensor from a Python number, nested list, NumPy/CuPy array or Tensor (copied).
 
     Python floats become the default dtype (float32 unless ``chainrule.set_default_dtype``
     changed it), Python ints int64; arrays keep their dtype unless ``dtype`` is given. Without
     ``device`` the tensor goes to the default device (``chainrule.set_default_device``).
+    ``pin_memory=True`` is PyTorch's RuntimeError without a GPU (``backend.check_pin_memory``).
 
     >>> import chainrule as cr
     >>> cr.tensor([1.0, 2.0], requires_grad=True)
     tensor([1., 2.], requires_grad=True)
     """
+    check_pin_memory("tensor", pin_memory)
     if isinstance(data, Tensor):
         data = data._data
     xp = get_array_module(data)

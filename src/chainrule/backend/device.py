@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-__all__ = ["accelerator", "cuda", "device"]
+__all__ = ["accelerator", "check_pin_memory", "cuda", "device"]
 
 
 class device(str):  # noqa: N801 - PyTorch's name
@@ -88,6 +88,20 @@ def _cuda_available() -> bool:
     from . import cuda_available
 
     return cuda_available()
+
+
+def check_pin_memory(op: str, pin_memory, gpu=None) -> None:
+    """Refuse a factory's ``pin_memory=True`` where no GPU is visible (``gpu()`` is False), with
+    PyTorch's message (``gpu`` defaults to ``cuda.is_available``); a value that is no bool is a
+    TypeError. With a GPU it is accepted: the
+    tensor is an ordinary host array (chainrule allocates no page-locked memory)."""
+    if pin_memory is None or pin_memory is False:
+        return
+    if not isinstance(pin_memory, bool):
+        raise TypeError(f"{op}: pin_memory must be True or False, got {pin_memory!r}")
+    if not (gpu or _cuda_available)():
+        raise RuntimeError(f"{op}: pin_memory=True requires a CUDA or other accelerator "
+                           "backend; no pinned memory allocator is available on this system.")
 
 
 def _device_count() -> int:

@@ -4,12 +4,14 @@ Every chainrule factory makes a dense array, so ``layout`` may be ``None`` or ``
 sparse layout is refused (build one with ``chainrule.sparse_coo_tensor``). ``pin_memory=True``
 is PyTorch's error where no GPU is visible, as PyTorch's on a machine without one; with CuPy and
 a GPU it is accepted and the tensor is an ordinary host array (chainrule allocates no page-locked
-memory: ``is_pinned()`` stays False, as ``Tensor.pin_memory()`` returns the tensor itself).
+memory: ``is_pinned()`` stays False, and ``Tensor.pin_memory()`` returns the tensor itself there;
+without a GPU it is PyTorch's RuntimeError, as ``chainrule.tensor(data, pin_memory=True)``).
 """
 
 from __future__ import annotations
 
 from ..backend import cuda_available
+from ..backend.device import check_pin_memory
 
 __all__ = ["check_factory_options", "layout", "strided"]
 
@@ -39,10 +41,4 @@ def check_factory_options(op: str, layout_=None, pin_memory=False) -> None:
         raise NotImplementedError(f"{op}: layout={layout_!r} is not supported: chainrule's "
                                   "factories make dense tensors (layout=chainrule.strided); "
                                   "build a sparse one with chainrule.sparse_coo_tensor")
-    if pin_memory is None or pin_memory is False:
-        return
-    if not isinstance(pin_memory, bool):
-        raise TypeError(f"{op}: pin_memory must be True or False, got {pin_memory!r}")
-    if not cuda_available():
-        raise RuntimeError(f"{op}: pin_memory=True requires a CUDA or other accelerator "
-                           "backend; no pinned memory allocator is available on this system.")
+    check_pin_memory(op, pin_memory, cuda_available)

@@ -7,7 +7,8 @@
 A chainrule tensor is a dense NumPy (or CuPy) array, so the memory answers are the array's:
 strides in elements (0 along a broadcast axis, as PyTorch's ``expand``), the offset from the
 start of the array that owns the memory, its address. It is never sparse, quantized, pinned
-or on a meta/MPS/XPU device, and ``pin_memory()`` returns the tensor. ``share_memory_()`` moves
+or on a meta/MPS/XPU device, and ``pin_memory()`` returns the tensor where a GPU is visible
+(PyTorch's RuntimeError without one). ``share_memory_()`` moves
 a CPU tensor's values into memory that processes made by ``fork`` share (``backend/shared.py``);
 views made of it before then keep the old memory.
 """
@@ -18,7 +19,7 @@ import numbers
 
 from ..autograd.tensor import Tensor
 from ..autograd.tensor_data import Size
-from ..backend import device_of, numpy
+from ..backend import cuda_available, device_of, numpy
 from ..backend.shared import in_shared_memory, is_shared
 from ._conj import conj_copy
 from ._layout import layout, strided
@@ -139,6 +140,15 @@ def _new(self, *args, device=None) -> Tensor:
                     f"{args!r}")
 
 
+def _pin_memory(self, device=None) -> Tensor:
+    """The tensor itself where a GPU is visible (no page-locked memory is allocated); without
+    one, PyTorch's RuntimeError."""
+    if not cuda_available():
+        raise RuntimeError("pin_memory: Cannot access accelerator device when none is available "
+                           "(pinned memory needs a CUDA or other accelerator backend)")
+    return self
+
+
 def _new_empty_strided(self, size, stride, *, dtype=None, device=None,
                        requires_grad: bool = False) -> Tensor:
     """``new_empty(size)``: chainrule's tensors are dense, so ``stride`` is not kept."""
@@ -184,7 +194,7 @@ Tensor.data_ptr = lambda self: _address(self._data)
 Tensor.dim_order = _dim_order
 Tensor.is_pinned = _no
 Tensor.is_shared = lambda self: is_shared(self._data)
-Tensor.pin_memory = lambda self, device=None: self
+Tensor.pin_memory = _pin_memory
 Tensor.share_memory_ = _share_memory_
 Tensor.sum_to_size = _sum_to_size
 Tensor.new = _new
