@@ -82,7 +82,7 @@ def check(torch, fn, *arrays, grad=(), skip=(), rtol=1e-12, label=""):
                                 for t in t_leaves])
             for i in grad:
                 tg, cg = t_in[i].grad, c_in[i].grad
-                tg = np.zeros(arrays[i].shape) if tg is None else tg.numpy()
+                tg = np.zeros(arrays[i].shape) if tg is None else tg.resolve_conj().numpy()
                 cg = np.zeros(arrays[i].shape) if cg is None else cg.numpy()
                 np.testing.assert_allclose(cg, tg, rtol=tol, atol=tol,
                                            err_msg=f"{label} grad of argument {i}")

@@ -19,6 +19,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, lapack
 from ._conj import cj, real_dtype
 from .creation import tril
+from .elementwise import where
 from .join import stack
 from .linalg import matmul
 from .shape import transpose
@@ -206,6 +207,8 @@ def householder_product(input, tau):  # noqa: A002 - PyTorch's name
     for i in reversed(range(tau.shape[-1])):  # Q = H_i Q, from the last reflection to the first
         v = vectors[..., i:i + 1]
         q = q - tau[..., i:i + 1, None] * matmul(v, matmul(_h(v), q))  # v^H: complex
+    if not tau.shape[-1]:  # no reflection: I's columns, still in input's graph (a 0 gradient)
+        q = where(Tensor(xp.ones(q.shape, dtype=bool)), q, input)
     return q
 
 
