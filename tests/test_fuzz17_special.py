@@ -42,3 +42,15 @@ def test_bessel_k_and_y_below_1e_300(name):
         np.testing.assert_allclose(c, t, rtol=1e-13)  # -473.999...
     else:  # 1/x overflows: +-inf (PyTorch: nan for K1, inf for K0: both beyond float64 there)
         assert np.isinf(c).all() if "k1" in name or "y1" in name else np.isfinite(c).all()
+
+
+@pytest.mark.parametrize("name", ["gammaln", "ndtri"])
+def test_lgamma_and_ndtri_at_the_subnormals(name):
+    # was: lgamma(5e-324) = 744.486 for 744.440 (log sin(pi x) with pi x rounded to a few
+    # digits), ndtri(5e-324) = -38.463 for -38.467 (Halley's steps on erfc at the subnormals)
+    x = np.array([5e-324, 1e-320, 1e-310, 2.3e-308, 1e-305, 1e-300, 1e-200])
+    c, t = _both(name, x)
+    np.testing.assert_allclose(c, t, rtol=1e-15)
+    if name == "gammaln":
+        c, _ = _both(name, -x)  # |Gamma(-x)| ~ 1/x as well
+        np.testing.assert_allclose(c, t, rtol=1e-15)

@@ -101,6 +101,9 @@ def lgamma(x):
         refl = xp.minimum(x, 0.5)
         neg = (math.log(math.pi) - xp.log(_sinpi_abs(xp, refl))
                - _lgamma_positive(xp, 1 - refl))
+        # near 0, sin(pi x) = pi x exactly in float64; pi x would lose the subnormals' digits
+        neg = xp.where(xp.abs(refl) < 1e-100, -xp.log(xp.abs(refl)) - _lgamma_positive(
+            xp, 1 - refl), neg)
         out = xp.where(x >= 0.5, pos, neg)
         pole = (x <= 0) & (x == xp.floor(x))
         return xp.where(pole, xp.inf, xp.where(xp.isinf(x), xp.inf, out))
@@ -230,6 +233,13 @@ def ndtri(p):
         upper = xp.clip(2 * c - 1, 0.0, 1.0)
         high = math.sqrt(2) * _erfinv_parts(xp, upper, 1 - upper)
         out = xp.where(c < 0.5, low, high)
+        deep = (c > 0) & (c < 1e-300)  # 2p - 1 and erfc lose the subnormals' digits: Newton
+        if deep.any():  # on log Phi(x) = log p, whose terms stay normal
+            x, logp = xp.where(deep, out, -37.0), xp.log(xp.where(deep, c, 1e-300))
+            for _ in range(3):
+                lp = log_ndtr(x)
+                x = x - (lp - logp) * xp.exp(lp + 0.5 * x * x + 0.5 * math.log(2 * math.pi))
+            out = xp.where(deep, x, out)
         return xp.where((p < 0) | (p > 1) | xp.isnan(p), xp.nan, out)
 
 
