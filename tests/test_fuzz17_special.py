@@ -54,3 +54,25 @@ def test_lgamma_and_ndtri_at_the_subnormals(name):
     if name == "gammaln":
         c, _ = _both(name, -x)  # |Gamma(-x)| ~ 1/x as well
         np.testing.assert_allclose(c, t, rtol=1e-15)
+
+
+def _check(fn, *arrays, grad=(), rtol=1e-12, label=""):
+    import sys
+    from pathlib import Path
+    sys.path.insert(0, str(Path(__file__).parent))
+    from _fuzz12_check import check
+    return check(torch, fn, *arrays, grad=grad, rtol=rtol, label=label)
+
+
+@pytest.mark.parametrize("p", [1, 2, 3, 5])
+@pytest.mark.parametrize("dtype", ["float64", "float32", "int64"])
+def test_mvlgamma_on_the_whole_line(p, dtype):
+    # was: a ValueError for any x <= (p - 1) / 2, which PyTorch 2.13 computes (sum of lgamma)
+    x = np.array([0.3, 0.6, 1.2, 2.5, -0.7, -2.5, 7.3, 40.0])
+    if dtype == "int64":
+        x = np.array([-3, 0, 1, 2, 5, 9])
+    _check(lambda L, t: L.mvlgamma(t, p), x.astype(dtype), label=f"p={p}")
+    _check(lambda L, t: L.special.multigammaln(t, p), x.astype(dtype), label=f"p={p}")
+    _check(lambda L, t: t.mvlgamma(p), x.astype(dtype), label=f"p={p}")
+    if dtype == "float64":
+        _check(lambda L, t: L.mvlgamma(t, p), x, grad=(0,), rtol=1e-11, label=f"grad p={p}")
