@@ -76,3 +76,15 @@ def test_mvlgamma_on_the_whole_line(p, dtype):
     _check(lambda L, t: t.mvlgamma(p), x.astype(dtype), label=f"p={p}")
     if dtype == "float64":
         _check(lambda L, t: L.mvlgamma(t, p), x, grad=(0,), rtol=1e-11, label=f"grad p={p}")
+
+
+@pytest.mark.parametrize("name", ["gammainc", "gammaincc"])
+@pytest.mark.parametrize("dtypes", [("int64", "float32"), ("float64", "int64"), ("bool", "float64"),
+                                    ("int64", "int64"), ("int32", "bool")])
+def test_incomplete_gamma_promotes_an_integer_operand(name, dtypes):
+    # was: a TypeError for any integer operand; PyTorch refuses only when neither is floating
+    a = np.array([[1, 2, 3], [7, 1, 2]]).astype(dtypes[0])
+    x = np.array([0.0, 1.0, 4.0]).astype(dtypes[1])
+    _check(lambda L, s, t: getattr(L.special, name)(s, t), a, x, rtol=1e-6, label=name)
+    if dtypes[1] == "float64":
+        _check(lambda L, s, t: getattr(L.special, name)(s, t), a, x + 0.5, grad=(1,), label=name)

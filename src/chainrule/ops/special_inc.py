@@ -88,7 +88,7 @@ def _operands(op: str, x, y, numbers: bool):
         if isinstance(value, Tensor):
             if value.dtype.kind not in "biuf":
                 raise TypeError(f"{op}: {name} must be real, got dtype {value.dtype}")
-            if not numbers and value.dtype.kind != "f":
+            if not numbers and all(v.dtype.kind != "f" for v in tensors):  # promotes as PyTorch
                 raise TypeError(f"{op}: {name} must be a floating-point Tensor, got dtype "
                                 f"{value.dtype} (as PyTorch, which has no integer kernel)")
         elif isinstance(value, bool) or not isinstance(value, (int, float)):
