@@ -168,7 +168,7 @@ class DataLoader:
             other chainrule options are keyword-only), checked as PyTorch checks them and kept
             as attributes: ``pin_memory``, ``pin_memory_device``, ``in_order`` (no effect),
             ``timeout`` (a RuntimeError when a worker's batch takes longer), ``persistent_workers``
-            (threads keep their copies and run ``worker_init_fn`` once) and ``prefetch_factor``
+            (threads and processes persist: ``worker_init_fn`` once) and ``prefetch_factor``
             (both need ``num_workers > 0``);
             ``worker_init_fn(worker_id)`` runs in each worker as it starts, after
             ``get_worker_info()`` is set;
@@ -320,10 +320,10 @@ class DataLoader:
             if self.iterable:  # each worker (if any) reads its own copy of the stream
                 batches = past_length_warned(self, stream_batches(
                     self.dataset, self._batch_of, self.batch_size, self.drop_last, base,
-                    self.num_workers, self.processes, init, thread_workers(self)))
+                    self.num_workers, self.processes, init, thread_workers(self), self))
             elif self.num_workers and self.processes:
                 batches = in_processes(self._collated, plans, base, self.num_workers,
-                                       self.dataset, init, self.timeout)
+                                       self.dataset, init, self.timeout, self)
             elif self.num_workers and not self.prefetch:
                 batches = in_threads(self._collated, plans, base, thread_workers(self),
                                      self.prefetch_factor)

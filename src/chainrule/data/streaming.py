@@ -13,6 +13,7 @@ count, so what a random dataset draws with ``rng=None`` does not depend on threa
 
 from __future__ import annotations
 
+import json
 import queue
 import threading
 import warnings
@@ -22,8 +23,6 @@ from .threads import ThreadWorkers
 from .workers import (
     get_worker_info,
     receive,
-    start_processes,
-    stop_processes,
     timed_out,
 )
 
@@ -31,7 +30,7 @@ __all__ = ["past_length_warned", "stream_batches"]
 
 
 def stream_batches(dataset, make_batch, size, drop_last: bool, base, workers: int,
-                   processes: bool, init=None, threads=None):
+                   processes: bool, init=None, threads=None, loader=None):
     """The batches of one pass over ``dataset``.
 
     Args:
@@ -42,13 +41,14 @@ def stream_batches(dataset, make_batch, size, drop_last: bool, base, workers: in
         threads: the worker threads' ``ThreadWorkers`` (``data.threads``): each worker's copy
             of the dataset, set up by ``init`` (kept from pass to pass with persistent workers),
             and the loader's ``timeout`` (a RuntimeError when a batch takes longer).
+        loader: the loader, whose ``persistent_workers`` keeps worker processes.
     """
     if not workers:
         return _batches(dataset, make_batch, size, drop_last, base, 0)
     timeout = threads.timeout if threads is not None else 0
     if processes:
         return _from_processes(dataset, make_batch, size, drop_last, base, workers, init,
-                               timeout)
+                               timeout, loader)
     if threads is None:
         threads = ThreadWorkers(workers, dataset, init)
     return _from_threads(make_batch, size, drop_last, base, threads)
@@ -136,32 +136,45 @@ def _from_threads(make_batch, size, drop_last, base, workers):
             t.join()
 
 
-def _from_processes(dataset, make_batch, size, drop_last, base, workers, init, timeout):
-    """Round robin over ``workers`` forked processes, two requests in flight per worker."""
+def _from_processes(dataset, make_batch, size, drop_last, base, workers, init, timeout,
+                    loader=None):
+    """Round robin over ``workers`` forked processes, two requests in flight per worker; kept
+    for the next pass with the ``loader``'s ``persistent_workers`` (``data.process_pool``)."""
+    from .process_pool import close_pool, open_pool
+
     state = {}
 
-    def build(_plan, _base):  # runs in a worker process, on its copy of the dataset
-        if "batches" not in state:
+    def build(plan, pass_base):  # runs in a worker process, on its copy of the dataset
+        if state.get("pass") != plan[0]:  # a kept worker's next pass reads the stream anew
             worker = get_worker_info().id
-            state["batches"] = _batches(dataset, make_batch, size, drop_last, base, worker)
+            state["pass"] = plan[0]
+            state["batches"] = _batches(dataset, make_batch, size, drop_last, pass_base, worker)
         return next(state["batches"])
 
-    pipes, processes = start_processes(build, base, workers, dataset, init)
-    active = list(range(len(pipes)))
-    for conn in pipes:
+    pool, kept = open_pool(loader, build, base, workers, dataset, init, "stream")
+    task = json.dumps([pool.passes, [], base]).encode()
+    active, outstanding, failed = list(range(workers)), [2] * workers, True
+    for conn in pool.pipes:
         for _ in range(2):
-            conn.send_bytes(b"[0, []]")
+            conn.send_bytes(task)
     try:
         while active:
             for w in list(active):
-                batch = receive(pipes[w], w, timeout)
+                batch = receive(pool.pipes[w], w, timeout)
+                outstanding[w] -= 1
                 if batch is None:
                     active.remove(w)
                     continue
-                pipes[w].send_bytes(b"[0, []]")
+                pool.pipes[w].send_bytes(task)
+                outstanding[w] += 1
                 yield batch
+        failed = False
+    except GeneratorExit:
+        failed = False
+        raise
     finally:
-        stop_processes(pipes, processes, early=bool(active))
+        close_pool(loader, pool, kept, [w for w in range(workers) for _ in range(outstanding[w])],
+                   failed, timeout)
 
 
 def past_length_warned(loader, batches):

@@ -83,8 +83,9 @@ def check_context(context) -> bool:
 
 
 def _serve(conn, build, base, info: WorkerInfo, init) -> None:
-    """A worker's loop: a JSON task in, a JSON header and one bytes message per array out (or a
-    ``stop`` header once ``build`` raises StopIteration: an IterableDataset's worker is done)."""
+    """A worker's loop: a JSON task in (a plan and the pass's seed), a JSON header and one bytes
+    message per array out (or a ``stop`` header once ``build`` raises StopIteration: an
+    IterableDataset's worker is done)."""
     set_worker_info(info)
     while True:
         task = json.loads(conn.recv_bytes())
@@ -94,7 +95,7 @@ def _serve(conn, build, base, info: WorkerInfo, init) -> None:
             if init is not None:  # on the first task, so that its failure reaches the loader
                 run, init = init, None
                 run(info.id)
-            batch = build((task[0], task[1]), base)
+            batch = build((task[0], task[1]), task[2] if len(task) > 2 else base)
             plain = isinstance(batch, np.ndarray)  # samples that are single arrays or numbers
             batch = (batch,) if plain else batch
             if not isinstance(batch, tuple) or not all(isinstance(a, np.ndarray) for a in batch):
@@ -172,12 +173,16 @@ def stop_processes(pipes, processes, early: bool) -> None:
         conn.close()
 
 
-def in_processes(build, plans, base, workers: int, dataset=None, init=None, timeout=0):
+def in_processes(build, plans, base, workers: int, dataset=None, init=None, timeout=0,
+                 loader=None):
     """Yield ``build(plan, base)`` for each plan, in order, built by ``workers`` forked processes
-    (a RuntimeError when a batch takes over ``timeout`` seconds)."""
-    pipes, processes = start_processes(build, base, workers, dataset, init)
+    (a RuntimeError when a batch takes over ``timeout`` seconds); kept for the next pass with
+    the ``loader``'s ``persistent_workers`` (``data.process_pool``)."""
+    from .process_pool import close_pool, open_pool
+
+    pool, kept = open_pool(loader, build, base, workers, dataset, init, "map")
     in_flight: collections.deque = collections.deque()
-    sent = 0
+    sent, failed = 0, True
     plans = iter(plans)
 
     def send_next() -> None:
@@ -185,7 +190,7 @@ def in_processes(build, plans, base, workers: int, dataset=None, init=None, time
         plan = next(plans, None)
         if plan is not None:
             w = sent % workers
-            pipes[w].send_bytes(json.dumps([plan[0], list(plan[1])]).encode())
+            pool.pipes[w].send_bytes(json.dumps([plan[0], list(plan[1]), base]).encode())
             in_flight.append(w)
             sent += 1
 
@@ -194,9 +199,13 @@ def in_processes(build, plans, base, workers: int, dataset=None, init=None, time
             send_next()
         while in_flight:
             w = in_flight[0]
-            batch = receive(pipes[w], w, timeout)  # a timeout leaves it in flight: killed
+            batch = receive(pool.pipes[w], w, timeout)  # a timeout leaves it in flight: killed
             in_flight.popleft()
             send_next()
             yield batch
+        failed = False
+    except GeneratorExit:  # the caller stopped reading: a kept pool drops what is in flight
+        failed = False
+        raise
     finally:
-        stop_processes(pipes, processes, early=bool(in_flight))
+        close_pool(loader, pool, kept, list(in_flight), failed, timeout)
