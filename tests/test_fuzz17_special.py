@@ -88,3 +88,15 @@ def test_incomplete_gamma_promotes_an_integer_operand(name, dtypes):
     _check(lambda L, s, t: getattr(L.special, name)(s, t), a, x, rtol=1e-6, label=name)
     if dtypes[1] == "float64":
         _check(lambda L, s, t: getattr(L.special, name)(s, t), a, x + 0.5, grad=(1,), label=name)
+
+
+@pytest.mark.parametrize("decimals", [-5, -4, -1, 1, 2, 3, 5, 10, -10])
+def test_round_decimals_of_float16_is_computed_in_float32(decimals):
+    # was: x * 10^decimals in float16, which overflows past 65504 (round(60000, 2) gave inf,
+    # and 10^5 itself is inf in float16: every value NaN); PyTorch computes in float32
+    x = np.array([0.125, 0.135, 2.5, -2.5, 1.005, 123.456, 65504, 1e-3, 60000, -0.0, np.inf,
+                  np.nan], dtype=np.float16)
+    for fn in (lambda L, t: L.round(t, decimals=decimals), lambda L, t: t.round(decimals=decimals),
+               lambda L, t: L.special.round(t, decimals=decimals)):
+        _check(fn, x, rtol=0.0, label=f"decimals={decimals}")
+    _check(lambda L, t: L.round(t, decimals=decimals), x.astype(np.float64), grad=(0,))
