@@ -18,13 +18,13 @@ True
 from .callbacks import (
     Callback,
     CallbackList,
-    EarlyStopping,
     LearningRateScheduler,
-    ModelCheckpoint,
     TerminateOnNaN,
     TrainingDivergedError,
     raise_if_diverged,
 )
+from .checkpointing import ModelCheckpoint
+from .early_stopping import EarlyStopping
 from .history import History
 from .metrics import (
     Mean,

@@ -4,18 +4,17 @@ A callback sees the trainer as ``self.trainer`` and may set ``trainer.stop_train
 run in ascending ``order`` (0 by default), ties in the order given: learning-rate schedulers step
 first (-10), so that checkpoints (10) save the stepped schedule, and the progress bar (100) reports
 last. A callback prints through ``self.report(text)``: a line of the run's progress output. The two
-that report a run, ``ProgressBar`` and ``CSVLogger``, are in ``reporting``.
+that report a run, ``ProgressBar`` and ``CSVLogger``, are in ``reporting``; ``EarlyStopping`` is in
+``early_stopping`` and ``ModelCheckpoint`` in ``checkpointing`` (both also importable from here).
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from pathlib import Path
 
-from ..io import save_weights
 from ..optim.lr_scheduler import ReduceLROnPlateau
-from ._callback_state import check_early_stopping_state
+from ._monitor import Monitor
 
 __all__ = [
     "BEST_WEIGHTS",
@@ -23,9 +22,7 @@ __all__ = [
     "LAST_WEIGHTS",
     "Callback",
     "CallbackList",
-    "EarlyStopping",
     "LearningRateScheduler",
-    "ModelCheckpoint",
     "TerminateOnNaN",
     "TrainingDivergedError",
     "raise_if_diverged",
@@ -122,163 +119,6 @@ class CallbackList:
             c.on_batch_end(batch, logs)
 
 
-class _Monitor:
-    """The value a callback watches in the epoch logs, and when a new value counts as better."""
-
-    def __init__(self, who: str, monitor: str, mode: str, min_delta: float = 0.0):
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"{who}: mode must be 'auto', 'min' or 'max', got {mode!r}")
-        if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
-            raise ValueError(f"{who}: min_delta must be a number >= 0, got {min_delta!r}")
-        self.who, self.name, self.min_delta = who, monitor, float(min_delta)
-        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
-
-    def value(self, logs) -> float:
-        if not logs or self.name not in logs:
-            hint = "; pass validation_data to fit" if self.name.startswith("val_") else ""
-            raise ValueError(
-                f"{self.who}: monitored quantity {self.name!r} is not in the epoch logs "
-                f"{sorted(logs or {})}{hint}"
-            )
-        return float(logs[self.name])
-
-    def better(self, current: float, best: float | None) -> bool:
-        if best is None:
-            return not math.isnan(current)
-        if self.mode == "min":
-            return current < best - self.min_delta
-        return current > best + self.min_delta
-
-    def best_of(self, values) -> float | None:
-        values = [v for v in values if not math.isnan(v)]
-        if not values:
-            return None
-        return min(values) if self.mode == "min" else max(values)
-
-
-class EarlyStopping(Callback):
-    """Stop training when a monitored quantity has stopped improving; keep the best weights.
-
-    Args:
-        monitor: the log to watch ("val_loss", "val_accuracy", "loss"...).
-        patience: epochs without improvement after which training stops.
-        min_delta: the least change that counts as an improvement.
-        mode: "min", "max", or "auto" (max for names containing "acc", else min).
-        restore_best_weights: load the weights of the best epoch when training ends, whether by
-            this callback, by running out of epochs, or by another callback stopping it.
-        verbose: 1 says, through the progress output, when it stops training and when it
-            restores the weights of an earlier epoch; 0 says nothing. A silent run (``fit``'s
-            verbose=0) prints nothing either way.
-
-    Attributes:
-        best, best_epoch: the best value seen and its epoch; stopped_epoch: the epoch it stopped at.
-
-    A checkpoint of the Trainer holds its state (the best value and epoch, the epochs waited,
-    the best weights), so a run killed and resumed stops where it would have, with the same
-    best weights; a fresh ``fit`` starts its count afresh.
-    """
-
-    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0,
-                 mode: str = "auto", restore_best_weights: bool = True, verbose: int = 1):
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 0:
-            raise ValueError(f"EarlyStopping: patience must be an int >= 0, got {patience!r}")
-        if verbose not in (0, 1):
-            raise ValueError(f"EarlyStopping: verbose must be 0 or 1, got {verbose!r}")
-        self._monitor = _Monitor("EarlyStopping", monitor, mode, min_delta)
-        self.monitor, self.patience, self.min_delta = monitor, patience, min_delta
-        self.mode, self.restore_best_weights, self.verbose = mode, restore_best_weights, verbose
-
-    def on_train_begin(self, logs=None):
-        self.best = self.best_epoch = self.stopped_epoch = self.best_weights = None
-        self.wait, self._last_epoch = 0, None
-
-    def on_epoch_end(self, epoch, logs=None):
-        self._last_epoch = epoch
-        current = self._monitor.value(logs)
-        if self._monitor.better(current, self.best):
-            self.best, self.best_epoch, self.wait = current, epoch, 0
-            if self.restore_best_weights:
-                # state_dict shares memory with the model: copy, or later steps change the snapshot.
-                self.best_weights = {k: v._data.copy()
-                                     for k, v in self.trainer.model.state_dict().items()}
-            return
-        self.wait += 1
-        if self.wait >= self.patience:
-            self.stopped_epoch = epoch
-            self.trainer.stop_training = True
-
-    def on_train_end(self, logs=None):
-        # Said here, not when deciding to stop, so that it follows the last epoch's summary line.
-        if self.stopped_epoch is not None and self.verbose:
-            by = f" by more than {self.min_delta:g}" if self.min_delta else ""
-            best = ("no finite value" if self.best is None
-                    else f"best {self.best:.4g} at epoch {self.best_epoch + 1}")
-            self.report(f"EarlyStopping: {self.monitor} did not improve{by} for {self.wait} "
-                        f"epoch{'s' if self.wait != 1 else ''} ({best}); stopping after epoch "
-                        f"{self.stopped_epoch + 1}")
-        if self.best_weights is not None:
-            self.trainer.model.load_state_dict(self.best_weights)
-            if self.verbose and self.best_epoch != self._last_epoch:
-                self.report(f"EarlyStopping: restored the weights of epoch {self.best_epoch + 1} "
-                            f"({self.monitor}: {self.best:.4g})")
-
-    def state_dict(self) -> dict:
-        return {"monitor": self.monitor, "best": self.best, "best_epoch": self.best_epoch,
-                "wait": self.wait, "stopped_epoch": self.stopped_epoch,
-                "last_epoch": self._last_epoch, "best_weights": self.best_weights}
-
-    def check_state(self, state) -> None:
-        """Refuse a saved state of the wrong form, or of another monitored log."""
-        check_early_stopping_state(state, self.monitor, self.restore_best_weights)
-
-    def load_state_dict(self, state: dict) -> None:
-        """Continue a resumed run's count; one it had stopped stops again before any epoch."""
-        self.check_state(state)
-        self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
-        self.stopped_epoch, self._last_epoch = state["stopped_epoch"], state["last_epoch"]
-        self.best_weights = state["best_weights"]
-        if self.stopped_epoch is not None:
-            self.trainer.stop_training = True
-
-
-class ModelCheckpoint(Callback):
-    """Save weights into a folder after epochs: the best so far, or the last with a resumable state.
-
-    Args:
-        directory: the folder to write into (created if needed).
-        monitor, mode: what "best" means, as for EarlyStopping.
-        save_best_only: True writes ``best.safetensors`` whenever the monitored value improves.
-            False writes ``last.safetensors`` (weights) and ``last.state.safetensors`` (weights,
-            optimizer, scheduler, epoch, history, random states) after every epoch: what
-            ``fit(..., resume_from=directory)`` needs.
-        config: the model's architecture config, stored in the files (see ``io.save_weights``).
-    """
-
-    order = 10
-
-    def __init__(self, directory, *, monitor: str = "val_loss", mode: str = "auto",
-                 save_best_only: bool = True, config: dict | None = None):
-        self._monitor = _Monitor("ModelCheckpoint", monitor, mode)
-        self.directory = Path(directory)
-        self.monitor, self.mode, self.save_best_only, self.config = (
-            monitor, mode, save_best_only, config)
-
-    def on_train_begin(self, logs=None):
-        self.directory.mkdir(parents=True, exist_ok=True)
-        # A resumed run starts from the best value of the epochs before it.
-        self.best = self._monitor.best_of(self.trainer.history.history.get(self.monitor, []))
-
-    def on_epoch_end(self, epoch, logs=None):
-        if not self.save_best_only:
-            save_weights(self.trainer.model, self.directory / LAST_WEIGHTS, config=self.config)
-            self.trainer.save_checkpoint(self.directory / LAST_STATE, config=self.config)
-            return
-        current = self._monitor.value(logs)
-        if self._monitor.better(current, self.best):
-            self.best = current
-            save_weights(self.trainer.model, self.directory / BEST_WEIGHTS, config=self.config)
-
-
 class LearningRateScheduler(Callback):
     """Step a ``chainrule.optim`` learning-rate scheduler once per epoch (or per batch).
 
@@ -306,7 +146,7 @@ class LearningRateScheduler(Callback):
             raise ValueError("LearningRateScheduler: ReduceLROnPlateau needs interval='epoch' "
                              "(it watches an epoch's logs)")
         self.scheduler, self.monitor, self.interval = scheduler, monitor, interval
-        self._monitor = _Monitor("LearningRateScheduler", monitor, "auto")
+        self._monitor = Monitor("LearningRateScheduler", monitor, "auto")
 
     def on_batch_end(self, batch, logs=None):
         if self.interval == "batch":
@@ -418,3 +258,17 @@ def raise_if_diverged(who: str, trainer, hint: str = "") -> None:
         reason = getattr(trainer, "stop_reason", None) or "training diverged"
         raise TrainingDivergedError(f"{who}: {reason}{'; ' + hint if hint else ''}",
                                     epoch=trainer.epoch + 1, last_epoch=trainer.epoch)
+
+
+def __getattr__(name):
+    """``callbacks.EarlyStopping`` and ``callbacks.ModelCheckpoint``, which live in their own
+    modules (imported on first use: they build on this one)."""
+    if name == "EarlyStopping":
+        from .early_stopping import EarlyStopping
+
+        return EarlyStopping
+    if name == "ModelCheckpoint":
+        from .checkpointing import ModelCheckpoint
+
+        return ModelCheckpoint
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

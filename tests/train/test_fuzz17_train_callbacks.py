@@ -1,0 +1,264 @@
+"""Fuzz wave 17: EarlyStopping and ModelCheckpoint as a Keras user expects them (baseline,
+start_from_epoch, filename templates, save_weights_only, initial_value_threshold), and the
+ReduceLROnPlateau callback stepped as PyTorch's scheduler."""
+
+import io
+import math
+import re
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import optim
+from chainrule.io import load_weights
+from chainrule.train import (
+    Callback,
+    EarlyStopping,
+    History,
+    LearningRateScheduler,
+    ModelCheckpoint,
+    ProgressBar,
+    Trainer,
+)
+from chainrule.train import callbacks as callbacks_module
+
+from .conftest import make_blobs, make_mlp
+
+
+class _Stub:
+    """What EarlyStopping needs of a trainer, to drive it with scripted values."""
+
+    def __init__(self):
+        self.model, self.stop_training, self.history = make_mlp(), False, History()
+
+
+def _drive(stopper, values, name="val_loss"):
+    """Feed ``values`` epoch by epoch until the callback stops; the epochs it ran."""
+    trainer = _Stub()
+    stopper.set_trainer(trainer)
+    stopper.on_train_begin()
+    ran = []
+    for epoch, v in enumerate(values):
+        ran.append(epoch)
+        stopper.on_epoch_end(epoch, {name: v})
+        if trainer.stop_training:
+            break
+    return ran
+
+
+def _keras3(values, patience, min_delta, mode):
+    """Keras 3's EarlyStopping without baseline or warm-up, as its documentation and code say:
+    (the epoch it stops at or None, the best epoch)."""
+    sign = -1.0 if mode == "min" else 1.0
+    best, best_epoch, wait = sign * -math.inf, 0, 0
+    for epoch, v in enumerate(values):
+        wait += 1
+        improved = (v + min_delta < best) if mode == "min" else (v - min_delta > best)
+        if improved:
+            best, best_epoch, wait = v, epoch, 0
+            continue
+        if wait >= patience and epoch > 0:
+            return epoch, best_epoch
+    return None, best_epoch
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_early_stopping_stops_where_keras_does(seed):
+    rng = np.random.default_rng(seed)
+    mode = ["min", "max"][seed % 2]
+    patience, min_delta = int(rng.integers(1, 4)), float(rng.choice([0.0, 0.01, 0.1]))
+    values = [float(v) for v in np.round(rng.normal(size=15).cumsum() * 0.1, 3)]
+    stopper = EarlyStopping("score", patience=patience, min_delta=min_delta, mode=mode,
+                            verbose=0)
+    ran = _drive(stopper, values, "score")
+    stop, best = _keras3(values, patience, min_delta, mode)
+    assert stopper.stopped_epoch == stop
+    assert ran[-1] == (len(values) - 1 if stop is None else stop)
+    assert stopper.best_epoch == best
+
+
+def test_auto_mode_follows_the_name():
+    assert EarlyStopping("val_accuracy")._monitor.mode == "max"
+    assert EarlyStopping("top_k_accuracy")._monitor.mode == "max"
+    assert EarlyStopping("val_mae")._monitor.mode == "min"
+    assert EarlyStopping("loss")._monitor.mode == "min"
+
+
+def test_a_baseline_never_beaten_stops_after_patience_epochs_and_keeps_the_best_of_them():
+    stopper = EarlyStopping(patience=3, baseline=0.5, verbose=0)
+    ran = _drive(stopper, [0.9, 0.8, 0.7, 0.6, 0.55, 0.52])  # each better, none beats 0.5
+    assert ran == [0, 1, 2] and stopper.stopped_epoch == 2
+    assert stopper.best_epoch == 2 and stopper.best == 0.7 and stopper.best_weights is not None
+
+
+def test_beating_the_baseline_restarts_the_count():
+    stopper = EarlyStopping(patience=2, baseline=0.5, verbose=0)
+    assert _drive(stopper, [0.9, 0.4, 0.45, 0.46, 0.3]) == [0, 1, 2, 3]
+    assert stopper.best_epoch == 1
+    stopper = EarlyStopping("val_accuracy", patience=1, baseline=0.8, min_delta=0.05, verbose=0)
+    assert _drive(stopper, [0.7, 0.84, 0.9], "val_accuracy") == [0]  # 0.84 misses by min_delta
+    stopper = EarlyStopping("val_accuracy", patience=1, baseline=0.8, verbose=0)
+    assert _drive(stopper, [0.81, 0.7, 0.9], "val_accuracy") == [0, 1]
+
+
+def test_start_from_epoch_ignores_the_warm_up():
+    stopper = EarlyStopping(patience=0, start_from_epoch=2, verbose=0)
+    assert _drive(stopper, [0.1, 0.2, 0.3, 0.35, 0.2]) == [0, 1, 2, 3]
+    assert stopper.best_epoch == 2 and stopper.best == 0.3  # the warm-up's 0.1 is no candidate
+    stopper = EarlyStopping(patience=0, start_from_epoch=5, verbose=0)
+    assert _drive(stopper, [0.1, 0.2, 0.3]) == [0, 1, 2] and stopper.best_weights is None
+    with pytest.raises(ValueError, match="'val_loss' is not in the epoch logs"):
+        _drive(EarlyStopping(start_from_epoch=3), [0.1], name="loss")  # a typo shows at once
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"baseline": math.nan}, "baseline must be None or a finite number, got nan"),
+    ({"baseline": "0.5"}, "baseline must be None or a finite number, got '0.5'"),
+    ({"baseline": True}, "baseline must be None or a finite number, got True"),
+    ({"start_from_epoch": -1}, "start_from_epoch must be an int >= 0, got -1"),
+    ({"start_from_epoch": 1.5}, "start_from_epoch must be an int >= 0, got 1.5"),
+    ({"monitor": ""}, "monitor must be the name of a log"),
+])
+def test_bad_early_stopping_settings_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        EarlyStopping(**kwargs)
+
+
+def test_early_stopping_says_it_stopped_on_the_baseline():
+    stopper = EarlyStopping(patience=1, baseline=0.5)
+    said = []
+    stopper._say = said.append
+    _drive(stopper, [0.9, 0.95])
+    stopper.on_train_end()
+    assert said[0].startswith("EarlyStopping: val_loss did not improve on the baseline 0.5 for 1")
+
+
+def _fit(tmp_path, callbacks, epochs=6, lr=0.05, **trainer_kwargs):
+    model = make_mlp(seed=1)
+    trainer = Trainer(model, cr.ops.cross_entropy, optim.Adam(model.parameters(), lr=lr),
+                      metrics=["accuracy"], callbacks=callbacks, **trainer_kwargs)
+    history = trainer.fit(make_blobs(60, seed=2), make_blobs(30, seed=3), epochs=epochs,
+                          batch_size=16, rng=0, verbose=0)
+    return trainer, history
+
+
+def test_filename_templates_name_the_files_as_keras_does(tmp_path):
+    every = ModelCheckpoint(tmp_path / "all", save_best_only=False,
+                            filename="w.{epoch:02d}-{val_loss:.2f}.safetensors")
+    best = ModelCheckpoint(tmp_path / "best", monitor="val_accuracy",
+                           filename="acc-{val_accuracy:.3f}-e{epoch}.safetensors")
+    trainer, history = _fit(tmp_path, [every, best])
+    loss = history["val_loss"]
+    assert sorted(p.name for p in (tmp_path / "all").iterdir()) == sorted(
+        [f"w.{e + 1:02d}-{loss[e]:.2f}.safetensors" for e in range(6)]
+        + ["last.state.safetensors"])
+    acc, expected, top = history["val_accuracy"], [], -1.0
+    for e, a in enumerate(acc):
+        if a > top:
+            top = a
+            expected.append(f"acc-{a:.3f}-e{e + 1}.safetensors")
+    assert sorted(p.name for p in (tmp_path / "best").iterdir()) == sorted(expected)
+    last = make_mlp(seed=9)
+    load_weights(last, tmp_path / "all" / f"w.06-{loss[5]:.2f}.safetensors")
+    for k, v in trainer.model.state_dict().items():
+        np.testing.assert_array_equal(last.state_dict()[k].numpy(), v.numpy())
+
+
+def test_a_template_naming_a_missing_log_is_a_clear_error(tmp_path):
+    check = ModelCheckpoint(tmp_path, save_best_only=False, filename="w-{val_los:.2f}.safetensors")
+    with pytest.raises(ValueError, match="names 'val_los', which is not in the epoch logs"):
+        _fit(tmp_path, [check], epochs=1)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"filename": "w.{}.safetensors"}, "has the field {}"),
+    ({"filename": "w.{0}.safetensors"}, "has the field {0}"),
+    ({"filename": "w.{epoch.safetensors"}, "is not a valid template"),
+    ({"filename": "/tmp/w.safetensors"}, "must name a file inside the directory"),
+    ({"filename": "../w.safetensors"}, "must name a file inside the directory"),
+    ({"filename": ""}, "filename must be None or a file name template"),
+    ({"initial_value_threshold": math.inf}, "initial_value_threshold must be None or a finite"),
+    ({"save_weights_only": "yes"}, "save_weights_only must be True or False, got 'yes'"),
+    ({"verbose": 2}, "verbose must be 0 or 1, got 2"),
+])
+def test_bad_checkpoint_settings_are_named(tmp_path, kwargs, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        ModelCheckpoint(tmp_path, **kwargs)
+
+
+@pytest.mark.parametrize("path", ["model.{epoch:02d}.safetensors", "best.safetensors"])
+def test_a_keras_filepath_given_as_the_directory_is_refused(tmp_path, path):
+    with pytest.raises(ValueError, match="looks like a file name.*filename="):
+        ModelCheckpoint(tmp_path / path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_save_weights_only_writes_no_training_state(tmp_path):
+    _fit(tmp_path, [ModelCheckpoint(tmp_path, save_best_only=False, save_weights_only=True)],
+         epochs=2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["last.safetensors"]
+
+
+def test_initial_value_threshold_holds_back_the_first_best(tmp_path):
+    first, history = [], None
+    trainer, history = _fit(tmp_path, [ModelCheckpoint(
+        tmp_path / "a", filename="e{epoch}.safetensors", initial_value_threshold=-1.0)])
+    assert list((tmp_path / "a").iterdir()) == []  # no loss is below -1
+    loss = history["val_loss"]
+    threshold = float(np.sort(loss)[2])  # the third best: only values below it count
+    _fit(tmp_path, [ModelCheckpoint(tmp_path / "b", filename="e{epoch}.safetensors",
+                                    initial_value_threshold=threshold)])
+    best = threshold
+    for e, v in enumerate(loss):
+        if v < best:
+            best = v
+            first.append(f"e{e + 1}.safetensors")
+    assert sorted(p.name for p in (tmp_path / "b").iterdir()) == sorted(first) and first
+
+
+def test_checkpoint_reports_what_it_saves(tmp_path):
+    out = io.StringIO()
+    _fit(tmp_path, [ModelCheckpoint(tmp_path, verbose=1), ProgressBar(2, file=out)], epochs=3,
+         lr=0.0)
+    said = [line for line in out.getvalue().splitlines() if line.startswith("ModelCheckpoint")]
+    assert re.fullmatch(r"ModelCheckpoint: val_loss improved to [0-9.]+; saved epoch 1 to "
+                        + re.escape(str(tmp_path / "best.safetensors")), said[0])
+    assert "did not improve on" in said[1] and len(said) == 3  # lr 0: the loss stays
+
+
+def test_callbacks_module_still_offers_both_classes():
+    assert callbacks_module.EarlyStopping is EarlyStopping
+    assert callbacks_module.ModelCheckpoint is ModelCheckpoint
+    with pytest.raises(AttributeError):
+        callbacks_module.NoSuchCallback  # noqa: B018
+
+
+@pytest.mark.parametrize("kw", [
+    {"mode": "min", "threshold_mode": "rel", "patience": 0, "factor": 0.5, "cooldown": 1},
+    {"mode": "min", "threshold_mode": "abs", "threshold": 0.01, "patience": 1, "min_lr": 0.02},
+    {"mode": "max", "threshold_mode": "rel", "threshold": 0.05, "patience": 0, "eps": 0.01},
+])
+def test_reduce_lr_on_plateau_in_fit_steps_as_pytorchs(tmp_path, kw):
+    torch = pytest.importorskip("torch")
+    monitor = "val_accuracy" if kw["mode"] == "max" else "val_loss"
+    lrs = []
+
+    class Record(Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            lrs.append(self.trainer.optimizer.param_groups[0]["lr"])
+
+    model = make_mlp(seed=1)
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    trainer = Trainer(model, cr.ops.cross_entropy, opt, metrics=["accuracy"], callbacks=[
+        Record(), LearningRateScheduler(optim.ReduceLROnPlateau(opt, **kw), monitor=monitor)])
+    history = trainer.fit(make_blobs(60, seed=2, spread=1.5), make_blobs(30, seed=3, spread=1.5),
+                          epochs=12, batch_size=16, rng=0, verbose=0)
+    p = torch.nn.Parameter(torch.zeros(1))
+    topt = torch.optim.Adam([p], lr=0.1)
+    sched = torch.optim.lr_scheduler.ReduceLROnPlateau(topt, **kw)
+    expected = []
+    for v in history[monitor]:
+        sched.step(v)
+        expected.append(topt.param_groups[0]["lr"])
+    assert lrs == expected and len(set(lrs)) > 1
