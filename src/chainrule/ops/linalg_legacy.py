@@ -15,10 +15,11 @@ from .creation import eye, tril, triu
 from .decomp import _square, inv, slogdet
 from .decomp import cholesky as _cholesky
 from .diagonal import diag_embed
-from .elementwise import fill_where, log
+from .elementwise import fill_where, log, where
 from .linalg import matmul
 from .linalg_extra import householder_product
 from .lu import LUResult, _permutation
+from .methods import clone
 from .shape import transpose
 from .stats import norm as _norm
 from .svd import _matrices
@@ -124,12 +125,25 @@ def dist(input, other, p: float = 2):  # noqa: A002
 
 
 def matrix_power(input, n: int):  # noqa: A002
-    """A^n by repeated squaring; a negative n inverts first; n = 0 gives the identity."""
+    """A^n by repeated squaring; a negative n inverts first; n = 0 gives the identity (also
+    where A holds NaN or inf, as PyTorch's; its gradient 0). Integer matrices (n >= 0) stay
+    integers, as PyTorch's; the result never aliases A."""
     if isinstance(n, bool) or not isinstance(n, int):
         raise TypeError(f"matrix_power: n must be an int, got {n!r}")
-    _square("matrix_power", input, complex_ok=True)
+    integer = isinstance(input, Tensor) and input._data.dtype.kind in "iu" and n >= 0
+    if not integer:
+        _square("matrix_power", input, complex_ok=True)
+    elif input.ndim < 2 or input.shape[-1] != input.shape[-2]:
+        raise ValueError(f"matrix_power: expected square matrices (*, n, n), got shape "
+                         f"{input.shape}")
     if n < 0:
         input, n = inv(input), -n  # noqa: A001
+    if n == 0:  # I, in input's graph (a 0 gradient), whatever input holds
+        xp = get_array_module(input._data)
+        identity = eye(input.shape[-1], dtype=input.dtype).expand(*input.shape)
+        return where(Tensor(xp.ones(input.shape, dtype=bool)), identity, input)
+    if n == 1:
+        return clone(input)
     result = None
     while n:
         if n & 1:
@@ -137,8 +151,6 @@ def matrix_power(input, n: int):  # noqa: A002
         n >>= 1
         if n:
             input = matmul(input, input)  # noqa: A001
-    if result is None:
-        return eye(input.shape[-1], dtype=input.dtype) + input * 0
     return result
 
 
