@@ -217,3 +217,14 @@ def test_matrix_power_identity_integers_and_copies_regression():
     cr.linalg.matrix_power(x, 1).add_(1)
     np.testing.assert_array_equal(x.numpy(), np.eye(2))
 
+
+
+def test_vdot_of_integers_keeps_their_dtype_regression():
+    """Before: vdot of int32, int16, int8 or uint8 vectors was int64 (a sum's dtype), 267 where
+    PyTorch's uint8 vdot wraps to 11; PyTorch keeps the inputs' dtype."""
+    rng = np.random.default_rng(8)
+    for dt in ("int64", "int32", "int16", "int8", "uint8"):
+        for n in (0, 3, 40):
+            x, y = ((rng.standard_normal((2, n)) * 30).astype(dt))
+            check(torch, lambda L, a, b: L.vdot(a, b), x, y, label=f"vdot {dt} {n}")
+            check(torch, lambda L, a, b: a.vdot(b), x, y, label=f"Tensor.vdot {dt} {n}")

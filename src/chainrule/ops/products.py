@@ -115,7 +115,9 @@ def vdot(input, other):  # noqa: A002
     if input.shape != other.shape:
         raise ValueError(f"vdot: input and other must have the same length, got shapes "
                          f"{tuple(input.shape)} and {tuple(other.shape)}")
-    return _sum(cj(input) * other)
+    products = cj(input) * other
+    total = _sum(products)  # (a sum of integers is int64: back to theirs, wrapping as PyTorch's)
+    return total.astype(products.dtype) if total.dtype != products.dtype else total
 
 
 def chain_matmul(*matrices):
