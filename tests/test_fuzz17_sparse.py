@@ -33,3 +33,14 @@ def test_sparse_sum_refuses_an_axis_out_of_range_or_repeated(dim):
         torch.sparse.sum(_coo(torch, idx, vals, (2, 3)), dim)
     with pytest.raises(ValueError, match="sparse.sum: (axis|repeated)"):
         cr.sparse.sum(_coo(cr, idx, vals, (2, 3)), dim)
+
+
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("dim", [2, -3])
+def test_sparse_softmax_refuses_an_axis_out_of_range(name, dim):
+    # was: the axis taken modulo ndim (softmax over axis 2 of a 2-D tensor was over axis 0)
+    idx, vals = np.array([[0, 1], [1, 2]]), np.array([1.0, 2.0])
+    with pytest.raises(IndexError):
+        getattr(torch.sparse, name)(_coo(torch, idx, vals, (2, 3)), dim)
+    with pytest.raises(ValueError, match=f"sparse.{name}: axis {dim} is out of range"):
+        getattr(cr.sparse, name)(_coo(cr, idx, vals, (2, 3)), dim)

@@ -12,7 +12,7 @@ from ..backend import get_array_module
 from ..ops._layout import check_factory_options
 from ..ops.reduce import sum as _dense_sum
 from ..ops.select import index_add
-from ..ops.shape import getitem, normalize_axis, unsqueeze
+from ..ops.shape import _one_axis, getitem, normalize_axis, unsqueeze
 from ..ops.torch_names import concatenate
 from .tensor import SparseTensor, _describe
 
@@ -229,7 +229,7 @@ def _exp_sums(who, input, dim, dtype):  # noqa: A002
     s = input.coalesce()
     if dtype is not None:
         s = s.to(dtype)
-    d = dim % s.ndim
+    d = _one_axis(who, dim, s.ndim)  # out of range: refused (was taken modulo ndim)
     xp = get_array_module(s._idx)
     others = [k for k in range(s.ndim) if k != d]
     if others:
