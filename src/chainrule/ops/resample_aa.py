@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .methods import clone
 from .products import matmul
 
 __all__ = ["antialiased_resize"]
@@ -63,9 +64,14 @@ def antialiased_resize(x: Tensor, sizes, scales, mode: str, align_corners: bool)
     where the size was given, or recompute_scale_factor was set)."""
     xp = get_array_module(x._data)
     (h, w), (oh, ow) = x.shape[2:], sizes
-    rows = _weights(xp, h, oh, _scale(h, oh, align_corners, scales[0]), mode, x._data.dtype)
-    cols = _weights(xp, w, ow, _scale(w, ow, align_corners, scales[1]), mode, x._data.dtype)
-    # the width first, as PyTorch's separable kernel
-    y = matmul(x, Tensor(xp.ascontiguousarray(cols.T)))
-    return matmul(Tensor(rows), y)
+    # the width first, as PyTorch's separable kernel, which copies an axis whose size does not
+    # change, whatever the scale_factor (4 by 1.3 keeps 3 columns with the step 1 / 1.3)
+    y = x
+    if w != ow:
+        cols = _weights(xp, w, ow, _scale(w, ow, align_corners, scales[1]), mode, x._data.dtype)
+        y = matmul(y, Tensor(xp.ascontiguousarray(cols.T)))
+    if h != oh:
+        rows = _weights(xp, h, oh, _scale(h, oh, align_corners, scales[0]), mode, x._data.dtype)
+        y = matmul(Tensor(rows), y)
+    return clone(y) if y is x else y
 
