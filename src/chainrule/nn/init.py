@@ -199,6 +199,13 @@ def xavier_normal_(tensor: Tensor, gain: float = 1.0, generator=None, *, rng=Non
     return normal_(tensor, 0.0, abs(std), rng=_rng("xavier_normal_", rng, generator))
 
 
+def _empty_kaiming(tensor) -> bool:
+    """PyTorch's kaiming initializers leave a zero-element tensor as it is before they look at its
+    shape (a (0,) tensor has no fans), dtype or ``mode``. (PyTorch also warns that this is a
+    no-op; a zero-size layer would warn at every construction, so not here.)"""
+    return isinstance(tensor, Tensor) and 0 in tuple(tensor.shape)
+
+
 def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
                      nonlinearity: str = "leaky_relu", generator=None, *, rng=None) -> Tensor:
     """He/Kaiming uniform: U(-b, b) with b = gain * sqrt(3 / fan); returns ``tensor``.
@@ -210,9 +217,9 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
         nonlinearity: name passed to ``calculate_gain``.
         rng: the random generator.
     """
-    fan = _fan("kaiming_uniform_", _target("kaiming_uniform_", tensor, True), mode)
-    if tensor.numel() == 0:
+    if _empty_kaiming(tensor):
         return tensor
+    fan = _fan("kaiming_uniform_", _target("kaiming_uniform_", tensor, True), mode)
     bound = calculate_gain(nonlinearity, a) * math.sqrt(3.0 / fan)
     return uniform_(tensor, -bound, bound, rng=_rng("uniform_", rng, generator))
 
@@ -220,9 +227,9 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
 def kaiming_normal_(tensor: Tensor, a: float = 0, mode: str = "fan_in",
                     nonlinearity: str = "leaky_relu", generator=None, *, rng=None) -> Tensor:
     """He/Kaiming normal: N(0, s^2) with s = gain / sqrt(fan); arguments as ``kaiming_uniform_``."""
-    fan = _fan("kaiming_normal_", _target("kaiming_normal_", tensor, True), mode)
-    if tensor.numel() == 0:
+    if _empty_kaiming(tensor):
         return tensor
+    fan = _fan("kaiming_normal_", _target("kaiming_normal_", tensor, True), mode)
     std = calculate_gain(nonlinearity, a) / math.sqrt(fan)
     return normal_(tensor, 0.0, std, rng=_rng("kaiming_normal_", rng, generator))
 
