@@ -30,7 +30,7 @@ from .safetensors_file import (
     write_file,
 )
 from .state_checks import check_training_state
-from .tied import tied_names
+from .tied import shared_names, tied_names
 
 __all__ = [
     "load_training_state",
@@ -110,6 +110,11 @@ def _check_shapes(who: str, header, model, prefix: str, strict: bool, tied=()) -
 def save_weights(model, path, *, config: dict | None = None) -> Path:
     """Save ``model.state_dict()`` to a safetensors file, with ``config`` as JSON in its metadata.
 
+    A tensor that several names share (tied weights: an embedding shared with the output layer)
+    is written once, under the first name in sorted order, the others recorded in the metadata
+    as ``{left out: kept}``: ``safetensors.torch.save_model``'s rule, so that its ``load_model``
+    and ``load_weights`` read the file back into the tied model (``io/tied.py``).
+
     Args:
         model: a Module.
         path: the file to write (``.safetensors`` by convention); its folder is created if needed.
@@ -122,7 +127,11 @@ def save_weights(model, path, *, config: dict | None = None) -> Path:
     metadata = {"format": "pt"}  # the layout is PyTorch's, which tools reading the file check for
     if config is not None:
         metadata[_CONFIG] = _json("save_weights", "config", config)
-    arrays = {key: _host(value) for key, value in model.state_dict().items()}
+    state = model.state_dict()
+    left_out = shared_names(state)  # tied weights once, as safetensors.torch.save_model
+    for name, kept in left_out.items():
+        metadata.setdefault(name, kept)
+    arrays = {key: _host(value) for key, value in state.items() if key not in left_out}
     return _write(path, arrays, metadata)
 
 
