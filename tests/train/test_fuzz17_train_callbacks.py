@@ -262,3 +262,56 @@ def test_reduce_lr_on_plateau_in_fit_steps_as_pytorchs(tmp_path, kw):
         sched.step(v)
         expected.append(topt.param_groups[0]["lr"])
     assert lrs == expected and len(set(lrs)) > 1
+
+
+def _split_fit(**kwargs):
+    model = make_mlp(seed=1)
+    trainer = Trainer(model, cr.ops.cross_entropy, optim.Adam(model.parameters(), lr=0.05),
+                      metrics=["accuracy"])
+    history = trainer.fit(epochs=3, batch_size=8, rng=0, verbose=0, **kwargs)
+    return trainer, history
+
+
+@pytest.mark.parametrize(("n", "split", "held"), [(50, 0.2, 10), (10, 0.25, 3), (100, 0.3, 30),
+                                                  (7, 0.5, 4), (3, 0.01, 1)])
+def test_validation_split_holds_out_the_last_samples_as_keras(n, split, held):
+    x, y = make_blobs(n, seed=11)
+    a, ha = _split_fit(train_data=x, y=y, validation_split=split)
+    b, hb = _split_fit(train_data=(x[:n - held], y[:n - held]),
+                       validation_data=(x[n - held:], y[n - held:]))
+    assert ha.history == hb.history and "val_loss" in ha.history
+    for k, v in a.model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), b.model.state_dict()[k].numpy())
+
+
+def test_validation_split_takes_tensors_and_lists():
+    x, y = make_blobs(20, seed=12)
+    _, ha = _split_fit(train_data=(cr.tensor(x), cr.tensor(y)), validation_split=0.25)
+    _, hb = _split_fit(train_data=x, y=list(y), validation_split=0.25)
+    _, hc = _split_fit(train_data=(x[:15], y[:15]), validation_data=(x[15:], y[15:]))
+    assert ha.history == hb.history == hc.history
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"validation_split": 1.0}, r"validation_split must be a number from 0 up to \(not "
+                                r"including\) 1, got 1.0"),
+    ({"validation_split": -0.1}, "validation_split must be a number .* got -0.1"),
+    ({"validation_split": math.nan}, "validation_split must be a number .* got nan"),
+    ({"validation_split": "0.2"}, "validation_split must be a number .* got '0.2'"),
+    ({"validation_split": 0.2, "validation_data": make_blobs(5)}, "both given; pass one"),
+    ({"validation_split": 1e-17}, "of 20 samples leaves 20 for training and 0 for validation"),
+    ({"validation_split": 0.99}, "of 20 samples leaves 0 for training and 20 for validation"),
+])
+def test_bad_validation_splits_are_named(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        _split_fit(train_data=make_blobs(20, seed=13), **kwargs)
+
+
+def test_validation_split_of_a_dataset_is_refused_with_the_way_out():
+    from chainrule.data import ArrayDataset
+
+    with pytest.raises(ValueError, match="not of a ArrayDataset.*pass validation_data"):
+        _split_fit(train_data=ArrayDataset(*make_blobs(20)), validation_split=0.2)
+    with pytest.raises(ValueError, match=r"same number of samples, got \[\(20, 2\), \(19,\)\]"):
+        x, y = make_blobs(20)
+        _split_fit(train_data=x, y=y[:19], validation_split=0.2)

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
+import math
+import numbers
 import warnings
 
 from .. import ops
 from ..autograd import Tensor
-from ..backend import get_array_module
+from ..backend import asnumpy, get_array_module, numpy
 from ..data import DataLoader, Dataset, IterableDataset
 
-__all__ = ["NO_BATCHES", "batch_count", "check_batch", "check_coverage", "check_flags",
-           "check_weights", "keras_arguments", "non_finite_weights", "resolve_loss"]
+__all__ = ["NO_BATCHES", "batch_count", "batch_fields", "check_batch", "check_coverage",
+           "check_flags", "check_weights", "eval_mode", "keras_arguments", "non_finite_weights",
+           "resolve_loss", "split_validation"]
 
 NO_BATCHES = ("fit: train_data yields no batches (is it empty, or drop_last with fewer samples "
               "than batch_size?)")
@@ -131,3 +135,54 @@ def resolve_loss(loss):
     if loss is not None and not callable(loss):
         raise TypeError(f"Trainer: loss must be callable or a name, got {type(loss).__name__}")
     return loss
+
+
+def split_validation(who: str, data, validation_data, split):
+    """Keras' ``validation_split``: hold out the last ``floor(n * split)`` samples of array
+    data (before any shuffling) as the validation data; 0 holds out nothing."""
+    if (isinstance(split, bool) or not isinstance(split, numbers.Real) or not math.isfinite(split)
+            or not 0 <= split < 1):
+        raise ValueError(f"{who}: validation_split must be a number from 0 up to (not including) "
+                         f"1, got {split!r}")
+    if not split:
+        return data, validation_data
+    if validation_data is not None:
+        raise ValueError(f"{who}: validation_split={split:g} and validation_data were both given; "
+                         "pass one (Keras would ignore validation_split)")
+    if isinstance(data, (Dataset, DataLoader)):
+        raise ValueError(f"{who}: validation_split={split:g} holds out the last samples of arrays "
+                         f"(x, y), not of a {type(data).__name__}; split it yourself (e.g. "
+                         "data.random_split) and pass validation_data")
+    fields = [asnumpy(f._data) if isinstance(f, Tensor) else f if hasattr(f, "shape")
+              else numpy.asarray(f) for f in (data if isinstance(data, (tuple, list)) else [data])]
+    sizes = [len(f) if f.ndim else None for f in fields]
+    if None in sizes or len(set(sizes)) != 1:
+        raise ValueError(f"{who}: validation_split needs arrays with the same number of samples, "
+                         f"got {[f.shape for f in fields]}")
+    n = sizes[0]
+    at = math.floor(n * (1.0 - split))  # Keras' rule
+    if at == 0 or at == n:
+        raise ValueError(f"{who}: validation_split={split:g} of {n} samples leaves {at} for "
+                         f"training and {n - at} for validation; each needs at least one")
+    return tuple(f[:at] for f in fields), tuple(f[at:] for f in fields)
+
+
+def batch_fields(who: str, batch):
+    """``(inputs, target)`` of a batch ``(*inputs, target)``."""
+    if len(batch) < 2:
+        raise ValueError(
+            f"{who}: a batch must hold the inputs and a target, got {len(batch)} field(s); "
+            "pass (x, y), or (x, x) to reconstruct the input"
+        )
+    return batch[:-1], batch[-1]
+
+
+@contextlib.contextmanager
+def eval_mode(model):
+    """The model in eval mode inside the block, its own mode again after it."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield
+    finally:
+        model.train(was_training)

@@ -6,7 +6,6 @@ optimizer step); a trainer for another kind of model (a GAN, say) overrides it a
 
 from __future__ import annotations
 
-import contextlib
 from pathlib import Path
 
 from ..autograd import Tensor, no_grad
@@ -20,13 +19,16 @@ from ._callback_state import callback_keys, callback_states, restore_callbacks
 from ._checks import (
     NO_BATCHES,
     batch_count,
+    batch_fields,
     check_batch,
     check_coverage,
     check_flags,
     check_weights,
+    eval_mode,
     keras_arguments,
     non_finite_weights,
     resolve_loss,
+    split_validation,
 )
 from .callbacks import LAST_STATE, Callback, CallbackList, LearningRateScheduler, TerminateOnNaN
 from .history import History
@@ -128,7 +130,8 @@ class Trainer:
 
     def fit(self, train_data, y=None, validation_data=None, *, epochs: int = 1,
             batch_size: int | None = 32, shuffle: bool = True, rng=None, verbose: int = 1,
-            resume_from=None, terminate_on_nan: bool = True) -> History:
+            resume_from=None, terminate_on_nan: bool = True,
+            validation_split: float = 0.0) -> History:
         """Train for ``epochs`` epochs (counted from 0, so a resumed run continues to the same end).
 
         Both ``fit((x, y), ...)`` and Keras' ``fit(x, y, ...)`` work: a second positional
@@ -142,6 +145,8 @@ class Trainer:
             y: the targets of array inputs ``x``.
             validation_data: the same kinds as ``train_data`` (with targets); evaluated after
                 each epoch into "val_..." logs.
+            validation_split: as Keras', the share (0 <= f < 1) of array samples held out for
+                validation: the last ones, taken before any shuffling (not with a Dataset).
             epochs: the index of the epoch to stop before.
             batch_size: for arrays and Datasets; None puts all samples in one batch (full batch).
             shuffle: reshuffle arrays and Datasets every epoch (not an ``IterableDataset``, read
@@ -168,7 +173,8 @@ class Trainer:
         if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
             raise ValueError(f"fit: epochs must be an int >= 0, got {epochs!r}")
         check_flags("fit", shuffle=shuffle, terminate_on_nan=terminate_on_nan)
-        train_data, validation_data = keras_arguments("fit", train_data, y, validation_data)
+        train_data, validation_data = split_validation("fit", *keras_arguments(
+            "fit", train_data, y, validation_data), validation_split)
         self._check_steps("fit")
         loader = self._train_loader = self._loader("fit", train_data, batch_size, shuffle, rng)
         steps = batch_count(loader)  # None: a stream without a length, whose epochs end with it
@@ -236,7 +242,7 @@ class Trainer:
             Floats to average over the epoch: "loss" and the metrics, computed on this batch.
         """
         self._check_steps("train_step")
-        inputs, target = _split("train_step", batch)
+        inputs, target = batch_fields("train_step", batch)
         penalty = None
         if self.perturb is not None:
             clean, inputs = inputs, tuple(self.perturb(self.model, inputs, target))
@@ -253,7 +259,7 @@ class Trainer:
 
     def eval_step(self, batch) -> dict:
         """Loss and metrics of ``batch`` without training (runs under no_grad, in eval mode)."""
-        inputs, target = _split("eval_step", batch)
+        inputs, target = batch_fields("eval_step", batch)
         output = self.model(*inputs)
         return {"loss": self.loss(output, target).item(), **self.compute_metrics(target, output)}
 
@@ -277,7 +283,7 @@ class Trainer:
         if not weights_checked:
             check_weights("evaluate", self.model)
         tracker = MeanTracker()
-        with no_grad(), _eval_mode(self.model):
+        with no_grad(), eval_mode(self.model):
             for i, batch in enumerate(loader):
                 batch = self._to_tensors(batch)
                 check_batch("evaluate", batch, i, ("input",) * (len(batch) - 1) + ("target",))
@@ -299,7 +305,7 @@ class Trainer:
         loader = self._loader("predict", x, batch_size, False, None)
         check_weights("predict", self.model)
         outputs = []
-        with no_grad(), _eval_mode(self.model):
+        with no_grad(), eval_mode(self.model):
             for i, batch in enumerate(loader):
                 batch = self._to_tensors(batch)
                 inputs = batch[:-1] if drop_target and len(batch) > 1 else batch
@@ -405,21 +411,3 @@ class Trainer:
             out.append(Tensor(to_device(a, self.device)))
         return tuple(out)
 
-
-def _split(who: str, batch):
-    if len(batch) < 2:
-        raise ValueError(
-            f"{who}: a batch must hold the inputs and a target, got {len(batch)} field(s); "
-            "pass (x, y), or (x, x) to reconstruct the input"
-        )
-    return batch[:-1], batch[-1]
-
-
-@contextlib.contextmanager
-def _eval_mode(model):
-    was_training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(was_training)
