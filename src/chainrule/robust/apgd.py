@@ -55,9 +55,11 @@ def apgd(model, x, y=None, *, eps: float, steps: int = 100, restarts: int = 1,
 
     Each example keeps its own step size. At each checkpoint (``apgd_checkpoints``) an example's
     step is halved, and it restarts from its best point, when its loss rose in fewer than 75% of
-    the steps since the last checkpoint, or when its step was not halved there and its best loss
-    has not improved since. An example keeps the first point that fooled the model (at any
-    iteration), else the point of highest loss.
+    the steps of the window (steps ``w_{j-1}`` to ``w_j - 1``, ``f(x^(i+1)) > f(x^(i))``, Croce &
+    Hein's condition 1), or when its step was not halved there and its best loss has not improved
+    since. The restart sets only ``x^(k+1)`` to the best point: the next step's momentum term
+    is ``x_max - x^(k)``, as in the paper's algorithm. An example keeps the first point that
+    fooled the model (at any iteration), else the point of highest loss.
 
     Args:
         model: a classifier (Module) giving logits (N, C).
@@ -130,7 +132,7 @@ def _one_run(model, x, start, labels, targeted, eps, steps, bounds):
         moved = x_cur + MOMENTUM * (z - x_cur) + (1 - MOMENTUM) * (x_cur - x_prev)
         x_prev, x_cur = x_cur, project(moved, x, eps, "linf", bounds)
         f_new, g = evaluate(x_cur)
-        rises += f_new > f_cur
+        rise = f_new > f_cur  # f(x^(k+1)) > f(x^(k)): step k, counted in the next window
         f_cur = f_new
         improved = f_cur > f_max
         x_max = xp.where(improved.reshape(expand), x_cur, x_max)
@@ -143,11 +145,11 @@ def _one_run(model, x, start, labels, targeted, eps, steps, bounds):
             halve = oscillating | stalled
             eta = xp.where(halve, eta / 2, eta)
             e = halve.reshape(expand)
-            # restart from the best point, without the momentum of the path that left it
+            # restart from the best point: x^(k+1) <- x_max; the momentum still pulls from x^(k)
             x_cur = xp.where(e, x_max, x_cur)
-            x_prev = xp.where(e, x_max, x_prev)
             g = xp.where(e, g_max, g)
             f_cur = xp.where(halve, f_max, f_cur)
             reduced_last, f_max_last, last_check = halve, f_max.copy(), k
             rises[...] = 0
+        rises += rise
     return adv_found, hit, x_max, f_max
