@@ -22,7 +22,7 @@ from .reduce import max as _max
 from .reduce import min as _min
 from .reduce import sum as _sum
 from .shape import getitem, normalize_axis, unsqueeze
-from .stats import _floating
+from .stats import _floating, norm_dtype
 from .stats import norm as _vector_norm
 from .svd import _matrices, svdvals
 
@@ -51,8 +51,7 @@ def _matrix_norm(op, a, ord, dim, keepdim, dtype):  # noqa: A002
         raise ValueError(f"{op}: dim must be a pair of axes for a matrix norm, got {dim!r}")
     normalize_axis(op, tuple(dim), a.ndim)  # checks the range and that the two differ
     axes = tuple(d % a.ndim for d in dim)  # in order: rows, then columns
-    if dtype is not None:
-        a = a.astype(dtype)
+    a = norm_dtype(op, a, dtype)
     if ord == "fro":
         return _vector_norm(a, "fro", axes, keepdim)
     a = movedim(a, axes, (-2, -1))
@@ -85,7 +84,7 @@ def norm(input, ord=None, dim=None, keepdim: bool = False, *, dtype=None):  # no
     if not isinstance(input, Tensor):
         raise TypeError(f"norm: expected a Tensor, got {type(input).__name__}")
     if dim is None and ord is None:
-        return _vector_norm(input, "fro", None, keepdim, dtype)
+        return _vector_norm(input, "fro", None, keepdim, dtype=dtype)
     if dim is None:
         if input.ndim not in (1, 2):
             raise ValueError(f"norm: with ord={ord!r} and no dim, x must be 1-D or 2-D, got "
@@ -94,7 +93,7 @@ def norm(input, ord=None, dim=None, keepdim: bool = False, *, dtype=None):  # no
     if isinstance(dim, int) or len(dim) == 1:
         if isinstance(ord, str):
             raise ValueError(f"norm: ord={ord!r} is a matrix norm; dim={dim!r} names one axis")
-        return _vector_norm(input, 2 if ord is None else ord, dim, keepdim, dtype)
+        return _vector_norm(input, 2 if ord is None else ord, dim, keepdim, dtype=dtype)
     return _matrix_norm("norm", input, "fro" if ord is None else ord, dim, keepdim, dtype)
 
 

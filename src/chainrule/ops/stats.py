@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import get_array_module, numpy
 from ._args import dim_or_axis, keep_flag, reduce_dim
 from ._wide import half_sum, in_float32
 from ._zero_d import on_one_axis, scalar_dim
@@ -170,6 +170,21 @@ class Norm2(Function):
         return _unreduce(g, x.shape, self.axes, self.keepdims) * x / safe
 
 
+def norm_dtype(op, x, dtype):
+    """``x`` in a norm's ``dtype=``, under PyTorch's rule: a real dtype for a real x, a complex
+    one for a complex x (a cast to a real dtype would drop the imaginary parts), never a
+    narrower one."""
+    if dtype is None:
+        return x
+    want, have = numpy.dtype(dtype), x._data.dtype
+    if want.kind not in "fc" or (want.kind == "c") != (have.kind == "c") or \
+            want.itemsize < have.itemsize:
+        kind = "complex" if have.kind == "c" else "real floating point"
+        raise TypeError(f"{op}: dtype must be a {kind} dtype at least as wide as the input's "
+                        f"{have}, got dtype={want}")
+    return x.astype(want)
+
+
 def _floating(op, x):
     """PyTorch's norms refuse integer and bool tensors (a ``dtype=`` does not help)."""
     if isinstance(x, Tensor) and x.dtype.kind not in "fc":
@@ -183,8 +198,9 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):  # noqa: A002
     inf, -inf, 0 (the count of nonzeros) or any other number ``(sum |x|^p)^(1/p)``; "nuc" is the
     nuclear norm of the matrices over two dims (``dim`` a pair, or None for a 2-D input)."""
     _floating("norm", input)
-    if dtype is not None:
-        input = input.astype(dtype)  # noqa: A001
+    input = norm_dtype("norm", input, dtype)  # noqa: A001
+    if p is None:  # PyTorch's torch.norm(x, p=None): the 2-norm
+        p = 2
     axes = normalize_axis("norm", reduce_dim(dim), input.ndim, scalar=True)
     keep = bool(keepdim)
     if p in ("fro", 2, 2.0):
