@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from chainrule import optim
-from chainrule.bayes import MixturePrior, sharing_loss
+from chainrule.bayes import MixturePrior, shared_weights, sharing_loss
 from chainrule.bayes.figures import _pyplot
 from chainrule.data.datasets import digits
 from chainrule.models import MLP
@@ -32,7 +32,7 @@ def test_accuracy(model, test):
 
 
 def weights_of(model):
-    return [p for name, p in model.named_parameters() if name.endswith("weight")]
+    return shared_weights(model)  # the Linear layers' weights, as sharing_loss's default
 
 
 def main(argv=None) -> dict:

@@ -36,7 +36,7 @@ from .evidence import (
 )
 from .kfac import KFACLaplace
 from .laplace import LastLayerLaplace, hessian, split_last_layer
-from .soft_sharing import MixturePrior, sharing_loss
+from .soft_sharing import SHARED_LAYERS, MixturePrior, shared_weights, sharing_loss
 
 __all__ = [
     "DiagonalLaplace",
@@ -46,6 +46,7 @@ __all__ = [
     "LastLayerLaplace",
     "MixturePrior",
     "REGULARIZERS",
+    "SHARED_LAYERS",
     "SIZES",
     "Snapshots",
     "TemperatureScaling",
@@ -70,6 +71,7 @@ __all__ = [
     "predictive_entropy",
     "reliability",
     "sample_predict",
+    "shared_weights",
     "sharing_loss",
     "snapshot_ensemble",
     "softmax_probs",

@@ -7,6 +7,13 @@ the nearest centre; after training, ``quantize`` replaces each by the mean of it
 responsible component, which compresses the net to ``K`` distinct values (Ullrich et al., 2017).
 The penalty is composed of chainrule ops (``logsumexp`` over components), so its gradient, and the
 gradient of that gradient, come from the ops' own backward rules.
+
+What is shared: Nowlan & Hinton's prior is over the connection weights, so by default
+``sharing_loss`` covers the ``weight`` of every linear and convolution layer (``SHARED_LAYERS``),
+as weight decay conventionally covers them: not biases, not the scales and shifts of
+normalization layers (a BatchNorm scale pulled to a centre near zero would switch its channel
+off, and a scale is no connection), not embeddings. ``layers=`` widens or narrows that;
+``params=`` names the tensors outright.
 """
 
 from __future__ import annotations
@@ -15,12 +22,26 @@ import math
 
 from ..autograd import no_grad
 from ..backend import asnumpy, get_array_module
-from ..nn import Module, Parameter
+from ..nn import (
+    Bilinear,
+    Conv1d,
+    Conv2d,
+    Conv3d,
+    ConvTranspose1d,
+    ConvTranspose2d,
+    ConvTranspose3d,
+    Linear,
+    Module,
+    Parameter,
+)
 from ..ops import exp, log_softmax, logsumexp, reshape
 from ..ops import sum as total
 from ._checks import check_int, check_positive
 
-__all__ = ["MixturePrior", "sharing_loss"]
+__all__ = ["SHARED_LAYERS", "MixturePrior", "shared_weights", "sharing_loss"]
+
+SHARED_LAYERS = (Linear, Bilinear, Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d,
+                 ConvTranspose3d)  # their subclasses too: lazy and fused layers
 
 
 class MixturePrior(Module):
@@ -107,23 +128,43 @@ class MixturePrior(Module):
         return f"components={self.means.shape[0]}, fixed_zero={self.fixed_zero}"
 
 
+def shared_weights(model, layers=SHARED_LAYERS) -> list:
+    """The ``weight`` Parameter of every module of ``model`` that is one of ``layers`` (a class
+    or tuple of classes), each once (a tied weight is one tensor), in ``named_modules`` order."""
+    if not (isinstance(layers, type) or isinstance(layers, tuple) and layers
+            and all(isinstance(c, type) for c in layers)):
+        raise TypeError(f"shared_weights: layers must be a Module class or a non-empty tuple of "
+                        f"them, got {layers!r}")
+    out, seen = [], set()
+    for _, module in model.named_modules():
+        w = getattr(module, "weight", None) if isinstance(module, layers) else None
+        if isinstance(w, Parameter) and id(w) not in seen:
+            seen.add(id(w))
+            out.append(w)
+    return out
+
+
 def sharing_loss(model, prior: MixturePrior, n_train: int, *, loss, strength: float = 1.0,
-                 params=None):
+                 params=None, layers=SHARED_LAYERS):
     """A ``Trainer`` loss: ``loss(output, target) + strength * prior.penalty(weights) / n_train``.
 
-    ``params`` are the weights to share (default: every Parameter of ``model`` named ``weight``);
-    the prior's own Parameters must be given to the optimizer too.
+    Args:
+        params: the weights to share; by default ``shared_weights(model, layers)``.
+        layers: the layer classes whose ``weight`` is shared when ``params`` is not given
+            (default ``SHARED_LAYERS``: linear and convolution layers; not normalization
+            scales, biases or embeddings; see the module docstring).
+
+    The prior's own Parameters must be given to the optimizer too.
     """
     check_int("sharing_loss", "n_train", n_train)
     strength = check_positive("sharing_loss", "strength", strength, allow_zero=True)
     given = params is not None
-    if not given:
-        params = [p for name, p in model.named_parameters() if name.endswith("weight")]
-    params = list(params)
+    params = list(params) if given else shared_weights(model, layers)
     if not params:
+        kinds = ", ".join(c.__name__ for c in (layers if isinstance(layers, tuple) else (layers,)))
         raise ValueError("sharing_loss: params must list at least one weight to share, got "
-                         + ("none" if given else f"none: {type(model).__name__} has no "
-                            "Parameter named 'weight'"))
+                         + ("none" if given else f"none: {type(model).__name__} has no layer "
+                            f"of the kinds in layers ({kinds}) with a weight"))
 
     def penalized(output, target):
         data = loss(output, target)

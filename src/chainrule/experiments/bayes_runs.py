@@ -110,9 +110,9 @@ def assemble(members: list, spec: dict, rngs=None):
 
 
 def shared_weights(net) -> list:
-    """The weights soft sharing acts on: every Parameter named ``weight`` outside the prior."""
-    return [p for name, p in net.named_parameters()
-            if name.endswith("weight") and not name.startswith("sharing_prior.")]
+    """The weights soft sharing acts on: those of the linear and convolution layers
+    (``bayes.shared_weights``), not normalization scales or embeddings."""
+    return bayes.shared_weights(net)
 
 
 class _StartSharing(Callback):
