@@ -209,3 +209,17 @@ def test_from_pretrained_matches_torch(rng, mode):
     assert EmbeddingBag.from_pretrained(table, freeze=False).weight.requires_grad
     with pytest.raises(ValueError, match=r"EmbeddingBag.from_pretrained: embeddings must be 2-D"):
         EmbeddingBag.from_pretrained(np.ones(3))
+
+
+@pytest.mark.parametrize("include_last", [False, True])
+def test_traced_max_bags_of_no_ids_are_zeros(include_last):
+    """A trace of mode "max" over an empty input (every bag empty) raised in amax ("cannot reduce
+    over an axis of size 0") where the model gives zeros, as PyTorch's (fuzz wave 17)."""
+    bag = EmbeddingBag(5, 3, mode="max", include_last_offset=include_last).double().eval()
+    ids = cr.tensor(np.zeros(0, dtype=np.int64))
+    offsets = cr.tensor(np.zeros(3, dtype=np.int64))
+    fast = cr.trace(lambda i, o: bag(i, o), ids, offsets)
+    with cr.no_grad():
+        want = bag(ids, offsets).numpy()
+    assert want.shape == (3 - include_last, 3) and not want.any()
+    assert np.array_equal(fast(ids, offsets).numpy(), want)

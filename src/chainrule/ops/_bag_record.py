@@ -56,6 +56,9 @@ def recorded_bags(input, ids, weight, offsets, mode, psw, include_last, padding_
         rows = mul(rows, reshape(psw, (-1, 1)))
     if mode != "max":
         return matmul(m, rows)
+    if not ids.size:  # no ids at all: every bag is empty, zeros (amax has nothing to compare)
+        bags = ids.shape[0] if ids.ndim == 2 else args[1].shape[0] - int(include_last)
+        return Tensor(xp.zeros((bags, weight.shape[1]), dtype=dtype))
     inside = reshape(m, (*m.shape, 1)) > 0
     low = Tensor(xp.asarray(-xp.inf if dtype.kind == "f" else xp.iinfo(dtype).min, dtype=dtype))
     top = amax(where(inside, reshape(rows, (1, *rows.shape)), low), 1)
