@@ -7,6 +7,7 @@ from __future__ import annotations
 import warnings
 
 from ..autograd.tensor import Tensor
+from . import elementwise as _elementwise
 from .ops import (
     add,
     addmm,
@@ -19,6 +20,11 @@ from .ops import (
     to_sparse,
 )
 from .tensor import SparseTensor, sparse_coo
+
+for _name in _elementwise.UNARY:
+    setattr(SparseTensor, _name, _elementwise.unary(_name))
+SparseTensor.pow = SparseTensor.__pow__ = _elementwise.pow
+SparseTensor.transpose = _elementwise.transpose
 
 __all__ = ["DoubleTensor", "FloatTensor", "SparseTensor", "add", "addmm", "log_softmax", "mm",
            "softmax", "sparse_coo", "sparse_coo_tensor", "spmm", "sum", "to_sparse"]

@@ -113,6 +113,9 @@ def mm(sparse, dense) -> Tensor:
     who = "sparse.mm"
     if not isinstance(sparse, SparseTensor):
         raise TypeError(f"{who}: mat1 must be a sparse COO tensor, got {_describe(sparse)}")
+    if isinstance(dense, SparseTensor):
+        from .elementwise import sparse_sparse_mm
+        return sparse_sparse_mm(sparse, dense)
     _check_dense(who, "mat2", dense)
     if sparse.sparse_dim() != 2 or sparse.dense_dim() != 0:
         raise ValueError(f"{who}: mat1 must be a 2-D sparse matrix, got shape {sparse.shape} "

@@ -40,7 +40,8 @@ class SparseTensor:
 
     Unlike PyTorch's, it is its own class rather than a layout of ``Tensor``: the dense ops do
     not take it. What it offers is what the sparse programs use: ``to_dense()``, ``coalesce()``,
-    ``sparse.mm``/``@``, ``sparse.sum``, ``+`` another SparseTensor, ``*`` or ``/`` a number.
+    ``sparse.mm``/``@``, ``sparse.sum``, ``+`` another SparseTensor, ``/`` a number, ``*`` a
+    number or a dense or sparse tensor, and the zero-preserving functions (sparse/elementwise.py).
     """
 
     is_sparse = True
@@ -232,11 +233,8 @@ class SparseTensor:
         return self + (-other)
 
     def __mul__(self, other):
-        if isinstance(other, bool) or not isinstance(other, (numbers.Number, Tensor)) or (
-                isinstance(other, Tensor) and other.ndim != 0):
-            raise TypeError(f"SparseTensor * other: other must be a number or a 0-d Tensor, got "
-                            f"{_describe(other)}")
-        return SparseTensor(self._idx, self._vals * other, self.shape, coalesced=self._coalesced)
+        from .elementwise import mul  # a number, a dense or a sparse tensor
+        return mul(self, other)
 
     __rmul__ = __mul__
 
