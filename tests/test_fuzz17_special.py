@@ -100,3 +100,14 @@ def test_round_decimals_of_float16_is_computed_in_float32(decimals):
                lambda L, t: L.special.round(t, decimals=decimals)):
         _check(fn, x, rtol=0.0, label=f"decimals={decimals}")
     _check(lambda L, t: L.round(t, decimals=decimals), x.astype(np.float64), grad=(0,))
+
+
+def test_special_logsumexp_takes_out():
+    # was: TypeError (unexpected keyword 'out'); torch.special.logsumexp writes into out
+    x = np.array([[1.0, 2.0, -np.inf], [3.0, 4.0, 0.5]])
+    for keepdim, shape in ((False, (2,)), (True, (2, 1))):
+        t_out, c_out = torch.empty(shape, dtype=torch.float64), cr.empty(shape, dtype=cr.float64)
+        t = torch.special.logsumexp(torch.tensor(x), 1, keepdim, out=t_out)
+        c = cr.special.logsumexp(cr.tensor(x), 1, keepdim, out=c_out)
+        assert c is c_out and t is t_out
+        np.testing.assert_allclose(c_out.numpy(), t_out.numpy(), rtol=1e-15)
