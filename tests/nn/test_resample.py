@@ -186,7 +186,7 @@ def test_signatures_follow_pytorch():
     (lambda x: F.interpolate(x[0], scale_factor=2, mode="bicubic"), ValueError,
      r"mode 'bicubic' needs 4-D input"),
     (lambda x: F.interpolate(x, scale_factor=2, antialias=True, mode="nearest"),
-     ValueError, "antialias=True is for modes 'bilinear' and 'bicubic' with 4-D input"),
+     ValueError, "antialias=True is for modes 'bilinear', 'bicubic' and 'lanczos' with 4-D input"),
     (lambda x: F.interpolate(x[0], scale_factor=2, antialias=True, mode="linear"),
      ValueError, r"got mode 'linear' and shape \(1, 3, 4\)"),
     (lambda x: F.interpolate(x), ValueError, "exactly one of size and scale_factor"),

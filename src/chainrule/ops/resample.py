@@ -26,7 +26,8 @@ __all__ = ["channel_shuffle", "interpolate", "native_channel_shuffle", "pixel_sh
            "pixel_unshuffle"]
 
 _LINEAR_MODES = {"linear": 3, "bilinear": 4, "trilinear": 5, "bicubic": 4}  # mode -> input ndim
-_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic", "area")
+_MODES = ("nearest", "nearest-exact", "linear", "bilinear", "trilinear", "bicubic", "area",
+          "lanczos")
 _CUBIC_A = -0.75  # PyTorch's (and OpenCV's) bicubic convolution coefficient
 
 
@@ -166,12 +167,13 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",  # n
             unless ``recompute_scale_factor=True`` (then ``in / out``), as in PyTorch.
         mode: "nearest" (PyTorch's default and its index rule), "nearest-exact", "linear" (3-D
             input), "bilinear" or "bicubic" (4-D input; bicubic may overshoot the input's range,
-            as PyTorch's), "trilinear" (5-D input) or "area" (adaptive average pooling).
+            as PyTorch's), "trilinear" (5-D input), "area" (adaptive average pooling) or
+            "lanczos" (4-D input, with ``antialias=True`` only: PIL's Lanczos-3 filter).
         align_corners: for the linear and bicubic modes only: True maps the corner pixels'
             centres onto each other; False (the default) maps their outer edges.
-        antialias: for "bilinear" and "bicubic" with 4-D input: when shrinking, the filter is
-            widened by the scale so every input pixel counts, as PyTorch's (and PIL's) resize;
-            the bicubic filter is then a = -0.5's (see ``resample_aa.py``).
+        antialias: for "bilinear", "bicubic" and "lanczos" with 4-D input: when shrinking, the
+            filter is widened by the scale so every input pixel counts, as PyTorch's (and PIL's)
+            resize; the bicubic filter is then a = -0.5's (see ``resample_aa.py``).
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate: input must be a Tensor, got {type(input).__name__}")
@@ -188,15 +190,17 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",  # n
     if mode in _LINEAR_MODES and input.ndim != _LINEAR_MODES[mode]:
         raise ValueError(f"interpolate: mode {mode!r} needs {_LINEAR_MODES[mode]}-D input, got "
                          f"shape {tuple(input.shape)}")
-    if mode not in _LINEAR_MODES and align_corners is not None:
+    if mode == "lanczos":
+        _check_lanczos(input, align_corners, antialias)
+    elif mode not in _LINEAR_MODES and align_corners is not None:
         raise ValueError(f"interpolate: align_corners is for modes 'linear', 'bilinear', "
                          f"'trilinear' and 'bicubic' only, got align_corners={align_corners!r} "
                          f"with mode {mode!r}")
-    if antialias and (mode not in ("bilinear", "bicubic") or input.ndim != 4):
-        raise ValueError(f"interpolate: antialias=True is for modes 'bilinear' and 'bicubic' "
-                         f"with 4-D input (N, C, H, W), got mode {mode!r} and shape "
+    if antialias and (mode not in ("bilinear", "bicubic", "lanczos") or input.ndim != 4):
+        raise ValueError(f"interpolate: antialias=True is for modes 'bilinear', 'bicubic' and "
+                         f"'lanczos' with 4-D input (N, C, H, W), got mode {mode!r} and shape "
                          f"{tuple(input.shape)}")
-    if input._data.dtype == numpy.float16 and mode in _LINEAR_MODES:
+    if input._data.dtype == numpy.float16 and (mode in _LINEAR_MODES or mode == "lanczos"):
         # PyTorch takes a float16 resize's positions, weights and sums in float32, rounding the
         # result once; float16 weights and a rounded first pass were several units off
         y = interpolate(cast(input, numpy.float32), size, scale_factor, mode, align_corners,
@@ -220,6 +224,19 @@ def interpolate(input, size=None, scale_factor=None, mode: str = "nearest",  # n
         else:
             y = _nearest(y, axis, sizes[k], scales[k], mode == "nearest-exact")
     return _fresh(y, input)
+
+
+def _check_lanczos(x, align_corners, antialias):
+    """PyTorch's terms for mode "lanczos": 4-D input, ``antialias=True``, corners not aligned."""
+    if x.ndim != 4:
+        raise ValueError(f"interpolate: mode 'lanczos' needs 4-D input (N, C, H, W), got shape "
+                         f"{tuple(x.shape)}")
+    if align_corners:
+        raise ValueError(f"interpolate: mode 'lanczos' does not support align_corners=True, got "
+                         f"align_corners={align_corners!r}")
+    if not antialias:
+        raise ValueError("interpolate: mode 'lanczos' requires antialias=True, got "
+                         f"antialias={antialias!r}")
 
 
 def _fresh(y, x):

@@ -1,8 +1,9 @@
-"""``interpolate(..., antialias=True)``: PyTorch's antialiased bilinear and bicubic resizing of
-(N, C, H, W) input.
+"""``interpolate(..., antialias=True)``: PyTorch's antialiased bilinear, bicubic and Lanczos
+resizing of (N, C, H, W) input.
 
 Each output pixel is a normalised weighted sum of the input pixels under a filter centred on its
-source position: a triangle (bilinear) or the cubic convolution kernel with a = -0.5 (bicubic).
+source position: a triangle (bilinear), the cubic convolution kernel with a = -0.5 (bicubic) or
+PIL's Lanczos-3 window ``sinc(x) sinc(x / 3)`` on [-3, 3) (PyTorch 2.13's mode "lanczos").
 When shrinking by a scale s > 1 the filter is stretched by s, so every input pixel contributes
 (the antialiasing); when growing, the filter keeps its size. Along one axis the sums are one
 (out, in) weight matrix, so the resize is ``W_h @ x @ W_w^T``: two matrix products, whose
@@ -21,9 +22,12 @@ from .products import matmul
 __all__ = ["antialiased_resize"]
 
 _AA_CUBIC_A = -0.5  # PyTorch's antialiased bicubic filter (its plain bicubic uses -0.75)
+_HALF_WIDTH = {"bilinear": 1.0, "bicubic": 2.0, "lanczos": 3.0}
 
 
 def _filter(xp, x, mode):
+    if mode == "lanczos":  # sinc(x) sinc(x / 3) on [-3, 3), PIL's; np.sinc is sin(pi x) / (pi x)
+        return xp.where((x >= -3.0) & (x < 3.0), xp.sinc(x) * xp.sinc(x / 3.0), 0.0)
     x = xp.abs(x)
     if mode == "bilinear":
         return xp.maximum(0.0, 1.0 - x)
@@ -44,7 +48,7 @@ def _scale(n_in, n_out, align_corners, scale_factor):
 
 def _weights(xp, n_in, n_out, scale, mode, dtype):
     """The (n_out, n_in) matrix of one axis."""
-    half = 1.0 if mode == "bilinear" else 2.0  # half the filter's width at scale 1
+    half = _HALF_WIDTH[mode]  # half the filter's width at scale 1
     support = half * scale if scale >= 1.0 else half
     invscale = 1.0 / scale if scale >= 1.0 else 1.0
     w = xp.zeros((n_out, n_in))
@@ -60,8 +64,8 @@ def _weights(xp, n_in, n_out, scale, mode, dtype):
 
 def antialiased_resize(x: Tensor, sizes, scales, mode: str, align_corners: bool) -> Tensor:
     """(N, C, H, W) ``x`` resized to ``sizes`` = (H', W') with the antialiased ``mode``
-    ("bilinear" or "bicubic"); ``scales`` are the scale factors PyTorch hands its kernel (None
-    where the size was given, or recompute_scale_factor was set)."""
+    ("bilinear", "bicubic" or "lanczos"); ``scales`` are the scale factors PyTorch hands its
+    kernel (None where the size was given, or recompute_scale_factor was set)."""
     xp = get_array_module(x._data)
     (h, w), (oh, ow) = x.shape[2:], sizes
     # the width first, as PyTorch's separable kernel, which copies an axis whose size does not
