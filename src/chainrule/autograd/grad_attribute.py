@@ -12,6 +12,7 @@ from __future__ import annotations
 from operator import attrgetter
 
 from ..backend import device_of
+from .grad_dtype import allows_grad_dtype
 from .tensor import Tensor
 
 __all__ = ["set_grad"]
@@ -27,10 +28,12 @@ def set_grad(self: Tensor, value) -> None:
         elif value is self:
             raise RuntimeError("can't assign a tensor as its own grad (assign a copy: "
                                "t.grad = t.detach().clone())")
-        elif value._data.dtype != self._data.dtype:
+        elif value._data.dtype != self._data.dtype and not allows_grad_dtype(self,
+                                                                             value._data.dtype):
             raise RuntimeError(f"attempting to assign a gradient with dtype {value._data.dtype} "
                                f"to a tensor with dtype {self._data.dtype}; the gradient must "
-                               f"match the tensor's dtype (cast it: .to({self._data.dtype}))")
+                               f"match the tensor's grad_dtype (its dtype unless set; cast it: "
+                               f".to({self._data.dtype}), or set grad_dtype, with caution)")
         elif device_of(value._data) != device_of(self._data):
             raise RuntimeError(f"attempting to assign a gradient on device "
                                f"{device_of(value._data)} to a tensor on device "

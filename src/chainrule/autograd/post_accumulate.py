@@ -151,7 +151,8 @@ def _run_hooks(found, g, assigned):
                 continue
             raise TypeError(f"a gradient hook ({getattr(hook, '__name__', hook)!r}) returned a "
                             f"{type(result).__name__}; return a Tensor or None")
-        if result._data.shape != g._data.shape or result._data.dtype != g._data.dtype:
+        if result._data.shape != g._data.shape or (result._data.dtype != g._data.dtype
+                                                   and not getattr(hook, "casts", False)):
             raise RuntimeError(
                 f"a gradient hook ({getattr(hook, '__name__', hook)!r}) changed the gradient "
                 f"from shape {g._data.shape}, {g._data.dtype} to shape {result._data.shape}, "
