@@ -5,7 +5,8 @@ all three, for any chainrule model:
 
 * sensitivity analysis: per-sample attributions (``saliency``, ``gradient_x_input``,
   ``smoothgrad``, ``integrated_gradients``, ``gradient_shap``, ``occlusion``, ``feature_ablation``,
-  ``deeplift``, ``guided_backprop``, ``deconvnet``)
+  ``deeplift``, ``deeplift_shap``, ``layer_integrated_gradients``, ``guided_backprop``,
+  ``deconvnet``)
   and global sensitivity over a dataset (``mean_abs_gradient``, ``permutation_importance``,
   ``sensitivity_rules``);
 * feature visualization of convolutional nets (``first_layer_filters``, ``top_activating_patches``,
@@ -48,6 +49,7 @@ from .features import (
     top_activating_patches,
 )
 from .guided import GuidedReLU, deconvnet, guided_backprop, relu_rule
+from .layer_ig import layer_integrated_gradients
 from .prune import (
     KeepPruned,
     apply_mask,
@@ -71,6 +73,7 @@ from .sensitivity import (
     permutation_importance,
     sensitivity_rules,
 )
+from .shap import deeplift_shap
 from .tabular import TABULAR_DATASETS, Attribute, Encoding, TabularData, load_tabular, monk
 
 __all__ = [
@@ -90,6 +93,7 @@ __all__ = [
     "compare_decision_tree",
     "deconvnet",
     "deeplift",
+    "deeplift_shap",
     "feature_ablation",
     "first_layer_filters",
     "grad_cam",
@@ -101,6 +105,7 @@ __all__ = [
     "integrated_gradients",
     "layer_activations",
     "layer_conductance",
+    "layer_integrated_gradients",
     "load_tabular",
     "masks",
     "mean_abs_gradient",
