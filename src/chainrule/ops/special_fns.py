@@ -202,6 +202,8 @@ def mvlgamma(input, p):  # noqa: A002
     """The multivariate log-gamma of dimension p: p(p-1)/4 log(pi) + sum_i lgamma(x - i/2)."""
     if isinstance(p, bool) or not isinstance(p, int) or p < 1:
         raise ValueError(f"mvlgamma: p must be a positive int, got {p!r}")
+    if isinstance(input, Tensor) and input.dtype == "bool":  # PyTorch refuses bool here only
+        raise TypeError("mvlgamma: input may not be a bool tensor (as PyTorch); convert it")
     x = _floating("mvlgamma", input)  # any x, as PyTorch 2.13 (no (p-1)/2 domain check)
     xp = get_array_module(x._data)
     shifts = Tensor(xp.arange(p, dtype=x.dtype) * -0.5)
