@@ -5,8 +5,8 @@ all three, for any chainrule model:
 
 * sensitivity analysis: per-sample attributions (``saliency``, ``gradient_x_input``,
   ``smoothgrad``, ``integrated_gradients``, ``gradient_shap``, ``occlusion``, ``feature_ablation``,
-  ``deeplift``, ``deeplift_shap``, ``layer_integrated_gradients``, ``guided_backprop``,
-  ``deconvnet``)
+  ``deeplift``, ``deeplift_shap``, ``layer_integrated_gradients``, ``shapley_values``,
+  ``shapley_value_sampling``, ``guided_backprop``, ``deconvnet``)
   and global sensitivity over a dataset (``mean_abs_gradient``, ``permutation_importance``,
   ``sensitivity_rules``);
 * feature visualization of convolutional nets (``first_layer_filters``, ``top_activating_patches``,
@@ -74,6 +74,7 @@ from .sensitivity import (
     sensitivity_rules,
 )
 from .shap import deeplift_shap
+from .shapley import shapley_value_sampling, shapley_values
 from .tabular import TABULAR_DATASETS, Attribute, Encoding, TabularData, load_tabular, monk
 
 __all__ = [
@@ -128,6 +129,8 @@ __all__ = [
     "restore_masks",
     "saliency",
     "sensitivity_rules",
+    "shapley_value_sampling",
+    "shapley_values",
     "smoothgrad",
     "sparsity",
     "sparsity_schedule",
