@@ -193,3 +193,45 @@ def test_mvlgamma_refuses_bool_as_pytorch():
     assert cr.i0(cr.tensor([True])).dtype == cr.float32  # other special functions take bool
     with pytest.raises(TypeError, match="mvlgamma: input may not be a bool tensor"):
         cr.special.multigammaln(cr.tensor([True, False]), 2)
+
+
+BINARY = ("xlogy", "xlog1py", "zeta", "gammainc", "gammaincc", "chebyshev_polynomial_t",
+          "chebyshev_polynomial_w", "shifted_chebyshev_polynomial_u", "hermite_polynomial_he",
+          "laguerre_polynomial_l", "legendre_polynomial_p")
+SHAPES = [((3,), (3,)), ((2, 1), (1, 3)), ((), (4,)), ((3,), ()), ((2, 3), (3,))]
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("name", BINARY)
+def test_two_argument_forms_broadcast_promote_and_differentiate(name, seed):
+    # NaN operands left out (zeta(nan, 0) and gammaincc(nan, 0) are nan here, PyTorch's inf
+    # and 1; the polynomials' NaN: docs/pytorch.md)
+    rng = np.random.default_rng(seed)
+    sa, sb = SHAPES[seed % len(SHAPES)]
+    pool = np.array([0.0, 1.0, -1.0, 2.0, 0.5, -0.5, 3.7, -2.0, 1e-20, 1e20, np.inf, -np.inf,
+                     7.0, 25.0])
+    a, b = rng.choice(pool, size=sa), rng.choice(pool, size=sb)
+    if name == "zeta":  # zeta(inf or 1e20, q) = q^-s and zeta(s, inf) = 0, the limits (PyTorch:
+        a, b = np.where(a > 1e10, 4.5, a), np.where(b == np.inf, 4.5, b)  # nan; docs/pytorch.md)
+    poly = "polynomial" in name
+    if poly:
+        a, b = rng.uniform(-1.5, 1.5, sa), rng.choice([0, 1, 2, 3, 5, 7, -1, 2.5], size=sb)
+
+    def call(L, x, y):
+        return getattr(L.special, name)(x, y)
+    pairs = [("float64", "float64"), ("float32", "float64"), ("float32", "float32")]
+    if not poly:
+        pairs += [("int64", "float32"), ("float64", "int64"), ("int64", "int64")]
+    for da, db in pairs:
+        x = np.nan_to_num(a, posinf=9, neginf=-9).astype(da) if da == "int64" else a.astype(da)
+        y = np.nan_to_num(b, posinf=9, neginf=-9).astype(db) if db == "int64" else b.astype(db)
+        _check(call, x, y, rtol=1e-12 if "float32" not in (da, db) else 1e-6,
+               label=f"{name} {da} {db}")
+    if not poly:  # the numbers PyTorch takes: zeta and xlogy either side, gammainc neither
+        _check(lambda L, x: call(L, 2.0, x), a.astype("float32"), label=f"{name} (2.0, t)")
+        _check(lambda L, x: call(L, x, 3), a.astype("float32"), label=f"{name} (t, 3)")
+    grad = {"xlogy": (0, 1), "xlog1py": (0, 1), "zeta": (1,), "gammainc": (1,),
+            "gammaincc": (1,)}.get(name, ())
+    if grad:  # inside the domains, where the derivatives are finite
+        a, b = rng.uniform(1.2, 6.0, sa), rng.uniform(0.3, 5.0, sb)
+        _check(call, a, b, grad=grad, rtol=1e-9, label=f"{name} grad")
