@@ -17,6 +17,8 @@ conjugate derivative); Cholesky and eigh stay real (their complex forms need Her
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import LinAlgError, get_array_module, lapack, numpy
@@ -216,6 +218,13 @@ def cholesky(input, *, upper: bool = False):  # noqa: A002 - PyTorch's argument 
     return _h(low) if upper else low
 
 
+class EighResult(NamedTuple):
+    """``eigh``'s result, PyTorch's ``torch.return_types.linalg_eigh``."""
+
+    eigenvalues: Tensor
+    eigenvectors: Tensor
+
+
 def eigh(input, UPLO: str = "L"):  # noqa: A002, N803 - PyTorch's argument names
     """(eigenvalues ascending, eigenvectors as columns) of symmetric matrices. As PyTorch's, the
     values read only the lower (``UPLO="L"``) or upper triangle, and the gradient is that of a
@@ -227,9 +236,8 @@ def eigh(input, UPLO: str = "L"):  # noqa: A002, N803 - PyTorch's argument names
     w, v = Eigh.apply(input, uplo=UPLO)
     if w._ctx is not None:  # both outputs enter the gradient's formula, even if one is dropped:
         w._ctx.kept = (w, v)  # held so that a second derivative goes through both
-    return w, v
+    return EighResult(w, v)
 
 
 Tensor.inverse = inv
-Tensor.slogdet = slogdet
 Tensor.cholesky = lambda self, upper=False: cholesky(self, upper=upper)

@@ -19,6 +19,8 @@ defined where eigenvalues repeat (PyTorch gives inf or NaN): that is refused too
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..autograd.function import Function
 from ..autograd.mode import is_grad_enabled
 from ..autograd.tensor import Tensor
@@ -97,6 +99,13 @@ def _check(op, A):  # noqa: N803
                         f"{A.dtype}")
 
 
+class EigResult(NamedTuple):
+    """``eig``'s result, PyTorch's ``torch.return_types.linalg_eig``."""
+
+    eigenvalues: Tensor
+    eigenvectors: Tensor
+
+
 def eig(A):  # noqa: N803 - PyTorch's argument name
     """The eigenvalues and eigenvectors of general square matrices, PyTorch's ``linalg.eig``.
 
@@ -111,7 +120,7 @@ def eig(A):  # noqa: N803 - PyTorch's argument name
     values, vectors = Eig.apply(A)
     if values._ctx is not None:  # backward reads both, even if one output is dropped
         values._ctx.kept = (values, vectors)
-    return values, vectors
+    return EigResult(values, vectors)
 
 
 def eigvals(A):  # noqa: N803 - PyTorch's argument name

@@ -6,6 +6,7 @@ geqrf/orgqr/ormqr (QR as Householder reflections), lu_unpack, diagflat and dist.
 from __future__ import annotations
 
 import math
+from typing import NamedTuple
 
 from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
@@ -38,12 +39,19 @@ def logdet(input):  # noqa: A002 - PyTorch's name
     return fill_where(sign._data < 0, math.nan, logabs)
 
 
+class GeqrfResult(NamedTuple):
+    """``geqrf``'s result, PyTorch's ``torch.return_types.geqrf``."""
+
+    a: Tensor
+    tau: Tensor
+
+
 def geqrf(input):  # noqa: A002
     """LAPACK geqrf's QR as (a, tau): R on and above the diagonal of ``a``, the Householder
     vectors below it, their scales in tau (``orgqr``/``ormqr`` use them). No gradient, as in
     PyTorch."""
     _matrices("geqrf", input, complex_ok=True)
-    return nondiff(_geqrf_matrix, input), nondiff(_geqrf_scales, input)
+    return GeqrfResult(nondiff(_geqrf_matrix, input), nondiff(_geqrf_scales, input))
 
 
 def _geqrf_matrix(a):

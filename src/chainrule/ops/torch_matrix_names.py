@@ -65,3 +65,6 @@ def slogdet(input):  # noqa: A002 - PyTorch's name
     """(sign, log|det|) of each square matrix of ``input``; only the log has a gradient."""
     _square("slogdet", input, complex_ok=True)
     return SignLogAbsDet(*SLogDet.apply(input))
+
+
+Tensor.slogdet = slogdet  # (sign, logabsdet), named as PyTorch's method's
