@@ -212,3 +212,23 @@ def test_householder_product_of_no_reflections_has_a_gradient_regression():
     out.sum().backward()
     np.testing.assert_array_equal(out.numpy(), np.eye(4, 3))
     np.testing.assert_array_equal(t.grad.numpy(), np.zeros((4, 3)))
+
+
+def test_cholesky_of_nan_fails_as_lapacks_regression():
+    """Before: cholesky of a matrix whose pivot is NaN returned NaN (NumPy lets it through, its
+    check is the floating-point invalid flag, which quiet NaNs do not raise), and cholesky_ex
+    reported info 0; LAPACK's potrf fails at a NaN pivot, so PyTorch raises LinAlgError there and
+    its cholesky_ex gives that minor's order. inf stays a value (a positive pivot)."""
+    import chainrule as cr
+    nan = np.nan
+    cases = [[[nan, 0], [0, 1.0]], [[4.0, nan], [nan, 1.0]], [[1.0, 0], [0, nan]],
+             [[np.inf, 0], [0, 1.0]], [[1.0, np.inf], [np.inf, 1.0]], np.eye(3) * nan]
+    for a in map(np.asarray, cases):
+        for x in (a, a.astype(complex)):
+            _check(lambda L, t: L.linalg.cholesky(t), x, label=f"cholesky {a}")
+            _check(lambda L, t: L.linalg.cholesky_ex(t).info, x, label=f"info {a}")
+            _check(lambda L, t: L.linalg.cholesky_ex(t, check_errors=True), x, label=f"{a}")
+    batch = np.stack([np.eye(2), cases[0], cases[1], cases[3]])
+    _check(lambda L, t: L.linalg.cholesky_ex(t).info, batch, label="a batch's info")
+    with pytest.raises(cr.linalg.LinAlgError, match="linalg.cholesky: .*a pivot is NaN"):
+        cr.linalg.cholesky(cr.tensor(batch))

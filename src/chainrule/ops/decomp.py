@@ -112,11 +112,19 @@ class Solve(Function):
         return -matmul(gb, _h(self.output)), gb
 
 
+def _nan_pivot():
+    raise numpy.linalg.LinAlgError("a pivot is NaN")
+
+
 class Cholesky(Function):
     complex_grad = True  # Hermitian: the transposes below are conjugate transposes
 
     def forward(self, a):
-        return lapack("cholesky", get_array_module(a).linalg.cholesky, a)
+        xp = get_array_module(a)
+        low = lapack("cholesky", xp.linalg.cholesky, a)
+        if xp.isnan(xp.diagonal(low, 0, -2, -1)).any():  # NumPy lets a NaN pivot through
+            lapack("cholesky", _nan_pivot)  # LAPACK's potrf (and PyTorch) fails there
+        return low
 
     def backward(self, g):
         low = self.output

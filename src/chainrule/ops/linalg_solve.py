@@ -153,11 +153,11 @@ def _cholesky_info(m):
     lo, hi = 1, m.shape[-1] + 1  # n + 1: the whole matrix is positive-definite
     while lo < hi:
         mid = (lo + hi) // 2
-        try:  # a leading minor of order mid
-            xp.linalg.cholesky(m[:mid, :mid])
-            lo = mid + 1
+        try:  # a leading minor of order mid (a NaN pivot fails, as LAPACK's)
+            failed = xp.isnan(xp.linalg.cholesky(m[:mid, :mid])[mid - 1, mid - 1])
         except xp.linalg.LinAlgError:
-            hi = mid
+            failed = True
+        lo, hi = (lo, mid) if failed else (mid + 1, hi)
     return lo if lo <= m.shape[-1] else 0
 
 
