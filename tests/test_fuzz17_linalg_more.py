@@ -232,3 +232,24 @@ def test_cholesky_of_nan_fails_as_lapacks_regression():
     _check(lambda L, t: L.linalg.cholesky_ex(t).info, batch, label="a batch's info")
     with pytest.raises(cr.linalg.LinAlgError, match="linalg.cholesky: .*a pivot is NaN"):
         cr.linalg.cholesky(cr.tensor(batch))
+
+
+def test_cholesky_upper_reads_the_upper_triangle_regression():
+    """Before: cholesky(A, upper=True) and cholesky_ex(upper=True) factored A's lower triangle
+    and transposed the result; LAPACK's potrf('U'), PyTorch's, reads the upper one. A matrix
+    stored in its upper triangle only (the lower zero) got a silently wrong factor. Hermitian
+    matrices and the gradient are unchanged."""
+    rng = np.random.default_rng(9)
+    a = rng.standard_normal((3, 4, 4))
+    spd = a @ a.swapaxes(-1, -2) + 4 * np.eye(4)
+    c = crandn(rng, (3, 4, 4))
+    hpd = c @ np.conj(c.swapaxes(-1, -2)) + 4 * np.eye(4)
+    for x in (spd, hpd):
+        for half in (np.triu(x), np.tril(x), x + np.tril(rng.standard_normal((4, 4)), -1)):
+            for name, fn in [("cholesky", lambda L, t: L.linalg.cholesky(t, upper=True)),
+                             ("cholesky_ex", lambda L, t: L.linalg.cholesky_ex(t, upper=True)),
+                             ("torch.cholesky", lambda L, t: L.cholesky(t, True))]:
+                _check(fn, half, rtol=1e-12, label=f"{name} {x.dtype}")
+    # (the complex gradient: test_fuzz17_linalg_complex.py, the Hermitian part of PyTorch's)
+    _check(lambda L, t: L.linalg.cholesky(t, upper=True), spd, grad=(0,), rtol=1e-9,
+           label="gradient")

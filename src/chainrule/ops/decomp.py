@@ -219,11 +219,12 @@ def solve(A, B, *, left: bool = True):  # noqa: N803 - PyTorch's argument names
 
 
 def cholesky(input, *, upper: bool = False):  # noqa: A002 - PyTorch's argument name
-    """The lower-triangular L with A = L L^H (or L^H for ``upper``) of symmetric (Hermitian)
-    positive-definite matrices."""
+    """The lower-triangular L with A = L L^H (or U = L^H for ``upper``) of symmetric (Hermitian)
+    positive-definite matrices, read from the lower triangle (the upper one for ``upper``)."""
     _square("cholesky", input, complex_ok=True)
-    low = Cholesky.apply(input)
-    return _h(low) if upper else low
+    if upper:  # LAPACK's potrf('U') reads the upper triangle, PyTorch's too: U = chol(A^H)^H
+        return _h(Cholesky.apply(_h(input)))
+    return Cholesky.apply(input)
 
 
 class EighResult(NamedTuple):

@@ -212,7 +212,8 @@ def solve_ex(A, B, *, left: bool = True, check_errors: bool = False):  # noqa: N
 def cholesky_ex(input, *, upper: bool = False, check_errors: bool = False):  # noqa: A002
     """``cholesky`` that reports failures instead of raising: (L, info), info (int32) the order
     of the first leading minor that is not positive-definite (LAPACK potrf's), L NaN there."""
-    low, info = _ex("cholesky_ex", input, check_errors, cholesky, _cholesky_info, True)
+    a = _h(input) if upper and isinstance(input, Tensor) and input.ndim >= 2 else input
+    low, info = _ex("cholesky_ex", a, check_errors, cholesky, _cholesky_info, True)
     return CholeskyExResult(_h(low) if upper else low, info)
 
 
