@@ -253,3 +253,17 @@ def test_cholesky_upper_reads_the_upper_triangle_regression():
     # (the complex gradient: test_fuzz17_linalg_complex.py, the Hermitian part of PyTorch's)
     _check(lambda L, t: L.linalg.cholesky(t, upper=True), spd, grad=(0,), rtol=1e-9,
            label="gradient")
+
+
+def test_lu_factor_of_a_singular_matrix_raises_a_runtime_error_regression():
+    """Before: lu_factor and lu_factor_ex(check_errors=True) of a singular matrix raised a plain
+    ValueError, which a PyTorch program's `except RuntimeError` misses; PyTorch's is a
+    RuntimeError. Now chainrule's LinAlgError (a RuntimeError and a ValueError)."""
+    import chainrule as cr
+    for fn in (lambda L, t: L.linalg.lu_factor(t),
+               lambda L, t: L.linalg.lu_factor_ex(t, check_errors=True)):
+        for lib in (torch, cr):
+            with pytest.raises(RuntimeError):
+                fn(lib, lib.ones(2, 3, 3))
+        with pytest.raises(cr.linalg.LinAlgError, match="singular"):
+            fn(cr, cr.zeros(2, 2))

@@ -20,7 +20,7 @@ from typing import NamedTuple
 
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
-from ..backend import get_array_module
+from ..backend import LinAlgError, get_array_module
 from ._conj import cj
 from .creation import tril, triu
 from .linalg import matmul
@@ -135,20 +135,20 @@ def lu_factor_ex(A, *, pivot: bool = True, check_errors: bool = False):  # noqa:
         raise ValueError("lu_factor: LU without pivoting is not implemented (as on PyTorch's CPU)")
     lu, pivots, info = LUFactor.apply(A)
     if check_errors and bool((info._data != 0).any()):
-        raise ValueError(f"lu_factor: a zero pivot at step {int(info._data.max())}: the matrix "
-                         "is singular")
+        raise LinAlgError(f"lu_factor_ex: a zero pivot at step {int(info._data.max())}: the "
+                          "matrix is singular")
     return LUFactorExResult(lu, pivots, info)
 
 
 def lu_factor(A, *, pivot: bool = True):  # noqa: N803
-    """(LU, pivots) as ``lu_factor_ex``; a singular matrix (a zero pivot) raises ValueError,
-    as PyTorch's raises (``lu`` and ``lu_factor_ex`` factorize it)."""
+    """(LU, pivots) as ``lu_factor_ex``; a singular matrix (a zero pivot) raises LinAlgError (a
+    RuntimeError, as PyTorch's, and a ValueError; ``lu`` and ``lu_factor_ex`` factorize it)."""
     lu, pivots, info = lu_factor_ex(A, pivot=pivot)
     if bool((info._data != 0).any()):
-        raise ValueError(f"lu_factor: U[{int(info._data.max()) - 1}, "
-                         f"{int(info._data.max()) - 1}] is zero, the matrix is singular; "
-                         "lu_solve would divide by it (use lu or lu_factor_ex to factorize "
-                         "anyway)")
+        raise LinAlgError(f"lu_factor: U[{int(info._data.max()) - 1}, "
+                          f"{int(info._data.max()) - 1}] is zero, the matrix is singular; "
+                          "lu_solve would divide by it (use lu or lu_factor_ex to factorize "
+                          "anyway)")
     return LUFactorResult(lu, pivots)
 
 
