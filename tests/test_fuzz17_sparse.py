@@ -237,3 +237,16 @@ def test_sparse_embedding_steps_match_pytorch(seed):
     (cw, cg), (tw, tg) = _train(cr, seed), _train(torch, seed)
     np.testing.assert_allclose(cw, tw, rtol=1e-12, atol=1e-13)
     np.testing.assert_allclose(cg, tg, rtol=1e-12, atol=1e-13)
+
+
+def test_sparse_add_promotes_two_value_dtypes():
+    # was: a + b in a's dtype, so int64 + float64 values truncated b's to integers
+    ints = (np.array([[0, 1], [1, 0]]), np.array([1, 2]))
+    floats = (np.array([[0, 1], [1, 1]]), np.array([0.5, 0.25]))
+    for first, second in ((ints, floats), (floats, ints)):
+        for op in (lambda x, y: x + y, lambda x, y: x - y):
+            c = op(_coo(cr, *first, (2, 3)), _coo(cr, *second, (2, 3)))
+            t = op(_coo(torch, *first, (2, 3)), _coo(torch, *second, (2, 3)))
+            _same(c, t, "int and float")
+    f32 = _coo(cr, floats[0], floats[1].astype(np.float32), (2, 3))
+    assert (f32 + _coo(cr, *floats, (2, 3))).dtype == cr.float64

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numbers
 
+from ..autograd.promotion import result_type
 from ..autograd.tensor import Tensor
 from ..autograd.tensor import tensor as _tensor
 from ..backend import get_array_module
@@ -152,7 +153,7 @@ def add(a, b):
         return a + b.to_dense()
     if isinstance(b, numbers.Number) and b == 0:  # sum(list of sparse tensors) starts at 0
         return a
-    b = _same_layout(a, b)
+    a, b = _same_layout(a, b)
     xp = get_array_module(a._idx)
     fa, fb = a._flat_positions().tolist(), b._flat_positions().tolist()
     slot_a, slot_b, positions = [], [], []
@@ -176,15 +177,16 @@ def add(a, b):
 
 
 def _same_layout(a, b):
-    """``b`` checked against ``a`` (a sparse tensor of the same shape and sparse_dim), in a's
-    dtype."""
+    """``a`` and ``b`` checked (sparse tensors of one shape and sparse_dim), in the dtype they
+    promote to (int64 and float64 values: float64, as PyTorch's; was ``a``'s dtype)."""
     if not isinstance(b, SparseTensor):
         raise TypeError(f"add: a sparse tensor adds to a sparse or dense tensor of its shape, "
                         f"got {_describe(b)}")
     if a.shape != b.shape or a.sparse_dim() != b.sparse_dim():
         raise ValueError(f"add: sparse tensors of shapes {a.shape} (sparse_dim "
                          f"{a.sparse_dim()}) and {b.shape} (sparse_dim {b.sparse_dim()}) differ")
-    return b if b.dtype == a.dtype else b.to(a.dtype)
+    dtype = result_type(a._vals, b._vals)
+    return tuple(x if x.dtype == dtype else x.to(dtype) for x in (a, b))
 
 
 def sum(input, dim=None, dtype=None):  # noqa: A001,A002 - PyTorch's names
