@@ -250,3 +250,12 @@ def test_sparse_add_promotes_two_value_dtypes():
             _same(c, t, "int and float")
     f32 = _coo(cr, floats[0], floats[1].astype(np.float32), (2, 3))
     assert (f32 + _coo(cr, *floats, (2, 3))).dtype == cr.float64
+
+
+def test_sparse_sum_of_bool_values_counts_a_position_once():
+    # was: two True entries at one position counted 2; to_dense() (and PyTorch) hold one True
+    idx, vals = np.array([[0, 1, 1], [1, 0, 0]]), np.array([True, True, True])
+    for dim in (None, 0, 1):
+        c = cr.sparse.sum(_coo(cr, idx, vals, (2, 3)), *(() if dim is None else (dim,)))
+        t = torch.sparse.sum(_coo(torch, idx, vals, (2, 3)), *(() if dim is None else (dim,)))
+        _same(c, t, f"bool sum over {dim}")

@@ -194,6 +194,8 @@ def sum(input, dim=None, dtype=None):  # noqa: A001,A002 - PyTorch's names
     axes, a coalesced SparseTensor of the remaining ones (hybrid axes become dense)."""
     if not isinstance(input, SparseTensor):
         raise TypeError(f"sparse.sum: input must be a sparse COO tensor, got {_describe(input)}")
+    if input._vals._data.dtype.kind == "b":  # two Trues at one position are one True: 1, as
+        input = input.coalesce()  # noqa: A001 - to_dense and PyTorch count them, not 2
     vals = input._vals if dtype is None else input._vals.to(dtype)
     if dim is None:
         return _dense_sum(vals)
