@@ -235,3 +235,14 @@ def test_two_argument_forms_broadcast_promote_and_differentiate(name, seed):
     if grad:  # inside the domains, where the derivatives are finite
         a, b = rng.uniform(1.2, 6.0, sa), rng.uniform(0.3, 5.0, sb)
         _check(call, a, b, grad=grad, rtol=1e-9, label=f"{name} grad")
+
+
+def test_polygamma_takes_a_0d_integer_tensor_for_n():
+    # was: ValueError; PyTorch takes a 0-d integer tensor as n (and refuses floats, bools and
+    # 1-element 1-d tensors, as chainrule does)
+    x = np.array([0.5, 1.5, 3.0])
+    _check(lambda L, t: L.polygamma(L.tensor(2), t), x, grad=(0,), label="n = tensor(2)")
+    _check(lambda L, t: L.special.polygamma(L.tensor(1), t), x, label="special")
+    for n in (cr.tensor([1]), cr.tensor(1.0), cr.tensor(True), 1.0, True):
+        with pytest.raises(ValueError, match="polygamma: n must be a non-negative int"):
+            cr.polygamma(n, cr.tensor(x))

@@ -193,6 +193,8 @@ def digamma(input):  # noqa: A002
 
 def polygamma(n, input):  # noqa: A002
     """The n-th derivative of digamma (n = 0: digamma itself); n >= 2 takes arguments >= -1e4."""
+    if isinstance(n, Tensor) and n.ndim == 0 and n._data.dtype.kind in "iu":
+        n = int(n.item())  # a 0-d integer tensor counts as its int, as in PyTorch
     if isinstance(n, bool) or not isinstance(n, int) or n < 0:
         raise ValueError(f"polygamma: n must be a non-negative int, got {n!r}")
     return Polygamma.apply(_floating("polygamma", input), n=n)
