@@ -35,7 +35,16 @@ def _models(rng, classes):
     return ours, theirs
 
 
-def _torch_apgd_run(model, x0, y, start, eps, n_iter, targeted, lo, hi):
+def _torch_dlr(z, y):
+    """Croce & Hein's difference of logits ratio, as their reference code writes it."""
+    zs, order = z.sort(dim=1)
+    top_is_y = (order[:, -1] == y).double()
+    rows = torch.arange(len(z))
+    return -(z[rows, y] - zs[:, -2] * top_is_y - zs[:, -1] * (1 - top_is_y)) / (
+        zs[:, -1] - zs[:, -3] + 1e-12)
+
+
+def _torch_apgd_run(model, x0, y, start, eps, n_iter, targeted, lo, hi, dlr=False):
     """One run of Algorithm 1: (first fooling points, which examples have one, x_max, f_max)."""
     def project(p):
         return torch.min(torch.max(p, x0 - eps), x0 + eps).clamp(lo, hi)
@@ -43,7 +52,8 @@ def _torch_apgd_run(model, x0, y, start, eps, n_iter, targeted, lo, hi):
     def loss_grad(p):
         p = p.clone().requires_grad_(True)
         z = model(p)
-        loss = torch.nn.functional.cross_entropy(z, y, reduction="none")
+        loss = _torch_dlr(z, y) if dlr else torch.nn.functional.cross_entropy(
+            z, y, reduction="none")
         loss = -loss if targeted else loss
         pred = z.argmax(1)
         return loss.detach(), torch.autograd.grad(loss.sum(), p)[0], (
@@ -92,7 +102,7 @@ def _torch_apgd_run(model, x0, y, start, eps, n_iter, targeted, lo, hi):
     return found, hit, x_max, f_max
 
 
-def _torch_apgd(model, x, y, eps, n_iter, targeted, lo, hi, restarts, seed):
+def _torch_apgd(model, x, y, eps, n_iter, targeted, lo, hi, restarts, seed, dlr=False):
     x0, y = torch.from_numpy(x), torch.from_numpy(y)
     draws = np.random.default_rng(seed) if seed is not None else None
     best, best_loss = x0.clone(), torch.full((len(x),), -math.inf, dtype=torch.float64)
@@ -102,7 +112,7 @@ def _torch_apgd(model, x, y, eps, n_iter, targeted, lo, hi, restarts, seed):
             x0 + torch.from_numpy(draws.uniform(-eps, eps, size=x.shape)), x0 - eps),
             x0 + eps).clamp(lo, hi)
         found, hit, x_max, f_max = _torch_apgd_run(model, x0, y, start, eps, n_iter, targeted,
-                                                   lo, hi)
+                                                   lo, hi, dlr)
         new = hit & ~done
         best[new] = found[new]
         better = ~done & ~hit & (f_max > best_loss)
@@ -142,6 +152,32 @@ def test_apgd_matches_the_papers_algorithm_in_pytorch(seed):
     again = robust.apgd(ours, x, eps=eps, steps=steps, restarts=restarts,
                         random_start=random_start, bounds=(lo, hi), rng=seed, **labels)
     np.testing.assert_array_equal(again.adversarial, got.adversarial)  # seeded: bit for bit
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_apgd_dlr_matches_the_papers_algorithm_with_their_loss(seed):
+    rng, ours, theirs, x, classes, (lo, hi), _ = _case(seed)
+    if classes < 3:
+        with pytest.raises(ValueError, match="'dlr' needs at least 3 classes, the model has 2"):
+            robust.apgd(ours, x, y=np.zeros(len(x), dtype=int), eps=0.1, loss="dlr",
+                        bounds=(lo, hi))
+        return
+    y = rng.integers(0, classes, len(x))
+    eps, steps = float(rng.choice([0.02, 0.1, 0.3])), int(rng.choice([5, 12, 30]))
+    random_start = seed % 3 != 0
+    got = robust.apgd(ours, x, y, eps=eps, steps=steps, random_start=random_start,
+                      bounds=(lo, hi), rng=seed, loss="dlr")
+    want = _torch_apgd(theirs, x, y, eps, steps, False, lo, hi, 1,
+                       seed if random_start else None, dlr=True)
+    np.testing.assert_allclose(got.adversarial, want, rtol=1e-10, atol=1e-12)
+
+
+def test_apgd_dlr_refuses_targets_and_unknown_losses():
+    _, ours, _, x, _, _, _ = _case(3)
+    with pytest.raises(ValueError, match="loss='dlr' is untargeted here; pass y, not target"):
+        robust.apgd(ours, x, target=0, eps=0.1, loss="dlr")
+    with pytest.raises(ValueError, match="loss must be 'ce' or 'dlr', got 'cw'"):
+        robust.apgd(ours, x, y=0, eps=0.1, loss="cw")
 
 
 def _torch_deepfool(model, x, y, steps, overshoot, candidates, targeted, lo, hi):

@@ -1,7 +1,8 @@
 """Robustness: attacks on classifiers, the adversarial patch, adversarial training, shift and OOD.
 
 Attacks (each returns an ``AttackResult``: adversarial inputs, per-example success and norms):
-``fgsm``, ``pgd`` (L-infinity and L2, random start, restarts), ``apgd`` (APGD-CE), ``cw_l2`` and
+``fgsm``, ``pgd`` (L-infinity and L2, random start, restarts), ``apgd`` (APGD-CE, and APGD-DLR
+with ``loss="dlr"``), ``cw_l2`` and
 ``deepfool``; ``robust_accuracy`` scores one over a dataset with a progress bar.
 Adversarial training: ``AdversarialTraining``, the Trainer's ``perturb`` hook;
 ``OverfittingCheck``, the callback that watches it for catastrophic overfitting. The sticker:

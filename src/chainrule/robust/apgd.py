@@ -23,6 +23,7 @@ from ._core import (
     success_of,
 )
 from .attacks import _random_start, _step, project
+from .dlr import dlr_gradient
 
 __all__ = ["apgd", "apgd_checkpoints"]
 
@@ -50,8 +51,9 @@ def apgd_checkpoints(steps: int) -> list[int]:
 
 @in_eval_mode
 def apgd(model, x, y=None, *, eps: float, steps: int = 100, restarts: int = 1,
-         random_start: bool = True, target=None, bounds=(0.0, 1.0), rng=None) -> AttackResult:
-    """APGD with the cross-entropy loss in the L-infinity ball of radius ``eps``.
+         random_start: bool = True, target=None, bounds=(0.0, 1.0), rng=None,
+         loss: str = "ce") -> AttackResult:
+    """APGD with the cross-entropy (or DLR) loss in the L-infinity ball of radius ``eps``.
 
     Each example keeps its own step size. At each checkpoint (``apgd_checkpoints``) an example's
     step is halved, and it restarts from its best point, when its loss rose in fewer than 75% of
@@ -72,6 +74,8 @@ def apgd(model, x, y=None, *, eps: float, steps: int = 100, restarts: int = 1,
         target: a class, or one per example: a targeted attack (descending its cross-entropy).
         bounds: the valid input box (low, high).
         rng: Generator or seed for the random starts.
+        loss: "ce" (APGD-CE) or "dlr" (APGD-DLR: Croce & Hein's difference of logits ratio,
+            ``robust.dlr``; untargeted, at least 3 classes).
 
     Returns:
         An AttackResult with L-infinity norms.
@@ -82,15 +86,21 @@ def apgd(model, x, y=None, *, eps: float, steps: int = 100, restarts: int = 1,
     restarts = check_int(who, "restarts", restarts)
     if restarts > 1 and not random_start:
         raise ValueError(f"apgd: restarts={restarts} needs random_start=True")
+    if loss not in ("ce", "dlr"):
+        raise ValueError(f"apgd: loss must be 'ce' or 'dlr', got {loss!r}")
+    if loss == "dlr" and target is not None:
+        raise ValueError("apgd: loss='dlr' is untargeted here; pass y, not target")
     x, labels, targeted, bounds = prepare(who, model, x, y, target, bounds)
     xp = get_array_module(x)
+    gradient = dlr_gradient if loss == "dlr" else input_gradient
     rng = resolve_rng(rng) if random_start else None
     found = xp.zeros(x.shape[0], dtype=bool)
     best, best_loss = x.copy(), xp.full(x.shape[0], -xp.inf, dtype="float64")
     for _ in range(restarts):
         start = x if rng is None else project(x + _random_start(x, eps, "linf", rng), x, eps,
                                               "linf", bounds)
-        adv, hit, x_max, f_max = _one_run(model, x, start, labels, targeted, eps, steps, bounds)
+        adv, hit, x_max, f_max = _one_run(model, x, start, labels, targeted, eps, steps, bounds,
+                                          gradient)
         new = hit & ~found
         best[new] = adv[new]
         better = ~found & ~hit & (f_max > best_loss)
@@ -100,7 +110,7 @@ def apgd(model, x, y=None, *, eps: float, steps: int = 100, restarts: int = 1,
     return result(model, x, best, labels, targeted=targeted, norm="linf")
 
 
-def _one_run(model, x, start, labels, targeted, eps, steps, bounds):
+def _one_run(model, x, start, labels, targeted, eps, steps, bounds, gradient=input_gradient):
     """One APGD run; returns (first fooling points, which examples have one, x_max, f_max)."""
     xp = get_array_module(x)
     n, expand = x.shape[0], (-1,) + (1,) * (x.ndim - 1)
@@ -108,7 +118,7 @@ def _one_run(model, x, start, labels, targeted, eps, steps, bounds):
     adv_found, hit = start.copy(), xp.zeros(n, dtype=bool)
 
     def evaluate(point):
-        loss, g, logits = input_gradient(model, point, labels, targeted=targeted)
+        loss, g, logits = gradient(model, point, labels, targeted=targeted)
         fooled = success_of(logits.argmax(axis=1), labels, targeted) & ~hit
         adv_found[fooled] = point[fooled]
         hit[...] = hit | fooled

@@ -1,0 +1,43 @@
+"""The difference of logits ratio (DLR) loss of Croce & Hein (2020), the loss of APGD-DLR.
+
+``DLR(z, y) = -(z_y - max_{i != y} z_i) / (z_pi1 - z_pi3 + 1e-12)`` for logits ``z`` sorted
+``z_pi1 >= z_pi2 >= ...``: the margin of the true class divided by the spread of the top logits.
+It is invariant to shifting and to scaling the logits, so a model whose logits are rescaled (or
+whose cross-entropy saturates) cannot blunt the attack's gradient, as it can blunt cross-entropy's.
+It needs at least 3 classes.
+"""
+
+from __future__ import annotations
+
+from ..autograd import Tensor, grad
+from ..backend import get_array_module
+
+__all__ = ["dlr_gradient"]
+
+
+def _pick(logits: Tensor, index, xp) -> Tensor:
+    """``logits[i, index[i]]`` (N,), differentiable."""
+    onehot = xp.zeros(logits.shape, dtype=logits.dtype)
+    onehot[xp.arange(logits.shape[0]), index] = 1
+    return (logits * Tensor(onehot)).sum(axis=1)
+
+
+def dlr_gradient(model, x, labels, *, targeted: bool = False):
+    """Per-example DLR loss and its gradient with respect to ``x`` (arrays), as
+    ``input_gradient``: ``(loss (N,), gradient like x, logits (N, C))``."""
+    if targeted:
+        raise ValueError("apgd: loss='dlr' is untargeted here (its targeted form needs the true "
+                         "and the target class)")
+    xp = get_array_module(x)
+    xt = Tensor(x, requires_grad=True)
+    z = model(xt)
+    order = xp.argsort(z._data, axis=1)
+    if order.shape[1] < 3:
+        raise ValueError(f"apgd: loss='dlr' needs at least 3 classes, the model has "
+                         f"{order.shape[1]}")
+    top_is_y = order[:, -1] == labels
+    other = _pick(z, xp.where(top_is_y, order[:, -2], order[:, -1]), xp)
+    spread = _pick(z, order[:, -1], xp) - _pick(z, order[:, -3], xp) + 1e-12
+    losses = -(_pick(z, labels, xp) - other) / spread
+    (g,) = grad(losses.sum(), xt)
+    return losses._data, g._data, z._data
