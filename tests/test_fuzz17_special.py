@@ -246,3 +246,12 @@ def test_polygamma_takes_a_0d_integer_tensor_for_n():
     for n in (cr.tensor([1]), cr.tensor(1.0), cr.tensor(True), 1.0, True):
         with pytest.raises(ValueError, match="polygamma: n must be a non-negative int"):
             cr.polygamma(n, cr.tensor(x))
+
+
+@pytest.mark.parametrize("eps", [0.0, 0.1, 0.25])
+def test_logit_with_eps_gives_nan_its_nan_gradient(eps):
+    # was: gradient 0 at a NaN input with eps (clip's), where PyTorch's logit backward gives NaN
+    x = np.array([np.nan, 0.05, 0.3, 0.5, 0.97, -1.0, 2.0, np.inf, -np.inf, 0.0, 1.0])
+    _check(lambda L, t: L.logit(t, eps), x, grad=(0,), label=f"eps={eps}")
+    _check(lambda L, t: L.special.logit(t, eps=eps), x[1:5], grad=(0,), label=f"eps={eps}")
+    assert cr.gradcheck(lambda t: cr.logit(t, eps), [cr.tensor(x[1:5], requires_grad=True)])

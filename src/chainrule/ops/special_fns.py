@@ -290,10 +290,13 @@ def logit(input, eps=None):  # noqa: A002
     outside, as PyTorch's). Without it, x outside [0, 1] gives NaN and a NaN gradient (as
     PyTorch's), not the finite 1 / (x (1 - x))."""
     x = _floating("logit", input)
-    if eps is not None:
-        return log(clip(x, eps, 1 - eps)) - log1p(-clip(x, eps, 1 - eps))
     d = x._data
     xp = get_array_module(d)
+    if eps is not None:
+        out = log(clip(x, eps, 1 - eps)) - log1p(-clip(x, eps, 1 - eps))
+        nan = xp.isnan(d)  # clip's gradient is 0 there; PyTorch's logit gives NaN its NaN
+        return out if not nan.any() else out + where(Tensor(nan), x, 0.0) * Tensor(
+            xp.where(nan, xp.nan, 0.0).astype(d.dtype))
     outside = (d < 0) | (d > 1)
     if not bool(outside.any()):
         return log(x) - log1p(-x)
