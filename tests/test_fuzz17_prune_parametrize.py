@@ -224,3 +224,21 @@ def test_a_parametrization_starts_in_the_modules_mode(register):
     theirs.train()
     assert ours.parametrizations.weight[0].training
     _same(ours, theirs, "train read")
+
+
+def test_weight_norm_on_a_spectral_norm_leaves_its_vectors_alone():
+    """weight_norm read the weight to check ``dim``, which ran the spectral norm's power step
+    once more than PyTorch's registration (it reads nothing): ``_u``, ``_v`` and the weight
+    moved."""
+    rng = np.random.default_rng(5)
+    ours, theirs = _twins("conv", rng)
+    CZ.spectral_norm(ours)
+    TZ.spectral_norm(theirs)
+    ours.load_state_dict({k: cr.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    CZ.weight_norm(ours, dim=None)
+    TZ.weight_norm(theirs, dim=None)
+    for k in ("parametrizations.weight.0._u", "parametrizations.weight.0._v"):
+        np.testing.assert_array_equal(ours.state_dict()[k].numpy(),
+                                      theirs.state_dict()[k].numpy())
+    with pytest.raises(ValueError, match=r"dim must be None, -1 or a dimension of weight"):
+        CZ.weight_norm(_twins("lin", rng)[0], dim=2)

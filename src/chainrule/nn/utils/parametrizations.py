@@ -22,7 +22,7 @@ from ...ops.join import cat
 from ...ops.linalg_legacy import geqrf
 from ...ops.linalg_solve import matrix_exp
 from ..module import Module
-from .parametrize import register_parametrization
+from .parametrize import is_parametrized, register_parametrization
 from .spectral_norm import SpectralNorm, _normalize
 from .weight_norm import norm_except_dim
 
@@ -213,7 +213,11 @@ def weight_norm(module: Module, name: str = "weight", dim: int | None = 0) -> Mo
         name: the parameter.
         dim: the dimension that keeps its own norm; None (or -1) for one norm of everything.
     """
-    weight = getattr(module, name, None)
+    # the shape alone: reading an already parametrized weight would run its parametrizations
+    # (a spectral norm's power step), which PyTorch's registration does not
+    plist = module.parametrizations[name] if is_parametrized(module, name) else None
+    weight = (getattr(plist, "original", None) if plist is not None and len(plist) == 1
+              and not plist.unsafe else getattr(module, name, None))
     if not isinstance(weight, Tensor):
         raise ValueError(f"weight_norm: {type(module).__name__} has no parameter {name!r}")
     if dim is not None and (not isinstance(dim, numbers.Integral) or isinstance(dim, bool) or not (
