@@ -19,6 +19,7 @@ from ..backend.dtypes import check_fill
 from ..backend.random import resolve_rng
 from ._layout import check_factory_options
 from ._linspace import torch_linspace
+from .memory_format import check_format
 from .out_arg import write_into
 
 __all__ = [
@@ -145,38 +146,45 @@ def full(size, fill_value, *, dtype=None, layout=None, device=None, pin_memory: 
     return _leaf("full", arr, device, requires_grad)
 
 
-def _like(op, x, dtype, layout, pin_memory):
+def _like(op, x, dtype, layout, pin_memory, memory_format=None):
     check_factory_options(op, layout, pin_memory)
+    if memory_format is not None:  # a layout of strides only: every chainrule tensor is dense
+        check_format(op, memory_format)
     if not isinstance(x, Tensor):
         raise TypeError(f"expected a Tensor, got {type(x).__name__}")
     return x.shape, (x.dtype if dtype is None else dtype), x.device
 
 
 def zeros_like(input, *, dtype=None, layout=None, device=None,  # noqa: A002
-               pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+               pin_memory: bool = False, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
     """Zeros of ``input``'s shape, dtype and device."""
-    shape, dtype, dev = _like("zeros_like", input, dtype, layout, pin_memory)
+    shape, dtype, dev = _like("zeros_like", input, dtype, layout, pin_memory, memory_format)
     return zeros(shape, dtype=dtype, device=device or dev, requires_grad=requires_grad)
 
 
 def ones_like(input, *, dtype=None, layout=None, device=None,  # noqa: A002
-              pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+              pin_memory: bool = False, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
     """Ones of ``input``'s shape, dtype and device."""
-    shape, dtype, dev = _like("ones_like", input, dtype, layout, pin_memory)
+    shape, dtype, dev = _like("ones_like", input, dtype, layout, pin_memory, memory_format)
     return ones(shape, dtype=dtype, device=device or dev, requires_grad=requires_grad)
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None,  # noqa: A002
-               pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+               pin_memory: bool = False, requires_grad: bool = False,
+               memory_format=None) -> Tensor:
     """``zeros_like`` (chainrule never hands out uninitialized memory)."""
     check_factory_options("empty_like", layout, pin_memory)
-    return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad)
+    return zeros_like(input, dtype=dtype, device=device, requires_grad=requires_grad,
+                      memory_format=memory_format)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None,  # noqa: A002
-              pin_memory: bool = False, requires_grad: bool = False) -> Tensor:
+              pin_memory: bool = False, requires_grad: bool = False,
+              memory_format=None) -> Tensor:
     """``fill_value`` in ``input``'s shape, dtype and device."""
-    shape, dtype, dev = _like("full_like", input, dtype, layout, pin_memory)
+    shape, dtype, dev = _like("full_like", input, dtype, layout, pin_memory, memory_format)
     return full(shape, fill_value, dtype=dtype, device=device or dev,
                 requires_grad=requires_grad)
 
@@ -323,17 +331,19 @@ def rand(*sizes, size=None, rng=None, dtype=None, layout=None, device=None,
 
 
 def randn_like(input, *, rng=None, dtype=None, layout=None, device=None,  # noqa: A002
-               pin_memory: bool = False, requires_grad: bool = False, generator=None) -> Tensor:
+               pin_memory: bool = False, requires_grad: bool = False, generator=None,
+               memory_format=None) -> Tensor:
     """``randn`` of ``input``'s shape, dtype and device."""
-    shape, dtype, dev = _like("randn_like", input, dtype, layout, pin_memory)
+    shape, dtype, dev = _like("randn_like", input, dtype, layout, pin_memory, memory_format)
     return randn(shape, rng=_pick("randn_like", rng, generator), dtype=dtype, device=device or dev,
                requires_grad=requires_grad)
 
 
 def rand_like(input, *, rng=None, dtype=None, layout=None, device=None,  # noqa: A002
-              pin_memory: bool = False, requires_grad: bool = False, generator=None) -> Tensor:
+              pin_memory: bool = False, requires_grad: bool = False, generator=None,
+              memory_format=None) -> Tensor:
     """``rand`` of ``input``'s shape, dtype and device."""
-    shape, dtype, dev = _like("rand_like", input, dtype, layout, pin_memory)
+    shape, dtype, dev = _like("rand_like", input, dtype, layout, pin_memory, memory_format)
     return rand(shape, rng=_pick("rand_like", rng, generator), dtype=dtype, device=device or dev,
                requires_grad=requires_grad)
 

@@ -21,6 +21,7 @@ from ..backend.random import resolve_rng
 from ._histogram import check_dtype, check_edges, count, equal_width_edges, outer_edges
 from ._layout import check_factory_options
 from .creation import _dtype, _leaf, _pick, _range_dtype, _size, randint
+from .memory_format import check_format
 
 __all__ = ["can_cast", "histc", "histogram", "is_complex", "is_floating_point", "logspace",
            "multinomial", "promote_types", "randint_like", "randperm", "result_type"]
@@ -38,10 +39,13 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, layout=None, device=No
 
 
 def randint_like(input, low=0, high=None, *, dtype=None, layout=None, device=None,  # noqa: A002
-                 pin_memory: bool = False, requires_grad: bool = False, generator=None, rng=None):
+                 pin_memory: bool = False, requires_grad: bool = False, generator=None, rng=None,
+                 memory_format=None):
     """Random ints in ``[low, high)`` of ``input``'s shape and dtype (``randint_like(x, high)``
     starts at 0)."""
     check_factory_options("randint_like", layout, pin_memory)
+    if memory_format is not None:  # a layout of strides only: every chainrule tensor is dense
+        check_format("randint_like", memory_format)
     if not isinstance(input, Tensor):
         raise TypeError(f"randint_like: input must be a Tensor, got {type(input).__name__}")
     if high is None:
