@@ -139,7 +139,7 @@ REFUSED = [
     (["generate", "{tmp}/nogan"], "nogan"),
     (["generate", "{tmp}/nogan", "--out", "{tmp}"], "is a folder; expected the path of the PNG"),
     (["generate", "{tmp}/nogan", "--out", "{tmp}/grid.txt"],
-     "--out '{tmp}/grid.txt': expected the path of a .png file"),
+     "argument --out: expected the path of a .png file to write, got '{tmp}/grid.txt'"),
     (["generate", "{tmp}/nogan", "--n", "0"],
      "argument --n: expected an integer from 1 to 4096, got '0'"),
     (["generate", "{tmp}/nogan", "--n", "100000000"],

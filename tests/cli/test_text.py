@@ -75,6 +75,7 @@ def test_text_training_refuses_image_options_and_datasets(capsys):
 
 
 def test_predict_text_files_needs_a_text_model(tmp_path, capsys):
+    (tmp_path / "model.safetensors").write_bytes(b"")  # a run folder, of no text model
     assert main(["predict", str(tmp_path), "x.png", "--text-files"]) == 2
     assert "is not a text model's run" in capsys.readouterr().err
 

@@ -7,6 +7,7 @@ import argparse
 import contextlib
 import math
 import sys
+from pathlib import Path
 
 from ..autograd import detect_anomaly
 from ..backend import set_num_threads, validate_device
@@ -18,7 +19,8 @@ from ..experiments.checks import parse_model_arg
 from .sequences import TEXT_TASKS
 
 __all__ = ["command_settings", "debugging_options", "device_name", "integer", "model_arg",
-           "model_args", "noise_spec", "number", "thread_count", "threads_option", "use_threads"]
+           "model_args", "noise_spec", "number", "png_path", "thread_count", "threads_option",
+           "use_threads"]
 
 
 def integer(low: int, high: int | None = None):
@@ -73,6 +75,17 @@ def noise_spec(text: str) -> str:
     return text
 
 
+def png_path(text: str) -> str:
+    """argparse type of generate's --out: the path of a PNG file to write (not a folder)."""
+    if Path(text).is_dir():
+        raise argparse.ArgumentTypeError(f"{text!r} is a folder; expected the path of the PNG to "
+                                         "write")
+    if Path(text).suffix.lower() != ".png":
+        raise argparse.ArgumentTypeError(f"expected the path of a .png file to write, got "
+                                         f"{text!r}")
+    return text
+
+
 def device_name(name: str) -> str:
     """argparse type of --device: a usable device name, or a usage error that says why not (the
     meta device holds no values, so nothing can train or be evaluated there)."""
@@ -115,11 +128,29 @@ def _check_profile(args) -> None:
 
 @contextlib.contextmanager
 def command_settings(args):
-    """Apply --threads, then run the command under ``detect_anomaly`` if --detect-anomaly."""
+    """Check the run folder a command reads, apply --threads, then run the command under
+    ``detect_anomaly`` if --detect-anomaly."""
     _check_profile(args)
+    _check_run_path(args)
     use_threads(args)
     with detect_anomaly() if getattr(args, "detect_anomaly", False) else contextlib.nullcontext():
         yield
+
+
+def _check_run_path(args) -> None:
+    """A command's CHECKPOINT or RUN (a run folder or its model.safetensors) must exist: say so
+    naming the argument, before any work (or an internal reader's name) gets in the way."""
+    for name in ("checkpoint", "run"):
+        value = getattr(args, name, None)
+        if not isinstance(value, str):
+            continue
+        path = Path(value)
+        expected = "expected a run folder (from `chainrule train`) or its model.safetensors"
+        if not path.exists():
+            raise ValueError(f"argument {name}: {value!r} does not exist; {expected}")
+        if path.is_dir() and not (path / "model.safetensors").exists():
+            raise ValueError(f"argument {name}: the folder {value!r} holds no model.safetensors "
+                             f"(an unfinished or foreign run?); {expected}")
 
 
 def thread_count(value: str):

@@ -33,6 +33,7 @@ from .arguments import (
     model_args,
     noise_spec,
     number,
+    png_path,
     threads_option,
 )
 
@@ -176,7 +177,7 @@ def _parser() -> argparse.ArgumentParser:
                    "same number of every class)")
     g.add_argument("--label", type=integer(0), default=None, help="the class to draw (cgan only; "
                    "default: every class, one row each)")
-    g.add_argument("--out", default="grid.png", help="the PNG to write")
+    g.add_argument("--out", default="grid.png", type=png_path, help="the PNG to write")
     g.add_argument("--seed", type=integer(0), default=0, help="seeds the generator's noise")
 
     explain_cli.add_parsers(sub, debug, threads_option)
