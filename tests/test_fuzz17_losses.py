@@ -20,7 +20,10 @@ dtypes, shapes, errors, float64 gradients of every differentiable argument):
 * second-order gradients of the losses wave 14 did not take twice;
 * float16 inputs of every loss PyTorch computes in half on the CPU.
 
-All of these were found equal; no loss needed a fix in this wave.
+All of these were found equal. Before this wave ``cross_entropy``/``nll_loss`` (and their modules)
+with class weights whose sum over the batch's labels is negative (negative class weights) gave a
+NaN mean, silently: the mean's denominator was taken as "no sample counted" unless positive;
+PyTorch divides by it, and so does this now (only a zero sum is NaN).
 
 Left as they are (deliberate, documented or PyTorch's own): ``kl_div``'s target gradient at a
 zero target and ``poisson_nll_loss(full=True)``'s at a zero target are finite here (PyTorch's:
@@ -29,7 +32,9 @@ NaN; docs/pytorch.md); ``ctc_loss``'s gradient with respect to log-probabilities
 ``log_softmax``) and over infinite losses without ``zero_infinity``; targets and losses of mixed
 dtypes PyTorch promotes (float targets of ``ctc_loss``, integer targets of the regression losses,
 float32 targets of float64 inputs: refused here, or promoted differently by ``huber_loss``,
-``soft_margin_loss`` and ``margin_ranking_loss``); a uint8 or bool target of
+``soft_margin_loss`` and ``margin_ranking_loss``); the gradient of a class loss's
+NaN mean over labels whose weights sum to 0 while some are counted (PyTorch's: NaN or inf at the
+counted samples; 0 here, as where all are ignored, in both); a uint8 or bool target of
 ``margin_ranking_loss`` (PyTorch negates a uint8 target modulo 256); a (T, C) ``ctc_loss`` input
 with (1, S) targets (PyTorch computes, refused here); an unbatched ``ctc_loss`` target longer than
 its length (PyTorch refuses it, except with a tuple of lengths; taken here as padding).
@@ -291,3 +296,24 @@ def test_float16_losses_against_pytorch(name):
     for red in REDUCTIONS:
         check(torch, lambda lib, x, y, q: _HALF[name](lib, x, y, q, red), a, b, p, rtol=2e-3,
               label=f"{name} {red}")
+
+
+@pytest.mark.parametrize("weight", [[-1.0], [-1.0, 0.5, 0.25], [2.0, -3.0, 1.0], [-1.0, 1.0, 0.5]])
+def test_class_weights_summing_to_a_negative_number_divide_the_mean(weight):
+    # the mean was NaN where the labels' weights sum to a negative number
+    rng = np.random.default_rng(1795)
+    w = np.array(weight)
+    x = rng.standard_normal((5, len(w), 2))
+    t = np.arange(10).reshape(5, 2) % len(w)
+    assert (w[t].sum() != 0) and np.isfinite(w[t].sum())
+    for smoothing in (0.0, 0.2):
+        out = check(torch, lambda lib, a, s=smoothing: F(lib).cross_entropy(
+            a, lib.tensor(t), weight=lib.tensor(w), label_smoothing=s), x, grad=[0],
+            label=f"cross_entropy {weight} {smoothing}")
+        assert np.isfinite(out.item())
+    check(torch, lambda lib, a: lib.nn.NLLLoss(weight=lib.tensor(w))(F(lib).log_softmax(a, 1),
+                                                                     lib.tensor(t)), x,
+          grad=[0], label=f"NLLLoss {weight}")
+    check(torch, lambda lib, a: F(lib).nll_loss(a, lib.tensor(t), weight=lib.tensor(w),
+                                                ignore_index=0), x, grad=[0],
+          label=f"nll_loss ignore_index=0 {weight}")

@@ -109,9 +109,9 @@ def _one_hot(xp, idx, n_classes, axis, dtype):
 
 
 def _mean_denominators(xp, wk):
-    """Sum of the sample weights; nan forward and 1 backward when all are ignored, as in PyTorch."""
+    """Sum of the sample weights (negative ones too); nan forward, 1 backward if 0, as PyTorch."""
     d = wk.sum()
-    return xp.where(d > 0, d, xp.nan).astype(wk.dtype), xp.where(d > 0, d, 1).astype(wk.dtype)
+    return xp.where(d != 0, d, xp.nan).astype(wk.dtype), xp.where(d != 0, d, 1).astype(wk.dtype)
 
 
 class _ClassLoss(Function):
