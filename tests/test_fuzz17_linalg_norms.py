@@ -124,3 +124,18 @@ def test_norm_dtype_follows_pytorchs_rule_regression():
                      ("p=None dim", lambda L, t: L.norm(t.float(), None, 1, True)),
                      ("Tensor.norm p=None", lambda L, t: t.double().norm(None, 0))]:
         check(torch, fn, h, rtol=1e-6, label=name)
+
+
+def test_spectral_norm_gradient_shares_tied_singular_values_regression():
+    """Before: matrix_norm(A, 2) / (A, -2) (and linalg.norm) took the first / last singular value,
+    so where the largest (smallest) is repeated (an identity, a permutation, a zero matrix) the
+    whole gradient went to one of them; PyTorch's is an amax / amin, the gradient shared evenly
+    among the tied values, as the 1 and inf norms here already were."""
+    p = np.eye(4)[[2, 0, 3, 1]] * [1.0, -1.0, 1.0, 1.0]  # (ties exact, not up to rounding)
+    for a in (np.eye(3), np.zeros((3, 3)), np.diag([2.0, 2.0, 1.0]), np.diag([2.0, 1.0, 1.0]),
+              p, np.stack([p, 2 * p])):
+        for o in (2, -2, "nuc"):
+            check(torch, lambda L, t, o=o: L.linalg.matrix_norm(t, o), a, grad=(0,), rtol=1e-9,
+                  label=f"matrix_norm {o}")
+            check(torch, lambda L, t, o=o: L.linalg.norm(t + 0j, o, (-2, -1), True), a,
+                  grad=(0,), rtol=1e-9, label=f"norm {o} complex")

@@ -65,9 +65,8 @@ def _matrix_norm(op, a, ord, dim, keepdim, dtype):  # noqa: A002
         out = _sum(_abs(a), axis=(-2, -1))
     elif ord == "nuc":
         out = _sum(svdvals(a), axis=-1)
-    elif ord in (2, -2):
-        s = svdvals(a)
-        out = s[..., 0] if ord == 2 else s[..., -1]
+    elif ord in (2, -2):  # (a max/min: tied singular values share the gradient, PyTorch's)
+        out = (_max if ord > 0 else _min)(svdvals(a), axis=-1)
     else:
         sums = _sum(_abs(a), axis=-2 if ord in (1, -1) else -1)
         out = (_max if ord > 0 else _min)(sums, axis=-1)
