@@ -26,6 +26,7 @@ import numbers
 from typing import NamedTuple
 
 from ..autograd.tensor import Tensor
+from ..autograd.trace_guard import guard_value
 from ..backend import get_array_module
 from ..ops.join import concat
 from ..ops.shape import getitem
@@ -118,6 +119,7 @@ def _host_lengths(lengths, n):
     taken as PyTorch's ``as_tensor(lengths, dtype=int64)`` takes them, truncated (a float mask's
     ``mask.sum(1)`` holds the lengths as floats), and bools as it takes them, as 1 and 0."""
     xp = get_array_module()
+    guard_value(lengths, "pack_padded_sequence", "lengths")  # a trace cannot follow new lengths
     raw = lengths._data if isinstance(lengths, Tensor) else lengths
     try:
         arr = xp.asarray(getattr(raw, "get", lambda: raw)())
