@@ -228,3 +228,14 @@ def test_vdot_of_integers_keeps_their_dtype_regression():
             x, y = ((rng.standard_normal((2, n)) * 30).astype(dt))
             check(torch, lambda L, a, b: L.vdot(a, b), x, y, label=f"vdot {dt} {n}")
             check(torch, lambda L, a, b: a.vdot(b), x, y, label=f"Tensor.vdot {dt} {n}")
+
+
+def test_multi_dot_and_chain_matmul_take_out_regression():
+    """Before: linalg.multi_dot(..., out=) and chain_matmul(..., out=) raised TypeError (an
+    unexpected keyword); PyTorch's take out= (resized when its shape differs)."""
+    a = np.random.default_rng(9).standard_normal((3, 3))
+    for shape in [(3, 3), (0,), (2, 2)]:
+        for name, fn in [("multi_dot", lambda L, t, o: L.linalg.multi_dot([t, t, t], out=o)),
+                         ("chain_matmul", lambda L, t, o: L.chain_matmul(t, t, t, out=o))]:
+            check(torch, lambda L, t, f=fn, s=shape: (lambda o: (f(L, t, o), o)[1])(
+                L.empty(*s, dtype=t.dtype)), a, rtol=1e-12, label=f"{name} {shape}")

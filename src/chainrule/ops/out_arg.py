@@ -42,8 +42,8 @@ NAMES = (
     "arcsinh", "arctan", "arctan2", "arctanh", "argmax", "argmin", "asin", "asinh", "atan",
     "atan2", "atanh", "baddbmm", "bernoulli", "bitwise_and", "bitwise_left_shift",
     "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor", "bmm", "bucketize",
-    "cat", "ceil", "cholesky", "cholesky_inverse", "cholesky_solve", "clamp", "clip",
-    "column_stack", "complex", "concat", "concatenate", "conj_physical", "copysign", "cos",
+    "cat", "ceil", "chain_matmul", "cholesky", "cholesky_inverse", "cholesky_solve", "clamp",
+    "clip", "column_stack", "complex", "concat", "concatenate", "conj_physical", "copysign", "cos",
     "cosh", "cross", "cummax", "cummin", "cumprod", "cumsum", "deg2rad", "diag", "diff",
     "digamma", "div", "divide", "dot", "dstack", "empty", "eq", "erf", "erfc", "erfinv", "exp",
     "exp2", "expm1", "eye", "fix", "float_power", "floor", "floor_divide", "fmax", "fmin",
@@ -71,8 +71,8 @@ LINALG_NAMES = (
     "cholesky", "cholesky_ex", "cond", "cross", "det", "eig", "eigh", "eigvals", "eigvalsh",
     "householder_product", "inv", "inv_ex", "ldl_factor", "ldl_factor_ex", "ldl_solve", "lu",
     "lu_factor", "lu_factor_ex", "lu_solve", "matmul", "matrix_norm", "matrix_power",
-    "matrix_rank", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex", "solve_triangular",
-    "svd", "svdvals", "tensorinv", "tensorsolve", "vecdot", "vector_norm",
+    "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex",
+    "solve_triangular", "svd", "svdvals", "tensorinv", "tensorsolve", "vecdot", "vector_norm",
 )
 SPECIAL_NAMES = (
     "airy_ai", "bessel_j0", "bessel_j1", "bessel_y0", "bessel_y1", "chebyshev_polynomial_t",
