@@ -386,9 +386,19 @@ __all__ += _torch_copy_names + ["clear_autocast_cache", "cpu", "get_autocast_cpu
                                 "is_autocast_cache_enabled", "is_autocast_cpu_enabled",
                                 "is_autocast_enabled", "random", "vmap"]
 
-from .sparse import SparseTensor, sparse_coo, sparse_coo_tensor, spmm  # noqa: E402 - torch.sparse
+from .sparse import (  # noqa: E402 - torch.sparse
+    SparseTensor,
+    sparse_coo,
+    sparse_coo_tensor,
+    sparse_csc,
+    sparse_csc_tensor,
+    sparse_csr,
+    sparse_csr_tensor,
+    spmm,
+)
 
-__all__ += ["SparseTensor", "sparse", "sparse_coo", "sparse_coo_tensor", "spmm"]
+__all__ += ["SparseTensor", "sparse", "sparse_coo", "sparse_coo_tensor", "sparse_csc",
+            "sparse_csc_tensor", "sparse_csr", "sparse_csr_tensor", "spmm"]
 
 from .ops import out_arg as _out_arg  # noqa: E402 - PyTorch's out= (ops/out_arg.py)
 

@@ -8,6 +8,14 @@ import warnings
 
 from ..autograd.tensor import Tensor
 from . import elementwise as _elementwise
+from .compressed import (
+    SparseCompressedTensor,
+    sparse_csc,
+    sparse_csc_tensor,
+    sparse_csr,
+    sparse_csr_tensor,
+    to_compressed,
+)
 from .ops import (
     add,
     addmm,
@@ -25,9 +33,12 @@ for _name in _elementwise.UNARY:
     setattr(SparseTensor, _name, _elementwise.unary(_name))
 SparseTensor.pow = SparseTensor.__pow__ = _elementwise.pow
 SparseTensor.transpose = _elementwise.transpose
+Tensor.to_sparse_csr = SparseTensor.to_sparse_csr = lambda self: to_compressed(self, sparse_csr)
+Tensor.to_sparse_csc = SparseTensor.to_sparse_csc = lambda self: to_compressed(self, sparse_csc)
 
-__all__ = ["DoubleTensor", "FloatTensor", "SparseTensor", "add", "addmm", "log_softmax", "mm",
-           "softmax", "sparse_coo", "sparse_coo_tensor", "spmm", "sum", "to_sparse"]
+__all__ = ["DoubleTensor", "FloatTensor", "SparseCompressedTensor", "SparseTensor", "add", "addmm",
+           "log_softmax", "mm", "softmax", "sparse_coo", "sparse_coo_tensor", "sparse_csc",
+           "sparse_csc_tensor", "sparse_csr", "sparse_csr_tensor", "spmm", "sum", "to_sparse"]
 
 Tensor.to_sparse = to_sparse
 Tensor.to_sparse_coo = lambda self: to_sparse(self)

@@ -15,6 +15,7 @@ from ..ops.reduce import sum as _dense_sum
 from ..ops.select import index_add
 from ..ops.shape import _one_axis, getitem, normalize_axis, unsqueeze
 from ..ops.torch_names import concatenate
+from .compressed import SparseCompressedTensor, sparse_csc, sparse_csr, to_compressed
 from .tensor import SparseTensor, _describe
 
 __all__ = ["add", "addmm", "log_softmax", "mm", "softmax", "sparse_coo_tensor", "spmm", "sum",
@@ -85,9 +86,11 @@ def sparse_coo_tensor(indices, values, size=None, *, dtype=None, device=None,
 def to_sparse(self, sparse_dim=None, *, layout=None) -> SparseTensor:
     """``Tensor.to_sparse()``: the nonzero entries of a dense tensor, coalesced. With
     ``sparse_dim`` the leading axes only: the entries are the nonzero sub-arrays (hybrid)."""
+    if layout is sparse_csr or layout is sparse_csc:
+        return to_compressed(self, layout)
     if layout is not None and layout is not SparseTensor.layout:
-        raise ValueError(f"to_sparse: only layout=chainrule.sparse_coo is supported, got "
-                         f"{layout!r}")
+        raise ValueError(f"to_sparse: layout must be chainrule.sparse_coo, sparse_csr or "
+                         f"sparse_csc, got {layout!r}")
     sd = self.ndim if sparse_dim is None else int(sparse_dim)
     if not 0 < sd <= self.ndim:
         raise ValueError(f"to_sparse: sparse_dim must be within [1, {self.ndim}] for a tensor "
@@ -112,6 +115,8 @@ def mm(sparse, dense) -> Tensor:
     ``dense`` and the sparse tensor's values (PyTorch's ``torch.sparse.mm``).
     """
     who = "sparse.mm"
+    if isinstance(sparse, SparseCompressedTensor):  # CSR/CSC: through the COO form
+        sparse = sparse.to_sparse()
     if not isinstance(sparse, SparseTensor):
         raise TypeError(f"{who}: mat1 must be a sparse COO tensor, got {_describe(sparse)}")
     if isinstance(dense, SparseTensor):
