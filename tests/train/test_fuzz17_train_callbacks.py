@@ -315,3 +315,77 @@ def test_validation_split_of_a_dataset_is_refused_with_the_way_out():
     with pytest.raises(ValueError, match=r"same number of samples, got \[\(20, 2\), \(19,\)\]"):
         x, y = make_blobs(20)
         _split_fit(train_data=x, y=y[:19], validation_split=0.2)
+
+
+def _schedule_fit(schedule, epochs=15, lr=0.01, callbacks=(), resume_from=None, **fit_kwargs):
+    model = make_mlp(seed=1)
+    opt = optim.SGD(model.parameters(), lr=lr)
+    trainer = Trainer(model, "cross_entropy", opt,
+                      callbacks=[LearningRateScheduler(schedule), *callbacks])
+    history = trainer.fit(make_blobs(40, seed=2), epochs=epochs, batch_size=16, rng=0, verbose=0,
+                          resume_from=resume_from, **fit_kwargs)
+    return trainer, history
+
+
+def test_a_keras_schedule_function_sets_each_epochs_lr():
+    def scheduler(epoch, lr):  # Keras' documented example: 0.01 -> 0.00607 after 15 epochs
+        return lr if epoch < 10 else lr * math.exp(-0.1)
+
+    trainer, history = _schedule_fit(scheduler)
+    assert round(trainer.optimizer.param_groups[0]["lr"], 5) == 0.00607
+    expected = [0.01 * math.exp(-0.1) ** max(0, e - 9) for e in range(15)]
+    np.testing.assert_allclose(history["learning_rate"], expected, rtol=1e-12)
+    _, history = _schedule_fit(lambda epoch: 0.1 / (epoch + 1), epochs=3)
+    assert history["learning_rate"] == [0.1, 0.05, 0.1 / 3]
+
+
+def test_the_lr_a_schedule_function_sets_is_the_one_the_epoch_trains_with():
+    seen = []
+
+    class Watch(Callback):
+        def on_batch_begin(self, batch, logs=None):
+            seen.append(self.trainer.optimizer.param_groups[0]["lr"])
+
+    _, history = _schedule_fit(lambda epoch, lr: 0.5 ** epoch, epochs=3, callbacks=[Watch()])
+    assert seen == [1.0] * 3 + [0.5] * 3 + [0.25] * 3 and history["learning_rate"] == [1, .5, .25]
+
+
+@pytest.mark.parametrize(("schedule", "message"), [
+    (lambda epoch, lr: math.nan, "returned nan for epoch 0 .*expected a finite number >= 0"),
+    (lambda epoch, lr: -1.0, "returned -1.0 for epoch 0"),
+    (lambda epoch, lr: "0.1", "returned '0.1' for epoch 0"),
+])
+def test_a_schedule_function_returning_no_lr_is_named(schedule, message):
+    with pytest.raises(ValueError, match=message):
+        _schedule_fit(schedule, epochs=1)
+
+
+def test_schedule_function_arguments_are_checked():
+    with pytest.raises(ValueError, match="a schedule function sets the lr of each epoch"):
+        LearningRateScheduler(lambda epoch, lr: lr, interval="batch")
+    with pytest.raises(TypeError, match="must take \\(epoch, lr\\) or \\(epoch\\)"):
+        LearningRateScheduler(lambda: 0.1)
+    with pytest.raises(TypeError, match="a function schedule\\(epoch, lr\\) -> lr, got int"):
+        LearningRateScheduler(3)
+
+
+def test_a_schedule_function_run_resumes_bit_for_bit(tmp_path):
+    class Kill(Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_batch_end(self, batch, logs=None):
+            if (self.epoch, batch) == (2, 1):
+                raise KeyboardInterrupt
+
+    def schedule(epoch, lr):
+        return lr * 0.7 if epoch % 2 else lr
+
+    a, ha = _schedule_fit(schedule, epochs=5, lr=0.3)
+    ckpt = ModelCheckpoint(tmp_path, save_best_only=False)
+    with pytest.raises(KeyboardInterrupt):
+        _schedule_fit(schedule, epochs=5, lr=0.3, callbacks=[ckpt, Kill()])
+    b, hb = _schedule_fit(schedule, epochs=5, lr=0.3, callbacks=[ckpt], resume_from=tmp_path)
+    assert ha.history == hb.history and ha.epoch == hb.epoch == [0, 1, 2, 3, 4]
+    for k, v in a.model.state_dict().items():
+        np.testing.assert_array_equal(v.numpy(), b.model.state_dict()[k].numpy())

@@ -15,6 +15,7 @@ import warnings
 
 from ..optim.lr_scheduler import ReduceLROnPlateau
 from ._monitor import Monitor
+from ._schedule_function import ScheduleFunction
 
 __all__ = [
     "BEST_WEIGHTS",
@@ -123,9 +124,12 @@ class LearningRateScheduler(Callback):
     """Step a ``chainrule.optim`` learning-rate scheduler once per epoch (or per batch).
 
     ``ReduceLROnPlateau`` is stepped with the monitored value; the others with no argument.
+    Keras' form works too: a function ``schedule(epoch, lr) -> lr`` (or ``schedule(epoch)``),
+    called at the start of every epoch (from 0) for each parameter group's lr; the epoch's logs
+    then hold its "learning_rate" (the first group's), as Keras'.
 
     Args:
-        scheduler: the scheduler.
+        scheduler: the scheduler, or a schedule function.
         monitor: the log passed to ``ReduceLROnPlateau.step``.
         interval: "epoch" (after every epoch) or "batch" (after every training step, for
             schedules laid out over the steps, such as ``OneCycleLR``; not ``ReduceLROnPlateau``).
@@ -134,10 +138,15 @@ class LearningRateScheduler(Callback):
     order = -10
 
     def __init__(self, scheduler, *, monitor: str = "val_loss", interval: str = "epoch"):
+        if callable(scheduler) and not hasattr(scheduler, "step"):
+            scheduler = ScheduleFunction(scheduler)
+            if interval != "epoch":
+                raise ValueError(f"LearningRateScheduler: a schedule function sets the lr of "
+                                 f"each epoch (interval='epoch'), got interval={interval!r}")
         if not hasattr(scheduler, "step"):
             raise TypeError(
-                "LearningRateScheduler: expected a scheduler with step(), got "
-                f"{type(scheduler).__name__}"
+                "LearningRateScheduler: expected a scheduler with step() or a function "
+                f"schedule(epoch, lr) -> lr, got {type(scheduler).__name__}"
             )
         if interval not in ("epoch", "batch"):
             raise ValueError(f"LearningRateScheduler: interval must be 'epoch' or 'batch', got "
@@ -148,12 +157,20 @@ class LearningRateScheduler(Callback):
         self.scheduler, self.monitor, self.interval = scheduler, monitor, interval
         self._monitor = Monitor("LearningRateScheduler", monitor, "auto")
 
+    def on_epoch_begin(self, epoch, logs=None):
+        if isinstance(self.scheduler, ScheduleFunction):
+            self.scheduler.apply(epoch, self.trainer.optimizer)
+
+    def on_epoch_logs(self, epoch, logs=None):
+        if isinstance(self.scheduler, ScheduleFunction) and logs is not None:
+            logs["learning_rate"] = float(self.trainer.optimizer.param_groups[0]["lr"])
+
     def on_batch_end(self, batch, logs=None):
         if self.interval == "batch":
             self.scheduler.step()
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.interval == "batch":
+        if self.interval == "batch" or isinstance(self.scheduler, ScheduleFunction):
             return
         if isinstance(self.scheduler, ReduceLROnPlateau):
             self.scheduler.step(self._monitor.value(logs))
