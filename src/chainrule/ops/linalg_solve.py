@@ -98,12 +98,13 @@ def solve_triangular(input, B, *, upper: bool, left: bool = True,  # noqa: A002,
 def triangular_solve(input, A, upper: bool = True, transpose: bool = False,  # noqa: A002,N803
                      unitriangular: bool = False):
     """PyTorch's older ``torch.triangular_solve``: X with A X = b (``input``), A^T X = b for
-    ``transpose``, and a copy of A."""
+    ``transpose``, and a copy of A (broadcast to the solution's batch)."""
     _square("triangular_solve", A, complex_ok=True)
     coefficient = _t(A) if transpose else A
     x = solve_triangular(coefficient, input, upper=upper != bool(transpose),
                          unitriangular=unitriangular)
-    return TriangularSolveResult(x, clone(A))
+    # the copy of A has the solution's (broadcast) batch, as PyTorch's
+    return TriangularSolveResult(x, clone(broadcast_to(A, x.shape[:-2] + A.shape[-2:])))
 
 
 def cholesky_solve(input, input2, upper: bool = False):  # noqa: A002 - PyTorch's names
