@@ -134,3 +134,15 @@ def test_compressed_refusals():
     inferred = cr.sparse_csr_tensor([0, 1, 2], [1, 0], [1.0, 2.0])
     assert tuple(inferred.shape) == tuple(torch.sparse_csr_tensor(
         torch.tensor([0, 1, 2]), torch.tensor([1, 0]), torch.tensor([1.0, 2.0])).shape)
+
+
+@pytest.mark.parametrize("layout", ["to_sparse_csr", "to_sparse_csc", "to_sparse"])
+def test_torch_mm_and_addmm_take_every_sparse_layout(layout):
+    # was: mm(csr, d) and addmm(d, csr, m) refused a compressed matrix ("must be a Tensor")
+    dense, right = np.array([[0.0, 2.0, 0.0], [3.0, 0.0, 4.0]]), np.arange(6.0).reshape(3, 2)
+    for fn in (lambda L, s, d: L.mm(s, d),
+               lambda L, s, d: L.addmm(L.ones(2, 2, dtype=L.float64), s, d, beta=0.5, alpha=2),
+               lambda L, s, d: L.ones(2, 2, dtype=L.float64).addmm(s, d)):
+        c = fn(cr, getattr(cr.tensor(dense), layout)(), cr.tensor(right))
+        t = fn(torch, getattr(torch.tensor(dense), layout)(), torch.tensor(right))
+        np.testing.assert_allclose(_np(c), _np(t), rtol=1e-15)

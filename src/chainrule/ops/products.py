@@ -19,6 +19,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ..backend.defaults import get_default_dtype
 from ._conj import cj
+from ._layout import strided
 from .elementwise import _check_broadcast
 from .join import concat, pad, stack
 from .linalg import matmul
@@ -60,7 +61,7 @@ def _scaled_sum(op, input, product, beta, alpha):  # noqa: A002
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002 - PyTorch's names
     """beta * input + alpha * (mat1 @ mat2), mat1 (n, m) and mat2 (m, p); a sparse ``mat1``
     (chainrule.sparse) multiplies by its own ``mm``, as PyTorch's addmm of a sparse matrix."""
-    if type(mat1) is not Tensor and getattr(mat1, "is_sparse", False):
+    if type(mat1) is not Tensor and getattr(mat1, "layout", strided) is not strided:  # COO, CSR
         return _scaled_sum("addmm", input, mat1.mm(mat2), beta, alpha)
     _ndim("addmm", "mat1", mat1, 2)
     _ndim("addmm", "mat2", mat2, 2)

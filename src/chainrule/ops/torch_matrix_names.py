@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ..autograd.tensor import Tensor
+from ._layout import strided
 from .decomp import Inv, SLogDet, _square
 from .determinant import Det
 from .linalg import matmul
@@ -33,8 +34,8 @@ def _ndim(op, ndim, **operands):
 def mm(input, mat2):  # noqa: A002 - PyTorch's names
     """The product of two matrices, (n, k) @ (k, m) -> (n, m) (PyTorch's ``mm``: both 2-D).
     A sparse ``input`` (chainrule.sparse) multiplies by its own ``mm``, as ``torch.sparse.mm``."""
-    if getattr(input, "is_sparse", False):
-        return input.mm(mat2)
+    if type(input) is not Tensor and getattr(input, "layout", strided) is not strided:
+        return input.mm(mat2)  # COO, CSR, CSC
     _ndim("mm", 2, input=input, mat2=mat2)
     return matmul(input, mat2)
 
