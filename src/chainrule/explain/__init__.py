@@ -6,8 +6,8 @@ all three, for any chainrule model:
 * sensitivity analysis: per-sample attributions (``saliency``, ``gradient_x_input``,
   ``smoothgrad``, ``integrated_gradients``, ``gradient_shap``, ``occlusion``, ``feature_ablation``,
   ``deeplift``, ``deeplift_shap``, ``layer_integrated_gradients``, ``shapley_values``,
-  ``shapley_value_sampling``, ``feature_permutation``, ``lrp``, ``guided_backprop``,
-  ``deconvnet``)
+  ``shapley_value_sampling``, ``feature_permutation``, ``lrp``, ``noise_tunnel``,
+  ``guided_backprop``, ``deconvnet``)
   and global sensitivity over a dataset (``mean_abs_gradient``, ``permutation_importance``,
   ``sensitivity_rules``);
 * feature visualization of convolutional nets (``first_layer_filters``, ``top_activating_patches``,
@@ -52,6 +52,7 @@ from .features import (
 from .guided import GuidedReLU, deconvnet, guided_backprop, relu_rule
 from .layer_ig import layer_integrated_gradients
 from .lrp import lrp
+from .noise_tunnel import noise_tunnel
 from .permutation import feature_permutation
 from .prune import (
     KeepPruned,
@@ -117,6 +118,7 @@ __all__ = [
     "mean_abs_gradient",
     "monk",
     "neurorule",
+    "noise_tunnel",
     "obd_saliency",
     "occlusion",
     "permutation_importance",
