@@ -59,3 +59,17 @@ def test_lengths_given_as_a_list_are_part_of_the_model():
     fast = cr.trace(lambda x: fn(x, [5, 2, 3]), x)
     with cr.no_grad():
         assert np.array_equal(fast(x).numpy(), fn(x, [5, 2, 3]).numpy())
+
+
+def test_a_traced_unpad_sequence_refuses_other_lengths():
+    """``unpad_sequence`` cut the sequences at the traced lengths in every replay (silently,
+    sequences of the wrong lengths); now a replay with other lengths raises."""
+    def fn(x, lengths):
+        return cr.nn.utils.rnn.unpad_sequence(x, lengths, batch_first=True)
+
+    x = cr.tensor(np.arange(12.0).reshape(3, 4))
+    fast = cr.trace(fn, x, cr.tensor(np.array([4, 1, 2])))
+    assert [t.tolist() for t in fast(x, cr.tensor(np.array([4, 1, 2])))] == \
+        [t.tolist() for t in fn(x, cr.tensor(np.array([4, 1, 2])))]
+    with pytest.raises(TraceError, match="unpad_sequence read lengths"):
+        fast(x, cr.tensor(np.array([1, 4, 2])))

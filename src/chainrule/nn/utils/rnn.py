@@ -10,6 +10,7 @@ to each sequence's own steps (the padding gets none).
 from __future__ import annotations
 
 from ...autograd import Tensor
+from ...autograd.trace_guard import guard_value
 from ...backend import asnumpy, get_array_module
 from ...ops.join import concat, stack
 from ..packing import PackedSequence, pack_padded_sequence, pad_packed_sequence
@@ -83,6 +84,7 @@ def unpad_sequence(padded_sequences, lengths, batch_first: bool = False) -> list
                         f"dimensions, got {type(padded_sequences).__name__}"
                         + (f" of shape {tuple(padded_sequences.shape)}"
                            if isinstance(padded_sequences, Tensor) else ""))
+    guard_value(lengths, "unpad_sequence", "lengths")  # the cuts a trace replays
     sizes = asnumpy(lengths._data) if isinstance(lengths, Tensor) else lengths
     sizes = [int(n) for n in list(sizes)]
     batch, steps = (padded_sequences.shape[:2] if batch_first
