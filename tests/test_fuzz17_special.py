@@ -255,3 +255,17 @@ def test_logit_with_eps_gives_nan_its_nan_gradient(eps):
     _check(lambda L, t: L.logit(t, eps), x, grad=(0,), label=f"eps={eps}")
     _check(lambda L, t: L.special.logit(t, eps=eps), x[1:5], grad=(0,), label=f"eps={eps}")
     assert cr.gradcheck(lambda t: cr.logit(t, eps), [cr.tensor(x[1:5], requires_grad=True)])
+
+
+def test_log_ndtr_gradient_far_in_the_lower_tail():
+    # was: exp(-x^2/2 - log_ndtr(x)) / sqrt(2 pi), which cancels two numbers near x^2/2: the
+    # gradient at -1e8 was 7.1e7 and at -1e10 0.40, for 1e8 and 1e10 (PyTorch's: 1.9e8, inf)
+    x = np.array([-1e10, -1e8, -1e6, -1e4, -300.0, -40.0, -20.5, -19.5])
+    t = cr.tensor(x, requires_grad=True)
+    cr.special.log_ndtr(t).sum().backward()
+    r = 1 / x**2  # phi/Phi = -x / (1 - 1/x^2 + 3/x^4 - 15/x^6 + 105/x^8 ...) far out
+    series = 1 - r + 3 * r**2 - 15 * r**3 + 105 * r**4 - 945 * r**5
+    np.testing.assert_allclose(t.grad.numpy()[:6], -x[:6] / series[:6], rtol=1e-15)
+    _check(lambda L, v: L.special.log_ndtr(v), np.linspace(-30, 30, 25), grad=(0,), rtol=1e-12)
+    assert cr.gradcheck(cr.special.log_ndtr, [cr.tensor(x[4:], requires_grad=True)])
+    assert cr.gradgradcheck(cr.special.log_ndtr, [cr.tensor(x[4:], requires_grad=True)])

@@ -24,6 +24,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ..backend.defaults import get_default_dtype
 from . import _bessel, _gamma
+from ._log_ndtr_slope import log_ndtr_slope
 from ._promotion import as_dtype, binary
 from ._special import ndtr as _ndtr
 from .elementwise import _check_broadcast, clip, cos, div, exp, fill_where, log, sqrt, where
@@ -80,8 +81,7 @@ class Ndtri(_Unary):
 
 class LogNdtr(_Unary):
     fn = staticmethod(lambda xp, x: _in_float64(xp, x, _gamma.log_ndtr))
-    rule = staticmethod(lambda x, out, g: g * exp(x * x * -0.5 - out)
-                        * (1 / math.sqrt(2 * math.pi)))
+    rule = staticmethod(lambda x, out, g: g * log_ndtr_slope(x, out))  # -x / series far left
 
 
 def _unscaled(scaled):
