@@ -239,3 +239,44 @@ def test_multi_dot_and_chain_matmul_take_out_regression():
                          ("chain_matmul", lambda L, t, o: L.chain_matmul(t, t, t, out=o))]:
             check(torch, lambda L, t, f=fn, s=shape: (lambda o: (f(L, t, o), o)[1])(
                 L.empty(*s, dtype=t.dtype)), a, rtol=1e-12, label=f"{name} {shape}")
+
+
+def _random_equation(rng):
+    """An einsum equation over 1 to 3 operands: random subscripts from four letters (repeats
+    give diagonals), sizes 0 to 3, an ellipsis in some operands (broadcasting 1s, fewer dims),
+    an implicit or explicit output."""
+    sizes = {c: int(rng.integers(0, 4)) if rng.random() < 0.1 else int(rng.integers(1, 4))
+             for c in "abcd"}
+    ellipsis = rng.random() < 0.4
+    batch = tuple(int(rng.integers(1, 3)) for _ in range(int(rng.integers(0, 3))))
+    ops, shapes = [], []
+    for _ in range(int(rng.integers(1, 4))):
+        sub = "".join(rng.choice(list("abcd"), int(rng.integers(0, 4))))
+        shape = [sizes[c] for c in sub]
+        if ellipsis and rng.random() < 0.7:
+            at = int(rng.integers(0, len(sub) + 1))
+            dims = tuple(1 if rng.random() < 0.3 else s for s in batch)
+            dims = dims[int(rng.integers(0, len(dims) + 1)):] if rng.random() < 0.3 else dims
+            sub, shape = sub[:at] + "..." + sub[at:], shape[:at] + list(dims) + shape[at:]
+        ops.append(sub)
+        shapes.append(tuple(shape))
+    if rng.random() < 0.3:
+        return ",".join(ops), shapes
+    out = [c for c in sorted({c for o in ops for c in o if c.isalpha()}) if rng.random() < 0.5]
+    rng.shuffle(out)
+    out = "".join(out)
+    if any("..." in o for o in ops) and rng.random() < 0.8:
+        at = int(rng.integers(0, len(out) + 1))
+        out = out[:at] + "..." + out[at:]
+    return ",".join(ops) + "->" + out, shapes
+
+
+@pytest.mark.parametrize("seed", range(0, 400, 5))
+def test_random_einsum_equations(seed):
+    rng = np.random.default_rng(seed)
+    eq, shapes = _random_equation(rng)
+    for dt in ("float64", "complex128"):
+        arrays = [rng.standard_normal(s) + (1j * rng.standard_normal(s) if dt[0] == "c" else 0)
+                  for s in shapes]
+        _check(lambda L, *ts: L.einsum(eq, *ts), *arrays, grad=tuple(range(len(arrays))),
+               rtol=1e-9, label=f"{seed} {eq} {shapes} {dt}")
