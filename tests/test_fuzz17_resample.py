@@ -13,7 +13,9 @@ Before this wave ``interpolate`` had no mode "lanczos" (PyTorch 2.13's Lanczos-3
 its ``scale_factor`` (a (4, 3) image by 1.3 keeps its 3 columns, the step 1 / 1.3 moved them);
 PyTorch's separable kernel copies such an axis, as its plain bilinear one does: a silent
 difference of up to the input's range. (PyTorch's backward does not copy the axis: its gradient
-there is not its forward's, and fails its own ``gradcheck``; chainrule's passes.)
+there is not its forward's, and fails its own ``gradcheck``; chainrule's passes.) And
+``affine_grid`` of a size with a 0 computed an empty grid (PyTorch: "Expected non-zero, positive
+output size").
 
 Left as they are: PyTorch's antialiased resize to an output width of 1 (with more than one output
 row) gives every row the first row's value (its defect: the same call on the transposed input
@@ -21,7 +23,8 @@ gives the right rows; chainrule's are those); mode "area" to an output size of 0
 forward gives an empty tensor, its backward raises; refused here); ``nn.Upsample`` with a list
 ``scale_factor`` (PyTorch's module refuses a list, takes a tuple; both taken here); uint8 input in
 modes "bilinear", "bicubic" and "lanczos" (PyTorch's fixed-point rounding; refused here, as
-documented).
+documented); ``pixel_unshuffle`` of an empty tensor (PyTorch returns the input's shape: (2, 0, 4, 4)
+by 2 stays (2, 0, 4, 4); (2, 0, 2, 2) here, as for any other).
 """
 
 import numpy as np
@@ -266,3 +269,12 @@ def test_pixel_shuffles_of_any_leading_dimensions_against_pytorch():
               label=f"pixel_unshuffle {k}: {y.shape} r={r}")
         for dt in ("int64", "bool", "uint8", "float16"):
             check(torch, lambda lib, a: lib.nn.PixelShuffle(1)(a), x.astype(dt), label=dt)
+
+
+@pytest.mark.parametrize("size", [[0, 1, 4, 4], [2, 0, 4, 4], [2, 1, 4, 0], [2, 1, 0, 4, 4]])
+def test_affine_grid_refuses_an_empty_size_as_pytorch(size):
+    # an empty grid was computed
+    theta = np.zeros((size[0], len(size) - 2, len(size) - 1))
+    for lib in (torch, cr):
+        with pytest.raises(ValueError, match="positive"):
+            F(lib).affine_grid(lib.tensor(theta), size, align_corners=False)

@@ -60,6 +60,8 @@ def affine_grid(theta, size, align_corners=None) -> Tensor:
                       "when align_corners=True. This is not an intended use case of affine_grid. "
                       "See the documentation of affine_grid for details.", UserWarning,
                       stacklevel=2)
+    elif min(n, *size[1:]) <= 0:  # PyTorch's check, skipped (as there) after that warning
+        raise ValueError(f"affine_grid: size must be positive, got {tuple(size)}")
     xp = get_array_module(t._data)
     dt = t._data.dtype
     lines = [_line(xp, m, align_corners, dt) for m in spatial]  # (D,) H, W
