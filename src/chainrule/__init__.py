@@ -23,6 +23,7 @@ from . import (
     functional,
     io,
     jit,
+    library,
     linalg,
     models,
     multiprocessing,
@@ -360,7 +361,7 @@ autograd.profiler = profiler.legacy  # PyTorch's older path, torch.autograd.prof
 _sys.modules[__name__ + ".autograd.profiler"] = profiler.legacy
 
 __all__ += ["amp", "autocast", "are_deterministic_algorithms_enabled", "backends", "compile",
-            "compiler", "distributed", "jit", "multiprocessing",
+            "compiler", "distributed", "jit", "library", "multiprocessing",
             "get_float32_matmul_precision", "is_deterministic_algorithms_warn_only_enabled",
             "set_float32_matmul_precision", "use_deterministic_algorithms"]
 __all__ += _scan_names + _special_fn_names + _product_names + _order_names
