@@ -8,6 +8,8 @@ The rest are compositions of differentiable ops (slices, permutes, reshapes, con
 
 from __future__ import annotations
 
+import math
+
 from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
@@ -175,8 +177,23 @@ def ravel(input):  # noqa: A002
 def unflatten(input, dim: int, sizes):  # noqa: A002
     """Axis ``dim`` split into ``sizes`` (one may be -1)."""
     axis = _one_axis("unflatten", dim, input.ndim)
-    sizes = _int_tuple("unflatten", "sizes", (sizes,))
+    sizes = _inferred_sizes(input.shape[axis], _int_tuple("unflatten", "sizes", (sizes,)))
     return reshape(input, input.shape[:axis] + sizes + input.shape[axis + 1:])
+
+
+def _inferred_sizes(n, sizes):
+    """``sizes`` with its -1 worked out from the axis size ``n`` alone, as PyTorch's: not from
+    the whole shape, which has no answer when another axis is empty."""
+    known = math.prod(s for s in sizes if s != -1)
+    if sizes.count(-1) > 1 or any(s < -1 for s in sizes):
+        raise ValueError(f"unflatten: sizes must be >= 0 with at most one -1, got {sizes}")
+    if -1 in sizes and known and n % known == 0:
+        return tuple(n // known if s == -1 else s for s in sizes)
+    if -1 in sizes or known != n:
+        raise ValueError(f"unflatten: sizes {sizes} do not multiply up to the size of the "
+                         f"axis ({n})" + (" (the -1 is ambiguous)" if -1 in sizes and n == 0
+                                          and not known else ""))
+    return sizes
 
 
 def _atleast(who, tensors, one):

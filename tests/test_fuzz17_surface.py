@@ -1,0 +1,55 @@
+"""Fuzz wave 17, PyTorch's tensor API surface: the discrepancies a random sweep of the less used
+Tensor functions (unflatten, addcmul_, bincount, ...) found against PyTorch, each pinned here."""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+from ._fuzz12_check import check
+
+UNFLATTEN = [((3, 0, 3), 1, (2, -1)), ((3, 0, 3), 0, (1, -1)), ((1, 0, 1), 2, (1, -1)),
+             ((0, 4), 1, (2, -1)), ((3, 0), 1, (-1,)), ((3, 4), -1, (2, -1)),
+             ((3, 0, 3), 1, (0, -1)), ((3, 4), 1, (3, -1)), ((3, 4), 1, (-1, -1)),
+             ((3, 4), 1, (3, 2)), ((2, 6), 1, (3, 2))]
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shape,dim,sizes", UNFLATTEN)
+def test_unflatten_infers_minus_one_from_the_axis_alone(shape, dim, sizes):
+    # chainrule worked -1 out of the whole shape, so a tensor with another empty axis refused it
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal(shape)
+    check(torch, lambda L, t: t.unflatten(dim, sizes), x, grad=(0,), label=f"{shape} {sizes}")
+
+
+def test_unflatten_errors_name_the_sizes():
+    with pytest.raises(ValueError, match=r"sizes \(3, -1\) do not multiply up to the size of "
+                                         r"the axis \(4\)"):
+        cr.zeros(3, 4).unflatten(1, (3, -1))
+    with pytest.raises(ValueError, match="at most one -1"):
+        cr.zeros(3, 4).unflatten(1, (-1, -1))
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("value", [0.5, -2.0, 2.7, -2.7, 3])
+def test_integer_addcmul_takes_a_float_value_as_an_integer(value):
+    # chainrule's in-place addcmul_ raised (float result into an int tensor) where PyTorch casts
+    # value to the tensor's integer dtype, as addcmul already did
+    torch = pytest.importorskip("torch")
+    a, b, c = (np.array([1, -4, 7]), np.array([3, 2, -1]), np.array([1, 5, 2]))
+    check(torch, lambda L, x, y, z: x.clone().addcmul_(y, z, value=value), a, b, c)
+    check(torch, lambda L, x, y, z: L.addcmul(x, y, z, value=value), a, b, c)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("wdtype", ["float32", "float64", "int64", "bool"])
+@pytest.mark.parametrize("minlength", [0, 3])
+def test_bincount_of_an_empty_input_with_weights_is_int64(wdtype, minlength):
+    # chainrule gave float32/float64 zeros; PyTorch counts an empty input in int64 whatever
+    # the weights
+    torch = pytest.importorskip("torch")
+    for n in (0, 4):
+        x = np.arange(n) % 3
+        w = np.ones(n, dtype=wdtype)
+        check(torch, lambda L, t, u: L.bincount(t, weights=u, minlength=minlength), x, w)
