@@ -125,6 +125,8 @@ def addcmul_(self, tensor1, tensor2, *, value=1) -> Tensor:
     if self.dtype == "float16":
         return change(self, "addcmul_", lambda x: addcmul(x, tensor1, tensor2, value=value),
                       (tensor1, tensor2))
+    if isinstance(value, float) and self._data.dtype.kind in "iu":
+        value = int(value)  # PyTorch's: value takes the integer dtype (2.5 is 2), as addcmul's
     return change(self, "addcmul_", lambda x: x + value * tensor1 * tensor2, (tensor1, tensor2))
 
 
