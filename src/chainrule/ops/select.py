@@ -226,7 +226,7 @@ def bincount(input, weights=None, minlength: int = 0):  # noqa: A002
     if w is not None and w.shape != a.shape:
         raise ValueError(f"bincount: weights must have the input's shape {a.shape}, got {w.shape}")
     out = xp.bincount(a, weights=w, minlength=minlength)
-    if w is None:
+    if w is None or a.size == 0:  # PyTorch's: an empty input counts in int64 even with weights
         return Tensor(out.astype("int64"))
     return Tensor(out.astype("float32") if w.dtype == xp.float32 else out)  # PyTorch's dtypes
 
