@@ -53,3 +53,17 @@ def test_bincount_of_an_empty_input_with_weights_is_int64(wdtype, minlength):
         x = np.arange(n) % 3
         w = np.ones(n, dtype=wdtype)
         check(torch, lambda L, t, u: L.bincount(t, weights=u, minlength=minlength), x, w)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("da,db", [("bool", "float64"), ("int64", "float32"), ("float32", "int32"),
+                                   ("float32", "float64"), ("int64", "int64"), ("bool", "bool")])
+def test_logaddexp2_promotes_an_integer_tensor_to_the_float_one(da, db):
+    # chainrule refused an integer or bool tensor beside a float one; PyTorch promotes first
+    # (two integer tensors are refused by both)
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(1)
+    a = (rng.standard_normal((2, 3)) * 3).astype(da)
+    b = (rng.standard_normal((3,)) * 3).astype(db)
+    grad = tuple(i for i, d in enumerate((da, db)) if d == "float64")
+    check(torch, lambda L, x, y: L.logaddexp2(x, y), a, b, grad=grad, rtol=1e-6)

@@ -124,14 +124,19 @@ def logaddexp2(input, other, *, out=None) -> Tensor:  # noqa: A002
     """``log2(2 ** input + 2 ** other)`` without overflow (``logaddexp`` in base 2)."""
     no_out("logaddexp2", out)
     tensor_input("logaddexp2", input)
-    for arg, v in (("input", input), ("other", other)):
-        if _kind(v) != "f":
-            raise TypeError(f"logaddexp2: {arg} must be floating point, got "
-                            f"{v.dtype if isinstance(v, Tensor) else type(v).__name__}")
     x, y = input, other
-    if isinstance(y, Tensor) and y.dtype != x.dtype:  # scale by ln 2 in the wider precision
+    if isinstance(y, Tensor):  # PyTorch's: promoted first, so an integer one meets a float one
         both = result_type(x, y)
-        x, y = cast(x, both), cast(y, both)
+        if numpy.dtype(both).kind != "f":
+            raise TypeError(f"logaddexp2: input and other must promote to floating point, got "
+                            f"{x.dtype} and {y.dtype}")
+        if x.dtype != y.dtype:  # scale by ln 2 in the wider precision
+            x, y = cast(x, both), cast(y, both)
+    else:
+        for arg, v in (("input", input), ("other", other)):
+            if _kind(v) != "f":
+                raise TypeError(f"logaddexp2: {arg} must be floating point, got "
+                                f"{v.dtype if isinstance(v, Tensor) else type(v).__name__}")
     return logaddexp(x * _LN2, y * _LN2) / _LN2
 
 
