@@ -73,3 +73,26 @@ def test_triangular_solve_coefficient_has_the_broadcast_batch_regression():
         out = check(torch, lambda L, t, u: L.triangular_solve(u, t), a,
                     rng.standard_normal(shape), grad=(0, 1), label=f"{shape}")
         assert out.cloned_coefficient.shape[:-2] == out.solution.shape[:-2]
+
+
+@pytest.mark.parametrize("dt", ["float64", "complex128"])
+def test_lu_gradient_of_wide_and_tall_matrices_regression(dt):
+    """Before: the gradient of lu_factor / lu_factor_ex / lu of a non-square matrix raised
+    'the gradient is implemented for square matrices'; PyTorch differentiates wide and tall LU.
+    Now through L^-H [Phi U1^-H, G_U2] (wide) and [L1^-H Psi; G_L2] U^-H (tall)."""
+    import chainrule as cr
+    from chainrule.autograd.gradcheck import gradcheck, gradgradcheck
+
+    rng = np.random.default_rng(5)
+    for shape in [(3, 5), (5, 3), (2, 3, 4), (2, 4, 3), (1, 3), (3, 1), (0, 2, 3)]:
+        x = crandn(rng, shape) if dt[0] == "c" else rng.standard_normal(shape)
+        for name, fn in [("lu_factor", lambda L, t: L.linalg.lu_factor(t).LU),
+                         ("lu_factor_ex", lambda L, t: L.linalg.lu_factor_ex(t).LU * 2),
+                         ("lu", lambda L, t: L.linalg.lu(t)[1:]),
+                         ("lu L", lambda L, t: L.linalg.lu(t).L),
+                         ("lu U", lambda L, t: L.linalg.lu(t).U)]:
+            _check(fn, x, grad=(0,), label=f"{name} {shape} {dt}")
+    x = crandn(rng, (2, 3)) if dt[0] == "c" else rng.standard_normal((2, 3))
+    for a in (cr.tensor(x, requires_grad=True), cr.tensor(x.T.copy(), requires_grad=True)):
+        assert gradcheck(lambda m: real_view(cr, cr.linalg.lu_factor(m).LU), (a,))
+        assert gradgradcheck(lambda m: real_view(cr, cr.linalg.lu_factor(m).LU), (a,))

@@ -10,7 +10,8 @@ The gradient of a square A = P L U, L unit lower- and U upper-triangular (packed
 
     dA = P L^-T (tril(L^T G_L, -1) + triu(G_U U^T)) U^-T
 
-written with triangular solves on LU, so that it differentiates again. ``lu_solve`` is a
+written with triangular solves on LU, so that it differentiates again; a wide or tall A's is
+``_rectangular_grad``'s (PyTorch differentiates those too). ``lu_solve`` is a
 composition of the permutation and two triangular solves.
 """
 
@@ -23,6 +24,7 @@ from ..autograd.tensor import Tensor
 from ..backend import LinAlgError, get_array_module
 from ._conj import cj
 from .creation import tril, triu
+from .join import concat
 from .linalg import matmul
 from .linalg_solve import solve_triangular
 from .shape import transpose
@@ -103,6 +105,33 @@ def _permutation(pivots, m, dtype):
     return xp.swapaxes(eye[perm], -1, -2).reshape(pivots.shape[:-1] + (m, m))
 
 
+def _rectangular_grad(lu, g_lu):
+    """P^T times the gradient of a wide or tall A = P L U from the packed LU's. With k = min(m, n),
+    L (m, k) unit lower- and U (k, n) upper-triangular, and <X, Y> = Re tr(X^H Y):
+    wide (L square, U = [U1 U2]): with Phi = tril(L^H G_L - G_U2 U2^H, -1) + triu(G_U1 U1^H),
+        P^T G_A = L^-H [Phi U1^-H, G_U2];
+    tall (L = [L1; L2], U square): with Psi = tril(L1^H G_L1, -1) + triu(G_U U^H - L2^H G_L2),
+        P^T G_A = [L1^-H Psi; G_L2] U^-H;
+    (from dA = P (dL U + L dU), L^-1 dL strictly lower and dU U^-1 upper)."""
+    m, n = lu.shape[-2:]
+    k = min(m, n)
+    xp = get_array_module(lu._data)
+    g_low, g_up = tril(g_lu, -1)[..., :k], triu(g_lu)[..., :k, :]
+    low = tril(lu, -1)[..., :k] + Tensor(xp.eye(m, k, dtype=lu._data.dtype))
+    up = triu(lu)[..., :k, :]
+    if m < n:
+        u1, u2, g_u2 = up[..., :k], up[..., k:], g_up[..., k:]
+        phi = tril(matmul(_h(low), g_low) - matmul(g_u2, _h(u2)), -1) + \
+            triu(matmul(g_up[..., :k], _h(u1)))
+        wide = concat([solve_triangular(_h(u1), phi, upper=False, left=False), g_u2], -1)
+        return solve_triangular(_h(low), wide, upper=True, unitriangular=True)
+    l1, l2, g_l2 = low[..., :k, :], low[..., k:, :], g_low[..., k:, :]
+    psi = tril(matmul(_h(l1), g_low[..., :k, :]), -1) + \
+        triu(matmul(g_up, _h(up)) - matmul(_h(l2), g_l2))
+    tall = concat([solve_triangular(_h(l1), psi, upper=True, unitriangular=True), g_l2], -2)
+    return solve_triangular(_h(up), tall, upper=False, left=False)
+
+
 class LUFactor(Function):
     """(LU, pivots, info); only LU carries a gradient (conjugate transposes for complex A)."""
 
@@ -115,11 +144,10 @@ class LUFactor(Function):
     def backward(self, g_lu, g_pivots, g_info):
         lu = self.output
         m, n = lu.shape[-2:]
-        if m != n:
-            raise ValueError(f"lu_factor: the gradient is implemented for square matrices, got "
-                             f"shape {tuple(lu.shape)}")
         xp = get_array_module(lu._data)
         p = Tensor(_permutation(self.pivots, m, lu._data.dtype))
+        if m != n:
+            return matmul(p, _rectangular_grad(lu, g_lu))
         low = tril(lu, -1) + Tensor(xp.eye(n, dtype=lu._data.dtype))
         phi = tril(matmul(_h(low), tril(g_lu, -1)), -1) + triu(matmul(triu(g_lu), _h(triu(lu))))
         y = solve_triangular(_h(lu), phi, upper=True, unitriangular=True)  # L^-H phi
