@@ -10,6 +10,7 @@ from typing import NamedTuple
 
 from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
+from ..autograd.tracing import TraceError
 from ..backend import MetaArray, get_array_module
 from ._args import dim_or_axis
 from ._zero_d import on_one_axis, scalar_dim
@@ -214,6 +215,11 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
         raise ValueError(f"one_hot: num_classes must be -1 or an int above every index "
                          f"(largest {largest - 1}), got {num_classes!r}")
     def rows(a):
+        if inferred and (not a.size or int(a.max()) + 1 != num_classes):
+            # a trace's replay: the count came from the traced values (PyTorch's counts again)
+            raise TraceError(f"one_hot: num_classes=-1 was {num_classes} for the traced indices, "
+                             f"and this call's largest index is "
+                             f"{int(a.max()) if a.size else None}; pass num_classes to trace it")
         return (a[..., None] == xp.arange(num_classes)).astype(xp.int64)
     rows.inferred_classes = inferred  # the count read from the values (ONNX export refuses it)
     # a nondiff step of a Tensor, which a trace (cr.trace) runs again at every call
