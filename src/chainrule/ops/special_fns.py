@@ -24,9 +24,9 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ..backend.defaults import get_default_dtype
 from . import _bessel, _gamma
-from ._log_ndtr_slope import log_ndtr_slope
 from ._promotion import as_dtype, binary
 from ._special import ndtr as _ndtr
+from ._tail_slopes import erfcx_slope, log_ndtr_slope
 from .elementwise import _check_broadcast, clip, cos, div, exp, fill_where, log, sqrt, where
 from .elementwise import pow as _pow
 from .math import _float_input, _real, _Unary, log1p, trunc
@@ -66,7 +66,7 @@ class Erfinv(_Unary):
 
 class Erfcx(_Unary):
     fn = staticmethod(lambda xp, x: _in_float64(xp, x, _gamma.erfcx))
-    rule = staticmethod(lambda x, out, g: g * (2 * x * out - 2 / math.sqrt(math.pi)))
+    rule = staticmethod(lambda x, out, g: g * erfcx_slope(x, out))  # a series above 20
 
 
 class Ndtr(_Unary):
@@ -154,18 +154,19 @@ class Atanh(_Unary):
 
 
 class Sinc(_Unary):
-    """sin(pi x) / (pi x), 1 at 0. At 0 the derivative is written as its Taylor term
-    -pi^2/3 x (0 there), so that differentiating it again gives sinc''(0) = -pi^2/3."""
+    """sin(pi x) / (pi x), 1 at 0. Near 0 the derivative is its Taylor series (-pi^2/3 x + ...,
+    0 at 0), so that differentiating it again gives sinc''(0) = -pi^2/3."""
 
     fn = staticmethod(lambda xp, x: xp.sinc(x))
 
     @staticmethod
-    def rule(x, out, g):
-        zero = x._data == 0
-        if not zero.any():
+    def rule(x, out, g):  # |pi x| < 0.1: Taylor's, as (cos(pi x) - sinc x) / x cancels there
+        small = get_array_module(x._data).abs(x._data) < 0.03
+        if not small.any():
             return g * (cos(x * math.pi) - out) / x
-        safe = fill_where(zero, 1.0, x)
-        return g * where(Tensor(zero), x * (-math.pi ** 2 / 3), (cos(safe * math.pi) - out) / safe)
+        y, safe = fill_where(~small, 0.0, x) * math.pi, fill_where(small, 1.0, x)
+        near = y * math.pi * (-1 / 3 + y * y * (1 / 30 + y * y * (-1 / 840 + y * y / 45360)))
+        return g * where(Tensor(small), near, (cos(safe * math.pi) - out) / safe)
 
 
 for _op in (Asinh, Acosh, Atanh, Sinc):
