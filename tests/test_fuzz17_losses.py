@@ -23,7 +23,10 @@ dtypes, shapes, errors, float64 gradients of every differentiable argument):
 All of these were found equal. Before this wave ``cross_entropy``/``nll_loss`` (and their modules)
 with class weights whose sum over the batch's labels is negative (negative class weights) gave a
 NaN mean, silently: the mean's denominator was taken as "no sample counted" unless positive;
-PyTorch divides by it, and so does this now (only a zero sum is NaN).
+PyTorch divides by it, and so does this now (only a zero sum is NaN). And ``huber_loss``/
+``smooth_l1_loss``'s gradient at an infinite difference (an overflowed prediction or target) was
+NaN: the unused square's gradient, inf times 0; PyTorch's is +-delta (+-1 for smooth L1), the
+bounded pull this loss exists for.
 
 Left as they are (deliberate, documented or PyTorch's own): ``kl_div``'s target gradient at a
 zero target and ``poisson_nll_loss(full=True)``'s at a zero target are finite here (PyTorch's:
@@ -317,3 +320,19 @@ def test_class_weights_summing_to_a_negative_number_divide_the_mean(weight):
     check(torch, lambda lib, a: F(lib).nll_loss(a, lib.tensor(t), weight=lib.tensor(w),
                                                 ignore_index=0), x, grad=[0],
           label=f"nll_loss ignore_index=0 {weight}")
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_huber_and_smooth_l1_gradients_at_infinite_differences_are_bounded(dtype):
+    # NaN before (inf * 0 from the square not taken); PyTorch's +-delta, NaN where d is NaN
+    big = np.finfo(dtype).max
+    special = np.array([0.0, 1.0, -0.5, 0.3, np.inf, -np.inf, np.nan, big, -big], dtype=dtype)
+    a, b = (v.ravel() for v in np.meshgrid(special, special))
+    for name, kw in (("huber_loss", {"delta": 0.7}), ("smooth_l1_loss", {"beta": 0.5}),
+                     ("huber_loss", {}), ("smooth_l1_loss", {})):
+        with np.errstate(all="ignore"):
+            check(torch, lambda lib, x, y, name=name, kw=kw: getattr(F(lib), name)(
+                x, y, reduction="none", **kw), a, b, grad=[0, 1], label=f"{name} {kw}")
+    x = cr.tensor(np.array([np.inf, -np.inf, 5.0]), requires_grad=True)
+    F(cr).huber_loss(x, cr.zeros(3, dtype=cr.float64), reduction="sum", delta=0.7).backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0.7, -0.7, 0.7])

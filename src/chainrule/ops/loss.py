@@ -135,7 +135,11 @@ def huber_loss(input, target, reduction: str = "mean",  # noqa: A002 - torch's n
     x, target = float_pair("huber_loss", _float_tensor("huber_loss", "input", input), target)
     d = x - target
     ad = _abs(d)
-    loss = where(ad < delta, 0.5 * d * d, delta * (ad - 0.5 * delta))  # recorded: exportable
+    near = ad < delta
+    # the square of d only where it is taken (and at NaN, whose gradient stays NaN): at an
+    # infinite d the unused square's gradient, inf times 0, was NaN where PyTorch's is +-delta
+    dn = where(near | (d != d), d, 0.0)
+    loss = where(near, 0.5 * dn * dn, delta * (ad - 0.5 * delta))  # recorded: exportable
     return _reduce(loss, reduction)
 
 
