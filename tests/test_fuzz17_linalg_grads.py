@@ -131,3 +131,23 @@ def test_tolerances_rcond_vectors_cross_vander():
         v = (rng.standard_normal(4) * 3).astype(dt)
         _check(lambda L, t: L.linalg.vander(t), v, rtol=1e-6, label=f"linalg.vander {dt}")
         _check(lambda L, t: L.vander(t, 3), v, rtol=1e-6, label=f"vander {dt}")
+
+
+def test_geqrf_refuses_a_gradient_instead_of_dropping_it_regression():
+    """Before: geqrf's outputs were constants (recorded outside the graph), so a loss through
+    them silently lost that path's gradient: householder_product(*geqrf(A)).sum() + A.sum()
+    gave A a gradient of ones. PyTorch's backward raises (the derivative of geqrf is not
+    implemented); chainrule's now raises too. Values, and geqrf of a tensor without a gradient,
+    are unchanged."""
+    rng = np.random.default_rng(6)
+    x = rng.standard_normal((4, 3))
+    for lib in (torch, cr):
+        t = lib.tensor(x, requires_grad=True)
+        a, tau = lib.geqrf(t)
+        assert a.requires_grad and tau.requires_grad
+        with pytest.raises(NotImplementedError, match="geqrf"):
+            (lib.linalg.householder_product(a, tau).sum() + t.sum()).backward()
+    for shape in [(4, 3), (3, 4), (2, 4, 3), (0, 3), (2, 0, 2)]:
+        for y in (rng.standard_normal(shape), crandn(rng, shape)):
+            _check(lambda L, m: L.geqrf(m), y, rtol=1e-9, label=f"geqrf {shape}")
+    assert not cr.geqrf(cr.tensor(x)).a.requires_grad

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-from ..autograd.function import nondiff
+from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
 from ._conj import cj
@@ -49,19 +49,21 @@ class GeqrfResult(NamedTuple):
 def geqrf(input):  # noqa: A002
     """LAPACK geqrf's QR as (a, tau): R on and above the diagonal of ``a``, the Householder
     vectors below it, their scales in tau (``orgqr``/``ormqr`` use them). No gradient, as in
-    PyTorch."""
+    PyTorch: a loss through it raises on backward (it is not dropped as a constant)."""
     _matrices("geqrf", input, complex_ok=True)
-    return GeqrfResult(nondiff(_geqrf_matrix, input), nondiff(_geqrf_scales, input))
+    return GeqrfResult(*_Geqrf.apply(input))
 
 
-def _geqrf_matrix(a):
-    xp = get_array_module(a)
-    h = xp.linalg.qr(a, mode="raw")[0]  # geqrf's matrix in Fortran order: transposed
-    return xp.ascontiguousarray(xp.swapaxes(h, -1, -2))
+class _Geqrf(Function):
+    complex_grad = True  # (refused in backward, for complex inputs as for real ones)
 
+    def forward(self, a):
+        h, tau = get_array_module(a).linalg.qr(a, mode="raw")  # h: transposed (Fortran order)
+        return get_array_module(a).ascontiguousarray(h.swapaxes(-1, -2)), tau
 
-def _geqrf_scales(a):
-    return get_array_module(a).linalg.qr(a, mode="raw")[1]
+    def backward(self, g_a, g_tau):
+        raise NotImplementedError("geqrf: the derivative is not implemented (nor is it in "
+                                  "PyTorch); use linalg.qr, which has one, or detach the input")
 
 
 def orgqr(input, tau):  # noqa: A002
