@@ -38,6 +38,7 @@ from . import (
     testing,
     train,
     utils,
+    version,
     vision,
 )
 from . import functional as F  # noqa: N812 - the conventional alias
@@ -295,7 +296,7 @@ def numel(input) -> int:  # noqa: A002 - PyTorch's name
     return input.numel()
 
 
-__version__ = "0.1.0"
+__version__ = version.__version__
 
 
 __all__ = [
@@ -385,7 +386,7 @@ __all__ += _torch_runtime_names + ["GradScaler", "cond", "from_dlpack", "gradien
 __all__ += _torch_copy_names + ["clear_autocast_cache", "cpu", "get_autocast_cpu_dtype",
                                 "get_autocast_dtype", "get_autocast_gpu_dtype",
                                 "is_autocast_cache_enabled", "is_autocast_cpu_enabled",
-                                "is_autocast_enabled", "random", "vmap"]
+                                "is_autocast_enabled", "random", "version", "vmap"]
 
 from .sparse import (  # noqa: E402 - torch.sparse
     SparseTensor,
