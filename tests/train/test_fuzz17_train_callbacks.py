@@ -389,3 +389,52 @@ def test_a_schedule_function_run_resumes_bit_for_bit(tmp_path):
     assert ha.history == hb.history and ha.epoch == hb.epoch == [0, 1, 2, 3, 4]
     for k, v in a.model.state_dict().items():
         np.testing.assert_array_equal(v.numpy(), b.model.state_dict()[k].numpy())
+
+
+def _plain_trainer(**kwargs):
+    model = make_mlp(seed=1)
+    return Trainer(model, "cross_entropy", optim.SGD(model.parameters(), lr=0.1), **kwargs)
+
+
+def test_empty_validation_data_is_refused_before_training():
+    from chainrule.data import ArrayDataset, DataLoader
+
+    x, y = make_blobs(20)
+    trainer = _plain_trainer()
+    before = {k: v.numpy().copy() for k, v in trainer.model.state_dict().items()}
+    for val in [(x[:0], y[:0]), DataLoader(ArrayDataset(x[:3], y[:3]), 4, drop_last=True)]:
+        with pytest.raises(ValueError, match="fit: validation_data yields no batches"):
+            trainer.fit((x, y), validation_data=val, verbose=0)
+    for k, v in trainer.model.state_dict().items():  # refused before any step
+        np.testing.assert_array_equal(v.numpy(), before[k])
+    with pytest.raises(ValueError, match="evaluate: data yields no batches"):
+        trainer.evaluate((x[:0], y[:0]))
+
+
+def test_an_empty_validation_stream_is_refused_after_its_epoch():
+    from chainrule.data import DataLoader, IterableDataset
+
+    class Nothing(IterableDataset):
+        def __iter__(self):
+            return iter(())
+
+    x, y = make_blobs(20)
+    with pytest.raises(ValueError, match="fit: validation_data yields no batches"):
+        _plain_trainer().fit((x, y), validation_data=DataLoader(Nothing(), 4), verbose=0)
+
+
+def test_validation_data_without_targets_is_refused_before_training():
+    x, y = make_blobs(20)
+    with pytest.raises(ValueError, match=r"validation_data must hold the inputs and the targets, "
+                                         r"\(x, y\) or \(\*inputs, y\), got 1 field"):
+        _plain_trainer().fit((x, y), validation_data=(x,), verbose=0)
+
+
+def test_a_single_callback_or_a_bad_resume_path_is_named():
+    with pytest.raises(TypeError, match=r"got one EarlyStopping; pass callbacks=\[...\]"):
+        _plain_trainer(callbacks=EarlyStopping())
+    with pytest.raises(TypeError, match="callbacks must be a list of Callback objects, got int"):
+        _plain_trainer(callbacks=3)
+    with pytest.raises(TypeError, match="resume_from must be a checkpoint folder or file"):
+        _plain_trainer().fit(make_blobs(20), resume_from=123, verbose=0)
+    assert len(_plain_trainer(callbacks=(c for c in [EarlyStopping()])).callbacks) == 1

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import math
 import numbers
+import os
 import warnings
 
 from .. import ops
@@ -12,9 +13,9 @@ from ..autograd import Tensor
 from ..backend import asnumpy, get_array_module, numpy
 from ..data import DataLoader, Dataset, IterableDataset
 
-__all__ = ["NO_BATCHES", "batch_count", "batch_fields", "check_batch", "check_coverage",
-           "check_flags", "check_weights", "eval_mode", "keras_arguments", "non_finite_weights",
-           "resolve_loss", "split_validation"]
+__all__ = ["NO_BATCHES", "batch_count", "batch_fields", "check_batch", "check_callbacks",
+           "check_coverage", "check_flags", "check_path", "check_weights", "eval_mode",
+           "keras_arguments", "non_finite_weights", "resolve_loss", "split_validation"]
 
 NO_BATCHES = ("fit: train_data yields no batches (is it empty, or drop_last with fewer samples "
               "than batch_size?)")
@@ -144,6 +145,9 @@ def split_validation(who: str, data, validation_data, split):
             or not 0 <= split < 1):
         raise ValueError(f"{who}: validation_split must be a number from 0 up to (not including) "
                          f"1, got {split!r}")
+    if isinstance(validation_data, (tuple, list)) and len(validation_data) < 2:
+        raise ValueError(f"{who}: validation_data must hold the inputs and the targets, (x, y) or "
+                         f"(*inputs, y), got {len(validation_data)} field(s)")
     if not split:
         return data, validation_data
     if validation_data is not None:
@@ -186,3 +190,24 @@ def eval_mode(model):
         yield
     finally:
         model.train(was_training)
+
+
+def check_callbacks(callbacks) -> list:
+    """The Trainer's callbacks as a list; one Callback not in a list says how to pass it."""
+    from .callbacks import Callback
+
+    if isinstance(callbacks, Callback):
+        raise TypeError(f"Trainer: callbacks must be a list of Callback objects, got one "
+                        f"{type(callbacks).__name__}; pass callbacks=[...]")
+    try:
+        return list(callbacks)
+    except TypeError:
+        raise TypeError(f"Trainer: callbacks must be a list of Callback objects, got "
+                        f"{type(callbacks).__name__}") from None
+
+
+def check_path(who: str, name: str, value) -> None:
+    """None or a path (a str or os.PathLike)."""
+    if value is not None and not isinstance(value, (str, os.PathLike)):
+        raise TypeError(f"{who}: {name} must be a checkpoint folder or file (a path), got "
+                        f"{type(value).__name__} {value!r}")

@@ -21,8 +21,10 @@ from ._checks import (
     batch_count,
     batch_fields,
     check_batch,
+    check_callbacks,
     check_coverage,
     check_flags,
+    check_path,
     check_weights,
     eval_mode,
     keras_arguments,
@@ -93,6 +95,7 @@ class Trainer:
             raise TypeError(
                 f"Trainer: model must be a chainrule nn.Module, got {type(model).__name__}"
             )
+        callbacks = check_callbacks(callbacks)
         for i, c in enumerate(callbacks):
             if not isinstance(c, Callback):
                 raise TypeError(
@@ -184,6 +187,9 @@ class Trainer:
         self._data_signature = LazySignature(loader, self.model)  # saved, checked on resume
         val_loader = None if validation_data is None else self._loader(
             "fit", validation_data, batch_size, False, None)
+        if val_loader is not None and batch_count(val_loader) == 0:
+            raise ValueError(NO_BATCHES.replace("train_data", "validation_data"))
+        check_path("fit", "resume_from", resume_from)
         self.history, self.epoch, self._open_epoch = History(), -1, None
         if resume_from is not None:
             self.load_checkpoint(resume_from, epochs=epochs)
@@ -221,7 +227,8 @@ class Trainer:
                 logs = tracker.result()
                 if val_loader is not None:
                     # TerminateOnNaN checked the weights (or, turned off, lets NaN through)
-                    val = self._evaluate(val_loader, weights_checked=True)
+                    val = self._evaluate(val_loader, weights_checked=True,
+                                         what="fit: validation_data")
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 callbacks.on_epoch_logs(epoch, logs)  # TerminateOnNaN: an infinite val_loss
                 if self.diverged:
@@ -276,18 +283,21 @@ class Trainer:
         data, _ = keras_arguments("evaluate", data, y, None)
         return self._evaluate(self._loader("evaluate", data, batch_size, False, None))
 
-    def _evaluate(self, loader, *, weights_checked: bool = False) -> dict:
+    def _evaluate(self, loader, *, weights_checked: bool = False,
+                  what: str = "evaluate: data") -> dict:
         if self.loss is None and type(self).eval_step is Trainer.eval_step:
             raise ValueError("evaluate: this Trainer has no loss (Trainer(model, None, ...)); "
                              "pass one, e.g. 'cross_entropy'")
         if not weights_checked:
             check_weights("evaluate", self.model)
-        tracker = MeanTracker()
+        tracker, i = MeanTracker(), -1
         with no_grad(), eval_mode(self.model):
             for i, batch in enumerate(loader):
                 batch = self._to_tensors(batch)
                 check_batch("evaluate", batch, i, ("input",) * (len(batch) - 1) + ("target",))
                 tracker.update(self.eval_step(batch), weight=len(batch[0]))
+        if i < 0:  # no numbers to average: an empty result would pass for one without a loss
+            raise ValueError(NO_BATCHES.replace("fit: train_data", what))
         return tracker.result()
 
     def predict(self, x, *, batch_size: int | None = 32):
