@@ -3,6 +3,7 @@
 from . import (
     forward_ad,  # noqa: F401 - dual tensors (torch.autograd.forward_ad)
     functional,  # noqa: F401 - jacobian, hessian, vjp... (torch.autograd.functional)
+    grad_mode,  # noqa: F401 - no_grad... under torch.autograd.grad_mode
 )
 from . import inplace as _inplace  # noqa: F401 - attaches Tensor's in-place methods
 from . import post_accumulate as _post_accumulate  # noqa: F401 - register_post_accumulate_grad_hook
