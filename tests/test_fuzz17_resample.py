@@ -15,7 +15,9 @@ PyTorch's separable kernel copies such an axis, as its plain bilinear one does: 
 difference of up to the input's range. (PyTorch's backward does not copy the axis: its gradient
 there is not its forward's, and fails its own ``gradcheck``; chainrule's passes.) And
 ``affine_grid`` of a size with a 0 computed an empty grid (PyTorch: "Expected non-zero, positive
-output size").
+output size"). An inf or NaN pixel made every output of its rows and columns NaN in an
+antialiased resize (a matrix product multiplies it by every other output's zero weight); PyTorch's
+kernel sums each output's own taps only, so it stays where the filter reaches.
 
 Left as they are: PyTorch's antialiased resize to an output width of 1 (with more than one output
 row) gives every row the first row's value (its defect: the same call on the transposed input
@@ -23,8 +25,10 @@ gives the right rows; chainrule's are those); mode "area" to an output size of 0
 forward gives an empty tensor, its backward raises; refused here); ``nn.Upsample`` with a list
 ``scale_factor`` (PyTorch's module refuses a list, takes a tuple; both taken here); uint8 input in
 modes "bilinear", "bicubic" and "lanczos" (PyTorch's fixed-point rounding; refused here, as
-documented); ``pixel_unshuffle`` of an empty tensor (PyTorch returns the input's shape: (2, 0, 4, 4)
-by 2 stays (2, 0, 4, 4); (2, 0, 2, 2) here, as for any other).
+documented); an infinite pixel under a cubic tap that rounds to 0 in one library and to
++-1e-17 in the other (antialiased bicubic with ``align_corners=True``: NaN against +-inf);
+``pixel_unshuffle`` of an empty tensor (PyTorch returns the input's shape: (2, 0, 4, 4) by 2 stays
+(2, 0, 4, 4); (2, 0, 2, 2) here, as for any other).
 """
 
 import numpy as np
@@ -278,3 +282,24 @@ def test_affine_grid_refuses_an_empty_size_as_pytorch(size):
     for lib in (torch, cr):
         with pytest.raises(ValueError, match="positive"):
             F(lib).affine_grid(lib.tensor(theta), size, align_corners=False)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "bicubic", "lanczos"])
+def test_antialiased_non_finite_pixels_reach_only_their_taps(mode):
+    # every output of an inf's or NaN's rows and columns was NaN
+    x = np.random.default_rng(1706).standard_normal((2, 3, 8, 9))
+    x[0, 0, 1, 2], x[1, 2, 6, 7], x[0, 1, 3, 3] = np.inf, np.nan, -np.inf
+    for size in ([4, 5], [16, 18], [5, 13], [8, 4]):
+        ins, outs = [], []
+        for lib in (torch, cr):
+            a = lib.tensor(x, requires_grad=True)
+            with np.errstate(invalid="ignore"):
+                y = F(lib).interpolate(a, size=size, mode=mode, antialias=True)
+            finite = np.isfinite(y.detach().numpy())
+            w = np.where(finite, np.random.default_rng(1).standard_normal(finite.shape), 0.0)
+            (y.masked_fill(lib.tensor(~finite), 0.0) * lib.tensor(w)).sum().backward()
+            ins.append(a.grad.numpy())
+            outs.append(y.detach().numpy())
+        assert 0 < np.isfinite(outs[1]).sum() < outs[1].size
+        np.testing.assert_allclose(outs[1], outs[0], rtol=1e-12, atol=1e-14, err_msg=str(size))
+        np.testing.assert_allclose(ins[1], ins[0], rtol=1e-12, atol=1e-14, err_msg=str(size))

@@ -16,8 +16,11 @@ from __future__ import annotations
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from .elementwise import where
 from .methods import clone
 from .products import matmul
+from .reduce import sum as sum_
+from .shape import getitem
 
 __all__ = ["antialiased_resize"]
 
@@ -47,11 +50,12 @@ def _scale(n_in, n_out, align_corners, scale_factor):
 
 
 def _weights(xp, n_in, n_out, scale, mode, dtype):
-    """The (n_out, n_in) matrix of one axis."""
+    """The (n_out, n_in) matrix of one axis, and its (n_out, 2) tap ranges [lo, hi)."""
     half = _HALF_WIDTH[mode]  # half the filter's width at scale 1
     support = half * scale if scale >= 1.0 else half
     invscale = 1.0 / scale if scale >= 1.0 else 1.0
     w = xp.zeros((n_out, n_in))
+    spans = []
     for i in range(n_out):
         center = scale * (i + 0.5)
         lo = max(int(center - support + 0.5), 0)
@@ -59,7 +63,28 @@ def _weights(xp, n_in, n_out, scale, mode, dtype):
         taps = _filter(xp, (xp.arange(lo, hi) - center + 0.5) * invscale, mode)
         total = float(taps.sum())
         w[i, lo:hi] = taps / total if total != 0.0 else taps
-    return w.astype(dtype)
+        spans.append((lo, hi))
+    return w.astype(dtype), spans
+
+
+def _along(y, w, spans, axis):
+    """``y`` resampled along ``axis`` (2 or 3) by the rows of ``w``: a matrix product, or, where
+    ``y`` holds an inf or NaN, each output's sum over its own taps only, as PyTorch's kernel (a
+    product would multiply the value by every other output's zero weight: NaN everywhere)."""
+    xp = get_array_module(y._data)
+    if bool(xp.isfinite(y._data).all()):
+        return matmul(y, Tensor(xp.ascontiguousarray(w.T))) if axis == 3 else matmul(Tensor(w), y)
+    k = max(hi - lo for lo, hi in spans)
+    offsets = xp.arange(k)
+    lo = xp.asarray([s[0] for s in spans])[:, None]
+    count = xp.asarray([s[1] - s[0] for s in spans])[:, None]
+    inside = offsets < count  # (n_out, k): the taps each output sums
+    idx = xp.where(inside, lo + offsets, lo)
+    coef = xp.where(inside, xp.take_along_axis(w, idx, axis=1), 0)
+    picked = getitem(y, (slice(None),) * axis + (Tensor(idx),))  # the axis becomes (n_out, k)
+    shape = (1,) * axis + (w.shape[0], k) + (1,) * (3 - axis)
+    terms = where(Tensor(inside.reshape(shape)), picked * Tensor(coef.reshape(shape)), 0.0)
+    return sum_(terms, dim=axis + 1)
 
 
 def antialiased_resize(x: Tensor, sizes, scales, mode: str, align_corners: bool) -> Tensor:
@@ -72,10 +97,9 @@ def antialiased_resize(x: Tensor, sizes, scales, mode: str, align_corners: bool)
     # change, whatever the scale_factor (4 by 1.3 keeps 3 columns with the step 1 / 1.3)
     y = x
     if w != ow:
-        cols = _weights(xp, w, ow, _scale(w, ow, align_corners, scales[1]), mode, x._data.dtype)
-        y = matmul(y, Tensor(xp.ascontiguousarray(cols.T)))
+        y = _along(y, *_weights(xp, w, ow, _scale(w, ow, align_corners, scales[1]), mode,
+                                x._data.dtype), 3)
     if h != oh:
-        rows = _weights(xp, h, oh, _scale(h, oh, align_corners, scales[0]), mode, x._data.dtype)
-        y = matmul(Tensor(rows), y)
+        y = _along(y, *_weights(xp, h, oh, _scale(h, oh, align_corners, scales[0]), mode,
+                                x._data.dtype), 2)
     return clone(y) if y is x else y
-
