@@ -438,3 +438,26 @@ def test_a_single_callback_or_a_bad_resume_path_is_named():
     with pytest.raises(TypeError, match="resume_from must be a checkpoint folder or file"):
         _plain_trainer().fit(make_blobs(20), resume_from=123, verbose=0)
     assert len(_plain_trainer(callbacks=(c for c in [EarlyStopping()])).callbacks) == 1
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_reduce_lr_on_plateau_steps_as_pytorchs_on_random_curves(seed):
+    """lr, best, bad epochs and cooldown after every step, NaN and inf values included."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(seed)
+    kw = {"mode": ["min", "max"][seed % 2], "threshold_mode": ["rel", "abs"][seed // 2 % 2],
+          "factor": float(rng.choice([0.1, 0.5, 0.9])), "patience": int(rng.integers(0, 4)),
+          "threshold": float(rng.choice([0.0, 1e-4, 0.1])), "cooldown": int(rng.integers(0, 3)),
+          "min_lr": float(rng.choice([0.0, 1e-3, 0.05])),
+          "eps": float(rng.choice([1e-8, 1e-3, 0.05]))}
+    ours = optim.ReduceLROnPlateau(optim.SGD(make_mlp().parameters(), lr=0.1), **kw)
+    p = torch.nn.Parameter(torch.zeros(1))
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(torch.optim.SGD([p], lr=0.1), **kw)
+    values = rng.choice([1.0, 0.95, 0.9, 0.5, -0.5, 2.0, math.nan, math.inf, -math.inf], size=25)
+    for v in values:
+        ours.step(float(v))
+        theirs.step(float(v))
+        assert ours.optimizer.param_groups[0]["lr"] == theirs.optimizer.param_groups[0]["lr"]
+        assert (ours.num_bad_epochs, ours.cooldown_counter) == (theirs.num_bad_epochs,
+                                                                theirs.cooldown_counter)
+        assert ours.best == theirs.best or (math.isnan(ours.best) and math.isnan(theirs.best))
