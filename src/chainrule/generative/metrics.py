@@ -60,8 +60,8 @@ def psnr(y_true, y_pred, *, data_range: float = 1.0) -> float:
     >>> round(psnr(np.zeros((1, 4)), np.full((1, 4), 0.1)), 6)
     20.0
     """
-    if not data_range > 0:
-        raise ValueError(f"psnr: data_range must be positive, got {data_range}")
+    if not 0 < data_range < math.inf:  # inf gave the 100 dB of identical images
+        raise ValueError(f"psnr: data_range must be a finite positive number, got {data_range}")
     per = mse_per_image(y_true, y_pred)
     xp = get_array_module(per)
     db = 10 * xp.log10(data_range ** 2 / xp.maximum(per, 1e-10))
@@ -76,6 +76,8 @@ def feature_moments(features):
     if f.ndim != 2 or f.shape[0] < 2:
         raise ValueError(f"feature_moments: features must be (N, D) with N >= 2, got shape "
                          f"{tuple(f.shape)}")
+    if not bool(xp.isfinite(f).all()):  # eigh then failed with "did not converge"
+        raise ValueError("feature_moments: features contain nan or inf")
     mu = f.mean(axis=0)
     centred = f - mu
     return mu, centred.T @ centred / (f.shape[0] - 1)
@@ -100,6 +102,25 @@ def trace_sqrt_product(s1, s2) -> float:
     return float(xp.sqrt(m).sum())
 
 
+def _check_covariance(xp, name, s):
+    """A covariance must be finite, symmetric and positive semi-definite (up to rounding).
+
+    Before this check a non-symmetric matrix was silently replaced by its symmetric part and a
+    negative definite one clipped to 0, giving a wrong distance instead of an error.
+    """
+    if not bool(xp.isfinite(s).all()):
+        raise ValueError(f"frechet_distance_from_moments: {name} contains nan or inf")
+    scale = max(float(xp.abs(s).max()), 1e-300)
+    if float(xp.abs(s - s.T).max()) > 1e-8 * scale:
+        raise ValueError(f"frechet_distance_from_moments: {name} must be a symmetric covariance "
+                         f"matrix, got one with |{name} - {name}.T| up to "
+                         f"{float(xp.abs(s - s.T).max()):.3g}")
+    low = float(xp.linalg.eigvalsh((s + s.T) / 2).min())
+    if low < -1e-8 * scale:
+        raise ValueError(f"frechet_distance_from_moments: {name} must be positive semi-definite "
+                         f"(a covariance), got an eigenvalue {low:.3g}")
+
+
 def frechet_distance_from_moments(mu1, s1, mu2, s2) -> float:
     """The Frechet distance (the squared form, as FID reports it) between N(mu1, s1), N(mu2, s2)."""
     xp = get_array_module(mu1, s1, mu2, s2)
@@ -110,6 +131,8 @@ def frechet_distance_from_moments(mu1, s1, mu2, s2) -> float:
         raise ValueError(f"frechet_distance_from_moments: expected means (D,) and covariances "
                          f"(D, D), got {tuple(mu1.shape)}, {tuple(s1.shape)}, {tuple(mu2.shape)}, "
                          f"{tuple(s2.shape)}")
+    for name, s in (("s1", s1), ("s2", s2)):
+        _check_covariance(xp, name, s)
     diff = mu1 - mu2
     traces = float(xp.trace(s1) + xp.trace(s2))
     value = float(diff @ diff) + traces - 2 * trace_sqrt_product(s1, s2)
