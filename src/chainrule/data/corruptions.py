@@ -210,7 +210,10 @@ def stamp_watermark(images, *, rng, opacity=(0.3, 0.8), texts=WATERMARK_TEXTS,
     """
     x = np.array(_nchw("stamp_watermark", images))
     squeeze = np.asarray(images).ndim == 3
-    low, high = opacity
+    try:
+        low, high = opacity
+    except (TypeError, ValueError):  # a number or a triple failed at the unpacking
+        low, high = 1.0, 0.0
     if not 0 <= low <= high <= 1:
         raise ValueError(f"stamp_watermark: opacity must be (low, high) in [0, 1], got {opacity}")
     if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:

@@ -19,6 +19,7 @@ receive gradients). Losses, with logits d = D(x):
 from __future__ import annotations
 
 import contextlib
+import numbers
 
 from ..autograd import Tensor, enable_grad, grad, no_grad
 from ..backend import get_array_module
@@ -106,6 +107,9 @@ def gradient_penalty(critic, real, fake, *, labels=None, rng=None, alpha=None) -
     alpha = xp.asarray(alpha, dtype=r.dtype)
     if alpha.shape != (n,):
         raise ValueError(f"gradient_penalty: alpha must hold {n} values, got shape {alpha.shape}")
+    if not bool(((alpha >= 0) & (alpha <= 1)).all()):  # nan too: it gave a nan penalty
+        raise ValueError(f"gradient_penalty: alpha must hold values in [0, 1], got "
+                         f"{alpha.tolist()}")
     alpha = alpha.reshape((n,) + (1,) * (r.ndim - 1))
     x_hat = Tensor(alpha * r + (1 - alpha) * f, requires_grad=True)
     with enable_grad():  # the input gradient needs a graph even when called under no_grad
@@ -153,8 +157,10 @@ class GANTrainer(Trainer):
                              f"{label_smoothing}")
         if isinstance(n_critic, bool) or not isinstance(n_critic, int) or n_critic < 1:
             raise ValueError(f"GANTrainer: n_critic must be a positive int, got {n_critic!r}")
-        if gp_weight < 0:
-            raise ValueError(f"GANTrainer: gp_weight must be >= 0, got {gp_weight}")
+        if isinstance(gp_weight, bool) or not isinstance(gp_weight, numbers.Real) or \
+                not 0 <= gp_weight < float("inf"):  # nan passed and made every loss nan
+            raise ValueError(f"GANTrainer: gp_weight must be a finite number >= 0, got "
+                             f"{gp_weight!r}")
         super().__init__(gan, None, GANOptimizers(g_optimizer, d_optimizer), callbacks=callbacks,
                          device=device)
         self.gan = gan

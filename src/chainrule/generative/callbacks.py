@@ -41,6 +41,9 @@ class GANMonitor(Callback):
                  ncols: int = 10):
         if isinstance(n_samples, bool) or not isinstance(n_samples, int) or n_samples < 1:
             raise ValueError(f"GANMonitor: n_samples must be a positive int, got {n_samples!r}")
+        for name, value in (("strip", strip), ("ncols", ncols)):  # 0 failed only at the end
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"GANMonitor: {name} must be a positive int, got {value!r}")
         self.directory = Path(directory)
         self.n_samples, self.strip, self.seed, self.ncols = n_samples, min(strip, n_samples), \
             seed, ncols

@@ -67,6 +67,9 @@ def pretrain_layerwise(mlp: MLP, x, *, epochs: int = 3, batch_size: int = 64, lr
         raise TypeError(f"pretrain_layerwise: mlp must be a models.MLP, got {type(mlp).__name__}")
     if not 0 <= corruption < 1:
         raise ValueError(f"pretrain_layerwise: corruption must be in [0, 1), got {corruption}")
+    for name, value in (("epochs", epochs), ("batch_size", batch_size)):  # epochs=0: KeyError
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"pretrain_layerwise: {name} must be a positive int, got {value!r}")
     rng = as_generator(rng)
     linears = [m for m in mlp.layers if isinstance(m, nn.Linear)]
     if len(linears) < 2:

@@ -292,6 +292,9 @@ class GAN(nn.Module):
         if z is None and rng is None:
             raise ValueError("GAN.sample: pass rng (a numpy Generator) or the noise z")
         z = self.sample_latent(n, rng=rng) if z is None else z
+        if len(z) != n:  # it returned len(z) images, not the n asked for
+            raise ValueError(f"GAN.sample: z must hold n={n} noise vectors, got shape "
+                             f"{tuple(z.shape)}")
         if self.conditional:
             if labels is None:
                 raise ValueError(f"GAN.sample: the GAN is conditional; pass labels (ints in "
