@@ -291,14 +291,21 @@ def median(input, dim=None, keepdim=False):  # noqa: A002
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
-    """(var, mean) over ``dim``; ``var``'s default correction, as in chainrule's ``var``."""
+    """(var, mean) over ``dim``; ``var``'s default correction, as in chainrule's ``var``
+    (``var_mean(input, unbiased)`` with a bool, too)."""
     return (var(input, dim, unbiased, keepdim, correction=correction),
-            mean(input, dim=dim, keepdim=bool(keepdim)))
+            mean(input, dim=_mean_dim(dim), keepdim=bool(keepdim)))
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):  # noqa: A002
     return (std(input, dim, unbiased, keepdim, correction=correction),
-            mean(input, dim=dim, keepdim=bool(keepdim)))
+            mean(input, dim=_mean_dim(dim), keepdim=bool(keepdim)))
+
+
+def _mean_dim(dim):
+    """The mean's dim of a ``var_mean``/``std_mean`` call: a bool there is PyTorch's
+    ``(input, unbiased)`` overload, a reduction over every dim."""
+    return None if isinstance(dim, bool) else dim
 
 
 for _name, _fn in {"prod": prod, "amax": amax, "amin": amin, "aminmax": aminmax,
