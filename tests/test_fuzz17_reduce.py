@@ -6,6 +6,8 @@ Before this wave:
 
 * ``var_mean(x, True)``/``std_mean(x, False)`` (PyTorch's ``(input, unbiased)`` overload, which
   ``var``/``std`` already took) raised a TypeError from the mean: the bool went on as its dim.
+* ``bucketize`` with 2-D (or 0-D) boundaries computed a row-wise search (searchsorted's rule);
+  PyTorch refuses boundaries that are not 1-D.
 
 Checked and found equal: cumprod gradients with one and several zeros (and dtype=), cummax/
 cummin with ties and NaN and their gradients, logcumsumexp at infinities, var/std/var_mean/
@@ -22,6 +24,8 @@ mode of a slice with NaN (its sort with ``<`` leaves NaNs anywhere).
 import numpy as np
 import pytest
 
+import chainrule as cr
+
 from ._fuzz12_check import check
 
 torch = pytest.importorskip("torch")
@@ -35,3 +39,9 @@ def test_var_mean_takes_unbiased_in_place_of_dim(fn, unbiased):
     out = check(torch, lambda L, a: getattr(L, fn)(a, unbiased), X, grad=(0,), label=fn)
     assert out[0].shape == () and out[1].shape == ()
 
+
+@pytest.mark.parametrize("shape", [(2, 2), ()])
+def test_bucketize_refuses_boundaries_not_1d(shape):
+    check(torch, lambda L, v, b: L.bucketize(v, b), X, np.ones(shape), label="bucketize")
+    with pytest.raises(ValueError, match="boundaries must be 1-D"):
+        cr.bucketize(cr.tensor(X), cr.ones(shape))

@@ -272,6 +272,8 @@ def _search(seq, vals, order=None, *, side):
 
 def bucketize(input, boundaries, *, out_int32: bool = False, right: bool = False):  # noqa: A002
     """The bucket of each entry of ``input`` among the sorted 1-D ``boundaries``."""
+    if (nd := getattr(boundaries, "ndim", 1)) != 1:  # PyTorch's rule (searchsorted takes rows)
+        raise ValueError(f"bucketize: boundaries must be 1-D, got {nd} dims")
     return searchsorted(boundaries, input, out_int32=out_int32, right=right)
 
 
