@@ -14,8 +14,9 @@ output gradient the kernels skip as zero) or only its output.
 Each random case (``_fuzz17_seq_cases``) gets PyTorch's twin with chainrule's initial weights and
 compares, in float64:
 
-- a few training steps (SGD with momentum and weight decay, or Adam) on a random weighted sum of
-  every output: the outputs of each step, the input gradients of the first, the weights after the
+- a few training steps (SGD with momentum and weight decay, Adam, or a drawn rule among SGD,
+  Adam, AdamW, RMSprop and Adagrad with their options) on a random weighted sum of every
+  output: the outputs of each step, the input gradients of the first, the weights after the
   last; as written, with the compiled (numba) kernels switched off, and in reference mode;
 - in eval mode, ``cr.trace`` against the model itself (bit for bit) and against PyTorch, also
   after the weights change in place;
@@ -49,9 +50,34 @@ def _twins(case, dtype):
 
 
 def _optimizer(lib, params, which):
+    """``which``: "sgd", "adam" or a (name, kwargs) pair drawn by ``_draw_optimizer``."""
     if which == "sgd":
         return lib.optim.SGD(params, lr=0.05, momentum=0.9, weight_decay=1e-3)
-    return lib.optim.Adam(params, lr=0.01, eps=1e-4)
+    if which == "adam":
+        return lib.optim.Adam(params, lr=0.01, eps=1e-4)
+    name, kw = which
+    return getattr(lib.optim, name)(params, **kw)
+
+
+def _draw_optimizer(seed):
+    """The compiled update rules' options: SGD (Nesterov, dampening, maximize), Adam and AdamW
+    (AMSGrad, weight decay), RMSprop (centered, momentum), Adagrad."""
+    rng = np.random.default_rng(10_000 + seed)
+    name = str(rng.choice(["SGD", "Adam", "AdamW", "RMSprop", "Adagrad"]))
+    wd = float(rng.choice([0.0, 1e-2]))
+    maximize = bool(rng.random() < 0.2)
+    if name == "SGD":
+        nesterov = bool(rng.random() < 0.5)
+        kw = dict(lr=0.05, momentum=0.9, nesterov=nesterov,
+                  dampening=0.0 if nesterov else float(rng.choice([0.0, 0.3])))
+    elif name in ("Adam", "AdamW"):
+        kw = dict(lr=0.01, eps=1e-4, amsgrad=bool(rng.random() < 0.5))
+    elif name == "RMSprop":
+        kw = dict(lr=0.01, eps=1e-4, centered=bool(rng.random() < 0.5),
+                  momentum=float(rng.choice([0.0, 0.5])))
+    else:
+        kw = dict(lr=0.05, eps=1e-4)
+    return name, dict(kw, weight_decay=wd, maximize=maximize)
 
 
 def _tensors(lib, arrays, grad, dtype):
@@ -130,7 +156,7 @@ class _Jit:
 
 def check_training(seed, family=None, variants=VARIANTS):
     case, rng, batches, weights = _prepare(seed, family)
-    which = "sgd" if seed % 2 else "adam"
+    which = "sgd" if seed % 3 == 1 else "adam" if seed % 3 == 2 else _draw_optimizer(seed)
     cm, tm = _twins(case, "float64")
     start = copy.deepcopy(cm.state_dict())
     theirs = _train(torch, case, tm, batches, weights, which, "float64")
