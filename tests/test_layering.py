@@ -37,6 +37,7 @@ import is a violation. Imports inside functions count too.
     jit            nothing of ours   (torch.jit's names: script, trace, is_scripting; run eagerly)
     library        autograd   (torch.library: custom_op, register_autograd, opcheck)
     multiprocessing nothing of ours  (torch.multiprocessing: Python's multiprocessing)
+    signal         ops   (torch.signal.windows: SciPy-style window functions)
     version        nothing of ours   (torch.version: __version__, cuda, hip, debug)
     amp            autograd, backend   (torch.amp: GradScaler, autocast)
     func           nn, ops, autograd, backend   (PyTorch's torch.func: grad, vmap, functional_call)
@@ -99,6 +100,7 @@ ALLOWED: dict[str, set[str]] = {
     "onnx": {"nn", "ops", "autograd", "data", "backend"},  # ONNX interchange (export, load)
     "testing": {"ops", "autograd", "backend"},  # torch.testing: assert_close, make_tensor
     "random": {"ops", "backend"},  # torch.random: the default generator's state, fork_rng
+    "signal": {"ops"},  # torch.signal.windows
     "version": set(),  # torch.version: the version and the toolkits built against
     "profiler": {"optim", "nn", "autograd", "backend"},  # torch.profiler (times the engine)
 }

@@ -33,6 +33,7 @@ from . import (
     optim,
     profiler,
     random,
+    signal,
     sparse,
     special,
     testing,
@@ -386,7 +387,8 @@ __all__ += _torch_runtime_names + ["GradScaler", "cond", "from_dlpack", "gradien
 __all__ += _torch_copy_names + ["clear_autocast_cache", "cpu", "get_autocast_cpu_dtype",
                                 "get_autocast_dtype", "get_autocast_gpu_dtype",
                                 "is_autocast_cache_enabled", "is_autocast_cpu_enabled",
-                                "is_autocast_enabled", "random", "version", "vmap"]
+                                "is_autocast_enabled", "random", "signal", "version",
+                                "vmap"]
 
 from .sparse import (  # noqa: E402 - torch.sparse
     SparseTensor,
