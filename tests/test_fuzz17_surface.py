@@ -67,3 +67,18 @@ def test_logaddexp2_promotes_an_integer_tensor_to_the_float_one(da, db):
     b = (rng.standard_normal((3,)) * 3).astype(db)
     grad = tuple(i for i, d in enumerate((da, db)) if d == "float64")
     check(torch, lambda L, x, y: L.logaddexp2(x, y), a, b, grad=grad, rtol=1e-6)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("op", ["add_", "sub_"])
+@pytest.mark.parametrize("dself,dother,alpha", [("int64", "int64", 0.5), ("int32", "bool", 1.5),
+                                                ("bool", "bool", 0.5), ("int64", "int64", 1.0),
+                                                ("float32", "int64", 0.5), ("int64", "int64", 2),
+                                                ("float64", "float64", -1.5)])
+def test_in_place_add_refuses_a_float_alpha_for_an_integer_result(op, dself, dother, alpha):
+    # chainrule truncated: int_tensor.add_(x, alpha=0.5) added 0 where PyTorch raises, as
+    # chainrule's out-of-place add already did
+    torch = pytest.importorskip("torch")
+    a, b = np.array([1, 0, 3]).astype(dself), np.array([2, 1, 0]).astype(dother)
+    check(torch, lambda L, x, y: getattr(x.clone(), op)(y, alpha=alpha), a, b)
+    check(torch, lambda L, x: getattr(x.clone(), op)(2, alpha=alpha), a)

@@ -25,6 +25,7 @@ import numbers
 from ..backend import device_of, get_array_module, to_device
 from ..backend.dtypes import check_fill, uint8_as_mask
 from ..backend.random import fill_draws
+from . import promotion
 from .inplace_record import change, needs_record, record_write, refuse_trace
 from .mode import _grad_enabled
 from .promotion import check_in_place, dense_beside_sparse, result_type, true_divide_dtype
@@ -226,12 +227,13 @@ def _scaled(other, alpha):
     return other if alpha == 1 else other * alpha
 
 
-def _castable(who, t, other, *, divide=False):
+def _castable(who, t, other, *, divide=False, alpha=1):
     """RuntimeError where the dtype PyTorch computes ``t`` and ``other`` in cannot be written
     into ``t`` (``int_tensor.add_(1.5)``, ``int_tensor.div_(2)``)."""
     if divide or not (isinstance(other, Tensor) and other._data.dtype == t._data.dtype):
         dtype = result_type(t, other)
         check_in_place(who, t, true_divide_dtype(dtype) if divide else dtype)
+    promotion.check_alpha(who, t, other, alpha)
 
 
 def add_(self, other, *, alpha=1) -> Tensor:
@@ -240,7 +242,7 @@ def add_(self, other, *, alpha=1) -> Tensor:
     shape) adds as its dense form, as PyTorch's ``dense += sparse``."""
     if not isinstance(other, Tensor):
         other = dense_beside_sparse("add_", self, other)[1]
-    _castable("add_", self, other)
+    _castable("add_", self, other, alpha=alpha)
 
     def write(arr):  # any cast within a category, as PyTorch (uint8 += int8), checked above
         get_array_module(arr).add(arr, _scaled(_value(arr, other), alpha), out=arr,
@@ -254,7 +256,7 @@ def sub_(self, other, *, alpha=1) -> Tensor:
     """``self -= alpha * other`` (dtypes and a sparse ``other`` as ``add_``)."""
     if not isinstance(other, Tensor):
         other = dense_beside_sparse("sub_", self, other)[1]
-    _castable("sub_", self, other)
+    _castable("sub_", self, other, alpha=alpha)
 
     def write(arr):
         get_array_module(arr).subtract(arr, _scaled(_value(arr, other), alpha), out=arr,

@@ -139,6 +139,14 @@ def check_in_place(who: str, t: Tensor, dtype) -> None:
                            ".float())")
 
 
+def check_alpha(who: str, t: Tensor, other, alpha) -> None:
+    """PyTorch's RuntimeError for a float ``alpha`` of ``add_``/``sub_`` where the result is an
+    integer or bool (it would be truncated: ``int_tensor.add_(x, alpha=0.5)``)."""
+    if isinstance(alpha, float) and result_type(t, other).kind in "biu":
+        raise RuntimeError(f"{who}: for integral input tensors, argument alpha must not be a "
+                           f"floating point number (got alpha={alpha!r}), as in PyTorch")
+
+
 def dense_beside_sparse(who: str, a, b):
     """``a`` and ``b`` with a sparse COO operand (``chainrule.sparse``) beside a dense Tensor
     made dense, for PyTorch's ``dense + sparse`` (and ``-``, ``add_``...), which is dense and
