@@ -17,7 +17,10 @@ there is not its forward's, and fails its own ``gradcheck``; chainrule's passes.
 ``affine_grid`` of a size with a 0 computed an empty grid (PyTorch: "Expected non-zero, positive
 output size"). An inf or NaN pixel made every output of its rows and columns NaN in an
 antialiased resize (a matrix product multiplies it by every other output's zero weight); PyTorch's
-kernel sums each output's own taps only, so it stays where the filter reaches.
+kernel sums each output's own taps only, so it stays where the filter reaches. In ``grid_sample``
+a tap outside the input read pixel 0 and multiplied it by 0, so an inf or NaN there spread to
+every output with a tap outside (in every mode, and in "border"/"reflection" at the far edge,
+whose second tap has weight 0); PyTorch skips such taps.
 
 Left as they are: PyTorch's antialiased resize to an output width of 1 (with more than one output
 row) gives every row the first row's value (its defect: the same call on the transposed input
@@ -27,8 +30,9 @@ forward gives an empty tensor, its backward raises; refused here); ``nn.Upsample
 modes "bilinear", "bicubic" and "lanczos" (PyTorch's fixed-point rounding; refused here, as
 documented); an infinite pixel under a cubic tap that rounds to 0 in one library and to
 +-1e-17 in the other (antialiased bicubic with ``align_corners=True``: NaN against +-inf);
-``pixel_unshuffle`` of an empty tensor (PyTorch returns the input's shape: (2, 0, 4, 4) by 2 stays
-(2, 0, 4, 4); (2, 0, 2, 2) here, as for any other).
+the grid's gradient where the input holds an inf or NaN next to a clipped position ("border",
+"reflection"; NaN against 0); ``pixel_unshuffle`` of an empty tensor (PyTorch returns the
+input's shape: (2, 0, 4, 4) by 2 stays (2, 0, 4, 4); (2, 0, 2, 2) here, as for any other).
 """
 
 import numpy as np
@@ -303,3 +307,33 @@ def test_antialiased_non_finite_pixels_reach_only_their_taps(mode):
         assert 0 < np.isfinite(outs[1]).sum() < outs[1].size
         np.testing.assert_allclose(outs[1], outs[0], rtol=1e-12, atol=1e-14, err_msg=str(size))
         np.testing.assert_allclose(ins[1], ins[0], rtol=1e-12, atol=1e-14, err_msg=str(size))
+
+
+@pytest.mark.parametrize("nd", [4, 5])
+def test_grid_sample_non_finite_pixels_reach_only_their_taps(nd):
+    # a tap outside read pixel 0 times 0: its inf or NaN spread to every output with such a tap
+    rng = np.random.default_rng(1707)
+    x = rng.standard_normal((2, 2) + (5, 6, 7)[:nd - 2])
+    flat = x.reshape(-1)
+    flat[0], flat[3], flat[-5], flat[flat.size // 2] = np.inf, np.inf, np.nan, -np.inf
+    g = rng.uniform(-1.3, 1.3, (2,) + (4, 5, 3)[:nd - 2] + (nd - 2,))
+    g.reshape(-1)[:6] = np.round(g.reshape(-1)[:6] * 2) / 2
+    for mode in ("bilinear", "nearest", "bicubic")[:5 - nd + 2]:
+        for pm in ("zeros", "border", "reflection"):
+            for ac in (False, True):
+                got = []
+                for lib in (torch, cr):
+                    a = lib.tensor(x, requires_grad=True)
+                    with np.errstate(invalid="ignore"):
+                        y = F(lib).grid_sample(a, lib.tensor(g), mode=mode, padding_mode=pm,
+                                               align_corners=ac)
+                    finite = np.isfinite(y.detach().numpy())
+                    w = np.where(finite, np.random.default_rng(1).standard_normal(
+                        finite.shape), 0.0)
+                    (y.masked_fill(lib.tensor(~finite), 0.0) * lib.tensor(w)).sum().backward()
+                    got.append((y.detach().numpy(), a.grad.numpy()))
+                label = f"{mode} {pm} {ac}"
+                np.testing.assert_allclose(got[1][0], got[0][0], rtol=1e-12, atol=1e-14,
+                                           err_msg=label)
+                np.testing.assert_allclose(got[1][1], got[0][1], rtol=1e-12, atol=1e-14,
+                                           err_msg=label)

@@ -203,6 +203,11 @@ def grid_sample(input, grid, mode: str = "bilinear", padding_mode: str = "zeros"
         lin = xp.where(valid, lin, 0).astype(xp.int64).reshape(n, 1, m)
         lin = xp.ascontiguousarray(xp.broadcast_to(lin, (n, c, m)))
         vals = reshape(gather(flat, 2, Tensor(lin)), (n, c, *out))
+        # 0 outside, not the stand-in pixel times 0: an inf or NaN there must not leak (PyTorch
+        # skips the taps outside)
+        inside = valid.reshape(n, 1, *out)
+        if not inside.all():
+            vals = where(Tensor(inside), vals, 0.0)
         return vals, Tensor(valid[:, None].astype(x._data.dtype))
 
     if mode == "nearest":
