@@ -10,7 +10,7 @@ import warnings
 import numpy as np
 import pytest
 
-from ._fuzz12_check import check
+from ._fuzz12_check import check, outcome, same_outcome
 from ._fuzz17_linalg import crandn, real_view
 
 torch = pytest.importorskip("torch")
@@ -280,3 +280,43 @@ def test_random_einsum_equations(seed):
                   for s in shapes]
         _check(lambda L, *ts: L.einsum(eq, *ts), *arrays, grad=tuple(range(len(arrays))),
                rtol=1e-9, label=f"{seed} {eq} {shapes} {dt}")
+
+
+def test_scaled_products_of_integers_and_mixed_dtypes_regression():
+    """Before: addmm, addmv, baddbmm, addbmm and addr computed integer tensors with a float beta
+    or alpha in float32 (PyTorch: the tensors' dtype, the scalars truncated toward 0; addr
+    refuses float scalars for integer tensors, and bool scalars for non-bool ones); beta=0
+    returned the product's dtype, not that of input and the product; a uint8 input was scaled
+    in uint8 (wrapping) before meeting an int64 product, and addr's uint8 vectors multiplied in
+    uint8 before meeting an int64 input; addbmm of int32, int16 or uint8 batches gave int64 (the
+    batch sum's dtype). Now PyTorch's dtypes and values, NaN-free beta=0 kept."""
+    rng = np.random.default_rng(10)
+
+    def arr(shape, dt):
+        x = rng.standard_normal(shape) * 3
+        return x > 0 if dt == "bool" else x.astype(dt)
+
+    calls = {"addr": (lambda L, i, u, v, b, a: L.addr(i, u, v, beta=b, alpha=a), (2, 3), (2,),
+                      (3,)),
+             "addmm": (lambda L, i, u, v, b, a: L.addmm(i, u, v, beta=b, alpha=a), (2, 3),
+                       (2, 4), (4, 3)),
+             "addmv": (lambda L, i, u, v, b, a: L.addmv(i, u, v, beta=b, alpha=a), (2,), (2, 4),
+                       (4,)),
+             "baddbmm": (lambda L, i, u, v, b, a: L.baddbmm(i, u, v, beta=b, alpha=a), (2, 2, 3),
+                         (2, 2, 4), (2, 4, 3)),
+             "addbmm": (lambda L, i, u, v, b, a: L.addbmm(i, u, v, beta=b, alpha=a), (2, 3),
+                        (2, 2, 4), (2, 4, 3))}
+    scalars = [(1, 1), (2, 3), (1.0, 1), (1, 0.5), (True, 1), (1, True), (True, True), (0, 1),
+               (0.0, 0), (0.5, 2), (1.7, 1), (2, 1.9)]
+    for name, (fn, si, su, sv) in calls.items():
+        for di, dv in [("int64", "int64"), ("int32", "int32"), ("uint8", "uint8"),
+                       ("int16", "int16"), ("bool", "bool"), ("float32", "float32"),
+                       ("int64", "uint8"), ("float64", "uint8"), ("uint8", "int64"),
+                       ("float32", "int64"), ("bool", "int32")]:
+            args = (arr(si, di), arr(su, dv), arr(sv, dv))
+            for b, a in scalars:
+                call = lambda L, i, u, v, b=b, a=a: fn(L, i, u, v, b, a)  # noqa: E731
+                if name != "addr" and isinstance(outcome(torch, call, args), Exception):
+                    continue  # (mixed dtypes, bool: PyTorch's refusal, computed here)
+                same_outcome(torch, call, args, rtol=1e-4,
+                             label=f"{name} {di} {dv} beta={b} alpha={a}")

@@ -52,10 +52,18 @@ def _scaled_sum(op, input, product, beta, alpha):  # noqa: A002
             m not in (1, n) for m, n in zip(reversed(input.shape), reversed(product.shape))):
         raise ValueError(f"{op}: input of shape {tuple(input.shape)} cannot be broadcast to the "
                          f"product's shape {tuple(product.shape)}")
+    # PyTorch's dtype: input's and the product's (the scalars do not promote), in which both are
+    # scaled; for integer (and bool) tensors it truncates float scalars toward 0 (addr refuses)
+    dtype = result_type(input, product)
+    integral = dtype.kind in "biu"
+    if integral:
+        beta, alpha = (int(v) if isinstance(v, float) else v for v in (beta, alpha))
+    product = product if product.dtype == dtype else product.astype(dtype)
     out = product if alpha == 1 else product * alpha
-    if beta == 0:  # PyTorch's rule: input is not read at all (its nan and inf do not propagate)
-        return out
-    return out + (input if beta == 1 else input * beta)
+    if beta != 0:  # PyTorch's rule: for beta=0 input is not read (its nan and inf do not spread)
+        input = input if input.dtype == dtype else input.astype(dtype)  # noqa: A001
+        out = out + (input if beta == 1 else input * beta)
+    return out.astype(dtype) if integral and out.dtype != dtype else out
 
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):  # noqa: A002 - PyTorch's names
@@ -85,7 +93,16 @@ def addr(input, vec1, vec2, *, beta=1, alpha=1):  # noqa: A002
     """beta * input + alpha * outer(vec1, vec2)."""
     _ndim("addr", "vec1", vec1, 1)
     _ndim("addr", "vec2", vec2, 1)
+    dtype = result_type(input, vec1, vec2)  # (the outer product in it: uint8 vectors, int64 input)
+    vec1, vec2 = (v if v.dtype == dtype else v.astype(dtype) for v in (vec1, vec2))
     outer = reshape(vec1, -1, 1) * reshape(vec2, 1, -1)
+    for name, value in (("beta", beta), ("alpha", alpha)):  # PyTorch's addr checks these
+        if dtype.kind in "biu" and isinstance(value, float):
+            raise TypeError(f"addr: for integer (or bool) tensors, {name} must not be a floating "
+                            f"point number, got {name}={value!r}")
+        if isinstance(value, bool) and dtype.kind != "b":
+            raise TypeError(f"addr: a bool {name} goes only with bool tensors, got "
+                            f"{name}={value!r} for {dtype} ones")
     return _scaled_sum("addr", input, outer, beta, alpha)
 
 
@@ -105,7 +122,10 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002
 
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1):  # noqa: A002
     """beta * input + alpha * sum_b (batch1[b] @ batch2[b])."""
-    return _scaled_sum("addbmm", input, _sum(_batches("addbmm", batch1, batch2), 0), beta, alpha)
+    products = _batches("addbmm", batch1, batch2)
+    total = _sum(products, 0)  # (a sum of small integers is int64: back to theirs, PyTorch's)
+    total = total if total.dtype == products.dtype else total.astype(products.dtype)
+    return _scaled_sum("addbmm", input, total, beta, alpha)
 
 
 def vdot(input, other):  # noqa: A002
