@@ -28,19 +28,21 @@ PyTorch divides by it, and so does this now (only a zero sum is NaN). And ``hube
 NaN: the unused square's gradient, inf times 0; PyTorch's is +-delta (+-1 for smooth L1), the
 bounded pull this loss exists for.
 
-Left as they are (deliberate, documented or PyTorch's own): ``kl_div``'s target gradient at a
-zero target and ``poisson_nll_loss(full=True)``'s at a zero target are finite here (PyTorch's:
-NaN; docs/pytorch.md); ``ctc_loss``'s gradient with respect to log-probabilities given directly
-(chainrule's is that derivative; PyTorch's adds ``exp(log_probs)``; equal after a
-``log_softmax``) and over infinite losses without ``zero_infinity``; targets and losses of mixed
+Left as they are (deliberate, documented or PyTorch's own): ``kl_div``'s target gradient at a zero
+target and ``poisson_nll_loss(full=True)``'s at a zero target are finite here (PyTorch's: NaN;
+docs/pytorch.md); ``ctc_loss``'s gradient with respect to log-probabilities given directly
+(chainrule's is that derivative; PyTorch's adds ``exp(log_probs)``; equal after a ``log_softmax``)
+and over infinite losses without ``zero_infinity``, and after a ``log_softmax`` of logits holding
+-inf (masked classes: PyTorch's gradient is NaN over those frames, its formula's -inf + inf;
+chainrule's is the derivative, equal to PyTorch's on the other frames); targets and losses of mixed
 dtypes PyTorch promotes (float targets of ``ctc_loss``, integer targets of the regression losses,
 float32 targets of float64 inputs: refused here, or promoted differently by ``huber_loss``,
-``soft_margin_loss`` and ``margin_ranking_loss``); the gradient of a class loss's
-NaN mean over labels whose weights sum to 0 while some are counted (PyTorch's: NaN or inf at the
-counted samples; 0 here, as where all are ignored, in both); a uint8 or bool target of
-``margin_ranking_loss`` (PyTorch negates a uint8 target modulo 256); a (T, C) ``ctc_loss`` input
-with (1, S) targets (PyTorch computes, refused here); an unbatched ``ctc_loss`` target longer than
-its length (PyTorch refuses it, except with a tuple of lengths; taken here as padding).
+``soft_margin_loss`` and ``margin_ranking_loss``); the gradient of a class loss's NaN mean over
+labels whose weights sum to 0 while some are counted (PyTorch's: NaN or inf at the counted samples;
+0 here, as where all are ignored, in both); a uint8 or bool target of ``margin_ranking_loss``
+(PyTorch negates a uint8 target modulo 256); a (T, C) ``ctc_loss`` input with (1, S) targets
+(PyTorch computes, refused here); an unbatched ``ctc_loss`` target longer than its length (PyTorch
+refuses it, except with a tuple of lengths; taken here as padding).
 """
 
 import numpy as np
@@ -336,3 +338,27 @@ def test_huber_and_smooth_l1_gradients_at_infinite_differences_are_bounded(dtype
     x = cr.tensor(np.array([np.inf, -np.inf, 5.0]), requires_grad=True)
     F(cr).huber_loss(x, cr.zeros(3, dtype=cr.float64), reduction="sum", delta=0.7).backward()
     np.testing.assert_array_equal(x.grad.numpy(), [0.7, -0.7, 0.7])
+
+
+def test_ctc_gradient_with_masked_classes_is_finite_where_pytorchs_is_nan():
+    rng = np.random.default_rng(1796)
+    for _ in range(20):
+        T, N, C = int(rng.integers(2, 8)), int(rng.integers(1, 4)), int(rng.integers(3, 6))
+        x = rng.standard_normal((T, N, C))
+        masked = rng.random((T, N, C)) < 0.25
+        masked[..., 0] = False  # the blank stays reachable
+        x[masked] = -np.inf
+        S = int(rng.integers(1, 4))
+        tg, tl = rng.integers(1, C, (N, S)), rng.integers(1, S + 1, N)
+        il = rng.integers(1, T + 1, N)
+        got = []
+        for lib in (torch, cr):
+            a = lib.tensor(x, requires_grad=True)
+            loss = F(lib).ctc_loss(F(lib).log_softmax(a, -1), lib.tensor(tg), lib.tensor(il),
+                                   lib.tensor(tl), reduction="none", zero_infinity=True)
+            loss.sum().backward()
+            got.append((loss.detach().numpy(), a.grad.numpy()))
+        np.testing.assert_allclose(got[1][0], got[0][0], rtol=1e-12)
+        assert np.isfinite(got[1][1]).all() and (got[1][1][masked] == 0).all()
+        rows = np.isfinite(got[0][1]).all(axis=-1)
+        np.testing.assert_allclose(got[1][1][rows], got[0][1][rows], rtol=1e-10, atol=1e-14)
