@@ -8,6 +8,13 @@ Before this wave:
   ``var``/``std`` already took) raised a TypeError from the mean: the bool went on as its dim.
 * ``bucketize`` with 2-D (or 0-D) boundaries computed a row-wise search (searchsorted's rule);
   PyTorch refuses boundaries that are not 1-D.
+* ``gradient`` of a complex tensor dropped the imaginary part (the input was cast to the default
+  float dtype, as for integers) and returned float32 numbers; PyTorch keeps complex. Integer
+  inputs were cast to float32 up front, so beside float64 coordinates the result had float32's
+  rounding (PyTorch's ops promote the integers to float64 there), and integer coordinates were
+  cast to the samples' dtype where PyTorch divides them in the default dtype. ``edge_order=2``
+  doubled the samples with ``2.0 *`` where PyTorch's ``2 *`` keeps int8 (and wraps). A bool
+  input failed inside NumPy; now a TypeError as PyTorch's refusal.
 
 Checked and found equal: cumprod gradients with one and several zeros (and dtype=), cummax/
 cummin with ties and NaN and their gradients, logcumsumexp at infinities, var/std/var_mean/
@@ -45,3 +52,43 @@ def test_bucketize_refuses_boundaries_not_1d(shape):
     check(torch, lambda L, v, b: L.bucketize(v, b), X, np.ones(shape), label="bucketize")
     with pytest.raises(ValueError, match="boundaries must be 1-D"):
         cr.bucketize(cr.tensor(X), cr.ones(shape))
+
+
+SAMPLE_DTYPES = ["float64", "float32", "complex128", "complex64", "int64", "int8"]
+
+
+def _samples(dtype, shape=(4, 5)):
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal(shape) * 3
+    if dtype.startswith("complex"):
+        x = x + 1j * rng.standard_normal(shape)
+    return x.astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", SAMPLE_DTYPES)
+@pytest.mark.parametrize("coords", ["int64", "int32", "float64", "float32"])
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_gradient_dtypes_with_coordinates(dtype, coords, edge_order):
+    grad = (0,) if dtype in ("float64", "complex128") else ()
+    p, q = np.array([0, 2, 3, 7]).astype(coords), np.array([0, 1, 3, 4, 7]).astype(coords)
+    check(torch, lambda L, a, p, q: L.gradient(a, spacing=(p, q), edge_order=edge_order),
+          _samples(dtype), p, q, grad=grad, label=f"gradient {dtype} {coords}")
+
+
+@pytest.mark.parametrize("dtype", SAMPLE_DTYPES)
+@pytest.mark.parametrize("spacing", [1, 0.5, 2, [2.0, 0.25]])
+@pytest.mark.parametrize("edge_order", [1, 2])
+def test_gradient_dtypes_with_steps(dtype, spacing, edge_order):
+    grad = (0,) if dtype in ("float64", "complex128") else ()
+    check(torch, lambda L, a: L.gradient(a, spacing=spacing, edge_order=edge_order),
+          _samples(dtype), grad=grad, label=f"gradient {dtype} {spacing}")
+    check(torch, lambda L, a: L.gradient(a, spacing=[spacing] if isinstance(spacing, (int, float))
+                                         else spacing[:1], dim=1, edge_order=edge_order),
+          _samples(dtype), grad=grad, label=f"gradient {dtype} {spacing} dim=1")
+
+
+def test_gradient_keeps_complex_and_refuses_bool():
+    out = cr.gradient(cr.tensor([0, 1j, 2 + 2j]))[0]
+    assert out.dtype == cr.complex64 and out.tolist() == [1j, 1 + 1j, 2 + 1j]
+    with pytest.raises(TypeError, match="bool"):
+        cr.gradient(cr.tensor([True, False, True]))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import numbers
 
 from ..autograd.tensor import Tensor
-from ..backend.defaults import get_default_dtype
 from .join import concat
 from .methods import narrow
 from .shape import normalize_axis, reshape
@@ -59,15 +58,13 @@ def _uniform(f, axis, h, n, edge_order):
         first, last = (f1 - f0) / h, (fl - fm) / h
     else:
         f2, fk = _along(f, axis, 2, 1), _along(f, axis, n - 3, 1)
-        first = (-1.5 * f0 + 2.0 * f1 - 0.5 * f2) / h
-        last = (0.5 * fk - 2.0 * fm + 1.5 * fl) / h
+        first = (-1.5 * f0 + 2 * f1 - 0.5 * f2) / h  # 2 * int8 wraps, as in PyTorch
+        last = (0.5 * fk - 2 * fm + 1.5 * fl) / h
     return concat([first, inner, last], axis)
 
 
 def _coordinates(f, axis, x, n, edge_order):
-    ndim = f.ndim
-    if x.dtype.kind != "f":  # integer coordinates: differences in the samples' dtype
-        x = x.astype(f.dtype)
+    ndim = f.ndim  # integer coordinates: their quotients in the default dtype, as PyTorch's
     hl = x[1:-1] - x[:-2]
     hr = x[2:] - x[1:-1]
     a = _column(-hr / (hl * (hl + hr)), axis, ndim)
@@ -94,7 +91,8 @@ def gradient(input, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:  # no
     (all, by default), as a tuple of tensors of ``input``'s shape.
 
     Args:
-        input: the samples; an integer tensor is taken in the default float dtype.
+        input: the samples; an integer tensor is taken in the default float dtype (a complex
+            one stays complex).
         spacing: the distance between samples: a number for every dimension, a list of numbers
             (one per dimension differentiated), or a list of 1-D tensors holding each dimension's
             coordinates (as long as that dimension).
@@ -110,9 +108,11 @@ def gradient(input, *, spacing=1, dim=None, edge_order: int = 1) -> tuple:  # no
         raise TypeError(f"gradient: input must be a Tensor, got {type(input).__name__}")
     if edge_order not in (1, 2) or isinstance(edge_order, bool):
         raise ValueError(f"gradient: edge_order must be 1 or 2, got {edge_order!r}")
+    if input.dtype == "bool":  # PyTorch's differences of bools fail, too
+        raise TypeError("gradient: input must be a number tensor, got a bool one")
     if input.ndim == 0:
         raise ValueError("gradient: input must have at least one dimension, got a 0-d tensor")
-    f = input if input.dtype.kind == "f" else input.astype(get_default_dtype())
+    f = input  # an integer one meets float steps in the ops, which promote as PyTorch's
     if dim is None:
         dims = list(range(f.ndim))
     else:
