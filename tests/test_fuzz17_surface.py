@@ -82,3 +82,14 @@ def test_in_place_add_refuses_a_float_alpha_for_an_integer_result(op, dself, dot
     a, b = np.array([1, 0, 3]).astype(dself), np.array([2, 1, 0]).astype(dother)
     check(torch, lambda L, x, y: getattr(x.clone(), op)(y, alpha=alpha), a, b)
     check(torch, lambda L, x: getattr(x.clone(), op)(2, alpha=alpha), a)
+
+
+@pytest.mark.torch
+@pytest.mark.parametrize("shape,chunks,dim", [((0,), 2, 0), ((3, 0), 3, 1), ((0, 2), 3, 0),
+                                              ((2, 0, 3), 2, -2), ((0,), 1, 0), ((5,), 4, 0)])
+def test_chunk_of_an_empty_axis_gives_chunks_pieces(shape, chunks, dim):
+    # chainrule gave one empty piece, so `a, b = empty_batch.chunk(2)` failed to unpack
+    torch = pytest.importorskip("torch")
+    x = np.zeros(shape)
+    check(torch, lambda L, t: t.chunk(chunks, dim), x, grad=(0,))
+    check(torch, lambda L, t: L.chunk(t, chunks, dim), x)

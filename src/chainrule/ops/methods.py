@@ -86,7 +86,9 @@ def chunk(input, chunks: int, dim: int = 0) -> tuple:  # noqa: A002
     if isinstance(chunks, bool) or not isinstance(chunks, numbers.Integral) or chunks < 1:
         raise ValueError(f"chunk: chunks must be a positive int, got {chunks!r}")
     n = input.shape[_one_axis("chunk", dim, input.ndim)]
-    return split(input, max(-(-n // chunks), 1), dim)
+    if n == 0:  # PyTorch's: an empty axis gives ``chunks`` empty pieces, not one
+        return split(input, [0] * chunks, dim)
+    return split(input, -(-n // chunks), dim)
 
 
 def _is_dtype(value) -> bool:
