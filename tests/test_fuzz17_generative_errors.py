@@ -6,6 +6,7 @@ Each case here was silent (a nan or wrong number) or failed with an unrelated me
 import numpy as np
 import pytest
 
+import chainrule as cr
 from chainrule import optim
 from chainrule.data.corruptions import stamp_watermark
 from chainrule.generative import (
@@ -69,3 +70,22 @@ def test_pretrain_layerwise_rejects_bad_counts(kw):
 def test_stamp_watermark_rejects_bad_opacity(opacity):
     with pytest.raises(ValueError, match=r"opacity must be \(low, high\)"):
         stamp_watermark(np.zeros((2, 28, 28)), rng=np.random.default_rng(0), opacity=opacity)
+
+
+class _Critic(cr.nn.Module):
+    """Scores far beyond exp's range, as a WGAN critic's can be."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = cr.nn.Parameter(cr.tensor(np.array([1.0])))
+
+    def forward(self, x, labels=None):
+        return x.reshape(len(x), -1).sum(1) * self.w * 1e4
+
+
+def test_gan_probabilities_of_huge_logits_without_overflow():
+    gan = _gan()
+    gan.discriminator = _Critic()
+    trainer = GANTrainer(gan, *_opts(gan), loss="wgan-gp")
+    real = cr.tensor(np.stack([np.full((1, 2, 3), -1.0), np.full((1, 2, 3), 1.0)]))
+    assert trainer.eval_step((real,)) == {"d_real": 0.5}  # sigmoid(-6e4) = 0, sigmoid(6e4) = 1

@@ -239,4 +239,6 @@ class GANTrainer(Trainer):
 
 def _sigmoid_mean(logits):
     xp = get_array_module(logits._data)
-    return (1 / (1 + xp.exp(-logits._data.astype("float64")))).mean()
+    # tanh form: 1 / (1 + exp(-x)) overflowed (a RuntimeWarning, an error under -W error) for
+    # logits below -709, which a WGAN critic's scores (eval_step) or a winning D can reach
+    return (0.5 + 0.5 * xp.tanh(0.5 * logits._data.astype("float64"))).mean()
