@@ -18,6 +18,7 @@ from ..backend import numpy as np
 from ..ops._sign import sign_array
 from ..ops.reduce import Std, Var
 from ._export_ops import UnsupportedOperatorError, converts
+from ._export_ops_attention import attention_masks
 from ._export_ops_bags import bag_matrix
 from ._export_ops_pool_index import pool_indices
 
@@ -219,7 +220,7 @@ def _nondiff(g, s):
     fn = s["fn"]
     free = _closure(fn)
     for recognize in (_comparison, _sign, _argmax, _floor_divide, _argsort, _bitwise,
-                      _one_hot, _cast, pool_indices, bag_matrix):
+                      _one_hot, _cast, pool_indices, bag_matrix, attention_masks):
         found = recognize(s, fn, free)
         if found is not None and _agrees(s, found[1]):
             return [found[0](g)]
