@@ -54,8 +54,8 @@ class _TorchGAN:
 
 
 def _reference_run(gan, batches, *, loss, smoothing, gp_weight, n_critic, seed, lr, labels=None,
-                   num_classes=0):
-    tg = _TorchGAN(gan, num_classes)
+                   num_classes=0, twin=None):
+    tg = _TorchGAN(gan, num_classes) if twin is None else twin
     opt_g = torch.optim.Adam(tg.g, lr=lr, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(tg.d, lr=lr, betas=(0.5, 0.999))
     rng = np.random.default_rng(seed)
@@ -148,3 +148,81 @@ def test_gradient_penalty_under_no_grad_and_float64_alpha():
     (gx,) = torch.autograd.grad(tg.D(x_hat).sum(), x_hat)
     ref = ((torch.sqrt((gx ** 2).reshape(4, -1).sum(1) + 1e-12) - 1) ** 2).mean()
     np.testing.assert_allclose(gp.item(), ref.item(), rtol=1e-12)
+
+
+def _torch_module(m):
+    """A torch twin of one chainrule layer (weights loaded afterwards from the state_dict)."""
+    tn = torch.nn
+    name = type(m).__name__
+    if name == "Linear":
+        return tn.Linear(m.in_features, m.out_features, bias=m.bias is not None)
+    if name in ("Conv2d", "ConvTranspose2d"):
+        cls = getattr(tn, name)
+        w = m.weight.shape
+        cin, cout = (w[1], w[0]) if name == "Conv2d" else (w[0], w[1])
+        return cls(cin, cout, w[2], stride=m.stride, padding=m.padding,
+                   bias=m.bias is not None)
+    if name in ("BatchNorm1d", "BatchNorm2d"):
+        return getattr(tn, name)(m.num_features, eps=m.eps, momentum=m.momentum)
+    if name == "LayerNorm":
+        return tn.LayerNorm(m.normalized_shape, eps=m.eps)
+    if name == "LeakyReLU":
+        return tn.LeakyReLU(m.negative_slope)
+    if name == "Unflatten":
+        return tn.Unflatten(1, m.unflattened_size)
+    return getattr(tn, name)()
+
+
+def _torch_twin(seq):
+    twin = torch.nn.Sequential(*[_torch_module(m) for m in seq]).double()
+    twin.load_state_dict({k: torch.tensor(np.array(v._data)) for k, v in seq.state_dict().items()})
+    return twin
+
+
+class _TorchDCGAN:
+    def __init__(self, gan):
+        self.gnet, self.dnet = _torch_twin(gan.generator.net), _torch_twin(gan.discriminator.net)
+        self.g, self.d = list(self.gnet.parameters()), list(self.dnet.parameters())
+
+    def G(self, z, labels=None):
+        return self.gnet(z)
+
+    def D(self, x, labels=None):
+        return self.dnet(x).reshape(-1)
+
+
+@pytest.mark.parametrize("loss,d_norm", [("non_saturating", "batch"), ("minimax", "layer"),
+                                         ("wgan-gp", "none")])
+def test_dcgan_steps_match_torch_modules(loss, d_norm):
+    from chainrule.models import DCGAN
+
+    gan = DCGAN(3, (4, 2), (2, 4), image_size=8, d_norm=d_norm,
+                rng=np.random.default_rng(4)).to(dtype=cr.float64)
+    twin = _TorchDCGAN(gan)
+    data_rng = np.random.default_rng(6)
+    batches = [data_rng.uniform(-1, 1, (4, 1, 8, 8)) for _ in range(3)]
+    ref, _ = _reference_run(gan, batches, loss=loss, smoothing=0.0, gp_weight=2.0, n_critic=1,
+                            seed=7, lr=0.01, twin=twin)
+    trainer = GANTrainer(gan, optim.Adam(gan.generator.parameters(), lr=0.01, betas=(0.5, 0.999)),
+                         optim.Adam(gan.discriminator.parameters(), lr=0.01, betas=(0.5, 0.999)),
+                         loss=loss, gp_weight=2.0, rng=np.random.default_rng(7))
+    for batch, expected in zip(batches, ref):
+        got = trainer.train_step((cr.tensor(batch),))
+        for key, value in expected.items():
+            np.testing.assert_allclose(got[key], value, rtol=1e-9, atol=1e-12, err_msg=key)
+    for mine, theirs in ((gan.generator.net, twin.gnet), (gan.discriminator.net, twin.dnet)):
+        expected = theirs.state_dict()
+        for k, v in mine.state_dict().items():  # weights and batch-norm running statistics
+            # A conv bias right before BatchNorm has an exactly zero gradient in exact arithmetic;
+            # both libraries' rounding noise (1e-17) is scaled up by Adam, so that bias and the
+            # following running mean agree to ~1e-9 only (everything else to ~1e-16).
+            noise = d_norm == "batch" and mine is gan.discriminator.net and k in (
+                "2.bias", "3.running_mean")
+            np.testing.assert_allclose(np.asarray(v._data), expected[k].numpy(), rtol=1e-9,
+                                       atol=1e-8 if noise else 1e-13, err_msg=k)
+    z = gan.sample_latent(3, rng=np.random.default_rng(1))
+    twin.gnet.eval()
+    with torch.no_grad():
+        expected = (twin.gnet(torch.tensor(z._data)) + 1) / 2
+    np.testing.assert_allclose(gan.sample(3, rng=None, z=z)._data, expected.numpy(), rtol=1e-9,
+                               atol=1e-12)
