@@ -66,3 +66,65 @@ def test_frechet_distance_of_rank_deficient_features():
     b = rng.normal(size=(5, 6)) + 0.5
     assert math.isclose(frechet_distance(a, b), _scipy_fd(a, b), rel_tol=1e-6)
     assert frechet_distance(a, a) < 1e-9
+
+
+def _classifier(seed):
+    from chainrule import nn
+
+    net = nn.Sequential(nn.Flatten(), nn.Linear(6, 5, rng=np.random.default_rng(seed)),
+                        nn.Tanh(), nn.Linear(5, 4, rng=np.random.default_rng(seed + 1)))
+    return net.to(dtype=cr.float64)
+
+
+def test_evaluate_samples_against_numpy():
+    from chainrule.generative import evaluate_samples, penultimate_features
+
+    net = _classifier(0)
+    rng = np.random.default_rng(3)
+    real, fake = rng.random((30, 1, 2, 3)), rng.random((25, 1, 2, 3)) * 2
+    labels = rng.integers(0, 4, 25)
+    w1, b1, w2, b2 = (np.asarray(p._data) for p in net.parameters())
+    feats = lambda x: np.tanh(x.reshape(len(x), -1) @ w1.T + b1)  # noqa: E731
+    np.testing.assert_allclose(penultimate_features(net, fake, batch_size=7), feats(fake),
+                               rtol=1e-12)
+    logits = feats(fake) @ w2.T + b2
+    probs = np.exp(logits - logits.max(1, keepdims=True))
+    probs /= probs.sum(1, keepdims=True)
+    pred = probs.argmax(1)
+    counts = np.bincount(pred, minlength=4)
+    p = counts[counts > 0] / 25
+    rl = feats(real) @ w2.T + b2
+    rp = np.exp(rl - rl.max(1, keepdims=True))
+    rp /= rp.sum(1, keepdims=True)
+    out = evaluate_samples(net, real, fake, labels=labels, batch_size=8)
+    assert out["class_histogram"] == counts.tolist()
+    assert out["classes_covered"] == int((counts > 0).sum())
+    assert math.isclose(out["class_entropy"], float(-(p * np.log(p)).sum()), rel_tol=1e-12)
+    assert math.isclose(out["confidence"], float(probs.max(1).mean()), rel_tol=1e-12)
+    assert math.isclose(out["real_confidence"], float(rp.max(1).mean()), rel_tol=1e-12)
+    assert math.isclose(out["label_accuracy"], float((pred == labels).mean()))
+    assert math.isclose(out["lenet_frechet_distance"], _scipy_fd(feats(real), feats(fake)),
+                        rel_tol=1e-7)
+
+
+def test_reconstruction_report_against_numpy():
+    from chainrule import nn
+    from chainrule.data.corruptions import corrupt
+    from chainrule.generative import reconstruction_report
+
+    net = nn.Sequential(nn.Flatten(), nn.Linear(6, 6, rng=np.random.default_rng(1)),
+                        nn.Sigmoid(), nn.Unflatten(1, (1, 2, 3))).to(dtype=cr.float64)
+    w, b = (np.asarray(p._data) for p in net.parameters())
+    clean = np.random.default_rng(2).random((9, 1, 2, 3))
+    levels = ("none", "gaussian:0.2", "mask:0.5")
+    report = reconstruction_report(net, clean, noise_levels=levels, rng=4, batch_size=4)
+    rng = np.random.default_rng(4)
+    for spec in levels:
+        noisy = clean if spec == "none" else corrupt(clean, spec, rng=rng)
+        recon = (1 / (1 + np.exp(-(noisy.reshape(9, -1) @ w.T + b)))).reshape(clean.shape)
+        for key, x in (("input", noisy), ("", recon)):
+            mse = ((clean - x) ** 2).reshape(9, -1).mean(1)
+            db = np.minimum(10 * np.log10(1 / np.maximum(mse, 1e-10)), 100).mean()
+            prefix = f"{key}_" if key else ""
+            assert math.isclose(report[spec][prefix + "mse"], mse.mean(), rel_tol=1e-6)
+            assert math.isclose(report[spec][prefix + "psnr"], db, rel_tol=1e-6)
