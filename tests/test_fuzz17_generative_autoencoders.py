@@ -207,3 +207,54 @@ def test_greedy_layerwise_pretraining_matches_torch(monkeypatch, corruption):
                                        rtol=1e-4, atol=1e-6)
         codes = 1 / (1 + np.exp(-(codes.astype(np.float64) @ enc_w.T + enc_b)))
     assert np.array_equal(mlp.layers[-1].weight._data, out_layer)  # the output layer: untouched
+
+
+def _draws(seed):
+    return np.random.default_rng(seed)
+
+
+@pytest.mark.parametrize("spec", ["gaussian:0.25", "mask:0.3", "gaussian:0", "mask:1"])
+def test_denoising_noise_replayed_by_hand(spec):
+    x = _draws(0).random((3, 1, 4, 5)).astype(np.float32)
+    noisy, clean = cor.denoising_pair(x, _draws(1), spec)
+    rng = _draws(1)
+    kind, level = spec.split(":")
+    if kind == "gaussian":  # additive N(0, sigma^2), clipped to [0, 1]
+        eps = rng.standard_normal(x.shape, dtype=np.float32)
+        expected = np.clip(x + eps * np.float32(level), 0, 1)
+    else:  # masking: each pixel zeroed with probability `level`
+        expected = np.where(rng.random(x.shape) < float(level), np.float32(0), x)
+    assert noisy.dtype == np.float32 and np.array_equal(clean, x)
+    np.testing.assert_array_equal(noisy, expected)
+
+
+def test_mixed_noise_draws_one_level_per_batch():
+    x = _draws(0).random((2, 1, 3, 3)).astype(np.float32)
+    rng, twin = _draws(5), _draws(5)
+    for _ in range(6):
+        noisy, _ = cor.denoising_pair(x, rng, cor.NOISE_LEVELS)
+        spec = cor.NOISE_LEVELS[int(twin.integers(len(cor.NOISE_LEVELS)))]
+        np.testing.assert_array_equal(noisy, cor.corrupt(x, spec, rng=twin))
+
+
+def test_watermark_replayed_by_hand():
+    x = _draws(0).random((4, 2, 9, 12)).astype(np.float32)
+    out, clean = cor.watermark_pair(x, _draws(3), opacity=(0.2, 0.9))
+    rng = _draws(3)
+    stamps = [cor._text_stamp(t) for t in cor.WATERMARK_TEXTS] + \
+        [cor._bitmap(v) for v in cor._LOGOS.values()]
+    stamps = [s for s in stamps if s.shape[0] <= 9 and s.shape[1] <= 12]
+    choice = rng.integers(len(stamps), size=4)
+    alpha = rng.uniform(0.2, 0.9, size=4).astype(np.float32)
+    value = rng.uniform(0.5, 1.0, size=4).astype(np.float32)
+    u = rng.random((4, 2))
+    expected = x.copy()
+    for i in range(4):
+        m = stamps[choice[i]]
+        top, left = int(u[i, 0] * (9 - m.shape[0] + 1)), int(u[i, 1] * (12 - m.shape[1] + 1))
+        full = np.zeros((9, 12), np.float32)
+        full[top:top + m.shape[0], left:left + m.shape[1]] = m
+        expected[i] = (1 - alpha[i] * full) * x[i] + alpha[i] * value[i] * full
+    assert np.array_equal(clean, x)
+    np.testing.assert_allclose(out, expected, rtol=1e-6, atol=1e-7)
+    assert out.min() >= 0 and out.max() <= 1
