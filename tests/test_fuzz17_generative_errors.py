@@ -89,3 +89,28 @@ def test_gan_probabilities_of_huge_logits_without_overflow():
     trainer = GANTrainer(gan, *_opts(gan), loss="wgan-gp")
     real = cr.tensor(np.stack([np.full((1, 2, 3), -1.0), np.full((1, 2, 3), 1.0)]))
     assert trainer.eval_step((real,)) == {"d_real": 0.5}  # sigmoid(-6e4) = 0, sigmoid(6e4) = 1
+
+
+@pytest.mark.parametrize("labels", [1.5, [0, 1, 2], [[0, 1]], np.array([0.0, 1.0])])
+def test_conditional_sample_rejects_bad_labels(labels):
+    gan = MLPGAN(3, (5,), (6,), image_shape=(1, 2, 3), num_classes=3,
+                 rng=np.random.default_rng(0))
+    with pytest.raises(ValueError, match="GAN.sample: labels must be one int or 2 ints"):
+        gan.sample(2, rng=np.random.default_rng(0), labels=labels)
+
+
+def test_conditional_sample_takes_one_or_n_int_labels():
+    gan = MLPGAN(3, (5,), (6,), image_shape=(1, 2, 3), num_classes=3,
+                 rng=np.random.default_rng(0))
+    z = gan.sample_latent(2, rng=np.random.default_rng(0))
+    one = gan.sample(2, rng=None, z=z, labels=np.int64(2))._data
+    both = gan.sample(2, rng=None, z=z, labels=cr.tensor(np.array([2, 2])))._data
+    assert np.array_equal(one, both)
+    assert gan.sample(2, rng=None, z=z, labels=[np.uint8(0)])._data.shape == (2, 1, 2, 3)
+
+
+def test_conv_autoencoder_rejects_bool_latent_dim():
+    from chainrule.models import ConvAutoencoder
+
+    with pytest.raises(ValueError, match="latent_dim must be a positive int or None, got True"):
+        ConvAutoencoder(1, (2, 4), input_size=8, latent_dim=True)

@@ -179,7 +179,8 @@ class ConvAutoencoder(nn.Module):
         if not isinstance(input_size, int) or input_size < levels or input_size % levels:
             raise ValueError(f"{who}: input_size must be a multiple of 2 ** len(channels) = "
                              f"{levels}, got {input_size}")
-        if latent_dim is not None and (not isinstance(latent_dim, int) or latent_dim < 1):
+        if latent_dim is not None and (isinstance(latent_dim, bool) or
+                                       not isinstance(latent_dim, int) or latent_dim < 1):
             raise ValueError(f"{who}: latent_dim must be a positive int or None, got {latent_dim}")
         act = _activation(who, activation)
         out = _output_layer(who, output_activation)

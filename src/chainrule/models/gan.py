@@ -301,7 +301,12 @@ class GAN(nn.Module):
                                  f"[0, {self.num_classes}))")
             xp = get_array_module(z._data)
             labels = labels._data if isinstance(labels, Tensor) else labels
-            labels = xp.broadcast_to(xp.asarray(labels, dtype="int64"), (len(z),))
+            given = xp.asarray(labels)
+            # dtype="int64" truncated 1.5 to class 1; a wrong count failed in broadcast_to
+            if given.dtype.kind not in "iu" or given.ndim > 1 or given.size not in (1, len(z)):
+                raise ValueError(f"GAN.sample: labels must be one int or {len(z)} ints, got "
+                                 f"shape {tuple(given.shape)} dtype {given.dtype}")
+            labels = xp.broadcast_to(given.astype("int64").reshape(-1), (len(z),))
         was_training = self.training
         self.eval()
         try:
