@@ -24,6 +24,7 @@ from ..backend import get_array_module, quiet
 from ._args import dim_or_axis
 from .indexing import scatter_add_along
 from .join import concat
+from .rearrange import WIDER
 from .scan_complex import complex_logcumsumexp
 from .shape import _one_axis, getitem
 
@@ -40,11 +41,15 @@ def _axis(op, x, dim, axis):
     return _one_axis(op, dim, max(x.ndim, 1))
 
 
-def _in_float32(xp, fn, *arrays):
-    """``fn`` of float16 ``arrays`` computed in float32 and rounded once (PyTorch accumulates a
-    running product or log-sum-exp of float16 in float32; NumPy's would round every step)."""
-    with quiet(xp):  # beyond 65504 is inf, silently
-        return fn(*(a.astype(xp.float32) for a in arrays)).astype(xp.float16)
+def _widened(xp, fn, *arrays):
+    """``fn`` of float16/float32/complex64 ``arrays`` computed in the wider dtype (``WIDER``)
+    and rounded once (PyTorch's CPU kernels accumulate a running product or log-sum-exp so;
+    NumPy's would round every step). None for the other dtypes."""
+    wide = WIDER.get(str(arrays[0].dtype))
+    if wide is None:
+        return None
+    with quiet(xp):  # beyond the dtype's largest is inf, silently
+        return fn(*(a.astype(wide) for a in arrays)).astype(arrays[0].dtype)
 
 
 def _along(x, axis, i):
@@ -61,15 +66,14 @@ class CumProd(Function):
     def forward(self, x):
         keep = x.dtype if x.dtype.kind in "iu" else None  # int32 stays int32, as PyTorch's
         xp = get_array_module(x)
-        if x.dtype == xp.float16:
-            return _in_float32(xp, lambda a: xp.cumprod(a, axis=self.axis), x)
-        return xp.cumprod(x, axis=self.axis, dtype=keep)
+        wide = _widened(xp, lambda a: xp.cumprod(a, axis=self.axis), x)
+        return xp.cumprod(x, axis=self.axis, dtype=keep) if wide is None else wide
 
     def backward(self, g):
         x, gd = self.inputs[0]._data, g._data
         xp = get_array_module(x, gd)
         if x.dtype == xp.float16 and gd.dtype == xp.float16:
-            return Tensor(_in_float32(xp, lambda *a: self._grad(xp, *a), x, gd))
+            return Tensor(_widened(xp, lambda *a: self._grad(xp, *a), x, gd))
         return Tensor(self._grad(xp, x, gd))
 
     def _grad(self, xp, x, gd):
@@ -177,9 +181,8 @@ def cummin(input, dim=None, *, axis=None):  # noqa: A002 - PyTorch's name
 class LogCumSumExp(Function):
     def forward(self, x):
         xp = get_array_module(x)
-        if x.dtype == xp.float16:
-            return _in_float32(xp, lambda a: xp.logaddexp.accumulate(a, axis=self.axis), x)
-        return xp.logaddexp.accumulate(x, axis=self.axis)
+        wide = _widened(xp, lambda a: xp.logaddexp.accumulate(a, axis=self.axis), x)
+        return xp.logaddexp.accumulate(x, axis=self.axis) if wide is None else wide
 
     def backward(self, g):
         return LogCumSumExpAdjoint.apply(g, self.inputs[0], self.output, axis=self.axis,
@@ -196,8 +199,8 @@ class LogCumSumExpAdjoint(Function):
 
     def forward(self, g, x, y):
         xp = get_array_module(g)
-        if g.dtype == xp.float16:
-            return _in_float32(xp, self.forward, g, x, y)
+        if str(g.dtype) in WIDER:
+            return _widened(xp, self.forward, g, x, y)
         axis, from_end = self.axis, self.from_end
         inner, outer = (-y, x) if from_end else (x, -y)
 
