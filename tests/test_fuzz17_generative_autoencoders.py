@@ -169,13 +169,16 @@ def _rows(a):
     return a[np.lexsort(a.T[::-1])]
 
 
-@pytest.mark.parametrize("corruption", [0.0, 0.4])
-def test_greedy_layerwise_pretraining_matches_torch(monkeypatch, corruption):
+@pytest.mark.parametrize("corruption,dtype", [(0.0, "float32"), (0.4, "float32"),
+                                              (0.4, "float64")])
+def test_greedy_layerwise_pretraining_matches_torch(monkeypatch, corruption, dtype):
     monkeypatch.setattr(pretraining, "Trainer", _SpyTrainer)
     _SpyTrainer.runs = []
     rng = np.random.default_rng(8)
     x = rng.random((12, 6)).astype(np.float32)
     mlp = MLP((6, 5, 4, 3), activation="sigmoid", rng=np.random.default_rng(0))
+    mlp = mlp.to(dtype=getattr(cr, dtype))
+    tol = {"rtol": 1e-4, "atol": 1e-6} if dtype == "float32" else {"rtol": 1e-9, "atol": 1e-12}
     out_layer = mlp.layers[-1].weight._data.copy()
     losses = pretrain_layerwise(mlp, x, epochs=2, batch_size=5, lr=0.05, corruption=corruption,
                                 rng=3)
@@ -197,14 +200,14 @@ def test_greedy_layerwise_pretraining_matches_torch(monkeypatch, corruption):
             else:
                 assert np.array_equal(noisy, clean)
         batches = [run.batches[:3], run.batches[3:]]
-        rep, ref = _replay(ae, batches, 0.05, 2, dtype=np.float32)
+        rep, ref = _replay(ae, batches, 0.05, 2, dtype=np.dtype(dtype))
+        assert all(p._data.dtype == dtype for p in ae.parameters())
         enc_w, enc_b = (rep.params[id(p)].detach().numpy() for p in ae.encoder[0].parameters())
-        np.testing.assert_allclose(linears[k].weight._data, enc_w, rtol=1e-4, atol=1e-6)
-        np.testing.assert_allclose(linears[k].bias._data, enc_b, rtol=1e-4, atol=1e-6)
-        np.testing.assert_allclose(losses[k], np.average(ref[3:], weights=[5, 5, 2]), rtol=1e-4)
+        np.testing.assert_allclose(linears[k].weight._data, enc_w, **tol)
+        np.testing.assert_allclose(linears[k].bias._data, enc_b, **tol)
+        np.testing.assert_allclose(losses[k], np.average(ref[3:], weights=[5, 5, 2]), **tol)
         for name, p in ae.named_parameters():  # the decoder too ends where the replay ends
-            np.testing.assert_allclose(final[name], rep.params[id(p)].detach().numpy(),
-                                       rtol=1e-4, atol=1e-6)
+            np.testing.assert_allclose(final[name], rep.params[id(p)].detach().numpy(), **tol)
         codes = 1 / (1 + np.exp(-(codes.astype(np.float64) @ enc_w.T + enc_b)))
     assert np.array_equal(mlp.layers[-1].weight._data, out_layer)  # the output layer: untouched
 

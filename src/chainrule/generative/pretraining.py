@@ -75,10 +75,12 @@ def pretrain_layerwise(mlp: MLP, x, *, epochs: int = 3, batch_size: int = 64, lr
     if len(linears) < 2:
         return []  # no hidden layer to pre-train
     act = type(mlp.layers[2])  # Flatten, Linear, activation, ...: the hidden activation
-    h = x.reshape(len(x), -1).astype("float32")
+    # the MLP's own precision: float32 autoencoders rounded a float64 MLP's weights to float32
+    h = x.reshape(len(x), -1).astype(linears[0].weight._data.dtype)
     losses = []
     for k, layer in enumerate(linears[:-1]):
-        ae = _LayerAutoencoder(layer.in_features, layer.out_features, act, k == 0, rng)
+        ae = _LayerAutoencoder(layer.in_features, layer.out_features, act, k == 0,
+                               rng).to(dtype=layer.weight.dtype)
         transform = pair_transform(_mask_pair, fraction=corruption) if corruption else None
         data = ArrayDataset(h, h)
         loader = DataLoader(data, batch_size, shuffle=True, rng=rng, transform=transform)
