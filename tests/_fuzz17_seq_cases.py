@@ -17,10 +17,18 @@ class Case:
     extra: dict = field(default_factory=dict)
 
 
+SCALE = 1  # sizes up to SCALE times the suite's (runs of many seeds set it higher)
+
+
+def _n(rng, low, high):
+    """A size from low to SCALE * (high - 1)."""
+    return int(rng.integers(low, SCALE * (high - 1) + 1))
+
+
 def _recurrent(rng):
     kind = str(rng.choice(["RNN_TANH", "RNN_RELU", "LSTM", "GRU"]))
     cls = "RNN" if kind.startswith("RNN") else kind
-    size, hidden, layers = int(rng.integers(1, 5)), int(rng.integers(1, 6)), int(rng.integers(1, 4))
+    size, hidden, layers = _n(rng, 1, 5), _n(rng, 1, 6), int(rng.integers(1, 4))
     kw = dict(input_size=size, hidden_size=hidden, num_layers=layers, bias=bool(rng.random() < 0.8),
               batch_first=bool(rng.random() < 0.5), bidirectional=bool(rng.random() < 0.5),
               dropout=0.0)
@@ -29,7 +37,7 @@ def _recurrent(rng):
     out = hidden
     if cls == "LSTM" and hidden > 1 and rng.random() < 0.4:
         kw["proj_size"] = out = int(rng.integers(1, hidden))
-    steps, batch = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+    steps, batch = _n(rng, 1, 6), _n(rng, 1, 5)
     shape = str(rng.choice(["batched", "unbatched", "packed"]))
     given = bool(rng.random() < 0.5)
     # a classifier reads only the final state (the kernels skip an all-zero output gradient)
@@ -72,7 +80,7 @@ def _recurrent(rng):
 
 
 def _embedding(rng):
-    num, dim = int(rng.integers(2, 12)), int(rng.integers(1, 6))
+    num, dim = _n(rng, 2, 12), _n(rng, 1, 6)
     kw = dict(num_embeddings=num, embedding_dim=dim,
               scale_grad_by_freq=bool(rng.random() < 0.4))
     if rng.random() < 0.4:
@@ -90,7 +98,7 @@ def _embedding(rng):
 
 
 def _bag(rng):
-    num, dim = int(rng.integers(2, 12)), int(rng.integers(1, 6))
+    num, dim = _n(rng, 2, 12), _n(rng, 1, 6)
     mode = str(rng.choice(["sum", "mean", "max"]))
     kw = dict(num_embeddings=num, embedding_dim=dim, mode=mode,
               include_last_offset=bool(rng.random() < 0.3))
@@ -129,12 +137,12 @@ def _mask(rng, shape, kind):
 
 def _transformer(rng):
     heads = int(rng.integers(1, 4))
-    d = heads * int(rng.integers(1, 4))
+    d = heads * _n(rng, 1, 4)
     decoder = rng.random() < 0.5
     kw = dict(d_model=d, nhead=heads, dim_feedforward=int(rng.integers(1, 9)), dropout=0.0,
               activation=str(rng.choice(["relu", "gelu"])), batch_first=bool(rng.random() < 0.5),
               norm_first=bool(rng.random() < 0.5), bias=bool(rng.random() < 0.8))
-    batch, s, t = int(rng.integers(1, 4)), int(rng.integers(1, 6)), int(rng.integers(1, 6))
+    batch, s, t = _n(rng, 1, 4), _n(rng, 1, 6), _n(rng, 1, 6)
     unbatched = rng.random() < 0.2
     masks, kind = {}, str(rng.choice(["bool", "inf", "float"]))  # one kind: PyTorch warns else
     for name, shape in (("src_mask", (s, s)), ("src_key_padding_mask", (s,))) if not decoder else \
@@ -182,7 +190,7 @@ def _transformer(rng):
 
 def _attention(rng):
     heads = int(rng.integers(1, 4))
-    e = heads * int(rng.integers(1, 4))
+    e = heads * _n(rng, 1, 4)
     kw = dict(embed_dim=e, num_heads=heads, bias=bool(rng.random() < 0.8),
               add_bias_kv=bool(rng.random() < 0.3), add_zero_attn=bool(rng.random() < 0.3),
               batch_first=bool(rng.random() < 0.5), dropout=0.0)
@@ -190,7 +198,7 @@ def _attention(rng):
         kw["kdim"], kw["vdim"] = int(rng.integers(1, 6)), int(rng.integers(1, 6))
     kd, vd = kw.get("kdim", e), kw.get("vdim", e)
     self_attn = "kdim" not in kw and rng.random() < 0.3
-    batch, t, s = int(rng.integers(1, 4)), int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    batch, t, s = _n(rng, 1, 4), _n(rng, 1, 5), _n(rng, 1, 5)
     if self_attn:
         s = t
     unbatched = rng.random() < 0.2
@@ -233,12 +241,12 @@ def _attention(rng):
 def _classifier(rng):
     """Embedding (maybe padding_idx) -> LSTM or GRU (maybe packed) -> Linear of the last state:
     a text classifier."""
-    num, dim, hidden = int(rng.integers(3, 20)), int(rng.integers(1, 6)), int(rng.integers(1, 6))
+    num, dim, hidden = _n(rng, 3, 20), _n(rng, 1, 6), _n(rng, 1, 6)
     cls = str(rng.choice(["LSTM", "GRU"]))
     bi, layers = bool(rng.random() < 0.5), int(rng.integers(1, 3))
     pad = 0 if rng.random() < 0.5 else None
     packed = rng.random() < 0.5
-    batch, steps = int(rng.integers(1, 6)), int(rng.integers(1, 7))
+    batch, steps = _n(rng, 1, 6), _n(rng, 1, 7)
     lengths = [int(v) for v in rng.integers(1, steps + 1, batch)]
     lengths[int(rng.integers(0, batch))] = steps
     classes = int(rng.integers(2, 5))
