@@ -19,6 +19,11 @@ Before this wave:
   rounded the running value at every step (NumPy's float32 accumulate): over 1e5 entries near
   1000 a running sum was 4e-4 relative off; PyTorch's CPU kernels carry it in float64 and round
   each output once. Only float16 was widened before (to float32).
+* float32 ``var``/``std`` (so ``var_mean``/``std_mean``) along a dim came from NumPy's float32
+  mean and squares: for values near 1e5 spread by 0.01 the variance was off by 200%. PyTorch's
+  CPU Welford sums carry float64; so does chainrule now (complex64 in complex128), rounded once.
+  (PyTorch's own float32 ``var`` over all elements, no dim, and its ``cov`` lose those digits;
+  chainrule's no-dim ``var`` keeps them.)
 
 Checked and found equal: cumprod gradients with one and several zeros (and dtype=), cummax/
 cummin with ties and NaN and their gradients, logcumsumexp at infinities, var/std/var_mean/
@@ -127,3 +132,22 @@ def test_float32_scan_gradients(dtype):
     # float32 and is further from the float64 gradient than chainrule's)
     for name in ("cumsum", "cumprod"):
         check(torch, SCANS[name], a, grad=(0,), rtol=1e-5, label=f"{name} {dtype}")
+
+
+@pytest.mark.parametrize("dim", [0, 1, (0, 1)])
+@pytest.mark.parametrize("fn", ["var", "std", "var_mean", "std_mean"])
+@pytest.mark.parametrize("dtype", ["float32", "complex64"])
+def test_float32_variance_accumulates_in_float64(dim, fn, dtype):
+    rng = np.random.default_rng(6)
+    a = (rng.random((400, 50)) * 0.01 + 1e5).astype("float32")
+    if dtype == "complex64":
+        a = (a + 1j * (rng.random((400, 50)) * 0.01 - 3e4)).astype("complex64")
+    wide = a.astype("float64" if dtype == "float32" else "complex128")
+    exact = getattr(torch, fn)(torch.tensor(wide), dim)
+    exact = exact[0] if isinstance(exact, tuple) else exact
+    c = getattr(cr, fn)(cr.tensor(a), dim)
+    c = c[0] if isinstance(c, tuple) else c
+    assert str(c.dtype) == "float32"
+    np.testing.assert_allclose(c.numpy(), exact.numpy(), rtol=2e-7)
+    if dim != (0, 1):  # (PyTorch's float32 variance over every element loses them itself)
+        check(torch, lambda L, x: getattr(L, fn)(x, dim), a, rtol=2e-7, label=fn)

@@ -24,19 +24,25 @@ def half_sum(x, axes, keepdims):
 
 def variance(x, axes, ddof, keepdims, root=False, spent=False):
     """``x.var`` (its square root for ``root``: a float16 variance past 65504 may have a finite
-    root); float16 in float32, rounded once. ``spent``: no degrees of freedom are left, and the
-    quotient by 0 is inf or nan (PyTorch's), without NumPy's warnings (the caller warned)."""
+    root); float16 in float32 and float32 in float64, rounded once. ``spent``: no degrees of
+    freedom are left, and the quotient by 0 is inf or nan (PyTorch's), without NumPy's warnings
+    (the caller warned)."""
     if spent:
         with warnings.catch_warnings(), numpy.errstate(all="ignore"):
             warnings.simplefilter("ignore", RuntimeWarning)
             return variance(x, axes, ddof, keepdims, root)
-    wide = x.dtype == numpy.float16
-    v = x.var(axes, numpy.float32 if wide else None, ddof=ddof, keepdims=keepdims)
+    # float32 (complex64) in float64, as PyTorch's Welford sums on a CPU: NumPy's float32 mean
+    # along a leading axis is off by enough that the variance of values near 1e5 spread by 0.01
+    # was off by 200%
+    wide = {"float16": numpy.float32, "float32": numpy.float64,
+            "complex64": numpy.complex128}.get(str(x.dtype))
+    v = x.var(axes, wide, ddof=ddof, keepdims=keepdims)
+    v = v.real if v.dtype.kind == "c" else v  # NumPy's var in a complex dtype keeps it
     v = get_array_module(x).sqrt(v) if root else v
-    if not wide:
+    if wide is None:
         return v
     with numpy.errstate(over="ignore"):
-        return v.astype(numpy.float16)
+        return v.astype(numpy.float16 if x.dtype == numpy.float16 else x.real.dtype)
 
 
 def _narrow(out):
