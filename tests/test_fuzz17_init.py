@@ -6,13 +6,22 @@ the deterministic fills' values.
 Before this wave ``kaiming_uniform_``/``kaiming_normal_`` of a (0,) tensor raised (a 1-D tensor
 has no fans) and a bad ``mode`` on any zero-element tensor raised; PyTorch's leave a zero-element
 tensor as it is before looking at its shape, dtype or mode (with a warning, not given here: a
-zero-size layer would warn at every construction).
+zero-size layer would warn at every construction). ``trunc_normal_`` never returned for a NaN or
+infinite mean (its rejection draw accepted nothing), for [a, b] farther than about 1e154 standard
+deviations from the mean (``sqrt(near * near + 4)`` overflowed; ``peak * peak - x * x`` was
+inf - inf), and gave 0 for a mean of 1e300 truncated to [-2, 2] (``mean + std z`` cancelled); a
+NaN or infinite mean or std is now a ValueError (PyTorch draws from it), far intervals are drawn,
+and the values are measured from the bound nearest the mean. ``normal_``/``trunc_normal_`` took a
+NaN std (PyTorch's ``normal_`` refuses it).
 
 Left as they are: ``orthogonal_`` of float16 (PyTorch has no half QR and raises; computed here);
 ``trunc_normal_`` with a mean more than 2 std outside [a, b] (PyTorch warns that its inverse-CDF
 draw may be wrong there; this one's draw is exact, so no warning).
 """
 
+import math
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -88,3 +97,32 @@ def test_kaiming_of_a_zero_element_tensor_is_a_no_op(fn):
         getattr(cr.nn.init, fn)(cr.zeros(3))
     with pytest.raises(ValueError, match="mode must be 'fan_in' or 'fan_out'"):
         getattr(cr.nn.init, fn)(cr.zeros(2, 2), mode="fan_avg")
+
+
+def test_trunc_normal_ends_far_from_its_mean_and_refuses_non_finite_ones():
+    # these never returned (or gave 0 for the first): run in a child with a deadline
+    code = """
+import math
+import chainrule as cr
+init = cr.nn.init
+for mean, std, a, b, lo, hi in [(1e300, 1.0, -2.0, 2.0, 2.0, 2.0),
+                                (-1e300, 1.0, -2.0, 2.0, -2.0, -2.0),
+                                (0.0, 1.0, -math.inf, -1e300, -1e300, -1e300),
+                                (0.0, 1.0, 1e200, 1e201, 1e200, 1e200 * (1 + 1e-12)),
+                                (0.0, 1.0, 40.0, 41.0, 40.0, 40.5)]:
+    x = init.trunc_normal_(cr.zeros(50, dtype=cr.float64), mean, std, a, b).numpy()
+    assert lo <= x.min() and x.max() <= hi, (mean, a, b, x.min(), x.max())
+for mean, std in [(math.nan, 1.0), (math.inf, 1.0), (0.0, math.inf), (0.0, math.nan)]:
+    try:
+        init.trunc_normal_(cr.zeros(5, dtype=cr.float64), mean, std)
+    except ValueError:
+        continue
+    raise AssertionError((mean, std))
+"""
+    done = subprocess.run([sys.executable, "-c", code], timeout=60, capture_output=True,
+                          text=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    with pytest.raises(ValueError, match="std must be non-negative, got nan"):
+        cr.nn.init.normal_(cr.zeros(3), 0.0, math.nan)
+    with pytest.raises(RuntimeError):
+        torch.nn.init.normal_(torch.zeros(3), 0.0, math.nan)

@@ -71,7 +71,7 @@ def _rng(who: str, rng, generator=None):
 def _number(who: str, name: str, value, *, nonnegative: bool = False) -> float:
     if not isinstance(value, numbers.Real) or isinstance(value, bool):
         raise TypeError(f"{who}: {name} must be a number, got {value!r}")
-    if nonnegative and value < 0:
+    if nonnegative and not value >= 0:  # NaN too, as PyTorch's normal_ refuses it
         raise ValueError(f"{who}: {name} must be non-negative, got {value}")
     return float(value)
 
@@ -285,13 +285,19 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     a, b = _number(who, "a", a), _number(who, "b", b)
     if not a <= b:
         raise ValueError(f"{who}: a must not exceed b, got a={a}, b={b}")
+    if not (math.isfinite(mean) and math.isfinite(std)):  # its draw would never end
+        raise ValueError(f"{who}: mean and std must be finite, got mean={mean}, std={std}")
     if _skipped(_target(who, tensor)):
         return tensor
     if std == 0:
         return _fill(tensor, get_array_module().full(tensor.shape, min(max(mean, a), b)))
     gen = _rng(who, rng, generator)
-    z = _truncated_standard(gen, (a - mean) / std, (b - mean) / std, tensor.numel())
-    return _fill(tensor, (mean + std * z).clip(a, b).reshape(tensor.shape))
+    lo, hi = (a - mean) / std, (b - mean) / std
+    z = _truncated_standard(gen, lo, hi, tensor.numel())
+    # measured from the point of [a, b] nearest the mean: mean + std z cancels to nothing when
+    # [a, b] lies far from a huge mean (mean 1e300 in [-2, 2] gave 0, not 2)
+    base, near = (a, lo) if mean < a else (b, hi) if mean > b else (mean, 0.0)
+    return _fill(tensor, (base + std * (z - near)).clip(a, b).reshape(tensor.shape))
 
 
 def _truncated_standard(gen, lo: float, hi: float, n: int):
@@ -306,7 +312,7 @@ def _truncated_standard(gen, lo: float, hi: float, n: int):
     peak = min(max(0.0, lo), hi)  # the point of [lo, hi] where the density is highest
     sign = -1.0 if peak < 0 else 1.0  # a left tail is drawn as a right one, mirrored
     near, far = sorted((sign * lo, sign * hi), key=abs)
-    rate = (near + math.sqrt(near * near + 4)) / 2
+    rate = (near + math.hypot(near, 2.0)) / 2  # hypot: no overflow to inf (no acceptance) far out
     out = xp.zeros(0)
     while out.size < n:
         k = 2 * (n - out.size) + 16
@@ -314,7 +320,7 @@ def _truncated_standard(gen, lo: float, hi: float, n: int):
             x = gen.standard_normal(k)
         elif (hi - lo) * max(abs(peak), 1.0) <= 5:
             x = gen.uniform(lo, hi, k)
-            x = x[gen.uniform(size=k) <= xp.exp((peak * peak - x * x) / 2)]
+            x = x[gen.uniform(size=k) <= xp.exp((peak - x) * (peak + x) / 2)]  # no inf - inf
         else:
             y = near + gen.exponential(1 / rate, k)
             x = sign * y[gen.uniform(size=k) <= xp.exp(-((y - rate) ** 2) / 2)]
