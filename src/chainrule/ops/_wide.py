@@ -13,13 +13,30 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from .cast import cast
 
-__all__ = ["call_in_float32", "half_sum", "in_float32", "variance"]
+__all__ = ["WIDE_TERMS", "call_in_float32", "half_sum", "in_float32", "variance", "wide_sum"]
+
+# float32 (complex64) sums and means of more elements than this run in float64 (wide_sum)
+WIDE_TERMS = 1 << 16
+_WIDER = {"f": "d", "F": "D"}
 
 
 def half_sum(x, axes, keepdims):
     """``x.sum(axes)`` of a float16 array, in float32, rounded once."""
     with numpy.errstate(over="ignore"):
         return x.sum(axis=axes, keepdims=keepdims, dtype=numpy.float32).astype(numpy.float16)
+
+
+def wide_sum(x, axes, keepdims, mean=False):
+    """The sum (``mean``: the mean) of a float32/complex64 array of many elements, in float64
+    and rounded once (a float16 sum: ``half_sum``): about as exact as PyTorch's cascade sums.
+    NumPy's float32 sum along a leading axis adds the rows one at a time (and a 2-D column sum
+    goes through BLAS the same way): over 2e5 rows near 1e4 the column sums were 1e-3 relative
+    off, and a covariance built on them more."""
+    if x.dtype == numpy.float16:
+        return half_sum(x, axes, keepdims)
+    op = x.mean if mean else x.sum
+    with numpy.errstate(over="ignore"):  # past float32's largest is inf, as PyTorch's
+        return op(axis=axes, keepdims=keepdims, dtype=_WIDER[x.dtype.char]).astype(x.dtype)
 
 
 def variance(x, axes, ddof, keepdims, root=False, spent=False):

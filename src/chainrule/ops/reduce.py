@@ -19,7 +19,7 @@ from ..kernels import K
 from ._args import dim_or_axis, keep_flag, reduce_dim
 from ._conj import cj
 from ._promotion import float_operand
-from ._wide import half_sum, variance
+from ._wide import WIDE_TERMS, variance, wide_sum
 from ._zero_d import on_one_axis, scalar_dim
 from .elementwise import cast, exp, fill_where, maximum, minimum
 from .shape import broadcast_to, normalize_axis, reshape
@@ -51,9 +51,8 @@ def _count(shape, axes):
 
 def _check_nonempty(op, x, axes):
     if any(x.shape[a] == 0 for a in axes):
-        raise ValueError(
-            f"{op}: cannot reduce over an axis of size 0 (shape {x.shape}, axis {axes})"
-        )
+        raise ValueError(f"{op}: cannot reduce over an axis of size 0 (shape {x.shape}, axis "
+                         f"{axes})")
 
 
 class Sum(Function):
@@ -63,15 +62,14 @@ class Sum(Function):
     def forward(self, x):
         if x.dtype.kind in "iu":  # the integer dtype kept (NumPy's would widen int32 to int64)
             return x.sum(axis=self.axes, keepdims=self.keepdims, dtype=x.dtype)
-        if x.dtype.itemsize == 2:  # float16: summed in float32 (_wide.py)
-            return half_sum(x, self.axes, self.keepdims)
+        if x.dtype.itemsize == 2 or x.size > WIDE_TERMS and x.dtype.char in "fF":  # _wide.py
+            return wide_sum(x, self.axes, self.keepdims)  # float16 in float32, float32 in 64
         if self.axes == (0,) and x.ndim == 2 and not self.keepdims:
             return K.column_sums(x)  # a bias gradient, as one BLAS product
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, g):
-        # Every element summed gets the sum's gradient: g broadcast back over the summed axes
-        # (put back as 1s first when they were dropped; a 0-d g broadcasts as it is).
+        # g broadcast back over the summed axes (put back as 1s first; a 0-d g as it is)
         shape = self.inputs[0]._data.shape
         if not self.keepdims and g._data.ndim:
             g = reshape(g, _kept_shape(shape, self.axes))
@@ -83,6 +81,8 @@ class Mean(Function):
     reads_inputs = False  # backward spreads the gradient over the input's shape
 
     def forward(self, x):
+        if x.size > WIDE_TERMS and x.dtype.char in "fF":  # many float32 terms: in float64
+            return wide_sum(x, self.axes, self.keepdims, mean=True)
         return x.mean(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, g):

@@ -17,7 +17,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ._args import dim_or_axis, keep_flag, reduce_dim
-from ._wide import half_sum, in_float32
+from ._wide import WIDE_TERMS, half_sum, in_float32, wide_sum
 from ._zero_d import on_one_axis, scalar_dim
 from .elementwise import abs as _abs
 from .elementwise import fill_where
@@ -123,6 +123,8 @@ class NanSum(Function):
         keep = x.dtype if x.dtype.kind in "iu" else None  # int32 stays int32, as PyTorch's
         if x.dtype == "float16":  # summed in float32 (_wide.py)
             return half_sum(get_array_module(x).nan_to_num(x, nan=0.0), self.axes, self.keepdims)
+        if x.size > WIDE_TERMS and x.dtype.char in "fF":  # many float32 terms: in float64
+            return wide_sum(get_array_module(x).nan_to_num(x, nan=0.0), self.axes, self.keepdims)
         return get_array_module(x).nansum(x, axis=self.axes, keepdims=self.keepdims, dtype=keep)
 
     def backward(self, g):
