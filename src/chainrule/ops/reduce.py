@@ -69,7 +69,7 @@ class Sum(Function):
         return x.sum(axis=self.axes, keepdims=self.keepdims)
 
     def backward(self, g):
-        # g broadcast back over the summed axes (put back as 1s first; a 0-d g as it is)
+        # each element summed gets g: g broadcast back over the summed axes (1s put back first)
         shape = self.inputs[0]._data.shape
         if not self.keepdims and g._data.ndim:
             g = reshape(g, _kept_shape(shape, self.axes))
