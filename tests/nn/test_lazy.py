@@ -82,4 +82,4 @@ def test_errors():
                                          r" must be divisible by groups=2"):
         nn.LazyConv1d(4, 3, groups=2)(cr.ones(1, 3, 5))
     with pytest.raises(ValueError, match="LazyLinear: out_features"):
-        nn.LazyLinear(0)
+        nn.LazyLinear(-1)

@@ -61,8 +61,8 @@ def test_float64(rng):
 
 
 @pytest.mark.parametrize("args, kwargs, error, match", [
-    ((0, 3), {}, ValueError, "Linear: in_features must be at least 1, got 0"),
-    ((3, -2), {}, ValueError, "Linear: out_features must be at least 1, got -2"),
+    ((-1, 3), {}, ValueError, "Linear: in_features must be at least 0, got -1"),
+    ((3, -2), {}, ValueError, "Linear: out_features must be at least 0, got -2"),
     ((3.0, 2), {}, TypeError, "Linear: in_features must be an int, got 3.0"),
     ((3, 2), {"dtype": "int32"}, TypeError, "Linear: dtype must be floating-point"),
     ((3, 2), {"rng": 0}, TypeError, "Linear: rng must be a numpy.random.Generator"),

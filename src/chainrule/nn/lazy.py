@@ -92,7 +92,7 @@ class LazyLinear(LazyModuleMixin, Linear):
     def __init__(self, out_features: int, bias: bool = True, *, rng=None, dtype=None):
         Module.__init__(self)
         self.in_features = 0
-        self.out_features = positive_int("LazyLinear", "out_features", out_features)
+        self.out_features = positive_int("LazyLinear", "out_features", out_features, 0)
         self.weight = UninitializedParameter(dtype=dtype)
         if bias:
             self.bias = UninitializedParameter(dtype=dtype)

@@ -54,8 +54,8 @@ class Linear(Module):
     def __init__(self, in_features: int, out_features: int, bias: bool = True, *, rng=None,
                  dtype=None):
         super().__init__()
-        self.in_features = positive_int("Linear", "in_features", in_features)
-        self.out_features = positive_int("Linear", "out_features", out_features)
+        self.in_features = positive_int("Linear", "in_features", in_features, 0)
+        self.out_features = positive_int("Linear", "out_features", out_features, 0)
         dt = float_dtype(dtype, "Linear", complex_ok=True)
         xp = get_array_module()
         self.weight = Parameter(xp.empty((out_features, in_features), dtype=dt))
@@ -69,7 +69,8 @@ class Linear(Module):
         """Draw fresh weights with PyTorch's default initialization."""
         init.kaiming_uniform_(self.weight, a=math.sqrt(5), rng=rng)
         if self.bias is not None:
-            bound = 1 / math.sqrt(self.in_features)
+            # a zero-size layer (allowed, as in PyTorch) gets a zero bias: no fan_in to scale by
+            bound = 1 / math.sqrt(self.in_features) if self.in_features else 0.0
             init.uniform_(self.bias, -bound, bound, rng=rng)
 
     def forward(self, x):
