@@ -101,8 +101,9 @@ class AdaptiveLogSoftmaxWithLoss(Module):
                                                dtype=dtype),
                                         Linear(hidden, size, bias=False, rng=rng, dtype=dtype)))
 
-    def forward(self, input, target) -> _ASMoutput:  # noqa: A002 - PyTorch's names
-        x = input
+    def forward(self, input_, target_) -> _ASMoutput:
+        # PyTorch names these ``input_`` and ``target_``, so keyword calls must use those names.
+        x, target = input_, target_
         xp = get_array_module(x._data)
         t = xp.asarray(target._data if isinstance(target, Tensor) else target)
         if t.dtype.kind not in "iu":

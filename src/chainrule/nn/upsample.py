@@ -14,8 +14,15 @@ __all__ = ["ChannelShuffle", "PixelShuffle", "PixelUnshuffle", "Upsample", "Upsa
 
 
 def _floats(scale_factor):
-    """PyTorch stores a scale factor as a float, or a tuple of floats."""
-    if isinstance(scale_factor, (tuple, list)):
+    """PyTorch stores a scale factor as a float, or a tuple of floats.
+
+    As PyTorch's module, a list is refused (a tuple gives one factor per spatial axis);
+    ``F.interpolate`` itself takes either.
+    """
+    if isinstance(scale_factor, list):
+        raise TypeError(f"Upsample: scale_factor must be a number or a tuple of numbers (one per "
+                        f"spatial axis), got the list {scale_factor!r}; pass tuple(...) instead")
+    if isinstance(scale_factor, tuple):
         return tuple(_floats(f) for f in scale_factor)
     if isinstance(scale_factor, (int, float)) and not isinstance(scale_factor, bool):
         return float(scale_factor)
