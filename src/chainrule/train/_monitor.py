@@ -6,14 +6,42 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["Monitor", "check_threshold"]
+__all__ = ["Monitor", "auto_mode", "check_threshold"]
+
+# Names whose direction "auto" knows (after a "val_" prefix is dropped), as Keras 3's metrics'
+# own directions; anything else needs an explicit mode.
+_MAX = frozenset({"accuracy", "acc", "auc", "prc", "precision", "recall", "f1", "f1_score",
+                  "fbeta_score", "iou", "mean_iou", "r2", "r2_score", "cosine_similarity"})
+_MIN = frozenset({"loss", "mse", "mae", "mape", "msle", "rmse", "mean_squared_error",
+                  "mean_absolute_error", "mean_absolute_percentage_error",
+                  "mean_squared_logarithmic_error", "root_mean_squared_error", "hinge",
+                  "squared_hinge", "categorical_hinge", "crossentropy", "kl_divergence",
+                  "kullback_leibler_divergence", "poisson", "logcosh", "perplexity", "error"})
+
+
+def auto_mode(who: str, monitor: str) -> str:
+    """"min" or "max" for a log name, as Keras 3's ``mode="auto"``: losses ("loss", "*_loss") and
+    errors ("mse", "mae", "*_error", "*crossentropy"...) are minimized; accuracies ("accuracy",
+    "acc", "*_accuracy", "*_acc") and "auc", "precision", "recall", "f1"... maximized. A "val_"
+    prefix is ignored. Any other name raises ValueError (Keras 2 minimized everything without "acc"
+    in its name, so a custom "f1" was silently minimized)."""
+    name = monitor[4:] if monitor.startswith("val_") else monitor
+    if name in _MAX or name.endswith(("accuracy", "_acc")):
+        return "max"
+    if name in _MIN or name.endswith(("loss", "_error", "crossentropy")):
+        return "min"
+    raise ValueError(f"{who}: cannot tell whether monitor={monitor!r} should be minimized or "
+                     f"maximized (mode='auto' knows losses, errors and accuracy-like metrics); "
+                     f"pass mode='min' or mode='max'")
 
 
 class Monitor:
-    """Watch ``monitor`` in the epoch logs; ``mode`` "auto" is "max" for names containing "acc"
-    (accuracy, val_acc, top_k_accuracy), else "min" (losses and errors), as Keras' rule."""
+    """Watch ``monitor`` in the epoch logs; ``mode`` "auto" is resolved by ``auto_mode`` (Keras
+    3's rule). ``compares=False`` (a callback that only reads the value) leaves an unknown name's
+    direction unset instead of raising."""
 
-    def __init__(self, who: str, monitor: str, mode: str, min_delta: float = 0.0):
+    def __init__(self, who: str, monitor: str, mode: str, min_delta: float = 0.0, *,
+                 compares: bool = True):
         if not isinstance(monitor, str) or not monitor:
             raise ValueError(f"{who}: monitor must be the name of a log, such as 'val_loss', "
                              f"got {monitor!r}")
@@ -22,7 +50,15 @@ class Monitor:
         if not (isinstance(min_delta, (int, float)) and min_delta >= 0):
             raise ValueError(f"{who}: min_delta must be a number >= 0, got {min_delta!r}")
         self.who, self.name, self.min_delta = who, monitor, float(min_delta)
-        self.mode = ("max" if "acc" in monitor else "min") if mode == "auto" else mode
+        if mode != "auto":
+            self.mode = mode
+        elif compares:
+            self.mode = auto_mode(who, monitor)
+        else:
+            try:
+                self.mode = auto_mode(who, monitor)
+            except ValueError:
+                self.mode = None
 
     def value(self, logs) -> float:
         if not logs or self.name not in logs:
@@ -43,7 +79,7 @@ class Monitor:
 
     def best_of(self, values) -> float | None:
         values = [v for v in values if not math.isnan(v)]
-        if not values:
+        if not values or self.mode is None:
             return None
         return min(values) if self.mode == "min" else max(values)
 

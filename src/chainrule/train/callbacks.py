@@ -155,7 +155,7 @@ class LearningRateScheduler(Callback):
             raise ValueError("LearningRateScheduler: ReduceLROnPlateau needs interval='epoch' "
                              "(it watches an epoch's logs)")
         self.scheduler, self.monitor, self.interval = scheduler, monitor, interval
-        self._monitor = Monitor("LearningRateScheduler", monitor, "auto")
+        self._monitor = Monitor("LearningRateScheduler", monitor, "auto", compares=False)
 
     def on_epoch_begin(self, epoch, logs=None):
         if isinstance(self.scheduler, ScheduleFunction):

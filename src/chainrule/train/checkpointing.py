@@ -58,7 +58,7 @@ class ModelCheckpoint(Callback):
                 raise TypeError(f"ModelCheckpoint: {name} must be True or False, got {flag!r}")
         if verbose not in (0, 1):
             raise ValueError(f"ModelCheckpoint: verbose must be 0 or 1, got {verbose!r}")
-        self._monitor = Monitor("ModelCheckpoint", monitor, mode)
+        self._monitor = Monitor("ModelCheckpoint", monitor, mode, compares=save_best_only)
         self.filename = _check_template(filename)
         self.threshold = check_threshold("ModelCheckpoint", "initial_value_threshold",
                                          initial_value_threshold)

@@ -16,7 +16,8 @@ class EarlyStopping(Callback):
         monitor: the log to watch ("val_loss", "val_accuracy", "loss"...).
         patience: epochs without improvement after which training stops.
         min_delta: the least change that counts as an improvement.
-        mode: "min", "max", or "auto" (max for names containing "acc", else min).
+        mode: "min", "max", or "auto": Keras 3's rule (losses and errors min, accuracies, "auc",
+            "precision", "recall", "f1"... max; any other name raises ValueError asking for mode).
         restore_best_weights: load the weights of the best epoch when training ends, whether by
             this callback, by running out of epochs, or by another callback stopping it (as
             Keras 3; Keras 2 restored them only when this callback stopped the run).
