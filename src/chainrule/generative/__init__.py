@@ -7,6 +7,9 @@
   class histogram of generated digits), ``psnr`` and ``reconstruction_report`` (denoising per noise
   level).
 * ``pretrain_layerwise`` and ``compare_pretraining``: greedy layer-wise autoencoder pre-training.
+* ``RBM`` (Bernoulli-Bernoulli restricted Boltzmann machine: energy, free energy, conditionals,
+  CD-k and PCD updates), ``train_rbm`` and ``pretrain_rbm_stack`` (a DBN's greedy RBM pre-training
+  of a sigmoid MLP).
 
 The autoencoder applications (denoising, colorization, watermark removal) are data transforms in
 ``chainrule.data.corruptions`` plus the ordinary ``Trainer``; the models are in
@@ -16,6 +19,7 @@ The autoencoder applications (denoising, colorization, watermark removal) are da
 
 from .adversarial import GAN_LOSSES, GANOptimizers, GANTrainer, frozen, gradient_penalty
 from .callbacks import GANMonitor
+from .dbn import pretrain_rbm_stack, train_rbm
 from .evaluation import (
     classify,
     evaluate_samples,
@@ -41,19 +45,23 @@ from .metrics import (
     trace_sqrt_product,
 )
 from .pretraining import compare_pretraining, pretrain_layerwise
+from .rbm import RBM, cd_statistics, free_energy
 
 __all__ = [
     "GAN_LOSSES",
+    "RBM",
     "GANMonitor",
     "GANOptimizers",
     "GANTrainer",
     "class_histogram",
+    "cd_statistics",
     "classify",
     "compare_pretraining",
     "evaluate_samples",
     "feature_moments",
     "frechet_distance",
     "frechet_distance_from_moments",
+    "free_energy",
     "frozen",
     "gradient_penalty",
     "latent_scatter",
@@ -62,6 +70,7 @@ __all__ = [
     "penultimate_features",
     "plot_gan_losses",
     "pretrain_layerwise",
+    "pretrain_rbm_stack",
     "progress_strip",
     "psnr",
     "reconstruct",
@@ -69,4 +78,5 @@ __all__ = [
     "reconstruction_rows",
     "sample_grid",
     "trace_sqrt_product",
+    "train_rbm",
 ]
