@@ -209,6 +209,16 @@ def test_dbn_pretraining_then_finetuning(binary_digits):
     assert pretrained > 0.6 and pretrained > baseline + 0.2
 
 
+def test_example_runs(load_script, capsys):
+    example = load_script("examples/rbm_pretraining.py")
+    result = example.main(["--epochs", "3", "--finetune-epochs", "30"])
+    cd1 = result["rbm_64_16"]["CD-1"]
+    assert cd1["errors"][-1] < cd1["errors"][0]
+    assert cd1["test_log_likelihood"] > result["rbm_64_16"]["independent"]
+    assert result["pretrained_accuracy"] > result["random_init_accuracy"]
+    assert "after RBM pre-training" in capsys.readouterr().out
+
+
 def test_bad_inputs():
     rbm = RBM(6, 4)
     with pytest.raises(ValueError, match=r"probabilities in \[0, 1\].*1.5"):
