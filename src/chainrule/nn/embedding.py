@@ -8,8 +8,8 @@ from ..autograd.inplace_record import change
 from ..autograd.mode import no_grad
 from ..autograd.tensor import Tensor
 from ..backend import MetaArray, get_array_module
+from ..ops._logsumexp import _errstate
 from ..ops.elementwise import where
-from ..ops.reduce import _errstate
 from ..ops.shape import getitem
 from ..sparse.embedding import sparse_lookup
 from . import init

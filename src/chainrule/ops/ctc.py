@@ -23,10 +23,11 @@ from ..autograd.tensor import Tensor, tensor
 from ..backend import device_of, get_array_module, to_device
 from . import _ctc_args as args
 from ._classification import _check_reduction
+from ._logsumexp import _errstate
 from ._loss_args import legacy_reduction
 from .elementwise import where
 from .join import concat, stack
-from .reduce import _errstate, logsumexp
+from .reduce import logsumexp
 from .reduce import mean as _mean
 from .reduce import sum as _sum
 from .shape import broadcast_to, getitem

@@ -7,7 +7,6 @@ reduced axes.
 
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 from typing import NamedTuple
@@ -18,6 +17,7 @@ from ..backend import ensure_array, get_array_module, numpy
 from ..kernels import K
 from ._args import dim_or_axis, keep_flag, reduce_dim
 from ._conj import cj
+from ._logsumexp import shifted_logsumexp
 from ._promotion import float_operand
 from ._wide import WIDE_TERMS, variance, wide_sum
 from ._zero_d import on_one_axis, scalar_dim
@@ -118,23 +118,13 @@ class Extreme(Function):
         return _unreduce(g, x.shape, self.axes, self.keepdims) * winners
 
 
-def _errstate(xp):
-    """Silence log(0) for an all -inf slice (its logsumexp is -inf); CuPy has no errstate."""
-    return xp.errstate(divide="ignore") if hasattr(xp, "errstate") else contextlib.nullcontext()
-
-
 class LogSumExp(Function):
     # A complex x shifts by the largest real part (a real shift keeps log's principal branch,
     # as PyTorch's); the gradient is g times the conjugate softmax.
     complex_grad = True
 
     def forward(self, x):
-        xp = get_array_module(x)
-        m = (x.real if x.dtype.kind == "c" else x).max(axis=self.axes, keepdims=True)
-        # Shifting by the maximum keeps exp from overflowing; an infinite maximum is not shifted by.
-        m = xp.where(xp.isfinite(m), m, 0).astype(x.dtype, copy=False)
-        with _errstate(xp):
-            y = xp.log(xp.exp(x - m).sum(axis=self.axes, keepdims=True)) + m
+        y = shifted_logsumexp(x, self.axes)  # _logsumexp.py: many float32 terms sum in float64
         if self.keepdims:
             return y
         return y.reshape([n for i, n in enumerate(y.shape) if i not in self.axes])
