@@ -210,7 +210,7 @@ def test_clamp_with_tensor_bounds_and_nan(name):
     for fn in (lambda: cr.clamp(cr.tensor(z), 0, 1), lambda: cr.clip(cr.tensor(z), max=1.0),
                lambda: cr.clamp(cr.tensor(x), cr.tensor(lo + 1j)),
                lambda: cr.tensor(z).clamp_(0, 1), lambda: cr.tensor(z).clamp_min(0)):
-        with pytest.raises(TypeError, match="complex numbers have no order"):
+        with pytest.raises(NotImplementedError, match="complex numbers have no order"):
             fn()
 
 

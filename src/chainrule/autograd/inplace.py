@@ -295,7 +295,7 @@ def clamp_(self, min=None, max=None) -> Tensor:  # noqa: A002 - PyTorch's argume
     if min is None and max is None:
         raise ValueError("clamp_: give min, max or both")
     if self._data.dtype.kind == "c":
-        raise TypeError(f"clamp_: complex numbers have no order, got dtype {self.dtype}")
+        raise NotImplementedError(f"clamp_: complex numbers have no order, got dtype {self.dtype}")
     for bound in (min, max):
         if bound is not None:
             _castable("clamp_", self, bound)

@@ -15,6 +15,7 @@ from ..autograd.promotion import dense_beside_sparse, result_type, true_divide_d
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ..backend.defaults import get_default_dtype
+from ._real_only import refuse_complex  # noqa: F401 - clip's check (elementwise.py)
 from .cast import cast
 
 __all__ = ["InFloat32", "as_dtype", "binary", "comparison", "float_operand", "promoted",
@@ -108,14 +109,6 @@ def float_operand(x):
     return x
 
 
-def refuse_complex(op, *operands) -> None:
-    """Raise for a complex tensor among ``operands`` (an order is asked for: PyTorch refuses)."""
-    given = [t for t in operands if isinstance(t, Tensor)]
-    if any(t._data.dtype.kind == "c" for t in given):
-        raise TypeError(f"{op}: complex numbers have no order, got dtypes "
-                        f"{[str(t.dtype) for t in given]}")
-
-
 def _check_broadcast(op, a, b):
     """Raise a message naming the op and both shapes when NumPy could not broadcast them."""
     sa = a._data.shape if isinstance(a, Tensor) else getattr(a, "shape", ())
@@ -182,7 +175,12 @@ def comparison(name):
         return nondiff(lambda a: getattr(_in(a, dtype), name)(other), self)
 
     method.__name__ = name
-    return method
+    if name in ("__eq__", "__ne__"):
+        return method
+    # complex numbers have no order: PyTorch refuses them (NumPy compares lexicographically)
+    ordered = lambda self, other: method(*refuse_complex(name.strip("_"), self, other))  # noqa: E731
+    ordered.__name__ = name
+    return ordered
 
 
 def _in(a, dtype):

@@ -15,6 +15,7 @@ from . import _wide
 from ._conj import cj
 from ._promotion import _check_broadcast, as_dtype, comparison, float_operand, result_type  # noqa: F401
 from ._promotion import binary as _binary
+from ._real_only import refuse_complex
 from ._sign import sign_array
 from .cast import Cast, ToDevice, cast, to_device_op  # noqa: F401 - their home was this module
 from .shape import sum_to
@@ -391,13 +392,13 @@ def where(condition, input=None, other=None):  # noqa: A002
 
 def maximum(input, other):  # noqa: A002
     """Elementwise maximum with broadcasting."""
-    input, other = _binary("maximum", input, other)  # noqa: A001
+    input, other = _binary("maximum", *refuse_complex("maximum", input, other))  # noqa: A001
     return _Extremum.apply(input, other, largest=True)
 
 
 def minimum(input, other):  # noqa: A002
     """Elementwise minimum with broadcasting."""
-    input, other = _binary("minimum", input, other)  # noqa: A001
+    input, other = _binary("minimum", *refuse_complex("minimum", input, other))  # noqa: A001
     return _Extremum.apply(input, other, largest=False)
 
 

@@ -24,6 +24,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.views import link_view
 from ..backend import get_array_module
 from ._promotion import binary
+from ._real_only import refuse_complex
 from .elementwise import fill_where
 from .indexing import scatter_add_along
 from .rearrange import movedim
@@ -58,12 +59,13 @@ def _pair(op, input, other):  # noqa: A002
 
 def fmax(input, other):  # noqa: A002 - PyTorch's names
     """Elementwise maximum that ignores NaN (NaN only where both are NaN)."""
-    return _NanExtremum.apply(*_pair("fmax", input, other), largest=True)
+    return _NanExtremum.apply(*refuse_complex("fmax", *_pair("fmax", input, other)), largest=True)
 
 
 def fmin(input, other):  # noqa: A002
     """Elementwise minimum that ignores NaN (NaN only where both are NaN)."""
-    return _NanExtremum.apply(*_pair("fmin", input, other), largest=False)
+    return _NanExtremum.apply(*refuse_complex("fmin", *_pair("fmin", input, other)),
+                              largest=False)
 
 
 class _Unfold(Function):

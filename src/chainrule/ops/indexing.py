@@ -13,6 +13,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.tracing import TraceError
 from ..backend import MetaArray, get_array_module
 from ._args import dim_or_axis
+from ._real_only import refuse_complex
 from ._zero_d import on_one_axis, scalar_dim
 from .shape import _one_axis, getitem, reshape
 
@@ -137,6 +138,7 @@ def argsort(input, dim: int | None = None, descending: bool = False,  # noqa: A0
     nan sorts as the largest value (last ascending, first descending), as in PyTorch.
     """
     axis = dim_or_axis("argsort", axis, dim, -1)
+    refuse_complex("argsort", input)
     if scalar_dim(input, axis):
         return on_one_axis(lambda t, d: argsort(t, d, descending), input)
     axis = _one_axis("argsort", axis, input.ndim)
@@ -160,6 +162,7 @@ def sort(input, dim: int | None = None, descending: bool = False,  # noqa: A002
     """``(values, indices)`` of ``input`` sorted along ``dim``; the values carry the gradient. The
     order is always stable, as ``argsort``'s (``stable=`` is accepted either way)."""
     axis = dim_or_axis("sort", axis, dim, -1)
+    refuse_complex("sort", input)
     if scalar_dim(input, axis):
         return on_one_axis(lambda t, d: sort(t, d, descending), input)
     idx = argsort(input, dim=axis, descending=descending)
@@ -170,6 +173,7 @@ def topk(input, k: int, dim: int | None = None, largest: bool = True,  # noqa: A
          sorted: bool = True, *, axis=None):  # noqa: A002 - PyTorch's names
     """The ``k`` largest (or smallest) values along ``dim`` and their indices, in order."""
     axis = dim_or_axis("topk", axis, dim, -1)
+    refuse_complex("topk", input)
     if scalar_dim(input, axis):
         if k != 1:
             raise ValueError(f"topk: k must be 1 for a 0-D tensor (its one entry), got {k!r}")

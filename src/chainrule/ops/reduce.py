@@ -19,6 +19,7 @@ from ._args import dim_or_axis, keep_flag, reduce_dim
 from ._conj import cj
 from ._logsumexp import shifted_logsumexp
 from ._promotion import float_operand
+from ._real_only import check_nonempty as _check_nonempty
 from ._wide import WIDE_TERMS, variance, wide_sum
 from ._zero_d import on_one_axis, scalar_dim
 from .elementwise import cast, exp, fill_where, maximum, minimum
@@ -47,12 +48,6 @@ def _unreduce(g, shape, axes, keepdims):
 
 def _count(shape, axes):
     return math.prod(shape[a] for a in axes)
-
-
-def _check_nonempty(op, x, axes):
-    if any(x.shape[a] == 0 for a in axes):
-        raise ValueError(f"{op}: cannot reduce over an axis of size 0 (shape {x.shape}, axis "
-                         f"{axes})")
 
 
 class Sum(Function):

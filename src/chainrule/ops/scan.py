@@ -22,6 +22,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from ._args import dim_or_axis
+from ._real_only import refuse_complex
 from .indexing import scatter_add_along
 from .join import concat
 from .rearrange import WIDER
@@ -155,7 +156,7 @@ class RunningExtreme(Function):
 
 
 def _running_extreme(op, largest, input, dim, axis):  # noqa: A002
-    ax = _axis(op, input, dim, axis)
+    ax = _axis(op, *refuse_complex(op, input), dim, axis)
     if input.ndim == 0:
         xp = get_array_module(input._data)
         return ValuesIndices(input * 1 if input.dtype.kind == "f" else input,

@@ -25,6 +25,7 @@ from ..backend.defaults import get_default_dtype
 from ..backend.dtypes import check_fill
 from ..backend.random import resolve_rng
 from ._layout import check_factory_options
+from ._real_only import refuse_complex
 from ._zero_d import as_1d, scalar_dim
 from .creation import _leaf
 from .elementwise import cast, fill_where
@@ -199,6 +200,7 @@ def argwhere(input):  # noqa: A002
 def unique(input, sorted: bool = True, return_inverse: bool = False,  # noqa: A002 - PyTorch's
            return_counts: bool = False, dim=None):
     """The distinct values of ``input`` (sorted), with the inverse index and counts if asked."""
+    refuse_complex("unique", input)
     if dim is not None:  # the distinct slices along dim, sorted (ops/unique.py)
         return unique_dim("unique", input, dim, return_inverse, return_counts, consecutive=False)
     xp = get_array_module(input._data)
@@ -245,6 +247,7 @@ def searchsorted(sorted_sequence, values, *, out_int32: bool = False, right: boo
     like = sorted_sequence if isinstance(sorted_sequence, Tensor) else None
     args = [a if isinstance(a, Tensor) else Tensor(_arr(a, like))
             for a in (sorted_sequence, values) + (() if sorter is None else (sorter,))]
+    refuse_complex("searchsorted", *args[:2])
     seq, vals = args[0]._data, args[1]._data
     if sorter is not None and (args[2].shape != seq.shape or args[2].dtype.kind not in "iu"):
         raise ValueError(f"searchsorted: sorter must be integers of the sequence's shape "

@@ -17,6 +17,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ._args import dim_or_axis, keep_flag, reduce_dim
+from ._real_only import refuse_complex
 from ._wide import WIDE_TERMS, half_sum, in_float32, wide_sum
 from ._zero_d import on_one_axis, scalar_dim
 from .elementwise import abs as _abs
@@ -96,11 +97,13 @@ def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=Fals
 def amax(input, dim=(), keepdim=False, *, axis=None, keepdims=False):  # noqa: A002
     """The largest entry over ``dim`` (an int or tuple; () or None: all); ties share the
     gradient evenly, as PyTorch's ``amax``."""
+    refuse_complex("amax", input)
     return _max(input, axis=_dims(input, dim, axis), keepdims=bool(keepdim or keepdims))
 
 
 def amin(input, dim=(), keepdim=False, *, axis=None, keepdims=False):  # noqa: A002
     """The smallest entry over ``dim``; as ``amax``."""
+    refuse_complex("amin", input)
     return _min(input, axis=_dims(input, dim, axis), keepdims=bool(keepdim or keepdims))
 
 
@@ -115,6 +118,7 @@ class AMinMax(NamedTuple):
 
 
 def aminmax(input, *, dim=None, keepdim=False):  # noqa: A002
+    refuse_complex("aminmax", input)
     return AMinMax(amin(input, dim, keepdim), amax(input, dim, keepdim))
 
 

@@ -22,6 +22,7 @@ from ..autograd.views import refuses_in_place
 from ..backend import config, get_array_module, numpy
 from ._conj import Imag, Real, cj, conj_copy
 from ._promotion import promoted, promoted_all, result_type
+from ._real_only import refuse_complex
 from .complex import ComplexAngle
 from .creation import ones_like
 from .elementwise import cast, div, mul
@@ -222,6 +223,7 @@ def isin(elements, test_elements, *, assume_unique: bool = False, invert: bool =
     if not isinstance(elements, Tensor) and not isinstance(test_elements, Tensor):
         raise TypeError("isin: elements or test_elements must be a Tensor, got "
                         f"{type(elements).__name__} and {type(test_elements).__name__}")
+    refuse_complex("isin", elements, test_elements)
     like = elements if isinstance(elements, Tensor) else test_elements
     xp = get_array_module(like._data)
     a = elements._data if isinstance(elements, Tensor) else xp.asarray(elements)

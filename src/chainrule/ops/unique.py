@@ -14,6 +14,7 @@ import math
 
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
+from ._real_only import refuse_complex
 from .shape import _one_axis
 
 __all__ = ["unique_consecutive"]
@@ -79,6 +80,7 @@ def unique_consecutive(input, return_inverse: bool = False,  # noqa: A002 - PyTo
     into one, in order; the inverse index and run lengths if asked."""
     if not isinstance(input, Tensor):
         raise TypeError(f"unique_consecutive: input must be a Tensor, got {type(input).__name__}")
+    refuse_complex("unique_consecutive", input)
     if dim is not None:
         return unique_dim("unique_consecutive", input, dim, return_inverse, return_counts, True)
     a = input._data

@@ -1,0 +1,117 @@
+"""Fuzz wave 17 (strict): inputs PyTorch refuses that chainrule computed something for, silently.
+
+* Complex tensors to the ordering ops (sort, argsort, msort, topk, max/min, argmax/argmin,
+  amax/amin, aminmax, median, nanmedian, mode, kthvalue, unique, unique_consecutive,
+  searchsorted, bucketize, cummax/cummin, maximum/minimum, fmax/fmin, isin, and ``<``, ``<=``,
+  ``>``, ``>=``): chainrule gave NumPy's lexicographic order (real part, then imaginary part),
+  a plausible but meaningless answer; PyTorch refuses every one. Each now raises PyTorch's error
+  type (``RuntimeError`` or ``NotImplementedError``) naming the op and the dtype (max/min along a
+  dim: ``NotImplementedError``, a subclass of PyTorch's ``RuntimeError`` there).
+"""
+
+import numpy as np
+import pytest
+
+import chainrule as cr
+
+from ._fuzz12_check import check
+
+torch = pytest.importorskip("torch")
+
+_B = np.array([1.0, 2.0])
+
+ORDERING = {
+    "sort": lambda L, x: L.sort(x, dim=1),
+    "sort method": lambda L, x: x.sort(descending=True),
+    "argsort": lambda L, x: L.argsort(x, dim=1),
+    "msort": lambda L, x: L.msort(x),
+    "topk": lambda L, x: L.topk(x, 2),
+    "max all": lambda L, x: L.max(x),
+    "max dim": lambda L, x: L.max(x, dim=1),
+    "max method": lambda L, x: x.max(0),
+    "min all": lambda L, x: L.min(x),
+    "min dim": lambda L, x: L.min(x, 1, keepdim=True),
+    "max other": lambda L, x: L.max(x, x * 2),
+    "argmax": lambda L, x: L.argmax(x),
+    "argmin dim": lambda L, x: L.argmin(x, dim=1),
+    "amax": lambda L, x: L.amax(x, dim=1),
+    "amin": lambda L, x: L.amin(x),
+    "aminmax": lambda L, x: L.aminmax(x),
+    "median": lambda L, x: L.median(x),
+    "median dim": lambda L, x: L.median(x, dim=1),
+    "nanmedian": lambda L, x: L.nanmedian(x),
+    "nanmedian dim": lambda L, x: L.nanmedian(x, 0),
+    "mode": lambda L, x: L.mode(x, dim=1),
+    "kthvalue": lambda L, x: L.kthvalue(x, 2, dim=1),
+    "unique": lambda L, x: L.unique(x),
+    "unique dim": lambda L, x: L.unique(x, dim=0),
+    "unique_consecutive": lambda L, x: L.unique_consecutive(x),
+    "unique_consecutive dim": lambda L, x: L.unique_consecutive(x, dim=1),
+    "searchsorted seq": lambda L, x: L.searchsorted(L.sort(x[0]).values, x),
+    "searchsorted values": lambda L, x: L.searchsorted(L.tensor(_B), x),
+    "bucketize": lambda L, x: L.bucketize(x, L.tensor(_B)),
+    "cummax": lambda L, x: L.cummax(x, 1),
+    "cummin": lambda L, x: L.cummin(x, 0),
+    "maximum": lambda L, x: L.maximum(x, x * 2),
+    "minimum real other": lambda L, x: L.minimum(x.real, x),
+    "fmax": lambda L, x: L.fmax(x, x * 2),
+    "fmin": lambda L, x: L.fmin(x, x * 2),
+    "isin": lambda L, x: L.isin(x, x),
+    "lt": lambda L, x: L.lt(x, x * 2),
+    "gt operator": lambda L, x: x > 0,
+    "le operator": lambda L, x: x <= x,
+    "ge": lambda L, x: L.ge(x, 1),
+    "less": lambda L, x: L.less(x, 1),
+    "greater_equal": lambda L, x: L.greater_equal(x, 1),
+    "real < complex": lambda L, x: x.real < x,
+    "clamp": lambda L, x: L.clamp(x, -1, 1),
+}
+
+
+_DIM_EXTREMES = {"max dim", "max method", "min dim"}
+
+
+def _complex(seed):
+    rng = np.random.default_rng(seed)
+    dtype = np.complex128 if seed % 2 else np.complex64
+    return (rng.standard_normal((3, 4)) + 1j * rng.standard_normal((3, 4))).astype(dtype)
+
+
+@pytest.mark.parametrize("name", sorted(ORDERING))
+def test_ordering_ops_refuse_complex_as_pytorch(name):
+    fn = ORDERING[name]
+    for seed in range(2):
+        z = _complex(seed)
+        with pytest.raises((RuntimeError, NotImplementedError)) as expected:
+            fn(torch, torch.tensor(z))
+        with pytest.raises(type(expected.value)) as got:
+            fn(cr, cr.tensor(z))
+        # the same type as PyTorch's, and a message naming the dtype; max/min along a dim give
+        # the NotImplementedError of the whole-tensor max/min, a RuntimeError as PyTorch's
+        if name not in _DIM_EXTREMES:
+            assert type(got.value) is type(expected.value), (name, got.value, expected.value)
+        assert "complex" in str(got.value) and str(z.dtype) in str(got.value)
+
+
+@pytest.mark.parametrize("name", sorted(set(ORDERING) - {"real < complex",
+                                                         "minimum real other"}))
+def test_ordering_ops_still_agree_on_real_input(name):
+    rng = np.random.default_rng(len(name))
+    for dtype in (np.float64, np.float32, np.int64):
+        x = rng.integers(-3, 4, (3, 4)).astype(dtype)
+        if dtype == np.float64:
+            x = x + rng.standard_normal((3, 4))
+        # the index PyTorch's mode and topk name among tied entries is not defined
+        check(torch, ORDERING[name], x, skip=(1,) if name in ("mode", "topk") else (),
+              label=f"{name} {dtype.__name__}")
+
+
+def test_complex_ordering_message_names_the_op():
+    with pytest.raises(RuntimeError, match=r"^sort: does not support complex input \(got dtype "
+                                           r"complex128\)"):
+        cr.sort(cr.tensor(np.array([1 + 1j, 0j])))
+    with pytest.raises(NotImplementedError, match=r"^lt: .*complex128"):
+        _ = cr.tensor(np.array([1 + 1j])) < cr.tensor(np.array([2.0]))
+    # equality is defined for complex numbers, in both libraries
+    assert (cr.tensor(np.array([1 + 1j])) == cr.tensor(np.array([1 + 1j]))).item()
+    assert cr.tensor(np.array([1 + 1j])).ne(cr.tensor(np.array([1 - 1j]))).item()
