@@ -115,3 +115,37 @@ def test_complex_ordering_message_names_the_op():
     # equality is defined for complex numbers, in both libraries
     assert (cr.tensor(np.array([1 + 1j])) == cr.tensor(np.array([1 + 1j]))).item()
     assert cr.tensor(np.array([1 + 1j])).ne(cr.tensor(np.array([1 - 1j]))).item()
+
+
+# * ``histc``/``histogram``/``histogramdd`` over a range near the dtype's maximum: the edges
+#   overflowed, NaN edges and empty counts silently (PyTorch's own counts are wrong there: both
+#   entries of [9e307, 1.8e308] in its first bin). Refused now.
+_BIG = np.finfo(np.float64).max
+
+
+@pytest.mark.parametrize("values", [[-_BIG, _BIG], [_BIG / 2, _BIG], [0.0, _BIG], [-_BIG, -1.0]])
+def test_histograms_refuse_a_range_whose_width_overflows(values):
+    x = cr.tensor(np.array(values))
+    for fn in (lambda: cr.histc(x, bins=4), lambda: cr.histogram(x, bins=4),
+               lambda: cr.histogramdd(x[:, None], bins=[4])):
+        with pytest.raises(ValueError, match=r"cannot split the range .* into 4 equal bins "
+                                             r"in float64"):
+            fn()
+    with pytest.raises((ValueError, RuntimeError)):  # float32 ends beyond its range: PyTorch too
+        torch.histogram(torch.tensor(np.array([0.0, 1.0], np.float32)), bins=3,
+                        range=(-_BIG, _BIG))
+    with pytest.raises(ValueError):
+        cr.histogram(cr.tensor(np.array([0.0, 1.0], np.float32)), bins=3, range=(-_BIG, _BIG))
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_histograms_of_ordinary_ranges_still_match_pytorch(seed):
+    rng = np.random.default_rng(seed)
+    scale = 10.0 ** rng.integers(-3, 300)
+    x = rng.standard_normal(50) * scale
+    for dtype in (np.float64, np.float32):
+        if dtype == np.float32 and scale > 1e30:
+            continue
+        a = x.astype(dtype)
+        check(torch, lambda L, t: L.histc(t, bins=7), a, label=f"histc {scale:g}")
+        check(torch, lambda L, t: L.histogram(t, bins=5), a, label=f"histogram {scale:g}")

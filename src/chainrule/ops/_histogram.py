@@ -14,7 +14,8 @@ from __future__ import annotations
 from ..backend import numpy
 from ._linspace import equal_width_edges
 
-__all__ = ["check_dtype", "check_edges", "count", "equal_width_edges", "outer_edges"]
+__all__ = ["check_dtype", "check_edges", "width_edges", "count", "equal_width_edges",
+           "outer_edges"]
 
 
 def outer_edges(op: str, column, bounds=None) -> tuple[float, float]:
@@ -33,6 +34,18 @@ def outer_edges(op: str, column, bounds=None) -> tuple[float, float]:
     if lo > hi:
         raise ValueError(f"{op}: max must be larger than min, got range ({lo}, {hi})")
     return (lo - 0.5, hi + 0.5) if lo == hi else (lo, hi)
+
+
+def width_edges(op: str, lo: float, hi: float, bins: int, dtype):
+    """``equal_width_edges``, refused where they overflow the dtype: ends near its maximum (such
+    as [9e307, 1.8e308] in float64) made NaN edges and empty counts, silently (PyTorch's counts
+    are wrong there too, or it raises)."""
+    edges = equal_width_edges(lo, hi, bins, dtype)
+    if not numpy.isfinite(edges).all():
+        raise ValueError(f"{op}: cannot split the range [{lo!r}, {hi!r}] into {bins} equal bins "
+                         f"in {edges.dtype}: their edges overflow the dtype ({edges.tolist()}); "
+                         f"expected a range of finite width (rescale the input)")
+    return edges
 
 
 def _upper_bound(xp, edges, values, first, stop):

@@ -18,7 +18,7 @@ from ..autograd.promotion import result_type as _result_type
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ..backend.random import resolve_rng
-from ._histogram import check_dtype, check_edges, count, equal_width_edges, outer_edges
+from ._histogram import check_dtype, check_edges, count, outer_edges, width_edges
 from ._layout import check_factory_options
 from .creation import _dtype, _leaf, _pick, _range_dtype, _size, randint
 from .memory_format import check_format
@@ -83,7 +83,7 @@ def histc(input, bins=100, min=0, max=0):  # noqa: A002 - PyTorch's names
         raise ValueError(f"histc: range of [{lo}, {hi}] is not finite")
     # PyTorch's bin of x: floor((x - min) * bins / (max - min)) in the input's dtype (max in the
     # last bin), not a search of the edges: an entry within an ulp of an edge lands as there
-    edges = xp.asarray(equal_width_edges(lo, hi, int(bins), data.dtype))
+    edges = xp.asarray(width_edges("histc", lo, hi, int(bins), data.dtype))
     return Tensor(count(xp, data[:, None], [edges], None, False, x.dtype, ["linear"]))
 
 
@@ -110,8 +110,8 @@ def histogram(input, bins=100, *, range=None, weight=None, density=False):  # no
         raise ValueError(f"histogram: bins must be a positive int or a 1-D tensor of edges, "
                          f"got {bins!r}")
     else:
-        bins = xp.asarray(equal_width_edges(*outer_edges("histogram", data, range), int(bins),
-                                            data.dtype))
+        lo, hi = outer_edges("histogram", data, range)
+        bins = xp.asarray(width_edges("histogram", lo, hi, int(bins), data.dtype))
         search = "local"
     w = None
     if weight is not None:

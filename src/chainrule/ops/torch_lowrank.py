@@ -17,7 +17,7 @@ from typing import NamedTuple
 from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module
-from ._histogram import check_dtype, check_edges, count, equal_width_edges, outer_edges
+from ._histogram import check_dtype, check_edges, count, outer_edges, width_edges
 from .creation import randn
 from .special_inc import gammainc, gammaincc
 from .svd import qr, svd
@@ -127,8 +127,8 @@ def histogramdd(input, bins, *, range=None, weight=None, density: bool = False, 
             check_edges("histogramdd", bins[k])
             check_dtype("histogramdd", f"bins[{k}]", bins[k], input.dtype)
         elif isinstance(b, numbers.Integral) and not isinstance(b, bool) and b > 0:
-            bins[k] = xp.asarray(equal_width_edges(
-                *outer_edges("histogramdd", points[:, k], pairs[k]), int(b), points.dtype))
+            lo, hi = outer_edges("histogramdd", points[:, k], pairs[k])
+            bins[k] = xp.asarray(width_edges("histogramdd", lo, hi, int(b), points.dtype))
         else:
             raise ValueError(f"histogramdd: bins must be positive ints or 1-D tensors of "
                              f"edges, got {b!r} for dimension {k}")
