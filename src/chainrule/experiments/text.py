@@ -26,9 +26,10 @@ from ..data.ngrams import TfidfFeatures
 from ..data.text import SPLIT, TEXT_DATASETS, load_text_splits, training_subset
 from ..io import save_weights
 from ..ops import cat, cross_entropy
-from ..train import confusion_matrix
+from ..train import TrainingDivergedError, confusion_matrix
+from ..train.callbacks import blew_up
 from ..viz import plot_confusion_matrix, plot_history
-from .checks import build_model, check_model_kwargs
+from .checks import build_model, check_model_kwargs, lr_hint
 from .classify import OPTIMIZERS, _check_run_settings, load_model
 from .runs import RunFolder, run_path
 from .schedules import epoch_scheduler as _schedule
@@ -83,13 +84,13 @@ def fit_text_model(model: str, texts, y, num_classes: int, *, ngram_range: int =
                                            _host.asarray(validation[1]))
     featurize = time.process_time() - start
     history = {"loss": [], "accuracy": [], "seconds": []}
-    elapsed = featurize
+    elapsed, first = featurize, None
     for epoch in range(1, epochs + 1):
         t0 = time.process_time()
         net.train()
         total, correct = 0.0, 0
-        for batch in _host.array_split(data_rng.permutation(len(y)),
-                                    max(1, -(-len(y) // batch_size))):
+        for step, batch in enumerate(_host.array_split(data_rng.permutation(len(y)),
+                                                       max(1, -(-len(y) // batch_size)))):
             logits = net(bags.take(batch))
             loss = cross_entropy(logits, y[batch])
             if weight_decay:
@@ -97,7 +98,10 @@ def fit_text_model(model: str, texts, y, num_classes: int, *, ngram_range: int =
             opt.zero_grad()
             loss.backward()
             opt.step()
-            total += float(loss._data) * len(batch)
+            value = float(loss._data)
+            first = value if first is None else first
+            _check_diverged(value, first, epoch, step, opt.param_groups[0]["lr"])
+            total += value * len(batch)
             correct += int((logits._data.argmax(1) == y[batch]).sum())
         if scheduler is not None:
             scheduler.step()
@@ -110,6 +114,17 @@ def fit_text_model(model: str, texts, y, num_classes: int, *, ngram_range: int =
         if on_epoch is not None:
             on_epoch(epoch, row)
     return net.eval(), features, history
+
+
+def _check_diverged(loss: float, first: float, epoch: int, step: int, lr: float) -> None:
+    """As the Trainer's TerminateOnNaN: a NaN or infinite loss, or one that grew over 1e10 times
+    its first value (``train.callbacks.blew_up``), stops the run (the CLI exits with code 3)."""
+    what = f"loss is {loss}" if loss != loss or abs(loss) == float("inf") else blew_up(
+        "loss", loss, first)
+    if what:
+        raise TrainingDivergedError(f"training diverged: {what} at epoch {epoch}, batch "
+                                    f"{step + 1}; {lr_hint(lr)}", epoch=epoch - 1,
+                                    last_epoch=epoch - 2)
 
 
 def _scores(net, bags, y, prefix=""):

@@ -26,6 +26,7 @@ __all__ = [
     "LearningRateScheduler",
     "TerminateOnNaN",
     "TrainingDivergedError",
+    "blew_up",
     "raise_if_diverged",
 ]
 
@@ -178,6 +179,15 @@ class LearningRateScheduler(Callback):
             self.scheduler.step()
 
 
+def blew_up(name: str, value: float, first: float, growth: float | None = 1e10) -> str | None:
+    """Why a finite ``value`` of log ``name`` counts as divergence (None: it does not): its
+    magnitude passed ``growth`` times that of the log's ``first`` value (or ``growth`` itself when
+    the first was below 1). TerminateOnNaN's rule, shared with the loops that do not use it."""
+    if growth is None or not abs(value) > growth * max(abs(first), 1.0):
+        return None
+    return f"{name} grew from {first:.4g} to {value:.4g} (over {growth:g} times)"
+
+
 class TerminateOnNaN(Callback):
     """Stop training at the first NaN or infinite loss (or other logged value): the run diverged.
 
@@ -194,6 +204,13 @@ class TerminateOnNaN(Callback):
     best epoch), and so are the weights when another callback stopped the epoch early. The model
     keeps the diverged weights; reload the checkpoint.
 
+    A finite value that blew up counts too: a batch value whose magnitude is more than
+    ``growth`` (1e10) times that of the same log's first value in this ``fit`` (or than
+    ``growth`` itself when the first was below 1) diverged, e.g. a loss of 1e23 after a first
+    of 2.3 (too large a learning rate can keep the numbers finite). Bounded logs (accuracies)
+    never trip it, a loss starting near 0 is measured against 1, and no training that is still
+    learning grows ten orders of magnitude.
+
     ``Trainer.fit`` adds one by default (``terminate_on_nan=False`` leaves it out).
 
     Args:
@@ -201,12 +218,22 @@ class TerminateOnNaN(Callback):
             their "val_" forms; None checks them all.
             A name the first step does not log (a typo, or "val_loss", which no training step
             logs) is a ValueError then, not a check that never runs.
+        growth: the growth over the first value that counts as divergence (None: NaN and inf
+            only).
     """
 
     order = -100
 
-    def __init__(self, monitor=None):
+    def __init__(self, monitor=None, growth: float | None = 1e10):
+        if growth is not None and (isinstance(growth, bool) or not isinstance(growth, (int, float))
+                                   or not growth > 1 or not math.isfinite(growth)):
+            raise ValueError(f"TerminateOnNaN: growth must be None or a finite number > 1, got "
+                             f"{growth!r}")
         self.monitor = [monitor] if isinstance(monitor, str) else monitor
+        self.growth, self._first = growth, {}
+
+    def on_train_begin(self, logs=None):
+        self._first = {}
 
     def on_epoch_begin(self, epoch, logs=None):
         self._epoch, self._batch, self._weights_checked = epoch, -1, False
@@ -222,6 +249,10 @@ class TerminateOnNaN(Callback):
         for name in names:
             if not math.isfinite(logs[name]):
                 return self._diverge(f"{name} is {logs[name]}", batch)
+            first = self._first.setdefault(name, float(logs[name]))
+            blown = blew_up(name, logs[name], first, self.growth)
+            if blown:
+                return self._diverge(blown, batch)
         steps = self.trainer.params.get("steps")  # None: a stream, whose last batch is unknown
         if steps is None or batch + 1 >= steps or self.trainer.stop_training:
             self._check_weights(batch)
