@@ -149,3 +149,71 @@ def test_histograms_of_ordinary_ranges_still_match_pytorch(seed):
         a = x.astype(dtype)
         check(torch, lambda L, t: L.histc(t, bins=7), a, label=f"histc {scale:g}")
         check(torch, lambda L, t: L.histogram(t, bins=5), a, label=f"histogram {scale:g}")
+
+
+# * bool and integer tensors PyTorch refuses, computed here: abs/floor/ceil/round/trunc/fix of a
+#   bool tensor (the mask back), frac of an integer tensor (zeros), logaddexp of two integer
+#   tensors (float32), cumsum/cumprod(dtype=bool) (an int64 result: not even the dtype asked
+#   for), median/nanmedian/kthvalue of bool, topk of bool. Each now raises PyTorch's error type.
+#   Kept as documented differences (docs/pytorch.md, "Type promotion"): mean/std/var of integer
+#   tensors, hypot/lerp of integer tensors.
+_I = np.array([[1, -2, 3], [4, 5, -6]])
+_M = np.array([[True, False, True], [False, False, True]])
+
+INTEGER_REFUSALS = {
+    "abs bool": (lambda L, x: L.abs(x), _M),
+    "abs method bool": (lambda L, x: x.abs(), _M),
+    "absolute bool": (lambda L, x: L.absolute(x), _M),
+    "floor bool": (lambda L, x: L.floor(x), _M),
+    "ceil bool": (lambda L, x: L.ceil(x), _M),
+    "round bool": (lambda L, x: L.round(x), _M),
+    "trunc bool": (lambda L, x: L.trunc(x), _M),
+    "fix bool": (lambda L, x: L.fix(x), _M),
+    "frac int": (lambda L, x: L.frac(x), _I),
+    "frac int32": (lambda L, x: x.frac(), _I.astype(np.int32)),
+    "logaddexp int": (lambda L, x: L.logaddexp(x, x), _I),
+    "logaddexp bool int": (lambda L, x: L.logaddexp(x > 0, x), _I),
+    "cumsum dtype bool": (lambda L, x: L.cumsum(x, 0, dtype=L.bool), _I),
+    "cumsum method dtype bool": (lambda L, x: x.cumsum(1, dtype=L.bool), _M),
+    "cumprod dtype bool": (lambda L, x: L.cumprod(x, 1, dtype=L.bool), _I),
+    "median bool": (lambda L, x: L.median(x), _M),
+    "median dim bool": (lambda L, x: L.median(x, 0), _M),
+    "nanmedian bool": (lambda L, x: L.nanmedian(x), _M),
+    "kthvalue bool": (lambda L, x: L.kthvalue(x, 1), _M),
+    "topk bool": (lambda L, x: L.topk(x, 1), _M),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INTEGER_REFUSALS))
+def test_integer_and_bool_inputs_pytorch_refuses(name):
+    fn, x = INTEGER_REFUSALS[name]
+    with pytest.raises(RuntimeError) as expected:
+        fn(torch, torch.tensor(x))
+    with pytest.raises(type(expected.value)) as got:
+        fn(cr, cr.tensor(x))
+    assert type(got.value) is type(expected.value), (name, got.value, expected.value)
+    assert "bool" in str(got.value) or "int" in str(got.value)
+
+
+MIXED_STILL_COMPUTED = {
+    "abs int": (lambda L, x: L.abs(x), _I),
+    "floor int": (lambda L, x: L.floor(x), _I),
+    "round int": (lambda L, x: L.round(x), _I),
+    "trunc int": (lambda L, x: L.trunc(x), _I),
+    "frac float": (lambda L, x: L.frac(x * 0.7), _I.astype(np.float64)),
+    "logaddexp int float": (lambda L, x: L.logaddexp(x, x * 0.5), _I),
+    "cumsum bool": (lambda L, x: L.cumsum(x, 0), _M),
+    "cumsum dtype float": (lambda L, x: L.cumsum(x, 0, dtype=L.float32), _M),
+    "cumprod int32": (lambda L, x: L.cumprod(x, 1, dtype=L.int32), _I),
+    "sort bool": (lambda L, x: L.sort(x, stable=True), _M),
+    "mode bool": (lambda L, x: L.mode(x, 0).values, _M),
+    "median int": (lambda L, x: L.median(x), _I),
+    "kthvalue int": (lambda L, x: L.kthvalue(x, 2).values, _I),
+    "sign bool": (lambda L, x: L.sign(x), _M),
+}
+
+
+@pytest.mark.parametrize("name", sorted(MIXED_STILL_COMPUTED))
+def test_integer_and_bool_inputs_pytorch_computes_still_agree(name):
+    fn, x = MIXED_STILL_COMPUTED[name]
+    check(torch, fn, x, label=name)

@@ -7,7 +7,8 @@ refuses by name, ``NotImplementedError`` (a ``RuntimeError``) for those its kern
 
 from __future__ import annotations
 
-__all__ = ["check_nonempty", "refuse_complex"]
+__all__ = ["check_nonempty", "refuse_bool", "refuse_complex", "refuse_integer",
+           "refuse_integer_pair"]
 
 # the ops PyTorch refuses with a RuntimeError (the others: "... not implemented for 'Complex...'")
 _RUNTIME = frozenset({"sort", "argsort", "msort", "topk", "argmax", "argmin", "maximum",
@@ -31,6 +32,44 @@ def refuse_complex(op: str, *args):
                         "(floating-point, integer or bool) tensor, as PyTorch: complex numbers "
                         "have no order")
     return args
+
+
+def refuse_bool(op: str, x, error=NotImplementedError):
+    """``x``, or PyTorch's ``NotImplementedError`` for a bool tensor: ``abs``, ``floor``,
+    ``ceil``, ``round``, ``trunc``, ``median``... of a mask (NumPy's would give the mask back)."""
+    if getattr(getattr(getattr(x, "_data", None), "dtype", None), "kind", None) == "b":
+        raise error(f"{op}: not implemented for bool tensors (got dtype bool), as in PyTorch; "
+                    f"expected a numeric tensor (convert with .int() or .float() first)")
+    return x
+
+
+def refuse_integer(op: str, x):
+    """``x``, or PyTorch's ``NotImplementedError`` for an integer or bool tensor, for the ops
+    PyTorch computes in floating point only without promoting (``frac``, ``special.round``)."""
+    kind = getattr(getattr(getattr(x, "_data", None), "dtype", None), "kind", None)
+    if kind is not None and kind in "biu":
+        raise NotImplementedError(f"{op}: not implemented for integer or bool tensors (got "
+                                  f"dtype {x.dtype}), as in PyTorch; expected a floating-point "
+                                  f"tensor (convert with .float() first)")
+    return x
+
+
+def refuse_integer_pair(op: str, a, b):
+    """``(a, b)``, or PyTorch's ``NotImplementedError`` where neither is floating point or
+    complex (two integer or bool tensors, or one beside a Python int): PyTorch promotes first and
+    has no integer kernel (``logaddexp``); NumPy's computed in float."""
+    def kind(v):
+        dtype = getattr(getattr(v, "_data", v), "dtype", None)
+        if dtype is not None:
+            return dtype.kind
+        return "f" if isinstance(v, (float, complex)) else "i"
+
+    if kind(a) in "biu" and kind(b) in "biu":
+        names = [str(getattr(v, "dtype", type(v).__name__)) for v in (a, b)]
+        raise NotImplementedError(f"{op}: not implemented for integer or bool operands (got "
+                                  f"{names[0]} and {names[1]}), as in PyTorch; expected a "
+                                  f"floating-point tensor")
+    return a, b
 
 
 def check_nonempty(op: str, x, axes) -> None:

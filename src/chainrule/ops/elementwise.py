@@ -15,7 +15,7 @@ from . import _wide
 from ._conj import cj
 from ._promotion import _check_broadcast, as_dtype, comparison, float_operand, result_type  # noqa: F401
 from ._promotion import binary as _binary
-from ._real_only import refuse_complex
+from ._real_only import refuse_bool, refuse_complex
 from ._sign import sign_array
 from .cast import Cast, ToDevice, cast, to_device_op  # noqa: F401 - their home was this module
 from .shape import sum_to
@@ -333,7 +333,7 @@ def sqrt(input):  # noqa: A002
 
 def abs(input):  # noqa: A001, A002
     """|input|."""
-    return Abs.apply(input)
+    return Abs.apply(refuse_bool("abs", input))
 
 
 def sign(input):  # noqa: A002

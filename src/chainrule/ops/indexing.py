@@ -13,7 +13,7 @@ from ..autograd.tensor import Tensor
 from ..autograd.tracing import TraceError
 from ..backend import MetaArray, get_array_module
 from ._args import dim_or_axis
-from ._real_only import refuse_complex
+from ._real_only import refuse_bool, refuse_complex
 from ._zero_d import on_one_axis, scalar_dim
 from .shape import _one_axis, getitem, reshape
 
@@ -173,7 +173,7 @@ def topk(input, k: int, dim: int | None = None, largest: bool = True,  # noqa: A
          sorted: bool = True, *, axis=None):  # noqa: A002 - PyTorch's names
     """The ``k`` largest (or smallest) values along ``dim`` and their indices, in order."""
     axis = dim_or_axis("topk", axis, dim, -1)
-    refuse_complex("topk", input)
+    refuse_bool("topk", refuse_complex("topk", input)[0], RuntimeError)
     if scalar_dim(input, axis):
         if k != 1:
             raise ValueError(f"topk: k must be 1 for a 0-D tensor (its one entry), got {k!r}")

@@ -21,6 +21,7 @@ from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from ._conj import cj
 from ._promotion import InFloat32, binary, float_operand
+from ._real_only import refuse_bool, refuse_integer, refuse_integer_pair
 from ._special import erf as _erf
 from ._special import erfc as _erfc
 from ._wide import call_in_float32, in_float32
@@ -32,8 +33,7 @@ from .shape import sum_to
 __all__ = ["acos", "asin", "atan", "atan2", "ceil", "clamp_max", "clamp_min", "cosh", "erf",
            "erfc", "exp2", "expm1", "floor", "floor_divide", "fmod", "frac", "hypot", "isfinite",
            "isinf", "isnan", "lerp", "log10", "log1p", "log2", "logaddexp", "nan_to_num",
-           "reciprocal", "remainder", "round", "rsqrt", "signbit", "sinh", "square", "tan",
-           "trunc"]
+           "reciprocal", "remainder", "round", "rsqrt", "signbit", "sinh", "square", "tan", "trunc"]
 
 
 def _on_float(xp, x, kernel):
@@ -295,8 +295,8 @@ def erfc(input):  # noqa: A002
 def _flat(name, fn, decimals=0):
     def op(input):  # noqa: A002 - PyTorch's name
         input = _real(name, _float_input(name, input))  # noqa: A001
-        if input._data.dtype.kind in "biu":  # integers are already whole
-            return input
+        if input._data.dtype.kind in "biu":  # integers are already whole (bool: PyTorch's error)
+            return refuse_bool(name, input)
         return Flat.apply(input, fn=fn, kind=name, decimals=decimals)
 
     op.__name__ = op.__qualname__ = name
@@ -323,7 +323,7 @@ def round(input, *, decimals: int = 0):  # noqa: A001, A002 - PyTorch's name
 
 def frac(input):  # noqa: A002
     """input - trunc(input), the fractional part with input's sign; gradient 1."""
-    return input - trunc(input)
+    return input - trunc(refuse_integer("frac", input))
 
 
 def remainder(input, other):  # noqa: A002
@@ -356,8 +356,8 @@ def atan2(input, other):  # noqa: A002
 
 def logaddexp(input, other):  # noqa: A002
     """log(exp(input) + exp(other)) without overflow."""
-    input, other = binary("logaddexp", input, other, int_to_float=True)  # noqa: A001
-    return LogAddExp.apply(input, other)
+    x, y = binary("logaddexp", *refuse_integer_pair("logaddexp", input, other))
+    return LogAddExp.apply(x, y)
 
 
 def hypot(input, other):  # noqa: A002

@@ -15,7 +15,7 @@ from ..autograd.function import nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from ._args import reduce_dim
-from ._real_only import refuse_complex
+from ._real_only import refuse_bool, refuse_complex
 from .indexing import gather, sort
 from .math import lerp
 from .rearrange import movedim
@@ -149,7 +149,7 @@ def nanmedian(input, dim=None, keepdim=False):  # noqa: A002
     """The lower median of the entries that are not NaN; along ``dim``, ``(values, indices)``.
     A slice of NaN only gives NaN."""
     x = _tensor("nanmedian", input)
-    refuse_complex("nanmedian", x)
+    refuse_bool("nanmedian", refuse_complex("nanmedian", x)[0])
     xp = get_array_module(x._data)
     if dim is None:
         if x._data.size == 0:
@@ -183,7 +183,7 @@ def kthvalue(input, k, dim=-1, keepdim=False):  # noqa: A002
     """The k-th smallest entry (k from 1) along ``dim`` and its index, ``(values, indices)``;
     NaN counts as the largest value. Among equal entries the first is named."""
     x = _tensor("kthvalue", input)
-    refuse_complex("kthvalue", x)
+    refuse_bool("kthvalue", refuse_complex("kthvalue", x)[0])
     axis = _one_axis("kthvalue", dim, max(x.ndim, 1))
     x1 = reshape(x, 1) if x.ndim == 0 else x
     n = x1.shape[axis]

@@ -14,6 +14,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from ._args import dim_or_axis
+from ._real_only import refuse_bool
 from ._zero_d import on_one_axis, scalar_dim
 from .indexing import gather
 from .join import concat, split
@@ -117,8 +118,8 @@ def cumsum(input, dim=None, *, dtype=None, axis=None):  # noqa: A002
     if dim is None:
         raise TypeError("cumsum: dim is required (PyTorch's); flatten first for a running sum "
                         "over all elements")
-    if dtype is not None:
-        input = input.astype(dtype)  # noqa: A001
+    if dtype is not None:  # dtype=bool: PyTorch's error (NumPy's running sum was int64)
+        input = refuse_bool("cumsum(dtype=bool)", input.astype(dtype))  # noqa: A001
     elif input.dtype.kind in "biu":  # PyTorch sums integers and booleans in int64
         input = input.astype("int64")  # noqa: A001
     if scalar_dim(input, dim):

@@ -22,7 +22,7 @@ from ..autograd.function import Function
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, quiet
 from ._args import dim_or_axis
-from ._real_only import refuse_complex
+from ._real_only import refuse_bool, refuse_complex
 from .indexing import scatter_add_along
 from .join import concat
 from .rearrange import WIDER
@@ -114,8 +114,8 @@ def cumprod(input, dim=None, *, dtype=None, axis=None):  # noqa: A002 - PyTorch'
     """
     ax = _axis("cumprod", input, dim, axis)
     x = input
-    if dtype is not None:
-        x = x.astype(dtype)
+    if dtype is not None:  # dtype=bool: PyTorch's error (NumPy's running product was int64)
+        x = refuse_bool("cumprod(dtype=bool)", x.astype(dtype))
     elif x.dtype.kind in "biu":  # PyTorch multiplies integers and booleans in int64
         x = x.astype("int64")
     if x.ndim == 0:

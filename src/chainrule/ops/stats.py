@@ -17,7 +17,7 @@ from ..autograd.function import Function, nondiff
 from ..autograd.tensor import Tensor
 from ..backend import get_array_module, numpy
 from ._args import dim_or_axis, keep_flag, reduce_dim
-from ._real_only import refuse_complex
+from ._real_only import refuse_bool, refuse_complex
 from ._wide import WIDE_TERMS, half_sum, in_float32, wide_sum
 from ._zero_d import on_one_axis, scalar_dim
 from .elementwise import abs as _abs
@@ -282,6 +282,7 @@ def median(input, dim=None, keepdim=False):  # noqa: A002
     """The lower median (PyTorch's: the ((n - 1) // 2)-th smallest) of all entries, or along
     ``dim`` as ``(values, indices)``; NaN if a slice holds one. The gradient goes to that entry
     (for all entries: shared evenly among the entries equal to it, as PyTorch's)."""
+    refuse_bool("median", input)
     if dim is None:
         _check_nonempty("median", reshape(input, -1), (0,))
         return _Picked.apply(input, pick=lambda flat: _median_pick(flat, 0)[0])
