@@ -122,8 +122,12 @@ def test_documented_extensions_where_pytorch_raises():
     assert cr.tensor(ints).mean().item() == 2.0  # NumPy's float64 mean
     with pytest.raises(RuntimeError):
         torch.dot(torch.tensor(ints), torch.tensor(ints.astype(np.float32)))
-    # in PyTorch's promote_types dtype (NumPy's einsum would give float64)
-    assert cr.dot(cr.tensor(ints), cr.tensor(ints.astype(np.float32))).dtype == cr.float32
+    # einsum: in PyTorch's promote_types dtype (NumPy's einsum would give float64); dot refuses
+    # as PyTorch since fuzz wave 17 (tests/test_fuzz17_strict.py)
+    assert cr.einsum("i,i->", cr.tensor(ints), cr.tensor(ints.astype(np.float32))).dtype == \
+        cr.float32
+    with pytest.raises(RuntimeError, match="same dtype"):
+        cr.dot(cr.tensor(ints), cr.tensor(ints.astype(np.float32)))
 
 
 @pytest.mark.parametrize("seed", range(12))
@@ -142,7 +146,7 @@ def test_mixed_einsum_promotes_as_pytorch(seed):
 def test_mixed_einsum_gradient_in_each_operand_dtype():
     x = cr.tensor(np.ones(3, np.float32), requires_grad=True)
     y = cr.tensor(np.arange(3.0), requires_grad=True)
-    cr.dot(x, y).backward()
+    cr.einsum("i,i->", x, y).backward()
     assert x.grad.dtype == cr.float32 and y.grad.dtype == cr.float64
     np.testing.assert_array_equal(x.grad.numpy(), [0.0, 1.0, 2.0])
 

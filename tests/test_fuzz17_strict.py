@@ -217,3 +217,43 @@ MIXED_STILL_COMPUTED = {
 def test_integer_and_bool_inputs_pytorch_computes_still_agree(name):
     fn, x = MIXED_STILL_COMPUTED[name]
     check(torch, fn, x, label=name)
+
+
+# * Products of two tensors of different dtypes: dot, vdot, inner, mv, tensordot, cdist,
+#   linalg.vecdot, linalg.cross and cross computed in the promoted dtype; PyTorch refuses every
+#   pair (float32/float64, float/complex, float/int, complex64/complex128). Now its RuntimeError.
+#   Still promoted, as docs/pytorch.md says: einsum, linalg.solve, cholesky_solve, lerp.
+_V = np.array([0.5, -1.25, 2.0])
+_A = np.array([[1.0, 0.5, -2.0], [0.25, 3.0, 1.0], [-1.0, 2.0, 0.75]])
+
+PRODUCTS = {
+    "dot": lambda L, a, b: L.dot(a[0], b[0]),
+    "vdot": lambda L, a, b: L.vdot(a[0], b[0]),
+    "inner": lambda L, a, b: L.inner(a, b),
+    "inner 0-d": lambda L, a, b: L.inner(a[0, 0], b),
+    "mv": lambda L, a, b: L.mv(a, b[0]),
+    "tensordot": lambda L, a, b: L.tensordot(a, b, dims=1),
+    "cdist": lambda L, a, b: L.cdist(a, b),
+    "linalg.vecdot": lambda L, a, b: L.linalg.vecdot(a, b),
+    "linalg.cross": lambda L, a, b: L.linalg.cross(a, b),
+    "cross": lambda L, a, b: L.cross(a, b, dim=1),
+    "outer": lambda L, a, b: L.outer(a[0], b[0]),
+    "matmul": lambda L, a, b: L.matmul(a, b),
+}
+_PAIRS = [("float32", "float64"), ("float64", "float32"), ("float64", "complex128"),
+          ("float32", "complex64"), ("complex64", "complex128"), ("float64", "int64"),
+          ("int64", "float32"), ("float64", "float64"), ("float32", "float32")]
+
+
+@pytest.mark.parametrize("name", sorted(PRODUCTS))
+def test_products_of_mixed_dtypes_as_pytorch(name):
+    for da, db in _PAIRS:
+        a, b = _A.astype(da), (_A[::-1] * 0.5).astype(db)
+        check(torch, lambda L, x, y: PRODUCTS[name](L, x, y), a, b, rtol=1e-6,
+              label=f"{name} {da} {db}")
+    if name in ("inner 0-d", "outer", "matmul"):  # a product with a number and outer promote
+        return
+    with pytest.raises(RuntimeError, match=rf"{name.replace('linalg.cross', 'cross')}: expected .* "
+                                           r"the same dtype, got "
+                                           r"float32 and float64"):
+        PRODUCTS[name](cr, cr.tensor(_A.astype("float32")), cr.tensor(_A))

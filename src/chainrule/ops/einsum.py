@@ -21,6 +21,7 @@ from ..backend import get_array_module, numpy, quiet
 from ._conj import cj
 from ._layout import check_factory_options
 from ._promotion import promoted, promoted_all
+from ._same_dtype import same_dtype
 from .creation import _dtype, _leaf
 from .diagonal import diagonal
 from .elementwise import abs as abs_
@@ -203,6 +204,7 @@ def dot(input, tensor):  # noqa: A002
         raise ValueError(
             f"dot: expects two 1-D tensors, got shapes {input.shape} and {tensor.shape}")
     _same_size("dot", input, tensor)
+    same_dtype("dot", input, tensor, ("input", "tensor"))
     return einsum("i,i->", input, tensor)
 
 
@@ -211,6 +213,7 @@ def inner(input, other):  # noqa: A002
     if input.ndim == 0 or other.ndim == 0:
         return input * other
     _same_size("inner", input, other)
+    same_dtype("inner", input, other)
     return tensordot(input, other, ([input.ndim - 1], [other.ndim - 1]))
 
 
@@ -219,6 +222,7 @@ def mv(input, vec):  # noqa: A002
         raise ValueError(
             f"mv: expects a 2-D matrix and a 1-D vector, got {input.shape}, {vec.shape}")
     _same_size("mv", input, vec)
+    same_dtype("mv", input, vec, ("input", "vec"))
     return einsum("ij,j->i", input, vec)
 
 
@@ -234,6 +238,7 @@ def tensordot(a, b, dims=2):
     ``dims = (axes_a, axes_b)`` (of one length, no axis twice; a tensor of them too)."""
     if isinstance(dims, Tensor):
         dims = dims.tolist()
+    same_dtype("tensordot", a, b, ("a", "b"))
     if isinstance(dims, int):
         if not 0 <= dims <= min(a.ndim, b.ndim):
             raise ValueError(f"tensordot: dims must be a count of axes in 0..{min(a.ndim, b.ndim)}"
@@ -283,6 +288,7 @@ def cdist(x1, x2, p: float = 2.0, compute_mode: str = _CDIST_MODES[0]):
     if x1.shape[-1] != x2.shape[-1]:
         raise ValueError(f"cdist: x1 {x1.shape} and x2 {x2.shape} must have the same last size")
     _real("cdist", ("x1", x1), ("x2", x2))
+    same_dtype("cdist", x1, x2, ("x1", "x2"))
     if not p >= 0:
         raise ValueError(f"cdist: p must be a non-negative number, got {p}")
     return _distance(unsqueeze(x1, -2) - unsqueeze(x2, -3), p)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..autograd.tensor import Tensor
 from ._conj import cj
+from ._same_dtype import same_dtype
 from .decomp import inv, solve
 from .elementwise import abs as _abs
 from .elementwise import fill_where
@@ -125,6 +126,7 @@ def vecdot(x, y, *, dim: int = -1):
     conjugated (sum conj(x) y), as PyTorch's, which changes nothing for real x."""
     _floating("vecdot", x)
     _floating("vecdot", y)
+    same_dtype("linalg.vecdot", x, y, ("x", "y"))
     return _sum(cj(x) * y, axis=dim)
 
 
@@ -134,6 +136,7 @@ def cross(input, other, *, dim: int = -1):  # noqa: A002 - PyTorch's name
     for name, v in (("input", input), ("other", other)):
         if not isinstance(v, Tensor):
             raise TypeError(f"cross: {name} must be a Tensor, got {type(v).__name__}")
+    same_dtype("cross", input, other)
     if input.ndim != other.ndim:
         raise ValueError(f"cross: input and other must have the same number of dimensions, got "
                          f"shapes {input.shape} and {other.shape}")

@@ -20,6 +20,7 @@ from ..backend import get_array_module
 from ..backend.defaults import get_default_dtype
 from ._conj import cj
 from ._layout import strided
+from ._same_dtype import same_dtype
 from .elementwise import _check_broadcast
 from .join import concat, pad, stack
 from .linalg import matmul
@@ -133,6 +134,7 @@ def vdot(input, other):  # noqa: A002
     as PyTorch's; ``dot`` conjugates neither)."""
     _ndim("vdot", "input", input, 1)
     _ndim("vdot", "other", other, 1)
+    same_dtype("vdot", input, other)
     if input.shape != other.shape:
         raise ValueError(f"vdot: input and other must have the same length, got shapes "
                          f"{tuple(input.shape)} and {tuple(other.shape)}")
