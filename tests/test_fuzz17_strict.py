@@ -154,7 +154,8 @@ def test_histograms_of_ordinary_ranges_still_match_pytorch(seed):
 # * bool and integer tensors PyTorch refuses, computed here: abs/floor/ceil/round/trunc/fix of a
 #   bool tensor (the mask back), frac of an integer tensor (zeros), logaddexp of two integer
 #   tensors (float32), cumsum/cumprod(dtype=bool) (an int64 result: not even the dtype asked
-#   for), median/nanmedian/kthvalue of bool, topk of bool. Each now raises PyTorch's error type.
+#   for), median/nanmedian/kthvalue of bool, topk of bool, special.round of an integer tensor
+#   (round takes one, in both). Each now raises PyTorch's error type.
 #   Kept as documented differences (docs/pytorch.md, "Type promotion"): mean/std/var of integer
 #   tensors, hypot/lerp of integer tensors.
 _I = np.array([[1, -2, 3], [4, 5, -6]])
@@ -181,6 +182,8 @@ INTEGER_REFUSALS = {
     "nanmedian bool": (lambda L, x: L.nanmedian(x), _M),
     "kthvalue bool": (lambda L, x: L.kthvalue(x, 1), _M),
     "topk bool": (lambda L, x: L.topk(x, 1), _M),
+    "special.round int": (lambda L, x: L.special.round(x), _I),
+    "special.round bool": (lambda L, x: L.special.round(x, decimals=1), _M),
 }
 
 
@@ -210,6 +213,8 @@ MIXED_STILL_COMPUTED = {
     "median int": (lambda L, x: L.median(x), _I),
     "kthvalue int": (lambda L, x: L.kthvalue(x, 2).values, _I),
     "sign bool": (lambda L, x: L.sign(x), _M),
+    "special.round float": (lambda L, x: L.special.round(x * 0.37, decimals=1),
+                            _I.astype(np.float64)),
 }
 
 

@@ -19,14 +19,15 @@ from .ops import log_softmax as _log_softmax
 from .ops import logsumexp as _logsumexp
 from .ops import sigmoid as _sigmoid
 from .ops import softmax as _softmax
+from .ops._real_only import refuse_integer
 from .ops.math import (
     erf,
     erfc,
     exp2,
     expm1,
     log1p,
-    round,  # noqa: A004 - torch.special's name
 )
+from .ops.math import round as _round
 from .ops.special_bessel import (
     airy_ai,
     bessel_j0,
@@ -116,3 +117,10 @@ def softmax(input, dim, *, dtype=None):  # noqa: A002
 def log_softmax(input, dim, *, dtype=None):  # noqa: A002
     """The log-softmax over ``dim`` (required, as in torch.special)."""
     return _log_softmax(input, dim=dim, dtype=dtype)
+
+
+def round(input, *, decimals: int = 0):  # noqa: A001, A002 - torch.special's names
+    """Round half to even to ``decimals`` places, as ``chainrule.round``, of a floating-point
+    tensor only: an integer or bool tensor is PyTorch's ``NotImplementedError`` here (its
+    ``torch.round`` takes one, its ``torch.special.round`` does not)."""
+    return _round(refuse_integer("special.round", input), decimals=decimals)
