@@ -32,6 +32,25 @@ from .multi_input import pack
 __all__ = ["feature_ablation", "occlusion"]
 
 
+def feature_groups(who, x, feature_mask):
+    """The integer group of every input, shaped like one sample or like ``x`` (``feature_mask``;
+    without one, each input is its own group), and the sorted group ids."""
+    if feature_mask is None:
+        groups = numpy.arange(math.prod(x.shape[1:])).reshape(x.shape[1:])
+    else:
+        if isinstance(feature_mask, Tensor):
+            feature_mask = asnumpy(feature_mask._data)
+        groups = numpy.asarray(feature_mask)
+        if groups.dtype.kind not in "iub" or groups.shape not in (
+                x.shape[1:], (1, *x.shape[1:]), x.shape):
+            raise ValueError(f"{who}: feature_mask must hold integers shaped like one sample "
+                             f"{x.shape[1:]} or like x {x.shape}, got dtype {groups.dtype} "
+                             f"and shape {groups.shape}")
+        if groups.shape == (1, *x.shape[1:]):
+            groups = groups[0]
+    return groups, numpy.unique(groups)
+
+
 def _like_x(who: str, name: str, value, x):
     """``value`` (a number, an array shaped like one sample or like ``x``) broadcast to x."""
     if isinstance(value, Tensor):
@@ -158,20 +177,8 @@ def feature_ablation(model, x, target=None, *, feature_mask=None, baseline=0.0,
     who = "feature_ablation"
     x = as_batch(who, model, x)
     base = _like_x(who, "baseline", baseline, x)
-    if feature_mask is None:
-        groups = numpy.arange(math.prod(x.shape[1:])).reshape(x.shape[1:])
-    else:
-        if isinstance(feature_mask, Tensor):
-            feature_mask = asnumpy(feature_mask._data)
-        groups = numpy.asarray(feature_mask)
-        if groups.dtype.kind not in "iub" or groups.shape not in (
-                x.shape[1:], (1, *x.shape[1:]), x.shape):
-            raise ValueError(f"{who}: feature_mask must hold integers shaped like one sample "
-                             f"{x.shape[1:]} or like x {x.shape}, got dtype {groups.dtype} "
-                             f"and shape {groups.shape}")
-        if groups.shape == (1, *x.shape[1:]):
-            groups = groups[0]
-    masks = [groups == g for g in numpy.unique(groups)]
+    groups, ids = feature_groups(who, x, feature_mask)
+    masks = [groups == g for g in ids]
     return _ablate(who, model, x, target, masks, base, output, batch_size, progress, mean=False)
 
 

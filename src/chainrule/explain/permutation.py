@@ -21,7 +21,7 @@ from ._common import (
     eval_mode,
     resolve_targets,
 )
-from .shapley import _groups
+from .ablation import feature_groups
 
 __all__ = ["feature_permutation"]
 
@@ -70,7 +70,7 @@ def feature_permutation(model, x, target=None, *, feature_mask=None, rng=None,
     if len(x) < 2:
         raise ValueError(f"{who}: x must hold at least 2 samples to shuffle among, got "
                          f"{len(x)}")
-    groups, ids = _groups(who, x, feature_mask)
+    groups, ids = feature_groups(who, x, feature_mask)
     if groups.shape == x.shape and len(x) > 1:
         raise ValueError(f"{who}: feature_mask must be shaped like one sample {x.shape[1:]} "
                          f"(one grouping for the whole batch), got shape {groups.shape}")

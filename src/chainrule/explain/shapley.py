@@ -14,8 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 
-from ..autograd import Tensor
-from ..backend import asnumpy, numpy
+from ..backend import numpy
 from ._common import (
     Progress,
     as_batch,
@@ -25,29 +24,11 @@ from ._common import (
     eval_mode,
     resolve_targets,
 )
-from .ablation import _like_x
+from .ablation import _like_x, feature_groups
 
 __all__ = ["shapley_value_sampling", "shapley_values"]
 
 MAX_EXACT_GROUPS = 9  # 9! = 362,880 orderings; more than that is what the sampling is for
-
-
-def _groups(who, x, feature_mask):
-    """The integer group of every input, shaped like one sample or like ``x``, and the ids."""
-    if feature_mask is None:
-        groups = numpy.arange(math.prod(x.shape[1:])).reshape(x.shape[1:])
-    else:
-        if isinstance(feature_mask, Tensor):
-            feature_mask = asnumpy(feature_mask._data)
-        groups = numpy.asarray(feature_mask)
-        if groups.dtype.kind not in "iub" or groups.shape not in (
-                x.shape[1:], (1, *x.shape[1:]), x.shape):
-            raise ValueError(f"{who}: feature_mask must hold integers shaped like one sample "
-                             f"{x.shape[1:]} or like x {x.shape}, got dtype {groups.dtype} "
-                             f"and shape {groups.shape}")
-        if groups.shape == (1, *x.shape[1:]):
-            groups = groups[0]
-    return groups, numpy.unique(groups)
 
 
 def _orderings(who, n_groups, permutations):
@@ -67,7 +48,7 @@ def _shapley(who, model, x, target, feature_mask, baseline, orderings, output, b
     check_output(who, output)
     batch_size = check_positive_int(who, "batch_size", batch_size)
     base = numpy.ascontiguousarray(_like_x(who, "baseline", baseline, x).astype(x.dtype))
-    groups, ids = _groups(who, x, feature_mask)
+    groups, ids = feature_groups(who, x, feature_mask)
     orderings = orderings(len(ids))
     t = resolve_targets(who, model, x, target, output=output, batch_size=batch_size)
     cover = [numpy.broadcast_to(groups == g, x.shape) for g in ids]
