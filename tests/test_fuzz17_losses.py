@@ -51,9 +51,10 @@ import pytest
 import chainrule as cr
 
 from ._fuzz12_check import check
-from .test_fuzz14_losses import _second_order
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch")  # before the import below: that module skips without torch
+from .test_fuzz14_losses import _second_order  # noqa: E402
+
 pytestmark = pytest.mark.torch
 REDUCTIONS = ("mean", "sum", "none")
 
