@@ -19,8 +19,6 @@ from .workers import receive, start_processes, stop_processes
 
 __all__ = ["Pool", "close_pool", "open_pool"]
 
-_kept: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # loader -> its kept Pool
-
 
 class Pool:
     """``count`` forked processes serving ``build``: their pipes, and how many passes they
@@ -46,14 +44,14 @@ def open_pool(loader, build, base, count: int, dataset, init, kind: str) -> tupl
     the kept ones where usable, else new ones."""
     if loader is None or not getattr(loader, "persistent_workers", False):
         return Pool(build, base, count, dataset, init, kind), False
-    pool = _kept.get(loader)
+    pool = getattr(loader, "_process_pool", None)  # the kept one, as threads.py keeps threads
     if pool is not None and not pool.busy and not pool.usable(dataset, kind):
         pool.end(early=True)  # a worker died, or the loader's dataset was replaced
         pool = None
     if pool is None:
         pool = Pool(build, base, count, dataset, init, kind)
         pool.closer = weakref.finalize(loader, stop_processes, pool.pipes, pool.processes, False)
-        _kept[loader] = pool
+        loader._process_pool = pool
     elif pool.busy:  # another pass of this loader is reading it: processes for this pass
         return Pool(build, base, count, dataset, init, kind), False
     pool.busy = True
@@ -80,7 +78,7 @@ def close_pool(loader, pool: Pool, kept: bool, outstanding: list, failed: bool,
                     raise
     except RuntimeError:
         pool.end(early=True)
-        if _kept.get(loader) is pool:
-            del _kept[loader]
+        if getattr(loader, "_process_pool", None) is pool:
+            loader._process_pool = None
     finally:
         pool.busy = False
