@@ -333,6 +333,11 @@ def _norm(data, n, dim: int):
     axes = tuple(d for d in range(data.ndim) if d != dim)
     a = xp.abs(data)
     if n == "fro":
+        if len(axes) > 2:  # PyTorch's torch.norm(p="fro") is a matrix norm over two dims at most
+            raise RuntimeError(f"LnStructured: n='fro' reduces over at most two dimensions (the "
+                               f"ones besides dim), got a {data.ndim}-D tensor: linalg.matrix_norm"
+                               f": dim must be a 2-tuple. Got {' '.join(map(str, axes))}. "
+                               f"n=2 gives the same norm over any number of dimensions")
         n = 2
     if isinstance(n, bool) or not isinstance(n, numbers.Real) or math.isnan(n):
         raise ValueError(f"LnStructured: n must be a number (inf and -inf included) or 'fro', "
