@@ -22,7 +22,7 @@ from ..backend.device import device as _device
 from ..nn.parameter import Parameter
 from .torch_pickle import Global, run_pickle, short
 
-__all__ = ["LEGACY_MAGIC", "is_torch_zip", "read_torch_file"]
+__all__ = ["LEGACY_MAGIC", "is_torch_zip", "plain", "read_torch_file"]
 
 # torch.save(..., _use_new_zipfile_serialization=False) starts with PROTO 2 and this long int
 LEGACY_MAGIC = b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19"
@@ -57,6 +57,16 @@ class _StorageType:
 
     def __repr__(self) -> str:
         return f"torch.{self.name}"
+
+
+class _TypeName:
+    """``torch.Tensor`` or ``torch.nn.parameter.Parameter`` named in ``_rebuild_from_type_v2``."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __repr__(self) -> str:
+        return self.name
 
 
 class _Storage:
@@ -212,12 +222,12 @@ class _Builder:
         return self._attributes(Parameter(data, requires_grad=requires_grad), state)
 
     def from_type(self, func, new_type, args, state):
-        if not isinstance(func, Global) or not isinstance(args, tuple) or new_type not in (
-                "torch.Tensor", "torch.nn.parameter.Parameter"):
+        if not isinstance(func, Global) or not isinstance(args, tuple) or not isinstance(
+                new_type, _TypeName):
             raise ValueError(f"{self.who}: the file holds a tensor subclass ({short(new_type)}), "
                              "which chainrule does not read")
         out = func.call(*args)
-        if new_type != "torch.Tensor" and not isinstance(out, Parameter):
+        if new_type.name != "torch.Tensor" and not isinstance(out, Parameter):
             out = Parameter(out, requires_grad=out.requires_grad)
         return self._attributes(out, state)
 
@@ -233,6 +243,7 @@ class _Builder:
                 isinstance(k, str) and k.isidentifier() and not hasattr(out, k) for k in state):
             raise ValueError(f"{self.who}: a tensor carries attributes {short(state)}; "
                              "chainrule sets new plain attributes only, none that a Tensor has")
+        plain(state, self.who)
         for key, value in state.items():
             setattr(out, key, value)
         return out
@@ -263,6 +274,30 @@ def place(array, requires_grad: bool, location: str, map_location, who: str) -> 
     return Tensor(array, requires_grad=requires_grad)
 
 
+def plain(obj, who: str):
+    """``obj``, once no part of it is a storage, class or function the pickle named without
+    building a tensor from it: ``torch.save(t.untyped_storage())`` would load as chainrule's
+    internal record of a storage, and ``torch.save(torch.FloatStorage)`` as a table entry."""
+    stack, seen = [obj], set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, _Storage):
+            raise ValueError(
+                f"{who}: the file holds a bare storage (storage '{item.key}', as "
+                "torch.save(t.untyped_storage()) or torch.save(t.storage()) writes), not a "
+                "tensor; chainrule has no storage type: save the tensor itself")
+        if isinstance(item, (_StorageType, _TypeName, Global)):
+            raise ValueError(
+                f"{who}: the file holds {short(item)} itself (a class or function, not a "
+                "value); chainrule reads tensors and plain values only")
+        if isinstance(item, (list, tuple, set, frozenset, dict)) and id(item) not in seen:
+            seen.add(id(item))  # a list may hold itself (the pickle's memo)
+            stack.extend(item)
+            if isinstance(item, dict):
+                stack.extend(item.values())
+    return obj
+
+
 def _bytes(text, encoding="latin1"):
     if not isinstance(text, str) or encoding not in ("latin1", "latin-1"):
         raise TypeError(f"_codecs.encode({short(text)}, {short(encoding)}) is not how bytes "
@@ -291,8 +326,8 @@ def _table(builder: _Builder) -> dict:
             "_rebuild_parameter_with_state", builder.parameter, True),
         "torch._tensor._rebuild_from_type_v2": Global("_rebuild_from_type_v2",
                                                       builder.from_type, True),
-        "torch.Tensor": "torch.Tensor",
-        "torch.nn.parameter.Parameter": "torch.nn.parameter.Parameter",
+        "torch.Tensor": _TypeName("torch.Tensor"),
+        "torch.nn.parameter.Parameter": _TypeName("torch.nn.parameter.Parameter"),
         "collections.OrderedDict": Global("OrderedDict", collections.OrderedDict),
         "collections.Counter": Global("Counter", collections.Counter),
         "torch.Size": Global("torch.Size", lambda dims=(): Size(_dims(
@@ -346,4 +381,4 @@ def read_torch_file(source, *, map_location=None, upcast_bfloat16=False, who="lo
         archive = _Archive(zf, prefix, order == "big", who)
         builder = _Builder(archive, map_location, upcast_bfloat16)
         data = archive.entry("data.pkl", limit=_MAX_PICKLE)
-        return run_pickle(data, _table(builder), archive.storage, who)
+        return plain(run_pickle(data, _table(builder), archive.storage, who), who)

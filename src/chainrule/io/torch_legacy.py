@@ -12,7 +12,7 @@ which storages it names, and once, with the storages read, to build it.
 from __future__ import annotations
 
 from ..backend import dtypes
-from .torch_file import LEGACY_MAGIC, _Builder, _Storage, _StorageType, _table
+from .torch_file import LEGACY_MAGIC, _Builder, _Storage, _StorageType, _table, plain
 from .torch_pickle import run_pickle, short
 
 __all__ = ["is_legacy", "read_legacy_file"]
@@ -121,4 +121,4 @@ def read_legacy_file(data: bytes, *, map_location=None, upcast_bfloat16=False, w
         raise ValueError(f"{who}: the legacy file names storages it does not hold: "
                          f"{sorted(missing)} (the file is damaged)")
     builder = _Builder(legacy, map_location, upcast_bfloat16)
-    return run_pickle(data, _table(builder), legacy.storage, who, start=start)
+    return plain(run_pickle(data, _table(builder), legacy.storage, who, start=start), who)
