@@ -362,17 +362,38 @@ def _where(ctx, attrs, cond, a, b):
     return nondiff(lambda c, x, y: get_array_module(x).where(c, x, y), cond, a, b)
 
 
-@op("Cast")
-def _cast(ctx, attrs, x):
-    dtype = attrs["to"]
+# Cast targets evaluated here: the float8, 4-bit and narrower types (whose rounding and
+# ``saturate`` NumPy's ml_dtypes casts do not follow), strings and complex are refused.
+_CAST_TARGETS = frozenset(("bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32",
+                           "uint64", "float16", "float32", "float64", "bfloat16"))
+
+
+def _type_name(dtype):
+    return "string" if dtype.kind == "O" else dtype.name
+
+
+def _cast_check(attrs, n_inputs, used, opset):
+    name = _type_name(attrs["to"])
+    return None if name in _CAST_TARGETS else f"Cast to {name}"
+
+
+def _cast_to(ctx, x, dtype, op_type):
+    name = _type_name(dtype)
+    if name not in _CAST_TARGETS:
+        raise ValueError(f"{op_type}: cannot cast to {name}; chainrule evaluates casts to "
+                         f"{', '.join(sorted(_CAST_TARGETS))}")
     # Every float type of the graph is computed in the Module's float dtype (see OnnxModule).
     return ops.cast(x, ctx.dtype if dtype.kind == "f" else dtype)
 
 
+@op("Cast", check=_cast_check)
+def _cast(ctx, attrs, x):
+    return _cast_to(ctx, x, attrs["to"], "Cast")
+
+
 @op("CastLike", const=(1,))
 def _cast_like(ctx, attrs, x, like):
-    dtype = like._data.dtype
-    return ops.cast(x, ctx.dtype if dtype.kind == "f" else dtype)
+    return _cast_to(ctx, x, like._data.dtype, "CastLike")
 
 
 def _dropout_check(attrs, n_inputs, used, opset):
