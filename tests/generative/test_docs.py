@@ -7,3 +7,4 @@ def test_generative_guide_snippets_run(capsys, run_guide):
     assert "(5, 1, 8, 8) (5, 2)" in out and "True" in out
     assert "['d_fake', 'd_loss', 'd_real', 'g_loss']" in out and "(8, 1, 8, 8)" in out
     assert "2 True (3, 16)" in out  # the RBM block
+    assert "(20, 16) True" in out  # an RBM run resumed from its state dict

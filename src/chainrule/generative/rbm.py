@@ -41,6 +41,8 @@ from ..ops import softplus
 
 __all__ = ["RBM", "cd_statistics", "free_energy"]
 
+_PARAMETERS = ("weight", "visible_bias", "hidden_bias")
+
 
 def _array(x):
     return x._data if isinstance(x, Tensor) else x
@@ -134,6 +136,13 @@ class RBM(nn.Module):
         weight (n_visible, n_hidden), visible_bias (n_visible,), hidden_bias (n_hidden,):
             ``Parameter``s W, b and c. A ``Linear(n_visible, n_hidden)`` computing p(h|v) through a
             sigmoid has weight W^T and bias c.
+        weight_velocity, visible_bias_velocity, hidden_bias_velocity: the momentum's
+            ``Buffer``s (zero until the first update).
+        chain: PCD's persistent hidden states (n_chains, n_hidden), or None.
+
+    ``state_dict()`` holds the parameters, the velocities and, under ``_extra_state``, the
+    chains ((0, n_hidden) when there are none), so that training resumed from a saved state
+    continues bit for bit as the run that was not interrupted (given the same ``rng`` state).
 
     ``forward(v)`` is p(h | v) as a Tensor.
     """
@@ -150,7 +159,8 @@ class RBM(nn.Module):
         self.weight = nn.Parameter(xp.asarray(w, dtype=dt))
         self.visible_bias = nn.Parameter(xp.zeros(self.n_visible, dtype=dt))
         self.hidden_bias = nn.Parameter(xp.zeros(self.n_hidden, dtype=dt))
-        self._velocity = None
+        for name in _PARAMETERS:  # the momentum's velocities, saved so that a run resumes exactly
+            self.register_buffer(name + "_velocity", xp.zeros_like(getattr(self, name)._data))
         self.chain = None  # PCD's persistent hidden states, made by the first PCD update
 
     def extra_repr(self) -> str:
@@ -285,15 +295,33 @@ class RBM(nn.Module):
                                                  persistent=persistent, chain=self.chain)
         if persistent:
             self.chain = chain
-        if self._velocity is None:
-            self._velocity = [0.0 * W, 0.0 * b, 0.0 * c]
-        params = (self.weight, self.visible_bias, self.hidden_bias)
-        for i, (param, grad) in enumerate(zip(params, (dW - weight_decay * W, db, dc))):
-            self._velocity[i] = momentum * self._velocity[i] + lr * grad
+        for name, grad in zip(_PARAMETERS, (dW - weight_decay * W, db, dc)):
+            velocity = getattr(self, name + "_velocity")
+            step = (momentum * velocity._data + lr * grad).astype(W.dtype)
             with no_grad():
-                param.add_(Tensor(self._velocity[i].astype(W.dtype)))
+                velocity.copy_(Tensor(step))
+                getattr(self, name).add_(Tensor(step))
         return float(((a - recon) ** 2).mean())
 
     def reset_chain(self) -> None:
         """Forget PCD's persistent chains and the momentum."""
-        self.chain, self._velocity = None, None
+        self.chain = None
+        with no_grad():
+            for name in _PARAMETERS:
+                getattr(self, name + "_velocity").zero_()
+
+    def get_extra_state(self):
+        """PCD's chains for ``state_dict()``: a copy, (0, n_hidden) when there are none."""
+        w = self.weight._data
+        chain = get_array_module(w).zeros((0, self.n_hidden), w.dtype) if self.chain is None \
+            else self.chain
+        return Tensor(chain.copy())
+
+    def set_extra_state(self, state) -> None:
+        """Take back the chains ``get_extra_state`` saved (binary, (n_chains, n_hidden))."""
+        xp = get_array_module(self.weight._data)
+        a = xp.asarray(_array(state))
+        if a.ndim != 2 or a.shape[1] != self.n_hidden or not bool(xp.all((a == 0) | (a == 1))):
+            raise ValueError(f"RBM.load_state_dict: _extra_state must be the persistent chains, "
+                             f"binary (n_chains, {self.n_hidden}), got shape {tuple(a.shape)}")
+        self.chain = a.astype(self.weight._data.dtype) if a.shape[0] else None

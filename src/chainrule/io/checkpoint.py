@@ -95,7 +95,8 @@ def _check_shapes(who: str, header, model, prefix: str, strict: bool, tied=()) -
     saved = {k[len(prefix):]: header.shape(k) for k in header.tensors if k.startswith(prefix)}
     own = {k: tuple(t.shape) for k, t in model.state_dict().items()}
     problems = [f"{k}: the file has shape {saved[k]}, the model {own[k]}"
-                for k in own if k in saved and saved[k] != own[k]]
+                for k in own if k in saved and saved[k] != own[k]
+                and k.rpartition(".")[2] != "_extra_state"]  # set_extra_state checks its own
     if strict:
         problems += [f"{k}: in the model, not in the file" for k in own
                      if k not in saved and k not in tied and not may_be_missing(k)]
