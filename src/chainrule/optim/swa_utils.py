@@ -184,14 +184,27 @@ class SWALR(LRScheduler):
                 or anneal_epochs < 0:
             raise ValueError(f"anneal_epochs must be equal or greater than 0, got "
                              f"{anneal_epochs!r}")
-        self.anneal_strategy, self.anneal_epochs = anneal_strategy, anneal_epochs
+        # PyTorch's attribute name, which its state dicts carry (and load into this one)
+        self._anneal_strategy, self.anneal_epochs = anneal_strategy, anneal_epochs
         super().__init__(optimizer, last_epoch)
 
+    @property
+    def anneal_strategy(self) -> str:
+        return self._anneal_strategy
+
+    def _from_pytorch(self, state_dict: dict) -> dict:
+        if "anneal_strategy" in state_dict:  # this library's state dicts before PyTorch's name
+            state_dict["_anneal_strategy"] = state_dict.pop("anneal_strategy")
+        return state_dict
+
     def _anneal(self, t: float) -> float:
-        return (1 - math.cos(math.pi * t)) / 2 if self.anneal_strategy == "cos" else t
+        return (1 - math.cos(math.pi * t)) / 2 if self._anneal_strategy == "cos" else t
 
     def get_lr(self) -> list[float]:
-        step = self.last_epoch if self.anneal_epochs else max(1, self.last_epoch)
+        # As PyTorch's: the steps taken since construction, not last_epoch (a schedule made
+        # with last_epoch >= 0 still anneals over its first anneal_epochs steps).
+        step = self._step_count - 1
+        step = step if self.anneal_epochs else max(1, step)
         prev_alpha = self._anneal(max(0.0, min(1.0, (step - 1) / max(1, self.anneal_epochs))))
         alpha = self._anneal(max(0.0, min(1.0, step / max(1, self.anneal_epochs))))
         lrs = []
