@@ -6,11 +6,13 @@ import collections
 import io
 import warnings
 
+import numpy as np
 import pytest
 
 torch = pytest.importorskip("torch")
 
 import chainrule as cr  # noqa: E402
+from chainrule.io.safetensors_file import digests, pack_complex, write_file  # noqa: E402
 
 
 def _saved(obj, legacy=False) -> bytes:
@@ -61,3 +63,89 @@ def test_tensors_and_values_still_load_beside_the_check():
     out = cr.load(io.BytesIO(_saved(obj)))
     assert out["v"].tolist() == [1.0, 2.0] and out["d"] == cr.float64
     assert isinstance(out["s"], cr.Size) and out["n"] == [[]]
+
+
+def _own_round_trip(obj):
+    buf = io.BytesIO()
+    cr.save(obj, buf)
+    buf.seek(0)
+    return cr.load(buf)
+
+
+def _torch_round_trip(obj):
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    buf.seek(0)
+    return torch.load(buf, weights_only=True)
+
+
+def test_keys_sets_devices_and_counters_survive_chainrules_format_as_torch_save():
+    # torch.save keeps tuple, bytes, complex and device keys, sets, devices and Counters: the
+    # chainrule format refused such keys (naming the type "dict") and sets, and gave a device
+    # back as a plain str and a Counter as a dict
+    def obj(lib, dev):
+        return {
+            "keys": {(1, "a"): 1, b"\x00k": 2, 1 + 2j: 3, (): 4, "s": 5, None: 6, 2.5: 7},
+            "set": {(1, 2), "a", None, 3.5, b"b"},
+            "empty": set(),
+            "device": dev,
+            "dev_key": {dev: [lib.ones(1)]},
+            "count": collections.Counter("aab"),
+        }
+
+    want = _torch_round_trip(obj(torch, torch.device("cpu")))
+    got = _own_round_trip(obj(cr, cr.device("cpu")))
+    assert got["keys"] == want["keys"] and got["set"] == want["set"] == obj(torch, 0)["set"]
+    assert got["empty"] == set() and type(got["empty"]) is set
+    assert type(got["device"]) is cr.device and str(got["device"]) == str(want["device"])
+    ((key, value),) = got["dev_key"].items()
+    assert type(key) is cr.device and value[0].tolist() == [1.0]
+    assert type(got["count"]) is type(want["count"]) is collections.Counter
+    assert got["count"] == want["count"]
+
+
+def _crafted(structure: str) -> io.BytesIO:
+    """A chainrule.save file whose JSON structure is ``structure``, checksums recomputed."""
+    arrays, meta = pack_complex(
+        {"t0": np.ones(2, np.float32)}, {"chainrule.object": structure, "format": "chainrule.save"}
+    )
+    buf = io.BytesIO()
+    write_file(buf, arrays, {**meta, "chainrule.sha256": digests(arrays, meta)})
+    buf.seek(0)
+    return buf
+
+
+@pytest.mark.parametrize(
+    "structure",
+    [
+        '{"__dict__": [[[1, 2], 3]]}',  # an unhashable key
+        '{"__dict__": [[1]]}',
+        '{"__dict__": 5}',
+        '{"__array__": "t9"}',  # a tensor the file does not hold
+        '{"__array__": "t0", "kind": "weird"}',
+        '{"__size__": [2, -1]}',  # was Size([2, -1])
+        '{"__size__": "ab"}',  # was Size(['a', 'b'])
+        '{"__complex__": [1]}',  # was (1+0j)
+        '{"__bytes__": 5}',
+        '{"__set__": [[1]]}',
+        '{"__device__": 3}',
+        '{"other": 1}',
+        '{"__tuple__": [], "__set__": []}',
+        "[" * 5000 + "]" * 5000,
+        "{not json",
+    ],
+)
+def test_a_hand_made_structure_is_a_value_error_never_a_wrong_value(structure):
+    with pytest.raises(ValueError, match="(structure|JSON).*damaged or hand-made"):
+        cr.load(_crafted(structure))
+
+
+def test_a_crafted_structure_of_every_kind_still_loads():
+    structure = (
+        '{"__dict__": [["a", {"__size__": [2, 0]}], [{"__tuple__": [1, "x"]}, '
+        '{"__set__": [1, {"__bytes__": "\\u00ff"}]}], ["t", {"__array__": "t0"}], '
+        '["c", {"__complex__": [1, 2.5]}], ["d", {"__device__": "cpu"}]]}'
+    )
+    out = cr.load(_crafted(structure))
+    assert out["a"] == cr.Size([2, 0]) and out[(1, "x")] == {1, b"\xff"}
+    assert out["t"].tolist() == [1.0, 1.0] and out["c"] == 1 + 2.5j and out["d"] == "cpu"

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from ..autograd.tensor import Size, Tensor
 from ..backend import numpy
+from ..backend.device import device as _device
 from ..nn.parameter import Parameter
 from .checkpoint import _host, _write
 from .safetensors_file import (
@@ -32,7 +33,8 @@ from .safetensors_file import (
     read_tensors,
     write_file,
 )
-from .torch_file import is_torch_zip, place, read_torch_file
+from .structure import decode
+from .torch_file import is_torch_zip, read_torch_file
 from .torch_legacy import is_legacy, read_legacy_file
 from .torch_write import write_torch_file
 
@@ -51,6 +53,8 @@ def _encode(value, where: str, arrays: dict):
         # as torch.save: a Parameter stays one, and requires_grad is kept
         return {"__array__": key, "kind": "parameter" if isinstance(value, Parameter)
                 else "tensor", "requires_grad": bool(value.requires_grad)}
+    if isinstance(value, _device):  # a str subclass: kept a device, as torch.load keeps one
+        return {"__device__": str(value)}
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, numpy.bool_):  # not a numbers.Integral
@@ -64,15 +68,16 @@ def _encode(value, where: str, arrays: dict):
     if isinstance(value, bytes):
         return {"__bytes__": value.decode("latin1")}
     if isinstance(value, dict):
-        items = [[_encode(k, f"{where} key", arrays) if not isinstance(k, str) else k,
+        # a key of any type torch.save keeps (a tuple, bytes, a device...) comes back as it was
+        items = [[_encode(k, f"{where} key", arrays) if type(k) is not str else k,
                   _encode(v, f"{where}[{k!r}]", arrays)] for k, v in value.items()]
-        for k, _ in items:
-            if isinstance(k, dict):
-                raise TypeError(f"save: {where} has a key of type {type(k).__name__}; keys must "
-                                "be str, int, float, bool or None")
         if isinstance(value, collections.OrderedDict):  # a state dict: torch.load keeps it one
             return {"__dict__": items, "ordered": True}
+        if isinstance(value, collections.Counter):
+            return {"__dict__": items, "counter": True}
         return {"__dict__": items}
+    if isinstance(value, set):  # torch.save keeps a set (and weights_only reads it)
+        return {"__set__": [_encode(v, f"{where} item", arrays) for v in value]}
     if isinstance(value, Size):  # x.size() comes back a Size, as torch.load gives torch.Size
         return {"__size__": [int(n) for n in value]}
     if isinstance(value, (list, tuple)):
@@ -145,32 +150,6 @@ def _save_torch(obj, f, writable: bool) -> None:
         raise
 
 
-def _decode(value, arrays: dict, device):
-    if isinstance(value, list):
-        return [_decode(v, arrays, device) for v in value]
-    if not isinstance(value, dict):
-        return value
-    if "__array__" in value:
-        array = arrays[value["__array__"]]
-        if value.get("kind") == "ndarray":
-            return array
-        grad = value.get("requires_grad") is True
-        if value.get("kind") == "parameter":
-            return Parameter(place(array, False, "cpu", device, "load"), requires_grad=grad)
-        return place(array, grad, "cpu", device, "load")
-    if "__size__" in value:
-        return Size(value["__size__"])
-    if "__complex__" in value:
-        return complex(*value["__complex__"])
-    if "__bytes__" in value:
-        return value["__bytes__"].encode("latin1")
-    if "__tuple__" in value:
-        return tuple(_decode(v, arrays, device) for v in value["__tuple__"])
-    kind = collections.OrderedDict if value.get("ordered") is True else dict
-    return kind((_decode(k, arrays, device) if isinstance(k, dict) else k,
-                 _decode(v, arrays, device)) for k, v in value["__dict__"])
-
-
 def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=False):
     """Read what ``save`` wrote, or a file ``torch.save`` wrote: the same nesting, with Tensors.
 
@@ -237,4 +216,10 @@ def load(f, map_location=None, *, weights_only=True, mmap=None, upcast_bfloat16=
         raise ValueError(refusal)
     check_metadata("load", header)
     arrays = read_tensors("load", header)
-    return _decode(json.loads(header.metadata[_STRUCTURE]), arrays, map_location)
+    try:
+        structure = json.loads(header.metadata[_STRUCTURE])
+    except (ValueError, RecursionError) as err:
+        raise ValueError(f"load: the structure of '{f}' is not readable JSON "
+                         f"({type(err).__name__}: {str(err)[:80]}); the file is damaged or "
+                         "hand-made") from None
+    return decode(structure, arrays, map_location, f"'{f}'")

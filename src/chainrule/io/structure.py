@@ -1,0 +1,149 @@
+"""Reading the JSON structure of a file ``chainrule.save`` wrote, every entry checked.
+
+``serialize.save`` writes the saved object as JSON in the safetensors metadata: lists as lists,
+plain values as themselves, and everything else as a dict with one marker key (``__array__``,
+``__size__``, ``__complex__``, ``__bytes__``, ``__tuple__``, ``__set__``, ``__device__``,
+``__dict__``). ``decode`` rebuilds the object and refuses, with a ValueError naming the entry,
+a structure ``save`` cannot have written (a hand-made or damaged file whose checksums were
+recomputed, or a file without checksums): an unknown marker, a tensor name the file does not
+hold, a Size of negative or non-integer dimensions, an unhashable dict key or set item. It never
+returns a plausible wrong value nor raises anything else.
+"""
+
+from __future__ import annotations
+
+import collections
+
+from ..autograd.tensor import Size
+from ..backend.device import device as _device
+from ..nn.parameter import Parameter
+from .torch_file import place
+from .torch_pickle import short
+
+__all__ = ["decode"]
+
+_MARKERS = (
+    "__array__",
+    "__size__",
+    "__complex__",
+    "__bytes__",
+    "__tuple__",
+    "__set__",
+    "__device__",
+    "__dict__",
+)
+_KINDS = ("tensor", "parameter", "ndarray")
+
+
+class _DamagedError(ValueError):
+    pass
+
+
+def _check(ok: bool, value, expected: str) -> None:
+    if not ok:
+        raise _DamagedError(f"the entry {short(value)} is not {expected}")
+
+
+def _int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _list(value, key: str) -> list:
+    items = value[key]
+    _check(isinstance(items, list), value, f"a {key} entry (a list)")
+    return items
+
+
+def _hashable(item, value):
+    try:
+        hash(item)
+    except TypeError:
+        raise _DamagedError(
+            f"the entry {short(value)} uses an unhashable "
+            f"{type(item).__name__} as a dict key or set item"
+        ) from None
+    return item
+
+
+def _array(value, arrays: dict, device):
+    name, kind = value["__array__"], value.get("kind", "tensor")
+    grad = value.get("requires_grad", False)
+    _check(
+        isinstance(name, str) and name in arrays and kind in _KINDS and isinstance(grad, bool),
+        value,
+        "a tensor of the file (a name it holds, a kind in " + ", ".join(_KINDS) + ")",
+    )
+    array = arrays[name]
+    if kind == "ndarray":
+        return array
+    if kind == "parameter":
+        return Parameter(place(array, False, "cpu", device, "load"), requires_grad=grad)
+    return place(array, grad, "cpu", device, "load")
+
+
+def _decode(value, arrays: dict, device):
+    if isinstance(value, list):
+        return [_decode(v, arrays, device) for v in value]
+    if not isinstance(value, dict):
+        return value  # None, a bool, a number or a str, as JSON gives them
+    marks = [k for k in _MARKERS if k in value]
+    _check(len(marks) == 1, value, "a saved value (one marker key)")
+    mark = marks[0]
+    if mark == "__array__":
+        return _array(value, arrays, device)
+    if mark == "__size__":
+        dims = _list(value, mark)
+        _check(all(_int(d) and d >= 0 for d in dims), value, "a Size (dimensions >= 0)")
+        return Size(dims)
+    if mark == "__complex__":
+        parts = _list(value, mark)
+        _check(len(parts) == 2 and all(map(_number, parts)), value, "a complex number")
+        return complex(*parts)
+    if mark == "__bytes__":
+        text = value[mark]
+        _check(
+            isinstance(text, str) and all(ord(c) < 256 for c in text),
+            value,
+            "bytes (a latin-1 string)",
+        )
+        return text.encode("latin1")
+    if mark == "__device__":
+        _check(isinstance(value[mark], str), value, "a device")
+        try:
+            return _device(value[mark])
+        except (TypeError, ValueError) as err:
+            raise _DamagedError(f"the entry {short(value)} is not a device ({err})") from None
+    if mark in ("__tuple__", "__set__"):
+        items = [_decode(v, arrays, device) for v in _list(value, mark)]
+        return tuple(items) if mark == "__tuple__" else {_hashable(v, value) for v in items}
+    pairs = _list(value, mark)
+    _check(
+        all(isinstance(p, list) and len(p) == 2 for p in pairs),
+        value,
+        "a dict (a list of [key, value] pairs)",
+    )
+    out = (collections.OrderedDict if value.get("ordered") is True else dict)(
+        (_hashable(_decode(k, arrays, device), value), _decode(v, arrays, device)) for k, v in pairs
+    )
+    return collections.Counter(out) if value.get("counter") is True else out
+
+
+def decode(value, arrays: dict, device, shown: str):
+    """The object ``value`` (parsed JSON) describes, its tensors taken from ``arrays`` and put on
+    ``device`` (``load``'s map_location); ``shown`` names the file in an error."""
+    try:
+        return _decode(value, arrays, device)
+    except _DamagedError as err:
+        raise ValueError(
+            f"load: {shown} holds a structure chainrule.save does not write: "
+            f"{err} (the file is damaged or hand-made)"
+        ) from None
+    except RecursionError:
+        raise ValueError(
+            f"load: {shown} holds a structure nested too deeply to read (the file "
+            "is damaged or hand-made)"
+        ) from None
