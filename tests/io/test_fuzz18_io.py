@@ -149,3 +149,29 @@ def test_a_crafted_structure_of_every_kind_still_loads():
     out = cr.load(_crafted(structure))
     assert out["a"] == cr.Size([2, 0]) and out[(1, "x")] == {1, b"\xff"}
     assert out["t"].tolist() == [1.0, 1.0] and out["c"] == 1 + 2.5j and out["d"] == "cpu"
+
+
+@pytest.mark.parametrize("legacy", [False, True])
+def test_an_integer_parameter_is_a_value_error_naming_its_dtype(legacy):
+    # PyTorch saves nn.Parameter(int_tensor, requires_grad=False); chainrule's Parameters are
+    # floating-point or complex, and its constructor's TypeError escaped load
+    p = torch.nn.Parameter(torch.tensor([1, 2]), requires_grad=False)
+    data = _saved({"ok": torch.nn.Parameter(torch.ones(1)), "p": p}, legacy)
+    assert torch.load(io.BytesIO(data), weights_only=True)["p"].dtype == torch.int64
+    with pytest.raises(ValueError, match="nn.Parameter of dtype int64"):
+        cr.load(io.BytesIO(data))
+
+
+def test_an_integer_parameter_in_a_hand_made_chainrule_file_is_a_value_error():
+    arrays, meta = pack_complex(
+        {"t0": np.ones(2, np.int32)},
+        {
+            "chainrule.object": '{"__array__": "t0", "kind": "parameter"}',
+            "format": "chainrule.save",
+        },
+    )
+    buf = io.BytesIO()
+    write_file(buf, arrays, {**meta, "chainrule.sha256": digests(arrays, meta)})
+    buf.seek(0)
+    with pytest.raises(ValueError, match="not a Parameter \\(its dtype is int32\\)"):
+        cr.load(buf)

@@ -81,6 +81,7 @@ def _array(value, arrays: dict, device):
     if kind == "ndarray":
         return array
     if kind == "parameter":
+        _check(array.dtype.kind in "fc", value, f"a Parameter (its dtype is {array.dtype})")
         return Parameter(place(array, False, "cpu", device, "load"), requires_grad=grad)
     return place(array, grad, "cpu", device, "load")
 

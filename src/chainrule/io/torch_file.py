@@ -219,7 +219,14 @@ class _Builder:
             raise ValueError(f"{self.who}: _rebuild_parameter got {type(data).__name__} data "
                              f"and requires_grad={short(requires_grad)}")
         self._plain(hooks, None)
-        return self._attributes(Parameter(data, requires_grad=requires_grad), state)
+        return self._attributes(self._parameter(data, requires_grad), state)
+
+    def _parameter(self, data: Tensor, requires_grad: bool) -> Parameter:
+        if data.dtype.kind not in "fc":  # PyTorch allows one with requires_grad=False
+            raise ValueError(
+                f"{self.who}: the file holds an nn.Parameter of dtype {data.dtype}; chainrule's "
+                "Parameters are floating-point or complex: save it as a buffer or plain tensor")
+        return Parameter(data, requires_grad=requires_grad)
 
     def from_type(self, func, new_type, args, state):
         if not isinstance(func, Global) or not isinstance(args, tuple) or not isinstance(
@@ -228,7 +235,7 @@ class _Builder:
                              "which chainrule does not read")
         out = func.call(*args)
         if new_type.name != "torch.Tensor" and not isinstance(out, Parameter):
-            out = Parameter(out, requires_grad=out.requires_grad)
+            out = self._parameter(out, out.requires_grad)
         return self._attributes(out, state)
 
     def _attributes(self, out: Tensor, state):
