@@ -43,6 +43,7 @@ class FunctionCtx:
         self.materialize_grads = True
         self._saved = ()
         self._versions = ()
+        self._saved_forward, self._in_jvp = (), False  # save_for_forward, for jvp
         self._packed = None  # ({index: packed}, unpack_hook) under saved_tensors_hooks
         self._non_differentiable = set()
         self._dirty = {}  # id -> (tensor, (values, version) before forward's change, or None)
@@ -50,10 +51,7 @@ class FunctionCtx:
         self._entry_versions = {}
 
     def save_for_backward(self, *tensors) -> None:
-        for t in tensors:
-            if t is not None and not isinstance(t, Tensor):
-                raise TypeError(f"save_for_backward: expects Tensors (or None), got "
-                                f"{type(t).__name__}; keep other values as ctx attributes")
+        _check_saved("save_for_backward", tensors)
         self._saved = tensors
         self._versions = tuple(None if t is None else t._counter[0] for t in tensors)
         hooks = _saved_hooks.get()
@@ -63,8 +61,15 @@ class FunctionCtx:
             keys = [i for i, t in enumerate(tensors) if t is not None]
             self._packed = (packing(hooks[0], [tensors[i] for i in keys], keys), hooks[1])
 
+    def save_for_forward(self, *tensors) -> None:
+        """Keep tensors for ``jvp``, whose ``ctx.saved_tensors`` are these (``custom_jvp``)."""
+        _check_saved("save_for_forward", tensors)
+        self._saved_forward = tensors
+
     @property
     def saved_tensors(self) -> tuple:
+        if self._in_jvp:
+            return self._saved_forward
         for t, v in zip(self._saved, self._versions):
             if t is not None and t._counter[0] != v:
                 raise RuntimeError(
@@ -99,6 +104,13 @@ class FunctionCtx:
                 if seen is None and t._counter[0] == self._entry_versions.get(key):
                     seen = (t._data.copy(), t._counter[0])  # unchanged so far: keep them
                 self._dirty[key] = (t, seen)
+
+
+def _check_saved(name, tensors) -> None:
+    for t in tensors:
+        if t is not None and not isinstance(t, Tensor):
+            raise TypeError(f"{name}: expects Tensors (or None), got {type(t).__name__}; keep "
+                            "other values as ctx attributes")
 
 
 class _CustomNode(Function):

@@ -24,8 +24,12 @@ def backward_by_jvp(node, grads) -> tuple:
         with enable_grad():
             tangents = [Tensor(x._data * 0).requires_grad_(True) for x in node.inputs]
             it = iter(tangents)
-            outs = node.user.jvp(node.ctx, *(next(it) if is_tensor else None
-                                             for is_tensor in node.positions_all))
+            node.ctx._in_jvp = True  # saved_tensors reads what save_for_forward kept
+            try:
+                outs = node.user.jvp(node.ctx, *(next(it) if is_tensor else None
+                                                 for is_tensor in node.positions_all))
+            finally:
+                node.ctx._in_jvp = False
         outs = outs if isinstance(outs, tuple) else (outs,)
         if len(outs) != len(grads):
             raise RuntimeError(f"{node.user.__name__}.jvp returned {len(outs)} tangents, but "

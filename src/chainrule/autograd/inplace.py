@@ -151,7 +151,7 @@ def _plain_item(i, xp):
         i = i._data
     i = uint8_as_mask(i, stacklevel=5)
     if isinstance(i, (list, range)):  # t[range(n), y] -= 1 (makemore) as t[list(range(n)), y]
-        return xp.asarray(i)
+        return xp.asarray(i) if len(i) else xp.zeros(0, dtype=xp.intp)  # [] selects nothing
     if getattr(i, "shape", None) == () and getattr(i, "dtype", None) is not None \
             and i.dtype.kind in "iu":
         return int(i)
@@ -172,7 +172,7 @@ def setitem(self, index, value) -> None:
     xp = get_array_module(self._data)
     index = drop_empty_ellipsis(_plain_index(index, xp), self._data.ndim)
     if needs_record(self, (value,)):
-        record_write(self, xp.asarray(index) if isinstance(index, list) else index, value,
+        record_write(self, _plain_item(index, xp) if isinstance(index, list) else index, value,
                      "__setitem__")
         return
     _apply(self, "__setitem__", lambda arr: put(arr, index, _value(arr, value)))
