@@ -128,7 +128,12 @@ class ContinuousBernoulli(ExponentialFamily):
         return -bce + self._cont_bern_log_norm()
 
     def _safe_logits(self):
-        lam = self.logits
+        # the logits of the clamped probs, as PyTorch's cdf/icdf and as mean, variance and the
+        # normaliser here: given logits beyond them (|logits| > 15.9 in float32) gave draws of
+        # another law than .mean's, and expm1 overflowed to inf/NaN past 88
+        eps = finfo(self.probs.dtype).eps
+        bound = math.log1p(-eps) - math.log(eps)
+        lam = self.logits.clamp(-bound, bound)
         return lam, where(lam == 0, 1.0, lam)
 
     def cdf(self, value):

@@ -192,6 +192,7 @@ class Geometric(Distribution):
             (self.probs,) = broadcast_all(probs)
         else:
             (self.logits,) = broadcast_all(logits)
+        self._probs_given = probs is not None
         param = self.__dict__.get("probs", self.__dict__.get("logits"))
         super().__init__(param.shape, (), validate_args)
         if self._validate_args and probs is not None and not bool((self.probs._data > 0).all()):
@@ -234,7 +235,13 @@ class Geometric(Distribution):
         return value * log1p(-safe) + log(self.probs)
 
     def entropy(self):
-        return (softplus(self.logits) - self.probs * self.logits) / self.probs
+        if not self.__dict__.get("_probs_given", False):
+            return (softplus(self.logits) - self.probs * self.logits) / self.probs
+        # From the given probs: their logits are those of probs clamped into [eps, 1 - eps],
+        # which made the entropy of probs 1e-30 2e14 (it is 1 - log(probs), near 70).
+        p = self.probs
+        safe = where(p == 1, 0.5, p)
+        return where(p == 1, 0.0, -log(safe) - (1 - safe) / safe * log1p(-safe))
 
 
 @register_kl(Cauchy, Cauchy)
